@@ -1,0 +1,84 @@
+"""kaggle_kit: K-fold ensembling of gradient-boosted trees and PyTorch nets for Kaggle competitions.
+
+Importing the package is cheap: xgboost, lightgbm and torch are imported only when a model of theirs is fitted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public names -> the module that defines them, imported on first use (keeps `import kaggle_kit` fast).
+_PUBLIC = {
+    "CompetitionSpec": "config",
+    "DataSpec": "config",
+    "FoldSpec": "config",
+    "ModelSpec": "config",
+    "RunSpec": "config",
+    "load_spec": "config",
+    "build_spec": "config",
+    "KitError": "errors",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "StoreError": "errors",
+    "load_competition": "data",
+    "make_folds": "folds",
+    "Folds": "folds",
+    "get_metric": "metrics",
+    "run": "runner",
+    "RunResult": "runner",
+    "RunStore": "store",
+    "leaderboard": "leaderboard",
+    "write_submission": "submit",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import CompetitionSpec, DataSpec, FoldSpec, ModelSpec, RunSpec, build_spec, load_spec
+    from .data import load_competition
+    from .errors import ConfigError, DataError, KitError, StoreError
+    from .folds import Folds, make_folds
+    from .leaderboard import leaderboard
+    from .metrics import get_metric
+    from .runner import RunResult, run
+    from .store import RunStore
+    from .submit import write_submission
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kaggle_kit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
+
+__all__ = [
+    "CompetitionSpec",
+    "ConfigError",
+    "DataError",
+    "DataSpec",
+    "FoldSpec",
+    "Folds",
+    "KitError",
+    "ModelSpec",
+    "RunResult",
+    "RunSpec",
+    "RunStore",
+    "StoreError",
+    "build_spec",
+    "get_metric",
+    "leaderboard",
+    "load_competition",
+    "load_spec",
+    "make_folds",
+    "run",
+    "write_submission",
+]

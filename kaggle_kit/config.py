@@ -1,0 +1,349 @@
+"""The competition spec: a validated schema, read from and written to TOML, or built in Python.
+
+Everything a run needs is declared here and checked once, at the boundary: unknown keys ("did you mean ...?"),
+wrong types, and impossible combinations (a metric that cannot score the task, group folds without a group column)
+are rejected with a :class:`~kaggle_kit.errors.ConfigError` naming the key and the allowed values.
+
+Example::
+
+    spec = CompetitionSpec(
+        name="titanic", task="binary", metric="roc_auc",
+        data=DataSpec(train="train.csv", test="test.csv", id="PassengerId", target="Survived"),
+        models=[ModelSpec(name="lgbm", kind="lightgbm", params={"num_leaves": 15})],
+    )
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError, allowed, did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+Task = Literal["binary", "multiclass", "regression"]
+Device = Literal["auto", "cpu", "cuda"]
+FoldStrategyName = Literal["kfold", "stratified", "group", "stratified_group", "time"]
+
+#: Names a run directory, a model, or a file stem may take: no path separators, no "..", so that nothing read from a
+#: config can point outside the runs folder.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+BASELINE_NAME = "baseline"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _check_safe_name(value: str, what: str) -> str:
+    if not SAFE_NAME.match(value) or ".." in value:
+        raise ValueError(
+            f"the {what} must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit "
+            f"(it names a folder); got {value!r}"
+        )
+    return value
+
+
+class DataSpec(_Strict):
+    """Where the data is and which columns play which role. Relative paths resolve against the config's folder."""
+
+    train: Path
+    test: Path | None = None
+    sample_submission: Path | None = None
+    id: str | None = None
+    target: str
+    categorical: list[str] | None = Field(
+        default=None, description="categorical columns; default: every string, categorical or boolean column"
+    )
+    drop: list[str] = Field(default_factory=list, description="columns never used as features")
+
+
+class FoldSpec(_Strict):
+    """How rows are assigned to folds. The assignment is computed once per run and shared by every model."""
+
+    strategy: FoldStrategyName | None = Field(
+        default=None, description="default: 'stratified' for classification, 'kfold' for regression"
+    )
+    n_splits: int = Field(default=5, ge=2, le=100)
+    n_repeats: int = Field(default=1, ge=1, le=20)
+    group: str | None = Field(default=None, description="group column, for 'group' and 'stratified_group'")
+    time: str | None = Field(default=None, description="ordering column for 'time'; default: the row order")
+    shuffle: bool = True
+
+    @model_validator(mode="after")
+    def _columns_for_strategy(self) -> FoldSpec:
+        if self.strategy in ("group", "stratified_group") and not self.group:
+            raise ValueError(
+                f"folds.strategy = {self.strategy!r} needs folds.group, the column whose values must not be split "
+                "across folds"
+            )
+        if self.group and self.strategy not in ("group", "stratified_group"):
+            raise ValueError(
+                f"folds.group is set but folds.strategy is {self.strategy!r}; use 'group' or 'stratified_group', "
+                "or remove folds.group"
+            )
+        if self.time and self.strategy != "time":
+            raise ValueError(f"folds.time is set but folds.strategy is {self.strategy!r}; use 'time'")
+        if self.strategy == "time" and self.n_repeats != 1:
+            raise ValueError("folds.n_repeats must be 1 with folds.strategy = 'time' (time order has one split)")
+        return self
+
+
+class RunSpec(_Strict):
+    """Where results go and how much of the machine to use."""
+
+    name: str | None = Field(default=None, description="run folder under the runs root; default: the spec's name")
+    n_jobs: int = Field(default=0, ge=0, description="parallel (model, fold) tasks; 0 = one per CPU core")
+    threads_per_task: int = Field(default=0, ge=0, description="threads per task; 0 = cores // n_jobs")
+
+    @field_validator("name")
+    @classmethod
+    def _safe(cls, value: str | None) -> str | None:
+        return None if value is None else _check_safe_name(value, "run.name")
+
+
+class ModelSpec(_Strict):
+    """One model of the run.
+
+    ``kind`` picks the adapter; ``params`` go to the library as they are (XGBoost / LightGBM parameter names, or the
+    scikit-learn estimator's constructor arguments). Boosting rounds and early stopping have their own keys so that
+    they mean the same for every library.
+    """
+
+    name: str
+    kind: str = Field(description="model family: a key of kaggle_kit.models.ADAPTERS, e.g. 'xgboost', 'lightgbm'")
+    params: dict[str, Any] = Field(default_factory=dict)
+    estimator: str | None = Field(default=None, description="for kind = 'sklearn': e.g. 'sklearn.linear_model.Ridge'")
+    num_boost_round: int = Field(default=5000, ge=1)
+    early_stopping_rounds: int | None = Field(default=200, ge=1, description="0 or None: no early stopping")
+
+    @field_validator("name")
+    @classmethod
+    def _safe(cls, value: str) -> str:
+        return _check_safe_name(value, "model name")
+
+    @field_validator("early_stopping_rounds", mode="before")
+    @classmethod
+    def _zero_is_off(cls, value: Any) -> Any:
+        # TOML has no null, so 0 is how a config file (and to_toml) says "no early stopping".
+        return None if type(value) is int and value == 0 else value
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from .models import ADAPTERS
+
+        if value not in ADAPTERS:
+            raise ValueError(f"kind must be one of {allowed(ADAPTERS)}; got {value!r}.{did_you_mean(value, ADAPTERS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _estimator_for_sklearn(self) -> ModelSpec:
+        if self.kind == "sklearn":
+            if not self.estimator:
+                raise ValueError(
+                    f"model {self.name!r}: kind = 'sklearn' needs estimator = 'sklearn.<module>.<Class>', "
+                    "e.g. 'sklearn.linear_model.LogisticRegression'"
+                )
+            # Configs are data: importing an arbitrary module path could run code, so only scikit-learn is allowed.
+            if not re.fullmatch(r"sklearn(\.[A-Za-z_][A-Za-z0-9_]*)+", self.estimator):
+                raise ValueError(
+                    f"model {self.name!r}: estimator must be a scikit-learn class path such as "
+                    f"'sklearn.linear_model.Ridge'; got {self.estimator!r}. Other estimators can be passed as "
+                    "objects from Python"
+                )
+        elif self.estimator is not None:
+            raise ValueError(f"model {self.name!r}: estimator is only for kind = 'sklearn'; got kind = {self.kind!r}")
+        return self
+
+
+class CompetitionSpec(_Strict):
+    """The whole competition: task, metric, data, folds, models. Built from TOML by :func:`load_spec`."""
+
+    name: str
+    task: Task
+    metric: str
+    seed: int = 42
+    device: Device = "auto"
+    data: DataSpec
+    folds: FoldSpec = Field(default_factory=FoldSpec)
+    run: RunSpec = Field(default_factory=RunSpec)
+    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    base_dir: Path = Field(default=Path("."), exclude=True, description="folder that relative data paths start from")
+
+    @field_validator("name")
+    @classmethod
+    def _safe(cls, value: str) -> str:
+        return _check_safe_name(value, "competition name")
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        from .metrics import get_metric
+
+        get_metric(value)  # raises ConfigError naming the allowed metrics
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CompetitionSpec:
+        from .metrics import get_metric
+
+        metric = get_metric(self.metric)
+        if self.task not in metric.tasks:
+            fitting = sorted(n for n, m in _metrics().items() if self.task in m.tasks)
+            raise ValueError(f"metric {self.metric!r} cannot score a {self.task} task; use one of {allowed(fitting)}")
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model names must be unique; {allowed(dupes)} appear more than once")
+        if BASELINE_NAME in names:
+            raise ValueError(
+                f"the model name {BASELINE_NAME!r} is reserved for the dummy baseline every run fits; rename it"
+            )
+        return self
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def fold_strategy(self) -> str:
+        if self.folds.strategy is not None:
+            return self.folds.strategy
+        return "kfold" if self.task == "regression" else "stratified"
+
+    @property
+    def run_name(self) -> str:
+        return self.run.name or self.name
+
+    def resolve(self, path: Path) -> Path:
+        """A data path as the user meant it: relative paths start at the config file's folder."""
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    def model(self, name: str) -> ModelSpec:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise ConfigError(f"no model named {name!r}; the spec has {allowed(m.name for m in self.models)}")
+
+    # ------------------------------------------------------------------ TOML
+    def to_toml(self) -> str:
+        payload = self.model_dump(mode="json")
+        for model in payload["models"]:  # None would be dropped and read back as the default (200)
+            if model["early_stopping_rounds"] is None:
+                model["early_stopping_rounds"] = 0
+        return tomli_w.dumps(_drop_none(payload))
+
+
+def _metrics() -> dict[str, Any]:
+    from .metrics import METRICS
+
+    return METRICS
+
+
+def _drop_none(value: Any) -> Any:
+    """TOML has no null: leave unset optional keys out."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def spec_hash(payload: Any) -> str:
+    """A stable 16-hex-digit hash of JSON-able data (sorted keys), used to content-address stored results."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------- loading + errors
+_SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "": CompetitionSpec,
+    "data": DataSpec,
+    "folds": FoldSpec,
+    "run": RunSpec,
+    "models": ModelSpec,
+}
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _section_of(loc: tuple[Any, ...]) -> type[BaseModel]:
+    names = [p for p in loc[:-1] if isinstance(p, str)]
+    return _SECTION_MODELS.get(names[-1] if names else "", CompetitionSpec)
+
+
+def _explain(error: dict[str, Any], source: str) -> str:
+    loc = tuple(error["loc"])
+    key = _key_path(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        section = _section_of(loc)
+        fields = [f for f, info in section.model_fields.items() if not info.exclude]
+        return f"unknown key {key!r}; allowed here: {allowed(fields)}.{did_you_mean(str(loc[-1]), fields)}"
+    if kind == "missing":
+        return f"missing required key {key!r}"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{key} must be one of {expected}; got {error.get('input')!r}.{_literal_hint(error)}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{key}: {message}; got {error.get('input')!r}"
+    return f"{key}: {message}" if loc else message
+
+
+def _literal_hint(error: dict[str, Any]) -> str:
+    expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+    got = error.get("input")
+    return did_you_mean(got, expected) if isinstance(got, str) else ""
+
+
+def validation_message(exc: ValidationError, source: str) -> str:
+    lines = [_explain(e, source) for e in exc.errors()]
+    return f"{source}: invalid competition spec:\n  - " + "\n  - ".join(lines)
+
+
+def build_spec(data: dict[str, Any], *, base_dir: Path | str = ".", source: str = "spec") -> CompetitionSpec:
+    """Validate a plain dict (e.g. parsed TOML) into a :class:`CompetitionSpec`, raising :class:`ConfigError`."""
+    if "base_dir" in data:  # it would be silently replaced by the argument below
+        raise ConfigError(
+            f"{source}: unknown key 'base_dir' (data paths are relative to the config file's folder, "
+            "or to build_spec's base_dir argument)"
+        )
+    try:
+        return CompetitionSpec.model_validate({**data, "base_dir": Path(base_dir)})
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, source)) from None
+    except ConfigError as exc:  # raised by a validator (e.g. an unknown metric name)
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_spec(path: Path | str) -> CompetitionSpec:
+    """Read and validate ``competitions/<slug>.toml``; relative data paths resolve against its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist; pass the path of a competition TOML file")
+    try:
+        # utf-8-sig: a byte-order mark (Windows editors add one) is not a TOML syntax error.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}. Check quotes, brackets and '=' on that line") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+    return build_spec(data, base_dir=path.resolve().parent, source=str(path))

@@ -1,0 +1,40 @@
+"""The kit's exceptions: every message names the key, column or file at fault and the fix.
+
+All derive from :class:`KitError` (a ``ValueError``), so a notebook can catch one type, and the CLI prints the message
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class KitError(ValueError):
+    """Bad input the user can fix; the message says what was wrong and how to fix it."""
+
+
+class ConfigError(KitError):
+    """The competition spec is malformed, has unknown keys, wrong types or impossible combinations."""
+
+
+class DataError(KitError):
+    """A data file or column does not match what the spec promises."""
+
+
+class StoreError(KitError):
+    """The run directory is unusable, corrupted, or belongs to a different run."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def allowed(choices: Iterable[str]) -> str:
+    """Format a set of allowed values for a message: ``'a', 'b' or 'c'``."""
+    items = sorted(repr(c) for c in choices)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]

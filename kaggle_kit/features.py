@@ -1,0 +1,71 @@
+"""Turn a polars frame into the numeric matrix the models take, with state fitted on a fold's training rows only.
+
+:class:`TableEncoder` is the base step every model gets: numeric columns as float32, dates as days since the epoch,
+categorical columns as integer codes of the levels seen in the fold's *training* rows (most frequent first). A level
+never seen in training, and a missing value, become NaN: both GBDT libraries treat NaN as "missing" and route it
+down a learned default branch, so unseen test categories never crash a model.
+
+The fitted state is a small JSON-able dict (no pickle), stored beside each fold's model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+_TEMPORAL = (pl.Date, pl.Datetime)
+_US_PER_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """Model input: a C-contiguous float32 matrix, its column names, and which columns hold category codes."""
+
+    X: np.ndarray
+    names: tuple[str, ...]
+    categorical: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TableEncoder:
+    """Encode ``features`` of a frame; ``categorical`` ones as codes of the levels seen at fit time."""
+
+    features: tuple[str, ...]
+    categorical: tuple[str, ...]
+
+    def fit(self, train: pl.DataFrame) -> dict[str, Any]:
+        levels: dict[str, list[str]] = {}
+        for col in self.categorical:
+            counts = (
+                train.select(pl.col(col).cast(pl.String).alias("level"))
+                .drop_nulls()
+                .group_by("level")
+                .len()
+                .sort(["len", "level"], descending=[True, False])
+            )
+            levels[col] = counts["level"].to_list()
+        return {"features": list(self.features), "levels": levels}
+
+    def transform(self, frame: pl.DataFrame, state: dict[str, Any]) -> FeatureMatrix:
+        levels: dict[str, list[str]] = state["levels"]
+        exprs = []
+        for col in state["features"]:
+            if col in levels:
+                codes = list(range(len(levels[col])))
+                expr = (
+                    pl.col(col)
+                    .cast(pl.String)
+                    .replace_strict(levels[col], codes, default=None, return_dtype=pl.Float32)
+                )
+            elif isinstance(frame.schema[col], _TEMPORAL):
+                expr = pl.col(col).cast(pl.Datetime("us")).dt.epoch("us").cast(pl.Float64) / _US_PER_DAY
+            else:
+                expr = pl.col(col)
+            exprs.append(expr.cast(pl.Float32).alias(col))
+        X = frame.select(exprs).to_numpy(order="c") if exprs else np.empty((frame.height, 0), np.float32)
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        cat_idx = tuple(i for i, col in enumerate(state["features"]) if col in levels)
+        return FeatureMatrix(X=X, names=tuple(state["features"]), categorical=cat_idx)

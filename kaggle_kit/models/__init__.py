@@ -1,0 +1,69 @@
+"""Model adapters behind one protocol (:class:`~kaggle_kit.models.base.ModelAdapter`), looked up by ``kind``.
+
+The registry is a plain dict of factories; libraries are imported only when a model of their kind is fitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..config import ModelSpec
+from ..errors import ConfigError, allowed, did_you_mean
+from .base import FitContext, Fitted, ModelAdapter
+
+
+def _xgboost(spec: ModelSpec) -> ModelAdapter:
+    from .xgboost_adapter import XGBoostAdapter
+
+    return XGBoostAdapter(spec)
+
+
+def _lightgbm(spec: ModelSpec) -> ModelAdapter:
+    from .lightgbm_adapter import LightGBMAdapter
+
+    return LightGBMAdapter(spec)
+
+
+def _sklearn(spec: ModelSpec) -> ModelAdapter:
+    from .sklearn_adapter import SklearnAdapter
+
+    return SklearnAdapter(spec)
+
+
+def _dummy(spec: ModelSpec) -> ModelAdapter:
+    from .sklearn_adapter import DummyAdapter
+
+    return DummyAdapter(spec)
+
+
+ADAPTERS: dict[str, Callable[[ModelSpec], ModelAdapter]] = {
+    "xgboost": _xgboost,
+    "lightgbm": _lightgbm,
+    "sklearn": _sklearn,
+    "dummy": _dummy,
+}
+
+
+def register_adapter(kind: str, factory: Callable[[ModelSpec], ModelAdapter]) -> None:
+    """Add a model family; a kind that is already registered is an error naming both factories."""
+    if kind in ADAPTERS:
+        old = ADAPTERS[kind]
+        raise ConfigError(
+            f"model kind {kind!r} is already registered by {old.__module__}.{old.__qualname__}; "
+            f"cannot register {factory.__module__}.{factory.__qualname__} under the same name"
+        )
+    ADAPTERS[kind] = factory
+
+
+def make_adapter(spec: ModelSpec) -> ModelAdapter:
+    try:
+        factory = ADAPTERS[spec.kind]
+    except KeyError:
+        raise ConfigError(
+            f"model {spec.name!r}: unknown kind {spec.kind!r}; allowed: {allowed(ADAPTERS)}."
+            f"{did_you_mean(spec.kind, ADAPTERS)}"
+        ) from None
+    return factory(spec)
+
+
+__all__ = ["ADAPTERS", "FitContext", "Fitted", "ModelAdapter", "make_adapter", "register_adapter"]

@@ -1,0 +1,88 @@
+"""The one small protocol every model family implements, and the values it passes around.
+
+The runner only ever calls ``fit``, ``predict``, ``save`` and ``load``: library quirks (early-stopping callbacks,
+device flags, thread counts, binary-vs-multiclass output shapes) stay inside the adapters.
+
+Prediction convention: classification adapters return float32 ``(n, C)`` with one probability column per class
+(also for binary), regression adapters ``(n, 1)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..features import FeatureMatrix
+from ..metrics import Metric
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What an adapter needs to know about the run, beside the data."""
+
+    task: str
+    n_classes: int
+    metric: Metric
+    seed: int
+    device: str  # resolved: "cpu" or "cuda"
+    threads: int
+
+
+@dataclass
+class Fitted:
+    """A fitted model plus what the run records about its training."""
+
+    model: Any
+    #: boosting rounds / epochs kept (1-based count: the model predicts with exactly this many)
+    best_iteration: int | None = None
+    #: validation metric per boosting round / epoch, keyed by the metric's name in the library
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+class ModelAdapter(Protocol):
+    """One model family. ``file_name`` is the native file ``save`` writes inside a fold's folder."""
+
+    file_name: str
+
+    def fit(
+        self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
+    ) -> Fitted: ...
+
+    def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray: ...
+
+    def save(self, fitted: Fitted, path: Path) -> None: ...
+
+    def load(self, path: Path, ctx: FitContext) -> Fitted: ...
+
+
+def check_reserved(params: dict[str, Any], reserved: dict[str, str], model: str) -> None:
+    """Reject library parameters the kit sets itself, saying which spec key controls them instead."""
+    for key, where in reserved.items():
+        if key in params:
+            raise ConfigError(f"model {model!r}: params.{key} is set by the kit; {where}")
+
+
+def as_probabilities(p: np.ndarray, n_classes: int) -> np.ndarray:
+    """Library output -> the kit's (n, C) float32 probability matrix (binary libraries return p(class 1) only)."""
+    p = np.asarray(p, dtype=np.float32)
+    if n_classes == 2 and (p.ndim == 1 or p.shape[1] == 1):
+        p = p.reshape(-1)
+        return np.ascontiguousarray(np.stack([1.0 - p, p], axis=1), dtype=np.float32)
+    return np.ascontiguousarray(p.reshape(len(p), n_classes), dtype=np.float32)
+
+
+def stopping_metric(metric: Metric, task: str) -> str:
+    """The metric boosting rounds are early-stopped on, in generic terms: the competition metric where both GBDT
+    libraries compute it natively, else the smooth loss (log loss / RMSE) that tracks it.
+
+    Flat metrics (accuracy, F1, kappa) make early stopping noisy, so classification falls back to log loss.
+    """
+    if metric.name == "roc_auc" and task == "binary":
+        return "auc"
+    if metric.name == "mae":
+        return "mae"
+    return "rmse" if task == "regression" else "logloss"

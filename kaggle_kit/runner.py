@@ -1,0 +1,477 @@
+"""The K-fold loop: every (model, repeat, fold) fitted once, its predictions written to the run store.
+
+A finished fold is never recomputed: results are content-addressed by a key that hashes the model's spec, the data
+and the folds, so rerunning the same spec refits nothing, adding a model fits only that model, changing a model's
+parameters fits it afresh (the old results stay on disk), and a run killed halfway resumes where it stopped.
+
+Tasks run in a pool of processes sized to the CPU cores, each with an explicit thread count, so the cores are never
+oversubscribed (two OpenMP libraries spin-waiting against each other is the classic 10-100x slowdown).
+
+Example::
+
+    from kaggle_kit import load_spec, run
+    result = run(load_spec("competitions/demo-breast-cancer.toml"))
+    print(result.leaderboard())
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from . import __version__
+from .config import BASELINE_NAME, CompetitionSpec, ModelSpec, spec_hash
+from .data import CompetitionData, load_competition, prepare_competition
+from .device import resolve_device
+from .errors import KitError, StoreError
+from .features import TableEncoder
+from .folds import Folds, make_folds
+from .metrics import Metric, get_metric
+from .models import FitContext, make_adapter
+from .store import FoldResult, ModelResult, RunStore
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run` did: the leaderboard rows, and how many folds it fitted versus found already finished."""
+
+    run_dir: Path
+    metric: str
+    models: tuple[ModelResult, ...]
+    fitted: int
+    reused: int
+
+    def leaderboard(self) -> str:
+        from .leaderboard import format_leaderboard
+
+        return format_leaderboard(self.models, get_metric(self.metric))
+
+
+@dataclass(frozen=True)
+class _Task:
+    model: ModelSpec
+    key: str
+    repeat: int
+    fold: int
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a worker needs to fit folds; built once per process."""
+
+    spec: CompetitionSpec
+    data: CompetitionData
+    folds: Folds
+    store: RunStore
+    metric: Metric
+    device: str
+    threads: int
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return os.cpu_count() or 1
+
+
+def baseline_spec() -> ModelSpec:
+    return ModelSpec(name=BASELINE_NAME, kind="dummy")
+
+
+def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: str) -> str:
+    """Everything a model's OOF predictions depend on, hashed: same key = same predictions, reuse them."""
+    return spec_hash(
+        {
+            "model": model.model_dump(mode="json"),
+            "task": spec.task,
+            "metric": spec.metric,
+            "seed": spec.seed,
+            "data": data_fp,
+            "folds": folds_fp,
+        }
+    )
+
+
+def resolve_folds(spec: CompetitionSpec, data: CompetitionData) -> Folds:
+    f = spec.folds
+    strategy = spec.fold_strategy
+    groups = data.train[f.group].to_numpy() if f.group else None
+    order = data.train[f.time].to_physical().to_numpy() if f.time else None
+    return make_folds(
+        data.train.height,
+        strategy=strategy,
+        n_splits=f.n_splits,
+        n_repeats=f.n_repeats,
+        seed=spec.seed,
+        y=data.y if strategy in ("stratified", "stratified_group") else None,
+        groups=groups,
+        order=order,
+        shuffle=f.shuffle,
+    )
+
+
+def run(
+    spec: CompetitionSpec,
+    *,
+    runs_root: Path | str = "runs",
+    train: pl.DataFrame | None = None,
+    test: pl.DataFrame | None = None,
+    only: Sequence[str] | None = None,
+    n_jobs: int | None = None,
+    progress: Progress | None = print,
+) -> RunResult:
+    """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
+
+    ``train``/``test`` frames, when given, are used instead of reading ``spec.data`` paths (notebooks). ``only``
+    restricts the run to the named models. ``n_jobs`` overrides ``spec.run.n_jobs``.
+    """
+    say = progress or (lambda _msg: None)
+    data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
+    metric = get_metric(spec.metric)
+    device = resolve_device(spec.device)
+    store = RunStore(Path(runs_root) / spec.run_name)
+    store.ensure_writable()
+    folds = _folds_for_run(store, spec, data)
+
+    models = [baseline_spec(), *spec.models]
+    if only:
+        for name in only:
+            spec.model(name)  # unknown names raise, listing the spec's models
+        models = [m for m in models if m.name in only or m.name == BASELINE_NAME]
+    for m in models:
+        make_adapter(m)  # reject bad params (e.g. a reserved key) before anything trains
+    data_fp, folds_fp = data.fingerprint(), folds.fingerprint()
+    keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in models}
+    _write_meta(
+        store, spec, data, folds, metric, device, {m.name: keys[m.name] for m in [baseline_spec(), *spec.models]}
+    )
+
+    pending: list[_Task] = []
+    reused = 0
+    for m in models:
+        for r, k in folds.tasks():
+            if store.finished(m.name, keys[m.name], r, k) is None:
+                pending.append(_Task(m, keys[m.name], r, k))
+            else:
+                reused += 1
+    if reused:
+        say(f"reusing {reused} finished fold(s) from {store.root}")
+
+    jobs = max(1, min(n_jobs or spec.run.n_jobs or cpu_count(), len(pending) or 1))
+    threads = spec.run.threads_per_task or max(1, cpu_count() // jobs)
+    say(f"fitting {len(pending)} fold(s) with {jobs} worker(s) x {threads} thread(s) on {device}")
+    errors = _execute(pending, spec, data, train is not None, store, folds, metric, device, jobs, threads, say)
+
+    results = tuple(_assemble(store, m, keys[m.name], data, folds, metric, errors.get(m.name)) for m in models)
+    return RunResult(store.root, spec.metric, results, fitted=len(pending), reused=reused)
+
+
+def _folds_for_run(store: RunStore, spec: CompetitionSpec, data: CompetitionData) -> Folds:
+    folds = resolve_folds(spec, data)
+    saved = store.load_folds(folds.n_splits, folds.scheme)
+    if saved is None:
+        store.save_folds(folds, data.train_ids)
+    elif saved != folds:
+        raise StoreError(
+            f"the run folder {str(store.root)!r} holds folds made from other data or fold settings; a run never "
+            "overwrites another: set run.name to a new name (or delete that folder)"
+        )
+    return folds
+
+
+def _write_meta(
+    store: RunStore,
+    spec: CompetitionSpec,
+    data: CompetitionData,
+    folds: Folds,
+    metric: Metric,
+    device: str,
+    keys: dict[str, str],
+) -> None:
+    previous = store.read_meta() if store.exists() else {}
+    if previous and (previous.get("task"), previous.get("metric")) != (spec.task, spec.metric):
+        raise StoreError(
+            f"the run folder {str(store.root)!r} belongs to a {previous.get('task')} run scored by "
+            f"{previous.get('metric')!r}; set run.name to a new name for this spec"
+        )
+    sample = spec.resolve(spec.data.sample_submission).resolve() if spec.data.sample_submission else None
+    store.write_meta(
+        {
+            "name": spec.name,
+            "kit_version": __version__,
+            "created": previous.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "task": spec.task,
+            "metric": metric.name,
+            "id_column": data.id_column,
+            "target_column": data.target_column,
+            "classes": list(data.classes) if data.classes is not None else None,
+            "n_train": data.train.height,
+            "n_test": data.test.height if data.test is not None else 0,
+            "sample_submission": str(sample) if sample else None,
+            "data_fingerprint": data.fingerprint(),
+            "folds_fingerprint": folds.fingerprint(),
+            "device": device,
+            "models": keys,
+            "kinds": {m.name: m.kind for m in [baseline_spec(), *spec.models]},
+        }
+    )
+    (store.root / "spec.toml").write_text(spec.to_toml())
+
+
+# --------------------------------------------------------------------------------------------- execution
+_WORKER: _Context | None = None
+
+
+def _init_worker(
+    spec: CompetitionSpec,
+    frames: tuple[pl.DataFrame, pl.DataFrame | None] | None,
+    root: str,
+    device: str,
+    threads: int,
+) -> None:
+    global _WORKER
+    data = prepare_competition(spec, *frames) if frames is not None else load_competition(spec)
+    store = RunStore(root)
+    folds = store.load_folds(spec.folds.n_splits, "past" if spec.fold_strategy == "time" else "complement")
+    assert folds is not None  # written by the parent before any worker starts
+    _WORKER = _Context(spec, data, folds, store, get_metric(spec.metric), device, threads)
+
+
+def _run_in_worker(task: _Task) -> FoldResult:
+    assert _WORKER is not None
+    return fit_fold(_WORKER, task)
+
+
+def _execute(
+    tasks: list[_Task],
+    spec: CompetitionSpec,
+    data: CompetitionData,
+    in_memory: bool,
+    store: RunStore,
+    folds: Folds,
+    metric: Metric,
+    device: str,
+    jobs: int,
+    threads: int,
+    say: Progress,
+) -> dict[str, str]:
+    """Run the tasks; return model name -> error text for models that failed (the others carry on)."""
+    errors: dict[str, str] = {}
+    if not tasks:
+        return errors
+
+    def report(task: _Task, result: FoldResult | None, exc: BaseException | None) -> None:
+        where = f"{task.model.name:<14} repeat {task.repeat} fold {task.fold + 1}/{folds.n_splits}"
+        if exc is not None:
+            if isinstance(exc, KitError):
+                raise exc
+            errors.setdefault(task.model.name, f"{type(exc).__name__}: {exc}")
+            say(f"{where}  FAILED: {type(exc).__name__}: {exc}")
+            return
+        assert result is not None
+        iters = f"  rounds {result.best_iteration}" if result.best_iteration is not None else ""
+        say(f"{where}  {metric.name} {result.score:.5f}{iters}  {result.fit_seconds:.1f}s")
+
+    if jobs == 1:
+        ctx = _Context(spec, data, folds, store, metric, device, threads)
+        for task in tasks:
+            if task.model.name in errors:
+                continue
+            try:
+                report(task, fit_fold(ctx, task), None)
+            except KitError:
+                raise
+            except Exception as exc:
+                traceback.print_exc()
+                report(task, None, exc)
+        return errors
+
+    frames = (data.train, data.test) if in_memory else None
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(spec, frames, str(store.root), device, threads),
+    )
+    try:
+        running: dict[Future[FoldResult], _Task] = {pool.submit(_run_in_worker, t): t for t in tasks}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                task = running.pop(fut)
+                exc = fut.exception()
+                report(task, None if exc else fut.result(), exc)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return errors
+
+
+def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
+    """Fit one model on one fold: features fitted on the fold's training rows, early stopping on its validation
+    rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step."""
+    data, metric = ctx.data, ctx.metric
+    train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
+    adapter = make_adapter(task.model)
+    fit_ctx = FitContext(
+        task=data.task,
+        n_classes=data.n_classes,
+        metric=metric,
+        seed=ctx.spec.seed + task.repeat,
+        device=ctx.device,
+        threads=ctx.threads,
+    )
+    encoder = TableEncoder(data.features, data.categorical)
+    train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
+    state = encoder.fit(train_rows)
+    X_train, X_valid = encoder.transform(train_rows, state), encoder.transform(valid_rows, state)
+    y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
+
+    start = time.perf_counter()
+    fitted = adapter.fit(X_train, y_train, X_valid, y_valid, fit_ctx)
+    fit_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    valid_pred = _from_fit_space(adapter.predict(fitted, X_valid, fit_ctx), metric)
+    test_pred = None
+    if data.test is not None:
+        test_pred = _from_fit_space(adapter.predict(fitted, encoder.transform(data.test, state), fit_ctx), metric)
+    predict_seconds = time.perf_counter() - start
+    _check_finite(valid_pred, test_pred, task.model.name)
+
+    result = FoldResult(
+        model=task.model.name,
+        key=task.key,
+        repeat=task.repeat,
+        fold=task.fold,
+        score=metric.score(data.y[valid_idx], valid_pred),
+        best_iteration=fitted.best_iteration,
+        n_train=len(train_idx),
+        n_valid=len(valid_idx),
+        fit_seconds=round(fit_seconds, 4),
+        predict_seconds=round(predict_seconds, 4),
+        device=ctx.device,
+        threads=ctx.threads,
+    )
+    extras = {
+        "features.json": json.dumps(state).encode(),
+        "history.json": json.dumps(fitted.history).encode(),
+    }
+    return ctx.store.write_fold(
+        result,
+        valid_pred=valid_pred,
+        test_pred=test_pred,
+        save_model=lambda folder: adapter.save(fitted, folder / adapter.file_name),
+        extra=extras,
+    )
+
+
+def _to_fit_space(y: np.ndarray, metric: Metric) -> np.ndarray:
+    return np.log1p(y) if metric.fit_transform == "log1p" else y
+
+
+def _from_fit_space(pred: np.ndarray, metric: Metric) -> np.ndarray:
+    return np.expm1(pred).astype(np.float32) if metric.fit_transform == "log1p" else pred
+
+
+def _check_finite(valid_pred: np.ndarray, test_pred: np.ndarray | None, model: str) -> None:
+    for what, pred in (("validation", valid_pred), ("test", test_pred)):
+        if pred is not None and not np.isfinite(pred).all():
+            raise FloatingPointError(f"model {model!r} produced NaN or infinite {what} predictions (diverged)")
+
+
+# --------------------------------------------------------------------------------------------- assembly
+def _assemble(
+    store: RunStore,
+    model: ModelSpec,
+    key: str,
+    data: CompetitionData,
+    folds: Folds,
+    metric: Metric,
+    error: str | None,
+) -> ModelResult:
+    """Gather a model's folds into OOF (row order = train order, averaged over repeats) and fold-averaged test
+    predictions, score them, and write them with the model's summary."""
+    results = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
+    done = [r for r in results if r is not None]
+    if error is not None or len(done) != len(results):
+        summary = ModelResult(
+            name=model.name,
+            kind=model.kind,
+            key=key,
+            metric=metric.name,
+            cv=float("nan"),
+            fold_scores=tuple(r.score for r in done),
+            fit_seconds=sum(r.fit_seconds for r in done),
+            best_iteration=None,
+            status="failed",
+            error=error or f"{len(results) - len(done)} fold(s) unfinished",
+        )
+        store.write_summary(summary)
+        return summary
+
+    n_cols = data.n_classes if data.task != "regression" else 1
+    oof_sum = np.zeros((data.train.height, n_cols), dtype=np.float64)
+    oof_count = np.zeros(data.train.height, dtype=np.int64)
+    test_sum = np.zeros((data.test.height, n_cols), dtype=np.float64) if data.test is not None else None
+    for res in done:
+        _, valid_idx = folds.train_valid(res.repeat, res.fold)
+        oof_sum[valid_idx] += store.read_fold_array(res, "valid.npy")
+        oof_count[valid_idx] += 1
+        if test_sum is not None:
+            test_sum += store.read_fold_array(res, "test.npy")
+    covered = oof_count > 0
+    oof = np.full_like(oof_sum, np.nan, dtype=np.float32)
+    oof[covered] = (oof_sum[covered] / oof_count[covered, None]).astype(np.float32)
+
+    columns = prediction_columns(data)
+    ids = data.train_ids
+    store.write_predictions(model.name, key, "oof", _prediction_frame(ids, oof, columns))
+    if test_sum is not None:
+        test_ids = data.test_ids
+        assert test_ids is not None
+        test = (test_sum / len(done)).astype(np.float32)
+        store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test, columns))
+
+    iters = [r.best_iteration for r in done if r.best_iteration is not None]
+    summary = ModelResult(
+        name=model.name,
+        kind=model.kind,
+        key=key,
+        metric=metric.name,
+        cv=metric.score(data.y[covered], oof[covered]),
+        fold_scores=tuple(r.score for r in done),
+        fit_seconds=round(sum(r.fit_seconds for r in done), 3),
+        best_iteration=float(np.mean(iters)) if iters else None,
+    )
+    store.write_summary(summary)
+    return summary
+
+
+def prediction_columns(data: CompetitionData) -> list[str]:
+    """Stored prediction column names: one per class label (``p_<label>``) or ``prediction`` for regression."""
+    if data.classes is None:
+        return ["prediction"]
+    return [f"p_{c}" for c in data.classes]
+
+
+def _prediction_frame(ids: pl.Series, pred: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    cols: dict[str, Any] = {ids.name: ids}
+    for j, name in enumerate(columns):
+        cols[name] = pl.Series(name, pred[:, j], dtype=pl.Float32)
+    return pl.DataFrame(cols)

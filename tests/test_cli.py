@@ -1,0 +1,110 @@
+"""The command line: run / leaderboard / submit / demo, exit codes, and submissions scored against hidden labels."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import COMPETITIONS, demo_spec, fast_models
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from kaggle_kit.cli import main
+
+
+@pytest.fixture(scope="module")
+def cli_runs(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    """Both demo competitions run through `kaggle-kit run` with quick models."""
+    tmp = tmp_path_factory.mktemp("cli")
+    configs = {}
+    for name in ("demo-breast-cancer", "demo-digits"):
+        spec = demo_spec(name, demo_data, models=fast_models(), run={"n_jobs": 2, "threads_per_task": 1})
+        configs[name] = tmp / f"{name}.toml"
+        configs[name].write_text(spec.to_toml())
+    return tmp, configs
+
+
+def test_run_prints_progress_and_leaderboard(cli_runs, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp, configs = cli_runs
+    assert main(["run", str(configs["demo-breast-cancer"]), "--runs-root", str(tmp / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "xgb            repeat 0 fold 1/5  roc_auc" in out
+    assert "CV leaderboard (roc_auc, higher is better)" in out
+    lines = [line for line in out.splitlines() if line[:3].strip().isdigit()]
+    assert lines[-1].split()[1] == "baseline"  # the baseline ranks last: both GBDTs beat it
+    assert "fitted 15 fold(s), reused 0" in out
+
+    assert main(["leaderboard", str(tmp / "runs" / "demo-breast-cancer")]) == 0
+    assert "baseline" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("name", "model"), [("demo-breast-cancer", "xgb"), ("demo-digits", "lgbm")])
+def test_submission_matches_sample_and_scores_well(cli_runs, demo_data: Path, name: str, model: str) -> None:
+    tmp, configs = cli_runs
+    runs = tmp / "runs"
+    assert main(["run", str(configs[name]), "--runs-root", str(runs)]) == 0
+    out = tmp / f"{name}-{model}.csv"
+    assert main(["submit", str(runs / name), "--model", model, "--out", str(out)]) == 0
+    assert main(["submit", str(runs / name), "--model", "baseline", "--out", str(tmp / "base.csv")]) == 0
+
+    sample = pl.read_csv(demo_data / name / "sample_submission.csv")
+    solution = pl.read_csv(demo_data / name / "solution.csv")
+    sub, base = pl.read_csv(out), pl.read_csv(tmp / "base.csv")
+    assert sub.columns == sample.columns and sub["id"].to_list() == sample["id"].to_list()
+    truth = solution.join(sub, on="id", suffix="_pred")
+    truth_base = solution.join(base, on="id", suffix="_pred")
+    if name == "demo-breast-cancer":  # AUC: the submission holds P(malignant), the second label in sorted order
+        y = (truth["diagnosis"] == "malignant").to_numpy()
+        assert sub["diagnosis"].dtype == pl.Float64
+        assert roc_auc_score(y, truth["diagnosis_pred"]) > 0.97
+        assert roc_auc_score(y, truth_base["diagnosis_pred"]) == 0.5
+    else:  # accuracy: the submission holds labels
+        score = accuracy_score(truth["label"], truth["label_pred"])
+        assert score > 0.9 > accuracy_score(truth_base["label"], truth_base["label_pred"])
+        assert np.isin(sub["label"].to_numpy(), np.arange(10)).all()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "missing.toml"], "config file 'missing.toml' does not exist"),
+        (["leaderboard", "nowhere"], "'nowhere' is not a run directory"),
+    ],
+)
+def test_errors_exit_2_with_one_clear_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_submit_unknown_model_says_did_you_mean(cli_runs, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp, configs = cli_runs
+    main(["run", str(configs["demo-breast-cancer"]), "--runs-root", str(tmp / "runs")])
+    capsys.readouterr()
+    assert main(["submit", str(tmp / "runs" / "demo-breast-cancer"), "--model", "xgbb"]) == 2
+    err = capsys.readouterr().err
+    assert "no model named 'xgbb'" in err and "Did you mean 'xgb'?" in err
+
+
+def test_missing_data_file_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    text = (COMPETITIONS / "demo-breast-cancer.toml").read_text().replace("../data/", "./nowhere/")
+    config.write_text(text)
+    assert main(["run", str(config), "--runs-root", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "the train file" in err and "does not exist; check data.train" in err
+
+
+@pytest.mark.slow
+def test_demo_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's demo: data created, both demo competitions run, submissions written."""
+    shutil.copytree(COMPETITIONS, tmp_path / "competitions")
+    assert main(["demo", "--competitions", str(tmp_path / "competitions"), "--runs-root", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    for name in ("demo-breast-cancer", "demo-digits"):
+        assert (tmp_path / "data" / name / "train.csv").is_file()
+        assert list((tmp_path / "runs" / name / "submissions").glob("*.csv"))
+        assert f"=== {name}" in out
+    assert out.count("CV leaderboard") == 2

@@ -1,0 +1,578 @@
+"""Tests for kaggle_kit.config: the competition spec, its TOML form, and the errors a bad config gets."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from kaggle_kit.config import (
+    CompetitionSpec,
+    DataSpec,
+    FoldSpec,
+    ModelSpec,
+    RunSpec,
+    build_spec,
+    load_spec,
+    spec_hash,
+    tomllib,
+)
+from kaggle_kit.errors import ConfigError, KitError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "competitions" / "demo-breast-cancer.toml"
+
+#: Text pydantic puts in its own error messages; a ConfigError must never carry it.
+PYDANTIC_NOISE = ("For further information visit", "errors.pydantic.dev", "validation error for", "[type=")
+
+VALID: dict[str, Any] = {
+    "name": "titanic",
+    "task": "binary",
+    "metric": "roc_auc",
+    "seed": 7,
+    "data": {"train": "train.csv", "test": "test.csv", "id": "PassengerId", "target": "Survived"},
+    "folds": {"strategy": "stratified", "n_splits": 5},
+    "run": {"name": "titanic-v1"},
+    "models": [
+        {"name": "xgb", "kind": "xgboost", "early_stopping_rounds": 50, "params": {"max_depth": 3}},
+        {"name": "logreg", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"},
+    ],
+}
+
+
+def _walk(spec: dict[str, Any], key: str) -> tuple[Any, str | int]:
+    """The container holding dotted ``key`` ("models.0.name") and the last part, as a dict key or list index."""
+    *parents, last = key.split(".")
+    node: Any = spec
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    return node, int(last) if isinstance(node, list) else last
+
+
+def put(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(spec: dict[str, Any]) -> None:
+        node, last = _walk(spec, key)
+        node[last] = value
+
+    return mutate
+
+
+def drop(key: str) -> Callable[[dict[str, Any]], None]:
+    def mutate(spec: dict[str, Any]) -> None:
+        node, last = _walk(spec, key)
+        del node[last]
+
+    return mutate
+
+
+def both(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(spec: dict[str, Any]) -> None:
+        for m in mutations:
+            m(spec)
+
+    return mutate
+
+
+def assert_clean(message: str) -> None:
+    for noise in PYDANTIC_NOISE:
+        assert noise not in message, f"pydantic's own text leaked into the message: {message}"
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- the error table
+ERRORS = [
+    # unknown keys, at every level, with the allowed keys and the closest one
+    pytest.param(
+        put("metrc", "roc_auc"),
+        ConfigError,
+        r"unknown key 'metrc'; allowed here: .*'metric'.*\. Did you mean 'metric'\?",
+        id="unknown-top-level",
+    ),
+    pytest.param(
+        put("data.targte", "Survived"),
+        ConfigError,
+        r"unknown key 'data\.targte'; allowed here: .*'target'.*Did you mean 'target'\?",
+        id="unknown-in-data",
+    ),
+    pytest.param(
+        put("folds.n_split", 3),
+        ConfigError,
+        r"unknown key 'folds\.n_split'; allowed here: .*'n_splits'.*Did you mean 'n_splits'\?",
+        id="unknown-in-folds",
+    ),
+    pytest.param(
+        put("run.n_job", 2),
+        ConfigError,
+        r"unknown key 'run\.n_job'; allowed here: .*'n_jobs'.*Did you mean 'n_jobs'\?",
+        id="unknown-in-run",
+    ),
+    pytest.param(
+        put("models.0.early_stoping_rounds", 10),
+        ConfigError,
+        r"unknown key 'models\[0\]\.early_stoping_rounds'; allowed here: .*Did you mean 'early_stopping_rounds'\?",
+        id="unknown-in-model",
+    ),
+    pytest.param(
+        put("models.1.parms", {}),
+        ConfigError,
+        r"unknown key 'models\[1\]\.parms'.*Did you mean 'params'\?",
+        id="unknown-in-second-model",
+    ),
+    pytest.param(
+        put("base_dir", "/etc"), ConfigError, r"unknown key 'base_dir' \(data paths are relative", id="base_dir-key"
+    ),
+    # wrong types
+    pytest.param(
+        put("folds.n_splits", "five"), ConfigError, r"folds\.n_splits: .*integer.*got 'five'", id="n_splits-str"
+    ),
+    pytest.param(put("seed", "x"), ConfigError, r"seed: .*integer.*got 'x'", id="seed-str"),
+    pytest.param(put("seed", 1.5), ConfigError, r"seed: .*integer", id="seed-fraction"),
+    pytest.param(put("data", "train.csv"), ConfigError, r"data: .*got 'train\.csv'", id="data-not-a-table"),
+    pytest.param(put("models.0.params", [1, 2]), ConfigError, r"models\[0\]\.params: .*dictionary", id="params-list"),
+    pytest.param(put("data.drop", "Name"), ConfigError, r"data\.drop: .*list.*got 'Name'", id="drop-not-a-list"),
+    # enumerations
+    pytest.param(
+        put("task", "binery"),
+        ConfigError,
+        r"task must be one of 'binary', 'multiclass' or 'regression'; got 'binery'\. Did you mean 'binary'\?",
+        id="task-typo",
+    ),
+    pytest.param(
+        put("metric", "roc_acu"),
+        ConfigError,
+        r"unknown metric 'roc_acu'; allowed: .*'rmse'.*Did you mean 'roc_auc'\?",
+        id="metric-typo",
+    ),
+    pytest.param(
+        put("task", "regression"),
+        ConfigError,
+        r"metric 'roc_auc' cannot score a regression task; use one of .*'rmse'",
+        id="roc_auc-on-regression",
+    ),
+    pytest.param(
+        put("metric", "rmse"),
+        ConfigError,
+        r"metric 'rmse' cannot score a binary task; use one of .*'log_loss'.*'roc_auc'",
+        id="rmse-on-binary",
+    ),
+    pytest.param(
+        put("device", "gpu"),
+        ConfigError,
+        r"device must be one of 'auto', 'cpu' or 'cuda'; got 'gpu'",
+        id="device",
+    ),
+    pytest.param(
+        put("folds.strategy", "stratifed"),
+        ConfigError,
+        r"folds\.strategy must be one of .*'time'; got 'stratifed'\. Did you mean 'stratified'\?",
+        id="fold-strategy-typo",
+    ),
+    # fold combinations
+    pytest.param(
+        put("folds", {"strategy": "group"}),
+        ConfigError,
+        r"folds\.strategy = 'group' needs folds\.group",
+        id="group-without-column",
+    ),
+    pytest.param(
+        put("folds", {"strategy": "stratified_group"}),
+        ConfigError,
+        r"folds\.strategy = 'stratified_group' needs folds\.group",
+        id="stratified-group-without-column",
+    ),
+    pytest.param(
+        put("folds", {"strategy": "kfold", "group": "Cabin"}),
+        ConfigError,
+        r"folds\.group is set but folds\.strategy is 'kfold'; use 'group' or 'stratified_group'",
+        id="group-column-with-kfold",
+    ),
+    pytest.param(
+        put("folds", {"strategy": "stratified", "time": "Date"}),
+        ConfigError,
+        r"folds\.time is set but folds\.strategy is 'stratified'; use 'time'",
+        id="time-column-without-time",
+    ),
+    pytest.param(
+        put("folds", {"strategy": "time", "n_repeats": 3}),
+        ConfigError,
+        r"folds\.n_repeats must be 1 with folds\.strategy = 'time'",
+        id="time-repeated",
+    ),
+    pytest.param(
+        put("folds.n_splits", 1), ConfigError, r"folds\.n_splits: .*greater than or equal to 2", id="one-split"
+    ),
+    pytest.param(
+        put("folds.n_repeats", 0), ConfigError, r"folds\.n_repeats: .*greater than or equal to 1", id="0-repeats"
+    ),
+    # models
+    pytest.param(
+        put("models.1", {"name": "xgb", "kind": "lightgbm"}),
+        ConfigError,
+        r"model names must be unique; 'xgb' appear",
+        id="duplicate-model-names",
+    ),
+    pytest.param(
+        put("models.0.name", "baseline"),
+        ConfigError,
+        r"model name 'baseline' is reserved.*rename it",
+        id="reserved-baseline",
+    ),
+    pytest.param(put("models", []), ConfigError, r"models: .*at least 1 item", id="no-models"),
+    pytest.param(
+        drop("models.1.estimator"),
+        ConfigError,
+        r"models\[1\]: model 'logreg': kind = 'sklearn' needs estimator = 'sklearn\.<module>\.<Class>'",
+        id="sklearn-without-estimator",
+    ),
+    pytest.param(
+        put("models.1.estimator", "os.system"),
+        ConfigError,
+        r"model 'logreg': estimator must be a scikit-learn class path .*got 'os\.system'",
+        id="estimator-not-sklearn",
+    ),
+    pytest.param(
+        put("models.1.estimator", "sklearn.linear_model.Ridge; import os"),
+        ConfigError,
+        r"estimator must be a scikit-learn class path",
+        id="estimator-injection",
+    ),
+    pytest.param(
+        put("models.0.estimator", "sklearn.linear_model.Ridge"),
+        ConfigError,
+        r"model 'xgb': estimator is only for kind = 'sklearn'; got kind = 'xgboost'",
+        id="estimator-on-xgboost",
+    ),
+    pytest.param(
+        put("models.0.kind", "xgbost"),
+        ConfigError,
+        r"models\[0\]\.kind: kind must be one of .*'lightgbm'.*'xgboost'; got 'xgbost'\. Did you mean 'xgboost'\?",
+        id="kind-typo",
+    ),
+    pytest.param(
+        put("models.0.num_boost_round", 0),
+        ConfigError,
+        r"models\[0\]\.num_boost_round: .*greater than or equal to 1",
+        id="zero-rounds",
+    ),
+    # names that become folders
+    pytest.param(
+        put("name", "../evil"), ConfigError, r"name: the competition name must be .*got '\.\./evil'", id="name-up"
+    ),
+    pytest.param(put("name", "a..b"), ConfigError, r"competition name must be .*got 'a\.\.b'", id="name-dotdot"),
+    pytest.param(put("run.name", "a/b"), ConfigError, r"run\.name: the run\.name must be .*got 'a/b'", id="run-slash"),
+    pytest.param(
+        put("models.0.name", "x y"),
+        ConfigError,
+        r"models\[0\]\.name: the model name must be .*got 'x y'",
+        id="model-space",
+    ),
+    # required keys
+    pytest.param(drop("data.target"), ConfigError, r"missing required key 'data\.target'", id="no-target"),
+    pytest.param(drop("data.train"), ConfigError, r"missing required key 'data\.train'", id="no-train"),
+    pytest.param(drop("task"), ConfigError, r"missing required key 'task'", id="no-task"),
+    pytest.param(drop("models"), ConfigError, r"missing required key 'models'", id="no-models-key"),
+    # several faults: each one named
+    pytest.param(
+        both(put("metrc", "x"), put("folds.n_splits", "five")),
+        ConfigError,
+        r"(?s)^(?=.*unknown key 'metrc')(?=.*folds\.n_splits: .*got 'five')",
+        id="two-faults",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "error", "match"), ERRORS)
+def test_invalid_spec_is_rejected(mutate: Callable[[dict[str, Any]], None], error: type[Exception], match: str) -> None:
+    spec = copy.deepcopy(VALID)
+    mutate(spec)
+    with pytest.raises(error, match=match) as info:
+        build_spec(spec, source="titanic.toml")
+    message = str(info.value)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, KitError)
+    assert message.startswith("titanic.toml: "), message  # names where the spec came from
+    exc = info.value  # no chained pydantic traceback under the message
+    assert exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__)
+    assert_clean(message)
+
+
+@pytest.mark.parametrize(("mutate", "error", "match"), ERRORS)
+def test_invalid_toml_file_is_rejected_the_same_way(
+    tmp_path: Path, mutate: Callable[[dict[str, Any]], None], error: type[Exception], match: str
+) -> None:
+    """The same faults, written as a TOML file: the message names the file."""
+    spec = copy.deepcopy(VALID)
+    mutate(spec)
+    path = write(tmp_path / "titanic.toml", tomli_w.dumps(spec))
+    with pytest.raises(error, match=match) as info:
+        load_spec(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert_clean(str(info.value))
+
+
+def test_the_valid_spec_is_valid() -> None:
+    """The table's base is valid, so every failure above is due to its own mutation."""
+    spec = build_spec(copy.deepcopy(VALID))
+    assert spec.name == "titanic" and [m.name for m in spec.models] == ["xgb", "logreg"]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        pytest.param('name = "x"\ntask = "binary\n', r"not valid TOML: .*line 2", id="unclosed-string"),
+        pytest.param("name = \n", r"not valid TOML", id="missing-value"),
+        pytest.param('[data]\ntrain = "a.csv"\n[data]\n', r"not valid TOML", id="table-twice"),
+        pytest.param(b'name = "caf\xe9"\n', r"not UTF-8 text.*save it as UTF-8", id="latin-1"),
+    ],
+)
+def test_malformed_toml_names_the_file(tmp_path: Path, text: str | bytes, match: str) -> None:
+    path = write(tmp_path / "broken.toml", text)
+    with pytest.raises(ConfigError, match=match) as info:
+        load_spec(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert_clean(str(info.value))
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    missing = tmp_path / "competitions" / "nope.toml"
+    with pytest.raises(ConfigError, match=rf"config file {re.escape(repr(str(missing)))} does not exist"):
+        load_spec(missing)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_spec(tmp_path)  # a folder is not a config file
+
+
+def test_base_dir_in_toml_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.toml", tomli_w.dumps({**VALID, "base_dir": "/"}))
+    with pytest.raises(ConfigError, match=r"unknown key 'base_dir' \(data paths are relative"):
+        load_spec(path)
+
+
+def test_byte_order_mark_is_not_a_syntax_error(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM."""
+    path = write(tmp_path / "bom.toml", b"\xef\xbb\xbf" + tomli_w.dumps(VALID).encode())
+    assert load_spec(path) == build_spec(VALID, base_dir=tmp_path.resolve())
+
+
+def test_unknown_model_lookup_names_the_models() -> None:
+    spec = build_spec(VALID)
+    assert spec.model("logreg").estimator == "sklearn.linear_model.LogisticRegression"
+    with pytest.raises(ConfigError, match=r"no model named 'lgbm'; the spec has 'logreg' or 'xgb'"):
+        spec.model("lgbm")
+
+
+# ---------------------------------------------------------------------------------------------- valid specs
+def test_demo_config_loads() -> None:
+    spec = load_spec(DEMO)
+    assert (spec.name, spec.task, spec.metric, spec.seed) == ("demo-breast-cancer", "binary", "roc_auc", 42)
+    assert [(m.name, m.kind) for m in spec.models] == [("xgb", "xgboost"), ("lgbm", "lightgbm"), ("logreg", "sklearn")]
+    assert spec.model("logreg").estimator == "sklearn.linear_model.LogisticRegression"
+    assert spec.model("xgb").early_stopping_rounds == 100
+    assert spec.data.id == "id" and spec.data.target == "diagnosis"
+    assert spec.fold_strategy == "stratified" and spec.folds.n_splits == 5
+    assert spec.run_name == "demo-breast-cancer"
+    assert spec.base_dir == DEMO.parent
+    expected = ROOT / "data" / "demo-breast-cancer" / "train.csv"
+    assert spec.resolve(spec.data.train).resolve() == expected
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    absolute = tmp_path / "elsewhere" / "test.parquet"
+    data = {**VALID, "data": {**VALID["data"], "train": "input/train.csv", "test": str(absolute)}}
+    write(tmp_path / "comp" / "spec.toml", tomli_w.dumps(data))
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec("comp/spec.toml")  # a relative config path: base_dir is still absolute
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the working folder, later on, must not matter
+    assert spec.base_dir.is_absolute()
+    assert spec.resolve(spec.data.train) == tmp_path.resolve() / "comp" / "input" / "train.csv"
+    assert spec.data.test is not None and spec.resolve(spec.data.test) == absolute
+
+
+def test_build_spec_paths_resolve_against_base_dir(tmp_path: Path) -> None:
+    spec = build_spec(VALID, base_dir=tmp_path)
+    assert spec.resolve(spec.data.train) == tmp_path / "train.csv"
+    assert build_spec(VALID).resolve(Path("train.csv")) == Path("train.csv")
+
+
+def _same_spec(a: CompetitionSpec, b: CompetitionSpec) -> None:
+    """Equal in everything but base_dir (which to_toml leaves out)."""
+    assert a.model_copy(update={"base_dir": Path(".")}) == b.model_copy(update={"base_dir": Path(".")})
+    assert a.model_dump() == b.model_dump()
+
+
+def _round_trip(spec: CompetitionSpec, folder: Path) -> CompetitionSpec:
+    text = spec.to_toml()
+    assert "base_dir" not in tomllib.loads(text)
+    return load_spec(write(folder / "round-trip.toml", text))
+
+
+def test_demo_config_round_trips_through_to_toml(tmp_path: Path) -> None:
+    spec = load_spec(DEMO)
+    again = _round_trip(spec, tmp_path)
+    _same_spec(spec, again)
+    assert again.base_dir == tmp_path.resolve()
+    assert _round_trip(again, tmp_path / "twice").to_toml() == spec.to_toml()  # stable text
+
+
+def test_every_field_round_trips_through_to_toml(tmp_path: Path) -> None:
+    spec = build_spec(
+        {
+            "name": "store-sales",
+            "task": "regression",
+            "metric": "rmse",
+            "seed": 3,
+            "device": "cpu",
+            "data": {
+                "train": "train.parquet",
+                "test": "test.parquet",
+                "sample_submission": "sample.csv",
+                "id": "row",
+                "target": "sales",
+                "categorical": ["store", "family"],
+                "drop": ["notes"],
+            },
+            "folds": {"strategy": "group", "group": "store", "n_splits": 4, "shuffle": False},
+            "run": {"name": "sales.v2", "n_jobs": 2, "threads_per_task": 4},
+            "models": [
+                {
+                    "name": "xgb",
+                    "kind": "xgboost",
+                    "num_boost_round": 10,
+                    "early_stopping_rounds": None,
+                    "params": {"max_depth": 3, "eta": 0.1, "nested": {"a": [1, 2]}},
+                },
+                {"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.Ridge", "params": {"alpha": 2}},
+            ],
+        },
+        base_dir=tmp_path,
+    )
+    again = _round_trip(spec, tmp_path)
+    _same_spec(spec, again)
+    # no early stopping stays no early stopping: TOML has no null, the file says 0
+    assert again.model("xgb").early_stopping_rounds is None
+    assert again.model("ridge").early_stopping_rounds == 200
+
+
+def test_zero_early_stopping_rounds_means_none() -> None:
+    data = copy.deepcopy(VALID)
+    put("models.0.early_stopping_rounds", 0)(data)
+    assert build_spec(data).model("xgb").early_stopping_rounds is None
+    put("models.0.early_stopping_rounds", -1)(data)
+    with pytest.raises(ConfigError, match=r"models\[0\]\.early_stopping_rounds: .*greater than or equal to 1"):
+        build_spec(data)
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "strategy"),
+    [("binary", "roc_auc", "stratified"), ("multiclass", "accuracy", "stratified"), ("regression", "rmse", "kfold")],
+)
+def test_default_fold_strategy(task: str, metric: str, strategy: str) -> None:
+    data = {**copy.deepcopy(VALID), "task": task, "metric": metric}
+    del data["folds"]
+    spec = build_spec(data)
+    assert spec.folds.strategy is None
+    assert spec.fold_strategy == strategy
+    assert build_spec({**data, "folds": {"strategy": "kfold"}}).fold_strategy == "kfold"
+    assert build_spec({**data, "folds": {"strategy": "time"}}).fold_strategy == "time"
+
+
+def test_defaults() -> None:
+    spec = build_spec(
+        {
+            "name": "c",
+            "task": "binary",
+            "metric": "log_loss",
+            "data": {"train": "t.csv", "target": "y"},
+            "models": [{"name": "m", "kind": "lightgbm"}],
+        }
+    )
+    assert (spec.seed, spec.device, spec.folds.n_splits, spec.folds.n_repeats, spec.folds.shuffle) == (
+        42,
+        "auto",
+        5,
+        1,
+        True,
+    )
+    assert spec.run_name == "c" and spec.data.drop == [] and spec.data.categorical is None
+    assert spec.models[0].num_boost_round == 5000 and spec.models[0].early_stopping_rounds == 200
+
+
+def test_python_spec_equals_toml_spec(tmp_path: Path) -> None:
+    text = """
+name = "titanic"
+task = "binary"
+metric = "roc_auc"
+
+[data]
+train = "train.csv"
+test = "test.csv"
+id = "PassengerId"
+target = "Survived"
+drop = ["Name", "Ticket"]
+
+[folds]
+n_splits = 10
+n_repeats = 2
+
+[[models]]
+name = "lgbm"
+kind = "lightgbm"
+params = { num_leaves = 15, learning_rate = 0.05 }
+
+[[models]]
+name = "ridge"
+kind = "sklearn"
+estimator = "sklearn.linear_model.RidgeClassifier"
+early_stopping_rounds = 0
+"""
+    loaded = load_spec(write(tmp_path / "titanic.toml", text))
+    built = CompetitionSpec(
+        name="titanic",
+        task="binary",
+        metric="roc_auc",
+        data=DataSpec(
+            train=Path("train.csv"), test=Path("test.csv"), id="PassengerId", target="Survived", drop=["Name", "Ticket"]
+        ),
+        folds=FoldSpec(n_splits=10, n_repeats=2),
+        run=RunSpec(),
+        models=[
+            ModelSpec(name="lgbm", kind="lightgbm", params={"num_leaves": 15, "learning_rate": 0.05}),
+            ModelSpec(
+                name="ridge",
+                kind="sklearn",
+                estimator="sklearn.linear_model.RidgeClassifier",
+                early_stopping_rounds=None,
+            ),
+        ],
+        base_dir=tmp_path.resolve(),
+    )
+    assert built == loaded
+    assert built.to_toml() == loaded.to_toml()
+    assert build_spec(tomllib.loads(text), base_dir=tmp_path.resolve()) == loaded
+
+
+def test_spec_is_frozen() -> None:
+    spec = build_spec(VALID)
+    with pytest.raises(ValueError, match="frozen"):
+        spec.seed = 1  # type: ignore[misc]
+
+
+def test_spec_hash_is_stable_and_order_free() -> None:
+    a = spec_hash({"b": 1, "a": [1, 2], "p": Path("x")})
+    assert a == spec_hash({"a": [1, 2], "p": Path("x"), "b": 1})
+    assert re.fullmatch(r"[0-9a-f]{16}", a)
+    assert a != spec_hash({"b": 2, "a": [1, 2], "p": Path("x")})
+    spec = load_spec(DEMO)
+    assert spec_hash(spec.model_dump(mode="json")) == spec_hash(load_spec(DEMO).model_dump(mode="json"))

@@ -1,0 +1,538 @@
+"""Tests for kaggle_kit.data: reading a competition's files and checking them against the spec."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+
+from kaggle_kit.config import CompetitionSpec, build_spec
+from kaggle_kit.data import CompetitionData, load_competition, prepare_competition, read_table
+from kaggle_kit.errors import DataError, KitError
+
+METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
+
+
+def make_spec(
+    tmp_path: Path, *, task: str = "binary", folds: dict[str, Any] | None = None, **data: Any
+) -> CompetitionSpec:
+    """A spec over ``train.parquet`` / ``test.parquet`` in ``tmp_path``; keyword arguments replace [data] keys."""
+    keys = {"train": "train.parquet", "test": "test.parquet", "id": "row_id", "target": "target", **data}
+    spec: dict[str, Any] = {
+        "name": "t",
+        "task": task,
+        "metric": METRIC[task],
+        "data": {k: v for k, v in keys.items() if v is not None},
+        "models": [{"name": "m", "kind": "dummy"}],
+    }
+    if folds:
+        spec["folds"] = folds
+    return build_spec(spec, base_dir=tmp_path)
+
+
+def write(frame: pl.DataFrame, path: Path) -> Path:
+    if path.suffix == ".parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path)
+    return path
+
+
+def good_train() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "row_id": [1, 2, 3, 4, 5, 6, 7, 8],
+            "f_num": [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5],
+            "f_int": [1, 2, 3, 4, 5, 6, 7, 8],
+            "f_cat": ["a", "b", "a", "c", "b", "a", "c", "b"],
+            "patient": ["p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4"],
+            "target": [0, 1, 0, 1, 0, 1, 1, 0],
+        }
+    )
+
+
+def good_test() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "row_id": [101, 102, 103],
+            "f_num": [0.25, 9.0, 3.0],
+            "f_int": [2, 3, 9],
+            "f_cat": ["a", "c", "z"],
+            "patient": ["p9", "p9", "p8"],
+        }
+    )
+
+
+@dataclass
+class Case:
+    """One broken input: changes to the good frames or files, and the spec keys that go with them."""
+
+    train: Callable[[pl.DataFrame], pl.DataFrame] = lambda f: f
+    test: Callable[[pl.DataFrame], pl.DataFrame] = lambda f: f
+    files: dict[str, bytes] = field(default_factory=dict)  # raw files, written as they are
+    task: str = "binary"
+    folds: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def col(name: str, values: list[Any], dtype: Any = None) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    return lambda f: f.with_columns(pl.Series(name, values, dtype=dtype))
+
+
+CSV = b"row_id,f_num,target\n1,0.5,0\n2,1.5,1\n"
+
+ERRORS = [
+    # files
+    pytest.param(
+        Case(data={"train": "nope.csv"}),
+        r"the train file '.*nope\.csv' does not exist; check data\.train",
+        id="missing-train-file",
+    ),
+    pytest.param(
+        Case(data={"test": "sub/nope.parquet"}),
+        r"the test file '.*nope\.parquet' does not exist; check data\.test",
+        id="missing-test-file",
+    ),
+    pytest.param(
+        Case(files={"train.csv": b""}, data={"train": "train.csv"}),
+        r"the train file '.*train\.csv' is empty",
+        id="empty-file",
+    ),
+    pytest.param(
+        Case(files={"train.csv": b"row_id,f_num,target\n"}, data={"train": "train.csv"}),
+        r"the train file '.*train\.csv' has a header but no rows",
+        id="header-only-csv",
+    ),
+    pytest.param(
+        Case(files={"train.xlsx": CSV}, data={"train": "train.xlsx"}),
+        r"the train file '.*train\.xlsx' must be \.csv or \.parquet; got '\.xlsx'",
+        id="unsupported-extension",
+    ),
+    pytest.param(
+        Case(files={"train.parquet": b"PAR1 not really"}),
+        r"could not read the train file '.*train\.parquet'",
+        id="corrupt-parquet",
+    ),
+    pytest.param(
+        Case(files={"train.csv": CSV + b"3,2.5,0,extra\n"}, data={"train": "train.csv"}),
+        r"could not read the train file '.*train\.csv'",
+        id="ragged-csv",
+    ),
+    # columns the spec names
+    pytest.param(
+        Case(data={"target": "targte"}),
+        r"data\.target = 'targte' is not a column of the train file\. Did you mean 'target'\? Columns: \[",
+        id="target-missing",
+    ),
+    pytest.param(
+        Case(data={"id": "rowid"}),
+        r"data\.id = 'rowid' is not a column of the train file\. Did you mean 'row_id'\?",
+        id="id-missing",
+    ),
+    pytest.param(
+        Case(test=lambda f: f.drop("row_id")),
+        r"data\.id = 'row_id' is not a column of the test file",
+        id="id-missing-in-test",
+    ),
+    pytest.param(
+        Case(data={"drop": ["f_nmu"]}),
+        r"data\.drop = 'f_nmu' is not a column of the train file\. Did you mean 'f_num'\?",
+        id="drop-missing",
+    ),
+    pytest.param(
+        Case(data={"categorical": ["f_cta"]}),
+        r"data\.categorical = 'f_cta' is not a column of the train file",
+        id="categorical-missing",
+    ),
+    pytest.param(
+        Case(folds={"strategy": "group", "group": "patient_id"}),
+        r"folds\.group = 'patient_id' is not a column of the train file\. Did you mean 'patient'\?",
+        id="group-column-missing",
+    ),
+    pytest.param(
+        Case(folds={"strategy": "time", "time": "date"}),
+        r"folds\.time = 'date' is not a column of the train file",
+        id="time-column-missing",
+    ),
+    # the target
+    pytest.param(
+        Case(train=col("target", [0, 1, None, 1, 0, 1, 1, 0])),
+        r"the target column 'target' has 1 missing value\(s\); drop those rows or fill them",
+        id="null-in-target",
+    ),
+    pytest.param(
+        Case(train=col("target", [0.0, 1.0, float("nan"), 1.0, 0.0, 1.0, 1.0, 0.0])),
+        r"the target column 'target' has NaN",
+        id="nan-in-class-target",
+    ),
+    pytest.param(
+        Case(task="regression", train=col("target", [0.1, 1.0, float("inf"), 1.0, 0.0, 1.0, 1.0, 0.0])),
+        r"the target column 'target' has 1 NaN or infinite value",
+        id="inf-in-regression-target",
+    ),
+    pytest.param(
+        Case(task="regression", train=col("target", [0.1, float("nan"), 2.0, 1.0, 0.0, 1.0, 1.0, 0.0])),
+        r"the target column 'target' has 1 NaN or infinite value",
+        id="nan-in-regression-target",
+    ),
+    pytest.param(
+        Case(train=col("target", [0, 1, 2, 1, 0, 1, 2, 0])),
+        r"task is binary but the target column 'target' has 3 distinct value\(s\) \[0, 1, 2\]; "
+        r"use task = 'multiclass'",
+        id="binary-with-3-classes",
+    ),
+    pytest.param(
+        Case(train=col("target", [1] * 8)),
+        r"task is binary .* 1 distinct value\(s\) \[1\]; use task = 'regression'",
+        id="binary-with-1-class",
+    ),
+    pytest.param(
+        Case(task="multiclass"),
+        r"task is multiclass but the target column 'target' has 2 distinct value\(s\); use task = 'binary'",
+        id="multiclass-with-2-classes",
+    ),
+    pytest.param(
+        Case(train=col("target", [0.0, 1.0, 0.5, 1.0, 0.0, 1.0, 1.0, 0.0])),
+        r"task is binary but the target column 'target' has non-integer numbers; use task = 'regression'",
+        id="fractional-class-target",
+    ),
+    pytest.param(
+        Case(task="regression", train=col("target", list("abcdefgh"))),
+        r"task is regression but the target column 'target' is String, not numeric",
+        id="text-regression-target",
+    ),
+    # ids
+    pytest.param(
+        Case(train=col("row_id", [1, 2, 3, 4, 5, 6, 7, 7])),
+        r"the id column 'row_id' of train is not unique: 1 value\(s\) repeat, e\.g\. 7",
+        id="duplicate-train-ids",
+    ),
+    pytest.param(
+        Case(test=col("row_id", [101, 102, 101])),
+        r"the id column 'row_id' of test is not unique: 1 value\(s\) repeat, e\.g\. 101",
+        id="duplicate-test-ids",
+    ),
+    pytest.param(
+        Case(train=col("row_id", [1, 2, 3, 4, 5, 6, 7, None])),
+        r"the id column 'row_id' of train has 1 missing value",
+        id="null-train-id",
+    ),
+    pytest.param(
+        Case(test=col("row_id", [101, 8, 3])),
+        r"2 id\(s\) in column 'row_id' appear in both train and test .*the test rows must be different rows",
+        id="test-ids-overlap-train",
+    ),
+    pytest.param(
+        Case(train=col("row_id", [str(i) for i in range(1, 9)]), test=col("row_id", ["101", "7", "103"])),
+        r"1 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. '7'\)",
+        id="text-ids-overlap",
+    ),
+    # features
+    pytest.param(
+        Case(test=lambda f: f.drop("f_cat")),
+        r"test lacks feature column\(s\) 'f_cat' that train has; add them to data\.drop",
+        id="test-lacks-feature",
+    ),
+    pytest.param(
+        Case(train=col("f_code", ["x1", "7", "9", "x2", "3", "4", "5", "6"]), test=col("f_code", [7, 8, 9])),
+        r"column 'f_code' is String in train but Int64 in test; make both numeric or both text "
+        r"\(or list it in data\.categorical",
+        id="text-in-train-number-in-test",
+    ),
+    pytest.param(
+        Case(test=col("f_num", ["0.5", "n/a", "1"])),
+        r"column 'f_num' is Float64 in train but String in test",
+        id="number-in-train-text-in-test",
+    ),
+    pytest.param(
+        Case(
+            train=col("f_day", [date(2024, 1, day) for day in range(1, 9)]),
+            test=col("f_day", ["2024-02-01", "2024-02-02", "unknown"]),
+        ),
+        r"column 'f_day' is Date in train but String in test",
+        id="date-in-train-text-in-test",
+    ),
+    pytest.param(
+        Case(train=lambda f: f.select("row_id", "target"), test=lambda f: f.select("row_id")),
+        r"train has no feature columns left after removing id, target and data\.drop",
+        id="no-features",
+    ),
+    pytest.param(
+        Case(train=col("f_list", [[i] for i in range(8)]), test=col("f_list", [[1], [2], [3]])),
+        r"column\(s\) 'f_list' have types the models cannot use \(List\(Int64\)\); add them to data\.drop",
+        id="list-column",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "match"), ERRORS)
+def test_bad_data_is_rejected(tmp_path: Path, case: Case, match: str) -> None:
+    write(case.train(good_train()), tmp_path / "train.parquet")
+    write(case.test(good_test()), tmp_path / "test.parquet")
+    for name, content in case.files.items():
+        (tmp_path / name).write_bytes(content)
+    spec = make_spec(tmp_path, task=case.task, folds=case.folds, **case.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a bad input is an error, not a warning
+        with pytest.raises(DataError, match=match) as info:
+            load_competition(spec)
+    assert isinstance(info.value, KitError) and isinstance(info.value, ValueError)
+    message = str(info.value)
+    assert "Traceback" not in message and "polars.exceptions" not in message
+
+
+# ---------------------------------------------------------------------------------------------- reading files
+def test_read_table_reads_csv_and_parquet_alike(tmp_path: Path) -> None:
+    frame = good_train()
+    from_csv = read_table(write(frame, tmp_path / "t.csv"), role="train")
+    from_parquet = read_table(write(frame, tmp_path / "t.parquet"), role="train")
+    assert from_csv.equals(frame) and from_parquet.equals(frame)
+    upper = tmp_path / "T.CSV"
+    upper.write_bytes((tmp_path / "t.csv").read_bytes())
+    assert read_table(upper, role="train").equals(frame)
+
+
+def test_read_table_reads_gzipped_csv(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv.gz"
+    path.write_bytes(gzip.compress(good_train().write_csv().encode()))
+    assert read_table(path, role="train").equals(good_train())
+
+
+def test_read_table_error_names_the_role(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"the sample_submission file '.*s\.csv' does not exist"):
+        read_table(tmp_path / "s.csv", role="sample_submission")
+
+
+def _same_data(a: CompetitionData, b: CompetitionData) -> None:
+    assert a.features == b.features and a.categorical == b.categorical and a.classes == b.classes
+    np.testing.assert_array_equal(a.y, b.y)
+    assert a.y.dtype == b.y.dtype
+    assert a.train.select(a.features).equals(b.train.select(b.features))
+    assert a.test is not None and b.test is not None
+    assert a.test.select(a.features).equals(b.test.select(b.features))
+    assert a.fingerprint() == b.fingerprint()
+
+
+def test_parquet_and_csv_give_the_same_competition(tmp_path: Path) -> None:
+    cancer = load_breast_cancer()
+    names = [str(n).replace(" ", "_") for n in cancer.feature_names]
+    frame = pl.DataFrame(cancer.data, schema=names, orient="row").with_columns(
+        pl.Series("id", np.arange(len(cancer.target)) * 3 + 1),
+        pl.Series("diagnosis", np.asarray(cancer.target_names)[cancer.target]),
+    )
+    train, test = frame[:400], frame[400:].drop("diagnosis")
+    for ext in ("csv", "parquet"):
+        write(train, tmp_path / f"train.{ext}")
+        write(test, tmp_path / f"test.{ext}")
+    spec_csv = make_spec(tmp_path, train="train.csv", test="test.csv", id="id", target="diagnosis")
+    spec_pq = make_spec(tmp_path, id="id", target="diagnosis")
+    from_csv, from_pq = load_competition(spec_csv), load_competition(spec_pq)
+    _same_data(from_csv, from_pq)
+    assert len(from_csv.features) == 30 and from_csv.categorical == ()
+    assert from_csv.classes == ("benign", "malignant")  # sorted
+    np.testing.assert_array_equal(from_csv.y, 1 - cancer.target[:400])  # sklearn codes malignant as 0
+    assert from_csv.test_ids is not None and from_csv.test_ids.to_list() == test["id"].to_list()
+
+
+# ---------------------------------------------------------------------------------------------- column roles
+def test_categorical_columns_are_recognised(tmp_path: Path) -> None:
+    train = good_train().with_columns(
+        pl.Series("f_bool", [True, False] * 4), pl.Series("f_enum", ["u", "v"] * 4, dtype=pl.Categorical)
+    )
+    test = good_test().with_columns(
+        pl.Series("f_bool", [True, True, False]), pl.Series("f_enum", ["u", "u", "v"], dtype=pl.Categorical)
+    )
+    data = prepare_competition(make_spec(tmp_path), train, test)
+    assert data.features == ("f_num", "f_int", "f_cat", "patient", "f_bool", "f_enum")
+    assert data.categorical == ("f_cat", "patient", "f_bool", "f_enum")  # text and booleans; numbers are not
+
+
+def test_explicit_categorical_overrides_the_dtypes(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, categorical=["f_int"])
+    data = prepare_competition(spec, good_train(), good_test())
+    assert data.categorical == ("f_int",)  # the int column is; text columns not listed are not
+    assert "f_cat" in data.features
+
+
+def test_explicit_categorical_may_change_type_between_train_and_test(tmp_path: Path) -> None:
+    """What the dtype-mismatch message recommends: list the column in data.categorical."""
+    train = good_train().with_columns(pl.Series("f_code", ["x1", "7", "9", "x2", "3", "4", "5", "6"]))
+    test = good_test().with_columns(pl.Series("f_code", [7, 8, 9]))
+    data = prepare_competition(make_spec(tmp_path, categorical=["f_code", "f_cat"]), train, test)
+    assert data.categorical == ("f_cat", "f_code")
+    assert data.test is not None and data.test["f_code"].to_list() == ["7", "8", "9"]
+
+
+def test_id_target_group_and_dropped_columns_are_not_features(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, drop=["f_num"], folds={"strategy": "group", "group": "patient"})
+    data = prepare_competition(spec, good_train(), good_test())
+    assert data.features == ("f_int", "f_cat")
+    assert data.id_column == "row_id" and data.target_column == "target"
+    assert data.train_ids.to_list() == list(range(1, 9))
+    time_spec = make_spec(tmp_path, folds={"strategy": "time", "time": "f_int"})
+    assert "f_int" not in prepare_competition(time_spec, good_train(), good_test()).features
+
+
+def test_without_id_rows_are_numbered(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, id=None, drop=["row_id"])
+    data = prepare_competition(spec, good_train(), good_test())
+    assert "row_id" not in data.features
+    assert data.train_ids.to_list() == list(range(8))
+    assert data.test_ids is not None and data.test_ids.to_list() == [0, 1, 2]
+
+
+def test_no_test_file(tmp_path: Path) -> None:
+    write(good_train(), tmp_path / "train.parquet")
+    data = load_competition(make_spec(tmp_path, test=None))
+    assert data.test is None and data.test_ids is None
+    assert data.features == ("f_num", "f_int", "f_cat", "patient")
+
+
+# ---------------------------------------------------------------------------------------------- test vs train
+def test_target_in_test_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    test = good_test().with_columns(pl.Series("target", [0, 1, 1]))
+    with pytest.warns(UserWarning, match=r"test has the target column 'target'; it is ignored"):
+        data = prepare_competition(make_spec(tmp_path), good_train(), test)
+    assert data.test is not None and "target" not in data.test.columns
+
+
+def test_int_in_train_float_in_test_is_cast(tmp_path: Path) -> None:
+    test = good_test().with_columns(pl.Series("f_int", [2.0, 3.0, None]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = prepare_competition(make_spec(tmp_path), good_train(), test)
+    assert data.test is not None
+    assert data.test.schema["f_int"] == pl.Int64
+    assert data.test["f_int"].to_list() == [2, 3, None]
+
+
+def test_fractional_test_values_are_not_truncated(tmp_path: Path) -> None:
+    """Casting 1.5 to train's int type would silently change the test data to 1."""
+    test = good_test().with_columns(pl.Series("f_int", [1.5, 2.0, float("nan")]))
+    data = prepare_competition(make_spec(tmp_path), good_train(), test)
+    assert data.test is not None
+    values = data.test["f_int"].to_numpy()
+    assert values[:2].tolist() == [1.5, 2.0] and np.isnan(values[2])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_all_null_test_column_is_accepted(tmp_path: Path, fmt: str) -> None:
+    """Parquet keeps an all-missing column as Null; CSV reads an empty column as String."""
+    write(good_train(), tmp_path / f"train.{fmt}")
+    write(good_test().with_columns(pl.lit(None).alias("f_num")), tmp_path / f"test.{fmt}")
+    data = load_competition(make_spec(tmp_path, train=f"train.{fmt}", test=f"test.{fmt}"))
+    assert data.test is not None and data.test["f_num"].null_count() == 3
+    assert "f_num" in data.features and "f_num" not in data.categorical
+
+
+def test_boolean_in_train_text_in_test_does_not_crash(tmp_path: Path) -> None:
+    """polars cannot cast text to boolean; the column is kept as text (the encoder compares categories as text)."""
+    train = good_train().with_columns(pl.Series("f_flag", [True, False] * 4))
+    test = good_test().with_columns(pl.Series("f_flag", ["true", "false", "maybe"]))
+    data = prepare_competition(make_spec(tmp_path), train, test)
+    assert "f_flag" in data.categorical
+    assert data.test is not None and data.test["f_flag"].to_list() == ["true", "false", "maybe"]
+
+
+def test_test_ids_of_another_type_are_compared(tmp_path: Path) -> None:
+    test = good_test().with_columns(pl.Series("row_id", ["a101", "a102", "a103"]))
+    data = prepare_competition(make_spec(tmp_path), good_train(), test)
+    assert data.test_ids is not None and data.test_ids.to_list() == ["a101", "a102", "a103"]
+
+
+# ---------------------------------------------------------------------------------------------- the target
+def test_class_labels_become_codes_in_sorted_order(tmp_path: Path) -> None:
+    labels = ["malignant", "benign", "benign", "malignant", "benign", "benign", "malignant", "benign"]
+    train = good_train().with_columns(pl.Series("target", labels))
+    data = prepare_competition(make_spec(tmp_path), train, good_test())
+    assert data.classes == ("benign", "malignant") and data.n_classes == 2
+    assert data.y.tolist() == [1, 0, 0, 1, 0, 0, 1, 0]
+    assert np.issubdtype(data.y.dtype, np.integer)
+    decoded = np.asarray(data.classes, dtype=object)[data.y]
+    assert decoded.tolist() == labels
+
+
+def test_multiclass_codes_follow_sorted_classes(tmp_path: Path) -> None:
+    iris = load_iris()
+    names = np.asarray(["setosa", "versicolor", "virginica"])[iris.target]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(names))
+    train = pl.DataFrame(iris.data[order], schema=["a", "b", "c", "d"], orient="row").with_columns(
+        pl.Series("row_id", np.arange(150)), pl.Series("target", names[order])
+    )
+    data = prepare_competition(make_spec(tmp_path, task="multiclass", test=None), train, None)
+    assert data.classes == ("setosa", "versicolor", "virginica") and data.n_classes == 3
+    np.testing.assert_array_equal(data.y, iris.target[order])
+
+    numeric = train.with_columns(pl.Series("target", (iris.target[order] + 1) * 10))  # 10, 20, 30
+    data = prepare_competition(make_spec(tmp_path, task="multiclass", test=None), numeric, None)
+    assert data.classes == (10, 20, 30)
+    np.testing.assert_array_equal(data.y, iris.target[order])
+
+
+def test_whole_float_class_labels_are_accepted(tmp_path: Path) -> None:
+    train = good_train().with_columns(pl.col("target").cast(pl.Float64))
+    data = prepare_competition(make_spec(tmp_path), train, good_test())
+    assert data.classes == (0.0, 1.0)
+    assert data.y.tolist() == good_train()["target"].to_list()
+
+
+def test_regression_target_is_float(tmp_path: Path) -> None:
+    diabetes = load_diabetes()
+    train = pl.DataFrame(diabetes.data, schema=[f"x{i}" for i in range(10)], orient="row").with_columns(
+        pl.Series("row_id", np.arange(442)), pl.Series("target", diabetes.target.astype(np.int64))
+    )
+    data = prepare_competition(make_spec(tmp_path, task="regression", test=None), train, None)
+    assert data.y.dtype == np.float64 and data.classes is None and data.n_classes == 1
+    np.testing.assert_array_equal(data.y, diabetes.target)
+
+
+# ---------------------------------------------------------------------------------------------- fingerprint
+def test_fingerprint_is_stable_for_equal_data(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path)
+    first = prepare_competition(spec, good_train(), good_test()).fingerprint()
+    assert re.fullmatch(r"[0-9a-f]{16}", first)
+    assert prepare_competition(spec, good_train(), good_test()).fingerprint() == first
+    write(good_train(), tmp_path / "train.parquet")
+    write(good_test(), tmp_path / "test.parquet")
+    assert load_competition(spec).fingerprint() == first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda tr, te: (tr.with_columns(pl.Series("f_num", [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.6])), te),
+            id="one-train-value",
+        ),
+        pytest.param(lambda tr, te: (tr, te.with_columns(pl.Series("f_cat", ["a", "c", "y"]))), id="one-test-value"),
+        pytest.param(
+            lambda tr, te: (tr.with_columns(pl.Series("target", [1, 1, 0, 1, 0, 1, 1, 0])), te), id="one-label"
+        ),
+        pytest.param(lambda tr, te: (tr.reverse(), te), id="row-order"),
+        pytest.param(lambda tr, te: (tr.rename({"f_num": "f_other"}), te.rename({"f_num": "f_other"})), id="rename"),
+        pytest.param(lambda tr, te: (tr, te[:2]), id="fewer-test-rows"),
+    ],
+)
+def test_fingerprint_changes_with_the_data(tmp_path: Path, change: Callable[..., Any]) -> None:
+    spec = make_spec(tmp_path)
+    before = prepare_competition(spec, good_train(), good_test()).fingerprint()
+    train, test = change(good_train(), good_test())
+    assert prepare_competition(spec, train, test).fingerprint() != before
+
+
+def test_fingerprint_changes_with_the_roles(tmp_path: Path) -> None:
+    base = prepare_competition(make_spec(tmp_path), good_train(), good_test()).fingerprint()
+    dropped = prepare_competition(make_spec(tmp_path, drop=["f_num"]), good_train(), good_test()).fingerprint()
+    as_category = prepare_competition(make_spec(tmp_path, categorical=["f_int"]), good_train(), good_test())
+    assert len({base, dropped, as_category.fingerprint()}) == 3

@@ -1,0 +1,322 @@
+"""The metric registry: agreement with scikit-learn on real data, conversions, direction, registry errors."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from kaggle_kit import metrics
+from kaggle_kit.errors import ConfigError, DataError, KitError
+from kaggle_kit.metrics import METRICS, Metric, get_metric, register, to_labels
+
+TOL = 1e-9
+BUILTIN = {"accuracy", "log_loss", "roc_auc", "f1_macro", "qwk", "rmse", "rmsle", "mae", "r2"}
+CLASSIFICATION = ["accuracy", "log_loss", "roc_auc", "f1_macro", "qwk"]
+REGRESSION = ["rmse", "rmsle", "mae", "r2"]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Real data with realistic out-of-fold predictions, plus tied and extreme variants
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _oof_proba(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, tol=1e-2, max_iter=200))
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    return cross_val_predict(model, x, y, cv=cv, method="predict_proba")
+
+
+def _binary_variants() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    x, y = load_breast_cancer(return_X_y=True)
+    proba = _oof_proba(x, y)
+    rng = np.random.default_rng(0)
+
+    tied = proba.copy()
+    tied[:, 1] = np.round(tied[:, 1], 1)  # heavy ties in the positive-class score
+    tied[:, 0] = 1 - tied[:, 1]
+
+    extreme = proba.copy()
+    rows = rng.choice(len(y), size=60, replace=False)
+    hard = (rng.random(60) < 0.5).astype(float)  # exact 0/1, about half of them confident misses
+    extreme[rows, 1] = hard
+    extreme[rows, 0] = 1 - hard
+    return {"oof": (y, proba), "ties": (y, tied), "extreme": (y, extreme)}
+
+
+def _multiclass_variants() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    x, y = load_digits(return_X_y=True)
+    proba = _oof_proba(x, y)
+    rng = np.random.default_rng(1)
+    n, n_classes = proba.shape
+
+    tied = proba.copy()
+    src = rng.choice(n, size=300, replace=False)
+    dst = rng.choice(n, size=300, replace=False)
+    tied[dst] = tied[src]  # duplicated rows: tied scores in every column
+    tied[rng.choice(n, size=50, replace=False)] = 1.0 / n_classes  # uniform rows: all-way ties
+
+    extreme = proba.copy()
+    rows = rng.choice(n, size=100, replace=False)
+    extreme[rows] = np.eye(n_classes)[rng.integers(0, n_classes, size=100)]  # exact one-hot, mostly wrong
+    return {"oof": (y, proba), "ties": (y, tied), "extreme": (y, extreme)}
+
+
+def _regression_variants() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    x, y = load_diabetes(return_X_y=True)
+    pred = cross_val_predict(Ridge(alpha=0.1), x, y, cv=KFold(n_splits=3, shuffle=True, random_state=0))
+    return {"oof": (y, pred[:, None]), "ties": (y, np.round(pred, -1)), "flat": (y, pred)}
+
+
+DATA: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def _data(kind: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
+    if kind not in DATA:
+        DATA[kind] = {
+            "binary": _binary_variants,
+            "multiclass": _multiclass_variants,
+            "regression": _regression_variants,
+        }[kind]()
+    return DATA[kind][variant]
+
+
+def _sk_reference(name: str, y: np.ndarray, pred: np.ndarray) -> float:
+    """What scikit-learn says, computed from the same stored prediction matrix."""
+    labels = pred.argmax(axis=1) if pred.ndim == 2 and pred.shape[1] > 1 else None
+    value = pred.reshape(-1)
+    refs: dict[str, Callable[[], float]] = {
+        "accuracy": lambda: skm.accuracy_score(y, labels),
+        "log_loss": lambda: skm.log_loss(y, pred),
+        "roc_auc": lambda: (
+            skm.roc_auc_score(y, pred[:, 1])
+            if pred.shape[1] == 2
+            else skm.roc_auc_score(y, pred, multi_class="ovr", average="macro")
+        ),
+        "f1_macro": lambda: skm.f1_score(y, labels, average="macro"),
+        "qwk": lambda: skm.cohen_kappa_score(y, labels, weights="quadratic"),
+        "rmse": lambda: skm.root_mean_squared_error(y, value),
+        "rmsle": lambda: skm.root_mean_squared_log_error(y, np.maximum(value, 0)),
+        "mae": lambda: skm.mean_absolute_error(y, value),
+        "r2": lambda: skm.r2_score(y, value),
+    }
+    return float(refs[name]())
+
+
+CASES = [
+    *[(m, kind, v) for m in CLASSIFICATION for kind in ("binary", "multiclass") for v in ("oof", "ties", "extreme")],
+    *[(m, "regression", v) for m in REGRESSION for v in ("oof", "ties", "flat")],
+]
+
+
+@pytest.mark.parametrize(("name", "kind", "variant"), CASES)
+def test_agrees_with_sklearn_on_real_data(name: str, kind: str, variant: str) -> None:
+    y, pred = _data(kind, variant)
+    metric = get_metric(name)
+    assert kind in metric.tasks
+    ours = metric.score(y, pred)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn's "y_prob values do not sum to one" on rounded rows
+        ref = _sk_reference(name, y, pred)
+    assert math.isfinite(ours)
+    assert abs(ours - ref) <= TOL, (name, kind, variant, ours, ref)
+
+
+def test_agreement_cases_cover_every_builtin() -> None:
+    assert {name for name, _, _ in CASES} == BUILTIN
+    assert set(METRICS) >= BUILTIN
+
+
+def test_roc_auc_large_heavily_tied_agrees_with_sklearn() -> None:
+    rng = np.random.default_rng(2)
+    y = (rng.random(100_000) < 0.1).astype(np.int64)
+    score = np.round(np.clip(0.3 * y + rng.normal(0.3, 0.2, y.shape[0]), 0, 1), 2)
+    assert abs(metrics.roc_auc(y, score) - skm.roc_auc_score(y, score)) <= TOL
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Conversions done by Metric.score
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_binary_roc_auc_from_matrix_equals_sklearn_on_column_1() -> None:
+    y, proba = _data("binary", "oof")
+    expected = skm.roc_auc_score(y, proba[:, 1])
+    assert abs(get_metric("roc_auc").score(y, proba) - expected) <= TOL
+    # the positive column alone, flat or as one column, is read the same way
+    assert abs(get_metric("roc_auc").score(y, proba[:, 1]) - expected) <= TOL
+    assert abs(get_metric("roc_auc").score(y, proba[:, 1:]) - expected) <= TOL
+    assert abs(get_metric("log_loss").score(y, proba[:, 1]) - skm.log_loss(y, proba[:, 1])) <= TOL
+
+
+def test_multiclass_roc_auc_is_ovr_macro() -> None:
+    y, proba = _data("multiclass", "oof")
+    per_class = [skm.roc_auc_score(y == c, proba[:, c]) for c in range(proba.shape[1])]
+    ours = get_metric("roc_auc").score(y, proba)
+    assert abs(ours - np.mean(per_class)) <= TOL
+    assert abs(ours - skm.roc_auc_score(y, proba, multi_class="ovr", average="macro")) <= TOL
+
+
+def test_multiclass_roc_auc_skips_a_class_absent_from_y_true() -> None:
+    y, proba = _data("multiclass", "oof")
+    keep = y != 3
+    expected = np.mean([skm.roc_auc_score(y[keep] == c, proba[keep, c]) for c in range(10) if c != 3])
+    assert abs(get_metric("roc_auc").score(y[keep], proba[keep]) - expected) <= TOL
+
+
+def test_roc_auc_single_class_is_nan_without_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(get_metric("roc_auc").score(np.ones(5, dtype=int), np.full((5, 2), 0.5)))
+        assert math.isnan(get_metric("roc_auc").score(np.zeros(4, dtype=int), np.full((4, 3), 1 / 3)))
+
+
+def test_roc_auc_integer_scores_and_nan() -> None:
+    y = np.array([0, 0, 1, 1, 0, 1, 1, 0])
+    score = np.array([1, 3, 3, 2, 1, 5, 3, 0])  # integer scores with ties
+    assert abs(metrics.roc_auc(y, score) - skm.roc_auc_score(y, score)) <= TOL
+    assert math.isnan(metrics.roc_auc(y, np.where(score == 5, np.nan, score / 5)))
+
+
+def test_log_loss_clips_like_sklearn() -> None:
+    y = np.array([0, 1, 1, 0])
+    proba = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])  # one confident miss
+    ours = get_metric("log_loss").score(y, proba)
+    assert math.isfinite(ours)
+    assert abs(ours - skm.log_loss(y, proba)) <= TOL
+    assert abs(ours - (-np.log(np.finfo(np.float64).eps) - np.log(0.5)) / 4) <= TOL
+
+
+def test_qwk_weights_by_code_distance() -> None:
+    y = np.array([0, 1, 3, 3, 0, 1])
+    pred = np.array([0, 3, 1, 3, 1, 0])  # code 2 never seen
+    expected = skm.cohen_kappa_score(y, pred, weights="quadratic", labels=[0, 1, 2, 3])
+    assert abs(metrics.qwk(y, pred) - expected) <= TOL
+    assert math.isnan(metrics.qwk(np.ones(3, dtype=int), np.ones(3, dtype=int)))
+
+
+def test_to_labels() -> None:
+    assert to_labels(np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])).tolist() == [1, 0, 0]
+    assert to_labels(np.array([0.7, 0.2, 0.5])).tolist() == [1, 0, 0]
+    assert to_labels(np.array([[0.1, 0.3, 0.6], [0.4, 0.4, 0.2]])).tolist() == [2, 0]
+    with pytest.raises(KitError, match="shape"):
+        to_labels(np.zeros((2, 2, 2)))
+
+
+def test_score_accepts_float_codes_and_column_targets() -> None:
+    y, proba = _data("binary", "oof")
+    acc = get_metric("accuracy")
+    assert acc.score(y.astype(float), proba) == acc.score(y, proba)
+    assert acc.score(y[:, None], proba) == acc.score(y, proba)
+    with pytest.raises(DataError, match="integer class codes"):
+        acc.score(y + 0.5, proba)
+
+
+def test_score_rejects_wrong_shapes() -> None:
+    y, proba = _data("binary", "oof")
+    with pytest.raises(KitError, match=r"y_true has 569 rows"):
+        get_metric("log_loss").score(y, proba[:-1])
+    with pytest.raises(KitError, match="3 columns"):
+        get_metric("rmse").score(np.zeros(4), np.zeros((4, 3)))
+    with pytest.raises(DataError, match="class code 2"):
+        get_metric("accuracy").score(np.array([0, 1, 2]), np.full((3, 2), 0.5))
+    with pytest.raises(KitError, match="0 rows"):
+        get_metric("mae").score(np.zeros(0), np.zeros(0))
+    assert issubclass(KitError, ValueError)
+
+
+def test_rmsle_clips_negative_predictions_and_rejects_negative_target() -> None:
+    y = np.array([1.0, 2.0, 3.0])
+    pred = np.array([-2.0, 2.5, 3.0])
+    rmsle = get_metric("rmsle")
+    assert rmsle.fit_transform == "log1p"
+    assert abs(rmsle.score(y, pred) - skm.root_mean_squared_log_error(y, [0.0, 2.5, 3.0])) <= TOL
+    with pytest.raises(DataError, match=r"non-negative target.*'rmse'"):
+        rmsle.score(np.array([-1.0, 2.0, 3.0]), pred)
+
+
+def test_r2_constant_target_matches_sklearn() -> None:
+    y = np.full(4, 2.0)
+    assert metrics.r2(y, y) == skm.r2_score(y, y) == 1.0
+    assert metrics.r2(y, y + 1) == skm.r2_score(y, y + 1) == 0.0
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Direction and registry
+# ------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_direction_better_and_worst(name: str) -> None:
+    metric = get_metric(name)
+    good, bad = (0.9, 0.1) if metric.greater_is_better else (0.1, 0.9)
+    assert metric.better(good, bad)
+    assert not metric.better(bad, good)
+    assert not metric.better(good, good)
+    assert metric.better(bad, metric.worst)
+    assert not metric.better(metric.worst, bad)
+    assert math.isinf(metric.worst)
+    assert metric.better(good, math.nan)
+    assert not metric.better(math.nan, good)
+    assert not metric.better(math.nan, math.nan)
+
+
+def test_known_directions() -> None:
+    greater = {name for name, m in METRICS.items() if m.greater_is_better}
+    assert greater & BUILTIN == {"accuracy", "roc_auc", "f1_macro", "qwk", "r2"}
+    assert get_metric("log_loss").worst == math.inf
+    assert get_metric("roc_auc").worst == -math.inf
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_every_metric_has_tasks_and_a_matching_input(name: str) -> None:
+    metric = METRICS[name]
+    assert metric.name == name
+    assert metric.tasks
+    assert metric.tasks <= {"binary", "multiclass", "regression"}
+    assert (metric.needs == "value") == (metric.tasks == {"regression"})
+
+
+def test_get_metric_unknown_name_suggests() -> None:
+    with pytest.raises(ConfigError, match=r"unknown metric 'roc_acu'; allowed: .*'rmse'.* Did you mean 'roc_auc'\?"):
+        get_metric("roc_acu")
+    with pytest.raises(ConfigError, match="unknown metric 'zzz'") as info:
+        get_metric("zzz")
+    assert "Did you mean" not in str(info.value)
+
+
+def _custom_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return 0.0
+
+
+def test_register_duplicate_names_both_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "METRICS", dict(METRICS))
+    dup = Metric("rmse", _custom_rmse, greater_is_better=False, needs="value", tasks=frozenset({"regression"}))
+    with pytest.raises(ConfigError, match=r"'rmse'.*kaggle_kit\.metrics\.rmse.*_custom_rmse"):
+        register(dup)
+    fresh = Metric("my_rmse", _custom_rmse, greater_is_better=False, needs="value", tasks=frozenset({"regression"}))
+    assert register(fresh) is fresh
+    assert metrics.get_metric("my_rmse") is fresh
+    assert "my_rmse" not in METRICS  # the real registry is untouched
+
+
+def test_metric_validates_its_fields() -> None:
+    with pytest.raises(ConfigError, match=r"needs='prob'.*Did you mean 'proba'"):
+        Metric("m", _custom_rmse, greater_is_better=True, needs="prob", tasks=frozenset({"binary"}))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="tasks is empty"):
+        Metric("m", _custom_rmse, greater_is_better=True, needs="proba", tasks=frozenset())
+    with pytest.raises(ConfigError, match=r"unknown task 'binery'.*Did you mean 'binary'"):
+        Metric("m", _custom_rmse, greater_is_better=True, needs="proba", tasks=frozenset({"binery"}))
+    with pytest.raises(ConfigError, match="needs='value'"):
+        Metric("m", _custom_rmse, greater_is_better=True, needs="value", tasks=frozenset({"binary"}))
+    m = Metric("m", _custom_rmse, greater_is_better=True, needs="proba", tasks={"binary"})  # type: ignore[arg-type]
+    assert m.tasks == frozenset({"binary"})

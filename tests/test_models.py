@@ -1,0 +1,201 @@
+"""Conformance suite run over every model adapter x task: shapes, probabilities, determinism, save/load, skill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+
+from kaggle_kit.config import ModelSpec
+from kaggle_kit.device import resolve_device
+from kaggle_kit.errors import ConfigError, KitError
+from kaggle_kit.features import FeatureMatrix
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.models import FitContext, make_adapter
+
+TASK_DATA = {
+    "binary": (load_breast_cancer, "roc_auc"),
+    "multiclass": (load_digits, "log_loss"),
+    "regression": (load_diabetes, "rmse"),
+}
+ADAPTER_SPECS = {
+    "xgboost": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2, "max_depth": 3}},
+    "lightgbm": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2}},
+    "sklearn": {"estimator": "", "params": {}},
+    "dummy": {},
+}
+SKLEARN_ESTIMATORS = {
+    "binary": ("sklearn.linear_model.LogisticRegression", {"max_iter": 500, "C": 0.01}),
+    "multiclass": ("sklearn.linear_model.LogisticRegression", {"max_iter": 500, "C": 0.01}),
+    "regression": ("sklearn.linear_model.Ridge", {"alpha": 1.0}),
+}
+
+
+def _split(task: str) -> tuple[FeatureMatrix, np.ndarray, FeatureMatrix, np.ndarray, FitContext]:
+    loader, metric = TASK_DATA[task]
+    X, y = loader(return_X_y=True)
+    X = X.astype(np.float32)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(X))
+    cut = int(len(X) * 0.75)
+    tr, va = idx[:cut], idx[cut:]
+    names = tuple(f"f{i}" for i in range(X.shape[1]))
+    n_classes = 1 if task == "regression" else int(y.max()) + 1
+    ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=7, device="cpu", threads=1)
+    return (
+        FeatureMatrix(np.ascontiguousarray(X[tr]), names, ()),
+        y[tr],
+        FeatureMatrix(np.ascontiguousarray(X[va]), names, ()),
+        y[va],
+        ctx,
+    )
+
+
+def _spec(kind: str, task: str) -> ModelSpec:
+    fields = dict(ADAPTER_SPECS[kind])
+    if kind == "sklearn":
+        fields["estimator"], fields["params"] = SKLEARN_ESTIMATORS[task]
+    return ModelSpec(name=f"m_{kind}", kind=kind, **fields)
+
+
+@pytest.mark.parametrize("task", list(TASK_DATA))
+@pytest.mark.parametrize("kind", list(ADAPTER_SPECS))
+def test_adapter_conformance(kind: str, task: str, tmp_path: Path) -> None:
+    Xtr, ytr, Xva, yva, ctx = _split(task)
+    adapter = make_adapter(_spec(kind, task))
+    fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
+    pred = adapter.predict(fitted, Xva, ctx)
+
+    # shape and dtype convention: (n, C) probabilities for classification, (n, 1) for regression
+    n_cols = ctx.n_classes if task != "regression" else 1
+    assert pred.shape == (len(yva), n_cols)
+    assert pred.dtype == np.float32
+    assert np.isfinite(pred).all()
+    if task != "regression":
+        np.testing.assert_allclose(pred.sum(axis=1), 1.0, atol=1e-5)
+        assert (pred >= 0).all()
+
+    # deterministic under a seed
+    again = adapter.predict(adapter.fit(Xtr, ytr, Xva, yva, ctx), Xva, ctx)
+    np.testing.assert_array_equal(pred, again)
+
+    # save / load round trip gives the same predictions
+    path = tmp_path / adapter.file_name
+    adapter.save(fitted, path)
+    loaded = adapter.load(path, ctx)
+    np.testing.assert_allclose(adapter.predict(loaded, Xva, ctx), pred, rtol=1e-6, atol=1e-6)
+
+    # every real model beats the dummy baseline on held-out rows
+    if kind != "dummy":
+        dummy = make_adapter(ModelSpec(name="base", kind="dummy"))
+        base_pred = dummy.predict(dummy.fit(Xtr, ytr, Xva, yva, ctx), Xva, ctx)
+        assert ctx.metric.better(ctx.metric.score(yva, pred), ctx.metric.score(yva, base_pred))
+
+
+def test_gbdt_early_stopping_keeps_best_rounds() -> None:
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+    for kind in ("xgboost", "lightgbm"):
+        spec = ModelSpec(
+            name="m", kind=kind, num_boost_round=2000, early_stopping_rounds=10, params={"learning_rate": 0.3}
+        )
+        adapter = make_adapter(spec)
+        fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
+        assert fitted.best_iteration is not None and 1 <= fitted.best_iteration < 2000
+        curve = next(iter(fitted.history.values()))
+        assert len(curve) <= fitted.best_iteration + 10  # stopped 10 rounds after the best
+        # the kept model scores the best validation value of the curve (AUC: maximum)
+        assert max(curve) == pytest.approx(curve[fitted.best_iteration - 1])
+
+
+def test_native_categorical_splits_are_used() -> None:
+    """A target driven by a 30-level categorical column: both libraries split on it natively."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    cat = rng.integers(0, 30, n)
+    effect = rng.normal(size=30)
+    y = (effect[cat] + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
+    X = np.column_stack([cat, rng.normal(size=n)]).astype(np.float32)
+    fm = FeatureMatrix(X, ("city", "noise"), (0,))
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("roc_auc"), seed=0, device="cpu", threads=1)
+    xgb_adapter = make_adapter(ModelSpec(name="x", kind="xgboost", num_boost_round=50, early_stopping_rounds=None))
+    booster = xgb_adapter.fit(fm, y, fm, y, ctx).model
+    assert booster.feature_types == ["c", "q"]
+    lgb_adapter = make_adapter(ModelSpec(name="l", kind="lightgbm", num_boost_round=50, early_stopping_rounds=None))
+    lgb_booster = lgb_adapter.fit(fm, y, fm, y, ctx).model
+    dumped = json.dumps(lgb_booster.dump_model())
+    assert '"decision_type": "=="' in dumped  # a categorical split
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "match"),
+    [
+        ("xgboost", {"device": "cuda"}, r"params\.device is set by the kit; set device in the spec"),
+        ("xgboost", {"nthread": 4}, r"params\.nthread .* run\.threads_per_task"),
+        ("xgboost", {"n_estimators": 10}, r"params\.n_estimators .* num_boost_round"),
+        ("lightgbm", {"device_type": "gpu"}, r"params\.device_type is set by the kit"),
+        ("lightgbm", {"num_iterations": 5}, r"params\.num_iterations .* num_boost_round"),
+        ("lightgbm", {"seed": 1}, r"params\.seed .* seed in the spec"),
+    ],
+)
+def test_reserved_params_rejected(kind: str, params: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        make_adapter(ModelSpec(name="m", kind=kind, params=params))
+
+
+@pytest.mark.parametrize(
+    ("setting", "n_gpus", "expected"),
+    [("auto", 0, "cpu"), ("auto", 1, "cuda"), ("cpu", 1, "cpu"), ("cuda", 2, "cuda")],
+)
+def test_device_resolution(setting: str, n_gpus: int, expected: str) -> None:
+    assert resolve_device(setting, n_gpus=n_gpus) == expected
+
+
+def test_cuda_without_gpu_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match=r"no CUDA GPU is visible.*use device = 'auto' or 'cpu'"):
+        resolve_device("cuda", n_gpus=0)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_gbdt_device_selection(device: str) -> None:
+    """The resolved device reaches the libraries' own switches (checked on CPU without training)."""
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("roc_auc"), seed=0, device=device, threads=3)
+    xgb_params = make_adapter(ModelSpec(name="x", kind="xgboost")).params(ctx)
+    assert xgb_params["device"] == device and xgb_params["tree_method"] == "hist" and xgb_params["nthread"] == 3
+    lgb_params = make_adapter(ModelSpec(name="l", kind="lightgbm")).params(ctx)
+    assert lgb_params["device_type"] == ("gpu" if device == "cuda" else "cpu") and lgb_params["num_threads"] == 3
+
+
+def test_sklearn_unpersistable_estimator_keeps_going(tmp_path: Path) -> None:
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+    spec = ModelSpec(
+        name="rf", kind="sklearn", estimator="sklearn.ensemble.RandomForestClassifier", params={"n_estimators": 20}
+    )
+    adapter = make_adapter(spec)
+    fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
+    adapter.save(fitted, tmp_path / "model.json")  # no exception: recorded as not persisted
+    with pytest.raises(
+        KitError, match=r"cannot be loaded: RandomForestClassifier.estimator_? is a .* no safe file format"
+    ):
+        adapter.load(tmp_path / "model.json", ctx)
+
+
+def test_sklearn_imputes_missing_values() -> None:
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+    Xtr.X[::7, 3] = np.nan
+    Xva.X[::5, 3] = np.nan
+    adapter = make_adapter(_spec("sklearn", "binary"))
+    pred = adapter.predict(adapter.fit(Xtr, ytr, Xva, yva, ctx), Xva, ctx)
+    assert np.isfinite(pred).all()
+
+
+def test_sklearn_classifier_missing_a_class_in_training_fold() -> None:
+    """A rare class absent from a fold's training rows still gets a (zero) probability column."""
+    Xtr, ytr, Xva, yva, ctx = _split("multiclass")
+    keep = ytr != 9
+    Xtr = type(Xtr)(np.ascontiguousarray(Xtr.X[keep]), Xtr.names, ())
+    adapter = make_adapter(_spec("sklearn", "multiclass"))
+    pred = adapter.predict(adapter.fit(Xtr, ytr[keep], Xva, yva, ctx), Xva, ctx)
+    assert pred.shape == (len(yva), 10) and (pred[:, 9] == 0).all()
