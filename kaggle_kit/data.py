@@ -21,6 +21,29 @@ from .errors import DataError, allowed, did_you_mean
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
 _TEMPORAL_DTYPES = (pl.Date, pl.Datetime, pl.Duration, pl.Time)
+#: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
+#: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
+NA_VALUES = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]
 
 
 @dataclass(frozen=True)
@@ -83,7 +106,7 @@ def read_table(path: Path, *, role: str) -> pl.DataFrame:
         elif suffix in (".csv", ".txt") or path.name.endswith(".csv.gz"):
             if path.stat().st_size == 0:
                 raise DataError(f"the {role} file {str(path)!r} is empty")
-            frame = pl.read_csv(path, infer_schema_length=100_000, try_parse_dates=True)
+            frame = pl.read_csv(path, infer_schema_length=100_000, try_parse_dates=True, null_values=NA_VALUES)
         else:
             raise DataError(f"the {role} file {str(path)!r} must be .csv or .parquet; got {suffix or 'no extension'!r}")
     except DataError:

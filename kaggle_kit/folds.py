@@ -24,14 +24,6 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
-from sklearn.model_selection import (
-    GroupKFold,
-    KFold,
-    StratifiedGroupKFold,
-    StratifiedKFold,
-    TimeSeriesSplit,
-)
-
 from kaggle_kit.errors import ConfigError, DataError, allowed, did_you_mean
 
 __all__ = ["FOLD_COLUMN_PREFIX", "MAX_QUANTILE_BINS", "FoldScheme", "FoldStrategy", "Folds", "make_folds"]
@@ -302,6 +294,9 @@ def make_folds(
     dtype = np.int16 if n_splits <= np.iinfo(np.int16).max else np.int32
     ids = np.full((n_repeats, n_rows), -1, dtype=dtype)
     placeholder = np.zeros((n_rows, 1), dtype=np.int8)  # splitters only need len(X)
+    # imported here: scikit-learn takes ~1 s to import and `import kaggle_kit` should stay instant
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
     for r in range(n_repeats):
         random_state = seed + r if shuffle else None
         splitter: Any
@@ -466,6 +461,8 @@ def _time_ids(n_rows: int, n_splits: int, order: object) -> np.ndarray:
                 "date column or its integer timestamps."
             ) from exc
         keys = array[sorter]
+
+    from sklearn.model_selection import TimeSeriesSplit
 
     starts = [int(valid[0]) for _, valid in TimeSeriesSplit(n_splits).split(np.zeros((n_rows, 1)))]
     # Rows sharing an order value (e.g. one date) must not straddle a block edge, or some training rows would

@@ -147,6 +147,7 @@ def run(
     store = RunStore(Path(runs_root) / spec.run_name)
     store.ensure_writable()
     folds = _folds_for_run(store, spec, data)
+    store.save_target(data.train_ids, data.y)
 
     models = [baseline_spec(), *spec.models]
     if only:

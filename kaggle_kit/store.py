@@ -5,6 +5,7 @@ Layout (``<key>`` is a hash of everything a model's predictions depend on: its s
     runs/<run>/run.json                          task, metric, classes, fingerprints, the current models' keys
     runs/<run>/spec.toml                         the spec of the latest run
     runs/<run>/folds.parquet                     id + fold_r0, fold_r1, ... (-1 = never validated)
+    runs/<run>/target.parquet                    id + y: the target as models see it (class codes, or values)
     runs/<run>/models/<name>/<key>/folds/r0_f3/  valid.npy, test.npy, the native model file, result.json
     runs/<run>/models/<name>/<key>/oof.parquet   id + one float32 column per class (row order = train order)
     runs/<run>/models/<name>/<key>/test.parquet  id + the same columns, averaged over folds
@@ -185,6 +186,21 @@ class RunStore:
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise StoreError(f"{self.folds_path} is corrupted ({exc}); delete it to recompute the folds") from None
         return Folds.from_frame(frame.select(pl.col("^fold_r\\d+$")), n_splits=n_splits, scheme=scheme)
+
+    # ----------------------------------------------------------------- target
+    @property
+    def target_path(self) -> Path:
+        return self.root / "target.parquet"
+
+    def save_target(self, ids: pl.Series, y: np.ndarray) -> None:
+        """The training target in train row order (class codes for classification), so that blends and reports
+        can score OOF predictions from the run folder alone."""
+        atomic_write(self.target_path, parquet_bytes(pl.DataFrame([ids, pl.Series("y", y)])))
+
+    def read_target(self) -> np.ndarray:
+        if not self.target_path.is_file():
+            raise StoreError(f"{self.target_path} is missing; run the competition again to write it")
+        return pl.read_parquet(self.target_path)["y"].to_numpy()
 
     # ----------------------------------------------------------------- per-fold results
     def model_dir(self, name: str, key: str) -> Path:

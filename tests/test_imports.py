@@ -1,0 +1,36 @@
+"""`import kaggle_kit` is cheap: no model library (and above all no torch) is imported until a model needs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("torch", "xgboost", "lightgbm", "sklearn", "matplotlib")
+
+
+def _imported_after(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nimport json\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_import_kaggle_kit_imports_no_model_library() -> None:
+    code = "import kaggle_kit, kaggle_kit.cli, kaggle_kit.runner\nkaggle_kit.run, kaggle_kit.load_spec"
+    assert _imported_after(code) == []
+
+
+def test_fitting_trees_never_imports_torch() -> None:
+    code = (
+        "import numpy as np\n"
+        "from kaggle_kit.config import ModelSpec\nfrom kaggle_kit.features import FeatureMatrix\n"
+        "from kaggle_kit.metrics import get_metric\nfrom kaggle_kit.models import FitContext, make_adapter\n"
+        "X = FeatureMatrix(np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32), ('a','b','c'), ())\n"
+        "y = (X.X[:, 0] > 0).astype(int)\n"
+        "ctx = FitContext('binary', 2, get_metric('roc_auc'), 0, 'cpu', 1)\n"
+        "for kind in ('xgboost', 'lightgbm'):\n"
+        "    a = make_adapter(ModelSpec(name='m', kind=kind, num_boost_round=5))\n"
+        "    a.predict(a.fit(X, y, X, y, ctx), X, ctx)"
+    )
+    imported = _imported_after(code)
+    assert "xgboost" in imported and "lightgbm" in imported and "torch" not in imported
