@@ -127,6 +127,9 @@ class ModelSpec(_Strict):
     estimator: str | None = Field(default=None, description="for kind = 'sklearn': e.g. 'sklearn.linear_model.Ridge'")
     num_boost_round: int = Field(default=5000, ge=1)
     early_stopping_rounds: int | None = Field(default=200, ge=1, description="0 or None: no early stopping")
+    pipeline: str | None = Field(
+        default=None, description="name of a [pipelines.<name>] table; default: the base encoding only"
+    )
 
     @field_validator("name")
     @classmethod
@@ -168,6 +171,25 @@ class ModelSpec(_Strict):
         return self
 
 
+class PipelineSpec(_Strict):
+    """A named feature pipeline: steps fitted on each fold's training rows, applied to its validation and test rows.
+
+    ``steps`` are tables ``{ step = "<kind>", ...parameters }`` (see :mod:`kaggle_kit.features`); ``extends`` names
+    another pipeline whose steps come first, so trees and nets can share a base and add their own.
+    """
+
+    extends: str | None = Field(default=None, description="a pipeline whose steps run before these")
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _valid_steps(cls, value: Any) -> Any:
+        from .features import validate_steps
+
+        # normalised tables; a ConfigError starting "[i] (kind): " is read as "pipelines.<name>.steps[i] (kind): "
+        return validate_steps(value, where="")
+
+
 class CompetitionSpec(_Strict):
     """The whole competition: task, metric, data, folds, models. Built from TOML by :func:`load_spec`."""
 
@@ -180,6 +202,7 @@ class CompetitionSpec(_Strict):
     folds: FoldSpec = Field(default_factory=FoldSpec)
     run: RunSpec = Field(default_factory=RunSpec)
     models: Annotated[list[ModelSpec], Field(min_length=1)]
+    pipelines: dict[str, PipelineSpec] = Field(default_factory=dict, description="feature pipelines, by name")
     base_dir: Path = Field(default=Path("."), exclude=True, description="folder that relative data paths start from")
 
     @field_validator("name")
@@ -211,7 +234,33 @@ class CompetitionSpec(_Strict):
             raise ValueError(
                 f"the model name {BASELINE_NAME!r} is reserved for the dummy baseline every run fits; rename it"
             )
+        self._check_pipelines()
         return self
+
+    def _check_pipelines(self) -> None:
+        declared = self.pipelines
+        for name, pipe in declared.items():
+            if pipe.extends is None:
+                continue
+            if pipe.extends not in declared:
+                raise ValueError(
+                    f"pipelines.{name}.extends = {pipe.extends!r} is not a declared pipeline; declared: "
+                    f"{allowed(declared)}.{did_you_mean(pipe.extends, declared)}"
+                )
+            chain = [name]
+            while declared[chain[-1]].extends is not None:
+                chain.append(declared[chain[-1]].extends)  # type: ignore[arg-type]
+                if chain[-1] in chain[:-1]:
+                    raise ValueError(f"pipelines.{name}.extends makes a cycle: {' -> '.join(chain)}")
+        for i, m in enumerate(self.models):
+            if m.pipeline is not None and m.pipeline not in declared:
+                where = f"models[{i}].pipeline = {m.pipeline!r} (model {m.name!r})"
+                if not declared:
+                    raise ValueError(f"{where}: the spec declares no pipelines; add a [pipelines.{m.pipeline}] table")
+                raise ValueError(
+                    f"{where} is not a declared pipeline; declared: {allowed(declared)}."
+                    f"{did_you_mean(m.pipeline, declared)}"
+                )
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -228,6 +277,17 @@ class CompetitionSpec(_Strict):
         """A data path as the user meant it: relative paths start at the config file's folder."""
         return path if path.is_absolute() else (self.base_dir / path)
 
+    def pipeline_steps(self, name: str) -> list[dict[str, Any]]:
+        """A pipeline's steps with those of the pipelines it extends first (the base's before its own)."""
+        if name not in self.pipelines:
+            raise ConfigError(f"no pipeline named {name!r}; the spec has {allowed(self.pipelines)}")
+        chain: list[PipelineSpec] = []
+        current: str | None = name
+        while current is not None:
+            chain.append(self.pipelines[current])
+            current = self.pipelines[current].extends
+        return [step for pipe in reversed(chain) for step in pipe.steps]
+
     def model(self, name: str) -> ModelSpec:
         for m in self.models:
             if m.name == name:
@@ -237,6 +297,8 @@ class CompetitionSpec(_Strict):
     # ------------------------------------------------------------------ TOML
     def to_toml(self) -> str:
         payload = self.model_dump(mode="json")
+        if not payload["pipelines"]:
+            del payload["pipelines"]
         for model in payload["models"]:  # None would be dropped and read back as the default (200)
             if model["early_stopping_rounds"] is None:
                 model["early_stopping_rounds"] = 0
@@ -286,6 +348,8 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 
 def _section_of(loc: tuple[Any, ...]) -> type[BaseModel]:
     names = [p for p in loc[:-1] if isinstance(p, str)]
+    if len(names) == 2 and names[0] == "pipelines":  # pipelines.<name>.<key>
+        return PipelineSpec
     return _SECTION_MODELS.get(names[-1] if names else "", CompetitionSpec)
 
 
@@ -305,6 +369,8 @@ def _explain(error: dict[str, Any], source: str) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{key}: {message}; got {error.get('input')!r}"
+    if loc and message.startswith("["):  # a list item named by the validator itself: steps[2] (clip): ...
+        return f"{key}{message}"
     return f"{key}: {message}" if loc else message
 
 

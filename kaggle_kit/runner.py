@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from .config import BASELINE_NAME, CompetitionSpec, ModelSpec, spec_hash
 from .data import CompetitionData, load_competition, prepare_competition
 from .device import resolve_device
 from .errors import KitError, StoreError
-from .features import TableEncoder
+from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
@@ -94,17 +95,24 @@ def baseline_spec() -> ModelSpec:
 
 
 def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: str) -> str:
-    """Everything a model's OOF predictions depend on, hashed: same key = same predictions, reuse them."""
-    return spec_hash(
-        {
-            "model": model.model_dump(mode="json"),
-            "task": spec.task,
-            "metric": spec.metric,
-            "seed": spec.seed,
-            "data": data_fp,
-            "folds": folds_fp,
-        }
-    )
+    """Everything a model's OOF predictions depend on, hashed: same key = same predictions, reuse them.
+
+    A declared pipeline enters as its resolved steps (base steps included), not its name: editing a pipeline refits
+    the models that use it, renaming one refits nothing. A model without one hashes as before pipelines existed.
+    """
+    dump = model.model_dump(mode="json")
+    pipeline = dump.pop("pipeline", None)
+    payload = {
+        "model": dump,
+        "task": spec.task,
+        "metric": spec.metric,
+        "seed": spec.seed,
+        "data": data_fp,
+        "folds": folds_fp,
+    }
+    if pipeline is not None:
+        payload["pipeline"] = spec.pipeline_steps(pipeline)
+    return spec_hash(payload)
 
 
 def resolve_folds(spec: CompetitionSpec, data: CompetitionData) -> Folds:
@@ -337,11 +345,28 @@ def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
         device=ctx.device,
         threads=ctx.threads,
     )
-    encoder = TableEncoder(data.features, data.categorical)
     train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
-    state = encoder.fit(train_rows)
-    X_train, X_valid = encoder.transform(train_rows, state), encoder.transform(valid_rows, state)
     y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
+    encode: Callable[[pl.DataFrame], FeatureMatrix]
+    if task.model.pipeline is None:  # the base encoding only
+        encoder = TableEncoder(data.features, data.categorical)
+        state = encoder.fit(train_rows)
+        X_train = encoder.transform(train_rows, state)
+        encode = partial(encoder.transform, state=state)
+    else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
+        pipeline = Pipeline(ctx.spec.pipeline_steps(task.model.pipeline), name=task.model.pipeline)
+        train_out, state = pipeline.fit_transform(
+            train_rows,
+            y_train,
+            task=data.task,  # type: ignore[arg-type]
+            classes=range(data.n_classes) if data.task != "regression" else None,
+            seed=fit_ctx.seed,
+            features=data.features,
+            categorical=data.categorical,
+        )
+        X_train = pipeline.matrix(train_out, state)
+        encode = partial(pipeline.transform_matrix, state=state)
+    X_valid = encode(valid_rows)
 
     start = time.perf_counter()
     fitted = adapter.fit(X_train, y_train, X_valid, y_valid, fit_ctx)
@@ -351,7 +376,7 @@ def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
     valid_pred = _from_fit_space(adapter.predict(fitted, X_valid, fit_ctx), metric)
     test_pred = None
     if data.test is not None:
-        test_pred = _from_fit_space(adapter.predict(fitted, encoder.transform(data.test, state), fit_ctx), metric)
+        test_pred = _from_fit_space(adapter.predict(fitted, encode(data.test), fit_ctx), metric)
     predict_seconds = time.perf_counter() - start
     _check_finite(valid_pred, test_pred, task.model.name)
 

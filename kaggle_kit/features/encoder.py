@@ -1,9 +1,10 @@
-"""Turn a polars frame into the numeric matrix the models take, with state fitted on a fold's training rows only.
+"""The last step of every pipeline: a polars frame -> the numeric matrix the models take, fitted on training rows.
 
-:class:`TableEncoder` is the base step every model gets: numeric columns as float32, dates as days since the epoch,
-categorical columns as integer codes of the levels seen in the fold's *training* rows (most frequent first). A level
-never seen in training, and a missing value, become NaN: both GBDT libraries treat NaN as "missing" and route it
-down a learned default branch, so unseen test categories never crash a model.
+:class:`TableEncoder` is the base encoding every model gets, after its declared pipeline if it has one: numeric
+columns as float32, dates as days since the epoch, categorical columns as integer codes of the levels seen in the
+fold's *training* rows (most frequent first). A level never seen in training, and a missing value, become NaN: both
+GBDT libraries treat NaN as "missing" and route it down a learned default branch, so unseen test categories never
+crash a model.
 
 The fitted state is a small JSON-able dict (no pickle), stored beside each fold's model.
 """
@@ -18,6 +19,7 @@ import polars as pl
 
 _TEMPORAL = (pl.Date, pl.Datetime)
 _US_PER_DAY = 86_400_000_000
+_BLOCK = 4
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,10 @@ class TableEncoder:
             else:
                 expr = pl.col(col)
             exprs.append(expr.cast(pl.Float32).alias(col))
-        X = frame.select(exprs).to_numpy(order="c") if exprs else np.empty((frame.height, 0), np.float32)
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        # filled a block of columns at a time: the float32 frame is never held whole next to the matrix
+        X = np.empty((frame.height, len(exprs)), dtype=np.float32)
+        for start in range(0, len(exprs), _BLOCK):
+            block = frame.select(exprs[start : start + _BLOCK])
+            X[:, start : start + block.width] = block.to_numpy()
         cat_idx = tuple(i for i, col in enumerate(state["features"]) if col in levels)
         return FeatureMatrix(X=X, names=tuple(state["features"]), categorical=cat_idx)

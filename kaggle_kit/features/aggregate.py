@@ -1,0 +1,133 @@
+"""Group aggregates: statistics of a column by a key, computed on the training rows and joined onto any rows.
+
+``{ step = "group_aggregate", by = "store", columns = ["sales"], stats = ["mean", "std"] }`` adds
+``sales__mean_by_store`` and ``sales__std_by_store``: for every row, the statistic of ``sales`` over the *training*
+rows of its store (pandas' ``groupby(by)[col].transform(stat)`` on the training rows; ``std`` with ``ddof = 1``).
+Rows whose key is missing get missing aggregates (pandas drops missing keys too); a key the training rows never
+held also gets missing aggregates, except ``count`` and ``size``, which are 0, with a :class:`FeatureWarning`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import Field, field_validator
+
+from .base import Check, Columns, Roles, Step, StepContext, dtype_from_name, key_cast, key_expr, num, register
+
+Stat = Literal["mean", "std", "min", "max", "median", "sum", "count", "size", "nunique"]
+
+_AGGS = {
+    "mean": lambda c: num(c).mean(),
+    "std": lambda c: num(c).std(ddof=1),
+    "min": lambda c: num(c).min(),
+    "max": lambda c: num(c).max(),
+    "median": lambda c: num(c).median(),
+    "sum": lambda c: num(c).sum(),
+    "count": lambda c: pl.col(c).count(),  # non-missing values
+    "size": lambda c: pl.len(),  # rows, missing or not
+    "nunique": lambda c: pl.col(c).drop_nulls().n_unique(),
+}
+_COUNTS = ("count", "size", "nunique")
+
+
+@register
+class GroupAggregate(Step):
+    """Add ``<column>__<stat>_by_<key>`` for each column and statistic (``by`` may list several keys; their names
+    are then joined with ``+``)."""
+
+    kind = "group_aggregate"
+    by: str | list[str]
+    columns: Columns
+    stats: list[Stat] = Field(default_factory=lambda: ["mean", "std", "min", "max", "count"], min_length=1)
+
+    @field_validator("by")
+    @classmethod
+    def _keys(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not value:
+            raise ValueError("by must name at least one key column")
+        return value
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.by] if isinstance(self.by, str) else list(self.by)
+
+    def _name(self, column: str, stat: str) -> str:
+        return f"{column}__{stat}_by_{'+'.join(self.keys)}"
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        schema = frame.collect_schema()
+        ctx.resolve(self.keys, schema)  # the keys must exist
+        cols = [c for c in ctx.resolve(self.columns, schema) if c not in self.keys]
+        ctx.new_names([self._name(c, s) for c in cols for s in self.stats], schema)
+        keys = {k: key_expr(k, schema[k]) for k in self.keys}
+        table = (
+            frame.select(*(e.alias(k) for k, (e, _) in keys.items()), *cols)
+            .drop_nulls(self.keys)
+            .group_by(self.keys)
+            .agg(_AGGS[s](c).cast(pl.Float64).alias(self._name(c, s)) for c in cols for s in self.stats)
+            .sort(self.keys)
+            .collect()
+        )
+        return {
+            "columns": cols,
+            "keys": {k: table[k].to_list() for k in self.keys},
+            "key_dtype": {k: dtype for k, (_, dtype) in keys.items()},
+            "values": {name: table[name].to_list() for name in table.columns if name not in self.keys},
+        }
+
+    def inputs(self, state: dict[str, Any]) -> list[str]:
+        return [*self.keys, *state["columns"]]
+
+    def _table(self, state: dict[str, Any]) -> pl.LazyFrame:
+        columns: dict[str, pl.Series] = {}
+        for k in self.keys:
+            columns[k] = pl.Series(k, state["keys"][k], dtype=dtype_from_name(state["key_dtype"][k]), strict=False)
+        for name, values in state["values"].items():
+            columns[name] = pl.Series(name, values, dtype=pl.Float64)
+        return pl.DataFrame(columns).lazy()
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        if not state["values"]:
+            return frame
+        counts = {self._name(c, s) for c in state["columns"] for s in self.stats if s in _COUNTS}
+        if len(self.keys) == 1:  # one key: a lookup per statistic (faster than a join)
+            key = key_cast(self.keys[0], state["key_dtype"][self.keys[0]])
+            known = state["keys"][self.keys[0]]
+            return frame.with_columns(
+                key.replace_strict(known, values, default=0.0 if name in counts else None, return_dtype=pl.Float64)
+                .fill_null(pl.lit(0.0) if name in counts else pl.lit(None, pl.Float64))
+                .alias(name)
+                for name, values in state["values"].items()
+            )
+        tmp = [f"__key{i}" for i in range(len(self.keys))]
+        joined = frame.with_columns(
+            key_cast(k, state["key_dtype"][k]).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+        ).join(
+            self._table(state).rename(dict(zip(self.keys, tmp, strict=True))), on=tmp, how="left", maintain_order="left"
+        )
+        return joined.with_columns(pl.col(n).fill_null(0.0) for n in counts).drop(tmp)
+
+    def checks(self, frame: pl.LazyFrame, state: dict[str, Any]) -> list[Check]:
+        if not state["values"]:
+            return []
+        tmp = [f"__key{i}" for i in range(len(self.keys))]
+        keys = frame.select(
+            key_cast(k, state["key_dtype"][k]).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+        ).drop_nulls()
+        known = self._table(state).select(self.keys).rename(dict(zip(self.keys, tmp, strict=True)))
+        unseen = keys.join(known, on=tmp, how="anti")
+        summary = unseen.select(
+            pl.len().alias("count"), pl.concat_str(pl.col(tmp).cast(pl.String), separator="/").first().alias("example")
+        )
+        return [
+            Check(
+                summary,
+                f"key {'+'.join(self.keys)!r}: {{count}} row(s) hold keys not seen in the training rows "
+                f"(e.g. {{example!r}}); group_aggregate gives them missing aggregates (counts 0)",
+            )
+        ]
+
+    def update_roles(self, state: dict[str, Any], roles: Roles) -> None:
+        roles.add([self._name(c, s) for c in state["columns"] for s in self.stats])

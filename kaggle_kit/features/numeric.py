@@ -1,0 +1,365 @@
+"""Numeric steps: standardise, robust scale, quantile (rank-gauss), signed log1p, clipping, missing flags, imputation.
+
+Every numeric step reads its columns as float64 with NaN treated as missing, and writes float64 (missing stays
+missing unless the step is the imputer). Rules for awkward columns, each with a :class:`FeatureWarning` naming the
+column, once per fit:
+
+* a column with no value in the training rows stays missing (standardize, robust_scale, quantile, clip, impute
+  with mean / median / most_frequent);
+* a constant column is centred to 0 with scale 1 (standardize, robust_scale), as scikit-learn does; quantile makes
+  it the distribution's middle (0 for ``normal``, 0.5 for ``uniform``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, model_validator
+from scipy.special import ndtri
+
+from ..errors import DataError
+from .base import Columns, Roles, Step, StepContext, json_float, num, register, warn
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _stats(frame: pl.LazyFrame, columns: list[str], exprs: dict[str, Any]) -> dict[str, list[Any]]:
+    """One pass over the training rows: ``{name: [value per column]}`` for each named aggregation."""
+    if not columns:
+        return {name: [] for name in exprs}
+    select = [fn(c).alias(f"{name}\x00{i}") for name, fn in exprs.items() for i, c in enumerate(columns)]
+    row = frame.select(select).collect().row(0, named=True)
+    return {name: [row[f"{name}\x00{i}"] for i in range(len(columns))] for name in exprs}
+
+
+def _warn_empty(step: str, columns: list[str], counts: list[int], rule: str) -> None:
+    for col, n in zip(columns, counts, strict=True):
+        if n == 0:
+            warn(f"column {col!r} has no values in the training rows; {step} {rule}")
+
+
+@register
+class Standardize(Step):
+    """``(x - mean) / std`` with the training rows' mean and (population) standard deviation, like scikit-learn's
+    ``StandardScaler``. A constant column gets scale 1 (so it becomes 0); an all-missing one stays missing."""
+
+    kind = "standardize"
+    columns: Columns = "numeric"
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        cols = ctx.resolve(self.columns, frame.collect_schema())
+        s = _stats(
+            frame,
+            cols,
+            {"n": lambda c: num(c).count(), "mean": lambda c: num(c).mean(), "std": lambda c: num(c).std(ddof=0)},
+        )
+        _warn_empty(self.kind, cols, s["n"], "leaves it missing")
+        scale = []
+        for col, n, std in zip(cols, s["n"], s["std"], strict=True):
+            if n and (std is None or std < 10 * _EPS):
+                warn(f"column {col!r} is constant in the training rows; standardize makes it 0")
+                std = 1.0
+            scale.append(json_float(std) if n else 1.0)
+        return {"columns": cols, "mean": [json_float(m) for m in s["mean"]], "scale": scale}
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        return frame.with_columns(
+            ((num(c) - pl.lit(m, pl.Float64)) / s).alias(c)
+            for c, m, s in zip(state["columns"], state["mean"], state["scale"], strict=True)
+        )
+
+
+@register
+class RobustScale(Step):
+    """``(x - median) / (q_high - q_low)`` with the training rows' quantiles (linear interpolation), like
+    scikit-learn's ``RobustScaler``; a zero range gets scale 1."""
+
+    kind = "robust_scale"
+    columns: Columns = "numeric"
+    quantile_range: tuple[float, float] = (25.0, 75.0)
+
+    @model_validator(mode="after")
+    def _range(self) -> RobustScale:
+        low, high = self.quantile_range
+        if not 0 <= low < high <= 100:
+            raise ValueError(f"quantile_range must be two percentiles 0 <= low < high <= 100; got {[low, high]}")
+        return self
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        cols = ctx.resolve(self.columns, frame.collect_schema())
+        low, high = (q / 100 for q in self.quantile_range)
+        s = _stats(
+            frame,
+            cols,
+            {
+                "n": lambda c: num(c).count(),
+                "median": lambda c: num(c).median(),
+                "low": lambda c: num(c).quantile(low, "linear"),
+                "high": lambda c: num(c).quantile(high, "linear"),
+                "min": lambda c: num(c).min(),
+                "max": lambda c: num(c).max(),
+            },
+        )
+        _warn_empty(self.kind, cols, s["n"], "leaves it missing")
+        scale = []
+        for col, n, lo, hi, mn, mx in zip(cols, s["n"], s["low"], s["high"], s["min"], s["max"], strict=True):
+            if n and mn == mx:
+                warn(f"column {col!r} is constant in the training rows; robust_scale makes it 0")
+            width = (hi - lo) if n else 1.0
+            scale.append(width if width >= 10 * _EPS else 1.0)
+        return {"columns": cols, "center": [json_float(m) for m in s["median"]], "scale": scale}
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        return frame.with_columns(
+            ((num(c) - pl.lit(m, pl.Float64)) / s).alias(c)
+            for c, m, s in zip(state["columns"], state["center"], state["scale"], strict=True)
+        )
+
+
+_BOUNDS = 1e-7  # scikit-learn's BOUNDS_THRESHOLD
+_CLIP_LOW = float(ndtri(_BOUNDS - np.spacing(1)))
+_CLIP_HIGH = float(ndtri(1 - (_BOUNDS - np.spacing(1))))
+
+
+def quantile_map(x: np.ndarray, quantiles: np.ndarray, normal: bool) -> np.ndarray:
+    """Map values through the training quantiles to uniform [0, 1] (or a standard normal), as scikit-learn's
+    ``QuantileTransformer`` does: the mean of the two interpolations, so repeated quantiles map to their middle."""
+    out = np.array(x, dtype=np.float64, copy=True)
+    refs = np.linspace(0, 1, len(quantiles))
+    with np.errstate(invalid="ignore"):
+        if normal:
+            lower, upper = out - _BOUNDS < quantiles[0], out + _BOUNDS > quantiles[-1]
+        else:
+            lower, upper = out == quantiles[0], out == quantiles[-1]
+    finite = ~np.isnan(out)
+    xf = out[finite]
+    out[finite] = 0.5 * (np.interp(xf, quantiles, refs) - np.interp(-xf, -quantiles[::-1], -refs[::-1]))
+    out[upper] = 1.0
+    out[lower] = 0.0
+    if normal:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.clip(ndtri(out), _CLIP_LOW, _CLIP_HIGH)
+    return out
+
+
+@register
+class QuantileTransform(Step):
+    """Rank-gauss (``output = 'normal'``) or uniform quantile transform with the training rows' quantiles, like
+    scikit-learn's ``QuantileTransformer``. ``subsample``: quantiles from that many random training rows (seeded);
+    default all rows."""
+
+    kind = "quantile"
+    columns: Columns = "numeric"
+    n_quantiles: int = Field(default=1000, ge=2, le=100_000)
+    output: Literal["normal", "uniform"] = "normal"
+    subsample: int | None = Field(default=None, ge=10)
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        cols = ctx.resolve(self.columns, frame.collect_schema())
+        if not cols:
+            return {"columns": [], "quantiles": [], "constant": []}
+        rows = frame.select(pl.len()).collect().item()
+        if self.subsample is not None and self.subsample < rows:
+            frame = frame.with_row_index("__row").filter(
+                pl.col("__row").is_in(np.sort(np.random.default_rng(ctx.seed).permutation(rows)[: self.subsample]))
+            )
+            rows = self.subsample
+        refs = np.linspace(0, 1, max(1, min(self.n_quantiles, rows)))
+        values = frame.select(num(c).fill_null(np.nan) for c in cols).collect().to_numpy()
+        # numpy's percentiles exactly, as scikit-learn: with tied values, a last-bit difference in a quantile moves
+        # rows between flat segments of the interpolation
+        counts = (~np.isnan(values)).sum(axis=0)
+        quantiles: list[list[float] | None] = []
+        constant = []
+        for j, col in enumerate(cols):
+            q = [float(v) for v in np.nanpercentile(values[:, j], refs * 100)] if counts[j] else None
+            if q is None:
+                warn(f"column {col!r} has no values in the training rows; quantile leaves it missing")
+            elif q[0] == q[-1]:
+                middle = "0" if self.output == "normal" else "0.5"
+                warn(f"column {col!r} is constant in the training rows; quantile makes it {middle}")
+            quantiles.append(q)
+            constant.append(q is not None and q[0] == q[-1])
+        return {"columns": cols, "quantiles": quantiles, "constant": constant}
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        normal = self.output == "normal"
+
+        def mapper(q: list[float]) -> Any:
+            quantiles = np.asarray(q, dtype=np.float64)
+            return lambda s: pl.Series(s.name, quantile_map(s.to_numpy(), quantiles, normal)).fill_nan(None)
+
+        middle = 0.0 if normal else 0.5
+        exprs = []
+        for c, q, constant in zip(state["columns"], state["quantiles"], state["constant"], strict=True):
+            if q is None:
+                exprs.append(num(c))
+            elif constant:
+                exprs.append(pl.when(num(c).is_not_null()).then(pl.lit(middle)).alias(c))
+            else:
+                exprs.append(num(c).map_batches(mapper(q), return_dtype=pl.Float64, is_elementwise=True).alias(c))
+        return frame.with_columns(exprs)
+
+
+@register
+class Log1p(Step):
+    """Signed ``log1p``: ``sign(x) * log(1 + |x|)``, equal to ``log1p(x)`` for ``x >= 0`` and defined for every
+    value (negative values keep their sign instead of becoming NaN). Fits nothing."""
+
+    kind = "log1p"
+    columns: Columns = "numeric"
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        return {"columns": ctx.resolve(self.columns, frame.collect_schema())}
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        return frame.with_columns((num(c).sign() * num(c).abs().log1p()).alias(c) for c in state["columns"])
+
+
+@register
+class Clip(Step):
+    """Clip to the training rows' ``lower_quantile`` / ``upper_quantile`` (linear interpolation), or to fixed
+    ``lower`` / ``upper`` values where given (winsorising)."""
+
+    kind = "clip"
+    columns: Columns = "numeric"
+    lower_quantile: float | None = Field(default=0.01, ge=0, le=1)
+    upper_quantile: float | None = Field(default=0.99, ge=0, le=1)
+    lower: float | None = None
+    upper: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Clip:
+        lo = self.lower if self.lower is not None else self.lower_quantile
+        hi = self.upper if self.upper is not None else self.upper_quantile
+        if lo is None and hi is None:
+            raise ValueError("clip needs a lower or an upper bound (lower_quantile, upper_quantile, lower, upper)")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError(f"lower must be <= upper; got lower = {self.lower}, upper = {self.upper}")
+        lq, uq = self.lower_quantile, self.upper_quantile
+        if lq is not None and uq is not None and lq > uq:
+            raise ValueError(f"lower_quantile must be <= upper_quantile; got {lq} > {uq}")
+        return self
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        cols = ctx.resolve(self.columns, frame.collect_schema())
+        lq = self.lower_quantile if self.lower is None else None
+        uq = self.upper_quantile if self.upper is None else None
+        exprs: dict[str, Any] = {"n": lambda c: num(c).count()}
+        if lq is not None:
+            exprs["lower"] = lambda c: num(c).quantile(lq, "linear")
+        if uq is not None:
+            exprs["upper"] = lambda c: num(c).quantile(uq, "linear")
+        s = _stats(frame, cols, exprs)
+        _warn_empty(self.kind, cols, s["n"], "leaves it missing")
+        lower = [json_float(v) for v in s["lower"]] if "lower" in s else [self.lower] * len(cols)
+        upper = [json_float(v) for v in s["upper"]] if "upper" in s else [self.upper] * len(cols)
+        return {"columns": cols, "lower": lower, "upper": upper}
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        return frame.with_columns(
+            num(c).clip(lo, hi).alias(c)
+            for c, lo, hi in zip(state["columns"], state["lower"], state["upper"], strict=True)
+        )
+
+
+@register
+class MissingIndicator(Step):
+    """Add ``<column>__isna`` (0/1) for each column; with ``only_missing`` (default) only for columns that have a
+    missing value in the training rows, like scikit-learn's ``MissingIndicator``."""
+
+    kind = "missing_indicator"
+    columns: Columns = "all"
+    only_missing: bool = True
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        schema = frame.collect_schema()
+        cols = ctx.resolve(self.columns, schema)
+        if self.only_missing and cols:
+            counts = frame.select(_isna(c, schema[c]).sum().alias(c) for c in cols).collect().row(0)
+            cols = [c for c, n in zip(cols, counts, strict=True) if n]
+        ctx.new_names([f"{c}__isna" for c in cols], schema)
+        return {"columns": cols}
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
+        return frame.with_columns(_isna(c, schema[c]).cast(pl.UInt8).alias(f"{c}__isna") for c in state["columns"])
+
+    def update_roles(self, state: dict[str, Any], roles: Roles) -> None:
+        roles.add([f"{c}__isna" for c in state["columns"]])
+
+
+def _isna(column: str, dtype: pl.DataType) -> pl.Expr:
+    expr = pl.col(column).is_null()
+    return expr | pl.col(column).is_nan() if dtype.is_float() else expr
+
+
+@register
+class Impute(Step):
+    """Fill missing values with the training rows' ``mean``, ``median`` or ``most_frequent`` value (the smallest
+    of tied values, as scikit-learn), or a ``constant`` ``fill_value``. Numeric columns come out as float64;
+    ``most_frequent`` and ``constant`` also fill categorical columns (keeping their type)."""
+
+    kind = "impute"
+    columns: Columns = "numeric"
+    strategy: Literal["mean", "median", "most_frequent", "constant"] = "median"
+    fill_value: float | str | None = None
+
+    @model_validator(mode="after")
+    def _fill(self) -> Impute:
+        if self.strategy == "constant" and self.fill_value is None:
+            raise ValueError("strategy = 'constant' needs fill_value")
+        if self.strategy != "constant" and self.fill_value is not None:
+            raise ValueError(f"fill_value is only for strategy = 'constant'; got strategy = {self.strategy!r}")
+        return self
+
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        schema = frame.collect_schema()
+        cols = ctx.resolve(self.columns, schema)
+        numeric = [schema[c].is_numeric() for c in cols]
+        if self.strategy in ("mean", "median"):
+            bad = [c for c, is_num in zip(cols, numeric, strict=True) if not is_num]
+            if bad:
+                raise DataError(
+                    f"{ctx.where}: strategy {self.strategy!r} needs numeric columns, but {bad[0]!r} is "
+                    f"{schema[bad[0]]}; use strategy = 'most_frequent' or 'constant' for it"
+                )
+        if self.strategy == "constant":
+            values = [self.fill_value] * len(cols)
+        elif self.strategy == "most_frequent":
+            values = [_most_frequent(frame, c, is_num) for c, is_num in zip(cols, numeric, strict=True)]
+        else:
+            agg = (lambda c: num(c).mean()) if self.strategy == "mean" else (lambda c: num(c).median())
+            values = [json_float(v) for v in _stats(frame, cols, {"v": agg})["v"]]
+        for c, v in zip(cols, values, strict=True):
+            if v is None:
+                warn(f"column {c!r} has no values in the training rows; impute leaves it missing")
+        return {"columns": cols, "numeric": numeric, "values": values}
+
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        exprs = []
+        for c, is_num, v in zip(state["columns"], state["numeric"], state["values"], strict=True):
+            if is_num:
+                exprs.append(num(c).fill_null(pl.lit(v, pl.Float64)).alias(c))
+            elif v is not None:
+                exprs.append(pl.col(c).cast(pl.String).fill_null(pl.lit(str(v))).alias(c))
+        return frame.with_columns(exprs)
+
+
+def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool) -> Any:
+    value = (num(column) if numeric else pl.col(column).cast(pl.String)).alias("v")
+    top = (
+        frame.select(value)
+        .drop_nulls()
+        .group_by("v")
+        .len()
+        .sort(["len", "v"], descending=[True, False])
+        .head(1)
+        .collect()
+    )
+    if top.height == 0:
+        return None
+    v = top["v"][0]
+    return json_float(v) if numeric else v

@@ -1,0 +1,315 @@
+"""A feature pipeline: polars steps fitted on training rows only, then the base encoding to a :class:`FeatureMatrix`.
+
+The runner fits a model's declared pipeline on each fold's training rows and applies it to that fold's validation
+rows and to the test rows ("normalise test data with training data values"); the fitted state is a JSON dict saved
+as the fold's ``features.json``. The same object works in a notebook on any polars or pandas frame::
+
+    from kaggle_kit.features import Pipeline, Standardize, TargetEncode
+
+    pipe = Pipeline([TargetEncode(columns=["city"], smooth=20), Standardize(columns="numeric")])
+    train_out, state = pipe.fit_transform(train, y, task="binary", seed=0)  # training rows: encoded out of fold
+    test_out = pipe.transform(test, state)                                  # any other rows
+    X = pipe.matrix(test_out, state)                                        # FeatureMatrix for a model
+
+The target goes in as a separate array (``y``), never as a column, so no step can read it as a feature.
+``fit_transform`` is how training rows must be encoded: ``transform(train, fit(train, y))`` would give target
+encoders their in-sample (leaky) values.
+
+Rules for a frame being transformed: a column the pipeline read at fit time must be there (else
+:class:`~kaggle_kit.errors.DataError`); one of another dtype than in training is cast to the training dtype, values
+that do not convert becoming missing, with a :class:`FeatureWarning` naming the column.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+from pydantic import ValidationError
+
+from ..errors import ConfigError, DataError, KitError, allowed, did_you_mean
+from .base import STEPS, Roles, Step, StepContext, TargetKind, dtype_from_name, dtype_name, is_categorical_dtype, warn
+from .encoder import FeatureMatrix, TableEncoder
+
+STATE_FORMAT = 1
+
+
+# ---------------------------------------------------------------------------------------------- config -> steps
+def _explain(error: dict[str, Any], step: type[Step]) -> str:
+    loc = [str(p) for p in error["loc"] if not isinstance(p, int)]
+    key = loc[0] if loc else "(step)"
+    kind = error["type"]
+    fields = list(step.model_fields)
+    if kind == "extra_forbidden":
+        return f"unknown key {key!r}; allowed here: {allowed(fields)}.{did_you_mean(key, fields)}"
+    if kind == "missing":
+        return f"missing required key {key!r}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        got = error.get("input")
+        options = [o.strip(" '") for o in str(expected).replace(" or ", ",").split(",")]
+        hint = did_you_mean(got, options) if isinstance(got, str) else ""
+        return f"{key} must be one of {expected}; got {got!r}.{hint}"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{key}: {message}; got {error.get('input')!r}"
+    return f"{key}: {message}" if loc else message
+
+
+def step_from_config(table: Mapping[str, Any] | Step, where: str = "step") -> Step:
+    """A step from its config table ``{"step": kind, **params}`` (or a step object, returned as it is). Errors
+    name ``where`` (e.g. ``steps[2]``), the step kind and the key at fault, with "did you mean ...?"."""
+    if isinstance(table, Step):
+        return table
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: a step must be a table such as {{ step = 'standardize' }}; got {table!r}")
+    params = dict(table)
+    kind = params.pop("step", None)
+    if kind is None:
+        raise ConfigError(f"{where}: missing key 'step' (the step kind: one of {allowed(STEPS)})")
+    if not isinstance(kind, str) or kind not in STEPS:
+        got = kind if isinstance(kind, str) else str(kind)
+        raise ConfigError(f"{where}: unknown step {kind!r}; allowed: {allowed(STEPS)}.{did_you_mean(got, STEPS)}")
+    cls = STEPS[kind]
+    try:
+        return cls.model_validate(params)
+    except ValidationError as exc:
+        problems = "; ".join(_explain(e, cls) for e in exc.errors())
+        raise ConfigError(f"{where} ({kind}): {problems}") from None
+
+
+def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "steps") -> list[dict[str, Any]]:
+    """Check a list of step tables; return them normalised (every parameter spelled out), for the spec and its
+    hash. Raises :class:`ConfigError` naming the step (``<where>[i] (kind)``) and the key."""
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
+        raise ConfigError(f"{where + ' ' if where else ''}must be a list of step tables; got {steps!r}")
+    return [step_from_config(s, f"{where}[{i}]").to_config() for i, s in enumerate(steps)]
+
+
+# ---------------------------------------------------------------------------------------------- frames and target
+def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
+    if isinstance(frame, pl.DataFrame):
+        return frame, "polars"
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect(), "polars"
+    if type(frame).__module__.startswith("pandas"):
+        return pl.from_pandas(frame), "pandas"
+    raise TypeError(f"expected a polars or pandas DataFrame; got {type(frame).__name__}")
+
+
+def _back(frame: pl.DataFrame, kind: str) -> Any:
+    return frame.to_pandas() if kind == "pandas" else frame
+
+
+def _prepare_target(
+    y: Any, task: TargetKind | None, classes: Sequence[Any] | None, n_rows: int
+) -> tuple[np.ndarray, TargetKind, list[Any] | None]:
+    """The target as the steps see it: class codes 0..C-1 (in sorted label order) or float64 values."""
+    if isinstance(y, (pl.Series, pl.DataFrame)) or type(y).__module__.startswith("pandas"):
+        y = y.to_numpy()
+    values = np.asarray(y).reshape(-1)
+    if len(values) != n_rows:
+        raise DataError(f"the target has {len(values)} value(s) but the frame has {n_rows} row(s)")
+    if task is None:
+        if values.dtype.kind == "f":
+            task = "regression"
+        elif len(np.unique(values)) == 2:
+            task = "binary"
+        else:
+            raise ConfigError(
+                "cannot tell the task from a target with more than two values: pass task='multiclass' or "
+                "task='regression'"
+            )
+    if task == "regression":
+        out = values.astype(np.float64)
+        if not np.isfinite(out).all():
+            raise DataError("the target has missing or infinite values")
+        return out, task, None
+    labels = np.asarray(classes) if classes is not None else np.unique(values)
+    codes = np.searchsorted(labels, values)
+    if (codes >= len(labels)).any() or not (labels[np.minimum(codes, len(labels) - 1)] == values).all():
+        raise DataError(f"the target holds labels outside the classes {labels.tolist()[:10]}")
+    if task == "binary" and len(labels) > 2:
+        raise DataError(f"task is binary but the target has {len(labels)} classes")
+    return codes.astype(np.int64), task, [v.item() if hasattr(v, "item") else v for v in labels]
+
+
+# ---------------------------------------------------------------------------------------------- the pipeline
+class Pipeline:
+    """Steps applied in order, fitted on training rows; :meth:`matrix` ends with the base encoding."""
+
+    def __init__(self, steps: Sequence[Step | Mapping[str, Any]] = (), name: str | None = None) -> None:
+        self.steps: tuple[Step, ...] = tuple(step_from_config(s, f"steps[{i}]") for i, s in enumerate(steps))
+        self.name = name
+
+    @classmethod
+    def from_config(cls, steps: Sequence[Mapping[str, Any]], name: str | None = None) -> Pipeline:
+        return cls(steps, name)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Pipeline:
+        """The pipeline that produced a fitted ``state`` (e.g. a fold's ``features.json``)."""
+        return cls([s["params"] for s in state["steps"]], state.get("name"))
+
+    def to_config(self) -> list[dict[str, Any]]:
+        return [s.to_config() for s in self.steps]
+
+    def __repr__(self) -> str:
+        return f"Pipeline({[s.kind for s in self.steps]}, name={self.name!r})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, frame: Any, y: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """Fit every step on ``frame`` (training rows); return the JSON-able state. See :meth:`fit_transform`."""
+        return self.fit_transform(frame, y, **kwargs)[1]
+
+    def fit_transform(
+        self,
+        frame: Any,
+        y: Any = None,
+        *,
+        task: TargetKind | None = None,
+        classes: Sequence[Any] | None = None,
+        seed: int = 0,
+        features: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Fit on the training rows and return them transformed (target encodings out of fold) with the state.
+
+        ``y``: the training rows' target (needed by target encoders). ``task``: binary, multiclass or regression
+        (default: regression for a float target, binary for two values). ``seed`` fixes the inner folds.
+        ``features`` / ``categorical``: the columns the steps' ``"numeric"`` / ``"categorical"`` shortcuts pick
+        from and the matrix holds (default: every column but a named ``y``'s; text, categorical and boolean ones as
+        categorical).
+        """
+        df, kind = _as_polars(frame)
+        # default: every column, except the target when it is a named column of the frame (y = train["target"])
+        target_name = getattr(y, "name", None) if y is not None else None
+        feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
+        missing = [c for c in feats if c not in df.columns]
+        if missing:
+            raise DataError(f"feature column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], df.columns)}")
+        if categorical is None:
+            cats = [c for c in feats if is_categorical_dtype(df.schema[c])]
+        else:
+            cats = [c for c in feats if c in set(categorical)]
+        roles = Roles(feats, cats)
+        ctx = StepContext(roles=roles, seed=seed)
+        target: dict[str, Any] | None = None
+        if y is not None:
+            ctx.y, ctx.task, labels = _prepare_target(y, task, classes, df.height)
+            ctx.n_classes = len(labels) if labels is not None else 1
+            target = {"task": ctx.task, "classes": labels}
+        elif any(s.needs_target for s in self.steps):
+            kinds = [s.kind for s in self.steps if s.needs_target]
+            raise ConfigError(f"{self._label()}: step {kinds[0]!r} needs the target: pass y to fit / fit_transform")
+
+        inputs: dict[str, str] = {c: dtype_name(df.schema[c]) for c in feats}
+        created: set[str] = set()
+        states = []
+        for i, step in enumerate(self.steps):
+            ctx.where = f"{self._label()} steps[{i}] ({step.kind})"
+            before = set(df.columns)
+            lazy, state = step.fit_transform(df.lazy(), ctx)
+            for col in step.inputs(state):
+                if col in before and col not in created and col not in inputs:
+                    inputs[col] = dtype_name(df.schema[col])
+            df = lazy.collect()
+            created |= set(df.columns) - before
+            step.update_roles(state, roles)
+            states.append({"step": step.kind, "params": step.to_config(), "state": state})
+
+        # anything left as text is categorical for the base encoding
+        for c in roles.features:
+            if c in df.columns and is_categorical_dtype(df.schema[c]) and c not in roles.categorical:
+                roles.categorical.append(c)
+        encoder = TableEncoder(tuple(roles.features), tuple(c for c in roles.features if c in roles.categorical))
+        state = {
+            "format": STATE_FORMAT,
+            "name": self.name,
+            "inputs": inputs,
+            "target": target,
+            "seed": seed,
+            "steps": states,
+            "features": list(encoder.features),
+            "categorical": list(encoder.categorical),
+            "encoder": encoder.fit(df),
+        }
+        return _back(df, kind), state
+
+    # ------------------------------------------------------------------ applying
+    def transform(self, frame: Any, state: Mapping[str, Any]) -> Any:
+        """Apply the fitted steps to any rows (validation, test, new data); same frame kind back."""
+        self._check_state(state)
+        df, kind = _as_polars(frame)
+        df = self._conform(df, state["inputs"])
+        for step, entry in zip(self.steps, state["steps"], strict=True):
+            st = entry["state"]
+            lazy = df.lazy()
+            checks = step.checks(lazy, st)
+            out = step.transform(lazy, st)
+            if not checks:
+                df = out.collect()
+                continue
+            df, *summaries = pl.collect_all([out, *(c.frame for c in checks)])
+            for check, summary in zip(checks, summaries, strict=True):
+                count, example = summary.row(0)
+                if count:
+                    warn(check.message.format(count=count, example=example))
+        return _back(df, kind)
+
+    def matrix(self, frame: Any, state: Mapping[str, Any]) -> FeatureMatrix:
+        """The model input from rows already transformed (the output of :meth:`fit_transform` / :meth:`transform`)."""
+        df, _ = _as_polars(frame)
+        encoder = TableEncoder(tuple(state["features"]), tuple(state["categorical"]))
+        return encoder.transform(df, state["encoder"])
+
+    def transform_matrix(self, frame: Any, state: Mapping[str, Any]) -> FeatureMatrix:
+        return self.matrix(self.transform(frame, state), state)
+
+    # ------------------------------------------------------------------ helpers
+    def _label(self) -> str:
+        return f"pipeline {self.name!r}" if self.name else "pipeline"
+
+    def _check_state(self, state: Mapping[str, Any]) -> None:
+        kinds = [s["step"] for s in state.get("steps", [])]
+        if state.get("format") != STATE_FORMAT or kinds != [s.kind for s in self.steps]:
+            raise KitError(
+                f"{self._label()}: this state was fitted by another pipeline (steps {kinds}); use "
+                "Pipeline.from_state(state) to rebuild the pipeline that made it"
+            )
+
+    def _conform(self, df: pl.DataFrame, inputs: Mapping[str, str]) -> pl.DataFrame:
+        missing = [c for c in inputs if c not in df.columns]
+        if missing:
+            raise DataError(
+                f"{self._label()}: the frame lacks column {missing[0]!r}, which the pipeline was fitted with."
+                f"{did_you_mean(missing[0], df.columns)}"
+            )
+        casts = []
+        for col, expected in inputs.items():
+            got = dtype_name(df.schema[col])
+            if got == expected:
+                continue
+            dtype = dtype_from_name(expected)
+            if dtype is None or df.schema[col] == pl.Null:
+                casts.append(pl.col(col).cast(dtype) if dtype is not None else pl.col(col))
+                continue
+            original = df[col]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    cast = original.cast(dtype, strict=False)
+                    same = cast.cast(original.dtype, strict=False).eq_missing(original)
+                except pl.exceptions.PolarsError:
+                    cast, same = pl.Series(col, [None] * len(original), dtype=dtype), original.is_null()
+            lost = int((~same & original.is_not_null()).sum())
+            kept = pl.DataFrame({"value": cast, "ok": same.fill_null(False)})
+            casts.append(kept.select(pl.when(pl.col("ok")).then(pl.col("value")).alias(col)).to_series())
+            warn(
+                f"column {col!r} is {got} here but was {expected} in the training rows; {self._label()} casts it "
+                f"to {expected}" + (f" ({lost} value(s) that do not convert become missing)" if lost else "")
+            )
+        return df.with_columns(casts) if casts else df

@@ -1,0 +1,165 @@
+"""Long tables (one row per id and step: sensor readings, transactions, events) -> one row per id.
+
+* :func:`sequence_aggregates`: per-id statistics of each column (mean, std, min, max, first, last, count, ...), a
+  wide frame the trees take, joined onto the main table by id.
+* :func:`sequence_wide`: the steps themselves laid side by side, ``<column>__t<step>`` in step-major order (step 0's
+  features, then step 1's, ...), missing where a sequence is shorter: the ``(N, T, F)`` layout the nets' sequence
+  inputs reshape (``order = 'tf'``). :func:`sequence_tensor` gives the numpy array and lengths directly.
+
+Neither uses the target or other ids' rows, so neither needs fitting inside a fold.
+
+Example::
+
+    long = pl.DataFrame({"id": [1, 1, 2], "t": [0, 1, 0], "x": [0.5, 1.5, 2.0]})
+    sequence_aggregates(long, "id", order_by="t", stats=["mean", "last"])   # id, n_steps, x__mean, x__last
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from ..errors import DataError, allowed, did_you_mean
+from .base import num
+
+SequenceStat = Literal["mean", "std", "min", "max", "median", "sum", "first", "last", "count", "nunique"]
+SEQUENCE_STATS: tuple[str, ...] = ("mean", "std", "min", "max", "median", "sum", "first", "last", "count", "nunique")
+
+
+def _as_frame(long: Any) -> pl.DataFrame:
+    if isinstance(long, pl.LazyFrame):
+        return long.collect()
+    if isinstance(long, pl.DataFrame):
+        return long
+    if type(long).__module__.startswith("pandas"):
+        return pl.from_pandas(long)
+    raise TypeError(f"expected a polars or pandas frame; got {type(long).__name__}")
+
+
+def _prepare(long: Any, id: str, columns: Sequence[str] | None, order_by: str | None) -> tuple[pl.DataFrame, list[str]]:
+    frame = _as_frame(long)
+    for role, col in (("id", id), ("order_by", order_by)):
+        if col is not None and col not in frame.columns:
+            raise DataError(
+                f"the long table has no {role} column {col!r}.{did_you_mean(col, frame.columns)} "
+                f"Columns: {frame.columns[:20]}"
+            )
+    reserved = {id, order_by}
+    if columns is None:
+        columns = [c for c in frame.columns if c not in reserved and frame.schema[c].is_numeric()]
+    else:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"the long table has no column {missing[0]!r}.{did_you_mean(missing[0], frame.columns)} "
+                f"Columns: {frame.columns[:20]}"
+            )
+        bad = [c for c in columns if not frame.schema[c].is_numeric()]
+        if bad:
+            raise DataError(f"sequence column {bad[0]!r} is {frame.schema[bad[0]]}; sequences take numeric columns")
+    if not columns:
+        raise DataError("the long table has no numeric columns besides the id and order columns")
+    if order_by is not None:
+        frame = frame.sort([id, order_by], maintain_order=True)
+    return frame, list(columns)
+
+
+def sequence_aggregates(
+    long: Any,
+    id: str,
+    columns: Sequence[str] | None = None,
+    *,
+    order_by: str | None = None,
+    stats: Sequence[SequenceStat] = ("mean", "std", "min", "max", "first", "last", "count"),
+    ddof: int = 1,
+) -> pl.DataFrame:
+    """One row per id (in order of first appearance): ``id``, ``n_steps`` (rows of that id) and
+    ``<column>__<stat>`` for each column and statistic. ``first`` / ``last`` follow ``order_by`` (else the row
+    order); ``std`` uses ``ddof`` (1, as pandas); ``count`` counts non-missing values."""
+    unknown = [s for s in stats if s not in SEQUENCE_STATS]
+    if unknown:
+        raise DataError(
+            f"unknown sequence statistic {unknown[0]!r}; allowed: {allowed(SEQUENCE_STATS)}."
+            f"{did_you_mean(unknown[0], SEQUENCE_STATS)}"
+        )
+    frame, columns = _prepare(long, id, columns, order_by)
+    aggs = {
+        "mean": lambda c: num(c).mean(),
+        "std": lambda c: num(c).std(ddof=ddof),
+        "min": lambda c: num(c).min(),
+        "max": lambda c: num(c).max(),
+        "median": lambda c: num(c).median(),
+        "sum": lambda c: num(c).sum(),
+        "first": lambda c: num(c).first(),
+        "last": lambda c: num(c).last(),
+        "count": lambda c: num(c).count(),
+        "nunique": lambda c: num(c).drop_nulls().n_unique(),
+    }
+    return (
+        frame.lazy()
+        .group_by(id, maintain_order=True)
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_steps"),
+            *(aggs[s](c).cast(pl.Float64).alias(f"{c}__{s}") for c in columns for s in stats),
+        )
+        .collect()
+    )
+
+
+def sequence_wide(
+    long: Any,
+    id: str,
+    columns: Sequence[str] | None = None,
+    *,
+    order_by: str | None = None,
+    max_len: int | None = None,
+    keep: Literal["first", "last"] = "first",
+) -> pl.DataFrame:
+    """One row per id (in order of first appearance): ``id`` then ``<column>__t<step>`` for steps ``0..T-1``
+    (``T`` = ``max_len``, or the longest sequence), step-major; shorter sequences are padded with missing values
+    at the end. Longer ones keep their ``first`` or ``last`` ``max_len`` steps."""
+    if max_len is not None and max_len < 1:
+        raise DataError(f"max_len must be >= 1; got {max_len}")
+    frame, columns = _prepare(long, id, columns, order_by)
+    step = pl.int_range(pl.len(), dtype=pl.Int64).over(id)
+    if keep == "last" and max_len is not None:
+        step = step - (pl.len().over(id).cast(pl.Int64) - max_len).clip(lower_bound=0)
+    frame = frame.select(pl.col(id), step.alias("__t"), *(num(c).alias(c) for c in columns))
+    if max_len is not None:
+        frame = frame.filter(pl.col("__t").is_between(0, max_len - 1))
+    n_steps = max_len or (int(frame["__t"].max()) + 1 if frame.height else 0)
+    wide = frame.pivot(
+        on="__t", index=id, values=columns, maintain_order=True, separator="\x00", column_naming="combine"
+    )
+    names: list[str] = []
+    exprs: list[pl.Expr] = [pl.col(id)]
+    for t in range(n_steps):
+        for c in columns:
+            source = f"{c}\x00{t}"
+            name = f"{c}__t{t}"
+            names.append(name)
+            exprs.append(pl.col(source).alias(name) if source in wide.columns else pl.lit(None, pl.Float64).alias(name))
+    return wide.select(exprs)
+
+
+def sequence_tensor(
+    long: Any,
+    id: str,
+    columns: Sequence[str] | None = None,
+    *,
+    order_by: str | None = None,
+    max_len: int | None = None,
+    keep: Literal["first", "last"] = "first",
+) -> tuple[np.ndarray, np.ndarray, pl.Series]:
+    """``(X, lengths, ids)``: ``X`` float32 ``(N, T, F)`` with NaN padding, each id's number of kept steps, and the
+    ids in the order of ``X``'s rows."""
+    frame, cols = _prepare(long, id, columns, order_by)
+    wide = sequence_wide(frame, id, cols, max_len=max_len, keep=keep)
+    n_steps = (wide.width - 1) // len(cols)
+    X = wide.drop(id).to_numpy().astype(np.float32).reshape(wide.height, n_steps, len(cols))
+    counts = frame.group_by(id, maintain_order=True).len()["len"].to_numpy()
+    lengths = np.minimum(counts, n_steps).astype(np.int64)
+    return np.ascontiguousarray(X), lengths, wide[id]

@@ -1,0 +1,105 @@
+"""Read the blends of a run folder: ``RUN_DIR/blends/<name>/summary.json`` (+ ``oof.parquet`` / ``test.parquet``).
+
+The blend engineer's layout is read tolerantly: weights as a list in model order or a ``{model: weight}`` map; the
+nested-CV fold scores under ``nested_fold_scores`` (or ``fold_scores``); the nested-CV score under ``nested_cv``
+(else the mean of the nested fold scores). A run without a ``blends/`` folder simply has no blends.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import StoreError
+
+
+@dataclass(frozen=True)
+class BlendSummary:
+    """One blend as the report sees it."""
+
+    name: str
+    method: str
+    models: tuple[str, ...]
+    weights: tuple[float, ...] | None  # one per model, None for a level-2 model without weights
+    cv: float  # the blend scored on all OOF rows with weights fit on all rows (optimistic)
+    nested_cv: float  # weights fit on K-1 folds' OOF, scored on the held-out fold: the honest number
+    nested_fold_scores: tuple[float, ...]
+    gap: float  # cv - nested_cv: how much the in-sample score flatters the blend
+    fit_seconds: float | None
+    folder: Path
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.nested_fold_scores)) if self.nested_fold_scores else math.nan
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.nested_fold_scores)) if self.nested_fold_scores else math.nan
+
+    def oof(self) -> pl.DataFrame | None:
+        path = self.folder / "oof.parquet"
+        return pl.read_parquet(path) if path.is_file() else None
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
+    """A :class:`BlendSummary` from the JSON of a blend's ``summary.json``."""
+    try:
+        models = tuple(str(m) for m in data["models"])
+        raw_weights = data.get("weights")
+        if isinstance(raw_weights, dict):
+            weights: tuple[float, ...] | None = tuple(float(raw_weights.get(m, 0.0)) for m in models)
+        elif raw_weights is not None:
+            weights = tuple(float(w) for w in raw_weights)
+        else:
+            weights = None
+        if weights is not None and len(weights) != len(models):
+            raise StoreError(f"{folder / 'summary.json'}: {len(weights)} weights for {len(models)} models")
+        fold_scores = data.get("nested_fold_scores", data.get("fold_scores")) or []
+        nested_fold_scores = tuple(float(s) for s in fold_scores)
+        nested = data.get("nested_cv", data.get("nested_score"))
+        if nested is None and nested_fold_scores:
+            nested = float(np.mean(nested_fold_scores))
+        cv, nested_cv = _float(data.get("cv")), _float(nested)
+        gap = data.get("gap")
+        return BlendSummary(
+            name=str(data.get("name") or folder.name),
+            method=str(data.get("method", "blend")),
+            models=models,
+            weights=weights,
+            cv=cv,
+            nested_cv=nested_cv,
+            nested_fold_scores=nested_fold_scores,
+            gap=_float(gap) if gap is not None else cv - nested_cv,
+            fit_seconds=_float(data["fit_seconds"]) if data.get("fit_seconds") is not None else None,
+            folder=folder,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"{folder / 'summary.json'} is not a blend summary ({type(exc).__name__}: {exc})") from None
+
+
+def read_blends(run_dir: Path | str) -> list[BlendSummary]:
+    """Every blend under ``RUN_DIR/blends/``, by name; none when the folder is absent."""
+    root = Path(run_dir) / "blends"
+    if not root.is_dir():
+        return []
+    blends = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        path = folder / "summary.json"
+        if not path.is_file():
+            continue  # a blend still being written
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{path} is corrupted ({exc}); rerun the blend") from None
+        blends.append(parse_blend_summary(data, folder))
+    return blends

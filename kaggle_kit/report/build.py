@@ -1,0 +1,281 @@
+"""Gather everything the report shows from a run folder (and the competition data, where a section needs it), then
+write the HTML report and the Markdown summary.
+
+Example::
+
+    from kaggle_kit.report import build_report
+    files = build_report("runs/demo-digits")
+    print(files.html)            # runs/demo-digits/report/report.html: one self-contained file, opens offline
+    print(files.leaderboard)     # the plain-text leaderboard of models and blends
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..config import BASELINE_NAME
+from ..data import CompetitionData
+from ..errors import KitError
+from ..metrics import Metric, get_metric
+from ..store import RunStore, atomic_write
+from .adversarial import AdversarialResult, adversarial_validation
+from .blends import BlendSummary, read_blends
+from .diversity import Correlation, oof_correlation
+from .entries import Entry, best_entry, format_entries, rank_entries
+from .history import History, SubmissionRecord, default_db
+from .inputs import check_run_data, try_load_run_data
+from .mistakes import ErrorAnalysis, analyse_errors, pixel_images
+from .training import Curve, Importance, feature_importance, learning_curves
+
+#: ``progress(done, total, label)``: called before each step of the report (see :class:`~.progress.ProgressBar`)
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report shows, computed once; the HTML and Markdown renderers only format it."""
+
+    run_dir: Path
+    meta: dict[str, Any]
+    metric: Metric
+    entries: tuple[Entry, ...]  # ranked, best first
+    blends: tuple[BlendSummary, ...]
+    correlation: Correlation | None
+    curves: dict[str, list[Curve]]
+    importance: dict[str, Importance]
+    errors: ErrorAnalysis | None
+    error_rows: pl.DataFrame | None  # the worst rows' id, target and leading features
+    error_images: np.ndarray | None  # the worst rows as images, when the data are images
+    adversarial: AdversarialResult | None
+    submissions: tuple[SubmissionRecord, ...]  # of this competition, from the history database
+    notes: tuple[str, ...] = ()  # sections left out, and why
+    generated: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def best(self) -> Entry | None:
+        return best_entry(list(self.entries), self.metric)
+
+    @property
+    def baseline(self) -> Entry | None:
+        return next((e for e in self.entries if e.is_baseline), None)
+
+    def leaderboard(self) -> str:
+        return format_entries(list(self.entries), self.metric)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    markdown: Path
+    report: Report
+
+    @property
+    def leaderboard(self) -> str:
+        return self.report.leaderboard()
+
+
+def collect_report(
+    run_dir: Path | str,
+    *,
+    data: CompetitionData | None = None,
+    base_dir: Path | str | None = None,
+    images: np.ndarray | None = None,
+    adversarial: bool = True,
+    history_db: Path | str | None = None,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> Report:
+    """Compute every section of the report for ``run_dir``.
+
+    ``data`` is the competition data the run was trained on (error analysis and adversarial validation need it);
+    when None it is loaded from the paths in the run's spec (see :func:`~.inputs.load_run_data`; ``base_dir`` is the
+    config file's folder) and those sections are left out, with a note, when it cannot be found. ``images``
+    (``(n_train, H, W[, 3])``) shows the worst mistakes as pictures; pixel columns ``pixel0..`` are recognised
+    without it. ``history_db`` defaults to the run's ``<runs root>/history.sqlite``.
+    """
+    store = RunStore(run_dir)
+    meta = store.read_meta()
+    metric = get_metric(meta["metric"])
+    notes: list[str] = []
+    step = _stepper(progress)
+
+    step("leaderboard")
+    models = [store.read_summary(name) for name in store.current_models()]
+    blends = read_blends(store.root)
+    entries = rank_entries([*map(Entry.from_model, models), *map(Entry.from_blend, blends)], metric)
+    ok = [m.name for m in models if m.status == "ok"]
+
+    step("diversity")
+    oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
+    for b in blends:
+        if (frame := b.oof()) is not None:
+            oofs.setdefault(b.name, _values(frame))
+    correlation = oof_correlation({n: oofs[n] for n in ok if n != BASELINE_NAME})  # it predicts fold priors
+
+    step("learning curves")
+    curves = {name: c for name in ok if (c := learning_curves(store, name))}
+
+    step("importance")
+    importance = {name: imp for name in ok if (imp := feature_importance(store, name)) is not None}
+
+    step("data")
+    if data is None:
+        data, why = try_load_run_data(store.root, base_dir=base_dir)
+        if data is None:
+            notes.append(f"Error analysis and adversarial validation need the competition data: {why}")
+    else:
+        check_run_data(meta, data, str(store.root))
+
+    step("errors")
+    errors = error_rows = error_images = None
+    best = best_entry(entries, metric)
+    if data is not None and best is not None:
+        if best.name not in oofs:
+            notes.append(f"Error analysis: the best entry {best.name!r} has no stored OOF predictions.")
+        else:
+            classes = list(data.classes) if data.classes is not None else None
+            errors = analyse_errors(best.name, oofs[best.name], data.y, data.train_ids.to_numpy(), classes)
+            rows = [m.row for m in errors.mistakes]
+            error_images = images[rows] if images is not None else pixel_images(data.train, rows)
+            error_rows = _error_rows(data, rows, importance.get(best.name))
+
+    step("adversarial")
+    adv = None
+    if adversarial and data is not None:
+        if data.test is None:
+            notes.append("Adversarial validation: the competition has no test rows.")
+        else:
+            try:
+                adv = adversarial_validation(
+                    data.train, data.test, data.features, categorical=data.categorical, threads=threads
+                )
+            except KitError as exc:
+                notes.append(f"Adversarial validation was skipped: {exc}")
+
+    step("history")
+    submissions: tuple[SubmissionRecord, ...] = ()
+    db = Path(history_db) if history_db else default_db(store.root)
+    if db.is_file():
+        with History(db) as h:
+            submissions = tuple(h.submissions(str(meta.get("name") or store.root.name)))
+
+    return Report(
+        run_dir=store.root,
+        meta=meta,
+        metric=metric,
+        entries=tuple(entries),
+        blends=tuple(blends),
+        correlation=correlation,
+        curves=curves,
+        importance=importance,
+        errors=errors,
+        error_rows=error_rows,
+        error_images=error_images,
+        adversarial=adv,
+        submissions=submissions,
+        notes=tuple(notes),
+    )
+
+
+def build_report(
+    run_dir: Path | str,
+    *,
+    out_dir: Path | str | None = None,
+    data: CompetitionData | None = None,
+    base_dir: Path | str | None = None,
+    images: np.ndarray | None = None,
+    adversarial: bool = True,
+    history_db: Path | str | None = None,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> ReportFiles:
+    """Write ``report.html`` (self-contained: plots inlined, no network) and ``report.md`` into ``out_dir``
+    (default ``RUN_DIR/report/``). Arguments as :func:`collect_report`."""
+    from .html import render_html
+    from .markdown import render_markdown
+
+    report = collect_report(
+        run_dir,
+        data=data,
+        base_dir=base_dir,
+        images=images,
+        adversarial=adversarial,
+        history_db=history_db,
+        threads=threads,
+        progress=progress,
+    )
+    step = _stepper(progress)
+    step("render")
+    folder = Path(out_dir) if out_dir else report.run_dir / "report"
+    html_path, md_path = folder / "report.html", folder / "report.md"
+    atomic_write(html_path, render_html(report).encode())
+    atomic_write(md_path, render_markdown(report).encode())
+    step("done")
+    return ReportFiles(html_path, md_path, report)
+
+
+_STEPS = (
+    "leaderboard",
+    "diversity",
+    "learning curves",
+    "importance",
+    "data",
+    "errors",
+    "adversarial",
+    "history",
+    "render",
+    "done",
+)
+
+
+def _stepper(progress: Progress | None) -> Callable[[str], None]:
+    def step(label: str) -> None:
+        if progress is not None:
+            progress(_STEPS.index(label), len(_STEPS) - 1, label)
+
+    return step
+
+
+def _values(frame: pl.DataFrame) -> np.ndarray:
+    """A stored prediction frame (id + prediction columns) as its float matrix."""
+    return frame.drop(frame.columns[0]).to_numpy().astype(np.float64)
+
+
+def _error_rows(
+    data: CompetitionData, rows: list[int], importance: Importance | None, n_features: int = 8
+) -> pl.DataFrame | None:
+    """The worst rows as a table: id, target and the features that matter most to the model (else the first)."""
+    ranked = [f for f in importance.features if f in data.features] if importance else []
+    features = (ranked or list(data.features))[:n_features]
+    keep = [c for c in (data.id_column, data.target_column, *features) if c]
+    return data.train.select(keep)[np.asarray(rows, dtype=np.int64)] if rows else None
+
+
+def cv_lb_points(report: Report) -> list[tuple[str, float, float]]:
+    """(label, CV, public LB) of the competition's submissions that have both."""
+    return [
+        (f"#{s.id} {s.source}", float(s.cv), float(s.public_lb))
+        for s in report.submissions
+        if s.cv is not None and s.public_lb is not None and not math.isnan(s.cv)
+    ]
+
+
+def cv_lb_agreement(points: list[tuple[str, float, float]]) -> float | None:
+    """Spearman rank correlation of CV and public LB over the submissions (needs three); 1 = the CV orders the
+    submissions as the leaderboard does."""
+    if len(points) < 3:
+        return None
+    from scipy.stats import spearmanr
+
+    cv, lb = np.array([p[1] for p in points]), np.array([p[2] for p in points])
+    if np.ptp(cv) == 0 or np.ptp(lb) == 0:
+        return None
+    return float(spearmanr(cv, lb).statistic)

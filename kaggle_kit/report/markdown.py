@@ -1,0 +1,93 @@
+"""Render a :class:`~.build.Report` as a short Markdown summary (no pictures): the leaderboard, the blends, the
+verdict of adversarial validation, CV against the public leaderboard, and what was left out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .build import Report, cv_lb_agreement, cv_lb_points
+from .html import fmt
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(v: object) -> str:
+        text = fmt(v) if isinstance(v, float) or v is None else str(v)
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(r: Report) -> str:
+    name = str(r.meta.get("name") or r.run_dir.name)
+    direction = "higher is better" if r.metric.greater_is_better else "lower is better"
+    out = [
+        f"# CV report: {name}\n",
+        f"{r.meta.get('task')} · {r.metric.name} ({direction}) · {r.meta.get('n_train', '?')} train / "
+        f"{r.meta.get('n_test', '?')} test rows · generated {r.generated} UTC\n",
+    ]
+    best = r.best
+    if best is not None:
+        out.append(
+            f"**Best: {best.name}** — {'nested CV' if best.is_blend else 'CV'} {fmt(best.score)} "
+            f"({fmt(best.mean)} ± {fmt(best.std)} over {len(best.fold_scores)} folds)\n"
+        )
+
+    out.append("## Leaderboard\n")
+    rows = []
+    for i, e in enumerate(r.entries, 1):
+        kind = f"blend: {e.method}" if e.is_blend else e.kind
+        folds = " ".join(f"{s:.4f}" for s in e.fold_scores)
+        status = "ok" if e.status == "ok" else f"FAILED: {e.error or ''}"
+        rows.append([i, e.name, kind, e.cv, e.nested_cv, e.mean, e.std, folds, e.fit_seconds, e.best_iteration, status])
+    headers = ["#", "name", "kind", f"CV {r.metric.name}", "nested CV", "mean", "std", "folds", "fit s"]
+    out.append(_table([*headers, "best iter", "status"], rows))
+
+    if r.blends:
+        out.append("## Blends\n")
+        for b in r.blends:
+            weights = ", ".join(
+                f"{m} {w:.3f}" for m, w in zip(b.models, b.weights or [float("nan")] * len(b.models), strict=True)
+            )
+            out.append(
+                f"- **{b.name}** ({b.method}): CV {fmt(b.cv)}, nested CV {fmt(b.nested_cv)}, gap {fmt(b.gap)}; "
+                f"weights {weights}\n"
+            )
+
+    if r.correlation is not None and r.correlation.pairs():
+        a, b, v = r.correlation.pairs()[0]
+        out.append(f"\n## Diversity\n\nLeast correlated pair of OOF predictions: {a} and {b} ({v:.3f}).\n")
+
+    if r.errors is not None:
+        e = r.errors
+        out.append(f"\n## Worst OOF mistakes of {e.model}\n")
+        out.append(
+            _table(
+                ["id", "true", "predicted", "p(true)" if e.labels else "abs error"],
+                [[m.id, m.true, m.predicted, m.p_true if e.labels else m.error] for m in e.mistakes],
+            )
+        )
+
+    if r.adversarial is not None:
+        a = r.adversarial
+        out.append(f"\n## Adversarial validation\n\n{a.message}\n")
+        if a.flagged:
+            out.append(
+                _table(["feature", "gain share", "distance"], [[f.name, f.share, f.distance] for f in a.flagged])
+            )
+
+    out.append("\n## CV vs public leaderboard\n")
+    points = cv_lb_points(r)
+    if points:
+        out.append(_table(["submission", "CV", "public LB"], [[label, cv, lb] for label, cv, lb in points]))
+        rho = cv_lb_agreement(points)
+        if rho is not None:
+            out.append(f"\nRank correlation of CV and public LB: {rho:+.2f}\n")
+    else:
+        out.append("No submission has a public leaderboard score yet (`kaggle-kit lb add SUBMISSION SCORE`).\n")
+
+    if r.notes:
+        out.append("\n## Left out\n")
+        out += [f"- {n}\n" for n in r.notes]
+    return "\n".join(out)

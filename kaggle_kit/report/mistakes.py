@@ -1,0 +1,102 @@
+"""Error analysis of OOF predictions: the worst mistakes and, for classification, the confusion matrix.
+
+The worst mistakes of a classifier are the rows where it gave the true class the lowest probability (its most
+confident misses); of a regressor, the rows with the largest absolute error. Rows never validated (time folds) are
+left out.
+
+Image competitions given as pixel columns (``pixel0 .. pixel{N-1}`` with N a square, the Kaggle "Digit Recognizer"
+layout) are recognised by :func:`pixel_images`, so the report can show the mistaken images themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from ..metrics import to_labels
+
+_PIXEL = re.compile(r"pixel(\d+)")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One badly predicted OOF row."""
+
+    row: int  # position in train
+    id: object
+    true: object  # the label (classification) or value (regression)
+    predicted: object
+    p_true: float | None  # classification: the probability given to the true class
+    error: float  # classification: -log(p_true); regression: |true - predicted|
+
+
+@dataclass(frozen=True)
+class ErrorAnalysis:
+    """A model's worst OOF mistakes and, for classification, its confusion matrix (rows: true, columns: predicted)."""
+
+    model: str
+    mistakes: tuple[Mistake, ...]
+    labels: tuple[str, ...] | None
+    confusion: np.ndarray | None
+
+
+def analyse_errors(
+    model: str,
+    oof: np.ndarray,
+    y: np.ndarray,
+    ids: np.ndarray,
+    classes: list[object] | None,
+    *,
+    n_worst: int = 12,
+) -> ErrorAnalysis:
+    """Worst mistakes and confusion matrix of ``oof`` (the stored OOF matrix) against ``y`` (class codes or values)."""
+    oof = np.asarray(oof, dtype=np.float64)
+    valid = np.isfinite(oof).all(axis=1)
+    rows = np.flatnonzero(valid)
+    if classes is None:
+        pred = oof[:, 0]
+        err = np.abs(np.asarray(y, dtype=np.float64) - pred)
+        worst = rows[np.argsort(-err[rows], kind="stable")[:n_worst]]
+        mistakes = tuple(
+            Mistake(int(i), _plain(ids[i]), float(y[i]), float(pred[i]), None, float(err[i])) for i in worst
+        )
+        return ErrorAnalysis(model, mistakes, None, None)
+
+    codes = np.asarray(y, dtype=np.intp)
+    p_true = oof[np.arange(len(codes)), codes]
+    labels = to_labels(oof)
+    worst = rows[np.argsort(p_true[rows], kind="stable")[:n_worst]]
+    mistakes = tuple(
+        Mistake(
+            int(i),
+            _plain(ids[i]),
+            classes[codes[i]],
+            classes[labels[i]],
+            float(p_true[i]),
+            -math.log(max(float(p_true[i]), 1e-15)),
+        )
+        for i in worst
+    )
+    n = len(classes)
+    confusion = np.bincount(codes[rows] * n + labels[rows], minlength=n * n).reshape(n, n)
+    return ErrorAnalysis(model, mistakes, tuple(str(c) for c in classes), confusion)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (for display and JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def pixel_images(frame: pl.DataFrame, rows: list[int] | np.ndarray) -> np.ndarray | None:
+    """The given rows as square grey images when the frame's pixels are columns ``pixel0 .. pixel{N-1}``."""
+    found = {int(m.group(1)): c for c in frame.columns if (m := _PIXEL.fullmatch(c))}
+    n = len(found)
+    side = math.isqrt(n)
+    if n < 4 or side * side != n or sorted(found) != list(range(n)):
+        return None
+    pixels = frame[np.asarray(rows, dtype=np.int64)].select([found[i] for i in range(n)]).to_numpy().astype(np.float32)
+    return pixels.reshape(len(rows), side, side)

@@ -1,0 +1,415 @@
+"""The feature pipeline as a whole: dates, group and sequence aggregates against numpy / datetime references, the
+JSON state, notebook use on pandas frames, the rules for drifting test columns, and the spec's pipeline tables."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import COMPETITIONS
+from sklearn.datasets import load_diabetes, load_digits
+
+from kaggle_kit.config import build_spec, load_spec, spec_hash
+from kaggle_kit.errors import ConfigError, DataError, KitError
+from kaggle_kit.features import (
+    Cyclical,
+    DateParts,
+    FeatureWarning,
+    GroupAggregate,
+    Pipeline,
+    Standardize,
+    TargetEncode,
+    sequence_aggregates,
+    sequence_tensor,
+    sequence_wide,
+)
+from kaggle_kit.runner import model_key
+
+
+# ---------------------------------------------------------------------------------------------- dates
+def test_date_parts_and_cyclical_match_python_datetime() -> None:
+    rng = np.random.default_rng(0)
+    stamps = [dt.datetime(2019, 1, 1) + dt.timedelta(minutes=int(m)) for m in rng.integers(0, 3 * 525_600, 500)]
+    frame = pl.DataFrame({"when": stamps, "day": [s.date() for s in stamps]})
+    parts = ["year", "quarter", "month", "week", "day", "dayofyear", "weekday", "hour", "minute", "is_weekend"]
+    pipe = Pipeline([DateParts(parts=parts), Cyclical(columns=["when__month"], period=12, keep=False)])
+    out, state = pipe.fit_transform(frame)
+    expected = {
+        "year": [s.year for s in stamps],
+        "quarter": [(s.month - 1) // 3 + 1 for s in stamps],
+        "month": [s.month for s in stamps],
+        "week": [s.isocalendar()[1] for s in stamps],
+        "day": [s.day for s in stamps],
+        "dayofyear": [s.timetuple().tm_yday for s in stamps],
+        "weekday": [s.isoweekday() for s in stamps],
+        "hour": [s.hour for s in stamps],
+        "minute": [s.minute for s in stamps],
+        "is_weekend": [int(s.isoweekday() >= 6) for s in stamps],
+    }
+    for part, values in expected.items():
+        assert out[f"day__{part}"].to_list() == (values if part not in ("hour", "minute") else [0] * len(stamps))
+        if part != "month":
+            assert out[f"when__{part}"].to_list() == values
+    month = np.array(expected["month"], dtype=float)
+    np.testing.assert_allclose(out["when__month__sin"].to_numpy(), np.sin(2 * np.pi * month / 12), atol=1e-12)
+    np.testing.assert_allclose(out["when__month__cos"].to_numpy(), np.cos(2 * np.pi * month / 12), atol=1e-12)
+    assert "when__month" not in out.columns and "when" in state["features"]  # keep=False dropped only the month
+
+
+def test_date_parts_on_a_number_says_what_to_do() -> None:
+    with pytest.raises(DataError, match=r"date_parts needs Date or Datetime columns, but 'x' is Int64"):
+        Pipeline([DateParts(columns=["x"])]).fit(pl.DataFrame({"x": [1, 2]}))
+
+
+# ---------------------------------------------------------------------------------------------- group aggregates
+def test_group_aggregates_match_numpy_on_the_training_rows() -> None:
+    ds = load_diabetes()
+    frame = pl.DataFrame(
+        {
+            "sex": np.where(ds.data[:, 1] > 0, "f", "m"),
+            "age_bin": np.digitize(ds.data[:, 0], [-0.05, 0, 0.05]),
+            "bmi": ds.data[:, 2],
+            "bp": ds.data[:, 3],
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("bp")).alias("bp"))
+    train, test = frame[:300], frame[300:]
+    stats = ["mean", "std", "min", "max", "count", "size", "median"]
+    pipe = Pipeline([GroupAggregate(by=["sex", "age_bin"], columns=["bmi", "bp"], stats=stats)])
+    train_out, state = pipe.fit_transform(train)
+    test_out = pipe.transform(test, state)
+    keys = list(zip(train["sex"].to_list(), train["age_bin"].to_list(), strict=True))
+    funcs = {
+        "mean": np.nanmean,
+        "std": lambda v: np.nanstd(v, ddof=1) if np.isfinite(v).sum() > 1 else np.nan,
+        "min": np.nanmin,
+        "max": np.nanmax,
+        "count": lambda v: float(np.isfinite(v).sum()),
+        "size": lambda v: float(len(v)),
+        "median": np.nanmedian,
+    }
+    for col in ("bmi", "bp"):
+        values = train[col].fill_null(np.nan).to_numpy()
+        for stat, fn in funcs.items():
+            ref = {k: fn(values[[i for i, kk in enumerate(keys) if kk == k]]) for k in set(keys)}
+            name = f"{col}__{stat}_by_sex+age_bin"
+            for out, rows in ((train_out, train), (test_out, test)):
+                expected = [ref[k] for k in zip(rows["sex"].to_list(), rows["age_bin"].to_list(), strict=True)]
+                np.testing.assert_allclose(out[name].fill_null(np.nan).to_numpy(), expected, rtol=1e-12)
+    assert state["features"][-14:] == [f"{c}__{s}_by_sex+age_bin" for c in ("bmi", "bp") for s in stats]
+
+
+def test_group_aggregate_unseen_and_missing_keys() -> None:
+    train = pl.DataFrame({"store": ["a", "a", "b"], "sales": [1.0, 3.0, 5.0]})
+    test = pl.DataFrame({"store": ["b", "zz", None], "sales": [0.0, 0.0, 0.0]})
+    pipe = Pipeline([GroupAggregate(by="store", columns=["sales"], stats=["mean", "count"])])
+    _, state = pipe.fit_transform(train)
+    with pytest.warns(FeatureWarning, match=r"key 'store': 1 row\(s\) hold keys not seen .*'zz'.*counts 0"):
+        out = pipe.transform(test, state)
+    assert out["sales__mean_by_store"].to_list() == [5.0, None, None]
+    assert out["sales__count_by_store"].to_list() == [1.0, 0.0, 0.0]
+
+
+# ---------------------------------------------------------------------------------------------- sequences
+@pytest.fixture(scope="module")
+def digit_rows() -> tuple[pl.DataFrame, np.ndarray]:
+    """The 8x8 digits as sequences: one row per (image, image row), the 8 pixels of that row as features."""
+    images = load_digits().images[:300]
+    n, t, f = images.shape
+    long = pl.DataFrame(
+        {"id": np.repeat(np.arange(n) + 100, t), "row": np.tile(np.arange(t), n)}
+        | {f"px{j}": images[:, :, j].reshape(-1) for j in range(f)}
+    )
+    return long.sample(fraction=1.0, shuffle=True, seed=1), images  # shuffled: order_by must restore it
+
+
+def test_sequence_aggregates_match_numpy(digit_rows) -> None:
+    long, images = digit_rows
+    stats = ["mean", "std", "min", "max", "first", "last", "count", "sum"]
+    out = sequence_aggregates(long, "id", order_by="row", stats=stats).sort("id")
+    ref = {
+        "mean": images.mean(axis=1),
+        "std": images.std(axis=1, ddof=1),
+        "min": images.min(axis=1),
+        "max": images.max(axis=1),
+        "first": images[:, 0, :],
+        "last": images[:, -1, :],
+        "count": np.full(images.shape[::2], 8.0),
+        "sum": images.sum(axis=1),
+    }
+    assert out["id"].to_list() == list(range(100, 400)) and (out["n_steps"] == 8).all()
+    for stat, values in ref.items():
+        got = out.select(f"px{j}__{stat}" for j in range(8)).to_numpy()
+        np.testing.assert_allclose(got, values, rtol=1e-12, atol=1e-12)
+    with pytest.raises(DataError, match=r"unknown sequence statistic 'avg'"):
+        sequence_aggregates(long, "id", stats=["avg"])
+
+
+def test_sequence_wide_and_tensor_rebuild_the_images(digit_rows) -> None:
+    long, images = digit_rows
+    X, lengths, ids = sequence_tensor(long, "id", order_by="row")
+    order = np.argsort(ids.to_numpy())
+    np.testing.assert_array_equal(X[order], images.astype(np.float32))
+    assert (lengths == 8).all()
+    # ragged: drop the last rows of some images; padding is missing, 'last' keeps the most recent steps
+    ragged = long.filter(~((pl.col("id") % 3 == 0) & (pl.col("row") >= 5)))
+    wide = sequence_wide(ragged, "id", ["px0", "px1"], order_by="row", max_len=6, keep="last").sort("id")
+    assert wide.columns[:5] == ["id", "px0__t0", "px1__t0", "px0__t1", "px1__t1"]  # step-major: the nets' 'tf'
+    full, short = images[0], images[2]  # id 100 has 8 rows, id 102 only 5
+    np.testing.assert_array_equal(wide.row(0)[1::2], full[2:, 0])  # the last 6 of 8 rows
+    assert wide.row(2)[1::2] == (*short[:5, 0].tolist(), None)
+
+
+# ---------------------------------------------------------------------------------------------- the pipeline object
+@pytest.fixture
+def shop() -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(3)
+    n = 300
+    train = pl.DataFrame(
+        {
+            "city": rng.choice(["paris", "lyon", "nice"], n),
+            "size": rng.normal(50, 10, n),
+            "rooms": rng.integers(1, 6, n),
+            "built": [dt.date(1950, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 25000, n)],
+        }
+    )
+    test = train.head(40).with_columns(pl.col("size") + 1)
+    y = (train["size"].to_numpy() + rng.normal(0, 5, n) > 50).astype(int)
+    return train, test, y
+
+
+STEPS: list[dict[str, Any]] = [
+    {"step": "target_encode", "columns": ["city"], "keep": True},
+    {"step": "date_parts", "parts": ["year", "month"]},
+    {"step": "standardize", "columns": "numeric"},
+]
+
+
+def test_state_is_json_and_rebuilds_the_pipeline(shop) -> None:
+    train, test, y = shop
+    pipe = Pipeline(STEPS, name="p")
+    train_out, state = pipe.fit_transform(train, y, task="binary", seed=4)
+    text = json.dumps(state, allow_nan=False)  # plain JSON: no NaN, no numpy scalars, no pickle
+    again = Pipeline.from_state(json.loads(text))
+    assert again.to_config() == pipe.to_config()
+    assert again.transform(test, json.loads(text)).equals(pipe.transform(test, state))
+    X = pipe.matrix(train_out, state)
+    assert X.names == ("city", "size", "rooms", "built", "city__te", "built__year", "built__month")
+    assert X.categorical == (0,) and X.X.dtype == np.float32 and X.X.flags.c_contiguous
+    assert np.isnan(X.X).sum() == 0
+    with pytest.raises(KitError, match=r"this state was fitted by another pipeline"):
+        Pipeline([Standardize()]).transform(test, state)
+
+
+def test_pandas_frames_in_and_out(shop) -> None:
+    pd = pytest.importorskip("pandas")
+    train, test, y = shop
+    train, test = train.drop("built"), test.drop("built")  # pandas has no date-only type: dates come back as times
+    pipe = Pipeline([STEPS[0], STEPS[2]])
+    train_pd, state = pipe.fit_transform(train.to_pandas(), pd.Series(y), task="binary", seed=4)
+    assert isinstance(train_pd, pd.DataFrame)
+    train_pl, state_pl = pipe.fit_transform(train, y, task="binary", seed=4)
+    assert state == state_pl
+    np.testing.assert_allclose(train_pd[["size", "city__te"]].to_numpy(), train_pl.select("size", "city__te"))
+    out = pipe.transform(test.to_pandas(), state)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == train_pl.columns
+
+
+def test_test_column_of_another_dtype_is_cast_with_a_warning(shop) -> None:
+    train, test, y = shop
+    pipe = Pipeline(STEPS)
+    _, state = pipe.fit_transform(train, y, task="binary", seed=4)
+    drifted = test.with_columns(
+        pl.col("rooms").cast(pl.String).replace({"3": "three"}), pl.col("size").cast(pl.Float32)
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = pipe.transform(drifted, state)
+    messages = [str(w.message) for w in caught if issubclass(w.category, FeatureWarning)]
+    n_three = (test["rooms"] == 3).sum()
+    assert any(
+        f"column 'rooms' is String here but was Int64 in the training rows; pipeline casts it to Int64 ({n_three} "
+        "value(s) that do not convert become missing)" in m
+        for m in messages
+    )
+    assert any("column 'size' is Float32 here but was Float64" in m for m in messages)
+    reference = pipe.transform(test, state)
+    keep = (test["rooms"] != 3).to_numpy()
+    np.testing.assert_allclose(out["rooms"].to_numpy()[keep], reference["rooms"].to_numpy()[keep])
+    assert out["rooms"].null_count() == n_three
+    with pytest.raises(DataError, match=r"the frame lacks column 'city', which the pipeline was fitted with"):
+        pipe.transform(test.drop("city"), state)
+
+
+def test_unknown_column_in_a_step_is_named(shop) -> None:
+    train, _, _ = shop
+    with pytest.raises(DataError, match=r"pipeline steps\[0\] \(standardize\): column 'sise' is not in the frame\. "):
+        Pipeline([Standardize(columns=["sise"])]).fit(train)
+    with pytest.raises(ConfigError, match=r"steps\[1\] \(target_encode\): cv: .*greater than or equal to 2"):
+        Pipeline([Standardize(), {"step": "target_encode", "cv": 1}])
+
+
+# ---------------------------------------------------------------------------------------------- the spec
+BASE: dict[str, Any] = {
+    "name": "shop",
+    "task": "binary",
+    "metric": "roc_auc",
+    "data": {"train": "train.csv", "target": "y"},
+    "pipelines": {
+        "base": {"steps": [{"step": "impute", "strategy": "median"}]},
+        "linear": {"extends": "base", "steps": [{"step": "standardize"}]},
+    },
+    "models": [
+        {"name": "lgbm", "kind": "lightgbm", "pipeline": "base"},
+        {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression", "pipeline": "linear"},
+        {"name": "xgb", "kind": "xgboost"},
+    ],
+}
+
+
+def _mutate(path: str, value: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node: Any = spec
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return spec
+
+
+PIPELINE_ERRORS = [
+    pytest.param(
+        _mutate("models.1.pipeline", "linaer"),
+        r"models\[1\]\.pipeline = 'linaer' \(model 'lr'\) is not a declared pipeline; declared: 'base' or 'linear'\. "
+        r"Did you mean 'linear'\?",
+        id="unknown-pipeline",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "standardise"}]),
+        r"pipelines\.linear\.steps\[0\]: unknown step 'standardise'; allowed: .*Did you mean 'standardize'\?",
+        id="unknown-step",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "impute"}, {"step": "standardize", "colums": "numeric"}]),
+        r"pipelines\.linear\.steps\[1\] \(standardize\): unknown key 'colums'; allowed here: 'columns'\. "
+        r"Did you mean 'columns'\?",
+        id="unknown-step-key",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "quantile", "output": "gaussian"}]),
+        r"pipelines\.linear\.steps\[0\] \(quantile\): output must be one of 'normal' or 'uniform'; got 'gaussian'",
+        id="bad-literal",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "target_encode", "smooth": -1}]),
+        r"steps\[0\] \(target_encode\): smooth: smooth must be 'auto' or a pseudo-count >= 0; got -1",
+        id="bad-value",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "standardize", "columns": "numerics"}]),
+        r"steps\[0\] \(standardize\): columns: must be a list of column names or one of 'all', 'categorical', "
+        r"'numeric' or 'temporal'; got 'numerics'\. Did you mean 'numeric'\?",
+        id="bad-selector",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "cyclical", "columns": ["m"]}]),
+        r"pipelines\.linear\.steps\[0\] \(cyclical\): missing required key 'period'",
+        id="missing-param",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"columns": "numeric"}]),
+        r"pipelines\.linear\.steps\[0\]: missing key 'step' \(the step kind: one of .*'standardize'",
+        id="no-step-kind",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.extends", "bas"),
+        r"pipelines\.linear\.extends = 'bas' is not a declared pipeline; declared: .*Did you mean 'base'\?",
+        id="unknown-extends",
+    ),
+    pytest.param(
+        _mutate("pipelines.base.extends", "linear"),
+        r"pipelines\.base\.extends makes a cycle: base -> linear -> base",
+        id="cycle",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear", {"extend": "base", "steps": []}),
+        r"unknown key 'pipelines\.linear\.extend'; allowed here: 'extends' or 'steps'\. Did you mean 'extends'\?",
+        id="unknown-pipeline-key",
+    ),
+    pytest.param(
+        _mutate("pipelines", {}),
+        r"models\[0\]\.pipeline = 'base' \(model 'lgbm'\): the spec declares no pipelines; add a \[pipelines\.base\]",
+        id="no-pipelines",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "match"), PIPELINE_ERRORS)
+def test_bad_pipeline_declarations_are_rejected(spec: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigError, match=match) as info:
+        build_spec(spec, source="shop.toml")
+    assert str(info.value).startswith("shop.toml: invalid competition spec:")
+    assert "errors.pydantic.dev" not in str(info.value)
+
+
+def test_pipelines_resolve_extends_and_round_trip_through_toml(tmp_path) -> None:
+    spec = build_spec(BASE)
+    assert [s["step"] for s in spec.pipeline_steps("linear")] == ["impute", "standardize"]
+    assert spec.pipeline_steps("linear")[1] == {"step": "standardize", "columns": "numeric"}  # defaults spelled out
+    path = tmp_path / "shop.toml"
+    path.write_text(spec.to_toml())
+    assert load_spec(path).model_dump(exclude={"base_dir"}) == spec.model_dump(exclude={"base_dir"})
+    no_pipelines = build_spec({**BASE, "pipelines": {}, "models": [BASE["models"][2]]})
+    assert "pipelines" not in no_pipelines.to_toml()
+
+
+def test_demo_config_declares_pipelines() -> None:
+    spec = load_spec(COMPETITIONS / "demo-breast-cancer.toml")
+    assert {m.name: m.pipeline for m in spec.models} == {"xgb": "base", "lgbm": "base", "logreg": "linear"}
+    assert [s["step"] for s in spec.pipeline_steps("linear")] == ["missing_indicator", "impute", "standardize"]
+
+
+def test_pipeline_is_part_of_the_model_key() -> None:
+    spec = build_spec(BASE)
+    keys = {m.name: model_key(m, spec, "data", "folds") for m in spec.models}
+    # a model without a pipeline hashes exactly as before pipelines existed: its stored results stay valid
+    xgb = spec.model("xgb").model_dump(mode="json")
+    del xgb["pipeline"]
+    legacy = {"model": xgb, "task": "binary", "metric": "roc_auc", "seed": 42, "data": "data", "folds": "folds"}
+    assert keys["xgb"] == spec_hash(legacy)
+    # editing the base pipeline changes the key of every model using it, directly or through extends
+    edited = build_spec(_mutate("pipelines.base.steps", [{"step": "impute", "strategy": "mean"}]))
+    new = {m.name: model_key(m, edited, "data", "folds") for m in edited.models}
+    assert new["lgbm"] != keys["lgbm"] and new["lr"] != keys["lr"] and new["xgb"] == keys["xgb"]
+    # renaming a pipeline refits nothing: the key holds its steps, not its name
+    renamed = copy.deepcopy(BASE)
+    renamed["pipelines"]["trees"] = renamed["pipelines"].pop("base")
+    renamed["pipelines"]["linear"]["extends"] = "trees"
+    renamed["models"][0]["pipeline"] = "trees"
+    spec2 = build_spec(renamed)
+    assert {m.name: model_key(m, spec2, "data", "folds") for m in spec2.models} == keys
+
+
+def test_a_fitted_target_encoder_state_holds_no_rows(shop) -> None:
+    """The state is statistics per level, never training rows: small, and the same whatever the row order."""
+    train, _, y = shop
+    pipe = Pipeline([TargetEncode(columns=["city"], smooth=5.0)])
+    _, a = pipe.fit_transform(train, y, task="binary", seed=1)
+    _, b = pipe.fit_transform(train, y, task="binary", seed=2)  # other inner folds, same full-data encoding
+    assert a["steps"][0]["state"] == b["steps"][0]["state"]
+    assert len(json.dumps(a["steps"][0]["state"])) < 400
+
+
+def test_a_named_target_column_is_never_a_feature(shop) -> None:
+    train, _, y = shop
+    frame = train.with_columns(pl.Series("label", y))
+    _, state = Pipeline([Standardize()]).fit_transform(frame, frame["label"], task="binary")
+    assert "label" not in state["features"] and "label" not in state["steps"][0]["state"]["columns"]
