@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -64,7 +65,8 @@ class DataSpec(_Strict):
     id: str | None = None
     target: str
     categorical: list[str] | None = Field(
-        default=None, description="categorical columns; default: every string, categorical or boolean column"
+        default=None,
+        description="numeric columns that are really category codes; text and boolean columns are always categorical",
     )
     drop: list[str] = Field(default_factory=list, description="columns never used as features")
 
@@ -194,6 +196,10 @@ class CompetitionSpec(_Strict):
     """The whole competition: task, metric, data, folds, models. Built from TOML by :func:`load_spec`."""
 
     name: str
+    kaggle: str | None = Field(
+        default=None,
+        description="the competition's slug on kaggle.com: missing data files come with a download command",
+    )
     task: Task
     metric: str
     seed: int = 42
@@ -275,7 +281,7 @@ class CompetitionSpec(_Strict):
 
     def resolve(self, path: Path) -> Path:
         """A data path as the user meant it: relative paths start at the config file's folder."""
-        return path if path.is_absolute() else (self.base_dir / path)
+        return Path(os.path.normpath(path if path.is_absolute() else self.base_dir / path))
 
     def pipeline_steps(self, name: str) -> list[dict[str, Any]]:
         """A pipeline's steps with those of the pipelines it extends first (the base's before its own)."""

@@ -120,9 +120,27 @@ def read_table(path: Path, *, role: str) -> pl.DataFrame:
 
 def load_competition(spec: CompetitionSpec) -> CompetitionData:
     """Read train (and test) from the paths in ``spec.data`` and check them."""
+    _explain_missing_download(spec)
     train = read_table(spec.resolve(spec.data.train), role="train")
     test = read_table(spec.resolve(spec.data.test), role="test") if spec.data.test else None
     return prepare_competition(spec, train, test)
+
+
+def _explain_missing_download(spec: CompetitionSpec) -> None:
+    """For a Kaggle competition whose files are not there yet, say exactly how to get them."""
+    if spec.kaggle is None:
+        return
+    paths = [p for p in (spec.data.train, spec.data.test, spec.data.sample_submission) if p is not None]
+    missing = [spec.resolve(p) for p in paths if not spec.resolve(p).exists()]
+    if not missing:
+        return
+    folder = missing[0].parent
+    raise DataError(
+        f"{str(missing[0])!r} does not exist: the data of the Kaggle competition {spec.kaggle!r} is not downloaded "
+        f"yet. Accept the competition's rules on kaggle.com, put your API token in ~/.kaggle/kaggle.json, then run:\n"
+        f"  kaggle competitions download -c {spec.kaggle} -p {folder} && "
+        f"unzip -o {folder / (spec.kaggle + '.zip')} -d {folder}"
+    )
 
 
 def prepare_competition(spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None) -> CompetitionData:
@@ -157,10 +175,10 @@ def prepare_competition(spec: CompetitionSpec, train: pl.DataFrame, test: pl.Dat
         raise DataError(
             f"train has no feature columns left after removing id, target and data.drop; columns: {train.columns}"
         )
-    if d.categorical is not None:
-        categorical = [c for c in features if c in d.categorical]
-    else:
-        categorical = [c for c in features if isinstance(train.schema[c], _CATEGORICAL_DTYPES)]
+    # Text, categorical and boolean columns are always categorical (no model can read them as numbers);
+    # data.categorical adds columns stored as numbers that are really codes (e.g. a class id).
+    listed = set(d.categorical or [])
+    categorical = [c for c in features if c in listed or isinstance(train.schema[c], _CATEGORICAL_DTYPES)]
     unsupported = [c for c in features if not _is_supported(train.schema[c])]
     if unsupported:
         raise DataError(

@@ -233,6 +233,7 @@ def _write_meta(
             "n_train": data.train.height,
             "n_test": data.test.height if data.test is not None else 0,
             "sample_submission": str(sample) if sample else None,
+            "config_dir": str(spec.base_dir.resolve()),
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
             "device": device,
