@@ -360,7 +360,8 @@ def test_categorical_columns_are_recognised(tmp_path: Path) -> None:
 def test_explicit_categorical_overrides_the_dtypes(tmp_path: Path) -> None:
     spec = make_spec(tmp_path, categorical=["f_int"])
     data = prepare_competition(spec, good_train(), good_test())
-    assert data.categorical == ("f_int",)  # the int column is; text columns not listed are not
+    # the listed int column becomes categorical; text columns stay categorical (no model reads text as numbers)
+    assert data.categorical == ("f_int", "f_cat", "patient")
     assert "f_cat" in data.features
 
 
@@ -369,7 +370,7 @@ def test_explicit_categorical_may_change_type_between_train_and_test(tmp_path: P
     train = good_train().with_columns(pl.Series("f_code", ["x1", "7", "9", "x2", "3", "4", "5", "6"]))
     test = good_test().with_columns(pl.Series("f_code", [7, 8, 9]))
     data = prepare_competition(make_spec(tmp_path, categorical=["f_code", "f_cat"]), train, test)
-    assert data.categorical == ("f_cat", "f_code")
+    assert data.categorical == ("f_cat", "patient", "f_code")
     assert data.test is not None and data.test["f_code"].to_list() == ["7", "8", "9"]
 
 
