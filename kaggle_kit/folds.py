@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
+
 from kaggle_kit.errors import ConfigError, DataError, allowed, did_you_mean
 
 __all__ = ["FOLD_COLUMN_PREFIX", "MAX_QUANTILE_BINS", "FoldScheme", "FoldStrategy", "Folds", "make_folds"]

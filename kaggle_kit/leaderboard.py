@@ -14,7 +14,7 @@ def leaderboard(run_dir: Path | str) -> list[ModelResult]:
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = get_metric(meta["metric"])
-    rows = [store.read_summary(name) for name in store.current_models()]
+    rows = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
     return rank(rows, metric)
 
 

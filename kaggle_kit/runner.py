@@ -157,7 +157,8 @@ def run(
     folds = _folds_for_run(store, spec, data)
     store.save_target(data.train_ids, data.y)
 
-    models = [baseline_spec(), *spec.models]
+    all_models = [baseline_spec(), *spec.models]
+    models = all_models
     if only:
         for name in only:
             spec.model(name)  # unknown names raise, listing the spec's models
@@ -165,10 +166,9 @@ def run(
     for m in models:
         make_adapter(m)  # reject bad params (e.g. a reserved key) before anything trains
     data_fp, folds_fp = data.fingerprint(), folds.fingerprint()
-    keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in models}
-    _write_meta(
-        store, spec, data, folds, metric, device, {m.name: keys[m.name] for m in [baseline_spec(), *spec.models]}
-    )
+    # every model of the spec is "current" (the leaderboard lists them all), even those --only leaves out
+    keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in all_models}
+    _write_meta(store, spec, data, folds, metric, device, keys)
 
     pending: list[_Task] = []
     reused = 0

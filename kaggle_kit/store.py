@@ -279,6 +279,10 @@ class RunStore:
         """name -> key of the models of the latest run, in spec order (the baseline first)."""
         return dict(self.read_meta().get("models", {}))
 
+    def has_summary(self, name: str) -> bool:
+        """Whether a current model has been run (``--only`` may have left it out so far)."""
+        return (self.model_dir(name, self._key(name)) / "summary.json").is_file()
+
     def read_summary(self, name: str) -> ModelResult:
         key = self._key(name)
         path = self.model_dir(name, key) / "summary.json"

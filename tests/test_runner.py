@@ -102,6 +102,16 @@ def test_adding_a_model_fits_only_that_model(first_run, demo_data: Path) -> None
     assert [m.name for m in result.models] == ["baseline", "xgb", "lgbm", "ridge"]
 
 
+def test_only_runs_the_named_models(demo_data: Path, tmp_path: Path) -> None:
+    from kaggle_kit.leaderboard import leaderboard
+
+    result = run(_spec(demo_data), runs_root=tmp_path, only=["lgbm"], progress=None)
+    assert result.fitted == 10 and [m.name for m in result.models] == ["baseline", "lgbm"]
+    assert [m.name for m in leaderboard(result.run_dir)] == ["lgbm", "baseline"]
+    again = run(_spec(demo_data), runs_root=tmp_path, progress=None)  # the rest later: lgbm is reused
+    assert again.fitted == 5 and again.reused == 10
+
+
 def test_changed_params_refit_that_model_only(first_run, demo_data: Path) -> None:
     root, _ = first_run
     models = fast_models()

@@ -36,11 +36,22 @@ def _dummy(spec: ModelSpec) -> ModelAdapter:
     return DummyAdapter(spec)
 
 
+def _net(spec: ModelSpec) -> ModelAdapter:
+    # the net kinds share one adapter; torch is imported only when a net is fitted or loaded
+    from .nn.adapter import NetAdapter
+
+    return NetAdapter(spec)
+
+
 ADAPTERS: dict[str, Callable[[ModelSpec], ModelAdapter]] = {
     "xgboost": _xgboost,
     "lightgbm": _lightgbm,
     "sklearn": _sklearn,
     "dummy": _dummy,
+    "mlp": _net,  # Dense net for tables (kaggle_kit.models.nn)
+    "cnn": _net,  # CNN for images given as pixel columns
+    "rnn": _net,  # GRU / LSTM for sequences given as columns
+    "cnn1d": _net,  # 1D-CNN for sequences given as columns
 }
 
 

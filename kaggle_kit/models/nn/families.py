@@ -1,0 +1,89 @@
+"""The net kinds: for each, its params, how its inputs are laid out, its augmentation and its architecture.
+
+A :class:`Family` is data plus small methods; torch (and the architecture module) is imported only when a net is
+built, so validating a spec never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ...errors import ConfigError
+from .inputs import ImageInputs, SequenceInputs, TableInputs
+from .params import CNN1D_PARAMS, CNN_PARAMS, MLP_PARAMS, RNN_PARAMS, TRAIN_PARAMS, Param, validate_params
+
+Inputs = TableInputs | ImageInputs | SequenceInputs
+
+
+@dataclass(frozen=True)
+class Family:
+    kind: str
+    layout: Literal["table", "image", "sequence"]
+    params: Mapping[str, Param]
+    architecture: str  # module under .architectures with build(params, inputs, n_outputs)
+
+    @property
+    def schema(self) -> dict[str, Param]:
+        return {**TRAIN_PARAMS, **self.params}
+
+    def validate(self, model: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """All params of this kind: the given ones checked, the others at their defaults."""
+        out = validate_params(model, self.kind, params, self.schema)
+        if out.get("self_normalizing"):
+            clash = sorted({"activation", "batch_norm"} & set(params))
+            if clash:
+                raise ConfigError(
+                    f"model {model!r}: params.self_normalizing = true sets the activation (SELU) and drops BatchNorm; "
+                    f"remove params.{clash[0]}"
+                )
+        if "kernel_size" in out and out["kernel_size"] % 2 == 0:
+            raise ConfigError(
+                f"model {model!r}: params.kernel_size must be odd (same padding); got {out['kernel_size']}"
+            )
+        return out
+
+    def inputs(self, model: str, params: Mapping[str, Any]) -> Inputs:
+        if self.layout == "image":
+            return ImageInputs(model, tuple(params["image_shape"]), params["pixel_order"])  # type: ignore[arg-type]
+        if self.layout == "sequence":
+            return SequenceInputs(model, tuple(params["sequence_shape"]), params["step_order"])  # type: ignore[arg-type]
+        return TableInputs(model)
+
+    def augment(self, params: Mapping[str, Any]) -> Any:
+        """The training augmentation, or ``None`` when the params ask for none."""
+        from .augment import ImageAugment, SequenceAugment
+
+        if self.layout == "image":
+            aug: Any = ImageAugment(
+                shift=params["augment_shift"],
+                rotate=params["augment_rotate"],
+                scale=params["augment_scale"],
+                hflip=params["augment_hflip"],
+                vflip=params["augment_vflip"],
+            )
+        elif self.layout == "sequence" and "augment_shift" in params:
+            aug = SequenceAugment(shift=params["augment_shift"])
+        else:
+            return None
+        return aug if aug.active else None
+
+    def tta_views(self, params: Mapping[str, Any]) -> list[Any] | None:
+        if not params.get("tta"):
+            return None
+        aug = self.augment(params)
+        return aug.tta_views() if aug is not None else None
+
+    def build(self, params: Mapping[str, Any], inputs: Mapping[str, Any], n_outputs: int) -> Any:
+        module = importlib.import_module(f"{__package__}.architectures.{self.architecture}")
+        return module.build(dict(params), dict(inputs), n_outputs)
+
+
+FAMILIES: dict[str, Family] = {
+    "mlp": Family("mlp", "table", MLP_PARAMS, "mlp"),
+    "cnn": Family("cnn", "image", CNN_PARAMS, "cnn"),
+    "rnn": Family("rnn", "sequence", RNN_PARAMS, "rnn"),
+    "cnn1d": Family("cnn1d", "sequence", CNN1D_PARAMS, "cnn1d"),
+}

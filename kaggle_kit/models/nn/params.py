@@ -1,0 +1,251 @@
+"""Net hyper-parameters declared as data: each key's default, its check and what it does; validated once, up front.
+
+Every net kind (``mlp``, ``cnn``, ``rnn``, ``cnn1d``) takes the training keys of :data:`TRAIN_PARAMS` plus its
+architecture's own keys. A key that is not in the kind's schema is a :class:`~kaggle_kit.errors.ConfigError` naming
+the model, the key, the allowed keys and the closest one. This module does not import torch, so a spec is checked
+before anything trains.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import ConfigError, allowed, did_you_mean
+
+REQUIRED = object()  #: default of a key the user must give
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyper-parameter: ``check`` returns the normalised value or raises ``ValueError("must be ...")``."""
+
+    default: Any
+    check: Callable[[Any], Any]
+    doc: str
+
+
+# ------------------------------------------------------------------------------------------ value checks
+def integer(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if type(value) is not int or (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ValueError(f"must be an integer{_range(lo, hi)}")
+        return value
+
+    return check
+
+
+def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and lo is not None:
+            ok = value > lo if lo_open else value >= lo
+        if ok and hi is not None:
+            ok = value < hi
+        if not ok:
+            low = "" if lo is None else (f" > {lo}" if lo_open else f" >= {lo}")
+            high = "" if hi is None else f" and < {hi}"
+            raise ValueError(f"must be a number{low}{high}")
+        return float(value)
+
+    return check
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def choice(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            hint = did_you_mean(value, options) if isinstance(value, str) else ""
+            raise ValueError(f"must be one of {allowed(options)}.{hint}".rstrip("."))
+        return str(value)
+
+    return check
+
+
+def int_list(length: int | None = None, lo: int = 1, *, what: str = "") -> Callable[[Any], list[int]]:
+    def check(value: Any) -> list[int]:
+        items = list(value) if isinstance(value, (list, tuple)) else None
+        if (
+            items is None
+            or (length is not None and len(items) != length)
+            or (length is None and not items)
+            or any(type(v) is not int or v < lo for v in items)
+        ):
+            size = f"{length} integers" if length is not None else "a non-empty list of integers"
+            raise ValueError(f"must be {size} >= {lo}{what}")
+        return items
+
+    return check
+
+
+def column_selection(value: Any) -> str | list[str] | None:
+    if isinstance(value, str):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"must be a valid regular expression ({exc})") from None
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError("must be a list of column names or a regular expression matching whole names")
+
+
+def _range(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f" in [{lo}, {hi}]"
+    if lo is not None:
+        return f" >= {lo}"
+    if hi is not None:
+        return f" <= {hi}"
+    return ""
+
+
+# ------------------------------------------------------------------------------------------ the schemas
+TRAIN_PARAMS: dict[str, Param] = {
+    "columns": Param(
+        None,
+        column_selection,
+        "the feature columns the net reads, in this order: a list of names, or a regular expression matching whole "
+        "names (in file order); default: all. Lets nets and trees share a frame with different columns",
+    ),
+    "epochs": Param(30, integer(1, 100_000), "maximum number of epochs"),
+    "patience": Param(10, integer(0), "epochs without improvement before stopping; 0 = off (keep the last epoch)"),
+    "monitor": Param(
+        "metric",
+        choice("metric", "loss"),
+        "what early stopping watches on the validation rows: the competition metric (ties broken by the loss) "
+        "or the loss",
+    ),
+    "batch_size": Param(128, integer(1), "training mini-batch size"),
+    "eval_batch_size": Param(1024, integer(1), "mini-batch size for validation and prediction"),
+    "optimizer": Param("adamw", choice("adamw", "adam", "sgd"), "'sgd' uses Nesterov momentum"),
+    "lr": Param(1e-3, number(0, lo_open=True), "learning rate (the peak of 'onecycle' and 'cosine')"),
+    "weight_decay": Param(1e-4, number(0), "weight decay (decoupled for AdamW)"),
+    "momentum": Param(0.9, number(0, 1), "momentum of 'sgd'"),
+    "schedule": Param(
+        "onecycle",
+        choice("onecycle", "cosine", "plateau", "constant"),
+        "learning-rate schedule: one-cycle, linear warm-up then cosine decay, reduce-on-plateau, or constant",
+    ),
+    "warmup_epochs": Param(1.0, number(0), "warm-up length of 'onecycle' and 'cosine', in epochs"),
+    "plateau_factor": Param(0.5, number(0, 1, lo_open=True), "'plateau': factor the learning rate is cut by"),
+    "plateau_patience": Param(2, integer(0), "'plateau': epochs without a lower validation loss before a cut"),
+    "clip_grad_norm": Param(0.0, number(0), "clip the gradients' global norm to this; 0 = off"),
+    "label_smoothing": Param(0.0, number(0, 1), "classification: cross-entropy label smoothing"),
+    "loss": Param("mse", choice("mse", "l1", "huber"), "regression: loss on the standardised target"),
+    "amp": Param(
+        "auto",
+        choice("auto", "off", "bf16", "fp16"),
+        "mixed precision on CUDA ('auto': bf16 where the GPU has it, else fp16 with a gradient scaler); never on CPU",
+    ),
+    "channels_last": Param(True, boolean, "images on CUDA: channels-last memory format"),
+    "deterministic": Param(True, boolean, "CUDA: deterministic cuDNN kernels (CPU runs are always reproducible)"),
+}
+
+MLP_PARAMS: dict[str, Param] = {
+    "hidden": Param([256, 128], int_list(), "widths of the hidden layers"),
+    "dropout": Param(0.1, number(0, 1), "dropout after each hidden layer"),
+    "activation": Param("relu", choice("relu", "gelu", "silu"), "activation of the hidden layers"),
+    "batch_norm": Param(True, boolean, "BatchNorm after each hidden linear layer"),
+    "self_normalizing": Param(
+        False, boolean, "SELU network: SELU, LeCun-normal weights and AlphaDropout, no BatchNorm (replaces both)"
+    ),
+    "embedding_dim": Param(
+        0, integer(0), "width of each categorical column's embedding; 0 = min(50, (levels + 1) // 2)"
+    ),
+}
+
+_AUGMENT_PARAMS: dict[str, Param] = {
+    "augment_shift": Param(0, integer(0), "training: random shifts of up to this many pixels"),
+    "augment_rotate": Param(0.0, number(0, 180), "training: random rotations of up to this many degrees"),
+    "augment_scale": Param(0.0, number(0, 1), "training: random zoom by a factor in [1 - s, 1 + s] (crop / pad)"),
+    "augment_hflip": Param(False, boolean, "training: random horizontal flips"),
+    "augment_vflip": Param(False, boolean, "training: random vertical flips"),
+    "tta": Param(False, boolean, "average the predictions over the identity, the flips and +-shift views"),
+}
+
+CNN_PARAMS: dict[str, Param] = {
+    "image_shape": Param(
+        REQUIRED,
+        int_list(3, what=": [height, width, channels] of the images the pixel columns hold"),
+        "[height, width, channels]",
+    ),
+    "pixel_order": Param(
+        "hwc",
+        choice("hwc", "chw"),
+        "order of the pixel columns: 'hwc' row by row with the channels of a pixel together (Kaggle's "
+        "'pixel0..pixel783'), 'chw' one whole channel plane after another",
+    ),
+    "channels": Param([32, 64], int_list(), "widths of the stages; each stage after the first halves the size"),
+    "blocks_per_stage": Param(1, integer(1), "residual blocks per stage"),
+    "kernel_size": Param(3, integer(1), "convolution kernel size (odd)"),
+    "separable": Param(False, boolean, "depthwise-separable convolutions in the residual blocks"),
+    "dropout": Param(0.2, number(0, 1), "dropout before the classifier"),
+    **_AUGMENT_PARAMS,
+}
+
+_SEQUENCE_INPUT: dict[str, Param] = {
+    "sequence_shape": Param(
+        REQUIRED,
+        int_list(2, what=": [steps, features per step] of the sequences the columns hold"),
+        "[steps, features per step]",
+    ),
+    "step_order": Param(
+        "tf",
+        choice("tf", "ft"),
+        "order of the columns: 'tf' step by step with a step's features together, 'ft' one feature's whole "
+        "sequence after another. Trailing steps whose features are all missing are padding (variable lengths)",
+    ),
+}
+
+RNN_PARAMS: dict[str, Param] = {
+    **_SEQUENCE_INPUT,
+    "cell": Param("gru", choice("gru", "lstm"), "recurrent cell"),
+    "hidden": Param(128, integer(1), "hidden units per direction"),
+    "layers": Param(2, integer(1), "stacked recurrent layers"),
+    "bidirectional": Param(True, boolean, "read the sequence both ways"),
+    "pooling": Param("mean", choice("last", "mean", "max"), "how the steps' outputs become one vector"),
+    "dropout": Param(0.2, number(0, 1), "dropout between recurrent layers and before the output"),
+}
+
+CNN1D_PARAMS: dict[str, Param] = {
+    **_SEQUENCE_INPUT,
+    "channels": Param([32, 64, 128], int_list(), "widths of the stages; each stage after the first halves the length"),
+    "blocks_per_stage": Param(1, integer(1), "residual blocks per stage"),
+    "kernel_size": Param(5, integer(1), "convolution kernel size (odd)"),
+    "dropout": Param(0.2, number(0, 1), "dropout before the output"),
+    "augment_shift": Param(0, integer(0), "training: random shifts of up to this many steps"),
+}
+
+
+def validate_params(model: str, kind: str, params: Mapping[str, Any], schema: Mapping[str, Param]) -> dict[str, Any]:
+    """``params`` checked against ``schema`` and completed with the defaults.
+
+    >>> validate_params("m", "mlp", {"hidden": [64]}, {**TRAIN_PARAMS, **MLP_PARAMS})["hidden"]
+    [64]
+    """
+    for key in params:
+        if key not in schema:
+            raise ConfigError(
+                f"model {model!r}: unknown param {key!r} for kind {kind!r}; allowed: {allowed(schema)}."
+                f"{did_you_mean(key, schema)}"
+            )
+    out: dict[str, Any] = {}
+    for key, param in schema.items():
+        if key not in params:
+            if param.default is REQUIRED:
+                raise ConfigError(f"model {model!r}: params.{key} is required for kind {kind!r}: {param.doc}")
+            out[key] = param.default
+            continue
+        try:
+            out[key] = param.check(params[key])
+        except ValueError as exc:
+            raise ConfigError(f"model {model!r}: params.{key} {exc}; got {params[key]!r}") from None
+    return out

@@ -1,0 +1,55 @@
+"""What the task means for a net: how many outputs, the loss, the target as a tensor, outputs -> predictions.
+
+Classification (binary included) has one logit per class, cross-entropy, and softmax probabilities, so the
+predictions are the kit's ``(n, C)`` matrix. Regression standardises the target with the training rows' mean and
+std (nets train badly on raw targets in the thousands) and maps the outputs back: ``(n, 1)`` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class TaskHead:
+    task: str
+    n_classes: int
+    loss: str = "mse"
+    label_smoothing: float = 0.0
+
+    @property
+    def regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.regression else self.n_classes
+
+    def fit_target(self, y: np.ndarray) -> dict[str, Any]:
+        if not self.regression:
+            return {}
+        y = np.asarray(y, dtype=np.float64)
+        std = float(np.std(y))
+        return {"mean": float(np.mean(y)), "std": std if std > 1e-12 else 1.0}
+
+    def target_array(self, y: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        if not self.regression:
+            return np.asarray(y, dtype=np.int64)
+        return ((np.asarray(y, dtype=np.float64) - state["mean"]) / state["std"]).astype(np.float32).reshape(-1, 1)
+
+    def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        if not self.regression:
+            return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+        return {"mse": nn.MSELoss(), "l1": nn.L1Loss(), "huber": nn.HuberLoss()}[self.loss]
+
+    def output_fn(self, state: dict[str, Any]) -> Callable[[torch.Tensor], torch.Tensor]:
+        if not self.regression:
+            return lambda out: torch.softmax(out, dim=1)
+        mean, std = state["mean"], state["std"]
+        return lambda out: out * std + mean
