@@ -13,12 +13,12 @@ demo: setup
 	$(VENV)/bin/kaggle-kit demo
 
 test: setup
-	$(VENV)/bin/ruff check kaggle_kit tests
+	$(VENV)/bin/ruff check kaggle_kit tests benchmarks
 	$(VENV)/bin/python -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check kaggle_kit tests
-	$(VENV)/bin/ruff format --check kaggle_kit tests
+	$(VENV)/bin/ruff check kaggle_kit tests benchmarks
+	$(VENV)/bin/ruff format --check kaggle_kit tests benchmarks
 
 clean:
 	rm -rf $(VENV) runs data .pytest_cache

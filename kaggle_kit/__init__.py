@@ -31,9 +31,25 @@ _PUBLIC = {
     "RunStore": "store",
     "leaderboard": "leaderboard",
     "write_submission": "submit",
+    "BlendReport": "blend",
+    "BlendResult": "blend",
+    "blend_predictions": "blend",
+    "blend_report": "blend",
+    "fit_blend": "blend",
+    "import_predictions": "blend",
+    "read_blend": "blend",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .blend import (
+        BlendReport,
+        BlendResult,
+        blend_predictions,
+        blend_report,
+        fit_blend,
+        import_predictions,
+        read_blend,
+    )
     from .config import CompetitionSpec, DataSpec, FoldSpec, ModelSpec, RunSpec, build_spec, load_spec
     from .data import load_competition
     from .errors import ConfigError, DataError, KitError, StoreError
@@ -61,6 +77,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BlendReport",
+    "BlendResult",
     "CompetitionSpec",
     "ConfigError",
     "DataError",
@@ -73,12 +91,17 @@ __all__ = [
     "RunSpec",
     "RunStore",
     "StoreError",
+    "blend_predictions",
+    "blend_report",
     "build_spec",
+    "fit_blend",
     "get_metric",
+    "import_predictions",
     "leaderboard",
     "load_competition",
     "load_spec",
     "make_folds",
+    "read_blend",
     "run",
     "write_submission",
 ]

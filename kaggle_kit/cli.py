@@ -40,11 +40,113 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
+    from .report import record_submission
     from .submit import write_submission
 
-    path = write_submission(args.run_dir, args.model, args.out)
+    path = write_submission(args.run_dir, args.model, args.out, blend=args.blend)
+    record_submission(args.run_dir, args.model or args.blend, path)
     print(f"wrote {path}")
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import ProgressBar, build_report
+
+    files = build_report(args.run_dir, adversarial=not args.no_adversarial, progress=ProgressBar())
+    print(files.leaderboard)
+    for note in files.report.notes:
+        print(f"note: {note}")
+    adv = files.report.adversarial
+    if adv is not None and adv.verdict != "none":
+        print(adv.message)
+    print(f"\nreport: {files.html}\nsummary: {files.markdown}")
+    if args.mlflow is not None:
+        from .report import log_to_mlflow
+
+        print(f"logged to MLflow: {log_to_mlflow(args.run_dir, tracking_uri=args.mlflow or None)}")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from .report import format_history, format_submissions, history_path
+
+    db = history_path(args.runs_root)
+    if args.submissions:
+        print(format_submissions(db, competition=args.competition))
+    else:
+        print(format_history(db, competition=args.competition, limit=args.limit))
+    return 0
+
+
+def _cmd_lb_add(args: argparse.Namespace) -> int:
+    from .report import add_lb_score, history_path
+
+    sub = add_lb_score(args.submission, args.score, db=history_path(args.runs_root), private=args.private)
+    print(f"recorded public LB {args.score} for submission #{sub.id} ({sub.path})")
+    return 0
+
+
+def _cmd_offline_wheels(args: argparse.Namespace) -> int:
+    from .offline import build_offline_wheels
+
+    wheels = build_offline_wheels(args.out)
+    print("\n".join(str(w) for w in wheels))
+    print(
+        f"\nupload {args.out} as a Kaggle dataset, then in the notebook:\n"
+        "  !pip install --no-index --find-links /kaggle/input/<dataset> kaggle_kit"
+    )
+    return 0
+
+
+def _cmd_blend(args: argparse.Namespace) -> int:
+    from .blend import blend_report
+    from .errors import ConfigError
+
+    groups: dict[str, list[str]] = {}
+    for text in args.group:
+        group, sep, names = text.partition("=")
+        members = [n.strip() for n in names.split(",") if n.strip()]
+        if not sep or not group.strip() or not members:
+            raise ConfigError(f"--group takes NAME=MODEL,MODEL (e.g. --group wide=xgb,lgbm); got {text!r}")
+        groups[group.strip()] = members
+    options = {"nelder_mead": {"restarts": args.restarts}} if args.restarts is not None else None
+    report = blend_report(
+        args.run_dir,
+        args.method,
+        models=_names(args.models),
+        name=args.name,
+        groups=groups or None,
+        options=options,
+        config=args.config,
+        seed=args.seed,
+    )
+    print(report.text())
+    print(f"\nblends stored in {Path(args.run_dir) / 'blends'}: {', '.join(b.name for b in report.blends)}")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    import warnings
+
+    from .blend import import_predictions
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imported = import_predictions(
+            args.run_dir, args.name, args.oof, args.test, id_column=args.id_column, fold_column=args.fold_column
+        )
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    folds = "folds checked" if imported.folds_checked else "folds NOT checked"
+    print(
+        f"imported {imported.name!r}: {imported.n_rows} OOF row(s), {imported.n_test} test row(s), {folds}; "
+        f"stored in {imported.folder}. Blend it like a model: kaggle-kit blend {args.run_dir}"
+    )
+    return 0
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
@@ -57,10 +159,12 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """Materialise the demo data, run each demo competition, and write a submission of its best model."""
+    from .blend import blend_report
     from .config import load_spec
     from .demo import make_demo
     from .leaderboard import rank
     from .metrics import get_metric
+    from .report import build_report, record_submission
     from .runner import run
     from .submit import write_submission
 
@@ -72,8 +176,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         result = run(spec, runs_root=args.runs_root, n_jobs=args.jobs)
         print()
         print(result.leaderboard())
-        best = rank([m for m in result.models if m.status == "ok"], get_metric(result.metric))[0]
-        print(f"submission of the best model ({best.name}): {write_submission(result.run_dir, best.name)}")
+        metric = get_metric(result.metric)
+        best = rank([m for m in result.models if m.status == "ok"], metric)[0]
+        blends = blend_report(result.run_dir, "all")
+        print()
+        print(blends.text())
+        top = blends.best_blend
+        if metric.better(top.nested_cv, best.cv):  # the blend's honest score against the model's CV
+            path, source = write_submission(result.run_dir, blend=top.name), f"blend {top.name}"
+        else:
+            path, source = write_submission(result.run_dir, best.name), f"model {best.name}"
+        record_submission(result.run_dir, top.name if source.startswith("blend") else best.name, path)
+        print(f"\nsubmission ({source}): {path}")
+        print(f"report: {build_report(result.run_dir).html}")
     return 0
 
 
@@ -92,11 +207,79 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.set_defaults(func=_cmd_leaderboard)
 
-    p = sub.add_parser("submit", help="write a Kaggle submission CSV from a model's test predictions")
+    p = sub.add_parser("submit", help="write a Kaggle submission CSV from a model's or a blend's test predictions")
     p.add_argument("run_dir")
-    p.add_argument("--model", required=True, help="model name as on the leaderboard")
-    p.add_argument("--out", default=None, help="output CSV (default: RUN_DIR/submissions/MODEL.csv)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", help="model name as on the leaderboard")
+    which.add_argument("--blend", help="blend name as stored by `kaggle-kit blend` (e.g. nelder_mead)")
+    p.add_argument("--out", default=None, help="output CSV (default: RUN_DIR/submissions/MODEL.csv or blend-NAME.csv)")
     p.set_defaults(func=_cmd_submit)
+
+    p = sub.add_parser(
+        "blend", help="blend a run's models (Nelder-Mead, mean, rank, hill climbing, stacking), scored by nested CV"
+    )
+    p.add_argument("run_dir")
+    p.add_argument(
+        "--method",
+        default="nelder_mead",
+        help="nelder_mead | mean | rank | hill_climb | stack, a comma-separated list, or all (default: nelder_mead)",
+    )
+    p.add_argument("--models", help="comma-separated models or imported predictions (default: all but the baseline)")
+    p.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME=MODEL,MODEL",
+        help="a named group of models, repeatable (e.g. --group wide=xgb,lgbm --group deep=cnn,mlp): the report "
+        "shows the best single model, the best of each group and the blend of all groups",
+    )
+    p.add_argument("--name", help="store the blend under this name (one method only; default: the method's name)")
+    p.add_argument("--config", help="the run's competition config, to read the training target from")
+    p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default: 0)")
+    p.add_argument("--restarts", type=int, default=None, help="Nelder-Mead starting points (default: 4)")
+    p.set_defaults(func=_cmd_blend)
+
+    p = sub.add_parser("import-predictions", help="import OOF + test predictions made elsewhere, to blend them")
+    p.add_argument("run_dir")
+    p.add_argument("name", help="the name to blend them by")
+    p.add_argument("--oof", required=True, help="CSV or parquet: id column + one column per class (or one value)")
+    p.add_argument("--test", help="CSV or parquet of the test predictions, same columns")
+    p.add_argument("--id-column", default=None, help="the id column's name (default: the run's)")
+    p.add_argument("--fold-column", default="fold", help="fold column checked against the run's (default: fold)")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run folder")
+    p.add_argument("run_dir")
+    p.add_argument("--no-adversarial", action="store_true", help="skip adversarial validation (train vs test)")
+    p.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="URI",
+        help="also log the run to MLflow (default store: a local SQLite file beside the runs)",
+    )
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("history", help="list past runs (or submissions) recorded in the run history")
+    p.add_argument("--runs-root", default="runs")
+    p.add_argument("--competition", default=None)
+    p.add_argument("--submissions", action="store_true", help="list submissions with their CV and LB scores")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=_cmd_history)
+
+    p = sub.add_parser("lb", help="public leaderboard scores of submissions")
+    lb = p.add_subparsers(dest="lb_command", required=True, metavar="ACTION")
+    q = lb.add_parser("add", help="record the public LB score a submission got")
+    q.add_argument("submission", help="the submission CSV (or its id in `kaggle-kit history --submissions`)")
+    q.add_argument("score", type=float)
+    q.add_argument("--private", type=float, default=None, help="the private LB score, once it is known")
+    q.add_argument("--runs-root", default="runs")
+    q.set_defaults(func=_cmd_lb_add)
+
+    p = sub.add_parser("offline-wheels", help="build the wheels to install the kit in an offline Kaggle notebook")
+    p.add_argument("out", help="folder to write the wheels into (upload it as a Kaggle dataset)")
+    p.set_defaults(func=_cmd_offline_wheels)
 
     p = sub.add_parser("demo-data", help="write the demo competitions' files (Kaggle layout)")
     p.add_argument("names", nargs="*", help="demo names (default: all)")

@@ -142,11 +142,13 @@ def run(
     only: Sequence[str] | None = None,
     n_jobs: int | None = None,
     progress: Progress | None = print,
+    record_history: bool = True,
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
 
     ``train``/``test`` frames, when given, are used instead of reading ``spec.data`` paths (notebooks). ``only``
-    restricts the run to the named models. ``n_jobs`` overrides ``spec.run.n_jobs``.
+    restricts the run to the named models. ``n_jobs`` overrides ``spec.run.n_jobs``. Each run is recorded in the
+    run history (``<runs_root>/history.sqlite``) unless ``record_history`` is False.
     """
     say = progress or (lambda _msg: None)
     data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
@@ -187,6 +189,10 @@ def run(
     errors = _execute(pending, spec, data, train is not None, store, folds, metric, device, jobs, threads, say)
 
     results = tuple(_assemble(store, m, keys[m.name], data, folds, metric, errors.get(m.name)) for m in models)
+    if record_history:
+        from .report.history import record_run
+
+        record_run(store.root)
     return RunResult(store.root, spec.metric, results, fitted=len(pending), reused=reused)
 
 

@@ -12,23 +12,33 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .errors import DataError, StoreError
+from .errors import DataError, KitError, StoreError
 from .metrics import get_metric
 from .store import RunStore
 
 
-def write_submission(run_dir: Path | str, model: str, out: Path | str | None = None) -> Path:
-    """Write ``model``'s test predictions as a submission CSV; returns its path (default
-    ``<run_dir>/submissions/<model>.csv``)."""
+def write_submission(
+    run_dir: Path | str, model: str | None = None, out: Path | str | None = None, *, blend: str | None = None
+) -> Path:
+    """Write ``model``'s (or the stored ``blend``'s) test predictions as a submission CSV; returns its path
+    (default ``<run_dir>/submissions/<model>.csv``, or ``blend-<name>.csv``). A blend whose models were refit
+    since it was made is refused: blend again first."""
+    if (model is None) == (blend is None):
+        raise KitError("name exactly one of a model (--model) or a blend (--blend) to submit")
     store = RunStore(run_dir)
     meta = store.read_meta()
-    preds = store.read_predictions(model, "test")
-    id_col = meta["id_column"] or "id"
+    if blend is not None:
+        from .blend import blend_test_predictions
+
+        preds = blend_test_predictions(run_dir, blend)
+    else:
+        assert model is not None
+        preds = store.read_predictions(model, "test")
     frame = submission_frame(preds, meta)
     sample_path = meta.get("sample_submission")
     if sample_path:
-        frame = _match_sample(frame, Path(sample_path), id_col)
-    path = Path(out) if out else store.root / "submissions" / f"{model}.csv"
+        frame = _match_sample(frame, Path(sample_path), meta["id_column"])
+    path = Path(out) if out else store.root / "submissions" / (f"{model}.csv" if model else f"blend-{blend}.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path)
     return path
@@ -52,27 +62,51 @@ def submission_frame(preds: pl.DataFrame, meta: dict) -> pl.DataFrame:
     return pl.DataFrame([ids, labels, *per_class])
 
 
-def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str) -> pl.DataFrame:
+def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) -> pl.DataFrame:
+    """Shape the predictions like the sample submission: its id order, its column names.
+
+    A single prediction column in the sample takes the target prediction whatever it is called (Digit Recognizer's
+    ``Label`` for a ``label`` target); several columns are matched to the class labels. Without an id column in the
+    data (``data.id`` unset), the sample's first column holds the ids and rows are matched by position.
+    """
     if not sample_path.is_file():
         raise StoreError(f"the sample submission {str(sample_path)!r} recorded for this run no longer exists")
     sample = pl.read_csv(sample_path, infer_schema_length=10_000)
-    if id_col not in sample.columns:
-        raise DataError(f"the sample submission {str(sample_path)!r} has no id column {id_col!r}: {sample.columns}")
-    wanted = [c for c in sample.columns if c != id_col]
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"the sample submission asks for column(s) {missing} but the predictions have {frame.columns[1:]}; "
-            "its columns must be the target column or the class labels"
-        )
+    sample_id = id_col if id_col is not None else sample.columns[0]
+    if sample_id not in sample.columns:
+        raise DataError(f"the sample submission {str(sample_path)!r} has no id column {sample_id!r}: {sample.columns}")
+    wanted = [c for c in sample.columns if c != sample_id]
+    if not wanted:
+        raise DataError(f"the sample submission {str(sample_path)!r} has only the id column {sample_id!r}")
+    ours = frame.columns[0]
+    if len(wanted) == 1 and wanted[0] not in frame.columns:
+        values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
+    else:
+        lower = {c.lower(): c for c in frame.columns[1:]}
+        missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
+        if missing:
+            raise DataError(
+                f"the sample submission asks for column(s) {missing} but the predictions have {frame.columns[1:]}; "
+                "its columns must be the target column or the class labels"
+            )
+        values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
+
+    if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
+        if sample.height != values.height:
+            raise DataError(
+                f"the sample submission has {sample.height} rows but the test file {values.height}; without data.id "
+                "rows are matched by position, so both must list the same rows in the same order"
+            )
+        return pl.concat([sample.select(sample_id), values.drop(ours)], how="horizontal")
+
     key = "__id"
-    left = sample.select(pl.col(id_col).cast(pl.String).alias(key), pl.col(id_col))
-    right = frame.select(pl.col(id_col).cast(pl.String).alias(key), *wanted)
+    left = sample.select(pl.col(sample_id).cast(pl.String).alias(key), pl.col(sample_id))
+    right = values.select(pl.col(ours).cast(pl.String).alias(key), *wanted)
     out = left.join(right, on=key, how="left", maintain_order="left")
     n_missing = out[wanted[0]].null_count()
     if n_missing:
         raise DataError(
             f"{n_missing} id(s) of the sample submission have no test prediction (e.g. "
-            f"{out.filter(pl.col(wanted[0]).is_null())[id_col][0]!r}); is the test file the competition's?"
+            f"{out.filter(pl.col(wanted[0]).is_null())[sample_id][0]!r}); is the test file the competition's?"
         )
-    return out.select(id_col, *wanted)
+    return out.select(sample_id, *wanted)

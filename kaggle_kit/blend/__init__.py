@@ -1,0 +1,60 @@
+"""Ensembling of a run's stored OOF predictions, scored honestly.
+
+Methods (one registry, :data:`BLENDERS`): ``mean``, ``rank`` (rank average, for rank metrics), ``nelder_mead``
+(weights on the simplex found by Nelder-Mead on the metric, or log loss where the metric is flat), ``hill_climb``
+(Caruana's greedy selection with replacement) and ``stack`` (a level-2 logistic / ridge regression). Every blend is
+scored twice: in-sample (fitted and scored on all OOF rows: optimistic) and by nested CV over the run's folds
+(fitted on K-1 folds' OOF, scored on the held-out fold), and the leaderboard shows both and the gap.
+
+Modules: ``base`` (the blender interface, simplex mapping), ``objective`` (fast metrics for weight search),
+``weighting`` and ``stacking`` (the methods), ``registry``, ``nested`` (nested CV), ``engine`` (blend arrays in
+memory), ``inputs`` / ``target`` (read a run), ``external`` (import predictions made elsewhere), ``storage``
+(``RUN_DIR/blends``, ``RUN_DIR/external``), ``result``, ``report`` and ``api`` (what the CLI calls).
+"""
+
+from __future__ import annotations
+
+from .api import ALL_METHODS, blend_report, blend_test_predictions, fit_blend
+from .base import Blender, Fitted, to_simplex, weighted_sum
+from .engine import BlendOutcome, blend_predictions
+from .external import ImportedPredictions, import_predictions
+from .nested import NestedScores, nested_cv
+from .objective import Objective, make_objective
+from .registry import BLENDERS, make_blender, register
+from .report import BlendReport, format_blend_leaderboard
+from .result import BlendResult
+from .stacking import Stack
+from .storage import blend_names, read_blend
+from .weighting import HillClimb, Mean, NelderMead, Rank
+
+__all__ = [
+    "ALL_METHODS",
+    "BLENDERS",
+    "BlendOutcome",
+    "BlendReport",
+    "BlendResult",
+    "Blender",
+    "Fitted",
+    "HillClimb",
+    "ImportedPredictions",
+    "Mean",
+    "NelderMead",
+    "NestedScores",
+    "Objective",
+    "Rank",
+    "Stack",
+    "blend_names",
+    "blend_predictions",
+    "blend_report",
+    "blend_test_predictions",
+    "fit_blend",
+    "format_blend_leaderboard",
+    "import_predictions",
+    "make_blender",
+    "make_objective",
+    "nested_cv",
+    "read_blend",
+    "register",
+    "to_simplex",
+    "weighted_sum",
+]

@@ -1,0 +1,189 @@
+"""Blend a run's stored predictions: what ``kaggle-kit blend`` calls, and a notebook with it.
+
+Example::
+
+    from kaggle_kit.blend import blend_report, fit_blend
+    result = fit_blend("runs/demo-breast-cancer", "nelder_mead")        # stored in runs/<run>/blends/nelder_mead/
+    print(result.weight_map, result.cv, result.nested_cv, result.gap)
+    report = blend_report("runs/demo-breast-cancer", "all", groups={"trees": ["xgb", "lgbm"], "linear": ["logreg"]})
+    print(report)                                                      # leaderboard, groups, verdict, timing
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import ConfigError, StoreError, allowed
+from ..store import RunStore
+from .engine import BlendOutcome, blend_predictions
+from .inputs import RunPredictions, current_keys, load_run
+from .registry import BLENDERS, applicable, make_blender
+from .report import BlendReport, oof_correlation
+from .result import BlendResult
+from .storage import check_name, read_blend, read_blend_predictions, write_blend
+
+#: The methods ``"all"`` stands for, in the order they are reported.
+ALL_METHODS: tuple[str, ...] = ("mean", "rank", "nelder_mead", "hill_climb", "stack")
+
+
+def fit_blend(
+    run_dir: Path | str,
+    method: str = "nelder_mead",
+    *,
+    models: Sequence[str] | None = None,
+    name: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    y: np.ndarray | None = None,
+    config: Path | str | None = None,
+    seed: int = 0,
+    save: bool = True,
+) -> BlendResult:
+    """Blend ``models`` of a run (default: all finished models but the baseline, and imported predictions) with
+    ``method`` and, unless ``save=False``, store it as ``RUN_DIR/blends/<name>/`` (``name`` defaults to the
+    method). ``y`` is the training target (class codes); by default it is read again from the run's data, or from
+    ``config``."""
+    preds = load_run(run_dir, models, y=y, config=config, cache=save)
+    return _blend(preds, method, name, options, seed, save).result
+
+
+def blend_report(
+    run_dir: Path | str,
+    methods: str | Sequence[str] = "all",
+    *,
+    models: Sequence[str] | None = None,
+    name: str | None = None,
+    groups: Mapping[str, Sequence[str]] | None = None,
+    group_method: str | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    y: np.ndarray | None = None,
+    config: Path | str | None = None,
+    seed: int = 0,
+    save: bool = True,
+) -> BlendReport:
+    """Run several blend methods on the same models and report them beside the single models.
+
+    ``methods``: ``"all"`` (every method the metric can score), a comma-separated string or a list; each blend is
+    stored under its method's name, or ``name`` when there is one method. ``groups``
+    (e.g. ``{"wide": ["xgb", "lgbm"], "deep": ["cnn", "mlp"]}``) adds, with ``group_method``, a blend of each
+    group's models and one of all groups' models (default: the one method given, else ``nelder_mead``); the models
+    default to the groups' union. ``options`` maps a
+    method to its options, e.g. ``{"nelder_mead": {"restarts": 8}}``.
+    """
+    groups = {check_name(g, "group"): tuple(names) for g, names in (groups or {}).items()}
+    if groups and models is None:
+        models = list(dict.fromkeys(n for names in groups.values() for n in names))
+    preds = load_run(run_dir, models, y=y, config=config, cache=save)
+    for group, names in groups.items():
+        outside = [n for n in names if n not in preds.names]
+        if outside or not names:
+            raise ConfigError(
+                f"group {group!r} names {allowed(outside) if outside else 'no model'}; a group lists models of the "
+                f"blend: {allowed(preds.names)}"
+            )
+    chosen = _methods(methods, preds)
+    if name is not None and len(chosen) != 1:
+        raise ConfigError(f"a blend name ({name!r}) goes with one method; got {len(chosen)}: {', '.join(chosen)}")
+    for method in options or {}:
+        make_blender(method, (options or {})[method])  # unknown methods and options fail before any work
+    notes = []
+    if isinstance(methods, str) and methods == "all" and "rank" not in chosen:
+        notes.append(f"(rank average left out: {preds.metric.name!r} is not a rank metric.)")
+
+    outcomes = [_blend(preds, m, name, (options or {}).get(m), seed, save) for m in chosen]
+    group_blends: dict[str, str] = {}
+    if groups:
+        group_method = group_method or (chosen[0] if len(chosen) == 1 else "nelder_mead")
+        opts = (options or {}).get(group_method)
+        for group, names in groups.items():
+            if len(names) == 1:  # a blend of one model is that model: the group's best model says it all
+                continue
+            out = _blend(preds.select(names), group_method, f"{group}_{group_method}", opts, seed, save)
+            outcomes.append(out)
+            group_blends[group] = out.result.name
+        union = list(dict.fromkeys(n for names in groups.values() for n in names))
+        reuse = next((o for o in outcomes if o.result.method == group_method and list(o.result.models) == union), None)
+        if reuse is None:
+            reuse = _blend(preds.select(union), group_method, f"{'+'.join(groups)}_{group_method}", opts, seed, save)
+            outcomes.append(reuse)
+        group_blends["+".join(groups)] = reuse.result.name
+    blends = tuple(o.result for o in outcomes)
+    return BlendReport(
+        metric=preds.metric.name,
+        models=tuple(preds.results[n] for n in preds.names),
+        blends=blends,
+        tasks=tuple(preds.folds.tasks()),
+        correlation=oof_correlation(preds.oof),
+        train_seconds=float(sum(preds.results[n].fit_seconds for n in preds.names)),
+        blend_seconds=float(sum(b.fit_seconds for b in blends)),
+        groups=groups,
+        group_blends=group_blends,
+        notes=tuple(notes),
+    )
+
+
+def _methods(methods: str | Sequence[str], preds: RunPredictions) -> list[str]:
+    if isinstance(methods, str):
+        if methods == "all":
+            return [m for m in ALL_METHODS if applicable(m, preds.metric)]
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    if not methods:
+        raise ConfigError(f"no blend method given; choose from {allowed(BLENDERS)} or 'all'")
+    for m in methods:
+        make_blender(m)  # unknown names fail here, listing the methods
+    return list(dict.fromkeys(methods))
+
+
+def _blend(
+    preds: RunPredictions,
+    method: str,
+    name: str | None,
+    options: Mapping[str, Any] | None,
+    seed: int,
+    save: bool,
+) -> BlendOutcome:
+    if name is not None:
+        check_name(name, "blend")
+    outcome = blend_predictions(
+        preds.oof,
+        preds.y,
+        preds.folds,
+        preds.metric,
+        method,
+        test=preds.test,
+        options=options,
+        name=name,
+        seed=seed,
+        model_keys=preds.keys,
+    )
+    if save:
+        oof = _frame(preds.train_ids, outcome.oof, preds.columns)
+        test = _frame(preds.test_ids, outcome.test, preds.columns) if outcome.test is not None else None
+        write_blend(RunStore(preds.root), outcome.result, oof, test)
+    return outcome
+
+
+def _frame(ids: pl.Series | None, values: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:
+    assert ids is not None
+    data: dict[str, Any] = {ids.name: ids}
+    for j, column in enumerate(columns):
+        data[column] = pl.Series(column, values[:, j], dtype=pl.Float32)
+    return pl.DataFrame(data)
+
+
+def blend_test_predictions(run_dir: Path | str, name: str) -> pl.DataFrame:
+    """The stored test predictions of blend ``name``, refusing a blend whose models have been refit since
+    (their keys changed) or whose imported predictions were replaced."""
+    result = read_blend(run_dir, name)
+    keys = current_keys(run_dir)
+    stale = [m for m in result.models if keys.get(m) != result.model_keys.get(m)]
+    if stale:
+        raise StoreError(
+            f"the blend {name!r} was made from earlier versions of {allowed(stale)} (refit or re-imported since); "
+            f"blend again: `kaggle-kit blend {run_dir} --method {result.method} --name {name}`"
+        )
+    return read_blend_predictions(run_dir, name, "test")

@@ -1,0 +1,160 @@
+"""Blend prediction matrices held in memory: fit on all OOF rows, score honestly by nested CV, predict the test rows.
+
+This is the whole blend step without the run store, for a notebook that holds its own OOF matrices::
+
+    import numpy as np
+    from kaggle_kit.blend import blend_predictions
+    from kaggle_kit.folds import make_folds
+
+    y = np.random.default_rng(0).integers(0, 2, 1000)
+    noisy = lambda s: np.clip(y + np.random.default_rng(s).normal(0, 0.8, 1000), 0, 1)
+    oof = {f"m{s}": np.column_stack([1 - noisy(s), noisy(s)]) for s in range(3)}
+    folds = make_folds(1000, strategy="stratified", n_splits=5, y=y)
+    outcome = blend_predictions(oof, y, folds, "roc_auc", "nelder_mead")
+    print(outcome.result.weights, outcome.result.nested_cv)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, KitError
+from ..folds import Folds
+from ..metrics import Metric, get_metric
+from .nested import nested_cv
+from .objective import search_metric
+from .registry import check_applicable, make_blender
+from .result import BlendResult
+
+
+@dataclass(frozen=True)
+class BlendOutcome:
+    """A blend's result and its predictions: the nested-CV OOF (``(n_rows, n_columns)``, ``nan`` on rows never
+    held out) and the test predictions (``None`` without test matrices)."""
+
+    result: BlendResult
+    oof: np.ndarray
+    test: np.ndarray | None
+
+
+def stack_predictions(preds: Mapping[str, np.ndarray], metric: Metric, what: str = "OOF") -> np.ndarray:
+    """Stack named prediction matrices into a float32 ``(n_models, n_rows, n_columns)`` array, checking shapes.
+
+    A 1-D array is one column for a regression metric and the positive-class probability of a binary task
+    (expanded to ``[1 - p, p]``) otherwise.
+    """
+    if not preds:
+        raise KitError("nothing to blend: pass at least one model's predictions")
+    mats = []
+    for name, values in preds.items():
+        a = np.asarray(values, dtype=np.float32)
+        if a.ndim == 1:
+            a = a[:, None] if metric.needs == "value" else np.column_stack([1 - a, a])
+        if a.ndim != 2:
+            raise DataError(f"the {what} predictions of {name!r} must be a 2-D (rows, columns) matrix; got {a.shape}")
+        mats.append(a)
+    first_name, first = next(iter(preds)), mats[0]
+    for name, a in zip(preds, mats, strict=True):
+        if a.shape != first.shape:
+            raise DataError(
+                f"the {what} predictions of {name!r} have shape {a.shape} but those of {first_name!r} have "
+                f"{first.shape}; every model must predict the same rows and columns"
+            )
+    return np.stack(mats)
+
+
+def blend_predictions(
+    oof: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    folds: Folds,
+    metric: str | Metric,
+    method: str = "nelder_mead",
+    *,
+    test: Mapping[str, np.ndarray] | None = None,
+    options: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    seed: int = 0,
+    model_keys: Mapping[str, str] | None = None,
+) -> BlendOutcome:
+    """Blend the models' OOF matrices with ``method``; score the blend in-sample and by nested CV over ``folds``;
+    apply it to the ``test`` matrices (weights fitted on all OOF rows; a level-2 model's fold fits averaged).
+
+    Rows that any model left unpredicted (``nan``: time folds' first block) are neither fitted nor scored.
+    """
+    metric = get_metric(metric) if isinstance(metric, str) else metric
+    check_applicable(method, metric)
+    blender = make_blender(method, options)
+    stack = stack_predictions(oof, metric)
+    names = tuple(oof)
+    y = np.asarray(y)
+    if y.shape != (stack.shape[1],):
+        raise DataError(f"y has shape {y.shape} but the OOF predictions have {stack.shape[1]} rows")
+    if folds.n_rows != stack.shape[1]:
+        raise DataError(f"the folds cover {folds.n_rows} rows but the OOF predictions have {stack.shape[1]}")
+    test_stack = stack_predictions(test, metric, "test") if test else None
+    if test_stack is not None and test_stack.shape[0::2] != stack.shape[0::2]:
+        raise DataError(
+            f"the test predictions have {test_stack.shape[0]} model(s) x {test_stack.shape[2]} column(s) but the "
+            f"OOF predictions {stack.shape[0]} x {stack.shape[2]}; give both for the same models"
+        )
+    usable = np.isfinite(stack).all(axis=(0, 2))
+    if not usable.any():
+        raise DataError(f"no OOF row was predicted by every one of the models {list(names)}; nothing to blend")
+
+    start = time.perf_counter()
+    cv, weights, info, blended_test, in_sample = float("nan"), None, {}, None, None
+    if not blender.nested_only:
+        fitted = blender.fit(stack[:, usable], y[usable], metric, np.random.default_rng(seed), folds.ids[0][usable])
+        in_sample = np.full(stack.shape[1:], np.nan, dtype=np.float32)
+        in_sample[usable] = blender.predict(fitted, stack[:, usable])
+        cv = metric.score(y[usable], in_sample[usable])
+        weights = tuple(float(w) for w in fitted.weights) if fitted.weights is not None else None
+        info = fitted.info
+        if test_stack is not None:
+            blended_test = blender.predict(fitted, test_stack)
+    nested = nested_cv(
+        blender, stack, y, folds, metric, usable=usable, seed=seed, test=test_stack if blender.nested_only else None
+    )
+    if blender.nested_only:
+        blended_test = nested.test
+    scored = np.isfinite(nested.oof).all(axis=1)
+    nested_score = metric.score(y[scored], nested.oof[scored]) if scored.any() else float("nan")
+    in_sample_scores: list[float] = []
+    if in_sample is not None:  # the full fit scored fold by fold, on the folds nested CV scored: the like-for-like gap
+        for r, k in nested.scored:
+            valid_idx = folds.train_valid(r, k)[1]
+            valid_idx = valid_idx[usable[valid_idx]]
+            in_sample_scores.append(float(metric.score(y[valid_idx], in_sample[valid_idx])))
+    seconds = time.perf_counter() - start
+
+    result = BlendResult(
+        name=name or method,
+        method=method,
+        metric=metric.name,
+        objective=str(info.get("objective", _objective_name(method, metric))),
+        models=names,
+        weights=weights,
+        cv=float(cv),
+        nested_cv=float(nested_score),
+        fold_scores=tuple(float(s) for s in nested.fold_scores),
+        in_sample_fold_scores=tuple(in_sample_scores),
+        folds=tuple(nested.scored),
+        fit_seconds=round(seconds, 4),
+        n_rows=int(usable.sum()),
+        options=blender.options(),
+        model_keys=dict(model_keys or {}),
+    )
+    return BlendOutcome(result, nested.oof, blended_test)
+
+
+def _objective_name(method: str, metric: Metric) -> str:
+    if method in ("mean", "rank"):
+        return "none"
+    if method == "stack":
+        return "squared_error" if metric.needs == "value" else "log_loss"
+    return search_metric(metric).name

@@ -1,0 +1,218 @@
+"""Everything a blend reads from a run folder: the chosen models' OOF and test matrices (the run's own models and
+imported predictions alike), their keys and CV results, the target and the run's folds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from ..config import BASELINE_NAME
+from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..folds import Folds
+from ..metrics import Metric, get_metric
+from ..store import ModelResult, RunStore
+from .storage import external_sources, read_external_predictions
+from .target import run_target
+
+
+@dataclass(frozen=True)
+class RunPredictions:
+    """The blendable predictions of a run, each ``(n_rows, n_columns)`` float32 in train (test) row order."""
+
+    root: Path
+    metric: Metric
+    names: tuple[str, ...]
+    oof: dict[str, np.ndarray]
+    test: dict[str, np.ndarray] | None
+    columns: tuple[str, ...]
+    train_ids: pl.Series
+    test_ids: pl.Series | None
+    keys: dict[str, str]  # name -> store key, or the content hash of imported predictions
+    results: dict[str, ModelResult]
+    y: np.ndarray
+    folds: Folds
+
+    def select(self, names: Sequence[str]) -> RunPredictions:
+        """The same predictions restricted to ``names`` (which must be among :attr:`names`)."""
+        missing = [n for n in names if n not in self.names]
+        if missing:
+            raise ConfigError(f"model(s) {allowed(missing)} are not among the loaded ones {list(self.names)}")
+        return RunPredictions(
+            self.root,
+            self.metric,
+            tuple(names),
+            {n: self.oof[n] for n in names},
+            {n: self.test[n] for n in names} if self.test is not None else None,
+            self.columns,
+            self.train_ids,
+            self.test_ids,
+            {n: self.keys[n] for n in names},
+            {n: self.results[n] for n in names},
+            self.y,
+            self.folds,
+        )
+
+
+def run_folds(store: RunStore) -> Folds:
+    """The run's saved folds: ``n_splits`` from the largest fold id, the scheme from the spec's fold strategy."""
+    path = store.folds_path
+    if not path.is_file():
+        raise StoreError(f"{str(store.root)!r} has no folds.parquet; run `kaggle-kit run` on it first")
+    frame = pl.read_parquet(path).select(pl.col("^fold_r\\d+$"))
+    n_splits = int(frame.max().max_horizontal()[0]) + 1
+    scheme = "past" if _fold_strategy(store) == "time" else "complement"
+    folds = store.load_folds(n_splits, scheme)
+    assert folds is not None
+    return folds
+
+
+def _fold_strategy(store: RunStore) -> str | None:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    spec = store.root / "spec.toml"
+    if spec.is_file():
+        return tomllib.loads(spec.read_text()).get("folds", {}).get("strategy")
+    ids = pl.read_parquet(store.folds_path).select(pl.col("^fold_r\\d+$")).to_numpy()
+    return "time" if (ids == -1).any() else None  # only time folds leave rows never validated
+
+
+def train_ids(store: RunStore) -> pl.Series:
+    """The run's training ids in train row order (the first column of folds.parquet)."""
+    frame = pl.read_parquet(store.folds_path)
+    return frame[frame.columns[0]]
+
+
+def current_keys(run_dir: Path | str) -> dict[str, str]:
+    """name -> key of everything a blend can use now: the run's current models, then imported predictions."""
+    keys = RunStore(run_dir).current_models()
+    keys.update({name: src["key"] for name, src in external_sources(run_dir).items()})
+    return keys
+
+
+def default_models(run_dir: Path | str) -> list[str]:
+    """The models a blend uses when none are named: every finished model but the baseline, then every import."""
+    store = RunStore(run_dir)
+    names = []
+    for name in store.current_models():
+        if name == BASELINE_NAME:
+            continue
+        try:
+            if store.read_summary(name).status == "ok":
+                names.append(name)
+        except StoreError:
+            continue
+    return names + list(external_sources(run_dir))
+
+
+def load_run(
+    run_dir: Path | str,
+    models: Sequence[str] | None = None,
+    *,
+    y: np.ndarray | None = None,
+    config: Path | str | None = None,
+    cache: bool = True,
+) -> RunPredictions:
+    """Read the named models' predictions (default: :func:`default_models`), the target and the folds;
+    ``cache=False`` writes nothing (the target read from the data is otherwise kept in ``RUN_DIR/blends``)."""
+    store = RunStore(run_dir)
+    meta = store.read_meta()
+    metric = get_metric(meta["metric"])
+    names = list(models) if models else default_models(run_dir)
+    if not names:
+        raise StoreError(f"the run {str(store.root)!r} has no finished model to blend; run its models first")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"model(s) {allowed(dupes)} are named more than once; name each model once")
+    run_models = store.current_models()
+    sources = external_sources(run_dir)
+    clash = sorted(set(run_models) & set(sources))
+    if clash:
+        raise StoreError(
+            f"imported predictions {allowed(clash)} have the name of a model of the run; import them again "
+            f"under another name and delete {store.root / 'external'}/<name>"
+        )
+    known = [*run_models, *sources]
+    for name in names:
+        if name not in known:
+            raise ConfigError(
+                f"no model or imported predictions named {name!r} in {str(store.root)!r}; it has {allowed(known)}."
+                + did_you_mean(name, known)
+            )
+
+    target = run_target(store, y=y, config=config, cache=cache)
+    folds = run_folds(store)
+    want_test = int(meta.get("n_test") or 0) > 0
+    oof: dict[str, np.ndarray] = {}
+    test: dict[str, np.ndarray] = {}
+    keys: dict[str, str] = {}
+    results: dict[str, ModelResult] = {}
+    columns: tuple[str, ...] = ()
+    test_ids = None
+    for name in names:
+        if name in run_models:
+            result = store.read_summary(name)
+            if result.status != "ok":
+                raise StoreError(f"model {name!r} failed ({result.error}); leave it out of the blend or fix it")
+            oof_frame = store.read_predictions(name, "oof")
+            test_frame = store.read_predictions(name, "test") if want_test else None
+            keys[name] = run_models[name]
+        else:
+            oof_frame = read_external_predictions(run_dir, name, "oof")
+            test_frame = read_external_predictions(run_dir, name, "test") if want_test else None
+            if oof_frame is None:
+                raise StoreError(f"the imported predictions {name!r} have no oof.parquet; import them again")
+            if want_test and test_frame is None:
+                raise StoreError(
+                    f"the imported predictions {name!r} have no test predictions, but the run has a test set; "
+                    "import them again with their test file (`--test`)"
+                )
+            keys[name] = sources[name]["key"]
+            result = None
+        columns = tuple(oof_frame.columns[1:])
+        oof[name] = oof_frame.drop(oof_frame.columns[0]).to_numpy().astype(np.float32, copy=False)
+        if test_frame is not None:
+            test[name] = test_frame.drop(test_frame.columns[0]).to_numpy().astype(np.float32, copy=False)
+            test_ids = test_frame[test_frame.columns[0]]
+        results[name] = result or score_predictions(name, oof[name], target, folds, metric, keys[name])
+    return RunPredictions(
+        root=store.root,
+        metric=metric,
+        names=tuple(names),
+        oof=oof,
+        test=test or None,
+        columns=columns,
+        train_ids=train_ids(store),
+        test_ids=test_ids,
+        keys=keys,
+        results=results,
+        y=target,
+        folds=folds,
+    )
+
+
+def score_predictions(name: str, oof: np.ndarray, y: np.ndarray, folds: Folds, metric: Metric, key: str) -> ModelResult:
+    """A leaderboard row for predictions made elsewhere: CV over their OOF rows, and each fold's score."""
+    usable = np.isfinite(oof).all(axis=1)
+    scores = []
+    for r, k in folds.tasks():
+        _, valid_idx = folds.train_valid(r, k)
+        valid_idx = valid_idx[usable[valid_idx]]
+        if valid_idx.size:
+            scores.append(metric.score(y[valid_idx], oof[valid_idx]))
+    return ModelResult(
+        name=name,
+        kind="external",
+        key=key,
+        metric=metric.name,
+        cv=metric.score(y[usable], oof[usable]),
+        fold_scores=tuple(scores),
+        fit_seconds=0.0,
+        best_iteration=None,
+    )

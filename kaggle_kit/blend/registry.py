@@ -1,0 +1,69 @@
+"""The blend methods by name: a plain dict of :class:`Blender` classes, options checked when one is made."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigError, allowed, did_you_mean
+from ..metrics import Metric
+from .base import Blender
+from .stacking import Stack
+from .weighting import HillClimb, Mean, NelderMead, Rank
+
+#: Metrics that only look at the order of the predictions, so a rank average can be scored by them.
+RANK_METRICS: frozenset[str] = frozenset({"roc_auc"})
+
+BLENDERS: dict[str, type[Blender]] = {}
+
+
+def register(cls: type[Blender]) -> type[Blender]:
+    """Add a blender class under its ``method`` name; a name already taken raises, naming both classes."""
+    name = cls.method
+    if not name:
+        raise ConfigError(f"blender {cls.__qualname__} has no method name; set the class attribute `method`")
+    existing = BLENDERS.get(name)
+    if existing is not None and existing is not cls:
+        raise ConfigError(
+            f"blend method {name!r} is already registered by {existing.__module__}.{existing.__qualname__}; "
+            f"cannot register {cls.__module__}.{cls.__qualname__} under the same name; pick another name"
+        )
+    BLENDERS[name] = cls
+    return cls
+
+
+for _cls in (Mean, Rank, NelderMead, HillClimb, Stack):
+    register(_cls)
+
+
+def make_blender(method: str, options: Mapping[str, Any] | None = None) -> Blender:
+    """The blender registered as ``method``, built with ``options`` (its dataclass fields)."""
+    cls = BLENDERS.get(method) if isinstance(method, str) else None
+    if cls is None:
+        raise ConfigError(
+            f"unknown blend method {method!r}; allowed: {allowed(BLENDERS)}." + did_you_mean(str(method), BLENDERS)
+        )
+    fields = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
+    for key in options or {}:
+        if key not in fields:
+            hint = f"it takes {allowed(fields)}." if fields else "it takes no options."
+            raise ConfigError(
+                f"unknown option {key!r} for blend method {method!r}; {hint}" + did_you_mean(str(key), fields)
+            )
+    return cls(**dict(options or {}))
+
+
+def applicable(method: str, metric: Metric) -> bool:
+    """Whether ``method`` can be scored by ``metric`` (a rank average only by a rank metric)."""
+    cls = BLENDERS[method]
+    return not cls.needs_rank_metric or metric.name in RANK_METRICS
+
+
+def check_applicable(method: str, metric: Metric) -> None:
+    if not applicable(method, metric):
+        others = [m for m in BLENDERS if applicable(m, metric)]
+        raise ConfigError(
+            f"blend method {method!r} averages ranks, which only a rank metric ({allowed(RANK_METRICS)}) can "
+            f"score; this run is scored by {metric.name!r}: use {allowed(others)}"
+        )

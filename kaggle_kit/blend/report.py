@@ -1,0 +1,277 @@
+"""The blend leaderboard: single models and blends side by side on honest scores, the optimism gap, the weights,
+the wide-and-deep groups, and a plain verdict on whether blending beat the best single model (and why not)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..metrics import Metric, get_metric
+from ..store import ModelResult
+from .result import BlendResult
+
+_CORRELATED = 0.97  # mean pairwise OOF correlation above which models rarely add to each other
+_DOMINANT = 0.9  # a weight above which one model is the blend
+
+
+@dataclass(frozen=True)
+class BlendReport:
+    """A set of blends of one run's models, with what is needed to judge them.
+
+    Models and blends are compared like for like, on the mean of their per-fold scores over the folds nested CV
+    scored (``tasks``: the run's ``(repeat, fold)`` pairs, the order of a model's ``fold_scores``). ``groups``
+    (name -> models) and ``group_blends`` (group name, and the groups' names joined by ``+``, -> the blend of those
+    models) give the wide-and-deep view; ``correlation`` is the Pearson correlation of the models' OOF predictions;
+    ``train_seconds`` is the time the blended models took to fit, ``blend_seconds`` the time these blends took.
+    """
+
+    metric: str
+    models: tuple[ModelResult, ...]
+    blends: tuple[BlendResult, ...]
+    tasks: tuple[tuple[int, int], ...]
+    correlation: np.ndarray
+    train_seconds: float
+    blend_seconds: float
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    group_blends: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def model_scores(self, model: ModelResult) -> tuple[float, ...]:
+        """A model's fold scores on the folds the blends were scored on (all but the first block of time folds)."""
+        return matched_scores(model, self.blends[0].folds if self.blends else self.tasks, self.tasks)
+
+    def model_mean(self, model: ModelResult) -> float:
+        scores = self.model_scores(model)
+        return float(np.mean(scores)) if scores else float("nan")
+
+    @property
+    def best_model(self) -> ModelResult:
+        return _best(self.models, get_metric(self.metric), self.model_mean)
+
+    @property
+    def best_blend(self) -> BlendResult:
+        """The blend with the best honest score, among those of two or more models (when there are any)."""
+        several = [b for b in self.blends if len(b.models) > 1] or list(self.blends)
+        return _best(several, get_metric(self.metric), lambda b: b.mean)
+
+    @property
+    def beats_best_model(self) -> bool:
+        return get_metric(self.metric).better(self.best_blend.mean, self.model_mean(self.best_model))
+
+    def verdict(self) -> str:
+        """One paragraph: does the best blend's honest score beat the best single model's CV; if not, why not."""
+        metric = get_metric(self.metric)
+        model, blend = self.best_model, self.best_blend
+        model_mean = self.model_mean(model)
+        diff = blend.mean - model_mean
+        theirs = self.model_scores(model)
+        wins = sum(metric.better(a, b) for a, b in zip(blend.fold_scores, theirs, strict=False))
+        detail = (
+            f"mean over {len(blend.fold_scores)} held-out folds, where it wins {wins}; all held-out rows at once: "
+            f"{blend.nested_cv:.5f} vs CV {model.cv:.5f}"
+        )
+        if self.beats_best_model:
+            text = (
+                f"The best blend, {blend.name!r} ({blend.method}), scores {blend.mean:.5f} by nested CV and beats the "
+                f"best single model {model.name!r} ({model_mean:.5f}) by {abs(diff):.5f} ({detail})."
+            )
+            se = _paired_standard_error(blend.fold_scores, theirs)
+            if not math.isnan(se) and abs(diff) < 2 * se:
+                text += (
+                    f" The margin is within noise, though: less than twice the standard error of the fold-by-fold "
+                    f"differences ({se:.5f})."
+                )
+            return text
+        reasons = self._reasons(model, blend, abs(diff))
+        return (
+            f"No blend beats the best single model {model.name!r} ({model_mean:.5f}): the best blend, {blend.name!r} "
+            f"({blend.method}), scores {blend.mean:.5f} by nested CV ({diff:+.5f}; {detail}). Why: " + " ".join(reasons)
+        )
+
+    def _reasons(self, model: ModelResult, blend: BlendResult, margin: float) -> list[str]:
+        if len(self.models) == 1:
+            return ["there is only one model, so a blend can only reproduce it."]
+        reasons = []
+        for b in self.blends:
+            if b.weights is None or b.method not in ("nelder_mead", "hill_climb"):
+                continue
+            top = int(np.argmax(b.weights))
+            if b.weights[top] >= _DOMINANT:
+                reasons.append(
+                    f"{b.method} puts {100 * b.weights[top]:.0f}% of the weight on {b.models[top]!r}: the other "
+                    "models add little that it does not already have."
+                )
+                break
+        corr = _mean_offdiagonal(self.correlation)
+        if corr >= _CORRELATED:
+            reasons.append(f"The models' OOF predictions are highly correlated (mean r = {corr:.3f}).")
+        gaps = [b.gap for b in self.blends if not math.isnan(b.gap)]
+        if gaps and max(gaps) > margin:
+            reasons.append(
+                f"Fitting blends on the OOF overfits here: in-sample scores look up to {max(gaps):.5f} better than "
+                "nested CV, more than the margin."
+            )
+        spread = float(np.std(self.model_scores(model))) if self.model_scores(model) else float("nan")
+        if not math.isnan(spread) and margin < spread:
+            reasons.append(
+                f"The difference ({margin:.5f}) is smaller than the fold-to-fold spread of the best model "
+                f"(+- {spread:.5f}): within noise on {blend.n_rows} rows."
+            )
+        if not reasons:
+            reasons.append("the weaker models' errors are not offset by the best one's; try models of other kinds.")
+        return reasons
+
+    def text(self) -> str:
+        metric = get_metric(self.metric)
+        parts = [format_blend_leaderboard(self.models, self.blends, metric, self.tasks)]
+        if self.groups:
+            parts.append(self._group_text())
+        if 1 < len(self.models) <= 12:
+            parts.append(_format_correlation([m.name for m in self.models], self.correlation))
+        parts.append(self.verdict())
+        timing = f"Blending took {self.blend_seconds:.2f} s in all"
+        if self.train_seconds > 0 and self.blends:
+            slowest = max(self.blends, key=lambda b: b.fit_seconds)
+            timing += (
+                f" ({100 * self.blend_seconds / self.train_seconds:.1f}% of the {self.train_seconds:.1f} s its models "
+                f"took to fit); the slowest blend, {slowest.name!r}, {slowest.fit_seconds:.2f} s "
+                f"({100 * slowest.fit_seconds / self.train_seconds:.1f}%)."
+            )
+        parts.append(timing)
+        parts.extend(self.notes)
+        return "\n\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _group_text(self) -> str:
+        metric = get_metric(self.metric)
+        by_name = {m.name: m for m in self.models}
+        blends = {b.name: b for b in self.blends}
+        best = self.best_model
+        lines = [
+            "Groups (honest CV: mean over held-out folds)",
+            f"  best single model: {best.name:<16} {self.model_mean(best):.5f}",
+        ]
+        for group, names in self.groups.items():
+            top = _best([by_name[n] for n in names], metric, self.model_mean)
+            line = f"  {group:<10} best model {top.name:<16} {self.model_mean(top):.5f}"
+            blend = blends.get(self.group_blends.get(group, ""))
+            if blend is not None:
+                line += f"   blend of its {len(names)} ({blend.method}) {blend.mean:.5f}"
+            lines.append(line)
+        union = blends.get(self.group_blends.get("+".join(self.groups), ""))
+        if union is not None:
+            lines.append(f"  {' + '.join(self.groups)}: blend of {len(union.models)} ({union.method}) {union.mean:.5f}")
+        return "\n".join(lines)
+
+
+def matched_scores(
+    model: ModelResult, folds: tuple[tuple[int, int], ...], tasks: tuple[tuple[int, int], ...]
+) -> tuple[float, ...]:
+    """``model``'s fold scores for the ``(repeat, fold)`` pairs in ``folds`` (its ``fold_scores`` follow
+    ``tasks``, the run's order)."""
+    if len(model.fold_scores) != len(tasks):
+        return model.fold_scores
+    index = {task: i for i, task in enumerate(tasks)}
+    return tuple(model.fold_scores[index[f]] for f in folds if f in index)
+
+
+def format_blend_leaderboard(
+    models: list[ModelResult] | tuple[ModelResult, ...],
+    blends: list[BlendResult] | tuple[BlendResult, ...],
+    metric: Metric,
+    tasks: tuple[tuple[int, int], ...] = (),
+) -> str:
+    """Models and blends ranked by their honest score: the mean of per-fold scores over the folds nested CV scored
+    (a model's own fold scores; a blend's nested-CV fold scores). Beside it: all held-out rows scored at once (a
+    model's CV, a blend's nested CV), a blend's in-sample fold mean, the gap between the two means, the weights."""
+    arrow = "higher is better" if metric.greater_is_better else "lower is better"
+    folds = blends[0].folds if blends else tasks
+    rows: list[tuple[float, str]] = []
+    for b in blends:
+        weights = (
+            " ".join(
+                f"{n} {w:.2f}"
+                for n, w in sorted(zip(b.models, b.weights, strict=True), key=lambda t: -t[1])
+                if w > 0.005
+            )
+            if b.weights is not None
+            else f"level-2 model on {len(b.models)} models"
+        )
+        in_sample = f"{b.in_sample_mean:>10.5f}" if not math.isnan(b.in_sample_mean) else f"{'-':>10}"
+        gap = f"{b.gap:>+9.5f}" if not math.isnan(b.gap) else f"{'-':>9}"
+        rows.append(
+            (
+                b.mean,
+                f"{b.name:<22} {b.method:<12} {b.mean:>10.5f} +- {b.std:.5f} {b.nested_cv:>10.5f} {in_sample} {gap}"
+                f"  {weights}",
+            )
+        )
+    for m in models:
+        scores = matched_scores(m, folds, tasks) if tasks else m.fold_scores
+        mean = float(np.mean(scores)) if scores else float("nan")
+        std = float(np.std(scores)) if scores else float("nan")
+        rows.append(
+            (mean, f"{m.name:<22} {'model':<12} {mean:>10.5f} +- {std:.5f} {m.cv:>10.5f} {'-':>10} {'-':>9}  {m.kind}")
+        )
+    rows.sort(key=lambda r: (math.isnan(r[0]), -r[0] if metric.greater_is_better else r[0]))
+    header = (
+        f"{'#':>2}  {'name':<22} {'method':<12} {'honest CV mean +- std':>21} {'all rows':>10} {'in-sample':>10} "
+        f"{'gap':>9}  weights"
+    )
+    lines = [
+        f"Blend leaderboard ({metric.name}, {arrow}). Honest CV: the mean of per-fold scores; a blend's are nested CV "
+        "(fitted on the other folds' OOF, scored on the held-out fold).",
+        "'all rows': every held-out row scored at once (a model's CV). 'in-sample': the blend fitted on all OOF rows, "
+        "fold mean; 'gap': how much better that looks than the honest score.",
+        header,
+        "-" * len(header),
+    ]
+    lines.extend(f"{i:>2}  {text}" for i, (_, text) in enumerate(rows, 1))
+    return "\n".join(lines)
+
+
+def oof_correlation(oof: dict[str, np.ndarray]) -> np.ndarray:
+    """Pearson correlation of the models' OOF predictions over rows every model predicted."""
+    mats = list(oof.values())
+    usable = np.logical_and.reduce([np.isfinite(a).all(axis=1) for a in mats])
+    cols = [a[usable][:, -1] if a.shape[1] == 2 else a[usable].reshape(-1) for a in mats]
+    if len(cols) < 2:
+        return np.ones((len(cols), len(cols)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.corrcoef(np.stack(cols).astype(np.float64))
+
+
+def _format_correlation(names: list[str], corr: np.ndarray) -> str:
+    width = max(8, *(len(n) for n in names))
+    lines = ["Correlation of the models' OOF predictions", " " * width + " ".join(f"{n[:8]:>8}" for n in names)]
+    for name, row in zip(names, corr, strict=True):
+        lines.append(f"{name:<{width}}" + " ".join(f"{v:>8.3f}" for v in row))
+    return "\n".join(lines)
+
+
+def _paired_standard_error(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    if len(a) != len(b) or len(a) < 2:
+        return float("nan")
+    diff = np.asarray(a) - np.asarray(b)
+    return float(np.std(diff, ddof=1) / math.sqrt(len(diff)))
+
+
+def _mean_offdiagonal(corr: np.ndarray) -> float:
+    n = corr.shape[0]
+    if n < 2:
+        return float("nan")
+    return float(np.nanmean(corr[~np.eye(n, dtype=bool)]))
+
+
+def _best(items, metric: Metric, score):  # type: ignore[no-untyped-def]
+    best = None
+    for item in items:
+        if best is None or metric.better(score(item), score(best)):
+            best = item
+    if best is None:
+        raise ValueError("nothing to rank")
+    return best

@@ -1,0 +1,82 @@
+"""What a blend produced, as recorded in ``RUN_DIR/blends/<name>/summary.json``."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..metrics import get_metric
+
+
+@dataclass(frozen=True)
+class BlendResult:
+    """A blend's scores, honest and in-sample.
+
+    Honest (nested CV): for each fold, the blend is fitted on the other folds' OOF rows and scores the held-out
+    fold: ``fold_scores`` (their mean +- std is the headline: each fold scored on its own, as the test set will be,
+    and paired fold by fold with a model's ``fold_scores``), and ``nested_cv``, all held-out rows scored at once
+    (comparable to a model's ``cv``).
+
+    In-sample (optimistic; not computed for stacking, which is never scored this way): the blend fitted on all OOF
+    rows, scored on all of them at once (``cv``) and fold by fold (``in_sample_fold_scores``); :attr:`gap` compares
+    the in-sample and honest fold means. ``folds`` lists the ``(repeat, fold)`` pairs scored.
+    """
+
+    name: str
+    method: str
+    metric: str
+    objective: str  # what the weights were fitted on: the metric, or log loss where the metric is flat
+    models: tuple[str, ...]
+    weights: tuple[float, ...] | None  # one per model, on the simplex; None for a level-2 model
+    cv: float
+    nested_cv: float
+    fold_scores: tuple[float, ...]
+    in_sample_fold_scores: tuple[float, ...]
+    folds: tuple[tuple[int, int], ...]
+    fit_seconds: float  # the whole blend: full fit, nested CV, test predictions
+    n_rows: int  # OOF rows blended (rows every model predicted)
+    options: dict[str, Any] = field(default_factory=dict)
+    model_keys: dict[str, str] = field(default_factory=dict)  # name -> store key (or file hash) blended
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.fold_scores)) if self.fold_scores else float("nan")
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.fold_scores)) if self.fold_scores else float("nan")
+
+    @property
+    def in_sample_mean(self) -> float:
+        return float(np.mean(self.in_sample_fold_scores)) if self.in_sample_fold_scores else float("nan")
+
+    @property
+    def gap(self) -> float:
+        """How much better the in-sample fold mean looks than the honest one, in the metric's units (> 0: the
+        in-sample score is optimistic by that much); ``nan`` for stacking."""
+        if math.isnan(self.in_sample_mean) or math.isnan(self.mean):
+            return float("nan")
+        diff = self.in_sample_mean - self.mean
+        return diff if get_metric(self.metric).greater_is_better else -diff
+
+    @property
+    def weight_map(self) -> dict[str, float]:
+        return dict(zip(self.models, self.weights, strict=True)) if self.weights is not None else {}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> BlendResult:
+        data = json.loads(text)
+        data["models"] = tuple(data["models"])
+        data["fold_scores"] = tuple(data["fold_scores"])
+        data["in_sample_fold_scores"] = tuple(data["in_sample_fold_scores"])
+        data["folds"] = tuple(tuple(pair) for pair in data["folds"])
+        if data["weights"] is not None:
+            data["weights"] = tuple(data["weights"])
+        return cls(**data)

@@ -1,0 +1,120 @@
+"""Blends and imported predictions in the run folder, next to the models.
+
+Layout::
+
+    runs/<run>/blends/<name>/oof.parquet       id + one float32 column per class: the nested-CV OOF of the blend
+    runs/<run>/blends/<name>/test.parquet      id + the same columns: the blend of the test predictions
+    runs/<run>/blends/<name>/summary.json      a BlendResult: method, models and their keys, weights, scores
+    runs/<run>/external/<name>/oof.parquet     predictions made elsewhere, checked and put in the run's row order
+    runs/<run>/external/<name>/test.parquet
+    runs/<run>/external/<name>/source.json     where they came from, their key (a content hash), the fold check
+
+Every file is written atomically and the summary last (an earlier one is removed first), so a folder with a summary
+is complete. No pickle: parquet and JSON only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..store import RunStore, atomic_write, parquet_bytes
+from .result import BlendResult
+
+BLENDS = "blends"
+EXTERNAL = "external"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
+
+
+def check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"the {what} name {name!r} must start with a letter or digit and use only letters, digits and "
+            "'_', '.', '+', '-' (it names a folder); e.g. 'wide_deep'"
+        )
+    return name
+
+
+# --------------------------------------------------------------------------------------------- blends
+def blend_dir(root: Path, name: str) -> Path:
+    return root / BLENDS / check_name(name, "blend")
+
+
+def write_blend(store: RunStore, result: BlendResult, oof: pl.DataFrame, test: pl.DataFrame | None) -> Path:
+    folder = blend_dir(store.root, result.name)
+    (folder / "summary.json").unlink(missing_ok=True)
+    (folder / "test.parquet").unlink(missing_ok=True)
+    atomic_write(folder / "oof.parquet", parquet_bytes(oof))
+    if test is not None:
+        atomic_write(folder / "test.parquet", parquet_bytes(test))
+    atomic_write(folder / "summary.json", result.to_json().encode())
+    return folder
+
+
+def blend_names(run_dir: Path | str) -> list[str]:
+    folder = Path(run_dir) / BLENDS
+    return sorted(p.parent.name for p in folder.glob("*/summary.json")) if folder.is_dir() else []
+
+
+def read_blend(run_dir: Path | str, name: str) -> BlendResult:
+    """The stored summary of the blend called ``name`` in a run folder."""
+    path = blend_dir(Path(run_dir), name) / "summary.json"
+    if not path.is_file():
+        names = blend_names(run_dir)
+        have = f"it has {allowed(names)}." if names else "it has none yet."
+        raise StoreError(
+            f"no blend named {name!r} in {str(run_dir)!r}; {have}{did_you_mean(name, names)} Make one with "
+            f"`kaggle-kit blend {run_dir} --method nelder_mead --name {name}`"
+        )
+    try:
+        return BlendResult.from_json(path.read_text())
+    except (json.JSONDecodeError, TypeError, KeyError) as exc:
+        raise StoreError(f"{path} is corrupted ({exc}); run the blend again") from None
+
+
+def read_blend_predictions(run_dir: Path | str, name: str, kind: str) -> pl.DataFrame:
+    read_blend(run_dir, name)  # a clear error when the blend does not exist
+    path = blend_dir(Path(run_dir), name) / f"{kind}.parquet"
+    if not path.is_file():
+        raise StoreError(f"the blend {name!r} has no {kind} predictions (its models had none)")
+    return pl.read_parquet(path)
+
+
+# --------------------------------------------------------------------------------------------- imports
+def external_dir(root: Path, name: str) -> Path:
+    return root / EXTERNAL / check_name(name, "external predictions")
+
+
+def write_external(
+    store: RunStore, name: str, oof: pl.DataFrame, test: pl.DataFrame | None, source: dict[str, Any]
+) -> None:
+    folder = external_dir(store.root, name)
+    (folder / "source.json").unlink(missing_ok=True)
+    (folder / "test.parquet").unlink(missing_ok=True)
+    atomic_write(folder / "oof.parquet", parquet_bytes(oof))
+    if test is not None:
+        atomic_write(folder / "test.parquet", parquet_bytes(test))
+    atomic_write(folder / "source.json", json.dumps(source, indent=1).encode())
+
+
+def external_sources(run_dir: Path | str) -> dict[str, dict[str, Any]]:
+    """name -> source record of every set of imported predictions in the run folder."""
+    folder = Path(run_dir) / EXTERNAL
+    out: dict[str, dict[str, Any]] = {}
+    if folder.is_dir():
+        for path in sorted(folder.glob("*/source.json")):
+            try:
+                out[path.parent.name] = json.loads(path.read_text())
+            except json.JSONDecodeError as exc:
+                raise StoreError(f"{path} is corrupted ({exc}); import those predictions again") from None
+    return out
+
+
+def read_external_predictions(run_dir: Path | str, name: str, kind: str) -> pl.DataFrame | None:
+    path = external_dir(Path(run_dir), name) / f"{kind}.parquet"
+    return pl.read_parquet(path) if path.is_file() else None

@@ -1,0 +1,325 @@
+"""Blending on synthetic prediction matrices, where exact answers are known: simplex weights, a blend of one model,
+nested CV that never sees the held-out fold, the fast objectives against the metric functions, bad input."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from kaggle_kit.blend import (
+    BLENDERS,
+    Blender,
+    BlendResult,
+    Fitted,
+    NelderMead,
+    blend_predictions,
+    make_blender,
+    make_objective,
+    nested_cv,
+    to_simplex,
+)
+from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.folds import make_folds
+from kaggle_kit.metrics import Metric, get_metric, roc_auc
+
+WEIGHTING = ("mean", "rank", "nelder_mead", "hill_climb")
+
+
+def _binary(n: int = 600, m: int = 4, seed: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A binary target and ``m`` models of decreasing quality, each with its own calibration."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-2 * z))).astype(np.int64)
+    oof = {}
+    for j in range(m):
+        logit = (0.5 + j * 0.3) * (z + rng.normal(scale=0.6 + 0.5 * j, size=n))
+        p = 1 / (1 + np.exp(-logit))
+        oof[f"m{j}"] = np.column_stack([1 - p, p])
+    return y, oof
+
+
+def _multiclass(n: int = 600, m: int = 3, c: int = 4, seed: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, c, n)
+    oof = {}
+    for j in range(m):
+        logits = rng.normal(scale=1.0 + j, size=(n, c))
+        logits[np.arange(n), y] += 1.5
+        p = np.exp(logits)
+        oof[f"m{j}"] = p / p.sum(axis=1, keepdims=True)
+    return y, oof
+
+
+def _regression(n: int = 600, m: int = 3, seed: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=n) * 3 + 10
+    return y, {f"m{j}": (y + rng.normal(scale=1 + j, size=n))[:, None] for j in range(m)}
+
+
+def _folds(y: np.ndarray, strategy: str = "stratified"):
+    return make_folds(len(y), strategy=strategy, n_splits=5, seed=0, y=y if strategy == "stratified" else None)
+
+
+# ------------------------------------------------------------------------------------------ simplex weights
+@pytest.mark.parametrize(
+    "raw",
+    [[1.0, 2.0, 3.0], [-1.0, 2.0, -3.0], [0.0, 0.0, 0.0], [1e300, 1e300, 1.0], [0.0, -5.0, 0.0], [np.inf, 1.0, 1.0]],
+)
+def test_to_simplex_is_non_negative_and_sums_to_one(raw: list[float]) -> None:
+    w = to_simplex(np.array(raw))
+    assert (w >= 0).all() and math.isclose(w.sum(), 1.0, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("method", WEIGHTING)
+@pytest.mark.parametrize(("make", "metric"), [(_binary, "roc_auc"), (_multiclass, "log_loss"), (_regression, "rmse")])
+def test_fitted_weights_lie_on_the_simplex(method: str, make, metric: str) -> None:
+    if method == "rank" and metric != "roc_auc":
+        pytest.skip("rank averages are for rank metrics")
+    y, oof = make()
+    result = blend_predictions(oof, y, _folds(y, "kfold"), metric, method, options=_quick(method)).result
+    w = np.array(result.weights)
+    assert w.shape == (len(oof),)  # one weight per model, whatever its number of class columns
+    assert (w >= 0).all() and math.isclose(w.sum(), 1.0, rel_tol=1e-9)
+
+
+def test_nelder_mead_beats_equal_weights_in_sample_and_is_deterministic() -> None:
+    y, oof = _binary()
+    folds = _folds(y)
+    mean = blend_predictions(oof, y, folds, "log_loss", "mean").result
+    a = blend_predictions(oof, y, folds, "log_loss", "nelder_mead", seed=3, options=_quick("nelder_mead")).result
+    b = blend_predictions(oof, y, folds, "log_loss", "nelder_mead", seed=3, options=_quick("nelder_mead")).result
+    assert a.weights == b.weights and a.fold_scores == b.fold_scores
+    assert a.cv < mean.cv  # log loss: lower is better
+    assert a.weights is not None and a.weights[0] > a.weights[-1]  # the best model weighs most
+
+
+def test_multiclass_blend_rows_stay_probabilities() -> None:
+    y, oof = _multiclass()
+    outcome = blend_predictions(oof, y, _folds(y), "accuracy", "nelder_mead", test=oof, options=_quick("nelder_mead"))
+    assert outcome.result.objective == "log_loss"  # accuracy is flat: a smooth surrogate is searched
+    assert outcome.test is not None
+    np.testing.assert_allclose(outcome.test.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(outcome.oof.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_hill_climb_weights_are_shares_of_picks() -> None:
+    y, oof = _binary(m=5)
+    result = blend_predictions(oof, y, _folds(y), "roc_auc", "hill_climb").result
+    w = np.array(result.weights)
+    picks = round(1 / w[w > 0].min())
+    np.testing.assert_allclose(w * picks, np.round(w * picks), atol=1e-9)
+
+
+def test_staged_search_on_many_rows_matches_a_full_search() -> None:
+    y, oof = _binary(n=4000, m=3)
+    preds = np.stack(list(oof.values())).astype(np.float32)
+    metric = get_metric("roc_auc")
+    full = NelderMead(restarts=2).fit(preds, y, metric, np.random.default_rng(0))
+    staged = NelderMead(restarts=2, search_rows=500).fit(preds, y, metric, np.random.default_rng(0))
+    assert staged.info["loss"] == pytest.approx(full.info["loss"], abs=2e-4)  # the search ends on all rows
+
+
+# ------------------------------------------------------------------------------------------ a blend of one model
+@pytest.mark.parametrize("method", ["mean", "nelder_mead", "hill_climb"])
+@pytest.mark.parametrize(("make", "metric"), [(_binary, "roc_auc"), (_multiclass, "accuracy"), (_regression, "rmse")])
+def test_a_blend_of_one_model_is_that_model(method: str, make, metric: str) -> None:
+    y, oof = make()
+    one = {"m0": oof["m0"]}
+    outcome = blend_predictions(one, y, _folds(y, "kfold"), metric, method, test=one)
+    expected = np.asarray(oof["m0"], dtype=np.float32)
+    np.testing.assert_array_equal(outcome.oof, expected)
+    np.testing.assert_array_equal(outcome.test, expected)
+    assert outcome.result.weights == (1.0,)
+    m = get_metric(metric)
+    assert outcome.result.cv == m.score(y, expected) == outcome.result.nested_cv
+
+
+def test_a_rank_blend_of_one_model_scores_as_that_model() -> None:
+    y, oof = _binary()
+    folds = _folds(y)
+    outcome = blend_predictions({"m0": oof["m0"]}, y, folds, "roc_auc", "rank")
+    for (r, k), score in zip(outcome.result.folds, outcome.result.fold_scores, strict=True):
+        valid = folds.train_valid(r, k)[1]
+        assert score == pytest.approx(roc_auc(y[valid], oof["m0"][valid, 1]), abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ honest scores
+@dataclass(frozen=True)
+class _Spy(Blender):
+    """Records which rows each fit saw (row i's first prediction column holds i) and blends equally."""
+
+    method: ClassVar[str] = "spy"
+    seen: list = field(default_factory=list)
+
+    def fit(self, preds, y, metric, rng, row_folds=None) -> Fitted:  # type: ignore[no-untyped-def]
+        self.seen.append(preds[0, :, 0].copy())
+        return Fitted(weights=np.full(preds.shape[0], 1.0 / preds.shape[0]))
+
+
+def test_nested_cv_fits_only_the_other_folds_rows() -> None:
+    n = 500
+    y = np.arange(n) % 2
+    ids = np.arange(n, dtype=np.float32)
+    preds = np.stack([np.column_stack([ids, 1 - y]), np.column_stack([ids, y])]).astype(np.float32)
+    folds = _folds(y)
+    spy = _Spy()
+    nested = nested_cv(spy, preds, y, folds, get_metric("accuracy"))
+    assert len(spy.seen) == len(nested.scored) == 5
+    for rows, (r, k) in zip(spy.seen, nested.scored, strict=True):
+        train_idx, valid_idx = folds.train_valid(r, k)
+        assert set(rows.astype(int)) == set(train_idx.tolist())  # exactly the other folds' rows
+        assert not set(rows.astype(int)) & set(valid_idx.tolist())  # never one of the held-out fold's
+
+
+def test_nested_cv_score_ignores_what_only_the_held_out_fold_would_teach() -> None:
+    """Model 'a' is perfect on fold 0 and noise elsewhere; 'b' the other way round. Weights fitted on the other
+    folds back 'b', so fold 0 scores near chance; had fold 0 been used, 'a' would have weight and fold 0 would
+    score far better."""
+    rng = np.random.default_rng(1)
+    n = 1000
+    y = rng.integers(0, 2, n)
+    folds = _folds(y)
+    in_fold0 = folds.ids[0] == 0
+    noise_a, noise_b = rng.random(n), rng.random(n)
+    a = np.where(in_fold0, y, noise_a)
+    b = np.where(in_fold0, noise_b, 0.3 + 0.4 * y + 0.1 * noise_b)
+    oof = {"a": np.column_stack([1 - a, a]), "b": np.column_stack([1 - b, b])}
+    result = blend_predictions(oof, y, folds, "roc_auc", "nelder_mead").result
+    fold0 = result.fold_scores[result.folds.index((0, 0))]
+    assert fold0 < 0.6
+    leaked = blend_predictions(
+        {k: v[in_fold0] for k, v in oof.items()},
+        y[in_fold0],
+        _folds(y[in_fold0]),
+        "roc_auc",
+        "nelder_mead",
+    ).result
+    assert leaked.cv > 0.99
+
+
+def test_stacking_is_only_scored_by_nested_cv() -> None:
+    y, oof = _binary()
+    result = blend_predictions(oof, y, _folds(y), "roc_auc", "stack", test=oof).result
+    assert math.isnan(result.cv) and math.isnan(result.gap) and result.weights is None
+    assert len(result.fold_scores) == 5 and result.in_sample_fold_scores == ()
+    assert result.mean > 0.8
+
+
+def test_gap_is_in_sample_minus_honest_in_the_metrics_direction() -> None:
+    y, oof = _binary()
+    folds = _folds(y)
+    for metric in ("roc_auc", "log_loss"):
+        r = blend_predictions(oof, y, folds, metric, "nelder_mead", options=_quick("nelder_mead")).result
+        raw = r.in_sample_mean - r.mean
+        assert r.gap == pytest.approx(raw if get_metric(metric).greater_is_better else -raw)
+
+
+def test_time_folds_score_only_folds_with_earlier_rows() -> None:
+    y, oof = _regression(n=500)
+    folds = make_folds(500, strategy="time", n_splits=4)
+    never = folds.ids[0] == -1
+    oof = {k: np.where(never[:, None], np.nan, v) for k, v in oof.items()}
+    outcome = blend_predictions(oof, y, folds, "rmse", "nelder_mead")
+    assert (0, 0) not in outcome.result.folds and len(outcome.result.folds) == 3
+    assert outcome.result.n_rows == int((~never).sum())
+    assert np.isnan(outcome.oof[never | (folds.ids[0] == 0)]).all()
+
+
+def test_result_round_trips_through_json() -> None:
+    y, oof = _binary()
+    result = blend_predictions(oof, y, _folds(y), "roc_auc", "hill_climb").result
+    assert BlendResult.from_json(result.to_json()) == result
+
+
+# ------------------------------------------------------------------------------------------ fast objectives
+@pytest.mark.parametrize(("row_folds", "one_pass_rows"), [(None, 50_000), ("folds", 50_000), ("folds", 0)])
+def test_fast_auc_objective_equals_the_metric_with_ties(
+    row_folds: str | None, one_pass_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaggle_kit.blend import objective
+
+    monkeypatch.setattr(objective, "_ONE_PASS_ROWS", one_pass_rows)  # 0: the fold-by-fold path of big data
+    rng = np.random.default_rng(2)
+    n, m = 3000, 4
+    y = rng.integers(0, 2, n)
+    groups = rng.integers(0, 5, n)
+    p = np.round(rng.random((m, n)), 2).astype(np.float32)  # many ties
+    preds = np.stack([1 - p, p], axis=2)
+    w = rng.dirichlet(np.ones(m))
+    objective = make_objective(get_metric("roc_auc"), preds, y, groups if row_folds else None)
+    blended = w.astype(np.float32) @ p
+    expected = (
+        np.mean([roc_auc(y[groups == g], blended[groups == g]) for g in range(5)]) if row_folds else roc_auc(y, blended)
+    )
+    assert -objective.loss(w) == pytest.approx(expected, abs=1e-12)
+
+
+def test_fast_log_loss_objective_equals_the_metric() -> None:
+    y, oof = _multiclass()
+    preds = np.stack(list(oof.values())).astype(np.float32)
+    w = np.array([0.2, 0.5, 0.3])
+    blended = np.tensordot(w.astype(np.float32), preds, axes=1)
+    loss = make_objective(get_metric("log_loss"), preds, y).loss(w)
+    assert loss == pytest.approx(get_metric("log_loss").score(y, blended), rel=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    ("method", "options", "match"),
+    [
+        ("nelder_meed", None, r"unknown blend method 'nelder_meed'.*Did you mean 'nelder_mead'"),
+        ("nelder_mead", {"restart": 3}, r"unknown option 'restart' for blend method 'nelder_mead'.*'restarts'"),
+        ("nelder_mead", {"restarts": 0}, r"restarts of blend method 'nelder_mead' must be a positive integer"),
+        ("hill_climb", {"max_steps": 1.5}, r"max_steps .* positive integer; got 1.5"),
+        ("stack", {"C": -1}, r"C of blend method 'stack' must be a positive number"),
+        ("mean", {"x": 1}, r"unknown option 'x' for blend method 'mean'; it takes no options"),
+    ],
+)
+def test_bad_methods_and_options_are_rejected(method: str, options: dict | None, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        make_blender(method, options)
+
+
+def test_rank_needs_a_rank_metric() -> None:
+    y, oof = _multiclass()
+    with pytest.raises(ConfigError, match=r"'rank' averages ranks.*'accuracy'.*use"):
+        blend_predictions(oof, y, _folds(y), "accuracy", "rank")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda y, oof: (y[:-1], oof), r"y has shape \(599,\) but the OOF predictions have 600 rows"),
+        (lambda y, oof: (y, {**oof, "m1": oof["m1"][:-1]}), r"predictions of 'm1' have shape \(599, 2\).*'m0'"),
+        (lambda y, oof: (y, {}), r"nothing to blend"),
+        (lambda y, oof: (y, {k: v * np.nan for k, v in oof.items()}), r"no OOF row was predicted by every one"),
+    ],
+)
+def test_bad_matrices_are_rejected(mutate, match: str) -> None:
+    y, oof = _binary()
+    folds = _folds(y)
+    y2, oof2 = mutate(y, oof)
+    with pytest.raises((DataError, Exception), match=match):
+        blend_predictions(oof2, y2, folds, "roc_auc", "mean")
+
+
+def test_registry_rejects_a_second_class_under_a_taken_name() -> None:
+    from kaggle_kit.blend import register
+
+    class Other(Blender):
+        method: ClassVar[str] = "mean"
+
+        def fit(self, preds, y, metric: Metric, rng, row_folds=None) -> Fitted:  # type: ignore[no-untyped-def]
+            return Fitted(weights=np.ones(preds.shape[0]) / preds.shape[0])
+
+    with pytest.raises(ConfigError, match=r"'mean' is already registered by kaggle_kit\.blend\.weighting\.Mean"):
+        register(Other)
+    assert BLENDERS["mean"].__name__ == "Mean"
+
+
+def _quick(method: str) -> dict | None:
+    return {"restarts": 2} if method == "nelder_mead" else None

@@ -1,0 +1,261 @@
+"""Blending real runs of the demo competitions: the store layout, the report, the CLI, submitting a blend, the
+target read back from the run's data, and predictions imported from files (checked against the run's ids/folds)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import demo_spec, fast_models
+from sklearn.metrics import roc_auc_score
+
+from kaggle_kit.blend import blend_report, fit_blend, import_predictions, read_blend
+from kaggle_kit.blend.inputs import load_run
+from kaggle_kit.cli import main
+from kaggle_kit.errors import DataError, StoreError
+from kaggle_kit.runner import run
+from kaggle_kit.store import RunStore
+from kaggle_kit.submit import write_submission
+
+SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
+QUICK = {"nelder_mead": {"restarts": 2}}
+NAIVE_BAYES = {"name": "nb", "kind": "sklearn", "estimator": "sklearn.naive_bayes.GaussianNB"}
+
+
+@pytest.fixture(scope="module")
+def runs(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both demo competitions, run once with quick models: GBDTs and naive Bayes (a model of another kind)."""
+    root = tmp_path_factory.mktemp("blend-runs")
+    out = {}
+    for name, models in (
+        ("demo-breast-cancer", [*fast_models(), NAIVE_BAYES]),
+        ("demo-digits", [*fast_models(("lightgbm",)), NAIVE_BAYES]),
+    ):
+        spec = demo_spec(name, demo_data, models=models, run=SEQUENTIAL)
+        out[name] = run(spec, runs_root=root, progress=None).run_dir
+    return out
+
+
+def _target(demo_data: Path, name: str) -> np.ndarray:
+    from kaggle_kit.data import load_competition
+
+    return load_competition(demo_spec(name, demo_data, models=fast_models())).y
+
+
+# ------------------------------------------------------------------------------------------ blends of a run
+@pytest.mark.parametrize("name", ["demo-breast-cancer", "demo-digits"])
+def test_blend_report_on_the_demo_runs(runs: dict[str, Path], name: str) -> None:
+    run_dir = runs[name]
+    report = blend_report(run_dir, "all", options=QUICK)
+    methods = {b.method for b in report.blends}
+    assert methods == (
+        {"mean", "rank", "nelder_mead", "hill_climb", "stack"} - ({"rank"} if name == "demo-digits" else set())
+    )
+    for b in report.blends:
+        folder = run_dir / "blends" / b.name
+        assert {p.name for p in folder.iterdir()} >= {"oof.parquet", "test.parquet", "summary.json"}
+        assert read_blend(run_dir, b.name).to_json() == b.to_json()
+        if b.weights is not None:
+            assert min(b.weights) >= 0 and math.isclose(sum(b.weights), 1.0)
+        assert len(b.fold_scores) == 5 and not math.isnan(b.mean)
+        oof = pl.read_parquet(folder / "oof.parquet")
+        assert oof.columns == RunStore(run_dir).read_predictions("lgbm", "oof").columns
+    text = report.text()
+    assert "Blend leaderboard" in text and "honest CV" in text and "in-sample" in text and "gap" in text
+    verdict = report.verdict()
+    assert verdict.startswith("The best blend") if report.beats_best_model else verdict.startswith("No blend beats")
+    assert "% of the" in text  # the blend's time against the models' fitting time
+    if name == "demo-digits":
+        assert "rank average left out" in text
+        nm = next(b for b in report.blends if b.method == "nelder_mead")
+        assert nm.objective == "log_loss" and nm.metric == "accuracy"
+
+
+def test_groups_report_best_single_best_of_each_group_and_the_blend_of_all(runs: dict[str, Path]) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    report = blend_report(
+        run_dir, "nelder_mead", groups={"trees": ["xgb", "lgbm"], "bayes": ["nb"]}, options=QUICK, save=False
+    )
+    assert {m.name for m in report.models} == {"xgb", "lgbm", "nb"}
+    assert report.group_blends == {"trees": "trees_nelder_mead", "trees+bayes": "nelder_mead"}  # no blend of one
+    text = report.text()
+    assert "best single model:" in text and "trees      best model" in text and "trees + bayes: blend of 3" in text
+    assert not (run_dir / "blends" / "trees_nelder_mead").exists()  # save=False stores nothing
+
+
+def test_nested_scores_only_use_other_folds_on_a_real_run(runs: dict[str, Path]) -> None:
+    """Recompute one held-out fold's score by hand: weights fitted on the other folds' OOF only."""
+    run_dir = runs["demo-breast-cancer"]
+    result = fit_blend(run_dir, "nelder_mead", options={"restarts": 2}, save=False)
+    preds = load_run(run_dir)
+    from kaggle_kit.blend import NelderMead, weighted_sum
+
+    stack = np.stack([preds.oof[n] for n in preds.names])
+    train_idx, valid_idx = preds.folds.train_valid(0, 2)
+    fitted = NelderMead(restarts=2).fit(
+        stack[:, train_idx],
+        preds.y[train_idx],
+        preds.metric,
+        np.random.default_rng([0, 0, 2]),
+        preds.folds.ids[0][train_idx],
+    )
+    expected = preds.metric.score(preds.y[valid_idx], weighted_sum(fitted.weights, stack[:, valid_idx]))
+    assert result.fold_scores[result.folds.index((0, 2))] == pytest.approx(expected, abs=1e-12)
+
+
+def test_target_is_read_from_the_runs_data_and_cached(runs: dict[str, Path], demo_data: Path) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    preds = load_run(run_dir)
+    np.testing.assert_array_equal(preds.y, _target(demo_data, "demo-breast-cancer"))
+    assert (run_dir / "blends" / "target.npy").is_file()
+    with pytest.raises(DataError, match=r"y has shape \(3,\) but the run has \d+ training rows"):
+        load_run(run_dir, y=np.array([0, 1, 0]))
+
+
+def test_a_config_with_other_data_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for f in ("run.json", "folds.parquet"):
+        (copy / f).write_bytes((runs["demo-breast-cancer"] / f).read_bytes())
+    other = tmp_path / "digits.toml"
+    other.write_text((runs["demo-digits"] / "spec.toml").read_text())
+    with pytest.raises(DataError, match=r"differ from the data the run .* was made from"):
+        fit_blend(copy, "mean", config=other, models=["xgb"])
+
+
+# ------------------------------------------------------------------------------------------ CLI and submission
+def test_cli_blend_then_submit_the_blend(runs: dict[str, Path], demo_data: Path, tmp_path: Path, capsys) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    argv = ["blend", str(run_dir), "--method", "mean,nelder_mead", "--restarts", "2", "--group", "trees=xgb,lgbm"]
+    assert main([*argv, "--group", "bayes=nb"]) == 0
+    out = capsys.readouterr().out
+    assert "Blend leaderboard (roc_auc" in out and "Groups" in out and "blends stored in" in out
+
+    path = tmp_path / "blend.csv"
+    assert main(["submit", str(run_dir), "--blend", "nelder_mead", "--out", str(path)]) == 0
+    sub = pl.read_csv(path)
+    sample = pl.read_csv(demo_data / "demo-breast-cancer" / "sample_submission.csv")
+    assert sub.columns == sample.columns and sub["id"].to_list() == sample["id"].to_list()
+    truth = pl.read_csv(demo_data / "demo-breast-cancer" / "solution.csv").join(sub, on="id", suffix="_pred")
+    assert roc_auc_score(truth["diagnosis"] == "malignant", truth["diagnosis_pred"]) > 0.95
+
+    assert main(["submit", str(run_dir), "--blend", "nelder_maed"]) == 2
+    assert "no blend named 'nelder_maed'" in capsys.readouterr().err
+
+
+def test_a_blend_of_refit_models_is_not_submitted(runs: dict[str, Path]) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    fit_blend(run_dir, "mean", name="stale_mean")
+    summary = run_dir / "blends" / "stale_mean" / "summary.json"
+    data = json.loads(summary.read_text())
+    data["model_keys"]["xgb"] = "0000000000000000"  # as if xgb had been refit since
+    summary.write_text(json.dumps(data))
+    with pytest.raises(StoreError, match=r"earlier versions of 'xgb'.*kaggle-kit blend"):
+        write_submission(run_dir, blend="stale_mean")
+
+
+# ------------------------------------------------------------------------------------------ imported predictions
+@pytest.fixture(autouse=True)
+def _forget_imports(request: pytest.FixtureRequest):
+    """Imported predictions join a run's default models: remove them after each test that made some."""
+    yield
+    if "runs" in request.fixturenames:
+        for run_dir in request.getfixturevalue("runs").values():
+            shutil.rmtree(run_dir / "external", ignore_errors=True)
+
+
+def _export(run_dir: Path, model: str, folder: Path, *, with_folds: bool = True) -> tuple[Path, Path]:
+    """Write a model's OOF (with the run's fold column) and test predictions as a teammate's CSVs would be."""
+    store = RunStore(run_dir)
+    oof = store.read_predictions(model, "oof")
+    if with_folds:
+        folds = pl.read_parquet(store.folds_path)
+        oof = oof.with_columns(fold=folds["fold_r0"] + 10)  # other fold numbers, the same split
+    oof_path, test_path = folder / f"{model}_oof.csv", folder / f"{model}_test.csv"
+    oof.sample(fraction=1.0, shuffle=True, seed=1).write_csv(oof_path)  # any row order
+    store.read_predictions(model, "test").write_csv(test_path)
+    return oof_path, test_path
+
+
+def test_imported_predictions_blend_like_the_runs_own(runs: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = runs["demo-digits"]
+    oof_path, test_path = _export(run_dir, "lgbm", tmp_path)
+    imported = import_predictions(run_dir, "teammate", oof_path, test_path)
+    assert imported.folds_checked and imported.n_rows == RunStore(run_dir).read_meta()["n_train"]
+    own = fit_blend(run_dir, "nelder_mead", models=["nb", "lgbm"], options={"restarts": 2}, save=False)
+    theirs = fit_blend(run_dir, "nelder_mead", models=["nb", "teammate"], options={"restarts": 2}, save=False)
+    assert theirs.weights == own.weights and theirs.fold_scores == own.fold_scores
+    report = blend_report(run_dir, "mean", options=QUICK, save=False)
+    assert "teammate" in {m.name for m in report.models}  # imports join the default models
+    assert next(m for m in report.models if m.name == "teammate").kind == "external"
+
+
+def test_import_without_a_fold_column_warns(runs: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path, with_folds=False)
+    with pytest.warns(UserWarning, match=r"no fold column 'fold'.*optimistic"):
+        imported = import_predictions(run_dir, "nofolds", oof_path, test_path)
+    assert not imported.folds_checked
+
+
+def _drop_first(f: pl.DataFrame) -> pl.DataFrame:
+    return f.slice(1)
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (_drop_first, r"do not match the run's training ids: 1 of the run's training id\(s\) are missing \(e\.g\. "),
+        (
+            lambda f: f.with_columns(
+                pl.when(pl.int_range(pl.len()) == 0).then(10**9).otherwise(pl.col("id")).alias("id")
+            ),
+            r"1 of the run's training id\(s\) are missing .*; 1 id\(s\) are not training ids of the run "
+            r"\(e\.g\. '1000000000'\)",
+        ),
+        (lambda f: pl.concat([f, f.head(1)]), r"repeats 1 id\(s\).*one row per id"),
+        (lambda f: f.rename({"id": "row_id"}), r"has no id column 'id'.*id_column"),
+        (
+            lambda f: f.with_columns(fold=pl.int_range(pl.len()) % 5),
+            r"splits the rows differently from the run's folds",
+        ),
+        (
+            lambda f: f.rename({"p_malignant": "x", "p_benign": "z"}),
+            r"has columns \['z', 'x'\]; the run needs the columns \['p_benign', 'p_malignant'\]",
+        ),
+        (lambda f: f.with_columns(p_malignant=pl.col("p_malignant") * 3), r"within \[0, 1\]"),
+        (lambda f: f.with_columns(p_malignant=pl.lit(None, dtype=pl.Float64)), r"missing or infinite predictions"),
+    ],
+)
+def test_import_of_mismatched_predictions_fails_clearly(
+    runs: dict[str, Path], tmp_path: Path, edit, match: str
+) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    edit(pl.read_csv(oof_path)).write_csv(oof_path)
+    with pytest.raises(DataError, match=match):
+        import_predictions(run_dir, "bad", oof_path, test_path)
+    assert not (run_dir / "external" / "bad").exists()
+
+
+def test_import_of_mismatched_test_ids_fails(runs: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    pl.read_csv(test_path).slice(3).write_csv(test_path)
+    with pytest.raises(DataError, match=r"do not match the run's test ids: 3 of the run's test id\(s\) are missing"):
+        import_predictions(run_dir, "bad_test", oof_path, test_path)
+
+
+def test_cli_import_predictions(runs: dict[str, Path], tmp_path: Path, capsys) -> None:
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "lgbm", tmp_path)
+    assert main(["import-predictions", str(run_dir), "friend", "--oof", str(oof_path), "--test", str(test_path)]) == 0
+    assert "imported 'friend'" in capsys.readouterr().out
+    assert json.loads((run_dir / "external" / "friend" / "source.json").read_text())["folds_checked"] is True
+    assert main(["import-predictions", str(run_dir), "xgb", "--oof", str(oof_path)]) == 2
+    assert "is the name of a model of the run" in capsys.readouterr().err
