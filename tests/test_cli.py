@@ -108,3 +108,24 @@ def test_demo_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert list((tmp_path / "runs" / name / "submissions").glob("*.csv"))
         assert f"=== {name}" in out
     assert out.count("CV leaderboard") == 2
+
+
+def test_blend_report_history_and_lb_commands(cli_runs, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole evening loop from the command line: run, blend, submit the blend, report, history, lb add."""
+    tmp, configs = cli_runs
+    runs = tmp / "runs-loop"
+    run_dir = runs / "demo-breast-cancer"
+    assert main(["run", str(configs["demo-breast-cancer"]), "--runs-root", str(runs)]) == 0
+    assert main(["blend", str(run_dir), "--method", "nelder_mead,mean"]) == 0
+    assert "nelder_mead" in capsys.readouterr().out
+    sub = tmp / "blend.csv"
+    assert main(["submit", str(run_dir), "--blend", "nelder_mead", "--out", str(sub)]) == 0
+    assert main(["report", str(run_dir), "--no-adversarial"]) == 0
+    out = capsys.readouterr().out
+    assert "report.html" in out and (run_dir / "report" / "report.html").is_file()
+    assert main(["lb", "add", str(sub), "0.987", "--runs-root", str(runs)]) == 0
+    assert main(["history", "--runs-root", str(runs), "--submissions"]) == 0
+    out = capsys.readouterr().out
+    assert "0.987" in out and "blend.csv" in out
+    assert main(["history", "--runs-root", str(runs)]) == 0
+    assert "demo-breast-cancer" in capsys.readouterr().out
