@@ -117,7 +117,6 @@ def _cmd_blend(args: argparse.Namespace) -> int:
         name=args.name,
         groups=groups or None,
         options=options,
-        config=args.config,
         seed=args.seed,
     )
     print(report.text())
@@ -234,9 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         "shows the best single model, the best of each group and the blend of all groups",
     )
     p.add_argument("--name", help="store the blend under this name (one method only; default: the method's name)")
-    p.add_argument("--config", help="the run's competition config, to read the training target from")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default: 0)")
-    p.add_argument("--restarts", type=int, default=None, help="Nelder-Mead starting points (default: 4)")
+    p.add_argument("--restarts", type=int, default=None, help="Nelder-Mead starting points (default: 3)")
     p.set_defaults(func=_cmd_blend)
 
     p = sub.add_parser("import-predictions", help="import OOF + test predictions made elsewhere, to blend them")

@@ -108,24 +108,18 @@ def test_nested_scores_only_use_other_folds_on_a_real_run(runs: dict[str, Path])
     assert result.fold_scores[result.folds.index((0, 2))] == pytest.approx(expected, abs=1e-12)
 
 
-def test_target_is_read_from_the_runs_data_and_cached(runs: dict[str, Path], demo_data: Path) -> None:
+def test_target_is_read_from_the_run_folder(runs: dict[str, Path], demo_data: Path, tmp_path: Path) -> None:
     run_dir = runs["demo-breast-cancer"]
     preds = load_run(run_dir)
     np.testing.assert_array_equal(preds.y, _target(demo_data, "demo-breast-cancer"))
-    assert (run_dir / "blends" / "target.npy").is_file()
     with pytest.raises(DataError, match=r"y has shape \(3,\) but the run has \d+ training rows"):
         load_run(run_dir, y=np.array([0, 1, 0]))
-
-
-def test_a_config_with_other_data_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
     copy = tmp_path / "run"
     copy.mkdir()
     for f in ("run.json", "folds.parquet"):
-        (copy / f).write_bytes((runs["demo-breast-cancer"] / f).read_bytes())
-    other = tmp_path / "digits.toml"
-    other.write_text((runs["demo-digits"] / "spec.toml").read_text())
-    with pytest.raises(DataError, match=r"differ from the data the run .* was made from"):
-        fit_blend(copy, "mean", config=other, models=["xgb"])
+        (copy / f).write_bytes((run_dir / f).read_bytes())
+    with pytest.raises(StoreError, match=r"target.parquet is missing; run the competition again"):
+        fit_blend(copy, "mean", models=["xgb"])
 
 
 # ------------------------------------------------------------------------------------------ CLI and submission

@@ -39,15 +39,13 @@ def fit_blend(
     name: str | None = None,
     options: Mapping[str, Any] | None = None,
     y: np.ndarray | None = None,
-    config: Path | str | None = None,
     seed: int = 0,
     save: bool = True,
 ) -> BlendResult:
     """Blend ``models`` of a run (default: all finished models but the baseline, and imported predictions) with
     ``method`` and, unless ``save=False``, store it as ``RUN_DIR/blends/<name>/`` (``name`` defaults to the
-    method). ``y`` is the training target (class codes); by default it is read again from the run's data, or from
-    ``config``."""
-    preds = load_run(run_dir, models, y=y, config=config, cache=save)
+    method). ``y`` is the training target (class codes); by default the run folder's ``target.parquet``."""
+    preds = load_run(run_dir, models, y=y)
     return _blend(preds, method, name, options, seed, save).result
 
 
@@ -61,7 +59,6 @@ def blend_report(
     group_method: str | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     y: np.ndarray | None = None,
-    config: Path | str | None = None,
     seed: int = 0,
     save: bool = True,
 ) -> BlendReport:
@@ -77,7 +74,7 @@ def blend_report(
     groups = {check_name(g, "group"): tuple(names) for g, names in (groups or {}).items()}
     if groups and models is None:
         models = list(dict.fromkeys(n for names in groups.values() for n in names))
-    preds = load_run(run_dir, models, y=y, config=config, cache=save)
+    preds = load_run(run_dir, models, y=y)
     for group, names in groups.items():
         outside = [n for n in names if n not in preds.names]
         if outside or not names:

@@ -116,7 +116,6 @@ def load_run(
     models: Sequence[str] | None = None,
     *,
     y: np.ndarray | None = None,
-    config: Path | str | None = None,
     cache: bool = True,
 ) -> RunPredictions:
     """Read the named models' predictions (default: :func:`default_models`), the target and the folds;
@@ -146,7 +145,7 @@ def load_run(
                 + did_you_mean(name, known)
             )
 
-    target = run_target(store, y=y, config=config, cache=cache)
+    target = run_target(store, y=y)
     folds = run_folds(store)
     want_test = int(meta.get("n_test") or 0) > 0
     oof: dict[str, np.ndarray] = {}

@@ -131,7 +131,7 @@ def _auc_fn(
         w32 = np.asarray(w, dtype=np.float32)
         sp = np.sort((w32 @ pos) + pos_shift)
         sn = np.sort((w32 @ neg) + neg_shift)
-        counts = _twice_wins(sn, sp)
+        counts = np.searchsorted(sn, sp, side="left") + np.searchsorted(sn, sp, side="right")  # few rows: 2 calls
         per_fold = (np.add.reduceat(counts, starts) - earlier) / pairs2
         return float(per_fold.sum()) / n_folds
 
