@@ -51,8 +51,12 @@ class TwoRuns:
 def two_runs(demo_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """The breast-cancer demo run twice into one runs root: logreg, then logreg + nb; each run recorded."""
     root = tmp_path_factory.mktemp("history_runs")
+    # record_history=False: the records are made here by hand, to test record_run itself
     first = run(
-        demo_spec("demo-breast-cancer", demo_data, models=[LOGREG], run=SEQUENTIAL), runs_root=root, progress=None
+        demo_spec("demo-breast-cancer", demo_data, models=[LOGREG], run=SEQUENTIAL),
+        runs_root=root,
+        progress=None,
+        record_history=False,
     )
     first_id = record_run(first.run_dir)
     first_hash = config_hash(first.run_dir)
@@ -60,6 +64,7 @@ def two_runs(demo_data: Path, tmp_path_factory: pytest.TempPathFactory):
         demo_spec("demo-breast-cancer", demo_data, models=[LOGREG, NB], run=SEQUENTIAL),
         runs_root=root,
         progress=None,
+        record_history=False,
     )
     second_id = record_run(second.run_dir)
     return TwoRuns(root, second.run_dir, first_id, first_hash, second_id)

@@ -218,3 +218,11 @@ def test_corrupted_prediction_file_is_detected(demo_data: Path, tmp_path: Path) 
     np.save(fold / "valid.npy", arr + 0.1)
     with pytest.raises(StoreError, match=r"does not match the checksum.*delete the folder"):
         RunStore(result.run_dir).read_fold_array(res, "valid.npy")
+
+
+def test_every_run_is_recorded_in_the_history(first_run) -> None:
+    from kaggle_kit.report import format_history, history_path
+
+    root, _ = first_run
+    assert history_path(root).is_file()
+    assert "demo-breast-cancer" in format_history(history_path(root))
