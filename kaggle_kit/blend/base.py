@@ -10,6 +10,7 @@ the held-out fold or the test rows.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class Fitted:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-class Blender:
+class Blender(ABC):
     """Base class of the blend methods; subclasses are dataclasses whose fields are their options.
 
     Override :meth:`fit` (and :meth:`predict` when the blend is not a weighted average of the models). Set
@@ -78,6 +79,7 @@ class Blender:
     nested_only: ClassVar[bool] = False
     needs_rank_metric: ClassVar[bool] = False
 
+    @abstractmethod
     def fit(
         self,
         preds: np.ndarray,
@@ -86,7 +88,7 @@ class Blender:
         rng: np.random.Generator,
         row_folds: np.ndarray | None = None,
     ) -> Fitted:
-        raise NotImplementedError
+        """Learn weights (or a level-2 model) from these rows' predictions ``(models, rows, columns)``."""
 
     def predict(self, fitted: Fitted, preds: np.ndarray) -> np.ndarray:
         if fitted.weights is None:

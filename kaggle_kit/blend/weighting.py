@@ -39,24 +39,13 @@ class Mean(Blender):
 
 
 @dataclass(frozen=True)
-class Rank(Blender):
+class Rank(Mean):
     """Mean of the models' normalised ranks (ties averaged), per class column: for rank metrics such as AUC,
     where models whose probabilities live on different scales should count equally. The output is a score in
     ``(0, 1]``, not a probability; ranks are taken within the rows being blended (held-out fold, test set)."""
 
     method: ClassVar[str] = "rank"
     needs_rank_metric: ClassVar[bool] = True
-
-    def fit(
-        self,
-        preds: np.ndarray,
-        y: np.ndarray,
-        metric: Metric,
-        rng: np.random.Generator,
-        row_folds: np.ndarray | None = None,
-    ) -> Fitted:
-        m = preds.shape[0]
-        return Fitted(weights=np.full(m, 1.0 / m))
 
     def predict(self, fitted: Fitted, preds: np.ndarray) -> np.ndarray:
         assert fitted.weights is not None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
@@ -171,7 +172,7 @@ def inner_folds(y: np.ndarray, n_splits: int, seed: int, *, stratify: bool) -> n
     return folds
 
 
-class Step(BaseModel):
+class Step(BaseModel, ABC):
     """Base of every step: the fields are its parameters; ``fit``/``transform`` are pure over lazy frames."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -179,11 +180,13 @@ class Step(BaseModel):
     kind: ClassVar[str] = ""
     needs_target: ClassVar[bool] = False
 
-    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
+        """Learn the step's state (JSON-able) from the training rows."""
 
-    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        """Apply a fitted state to any rows."""
 
     def fit_transform(self, frame: pl.LazyFrame, ctx: StepContext) -> tuple[pl.LazyFrame, dict[str, Any]]:
         """Fit on the training rows and return them transformed (target encoders override: out of fold)."""
