@@ -86,6 +86,24 @@ def _cmd_lb_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .init_config import write_config
+
+    path, why = write_config(
+        args.slug,
+        Path(args.train),
+        Path(args.out),
+        overwrite=args.force,
+        task=args.task,
+        target=args.target,
+        id_column=args.id,
+        metric=args.metric,
+    )
+    print("\n".join(f"  {line}" for line in why))
+    print(f"wrote {path}: check the roles above, then `kaggle-kit run {path}`")
+    return 0
+
+
 def _cmd_offline_wheels(args: argparse.Namespace) -> int:
     from .offline import build_offline_wheels
 
@@ -274,6 +292,19 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--private", type=float, default=None, help="the private LB score, once it is known")
     q.add_argument("--runs-root", default="runs")
     q.set_defaults(func=_cmd_lb_add)
+
+    p = sub.add_parser("init", help="write a new competition config from a data file (roles inferred and shown)")
+    p.add_argument("slug", help="the competition's name (names the config and the run folder)")
+    p.add_argument(
+        "--train", required=True, help="the training file; test.* and sample_submission.* beside it are found"
+    )
+    p.add_argument("--task", choices=["binary", "multiclass", "regression"], default=None)
+    p.add_argument("--target", default=None)
+    p.add_argument("--id", default=None)
+    p.add_argument("--metric", default=None)
+    p.add_argument("--out", default="competitions", help="folder for the config (default: competitions)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing config")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser("offline-wheels", help="build the wheels to install the kit in an offline Kaggle notebook")
     p.add_argument("out", help="folder to write the wheels into (upload it as a Kaggle dataset)")

@@ -148,3 +148,34 @@ def test_missing_data_folder_says_how_to_download(tmp_path: Path, capsys: pytest
         load_competition(load_spec(config))
     assert main(["run", str(config), "--runs-root", str(tmp_path / "runs")]) == 2
     assert "kaggle competitions download -c titanic" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("titanic", {"target": "Survived", "id": "PassengerId", "task": "binary", "metric": "roc_auc"}),
+        ("house-prices", {"target": "SalePrice", "id": "Id", "task": "regression", "metric": "rmse"}),
+    ],
+)
+def test_init_infers_a_config_that_loads(
+    name: str, expected: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data" / name
+    folder.mkdir(parents=True)
+    GENERATORS[name](folder, np.random.default_rng(1))
+    if name == "titanic":
+        (folder / "gender_submission.csv").rename(folder / "sample_submission.csv")
+    out = tmp_path / "competitions"
+    assert main(["init", name, "--train", str(folder / "train.csv"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"target = {expected['target']!r}" in printed and f"task = {expected['task']!r}" in printed
+    spec = load_spec(out / f"{name}.toml")
+    assert (spec.data.target, spec.data.id, spec.task, spec.metric) == (
+        expected["target"],
+        expected["id"],
+        expected["task"],
+        expected["metric"],
+    )
+    assert spec.resolve(spec.data.train) == folder / "train.csv"  # relative to the config, resolved back
+    assert main(["init", name, "--train", str(folder / "train.csv"), "--out", str(out)]) == 2  # no silent overwrite
+    assert "exists; pass --force" in capsys.readouterr().err
