@@ -359,7 +359,7 @@ def _section_of(loc: tuple[Any, ...]) -> type[BaseModel]:
     return _SECTION_MODELS.get(names[-1] if names else "", CompetitionSpec)
 
 
-def _explain(error: dict[str, Any], source: str) -> str:
+def _explain(error: dict[str, Any]) -> str:
     loc = tuple(error["loc"])
     key = _key_path(loc)
     kind = error["type"]
@@ -387,7 +387,7 @@ def _literal_hint(error: dict[str, Any]) -> str:
 
 
 def validation_message(exc: ValidationError, source: str) -> str:
-    lines = [_explain(e, source) for e in exc.errors()]
+    lines = [_explain(e) for e in exc.errors()]
     return f"{source}: invalid competition spec:\n  - " + "\n  - ".join(lines)
 
 

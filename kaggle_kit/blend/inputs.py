@@ -116,10 +116,9 @@ def load_run(
     models: Sequence[str] | None = None,
     *,
     y: np.ndarray | None = None,
-    cache: bool = True,
 ) -> RunPredictions:
-    """Read the named models' predictions (default: :func:`default_models`), the target and the folds;
-    ``cache=False`` writes nothing (the target read from the data is otherwise kept in ``RUN_DIR/blends``)."""
+    """Read the named models' predictions (default: :func:`default_models`), the target (``y`` overrides the run
+    folder's ``target.parquet``) and the folds; writes nothing."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = get_metric(meta["metric"])
