@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .errors import KitError
 
-DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits")
+#: what `kaggle-kit demo` (and `make demo`) runs: one competition of each task, about 2 minutes on 2 cores
+DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -22,7 +23,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.config)
     only = [m.strip() for m in args.only.split(",")] if args.only else None
-    result = run(spec, runs_root=args.runs_root, only=only, n_jobs=args.jobs)
+    result = run(
+        spec,
+        runs_root=args.runs_root,
+        only=only,
+        n_jobs=args.jobs,
+        executor=args.executor,
+        ray_address=args.ray_address,
+    )
     print()
     print(result.leaderboard())
     print(f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused})")
@@ -185,7 +193,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .runner import run
     from .submit import write_submission
 
-    for name in DEMO_CONFIGS:
+    for name in args.names or DEMO_CONFIGS:
         config = Path(args.competitions) / f"{name}.toml"
         spec = load_spec(config)
         make_demo(name, spec.resolve(spec.data.train).parent.parent)
@@ -218,6 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-root", default="runs", help="folder holding run folders (default: runs)")
     p.add_argument("--only", help="comma-separated model names to run (the baseline always runs)")
     p.add_argument("--jobs", type=int, default=None, help="parallel (model, fold) tasks (default: run.n_jobs)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default=None,
+        help="where tasks run: local processes, or Ray (pip install 'kaggle-kit[ray]') (default: run.executor)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="join a Ray cluster: 'auto' or 'ray://host:port' (implies --executor ray; default: a local Ray)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("leaderboard", help="print the CV leaderboard of a run folder")
@@ -316,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo_data)
 
     p = sub.add_parser("demo", help="create the demo data, run the demo competitions, write submissions")
+    p.add_argument("names", nargs="*", help=f"demo configs to run (default: {' '.join(DEMO_CONFIGS)})")
     p.add_argument("--competitions", default="competitions", help="folder with the demo configs")
     p.add_argument("--runs-root", default="runs")
     p.add_argument("--jobs", type=int, default=None)

@@ -35,6 +35,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 Task = Literal["binary", "multiclass", "regression"]
 Device = Literal["auto", "cpu", "cuda"]
+Executor = Literal["local", "ray"]
 FoldStrategyName = Literal["kfold", "stratified", "group", "stratified_group", "time"]
 
 #: Names a run directory, a model, or a file stem may take: no path separators, no "..", so that nothing read from a
@@ -56,6 +57,105 @@ def _check_safe_name(value: str, what: str) -> str:
     return value
 
 
+#: What ``data.sequences.aggregates`` holds when it is not given: statistics most sensor competitions start from.
+DEFAULT_SEQUENCE_AGGREGATES = ("mean", "std", "min", "max", "first", "last")
+
+
+class SequenceSpec(_Strict):
+    """Sequences given as long tables, one row per id and step (``[data.sequences]``).
+
+    Each id's rows become one row of the train (or test) frame: the steps side by side as ``<column>__t<k>``
+    (step-major, missing after a sequence's end; what ``rnn`` and ``cnn1d`` read) and per-id statistics
+    ``<column>__<stat>`` plus ``n_steps`` (what trees read). The labels are in ``data.train`` (one row per id), or,
+    when ``data.train`` is left out or names the same file as ``train`` here, in the long table itself.
+    """
+
+    train: Path = Field(description="long table of the training sequences")
+    test: Path | None = Field(default=None, description="long table of the test sequences")
+    id: str | None = Field(default=None, description="the column naming a row's sequence; default: data.id")
+    order_by: str | None = Field(default=None, description="the step column; default: the file's row order")
+    columns: list[str] | None = Field(
+        default=None, description="the sequence columns; default: every numeric column but id, order_by and target"
+    )
+    max_len: int | None = Field(default=None, ge=1, description="steps kept per sequence; default: the longest")
+    keep: Literal["first", "last"] = Field(default="first", description="which steps a longer sequence keeps")
+    aggregates: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SEQUENCE_AGGREGATES),
+        description="per-id statistics of each column for the trees; [] = none (and no n_steps)",
+    )
+
+    @field_validator("aggregates")
+    @classmethod
+    def _known_stats(cls, value: list[str]) -> list[str]:
+        from .features.sequence import SEQUENCE_STATS
+
+        for stat in value:
+            if stat not in SEQUENCE_STATS:
+                hint = did_you_mean(stat, SEQUENCE_STATS)
+                raise ValueError(f"unknown statistic {stat!r}; allowed: {allowed(SEQUENCE_STATS)}.{hint}")
+        dupes = sorted({s for s in value if value.count(s) > 1})
+        if dupes:
+            raise ValueError(f"lists {allowed(dupes)} more than once")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _some_columns(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("must name at least one column (leave it out for every numeric column)")
+        return value
+
+
+class ImageFilesSpec(_Strict):
+    """Images given as files, one per row of train / test (``[data.images]``); see :mod:`kaggle_kit.image_data`.
+
+    Each row's file is ``<folder>/<pattern with the row's column value>``; its pixels become the float columns
+    ``pixel0 ..`` (row-major, a pixel's channels together), what the ``cnn`` kind reads with
+    ``image_shape = [H, W, channels]``.
+    """
+
+    column: str | None = Field(default=None, description="the column holding a row's id or file name; default: data.id")
+    folder: Path | None = Field(default=None, description="the image folder of train and test")
+    train_folder: Path | None = Field(default=None, description="the train images' folder, when apart from test's")
+    test_folder: Path | None = Field(default=None, description="the test images' folder, when apart from train's")
+    pattern: str = Field(default="{id}.png", description="file name from the column value: '{id}.png', '{}.jpg', '{}'")
+    size: list[int] | None = Field(default=None, description="[height, width] to resize to; default: all the same size")
+    channels: Literal[1, 3, 4] = Field(default=3, description="1 = grey, 3 = RGB, 4 = RGBA")
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_placeholder(cls, value: str) -> str:
+        import string
+
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"is not a valid pattern ({exc}); write e.g. '{{id}}.png'") from None
+        if not fields or any(f not in ("id", "", "0") for f in fields):
+            raise ValueError(
+                f"must hold the placeholder {{id}} (or {{}}) that the column's value replaces, e.g. '{{id}}.png'; "
+                f"got {value!r}"
+            )
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError(f"must be a file name inside the image folder (no leading '/', no '..'); got {value!r}")
+        return value
+
+    @field_validator("size")
+    @classmethod
+    def _height_width(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (len(value) != 2 or any(v < 1 for v in value)):
+            raise ValueError(f"must be [height, width], two whole numbers >= 1; got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _folders(self) -> ImageFilesSpec:
+        if self.folder is None and self.train_folder is None:
+            raise ValueError("needs folder (or train_folder and test_folder): where the image files are")
+        if self.folder is not None and self.train_folder is not None and self.test_folder is not None:
+            raise ValueError("folder is unused when both train_folder and test_folder are set; remove one of them")
+        return self
+
+
 class DataSpec(_Strict):
     """Where the data is and which columns play which role. Relative paths resolve against the config's folder."""
 
@@ -69,6 +169,55 @@ class DataSpec(_Strict):
         description="numeric columns that are really category codes; text and boolean columns are always categorical",
     )
     drop: list[str] = Field(default_factory=list, description="columns never used as features")
+    sequences: SequenceSpec | None = Field(
+        default=None, description="sequences as long tables (one row per id and step), joined one row per id"
+    )
+    images: ImageFilesSpec | None = Field(default=None, description="image files listed by id -> pixel columns")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _train_defaults_to_long_table(cls, value: Any) -> Any:
+        # labels in the long table itself: data.train may be left out and means the same file
+        if not isinstance(value, dict) or "train" in value:
+            return value
+        sequences = value.get("sequences")
+        if isinstance(sequences, SequenceSpec):
+            return {**value, "train": sequences.train}
+        if isinstance(sequences, dict) and "train" in sequences:
+            return {**value, "train": sequences["train"]}
+        return value
+
+    @model_validator(mode="after")
+    def _sequence_roles(self) -> DataSpec:
+        s = self.sequences
+        if s is None:
+            return self
+        if self.id is None:
+            raise ValueError(
+                "data.sequences needs data.id: the column of the labels and submission files that names a sequence "
+                "(data.sequences.id names it in the long tables, when it is spelled differently there)"
+            )
+        seq_id = s.id or self.id
+        if s.order_by is not None and s.order_by in (seq_id, self.target):
+            raise ValueError(
+                f"data.sequences.order_by = {s.order_by!r} is the id or target column; name the step column"
+            )
+        clash = [c for c in s.columns or [] if c in (seq_id, s.order_by, self.target)]
+        if clash:
+            raise ValueError(
+                f"data.sequences.columns lists {clash[0]!r}, the id, order_by or target column; list the value columns"
+            )
+        if self.test is not None and s.test is None:
+            raise ValueError(
+                "data.test is set but data.sequences.test is not: the test ids need their sequences; set "
+                "data.sequences.test to the test long table (or remove data.test to take the ids from it)"
+            )
+        return self
+
+    @property
+    def labels_in_sequences(self) -> bool:
+        """True when the target is read from the training long table (``data.train`` is that same file)."""
+        return self.sequences is not None and os.path.normpath(self.train) == os.path.normpath(self.sequences.train)
 
 
 class FoldSpec(_Strict):
@@ -103,16 +252,56 @@ class FoldSpec(_Strict):
 
 
 class RunSpec(_Strict):
-    """Where results go and how much of the machine to use."""
+    """Where results go, how much of the machine to use, and where the (model, fold) tasks run."""
 
     name: str | None = Field(default=None, description="run folder under the runs root; default: the spec's name")
     n_jobs: int = Field(default=0, ge=0, description="parallel (model, fold) tasks; 0 = one per CPU core")
-    threads_per_task: int = Field(default=0, ge=0, description="threads per task; 0 = cores // n_jobs")
+    threads_per_task: int = Field(
+        default=0,
+        ge=0,
+        description="threads per task; 0 = load-aware: max(1, (cores - the 1-minute load average of other "
+        "processes, rounded half down) // n_jobs), so a busy machine never gets more OpenMP threads than free cores",
+    )
+    executor: Executor = Field(
+        default="local", description="'local': this process (n_jobs = 1) or a process pool; 'ray': Ray tasks"
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="executor = 'ray' only: None starts a local Ray; 'auto' or 'ray://host:port' joins a cluster",
+    )
+    gpus_per_task: float | None = Field(
+        default=None,
+        ge=0,
+        description="executor = 'ray' only: GPUs each task asks for; default 1 where the device resolves to cuda "
+        "(0 for CPU-only models), 0 on CPU; below 1 shares a GPU (0.5 = two tasks per GPU)",
+    )
 
     @field_validator("name")
     @classmethod
     def _safe(cls, value: str | None) -> str | None:
         return None if value is None else _check_safe_name(value, "run.name")
+
+    @field_validator("ray_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("run.ray_address must be 'auto', 'ray://host:port' or 'host:port'; got an empty string")
+        return value
+
+    @field_validator("gpus_per_task")
+    @classmethod
+    def _gpu_share(cls, value: float | None) -> float | None:
+        if value is not None and value > 1 and value != int(value):
+            raise ValueError(f"run.gpus_per_task must be below 1 (a share of one GPU) or a whole number; got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _ray_only(self) -> RunSpec:
+        if self.executor != "ray":
+            for key in ("ray_address", "gpus_per_task"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"run.{key} is only used with run.executor = 'ray'; set that, or remove {key}")
+        return self
 
 
 class ModelSpec(_Strict):
@@ -202,7 +391,7 @@ class CompetitionSpec(_Strict):
     )
     task: Task
     metric: str
-    seed: int = 42
+    seed: int = Field(default=42, ge=0)
     device: Device = "auto"
     data: DataSpec
     folds: FoldSpec = Field(default_factory=FoldSpec)
@@ -215,6 +404,14 @@ class CompetitionSpec(_Strict):
     @classmethod
     def _safe(cls, value: str) -> str:
         return _check_safe_name(value, "competition name")
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _integer_seed(cls, value: Any) -> Any:
+        # pydantic reads true as 1; a seed written as a boolean is a typo, not a choice
+        if isinstance(value, bool):
+            raise ValueError(f"seed must be a whole number such as 42; got {value!r}")
+        return value
 
     @field_validator("metric")
     @classmethod
@@ -298,7 +495,8 @@ class CompetitionSpec(_Strict):
         for m in self.models:
             if m.name == name:
                 return m
-        raise ConfigError(f"no model named {name!r}; the spec has {allowed(m.name for m in self.models)}")
+        names = [m.name for m in self.models]
+        raise ConfigError(f"no model named {name!r}; the spec has {allowed(names)}.{did_you_mean(name, names)}")
 
     # ------------------------------------------------------------------ TOML
     def to_toml(self) -> str:
@@ -308,6 +506,12 @@ class CompetitionSpec(_Strict):
         for model in payload["models"]:  # None would be dropped and read back as the default (200)
             if model["early_stopping_rounds"] is None:
                 model["early_stopping_rounds"] = 0
+            empty = [k for k, v in model["params"].items() if v is None]
+            if empty:  # dropping it would silently give the library's default instead of None
+                raise ConfigError(
+                    f"model {model['name']!r}: params.{empty[0]} is None, which TOML cannot write; leave the key out "
+                    "if the library's default is meant, or keep this spec in Python"
+                )
         return tomli_w.dumps(_drop_none(payload))
 
 
@@ -336,6 +540,8 @@ def spec_hash(payload: Any) -> str:
 _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "": CompetitionSpec,
     "data": DataSpec,
+    "sequences": SequenceSpec,
+    "images": ImageFilesSpec,
     "folds": FoldSpec,
     "run": RunSpec,
     "models": ModelSpec,

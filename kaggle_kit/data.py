@@ -17,6 +17,7 @@ import polars as pl
 
 from .config import CompetitionSpec
 from .errors import DataError, allowed, did_you_mean
+from .image_data import attach_images
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -121,16 +122,27 @@ def read_table(path: Path, *, role: str) -> pl.DataFrame:
 def load_competition(spec: CompetitionSpec) -> CompetitionData:
     """Read train (and test) from the paths in ``spec.data`` and check them."""
     _explain_missing_download(spec)
-    train = read_table(spec.resolve(spec.data.train), role="train")
-    test = read_table(spec.resolve(spec.data.test), role="test") if spec.data.test else None
-    return prepare_competition(spec, train, test)
+    d = spec.data
+    train = None if d.labels_in_sequences else read_table(spec.resolve(d.train), role="train")
+    test = read_table(spec.resolve(d.test), role="test") if d.test else None
+    return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
+
+
+def _read_sequences(spec: CompetitionSpec) -> tuple[pl.DataFrame, pl.DataFrame | None] | None:
+    s = spec.data.sequences
+    if s is None:
+        return None
+    train = read_table(spec.resolve(s.train), role="sequences.train")
+    return train, read_table(spec.resolve(s.test), role="sequences.test") if s.test else None
 
 
 def _explain_missing_download(spec: CompetitionSpec) -> None:
     """For a Kaggle competition whose files are not there yet, say exactly how to get them."""
     if spec.kaggle is None:
         return
-    paths = [p for p in (spec.data.train, spec.data.test, spec.data.sample_submission) if p is not None]
+    seq = spec.data.sequences
+    paths = [spec.data.train, spec.data.test, spec.data.sample_submission, *((seq.train, seq.test) if seq else ())]
+    paths = [p for p in paths if p is not None]
     missing = [spec.resolve(p) for p in paths if not spec.resolve(p).exists()]
     if not missing:
         return
@@ -143,9 +155,32 @@ def _explain_missing_download(spec: CompetitionSpec) -> None:
     )
 
 
-def prepare_competition(spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None) -> CompetitionData:
-    """Check frames already in memory (e.g. built in a notebook) against the spec."""
+def prepare_competition(
+    spec: CompetitionSpec,
+    train: pl.DataFrame | None,
+    test: pl.DataFrame | None,
+    *,
+    sequences: tuple[pl.DataFrame, pl.DataFrame | None] | None = None,
+) -> CompetitionData:
+    """Check frames already in memory (e.g. built in a notebook) against the spec.
+
+    With ``data.sequences``: ``sequences = (train_long, test_long)`` are joined onto ``train`` (the labels, one row
+    per id; None when the long table holds the target) and ``test`` (the test ids; None to take them from
+    ``test_long``), see :mod:`kaggle_kit.sequence_data`. Without ``sequences``, the frames must be joined already.
+    """
     d = spec.data
+    if d.sequences is not None:
+        from .sequence_data import check_joined, join_sequences
+
+        if sequences is not None:
+            train, test = join_sequences(spec, sequences[0], sequences[1], labels=train, test_ids=test)
+        else:
+            train = check_joined(spec, train)
+    elif sequences is not None:
+        raise DataError("long tables were given (sequences=...) but the spec has no [data.sequences] table")
+    if train is None:
+        raise DataError("no train frame was given; pass the training rows")
+    train, test = attach_images(spec, train, test)  # [data.images]: image files -> pixel columns (image_data)
     _require_column(train, d.target, "train", "data.target")
     if d.id is not None:
         _require_column(train, d.id, "train", "data.id")
@@ -178,12 +213,13 @@ def prepare_competition(spec: CompetitionSpec, train: pl.DataFrame, test: pl.Dat
     # Text, categorical and boolean columns are always categorical (no model can read them as numbers);
     # data.categorical adds columns stored as numbers that are really codes (e.g. a class id).
     listed = set(d.categorical or [])
-    categorical = [c for c in features if c in listed or isinstance(train.schema[c], _CATEGORICAL_DTYPES)]
-    unsupported = [c for c in features if not _is_supported(train.schema[c])]
+    schema = train.schema  # rebuilt on each access: read once, not per column (10k pixel columns are normal)
+    categorical = [c for c in features if c in listed or isinstance(schema[c], _CATEGORICAL_DTYPES)]
+    unsupported = [c for c in features if not _is_supported(schema[c])]
     if unsupported:
         raise DataError(
             f"column(s) {allowed(unsupported)} have types the models cannot use "
-            f"({', '.join(str(train.schema[c]) for c in unsupported)}); add them to data.drop"
+            f"({', '.join(str(schema[c]) for c in unsupported)}); add them to data.drop"
         )
 
     if test is not None:
@@ -242,7 +278,8 @@ def _kind(column: pl.Series, is_categorical: bool) -> str:
 def _check_test_columns(
     train: pl.DataFrame, test: pl.DataFrame, features: list[str], categorical: list[str], target: str
 ) -> pl.DataFrame:
-    missing = [c for c in features if c not in test.columns]
+    train_schema, test_schema = train.schema, test.schema  # read once: each access rebuilds them
+    missing = [c for c in features if c not in test_schema]
     if missing:
         raise DataError(
             f"test lacks feature column(s) {allowed(missing)} that train has; add them to data.drop to train "
@@ -250,7 +287,7 @@ def _check_test_columns(
         )
     casts = []
     for col in features:
-        tr, te = train.schema[col], test.schema[col]
+        tr, te = train_schema[col], test_schema[col]
         if tr == te:
             continue
         kind_tr, kind_te = _kind(train[col], col in categorical), _kind(test[col], col in categorical)

@@ -2,7 +2,8 @@
 
 Each demo folder holds ``train.csv``, ``test.csv`` (no target), ``sample_submission.csv`` and ``solution.csv`` (the
 hidden test labels, kept aside so tests can score a submission). They go through the same loading path as a real
-competition.
+competition. The sequence demos (``LONG_LAYOUT``) hold long tables instead of ``train.csv`` / ``test.csv``:
+``train_sequences.csv`` and ``test_sequences.csv`` (id, step, x) and ``train_labels.csv`` (id, label).
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ def _breast_cancer() -> tuple[pl.DataFrame, str]:
     return frame.with_columns(pl.Series("diagnosis", labels)), "diagnosis"
 
 
+def _diabetes() -> tuple[pl.DataFrame, str]:
+    """Regression: disease progression one year after baseline, from age, sex, BMI, blood pressure and six blood
+    serum measurements of 442 patients (Efron et al. 2004), unscaled, with the serum columns given their names."""
+    from sklearn.datasets import load_diabetes
+
+    ds = load_diabetes(scaled=False)
+    names = {"s1": "tc", "s2": "ldl", "s3": "hdl", "s4": "tch", "s5": "ltg", "s6": "glu"}
+    frame = pl.DataFrame(ds.data, schema=[names.get(n, n) for n in ds.feature_names], orient="row")
+    frame = frame.with_columns(pl.col("age", "sex").cast(pl.Int64))  # sex is coded 1 / 2
+    return frame.with_columns(pl.Series("progression", ds.target.astype(np.int64))), "progression"
+
+
 def _digits() -> tuple[pl.DataFrame, str]:
     from sklearn.datasets import load_digits
 
@@ -35,7 +48,8 @@ def _digits() -> tuple[pl.DataFrame, str]:
 
 def _mnist1d() -> tuple[pl.DataFrame, str]:
     """mnist1d (Greydanus 2020): 40-step 1-D signals of 10 digit templates, made by the package's own generator (no
-    download). The generator seeds numpy's and Python's global random state, which is restored afterwards."""
+    download), as columns ``x0..x39`` here; :func:`make_demo` writes them as long tables (see ``LONG_LAYOUT``).
+    The generator seeds numpy's and Python's global random state, which is restored afterwards."""
     import random
 
     try:
@@ -57,9 +71,37 @@ def _mnist1d() -> tuple[pl.DataFrame, str]:
 #: name -> (loader, the sample submission's placeholder: a probability for AUC, a label for accuracy)
 DEMOS: dict[str, tuple[Callable[[], tuple[pl.DataFrame, str]], float | int]] = {
     "demo-breast-cancer": (_breast_cancer, 0.5),
+    "demo-diabetes": (_diabetes, 0.0),
     "demo-digits": (_digits, 0),
     "demo-mnist1d": (_mnist1d, 0),
 }
+
+
+#: Demos written as long tables (one row per id and step, Kaggle's sensor layout) instead of train.csv / test.csv:
+#: ``train_sequences.csv`` / ``test_sequences.csv`` (id, step, x) and ``train_labels.csv`` (id, label).
+LONG_LAYOUT = ("demo-mnist1d",)
+
+
+def _files(name: str) -> tuple[str, ...]:
+    data = ("train_sequences.csv", "train_labels.csv", "test_sequences.csv") if name in LONG_LAYOUT else None
+    return (*(data or ("train.csv", "test.csv")), "sample_submission.csv", "solution.csv")
+
+
+def _to_long(frame: pl.DataFrame) -> pl.DataFrame:
+    """``id, step, x``, one row per id and step, from the step columns ``x0, x1, ...`` of a one-row-per-id frame."""
+    steps = [c for c in frame.columns if c != "id"]
+    long = frame.unpivot(index="id", on=steps, variable_name="step", value_name="x")
+    return long.with_columns(pl.col("step").str.strip_prefix("x").cast(pl.Int64)).sort("id", "step")
+
+
+def _strata(y: pl.Series, max_classes: int = 20, n_bins: int = 10) -> pl.Series:
+    """Class labels as they are; a target with more distinct values than ``max_classes`` (regression) binned into
+    ``n_bins`` quantile bins, so a hold-out drawn per stratum spans the whole range of the target."""
+    if y.n_unique() <= max_classes:
+        return y
+    values = y.to_numpy()
+    edges = np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])
+    return pl.Series(y.name, np.searchsorted(edges, values, side="right"))
 
 
 def make_demo(name: str, out_dir: Path | str, *, test_fraction: float = 0.2, seed: int = 0) -> Path:
@@ -67,21 +109,27 @@ def make_demo(name: str, out_dir: Path | str, *, test_fraction: float = 0.2, see
     if name not in DEMOS:
         raise ConfigError(f"unknown demo {name!r}; available: {allowed(DEMOS)}")
     folder = Path(out_dir) / name
-    if all((folder / f).is_file() for f in ("train.csv", "test.csv", "sample_submission.csv", "solution.csv")):
+    if all((folder / f).is_file() for f in _files(name)):
         return folder
     loader, placeholder = DEMOS[name]
     frame, target = loader()
     rng = np.random.default_rng(seed)
     frame = frame.with_row_index("id", offset=1000).with_columns(pl.col("id").cast(pl.Int64))
     is_test = np.zeros(frame.height, dtype=bool)
-    # stratified hold-out: the same class balance in test as in train
-    for label in frame[target].unique().to_list():
-        rows = np.flatnonzero((frame[target] == label).to_numpy())
+    # stratified hold-out: the same class balance (or spread of a continuous target) in test as in train
+    strata = _strata(frame[target])
+    for label in strata.unique().to_list():
+        rows = np.flatnonzero((strata == label).to_numpy())
         is_test[rng.choice(rows, size=round(len(rows) * test_fraction), replace=False)] = True
     train, test = frame.filter(~is_test), frame.filter(is_test)
     folder.mkdir(parents=True, exist_ok=True)
-    train.write_csv(folder / "train.csv")
-    test.drop(target).write_csv(folder / "test.csv")
+    if name in LONG_LAYOUT:
+        _to_long(train.drop(target)).write_csv(folder / "train_sequences.csv")
+        train.select("id", target).write_csv(folder / "train_labels.csv")
+        _to_long(test.drop(target)).write_csv(folder / "test_sequences.csv")
+    else:
+        train.write_csv(folder / "train.csv")
+        test.drop(target).write_csv(folder / "test.csv")
     test.select("id", target).write_csv(folder / "solution.csv")
     test.select("id", pl.lit(placeholder).alias(target)).write_csv(folder / "sample_submission.csv")
     return folder

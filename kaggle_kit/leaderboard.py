@@ -1,12 +1,28 @@
-"""The CV leaderboard: every model of a run, best first, with the baseline row so "beats the baseline" is visible."""
+"""The CV leaderboard: every model of a run, best first, with the baseline row so "beats the baseline" is visible.
+
+It also holds the one plain-text table every leaderboard of the kit is printed with (:func:`format_table`): the
+models of a run (:func:`format_leaderboard`, what ``kaggle-kit run`` prints), models and blends together
+(:func:`kaggle_kit.report.format_entries`, ``kaggle-kit report``) and blends beside the models they combine
+(:func:`kaggle_kit.blend.format_blend_leaderboard`, ``kaggle-kit blend``). Each caller turns its results into
+:class:`TableRow` values and picks its columns; ranking, alignment, missing values and failed rows are done here
+once, and columns widen to fit their values (an RMSE in the thousands stays aligned).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, TypeVar
 
 from .metrics import Metric, get_metric
 from .store import ModelResult, RunStore
+
+T = TypeVar("T")
+
+#: fold scores shown on a row before the rest are elided
+MAX_FOLDS_SHOWN = 10
 
 
 def leaderboard(run_dir: Path | str) -> list[ModelResult]:
@@ -18,32 +34,169 @@ def leaderboard(run_dir: Path | str) -> list[ModelResult]:
     return rank(rows, metric)
 
 
-def rank(rows: list[ModelResult] | tuple[ModelResult, ...], metric: Metric) -> list[ModelResult]:
-    def sort_key(row: ModelResult) -> tuple[int, float]:
-        if row.status != "ok" or math.isnan(row.cv):
-            return (1, 0.0)
-        return (0, -row.cv if metric.greater_is_better else row.cv)
+def rank_by(items: Iterable[T], metric: Metric, score: Callable[[T], float], ok: Callable[[T], bool]) -> list[T]:
+    """``items`` best first by ``score`` in the metric's direction; items not ``ok`` or scored NaN last, in their
+    original order (the sort is stable)."""
 
-    return sorted(rows, key=sort_key)
+    def key(item: T) -> tuple[int, float]:
+        value = score(item)
+        if not ok(item) or math.isnan(value):
+            return (1, 0.0)
+        return (0, -value if metric.greater_is_better else value)
+
+    return sorted(items, key=key)
+
+
+def rank(rows: list[ModelResult] | tuple[ModelResult, ...], metric: Metric) -> list[ModelResult]:
+    """Models best CV first; failed models last."""
+    return rank_by(rows, metric, lambda r: r.cv, lambda r: r.status == "ok")
+
+
+# ---------------------------------------------------------------------------------------------- the one table
+@dataclass(frozen=True)
+class TableRow:
+    """One row of a leaderboard table: a model or a blend, with whichever numbers its table shows.
+
+    ``score`` is what the row is ranked by (a model's CV, a blend's nested CV, or a mean of fold scores); a value
+    left ``None`` (or NaN) prints as ``-``. A ``failed`` row prints its name, kind, ``FAILED`` and ``error``.
+    """
+
+    name: str
+    kind: str
+    score: float
+    cv: float | None = None
+    nested_cv: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    in_sample: float | None = None
+    gap: float | None = None
+    rounds: float | None = None
+    fit_seconds: float | None = None
+    fold_scores: tuple[float, ...] = ()
+    note: str = ""  # free text at the end of the row, e.g. a blend's weights
+    failed: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of :func:`format_table`: its header, the text of a row's cell, alignment and minimum width.
+
+    ``label`` columns (name, kind) are the ones a failed row still fills; a ``last`` column is free text, never
+    padded. ``gap`` is the number of spaces before the column.
+    """
+
+    header: str
+    cell: Callable[[TableRow], str]
+    align: Literal["<", ">"] = ">"
+    width: int = 0
+    gap: int = 1
+    label: bool = False
+    last: bool = False
+
+
+def number(value: float | None, fmt: str = ".5f") -> str:
+    """``value`` formatted, or ``-`` where there is none (None or NaN)."""
+    return "-" if value is None or math.isnan(value) else format(value, fmt)
+
+
+def name_column(header: str = "name", width: int = 16) -> Column:
+    return Column(header, lambda r: r.name, "<", width, gap=2, label=True)
+
+
+def kind_column(header: str = "kind", width: int = 9) -> Column:
+    return Column(header, lambda r: r.kind, "<", width, label=True)
+
+
+def value_column(
+    header: str, value: Callable[[TableRow], float | None], fmt: str = ".5f", width: int = 10, gap: int = 1
+) -> Column:
+    return Column(header, lambda r: number(value(r), fmt), ">", width, gap)
+
+
+def mean_std_column(header: str = "mean +- std", width: int = 19, gap: int = 1) -> Column:
+    def cell(r: TableRow) -> str:
+        return "-" if r.mean is None or math.isnan(r.mean) else f"{r.mean:>10.5f} +- {number(r.std)}"
+
+    return Column(header, cell, ">", width, gap)
+
+
+def folds_column(header: str = "folds", gap: int = 2) -> Column:
+    def cell(r: TableRow) -> str:
+        shown = " ".join(f"{s:.4f}" for s in r.fold_scores[:MAX_FOLDS_SHOWN])
+        return shown + (" ..." if len(r.fold_scores) > MAX_FOLDS_SHOWN else "")
+
+    return Column(header, cell, "<", gap=gap, last=True)
+
+
+def note_column(header: str, gap: int = 2) -> Column:
+    return Column(header, lambda r: r.note, "<", gap=gap, last=True)
+
+
+def format_table(
+    rows: Sequence[TableRow], columns: Sequence[Column], metric: Metric, title: Sequence[str], *, ranked: bool = True
+) -> str:
+    """The leaderboard as plain text: ``title`` lines, a header, a rule, then one numbered line per row, best first
+    by ``score`` in the metric's direction (failed and unscored rows last) unless ``ranked`` is false."""
+    if ranked:
+        rows = rank_by(rows, metric, lambda r: r.score, lambda r: not r.failed)
+    cells = [[col.cell(r) for col in columns] for r in rows]
+    pairs = list(zip(cells, rows, strict=True))
+    widths = [  # a failed row prints only its label cells
+        0 if col.last else max(col.width, len(col.header), *(len(c[j]) for c, r in pairs if col.label or not r.failed))
+        for j, col in enumerate(columns)
+    ]
+
+    def line(texts: Sequence[str], cols: Sequence[Column]) -> str:
+        out = ""
+        for text, col, width in zip(texts, cols, widths, strict=False):  # cols may be a prefix
+            out += " " * col.gap + (text if col.last else f"{text:{col.align}{width}}")
+        return out
+
+    header = f"{'#':>2}" + line([c.header for c in columns], columns)
+    lines = [*title, header, "-" * len(header)]
+    n_labels = next((j for j, c in enumerate(columns) if not c.label), len(columns))
+    for i, (r, texts) in enumerate(zip(rows, cells, strict=True), 1):
+        if r.failed:
+            labels = line(texts[:n_labels], columns[:n_labels])
+            status = f"{'FAILED':>{widths[n_labels]}}" if n_labels < len(columns) else "FAILED"
+            lines.append(f"{i:>2}{labels} {status}  {r.error or ''}".rstrip())
+        else:
+            lines.append(f"{i:>2}{line(texts, columns)}".rstrip())
+    return "\n".join(lines)
+
+
+def direction(metric: Metric) -> str:
+    return "higher is better" if metric.greater_is_better else "lower is better"
+
+
+# ---------------------------------------------------------------------------------------------- models of a run
+def model_row(r: ModelResult) -> TableRow:
+    return TableRow(
+        name=r.name,
+        kind=r.kind,
+        score=r.cv,
+        cv=r.cv,
+        mean=r.mean,
+        std=r.std,
+        rounds=r.best_iteration,
+        fit_seconds=r.fit_seconds,
+        fold_scores=tuple(r.fold_scores),
+        failed=r.status != "ok",
+        error=r.error,
+    )
 
 
 def format_leaderboard(rows: list[ModelResult] | tuple[ModelResult, ...], metric: Metric) -> str:
     """A plain-text table for the terminal: CV over all OOF rows, mean +- std over folds, each fold, time."""
-    rows = rank(rows, metric)
-    arrow = "higher is better" if metric.greater_is_better else "lower is better"
-    header = (
-        f"{'#':>2}  {'model':<16} {'kind':<9} {'CV ' + metric.name:>14} {'mean +- std':>19}  {'rounds':>7} "
-        f"{'fit s':>7}  folds"
-    )
-    lines = [f"CV leaderboard ({metric.name}, {arrow})", header, "-" * len(header)]
-    for i, r in enumerate(rows, 1):
-        if r.status != "ok":
-            lines.append(f"{i:>2}  {r.name:<16} {r.kind:<9} {'FAILED':>14}  {r.error or ''}")
-            continue
-        folds = " ".join(f"{s:.4f}" for s in r.fold_scores[:10]) + (" ..." if len(r.fold_scores) > 10 else "")
-        rounds = f"{r.best_iteration:.0f}" if r.best_iteration is not None else "-"
-        lines.append(
-            f"{i:>2}  {r.name:<16} {r.kind:<9} {r.cv:>14.5f} {r.mean:>10.5f} +- {r.std:.5f}  {rounds:>7} "
-            f"{r.fit_seconds:>7.1f}  {folds}"
-        )
-    return "\n".join(lines)
+    columns = [
+        name_column("model", 16),
+        kind_column("kind", 9),
+        value_column(f"CV {metric.name}", lambda r: r.cv, width=14),
+        mean_std_column(),
+        value_column("rounds", lambda r: r.rounds, ".0f", width=7, gap=2),
+        value_column("fit s", lambda r: r.fit_seconds, ".1f", width=7),
+        folds_column(),
+    ]
+    title = [f"CV leaderboard ({metric.name}, {direction(metric)})"]
+    return format_table([model_row(r) for r in rows], columns, metric, title)

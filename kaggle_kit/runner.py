@@ -4,7 +4,8 @@ A finished fold is never recomputed: results are content-addressed by a key that
 and the folds, so rerunning the same spec refits nothing, adding a model fits only that model, changing a model's
 parameters fits it afresh (the old results stay on disk), and a run killed halfway resumes where it stopped.
 
-Tasks run in a pool of processes sized to the CPU cores, each with an explicit thread count, so the cores are never
+Tasks run in this process, in a pool of processes sized to the CPU cores, or on Ray (:mod:`kaggle_kit.executors`),
+each with an explicit thread count that leaves out the cores other processes keep busy, so the cores are never
 oversubscribed (two OpenMP libraries spin-waiting against each other is the classic 10-100x slowdown).
 
 Example::
@@ -17,12 +18,8 @@ Example::
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import time
-import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
@@ -31,17 +28,20 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from pydantic import ValidationError
 
 from . import __version__
-from .config import BASELINE_NAME, CompetitionSpec, ModelSpec, spec_hash
+from .config import BASELINE_NAME, CompetitionSpec, ModelSpec, RunSpec, spec_hash, validation_message
 from .data import CompetitionData, load_competition, prepare_competition
 from .device import resolve_device
-from .errors import KitError, StoreError
+from .errors import ConfigError, DataError, StoreError
+from .executors import Context, Job, Task, execute
 from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
 from .store import FoldResult, ModelResult, RunStore
+from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
 Progress = Callable[[str], None]
 
@@ -62,32 +62,9 @@ class RunResult:
         return format_leaderboard(self.models, get_metric(self.metric))
 
 
-@dataclass(frozen=True)
-class _Task:
-    model: ModelSpec
-    key: str
-    repeat: int
-    fold: int
-
-
-@dataclass(frozen=True)
-class _Context:
-    """Everything a worker needs to fit folds; built once per process."""
-
-    spec: CompetitionSpec
-    data: CompetitionData
-    folds: Folds
-    store: RunStore
-    metric: Metric
-    device: str
-    threads: int
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS / Windows
-        return os.cpu_count() or 1
+# the task and worker context live with the executors; fit_fold below is what every executor calls
+_Task = Task
+_Context = Context
 
 
 def baseline_spec() -> ModelSpec:
@@ -126,7 +103,9 @@ def resolve_folds(spec: CompetitionSpec, data: CompetitionData) -> Folds:
         n_splits=f.n_splits,
         n_repeats=f.n_repeats,
         seed=spec.seed,
-        y=data.y if strategy in ("stratified", "stratified_group") else None,
+        # the labels themselves (not their codes) so that a message about a rare class names the user's label;
+        # the codes are the indices of the sorted labels, so the folds are the same
+        y=data.train[data.target_column].to_numpy() if strategy in ("stratified", "stratified_group") else None,
         groups=groups,
         order=order,
         shuffle=f.shuffle,
@@ -141,20 +120,24 @@ def run(
     test: pl.DataFrame | None = None,
     only: Sequence[str] | None = None,
     n_jobs: int | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
     progress: Progress | None = print,
     record_history: bool = True,
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
 
     ``train``/``test`` frames, when given, are used instead of reading ``spec.data`` paths (notebooks). ``only``
-    restricts the run to the named models. ``n_jobs`` overrides ``spec.run.n_jobs``. Each run is recorded in the
-    run history (``<runs_root>/history.sqlite``) unless ``record_history`` is False.
+    restricts the run to the named models. ``n_jobs``, ``executor`` (``"local"`` or ``"ray"``) and ``ray_address``
+    override ``spec.run``'s (an address implies Ray). Each run is recorded in the run history
+    (``<runs_root>/history.sqlite``) unless ``record_history`` is False.
     """
     say = progress or (lambda _msg: None)
+    settings = _run_settings(spec.run, executor, ray_address)
     data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
     metric = get_metric(spec.metric)
     device = resolve_device(spec.device)
-    store = RunStore(Path(runs_root) / spec.run_name)
+    store = RunStore.in_runs_folder(runs_root, spec.run_name)
     store.ensure_writable()
     folds = _folds_for_run(store, spec, data)
     store.save_target(data.train_ids, data.y)
@@ -170,7 +153,6 @@ def run(
     data_fp, folds_fp = data.fingerprint(), folds.fingerprint()
     # every model of the spec is "current" (the leaderboard lists them all), even those --only leaves out
     keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in all_models}
-    _write_meta(store, spec, data, folds, metric, device, keys)
 
     pending: list[_Task] = []
     reused = 0
@@ -183,10 +165,25 @@ def run(
     if reused:
         say(f"reusing {reused} finished fold(s) from {store.root}")
 
-    jobs = max(1, min(n_jobs or spec.run.n_jobs or cpu_count(), len(pending) or 1))
-    threads = spec.run.threads_per_task or max(1, cpu_count() // jobs)
-    say(f"fitting {len(pending)} fold(s) with {jobs} worker(s) x {threads} thread(s) on {device}")
-    errors = _execute(pending, spec, data, train is not None, store, folds, metric, device, jobs, threads, say)
+    jobs = max(1, min(n_jobs or settings.n_jobs or cpu_count(), len(pending) or 1))
+    load = machine_load()
+    threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
+    execution = _execution(settings, jobs, threads, load)
+    _write_meta(store, spec, data, folds, metric, device, keys, execution)
+    workers = "Ray tasks" if settings.executor == "ray" and settings.ray_address else f"{jobs} worker(s)"
+    say(
+        f"fitting {len(pending)} fold(s) with {workers} x {threads} thread(s) on {device} ({execution['where']}; "
+        f"load {load.load:.2f} on {load.cores} core(s), {load.others:.2f} of it other processes)"
+    )
+    job = Job(
+        Context(spec, data, folds, store, metric, device, threads),
+        in_memory=train is not None,
+        jobs=jobs,
+        executor=settings.executor,
+        ray_address=settings.ray_address,
+        gpus_per_task=settings.gpus_per_task,
+    )
+    errors = execute(pending, job, fit_fold, say)
 
     results = tuple(_assemble(store, m, keys[m.name], data, folds, metric, errors.get(m.name)) for m in models)
     if record_history:
@@ -196,16 +193,53 @@ def run(
     return RunResult(store.root, spec.metric, results, fitted=len(pending), reused=reused)
 
 
+def _run_settings(run: RunSpec, executor: str | None, ray_address: str | None) -> RunSpec:
+    """``spec.run`` with the caller's overrides, validated like the spec itself."""
+    updates: dict[str, Any] = {}
+    if executor is not None:
+        updates["executor"] = executor
+    if ray_address is not None:
+        updates.update(ray_address=ray_address, executor=executor or "ray")
+    if not updates:
+        return run
+    try:
+        return RunSpec.model_validate({**run.model_dump(), **updates})
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, "run options").replace("competition spec", "run options")) from None
+
+
+def _execution(settings: RunSpec, jobs: int, threads: int, load: MachineLoad) -> dict[str, Any]:
+    """How the run's tasks were run, as recorded in run.json: the thread rule's inputs and its outcome."""
+    if settings.executor == "ray":
+        where = f"Ray at {settings.ray_address}" if settings.ray_address else "a local Ray"
+    else:
+        where = "this process" if jobs == 1 else "a local process pool"
+    return {
+        "executor": settings.executor,
+        "where": where,
+        "jobs": jobs,
+        "threads": threads,
+        "threads_rule": "run.threads_per_task" if settings.threads_per_task else "load-aware",
+        "cores": load.cores,
+        "load_1min": load.load,
+        "load_own": load.own,
+    }
+
+
 def _folds_for_run(store: RunStore, spec: CompetitionSpec, data: CompetitionData) -> Folds:
     folds = resolve_folds(spec, data)
-    saved = store.load_folds(folds.n_splits, folds.scheme)
-    if saved is None:
-        store.save_folds(folds, data.train_ids)
-    elif saved != folds:
+    try:
+        saved = store.load_folds(folds.n_splits, folds.scheme)
+        fits = saved is None or saved == folds
+    except DataError:  # the saved ids do not fit this spec's fold settings (e.g. n_splits changed)
+        saved, fits = None, False
+    if not fits:
         raise StoreError(
             f"the run folder {str(store.root)!r} holds folds made from other data or fold settings; a run never "
             "overwrites another: set run.name to a new name (or delete that folder)"
         )
+    if saved is None:
+        store.save_folds(folds, data.train_ids)
     return folds
 
 
@@ -217,6 +251,7 @@ def _write_meta(
     metric: Metric,
     device: str,
     keys: dict[str, str],
+    execution: dict[str, Any],
 ) -> None:
     previous = store.read_meta() if store.exists() else {}
     if previous and (previous.get("task"), previous.get("metric")) != (spec.task, spec.metric):
@@ -243,99 +278,12 @@ def _write_meta(
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
             "device": device,
+            "execution": execution,
             "models": keys,
             "kinds": {m.name: m.kind for m in [baseline_spec(), *spec.models]},
         }
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
-
-
-# --------------------------------------------------------------------------------------------- execution
-_WORKER: _Context | None = None
-
-
-def _init_worker(
-    spec: CompetitionSpec,
-    frames: tuple[pl.DataFrame, pl.DataFrame | None] | None,
-    root: str,
-    device: str,
-    threads: int,
-) -> None:
-    global _WORKER
-    data = prepare_competition(spec, *frames) if frames is not None else load_competition(spec)
-    store = RunStore(root)
-    folds = store.load_folds(spec.folds.n_splits, "past" if spec.fold_strategy == "time" else "complement")
-    assert folds is not None  # written by the parent before any worker starts
-    _WORKER = _Context(spec, data, folds, store, get_metric(spec.metric), device, threads)
-
-
-def _run_in_worker(task: _Task) -> FoldResult:
-    assert _WORKER is not None
-    return fit_fold(_WORKER, task)
-
-
-def _execute(
-    tasks: list[_Task],
-    spec: CompetitionSpec,
-    data: CompetitionData,
-    in_memory: bool,
-    store: RunStore,
-    folds: Folds,
-    metric: Metric,
-    device: str,
-    jobs: int,
-    threads: int,
-    say: Progress,
-) -> dict[str, str]:
-    """Run the tasks; return model name -> error text for models that failed (the others carry on)."""
-    errors: dict[str, str] = {}
-    if not tasks:
-        return errors
-
-    def report(task: _Task, result: FoldResult | None, exc: BaseException | None) -> None:
-        where = f"{task.model.name:<14} repeat {task.repeat} fold {task.fold + 1}/{folds.n_splits}"
-        if exc is not None:
-            if isinstance(exc, KitError):
-                raise exc
-            errors.setdefault(task.model.name, f"{type(exc).__name__}: {exc}")
-            say(f"{where}  FAILED: {type(exc).__name__}: {exc}")
-            return
-        assert result is not None
-        iters = f"  rounds {result.best_iteration}" if result.best_iteration is not None else ""
-        say(f"{where}  {metric.name} {result.score:.5f}{iters}  {result.fit_seconds:.1f}s")
-
-    if jobs == 1:
-        ctx = _Context(spec, data, folds, store, metric, device, threads)
-        for task in tasks:
-            if task.model.name in errors:
-                continue
-            try:
-                report(task, fit_fold(ctx, task), None)
-            except KitError:
-                raise
-            except Exception as exc:
-                traceback.print_exc()
-                report(task, None, exc)
-        return errors
-
-    frames = (data.train, data.test) if in_memory else None
-    pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(spec, frames, str(store.root), device, threads),
-    )
-    try:
-        running: dict[Future[FoldResult], _Task] = {pool.submit(_run_in_worker, t): t for t in tasks}
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                task = running.pop(fut)
-                exc = fut.exception()
-                report(task, None if exc else fut.result(), exc)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return errors
 
 
 def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
@@ -376,7 +324,10 @@ def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
     X_valid = encode(valid_rows)
 
     start = time.perf_counter()
-    fitted = adapter.fit(X_train, y_train, X_valid, y_valid, fit_ctx)
+    try:
+        fitted = adapter.fit(X_train, y_train, X_valid, y_valid, fit_ctx)
+    except FloatingPointError as exc:  # a diverged net: say which model and fold (the leaderboard keeps this text)
+        raise type(exc)(f"model {task.model.name!r} repeat {task.repeat} fold {task.fold + 1}: {exc}") from exc
     fit_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -385,7 +336,7 @@ def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
     if data.test is not None:
         test_pred = _from_fit_space(adapter.predict(fitted, encode(data.test), fit_ctx), metric)
     predict_seconds = time.perf_counter() - start
-    _check_finite(valid_pred, test_pred, task.model.name)
+    _check_finite(valid_pred, test_pred, f"model {task.model.name!r} repeat {task.repeat} fold {task.fold + 1}")
 
     result = FoldResult(
         model=task.model.name,
@@ -422,10 +373,18 @@ def _from_fit_space(pred: np.ndarray, metric: Metric) -> np.ndarray:
     return np.expm1(pred).astype(np.float32) if metric.fit_transform == "log1p" else pred
 
 
-def _check_finite(valid_pred: np.ndarray, test_pred: np.ndarray | None, model: str) -> None:
+def _check_finite(valid_pred: np.ndarray, test_pred: np.ndarray | None, where: str) -> None:
+    """Reject NaN / infinite predictions before they reach the store (a ``FloatingPointError`` fails the model only).
+
+    ``where`` names the model and fold, e.g. ``"model 'mlp' repeat 0 fold 3"``.
+    """
     for what, pred in (("validation", valid_pred), ("test", test_pred)):
         if pred is not None and not np.isfinite(pred).all():
-            raise FloatingPointError(f"model {model!r} produced NaN or infinite {what} predictions (diverged)")
+            bad = int((~np.isfinite(pred)).sum())
+            raise FloatingPointError(
+                f"{where} produced {bad} NaN or infinite {what} prediction value(s) (diverged); check the model's "
+                "params and the inputs for infinite or huge values"
+            )
 
 
 # --------------------------------------------------------------------------------------------- assembly
@@ -439,7 +398,9 @@ def _assemble(
     error: str | None,
 ) -> ModelResult:
     """Gather a model's folds into OOF (row order = train order, averaged over repeats) and fold-averaged test
-    predictions, score them, and write them with the model's summary."""
+    predictions, score them, and write them with the model's summary. Temporary fold folders a killed write left
+    behind are removed here, when none of this run's writes is in flight."""
+    store.remove_stale_temps(model.name, key)
     results = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
     done = [r for r in results if r is not None]
     if error is not None or len(done) != len(results):

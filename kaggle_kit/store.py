@@ -11,9 +11,12 @@ Layout (``<key>`` is a hash of everything a model's predictions depend on: its s
     runs/<run>/models/<name>/<key>/test.parquet  id + the same columns, averaged over folds
     runs/<run>/models/<name>/<key>/summary.json  CV score, per-fold scores, timings
 
-A fold folder is written under a temporary name and renamed into place in one step, so a fold either exists whole
-or not at all: a run killed at any moment leaves nothing a later run would trust. ``result.json`` records the
-SHA-256 of every file, checked when predictions are read back.
+A fold folder is written under a hidden temporary name (``.r0_f3.<pid>.<random>.tmp``) and renamed into place in
+one step, so a fold either exists whole or not at all: a run killed at any moment leaves nothing a later run would
+trust, and the next run of that model removes the temporary folders whose writer is gone. ``result.json`` records
+the SHA-256 of every file of its fold: a fold whose files do not match is refitted (with a warning naming the file),
+never trusted. ``checksums.json`` does the same for a model's assembled ``oof`` / ``test`` predictions, so a
+corrupted file read by a blend or a report is an error naming the file and the fix, not a parquet stack trace.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,9 +39,16 @@ import numpy as np
 import polars as pl
 
 from .errors import StoreError
+from .faults import fault_point
 from .folds import Folds
 
 FORMAT_VERSION = 1
+MIN_FREE_BYTES = 64 * 2**20  #: a run refuses to start with less free space than this in its runs folder
+_TMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp")  # a hidden temporary file or folder, with its writer
+
+
+class StoreWarning(UserWarning):
+    """A store file failed its check and is being refitted or rebuilt (the run goes on)."""
 
 
 @dataclass(frozen=True)
@@ -103,18 +115,66 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    A write the disk refuses (full, read-only) is a :class:`StoreError` naming the file; the old file stays.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        fault_point(f"write:{path.name}")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
         raise
+
+
+def _write_error(path: Path, exc: OSError) -> StoreError:
+    return StoreError(
+        f"cannot write {path} ({exc.strerror or exc}); free some space or choose another --runs-root, then run "
+        "again: finished folds are kept and only the rest is fitted"
+    )
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove the hidden temporary files and folders in ``folder`` whose writing process is gone (a killed write).
+
+    A temporary entry of a live process (a concurrent run on this machine) is left alone. Returns what was removed.
+    """
+    if not folder.is_dir():
+        return []
+    removed = []
+    for entry in folder.iterdir():
+        m = _TMP.fullmatch(entry.name)
+        if m is None or _alive(int(m.group("pid"))):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -135,6 +195,19 @@ class RunStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
+    @classmethod
+    def in_runs_folder(cls, runs_root: Path | str, name: str) -> RunStore:
+        """The store of run ``name`` under ``runs_root``; refused when it leads elsewhere (a link in a downloaded
+        runs archive, or a name with path parts), so that a run never writes outside the runs folder."""
+        root = Path(runs_root) / name
+        inside = Path(runs_root).resolve()
+        if root.resolve() != inside / name:
+            raise StoreError(
+                f"the run folder {str(root)!r} leads outside the runs folder (to {str(root.resolve())!r}); "
+                "remove that link or set run.name to another name"
+            )
+        return cls(root)
+
     # ----------------------------------------------------------------- run metadata
     @property
     def meta_path(self) -> Path:
@@ -152,23 +225,31 @@ class RunStore:
         try:
             return json.loads(self.meta_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{self.meta_path} is corrupted ({exc}); delete the run folder and run again") from None
+            raise StoreError(f"{self.meta_path} is corrupted ({exc}); delete it, run again: folds are kept") from None
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         atomic_write(self.meta_path, json.dumps({**meta, "format_version": FORMAT_VERSION}, indent=1).encode())
 
-    def ensure_writable(self) -> None:
-        """Fail before any training if the run folder cannot be written (read-only mount, disk full)."""
+    def ensure_writable(self, min_free: int = MIN_FREE_BYTES) -> None:
+        """Fail before any training if the run folder cannot be written (read-only mount) or its disk has less
+        than ``min_free`` bytes free; remove the temporary files a killed run left in it."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".write-probe-{uuid.uuid4().hex}"
             probe.write_bytes(b"x" * 4096)
             probe.unlink()
+            free = shutil.disk_usage(self.root).free
         except OSError as exc:
             raise StoreError(
                 f"cannot write to the run folder {str(self.root)!r} ({exc.strerror or exc}); choose another "
                 "--runs-root or free some space"
             ) from None
+        if free < min_free:
+            raise StoreError(
+                f"the run folder {str(self.root)!r} has only {free:,} bytes free (a run needs at least "
+                f"{min_free:,}); free some space or choose another --runs-root"
+            )
+        remove_stale_temps(self.root)
 
     # ----------------------------------------------------------------- folds
     @property
@@ -200,7 +281,13 @@ class RunStore:
     def read_target(self) -> np.ndarray:
         if not self.target_path.is_file():
             raise StoreError(f"{self.target_path} is missing; run the competition again to write it")
-        return pl.read_parquet(self.target_path)["y"].to_numpy()
+        try:
+            return pl.read_parquet(self.target_path)["y"].to_numpy()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise StoreError(
+                f"{self.target_path} is corrupted ({type(exc).__name__}); rerun `kaggle-kit run` on its config to "
+                "write it again (finished folds are reused)"
+            ) from None
 
     # ----------------------------------------------------------------- per-fold results
     def model_dir(self, name: str, key: str) -> Path:
@@ -210,17 +297,44 @@ class RunStore:
         return self.model_dir(name, key) / "folds" / f"r{repeat}_f{fold}"
 
     def finished(self, name: str, key: str, repeat: int, fold: int) -> FoldResult | None:
-        """The fold's result if it was written whole, else None (it will be fitted)."""
-        path = self.fold_dir(name, key, repeat, fold) / "result.json"
-        if not path.is_file():
+        """The fold's result if it was written whole and every file matches its checksum, else None (it will be
+        fitted). A fold folder that exists but fails the check is reported with a :class:`StoreWarning`."""
+        folder = self.fold_dir(name, key, repeat, fold)
+        if not folder.is_dir():
             return None
+        problem = self._fold_problem(folder)
+        if isinstance(problem, FoldResult):
+            return problem
+        warnings.warn(
+            f"{problem}; model {name!r} repeat {repeat} fold {fold + 1} is not trusted and will be refitted",
+            StoreWarning,
+            stacklevel=2,
+        )
+        return None
+
+    def _fold_problem(self, folder: Path) -> FoldResult | str:
+        """The fold's result if its folder verifies, else what is wrong with it."""
+        path = folder / "result.json"
         try:
             result = FoldResult.from_json(path.read_text())
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-            return None
-        if not all((path.parent / f).is_file() for f in result.files):
-            return None
+        except FileNotFoundError:
+            return f"{path} is missing"
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+            return f"{path} is corrupted ({type(exc).__name__})"
+        for fname, digest in result.files.items():
+            try:
+                ok = sha256_bytes((folder / fname).read_bytes()) == digest
+            except FileNotFoundError:
+                return f"{folder / fname} is missing"
+            if not ok:
+                return f"{folder / fname} does not match the checksum in its result.json (a corrupted or edited file)"
         return result
+
+    def remove_stale_temps(self, name: str, key: str) -> list[Path]:
+        """Remove the temporary fold folders (never counted as finished) and prediction files a killed write of
+        this model left behind."""
+        folder = self.model_dir(name, key)
+        return remove_stale_temps(folder / "folds") + remove_stale_temps(folder)
 
     def write_fold(
         self,
@@ -231,10 +345,18 @@ class RunStore:
         save_model: Callable[[Path], None],
         extra: dict[str, bytes] | None = None,
     ) -> FoldResult:
-        """Write a fold's files into a temporary folder, record their checksums, and rename it into place."""
+        """Write a fold's files into a temporary folder, record their checksums, and rename it into place.
+
+        A fold folder already in place that fails its checksums (the reason this fold is being refitted) is replaced.
+        A write the disk refuses (ENOSPC) leaves no folder in place and is a :class:`StoreError` naming the fold.
+        """
         final = self.fold_dir(result.model, result.key, result.repeat, result.fold)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+        where = f"fold {final.name} of model {result.model!r}"
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp"))
+        except OSError as exc:
+            raise _write_error(final, exc) from None
         try:
             blobs = {"valid.npy": npy_bytes(valid_pred.astype(np.float32))}
             if test_pred is not None:
@@ -247,15 +369,24 @@ class RunStore:
             done = FoldResult(**{**asdict(result), "files": files})
             (tmp / "result.json").write_text(done.to_json())
             _fsync_dir(tmp)
+            fault_point("fold-files")
+            if final.is_dir() and not isinstance(self._fold_problem(final), FoldResult):
+                _discard(final)  # a corrupted fold, refitted: this write replaces it
             try:
                 os.rename(tmp, final)
             except OSError:
-                if self.finished(result.model, result.key, result.repeat, result.fold) is None:
+                if not isinstance(self._fold_problem(final), FoldResult):
                     raise
                 shutil.rmtree(tmp, ignore_errors=True)  # another worker finished the same fold first
+            fault_point("fold-renamed")
             return done
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise StoreError(
+                    f"cannot write {where} to {final.parent} ({exc.strerror or exc}); nothing of it was kept. Free "
+                    "some space or choose another --runs-root, then run again: finished folds are reused"
+                ) from None
             raise
 
     def read_fold_array(self, result: FoldResult, fname: str) -> np.ndarray:
@@ -263,14 +394,34 @@ class RunStore:
         blob = path.read_bytes()
         if sha256_bytes(blob) != result.files.get(fname):
             raise StoreError(
-                f"{path} does not match the checksum in its result.json (a corrupted or edited file); delete the "
-                f"folder {path.parent} and run again to refit that fold"
+                f"{path} does not match the checksum in its result.json (a corrupted or edited file); rerun "
+                f"`kaggle-kit run` to refit that fold (or delete the folder {path.parent})"
             )
-        return np.load(io.BytesIO(blob), allow_pickle=False)
+        try:
+            return np.load(io.BytesIO(blob), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:  # e.g. a pickled object array: never unpickled
+            raise StoreError(
+                f"{path} is not a plain numeric array ({exc}); delete the folder {path.parent} and rerun "
+                "`kaggle-kit run` to refit that fold"
+            ) from None
 
     # ----------------------------------------------------------------- assembled predictions
     def write_predictions(self, name: str, key: str, kind: str, frame: pl.DataFrame) -> None:
-        atomic_write(self.model_dir(name, key) / f"{kind}.parquet", parquet_bytes(frame))
+        """Write ``<kind>.parquet`` and record its SHA-256 in the model's ``checksums.json``."""
+        folder = self.model_dir(name, key)
+        blob = parquet_bytes(frame)
+        atomic_write(folder / f"{kind}.parquet", blob)
+        sums = self._checksums(folder)
+        sums[f"{kind}.parquet"] = sha256_bytes(blob)
+        atomic_write(folder / "checksums.json", json.dumps(sums, indent=1).encode())
+
+    @staticmethod
+    def _checksums(folder: Path) -> dict[str, str]:
+        try:
+            sums = json.loads((folder / "checksums.json").read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            return {}
+        return sums if isinstance(sums, dict) else {}
 
     def write_summary(self, result: ModelResult) -> None:
         atomic_write(self.model_dir(result.name, result.key) / "summary.json", result.to_json().encode())
@@ -288,14 +439,28 @@ class RunStore:
         path = self.model_dir(name, key) / "summary.json"
         if not path.is_file():
             raise StoreError(f"model {name!r} has no finished results in {self.root}; run it first")
-        return ModelResult.from_json(path.read_text())
+        try:
+            return ModelResult.from_json(path.read_text())
+        except (json.JSONDecodeError, TypeError, KeyError, UnicodeDecodeError) as exc:
+            raise StoreError(
+                f"{path} is corrupted ({type(exc).__name__}); rerun `kaggle-kit run` on its config to write it again "
+                "(finished folds are reused)"
+            ) from None
 
     def read_predictions(self, name: str, kind: str) -> pl.DataFrame:
         """The assembled ``oof`` or ``test`` predictions of a current model."""
         path = self.model_dir(name, self._key(name)) / f"{kind}.parquet"
         if not path.is_file():
             raise StoreError(f"model {name!r} has no {kind} predictions in {self.root}; its run did not finish")
-        return pl.read_parquet(path)
+        blob = path.read_bytes()
+        fix = "rerun `kaggle-kit run` on its config to rebuild it from the folds (refitting any corrupted fold)"
+        expected = self._checksums(path.parent).get(path.name)
+        if expected is not None and sha256_bytes(blob) != expected:
+            raise StoreError(f"{path} does not match its checksum in checksums.json (corrupted or edited); {fix}")
+        try:
+            return pl.read_parquet(io.BytesIO(blob))
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise StoreError(f"{path} is not a readable parquet file ({type(exc).__name__}); {fix}") from None
 
     def _key(self, name: str) -> str:
         models = self.current_models()
@@ -306,6 +471,13 @@ class RunStore:
                 f"no model named {name!r} in {self.root}; it has {allowed(models)}.{did_you_mean(name, models)}"
             )
         return models[name]
+
+
+def _discard(folder: Path) -> None:
+    """Take ``folder`` out of place in one rename (so it is never half-deleted in place), then delete it."""
+    aside = folder.with_name(f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    os.rename(folder, aside)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:

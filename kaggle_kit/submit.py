@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .errors import DataError, KitError, StoreError
+from .config import SAFE_NAME
+from .errors import ConfigError, DataError, KitError, StoreError
 from .metrics import get_metric
 from .store import RunStore
 
@@ -33,15 +34,41 @@ def write_submission(
         preds = blend_test_predictions(run_dir, blend)
     else:
         assert model is not None
+        # the name comes from run.json, which a downloaded run folder may have crafted: it must name no other folder
+        if not SAFE_NAME.match(model) or ".." in model:
+            raise ConfigError(f"the model name {model!r} must be a plain name as on the leaderboard (it names a file)")
         preds = store.read_predictions(model, "test")
+    _check_row_count(preds, meta, f"model {model!r}" if model else f"blend {blend!r}")
     frame = submission_frame(preds, meta)
     sample_path = meta.get("sample_submission")
     if sample_path:
         frame = _match_sample(frame, Path(sample_path), meta["id_column"])
-    path = Path(out) if out else store.root / "submissions" / (f"{model}.csv" if model else f"blend-{blend}.csv")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(path)
+    default = store.root / "submissions" / (f"{model}.csv" if model else f"blend-{blend}.csv")
+    path = Path(out) if out else default
+    _write(frame, path, default.name)
     return path
+
+
+def _check_row_count(preds: pl.DataFrame, meta: dict, what: str) -> None:
+    """Test predictions must have one row per test row of the run; anything else is a stale or edited file."""
+    n_test = int(meta.get("n_test") or 0)
+    if preds.height != n_test:
+        raise StoreError(
+            f"the test predictions of {what} have {preds.height} row(s) but the run's test file has {n_test}; "
+            "the run folder was edited or is stale: run the competition again (`kaggle-kit run CONFIG`)"
+        )
+
+
+def _write(frame: pl.DataFrame, path: Path, default_name: str) -> None:
+    if path.is_dir():
+        raise KitError(f"--out {str(path)!r} is a folder; give a file name, e.g. {str(path / default_name)!r}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_csv(path)
+    except OSError as exc:
+        raise KitError(
+            f"cannot write the submission {str(path)!r} ({exc.strerror or exc}); choose another --out"
+        ) from None
 
 
 def submission_frame(preds: pl.DataFrame, meta: dict) -> pl.DataFrame:
@@ -70,7 +97,10 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
     data (``data.id`` unset), the sample's first column holds the ids and rows are matched by position.
     """
     if not sample_path.is_file():
-        raise StoreError(f"the sample submission {str(sample_path)!r} recorded for this run no longer exists")
+        raise StoreError(
+            f"the sample submission {str(sample_path)!r} recorded for this run no longer exists; put it back, or set "
+            "data.sample_submission to where it is now and run the competition again (nothing is refit)"
+        )
     sample = pl.read_csv(sample_path, infer_schema_length=10_000)
     sample_id = id_col if id_col is not None else sample.columns[0]
     if sample_id not in sample.columns:
@@ -86,8 +116,8 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
         missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
         if missing:
             raise DataError(
-                f"the sample submission asks for column(s) {missing} but the predictions have {frame.columns[1:]}; "
-                "its columns must be the target column or the class labels"
+                f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
+                f"{frame.columns[1:]}; its columns must be the target column or the class labels"
             )
         values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
 
@@ -102,11 +132,32 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
     key = "__id"
     left = sample.select(pl.col(sample_id).cast(pl.String).alias(key), pl.col(sample_id))
     right = values.select(pl.col(ours).cast(pl.String).alias(key), *wanted)
+    _check_sample_rows(left[key], right[key], sample_path, sample_id)
     out = left.join(right, on=key, how="left", maintain_order="left")
     n_missing = out[wanted[0]].null_count()
     if n_missing:
         raise DataError(
-            f"{n_missing} id(s) of the sample submission have no test prediction (e.g. "
-            f"{out.filter(pl.col(wanted[0]).is_null())[sample_id][0]!r}); is the test file the competition's?"
+            f"{n_missing} id(s) of the sample submission {str(sample_path)!r} have no test prediction (e.g. "
+            f"{out.filter(pl.col(wanted[0]).is_null())[sample_id][0]!r}): data.test and data.sample_submission must "
+            "be the same competition's files; fix the one that is not, and run again"
         )
     return out.select(sample_id, *wanted)
+
+
+def _check_sample_rows(sample_ids: pl.Series, test_ids: pl.Series, sample_path: Path, sample_id: str) -> None:
+    """The sample decides the rows: it must list every test id once, or Kaggle rejects the file (wrong row count)."""
+    dupes = sample_ids.filter(sample_ids.is_duplicated())
+    if dupes.len():
+        raise DataError(
+            f"the sample submission {str(sample_path)!r} lists {dupes.n_unique()} id(s) more than once in column "
+            f"{sample_id!r} (e.g. {dupes[0]!r}); a submission has one row per test id: use the competition's own "
+            "sample_submission file"
+        )
+    extra = test_ids.filter(~test_ids.is_in(sample_ids.implode()))
+    if extra.len():
+        raise DataError(
+            f"the sample submission {str(sample_path)!r} has {sample_ids.len()} row(s) but the run has "
+            f"{test_ids.len()} test predictions: {extra.len()} test id(s) are not in it (e.g. {extra[0]!r}), so the "
+            "submission would have the wrong row count. Point data.sample_submission at the file that goes with "
+            "data.test, and run again"
+        )

@@ -576,3 +576,21 @@ def test_spec_hash_is_stable_and_order_free() -> None:
     assert a != spec_hash({"b": 2, "a": [1, 2], "p": Path("x")})
     spec = load_spec(DEMO)
     assert spec_hash(spec.model_dump(mode="json")) == spec_hash(load_spec(DEMO).model_dump(mode="json"))
+
+
+def test_a_boolean_seed_is_refused() -> None:
+    """pydantic would read `seed = true` as 1; a boolean seed is a typo, so it is named."""
+    with pytest.raises(ConfigError, match=r"seed: seed must be a whole number such as 42; got True"):
+        build_spec({**copy.deepcopy(VALID), "seed": True})
+
+
+def test_to_toml_refuses_a_none_param_it_cannot_write() -> None:
+    spec = build_spec(copy.deepcopy(VALID))
+    models = [m.model_copy(update={"params": {"penalty": None}}) if m.name == "logreg" else m for m in spec.models]
+    with pytest.raises(ConfigError, match=r"model 'logreg': params.penalty is None, which TOML cannot write"):
+        spec.model_copy(update={"models": models}).to_toml()
+
+
+def test_unknown_model_name_suggests_the_closest() -> None:
+    with pytest.raises(ConfigError, match=r"no model named 'XGB'; the spec has 'logreg' or 'xgb'. Did you mean 'xgb'"):
+        build_spec(copy.deepcopy(VALID)).model("XGB")

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("torch", "xgboost", "lightgbm", "sklearn", "matplotlib")
+HEAVY = ("torch", "xgboost", "lightgbm", "sklearn", "matplotlib", "ray")  # ray: only for executor = "ray"
 
 
 def _imported_after(code: str) -> list[str]:
@@ -16,7 +16,8 @@ def _imported_after(code: str) -> list[str]:
 
 
 def test_import_kaggle_kit_imports_no_model_library() -> None:
-    code = "import kaggle_kit, kaggle_kit.cli, kaggle_kit.runner\nkaggle_kit.run, kaggle_kit.load_spec"
+    code = "import kaggle_kit, kaggle_kit.cli, kaggle_kit.runner, kaggle_kit.executors\n"
+    code += "kaggle_kit.run, kaggle_kit.load_spec"
     assert _imported_after(code) == []
 
 

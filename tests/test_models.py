@@ -199,3 +199,24 @@ def test_sklearn_classifier_missing_a_class_in_training_fold() -> None:
     adapter = make_adapter(_spec("sklearn", "multiclass"))
     pred = adapter.predict(adapter.fit(Xtr, ytr[keep], Xva, yva, ctx), Xva, ctx)
     assert pred.shape == (len(yva), 10) and (pred[:, 9] == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("spec", "uses_gpu"),
+    [
+        (ModelSpec(name="x", kind="xgboost"), True),
+        (ModelSpec(name="l", kind="lightgbm"), True),
+        (ModelSpec(name="n", kind="mlp"), True),
+        (ModelSpec(name="s", kind="sklearn", estimator="sklearn.linear_model.Ridge"), False),
+        (ModelSpec(name="d", kind="dummy"), False),
+    ],
+)
+def test_adapters_declare_whether_they_use_a_gpu(spec: ModelSpec, uses_gpu: bool) -> None:
+    """A Ray task asks for a GPU only for the families that train on one (scikit-learn and the baseline do not)."""
+    assert make_adapter(spec).uses_gpu is uses_gpu
+
+
+def test_sklearn_estimator_must_be_an_estimator_class() -> None:
+    spec = ModelSpec(name="p", kind="sklearn", estimator="sklearn.datasets._base.Path")
+    with pytest.raises(ConfigError, match=r"'sklearn.datasets._base.Path' is not a scikit-learn estimator"):
+        make_adapter(spec).fit(*_split("regression"))

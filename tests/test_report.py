@@ -362,6 +362,7 @@ def _relocate(copy: Path, data: dict[str, str], sample: str | None) -> None:
         spec = "\n".join(f'{key} = "{value}"' if line.startswith(f"{key} = ") else line for line in spec.splitlines())
     (copy / "spec.toml").write_text(spec)
     meta = json.loads((copy / "run.json").read_text())
+    meta.pop("config_dir", None)  # moved to another machine: the folder the run was started from is not there
     (copy / "run.json").write_text(json.dumps({**meta, "sample_submission": sample}))
 
 

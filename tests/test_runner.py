@@ -216,7 +216,7 @@ def test_corrupted_prediction_file_is_detected(demo_data: Path, tmp_path: Path) 
     res = FoldResult.from_json((fold / "result.json").read_text())
     arr = np.load(fold / "valid.npy")
     np.save(fold / "valid.npy", arr + 0.1)
-    with pytest.raises(StoreError, match=r"does not match the checksum.*delete the folder"):
+    with pytest.raises(StoreError, match=r"does not match the checksum.*rerun `kaggle-kit run` to refit that fold"):
         RunStore(result.run_dir).read_fold_array(res, "valid.npy")
 
 

@@ -247,15 +247,23 @@ def _check_folds(
     validated = np.flatnonzero(ours >= 0)
     rows = pl.DataFrame({"row": validated, "ours": ours[validated], "theirs": theirs.to_numpy()[validated]})
     for a, b in (("ours", "theirs"), ("theirs", "ours")):  # a fold of one side must be a single fold of the other
-        first = rows.group_by(a, maintain_order=True).agg(pl.col(b).first().alias("__first"))
+        first = rows.group_by(a, maintain_order=True).agg(
+            pl.col(b).first().alias("__first"), pl.col("row").first().alias("__first_row")
+        )
         bad = rows.join(first, on=a, how="left", maintain_order="left").filter(pl.col(b) != pl.col("__first"))
         if bad.height:
-            row = int(bad["row"][0])
+            # two rows one side keeps together and the other splits: fold numbers alone would not show the clash
+            i, j = int(bad["__first_row"][0]), int(bad["row"][0])
+            pair = f"ids {run_ids[i]!r} and {run_ids[j]!r}"
+            where = (
+                f"share the run's fold {int(ours[i])} but are in the file's folds {theirs[i]!r} and {theirs[j]!r}"
+                if a == "ours"
+                else f"share the file's fold {theirs[i]!r} but are in the run's folds {int(ours[i])} and {int(ours[j])}"
+            )
             raise DataError(
                 f"the fold column {fold_column!r} of {str(path)!r} splits the rows differently from the run's folds "
-                f"(e.g. id {run_ids[row]!r} is in its fold {theirs[row]!r} but in the run's fold {int(ours[row])}); "
-                "predictions made on other folds leak into the blend's nested CV. Make them with the run's folds "
-                f"({store.folds_path}), or pass fold_column= naming the right column"
+                f"({pair} {where}); predictions made on other folds leak into the blend's nested CV. Make them with "
+                f"the run's folds ({store.folds_path}), or name the right column with --fold-column (fold_column=)"
             )
     return True
 

@@ -59,10 +59,7 @@ class RunPredictions:
 
 def run_folds(store: RunStore) -> Folds:
     """The run's saved folds: ``n_splits`` from the largest fold id, the scheme from the spec's fold strategy."""
-    path = store.folds_path
-    if not path.is_file():
-        raise StoreError(f"{str(store.root)!r} has no folds.parquet; run `kaggle-kit run` on it first")
-    frame = pl.read_parquet(path).select(pl.col("^fold_r\\d+$"))
+    frame = _folds_frame(store).select(pl.col("^fold_r\\d+$"))
     n_splits = int(frame.max().max_horizontal()[0]) + 1
     scheme = "past" if _fold_strategy(store) == "time" else "complement"
     folds = store.load_folds(n_splits, scheme)
@@ -79,14 +76,28 @@ def _fold_strategy(store: RunStore) -> str | None:
     spec = store.root / "spec.toml"
     if spec.is_file():
         return tomllib.loads(spec.read_text()).get("folds", {}).get("strategy")
-    ids = pl.read_parquet(store.folds_path).select(pl.col("^fold_r\\d+$")).to_numpy()
+    ids = _folds_frame(store).select(pl.col("^fold_r\\d+$")).to_numpy()
     return "time" if (ids == -1).any() else None  # only time folds leave rows never validated
 
 
 def train_ids(store: RunStore) -> pl.Series:
     """The run's training ids in train row order (the first column of folds.parquet)."""
-    frame = pl.read_parquet(store.folds_path)
+    frame = _folds_frame(store)
     return frame[frame.columns[0]]
+
+
+def _folds_frame(store: RunStore) -> pl.DataFrame:
+    """``folds.parquet`` as written by the run, with an error naming the file when it is missing or unreadable."""
+    path = store.folds_path
+    if not path.is_file():
+        raise StoreError(f"{str(store.root)!r} has no folds.parquet; run `kaggle-kit run` on it first")
+    try:
+        return pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise StoreError(
+            f"{path} is corrupted ({exc}); delete it and run the competition again (`kaggle-kit run CONFIG`): the "
+            "same folds are recomputed from the seed and every finished fold is reused"
+        ) from None
 
 
 def current_keys(run_dir: Path | str) -> dict[str, str]:

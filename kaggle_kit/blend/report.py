@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..leaderboard import (
+    TableRow,
+    direction,
+    format_table,
+    kind_column,
+    mean_std_column,
+    name_column,
+    note_column,
+    value_column,
+)
 from ..metrics import Metric, get_metric
 from ..store import ModelResult
 from .result import BlendResult
@@ -188,50 +198,48 @@ def format_blend_leaderboard(
     """Models and blends ranked by their honest score: the mean of per-fold scores over the folds nested CV scored
     (a model's own fold scores; a blend's nested-CV fold scores). Beside it: all held-out rows scored at once (a
     model's CV, a blend's nested CV), a blend's in-sample fold mean, the gap between the two means, the weights."""
-    arrow = "higher is better" if metric.greater_is_better else "lower is better"
     folds = blends[0].folds if blends else tasks
-    rows: list[tuple[float, str]] = []
-    for b in blends:
-        weights = (
-            " ".join(
-                f"{n} {w:.2f}"
-                for n, w in sorted(zip(b.models, b.weights, strict=True), key=lambda t: -t[1])
-                if w > 0.005
-            )
-            if b.weights is not None
-            else f"level-2 model on {len(b.models)} models"
-        )
-        in_sample = f"{b.in_sample_mean:>10.5f}" if not math.isnan(b.in_sample_mean) else f"{'-':>10}"
-        gap = f"{b.gap:>+9.5f}" if not math.isnan(b.gap) else f"{'-':>9}"
-        rows.append(
-            (
-                b.mean,
-                f"{b.name:<22} {b.method:<12} {b.mean:>10.5f} +- {b.std:.5f} {b.nested_cv:>10.5f} {in_sample} {gap}"
-                f"  {weights}",
-            )
-        )
+    rows = [_blend_row(b) for b in blends]
     for m in models:
         scores = matched_scores(m, folds, tasks) if tasks else m.fold_scores
         mean = float(np.mean(scores)) if scores else float("nan")
         std = float(np.std(scores)) if scores else float("nan")
-        rows.append(
-            (mean, f"{m.name:<22} {'model':<12} {mean:>10.5f} +- {std:.5f} {m.cv:>10.5f} {'-':>10} {'-':>9}  {m.kind}")
-        )
-    rows.sort(key=lambda r: (math.isnan(r[0]), -r[0] if metric.greater_is_better else r[0]))
-    header = (
-        f"{'#':>2}  {'name':<22} {'method':<12} {'honest CV mean +- std':>21} {'all rows':>10} {'in-sample':>10} "
-        f"{'gap':>9}  weights"
-    )
-    lines = [
-        f"Blend leaderboard ({metric.name}, {arrow}). Honest CV: the mean of per-fold scores; a blend's are nested CV "
-        "(fitted on the other folds' OOF, scored on the held-out fold).",
+        rows.append(TableRow(name=m.name, kind="model", score=mean, cv=m.cv, mean=mean, std=std, note=m.kind))
+    columns = [
+        name_column("name", 22),
+        kind_column("method", 12),
+        mean_std_column("honest CV mean +- std", 21),
+        value_column("all rows", lambda r: r.cv, width=10),
+        value_column("in-sample", lambda r: r.in_sample, width=10),
+        value_column("gap", lambda r: r.gap, "+.5f", width=9),
+        note_column("weights"),
+    ]
+    title = [
+        f"Blend leaderboard ({metric.name}, {direction(metric)}). Honest CV: the mean of per-fold scores; a blend's "
+        "are nested CV (fitted on the other folds' OOF, scored on the held-out fold).",
         "'all rows': every held-out row scored at once (a model's CV). 'in-sample': the blend fitted on all OOF rows, "
         "fold mean; 'gap': how much better that looks than the honest score.",
-        header,
-        "-" * len(header),
     ]
-    lines.extend(f"{i:>2}  {text}" for i, (_, text) in enumerate(rows, 1))
-    return "\n".join(lines)
+    return format_table(rows, columns, metric, title)
+
+
+def _blend_row(b: BlendResult) -> TableRow:
+    if b.weights is None:
+        weights = f"level-2 model on {len(b.models)} models"
+    else:
+        ordered = sorted(zip(b.models, b.weights, strict=True), key=lambda t: -t[1])
+        weights = " ".join(f"{n} {w:.2f}" for n, w in ordered if w > 0.005)
+    return TableRow(
+        name=b.name,
+        kind=b.method,
+        score=b.mean,
+        cv=b.nested_cv,
+        mean=b.mean,
+        std=b.std,
+        in_sample=b.in_sample_mean,
+        gap=b.gap,
+        note=weights,
+    )
 
 
 def oof_correlation(oof: dict[str, np.ndarray]) -> np.ndarray:

@@ -12,6 +12,7 @@ numeric                   ``standardize``, ``robust_scale``, ``quantile`` (rank-
 categorical               ``ordinal``, ``one_hot``, ``count_encode``, ``target_encode`` (out of fold),
                           ``rare_group``
 dates                     ``date_parts``, ``cyclical``
+selection                 ``select``, ``drop`` (names or a ``pattern``, e.g. the step columns ``.+__t\\d+``)
 aggregates                ``group_aggregate``; for long tables :func:`sequence_aggregates`,
                           :func:`sequence_wide` / :func:`sequence_tensor` (the nets' ``(N, T, F)`` layout)
 ========================  ==========================================================================
@@ -25,6 +26,7 @@ from .categorical import CountEncode, OneHot, OrdinalEncode, RareGroup, TargetEn
 from .encoder import FeatureMatrix, TableEncoder
 from .numeric import Clip, Impute, Log1p, MissingIndicator, QuantileTransform, RobustScale, Standardize
 from .pipeline import Pipeline, step_from_config, validate_steps
+from .selection import Drop, Select
 from .sequence import sequence_aggregates, sequence_tensor, sequence_wide
 from .temporal import Cyclical, DateParts
 
@@ -35,6 +37,7 @@ __all__ = [
     "CountEncode",
     "Cyclical",
     "DateParts",
+    "Drop",
     "FeatureMatrix",
     "FeatureWarning",
     "GroupAggregate",
@@ -48,6 +51,7 @@ __all__ = [
     "RareGroup",
     "RobustScale",
     "Roles",
+    "Select",
     "Standardize",
     "Step",
     "StepContext",

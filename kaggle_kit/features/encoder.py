@@ -53,6 +53,7 @@ class TableEncoder:
 
     def transform(self, frame: pl.DataFrame, state: dict[str, Any]) -> FeatureMatrix:
         levels: dict[str, list[str]] = state["levels"]
+        schema = frame.schema  # built anew on each access: once, not per column (quadratic on 10k pixel columns)
         exprs = []
         for col in state["features"]:
             if col in levels:
@@ -62,7 +63,7 @@ class TableEncoder:
                     .cast(pl.String)
                     .replace_strict(levels[col], codes, default=None, return_dtype=pl.Float32)
                 )
-            elif isinstance(frame.schema[col], _TEMPORAL):
+            elif isinstance(schema[col], _TEMPORAL):
                 expr = pl.col(col).cast(pl.Datetime("us")).dt.epoch("us").cast(pl.Float64) / _US_PER_DAY
             else:
                 expr = pl.col(col)

@@ -188,11 +188,13 @@ class Pipeline:
         # default: every column, except the target when it is a named column of the frame (y = train["target"])
         target_name = getattr(y, "name", None) if y is not None else None
         feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
-        missing = [c for c in feats if c not in df.columns]
+        # a frame's schema and columns are rebuilt on each access: read them once (10k pixel columns are normal)
+        schema, present = df.schema, set(df.columns)
+        missing = [c for c in feats if c not in present]
         if missing:
             raise DataError(f"feature column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], df.columns)}")
         if categorical is None:
-            cats = [c for c in feats if is_categorical_dtype(df.schema[c])]
+            cats = [c for c in feats if is_categorical_dtype(schema[c])]
         else:
             cats = [c for c in feats if c in set(categorical)]
         roles = Roles(feats, cats)
@@ -206,24 +208,25 @@ class Pipeline:
             kinds = [s.kind for s in self.steps if s.needs_target]
             raise ConfigError(f"{self._label()}: step {kinds[0]!r} needs the target: pass y to fit / fit_transform")
 
-        inputs: dict[str, str] = {c: dtype_name(df.schema[c]) for c in feats}
+        inputs: dict[str, str] = {c: dtype_name(schema[c]) for c in feats}
         created: set[str] = set()
         states = []
         for i, step in enumerate(self.steps):
             ctx.where = f"{self._label()} steps[{i}] ({step.kind})"
-            before = set(df.columns)
+            before, schema = set(df.columns), df.schema
             lazy, state = step.fit_transform(df.lazy(), ctx)
             for col in step.inputs(state):
                 if col in before and col not in created and col not in inputs:
-                    inputs[col] = dtype_name(df.schema[col])
+                    inputs[col] = dtype_name(schema[col])
             df = lazy.collect()
             created |= set(df.columns) - before
             step.update_roles(state, roles)
             states.append({"step": step.kind, "params": step.to_config(), "state": state})
 
         # anything left as text is categorical for the base encoding
+        schema = df.schema
         for c in roles.features:
-            if c in df.columns and is_categorical_dtype(df.schema[c]) and c not in roles.categorical:
+            if c in schema and is_categorical_dtype(schema[c]) and c not in roles.categorical:
                 roles.categorical.append(c)
         encoder = TableEncoder(tuple(roles.features), tuple(c for c in roles.features if c in roles.categorical))
         state = {
@@ -282,7 +285,8 @@ class Pipeline:
             )
 
     def _conform(self, df: pl.DataFrame, inputs: Mapping[str, str]) -> pl.DataFrame:
-        missing = [c for c in inputs if c not in df.columns]
+        schema = df.schema
+        missing = [c for c in inputs if c not in schema]
         if missing:
             raise DataError(
                 f"{self._label()}: the frame lacks column {missing[0]!r}, which the pipeline was fitted with."
@@ -290,11 +294,11 @@ class Pipeline:
             )
         casts = []
         for col, expected in inputs.items():
-            got = dtype_name(df.schema[col])
+            got = dtype_name(schema[col])
             if got == expected:
                 continue
             dtype = dtype_from_name(expected)
-            if dtype is None or df.schema[col] == pl.Null:
+            if dtype is None or schema[col] == pl.Null:
                 casts.append(pl.col(col).cast(dtype) if dtype is not None else pl.col(col))
                 continue
             original = df[col]

@@ -1,12 +1,31 @@
 """Long tables (one row per id and step: sensor readings, transactions, events) -> one row per id.
 
-* :func:`sequence_aggregates`: per-id statistics of each column (mean, std, min, max, first, last, count, ...), a
-  wide frame the trees take, joined onto the main table by id.
+* :func:`sequence_aggregates`: per-id statistics of each column (mean, std, min, max, quantiles, first, last, the
+  step of the maximum, ...), a wide frame the trees take, joined onto the main table by id.
 * :func:`sequence_wide`: the steps themselves laid side by side, ``<column>__t<step>`` in step-major order (step 0's
   features, then step 1's, ...), missing where a sequence is shorter: the ``(N, T, F)`` layout the nets' sequence
-  inputs reshape (``order = 'tf'``). :func:`sequence_tensor` gives the numpy array and lengths directly.
+  inputs reshape (``order = 'tf'``; ``rnn`` / ``cnn1d`` read ``T`` and ``F`` from these names when
+  ``params.sequence_shape`` is left out). :func:`sequence_tensor` gives the numpy array and lengths directly.
 
 Neither uses the target or other ids' rows, so neither needs fitting inside a fold.
+
+From a competition config, ``[data.sequences]`` does both and joins the result onto the train and test frames (see
+:mod:`kaggle_kit.sequence_data`). For a sensor competition (``X_train.csv`` = series_id, measurement_number and
+the sensor columns; ``y_train.csv`` = series_id, label)::
+
+    [data]
+    train = "y_train.csv"              # labels, one row per series (leave out if the long table holds the label)
+    id = "series_id"
+    target = "label"
+
+    [data.sequences]
+    train = "X_train.csv"
+    test = "X_test.csv"                # the test ids come from here (or from data.test when given)
+    order_by = "measurement_number"
+    aggregates = ["mean", "std", "min", "max", "q10", "q90", "first", "last"]
+
+Trees then drop the step columns (a ``drop`` step with ``pattern = '.+__t\\d+'``); the nets select them
+(``params.columns = '.+__t\\d+'``).
 
 Example::
 
@@ -16,8 +35,9 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -25,8 +45,30 @@ import polars as pl
 from ..errors import DataError, allowed, did_you_mean
 from .base import num
 
-SequenceStat = Literal["mean", "std", "min", "max", "median", "sum", "first", "last", "count", "nunique"]
-SEQUENCE_STATS: tuple[str, ...] = ("mean", "std", "min", "max", "median", "sum", "first", "last", "count", "nunique")
+SequenceStat = Literal[
+    "mean",
+    "std",
+    "min",
+    "max",
+    "median",
+    "sum",
+    "first",
+    "last",
+    "count",
+    "nunique",
+    "q10",
+    "q25",
+    "q75",
+    "q90",
+    "argmin",
+    "argmax",
+    "skew",
+    "kurtosis",
+    "diff_abs_mean",
+]
+SEQUENCE_STATS: tuple[str, ...] = get_args(SequenceStat)
+#: The name of a step column, as :func:`sequence_wide` writes it: ``<column>__t<step>``.
+STEP_COLUMN = re.compile(r"(?s)(.+)__t(\d+)")
 
 
 def _as_frame(long: Any) -> pl.DataFrame:
@@ -78,7 +120,11 @@ def sequence_aggregates(
 ) -> pl.DataFrame:
     """One row per id (in order of first appearance): ``id``, ``n_steps`` (rows of that id) and
     ``<column>__<stat>`` for each column and statistic. ``first`` / ``last`` follow ``order_by`` (else the row
-    order); ``std`` uses ``ddof`` (1, as pandas); ``count`` counts non-missing values."""
+    order); ``std`` uses ``ddof`` (1, as pandas); ``count`` counts non-missing values. ``q10`` ... ``q90`` are
+    quantiles (linear interpolation, numpy's default); ``argmin`` / ``argmax`` the step (0-based, in order) of the
+    first minimum / maximum; ``skew`` / ``kurtosis`` the biased sample skewness and excess kurtosis (scipy's
+    defaults); ``diff_abs_mean`` the mean absolute change from one step to the next (how rough the signal is).
+    Missing values (and NaN) are skipped."""
     unknown = [s for s in stats if s not in SEQUENCE_STATS]
     if unknown:
         raise DataError(
@@ -97,6 +143,15 @@ def sequence_aggregates(
         "last": lambda c: num(c).last(),
         "count": lambda c: num(c).count(),
         "nunique": lambda c: num(c).drop_nulls().n_unique(),
+        "q10": lambda c: num(c).quantile(0.10, interpolation="linear"),
+        "q25": lambda c: num(c).quantile(0.25, interpolation="linear"),
+        "q75": lambda c: num(c).quantile(0.75, interpolation="linear"),
+        "q90": lambda c: num(c).quantile(0.90, interpolation="linear"),
+        "argmin": lambda c: num(c).arg_min(),
+        "argmax": lambda c: num(c).arg_max(),
+        "skew": lambda c: num(c).skew(bias=True),
+        "kurtosis": lambda c: num(c).kurtosis(fisher=True, bias=True),
+        "diff_abs_mean": lambda c: num(c).diff().abs().mean(),
     }
     return (
         frame.lazy()
@@ -163,3 +218,21 @@ def sequence_tensor(
     counts = frame.group_by(id, maintain_order=True).len()["len"].to_numpy()
     lengths = np.minimum(counts, n_steps).astype(np.int64)
     return np.ascontiguousarray(X), lengths, wide[id]
+
+
+def infer_sequence_shape(names: list[str]) -> tuple[tuple[int, int], str] | None:
+    """``((T, F), order)`` when ``names`` are exactly ``<column>__t<k>`` for ``k = 0..T-1`` and ``F`` columns, in
+    step-major (``'tf'``) or feature-major (``'ft'``) order; None otherwise."""
+    parts = [STEP_COLUMN.fullmatch(n) for n in names]
+    if not names or not all(parts):
+        return None
+    pairs = [(m.group(1), int(m.group(2))) for m in parts if m]
+    features = list(dict.fromkeys(c for c, _ in pairs))
+    n_steps = len(names) // len(features)
+    if n_steps * len(features) != len(names):
+        return None
+    if pairs == [(c, t) for t in range(n_steps) for c in features]:
+        return (n_steps, len(features)), "tf"
+    if pairs == [(c, t) for c in features for t in range(n_steps)]:
+        return (n_steps, len(features)), "ft"
+    return None

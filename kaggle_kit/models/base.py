@@ -44,9 +44,11 @@ class Fitted:
 
 
 class ModelAdapter(Protocol):
-    """One model family. ``file_name`` is the native file ``save`` writes inside a fold's folder."""
+    """One model family. ``file_name`` is the native file ``save`` writes inside a fold's folder; ``uses_gpu`` says
+    whether the family trains on a GPU on a CUDA run (a Ray task then asks for one)."""
 
     file_name: str
+    uses_gpu: bool
 
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext

@@ -49,6 +49,7 @@ _EVAL = {
 
 class LightGBMAdapter:
     file_name = "model.txt"
+    uses_gpu = True
 
     def __init__(self, spec: ModelSpec) -> None:
         check_reserved(spec.params, _RESERVED, spec.name)

@@ -32,6 +32,13 @@ def _estimator_class(path: str, model: str) -> type:
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type):
         raise ConfigError(f"model {model!r}: {module_name!r} has no estimator class {class_name!r}")
+    from sklearn.base import BaseEstimator
+
+    if not issubclass(cls, BaseEstimator):  # e.g. a Path or Thread re-exported by a scikit-learn module
+        raise ConfigError(
+            f"model {model!r}: {path!r} is not a scikit-learn estimator; name an estimator class such as "
+            "'sklearn.linear_model.LogisticRegression'"
+        )
     return cls
 
 
@@ -53,6 +60,7 @@ def _classifier_proba(est: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
 
 class SklearnAdapter:
     file_name = "model.json"
+    uses_gpu = False
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -152,6 +160,7 @@ class DummyAdapter:
     majority class), or their mean for regression."""
 
     file_name = "model.json"
+    uses_gpu = False
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

@@ -35,6 +35,7 @@ _EVAL = {
 
 class XGBoostAdapter:
     file_name = "model.ubj"
+    uses_gpu = True
 
     def __init__(self, spec: ModelSpec) -> None:
         check_reserved(spec.params, _RESERVED, spec.name)

@@ -101,7 +101,8 @@ def adversarial_validation(
     if min(train.height, test.height) < n_splits:
         raise DataError(f"adversarial validation needs at least {n_splits} train and test rows")
 
-    categorical = [c for c in features if c in categorical or not _is_ordered(train.schema[c])]
+    schema = train.schema  # rebuilt on each access: once, not per column
+    categorical = [c for c in features if c in categorical or not _is_ordered(schema[c])]
     as_text = [pl.col(c).cast(pl.String) if c in categorical else pl.col(c) for c in features]
     X = _encode(pl.concat([train.select(as_text), test.select(as_text)], how="vertical_relaxed"), categorical)
     label = np.r_[np.zeros(train.height), np.ones(test.height)]

@@ -12,6 +12,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import BASELINE_NAME
+from ..leaderboard import (
+    TableRow,
+    direction,
+    folds_column,
+    format_table,
+    kind_column,
+    mean_std_column,
+    name_column,
+    rank_by,
+    value_column,
+)
 from ..metrics import Metric
 from ..store import ModelResult
 from .blends import BlendSummary
@@ -83,13 +94,7 @@ class Entry:
 
 def rank_entries(entries: list[Entry], metric: Metric) -> list[Entry]:
     """Best first by :attr:`Entry.score` in the metric's direction; failed or unscored rows last."""
-
-    def key(e: Entry) -> tuple[int, float]:
-        if e.status != "ok" or math.isnan(e.score):
-            return (1, 0.0)
-        return (0, -e.score if metric.greater_is_better else e.score)
-
-    return sorted(entries, key=key)
+    return rank_by(entries, metric, lambda e: e.score, lambda e: e.status == "ok")
 
 
 def best_entry(entries: list[Entry], metric: Metric, *, blends: bool = True) -> Entry | None:
@@ -100,28 +105,35 @@ def best_entry(entries: list[Entry], metric: Metric, *, blends: bool = True) -> 
     return None
 
 
-def _num(value: float | None, fmt: str = ".5f") -> str:
-    return "-" if value is None or math.isnan(value) else format(value, fmt)
+def entry_row(e: Entry) -> TableRow:
+    """The row :func:`format_entries` prints for ``e``: a blend's kind column shows its method."""
+    return TableRow(
+        name=e.name,
+        kind=(e.method or e.kind) if e.is_blend else e.kind,
+        score=e.score,
+        cv=e.cv,
+        nested_cv=e.nested_cv,
+        mean=e.mean,
+        std=e.std,
+        rounds=e.best_iteration,
+        fit_seconds=e.fit_seconds,
+        fold_scores=e.fold_scores,
+        failed=e.status != "ok",
+        error=e.error,
+    )
 
 
 def format_entries(entries: list[Entry], metric: Metric) -> str:
     """A plain-text leaderboard of models and blends for the terminal (what ``kaggle-kit report`` prints)."""
-    rows = rank_entries(entries, metric)
-    arrow = "higher is better" if metric.greater_is_better else "lower is better"
-    header = (
-        f"{'#':>2}  {'name':<18} {'kind':<14} {'CV ' + metric.name:>14} {'nested CV':>10} {'mean +- std':>19}  "
-        f"{'rounds':>7} {'fit s':>7}  folds"
-    )
-    lines = [f"CV leaderboard ({metric.name}, {arrow}; blends ranked by nested CV)", header, "-" * len(header)]
-    for i, e in enumerate(rows, 1):
-        kind = e.method or e.kind if e.is_blend else e.kind
-        if e.status != "ok":
-            lines.append(f"{i:>2}  {e.name:<18} {kind:<14} {'FAILED':>14}  {e.error or ''}")
-            continue
-        folds = " ".join(f"{s:.4f}" for s in e.fold_scores[:10]) + (" ..." if len(e.fold_scores) > 10 else "")
-        lines.append(
-            f"{i:>2}  {e.name:<18} {kind[:14]:<14} {_num(e.cv):>14} {_num(e.nested_cv):>10} "
-            f"{_num(e.mean):>10} +- {_num(e.std)}  {_num(e.best_iteration, '.0f'):>7} {_num(e.fit_seconds, '.1f'):>7}  "
-            f"{folds}"
-        )
-    return "\n".join(lines)
+    columns = [
+        name_column("name", 18),
+        kind_column("kind", 14),
+        value_column(f"CV {metric.name}", lambda r: r.cv, width=14),
+        value_column("nested CV", lambda r: r.nested_cv, width=10),
+        mean_std_column(),
+        value_column("rounds", lambda r: r.rounds, ".0f", width=7, gap=2),
+        value_column("fit s", lambda r: r.fit_seconds, ".1f", width=7),
+        folds_column(),
+    ]
+    title = [f"CV leaderboard ({metric.name}, {direction(metric)}; blends ranked by nested CV)"]
+    return format_table([entry_row(e) for e in entries], columns, metric, title)

@@ -24,6 +24,7 @@ class NetAdapter:
     and ``history`` = ``train_loss``, ``valid_loss``, ``valid_<metric>`` and ``lr`` per epoch."""
 
     file_name = "model.pt"  # + model.json beside it: architecture, params, normalisation statistics
+    uses_gpu = True
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

@@ -63,6 +63,7 @@ class Family:
                 scale=params["augment_scale"],
                 hflip=params["augment_hflip"],
                 vflip=params["augment_vflip"],
+                crop=params["augment_crop"],
             )
         elif self.layout == "sequence" and "augment_shift" in params:
             aug = SequenceAugment(shift=params["augment_shift"])

@@ -1,10 +1,19 @@
-"""Image files listed by id -> the pixel columns the ``cnn`` kind reads (``pixel_order = "hwc"``).
+"""Image files -> the pixel columns the ``cnn`` kind reads (``pixel_order = "hwc"``).
 
 For competitions that ship images as files (``train/<id>.png``) rather than pixel columns: decode them with Pillow
-(in threads; decoding releases the GIL), convert to grey / RGB / RGBA, optionally resize, and lay each image out as
-one row of ``H * W * C`` float32 columns named ``pixel0, pixel1, ...`` in row-major order with a pixel's channels
-together. Join the frame onto the competition table by id and give the ``cnn`` model
-``image_shape = [H, W, C]``. Suited to small images (up to about 128 x 128): every pixel becomes a column.
+(in threads; decoding releases the GIL), convert to grey / RGB / RGBA, optionally resize (bilinear), and lay each
+image out as one row of ``H * W * C`` columns named ``pixel0, pixel1, ...`` in row-major order with a pixel's
+channels together. A config does this with ``[data.images]`` (:mod:`kaggle_kit.image_data`); in Python, join
+:func:`image_columns` onto the table by id. The ``cnn`` model then takes ``image_shape = [H, W, C]``.
+
+Size limit: every pixel becomes a polars column, so this suits small images. Measured with
+``benchmarks/image_files.py`` on the project's 2-core machine (load average ~1), 2000 PNGs of 64 x 64 x 3 = 12,288
+columns: decoding 0.9 s (+27 MB), the uint8 frame 0.6 s (23.5 MB), the run's row hash 0.1 s, one fold's float32
+matrix 8.5 s (94 MB per 2000 images). (A frame's ``schema`` is rebuilt on every access, ~3 ms at this width: the
+kit reads it once per frame; looked up per column it cost 839 s for one such matrix.) So up to about 64 x 64 x 3 and
+tens of thousands of images are practical; beyond that (224 x 224 x 3 = 150,528 columns, 600 kB per image as
+float32) memory and polars' per-column overhead dominate, and the images should stay files that a dataset for the
+nets decodes per batch (not built).
 
 Example::
 
@@ -25,45 +34,84 @@ import polars as pl
 from ...errors import DataError
 
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
-def load_images(
-    paths: Sequence[str | Path], *, size: tuple[int, int] | None = None, channels: int = 3, threads: int = 4
-) -> np.ndarray:
-    """``(N, H, W, C)`` float32 pixel values (0-255) of the image files; ``size = (height, width)`` resizes
-    (bilinear), otherwise every image must have the size of the first."""
-    from PIL import Image
+def pixel_names(n: int) -> list[str]:
+    """``pixel0 .. pixel{n-1}``: the names of an image's columns (Kaggle's Digit Recognizer naming)."""
+    return [f"pixel{k}" for k in range(n)]
 
+
+def _check_channels(channels: int) -> None:
     if channels not in _MODES:
         raise DataError(f"channels must be 1 (grey), 3 (RGB) or 4 (RGBA); got {channels!r}")
 
-    def read(path: str | Path) -> np.ndarray:
-        try:
-            with Image.open(path) as img:
-                img = img.convert(_MODES[channels])
-                if size is not None and img.size != (size[1], size[0]):
-                    img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-                return np.asarray(img, dtype=np.float32).reshape(img.size[1], img.size[0], channels)
-        except FileNotFoundError:
-            raise DataError(
-                f"image file {str(path)!r} does not exist; check the image folder and file pattern"
-            ) from None
-        except OSError as exc:
-            raise DataError(f"image file {str(path)!r} could not be read as an image: {exc}") from None
 
+def _where(path: str | Path, label: str | None) -> str:
+    return f"{str(path)!r}" + (f" ({label})" if label else "")
+
+
+def read_image(
+    path: str | Path, *, size: tuple[int, int] | None = None, channels: int = 3, label: str | None = None
+) -> np.ndarray:
+    """One image file as ``(H, W, C)`` uint8, converted to ``channels`` and resized (bilinear) to ``size = (height,
+    width)`` when given. ``label`` (e.g. ``"id 17"``) names the row in error messages."""
+    from PIL import Image, UnidentifiedImageError
+
+    _check_channels(channels)
+    try:
+        with Image.open(path) as img:
+            img = img.convert(_MODES[channels])
+            if size is not None and img.size != (size[1], size[0]):
+                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
+    except FileNotFoundError:
+        raise DataError(
+            f"image file {_where(path, label)} does not exist; check the image folder and file pattern"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
+        raise DataError(f"image file {_where(path, label)} could not be read as an image: {exc}") from None
+
+
+def load_images(
+    paths: Sequence[str | Path],
+    *,
+    size: tuple[int, int] | None = None,
+    channels: int = 3,
+    threads: int = 4,
+    labels: Sequence[str] | None = None,
+    dtype: type[np.generic] = np.float32,
+) -> np.ndarray:
+    """``(N, H, W, C)`` pixel values (0-255) of the image files, as ``dtype``; ``size = (height, width)`` resizes
+    (bilinear), otherwise every image must have the size of the first. ``labels`` name the rows in errors."""
+    _check_channels(channels)
+    if labels is not None and len(labels) != len(paths):
+        raise ValueError(f"labels has {len(labels)} items for {len(paths)} paths")
+    label = (lambda i: labels[i]) if labels is not None else (lambda i: None)
     if not len(paths):
-        shape = (0, *(size or (0, 0)), channels)
-        return np.zeros(shape, dtype=np.float32)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        images = list(pool.map(read, paths))
-    first = images[0].shape
-    for path, img in zip(paths, images, strict=True):
-        if img.shape != first:
+        return np.zeros((0, *(size or (0, 0)), channels), dtype=dtype)
+    first = read_image(paths[0], size=size, channels=channels, label=label(0))
+    out = np.empty((len(paths), *first.shape), dtype=dtype)  # filled in place: no list of N arrays, then a copy
+    out[0] = first
+
+    def fill(i: int) -> None:
+        img = read_image(paths[i], size=size, channels=channels, label=label(i))
+        if img.shape != first.shape:
             raise DataError(
-                f"image file {str(path)!r} is {img.shape[1]} x {img.shape[0]} but {str(paths[0])!r} is "
-                f"{first[1]} x {first[0]}; pass size=(height, width) to resize them all"
+                f"image file {_where(paths[i], label(i))} is {img.shape[1]} x {img.shape[0]} but "
+                f"{_where(paths[0], label(0))} is {first.shape[1]} x {first.shape[0]}; {RESIZE_HINT}"
             )
-    return np.stack(images)
+        out[i] = img
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        list(pool.map(fill, range(1, len(paths))))  # list(): re-raises the first error, in row order
+    return out
+
+
+def pixel_frame(images: np.ndarray) -> pl.DataFrame:
+    """``(N, H, W, C)`` images -> a frame of ``H * W * C`` columns ``pixel0 ..`` (``hwc`` order), dtype kept."""
+    flat = images.reshape(len(images), -1)
+    return pl.from_numpy(flat, schema=pixel_names(flat.shape[1]), orient="row")
 
 
 def image_columns(
@@ -76,10 +124,9 @@ def image_columns(
     threads: int = 4,
     id_name: str | None = None,
 ) -> pl.DataFrame:
-    """A frame of the ids and their images' ``pixel{k}`` columns (``hwc`` order), to join on the id column."""
+    """A frame of the ids and their images' float32 ``pixel{k}`` columns (``hwc`` order), to join on the id."""
     values = ids.to_list() if isinstance(ids, pl.Series) else list(ids)
     name = id_name or (ids.name if isinstance(ids, pl.Series) and ids.name else "id")
-    paths = [Path(directory) / pattern.format(id=v) for v in values]
-    pixels = load_images(paths, size=size, channels=channels, threads=threads).reshape(len(values), -1)
-    frame = pl.DataFrame(pixels, schema=[f"pixel{k}" for k in range(pixels.shape[1])], orient="row")
+    paths = [Path(directory) / pattern.format(v, id=v) for v in values]
+    frame = pixel_frame(load_images(paths, size=size, channels=channels, threads=threads))
     return frame.insert_column(0, pl.Series(name, values))

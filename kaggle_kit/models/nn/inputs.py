@@ -7,7 +7,8 @@ The fitted state is a small JSON-able dict stored beside the weights. Three layo
   columns as embedding indices (0 = missing or a level never seen in training).
 * :class:`ImageInputs` (``cnn``): pixel columns reshaped to ``(N, C, H, W)``, standardised per channel.
 * :class:`SequenceInputs` (``rnn``, ``cnn1d``): columns reshaped to ``(N, T, F)`` plus each row's length,
-  standardised per feature; trailing steps whose features are all missing are padding.
+  standardised per feature; trailing steps whose features are all missing are padding. Without a given shape,
+  ``T`` and ``F`` are read from the columns' names ``<column>__t<step>`` (as ``[data.sequences]`` writes them).
 
 This module does not import torch.
 """
@@ -23,6 +24,7 @@ import numpy as np
 
 from ...errors import ConfigError, did_you_mean
 from ...features import FeatureMatrix
+from ...features.sequence import STEP_COLUMN, infer_sequence_shape
 
 
 def _mean_std(values: np.ndarray, axis: tuple[int, ...] | int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,35 +158,51 @@ class SequenceInputs:
 
     ``order='tf'``: column ``k`` is step ``k // F``, feature ``k % F``; ``'ft'``: feature ``k // T``, step ``k % T``.
     A row's length is one past its last step with any non-missing feature (at least 1); the steps after it are
-    padding, zero after standardisation.
+    padding, zero after standardisation. An empty ``shape`` is read at ``fit`` from the column names
+    ``<column>__t<step>`` (which then also give the order); the fitted state records the shape used.
     """
 
     model: str
-    shape: tuple[int, int]  # T, F
+    shape: tuple[int, ...]  # T, F; () = from the column names
     order: str = "tf"
 
-    def _reshape(self, X: FeatureMatrix) -> np.ndarray:
-        t, f = self.shape
-        _check_width(self.model, X, t * f, what=f"params.sequence_shape {list(self.shape)} holds {t * f} values")
+    def _resolve(self, X: FeatureMatrix) -> tuple[tuple[int, int], str]:
+        if self.shape:
+            return (self.shape[0], self.shape[1]), self.order
+        inferred = infer_sequence_shape(list(X.names))
+        if inferred is None:
+            odd = next((n for n in X.names if not STEP_COLUMN.fullmatch(n)), None)
+            why = f"{odd!r} is not named so" if odd is not None else "their steps or features are incomplete"
+            raise ConfigError(
+                f"model {self.model!r}: params.sequence_shape is not given, so it is read from the column names "
+                f"'<column>__t<step>' (step 0..T-1 of each of F columns), but {why}. Select the step columns with "
+                "params.columns = '.+__t\\d+' or give params.sequence_shape = [steps, features per step]"
+            )
+        return inferred
+
+    def _reshape(self, X: FeatureMatrix, shape: tuple[int, int], order: str) -> np.ndarray:
+        t, f = shape
+        _check_width(self.model, X, t * f, what=f"params.sequence_shape {list(shape)} holds {t * f} values")
         if X.categorical:
             raise ConfigError(
                 f"model {self.model!r}: sequence kinds take numeric columns only, but {X.names[X.categorical[0]]!r} "
                 "is categorical; list the other columns in data.drop"
             )
-        return X.X.reshape(-1, t, f) if self.order == "tf" else X.X.reshape(-1, f, t).transpose(0, 2, 1)
+        return X.X.reshape(-1, t, f) if order == "tf" else X.X.reshape(-1, f, t).transpose(0, 2, 1)
 
     def fit(self, X: FeatureMatrix) -> dict[str, Any]:
-        mean, std = _mean_std(self._reshape(X).reshape(-1, self.shape[1]), axis=0)
+        shape, order = self._resolve(X)
+        mean, std = _mean_std(self._reshape(X, shape, order).reshape(-1, shape[1]), axis=0)
         return {
             "layout": "sequence",
-            "shape": list(self.shape),
-            "order": self.order,
+            "shape": list(shape),
+            "order": order,
             "mean": mean.tolist(),
             "std": std.tolist(),
         }
 
     def arrays(self, X: FeatureMatrix, state: dict[str, Any]) -> tuple[np.ndarray, ...]:
-        seq = self._reshape(X)
+        seq = self._reshape(X, tuple(state["shape"]), state["order"])  # type: ignore[arg-type]
         present = np.isfinite(seq).any(axis=2)  # (N, T)
         last = seq.shape[1] - np.argmax(present[:, ::-1], axis=1)
         lengths = np.where(present.any(axis=1), last, 1).astype(np.int64)

@@ -166,6 +166,9 @@ _AUGMENT_PARAMS: dict[str, Param] = {
     "augment_shift": Param(0, integer(0), "training: random shifts of up to this many pixels"),
     "augment_rotate": Param(0.0, number(0, 180), "training: random rotations of up to this many degrees"),
     "augment_scale": Param(0.0, number(0, 1), "training: random zoom by a factor in [1 - s, 1 + s] (crop / pad)"),
+    "augment_crop": Param(
+        0.0, number(0, 1), "training: random-resized crops of 1 - c to all of the area (aspect 3/4 to 4/3)"
+    ),
     "augment_hflip": Param(False, boolean, "training: random horizontal flips"),
     "augment_vflip": Param(False, boolean, "training: random vertical flips"),
     "tta": Param(False, boolean, "average the predictions over the identity, the flips and +-shift views"),
@@ -193,15 +196,17 @@ CNN_PARAMS: dict[str, Param] = {
 
 _SEQUENCE_INPUT: dict[str, Param] = {
     "sequence_shape": Param(
-        REQUIRED,
+        (),  # empty: read from the columns' names (a tuple, as the family turns it into one)
         int_list(2, what=": [steps, features per step] of the sequences the columns hold"),
-        "[steps, features per step]",
+        "[steps, features per step]; default: read from the selected columns when they are named "
+        "'<column>__t<step>' as [data.sequences] writes them (select them with params.columns = '.+__t\\d+')",
     ),
     "step_order": Param(
         "tf",
         choice("tf", "ft"),
         "order of the columns: 'tf' step by step with a step's features together, 'ft' one feature's whole "
-        "sequence after another. Trailing steps whose features are all missing are padding (variable lengths)",
+        "sequence after another (read from the names when sequence_shape is). Trailing steps whose features are "
+        "all missing are padding (variable lengths)",
     ),
 }
 

@@ -6,6 +6,9 @@ The loop is a few small methods a subclass can override one at a time (skorch's 
 outputs and loss) and :meth:`Trainer.predict`. Per batch the loop does no host-device synchronisation: the losses
 are summed on the device and read once per epoch.
 
+A loss that turns NaN or infinite ends training at the end of that epoch with :class:`TrainingDiverged` (the
+remaining epochs could only produce NaN predictions); the runner marks the model FAILED and the run goes on.
+
 Example::
 
     trainer = Trainer(module, loss_fn=nn.CrossEntropyLoss(), params=params, plan=plan_device("cpu"),
@@ -25,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...faults import fault_point
 from .augment import View
 from .batches import Batches
 from .callbacks import Callback, TrainState, overridden_hooks
@@ -40,6 +44,13 @@ class Scorer:
     name: str
     fn: Callable[[np.ndarray, np.ndarray], float]
     greater_is_better: bool
+
+
+class TrainingDiverged(FloatingPointError):
+    """The training or validation loss became NaN or infinite; the message says at which epoch and what to try.
+
+    A ``FloatingPointError``, not a :class:`~kaggle_kit.errors.KitError`: it fails this model, not the whole run.
+    """
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,10 @@ class Trainer:
                 hook(state)
             lr = self.optimizer.param_groups[0]["lr"]
             history.setdefault("train_loss", []).append(self.train_epoch(train, state, hooks))
+            self.check_finite("training", history["train_loss"][-1], epoch)
             if valid is not None:
                 outputs, valid_loss = self.evaluate(valid)
+                self.check_finite("validation", valid_loss, epoch)
                 history.setdefault("valid_loss", []).append(valid_loss)
                 if self.scorer is not None and y_valid is not None:
                     pred = self.output_fn(outputs).float().cpu().numpy()
@@ -116,11 +129,24 @@ class Trainer:
                 self.scheduler.step(history["valid_loss" if valid is not None else "train_loss"][-1])
             for hook in hooks["on_epoch_end"]:
                 hook(state)
+            fault_point("epoch")
             if state.stop:
                 break
         for hook in hooks["on_train_end"]:
             hook(state)
         return TrainResult(history=history, best_epoch=state.best_epoch or state.epoch, epochs_run=state.epoch)
+
+    def check_finite(self, which: str, loss: float, epoch: int) -> None:
+        """Raise :class:`TrainingDiverged` if the epoch's mean ``which`` loss is NaN or infinite."""
+        if np.isfinite(loss):
+            return
+        clip = self.params["clip_grad_norm"]
+        raise TrainingDiverged(
+            f"training diverged: the {which} loss is {loss} at epoch {epoch} of {self.params['epochs']}; "
+            f"lower params.lr (now {self.params['lr']:g}), "
+            + (f"lower params.clip_grad_norm (now {clip:g})" if clip else "set params.clip_grad_norm (e.g. 1.0)")
+            + ", and check the inputs and the target for infinite or huge values"
+        )
 
     def train_epoch(self, batches: Batches, state: TrainState, hooks: dict[str, list[Any]]) -> float:
         """One pass over the training batches; returns the mean training loss (the epoch's only device sync)."""

@@ -1,0 +1,192 @@
+"""``[data.images]``: image files listed by id become pixel columns of the train and test frames.
+
+Each row's file is ``<folder>/<pattern with the row's value of data.images.column>`` (the column defaults to
+``data.id``). The images are decoded with Pillow (:mod:`kaggle_kit.models.nn.images`), converted to
+``channels``, resized to ``size`` when given, and appended to the row as uint8 columns ``pixel0 .. pixel{H*W*C-1}``
+(row-major, a pixel's channels together): the layout of Kaggle's Digit Recognizer, which the ``cnn`` kind reads.
+
+What the columns mean to the models (checked here, once, before anything trains):
+
+* the pixel columns are features like any other: tree models read them unless listed in ``data.drop`` (which drops
+  them for every model), alongside the table's other columns;
+* a ``cnn`` reads every feature column unless ``params.columns`` says otherwise, so when the table has features
+  besides the pixels, each ``cnn`` must set ``params.columns = "pixel\\\\d+"``; its ``params.image_shape`` must be
+  the images' ``[H, W, C]``. Both are errors here that give the value to write (the shape is not filled in for
+  the user: a spec means the same with or without the data at hand);
+* a file-name column that is not ``data.id`` must be in ``data.drop`` (a file name is not a feature).
+
+A file name that would leave the image folder (``../x``, an absolute path) is rejected before anything is read.
+:func:`attach_images` is idempotent: frames that already hold the images' pixel columns are returned as they are
+(the runner hands its prepared frames to worker processes, which prepare them again).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .config import CompetitionSpec, ImageFilesSpec
+from .errors import ConfigError, DataError
+
+_PIXEL = re.compile(r"pixel\d+")
+#: files listed in a "missing" error
+_SHOWN = 3
+
+
+def attach_images(
+    spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """``train`` and ``test`` with their rows' images as pixel columns, or as they are when the spec has no
+    ``[data.images]``.
+
+    >>> # train, test = attach_images(load_spec("competitions/leaves.toml"), train, test)
+    """
+    images = spec.data.images
+    if images is None:
+        return train, test
+    column = images.column or spec.data.id
+    if column is None:
+        raise ConfigError(
+            "data.images.column is not set and the spec has no data.id: name the column holding each row's image "
+            "id or file name"
+        )
+    if column != spec.data.id and column not in spec.data.drop:
+        raise ConfigError(
+            f"data.images.column = {column!r} is not data.id, so the trees would read the file names as a feature; "
+            f"add {column!r} to data.drop"
+        )
+    train_key = "train_folder" if images.train_folder is not None else "folder"
+    test_key = "test_folder" if images.test_folder is not None else "folder"
+    threads = min(8, os.cpu_count() or 1)
+    train, shape = _attach(spec, images, train, "train", column, train_key, threads)
+    if test is not None:
+        if getattr(images, test_key) is None:
+            raise ConfigError("data.test is set but data.images has no folder or test_folder for the test images")
+        test, test_shape = _attach(spec, images, test, "test", column, test_key, threads)
+        if test_shape != shape:
+            raise DataError(
+                f"the train images are {shape[1]} x {shape[0]} (width x height) but the test images "
+                f"{test_shape[1]} x {test_shape[0]}; set data.images.size = [height, width] to resize both"
+            )
+    check_image_models(spec, list(shape), train)
+    return train, test
+
+
+def _folder(spec: CompetitionSpec, folder: Path, key: str) -> Path:
+    path = spec.resolve(folder)
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise DataError(f"data.images.{key} = {str(folder)!r} ({str(path)!r}) {what}; point it at the image folder")
+    return path
+
+
+def _paths(images: ImageFilesSpec, values: pl.Series, folder: Path, role: str) -> list[Path]:
+    """Each row's file; a name that would leave ``folder`` (``..``, an absolute path) is an error."""
+    root = os.path.normpath(folder)
+    paths = []
+    for i, value in enumerate(values.to_list()):
+        if value is None:
+            raise DataError(
+                f"row {i} of {role} has no value in data.images.column {values.name!r}, so it has no image file"
+            )
+        try:
+            name = images.pattern.format(value, id=value)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise DataError(
+                f"data.images.pattern {images.pattern!r} cannot format the {role} value {value!r} of column "
+                f"{values.name!r}: {exc}"
+            ) from None
+        path = os.path.normpath(os.path.join(root, name))
+        if os.path.commonpath([root, path]) != root or path == root:
+            raise DataError(
+                f"the {role} value {value!r} of column {values.name!r} names the file {name!r}, which is outside the "
+                f"image folder {root!r}; image file names must stay inside data.images' folder"
+            )
+        paths.append(Path(path))
+    return paths
+
+
+def _labels(spec: CompetitionSpec, frame: pl.DataFrame) -> list[str]:
+    if spec.data.id is not None and spec.data.id in frame.columns:
+        return [f"{spec.data.id} {v!r}" for v in frame[spec.data.id].to_list()]
+    return [f"row {i}" for i in range(frame.height)]
+
+
+def _attach(
+    spec: CompetitionSpec,
+    images: ImageFilesSpec,
+    frame: pl.DataFrame,
+    role: str,
+    column: str,
+    key: str,
+    threads: int,
+) -> tuple[pl.DataFrame, tuple[int, int, int]]:
+    """``frame`` with its rows' images appended as pixel columns, and the images' ``(H, W, C)``."""
+    from .models.nn.images import load_images, pixel_frame, pixel_names, read_image
+
+    if column not in frame.columns:
+        raise DataError(
+            f"data.images.column = {column!r} is not a column of the {role} file; columns: {frame.columns[:20]}"
+        )
+    if frame.height == 0:
+        raise DataError(f"the {role} table has no rows, so no images to read")
+    folder = _folder(spec, getattr(images, key), key)
+    paths = _paths(images, frame[column], folder, role)
+    labels = _labels(spec, frame)
+    size = (images.size[0], images.size[1]) if images.size is not None else None
+    existing = [c for c in frame.columns if _PIXEL.fullmatch(c)]
+    if existing:
+        h, w, c = (*size, images.channels) if size else read_image(paths[0], channels=images.channels).shape
+        if existing == pixel_names(h * w * c):
+            return frame, (h, w, c)  # already attached: the runner's worker processes prepare its frames again
+        raise DataError(
+            f"the {role} table already has pixel columns ({existing[0]!r}, ...) besides the images of data.images; "
+            "rename or drop them"
+        )
+    missing = [i for i, p in enumerate(paths) if not p.is_file()]
+    if missing:
+        shown = ", ".join(f"{str(paths[i])!r} ({labels[i]})" for i in missing[:_SHOWN])
+        more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+        raise DataError(
+            f"{len(missing)} of {len(paths)} {role} image files are missing: {shown}{more}; check "
+            f"data.images.{key}, data.images.pattern {images.pattern!r} and the column {column!r}"
+        )
+    pixels = load_images(paths, size=size, channels=images.channels, threads=threads, labels=labels, dtype=np.uint8)
+    h, w, c = pixels.shape[1:]
+    return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
+
+
+def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFrame) -> None:
+    """Each ``cnn`` of the spec reads the attached images: ``params.image_shape`` is their shape, in ``hwc`` order,
+    and ``params.columns`` picks the pixels when the table has other feature columns."""
+    d = spec.data
+    reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c} | set(d.drop)
+    others = [c for c in train.columns if c not in reserved and not _PIXEL.fullmatch(c)]
+    for model in spec.models:
+        if model.kind != "cnn":
+            continue
+        where = f"model {model.name!r}"
+        given = model.params.get("image_shape")
+        if given is None:
+            raise ConfigError(
+                f"{where}: set params.image_shape = {shape}, the [height, width, channels] of data.images"
+            )
+        if list(given) != shape:
+            raise ConfigError(
+                f"{where}: params.image_shape = {list(given)} but the images of data.images are {shape} "
+                f"([height, width, channels]); set image_shape = {shape} or change data.images.size / channels"
+            )
+        if model.params.get("pixel_order", "hwc") != "hwc":
+            raise ConfigError(
+                f"{where}: the pixel columns of data.images are in 'hwc' order; remove params.pixel_order"
+            )
+        if others and model.params.get("columns") is None:
+            raise ConfigError(
+                f"{where}: the data has feature columns besides the pixels ({', '.join(map(repr, others[:5]))}"
+                f"{' ...' if len(others) > 5 else ''}); set params.columns = 'pixel\\\\d+' so the cnn reads only the "
+                "pixels (other models keep every column), or list the other columns in data.drop"
+            )

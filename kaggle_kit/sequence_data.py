@@ -1,0 +1,277 @@
+"""Sequences given as long tables (``[data.sequences]``) -> one row per id, joined onto the train and test frames.
+
+A long table has one row per id and step (Kaggle's sensor layout: ``series_id, measurement_number, sensor_1, ...``).
+Each id becomes one row holding
+
+* the steps side by side, ``<column>__t<k>`` for ``k = 0..T-1`` (step-major, missing after a sequence's end):
+  what ``rnn`` / ``cnn1d`` read, their ``sequence_shape`` inferred from these names;
+* per-id statistics ``<column>__<stat>`` and ``n_steps`` (``data.sequences.aggregates``): what trees read.
+
+Train and test get the same ``T`` (``max_len``, else the longest sequence of either), so a net fitted on train reads
+the test rows. The labels come from ``data.train`` (one row per id) or, when that is the long table itself, from
+the long table (then the target must be constant within each id). The test ids come from ``data.test`` when given,
+else from the test long table, in order of first appearance.
+
+From a notebook, join the long frames yourself and run on the result::
+
+    train, test = join_sequences(spec, train_long, test_long, labels=labels)   # labels=None: in train_long
+    result = kaggle_kit.run(spec, train=train, test=test)
+
+(or ``prepare_competition(spec, labels, None, sequences=(train_long, test_long))`` for the checked data).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import polars as pl
+
+from .config import CompetitionSpec, SequenceSpec
+from .errors import ConfigError, DataError, allowed, did_you_mean
+from .features.sequence import STEP_COLUMN, sequence_aggregates, sequence_wide
+
+
+def join_sequences(
+    spec: CompetitionSpec,
+    train_long: Any,
+    test_long: Any = None,
+    *,
+    labels: pl.DataFrame | None = None,
+    test_ids: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The train (and test) frames of a sequence competition, one row per id: id, target (train only), the other
+    columns of ``labels`` / ``test_ids``, the step columns and the aggregate columns.
+
+    ``labels``: the table of ``data.train`` (id and target, one row per id); None when the target is a column of
+    ``train_long``. ``test_ids``: the table of ``data.test``; None to take the ids from ``test_long``.
+    """
+    d, s = spec.data, _sequence_spec(spec)
+    key = s.id or d.id
+    assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences
+    train_long = _check_long(_as_frame(train_long), s, key, "train")
+    columns = _sequence_columns(train_long, s, key, spec)
+    if test_long is not None:
+        test_long = _check_long(_as_frame(test_long), s, key, "test")
+        _check_columns_in(test_long, columns, "test")
+    elif test_ids is not None:
+        raise DataError(
+            "test ids were given (data.test) but no test long table: pass the test sequences too "
+            "(data.sequences.test, or sequences=(train_long, test_long))"
+        )
+
+    if labels is None:
+        labels = _labels_from_long(train_long, key, d.id, d.target)
+    else:
+        labels = _check_id_table(labels, d.id, "train")
+        train_long = _rows_of(labels, train_long, d.id, key, "train")
+    if test_long is not None:
+        if test_ids is None:
+            test_ids = test_long.select(pl.col(key).unique(maintain_order=True).alias(d.id))
+        else:
+            test_ids = _check_id_table(test_ids, d.id, "test")
+            test_long = _rows_of(test_ids, test_long, d.id, key, "test")
+
+    lengths = [_longest(frame, key) for frame in (train_long, test_long) if frame is not None]
+    n_steps = s.max_len or max(lengths)
+    train = _join(labels, _features(train_long, s, key, columns, n_steps), d.id, key, "data.train")
+    test = None
+    if test_long is not None and test_ids is not None:
+        test = _join(test_ids, _features(test_long, s, key, columns, n_steps), d.id, key, "data.test")
+    return train, test
+
+
+def check_joined(spec: CompetitionSpec, train: pl.DataFrame | None) -> pl.DataFrame:
+    """``train`` when it already holds the step columns (e.g. frames :func:`join_sequences` made, passed to
+    ``run(spec, train=..., test=...)``); else a :class:`DataError` saying how to pass the long tables."""
+    if train is not None and any(STEP_COLUMN.fullmatch(c) for c in train.columns):
+        return train
+    raise DataError(
+        "the spec has data.sequences but the train frame given holds no step columns ('<column>__t0', ...): pass "
+        "the long tables, prepare_competition(spec, labels, test, sequences=(train_long, test_long)), or join them "
+        "first with kaggle_kit.sequence_data.join_sequences(spec, train_long, test_long, labels=labels)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _sequence_spec(spec: CompetitionSpec) -> SequenceSpec:
+    if spec.data.sequences is None:
+        raise ConfigError(
+            "the spec has no [data.sequences] table: set data.sequences (train, test, order_by, ...) to read long "
+            "tables, or pass the one-row-per-id frames without sequences"
+        )
+    return spec.data.sequences
+
+
+def _as_frame(frame: Any) -> pl.DataFrame:
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if type(frame).__module__.startswith("pandas"):
+        return pl.from_pandas(frame)
+    raise TypeError(f"a long table must be a polars or pandas frame; got {type(frame).__name__}")
+
+
+def _where(role: str) -> str:
+    return f"the {role} long table (data.sequences.{role})"
+
+
+def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str) -> pl.DataFrame:
+    where = _where(role)
+    if frame.height == 0:
+        raise DataError(f"{where} has no rows")
+    id_key = "data.sequences.id" if s.id else "data.id"
+    for name, col in ((id_key, key), ("data.sequences.order_by", s.order_by)):
+        if col is not None and col not in frame.columns:
+            raise DataError(
+                f"{name} = {col!r} is not a column of {where}.{did_you_mean(col, frame.columns)} "
+                f"Columns: {frame.columns[:20]}{' ...' if frame.width > 20 else ''}"
+            )
+    nulls = frame[key].null_count()
+    if nulls:
+        raise DataError(f"the id column {key!r} of {where} has {nulls} missing value(s); every row needs its id")
+    if s.order_by is not None:
+        if frame[s.order_by].null_count():
+            raise DataError(
+                f"the step column {s.order_by!r} (data.sequences.order_by) of {where} has "
+                f"{frame[s.order_by].null_count()} missing value(s)"
+            )
+        pairs = frame.select(key, s.order_by)
+        repeated = pairs.filter(pairs.is_duplicated())
+        if repeated.height:
+            first = repeated.row(0, named=True)
+            raise DataError(
+                f"{where} has {repeated.unique().height} ({key}, {s.order_by}) pair(s) on more than one row, e.g. "
+                f"id {first[key]!r} step {first[s.order_by]!r}; each step of a sequence must appear once"
+            )
+    return frame
+
+
+def _sequence_columns(frame: pl.DataFrame, s: SequenceSpec, key: str, spec: CompetitionSpec) -> list[str]:
+    where = _where("train")
+    if s.columns is None:
+        reserved = {key, s.order_by, spec.data.target, spec.data.id, *spec.data.drop}
+        columns = [c for c in frame.columns if c not in reserved and frame.schema[c].is_numeric()]
+        if not columns:
+            raise DataError(
+                f"{where} has no numeric column besides the id, step and target; columns: {frame.columns[:20]}"
+            )
+        return columns
+    _check_columns_in(frame, s.columns, "train")
+    return list(s.columns)
+
+
+def _check_columns_in(frame: pl.DataFrame, columns: list[str], role: str) -> None:
+    where = _where(role)
+    for col in columns:
+        if col not in frame.columns:
+            raise DataError(
+                f"data.sequences.columns: {col!r} is not a column of {where}.{did_you_mean(col, frame.columns)} "
+                f"Columns: {frame.columns[:20]}{' ...' if frame.width > 20 else ''}"
+            )
+        if not frame.schema[col].is_numeric():
+            raise DataError(
+                f"the sequence column {col!r} of {where} is {frame.schema[col]}, not numeric; leave it out of "
+                "data.sequences.columns (or encode it as numbers)"
+            )
+
+
+def _check_id_table(frame: pl.DataFrame, id_column: str, role: str) -> pl.DataFrame:
+    if id_column not in frame.columns:
+        hint = did_you_mean(id_column, frame.columns)
+        raise DataError(
+            f"data.id = {id_column!r} is not a column of the {role} file (data.{role}).{hint} "
+            f"Columns: {frame.columns[:20]}"
+        )
+    ids = frame[id_column]
+    if ids.null_count():
+        raise DataError(f"the id column {id_column!r} of data.{role} has {ids.null_count()} missing value(s)")
+    if ids.is_duplicated().any():
+        example = ids.filter(ids.is_duplicated())[0]
+        raise DataError(
+            f"the id column {id_column!r} of data.{role} is not unique (e.g. {example!r}); it must hold one row per "
+            "sequence"
+        )
+    return frame
+
+
+def _labels_from_long(frame: pl.DataFrame, key: str, id_column: str, target: str) -> pl.DataFrame:
+    """One row per id with its target; the target must be the same on every row of an id."""
+    if target not in frame.columns:
+        raise DataError(
+            f"data.target = {target!r} is not a column of {_where('train')}, which holds the labels because data.train "
+            f"is left out or names the same file.{did_you_mean(target, frame.columns)} Set data.train to the labels "
+            "table (one row per id) if they are in another file"
+        )
+    per_id = frame.group_by(key, maintain_order=True).agg(
+        pl.col(target).first(), pl.col(target).n_unique().alias("__n"), pl.col(target).unique().head(3).alias("__v")
+    )
+    varying = per_id.filter(pl.col("__n") > 1)
+    if varying.height:
+        first = varying.row(0, named=True)
+        raise DataError(
+            f"the target {target!r} varies within id {first[key]!r} of {_where('train')} (e.g. {first['__v']}; "
+            f"{varying.height} id(s) like it): a sequence has one label. Put the labels in a table of their own "
+            "(data.train, one row per id)"
+        )
+    return per_id.select(pl.col(key).alias(id_column), target)
+
+
+def _matching_dtype(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, role: str) -> pl.DataFrame:
+    want, got = ids.schema[id_column], long.schema[key]
+    if want == got:
+        return long
+    try:
+        return long.with_columns(pl.col(key).cast(want, strict=True))
+    except pl.exceptions.PolarsError:
+        raise DataError(
+            f"the id column is {want} in data.{role} but {got} in {_where(role)}; store the ids the same way in both"
+        ) from None
+
+
+def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, role: str) -> pl.DataFrame:
+    """The long table's rows of the ids in ``ids``: an id without rows is an error, rows without an id a warning."""
+    long = _matching_dtype(ids, long, id_column, key, role)
+    wanted = ids.select(pl.col(id_column).alias(key))
+    present = long.select(key).unique()
+    missing = wanted.join(present, on=key, how="anti", maintain_order="left")
+    if missing.height:
+        raise DataError(
+            f"{missing.height} id(s) of data.{role} have no rows in {_where(role)}, e.g. {missing[key][0]!r}; every "
+            f"id of data.{role} needs its sequence"
+        )
+    extra = present.join(wanted, on=key, how="anti")
+    if extra.height:
+        example = extra.sort(key)[key][0]
+        warnings.warn(
+            f"{extra.height} id(s) of {_where(role)} are not in data.{role} (e.g. {example!r}); their rows are ignored",
+            stacklevel=4,
+        )
+        long = long.join(wanted, on=key, how="semi", maintain_order="left")
+    return long
+
+
+def _longest(frame: pl.DataFrame, key: str) -> int:
+    return int(frame.group_by(key).len()["len"].max())  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------- the join
+def _features(long: pl.DataFrame, s: SequenceSpec, key: str, columns: list[str], n_steps: int) -> pl.DataFrame:
+    """One row per id: the id, the step columns, then the aggregate columns."""
+    wide = sequence_wide(long, key, columns, order_by=s.order_by, max_len=n_steps, keep=s.keep)
+    if not s.aggregates:
+        return wide
+    stats = sequence_aggregates(long, key, columns, order_by=s.order_by, stats=s.aggregates)  # type: ignore[arg-type]
+    return wide.join(stats, on=key, how="left", maintain_order="left")
+
+
+def _join(ids: pl.DataFrame, features: pl.DataFrame, id_column: str, key: str, where: str) -> pl.DataFrame:
+    clash = [c for c in features.columns if c != key and c in ids.columns]
+    if clash:
+        raise DataError(
+            f"{where} already has a column {clash[0]!r}, a name the sequence features take; rename it "
+            f"(clashing: {allowed(clash[:5])})"
+        )
+    features = features.rename({key: id_column}) if key != id_column else features
+    return ids.join(features, on=id_column, how="left", maintain_order="left")

@@ -1,0 +1,1030 @@
+"""The bad-input catalogue: every row breaks ONE thing in a small valid competition and runs the real command line.
+
+Each row asserts what a user sees: exit status 2, one ``error: ...`` message naming the key, column or file at
+fault and the fix, and no Python traceback. Rows that can happen after a run exists (a bad submission, a corrupted
+store file, a bad blend option, a config edited to be invalid) start from a finished run and also assert that its
+stored fold files are byte-for-byte unchanged: nothing already computed is lost.
+
+``docs/bad-inputs.md`` lists every row id of these tables with the message and the fix (a test checks it).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import io
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "bad-inputs.md"
+RUN = ("run", "{config}", "--runs-root", "{runs}")
+N_TRAIN, N_TEST = 36, 12
+
+CONFIG = """\
+name = "tiny"
+task = "binary"
+metric = "roc_auc"
+seed = 0
+
+[data]
+train = "train.csv"
+test = "test.csv"
+sample_submission = "sample_submission.csv"
+id = "id"
+target = "target"
+
+[folds]
+n_splits = 3
+
+[run]
+n_jobs = 1
+threads_per_task = 1
+
+[[models]]
+name = "logreg"
+kind = "sklearn"
+estimator = "sklearn.linear_model.LogisticRegression"
+"""
+
+IMAGES = """
+[data.images]
+folder = "images"
+"""
+
+SEQUENCES = """
+[data.sequences]
+train = "seq_train.csv"
+test = "seq_test.csv"
+order_by = "step"
+"""
+
+Mutation = Callable[[Path], None]
+
+
+# ------------------------------------------------------------------------------------------------ competitions
+def write_table_competition(folder: Path) -> Path:
+    """36 train + 12 test rows (id, two numbers, a category, a binary target), a sample submission, the config."""
+    rng = np.random.default_rng(0)
+    n = N_TRAIN + N_TEST
+    x1 = rng.normal(size=n)
+    frame = pl.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "x1": x1,
+            "x2": rng.normal(size=n),
+            "cat": np.array(["a", "b", "c"])[np.arange(n) % 3],
+            "target": (x1 + 0.5 * rng.normal(size=n) > 0).astype(np.int64),
+        }
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    frame[:N_TRAIN].write_csv(folder / "train.csv")
+    frame[N_TRAIN:].drop("target").write_csv(folder / "test.csv")
+    pl.DataFrame({"id": np.arange(N_TRAIN + 1, n + 1), "target": 0.5}).write_csv(folder / "sample_submission.csv")
+    (folder / "tiny.toml").write_text(CONFIG)
+    return folder / "tiny.toml"
+
+
+def write_image_competition(folder: Path) -> Path:
+    """The table competition without its feature columns: each id's 4 x 4 RGB PNG in images/ instead."""
+    from PIL import Image
+
+    config = write_table_competition(folder)
+    for name in ("train.csv", "test.csv"):
+        pl.read_csv(folder / name).drop("x1", "x2", "cat").write_csv(folder / name)
+    (folder / "images").mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(1, N_TRAIN + N_TEST + 1):
+        Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).save(folder / "images" / f"{i}.png")
+    config.write_text(CONFIG.replace('target = "target"\n', 'target = "target"\n' + IMAGES))
+    return config
+
+
+def write_sequence_competition(folder: Path) -> Path:
+    """The table competition's labels with a long table of 4 steps per id (data.sequences)."""
+    config = write_table_competition(folder)
+    rng = np.random.default_rng(2)
+    rows = [(i, step, float(rng.normal())) for i in range(1, N_TRAIN + N_TEST + 1) for step in range(4)]
+    long = pl.DataFrame(rows, schema=["id", "step", "value"], orient="row")
+    long.filter(pl.col("id") <= N_TRAIN).write_csv(folder / "seq_train.csv")
+    long.filter(pl.col("id") > N_TRAIN).write_csv(folder / "seq_test.csv")
+    for name in ("train.csv", "test.csv"):
+        pl.read_csv(folder / name).drop("x1", "x2", "cat").write_csv(folder / name)
+    config.write_text(CONFIG.replace('target = "target"\n', 'target = "target"\n' + SEQUENCES))
+    return config
+
+
+COMPETITIONS: dict[str, Callable[[Path], Path]] = {
+    "table": write_table_competition,
+    "images": write_image_competition,
+    "sequences": write_sequence_competition,
+}
+
+
+# ------------------------------------------------------------------------------------------------ mutations
+def config(old: str, new: str) -> Mutation:
+    """Replace ``old`` (which must be there) by ``new`` in the config."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / "tiny.toml"
+        text = path.read_text()
+        assert old in text, f"the config has no {old!r}"
+        path.write_text(text.replace(old, new, 1))
+
+    return mutate
+
+
+def table(name: str, edit: Callable[[pl.DataFrame], pl.DataFrame]) -> Mutation:
+    """Rewrite the CSV ``name`` (relative to the competition folder) through ``edit``."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        edit(pl.read_csv(path)).write_csv(path)
+
+    return mutate
+
+
+def write(name: str, content: str | bytes) -> Mutation:
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    return mutate
+
+
+def delete(name: str) -> Mutation:
+    def mutate(folder: Path) -> None:
+        (folder / name).unlink()
+
+    return mutate
+
+
+def chain(*mutations: Mutation) -> Mutation:
+    def mutate(folder: Path) -> None:
+        for m in mutations:
+            m(folder)
+
+    return mutate
+
+
+def set_value(column: str, where_id: int, value: object) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """The frame with ``column`` set to ``value`` in the row whose id is ``where_id``."""
+    return lambda f: f.with_columns(
+        pl.when(pl.col("id") == where_id).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+    )
+
+
+def symlink_run_folder(folder: Path) -> None:
+    """runs/tiny is a link to a folder outside the runs folder (as a downloaded runs archive may hold)."""
+    (folder / "outside").mkdir()
+    (folder / "runs").mkdir()
+    (folder / "runs" / "tiny").symlink_to(folder / "outside", target_is_directory=True)
+
+
+def a_png(height: int, width: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((height, width, 3), dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+REGRESSION = chain(
+    config('task = "binary"', 'task = "regression"'),
+    config('metric = "roc_auc"', 'metric = "rmse"'),
+    config("sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge"),
+)
+MULTICLASS_WITH_A_RARE_CLASS = chain(
+    config('task = "binary"', 'task = "multiclass"'),
+    config('metric = "roc_auc"', 'metric = "accuracy"'),
+    table("train.csv", set_value("target", 3, 7)),  # class 7 has one member; 3 folds
+)
+
+
+# ------------------------------------------------------------------------------------------------ the table
+@dataclass(frozen=True)
+class Case:
+    """One bad input: what breaks it, the command, and the fragments the one-line error must contain."""
+
+    id: str
+    breaks: Mutation
+    says: tuple[str, ...]
+    argv: tuple[str, ...] = RUN
+    competition: str = "table"
+    marks: tuple[pytest.MarkDecorator, ...] = field(default=())
+
+    def param(self) -> object:
+        return pytest.param(self, id=self.id, marks=self.marks)
+
+
+def _importable(module: str) -> bool:
+    """Whether a module being built right now has landed (its rows are skipped until it has)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+HAVE_IMAGES = _importable("kaggle_kit.image_data")
+HAVE_SEQUENCES = _importable("kaggle_kit.sequence_data")
+PENDING_IMAGES = pytest.mark.skipif(not HAVE_IMAGES, reason="pending [data.images]")
+PENDING_SEQUENCES = pytest.mark.skipif(not HAVE_SEQUENCES, reason="pending [data.sequences]")
+
+
+BEFORE_RUN: list[Case] = [
+    # --- the config file
+    Case("config-missing", delete("tiny.toml"), ("tiny.toml' does not exist", "pass the path of a competition TOML")),
+    Case(
+        "config-malformed-toml",
+        config('task = "binary"', 'task = "binary'),
+        ("tiny.toml: not valid TOML", "line 2", "Check quotes, brackets and '=' on that line"),
+    ),
+    Case("config-not-utf8", write("tiny.toml", b'name = "\xff"\n'), ("not UTF-8 text", "save it as UTF-8")),
+    Case("config-unknown-key", config("seed = 0", "sed = 0"), ("unknown key 'sed'", "Did you mean 'seed'?")),
+    Case(
+        "config-unknown-data-key",
+        config('target = "target"', 'traget = "target"'),
+        ("unknown key 'data.traget'", "Did you mean 'target'?", "missing required key 'data.target'"),
+    ),
+    Case(
+        "config-unknown-model-key",
+        config('kind = "sklearn"', 'kind = "sklearn"\nparmas = {}'),
+        ("unknown key 'models[0].parmas'", "Did you mean 'params'?"),
+    ),
+    Case("config-bad-task", config('task = "binary"', 'task = "binray"'), ("task must be one of", "'binary'?")),
+    Case(
+        "config-unknown-metric",
+        config('metric = "roc_auc"', 'metric = "roc_acu"'),
+        ("unknown metric 'roc_acu'", "Did you mean 'roc_auc'?"),
+    ),
+    Case(
+        "config-metric-task-mismatch",
+        config('metric = "roc_auc"', 'metric = "rmse"'),
+        ("metric 'rmse' cannot score a binary task; use one of", "'roc_auc'"),
+    ),
+    Case(
+        "config-wrong-type",
+        config("n_splits = 3", 'n_splits = "three"'),
+        ("folds.n_splits", "valid integer", "got 'three'"),
+    ),
+    Case(
+        "config-out-of-range", config("n_splits = 3", "n_splits = 1"), ("folds.n_splits", "greater than or equal to 2")
+    ),
+    Case(
+        "config-group-strategy-without-column",
+        config("n_splits = 3", 'n_splits = 3\nstrategy = "group"'),
+        ("folds.strategy = 'group' needs folds.group",),
+    ),
+    Case(
+        "config-unknown-kind",
+        config('kind = "sklearn"', 'kind = "xgbost"'),
+        ("models[0].kind", "got 'xgbost'", "Did you mean 'xgboost'?"),
+    ),
+    Case(
+        "config-kind-names-python",
+        config('kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"', 'kind = "builtins.eval"'),
+        ("models[0].kind: kind must be one of", "got 'builtins.eval'"),
+    ),
+    Case(
+        "config-estimator-outside-sklearn",
+        config("sklearn.linear_model.LogisticRegression", "os.system"),
+        ("estimator must be a scikit-learn class path", "got 'os.system'"),
+    ),
+    Case(
+        "config-estimator-unknown-class",
+        config("sklearn.linear_model.LogisticRegression", "sklearn.linear_model.LogisticRegresion"),
+        ("model 'logreg'", "'sklearn.linear_model' has no estimator class 'LogisticRegresion'"),
+    ),
+    Case(
+        "config-estimator-not-an-estimator",
+        config("sklearn.linear_model.LogisticRegression", "sklearn.datasets._base.Path"),
+        ("model 'logreg'", "'sklearn.datasets._base.Path' is not a scikit-learn estimator"),
+    ),
+    Case(
+        "config-estimator-bad-param",
+        config("[[models]]", "[[models]]\nparams = { Cc = 1.0 }"),
+        ("model 'logreg': bad params for sklearn.linear_model.LogisticRegression", "'Cc'"),
+    ),
+    # --- names that become folders
+    Case(
+        "run-name-dotdot",
+        config("[run]", '[run]\nname = "../../escape"'),
+        ("run.name", "(it names a folder); got '../../escape'"),
+    ),
+    Case("run-name-absolute", config("[run]", '[run]\nname = "/tmp/escape"'), ("run.name", "got '/tmp/escape'")),
+    Case("run-name-slash", config("[run]", '[run]\nname = "a/b"'), ("run.name", "got 'a/b'")),
+    Case(
+        "model-name-dotdot",
+        config('name = "logreg"', 'name = "../logreg"'),
+        ("models[0].name: the model name must be", "got '../logreg'"),
+    ),
+    Case("competition-name-dotdot", config('name = "tiny"', 'name = ".."'), ("the competition name must be", "'..'")),
+    Case(
+        "run-folder-symlink-escape",
+        symlink_run_folder,
+        ("runs/tiny", "outside the runs folder"),
+    ),
+    Case(
+        "runs-root-is-a-file",
+        write("runs", "not a folder"),
+        ("cannot write to the run folder", "runs/tiny", "choose another --runs-root"),
+    ),
+    # --- data files
+    Case("train-missing", delete("train.csv"), ("the train file", "train.csv' does not exist; check data.train")),
+    Case("test-missing", delete("test.csv"), ("the test file", "test.csv' does not exist; check data.test")),
+    Case("train-empty", write("train.csv", ""), ("the train file", "train.csv' is empty")),
+    Case("train-header-only", write("train.csv", "id,x1,x2,cat,target\n"), ("train.csv' has a header but no rows",)),
+    Case(
+        "test-header-only", write("test.csv", "id,x1,x2,cat\n"), ("the test file", "test.csv' has a header but no rows")
+    ),
+    Case(
+        "train-not-parquet",
+        chain(config('train = "train.csv"', 'train = "train.parquet"'), write("train.parquet", b"not parquet")),
+        ("could not read the train file", "train.parquet"),
+    ),
+    Case(
+        "train-unknown-format",
+        chain(config('train = "train.csv"', 'train = "train.xlsx"'), write("train.xlsx", b"PK")),
+        ("train.xlsx' must be .csv or .parquet; got '.xlsx'",),
+    ),
+    # --- columns and values
+    Case(
+        "target-missing",
+        config('target = "target"', 'target = "Target"'),
+        ("data.target = 'Target' is not a column of the train file.", "Did you mean 'target'?"),
+    ),
+    Case(
+        "id-missing",
+        config('id = "id"', 'id = "idx"'),
+        ("data.id = 'idx' is not a column of the train file.", "Did you mean 'id'?"),
+    ),
+    Case(
+        "drop-unknown-column",
+        config('target = "target"', 'target = "target"\ndrop = ["x3"]'),
+        ("data.drop = 'x3' is not a column of the train file.",),
+    ),
+    Case(
+        "target-nan",
+        table("train.csv", set_value("target", 3, None)),
+        ("the target column 'target' has 1 missing value(s); drop those rows or fill them",),
+    ),
+    Case(
+        "target-inf",
+        chain(REGRESSION, table("train.csv", set_value("target", 3, float("inf")))),
+        ("the target column 'target' has 1 NaN or infinite value(s)",),
+    ),
+    Case(
+        "target-three-classes-for-binary",
+        table("train.csv", set_value("target", 3, 2)),
+        ("task is binary but the target column 'target' has 3 distinct value(s)", "use task = 'multiclass'"),
+    ),
+    Case(
+        "target-fractions-for-classification",
+        table("train.csv", set_value("target", 3, 0.5)),
+        ("the target column 'target' has non-integer numbers; use task = 'regression'",),
+    ),
+    Case(
+        "rare-class-for-stratified-folds",
+        MULTICLASS_WITH_A_RARE_CLASS,
+        ("has only 1 member(s), fewer than n_splits=3", "lower n_splits to 2 or less", "strategy='kfold'"),
+    ),
+    Case(
+        "rare-class-named-by-its-label",
+        MULTICLASS_WITH_A_RARE_CLASS,
+        ("class 7 ",),
+    ),
+    Case(
+        "more-folds-than-rows",
+        config("n_splits = 3", "n_splits = 50"),
+        ("n_splits=50 is more than the 36 rows; lower n_splits to at most 36",),
+    ),
+    Case(
+        "group-column-missing",
+        config("n_splits = 3", 'n_splits = 3\nstrategy = "group"\ngroup = "patient"'),
+        ("folds.group = 'patient' is not a column of the train file",),
+    ),
+    Case(
+        "train-ids-duplicate",
+        table("train.csv", set_value("id", 3, 4)),
+        ("the id column 'id' of train is not unique", "e.g. 4", "set data.id to a unique column"),
+    ),
+    Case(
+        "test-ids-duplicate",
+        table("test.csv", set_value("id", 40, 41)),
+        ("the id column 'id' of test is not unique", "e.g. 41"),
+    ),
+    Case(
+        "test-ids-overlap-train",
+        table("test.csv", set_value("id", 40, 5)),
+        ("1 id(s) in column 'id' appear in both train and test (e.g. 5)",),
+    ),
+    Case(
+        "test-lacks-a-column",
+        table("test.csv", lambda f: f.drop("x2")),
+        ("test lacks feature column(s) 'x2' that train has; add them to data.drop",),
+    ),
+    Case(
+        "dtype-mismatch",
+        table("test.csv", lambda f: f.with_columns(pl.col("x1").cast(pl.String) + "z")),
+        ("column 'x1' is Float64 in train but String in test; make both numeric or both text",),
+    ),
+    Case(
+        "only-unknown-model",
+        lambda folder: None,
+        ("no model named 'logre'; the spec has 'logreg'",),
+        argv=(*RUN, "--only", "logre"),
+    ),
+    # --- [data.images]
+    Case(
+        "image-file-missing",
+        delete("images/3.png"),
+        ("1 of 36 train image files are missing", "3.png' (id 3)", "check data.images.folder, data.images.pattern"),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
+    Case(
+        "image-sizes-mixed",
+        lambda folder: (folder / "images" / "4.png").write_bytes(a_png(5, 4)),
+        ("4.png' (id 4) is 4 x 5 but", "data.images.size = [height, width]"),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
+    Case(
+        "image-unreadable",
+        write("images/5.png", b"not a png"),
+        ("5.png' (id 5) could not be read as an image",),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
+    Case(
+        "image-name-escapes-folder",
+        table("train.csv", lambda f: f.with_columns(pl.col("id").cast(pl.String)).pipe(set_value("id", "2", "../x"))),
+        ("names the file '../x.png', which is outside the image folder",),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
+    # --- [data.sequences]
+    Case(
+        "sequence-table-header-only",
+        write("seq_train.csv", "id,step,value\n"),
+        ("the sequences.train file", "seq_train.csv' has a header but no rows"),
+        competition="sequences",
+        marks=(PENDING_SEQUENCES,),
+    ),
+    Case(
+        "sequence-id-without-rows",
+        table("seq_train.csv", lambda f: f.filter(pl.col("id") != 7)),
+        ("1 id(s) of data.train have no rows in the train long table (data.sequences.train), e.g. 7",),
+        competition="sequences",
+        marks=(PENDING_SEQUENCES,),
+    ),
+]
+
+
+# ------------------------------------------------------------------------------------------------ running a row
+def run_cli(argv: tuple[str, ...], folder: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``kaggle-kit ARGV``, ``{config}`` ``{runs}`` ``{run}`` ``{folder}`` filled in -> (code, stderr, stdout)."""
+    paths = {
+        "config": folder / "tiny.toml",
+        "runs": folder / "runs",
+        "run": folder / "runs" / "tiny",
+        "folder": folder,
+    }
+    capsys.readouterr()
+    code = main([a.format(**{k: str(v) for k, v in paths.items()}) for a in argv])
+    out = capsys.readouterr()
+    return code, out.err, out.out
+
+
+def assert_one_clear_error(code: int, err: str, says: tuple[str, ...]) -> None:
+    assert code == 2, f"exit status {code}; stderr:\n{err}"
+    assert err.startswith("error: "), err
+    assert "Traceback" not in err, err
+    for fragment in says:
+        assert fragment in err, f"{fragment!r} not in:\n{err}"
+
+
+@pytest.mark.parametrize("case", [c.param() for c in BEFORE_RUN])
+def test_bad_input_before_a_run(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    COMPETITIONS[case.competition](tmp_path)
+    case.breaks(tmp_path)
+    code, err, _ = run_cli(case.argv, tmp_path, capsys)
+    assert_one_clear_error(code, err, case.says)
+
+
+def test_each_competition_is_valid_before_it_is_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The rows prove something only if the unbroken competitions run: so they must."""
+    kinds = ["table"] + ["images"] * HAVE_IMAGES + ["sequences"] * HAVE_SEQUENCES
+    for kind in kinds:
+        COMPETITIONS[kind](tmp_path / kind)
+        code, err, _ = run_cli(RUN, tmp_path / kind, capsys)
+        assert code == 0, f"{kind}: {err}"
+
+
+# ------------------------------------------------------------------------------------------------ after a run
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The table competition, run once (baseline + logistic regression, 3 folds); rows work on copies of it."""
+    folder = tmp_path_factory.mktemp("finished") / "comp"
+    write_table_competition(folder)
+    assert main(["run", str(folder / "tiny.toml"), "--runs-root", str(folder / "runs")]) == 0
+    return folder
+
+
+def copy_run(finished: Path, dest: Path) -> Path:
+    """A copy of the finished competition folder whose run.json points at the copy's own files."""
+    shutil.copytree(finished, dest)
+    meta_path = dest / "runs" / "tiny" / "run.json"
+    meta_path.write_text(meta_path.read_text().replace(str(finished), str(dest)))
+    return dest
+
+
+def fold_hashes(run_dir: Path) -> dict[str, str]:
+    """SHA-256 of every stored fold file (predictions, fitted models, results) and of the fold assignment."""
+    files = [run_dir / "folds.parquet", *sorted(run_dir.glob("models/*/*/folds/*/*"))]
+    return {str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
+def model_file(name: str, fname: str) -> Callable[[Path], Path]:
+    return lambda folder: next((folder / "runs" / "tiny" / "models" / name).glob(f"*/{fname}"))
+
+
+def overwrite(locate: Callable[[Path], Path], content: bytes) -> Mutation:
+    return lambda folder: locate(folder).write_bytes(content)
+
+
+def predictions_file(name: str, edit: Callable[[pl.DataFrame], pl.DataFrame], *, to: str) -> Mutation:
+    """Write ``edit`` of model ``logreg``'s stored OOF predictions to ``to`` (relative to the competition folder)."""
+
+    def mutate(folder: Path) -> None:
+        oof = pl.read_parquet(model_file("logreg", "oof.parquet")(folder))
+        edit(oof).write_csv(folder / to)
+
+    return mutate
+
+
+def add_model_to_run_json(name: str) -> Mutation:
+    """run.json lists a model called ``name`` (a crafted, downloaded run folder)."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / "runs" / "tiny" / "run.json"
+        meta = json.loads(path.read_text())
+        meta["models"][name] = "0" * 16
+        path.write_text(json.dumps(meta))
+
+    return mutate
+
+
+def shorter_test_predictions(folder: Path) -> None:
+    """logreg's test.parquet with half its rows, as an older kit (no checksums.json) would have left unchecked."""
+    path = model_file("logreg", "test.parquet")(folder)
+    pl.read_parquet(path).head(N_TEST // 2).write_parquet(path)
+    (path.parent / "checksums.json").unlink(missing_ok=True)
+
+
+def nothing(folder: Path) -> None:
+    return None
+
+
+class _CreatesFile:
+    """Unpickling this object creates ``path``: the proof that a loader executed a pickle."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.path), "w"))
+
+
+def pickled_fold_array(folder: Path, marker: Path | None = None) -> None:
+    """logreg's fold 0 ``valid.npy`` replaced by a pickled object array, its checksum in result.json updated to
+    match (a crafted download), and the assembled predictions removed so that the next run reads the fold files."""
+    fold = next((folder / "runs" / "tiny").glob("models/logreg/*/folds/r0_f0"))
+    buf = io.BytesIO()
+    np.save(buf, np.array([_CreatesFile(marker or folder / "executed")], dtype=object), allow_pickle=True)
+    (fold / "valid.npy").write_bytes(buf.getvalue())
+    result = json.loads((fold / "result.json").read_text())
+    result["files"]["valid.npy"] = hashlib.sha256(buf.getvalue()).hexdigest()
+    (fold / "result.json").write_text(json.dumps(result))
+    for assembled in fold.parent.parent.glob("*.parquet"):
+        assembled.unlink()
+
+
+SUBMIT = ("submit", "{run}", "--model", "logreg")
+BLEND = ("blend", "{run}", "--method", "mean")
+
+AFTER_RUN: list[Case] = [
+    # --- submissions
+    Case(
+        "submit-sample-fewer-rows",
+        table("sample_submission.csv", lambda f: f.head(5)),
+        ("has 5 row(s) but the run has 12 test predictions", "not in it (e.g. '42')", "wrong row count"),
+        argv=SUBMIT,
+    ),
+    Case(
+        "submit-sample-unknown-id",
+        table("sample_submission.csv", lambda f: pl.concat([f, pl.DataFrame({"id": [999], "target": [0.5]})])),
+        ("1 id(s) of the sample submission", "have no test prediction (e.g. 999)", "same competition's files"),
+        argv=SUBMIT,
+    ),
+    Case(
+        "submit-sample-duplicate-ids",
+        table("sample_submission.csv", lambda f: pl.concat([f, f.head(1)])),
+        ("lists 1 id(s) more than once in column 'id' (e.g. '37')",),
+        argv=SUBMIT,
+    ),
+    Case(
+        "submit-sample-gone",
+        delete("sample_submission.csv"),
+        ("sample_submission.csv' recorded for this run no longer exists", "set data.sample_submission"),
+        argv=SUBMIT,
+    ),
+    Case(
+        "submit-sample-wrong-columns",
+        table("sample_submission.csv", lambda f: f.rename({"target": "a"}).with_columns(b=0.1)),
+        ("sample_submission.csv' asks for column(s) ['a', 'b']", "the target column or the class labels"),
+        argv=SUBMIT,
+    ),
+    Case(
+        "submit-test-predictions-wrong-rows",
+        shorter_test_predictions,
+        ("model 'logreg' have 6 row(s) but the run's test file has 12",),
+        argv=SUBMIT,
+    ),
+    Case(
+        "submit-unknown-model",
+        nothing,
+        ("no model named 'logre'", "Did you mean 'logreg'?"),
+        argv=("submit", "{run}", "--model", "logre"),
+    ),
+    Case(
+        "submit-unknown-blend",
+        nothing,
+        ("no blend named 'nelder'", "kaggle-kit blend"),
+        argv=("submit", "{run}", "--blend", "nelder"),
+    ),
+    Case(
+        "submit-blend-name-dotdot",
+        nothing,
+        ("the blend name '../../x' must start with a letter or digit",),
+        argv=("submit", "{run}", "--blend", "../../x"),
+    ),
+    Case(
+        "submit-model-name-from-crafted-run-json",
+        add_model_to_run_json("../../evil"),
+        ("the model name '../../evil' must be a plain name",),
+        argv=("submit", "{run}", "--model", "../../evil"),
+    ),
+    Case(
+        "submit-out-is-a-folder",
+        nothing,
+        ("is a folder; give a file name", "logreg.csv"),
+        argv=(*SUBMIT, "--out", "{folder}"),
+    ),
+    # --- the run store
+    Case(
+        "store-run-json-corrupted",
+        write("runs/tiny/run.json", "{not json"),
+        ("run.json is corrupted", "delete it, run again: folds are kept"),
+        argv=("leaderboard", "{run}"),
+    ),
+    Case(
+        "store-folds-corrupted-then-run",
+        write("runs/tiny/folds.parquet", b"junk"),
+        ("folds.parquet is corrupted", "delete it to recompute the folds"),
+    ),
+    Case(
+        "store-folds-corrupted-then-blend",
+        write("runs/tiny/folds.parquet", b"junk"),
+        ("folds.parquet is corrupted", "delete it and run the competition again"),
+        argv=BLEND,
+    ),
+    Case(
+        "store-oof-corrupted-then-blend",
+        overwrite(model_file("logreg", "oof.parquet"), b"junk"),
+        ("oof.parquet", "rerun `kaggle-kit run`"),
+        argv=BLEND,
+    ),
+    Case(
+        "store-test-corrupted-then-submit",
+        overwrite(model_file("logreg", "test.parquet"), b"junk"),
+        ("test.parquet", "rerun `kaggle-kit run`"),
+        argv=SUBMIT,
+    ),
+    Case(
+        "store-summary-corrupted",
+        overwrite(model_file("logreg", "summary.json"), b"{"),
+        ("summary.json", "corrupted"),
+        argv=("leaderboard", "{run}"),
+    ),
+    Case(
+        "store-target-corrupted",
+        write("runs/tiny/target.parquet", b"junk"),
+        ("target.parquet", "corrupted"),
+        argv=BLEND,
+    ),
+    Case(
+        "store-fold-array-pickled",
+        pickled_fold_array,
+        ("valid.npy", "pickle"),
+    ),
+    Case(
+        "store-not-a-run-folder",
+        nothing,
+        ("is not a run directory (no run.json)", "pass the folder `kaggle-kit run` created"),
+        argv=("leaderboard", "{folder}"),
+    ),
+    Case(
+        "store-run-dir-dotdot",
+        nothing,
+        ("tiny/../..' is not a run directory",),
+        argv=("report", "{run}/../.."),
+    ),
+    # --- blends
+    Case(
+        "blend-unknown-method",
+        nothing,
+        ("unknown blend method 'neldermead'", "Did you mean 'nelder_mead'?"),
+        argv=("blend", "{run}", "--method", "neldermead"),
+    ),
+    Case(
+        "blend-unknown-model",
+        nothing,
+        ("no model or imported predictions named 'xgb'", "'logreg'"),
+        argv=("blend", "{run}", "--models", "logreg,xgb"),
+    ),
+    Case(
+        "blend-restarts-zero",
+        nothing,
+        ("the restarts of blend method 'nelder_mead' must be a positive integer; got 0",),
+        argv=("blend", "{run}", "--restarts", "0"),
+    ),
+    Case(
+        "blend-group-malformed",
+        nothing,
+        ("--group takes NAME=MODEL,MODEL", "got 'wide'"),
+        argv=("blend", "{run}", "--group", "wide"),
+    ),
+    Case(
+        "blend-group-unknown-model",
+        nothing,
+        ("no model or imported predictions named 'xgb'", "it has 'baseline' or 'logreg'"),
+        argv=("blend", "{run}", "--group", "wide=logreg,xgb"),
+    ),
+    Case(
+        "blend-name-dotdot",
+        nothing,
+        ("the blend name '../../evil' must start with a letter or digit",),
+        argv=(*BLEND, "--name", "../../evil"),
+    ),
+    Case(
+        "blend-group-name-dotdot",
+        nothing,
+        ("the group name '../x' must start with a letter or digit",),
+        argv=("blend", "{run}", "--group", "../x=logreg"),
+    ),
+    Case(
+        "blend-name-with-two-methods",
+        nothing,
+        ("a blend name ('both') goes with one method; got 2",),
+        argv=("blend", "{run}", "--method", "mean,nelder_mead", "--name", "both"),
+    ),
+    # --- imported predictions
+    Case(
+        "import-name-dotdot",
+        predictions_file("logreg", lambda f: f, to="p.csv"),
+        ("the external predictions name '../../evil' must start with a letter or digit",),
+        argv=("import-predictions", "{run}", "../../evil", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-name-absolute",
+        predictions_file("logreg", lambda f: f, to="p.csv"),
+        ("the external predictions name '/tmp/evil' must start",),
+        argv=("import-predictions", "{run}", "/tmp/evil", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-name-of-a-model",
+        predictions_file("logreg", lambda f: f, to="p.csv"),
+        ("'logreg' is the name of a model of the run", "import under another name"),
+        argv=("import-predictions", "{run}", "logreg", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-file-missing",
+        nothing,
+        ("the prediction file", "nope.csv' does not exist"),
+        argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/nope.csv"),
+    ),
+    Case(
+        "import-pickle-file",
+        write("p.pkl", pickle.dumps({"oof": [0.5]})),
+        ("p.pkl' must be .csv or .parquet; got '.pkl'",),
+        argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.pkl"),
+    ),
+    Case(
+        "import-wrong-row-count",
+        predictions_file("logreg", lambda f: f.head(10), to="p.csv"),
+        ("do not match the run's training ids: 26 of the run's training id(s) are missing",),
+        argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-probabilities-out-of-range",
+        predictions_file("logreg", lambda f: f.with_columns(pl.col("p_1") * 5), to="p.csv"),
+        ("a classification task needs class probabilities within [0, 1]",),
+        argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-other-folds",
+        predictions_file("logreg", lambda f: f.with_columns(fold=pl.int_range(pl.len()) % 3), to="p.csv"),
+        ("splits the rows differently from the run's folds", "share the run's fold", "--fold-column"),
+        argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.csv"),
+    ),
+    # --- the config edited after the run
+    Case(
+        "config-edited-invalid",
+        config("n_splits = 3", "n_splits = 1"),
+        ("folds.n_splits", "greater than or equal to 2"),
+    ),
+    Case(
+        "config-edited-other-metric",
+        config('metric = "roc_auc"', 'metric = "log_loss"'),
+        ("belongs to a binary run scored by 'roc_auc'; set run.name to a new name",),
+    ),
+    Case(
+        "config-edited-other-n-splits",
+        config("n_splits = 3", "n_splits = 4"),
+        ("holds folds made from other data or fold settings", "set run.name to a new name"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", [c.param() for c in AFTER_RUN])
+def test_bad_input_after_a_run_loses_nothing(
+    case: Case, finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = copy_run(finished_run, tmp_path / "comp")
+    case.breaks(folder)
+    before = fold_hashes(folder / "runs" / "tiny")
+    assert len(before) > 1  # folds.parquet and the folds' files
+    code, err, _ = run_cli(case.argv, folder, capsys)
+    assert_one_clear_error(code, err, case.says)
+    assert fold_hashes(folder / "runs" / "tiny") == before
+
+
+def test_row_ids_are_unique() -> None:
+    ids = [c.id for c in BEFORE_RUN + AFTER_RUN]
+    assert len(ids) == len(set(ids)) and len(ids) >= 30
+
+
+def test_the_doc_lists_every_row() -> None:
+    doc = DOC.read_text()
+    missing = [c.id for c in BEFORE_RUN + AFTER_RUN if f"`{c.id}`" not in doc]
+    assert not missing, f"docs/bad-inputs.md lacks rows {missing}"
+
+
+# ------------------------------------------------------------------------------------------------ the fixes work
+def test_corrupted_folds_fix_recomputes_the_same_folds_and_refits_nothing(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message says: delete folds.parquet and run again. Doing so reuses every finished fold."""
+    folder = copy_run(finished_run, tmp_path / "comp")
+    pristine = fold_hashes(folder / "runs" / "tiny")
+    write("runs/tiny/folds.parquet", b"junk")(folder)
+    assert run_cli(RUN, folder, capsys)[0] == 2
+    (folder / "runs" / "tiny" / "folds.parquet").unlink()
+    code, err, out = run_cli(RUN, folder, capsys)
+    assert code == 0, err
+    assert "fitted 0 fold(s), reused 6" in out
+    assert fold_hashes(folder / "runs" / "tiny") == pristine
+
+
+def test_corrupted_run_json_fix_keeps_every_fold(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The message says: delete run.json and run again. Doing so keeps and reuses every finished fold."""
+    folder = copy_run(finished_run, tmp_path / "comp")
+    pristine = fold_hashes(folder / "runs" / "tiny")
+    write("runs/tiny/run.json", "{not json")(folder)
+    assert run_cli(RUN, folder, capsys)[0] == 2
+    (folder / "runs" / "tiny" / "run.json").unlink()
+    code, err, out = run_cli(RUN, folder, capsys)
+    assert code == 0, err
+    assert "fitted 0 fold(s), reused 6" in out
+    assert fold_hashes(folder / "runs" / "tiny") == pristine
+
+
+# ------------------------------------------------------------------------------------------------ the real process
+@pytest.mark.parametrize("case_id", ["config-unknown-key", "train-header-only"])
+def test_installed_command_exits_2_without_traceback(case_id: str, tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("kaggle-kit")
+    if not exe.is_file():
+        pytest.skip("the kaggle-kit entry point is not installed in this environment")
+    case = next(c for c in BEFORE_RUN if c.id == case_id)
+    write_table_competition(tmp_path)
+    case.breaks(tmp_path)
+    argv = [a.format(config=tmp_path / "tiny.toml", runs=tmp_path / "runs") for a in case.argv]
+    done = subprocess.run([str(exe), *argv], capture_output=True, text=True, timeout=120, check=False)
+    assert_one_clear_error(done.returncode, done.stderr, case.says)
+
+
+# ------------------------------------------------------------------------------------------------ security
+def test_pickles_in_a_run_store_are_never_unpickled(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A downloaded run folder holding pickles: model.pkl files beside the folds, and a fold's valid.npy replaced
+    by a pickled object array whose checksum in result.json was updated to match. Nothing reads the pickles."""
+    folder = copy_run(finished_run, tmp_path / "comp")
+    run_dir = folder / "runs" / "tiny"
+    marker = tmp_path / "executed"
+    evil = pickle.dumps(_CreatesFile(marker))
+    for fold in run_dir.glob("models/*/*/folds/*"):
+        (fold / "model.pkl").write_bytes(evil)
+        (fold / "model.joblib").write_bytes(evil)
+    pickled_fold_array(folder, marker)
+
+    commands = [
+        ["leaderboard", str(run_dir)],
+        ["submit", str(run_dir), "--model", "baseline", "--out", str(tmp_path / "sub.csv")],
+        ["blend", str(run_dir), "--models", "baseline", "--method", "mean"],
+        ["run", str(folder / "tiny.toml"), "--runs-root", str(folder / "runs")],
+    ]
+    for argv in commands:
+        try:
+            main(argv)
+        except ValueError as exc:  # numpy refusing the object array (allow_pickle=False) is the safe outcome
+            assert "allow_pickle=False" in str(exc)
+        assert not marker.exists(), f"`kaggle-kit {argv[0]}` unpickled a file of the run store"
+    capsys.readouterr()
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_torch_load_weights_only_refuses_a_malicious_pickle(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    marker = tmp_path / "executed"
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps(_CreatesFile(marker)))
+    saved = tmp_path / "saved.pt"
+    torch.save({"weight": _CreatesFile(marker)}, saved)
+    assert not marker.exists()
+    for path in (raw, saved):
+        with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+            torch.load(path, map_location="cpu", weights_only=True)
+        assert not marker.exists()
+
+
+def _calls(tree: ast.AST, owner: str, name: str) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == name
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == owner
+    ]
+
+
+def _keyword(call: ast.Call, key: str) -> object:
+    for kw in call.keywords:
+        if kw.arg == key and isinstance(kw.value, ast.Constant):
+            return kw.value.value
+    return None
+
+
+def test_the_package_has_no_loader_that_can_execute_code() -> None:
+    """Every loader of user-downloadable files refuses pickles: no pickle / joblib / dill / cloudpickle import,
+    every ``torch.load`` passes ``weights_only=True`` and every ``np.load`` ``allow_pickle=False``."""
+    problems = []
+    for path in sorted((REPO / "kaggle_kit").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        where = path.relative_to(REPO)
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in {"pickle", "joblib", "dill", "cloudpickle", "shelve", "marshal"}:
+                    problems.append(f"{where}:{node.lineno} imports {name}")
+        for call in _calls(tree, "torch", "load"):
+            if _keyword(call, "weights_only") is not True:
+                problems.append(f"{where}:{call.lineno} torch.load without weights_only=True")
+        for call in _calls(tree, "np", "load"):
+            if _keyword(call, "allow_pickle") is not False:
+                problems.append(f"{where}:{call.lineno} np.load without allow_pickle=False")
+    assert not problems, "\n".join(problems)

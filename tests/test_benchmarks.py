@@ -1,0 +1,90 @@
+"""The benchmark scripts still run: each new one in its tiny ``--quick`` mode, its JSON figures checked for sense.
+
+The figures themselves are not asserted (timings on a shared machine vary); what a run must show is: the bare
+loops fit the same models as the kit, the import of kaggle_kit leaves torch alone, the scaling and the comparison
+scripts produce a figure for every size and competition they were asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+
+def _run(script: str, *args: str, tmp_path: Path) -> dict:
+    out = tmp_path / "figures.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *args, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+def test_runner_overhead_bare_loops_fit_the_kits_models(tmp_path: Path) -> None:
+    figures = _run("runner_overhead.py", "--quick", tmp_path=tmp_path)
+    assert set(figures["libraries"]) == {"xgboost", "lightgbm"}
+    for library, entry in figures["libraries"].items():
+        # same folds, params, threads and early stopping: the same rounds and the same OOF score
+        assert entry["kit_rounds"] == entry["bare_rounds"], library
+        assert entry["kit_cv"] == pytest.approx(entry["bare_cv"], abs=1e-6), library
+        assert entry["ratio"] > 0 and len(entry["kit_seconds"]) == len(entry["bare_seconds"]) == 1
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_runner_overhead_params_match_the_adapters(library: str) -> None:
+    import runner_overhead
+
+    runner_overhead.check_like_for_like(library, threads=2)  # raises SystemExit naming the keys that differ
+
+
+def test_scaling_measures_every_size(tmp_path: Path) -> None:
+    rows = _run("scaling.py", "--quick", tmp_path=tmp_path)
+    assert [r["rows"] for r in rows] == [1000, 2000]
+    for r in rows:
+        assert r["folds_fitted"] == 10  # 5 folds of the model + 5 of the baseline
+        assert r["cv"] > 0.8
+        assert r["peak_tree_rss"] >= r["self_peak_rss"] > 50 * 2**20  # the sum over the tree includes the process
+        assert r["wall_seconds"] > r["run_seconds"] > 0
+
+
+def test_import_time_kit_does_not_import_torch(tmp_path: Path) -> None:
+    figures = _run("import_time.py", "--quick", tmp_path=tmp_path)
+    statements = figures["statements"]
+    assert not statements["import kaggle_kit"]["loaded"]["torch"]
+    assert not statements["tree-only notebook"]["loaded"]["torch"]
+    assert statements["import torch"]["loaded"]["torch"]  # the probe does see an import when there is one
+    assert statements["import xgboost"]["importtime_s"] > 0
+
+
+def test_autogluon_compare_kit_side_scores_the_hidden_labels(tmp_path: Path) -> None:
+    figures = _run(
+        "autogluon_compare.py", "--quick", "--competitions", "demo-breast-cancer", "--data-root",
+        str(tmp_path / "data"), tmp_path=tmp_path,
+    )  # fmt: skip
+    kit = figures["demo-breast-cancer"]["kit"]
+    assert kit["blend_test"] > 0.95 and kit["best_model_test"] > 0.95  # ROC AUC on the hidden test labels
+    assert kit["wall_seconds"] >= kit["run_seconds"] > 0
+    assert "autogluon" not in figures["demo-breast-cancer"]  # --quick runs the kit's side only
+
+
+def test_hidden_codes_follow_the_run_classes(tmp_path: Path) -> None:
+    from autogluon_compare import hidden_codes
+
+    solution = tmp_path / "solution.csv"
+    pl.DataFrame({"id": [3, 1, 2], "y": ["b", "a", "b"]}).write_csv(solution)
+    codes = hidden_codes(solution, "y", "id", pl.Series("id", [1, 2, 3]), ["a", "b"])
+    np.testing.assert_array_equal(codes, [0, 1, 1])  # in the ids' order, as indexes into the classes

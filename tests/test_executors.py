@@ -1,0 +1,315 @@
+"""Executors: the load-aware thread rule, Ray's per-task resources, the run options, and a real run on a local Ray
+whose OOF predictions must equal a sequential run's byte for byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from kaggle_kit.config import RunSpec, build_spec
+from kaggle_kit.data import load_competition
+from kaggle_kit.errors import ConfigError
+from kaggle_kit.executors import Context, Job, Task, execute
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.ray_executor import task_resources
+from kaggle_kit.runner import resolve_folds, run
+from kaggle_kit.store import FoldResult, RunStore
+from kaggle_kit.threads import THREAD_ENV_VARS, available_cores, own_load, task_threads, thread_env
+
+
+# --------------------------------------------------------------------------------------------- the thread rule
+@pytest.mark.parametrize(
+    ("cores", "jobs", "others", "threads"),
+    [
+        (2, 1, 0.0, 2),  # idle machine: every core
+        (2, 1, 0.4, 2),  # a little noise does not take a core away
+        (2, 1, 0.5, 2),  # half a core busy: rounded half down, still free
+        (2, 1, 0.6, 1),  # more than half a core busy: that core is taken
+        (2, 1, 1.0, 1),  # the measured case: another process busy on a 2-core machine -> one thread, no spin-wait
+        (2, 2, 0.0, 1),
+        (2, 1, 7.0, 1),  # overloaded: never fewer than one thread
+        (16, 4, 0.0, 4),
+        (16, 4, 4.2, 3),  # 12 cores free, 4 jobs
+        (16, 1, 3.5, 13),  # 3.5 rounds half down to 3
+        (16, 32, 0.0, 1),
+    ],
+)
+def test_task_threads_discounts_the_load_of_other_processes(cores: int, jobs: int, others: float, threads: int) -> None:
+    assert task_threads(cores, jobs, others) == threads
+
+
+def test_available_cores_is_between_one_and_all() -> None:
+    assert [available_cores(4, load) for load in (-1.0, 0.0, 1.0, 2.6, 3.9, 100.0)] == [4, 4, 3, 1, 1, 1]
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        task_threads(4, 0, 0.0)
+
+
+def test_own_load_follows_the_damped_one_minute_average() -> None:
+    assert own_load(0.0, 3600.0) == 0.0  # an idle notebook kernel adds nothing
+    assert own_load(10.0, 10.0) == pytest.approx(1 - np.exp(-10 / 60))  # a busy CLI started 10 s ago: ~0.15
+    assert own_load(600.0, 600.0) == pytest.approx(1.0, abs=1e-4)  # busy for 10 minutes: one full core
+    assert own_load(5.0, 0.0) == 0.0
+
+
+def test_thread_env_names_every_pool_and_one_count() -> None:
+    env = thread_env(3)
+    assert set(env) == set(THREAD_ENV_VARS) and set(env.values()) == {"3"}
+    assert {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "POLARS_MAX_THREADS"} <= set(env)
+    assert thread_env(0)["OMP_NUM_THREADS"] == "1"
+
+
+# --------------------------------------------------------------------------------------------- Ray resources
+@pytest.mark.parametrize(
+    ("device", "threads", "gpus", "uses_gpu", "expected"),
+    [
+        ("cpu", 2, None, True, (2.0, 0.0)),
+        ("cuda", 2, None, True, (2.0, 1.0)),  # default: one GPU per GPU task
+        ("cuda", 1, 0.5, True, (1.0, 0.5)),  # fractional: two tasks share a GPU
+        ("cuda", 4, 2, True, (4.0, 2.0)),
+        ("cuda", 2, None, False, (2.0, 0.0)),  # a CPU-only family asks for no GPU on a GPU run
+        ("cuda", 2, 0, True, (2.0, 0.0)),  # gpus_per_task = 0: GPU models queue for none (user's choice)
+        ("cpu", 0, None, True, (1.0, 0.0)),
+    ],
+)
+def test_task_resources(
+    device: str, threads: int, gpus: float | None, uses_gpu: bool, expected: tuple[float, float]
+) -> None:
+    res = task_resources(device, threads, gpus, uses_gpu=uses_gpu)
+    assert (res.num_cpus, res.num_gpus) == expected
+
+
+def test_gpus_asked_on_a_cpu_run_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"gpus_per_task = 1.*resolved to 'cpu'.*device = 'cuda'"):
+        task_resources("cpu", 1, 1, uses_gpu=True)
+
+
+@pytest.mark.parametrize(
+    ("run_options", "message"),
+    [
+        ({"executor": "dask"}, r"run.executor must be one of 'local' or 'ray'; got 'dask'"),
+        ({"ray_address": "auto"}, r"ray_address is only used with run.executor = 'ray'"),
+        ({"gpus_per_task": 0.5}, r"gpus_per_task is only used with run.executor = 'ray'"),
+        ({"executor": "ray", "gpus_per_task": 1.5}, r"below 1 \(a share of one GPU\) or a whole number; got 1.5"),
+        ({"executor": "ray", "gpus_per_task": -1}, r"gpus_per_task"),
+        ({"executor": "ray", "ray_address": " "}, r"ray_address must be 'auto'"),
+        ({"executr": "ray"}, r"unknown key 'run.executr'.*Did you mean 'executor'"),
+    ],
+)
+def test_run_options_are_validated(run_options: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_spec({**_raw(), "run": run_options})
+
+
+def test_run_spec_accepts_ray_settings_and_round_trips() -> None:
+    spec = build_spec({**_raw(), "run": {"executor": "ray", "ray_address": "auto", "gpus_per_task": 0.25}})
+    assert spec.run == RunSpec(executor="ray", ray_address="auto", gpus_per_task=0.25)
+    assert 'executor = "ray"' in spec.to_toml() and "gpus_per_task = 0.25" in spec.to_toml()
+
+
+def test_ray_missing_gives_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    spec = _spec(tmp_path)
+    with pytest.raises(ConfigError, match=r"needs Ray, which is not installed.*pip install 'kaggle-kit\[ray\]'"):
+        run(spec, runs_root=tmp_path / "runs", executor="ray", progress=None, record_history=False)
+
+
+# --------------------------------------------------------------------------------------------- runs
+def _competition(folder: Path) -> None:
+    """300 rows of breast cancer (10 features), 100 test rows: small enough for seconds per model."""
+    X, y = load_breast_cancer(return_X_y=True)
+    frame = pl.DataFrame(X[:, :10], schema=[f"f{i}" for i in range(10)], orient="row").with_columns(
+        pl.Series("id", np.arange(len(y))), pl.Series("target", y)
+    )
+    frame[:300].write_csv(folder / "train.csv")
+    frame[300:400].drop("target").write_csv(folder / "test.csv")
+
+
+def _models(kinds: tuple[str, ...] = ("xgboost", "lightgbm", "mlp")) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    if "xgboost" in kinds:
+        out.append({"name": "xgb", "kind": "xgboost", "num_boost_round": 40, "early_stopping_rounds": 10, "params": {}})
+    if "lightgbm" in kinds:
+        out.append(
+            {
+                "name": "lgbm",
+                "kind": "lightgbm",
+                "num_boost_round": 40,
+                "early_stopping_rounds": 10,
+                "params": {"num_leaves": 7, "min_data_in_leaf": 5},
+            }
+        )
+    if "mlp" in kinds:
+        out.append({"name": "mlp", "kind": "mlp", "params": {"hidden": [16], "epochs": 4, "batch_size": 64}})
+    return out
+
+
+def _raw(**over: object) -> dict[str, object]:
+    raw: dict[str, object] = {
+        "name": "ray-check",
+        "task": "binary",
+        "metric": "roc_auc",
+        "device": "cpu",
+        "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "target"},
+        "folds": {"n_splits": 3},
+        "run": {"n_jobs": 1, "threads_per_task": 1},
+        "models": _models(("xgboost",)),
+    }
+    raw.update(over)
+    return raw
+
+
+def _spec(folder: Path, **over: object):
+    _competition(folder)
+    return build_spec(_raw(**over), base_dir=folder)
+
+
+def _oof_bytes(run_dir: Path, model: str) -> bytes:
+    return RunStore(run_dir).read_predictions(model, "oof").drop("id").to_numpy().tobytes()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """The executor's own local Ray start (no dashboard, usage statistics off), once for this module."""
+    ray = pytest.importorskip("ray")
+    from kaggle_kit.ray_executor import connect
+
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    assert connect(ray, None, 2, print)  # started here, so the test shuts it down
+    assert ray.cluster_resources()["CPU"] == 2 and ray.cluster_resources().get("GPU", 0) == 0
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: Path, local_ray) -> None:
+    pytest.importorskip("torch")
+    models = [
+        *_models(),
+        {  # raises inside its tasks: marked failed, the others finish
+            "name": "broken",
+            "kind": "sklearn",
+            "estimator": "sklearn.linear_model.LogisticRegression",
+            "params": {"C": -1.0},
+        },
+    ]
+    spec = _spec(tmp_path, models=models)
+    start = time.perf_counter()
+    sequential = run(spec, runs_root=tmp_path / "seq", progress=None, record_history=False)
+    print(f"sequential run: {time.perf_counter() - start:.1f}s")
+    lines: list[str] = []
+    start = time.perf_counter()
+    on_ray = run(spec, runs_root=tmp_path / "ray", executor="ray", progress=lines.append, record_history=False)
+    seconds = time.perf_counter() - start
+    print(f"ray run: {seconds:.1f}s for {on_ray.fitted} task(s)")
+
+    rows = {m.name: m for m in on_ray.models}
+    assert on_ray.fitted == sequential.fitted == 15  # (baseline + 4 models) x 3 folds
+    assert rows["broken"].status == "failed" and "C" in (rows["broken"].error or "")
+    assert any("broken" in line and "FAILED" in line for line in lines)
+    for name in ("baseline", "xgb", "lgbm", "mlp"):
+        assert rows[name].status == "ok", rows[name].error
+        assert _oof_bytes(on_ray.run_dir, name) == _oof_bytes(sequential.run_dir, name), name
+        assert rows[name].cv == next(m.cv for m in sequential.models if m.name == name)
+    execution = json.loads((on_ray.run_dir / "run.json").read_text())["execution"]
+    assert execution["executor"] == "ray" and execution["threads"] == 1 and "load_1min" in execution
+    # the driver wrote every fold into its own store: a rerun (here sequential) reuses them all; only the failed
+    # model is tried again
+    again = run(spec, runs_root=tmp_path / "ray", only=["xgb"], progress=None, record_history=False)
+    assert again.fitted == 0 and again.reused == 6
+
+
+def test_ray_kit_error_in_a_task_aborts_the_run(tmp_path: Path, local_ray) -> None:
+    pytest.importorskip("torch")
+    bad_columns = {"name": "mlp", "kind": "mlp", "params": {"hidden": [4], "epochs": 1, "columns": ["nope"]}}
+    spec = _spec(tmp_path, run={"n_jobs": 1, "threads_per_task": 1, "executor": "ray"}, models=[bad_columns])
+    with pytest.raises(ConfigError, match=r"params\.columns names 'nope', which is not a feature column"):
+        run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
+
+
+def test_ray_task_larger_than_the_cluster_is_refused(tmp_path: Path, local_ray) -> None:
+    spec = _spec(tmp_path, run={"n_jobs": 1, "threads_per_task": 4, "executor": "ray"})
+    with pytest.raises(ConfigError, match=r"asks Ray for 4 CPU\(s\) but the local Ray has 2; lower run.threads_per"):
+        run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
+
+
+def test_run_json_records_the_thread_rule(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, run={"n_jobs": 1})
+    lines: list[str] = []
+    result = run(spec, runs_root=tmp_path / "runs", progress=lines.append, record_history=False)
+    execution = json.loads((result.run_dir / "run.json").read_text())["execution"]
+    assert execution["executor"] == "local" and execution["jobs"] == 1 and execution["threads_rule"] == "load-aware"
+    others = max(0.0, execution["load_1min"] - execution["load_own"])
+    assert execution["threads"] == task_threads(execution["cores"], 1, others)
+    assert f"load {execution['load_1min']:.2f} on {execution['cores']} core(s)" in lines[0]
+
+
+# --------------------------------------------------------------------------------------------- worker environment
+def _probe_fit(ctx: Context, task: Task) -> FoldResult:
+    """A stand-in for fit_fold that records what the worker process saw: polars' thread pool (sized once, when
+    polars is imported) and OMP_NUM_THREADS."""
+    _, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
+    seen = FoldResult(
+        model=task.model.name,
+        key=task.key,
+        repeat=task.repeat,
+        fold=task.fold,
+        score=float(os.environ.get("OMP_NUM_THREADS", "0")),
+        best_iteration=None,
+        n_train=0,
+        n_valid=len(valid_idx),
+        fit_seconds=0.0,
+        predict_seconds=0.0,
+        device=ctx.device,
+        threads=pl.thread_pool_size(),
+    )
+    pred = np.zeros((len(valid_idx), 2), dtype=np.float32)
+    return ctx.store.write_fold(seen, valid_pred=pred, test_pred=None, save_model=lambda _folder: None)
+
+
+def _probe(tmp_path: Path, executor: str) -> list[FoldResult]:
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / executor)
+    store.save_folds(folds, data.train_ids)
+    tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    before = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
+    assert execute(tasks, Job(ctx, in_memory=False, jobs=2, executor=executor), _probe_fit, lambda _m: None) == {}
+    assert {k: os.environ.get(k) for k in THREAD_ENV_VARS} == before  # the driver's environment is left alone
+    return [store.finished(t.model.name, t.key, t.repeat, t.fold) for t in tasks]  # type: ignore[misc]
+
+
+def test_pool_workers_start_with_the_thread_variables(tmp_path: Path) -> None:
+    assert pl.thread_pool_size() > 1 or os.cpu_count() == 1  # else the check below proves nothing
+    seen = _probe(tmp_path, "local")
+    assert [(r.threads, r.score) for r in seen] == [(1, 1.0)] * 3  # set before polars was imported in the worker
+
+
+def test_ray_workers_start_with_the_thread_variables(tmp_path: Path, local_ray) -> None:
+    # Ray workers cannot import this test module by name: ship _probe_fit by value
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        seen = _probe(tmp_path, "ray")
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert [(r.threads, r.score) for r in seen] == [(1, 1.0)] * 3
+
+
+def test_cli_run_options_reach_the_run_settings() -> None:
+    from kaggle_kit.cli import build_parser
+    from kaggle_kit.runner import _run_settings
+
+    args = build_parser().parse_args(["run", "c.toml", "--executor", "ray", "--ray-address", "ray://head:10001"])
+    assert (args.executor, args.ray_address) == ("ray", "ray://head:10001")
+    assert _run_settings(RunSpec(), None, "auto") == RunSpec(executor="ray", ray_address="auto")  # address => Ray
+    assert _run_settings(RunSpec(n_jobs=3), "ray", None) == RunSpec(n_jobs=3, executor="ray")
+    with pytest.raises(ConfigError, match=r"invalid run options:\n  - executor must be one of 'local' or 'ray'"):
+        _run_settings(RunSpec(), "spark", None)

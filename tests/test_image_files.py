@@ -1,0 +1,438 @@
+"""Image files listed by id (``[data.images]``): pixel columns, errors, a CNN run through the CLI, and the image
+augmentation transforms (each against an independently computed expected array) and test-time augmentation."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.datasets import load_digits
+
+from kaggle_kit.config import build_spec, load_spec
+from kaggle_kit.data import load_competition, prepare_competition
+from kaggle_kit.errors import ConfigError, DataError
+
+torch = pytest.importorskip("torch")
+Image = pytest.importorskip("PIL.Image")
+
+from kaggle_kit.models.nn.augment import (  # noqa: E402
+    ImageAugment,
+    affine_theta,
+    crop_resize,
+    sample_crop_boxes,
+    shift_image,
+    warp,
+)
+
+N_TRAIN, N_TEST, SIDE = 200, 40, 16
+CNN = {
+    "image_shape": [SIDE, SIDE, 1],
+    "columns": "pixel\\d+",
+    "channels": [16, 32],
+    "epochs": 12,
+    "patience": 0,
+    "batch_size": 32,
+    "lr": 3e-3,
+}
+
+LGBM = {
+    "name": "lgbm",
+    "kind": "lightgbm",
+    "num_boost_round": 20,
+    "early_stopping_rounds": 10,
+    "params": {"learning_rate": 0.3, "num_leaves": 7, "min_data_in_leaf": 5},
+}
+
+
+# ------------------------------------------------------------------------------------------------ the competition
+def _write_digits(folder: Path) -> dict[int, np.ndarray]:
+    """Sklearn's 8x8 digits upscaled to 16x16 PNGs named ``<id>.png``: every third one RGB (tinted), the others
+    grey. Returns id -> the (H, W, 3) RGB array each file holds."""
+    digits = load_digits()
+    folder.mkdir()
+    saved = {}
+    for i in range(N_TRAIN + N_TEST):
+        grey = (np.kron(digits.images[i], np.ones((2, 2))) * 255 / 16).round().astype(np.uint8)
+        if i % 3 == 0:
+            rgb = np.stack([grey, grey // 2, 255 - grey], axis=-1)
+            Image.fromarray(rgb, mode="RGB").save(folder / f"{1000 + i}.png")
+        else:
+            rgb = np.repeat(grey[..., None], 3, axis=-1)
+            Image.fromarray(grey, mode="L").save(folder / f"{1000 + i}.png")
+        saved[1000 + i] = rgb
+    return saved
+
+
+@pytest.fixture(scope="module")
+def comp(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, np.ndarray]]:
+    """A competition folder: images/<id>.png, train.csv (id, ink, label), test.csv (id, ink)."""
+    root = tmp_path_factory.mktemp("imgcomp")
+    saved = _write_digits(root / "images")
+    y = load_digits().target
+    ids = np.arange(1000, 1000 + N_TRAIN + N_TEST)
+    ink = np.array([saved[i].mean() for i in ids])  # a table feature beside the pixels
+    pl.DataFrame({"id": ids[:N_TRAIN], "ink": ink[:N_TRAIN], "label": y[:N_TRAIN]}).write_csv(root / "train.csv")
+    pl.DataFrame({"id": ids[N_TRAIN:], "ink": ink[N_TRAIN:]}).write_csv(root / "test.csv")
+    return root, saved
+
+
+def _raw(images: dict[str, object] | None = None, models: list[dict[str, object]] | None = None) -> dict:
+    return {
+        "name": "img-digits",
+        "task": "multiclass",
+        "metric": "accuracy",
+        "seed": 0,
+        "data": {
+            "train": "train.csv",
+            "test": "test.csv",
+            "id": "id",
+            "target": "label",
+            "images": {"folder": "images", "pattern": "{id}.png", "channels": 1, **(images or {})},
+        },
+        "folds": {"n_splits": 3},
+        "run": {"n_jobs": 1},
+        "models": models or [{"name": "cnn", "kind": "cnn", "params": CNN}],
+    }
+
+
+def test_pixel_columns_equal_an_independent_pillow_read(comp) -> None:
+    root, saved = comp
+    data = load_competition(build_spec(_raw({"channels": 3}, models=[LGBM]), base_dir=root))
+    n = SIDE * SIDE * 3
+    assert data.train.columns == ["id", "ink", "label", *(f"pixel{k}" for k in range(n))]
+    assert data.train["pixel0"].dtype == pl.UInt8 and data.test is not None and data.test.width == 2 + n
+    assert data.features == ("ink", *(f"pixel{k}" for k in range(n)))  # the trees read the table column too
+    pixels = data.train.select(pl.col(r"^pixel\d+$")).to_numpy()
+    for row in (0, 1, 3, 199):  # RGB (row % 3 == 0) and grey files
+        i = data.train["id"][row]
+        np.testing.assert_array_equal(pixels[row], saved[i].reshape(-1))  # hwc: row-major, channels together
+        with Image.open(root / "images" / f"{i}.png") as img:
+            np.testing.assert_array_equal(pixels[row], np.asarray(img.convert("RGB")).reshape(-1))
+    test_pixels = data.test.select(pl.col(r"^pixel\d+$")).to_numpy()
+    np.testing.assert_array_equal(test_pixels[5], saved[1000 + N_TRAIN + 5].reshape(-1))
+
+    # grey and resized: what Pillow gives for the same file
+    data = load_competition(build_spec(_raw({"size": [8, 6], "channels": 1}, models=[LGBM]), base_dir=root))
+    assert data.train.width == 3 + 8 * 6
+    with Image.open(root / "images" / "1004.png") as img:
+        expected = np.asarray(img.convert("L").resize((6, 8), Image.Resampling.BILINEAR)).reshape(-1)
+    np.testing.assert_array_equal(data.train.select(pl.col(r"^pixel\d+$")).to_numpy()[4], expected)
+
+
+def test_prepared_frames_are_not_attached_twice(comp) -> None:
+    """The runner hands its prepared frames to worker processes, which prepare them again."""
+    root, _ = comp
+    spec = build_spec(_raw(models=[LGBM]), base_dir=root)
+    data = load_competition(spec)
+    again = prepare_competition(spec, data.train, data.test)
+    assert again.train.equals(data.train) and again.fingerprint() == data.fingerprint()
+    clash = data.train.select("id", "ink", "label", pl.col("pixel0").alias("pixel7"))
+    with pytest.raises(DataError, match=r"train table already has pixel columns \('pixel7', \.\.\.\)"):
+        prepare_competition(spec, clash, None)
+
+
+def test_cli_run_of_a_cnn_on_image_files(comp, tmp_path: Path) -> None:
+    """A config with [data.images] through `kaggle-kit run`: a cnn on the pixels only, a tree on every column."""
+    from kaggle_kit.cli import main
+    from kaggle_kit.store import RunStore
+
+    root, _ = comp
+    spec = build_spec(_raw(models=[{"name": "cnn", "kind": "cnn", "params": CNN}, LGBM]), base_dir=root)
+    config = root / "img-digits.toml"
+    config.write_text(spec.to_toml())
+    assert load_spec(config).data.images == spec.data.images  # the TOML round trip keeps [data.images]
+
+    runs = tmp_path / "runs"
+    assert main(["run", str(config), "--runs-root", str(runs)]) == 0
+    store = RunStore(runs / "img-digits")
+    train = pl.read_csv(root / "train.csv")
+    oof = store.read_predictions("cnn", "oof")
+    assert sorted(oof["id"].to_list()) == sorted(train["id"].to_list())  # every id exactly once
+    proba = oof.join(train, on="id").select([f"p_{c}" for c in range(10)]).to_numpy()
+    accuracy = float((proba.argmax(1) == oof.join(train, on="id")["label"].to_numpy()).mean())
+    assert accuracy > 0.6, accuracy  # chance is 0.1
+    test = store.read_predictions("cnn", "test")
+    assert sorted(test["id"].to_list()) == list(range(1000 + N_TRAIN, 1000 + N_TRAIN + N_TEST))
+
+    # the cnn read only the pixels; the tree read the table column and the pixels
+    (cnn_json,) = runs.glob("img-digits/models/cnn/*/folds/r0_f0/model.json")
+    assert json.loads(cnn_json.read_text())["columns"][:2] == ["pixel0", "pixel1"]
+    assert len(json.loads(cnn_json.read_text())["columns"]) == SIDE * SIDE
+    (tree,) = runs.glob("img-digits/models/lgbm/*/folds/r0_f0/model.txt")
+    names = next(line for line in tree.read_text().splitlines() if line.startswith("feature_names="))
+    assert names.split("=")[1].split()[:3] == ["ink", "pixel0", "pixel1"]
+
+
+# ------------------------------------------------------------------------------------------------ errors
+def _corrupt(root: Path) -> None:
+    (root / "images" / "1001.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+
+
+def _mixed(root: Path) -> None:
+    Image.new("L", (10, 12)).save(root / "images" / "1001.png")
+
+
+def _missing(root: Path) -> None:
+    for i in (1001, 1005, 1007, 1100):
+        (root / "images" / f"{i}.png").unlink()
+
+
+def _outside(root: Path) -> None:
+    pl.DataFrame({"id": [1, 2], "file": ["1000.png", "../../etc/passwd"], "label": [0, 1]}).write_csv(
+        root / "train.csv"
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "images", "error", "match"),
+    [
+        (
+            _missing,
+            {},
+            DataError,
+            r"4 of 200 train image files are missing: '.*1001\.png' \(id 1001\), '.*1005\.png' \(id 1005\), "
+            r"'.*1007\.png' \(id 1007\) and 1 more; check data\.images\.folder, data\.images\.pattern",
+        ),
+        (
+            _mixed,
+            {},
+            DataError,
+            r"image file '.*1001\.png' \(id 1001\) is 10 x 12 but '.*1000\.png' \(id 1000\) is 16 x 16; "
+            r"pass size=.*data\.images\.size = \[height, width\]",
+        ),
+        (_corrupt, {}, DataError, r"image file '.*1001\.png' \(id 1001\) could not be read as an image"),
+        (None, {"folder": "pictures"}, DataError, r"data\.images\.folder = 'pictures' \('.*pictures'\) does not exist"),
+        (None, {"test_folder": "nope"}, DataError, r"data\.images\.test_folder = 'nope' .* does not exist"),
+        (
+            _outside,
+            {"column": "file", "pattern": "{}"},
+            DataError,
+            r"the train value '\.\./\.\./etc/passwd' of column 'file' names the file .* outside the image folder",
+        ),
+    ],
+    ids=["missing", "mixed-sizes", "corrupt", "no-folder", "no-test-folder", "path-traversal"],
+)
+def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: str) -> None:
+    root, _ = comp
+    work = tmp_path / "comp"
+    work.mkdir()
+    (work / "images").symlink_to(root / "images") if damage is None else _copy_images(root, work)
+    for name in ("train.csv", "test.csv"):
+        (work / name).write_bytes((root / name).read_bytes())
+    raw = _raw(images)
+    if damage is not None:
+        damage(work)
+    if damage is _outside:
+        raw["data"]["drop"] = ["file"]
+        del raw["data"]["test"]
+    with pytest.raises(error, match=match):
+        load_competition(build_spec(raw, base_dir=work))
+
+
+def _copy_images(root: Path, work: Path) -> None:
+    (work / "images").mkdir()
+    for path in (root / "images").iterdir():
+        (work / "images" / path.name).write_bytes(path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("images", "match"),
+    [
+        ({"pattern": "digit.png"}, r"data\.images\.pattern: must hold the placeholder \{id\} \(or \{\}\)"),
+        ({"pattern": "../{id}.png"}, r"data\.images\.pattern: must be a file name inside the image folder"),
+        ({"channels": 2}, r"data\.images\.channels must be one of 1, 3 or 4; got 2"),
+        ({"size": [16]}, r"data\.images\.size: must be \[height, width\]"),
+        ({"folder": None}, r"data\.images: needs folder \(or train_folder and test_folder\)"),
+        ({"patern": "{id}.png"}, r"unknown key 'data\.images\.patern'; allowed here: .*Did you mean 'pattern'\?"),
+    ],
+)
+def test_image_spec_errors(images: dict[str, object], match: str) -> None:
+    raw = _raw(images)
+    raw["data"]["images"] = {k: v for k, v in raw["data"]["images"].items() if v is not None}
+    with pytest.raises(ConfigError, match=match):
+        build_spec(raw)
+
+
+@pytest.mark.parametrize(
+    ("params", "drop", "match"),
+    [
+        ({"image_shape": None}, [], r"model 'cnn': set params\.image_shape = \[16, 16, 1\], the \[height, width"),
+        ({"image_shape": [16, 16, 3]}, [], r"params\.image_shape = \[16, 16, 3\] but the images of data\.images"),
+        ({"columns": None}, [], r"data has feature columns besides the pixels \('ink'\); set params\.columns = "),
+        ({"pixel_order": "chw"}, [], r"pixel columns of data\.images are in 'hwc' order"),
+    ],
+)
+def test_cnn_params_are_checked_against_the_images(comp, params, drop, match: str) -> None:
+    root, _ = comp
+    cnn = {k: v for k, v in {**CNN, **params}.items() if v is not None}
+    raw = _raw(models=[{"name": "cnn", "kind": "cnn", "params": cnn}])
+    raw["data"]["drop"] = drop
+    with pytest.raises(ConfigError, match=match):
+        load_competition(build_spec(raw, base_dir=root))
+
+
+def test_cnn_without_columns_is_fine_when_the_pixels_are_the_only_features(comp) -> None:
+    root, _ = comp
+    cnn = {k: v for k, v in CNN.items() if k != "columns"}
+    raw = _raw(models=[{"name": "cnn", "kind": "cnn", "params": cnn}])
+    raw["data"]["drop"] = ["ink"]
+    assert len(load_competition(build_spec(raw, base_dir=root)).features) == SIDE * SIDE
+
+
+def test_a_file_name_column_must_be_dropped(comp, tmp_path: Path) -> None:
+    root, _ = comp
+    train = pl.read_csv(root / "train.csv").with_columns(file=pl.format("{}.png", "id"))
+    train.write_csv(tmp_path / "train.csv")
+    (tmp_path / "images").symlink_to(root / "images")
+    raw = _raw({"column": "file", "pattern": "{}"}, models=[LGBM])
+    del raw["data"]["test"]
+    with pytest.raises(ConfigError, match=r"data\.images\.column = 'file' is not data\.id.* add 'file' to data\.drop"):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+    raw["data"]["drop"] = ["file"]
+    data = load_competition(build_spec(raw, base_dir=tmp_path))
+    assert "file" not in data.features and data.train.width == 4 + SIDE * SIDE
+
+
+# ------------------------------------------------------------------------------------------------ augmentation
+def _ramp(h: int = 4, w: int = 4) -> torch.Tensor:
+    """One 2-channel image: channel 0 = the column index, channel 1 = the row index (bilinear is exact on it)."""
+    cols = torch.arange(w, dtype=torch.float32).expand(h, w)
+    rows = torch.arange(h, dtype=torch.float32)[:, None].expand(h, w)
+    return torch.stack([cols, rows])[None]
+
+
+def _image_batch(n: int = 64) -> torch.Tensor:
+    return torch.arange(n * 2 * 5 * 5, dtype=torch.float32).reshape(n, 2, 5, 5) % 23
+
+
+def test_flips_give_the_image_or_its_mirror() -> None:
+    x = _image_batch()
+    torch.manual_seed(0)
+    for aug, mirror in (
+        (ImageAugment(hflip=True), x.numpy()[..., ::-1]),
+        (ImageAugment(vflip=True), x.numpy()[..., ::-1, :]),
+    ):
+        out = aug(x).numpy()
+        flipped = [bool(np.array_equal(o, m)) for o, m in zip(out, mirror, strict=True)]
+        kept = [bool(np.array_equal(o, k)) for o, k in zip(out, x.numpy(), strict=True)]
+        assert all(f or k for f, k in zip(flipped, kept, strict=True)) and 16 < sum(flipped) < 48
+
+
+def test_shifts_move_whole_pixels_repeating_the_border() -> None:
+    x = _image_batch()
+    expected = np.pad(x.numpy()[0], ((0, 0), (1, 0), (0, 2)), mode="edge")[:, :5, 2:]  # down 1, left 2
+    np.testing.assert_array_equal(shift_image(x, 1, -2)[0].numpy(), expected)
+
+    torch.manual_seed(0)
+    out = ImageAugment(shift=1)(x)
+    moves = set()
+    for i in range(len(x)):
+        found = [
+            (dy, dx)
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if torch.allclose(out[i], shift_image(x[i : i + 1], dy, dx)[0], atol=1e-4)
+        ]
+        assert found, f"image {i} is not a whole-pixel shift of at most 1"
+        moves.add(found[0])
+    assert len(moves) >= 6
+
+
+def test_rotation_and_zoom_against_exact_expectations() -> None:
+    x = _ramp()
+    one, zero = torch.ones(1), torch.zeros(1)
+    quarter = warp(x, affine_theta(torch.tensor([math.pi / 2]), one, zero, zero, 4, 4))
+    np.testing.assert_allclose(quarter[0].numpy(), np.rot90(x[0].numpy(), k=1, axes=(1, 2)), atol=1e-5)
+    # zoom in x2 about the centre: output pixel j samples the input at 1.5 + (j - 1.5) / 2
+    zoomed = warp(x, affine_theta(zero, 2 * one, zero, zero, 4, 4))
+    np.testing.assert_allclose(zoomed[0, 0, 0].numpy(), [0.75, 1.25, 1.75, 2.25], atol=1e-6)
+    np.testing.assert_allclose(zoomed[0, 1, :, 0].numpy(), [0.75, 1.25, 1.75, 2.25], atol=1e-6)
+
+    torch.manual_seed(0)
+    theta = ImageAugment(rotate=30.0).sample_theta(500, 8, 8, torch.device("cpu"))
+    angles = torch.atan2(theta[:, 1, 0], theta[:, 0, 0]).rad2deg()
+    assert angles.abs().max() <= 30 and angles.min() < -25 and angles.max() > 25
+    assert torch.allclose(theta[:, :, 2], torch.zeros(500, 2))  # no shift asked, none drawn
+
+
+def test_crops_against_exact_expectations() -> None:
+    x = _ramp(4, 6)
+    # window rows 1..3 (height 2), columns 1.5..4.5 (width 3), stretched to 4 x 6
+    out = crop_resize(x, torch.tensor([[1.0, 1.5, 2.0, 3.0]]))[0].numpy()
+    cols = 1.5 + (np.arange(6) + 0.5) * 3 / 6 - 0.5
+    rows = 1.0 + (np.arange(4) + 0.5) * 2 / 4 - 0.5
+    np.testing.assert_allclose(out[0], np.broadcast_to(cols, (4, 6)), atol=1e-5)
+    np.testing.assert_allclose(out[1], np.broadcast_to(rows[:, None], (4, 6)), atol=1e-5)
+
+    torch.manual_seed(0)
+    boxes = sample_crop_boxes(1000, 20, 30, 0.4, torch.device("cpu"))
+    top, left, height, width = boxes.unbind(1)
+    area = height * width / 600
+    assert (top >= 0).all() and (left >= 0).all() and (top + height <= 20 + 1e-4).all()
+    assert (left + width <= 30 + 1e-4).all()
+    assert area.min() >= 0.6 * 0.75 - 1e-4 and area.max() <= 1 + 1e-6 and area.mean() < 0.9
+
+    # the training transform is that crop: the sampled maps keep the window inside the image
+    torch.manual_seed(1)
+    theta = ImageAugment(crop=0.4).sample_theta(1000, 20, 30, torch.device("cpu"))
+    reach = theta[:, :, :2].abs().sum(2) + theta[:, :, 2].abs()
+    assert (reach <= 1 + 1e-5).all() and (theta[:, 0, 0] * theta[:, 1, 1]).min() >= 0.6 * 0.75 - 1e-4
+    batch = _ramp(20, 30).expand(3, -1, -1, -1)
+    torch.manual_seed(2)
+    drawn = ImageAugment(crop=0.4).sample_theta(3, 20, 30, torch.device("cpu"))
+    torch.manual_seed(2)
+    assert torch.allclose(ImageAugment(crop=0.4)(batch), warp(batch, drawn))
+
+
+def test_augment_crop_is_a_cnn_param() -> None:
+    from kaggle_kit.models.nn.families import FAMILIES
+
+    cnn = FAMILIES["cnn"]
+    params = cnn.validate("cnn", {"image_shape": [8, 8, 1], "augment_crop": 0.25})
+    assert cnn.augment(params) == ImageAugment(crop=0.25)
+    with pytest.raises(ConfigError, match=r"params\.augment_crop must be a number >= 0 and < 1; got 1\.5"):
+        cnn.validate("cnn", {"image_shape": [8, 8, 1], "augment_crop": 1.5})
+
+
+# ------------------------------------------------------------------------------------------------ TTA
+def test_tta_averages_the_views_training_used() -> None:
+    from kaggle_kit.features import FeatureMatrix
+    from kaggle_kit.models.nn.families import FAMILIES
+    from kaggle_kit.models.nn.net import fit_net, predict_net
+
+    assert len(ImageAugment(rotate=10, scale=0.1, crop=0.2).tta_views()) == 1  # nothing with canonical views
+    views = ImageAugment(shift=2, vflip=True).tta_views()
+    x = _image_batch(2)
+    expected = [x, x.flip(-2), shift_image(x, 2, 0), shift_image(x, -2, 0), shift_image(x, 0, 2), shift_image(x, 0, -2)]
+    assert len(views) == len(expected) and all(torch.equal(v(x), e) for v, e in zip(views, expected, strict=True))
+
+    digits = load_digits()
+    X = FeatureMatrix(digits.data[:300].astype(np.float32), tuple(f"pixel{k}" for k in range(64)), ())
+    params = FAMILIES["cnn"].validate(
+        "cnn",
+        {
+            "image_shape": [8, 8, 1],
+            "channels": [4],
+            "epochs": 1,
+            "augment_hflip": True,
+            "augment_shift": 1,
+            "tta": True,
+        },
+    )
+    fitted, _ = fit_net(
+        "cnn", "cnn", params, X, digits.target[:300], None, None, task="multiclass", n_classes=10, scorer=None, seed=0
+    )
+    pred = predict_net(fitted, X)
+    inputs = FAMILIES["cnn"].inputs("cnn", params)
+    (images,) = inputs.arrays(X, fitted.config["inputs"])
+    x = torch.from_numpy(images)
+    seen = [x, x.flip(-1), *(shift_image(x, dy, dx) for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)))]
+    with torch.inference_mode():
+        manual = torch.stack([torch.softmax(fitted.module(v), 1) for v in seen]).mean(0).numpy()
+    np.testing.assert_allclose(pred, manual, atol=1e-5)
+    plain = predict_net(type(fitted)(fitted.module, {**fitted.config, "params": {**params, "tta": False}}), X)
+    assert not np.allclose(pred, plain, atol=1e-4)  # the views did change the predictions

@@ -1,0 +1,407 @@
+"""Sequences given as long tables: the ``[data.sequences]`` spec, the join onto one-row-per-id frames, the checks,
+the ``select`` / ``drop`` steps, the nets' shape read from column names, and a small run end to end."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.config import CompetitionSpec, build_spec, load_spec
+from kaggle_kit.data import load_competition, prepare_competition
+from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.features import FeatureMatrix, Pipeline, sequence_aggregates
+from kaggle_kit.features.sequence import infer_sequence_shape
+from kaggle_kit.models.nn.inputs import SequenceInputs
+from kaggle_kit.sequence_data import join_sequences
+
+BASE: dict[str, Any] = {
+    "name": "sensors",
+    "task": "binary",
+    "metric": "accuracy",
+    "data": {
+        "train": "y_train.csv",
+        "id": "series_id",
+        "target": "label",
+        "sequences": {"train": "X_train.csv", "test": "X_test.csv", "order_by": "step"},
+    },
+    "models": [{"name": "xgb", "kind": "xgboost"}],
+}
+
+
+def make_spec(tmp: Path | None = None, **sequences: Any) -> CompetitionSpec:
+    raw = copy.deepcopy(BASE)
+    raw["data"]["sequences"].update(sequences)
+    return build_spec(raw, base_dir=tmp or ".")
+
+
+def long_table(lengths: dict[int, int], *, seed: int = 0, shuffle: bool = True) -> pl.DataFrame:
+    """``series_id, step, a, b`` with ``lengths[id]`` steps per id, rows in random order (the step column orders
+    them); ``a`` = id + step / 10 so every value can be checked, ``b`` random."""
+    rng = np.random.default_rng(seed)
+    rows = [(i, t, i + t / 10, float(rng.normal())) for i, n in lengths.items() for t in range(n)]
+    frame = pl.DataFrame(rows, schema=["series_id", "step", "a", "b"], orient="row")
+    return frame.sample(fraction=1.0, shuffle=True, seed=seed) if shuffle else frame
+
+
+TRAIN_LENGTHS = {1: 3, 2: 5, 3: 4, 4: 2}
+TEST_LENGTHS = {10: 6, 11: 1}
+LABELS = pl.DataFrame({"series_id": [3, 1, 4, 2], "label": ["x", "y", "x", "y"]})
+
+
+# ---------------------------------------------------------------------------------------------- the spec
+def test_spec_round_trips_every_sequence_field(tmp_path: Path) -> None:
+    spec = make_spec(
+        tmp_path, id="sid", columns=["a", "b"], max_len=7, keep="last", aggregates=["mean", "q90", "argmax"]
+    )
+    path = tmp_path / "spec.toml"
+    path.write_text(spec.to_toml())
+    again = load_spec(path)
+    assert again.data.sequences == spec.data.sequences
+    assert again.data.sequences is not None and again.data.sequences.keep == "last"
+    assert again.to_toml() == spec.to_toml()
+    empty = make_spec(tmp_path, aggregates=[])  # [] = no statistics, which TOML must keep (not the default)
+    path.write_text(empty.to_toml())
+    assert load_spec(path).data.sequences.aggregates == []  # type: ignore[union-attr]
+
+
+def test_defaults_and_train_omitted_means_the_long_table() -> None:
+    s = make_spec().data.sequences
+    assert s is not None and s.aggregates == ["mean", "std", "min", "max", "first", "last"]
+    assert s.id is None and s.max_len is None and s.keep == "first" and s.columns is None
+    raw = copy.deepcopy(BASE)
+    del raw["data"]["train"]
+    spec = build_spec(raw)
+    assert spec.data.train == Path("X_train.csv") and spec.data.labels_in_sequences
+    assert not make_spec().data.labels_in_sequences
+
+
+def _with(**data: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(BASE)
+    for key, value in data.items():
+        if key.startswith("seq_"):
+            raw["data"]["sequences"][key[4:]] = value
+        elif value is None:
+            del raw["data"][key]
+        else:
+            raw["data"][key] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (_with(seq_order_bye="step"), r"unknown key 'data\.sequences\.order_bye'.*Did you mean 'order_by'\?"),
+        (_with(seq_aggregates=["meen"]), r"data\.sequences\.aggregates: unknown statistic 'meen'.*Did you mean 'mean'"),
+        (_with(seq_aggregates=["mean", "mean"]), r"data\.sequences\.aggregates: lists 'mean' more than once"),
+        (_with(seq_keep="end"), r"data\.sequences\.keep must be one of 'first' or 'last'; got 'end'"),
+        (_with(seq_max_len=0), r"data\.sequences\.max_len: .*greater than or equal to 1"),
+        (_with(seq_columns=[]), r"data\.sequences\.columns: must name at least one column"),
+        (_with(seq_columns=["a", "step"]), r"data\.sequences\.columns lists 'step'"),
+        (_with(seq_order_by="series_id"), r"data\.sequences\.order_by = 'series_id' is the id or target"),
+        (_with(id=None), r"data\.sequences needs data\.id"),
+        (_with(test="ids.csv", seq_test=None), r"data\.test is set but data\.sequences\.test is not"),
+    ],
+    ids=["typo-key", "unknown-stat", "repeated-stat", "keep", "max-len", "no-columns", "order-in-columns",
+         "order-is-id", "no-id", "test-without-sequences"],
+)  # fmt: skip
+def test_bad_sequence_specs(raw: dict[str, Any], match: str) -> None:
+    if raw["data"]["sequences"].get("test", "") is None:
+        del raw["data"]["sequences"]["test"]
+    with pytest.raises(ConfigError, match=match):
+        build_spec(raw)
+
+
+# ---------------------------------------------------------------------------------------------- the join
+def test_labels_table_join_pads_steps_and_matches_aggregates() -> None:
+    spec = make_spec()
+    train_long, test_long = long_table(TRAIN_LENGTHS), long_table(TEST_LENGTHS, seed=1)
+    train, test = join_sequences(spec, train_long, test_long, labels=LABELS)
+    assert test is not None
+    assert train["series_id"].to_list() == [3, 1, 4, 2]  # the labels' order
+    assert test["series_id"].to_list() == test_long["series_id"].unique(maintain_order=True).to_list()
+    steps = [f"{c}__t{t}" for t in range(6) for c in ("a", "b")]  # T = 6: the longest of train AND test
+    stats = [f"{c}__{s}" for c in ("a", "b") for s in ("mean", "std", "min", "max", "first", "last")]
+    assert train.columns == ["series_id", "label", *steps, "n_steps", *stats]
+    assert test.columns == ["series_id", *steps, "n_steps", *stats]
+    # id 3 has 4 steps: a = 3.0, 3.1, 3.2, 3.3, then missing
+    row = train.filter(pl.col("series_id") == 3).row(0, named=True)
+    assert [row[f"a__t{t}"] for t in range(6)] == pytest.approx([3.0, 3.1, 3.2, 3.3, None, None], nan_ok=True)
+    expected = sequence_aggregates(
+        train_long, "series_id", ["a", "b"], order_by="step", stats=["mean", "std", "min", "max", "first", "last"]
+    )
+    got = train.select("series_id", "n_steps", *stats).sort("series_id")
+    assert got.equals(expected.sort("series_id"))
+
+
+def test_labels_in_the_long_table_give_the_same_frame() -> None:
+    long = long_table(TRAIN_LENGTHS).join(LABELS, on="series_id")
+    raw = copy.deepcopy(BASE)
+    del raw["data"]["train"]
+    spec = build_spec(raw)
+    from_long, _ = join_sequences(spec, long)
+    from_table, _ = join_sequences(make_spec(), long.drop("label"), labels=LABELS)
+    assert from_long.sort("series_id").equals(from_table.sort("series_id"))
+    assert "label__mean" not in from_long.columns  # the target is never a sequence column
+
+
+def test_test_ids_from_data_test_keep_its_order_and_ignore_other_rows() -> None:
+    spec = build_spec(_with(test="ids.csv"))
+    test_long = long_table({**TEST_LENGTHS, 12: 2}, seed=1)
+    ids = pl.DataFrame({"series_id": [11, 10]})
+    with pytest.warns(UserWarning, match=r"1 id\(s\) of the test long table .* are not in data\.test \(e\.g\. 12\)"):
+        _, test = join_sequences(spec, long_table(TRAIN_LENGTHS), test_long, labels=LABELS, test_ids=ids)
+    assert test is not None and test["series_id"].to_list() == [11, 10]
+    assert test.filter(pl.col("series_id") == 11)["n_steps"].item() == 1
+
+
+@pytest.mark.parametrize(
+    ("keep", "expected"), [("first", [1.0, 1.1]), ("last", [1.1, 1.2]), (None, [1.0, 1.1, 1.2, None, None])]
+)
+def test_max_len_truncates_both_frames(keep: str | None, expected: list[float | None]) -> None:
+    spec = make_spec() if keep is None else make_spec(max_len=2, keep=keep)
+    train, test = join_sequences(spec, long_table(TRAIN_LENGTHS), long_table({10: 3}), labels=LABELS)
+    assert test is not None
+    steps = [c for c in train.columns if c.startswith("a__t")]
+    assert steps == [c for c in test.columns if c.startswith("a__t")] and len(steps) == len(expected)
+    row = train.filter(pl.col("series_id") == 1).row(0, named=True)
+    assert [row[c] for c in steps] == pytest.approx(expected, nan_ok=True)
+    assert row["n_steps"] == 3  # statistics are over every step, max_len or not
+
+
+def test_no_aggregates_and_chosen_columns() -> None:
+    train, _ = join_sequences(make_spec(aggregates=[], columns=["b"]), long_table(TRAIN_LENGTHS), labels=LABELS)
+    assert train.columns == ["series_id", "label", *[f"b__t{t}" for t in range(5)]]
+
+
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("label-without-rows", r"1 id\(s\) of data\.train have no rows in the train long table .*e\.g\. 9"),
+        ("target-varies", r"the target 'label' varies within id 2 of the train long table"),
+        ("empty-long", r"the train long table \(data\.sequences\.train\) has no rows"),
+        ("text-column", r"the sequence column 'a' of the train long table .* is String, not numeric"),
+        ("duplicate-step", r"1 \(series_id, step\) pair\(s\) on more than one row, e\.g\. id 2 step 1"),
+        ("no-order-column", r"data\.sequences\.order_by = 'stp' is not a column .*Did you mean 'step'\?"),
+        ("unknown-column", r"data\.sequences\.columns: 'bb' is not a column .*Did you mean 'b'\?"),
+        ("test-lacks-column", r"data\.sequences\.columns: 'b' is not a column of the test long table"),
+    ],
+)
+def test_bad_long_tables(case: str, match: str) -> None:
+    long, labels, spec, test = long_table(TRAIN_LENGTHS), LABELS, make_spec(), None
+    if case == "label-without-rows":
+        labels = pl.concat([LABELS, pl.DataFrame({"series_id": [9], "label": ["x"]})])
+    elif case == "target-varies":
+        raw = copy.deepcopy(BASE)
+        del raw["data"]["train"]
+        spec, labels = build_spec(raw), None
+        long = long.join(LABELS, on="series_id").with_columns(
+            pl.when((pl.col("series_id") == 2) & (pl.col("step") == 1)).then(pl.lit("x")).otherwise("label")
+            .alias("label")
+        )  # fmt: skip
+    elif case == "empty-long":
+        long = long.clear()
+    elif case == "text-column":
+        spec, long = make_spec(columns=["a"]), long.with_columns(pl.col("a").cast(pl.String))
+    elif case == "duplicate-step":
+        long = pl.concat([long, long.filter((pl.col("series_id") == 2) & (pl.col("step") == 1))])
+    elif case == "no-order-column":
+        spec = make_spec(order_by="stp")
+    elif case == "unknown-column":
+        spec = make_spec(columns=["a", "bb"])
+    elif case == "test-lacks-column":
+        test = long_table(TEST_LENGTHS).drop("b")
+    with pytest.raises(DataError, match=match):
+        join_sequences(spec, long, test, labels=labels)
+
+
+def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
+    long = long_table({**TRAIN_LENGTHS, 7: 2, 8: 3})
+    with pytest.warns(UserWarning, match=r"2 id\(s\) of the train long table .* not in data\.train \(e\.g\. 7\)"):
+        train, _ = join_sequences(make_spec(), long, labels=LABELS)
+    assert sorted(train["series_id"].to_list()) == [1, 2, 3, 4]
+
+
+# ---------------------------------------------------------------------------------------------- loading
+def _write(tmp: Path) -> None:
+    long_table(TRAIN_LENGTHS).write_csv(tmp / "X_train.csv")
+    long_table(TEST_LENGTHS, seed=1).write_csv(tmp / "X_test.csv")
+    LABELS.write_csv(tmp / "y_train.csv")
+
+
+def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:
+    _write(tmp_path)
+    spec = make_spec(tmp_path)
+    data = load_competition(spec)
+    in_memory = prepare_competition(
+        spec, LABELS, None, sequences=(long_table(TRAIN_LENGTHS), long_table(TEST_LENGTHS, seed=1))
+    )
+    assert data.fingerprint() == in_memory.fingerprint()
+    assert data.test_ids is not None and set(data.test_ids.to_list()) == {10, 11}
+    assert "label" not in data.features and "series_id" not in data.features and "a__t5" in data.features
+    assert data.y.tolist() == [0, 1, 0, 1]  # x, y, x, y in the labels' order
+    assert load_competition(make_spec(tmp_path, max_len=3)).fingerprint() != data.fingerprint()
+    # frames already joined pass as they are (what the runner hands its workers)
+    assert prepare_competition(spec, data.train, data.test).fingerprint() == data.fingerprint()
+
+
+def test_unjoined_frames_and_missing_files_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"holds no step columns .*sequences=\(train_long, test_long\)"):
+        prepare_competition(make_spec(), LABELS, None)
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    with pytest.raises(DataError, match=r"X_train\.csv' does not exist; check data\.sequences\.train"):
+        load_competition(make_spec(tmp_path))
+
+
+# ---------------------------------------------------------------------------------------------- new statistics
+def test_shape_statistics_match_numpy() -> None:
+    rng = np.random.default_rng(3)
+    values = {i: rng.normal(size=n) for i, n in {1: 9, 2: 17, 3: 4}.items()}
+    long = pl.DataFrame(
+        {"id": np.repeat(list(values), [len(v) for v in values.values()]), "x": np.concatenate(list(values.values()))}
+    )
+    stats = ["q10", "q25", "q75", "q90", "argmin", "argmax", "skew", "kurtosis", "diff_abs_mean"]
+    out = sequence_aggregates(long, "id", stats=stats)  # type: ignore[arg-type]
+    for i, v in values.items():
+        row = out.filter(pl.col("id") == i).row(0, named=True)
+        centred = v - v.mean()
+        m2, m3, m4 = (centred**2).mean(), (centred**3).mean(), (centred**4).mean()
+        expected = {
+            "q10": np.quantile(v, 0.10),
+            "q25": np.quantile(v, 0.25),
+            "q75": np.quantile(v, 0.75),
+            "q90": np.quantile(v, 0.90),
+            "argmin": np.argmin(v),
+            "argmax": np.argmax(v),
+            "skew": m3 / m2**1.5,
+            "kurtosis": m4 / m2**2 - 3.0,
+            "diff_abs_mean": np.abs(np.diff(v)).mean(),
+        }
+        assert {s: row[f"x__{s}"] for s in stats} == pytest.approx(expected, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------- select / drop
+FRAME = pl.DataFrame(
+    {
+        "series_id": [1, 2, 3],
+        "label": [0, 1, 0],
+        "a__t0": [1.0, 2.0, 3.0],
+        "b__t0": [0.5, 0.1, 0.2],
+        "a__t1": [1.0, 2.0, 3.0],
+        "b__t1": [0.5, 0.1, 0.2],
+        "n_steps": [2, 2, 1],
+        "a__mean": [1.0, 2.0, 3.0],
+        "b__max": [0.5, 0.1, 0.2],
+    }
+)
+FEATURES = [c for c in FRAME.columns if c not in ("series_id", "label")]
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        ({"step": "drop", "pattern": r".+__t\d+"}, ["n_steps", "a__mean", "b__max"]),
+        ({"step": "select", "pattern": r".+__t\d+"}, ["a__t0", "b__t0", "a__t1", "b__t1"]),
+        ({"step": "select", "pattern": r"a__.*"}, ["a__t0", "a__t1", "a__mean"]),
+        ({"step": "select", "columns": ["b__max", "n_steps"]}, ["n_steps", "b__max"]),  # the features' order
+        ({"step": "drop", "columns": ["a__t0", "b__max"]}, ["b__t0", "a__t1", "b__t1", "n_steps", "a__mean"]),
+    ],
+)
+def test_select_and_drop_keep_the_expected_columns(step: dict[str, Any], expected: list[str]) -> None:
+    pipe = Pipeline([step])
+    out, state = pipe.fit_transform(FRAME, FRAME["label"], task="binary", features=FEATURES)
+    assert state["features"] == expected
+    assert pipe.matrix(pipe.transform(FRAME, state), state).names == tuple(expected)
+    assert {"series_id", "label"} <= set(out.columns)  # only features are removed
+
+
+@pytest.mark.parametrize(
+    ("step", "error", "match"),
+    [
+        ({"step": "select", "columns": ["a__maen"]}, DataError, r"column 'a__maen' is not in the frame\. Did you mean"),
+        ({"step": "drop", "columns": ["label"]}, DataError, r"'label' is not a feature column"),
+        ({"step": "drop", "pattern": "zz.*"}, DataError, r"pattern 'zz\.\*' matches none of the feature columns"),
+        ({"step": "drop", "pattern": ".*"}, DataError, r"would drop every feature column"),
+        ({"step": "drop"}, ConfigError, r"give exactly one of columns .* and pattern"),
+        ({"step": "select", "pattern": "("}, ConfigError, r"pattern '\(' is not a valid regular expression"),
+        ({"step": "dorp", "pattern": "x"}, ConfigError, r"unknown step 'dorp'.*Did you mean 'drop'\?"),
+    ],
+)
+def test_bad_selections(step: dict[str, Any], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        Pipeline([step]).fit_transform(FRAME, FRAME["label"], task="binary", features=FEATURES)
+
+
+# ---------------------------------------------------------------------------------------------- nets' shape
+def test_sequence_shape_is_read_from_step_names() -> None:
+    assert infer_sequence_shape(["a__t0", "b__t0", "a__t1", "b__t1", "a__t2", "b__t2"]) == ((3, 2), "tf")
+    assert infer_sequence_shape(["a__t0", "a__t1", "b__t0", "b__t1"]) == ((2, 2), "ft")
+    assert infer_sequence_shape(["a__t0", "a__t1", "n_steps"]) is None
+    assert infer_sequence_shape(["a__t0", "a__t2"]) is None  # a step missing
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 6)).astype(np.float32)
+    names = ("a__t0", "b__t0", "a__t1", "b__t1", "a__t2", "b__t2")
+    fm = FeatureMatrix(X, names, ())
+    inferred, given = SequenceInputs("m", ()), SequenceInputs("m", (3, 2), "tf")
+    state = inferred.fit(fm)
+    assert state == given.fit(fm) and state["shape"] == [3, 2]
+    for a, b in zip(inferred.arrays(fm, state), given.arrays(fm, given.fit(fm)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match=r"'n_steps' is not named so.*params\.columns = '\.\+__t\\d\+'"):
+        inferred.fit(FeatureMatrix(np.zeros((2, 7), np.float32), (*names, "n_steps"), ()))
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+def test_run_end_to_end_on_long_tables(tmp_path: Path) -> None:
+    """A tree on the statistics and a cnn1d on the steps, from long frames in memory; OOF covers every id once."""
+    from kaggle_kit.runner import run
+
+    rng = np.random.default_rng(0)
+    n_ids, n_steps = 90, 16
+    y = np.arange(n_ids) % 2
+    t = np.arange(n_steps)
+    rows = []
+    for i in range(n_ids):  # class 1: a bump in the second half; lengths vary
+        signal = rng.normal(scale=0.3, size=n_steps) + (2.0 * y[i] * np.exp(-((t - 11) ** 2) / 4.0))
+        rows += [(1000 + i, s, float(signal[s])) for s in range(n_steps - i % 3)]
+    long = pl.DataFrame(rows, schema=["series_id", "step", "x"], orient="row")
+    labels = pl.DataFrame({"series_id": 1000 + np.arange(n_ids), "label": y})
+    test_long = long.filter(pl.col("series_id") < 1010).with_columns(pl.col("series_id") + 5000)
+    raw = copy.deepcopy(BASE)
+    raw["folds"] = {"n_splits": 3}
+    raw["data"]["sequences"]["aggregates"] = ["mean", "max", "argmax", "q90"]
+    raw["pipelines"] = {"trees": {"steps": [{"step": "drop", "pattern": r".+__t\d+"}]}}
+    raw["models"] = [
+        {"name": "xgb", "kind": "xgboost", "pipeline": "trees", "num_boost_round": 30, "early_stopping_rounds": 10},
+        {
+            "name": "cnn1d",
+            "kind": "cnn1d",
+            "params": {
+                "columns": r".+__t\d+",
+                "channels": [8],
+                "epochs": 6,
+                "patience": 0,
+                "batch_size": 16,
+                "lr": 1e-2,
+            },
+        },
+    ]
+    spec = build_spec(raw)
+    train, test = join_sequences(spec, long, test_long, labels=labels)
+    result = run(spec, train=train, test=test, runs_root=tmp_path, n_jobs=1, progress=None, record_history=False)
+    scores = {m.name: m for m in result.models}
+    assert all(m.status == "ok" for m in scores.values())
+    assert scores["xgb"].cv > 0.8 and scores["cnn1d"].cv > 0.75
+    for name in ("xgb", "cnn1d"):
+        oof = pl.read_parquet(next((result.run_dir / "models" / name).rglob("oof*.parquet")))
+        assert sorted(oof["series_id"].to_list()) == sorted(labels["series_id"].to_list())  # each id once
+        assert oof.drop("series_id").null_count().sum_horizontal().item() == 0
+        test_pred = pl.read_parquet(next((result.run_dir / "models" / name).rglob("test*.parquet")))
+        assert test_pred["series_id"].to_list() == list(range(6000, 6010))
+    config = json.loads(next((result.run_dir / "models" / "cnn1d").rglob("model.json")).read_text())
+    assert config["inputs"]["shape"] == [16, 1]  # sequence_shape read from the step columns' names
