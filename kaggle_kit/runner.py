@@ -303,7 +303,11 @@ def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
     train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
     y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
     encode: Callable[[pl.DataFrame], FeatureMatrix]
-    if task.model.pipeline is None:  # the base encoding only
+    state: dict[str, Any]
+    if not adapter.reads_features:  # the baseline predicts from the target alone: nothing to encode
+        state, encode = {}, _no_features
+        X_train = encode(train_rows)
+    elif task.model.pipeline is None:  # the base encoding only
         encoder = TableEncoder(data.features, data.categorical)
         state = encoder.fit(train_rows)
         X_train = encoder.transform(train_rows, state)
@@ -320,8 +324,10 @@ def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
             categorical=data.categorical,
         )
         X_train = pipeline.matrix(train_out, state)
+        del train_out
         encode = partial(pipeline.transform_matrix, state=state)
     X_valid = encode(valid_rows)
+    del train_rows, valid_rows  # the matrices are what the fit needs: do not hold the frames beside them
 
     start = time.perf_counter()
     try:
@@ -363,6 +369,10 @@ def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
         save_model=lambda folder: adapter.save(fitted, folder / adapter.file_name),
         extra=extras,
     )
+
+
+def _no_features(rows: pl.DataFrame) -> FeatureMatrix:
+    return FeatureMatrix(np.empty((rows.height, 0), dtype=np.float32), (), ())
 
 
 def _to_fit_space(y: np.ndarray, metric: Metric) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 from conftest import COMPETITIONS
 from sklearn.metrics import accuracy_score
 
+from kaggle_kit.blend import read_blend
 from kaggle_kit.cli import main
 from kaggle_kit.leaderboard import leaderboard
 
@@ -42,6 +43,13 @@ def test_demo_mnist1d_nets_beat_the_trees(tmp_path: Path) -> None:
         assert cv[net] >= 0.90, cv
         assert cv[net] > max(cv["xgb"], cv["lgbm"]), cv
     assert min(cv["xgb"], cv["lgbm"]) > 0.4, cv  # the statistics carry signal (10 classes: chance is 0.1)
+
+    # the wide-and-deep blend of trees and nets, scored by nested CV
+    with contextlib.redirect_stdout(printed):
+        assert main(["blend", str(run_dir), "--method", "nelder_mead,mean"]) == 0
+    blend = read_blend(run_dir, "nelder_mead")
+    assert set(blend.models) == {"xgb", "lgbm", "cnn1d", "gru"}
+    assert blend.nested_cv >= 0.90, blend.nested_cv
 
     sub = tmp_path / "cnn1d.csv"
     with contextlib.redirect_stdout(printed):

@@ -212,11 +212,34 @@ def test_sklearn_classifier_missing_a_class_in_training_fold() -> None:
     ],
 )
 def test_adapters_declare_whether_they_use_a_gpu(spec: ModelSpec, uses_gpu: bool) -> None:
-    """A Ray task asks for a GPU only for the families that train on one (scikit-learn and the baseline do not)."""
-    assert make_adapter(spec).uses_gpu is uses_gpu
+    """A Ray task asks for a GPU only for the families that train on one (scikit-learn and the baseline do not);
+    only the baseline predicts without reading features (the runner then skips encoding its folds)."""
+    adapter = make_adapter(spec)
+    assert adapter.uses_gpu is uses_gpu
+    assert adapter.reads_features is (spec.kind != "dummy")
 
 
 def test_sklearn_estimator_must_be_an_estimator_class() -> None:
     spec = ModelSpec(name="p", kind="sklearn", estimator="sklearn.datasets._base.Path")
     with pytest.raises(ConfigError, match=r"'sklearn.datasets._base.Path' is not a scikit-learn estimator"):
         make_adapter(spec).fit(*_split("regression"))
+
+
+def test_xgboost_builds_its_matrices_on_the_task_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DMatrix built without nthread uses every core: in a pool of one-thread workers that oversubscribes the CPU."""
+    import xgboost as xgb
+
+    seen: list[object] = []
+    real = xgb.DMatrix
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs.get("nthread"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xgb, "DMatrix", recording)
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+    adapter = make_adapter(ModelSpec(name="x", kind="xgboost", num_boost_round=5))
+    fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
+    adapter.predict(fitted, Xva, ctx)  # the validation rows' DMatrix is reused
+    adapter.predict(fitted, Xtr, ctx)  # other rows get their own
+    assert seen == [ctx.threads] * 3

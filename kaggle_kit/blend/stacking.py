@@ -8,16 +8,16 @@ be scored on its own training rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from ..errors import ConfigError
 from ..metrics import Metric
 from .base import Blender, Fitted
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 _EPS = 1e-6
 
@@ -43,6 +43,11 @@ class Stack(Blender):
         rng: np.random.Generator,
         row_folds: np.ndarray | None = None,
     ) -> Fitted:
+        # scikit-learn imported here: loading it costs a tree-only notebook's `import` ~1.8 s
+        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         X = _features(preds)
         if metric.needs == "value":
             model: Pipeline = make_pipeline(StandardScaler(), Ridge(alpha=1.0 / self.C))

@@ -19,7 +19,7 @@ import polars as pl
 
 _TEMPORAL = (pl.Date, pl.Datetime)
 _US_PER_DAY = 86_400_000_000
-_BLOCK = 4
+_BLOCK_VALUES = 16_000_000  # float32 values converted at a time (64 MB): bounds the copy beside the matrix
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,12 @@ class TableEncoder:
             else:
                 expr = pl.col(col)
             exprs.append(expr.cast(pl.Float32).alias(col))
-        # filled a block of columns at a time: the float32 frame is never held whole next to the matrix
+        # filled a block of columns at a time: the float32 frame is never held whole next to the matrix, and a
+        # wide frame (10k pixel columns) is not converted a few columns at a time either
         X = np.empty((frame.height, len(exprs)), dtype=np.float32)
-        for start in range(0, len(exprs), _BLOCK):
-            block = frame.select(exprs[start : start + _BLOCK])
+        step = max(1, _BLOCK_VALUES // max(1, frame.height))
+        for start in range(0, len(exprs), step):
+            block = frame.select(exprs[start : start + step])
             X[:, start : start + block.width] = block.to_numpy()
         cat_idx = tuple(i for i, col in enumerate(state["features"]) if col in levels)
         return FeatureMatrix(X=X, names=tuple(state["features"]), categorical=cat_idx)

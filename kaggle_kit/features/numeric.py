@@ -17,7 +17,6 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
-from scipy.special import ndtri
 
 from ..errors import DataError
 from .base import Columns, Roles, Step, StepContext, json_float, num, register, warn
@@ -119,8 +118,6 @@ class RobustScale(Step):
 
 
 _BOUNDS = 1e-7  # scikit-learn's BOUNDS_THRESHOLD
-_CLIP_LOW = float(ndtri(_BOUNDS - np.spacing(1)))
-_CLIP_HIGH = float(ndtri(1 - (_BOUNDS - np.spacing(1))))
 
 
 def quantile_map(x: np.ndarray, quantiles: np.ndarray, normal: bool) -> np.ndarray:
@@ -139,8 +136,11 @@ def quantile_map(x: np.ndarray, quantiles: np.ndarray, normal: bool) -> np.ndarr
     out[upper] = 1.0
     out[lower] = 0.0
     if normal:
+        from scipy.special import ndtri  # here, not at import: scipy.special costs a tree-only notebook 0.3 s
+
+        low, high = ndtri(_BOUNDS - np.spacing(1)), ndtri(1 - (_BOUNDS - np.spacing(1)))
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.clip(ndtri(out), _CLIP_LOW, _CLIP_HIGH)
+            out = np.clip(ndtri(out), low, high)
     return out
 
 

@@ -45,10 +45,13 @@ class Fitted:
 
 class ModelAdapter(Protocol):
     """One model family. ``file_name`` is the native file ``save`` writes inside a fold's folder; ``uses_gpu`` says
-    whether the family trains on a GPU on a CUDA run (a Ray task then asks for one)."""
+    whether the family trains on a GPU on a CUDA run (a Ray task then asks for one); ``reads_features`` is False for
+    a model that predicts from the target alone (the baseline), which the runner then hands zero-column matrices
+    instead of encoding every fold's rows for nothing."""
 
     file_name: str
     uses_gpu: bool
+    reads_features: bool
 
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext

@@ -50,6 +50,7 @@ _EVAL = {
 class LightGBMAdapter:
     file_name = "model.txt"
     uses_gpu = True
+    reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
         check_reserved(spec.params, _RESERVED, spec.name)

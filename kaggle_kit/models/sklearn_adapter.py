@@ -61,6 +61,7 @@ def _classifier_proba(est: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
 class SklearnAdapter:
     file_name = "model.json"
     uses_gpu = False
+    reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -161,6 +162,7 @@ class DummyAdapter:
 
     file_name = "model.json"
     uses_gpu = False
+    reads_features = False
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

@@ -36,10 +36,12 @@ _EVAL = {
 class XGBoostAdapter:
     file_name = "model.ubj"
     uses_gpu = True
+    reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
         check_reserved(spec.params, _RESERVED, spec.name)
         self.spec = spec
+        self._built: tuple[FeatureMatrix, Any] | None = None
 
     def params(self, ctx: FitContext) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -62,12 +64,19 @@ class XGBoostAdapter:
         return params
 
     @staticmethod
-    def _matrix(X: FeatureMatrix, y: np.ndarray | None = None) -> Any:
+    def _matrix(X: FeatureMatrix, threads: int, y: np.ndarray | None = None) -> Any:
         import xgboost as xgb
 
-        types = ["c" if i in X.categorical else "q" for i in range(len(X.names))]
-        return xgb.DMatrix(
-            X.X, label=y, feature_names=list(X.names), feature_types=types, enable_categorical=True, missing=np.nan
+        cats = set(X.categorical)
+        types = ["c" if i in cats else "q" for i in range(len(X.names))]
+        return xgb.DMatrix(  # nthread: without it the DMatrix is built on every core (oversubscribing the pool)
+            X.X,
+            label=y,
+            feature_names=list(X.names),
+            feature_types=types,
+            enable_categorical=True,
+            missing=np.nan,
+            nthread=threads,
         )
 
     def fit(
@@ -75,7 +84,8 @@ class XGBoostAdapter:
     ) -> Fitted:
         import xgboost as xgb
 
-        dtrain, dvalid = self._matrix(train, y_train), self._matrix(valid, y_valid)
+        dtrain, dvalid = self._matrix(train, ctx.threads, y_train), self._matrix(valid, ctx.threads, y_valid)
+        self._built = (valid, dvalid)  # predict() on the same validation rows reuses their DMatrix
         evals_result: dict[str, dict[str, list[float]]] = {}
         booster = xgb.train(
             self.params(ctx),
@@ -94,7 +104,8 @@ class XGBoostAdapter:
         return Fitted(model=booster, best_iteration=best, history=evals_result.get("valid", {}))
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
-        raw = fitted.model.predict(self._matrix(X))
+        built = self._built[1] if self._built is not None and self._built[0] is X else None
+        raw = fitted.model.predict(built if built is not None else self._matrix(X, ctx.threads))
         if ctx.task == "regression":
             return np.asarray(raw, dtype=np.float32).reshape(-1, 1)
         return as_probabilities(raw, ctx.n_classes)

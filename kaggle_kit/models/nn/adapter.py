@@ -25,6 +25,7 @@ class NetAdapter:
 
     file_name = "model.pt"  # + model.json beside it: architecture, params, normalisation statistics
     uses_gpu = True
+    reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
