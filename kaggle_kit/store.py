@@ -174,7 +174,17 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # another user's process
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but not been reaped (Linux). It still answers ``kill(pid, 0)``, yet writes
+    nothing: in a container whose first process never reaps orphans, a killed run's workers stay like this."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # not Linux, or gone meanwhile
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

@@ -376,7 +376,12 @@ def test_unknown_model_lookup_names_the_models() -> None:
 def test_demo_config_loads() -> None:
     spec = load_spec(DEMO)
     assert (spec.name, spec.task, spec.metric, spec.seed) == ("demo-breast-cancer", "binary", "roc_auc", 42)
-    assert [(m.name, m.kind) for m in spec.models] == [("xgb", "xgboost"), ("lgbm", "lightgbm"), ("logreg", "sklearn")]
+    assert [(m.name, m.kind) for m in spec.models] == [
+        ("xgb", "xgboost"),
+        ("lgbm", "lightgbm"),
+        ("logreg", "sklearn"),
+        ("mlp", "mlp"),
+    ]
     assert spec.model("logreg").estimator == "sklearn.linear_model.LogisticRegression"
     assert spec.model("xgb").early_stopping_rounds == 100
     assert spec.data.id == "id" and spec.data.target == "diagnosis"

@@ -398,3 +398,25 @@ def test_enospc_while_writing_a_fold_keeps_nothing_of_it(
     monkeypatch.undo()
     again = run(spec, runs_root=tmp_path, progress=None, record_history=False)
     assert (again.reused, again.fitted) == (2, 8)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="zombies are read from /proc")
+def test_a_temp_of_an_exited_but_unreaped_writer_is_stale(tmp_path: Path) -> None:
+    """A killed run's workers may linger as zombies (a container's first process that never reaps orphans): they
+    still answer kill(pid, 0) but write nothing, so their temporary folders are stale."""
+    from kaggle_kit.store import remove_stale_temps
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits at once; not waited for: a zombie
+    try:
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.05)
+        stale = tmp_path / f".r0_f1.{child.pid}.abc123.tmp"
+        live = tmp_path / f".r0_f2.{os.getpid()}.def456.tmp"
+        stale.mkdir()
+        live.mkdir()
+        assert remove_stale_temps(tmp_path) == [stale]
+        assert live.is_dir() and not stale.exists()
+    finally:
+        child.wait()

@@ -373,7 +373,8 @@ def test_pipelines_resolve_extends_and_round_trip_through_toml(tmp_path) -> None
 
 def test_demo_config_declares_pipelines() -> None:
     spec = load_spec(COMPETITIONS / "demo-breast-cancer.toml")
-    assert {m.name: m.pipeline for m in spec.models} == {"xgb": "base", "lgbm": "base", "logreg": "linear"}
+    expected = {"xgb": "base", "lgbm": "base", "logreg": "linear", "mlp": "linear"}
+    assert {m.name: m.pipeline for m in spec.models} == expected
     assert [s["step"] for s in spec.pipeline_steps("linear")] == ["missing_indicator", "impute", "standardize"]
 
 
