@@ -187,8 +187,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .blend import blend_report
     from .config import load_spec
     from .demo import make_demo
-    from .leaderboard import rank
-    from .metrics import get_metric
     from .report import build_report, record_submission
     from .runner import run
     from .submit import write_submission
@@ -201,13 +199,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         result = run(spec, runs_root=args.runs_root, n_jobs=args.jobs)
         print()
         print(result.leaderboard())
-        metric = get_metric(result.metric)
-        best = rank([m for m in result.models if m.status == "ok"], metric)[0]
         blends = blend_report(result.run_dir, "all")
         print()
         print(blends.text())
-        top = blends.best_blend
-        if metric.better(top.nested_cv, best.cv):  # the blend's honest score against the model's CV
+        # the blend report's verdict decides: the best blend and the best model compared on the same held-out folds
+        top, best = blends.best_blend, blends.best_model
+        if blends.beats_best_model:
             path, source = write_submission(result.run_dir, blend=top.name), f"blend {top.name}"
         else:
             path, source = write_submission(result.run_dir, best.name), f"model {best.name}"

@@ -22,7 +22,7 @@ import pytest
 from conftest import COMPETITIONS
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from kaggle_kit.blend import BlendResult, read_blend
+from kaggle_kit.blend import BlendResult, blend_report, read_blend
 from kaggle_kit.cli import DEMO_CONFIGS, main
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.metrics import get_metric
@@ -169,4 +169,7 @@ def test_demo_command_reuses_the_run_and_submits(demo: DemoRun) -> None:
     assert {p: p.stat().st_mtime_ns for p in demo.run_dir.glob("models/*/*/folds/*/result.json")} == fitted
     line = next(line for line in out.splitlines() if line.startswith("submission ("))
     assert Path(line.split(": ", 1)[1]).is_file()
+    verdict = blend_report(demo.run_dir, "all")  # what is submitted is what the blend report's verdict says
+    chosen = f"blend {verdict.best_blend.name}" if verdict.beats_best_model else f"model {verdict.best_model.name}"
+    assert line.startswith(f"submission ({chosen})"), (line, chosen)
     assert (demo.run_dir / "report" / "report.html").is_file()
