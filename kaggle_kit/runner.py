@@ -62,11 +62,6 @@ class RunResult:
         return format_leaderboard(self.models, get_metric(self.metric))
 
 
-# the task and worker context live with the executors; fit_fold below is what every executor calls
-_Task = Task
-_Context = Context
-
-
 def baseline_spec() -> ModelSpec:
     return ModelSpec(name=BASELINE_NAME, kind="dummy")
 
@@ -154,12 +149,12 @@ def run(
     # every model of the spec is "current" (the leaderboard lists them all), even those --only leaves out
     keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in all_models}
 
-    pending: list[_Task] = []
+    pending: list[Task] = []
     reused = 0
     for m in models:
         for r, k in folds.tasks():
             if store.finished(m.name, keys[m.name], r, k) is None:
-                pending.append(_Task(m, keys[m.name], r, k))
+                pending.append(Task(m, keys[m.name], r, k))
             else:
                 reused += 1
     if reused:
@@ -286,7 +281,7 @@ def _write_meta(
     (store.root / "spec.toml").write_text(spec.to_toml())
 
 
-def fit_fold(ctx: _Context, task: _Task) -> FoldResult:
+def fit_fold(ctx: Context, task: Task) -> FoldResult:
     """Fit one model on one fold: features fitted on the fold's training rows, early stopping on its validation
     rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step."""
     data, metric = ctx.data, ctx.metric

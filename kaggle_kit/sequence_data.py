@@ -29,7 +29,7 @@ import polars as pl
 
 from .config import CompetitionSpec, SequenceSpec
 from .errors import ConfigError, DataError, allowed, did_you_mean
-from .features.sequence import STEP_COLUMN, sequence_aggregates, sequence_wide
+from .features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
 
 
 def join_sequences(
@@ -49,10 +49,10 @@ def join_sequences(
     d, s = spec.data, _sequence_spec(spec)
     key = s.id or d.id
     assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences
-    train_long = _check_long(_as_frame(train_long), s, key, "train")
+    train_long = _check_long(as_frame(train_long), s, key, "train")
     columns = _sequence_columns(train_long, s, key, spec)
     if test_long is not None:
-        test_long = _check_long(_as_frame(test_long), s, key, "test")
+        test_long = _check_long(as_frame(test_long), s, key, "test")
         _check_columns_in(test_long, columns, "test")
     elif test_ids is not None:
         raise DataError(
@@ -101,16 +101,6 @@ def _sequence_spec(spec: CompetitionSpec) -> SequenceSpec:
             "tables, or pass the one-row-per-id frames without sequences"
         )
     return spec.data.sequences
-
-
-def _as_frame(frame: Any) -> pl.DataFrame:
-    if isinstance(frame, pl.LazyFrame):
-        return frame.collect()
-    if isinstance(frame, pl.DataFrame):
-        return frame
-    if type(frame).__module__.startswith("pandas"):
-        return pl.from_pandas(frame)
-    raise TypeError(f"a long table must be a polars or pandas frame; got {type(frame).__name__}")
 
 
 def _where(role: str) -> str:

@@ -71,7 +71,8 @@ SEQUENCE_STATS: tuple[str, ...] = get_args(SequenceStat)
 STEP_COLUMN = re.compile(r"(?s)(.+)__t(\d+)")
 
 
-def _as_frame(long: Any) -> pl.DataFrame:
+def as_frame(long: Any) -> pl.DataFrame:
+    """A long table given as a polars (lazy) or pandas frame, as a polars DataFrame."""
     if isinstance(long, pl.LazyFrame):
         return long.collect()
     if isinstance(long, pl.DataFrame):
@@ -82,7 +83,7 @@ def _as_frame(long: Any) -> pl.DataFrame:
 
 
 def _prepare(long: Any, id: str, columns: Sequence[str] | None, order_by: str | None) -> tuple[pl.DataFrame, list[str]]:
-    frame = _as_frame(long)
+    frame = as_frame(long)
     for role, col in (("id", id), ("order_by", order_by)):
         if col is not None and col not in frame.columns:
             raise DataError(
