@@ -143,8 +143,8 @@ def run(
         for name in only:
             spec.model(name)  # unknown names raise, listing the spec's models
         models = [m for m in models if m.name in only or m.name == BASELINE_NAME]
-    for m in models:
-        make_adapter(m)  # reject bad params (e.g. a reserved key) before anything trains
+    for m in models:  # reject bad params (a reserved key, a task the model cannot do) before anything trains
+        make_adapter(m).check(FitContext(data.task, data.n_classes, metric, spec.seed, device, threads=1))
     data_fp, folds_fp = data.fingerprint(), folds.fingerprint()
     # every model of the spec is "current" (the leaderboard lists them all), even those --only leaves out
     keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in all_models}

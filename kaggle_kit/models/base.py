@@ -53,6 +53,11 @@ class ModelAdapter(Protocol):
     uses_gpu: bool
     reads_features: bool
 
+    def check(self, ctx: FitContext) -> None:
+        """Reject, with a :class:`~kaggle_kit.errors.ConfigError` naming the model and the fix, what cannot work for
+        this run's task and metric; the runner calls it for every model before any fold is fitted."""
+        ...
+
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted: ...

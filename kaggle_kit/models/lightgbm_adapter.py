@@ -79,6 +79,9 @@ class LightGBMAdapter:
             params["num_class"] = ctx.n_classes
         return params
 
+    def check(self, ctx: FitContext) -> None:
+        pass
+
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:

@@ -75,6 +75,9 @@ class SklearnAdapter:
             raise ConfigError(f"model {self.spec.name!r}: bad params for {self.spec.estimator}: {exc}") from None
         return est.set_params(random_state=ctx.seed) if "random_state" in est.get_params() else est
 
+    def check(self, ctx: FitContext) -> None:
+        pass
+
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:
@@ -166,6 +169,9 @@ class DummyAdapter:
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+
+    def check(self, ctx: FitContext) -> None:
+        pass
 
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext

@@ -79,6 +79,9 @@ class XGBoostAdapter:
             nthread=threads,
         )
 
+    def check(self, ctx: FitContext) -> None:
+        pass
+
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:

@@ -38,6 +38,9 @@ class NetAdapter:
                 )
         self.params = self.family.validate(spec.name, spec.params)
 
+    def check(self, ctx: FitContext) -> None:
+        pass
+
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:
