@@ -106,6 +106,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         target=args.target,
         id_column=args.id,
         metric=args.metric,
+        preset=args.preset,
     )
     print("\n".join(f"  {line}" for line in why))
     print(f"wrote {path}: check the roles above, then `kaggle-kit run {path}`")
@@ -319,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=None)
     p.add_argument("--id", default=None)
     p.add_argument("--metric", default=None)
+    p.add_argument(
+        "--preset", choices=["fast", "good", "best"], default="good", help="the portfolio of models (default: good)"
+    )
     p.add_argument("--out", default="competitions", help="folder for the config (default: competitions)")
     p.add_argument("--force", action="store_true", help="overwrite an existing config")
     p.set_defaults(func=_cmd_init)

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -396,7 +396,11 @@ class CompetitionSpec(_Strict):
     data: DataSpec
     folds: FoldSpec = Field(default_factory=FoldSpec)
     run: RunSpec = Field(default_factory=RunSpec)
-    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    preset: Literal["fast", "good", "best"] | None = Field(
+        default=None,
+        description="a portfolio of models chosen for the data (kaggle_kit.presets), added to [[models]]",
+    )
+    models: list[ModelSpec] = Field(default_factory=list)
     pipelines: dict[str, PipelineSpec] = Field(default_factory=dict, description="feature pipelines, by name")
     base_dir: Path = Field(default=Path("."), exclude=True, description="folder that relative data paths start from")
 
@@ -425,6 +429,11 @@ class CompetitionSpec(_Strict):
     def _consistent(self) -> CompetitionSpec:
         from .metrics import get_metric
 
+        if not self.models and self.preset is None:
+            raise ValueError(
+                "the spec has no models: add [[models]] tables, or preset = 'good' (or 'fast', 'best') for a "
+                "portfolio chosen for the data"
+            )
         metric = get_metric(self.metric)
         if self.task not in metric.tasks:
             fitting = sorted(n for n, m in _metrics().items() if self.task in m.tasks)

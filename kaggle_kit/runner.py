@@ -40,6 +40,7 @@ from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
+from .presets import DataProfile, expand_preset
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
@@ -132,6 +133,7 @@ def run(
     data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
     metric = get_metric(spec.metric)
     device = resolve_device(spec.device)
+    spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
     store = RunStore.in_runs_folder(runs_root, spec.run_name)
     store.ensure_writable()
     folds = _folds_for_run(store, spec, data)
@@ -186,6 +188,23 @@ def run(
 
         record_run(store.root)
     return RunResult(store.root, spec.metric, results, fitted=len(pending), reused=reused)
+
+
+def _with_preset(
+    spec: CompetitionSpec, data: CompetitionData, device: str, jobs: int, say: Progress
+) -> CompetitionSpec:
+    """The spec with its preset's models added (resolved for this data); one line per model says why."""
+    if spec.preset is None:
+        return spec
+    profile = DataProfile.of(
+        data.train, data.features, data.categorical, data.task, data.n_classes, gpu=device == "cuda"
+    )
+    expanded, resolved = expand_preset(spec, profile, jobs=jobs)
+    assert resolved is not None
+    say(f"preset {spec.preset!r}: " + "; ".join(f"{m.spec['name']} ({m.spec['kind']})" for m in resolved.models))
+    for line in resolved.left_out:
+        say(f"preset {spec.preset!r} left out {line}")
+    return expanded
 
 
 def _run_settings(run: RunSpec, executor: str | None, ray_address: str | None) -> RunSpec:

@@ -1,0 +1,272 @@
+"""Presets: portfolios of model specs that adapt to the data (``preset = "fast" | "good" | "best"``).
+
+A preset is resolved once the data is read (by :func:`expand_preset`, which the runner calls, and by
+``kaggle-kit init``, which writes the resolved models into the config so that they can be edited). Each model comes
+with one line saying why it is there, or why a family was left out (too large for this machine's memory, a package
+that is not installed, no image or sequence columns).
+
+The portfolios follow what the tabular benchmarks of 2025-26 found (TabArena: with defaults CatBoost is the best
+classic model; tuned and ensembled, RealMLP, TabM, LightGBM and CatBoost lead on CPU; ensembles across families set
+the state of the art) and what ``benchmarks/portfolio.py`` measured on the datasets listed there:
+
+* ``fast``: LightGBM and the linear model: a first leaderboard in seconds.
+* ``good`` (what ``init`` writes): LightGBM, CatBoost, an extra-trees LightGBM on in-fold generated features, the
+  RealMLP-style net and the linear model; blended by the kit's blends.
+* ``best``: ``good`` plus TabM, XGBoost and the two forests; pair it with ``[search]`` and a time limit.
+
+Nets for images (``cnn``) and sequences (``cnn1d``, ``rnn``) join every preset when the columns hold images
+(``pixel<k>`` columns) or sequences (``<column>__t<k>`` columns, as ``[data.sequences]`` writes them); the trees then
+read the sequence statistics and not the steps.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import polars as pl
+
+from .errors import ConfigError, allowed
+
+PresetName = Literal["fast", "good", "best"]
+PRESETS: tuple[str, ...] = ("fast", "good", "best")
+
+_PIXEL = re.compile(r"pixel(\d+)")
+_STEP = re.compile(r".+__t\d+")
+#: rows x features (float32 cells) above which the RealMLP-style net leaves ``good`` on a CPU run: about 10 minutes of
+#: CPU per fold on 2 cores at that size.
+_CPU_NET_CELLS = 20_000_000
+#: the same for TabM in ``best`` (k = 32 members cost about 4x a plain MLP on CPU)
+_CPU_TABM_CELLS = 5_000_000
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What a preset looks at: the size and shape of the data and the machine."""
+
+    task: str
+    n_rows: int
+    n_features: int
+    n_categorical: int
+    max_cardinality: int
+    n_classes: int
+    image_shape: tuple[int, int, int] | None = None
+    sequence_columns: int = 0
+    memory_bytes: int = field(default_factory=lambda: available_memory())
+    gpu: bool = False
+
+    @property
+    def cells(self) -> int:
+        return self.n_rows * max(1, self.n_features)
+
+    @classmethod
+    def of(
+        cls,
+        train: pl.DataFrame,
+        features: tuple[str, ...] | list[str],
+        categorical: tuple[str, ...] | list[str],
+        task: str,
+        n_classes: int,
+        *,
+        gpu: bool = False,
+    ) -> DataProfile:
+        cats = [c for c in categorical if c in train.columns]
+        cardinality = max((train[c].n_unique() for c in cats), default=0)
+        pixels = [c for c in features if _PIXEL.fullmatch(c)]
+        steps = [c for c in features if _STEP.fullmatch(c)]
+        return cls(
+            task=task,
+            n_rows=train.height,
+            n_features=len(features),
+            n_categorical=len(cats),
+            max_cardinality=cardinality,
+            n_classes=n_classes,
+            image_shape=_square_image(len(pixels)) if len(pixels) >= 16 else None,
+            sequence_columns=len(steps),
+            gpu=gpu,
+        )
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new work (``MemAvailable``; physical memory where that is not readable)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not a POSIX system
+        return 8 * 1024**3
+
+
+def _square_image(n_pixels: int) -> tuple[int, int, int] | None:
+    """``(H, W, C)`` of ``pixel0..`` columns holding square grey or RGB images, or None when they do not."""
+    for channels in (1, 3):
+        side = math.isqrt(n_pixels // channels)
+        if side * side * channels == n_pixels:
+            return side, side, channels
+    return None
+
+
+@dataclass(frozen=True)
+class PresetModel:
+    """One model of a resolved preset and why it is there."""
+
+    spec: dict[str, Any]
+    why: str
+
+
+@dataclass(frozen=True)
+class ResolvedPreset:
+    models: list[PresetModel]
+    pipelines: dict[str, dict[str, Any]]
+    left_out: list[str]
+
+    def lines(self) -> list[str]:
+        """One line per model (and per family left out) for the user."""
+        out = [f"{m.spec['name']:<10} {m.spec['kind']:<14} {m.why}" for m in self.models]
+        return out + [f"(left out) {why}" for why in self.left_out]
+
+
+def _memory_factor(kind: str) -> float:
+    """Bytes of working memory per float32 cell of the training data for one fitting task, measured loosely
+    (LightGBM bins ~1x, XGBoost's DMatrix + gradient ~3x, forests grow with rows: ~12x at 300 trees)."""
+    return {"random_forest": 12.0, "extra_trees": 12.0, "catboost": 4.0, "xgboost": 3.0}.get(kind, 2.0)
+
+
+def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> ResolvedPreset:
+    """The models of preset ``name`` for data shaped like ``profile``; see the module docstring."""
+    if name not in PRESETS:
+        raise ConfigError(f"preset must be one of {allowed(PRESETS)}; got {name!r}")
+    models: list[PresetModel] = []
+    pipelines: dict[str, dict[str, Any]] = {}
+    left_out: list[str] = []
+    budget = profile.memory_bytes * 0.7
+
+    def add(spec: dict[str, Any], why: str) -> None:
+        need = profile.cells * 4 * _memory_factor(spec["kind"]) * jobs
+        if need > budget:
+            left_out.append(
+                f"{spec['kind']}: needs about {need / 1024**3:.1f} GB for {jobs} parallel folds; "
+                f"{profile.memory_bytes / 1024**3:.1f} GB is available"
+            )
+            return
+        models.append(PresetModel(spec, why))
+
+    trees_pipeline: str | None = None
+    if profile.sequence_columns:
+        pipelines["trees"] = {"steps": [{"step": "drop", "pattern": r".+__t\d+"}]}
+        trees_pipeline = "trees"
+
+    def tree(spec: dict[str, Any]) -> dict[str, Any]:
+        return {**spec, "pipeline": trees_pipeline} if trees_pipeline else spec
+
+    fast = name == "fast"
+    add(
+        tree(
+            {
+                "name": "lgbm",
+                "kind": "lightgbm",
+                "params": {"learning_rate": 0.1 if fast else 0.05},
+                "early_stopping_rounds": 50 if fast else 200,
+            }
+        ),
+        "LightGBM: the strongest fast GBDT on most tables; native categoricals",
+    )
+    if not profile.image_shape and not profile.sequence_columns:
+        add(
+            {"name": "linear", "kind": "linear"},
+            "linear model on impute + one-hot + standardize: a different error pattern that blends well",
+        )
+    if not fast:
+        if importlib.util.find_spec("catboost") is not None:
+            why = "CatBoost: the best GBDT with defaults (TabArena)"
+            if profile.n_categorical:
+                why += f"; ordered target statistics on the {profile.n_categorical} categorical column(s)"
+            add(tree({"name": "catboost", "kind": "catboost", "params": {"learning_rate": 0.08}}), why)
+        else:
+            left_out.append("catboost: not installed (pip install 'kaggle-kit[catboost]')")
+        generated = _generated_features(profile)
+        spec_xt: dict[str, Any] = {"name": "lgbm_xt", "kind": "lightgbm_xt"}
+        why_xt = "extra-trees LightGBM: randomised splits, a diverse partner for the blend"
+        if generated is not None and not trees_pipeline:
+            pipelines["generated"] = generated
+            spec_xt["pipeline"] = "generated"
+            why_xt += "; on in-fold count and target encodings of the categorical columns"
+        add(tree(spec_xt), why_xt)
+        if profile.image_shape is None and profile.sequence_columns == 0:
+            if profile.gpu or profile.cells <= _CPU_NET_CELLS:
+                add(
+                    {"name": "realmlp", "kind": "realmlp"},
+                    "RealMLP-style net: the strongest tuned-and-ensembled CPU family (TabArena); the deep half",
+                )
+            else:
+                left_out.append(
+                    f"realmlp: {profile.cells:,} cells is slow for a net on CPU; set device = 'cuda' or add it by hand"
+                )
+    if name == "best":
+        add(tree({"name": "xgb", "kind": "xgboost"}), "XGBoost: a third GBDT with depth-wise trees")
+        add(tree({"name": "rf", "kind": "random_forest"}), "random forest: bagged deep trees, low-variance partner")
+        add(tree({"name": "xt", "kind": "extra_trees"}), "extra trees: fully randomised splits")
+        if profile.image_shape is None and profile.sequence_columns == 0:
+            if profile.gpu or profile.cells <= _CPU_TABM_CELLS:
+                add({"name": "tabm", "kind": "tabm"}, "TabM: 32 weight-sharing MLPs trained as one ensemble")
+            else:
+                left_out.append(f"tabm: {profile.cells:,} cells is slow for k = 32 members on CPU")
+    if profile.image_shape is not None:
+        add(
+            {"name": "cnn", "kind": "cnn", "params": {"image_shape": list(profile.image_shape)}},
+            f"CNN on the {profile.image_shape[0]}x{profile.image_shape[1]}x{profile.image_shape[2]} pixel columns",
+        )
+        if not fast:
+            add({"name": "mlp", "kind": "mlp"}, "MLP on the pixels: a cheap second net for the blend")
+    if profile.sequence_columns:
+        step_columns = r".+__t\d+"
+        add(
+            {"name": "cnn1d", "kind": "cnn1d", "params": {"columns": step_columns}},
+            "1D-CNN on the steps of the sequences",
+        )
+        if not fast:
+            add({"name": "gru", "kind": "rnn", "params": {"columns": step_columns}}, "GRU on the steps")
+    return ResolvedPreset(models, pipelines, left_out)
+
+
+def _generated_features(profile: DataProfile) -> dict[str, Any] | None:
+    """In-fold generated features for the extra-trees LightGBM (AutoGluon's XT portfolio entry): counts and
+    out-of-fold target encodings of the categorical columns beside them. None without categorical columns."""
+    if profile.n_categorical == 0:
+        return None
+    return {
+        "steps": [
+            {"step": "count_encode", "columns": "categorical", "keep": True},
+            {"step": "target_encode", "columns": "categorical", "keep": True},
+        ]
+    }
+
+
+def expand_preset(spec: Any, profile: DataProfile, *, jobs: int = 2) -> tuple[Any, ResolvedPreset | None]:
+    """``spec`` with its preset's models appended to its own ``[[models]]`` (and the preset's pipelines added), and
+    ``preset`` cleared so that the spec written beside the run lists exactly what ran. The user's own models and
+    pipelines win on a name clash."""
+    if spec.preset is None:
+        return spec, None
+    from .config import ModelSpec, PipelineSpec
+
+    resolved = resolve_preset(spec.preset, profile, jobs=jobs)
+    own = {m.name for m in spec.models}
+    pipelines = dict(spec.pipelines)
+    for name, pipe in resolved.pipelines.items():
+        pipelines.setdefault(name, PipelineSpec(**pipe))
+    added = [ModelSpec(**m.spec) for m in resolved.models if m.spec["name"] not in own]
+    if not spec.models and not added:
+        raise ConfigError(f"preset {spec.preset!r} left no model for this data: {'; '.join(resolved.left_out)}")
+    fields = {name: getattr(spec, name) for name in type(spec).model_fields}
+    expanded = {**fields, "preset": None, "models": [*spec.models, *added], "pipelines": pipelines}
+    return type(spec).model_validate(expanded), resolved
