@@ -1,0 +1,229 @@
+"""Presets resolved for the data, and ``kaggle-kit init`` reading a competition the way a Kaggler would."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.cli import main
+from kaggle_kit.config import ModelSpec, build_spec, load_spec
+from kaggle_kit.data import load_competition
+from kaggle_kit.errors import ConfigError
+from kaggle_kit.models import make_adapter
+from kaggle_kit.presets import DataProfile, expand_preset, resolve_preset
+
+GB = 1024**3
+
+
+def profile(**kw: object) -> DataProfile:
+    base: dict[str, object] = dict(
+        task="binary", n_rows=2000, n_features=20, n_categorical=0, max_cardinality=0, n_classes=2, memory_bytes=16 * GB
+    )
+    return DataProfile(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def kinds(name: str, prof: DataProfile) -> dict[str, str]:
+    return {m.spec["name"]: m.spec["kind"] for m in resolve_preset(name, prof).models}
+
+
+def test_presets_grow_from_fast_to_best() -> None:
+    fast, good, best = (kinds(p, profile()) for p in ("fast", "good", "best"))
+    assert set(fast.values()) == {"lightgbm", "linear"}
+    assert set(good.values()) == {"lightgbm", "linear", "catboost", "lightgbm_xt", "realmlp"}
+    assert set(best.values()) == set(good.values()) | {"xgboost", "random_forest", "extra_trees", "tabm"}
+
+
+@pytest.mark.parametrize("preset", ["fast", "good", "best"])
+def test_every_preset_model_is_a_valid_spec_with_valid_params(preset: str) -> None:
+    for prof in (profile(), profile(n_categorical=3, max_cardinality=40), profile(n_features=64)):
+        resolved = resolve_preset(preset, prof)
+        names = [m.spec["name"] for m in resolved.models]
+        assert len(names) == len(set(names))
+        for m in resolved.models:
+            make_adapter(ModelSpec(**m.spec))  # the kind exists and its params pass the adapter's checks
+            assert m.why
+
+
+def test_categorical_columns_feed_generated_features_to_the_extra_trees_lightgbm() -> None:
+    plain = resolve_preset("good", profile())
+    with_cats = resolve_preset("good", profile(n_categorical=2, max_cardinality=300))
+    assert "pipeline" not in next(m.spec for m in plain.models if m.spec["kind"] == "lightgbm_xt")
+    xt = next(m for m in with_cats.models if m.spec["kind"] == "lightgbm_xt")
+    steps = [s["step"] for s in with_cats.pipelines[xt.spec["pipeline"]]["steps"]]
+    assert steps == ["count_encode", "target_encode"]
+    assert "categorical" in next(m.why for m in with_cats.models if m.spec["kind"] == "catboost")
+
+
+def test_pixel_columns_bring_a_cnn_with_the_image_shape() -> None:
+    train = pl.DataFrame({f"pixel{i}": np.zeros(10) for i in range(28 * 28)})
+    prof = DataProfile.of(train, tuple(train.columns), (), "multiclass", 10)
+    assert prof.image_shape == (28, 28, 1)
+    resolved = resolve_preset("good", prof)
+    cnn = next(m.spec for m in resolved.models if m.spec["kind"] == "cnn")
+    assert cnn["params"]["image_shape"] == [28, 28, 1]
+    assert "realmlp" not in {m.spec["kind"] for m in resolved.models}  # pixels: the CNN is the net
+
+
+def test_sequence_columns_bring_sequence_nets_and_trees_read_the_statistics() -> None:
+    cols = [f"x__t{t}" for t in range(30)] + ["x__mean", "x__std", "n_steps"]
+    train = pl.DataFrame({c: np.zeros(5) for c in cols})
+    prof = DataProfile.of(train, tuple(cols), (), "multiclass", 4)
+    assert prof.sequence_columns == 30
+    resolved = resolve_preset("good", prof)
+    by_kind = {m.spec["kind"]: m.spec for m in resolved.models}
+    assert {"cnn1d", "rnn"} <= set(by_kind)
+    assert by_kind["cnn1d"]["params"]["columns"] == r".+__t\d+"
+    assert by_kind["lightgbm"]["pipeline"] == "trees"
+    assert resolved.pipelines["trees"]["steps"] == [{"step": "drop", "pattern": r".+__t\d+"}]
+
+
+def test_large_data_leaves_cpu_nets_out_and_says_why() -> None:
+    resolved = resolve_preset("best", profile(n_rows=5_000_000, n_features=50))
+    names = {m.spec["kind"] for m in resolved.models}
+    assert "realmlp" not in names and "tabm" not in names
+    assert any(line.startswith("realmlp:") and "cuda" in line for line in resolved.left_out)
+    on_gpu = resolve_preset("best", profile(n_rows=5_000_000, n_features=50, gpu=True))
+    assert {"realmlp", "tabm"} <= {m.spec["kind"] for m in on_gpu.models}
+
+
+def test_a_model_that_cannot_fit_in_memory_is_never_written() -> None:
+    # 1M x 100 float32 = 400 MB: forests (~12x per parallel fold) do not fit in 6 GB, LightGBM (~2x) does
+    resolved = resolve_preset("best", profile(n_rows=1_000_000, n_features=100, memory_bytes=6 * GB))
+    chosen = {m.spec["kind"] for m in resolved.models}
+    assert "lightgbm" in chosen and not {"random_forest", "extra_trees"} & chosen
+    assert any(line.startswith("random_forest:") and "GB" in line for line in resolved.left_out)
+
+
+def test_missing_catboost_is_left_out_with_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "catboost" else real(name, *a))
+    resolved = resolve_preset("good", profile())
+    assert "catboost" not in {m.spec["kind"] for m in resolved.models}
+    assert any("kaggle-kit[catboost]" in line for line in resolved.left_out)
+
+
+def _spec(**kw: object) -> object:
+    raw = {"name": "p", "task": "binary", "metric": "roc_auc", "data": {"train": "t.csv", "target": "y"}, **kw}
+    return build_spec(raw)
+
+
+def test_expand_preset_adds_to_the_users_models_and_theirs_win() -> None:
+    mine = {"name": "lgbm", "kind": "xgboost"}
+    spec = _spec(preset="fast", models=[mine])
+    expanded, resolved = expand_preset(spec, profile())
+    assert resolved is not None and expanded.preset is None
+    names = [m.name for m in expanded.models]
+    assert names[0] == "lgbm" and expanded.models[0].kind == "xgboost"  # the user's own model, unchanged
+    assert names.count("lgbm") == 1 and "linear" in names
+    assert build_spec(__import__("tomllib").loads(expanded.to_toml())).models == expanded.models  # what ran, written
+
+
+def test_a_spec_needs_models_or_a_preset() -> None:
+    with pytest.raises(ConfigError, match=r"no models.*preset = 'good'"):
+        _spec()
+    with pytest.raises(ConfigError, match="preset must be one of"):
+        _spec(preset="great")
+
+
+def test_run_with_a_preset_fits_its_models(tmp_path: Path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    from kaggle_kit import run
+
+    X, y = load_breast_cancer(return_X_y=True)
+    frame = pl.DataFrame(X[:, :8], schema=[f"f{i}" for i in range(8)], orient="row").with_columns(y=pl.Series(y))
+    spec = build_spec(
+        {"name": "preset-run", "task": "binary", "metric": "roc_auc", "preset": "fast",
+         "data": {"train": "t.csv", "target": "y"}, "folds": {"n_splits": 3}, "run": {"n_jobs": 1}}
+    )  # fmt: skip
+    said: list[str] = []
+    result = run(spec, runs_root=tmp_path, train=frame, progress=said.append, record_history=False)
+    scores = {m.name: m.cv for m in result.models}
+    assert set(scores) == {"baseline", "lgbm", "linear"}
+    assert scores["lgbm"] > 0.95 and scores["linear"] > 0.95
+    assert any(line.startswith("preset 'fast'") for line in said)
+    assert "preset" not in (result.run_dir / "spec.toml").read_text()  # the resolved models are recorded
+
+
+# ------------------------------------------------------------------------------------------------ init
+def _write_table(folder: Path, rng: np.random.Generator) -> None:
+    n = 300
+    x = rng.normal(size=n)
+    frame = pl.DataFrame({"row_id": np.arange(n), "x": x, "z": rng.normal(size=n), "kind": rng.choice(["a", "b"], n)})
+    labels = np.where(x > 0, "yes", "no")
+    frame.head(240).with_columns(answer=pl.Series(labels[:240])).write_csv(folder / "train.csv")
+    frame.tail(60).write_csv(folder / "test.csv")
+
+
+@pytest.mark.parametrize(
+    ("sample_values", "metric", "said"),
+    [
+        (["yes"] * 60, "accuracy", "holds labels"),
+        ([0.5] * 60, "roc_auc", "holds probabilities"),
+        (None, "roc_auc", "a guess"),
+    ],
+)
+def test_init_reads_the_metric_from_the_sample_submission(
+    sample_values: list | None, metric: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _write_table(folder, np.random.default_rng(0))
+    if sample_values is not None:
+        sample = pl.DataFrame({"row_id": np.arange(240, 300), "answer": sample_values})
+        sample.write_csv(folder / "sample_submission.csv")
+    out = tmp_path / "competitions"
+    assert main(["init", "comp", "--train", str(folder / "train.csv"), "--out", str(out), "--preset", "fast"]) == 0
+    printed = capsys.readouterr().out
+    assert said in printed
+    spec = load_spec(out / "comp.toml")
+    assert spec.metric == metric and spec.data.target == "answer" and spec.task == "binary"
+    text = (out / "comp.toml").read_text()
+    assert "# lgbm" in text and "# linear" in text  # one comment per model saying why it is there
+
+
+def test_init_multiclass_probability_columns_mean_log_loss(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    n = 200
+    frame = pl.DataFrame({"id": np.arange(n), "x": rng.normal(size=n), "label": rng.choice(["a", "b", "c"], n)})
+    frame.head(150).write_csv(folder / "train.csv")
+    frame.tail(50).drop("label").write_csv(folder / "test.csv")
+    pl.DataFrame({"id": np.arange(150, 200), "a": 0.3, "b": 0.3, "c": 0.4}).write_csv(folder / "sample_submission.csv")
+    assert main(["init", "mc", "--train", str(folder / "train.csv"), "--out", str(tmp_path), "--preset", "fast"]) == 0
+    assert load_spec(tmp_path / "mc.toml").metric == "log_loss"
+
+
+def test_init_recognises_a_long_table_with_a_labels_file_and_the_config_moves(tmp_path: Path) -> None:
+    folder = tmp_path / "comp" / "data"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    ids = np.arange(60)
+    labels = rng.choice(["up", "down"], len(ids))
+
+    def long(id_values: np.ndarray) -> pl.DataFrame:
+        rows = [(i, s, float(rng.normal() + (1 if labels[i % 60] == "up" else 0))) for i in id_values for s in range(8)]
+        return pl.DataFrame(rows, schema=["series_id", "step", "value"], orient="row")
+
+    long(ids[:45]).write_csv(folder / "train.csv")
+    long(ids[45:]).write_csv(folder / "test.csv")
+    pl.DataFrame({"series_id": ids[:45], "surface": labels[:45]}).write_csv(folder / "train_labels.csv")
+    pl.DataFrame({"series_id": ids[45:], "surface": "up"}).write_csv(folder / "sample_submission.csv")
+    out = tmp_path / "comp" / "competitions"
+    assert main(["init", "sensors", "--train", str(folder / "train.csv"), "--out", str(out), "--preset", "fast"]) == 0
+    spec = load_spec(out / "sensors.toml")
+    assert spec.data.sequences is not None and spec.data.sequences.order_by == "step"
+    assert (spec.data.id, spec.data.target, spec.metric) == ("series_id", "surface", "accuracy")
+    assert {m.kind for m in spec.models} >= {"cnn1d"}  # the steps go to a sequence net
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(tmp_path / "comp", moved)
+    shutil.rmtree(tmp_path / "comp")
+    data = load_competition(load_spec(moved / "competitions" / "sensors.toml"))  # relative paths travel
+    assert data.train.height == 45 and data.test is not None and data.test.height == 15
