@@ -5,7 +5,7 @@
 ``JOB.json`` names the train and test CSV files, the id and label columns, the metric (AutoGluon's name), the time
 limit in seconds, the presets, the bagging folds and an output folder. The script fits a ``TabularPredictor`` on the
 train rows (the id column left out), writes the test rows' class probabilities to ``test_proba.csv`` (the id, then
-one column per class label) and ``result.json`` with the validation score AutoGluon reports for its best model, the
+one column per class label; for regression one ``prediction`` column) and ``result.json`` with the validation score AutoGluon reports for its best model, the
 model's name, the fit's wall time, and the versions. It imports nothing from kaggle_kit: the two sides share only
 files, so that the scoring is done the same way for both, by the caller.
 """
@@ -42,7 +42,10 @@ def main(job_path: str) -> None:
     )
     fit_seconds = time.perf_counter() - start
     board = predictor.leaderboard(silent=True)
-    proba = predictor.predict_proba(test.drop(columns=[id_col]), as_multiclass=True)
+    if predictor.problem_type == "regression":  # one column of predicted values
+        proba = predictor.predict(test.drop(columns=[id_col])).to_frame("prediction")
+    else:
+        proba = predictor.predict_proba(test.drop(columns=[id_col]), as_multiclass=True)
     proba.columns = [str(c) for c in proba.columns]
     proba.insert(0, id_col, test[id_col].to_numpy())
     proba.to_csv(out / "test_proba.csv", index=False)
