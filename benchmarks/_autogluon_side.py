@@ -4,10 +4,10 @@
 
 ``JOB.json`` names the train and test CSV files, the id and label columns, the metric (AutoGluon's name), the time
 limit in seconds, the presets, the bagging folds and an output folder. The script fits a ``TabularPredictor`` on the
-train rows (the id column left out), writes the test rows' class probabilities to ``test_proba.csv`` (the id, then
-one column per class label; for regression one ``prediction`` column) and ``result.json`` with the validation score
-AutoGluon reports for its best model, the model's name, the fit's wall time, and the versions. It imports nothing from kaggle_kit: the two sides share only
-files, so that the scoring is done the same way for both, by the caller.
+train rows (the id column left out), writes the test rows' class probabilities to ``test_proba.csv`` (the id, then one
+column per class label; for regression one ``prediction`` column) and ``result.json`` with the validation score
+AutoGluon reports for its best model, the model's name, the fit's wall time, and the versions. It imports nothing from
+kaggle_kit: the two sides share only files, so that the scoring is done the same way for both, by the caller.
 """
 
 from __future__ import annotations
