@@ -32,6 +32,7 @@ from .sklearn_adapter import (
     impute,
     in_row_blocks,
     load_estimator_files,
+    native_nan,
     predict_matrix,
     save_estimator,
     training_medians,
@@ -79,8 +80,7 @@ class ForestAdapter:
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:
         est = self.make(ctx)
-        native_nan = bool(est.__sklearn_tags__().input_tags.allow_nan)
-        medians = None if native_nan else training_medians(train.X)
+        medians = None if native_nan(est) else training_medians(train.X)
         X = train.X if medians is None else impute(train.X, medians)
         with threadpool_limits(limits=ctx.threads):
             est.fit(X, y_train)

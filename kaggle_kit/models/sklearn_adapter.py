@@ -1,6 +1,7 @@
 """Any scikit-learn estimator under the kit's K-fold, plus the dummy baseline every leaderboard shows.
 
-Missing values are imputed with the fold's training medians (most scikit-learn estimators reject NaN). Fitted
+Missing values are imputed with the fold's training medians (most scikit-learn estimators reject NaN), except for
+estimators that declare they take NaN (forests, histogram gradient boosting: they learn where missing values go). Fitted
 estimators are persisted without pickle (:mod:`.sklearn_state`): constructor parameters and learned scalars go to
 JSON, learned arrays (``coef_``, ``classes_``, tree node arrays, ...) to an ``.npz`` read with ``allow_pickle=False``.
 Estimators whose learned state has no such form are recorded as not persisted, with the reason, and ``load`` says so;
@@ -140,6 +141,14 @@ def training_medians(X: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.asarray(medians, dtype=np.float32))
 
 
+def native_nan(est: Any) -> bool:
+    """Whether the estimator takes NaN itself (forests and histogram boosting learn where missing values go)."""
+    try:
+        return bool(est.__sklearn_tags__().input_tags.allow_nan)
+    except AttributeError:  # an estimator written before scikit-learn's tags
+        return False
+
+
 def impute(X: np.ndarray, medians: np.ndarray) -> np.ndarray:
     if not np.isnan(X).any():
         return X
@@ -212,22 +221,23 @@ class SklearnAdapter:
     ) -> Fitted:
         est = self._make(ctx)
         check_task(est, ctx, self.spec.name)
-        medians = training_medians(train.X)
+        medians = None if native_nan(est) else training_medians(train.X)
         with threadpool_limits(limits=ctx.threads):
-            est.fit(impute(train.X, medians), y_train)
+            est.fit(train.X if medians is None else impute(train.X, medians), y_train)
         return Fitted(model={"estimator": est, "medians": medians})
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         est, medians = fitted.model["estimator"], fitted.model["medians"]
         with threadpool_limits(limits=ctx.threads):
-            return predict_matrix(est, impute(X.X, medians), ctx)
+            return predict_matrix(est, X.X if medians is None else impute(X.X, medians), ctx)
 
     def save(self, fitted: Fitted, path: Path) -> None:
-        save_estimator(path, fitted.model["estimator"], {"__medians": fitted.model["medians"]}, {})
+        medians = fitted.model["medians"]
+        save_estimator(path, fitted.model["estimator"], {} if medians is None else {"__medians": medians}, {})
 
     def load(self, path: Path, ctx: FitContext) -> Fitted:
         est, _, arrays = load_estimator_files(path, self.spec.name)
-        return Fitted(model={"estimator": est, "medians": arrays["__medians"]})
+        return Fitted(model={"estimator": est, "medians": arrays.get("__medians")})
 
 
 class DummyAdapter:
