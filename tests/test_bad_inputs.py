@@ -318,7 +318,10 @@ BEFORE_RUN: list[Case] = [
     Case(
         "config-estimator-bad-param",
         config("[[models]]", "[[models]]\nparams = { Cc = 1.0 }"),
-        ("model 'logreg': bad params for sklearn.linear_model.LogisticRegression", "unknown param 'Cc'. Did you mean 'C'?"),
+        (
+            "model 'logreg': bad params for sklearn.linear_model.LogisticRegression",
+            "unknown param 'Cc'. Did you mean 'C'?",
+        ),
     ),
     Case(
         "config-estimator-regressor-for-classification",

@@ -74,6 +74,7 @@ def fit_predict(adapter: object, split: tuple, ctx: FitContext) -> tuple[object,
 def test_conformance(kind: str, task: str, splits: dict, tmp_path: Path) -> None:
     ctx = context(task)
     adapter = make_adapter(spec(kind))
+    assert adapter.uses_gpu is False and adapter.reads_features is True
     adapter.check(ctx)
     fitted, pred = fit_predict(adapter, splits[task], ctx)
     yva = splits[task][3]
@@ -382,3 +383,40 @@ def test_linear_steps_are_restricted_to_the_preprocessors(splits: dict, tmp_path
     (tmp_path / "model.json").write_text(json.dumps(meta))
     with pytest.raises(KitError, match=r"cannot be loaded: unexpected preprocessing step 'scaler'"):
         adapter.load(tmp_path / "model.json", context("binary"))
+
+
+# ------------------------------------------------------------------------------------------------ through a run
+def test_a_run_stores_each_fold_and_the_saved_models_reproduce_its_test_predictions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kaggle-kit run` with the three kinds; every fold's saved model, reloaded, gives the fold's stored test
+    predictions exactly (from the test rows encoded with the fold's stored encoder state)."""
+    import polars as pl
+    from test_bad_inputs import write_table_competition
+
+    from kaggle_kit.cli import main
+    from kaggle_kit.features import TableEncoder
+
+    config = write_table_competition(tmp_path)
+    models = {
+        "rf": ("random_forest", "{ n_estimators = 10 }"),
+        "xt": ("extra_trees", "{ n_estimators = 10 }"),
+        "lin": ("linear", '{ numeric = "spline", min_frequency = 2 }'),
+    }
+    extra = "".join(f'\n[[models]]\nname = "{n}"\nkind = "{k}"\nparams = {p}\n' for n, (k, p) in models.items())
+    config.write_text(config.read_text() + extra)
+    assert main(["run", str(config), "--runs-root", str(tmp_path / "runs")]) == 0
+    capsys.readouterr()
+
+    test = pl.read_csv(tmp_path / "test.csv")
+    ctx = context("binary")
+    for name, (kind, _) in models.items():
+        folds = sorted((tmp_path / "runs" / "tiny" / "models" / name).glob("*/folds/*"))
+        assert len(folds) == 3
+        for fold in folds:
+            assert {"model.json", "model.npz"} <= {p.name for p in fold.iterdir()}
+            state = json.loads((fold / "features.json").read_text())
+            encoder = TableEncoder(tuple(state["features"]), tuple(state["levels"]))
+            adapter = make_adapter(ModelSpec(name=name, kind=kind))
+            pred = adapter.predict(adapter.load(fold / "model.json", ctx), encoder.transform(test, state), ctx)
+            np.testing.assert_array_equal(pred, np.load(fold / "test.npy", allow_pickle=False))
