@@ -161,6 +161,45 @@ def test_linear_missing_values_only_at_predict_time_are_imputed() -> None:
     assert pred[0, 0] == pred[1, 0]
 
 
+# ------------------------------------------------------------------------------------------------ linear options
+def _r2(kind_params: dict, x: np.ndarray, y: np.ndarray) -> float:
+    fm = FeatureMatrix(x.reshape(-1, 1).astype(np.float32), ("x",), ())
+    tr, va = np.arange(0, len(y), 2), np.arange(1, len(y), 2)
+    ctx = context("regression")
+    adapter = make_adapter(spec("linear", **kind_params))
+    rows = lambda idx: FeatureMatrix(fm.X[idx], fm.names, ())  # noqa: E731
+    pred = adapter.predict(adapter.fit(rows(tr), y[tr], rows(va), y[va], ctx), rows(va), ctx)[:, 0]
+    return float(1 - np.mean((y[va] - pred) ** 2) / np.var(y[va]))
+
+
+def test_linear_spline_fits_a_curve_the_standard_model_cannot() -> None:
+    x = np.random.default_rng(4).uniform(-3, 3, 800)
+    y = np.sin(2 * x) + 0.05 * np.random.default_rng(5).normal(size=800)
+    assert _r2({}, x, y) < 0.3 and _r2({"numeric": "spline", "n_knots": 8}, x, y) > 0.95
+
+
+def test_linear_quantile_straightens_a_heavy_tail() -> None:
+    """x log-normal, y = log x: the normal scores of x's ranks are linear in log x."""
+    x = np.exp(2.0 * np.random.default_rng(6).normal(size=800))
+    y = np.log(x)
+    assert _r2({}, x, y) < 0.5 and _r2({"numeric": "quantile"}, x, y) > 0.98
+
+
+@pytest.mark.parametrize(("task", "name"), [("binary", "C"), ("regression", "alpha")])
+def test_linear_auto_strength_regularises_noise(task: str, name: str) -> None:
+    """On a target that is pure noise the inner search picks strong regularisation; a number is kept as given."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 20)).astype(np.float32)
+    y = rng.integers(0, 2, 300) if task == "binary" else rng.normal(size=300)
+    fm = FeatureMatrix(X, tuple(f"f{i}" for i in range(20)), ())
+    ctx = context(task)
+    auto = make_adapter(spec("linear", **{name: "auto"})).fit(fm, y, fm, y, ctx).model["estimator"]
+    fixed = make_adapter(spec("linear", **{name: 0.5})).fit(fm, y, fm, y, ctx).model["estimator"]
+    chosen = getattr(auto, name)
+    assert (chosen <= 0.01) if name == "C" else (chosen >= 100), chosen
+    assert getattr(fixed, name) == 0.5
+
+
 # ------------------------------------------------------------------------------------------------ categorical levels
 def _categorical_data(n: int = 900) -> tuple[FeatureMatrix, np.ndarray, np.ndarray]:
     """Codes 0..5 frequent with strong effects, codes 6 and 7 rare (< 10 rows each), one noise number."""
