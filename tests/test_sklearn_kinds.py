@@ -320,30 +320,36 @@ def test_sklearn_estimator_checks_pass(estimator: str, params: dict, metric: str
 
 # ------------------------------------------------------------------------------------------------ the file format
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
-def test_hist_gradient_boosting_round_trips(task: str, splits: dict, tmp_path: Path) -> None:
-    """kind = 'sklearn' with HistGradientBoosting: its TreePredictor arrays, binner and baseline are saved; NaN goes
-    to it natively."""
+@pytest.mark.parametrize("categorical", [False, True])
+def test_hist_gradient_boosting_round_trips(task: str, categorical: bool, splits: dict, tmp_path: Path) -> None:
+    """kind = 'sklearn' with HistGradientBoosting: its TreePredictor arrays, binner, baseline and categories are
+    saved; NaN goes to it natively; a categorical column (with a level unseen in training, and a missing value) is
+    encoded by the rebuilt encoder exactly as by the fitted one."""
     Xtr, ytr, Xva, yva = splits[task]
     Xtr, Xva = FeatureMatrix(Xtr.X.copy(), Xtr.names, ()), FeatureMatrix(Xva.X.copy(), Xva.names, ())
     Xtr.X[::5, 1], Xva.X[::4, 1] = np.nan, np.nan
+    params: dict[str, object] = {"max_iter": 20}
+    if categorical:
+        Xtr.X[:, 0] = (ytr * 2 + np.arange(len(ytr)) % 2) % 7  # codes 0..6, tied to the target
+        Xtr.X[::9, 0] = np.nan
+        Xva.X[:, 0] = np.arange(len(Xva.X)) % 9  # codes 7 and 8 never seen in training
+        params["categorical_features"] = [0]
     kind = "Regressor" if task == "regression" else "Classifier"
-    model = ModelSpec(
-        name="hgb", kind="sklearn", estimator=f"sklearn.ensemble.HistGradientBoosting{kind}", params={"max_iter": 20}
-    )
+    estimator = f"sklearn.ensemble.HistGradientBoosting{kind}"
+    model = ModelSpec(name="hgb", kind="sklearn", estimator=estimator, params=params)
     ctx = context(task)
     adapter = make_adapter(model)
     fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
     pred = adapter.predict(fitted, Xva, ctx)
     adapter.save(fitted, tmp_path / "model.json")
-    np.testing.assert_array_equal(adapter.predict(adapter.load(tmp_path / "model.json", ctx), Xva, ctx), pred)
+    loaded = adapter.load(tmp_path / "model.json", ctx)
+    np.testing.assert_array_equal(adapter.predict(loaded, Xva, ctx), pred)
     assert fitted.model["medians"] is None
+    if categorical:
+        assert loaded.model["estimator"].is_categorical_.tolist() == [True] + [False] * (Xtr.X.shape[1] - 1)
 
 
-def test_hist_gradient_boosting_with_categorical_features_is_recorded_as_not_persisted(
-    splits: dict, tmp_path: Path
-) -> None:
-    """Its categorical columns go through a fitted ColumnTransformer, which has no safe format yet: the save
-    records why and the load says so (the run keeps the fold's predictions)."""
+def test_hist_gradient_boosting_categories_that_do_not_match_are_refused(splits: dict, tmp_path: Path) -> None:
     Xtr, ytr, Xva, yva = splits["binary"]
     Xtr = FeatureMatrix(Xtr.X.copy(), Xtr.names, ())
     Xtr.X[:, 0] = np.arange(len(Xtr.X)) % 4
@@ -355,7 +361,11 @@ def test_hist_gradient_boosting_with_categorical_features_is_recorded_as_not_per
     )
     adapter = make_adapter(model)
     adapter.save(adapter.fit(Xtr, ytr, Xva, yva, context("binary")), tmp_path / "model.json")
-    with pytest.raises(KitError, match=r"cannot be loaded: HistGradientBoostingClassifier: _preprocessor\..* no safe"):
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["_preprocessor.0"] = np.array([0.0, 1.0, 1.0])  # not sorted unique: no encoder fits to this
+    np.savez(tmp_path / "model.npz", **arrays)
+    with pytest.raises(KitError, match=r"cannot be loaded: the categorical encoder .* could not be rebuilt"):
         adapter.load(tmp_path / "model.json", context("binary"))
 
 

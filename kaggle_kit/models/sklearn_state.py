@@ -6,8 +6,8 @@ the ``.npz`` (numbers, and the structured node arrays of trees: a structured dty
 read back with ``allow_pickle=False``). Trees are scikit-learn's own ``Tree`` state (``tree_.__getstate__()``: the
 node array, the value array, ``max_depth``, ``node_count``), rebuilt on load as
 ``Tree(n_features, n_classes, n_outputs)`` + ``__setstate__``, so a loaded forest predicts exactly as the fitted one.
-Histogram gradient boosting keeps its ``TreePredictor`` node arrays, its binner and its baseline; its loss object is
-rebuilt from the parameters.
+Histogram gradient boosting keeps its ``TreePredictor`` node arrays, its binner, its baseline and the categories of
+its categorical columns; its loss object and categorical encoder are rebuilt from them.
 
 Loading only ever constructs classes under ``sklearn.`` that are estimators, with JSON parameters, then sets
 attributes: a crafted file cannot name other code to run, and numpy refuses pickled object arrays.
@@ -138,7 +138,14 @@ class _Writer:
     def estimator(self, key: str, est: Any) -> dict[str, Any]:
         prefix = f"{key}." if key else ""
         params = {name: self.value(f"{prefix}params.{name}", v) for name, v in est.get_params(deep=False).items()}
-        attrs = {name: self.value(prefix + name, value) for name, value in _learned(est).items()}
+        attrs = {}
+        for name, value in _learned(est).items():
+            if name == "_preprocessor" and value is not None:  # histogram boosting's categorical encoder
+                categories = value.named_transformers_["encoder"].categories_
+                nodes = [self.array(f"{prefix}{name}.{i}", c) for i, c in enumerate(categories)]
+                attrs[name] = {"hgb_categories": nodes}
+            else:
+                attrs[name] = self.value(prefix + name, value)
         return {"class": _class_path(est), "params": params, "attributes": attrs}
 
 
@@ -206,11 +213,41 @@ class _Reader:
     def estimator(self, node: dict[str, Any]) -> Any:
         cls = estimator_class(str(node["class"]), self.model)
         est = cls(**{str(name): self.value(value) for name, value in node["params"].items()})
+        categories = None
         for name, value in node["attributes"].items():
-            setattr(est, str(name), self.value(value))
+            if "hgb_categories" in value:
+                categories = [self.array(c) for c in value["hgb_categories"]]
+            else:
+                setattr(est, str(name), self.value(value))
         if type(est).__name__.startswith("HistGradientBoosting"):
             est._loss = est._get_loss(sample_weight=None)  # a stateless object rebuilt from the parameters
+            if categories is not None:
+                _rebuild_hgb_encoder(est, categories)
         return est
+
+
+def _rebuild_hgb_encoder(est: Any, categories: list[np.ndarray]) -> None:
+    """Histogram boosting encodes its categorical columns with a ColumnTransformer (one of its steps is a closure, with
+    no safe format). Its only learned state is each column's sorted categories: fitting the same construction on rows
+    that hold exactly those values rebuilds it; the categories are compared to make sure."""
+    is_categorical, n_features = est.is_categorical_, int(est.n_features_in_)
+    if is_categorical is None or int(np.sum(is_categorical)) != len(categories):
+        raise KitError("the categorical columns of the histogram boosting model do not match its categories")
+    n_rows = max(1, *(len(c) for c in categories))
+    rows = np.zeros((n_rows, n_features))
+    for column, values in zip(np.flatnonzero(is_categorical), categories, strict=True):
+        if len(values):
+            rows[:, column] = np.resize(values, n_rows)
+    saved = {k: getattr(est, k) for k in ("is_categorical_", "_is_categorical_remapped", "n_features_in_")}
+    est._preprocess_X(rows, reset=True)
+    rebuilt = est._preprocessor.named_transformers_["encoder"].categories_
+    same = len(rebuilt) == len(categories) and all(
+        np.array_equal(a, b, equal_nan=True) for a, b in zip(rebuilt, categories, strict=True)
+    )
+    if not same or not np.array_equal(saved["is_categorical_"], est.is_categorical_):
+        raise KitError("the categorical encoder of the histogram boosting model could not be rebuilt")
+    for key, value in saved.items():
+        setattr(est, key, value)
 
 
 def load_estimator(node: dict[str, Any], arrays: Any, model: str) -> Any:
