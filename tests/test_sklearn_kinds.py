@@ -369,6 +369,25 @@ def test_hist_gradient_boosting_categories_that_do_not_match_are_refused(splits:
         adapter.load(tmp_path / "model.json", context("binary"))
 
 
+def test_files_written_before_the_format_key_still_load(splits: dict, tmp_path: Path) -> None:
+    """A kind = 'sklearn' fold saved by the earlier layout (params and scalars in JSON, public arrays and the medians
+    in the npz, no ``format`` key) loads and predicts as before."""
+    Xtr, ytr, Xva, yva = splits["regression"]
+    model = ModelSpec(name="lr", kind="sklearn", estimator="sklearn.linear_model.Ridge")
+    ctx = context("regression")
+    adapter = make_adapter(model)
+    fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
+    est = fitted.model["estimator"]
+    arrays = {k: v for k, v in vars(est).items() if k.endswith("_") and isinstance(v, np.ndarray)}
+    scalars = {k: v.item() if isinstance(v, np.generic) else v for k, v in vars(est).items() if k.endswith("_")}
+    scalars = {k: v for k, v in scalars.items() if not isinstance(v, np.ndarray)}
+    meta = {"class": "sklearn.linear_model._ridge.Ridge", "params": est.get_params(deep=False)}
+    (tmp_path / "model.json").write_text(json.dumps({**meta, "attributes": scalars}))
+    np.savez(tmp_path / "model.npz", __medians=np.zeros(Xtr.X.shape[1], dtype=np.float32), **arrays)
+    loaded = adapter.load(tmp_path / "model.json", ctx)
+    np.testing.assert_array_equal(adapter.predict(loaded, Xva, ctx), adapter.predict(fitted, Xva, ctx))
+
+
 class _CreatesFile:
     """Unpickling this creates a file: the test's proof that code ran."""
 

@@ -68,7 +68,7 @@ class ForestAdapter:
         """The unfitted estimator: the kit's defaults, the spec's params over them, threads and seed from the run."""
         path = self._class_path(ctx.task)
         cls = estimator_class(path, self.spec.name)
-        check_params(cls, self.spec.params, self.spec.name, f"kind = {self.spec.kind!r} ({path})")
+        check_params(cls, self.spec.params, self.spec.name, f"kind = {self.spec.kind!r} ({path})", RESERVED)
         est = cls(**{**DEFAULTS, **self.spec.params, "n_jobs": ctx.threads, "random_state": ctx.seed})
         validate_params(est, self.spec.name, f"kind = {self.spec.kind!r} ({path})")
         return est

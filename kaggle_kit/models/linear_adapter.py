@@ -84,7 +84,7 @@ class LinearAdapter:
         path = self._path(ctx.task)
         cls = estimator_class(path, self.spec.name)
         where = f"kind = 'linear' ({path}; own params: {', '.join(OWN)})"
-        check_params(cls, self.estimator_params, self.spec.name, where)
+        check_params(cls, self.estimator_params, self.spec.name, where, RESERVED)
         strength = "alpha" if ctx.task == "regression" else "C"
         params = {**ESTIMATOR_DEFAULTS[path], **self.estimator_params}
         auto = params.get(strength) == "auto"

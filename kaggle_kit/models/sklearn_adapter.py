@@ -14,7 +14,7 @@ reverse), a classifier without ``predict_proba`` when the metric scores probabil
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,14 +51,15 @@ def _is_regressor(est: Any) -> bool:
     return bool(is_regressor(est))
 
 
-def check_params(cls: type, params: dict[str, Any], model: str, what: str) -> None:
-    """Unknown constructor parameters of ``cls`` -> a ConfigError naming the closest of ``get_params()``."""
-    known = cls().get_params(deep=False)
+def check_params(cls: type, params: dict[str, Any], model: str, what: str, set_by_kit: Iterable[str] = ()) -> None:
+    """Unknown constructor parameters of ``cls`` -> a ConfigError naming the closest of ``get_params()`` (less the
+    ones the kit sets itself)."""
+    known = sorted(set(cls().get_params(deep=False)) - set(set_by_kit))
     for key in params:
         if key not in known:
             raise ConfigError(
                 f"model {model!r}: bad params for {what}: unknown param {key!r}.{did_you_mean(key, known)} "
-                f"Its parameters are: {', '.join(sorted(known))}"
+                f"Its parameters are: {', '.join(known)}"
             )
 
 
