@@ -369,6 +369,34 @@ def test_hist_gradient_boosting_categories_that_do_not_match_are_refused(splits:
         adapter.load(tmp_path / "model.json", context("binary"))
 
 
+@pytest.mark.filterwarnings("ignore:The `probability` parameter was deprecated:FutureWarning")
+@pytest.mark.parametrize(
+    ("estimator", "params", "match"),
+    [
+        # SVC keeps its support vectors in private attributes: the rebuilt copy cannot predict
+        ("sklearn.svm.SVC", {"probability": True}, r"SVC: rebuilt from its saved form, it fails \(AttributeError"),
+        (
+            "sklearn.ensemble.GradientBoostingClassifier",
+            {"n_estimators": 5},
+            r"GradientBoostingClassifier: estimators_ is an array of Python objects, so it has no safe file format",
+        ),
+    ],
+)
+def test_an_estimator_whose_saved_form_would_not_predict_is_recorded_as_not_persisted(
+    estimator: str, params: dict, match: str, splits: dict, tmp_path: Path
+) -> None:
+    """Checked at fit on a few training rows, so no fold is ever saved to fail, or to predict otherwise, later."""
+    Xtr, ytr, Xva, yva = splits["binary"]
+    adapter = make_adapter(ModelSpec(name="m", kind="sklearn", estimator=estimator, params=params))
+    ctx = context("binary")
+    fitted = adapter.fit(FeatureMatrix(Xtr.X[:120], Xtr.names, ()), ytr[:120], Xva, yva, ctx)
+    assert adapter.predict(fitted, Xva, ctx).shape == (len(yva), 2)  # its fold predictions are made as usual
+    adapter.save(fitted, tmp_path / "model.json")
+    assert not (tmp_path / "model.npz").exists()
+    with pytest.raises(KitError, match=r"model 'm' cannot be loaded: " + match + r".*the OOF and test predictions"):
+        adapter.load(tmp_path / "model.json", ctx)
+
+
 def test_files_written_before_the_format_key_still_load(splits: dict, tmp_path: Path) -> None:
     """A kind = 'sklearn' fold saved by the earlier layout (params and scalars in JSON, public arrays and the medians
     in the npz, no ``format`` key) loads and predicts as before."""

@@ -156,17 +156,42 @@ def impute(X: np.ndarray, medians: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(X), medians, X).astype(np.float32)
 
 
+#: training rows a just-fitted estimator predicts twice, itself and rebuilt from its saved form
+PROBE_ROWS = 64
+
+
+def round_trip_problem(est: Any, probe: np.ndarray, ctx: FitContext) -> str | None:
+    """Why the saved form of ``est`` would not predict as ``est`` does, or None when it would.
+
+    An estimator named by class path may keep state its saved form misses (``SVC`` keeps its support vectors in
+    private attributes): rebuilt from that form, it must predict ``probe`` identically, else it is recorded as not
+    persisted rather than saved to fail, or to predict differently, later.
+    """
+    try:
+        node, arrays = dump_estimator(est)
+    except NotPersistable as exc:
+        return f"{type(est).__name__}: {exc}{_NOT_KEPT}"
+    try:
+        rebuilt = load_estimator(node, arrays, "probe")
+        same = np.array_equal(predict_matrix(rebuilt, probe, ctx), predict_matrix(est, probe, ctx))
+    except Exception as exc:  # any failure of the rebuilt copy means "not persisted"
+        return f"{type(est).__name__}: rebuilt from its saved form, it fails ({type(exc).__name__}: {exc}){_NOT_KEPT}"
+    return None if same else f"{type(est).__name__}: rebuilt from its saved form, it predicts differently{_NOT_KEPT}"
+
+
+_NOT_KEPT = (
+    ", so it has no safe file format (pickle is not used); the OOF and test predictions are kept, the fitted "
+    "estimator is not"
+)
+
+
 def save_estimator(path: Path, est: Any, extra_arrays: dict[str, np.ndarray], extra: dict[str, Any]) -> None:
     """The estimator (:func:`~.sklearn_state.dump_estimator`) plus the adapter's own arrays (``__name`` keys) and
     JSON; an estimator without a safe format is recorded as not persisted, with the reason."""
     try:
         node, arrays = dump_estimator(est)
     except NotPersistable as exc:
-        reason = (
-            f"{type(est).__name__}: {exc}, which has no safe file format (pickle is not used); the OOF and test "
-            "predictions are kept, the fitted estimator is not"
-        )
-        path.write_text(json.dumps({"format": FORMAT, "not_persisted": reason}, indent=1))
+        path.write_text(json.dumps({"format": FORMAT, "not_persisted": f"{type(est).__name__}: {exc}{_NOT_KEPT}"}))
         return
     save_model_files(path, {"format": FORMAT, "estimator": node, **extra}, {**arrays, **extra_arrays})
 
@@ -223,9 +248,11 @@ class SklearnAdapter:
         est = self._make(ctx)
         check_task(est, ctx, self.spec.name)
         medians = None if native_nan(est) else training_medians(train.X)
+        X = train.X if medians is None else impute(train.X, medians)
         with threadpool_limits(limits=ctx.threads):
-            est.fit(train.X if medians is None else impute(train.X, medians), y_train)
-        return Fitted(model={"estimator": est, "medians": medians})
+            est.fit(X, y_train)
+            problem = round_trip_problem(est, X[:PROBE_ROWS], ctx)
+        return Fitted(model={"estimator": est, "medians": medians, "not_persisted": problem})
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         est, medians = fitted.model["estimator"], fitted.model["medians"]
@@ -233,7 +260,10 @@ class SklearnAdapter:
             return predict_matrix(est, X.X if medians is None else impute(X.X, medians), ctx)
 
     def save(self, fitted: Fitted, path: Path) -> None:
-        medians = fitted.model["medians"]
+        medians, problem = fitted.model["medians"], fitted.model.get("not_persisted")
+        if problem:
+            path.write_text(json.dumps({"format": FORMAT, "not_persisted": problem}, indent=1))
+            return
         save_estimator(path, fitted.model["estimator"], {} if medians is None else {"__medians": medians}, {})
 
     def load(self, path: Path, ctx: FitContext) -> Fitted:
