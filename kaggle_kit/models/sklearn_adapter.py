@@ -4,7 +4,8 @@ Missing values are imputed with the fold's training medians (most scikit-learn e
 estimators that declare they take NaN (forests, histogram gradient boosting: they learn where missing values go). Fitted
 estimators are persisted without pickle (:mod:`.sklearn_state`): constructor parameters and learned scalars go to
 JSON, learned arrays (``coef_``, ``classes_``, tree node arrays, ...) to an ``.npz`` read with ``allow_pickle=False``.
-Estimators whose learned state has no such form are recorded as not persisted, with the reason, and ``load`` says so;
+Estimators whose learned state has no such form, or whose copy rebuilt from it does not predict a few training rows
+identically (checked right after the fit), are recorded as not persisted, with the reason, and ``load`` says so;
 their OOF and test predictions are stored all the same. BLAS / OpenMP threads are capped at the task's thread count.
 
 ``check`` rejects, before any fold is fitted, what cannot work: a regressor for a classification task (or the
