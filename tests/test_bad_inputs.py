@@ -318,7 +318,36 @@ BEFORE_RUN: list[Case] = [
     Case(
         "config-estimator-bad-param",
         config("[[models]]", "[[models]]\nparams = { Cc = 1.0 }"),
-        ("model 'logreg': bad params for sklearn.linear_model.LogisticRegression", "'Cc'"),
+        (
+            "model 'logreg': bad params for sklearn.linear_model.LogisticRegression",
+            "unknown param 'Cc'. Did you mean 'C'?",
+        ),
+    ),
+    Case(
+        "config-estimator-regressor-for-classification",
+        config("sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge"),
+        ("model 'logreg': Ridge is not a classifier and the task is binary", "use a classifier such as"),
+    ),
+    Case(
+        "config-estimator-without-predict-proba",
+        config("sklearn.linear_model.LogisticRegression", "sklearn.svm.SVC"),
+        ("model 'logreg': SVC has no predict_proba", "metric 'roc_auc' scores probabilities", "probability = true"),
+    ),
+    Case(
+        "config-forest-unknown-param",
+        config(
+            'kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"',
+            'kind = "random_forest"\nparams = { n_estimator = 50 }',
+        ),
+        ("model 'logreg': bad params for kind = 'random_forest'", "unknown param 'n_estimator'", "'n_estimators'?"),
+    ),
+    Case(
+        "config-linear-bad-numeric",
+        config(
+            'kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"',
+            'kind = "linear"\nparams = { numeric = "splines" }',
+        ),
+        ("model 'logreg': params.numeric must be", "got 'splines'", "Did you mean 'spline'?"),
     ),
     # --- names that become folders
     Case(

@@ -192,11 +192,11 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
     pytest.importorskip("torch")
     models = [
         *_models(),
-        {  # raises inside its tasks: marked failed, the others finish
+        {  # raises inside its tasks (more neighbours than a fold has rows): marked failed, the others finish
             "name": "broken",
             "kind": "sklearn",
-            "estimator": "sklearn.linear_model.LogisticRegression",
-            "params": {"C": -1.0},
+            "estimator": "sklearn.neighbors.KNeighborsClassifier",
+            "params": {"n_neighbors": 100000},
         },
     ]
     spec = _spec(tmp_path, models=models)
@@ -211,7 +211,7 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
 
     rows = {m.name: m for m in on_ray.models}
     assert on_ray.fitted == sequential.fitted == 15  # (baseline + 4 models) x 3 folds
-    assert rows["broken"].status == "failed" and "C" in (rows["broken"].error or "")
+    assert rows["broken"].status == "failed" and "n_neighbors" in (rows["broken"].error or "")
     assert any("broken" in line and "FAILED" in line for line in lines)
     for name in ("baseline", "xgb", "lgbm", "mlp"):
         assert rows[name].status == "ok", rows[name].error

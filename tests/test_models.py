@@ -169,17 +169,29 @@ def test_gbdt_device_selection(device: str) -> None:
 
 
 def test_sklearn_unpersistable_estimator_keeps_going(tmp_path: Path) -> None:
+    """k-NN keeps a dict of metric params (no safe file format): recorded, and load says why."""
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+    spec = ModelSpec(name="knn", kind="sklearn", estimator="sklearn.neighbors.KNeighborsClassifier")
+    adapter = make_adapter(spec)
+    fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
+    adapter.save(fitted, tmp_path / "model.json")  # no exception: recorded as not persisted
+    with pytest.raises(
+        KitError, match=r"cannot be loaded: KNeighborsClassifier: effective_metric_params_ is a dict.* no safe file"
+    ):
+        adapter.load(tmp_path / "model.json", ctx)
+
+
+def test_sklearn_forest_round_trips_through_the_tree_format(tmp_path: Path) -> None:
+    """A forest named by class path (kind = 'sklearn') is saved as tree node arrays and predicts identically."""
     Xtr, ytr, Xva, yva, ctx = _split("binary")
     spec = ModelSpec(
         name="rf", kind="sklearn", estimator="sklearn.ensemble.RandomForestClassifier", params={"n_estimators": 20}
     )
     adapter = make_adapter(spec)
     fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
-    adapter.save(fitted, tmp_path / "model.json")  # no exception: recorded as not persisted
-    with pytest.raises(
-        KitError, match=r"cannot be loaded: RandomForestClassifier.estimator_? is a .* no safe file format"
-    ):
-        adapter.load(tmp_path / "model.json", ctx)
+    adapter.save(fitted, tmp_path / "model.json")
+    loaded = adapter.load(tmp_path / "model.json", ctx)
+    np.testing.assert_array_equal(adapter.predict(loaded, Xva, ctx), adapter.predict(fitted, Xva, ctx))
 
 
 def test_sklearn_imputes_missing_values() -> None:

@@ -42,11 +42,11 @@ from kaggle_kit.store import RunStore
 from kaggle_kit.submit import write_submission
 
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
-BROKEN = {
+BROKEN = {  # valid params (the check before any fit passes), but more neighbours than a fold has rows: fails at fit
     "name": "broken",
     "kind": "sklearn",
-    "estimator": "sklearn.linear_model.LogisticRegression",
-    "params": {"C": -1.0},
+    "estimator": "sklearn.neighbors.KNeighborsClassifier",
+    "params": {"n_neighbors": 100000},
 }
 LB = {"xgb": 0.9812, "lgbm": 0.9845}
 
@@ -222,7 +222,7 @@ def test_leaderboard_numbers_equal_the_run_store(binary: Built) -> None:
         row = table.row(name)
         assert row["kind"].text == expected.kind
         if expected.status != "ok":
-            assert "failed" in row["status"].text and "C" in row["status"].text
+            assert "failed" in row["status"].text and "n_neighbors" in row["status"].text
             continue
         assert row["CV roc_auc"].value == expected.cv
         assert row["mean"].value == expected.mean and row["std"].value == expected.std

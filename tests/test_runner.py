@@ -96,7 +96,7 @@ def test_rerun_refits_nothing(first_run, demo_data: Path) -> None:
 
 def test_adding_a_model_fits_only_that_model(first_run, demo_data: Path) -> None:
     root, _ = first_run
-    models = [*fast_models(), {"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.RidgeClassifier"}]
+    models = [*fast_models(), {"name": "ridge", "kind": "linear"}]
     result = run(_spec(demo_data, models=models), runs_root=root, progress=None)
     assert result.fitted == 5 and result.reused == 15
     assert [m.name for m in result.models] == ["baseline", "xgb", "lgbm", "ridge"]
@@ -190,17 +190,17 @@ def test_regression_rmsle_and_time_folds(tmp_path: Path) -> None:
 def test_a_failing_model_is_marked_failed_and_the_run_goes_on(demo_data: Path, tmp_path: Path) -> None:
     models = [
         *fast_models(("lightgbm",)),
-        {
+        {  # valid params (so the check before any fit passes), but more neighbours than a fold has rows
             "name": "broken",
             "kind": "sklearn",
-            "estimator": "sklearn.linear_model.LogisticRegression",
-            "params": {"C": -1.0},
+            "estimator": "sklearn.neighbors.KNeighborsClassifier",
+            "params": {"n_neighbors": 100000},
         },
     ]
     result = run(_spec(demo_data, models=models), runs_root=tmp_path, progress=None)
     rows = {m.name: m for m in result.models}
     assert rows["lgbm"].status == "ok"
-    assert rows["broken"].status == "failed" and "C" in (rows["broken"].error or "")
+    assert rows["broken"].status == "failed" and "n_neighbors" in (rows["broken"].error or "")
     assert "FAILED" in result.leaderboard()
 
 

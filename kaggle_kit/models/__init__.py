@@ -30,6 +30,18 @@ def _sklearn(spec: ModelSpec) -> ModelAdapter:
     return SklearnAdapter(spec)
 
 
+def _forest(spec: ModelSpec) -> ModelAdapter:
+    from .forest_adapter import ForestAdapter
+
+    return ForestAdapter(spec)
+
+
+def _linear(spec: ModelSpec) -> ModelAdapter:
+    from .linear_adapter import LinearAdapter
+
+    return LinearAdapter(spec)
+
+
 def _dummy(spec: ModelSpec) -> ModelAdapter:
     from .sklearn_adapter import DummyAdapter
 
@@ -48,6 +60,9 @@ ADAPTERS: dict[str, Callable[[ModelSpec], ModelAdapter]] = {
     "lightgbm": _lightgbm,
     "sklearn": _sklearn,
     "dummy": _dummy,
+    "random_forest": _forest,  # scikit-learn RandomForest{Classifier,Regressor}, saved as tree arrays
+    "extra_trees": _forest,  # scikit-learn ExtraTrees{Classifier,Regressor}
+    "linear": _linear,  # LogisticRegression / Ridge on impute + one-hot + standardize / spline / quantile
     "mlp": _net,  # Dense net for tables (kaggle_kit.models.nn)
     "cnn": _net,  # CNN for images given as pixel columns
     "rnn": _net,  # GRU / LSTM for sequences given as columns

@@ -1,0 +1,314 @@
+"""A linear model a user can trust on raw tables: ``kind = "linear"``.
+
+LogisticRegression (classification) or Ridge (regression) on a preprocessing built in and fitted on the fold's
+training rows:
+
+* numeric columns: training medians fill missing values, and a 0/1 missing-indicator column is added for every
+  column that had missing values in training; then ``numeric = "standard"`` standardises them, ``"spline"`` expands
+  each into a cubic B-spline basis on quantile knots (columns with few distinct values stay linear) and
+  standardises the result, ``"quantile"`` maps each onto a normal distribution by its training quantiles;
+* categorical columns (the feature matrix's code columns): one-hot, levels seen fewer than ``min_frequency`` times
+  (or beyond the ``max_levels`` most frequent) share one "rare" column, and a level never seen in training or a
+  missing value sets no column.
+
+Regularisation: ``C`` (classification) / ``alpha`` (regression) default to scikit-learn's 1.0: measured with 5-fold
+OOF on breast_cancer, wine, digits (log loss) and diabetes (RMSE), the fixed value was as good as an inner search on
+3 of the 4 at a tenth of the time. ``"auto"`` chooses it on the fold's training rows instead (``LogisticRegressionCV``:
+3 inner folds scored by log loss over ``C`` in 1e-3..1e2; ``RidgeCV``: efficient leave-one-out over ``alpha`` in
+1e-3..1e3). Any other LogisticRegression / Ridge parameter passes through; unknown names are rejected before any fit
+with the closest names.
+
+Saved without pickle: the fitted scaler / spline / quantile transformer and the linear model as their arrays
+(:mod:`.sklearn_state`), the medians, indicator columns and one-hot levels as JSON and arrays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..config import ModelSpec
+from ..errors import ConfigError, KitError, allowed, did_you_mean
+from ..features import FeatureMatrix
+from .base import FitContext, Fitted, check_reserved
+from .sklearn_adapter import FORMAT, check_params, classifier_proba, training_medians, validate_params
+from .sklearn_state import dump_estimator, estimator_class, load_estimator, read_model_files, save_model_files
+
+NUMERIC = ("standard", "spline", "quantile")
+#: the adapter's own params (the rest go to LogisticRegression / Ridge) and their defaults
+OWN: dict[str, Any] = {
+    "numeric": "standard",
+    "n_knots": 5,
+    "degree": 3,
+    "n_quantiles": 1000,
+    "min_frequency": 10,
+    "max_levels": 50,
+}
+CLASSIFIER, REGRESSOR = "sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge"
+ESTIMATOR_DEFAULTS: dict[str, dict[str, Any]] = {CLASSIFIER: {"max_iter": 1000}, REGRESSOR: {}}
+C_GRID = np.logspace(-3, 2, 11)
+ALPHA_GRID = np.logspace(-3, 3, 13)
+RESERVED = {"random_state": "the seed comes from seed in the spec", "n_jobs": "threads come from run.threads_per_task"}
+
+
+class LinearAdapter:
+    file_name = "model.json"
+    uses_gpu = False
+    reads_features = True
+
+    def __init__(self, spec: ModelSpec) -> None:
+        check_reserved(spec.params, RESERVED, spec.name)
+        self.spec = spec
+        self.own = {**OWN, **{k: v for k, v in spec.params.items() if k in OWN}}
+        self.estimator_params = {k: v for k, v in spec.params.items() if k not in OWN}
+        numeric = self.own["numeric"]
+        if numeric not in NUMERIC:
+            raise ConfigError(
+                f"model {spec.name!r}: params.numeric must be {allowed(NUMERIC)}; got {numeric!r}."
+                f"{did_you_mean(str(numeric), NUMERIC)}"
+            )
+        for key in ("n_knots", "degree", "n_quantiles", "min_frequency", "max_levels"):
+            value = self.own[key]
+            low = 2 if key in ("n_knots", "n_quantiles") else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"model {spec.name!r}: params.{key} must be a whole number >= {low}; got {value!r}")
+
+    def _path(self, task: str) -> str:
+        return REGRESSOR if task == "regression" else CLASSIFIER
+
+    def make(self, ctx: FitContext) -> tuple[Any, str | None]:
+        """The unfitted linear model and, when its strength is ``"auto"``, the name of that parameter."""
+        path = self._path(ctx.task)
+        cls = estimator_class(path, self.spec.name)
+        where = f"kind = 'linear' ({path}; own params: {', '.join(OWN)})"
+        check_params(cls, self.estimator_params, self.spec.name, where, RESERVED)
+        strength = "alpha" if ctx.task == "regression" else "C"
+        params = {**ESTIMATOR_DEFAULTS[path], **self.estimator_params}
+        auto = params.get(strength) == "auto"
+        if auto:
+            params.pop(strength, None)
+        if "random_state" in cls().get_params():
+            params["random_state"] = ctx.seed
+        est = cls(**params)
+        validate_params(est, self.spec.name, where)
+        return est, strength if auto else None
+
+    def check(self, ctx: FitContext) -> None:
+        self.make(ctx)
+
+    def fit(
+        self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
+    ) -> Fitted:
+        est, auto = self.make(ctx)
+        with threadpool_limits(limits=ctx.threads):
+            prep = _Preprocessor.fit(train, self.own, ctx.seed)
+            Z = prep.transform(train.X)
+            if auto is not None:
+                _choose_strength(est, auto, Z, y_train, ctx)
+            est.fit(Z, y_train)
+        return Fitted(model={"estimator": est, "prep": prep})
+
+    def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
+        est, prep = fitted.model["estimator"], fitted.model["prep"]
+        with threadpool_limits(limits=ctx.threads):
+            Z = prep.transform(X.X)
+            if ctx.task == "regression":
+                return np.asarray(est.predict(Z), dtype=np.float32).reshape(-1, 1)
+            return classifier_proba(est, Z, ctx.n_classes)
+
+    def save(self, fitted: Fitted, path: Path) -> None:
+        est, prep = fitted.model["estimator"], fitted.model["prep"]
+        node, arrays = dump_estimator(est, "model")
+        prep_meta, prep_arrays = prep.dump()
+        save_model_files(path, {"format": FORMAT, "estimator": node, "prep": prep_meta}, {**arrays, **prep_arrays})
+
+    def load(self, path: Path, ctx: FitContext) -> Fitted:
+        expected = self._path(ctx.task)
+
+        def read(meta: dict[str, Any], arrays: Any) -> Fitted:
+            if meta.get("format") != FORMAT or meta["estimator"]["class"].rsplit(".", 1)[-1] != expected.split(".")[-1]:
+                raise KitError(f"it does not hold a kind = 'linear' {expected.rsplit('.', 1)[-1]}")
+            est = load_estimator(meta["estimator"], arrays, self.spec.name)
+            return Fitted(model={"estimator": est, "prep": _Preprocessor.load(meta["prep"], arrays, self.spec.name)})
+
+        return read_model_files(path, self.spec.name, read)  # type: ignore[no-any-return]
+
+
+def _choose_strength(est: Any, name: str, Z: np.ndarray, y: np.ndarray, ctx: FitContext) -> None:
+    """Set ``C`` / ``alpha`` by an inner search on the training rows only (never the fold's validation rows)."""
+    from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+
+    if name == "alpha":
+        search = RidgeCV(alphas=ALPHA_GRID, fit_intercept=est.fit_intercept).fit(Z, y)
+        est.set_params(alpha=float(search.alpha_))
+        return
+    counts = np.bincount(y.astype(np.int64))
+    cv = int(min(3, counts[counts > 0].min())) if len(counts) else 0
+    if cv < 2:  # a class with a single training row: no stratified inner folds; keep scikit-learn's default
+        est.set_params(C=1.0)
+        return
+    params = est.get_params()
+    search = LogisticRegressionCV(
+        Cs=C_GRID,
+        cv=cv,
+        scoring="neg_log_loss",
+        solver=params["solver"],
+        max_iter=params["max_iter"],
+        tol=params["tol"],
+        class_weight=params["class_weight"],
+        fit_intercept=params["fit_intercept"],
+        l1_ratios=(params["l1_ratio"],),
+        random_state=ctx.seed,
+        use_legacy_attributes=False,
+    ).fit(Z, y)
+    est.set_params(C=float(np.ravel(search.C_)[0]))
+
+
+class _Preprocessor:
+    """Impute + indicators + numeric transform + one-hot, as arrays; ``transform`` gives the float64 design."""
+
+    def __init__(
+        self,
+        numeric: np.ndarray,
+        medians: np.ndarray,
+        indicators: np.ndarray,
+        categorical: list[int],
+        levels: list[list[int]],
+        rare: list[list[int]],
+        steps: dict[str, Any],
+        spline_cols: np.ndarray,
+    ) -> None:
+        self.numeric = numeric  # indices of the numeric columns in the feature matrix
+        self.medians = medians  # one per numeric column
+        self.indicators = indicators  # positions (within numeric) that get a missing indicator
+        self.categorical = categorical
+        self.levels = levels  # per categorical column: the codes with their own column
+        self.rare = rare  # per categorical column: the codes that share the rare column
+        self.steps = steps  # fitted scikit-learn transformers: "scaler", "spline", "quantile"
+        self.spline_cols = spline_cols  # positions (within numeric) expanded into splines
+
+    @classmethod
+    def fit(cls, train: FeatureMatrix, own: dict[str, Any], seed: int) -> _Preprocessor:
+        from sklearn.preprocessing import QuantileTransformer, SplineTransformer, StandardScaler
+
+        X = train.X
+        categorical = sorted(train.categorical)
+        numeric = np.array([j for j in range(X.shape[1]) if j not in set(categorical)], dtype=np.int64)
+        num = X[:, numeric].astype(np.float64)
+        medians = training_medians(num.astype(np.float32)).astype(np.float64)
+        indicators = np.flatnonzero(np.isnan(num).any(axis=0)).astype(np.int64)
+        num = np.where(np.isnan(num), medians, num)
+        steps: dict[str, Any] = {}
+        spline_cols = np.zeros(0, dtype=np.int64)
+        if own["numeric"] == "spline" and num.shape[1]:
+            distinct = np.array([len(np.unique(num[:, j])) for j in range(num.shape[1])])
+            spline_cols = np.flatnonzero(distinct > 2 * own["n_knots"]).astype(np.int64)
+            if len(spline_cols):
+                steps["spline"] = SplineTransformer(
+                    n_knots=own["n_knots"], degree=own["degree"], knots="quantile", extrapolation="linear"
+                ).fit(num[:, spline_cols])
+        elif own["numeric"] == "quantile" and num.shape[1]:
+            steps["quantile"] = QuantileTransformer(
+                n_quantiles=min(own["n_quantiles"], len(num)), output_distribution="normal", random_state=seed
+            ).fit(num)
+        prep = cls(numeric, medians, indicators, categorical, [], [], steps, spline_cols)
+        prep.levels, prep.rare = _one_hot_levels(X, categorical, own["min_frequency"], own["max_levels"])
+        if own["numeric"] != "quantile" and num.shape[1]:
+            steps["scaler"] = StandardScaler().fit(prep._numeric_part(num))
+        return prep
+
+    def _numeric_part(self, num: np.ndarray) -> np.ndarray:
+        if "quantile" in self.steps:
+            return np.asarray(self.steps["quantile"].transform(num))
+        if "spline" not in self.steps:
+            return num
+        linear = np.setdiff1d(np.arange(num.shape[1]), self.spline_cols)
+        return np.hstack([num[:, linear], self.steps["spline"].transform(num[:, self.spline_cols])])
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        num = X[:, self.numeric].astype(np.float64)
+        missing = np.isnan(num)
+        parts = []
+        if num.shape[1]:
+            part = self._numeric_part(np.where(missing, self.medians, num))
+            parts.append(self.steps["scaler"].transform(part) if "scaler" in self.steps else part)
+        parts.append(missing[:, self.indicators].astype(np.float64))
+        for j, kept, rare in zip(self.categorical, self.levels, self.rare, strict=True):
+            parts.append(_one_hot(X[:, j], kept, rare))
+        return np.ascontiguousarray(np.hstack(parts)) if parts else np.zeros((len(X), 0))
+
+    def dump(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta: dict[str, Any] = {
+            "categorical": self.categorical,
+            "levels": self.levels,
+            "rare": self.rare,
+            "steps": {},
+        }
+        arrays = {
+            "__numeric": self.numeric,
+            "__medians": self.medians,
+            "__indicators": self.indicators,
+            "__spline_cols": self.spline_cols,
+        }
+        for name, step in self.steps.items():
+            meta["steps"][name], step_arrays = dump_estimator(step, f"prep.{name}")
+            arrays.update(step_arrays)
+        return meta, arrays
+
+    @classmethod
+    def load(cls, meta: dict[str, Any], arrays: Any, model: str) -> _Preprocessor:
+        allowed_steps = {"scaler": "StandardScaler", "spline": "SplineTransformer", "quantile": "QuantileTransformer"}
+        steps = {}
+        for name, node in meta["steps"].items():
+            if name not in allowed_steps or not str(node["class"]).endswith("." + allowed_steps[name]):
+                raise KitError(f"unexpected preprocessing step {name!r}")
+            steps[name] = load_estimator(node, arrays, model)
+        return cls(
+            np.asarray(arrays["__numeric"], dtype=np.int64),
+            np.asarray(arrays["__medians"], dtype=np.float64),
+            np.asarray(arrays["__indicators"], dtype=np.int64),
+            [int(j) for j in meta["categorical"]],
+            [[int(c) for c in kept] for kept in meta["levels"]],
+            [[int(c) for c in rare] for rare in meta["rare"]],
+            steps,
+            np.asarray(arrays["__spline_cols"], dtype=np.int64),
+        )
+
+
+def _one_hot_levels(
+    X: np.ndarray, categorical: list[int], min_frequency: int, max_levels: int
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Per categorical column: the codes that get their own column (most frequent first), and the rare ones."""
+    levels, rare = [], []
+    for j in categorical:
+        col = X[:, j]
+        codes = col[~np.isnan(col)].astype(np.int64)
+        counts = np.bincount(codes) if len(codes) else np.zeros(0, dtype=np.int64)
+        seen = np.flatnonzero(counts)
+        order = seen[np.lexsort((seen, -counts[seen]))]  # by count, descending; ties by code
+        kept = [int(c) for c in order if counts[c] >= min_frequency][:max_levels]
+        levels.append(kept)
+        rare.append(sorted(int(c) for c in set(order.tolist()) - set(kept)))
+    return levels, rare
+
+
+def _one_hot(col: np.ndarray, kept: list[int], rare: list[int]) -> np.ndarray:
+    width = len(kept) + (1 if rare else 0)
+    out = np.zeros((len(col), width), dtype=np.float64)
+    if not width:
+        return out
+    size = max(kept + rare) + 1
+    lookup = np.full(size, -1, dtype=np.int64)  # code -> output column; -1: unseen in training (no column)
+    lookup[kept] = np.arange(len(kept))
+    if rare:
+        lookup[rare] = len(kept)
+    codes = np.where(np.isnan(col), -1, col).astype(np.int64)
+    inside = (codes >= 0) & (codes < size)
+    target = np.full(len(col), -1, dtype=np.int64)
+    target[inside] = lookup[codes[inside]]
+    hit = target >= 0
+    out[np.flatnonzero(hit), target[hit]] = 1.0
+    return out
