@@ -148,7 +148,7 @@ def test_run_with_a_preset_fits_its_models(tmp_path: Path) -> None:
     assert set(scores) == {"baseline", "lgbm", "linear"}
     assert scores["lgbm"] > 0.95 and scores["linear"] > 0.95
     assert any(line.startswith("preset 'fast'") for line in said)
-    assert "preset" not in (result.run_dir / "spec.toml").read_text()  # the resolved models are recorded
+    assert "\npreset" not in (result.run_dir / "spec.toml").read_text()  # the resolved models are recorded
 
 
 # ------------------------------------------------------------------------------------------------ init
