@@ -288,6 +288,8 @@ def _numbers_from_text(
         if dtype != pl.String or name in skip:
             continue
         text = frame[name].str.strip_chars()
+        if options.na_values:  # a CSV reader applied them already; a parquet file's text gets them here
+            text = text.set(text.is_in(list(options.na_values)), None)  # type: ignore[arg-type]
         present = text.drop_nulls()
         if present.len() == 0:
             continue

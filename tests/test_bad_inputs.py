@@ -401,7 +401,7 @@ BEFORE_RUN: list[Case] = [
     Case(
         "rare-class-for-stratified-folds",
         MULTICLASS_WITH_A_RARE_CLASS,
-        ("has only 1 member(s), fewer than n_splits=3", "lower n_splits to 2 or less", "strategy='kfold'"),
+        ("has only 1 member: too few rows for any stratified split", "strategy='kfold'", "drop or merge"),
     ),
     Case(
         "rare-class-named-by-its-label",
@@ -639,7 +639,7 @@ AFTER_RUN: list[Case] = [
     Case(
         "submit-sample-unknown-id",
         table("sample_submission.csv", lambda f: pl.concat([f, pl.DataFrame({"id": [999], "target": [0.5]})])),
-        ("1 id(s) of the sample submission", "have no test prediction (e.g. 999)", "same competition's files"),
+        ("1 id(s) of the sample submission", "have no test prediction (e.g. '999')", "same competition's files"),
         argv=SUBMIT,
     ),
     Case(
