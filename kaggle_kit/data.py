@@ -341,15 +341,15 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
     """Read train (and test) from the paths in ``spec.data`` and check them."""
     _explain_missing_download(spec)
     d = spec.data
+    options = ReadOptions.from_spec(spec)
+    train = None if d.labels_in_sequences else read_table(spec.resolve(d.train), role="train", options=options)
+    test = read_table(spec.resolve(d.test), role="test", options=options) if d.test else None
     if d.sample_submission is not None and not spec.resolve(d.sample_submission).is_file():
-        # checked at the start, not first noticed when a submission is written hours later
+        # checked before anything is fitted, not first noticed when a submission is written hours later
         raise DataError(
             f"the sample_submission file {str(spec.resolve(d.sample_submission))!r} does not exist; check "
             "data.sample_submission in the config"
         )
-    options = ReadOptions.from_spec(spec)
-    train = None if d.labels_in_sequences else read_table(spec.resolve(d.train), role="train", options=options)
-    test = read_table(spec.resolve(d.test), role="test", options=options) if d.test else None
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
 
 

@@ -79,19 +79,15 @@ def make_messy(
             text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
         return text
 
-    amount_values: list[float | None] = [float(v) for v in amount]
     cols["amount"] = [number(v) for v in amount]
-    score_values: list[float | None] = [float(v) for v in score]
     score_text = [number(v) for v in score]
     if placeholder:
         for i in (2, 11, 40, N_TRAIN + 3):
-            score_text[i], score_values[i] = "?", None
+            score_text[i] = "?"
     cols["score"] = score_text
-    ratio_values: list[float | None] = [float(v) for v in ratio]
     if inf:
         for i, v in ((5, math.inf), (17, -math.inf), (N_TRAIN + 1, math.inf)):
             ratio[i] = v
-            ratio_values[i] = None  # infinite values are read as missing
     cols["ratio"] = [number(v) for v in ratio]
     cols["color"] = [("red", "green", "blue")[int(i)] for i in rng.integers(0, 3, size=n)]
     if odd_names:
@@ -118,7 +114,12 @@ def make_messy(
     folder.mkdir(parents=True, exist_ok=True)
     names = list(cols)
     rows = [[cols[c][i] for c in names] for i in range(n)]
-    _write(folder / "train.csv", [*names, "target"], [r + [t] for r, t in zip(rows[:N_TRAIN], target, strict=False)], separator)
+    _write(
+        folder / "train.csv",
+        [*names, "target"],
+        [[*r, t] for r, t in zip(rows[:N_TRAIN], target[:N_TRAIN], strict=True)],
+        separator,
+    )
     _write(folder / "test.csv", names, rows[N_TRAIN:], separator)
     placeholder_label = labels[0] if labels else "0"
     sample_ids = ids[N_TRAIN:][::-1]  # the sample decides the row order
@@ -142,7 +143,9 @@ def make_messy(
         + '\n\n[folds]\nn_splits = 2\nstrategy = "kfold"\n\n[run]\nn_jobs = 1\nthreads_per_task = 1\n\n'
         + model_tables
     )
-    parsed.update(amount=amount_values[:N_TRAIN], score=score_values[:N_TRAIN], ratio=ratio_values[:N_TRAIN])
+    group = ("." if decimal == "," else ",") if thousands else None
+    for name in ("amount", "score", "ratio"):  # what the written text means, by plain Python string handling
+        parsed[name] = [_meaning(str(t), group, decimal) for t in cols[name][:N_TRAIN]]
     flags = tuple(
         k
         for k, v in dict(
@@ -167,6 +170,13 @@ _MODELS = {
     "params = { max_depth = 2 }\n",
     "ridge": '[[models]]\nname = "ridge"\nkind = "sklearn"\nestimator = "sklearn.linear_model.Ridge"\n',
 }
+
+
+def _meaning(text: str, group: str | None, decimal: str) -> float | None:
+    """The value a written number stands for once read: missing for '?' and for infinity (read as missing)."""
+    if text == "?" or text.lstrip("+-") == "inf":
+        return None
+    return float((text.replace(group, "") if group else text).replace(decimal, "."))
 
 
 def _write(path: Path, header: list[str], rows: list[list[object]], separator: str) -> None:
