@@ -221,9 +221,7 @@ TEXT_LEVELS = chain(  # ordinal text labels, scored by quadratic weighted kappa
 
 def thousands(column: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """``column`` written as text with thousands separators, e.g. "51,257.30" (quoted in the CSV)."""
-    return lambda f: f.with_columns(
-        pl.col(column).map_elements(lambda v: f"{v * 10_000:,.2f}", return_dtype=pl.String)
-    )
+    return lambda f: f.with_columns(pl.col(column).map_elements(lambda v: f"{v * 10_000:,.2f}", return_dtype=pl.String))
 
 
 def placeholder(column: str, ids: tuple[int, ...], text: str = "?") -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -626,7 +624,7 @@ def test_bad_input_before_a_run(case: Case, tmp_path: Path, capsys: pytest.Captu
     assert_one_clear_error(code, err, case.says)
 
 
-# ------------------------------------------------------------------------------------------------ handled, with a warning
+# ---------------------------------------------------------------------------------------------- handled, warned
 WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line names the column and what was done
     Case(
         "inf-feature-values",
