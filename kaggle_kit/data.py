@@ -321,7 +321,11 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
         read_as = _as_numbers(present, thousands, decimal)
         configured = _as_numbers(present, options.thousands, options.decimal)
         example = present.filter(read_as.is_not_null() & configured.is_null())[0]
-        ties = [readings[i] for i in range(1, len(readings)) if failing[i] == failing[best] and i != best]
+        ties = [  # other readings that parse as many values, to other numbers ("1,234": 1234 or 1.234)
+            readings[i]
+            for i in range(1, len(readings))
+            if failing[i] == failing[best] and i != best and not _as_numbers(present, *readings[i]).equals(read_as)
+        ]
         also = f" (or {_keys(*ties[0])}, if that is how they are written)" if ties else ""
         parts.append(
             f"holds numbers written like {example!r}: set {_keys(thousands, decimal)} in [data]{also} to read them "
