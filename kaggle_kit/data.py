@@ -304,27 +304,33 @@ def _numbers_from_text(
 
 
 def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None) -> str | None:
-    """What is wrong with a text column that is mostly numbers, and which [data] key fixes it; None for real text."""
+    """What is wrong with a text column that is mostly numbers, and which [data] key fixes it; None for real text.
+
+    Works on the distinct values (weighted by their counts), so a category column costs a few regex passes over its
+    levels; a column whose values mostly hold no digit at all is text without any.
+    """
+    if present.str.contains(r"[0-9]").sum() < present.len() / 2:
+        return None
+    name = present.name
+    counted = present.value_counts(name="n").sort(["n", name], descending=[True, False])
+    values, n = counted[name], counted["n"].to_numpy()
     readings = _readings(options, sep)
-    failing = [_as_numbers(present, *r).null_count() for r in readings]
+    parsed = [_as_numbers(values, *r) for r in readings]
+    failing = [int(n[p.is_null().to_numpy()].sum()) for p in parsed]
     best = min(range(len(readings)), key=lambda i: failing[i])  # the first of equals: the configured one, if it ties
     thousands, decimal = readings[best]
-    n_numbers = present.len() - failing[best]
-    if n_numbers == 0 or n_numbers < present.len() / 2:
+    if failing[best] > n.sum() / 2:
         return None
-    others = present.filter(_as_numbers(present, thousands, decimal).is_null())
-    counts = others.value_counts(sort=True, name="n")
+    counts = counted.filter(parsed[best].is_null())
     if counts.height > _MAX_PLACEHOLDERS:
         return None  # a text column where some values happen to be numbers (e.g. ticket codes)
     parts = []
     if best != 0:
-        read_as = _as_numbers(present, thousands, decimal)
-        configured = _as_numbers(present, options.thousands, options.decimal)
-        example = present.filter(read_as.is_not_null() & configured.is_null())[0]
+        example = values.filter(parsed[best].is_not_null() & parsed[0].is_null())[0]
         ties = [  # other readings that parse as many values, to other numbers ("1,234": 1234 or 1.234)
             readings[i]
             for i in range(1, len(readings))
-            if failing[i] == failing[best] and i != best and not _as_numbers(present, *readings[i]).equals(read_as)
+            if failing[i] == failing[best] and i != best and not parsed[i].equals(parsed[best])
         ]
         also = f" (or {_keys(*ties[0])}, if that is how they are written)" if ties else ""
         parts.append(
@@ -332,8 +338,8 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
             "as numbers"
         )
     if counts.height:
-        shown = ", ".join(f"{v!r} ({n} row{'s' * (n > 1)})" for v, n in counts.iter_rows())
-        listed = ", ".join(repr(v) for v in counts[present.name].to_list())
+        shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in counts.iter_rows())
+        listed = ", ".join(repr(v) for v in counts[name].to_list())
         parts.append(
             f"is numbers but for {shown}: add {'it' if counts.height == 1 else 'them'} to data.na_values "
             f"(na_values = [{listed}]) to read them as missing"
@@ -532,7 +538,7 @@ def _check_test_columns(
             "(or list it in data.categorical, or drop it with data.drop)"
         )
     if target in test.columns:
-        warnings.warn(f"test has the target column {target!r}; it is ignored", stacklevel=3)
+        _warn(f"test has the target column {target!r}; it is ignored")
         test = test.drop(target)
     empty = [c for c in features if test[c].null_count() == test.height and train[c].null_count() < train.height]
     if empty:
