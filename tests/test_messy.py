@@ -64,6 +64,9 @@ def _random_scenario(seed: int) -> dict[str, object]:
     return drawn
 
 
+SCENARIOS["pipes-regression-index"] = dict(
+    task="regression", separator="|", unnamed_index=True, placeholder=True, zero_padded_ids=True
+)
 SCENARIOS.update({f"random-{seed}": _random_scenario(seed) for seed in (1, 2)})
 
 
@@ -258,6 +261,17 @@ def test_odd_names_reach_both_gbdt_libraries(tmp_path: Path) -> None:
         adapter = make_adapter(ModelSpec(name="m", kind=kind, num_boost_round=5, early_stopping_rounds=None))
         fitted = adapter.fit(X, y, X, y, ctx)
         assert adapter.predict(fitted, X, ctx).shape == (40, 2)
+
+
+def test_adversarial_validation_takes_odd_names_and_reports_them() -> None:
+    from kaggle_kit.report.adversarial import adversarial_validation
+
+    rng = np.random.default_rng(0)
+    names = ("x[1]", "a:b", "größe")
+    train = pl.DataFrame({n: rng.normal(size=60) for n in names})
+    test = pl.DataFrame({n: rng.normal(size=60) + (2.0 if n == "a:b" else 0.0) for n in names})
+    result = adversarial_validation(train, test, names, n_splits=2, num_boost_round=10)
+    assert result.features[0].name == "a:b"  # the shifted column, by its own name
 
 
 def test_unnamed_index_is_dropped_only_when_it_is_row_numbers(tmp_path: Path) -> None:
