@@ -22,7 +22,7 @@ import multiprocessing
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +147,7 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     if not path.exists():
         raise DataError(f"the {role} file {str(path)!r} does not exist; check data.{role} in the config")
     suffix = path.suffix.lower()
-    is_csv = suffix in (".csv", ".txt") or path.name.endswith(".csv.gz")
+    is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:
         if suffix in (".parquet", ".pq"):
             frame = pl.read_parquet(path)
@@ -237,7 +237,7 @@ def _without_hints(exc: Exception) -> str:
 def _keep_spelling(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     """Columns read as text (ids, labels) become integers where every value is spelled as one; else stay text."""
     casts = []
-    for col in columns:
+    for col in dict.fromkeys(columns):
         if col in frame.columns and frame.schema[col] == pl.String:
             values = frame[col].drop_nulls()
             if values.len() and values.str.contains(_CANONICAL_INT).all():
@@ -367,8 +367,10 @@ def _read_sequences(spec: CompetitionSpec) -> tuple[pl.DataFrame, pl.DataFrame |
     s = spec.data.sequences
     if s is None:
         return None
-    train = read_table(spec.resolve(s.train), role="sequences.train")
-    return train, read_table(spec.resolve(s.test), role="sequences.test") if s.test else None
+    options = ReadOptions.from_spec(spec)  # the long tables' id is spelled as the labels' id is
+    options = replace(options, keep_text=(*options.keep_text, s.id or spec.data.id or ""))
+    train = read_table(spec.resolve(s.train), role="sequences.train", options=options)
+    return train, read_table(spec.resolve(s.test), role="sequences.test", options=options) if s.test else None
 
 
 def _explain_missing_download(spec: CompetitionSpec) -> None:
