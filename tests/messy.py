@@ -146,6 +146,8 @@ def make_messy(
     group = ("." if decimal == "," else ",") if thousands else None
     for name in ("amount", "score", "ratio"):  # what the written text means, by plain Python string handling
         parsed[name] = [_meaning(str(t), group, decimal) for t in cols[name][:N_TRAIN]]
+    if task == "regression":
+        parsed["target"] = [_meaning(t, group, decimal) for t in target[:N_TRAIN]]
     flags = tuple(
         k
         for k, v in dict(

@@ -93,6 +93,8 @@ def test_messy_competition_runs_and_submits_exactly(
     for column, expected in m.parsed.items():
         got = data.train[column].cast(pl.Float64).to_list()
         assert got == pytest.approx(expected, nan_ok=False), (column, m.flags)
+    if "target" in m.parsed:  # the regression target is read the same way, into the values the models fit
+        assert data.y.tolist() == pytest.approx(m.parsed["target"])
     assert "" not in data.features  # a saved index is never a feature
     if "inf" in m.flags:
         assert "warning: infinite values in the train column(s) 'ratio' (2 values) are read as missing" in err
@@ -223,6 +225,22 @@ def test_classes_key_orders_text_labels_for_qwk(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"labels of the target column 'y' are text.*classes = \["):
         load_competition(_spec(tmp_path, "multiclass", "qwk"))
     assert load_competition(_spec(tmp_path, "multiclass", "accuracy")).classes == ("high", "low", "mid")
+
+
+def test_parquet_text_columns_get_the_same_reading(tmp_path: Path) -> None:
+    """na_values and thousands apply to a parquet file's text columns too (a CSV reader applies them itself)."""
+    pl.DataFrame({"x": ["1,200.5", "?", "3"], "y": [0, 1, 0]}).write_parquet(tmp_path / "train.parquet")
+    spec = build_spec(
+        {
+            "name": "t",
+            "task": "binary",
+            "metric": "accuracy",
+            "data": {"train": "train.parquet", "target": "y", "na_values": ["?"], "thousands": ","},
+            "models": [{"name": "m", "kind": "dummy"}],
+        },
+        base_dir=tmp_path,
+    )
+    assert load_competition(spec).train["x"].to_list() == [1200.5, None, 3.0]
 
 
 def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spells_them(tmp_path: Path) -> None:
