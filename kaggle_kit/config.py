@@ -469,6 +469,8 @@ class CompetitionSpec(_Strict):
         if self.task not in metric.tasks:
             fitting = sorted(n for n, m in _metrics().items() if self.task in m.tasks)
             raise ValueError(f"metric {self.metric!r} cannot score a {self.task} task; use one of {allowed(fitting)}")
+        if self.task == "regression" and self.data.classes is not None:
+            raise ValueError("data.classes orders class labels, which a regression task has none of; remove it")
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

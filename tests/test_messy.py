@@ -299,3 +299,31 @@ def test_unnamed_index_is_dropped_only_when_it_is_row_numbers(tmp_path: Path) ->
         assert "Unnamed: 0" not in prepare_competition(spec, train, None).features
     kept = train.with_columns(pl.Series("Unnamed: 0", [1, 1, 2, 0]))  # repeats: a real (unnamed) column
     assert "Unnamed: 0" in prepare_competition(spec, kept, None).features
+
+
+def test_zero_padded_ids_join_long_tables_and_keep_their_spelling(tmp_path: Path) -> None:
+    """Labels and long tables both spell ids "001": read as text on both sides, they join, and stay "001"."""
+    rows = [(f"{i:03d}", t, float(i + t)) for i in range(1, 7) for t in range(3)]
+    long = pl.DataFrame(rows, schema=["sid", "step", "a"], orient="row")
+    long.filter(pl.col("sid") <= "004").write_csv(tmp_path / "X_train.csv")
+    long.filter(pl.col("sid") > "004").write_csv(tmp_path / "X_test.csv")
+    pl.DataFrame({"sid": ["001", "002", "003", "004"], "label": [0, 1, 0, 1]}).write_csv(tmp_path / "y.csv")
+    spec = build_spec(
+        {
+            "name": "s",
+            "task": "binary",
+            "metric": "accuracy",
+            "data": {
+                "train": "y.csv",
+                "id": "sid",
+                "target": "label",
+                "sequences": {"train": "X_train.csv", "test": "X_test.csv", "order_by": "step"},
+            },
+            "models": [{"name": "m", "kind": "dummy"}],
+        },
+        base_dir=tmp_path,
+    )
+    data = load_competition(spec)
+    assert data.train_ids.to_list() == ["001", "002", "003", "004"]
+    assert data.test_ids is not None and data.test_ids.to_list() == ["005", "006"]
+    assert data.train["a__t2"].to_list() == [3.0, 4.0, 5.0, 6.0]  # each id got its own sequence
