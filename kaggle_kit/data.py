@@ -133,6 +133,7 @@ class ReadOptions:
     separator: str | None = None
     keep_text: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
+    lenient: bool = False  # keep a mostly-numeric text column as text instead of stopping (kaggle-kit init)
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -297,7 +298,7 @@ def _numbers_from_text(
         if parsed.null_count() == text.null_count():
             updates.append(parsed)
             continue
-        problem = _numeric_text_problem(present, options, sep)
+        problem = None if options.lenient else _numeric_text_problem(present, options, sep)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
     return frame.with_columns(updates) if updates else frame

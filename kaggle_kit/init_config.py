@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from .config import SAFE_NAME, build_spec
-from .data import read_table
+from .data import ReadOptions, read_table
 from .errors import ConfigError, DataError
 
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
@@ -43,9 +43,12 @@ def infer_spec(
     """The spec (as a TOML-able dict) and one line per inference, for the user to confirm."""
     if not SAFE_NAME.match(slug):
         raise ConfigError(f"the competition slug must be letters, digits, '_', '-' or '.'; got {slug!r}")
-    train = read_table(train_path, role="train")
+    # leniently: a column of numbers written as text is a question for `kaggle-kit run` (its error names the
+    # [data] key to add to the config written here), not a reason to write no config at all
+    lenient = ReadOptions(lenient=True)
+    train = read_table(train_path, role="train", options=lenient)
     test_path, sample_path = _sibling(train_path, "test"), _sibling(train_path, "sample_submission")
-    test = read_table(test_path, role="test") if test_path else None
+    test = read_table(test_path, role="test", options=lenient) if test_path else None
     sample = pl.read_csv(sample_path, n_rows=5) if sample_path and sample_path.suffix == ".csv" else None
     why: list[str] = []
 

@@ -327,3 +327,13 @@ def test_zero_padded_ids_join_long_tables_and_keep_their_spelling(tmp_path: Path
     assert data.train_ids.to_list() == ["001", "002", "003", "004"]
     assert data.test_ids is not None and data.test_ids.to_list() == ["005", "006"]
     assert data.train["a__t2"].to_list() == [3.0, 4.0, 5.0, 6.0]  # each id got its own sequence
+
+
+def test_init_writes_a_config_for_messy_files_and_run_then_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = make_messy(tmp_path / "comp", task="binary", thousands=True)
+    code, err = cli(["init", "messy2", "--train", str(m.folder / "train.csv"), "--out", str(tmp_path / "cfg")], capsys)
+    assert code == 0, err
+    code, err = cli(["run", str(tmp_path / "cfg" / "messy2.toml"), "--runs-root", str(tmp_path / "runs")], capsys)
+    assert code == 2 and "column 'amount' of the train file" in err and "set thousands = ','" in err, err
