@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import KitError
+from .errors import DataWarning, KitError
 
 #: what `kaggle-kit demo` (and `make demo`) runs: one competition of each task, about 2 minutes on 2 cores
 DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
@@ -347,6 +348,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", DataWarning)
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            # the kit's own warnings: one `warning: ...` line on stderr, no file and line of the kit's source
+            if issubclass(category, DataWarning):
+                print(f"warning: {message}", file=sys.stderr)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except KitError as exc:

@@ -173,6 +173,46 @@ class DataSpec(_Strict):
         default=None, description="sequences as long tables (one row per id and step), joined one row per id"
     )
     images: ImageFilesSpec | None = Field(default=None, description="image files listed by id -> pixel columns")
+    # how CSV files are read (train, test, the sample submission, and a later test file alike)
+    na_values: list[str] = Field(
+        default_factory=list, description="more strings read as missing, e.g. ['?', '-']; 'NA', '' etc. always are"
+    )
+    thousands: str | None = Field(default=None, description="the thousands separator of numbers, e.g. ',' (51,257.30)")
+    decimal: Literal[".", ","] = Field(default=".", description="the decimal mark of numbers: '.' or ','")
+    separator: str | None = Field(default=None, description="the CSV field separator; default: sniffed (, ; tab |)")
+    classes: list[str | int] | None = Field(
+        default=None,
+        description="the class labels in their order (codes 0..C-1; the positive class of a binary task is the "
+        "second); needed for an ordinal metric (qwk) on text labels. Default: numeric order, else alphabetical",
+    )
+
+    @field_validator("separator", "thousands")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 1 or value in '"\r\n'):
+            raise ValueError(f"must be one character such as ',' ';' or '\\t' (not a quote or newline); got {value!r}")
+        return value
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_classes(cls, value: list[str | int] | None) -> list[str | int] | None:
+        if value is None:
+            return value
+        texts = [str(v) for v in value]
+        dupes = sorted({t for t in texts if texts.count(t) > 1})
+        if dupes:
+            raise ValueError(f"lists the label(s) {allowed(dupes)} more than once")
+        if len(texts) < 2:
+            raise ValueError(f"needs at least two class labels; got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _reading(self) -> DataSpec:
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ValueError(f"data.thousands and data.decimal are both {self.decimal!r}; they must differ")
+        if self.separator is not None and self.separator == self.decimal == ",":
+            raise ValueError("data.decimal = ',' needs another data.separator (e.g. ';'), as such files use")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -438,6 +478,8 @@ class CompetitionSpec(_Strict):
         if self.task not in metric.tasks:
             fitting = sorted(n for n, m in _metrics().items() if self.task in m.tasks)
             raise ValueError(f"metric {self.metric!r} cannot score a {self.task} task; use one of {allowed(fitting)}")
+        if self.task == "regression" and self.data.classes is not None:
+            raise ValueError("data.classes orders class labels, which a regression task has none of; remove it")
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -3,21 +3,35 @@
 The checks are the ones that otherwise surface as a stack trace deep inside a model, or worse as silent wrong
 output: a test file missing a feature column or holding it with an incompatible type, a target with missing values,
 duplicate ids, test ids that also appear in train.
+
+How a CSV file is read (:class:`ReadOptions`, from the ``[data]`` keys ``na_values``, ``thousands``, ``decimal`` and
+``separator``) is the same for train, test and the sample submission. A text column that is really numbers
+(``"51,257.30"``, a ``"?"`` among numbers) is parsed when the keys say how, and otherwise stops the run with an error
+naming the column, the values and the key that reads them; it never silently becomes a category with one level per
+row. The id column and class labels keep their spelling (``"007"`` stays ``"007"``), so submissions write them as
+the competition's files do. Infinite feature values are read as missing, with a :class:`~kaggle_kit.errors.DataWarning`
+naming the column and the count.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
+import multiprocessing
+import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from .config import CompetitionSpec
-from .errors import DataError, allowed, did_you_mean
+from .errors import DataError, DataWarning, allowed, did_you_mean
 from .image_data import attach_images
+from .metrics import Metric, get_metric
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -96,35 +110,257 @@ class CompetitionData:
         return digest.hexdigest()[:16]
 
 
-def read_table(path: Path, *, role: str) -> pl.DataFrame:
+#: Separators a CSV file's header line is sniffed for, when data.separator is not set.
+SEPARATORS = (",", ";", "\t", "|")
+#: Spellings of infinity a numeric text column may hold (read as numbers, then as missing like any infinite value).
+_INF_WORDS = ["inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"]
+#: A whole number as a CSV writes one: no sign but '-', no leading zero, no '.0'. An id or label spelled so is read
+#: as an integer; any other spelling ("007", "1.0", "True") is kept as text, so that submissions write it unchanged.
+_CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
+#: Placeholders ("?", "-", "missing") among numbers are named one by one; more distinct non-numbers than this make
+#: a text column holding some numbers (ticket codes), which stays text.
+_MAX_PLACEHOLDERS = 5
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a table file is read: extra missing-value strings, how its numbers are written, its separator, and which
+    columns keep their text spelling (the id and class labels) or are never parsed as numbers (data.categorical)."""
+
+    na_values: tuple[str, ...] = ()
+    thousands: str | None = None
+    decimal: str = "."
+    separator: str | None = None
+    keep_text: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    lenient: bool = False  # keep a mostly-numeric text column as text instead of stopping (kaggle-kit init)
+
+    @classmethod
+    def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
+        d = spec.data
+        keep = [c for c in (d.id, d.target if spec.task != "regression" else None) if c]
+        return cls(tuple(d.na_values), d.thousands, d.decimal, d.separator, tuple(keep), tuple(d.categorical or ()))
+
+
+def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> pl.DataFrame:
     """Read a CSV or parquet file, with errors that name the file and what to do."""
+    options = options or ReadOptions()
     if not path.exists():
         raise DataError(f"the {role} file {str(path)!r} does not exist; check data.{role} in the config")
     suffix = path.suffix.lower()
+    is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:
         if suffix in (".parquet", ".pq"):
             frame = pl.read_parquet(path)
-        elif suffix in (".csv", ".txt") or path.name.endswith(".csv.gz"):
+        elif is_csv:
             if path.stat().st_size == 0:
                 raise DataError(f"the {role} file {str(path)!r} is empty")
-            frame = pl.read_csv(path, infer_schema_length=100_000, try_parse_dates=True, null_values=NA_VALUES)
+            frame = _read_csv(path, role, options)
         else:
             raise DataError(f"the {role} file {str(path)!r} must be .csv or .parquet; got {suffix or 'no extension'!r}")
     except DataError:
         raise
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataError(f"could not read the {role} file {str(path)!r}: {exc}") from None
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"could not read the {role} file {str(path)!r}: {_without_hints(exc)}") from None
     if frame.height == 0:
         raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
-    return frame
+    if is_csv:
+        frame = _keep_spelling(frame, options.keep_text)
+    return _numbers_from_text(frame, options, role, path, _separator(path, options) if is_csv else None)
+
+
+def _open_text(path: Path) -> Iterator[str]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as f:  # type: ignore[operator]
+        yield from f
+
+
+def sniff_separator(path: Path) -> str:
+    """The separator of a CSV file: the candidate found most often in its header line outside quotes (',' on a tie)."""
+    header = next(iter(_open_text(path)), "")
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = {sep: unquoted.count(sep) for sep in SEPARATORS}
+    best = max(SEPARATORS, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] else ","
+
+
+def _separator(path: Path, options: ReadOptions) -> str:
+    return options.separator or sniff_separator(path)
+
+
+def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
+    sep = _separator(path, options)
+    if sep == options.decimal:
+        raise DataError(
+            f"the {role} file {str(path)!r} is separated by {sep!r}, which data.decimal = {options.decimal!r} also "
+            "is; set data.separator to the file's separator (e.g. ';')"
+        )
+    header = next(csv.reader(_open_text(path), delimiter=sep), [])
+    overrides = {c: pl.String for c in options.keep_text if c in header}
+    try:
+        return pl.read_csv(
+            path,
+            separator=sep,
+            infer_schema_length=100_000,
+            try_parse_dates=True,
+            null_values=[*NA_VALUES, *options.na_values],
+            decimal_comma=options.decimal == ",",
+            schema_overrides=overrides or None,
+        )
+    except pl.exceptions.ComputeError as exc:
+        ragged = _ragged_line(path, sep, len(header))
+        if ragged is None:
+            raise
+        line, n_fields = ragged
+        raise DataError(
+            f"line {line} of the {role} file {str(path)!r} has {n_fields} fields but its header has {len(header)} "
+            f"(separator {sep!r}); fix that line (a value holding {sep!r} must be in double quotes), or set "
+            "data.separator if the file uses another one"
+        ) from exc
+
+
+def _ragged_line(path: Path, sep: str, n_header: int) -> tuple[int, int] | None:
+    """(line number, field count) of the first record with more fields than the header, or None."""
+    reader = csv.reader(_open_text(path), delimiter=sep)
+    next(reader, None)
+    for row in reader:
+        if len(row) > n_header:
+            return reader.line_num, len(row)
+    return None
+
+
+def _without_hints(exc: Exception) -> str:
+    """A library's message without its advice on its own options (e.g. polars' "set truncate_ragged_lines=True")."""
+    lines = [ln for ln in str(exc).splitlines() if ln.strip() and not ln.strip().startswith(("Consider", "Hint"))]
+    return " ".join(lines) or type(exc).__name__
+
+
+def _keep_spelling(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Columns read as text (ids, labels) become integers where every value is spelled as one; else stay text."""
+    casts = []
+    for col in dict.fromkeys(columns):
+        if col in frame.columns and frame.schema[col] == pl.String:
+            values = frame[col].drop_nulls()
+            if values.len() and values.str.contains(_CANONICAL_INT).all():
+                casts.append(pl.col(col).cast(pl.Int64))
+    return frame.with_columns(casts) if casts else frame
+
+
+def _number_pattern(thousands: str | None, decimal: str) -> str:
+    """A regex for one number as written with ``thousands`` grouping (valid groups of 3 only) and ``decimal``."""
+    dec = re.escape(decimal)
+    whole = r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|[0-9]+)"
+    return rf"^[+-]?(?:{whole}(?:{dec}[0-9]*)?|{dec}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _as_numbers(text: pl.Series, thousands: str | None, decimal: str) -> pl.Series:
+    """``text`` (stripped) parsed as numbers written that way; null where a value is not such a number."""
+    t = pl.col("t")
+    clean = t.str.replace_all(thousands, "", literal=True) if thousands else t
+    if decimal != ".":
+        clean = clean.str.replace(decimal, ".", literal=True)
+    ok = t.str.contains(_number_pattern(thousands, decimal)) | t.str.to_lowercase().is_in(_INF_WORDS)
+    parsed = pl.when(ok).then(clean.cast(pl.Float64, strict=False))
+    return pl.DataFrame({"t": text}).select(parsed.alias(text.name)).to_series()
+
+
+def _readings(options: ReadOptions, sep: str | None) -> list[tuple[str | None, str]]:
+    """The configured reading first, then the usual other ways to write numbers (decimal comma first in ';' files)."""
+    usual: list[tuple[str | None, str]] = [(",", "."), (None, ","), (".", ","), (" ", "."), (" ", ","), ("'", ".")]
+    if sep == ";":
+        usual = sorted(usual, key=lambda r: r[1] != ",")
+    configured = (options.thousands, options.decimal)
+    return [configured, *[r for r in [(None, "."), *usual] if r != configured]]
+
+
+def _keys(thousands: str | None, decimal: str) -> str:
+    keys = [f"thousands = {thousands!r}"] if thousands else []
+    return " and ".join([*keys, f"decimal = {decimal!r}"] if decimal != "." or not keys else keys)
+
+
+def _numbers_from_text(
+    frame: pl.DataFrame, options: ReadOptions, role: str, path: Path, sep: str | None
+) -> pl.DataFrame:
+    """Text columns whose values are all numbers (as the options write them) become numbers; a column that is mostly
+    numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
+    skip = {*options.keep_text, *options.categorical}
+    updates = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String or name in skip:
+            continue
+        text = frame[name].str.strip_chars()
+        if options.na_values:  # a CSV reader applied them already; a parquet file's text gets them here
+            text = text.set(text.is_in(list(options.na_values)), None)  # type: ignore[arg-type]
+        present = text.drop_nulls()
+        if present.len() == 0:
+            continue
+        parsed = _as_numbers(text, options.thousands, options.decimal)
+        if parsed.null_count() == text.null_count():
+            updates.append(parsed)
+            continue
+        problem = None if options.lenient else _numeric_text_problem(present, options, sep)
+        if problem:
+            raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
+    return frame.with_columns(updates) if updates else frame
+
+
+def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None) -> str | None:
+    """What is wrong with a text column that is mostly numbers, and which [data] key fixes it; None for real text.
+
+    Works on the distinct values (weighted by their counts), so a category column costs a few regex passes over its
+    levels; a column whose values mostly hold no digit at all is text without any.
+    """
+    if present.str.contains(r"[0-9]").sum() < present.len() / 2:
+        return None
+    name = present.name
+    counted = present.value_counts(name="n").sort(["n", name], descending=[True, False])
+    values, n = counted[name], counted["n"].to_numpy()
+    readings = _readings(options, sep)
+    parsed = [_as_numbers(values, *r) for r in readings]
+    failing = [int(n[p.is_null().to_numpy()].sum()) for p in parsed]
+    best = min(range(len(readings)), key=lambda i: failing[i])  # the first of equals: the configured one, if it ties
+    thousands, decimal = readings[best]
+    if failing[best] > n.sum() / 2:
+        return None
+    counts = counted.filter(parsed[best].is_null())
+    if counts.height > _MAX_PLACEHOLDERS:
+        return None  # a text column where some values happen to be numbers (e.g. ticket codes)
+    parts = []
+    if best != 0:
+        example = values.filter(parsed[best].is_not_null() & parsed[0].is_null())[0]
+        ties = [  # other readings that parse as many values, to other numbers ("1,234": 1234 or 1.234)
+            readings[i]
+            for i in range(1, len(readings))
+            if failing[i] == failing[best] and i != best and not parsed[i].equals(parsed[best])
+        ]
+        also = f" (or {_keys(*ties[0])}, if that is how they are written)" if ties else ""
+        parts.append(
+            f"holds numbers written like {example!r}: set {_keys(thousands, decimal)} in [data]{also} to read them "
+            "as numbers"
+        )
+    if counts.height:
+        shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in counts.iter_rows())
+        listed = ", ".join(repr(v) for v in counts[name].to_list())
+        parts.append(
+            f"is numbers but for {shown}: add {'it' if counts.height == 1 else 'them'} to data.na_values "
+            f"(na_values = [{listed}]) to read them as missing"
+        )
+    return "; it ".join(parts) + "; or list the column in data.categorical to keep it as text"
 
 
 def load_competition(spec: CompetitionSpec) -> CompetitionData:
     """Read train (and test) from the paths in ``spec.data`` and check them."""
     _explain_missing_download(spec)
     d = spec.data
-    train = None if d.labels_in_sequences else read_table(spec.resolve(d.train), role="train")
-    test = read_table(spec.resolve(d.test), role="test") if d.test else None
+    options = ReadOptions.from_spec(spec)
+    train = None if d.labels_in_sequences else read_table(spec.resolve(d.train), role="train", options=options)
+    test = read_table(spec.resolve(d.test), role="test", options=options) if d.test else None
+    if d.sample_submission is not None and not spec.resolve(d.sample_submission).is_file():
+        # checked before anything is fitted, not first noticed when a submission is written hours later
+        raise DataError(
+            f"the sample_submission file {str(spec.resolve(d.sample_submission))!r} does not exist; check "
+            "data.sample_submission in the config"
+        )
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
 
 
@@ -132,8 +368,10 @@ def _read_sequences(spec: CompetitionSpec) -> tuple[pl.DataFrame, pl.DataFrame |
     s = spec.data.sequences
     if s is None:
         return None
-    train = read_table(spec.resolve(s.train), role="sequences.train")
-    return train, read_table(spec.resolve(s.test), role="sequences.test") if s.test else None
+    options = ReadOptions.from_spec(spec)  # the long tables' id is spelled as the labels' id is
+    options = replace(options, keep_text=(*options.keep_text, s.id or spec.data.id or ""))
+    train = read_table(spec.resolve(s.train), role="sequences.train", options=options)
+    return train, read_table(spec.resolve(s.test), role="sequences.test", options=options) if s.test else None
 
 
 def _explain_missing_download(spec: CompetitionSpec) -> None:
@@ -182,6 +420,7 @@ def prepare_competition(
         raise DataError("no train frame was given; pass the training rows")
     train, test = attach_images(spec, train, test)  # [data.images]: image files -> pixel columns (image_data)
     _require_column(train, d.target, "train", "data.target")
+    train, test = _drop_saved_index(train, test, keep={c for c in (d.id, d.target, *d.drop) if c})
     if d.id is not None:
         _require_column(train, d.id, "train", "data.id")
         _check_unique_ids(train, d.id, "train")
@@ -222,11 +461,13 @@ def prepare_competition(
             f"({', '.join(str(schema[c]) for c in unsupported)}); add them to data.drop"
         )
 
+    train = _infinite_as_missing(train, features, "train")
     if test is not None:
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
         test = _check_test_columns(train, test, features, d.categorical or [], d.target)
+        test = _infinite_as_missing(test, features, "test")
 
-    y, classes = _encode_target(train[d.target], spec.task)
+    y, classes = _encode_target(train[d.target], spec.task, get_metric(spec.metric), d.classes)
     return CompetitionData(
         train=train,
         test=test,
@@ -300,9 +541,65 @@ def _check_test_columns(
             "(or list it in data.categorical, or drop it with data.drop)"
         )
     if target in test.columns:
-        warnings.warn(f"test has the target column {target!r}; it is ignored", stacklevel=3)
+        _warn(f"test has the target column {target!r}; it is ignored")
         test = test.drop(target)
+    empty = [c for c in features if test[c].null_count() == test.height and train[c].null_count() < train.height]
+    if empty:
+        _warn(
+            f"column(s) {allowed(empty)} are empty in every test row but have values in train: the models learn from "
+            "values they never see at test time; add them to data.drop (or fix the test file)"
+        )
     return test.with_columns(casts) if casts else test
+
+
+def _warn(message: str) -> None:
+    """A :class:`DataWarning`, from the process that runs the competition only (pool workers read the data again)."""
+    if multiprocessing.parent_process() is None:
+        warnings.warn(message, DataWarning, stacklevel=3)
+
+
+def _is_unnamed(column: str) -> bool:
+    return column.strip() == "" or re.fullmatch(r"Unnamed: \d+", column) is not None
+
+
+def _drop_saved_index(
+    train: pl.DataFrame, test: pl.DataFrame | None, keep: set[str]
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Drop a saved pandas index (an unnamed column of distinct whole numbers): row numbers are not a feature."""
+    dropped = []
+    for col in train.columns:
+        values = train[col]
+        if col in keep or not _is_unnamed(col) or not values.dtype.is_integer():
+            continue
+        if values.null_count() == 0 and values.n_unique() == values.len():
+            dropped.append(col)
+    if not dropped:
+        return train, test
+    lo, hi = train[dropped[0]].min(), train[dropped[0]].max()
+    _warn(
+        f"column(s) {allowed(dropped)} of train (unnamed, the distinct row numbers {lo}..{hi}: a saved pandas index) "
+        "are dropped: row numbers are not a feature. Name the column in data.id if it is the id"
+    )
+    train = train.drop(dropped)
+    if test is not None:
+        test = test.drop([c for c in dropped if c in test.columns])
+    return train, test
+
+
+def _infinite_as_missing(frame: pl.DataFrame, features: list[str], role: str) -> pl.DataFrame:
+    """Infinite feature values (``inf``, ``-inf``) become missing, with a warning naming each column and its count:
+    no model splits or scales them sensibly, and a net turns them into NaN losses."""
+    schema = frame.schema
+    floats = [c for c in features if c in schema and schema[c].is_float()]
+    if not floats:
+        return frame
+    counts = frame.select(pl.col(floats).is_infinite().sum()).row(0)
+    found = {c: int(n) for c, n in zip(floats, counts, strict=True) if n}
+    if not found:
+        return frame
+    shown = ", ".join(f"{c!r} ({n} value{'s' * (n > 1)})" for c, n in found.items())
+    _warn(f"infinite values in the {role} column(s) {shown} are read as missing")
+    return frame.with_columns(pl.when(pl.col(c).is_infinite()).then(None).otherwise(pl.col(c)).alias(c) for c in found)
 
 
 def _cast_losslessly(column: pl.Series, dtype: pl.DataType) -> pl.Series:
@@ -320,7 +617,9 @@ def _cast_losslessly(column: pl.Series, dtype: pl.DataType) -> pl.Series:
     return column
 
 
-def _encode_target(target: pl.Series, task: str) -> tuple[np.ndarray, tuple[object, ...] | None]:
+def _encode_target(
+    target: pl.Series, task: str, metric: Metric, order: list[str | int] | None = None
+) -> tuple[np.ndarray, tuple[object, ...] | None]:
     name = target.name
     if target.null_count():
         raise DataError(
@@ -332,30 +631,88 @@ def _encode_target(target: pl.Series, task: str) -> tuple[np.ndarray, tuple[obje
         y = target.cast(pl.Float64).to_numpy()
         if not np.isfinite(y).all():
             raise DataError(f"the target column {name!r} has {int((~np.isfinite(y)).sum())} NaN or infinite value(s)")
+        _check_target_domain(y, name, metric)
         return y, None
-    if target.dtype.is_float():
-        values = target.to_numpy()
-        if not np.isfinite(values).all():
-            raise DataError(f"the target column {name!r} has NaN or infinite values")
-        if not np.all(values == np.round(values)):
-            raise DataError(
-                f"task is {task} but the target column {name!r} has non-integer numbers; use task = 'regression'"
-            )
-    classes = target.unique().sort()
-    n = classes.len()
+    labels = _ordered_labels(target, task, metric, order)
+    n = len(labels)
+    if n == 1:
+        raise DataError(
+            f"the target column {name!r} holds one value ({labels[0]!r}) in every row; a classifier needs at least "
+            "two classes to learn from: check that data.target names the label column and that the train file has "
+            "all the training rows"
+        )
     if task == "binary" and n != 2:
         raise DataError(
-            f"task is binary but the target column {name!r} has {n} distinct value(s) {classes.to_list()[:10]}; "
-            f"use task = {'multiclass' if n > 2 else 'regression'!r}"
+            f"task is binary but the target column {name!r} has {n} distinct value(s) {labels[:10]}; "
+            "use task = 'multiclass'"
         )
     if task == "multiclass" and n < 3:
         raise DataError(
             f"task is multiclass but the target column {name!r} has {n} distinct value(s); use task = 'binary'"
         )
     codes = target.to_frame().join(
-        pl.DataFrame({name: classes, "__code": np.arange(n, dtype=np.int64)}),
+        pl.DataFrame({name: pl.Series(labels, dtype=target.dtype), "__code": np.arange(n, dtype=np.int64)}),
         on=name,
         how="left",
         maintain_order="left",
     )["__code"]
-    return codes.to_numpy(), tuple(classes.to_list())
+    return codes.to_numpy(), tuple(labels)
+
+
+def _check_target_domain(y: np.ndarray, name: str, metric: Metric) -> None:
+    """A regression target outside what the metric can score (RMSLE: below 0) fails before any model is fitted."""
+    if metric.domain is None:
+        return
+    lo, hi = metric.domain
+    outside = (y < lo) | (y > hi)
+    if outside.any():
+        raise DataError(
+            f"the target column {name!r} has {int(outside.sum())} value(s) outside [{lo:g}, {hi:g}] (min {y.min():g}, "
+            f"max {y.max():g}), which metric {metric.name!r} cannot score; use metric = 'rmse' (or 'mae'), or shift "
+            f"the target into [{lo:g}, {hi:g}]"
+        )
+
+
+def _ordered_labels(target: pl.Series, task: str, metric: Metric, order: list[str | int] | None) -> list[object]:
+    """The class labels in code order: data.classes when given, else numeric order for numbers (also numbers
+    written as text, "1.0" or "07"), else alphabetical, which an ordinal metric (qwk) refuses."""
+    name = target.name
+    uniques = target.unique(maintain_order=True)
+    if order is not None:
+        by_text = {str(v): v for v in uniques.to_list()}
+        wanted = [str(v) for v in order]
+        unknown = [t for t in by_text if t not in wanted]
+        if unknown:
+            raise DataError(
+                f"the target column {name!r} has label(s) {allowed(unknown[:5])} that data.classes does not list; "
+                f"data.classes must list every label of the train file, in order (it lists {wanted})"
+            )
+        absent = [t for t in wanted if t not in by_text]
+        if absent:
+            raise DataError(
+                f"data.classes lists {allowed(absent)}, which the target column {name!r} never holds (its labels: "
+                f"{sorted(by_text)}); list the labels as the train file spells them"
+            )
+        return [by_text[t] for t in wanted]
+    numbers = uniques if uniques.dtype.is_numeric() else None
+    if uniques.dtype == pl.String:
+        parsed = uniques.str.strip_chars().cast(pl.Float64, strict=False)
+        numbers = parsed if parsed.null_count() == 0 else None
+    if numbers is not None:
+        values = numbers.cast(pl.Float64).to_numpy()
+        if not np.isfinite(values).all():
+            raise DataError(f"the target column {name!r} has NaN or infinite values")
+        if not np.all(values == np.round(values)):
+            raise DataError(
+                f"task is {task} but the target column {name!r} has non-integer numbers; use task = 'regression'"
+            )
+        return [uniques[int(i)] for i in np.argsort(values, kind="stable")]
+    labels = uniques.sort().to_list()
+    if metric.ordinal and uniques.dtype != pl.Boolean:
+        raise DataError(
+            f"metric {metric.name!r} scores how far a predicted class is from the true one, but the labels of the "
+            f"target column {name!r} are text ({', '.join(repr(v) for v in labels[:6])}), which have no order of "
+            f"their own; give their order in [data]: classes = [{', '.join(repr(v) for v in labels[:6])}] "
+            "(rearranged from lowest to highest)"
+        )
+    return labels

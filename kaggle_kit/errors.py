@@ -26,6 +26,12 @@ class StoreError(KitError):
     """The run directory is unusable, corrupted, or belongs to a different run."""
 
 
+class DataWarning(UserWarning):
+    """Something in the data the kit handled in a documented way (a column dropped, values read as missing) that
+    the user should know of; the message names the column and what was done. The CLI prints it as one
+    ``warning: ...`` line."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest choice, or ``""`` when nothing is close.
 

@@ -395,9 +395,15 @@ def _stratification_labels(y: object, n_rows: int, n_splits: int, strategy: str)
         worst = int(small[np.argmin(counts[small])])
         others = f" ({small.size} classes are that small)" if small.size > 1 else ""
         alternative = "kfold" if strategy == "stratified" else "group"
+        if counts[worst] < 2:  # no n_splits helps: a stratified split needs each class in two folds at least
+            raise DataError(
+                f"folds: class {classes[worst]!r} of y has only 1 member{others}: too few rows for any stratified "
+                f"split (each fold must hold some of every class); use strategy={alternative!r}, or drop or merge "
+                "that class's rows."
+            )
         raise DataError(
             f"folds: class {classes[worst]!r} of y has only {int(counts[worst])} member(s), fewer than "
-            f"n_splits={n_splits}{others}; lower n_splits to {max(2, int(counts.min()))} or less, merge rare "
+            f"n_splits={n_splits}{others}; lower n_splits to {int(counts[worst])} or less, merge rare "
             f"classes, or use strategy={alternative!r}."
         )
     return codes

@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 
 from .config import SAFE_NAME, build_spec
-from .data import load_competition, read_table
+from .data import ReadOptions, load_competition, read_table
 from .errors import ConfigError, DataError
 from .presets import DataProfile, resolve_preset
 
@@ -116,11 +116,14 @@ def infer_spec(
     """The spec (as a TOML-able dict, absolute paths) and one line per inference, for the user to confirm."""
     if not SAFE_NAME.match(slug):
         raise ConfigError(f"the competition slug must be letters, digits, '_', '-' or '.'; got {slug!r}")
-    train = read_table(train_path, role="train")
+    # leniently: a column of numbers written as text is a question for `kaggle-kit run` (its error names the
+    # [data] key to add to the config written here), not a reason to write no config at all
+    lenient = ReadOptions(lenient=True)
+    train = read_table(train_path, role="train", options=lenient)
     test_path = _sibling(train_path, "test", train_path.name.replace("train", "test").split(".")[0])
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
-    test = read_table(test_path, role="test") if test_path else None
-    sample = read_table(sample_path, role="sample_submission") if sample_path else None
+    test = read_table(test_path, role="test", options=lenient) if test_path else None
+    sample = read_table(sample_path, role="sample_submission", options=lenient) if sample_path else None
     why: list[str] = []
     data: dict[str, Any] = {}
 
@@ -136,7 +139,7 @@ def infer_spec(
         if step:
             sequences["order_by"] = step
         if labels_path is not None:
-            labels_frame = read_table(labels_path, role="labels")
+            labels_frame = read_table(labels_path, role="labels", options=lenient)
             data["train"] = str(labels_path.resolve())
             why.append(
                 f"long table: {train_path.name} repeats {seq_id!r} ({train.height} rows, {train[seq_id].n_unique()} "
@@ -209,10 +212,17 @@ def infer_spec(
 
     spec: dict[str, Any] = {"name": slug, "task": task, "metric": metric, "seed": 42, "data": data, "preset": preset}
     checked = build_spec(spec, source=f"the inferred config for {slug!r}")
-    competition = load_competition(checked)  # what is written must run: the same reading and checks as `run`
-    profile = DataProfile.of(
-        competition.train, competition.features, competition.categorical, competition.task, competition.n_classes
-    )
+    try:  # the same reading and checks as `run`: a config whose data reads cleanly runs as written
+        competition = load_competition(checked)
+        profile = DataProfile.of(
+            competition.train, competition.features, competition.categorical, competition.task, competition.n_classes
+        )
+    except DataError as exc:  # e.g. numbers written as text: `run` names the [data] key to add; the models still fit
+        why.append(f"the data does not read cleanly yet ({exc}); the models are chosen from the columns as read")
+        features = [c for c in train.columns if c not in (target, id_column)]
+        categorical = [c for c in features if train[c].dtype in (pl.String, pl.Categorical, pl.Boolean)]
+        n_classes = 1 if task == "regression" else labels_frame[target].n_unique()
+        profile = DataProfile.of(train, features, categorical, task, n_classes)
     resolved = resolve_preset(preset, profile)
     del spec["preset"]
     spec["models"] = [m.spec for m in resolved.models]

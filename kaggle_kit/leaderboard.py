@@ -199,4 +199,5 @@ def format_leaderboard(rows: list[ModelResult] | tuple[ModelResult, ...], metric
         folds_column(),
     ]
     title = [f"CV leaderboard ({metric.name}, {direction(metric)})"]
-    return format_table([model_row(r) for r in rows], columns, metric, title)
+    notes = [f"note: {r.name}: {r.note}" for r in rows if r.note]
+    return "\n".join([format_table([model_row(r) for r in rows], columns, metric, title), *notes])

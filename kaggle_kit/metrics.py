@@ -260,6 +260,11 @@ class Metric:
     ``fit_transform="log1p"`` tells the trainer to fit models on ``log1p(y)`` and ``expm1`` their predictions,
     so that the models' squared-error objective is the metric (RMSLE); :meth:`score` always works on the
     original scale.
+
+    ``domain`` is the closed range of values the metric can score: a prediction outside it is clipped into it
+    (:meth:`clip`, the one place the runner does so, and the leaderboard says how many), and a regression target
+    outside it is refused before anything is fitted. Classification metrics score probabilities: ``(0, 1)``.
+    ``ordinal`` metrics (qwk) weigh the distance between class codes, so text labels need an order from the user.
     """
 
     name: str
@@ -268,6 +273,8 @@ class Metric:
     needs: MetricInput
     tasks: frozenset[str]
     fit_transform: Literal["log1p"] | None = None
+    domain: tuple[float, float] | None = None
+    ordinal: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -344,6 +351,15 @@ class Metric:
             p = p[:, 0]
         return self.fn(y, p)
 
+    def clip(self, pred: np.ndarray) -> tuple[np.ndarray, int]:
+        """``pred`` clipped into :attr:`domain` and how many values were outside it (NaN stays NaN, uncounted)."""
+        if self.domain is None:
+            return pred, 0
+        lo, hi = self.domain
+        with np.errstate(invalid="ignore"):
+            outside = int(np.count_nonzero((pred < lo) | (pred > hi)))
+        return (np.clip(pred, lo, hi).astype(pred.dtype, copy=False) if outside else pred), outside
+
     def better(self, a: float, b: float) -> bool:
         """True when score ``a`` is strictly better than ``b``; ``nan`` loses to any number and to itself."""
         if math.isnan(a):
@@ -389,12 +405,23 @@ def get_metric(name: str) -> Metric:
         ) from None
 
 
-register(Metric("accuracy", accuracy, greater_is_better=True, needs="label", tasks=_CLASSIFICATION))
-register(Metric("log_loss", log_loss, greater_is_better=False, needs="proba", tasks=_CLASSIFICATION))
-register(Metric("roc_auc", roc_auc, greater_is_better=True, needs="proba", tasks=_CLASSIFICATION))
-register(Metric("f1_macro", f1_macro, greater_is_better=True, needs="label", tasks=_CLASSIFICATION))
-register(Metric("qwk", qwk, greater_is_better=True, needs="label", tasks=_CLASSIFICATION))
+_PROBA = (0.0, 1.0)
+register(Metric("accuracy", accuracy, greater_is_better=True, needs="label", tasks=_CLASSIFICATION, domain=_PROBA))
+register(Metric("log_loss", log_loss, greater_is_better=False, needs="proba", tasks=_CLASSIFICATION, domain=_PROBA))
+register(Metric("roc_auc", roc_auc, greater_is_better=True, needs="proba", tasks=_CLASSIFICATION, domain=_PROBA))
+register(Metric("f1_macro", f1_macro, greater_is_better=True, needs="label", tasks=_CLASSIFICATION, domain=_PROBA))
+register(Metric("qwk", qwk, greater_is_better=True, needs="label", tasks=_CLASSIFICATION, domain=_PROBA, ordinal=True))
 register(Metric("rmse", rmse, greater_is_better=False, needs="value", tasks=_REGRESSION))
-register(Metric("rmsle", rmsle, greater_is_better=False, needs="value", tasks=_REGRESSION, fit_transform="log1p"))
+register(
+    Metric(
+        "rmsle",
+        rmsle,
+        greater_is_better=False,
+        needs="value",
+        tasks=_REGRESSION,
+        fit_transform="log1p",
+        domain=(0.0, math.inf),
+    )
+)
 register(Metric("mae", mae, greater_is_better=False, needs="value", tasks=_REGRESSION))
 register(Metric("r2", r2, greater_is_better=True, needs="value", tasks=_REGRESSION))

@@ -357,6 +357,9 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         test_pred = _from_fit_space(adapter.predict(fitted, encode(data.test), fit_ctx), metric)
     predict_seconds = time.perf_counter() - start
     _check_finite(valid_pred, test_pred, f"model {task.model.name!r} repeat {task.repeat} fold {task.fold + 1}")
+    # the one place predictions are clipped into the metric's domain (RMSLE: >= 0; probabilities: [0, 1])
+    valid_pred, clipped_valid = metric.clip(valid_pred)
+    test_pred, clipped_test = metric.clip(test_pred) if test_pred is not None else (None, 0)
 
     result = FoldResult(
         model=task.model.name,
@@ -371,6 +374,7 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         predict_seconds=round(predict_seconds, 4),
         device=ctx.device,
         threads=ctx.threads,
+        clipped=(clipped_valid, clipped_test),
     )
     extras = {
         "features.json": json.dumps(state).encode(),
@@ -476,9 +480,22 @@ def _assemble(
         fold_scores=tuple(r.score for r in done),
         fit_seconds=round(sum(r.fit_seconds for r in done), 3),
         best_iteration=float(np.mean(iters)) if iters else None,
+        note=clip_note(done, metric),
     )
     store.write_summary(summary)
     return summary
+
+
+def clip_note(done: Sequence[FoldResult], metric: Metric) -> str:
+    """The leaderboard's note on predictions clipped into the metric's domain, or "" when none were."""
+    valid, test = sum(r.clipped[0] for r in done), sum(r.clipped[1] for r in done)
+    if not (valid or test) or metric.domain is None:
+        return ""
+    lo, hi = metric.domain
+    return (
+        f"{valid} OOF and {test} test prediction value(s) (summed over folds) were outside [{lo:g}, {hi:g}], "
+        f"what {metric.name} scores, and were clipped into it"
+    )
 
 
 def prediction_columns(data: CompetitionData) -> list[str]:

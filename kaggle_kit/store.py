@@ -68,13 +68,17 @@ class FoldResult:
     device: str
     threads: int
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    clipped: tuple[int, int] = (0, 0)  # validation, test prediction values clipped into the metric's domain
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> FoldResult:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        if "clipped" in data:
+            data["clipped"] = tuple(data["clipped"])
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class ModelResult:
     best_iteration: float | None  # mean over folds
     status: str = "ok"  # "ok" | "failed"
     error: str | None = None
+    note: str = ""  # what the leaderboard should say beside the score, e.g. predictions clipped into the domain
 
     @property
     def mean(self) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from .config import SAFE_NAME
+from .data import sniff_separator
 from .errors import ConfigError, DataError, KitError, StoreError
 from .metrics import get_metric
 from .store import RunStore
@@ -101,7 +102,10 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
             f"the sample submission {str(sample_path)!r} recorded for this run no longer exists; put it back, or set "
             "data.sample_submission to where it is now and run the competition again (nothing is refit)"
         )
-    sample = pl.read_csv(sample_path, infer_schema_length=10_000)
+    try:  # every column as text: the ids are written back exactly as the sample spells them ("007" stays "007")
+        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
     sample_id = id_col if id_col is not None else sample.columns[0]
     if sample_id not in sample.columns:
         raise DataError(f"the sample submission {str(sample_path)!r} has no id column {sample_id!r}: {sample.columns}")
@@ -130,8 +134,11 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
         return pl.concat([sample.select(sample_id), values.drop(ours)], how="horizontal")
 
     key = "__id"
-    left = sample.select(pl.col(sample_id).cast(pl.String).alias(key), pl.col(sample_id))
-    right = values.select(pl.col(ours).cast(pl.String).alias(key), *wanted)
+    left, right = _id_keys(
+        sample.select(pl.col(sample_id).alias(key), pl.col(sample_id)),
+        values.select(pl.col(ours).cast(pl.String).alias(key), *wanted),
+        key,
+    )
     _check_sample_rows(left[key], right[key], sample_path, sample_id)
     out = left.join(right, on=key, how="left", maintain_order="left")
     n_missing = out[wanted[0]].null_count()
@@ -142,6 +149,18 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
             "be the same competition's files; fix the one that is not, and run again"
         )
     return out.select(sample_id, *wanted)
+
+
+def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Match ids by their text; where the two files spell the same numbers differently ("007" in the sample, 7 in
+    the test file), by their integer value. The sample's spelling is what the submission writes either way."""
+    matched = int(right[key].is_in(left[key].implode()).sum())
+    if matched == right.height:
+        return left, right
+    as_int = [f[key].str.strip_chars().cast(pl.Int64, strict=False) for f in (left, right)]
+    if any(k.null_count() for k in as_int) or int(as_int[1].is_in(as_int[0].implode()).sum()) <= matched:
+        return left, right
+    return left.with_columns(as_int[0].alias(key)), right.with_columns(as_int[1].alias(key))
 
 
 def _check_sample_rows(sample_ids: pl.Series, test_ids: pl.Series, sample_path: Path, sample_id: str) -> None:

@@ -208,6 +208,48 @@ REGRESSION = chain(
     config('metric = "roc_auc"', 'metric = "rmse"'),
     config("sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge"),
 )
+RMSLE = chain(REGRESSION, config('metric = "rmse"', 'metric = "rmsle"'))
+TEXT_LEVELS = chain(  # ordinal text labels, scored by quadratic weighted kappa
+    config('task = "binary"', 'task = "multiclass"'),
+    config('metric = "roc_auc"', 'metric = "qwk"'),
+    table(
+        "train.csv",
+        lambda f: f.with_columns(target=(pl.col("id") % 3).replace_strict([0, 1, 2], ["low", "mid", "high"])),
+    ),
+)
+
+
+def thousands(column: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """``column`` written as text with thousands separators, e.g. "51,257.30" (quoted in the CSV)."""
+    return lambda f: f.with_columns(pl.col(column).map_elements(lambda v: f"{v * 10_000:,.2f}", return_dtype=pl.String))
+
+
+def placeholder(column: str, ids: tuple[int, ...], text: str = "?") -> Callable[[pl.DataFrame], pl.DataFrame]:
+    def edit(f: pl.DataFrame) -> pl.DataFrame:
+        f = f.with_columns(pl.col(column).cast(pl.String))
+        for i in ids:
+            f = set_value(column, i, text)(f)
+        return f
+
+    return edit
+
+
+def semicolons_with_decimal_commas(name: str) -> Mutation:
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        pl.read_csv(path).write_csv(path, separator=";", decimal_comma=True)
+
+    return mutate
+
+
+def append_line(name: str, line: str) -> Mutation:
+    def mutate(folder: Path) -> None:
+        with (folder / name).open("a") as f:
+            f.write(line + "\n")
+
+    return mutate
+
+
 MULTICLASS_WITH_A_RARE_CLASS = chain(
     config('task = "binary"', 'task = "multiclass"'),
     config('metric = "roc_auc"', 'metric = "accuracy"'),
@@ -430,12 +472,67 @@ BEFORE_RUN: list[Case] = [
     Case(
         "rare-class-for-stratified-folds",
         MULTICLASS_WITH_A_RARE_CLASS,
-        ("has only 1 member(s), fewer than n_splits=3", "lower n_splits to 2 or less", "strategy='kfold'"),
+        ("has only 1 member: too few rows for any stratified split", "strategy='kfold'", "drop or merge"),
     ),
     Case(
         "rare-class-named-by-its-label",
         MULTICLASS_WITH_A_RARE_CLASS,
         ("class 7 ",),
+    ),
+    Case(
+        "rare-class-with-two-folds",
+        chain(MULTICLASS_WITH_A_RARE_CLASS, config("n_splits = 3", "n_splits = 2")),
+        ("class 7 of y has only 1 member: too few rows for any stratified split", "strategy='kfold'"),
+    ),
+    Case(
+        "target-one-class",
+        table("train.csv", lambda f: f.with_columns(target=pl.lit(1))),
+        ("the target column 'target' holds one value (1) in every row", "needs at least two classes"),
+    ),
+    Case(
+        "qwk-on-text-labels",
+        TEXT_LEVELS,
+        ("metric 'qwk' scores how far", "'target' are text", "give their order in [data]: classes = ["),
+    ),
+    Case(
+        "classes-missing-a-label",
+        chain(TEXT_LEVELS, config('target = "target"', 'target = "target"\nclasses = ["low", "mid"]')),
+        ("the target column 'target' has label(s) 'high' that data.classes does not list",),
+    ),
+    Case(
+        "rmsle-negative-target",
+        chain(RMSLE, table("train.csv", set_value("target", 3, -2))),
+        ("the target column 'target' has 1 value(s) outside [0, inf]", "metric 'rmsle' cannot score", "'rmse'"),
+    ),
+    Case(
+        "numbers-with-thousands-separator",
+        table("train.csv", thousands("x1")),
+        ("column 'x1' of the train file", "holds numbers written like", "set thousands = ',' in [data]"),
+    ),
+    Case(
+        "numbers-with-a-placeholder",
+        table("train.csv", placeholder("x2", (3, 9))),
+        ("column 'x2' of the train file", "is numbers but for '?' (2 rows)", "na_values = ['?']"),
+    ),
+    Case(
+        "test-numbers-with-a-placeholder",
+        table("test.csv", placeholder("x2", (40,), "-")),
+        ("column 'x2' of the test file", "is numbers but for '-' (1 row)", "na_values = ['-']"),
+    ),
+    Case(
+        "decimal-commas-in-a-semicolon-file",
+        semicolons_with_decimal_commas("train.csv"),
+        ("column 'x1' of the train file", "set decimal = ',' in [data]"),
+    ),
+    Case(
+        "ragged-line",
+        append_line("train.csv", "99,0.5,0.5,a,1,extra"),
+        ("line 38 of the train file", "train.csv' has 6 fields but its header has 5", "double quotes"),
+    ),
+    Case(
+        "sample-submission-path-typo",
+        config('sample_submission = "sample_submission.csv"', 'sample_submission = "sample_submision.csv"'),
+        ("the sample_submission file", "sample_submision.csv' does not exist; check data.sample_submission"),
     ),
     Case(
         "more-folds-than-rows",
@@ -556,6 +653,52 @@ def test_bad_input_before_a_run(case: Case, tmp_path: Path, capsys: pytest.Captu
     assert_one_clear_error(code, err, case.says)
 
 
+# ---------------------------------------------------------------------------------------------- handled, warned
+WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line names the column and what was done
+    Case(
+        "inf-feature-values",
+        chain(
+            table("train.csv", set_value("x1", 3, float("inf"))),
+            table("test.csv", set_value("x1", 40, float("-inf"))),
+        ),
+        (
+            "warning: infinite values in the train column(s) 'x1' (1 value) are read as missing",
+            "warning: infinite values in the test column(s) 'x1' (1 value) are read as missing",
+        ),
+    ),
+    Case(
+        "saved-pandas-index",
+        chain(
+            table("train.csv", lambda f: f.select(pl.int_range(pl.len()).alias(""), pl.all())),
+            table("test.csv", lambda f: f.select(pl.int_range(pl.len()).alias(""), pl.all())),
+        ),
+        ("warning: column(s) '' of train (unnamed, the distinct row numbers 0..35: a saved pandas index) are dropped",),
+    ),
+    Case(
+        "unnamed-0-index",
+        table("train.csv", lambda f: f.select(pl.int_range(pl.len()).alias("Unnamed: 0"), pl.all())),
+        ("warning: column(s) 'Unnamed: 0' of train", "are dropped: row numbers are not a feature"),
+    ),
+    Case(
+        "test-column-empty",
+        table("test.csv", lambda f: f.with_columns(pl.lit(None, dtype=pl.Float64).alias("x2"))),
+        ("warning: column(s) 'x2' are empty in every test row but have values in train", "add them to data.drop"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", [c.param() for c in WARNED])
+def test_handled_with_a_warning(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    COMPETITIONS[case.competition](tmp_path)
+    case.breaks(tmp_path)
+    code, err, _ = run_cli(case.argv, tmp_path, capsys)
+    assert code == 0, err
+    assert "Traceback" not in err, err
+    for fragment in case.says:
+        assert fragment in err, f"{fragment!r} not in:\n{err}"
+    assert all(line.startswith(("warning: ", "baseline", "logreg")) for line in err.splitlines() if line), err
+
+
 def test_each_competition_is_valid_before_it_is_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The rows prove something only if the unbroken competitions run: so they must."""
     kinds = ["table"] + ["images"] * HAVE_IMAGES + ["sequences"] * HAVE_SEQUENCES
@@ -668,7 +811,7 @@ AFTER_RUN: list[Case] = [
     Case(
         "submit-sample-unknown-id",
         table("sample_submission.csv", lambda f: pl.concat([f, pl.DataFrame({"id": [999], "target": [0.5]})])),
-        ("1 id(s) of the sample submission", "have no test prediction (e.g. 999)", "same competition's files"),
+        ("1 id(s) of the sample submission", "have no test prediction (e.g. '999')", "same competition's files"),
         argv=SUBMIT,
     ),
     Case(
@@ -915,13 +1058,13 @@ def test_bad_input_after_a_run_loses_nothing(
 
 
 def test_row_ids_are_unique() -> None:
-    ids = [c.id for c in BEFORE_RUN + AFTER_RUN]
+    ids = [c.id for c in BEFORE_RUN + AFTER_RUN + WARNED]
     assert len(ids) == len(set(ids)) and len(ids) >= 30
 
 
 def test_the_doc_lists_every_row() -> None:
     doc = DOC.read_text()
-    missing = [c.id for c in BEFORE_RUN + AFTER_RUN if f"`{c.id}`" not in doc]
+    missing = [c.id for c in BEFORE_RUN + AFTER_RUN + WARNED if f"`{c.id}`" not in doc]
     assert not missing, f"docs/bad-inputs.md lacks rows {missing}"
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from .aggregate import GroupAggregate
 from .base import SELECTORS, STEPS, FeatureWarning, Roles, Step, StepContext, register
 from .categorical import CountEncode, OneHot, OrdinalEncode, RareGroup, TargetEncode
-from .encoder import FeatureMatrix, TableEncoder
+from .encoder import FeatureMatrix, TableEncoder, model_feature_names, original_feature_names
 from .numeric import Clip, Impute, Log1p, MissingIndicator, QuantileTransform, RobustScale, Standardize
 from .pipeline import Pipeline, step_from_config, validate_steps
 from .selection import Drop, Select
@@ -57,6 +57,8 @@ __all__ = [
     "StepContext",
     "TableEncoder",
     "TargetEncode",
+    "model_feature_names",
+    "original_feature_names",
     "register",
     "sequence_aggregates",
     "sequence_tensor",

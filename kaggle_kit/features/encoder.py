@@ -11,6 +11,8 @@ The fitted state is a small JSON-able dict (no pickle), stored beside each fold'
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +24,52 @@ _US_PER_DAY = 86_400_000_000
 _BLOCK_VALUES = 16_000_000  # float32 values converted at a time (64 MB): bounds the copy beside the matrix
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def model_feature_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The names a model library is given for ``names``: each name that is a plain ASCII identifier as it is, any
+    other (``[``, ``]``, ``<``, quotes, ``:``, braces, spaces, unicode, empty: names XGBoost or LightGBM refuse or
+    rewrite) as ``f<position>_<its identifier characters>``, unique among all of them.
+
+    A pure function of the names in column order, so a report maps a model's names back to the columns with
+    :func:`original_feature_names` from the fold's stored feature list alone.
+    """
+    out: list[str] = []
+    taken = {n for n in names if _SAFE_NAME.fullmatch(n)}
+    for i, name in enumerate(names):
+        if _SAFE_NAME.fullmatch(name):
+            out.append(name)
+            continue
+        base = f"f{i}_" + re.sub(r"[^A-Za-z0-9_]+", "_", name.encode("ascii", "ignore").decode()).strip("_")
+        safe, k = base.rstrip("_"), 1
+        while safe in taken:
+            safe, k = f"{base}_{k}", k + 1
+        taken.add(safe)
+        out.append(safe)
+    return tuple(out)
+
+
+def original_feature_names(names: Sequence[str]) -> dict[str, str]:
+    """Model name -> column name, for the columns ``names`` (the inverse of :func:`model_feature_names`)."""
+    return dict(zip(model_feature_names(names), names, strict=True))
+
+
 @dataclass(frozen=True)
 class FeatureMatrix:
-    """Model input: a C-contiguous float32 matrix, its column names, and which columns hold category codes."""
+    """Model input: a C-contiguous float32 matrix, its column names, and which columns hold category codes.
+
+    ``names`` are the frame's column names (what users and reports see); model libraries get ``model_names``.
+    """
 
     X: np.ndarray
     names: tuple[str, ...]
     categorical: tuple[int, ...]
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """``names`` as the model libraries take them (see :func:`model_feature_names`)."""
+        return model_feature_names(self.names)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ class LightGBMAdapter:
 
         cats = list(train.categorical)
         dtrain = lgb.Dataset(
-            train.X, label=y_train, feature_name=list(train.names), categorical_feature=cats, free_raw_data=True
+            train.X, label=y_train, feature_name=list(train.model_names), categorical_feature=cats, free_raw_data=True
         )
         dvalid = lgb.Dataset(valid.X, label=y_valid, reference=dtrain, categorical_feature=cats)
         history: dict[str, dict[str, list[float]]] = {}

@@ -72,7 +72,7 @@ class XGBoostAdapter:
         return xgb.DMatrix(  # nthread: without it the DMatrix is built on every core (oversubscribing the pool)
             X.X,
             label=y,
-            feature_names=list(X.names),
+            feature_names=list(X.model_names),  # names the library accepts (no [, ], <)
             feature_types=types,
             enable_categorical=True,
             missing=np.nan,

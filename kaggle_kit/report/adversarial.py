@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError
+from ..features.encoder import model_feature_names
 from ..metrics import roc_auc
 
 Verdict = Literal["none", "mild", "strong"]
@@ -126,7 +127,8 @@ def adversarial_validation(
     fold_aucs = []
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for fit_idx, val_idx in splitter.split(X, label):
-        data = lgb.Dataset(X[fit_idx], label=label[fit_idx], feature_name=features, categorical_feature=cat_idx)
+        names = list(model_feature_names(features))  # names LightGBM accepts (no quotes, braces, ':')
+        data = lgb.Dataset(X[fit_idx], label=label[fit_idx], feature_name=names, categorical_feature=cat_idx)
         booster = lgb.train(params, data, num_boost_round=num_boost_round)
         oof[val_idx] = booster.predict(X[val_idx])
         fold_aucs.append(roc_auc(label[val_idx], oof[val_idx]))

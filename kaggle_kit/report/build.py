@@ -109,6 +109,7 @@ def collect_report(
 
     step("leaderboard")
     models = [store.read_summary(name) for name in store.current_models()]
+    notes.extend(f"{m.name}: {m.note}" for m in models if m.note)  # e.g. predictions clipped into the domain
     blends = read_blends(store.root)
     entries = rank_entries([*map(Entry.from_model, models), *map(Entry.from_blend, blends)], metric)
     ok = [m.name for m in models if m.status == "ok"]

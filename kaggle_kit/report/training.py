@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..features.encoder import original_feature_names
 from ..store import FoldResult, RunStore
 
 _FOLD_DIR = re.compile(r"r(\d+)_f(\d+)")
@@ -85,8 +86,9 @@ def learning_curves(store: RunStore, name: str) -> list[Curve]:
 def _xgboost_gain(path: Path, names: list[str]) -> dict[str, float]:
     import xgboost as xgb
 
-    booster = xgb.Booster(model_file=str(path))  # keeps the feature names it was trained with
-    return {str(k): float(v) for k, v in booster.get_score(importance_type="total_gain").items()}
+    booster = xgb.Booster(model_file=str(path))  # keeps the (model) feature names it was trained with
+    columns = original_feature_names(names)
+    return {columns.get(str(k), str(k)): float(v) for k, v in booster.get_score(importance_type="total_gain").items()}
 
 
 def _lightgbm_gain(path: Path, names: list[str]) -> dict[str, float]:

@@ -1,0 +1,339 @@
+"""No silent wrong output on messy competition files: every run exits 0 with the right values, or 2 with the fix.
+
+Competitions from :mod:`messy` (thousands separators, placeholders, inf, odd column names, a saved index, zero-padded
+ids, text labels, an empty test column, ``;`` / tab separators) run through the real command line and are submitted;
+the submission must spell ids and labels as the competition's files do, and the values the models saw must be the
+values the files mean. Also here: RMSLE predictions back on the target's scale, clipping into the metric's domain,
+label order, and model-safe feature names.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from messy import LEVELS, make_messy
+
+from kaggle_kit.cli import main
+from kaggle_kit.config import build_spec, load_spec
+from kaggle_kit.data import load_competition, prepare_competition
+from kaggle_kit.errors import DataError
+from kaggle_kit.features import model_feature_names, original_feature_names
+from kaggle_kit.report.training import feature_importance
+from kaggle_kit.store import RunStore
+from kaggle_kit.submit import _match_sample
+
+SCENARIOS = {
+    "binary-everything": dict(
+        task="binary",
+        thousands=True,
+        placeholder=True,
+        inf=True,
+        odd_names=True,
+        unnamed_index=True,
+        zero_padded_ids=True,
+        text_labels=True,
+        models=("lightgbm", "xgboost"),
+    ),
+    "qwk-semicolons-decimal-commas": dict(
+        task="multiclass",
+        separator=";",
+        thousands=True,
+        text_labels=True,
+        empty_test_column=True,
+        zero_padded_ids=True,
+        placeholder=True,
+    ),
+    "rmsle-tabs": dict(
+        task="regression", separator="\t", thousands=True, inf=True, odd_names=True, models=("lightgbm", "ridge")
+    ),
+}
+
+
+def _random_scenario(seed: int) -> dict[str, object]:
+    """A combination drawn from the seed: every flag on or off, any separator, any task."""
+    rng = np.random.default_rng(seed)
+    flags = ("thousands", "placeholder", "inf", "odd_names", "unnamed_index", "zero_padded_ids", "text_labels")
+    drawn: dict[str, object] = {f: bool(rng.integers(2)) for f in (*flags, "empty_test_column")}
+    drawn["task"] = ("binary", "multiclass", "regression")[int(rng.integers(3))]
+    drawn["separator"] = (",", ";", "\t", "|")[int(rng.integers(4))]
+    drawn["models"] = ("lightgbm", "xgboost")
+    return drawn
+
+
+SCENARIOS["pipes-regression-index"] = dict(
+    task="regression", separator="|", unnamed_index=True, placeholder=True, zero_padded_ids=True
+)
+SCENARIOS.update({f"random-{seed}": _random_scenario(seed) for seed in (1, 2)})
+
+
+def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_messy_competition_runs_and_submits_exactly(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = make_messy(tmp_path / "comp", **SCENARIOS[name])  # type: ignore[arg-type]
+    runs = tmp_path / "runs"
+    code, err = cli(["run", str(m.config), "--runs-root", str(runs)], capsys)
+    assert code == 0, f"{m.flags}: {err}"
+    assert "Traceback" not in err, err
+    run_dir = runs / "messy"
+
+    # the values the models saw are the values the files mean
+    spec = load_spec(m.config)
+    data = load_competition(spec)
+    for column, expected in m.parsed.items():
+        got = data.train[column].cast(pl.Float64).to_list()
+        assert got == pytest.approx(expected, nan_ok=False), (column, m.flags)
+    if "target" in m.parsed:  # the regression target is read the same way, into the values the models fit
+        assert data.y.tolist() == pytest.approx(m.parsed["target"])
+    assert "" not in data.features  # a saved index is never a feature
+    if "inf" in m.flags:
+        assert "warning: infinite values in the train column(s) 'ratio' (2 values) are read as missing" in err
+    if "unnamed_index" in m.flags:
+        assert "warning: column(s) '' of train (unnamed, the distinct row numbers 0..59" in err
+    if "empty_test_column" in m.flags:
+        assert "warning: column(s) 'blank' are empty in every test row" in err
+
+    meta = RunStore(run_dir).read_meta()
+    if m.task == "multiclass" and "text_labels" in m.flags:
+        assert meta["classes"] == list(LEVELS)  # the order the config gives, not alphabetical
+    for model in [n for n in meta["models"] if n != "baseline"]:
+        out = tmp_path / f"{model}.csv"
+        code, err = cli(["submit", str(run_dir), "--model", model, "--out", str(out)], capsys)
+        assert code == 0, err
+        sub = pl.read_csv(out, infer_schema=False)  # as text: the spelling is what is checked
+        assert sub.columns == ["id", "target"]
+        assert sub["id"].to_list() == list(m.test_ids), m.flags  # "007" stays "007", in the sample's order
+        if m.task == "regression":
+            assert (sub["target"].cast(pl.Float64) >= 0).all()
+        else:
+            assert set(sub["target"].to_list()) <= set(m.labels), (m.flags, set(sub["target"].to_list()))
+        if "odd_names" in m.flags and meta["kinds"][model] in ("xgboost", "lightgbm"):
+            importance = feature_importance(RunStore(run_dir), model)
+            assert importance is not None
+            assert set(importance.features) <= set(data.features)  # reported by the columns' own names
+            assert "x[1]" in importance.features and "größe" in importance.features
+
+
+# ------------------------------------------------------------------------------------------------ RMSLE
+def _rmsle_competition(folder: Path) -> Path:
+    """A price-like target with many zeros, so a linear model in log space undershoots below 0 there."""
+    rng = np.random.default_rng(3)
+    n = 90
+    x = rng.normal(size=n)
+    y = np.round(np.where(x < -0.3, 0.0, np.expm1(np.abs(1.5 * (x + 0.3) + 0.1 * rng.normal(size=n)))), 3)
+    folder.mkdir(parents=True)
+    pl.DataFrame({"id": np.arange(n), "x": x, "z": rng.normal(size=n), "price": y}).write_csv(folder / "train.csv")
+    config = folder / "c.toml"
+    config.write_text(
+        'name = "prices"\ntask = "regression"\nmetric = "rmsle"\nseed = 0\n\n[data]\ntrain = "train.csv"\n'
+        'id = "id"\ntarget = "price"\n\n[folds]\nn_splits = 3\n\n[run]\nn_jobs = 1\nthreads_per_task = 1\n\n'
+        '[[models]]\nname = "ridge"\nkind = "sklearn"\nestimator = "sklearn.linear_model.Ridge"\n'
+    )
+    return config
+
+
+def test_rmsle_oof_is_on_the_target_scale_and_clipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """OOF = expm1 of an independent log-space ridge per fold, clipped at 0; the leaderboard says how many were."""
+    from sklearn.linear_model import Ridge
+
+    config = _rmsle_competition(tmp_path / "comp")
+    capsys.readouterr()
+    assert main(["run", str(config), "--runs-root", str(tmp_path / "runs")]) == 0
+    printed = capsys.readouterr().out
+    store = RunStore(tmp_path / "runs" / "prices")
+    frame = pl.read_csv(tmp_path / "comp" / "train.csv")
+    X = frame.select("x", "z").to_numpy().astype(np.float32)
+    y = frame["price"].to_numpy()
+    folds = store.load_folds(3, "complement")
+    assert folds is not None
+    log_space = np.empty(len(y))
+    for k in range(3):
+        tr, va = folds.train_valid(0, k)
+        log_space[va] = Ridge().fit(X[tr], np.log1p(y[tr])).predict(X[va])
+    expected = np.maximum(np.expm1(log_space), 0.0)
+    n_below = int((np.expm1(log_space) < 0).sum())
+    assert n_below > 0  # the data makes the clip matter
+    oof = store.read_predictions("ridge", "oof")["prediction"].to_numpy()
+    np.testing.assert_allclose(oof, expected, rtol=1e-4, atol=1e-5)
+    summary = store.read_summary("ridge")
+    assert summary.note.startswith(f"{n_below} OOF and 0 test prediction value(s)")
+    assert (
+        f"note: ridge: {n_below} OOF" in printed and "outside [0, inf], what rmsle scores, and were clipped" in printed
+    )
+
+
+def test_rmsle_negative_target_fails_before_anything_is_fitted(tmp_path: Path) -> None:
+    config = _rmsle_competition(tmp_path / "comp")
+    path = tmp_path / "comp" / "train.csv"
+    pl.read_csv(path).with_columns(pl.col("price") - 5).write_csv(path)
+    with pytest.raises(DataError, match=r"target column 'price' has \d+ value\(s\) outside \[0, inf\].*'rmse'"):
+        load_competition(load_spec(config))
+    assert main(["run", str(config), "--runs-root", str(tmp_path / "runs")]) == 2
+    assert not (tmp_path / "runs" / "prices").exists()
+
+
+# ------------------------------------------------------------------------------------------------ labels
+def _spec(tmp_path: Path, task: str, metric: str, **data: object):  # type: ignore[no-untyped-def]
+    return build_spec(
+        {
+            "name": "t",
+            "task": task,
+            "metric": metric,
+            "data": {"train": "train.csv", "target": "y", **data},
+            "models": [{"name": "m", "kind": "dummy"}],
+        },
+        base_dir=tmp_path,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "classes"),
+    [
+        ("y,x\nTrue,1\nFalse,2\nTrue,3\n", ("False", "True")),  # not polars' true / false
+        ("y,x\n1.0,1\n0.0,2\n1.0,3\n", ("0.0", "1.0")),  # the float form is kept
+        ("y,x\n07,1\n10,2\n8,3\n", ("07", "8", "10")),  # zero padding kept, numeric order
+        ("y,x\n9.0,1\n10.0,2\n11.0,3\n", ("9.0", "10.0", "11.0")),  # numeric, not alphabetical, order
+        ("y,x\n2,1\n1,2\n3,3\n", (1, 2, 3)),  # plain integers stay integers
+    ],
+)
+def test_class_labels_keep_their_spelling_in_numeric_order(
+    tmp_path: Path, text: str, classes: tuple[object, ...]
+) -> None:
+    (tmp_path / "train.csv").write_text(text)
+    task = "binary" if len(classes) == 2 else "multiclass"
+    data = load_competition(_spec(tmp_path, task, "accuracy"))
+    assert data.classes == classes
+    labels = pl.read_csv(io.StringIO(text), infer_schema=False)["y"].to_list()
+    assert [str(data.classes[c]) for c in data.y] == labels  # each row's code names its own label
+
+
+def test_classes_key_orders_text_labels_for_qwk(tmp_path: Path) -> None:
+    (tmp_path / "train.csv").write_text("y,x\nmid,1\nlow,2\nhigh,3\nlow,4\n")
+    data = load_competition(_spec(tmp_path, "multiclass", "qwk", classes=list(LEVELS)))
+    assert data.classes == LEVELS
+    assert data.y.tolist() == [1, 0, 2, 0]
+    with pytest.raises(DataError, match=r"labels of the target column 'y' are text.*classes = \["):
+        load_competition(_spec(tmp_path, "multiclass", "qwk"))
+    assert load_competition(_spec(tmp_path, "multiclass", "accuracy")).classes == ("high", "low", "mid")
+
+
+def test_parquet_text_columns_get_the_same_reading(tmp_path: Path) -> None:
+    """na_values and thousands apply to a parquet file's text columns too (a CSV reader applies them itself)."""
+    pl.DataFrame({"x": ["1,200.5", "?", "3"], "y": [0, 1, 0]}).write_parquet(tmp_path / "train.parquet")
+    spec = build_spec(
+        {
+            "name": "t",
+            "task": "binary",
+            "metric": "accuracy",
+            "data": {"train": "train.parquet", "target": "y", "na_values": ["?"], "thousands": ","},
+            "models": [{"name": "m", "kind": "dummy"}],
+        },
+        base_dir=tmp_path,
+    )
+    assert load_competition(spec).train["x"].to_list() == [1200.5, None, 3.0]
+
+
+def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spells_them(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n008,0\n007,0\n")
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
+    out = _match_sample(frame, sample, "id")
+    assert out["id"].to_list() == ["008", "007"]
+    assert out["target"].to_list() == [0.75, 0.25]
+
+
+# ------------------------------------------------------------------------------------------------ names
+def test_model_feature_names_are_safe_unique_and_map_back() -> None:
+    names = ["x[1]", "x_1_", "y<2>", "a:b", "{c}", '"q"', "größe", "", "plain", "f1_x_1", "f0_x_1"]
+    safe = model_feature_names(names)
+    assert len(set(safe)) == len(names)
+    assert all(n.isascii() and n.replace("_", "a").isalnum() for n in safe)
+    assert safe[names.index("plain")] == "plain" and safe[names.index("x_1_")] == "x_1_"  # plain names unchanged
+    assert original_feature_names(names) == dict(zip(safe, names, strict=True))
+
+
+def test_odd_names_reach_both_gbdt_libraries(tmp_path: Path) -> None:
+    """Direct adapter fits on names XGBoost and LightGBM refuse as they are (the CLI run above does the same)."""
+    from kaggle_kit.config import ModelSpec
+    from kaggle_kit.features import TableEncoder
+    from kaggle_kit.metrics import get_metric
+    from kaggle_kit.models import FitContext, make_adapter
+
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({n: rng.normal(size=40) for n in ("x[1]", "y<2>", "a:b", "{c}", "größe")})
+    y = (frame["x[1]"].to_numpy() > 0).astype(np.int64)
+    enc = TableEncoder(tuple(frame.columns), ())
+    X = enc.transform(frame, enc.fit(frame))
+    ctx = FitContext("binary", 2, get_metric("roc_auc"), 0, "cpu", threads=1)
+    for kind in ("xgboost", "lightgbm"):
+        adapter = make_adapter(ModelSpec(name="m", kind=kind, num_boost_round=5, early_stopping_rounds=None))
+        fitted = adapter.fit(X, y, X, y, ctx)
+        assert adapter.predict(fitted, X, ctx).shape == (40, 2)
+
+
+def test_adversarial_validation_takes_odd_names_and_reports_them() -> None:
+    from kaggle_kit.report.adversarial import adversarial_validation
+
+    rng = np.random.default_rng(0)
+    names = ("x[1]", "a:b", "größe")
+    train = pl.DataFrame({n: rng.normal(size=60) for n in names})
+    test = pl.DataFrame({n: rng.normal(size=60) + (2.0 if n == "a:b" else 0.0) for n in names})
+    result = adversarial_validation(train, test, names, n_splits=2, num_boost_round=10)
+    assert result.features[0].name == "a:b"  # the shifted column, by its own name
+
+
+def test_unnamed_index_is_dropped_only_when_it_is_row_numbers(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "binary", "accuracy")
+    train = pl.DataFrame({"Unnamed: 0": [3, 1, 2, 0], "x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
+    with pytest.warns(UserWarning, match=r"'Unnamed: 0' of train .* are dropped"):
+        assert "Unnamed: 0" not in prepare_competition(spec, train, None).features
+    kept = train.with_columns(pl.Series("Unnamed: 0", [1, 1, 2, 0]))  # repeats: a real (unnamed) column
+    assert "Unnamed: 0" in prepare_competition(spec, kept, None).features
+
+
+def test_zero_padded_ids_join_long_tables_and_keep_their_spelling(tmp_path: Path) -> None:
+    """Labels and long tables both spell ids "001": read as text on both sides, they join, and stay "001"."""
+    rows = [(f"{i:03d}", t, float(i + t)) for i in range(1, 7) for t in range(3)]
+    long = pl.DataFrame(rows, schema=["sid", "step", "a"], orient="row")
+    long.filter(pl.col("sid") <= "004").write_csv(tmp_path / "X_train.csv")
+    long.filter(pl.col("sid") > "004").write_csv(tmp_path / "X_test.csv")
+    pl.DataFrame({"sid": ["001", "002", "003", "004"], "label": [0, 1, 0, 1]}).write_csv(tmp_path / "y.csv")
+    spec = build_spec(
+        {
+            "name": "s",
+            "task": "binary",
+            "metric": "accuracy",
+            "data": {
+                "train": "y.csv",
+                "id": "sid",
+                "target": "label",
+                "sequences": {"train": "X_train.csv", "test": "X_test.csv", "order_by": "step"},
+            },
+            "models": [{"name": "m", "kind": "dummy"}],
+        },
+        base_dir=tmp_path,
+    )
+    data = load_competition(spec)
+    assert data.train_ids.to_list() == ["001", "002", "003", "004"]
+    assert data.test_ids is not None and data.test_ids.to_list() == ["005", "006"]
+    assert data.train["a__t2"].to_list() == [3.0, 4.0, 5.0, 6.0]  # each id got its own sequence
+
+
+def test_init_writes_a_config_for_messy_files_and_run_then_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = make_messy(tmp_path / "comp", task="binary", thousands=True)
+    code, err = cli(["init", "messy2", "--train", str(m.folder / "train.csv"), "--out", str(tmp_path / "cfg")], capsys)
+    assert code == 0, err
+    code, err = cli(["run", str(tmp_path / "cfg" / "messy2.toml"), "--runs-root", str(tmp_path / "runs")], capsys)
+    assert code == 2 and "column 'amount' of the train file" in err and "set thousands = ','" in err, err
