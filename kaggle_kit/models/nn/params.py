@@ -1,7 +1,8 @@
 """Net hyper-parameters declared as data: each key's default, its check and what it does; validated once, up front.
 
-Every net kind (``mlp``, ``cnn``, ``rnn``, ``cnn1d``) takes the training keys of :data:`TRAIN_PARAMS` plus its
-architecture's own keys. A key that is not in the kind's schema is a :class:`~kaggle_kit.errors.ConfigError` naming
+Every net kind (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``rnn``, ``cnn1d``) takes the training keys of
+:data:`TRAIN_PARAMS` plus its architecture's own keys (``realmlp`` and ``tabm`` also change some training defaults:
+their papers' recipes). A key that is not in the kind's schema is a :class:`~kaggle_kit.errors.ConfigError` naming
 the model, the key, the allowed keys and the closest one. This module does not import torch, so a spec is checked
 before anything trains.
 """
