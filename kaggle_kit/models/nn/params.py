@@ -255,7 +255,10 @@ TABM_PARAMS: dict[str, Param] = {
         "MLP (TabM-mini)",
     ),
     "hidden": Param(
-        [256, 256, 256], int_list(), "widths of the hidden layers (the paper: 3 x 512; 256 keeps k = 32 fast on CPU)"
+        [256, 256],
+        int_list(),
+        "widths of the hidden layers (the paper: 512 wide, 2 blocks with numeric embeddings, 3 without; 256 keeps "
+        "k = 32 members affordable on a CPU)",
     ),
     "dropout": Param(0.1, number(0, 1), "dropout after each hidden layer"),
     **_TABLE_FRONT_PARAMS,
