@@ -124,6 +124,17 @@ def test_categorical_unseen_levels_and_missing_values(kind: str) -> None:
     np.testing.assert_allclose(pred[0], adapter.predict(fitted, fm([[np.nan, np.nan, np.nan]]), ctx)[0], atol=1e-6)
 
 
+@pytest.mark.parametrize(("kind", "embedding"), [("realmlp", "pbld"), ("realmlp", "plr"), ("tabm", "pl")])
+def test_only_categorical_columns(kind: str, embedding: str) -> None:
+    """No numeric column at all: the numeric embeddings are empty, the categorical encodings carry the signal."""
+    X, y = _categorical_task()
+    fm = lambda a: FeatureMatrix(np.ascontiguousarray(a[:, :2], dtype=np.float32), ("small", "wide"), (0, 1))  # noqa: E731
+    ctx = FitContext("binary", 2, get_metric("roc_auc"), seed=0, device="cpu", threads=1)
+    adapter, fitted = _fit(kind, ctx, (fm(X[:1200]), y[:1200]), (fm(X[1200:]), y[1200:]), num_embedding=embedding)
+    assert fitted.model.config["inputs"]["numeric"] == []
+    assert ctx.metric.score(y[1200:], adapter.predict(fitted, fm(X[1200:]), ctx)) > 0.75
+
+
 # ------------------------------------------------------------------------------------------------ embeddings
 def _periodic_task(n: int = 3000) -> tuple[FeatureMatrix, np.ndarray, FeatureMatrix, np.ndarray, FitContext]:
     """y = sin(6 x1) + sin(8 x2) + noise (std 0.1), with two noise columns."""

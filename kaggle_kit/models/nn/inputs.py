@@ -90,7 +90,7 @@ def robust_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled below
         v = np.where(np.isfinite(values), values, np.nan).astype(np.float64)
-        q25, median, q75 = np.nanquantile(v, [0.25, 0.5, 0.75], axis=0) if len(v) else np.full((3, v.shape[1]), np.nan)
+        q25, median, q75 = np.nanquantile(v, [0.25, 0.5, 0.75], axis=0) if v.size else np.full((3, v.shape[1]), np.nan)
         spread = np.where(q75 > q25, q75 - q25, 0.5 * (np.nanmax(v, axis=0) - np.nanmin(v, axis=0)))
     spread = np.nan_to_num(spread)
     factor = np.where(spread > 0, 1.0 / np.where(spread > 0, spread, 1.0), 0.0)

@@ -55,7 +55,7 @@ class NumericEmbedding(nn.Module):
             return
         if kind == "pl":
             self.width = dim
-            self._init_bins(bins or [[0.0, 1.0]] * f)
+            self._init_bins(bins if bins is not None else [[0.0, 1.0]] * f)
             t = self.left.shape[1]
             bound = 1 / math.sqrt(t)
             self.weight = factors(nn.Parameter(torch.empty(f, t, dim).uniform_(-bound, bound)), lr=lr_factor)
@@ -76,10 +76,10 @@ class NumericEmbedding(nn.Module):
 
     def _init_bins(self, bins: list[list[float]]) -> None:
         """Buffers ``left``, ``width`` (F, T) of each column's bins, padded to the most bins, and the masks."""
-        t = max(len(e) - 1 for e in bins)
+        t = max((len(e) - 1 for e in bins), default=1)
         left = torch.zeros(len(bins), t)
         width = torch.ones(len(bins), t)
-        count = torch.tensor([len(e) - 1 for e in bins])
+        count = torch.tensor([len(e) - 1 for e in bins], dtype=torch.int64)
         for j, edges in enumerate(bins):
             e = torch.tensor(edges, dtype=torch.float64)
             left[j, : len(e) - 1] = e[:-1].float()
