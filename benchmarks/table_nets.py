@@ -8,6 +8,7 @@ as the runner does), on 1 thread. Printed per dataset and kind: the CV score ove
 the fold scores, and the mean fit time per fold. The machine's load average is printed before and after.
 
     .venv/bin/python benchmarks/table_nets.py                      # 3 folds, epochs <= 32 (a few minutes)
+    .venv/bin/python benchmarks/table_nets.py --kinds mlp realmlp --epochs 64 --params '{"embedding_sigma": 1.0}'
     .venv/bin/python benchmarks/table_nets.py --quick              # 2 folds, 2 epochs: the smoke test
 """
 
@@ -58,7 +59,8 @@ def cross_validate(kind: str, X: np.ndarray, y: np.ndarray, task: str, metric: s
     oof = np.zeros((len(y), max(n_classes, 1)), dtype=np.float32)
     seconds, scores, epochs = [], [], []
     for tr, va in splitter.split(X, y):
-        adapter = make_adapter(ModelSpec(name=kind, kind=kind, params={"epochs": args.epochs}))
+        params = {"epochs": args.epochs} | (args.params if kind != "mlp" else {})
+        adapter = make_adapter(ModelSpec(name=kind, kind=kind, params=params))
         start = time.perf_counter()
         fitted = adapter.fit(fm(tr), y[tr], fm(va), y[va], ctx)
         oof[va] = adapter.predict(fitted, fm(va), ctx)
@@ -80,6 +82,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=32, help="the epochs cap of every kind")
     parser.add_argument("--rows", type=int, default=2000, help="rows of the periodic table")
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument(
+        "--params", type=json.loads, default={}, help="JSON params for realmlp and tabm, e.g. '{\"k\": 8}'"
+    )
     parser.add_argument("--quick", action="store_true", help="2 folds, 2 epochs, 400 periodic rows")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
@@ -90,8 +95,9 @@ def main() -> None:
     torch.set_num_threads(1)
     print(machine_line())
     print(versions("torch", "numpy"))
-    print(f"{args.folds} folds, epochs <= {args.epochs}, 1 thread, the kinds' default params otherwise\n")
-    figures: dict = {"load_before": load_average(), "folds": args.folds, "epochs": args.epochs, "datasets": {}}
+    print(f"{args.folds} folds, epochs <= {args.epochs}, 1 thread, the kinds' default params otherwise {args.params}\n")
+    figures: dict = {"load_before": load_average(), "folds": args.folds, "epochs": args.epochs, "params": args.params}
+    figures["datasets"] = {}
     for name, (X, y, task, metric) in datasets(args.rows).items():
         print(f"{name}: {X.shape[0]} rows x {X.shape[1]} columns, {task}, {metric}")
         figures["datasets"][name] = {}
