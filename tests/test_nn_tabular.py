@@ -164,6 +164,50 @@ def test_numeric_embeddings_beat_the_plain_mlp_on_periodic_effects() -> None:
     assert rmse["tabm"] < 0.4 * rmse["mlp"] and rmse["tabm"] < 0.25, rmse
 
 
+def test_piecewise_linear_encoding_matches_an_independent_computation() -> None:
+    """With the per-column linear layer set to the identity, the embedding is the encoding itself: per bin
+    ``(x - left) / width`` clipped to [0, 1], except below the first and above the last edge; padded bins are 0."""
+    from kaggle_kit.models.nn.architectures.tabular import NumericEmbedding
+
+    bins = [[-1.0, 0.0, 0.5, 2.0], [0.0, 1.0]]  # 3 bins and 1 bin (padded to 3)
+    emb = NumericEmbedding("pl", 2, dim=3, bins=bins)
+    with torch.no_grad():
+        emb.weight.copy_(torch.eye(3).expand(2, 3, 3))
+        emb.bias.zero_()
+    x = np.array([[-3.0, -1.0], [0.25, 0.5], [1.0, 3.0], [5.0, 1.0]], dtype=np.float32)
+    out = emb(torch.from_numpy(x)).detach().numpy().reshape(4, 2, 3)
+
+    def encode(v: float, edges: list[float]) -> list[float]:
+        n = len(edges) - 1
+        enc = []
+        for t in range(n):
+            e = (v - edges[t]) / (edges[t + 1] - edges[t])
+            lo = -np.inf if t == 0 else 0.0  # the first bin is open below
+            hi = np.inf if t == n - 1 else 1.0  # the last bin is open above
+            enc.append(min(max(e, lo), hi))
+        return enc + [0.0] * (3 - n)
+
+    expected = np.array([[encode(float(v), bins[j]) for j, v in enumerate(row)] for row in x])
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
+    assert out[0, 0, 0] == pytest.approx(-2.0) and out[3, 0, 2] == pytest.approx(3.0)  # the open ends
+
+
+def test_pbld_embedding_matches_its_formula() -> None:
+    from kaggle_kit.models.nn.architectures.tabular import NumericEmbedding
+
+    emb = NumericEmbedding("pbld", 3, dim=4, frequencies=5, sigma=0.1)
+    assert emb.width == 4 and float(emb.frequency.detach().std()) < 0.3  # frequencies ~ N(0, 0.1)
+    x = torch.randn(7, 3)
+    out = emb(x).detach().numpy().reshape(7, 3, 4)
+    w, b = emb.frequency.detach().numpy(), emb.phase.detach().numpy()
+    W, c = emb.weight.detach().numpy(), emb.bias.detach().numpy()
+    xn = x.numpy()
+    for j in range(3):
+        periodic = np.cos(2 * np.pi * xn[:, j : j + 1] * w[j] + b[j])  # (7, 5)
+        np.testing.assert_allclose(out[:, j, :3], periodic @ W[j] + c[j], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out[:, j, 3], xn[:, j], rtol=1e-6)  # x itself is kept
+
+
 # ------------------------------------------------------------------------------------------------ inputs
 def test_robust_scaling_is_fit_on_the_training_rows_only() -> None:
     rng = np.random.default_rng(3)
