@@ -64,6 +64,8 @@ ADAPTERS: dict[str, Callable[[ModelSpec], ModelAdapter]] = {
     "extra_trees": _forest,  # scikit-learn ExtraTrees{Classifier,Regressor}
     "linear": _linear,  # LogisticRegression / Ridge on impute + one-hot + standardize / spline / quantile
     "mlp": _net,  # Dense net for tables (kaggle_kit.models.nn)
+    "realmlp": _net,  # RealMLP for tables: robust scaling, numeric embeddings, the paper's recipe
+    "tabm": _net,  # TabM for tables: k weight-sharing MLPs trained at once (BatchEnsemble)
     "cnn": _net,  # CNN for images given as pixel columns
     "rnn": _net,  # GRU / LSTM for sequences given as columns
     "cnn1d": _net,  # 1D-CNN for sequences given as columns

@@ -1,10 +1,11 @@
-"""Neural nets in PyTorch under the kit's K-fold: Dense/MLP for tables, CNN for images, RNN and 1D-CNN for sequences.
+"""Neural nets in PyTorch under the kit's K-fold: Dense/MLP, RealMLP and TabM for tables, CNN for images, RNN and
+1D-CNN for sequences.
 
 Modules, one job each:
 
 * ``params``: every kind's hyper-parameters as data (defaults, checks, docs); ``families``: the kinds
-  (``mlp``, ``cnn``, ``rnn``, ``cnn1d``) and their input layouts; ``inputs``: FeatureMatrix -> arrays with the
-  normalisation fit on the training rows. These three do not import torch.
+  (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``rnn``, ``cnn1d``) and their input layouts; ``inputs``: FeatureMatrix ->
+  arrays with the normalisation fit on the training rows. These three do not import torch.
 * ``trainer`` (the loop), ``callbacks`` (no-op hooks, early stopping), ``optim`` (optimizers, schedules),
   ``batches`` (mini-batches prepared on the device), ``augment`` (image / sequence augmentation, TTA views),
   ``device`` (AMP / channels-last / pinned-memory plan), ``runtime`` (seeds, threads), ``task`` (loss and outputs).

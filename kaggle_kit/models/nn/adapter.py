@@ -1,4 +1,5 @@
-"""The runner's adapter for the net kinds (``mlp``, ``cnn``, ``rnn``, ``cnn1d``): the same protocol as XGBoost's.
+"""The runner's adapter for the net kinds (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``rnn``, ``cnn1d``): the same
+protocol as XGBoost's.
 
 Hyper-parameters, the number of epochs and early stopping are all ``params`` (``epochs`` = the maximum number of
 epochs, ``patience`` = epochs without improvement on the fold's validation rows before stopping, 0 = off). The

@@ -125,3 +125,21 @@ class PrintProgress(Callback):
         if state.epoch % self.every == 0 or state.stop or state.epoch == state.epochs:
             values = "  ".join(f"{k} {v[-1]:.5g}" for k, v in state.history.items())
             self.printer(f"{self.prefix}epoch {state.epoch}/{state.epochs}  {values}")
+
+
+class DropoutSchedule(Callback):
+    """RealMLP's dropout schedule: each epoch, every ``nn.Dropout`` of the module gets rate ``p * flat_cos(t)``,
+    ``t`` the share of the epochs already run (the full rate for the first half, then a cosine down to 0)."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def on_epoch_begin(self, state: TrainState) -> None:
+        from torch import nn
+
+        from .optim import flat_cos
+
+        rate = self.p * flat_cos((state.epoch - 1) / state.epochs)
+        for m in state.module.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = rate

@@ -13,7 +13,17 @@ from typing import Any, Literal
 
 from ...errors import ConfigError
 from .inputs import ImageInputs, SequenceInputs, TableInputs
-from .params import CNN1D_PARAMS, CNN_PARAMS, MLP_PARAMS, RNN_PARAMS, TRAIN_PARAMS, Param, validate_params
+from .params import (
+    CNN1D_PARAMS,
+    CNN_PARAMS,
+    MLP_PARAMS,
+    REALMLP_PARAMS,
+    RNN_PARAMS,
+    TABM_PARAMS,
+    TRAIN_PARAMS,
+    Param,
+    validate_params,
+)
 
 Inputs = TableInputs | ImageInputs | SequenceInputs
 
@@ -24,6 +34,7 @@ class Family:
     layout: Literal["table", "image", "sequence"]
     params: Mapping[str, Param]
     architecture: str  # module under .architectures with build(params, inputs, n_outputs)
+    scaling: Literal["standard", "robust"] = "standard"  # tables: how numeric columns are scaled
 
     @property
     def schema(self) -> dict[str, Param]:
@@ -50,7 +61,8 @@ class Family:
             return ImageInputs(model, tuple(params["image_shape"]), params["pixel_order"])  # type: ignore[arg-type]
         if self.layout == "sequence":
             return SequenceInputs(model, tuple(params["sequence_shape"]), params["step_order"])  # type: ignore[arg-type]
-        return TableInputs(model)
+        bins = params["bins"] if params.get("num_embedding") == "pl" else 0
+        return TableInputs(model, self.scaling, bins)
 
     def augment(self, params: Mapping[str, Any]) -> Any:
         """The training augmentation, or ``None`` when the params ask for none."""
@@ -71,6 +83,14 @@ class Family:
             return None
         return aug if aug.active else None
 
+    def callbacks(self, params: Mapping[str, Any]) -> list[Any]:
+        """Training callbacks the params ask for (RealMLP's dropout schedule)."""
+        from .callbacks import DropoutSchedule
+
+        if params.get("dropout_schedule") == "flat_cos" and params.get("dropout"):
+            return [DropoutSchedule(params["dropout"])]
+        return []
+
     def tta_views(self, params: Mapping[str, Any]) -> list[Any] | None:
         if not params.get("tta"):
             return None
@@ -84,6 +104,8 @@ class Family:
 
 FAMILIES: dict[str, Family] = {
     "mlp": Family("mlp", "table", MLP_PARAMS, "mlp"),
+    "realmlp": Family("realmlp", "table", REALMLP_PARAMS, "realmlp", scaling="robust"),
+    "tabm": Family("tabm", "table", TABM_PARAMS, "tabm", scaling="robust"),
     "cnn": Family("cnn", "image", CNN_PARAMS, "cnn"),
     "rnn": Family("rnn", "sequence", RNN_PARAMS, "rnn"),
     "cnn1d": Family("cnn1d", "sequence", CNN1D_PARAMS, "cnn1d"),

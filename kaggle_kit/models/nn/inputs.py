@@ -4,7 +4,10 @@ statistics fit on the fold's training rows only (``fit``) and applied to any row
 The fitted state is a small JSON-able dict stored beside the weights. Three layouts:
 
 * :class:`TableInputs` (``mlp``): numeric columns standardised (missing -> 0, the training mean), categorical
-  columns as embedding indices (0 = missing or a level never seen in training).
+  columns as embedding indices (0 = missing or a level never seen in training). ``realmlp`` / ``tabm``: numeric
+  columns robust-scaled and smoothly clipped instead (RealMLP's ``x -> (x - median) / IQR``, then
+  ``x / sqrt(1 + (x / 3)^2)``; missing -> 0, the median), plus, for piecewise-linear embeddings, each column's
+  quantile bin edges of the scaled training values.
 * :class:`ImageInputs` (``cnn``): pixel columns reshaped to ``(N, C, H, W)``, standardised per channel.
 * :class:`SequenceInputs` (``rnn``, ``cnn1d``): columns reshaped to ``(N, T, F)`` plus each row's length,
   standardised per feature; trailing steps whose features are all missing are padding. Without a given shape,
@@ -78,31 +81,87 @@ def _standardise(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.nd
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False)
 
 
+def robust_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of ``values``: the median and RealMLP's robust scale factor, NaN-aware, in float64.
+
+    The factor is ``1 / (q75 - q25)``; where the quartiles tie, ``2 / (max - min)``; where that is 0 too (a constant
+    or all-missing column), 0: the column becomes 0 everywhere.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled below
+        v = np.where(np.isfinite(values), values, np.nan).astype(np.float64)
+        q25, median, q75 = np.nanquantile(v, [0.25, 0.5, 0.75], axis=0) if v.size else np.full((3, v.shape[1]), np.nan)
+        spread = np.where(q75 > q25, q75 - q25, 0.5 * (np.nanmax(v, axis=0) - np.nanmin(v, axis=0)))
+    spread = np.nan_to_num(spread)
+    factor = np.where(spread > 0, 1.0 / np.where(spread > 0, spread, 1.0), 0.0)
+    return np.nan_to_num(median), factor
+
+
+def smooth_clip(z: np.ndarray) -> np.ndarray:
+    """``z / sqrt(1 + (z / 3)^2)``: the identity near 0, bounded by +-3 (infinite values map to +-3)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = z / np.sqrt(1 + (z / 3) ** 2)
+    return np.where(np.isinf(z), 3.0 * np.sign(z), out)
+
+
+def _robust(values: np.ndarray, median: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        z = (values.astype(np.float64) - median) * factor
+    z = np.where(np.isnan(z), 0.0, z)  # missing (and inf * 0) -> the median
+    return smooth_clip(z).astype(np.float32)
+
+
+def quantile_bins(values: np.ndarray, n_bins: int) -> list[list[float]]:
+    """Per column: the distinct edges of ``n_bins`` quantile bins (at least 2 edges, so at least one bin)."""
+    edges = []
+    for col in values.T.astype(np.float64):
+        e = np.unique(np.quantile(col, np.linspace(0.0, 1.0, n_bins + 1))) if len(col) else np.zeros(1)
+        edges.append((e if len(e) >= 2 else np.array([e[0], e[0] + 1.0])).tolist())
+    return edges
+
+
 @dataclass(frozen=True)
 class TableInputs:
-    """Numeric columns -> standardised float32; categorical codes -> int64 embedding indices."""
+    """Numeric columns -> float32 (standardised, or with ``scaling='robust'`` robust-scaled and smoothly clipped);
+    categorical codes -> int64 embedding indices. ``bins > 0`` also fits each numeric column's quantile bin edges
+    (of the values the net sees) for piecewise-linear embeddings."""
 
     model: str
+    scaling: str = "standard"  # "standard" | "robust"
+    bins: int = 0
 
     def fit(self, X: FeatureMatrix) -> dict[str, Any]:
         cat = list(X.categorical)
         num = [i for i in range(X.X.shape[1]) if i not in set(cat)]
-        mean, std = _mean_std(X.X[:, num], axis=0) if num else (np.zeros(0), np.ones(0))
         # codes are 0..levels-1 of the fold's training levels; +1 leaves index 0 for missing / unseen
         cardinality = [int(np.nanmax(X.X[:, j])) + 2 if np.isfinite(X.X[:, j]).any() else 1 for j in cat]
-        return {
+        state: dict[str, Any] = {
             "layout": "table",
             "n_features": X.X.shape[1],
             "numeric": num,
             "categorical": cat,
-            "mean": mean.tolist(),
-            "std": std.tolist(),
             "cardinality": cardinality,
         }
+        if self.scaling == "robust":
+            median, factor = robust_scale(X.X[:, num])
+            state |= {"scaling": "robust", "median": median.tolist(), "scale": factor.tolist()}
+        else:
+            mean, std = _mean_std(X.X[:, num], axis=0) if num else (np.zeros(0), np.ones(0))
+            state |= {"mean": mean.tolist(), "std": std.tolist()}
+        if self.bins:
+            state["bins"] = quantile_bins(self._numeric(X, state), self.bins)
+        return state
+
+    @staticmethod
+    def _numeric(X: FeatureMatrix, state: dict[str, Any]) -> np.ndarray:
+        values = X.X[:, state["numeric"]]
+        if state.get("scaling") == "robust":
+            return _robust(values, np.asarray(state["median"]), np.asarray(state["scale"]))
+        return _standardise(values, np.asarray(state["mean"]), np.asarray(state["std"]))
 
     def arrays(self, X: FeatureMatrix, state: dict[str, Any]) -> tuple[np.ndarray, ...]:
         _check_width(self.model, X, state["n_features"])
-        x_num = _standardise(X.X[:, state["numeric"]], np.asarray(state["mean"]), np.asarray(state["std"]))
+        x_num = self._numeric(X, state)
         codes = X.X[:, state["categorical"]]
         with np.errstate(invalid="ignore"):
             idx = np.where(np.isfinite(codes), codes + 1, 0).astype(np.int64)

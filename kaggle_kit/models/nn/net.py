@@ -90,7 +90,7 @@ def fit_net(
     plan = plan_device(
         device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.layout == "image"
     )
-    callbacks = list(callbacks)
+    callbacks = [*callbacks, *family.callbacks(params)]
     if valid is not None and params["patience"] > 0:
         by_metric = params["monitor"] == "metric" and scorer is not None
         callbacks.insert(

@@ -1,7 +1,8 @@
 """Net hyper-parameters declared as data: each key's default, its check and what it does; validated once, up front.
 
-Every net kind (``mlp``, ``cnn``, ``rnn``, ``cnn1d``) takes the training keys of :data:`TRAIN_PARAMS` plus its
-architecture's own keys. A key that is not in the kind's schema is a :class:`~kaggle_kit.errors.ConfigError` naming
+Every net kind (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``rnn``, ``cnn1d``) takes the training keys of
+:data:`TRAIN_PARAMS` plus its architecture's own keys (``realmlp`` and ``tabm`` also change some training defaults:
+their papers' recipes). A key that is not in the kind's schema is a :class:`~kaggle_kit.errors.ConfigError` naming
 the model, the key, the allowed keys and the closest one. This module does not import torch, so a spec is checked
 before anything trains.
 """
@@ -85,6 +86,20 @@ def int_list(length: int | None = None, lo: int = 1, *, what: str = "") -> Calla
     return check
 
 
+def number_pair(lo: float, hi: float) -> Callable[[Any], list[float]]:
+    def check(value: Any) -> list[float]:
+        items = list(value) if isinstance(value, (list, tuple)) else None
+        if (
+            items is None
+            or len(items) != 2
+            or any(not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v < hi for v in items)
+        ):
+            raise ValueError(f"must be 2 numbers in [{lo}, {hi})")
+        return [float(v) for v in items]
+
+    return check
+
+
 def column_selection(value: Any) -> str | list[str] | None:
     if isinstance(value, str):
         try:
@@ -126,13 +141,15 @@ TRAIN_PARAMS: dict[str, Param] = {
     "batch_size": Param(128, integer(1), "training mini-batch size"),
     "eval_batch_size": Param(1024, integer(1), "mini-batch size for validation and prediction"),
     "optimizer": Param("adamw", choice("adamw", "adam", "sgd"), "'sgd' uses Nesterov momentum"),
+    "betas": Param([0.9, 0.999], number_pair(0, 1), "'adamw' / 'adam': the moment decay rates (beta1, beta2)"),
     "lr": Param(1e-3, number(0, lo_open=True), "learning rate (the peak of 'onecycle' and 'cosine')"),
     "weight_decay": Param(1e-4, number(0), "weight decay (decoupled for AdamW)"),
     "momentum": Param(0.9, number(0, 1), "momentum of 'sgd'"),
     "schedule": Param(
         "onecycle",
-        choice("onecycle", "cosine", "plateau", "constant"),
-        "learning-rate schedule: one-cycle, linear warm-up then cosine decay, reduce-on-plateau, or constant",
+        choice("onecycle", "cosine", "flat_cos", "plateau", "constant"),
+        "learning-rate schedule: one-cycle, linear warm-up then cosine decay, 'flat_cos' (RealMLP: constant for the "
+        "first half of the epochs, then a cosine down to 0), reduce-on-plateau, or constant",
     ),
     "warmup_epochs": Param(1.0, number(0), "warm-up length of 'onecycle' and 'cosine', in epochs"),
     "plateau_factor": Param(0.5, number(0, 1, lo_open=True), "'plateau': factor the learning rate is cut by"),
@@ -160,6 +177,93 @@ MLP_PARAMS: dict[str, Param] = {
     "embedding_dim": Param(
         0, integer(0), "width of each categorical column's embedding; 0 = min(50, (levels + 1) // 2)"
     ),
+}
+
+
+def _defaults(**changes: tuple[Any, str]) -> dict[str, Param]:
+    """Training keys with another default for one kind: ``key=(default, why)``."""
+    return {k: Param(v, TRAIN_PARAMS[k].check, f"{TRAIN_PARAMS[k].doc} [{why}]") for k, (v, why) in changes.items()}
+
+
+_TABLE_FRONT_PARAMS: dict[str, Param] = {
+    "num_embedding": Param(
+        "pbld",
+        choice("pbld", "plr", "pl", "none"),
+        "numeric embeddings, one small net per numeric column: 'pbld' (RealMLP: [x, Linear(cos(2 pi w x + b))], "
+        "frequencies w ~ N(0, embedding_sigma)), 'plr' (periodic [cos, sin](2 pi w x) -> Linear -> ReLU), 'pl' "
+        "(piecewise-linear encoding over `bins` quantile bins of the training rows -> Linear), or 'none' (the "
+        "scaled value itself)",
+    ),
+    "num_embedding_dim": Param(4, integer(1), "width of each numeric column's embedding ('pbld': x included)"),
+    "embedding_frequencies": Param(16, integer(1), "'pbld' / 'plr': frequencies per numeric column"),
+    "embedding_sigma": Param(0.1, number(0, lo_open=True), "'pbld' / 'plr': std of the initial frequencies"),
+    "bins": Param(48, integer(2, 1024), "'pl': quantile bins per numeric column, fit on the training rows"),
+    "one_hot_max": Param(
+        9, integer(0), "categorical columns with at most this many levels are one-hot encoded, wider ones embedded"
+    ),
+    "cat_embedding_dim": Param(8, integer(1), "width of each embedded categorical column"),
+}
+
+REALMLP_PARAMS: dict[str, Param] = {
+    # the paper's training recipe (RealMLP-TD), as other defaults of the training keys
+    **_defaults(
+        epochs=(64, "the paper: 256, too many for CPUs; early stopping keeps the best epoch"),
+        patience=(16, "the flat_cos schedule improves late"),
+        batch_size=(256, "the paper's"),
+        lr=(0.04, "the paper's for the NTK-parametrised weights; 0.2 for regression in the paper"),
+        weight_decay=(0.02, "the paper's"),
+        betas=([0.9, 0.95], "the paper's"),
+        schedule=("flat_cos", "the paper's lr schedule is the multi-cycle 'coslog4'; flat_cos is its dropout one"),
+        warmup_epochs=(0.0, "none"),
+        label_smoothing=(0.1, "the paper's; set 0 when the metric is the log-loss"),
+    ),
+    # the architecture
+    "hidden": Param([256, 256, 256], int_list(), "widths of the hidden layers"),
+    "activation": Param(
+        "auto",
+        choice("auto", "selu", "mish", "relu", "silu", "gelu"),
+        "activation of the hidden layers; 'auto' = SELU for classification, Mish for regression (the paper's)",
+    ),
+    "parametric_activation": Param(
+        True, boolean, "learnable per-neuron mix x + a (f(x) - x), a initialised to 1 (learning rate x 0.1)"
+    ),
+    "dropout": Param(0.15, number(0, 1), "dropout after each hidden layer"),
+    "dropout_schedule": Param(
+        "flat_cos", choice("flat_cos", "constant"), "'flat_cos': the dropout rate follows the paper's schedule"
+    ),
+    "front_scale": Param(
+        True, boolean, "a learnable per-input scale before the first layer, initialised to 1 (learning rate x 6)"
+    ),
+    **_TABLE_FRONT_PARAMS,
+}
+
+TABM_PARAMS: dict[str, Param] = {
+    **_defaults(
+        epochs=(64, "the paper: until patience runs out"),
+        patience=(16, "the paper's"),
+        batch_size=(256, "the paper's"),
+        lr=(2e-3, "the paper's"),
+        weight_decay=(3e-4, "the paper's; not on the adapters"),
+        schedule=("constant", "the paper's"),
+    ),
+    "k": Param(32, integer(1, 1024), "ensemble members trained at once (sharing the weights, not the adapters)"),
+    "variant": Param(
+        "tabm",
+        choice("tabm", "mini"),
+        "'tabm': BatchEnsemble layers (a member's rank-1 adapters r, s and bias in every layer; the first layer's r "
+        "initialised to random signs, the others to 1); 'mini': one random-sign adapter at the input, then a shared "
+        "MLP (TabM-mini)",
+    ),
+    "hidden": Param(
+        [256, 256],
+        int_list(),
+        "widths of the hidden layers (the paper: 512 wide, 2 blocks with numeric embeddings, 3 without; 256 keeps "
+        "k = 32 members affordable on a CPU)",
+    ),
+    "dropout": Param(0.1, number(0, 1), "dropout after each hidden layer"),
+    **_TABLE_FRONT_PARAMS,
+    "num_embedding": Param("pl", _TABLE_FRONT_PARAMS["num_embedding"].check, "as realmlp; default 'pl' (TabM+PLE)"),
+    "num_embedding_dim": Param(16, integer(1), "width of each numeric column's embedding"),
 }
 
 _AUGMENT_PARAMS: dict[str, Param] = {

@@ -3,6 +3,10 @@
 Classification (binary included) has one logit per class, cross-entropy, and softmax probabilities, so the
 predictions are the kit's ``(n, C)`` matrix. Regression standardises the target with the training rows' mean and
 std (nets train badly on raw targets in the thousands) and maps the outputs back: ``(n, 1)`` values.
+
+Outputs with a member axis, ``(n, k, C)`` (TabM's k ensemble members), are a k-member ensemble: the loss is the mean
+of the members' losses (each member trained on its own prediction) and the prediction is the mean of the members'
+predictions (probabilities, not logits, for classification).
 """
 
 from __future__ import annotations
@@ -45,11 +49,26 @@ class TaskHead:
 
     def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         if not self.regression:
-            return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
-        return {"mse": nn.MSELoss(), "l1": nn.L1Loss(), "huber": nn.HuberLoss()}[self.loss]
+            base: nn.Module = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+        else:
+            base = {"mse": nn.MSELoss(), "l1": nn.L1Loss(), "huber": nn.HuberLoss()}[self.loss]
+
+        def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            if out.dim() == 3:  # (n, k, C): each member's loss on the same target, averaged over rows and members
+                return base(out.flatten(0, 1), target.repeat_interleave(out.shape[1], dim=0))
+            return base(out, target)
+
+        return loss
 
     def output_fn(self, state: dict[str, Any]) -> Callable[[torch.Tensor], torch.Tensor]:
         if not self.regression:
-            return lambda out: torch.softmax(out, dim=1)
-        mean, std = state["mean"], state["std"]
-        return lambda out: out * std + mean
+            to_pred: Callable[[torch.Tensor], torch.Tensor] = lambda out: torch.softmax(out, dim=-1)  # noqa: E731
+        else:
+            mean, std = state["mean"], state["std"]
+            to_pred = lambda out: out * std + mean  # noqa: E731
+
+        def output(out: torch.Tensor) -> torch.Tensor:
+            pred = to_pred(out)
+            return pred.mean(dim=1) if out.dim() == 3 else pred  # (n, k, C): the members' mean
+
+        return output

@@ -1,5 +1,7 @@
 """The nets, one module per family. Each module's ``build(params, inputs, n_outputs)`` makes the ``nn.Module`` from
-the validated params and the fitted input state (shapes, cardinalities), so a saved model is rebuilt from JSON.
+the validated params and the fitted input state (shapes, cardinalities, bin edges), so a saved model is rebuilt
+from JSON. ``tabular`` holds the pieces ``realmlp`` and ``tabm`` share (numeric embeddings, categorical encodings).
 
-Forward signatures: ``MLP(x_num, x_cat)``, ``ImageCNN(x)``, ``RNN(x, lengths)``, ``CNN1D(x, lengths)``.
+Forward signatures: ``MLP(x_num, x_cat)``, ``RealMLP(x_num, x_cat)``, ``TabM(x_num, x_cat) -> (n, k, outputs)``,
+``ImageCNN(x)``, ``RNN(x, lengths)``, ``CNN1D(x, lengths)``.
 """
