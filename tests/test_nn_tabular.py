@@ -414,3 +414,15 @@ def test_scikit_learn_estimators_take_the_new_kinds(kind: str) -> None:
     proba = clf.fit(X[:400], y[:400]).predict_proba(X[400:])
     assert proba.shape == (len(X) - 400, 2) and clf.best_epoch_ >= 1
     assert get_metric("roc_auc").score(y[400:], proba) > 0.95
+
+
+@pytest.mark.parametrize(("metric", "given", "used"), [("log_loss", None, 0.0), ("accuracy", None, 0.1),
+                                                      ("log_loss", 0.05, 0.05)])  # fmt: skip
+def test_realmlp_label_smoothing_is_off_under_log_loss_unless_set(
+    metric: str, given: float | None, used: float
+) -> None:
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+    ctx = FitContext("binary", 2, get_metric(metric), seed=7, device="cpu", threads=1)
+    extra = {} if given is None else {"label_smoothing": given}
+    _, fitted = _fit("realmlp", ctx, (Xtr, ytr), (Xva, yva), epochs=1, **extra)
+    assert fitted.model.config["params"]["label_smoothing"] == used  # what the fitted net trained with (and saved)

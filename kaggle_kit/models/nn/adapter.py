@@ -42,6 +42,13 @@ class NetAdapter:
     def check(self, ctx: FitContext) -> None:
         pass
 
+    def _params_for(self, ctx: FitContext) -> dict:
+        """The params, with label smoothing off under log loss unless the user set it: smoothing pulls the
+        probabilities towards uniform, which log loss punishes (pytabkit likewise smooths only for the error rate)."""
+        if ctx.metric.name == "log_loss" and "label_smoothing" not in self.spec.params:
+            return {**self.params, "label_smoothing": 0.0}
+        return self.params
+
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:
@@ -50,7 +57,7 @@ class NetAdapter:
         fitted, result = fit_net(
             self.spec.name,
             self.spec.kind,
-            self.params,
+            self._params_for(ctx),
             train,
             y_train,
             valid,

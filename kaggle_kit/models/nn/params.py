@@ -215,7 +215,7 @@ REALMLP_PARAMS: dict[str, Param] = {
         betas=([0.9, 0.95], "the paper's"),
         schedule=("flat_cos", "the paper's lr schedule is the multi-cycle 'coslog4'; flat_cos is its dropout one"),
         warmup_epochs=(0.0, "none"),
-        label_smoothing=(0.1, "the paper's; set 0 when the metric is the log-loss"),
+        label_smoothing=(0.1, "the paper's; 0 under the log-loss metric unless set"),
     ),
     # the architecture
     "hidden": Param([256, 256, 256], int_list(), "widths of the hidden layers"),
