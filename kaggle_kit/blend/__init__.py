@@ -23,9 +23,10 @@ from .objective import Objective, make_objective
 from .registry import BLENDERS, make_blender, register
 from .report import BlendReport, format_blend_leaderboard
 from .result import BlendResult
+from .selection import HillClimb
 from .stacking import Stack
 from .storage import blend_names, read_blend
-from .weighting import HillClimb, Mean, NelderMead, Rank
+from .weighting import Mean, NelderMead, Rank
 
 __all__ = [
     "ALL_METHODS",

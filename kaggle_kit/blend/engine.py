@@ -30,6 +30,7 @@ from .nested import nested_cv
 from .objective import search_metric
 from .registry import check_applicable, make_blender
 from .result import BlendResult
+from .scoring import score_folds
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,11 @@ def blend_predictions(
     )
     if blender.nested_only:
         blended_test = nested.test
-    scored = np.isfinite(nested.oof).all(axis=1)
-    nested_score = metric.score(y[scored], nested.oof[scored]) if scored.any() else float("nan")
-    in_sample_scores: list[float] = []
+    # the nested OOF is scored as a model's OOF is (one function for both): a blend of one model scores that model
+    honest = score_folds(nested.oof, y, folds, metric, nested.scored)
+    in_sample_scores: tuple[float, ...] = ()
     if in_sample is not None:  # the full fit scored fold by fold, on the folds nested CV scored: the like-for-like gap
-        for r, k in nested.scored:
-            valid_idx = folds.train_valid(r, k)[1]
-            valid_idx = valid_idx[usable[valid_idx]]
-            in_sample_scores.append(float(metric.score(y[valid_idx], in_sample[valid_idx])))
+        in_sample_scores = score_folds(in_sample, y, folds, metric, honest.folds).scores
     seconds = time.perf_counter() - start
 
     result = BlendResult(
@@ -140,10 +138,10 @@ def blend_predictions(
         models=names,
         weights=weights,
         cv=float(cv),
-        nested_cv=float(nested_score),
-        fold_scores=tuple(float(s) for s in nested.fold_scores),
-        in_sample_fold_scores=tuple(in_sample_scores),
-        folds=tuple(nested.scored),
+        nested_cv=honest.pooled,
+        fold_scores=honest.scores,
+        in_sample_fold_scores=in_sample_scores,
+        folds=honest.folds,
         fit_seconds=round(seconds, 4),
         n_rows=int(usable.sum()),
         options=blender.options(),
