@@ -1,7 +1,8 @@
 """The report's leaderboard: every model and every blend of a run as one kind of row, ranked by its honest score.
 
-A model's honest score is its CV (every OOF row scored at once); a blend's is its nested-CV score (weights fit on
-K-1 folds, scored on the held-out fold), since its plain CV scores the rows its weights were fit on.
+A row's honest score is the mean of its fold scores: a model's OOF, and a blend's nested-CV OOF (weights fit on K-1
+folds, scored on the held-out fold; its plain CV scores the rows its weights were fit on), scored fold by fold by
+the one function ``kaggle-kit blend`` ranks with (:func:`kaggle_kit.blend.scoring.score_folds`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ class Entry:
 
     @property
     def score(self) -> float:
-        """The number the row is ranked by: nested CV for blends (when known), CV for models."""
+        """The number the row is ranked by, as ``kaggle-kit blend`` ranks: the mean of its fold scores (a blend's
+        nested-CV ones); without fold scores, nested CV for blends (when known), CV for models."""
+        if self.fold_scores:
+            return self.mean
         if self.is_blend and self.nested_cv is not None and not math.isnan(self.nested_cv):
             return self.nested_cv
         return self.cv
@@ -135,5 +139,7 @@ def format_entries(entries: list[Entry], metric: Metric) -> str:
         value_column("fit s", lambda r: r.fit_seconds, ".1f", width=7),
         folds_column(),
     ]
-    title = [f"CV leaderboard ({metric.name}, {direction(metric)}; blends ranked by nested CV)"]
+    title = [
+        f"CV leaderboard ({metric.name}, {direction(metric)}; ranked by the mean of fold scores, nested CV for blends)"
+    ]
     return format_table([entry_row(e) for e in entries], columns, metric, title)
