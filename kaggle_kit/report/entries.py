@@ -54,13 +54,16 @@ class Entry:
 
     @property
     def score(self) -> float:
-        """The number the row is ranked by, as ``kaggle-kit blend`` ranks: the mean of its fold scores (a blend's
-        nested-CV ones); without fold scores, nested CV for blends (when known), CV for models."""
-        if self.fold_scores:
-            return self.mean
+        """Every held-out row scored at once: nested CV for blends (when known), CV for models."""
         if self.is_blend and self.nested_cv is not None and not math.isnan(self.nested_cv):
             return self.nested_cv
         return self.cv
+
+    @property
+    def rank_score(self) -> float:
+        """The number the row is ranked by, as ``kaggle-kit blend`` ranks: the mean of its fold scores (a blend's
+        nested-CV ones); :attr:`score` when it has none."""
+        return self.mean if self.fold_scores else self.score
 
     @property
     def mean(self) -> float:
@@ -97,14 +100,14 @@ class Entry:
 
 
 def rank_entries(entries: list[Entry], metric: Metric) -> list[Entry]:
-    """Best first by :attr:`Entry.score` in the metric's direction; failed or unscored rows last."""
-    return rank_by(entries, metric, lambda e: e.score, lambda e: e.status == "ok")
+    """Best first by :attr:`Entry.rank_score` in the metric's direction; failed or unscored rows last."""
+    return rank_by(entries, metric, lambda e: e.rank_score, lambda e: e.status == "ok")
 
 
 def best_entry(entries: list[Entry], metric: Metric, *, blends: bool = True) -> Entry | None:
     """The best scored row that is not the baseline (optionally not a blend)."""
     for e in rank_entries(entries, metric):
-        if e.status == "ok" and not math.isnan(e.score) and not e.is_baseline and (blends or not e.is_blend):
+        if e.status == "ok" and not math.isnan(e.rank_score) and not e.is_baseline and (blends or not e.is_blend):
             return e
     return None
 
@@ -114,7 +117,7 @@ def entry_row(e: Entry) -> TableRow:
     return TableRow(
         name=e.name,
         kind=(e.method or e.kind) if e.is_blend else e.kind,
-        score=e.score,
+        score=e.rank_score,
         cv=e.cv,
         nested_cv=e.nested_cv,
         mean=e.mean,
