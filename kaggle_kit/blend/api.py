@@ -20,7 +20,7 @@ import polars as pl
 
 from ..errors import ConfigError, StoreError, allowed
 from ..store import RunStore
-from .engine import BlendOutcome, blend_predictions
+from .engine import BlendOutcome, blend_predictions, stacking_guard
 from .inputs import RunPredictions, current_keys, load_run
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
@@ -31,10 +31,8 @@ from .storage import check_name, read_blend, read_blend_predictions, write_blend
 #: The methods ``"all"`` stands for, in the order they are reported.
 ALL_METHODS: tuple[str, ...] = ("mean", "rank", "nelder_mead", "hill_climb", "stack")
 #: What ``"auto"`` stands for: ensemble selection over every model, and one stacking level kept only when its nested
-#: CV beats the selection's (AutoGluon's guard against stacked overfitting).
+#: CV beats the selection's (:func:`~.engine.stacking_guard`).
 AUTO_METHODS: tuple[str, ...] = ("hill_climb", "stack")
-#: The stacker and the selection it must beat to be kept, whenever both are among the methods of a report.
-GUARDED = ("stack", "hill_climb")
 
 
 def fit_blend(
@@ -110,7 +108,7 @@ def blend_report(
             check_blend_name(preds, blend_name)
 
     outcomes = [_blend(preds, m, name, (options or {}).get(m), seed) for m in chosen]
-    outcomes, dropped = _guard(outcomes, preds)
+    outcomes, dropped = stacking_guard(outcomes, preds.metric)
     for blend, beaten_by in dropped:
         notes.append(
             f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {blend.mean:.5f} by nested CV, "
@@ -163,16 +161,6 @@ def _methods(methods: str | Sequence[str], preds: RunPredictions) -> list[str]:
     for m in methods:
         make_blender(m)  # unknown names fail here, listing the methods
     return list(dict.fromkeys(methods))
-
-
-def _guard(
-    outcomes: list[BlendOutcome], preds: RunPredictions
-) -> tuple[list[BlendOutcome], list[tuple[BlendResult, BlendResult]]]:
-    """Drop the stacker when its honest score does not beat the ensemble selection's: (kept, [(dropped, winner)])."""
-    stacker, selection = (next((o for o in outcomes if o.result.method == m), None) for m in GUARDED)
-    if stacker is None or selection is None or preds.metric.better(stacker.result.mean, selection.result.mean):
-        return outcomes, []
-    return [o for o in outcomes if o is not stacker], [(stacker.result, selection.result)]
 
 
 def check_blend_name(preds: RunPredictions, name: str) -> None:

@@ -17,7 +17,7 @@ This is the whole blend step without the run store, for a notebook that holds it
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,3 +156,17 @@ def _objective_name(method: str, metric: Metric) -> str:
     if method == "stack":
         return "squared_error" if metric.needs == "value" else "log_loss"
     return search_metric(metric).name
+
+
+def stacking_guard(
+    outcomes: Sequence[BlendOutcome], metric: Metric
+) -> tuple[list[BlendOutcome], list[tuple[BlendResult, BlendResult]]]:
+    """AutoGluon's guard against stacked overfitting: among ``outcomes``, a level-2 stacker (``stack``) is kept only
+    when its honest score (the mean of its nested-CV fold scores) beats the ensemble selection's (``hill_climb``),
+    fitted on the same models. Returns the outcomes kept and, for a dropped stacker, ``(its result, the
+    selection's)``: both scores, for the report."""
+    stacker = next((o for o in outcomes if o.result.method == "stack"), None)
+    selection = next((o for o in outcomes if o.result.method == "hill_climb"), None)
+    if stacker is None or selection is None or metric.better(stacker.result.mean, selection.result.mean):
+        return list(outcomes), []
+    return [o for o in outcomes if o is not stacker], [(stacker.result, selection.result)]

@@ -409,15 +409,17 @@ class HillClimb(Blender):
             if self.bags == 1 or m == 1:
                 chosen = select(scorer, everyone, self.max_steps, self.init_best)
                 weights, loss, steps = chosen.counts / chosen.counts.sum(), chosen.loss, chosen.steps
+                picks = int(chosen.counts.sum())
             else:
                 size = max(1, round(self.bag_fraction * m))
                 weights = np.zeros(m)
-                steps = 0
+                steps = picks = 0
                 for _ in range(self.bags):
                     subset = np.sort(rng.choice(m, size=size, replace=False))
                     chosen = select(scorer, subset, self.max_steps, self.init_best)
                     weights += chosen.counts / chosen.counts.sum() / self.bags
                     steps += chosen.steps
+                    picks += int(chosen.counts.sum())
                 loss = scorer.loss(scorer.mix(weights), 1)
                 singles = scorer.losses(scorer.empty(), 0, everyone)
                 best = int(np.nanargmin(np.where(np.isfinite(singles), singles, np.inf)))
@@ -425,5 +427,5 @@ class HillClimb(Blender):
                     weights, loss = np.eye(m)[best], float(singles[best])
         return Fitted(
             weights=np.asarray(weights, dtype=np.float64),
-            info={"steps": steps, "objective": scorer.name, "loss": float(loss), "bags": self.bags},
+            info={"steps": steps, "picks": picks, "objective": scorer.name, "loss": float(loss), "bags": self.bags},
         )
