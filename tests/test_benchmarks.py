@@ -88,3 +88,15 @@ def test_hidden_codes_follow_the_run_classes(tmp_path: Path) -> None:
     pl.DataFrame({"id": [3, 1, 2], "y": ["b", "a", "b"]}).write_csv(solution)
     codes = hidden_codes(solution, "y", "id", pl.Series("id", [1, 2, 3]), ["a", "b"])
     np.testing.assert_array_equal(codes, [0, 1, 1])  # in the ids' order, as indexes into the classes
+
+
+def test_selection_speed_times_every_case_and_picks_as_the_naive_loop(tmp_path: Path) -> None:
+    figures = _run("selection_speed.py", "--quick", tmp_path=tmp_path)
+    assert [(c["task"], c["metric"]) for c in figures["cases"]] == [
+        ("binary", "roc_auc"),
+        ("binary", "log_loss"),
+        ("multiclass-5", "log_loss"),
+    ]
+    assert all(s > 0 for c in figures["cases"] for s in c["seconds"].values())
+    # the running-sum scorers choose exactly what recomputing every blend from scratch chooses
+    assert [n["same_picks"] for n in figures["naive"]] == [True, True, True]
