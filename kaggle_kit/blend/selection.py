@@ -120,7 +120,7 @@ class LogLossScorer(Scorer):
             np.add(_rows(base, candidates, 0, a, b), total[0, a:b], out=block)
             np.maximum(block, lo, out=block)
             np.log(block, out=block)
-            out += block.sum(axis=1, dtype=np.float64)
+            out += block.sum(axis=1)  # float32 within a block (pairwise), float64 across blocks
         return math.log(scale) - out / n
 
 
@@ -152,7 +152,7 @@ class RowLossScorer(Scorer):
             block = buf[:, : b - a]
             np.add(_rows(base, candidates, 0, a, b), total[0, a:b], out=block)
             block *= scale
-            out += self.row(block, self.y[a:b]).sum(axis=1, dtype=np.float64)
+            out += self.row(block, self.y[a:b]).sum(axis=1)  # float32 within a block, float64 across blocks
         return self.finish(out, n)
 
 
@@ -308,12 +308,12 @@ def make_scorer(
     if target.name == "log_loss":
         codes = np.asarray(y, dtype=np.intp)
         true_p = np.empty((preds.shape[0], 1, n), dtype=np.float32)
-        rows = np.arange(n)
+        flat = np.arange(n) * preds.shape[2] + codes  # each row's true class, in a model's flattened matrix
         for j in range(preds.shape[0]):  # model by model: a 2-D gather is far slower than these 1-D ones
             if preds.shape[2] == 1:
                 true_p[j, 0] = np.where(codes == 1, preds[j, :, 0], 1 - preds[j, :, 0])
             else:
-                true_p[j, 0] = preds[j][rows, codes]
+                np.take(np.ascontiguousarray(preds[j]).reshape(-1), flat, out=true_p[j, 0])
         return LogLossScorer(true_p, threads)
     if target.name == "roc_auc":
         return _auc_scorer(preds, y, row_folds, threads)
