@@ -16,6 +16,7 @@ same models.
 
     .venv/bin/python benchmarks/selection_speed.py                  # the full size: ~5 min, ~4 GB of memory
     .venv/bin/python benchmarks/selection_speed.py --quick          # seconds
+    .venv/bin/python benchmarks/selection_speed.py --nested-rows 200000   # + a whole blend, nested CV included
 """
 
 from __future__ import annotations
@@ -91,16 +92,24 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=25, help="picks per selection (the kit's default: 25)")
     parser.add_argument("--naive-rows", type=int, default=20_000)
     parser.add_argument("--naive-models", type=int, default=30)
+    parser.add_argument(
+        "--nested-rows", type=int, default=0, help="also time a whole blend (nested CV included) on this many rows"
+    )
+    parser.add_argument("--nested-only", action="store_true", help="only the whole blend of --nested-rows rows")
     parser.add_argument("--quick", action="store_true", help="a tiny size, to check that the script runs")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if args.quick:
         args.rows, args.models, args.naive_rows, args.naive_models, args.steps = 20_000, 20, 2_000, 8, 10
+        args.nested_rows = 5_000
 
     print(machine_line())
     figures: dict = {"rows": args.rows, "models": args.models, "steps": args.steps, "cases": [], "naive": []}
     cases = [("binary", "roc_auc", args.rows, 2), ("binary", "log_loss", args.rows, 2)]
     cases.append(("multiclass-5", "log_loss", args.rows // 5, 5))
+    naive_cases = [("binary", "roc_auc", 2), ("binary", "log_loss", 2), ("multiclass-5", "log_loss", 5)]
+    if args.nested_only:
+        cases, naive_cases = [], []
     for task, metric, rows, classes in cases:
         y, stack = synthetic(rows, args.models, classes, seed=0)
         load_before = load_average()
@@ -118,7 +127,7 @@ def main() -> None:
         )
         del stack
 
-    for task, metric, classes in (("binary", "roc_auc", 2), ("binary", "log_loss", 2), ("multiclass-5", "log_loss", 5)):
+    for task, metric, classes in naive_cases:
         y, stack = synthetic(args.naive_rows, args.naive_models, classes, seed=1)
         steps = 5
         kit_seconds, kit_weights = time_kit(stack, y, metric, 1, steps)
@@ -132,6 +141,23 @@ def main() -> None:
         figures["naive"].append(
             {"task": task, "metric": metric, "naive": naive_seconds, "kit": kit_seconds, "same_picks": same}
         )
+    if args.nested_rows:
+        from kaggle_kit.blend import blend_predictions
+        from kaggle_kit.folds import make_folds
+
+        y, stack = synthetic(args.nested_rows, args.models, 2, seed=2)
+        folds = make_folds(len(y), strategy="stratified", n_splits=5, seed=0, y=y)
+        oof = {f"c{j:03d}": stack[j] for j in range(stack.shape[0])}
+        load_before = load_average()
+        start = time.perf_counter()
+        outcome = blend_predictions(oof, y, folds, "log_loss", "hill_climb", test=oof)
+        seconds = time.perf_counter() - start
+        print(
+            f"whole blend (full fit + 5 nested-CV fits + test), binary log_loss, {args.models} models x "
+            f"{args.nested_rows:,} rows, 1 thread: {seconds:.1f} s (nested CV {outcome.result.nested_cv:.5f}; "
+            f"load {load_before} -> {load_average()})"
+        )
+        figures["nested"] = {"rows": args.nested_rows, "seconds": seconds}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
 

@@ -100,3 +100,4 @@ def test_selection_speed_times_every_case_and_picks_as_the_naive_loop(tmp_path: 
     assert all(s > 0 for c in figures["cases"] for s in c["seconds"].values())
     # the running-sum scorers choose exactly what recomputing every blend from scratch chooses
     assert [n["same_picks"] for n in figures["naive"]] == [True, True, True]
+    assert figures["nested"]["seconds"] > 0
