@@ -140,15 +140,26 @@ def test_selection_never_ends_worse_than_the_best_single_model(options: dict, me
         assert _independent_loss(metric, y, blend, folds) <= min(singles) + 1e-9, (seed, options)
 
 
+@pytest.mark.filterwarnings("ignore:The y_prob values do not sum to one")  # float32 rows, summing to 1 +- 1e-7
 def test_selection_keeps_the_best_prefix_not_the_last_pick() -> None:
     """Picks go on after the objective stops improving (with replacement a later pick may help again); the weights
-    are those of the best prefix of the trajectory."""
-    y, preds = _planted(seed=3, n=600)
-    scorer = make_scorer(get_metric("log_loss"), preds, y)
-    chosen = select(scorer, np.arange(preds.shape[0]), max_steps=40)
-    assert chosen.steps == 40 and chosen.counts.sum() <= 40
-    blend = np.tensordot(chosen.counts / chosen.counts.sum(), preds.astype(np.float64), axes=1)
-    assert chosen.loss == pytest.approx(sk_log_loss(y, blend), abs=1e-6)
+    are those of the best prefix of the trajectory, which a naive greedy loop with scikit-learn's log loss finds."""
+    y, preds = _planted(seed=3, n=600, informative=3, noisy=5)
+    p64 = preds.astype(np.float64)
+    counts, trajectory = np.zeros(len(preds)), []
+    for _ in range(40):
+        trial = [
+            sk_log_loss(y, np.tensordot((counts + np.eye(len(preds))[j]) / (counts.sum() + 1), p64, 1))
+            for j in range(len(preds))
+        ]
+        counts = counts + np.eye(len(preds))[int(np.argmin(trial))]
+        trajectory.append((min(trial), counts.copy()))
+    best = min(range(40), key=lambda i: trajectory[i][0])
+    assert 0 < best < 39  # the planted case has a best prefix that is neither the first pick nor the last
+    chosen = select(make_scorer(get_metric("log_loss"), preds, y), np.arange(len(preds)), max_steps=40)
+    assert chosen.steps == 40
+    np.testing.assert_array_equal(chosen.counts, trajectory[best][1])
+    assert chosen.loss == pytest.approx(trajectory[best][0], abs=1e-6)
 
 
 def test_sort_based_objectives_select_on_at_most_max_rows_rows() -> None:
