@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,19 @@ def test_cli_blend_auto_reports_the_guard(repeated: Path, capsys: pytest.Capture
     assert dropped == ("stack" not in stored)
     if dropped:
         assert "does not beat the ensemble selection 'hill_climb'" in out
+
+
+def test_names_are_unique_across_models_and_blends(repeated: Path) -> None:
+    from kaggle_kit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"the blend name 'nb' is the name of a model .*--name nb_blend"):
+        fit_blend(repeated, "mean", models=["lgbm", "nb"], name="nb")
+    assert not (repeated / "blends" / "nb").exists()
+    # a blend stored under a name a model of the run takes later (here: a folder copied there) is refused too
+    fit_blend(repeated, "mean", models=["lgbm", "nb"], name="later")
+    shutil.copytree(repeated / "blends" / "later", repeated / "blends" / "nb")
+    try:
+        with pytest.raises(StoreError, match=r"'nb' name both a model .* and a stored blend"):
+            blend_report(repeated, "mean", save=False)
+    finally:
+        shutil.rmtree(repeated / "blends" / "nb")

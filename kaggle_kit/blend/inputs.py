@@ -16,7 +16,7 @@ from ..folds import Folds
 from ..metrics import Metric, get_metric
 from ..store import ModelResult, RunStore
 from .scoring import score_folds
-from .storage import external_sources, read_external_predictions
+from .storage import blend_names, external_sources, read_external_predictions
 from .target import run_target
 
 
@@ -147,6 +147,13 @@ def load_run(
         raise StoreError(
             f"imported predictions {allowed(clash)} have the name of a model of the run; import them again "
             f"under another name and delete {store.root / 'external'}/<name>"
+        )
+    taken = sorted((set(run_models) | set(sources)) & set(blend_names(store.root)))
+    if taken:  # a model added to the run (or imported) after a blend of that name was stored
+        raise StoreError(
+            f"{allowed(taken)} name both a model (or imported predictions) and a stored blend of the run; names are "
+            f"unique across models and blends: delete {store.root / 'blends'}/<name> (or rename the model), then "
+            "blend again"
         )
     known = [*run_models, *sources]
     for name in names:
