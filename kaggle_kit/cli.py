@@ -258,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--method",
         default="nelder_mead",
-        help="nelder_mead | mean | rank | hill_climb | stack, a comma-separated list, or all (default: nelder_mead)",
+        help="nelder_mead | mean | rank | hill_climb | stack, a comma-separated list, all, or auto (ensemble "
+        "selection + a stacker kept only when it beats it) (default: nelder_mead)",
     )
     p.add_argument("--models", help="comma-separated models or imported predictions (default: all but the baseline)")
     p.add_argument(

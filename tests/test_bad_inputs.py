@@ -797,7 +797,34 @@ def pickled_fold_array(folder: Path, marker: Path | None = None) -> None:
         assembled.unlink()
 
 
+def stored_blend(edit: Callable[[Path], None]) -> Mutation:
+    """The blend ``mean`` stored by ``kaggle-kit blend``, then ``edit`` of its folder (a hand edit, a bad disk)."""
+
+    def mutate(folder: Path) -> None:
+        run_dir = folder / "runs" / "tiny"
+        assert main(["blend", str(run_dir), "--method", "mean"]) == 0
+        edit(run_dir / "blends" / "mean")
+
+    return mutate
+
+
+def _scale_test_predictions(folder: Path) -> None:
+    frame = pl.read_parquet(folder / "test.parquet")
+    frame.with_columns(pl.col("p_1") * 0.9, 1 - pl.col("p_1") * 0.9).write_parquet(folder / "test.parquet")
+
+
+def _junk_without_checksums(folder: Path) -> None:
+    (folder / "test.parquet").write_bytes(b"junk")
+    (folder / "checksums.json").unlink()
+
+
+def _blend_and_file(folder: Path) -> None:
+    stored_blend(lambda f: None)(folder)
+    predictions_file("logreg", lambda f: f, to="p.csv")(folder)
+
+
 SUBMIT = ("submit", "{run}", "--model", "logreg")
+SUBMIT_BLEND = ("submit", "{run}", "--blend", "mean")
 BLEND = ("blend", "{run}", "--method", "mean")
 
 AFTER_RUN: list[Case] = [
@@ -867,6 +894,24 @@ AFTER_RUN: list[Case] = [
         nothing,
         ("is a folder; give a file name", "logreg.csv"),
         argv=(*SUBMIT, "--out", "{folder}"),
+    ),
+    Case(
+        "submit-blend-predictions-edited",
+        stored_blend(_scale_test_predictions),
+        ("mean/test.parquet does not match its checksum in checksums.json", "--method mean --name mean"),
+        argv=SUBMIT_BLEND,
+    ),
+    Case(
+        "submit-blend-predictions-corrupted",
+        stored_blend(lambda f: (f / "test.parquet").write_bytes(b"junk")),
+        ("mean/test.parquet does not match its checksum", "kaggle-kit blend"),
+        argv=SUBMIT_BLEND,
+    ),
+    Case(
+        "submit-blend-predictions-unreadable",
+        stored_blend(_junk_without_checksums),
+        ("mean/test.parquet is not a readable parquet file", "--method mean --name mean"),
+        argv=SUBMIT_BLEND,
     ),
     # --- the run store
     Case(
@@ -971,6 +1016,12 @@ AFTER_RUN: list[Case] = [
         argv=("blend", "{run}", "--group", "../x=logreg"),
     ),
     Case(
+        "blend-name-of-a-model",
+        nothing,
+        ("the blend name 'logreg' is the name of a model", "unique across models and blends", "--name logreg_blend"),
+        argv=("blend", "{run}", "--method", "mean", "--name", "logreg"),
+    ),
+    Case(
         "blend-name-with-two-methods",
         nothing,
         ("a blend name ('both') goes with one method; got 2",),
@@ -994,6 +1045,24 @@ AFTER_RUN: list[Case] = [
         predictions_file("logreg", lambda f: f, to="p.csv"),
         ("'logreg' is the name of a model of the run", "import under another name"),
         argv=("import-predictions", "{run}", "logreg", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-name-of-a-blend",
+        _blend_and_file,
+        ("'mean' is the name of a blend of the run", "import under another name"),
+        argv=("import-predictions", "{run}", "mean", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-extra-class-column",
+        predictions_file("logreg", lambda f: f.with_columns(p_2=pl.lit(0.0)), to="p.csv"),
+        ("has column(s) ['p_2'] besides the run's prediction columns ['p_0', 'p_1']", "one column per class"),
+        argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.csv"),
+    ),
+    Case(
+        "import-rows-not-summing-to-one",
+        predictions_file("logreg", lambda f: f.with_columns(pl.col("p_1") * 0.5), to="p.csv"),
+        ("have class probabilities that do not sum to 1", "divide each row by its sum"),
+        argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.csv"),
     ),
     Case(
         "import-file-missing",

@@ -98,3 +98,16 @@ def test_table_nets_scores_every_kind_on_every_dataset(tmp_path: Path) -> None:
         for r in kinds.values():
             assert np.isfinite(r["cv"]) and r["seconds_per_fold"] > 0 and len(r["best_epochs"]) == 2
     assert figures["datasets"]["breast_cancer"]["realmlp"]["cv"] > 0.9  # ROC AUC, even after 2 epochs
+
+
+def test_selection_speed_times_every_case_and_picks_as_the_naive_loop(tmp_path: Path) -> None:
+    figures = _run("selection_speed.py", "--quick", tmp_path=tmp_path)
+    assert [(c["task"], c["metric"]) for c in figures["cases"]] == [
+        ("binary", "roc_auc"),
+        ("binary", "log_loss"),
+        ("multiclass-5", "log_loss"),
+    ]
+    assert all(s > 0 for c in figures["cases"] for s in c["seconds"].values())
+    # the running-sum scorers choose exactly what recomputing every blend from scratch chooses
+    assert [n["same_picks"] for n in figures["naive"]] == [True, True, True]
+    assert figures["nested"]["seconds"] > 0

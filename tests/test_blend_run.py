@@ -53,9 +53,15 @@ def test_blend_report_on_the_demo_runs(runs: dict[str, Path], name: str) -> None
     run_dir = runs[name]
     report = blend_report(run_dir, "all", options=QUICK)
     methods = {b.method for b in report.blends}
-    assert methods == (
+    dropped = {b.method for b, _ in report.dropped}  # a stacker that does not beat the selection is dropped
+    assert methods | dropped == (
         {"mean", "rank", "nelder_mead", "hill_climb", "stack"} - ({"rank"} if name == "demo-digits" else set())
     )
+    assert not methods & dropped and dropped <= {"stack"}
+    metric = load_run(run_dir).metric
+    for stacker, selection in report.dropped:
+        assert selection.method == "hill_climb" and not metric.better(stacker.mean, selection.mean)
+        assert "Stacking dropped" in report.text() and f"{stacker.mean:.5f}" in report.text()
     for b in report.blends:
         folder = run_dir / "blends" / b.name
         assert {p.name for p in folder.iterdir()} >= {"oof.parquet", "test.parquet", "summary.json"}

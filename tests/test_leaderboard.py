@@ -67,7 +67,7 @@ def test_missing_values_print_as_a_dash_and_order_can_be_kept() -> None:
     assert [r.split()[1] for r in kept] == ["x", "y", "z"]
 
 
-def test_entries_table_ranks_blends_by_nested_cv() -> None:
+def test_entries_table_ranks_models_and_blends_by_their_fold_mean() -> None:
     entries = [Entry.from_model(m) for m in MODELS] + [
         Entry("nm", "blend", cv=50.0, fold_scores=(54.0, 53.0), nested_cv=53.5, method="nelder_mead")
     ]
@@ -76,7 +76,7 @@ def test_entries_table_ranks_blends_by_nested_cv() -> None:
     assert [r.split()[1] for r in rows] == ["nm", "b", "a", "baseline", "slow_and_wrong"]
     assert rows[0].split()[2] == "nelder_mead" and "53.50000" in rows[0]
     assert rows[1].split()[4] == "-"  # a model has no nested CV
-    assert "blends ranked by nested CV" in text.splitlines()[0]
+    assert "ranked by the mean of fold scores, nested CV for blends" in text.splitlines()[0]
 
 
 @pytest.mark.parametrize("metric", [RMSE, AUC])

@@ -20,15 +20,19 @@ import polars as pl
 
 from ..errors import ConfigError, StoreError, allowed
 from ..store import RunStore
-from .engine import BlendOutcome, blend_predictions
+from .engine import BlendOutcome, blend_predictions, stacking_guard
 from .inputs import RunPredictions, current_keys, load_run
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
 from .result import BlendResult
+from .scoring import score_folds
 from .storage import check_name, read_blend, read_blend_predictions, write_blend
 
 #: The methods ``"all"`` stands for, in the order they are reported.
 ALL_METHODS: tuple[str, ...] = ("mean", "rank", "nelder_mead", "hill_climb", "stack")
+#: What ``"auto"`` stands for: ensemble selection over every model, and one stacking level kept only when its nested
+#: CV beats the selection's (:func:`~.engine.stacking_guard`).
+AUTO_METHODS: tuple[str, ...] = ("hill_climb", "stack")
 
 
 def fit_blend(
@@ -46,7 +50,12 @@ def fit_blend(
     ``method`` and, unless ``save=False``, store it as ``RUN_DIR/blends/<name>/`` (``name`` defaults to the
     method). ``y`` is the training target (class codes); by default the run folder's ``target.parquet``."""
     preds = load_run(run_dir, models, y=y)
-    return _blend(preds, method, name, options, seed, save).result
+    if save:
+        check_blend_name(preds, name or method)
+    outcome = _blend(preds, method, name, options, seed)
+    if save:
+        _save(preds, outcome)
+    return outcome.result
 
 
 def blend_report(
@@ -64,8 +73,11 @@ def blend_report(
 ) -> BlendReport:
     """Run several blend methods on the same models and report them beside the single models.
 
-    ``methods``: ``"all"`` (every method the metric can score), a comma-separated string or a list; each blend is
-    stored under its method's name, or ``name`` when there is one method. ``groups``
+    ``methods``: ``"all"`` (every method the metric can score), ``"auto"`` (ensemble selection and stacking), a
+    comma-separated string or a list; each blend is stored under its method's name, or ``name`` when there is one
+    method. Whenever both ``stack`` and ``hill_climb`` are run, the stacker is kept only when its honest (nested-CV)
+    score beats the selection's; otherwise it is neither stored nor ranked, and the report says so with both scores
+    (:attr:`BlendReport.dropped`). ``groups``
     (e.g. ``{"wide": ["xgb", "lgbm"], "deep": ["cnn", "mlp"]}``) adds, with ``group_method``, a blend of each
     group's models and one of all groups' models (default: the one method given, else ``nelder_mead``); the models
     default to the groups' union. ``options`` maps a
@@ -90,28 +102,44 @@ def blend_report(
     notes = []
     if isinstance(methods, str) and methods == "all" and "rank" not in chosen:
         notes.append(f"(rank average left out: {preds.metric.name!r} is not a rank metric.)")
+    group_method = group_method or (chosen[0] if len(chosen) == 1 else "nelder_mead")
+    if save:
+        for blend_name in [name or m for m in chosen] + [f"{g}_{group_method}" for g in groups]:
+            check_blend_name(preds, blend_name)
 
-    outcomes = [_blend(preds, m, name, (options or {}).get(m), seed, save) for m in chosen]
+    outcomes = [_blend(preds, m, name, (options or {}).get(m), seed) for m in chosen]
+    outcomes, dropped = stacking_guard(outcomes, preds.metric)
+    for blend, beaten_by in dropped:
+        notes.append(
+            f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {blend.mean:.5f} by nested CV, "
+            f"which does not beat the ensemble selection {beaten_by.name!r} ({beaten_by.mean:.5f}); it is neither "
+            "stored nor ranked."
+        )
     group_blends: dict[str, str] = {}
     if groups:
-        group_method = group_method or (chosen[0] if len(chosen) == 1 else "nelder_mead")
         opts = (options or {}).get(group_method)
         for group, names in groups.items():
             if len(names) == 1:  # a blend of one model is that model: the group's best model says it all
                 continue
-            out = _blend(preds.select(names), group_method, f"{group}_{group_method}", opts, seed, save)
+            out = _blend(preds.select(names), group_method, f"{group}_{group_method}", opts, seed)
             outcomes.append(out)
             group_blends[group] = out.result.name
         union = list(dict.fromkeys(n for names in groups.values() for n in names))
         reuse = next((o for o in outcomes if o.result.method == group_method and list(o.result.models) == union), None)
         if reuse is None:
-            reuse = _blend(preds.select(union), group_method, f"{'+'.join(groups)}_{group_method}", opts, seed, save)
+            reuse = _blend(preds.select(union), group_method, f"{'+'.join(groups)}_{group_method}", opts, seed)
             outcomes.append(reuse)
         group_blends["+".join(groups)] = reuse.result.name
+    if save:
+        for outcome in outcomes:
+            _save(preds, outcome)
     blends = tuple(o.result for o in outcomes)
+    tasks = blends[0].folds if blends else tuple(preds.folds.tasks())
     return BlendReport(
         metric=preds.metric.name,
         models=tuple(preds.results[n] for n in preds.names),
+        model_folds={n: score_folds(preds.oof[n], preds.y, preds.folds, preds.metric, tasks) for n in preds.names},
+        dropped=tuple(dropped),
         blends=blends,
         tasks=tuple(preds.folds.tasks()),
         correlation=oof_correlation(preds.oof),
@@ -125,14 +153,25 @@ def blend_report(
 
 def _methods(methods: str | Sequence[str], preds: RunPredictions) -> list[str]:
     if isinstance(methods, str):
-        if methods == "all":
-            return [m for m in ALL_METHODS if applicable(m, preds.metric)]
+        if methods in ("all", "auto"):
+            return [m for m in (ALL_METHODS if methods == "all" else AUTO_METHODS) if applicable(m, preds.metric)]
         methods = [m.strip() for m in methods.split(",") if m.strip()]
     if not methods:
-        raise ConfigError(f"no blend method given; choose from {allowed(BLENDERS)} or 'all'")
+        raise ConfigError(f"no blend method given; choose from {allowed(BLENDERS)}, 'auto' or 'all'")
     for m in methods:
         make_blender(m)  # unknown names fail here, listing the methods
     return list(dict.fromkeys(methods))
+
+
+def check_blend_name(preds: RunPredictions, name: str) -> None:
+    """A blend may not take the name of a model or of imported predictions: names are unique across all three."""
+    check_name(name, "blend")
+    taken = set(current_keys(preds.root))
+    if name in taken:
+        raise ConfigError(
+            f"the blend name {name!r} is the name of a model (or imported predictions) of the run; names are unique "
+            f"across models and blends: give the blend another name (--name {name}_blend)"
+        )
 
 
 def _blend(
@@ -141,11 +180,10 @@ def _blend(
     name: str | None,
     options: Mapping[str, Any] | None,
     seed: int,
-    save: bool,
 ) -> BlendOutcome:
     if name is not None:
         check_name(name, "blend")
-    outcome = blend_predictions(
+    return blend_predictions(
         preds.oof,
         preds.y,
         preds.folds,
@@ -157,11 +195,12 @@ def _blend(
         seed=seed,
         model_keys=preds.keys,
     )
-    if save:
-        oof = _frame(preds.train_ids, outcome.oof, preds.columns)
-        test = _frame(preds.test_ids, outcome.test, preds.columns) if outcome.test is not None else None
-        write_blend(RunStore(preds.root), outcome.result, oof, test)
-    return outcome
+
+
+def _save(preds: RunPredictions, outcome: BlendOutcome) -> None:
+    oof = _frame(preds.train_ids, outcome.oof, preds.columns)
+    test = _frame(preds.test_ids, outcome.test, preds.columns) if outcome.test is not None else None
+    write_blend(RunStore(preds.root), outcome.result, oof, test)
 
 
 def _frame(ids: pl.Series | None, values: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:

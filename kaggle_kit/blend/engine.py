@@ -17,7 +17,7 @@ This is the whole blend step without the run store, for a notebook that holds it
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from .nested import nested_cv
 from .objective import search_metric
 from .registry import check_applicable, make_blender
 from .result import BlendResult
+from .scoring import score_folds
 
 
 @dataclass(frozen=True)
@@ -122,14 +123,11 @@ def blend_predictions(
     )
     if blender.nested_only:
         blended_test = nested.test
-    scored = np.isfinite(nested.oof).all(axis=1)
-    nested_score = metric.score(y[scored], nested.oof[scored]) if scored.any() else float("nan")
-    in_sample_scores: list[float] = []
+    # the nested OOF is scored as a model's OOF is (one function for both): a blend of one model scores that model
+    honest = score_folds(nested.oof, y, folds, metric, nested.scored)
+    in_sample_scores: tuple[float, ...] = ()
     if in_sample is not None:  # the full fit scored fold by fold, on the folds nested CV scored: the like-for-like gap
-        for r, k in nested.scored:
-            valid_idx = folds.train_valid(r, k)[1]
-            valid_idx = valid_idx[usable[valid_idx]]
-            in_sample_scores.append(float(metric.score(y[valid_idx], in_sample[valid_idx])))
+        in_sample_scores = score_folds(in_sample, y, folds, metric, honest.folds).scores
     seconds = time.perf_counter() - start
 
     result = BlendResult(
@@ -140,10 +138,10 @@ def blend_predictions(
         models=names,
         weights=weights,
         cv=float(cv),
-        nested_cv=float(nested_score),
-        fold_scores=tuple(float(s) for s in nested.fold_scores),
-        in_sample_fold_scores=tuple(in_sample_scores),
-        folds=tuple(nested.scored),
+        nested_cv=honest.pooled,
+        fold_scores=honest.scores,
+        in_sample_fold_scores=in_sample_scores,
+        folds=honest.folds,
         fit_seconds=round(seconds, 4),
         n_rows=int(usable.sum()),
         options=blender.options(),
@@ -158,3 +156,17 @@ def _objective_name(method: str, metric: Metric) -> str:
     if method == "stack":
         return "squared_error" if metric.needs == "value" else "log_loss"
     return search_metric(metric).name
+
+
+def stacking_guard(
+    outcomes: Sequence[BlendOutcome], metric: Metric
+) -> tuple[list[BlendOutcome], list[tuple[BlendResult, BlendResult]]]:
+    """AutoGluon's guard against stacked overfitting: among ``outcomes``, a level-2 stacker (``stack``) is kept only
+    when its honest score (the mean of its nested-CV fold scores) beats the ensemble selection's (``hill_climb``),
+    fitted on the same models. Returns the outcomes kept and, for a dropped stacker, ``(its result, the
+    selection's)``: both scores, for the report."""
+    stacker = next((o for o in outcomes if o.result.method == "stack"), None)
+    selection = next((o for o in outcomes if o.result.method == "hill_climb"), None)
+    if stacker is None or selection is None or metric.better(stacker.result.mean, selection.result.mean):
+        return list(outcomes), []
+    return [o for o in outcomes if o is not stacker], [(stacker.result, selection.result)]

@@ -30,9 +30,11 @@ import polars as pl
 from ..errors import DataError, StoreError
 from ..store import RunStore, parquet_bytes
 from .inputs import run_folds, train_ids
-from .storage import check_name, write_external
+from .storage import blend_names, check_name, write_external
 
 _KEY = "__id"
+#: how far a row's class probabilities may sum from 1 (CSV files round them)
+_SUM_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ def import_predictions(
     check_name(name, "external predictions")
     if name in store.current_models():
         raise StoreError(f"{name!r} is the name of a model of the run {str(store.root)!r}; import under another name")
+    if name in blend_names(store.root):
+        raise StoreError(
+            f"{name!r} is the name of a blend of the run {str(store.root)!r} (names are unique across models, blends "
+            "and imports); import under another name"
+        )
     run_ids = train_ids(store)
     id_col = id_column or run_ids.name
     reference = _reference_frame(store)
@@ -179,12 +186,21 @@ def _values(
         chosen = columns
     elif classes is not None and all(str(c) in frame.columns for c in classes):
         chosen = [str(c) for c in classes]
-    elif len(others) == 1 and (classes is None or len(classes) == 2):
+    else:
+        chosen = []
+    extra = [c for c in others if c not in chosen]
+    if chosen and extra:  # e.g. a class the run does not have: dropping it silently would leave rows not summing to 1
+        raise DataError(
+            f"the prediction file {str(path)!r} has column(s) {extra[:12]} besides the run's prediction columns "
+            f"{chosen}; it must hold one column per class of the run (and the ids, and optionally {fold_column!r}): "
+            "drop the other columns, or check that it was made for this competition"
+        )
+    if not chosen and len(others) == 1 and (classes is None or len(classes) == 2):
         value = _numeric(frame, others[0], path)
         if classes is None:
             return value[:, None]
         return np.column_stack([1 - value, value])  # one column: the positive (second) class's probability
-    else:
+    if not chosen:
         expected = f"the columns {columns}" + (f" (or {[str(c) for c in classes]})" if classes else "")
         raise DataError(
             f"the prediction file {str(path)!r} has columns {others[:12]}; the run needs {expected}"
@@ -280,6 +296,15 @@ def _check_values(values: np.ndarray, path: Path, probabilities: bool) -> None:
             f"the predictions in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; a classification "
             "task needs class probabilities within [0, 1]"
         )
+    if probabilities and values.size:
+        off = np.abs(values.sum(axis=1) - 1) > _SUM_TOLERANCE
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            raise DataError(
+                f"{int(off.sum())} row(s) of {str(path)!r} have class probabilities that do not sum to 1 (e.g. row "
+                f"{row}: {float(values[row].sum()):.6g}); give one probability per class of the run, summing to 1 "
+                "(e.g. apply a softmax, or divide each row by its sum)"
+            )
 
 
 def _frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:

@@ -15,7 +15,8 @@ from ..errors import ConfigError, StoreError, allowed, did_you_mean
 from ..folds import Folds
 from ..metrics import Metric, get_metric
 from ..store import ModelResult, RunStore
-from .storage import external_sources, read_external_predictions
+from .scoring import score_folds
+from .storage import blend_names, external_sources, read_external_predictions
 from .target import run_target
 
 
@@ -147,6 +148,13 @@ def load_run(
             f"imported predictions {allowed(clash)} have the name of a model of the run; import them again "
             f"under another name and delete {store.root / 'external'}/<name>"
         )
+    taken = sorted((set(run_models) | set(sources)) & set(blend_names(store.root)))
+    if taken:  # a model added to the run (or imported) after a blend of that name was stored
+        raise StoreError(
+            f"{allowed(taken)} name both a model (or imported predictions) and a stored blend of the run; names are "
+            f"unique across models and blends: delete {store.root / 'blends'}/<name> (or rename the model), then "
+            "blend again"
+        )
     known = [*run_models, *sources]
     for name in names:
         if name not in known:
@@ -208,20 +216,14 @@ def load_run(
 
 def score_predictions(name: str, oof: np.ndarray, y: np.ndarray, folds: Folds, metric: Metric, key: str) -> ModelResult:
     """A leaderboard row for predictions made elsewhere: CV over their OOF rows, and each fold's score."""
-    usable = np.isfinite(oof).all(axis=1)
-    scores = []
-    for r, k in folds.tasks():
-        _, valid_idx = folds.train_valid(r, k)
-        valid_idx = valid_idx[usable[valid_idx]]
-        if valid_idx.size:
-            scores.append(metric.score(y[valid_idx], oof[valid_idx]))
+    honest = score_folds(oof, y, folds, metric)
     return ModelResult(
         name=name,
         kind="external",
         key=key,
         metric=metric.name,
-        cv=metric.score(y[usable], oof[usable]),
-        fold_scores=tuple(scores),
+        cv=honest.pooled,
+        fold_scores=honest.scores,
         fit_seconds=0.0,
         best_iteration=None,
     )

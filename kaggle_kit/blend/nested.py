@@ -2,8 +2,8 @@
 
 For each (repeat, fold) of the run, the blend is fitted on the OOF rows the fold trains on (the other folds, or the
 earlier ones for time folds) and predicts the held-out fold, which it never saw. Those held-out predictions form
-the blend's *nested OOF*: each fold is scored on its own, and all rows at once (averaged over repeats, as the
-runner averages a model's OOF), which is comparable to a single model's CV score.
+the blend's *nested OOF*, averaged over repeats as the runner averages a model's OOF, and scored exactly as a
+model's OOF is (:func:`~.scoring.score_folds`): each fold on its own, and all rows at once.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from .base import Blender
 
 @dataclass(frozen=True)
 class NestedScores:
-    """The nested-CV outcome: ``oof`` (``nan`` on rows never held out), each scored fold's score, which
-    ``(repeat, fold)`` pairs were scored, and, when test predictions were given, the fold fits' mean on them."""
+    """The nested-CV outcome: ``oof`` (``nan`` on rows never held out), which ``(repeat, fold)`` pairs were
+    fitted and predicted, and, when test predictions were given, the fold fits' mean on them."""
 
     oof: np.ndarray
-    fold_scores: tuple[float, ...]
     scored: tuple[tuple[int, int], ...]
     test: np.ndarray | None
 
@@ -41,13 +40,12 @@ def nested_cv(
 ) -> NestedScores:
     """Fit ``blender`` on each fold's training rows of ``preds`` (``(n_models, n_rows, n_columns)``) and score it
     on the fold's held-out rows. ``usable`` marks the rows every model predicted (default: all); a fold with no
-    usable training rows (the first block of time folds) is not scored."""
+    usable training rows (the first block of time folds) is not fitted."""
     n = preds.shape[1]
     usable = np.ones(n, dtype=bool) if usable is None else usable
     total = np.zeros(preds.shape[1:], dtype=np.float64)
     count = np.zeros(n, dtype=np.int64)
     test_total = np.zeros(test.shape[1:], dtype=np.float64) if test is not None else None
-    scores: list[float] = []
     scored: list[tuple[int, int]] = []
     row_folds = folds.ids[0]
     for r, k in folds.tasks():
@@ -58,7 +56,6 @@ def nested_cv(
         rng = np.random.default_rng([seed, r, k])
         fitted = blender.fit(preds[:, train_idx], y[train_idx], metric, rng, row_folds[train_idx])
         held_out = blender.predict(fitted, preds[:, valid_idx])
-        scores.append(metric.score(y[valid_idx], held_out))
         scored.append((r, k))
         total[valid_idx] += held_out
         count[valid_idx] += 1
@@ -68,4 +65,4 @@ def nested_cv(
     seen = count > 0
     oof[seen] = (total[seen] / count[seen, None]).astype(np.float32)
     mean_test = (test_total / len(scored)).astype(np.float32) if test_total is not None and scored else None
-    return NestedScores(oof, tuple(scores), tuple(scored), mean_test)
+    return NestedScores(oof, tuple(scored), mean_test)

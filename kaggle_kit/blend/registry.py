@@ -9,8 +9,9 @@ from typing import Any
 from ..errors import ConfigError, allowed, did_you_mean
 from ..metrics import Metric
 from .base import Blender
+from .selection import HillClimb
 from .stacking import Stack
-from .weighting import HillClimb, Mean, NelderMead, Rank
+from .weighting import Mean, NelderMead, Rank
 
 #: Metrics that only look at the order of the predictions, so a rank average can be scored by them.
 RANK_METRICS: frozenset[str] = frozenset({"roc_auc"})

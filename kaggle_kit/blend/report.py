@@ -4,6 +4,7 @@ the wide-and-deep groups, and a plain verdict on whether blending beat the best 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..leaderboard import (
 from ..metrics import Metric, get_metric
 from ..store import ModelResult
 from .result import BlendResult
+from .scoring import FoldScores
 
 _CORRELATED = 0.97  # mean pairwise OOF correlation above which models rarely add to each other
 _DOMINANT = 0.9  # a weight above which one model is the blend
@@ -31,7 +33,10 @@ class BlendReport:
     """A set of blends of one run's models, with what is needed to judge them.
 
     Models and blends are compared like for like, on the mean of their per-fold scores over the folds nested CV
-    scored (``tasks``: the run's ``(repeat, fold)`` pairs, the order of a model's ``fold_scores``). ``groups``
+    scored, computed by one function (:func:`~.scoring.score_folds`) from a model's OOF and a blend's nested OOF
+    alike (``model_folds``), so that a blend of one model scores exactly that model, also with repeated folds
+    (``tasks``: the run's ``(repeat, fold)`` pairs). ``dropped`` lists each stacker the stacked-overfitting guard
+    dropped, with the selection it failed to beat. ``groups``
     (name -> models) and ``group_blends`` (group name, and the groups' names joined by ``+``, -> the blend of those
     models) give the wide-and-deep view; ``correlation`` is the Pearson correlation of the models' OOF predictions;
     ``train_seconds`` is the time the blended models took to fit, ``blend_seconds`` the time these blends took.
@@ -47,10 +52,18 @@ class BlendReport:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     group_blends: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    model_folds: dict[str, FoldScores] = field(default_factory=dict)
+    dropped: tuple[tuple[BlendResult, BlendResult], ...] = ()
 
     def model_scores(self, model: ModelResult) -> tuple[float, ...]:
         """A model's fold scores on the folds the blends were scored on (all but the first block of time folds)."""
+        if model.name in self.model_folds:
+            return self.model_folds[model.name].scores
         return matched_scores(model, self.blends[0].folds if self.blends else self.tasks, self.tasks)
+
+    def model_pooled(self, model: ModelResult) -> float:
+        """A model's OOF scored at once (its CV), by the function that scores a blend's nested OOF."""
+        return self.model_folds[model.name].pooled if model.name in self.model_folds else model.cv
 
     def model_mean(self, model: ModelResult) -> float:
         scores = self.model_scores(model)
@@ -80,7 +93,7 @@ class BlendReport:
         wins = sum(metric.better(a, b) for a, b in zip(blend.fold_scores, theirs, strict=False))
         detail = (
             f"mean over {len(blend.fold_scores)} held-out folds, where it wins {wins}; all held-out rows at once: "
-            f"{blend.nested_cv:.5f} vs CV {model.cv:.5f}"
+            f"{blend.nested_cv:.5f} vs CV {self.model_pooled(model):.5f}"
         )
         if self.beats_best_model:
             text = (
@@ -135,7 +148,7 @@ class BlendReport:
 
     def text(self) -> str:
         metric = get_metric(self.metric)
-        parts = [format_blend_leaderboard(self.models, self.blends, metric, self.tasks)]
+        parts = [format_blend_leaderboard(self.models, self.blends, metric, self.tasks, self.model_folds)]
         if self.groups:
             parts.append(self._group_text())
         if 1 < len(self.models) <= 12:
@@ -194,17 +207,24 @@ def format_blend_leaderboard(
     blends: list[BlendResult] | tuple[BlendResult, ...],
     metric: Metric,
     tasks: tuple[tuple[int, int], ...] = (),
+    model_folds: Mapping[str, FoldScores] | None = None,
 ) -> str:
     """Models and blends ranked by their honest score: the mean of per-fold scores over the folds nested CV scored
-    (a model's own fold scores; a blend's nested-CV fold scores). Beside it: all held-out rows scored at once (a
-    model's CV, a blend's nested CV), a blend's in-sample fold mean, the gap between the two means, the weights."""
+    (``model_folds``: each model's OOF scored by :func:`~.scoring.score_folds`, as a blend's nested OOF is; without
+    it, a model's recorded fold scores, which match only without repeated folds). Beside it: all held-out rows
+    scored at once (a model's CV, a blend's nested CV), a blend's in-sample fold mean, the gap between the two
+    means, the weights."""
     folds = blends[0].folds if blends else tasks
     rows = [_blend_row(b) for b in blends]
     for m in models:
-        scores = matched_scores(m, folds, tasks) if tasks else m.fold_scores
+        honest = (model_folds or {}).get(m.name)
+        if honest is not None:
+            scores, cv = honest.scores, honest.pooled
+        else:
+            scores, cv = (matched_scores(m, folds, tasks) if tasks else m.fold_scores), m.cv
         mean = float(np.mean(scores)) if scores else float("nan")
         std = float(np.std(scores)) if scores else float("nan")
-        rows.append(TableRow(name=m.name, kind="model", score=mean, cv=m.cv, mean=mean, std=std, note=m.kind))
+        rows.append(TableRow(name=m.name, kind="model", score=mean, cv=cv, mean=mean, std=std, note=m.kind))
     columns = [
         name_column("name", 22),
         kind_column("method", 12),

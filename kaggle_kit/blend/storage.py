@@ -4,6 +4,7 @@ Layout::
 
     runs/<run>/blends/<name>/oof.parquet       id + one float32 column per class: the nested-CV OOF of the blend
     runs/<run>/blends/<name>/test.parquet      id + the same columns: the blend of the test predictions
+    runs/<run>/blends/<name>/checksums.json    the SHA-256 of oof.parquet and test.parquet, checked on every read
     runs/<run>/blends/<name>/summary.json      a BlendResult: method, models and their keys, weights, scores
     runs/<run>/external/<name>/oof.parquet     predictions made elsewhere, checked and put in the run's row order
     runs/<run>/external/<name>/test.parquet
@@ -15,6 +16,7 @@ is complete. No pickle: parquet and JSON only.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -23,10 +25,11 @@ from typing import Any
 import polars as pl
 
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
-from ..store import RunStore, atomic_write, parquet_bytes
+from ..store import RunStore, atomic_write, parquet_bytes, sha256_bytes
 from .result import BlendResult
 
 BLENDS = "blends"
+CHECKSUMS = "checksums.json"
 EXTERNAL = "external"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 
@@ -46,14 +49,45 @@ def blend_dir(root: Path, name: str) -> Path:
 
 
 def write_blend(store: RunStore, result: BlendResult, oof: pl.DataFrame, test: pl.DataFrame | None) -> Path:
+    """Write a blend's predictions, their SHA-256 in ``checksums.json`` (as a model's), then its summary."""
     folder = blend_dir(store.root, result.name)
     (folder / "summary.json").unlink(missing_ok=True)
     (folder / "test.parquet").unlink(missing_ok=True)
-    atomic_write(folder / "oof.parquet", parquet_bytes(oof))
-    if test is not None:
-        atomic_write(folder / "test.parquet", parquet_bytes(test))
+    sums = {}
+    for kind, frame in (("oof", oof), ("test", test)):
+        if frame is not None:
+            blob = parquet_bytes(frame)
+            atomic_write(folder / f"{kind}.parquet", blob)
+            sums[f"{kind}.parquet"] = sha256_bytes(blob)
+    atomic_write(folder / CHECKSUMS, json.dumps(sums, indent=1).encode())
     atomic_write(folder / "summary.json", result.to_json().encode())
     return folder
+
+
+def read_blend_frame(folder: Path, kind: str, fix: str) -> pl.DataFrame | None:
+    """A blend folder's ``<kind>.parquet`` (None when absent), refused with ``fix`` when it does not match the
+    checksum recorded when it was written (hand-edited or corrupted) or cannot be read."""
+    path = folder / f"{kind}.parquet"
+    if not path.is_file():
+        return None
+    blob = path.read_bytes()
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text())
+    except FileNotFoundError:
+        sums = None  # a blend stored before checksums were recorded
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{folder / CHECKSUMS} is corrupted ({type(exc).__name__}); {fix}") from None
+    if sums is not None and (not isinstance(sums, dict) or sums.get(path.name) != sha256_bytes(blob)):
+        raise StoreError(f"{path} does not match its checksum in {CHECKSUMS} (a hand-edited or corrupted file); {fix}")
+    try:
+        return pl.read_parquet(io.BytesIO(blob))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise StoreError(f"{path} is not a readable parquet file ({type(exc).__name__}); {fix}") from None
+
+
+def reblend_hint(run_dir: Path | str, result: BlendResult) -> str:
+    """The command that writes a blend's files again."""
+    return f"make it again: `kaggle-kit blend {run_dir} --method {result.method} --name {result.name}`"
 
 
 def blend_names(run_dir: Path | str) -> list[str]:
@@ -78,11 +112,11 @@ def read_blend(run_dir: Path | str, name: str) -> BlendResult:
 
 
 def read_blend_predictions(run_dir: Path | str, name: str, kind: str) -> pl.DataFrame:
-    read_blend(run_dir, name)  # a clear error when the blend does not exist
-    path = blend_dir(Path(run_dir), name) / f"{kind}.parquet"
-    if not path.is_file():
+    result = read_blend(run_dir, name)  # a clear error when the blend does not exist
+    frame = read_blend_frame(blend_dir(Path(run_dir), name), kind, reblend_hint(run_dir, result))
+    if frame is None:
         raise StoreError(f"the blend {name!r} has no {kind} predictions (its models had none)")
-    return pl.read_parquet(path)
+    return frame
 
 
 # --------------------------------------------------------------------------------------------- imports

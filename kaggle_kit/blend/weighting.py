@@ -1,4 +1,5 @@
-"""Blends that are weighted averages of the models: plain mean, rank average, Nelder-Mead, greedy hill climbing.
+"""Blends that are weighted averages of the models: plain mean, rank average, Nelder-Mead (greedy ensemble
+selection, ``hill_climb``, is in :mod:`.selection`).
 
 Each learns one weight per model (on the simplex: non-negative, summing to 1) from the rows it is given; the same
 weights blend the held-out rows and the fold-averaged test predictions.
@@ -148,51 +149,6 @@ def _staged_objectives(
         )
     objectives.append(make_objective(metric, preds, y, row_folds))
     return objectives
-
-
-@dataclass(frozen=True)
-class HillClimb(Blender):
-    """Greedy forward selection with replacement (Caruana et al., 2004): start from the best single model, then
-    repeatedly add the model (possibly one already in) whose addition improves the objective most; stop when no
-    addition helps or after ``max_steps``. A model's weight is the share of the picks it got."""
-
-    method: ClassVar[str] = "hill_climb"
-    max_steps: int = 100
-
-    def __post_init__(self) -> None:
-        _check_positive(self.method, "max_steps", self.max_steps)
-
-    def fit(
-        self,
-        preds: np.ndarray,
-        y: np.ndarray,
-        metric: Metric,
-        rng: np.random.Generator,
-        row_folds: np.ndarray | None = None,
-    ) -> Fitted:
-        with one_blas_thread():
-            return self._climb(preds, y, metric, row_folds)
-
-    def _climb(self, preds: np.ndarray, y: np.ndarray, metric: Metric, row_folds: np.ndarray | None) -> Fitted:
-        m = preds.shape[0]
-        objective = make_objective(metric, preds, y, row_folds)
-        eye = np.eye(m)
-        singles = np.array([objective.loss(eye[j]) for j in range(m)])
-        counts = np.zeros(m)
-        counts[int(np.nanargmin(singles))] = 1
-        current = float(np.nanmin(singles))
-        steps = 0
-        for steps in range(1, self.max_steps + 1):  # noqa: B007 - steps is reported below
-            total = counts.sum() + 1
-            trial = np.array([objective.loss((counts + eye[j]) / total) for j in range(m)])
-            j = int(np.nanargmin(trial))
-            if not trial[j] < current - 1e-12:
-                break
-            counts[j] += 1
-            current = float(trial[j])
-        return Fitted(
-            weights=counts / counts.sum(), info={"steps": steps, "objective": objective.name, "loss": current}
-        )
 
 
 def _ranks(preds: np.ndarray) -> np.ndarray:

@@ -43,8 +43,11 @@ class BlendSummary:
         return float(np.std(self.nested_fold_scores)) if self.nested_fold_scores else math.nan
 
     def oof(self) -> pl.DataFrame | None:
-        path = self.folder / "oof.parquet"
-        return pl.read_parquet(path) if path.is_file() else None
+        """The blend's nested-CV OOF, checked against its recorded checksum."""
+        from ..blend.storage import read_blend_frame
+
+        fix = f"make it again: `kaggle-kit blend {self.folder.parent.parent} --method {self.method} --name {self.name}`"
+        return read_blend_frame(self.folder, "oof", fix)
 
 
 def _float(value: Any) -> float:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..blend.inputs import run_folds
+from ..blend.scoring import honest_scores
 from ..config import BASELINE_NAME
 from ..data import CompetitionData
 from ..errors import KitError
@@ -111,14 +113,16 @@ def collect_report(
     models = [store.read_summary(name) for name in store.current_models()]
     notes.extend(f"{m.name}: {m.note}" for m in models if m.note)  # e.g. predictions clipped into the domain
     blends = read_blends(store.root)
-    entries = rank_entries([*map(Entry.from_model, models), *map(Entry.from_blend, blends)], metric)
     ok = [m.name for m in models if m.status == "ok"]
-
-    step("diversity")
     oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
     for b in blends:
         if (frame := b.oof()) is not None:
             oofs.setdefault(b.name, _values(frame))
+    entries = rank_entries(
+        _honest([*map(Entry.from_model, models), *map(Entry.from_blend, blends)], oofs, store, metric, notes), metric
+    )
+
+    step("diversity")
     correlation = oof_correlation({n: oofs[n] for n in ok if n != BASELINE_NAME})  # it predicts fold priors
 
     step("learning curves")
@@ -184,6 +188,30 @@ def collect_report(
         submissions=submissions,
         notes=tuple(notes),
     )
+
+
+def _honest(
+    entries: list[Entry], oofs: dict[str, np.ndarray], store: RunStore, metric: Metric, notes: list[str]
+) -> list[Entry]:
+    """The entries with their fold scores (what they are ranked by) and all-rows scores recomputed from their stored
+    predictions by the function ``kaggle-kit blend`` scores models and blends with, on the folds all of them were
+    scored on: models and blends ranked on the same basis, also with repeated folds."""
+    try:
+        y, folds = store.read_target(), run_folds(store)
+    except KitError as exc:
+        notes.append(f"Models and blends are ranked by their recorded scores: {exc}")
+        return entries
+    honest = honest_scores({e.name: oofs[e.name] for e in entries if e.name in oofs}, y, folds, metric)
+    out = []
+    for e in entries:
+        h = honest.get(e.name)
+        if h is None:
+            out.append(e)
+        elif e.is_blend:
+            out.append(replace(e, fold_scores=h.scores, nested_cv=h.pooled))
+        else:
+            out.append(replace(e, fold_scores=h.scores, cv=h.pooled))
+    return out
 
 
 def build_report(

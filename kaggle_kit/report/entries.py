@@ -1,7 +1,8 @@
 """The report's leaderboard: every model and every blend of a run as one kind of row, ranked by its honest score.
 
-A model's honest score is its CV (every OOF row scored at once); a blend's is its nested-CV score (weights fit on
-K-1 folds, scored on the held-out fold), since its plain CV scores the rows its weights were fit on.
+A row's honest score is the mean of its fold scores: a model's OOF, and a blend's nested-CV OOF (weights fit on K-1
+folds, scored on the held-out fold; its plain CV scores the rows its weights were fit on), scored fold by fold by
+the one function ``kaggle-kit blend`` ranks with (:func:`kaggle_kit.blend.scoring.score_folds`).
 """
 
 from __future__ import annotations
@@ -53,10 +54,16 @@ class Entry:
 
     @property
     def score(self) -> float:
-        """The number the row is ranked by: nested CV for blends (when known), CV for models."""
+        """Every held-out row scored at once: nested CV for blends (when known), CV for models."""
         if self.is_blend and self.nested_cv is not None and not math.isnan(self.nested_cv):
             return self.nested_cv
         return self.cv
+
+    @property
+    def rank_score(self) -> float:
+        """The number the row is ranked by, as ``kaggle-kit blend`` ranks: the mean of its fold scores (a blend's
+        nested-CV ones); :attr:`score` when it has none."""
+        return self.mean if self.fold_scores else self.score
 
     @property
     def mean(self) -> float:
@@ -93,14 +100,14 @@ class Entry:
 
 
 def rank_entries(entries: list[Entry], metric: Metric) -> list[Entry]:
-    """Best first by :attr:`Entry.score` in the metric's direction; failed or unscored rows last."""
-    return rank_by(entries, metric, lambda e: e.score, lambda e: e.status == "ok")
+    """Best first by :attr:`Entry.rank_score` in the metric's direction; failed or unscored rows last."""
+    return rank_by(entries, metric, lambda e: e.rank_score, lambda e: e.status == "ok")
 
 
 def best_entry(entries: list[Entry], metric: Metric, *, blends: bool = True) -> Entry | None:
     """The best scored row that is not the baseline (optionally not a blend)."""
     for e in rank_entries(entries, metric):
-        if e.status == "ok" and not math.isnan(e.score) and not e.is_baseline and (blends or not e.is_blend):
+        if e.status == "ok" and not math.isnan(e.rank_score) and not e.is_baseline and (blends or not e.is_blend):
             return e
     return None
 
@@ -110,7 +117,7 @@ def entry_row(e: Entry) -> TableRow:
     return TableRow(
         name=e.name,
         kind=(e.method or e.kind) if e.is_blend else e.kind,
-        score=e.score,
+        score=e.rank_score,
         cv=e.cv,
         nested_cv=e.nested_cv,
         mean=e.mean,
@@ -135,5 +142,7 @@ def format_entries(entries: list[Entry], metric: Metric) -> str:
         value_column("fit s", lambda r: r.fit_seconds, ".1f", width=7),
         folds_column(),
     ]
-    title = [f"CV leaderboard ({metric.name}, {direction(metric)}; blends ranked by nested CV)"]
+    title = [
+        f"CV leaderboard ({metric.name}, {direction(metric)}; ranked by the mean of fold scores, nested CV for blends)"
+    ]
     return format_table([entry_row(e) for e in entries], columns, metric, title)
