@@ -286,7 +286,8 @@ class LiveProgress(_Tally):
         if self.live is not None:
             self.live.stop()
             self.live = None
-            self._print(f"{self.counts()}, {self.clock()}")
+            left = self.planned - self.done - self.failed  # a failed model's other folds, or an interrupted run's
+            self._print(f"{self.counts()}" + (f", {left} not run" if left > 0 else "") + f", {self.clock()}")
 
     def _render(self) -> Any:
         from rich.progress_bar import ProgressBar

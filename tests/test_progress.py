@@ -255,7 +255,8 @@ def test_plain_and_live_displays(tmp_path: Path) -> None:
     run(spec, runs_root=tmp_path / "b", progress=live, record_history=False)
     shown = tty.getvalue()
     assert len(_fold_lines(shown)) == 6 and "lgbm           CV roc_auc" in shown and "6/6 task(s) done" in shown
-    fresh = LiveProgress(Tty(), metric=get_metric("roc_auc"))
+    screen = Tty()
+    fresh = LiveProgress(screen, metric=get_metric("roc_auc"))
     fresh.start(10, deadline=time.monotonic() + 125)
     fresh.model_done("lgbm", 0.9, None)
     fresh.model_done("xgb", 0.8, None)  # worse: the best stays lgbm
@@ -263,6 +264,7 @@ def test_plain_and_live_displays(tmp_path: Path) -> None:
     buffer = io.StringIO()
     Console(file=buffer, width=120, color_system=None).print(fresh._render())
     fresh.close()
+    assert "0/10 task(s) done, 10 not run, elapsed 0:00, 2:0" in screen.getvalue()  # the closing line
     frame = buffer.getvalue()
     assert "0/10 task(s) done" in frame and "2:0" in frame and "left" in frame  # the time limit's countdown
     assert "best CV" in frame and "lgbm  roc_auc 0.90000" in frame and "xgb fold 3 (2t)" in frame
