@@ -42,6 +42,8 @@ THREAD_ENV_VARS = (
 #: multiclass and regression, 24k training rows): LightGBM (the adapter sets ``deterministic`` and ``force_col_wise``)
 #: and the baseline (no threads). XGBoost differed on multiclass (``hist``, 200 rounds), torch nets differed (CPU
 #: reductions split by thread), scikit-learn's LogisticRegression differed (BLAS): those keep the run's first count.
+#: (XGBoost could not use more anyway: in a worker started with OMP_NUM_THREADS=1 its nthread=2 ran on one core, while
+#: LightGBM, which sets its OpenMP count itself, and torch used two.)
 THREAD_INVARIANT_KINDS = frozenset({"lightgbm", "dummy"})
 
 
