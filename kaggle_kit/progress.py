@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import numpy as np
 
@@ -332,7 +332,7 @@ def terminal_progress(
     return PlainProgress(out, metric=metric, verbose=verbose)
 
 
-def as_progress(progress: RunProgress | Say | str | None, *, metric: Metric | None = None) -> RunProgress:
+def as_progress(progress: RunProgress | Say | Literal["auto"] | None, *, metric: Metric | None = None) -> RunProgress:
     """What ``run(progress=...)`` takes: a :class:`RunProgress`, a callable of lines (every fold, as before),
     ``"auto"`` (:func:`terminal_progress` on stdout) or None (silent)."""
     if progress is None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -118,7 +118,7 @@ def run(
     n_jobs: int | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
-    progress: RunProgress | Progress | str | None = "auto",
+    progress: RunProgress | Progress | Literal["auto"] | None = "auto",
     record_history: bool = True,
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
