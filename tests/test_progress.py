@@ -22,7 +22,14 @@ from kaggle_kit.executors import Job, Task, task_threads_now
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import FitContext, make_adapter
-from kaggle_kit.progress import LiveProgress, PlainProgress, RunProgress, terminal_progress
+from kaggle_kit.progress import (
+    LineProgress,
+    LiveProgress,
+    PlainProgress,
+    RunProgress,
+    as_progress,
+    terminal_progress,
+)
 from kaggle_kit.runner import run
 from kaggle_kit.store import RunStore
 from kaggle_kit.threads import THREAD_INVARIANT_KINDS, MachineLoad, allocate_threads
@@ -252,6 +259,10 @@ def test_plain_and_live_displays(tmp_path: Path) -> None:
     tty = Tty()
     live = terminal_progress(tty, verbose=True)
     assert isinstance(live, LiveProgress) and isinstance(terminal_progress(io.StringIO()), PlainProgress)
+    assert isinstance(as_progress("auto"), PlainProgress)  # run()'s default; pytest's stdout is not a terminal
+    assert type(as_progress(None)) is RunProgress and isinstance(as_progress([].append), LineProgress)
+    with pytest.raises(TypeError, match="progress must be a RunProgress, a callable taking a line, 'auto' or None"):
+        as_progress(3)  # type: ignore[arg-type]
     run(spec, runs_root=tmp_path / "b", progress=live, record_history=False)
     shown = tty.getvalue()
     assert len(_fold_lines(shown)) == 6 and "lgbm           CV roc_auc" in shown and "6/6 task(s) done" in shown
