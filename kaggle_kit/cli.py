@@ -1,7 +1,8 @@
 """``kaggle-kit``: a thin command line over the library (a notebook calls the same functions).
 
 Bad input ends with one ``error: ...`` line naming the key, column or file and the fix, and exit status 2; never a
-traceback from deep inside a library.
+traceback from deep inside a library. ``kaggle-kit run`` exits 1 when a model failed (one line per failed model, the
+traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings print as one ``warning: ...`` line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .config import load_spec
+    from .progress import terminal_progress
     from .runner import run
 
     spec = load_spec(args.config)
@@ -31,11 +33,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         executor=args.executor,
         ray_address=args.ray_address,
+        progress=terminal_progress(verbose=args.verbose),
     )
     print()
     print(result.leaderboard())
     print(f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused})")
-    return 0
+    failed = [m for m in result.models if m.status == "failed"]
+    for m in failed:  # the user asked for every model: any failure fails the command (finished results are kept)
+        print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -237,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="join a Ray cluster: 'auto' or 'ray://host:port' (implies --executor ray; default: a local Ray)",
     )
+    p.add_argument("--verbose", action="store_true", help="print a line per fold (they always go to RUN_DIR/run.log)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("leaderboard", help="print the CV leaderboard of a run folder")
@@ -348,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .progress import install_plain_warnings
+
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("default", DataWarning)
@@ -366,7 +375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():  # restored on return: a notebook calling main() keeps its own format
+            install_plain_warnings()
+            return int(args.func(args))
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

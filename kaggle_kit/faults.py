@@ -2,8 +2,10 @@
 
 Set ``KAGGLE_KIT_FAULT=<point>:<n>`` and the process SIGKILLs itself the ``n``-th time it reaches ``<point>``
 (counted per process). ``KAGGLE_KIT_FAULT=<point>:<n>:parent`` instead kills the parent of a pool worker (the
-run's main process) and lets the worker carry on, to test what a killed run leaves behind in its workers. The
-variable is read once at import; when it is unset, :func:`fault_point` costs one comparison with ``None``.
+run's main process) and lets the worker carry on, to test what a killed run leaves behind in its workers;
+``<point>:<n>:hang`` makes the process sleep there for an hour instead (a fold that never ends, to test that an
+interrupt does not wait for it). The variable is read once at import; when it is unset, :func:`fault_point` costs
+one comparison with ``None``.
 
 The points (``<file>`` is a file name such as ``folds.parquet``, ``run.json``, ``oof.parquet``, ``summary.json``):
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 from .errors import ConfigError
@@ -33,19 +36,21 @@ ENV = "KAGGLE_KIT_FAULT"
 class Fault:
     point: str
     nth: int
-    target: str  # "self" | "parent"
+    target: str  # "self" | "parent" | "hang"
 
 
 def parse_fault(text: str) -> Fault:
-    """``"<point>:<n>"`` or ``"<point>:<n>:parent"``; a point may itself hold a colon (``write:run.json:1``)."""
+    """``"<point>:<n>"``, ``"<point>:<n>:parent"`` or ``"<point>:<n>:hang"``; a point may itself hold a colon
+    (``write:run.json:1``)."""
     head, _, last = text.rpartition(":")
     target = "self"
-    if last == "parent":
-        target = "parent"
+    if last in ("parent", "hang"):
+        target = last
         head, _, last = head.rpartition(":")
     if not head or not last.isdigit() or int(last) < 1:
         raise ConfigError(
-            f"{ENV}={text!r} must be '<point>:<n>' or '<point>:<n>:parent' with n >= 1, e.g. 'fold-renamed:2'"
+            f"{ENV}={text!r} must be '<point>:<n>', '<point>:<n>:parent' or '<point>:<n>:hang' with n >= 1, "
+            "e.g. 'fold-renamed:2'"
         )
     return Fault(head, int(last), target)
 
@@ -70,5 +75,7 @@ def _hit(fault: Fault, point: str) -> None:
         return
     if fault.target == "self":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif fault.target == "hang":
+        time.sleep(3600)
     elif multiprocessing.parent_process() is not None:  # only a worker may kill its parent, never a test runner
         os.kill(os.getppid(), signal.SIGKILL)

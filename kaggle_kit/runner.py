@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -41,6 +41,7 @@ from .folds import Folds, make_folds
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
 from .presets import DataProfile, expand_preset
+from .progress import Fanout, RunLog, RunProgress, as_progress
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
@@ -118,7 +119,7 @@ def run(
     n_jobs: int | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
-    progress: Progress | None = print,
+    progress: RunProgress | Progress | Literal["auto"] | None = "auto",
     record_history: bool = True,
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
@@ -127,15 +128,20 @@ def run(
     restricts the run to the named models. ``n_jobs``, ``executor`` (``"local"`` or ``"ray"``) and ``ray_address``
     override ``spec.run``'s (an address implies Ray). Each run is recorded in the run history
     (``<runs_root>/history.sqlite``) unless ``record_history`` is False.
+
+    ``progress``: ``"auto"`` shows a live display on a terminal and a line per model elsewhere
+    (:func:`kaggle_kit.progress.terminal_progress`); a callable (``print``, ``list.append``) gets every line, one per
+    fold; a :class:`~kaggle_kit.progress.RunProgress` gets the events; None shows nothing. Every line, a failed fold's
+    traceback included, is also appended to ``<run_dir>/run.log``.
     """
-    say = progress or (lambda _msg: None)
     settings = _run_settings(spec.run, executor, ray_address)
     data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
     metric = get_metric(spec.metric)
     device = resolve_device(spec.device)
-    spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
     store = RunStore.in_runs_folder(runs_root, spec.run_name)
     store.ensure_writable()
+    say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
+    spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
     folds = _folds_for_run(store, spec, data)
     store.save_target(data.train_ids, data.y)
 
@@ -179,6 +185,7 @@ def run(
         executor=settings.executor,
         ray_address=settings.ray_address,
         gpus_per_task=settings.gpus_per_task,
+        adaptive_threads=not settings.threads_per_task,
     )
     errors = execute(pending, job, fit_fold, say)
 

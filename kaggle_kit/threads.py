@@ -8,7 +8,14 @@ cores they do not get), while one thread too few costs at most the lost parallel
     threads   = max(1, available // jobs)
 
 A core counts as taken once other processes keep it busy at least half the time. The 1-minute load average counts
-this process too; its share is estimated from its own CPU time (see :func:`own_load`) and taken off.
+this process and its pool workers too; their share is estimated from their CPU time (see :func:`own_load`) and taken
+off.
+
+The rule is applied again before each task is handed to a worker (:func:`allocate_threads`): a task submitted when
+fewer tasks are left than workers gets the cores the others leave, and when other processes take cores the number of
+tasks running at once shrinks, not only their threads. A task's thread count never changes while it runs.
+Only families whose predictions are byte-identical at any thread count (:data:`THREAD_INVARIANT_KINDS`) are given
+more than the run's first count; the others keep it, so a fold's OOF never depends on when it ran.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +37,14 @@ THREAD_ENV_VARS = (
     "NUMEXPR_NUM_THREADS",
     "POLARS_MAX_THREADS",
 )
+
+#: Model kinds whose predictions are byte-identical at 1 and 2 threads (measured on this kit's adapters: binary,
+#: multiclass and regression, 24k training rows): LightGBM (the adapter sets ``deterministic`` and ``force_col_wise``)
+#: and the baseline (no threads). XGBoost differed on multiclass (``hist``, 200 rounds), torch nets differed (CPU
+#: reductions split by thread), scikit-learn's LogisticRegression differed (BLAS): those keep the run's first count.
+#: (XGBoost could not use more anyway: in a worker started with OMP_NUM_THREADS=1 its nthread=2 ran on one core, while
+#: LightGBM, which sets its OpenMP count itself, and torch used two.)
+THREAD_INVARIANT_KINDS = frozenset({"lightgbm", "dummy"})
 
 
 @dataclass(frozen=True)
@@ -70,33 +86,69 @@ def own_load(cpu_seconds: float, age_seconds: float) -> float:
 
     A process busy a fraction ``u`` of its life adds about ``u * (1 - exp(-age / 60))`` to the exponentially damped
     1-minute average: a CLI run started seconds ago has hardly entered it yet, an idle notebook kernel adds ~0.
+    A process running several threads may be busy more than once over (``u`` > 1): it adds that many to the load.
     """
     if age_seconds <= 0:
         return 0.0
-    busy = min(1.0, max(0.0, cpu_seconds / age_seconds))
+    busy = max(0.0, cpu_seconds / age_seconds)
     return busy * (1.0 - math.exp(-age_seconds / 60.0))
 
 
-def _process_age() -> float | None:
-    """Seconds since this process started (Linux: /proc), or None where that cannot be read."""
+def _process_times(pid: int | str = "self") -> tuple[float, float] | None:
+    """(CPU seconds, seconds since start) of a process (Linux: /proc), or None where that cannot be read."""
     try:
-        stat = Path("/proc/self/stat").read_text()
-        start_ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime, counted after "(comm)"
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # counted after "(comm)"
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime (fields 14, 15): all its threads
         uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+        return cpu, max(0.0, uptime - int(fields[19]) / ticks)  # starttime: field 22
     except (OSError, ValueError, IndexError):
         return None
 
 
-def machine_load() -> MachineLoad:
-    """Read the cores, the 1-minute load average and this process's share of it (0 where the OS has none)."""
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux: /proc), or None where that cannot be read."""
+    times = _process_times()
+    return times[1] if times is not None else None
+
+
+def machine_load(workers: Iterable[int] = ()) -> MachineLoad:
+    """Read the cores, the 1-minute load average and this run's share of it (0 where the OS has none): this
+    process's and that of its ``workers`` (process ids), so a pool's own busy workers never count as other load."""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # pragma: no cover - Windows
         load = 0.0
     age = _process_age()
     own = own_load(time.process_time(), age) if age is not None else 0.0
+    for pid in workers:
+        times = _process_times(pid)
+        if times is not None:
+            own += own_load(*times)
     return MachineLoad(cpu_count(), round(load, 2), round(own, 2))
+
+
+def allocate_threads(
+    free: int, slots: int, running: Sequence[int], waiting: int, fixed: int | None = None
+) -> int | None:
+    """Threads for the next task, decided as it is submitted, or None: wait until a running task finishes.
+
+    ``free``: cores left to the run now (:func:`available_cores`); ``slots``: tasks that may run at once (the pool's
+    workers, fewer when ``free`` is lower); ``running``: the thread counts of the tasks running now; ``waiting``:
+    tasks not yet submitted, this one included. The cores the running tasks leave are shared among the tasks that
+    can start now, so when fewer tasks are left than workers each gets more (1 task left, 2 free cores: 2 threads).
+    A task whose family must keep one count (``fixed``) waits until that many cores are free. With nothing running
+    a task always starts (at least one thread), so a busy machine slows a run down but never stalls it.
+    """
+    if running and len(running) >= max(1, slots):
+        return None
+    left = free - sum(running)
+    if fixed is not None:
+        return fixed if not running or left >= fixed else None
+    if running and left < 1:
+        return None
+    sharers = max(1, min(waiting, max(1, slots) - len(running)))
+    return max(1, left // sharers)
 
 
 def thread_env(threads: int) -> dict[str, str]:

@@ -130,6 +130,7 @@ def test_fault_spec_parses_and_rejects_bad_text() -> None:
     assert parse_fault("epoch:3") == Fault("epoch", 3, "self")
     assert parse_fault("write:run.json:2") == Fault("write:run.json", 2, "self")
     assert parse_fault("fold-renamed:1:parent") == Fault("fold-renamed", 1, "parent")
+    assert parse_fault("epoch:1:hang") == Fault("epoch", 1, "hang")
     for bad in ("epoch", "epoch:0", "epoch:x", ":2"):
         with pytest.raises(ValueError, match="KAGGLE_KIT_FAULT"):
             parse_fault(bad)
@@ -190,6 +191,60 @@ def test_sigkill_parent_of_a_parallel_run(reference: Reference, tmp_path: Path) 
     run_dir = runs / reference.spec.run_name
     before = _check_after_kill(run_dir)
     assert 2 <= len(before) < N_TASKS
+    _resume(config, runs, before, reference)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers through /proc")
+def test_ctrl_c_stops_a_parallel_run_keeps_its_folds_and_resumes(reference: Reference, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a run on a pool of 2 whose net folds
+    never end (each worker hangs in its first epoch), once the baseline and xgb folds are stored: exit 130 within
+    seconds (not after the running folds), no worker left, no traceback, nothing recorded as failed, every stored
+    fold intact; the rerun reuses exactly those folds and its OOF equals an uninterrupted run's."""
+    config = tmp_path / "spec.toml"
+    spec = reference.spec
+    config.write_text(spec.model_copy(update={"run": spec.run.model_copy(update={"n_jobs": 2})}).to_toml())
+    runs = tmp_path / "runs"
+    run_dir = runs / spec.run_name
+    tag = uuid.uuid4().hex
+    stderr = tmp_path / "stderr.txt"
+    with open(stderr, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kaggle_kit.cli", "run", str(config), "--runs-root", str(runs)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env={**os.environ, "KAGGLE_KIT_TEST_TAG": tag, "KAGGLE_KIT_FAULT": "epoch:1:hang"},
+            start_new_session=True,  # its own process group: the SIGINT below reaches the run and its workers only
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_fold_dirs(run_dir)) < 2 * N_FOLDS:  # baseline and xgb: then both workers take a net fold
+            assert proc.poll() is None, stderr.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the baseline and xgb folds were not stored"
+            time.sleep(0.02)
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGINT)
+        sent = time.monotonic()
+        assert proc.wait(timeout=20) == 130, stderr.read_text()[-3000:]
+        assert time.monotonic() - sent < 10
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while _tagged_processes(tag) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lingering = _tagged_processes(tag)
+    for pid in lingering:
+        os.kill(pid, signal.SIGKILL)
+    assert lingering == [], "worker processes outlived the interrupted run"
+    text = stderr.read_text()
+    assert (
+        "interrupted: finished folds are kept" in text and "Traceback" not in text and "KeyboardInterrupt" not in text
+    )
+    before = _check_after_kill(run_dir)
+    assert len(before) == 2 * N_FOLDS
+    assert not list(run_dir.glob("models/*/*/summary.json"))  # nothing assembled, nothing recorded as failed
+    log = (run_dir / "run.log").read_text()
+    assert "FAILED" not in log and "KeyboardInterrupt" not in log and "interrupted" in log
     _resume(config, runs, before, reference)
 
 

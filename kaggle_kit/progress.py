@@ -1,0 +1,408 @@
+"""What a run shows while it fits: one live display on a terminal, a line per model elsewhere, every fold in run.log.
+
+A search fits hundreds of (model, fold) tasks, so a line per fold is noise on a terminal. The run calls the hooks of
+a :class:`RunProgress`; the implementations here are
+
+* :class:`LiveProgress`: a `rich` display redrawn in place (tasks done / planned, elapsed, time left when the run
+  has a deadline, the best CV so far, the models fitting now), finished models printed above it;
+* :class:`PlainProgress`: no ANSI, for output that is not a terminal (CI, notebooks, pipes): the run's notes and
+  one line per finished or failed model;
+* :class:`LineProgress`: the library's contract for ``run(progress=callable)``: every note and one line per fold
+  handed to the callable (``print``, ``list.append``);
+* :class:`RunLog`: every line, a failed fold's full traceback included, appended to ``<run_dir>/run.log``.
+
+``--verbose`` (or ``verbose=True``) adds the per-fold lines to the terminal. :func:`plain_warning` is the CLI's
+one-line warning format (``warning: ...``); the library never installs it by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+import numpy as np
+
+from .errors import StoreError
+from .store import FoldResult, RunStore
+
+if TYPE_CHECKING:
+    from .executors import Task
+    from .folds import Folds
+    from .metrics import Metric
+
+Say = Callable[[str], None]
+
+
+class RunProgress:
+    """The hooks a run calls, in this order: notes, ``start``, task events, ``close``. Each is a no-op here, so an
+    implementation overrides only what it shows. Calling the object itself is :meth:`note` (the old ``say``)."""
+
+    def note(self, line: str) -> None:
+        """A run-level line: what is reused, how the tasks run, an interruption."""
+
+    def start(self, planned: int, deadline: float | None = None) -> None:
+        """``planned`` tasks are about to be fitted; ``deadline`` is the run's end on :func:`time.monotonic`'s clock
+        when it has a time limit."""
+
+    def task_started(self, task: Task, threads: int) -> None:
+        """A task was handed to a worker with ``threads`` threads."""
+
+    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
+        """A task's fold is in the store; ``line`` is its one-line summary."""
+
+    def task_failed(self, task: Task, line: str, details: str) -> None:
+        """A task raised; ``line`` names it and the error, ``details`` is the full traceback."""
+
+    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        """Every fold of ``model`` is finished (``cv`` its CV score, None if it could not be computed) or the model
+        failed (``error``)."""
+
+    def interrupted(self) -> None:
+        """The run was interrupted (Ctrl-C); ``close`` follows. Its caller says so to the user."""
+
+    def close(self) -> None:
+        """The tasks are over (finished, failed or interrupted)."""
+
+    def __call__(self, line: str) -> None:
+        self.note(line)
+
+
+class Fanout(RunProgress):
+    """Hands every event to several reporters (the terminal's and the run log)."""
+
+    def __init__(self, *reporters: RunProgress) -> None:
+        self.reporters = reporters
+
+    def note(self, line: str) -> None:
+        for r in self.reporters:
+            r.note(line)
+
+    def start(self, planned: int, deadline: float | None = None) -> None:
+        for r in self.reporters:
+            r.start(planned, deadline)
+
+    def task_started(self, task: Task, threads: int) -> None:
+        for r in self.reporters:
+            r.task_started(task, threads)
+
+    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
+        for r in self.reporters:
+            r.task_done(task, result, line)
+
+    def task_failed(self, task: Task, line: str, details: str) -> None:
+        for r in self.reporters:
+            r.task_failed(task, line, details)
+
+    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        for r in self.reporters:
+            r.model_done(model, cv, error)
+
+    def interrupted(self) -> None:
+        for r in self.reporters:
+            r.interrupted()
+
+    def close(self) -> None:
+        for r in self.reporters:
+            r.close()
+
+
+class LineProgress(RunProgress):
+    """``run(progress=say)``: every note and one line per fold (a failed fold's line says FAILED) go to ``say``."""
+
+    def __init__(self, say: Say) -> None:
+        self.say = say
+
+    def note(self, line: str) -> None:
+        self.say(line)
+
+    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
+        self.say(line)
+
+    def task_failed(self, task: Task, line: str, details: str) -> None:
+        self.say(line)
+
+
+class RunLog(RunProgress):
+    """Appends every line, with the time, to ``path`` (``<run_dir>/run.log``); a failed fold with its traceback."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _write(self, text: str) -> None:
+        stamp = datetime.now().isoformat(sep=" ", timespec="seconds")
+        try:
+            with open(self.path, "a", encoding="utf-8") as log:
+                log.write("".join(f"{stamp}  {line}\n" for line in text.rstrip("\n").splitlines()))
+        except OSError:  # the log must never be why a run fails (a full disk is reported by the store)
+            pass
+
+    def note(self, line: str) -> None:
+        self._write(line)
+
+    def start(self, planned: int, deadline: float | None = None) -> None:
+        self._write(f"--- fitting {planned} task(s)")
+
+    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
+        self._write(line)
+
+    def task_failed(self, task: Task, line: str, details: str) -> None:
+        self._write(f"{line}\n{details}")
+
+    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        if error is None:
+            self._write(f"{model}: every fold finished" + (f", CV {cv:.6g}" if cv is not None else ""))
+
+    def interrupted(self) -> None:
+        self._write("interrupted: the finished folds are kept; the next run resumes from them")
+
+
+class _Tally(RunProgress):
+    """What the terminal displays share: counts, the clock, the best model so far, the tasks running now."""
+
+    def __init__(self, metric: Metric | None = None, verbose: bool = False) -> None:
+        self.metric, self.verbose = metric, verbose
+        self.planned = self.done = self.failed = 0
+        self.started_at = time.monotonic()
+        self.deadline: float | None = None
+        self.best: tuple[str, float] | None = None
+        self.running: dict[tuple[str, int, int], tuple[Task, int]] = {}
+
+    def start(self, planned: int, deadline: float | None = None) -> None:
+        self.planned, self.deadline = planned, deadline
+        self.started_at = time.monotonic()
+
+    def task_started(self, task: Task, threads: int) -> None:
+        self.running[(task.model.name, task.repeat, task.fold)] = (task, threads)
+
+    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
+        self.running.pop((task.model.name, task.repeat, task.fold), None)
+        self.done += 1
+
+    def task_failed(self, task: Task, line: str, details: str) -> None:
+        self.running.pop((task.model.name, task.repeat, task.fold), None)
+        self.failed += 1
+
+    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        if cv is None or not np.isfinite(cv) or self.metric is None:
+            return
+        sign = 1 if self.metric.greater_is_better else -1
+        if self.best is None or sign * cv > sign * self.best[1]:
+            self.best = (model, cv)
+
+    def counts(self) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
+        return f"{self.done}/{self.planned} task(s) done{failed}"
+
+    def clock(self) -> str:
+        now = time.monotonic()
+        text = f"elapsed {_duration(now - self.started_at)}"
+        if self.deadline is not None:
+            text += f", {_duration(max(0.0, self.deadline - now))} left"
+        return text
+
+    def model_line(self, model: str, cv: float | None, error: str | None) -> str:
+        if error is not None:
+            return f"{model:<14} FAILED: {error}"
+        score = f"CV {self.metric.name} {cv:.5f}" if cv is not None and self.metric is not None else "done"
+        return f"{model:<14} {score}  [{self.counts()}, {self.clock()}]"
+
+
+class PlainProgress(_Tally):
+    """For output that is not a terminal: notes and a line per finished or failed model, no ANSI codes; per-fold
+    lines too when ``verbose``."""
+
+    def __init__(self, stream: TextIO | None = None, *, metric: Metric | None = None, verbose: bool = False) -> None:
+        super().__init__(metric, verbose)
+        self.stream = stream
+
+    def _print(self, line: str) -> None:
+        stream = self.stream if self.stream is not None else sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+
+    def note(self, line: str) -> None:
+        self._print(line)
+
+    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
+        super().task_done(task, result, line)
+        if self.verbose:
+            self._print(line)
+
+    def task_failed(self, task: Task, line: str, details: str) -> None:
+        super().task_failed(task, line, details)
+        if self.verbose:
+            self._print(line)
+
+    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        super().model_done(model, cv, error)
+        self._print(self.model_line(model, cv, error))
+
+
+class LiveProgress(_Tally):
+    """A `rich` live display on a terminal, redrawn in place; finished models (and, when ``verbose``, folds) are
+    printed above it and stay on the screen."""
+
+    def __init__(self, stream: TextIO | None = None, *, metric: Metric | None = None, verbose: bool = False) -> None:
+        from rich.console import Console
+
+        super().__init__(metric, verbose)
+        self.console = Console(file=stream if stream is not None else sys.stdout, highlight=False)
+        self.live: Any = None
+
+    def _print(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def note(self, line: str) -> None:
+        self._print(line)
+
+    def start(self, planned: int, deadline: float | None = None) -> None:
+        from rich.live import Live
+
+        super().start(planned, deadline)
+        self.live = Live(console=self.console, get_renderable=self._render, refresh_per_second=2, transient=True)
+        self.live.start()
+
+    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
+        super().task_done(task, result, line)
+        if self.verbose:
+            self._print(line)
+
+    def task_failed(self, task: Task, line: str, details: str) -> None:
+        super().task_failed(task, line, details)
+        if self.verbose:
+            self._print(line)
+
+    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        super().model_done(model, cv, error)
+        self._print(self.model_line(model, cv, error))
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+            left = self.planned - self.done - self.failed  # a failed model's other folds, or an interrupted run's
+            self._print(f"{self.counts()}" + (f", {left} not run" if left > 0 else "") + f", {self.clock()}")
+
+    def _render(self) -> Any:
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold")
+        grid.add_column()
+        bar = Table.grid(padding=(0, 1))
+        bar.add_row(
+            ProgressBar(total=max(1, self.planned), completed=self.done + self.failed, width=30),
+            Text(f"{self.counts()}  {self.clock()}"),
+        )
+        grid.add_row("fitting", bar)
+        if self.best is not None and self.metric is not None:
+            name, cv = self.best
+            grid.add_row("best CV", Text(f"{name}  {self.metric.name} {cv:.5f}"))
+        now = [
+            f"{t.model.name} fold {t.fold + 1}" + (f" r{t.repeat}" if t.repeat else "") + f" ({n}t)"
+            for t, n in self.running.values()
+        ]
+        if now:
+            grid.add_row("now", Text(", ".join(now[:6]) + (f" +{len(now) - 6}" if len(now) > 6 else "")))
+        return grid
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+def terminal_progress(
+    stream: TextIO | None = None, *, metric: Metric | None = None, verbose: bool = False
+) -> PlainProgress | LiveProgress:
+    """The live display when ``stream`` (default stdout) is a terminal, plain lines otherwise."""
+    out = stream if stream is not None else sys.stdout
+    isatty = getattr(out, "isatty", None)
+    if isatty is not None and isatty():
+        return LiveProgress(out, metric=metric, verbose=verbose)
+    return PlainProgress(out, metric=metric, verbose=verbose)
+
+
+def as_progress(progress: RunProgress | Say | Literal["auto"] | None, *, metric: Metric | None = None) -> RunProgress:
+    """What ``run(progress=...)`` takes: a :class:`RunProgress`, a callable of lines (every fold, as before),
+    ``"auto"`` (:func:`terminal_progress` on stdout) or None (silent)."""
+    if progress is None:
+        return RunProgress()
+    if isinstance(progress, RunProgress):
+        if isinstance(progress, _Tally) and progress.metric is None:
+            progress.metric = metric
+        return progress
+    if progress == "auto":
+        return terminal_progress(metric=metric)
+    if callable(progress):
+        return LineProgress(progress)
+    raise TypeError(f"progress must be a RunProgress, a callable taking a line, 'auto' or None; got {progress!r}")
+
+
+# --------------------------------------------------------------------------------------------- the live CV
+def model_cv(
+    store: RunStore,
+    folds: Folds,
+    y: np.ndarray,
+    metric: Metric,
+    model: str,
+    key: str,
+    results: Sequence[FoldResult] = (),
+) -> float | None:
+    """A model's CV score from its finished folds in the store, as :func:`kaggle_kit.runner._assemble` computes it
+    (each row's validation predictions averaged over repeats, scored over the rows validated at least once); None
+    when a fold is missing or unreadable. ``results`` are fold results already in hand (the rest are read)."""
+    known = {(r.repeat, r.fold): r for r in results}
+    oof_sum: np.ndarray | None = None
+    count = np.zeros(len(y), dtype=np.int64)
+    try:
+        for r, k in folds.tasks():
+            res = known.get((r, k))
+            if res is None:
+                path = store.fold_dir(model, key, r, k) / "result.json"
+                res = FoldResult.from_json(path.read_text())
+            pred = store.read_fold_array(res, "valid.npy")
+            _, valid_idx = folds.train_valid(r, k)
+            if oof_sum is None:
+                oof_sum = np.zeros((len(y), pred.shape[1]), dtype=np.float64)
+            oof_sum[valid_idx] += pred
+            count[valid_idx] += 1
+    except (OSError, ValueError, TypeError, StoreError):
+        return None
+    if oof_sum is None:
+        return None
+    covered = count > 0
+    oof = (oof_sum[covered] / count[covered, None]).astype(np.float32)
+    try:
+        return float(metric.score(y[covered], oof))
+    except (ValueError, FloatingPointError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------- warnings
+def plain_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` for the command line: ``warning: <message>``, without the source file and line."""
+    stream = file if file is not None else sys.stderr
+    with contextlib.suppress(OSError):  # stderr closed: a warning must not end the run
+        stream.write(f"warning: {message}\n")
+
+
+def install_plain_warnings() -> None:
+    """Print warnings as ``warning: ...`` lines (the CLI does, inside ``warnings.catch_warnings``)."""
+    warnings.showwarning = plain_warning
