@@ -355,27 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .progress import install_plain_warnings
-
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings():
-        warnings.simplefilter("default", DataWarning)
-        previous = warnings.showwarning
-
-        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
-            # the kit's own warnings: one `warning: ...` line on stderr, no file and line of the kit's source
-            if issubclass(category, DataWarning):
-                print(f"warning: {message}", file=sys.stderr)
-            else:
-                previous(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = show
-        return _dispatch(args)
+    return _dispatch(args)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from .progress import install_plain_warnings
+
     try:
         with warnings.catch_warnings():  # restored on return: a notebook calling main() keeps its own format
+            warnings.simplefilter("default", DataWarning)  # each data warning once per place, never silenced
             install_plain_warnings()
             return int(args.func(args))
     except KitError as exc:

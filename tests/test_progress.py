@@ -42,11 +42,11 @@ LGBM = {
     "params": {"num_leaves": 7, "min_data_in_leaf": 5},
 }
 XGB = {"name": "xgb", "kind": "xgboost", "num_boost_round": 15, "early_stopping_rounds": None, "params": {}}
-BROKEN = {
+BROKEN = {  # valid params (the check before any fit passes), but more neighbours than a fold has rows: fails at fit
     "name": "broken",
     "kind": "sklearn",
-    "estimator": "sklearn.linear_model.LogisticRegression",
-    "params": {"C": -1},
+    "estimator": "sklearn.neighbors.KNeighborsClassifier",
+    "params": {"n_neighbors": 100000},
 }
 
 
@@ -239,7 +239,7 @@ def test_events_and_the_live_cv_equal_the_leaderboard(tmp_path: Path) -> None:
     board = {m.name: m for m in result.models}
     for name in ("baseline", "lgbm"):  # the CV shown live is the leaderboard's, repeats averaged alike
         assert models[name] == (board[name].cv, None)
-    assert models["broken"][0] is None and "InvalidParameterError" in models["broken"][1]  # type: ignore[operator]
+    assert models["broken"][0] is None and "n_neighbors" in models["broken"][1]  # type: ignore[operator]
 
 
 def test_plain_and_live_displays(tmp_path: Path) -> None:
@@ -293,9 +293,9 @@ def test_cli_plain_lines_run_log_exit_code_and_warnings(tmp_path: Path, capfd: p
     assert main(["run", str(config), "--runs-root", str(runs)]) == 1
     out, err = capfd.readouterr()
     assert _fold_lines(out) == [] and "Traceback" not in out + err and "\x1b" not in out
-    assert "lgbm           CV roc_auc" in out and "broken         FAILED: InvalidParameterError" in out
+    assert "lgbm           CV roc_auc" in out and "broken         FAILED: ValueError" in out
     log = runs / "progress" / "run.log"
-    assert "failed: broken: InvalidParameterError: The 'C' parameter" in err and f"(full log: {log})" in err
+    assert "failed: broken: ValueError: Expected n_neighbors <= n_samples_fit" in err and f"(full log: {log})" in err
     assert err.count("failed: ") == 1
     assert "warning: test has the target column 'target'; it is ignored" in err
     assert "warning: column 'const' is constant in the training rows; standardize makes it 0" in err
