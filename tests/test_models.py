@@ -24,6 +24,8 @@ TASK_DATA = {
 ADAPTER_SPECS = {
     "xgboost": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2, "max_depth": 3}},
     "lightgbm": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2}},
+    "lightgbm_xt": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2}},
+    "catboost": {"num_boost_round": 60, "early_stopping_rounds": 20, "params": {"learning_rate": 0.3, "depth": 4}},
     "sklearn": {"estimator": "", "params": {}},
     "dummy": {},
 }

@@ -24,6 +24,12 @@ def _lightgbm(spec: ModelSpec) -> ModelAdapter:
     return LightGBMAdapter(spec)
 
 
+def _catboost(spec: ModelSpec) -> ModelAdapter:
+    from .catboost_adapter import CatBoostAdapter
+
+    return CatBoostAdapter(spec)
+
+
 def _sklearn(spec: ModelSpec) -> ModelAdapter:
     from .sklearn_adapter import SklearnAdapter
 
@@ -46,6 +52,8 @@ def _net(spec: ModelSpec) -> ModelAdapter:
 ADAPTERS: dict[str, Callable[[ModelSpec], ModelAdapter]] = {
     "xgboost": _xgboost,
     "lightgbm": _lightgbm,
+    "lightgbm_xt": _lightgbm,  # LightGBM with extra_trees and AutoGluon's GBMXT defaults
+    "catboost": _catboost,  # optional extra: pip install 'kaggle-kit[catboost]'
     "sklearn": _sklearn,
     "dummy": _dummy,
     "mlp": _net,  # Dense net for tables (kaggle_kit.models.nn)

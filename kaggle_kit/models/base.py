@@ -85,14 +85,34 @@ def as_probabilities(p: np.ndarray, n_classes: int) -> np.ndarray:
     return np.ascontiguousarray(p.reshape(len(p), n_classes), dtype=np.float32)
 
 
-def stopping_metric(metric: Metric, task: str) -> str:
-    """The metric boosting rounds are early-stopped on, in generic terms: the competition metric where both GBDT
-    libraries compute it natively, else the smooth loss (log loss / RMSE) that tracks it.
+#: What early stopping follows under ``early_stopping_metric = "auto"``: the competition metrics whose own value it
+#: follows; every other metric stops on the smooth loss (log loss / RMSE). Measured, not guessed: see
+#: ``benchmarks/early_stopping.py`` and its section in ``benchmarks/RESULTS.md``.
+AUTO_STOPS_ON_METRIC: frozenset[str] = frozenset({"roc_auc", "mae"})
 
-    Flat metrics (accuracy, F1, kappa) make early stopping noisy, so classification falls back to log loss.
+
+def stopping_metric(metric: Metric, task: str, choice: str = "auto") -> str:
+    """The metric boosting rounds are early-stopped on, as a kit metric name: the loss (``"log_loss"`` /
+    ``"rmse"``) or the competition metric, per the model's ``early_stopping_metric`` (``auto | metric | loss``).
+
+    The name is meant in the space the model is fitted in: RMSLE is RMSE on ``log1p(y)``, and R² orders the rounds
+    exactly as RMSE does on fixed validation rows, so both stop on ``"rmse"``. Each adapter maps the name to its
+    library's own metric where that computes the same value, and otherwise evaluates the kit's metric itself
+    (:func:`kit_score`).
     """
-    if metric.name == "roc_auc" and task == "binary":
-        return "auc"
-    if metric.name == "mae":
-        return "mae"
-    return "rmse" if task == "regression" else "logloss"
+    if choice == "auto":
+        choice = "metric" if metric.name in AUTO_STOPS_ON_METRIC else "loss"
+    if choice == "loss" or metric.name in ("log_loss", "rmsle", "r2"):
+        return "rmse" if task == "regression" else "log_loss"
+    return metric.name
+
+
+def kit_score(metric: Metric, y_fit: np.ndarray, pred: np.ndarray, task: str, n_classes: int) -> float:
+    """The kit's metric on a library's validation predictions (probabilities, or values in the fit space): what a
+    custom early-stopping evaluation reports when the library has no native metric computing the same value."""
+    if task == "regression":
+        y, p = np.asarray(y_fit, dtype=np.float64), np.asarray(pred, dtype=np.float64).reshape(-1)
+        if metric.fit_transform == "log1p":
+            y, p = np.expm1(y), np.expm1(p)
+        return metric.score(y, p)
+    return metric.score(np.asarray(y_fit).astype(np.int64), as_probabilities(pred, n_classes))
