@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +147,13 @@ class CatBoostAdapter:
         if "eval_metric" not in params:
             params["eval_metric"] = _KitMetric(ctx)
         model = CatBoost(params)
-        model.fit(_pool(train, y_train, ctx.threads, self.spec.name), eval_set=_pool(valid, y_valid, ctx.threads))
-        history = {k: [float(v) for v in vs] for k, vs in model.get_evals_result().get("validation", {}).items()}
+        with warnings.catch_warnings():  # a Python metric is evaluated as it is; numba would only speed it up
+            warnings.filterwarnings("ignore", message="Failed to import numba")
+            model.fit(_pool(train, y_train, ctx.threads, self.spec.name), eval_set=_pool(valid, y_valid, ctx.threads))
+        history = {
+            ctx.metric.name if name == _KitMetric.__name__ else name: [float(v) for v in values]
+            for name, values in model.get_evals_result().get("validation", {}).items()
+        }
         if self.spec.early_stopping_rounds is not None:
             best = int(model.get_best_iteration()) + 1  # counted from 0; use_best_model kept exactly these trees
         else:

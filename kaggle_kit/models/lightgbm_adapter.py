@@ -137,7 +137,11 @@ class LightGBMAdapter:
         metric = ctx.metric
 
         def feval(preds: np.ndarray, data: Any) -> tuple[str, float, bool]:
-            return metric.name, kit_score(metric, data.get_label(), preds, ctx.task, ctx.n_classes), metric.greater_is_better
+            return (
+                metric.name,
+                kit_score(metric, data.get_label(), preds, ctx.task, ctx.n_classes),
+                metric.greater_is_better,
+            )
 
         return feval
 
