@@ -31,7 +31,16 @@ import polars as pl
 from pydantic import ValidationError
 
 from . import __version__
-from .config import BASELINE_NAME, MAX_SEED, CompetitionSpec, ModelSpec, RunSpec, spec_hash, validation_message
+from .config import (
+    BASELINE_NAME,
+    BOOSTING_KINDS,
+    MAX_SEED,
+    CompetitionSpec,
+    ModelSpec,
+    RunSpec,
+    spec_hash,
+    validation_message,
+)
 from .data import CompetitionData, load_competition, prepare_competition
 from .device import resolve_device
 from .errors import ConfigError, DataError, StoreError
@@ -40,6 +49,7 @@ from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
+from .models.base import legacy_stopping_metric, stopping_metric
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
@@ -91,6 +101,11 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
     }
     if pipeline is not None:
         payload["pipeline"] = spec.pipeline_steps(pipeline)
+    if model.kind in BOOSTING_KINDS and model.early_stopping_metric == "auto":
+        metric = get_metric(spec.metric)
+        stops_on = stopping_metric(metric, spec.task)
+        if stops_on != legacy_stopping_metric(metric, spec.task):  # "auto" changed its answer for this metric
+            payload["early_stopping"] = stops_on
     return spec_hash(payload)
 
 

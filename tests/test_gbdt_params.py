@@ -203,7 +203,7 @@ def test_catboost_params_follow_the_run(device: str) -> None:
     assert (params["thread_count"], params["random_seed"], params["iterations"]) == (3, 11, 123)
     assert (params["od_type"], params["od_wait"], params["use_best_model"]) == ("Iter", 17, True)
     assert params["allow_writing_files"] is False and params["classes_count"] == 4
-    assert (params["loss_function"], params["eval_metric"]) == ("MultiClass", "MultiClass")  # auto: the loss
+    assert (params["loss_function"], params["eval_metric"]) == ("MultiClass", "Accuracy")  # auto: the metric
     no_stopping = make_adapter(spec.model_copy(update={"early_stopping_rounds": None})).params(ctx)
     assert no_stopping["use_best_model"] is False and "od_wait" not in no_stopping
 
@@ -246,10 +246,10 @@ def test_catboost_early_stopping_stops_and_keeps_the_best_trees(tmp_path: Path) 
     spec = ModelSpec(name="cb", kind="catboost", num_boost_round=3000, early_stopping_rounds=15, params={"eta": 0.5})
     adapter = make_adapter(spec)
     fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
-    curve = fitted.history["AUC"]
+    curve = fitted.history["Logloss"]  # ROC AUC: "auto" stops on the log loss
     assert fitted.best_iteration is not None and 1 <= fitted.best_iteration < 3000
     assert len(curve) == fitted.best_iteration + 15  # stopped 15 rounds after the best
-    assert max(curve) == pytest.approx(curve[fitted.best_iteration - 1])
+    assert min(curve) == pytest.approx(curve[fitted.best_iteration - 1])
     assert fitted.model.tree_count_ == fitted.best_iteration  # use_best_model: only the best trees are kept
     adapter.save(fitted, tmp_path / adapter.file_name)
     loaded = adapter.load(tmp_path / adapter.file_name, ctx)
@@ -341,20 +341,11 @@ def test_seeds_outside_32_bits_are_rejected(where: str, seed: object, match: str
         build_spec(raw)
 
 
-def test_new_model_fields_left_unset_keep_the_stored_keys() -> None:
-    """A spec written before ``seed`` / ``early_stopping_metric`` existed must find its finished folds again."""
+def _old_key(task: str, metric: str, **extra: object) -> str:
+    """The content key of the model below as the runner computed it before ``seed`` / ``early_stopping_metric``."""
     from kaggle_kit.config import spec_hash
 
-    raw = {
-        "name": "s",
-        "task": "binary",
-        "metric": "roc_auc",
-        "data": {"train": "t.csv", "target": "y"},
-        "models": [{"name": "m", "kind": "lightgbm", "params": {"num_leaves": 7}}],
-    }
-    spec = build_spec(raw)
-    model = spec.models[0]
-    old_dump = {  # the model's dump as it was before the two fields existed
+    old_dump = {
         "name": "m",
         "kind": "lightgbm",
         "params": {"num_leaves": 7},
@@ -362,10 +353,77 @@ def test_new_model_fields_left_unset_keep_the_stored_keys() -> None:
         "num_boost_round": 5000,
         "early_stopping_rounds": 200,
     }
-    payload = {"model": old_dump, "task": "binary", "metric": "roc_auc", "seed": 42, "data": "d", "folds": "f"}
-    assert model_key(model, spec, "d", "f") == spec_hash(payload)
+    return spec_hash(
+        {"model": old_dump, "task": task, "metric": metric, "seed": 42, "data": "d", "folds": "f", **extra}
+    )
+
+
+def _key_spec(task: str, metric: str) -> Any:
+    raw = {
+        "name": "s",
+        "task": task,
+        "metric": metric,
+        "data": {"train": "t.csv", "target": "y"},
+        "models": [{"name": "m", "kind": "lightgbm", "params": {"num_leaves": 7}}],
+    }
+    return build_spec(raw)
+
+
+@pytest.mark.parametrize(("task", "metric"), [("binary", "log_loss"), ("regression", "mae"), ("multiclass", "qwk")])
+def test_new_model_fields_left_unset_keep_the_stored_keys(task: str, metric: str) -> None:
+    """A spec written before ``seed`` / ``early_stopping_metric`` existed finds its finished folds again, where
+    "auto" stops as it did before it was measured."""
+    spec = _key_spec(task, metric)
+    model = spec.models[0]
+    assert model_key(model, spec, "d", "f") == _old_key(task, metric)
     for change in ({"seed": 42}, {"early_stopping_metric": "loss"}):
-        assert model_key(model.model_copy(update=change), spec, "d", "f") != spec_hash(payload)
+        assert model_key(model.model_copy(update=change), spec, "d", "f") != _old_key(task, metric)
+
+
+@pytest.mark.parametrize(
+    ("task", "metric", "now"), [("binary", "roc_auc", "log_loss"), ("multiclass", "accuracy", "accuracy")]
+)
+def test_where_auto_changed_its_answer_the_key_changes(task: str, metric: str, now: str) -> None:
+    """Before the measurement ROC AUC stopped on AUC and accuracy on the log loss: their stored folds are not reused
+    as if the new rule had made them."""
+    spec = _key_spec(task, metric)
+    assert model_key(spec.models[0], spec, "d", "f") == _old_key(task, metric, early_stopping=now)
+    assert model_key(spec.models[0], spec, "d", "f") != _old_key(task, metric)
+
+
+@pytest.mark.parametrize(
+    ("metric", "task", "choice", "expected"),
+    [
+        ("roc_auc", "binary", "auto", "log_loss"),
+        ("roc_auc", "binary", "metric", "roc_auc"),
+        ("accuracy", "multiclass", "auto", "accuracy"),
+        ("accuracy", "binary", "loss", "log_loss"),
+        ("f1_macro", "multiclass", "auto", "log_loss"),
+        ("qwk", "multiclass", "metric", "qwk"),
+        ("mae", "regression", "auto", "mae"),
+        ("mae", "regression", "loss", "rmse"),
+        ("rmsle", "regression", "metric", "rmse"),  # RMSE on log1p(y), the space the model is fitted in
+        ("r2", "regression", "metric", "rmse"),  # orders the rounds as RMSE does on fixed rows
+        ("log_loss", "multiclass", "metric", "log_loss"),
+    ],
+)
+def test_what_early_stopping_follows(metric: str, task: str, choice: str, expected: str) -> None:
+    from kaggle_kit.models.base import stopping_metric
+
+    assert stopping_metric(get_metric(metric), task, choice) == expected
+
+
+def test_the_kits_metric_in_a_custom_evaluation_scores_on_the_targets_scale() -> None:
+    from kaggle_kit.models.base import kit_score
+
+    rng = np.random.default_rng(0)
+    y, pred = rng.uniform(0, 100, 50), rng.uniform(0, 100, 50)
+    rmsle = get_metric("rmsle")
+    assert kit_score(rmsle, np.log1p(y), np.log1p(pred), "regression", 1) == pytest.approx(rmsle.score(y, pred))
+    p = rng.uniform(size=50)
+    labels = (rng.uniform(size=50) < p).astype(int)
+    auc = get_metric("roc_auc")
+    assert kit_score(auc, labels.astype(float), p, "binary", 2) == pytest.approx(auc.score(labels, p))
 
 
 def test_a_models_seed_replaces_the_runs(tmp_path: Path) -> None:
