@@ -127,7 +127,7 @@ def main() -> None:
             _, _, metric_name = DATASETS[dataset]
             metric = get_metric(metric_name)
             for library in libraries:
-                row: dict[str, Any] = {"dataset": dataset, "metric": metric_name, "library": library}
+                row: dict[str, Any] = {"dataset": dataset, "scored_by": metric_name, "library": library}
                 for choice in CHOICES:
                     runs = [
                         cv_score(dataset, library, choice, seed, args, Path(tmp) / f"{dataset}-{library}-{choice}")

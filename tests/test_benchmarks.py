@@ -88,3 +88,12 @@ def test_hidden_codes_follow_the_run_classes(tmp_path: Path) -> None:
     pl.DataFrame({"id": [3, 1, 2], "y": ["b", "a", "b"]}).write_csv(solution)
     codes = hidden_codes(solution, "y", "id", pl.Series("id", [1, 2, 3]), ["a", "b"])
     np.testing.assert_array_equal(codes, [0, 1, 1])  # in the ids' order, as indexes into the classes
+
+
+def test_early_stopping_compares_the_metric_and_the_loss(tmp_path: Path) -> None:
+    figures = _run("early_stopping.py", "--quick", tmp_path=tmp_path)
+    (row,) = figures["rows"]
+    assert (row["dataset"], row["scored_by"], row["library"]) == ("breast_cancer", "roc_auc", "lightgbm")
+    for choice in ("metric", "loss"):
+        assert 0.9 < row[choice]["cv"] <= 1.0 and 1 <= row[choice]["rounds"] <= 40
+    assert row["better"] in ("metric", "loss", "tie")
