@@ -1,6 +1,7 @@
 """Model adapters behind one protocol (:class:`~kaggle_kit.models.base.ModelAdapter`), looked up by ``kind``.
 
-The registry is a plain dict of factories; libraries are imported only when a model of their kind is fitted.
+The registry is a plain dict of factories; a library is imported only when a model of its kind is made (to check its
+params or fit it), never by ``import kaggle_kit``.
 """
 
 from __future__ import annotations

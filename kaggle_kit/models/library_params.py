@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError
 
 
@@ -123,6 +125,17 @@ def find_culprit(
             reason = probe({**kit, **user})
             return key, reason or ""
     return None
+
+
+def probe_rows(task: str, n_classes: int, n_features: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """A few rows of the task's kind (labels 0/1, 0..C-1, or positive values) to let a library parse params on."""
+    n = max(40, 4 * n_classes)
+    X = np.random.default_rng(0).normal(size=(n, n_features))
+    if task == "regression":
+        y = 1.0 + np.arange(n, dtype=np.float64) / n  # positive: poisson / gamma / tweedie objectives accept it
+    else:
+        y = (np.arange(n) % max(2, n_classes)).astype(np.float64)
+    return X, y
 
 
 def per_feature(value: Any) -> bool:

@@ -20,7 +20,16 @@ from ..config import ModelSpec
 from ..errors import ConfigError
 from ..features import FeatureMatrix
 from .base import FitContext, Fitted, as_probabilities, kit_score, stopping_metric
-from .library_params import Resolved, canonicalise, find_culprit, merge, per_feature, quiet, rejected_value
+from .library_params import (
+    Resolved,
+    canonicalise,
+    find_culprit,
+    merge,
+    per_feature,
+    probe_rows,
+    quiet,
+    rejected_value,
+)
 
 _RESERVED = {
     "device_type": "set device in the spec (auto | cpu | cuda)",
@@ -188,22 +197,11 @@ class LightGBMAdapter:
         return Fitted(model=booster, best_iteration=booster.current_iteration())
 
 
-def probe_rows(ctx: FitContext, n_features: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """A few rows of the task's kind (labels 0/1, 0..C-1, or positive values) to let a library parse params on."""
-    n = max(40, 4 * ctx.n_classes)
-    X = np.random.default_rng(0).normal(size=(n, n_features))
-    if ctx.task == "regression":
-        y = 1.0 + np.arange(n, dtype=np.float64) / n  # positive: poisson / gamma / tweedie objectives accept it
-    else:
-        y = (np.arange(n) % max(2, ctx.n_classes)).astype(np.float64)
-    return X, y
-
-
 def _probe(params: dict[str, Any], ctx: FitContext) -> str | None:
     """Train one round on a few rows; LightGBM's own message when it refuses the parameters, else None."""
     import lightgbm as lgb
 
-    X, y = probe_rows(ctx)
+    X, y = probe_rows(ctx.task, ctx.n_classes)
     checked = {k: v for k, v in params.items() if not per_feature(v)}
     checked.update(device_type="cpu", num_threads=1, verbosity=-1)
     try:

@@ -23,7 +23,7 @@ from ..config import ModelSpec
 from ..errors import ConfigError
 from ..features import FeatureMatrix
 from .base import FitContext, Fitted, as_probabilities, kit_score, stopping_metric
-from .library_params import Resolved, canonicalise, find_culprit, merge, per_feature, quiet, rejected_value
+from .library_params import Resolved, canonicalise, find_culprit, merge, per_feature, probe_rows, quiet, rejected_value
 
 _RESERVED = {
     "device": "set device in the spec (auto | cpu | cuda)",
@@ -210,9 +210,7 @@ class _Prober:
     """Train one round on a few rows of the task's kind: XGBoost's own verdict on a parameter set."""
 
     def __init__(self, ctx: FitContext) -> None:
-        from .lightgbm_adapter import probe_rows
-
-        self.rows = probe_rows(ctx)
+        self.rows = probe_rows(ctx.task, ctx.n_classes)
 
     def run(self, params: dict[str, Any]) -> tuple[str | None, set[str], Any]:
         """(XGBoost's message when it refuses the set or None, the names it says it does not use, the booster)."""
