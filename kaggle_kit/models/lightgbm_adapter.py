@@ -9,6 +9,7 @@ resolved with LightGBM's own table, ``LGBM_DumpParamAliases``) and win over thes
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +75,7 @@ _LIGHTGBM_MAX_SEED = 2**31 - 1  # LightGBM's seed is a C int
 _CHECKED: set[str] = set()  # parameter sets LightGBM accepted in this process
 
 
+@functools.cache
 def _aliases() -> dict[str, str]:
     """Every LightGBM parameter name and alias -> its canonical name, from LightGBM's own C API table."""
     from lightgbm.basic import _ConfigAliases
@@ -126,7 +128,8 @@ class LightGBMAdapter:
     def check(self, ctx: FitContext) -> None:
         """Let LightGBM parse every value on a few rows (ill-typed or out-of-range values fail here, not in a fold)."""
         params = self.params(ctx)
-        key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, params], sort_keys=True, default=str)
+        probed = {k: v for k, v in params.items() if k not in ("seed", "num_threads", "device_type")}  # as probed
+        key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, probed], sort_keys=True, default=str)
         if key in _CHECKED:
             return
         failure = _probe(params, ctx)
