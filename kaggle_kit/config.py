@@ -321,9 +321,10 @@ class RunSpec(_Strict):
 class ModelSpec(_Strict):
     """One model of the run.
 
-    ``kind`` picks the adapter; ``params`` go to the library as they are (XGBoost / LightGBM parameter names, or the
-    scikit-learn estimator's constructor arguments). Boosting rounds and early stopping have their own keys so that
-    they mean the same for every library.
+    ``kind`` picks the adapter; ``params`` go to the library (XGBoost / LightGBM / CatBoost parameters under any of
+    their names, each alias resolved by the library's own table and winning over the kit's defaults; or the
+    scikit-learn estimator's constructor arguments). Boosting rounds, early stopping and the seed have their own keys
+    so that they mean the same for every library.
     """
 
     name: str

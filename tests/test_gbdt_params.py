@@ -122,6 +122,7 @@ BAD_PARAMS = [
     ("lightgbm_xt", {"num_leavs": 8}, r"params\.num_leavs is not a parameter LightGBM knows.*'num_leaves'"),
     ("xgboost", {"learning_rte": 0.1}, r"params\.learning_rte is not a parameter XGBoost knows with booster "),
     ("xgboost", {"rate_drop": 0.1}, r"params\.rate_drop is not a parameter XGBoost knows with booster 'gbtree'"),
+    ("xgboost", {"monotone_constrains": "(1,0)"}, r"params\.monotone_constrains is not a .*'monotone_constraints'"),
     ("catboost", {"learning_rte": 0.1}, r"params\.learning_rte is not a parameter CatBoost knows.*'learning_rate'"),
     ("lightgbm", {"max_depth": "deep"}, r"params\.max_depth = 'deep' is rejected by LightGBM: .*type int"),
     ("lightgbm", {"subsample": 1.5}, r"params\.subsample = 1\.5 is rejected by LightGBM: .*bagging_fraction"),

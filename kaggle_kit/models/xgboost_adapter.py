@@ -112,8 +112,12 @@ class XGBoostAdapter:
                 raise ConfigError(f"model {name!r}: XGBoost rejects these params together: {failure}")
             raise rejected_value(name, "XGBoost", culprit[0], user[culprit[0]], culprit[1])
 
+        # a per-feature value (monotone_constraints) is left out of the probes: its name is checked against the list
+        known = set(_config_names(booster))
+        unknown = unused | {k for k, v in user.items() if per_feature(v) and k not in known}
+
         def canonical_of(key: str) -> str | None:
-            if key in unused:
+            if key in unknown:
                 return None
             reason = probe.run({**kit, **user, key: _UNPARSABLE})[0] or ""
             found = re.search(r"Invalid Parameter format for (\w+)", reason)
@@ -121,8 +125,7 @@ class XGBoostAdapter:
 
         chosen = {**kit, **user}
         context = f" with booster {chosen.get('booster', 'gbtree')!r} and objective {chosen['objective']!r}"
-        names = lambda: _config_names(booster)  # noqa: E731
-        resolved = canonicalise(name, "XGBoost", user, canonical_of, names, _RESERVED, context=context)
+        resolved = canonicalise(name, "XGBoost", user, canonical_of, lambda: known, _RESERVED, context=context)
         return resolved, tuple(k for k in unused if k not in user)
 
     def params(self, ctx: FitContext) -> dict[str, Any]:
