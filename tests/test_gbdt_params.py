@@ -204,7 +204,10 @@ def test_catboost_params_follow_the_run(device: str) -> None:
     assert (params["thread_count"], params["random_seed"], params["iterations"]) == (3, 11, 123)
     assert (params["od_type"], params["od_wait"], params["use_best_model"]) == ("Iter", 17, True)
     assert params["allow_writing_files"] is False and params["classes_count"] == 4
-    assert (params["loss_function"], params["eval_metric"]) == ("MultiClass", "Accuracy")  # auto: the metric
+    # auto, accuracy: the metric itself from a patience of 100 rounds on, the loss below
+    assert (params["loss_function"], params["eval_metric"]) == ("MultiClass", "MultiClass")
+    patient = make_adapter(spec.model_copy(update={"early_stopping_rounds": 100})).params(ctx)
+    assert patient["eval_metric"] == "Accuracy"
     no_stopping = make_adapter(spec.model_copy(update={"early_stopping_rounds": None})).params(ctx)
     assert no_stopping["use_best_model"] is False and "od_wait" not in no_stopping
 
@@ -342,7 +345,7 @@ def test_seeds_outside_32_bits_are_rejected(where: str, seed: object, match: str
         build_spec(raw)
 
 
-def _old_key(task: str, metric: str, **extra: object) -> str:
+def _old_key(task: str, metric: str, patience: int = 200, **extra: object) -> str:
     """The content key of the model below as the runner computed it before ``seed`` / ``early_stopping_metric``."""
     from kaggle_kit.config import spec_hash
 
@@ -352,66 +355,71 @@ def _old_key(task: str, metric: str, **extra: object) -> str:
         "params": {"num_leaves": 7},
         "estimator": None,
         "num_boost_round": 5000,
-        "early_stopping_rounds": 200,
+        "early_stopping_rounds": patience,
     }
-    return spec_hash(
-        {"model": old_dump, "task": task, "metric": metric, "seed": 42, "data": "d", "folds": "f", **extra}
-    )
+    payload = {"model": old_dump, "task": task, "metric": metric, "seed": 42, "data": "d", "folds": "f"}
+    return spec_hash({**payload, **extra})
 
 
-def _key_spec(task: str, metric: str) -> Any:
+def _key_spec(task: str, metric: str, patience: int = 200) -> Any:
     raw = {
         "name": "s",
         "task": task,
         "metric": metric,
         "data": {"train": "t.csv", "target": "y"},
-        "models": [{"name": "m", "kind": "lightgbm", "params": {"num_leaves": 7}}],
+        "models": [{"name": "m", "kind": "lightgbm", "params": {"num_leaves": 7}, "early_stopping_rounds": patience}],
     }
     return build_spec(raw)
 
 
-@pytest.mark.parametrize(("task", "metric"), [("binary", "log_loss"), ("regression", "mae"), ("multiclass", "qwk")])
-def test_new_model_fields_left_unset_keep_the_stored_keys(task: str, metric: str) -> None:
+@pytest.mark.parametrize(
+    ("task", "metric", "patience"),
+    [("binary", "log_loss", 200), ("regression", "mae", 200), ("multiclass", "qwk", 200), ("binary", "accuracy", 50)],
+)
+def test_new_model_fields_left_unset_keep_the_stored_keys(task: str, metric: str, patience: int) -> None:
     """A spec written before ``seed`` / ``early_stopping_metric`` existed finds its finished folds again, where
     "auto" stops as it did before it was measured."""
-    spec = _key_spec(task, metric)
+    spec = _key_spec(task, metric, patience)
     model = spec.models[0]
-    assert model_key(model, spec, "d", "f") == _old_key(task, metric)
+    assert model_key(model, spec, "d", "f") == _old_key(task, metric, patience)
     for change in ({"seed": 42}, {"early_stopping_metric": "loss"}):
-        assert model_key(model.model_copy(update=change), spec, "d", "f") != _old_key(task, metric)
+        assert model_key(model.model_copy(update=change), spec, "d", "f") != _old_key(task, metric, patience)
 
 
 @pytest.mark.parametrize(
     ("task", "metric", "now"), [("binary", "roc_auc", "log_loss"), ("multiclass", "accuracy", "accuracy")]
 )
 def test_where_auto_changed_its_answer_the_key_changes(task: str, metric: str, now: str) -> None:
-    """Before the measurement ROC AUC stopped on AUC and accuracy on the log loss: their stored folds are not reused
-    as if the new rule had made them."""
+    """Before the measurement ROC AUC stopped on AUC and accuracy (at the default patience) on the log loss: their
+    stored folds are not reused as if the new rule had made them."""
     spec = _key_spec(task, metric)
     assert model_key(spec.models[0], spec, "d", "f") == _old_key(task, metric, early_stopping=now)
     assert model_key(spec.models[0], spec, "d", "f") != _old_key(task, metric)
 
 
 @pytest.mark.parametrize(
-    ("metric", "task", "choice", "expected"),
+    ("metric", "task", "choice", "patience", "expected"),
     [
-        ("roc_auc", "binary", "auto", "log_loss"),
-        ("roc_auc", "binary", "metric", "roc_auc"),
-        ("accuracy", "multiclass", "auto", "accuracy"),
-        ("accuracy", "binary", "loss", "log_loss"),
-        ("f1_macro", "multiclass", "auto", "log_loss"),
-        ("qwk", "multiclass", "metric", "qwk"),
-        ("mae", "regression", "auto", "mae"),
-        ("mae", "regression", "loss", "rmse"),
-        ("rmsle", "regression", "metric", "rmse"),  # RMSE on log1p(y), the space the model is fitted in
-        ("r2", "regression", "metric", "rmse"),  # orders the rounds as RMSE does on fixed rows
-        ("log_loss", "multiclass", "metric", "log_loss"),
+        ("roc_auc", "binary", "auto", 200, "log_loss"),
+        ("roc_auc", "binary", "metric", 200, "roc_auc"),
+        ("accuracy", "multiclass", "auto", 200, "accuracy"),
+        ("accuracy", "multiclass", "auto", 100, "accuracy"),
+        ("accuracy", "multiclass", "auto", 99, "log_loss"),  # a step function needs patience to cross its plateaus
+        ("accuracy", "binary", "metric", 10, "accuracy"),
+        ("accuracy", "binary", "loss", 200, "log_loss"),
+        ("f1_macro", "multiclass", "auto", 200, "log_loss"),
+        ("qwk", "multiclass", "metric", 200, "qwk"),
+        ("mae", "regression", "auto", 5, "mae"),
+        ("mae", "regression", "loss", 200, "rmse"),
+        ("rmsle", "regression", "metric", 200, "rmse"),  # RMSE on log1p(y), the space the model is fitted in
+        ("r2", "regression", "metric", 200, "rmse"),  # orders the rounds as RMSE does on fixed rows
+        ("log_loss", "multiclass", "metric", 200, "log_loss"),
     ],
 )
-def test_what_early_stopping_follows(metric: str, task: str, choice: str, expected: str) -> None:
+def test_what_early_stopping_follows(metric: str, task: str, choice: str, patience: int, expected: str) -> None:
     from kaggle_kit.models.base import stopping_metric
 
-    assert stopping_metric(get_metric(metric), task, choice) == expected
+    assert stopping_metric(get_metric(metric), task, choice, patience) == expected
 
 
 def test_the_kits_metric_in_a_custom_evaluation_scores_on_the_targets_scale() -> None:

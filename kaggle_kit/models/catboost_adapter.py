@@ -26,7 +26,7 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ConfigError, DataError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, kit_score, stopping_metric
+from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
 from .library_params import Resolved, canonicalise, close_matches
 
 INSTALL_HINT = "pip install 'kaggle-kit[catboost]'"
@@ -101,7 +101,7 @@ class CatBoostAdapter:
         _check_values(spec, self.resolved, self._defaults_for_check(), catboost)
 
     def _native_metric(self, ctx: FitContext) -> str | None:
-        return _NATIVE.get((stopping_metric(ctx.metric, ctx.task, self.spec.early_stopping_metric), ctx.task))
+        return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
 
     def _defaults_for_check(self) -> dict[str, Any]:
         return {"loss_function": "Logloss", **DEFAULTS, "logging_level": "Silent"}

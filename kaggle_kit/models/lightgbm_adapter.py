@@ -20,7 +20,7 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ConfigError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, kit_score, stopping_metric
+from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
 from .library_params import (
     Resolved,
     canonicalise,
@@ -106,7 +106,7 @@ class LightGBMAdapter:
 
     def _native_metric(self, ctx: FitContext) -> str | None:
         """LightGBM's name of what early stopping follows, or None when the kit's metric is evaluated instead."""
-        return _NATIVE.get((stopping_metric(ctx.metric, ctx.task, self.spec.early_stopping_metric), ctx.task))
+        return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
 
     def params(self, ctx: FitContext) -> dict[str, Any]:
         defaults = {

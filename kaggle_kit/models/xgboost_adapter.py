@@ -22,7 +22,7 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ConfigError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, kit_score, stopping_metric
+from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
 from .library_params import Resolved, canonicalise, find_culprit, merge, per_feature, probe_rows, quiet, rejected_value
 
 _RESERVED = {
@@ -77,7 +77,7 @@ class XGBoostAdapter:
         self._built: tuple[FeatureMatrix, Any] | None = None
 
     def _native_metric(self, ctx: FitContext) -> str | None:
-        return _NATIVE.get((stopping_metric(ctx.metric, ctx.task, self.spec.early_stopping_metric), ctx.task))
+        return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
 
     def _kit_params(self, ctx: FitContext) -> dict[str, Any]:
         """What the kit sets whatever the user's params say (the user cannot set these)."""
