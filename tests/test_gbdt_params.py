@@ -223,26 +223,39 @@ def _category_signal(n: int, levels: int, seed: int) -> tuple[np.ndarray, np.nda
 
 
 def test_catboost_native_categoricals_beat_one_hot_on_a_high_cardinality_category() -> None:
+    """CatBoost's ordered target statistics against one-hot columns of the same 300 levels (~10 rows each).
+
+    Against CatBoost itself one-hot encoding the column (``one_hot_max_size = 301``: the same model, only the
+    encoding differs) the native encoding wins by 0.017-0.03 AUC over 6 data / model seeds tried; the kit's default
+    LightGBM cannot split one-hot columns at all here (fewer rows per level than ``min_data_in_leaf = 20``). (A
+    logistic regression on the one-hot columns, a per-level model, does as well as CatBoost on this signal: 0.903.)
+    """
     levels = 300
     Xtr, ytr = _category_signal(3000, levels, 0)
     Xva, yva = _category_signal(2000, levels, 1)
     ctx = FitContext(task="binary", n_classes=2, metric=get_metric("roc_auc"), seed=0, device="cpu", threads=1)
+
+    def auc(kind: str, train: FeatureMatrix, valid: FeatureMatrix, **params: Any) -> tuple[float, Any]:
+        adapter = make_adapter(
+            ModelSpec(name="m", kind=kind, num_boost_round=300, early_stopping_rounds=50, params=params)
+        )
+        fitted = adapter.fit(train, ytr, valid, yva, ctx)
+        return ctx.metric.score(yva, adapter.predict(fitted, valid, ctx)), fitted
+
     native_tr, native_va = (FeatureMatrix(X, ("city", "noise"), (0,)) for X in (Xtr, Xva))
-    cb = make_adapter(ModelSpec(name="cb", kind="catboost", num_boost_round=300, early_stopping_rounds=50))
-    fitted = cb.fit(native_tr, ytr, native_va, yva, ctx)
+    auc_native, fitted = auc("catboost", native_tr, native_va)
     assert fitted.model.get_cat_feature_indices() == [0]  # the column reached CatBoost as categorical
-    auc_native = ctx.metric.score(yva, cb.predict(fitted, native_va, ctx))
+    auc_catboost_one_hot, _ = auc("catboost", native_tr, native_va, one_hot_max_size=levels + 1)
 
     def one_hot(X: np.ndarray) -> FeatureMatrix:
         codes = np.nan_to_num(X[:, 0], nan=levels).astype(int)
-        return FeatureMatrix(np.column_stack([np.eye(levels + 1, dtype=np.float32)[codes], X[:, 1:]]),
-                             tuple(f"c{i}" for i in range(levels + 2)), ())  # fmt: skip
+        columns = np.column_stack([np.eye(levels + 1, dtype=np.float32)[codes], X[:, 1:]])
+        return FeatureMatrix(columns, tuple(f"c{i}" for i in range(levels + 2)), ())
 
-    lgb = make_adapter(ModelSpec(name="oh", kind="lightgbm", num_boost_round=300, early_stopping_rounds=50))
-    oh_tr, oh_va = one_hot(Xtr), one_hot(Xva)
-    auc_one_hot = ctx.metric.score(yva, lgb.predict(lgb.fit(oh_tr, ytr, oh_va, yva, ctx), oh_va, ctx))
-    assert auc_native > auc_one_hot + 0.03, (auc_native, auc_one_hot)
-    assert auc_native > 0.8
+    auc_lightgbm_one_hot, _ = auc("lightgbm", one_hot(Xtr), one_hot(Xva))
+    assert auc_native > 0.88
+    assert auc_native > auc_catboost_one_hot + 0.01, (auc_native, auc_catboost_one_hot)
+    assert auc_native > auc_lightgbm_one_hot + 0.1, (auc_native, auc_lightgbm_one_hot)
 
 
 def test_catboost_early_stopping_stops_and_keeps_the_best_trees(tmp_path: Path) -> None:
