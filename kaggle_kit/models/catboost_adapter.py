@@ -98,13 +98,9 @@ class CatBoostAdapter:
                 f"model {spec.name!r}: params.eval_metric and early_stopping_metric = {spec.early_stopping_metric!r} "
                 "both choose what early stopping follows; keep one"
             )
-        _check_values(spec, self.resolved, self._defaults_for_check(), catboost)
 
     def _native_metric(self, ctx: FitContext) -> str | None:
         return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
-
-    def _defaults_for_check(self) -> dict[str, Any]:
-        return {"loss_function": "Logloss", **DEFAULTS, "logging_level": "Silent"}
 
     def params(self, ctx: FitContext) -> dict[str, Any]:
         """What CatBoost is given (the user's params under the names the user wrote: CatBoost resolves them)."""
@@ -131,6 +127,9 @@ class CatBoostAdapter:
         return params
 
     def check(self, ctx: FitContext) -> None:
+        """CatBoost's own option parser on the params this run gives it (unknown names, unparsable values, options
+        that do not go together), and what CatBoost cannot do on a GPU."""
+        _check_values(self.spec, self.resolved, {**self.params(ctx), "task_type": "CPU"})
         if ctx.device == "cuda" and "eval_metric" not in self.resolved.params and self._native_metric(ctx) is None:
             raise ConfigError(
                 f"model {self.spec.name!r}: CatBoost on a GPU early-stops only on its own metrics, and it has none "
@@ -201,16 +200,15 @@ def _resolve(spec: ModelSpec, catboost: Any) -> Resolved:
     return resolved
 
 
-def _check_values(spec: ModelSpec, resolved: Resolved, defaults: dict[str, Any], catboost: Any) -> None:
-    """CatBoost's own option parser on the params: unknown names and unparsable values, named in the user's words."""
+def _check_values(spec: ModelSpec, resolved: Resolved, params: dict[str, Any]) -> None:
+    """CatBoost's own option parser on ``params``: unknown names and unparsable values, named in the user's words."""
+    import catboost
     from catboost import _catboost
     from catboost.core import CatBoostError, _process_synonyms
 
-    quiet_given = any(resolved.user_key(k) in _OUTPUT for k in resolved.params)
-    params = {k: v for k, v in defaults.items() if k not in resolved.params and not (quiet_given and k in _OUTPUT)}
-    params.update(spec.params)
-    _process_synonyms(params)
+    params = dict(params)
     try:
+        _process_synonyms(params)
         _catboost._check_train_params(params)
     except CatBoostError as exc:
         message = " ".join(str(exc).split())
