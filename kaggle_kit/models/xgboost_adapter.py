@@ -95,8 +95,8 @@ class XGBoostAdapter:
         """The user's params under XGBoost's canonical names, and the kit defaults XGBoost would not use with them
         (a tree parameter beside ``booster = "gblinear"``). Unknown, ill-typed, clashing and kit-set names are
         rejected here, on a few rows, before any fold is fitted."""
-        choice = self.spec.early_stopping_metric
-        key = json.dumps([ctx.task, ctx.n_classes, ctx.metric.name, choice, self.spec.params], default=str)
+        stops_on = model_stopping_metric(self.spec, ctx)
+        key = json.dumps([ctx.task, ctx.n_classes, ctx.metric.name, stops_on, self.spec.params], default=str)
         if key not in _RESOLVED:
             _RESOLVED[key] = self._resolve(ctx)
         return _RESOLVED[key]
