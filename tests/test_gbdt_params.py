@@ -479,6 +479,16 @@ def test_a_models_seed_replaces_the_runs(tmp_path: Path) -> None:
     assert not np.array_equal(oof["plain"], oof["other"])
 
 
+def test_every_32_bit_seed_is_its_own_lightgbm_seed() -> None:
+    """LightGBM's seed is a C int: the kit's seeds above 2**31 - 1 map one to one onto the negative ints."""
+    from kaggle_kit.models.lightgbm_adapter import lightgbm_seed
+
+    seeds = [0, 5, 2**31 - 1, 2**31, 2**31 + 5, MAX_SEED]
+    mapped = [lightgbm_seed(s) for s in seeds]
+    assert len(set(mapped)) == len(seeds) and all(-(2**31) <= m < 2**31 for m in mapped)
+    assert mapped[:3] == seeds[:3]  # the usual seeds are unchanged
+
+
 def test_catboost_and_lightgbm_xt_run_end_to_end_on_a_text_category(tmp_path: Path) -> None:
     """Through the runner: a text column becomes level codes (nulls and unseen levels NaN), CatBoost gets them as
     categorical features, each fold's model is stored as .cbm, and both kinds beat the baseline."""

@@ -71,8 +71,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "extra_trees": True,
     },
 }
-_LIGHTGBM_MAX_SEED = 2**31 - 1  # LightGBM's seed is a C int
 _CHECKED: set[str] = set()  # parameter sets LightGBM accepted in this process
+
+
+def lightgbm_seed(seed: int) -> int:
+    """A seed of 0 .. 2**32 - 1 as LightGBM's C ``int`` (two's complement): one LightGBM seed per kit seed, where
+    LightGBM itself would wrap a larger number silently."""
+    return seed - 2**32 if seed >= 2**31 else seed
 
 
 @functools.cache
@@ -120,7 +125,7 @@ class LightGBMAdapter:
         # "gpu" is the OpenCL build every pip wheel ships; a CUDA build would be "cuda".
         params["device_type"] = "gpu" if ctx.device == "cuda" else "cpu"
         params["num_threads"] = ctx.threads
-        params["seed"] = ctx.seed % _LIGHTGBM_MAX_SEED
+        params["seed"] = lightgbm_seed(ctx.seed)
         if ctx.task == "multiclass":
             params["num_class"] = ctx.n_classes
         return params
