@@ -11,8 +11,9 @@ with the library's *own* table or parser and hands the result to :func:`canonica
   defaults whatever alias the user wrote (without it a kit default ``learning_rate`` and the user's ``eta`` would
   both reach the library, and which one wins would be the library's accident).
 
-Values are checked by the adapters by letting the library parse them on a few rows (:func:`quiet` keeps the
-library's own console output of such probes away from the user), before any fold is fitted.
+Values are checked by the adapters before any fold is fitted, by the library itself: XGBoost and LightGBM train one
+round on a few rows (:func:`probe_rows`; :func:`quiet` keeps their console output of such probes away from the
+user), CatBoost runs its option parser.
 """
 
 from __future__ import annotations
