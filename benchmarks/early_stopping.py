@@ -6,10 +6,14 @@ is scored, but a flat metric (accuracy) or one that saturates on few rows (AUC o
 stopping point noisy: on real data LightGBM stopped after 4-76 rounds on an imbalanced AUC task and after 43-49 on a
 10-class accuracy task. Stopping on the smooth loss (log loss / RMSE) is steadier but follows another quantity.
 
-For each dataset, library and choice (``metric``, ``loss``) the script runs the kit's own ``run()`` (5 stratified
-folds, the library's kit defaults, learning rate 0.05, up to ``--rounds`` rounds, patience ``--patience``) for
-``--seeds`` seeds (folds and model seeds change together), and prints the OOF score (mean over seeds) and the mean
-rounds kept. Datasets, all made or shipped by scikit-learn:
+For each dataset, library and choice (``metric``, ``loss``) the script holds out 20 % of the rows (stratified for
+classification) and runs the kit's own ``run()`` on the rest (5 stratified folds, the library's kit defaults,
+learning rate 0.05, up to ``--rounds`` rounds, patience ``--patience``) for ``--seeds`` seeds (the hold-out, the
+folds and the model seeds change together). It prints, averaged over the seeds, three scores: the OOF score of all
+rows at once (the leaderboard's CV), the mean of the per-fold scores, and the held-out rows scored on the
+fold-averaged test predictions (what a submission gets), with the mean rounds kept. Pooled OOF and per-fold scores
+can disagree for a rank metric: folds stopped at very different rounds put their predictions on different scales.
+Datasets, all made or shipped by scikit-learn:
 
 * ``breast_cancer`` (569 rows, binary, ROC AUC);
 * ``imbalanced`` (``make_classification``, 3,000 rows, 5 % positives, 2 % flipped labels, binary, ROC AUC);
@@ -41,6 +45,11 @@ from kaggle_kit.metrics import get_metric
 from kaggle_kit.runner import run
 
 CHOICES = ("metric", "loss")
+SCORES = ("cv", "fold_mean", "held_out")
+
+
+def _better(metric: Any, a: float, b: float) -> str:
+    return "metric" if metric.better(a, b) else "loss" if metric.better(b, a) else "tie"
 
 
 def _imbalanced() -> tuple[np.ndarray, np.ndarray]:
@@ -63,12 +72,26 @@ def frame(X: np.ndarray, y: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame({"id": np.arange(len(y)), **columns, "target": y})
 
 
+def split(X: np.ndarray, y: np.ndarray, task: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training part and of the 20 % held out (per class for classification)."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(y))
+    stratify = y if task != "regression" else None
+    train, held = train_test_split(rows, test_size=0.2, random_state=seed, stratify=stratify)
+    return np.sort(train), np.sort(held)
+
+
 def cv_score(
     dataset: str, library: str, choice: str, seed: int, args: argparse.Namespace, root: Path
-) -> tuple[float, float, float]:
-    """(OOF score, mean rounds kept, seconds) of one run of the kit."""
+) -> dict[str, float]:
+    """OOF score, mean fold score, held-out score, mean rounds kept and seconds of one run of the kit."""
+    from kaggle_kit.store import RunStore
+
     loader, task, metric = DATASETS[dataset]
-    X, y = loader()
+    X_all, y_all = loader()
+    train_rows, held_rows = split(X_all, y_all, task, seed)
+    X, y = X_all[train_rows], y_all[train_rows]
     model: dict[str, Any] = {
         "name": "m",
         "kind": library,
@@ -89,13 +112,21 @@ def cv_score(
             "models": [model],
         }
     )
+    test = frame(X_all[held_rows], y_all[held_rows]).drop("target").with_columns(pl.col("id") + len(y_all))
     start = time.perf_counter()
-    result = run(spec, runs_root=root, train=frame(X, y), progress=None, record_history=False)
+    result = run(spec, runs_root=root, train=frame(X, y), test=test, progress=None, record_history=False)
     seconds = time.perf_counter() - start
     entry = next(m for m in result.models if m.name == "m")
     if entry.status != "ok":
         raise SystemExit(f"{dataset} {library} {choice}: the run failed: {entry.error}")
-    return entry.cv, float(entry.best_iteration or 0), seconds
+    pred = RunStore(result.run_dir).read_predictions("m", "test").drop("id").to_numpy()
+    return {
+        "cv": entry.cv,
+        "fold_mean": float(np.mean(entry.fold_scores)),
+        "held_out": get_metric(metric).score(y_all[held_rows], pred),
+        "rounds": float(entry.best_iteration or 0),
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
@@ -116,12 +147,13 @@ def main() -> None:
     print(machine_line())
     print(versions(*libraries))
     print(
-        f"5 stratified folds x {args.seeds} seed(s), up to {args.rounds} rounds, patience {args.patience}, "
-        f"{args.threads} thread(s); OOF score averaged over the seeds (rounds kept, averaged over folds and seeds)"
+        f"80 % of the rows in 5 stratified folds, 20 % held out, x {args.seeds} seed(s); up to {args.rounds} rounds, "
+        f"patience {args.patience}, {args.threads} thread(s); scores averaged over the seeds: OOF / fold mean / "
+        "held out (rounds kept)"
     )
     rows: list[dict[str, Any]] = []
-    header = f"{'dataset':14} {'metric':9} {'library':9} " + " ".join(f"{'on ' + c:>22}" for c in CHOICES)
-    print(header + "   better")
+    header = f"{'dataset':14} {'metric':9} {'library':9} " + " ".join(f"{'on ' + c:>38}" for c in CHOICES)
+    print(header + "   better (OOF, fold mean, held out)")
     with tempfile.TemporaryDirectory(prefix="kit-es-") as tmp:
         for dataset in args.datasets.split(","):
             _, _, metric_name = DATASETS[dataset]
@@ -133,17 +165,17 @@ def main() -> None:
                         cv_score(dataset, library, choice, seed, args, Path(tmp) / f"{dataset}-{library}-{choice}")
                         for seed in range(args.seeds)
                     ]
-                    row[choice] = {
-                        "cv": float(np.mean([r[0] for r in runs])),
-                        "cv_per_seed": [r[0] for r in runs],
-                        "rounds": float(np.mean([r[1] for r in runs])),
-                        "seconds": float(sum(r[2] for r in runs)),
-                    }
-                a, b = row["metric"]["cv"], row["loss"]["cv"]
-                row["better"] = "metric" if metric.better(a, b) else "loss" if metric.better(b, a) else "tie"
+                    row[choice] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+                    row[choice]["seconds"] = float(sum(r["seconds"] for r in runs))
+                    for key in SCORES:
+                        row[choice][f"{key}_per_seed"] = [r[key] for r in runs]
+                row["better"] = {key: _better(metric, row["metric"][key], row["loss"][key]) for key in SCORES}
                 rows.append(row)
-                cells = " ".join(f"{row[c]['cv']:>12.5f} ({row[c]['rounds']:>6.0f})" for c in CHOICES)
-                print(f"{dataset:14} {metric_name:9} {library:9} {cells}   {row['better']}", flush=True)
+                cells = " ".join(
+                    " ".join(f"{row[c][k]:.5f}" for k in SCORES) + f" ({row[c]['rounds']:>5.0f})" for c in CHOICES
+                )
+                verdict = ", ".join(row["better"][k] for k in SCORES)
+                print(f"{dataset:14} {metric_name:9} {library:9} {cells}   {verdict}", flush=True)
     print(f"load average after: {load_average()}")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "load_after": load_average()}, indent=1))
