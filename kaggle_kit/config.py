@@ -42,6 +42,20 @@ FoldStrategyName = Literal["kfold", "stratified", "group", "stratified_group", "
 #: config can point outside the runs folder.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 BASELINE_NAME = "baseline"
+#: The largest seed: every library takes a 32-bit unsigned seed (numpy, XGBoost, CatBoost; LightGBM's is folded
+#: into its int range by its adapter).
+MAX_SEED = 2**32 - 1
+#: The kinds whose early stopping counts boosting rounds on a metric (``early_stopping_metric``); nets choose theirs
+#: with ``params.monitor``.
+BOOSTING_KINDS = ("xgboost", "lightgbm", "lightgbm_xt", "catboost")
+EarlyStoppingMetric = Literal["auto", "metric", "loss"]
+
+
+def _whole_seed(value: Any, key: str) -> Any:
+    # pydantic reads true as 1; a seed written as a boolean is a typo, not a choice
+    if isinstance(value, bool):
+        raise ValueError(f"{key} must be a whole number such as 42; got {value!r}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -347,9 +361,10 @@ class RunSpec(_Strict):
 class ModelSpec(_Strict):
     """One model of the run.
 
-    ``kind`` picks the adapter; ``params`` go to the library as they are (XGBoost / LightGBM parameter names, or the
-    scikit-learn estimator's constructor arguments). Boosting rounds and early stopping have their own keys so that
-    they mean the same for every library.
+    ``kind`` picks the adapter; ``params`` go to the library (XGBoost / LightGBM / CatBoost parameters under any of
+    their names, each alias resolved by the library's own table and winning over the kit's defaults; or the
+    scikit-learn estimator's constructor arguments). Boosting rounds, early stopping and the seed have their own keys
+    so that they mean the same for every library.
     """
 
     name: str
@@ -361,11 +376,34 @@ class ModelSpec(_Strict):
     pipeline: str | None = Field(
         default=None, description="name of a [pipelines.<name>] table; default: the base encoding only"
     )
+    seed: int | None = Field(
+        default=None, ge=0, le=MAX_SEED, description="this model's seed; default: the run's seed (folds keep that)"
+    )
+    early_stopping_metric: EarlyStoppingMetric = Field(
+        default="auto",
+        description="what boosting rounds are early-stopped on: 'metric' = the competition metric, 'loss' = log "
+        "loss / RMSE, 'auto' = the one measured better for the metric (benchmarks/early_stopping.py)",
+    )
 
     @field_validator("name")
     @classmethod
     def _safe(cls, value: str) -> str:
         return _check_safe_name(value, "model name")
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _integer_seed(cls, value: Any) -> Any:
+        return _whole_seed(value, "seed")
+
+    @model_validator(mode="after")
+    def _stopping_for_boosting(self) -> ModelSpec:
+        if self.early_stopping_metric != "auto" and self.kind not in BOOSTING_KINDS:
+            instead = "sets params.monitor" if self.kind in ("mlp", "cnn", "rnn", "cnn1d") else "has none"
+            raise ValueError(
+                f"model {self.name!r}: early_stopping_metric is for the boosting kinds ({', '.join(BOOSTING_KINDS)}); "
+                f"kind {self.kind!r} {instead}"
+            )
+        return self
 
     @field_validator("early_stopping_rounds", mode="before")
     @classmethod
@@ -431,7 +469,7 @@ class CompetitionSpec(_Strict):
     )
     task: Task
     metric: str
-    seed: int = Field(default=42, ge=0)
+    seed: int = Field(default=42, ge=0, le=MAX_SEED)
     device: Device = "auto"
     data: DataSpec
     folds: FoldSpec = Field(default_factory=FoldSpec)
@@ -452,10 +490,7 @@ class CompetitionSpec(_Strict):
     @field_validator("seed", mode="before")
     @classmethod
     def _integer_seed(cls, value: Any) -> Any:
-        # pydantic reads true as 1; a seed written as a boolean is a typo, not a choice
-        if isinstance(value, bool):
-            raise ValueError(f"seed must be a whole number such as 42; got {value!r}")
-        return value
+        return _whole_seed(value, "seed")
 
     @field_validator("metric")
     @classmethod

@@ -31,7 +31,16 @@ import polars as pl
 from pydantic import ValidationError
 
 from . import __version__
-from .config import BASELINE_NAME, CompetitionSpec, ModelSpec, RunSpec, spec_hash, validation_message
+from .config import (
+    BASELINE_NAME,
+    BOOSTING_KINDS,
+    MAX_SEED,
+    CompetitionSpec,
+    ModelSpec,
+    RunSpec,
+    spec_hash,
+    validation_message,
+)
 from .data import CompetitionData, load_competition, prepare_competition
 from .device import resolve_device
 from .errors import ConfigError, DataError, StoreError
@@ -40,6 +49,7 @@ from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
+from .models.base import legacy_stopping_metric, stopping_metric
 from .presets import DataProfile, expand_preset
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .store import FoldResult, ModelResult, RunStore
@@ -68,6 +78,10 @@ def baseline_spec() -> ModelSpec:
     return ModelSpec(name=BASELINE_NAME, kind="dummy")
 
 
+#: ModelSpec fields added after results were first stored, and the value that means "as before"
+_NEW_MODEL_FIELDS: dict[str, Any] = {"seed": None, "early_stopping_metric": "auto"}
+
+
 def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: str) -> str:
     """Everything a model's OOF predictions depend on, hashed: same key = same predictions, reuse them.
 
@@ -76,6 +90,9 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
     """
     dump = model.model_dump(mode="json")
     pipeline = dump.pop("pipeline", None)
+    for key, unset in _NEW_MODEL_FIELDS.items():  # a spec that leaves them unset hashes as before they existed
+        if key in dump and dump[key] == unset:
+            del dump[key]
     payload = {
         "model": dump,
         "task": spec.task,
@@ -86,7 +103,17 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
     }
     if pipeline is not None:
         payload["pipeline"] = spec.pipeline_steps(pipeline)
+    if model.kind in BOOSTING_KINDS and model.early_stopping_metric == "auto":
+        metric = get_metric(spec.metric)
+        stops_on = stopping_metric(metric, spec.task, "auto", model.early_stopping_rounds)
+        if stops_on != legacy_stopping_metric(metric, spec.task):  # "auto" changed its answer for this metric
+            payload["early_stopping"] = stops_on
     return spec_hash(payload)
+
+
+def model_seed(model: ModelSpec, spec: CompetitionSpec) -> int:
+    """The seed a model's fits start from: its own ``seed``, else the run's (each repeat adds its index)."""
+    return spec.seed if model.seed is None else model.seed
 
 
 def resolve_folds(spec: CompetitionSpec, data: CompetitionData) -> Folds:
@@ -152,7 +179,7 @@ def run(
             spec.model(name)  # unknown names raise, listing the spec's models
         models = [m for m in models if m.name in only or m.name == BASELINE_NAME]
     for m in models:  # reject bad params (a reserved key, a task the model cannot do) before anything trains
-        make_adapter(m).check(FitContext(data.task, data.n_classes, metric, spec.seed, device, threads=1))
+        make_adapter(m).check(FitContext(data.task, data.n_classes, metric, model_seed(m, spec), device, threads=1))
     data_fp, folds_fp = data.fingerprint(), folds.fingerprint()
     # every model of the spec is "current" (the leaderboard lists them all), even those --only leaves out
     keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in all_models}
@@ -317,7 +344,7 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         task=data.task,
         n_classes=data.n_classes,
         metric=metric,
-        seed=ctx.spec.seed + task.repeat,
+        seed=(model_seed(task.model, ctx.spec) + task.repeat) % (MAX_SEED + 1),
         device=ctx.device,
         threads=ctx.threads,
     )

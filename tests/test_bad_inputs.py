@@ -147,6 +147,11 @@ def config(old: str, new: str) -> Mutation:
     return mutate
 
 
+def model_as(kind_and_keys: str) -> Mutation:
+    """The logistic regression model turned into another kind (its kind and estimator lines replaced)."""
+    return config('kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"', kind_and_keys)
+
+
 def table(name: str, edit: Callable[[pl.DataFrame], pl.DataFrame]) -> Mutation:
     """Rewrite the CSV ``name`` (relative to the competition folder) through ``edit``."""
 
@@ -390,6 +395,53 @@ BEFORE_RUN: list[Case] = [
             'kind = "linear"\nparams = { numeric = "splines" }',
         ),
         ("model 'logreg': params.numeric must be", "got 'splines'", "Did you mean 'spline'?"),
+    ),
+    # --- library parameters (resolved by each library's own tables, refused before any fit)
+    Case(
+        "params-unknown-name",
+        model_as('kind = "lightgbm"\nparams = { learning_rte = 0.1 }'),
+        ("model 'logreg': params.learning_rte is not a parameter LightGBM knows", "Close matches: 'learning_rate'"),
+    ),
+    Case(
+        "params-ill-typed",
+        model_as('kind = "xgboost"\nparams = { max_depth = "deep" }'),
+        ("model 'logreg': params.max_depth = 'deep' is rejected by XGBoost", "expect int"),
+    ),
+    Case(
+        "params-two-aliases",
+        model_as('kind = "lightgbm"\nparams = { eta = 0.1, learning_rate = 0.2 }'),
+        ("params.eta and params.learning_rate are two names of LightGBM's parameter learning_rate; keep one",),
+    ),
+    Case(
+        "params-kit-set-alias",
+        model_as('kind = "xgboost"\nparams = { n_jobs = 4 }'),
+        ("params.n_jobs is set by the kit (XGBoost reads it as nthread); set run.threads_per_task",),
+    ),
+    Case(
+        "params-catboost-unknown-name",
+        model_as('kind = "catboost"\nparams = { depht = 4 }'),
+        ("model 'logreg': params.depht is not a parameter CatBoost knows", "Close matches: 'depth'"),
+    ),
+    Case(
+        "early-stopping-metric-unknown",
+        model_as('kind = "lightgbm"\nearly_stopping_metric = "auc"'),
+        ("models[0].early_stopping_metric must be one of 'auto', 'metric' or 'loss'; got 'auc'",),
+    ),
+    Case(
+        "early-stopping-metric-not-boosting",
+        config('kind = "sklearn"', 'kind = "sklearn"\nearly_stopping_metric = "loss"'),
+        ("early_stopping_metric is for the boosting kinds", "kind 'sklearn' has none"),
+    ),
+    # --- seeds: 32 bits, as every library takes them
+    Case(
+        "seed-above-32-bits",
+        config("seed = 0", "seed = 4294967296"),
+        ("seed: Input should be less than or equal to 4294967295",),
+    ),
+    Case(
+        "model-seed-negative",
+        config('kind = "sklearn"', 'kind = "sklearn"\nseed = -1'),
+        ("models[0].seed: Input should be greater than or equal to 0",),
     ),
     # --- names that become folders
     Case(

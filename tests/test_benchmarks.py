@@ -111,3 +111,14 @@ def test_selection_speed_times_every_case_and_picks_as_the_naive_loop(tmp_path: 
     # the running-sum scorers choose exactly what recomputing every blend from scratch chooses
     assert [n["same_picks"] for n in figures["naive"]] == [True, True, True]
     assert figures["nested"]["seconds"] > 0
+
+
+def test_early_stopping_compares_the_metric_and_the_loss(tmp_path: Path) -> None:
+    figures = _run("early_stopping.py", "--quick", tmp_path=tmp_path)
+    (row,) = figures["rows"]
+    assert (row["dataset"], row["scored_by"], row["library"]) == ("breast_cancer", "roc_auc", "lightgbm")
+    for choice in ("metric", "loss"):
+        for score in ("cv", "fold_mean", "held_out"):
+            assert 0.9 < row[choice][score] <= 1.0, (choice, score)
+        assert 1 <= row[choice]["rounds"] <= 40
+    assert set(row["better"].values()) <= {"metric", "loss", "tie"}

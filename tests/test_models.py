@@ -24,6 +24,8 @@ TASK_DATA = {
 ADAPTER_SPECS = {
     "xgboost": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2, "max_depth": 3}},
     "lightgbm": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2}},
+    "lightgbm_xt": {"num_boost_round": 80, "early_stopping_rounds": 20, "params": {"learning_rate": 0.2}},
+    "catboost": {"num_boost_round": 60, "early_stopping_rounds": 20, "params": {"learning_rate": 0.3, "depth": 4}},
     "sklearn": {"estimator": "", "params": {}},
     "dummy": {},
 }
@@ -97,17 +99,18 @@ def test_adapter_conformance(kind: str, task: str, tmp_path: Path) -> None:
 
 def test_gbdt_early_stopping_keeps_best_rounds() -> None:
     Xtr, ytr, Xva, yva, ctx = _split("binary")
-    for kind in ("xgboost", "lightgbm"):
+    for kind in ("xgboost", "lightgbm", "lightgbm_xt"):
         spec = ModelSpec(
             name="m", kind=kind, num_boost_round=2000, early_stopping_rounds=10, params={"learning_rate": 0.3}
         )
         adapter = make_adapter(spec)
         fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
         assert fitted.best_iteration is not None and 1 <= fitted.best_iteration < 2000
-        curve = next(iter(fitted.history.values()))
+        (name, curve), *others = fitted.history.items()
+        assert name in ("logloss", "binary_logloss") and not others  # ROC AUC: "auto" stops on the log loss
         assert len(curve) <= fitted.best_iteration + 10  # stopped 10 rounds after the best
-        # the kept model scores the best validation value of the curve (AUC: maximum)
-        assert max(curve) == pytest.approx(curve[fitted.best_iteration - 1])
+        # the kept model scores the best validation value of the curve (log loss: minimum)
+        assert min(curve) == pytest.approx(curve[fitted.best_iteration - 1])
 
 
 def test_native_categorical_splits_are_used() -> None:
@@ -137,7 +140,7 @@ def test_native_categorical_splits_are_used() -> None:
         ("xgboost", {"n_estimators": 10}, r"params\.n_estimators .* num_boost_round"),
         ("lightgbm", {"device_type": "gpu"}, r"params\.device_type is set by the kit"),
         ("lightgbm", {"num_iterations": 5}, r"params\.num_iterations .* num_boost_round"),
-        ("lightgbm", {"seed": 1}, r"params\.seed .* seed in the spec"),
+        ("lightgbm", {"seed": 1}, r"params\.seed .* seed on the model or in the spec"),
     ],
 )
 def test_reserved_params_rejected(kind: str, params: dict, match: str) -> None:
@@ -218,6 +221,8 @@ def test_sklearn_classifier_missing_a_class_in_training_fold() -> None:
     [
         (ModelSpec(name="x", kind="xgboost"), True),
         (ModelSpec(name="l", kind="lightgbm"), True),
+        (ModelSpec(name="lx", kind="lightgbm_xt"), True),
+        (ModelSpec(name="c", kind="catboost"), True),
         (ModelSpec(name="n", kind="mlp"), True),
         (ModelSpec(name="s", kind="sklearn", estimator="sklearn.linear_model.Ridge"), False),
         (ModelSpec(name="d", kind="dummy"), False),

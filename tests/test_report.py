@@ -288,7 +288,7 @@ def test_learning_curves_and_feature_importance_of_the_trees(binary: Built) -> N
     assert len(binary.page.images_in("learning-curves")) == 2  # xgb and lgbm
     assert set(binary.files.report.curves) == {"xgb", "lgbm"}
     xgb_curve = binary.files.report.curves["xgb"][0]
-    assert list(xgb_curve.series) == ["auc"] and xgb_curve.best_iteration is not None
+    assert list(xgb_curve.series) == ["logloss"] and xgb_curve.best_iteration is not None
     for name in ("xgb", "lgbm"):
         table = binary.page.tables[f"importance-{name}"]
         features = [c.text for c in table.column("feature")]

@@ -1,6 +1,7 @@
 """Model adapters behind one protocol (:class:`~kaggle_kit.models.base.ModelAdapter`), looked up by ``kind``.
 
-The registry is a plain dict of factories; libraries are imported only when a model of their kind is fitted.
+The registry is a plain dict of factories; a library is imported only when a model of its kind is made (to check its
+params or fit it), never by ``import kaggle_kit``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ def _lightgbm(spec: ModelSpec) -> ModelAdapter:
     from .lightgbm_adapter import LightGBMAdapter
 
     return LightGBMAdapter(spec)
+
+
+def _catboost(spec: ModelSpec) -> ModelAdapter:
+    from .catboost_adapter import CatBoostAdapter
+
+    return CatBoostAdapter(spec)
 
 
 def _sklearn(spec: ModelSpec) -> ModelAdapter:
@@ -58,6 +65,8 @@ def _net(spec: ModelSpec) -> ModelAdapter:
 ADAPTERS: dict[str, Callable[[ModelSpec], ModelAdapter]] = {
     "xgboost": _xgboost,
     "lightgbm": _lightgbm,
+    "lightgbm_xt": _lightgbm,  # LightGBM with extra_trees and AutoGluon's GBMXT defaults
+    "catboost": _catboost,  # optional extra: pip install 'kaggle-kit[catboost]'
     "sklearn": _sklearn,
     "dummy": _dummy,
     "random_forest": _forest,  # scikit-learn RandomForest{Classifier,Regressor}, saved as tree arrays

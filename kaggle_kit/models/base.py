@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..config import ModelSpec
 from ..errors import ConfigError
 from ..features import FeatureMatrix
 from ..metrics import Metric
@@ -85,14 +86,54 @@ def as_probabilities(p: np.ndarray, n_classes: int) -> np.ndarray:
     return np.ascontiguousarray(p.reshape(len(p), n_classes), dtype=np.float32)
 
 
-def stopping_metric(metric: Metric, task: str) -> str:
-    """The metric boosting rounds are early-stopped on, in generic terms: the competition metric where both GBDT
-    libraries compute it natively, else the smooth loss (log loss / RMSE) that tracks it.
+#: What early stopping follows under ``early_stopping_metric = "auto"``: the competition metrics it follows
+#: themselves, each with the least patience (``early_stopping_rounds``) at which that measured better; every other
+#: metric, and these under less patience, stop on the smooth loss (log loss / RMSE). Measured, not guessed
+#: (``benchmarks/early_stopping.py``, its section in ``benchmarks/RESULTS.md``; XGBoost, LightGBM, CatBoost):
+#: stopping on ROC AUC lost to the log loss everywhere (on a fold's few validation rows AUC peaks early by chance);
+#: MAE won at patience 50 and 200; accuracy, a step function, won at patience 100 and 200 and lost at 50, where its
+#: plateaus end the rounds too soon. Unmeasured metrics (F1, QWK) stop on the loss.
+AUTO_STOPS_ON_METRIC: dict[str, int] = {"accuracy": 100, "mae": 0}
 
-    Flat metrics (accuracy, F1, kappa) make early stopping noisy, so classification falls back to log loss.
+
+def stopping_metric(metric: Metric, task: str, choice: str = "auto", patience: int | None = None) -> str:
+    """The metric boosting rounds are early-stopped on, as a kit metric name: the loss (``"log_loss"`` /
+    ``"rmse"``) or the competition metric, per the model's ``early_stopping_metric`` (``auto | metric | loss``) and,
+    for ``auto``, its patience (``early_stopping_rounds``; None: no early stopping).
+
+    The name is meant in the space the model is fitted in: RMSLE is RMSE on ``log1p(y)``, and R² orders the rounds
+    exactly as RMSE does on fixed validation rows, so both stop on ``"rmse"``. Each adapter maps the name to its
+    library's own metric where that computes the same value, and otherwise evaluates the kit's metric itself
+    (:func:`kit_score`).
     """
-    if metric.name == "roc_auc" and task == "binary":
-        return "auc"
-    if metric.name == "mae":
-        return "mae"
-    return "rmse" if task == "regression" else "logloss"
+    if choice == "auto":
+        least = AUTO_STOPS_ON_METRIC.get(metric.name)
+        choice = "metric" if least is not None and (patience is None or patience >= least) else "loss"
+    if choice == "loss" or metric.name in ("log_loss", "rmsle", "r2"):
+        return "rmse" if task == "regression" else "log_loss"
+    return metric.name
+
+
+def model_stopping_metric(spec: ModelSpec, ctx: FitContext) -> str:
+    """:func:`stopping_metric` for a model of this run."""
+    return stopping_metric(ctx.metric, ctx.task, spec.early_stopping_metric, spec.early_stopping_rounds)
+
+
+def legacy_stopping_metric(metric: Metric, task: str) -> str:
+    """What ``"auto"`` meant before it was measured: ROC AUC itself for a binary ROC AUC task, MAE for MAE, else the
+    loss. A boosting model whose ``"auto"`` now resolves otherwise gets a new content key (``runner.model_key``), so
+    folds stored under the old rule are refitted rather than passed off as the new rule's."""
+    if (metric.name == "roc_auc" and task == "binary") or metric.name == "mae":
+        return metric.name
+    return "rmse" if task == "regression" else "log_loss"
+
+
+def kit_score(metric: Metric, y_fit: np.ndarray, pred: np.ndarray, task: str, n_classes: int) -> float:
+    """The kit's metric on a library's validation predictions (probabilities, or values in the fit space): what a
+    custom early-stopping evaluation reports when the library has no native metric computing the same value."""
+    if task == "regression":
+        y, p = np.asarray(y_fit, dtype=np.float64), np.asarray(pred, dtype=np.float64).reshape(-1)
+        if metric.fit_transform == "log1p":
+            y, p = np.expm1(y), np.expm1(p)
+        return metric.score(y, p)
+    return metric.score(np.asarray(y_fit).astype(np.int64), as_probabilities(pred, n_classes))

@@ -1,50 +1,98 @@
 """LightGBM adapter: histogram trees on CPU or GPU (the pip wheel's OpenCL ``device_type="gpu"``), native
-categorical splits, early stopping on the fold's validation rows, models saved as LightGBM text."""
+categorical splits, early stopping on the fold's validation rows, models saved as LightGBM text.
+
+Two kinds share it: ``lightgbm`` (the kit's defaults: row and column subsampling) and ``lightgbm_xt`` (extremely
+randomised trees, ``extra_trees=True``, with AutoGluon's GBMXT defaults: its LightGBM baseline, learning rate 0.05 and
+LightGBM's own defaults otherwise). A model's ``params`` pass through under LightGBM's canonical names (aliases
+resolved with LightGBM's own table, ``LGBM_DumpParamAliases``) and win over these defaults.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import ModelSpec
+from ..errors import ConfigError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, check_reserved, stopping_metric
+from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
+from .library_params import (
+    Resolved,
+    canonicalise,
+    find_culprit,
+    merge,
+    per_feature,
+    probe_rows,
+    quiet,
+    rejected_value,
+)
 
 _RESERVED = {
-    key: where
-    for keys, where in [
-        (("device", "device_type"), "set device in the spec (auto | cpu | cuda)"),
-        (("num_threads", "n_jobs", "nthread", "num_thread", "nthreads"), "set run.threads_per_task"),
-        (("seed", "random_state", "random_seed"), "set seed in the spec"),
-        (("num_class",), "it follows from the target"),
-        (
-            (
-                "num_iterations",
-                "num_iteration",
-                "n_iter",
-                "num_tree",
-                "num_trees",
-                "num_round",
-                "num_rounds",
-                "n_estimators",
-                "num_boost_round",
-            ),
-            "set num_boost_round on the model, not in params",
-        ),
-        (("early_stopping_round", "early_stopping_rounds", "early_stopping"), "set early_stopping_rounds on the model"),
-    ]
-    for key in keys
+    "device_type": "set device in the spec (auto | cpu | cuda)",
+    "num_threads": "set run.threads_per_task",
+    "seed": "set seed on the model or in the spec",
+    "num_class": "it follows from the target",
+    "num_iterations": "set num_boost_round on the model, not in params",
+    "early_stopping_round": "set early_stopping_rounds on the model",
+    "categorical_feature": "categorical columns follow from data.categorical and the pipeline",
 }
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
-_EVAL = {
-    ("auc", "binary"): "auc",
-    ("logloss", "binary"): "binary_logloss",
-    ("logloss", "multiclass"): "multi_logloss",
+#: kit metric (as named by base.stopping_metric) -> LightGBM metric computing the same value
+_NATIVE = {
+    ("roc_auc", "binary"): "auc",
+    ("log_loss", "binary"): "binary_logloss",
+    ("log_loss", "multiclass"): "multi_logloss",
+    ("accuracy", "binary"): "binary_error",
+    ("accuracy", "multiclass"): "multi_error",
     ("rmse", "regression"): "rmse",
     ("mae", "regression"): "l1",
 }
+_COMMON = {"deterministic": True, "force_col_wise": True, "verbosity": -1}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "lightgbm": {
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_data_in_leaf": 20,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+    },
+    # AutoGluon's GBMXT: its LightGBM baseline (learning_rate 0.05, LightGBM's defaults) with extra_trees
+    "lightgbm_xt": {
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_data_in_leaf": 20,
+        "feature_fraction": 1.0,
+        "extra_trees": True,
+    },
+}
+_CHECKED: set[str] = set()  # parameter sets LightGBM accepted in this process
+
+
+def lightgbm_seed(seed: int) -> int:
+    """A seed of 0 .. 2**32 - 1 as LightGBM's C ``int`` (two's complement): one LightGBM seed per kit seed, where
+    LightGBM itself would wrap a larger number silently."""
+    return seed - 2**32 if seed >= 2**31 else seed
+
+
+@functools.cache
+def _aliases() -> dict[str, str]:
+    """Every LightGBM parameter name and alias -> its canonical name, from LightGBM's own C API table."""
+    from lightgbm.basic import _ConfigAliases
+
+    table = _ConfigAliases._get_all_param_aliases()  # {canonical: [canonical, *aliases]}
+    return {name: canonical for canonical, names in table.items() for name in names}
+
+
+def resolve(spec: ModelSpec) -> Resolved:
+    """``spec.params`` under LightGBM's canonical names; unknown, clashing and kit-set names are rejected."""
+    aliases = _aliases()
+    return canonicalise(spec.name, "LightGBM", spec.params, aliases.get, lambda: aliases, _RESERVED)
 
 
 class LightGBMAdapter:
@@ -53,40 +101,73 @@ class LightGBMAdapter:
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
-        check_reserved(spec.params, _RESERVED, spec.name)
         self.spec = spec
+        self.resolved = resolve(spec)
+        if "metric" in self.resolved.params and spec.early_stopping_metric != "auto":
+            raise ConfigError(
+                f"model {spec.name!r}: params.{self.resolved.user_key('metric')} and early_stopping_metric = "
+                f"{spec.early_stopping_metric!r} both choose what early stopping follows; keep one"
+            )
+
+    def _native_metric(self, ctx: FitContext) -> str | None:
+        """LightGBM's name of what early stopping follows, or None when the kit's metric is evaluated instead."""
+        return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
 
     def params(self, ctx: FitContext) -> dict[str, Any]:
-        params: dict[str, Any] = {
+        defaults = {
             "objective": _OBJECTIVE[ctx.task],
-            "metric": _EVAL[(stopping_metric(ctx.metric, ctx.task), ctx.task)],
-            "learning_rate": 0.05,
-            "num_leaves": 31,
-            "min_data_in_leaf": 20,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            **self.spec.params,
-            # "gpu" is the OpenCL build every pip wheel ships; a CUDA build would be "cuda".
-            "device_type": "gpu" if ctx.device == "cuda" else "cpu",
-            "num_threads": ctx.threads,
-            "seed": ctx.seed,
-            "deterministic": True,
-            "force_col_wise": True,
-            "verbosity": -1,
+            "metric": self._native_metric(ctx) or "None",  # "None": only the kit's own evaluation (feval)
+            **DEFAULTS[self.spec.kind if self.spec.kind in DEFAULTS else "lightgbm"],
+            **_COMMON,
         }
+        row_wise = "force_row_wise" in self.resolved.params  # LightGBM refuses both
+        params = merge(defaults, self.resolved, drop=("force_col_wise",) if row_wise else ())
+        # "gpu" is the OpenCL build every pip wheel ships; a CUDA build would be "cuda".
+        params["device_type"] = "gpu" if ctx.device == "cuda" else "cpu"
+        params["num_threads"] = ctx.threads
+        params["seed"] = lightgbm_seed(ctx.seed)
         if ctx.task == "multiclass":
             params["num_class"] = ctx.n_classes
         return params
 
     def check(self, ctx: FitContext) -> None:
-        pass
+        """Let LightGBM parse every value on a few rows (ill-typed or out-of-range values fail here, not in a fold)."""
+        params = self.params(ctx)
+        probed = {k: v for k, v in params.items() if k not in ("seed", "num_threads", "device_type")}  # as probed
+        key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, probed], sort_keys=True, default=str)
+        if key in _CHECKED:
+            return
+        failure = _probe(params, ctx)
+        if failure is not None:  # name the parameter at fault, in the user's spelling
+            kit = {k: v for k, v in params.items() if k not in self.resolved.params}
+            user = {k: v for k, v in params.items() if k in self.resolved.params}
+            culprit = find_culprit(kit, user, lambda p: _probe(p, ctx))
+            if culprit is None:
+                raise ConfigError(f"model {self.spec.name!r}: LightGBM rejects these params together: {failure}")
+            canonical, reason = culprit
+            raise rejected_value(self.spec.name, "LightGBM", self.resolved.user_key(canonical), user[canonical], reason)
+        _CHECKED.add(key)
+
+    def _feval(self, ctx: FitContext) -> Callable[[np.ndarray, Any], tuple[str, float, bool]] | None:
+        if "metric" in self.resolved.params or self._native_metric(ctx) is not None:
+            return None
+        metric = ctx.metric
+
+        def feval(preds: np.ndarray, data: Any) -> tuple[str, float, bool]:
+            return (
+                metric.name,
+                kit_score(metric, data.get_label(), preds, ctx.task, ctx.n_classes),
+                metric.greater_is_better,
+            )
+
+        return feval
 
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:
         import lightgbm as lgb
 
+        self.check(ctx)
         cats = list(train.categorical)
         dtrain = lgb.Dataset(
             train.X, label=y_train, feature_name=list(train.model_names), categorical_feature=cats, free_raw_data=True
@@ -102,6 +183,7 @@ class LightGBMAdapter:
             num_boost_round=self.spec.num_boost_round,
             valid_sets=[dvalid],
             valid_names=["valid"],
+            feval=self._feval(ctx),
             callbacks=callbacks,
         )
         best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
@@ -121,3 +203,18 @@ class LightGBMAdapter:
 
         booster = lgb.Booster(model_file=str(path))
         return Fitted(model=booster, best_iteration=booster.current_iteration())
+
+
+def _probe(params: dict[str, Any], ctx: FitContext) -> str | None:
+    """Train one round on a few rows; LightGBM's own message when it refuses the parameters, else None."""
+    import lightgbm as lgb
+
+    X, y = probe_rows(ctx.task, ctx.n_classes)
+    checked = {k: v for k, v in params.items() if not per_feature(v)}
+    checked.update(device_type="cpu", num_threads=1, verbosity=-1)
+    try:
+        with quiet():
+            lgb.train(checked, lgb.Dataset(X, label=y, params={"verbosity": -1}), num_boost_round=1)
+    except lgb.basic.LightGBMError as exc:
+        return str(exc)
+    return None

@@ -1,36 +1,62 @@
 """XGBoost adapter: ``hist`` trees on CPU or CUDA, native categorical splits, early stopping on the fold's
-validation rows, models saved as UBJSON truncated at the best iteration."""
+validation rows, models saved as UBJSON truncated at the best iteration.
+
+A model's ``params`` pass through under XGBoost's canonical names and win over the kit's defaults. XGBoost keeps its
+alias table in C++ (``eta`` -> ``learning_rate``, ``lambda`` -> ``reg_lambda``, ``n_jobs`` -> ``nthread`` ...) and
+exposes it only through its parser, so the adapter asks the parser: a parameter given an unparsable value on a few
+rows is refused under its canonical name. Names XGBoost would not use with the model's booster and objective are
+found the same way, by XGBoost's own parameter validation (``validate_parameters``).
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import ModelSpec
+from ..errors import ConfigError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, check_reserved, stopping_metric
+from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
+from .library_params import Resolved, canonicalise, find_culprit, merge, per_feature, probe_rows, quiet, rejected_value
 
 _RESERVED = {
     "device": "set device in the spec (auto | cpu | cuda)",
     "nthread": "set run.threads_per_task",
-    "n_jobs": "set run.threads_per_task",
-    "seed": "set seed in the spec",
-    "random_state": "set seed in the spec",
+    "seed": "set seed on the model or in the spec",
     "num_class": "it follows from the target",
+    # not XGBoost parameters (its scikit-learn wrapper's names), but what users reach for
     "n_estimators": "set num_boost_round on the model",
     "num_boost_round": "set num_boost_round on the model, not in params",
     "early_stopping_rounds": "set early_stopping_rounds on the model, not in params",
 }
 _OBJECTIVE = {"binary": "binary:logistic", "multiclass": "multi:softprob", "regression": "reg:squarederror"}
-_EVAL = {
-    ("auc", "binary"): "auc",
-    ("logloss", "binary"): "logloss",
-    ("logloss", "multiclass"): "mlogloss",
+#: kit metric (as named by base.stopping_metric) -> XGBoost metric computing the same value
+_NATIVE = {
+    ("roc_auc", "binary"): "auc",
+    ("log_loss", "binary"): "logloss",
+    ("log_loss", "multiclass"): "mlogloss",
+    ("accuracy", "binary"): "error",
+    ("accuracy", "multiclass"): "merror",
     ("rmse", "regression"): "rmse",
     ("mae", "regression"): "mae",
 }
+DEFAULTS: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "max_depth": 6,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "max_cat_to_onehot": 4,
+    "tree_method": "hist",
+    "verbosity": 0,
+}
+_UNPARSABLE = "<not a value>"
+_RESOLVED: dict[str, tuple[Resolved, tuple[str, ...]]] = {}  # per parameter set and task, in this process
 
 
 class XGBoostAdapter:
@@ -39,29 +65,87 @@ class XGBoostAdapter:
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
-        check_reserved(spec.params, _RESERVED, spec.name)
+        for key, where in _RESERVED.items():  # aliases of these are found when the params are resolved
+            if key in spec.params:
+                raise ConfigError(f"model {spec.name!r}: params.{key} is set by the kit; {where}")
+        if "eval_metric" in spec.params and spec.early_stopping_metric != "auto":
+            raise ConfigError(
+                f"model {spec.name!r}: params.eval_metric and early_stopping_metric = "
+                f"{spec.early_stopping_metric!r} both choose what early stopping follows; keep one"
+            )
         self.spec = spec
         self._built: tuple[FeatureMatrix, Any] | None = None
 
-    def params(self, ctx: FitContext) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "objective": _OBJECTIVE[ctx.task],
-            "eval_metric": _EVAL[(stopping_metric(ctx.metric, ctx.task), ctx.task)],
-            "learning_rate": 0.05,
-            "max_depth": 6,
-            "subsample": 0.8,
-            "colsample_bytree": 0.8,
-            "max_cat_to_onehot": 4,
-            **self.spec.params,
-            "tree_method": "hist",
-            "device": ctx.device,
-            "nthread": ctx.threads,
-            "seed": ctx.seed,
-            "verbosity": 0,
-        }
+    def _native_metric(self, ctx: FitContext) -> str | None:
+        return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
+
+    def _kit_params(self, ctx: FitContext) -> dict[str, Any]:
+        """What the kit sets whatever the user's params say (the user cannot set these)."""
+        params: dict[str, Any] = {"device": ctx.device, "nthread": ctx.threads, "seed": ctx.seed}
         if ctx.task == "multiclass":
             params["num_class"] = ctx.n_classes
         return params
+
+    def _defaults(self, ctx: FitContext) -> dict[str, Any]:
+        native = self._native_metric(ctx)
+        metric = {"eval_metric": native} if native else {"disable_default_eval_metric": 1}
+        return {"objective": _OBJECTIVE[ctx.task], **metric, **DEFAULTS}
+
+    def resolve(self, ctx: FitContext) -> tuple[Resolved, tuple[str, ...]]:
+        """The user's params under XGBoost's canonical names, and the kit defaults XGBoost would not use with them
+        (a tree parameter beside ``booster = "gblinear"``). Unknown, ill-typed, clashing and kit-set names are
+        rejected here, on a few rows, before any fold is fitted."""
+        stops_on = model_stopping_metric(self.spec, ctx)
+        key = json.dumps([ctx.task, ctx.n_classes, ctx.metric.name, stops_on, self.spec.params], default=str)
+        if key not in _RESOLVED:
+            _RESOLVED[key] = self._resolve(ctx)
+        return _RESOLVED[key]
+
+    def _resolve(self, ctx: FitContext) -> tuple[Resolved, tuple[str, ...]]:
+        name, user = self.spec.name, self.spec.params
+        kit = {**self._defaults(ctx), **self._kit_params(ctx)}
+        probe = _Prober(ctx)
+        failure, unused, booster = probe.run({**kit, **user})
+        if failure is not None:
+            culprit = find_culprit(kit, user, lambda p: probe.run(p)[0])
+            if culprit is None:
+                raise ConfigError(f"model {name!r}: XGBoost rejects these params together: {failure}")
+            raise rejected_value(name, "XGBoost", culprit[0], user[culprit[0]], culprit[1])
+
+        # a per-feature value (monotone_constraints) is left out of the probes: its name is checked against the list
+        known = set(_config_names(booster))
+        unknown = unused | {k for k, v in user.items() if per_feature(v) and k not in known}
+
+        def canonical_of(key: str) -> str | None:
+            if key in unknown:
+                return None
+            reason = probe.run({**kit, **user, key: _UNPARSABLE})[0] or ""
+            found = re.search(r"Invalid Parameter format for (\w+)", reason)
+            return found.group(1) if found else key
+
+        chosen = {**kit, **user}
+        context = f" with booster {chosen.get('booster', 'gbtree')!r} and objective {chosen['objective']!r}"
+        resolved = canonicalise(name, "XGBoost", user, canonical_of, lambda: known, _RESERVED, context=context)
+        return resolved, tuple(k for k in unused if k not in user)
+
+    def params(self, ctx: FitContext) -> dict[str, Any]:
+        resolved, unused_defaults = self.resolve(ctx)
+        params = merge(self._defaults(ctx), resolved, drop=unused_defaults)
+        params.update(self._kit_params(ctx))
+        return params
+
+    def check(self, ctx: FitContext) -> None:
+        self.resolve(ctx)
+
+    def _custom_metric(self, ctx: FitContext) -> Callable[[np.ndarray, Any], tuple[str, float]] | None:
+        if "eval_metric" in self.spec.params or self._native_metric(ctx) is not None:
+            return None
+        metric = ctx.metric
+
+        def custom(predt: np.ndarray, dmatrix: Any) -> tuple[str, float]:
+            return metric.name, kit_score(metric, dmatrix.get_label(), predt, ctx.task, ctx.n_classes)
+
+        return custom
 
     @staticmethod
     def _matrix(X: FeatureMatrix, threads: int, y: np.ndarray | None = None) -> Any:
@@ -79,25 +163,26 @@ class XGBoostAdapter:
             nthread=threads,
         )
 
-    def check(self, ctx: FitContext) -> None:
-        pass
-
     def fit(
         self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
     ) -> Fitted:
         import xgboost as xgb
 
+        params = self.params(ctx)
+        custom = self._custom_metric(ctx)
         dtrain, dvalid = self._matrix(train, ctx.threads, y_train), self._matrix(valid, ctx.threads, y_valid)
         self._built = (valid, dvalid)  # predict() on the same validation rows reuses their DMatrix
         evals_result: dict[str, dict[str, list[float]]] = {}
         booster = xgb.train(
-            self.params(ctx),
+            params,
             dtrain,
             num_boost_round=self.spec.num_boost_round,
             evals=[(dvalid, "valid")],
             early_stopping_rounds=self.spec.early_stopping_rounds,
             evals_result=evals_result,
             verbose_eval=False,
+            custom_metric=custom,
+            maximize=ctx.metric.greater_is_better if custom is not None else None,
         )
         if self.spec.early_stopping_rounds is not None:
             best = int(booster.best_iteration) + 1  # XGBoost counts from 0
@@ -122,3 +207,55 @@ class XGBoostAdapter:
         booster = xgb.Booster(model_file=str(path))
         booster.set_param({"device": ctx.device, "nthread": ctx.threads})
         return Fitted(model=booster, best_iteration=booster.num_boosted_rounds())
+
+
+class _Prober:
+    """Train one round on a few rows of the task's kind: XGBoost's own verdict on a parameter set."""
+
+    def __init__(self, ctx: FitContext) -> None:
+        self.rows = probe_rows(ctx.task, ctx.n_classes)
+
+    def run(self, params: dict[str, Any]) -> tuple[str | None, set[str], Any]:
+        """(XGBoost's message when it refuses the set or None, the names it says it does not use, the booster)."""
+        import xgboost as xgb
+
+        X, y = self.rows
+        checked = {k: v for k, v in params.items() if not per_feature(v)}
+        checked.update(device="cpu", nthread=1, verbosity=1, validate_parameters=True)  # verbosity 1: warnings
+        with quiet(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                booster = xgb.train(checked, xgb.DMatrix(X, label=y, nthread=1), num_boost_round=1)
+            except xgb.core.XGBoostError as exc:
+                return _reason(str(exc)), set(), None
+        unused: set[str] = set()
+        for warning in caught:
+            found = re.search(r"Parameters: \{(.*?)\} are not used", str(warning.message), re.S)
+            if found:
+                unused.update(re.findall(r'"([^"]+)"', found.group(1)))
+        return None, unused, booster
+
+
+def _reason(message: str) -> str:
+    """XGBoost's error without its timestamp, source location and C++ stack trace."""
+    first = next((line for line in message.splitlines() if line.strip()), message)
+    return re.sub(r"^\[[\d:]+\] \S+:\d+: ", "", first.strip())
+
+
+def _config_names(booster: Any) -> list[str]:
+    """Every parameter name in a booster's configuration (XGBoost's own list, aliases included)."""
+    names: set[str] = {"eval_metric"}  # kept under "metrics" in the configuration
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and key != "name":
+                    names.add(key)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    if booster is not None:
+        walk(json.loads(booster.save_config()))
+    return sorted(names)

@@ -1,0 +1,280 @@
+"""CatBoost adapter (``kind = "catboost"``, the optional extra ``pip install 'kaggle-kit[catboost]'``): oblivious
+trees on CPU or GPU, categorical columns given to CatBoost natively, early stopping on the fold's validation rows,
+models saved in CatBoost's own ``.cbm`` format.
+
+Categorical columns (the positions ``FeatureMatrix.categorical`` lists, holding the encoder's level codes with NaN
+for a missing or unseen level) reach CatBoost as integer ``cat_features``, the missing level as a level of its own
+(-1): CatBoost encodes them with its ordered target statistics, computed on permutations of the training rows so
+that no row's encoding sees its own target, instead of one-hot columns.
+
+Defaults are AutoGluon's (its CatBoost baseline: learning rate 0.05, CatBoost's own defaults otherwise, written out:
+depth 6, ``l2_leaf_reg`` 3, ``border_count`` 254). A model's ``params`` pass through under CatBoost's canonical
+names (its own synonym table, ``catboost.core._process_synonyms``) and win over them; unknown names and unparsable
+values are refused by CatBoost's own option parser before any fold is fitted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import ModelSpec
+from ..errors import ConfigError, DataError
+from ..features import FeatureMatrix
+from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
+from .library_params import Resolved, canonicalise, close_matches
+
+INSTALL_HINT = "pip install 'kaggle-kit[catboost]'"
+_RESERVED = {
+    "thread_count": "set run.threads_per_task",
+    "task_type": "set device in the spec (auto | cpu | cuda)",
+    "devices": "set device in the spec (auto | cpu | cuda)",
+    "random_seed": "set seed on the model or in the spec",
+    "iterations": "set num_boost_round on the model, not in params",
+    "od_wait": "set early_stopping_rounds on the model",
+    "od_type": "set early_stopping_rounds on the model",
+    "od_pval": "set early_stopping_rounds on the model",
+    "use_best_model": "the best iteration is kept whenever early_stopping_rounds is set",
+    "allow_writing_files": "the kit writes the model file and nothing else",
+    "train_dir": "the kit writes the model file and nothing else",
+    "cat_features": "categorical columns follow from data.categorical and the pipeline",
+    "classes_count": "it follows from the target",
+    "class_names": "it follows from the target",
+}
+_LOSS = {"binary": "Logloss", "multiclass": "MultiClass", "regression": "RMSE"}
+#: kit metric (as named by base.stopping_metric) -> CatBoost metric computing the same value
+_NATIVE = {
+    ("roc_auc", "binary"): "AUC",
+    ("log_loss", "binary"): "Logloss",
+    ("log_loss", "multiclass"): "MultiClass",
+    ("accuracy", "binary"): "Accuracy",
+    ("accuracy", "multiclass"): "Accuracy",
+    ("rmse", "regression"): "RMSE",
+    ("mae", "regression"): "MAE",
+}
+DEFAULTS: dict[str, Any] = {"learning_rate": 0.05, "depth": 6, "l2_leaf_reg": 3.0, "border_count": 254}
+#: CatBoost takes one of these at most ("Only one of parameters [...] should be set"); the kit's quiet default
+#: gives way to the user's
+_OUTPUT = ("verbose", "logging_level", "verbose_eval", "silent")
+_MISSING_LEVEL = -1
+
+
+def import_catboost(model: str) -> Any:
+    """The catboost module, or a ConfigError saying how to install it."""
+    try:
+        import catboost
+    except ImportError:
+        raise ConfigError(
+            f"model {model!r}: kind = 'catboost' needs the catboost package, which is not installed; "
+            f"install it with: {INSTALL_HINT}"
+        ) from None
+    return catboost
+
+
+def _parameter_names(catboost: Any) -> set[str]:
+    """CatBoost's parameter names: the keyword arguments of its own estimators."""
+    names: set[str] = set()
+    for cls in (catboost.CatBoostClassifier, catboost.CatBoostRegressor):
+        names.update(inspect.signature(cls.__init__).parameters)
+    return names - {"self", "kwargs"}
+
+
+class CatBoostAdapter:
+    file_name = "model.cbm"
+    uses_gpu = True
+    reads_features = True
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        catboost = import_catboost(spec.name)
+        self.resolved = _resolve(spec, catboost)
+        if "eval_metric" in self.resolved.params and spec.early_stopping_metric != "auto":
+            raise ConfigError(
+                f"model {spec.name!r}: params.eval_metric and early_stopping_metric = {spec.early_stopping_metric!r} "
+                "both choose what early stopping follows; keep one"
+            )
+
+    def _native_metric(self, ctx: FitContext) -> str | None:
+        return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
+
+    def params(self, ctx: FitContext) -> dict[str, Any]:
+        """What CatBoost is given (the user's params under the names the user wrote: CatBoost resolves them)."""
+        defaults: dict[str, Any] = {"loss_function": _LOSS[ctx.task], **DEFAULTS, "logging_level": "Silent"}
+        native = self._native_metric(ctx)
+        if native is not None:
+            defaults["eval_metric"] = native
+        quiet_given = any(self.resolved.user_key(k) in _OUTPUT for k in self.resolved.params)
+        left_out = {*self.resolved.params, *(("logging_level",) if quiet_given else ())}
+        params = {**{k: v for k, v in defaults.items() if k not in left_out}, **self.spec.params}
+        params.update(
+            iterations=self.spec.num_boost_round,
+            thread_count=ctx.threads,
+            random_seed=ctx.seed,
+            allow_writing_files=False,
+            task_type="GPU" if ctx.device == "cuda" else "CPU",
+        )
+        if self.spec.early_stopping_rounds is not None:
+            params.update(od_type="Iter", od_wait=self.spec.early_stopping_rounds, use_best_model=True)
+        else:
+            params["use_best_model"] = False  # CatBoost's default with an eval set would keep the best iteration
+        if ctx.task == "multiclass":
+            params["classes_count"] = ctx.n_classes  # a class absent from a fold's training rows keeps its column
+        return params
+
+    def check(self, ctx: FitContext) -> None:
+        """CatBoost's own option parser on the params this run gives it (unknown names, unparsable values, options
+        that do not go together), and what CatBoost cannot do on a GPU."""
+        _check_values(self.spec, self.resolved, {**self.params(ctx), "task_type": "CPU"})
+        if ctx.device == "cuda" and "eval_metric" not in self.resolved.params and self._native_metric(ctx) is None:
+            raise ConfigError(
+                f"model {self.spec.name!r}: CatBoost on a GPU early-stops only on its own metrics, and it has none "
+                f"computing {ctx.metric.name!r}; set early_stopping_metric = 'loss' (or device = 'cpu')"
+            )
+
+    def fit(
+        self, train: FeatureMatrix, y_train: np.ndarray, valid: FeatureMatrix, y_valid: np.ndarray, ctx: FitContext
+    ) -> Fitted:
+        from catboost import CatBoost
+
+        self.check(ctx)
+        params = self.params(ctx)
+        if "eval_metric" not in params:
+            params["eval_metric"] = _KitMetric(ctx)
+        model = CatBoost(params)
+        with warnings.catch_warnings():  # a Python metric is evaluated as it is; numba would only speed it up
+            warnings.filterwarnings("ignore", message="Failed to import numba")
+            model.fit(_pool(train, y_train, ctx.threads, self.spec.name), eval_set=_pool(valid, y_valid, ctx.threads))
+        history = {
+            ctx.metric.name if name == _KitMetric.__name__ else name: [float(v) for v in values]
+            for name, values in model.get_evals_result().get("validation", {}).items()
+        }
+        if self.spec.early_stopping_rounds is not None:
+            best = int(model.get_best_iteration()) + 1  # counted from 0; use_best_model kept exactly these trees
+        else:
+            best = int(model.tree_count_)
+        return Fitted(model=model, best_iteration=best, history=history)
+
+    def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
+        pool = _pool(X, None, ctx.threads, self.spec.name)
+        if ctx.task == "regression":
+            raw = fitted.model.predict(pool, prediction_type="RawFormulaVal", thread_count=ctx.threads)
+            return np.asarray(raw, dtype=np.float32).reshape(-1, 1)
+        proba = fitted.model.predict(pool, prediction_type="Probability", thread_count=ctx.threads)
+        return as_probabilities(proba, ctx.n_classes)
+
+    def save(self, fitted: Fitted, path: Path) -> None:
+        fitted.model.save_model(str(path), format="cbm")
+
+    def load(self, path: Path, ctx: FitContext) -> Fitted:
+        from catboost import CatBoost
+
+        model = CatBoost()
+        model.load_model(str(path), format="cbm")
+        return Fitted(model=model, best_iteration=int(model.tree_count_))
+
+
+def _resolve(spec: ModelSpec, catboost: Any) -> Resolved:
+    """``spec.params`` keyed by CatBoost's canonical names, as CatBoost's own synonym table resolves each one."""
+    from catboost.core import CatBoostError, _process_synonyms
+
+    def canonical_of(key: str) -> str:
+        probe = {key: spec.params[key]}
+        try:
+            _process_synonyms(probe)
+        except CatBoostError:  # a value CatBoost refuses: the parser below names it
+            return key
+        return next(iter(probe)) if len(probe) == 1 else key
+
+    names = lambda: _parameter_names(catboost)  # noqa: E731
+    resolved = canonicalise(spec.name, "CatBoost", spec.params, canonical_of, names, _RESERVED)
+    together = dict(spec.params)
+    try:
+        _process_synonyms(together)
+    except CatBoostError as exc:  # e.g. two of verbose / logging_level / silent
+        raise ConfigError(f"model {spec.name!r}: CatBoost refuses these params together: {exc}") from None
+    return resolved
+
+
+def _check_values(spec: ModelSpec, resolved: Resolved, params: dict[str, Any]) -> None:
+    """CatBoost's own option parser on ``params``: unknown names and unparsable values, named in the user's words."""
+    import catboost
+    from catboost import _catboost
+    from catboost.core import CatBoostError, _process_synonyms
+
+    params = dict(params)
+    try:
+        _process_synonyms(params)
+        _catboost._check_train_params(params)
+    except CatBoostError as exc:
+        message = " ".join(str(exc).split())
+        reason = re.sub(r"^\S+\.(h|cpp):\d+: ", "", message)
+        unknown = re.search(r"Unknown option \{?(\w+)\}?", message)
+        if unknown:
+            key = unknown.group(1)
+            raise ConfigError(
+                f"model {spec.name!r}: params.{key} is not a parameter CatBoost knows."
+                f"{close_matches(key, _parameter_names(catboost))}"
+            ) from None
+        bad = re.search(r'parameter "(\w+)"', message)
+        if bad:
+            key = resolved.user_key(bad.group(1))
+            if key in spec.params:
+                raise ConfigError(
+                    f"model {spec.name!r}: params.{key} = {spec.params[key]!r} is rejected by CatBoost: {reason}"
+                ) from None
+        raise ConfigError(f"model {spec.name!r}: CatBoost rejects these params: {reason}") from None
+
+
+def _pool(X: FeatureMatrix, y: np.ndarray | None, threads: int, model: str = "") -> Any:
+    """A CatBoost Pool: numeric columns as float32, categorical ones as integer level codes (-1 = missing)."""
+    from catboost import Pool
+
+    if not X.categorical:
+        return Pool(X.X, label=y, feature_names=list(X.names), thread_count=threads)
+    import pandas as pd
+
+    cats = set(X.categorical)
+    columns: dict[str, np.ndarray] = {}
+    for i, name in enumerate(X.names):
+        column = X.X[:, i]
+        if i in cats:
+            codes = np.where(np.isnan(column), _MISSING_LEVEL, column)
+            if not np.array_equal(codes, np.round(codes)):
+                raise DataError(
+                    f"model {model!r}: categorical column {name!r} holds non-integer values; a categorical column "
+                    "must hold level codes (declare it numeric, or encode it in the pipeline)"
+                )
+            columns[name] = codes.astype(np.int64)
+        else:
+            columns[name] = column
+    return Pool(pd.DataFrame(columns), label=y, cat_features=sorted(cats), thread_count=threads)
+
+
+class _KitMetric:
+    """The kit's metric as a CatBoost evaluation metric, for early stopping where CatBoost has no native one."""
+
+    def __init__(self, ctx: FitContext) -> None:
+        self.ctx = ctx
+
+    def is_max_optimal(self) -> bool:
+        return self.ctx.metric.greater_is_better
+
+    def get_final_error(self, error: float, weight: float) -> float:
+        return error
+
+    def evaluate(self, approxes: Any, target: Any, weight: Any) -> tuple[float, float]:
+        raw = np.column_stack([np.asarray(a, dtype=np.float64) for a in approxes])
+        if self.ctx.task == "binary":
+            pred = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+        elif self.ctx.task == "multiclass":
+            shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+            pred = shifted / shifted.sum(axis=1, keepdims=True)
+        else:
+            pred = raw[:, 0]
+        ctx = self.ctx
+        return kit_score(ctx.metric, np.asarray(target), pred, ctx.task, ctx.n_classes), 1.0
