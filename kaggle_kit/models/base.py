@@ -91,9 +91,10 @@ def stopping_metric(metric: Metric, task: str, choice: str = "auto") -> str:
     ``"rmse"``) or the competition metric, per the model's ``early_stopping_metric`` (``auto | metric | loss``).
 
     ``"auto"`` is the loss, for every metric: measured, not guessed (``benchmarks/early_stopping.py``, its section in
-    ``benchmarks/RESULTS.md``). Stopping on ROC AUC lost on held-out rows and in the pooled OOF for every library,
-    dataset and patience tried (on a fold's few validation rows AUC peaks early by chance); stopping on accuracy or
-    MAE looked better in the OOF, whose rows also chose the stopping round, but not on held-out rows.
+    ``benchmarks/RESULTS.md``). Stopping on ROC AUC lost on held-out rows and in the pooled OOF for XGBoost and
+    LightGBM on every dataset and patience tried, and in the OOF for CatBoost (on a fold's few validation rows AUC
+    peaks early by chance); stopping on accuracy or MAE looked better in the OOF, whose rows also chose the stopping
+    round, but not consistently on held-out rows.
 
     The name is meant in the space the model is fitted in: RMSLE is RMSE on ``log1p(y)``, and R² orders the rounds
     exactly as RMSE does on fixed validation rows, so both stop on ``"rmse"``. Each adapter maps the name to its
