@@ -283,9 +283,13 @@ def test_learning_curves_and_feature_importance_of_the_trees(binary: Built) -> N
 
 
 def test_worst_mistakes_and_confusion_matrix(binary: Built) -> None:
-    best = binary.files.report.best
-    assert best is not None and best.name == "nm"  # the blend's nested CV is the best score
-    oof = pl.read_parquet(binary.files.report.run_dir / "blends" / "nm" / "oof.parquet").drop("id").to_numpy()
+    best = binary.files.report.best  # the best score: a blend's nested CV or a model's CV
+    assert best is not None and best.name in ("nm", "xgb", "lgbm")
+    run_dir = binary.files.report.run_dir
+    if best.method is None:
+        oof = RunStore(run_dir).read_predictions(best.name, "oof").drop("id").to_numpy()
+    else:
+        oof = pl.read_parquet(run_dir / "blends" / best.name / "oof.parquet").drop("id").to_numpy()
     p_true = oof[np.arange(len(binary.data.y)), binary.data.y]
     worst = np.argsort(p_true, kind="stable")[:12]
     table = binary.page.tables["mistakes-table"]
