@@ -382,7 +382,7 @@ class ModelSpec(_Strict):
     early_stopping_metric: EarlyStoppingMetric = Field(
         default="auto",
         description="what boosting rounds are early-stopped on: 'metric' = the competition metric, 'loss' = log "
-        "loss / RMSE, 'auto' = the one measured better for the metric (benchmarks/early_stopping.py)",
+        "loss / RMSE, 'auto' = the choice measured better (benchmarks/early_stopping.py): today the loss",
     )
 
     @field_validator("name")

@@ -105,7 +105,7 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
         payload["pipeline"] = spec.pipeline_steps(pipeline)
     if model.kind in BOOSTING_KINDS and model.early_stopping_metric == "auto":
         metric = get_metric(spec.metric)
-        stops_on = stopping_metric(metric, spec.task, "auto", model.early_stopping_rounds)
+        stops_on = stopping_metric(metric, spec.task)
         if stops_on != legacy_stopping_metric(metric, spec.task):  # "auto" changed its answer for this metric
             payload["early_stopping"] = stops_on
     return spec_hash(payload)

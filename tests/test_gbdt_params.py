@@ -204,10 +204,7 @@ def test_catboost_params_follow_the_run(device: str) -> None:
     assert (params["thread_count"], params["random_seed"], params["iterations"]) == (3, 11, 123)
     assert (params["od_type"], params["od_wait"], params["use_best_model"]) == ("Iter", 17, True)
     assert params["allow_writing_files"] is False and params["classes_count"] == 4
-    # auto, accuracy: the metric itself from a patience of 100 rounds on, the loss below
-    assert (params["loss_function"], params["eval_metric"]) == ("MultiClass", "MultiClass")
-    patient = make_adapter(spec.model_copy(update={"early_stopping_rounds": 100})).params(ctx)
-    assert patient["eval_metric"] == "Accuracy"
+    assert (params["loss_function"], params["eval_metric"]) == ("MultiClass", "MultiClass")  # auto: the loss
     no_stopping = make_adapter(spec.model_copy(update={"early_stopping_rounds": None})).params(ctx)
     assert no_stopping["use_best_model"] is False and "od_wait" not in no_stopping
 
@@ -387,7 +384,7 @@ def _key_spec(task: str, metric: str, patience: int = 200) -> Any:
 
 @pytest.mark.parametrize(
     ("task", "metric", "patience"),
-    [("binary", "log_loss", 200), ("regression", "mae", 200), ("multiclass", "qwk", 200), ("binary", "accuracy", 50)],
+    [("binary", "log_loss", 200), ("multiclass", "qwk", 200), ("binary", "accuracy", 50), ("regression", "rmse", 9)],
 )
 def test_new_model_fields_left_unset_keep_the_stored_keys(task: str, metric: str, patience: int) -> None:
     """A spec written before ``seed`` / ``early_stopping_metric`` existed finds its finished folds again, where
@@ -399,40 +396,37 @@ def test_new_model_fields_left_unset_keep_the_stored_keys(task: str, metric: str
         assert model_key(model.model_copy(update=change), spec, "d", "f") != _old_key(task, metric, patience)
 
 
-@pytest.mark.parametrize(
-    ("task", "metric", "now"), [("binary", "roc_auc", "log_loss"), ("multiclass", "accuracy", "accuracy")]
-)
+@pytest.mark.parametrize(("task", "metric", "now"), [("binary", "roc_auc", "log_loss"), ("regression", "mae", "rmse")])
 def test_where_auto_changed_its_answer_the_key_changes(task: str, metric: str, now: str) -> None:
-    """Before the measurement ROC AUC stopped on AUC and accuracy (at the default patience) on the log loss: their
-    stored folds are not reused as if the new rule had made them."""
+    """Before the measurement binary ROC AUC stopped on AUC and MAE on MAE: their stored folds are not reused as if
+    the new rule (the loss) had made them."""
     spec = _key_spec(task, metric)
     assert model_key(spec.models[0], spec, "d", "f") == _old_key(task, metric, early_stopping=now)
     assert model_key(spec.models[0], spec, "d", "f") != _old_key(task, metric)
 
 
 @pytest.mark.parametrize(
-    ("metric", "task", "choice", "patience", "expected"),
+    ("metric", "task", "choice", "expected"),
     [
-        ("roc_auc", "binary", "auto", 200, "log_loss"),
-        ("roc_auc", "binary", "metric", 200, "roc_auc"),
-        ("accuracy", "multiclass", "auto", 200, "accuracy"),
-        ("accuracy", "multiclass", "auto", 100, "accuracy"),
-        ("accuracy", "multiclass", "auto", 99, "log_loss"),  # a step function needs patience to cross its plateaus
-        ("accuracy", "binary", "metric", 10, "accuracy"),
-        ("accuracy", "binary", "loss", 200, "log_loss"),
-        ("f1_macro", "multiclass", "auto", 200, "log_loss"),
-        ("qwk", "multiclass", "metric", 200, "qwk"),
-        ("mae", "regression", "auto", 5, "mae"),
-        ("mae", "regression", "loss", 200, "rmse"),
-        ("rmsle", "regression", "metric", 200, "rmse"),  # RMSE on log1p(y), the space the model is fitted in
-        ("r2", "regression", "metric", 200, "rmse"),  # orders the rounds as RMSE does on fixed rows
-        ("log_loss", "multiclass", "metric", 200, "log_loss"),
+        ("roc_auc", "binary", "auto", "log_loss"),
+        ("roc_auc", "binary", "metric", "roc_auc"),
+        ("roc_auc", "multiclass", "metric", "roc_auc"),
+        ("accuracy", "multiclass", "auto", "log_loss"),
+        ("accuracy", "binary", "metric", "accuracy"),
+        ("accuracy", "binary", "loss", "log_loss"),
+        ("f1_macro", "multiclass", "auto", "log_loss"),
+        ("qwk", "multiclass", "metric", "qwk"),
+        ("mae", "regression", "auto", "rmse"),
+        ("mae", "regression", "metric", "mae"),
+        ("rmsle", "regression", "metric", "rmse"),  # RMSE on log1p(y), the space the model is fitted in
+        ("r2", "regression", "metric", "rmse"),  # orders the rounds as RMSE does on fixed rows
+        ("log_loss", "multiclass", "metric", "log_loss"),
     ],
 )
-def test_what_early_stopping_follows(metric: str, task: str, choice: str, patience: int, expected: str) -> None:
+def test_what_early_stopping_follows(metric: str, task: str, choice: str, expected: str) -> None:
     from kaggle_kit.models.base import stopping_metric
 
-    assert stopping_metric(get_metric(metric), task, choice, patience) == expected
+    assert stopping_metric(get_metric(metric), task, choice) == expected
 
 
 def test_the_kits_metric_in_a_custom_evaluation_scores_on_the_targets_scale() -> None:

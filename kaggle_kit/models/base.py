@@ -86,37 +86,29 @@ def as_probabilities(p: np.ndarray, n_classes: int) -> np.ndarray:
     return np.ascontiguousarray(p.reshape(len(p), n_classes), dtype=np.float32)
 
 
-#: What early stopping follows under ``early_stopping_metric = "auto"``: the competition metrics it follows
-#: themselves, each with the least patience (``early_stopping_rounds``) at which that measured better; every other
-#: metric, and these under less patience, stop on the smooth loss (log loss / RMSE). Measured, not guessed
-#: (``benchmarks/early_stopping.py``, its section in ``benchmarks/RESULTS.md``; XGBoost, LightGBM, CatBoost):
-#: stopping on ROC AUC lost to the log loss everywhere (on a fold's few validation rows AUC peaks early by chance);
-#: MAE won at patience 50 and 200; accuracy, a step function, won at patience 100 and 200 and lost at 50, where its
-#: plateaus end the rounds too soon. Unmeasured metrics (F1, QWK) stop on the loss.
-AUTO_STOPS_ON_METRIC: dict[str, int] = {"accuracy": 100, "mae": 0}
-
-
-def stopping_metric(metric: Metric, task: str, choice: str = "auto", patience: int | None = None) -> str:
+def stopping_metric(metric: Metric, task: str, choice: str = "auto") -> str:
     """The metric boosting rounds are early-stopped on, as a kit metric name: the loss (``"log_loss"`` /
-    ``"rmse"``) or the competition metric, per the model's ``early_stopping_metric`` (``auto | metric | loss``) and,
-    for ``auto``, its patience (``early_stopping_rounds``; None: no early stopping).
+    ``"rmse"``) or the competition metric, per the model's ``early_stopping_metric`` (``auto | metric | loss``).
+
+    ``"auto"`` is the loss, for every metric: measured, not guessed (``benchmarks/early_stopping.py``, its section in
+    ``benchmarks/RESULTS.md``). Stopping on ROC AUC lost on held-out rows and in the pooled OOF for XGBoost and
+    LightGBM on every dataset and patience tried, and in the OOF for CatBoost (on a fold's few validation rows AUC
+    peaks early by chance); stopping on accuracy or MAE looked better in the OOF, whose rows also chose the stopping
+    round, but not consistently on held-out rows.
 
     The name is meant in the space the model is fitted in: RMSLE is RMSE on ``log1p(y)``, and R² orders the rounds
     exactly as RMSE does on fixed validation rows, so both stop on ``"rmse"``. Each adapter maps the name to its
     library's own metric where that computes the same value, and otherwise evaluates the kit's metric itself
     (:func:`kit_score`).
     """
-    if choice == "auto":
-        least = AUTO_STOPS_ON_METRIC.get(metric.name)
-        choice = "metric" if least is not None and (patience is None or patience >= least) else "loss"
-    if choice == "loss" or metric.name in ("log_loss", "rmsle", "r2"):
-        return "rmse" if task == "regression" else "log_loss"
-    return metric.name
+    if choice == "metric" and metric.name not in ("log_loss", "rmsle", "r2"):
+        return metric.name
+    return "rmse" if task == "regression" else "log_loss"
 
 
 def model_stopping_metric(spec: ModelSpec, ctx: FitContext) -> str:
     """:func:`stopping_metric` for a model of this run."""
-    return stopping_metric(ctx.metric, ctx.task, spec.early_stopping_metric, spec.early_stopping_rounds)
+    return stopping_metric(ctx.metric, ctx.task, spec.early_stopping_metric)
 
 
 def legacy_stopping_metric(metric: Metric, task: str) -> str:
