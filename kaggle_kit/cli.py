@@ -52,6 +52,10 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     from .report import record_submission
     from .submit import write_submission
 
+    if getattr(args, "best", False):
+        from .predict.commands import best_for_submit
+
+        args.model, args.blend = best_for_submit(args.run_dir)
     path = write_submission(args.run_dir, args.model, args.out, blend=args.blend)
     record_submission(args.run_dir, args.model or args.blend, path)
     print(f"wrote {path}")
@@ -248,8 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="model name as on the leaderboard")
     which.add_argument("--blend", help="blend name as stored by `kaggle-kit blend` (e.g. nelder_mead)")
+    which.add_argument("--best", action="store_true", help="the blend or model the blend report's verdict names")
     p.add_argument("--out", default=None, help="output CSV (default: RUN_DIR/submissions/MODEL.csv or blend-NAME.csv)")
     p.set_defaults(func=_cmd_submit)
+
+    from .predict.commands import add_commands
+
+    add_commands(sub)  # predict, refit
 
     p = sub.add_parser(
         "blend", help="blend a run's models (Nelder-Mead, mean, rank, hill climbing, stacking), scored by nested CV"
