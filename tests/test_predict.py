@@ -8,6 +8,7 @@ import os
 import pickle
 import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ def _frames() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """The run (writable, its config folder in place), then a read-only copy moved elsewhere."""
     root = tmp_path_factory.mktemp("predict")
     comp = root / "comp"
@@ -91,11 +92,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     meta.update(config_dir=str(root / "gone"), sample_submission=str(root / "gone" / "sample_submission.csv"))
     (moved / "run.json").write_text(json.dumps(meta))
     _read_only(moved)
-    return {"run": run_dir, "moved": moved, "comp": comp, "root": root}
+    yield {"run": run_dir, "moved": moved, "comp": comp, "root": root}
+    _writable(moved)  # so that pytest can remove its temporary folders
 
 
 def _read_only(folder: Path) -> None:
-    for dirpath, dirs, files in os.walk(folder):
+    for dirpath, _, files in os.walk(folder):
         for f in files:
             os.chmod(Path(dirpath) / f, stat.S_IRUSR)
         os.chmod(dirpath, stat.S_IRUSR | stat.S_IXUSR)
