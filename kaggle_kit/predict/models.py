@@ -9,7 +9,6 @@ dicts with ``weights_only=True``, scikit-learn state as JSON + ``.npz`` with ``a
 
 from __future__ import annotations
 
-import pickle
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,12 +41,21 @@ def load_model(adapter: ModelAdapter, path: Path, ctx: FitContext, where: str) -
         raise StoreError(f"{path} is missing: {where} cannot be loaded; rerun `kaggle-kit run CONFIG` to refit it")
     try:
         return adapter.load(path, ctx)
-    except (KitError, pickle.UnpicklingError, RuntimeError, ValueError, OSError, KeyError, TypeError) as exc:
+    except Exception as exc:
+        if not _refusal(exc):
+            raise
         raise StoreError(
             f"{path}: {where} cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''});"
             " it is damaged or was not written by kaggle_kit (model files are never unpickled). Rerun "
             "`kaggle-kit run CONFIG` on a writable copy to refit it"
         ) from None
+
+
+def _refusal(exc: Exception) -> bool:
+    """Whether ``exc`` is a loader refusing a file (torch's ``weights_only`` raises pickle's ``UnpicklingError``,
+    matched by name: the kit imports no pickle module)."""
+    loader_errors = (KitError, RuntimeError, ValueError, OSError, KeyError, TypeError, AttributeError)
+    return isinstance(exc, loader_errors) or type(exc).__name__ == "UnpicklingError"
 
 
 def predict_folder(
