@@ -290,3 +290,49 @@ def test_an_edited_fold_file_is_refused_by_its_checksum(built: dict[str, Path], 
     (fold / "features.json").write_text("{}")
     with pytest.raises(StoreError, match=r"features\.json does not match the checksum.*repeat 1 fold 2"):
         kaggle_kit.predict(copy, built["comp"] / "test.csv", model="xgb")
+
+
+@pytest.fixture(scope="module")
+def regression(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A regression run scored by RMSLE: models fit log1p(y), predictions come back through expm1 and clipping."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    frame = pl.DataFrame({f"f{j}": X[:, j] for j in range(X.shape[1])}).with_columns(
+        pl.Series("id", [f"r{i:04d}" for i in range(len(y))]), pl.Series("target", y)
+    )
+    comp = tmp_path_factory.mktemp("predict_regression")
+    frame[:350].write_csv(comp / "train.csv")
+    frame[350:].drop("target").write_csv(comp / "test.csv")
+    spec = build_spec(
+        {
+            "name": "predict-regression",
+            "task": "regression",
+            "metric": "rmsle",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "target"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [
+                {"name": "xgb", "kind": "xgboost", "num_boost_round": 30, "early_stopping_rounds": 5},
+                {"name": "mlp", "kind": "mlp", "params": {"epochs": 3, "patience": 0, "hidden": [8]}},
+                {"name": "linear", "kind": "linear"},
+            ],
+        },
+        base_dir=comp,
+    )
+    run_dir = run(spec, runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    blend_report(run_dir, "nelder_mead,stack")
+    return {"run": run_dir, "test": comp / "test.csv"}
+
+
+@pytest.mark.parametrize(("name", "kind"), [("xgb", "model"), ("mlp", "model"), ("linear", "model"),
+                                            ("nelder_mead", "blend"), ("stack", "blend")])  # fmt: skip
+def test_regression_in_the_metrics_fit_space_reproduces_the_stored_predictions(
+    regression: dict[str, Path], name: str, kind: str
+) -> None:
+    which = {kind: name}
+    got = kaggle_kit.predict(regression["run"], regression["test"], **which, threads=1)
+    want = _stored(regression["run"], name, kind)
+    assert got["id"].to_list() == want["id"].to_list()
+    np.testing.assert_allclose(got["prediction"].to_numpy(), want["prediction"].to_numpy(), atol=1e-6, rtol=1e-6)
+    assert got["prediction"].min() > 10  # values in the target's units (expm1 applied), not log1p ones
