@@ -153,6 +153,10 @@ def _cmd_blend(args: argparse.Namespace) -> int:
     )
     print(report.text())
     print(f"\nblends stored in {Path(args.run_dir) / 'blends'}: {', '.join(b.name for b in report.blends)}")
+    if args.max_predict_seconds is not None:  # the best blend whose inference time fits (kaggle_kit.predict.speed)
+        from .predict.commands import print_within_budget
+
+        print_within_budget(args.run_dir, report, args.max_predict_seconds, args.test_rows)
     return 0
 
 
@@ -281,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="store the blend under this name (one method only; default: the method's name)")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default: 0)")
     p.add_argument("--restarts", type=int, default=None, help="Nelder-Mead starting points (default: 3)")
+    p.add_argument("--max-predict-seconds", type=float, default=None, help="name the best blend that predicts in time")
+    p.add_argument("--test-rows", type=int, default=None, help="rows to predict for --max-predict-seconds")
     p.set_defaults(func=_cmd_blend)
 
     p = sub.add_parser("import-predictions", help="import OOF + test predictions made elsewhere, to blend them")

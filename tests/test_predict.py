@@ -336,3 +336,25 @@ def test_regression_in_the_metrics_fit_space_reproduces_the_stored_predictions(
     assert got["id"].to_list() == want["id"].to_list()
     np.testing.assert_allclose(got["prediction"].to_numpy(), want["prediction"].to_numpy(), atol=1e-6, rtol=1e-6)
     assert got["prediction"].min() > 10  # values in the target's units (expm1 applied), not log1p ones
+
+
+def test_the_best_blend_within_an_inference_budget(built: dict[str, Path], capsys) -> None:
+    from kaggle_kit.predict.best import stored_report
+    from kaggle_kit.predict.speed import best_within
+
+    report, speeds = stored_report(built["moved"]), prediction_speed(built["moved"])
+    n = 100_000
+    cost = {b.name: sum(speeds[m].seconds(n) for m in b.models) for b in report.blends}
+    cost.update({m.name: speeds[m.name].seconds(n) for m in report.models})
+    score = {b.name: b.mean for b in report.blends} | {m.name: report.model_mean(m) for m in report.models}
+    cheapest_blend = min(cost[b.name] for b in report.blends)
+    limit = (cheapest_blend + max(cost.values())) / 2  # some blends fit, the slowest does not
+    fitting = [k for k in cost if cost[k] <= limit]
+    chosen = best_within(report, speeds, limit, n)
+    assert chosen.name in fitting and chosen.seconds == pytest.approx(cost[chosen.name])
+    assert chosen.score == max(score[k] for k in fitting)  # AUC: greater is better
+    with pytest.raises(ConfigError, match=r"no blend or model predicts 100,000 rows within --max-predict-seconds"):
+        best_within(report, speeds, min(cost.values()) / 2, n)
+    args = ["blend", str(built["run"]), "--method", "mean", "--max-predict-seconds", "1e9", "--test-rows", "5"]
+    assert main(args) == 0
+    assert "within 1e+09s for 5 test rows:" in capsys.readouterr().out

@@ -23,8 +23,9 @@ class Choice:
     verdict: str
 
 
-def best_choice(run_dir: Path | str) -> Choice:
-    """The best of the run's finished models and its stored blends that can be applied to new rows."""
+def stored_report(run_dir: Path | str) -> BlendReport:
+    """A blend report of the run's finished models and its stored blends that can be applied to new rows (stale
+    ones and those of imported predictions left out), built from the run folder without blending anything."""
     folder = RunFolder.open(run_dir)
     models = [m for m in default_models(folder.root) if m in folder.model_names()]  # imported predictions left out
     if not models:
@@ -36,7 +37,7 @@ def best_choice(run_dir: Path | str) -> Choice:
             blends.append(blend_spec(folder, name))
         except KitError:  # stale, or blends imported predictions: not a candidate
             continue
-    report = BlendReport(
+    return BlendReport(
         metric=preds.metric.name,
         models=tuple(preds.results[n] for n in preds.names),
         blends=tuple(blends),
@@ -45,7 +46,12 @@ def best_choice(run_dir: Path | str) -> Choice:
         train_seconds=0.0,
         blend_seconds=0.0,
     )
-    if not blends:
+
+
+def best_choice(run_dir: Path | str) -> Choice:
+    """The best of the run's finished models and its stored blends that can be applied to new rows."""
+    report = stored_report(run_dir)
+    if not report.blends:
         best = report.best_model
         return Choice("model", best.name, f"no blend is stored: the best model by CV is {best.name!r}")
     verdict = report.verdict()

@@ -72,3 +72,17 @@ def best_for_submit(run_dir: str) -> tuple[str | None, str | None]:
     choice = best_choice(run_dir)
     print(f"--best: {choice.kind} {choice.name!r}. {choice.verdict}")
     return (choice.name, None) if choice.kind == "model" else (None, choice.name)
+
+
+def print_within_budget(run_dir: str, report: Any, max_seconds: float, n_rows: int | None) -> None:
+    """``kaggle-kit blend --max-predict-seconds S --test-rows N``: the best blend or model that fits."""
+    from ..errors import ConfigError
+    from .run_folder import RunFolder
+    from .speed import best_within, prediction_speed
+
+    if max_seconds <= 0:
+        raise ConfigError(f"--max-predict-seconds must be a positive number of seconds; got {max_seconds:g}")
+    rows = n_rows if n_rows is not None else int(RunFolder.open(run_dir).meta.get("n_test") or 0)
+    if rows <= 0:
+        raise ConfigError("--max-predict-seconds needs --test-rows N (the run has no test rows to count)")
+    print(best_within(report, prediction_speed(run_dir), max_seconds, rows).text(max_seconds, rows))
