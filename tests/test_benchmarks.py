@@ -88,3 +88,14 @@ def test_hidden_codes_follow_the_run_classes(tmp_path: Path) -> None:
     pl.DataFrame({"id": [3, 1, 2], "y": ["b", "a", "b"]}).write_csv(solution)
     codes = hidden_codes(solution, "y", "id", pl.Series("id", [1, 2, 3]), ["a", "b"])
     np.testing.assert_array_equal(codes, [0, 1, 1])  # in the ids' order, as indexes into the classes
+
+
+def test_predict_speed_times_every_family_and_blend_folds_and_refit(tmp_path: Path) -> None:
+    figures = _run("predict_speed.py", "--quick", tmp_path=tmp_path)
+    assert set(figures["models"]) == {"xgboost", "lightgbm", "mlp", "linear", "random_forest", "hist_gradient_boosting"}
+    assert set(figures["blends"]) == {"nelder_mead", "stack"}
+    for group in ("models", "blends"):
+        for entry in figures[group].values():
+            for side in ("folds", "refit"):
+                assert entry[side]["seconds"] > 0
+                assert entry[side]["rows_per_second"] == pytest.approx(2000 / entry[side]["seconds"], rel=0.01)
