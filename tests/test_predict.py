@@ -358,3 +358,51 @@ def test_the_best_blend_within_an_inference_budget(built: dict[str, Path], capsy
     args = ["blend", str(built["run"]), "--method", "mean", "--max-predict-seconds", "1e9", "--test-rows", "5"]
     assert main(args) == 0
     assert "within 1e+09s for 5 test rows:" in capsys.readouterr().out
+
+
+def test_refit_from_a_train_file_when_the_config_folder_is_gone(built: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(built["moved"], copy)
+    _writable(copy)
+    with pytest.raises(DataError, match=r"refit needs the training rows: .*pass the training file with --train FILE"):
+        refit(copy, ["xgb"], progress=None)
+    assert main(["refit", str(copy), "--model", "xgb", "--train", str(built["comp"] / "train.csv")]) == 0
+    test = built["comp"] / "test.csv"
+    here = kaggle_kit.predict(copy, test, model="xgb", refit=True, threads=1)
+    there = kaggle_kit.predict(built["run"], test, model="xgb", refit=True, threads=1)  # refit from the spec
+    np.testing.assert_allclose(here["p_1"].to_numpy(), there["p_1"].to_numpy(), atol=1e-6)
+
+
+def test_a_refit_net_trains_the_fold_mean_epochs_without_early_stopping(built: dict[str, Path]) -> None:
+    store = RunStore(built["run"])
+    folder = store.model_dir("mlp", store.current_models()["mlp"]) / "refit"
+    config = json.loads((folder / "model.json").read_text())
+    epochs = max(1, round(store.read_summary("mlp").best_iteration))
+    assert config["params"]["epochs"] == epochs and config["params"]["patience"] == 0
+    assert len(json.loads((folder / "history.json").read_text())["train_loss"]) == epochs
+
+
+def test_sequence_runs_are_refused_clearly(built: dict[str, Path], tmp_path: Path) -> None:
+    import tomli_w
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover
+        import tomli as tomllib
+    copy = tmp_path / "run"
+    shutil.copytree(built["moved"], copy)
+    _writable(copy)
+    spec = tomllib.loads((copy / "spec.toml").read_text())
+    spec["data"]["sequences"] = {"train": "seq_train.csv", "test": "seq_test.csv", "order_by": "step"}
+    (copy / "spec.toml").write_text(tomli_w.dumps(spec))
+    with pytest.raises(DataError, match=r"predicting from \[data.sequences\] long tables is not supported yet"):
+        kaggle_kit.predict(copy, built["comp"] / "test.csv", model="xgb")
+
+
+def test_the_package_name_is_the_predict_function_and_imports_no_model_library() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, kaggle_kit; f = kaggle_kit.predict; print(callable(f), 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]
