@@ -406,3 +406,54 @@ def test_the_package_name_is_the_predict_function_and_imports_no_model_library()
     code = "import sys, kaggle_kit; f = kaggle_kit.predict; print(callable(f), 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "False"]
+
+
+def test_a_run_without_recorded_columns_says_to_rerun(built: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(built["moved"], copy)
+    _writable(copy)
+    meta = json.loads((copy / "run.json").read_text())
+    del meta["columns"]
+    (copy / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(StoreError, match=r"does not record the training columns.*rerun `kaggle-kit run CONFIG` once"):
+        kaggle_kit.predict(copy, built["comp"] / "test.csv", model="xgb")
+
+
+def test_multiclass_labels_models_and_stacking(tmp_path: Path) -> None:
+    """Iris with text labels: one probability column per label, the submission's label by arg-max."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    labels = np.array(["setosa", "versicolor", "virginica"])[y[order]]
+    frame = pl.DataFrame({f"f{j}": X[order, j] for j in range(4)}).with_columns(
+        pl.Series("id", np.arange(len(y))), pl.Series("species", labels)
+    )
+    frame[:120].write_csv(tmp_path / "train.csv")
+    frame[120:].drop("species").write_csv(tmp_path / "test.csv")
+    spec = build_spec(
+        {
+            "name": "iris",
+            "task": "multiclass",
+            "metric": "log_loss",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "species"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [
+                {"name": "lgbm", "kind": "lightgbm", "num_boost_round": 20, "params": {"min_data_in_leaf": 5}},
+                {"name": "linear", "kind": "linear"},
+            ],
+        },
+        base_dir=tmp_path,
+    )
+    run_dir = run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False).run_dir
+    blend_report(run_dir, "nelder_mead,stack")
+    for which, kind in (("lgbm", "model"), ("linear", "model"), ("nelder_mead", "blend"), ("stack", "blend")):
+        got = kaggle_kit.predict(run_dir, tmp_path / "test.csv", **{kind: which}, threads=1)
+        want = _stored(run_dir, which, kind)
+        assert got.columns == ["id", "p_setosa", "p_versicolor", "p_virginica"]
+        np.testing.assert_allclose(got.drop("id").to_numpy(), want.drop("id").to_numpy(), atol=1e-6)
+    out = tmp_path / "sub.csv"
+    preds = kaggle_kit.predict(run_dir, tmp_path / "test.csv", blend="stack", out=out, threads=1)
+    names = np.array(["setosa", "versicolor", "virginica"])
+    assert pl.read_csv(out)["species"].to_list() == names[np.argmax(preds.drop("id").to_numpy(), axis=1)].tolist()
