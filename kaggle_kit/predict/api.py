@@ -20,9 +20,9 @@ from ..threads import cpu_count
 from .best import best_choice
 from .blends import apply_blend, blend_spec
 from .models import model_predictions
+from .new_rows import read_test, row_ids
 from .run_folder import RunFolder
 from .submission import write_submission_csv
-from .test_data import read_test, test_ids
 
 
 def predict(
@@ -63,7 +63,7 @@ def predict(
     else:
         assert model is not None
         values = model_predictions(folder, model, frame, refit=refit, threads=n_threads, device=device)
-    out_frame = prediction_frame(test_ids(folder, frame), values, folder.columns)
+    out_frame = prediction_frame(row_ids(folder, frame), values, folder.columns)
     if out is not None:
         write_submission_csv(folder, out_frame, out, sample=sample)
     return out_frame

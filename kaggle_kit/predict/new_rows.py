@@ -49,7 +49,7 @@ def read_test(folder: RunFolder, test: pl.DataFrame | Any | str | Path) -> pl.Da
     )
 
 
-def test_ids(folder: RunFolder, test: pl.DataFrame) -> pl.Series:
+def row_ids(folder: RunFolder, test: pl.DataFrame) -> pl.Series:
     """The test rows' ids, named as in the stored predictions (``row`` numbers when the data has no id)."""
     id_column = folder.meta["id_column"]
     if id_column is None:
