@@ -457,3 +457,14 @@ def test_multiclass_labels_models_and_stacking(tmp_path: Path) -> None:
     preds = kaggle_kit.predict(run_dir, tmp_path / "test.csv", blend="stack", out=out, threads=1)
     names = np.array(["setosa", "versicolor", "virginica"])
     assert pl.read_csv(out)["species"].to_list() == names[np.argmax(preds.drop("id").to_numpy(), axis=1)].tolist()
+
+
+def test_a_whole_number_column_and_a_pandas_frame_are_read_as_run_reads_them(built: dict[str, Path]) -> None:
+    """f0 written as integers (Int64 where train had Float64) is accepted, as `run` accepts it (numeric either way),
+    and predicts exactly as the same values as floats; a pandas frame is taken as a polars one."""
+    test = pl.read_csv(built["comp"] / "test.csv")
+    rounded = test.with_columns(pl.col("f0").round(0))
+    as_int = rounded.with_columns(pl.col("f0").cast(pl.Int64))
+    want = kaggle_kit.predict(built["moved"], rounded, model="lgbm", threads=1)
+    got = kaggle_kit.predict(built["moved"], as_int.to_pandas(), model="lgbm", threads=1)
+    np.testing.assert_array_equal(got["p_1"].to_numpy(), want["p_1"].to_numpy())
