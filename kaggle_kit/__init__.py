@@ -38,6 +38,7 @@ _PUBLIC = {
     "fit_blend": "blend",
     "import_predictions": "blend",
     "read_blend": "blend",
+    "predict": "predict",  # the package kaggle_kit.predict; its `predict` function is what this name gives
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .folds import Folds, make_folds
     from .leaderboard import leaderboard
     from .metrics import get_metric
+    from .predict import predict
     from .runner import RunResult, run
     from .store import RunStore
     from .submit import write_submission
@@ -101,6 +103,7 @@ __all__ = [
     "load_competition",
     "load_spec",
     "make_folds",
+    "predict",
     "read_blend",
     "run",
     "write_submission",

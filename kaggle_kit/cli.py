@@ -58,6 +58,10 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     from .report import record_submission
     from .submit import write_submission
 
+    if getattr(args, "best", False):
+        from .predict.commands import best_for_submit
+
+        args.model, args.blend = best_for_submit(args.run_dir)
     path = write_submission(args.run_dir, args.model, args.out, blend=args.blend)
     record_submission(args.run_dir, args.model or args.blend, path)
     print(f"wrote {path}")
@@ -155,6 +159,10 @@ def _cmd_blend(args: argparse.Namespace) -> int:
     )
     print(report.text())
     print(f"\nblends stored in {Path(args.run_dir) / 'blends'}: {', '.join(b.name for b in report.blends)}")
+    if args.max_predict_seconds is not None:  # the best blend whose inference time fits (kaggle_kit.predict.speed)
+        from .predict.commands import print_within_budget
+
+        print_within_budget(args.run_dir, report, args.max_predict_seconds, args.test_rows)
     return 0
 
 
@@ -255,8 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="model name as on the leaderboard")
     which.add_argument("--blend", help="blend name as stored by `kaggle-kit blend` (e.g. nelder_mead)")
+    which.add_argument("--best", action="store_true", help="the blend or model the blend report's verdict names")
     p.add_argument("--out", default=None, help="output CSV (default: RUN_DIR/submissions/MODEL.csv or blend-NAME.csv)")
     p.set_defaults(func=_cmd_submit)
+
+    from .predict.commands import add_commands
+
+    add_commands(sub)  # predict, refit
 
     p = sub.add_parser(
         "blend", help="blend a run's models (Nelder-Mead, mean, rank, hill climbing, stacking), scored by nested CV"
@@ -280,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="store the blend under this name (one method only; default: the method's name)")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default: 0)")
     p.add_argument("--restarts", type=int, default=None, help="Nelder-Mead starting points (default: 3)")
+    p.add_argument("--max-predict-seconds", type=float, default=None, help="name the best blend that predicts in time")
+    p.add_argument("--test-rows", type=int, default=None, help="rows to predict for --max-predict-seconds")
     p.set_defaults(func=_cmd_blend)
 
     p = sub.add_parser("import-predictions", help="import OOF + test predictions made elsewhere, to blend them")

@@ -21,7 +21,7 @@ import hashlib
 import multiprocessing
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,6 +36,14 @@ from .metrics import Metric, get_metric
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
 _TEMPORAL_DTYPES = (pl.Date, pl.Datetime, pl.Duration, pl.Time)
+#: dtypes a recorded training column (:func:`column_record`) names, to cast a test column back to
+_DTYPES_BY_NAME: dict[str, pl.DataType] = {
+    str(d): d
+    for d in (
+        *(pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64, pl.Float32, pl.Float64),
+        *(pl.Boolean, pl.String, pl.Date, pl.Datetime("us"), pl.Datetime("ns"), pl.Datetime("ms")),
+    )
+}
 #: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
 #: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
 NA_VALUES = [
@@ -516,10 +524,48 @@ def _kind(column: pl.Series, is_categorical: bool) -> str:
     return "numeric" if dtype.is_numeric() else "categorical"
 
 
+def column_record(train: pl.DataFrame, features: Sequence[str], categorical: Sequence[str]) -> dict[str, list[str]]:
+    """column -> ``[dtype, kind]`` of the training features, as ``run.json`` records them (``kind``: numeric,
+    categorical, temporal or null), so that a new test file is checked against train without reading train again."""
+    schema, cats = train.schema, set(categorical)
+    return {c: [str(schema[c]), _kind(train[c], c in cats)] for c in features}
+
+
+def check_new_test(
+    test: pl.DataFrame,
+    record: Mapping[str, Sequence[str]],
+    *,
+    id_column: str | None,
+    target: str,
+    categorical: Sequence[str],
+) -> pl.DataFrame:
+    """The checks :func:`prepare_competition` makes on a test file, against the training columns' ``record``
+    (:func:`column_record`): the id column present and unique, every feature present, no column turned from
+    numbers into text (or back), the target ignored, infinite values as missing. Same messages as ``run``."""
+    if id_column is not None:
+        _require_column(test, id_column, "test", "data.id")
+        _check_unique_ids(test, id_column, "test")
+    features = list(record)
+    test = _check_test_against(record, test, features, list(categorical), target)
+    return _infinite_as_missing(test, features, "test")
+
+
 def _check_test_columns(
     train: pl.DataFrame, test: pl.DataFrame, features: list[str], categorical: list[str], target: str
 ) -> pl.DataFrame:
-    train_schema, test_schema = train.schema, test.schema  # read once: each access rebuilds them
+    record = column_record(train, features, categorical)
+    return _check_test_against(record, test, features, categorical, target, train.schema)
+
+
+def _check_test_against(
+    record: Mapping[str, Sequence[str]],
+    test: pl.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    target: str,
+    train_schema: Mapping[str, pl.DataType] | None = None,
+) -> pl.DataFrame:
+    test_schema = test.schema  # read once: each access rebuilds it
     missing = [c for c in features if c not in test_schema]
     if missing:
         raise DataError(
@@ -528,13 +574,15 @@ def _check_test_columns(
         )
     casts = []
     for col in features:
-        tr, te = train_schema[col], test_schema[col]
-        if tr == te:
+        tr, te = record[col][0], test_schema[col]
+        if tr == str(te):
             continue
-        kind_tr, kind_te = _kind(train[col], col in categorical), _kind(test[col], col in categorical)
+        kind_tr, kind_te = record[col][1], _kind(test[col], col in categorical)
         if "null" in (kind_tr, kind_te) or kind_tr == kind_te:
             # int vs float, or an all-missing column read as Null: cast test to train's type where no value changes.
-            casts.append(_cast_losslessly(test[col], tr))
+            dtype = train_schema[col] if train_schema is not None else _DTYPES_BY_NAME.get(tr)
+            if dtype is not None:
+                casts.append(_cast_losslessly(test[col], dtype))
             continue
         raise DataError(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "
@@ -543,7 +591,7 @@ def _check_test_columns(
     if target in test.columns:
         _warn(f"test has the target column {target!r}; it is ignored")
         test = test.drop(target)
-    empty = [c for c in features if test[c].null_count() == test.height and train[c].null_count() < train.height]
+    empty = [c for c in features if test[c].null_count() == test.height and record[c][1] != "null"]
     if empty:
         _warn(
             f"column(s) {allowed(empty)} are empty in every test row but have values in train: the models learn from "

@@ -41,7 +41,7 @@ from .config import (
     spec_hash,
     validation_message,
 )
-from .data import CompetitionData, load_competition, prepare_competition
+from .data import CompetitionData, column_record, load_competition, prepare_competition
 from .device import resolve_device
 from .errors import ConfigError, DataError, StoreError
 from .executors import Context, Job, Task, execute
@@ -329,6 +329,9 @@ def _write_meta(
             "execution": execution,
             "models": keys,
             "kinds": {m.name: m.kind for m in [baseline_spec(), *spec.models]},
+            # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
+            "columns": column_record(data.train, data.features, data.categorical),
+            "categorical": list(data.categorical),
         }
     )
     (store.root / "spec.toml").write_text(spec.to_toml())

@@ -327,6 +327,11 @@ class RunStore:
         )
         return None
 
+    def check_fold(self, folder: Path) -> FoldResult | str:
+        """The result of the fold folder ``folder`` if every file matches its checksum, else what is wrong (no
+        warning, nothing written: for readers of a finished, possibly read-only run folder)."""
+        return self._fold_problem(folder)
+
     def _fold_problem(self, folder: Path) -> FoldResult | str:
         """The fold's result if its folder verifies, else what is wrong with it."""
         path = folder / "result.json"

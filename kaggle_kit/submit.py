@@ -102,10 +102,22 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
             f"the sample submission {str(sample_path)!r} recorded for this run no longer exists; put it back, or set "
             "data.sample_submission to where it is now and run the competition again (nothing is refit)"
         )
-    try:  # every column as text: the ids are written back exactly as the sample spells them ("007" stays "007")
-        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
+    return match_sample_frame(frame, read_sample(sample_path), sample_path, id_col)
+
+
+def read_sample(sample_path: Path) -> pl.DataFrame:
+    """The sample submission, every column as text: the ids are written back exactly as the sample spells them
+    ("007" stays "007")."""
+    try:
+        return pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
+
+
+def match_sample_frame(
+    frame: pl.DataFrame, sample: pl.DataFrame, sample_path: Path, id_col: str | None
+) -> pl.DataFrame:
+    """:func:`_match_sample` on a sample already read (``sample_path`` names it in messages)."""
     sample_id = id_col if id_col is not None else sample.columns[0]
     if sample_id not in sample.columns:
         raise DataError(f"the sample submission {str(sample_path)!r} has no id column {sample_id!r}: {sample.columns}")

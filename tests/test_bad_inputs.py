@@ -857,6 +857,25 @@ def stored_blend(edit: Callable[[Path], None]) -> Mutation:
         assert main(["blend", str(run_dir), "--method", "mean"]) == 0
         edit(run_dir / "blends" / "mean")
 
+
+def pickled_model_file(folder: Path) -> None:
+    """logreg's fold 0 ``model.npz`` replaced by a pickled object array, its checksum in result.json updated (a
+    crafted download): ``kaggle-kit predict`` must refuse it without unpickling it."""
+    fold = next((folder / "runs" / "tiny").glob("models/logreg/*/folds/r0_f0"))
+    buf = io.BytesIO()
+    np.save(buf, np.array([_CreatesFile(folder / "executed")], dtype=object), allow_pickle=True)
+    (fold / "model.npz").write_bytes(buf.getvalue())
+    result = json.loads((fold / "result.json").read_text())
+    result["files"]["model.npz"] = hashlib.sha256(buf.getvalue()).hexdigest()
+    (fold / "result.json").write_text(json.dumps(result))
+
+
+def new_test(edit: Callable[[pl.DataFrame], pl.DataFrame]) -> Mutation:
+    """``new_test.csv`` beside the config: the run's test file through ``edit`` (what `kaggle-kit predict` reads)."""
+
+    def mutate(folder: Path) -> None:
+        edit(pl.read_csv(folder / "test.csv")).write_csv(folder / "new_test.csv")
+
     return mutate
 
 
@@ -878,6 +897,7 @@ def _blend_and_file(folder: Path) -> None:
 SUBMIT = ("submit", "{run}", "--model", "logreg")
 SUBMIT_BLEND = ("submit", "{run}", "--blend", "mean")
 BLEND = ("blend", "{run}", "--method", "mean")
+PREDICT = ("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "logreg", "--out", "{folder}/s.csv")
 
 AFTER_RUN: list[Case] = [
     # --- submissions
@@ -964,6 +984,55 @@ AFTER_RUN: list[Case] = [
         stored_blend(_junk_without_checksums),
         ("mean/test.parquet is not a readable parquet file", "--method mean --name mean"),
         argv=SUBMIT_BLEND,
+    ),
+    # --- predict a new test file from the finished run, refit, inference budget
+    Case(
+        "predict-test-lacks-column",
+        new_test(lambda f: f.drop("x2")),
+        ("test lacks feature column(s) 'x2' that train has",),
+        argv=PREDICT,
+    ),
+    Case(
+        "predict-test-column-retyped",
+        new_test(lambda f: f.with_columns(pl.col("x1").cast(pl.String) + "?")),
+        ("column 'x1' is Float64 in train but String in test", "make both numeric or both text"),
+        argv=PREDICT,
+    ),
+    Case(
+        "predict-test-file-missing",
+        nothing,
+        ("the test file '", "nope.csv' does not exist"),
+        argv=("predict", "{run}", "--test", "{folder}/nope.csv", "--model", "logreg", "--out", "{folder}/s.csv"),
+    ),
+    Case(
+        "predict-unknown-model",
+        new_test(lambda f: f),
+        ("no finished model named 'logre'", "Did you mean 'logreg'?"),
+        argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "logre", "--out", "{folder}/s.csv"),
+    ),
+    Case(
+        "predict-no-refit-yet",
+        new_test(lambda f: f),
+        ("model 'logreg' has no model refit on all rows", "kaggle-kit refit"),
+        argv=(*PREDICT, "--refit"),
+    ),
+    Case(
+        "predict-model-file-pickled",
+        lambda folder: (new_test(lambda f: f)(folder), pickled_model_file(folder)),
+        ("model.json: model 'logreg' (r0_f0) cannot be loaded", "never unpickled"),
+        argv=PREDICT,
+    ),
+    Case(
+        "refit-train-missing",
+        delete("train.csv"),
+        ("refit needs the training rows", "pass the training file with --train FILE"),
+        argv=("refit", "{run}"),
+    ),
+    Case(
+        "blend-predict-budget-too-small",
+        nothing,
+        ("no blend or model predicts 1,000,000 rows within --max-predict-seconds 1e-09",),
+        argv=(*BLEND, "--max-predict-seconds", "1e-9", "--test-rows", "1000000"),
     ),
     # --- the run store
     Case(

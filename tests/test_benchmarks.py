@@ -122,3 +122,14 @@ def test_early_stopping_compares_the_metric_and_the_loss(tmp_path: Path) -> None
             assert 0.9 < row[choice][score] <= 1.0, (choice, score)
         assert 1 <= row[choice]["rounds"] <= 40
     assert set(row["better"].values()) <= {"metric", "loss", "tie"}
+
+
+def test_predict_speed_times_every_family_and_blend_folds_and_refit(tmp_path: Path) -> None:
+    figures = _run("predict_speed.py", "--quick", tmp_path=tmp_path)
+    assert set(figures["models"]) == {"xgboost", "lightgbm", "mlp", "linear", "random_forest", "hist_gradient_boosting"}
+    assert set(figures["blends"]) == {"nelder_mead", "stack"}
+    for group in ("models", "blends"):
+        for entry in figures[group].values():
+            for side in ("folds", "refit"):
+                assert entry[side]["seconds"] > 0
+                assert entry[side]["rows_per_second"] == pytest.approx(2000 / entry[side]["seconds"], rel=0.01)

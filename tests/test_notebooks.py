@@ -11,14 +11,19 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+CODE_COMPETITION = "04_code_competition_predict.ipynb"  # needs a run folder: tests/test_predict.py executes it
 
 
 def test_there_are_notebooks() -> None:
-    assert [p.name for p in NOTEBOOKS] == ["01_walkthrough.ipynb", "02_blend_imported_predictions.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_walkthrough.ipynb",
+        "02_blend_imported_predictions.ipynb",
+        CODE_COMPETITION,
+    ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name != CODE_COMPETITION], ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     shutil.copy(path, tmp_path / path.name)
     book = nbformat.read(tmp_path / path.name, as_version=4)
@@ -32,3 +37,80 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     if path.stem.startswith("01"):
         html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
         assert any("data:image/png;base64" in h for h in html)  # the report's plots, inline
+
+
+@pytest.mark.slow
+def test_code_competition_notebook_predicts_from_a_read_only_run(tmp_path: Path, monkeypatch) -> None:
+    """The offline notebook on a small run folder made read-only: the install is skipped (the kit is importable),
+    the submission has one row per test id, in the sample's order, equal to the best choice's predictions."""
+    import os
+    import stat
+
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+
+    from kaggle_kit import build_spec, fit_blend, run
+    from kaggle_kit.predict import best_choice
+
+    X, y = load_breast_cancer(return_X_y=True)
+    frame = pl.DataFrame({f"f{j}": X[:, j] for j in range(X.shape[1])}).with_columns(
+        pl.Series("id", np.arange(len(y))), pl.Series("target", y)
+    )
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    frame[:400].write_csv(comp / "train.csv")
+    test = frame[400:].drop("target")
+    test.write_csv(comp / "test.csv")
+    test.select("id", pl.lit(0.5).alias("target")).reverse().write_csv(comp / "sample_submission.csv")
+    spec = build_spec(
+        {
+            "name": "nb-run",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "target"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [
+                {"name": "xgb", "kind": "xgboost", "num_boost_round": 30, "params": {"max_depth": 3}},
+                {"name": "linear", "kind": "linear"},
+            ],
+        },
+        base_dir=comp,
+    )
+    run_dir = run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False).run_dir
+    fit_blend(run_dir, "nelder_mead")
+    choice = best_choice(run_dir)
+    expected = kaggle_kit_predict(run_dir, comp / "test.csv", choice)
+    for dirpath, _, files in os.walk(run_dir):
+        for f in files:
+            os.chmod(Path(dirpath) / f, stat.S_IRUSR)
+        os.chmod(dirpath, stat.S_IRUSR | stat.S_IXUSR)
+    monkeypatch.setenv("KIT_RUN_DIR", str(run_dir))
+    monkeypatch.setenv("KIT_TEST", str(comp / "test.csv"))
+    monkeypatch.setenv("KIT_SAMPLE", str(comp / "sample_submission.csv"))
+    work = tmp_path / "work"
+    work.mkdir()
+    path = next(p for p in NOTEBOOKS if p.name == CODE_COMPETITION)
+    book = nbformat.read(path, as_version=4)
+    try:
+        NotebookClient(book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    finally:
+        for dirpath, _, files in os.walk(run_dir):
+            os.chmod(dirpath, stat.S_IRWXU)
+            for f in files:
+                os.chmod(Path(dirpath) / f, stat.S_IRUSR | stat.S_IWUSR)
+    outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert "nothing to install" in text and f"best: {choice.kind} {choice.name!r}" in text
+    submission = pl.read_csv(work / "submission.csv")
+    assert submission["id"].to_list() == test["id"].reverse().to_list()
+    by_id = dict(zip(expected["id"].to_list(), expected["p_1"].to_list(), strict=True))
+    np.testing.assert_allclose(submission["target"].to_numpy(), [by_id[i] for i in submission["id"]], atol=1e-6)
+
+
+def kaggle_kit_predict(run_dir: Path, test: Path, choice) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    import kaggle_kit
+
+    which = {"blend": choice.name} if choice.kind == "blend" else {"model": choice.name}
+    return kaggle_kit.predict(run_dir, test, **which, threads=1)

@@ -1,0 +1,76 @@
+"""``predict``: a finished run folder + new test rows -> the run's predictions for them (and a submission CSV).
+
+Example::
+
+    import kaggle_kit
+    preds = kaggle_kit.predict("/kaggle/input/my-run", "/kaggle/input/comp/test.csv", blend="nelder_mead",
+                               out="submission.csv")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import ConfigError
+from ..threads import cpu_count
+from .best import best_choice
+from .blends import apply_blend, blend_spec
+from .models import model_predictions
+from .new_rows import read_test, row_ids
+from .run_folder import RunFolder
+from .submission import write_submission_csv
+
+
+def predict(
+    run_dir: Path | str,
+    test: pl.DataFrame | Any | str | Path,
+    *,
+    model: str | None = None,
+    blend: str | None = None,
+    best: bool = False,
+    refit: bool = False,
+    out: Path | str | None = None,
+    sample: Path | str | None = None,
+    threads: int | None = None,
+    device: str = "cpu",
+) -> pl.DataFrame:
+    """Predict ``test`` (a file or a frame) with model ``model``, stored blend ``blend``, or (``best=True``) the one
+    the blend report's verdict names; ``refit=True`` uses the models refit on all rows instead of the fold models.
+
+    Returns the predictions as the run stores its test predictions (id + ``p_<label>`` per class, or
+    ``prediction``); with ``out``, also writes them as a submission CSV in the sample submission's format
+    (``sample``: the sample submission of these rows; default: the run's, for its columns). Reads the run folder
+    only: it may be read-only and moved.
+    """
+    if sum(x is not None for x in (model, blend)) + bool(best) != 1:
+        raise ConfigError("name exactly one of a model (--model), a blend (--blend) or --best to predict with")
+    folder = RunFolder.open(run_dir)
+    if best:
+        choice = best_choice(folder.root)
+        model, blend = (choice.name, None) if choice.kind == "model" else (None, choice.name)
+    frame = read_test(folder, test)
+    n_threads = threads or max(1, min(4, cpu_count()))
+    if blend is not None:
+        result = blend_spec(folder, blend)
+        preds = {
+            m: model_predictions(folder, m, frame, refit=refit, threads=n_threads, device=device) for m in result.models
+        }
+        values = apply_blend(folder, result, preds)
+    else:
+        assert model is not None
+        values = model_predictions(folder, model, frame, refit=refit, threads=n_threads, device=device)
+    out_frame = prediction_frame(row_ids(folder, frame), values, folder.columns)
+    if out is not None:
+        write_submission_csv(folder, out_frame, out, sample=sample)
+    return out_frame
+
+
+def prediction_frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    data: dict[str, Any] = {ids.name: ids}
+    for j, name in enumerate(columns):
+        data[name] = pl.Series(name, values[:, j], dtype=pl.Float32)
+    return pl.DataFrame(data)

@@ -1,0 +1,62 @@
+"""A stored blend applied to its models' predictions for new rows.
+
+Weighting methods (``mean``, ``nelder_mead``, ``hill_climb``) store their weights in the blend's ``summary.json``;
+``rank`` stores equal weights and ranks within the rows it is given (the new test rows, as it ranked the run's test
+rows). Stacking stores its options: its level-2 models are fitted again on the run folder's stored OOF predictions
+over the run's folds, exactly as the blend fitted them (logistic regression / ridge are deterministic), and their
+mean is applied to the new rows; so no learned object has to be stored, and blends stored before predict existed
+are re-applied the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..blend.base import Fitted
+from ..blend.engine import stack_predictions
+from ..blend.inputs import current_keys, load_run
+from ..blend.nested import nested_cv
+from ..blend.registry import make_blender
+from ..blend.result import BlendResult
+from ..blend.storage import external_sources, read_blend
+from ..errors import StoreError, allowed
+from .run_folder import RunFolder
+
+
+def blend_spec(folder: RunFolder, name: str) -> BlendResult:
+    """The stored blend ``name``, refused when it cannot be applied to new rows: its models were refit since it was
+    made, or it blends imported predictions (made elsewhere: there is no model here to predict new rows with)."""
+    result = read_blend(folder.root, name)
+    keys = current_keys(folder.root)
+    stale = [m for m in result.models if keys.get(m) != result.model_keys.get(m)]
+    if stale:
+        raise StoreError(
+            f"the blend {name!r} was made from earlier versions of {allowed(stale)} (refit or re-imported since); "
+            f"blend again: `kaggle-kit blend {folder.root} --method {result.method} --name {name}`"
+        )
+    imported = [m for m in result.models if m in external_sources(folder.root)]
+    if imported:
+        raise StoreError(
+            f"the blend {name!r} uses imported predictions {allowed(imported)}, made outside this run: there is no "
+            "model here to predict new rows with. Blend the run's own models for `kaggle-kit predict` (--models)"
+        )
+    return result
+
+
+def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Blend ``preds`` (model name -> ``(n_rows, n_columns)``, the blend's models) as the stored blend did."""
+    blender = make_blender(result.method, result.options)
+    test = stack_predictions({m: preds[m] for m in result.models}, folder.metric, "test")
+    if not blender.nested_only:
+        if result.weights is None:
+            raise StoreError(f"the blend {result.name!r} ({result.method}) stored no weights; blend again")
+        return blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
+    run = load_run(folder.root, list(result.models))
+    oof = stack_predictions(run.oof, folder.metric)
+    usable = np.isfinite(oof).all(axis=(0, 2))
+    nested = nested_cv(blender, oof, run.y, run.folds, folder.metric, usable=usable, test=test)
+    if nested.test is None:
+        raise StoreError(f"the blend {result.name!r} has no fold to fit its level-2 model on; blend again")
+    return nested.test

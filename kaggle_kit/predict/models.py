@@ -1,0 +1,108 @@
+"""A model's predictions for new rows: each fold's fitted features (``features.json``) and model file, loaded and
+applied as the runner applied them to the test rows, then averaged over folds and repeats; or the one model refit
+on all rows (:mod:`kaggle_kit.predict.refit`).
+
+Model files are read by the adapters' ``load``, which never unpickles: XGBoost UBJSON, LightGBM text, torch state
+dicts with ``weights_only=True``, scikit-learn state as JSON + ``.npz`` with ``allow_pickle=False`` naming only
+``sklearn.*`` estimator classes. A file that fails its checksum or its loader is an error naming it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import KitError, StoreError
+from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..models import FitContext, Fitted, ModelAdapter, make_adapter
+from .run_folder import RunFolder
+
+REFIT = "refit"  #: the folder, beside ``folds/``, of a model refit on all training rows
+
+
+def encoder_for(state: dict[str, Any], adapter: ModelAdapter) -> Any:
+    """The function the runner encoded rows with, rebuilt from a fold's fitted ``state``."""
+    if not adapter.reads_features:
+        return lambda rows: FeatureMatrix(np.empty((rows.height, 0), dtype=np.float32), (), ())
+    if "steps" in state:  # a declared pipeline's state (Pipeline.fit_transform)
+        return partial(Pipeline.from_state(state).transform_matrix, state=state)
+    encoder = TableEncoder(tuple(state["features"]), tuple(state["levels"]))  # the base encoding only
+    return partial(encoder.transform, state=state)
+
+
+def load_model(adapter: ModelAdapter, path: Path, ctx: FitContext, where: str) -> Fitted:
+    """``adapter.load``, with any refusal (a pickled file, an object array, a class outside scikit-learn, a damaged
+    file) as a :class:`StoreError` naming the file: nothing in it is executed."""
+    if not path.is_file():
+        raise StoreError(f"{path} is missing: {where} cannot be loaded; rerun `kaggle-kit run CONFIG` to refit it")
+    try:
+        return adapter.load(path, ctx)
+    except Exception as exc:
+        if not _refusal(exc):
+            raise
+        raise StoreError(
+            f"{path}: {where} cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''});"
+            " it is damaged or was not written by kaggle_kit (model files are never unpickled). Rerun "
+            "`kaggle-kit run CONFIG` on a writable copy to refit it"
+        ) from None
+
+
+def _refusal(exc: Exception) -> bool:
+    """Whether ``exc`` is a loader refusing a file (torch's ``weights_only`` raises pickle's ``UnpicklingError``,
+    matched by name: the kit imports no pickle module)."""
+    loader_errors = (KitError, RuntimeError, ValueError, OSError, KeyError, TypeError, AttributeError)
+    return isinstance(exc, loader_errors) or type(exc).__name__ == "UnpicklingError"
+
+
+def predict_folder(
+    folder: RunFolder, name: str, model_dir: Path, repeat: int, test: pl.DataFrame, *, threads: int, device: str
+) -> np.ndarray:
+    """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
+    predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32."""
+    from ..runner import _from_fit_space
+
+    spec = folder.model_spec(name)
+    adapter = make_adapter(spec)
+    ctx = folder.fit_context(repeat, threads=threads, device=device)
+    state = folder.read_json(model_dir / "features.json")
+    where = f"model {name!r} ({model_dir.name})"
+    fitted = load_model(adapter, model_dir / adapter.file_name, ctx, where)
+    try:
+        X = encoder_for(state, adapter)(test)
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"{model_dir / 'features.json'} is not a fitted feature state ({exc})") from None
+    pred = _from_fit_space(adapter.predict(fitted, X, ctx), folder.metric)
+    pred, _ = folder.metric.clip(pred)
+    return np.asarray(pred, dtype=np.float32)
+
+
+def model_predictions(
+    folder: RunFolder, name: str, test: pl.DataFrame, *, refit: bool = False, threads: int = 1, device: str = "cpu"
+) -> np.ndarray:
+    """Model ``name``'s predictions for ``test`` (``(n_rows, n_columns)`` float32): its fold models averaged over
+    folds and repeats as the runner averages the stored test predictions, or its model refit on all rows."""
+    folder.check_model(name)
+    model_root = folder.store.model_dir(name, folder.key(name))
+    if refit:
+        refit_dir = model_root / REFIT
+        if not (refit_dir / "result.json").is_file():
+            raise StoreError(
+                f"model {name!r} has no model refit on all rows in {str(folder.root)!r}; run "
+                f"`kaggle-kit refit {folder.root} --model {name}` first (or predict with the fold models)"
+            )
+        from .refit import check_refit
+
+        check_refit(refit_dir)
+        return predict_folder(folder, name, refit_dir, 0, test, threads=threads, device=device)
+    total: np.ndarray | None = None
+    tasks = list(folder.folds().tasks())
+    for r, k in tasks:
+        fold_dir, _ = folder.fold(name, r, k)
+        pred = predict_folder(folder, name, fold_dir, r, test, threads=threads, device=device)
+        total = pred.astype(np.float64) if total is None else total + pred
+    assert total is not None
+    return (total / len(tasks)).astype(np.float32)

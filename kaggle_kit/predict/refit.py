@@ -1,0 +1,184 @@
+"""Refit on all rows (AutoGluon's ``refit_full``): one model per config trained on every training row.
+
+Each model is trained as its folds were, with the number of boosting rounds (or net epochs) fixed to the mean over
+its folds of the best iteration early stopping found, and no early stopping (``num_boost_round`` = that,
+``early_stopping_rounds`` off; nets: ``epochs`` = that, ``patience`` 0). Its feature pipeline is fitted on all rows.
+It is stored beside the fold models as ``models/<name>/<key>/refit/`` (``features.json``, the native model file,
+``result.json`` with the files' SHA-256) and used by ``kaggle-kit predict --refit``. It has no held-out rows, so its
+CV is "not measured": the fold models' CV is the estimate it inherits.
+
+The training rows come from the run's spec (``spec.toml``, paths relative to the recorded config folder) or from
+a ``train`` file / frame given here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..config import ModelSpec
+from ..data import CompetitionData, ReadOptions, load_competition, prepare_competition, read_table
+from ..errors import DataError, StoreError
+from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..models import FitContext, make_adapter
+from ..models.nn.families import FAMILIES
+from ..store import sha256_bytes
+from .models import REFIT
+from .run_folder import RunFolder
+
+
+@dataclass(frozen=True)
+class RefitResult:
+    """What ``refit`` produced for one model: rounds / epochs used, rows, time, and the honest CV ("not measured")."""
+
+    model: str
+    key: str
+    iterations: int | None  # boosting rounds or epochs; None for a family without them (forests, linear)
+    n_train: int
+    fit_seconds: float
+    cv: str = "not measured"
+    files: dict[str, str] | None = None
+
+
+def refit(
+    run_dir: Path | str,
+    models: Sequence[str] | None = None,
+    *,
+    train: pl.DataFrame | str | Path | None = None,
+    threads: int = 1,
+    progress: Callable[[str], None] | None = print,
+) -> list[RefitResult]:
+    """Refit ``models`` (default: every finished model of the run) on all training rows; see the module doc."""
+    say = progress or (lambda _msg: None)
+    folder = RunFolder.open(run_dir)
+    names = [folder.check_model(n) for n in models] if models else folder.model_names()
+    data = _training_data(folder, train)
+    out = []
+    for name in names:
+        result = refit_model(folder, name, data, threads=threads)
+        it = f"{result.iterations} round(s) / epoch(s)" if result.iterations else "as configured"
+        say(f"refit {name!r} on {result.n_train} rows ({it}) in {result.fit_seconds:.1f}s; CV: not measured")
+        out.append(result)
+    return out
+
+
+def _training_data(folder: RunFolder, train: pl.DataFrame | str | Path | None) -> CompetitionData:
+    spec = folder.spec.model_copy(update={"data": folder.spec.data.model_copy(update={"test": None})})
+    if train is None:
+        path = spec.resolve(spec.data.train)
+        if not path.exists():
+            raise DataError(
+                f"refit needs the training rows: {str(path)!r} (data.train of the run's spec) does not exist here; "
+                "pass the training file with --train FILE"
+            )
+        return load_competition(spec)
+    if spec.data.sequences is not None or spec.data.images is not None:
+        raise DataError("--train with [data.sequences] or [data.images] is not supported yet; refit from the spec")
+    frame = (
+        read_table(Path(train), role="train", options=ReadOptions.from_spec(spec))
+        if not isinstance(train, pl.DataFrame)
+        else train
+    )
+    return prepare_competition(spec, frame, None)
+
+
+def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:
+    """``spec`` trained for exactly ``iterations`` rounds / epochs, without early stopping."""
+    if iterations is None:
+        return spec
+    if spec.kind in FAMILIES:
+        return spec.model_copy(update={"params": {**spec.params, "epochs": iterations, "patience": 0}})
+    return spec.model_copy(update={"num_boost_round": iterations, "early_stopping_rounds": None})
+
+
+def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads: int = 1) -> RefitResult:
+    from ..runner import _to_fit_space
+
+    summary = folder.store.read_summary(name)
+    iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
+    spec = refit_spec(folder.model_spec(name), iterations)
+    adapter = make_adapter(spec)
+    ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads)
+    y = _to_fit_space(data.y, folder.metric)
+    state: dict[str, Any]
+    if not adapter.reads_features:
+        state = {}
+        X = FeatureMatrix(np.empty((data.train.height, 0), dtype=np.float32), (), ())
+    elif spec.pipeline is None:
+        encoder = TableEncoder(data.features, data.categorical)
+        state = encoder.fit(data.train)
+        X = encoder.transform(data.train, state)
+    else:
+        pipeline = Pipeline(folder.spec.pipeline_steps(spec.pipeline), name=spec.pipeline)
+        out, state = pipeline.fit_transform(
+            data.train,
+            y,
+            task=data.task,  # type: ignore[arg-type]
+            classes=range(data.n_classes) if data.task != "regression" else None,
+            seed=ctx.seed,
+            features=data.features,
+            categorical=data.categorical,
+        )
+        X = pipeline.matrix(out, state)
+    start = time.perf_counter()
+    # no early stopping: the "validation" rows are the training rows, only for the learning curve in history.json
+    fitted = adapter.fit(X, y, X, y, ctx)
+    seconds = round(time.perf_counter() - start, 4)
+    key = folder.key(name)
+    result = RefitResult(name, key, iterations, data.train.height, seconds)
+    _write_refit(
+        folder.store.model_dir(name, key) / REFIT,
+        result,
+        {"features.json": json.dumps(state).encode(), "history.json": json.dumps(fitted.history).encode()},
+        lambda tmp: adapter.save(fitted, tmp / adapter.file_name),
+    )
+    return result
+
+
+def _write_refit(final: Path, result: RefitResult, blobs: dict[str, bytes], save: Callable[[Path], None]) -> None:
+    """Write the refit folder under a temporary name, with the files' checksums, and rename it into place (an
+    earlier refit of the same model is replaced)."""
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp"))
+    except OSError as exc:
+        raise StoreError(f"cannot write {final} ({exc.strerror or exc}); refit needs a writable run folder") from None
+    try:
+        for fname, blob in blobs.items():
+            (tmp / fname).write_bytes(blob)
+        save(tmp)
+        files = {p.name: sha256_bytes(p.read_bytes()) for p in sorted(tmp.iterdir()) if p.is_file()}
+        (tmp / "result.json").write_text(json.dumps({**asdict(result), "files": files}, indent=1))
+        if final.exists():
+            aside = final.with_name(f".{final.name}.{os.getpid()}.old.tmp")
+            os.rename(final, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def check_refit(folder: Path) -> RefitResult:
+    """The refit's record, every file checked against its SHA-256."""
+    path = folder / "result.json"
+    try:
+        record = json.loads(path.read_text())
+        result = RefitResult(**record)
+    except (OSError, json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path} is unreadable ({type(exc).__name__}); run `kaggle-kit refit` again") from None
+    for fname, digest in (result.files or {}).items():
+        target = folder / fname
+        if not target.is_file() or sha256_bytes(target.read_bytes()) != digest:
+            raise StoreError(f"{target} is missing or does not match its checksum; run `kaggle-kit refit` again")
+    return result

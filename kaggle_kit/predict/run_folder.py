@@ -1,0 +1,129 @@
+"""A finished run folder opened for reading only: its record, its spec, its models' verified fold folders.
+
+Nothing here writes: the folder may be a read-only mount (``/kaggle/input/<dataset>/``) at another path than the
+one it was made at, where the config folder recorded in ``run.json`` does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import BASELINE_NAME, SAFE_NAME, CompetitionSpec, ModelSpec, build_spec
+from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..folds import Folds
+from ..metrics import Metric, get_metric
+from ..models import FitContext
+from ..store import FoldResult, RunStore
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """``run.json``, ``spec.toml`` and the folds of a run folder (see :mod:`kaggle_kit.store` for its layout)."""
+
+    store: RunStore
+    meta: dict[str, Any]
+    spec: CompetitionSpec
+    metric: Metric
+
+    @classmethod
+    def open(cls, run_dir: Path | str) -> RunFolder:
+        store = RunStore(run_dir)
+        meta = store.read_meta()
+        spec_path = store.root / "spec.toml"
+        if not spec_path.is_file():
+            raise StoreError(f"{spec_path} is missing; rerun `kaggle-kit run CONFIG` to write it (nothing is refit)")
+        config_dir = Path(meta.get("config_dir") or store.root)
+        # data paths are relative to the config folder; moved elsewhere (a Kaggle dataset) it is gone: the run folder
+        base = config_dir if config_dir.is_dir() else store.root
+        try:
+            spec = build_spec(tomllib.loads(spec_path.read_text()), base_dir=base, source=str(spec_path))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{spec_path} is corrupted ({exc}); rerun `kaggle-kit run CONFIG` to write it") from None
+        return cls(store, meta, spec, get_metric(meta["metric"]))
+
+    @property
+    def root(self) -> Path:
+        return self.store.root
+
+    @property
+    def n_classes(self) -> int:
+        classes = self.meta.get("classes")
+        return len(classes) if classes is not None else 1
+
+    @property
+    def columns(self) -> list[str]:
+        """The stored prediction columns: ``p_<label>`` per class, or ``prediction``."""
+        classes = self.meta.get("classes")
+        return ["prediction"] if classes is None else [f"p_{c}" for c in classes]
+
+    def model_names(self) -> list[str]:
+        """The run's current models that finished, the baseline first."""
+        return [n for n in self.store.current_models() if self.store.has_summary(n) and self._ok(n)]
+
+    def _ok(self, name: str) -> bool:
+        return self.store.read_summary(name).status == "ok"
+
+    def check_model(self, name: str) -> str:
+        """``name`` if it is a finished model of the run, else an error listing those there are."""
+        names = self.model_names()
+        if name not in names:
+            raise ConfigError(
+                f"no finished model named {name!r} in {str(self.root)!r}; it has {allowed(names)}."
+                + did_you_mean(name, names)
+            )
+        if not SAFE_NAME.match(name) or ".." in name:  # run.json may have been crafted: it names a folder
+            raise ConfigError(f"the model name {name!r} must be a plain name as on the leaderboard (it names a folder)")
+        return name
+
+    def model_spec(self, name: str) -> ModelSpec:
+        if name == BASELINE_NAME:
+            from ..runner import baseline_spec
+
+            return baseline_spec()
+        return self.spec.model(name)
+
+    def key(self, name: str) -> str:
+        return self.store.current_models()[name]
+
+    def folds(self) -> Folds:
+        from ..blend.inputs import run_folds
+
+        return run_folds(self.store)
+
+    def fold(self, name: str, repeat: int, fold: int) -> tuple[Path, FoldResult]:
+        """A fold's folder and result, every file checked against the SHA-256 in its ``result.json``."""
+        folder = self.store.fold_dir(name, self.key(name), repeat, fold)
+        checked = self.store.check_fold(folder)
+        if not isinstance(checked, FoldResult):
+            raise StoreError(
+                f"{checked}: model {name!r} repeat {repeat} fold {fold + 1} cannot be used; rerun "
+                "`kaggle-kit run CONFIG` on a writable copy to refit that fold"
+            )
+        return folder, checked
+
+    def fit_context(self, repeat: int, *, threads: int, device: str) -> FitContext:
+        """What the runner told the model when it fitted fold ``repeat`` (the seed is the spec's + the repeat)."""
+        return FitContext(
+            task=self.meta["task"],
+            n_classes=self.n_classes,
+            metric=self.metric,
+            seed=self.spec.seed + repeat,
+            device=device,
+            threads=threads,
+        )
+
+    def read_json(self, path: Path) -> Any:
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise StoreError(f"{path} is missing; rerun `kaggle-kit run CONFIG` to refit that fold") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{path} is corrupted ({type(exc).__name__}); rerun `kaggle-kit run CONFIG`") from None
