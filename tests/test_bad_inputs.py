@@ -857,6 +857,8 @@ def stored_blend(edit: Callable[[Path], None]) -> Mutation:
         assert main(["blend", str(run_dir), "--method", "mean"]) == 0
         edit(run_dir / "blends" / "mean")
 
+    return mutate
+
 
 def pickled_model_file(folder: Path) -> None:
     """logreg's fold 0 ``model.npz`` replaced by a pickled object array, its checksum in result.json updated (a
