@@ -10,9 +10,10 @@ classic model; tuned and ensembled, RealMLP, TabM, LightGBM and CatBoost lead on
 the state of the art) and what ``benchmarks/portfolio.py`` measured on the datasets listed there:
 
 * ``fast``: LightGBM and the linear model: a first leaderboard in seconds.
-* ``good`` (what ``init`` writes): LightGBM, CatBoost, an extra-trees LightGBM on in-fold generated features, the
-  RealMLP-style net and the linear model; blended by the kit's blends.
-* ``best``: ``good`` plus TabM, XGBoost and the two forests; pair it with ``[search]`` and a time limit.
+* ``good`` (what ``init`` writes): LightGBM, an extra-trees LightGBM (on in-fold generated features when there are
+  categorical columns), the RealMLP-style net and the linear model, plus CatBoost when there are categorical columns
+  (on numeric tables it cost 5-25x LightGBM's time for no better CV); blended by the kit's blends.
+* ``best``: ``good`` plus CatBoost, TabM, XGBoost and the two forests; pair it with ``[search]`` and a time limit.
 
 Nets for images (``cnn``) and sequences (``cnn1d``, ``rnn``) join every preset when the columns hold images
 (``pixel<k>`` columns) or sequences (``<column>__t<k>`` columns, as ``[data.sequences]`` writes them); the trees then
@@ -35,7 +36,7 @@ from .errors import ConfigError, allowed
 PresetName = Literal["fast", "good", "best"]
 PRESETS: tuple[str, ...] = ("fast", "good", "best")
 
-_PIXEL = re.compile(r"pixel(\d+)")
+_PIXEL = re.compile(r"(?i)pix(el)?_?\d+(_\d+)?")  # pixel0 (Kaggle), pixel_3_5 (scikit-learn digits)
 _STEP = re.compile(r".+__t\d+")
 #: rows x features (float32 cells) above which the RealMLP-style net leaves ``good`` on a CPU run: about 10 minutes of
 #: CPU per fold on 2 cores at that size.
@@ -186,13 +187,19 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
             "linear model on impute + one-hot + standardize: a different error pattern that blends well",
         )
     if not fast:
-        if importlib.util.find_spec("catboost") is not None:
+        catboost_here = importlib.util.find_spec("catboost") is not None
+        if not catboost_here:
+            left_out.append("catboost: not installed (pip install 'kaggle-kit[catboost]')")
+        elif profile.n_categorical or name == "best":
             why = "CatBoost: the best GBDT with defaults (TabArena)"
             if profile.n_categorical:
                 why += f"; ordered target statistics on the {profile.n_categorical} categorical column(s)"
             add(tree({"name": "catboost", "kind": "catboost", "params": {"learning_rate": 0.08}}), why)
         else:
-            left_out.append("catboost: not installed (pip install 'kaggle-kit[catboost]')")
+            left_out.append(
+                "catboost: no categorical columns, where its ordered target statistics pay; on numeric tables it "
+                "took 5-25x LightGBM's time for no better CV (benchmarks/portfolio.py): it is in preset 'best'"
+            )
         generated = _generated_features(profile)
         spec_xt: dict[str, Any] = {"name": "lgbm_xt", "kind": "lightgbm_xt"}
         why_xt = "extra-trees LightGBM: randomised splits, a diverse partner for the blend"

@@ -33,8 +33,10 @@ def kinds(name: str, prof: DataProfile) -> dict[str, str]:
 def test_presets_grow_from_fast_to_best() -> None:
     fast, good, best = (kinds(p, profile()) for p in ("fast", "good", "best"))
     assert set(fast.values()) == {"lightgbm", "linear"}
-    assert set(good.values()) == {"lightgbm", "linear", "catboost", "lightgbm_xt", "realmlp"}
-    assert set(best.values()) == set(good.values()) | {"xgboost", "random_forest", "extra_trees", "tabm"}
+    assert set(good.values()) == {"lightgbm", "linear", "lightgbm_xt", "realmlp"}
+    assert set(best.values()) == set(good.values()) | {"catboost", "xgboost", "random_forest", "extra_trees", "tabm"}
+    with_cats = kinds("good", profile(n_categorical=2, max_cardinality=30))
+    assert "catboost" in with_cats.values()  # its ordered target statistics are what pays for its time
 
 
 @pytest.mark.parametrize("preset", ["fast", "good", "best"])
@@ -56,15 +58,23 @@ def test_categorical_columns_feed_generated_features_to_the_extra_trees_lightgbm
     steps = [s["step"] for s in with_cats.pipelines[xt.spec["pipeline"]]["steps"]]
     assert steps == ["count_encode", "target_encode"]
     assert "categorical" in next(m.why for m in with_cats.models if m.spec["kind"] == "catboost")
+    assert any(line.startswith("catboost: no categorical columns") for line in plain.left_out)
 
 
-def test_pixel_columns_bring_a_cnn_with_the_image_shape() -> None:
-    train = pl.DataFrame({f"pixel{i}": np.zeros(10) for i in range(28 * 28)})
+@pytest.mark.parametrize(
+    ("names", "shape"),
+    [
+        ([f"pixel{i}" for i in range(28 * 28)], (28, 28, 1)),
+        ([f"pixel_{r}_{c}" for r in range(8) for c in range(8)], (8, 8, 1)),
+    ],
+)
+def test_pixel_columns_bring_a_cnn_with_the_image_shape(names: list[str], shape: tuple[int, int, int]) -> None:
+    train = pl.DataFrame({n: np.zeros(10) for n in names})
     prof = DataProfile.of(train, tuple(train.columns), (), "multiclass", 10)
-    assert prof.image_shape == (28, 28, 1)
+    assert prof.image_shape == shape
     resolved = resolve_preset("good", prof)
     cnn = next(m.spec for m in resolved.models if m.spec["kind"] == "cnn")
-    assert cnn["params"]["image_shape"] == [28, 28, 1]
+    assert cnn["params"]["image_shape"] == list(shape)
     assert "realmlp" not in {m.spec["kind"] for m in resolved.models}  # pixels: the CNN is the net
 
 
@@ -103,7 +113,7 @@ def test_missing_catboost_is_left_out_with_the_install_command(monkeypatch: pyte
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "catboost" else real(name, *a))
-    resolved = resolve_preset("good", profile())
+    resolved = resolve_preset("best", profile())
     assert "catboost" not in {m.spec["kind"] for m in resolved.models}
     assert any("kaggle-kit[catboost]" in line for line in resolved.left_out)
 
