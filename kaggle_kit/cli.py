@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import KitError
+
+if TYPE_CHECKING:
+    from .config import CompetitionSpec, SearchSpec
+
+_STARTED = time.monotonic()  #: a --time-limit counts from here: the whole command, imports and data reading included
 
 #: what `kaggle-kit demo` (and `make demo`) runs: one competition of each task, about 2 minutes on 2 cores
 DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
@@ -23,6 +30,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.config)
     only = [m.strip() for m in args.only.split(",")] if args.only else None
+    search = _search(spec, args.search) if args.search is not None else None
     result = run(
         spec,
         runs_root=args.runs_root,
@@ -30,11 +38,64 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         executor=args.executor,
         ray_address=args.ray_address,
+        time_limit=_time_left(args.time_limit),
+        search=search,
     )
     print()
     print(result.leaderboard())
     print(f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused})")
     return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .config import load_spec
+    from .runner import run
+
+    spec = load_spec(args.config)
+    result = run(
+        spec,
+        runs_root=args.runs_root,
+        n_jobs=args.jobs,
+        time_limit=_time_left(args.time_limit),
+        search=_search(spec, args.n),
+    )
+    print()
+    print(result.leaderboard())
+    print(
+        f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused}); blend every "
+        f"config: kaggle-kit blend {result.run_dir} --method hill_climb"
+    )
+    return 0
+
+
+def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
+    """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models."""
+    from .config import SearchSpec
+    from .errors import ConfigError
+    from .search import SPACES
+
+    if n is not None and n < 1:
+        raise ConfigError(f"--search / --n takes the number of configs per family (1 or more); got {n}")
+    if spec.search is not None:
+        return spec.search if n is None else spec.search.with_count(n)
+    families = [f for f in SPACES if any(m.kind == SPACES[f].kind for m in spec.models)]
+    if not families:
+        raise ConfigError(
+            "the spec has no [search] table and none of its models' kinds has a search space; add e.g.\n"
+            '[search]\nfamilies = ["lightgbm", "xgboost"]\nn_configs = 8'
+        )
+    return SearchSpec(families=families, n_configs=n or 8)
+
+
+def _time_left(limit: float | None) -> float | None:
+    """A --time-limit counts from the command's start; the run gets what is left of it."""
+    from .errors import ConfigError
+
+    if limit is None:
+        return None
+    if limit <= 0:
+        raise ConfigError(f"--time-limit takes seconds, more than 0; got {limit:g}")
+    return max(0.001, limit - (time.monotonic() - _STARTED))
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -235,7 +296,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="join a Ray cluster: 'auto' or 'ray://host:port' (implies --executor ray; default: a local Ray)",
     )
+    p.add_argument(
+        "--search",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also fit N configs per family of the spec's [search] (default families: those of its models)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end the whole command within this wall-clock time (default: run.time_limit)",
+    )
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "search", help="fit a search's configs (default + sampled, per family) as models of the run; resumes"
+    )
+    p.add_argument("config", help="competition TOML with a [search] table (or models whose kinds have a space)")
+    p.add_argument("--n", type=int, default=None, help="configs per family, the default included (default: [search])")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS", help="wall-clock limit")
+    p.add_argument("--runs-root", default="runs", help="folder holding run folders (default: runs)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel (config, fold) tasks (default: run.n_jobs)")
+    p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("leaderboard", help="print the CV leaderboard of a run folder")
     p.add_argument("run_dir")

@@ -1,0 +1,240 @@
+"""One wall-clock budget for a run: which configs to start, when to shorten them, when to stop.
+
+The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind: the first
+fold of a config of an unmeasured kind is fitted alone (a probe); after that, a fold's cost is the measured seconds
+per boosting round / epoch (75th percentile, times the ratio of wall time to measured fit time seen so far) times
+the rounds it will run. Work is started in waves of whole configs:
+
+- a config gets all its folds or none: one whose folds cannot all finish before the deadline is not started;
+- a config whose worst case (every round up to its cap) would not finish in the remaining time gets its cap
+  lowered (``num_boost_round`` or ``params.epochs``: a new content key) when the lowered cap is still worth fitting
+  (:data:`MIN_UNITS`), else it is not started;
+- a reserve is kept for what follows the fits (assembling predictions, run.json, the history), so that the whole
+  call ends within 5 % of the limit;
+- a wave packs configs by their expected cost up to a quarter of the remaining time, so that later waves are
+  planned with what the earlier ones measured.
+
+A config a probe started and whose remaining folds do not fit is left incomplete ("incomplete: time limit"): it
+is not ranked or blended, and a rerun with more time fits only its missing folds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..config import ModelSpec
+from ..store import FoldResult
+from .spaces import SPACES
+
+Unit = Literal["rounds", "epochs"]
+
+#: kinds whose cost grows with a cap the budget may lower: boosting rounds (ModelSpec.num_boost_round) or epochs
+#: (params.epochs); search families declare theirs in their Space
+UNIT_OF_KIND: dict[str, Unit] = {
+    "xgboost": "rounds",
+    "lightgbm": "rounds",
+    "mlp": "epochs",
+    "cnn": "epochs",
+    "rnn": "epochs",
+    "cnn1d": "epochs",
+}
+MIN_UNITS: dict[Unit, int] = {"rounds": 20, "epochs": 2}  #: a cap lowered below this is not worth fitting
+DEFAULT_EPOCHS = 30  #: the nets' params.epochs default (kaggle_kit.models.nn.params.TRAIN_PARAMS)
+DEFAULT_PATIENCE = 10
+WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
+MIN_WAVE_S = 5.0
+RESERVE_SHARE, MIN_RESERVE_S = 0.03, 1.5  #: time kept back for assembling, run.json, history
+
+
+def unit_of(model: ModelSpec) -> Unit | None:
+    for space in SPACES.values():
+        if space.kind == model.kind and space.budget is not None:
+            return space.budget
+    return UNIT_OF_KIND.get(model.kind)
+
+
+def cap_of(model: ModelSpec) -> int | None:
+    """The most rounds / epochs the model may run (what the budget lowers), or None for a kind without one."""
+    unit = unit_of(model)
+    if unit == "rounds":
+        return model.num_boost_round
+    if unit == "epochs":
+        return int(model.params.get("epochs", DEFAULT_EPOCHS))
+    return None
+
+
+def with_cap(model: ModelSpec, cap: int) -> ModelSpec:
+    """The model with its rounds / epochs lowered to ``cap`` (a new content key)."""
+    if unit_of(model) == "rounds":
+        return model.model_copy(update={"num_boost_round": cap})
+    return model.model_copy(update={"params": {**model.params, "epochs": cap}})
+
+
+def units_run(model: ModelSpec, result: FoldResult) -> int:
+    """How many rounds / epochs a fold ran: the kept ones plus the early-stopping patience, at most the cap."""
+    cap = cap_of(model)
+    if cap is None:
+        return 1
+    best = result.best_iteration or cap
+    if unit_of(model) == "rounds":
+        patience = model.early_stopping_rounds or 0
+    else:
+        patience = int(model.params.get("patience", DEFAULT_PATIENCE))
+    return cap if patience == 0 else max(1, min(cap, best + patience))
+
+
+def lpt(loads: Sequence[float], costs: Sequence[float]) -> list[float]:
+    """Worker loads after placing each cost, in order, on the least-loaded worker (how a pool takes a queue)."""
+    out = list(loads)
+    for c in costs:
+        i = int(np.argmin(out))
+        out[i] += c
+    return out
+
+
+@dataclass
+class CostModel:
+    """Seconds per round / epoch (per fold) measured per kind, and the ratio of wall time to measured fit time."""
+
+    per_unit: dict[str, list[float]] = field(default_factory=dict)
+    units: dict[str, list[int]] = field(default_factory=dict)
+    scale: float = 1.25
+    waves: int = 0
+
+    def observe(self, model: ModelSpec, result: FoldResult) -> float:
+        """Record a finished fold; returns its measured seconds."""
+        seconds = result.fit_seconds + result.predict_seconds
+        n = units_run(model, result)
+        self.per_unit.setdefault(model.kind, []).append(max(seconds, 1e-4) / n)
+        self.units.setdefault(model.kind, []).append(n)
+        return seconds
+
+    def observe_wave(self, wall: float, measured_makespan: float) -> None:
+        """Calibrate: a wave took ``wall`` seconds where its folds' measured fit times alone made
+        ``measured_makespan`` (the rest is encoding, writing, starting workers)."""
+        ratio = min(20.0, max(1.0, wall / max(measured_makespan, 1e-3)))
+        self.scale = ratio if self.waves == 0 else 0.5 * self.scale + 0.5 * ratio
+        self.waves += 1
+
+    def knows(self, kind: str) -> bool:
+        return bool(self.per_unit.get(kind))
+
+    def unit_cost(self, kind: str) -> float:
+        return float(np.quantile(self.per_unit[kind], 0.75)) * self.scale
+
+    def fold_cost(self, model: ModelSpec) -> tuple[float, float]:
+        """(expected, worst-case) seconds of one fold of ``model``; its kind must be known."""
+        unit = self.unit_cost(model.kind)
+        cap = cap_of(model)
+        if cap is None:
+            return unit, unit * 1.5
+        return unit * min(cap, max(self.units[model.kind])), unit * cap
+
+
+@dataclass
+class Budget:
+    """The deadline of a run started at ``started`` (``time.monotonic()``) with ``limit`` seconds."""
+
+    limit: float
+    started: float
+
+    @property
+    def reserve(self) -> float:
+        return max(MIN_RESERVE_S, RESERVE_SHARE * self.limit)
+
+    def remaining(self) -> float:
+        """Seconds left for fitting (the reserve excluded)."""
+        return self.started + self.limit - self.reserve - time.monotonic()
+
+    def used(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Admitted:
+    """A config a wave starts: the model as it will run (maybe with a lowered cap), the tasks, whether a probe."""
+
+    model: ModelSpec
+    n_tasks: int
+    probe: bool = False
+    shrunk_from: int | None = None
+
+
+def plan_wave(
+    candidates: Sequence[tuple[ModelSpec, int, bool]],
+    cost: CostModel,
+    remaining: float,
+    jobs: int,
+) -> list[Admitted]:
+    """Which configs to start now. ``candidates``: (model, unfinished folds, may its cap be lowered) in priority
+    order (configs already started first). An unmeasured kind's first config is probed with one fold."""
+    wave_budget = min(remaining, max(MIN_WAVE_S, WAVE_SHARE * remaining))
+    loads = [0.0] * jobs
+    admitted: list[Admitted] = []
+    probed: set[str] = set()
+    for model, n, shrinkable in candidates:
+        if remaining <= 0:
+            break
+        if not cost.knows(model.kind):
+            if model.kind not in probed:
+                probed.add(model.kind)
+                admitted.append(Admitted(model, 1, probe=True))
+            continue
+        if probed:  # measure first: plan the rest once the probes are in
+            continue
+        expected, worst = cost.fold_cost(model)
+        packed = lpt(loads, [expected] * n)
+        if max(packed) > wave_budget:
+            continue
+        if max(lpt(loads, [worst] * n)) <= remaining:
+            admitted.append(Admitted(model, n))
+            loads = packed
+            continue
+        cap = cap_of(model)
+        if not shrinkable or cap is None:  # no cap to lower: admitted on its expected cost
+            admitted.append(Admitted(model, n))
+            loads = packed
+            continue
+        unit = cost.unit_cost(model.kind)
+        fits = _largest_cap(loads, n, unit, remaining, cap)
+        unit_name = unit_of(model)
+        assert unit_name is not None
+        if fits >= MIN_UNITS[unit_name]:
+            admitted.append(Admitted(with_cap(model, fits), n, shrunk_from=cap))
+            loads = lpt(loads, [unit * min(fits, max(cost.units[model.kind]))] * n)
+    return admitted
+
+
+def _largest_cap(loads: Sequence[float], n: int, unit: float, remaining: float, cap: int) -> int:
+    """The largest cap (< ``cap``) whose worst case of ``n`` folds still ends within ``remaining``."""
+    lo, hi = 0, cap - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if max(lpt(loads, [unit * mid] * n)) <= remaining:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def makespan(costs: Sequence[float], jobs: int) -> float:
+    return max(lpt([0.0] * jobs, costs)) if costs else 0.0
+
+
+__all__ = [
+    "Admitted",
+    "Budget",
+    "CostModel",
+    "cap_of",
+    "lpt",
+    "makespan",
+    "plan_wave",
+    "unit_of",
+    "units_run",
+    "with_cap",
+]
