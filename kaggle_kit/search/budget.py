@@ -2,8 +2,8 @@
 
 The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind: the first
 fold of a config of an unmeasured kind is fitted alone (a probe); after that, a fold's cost is the measured seconds
-per boosting round / epoch (75th percentile, times the ratio of wall time to measured fit time seen so far) times
-the rounds it will run. Work is started in waves of whole configs:
+per boosting round / epoch (75th percentile, times 1.2) times the rounds it will run, plus the seconds a task took
+beyond its fit (encoding, writing, starting workers). Work is started in waves of whole configs:
 
 - a config gets all its folds or none: one whose folds cannot all finish before the deadline is not started;
 - a config whose worst case (every round up to its cap) would not finish in the remaining time gets its cap
@@ -48,6 +48,7 @@ DEFAULT_EPOCHS = 30  #: the nets' params.epochs default (kaggle_kit.models.nn.pa
 DEFAULT_PATIENCE = 10
 WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
 MIN_WAVE_S = 5.0
+SAFETY = 1.2  #: measured seconds per round / epoch are scaled by this (a loaded machine varies)
 RESERVE_SHARE, MIN_RESERVE_S = 0.03, 1.5  #: time kept back for assembling, run.json, history
 
 
@@ -99,11 +100,12 @@ def lpt(loads: Sequence[float], costs: Sequence[float]) -> list[float]:
 
 @dataclass
 class CostModel:
-    """Seconds per round / epoch (per fold) measured per kind, and the ratio of wall time to measured fit time."""
+    """Seconds per round / epoch (per fold) measured per kind, plus the seconds a task costs beyond its fit and
+    predictions (encoding the fold's features, writing its files, starting workers), learnt from each wave."""
 
     per_unit: dict[str, list[float]] = field(default_factory=dict)
     units: dict[str, list[int]] = field(default_factory=dict)
-    scale: float = 1.25
+    overhead: float = 0.0
     waves: int = 0
 
     def observe(self, model: ModelSpec, result: FoldResult) -> float:
@@ -114,26 +116,28 @@ class CostModel:
         self.units.setdefault(model.kind, []).append(n)
         return seconds
 
-    def observe_wave(self, wall: float, measured_makespan: float) -> None:
-        """Calibrate: a wave took ``wall`` seconds where its folds' measured fit times alone made
-        ``measured_makespan`` (the rest is encoding, writing, starting workers)."""
-        ratio = min(20.0, max(1.0, wall / max(measured_makespan, 1e-3)))
-        self.scale = ratio if self.waves == 0 else 0.5 * self.scale + 0.5 * ratio
+    def observe_wave(self, wall: float, measured: Sequence[float], jobs: int) -> None:
+        """A wave of tasks whose fits took ``measured`` seconds ran in ``wall`` seconds on ``jobs`` workers: the
+        difference, shared out per task, is the overhead the next predictions add."""
+        if not measured:
+            return
+        excess = max(0.0, wall - makespan(measured, jobs)) * min(jobs, len(measured)) / len(measured)
+        self.overhead = excess if self.waves == 0 else 0.5 * self.overhead + 0.5 * excess
         self.waves += 1
 
     def knows(self, kind: str) -> bool:
         return bool(self.per_unit.get(kind))
 
     def unit_cost(self, kind: str) -> float:
-        return float(np.quantile(self.per_unit[kind], 0.75)) * self.scale
+        return float(np.quantile(self.per_unit[kind], 0.75)) * SAFETY
 
     def fold_cost(self, model: ModelSpec) -> tuple[float, float]:
         """(expected, worst-case) seconds of one fold of ``model``; its kind must be known."""
         unit = self.unit_cost(model.kind)
         cap = cap_of(model)
         if cap is None:
-            return unit, unit * 1.5
-        return unit * min(cap, max(self.units[model.kind])), unit * cap
+            return self.overhead + unit, self.overhead + unit * 1.5
+        return self.overhead + unit * min(cap, max(self.units[model.kind])), self.overhead + unit * cap
 
 
 @dataclass
@@ -201,21 +205,21 @@ def plan_wave(
             loads = packed
             continue
         unit = cost.unit_cost(model.kind)
-        fits = _largest_cap(loads, n, unit, remaining, cap)
+        fits = _largest_cap(loads, n, cost.overhead, unit, remaining, cap)
         unit_name = unit_of(model)
         assert unit_name is not None
         if fits >= MIN_UNITS[unit_name]:
             admitted.append(Admitted(with_cap(model, fits), n, shrunk_from=cap))
-            loads = lpt(loads, [unit * min(fits, max(cost.units[model.kind]))] * n)
+            loads = lpt(loads, [cost.overhead + unit * min(fits, max(cost.units[model.kind]))] * n)
     return admitted
 
 
-def _largest_cap(loads: Sequence[float], n: int, unit: float, remaining: float, cap: int) -> int:
+def _largest_cap(loads: Sequence[float], n: int, overhead: float, unit: float, remaining: float, cap: int) -> int:
     """The largest cap (< ``cap``) whose worst case of ``n`` folds still ends within ``remaining``."""
     lo, hi = 0, cap - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if max(lpt(loads, [unit * mid] * n)) <= remaining:
+        if max(lpt(loads, [overhead + unit * mid] * n)) <= remaining:
             lo = mid
         else:
             hi = mid - 1

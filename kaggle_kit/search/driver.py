@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import BASELINE_NAME, ModelSpec, SearchSpec
 from ..store import ModelResult
-from .budget import Budget, CostModel, cap_of, makespan, plan_wave
+from .budget import Budget, CostModel, cap_of, plan_wave
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
 from .sampler import TPESearch
 from .spaces import SPACES
@@ -33,6 +33,9 @@ SEARCH_DB = ("search", "search.db")  #: the TPE study, inside the run folder
 
 
 class Proposer(Protocol):
+    #: True when the next configs depend on the results of the last ones (asked only once they are done)
+    waits: bool
+
     def more(self) -> bool: ...
 
     def next(self, k: int) -> list[Config]: ...
@@ -42,6 +45,8 @@ class Proposer(Protocol):
 
 class RandomProposer:
     """Every config of a random search, in order (they do not depend on results)."""
+
+    waits = False
 
     def __init__(self, configs: list[Config]) -> None:
         self.configs = configs
@@ -59,6 +64,8 @@ class RandomProposer:
 
 class TPEProposer:
     """Configs asked of the Optuna study ``k`` at a time; configs asked before (a stopped search) are taken back."""
+
+    waits = True
 
     def __init__(self, search: SearchSpec, session: RunSession) -> None:
         self.search = search
@@ -141,10 +148,10 @@ def drive(
     queue = [Item(m) for m in models]
     bag_round = 0
     while True:
-        if not queue and proposer is not None and proposer.more():
+        if proposer is not None and proposer.more() and not (queue and proposer.waits):
             configs = proposer.next(jobs)
             session.check([c.model for c in configs])
-            queue = [Item(c.model, config=c) for c in configs]
+            queue += [Item(c.model, config=c) for c in configs]
         if not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
             bag_round += 1
             queue = state.bags(bag_round)
@@ -239,6 +246,13 @@ class _State:
             item.started = True
             self._record(item)
         self.write_meta()
+        if self.budget is not None:
+            probes = sum(1 for _, n in wave if n == 1 and len(self.session.folds.tasks()) > 1)
+            self.session.say(
+                f"time limit: {len(wave)} model(s), {len(tasks)} fold(s) now"
+                + (f" ({probes} measuring a new kind)" if probes else "")
+                + f"; {self.budget.remaining():.1f} s left before the reserve of {self.budget.reserve:.1f} s"
+            )
         start = time.monotonic()
         errors = self.session.execute(tasks)
         wall = time.monotonic() - start
@@ -251,7 +265,7 @@ class _State:
                 measured.append(self.cost.observe(task.model, res))
                 finished.add((task.model.name, task.repeat, task.fold))
         if self.budget is not None and measured:
-            self.cost.observe_wave(wall, makespan(measured, self.session.jobs))
+            self.cost.observe_wave(wall, measured, self.session.jobs)
         for item, _ in wave:
             item.todo = [t for t in item.todo or [] if (t.model.name, t.repeat, t.fold) not in finished]
             if item.model.name in errors or not item.todo:
