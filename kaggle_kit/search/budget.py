@@ -176,7 +176,11 @@ def plan_wave(
     jobs: int,
 ) -> list[Admitted]:
     """Which configs to start now. ``candidates``: (model, unfinished folds, may its cap be lowered) in priority
-    order (configs already started first). An unmeasured kind's first config is probed with one fold."""
+    order (configs already started first). The first config of an unmeasured kind is probed with one fold.
+
+    A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
+    the wave (a quarter of the remaining time, or all of it for the wave's first config); else, when allowed, with
+    the largest lowered cap that does; else not at all."""
     wave_budget = min(remaining, max(MIN_WAVE_S, WAVE_SHARE * remaining))
     loads = [0.0] * jobs
     admitted: list[Admitted] = []
@@ -189,41 +193,37 @@ def plan_wave(
                 probed.add(model.kind)
                 admitted.append(Admitted(model, 1, probe=True))
             continue
-        if probed:  # measure first: plan the rest once the probes are in
-            continue
+        bound = wave_budget if any(loads) else remaining
         expected, worst = cost.fold_cost(model)
-        packed = lpt(loads, [expected] * n)
-        if max(packed) > wave_budget:
-            continue
-        if max(lpt(loads, [worst] * n)) <= remaining:
-            admitted.append(Admitted(model, n))
-            loads = packed
-            continue
         cap = cap_of(model)
-        if not shrinkable or cap is None:  # no cap to lower: admitted on its expected cost
-            admitted.append(Admitted(model, n))
-            loads = packed
+        fixed = not shrinkable or cap is None
+        if _fits(loads, n, expected, worst if not fixed else expected, remaining, bound):
+            admitted.append(Admitted(model, n))  # (a config whose cap may not be lowered: on its expected cost)
+            loads = lpt(loads, [expected] * n)
             continue
-        unit = cost.unit_cost(model.kind)
-        fits = _largest_cap(loads, n, cost.overhead, unit, remaining, cap)
+        if fixed:
+            continue
+        assert cap is not None
+        unit, overhead, most = cost.unit_cost(model.kind), cost.overhead, max(cost.units[model.kind])
+        lo, hi = 0, cap - 1  # the largest lowered cap that fits (fitting holds up to some cap, not beyond)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if _fits(loads, n, overhead + unit * min(mid, most), overhead + unit * mid, remaining, bound):
+                lo = mid
+            else:
+                hi = mid - 1
+        best = lo
         unit_name = unit_of(model)
         assert unit_name is not None
-        if fits >= MIN_UNITS[unit_name]:
-            admitted.append(Admitted(with_cap(model, fits), n, shrunk_from=cap))
-            loads = lpt(loads, [cost.overhead + unit * min(fits, max(cost.units[model.kind]))] * n)
+        if best >= MIN_UNITS[unit_name]:
+            admitted.append(Admitted(with_cap(model, best), n, shrunk_from=cap))
+            loads = lpt(loads, [overhead + unit * min(best, most)] * n)
     return admitted
 
 
-def _largest_cap(loads: Sequence[float], n: int, overhead: float, unit: float, remaining: float, cap: int) -> int:
-    """The largest cap (< ``cap``) whose worst case of ``n`` folds still ends within ``remaining``."""
-    lo, hi = 0, cap - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if max(lpt(loads, [overhead + unit * mid] * n)) <= remaining:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+def _fits(loads: Sequence[float], n: int, expected: float, worst: float, remaining: float, bound: float) -> bool:
+    """Whether ``n`` folds end within ``remaining`` at worst and within ``bound`` as expected."""
+    return max(lpt(loads, [worst] * n)) <= remaining and max(lpt(loads, [expected] * n)) <= bound
 
 
 def makespan(costs: Sequence[float], jobs: int) -> float:
