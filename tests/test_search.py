@@ -170,7 +170,22 @@ def test_a_killed_search_resumes_with_zero_refits(demo_data: Path, tmp_path: Pat
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     run_dir = runs / spec.run_name
     before = {p: s for p, s in _fold_stamps(run_dir).items() if not p.parent.name.startswith(".")}
-    assert len(before) == 8
+    assert len(before) == 8  # baseline 3, lightgbm_c000 3, xgboost_c000 2 of its 3 folds
+
+    # no time to start anything: the config with 2 of 3 folds is "incomplete", not ranked, not blended
+    cut = run(spec, runs_root=runs, time_limit=0.01, progress=None, record_history=False)
+    assert cut.fitted == 0 and cut.incomplete == ("xgboost_c000",)
+    status = {r.name: r.status for r in cut.models}
+    assert status == {"baseline": "ok", "lightgbm_c000": "ok", "xgboost_c000": "incomplete"}
+    summary = RunStore(run_dir).read_summary("xgboost_c000")
+    assert summary.error == "incomplete: time limit (2 of 3 folds)" and len(summary.fold_scores) == 2
+    assert [r.name for r in leaderboard(run_dir)] == ["lightgbm_c000", "baseline"]
+    assert "incomplete (time limit, not ranked or blended): xgboost_c000" in cut.leaderboard()
+    assert "xgboost_c000" not in cut.leaderboard().split("incomplete")[0]
+    from kaggle_kit.blend.inputs import default_models
+
+    assert default_models(run_dir) == ["lightgbm_c000"]  # what a blend takes when no models are named
+
     resumed = run(spec, runs_root=runs, progress=None, record_history=False)
     assert resumed.reused == 8 and resumed.fitted == 15 - 8
     assert {p: _fold_stamps(run_dir)[p] for p in before} == before
