@@ -38,8 +38,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         executor=args.executor,
         ray_address=args.ray_address,
-        time_limit=_time_left(args.time_limit),
+        time_limit=_time_limit(args.time_limit),
         search=search,
+        started=_STARTED,
     )
     print()
     print(result.leaderboard())
@@ -56,8 +57,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
         spec,
         runs_root=args.runs_root,
         n_jobs=args.jobs,
-        time_limit=_time_left(args.time_limit),
+        time_limit=_time_limit(args.time_limit),
         search=_search(spec, args.n),
+        started=_STARTED,
     )
     print()
     print(result.leaderboard())
@@ -87,15 +89,13 @@ def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
     return SearchSpec(families=families, n_configs=n or 8)
 
 
-def _time_left(limit: float | None) -> float | None:
-    """A --time-limit counts from the command's start; the run gets what is left of it."""
+def _time_limit(limit: float | None) -> float | None:
+    """--time-limit, checked (it counts from the command's start: ``started=_STARTED``)."""
     from .errors import ConfigError
 
-    if limit is None:
-        return None
-    if limit <= 0:
+    if limit is not None and limit <= 0:
         raise ConfigError(f"--time-limit takes seconds, more than 0; got {limit:g}")
-    return max(0.001, limit - (time.monotonic() - _STARTED))
+    return limit
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:

@@ -130,6 +130,7 @@ def run(
     time_limit: float | None = None,
     extra_models: Sequence[ModelSpec] = (),
     search: SearchSpec | None = None,
+    started: float | None = None,
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
 
@@ -140,9 +141,10 @@ def run(
 
     ``search`` (default ``spec.search``) adds the configs of a search over model families, ``extra_models`` more
     models; ``time_limit`` (default ``spec.run.time_limit``, seconds) bounds the whole call: both go through
-    :func:`kaggle_kit.search.driver.drive` (waves of whole configs under the budget, TPE batches, seed bags).
+    :func:`kaggle_kit.search.driver.drive` (waves of whole configs under the budget, TPE batches, seed bags). The
+    limit counts from ``started`` (a ``time.monotonic()`` value; default: now), e.g. the start of a command.
     """
-    started = time.monotonic()
+    started = time.monotonic() if started is None else started
     say = progress or (lambda _msg: None)
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, say)
     models = [baseline_spec(), *spec.models]

@@ -206,7 +206,7 @@ def test_run_search_flag_and_search_command(demo_data: Path, tmp_path: Path, cap
     config.write_text(spec.to_toml())
     assert main(["run", str(config), "--runs-root", str(tmp_path / "runs"), "--search", "2"]) == 0
     out = capsys.readouterr().out
-    assert "lightgbm_c001" in out and "search (random, seed 42): 2 config(s) of lightgbm" in out
+    assert "lightgbm_c001" in out and "search (random, seed 42): 2 of 2 config(s) of lightgbm started" in out
     meta = RunStore(tmp_path / "runs" / spec.run_name).read_meta()
     assert list(meta["models"]) == ["baseline", "lgbm", "lightgbm_c000", "lightgbm_c001"]
 

@@ -3,7 +3,8 @@
 The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind: the first
 fold of a config of an unmeasured kind is fitted alone (a probe); after that, a fold's cost is the measured seconds
 per boosting round / epoch (75th percentile, times 1.2) times the rounds it will run, plus the seconds a task took
-beyond its fit (encoding, writing, starting workers). Work is started in waves of whole configs:
+beyond its fit (encoding, writing) and a wave beyond its tasks (starting workers). Work is started in waves of whole
+configs:
 
 - a config gets all its folds or none: one whose folds cannot all finish before the deadline is not started;
 - a config whose worst case (every round up to its cap) would not finish in the remaining time gets its cap
@@ -105,8 +106,9 @@ class CostModel:
 
     per_unit: dict[str, list[float]] = field(default_factory=dict)
     units: dict[str, list[int]] = field(default_factory=dict)
-    overhead: float = 0.0
-    waves: int = 0
+    overhead: float = 0.0  #: seconds per task beyond its fit (encoding the fold's features, writing its files)
+    wave_overhead: float = 0.0  #: seconds per wave (starting workers, each reading the data)
+    waves: list[tuple[float, float]] = field(default_factory=list)  #: (tasks per worker, unexplained seconds)
 
     def observe(self, model: ModelSpec, result: FoldResult) -> float:
         """Record a finished fold; returns its measured seconds."""
@@ -117,13 +119,23 @@ class CostModel:
         return seconds
 
     def observe_wave(self, wall: float, measured: Sequence[float], jobs: int) -> None:
-        """A wave of tasks whose fits took ``measured`` seconds ran in ``wall`` seconds on ``jobs`` workers: the
-        difference, shared out per task, is the overhead the next predictions add."""
+        """A wave of tasks whose fits took ``measured`` seconds ran in ``wall`` seconds on ``jobs`` workers. What
+        their fits do not explain is split into a part per wave and a part per task (least squares over the waves
+        seen, both >= 0); with one wave all of it counts per wave, which is what small last waves need."""
         if not measured:
             return
-        excess = max(0.0, wall - makespan(measured, jobs)) * min(jobs, len(measured)) / len(measured)
-        self.overhead = excess if self.waves == 0 else 0.5 * self.overhead + 0.5 * excess
-        self.waves += 1
+        per_worker = len(measured) / min(jobs, len(measured))
+        self.waves.append((per_worker, max(0.0, wall - makespan(measured, jobs))))
+        x = np.array([w[0] for w in self.waves])
+        y = np.array([w[1] for w in self.waves])
+        if len(self.waves) < 2 or np.ptp(x) == 0:
+            self.wave_overhead, self.overhead = float(y.max()), 0.0
+            return
+        slope, intercept = np.polyfit(x, y, 1)
+        if intercept < 0:
+            slope, intercept = float(np.sum(x * y) / np.sum(x * x)), 0.0
+        self.overhead = max(0.0, float(slope))
+        self.wave_overhead = max(0.0, float(intercept))
 
     def knows(self, kind: str) -> bool:
         return bool(self.per_unit.get(kind))
@@ -181,6 +193,7 @@ def plan_wave(
     A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
     the wave (a quarter of the remaining time, or all of it for the wave's first config); else, when allowed, with
     the largest lowered cap that does; else not at all."""
+    remaining -= cost.wave_overhead
     wave_budget = min(remaining, max(MIN_WAVE_S, WAVE_SHARE * remaining))
     loads = [0.0] * jobs
     admitted: list[Admitted] = []

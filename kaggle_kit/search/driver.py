@@ -334,10 +334,10 @@ class _State:
     def notes(self, search: SearchSpec | None, queue: list[Item]) -> tuple[str, ...]:
         lines = []
         if search is not None:
-            n = len(self.configs)
+            total = sum(search.count(f) for f in search.families)
             lines.append(
-                f"search ({search.sampler}, seed {search_seed(search, self.session.spec)}): {n} config(s) of "
-                f"{', '.join(search.families)}"
+                f"search ({search.sampler}, seed {search_seed(search, self.session.spec)}): {len(self.configs)} of "
+                f"{total} config(s) of {', '.join(search.families)} started"
             )
             if search.sampler == "tpe":
                 path = self.session.store.root.joinpath(*SEARCH_DB)
