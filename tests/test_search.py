@@ -259,7 +259,7 @@ def test_plan_wave_gives_a_config_all_its_folds_or_none() -> None:
     assert wave[0].model.num_boost_round == 69 and wave[0].model.name == "a"
     # a config that may not be shortened (started, or a seed bag) and does not fit is not started
     assert plan_wave([(m, 5, False)], cost, remaining=2.5, jobs=2) == []
-    # nor one whose cap would fall below the minimum worth fitting (20 rounds)
+    # nor one whose cap would fall below the minimum worth fitting (50 rounds)
     assert plan_wave([(m, 5, True)], cost, remaining=0.5, jobs=2) == []
 
 

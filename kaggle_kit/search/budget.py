@@ -2,9 +2,9 @@
 
 The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind: the first
 fold of a config of an unmeasured kind is fitted alone (a probe); after that, a fold's cost is the measured seconds
-per boosting round / epoch (75th percentile, times 1.2) times the rounds it will run, plus the seconds a task took
-beyond its fit (encoding, writing) and a wave beyond its tasks (starting workers). Work is started in waves of whole
-configs:
+per boosting round / epoch (75th percentile, the largest for the worst case, times 1.2) times the rounds it will
+run, plus the seconds a task took beyond its fit (encoding, writing) and a wave beyond its tasks (starting
+workers). Work is started in waves of whole configs:
 
 - a config gets all its folds or none: one whose folds cannot all finish before the deadline is not started;
 - a config whose worst case (every round up to its cap) would not finish in the remaining time gets its cap
@@ -44,7 +44,7 @@ UNIT_OF_KIND: dict[str, Unit] = {
     "rnn": "epochs",
     "cnn1d": "epochs",
 }
-MIN_UNITS: dict[Unit, int] = {"rounds": 20, "epochs": 2}  #: a cap lowered below this is not worth fitting
+MIN_UNITS: dict[Unit, int] = {"rounds": 50, "epochs": 5}  #: a cap lowered below this is not worth fitting
 DEFAULT_EPOCHS = 30  #: the nets' params.epochs default (kaggle_kit.models.nn.params.TRAIN_PARAMS)
 DEFAULT_PATIENCE = 10
 WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
@@ -140,16 +140,19 @@ class CostModel:
     def knows(self, kind: str) -> bool:
         return bool(self.per_unit.get(kind))
 
-    def unit_cost(self, kind: str) -> float:
-        return float(np.quantile(self.per_unit[kind], 0.75)) * SAFETY
+    def unit_cost(self, kind: str, worst: bool = False) -> float:
+        """Seconds per round / epoch of a fold: the 75th percentile of those measured (the largest for the worst
+        case: configs of one kind differ, a net's width or a tree's leaves), times :data:`SAFETY`."""
+        measured = self.per_unit[kind]
+        return (max(measured) if worst else float(np.quantile(measured, 0.75))) * SAFETY
 
     def fold_cost(self, model: ModelSpec) -> tuple[float, float]:
         """(expected, worst-case) seconds of one fold of ``model``; its kind must be known."""
-        unit = self.unit_cost(model.kind)
+        unit, most = self.unit_cost(model.kind), self.unit_cost(model.kind, worst=True)
         cap = cap_of(model)
         if cap is None:
-            return self.overhead + unit, self.overhead + unit * 1.5
-        return self.overhead + unit * min(cap, max(self.units[model.kind])), self.overhead + unit * cap
+            return self.overhead + unit, self.overhead + most * 1.5
+        return self.overhead + unit * min(cap, max(self.units[model.kind])), self.overhead + most * cap
 
 
 @dataclass
@@ -217,11 +220,12 @@ def plan_wave(
         if fixed:
             continue
         assert cap is not None
-        unit, overhead, most = cost.unit_cost(model.kind), cost.overhead, max(cost.units[model.kind])
+        unit, top, overhead = cost.unit_cost(model.kind), cost.unit_cost(model.kind, worst=True), cost.overhead
+        most = max(cost.units[model.kind])
         lo, hi = 0, cap - 1  # the largest lowered cap that fits (fitting holds up to some cap, not beyond)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if _fits(loads, n, overhead + unit * min(mid, most), overhead + unit * mid, remaining, bound):
+            if _fits(loads, n, overhead + unit * min(mid, most), overhead + top * mid, remaining, bound):
                 lo = mid
             else:
                 hi = mid - 1
