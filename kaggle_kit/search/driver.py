@@ -312,11 +312,13 @@ class _State:
         extra: dict[str, Any] = {}
         if self.configs:
             extra["search"] = {"configs": self.configs}
-        if self.bag_members:
-            extra["bags"] = {
-                config: {"models": [config, *members], "seeds": [self._seed(config), *map(self._seed, members)]}
-                for config, members in self.bag_members.items()
-            }
+        bags = {}
+        for config, members in self.bag_members.items():  # a bag the time limit cut short is left out
+            kept = [m for m in members if m not in self.results or self.results[m].status == "ok"]
+            if kept:
+                bags[config] = {"models": [config, *kept], "seeds": [self._seed(config), *map(self._seed, kept)]}
+        if bags:
+            extra["bags"] = bags
         if self.budget is not None:
             extra["time_limit"] = {
                 "limit_s": self.budget.limit,
