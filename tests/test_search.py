@@ -367,3 +367,26 @@ def test_a_family_whose_kind_is_not_registered_is_a_config_error(demo_data: Path
     spec = _spec(demo_data, _search(2, families=("catboost",)))
     with pytest.raises(ConfigError, match=r"search family 'catboost' runs as model kind 'catboost', which this"):
         run(spec, runs_root=tmp_path, progress=None, record_history=False)
+
+
+def test_a_config_a_time_limit_shortened_is_resumed_not_refitted(demo_data: Path, tmp_path: Path) -> None:
+    # a first run fitted lightgbm_c001 with 12 rounds; as if a time limit had shortened it from 30
+    first = run(_spec(demo_data, _search(2, families=("lightgbm",))), runs_root=tmp_path, progress=None)
+    store = RunStore(first.run_dir)
+    before = store.current_models()
+    key12 = before["lightgbm_c001"]
+    stamps = _fold_stamps(first.run_dir)
+    meta = store.read_meta()
+    meta["time_limit"] = {"shortened": {"lightgbm_c001": {"from": 30, "to": 12}}}
+    store.write_meta(meta)
+
+    longer = {**FAST, "num_boost_round": 30}
+    spec = _spec(demo_data, {**_search(2, families=("lightgbm",)), "overrides": {"lightgbm": longer}})
+    again = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    after = RunStore(again.run_dir).read_meta()
+    assert after["models"]["lightgbm_c001"] == key12  # its 12-round folds, resumed
+    assert after["time_limit"]["shortened"]["lightgbm_c001"] == {"from": 30, "to": 12}
+    assert after["models"]["lightgbm_c000"] != before["lightgbm_c000"]  # not shortened before: 30 rounds, refitted
+    assert all(_fold_stamps(first.run_dir)[p] == s for p, s in stamps.items())
+    without_limit = run(spec, runs_root=tmp_path, progress=None, record_history=False)  # no limit: full size
+    assert RunStore(without_limit.run_dir).read_meta()["models"]["lightgbm_c001"] != key12

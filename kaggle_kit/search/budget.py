@@ -10,6 +10,8 @@ workers). Work is started in waves of whole configs:
 - a config whose worst case (every round up to its cap) would not finish in the remaining time gets its cap
   lowered (``num_boost_round`` or ``params.epochs``: a new content key) when the lowered cap is still worth fitting
   (:data:`MIN_UNITS`), else it is not started;
+- a config shortened so is resumed at that size by a later time-limited run (run.json's
+  ``time_limit.shortened``; :mod:`kaggle_kit.search.driver`), so a stopped run refits nothing;
 - a reserve is kept for what follows the fits (assembling predictions, run.json, the history), so that the whole
   call ends within 5 % of the limit;
 - a wave packs configs by their expected cost up to a quarter of the remaining time, so that later waves are

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import BASELINE_NAME, ModelSpec, SearchSpec
 from ..store import ModelResult
-from .budget import Budget, CostModel, cap_of, plan_wave
+from .budget import Budget, CostModel, cap_of, plan_wave, with_cap
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
 from .sampler import TPESearch
 from .spaces import SPACES
@@ -181,6 +181,11 @@ class _State:
         self.shrunk: dict[str, tuple[int, int]] = {}
         self.bag_members: dict[str, list[str]] = {}
         self.fitted = self.reused = 0
+        # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
+        previous = session.store.read_meta() if budget is not None and session.store.exists() else {}
+        self.shortened_before: dict[str, int] = {
+            name: int(v["to"]) for name, v in previous.get("time_limit", {}).get("shortened", {}).items()
+        }
 
     # ------------------------------------------------------------------ bookkeeping
     def _record(self, item: Item) -> None:
@@ -203,6 +208,15 @@ class _State:
         of every finished fold met for the first time."""
         left = []
         for item in queue:
+            if item.todo is None and item.model.name in self.shortened_before and cap_of(item.model) is not None:
+                short = with_cap(item.model, self.shortened_before[item.model.name])
+                todo, done = self.session.tasks(short)
+                if done:
+                    self.shrunk[item.model.name] = (cap_of(item.model) or 0, self.shortened_before[item.model.name])
+                    item.model, item.todo, item.started = short, todo, True
+                    self.reused += len(done)
+                    for res in done:
+                        self.cost.observe(item.model, res)
             if item.todo is None:
                 item.todo, done = self.session.tasks(item.model)
                 self.reused += len(done)
