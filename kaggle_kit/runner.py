@@ -153,6 +153,9 @@ def run(
             spec.model(name)  # unknown names raise, listing the spec's models
         models = [m for m in models if m.name in only or m.name == BASELINE_NAME]
     models += list(extra_models)
+    clash = sorted({m.name for m in extra_models if [x.name for x in models].count(m.name) > 1})
+    if clash:
+        raise ConfigError(f"extra_models: {clash[0]!r} is the name of another model of the run; rename it")
     search = search if search is not None else spec.search
     limit = time_limit if time_limit is not None else spec.run.time_limit
     if search is None and limit is None and not extra_models:

@@ -390,3 +390,14 @@ def test_a_config_a_time_limit_shortened_is_resumed_not_refitted(demo_data: Path
     assert all(_fold_stamps(first.run_dir)[p] == s for p, s in stamps.items())
     without_limit = run(spec, runs_root=tmp_path, progress=None, record_history=False)  # no limit: full size
     assert RunStore(without_limit.run_dir).read_meta()["models"]["lightgbm_c001"] != key12
+
+
+def test_extra_models_are_models_of_the_run(demo_data: Path, tmp_path: Path) -> None:
+    lgbm = {"name": "lgbm", "kind": "lightgbm", **FAST}
+    spec = demo_spec("demo-breast-cancer", demo_data, run=SEQUENTIAL, folds=FOLDS, models=[lgbm])
+    extra = ModelSpec(name="lgbm_wide", kind="lightgbm", num_boost_round=12, params={"num_leaves": 63})
+    result = run(spec, runs_root=tmp_path, extra_models=[extra], progress=None, record_history=False)
+    assert [m.name for m in result.models] == ["baseline", "lgbm", "lgbm_wide"] and result.fitted == 9
+    assert list(RunStore(result.run_dir).current_models()) == ["baseline", "lgbm", "lgbm_wide"]
+    with pytest.raises(ConfigError, match=r"extra_models: 'lgbm' is the name of another model of the run"):
+        run(spec, runs_root=tmp_path, extra_models=[ModelSpec(name="lgbm", kind="xgboost")], progress=None)

@@ -162,9 +162,8 @@ def drive(
             continue
         queue.sort(key=lambda it: not it.started)  # configs already started finish first
         wave = state.plan(queue)
-        if not wave:
+        if not wave or not state.run_wave(wave, queue, proposer):  # nothing fits, or a wave finished nothing
             break
-        state.run_wave(wave, queue, proposer)
     results = state.finish(queue)
     return FitOutcome(results, fitted=state.fitted, reused=state.reused, notes=state.notes(search, queue))
 
@@ -251,7 +250,8 @@ class _State:
             wave.append((item, adm.n_tasks))
         return wave
 
-    def run_wave(self, wave: list[tuple[Item, int]], queue: list[Item], proposer: Proposer | None) -> None:
+    def run_wave(self, wave: list[tuple[Item, int]], queue: list[Item], proposer: Proposer | None) -> bool:
+        """Fit the wave's folds; True when any of them finished or failed (progress was made)."""
         import time
 
         tasks: list[Task] = []
@@ -286,6 +286,7 @@ class _State:
                 self._done(item, errors.get(item.model.name), proposer)
                 queue.remove(item)
         self.write_meta()
+        return bool(finished or errors)
 
     # ------------------------------------------------------------------ seed bags
     def bags(self, round_: int) -> list[Item]:
@@ -316,8 +317,9 @@ class _State:
     def finish(self, queue: list[Item]) -> tuple[ModelResult, ...]:
         """Configs left with some folds are "incomplete: time limit"; the others were never started."""
         for item in queue:
-            if item.started:
-                self.results[item.model.name] = self.session.assemble(item.model, None, incomplete="time limit")
+            if item.started:  # without a time limit, folds left unfinished are a failure ("N fold(s) unfinished")
+                cut = "time limit" if self.budget is not None else None
+                self.results[item.model.name] = self.session.assemble(item.model, None, incomplete=cut)
                 self._record(item)
         self.write_meta()
         return tuple(self.results[name] for name in self.order if name in self.results)
