@@ -232,6 +232,10 @@ def test_tpe_study_is_stored_in_the_run_folder_and_reopens_with_optuna(demo_data
     assert again.fitted == 0 and len(optuna.load_study(study_name="search", storage=f"sqlite:///{db}").trials) == 3
     more = run(_spec(demo_data, {**search, "n_configs": 5}), runs_root=tmp_path, progress=None, record_history=False)
     assert more.fitted == 3 and len(optuna.load_study(study_name="search", storage=f"sqlite:///{db}").trials) == 4
+    # a search grown in two runs asks what one run asks: the sampler is seeded from (seed, trial number)
+    fresh = run(_spec(demo_data, {**search, "n_configs": 5}), runs_root=tmp_path / "fresh", progress=None)
+    grown = RunStore(more.run_dir).read_meta()["search"]["configs"]
+    assert RunStore(fresh.run_dir).read_meta()["search"]["configs"] == grown
 
 
 def test_tpe_without_optuna_names_the_extra(demo_data: Path, tmp_path: Path, monkeypatch) -> None:
