@@ -428,6 +428,7 @@ def _write_meta(
 def fit_fold(ctx: Context, task: Task) -> FoldResult:
     """Fit one model on one fold: features fitted on the fold's training rows, early stopping on its validation
     rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step."""
+    task_start = time.perf_counter()
     data, metric = ctx.data, ctx.metric
     train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
     adapter = make_adapter(task.model)
@@ -496,6 +497,7 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         predict_seconds=round(predict_seconds, 4),
         device=ctx.device,
         threads=ctx.threads,
+        task_seconds=round(time.perf_counter() - task_start, 4),
     )
     extras = {
         "features.json": json.dumps(state).encode(),

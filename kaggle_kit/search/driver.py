@@ -269,23 +269,27 @@ class _State:
             )
         start = time.monotonic()
         errors = self.session.execute(tasks)
-        wall = time.monotonic() - start
         self.fitted += len(tasks)
-        measured = []
+        folds = []
         finished = set()
         for task in tasks:
             res = self.session.store.finished(task.model.name, task.key, task.repeat, task.fold)
             if res is not None:
-                measured.append(self.cost.observe(task.model, res))
+                folds.append((task.model, res))
                 finished.add((task.model.name, task.repeat, task.fold))
-        if self.budget is not None and measured:
-            self.cost.observe_wave(wall, measured, self.session.jobs)
+        post = 0.0
         for item, _ in wave:
             item.todo = [t for t in item.todo or [] if (t.model.name, t.repeat, t.fold) not in finished]
             if item.model.name in errors or not item.todo:
+                t0 = time.monotonic()
                 self._done(item, errors.get(item.model.name), proposer)
+                self.cost.observe_post(time.monotonic() - t0)
+                post += time.monotonic() - t0
                 queue.remove(item)
         self.write_meta()
+        # workers are new processes for every wave, except when the folds run in this process (one job)
+        fresh = self.session.jobs > 1 or self.session.settings.executor == "ray"
+        self.cost.observe_wave(time.monotonic() - start - post, folds, self.session.jobs, fresh)
         return bool(finished or errors)
 
     # ------------------------------------------------------------------ seed bags
@@ -325,6 +329,8 @@ class _State:
         return tuple(self.results[name] for name in self.order if name in self.results)
 
     def write_meta(self) -> None:
+        if self.budget is not None:
+            self.budget.models = len(self.order)
         extra: dict[str, Any] = {}
         if self.configs:
             extra["search"] = {"configs": self.configs}
