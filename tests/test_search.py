@@ -405,3 +405,22 @@ def test_extra_models_are_models_of_the_run(demo_data: Path, tmp_path: Path) -> 
     assert list(RunStore(result.run_dir).current_models()) == ["baseline", "lgbm", "lgbm_wide"]
     with pytest.raises(ConfigError, match=r"extra_models: 'lgbm' is the name of another model of the run"):
         run(spec, runs_root=tmp_path, extra_models=[ModelSpec(name="lgbm", kind="xgboost")], progress=None)
+
+
+def test_sampled_configs_are_valid_models_of_their_kind() -> None:
+    """Every sampled config of a family whose kind is here passes its adapter's own parameter checks (the mlp's
+    schema, the GBDTs' reserved keys), so a search never fails on a name or a type it made up."""
+    from kaggle_kit.metrics import get_metric
+    from kaggle_kit.models import ADAPTERS, FitContext, make_adapter
+    from kaggle_kit.search.plan import build_model
+
+    ctx = FitContext("binary", 2, get_metric("roc_auc"), 0, "cpu", threads=1)
+    families = [f for f in SPACES if SPACES[f].kind in ADAPTERS]
+    assert {"lightgbm", "xgboost", "mlp"} <= set(families)
+    search = SearchSpec(families=families, n_configs=30)
+    for family in families:
+        for index in range(30):
+            params = {} if index == 0 else sample_params(SPACES[family], seed=3, index=index)
+            model = build_model(search, family, index, params)
+            assert model.name == f"{family}_c{index:03d}" and model.kind == SPACES[family].kind
+            make_adapter(model).check(ctx)
