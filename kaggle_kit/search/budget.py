@@ -112,8 +112,9 @@ class CostModel:
       library (seconds under load), and a process pool is started afresh for each wave. That fold is an outlier,
       not a slow round: in each wave the slowest fold of the kind per worker is set apart, and what it took beyond
       the others counts once per wave that runs the kind;
-    - per wave, what its tasks do not explain (``wave_overhead``: starting workers, each reading the data, writing
-      files): the largest of the last three waves.
+    - what the tasks do not explain: per wave with fresh worker processes (``wave_overhead``: starting them, each
+      reading the data), per task when one process fits everything (``task_excess``: writing a fold's files); the
+      largest of the last three waves.
     """
 
     per_unit: dict[str, list[float]] = field(default_factory=dict)
@@ -121,6 +122,7 @@ class CostModel:
     fixed: dict[str, list[float]] = field(default_factory=dict)
     first_use: dict[str, float] = field(default_factory=dict)
     overhead: float = 0.0  #: seconds per task beyond its fit where no fold of the kind recorded its task time
+    task_excess: float = 0.0  #: seconds per task outside it (writing its files, fsync, the progress line)
     post: float = 0.0  #: seconds per finished config in this process after its wave (assembling OOF, summary)
     wave_overhead: float = 0.0
     excess: list[float] = field(default_factory=list)  #: per wave: wall time its tasks do not explain
@@ -163,8 +165,13 @@ class CostModel:
                 self.first_use[kind] = max(0.0, extra) if fresh else 0.0
         measured = [_task_seconds(res) for _, res in folds]
         if measured:
-            self.excess.append(max(0.0, wall - makespan(measured, jobs)))
-            self.wave_overhead = max(self.excess[-3:])
+            excess = max(0.0, wall - makespan(measured, jobs))
+            if fresh:  # new worker processes: starting them and reading the data, once per wave
+                self.excess.append(excess)
+                self.wave_overhead = max(self.excess[-3:])
+            else:  # one process that has everything loaded: what is left is per task (writing the fold's files)
+                self.excess.append(excess / len(measured))
+                self.task_excess = max(self.excess[-3:])
         return measured
 
     def observe_post(self, seconds: float) -> None:
@@ -189,7 +196,7 @@ class CostModel:
     def task_overhead(self, kind: str) -> float:
         """Seconds of a fold's task beyond its fit and predictions (75th percentile, times :data:`SAFETY`)."""
         fixed = self.fixed.get(kind)
-        return float(np.quantile(fixed, 0.75)) * SAFETY if fixed else self.overhead
+        return (float(np.quantile(fixed, 0.75)) * SAFETY if fixed else self.overhead) + self.task_excess
 
     def fold_cost(self, model: ModelSpec) -> tuple[float, float]:
         """(expected, worst-case) seconds of one fold of ``model``; its kind must be known."""
