@@ -283,7 +283,7 @@ def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_config
     demo_data: Path, tmp_path: Path
 ) -> None:
     limit = 14.0
-    spec = _spec(demo_data, _search(60))
+    spec = _spec(demo_data, _search(400))  # 800 configs: far more than 14 s allows, even on an idle machine
     config = tmp_path / "search.toml"
     config.write_text(spec.to_toml())
     runs = tmp_path / "runs"
@@ -297,7 +297,7 @@ def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_config
     run_dir = runs / spec.run_name
     meta = RunStore(run_dir).read_meta()
     assert meta["time_limit"]["limit_s"] == pytest.approx(limit, rel=0.2)
-    assert len(meta["search"]["configs"]) < 120  # the limit stopped it: not every config was started
+    assert len(meta["search"]["configs"]) < 800  # the limit stopped it: not every config was started
     assert "time limit" in proc.stdout
     ranked = leaderboard(run_dir)
     assert len(ranked) >= 3
