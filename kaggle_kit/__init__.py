@@ -16,6 +16,7 @@ _PUBLIC = {
     "FoldSpec": "config",
     "ModelSpec": "config",
     "RunSpec": "config",
+    "SearchSpec": "config",
     "load_spec": "config",
     "build_spec": "config",
     "KitError": "errors",
@@ -51,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
         import_predictions,
         read_blend,
     )
-    from .config import CompetitionSpec, DataSpec, FoldSpec, ModelSpec, RunSpec, build_spec, load_spec
+    from .config import CompetitionSpec, DataSpec, FoldSpec, ModelSpec, RunSpec, SearchSpec, build_spec, load_spec
     from .data import load_competition
     from .errors import ConfigError, DataError, KitError, StoreError
     from .folds import Folds, make_folds
@@ -92,6 +93,7 @@ __all__ = [
     "RunResult",
     "RunSpec",
     "RunStore",
+    "SearchSpec",
     "StoreError",
     "blend_predictions",
     "blend_report",

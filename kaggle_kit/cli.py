@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import DataWarning, KitError
+
+if TYPE_CHECKING:
+    from .config import CompetitionSpec, SearchSpec
+
+_STARTED = time.monotonic()  #: a --time-limit counts from here: the whole command, imports and data reading included
 
 #: what `kaggle-kit demo` (and `make demo`) runs: one competition of each task, about 2 minutes on 2 cores
 DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
@@ -26,6 +33,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.config)
     only = [m.strip() for m in args.only.split(",")] if args.only else None
+    search = _search(spec, args.search) if args.search is not None else None
     result = run(
         spec,
         runs_root=args.runs_root,
@@ -34,6 +42,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         ray_address=args.ray_address,
         progress=terminal_progress(verbose=args.verbose),
+        time_limit=_time_limit(args.time_limit),
+        search=search,
+        started=_STARTED,
     )
     print()
     print(result.leaderboard())
@@ -42,6 +53,56 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for m in failed:  # the user asked for every model: any failure fails the command (finished results are kept)
         print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .config import load_spec
+    from .runner import run
+
+    spec = load_spec(args.config)
+    result = run(
+        spec,
+        runs_root=args.runs_root,
+        n_jobs=args.jobs,
+        time_limit=_time_limit(args.time_limit),
+        search=_search(spec, args.n),
+        started=_STARTED,
+    )
+    print()
+    print(result.leaderboard())
+    print(
+        f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused}); blend every "
+        f"config: kaggle-kit blend {result.run_dir} --method hill_climb"
+    )
+    return 0
+
+
+def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
+    """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models."""
+    from .config import SearchSpec
+    from .errors import ConfigError
+    from .search import SPACES
+
+    if n is not None and n < 1:
+        raise ConfigError(f"--search / --n takes the number of configs per family (1 or more); got {n}")
+    if spec.search is not None:
+        return spec.search if n is None else spec.search.with_count(n)
+    families = [f for f in SPACES if any(m.kind == SPACES[f].kind for m in spec.models)]
+    if not families:
+        raise ConfigError(
+            "the spec has no [search] table and none of its models' kinds has a search space; add e.g.\n"
+            '[search]\nfamilies = ["lightgbm", "xgboost"]\nn_configs = 8'
+        )
+    return SearchSpec(families=families, n_configs=n or 8)
+
+
+def _time_limit(limit: float | None) -> float | None:
+    """--time-limit, checked (it counts from the command's start: ``started=_STARTED``)."""
+    from .errors import ConfigError
+
+    if limit is not None and limit <= 0:
+        raise ConfigError(f"--time-limit takes seconds, more than 0; got {limit:g}")
+    return limit
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -252,7 +313,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="join a Ray cluster: 'auto' or 'ray://host:port' (implies --executor ray; default: a local Ray)",
     )
     p.add_argument("--verbose", action="store_true", help="print a line per fold (they always go to RUN_DIR/run.log)")
+    p.add_argument(
+        "--search",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also fit N configs per family of the spec's [search] (default families: those of its models)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="end the whole command within this wall-clock time (default: run.time_limit)",
+    )
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "search", help="fit a search's configs (default + sampled, per family) as models of the run; resumes"
+    )
+    p.add_argument("config", help="competition TOML with a [search] table (or models whose kinds have a space)")
+    p.add_argument("--n", type=int, default=None, help="configs per family, the default included (default: [search])")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS", help="wall-clock limit")
+    p.add_argument("--runs-root", default="runs", help="folder holding run folders (default: runs)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel (config, fold) tasks (default: run.n_jobs)")
+    p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("leaderboard", help="print the CV leaderboard of a run folder")
     p.add_argument("run_dir")

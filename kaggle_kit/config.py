@@ -323,6 +323,13 @@ class RunSpec(_Strict):
         default=None,
         description="executor = 'ray' only: None starts a local Ray; 'auto' or 'ray://host:port' joins a cluster",
     )
+    time_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description="wall-clock seconds for the whole run (also `--time-limit`): configs that cannot finish all their "
+        "folds in time are not started, late ones get fewer rounds / epochs, time left over bags the best with "
+        "other seeds (kaggle_kit.search.budget)",
+    )
     gpus_per_task: float | None = Field(
         default=None,
         ge=0,
@@ -459,6 +466,88 @@ class PipelineSpec(_Strict):
         return validate_steps(value, where="")
 
 
+#: the ModelSpec fields ``[search.overrides.<family>]`` may set on every config of a family
+SEARCH_OVERRIDE_KEYS = ("params", "num_boost_round", "early_stopping_rounds", "pipeline")
+MAX_SEARCH_CONFIGS = 1000  #: configs per family: names run from <family>_c000 to <family>_c999
+
+
+class SearchSpec(_Strict):
+    """A search over model families (``[search]``): per family its default config, then configs drawn from its space
+    (:data:`kaggle_kit.search.SPACES`), each a model of the run named ``<family>_c<index>`` (``lightgbm_c007``)."""
+
+    families: Annotated[list[str], Field(min_length=1)] = Field(
+        description="families to search, keys of kaggle_kit.search.SPACES, e.g. ['lightgbm', 'xgboost']"
+    )
+    n_configs: int | dict[str, int] = Field(
+        default=8,
+        description="configs per family, the default (c000) included; a table gives each family its own number",
+    )
+    sampler: Literal["random", "tpe"] = Field(
+        default="random",
+        description="'random': config i drawn from (seed, family, i) alone; 'tpe': Optuna's TPE (pip install "
+        "'kaggle-kit[search]'), its study in <run>/search/search.db",
+    )
+    seed: int | None = Field(default=None, ge=0, description="seed of the sampled configs; default: the spec's seed")
+    include_default: bool = Field(default=True, description="config 0 of each family is its default config")
+    overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per family, ModelSpec fields set on every config: params (over the sampled ones), "
+        "num_boost_round, early_stopping_rounds, pipeline",
+    )
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        from .search.spaces import SPACES
+
+        for family in value:
+            if family not in SPACES:
+                raise ValueError(f"unknown family {family!r}; known: {allowed(SPACES)}.{did_you_mean(family, SPACES)}")
+        dupes = sorted({f for f in value if value.count(f) > 1})
+        if dupes:
+            raise ValueError(f"lists {allowed(dupes)} more than once")
+        return value
+
+    @field_validator("n_configs", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        counts = value.values() if isinstance(value, dict) else [value]
+        for n in counts:
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SEARCH_CONFIGS:
+                raise ValueError(
+                    f"must be a whole number from 1 to {MAX_SEARCH_CONFIGS} (configs per family, the default "
+                    f"included), or a table of them per family such as {{ lightgbm = 20, xgboost = 10 }}; got {n!r}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _per_family_keys(self) -> SearchSpec:
+        tables = [("n_configs", self.n_configs)] if isinstance(self.n_configs, dict) else []
+        for where, table in [*tables, ("overrides", self.overrides)]:
+            for family in table:
+                if family not in self.families:
+                    raise ValueError(
+                        f"search.{where} names {family!r}, which is not in search.families ({allowed(self.families)})"
+                        f"; add it there or remove it.{did_you_mean(family, self.families)}"
+                    )
+        for family, table in self.overrides.items():
+            for key in table:
+                if key not in SEARCH_OVERRIDE_KEYS:
+                    raise ValueError(
+                        f"search.overrides.{family}.{key} is not a model field a search may set; allowed: "
+                        f"{allowed(SEARCH_OVERRIDE_KEYS)}.{did_you_mean(key, SEARCH_OVERRIDE_KEYS)}"
+                    )
+        return self
+
+    def count(self, family: str) -> int:
+        """How many configs ``family`` gets (the default included)."""
+        return self.n_configs.get(family, 0) if isinstance(self.n_configs, dict) else self.n_configs
+
+    def with_count(self, n: int) -> SearchSpec:
+        """This search with ``n`` configs for every family (``--search N`` / ``--n N``)."""
+        return SearchSpec.model_validate({**self.model_dump(), "n_configs": n})
+
+
 class CompetitionSpec(_Strict):
     """The whole competition: task, metric, data, folds, models. Built from TOML by :func:`load_spec`."""
 
@@ -478,7 +567,8 @@ class CompetitionSpec(_Strict):
         default=None,
         description="a portfolio of models chosen for the data (kaggle_kit.presets), added to [[models]]",
     )
-    models: list[ModelSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list, description="at least one, unless preset or [search] is set")
+    search: SearchSpec | None = Field(default=None, description="a search over model families: [search]")
     pipelines: dict[str, PipelineSpec] = Field(default_factory=dict, description="feature pipelines, by name")
     base_dir: Path = Field(default=Path("."), exclude=True, description="folder that relative data paths start from")
 
@@ -504,10 +594,10 @@ class CompetitionSpec(_Strict):
     def _consistent(self) -> CompetitionSpec:
         from .metrics import get_metric
 
-        if not self.models and self.preset is None:
+        if not self.models and self.preset is None and self.search is None:
             raise ValueError(
-                "the spec has no models: add [[models]] tables, or preset = 'good' (or 'fast', 'best') for a "
-                "portfolio chosen for the data"
+                "the spec has no models: add [[models]] tables, preset = 'good' (or 'fast', 'best') for a "
+                "portfolio chosen for the data, or a [search] over model families"
             )
         metric = get_metric(self.metric)
         if self.task not in metric.tasks:
@@ -541,6 +631,14 @@ class CompetitionSpec(_Strict):
                 chain.append(declared[chain[-1]].extends)  # type: ignore[arg-type]
                 if chain[-1] in chain[:-1]:
                     raise ValueError(f"pipelines.{name}.extends makes a cycle: {' -> '.join(chain)}")
+        if self.search is not None:
+            for family, table in self.search.overrides.items():
+                pipe = table.get("pipeline")
+                if pipe is not None and pipe not in declared:
+                    raise ValueError(
+                        f"search.overrides.{family}.pipeline = {pipe!r} is not a declared pipeline; declared: "
+                        f"{allowed(declared)}.{did_you_mean(str(pipe), declared)}"
+                    )
         for i, m in enumerate(self.models):
             if m.pipeline is not None and m.pipeline not in declared:
                 where = f"models[{i}].pipeline = {m.pipeline!r} (model {m.name!r})"
@@ -631,6 +729,7 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "folds": FoldSpec,
     "run": RunSpec,
     "models": ModelSpec,
+    "search": SearchSpec,
 }
 
 

@@ -26,12 +26,13 @@ MAX_FOLDS_SHOWN = 10
 
 
 def leaderboard(run_dir: Path | str) -> list[ModelResult]:
-    """The current models' results in a run folder, best CV first (failed models last)."""
+    """The current models' results in a run folder, best CV first (failed models last). Configs a time limit left
+    without all their folds (status ``"incomplete"``) are not ranked."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = get_metric(meta["metric"])
     rows = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
-    return rank(rows, metric)
+    return rank([r for r in rows if r.status != "incomplete"], metric)
 
 
 def rank_by(items: Iterable[T], metric: Metric, score: Callable[[T], float], ok: Callable[[T], bool]) -> list[T]:

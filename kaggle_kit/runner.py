@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -38,6 +38,7 @@ from .config import (
     CompetitionSpec,
     ModelSpec,
     RunSpec,
+    SearchSpec,
     spec_hash,
     validation_message,
 )
@@ -67,11 +68,17 @@ class RunResult:
     models: tuple[ModelResult, ...]
     fitted: int
     reused: int
+    incomplete: tuple[str, ...] = ()  #: configs a time limit left without all their folds (not ranked)
+    notes: tuple[str, ...] = ()  #: what a search or a time limit did, one line each
 
     def leaderboard(self) -> str:
         from .leaderboard import format_leaderboard
 
-        return format_leaderboard(self.models, get_metric(self.metric))
+        table = format_leaderboard([m for m in self.models if m.status != "incomplete"], get_metric(self.metric))
+        lines = [table, *self.notes]
+        if self.incomplete:
+            lines.append(f"incomplete (time limit, not ranked or blended): {', '.join(self.incomplete)}")
+        return "\n".join(lines)
 
 
 def baseline_spec() -> ModelSpec:
@@ -89,6 +96,8 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
     the models that use it, renaming one refits nothing. A model without one hashes as before pipelines existed.
     """
     dump = model.model_dump(mode="json")
+    if dump.get("seed") is None:  # keys of models without a seed of their own stay what they were before seeds
+        dump.pop("seed", None)
     pipeline = dump.pop("pipeline", None)
     for key, unset in _NEW_MODEL_FIELDS.items():  # a spec that leaves them unset hashes as before they existed
         if key in dump and dump[key] == unset:
@@ -148,6 +157,10 @@ def run(
     ray_address: str | None = None,
     progress: RunProgress | Progress | Literal["auto"] | None = "auto",
     record_history: bool = True,
+    time_limit: float | None = None,
+    extra_models: Sequence[ModelSpec] = (),
+    search: SearchSpec | None = None,
+    started: float | None = None,
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
 
@@ -159,69 +172,201 @@ def run(
     ``progress``: ``"auto"`` shows a live display on a terminal and a line per model elsewhere
     (:func:`kaggle_kit.progress.terminal_progress`); a callable (``print``, ``list.append``) gets every line, one per
     fold; a :class:`~kaggle_kit.progress.RunProgress` gets the events; None shows nothing. Every line, a failed fold's
-    traceback included, is also appended to ``<run_dir>/run.log``.
-    """
-    settings = _run_settings(spec.run, executor, ray_address)
-    data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
-    metric = get_metric(spec.metric)
-    device = resolve_device(spec.device)
-    store = RunStore.in_runs_folder(runs_root, spec.run_name)
-    store.ensure_writable()
-    say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
-    spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
-    folds = _folds_for_run(store, spec, data)
-    store.save_target(data.train_ids, data.y)
+    traceback included, is also appended to ``<run_dir>/run.log``. A ``spec.preset`` is resolved for the data once it
+    is read (:mod:`kaggle_kit.presets`).
 
-    all_models = [baseline_spec(), *spec.models]
-    models = all_models
+    ``search`` (default ``spec.search``) adds the configs of a search over model families, ``extra_models`` more
+    models; ``time_limit`` (default ``spec.run.time_limit``, seconds) bounds the whole call: both go through
+    :func:`kaggle_kit.search.driver.drive` (waves of whole configs under the budget, TPE batches, seed bags). The
+    limit counts from ``started`` (a ``time.monotonic()`` value; default: now), e.g. the start of a command.
+    """
+    started = time.monotonic() if started is None else started
+    session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
+    spec = session.spec  # with its preset's models, resolved for the data
+    models = [baseline_spec(), *spec.models]
     if only:
         for name in only:
             spec.model(name)  # unknown names raise, listing the spec's models
         models = [m for m in models if m.name in only or m.name == BASELINE_NAME]
-    for m in models:  # reject bad params (a reserved key, a task the model cannot do) before anything trains
-        make_adapter(m).check(FitContext(data.task, data.n_classes, metric, model_seed(m, spec), device, threads=1))
-    data_fp, folds_fp = data.fingerprint(), folds.fingerprint()
-    # every model of the spec is "current" (the leaderboard lists them all), even those --only leaves out
-    keys = {m.name: model_key(m, spec, data_fp, folds_fp) for m in all_models}
+    models += list(extra_models)
+    clash = sorted({m.name for m in extra_models if [x.name for x in models].count(m.name) > 1})
+    if clash:
+        raise ConfigError(f"extra_models: {clash[0]!r} is the name of another model of the run; rename it")
+    search = search if search is not None else spec.search
+    limit = time_limit if time_limit is not None else spec.run.time_limit
+    if search is None and limit is None and not extra_models:
+        outcome = session.fit_all(models, current=[baseline_spec(), *spec.models])
+    else:
+        from .search.driver import drive
 
-    pending: list[Task] = []
-    reused = 0
-    for m in models:
-        for r, k in folds.tasks():
-            if store.finished(m.name, keys[m.name], r, k) is None:
-                pending.append(Task(m, keys[m.name], r, k))
-            else:
-                reused += 1
-    if reused:
-        say(f"reusing {reused} finished fold(s) from {store.root}")
-
-    jobs = max(1, min(n_jobs or settings.n_jobs or cpu_count(), len(pending) or 1))
-    load = machine_load()
-    threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
-    execution = _execution(settings, jobs, threads, load)
-    _write_meta(store, spec, data, folds, metric, device, keys, execution)
-    workers = "Ray tasks" if settings.executor == "ray" and settings.ray_address else f"{jobs} worker(s)"
-    say(
-        f"fitting {len(pending)} fold(s) with {workers} x {threads} thread(s) on {device} ({execution['where']}; "
-        f"load {load.load:.2f} on {load.cores} core(s), {load.others:.2f} of it other processes)"
-    )
-    job = Job(
-        Context(spec, data, folds, store, metric, device, threads),
-        in_memory=train is not None,
-        jobs=jobs,
-        executor=settings.executor,
-        ray_address=settings.ray_address,
-        gpus_per_task=settings.gpus_per_task,
-        adaptive_threads=not settings.threads_per_task,
-    )
-    errors = execute(pending, job, fit_fold, say)
-
-    results = tuple(_assemble(store, m, keys[m.name], data, folds, metric, errors.get(m.name)) for m in models)
+        named = {m.name for m in models}
+        keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
+        outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep)
     if record_history:
         from .report.history import record_run
 
-        record_run(store.root)
-    return RunResult(store.root, spec.metric, results, fitted=len(pending), reused=reused)
+        record_run(session.store.root)
+    return RunResult(
+        session.store.root,
+        spec.metric,
+        outcome.results,
+        fitted=outcome.fitted,
+        reused=outcome.reused,
+        incomplete=tuple(r.name for r in outcome.results if r.status == "incomplete"),
+        notes=outcome.notes,
+    )
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What fitting a run's models gave: their leaderboard rows, folds fitted and reused, lines for the user."""
+
+    results: tuple[ModelResult, ...]
+    fitted: int
+    reused: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class RunSession:
+    """One run's data, folds and store, and the means to fit folds of any model on them: what :func:`run` and the
+    search driver (:mod:`kaggle_kit.search.driver`) share. Built by :meth:`open`; :meth:`start` fixes the workers."""
+
+    spec: CompetitionSpec
+    data: CompetitionData
+    folds: Folds
+    store: RunStore
+    metric: Metric
+    device: str
+    settings: RunSpec
+    in_memory: bool
+    say: RunProgress
+    n_jobs: int | None = None
+    job: Job | None = None
+    execution: dict[str, Any] | None = None
+    _keys: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls,
+        spec: CompetitionSpec,
+        runs_root: Path | str,
+        train: pl.DataFrame | None,
+        test: pl.DataFrame | None,
+        n_jobs: int | None,
+        executor: str | None,
+        ray_address: str | None,
+        progress: RunProgress | Progress | Literal["auto"] | None,
+    ) -> RunSession:
+        settings = _run_settings(spec.run, executor, ray_address)
+        data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
+        metric = get_metric(spec.metric)
+        device = resolve_device(spec.device)
+        store = RunStore.in_runs_folder(runs_root, spec.run_name)
+        store.ensure_writable()
+        say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
+        spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
+        folds = _folds_for_run(store, spec, data)
+        store.save_target(data.train_ids, data.y)
+        return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs)
+
+    def check(self, models: Sequence[ModelSpec]) -> None:
+        """Reject bad params (a reserved key, a task the model cannot do) before anything trains."""
+        for m in models:
+            make_adapter(m).check(
+                FitContext(
+                    self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
+                )
+            )
+
+    def key(self, model: ModelSpec) -> str:
+        cache = (model.name, model.model_dump_json())
+        if cache not in self._keys:
+            self._keys[cache] = model_key(model, self.spec, self.data.fingerprint(), self.folds.fingerprint())
+        return self._keys[cache]
+
+    def tasks(self, model: ModelSpec) -> tuple[list[Task], list[FoldResult]]:
+        """The model's unfinished (repeat, fold) tasks, and the results of its finished folds."""
+        key, todo, done = self.key(model), [], []
+        for r, k in self.folds.tasks():
+            found = self.store.finished(model.name, key, r, k)
+            if found is None:
+                todo.append(Task(model, key, r, k))
+            else:
+                done.append(found)
+        return todo, done
+
+    def start(self, n_tasks: int) -> None:
+        """Fix the worker count and threads per task (once per run) and say so."""
+        if self.job is not None:
+            return
+        settings = self.settings
+        jobs = max(1, min(self.n_jobs or settings.n_jobs or cpu_count(), n_tasks or 1))
+        load = machine_load()
+        threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
+        self.execution = _execution(settings, jobs, threads, load)
+        workers = "Ray tasks" if settings.executor == "ray" and settings.ray_address else f"{jobs} worker(s)"
+        self.say(
+            f"fitting {n_tasks} fold(s) with {workers} x {threads} thread(s) on {self.device} "
+            f"({self.execution['where']}; load {load.load:.2f} on {load.cores} core(s), {load.others:.2f} of it "
+            "other processes)"
+        )
+        self.job = Job(
+            Context(self.spec, self.data, self.folds, self.store, self.metric, self.device, threads),
+            in_memory=self.in_memory,
+            jobs=jobs,
+            executor=settings.executor,
+            ray_address=settings.ray_address,
+            gpus_per_task=settings.gpus_per_task,
+            adaptive_threads=not settings.threads_per_task,
+        )
+
+    @property
+    def jobs(self) -> int:
+        assert self.job is not None, "start() first"
+        return self.job.jobs
+
+    def execute(self, tasks: list[Task]) -> dict[str, str]:
+        """Fit the tasks; model name -> error text of the models that failed."""
+        assert self.job is not None, "start() first"
+        return execute(tasks, self.job, fit_fold, self.say)
+
+    def assemble(self, model: ModelSpec, error: str | None, incomplete: str | None = None) -> ModelResult:
+        return _assemble(self.store, model, self.key(model), self.data, self.folds, self.metric, error, incomplete)
+
+    def write_meta(self, models: Sequence[ModelSpec], extra: dict[str, Any] | None = None) -> None:
+        """run.json: ``models`` (name -> key) are the run's current models, in this order."""
+        keys = {m.name: self.key(m) for m in models}
+        kinds = {m.name: m.kind for m in models}
+        _write_meta(
+            self.store,
+            self.spec,
+            self.data,
+            self.folds,
+            self.metric,
+            self.device,
+            keys,
+            self.execution or {},
+            kinds=kinds,
+            extra=extra,
+        )
+
+    def fit_all(self, models: Sequence[ModelSpec], current: Sequence[ModelSpec]) -> FitOutcome:
+        """Every unfinished fold of ``models`` at once (``current``: all models run.json lists)."""
+        self.check(models)
+        pending: list[Task] = []
+        reused = 0
+        for m in models:
+            todo, done = self.tasks(m)
+            pending += todo
+            reused += len(done)
+        if reused:
+            self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
+        self.start(len(pending))
+        self.write_meta(current)
+        errors = self.execute(pending)
+        results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
+        return FitOutcome(results, fitted=len(pending), reused=reused)
 
 
 def _with_preset(
@@ -300,6 +445,9 @@ def _write_meta(
     device: str,
     keys: dict[str, str],
     execution: dict[str, Any],
+    *,
+    kinds: dict[str, str],
+    extra: dict[str, Any] | None = None,
 ) -> None:
     previous = store.read_meta() if store.exists() else {}
     if previous and (previous.get("task"), previous.get("metric")) != (spec.task, spec.metric):
@@ -328,10 +476,11 @@ def _write_meta(
             "device": device,
             "execution": execution,
             "models": keys,
-            "kinds": {m.name: m.kind for m in [baseline_spec(), *spec.models]},
+            "kinds": kinds,
             # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
             "columns": column_record(data.train, data.features, data.categorical),
             "categorical": list(data.categorical),
+            **(extra or {}),
         }
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
@@ -340,6 +489,7 @@ def _write_meta(
 def fit_fold(ctx: Context, task: Task) -> FoldResult:
     """Fit one model on one fold: features fitted on the fold's training rows, early stopping on its validation
     rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step."""
+    task_start = time.perf_counter()
     data, metric = ctx.data, ctx.metric
     train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
     adapter = make_adapter(task.model)
@@ -412,6 +562,7 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         device=ctx.device,
         threads=ctx.threads,
         clipped=(clipped_valid, clipped_test),
+        task_seconds=round(time.perf_counter() - task_start, 4),
     )
     extras = {
         "features.json": json.dumps(state).encode(),
@@ -461,6 +612,7 @@ def _assemble(
     folds: Folds,
     metric: Metric,
     error: str | None,
+    incomplete: str | None = None,
 ) -> ModelResult:
     """Gather a model's folds into OOF (row order = train order, averaged over repeats) and fold-averaged test
     predictions, score them, and write them with the model's summary. Temporary fold folders a killed write left
@@ -468,6 +620,21 @@ def _assemble(
     store.remove_stale_temps(model.name, key)
     results = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
     done = [r for r in results if r is not None]
+    if error is None and len(done) != len(results) and incomplete is not None:
+        summary = ModelResult(
+            name=model.name,
+            kind=model.kind,
+            key=key,
+            metric=metric.name,
+            cv=float("nan"),
+            fold_scores=tuple(r.score for r in done),
+            fit_seconds=sum(r.fit_seconds for r in done),
+            best_iteration=None,
+            status="incomplete",
+            error=f"incomplete: {incomplete} ({len(done)} of {len(results)} folds)",
+        )
+        store.write_summary(summary)
+        return summary
     if error is not None or len(done) != len(results):
         summary = ModelResult(
             name=model.name,

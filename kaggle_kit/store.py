@@ -67,6 +67,7 @@ class FoldResult:
     predict_seconds: float
     device: str
     threads: int
+    task_seconds: float = 0.0  # the whole task before its files are written: encoding, fit, predictions (0: older)
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     clipped: tuple[int, int] = (0, 0)  # validation, test prediction values clipped into the metric's domain
 

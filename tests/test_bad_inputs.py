@@ -152,6 +152,20 @@ def model_as(kind_and_keys: str) -> Mutation:
     return config('kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"', kind_and_keys)
 
 
+def append(text: str) -> Mutation:
+    """Add ``text`` (e.g. a ``[search]`` table) at the end of the config."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / "tiny.toml"
+        path.write_text(path.read_text() + "\n" + text)
+
+    return mutate
+
+
+def unchanged(folder: Path) -> None:
+    """A valid competition: the command line is what is wrong."""
+
+
 def table(name: str, edit: Callable[[pl.DataFrame], pl.DataFrame]) -> Mutation:
     """Rewrite the CSV ``name`` (relative to the competition folder) through ``edit``."""
 
@@ -285,6 +299,12 @@ def _importable(module: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def _registered(kind: str) -> bool:
+    from kaggle_kit.models import ADAPTERS
+
+    return kind in ADAPTERS
 
 
 HAVE_IMAGES = _importable("kaggle_kit.image_data")
@@ -670,6 +690,50 @@ BEFORE_RUN: list[Case] = [
         ("1 id(s) of data.train have no rows in the train long table (data.sequences.train), e.g. 7",),
         competition="sequences",
         marks=(PENDING_SEQUENCES,),
+    ),
+    # --- [search] and the time limit
+    Case(
+        "search-unknown-family",
+        append('[search]\nfamilies = ["lightgmb"]\n'),
+        ("search.families: unknown family 'lightgmb'", "Did you mean 'lightgbm'?"),
+    ),
+    Case(
+        "search-n-configs-zero",
+        append('[search]\nfamilies = ["lightgbm"]\nn_configs = 0\n'),
+        ("search.n_configs: must be a whole number from 1 to 1000", "got 0"),
+    ),
+    Case(
+        "search-n-configs-other-family",
+        append('[search]\nfamilies = ["lightgbm"]\nn_configs = { xgboost = 3 }\n'),
+        ("search.n_configs names 'xgboost', which is not in search.families ('lightgbm')",),
+    ),
+    Case(
+        "search-override-unknown-key",
+        append('[search]\nfamilies = ["lightgbm"]\n[search.overrides.lightgbm]\nrounds = 50\n'),
+        ("search.overrides.lightgbm.rounds is not a model field a search may set", "'num_boost_round'"),
+    ),
+    Case(
+        "search-family-kind-not-installed",
+        append('[search]\nfamilies = ["catboost"]\n'),
+        ("search family 'catboost' runs as model kind 'catboost', which this installation does not have",),
+        marks=(pytest.mark.skipif(_registered("catboost"), reason="kind catboost is registered here"),),
+    ),
+    Case(
+        "run-search-zero",
+        unchanged,
+        ("--search / --n takes the number of configs per family", "got 0"),
+        argv=(*RUN, "--search", "0"),
+    ),
+    Case(
+        "run-time-limit-zero",
+        unchanged,
+        ("--time-limit takes seconds, more than 0; got 0",),
+        argv=(*RUN, "--time-limit", "0"),
+    ),
+    Case(
+        "config-time-limit-negative",
+        config("[run]", "[run]\ntime_limit = -5"),
+        ("run.time_limit", "greater than 0"),
     ),
 ]
 

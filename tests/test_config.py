@@ -230,7 +230,12 @@ ERRORS = [
         r"model name 'baseline' is reserved.*rename it",
         id="reserved-baseline",
     ),
-    pytest.param(put("models", []), ConfigError, r"models: .*at least 1 item", id="no-models"),
+    pytest.param(
+        put("models", []),
+        ConfigError,
+        r"the spec has no models: add a \[\[models\]\] table, or a \[search\]",
+        id="no-models",
+    ),
     pytest.param(
         drop("models.1.estimator"),
         ConfigError,
@@ -283,7 +288,9 @@ ERRORS = [
     pytest.param(drop("data.target"), ConfigError, r"missing required key 'data\.target'", id="no-target"),
     pytest.param(drop("data.train"), ConfigError, r"missing required key 'data\.train'", id="no-train"),
     pytest.param(drop("task"), ConfigError, r"missing required key 'task'", id="no-task"),
-    pytest.param(drop("models"), ConfigError, r"missing required key 'models'", id="no-models-key"),
+    pytest.param(
+        drop("models"), ConfigError, r"the spec has no models: add a \[\[models\]\] table", id="no-models-key"
+    ),
     # several faults: each one named
     pytest.param(
         both(put("metrc", "x"), put("folds.n_splits", "five")),

@@ -1,0 +1,341 @@
+"""One wall-clock budget for a run: which configs to start, when to shorten them, when to stop.
+
+The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind: the first
+fold of a config of an unmeasured kind is fitted alone (a probe); after that, a fold's cost is the measured seconds
+per boosting round / epoch (75th percentile, the largest for the worst case, times 1.2) times the rounds it will
+run, plus the rest of its task (encoding its features), plus per wave a library's first use in fresh worker
+processes and what the wave took beyond its tasks (:class:`CostModel`). Work is started in waves of whole configs:
+
+- a config gets all its folds or none: one whose folds cannot all finish before the deadline is not started;
+- a config whose worst case (every round up to its cap) would not finish in the remaining time gets its cap
+  lowered (``num_boost_round`` or ``params.epochs``: a new content key) when the lowered cap is still worth fitting
+  (:data:`MIN_UNITS`), else it is not started;
+- a config shortened so is resumed at that size by a later time-limited run (run.json's
+  ``time_limit.shortened``; :mod:`kaggle_kit.search.driver`), so a stopped run refits nothing;
+- a reserve (3 % of the limit, at least 1.5 s, plus 10 ms per model) is kept for what follows the fits (the
+  last run.json, the history, the leaderboard), so that the whole call ends within 5 % of the limit;
+- a wave packs configs by their expected cost up to a quarter of the remaining time, so that later waves are
+  planned with what the earlier ones measured.
+
+A config a probe started and whose remaining folds do not fit is left incomplete ("incomplete: time limit"): it
+is not ranked or blended, and a rerun with more time fits only its missing folds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..config import ModelSpec
+from ..store import FoldResult
+from .spaces import SPACES
+
+Unit = Literal["rounds", "epochs"]
+
+#: kinds whose cost grows with a cap the budget may lower: boosting rounds (ModelSpec.num_boost_round) or epochs
+#: (params.epochs); search families declare theirs in their Space
+UNIT_OF_KIND: dict[str, Unit] = {
+    "xgboost": "rounds",
+    "lightgbm": "rounds",
+    "mlp": "epochs",
+    "cnn": "epochs",
+    "rnn": "epochs",
+    "cnn1d": "epochs",
+}
+MIN_UNITS: dict[Unit, int] = {"rounds": 50, "epochs": 5}  #: a cap lowered below this is not worth fitting
+DEFAULT_EPOCHS = 30  #: the nets' params.epochs default (kaggle_kit.models.nn.params.TRAIN_PARAMS)
+DEFAULT_PATIENCE = 10
+WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
+MIN_WAVE_S = 5.0
+SAFETY = 1.2  #: measured seconds per round / epoch are scaled by this (a loaded machine varies)
+RESERVE_SHARE, MIN_RESERVE_S = 0.03, 1.5  #: time kept back for assembling, run.json, history
+PER_MODEL_RESERVE_S = 0.01  #: and per model of the run (its history rows, its leaderboard line)
+
+
+def unit_of(model: ModelSpec) -> Unit | None:
+    for space in SPACES.values():
+        if space.kind == model.kind and space.budget is not None:
+            return space.budget
+    return UNIT_OF_KIND.get(model.kind)
+
+
+def cap_of(model: ModelSpec) -> int | None:
+    """The most rounds / epochs the model may run (what the budget lowers), or None for a kind without one."""
+    unit = unit_of(model)
+    if unit == "rounds":
+        return model.num_boost_round
+    if unit == "epochs":
+        return int(model.params.get("epochs", DEFAULT_EPOCHS))
+    return None
+
+
+def with_cap(model: ModelSpec, cap: int) -> ModelSpec:
+    """The model with its rounds / epochs lowered to ``cap`` (a new content key)."""
+    if unit_of(model) == "rounds":
+        return model.model_copy(update={"num_boost_round": cap})
+    return model.model_copy(update={"params": {**model.params, "epochs": cap}})
+
+
+def units_run(model: ModelSpec, result: FoldResult) -> int:
+    """How many rounds / epochs a fold ran: the kept ones plus the early-stopping patience, at most the cap."""
+    cap = cap_of(model)
+    if cap is None:
+        return 1
+    best = result.best_iteration or cap
+    if unit_of(model) == "rounds":
+        patience = model.early_stopping_rounds or 0
+    else:
+        patience = int(model.params.get("patience", DEFAULT_PATIENCE))
+    return cap if patience == 0 else max(1, min(cap, best + patience))
+
+
+def lpt(loads: Sequence[float], costs: Sequence[float]) -> list[float]:
+    """Worker loads after placing each cost, in order, on the least-loaded worker (how a pool takes a queue)."""
+    out = list(loads)
+    for c in costs:
+        i = int(np.argmin(out))
+        out[i] += c
+    return out
+
+
+@dataclass
+class CostModel:
+    """What a fold costs, learnt from the waves run so far.
+
+    - per kind, seconds per round / epoch of a fold's fit and predictions (``per_unit``, with the rounds run), and
+      the seconds of the rest of its task (``fixed``: encoding the fold's features; ``task_seconds`` of a fold);
+    - per kind, a first-use cost (``first_use``): the first fold of a kind in a fresh process also imports its
+      library (seconds under load), and a process pool is started afresh for each wave. That fold is an outlier,
+      not a slow round: in each wave the slowest fold of the kind per worker is set apart, and what it took beyond
+      the others counts once per wave that runs the kind;
+    - what the tasks do not explain: per wave with fresh worker processes (``wave_overhead``: starting them, each
+      reading the data), per task when one process fits everything (``task_excess``: writing a fold's files); the
+      largest of the last three waves.
+    """
+
+    per_unit: dict[str, list[float]] = field(default_factory=dict)
+    units: dict[str, list[int]] = field(default_factory=dict)
+    fixed: dict[str, list[float]] = field(default_factory=dict)
+    first_use: dict[str, float] = field(default_factory=dict)
+    overhead: float = 0.0  #: seconds per task beyond its fit where no fold of the kind recorded its task time
+    task_excess: float = 0.0  #: seconds per task outside it (writing its files, fsync, the progress line)
+    post: float = 0.0  #: seconds per finished config in this process after its wave (assembling OOF, summary)
+    wave_overhead: float = 0.0
+    excess: list[float] = field(default_factory=list)  #: per wave: wall time its tasks do not explain
+    _rough: dict[str, list[float]] = field(default_factory=dict)  #: per-unit costs of first-use folds only
+
+    def observe(self, model: ModelSpec, result: FoldResult) -> float:
+        """Record a fold found finished (a resumed run: not a first use); returns its task's seconds."""
+        self._add(model, result)
+        return _task_seconds(result)
+
+    def _add(self, model: ModelSpec, result: FoldResult) -> None:
+        n = units_run(model, result)
+        self.per_unit.setdefault(model.kind, []).append(max(_fit_seconds(result), 1e-4) / n)
+        self.units.setdefault(model.kind, []).append(n)
+        if result.task_seconds > 0:
+            self.fixed.setdefault(model.kind, []).append(max(0.0, result.task_seconds - _fit_seconds(result)))
+
+    def observe_wave(
+        self, wall: float, folds: Sequence[tuple[ModelSpec, FoldResult]], jobs: int, fresh: bool
+    ) -> list[float]:
+        """A wave's finished folds ran in ``wall`` seconds on ``jobs`` workers; ``fresh``: its workers were new
+        processes (a pool per wave) rather than ones that fitted these kinds before. Returns the tasks' seconds."""
+        by_kind: dict[str, list[tuple[ModelSpec, FoldResult]]] = {}
+        for model, res in folds:
+            by_kind.setdefault(model.kind, []).append((model, res))
+        for kind, group in by_kind.items():
+            first = min(jobs, len(group)) if fresh or not self.knows(kind) else 0
+            ordered = sorted(group, key=lambda g: _fit_seconds(g[1]) / units_run(g[0], g[1]))
+            clean, slow = ordered[: len(group) - first], ordered[len(group) - first :]
+            for model, res in clean:
+                self._add(model, res)
+            for model, res in slow:
+                self._rough.setdefault(kind, []).append(max(_fit_seconds(res), 1e-4) / units_run(model, res))
+                if res.task_seconds > 0 and not self.fixed.get(kind):
+                    self.fixed.setdefault(kind, []).append(max(0.0, res.task_seconds - _fit_seconds(res)))
+            if clean and slow:
+                extra = float(
+                    np.median([_task_seconds(r) for _, r in slow]) - np.median([_task_seconds(r) for _, r in clean])
+                )
+                self.first_use[kind] = max(0.0, extra) if fresh else 0.0
+        measured = [_task_seconds(res) for _, res in folds]
+        if measured:
+            excess = max(0.0, wall - makespan(measured, jobs))
+            if fresh:  # new worker processes: starting them and reading the data, once per wave
+                self.excess.append(excess)
+                self.wave_overhead = max(self.excess[-3:])
+            else:  # one process that has everything loaded: what is left is per task (writing the fold's files)
+                self.excess.append(excess / len(measured))
+                self.task_excess = max(self.excess[-3:])
+        return measured
+
+    def observe_post(self, seconds: float) -> None:
+        """A finished config's assembly (OOF, test predictions, summary) took ``seconds`` here, after its wave."""
+        self.post = seconds if self.post == 0 else max(seconds, 0.7 * self.post + 0.3 * seconds)
+
+    def knows(self, kind: str) -> bool:
+        return bool(self.per_unit.get(kind) or self._rough.get(kind))
+
+    def _measured(self, kind: str) -> list[float]:
+        return self.per_unit.get(kind) or self._rough[kind]
+
+    def unit_cost(self, kind: str, worst: bool = False) -> float:
+        """Seconds per round / epoch of a fold: the 75th percentile of those measured (the largest for the worst
+        case: configs of one kind differ, a net's width or a tree's leaves), times :data:`SAFETY`."""
+        measured = self._measured(kind)
+        return (max(measured) if worst else float(np.quantile(measured, 0.75))) * SAFETY
+
+    def most_units(self, kind: str) -> int:
+        return max(self.units.get(kind) or [1])
+
+    def task_overhead(self, kind: str) -> float:
+        """Seconds of a fold's task beyond its fit and predictions (75th percentile, times :data:`SAFETY`)."""
+        fixed = self.fixed.get(kind)
+        return (float(np.quantile(fixed, 0.75)) * SAFETY if fixed else self.overhead) + self.task_excess
+
+    def fold_cost(self, model: ModelSpec) -> tuple[float, float]:
+        """(expected, worst-case) seconds of one fold of ``model``; its kind must be known."""
+        unit, most = self.unit_cost(model.kind), self.unit_cost(model.kind, worst=True)
+        base = self.task_overhead(model.kind)
+        cap = cap_of(model)
+        if cap is None:
+            return base + unit, base + most * 1.5
+        return base + unit * min(cap, self.most_units(model.kind)), base + most * cap
+
+
+@dataclass
+class Budget:
+    """The deadline of a run started at ``started`` (``time.monotonic()``) with ``limit`` seconds."""
+
+    limit: float
+    started: float
+    models: int = 0  #: models of the run so far: the steps after the fits (history, leaderboard) grow with them
+
+    @property
+    def reserve(self) -> float:
+        return max(MIN_RESERVE_S, RESERVE_SHARE * self.limit) + PER_MODEL_RESERVE_S * self.models
+
+    def remaining(self) -> float:
+        """Seconds left for fitting (the reserve excluded)."""
+        return self.started + self.limit - self.reserve - time.monotonic()
+
+    def used(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class Admitted:
+    """A config a wave starts: the model as it will run (maybe with a lowered cap), the tasks, whether a probe."""
+
+    model: ModelSpec
+    n_tasks: int
+    probe: bool = False
+    shrunk_from: int | None = None
+
+
+def plan_wave(
+    candidates: Sequence[tuple[ModelSpec, int, bool]],
+    cost: CostModel,
+    remaining: float,
+    jobs: int,
+) -> list[Admitted]:
+    """Which configs to start now. ``candidates``: (model, unfinished folds, may its cap be lowered) in priority
+    order (configs already started first). The first config of an unmeasured kind is probed with one fold.
+
+    A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
+    the wave (a quarter of the remaining time, or all of it for the wave's first config); else, when allowed, with
+    the largest lowered cap that does; else not at all."""
+    remaining -= cost.wave_overhead
+    wave_budget = min(remaining, max(MIN_WAVE_S, WAVE_SHARE * remaining))
+    loads = [0.0] * jobs
+    admitted: list[Admitted] = []
+    probed: set[str] = set()
+    started_kinds: set[str] = set()
+    post = cost.post * SAFETY  # each finished config is assembled here after the wave, one after another
+    serial = 0.0
+    for model, n, shrinkable in candidates:
+        if remaining <= 0:
+            break
+        if not cost.knows(model.kind):
+            if model.kind not in probed:
+                probed.add(model.kind)
+                admitted.append(Admitted(model, 1, probe=True))
+                serial += post
+            continue
+        if model.kind not in started_kinds and cost.first_use.get(model.kind, 0.0) > 0:
+            before = loads  # every worker that runs the kind pays its first use once: count it on each
+            loads = [load + cost.first_use[model.kind] for load in loads]
+        else:
+            before = None
+        bound = wave_budget if any(loads) else remaining
+        expected, worst = cost.fold_cost(model)
+        cap = cap_of(model)
+        fixed = not shrinkable or cap is None
+        left, room = remaining - serial - post, bound - serial - post
+        if _fits(loads, n, expected, worst if not fixed else expected, left, room):
+            admitted.append(Admitted(model, n))  # (a config whose cap may not be lowered: on its expected cost)
+            loads = lpt(loads, [expected] * n)
+            started_kinds.add(model.kind)
+            serial += post
+            continue
+        if fixed:
+            loads = before if before is not None else loads
+            continue
+        assert cap is not None
+        unit, top = cost.unit_cost(model.kind), cost.unit_cost(model.kind, worst=True)
+        overhead = cost.task_overhead(model.kind)
+        most = cost.most_units(model.kind)
+        lo, hi = 0, cap - 1  # the largest lowered cap that fits (fitting holds up to some cap, not beyond)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if _fits(loads, n, overhead + unit * min(mid, most), overhead + top * mid, left, room):
+                lo = mid
+            else:
+                hi = mid - 1
+        best = lo
+        unit_name = unit_of(model)
+        assert unit_name is not None
+        if best >= MIN_UNITS[unit_name]:
+            admitted.append(Admitted(with_cap(model, best), n, shrunk_from=cap))
+            loads = lpt(loads, [overhead + unit * min(best, most)] * n)
+            started_kinds.add(model.kind)
+            serial += post
+        elif before is not None:
+            loads = before
+    return admitted
+
+
+def _fits(loads: Sequence[float], n: int, expected: float, worst: float, remaining: float, bound: float) -> bool:
+    """Whether ``n`` folds end within ``remaining`` at worst and within ``bound`` as expected."""
+    return max(lpt(loads, [worst] * n)) <= remaining and max(lpt(loads, [expected] * n)) <= bound
+
+
+def _fit_seconds(result: FoldResult) -> float:
+    return result.fit_seconds + result.predict_seconds
+
+
+def _task_seconds(result: FoldResult) -> float:
+    return result.task_seconds if result.task_seconds > 0 else _fit_seconds(result)
+
+
+def makespan(costs: Sequence[float], jobs: int) -> float:
+    return max(lpt([0.0] * jobs, costs)) if costs else 0.0
+
+
+__all__ = [
+    "Admitted",
+    "Budget",
+    "CostModel",
+    "cap_of",
+    "lpt",
+    "makespan",
+    "plan_wave",
+    "unit_of",
+    "units_run",
+    "with_cap",
+]

@@ -1,0 +1,384 @@
+"""Fitting a run's models in waves: a search's configs, a wall-clock budget, TPE batches and seed bags.
+
+:func:`drive` is what :func:`kaggle_kit.runner.run` calls when the run has a ``[search]``, a time limit or extra
+models. Every config is a model of the run (``lightgbm_c007``): its own content key, folds, OOF and test
+predictions in the store, so a stopped search resumes without refitting anything and a larger ``n_configs`` fits
+only the new configs. Without a time limit a random search is one wave of every unfinished fold (the same as a
+plain run); TPE asks and tells in batches of the worker count. With a time limit the waves are planned by
+:mod:`kaggle_kit.search.budget`, and time left over when every config is done goes to seed bags of the best ones:
+``<config>_s<seed>``, the same config refitted with another seed, recorded under ``bags`` in run.json so that their
+OOF predictions can be averaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..config import BASELINE_NAME, ModelSpec, SearchSpec
+from ..store import ModelResult
+from .budget import Budget, CostModel, cap_of, plan_wave, with_cap
+from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
+from .sampler import TPESearch
+from .spaces import SPACES
+
+if TYPE_CHECKING:  # the runner imports this module lazily
+    from ..executors import Task
+    from ..runner import FitOutcome, RunSession
+
+BAG_TOP = 3  #: seed bags go to this many of the best configs
+BAG_SEEDS = 4  #: at most this many other seeds per config
+SEARCH_DB = ("search", "search.db")  #: the TPE study, inside the run folder
+
+
+class Proposer(Protocol):
+    #: True when the next configs depend on the results of the last ones (asked only once they are done)
+    waits: bool
+
+    def more(self) -> bool: ...
+
+    def next(self, k: int) -> list[Config]: ...
+
+    def tell(self, result: ModelResult) -> None: ...
+
+
+class RandomProposer:
+    """Every config of a random search, in order (they do not depend on results)."""
+
+    waits = False
+
+    def __init__(self, configs: list[Config]) -> None:
+        self.configs = configs
+
+    def more(self) -> bool:
+        return bool(self.configs)
+
+    def next(self, k: int) -> list[Config]:
+        out, self.configs = self.configs, []
+        return out
+
+    def tell(self, result: ModelResult) -> None:
+        pass
+
+
+class TPEProposer:
+    """Configs asked of the Optuna study ``k`` at a time; configs asked before (a stopped search) are taken back."""
+
+    waits = True
+
+    def __init__(self, search: SearchSpec, session: RunSession) -> None:
+        self.search = search
+        self.tpe = TPESearch(
+            session.store.root.joinpath(*SEARCH_DB),
+            seed=search_seed(search, session.spec),
+            maximize=session.metric.greater_is_better,
+        )
+        self.asked = self.tpe.asked()
+        self.numbers: dict[str, int] = {}
+        self.todo = config_order(search)
+
+    def more(self) -> bool:
+        return bool(self.todo)
+
+    def next(self, k: int) -> list[Config]:
+        out = []
+        for index, family in self.todo[:k]:
+            space = SPACES[family]
+            name = f"{family}_c{index:03d}"
+            if index == 0 and self.search.include_default:
+                params = default_params(space)
+            elif name in self.asked:
+                self.numbers[name], params = self.asked[name]
+            else:
+                self.numbers[name], params = self.tpe.ask(space, name, index)
+            out.append(Config(family, index, params, build_model(self.search, family, index, params)))
+        self.todo = self.todo[k:]
+        return out
+
+    def tell(self, result: ModelResult) -> None:
+        if result.name in self.numbers:
+            self.tpe.tell(self.numbers[result.name], result.cv if result.status == "ok" else None)
+
+
+@dataclass
+class Item:
+    """A model waiting to be fitted: a plain model, a search config or a seed bag."""
+
+    model: ModelSpec
+    config: Config | None = None
+    bag_of: str | None = None
+    started: bool = False  #: some of its folds are finished: its key is fixed (its cap is never lowered)
+    todo: list[Task] | None = None  #: its unfinished folds (None: not looked up in the store yet)
+
+    @property
+    def shrinkable(self) -> bool:
+        return not self.started and self.bag_of is None and self.model.name != BASELINE_NAME
+
+
+def drive(
+    session: RunSession,
+    models: Sequence[ModelSpec],
+    *,
+    search: SearchSpec | None,
+    time_limit: float | None,
+    started: float,
+    keep: Sequence[ModelSpec] = (),
+) -> FitOutcome:
+    """Fit ``models`` and the configs of ``search`` under ``time_limit`` seconds counted from ``started``
+    (``time.monotonic()``); ``keep``: models run.json lists although this call fits none of their folds."""
+    from ..runner import FitOutcome
+
+    spec = session.spec
+    budget = Budget(time_limit, started) if time_limit is not None else None
+    proposer: Proposer | None = None
+    n_models = len(models)
+    if search is not None:
+        check_search(search, spec)
+        if search.sampler == "tpe":
+            proposer = TPEProposer(search, session)
+        else:
+            proposer = RandomProposer(random_configs(search, spec))
+        n_models += sum(search.count(f) for f in search.families)
+    session.check(models)
+    session.start(n_models * len(session.folds.tasks()))
+    jobs = session.jobs
+
+    state = _State(session, budget, keep)
+    queue = [Item(m) for m in models]
+    bag_round = 0
+    while True:
+        if proposer is not None and proposer.more() and not (queue and proposer.waits):
+            configs = proposer.next(jobs)
+            session.check([c.model for c in configs])
+            queue += [Item(c.model, config=c) for c in configs]
+        if not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
+            bag_round += 1
+            queue = state.bags(bag_round)
+        if not queue:
+            break
+        queue = state.take_finished(queue, proposer)
+        if not queue:
+            continue
+        queue.sort(key=lambda it: not it.started)  # configs already started finish first
+        wave = state.plan(queue)
+        if not wave or not state.run_wave(wave, queue, proposer):  # nothing fits, or a wave finished nothing
+            break
+    results = state.finish(queue)
+    return FitOutcome(results, fitted=state.fitted, reused=state.reused, notes=state.notes(search, queue))
+
+
+class _State:
+    """What :func:`drive` has done so far: the models of the run, their results, costs, bags."""
+
+    def __init__(self, session: RunSession, budget: Budget | None, keep: Sequence[ModelSpec]) -> None:
+        self.session, self.budget = session, budget
+        self.cost = CostModel()
+        self.order: dict[str, ModelSpec] = {m.name: m for m in keep}  # run.json's models, in order
+        self.results: dict[str, ModelResult] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.shrunk: dict[str, tuple[int, int]] = {}
+        self.bag_members: dict[str, list[str]] = {}
+        self.fitted = self.reused = 0
+        # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
+        previous = session.store.read_meta() if budget is not None and session.store.exists() else {}
+        self.shortened_before: dict[str, int] = {
+            name: int(v["to"]) for name, v in previous.get("time_limit", {}).get("shortened", {}).items()
+        }
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _record(self, item: Item) -> None:
+        self.order[item.model.name] = item.model
+        if item.config is not None:
+            c = item.config
+            self.configs[item.model.name] = {"family": c.family, "index": c.index, "params": c.params}
+        if item.bag_of is not None and item.model.name not in self.bag_members.setdefault(item.bag_of, []):
+            self.bag_members[item.bag_of].append(item.model.name)
+
+    def _done(self, item: Item, error: str | None, proposer: Proposer | None) -> None:
+        result = self.session.assemble(item.model, error)
+        self.results[item.model.name] = result
+        self._record(item)
+        if proposer is not None and item.config is not None:
+            proposer.tell(result)
+
+    def take_finished(self, queue: list[Item], proposer: Proposer | None) -> list[Item]:
+        """Assemble the items whose folds are all in the store already (a resumed or repeated run); learn the cost
+        of every finished fold met for the first time."""
+        left = []
+        for item in queue:
+            if item.todo is None and item.model.name in self.shortened_before and cap_of(item.model) is not None:
+                short = with_cap(item.model, self.shortened_before[item.model.name])
+                todo, done = self.session.tasks(short)
+                if done:
+                    self.shrunk[item.model.name] = (cap_of(item.model) or 0, self.shortened_before[item.model.name])
+                    item.model, item.todo, item.started = short, todo, True
+                    self.reused += len(done)
+                    for res in done:
+                        self.cost.observe(item.model, res)
+            if item.todo is None:
+                item.todo, done = self.session.tasks(item.model)
+                self.reused += len(done)
+                for res in done:
+                    self.cost.observe(item.model, res)
+                item.started = item.started or bool(done)
+            if item.todo:
+                left.append(item)
+            else:
+                self._done(item, None, proposer)
+        self.write_meta()
+        return left
+
+    # ------------------------------------------------------------------ waves
+    def plan(self, queue: list[Item]) -> list[tuple[Item, int]]:
+        """(item, how many of its unfinished folds) to fit now; an item's model may come back with a lowered cap."""
+        counts = {it.model.name: len(it.todo or []) for it in queue}
+        if self.budget is None:
+            return [(it, counts[it.model.name]) for it in queue]
+        remaining = self.budget.remaining()
+        if remaining <= 0:
+            return []
+        by_name = {it.model.name: it for it in queue}
+        candidates = [(it.model, counts[it.model.name], it.shrinkable) for it in queue]
+        wave = []
+        for adm in plan_wave(candidates, self.cost, remaining, self.session.jobs):
+            item = by_name[adm.model.name]
+            if adm.shrunk_from is not None:
+                self.shrunk[item.model.name] = (adm.shrunk_from, cap_of(adm.model) or 0)
+                item.model = adm.model
+                item.todo = self.session.tasks(adm.model)[0]
+            wave.append((item, adm.n_tasks))
+        return wave
+
+    def run_wave(self, wave: list[tuple[Item, int]], queue: list[Item], proposer: Proposer | None) -> bool:
+        """Fit the wave's folds; True when any of them finished or failed (progress was made)."""
+        import time
+
+        tasks: list[Task] = []
+        for item, n in wave:
+            tasks += (item.todo or [])[:n]
+            item.started = True
+            self._record(item)
+        self.write_meta()
+        if self.budget is not None:
+            probes = sum(1 for _, n in wave if n == 1 and len(self.session.folds.tasks()) > 1)
+            self.session.say(
+                f"time limit: {len(wave)} model(s), {len(tasks)} fold(s) now"
+                + (f" ({probes} measuring a new kind)" if probes else "")
+                + f"; {self.budget.remaining():.1f} s left before the reserve of {self.budget.reserve:.1f} s"
+            )
+        start = time.monotonic()
+        errors = self.session.execute(tasks)
+        self.fitted += len(tasks)
+        folds = []
+        finished = set()
+        for task in tasks:
+            res = self.session.store.finished(task.model.name, task.key, task.repeat, task.fold)
+            if res is not None:
+                folds.append((task.model, res))
+                finished.add((task.model.name, task.repeat, task.fold))
+        post = 0.0
+        for item, _ in wave:
+            item.todo = [t for t in item.todo or [] if (t.model.name, t.repeat, t.fold) not in finished]
+            if item.model.name in errors or not item.todo:
+                t0 = time.monotonic()
+                self._done(item, errors.get(item.model.name), proposer)
+                self.cost.observe_post(time.monotonic() - t0)
+                post += time.monotonic() - t0
+                queue.remove(item)
+        self.write_meta()
+        # workers are new processes for every wave, except when the folds run in this process (one job)
+        fresh = self.session.jobs > 1 or self.session.settings.executor == "ray"
+        self.cost.observe_wave(time.monotonic() - start - post, folds, self.session.jobs, fresh)
+        return bool(finished or errors)
+
+    # ------------------------------------------------------------------ seed bags
+    def bags(self, round_: int) -> list[Item]:
+        """Round ``round_`` of seed bags: the best configs (by CV), each refitted with seed + ``round_``."""
+        from ..leaderboard import rank
+
+        bagged = {name for names in self.bag_members.values() for name in names}
+        ok = [
+            r
+            for r in self.results.values()
+            if r.status == "ok" and r.name != BASELINE_NAME and r.name not in bagged and r.kind != "dummy"
+        ]
+        items = []
+        for r in rank(ok, self.session.metric)[:BAG_TOP]:
+            model = self.order[r.name]
+            seed = (self.session.spec.seed if model.seed is None else model.seed) + round_
+            name = f"{r.name}_s{seed}"
+            if name in self.order:
+                continue
+            try:
+                bag = ModelSpec.model_validate({**model.model_dump(), "name": name, "seed": seed})
+            except ValueError:  # the name would be too long: no bag for this one
+                continue
+            items.append(Item(bag, bag_of=r.name))
+        return items
+
+    # ------------------------------------------------------------------ the end
+    def finish(self, queue: list[Item]) -> tuple[ModelResult, ...]:
+        """Configs left with some folds are "incomplete: time limit"; the others were never started."""
+        for item in queue:
+            if item.started:  # without a time limit, folds left unfinished are a failure ("N fold(s) unfinished")
+                cut = "time limit" if self.budget is not None else None
+                self.results[item.model.name] = self.session.assemble(item.model, None, incomplete=cut)
+                self._record(item)
+        self.write_meta()
+        return tuple(self.results[name] for name in self.order if name in self.results)
+
+    def write_meta(self) -> None:
+        if self.budget is not None:
+            self.budget.models = len(self.order)
+        extra: dict[str, Any] = {}
+        if self.configs:
+            extra["search"] = {"configs": self.configs}
+        bags = {}
+        for config, members in self.bag_members.items():  # a bag the time limit cut short is left out
+            kept = [m for m in members if m not in self.results or self.results[m].status == "ok"]
+            if kept:
+                bags[config] = {"models": [config, *kept], "seeds": [self._seed(config), *map(self._seed, kept)]}
+        if bags:
+            extra["bags"] = bags
+        if self.budget is not None:
+            extra["time_limit"] = {
+                "limit_s": self.budget.limit,
+                "reserve_s": round(self.budget.reserve, 3),
+                "used_s": round(self.budget.used(), 3),
+                "shortened": {name: {"from": a, "to": b} for name, (a, b) in self.shrunk.items()},
+                "incomplete": [n for n, r in self.results.items() if r.status == "incomplete"],
+            }
+        self.session.write_meta(list(self.order.values()), extra)
+
+    def _seed(self, name: str) -> int:
+        model = self.order[name]
+        return self.session.spec.seed if model.seed is None else model.seed
+
+    def notes(self, search: SearchSpec | None, queue: list[Item]) -> tuple[str, ...]:
+        lines = []
+        if search is not None:
+            total = sum(search.count(f) for f in search.families)
+            lines.append(
+                f"search ({search.sampler}, seed {search_seed(search, self.session.spec)}): {len(self.configs)} of "
+                f"{total} config(s) of {', '.join(search.families)} started"
+            )
+            if search.sampler == "tpe":
+                path = self.session.store.root.joinpath(*SEARCH_DB)
+                lines.append(f"TPE study: optuna.load_study(study_name='search', storage='sqlite:///{path}')")
+        if self.budget is not None:
+            not_started = [it.model.name for it in queue if not it.started]
+            incomplete = [n for n, r in self.results.items() if r.status == "incomplete"]
+            bags = sum(len(m) for m in self.bag_members.values())
+            parts = [f"time limit {self.budget.limit:g} s: fitting ended at {self.budget.used():.1f} s"]
+            if not_started:
+                parts.append(f"{len(not_started)} model(s) not started")
+            if incomplete:
+                parts.append(f"{len(incomplete)} incomplete")
+            if self.shrunk:
+                first, (a, b) = next(iter(self.shrunk.items()))
+                parts.append(f"{len(self.shrunk)} shortened (e.g. {first}: {a} -> {b} rounds/epochs)")
+            if bags:
+                parts.append(f"{bags} seed bag(s) of {len(self.bag_members)} config(s)")
+            lines.append("; ".join(parts))
+        return tuple(lines)

@@ -1,0 +1,426 @@
+"""Searches over model families and the run's time limit: sampled configs as models of the run, resumes that refit
+nothing, a TPE study in the run folder, waves planned under a wall-clock budget, seed bags."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import demo_spec
+
+from kaggle_kit.config import ModelSpec, SearchSpec, build_spec
+from kaggle_kit.errors import ConfigError
+from kaggle_kit.leaderboard import leaderboard
+from kaggle_kit.runner import run
+from kaggle_kit.search import SPACES, Choice, Float, Int, Layers, random_configs, sample_params
+from kaggle_kit.search.budget import CostModel, plan_wave
+from kaggle_kit.store import RunStore
+
+FAST = {"num_boost_round": 12, "early_stopping_rounds": 0}
+SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
+FOLDS = {"strategy": "stratified", "n_splits": 3}
+
+
+def _search(n: int | dict[str, int] = 2, families: tuple[str, ...] = ("lightgbm", "xgboost"), **over: object):
+    return {"families": list(families), "n_configs": n, "overrides": {f: FAST for f in families}, **over}
+
+
+def _spec(demo_data: Path, search: dict | None = None, **over: object):
+    over.setdefault("run", SEQUENTIAL)
+    over.setdefault("folds", FOLDS)
+    return demo_spec("demo-breast-cancer", demo_data, models=[], search=search or _search(), **over)
+
+
+def _oof(run_dir: Path, model: str) -> np.ndarray:
+    return RunStore(run_dir).read_predictions(model, "oof").drop("id").to_numpy()
+
+
+def _fold_stamps(run_dir: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in run_dir.glob("models/*/*/folds/*/result.json")}
+
+
+# ------------------------------------------------------------------------------------------------ spaces, sampler
+@pytest.mark.parametrize("family", sorted(SPACES))
+def test_sampled_values_lie_in_their_declared_ranges(family: str) -> None:
+    space = SPACES[family]
+    for index in range(1, 150):
+        params = sample_params(space, seed=7, index=index)
+        assert list(params) == list(space.params)
+        for name, value in params.items():
+            assert space.params[name].contains(value), f"{family}.{name} = {value!r} outside {space.params[name]}"
+            json.dumps(value)  # plain Python values: they go to run.json, TOML and the content key
+
+
+def _share_below_geometric_middle(dim: Float | Int, n: int = 600) -> float:
+    rng = np.random.default_rng(0)
+    values = np.array([dim.sample(rng) for _ in range(n)], dtype=float)
+    return float(np.mean(values < math.sqrt(dim.low * dim.high)))
+
+
+def test_log_uniform_dims_are_spread_on_the_log_scale() -> None:
+    lr = SPACES["lightgbm"].params["learning_rate"]
+    leaves = SPACES["lightgbm"].params["num_leaves"]
+    assert isinstance(lr, Float) and lr.log and isinstance(leaves, Int) and leaves.log
+    # half the draws lie below the geometric middle on the log scale; a uniform draw would put 18 % (lr) and 9 %
+    # (num_leaves) there
+    assert 0.42 < _share_below_geometric_middle(lr) < 0.58
+    assert 0.38 < _share_below_geometric_middle(leaves) < 0.58
+    assert _share_below_geometric_middle(Float(5e-3, 0.1)) < 0.25  # the check tells the two apart
+    # and a uniform dim stays uniform: half below the arithmetic middle
+    frac = SPACES["lightgbm"].params["feature_fraction"]
+    rng = np.random.default_rng(1)
+    assert 0.42 < np.mean([frac.sample(rng) < 0.7 for _ in range(600)]) < 0.58
+
+
+def test_int_choice_and_layers_dims() -> None:
+    rng = np.random.default_rng(0)
+    depth = Int(4, 8)
+    assert {depth.sample(rng) for _ in range(300)} == {4, 5, 6, 7, 8}  # both ends reachable
+    choice = Choice((1, 2, 3, 4, 5, 10, 20, 40, 80))
+    assert {choice.sample(rng) for _ in range(500)} == set(choice.values)
+    assert not choice.contains(True) and not Int(1, 5).contains(True)
+    layers = Layers(depth=Int(1, 4), width=Int(32, 512, log=True))
+    for _ in range(100):
+        value = layers.sample(rng)
+        assert layers.contains(value) and 1 <= len(value) <= 4 and len(set(value)) == 1
+
+
+def test_config_i_depends_on_seed_family_and_index_only(demo_data: Path) -> None:
+    small = random_configs(SearchSpec.model_validate(_search(3)), _spec(demo_data))
+    large = random_configs(SearchSpec.model_validate(_search(6)), _spec(demo_data))
+    names = [c.model.name for c in small]
+    assert names == ["lightgbm_c000", "xgboost_c000", "lightgbm_c001", "xgboost_c001", "lightgbm_c002", "xgboost_c002"]
+    assert [c.model for c in large[: len(small)]] == [c.model for c in small]  # a larger N keeps every config
+    assert small[0].params == {} and small[0].model.params == {"bagging_freq": 1}  # c000: the default
+    other = random_configs(SearchSpec.model_validate(_search(3, seed=1)), _spec(demo_data))
+    assert other[2].params != small[2].params and other[0].params == small[0].params
+    assert small[2].model.num_boost_round == 12 and small[2].model.early_stopping_rounds is None  # overrides
+
+
+# ------------------------------------------------------------------------------------------------ runs
+@pytest.fixture(scope="module")
+def searched(demo_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("search")
+    return root, run(_spec(demo_data), runs_root=root, progress=None, record_history=False)
+
+
+def test_every_config_is_a_model_of_the_run(searched) -> None:
+    _, result = searched
+    assert result.fitted == 5 * 3 and result.reused == 0  # (baseline + 2 families x 2 configs) x 3 folds
+    store = RunStore(result.run_dir)
+    meta = store.read_meta()
+    assert list(meta["models"]) == ["baseline", "lightgbm_c000", "xgboost_c000", "lightgbm_c001", "xgboost_c001"]
+    assert len(set(meta["models"].values())) == 5  # a content key each
+    configs = meta["search"]["configs"]
+    assert configs["lightgbm_c001"]["family"] == "lightgbm" and configs["lightgbm_c001"]["index"] == 1
+    sampled = configs["lightgbm_c001"]["params"]
+    assert sampled == sample_params(SPACES["lightgbm"], seed=42, index=1)  # the spec's seed by default
+    assert {r.name for r in leaderboard(result.run_dir)} == set(meta["models"])
+    for r in result.models:
+        assert r.status == "ok" and len(r.fold_scores) == 3
+        assert r.name == "baseline" or r.cv > 0.9
+
+
+def test_rerun_refits_nothing_and_a_larger_n_fits_only_the_new_configs(searched, demo_data: Path) -> None:
+    root, first = searched
+    stamps = _fold_stamps(first.run_dir)
+    again = run(_spec(demo_data), runs_root=root, progress=None, record_history=False)
+    assert again.fitted == 0 and again.reused == 15
+    assert _fold_stamps(first.run_dir) == stamps
+    larger = run(_spec(demo_data, _search(3)), runs_root=root, progress=None, record_history=False)
+    assert larger.fitted == 2 * 3 and larger.reused == 15  # lightgbm_c002 and xgboost_c002 only
+    assert {p: s for p, s in _fold_stamps(first.run_dir).items() if p in stamps} == stamps
+    assert [m.name for m in larger.models][-2:] == ["lightgbm_c002", "xgboost_c002"]
+
+
+def test_same_seed_same_configs_and_same_oof(searched, demo_data: Path, tmp_path: Path) -> None:
+    _, first = searched
+    other = run(_spec(demo_data), runs_root=tmp_path, progress=None, record_history=False)
+    a, b = RunStore(first.run_dir).read_meta(), RunStore(other.run_dir).read_meta()
+    assert list(b["models"]) == ["baseline", "lightgbm_c000", "xgboost_c000", "lightgbm_c001", "xgboost_c001"]
+    for name in b["models"]:  # (the first run may have grown since: a larger N)
+        assert a["models"][name] == b["models"][name]
+        assert a["search"]["configs"].get(name) == b["search"]["configs"].get(name)
+    for name in ("lightgbm_c001", "xgboost_c001"):
+        np.testing.assert_array_equal(_oof(first.run_dir, name), _oof(other.run_dir, name))
+    reseeded = run(_spec(demo_data, _search(2, seed=5)), runs_root=tmp_path / "s5", progress=None, record_history=False)
+    assert (
+        RunStore(reseeded.run_dir).read_meta()["search"]["configs"]["lightgbm_c001"]
+        != a["search"]["configs"]["lightgbm_c001"]
+    )
+
+
+def test_a_killed_search_resumes_with_zero_refits(demo_data: Path, tmp_path: Path) -> None:
+    spec = _spec(demo_data)
+    config = tmp_path / "search.toml"
+    config.write_text(spec.to_toml())
+    runs = tmp_path / "runs"
+    # killed right after the 8th fold folder is renamed into place
+    env = {**os.environ, "KAGGLE_KIT_FAULT": "fold-renamed:8"}
+    cmd = [sys.executable, "-m", "kaggle_kit.cli", "search", str(config), "--runs-root", str(runs)]
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    run_dir = runs / spec.run_name
+    before = {p: s for p, s in _fold_stamps(run_dir).items() if not p.parent.name.startswith(".")}
+    assert len(before) == 8  # baseline 3, lightgbm_c000 3, xgboost_c000 2 of its 3 folds
+
+    # no time to start anything: the config with 2 of 3 folds is "incomplete", not ranked, not blended
+    cut = run(spec, runs_root=runs, time_limit=0.01, progress=None, record_history=False)
+    assert cut.fitted == 0 and cut.incomplete == ("xgboost_c000",)
+    status = {r.name: r.status for r in cut.models}
+    assert status == {"baseline": "ok", "lightgbm_c000": "ok", "xgboost_c000": "incomplete"}
+    summary = RunStore(run_dir).read_summary("xgboost_c000")
+    assert summary.error == "incomplete: time limit (2 of 3 folds)" and len(summary.fold_scores) == 2
+    assert [r.name for r in leaderboard(run_dir)] == ["lightgbm_c000", "baseline"]
+    assert "incomplete (time limit, not ranked or blended): xgboost_c000" in cut.leaderboard()
+    assert "xgboost_c000" not in cut.leaderboard().split("incomplete")[0]
+    from kaggle_kit.blend.inputs import default_models
+
+    assert default_models(run_dir) == ["lightgbm_c000"]  # what a blend takes when no models are named
+
+    resumed = run(spec, runs_root=runs, progress=None, record_history=False)
+    assert resumed.reused == 8 and resumed.fitted == 15 - 8
+    assert {p: _fold_stamps(run_dir)[p] for p in before} == before
+    assert all(r.status == "ok" for r in resumed.models)
+
+
+def test_run_search_flag_and_search_command(demo_data: Path, tmp_path: Path, capsys) -> None:
+    from kaggle_kit.cli import main
+
+    spec = demo_spec(
+        "demo-breast-cancer",
+        demo_data,
+        run=SEQUENTIAL,
+        folds=FOLDS,
+        models=[{"name": "lgbm", "kind": "lightgbm", **FAST}],
+    )
+    config = tmp_path / "c.toml"
+    config.write_text(spec.to_toml())
+    assert main(["run", str(config), "--runs-root", str(tmp_path / "runs"), "--search", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "lightgbm_c001" in out and "search (random, seed 42): 2 of 2 config(s) of lightgbm started" in out
+    meta = RunStore(tmp_path / "runs" / spec.run_name).read_meta()
+    assert list(meta["models"]) == ["baseline", "lgbm", "lightgbm_c000", "lightgbm_c001"]
+
+
+# ------------------------------------------------------------------------------------------------ TPE
+def test_tpe_study_is_stored_in_the_run_folder_and_reopens_with_optuna(demo_data: Path, tmp_path: Path) -> None:
+    optuna = pytest.importorskip("optuna")
+    search = _search(4, families=("lightgbm",), sampler="tpe")
+    result = run(_spec(demo_data, search), runs_root=tmp_path, progress=None, record_history=False)
+    db = result.run_dir / "search" / "search.db"
+    assert db.is_file()
+    study = optuna.load_study(study_name="search", storage=f"sqlite:///{db}")
+    trials = study.get_trials()
+    assert [t.user_attrs["model"] for t in trials] == ["lightgbm_c001", "lightgbm_c002", "lightgbm_c003"]
+    cv = {r.name: r.cv for r in result.models}
+    for t in trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE and t.value == pytest.approx(cv[t.user_attrs["model"]])
+        config = RunStore(result.run_dir).read_meta()["search"]["configs"][t.user_attrs["model"]]["params"]
+        assert t.params["lightgbm.learning_rate"] == pytest.approx(config["learning_rate"])
+        assert SPACES["lightgbm"].params["num_leaves"].contains(config["num_leaves"])
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE  # roc_auc
+    again = run(_spec(demo_data, search), runs_root=tmp_path, progress=None, record_history=False)
+    assert again.fitted == 0 and len(optuna.load_study(study_name="search", storage=f"sqlite:///{db}").trials) == 3
+    more = run(_spec(demo_data, {**search, "n_configs": 5}), runs_root=tmp_path, progress=None, record_history=False)
+    assert more.fitted == 3 and len(optuna.load_study(study_name="search", storage=f"sqlite:///{db}").trials) == 4
+    # a search grown in two runs asks what one run asks: the sampler is seeded from (seed, trial number)
+    fresh = run(_spec(demo_data, {**search, "n_configs": 5}), runs_root=tmp_path / "fresh", progress=None)
+    grown = RunStore(more.run_dir).read_meta()["search"]["configs"]
+    assert RunStore(fresh.run_dir).read_meta()["search"]["configs"] == grown
+
+
+def test_tpe_without_optuna_names_the_extra(demo_data: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
+    spec = _spec(demo_data, _search(2, sampler="tpe"))
+    with pytest.raises(ConfigError, match=r"sampler = 'tpe' needs Optuna.*pip install 'kaggle-kit\[search\]'"):
+        run(spec, runs_root=tmp_path, progress=None, record_history=False)
+
+
+# ------------------------------------------------------------------------------------------------ the budget
+def _known(kind: str, per_unit: float, units: int, overhead: float = 0.0) -> CostModel:
+    cost = CostModel(overhead=overhead)
+    cost.per_unit[kind], cost.units[kind] = [per_unit], [units]
+    return cost
+
+
+def test_plan_wave_gives_a_config_all_its_folds_or_none() -> None:
+    m = ModelSpec(name="a", kind="lightgbm", num_boost_round=100, early_stopping_rounds=0)
+    cost = _known("lightgbm", per_unit=0.01, units=100)  # a fold: 1.2 s (1.2 safety)
+    wave = plan_wave([(m, 5, True)], cost, remaining=100.0, jobs=2)
+    assert [(a.model, a.n_tasks, a.shrunk_from) for a in wave] == [(m, 5, None)]
+    # 5 folds on 2 workers need 3 folds' time; with 2.5 s left the cap is lowered to what fits: 2.5 / 3 / 0.012
+    wave = plan_wave([(m, 5, True)], cost, remaining=2.5, jobs=2)
+    assert len(wave) == 1 and wave[0].n_tasks == 5 and wave[0].shrunk_from == 100
+    assert wave[0].model.num_boost_round == 69 and wave[0].model.name == "a"
+    # a config that may not be shortened (started, or a seed bag) and does not fit is not started
+    assert plan_wave([(m, 5, False)], cost, remaining=2.5, jobs=2) == []
+    # nor one whose cap would fall below the minimum worth fitting (50 rounds)
+    assert plan_wave([(m, 5, True)], cost, remaining=0.5, jobs=2) == []
+
+
+def test_plan_wave_probes_unmeasured_kinds_first_and_shortens_epochs() -> None:
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=50)
+    mlp = ModelSpec(name="m", kind="mlp", params={"epochs": 40, "patience": 0})
+    xgb = ModelSpec(name="x", kind="xgboost", num_boost_round=50)
+    cost = _known("lightgbm", 0.001, 50)
+    wave = plan_wave([(lgbm, 3, True), (mlp, 3, True), (xgb, 3, True)], cost, remaining=60.0, jobs=1)
+    assert [(a.model.name, a.n_tasks, a.probe) for a in wave] == [("l", 3, False), ("m", 1, True), ("x", 1, True)]
+    cost.per_unit["mlp"], cost.units["mlp"] = [0.1], [40]  # an epoch: 0.12 s; 3 folds x 40 epochs = 14.4 s
+    wave = plan_wave([(mlp, 3, True)], cost, remaining=6.0, jobs=1)
+    assert wave[0].model.params["epochs"] == 16 and wave[0].shrunk_from == 40  # 3 x 16 x 0.12 = 5.76 <= 6
+
+
+def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_configs(
+    demo_data: Path, tmp_path: Path
+) -> None:
+    limit = 14.0
+    spec = _spec(demo_data, _search(400))  # 800 configs: far more than 14 s allows, even on an idle machine
+    config = tmp_path / "search.toml"
+    config.write_text(spec.to_toml())
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "kaggle_kit.cli", "search", str(config), "--runs-root", str(runs)]
+    start = time.monotonic()
+    proc = subprocess.run([*cmd, "--time-limit", str(limit)], capture_output=True, text=True, timeout=300)
+    wall = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # the command itself ends within 5 % of the limit; the margin on top covers starting Python on a loaded machine
+    assert wall <= limit * 1.05 + 3.0, proc.stdout[-3000:]
+    run_dir = runs / spec.run_name
+    meta = RunStore(run_dir).read_meta()
+    assert meta["time_limit"]["limit_s"] == pytest.approx(limit, rel=0.2)
+    assert len(meta["search"]["configs"]) < 800  # the limit stopped it: not every config was started
+    assert "time limit" in proc.stdout
+    ranked = leaderboard(run_dir)
+    assert len(ranked) >= 3
+    for r in ranked:  # every ranked config has all its folds
+        assert r.status == "ok" and len(r.fold_scores) == 3, r
+    for name in meta["time_limit"]["incomplete"]:
+        assert RunStore(run_dir).read_summary(name).status == "incomplete"
+        assert name not in {r.name for r in ranked}
+
+
+def test_time_left_over_goes_to_seed_bags_of_the_best_configs(demo_data: Path, tmp_path: Path) -> None:
+    search = _search(2, families=("lightgbm",))
+    result = run(_spec(demo_data, search), runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    meta = RunStore(result.run_dir).read_meta()
+    bags = meta["bags"]
+    assert set(bags) == {"lightgbm_c000", "lightgbm_c001"}  # the best configs (both, with 2 of them)
+    for config, bag in bags.items():
+        assert bag["models"] == [config] + [f"{config}_s{s}" for s in range(43, 47)]
+        assert bag["seeds"] == [42, 43, 44, 45, 46]
+        for name in bag["models"]:
+            assert meta["models"][name] and RunStore(result.run_dir).read_summary(name).status == "ok"
+    # another seed, another model: same params, other OOF (LightGBM's row and column sampling follow the seed)
+    assert not np.array_equal(_oof(result.run_dir, "lightgbm_c001"), _oof(result.run_dir, "lightgbm_c001_s43"))
+    assert result.models[-1].name.startswith("lightgbm_c") and "_s" in result.models[-1].name
+    assert any("seed bag" in note for note in result.notes)
+    assert meta["time_limit"]["used_s"] < 120  # bags stop after their rounds, long before the limit
+
+
+def test_a_model_seed_changes_the_fit_and_the_key(demo_data: Path, tmp_path: Path) -> None:
+    lgbm = {"name": "lgbm", "kind": "lightgbm", **FAST}
+    spec = demo_spec("demo-breast-cancer", demo_data, run=SEQUENTIAL, folds=FOLDS, models=[lgbm])
+    a = run(spec, runs_root=tmp_path / "a", progress=None, record_history=False)
+    seeded = demo_spec("demo-breast-cancer", demo_data, run=SEQUENTIAL, folds=FOLDS, models=[{**lgbm, "seed": 42}])
+    b = run(seeded, runs_root=tmp_path / "b", progress=None, record_history=False)
+    np.testing.assert_array_equal(_oof(a.run_dir, "lgbm"), _oof(b.run_dir, "lgbm"))  # seed 42 = the spec's
+    assert RunStore(a.run_dir).current_models()["lgbm"] != RunStore(b.run_dir).current_models()["lgbm"]
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    ("search", "match"),
+    [
+        ({"families": ["lightgmb"]}, r"search.families: unknown family 'lightgmb'.*Did you mean 'lightgbm'\?"),
+        ({"families": []}, r"search.families"),
+        ({"families": ["xgboost", "xgboost"]}, r"lists 'xgboost' more than once"),
+        ({"families": ["xgboost"], "n_configs": 0}, r"search.n_configs: must be a whole number from 1 to 1000"),
+        ({"families": ["xgboost"], "n_configs": "many"}, r"got 'many'"),
+        ({"families": ["xgboost"], "n_configs": {"lightgbm": 3}}, r"names 'lightgbm', which is not in search.families"),
+        ({"families": ["xgboost"], "sampler": "tpx"}, r"search.sampler must be one of.*Did you mean 'tpe'\?"),
+        ({"families": ["xgboost"], "overrides": {"xgboost": {"rounds": 5}}}, r"overrides.xgboost.rounds is not a"),
+        ({"families": ["xgboost"], "overrides": {"xgboost": {"pipeline": "nn"}}}, r"'nn' is not a declared pipeline"),
+    ],
+)
+def test_bad_search_specs_are_config_errors(search: dict, match: str) -> None:
+    raw = {
+        "name": "x",
+        "task": "binary",
+        "metric": "roc_auc",
+        "data": {"train": "train.csv", "target": "y"},
+        "search": search,
+    }
+    with pytest.raises(ConfigError, match=match):
+        build_spec(raw)
+
+
+def test_a_family_whose_kind_is_not_registered_is_a_config_error(demo_data: Path, tmp_path: Path) -> None:
+    from kaggle_kit.models import ADAPTERS
+
+    if "catboost" in ADAPTERS:
+        pytest.skip("catboost is registered in this installation")
+    spec = _spec(demo_data, _search(2, families=("catboost",)))
+    with pytest.raises(ConfigError, match=r"search family 'catboost' runs as model kind 'catboost', which this"):
+        run(spec, runs_root=tmp_path, progress=None, record_history=False)
+
+
+def test_a_config_a_time_limit_shortened_is_resumed_not_refitted(demo_data: Path, tmp_path: Path) -> None:
+    # a first run fitted lightgbm_c001 with 12 rounds; as if a time limit had shortened it from 30
+    first = run(_spec(demo_data, _search(2, families=("lightgbm",))), runs_root=tmp_path, progress=None)
+    store = RunStore(first.run_dir)
+    before = store.current_models()
+    key12 = before["lightgbm_c001"]
+    stamps = _fold_stamps(first.run_dir)
+    meta = store.read_meta()
+    meta["time_limit"] = {"shortened": {"lightgbm_c001": {"from": 30, "to": 12}}}
+    store.write_meta(meta)
+
+    longer = {**FAST, "num_boost_round": 30}
+    spec = _spec(demo_data, {**_search(2, families=("lightgbm",)), "overrides": {"lightgbm": longer}})
+    again = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    after = RunStore(again.run_dir).read_meta()
+    assert after["models"]["lightgbm_c001"] == key12  # its 12-round folds, resumed
+    assert after["time_limit"]["shortened"]["lightgbm_c001"] == {"from": 30, "to": 12}
+    assert after["models"]["lightgbm_c000"] != before["lightgbm_c000"]  # not shortened before: 30 rounds, refitted
+    assert all(_fold_stamps(first.run_dir)[p] == s for p, s in stamps.items())
+    without_limit = run(spec, runs_root=tmp_path, progress=None, record_history=False)  # no limit: full size
+    assert RunStore(without_limit.run_dir).read_meta()["models"]["lightgbm_c001"] != key12
+
+
+def test_extra_models_are_models_of_the_run(demo_data: Path, tmp_path: Path) -> None:
+    lgbm = {"name": "lgbm", "kind": "lightgbm", **FAST}
+    spec = demo_spec("demo-breast-cancer", demo_data, run=SEQUENTIAL, folds=FOLDS, models=[lgbm])
+    extra = ModelSpec(name="lgbm_wide", kind="lightgbm", num_boost_round=12, params={"num_leaves": 63})
+    result = run(spec, runs_root=tmp_path, extra_models=[extra], progress=None, record_history=False)
+    assert [m.name for m in result.models] == ["baseline", "lgbm", "lgbm_wide"] and result.fitted == 9
+    assert list(RunStore(result.run_dir).current_models()) == ["baseline", "lgbm", "lgbm_wide"]
+    with pytest.raises(ConfigError, match=r"extra_models: 'lgbm' is the name of another model of the run"):
+        run(spec, runs_root=tmp_path, extra_models=[ModelSpec(name="lgbm", kind="xgboost")], progress=None)
+
+
+def test_sampled_configs_are_valid_models_of_their_kind() -> None:
+    """Every sampled config of a family whose kind is here passes its adapter's own parameter checks (the mlp's
+    schema, the GBDTs' reserved keys), so a search never fails on a name or a type it made up."""
+    from kaggle_kit.metrics import get_metric
+    from kaggle_kit.models import ADAPTERS, FitContext, make_adapter
+    from kaggle_kit.search.plan import build_model
+
+    ctx = FitContext("binary", 2, get_metric("roc_auc"), 0, "cpu", threads=1)
+    families = [f for f in SPACES if SPACES[f].kind in ADAPTERS]
+    assert {"lightgbm", "xgboost", "mlp"} <= set(families)
+    search = SearchSpec(families=families, n_configs=30)
+    for family in families:
+        for index in range(30):
+            params = {} if index == 0 else sample_params(SPACES[family], seed=3, index=index)
+            model = build_model(search, family, index, params)
+            assert model.name == f"{family}_c{index:03d}" and model.kind == SPACES[family].kind
+            make_adapter(model).check(ctx)
