@@ -28,21 +28,46 @@ DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .config import load_spec
+
+    spec = _with_preset_option(load_spec(args.config), args.preset)
+    search = _search(spec, args.search) if args.search is not None else None
+    only = [m.strip() for m in args.only.split(",")] if args.only else None
+    return _fit_and_finish(spec, args, search=search, only=only)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .config import load_spec
+
+    spec = _with_preset_option(load_spec(args.config), args.preset)
+    return _fit_and_finish(spec, args, search=_search(spec, args.n), only=None)
+
+
+def _with_preset_option(spec: CompetitionSpec, preset: str | None) -> CompetitionSpec:
+    """The spec with ``--preset`` (it adds to the spec's own models, as ``preset`` in the spec does)."""
+    if preset is None:
+        return spec
+    fields = {name: getattr(spec, name) for name in type(spec).model_fields}
+    return type(spec).model_validate({**fields, "preset": preset})
+
+
+def _fit_and_finish(
+    spec: CompetitionSpec, args: argparse.Namespace, *, search: SearchSpec | None, only: list | None
+) -> int:
+    """Fit the run; under a time limit also blend every config (ensemble selection, stacking kept only when it beats
+    it) and submit what the verdict picks, so that the whole command ends within the limit."""
     from .progress import terminal_progress
     from .runner import run
 
-    spec = load_spec(args.config)
-    only = [m.strip() for m in args.only.split(",")] if args.only else None
-    search = _search(spec, args.search) if args.search is not None else None
+    limit = _time_limit(args.time_limit)
     result = run(
         spec,
         runs_root=args.runs_root,
         only=only,
         n_jobs=args.jobs,
-        executor=args.executor,
-        ray_address=args.ray_address,
+        executor=getattr(args, "executor", None),
+        ray_address=getattr(args, "ray_address", None),
         progress=terminal_progress(verbose=args.verbose),
-        time_limit=_time_limit(args.time_limit),
+        time_limit=limit,
         search=search,
         started=_STARTED,
     )
@@ -52,42 +77,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
     failed = [m for m in result.models if m.status == "failed"]
     for m in failed:  # the user asked for every model: any failure fails the command (finished results are kept)
         print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
+    if (limit is not None or spec.run.time_limit is not None) and any(m.status == "ok" for m in result.models):
+        _select_and_submit(result.run_dir)
+    print(f"time: {time.monotonic() - _STARTED:.1f} s for the whole command")
     return 1 if failed else 0
 
 
-def _cmd_search(args: argparse.Namespace) -> int:
-    from .config import load_spec
-    from .runner import run
+def _select_and_submit(run_dir: Path) -> None:
+    """Ensemble selection over every finished config (+ the stacking guard), then the verdict's pick submitted."""
+    from .blend import blend_report
+    from .report import record_submission
+    from .submit import write_submission
 
-    spec = load_spec(args.config)
-    result = run(
-        spec,
-        runs_root=args.runs_root,
-        n_jobs=args.jobs,
-        time_limit=_time_limit(args.time_limit),
-        search=_search(spec, args.n),
-        started=_STARTED,
-    )
+    report = blend_report(run_dir, "auto")
     print()
-    print(result.leaderboard())
-    print(
-        f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused}); blend every "
-        f"config: kaggle-kit blend {result.run_dir} --method hill_climb"
-    )
-    return 0
+    print(report.verdict())
+    if report.beats_best_model:
+        name = report.best_blend.name
+        path = write_submission(run_dir, blend=name)
+    else:
+        name = report.best_model.name
+        path = write_submission(run_dir, name)
+    record_submission(run_dir, name, path)
+    print(f"submission ({name}): {path}")
 
 
 def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
     """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models."""
     from .config import SearchSpec
     from .errors import ConfigError
+    from .presets import PRESET_SEARCH_KINDS
     from .search import SPACES
 
     if n is not None and n < 1:
         raise ConfigError(f"--search / --n takes the number of configs per family (1 or more); got {n}")
     if spec.search is not None:
         return spec.search if n is None else spec.search.with_count(n)
-    families = [f for f in SPACES if any(m.kind == SPACES[f].kind for m in spec.models)]
+    kinds = {m.kind for m in spec.models} or (set(PRESET_SEARCH_KINDS) if spec.preset else set())
+    families = [f for f in SPACES if SPACES[f].kind in kinds]
     if not families:
         raise ConfigError(
             "the spec has no [search] table and none of its models' kinds has a search space; add e.g.\n"
@@ -325,7 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="end the whole command within this wall-clock time (default: run.time_limit)",
+        help="end the whole command within this wall-clock time, ensemble selection and submission included "
+        "(default: run.time_limit)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["fast", "good", "best"],
+        default=None,
+        help="add a preset's models, chosen for the data (as preset = ... in the config)",
     )
     p.set_defaults(func=_cmd_run)
 
@@ -337,6 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS", help="wall-clock limit")
     p.add_argument("--runs-root", default="runs", help="folder holding run folders (default: runs)")
     p.add_argument("--jobs", type=int, default=None, help="parallel (config, fold) tasks (default: run.n_jobs)")
+    p.add_argument("--verbose", action="store_true", help="print a line per fold (they always go to RUN_DIR/run.log)")
+    p.add_argument(
+        "--preset",
+        choices=["fast", "good", "best"],
+        default=None,
+        help="add a preset's models, chosen for the data (as preset = ... in the config)",
+    )
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("leaderboard", help="print the CV leaderboard of a run folder")

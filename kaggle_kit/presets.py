@@ -34,6 +34,9 @@ import polars as pl
 from .errors import ConfigError, allowed
 
 PresetName = Literal["fast", "good", "best"]
+#: the kinds a ``--search`` over a preset's run samples configs of (the spec has no [[models]] to take them from):
+#: the boosting families, cheap enough on a CPU for many configs per family
+PRESET_SEARCH_KINDS: tuple[str, ...] = ("lightgbm", "lightgbm_xt", "xgboost", "catboost")
 PRESETS: tuple[str, ...] = ("fast", "good", "best")
 
 _PIXEL = re.compile(r"(?i)pix(el)?_?\d+(_\d+)?")  # pixel0 (Kaggle), pixel_3_5 (scikit-learn digits)

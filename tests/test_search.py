@@ -299,6 +299,8 @@ def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_config
     assert meta["time_limit"]["limit_s"] == pytest.approx(limit, rel=0.2)
     assert len(meta["search"]["configs"]) < 800  # the limit stopped it: not every config was started
     assert "time limit" in proc.stdout
+    # the command also selected an ensemble over every config and submitted the verdict's pick, inside the limit
+    assert "submission (" in proc.stdout and list((run_dir / "submissions").glob("*.csv"))
     ranked = leaderboard(run_dir)
     assert len(ranked) >= 3
     for r in ranked:  # every ranked config has all its folds

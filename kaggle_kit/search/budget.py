@@ -52,8 +52,10 @@ DEFAULT_PATIENCE = 10
 WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
 MIN_WAVE_S = 5.0
 SAFETY = 1.2  #: measured seconds per round / epoch are scaled by this (a loaded machine varies)
-RESERVE_SHARE, MIN_RESERVE_S = 0.03, 1.5  #: time kept back for assembling, run.json, history
-PER_MODEL_RESERVE_S = 0.01  #: and per model of the run (its history rows, its leaderboard line)
+#: time kept back for what follows the fits: assembling, run.json, history, and in the CLI the ensemble selection over
+#: every config (nested CV) and the submission
+RESERVE_SHARE, MIN_RESERVE_S = 0.05, 2.0
+PER_MODEL_RESERVE_S = 0.05  #: and per model of the run (its selection candidates, history rows, leaderboard line)
 
 
 def unit_of(model: ModelSpec) -> Unit | None:

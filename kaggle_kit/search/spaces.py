@@ -304,6 +304,48 @@ SPACES: dict[str, Space] = {
         budget="epochs",
         source="AutoGluon NN_TORCH (as in TabArena), the kit's mlp param names",
     ),
+    "realmlp": Space(
+        family="realmlp",
+        kind="realmlp",
+        params={
+            "lr": Float(2e-2, 3e-1, log=True),
+            "weight_decay": Choice((0.0, 0.02)),
+            "dropout": Choice((0.0, 0.15, 0.3)),
+            "label_smoothing": Choice((0.0, 0.1)),
+            "num_embedding": Choice(("pbld", "pl", "plr", "none")),
+            "embedding_sigma": Float(0.05, 0.5, log=True),
+            "hidden": Layers(depth=Int(1, 5), width=Int(64, 512, log=True)),
+            "activation": Choice(("selu", "mish", "relu")),
+            "front_scale": Choice((True, False)),
+        },
+        budget="epochs",
+        source=_TABARENA.format("realmlp") + ", the kit's realmlp param names",
+    ),
+    "tabm": Space(
+        family="tabm",
+        kind="tabm",
+        params={
+            "lr": Float(1e-4, 3e-3, log=True),
+            "weight_decay": Choice((0.0, 1e-4, 1e-3, 1e-2, 1e-1)),
+            "dropout": Choice((0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
+            "hidden": Layers(depth=Int(1, 4), width=Int(64, 1024, log=True)),
+            "num_embedding": Choice(("pl", "none")),
+            "bins": Int(2, 128, log=True),
+        },
+        fixed={"k": 32},
+        budget="epochs",
+        source=_TABARENA.format("tabm") + " (n_blocks 1-5, d_block 64-1024), the kit's tabm param names",
+    ),
+    "linear": Space(
+        family="linear",
+        kind="linear",
+        params={
+            "numeric": Choice(("standard", "spline", "quantile")),
+            "n_knots": Int(3, 12),
+            "min_frequency": Int(1, 100, log=True),
+        },
+        source="the kit's linear kind: the numeric map and rare-level grouping; its strength C / alpha at default",
+    ),
 }
 
 
