@@ -233,7 +233,7 @@ ERRORS = [
     pytest.param(
         put("models", []),
         ConfigError,
-        r"the spec has no models: add a \[\[models\]\] table, or a \[search\]",
+        r"the spec has no models: add \[\[models\]\] tables, preset = 'good'.*or a \[search\]",
         id="no-models",
     ),
     pytest.param(
@@ -288,9 +288,7 @@ ERRORS = [
     pytest.param(drop("data.target"), ConfigError, r"missing required key 'data\.target'", id="no-target"),
     pytest.param(drop("data.train"), ConfigError, r"missing required key 'data\.train'", id="no-train"),
     pytest.param(drop("task"), ConfigError, r"missing required key 'task'", id="no-task"),
-    pytest.param(
-        drop("models"), ConfigError, r"the spec has no models: add a \[\[models\]\] table", id="no-models-key"
-    ),
+    pytest.param(drop("models"), ConfigError, r"the spec has no models: add \[\[models\]\] tables", id="no-models-key"),
     # several faults: each one named
     pytest.param(
         both(put("metrc", "x"), put("folds.n_splits", "five")),
