@@ -43,6 +43,12 @@ MODELS = [
     {"name": "et", "kind": "extra_trees", "params": {"n_estimators": 8}},
     {"name": "hgb", "kind": "sklearn", "estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
      "params": {"max_iter": 15}},
+    {"name": "cat", "kind": "catboost", "num_boost_round": 30, "early_stopping_rounds": 5,
+     "params": {"depth": 3, "learning_rate": 0.2}},
+    {"name": "lgbm_xt", "kind": "lightgbm_xt", "num_boost_round": 30, "early_stopping_rounds": 5,
+     "params": {"num_leaves": 7, "min_data_in_leaf": 5}},
+    {"name": "realmlp", "kind": "realmlp", "params": {"epochs": 2, "hidden": [16]}},
+    {"name": "tabm", "kind": "tabm", "params": {"epochs": 2, "hidden": [16], "k": 4}},
 ]  # fmt: skip
 BLENDS = ("mean", "rank", "nelder_mead", "hill_climb", "stack")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..blend.inputs import default_models, load_run
 from ..blend.report import BlendReport, oof_correlation
+from ..blend.scoring import score_folds
 from ..blend.storage import blend_names
 from ..errors import KitError, StoreError
 from .blends import blend_spec
@@ -37,9 +38,12 @@ def stored_report(run_dir: Path | str) -> BlendReport:
             blends.append(blend_spec(folder, name))
         except KitError:  # stale, or blends imported predictions: not a candidate
             continue
+    tasks = blends[0].folds if blends else tuple(preds.folds.tasks())
     return BlendReport(
         metric=preds.metric.name,
         models=tuple(preds.results[n] for n in preds.names),
+        # models scored as blend_report scores them (one function for models and blends: like for like)
+        model_folds={n: score_folds(preds.oof[n], preds.y, preds.folds, preds.metric, tasks) for n in preds.names},
         blends=tuple(blends),
         tasks=tuple(preds.folds.tasks()),
         correlation=oof_correlation(preds.oof),
