@@ -246,17 +246,25 @@ def environment(updates: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT in this process for the block: a worker spawned meanwhile inherits it ignored from its first
-    instruction (Python keeps an inherited SIG_IGN), so Ctrl-C never prints a worker's traceback mid-import."""
+def _sigint_deferred(spawning: bool) -> Iterator[None]:
+    """Hold a Ctrl-C back while a task is submitted and raise it after: a SIGINT that lands meanwhile is remembered
+    (seen lost once: the run then waited on its hanging folds forever) and is a KeyboardInterrupt on leaving the block.
+
+    ``spawning`` (the pool may start a worker in this submission): SIGINT is ignored instead, so that the new worker
+    inherits it ignored from its first instruction and never prints a traceback mid-import (an exec'd process keeps
+    an ignored signal, not a handler). Only the pool's first submissions spawn, so only a Ctrl-C within those few
+    milliseconds is not seen; press it again."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    caught: list[int] = []
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN if spawning else lambda signum, _frame: caught.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, before)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes) -> None:
@@ -294,7 +302,8 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes) -
                 if threads is None:
                     break
                 task = queue.pop(0)
-                with environment(thread_env(ctx.threads)), _sigint_ignored():  # workers spawn on submission
+                spawning = len(workers) < job.jobs  # the pool starts its workers on submission
+                with environment(thread_env(ctx.threads)), _sigint_deferred(spawning):
                     running[pool.submit(_run_in_worker, task, threads)] = (task, threads)
                 outcomes.started(task, threads)
             if not running:

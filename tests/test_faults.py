@@ -475,3 +475,17 @@ def test_a_temp_of_an_exited_but_unreaped_writer_is_stale(tmp_path: Path) -> Non
         assert live.is_dir() and not stale.exists()
     finally:
         child.wait()
+
+
+def test_a_ctrl_c_while_a_task_is_submitted_is_raised_after_not_lost() -> None:
+    """A Ctrl-C that lands while a task is handed to a full pool must still stop the run: seen lost once (SIGINT was
+    ignored for every submission), the run then waited on its hanging folds forever."""
+    from kaggle_kit.executors import _sigint_deferred
+
+    with pytest.raises(KeyboardInterrupt), _sigint_deferred(spawning=False):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # remembered, not raised, while the task is submitted
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with _sigint_deferred(spawning=True):  # a worker may start: ignored, so that it inherits SIGINT ignored
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
