@@ -180,15 +180,26 @@ class _Tally(RunProgress):
     def task_started(self, task: Task, threads: int) -> None:
         self.running[(task.model.name, task.repeat, task.fold)] = (task, threads)
 
+    def _print(self, line: str) -> None:
+        raise NotImplementedError
+
+    def note(self, line: str) -> None:
+        self._print(line)
+
     def task_done(self, task: Task, result: FoldResult, line: str) -> None:
         self.running.pop((task.model.name, task.repeat, task.fold), None)
         self.done += 1
+        if self.verbose:
+            self._print(line)
 
     def task_failed(self, task: Task, line: str, details: str) -> None:
         self.running.pop((task.model.name, task.repeat, task.fold), None)
         self.failed += 1
+        if self.verbose:
+            self._print(line)
 
     def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        self._print(self.model_line(model, cv, error))
         if cv is None or not np.isfinite(cv) or self.metric is None:
             return
         sign = 1 if self.metric.greater_is_better else -1
@@ -226,23 +237,6 @@ class PlainProgress(_Tally):
         stream.write(line + "\n")
         stream.flush()
 
-    def note(self, line: str) -> None:
-        self._print(line)
-
-    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
-        super().task_done(task, result, line)
-        if self.verbose:
-            self._print(line)
-
-    def task_failed(self, task: Task, line: str, details: str) -> None:
-        super().task_failed(task, line, details)
-        if self.verbose:
-            self._print(line)
-
-    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
-        super().model_done(model, cv, error)
-        self._print(self.model_line(model, cv, error))
-
 
 class LiveProgress(_Tally):
     """A `rich` live display on a terminal, redrawn in place; finished models (and, when ``verbose``, folds) are
@@ -258,29 +252,12 @@ class LiveProgress(_Tally):
     def _print(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-    def note(self, line: str) -> None:
-        self._print(line)
-
     def start(self, planned: int, deadline: float | None = None) -> None:
         from rich.live import Live
 
         super().start(planned, deadline)
         self.live = Live(console=self.console, get_renderable=self._render, refresh_per_second=2, transient=True)
         self.live.start()
-
-    def task_done(self, task: Task, result: FoldResult, line: str) -> None:
-        super().task_done(task, result, line)
-        if self.verbose:
-            self._print(line)
-
-    def task_failed(self, task: Task, line: str, details: str) -> None:
-        super().task_failed(task, line, details)
-        if self.verbose:
-            self._print(line)
-
-    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
-        super().model_done(model, cv, error)
-        self._print(self.model_line(model, cv, error))
 
     def close(self) -> None:
         if self.live is not None:

@@ -620,22 +620,8 @@ def _assemble(
     store.remove_stale_temps(model.name, key)
     results = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
     done = [r for r in results if r is not None]
-    if error is None and len(done) != len(results) and incomplete is not None:
-        summary = ModelResult(
-            name=model.name,
-            kind=model.kind,
-            key=key,
-            metric=metric.name,
-            cv=float("nan"),
-            fold_scores=tuple(r.score for r in done),
-            fit_seconds=sum(r.fit_seconds for r in done),
-            best_iteration=None,
-            status="incomplete",
-            error=f"incomplete: {incomplete} ({len(done)} of {len(results)} folds)",
-        )
-        store.write_summary(summary)
-        return summary
     if error is not None or len(done) != len(results):
+        cut_short = error is None and incomplete is not None  # a time limit, not a failure
         summary = ModelResult(
             name=model.name,
             kind=model.kind,
@@ -645,8 +631,10 @@ def _assemble(
             fold_scores=tuple(r.score for r in done),
             fit_seconds=sum(r.fit_seconds for r in done),
             best_iteration=None,
-            status="failed",
-            error=error or f"{len(results) - len(done)} fold(s) unfinished",
+            status="incomplete" if cut_short else "failed",
+            error=f"incomplete: {incomplete} ({len(done)} of {len(results)} folds)"
+            if cut_short
+            else error or f"{len(results) - len(done)} fold(s) unfinished",
         )
         store.write_summary(summary)
         return summary
