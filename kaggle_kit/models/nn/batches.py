@@ -51,7 +51,7 @@ class Batches:
         self.shuffle = shuffle
         self.generator = generator
         self.drop_singleton = drop_singleton
-        host = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+        host = [torch.from_numpy(np.require(a, requirements=["C", "W"])) for a in arrays]  # copied only if read-only
         nbytes = sum(t.numel() * t.element_size() for t in host)
         self.device = torch.device(plan.device)
         if resident_bytes is None:
