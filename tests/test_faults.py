@@ -214,6 +214,9 @@ def test_ctrl_c_stops_a_parallel_run_keeps_its_folds_and_resumes(reference: Refe
             stderr=err,
             env={**os.environ, "KAGGLE_KIT_TEST_TAG": tag, "KAGGLE_KIT_FAULT": "epoch:1:hang"},
             start_new_session=True,  # its own process group: the SIGINT below reaches the run and its workers only
+            # as from a terminal: a test runner started in the background (CI) has SIGINT ignored, which a child
+            # would inherit and keep (as under nohup), so the run would never see the Ctrl-C below
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         deadline = time.monotonic() + 120
@@ -482,10 +485,15 @@ def test_a_ctrl_c_while_a_task_is_submitted_is_raised_after_not_lost() -> None:
     ignored for every submission), the run then waited on its hanging folds forever."""
     from kaggle_kit.executors import _sigint_deferred
 
-    with pytest.raises(KeyboardInterrupt), _sigint_deferred(spawning=False):
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # remembered, not raised, while the task is submitted
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    with _sigint_deferred(spawning=True):  # a worker may start: ignored, so that it inherits SIGINT ignored
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # a test runner started in the background (CI) inherits SIGINT ignored: set Python's own handler for this test
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), _sigint_deferred(spawning=False):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # remembered, not raised, while the task is submitted
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with _sigint_deferred(spawning=True):  # a worker may start: ignored, so that it inherits SIGINT ignored
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, outer)
