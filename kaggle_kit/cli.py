@@ -29,7 +29,7 @@ DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
 def _cmd_run(args: argparse.Namespace) -> int:
     from .config import load_spec
 
-    spec = _with_preset_option(load_spec(args.config), args.preset)
+    spec = load_spec(args.config, preset=args.preset)
     search = _search(spec, args.search) if args.search is not None else None
     only = [m.strip() for m in args.only.split(",")] if args.only else None
     return _fit_and_finish(spec, args, search=search, only=only)
@@ -38,16 +38,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from .config import load_spec
 
-    spec = _with_preset_option(load_spec(args.config), args.preset)
+    spec = load_spec(args.config, preset=args.preset)
     return _fit_and_finish(spec, args, search=_search(spec, args.n), only=None)
-
-
-def _with_preset_option(spec: CompetitionSpec, preset: str | None) -> CompetitionSpec:
-    """The spec with ``--preset`` (it adds to the spec's own models, as ``preset`` in the spec does)."""
-    if preset is None:
-        return spec
-    fields = {name: getattr(spec, name) for name in type(spec).model_fields}
-    return type(spec).model_validate({**fields, "preset": preset})
 
 
 def _fit_and_finish(

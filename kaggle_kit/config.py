@@ -797,8 +797,10 @@ def build_spec(data: dict[str, Any], *, base_dir: Path | str = ".", source: str 
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def load_spec(path: Path | str) -> CompetitionSpec:
-    """Read and validate ``competitions/<slug>.toml``; relative data paths resolve against its folder."""
+def load_spec(path: Path | str, *, preset: str | None = None) -> CompetitionSpec:
+    """Read and validate ``competitions/<slug>.toml``; relative data paths resolve against its folder. ``preset``
+    (``kaggle-kit run --preset``) replaces the file's ``preset`` before validation: a config with no models of its
+    own is then valid."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist; pass the path of a competition TOML file")
@@ -809,4 +811,6 @@ def load_spec(path: Path | str) -> CompetitionSpec:
         raise ConfigError(f"{path}: not valid TOML: {exc}. Check quotes, brackets and '=' on that line") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+    if preset is not None:
+        data["preset"] = preset
     return build_spec(data, base_dir=path.resolve().parent, source=str(path))

@@ -243,3 +243,21 @@ def test_init_recognises_a_long_table_with_a_labels_file_and_the_config_moves(tm
 def test_realmlp_is_sized_to_a_number_of_steps_per_fold(rows: int, epochs: int, batch: int) -> None:
     spec = next(m.spec for m in resolve_preset("good", profile(n_rows=rows)).models if m.spec["kind"] == "realmlp")
     assert (spec["params"]["epochs"], spec["params"]["batch_size"]) == (epochs, batch)
+
+
+def test_run_preset_option_on_a_config_without_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    frame = pl.DataFrame(X[:300, :6], schema=[f"f{i}" for i in range(6)], orient="row").with_columns(y=y[:300])
+    frame.write_csv(tmp_path / "train.csv")
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'name = "opt"\ntask = "binary"\nmetric = "roc_auc"\n[data]\ntrain = "train.csv"\ntarget = "y"\n'
+        "[folds]\nn_splits = 3\n[run]\nn_jobs = 1\n"
+    )
+    assert main(["run", str(config), "--runs-root", str(tmp_path / "runs")]) == 2  # no models, no preset
+    assert "no models" in capsys.readouterr().err
+    assert main(["run", str(config), "--preset", "fast", "--runs-root", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "preset 'fast'" in out and "lgbm" in out and "linear" in out
