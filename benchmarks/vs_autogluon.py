@@ -83,8 +83,21 @@ def kit_side(ds: Dataset, folder: Path, limit: float, kit_python: str) -> dict[s
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"kaggle-kit failed on {ds.name} (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    probabilities = runs / ds.name / "submissions" / "best-probabilities.csv"
-    return {"wall_seconds": wall, "predictions": str(probabilities), "tail": proc.stdout[-1500:]}
+    return {"wall_seconds": wall, "run_dir": str(runs / ds.name), "tail": proc.stdout[-1500:]}
+
+
+def kit_predictions(run_dir: str) -> tuple[str, pl.DataFrame]:
+    """What the command submitted (the verdict's pick: the best blend or model) as id + one column per class label."""
+    from kaggle_kit.blend import blend_test_predictions
+    from kaggle_kit.predict.best import best_choice
+    from kaggle_kit.store import RunStore
+
+    choice = best_choice(run_dir)
+    if choice.kind == "blend":
+        frame = blend_test_predictions(run_dir, choice.name)
+    else:
+        frame = RunStore(run_dir).read_predictions(choice.name, "test")
+    return choice.name, frame.rename({c: c.removeprefix("p_") for c in frame.columns if c.startswith("p_")})
 
 
 def ag_side(ds: Dataset, folder: Path, limit: float, ag_python: str) -> dict[str, Any]:
@@ -122,7 +135,8 @@ def main() -> None:
             classes = classes_of(ds, hidden, folder / "train.csv")
             load_before = load_average()
             kit = kit_side(ds, folder, args.time_limit, sys.executable)
-            kit["test"] = score(ds, pl.read_csv(kit["predictions"]), hidden, classes)
+            kit["submitted"], preds = kit_predictions(kit["run_dir"])
+            kit["test"] = score(ds, preds.with_columns(pl.col("id").cast(pl.Int64)), hidden, classes)
             entry: dict[str, Any] = {"kit": kit, "load_before_kit": load_before}
             line = (
                 f"kit {kit['test']:.5f} in {kit['wall_seconds']:.0f} s ({kit['wall_seconds'] / args.time_limit:.3f} T)"

@@ -69,7 +69,14 @@ def _fit_and_finish(
     failed = [m for m in result.models if m.status == "failed"]
     for m in failed:  # the user asked for every model: any failure fails the command (finished results are kept)
         print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
-    if (limit is not None or spec.run.time_limit is not None) and any(m.status == "ok" for m in result.models):
+    if limit is not None or spec.run.time_limit is not None:
+        if not any(m.status == "ok" and m.name != "baseline" for m in result.models):
+            print(
+                f"error: the time limit left no model with all its folds (nothing to blend or submit); give more "
+                f"time, or fewer / cheaper models (the first fold of each kind is in {result.run_dir / 'run.log'})",
+                file=sys.stderr,
+            )
+            return 1
         _select_and_submit(result.run_dir)
     print(f"time: {time.monotonic() - _STARTED:.1f} s for the whole command")
     return 1 if failed else 0

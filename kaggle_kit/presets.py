@@ -243,7 +243,11 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         add(tree({"name": "xt", "kind": "extra_trees"}), "extra trees: fully randomised splits")
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_TABM_CELLS:
-                add({"name": "tabm", "kind": "tabm"}, "TabM: 32 weight-sharing MLPs trained as one ensemble")
+                epochs, batch = realmlp_schedule(profile.n_rows)
+                add(
+                    {"name": "tabm", "kind": "tabm", "params": {"epochs": epochs, "batch_size": batch}},
+                    f"TabM: 32 weight-sharing MLPs trained as one ensemble ({epochs} epochs of {batch} rows)",
+                )
             else:
                 left_out.append(f"tabm: {profile.cells:,} cells is slow for k = 32 members on CPU")
     if profile.image_shape is not None:

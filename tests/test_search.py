@@ -426,3 +426,15 @@ def test_sampled_configs_are_valid_models_of_their_kind() -> None:
             model = build_model(search, family, index, params)
             assert model.name == f"{family}_c{index:03d}" and model.kind == SPACES[family].kind
             make_adapter(model).check(ctx)
+
+
+def test_a_time_limit_that_leaves_no_whole_model_fails_the_command(demo_data: Path, tmp_path: Path) -> None:
+    """Nothing to blend or submit is a failure of what the user asked for: exit 1 with the fix, never exit 0."""
+    spec = _spec(demo_data, _search(2, families=("lightgbm",)))
+    config = tmp_path / "search.toml"
+    config.write_text(spec.to_toml())
+    cmd = [sys.executable, "-m", "kaggle_kit.cli", "search", str(config), "--runs-root", str(tmp_path / "runs")]
+    proc = subprocess.run([*cmd, "--time-limit", "0.5"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "error: the time limit left no model with all its folds" in proc.stderr
+    assert "Traceback" not in proc.stderr
