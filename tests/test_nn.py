@@ -343,3 +343,19 @@ def test_image_files_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"'.*missing\.png' does not exist"):
         load_images([tmp_path / "missing.png"])
     assert load_images([tmp_path / "a.png", tmp_path / "b.png"], size=(3, 3)).shape == (2, 3, 3, 3)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_a_nets_input_normalisation_is_fitted_on_the_training_rows_only(kind: str) -> None:
+    """A leak test like the feature pipelines': the standardisation a net stores (and applies to its validation and
+    test rows) equals numpy's on the fold's training rows, and differs from the statistics of all rows."""
+    Xtr, ytr, Xva, yva, ctx = _split("multiclass")
+    Xva = FeatureMatrix(Xva.X + 5.0, Xva.names, ())  # shifted validation rows: a leak would move the statistics
+    fitted = make_adapter(_net_spec(kind, "multiclass", epochs=1)).fit(Xtr, ytr, Xva, yva, ctx)
+    inputs = fitted.model.config["inputs"]
+    if kind == "mlp":  # per column
+        expected, everything = Xtr.X.astype(np.float64).mean(axis=0), np.vstack([Xtr.X, Xva.X]).mean(axis=0)
+    else:  # per channel: the 8x8 digits are one grey channel
+        expected, everything = np.array([Xtr.X.mean()]), np.array([np.vstack([Xtr.X, Xva.X]).mean()])
+    np.testing.assert_allclose(inputs["mean"], expected, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(inputs["mean"], everything, atol=1e-3)
