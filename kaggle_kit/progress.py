@@ -21,6 +21,7 @@ import contextlib
 import sys
 import time
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -162,7 +163,7 @@ class RunLog(RunProgress):
         self._write("interrupted: the finished folds are kept; the next run resumes from them")
 
 
-class _Tally(RunProgress):
+class _Tally(RunProgress, ABC):
     """What the terminal displays share: counts, the clock, the best model so far, the tasks running now."""
 
     def __init__(self, metric: Metric | None = None, verbose: bool = False) -> None:
@@ -180,8 +181,9 @@ class _Tally(RunProgress):
     def task_started(self, task: Task, threads: int) -> None:
         self.running[(task.model.name, task.repeat, task.fold)] = (task, threads)
 
+    @abstractmethod
     def _print(self, line: str) -> None:
-        raise NotImplementedError
+        """Show one line (plain text on a stream, or above the live display)."""
 
     def note(self, line: str) -> None:
         self._print(line)

@@ -19,8 +19,14 @@ from typing import Any, ClassVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..errors import KitError
+from ..errors import ConfigError, KitError
 from ..metrics import Metric
+
+
+def check_positive(method: str, name: str, value: object) -> None:
+    """A blend option that counts something (steps, restarts, threads) must be a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"the {name} of blend method {method!r} must be a positive integer; got {value!r}")
 
 
 def to_simplex(raw: np.ndarray) -> np.ndarray:

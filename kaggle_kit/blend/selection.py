@@ -31,6 +31,7 @@ on a random subset of ``max_rows`` rows (default 100,000); the blend is still sc
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..metrics import Metric
-from .base import Blender, Fitted, one_blas_thread
+from .base import Blender, Fitted, check_positive, one_blas_thread
 from .objective import search_metric
 
 #: rows per block: a block of 256 candidates x 4096 rows of float32 is 4 MiB, within a core's cache
@@ -49,7 +50,7 @@ _EPS = np.float32(np.finfo(np.float32).eps)  # the clip metrics.log_loss applies
 
 
 # ---------------------------------------------------------------------------------------------- scorers
-class Scorer:
+class Scorer(ABC):
     """Scores selections of models kept as running sums. ``base`` is ``(n_models, n_channels, n_rows)`` float32:
     what is summed (true-class probabilities, values, class scores); ``total`` a sum of ``count`` of its rows."""
 
@@ -84,8 +85,9 @@ class Scorer:
             return np.concatenate(out)
         return self._losses(self.base, count, total, candidates)
 
+    @abstractmethod
     def _losses(self, base: np.ndarray, count: float, total: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The losses of the candidate blends (see :meth:`losses`), computed from ``base``."""
 
 
 def _blocks(n: int, width: int) -> list[tuple[int, int]]:
@@ -385,11 +387,7 @@ class HillClimb(Blender):
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "init_best", "bags", "threads", "max_rows"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(
-                    f"the {name} of blend method {self.method!r} must be a positive integer; got {value!r}"
-                )
+            check_positive(self.method, name, getattr(self, name))
         f = self.bag_fraction
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
             raise ConfigError(f"the bag_fraction of blend method {self.method!r} must be a number in (0, 1]; got {f!r}")

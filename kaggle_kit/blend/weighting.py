@@ -15,9 +15,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import rankdata
 
-from ..errors import ConfigError
 from ..metrics import Metric
-from .base import Blender, Fitted, one_blas_thread, to_simplex, weighted_sum
+from .base import Blender, Fitted, check_positive, one_blas_thread, to_simplex, weighted_sum
 from .objective import Objective, make_objective
 
 
@@ -74,10 +73,10 @@ class NelderMead(Blender):
     max_evals: int | None = None
 
     def __post_init__(self) -> None:
-        _check_positive(self.method, "restarts", self.restarts)
-        _check_positive(self.method, "search_rows", self.search_rows)
+        check_positive(self.method, "restarts", self.restarts)
+        check_positive(self.method, "search_rows", self.search_rows)
         if self.max_evals is not None:
-            _check_positive(self.method, "max_evals", self.max_evals)
+            check_positive(self.method, "max_evals", self.max_evals)
 
     def fit(
         self,
@@ -184,8 +183,3 @@ def _nelder_mead(objective: Objective, x0: np.ndarray, step: float, max_evals: i
         },
     )
     return np.asarray(res.x), float(res.fun), int(res.nfev)
-
-
-def _check_positive(method: str, name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"the {name} of blend method {method!r} must be a positive integer; got {value!r}")
