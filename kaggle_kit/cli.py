@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .errors import DataWarning, KitError
 
 if TYPE_CHECKING:
+    from .blend import BlendReport
     from .config import CompetitionSpec, SearchSpec
 
 _STARTED = time.monotonic()  #: a --time-limit counts from here: the whole command, imports and data reading included
@@ -70,7 +71,9 @@ def _fit_and_finish(
     for m in failed:  # the user asked for every model: any failure fails the command (finished results are kept)
         print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
     if limit is not None or spec.run.time_limit is not None:
-        if not any(m.status == "ok" and m.name != "baseline" for m in result.models):
+        from .config import BASELINE_NAME
+
+        if not any(m.status == "ok" and m.name != BASELINE_NAME for m in result.models):
             print(
                 f"error: the time limit left no model with all its folds (nothing to blend or submit); give more "
                 f"time, or fewer / cheaper models (the first fold of each kind is in {result.run_dir / 'run.log'})",
@@ -85,20 +88,27 @@ def _fit_and_finish(
 def _select_and_submit(run_dir: Path) -> None:
     """Ensemble selection over every finished config (+ the stacking guard), then the verdict's pick submitted."""
     from .blend import blend_report
-    from .report import record_submission
-    from .submit import write_submission
 
     report = blend_report(run_dir, "auto")
     print()
     print(report.verdict())
+    _submit_verdict(run_dir, report)
+
+
+def _submit_verdict(run_dir: Path, report: BlendReport) -> None:
+    """Submit what the blend report's verdict picks: the best blend when its nested CV beats the best single model
+    on the same held-out folds, else that model; recorded in the run history."""
+    from .report import record_submission
+    from .submit import write_submission
+
     if report.beats_best_model:
-        name = report.best_blend.name
-        path = write_submission(run_dir, blend=name)
+        name, path = report.best_blend.name, write_submission(run_dir, blend=report.best_blend.name)
+        source = f"blend {name}"
     else:
-        name = report.best_model.name
-        path = write_submission(run_dir, name)
+        name, path = report.best_model.name, write_submission(run_dir, report.best_model.name)
+        source = f"model {name}"
     record_submission(run_dir, name, path)
-    print(f"submission ({name}): {path}")
+    print(f"\nsubmission ({source}): {path}")
 
 
 def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
@@ -290,9 +300,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .blend import blend_report
     from .config import load_spec
     from .demo import make_demo
-    from .report import build_report, record_submission
+    from .report import build_report
     from .runner import run
-    from .submit import write_submission
 
     for name in args.names or DEMO_CONFIGS:
         config = Path(args.competitions) / f"{name}.toml"
@@ -305,14 +314,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         blends = blend_report(result.run_dir, "all")
         print()
         print(blends.text())
-        # the blend report's verdict decides: the best blend and the best model compared on the same held-out folds
-        top, best = blends.best_blend, blends.best_model
-        if blends.beats_best_model:
-            path, source = write_submission(result.run_dir, blend=top.name), f"blend {top.name}"
-        else:
-            path, source = write_submission(result.run_dir, best.name), f"model {best.name}"
-        record_submission(result.run_dir, top.name if source.startswith("blend") else best.name, path)
-        print(f"\nsubmission ({source}): {path}")
+        _submit_verdict(result.run_dir, blends)
         print(f"report: {build_report(result.run_dir).html}")
     return 0
 
