@@ -376,10 +376,17 @@ def _read_sequences(spec: CompetitionSpec) -> tuple[pl.DataFrame, pl.DataFrame |
     s = spec.data.sequences
     if s is None:
         return None
-    options = ReadOptions.from_spec(spec)  # the long tables' id is spelled as the labels' id is
-    options = replace(options, keep_text=(*options.keep_text, s.id or spec.data.id or ""))
-    train = read_table(spec.resolve(s.train), role="sequences.train", options=options)
-    return train, read_table(spec.resolve(s.test), role="sequences.test", options=options) if s.test else None
+    train = read_long_table(spec, spec.resolve(s.train), "train")
+    return train, read_long_table(spec, spec.resolve(s.test), "test") if s.test else None
+
+
+def read_long_table(spec: CompetitionSpec, path: Path, role: str) -> pl.DataFrame:
+    """A ``[data.sequences]`` long table (``role`` "train" or "test"), read as the labels table is read, its id
+    column keeping its spelling as the labels' id does."""
+    s = spec.data.sequences
+    options = ReadOptions.from_spec(spec)
+    options = replace(options, keep_text=(*options.keep_text, (s.id if s else None) or spec.data.id or ""))
+    return read_table(path, role=f"sequences.{role}", options=options)
 
 
 def _explain_missing_download(spec: CompetitionSpec) -> None:

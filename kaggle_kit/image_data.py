@@ -48,6 +48,47 @@ def attach_images(
     images = spec.data.images
     if images is None:
         return train, test
+    column = _image_column(spec, images)
+    train_key = "train_folder" if images.train_folder is not None else "folder"
+    train, shape = _attach(spec, images, train, "train", column, train_key, _threads())
+    if test is not None:
+        test = _attach_test(spec, images, test, column, shape)
+    check_image_models(spec, list(shape), train)
+    return train, test
+
+
+def attach_test_images(spec: CompetitionSpec, test: pl.DataFrame, shape: tuple[int, int, int]) -> pl.DataFrame:
+    """New test rows (``kaggle-kit predict``) with their images as pixel columns, read as :func:`attach_images`
+    reads a run's test images (same folder key, pattern, size, channels, checks and messages) and checked against
+    the training images' ``shape`` ``(H, W, C)`` (:func:`image_shape`, recorded by the run)."""
+    images = spec.data.images
+    if images is None:
+        return test
+    return _attach_test(spec, images, test, _image_column(spec, images), shape)
+
+
+def image_shape(spec: CompetitionSpec, train: pl.DataFrame) -> list[int] | None:
+    """The ``[H, W, C]`` of the training images as :func:`attach_images` reads them (``data.images.size`` when
+    given, else the first training file's), or None without ``[data.images]``: the run records it so that
+    ``predict`` checks new test images without the training files."""
+    images = spec.data.images
+    if images is None:
+        return None
+    if images.size is not None:
+        return [images.size[0], images.size[1], images.channels]
+    from .models.nn.images import read_image
+
+    key = "train_folder" if images.train_folder is not None else "folder"
+    column = _image_column(spec, images)
+    first = _paths(images, train[column][:1], _folder(spec, getattr(images, key), key), "train")[0]
+    return list(read_image(first, channels=images.channels).shape)
+
+
+def _threads() -> int:
+    return min(8, os.cpu_count() or 1)
+
+
+def _image_column(spec: CompetitionSpec, images: ImageFilesSpec) -> str:
     column = images.column or spec.data.id
     if column is None:
         raise ConfigError(
@@ -59,21 +100,23 @@ def attach_images(
             f"data.images.column = {column!r} is not data.id, so the trees would read the file names as a feature; "
             f"add {column!r} to data.drop"
         )
-    train_key = "train_folder" if images.train_folder is not None else "folder"
+    return column
+
+
+def _attach_test(
+    spec: CompetitionSpec, images: ImageFilesSpec, test: pl.DataFrame, column: str, shape: tuple[int, int, int]
+) -> pl.DataFrame:
+    """The test rows with their images, which must have the training images' ``shape``."""
     test_key = "test_folder" if images.test_folder is not None else "folder"
-    threads = min(8, os.cpu_count() or 1)
-    train, shape = _attach(spec, images, train, "train", column, train_key, threads)
-    if test is not None:
-        if getattr(images, test_key) is None:
-            raise ConfigError("data.test is set but data.images has no folder or test_folder for the test images")
-        test, test_shape = _attach(spec, images, test, "test", column, test_key, threads)
-        if test_shape != shape:
-            raise DataError(
-                f"the train images are {shape[1]} x {shape[0]} (width x height) but the test images "
-                f"{test_shape[1]} x {test_shape[0]}; set data.images.size = [height, width] to resize both"
-            )
-    check_image_models(spec, list(shape), train)
-    return train, test
+    if getattr(images, test_key) is None:
+        raise ConfigError("data.test is set but data.images has no folder or test_folder for the test images")
+    test, test_shape = _attach(spec, images, test, "test", column, test_key, _threads())
+    if tuple(test_shape) != tuple(shape):
+        raise DataError(
+            f"the train images are {shape[1]} x {shape[0]} (width x height) but the test images "
+            f"{test_shape[1]} x {test_shape[0]}; set data.images.size = [height, width] to resize both"
+        )
+    return test
 
 
 def _folder(spec: CompetitionSpec, folder: Path, key: str) -> Path:

@@ -48,11 +48,13 @@ from .errors import ConfigError, DataError, StoreError
 from .executors import Context, Job, Task, execute
 from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
+from .image_data import image_shape
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
 from .models.base import legacy_stopping_metric, stopping_metric
 from .presets import DataProfile, expand_preset
 from .progress import Fanout, RunLog, RunProgress, as_progress
+from .sequence_data import sequence_layout
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
@@ -480,6 +482,9 @@ def _write_meta(
             # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
             "columns": column_record(data.train, data.features, data.categorical),
             "categorical": list(data.categorical),
+            # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
+            "image_shape": image_shape(spec, data.train),
+            "sequence_layout": sequence_layout(spec, data.train),
             **(extra or {}),
         }
     )

@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from .config import CompetitionSpec, SequenceSpec
-from .errors import ConfigError, DataError, allowed, did_you_mean
+from .errors import ConfigError, DataError, DataWarning, allowed, did_you_mean
 from .features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
 
 
@@ -52,8 +52,7 @@ def join_sequences(
     train_long = _check_long(as_frame(train_long), s, key, "train")
     columns = _sequence_columns(train_long, s, key, spec)
     if test_long is not None:
-        test_long = _check_long(as_frame(test_long), s, key, "test")
-        _check_columns_in(test_long, columns, "test")
+        test_long = _check_test_long(test_long, s, key, columns)
     elif test_ids is not None:
         raise DataError(
             "test ids were given (data.test) but no test long table: pass the test sequences too "
@@ -66,11 +65,7 @@ def join_sequences(
         labels = _check_id_table(labels, d.id, "train")
         train_long = _rows_of(labels, train_long, d.id, key, "train")
     if test_long is not None:
-        if test_ids is None:
-            test_ids = test_long.select(pl.col(key).unique(maintain_order=True).alias(d.id))
-        else:
-            test_ids = _check_id_table(test_ids, d.id, "test")
-            test_long = _rows_of(test_ids, test_long, d.id, key, "test")
+        test_long, test_ids = _test_rows(test_long, test_ids, d.id, key)
 
     lengths = [_longest(frame, key) for frame in (train_long, test_long) if frame is not None]
     n_steps = s.max_len or max(lengths)
@@ -79,6 +74,59 @@ def join_sequences(
     if test_long is not None and test_ids is not None:
         test = _join(test_ids, _features(test_long, s, key, columns, n_steps), d.id, key, "data.test")
     return train, test
+
+
+def join_test_sequences(
+    spec: CompetitionSpec,
+    test_long: Any,
+    layout: dict[str, Any],
+    *,
+    test_ids: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """New test rows (``kaggle-kit predict``), one per id, joined as :func:`join_sequences` joins a run's test rows
+    (same checks and messages) with the run's ``layout`` (:func:`sequence_layout`: its sequence columns and number
+    of steps ``T``), so the nets read the same ``(T, F)`` as in training. A test sequence longer than ``T`` keeps
+    ``data.sequences.keep`` ``T`` steps (as ``max_len`` would), with a warning."""
+    d, s = spec.data, _sequence_spec(spec)
+    key = s.id or d.id
+    assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences
+    columns, n_steps = list(layout["columns"]), int(layout["n_steps"])
+    test_long, test_ids = _test_rows(_check_test_long(test_long, s, key, columns), test_ids, d.id, key)
+    longest = _longest(test_long, key)
+    if longest > n_steps and s.max_len is None:
+        warnings.warn(
+            f"test sequences of up to {longest} steps are longer than the {n_steps} steps the run's models read; "
+            f"their {s.keep} {n_steps} steps are kept (data.sequences.keep), the statistics use every step",
+            DataWarning,
+            stacklevel=2,
+        )
+    return _join(test_ids, _features(test_long, s, key, columns, n_steps), d.id, key, "data.test")
+
+
+def sequence_layout(spec: CompetitionSpec, train: pl.DataFrame) -> dict[str, Any] | None:
+    """``{"columns": [...], "n_steps": T}`` of the step columns of a joined ``train`` frame (None without
+    ``[data.sequences]``): the run records it so that ``predict`` joins new test sequences to the same shape."""
+    if spec.data.sequences is None:
+        return None
+    steps = [m for m in map(STEP_COLUMN.fullmatch, train.columns) if m]
+    columns = list(dict.fromkeys(m.group(1) for m in steps))
+    return {"columns": columns, "n_steps": max((int(m.group(2)) for m in steps), default=-1) + 1}
+
+
+def _check_test_long(test_long: Any, s: SequenceSpec, key: str, columns: list[str]) -> pl.DataFrame:
+    test_long = _check_long(as_frame(test_long), s, key, "test")
+    _check_columns_in(test_long, columns, "test")
+    return test_long
+
+
+def _test_rows(
+    test_long: pl.DataFrame, test_ids: pl.DataFrame | None, id_column: str, key: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The test ids (``data.test``, else the long table's in order of first appearance) and their long rows."""
+    if test_ids is None:
+        return test_long, test_long.select(pl.col(key).unique(maintain_order=True).alias(id_column))
+    test_ids = _check_id_table(test_ids, id_column, "test")
+    return _rows_of(test_ids, test_long, id_column, key, "test"), test_ids
 
 
 def check_joined(spec: CompetitionSpec, train: pl.DataFrame | None) -> pl.DataFrame:

@@ -388,7 +388,7 @@ def test_a_refit_net_trains_the_fold_mean_epochs_without_early_stopping(built: d
     assert len(json.loads((folder / "history.json").read_text())["train_loss"]) == epochs
 
 
-def test_sequence_runs_are_refused_clearly(built: dict[str, Path], tmp_path: Path) -> None:
+def test_a_sequence_run_without_its_recorded_layout_says_to_rerun(built: dict[str, Path], tmp_path: Path) -> None:
     import tomli_w
 
     try:
@@ -401,8 +401,11 @@ def test_sequence_runs_are_refused_clearly(built: dict[str, Path], tmp_path: Pat
     spec = tomllib.loads((copy / "spec.toml").read_text())
     spec["data"]["sequences"] = {"train": "seq_train.csv", "test": "seq_test.csv", "order_by": "step"}
     (copy / "spec.toml").write_text(tomli_w.dumps(spec))
-    with pytest.raises(DataError, match=r"predicting from \[data.sequences\] long tables is not supported yet"):
+    with pytest.raises(DataError, match=r"pass the test long table with --sequences FILE \(sequences= in Python\)"):
         kaggle_kit.predict(copy, built["comp"] / "test.csv", model="xgb")
+    long = pl.DataFrame({"id": [1], "step": [0], "f0": [1.0]})
+    with pytest.raises(StoreError, match=r"does not record the sequences' columns and steps.*rerun `kaggle-kit run"):
+        kaggle_kit.predict(copy, built["comp"] / "test.csv", sequences=long, model="xgb")
 
 
 def test_the_package_name_is_the_predict_function_and_imports_no_model_library() -> None:

@@ -27,8 +27,10 @@ from .submission import write_submission_csv
 
 def predict(
     run_dir: Path | str,
-    test: pl.DataFrame | Any | str | Path,
+    test: pl.DataFrame | Any | str | Path | None = None,
     *,
+    images: Path | str | None = None,
+    sequences: pl.DataFrame | Any | str | Path | None = None,
     model: str | None = None,
     blend: str | None = None,
     best: bool = False,
@@ -45,6 +47,11 @@ def predict(
     ``prediction``); with ``out``, also writes them as a submission CSV in the sample submission's format
     (``sample``: the sample submission of these rows; default: the run's, for its columns). Reads the run folder
     only: it may be read-only and moved.
+
+    A run with ``[data.images]`` reads the test rows' image files from the folder ``images`` (what
+    ``data.images.test_folder`` was to the run); one with ``[data.sequences]`` reads the test long table
+    ``sequences`` (a file or frame: ``data.sequences.test``), its ids from ``test`` when given (``data.test``) or
+    from the long table. Left out, they are the run's own, where the run was made; a moved run folder must be told.
     """
     if sum(x is not None for x in (model, blend)) + bool(best) != 1:
         raise ConfigError("name exactly one of a model (--model), a blend (--blend) or --best to predict with")
@@ -52,7 +59,7 @@ def predict(
     if best:
         choice = best_choice(folder.root)
         model, blend = (choice.name, None) if choice.kind == "model" else (None, choice.name)
-    frame = read_test(folder, test)
+    frame = read_test(folder, test, images=images, sequences=sequences)
     n_threads = threads or max(1, min(4, cpu_count()))
     if blend is not None:
         result = blend_spec(folder, blend)

@@ -13,7 +13,13 @@ def add_commands(sub: Any) -> None:
         "predict", help="predict a new test file with a finished run folder (read-only is fine) -> submission CSV"
     )
     p.add_argument("run_dir")
-    p.add_argument("--test", required=True, help="the test file (CSV or parquet), columns as in training")
+    p.add_argument(
+        "--test", default=None, help="the test file (CSV or parquet), columns as in training (data.test of the spec)"
+    )
+    p.add_argument("--images", default=None, help="[data.images] runs: the test images' folder (its test_folder)")
+    p.add_argument(
+        "--sequences", default=None, help="[data.sequences] runs: the test long table (its test; ids from it or --test)"
+    )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="model name as on the leaderboard")
     which.add_argument("--blend", help="blend name as stored by `kaggle-kit blend`")
@@ -47,6 +53,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     preds = predict(
         args.run_dir,
         args.test,
+        images=args.images,
+        sequences=args.sequences,
         model=model,
         blend=blend,
         refit=args.refit,

@@ -1,5 +1,13 @@
 """A new test file read and checked as ``kaggle-kit run`` reads and checks one: same reader options, same checks,
-same messages, against the training columns the run recorded in ``run.json``."""
+same messages, against the training columns the run recorded in ``run.json``.
+
+A run with ``[data.images]`` or ``[data.sequences]`` reads the new rows' image files / long table with the run's
+own readers (:func:`~kaggle_kit.image_data.attach_test_images`, :func:`~kaggle_kit.sequence_data.join_test_sequences`)
+to the shape the run recorded (``image_shape``, ``sequence_layout``). Where they are is said here (``images``: the
+test images' folder, standing for ``data.images.test_folder``; ``sequences``: the test long table, for
+``data.sequences.test``; ``test``: the test table, for ``data.test``), or defaults to the run's spec, whose relative
+paths hold only where the run was made (a moved run folder must be told).
+"""
 
 from __future__ import annotations
 
@@ -9,29 +17,35 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..data import ReadOptions, check_new_test, read_table
-from ..errors import DataError, StoreError
+from ..config import CompetitionSpec
+from ..data import ReadOptions, check_new_test, read_long_table, read_table
+from ..errors import ConfigError, DataError, StoreError
+from ..image_data import attach_test_images
+from ..sequence_data import join_test_sequences
 from .run_folder import RunFolder
 
+Source = pl.DataFrame | Any | str | Path  #: a file path, or a polars / pandas frame
 
-def read_test(folder: RunFolder, test: pl.DataFrame | Any | str | Path) -> pl.DataFrame:
-    """``test`` (a path, or a polars / pandas frame) checked against the run's training columns."""
-    d = folder.spec.data
-    if d.sequences is not None or d.images is not None:
-        what = "[data.sequences] long tables" if d.sequences is not None else "[data.images] image files"
-        raise DataError(
-            f"predicting from {what} is not supported yet: `kaggle-kit predict` reads one table with a row per id. "
-            "Join the test rows as `kaggle-kit run` does (one row per id, the same columns as in training) and "
-            "pass that table"
-        )
-    if isinstance(test, (str, Path)):
-        frame = read_table(Path(test), role="test", options=ReadOptions.from_spec(folder.spec))
-    elif isinstance(test, pl.DataFrame):
-        frame = test
-    elif type(test).__module__.startswith("pandas"):
-        frame = pl.from_pandas(test)
-    else:
-        raise DataError(f"the test data must be a file path or a polars / pandas frame; got {type(test).__name__}")
+
+def read_test(
+    folder: RunFolder, test: Source | None, *, images: str | Path | None = None, sequences: Source | None = None
+) -> pl.DataFrame:
+    """``test`` (a path, or a polars / pandas frame), joined with its images / sequences as the run joined its test
+    rows, checked against the run's training columns."""
+    spec = folder.spec
+    d = spec.data
+    frame = _table(test, "test", lambda p: read_table(p, role="test", options=ReadOptions.from_spec(spec)))
+    if d.sequences is not None:
+        long = _long_table(folder, sequences)
+        frame = join_test_sequences(spec, long, _layout(folder), test_ids=frame)
+    elif sequences is not None:
+        raise ConfigError("--sequences (sequences=) is for a run with [data.sequences]; this run reads one table")
+    if frame is None:
+        raise ConfigError("name the test rows to predict: --test FILE (the `test` argument in Python)")
+    if d.images is not None:
+        frame = attach_test_images(_with_test_images(folder, images), frame, _image_shape(folder))
+    elif images is not None:
+        raise ConfigError("--images (images=) is for a run with [data.images]; this run reads no image files")
     if frame.height == 0:
         raise DataError("the test data has no rows")
     record = folder.meta.get("columns")
@@ -47,6 +61,75 @@ def read_test(folder: RunFolder, test: pl.DataFrame | Any | str | Path) -> pl.Da
         target=folder.meta["target_column"],
         categorical=folder.meta.get("categorical") or [],
     )
+
+
+def _table(source: Source | None, what: str, read: Any) -> pl.DataFrame | None:
+    """A path read with ``read``, or a polars / pandas frame as a polars one."""
+    if source is None or isinstance(source, pl.DataFrame):
+        return source
+    if isinstance(source, (str, Path)):
+        return read(Path(source))
+    if type(source).__module__.startswith("pandas"):
+        return pl.from_pandas(source)
+    raise DataError(f"the {what} data must be a file path or a polars / pandas frame; got {type(source).__name__}")
+
+
+def _long_table(folder: RunFolder, sequences: Source | None) -> pl.DataFrame:
+    """The test long table given, else the run's ``data.sequences.test`` where it still is."""
+    spec = folder.spec
+    if sequences is None:
+        s = spec.data.sequences
+        default = spec.resolve(s.test) if s is not None and s.test is not None else None
+        if default is None or not default.is_file():
+            shown = f"the run's {str(default)!r} is not here" if default is not None else "the spec names none"
+            raise DataError(
+                "this run reads its rows from [data.sequences] long tables: pass the test long table with "
+                f"--sequences FILE (sequences= in Python); {shown}"
+            )
+        sequences = default
+    table = _table(sequences, "test long table", lambda p: read_long_table(spec, p, "test"))
+    assert table is not None
+    return table
+
+
+def _with_test_images(folder: RunFolder, images: str | Path | None) -> CompetitionSpec:
+    """The run's spec reading the test images from ``images`` (or from its own test folder, where it still is)."""
+    spec = folder.spec
+    d = spec.data
+    assert d.images is not None
+    if images is None:
+        own = d.images.test_folder or d.images.folder
+        if own is None or not spec.resolve(own).is_dir():
+            shown = f"the run's {str(spec.resolve(own))!r} is not here" if own is not None else "the spec names none"
+            raise DataError(
+                f"this run reads [data.images] image files: pass the folder of the test images with --images DIR "
+                f"(images= in Python); {shown}"
+            )
+        return spec
+    folder_path = Path(images).resolve()
+    new_images = d.images.model_copy(update={"test_folder": folder_path})
+    return spec.model_copy(update={"data": d.model_copy(update={"images": new_images})})
+
+
+def _image_shape(folder: RunFolder) -> tuple[int, int, int]:
+    shape = folder.meta.get("image_shape")
+    if shape is None:
+        raise StoreError(
+            f"{folder.store.meta_path} does not record the shape of the training images (a run made by an older "
+            "kaggle_kit); rerun `kaggle-kit run CONFIG` once to record it (nothing is refit)"
+        )
+    h, w, c = shape
+    return int(h), int(w), int(c)
+
+
+def _layout(folder: RunFolder) -> dict[str, Any]:
+    layout = folder.meta.get("sequence_layout")
+    if layout is None:
+        raise StoreError(
+            f"{folder.store.meta_path} does not record the sequences' columns and steps (a run made by an older "
+            "kaggle_kit); rerun `kaggle-kit run CONFIG` once to record them (nothing is refit)"
+        )
+    return layout
 
 
 def row_ids(folder: RunFolder, test: pl.DataFrame) -> pl.Series:
