@@ -477,3 +477,66 @@ def test_a_whole_number_column_and_a_pandas_frame_are_read_as_run_reads_them(bui
     want = kaggle_kit.predict(built["moved"], rounded, model="lgbm", threads=1)
     got = kaggle_kit.predict(built["moved"], as_int.to_pandas(), model="lgbm", threads=1)
     np.testing.assert_array_equal(got["p_1"].to_numpy(), want["p_1"].to_numpy())
+
+
+def _blend_copy(built: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
+    copy = tmp_path / "run"
+    shutil.copytree(built["moved"], copy)
+    _writable(copy)
+    return copy, copy / "blends" / "stack"
+
+
+def test_stacking_predicts_with_its_stored_level2_models(built: dict[str, Path], monkeypatch) -> None:
+    """The level-2 model of each nested-CV fold is stored as JSON + npz and applied as stored: nothing is fitted
+    at predict time (nested CV, which fits them, is made to fail), and the predictions are the stored ones."""
+    import kaggle_kit.predict.blends as blends
+
+    folder = built["moved"] / "blends" / "stack"
+    meta = json.loads((folder / "level2.json").read_text())
+    assert meta["format"] == "kaggle_kit.level2/1" and len(meta["folds"]) == 4  # 2 repeats x 2 folds
+    assert {node["class"] for node in meta["folds"]} == {"sklearn.pipeline.Pipeline"}
+    with np.load(folder / "level2.npz", allow_pickle=False) as arrays:
+        assert all(not arrays[k].dtype.hasobject for k in arrays.files)
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("the level-2 models were fitted again")
+
+    monkeypatch.setattr(blends, "nested_cv", no_refit)
+    got = kaggle_kit.predict(built["moved"], built["comp"] / "test.csv", blend="stack", threads=1)
+    np.testing.assert_allclose(
+        got["p_1"].to_numpy(), _stored(built["run"], "stack", "blend")["p_1"].to_numpy(), atol=1e-6
+    )
+
+
+def test_a_stacking_blend_stored_without_level2_models_fits_them_again(built: dict[str, Path], tmp_path: Path) -> None:
+    copy, folder = _blend_copy(built, tmp_path)
+    sums = json.loads((folder / "checksums.json").read_text())
+    for fname in ("level2.json", "level2.npz"):
+        (folder / fname).unlink()
+        del sums[fname]
+    (folder / "checksums.json").write_text(json.dumps(sums))
+    got = kaggle_kit.predict(copy, built["comp"] / "test.csv", blend="stack", threads=1)
+    np.testing.assert_allclose(
+        got["p_1"].to_numpy(), _stored(built["run"], "stack", "blend")["p_1"].to_numpy(), atol=1e-6
+    )
+
+
+def test_crafted_or_edited_level2_files_are_refused(built: dict[str, Path], tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    test = built["comp"] / "test.csv"
+    copy, folder = _blend_copy(built, tmp_path / "a")
+    node = {"class": "os.system", "params": {"command": {"value": "touch PWNED"}}, "attributes": {}}
+    crafted = json.dumps({"format": "kaggle_kit.level2/1", "folds": [node]}).encode()
+    (folder / "level2.json").write_bytes(crafted)
+    sums = json.loads((folder / "checksums.json").read_text())
+    sums["level2.json"] = sha256_bytes(crafted)
+    (folder / "checksums.json").write_text(json.dumps(sums))
+    with pytest.raises(
+        StoreError, match=r"level2\.json: the level-2 models of blend 'stack' cannot be loaded.*os\.sys"
+    ):
+        kaggle_kit.predict(copy, test, blend="stack")
+    assert not (tmp_path / "PWNED").exists()
+    copy, folder = _blend_copy(built, tmp_path / "b")
+    (folder / "level2.npz").write_bytes(pickle.dumps(_Boom()))
+    with pytest.raises(StoreError, match=r"level2\.npz is missing or does not match its checksum.*blend again"):
+        kaggle_kit.predict(copy, test, blend="stack")

@@ -200,7 +200,7 @@ def _blend(
 def _save(preds: RunPredictions, outcome: BlendOutcome) -> None:
     oof = _frame(preds.train_ids, outcome.oof, preds.columns)
     test = _frame(preds.test_ids, outcome.test, preds.columns) if outcome.test is not None else None
-    write_blend(RunStore(preds.root), outcome.result, oof, test)
+    write_blend(RunStore(preds.root), outcome.result, oof, test, outcome.level2)
 
 
 def _frame(ids: pl.Series | None, values: np.ndarray, columns: Sequence[str]) -> pl.DataFrame:

@@ -36,11 +36,12 @@ from .scoring import score_folds
 @dataclass(frozen=True)
 class BlendOutcome:
     """A blend's result and its predictions: the nested-CV OOF (``(n_rows, n_columns)``, ``nan`` on rows never
-    held out) and the test predictions (``None`` without test matrices)."""
+    held out), the test predictions (``None`` without test matrices) and a stacker's fold models."""
 
     result: BlendResult
     oof: np.ndarray
     test: np.ndarray | None
+    level2: tuple[Any, ...] = ()  # a stacker's level-2 model of each nested-CV fold (their mean predicts test)
 
 
 def stack_predictions(preds: Mapping[str, np.ndarray], metric: Metric, what: str = "OOF") -> np.ndarray:
@@ -147,7 +148,8 @@ def blend_predictions(
         options=blender.options(),
         model_keys=dict(model_keys or {}),
     )
-    return BlendOutcome(result, nested.oof, blended_test)
+    level2 = tuple(f.model for f in nested.fitted) if blender.nested_only and test_stack is not None else ()
+    return BlendOutcome(result, nested.oof, blended_test, level2)
 
 
 def _objective_name(method: str, metric: Metric) -> str:

@@ -14,17 +14,19 @@ import numpy as np
 
 from ..folds import Folds
 from ..metrics import Metric
-from .base import Blender
+from .base import Blender, Fitted
 
 
 @dataclass(frozen=True)
 class NestedScores:
     """The nested-CV outcome: ``oof`` (``nan`` on rows never held out), which ``(repeat, fold)`` pairs were
-    fitted and predicted, and, when test predictions were given, the fold fits' mean on them."""
+    fitted and predicted, and, when test predictions were given, the fold fits' mean on them; ``fitted``: each
+    scored fold's fit, in the order of ``scored`` (a stacker's level-2 models, stored for ``predict``)."""
 
     oof: np.ndarray
     scored: tuple[tuple[int, int], ...]
     test: np.ndarray | None
+    fitted: tuple[Fitted, ...] = ()
 
 
 def nested_cv(
@@ -47,6 +49,7 @@ def nested_cv(
     count = np.zeros(n, dtype=np.int64)
     test_total = np.zeros(test.shape[1:], dtype=np.float64) if test is not None else None
     scored: list[tuple[int, int]] = []
+    fits: list[Fitted] = []
     row_folds = folds.ids[0]
     for r, k in folds.tasks():
         train_idx, valid_idx = folds.train_valid(r, k)
@@ -57,6 +60,7 @@ def nested_cv(
         fitted = blender.fit(preds[:, train_idx], y[train_idx], metric, rng, row_folds[train_idx])
         held_out = blender.predict(fitted, preds[:, valid_idx])
         scored.append((r, k))
+        fits.append(fitted)
         total[valid_idx] += held_out
         count[valid_idx] += 1
         if test is not None and test_total is not None:
@@ -65,4 +69,4 @@ def nested_cv(
     seen = count > 0
     oof[seen] = (total[seen] / count[seen, None]).astype(np.float32)
     mean_test = (test_total / len(scored)).astype(np.float32) if test_total is not None and scored else None
-    return NestedScores(oof, tuple(scored), mean_test)
+    return NestedScores(oof, tuple(scored), mean_test, tuple(fits))

@@ -6,12 +6,13 @@ Layout::
     runs/<run>/blends/<name>/test.parquet      id + the same columns: the blend of the test predictions
     runs/<run>/blends/<name>/checksums.json    the SHA-256 of oof.parquet and test.parquet, checked on every read
     runs/<run>/blends/<name>/summary.json      a BlendResult: method, models and their keys, weights, scores
+    runs/<run>/blends/<name>/level2.json|.npz  a stacker's level-2 model of each nested-CV fold (their mean: test)
     runs/<run>/external/<name>/oof.parquet     predictions made elsewhere, checked and put in the run's row order
     runs/<run>/external/<name>/test.parquet
     runs/<run>/external/<name>/source.json     where they came from, their key (a content hash), the fold check
 
 Every file is written atomically and the summary last (an earlier one is removed first), so a folder with a summary
-is complete. No pickle: parquet and JSON only.
+is complete. No pickle: parquet, JSON and ``.npz`` read with ``allow_pickle=False`` only.
 """
 
 from __future__ import annotations
@@ -19,17 +20,22 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..errors import ConfigError, KitError, StoreError, allowed, did_you_mean
 from ..store import RunStore, atomic_write, parquet_bytes, sha256_bytes
 from .result import BlendResult
 
 BLENDS = "blends"
 CHECKSUMS = "checksums.json"
+#: a stacker's level-2 fold models: JSON (estimator classes and parameters) + the arrays they learned
+LEVEL2 = ("level2.json", "level2.npz")
+LEVEL2_FORMAT = "kaggle_kit.level2/1"
 EXTERNAL = "external"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 
@@ -48,17 +54,27 @@ def blend_dir(root: Path, name: str) -> Path:
     return root / BLENDS / check_name(name, "blend")
 
 
-def write_blend(store: RunStore, result: BlendResult, oof: pl.DataFrame, test: pl.DataFrame | None) -> Path:
-    """Write a blend's predictions, their SHA-256 in ``checksums.json`` (as a model's), then its summary."""
+def write_blend(
+    store: RunStore,
+    result: BlendResult,
+    oof: pl.DataFrame,
+    test: pl.DataFrame | None,
+    level2: Sequence[Any] = (),
+) -> Path:
+    """Write a blend's predictions and a stacker's ``level2`` fold models (:data:`LEVEL2`), their SHA-256 in
+    ``checksums.json`` (as a model's), then its summary."""
     folder = blend_dir(store.root, result.name)
     (folder / "summary.json").unlink(missing_ok=True)
-    (folder / "test.parquet").unlink(missing_ok=True)
+    for stale in ("test.parquet", *LEVEL2):
+        (folder / stale).unlink(missing_ok=True)
+    blobs = {
+        f"{kind}.parquet": parquet_bytes(frame) for kind, frame in (("oof", oof), ("test", test)) if frame is not None
+    }
+    blobs.update(_level2_blobs(level2))
     sums = {}
-    for kind, frame in (("oof", oof), ("test", test)):
-        if frame is not None:
-            blob = parquet_bytes(frame)
-            atomic_write(folder / f"{kind}.parquet", blob)
-            sums[f"{kind}.parquet"] = sha256_bytes(blob)
+    for fname, blob in blobs.items():
+        atomic_write(folder / fname, blob)
+        sums[fname] = sha256_bytes(blob)
     atomic_write(folder / CHECKSUMS, json.dumps(sums, indent=1).encode())
     atomic_write(folder / "summary.json", result.to_json().encode())
     return folder
@@ -83,6 +99,61 @@ def read_blend_frame(folder: Path, kind: str, fix: str) -> pl.DataFrame | None:
         return pl.read_parquet(io.BytesIO(blob))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise StoreError(f"{path} is not a readable parquet file ({type(exc).__name__}); {fix}") from None
+
+
+def _level2_blobs(models: Sequence[Any]) -> dict[str, bytes]:
+    """A stacker's fitted level-2 models (scikit-learn pipelines) as JSON + ``.npz`` (never pickle); nothing when
+    there are none or one has no safe format (``predict`` then fits them again from the stored OOF)."""
+    from ..models.sklearn_state import NotPersistable, dump_estimator
+
+    if not models:
+        return {}
+    nodes, arrays = [], {}
+    try:
+        for i, model in enumerate(models):
+            node, fold_arrays = dump_estimator(model, f"fold{i}")
+            nodes.append(node)
+            arrays.update(fold_arrays)
+    except NotPersistable:
+        return {}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    meta = json.dumps({"format": LEVEL2_FORMAT, "folds": nodes}, separators=(",", ":")).encode()
+    return {LEVEL2[0]: meta, LEVEL2[1]: buf.getvalue()}
+
+
+def read_level2(run_dir: Path | str, name: str, fix: str) -> list[Any] | None:
+    """The stored level-2 fold models of blend ``name`` (None when it stored none: a weighting blend, or one made
+    before they were stored), each file checked against its checksum; only scikit-learn estimator classes are
+    built, from JSON, and arrays are read with ``allow_pickle=False``."""
+    from ..models.sklearn_state import load_estimator
+
+    folder = blend_dir(Path(run_dir), name)
+    if not (folder / LEVEL2[0]).is_file():
+        return None
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{folder / CHECKSUMS} is missing or corrupted ({type(exc).__name__}); {fix}") from None
+    blobs = {}
+    for fname in LEVEL2:
+        path = folder / fname
+        blob = path.read_bytes() if path.is_file() else None
+        if blob is None or not isinstance(sums, dict) or sums.get(fname) != sha256_bytes(blob):
+            raise StoreError(f"{path} is missing or does not match its checksum in {CHECKSUMS}; {fix}")
+        blobs[fname] = blob
+    where = f"blend {name!r}"
+    try:
+        meta = json.loads(blobs[LEVEL2[0]])
+        if not isinstance(meta, dict) or meta.get("format") != LEVEL2_FORMAT:
+            raise KitError(f"it is not a {LEVEL2_FORMAT} file")
+        with np.load(io.BytesIO(blobs[LEVEL2[1]]), allow_pickle=False) as arrays:
+            return [load_estimator(node, arrays, where) for node in meta["folds"]]
+    except (KitError, OSError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
+        raise StoreError(
+            f"{folder / LEVEL2[0]}: the level-2 models of {where} cannot be loaded ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); it is damaged or was not written by kaggle_kit; {fix}"
+        ) from None
 
 
 def reblend_hint(run_dir: Path | str, result: BlendResult) -> str:

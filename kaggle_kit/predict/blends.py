@@ -2,10 +2,11 @@
 
 Weighting methods (``mean``, ``nelder_mead``, ``hill_climb``) store their weights in the blend's ``summary.json``;
 ``rank`` stores equal weights and ranks within the rows it is given (the new test rows, as it ranked the run's test
-rows). Stacking stores its options: its level-2 models are fitted again on the run folder's stored OOF predictions
-over the run's folds, exactly as the blend fitted them (logistic regression / ridge are deterministic), and their
-mean is applied to the new rows; so no learned object has to be stored, and blends stored before predict existed
-are re-applied the same way.
+rows). Stacking stores the level-2 model of each nested-CV fold (``level2.json`` + ``level2.npz``: scikit-learn
+state as JSON and arrays, never pickle) and their mean is applied to the new rows, as the blend applied it to the
+run's test rows. A stacking blend stored before they were has its level-2 models fitted again on the run folder's
+stored OOF predictions over the run's folds, exactly as the blend fitted them (logistic regression / ridge are
+deterministic).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..blend.inputs import current_keys, load_run
 from ..blend.nested import nested_cv
 from ..blend.registry import make_blender
 from ..blend.result import BlendResult
-from ..blend.storage import external_sources, read_blend
+from ..blend.storage import external_sources, read_blend, read_level2
 from ..errors import StoreError, allowed
 from .run_folder import RunFolder
 
@@ -53,7 +54,14 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
         if result.weights is None:
             raise StoreError(f"the blend {result.name!r} ({result.method}) stored no weights; blend again")
         return blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
-    run = load_run(folder.root, list(result.models))
+    fix = f"blend again: `kaggle-kit blend {folder.root} --method {result.method} --name {result.name}`"
+    level2 = read_level2(folder.root, result.name, fix)
+    if level2 is not None:  # the level-2 model of each nested-CV fold, as the blend stored them: their mean
+        total = np.zeros(test.shape[1:], dtype=np.float64)
+        for model in level2:
+            total += blender.predict(Fitted(model=model), test)
+        return (total / len(level2)).astype(np.float32)
+    run = load_run(folder.root, list(result.models))  # stored before level-2 models were: fitted again, the same
     oof = stack_predictions(run.oof, folder.metric)
     usable = np.isfinite(oof).all(axis=(0, 2))
     nested = nested_cv(blender, oof, run.y, run.folds, folder.metric, usable=usable, test=test)
