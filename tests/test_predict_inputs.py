@@ -157,7 +157,10 @@ def test_bad_image_inputs_get_runs_errors_through_the_cli(
     table, folder, _ = _new_image_set(images, tmp_path)
     base = ["predict", str(images["moved"]), "--model", "cnn", "--out", str(tmp_path / "sub.csv")]
     err = _cli_error([*base, "--test", str(table)], capsys)  # moved: its own image folder is not there
-    assert "pass the folder of the test images with --images DIR" in err
+    assert (
+        "pass the folder of the test images with --images DIR" in err
+        and "data.images.folder = 'images' is not at" in err
+    )
     (folder / "6110.png").unlink()
     err = _cli_error([*base, "--test", str(table), "--images", str(folder)], capsys)
     assert "1 of 12 test image files are missing: " in err and "6110.png' (id 6110)" in err
@@ -292,7 +295,10 @@ def test_bad_sequence_inputs_get_runs_errors_through_the_cli(
     long, ids, _ = _new_sequence_set(sequences, tmp_path)
     base = ["predict", str(sequences["moved"]), "--model", "rnn", "--out", str(tmp_path / "sub.csv")]
     err = _cli_error([*base, "--test", str(ids)], capsys)  # moved: its own long table is not there
-    assert "pass the test long table with --sequences FILE" in err
+    assert (
+        "pass the test long table with --sequences FILE" in err
+        and "data.sequences.test = 'X_test.csv' is not at" in err
+    )
     pl.concat([pl.read_csv(ids), pl.DataFrame({"series_id": [777]})]).write_csv(tmp_path / "more_ids.csv")
     err = _cli_error([*base, "--test", str(tmp_path / "more_ids.csv"), "--sequences", str(long)], capsys)
     assert "1 id(s) of data.test have no rows in the test long table (data.sequences.test), e.g. 777" in err

@@ -81,7 +81,11 @@ def _long_table(folder: RunFolder, sequences: Source | None) -> pl.DataFrame:
         s = spec.data.sequences
         default = spec.resolve(s.test) if s is not None and s.test is not None else None
         if default is None or not default.is_file():
-            shown = f"the run's {str(default)!r} is not here" if default is not None else "the spec names none"
+            shown = (
+                f"the run's data.sequences.test = {str(s.test)!r} is not at {str(default)!r}"
+                if s is not None and s.test is not None and default is not None
+                else "the run's spec names none"
+            )
             raise DataError(
                 "this run reads its rows from [data.sequences] long tables: pass the test long table with "
                 f"--sequences FILE (sequences= in Python); {shown}"
@@ -98,9 +102,14 @@ def _with_test_images(folder: RunFolder, images: str | Path | None) -> Competiti
     d = spec.data
     assert d.images is not None
     if images is None:
-        own = d.images.test_folder or d.images.folder
+        key = "test_folder" if d.images.test_folder is not None else "folder"
+        own = getattr(d.images, key)
         if own is None or not spec.resolve(own).is_dir():
-            shown = f"the run's {str(spec.resolve(own))!r} is not here" if own is not None else "the spec names none"
+            shown = (
+                f"the run's data.images.{key} = {str(own)!r} is not at {str(spec.resolve(own))!r}"
+                if own is not None
+                else "the run's spec names none"
+            )
             raise DataError(
                 f"this run reads [data.images] image files: pass the folder of the test images with --images DIR "
                 f"(images= in Python); {shown}"
