@@ -353,7 +353,8 @@ def format_families(report: FamilyReport) -> str:
         f"Families (CV {m.name}, {direction(m)}; best, median, IQR and worst over each kind's finished models; "
         f"fit s: all its folds, {report.total_fit_seconds:.1f} s in all)",
         "train / valid / gap: the best model's fold means on its own training rows vs its validation rows "
-        f"(gap > 0: training rows score better; headroom {report.headroom:.4f} = baseline {base} to a perfect score)",
+        f"(gap > 0: training rows score better), judged on the headroom {report.headroom:.4f}: from the baseline's "
+        f"{base} to a perfect {perfect_score(m):g}",
         line(headers),
         "-" * len(line(headers)),
         *(line(c) for c in cells),

@@ -18,6 +18,7 @@ import numpy as np
 from . import plots
 from .build import Report, cv_lb_agreement, cv_lb_points
 from .entries import Entry
+from .families import perfect_score
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0 auto;
@@ -203,7 +204,7 @@ def _families(r: Report) -> str:
         f"better) of its models that finished every fold, the fit time of all its folds ({f.total_fit_seconds:.1f} s "
         "in all), and its best model's fold means on its own training rows (a seeded subsample) vs its validation "
         f"rows. Gap &gt; 0: the training rows score better; it is judged against the headroom {f.headroom:.4f} "
-        f"(baseline {base} to a perfect score).</p>\n"
+        f"(from the baseline's {base} to a perfect {perfect_score(m):g}).</p>\n"
     )
     headers = ["family", "models", "unfinished", "best model", "best", "median", "IQR", "worst", "fit s", "share"]
     headers += ["train", "valid", "gap", "diagnosis"]
