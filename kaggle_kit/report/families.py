@@ -213,7 +213,7 @@ def family_report(run_dir: Path | str) -> FamilyReport:
     summaries = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
     baseline = next((s.cv for s in summaries if s.name == BASELINE_NAME and s.status == "ok"), None)
     models = [s for s in summaries if s.name != BASELINE_NAME]
-    folds = {s.name: [res for res, _ in fold_dirs(store, s.name)] for s in models}
+    folds = {s.name: [res for res, _ in fold_dirs(store, s.name, s.key)] for s in models}
 
     by_family: dict[str, list[ModelResult]] = {}
     for s in models:
