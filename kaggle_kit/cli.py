@@ -81,6 +81,11 @@ def _fit_and_finish(
             )
             return 1
         _select_and_submit(result.run_dir)
+    if search is not None or spec.search is not None or limit is not None or spec.run.time_limit is not None:
+        from .report import family_report
+
+        print()
+        print(family_report(result.run_dir).text())
     print(f"time: {time.monotonic() - _STARTED:.1f} s for the whole command")
     return 1 if failed else 0
 
@@ -170,6 +175,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     files = build_report(args.run_dir, adversarial=not args.no_adversarial, progress=ProgressBar())
     print(files.leaderboard)
+    if files.report.families is not None:
+        print()
+        print(files.report.families.text())
     for note in files.report.notes:
         print(f"note: {note}")
     adv = files.report.adversarial

@@ -122,7 +122,10 @@ class Outcomes:
         assert result is not None
         iters = f"  rounds {result.best_iteration}" if result.best_iteration is not None else ""
         threads = f" on {result.threads} thread(s)"
-        line = f"{self._where(task)}  {self._ctx.metric.name} {result.score:.5f}{iters}  {result.fit_seconds:.1f}s"
+        train = f" (train {result.train_score:.5f})" if result.train_score is not None else ""
+        line = (
+            f"{self._where(task)}  {self._ctx.metric.name} {result.score:.5f}{train}{iters}  {result.fit_seconds:.1f}s"
+        )
         self.reporter.task_done(task, result, line + threads)
         self._results.setdefault(name, []).append(result)
         self._left[name] -= 1

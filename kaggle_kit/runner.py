@@ -51,7 +51,7 @@ from .folds import Folds, make_folds
 from .image_data import image_shape
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
-from .models.base import legacy_stopping_metric, stopping_metric
+from .models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from .presets import DataProfile, expand_preset
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .sequence_data import sequence_layout
@@ -59,6 +59,10 @@ from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
 Progress = Callable[[str], None]
+
+#: at most this many of a fold's training rows (a seeded subsample) are predicted to score the fold on its own
+#: training rows (``FoldResult.train_score``: the train vs validation gap of the report)
+TRAIN_SCORE_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -552,6 +556,7 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
     # the one place predictions are clipped into the metric's domain (RMSLE: >= 0; probabilities: [0, 1])
     valid_pred, clipped_valid = metric.clip(valid_pred)
     test_pred, clipped_test = metric.clip(test_pred) if test_pred is not None else (None, 0)
+    train_score, train_rows = _train_score(adapter, fitted, X_train, data.y[train_idx], metric, fit_ctx, task)
 
     result = FoldResult(
         model=task.model.name,
@@ -568,6 +573,8 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         threads=ctx.threads,
         clipped=(clipped_valid, clipped_test),
         task_seconds=round(time.perf_counter() - task_start, 4),
+        train_score=train_score,
+        train_rows=train_rows,
     )
     extras = {
         "features.json": json.dumps(state).encode(),
@@ -580,6 +587,33 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         save_model=lambda folder: adapter.save(fitted, folder / adapter.file_name),
         extra=extras,
     )
+
+
+def _train_score(
+    adapter: ModelAdapter,
+    fitted: Fitted,
+    X_train: FeatureMatrix,
+    y_train: np.ndarray,
+    metric: Metric,
+    ctx: FitContext,
+    task: Task,
+) -> tuple[float | None, int]:
+    """The metric on the fold's own training rows (a seeded subsample of at most :data:`TRAIN_SCORE_ROWS`), scored as
+    the validation rows are: the train side of the report's train vs validation gap. One more predict call, on at
+    most that many rows; (None, 0) when the metric is undefined on them (e.g. one class only)."""
+    n = X_train.X.shape[0]
+    if n == 0:
+        return None, 0
+    rows = np.arange(n)
+    if n > TRAIN_SCORE_ROWS:
+        rng = np.random.default_rng((ctx.seed, task.repeat, task.fold))
+        rows = np.sort(rng.choice(n, TRAIN_SCORE_ROWS, replace=False))
+        X_train = FeatureMatrix(np.ascontiguousarray(X_train.X[rows]), X_train.names, X_train.categorical)
+    pred, _ = metric.clip(_from_fit_space(adapter.predict(fitted, X_train, ctx), metric))
+    if not np.isfinite(pred).all():
+        return None, 0
+    score = metric.score(y_train[rows], pred)
+    return (float(score), len(rows)) if np.isfinite(score) else (None, 0)
 
 
 def _no_features(rows: pl.DataFrame) -> FeatureMatrix:

@@ -70,6 +70,10 @@ class FoldResult:
     task_seconds: float = 0.0  # the whole task before its files are written: encoding, fit, predictions (0: older)
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     clipped: tuple[int, int] = (0, 0)  # validation, test prediction values clipped into the metric's domain
+    # the metric on (a seeded subsample of) the fold's own training rows, beside ``score`` on its validation rows: the
+    # train vs validation gap of the report's bias-variance diagnosis. None: not measured (a fold stored before)
+    train_score: float | None = None
+    train_rows: int = 0  # how many training rows ``train_score`` scored
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)

@@ -6,6 +6,7 @@ One module per job:
 =================  ==============================================================================================
 ``build``          gather every section from the run store (and the data) and write ``report.html`` / ``report.md``
 ``entries``        the leaderboard rows of models and blends, ranked, and their terminal table
+``families``       per model kind: CV spread, fit time, ensemble weights, train vs validation gap in words
 ``blends``         read ``RUN_DIR/blends/<name>/summary.json``
 ``training``       learning curves (``history.json``) and feature importance (native model files) per fold
 ``diversity``      the correlation of the models' OOF predictions
@@ -32,6 +33,7 @@ from __future__ import annotations
 from .adversarial import AdversarialResult, FeatureShift, adversarial_validation
 from .build import Report, ReportFiles, build_report, collect_report
 from .entries import Entry, format_entries
+from .families import FamilyReport, family_report
 from .history import (
     History,
     SubmissionRecord,
@@ -50,6 +52,7 @@ from .tracking import log_to_mlflow
 __all__ = [
     "AdversarialResult",
     "Entry",
+    "FamilyReport",
     "FeatureShift",
     "History",
     "ProgressBar",
@@ -61,6 +64,7 @@ __all__ = [
     "build_report",
     "collect_report",
     "default_db",
+    "family_report",
     "format_entries",
     "format_history",
     "format_submissions",

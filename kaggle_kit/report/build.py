@@ -32,6 +32,7 @@ from .adversarial import AdversarialResult, adversarial_validation
 from .blends import BlendSummary, read_blends
 from .diversity import Correlation, oof_correlation
 from .entries import Entry, best_entry, format_entries, rank_entries
+from .families import FamilyReport, family_report
 from .history import History, SubmissionRecord, default_db
 from .inputs import check_run_data, try_load_run_data
 from .mistakes import ErrorAnalysis, analyse_errors, pixel_images
@@ -59,6 +60,7 @@ class Report:
     adversarial: AdversarialResult | None
     submissions: tuple[SubmissionRecord, ...]  # of this competition, from the history database
     notes: tuple[str, ...] = ()  # sections left out, and why
+    families: FamilyReport | None = None  # the leaderboard per model kind, the ensemble by kind, the diagnosis
     generated: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -121,6 +123,12 @@ def collect_report(
     entries = rank_entries(
         _honest([*map(Entry.from_model, models), *map(Entry.from_blend, blends)], oofs, store, metric, notes), metric
     )
+
+    families = None
+    try:
+        families = family_report(store.root)
+    except KitError as exc:
+        notes.append(f"The per-family view was left out: {exc}")
 
     step("diversity")
     correlation = oof_correlation({n: oofs[n] for n in ok if n != BASELINE_NAME})  # it predicts fold priors
@@ -187,6 +195,7 @@ def collect_report(
         adversarial=adv,
         submissions=submissions,
         notes=tuple(notes),
+        families=families,
     )
 
 

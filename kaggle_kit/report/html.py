@@ -18,6 +18,7 @@ import numpy as np
 from . import plots
 from .build import Report, cv_lb_agreement, cv_lb_points
 from .entries import Entry
+from .families import perfect_score
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0 auto;
@@ -49,6 +50,7 @@ figcaption { color: #555; font-size: 0.88em; }
 SECTIONS = (
     ("summary", "Summary"),
     ("leaderboard", "Leaderboard"),
+    ("families", "Families"),
     ("blends", "Blends"),
     ("diversity", "Diversity"),
     ("learning-curves", "Learning curves"),
@@ -188,6 +190,69 @@ def _leaderboard(r: Report) -> str:
         caption = "Each dot is one fold's score (the baseline is in the table only)."
         body += _img(plots.fold_strip(r.entries, r.metric), "per-fold scores", caption)
     return _section("leaderboard", "Leaderboard", body)
+
+
+def _families(r: Report) -> str:
+    f = r.families
+    if f is None or not f.rows:
+        return _section("families", "Families", _note("No model of the run finished every fold."))
+    m = r.metric
+    base = fmt(f.baseline) if f.baseline is not None else "-"
+    body = (
+        f"<p class='small'>Per model kind (a search's configs, seed bags and shortened configs belong to their kind; "
+        f"the baseline is left out): the CV {escape(m.name)} ({'higher' if m.greater_is_better else 'lower'} is "
+        f"better) of its models that finished every fold, the fit time of all its folds ({f.total_fit_seconds:.1f} s "
+        "in all), and its best model's fold means on its own training rows (a seeded subsample) vs its validation "
+        f"rows. Gap &gt; 0: the training rows score better; it is judged against the headroom {f.headroom:.4f} "
+        f"(from the baseline's {base} to a perfect {perfect_score(m):g}).</p>\n"
+    )
+    headers = ["family", "models", "unfinished", "best model", "best", "median", "IQR", "worst", "fit s", "share"]
+    headers += ["train", "valid", "gap", "diagnosis"]
+    rows = [
+        (
+            f' data-family="{escape(x.family)}" data-verdict="{escape(x.diagnosis.verdict)}"',
+            [
+                x.family,
+                x.n_models,
+                x.n_unfinished,
+                x.best_model,
+                x.best,
+                x.median,
+                x.iqr,
+                x.worst,
+                Num(x.fit_seconds, ".1f"),
+                Num(100 * x.share, ".0f"),
+                x.train,
+                x.valid,
+                Num(x.gap, "+.5f"),
+                x.diagnosis.verdict,
+            ],
+        )
+        for x in f.rows
+    ]
+    body += _table("families-table", headers, rows)
+    body += "<ul>" + "".join(f"<li><b>{escape(x.family)}</b>: {escape(x.diagnosis.text)}</li>" for x in f.rows)
+    body += "</ul>\n"
+    e = f.ensemble
+    if e is not None:
+        body += (
+            f"<h3>Selected ensemble: {escape(e.name)} <span class='small'>({escape(e.method)})</span></h3>\n"
+            f"<p>Nested CV {fmt(e.mean)} (fold mean), {fmt(e.nested_cv)} (all rows).</p>\n"
+        )
+        body += _table(
+            "ensemble-families",
+            ["family", "weight", "models"],
+            [
+                (
+                    f' data-family="{escape(g.family)}"',
+                    [g.family, g.weight, ", ".join(f"{n} {w:.3f}" for n, w in g.models)],
+                )
+                for g in e.families
+            ],
+            4,
+        )
+    body += "".join(_note(n) for n in f.notes)
+    return _section("families", "Families", body)
 
 
 def _blends(r: Report) -> str:
@@ -386,7 +451,18 @@ def render_html(r: Report) -> str:
         f"&middot; generated {escape(r.generated)} UTC</p></header>\n"
     )
     nav = "<nav>" + "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in SECTIONS) + "</nav>\n"
-    sections = [_summary, _leaderboard, _blends, _diversity, _curves, _importance, _errors, _adversarial, _cv_vs_lb]
+    sections = [
+        _summary,
+        _leaderboard,
+        _families,
+        _blends,
+        _diversity,
+        _curves,
+        _importance,
+        _errors,
+        _adversarial,
+        _cv_vs_lb,
+    ]
     body = "".join(s(r) for s in sections)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

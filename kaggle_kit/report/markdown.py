@@ -44,6 +44,44 @@ def render_markdown(r: Report) -> str:
     headers = ["#", "name", "kind", f"CV {r.metric.name}", "nested CV", "mean", "std", "folds", "fit s"]
     out.append(_table([*headers, "best iter", "status"], rows))
 
+    if r.families is not None and r.families.rows:
+        f = r.families
+        out.append("## Families\n")
+        out.append(
+            "Per model kind: CV of its finished models, fit time of all its folds, and its best model's fold means "
+            "on its own training rows vs its validation rows (gap > 0: training rows score better).\n"
+        )
+        out.append(
+            _table(
+                ["family", "models", "best", "median", "IQR", "worst", "fit s", "share", "train", "valid", "gap"],
+                [
+                    [
+                        x.family,
+                        x.n_models,
+                        x.best,
+                        x.median,
+                        x.iqr,
+                        x.worst,
+                        f"{x.fit_seconds:.1f}",
+                        f"{100 * x.share:.0f}%",
+                        x.train,
+                        x.valid,
+                        x.gap,
+                    ]
+                    for x in f.rows
+                ],
+            )
+        )
+        out += [f"- **{x.family}** ({x.best_model}): {x.diagnosis.text}\n" for x in f.rows]
+        if f.ensemble is not None:
+            e = f.ensemble
+            out.append(f"\nSelected ensemble **{e.name}** ({e.method}), nested CV {fmt(e.mean)}; weights by family:\n")
+            out += [
+                f"- {g.family} {g.weight:.3f}: " + ", ".join(f"{n} {w:.3f}" for n, w in g.models) + "\n"
+                for g in e.families
+            ]
+        out.append("")
+
     if r.blends:
         out.append("## Blends\n")
         for b in r.blends:

@@ -47,9 +47,9 @@ class Importance:
         return list(zip(self.features, self.share, self.std, strict=True))[:n]
 
 
-def fold_dirs(store: RunStore, name: str) -> list[tuple[FoldResult, Path]]:
-    """The finished fold folders of a current model, in (repeat, fold) order."""
-    folds_root = store.model_dir(name, store.current_models()[name]) / "folds"
+def fold_dirs(store: RunStore, name: str, key: str | None = None) -> list[tuple[FoldResult, Path]]:
+    """The finished fold folders of a current model (or of its version ``key``), in (repeat, fold) order."""
+    folds_root = store.model_dir(name, key or store.current_models()[name]) / "folds"
     if not folds_root.is_dir():
         return []
     found = []
