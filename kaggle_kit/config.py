@@ -183,6 +183,11 @@ class DataSpec(_Strict):
         description="numeric columns that are really category codes; text and boolean columns are always categorical",
     )
     drop: list[str] = Field(default_factory=list, description="columns never used as features")
+    text: list[str] | None = Field(
+        default=None,
+        description="free-text columns: each becomes TF-IDF -> out-of-fold linear predictions, an SVD and statistics "
+        "inside the folds (a 'text' step run before every model's pipeline), never a category",
+    )
     sequences: SequenceSpec | None = Field(
         default=None, description="sequences as long tables (one row per id and step), joined one row per id"
     )
@@ -219,6 +224,31 @@ class DataSpec(_Strict):
         if len(texts) < 2:
             raise ValueError(f"needs at least two class labels; got {value!r}")
         return value
+
+    @field_validator("text")
+    @classmethod
+    def _distinct_text(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("must name at least one free-text column (or leave data.text out)")
+        dupes = sorted({t for t in value if value.count(t) > 1})
+        if dupes:
+            raise ValueError(f"lists {allowed(dupes)} more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _text_roles(self) -> DataSpec:
+        for col in self.text or []:
+            for key, names in (("id", [self.id]), ("target", [self.target]), ("drop", self.drop)):
+                if col in names:
+                    raise ValueError(f"data.text lists {col!r}, which is also data.{key}; remove it from one of them")
+            if col in (self.categorical or []):
+                raise ValueError(
+                    f"data.text lists {col!r}, which data.categorical also lists; a column is free text (TF-IDF "
+                    "features) or a category, not both: remove it from one of them"
+                )
+        return self
 
     @model_validator(mode="after")
     def _reading(self) -> DataSpec:
@@ -674,6 +704,18 @@ class CompetitionSpec(_Strict):
             chain.append(self.pipelines[current])
             current = self.pipelines[current].extends
         return [step for pipe in reversed(chain) for step in pipe.steps]
+
+    def feature_steps(self, model: ModelSpec) -> list[dict[str, Any]] | None:
+        """The steps fitted in each fold for ``model``: a ``text`` step for the ``data.text`` columns its pipeline
+        does not treat itself, then its pipeline's steps; None for the base encoding alone (no pipeline, no text)."""
+        steps = self.pipeline_steps(model.pipeline) if model.pipeline is not None else []
+        covered = {c for s in steps if s["step"] == "text" for c in s["columns"]}
+        untreated = [c for c in self.data.text or [] if c not in covered]
+        if untreated:
+            from .features import TextFeatures
+
+            steps = [TextFeatures(columns=untreated).to_config(), *steps]
+        return steps if steps or model.pipeline is not None else None
 
     def model(self, name: str) -> ModelSpec:
         for m in self.models:

@@ -87,6 +87,8 @@ class CompetitionData:
     task: str
     classes: tuple[object, ...] | None
     y: np.ndarray
+    #: free-text columns (data.text): not among ``features``; the ``text`` step makes numeric features of them
+    text: tuple[str, ...] = ()
 
     @property
     def n_classes(self) -> int:
@@ -115,6 +117,8 @@ class CompetitionData:
             digest.update(f"{name}:{frame.schema}".encode())
             digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
         digest.update(repr((self.id_column, self.target_column, self.features, self.categorical)).encode())
+        if self.text:  # a spec without data.text hashes as before it existed
+            digest.update(repr(self.text).encode())
         return digest.hexdigest()[:16]
 
 
@@ -147,7 +151,8 @@ class ReadOptions:
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
         d = spec.data
         keep = [c for c in (d.id, d.target if spec.task != "regression" else None) if c]
-        return cls(tuple(d.na_values), d.thousands, d.decimal, d.separator, tuple(keep), tuple(d.categorical or ()))
+        never_numbers = (*(d.categorical or ()), *(d.text or ()))  # free text is never parsed as numbers
+        return cls(tuple(d.na_values), d.thousands, d.decimal, d.separator, tuple(keep), never_numbers)
 
 
 def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> pl.DataFrame:
@@ -453,14 +458,19 @@ def prepare_competition(
                 )
     for col in d.drop + (d.categorical or []):
         _require_column(train, col, "train", "data.drop" if col in d.drop else "data.categorical")
+    text = d.text or []
+    train, test = _check_text_columns(train, test, text)
     for key, col in (("folds.group", spec.folds.group), ("folds.time", spec.folds.time)):
         if col is not None:
             _require_column(train, col, "train", key)
 
     # A fold's group / time column is a split key, not a feature.
     reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c}
-    features = [c for c in train.columns if c not in reserved and c not in d.drop]
-    if not features:
+    features = [c for c in train.columns if c not in reserved and c not in d.drop and c not in text]
+    clash = [c for c in text if c in reserved]
+    if clash:
+        raise DataError(f"data.text lists {clash[0]!r}, which is a folds.group / folds.time column; remove it")
+    if not features and not text:
         raise DataError(
             f"train has no feature columns left after removing id, target and data.drop; columns: {train.columns}"
         )
@@ -493,7 +503,28 @@ def prepare_competition(
         task=spec.task,
         classes=classes,
         y=y,
+        text=tuple(text),
     )
+
+
+def _check_text_columns(
+    train: pl.DataFrame, test: pl.DataFrame | None, text: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """data.text columns exist in train and test and hold text (an all-missing column is empty text)."""
+    frames = [("train", train)] + ([("test", test)] if test is not None else [])
+    for col in text:
+        for role, frame in frames:
+            _require_column(frame, col, role, "data.text")
+            dtype = frame.schema[col]
+            if dtype.is_numeric() or isinstance(dtype, (pl.Boolean, *_TEMPORAL_DTYPES)):
+                raise DataError(
+                    f"data.text lists {col!r}, but the {role} column holds {dtype} values, not free text; remove it "
+                    "from data.text (numbers and dates are features as they are)"
+                )
+    if not text:
+        return train, test
+    as_text = [pl.col(c).cast(pl.String) for c in text]
+    return train.with_columns(as_text), test.with_columns(as_text) if test is not None else None
 
 
 def _require_column(frame: pl.DataFrame, column: str, role: str, key: str) -> None:

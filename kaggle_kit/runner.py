@@ -116,8 +116,9 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
         "data": data_fp,
         "folds": folds_fp,
     }
-    if pipeline is not None:
-        payload["pipeline"] = spec.pipeline_steps(pipeline)
+    steps = spec.feature_steps(model)  # the pipeline's steps, after data.text's text step (if any)
+    if steps is not None:
+        payload["pipeline"] = steps
     if model.kind in BOOSTING_KINDS and model.early_stopping_metric == "auto":
         metric = get_metric(spec.metric)
         stops_on = stopping_metric(metric, spec.task)
@@ -517,13 +518,13 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
     if not adapter.reads_features:  # the baseline predicts from the target alone: nothing to encode
         state, encode = {}, _no_features
         X_train = encode(train_rows)
-    elif task.model.pipeline is None:  # the base encoding only
+    elif (steps := ctx.spec.feature_steps(task.model)) is None:  # the base encoding only
         encoder = TableEncoder(data.features, data.categorical)
         state = encoder.fit(train_rows)
         X_train = encoder.transform(train_rows, state)
         encode = partial(encoder.transform, state=state)
     else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
-        pipeline = Pipeline(ctx.spec.pipeline_steps(task.model.pipeline), name=task.model.pipeline)
+        pipeline = Pipeline(steps, name=task.model.pipeline)
         train_out, state = pipeline.fit_transform(
             train_rows,
             y_train,

@@ -642,6 +642,21 @@ BEFORE_RUN: list[Case] = [
         ("column 'x1' is Float64 in train but String in test; make both numeric or both text",),
     ),
     Case(
+        "text-unknown-column",
+        config('target = "target"', 'target = "target"\ntext = ["reveiw"]'),
+        ("data.text = 'reveiw' is not a column of the train file.",),
+    ),
+    Case(
+        "text-column-of-numbers",
+        config('target = "target"', 'target = "target"\ntext = ["x1"]'),
+        ("data.text lists 'x1', but the train column holds Float64 values, not free text; remove it from data.text",),
+    ),
+    Case(
+        "text-also-categorical",
+        config('target = "target"', 'target = "target"\ntext = ["cat"]\ncategorical = ["cat"]'),
+        ("data.text lists 'cat', which data.categorical also lists",),
+    ),
+    Case(
         "only-unknown-model",
         lambda folder: None,
         ("no model named 'logre'; the spec has 'logreg'",),

@@ -13,6 +13,7 @@ categorical               ``ordinal``, ``one_hot``, ``count_encode``, ``target_e
                           ``rare_group``
 dates                     ``date_parts``, ``cyclical``
 selection                 ``select``, ``drop`` (names or a ``pattern``, e.g. the step columns ``.+__t\\d+``)
+text                      ``text`` (TF-IDF -> out-of-fold linear model, SVD, statistics; ``[data] text``)
 aggregates                ``group_aggregate``; for long tables :func:`sequence_aggregates`,
                           :func:`sequence_wide` / :func:`sequence_tensor` (the nets' ``(N, T, F)`` layout)
 ========================  ==========================================================================
@@ -29,6 +30,7 @@ from .pipeline import Pipeline, step_from_config, validate_steps
 from .selection import Drop, Select
 from .sequence import sequence_aggregates, sequence_tensor, sequence_wide
 from .temporal import Cyclical, DateParts
+from .text import TextFeatures
 
 __all__ = [
     "SELECTORS",
@@ -57,6 +59,7 @@ __all__ = [
     "StepContext",
     "TableEncoder",
     "TargetEncode",
+    "TextFeatures",
     "model_feature_names",
     "original_feature_names",
     "register",

@@ -114,12 +114,12 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     if not adapter.reads_features:
         state = {}
         X = FeatureMatrix(np.empty((data.train.height, 0), dtype=np.float32), (), ())
-    elif spec.pipeline is None:
+    elif (steps := folder.spec.feature_steps(spec)) is None:
         encoder = TableEncoder(data.features, data.categorical)
         state = encoder.fit(data.train)
         X = encoder.transform(data.train, state)
     else:
-        pipeline = Pipeline(folder.spec.pipeline_steps(spec.pipeline), name=spec.pipeline)
+        pipeline = Pipeline(steps, name=spec.pipeline)
         out, state = pipeline.fit_transform(
             data.train,
             y,
