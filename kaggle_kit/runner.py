@@ -104,7 +104,7 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
     dump = model.model_dump(mode="json")
     if dump.get("seed") is None:  # keys of models without a seed of their own stay what they were before seeds
         dump.pop("seed", None)
-    pipeline = dump.pop("pipeline", None)
+    dump.pop("pipeline", None)
     for key, unset in _NEW_MODEL_FIELDS.items():  # a spec that leaves them unset hashes as before they existed
         if key in dump and dump[key] == unset:
             del dump[key]

@@ -251,7 +251,7 @@ class TextFeatures(Step):
             per_column[c] = entry
             if parts:
                 block = np.hstack(parts)
-                names = [n for n in self._outputs(c, n_out) if not n.removeprefix(f"{c}__") in STATS]
+                names = [n for n in self._outputs(c, n_out) if n.removeprefix(f"{c}__") not in STATS]
                 outputs.update({n: block[:, i] for i, n in enumerate(names)})
         state = {
             "columns": cols,
@@ -278,7 +278,7 @@ class TextFeatures(Step):
                 parts.append(np.asarray(X @ _unpack(entry["svd"]).T))
             if parts:
                 block = np.hstack(parts)
-                names = [n for n in state["outputs"][c] if not n.removeprefix(f"{c}__") in STATS]
+                names = [n for n in state["outputs"][c] if n.removeprefix(f"{c}__") not in STATS]
                 outputs.update({n: block[:, i] for i, n in enumerate(names)})
         learned = pl.DataFrame({n: v.astype(np.float64) for n, v in outputs.items()}).lazy() if outputs else None
         return self._finish(frame, cols, learned)
