@@ -12,6 +12,7 @@ What it infers, each overridable and each shown to the user as one line:
 * the metric from the sample submission's values: labels (values of the target) mean the competition scores labels
   (accuracy), one probability column per class means log loss, probabilities of a binary target ROC AUC; when the
   sample cannot tell, the task's usual metric, said as a guess;
+* free-text columns (``text = [...]``): text values of 5+ words and 30+ characters on average, mostly distinct;
 * the models: a preset (:mod:`kaggle_kit.presets`, ``good`` by default) resolved for this data, written out as
   ``[[models]]`` tables with one comment line each saying why the model is there.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "
 _TARGET_NAMES = ("target", "label", "labels", "y", "class")
 _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|frame|measurement_number|.*_step|.*_idx)")
 _SUFFIXES = (".csv", ".parquet", ".csv.gz")
+#: free text (data.text): words and characters per value on average, and the share of distinct values at least
+_TEXT_WORDS, _TEXT_CHARS, _TEXT_DISTINCT = 5, 30, 0.5
 
 
 def _sibling(train: Path, *stems: str) -> Path | None:
@@ -101,6 +105,23 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
         why.append(f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})")
         return "log_loss"
     return None
+
+
+def free_text_columns(frame: pl.DataFrame, exclude: Collection[str | None] = ()) -> list[str]:
+    """Text columns that read as free text rather than categories: on average at least ``_TEXT_WORDS`` words and
+    ``_TEXT_CHARS`` characters per value, and mostly distinct values (a category repeats its few levels)."""
+    found = []
+    for c, dtype in frame.schema.items():
+        if c in exclude or dtype != pl.String:
+            continue
+        values = frame[c].drop_nulls()
+        if values.len() == 0:
+            continue
+        words = values.str.count_matches(r"\S+").mean()
+        chars = values.str.len_chars().mean()
+        if words >= _TEXT_WORDS and chars >= _TEXT_CHARS and values.n_unique() >= _TEXT_DISTINCT * values.len():
+            found.append(c)
+    return found
 
 
 def infer_spec(
@@ -209,6 +230,16 @@ def infer_spec(
             )
     else:
         why.append(f"metric = {metric!r} (given)")
+
+    text = free_text_columns(labels_frame, exclude={target, id_column, seq_id})
+    if text:
+        data["text"] = text
+        for c in text:
+            words = labels_frame[c].drop_nulls().str.count_matches(r"\S+").mean()
+            why.append(
+                f"text = [{c!r}] (free text: {words:.0f} words per row on average, mostly distinct): TF-IDF, a linear "
+                "model's out-of-fold predictions, an SVD and statistics become its features inside each fold"
+            )
 
     spec: dict[str, Any] = {"name": slug, "task": task, "metric": metric, "seed": 42, "data": data, "preset": preset}
     checked = build_spec(spec, source=f"the inferred config for {slug!r}")

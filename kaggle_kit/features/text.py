@@ -227,7 +227,7 @@ class TextFeatures(Step):
         outputs: dict[str, np.ndarray] = {}
         for c in cols:
             texts = _texts(frame, c)
-            tfidf = self._fit_tfidf(texts, c)
+            tfidf = self._fit_tfidf(texts, c) if self.linear or self.svd else []
             X = self._tfidf(texts, tfidf)
             entry: dict[str, Any] = {"tfidf": tfidf}
             parts = []
