@@ -1,4 +1,5 @@
-"""Demo competitions materialised from data that ships with scikit-learn, in the Kaggle file layout.
+"""Demo competitions materialised from data that ships with scikit-learn (or is generated here: ``demo-reviews``),
+in the Kaggle file layout.
 
 Each demo folder holds ``train.csv``, ``test.csv`` (no target), ``sample_submission.csv`` and ``solution.csv`` (the
 hidden test labels, kept aside so tests can score a submission). They go through the same loading path as a real
@@ -68,12 +69,80 @@ def _mnist1d() -> tuple[pl.DataFrame, str]:
     return frame.with_columns(pl.Series("label", y)), "label"
 
 
+def _reviews() -> tuple[pl.DataFrame, str]:
+    """Generated (no download): 2,000 short film reviews of words drawn from neutral, positive and negative lists,
+    with a rating ``liked`` (yes / no) that follows the balance of positive and negative words (plus noise), beside a
+    genre and a running time that carry little signal. The signal is in the text: ``[data] text = ["review"]``."""
+    rng = np.random.default_rng(2024)
+    neutral = [
+        "the",
+        "a",
+        "this",
+        "film",
+        "movie",
+        "plot",
+        "story",
+        "actor",
+        "actress",
+        "scene",
+        "director",
+        "camera",
+        "music",
+        "ending",
+        "script",
+        "cast",
+        "it",
+        "was",
+        "and",
+        "but",
+        "with",
+        "of",
+        "to",
+        "in",
+        "felt",
+        "seemed",
+        "quite",
+        "very",
+        "really",
+    ]
+    positive = [
+        "great",
+        "superb",
+        "moving",
+        "brilliant",
+        "charming",
+        "delightful",
+        "gripping",
+        "beautiful",
+        "witty",
+        "masterful",
+    ]
+    negative = ["dull", "boring", "clumsy", "awful", "tedious", "bland", "predictable", "messy", "forgettable", "weak"]
+    n = 2000
+    genres = np.array(["drama", "comedy", "thriller", "documentary"])[rng.integers(0, 4, n)]
+    runtime = rng.normal(105, 15, n).round().astype(np.int64)
+    tone = rng.normal(size=n)
+    reviews, liked = [], []
+    for t in tone:
+        n_words = int(rng.integers(8, 30))
+        words = list(rng.choice(neutral, n_words))
+        n_pos, n_neg = rng.poisson(1.2 * np.exp(0.8 * t)), rng.poisson(1.2 * np.exp(-0.8 * t))
+        for w in [*rng.choice(positive, n_pos), *rng.choice(negative, n_neg)]:
+            words.insert(int(rng.integers(0, len(words) + 1)), str(w))
+        text = " ".join(words)
+        reviews.append(text[0].upper() + text[1:] + rng.choice([".", "!", "..."]))
+        liked.append("yes" if t + 0.3 * rng.normal() > 0 else "no")
+    frame = pl.DataFrame({"review": reviews, "genre": genres, "runtime": runtime, "liked": liked})
+    return frame, "liked"
+
+
 #: name -> (loader, the sample submission's placeholder: a probability for AUC, a label for accuracy)
 DEMOS: dict[str, tuple[Callable[[], tuple[pl.DataFrame, str]], float | int]] = {
     "demo-breast-cancer": (_breast_cancer, 0.5),
     "demo-diabetes": (_diabetes, 0.0),
     "demo-digits": (_digits, 0),
     "demo-mnist1d": (_mnist1d, 0),
+    "demo-reviews": (_reviews, 0.5),
 }
 
 
