@@ -69,55 +69,21 @@ def _mnist1d() -> tuple[pl.DataFrame, str]:
     return frame.with_columns(pl.Series("label", y)), "label"
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 def _reviews() -> tuple[pl.DataFrame, str]:
     """Generated (no download): 2,000 short film reviews of words drawn from neutral, positive and negative lists,
     with a rating ``liked`` (yes / no) that follows the balance of positive and negative words (plus noise), beside a
     genre and a running time that carry little signal. The signal is in the text: ``[data] text = ["review"]``."""
     rng = np.random.default_rng(2024)
-    neutral = [
-        "the",
-        "a",
-        "this",
-        "film",
-        "movie",
-        "plot",
-        "story",
-        "actor",
-        "actress",
-        "scene",
-        "director",
-        "camera",
-        "music",
-        "ending",
-        "script",
-        "cast",
-        "it",
-        "was",
-        "and",
-        "but",
-        "with",
-        "of",
-        "to",
-        "in",
-        "felt",
-        "seemed",
-        "quite",
-        "very",
-        "really",
-    ]
-    positive = [
-        "great",
-        "superb",
-        "moving",
-        "brilliant",
-        "charming",
-        "delightful",
-        "gripping",
-        "beautiful",
-        "witty",
-        "masterful",
-    ]
-    negative = ["dull", "boring", "clumsy", "awful", "tedious", "bland", "predictable", "messy", "forgettable", "weak"]
+    neutral = _words(
+        "the a this film movie plot story actor actress scene director camera music ending script cast it "
+        "was and but with of to in felt seemed quite very really"
+    )
+    positive = _words("great superb moving brilliant charming delightful gripping beautiful witty masterful")
+    negative = _words("dull boring clumsy awful tedious bland predictable messy forgettable weak")
     n = 2000
     genres = np.array(["drama", "comedy", "thriller", "documentary"])[rng.integers(0, 4, n)]
     runtime = rng.normal(105, 15, n).round().astype(np.int64)
