@@ -226,7 +226,7 @@ def test_memorised_noise_scores_chance_out_of_fold() -> None:
 
 def test_stored_tfidf_equals_scikit_learns() -> None:
     texts, y = reviews(200, seed=4)
-    step = TextFeatures(columns=["r"], linear=False, svd=0, stats=False)
+    step = TextFeatures(columns=["r"], linear=False, svd=2, stats=False)
     _, state = Pipeline([step]).fit_transform(pl.DataFrame({"r": texts}), y, task="binary")
     fitted = state["steps"][0]["state"]["fitted"]["r"]["tfidf"]
     new = ["superb movie", "the ending of the film", "", "UNSEEN words only"]

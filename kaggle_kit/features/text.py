@@ -113,10 +113,11 @@ class TextFeatures(Step):
         return [(a, r) for a, r in (("word", self.word_ngrams), ("char_wb", self.char_ngrams)) if r != (0, 0)]
 
     # ------------------------------------------------------------------ TF-IDF
-    def _fit_tfidf(self, texts: list[str], column: str) -> list[dict[str, Any]]:
+    def _fit_tfidf(self, texts: list[str], column: str) -> tuple[list[dict[str, Any]], sp.csr_matrix]:
+        """The fitted vocabulary and idf per analyzer, and the training rows' TF-IDF (each text analysed once)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        fitted = []
+        fitted, blocks = [], []
         for analyzer, ngrams in self._analyzers():
             vec = TfidfVectorizer(
                 analyzer=analyzer,
@@ -128,13 +129,13 @@ class TextFeatures(Step):
                 dtype=np.float32,
             )
             try:
-                vec.fit(texts)
+                blocks.append(vec.fit_transform(texts))
             except ValueError:  # no n-gram in min_df training rows: nothing to weigh
                 warn(f"column {column!r}: no {analyzer} n-gram appears in {self.min_df}+ training rows; none are used")
                 continue
             terms = vec.get_feature_names_out().tolist()
             fitted.append({"analyzer": analyzer, "ngrams": list(ngrams), "terms": terms, "idf": _pack(vec.idf_)})
-        return fitted
+        return fitted, _stack(blocks, len(texts))
 
     def _tfidf(self, texts: list[str], fitted: list[dict[str, Any]]) -> sp.csr_matrix:
         """TF-IDF as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` computes it, from the stored vocabulary
@@ -155,9 +156,7 @@ class TextFeatures(Step):
             counts.data = np.log(counts.data) + 1.0
             counts = counts @ sp.diags(_unpack(part["idf"]))
             blocks.append(normalize(counts, norm="l2", copy=False))
-        if not blocks:
-            return sp.csr_matrix((len(texts), 0), dtype=np.float32)
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+        return _stack(blocks, len(texts))
 
     # ------------------------------------------------------------------ linear model
     def _fit_linear(self, X: sp.csr_matrix, y: np.ndarray, ctx: StepContext, n_out: int) -> dict[str, Any]:
@@ -227,8 +226,7 @@ class TextFeatures(Step):
         outputs: dict[str, np.ndarray] = {}
         for c in cols:
             texts = _texts(frame, c)
-            tfidf = self._fit_tfidf(texts, c) if self.linear or self.svd else []
-            X = self._tfidf(texts, tfidf)
+            tfidf, X = self._fit_tfidf(texts, c) if self.linear or self.svd else ([], _stack([], len(texts)))
             entry: dict[str, Any] = {"tfidf": tfidf}
             parts = []
             if self.linear:
@@ -294,6 +292,12 @@ class TextFeatures(Step):
         roles.remove(state["columns"])
         for c in state["columns"]:
             roles.add(state["outputs"][c])
+
+
+def _stack(blocks: list[sp.spmatrix], n_rows: int) -> sp.csr_matrix:
+    if not blocks:
+        return sp.csr_matrix((n_rows, 0), dtype=np.float32)
+    return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
 def _statistics(column: str) -> list[pl.Expr]:
