@@ -7,6 +7,7 @@ word; a few numeric noise columns beside them. Nothing is downloaded.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -297,9 +298,23 @@ def test_same_seed_same_features() -> None:
     ],
 )
 def test_bad_step_parameters(params: dict, says: str) -> None:
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(ConfigError, match=re.escape(says)):
         Pipeline([{"step": "text", **params}])
-    assert says in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        ({"text": ["review", "review"]}, "data.text: lists 'review' more than once"),
+        ({"text": []}, "must name at least one free-text column"),
+        ({"text": ["id"]}, "data.text lists 'id', which is also data.id"),
+        ({"text": ["x1"], "drop": ["x1"]}, "data.text lists 'x1', which is also data.drop"),
+        ({"text": ["x1"], "categorical": ["x1"]}, "data.text lists 'x1', which data.categorical also lists"),
+    ],
+)
+def test_bad_data_text(data: dict, says: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        spec_for(tmp_path, **data)
 
 
 # ------------------------------------------------------------------------------------------------ init
