@@ -26,7 +26,7 @@ from kaggle_kit.features.base import inner_folds
 from kaggle_kit.features.text import STATS, _unpack
 from kaggle_kit.init_config import infer_spec
 from kaggle_kit.leaderboard import leaderboard
-from kaggle_kit.predict import predict
+from kaggle_kit.predict import predict, refit
 from kaggle_kit.runner import model_key, run
 from kaggle_kit.store import RunStore
 
@@ -159,6 +159,22 @@ def test_predict_applies_the_fold_pipelines_to_new_text(text_run) -> None:
     again = predict(result.run_dir, spec.resolve(spec.data.test), model="lgbm")
     assert again.columns == stored.columns and again.height == 200
     np.testing.assert_allclose(again[:, -1].to_numpy(), stored[:, -1].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_refit_on_all_rows_takes_the_text_step_too(text_run, tmp_path: Path) -> None:
+    """The model refit on every training row fits the text step on them too, and predicts the test rows about as
+    the fold models do."""
+    import shutil
+
+    spec, result = text_run
+    moved = Path(shutil.copytree(result.run_dir, tmp_path / "run"))
+    (done,) = refit(moved, ["lgbm"], train=spec.resolve(spec.data.train), progress=None)
+    assert done.model == "lgbm" and done.n_train == 600
+    state = json.loads(next(moved.glob("models/lgbm/*/refit/features.json")).read_text())
+    assert [s["step"] for s in state["steps"]] == ["text"] and "review__lin" in state["features"]
+    folds = predict(moved, spec.resolve(spec.data.test), model="lgbm")[:, -1].to_numpy()
+    whole = predict(moved, spec.resolve(spec.data.test), model="lgbm", refit=True)[:, -1].to_numpy()
+    assert np.corrcoef(folds, whole)[0, 1] > 0.9
 
 
 def test_the_key_holds_the_text_step(text_run, tmp_path: Path) -> None:
