@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from kaggle_kit.cli import main
-from kaggle_kit.config import build_spec
+from kaggle_kit.config import build_spec, load_spec
 from kaggle_kit.data import load_competition
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.features import Pipeline, TextFeatures
@@ -348,6 +348,9 @@ def test_init_proposes_text_for_free_text_only(tmp_path: Path) -> None:
     spec, why = infer_spec("reviews", tmp_path / "train.csv", target="target", preset="fast")
     assert spec["data"]["text"] == ["review"]
     assert any(line.startswith("text = ['review']") for line in why)
+    # the written config reads back with it
+    assert main(["init", "reviews", "--train", str(tmp_path / "train.csv"), "--out", str(tmp_path / "cfg")]) == 0
+    assert load_spec(tmp_path / "cfg" / "reviews.toml").data.text == ["review"]
 
 
 # ------------------------------------------------------------------------------------------------ the demo
