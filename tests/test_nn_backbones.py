@@ -16,7 +16,7 @@ from kaggle_kit.config import ModelSpec
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.models import make_adapter
+from kaggle_kit.models import FitContext, make_adapter
 
 torch = pytest.importorskip("torch")
 
@@ -148,6 +148,19 @@ def test_a_wrong_checkpoint_names_the_first_mismatched_key(tmp_path, make, match
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match=r"model 'm': params.pretrained: file .*nope\.pth' does not exist"):
         build(pretrained=str(tmp_path / "nope.pth"))
+
+
+def test_the_runners_check_reads_the_checkpoint_before_anything_trains(tmp_path):
+    path = tmp_path / "r34.pth"
+    torch.save(checkpoint(RESNET34), path)
+    params = {"image_shape": [32, 32, 3], "backbone": "resnet18", "pretrained": str(path)}
+    adapter = make_adapter(ModelSpec(name="net", kind="cnn", params=params))
+    ctx = FitContext("multiclass", 3, get_metric("accuracy"), seed=0, device="cpu", threads=1)
+    with pytest.raises(
+        ConfigError, match=r"model 'net'.*'layer1\.2\.conv1\.weight'.*set params\.backbone = 'resnet34'"
+    ):
+        adapter.check(ctx)
+    make_adapter(ModelSpec(name="net", kind="cnn", params={**params, "backbone": "resnet34"})).check(ctx)
 
 
 class _Payload:

@@ -109,6 +109,11 @@ class Family:
         module = importlib.import_module(f"{__package__}.architectures.{architecture}")
         return module.build(dict(params), dict(inputs), n_outputs)
 
+    def check_pretrained(self, model: str, params: Mapping[str, Any]) -> None:
+        """Build the architecture on the CPU and load its ``pretrained`` weights: a ``ConfigError`` if they do not fit
+        (the head's width is irrelevant, it is never loaded)."""
+        self.prepare_for_fit(self.build(params, {"shape": list(params["image_shape"])}, 1), model, params)
+
     def prepare_for_fit(self, module: Any, model: str, params: Mapping[str, Any]) -> None:
         """Before training (never when a saved net is rebuilt): a backbone's pretrained weights and its learning-rate
         factor (``p.lr_factor``, which :func:`~kaggle_kit.models.nn.optim.make_optimizer` groups by)."""
