@@ -136,13 +136,17 @@ def _shape_changed(state):
             r"key 'layer3\.1\.bn1\.weight' \(shape \[256\]\) is missing",
         ),
         (lambda: {"conv1.weight": "not a tensor"}, "not a state_dict"),
+        (  # a CIFAR-style 3x3 stem: the shape named is the checkpoint's own, not the grey-adapted one
+            lambda: {**checkpoint(RESNET18), "conv1.weight": torch.zeros(64, 3, 3, 3)},
+            r"'conv1\.weight' has shape \[64, 3, 3, 3\] in the checkpoint but the model's is \[64, 1, 7, 7\]",
+        ),
     ],
 )
 def test_a_wrong_checkpoint_names_the_first_mismatched_key(tmp_path, make, match):
     path = tmp_path / "wrong.pth"
     torch.save(make(), path)
     with pytest.raises(ConfigError, match=match):
-        build(pretrained=str(path))
+        build(shape=(32, 32, 1), pretrained=str(path))
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
@@ -283,6 +287,14 @@ def fit(index, y, n_classes, callbacks=(), **extra):
     )[0]
 
 
+@pytest.fixture
+def grey_checkpoint(tmp_path):
+    """An untrained grey resnet18's state_dict: a checkpoint of the right layout, made in no time."""
+    path = tmp_path / "grey18.pth"
+    torch.save(build(shape=(8, 8, 1)).state_dict(), path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def pretrained_digits(tmp_path_factory):
     """A resnet18 pretrained by the kit on digits 0-4 (500 rows, 3 epochs), saved as a plain state_dict."""
@@ -293,7 +305,7 @@ def pretrained_digits(tmp_path_factory):
     return path
 
 
-def test_the_backbone_lr_is_the_configured_multiple_of_the_heads_and_frozen_epochs_freeze(pretrained_digits):
+def test_the_backbone_lr_is_the_configured_multiple_of_the_heads_and_frozen_epochs_freeze(grey_checkpoint):
     target = np.flatnonzero(Y_DIGITS >= 5)[:40]
     record = Record()
     net = fit(
@@ -302,7 +314,7 @@ def test_the_backbone_lr_is_the_configured_multiple_of_the_heads_and_frozen_epoc
         5,
         [record],
         epochs=3,
-        pretrained=str(pretrained_digits),
+        pretrained=str(grey_checkpoint),
         backbone_lr_mult=0.25,
         freeze_epochs=1,
     )
@@ -315,20 +327,21 @@ def test_the_backbone_lr_is_the_configured_multiple_of_the_heads_and_frozen_epoc
         assert sum(len(ids) for _, ids in epoch_groups) == len(head | backbone)
         assert len(head_lrs) == 1 and len(backbone_lrs) == 1
         assert backbone_lrs.pop() == pytest.approx(0.25 * head_lrs.pop())
-    pre = torch.load(pretrained_digits, weights_only=True)["conv1.weight"]
+    pre = torch.load(grey_checkpoint, weights_only=True)["conv1.weight"]
     assert torch.equal(record.conv1[0], pre)  # frozen in epoch 1
     assert not torch.equal(record.conv1[1], pre)  # trains from epoch 2
     assert record.fc[0].any()  # the head learned in epoch 1
 
 
-def test_the_default_backbone_lr_mult_is_01_with_pretrained_and_1_without(pretrained_digits):
-    with_pre = build(shape=(8, 8, 1), pretrained=str(pretrained_digits))
+def test_the_default_backbone_lr_mult_is_01_with_pretrained_and_1_without(grey_checkpoint):
+    with_pre = build(shape=(8, 8, 1), pretrained=str(grey_checkpoint))
     without = build(shape=(8, 8, 1))
     assert {p.lr_factor for _, p in with_pre.backbone_parameters()} == {0.1}
     assert {p.lr_factor for _, p in without.backbone_parameters()} == {1.0}
     assert not any(hasattr(p, "lr_factor") for p in with_pre.fc.parameters())
 
 
+@pytest.mark.slow  # ~35 s on one core: pretraining a resnet18 on 500 digits, then two fine-tunings
 def test_fine_tuning_from_a_related_pretrained_net_beats_training_from_scratch(pretrained_digits, tmp_path):
     """Digits 5-9 from 50 rows: a resnet18 pretrained on digits 0-4 against the same net from scratch, same epochs
     and seed (seen: 0.81 against 0.67 accuracy on 300 held-out rows)."""
@@ -354,3 +367,27 @@ def test_read_checkpoint_returns_plain_tensors(tmp_path):
     path = tmp_path / "w.pth"
     torch.save({"model": {"a": torch.ones(2)}}, path)
     assert list(read_checkpoint(path)) == ["a"]
+
+
+def test_the_adapter_fits_predicts_saves_and_loads_a_pretrained_backbone(grey_checkpoint, tmp_path):
+    target = np.flatnonzero(Y_DIGITS >= 5)[:80]
+    params = {
+        "image_shape": [8, 8, 1],
+        "backbone": "resnet18",
+        "pretrained": str(grey_checkpoint),
+        "freeze_epochs": 1,
+        "epochs": 2,
+        "patience": 1,
+        "batch_size": 32,
+    }
+    adapter = make_adapter(ModelSpec(name="ft", kind="cnn", params=params))
+    ctx = FitContext("multiclass", 5, get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    adapter.check(ctx)
+    train, valid = target[:60], target[60:]
+    fitted = adapter.fit(rows(train), Y_DIGITS[train] - 5, rows(valid), Y_DIGITS[valid] - 5, ctx)
+    pred = adapter.predict(fitted, rows(valid), ctx)
+    assert pred.shape == (20, 5) and np.allclose(pred.sum(1), 1, atol=1e-5)
+    adapter.save(fitted, tmp_path / adapter.file_name)
+    np.testing.assert_array_equal(
+        adapter.predict(adapter.load(tmp_path / adapter.file_name, ctx), rows(valid), ctx), pred
+    )

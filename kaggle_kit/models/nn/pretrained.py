@@ -114,12 +114,12 @@ def check_and_adapt(
             if key.endswith(OPTIONAL_SUFFIXES):
                 continue
             raise ConfigError(f"{where}: key {key!r} (shape {list(target.shape)}) is missing from the checkpoint{hint}")
-        value = state[key]
+        value = given = state[key]
         if key == FIRST_CONV and value.dim() == 4 and value.shape[1] != target.shape[1]:
             value = _adapt_first_conv(value, target.shape[1])
         if value.shape != target.shape:
             raise ConfigError(
-                f"{where}: key {key!r} has shape {list(value.shape)} in the checkpoint but the model's is "
+                f"{where}: key {key!r} has shape {list(given.shape)} in the checkpoint but the model's is "
                 f"{list(target.shape)}{hint}"
             )
         out[key] = value.to(target.dtype)
