@@ -86,7 +86,7 @@ class Family:
         return aug if aug.active else None
 
     def callbacks(self, params: Mapping[str, Any]) -> list[Any]:
-        """Training callbacks the params ask for (RealMLP's dropout schedule)."""
+        """Training callbacks the params ask for (RealMLP's dropout schedule, a backbone's frozen epochs)."""
         from .callbacks import DropoutSchedule, FreezeBackbone
 
         out: list[Any] = []
