@@ -152,6 +152,33 @@ def model_as(kind_and_keys: str) -> Mutation:
     return config('kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"', kind_and_keys)
 
 
+def backbone_weights(state: Callable[[], object] | None) -> Mutation:
+    """The logistic regression turned into a resnet18 on the 4 x 4 images, its params.pretrained the file
+    ``weights.pth`` in the competition folder, written by ``torch.save(state())`` (``None``: no file)."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / "weights.pth"
+        if state is not None:
+            import torch
+
+            torch.save(state(), path)
+        params = f'image_shape = [4, 4, 3], backbone = "resnet18", pretrained = "{path.as_posix()}"'
+        model_as(f'kind = "cnn"\nparams = {{ {params} }}')(folder)
+
+    return mutate
+
+
+def resnet34_weights() -> object:
+    from kaggle_kit.models.nn.architectures.resnet import ResNet
+
+    return ResNet("resnet34", 3, 1000).state_dict()
+
+
+class _RunsCode:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("this ran",))
+
+
 def append(text: str) -> Mutation:
     """Add ``text`` (e.g. a ``[search]`` table) at the end of the config."""
 
@@ -688,6 +715,32 @@ BEFORE_RUN: list[Case] = [
         "image-name-escapes-folder",
         table("train.csv", lambda f: f.with_columns(pl.col("id").cast(pl.String)).pipe(set_value("id", "2", "../x"))),
         ("names the file '../x.png', which is outside the image folder",),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
+    # --- a backbone's pretrained weights (params.pretrained), read and checked before anything trains
+    Case(
+        "backbone-weights-missing",
+        backbone_weights(None),
+        ("model 'logreg': params.pretrained: file", "weights.pth' does not exist", "give an absolute path"),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
+    Case(
+        "backbone-weights-other-architecture",
+        backbone_weights(resnet34_weights),
+        (
+            "params.pretrained does not fit backbone 'resnet18'",
+            "the checkpoint has key 'layer1.2.conv1.weight', which the model does not",
+            "set params.backbone = 'resnet34'",
+        ),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
+    Case(
+        "backbone-weights-run-code",
+        backbone_weights(lambda: {"conv1.weight": np.zeros(1), "x": _RunsCode()}),
+        ("holds more than tensors", "which the kit refuses", "torch.save(model.state_dict(), path)"),
         competition="images",
         marks=(PENDING_IMAGES,),
     ),

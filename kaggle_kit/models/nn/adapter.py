@@ -40,7 +40,10 @@ class NetAdapter:
         self.params = self.family.validate(spec.name, spec.params)
 
     def check(self, ctx: FitContext) -> None:
-        pass
+        """Before anything trains: a backbone's ``pretrained`` file is read and checked against the architecture (a
+        missing file or a mismatched key fails the run now, not in every fold)."""
+        if self.params.get("backbone", "none") != "none" and self.params.get("pretrained") is not None:
+            self.family.check_pretrained(self.spec.name, self.params)
 
     def _params_for(self, ctx: FitContext) -> dict:
         """The params, with label smoothing off under log loss unless the user set it: smoothing pulls the

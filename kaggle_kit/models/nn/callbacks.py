@@ -143,3 +143,27 @@ class DropoutSchedule(Callback):
         for m in state.module.modules():
             if isinstance(m, nn.Dropout):
                 m.p = rate
+
+
+class FreezeBackbone(Callback):
+    """The backbone's weights stay fixed for the first ``epochs`` epochs while the new head learns (so its random
+    start does not send large gradients into pretrained weights); then everything trains. As fastai's ``freeze``,
+    the BatchNorm layers keep training (their statistics adapt to the new images). A frozen parameter has no
+    gradient, so the optimizer leaves it (and its weight decay) alone; the learning-rate schedule runs on."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_begin(self, state: TrainState) -> None:
+        from torch import nn
+
+        frozen = state.epoch <= self.epochs
+        norms = {
+            id(p)
+            for m in state.module.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            for p in m.parameters()
+        }
+        for _, p in state.module.backbone_parameters():  # type: ignore[operator]
+            if id(p) not in norms:
+                p.requires_grad_(not frozen)

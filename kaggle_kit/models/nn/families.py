@@ -50,6 +50,8 @@ class Family:
                     f"model {model!r}: params.self_normalizing = true sets the activation (SELU) and drops BatchNorm; "
                     f"remove params.{clash[0]}"
                 )
+        if "backbone" in out:
+            _check_backbone_keys(model, out["backbone"], params)
         if "kernel_size" in out and out["kernel_size"] % 2 == 0:
             raise ConfigError(
                 f"model {model!r}: params.kernel_size must be odd (same padding); got {out['kernel_size']}"
@@ -84,12 +86,15 @@ class Family:
         return aug if aug.active else None
 
     def callbacks(self, params: Mapping[str, Any]) -> list[Any]:
-        """Training callbacks the params ask for (RealMLP's dropout schedule)."""
-        from .callbacks import DropoutSchedule
+        """Training callbacks the params ask for (RealMLP's dropout schedule, a backbone's frozen epochs)."""
+        from .callbacks import DropoutSchedule, FreezeBackbone
 
+        out: list[Any] = []
         if params.get("dropout_schedule") == "flat_cos" and params.get("dropout"):
-            return [DropoutSchedule(params["dropout"])]
-        return []
+            out.append(DropoutSchedule(params["dropout"]))
+        if params.get("backbone", "none") != "none" and params["freeze_epochs"]:
+            out.append(FreezeBackbone(params["freeze_epochs"]))
+        return out
 
     def tta_views(self, params: Mapping[str, Any]) -> list[Any] | None:
         if not params.get("tta"):
@@ -98,8 +103,55 @@ class Family:
         return aug.tta_views() if aug is not None else None
 
     def build(self, params: Mapping[str, Any], inputs: Mapping[str, Any], n_outputs: int) -> Any:
-        module = importlib.import_module(f"{__package__}.architectures.{self.architecture}")
+        architecture = self.architecture
+        if params.get("backbone", "none") != "none":
+            architecture = "resnet"
+        module = importlib.import_module(f"{__package__}.architectures.{architecture}")
         return module.build(dict(params), dict(inputs), n_outputs)
+
+    def check_pretrained(self, model: str, params: Mapping[str, Any]) -> None:
+        """Build the architecture on the CPU and load its ``pretrained`` weights: a ``ConfigError`` if they do not fit
+        (the head's width is irrelevant, it is never loaded)."""
+        self.prepare_for_fit(self.build(params, {"shape": list(params["image_shape"])}, 1), model, params)
+
+    def prepare_for_fit(self, module: Any, model: str, params: Mapping[str, Any]) -> None:
+        """Before training (never when a saved net is rebuilt): a backbone's pretrained weights and its learning-rate
+        factor (``p.lr_factor``, which :func:`~kaggle_kit.models.nn.optim.make_optimizer` groups by)."""
+        backbone = params.get("backbone", "none")
+        if backbone == "none":
+            return
+        if params["pretrained"] is not None:
+            from .pretrained import load_pretrained
+
+            load_pretrained(module, params["pretrained"], model=model, backbone=backbone)
+            module.reset_head()
+        mult = params["backbone_lr_mult"]
+        if mult is None:
+            mult = 0.1 if params["pretrained"] is not None else 1.0
+        for _, p in module.backbone_parameters():
+            p.lr_factor = mult
+
+
+#: the kit CNN's own keys, which a standard backbone does not read, and the backbone's, which the kit CNN does not
+_CNN_ONLY = ("channels", "blocks_per_stage", "kernel_size", "separable")
+_BACKBONE_ONLY = ("pretrained", "backbone_lr_mult", "freeze_epochs", "small_input")
+
+
+def _check_backbone_keys(model: str, backbone: str, params: Mapping[str, Any]) -> None:
+    if backbone == "none":
+        given = [k for k in _BACKBONE_ONLY if k in params]
+        if given:
+            raise ConfigError(
+                f"model {model!r}: params.{given[0]} applies to a standard backbone; set params.backbone "
+                "('resnet18', 'resnet34' or 'resnet50') or remove it"
+            )
+        return
+    given = [k for k in _CNN_ONLY if k in params]
+    if given:
+        raise ConfigError(
+            f"model {model!r}: params.{given[0]} shapes the kit's own CNN; with params.backbone = {backbone!r} the "
+            "architecture is fixed (torchvision's), so remove it"
+        )
 
 
 FAMILIES: dict[str, Family] = {

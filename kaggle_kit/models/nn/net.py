@@ -104,6 +104,7 @@ def fit_net(
         )
     with torch_threads(threads), seeded(seed, device, deterministic=params["deterministic"]) as generator:
         module = family.build(params, config["inputs"], head.n_outputs)
+        family.prepare_for_fit(module, model, params)
         train_batches = Batches(
             [*inputs.arrays(train, config["inputs"]), head.target_array(y_train, config["target"])],
             batch_size=params["batch_size"],

@@ -278,6 +278,51 @@ _AUGMENT_PARAMS: dict[str, Param] = {
     "tta": Param(False, boolean, "average the predictions over the identity, the flips and +-shift views"),
 }
 
+
+def path_string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be the path of a weights file (a non-empty string)")
+    return value
+
+
+def auto_or_boolean(value: Any) -> str | bool:
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise ValueError("must be true, false or 'auto'")
+
+
+#: kind "cnn" with a standard architecture instead of the kit's own CNN (its `channels`, `blocks_per_stage`,
+#: `kernel_size` and `separable` then do not apply)
+BACKBONE_PARAMS: dict[str, Param] = {
+    "backbone": Param(
+        "none",
+        choice("none", "resnet18", "resnet34", "resnet50"),
+        "'none': the kit's CNN (channels, blocks_per_stage, ...); 'resnet18' / 'resnet34' / 'resnet50': torchvision's "
+        "ResNet with its module names, so a torchvision / timm state_dict loads as params.pretrained",
+    ),
+    "pretrained": Param(
+        None,
+        path_string,
+        "a backbone's weights file (torchvision / timm state_dict layout, read with torch.load(weights_only=True), "
+        "or .safetensors): absolute, or relative to the working directory; its head (fc) is replaced by the task's",
+    ),
+    "backbone_lr_mult": Param(
+        None,
+        number(0, lo_open=True),
+        "a backbone's learning rate = lr x this (discriminative fine-tuning; the head gets lr); default 0.1 with "
+        "`pretrained`, 1 without",
+    ),
+    "freeze_epochs": Param(
+        0, integer(0), "a backbone's weights stay frozen (BatchNorm layers still train) for this many first epochs"
+    ),
+    "small_input": Param(
+        "auto",
+        auto_or_boolean,
+        "a backbone's stem: true = the 7x7 convolution at stride 1 and no max-pool (8x less downsampling, same "
+        "weight shapes), false = ImageNet's; 'auto' = true when the images' shorter side is under 64 pixels",
+    ),
+}
+
 CNN_PARAMS: dict[str, Param] = {
     "image_shape": Param(
         REQUIRED,
@@ -296,6 +341,7 @@ CNN_PARAMS: dict[str, Param] = {
     "separable": Param(False, boolean, "depthwise-separable convolutions in the residual blocks"),
     "dropout": Param(0.2, number(0, 1), "dropout before the classifier"),
     **_AUGMENT_PARAMS,
+    **BACKBONE_PARAMS,
 }
 
 _SEQUENCE_INPUT: dict[str, Param] = {
