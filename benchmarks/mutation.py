@@ -44,9 +44,10 @@ DEFAULT_TARGETS: dict[str, str] = {
     "kaggle_kit/blend/selection.py": "tests/test_selection.py tests/test_blend.py",
     "kaggle_kit/blend/weighting.py": "tests/test_blend.py tests/test_selection.py",
     "kaggle_kit/blend/scoring.py": "tests/test_blend.py tests/test_selection.py",
-    "kaggle_kit/store.py": "tests/test_runner.py tests/test_resume.py -k 'not parallel'",
+    "kaggle_kit/store.py": "tests/test_store.py tests/test_runner.py tests/test_resume.py -k 'not parallel'",
     "kaggle_kit/models/nn/inputs.py": (
-        "tests/test_nn_tabular.py tests/test_features_leak.py -k 'not periodic_effects and not encoding'"
+        "tests/test_nn.py tests/test_nn_tabular.py -k 'not periodic_effects and not beats_gbdt and not "
+        "learn_a_categorical and not image_files and not variants_build and not cuda and not torch'"
     ),
 }
 
