@@ -220,12 +220,14 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         if scan.ragged is None:
             raise
         raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+    # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
+    # file, an empty line is that column's missing value.)
     if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
-        return frame  # a short record or a blank line leaves the last column empty: without one, the file is whole
+        return frame
     scan = _scan_records(path, sep, len(header))
     if scan.ragged is not None:
         raise _ragged_error(path, role, sep, len(header), scan.ragged)
-    if scan.blank:  # polars reads a blank line as a row of nulls; a blank line holds no row (as pandas reads it)
+    if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
     return frame
 
@@ -236,6 +238,7 @@ class _RecordScan:
 
     ragged: tuple[int, int] | None  # (first line of the record, its number of fields)
     blank: list[int]  # indices (0 = the first record after the header) of the blank lines
+    n_records: int  # records read (all of them when none is ragged)
 
 
 def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
@@ -244,13 +247,14 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
     next(reader, None)
     blank: list[int] = []
     first_line = reader.line_num + 1
+    index = -1
     for index, row in enumerate(reader):
         if not row:
             blank.append(index)
         elif len(row) != n_header:
-            return _RecordScan((first_line, len(row)), blank)
+            return _RecordScan((first_line, len(row)), blank, index + 1)
         first_line = reader.line_num + 1
-    return _RecordScan(None, blank)
+    return _RecordScan(None, blank, index + 1)
 
 
 def _ragged_error(path: Path, role: str, sep: str, n_header: int, ragged: tuple[int, int]) -> DataError:
