@@ -211,7 +211,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     header = next(csv.reader(_open_text(path), delimiter=sep), [])
     overrides = {c: pl.String for c in options.keep_text if c in header}
     try:
-        return pl.read_csv(
+        frame = pl.read_csv(
             path,
             separator=sep,
             infer_schema_length=100_000,
@@ -221,25 +221,56 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             schema_overrides=overrides or None,
         )
     except pl.exceptions.ComputeError as exc:
-        ragged = _ragged_line(path, sep, len(header))
-        if ragged is None:
+        scan = _scan_records(path, sep, len(header))
+        if scan.ragged is None:
             raise
-        line, n_fields = ragged
-        raise DataError(
-            f"line {line} of the {role} file {str(path)!r} has {n_fields} fields but its header has {len(header)} "
-            f"(separator {sep!r}); fix that line (a value holding {sep!r} must be in double quotes), or set "
-            "data.separator if the file uses another one"
-        ) from exc
+        raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+    # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
+    # file, an empty line is that column's missing value.)
+    if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
+        return frame
+    scan = _scan_records(path, sep, len(header))
+    if scan.ragged is not None:
+        raise _ragged_error(path, role, sep, len(header), scan.ragged)
+    if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
+        frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
+    return frame
 
 
-def _ragged_line(path: Path, sep: str, n_header: int) -> tuple[int, int] | None:
-    """(line number, field count) of the first record with more fields than the header, or None."""
+@dataclass(frozen=True)
+class _RecordScan:
+    """What a CSV file's records hold beyond the header: the first with the wrong number of fields, blank lines."""
+
+    ragged: tuple[int, int] | None  # (first line of the record, its number of fields)
+    blank: list[int]  # indices (0 = the first record after the header) of the blank lines
+    n_records: int  # records read (all of them when none is ragged)
+
+
+def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
+    """Read the records as Python's csv module does (quoted fields may hold the separator and newlines)."""
     reader = csv.reader(_open_text(path), delimiter=sep)
     next(reader, None)
-    for row in reader:
-        if len(row) > n_header:
-            return reader.line_num, len(row)
-    return None
+    blank: list[int] = []
+    first_line = reader.line_num + 1
+    index = -1
+    for index, row in enumerate(reader):
+        if not row:
+            blank.append(index)
+        elif len(row) != n_header:
+            return _RecordScan((first_line, len(row)), blank, index + 1)
+        first_line = reader.line_num + 1
+    return _RecordScan(None, blank, index + 1)
+
+
+def _ragged_error(path: Path, role: str, sep: str, n_header: int, ragged: tuple[int, int]) -> DataError:
+    line, n_fields = ragged
+    where = f"line {line} of the {role} file {str(path)!r} has {n_fields} fields but its header has {n_header}"
+    if n_fields > n_header:
+        fix = f"fix that line (a value holding {sep!r} must be in double quotes)"
+    else:
+        example = sep.join(["1", "", "3"])
+        fix = f"fix that line (every column needs a field, an empty one where the value is missing, as in {example!r})"
+    return DataError(f"{where} (separator {sep!r}); {fix}, or set data.separator if the file uses another one")
 
 
 def _without_hints(exc: Exception) -> str:

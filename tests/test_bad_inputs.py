@@ -629,6 +629,11 @@ BEFORE_RUN: list[Case] = [
         ("line 38 of the train file", "train.csv' has 6 fields but its header has 5", "double quotes"),
     ),
     Case(
+        "short-line",
+        append_line("test.csv", "99,0.5,0.5"),
+        ("line 14 of the test file", "test.csv' has 3 fields but its header has 4", "an empty one where the value"),
+    ),
+    Case(
         "sample-submission-path-typo",
         config('sample_submission = "sample_submission.csv"', 'sample_submission = "sample_submision.csv"'),
         ("the sample_submission file", "sample_submision.csv' does not exist; check data.sample_submission"),

@@ -133,3 +133,32 @@ def test_predict_speed_times_every_family_and_blend_folds_and_refit(tmp_path: Pa
             for side in ("folds", "refit"):
                 assert entry[side]["seconds"] > 0
                 assert entry[side]["rows_per_second"] == pytest.approx(2000 / entry[side]["seconds"], rel=0.01)
+
+
+def test_mutation_each_mutant_changes_one_line_and_compiles() -> None:
+    """``benchmarks/mutation.py``'s mutants: each is one change (one line differs from the unmutated module after
+    the same unparse round trip), compiles, and is the change its description names."""
+    import ast
+
+    import mutation
+
+    module = "kaggle_kit/blend/scoring.py"
+    clean = ast.unparse(ast.parse((REPO / module).read_text())).splitlines()
+    mutants = mutation.mutants_of(module)
+    assert len(mutants) > 10 and [m.index for m in mutants] == list(range(len(mutants)))
+    assert {"return value -> None", "call statement deleted", "== -> !=", "True -> False"} <= {m.what for m in mutants}
+    for mutant in mutants:
+        source = mutation.mutated_source(mutant)
+        compile(source, module, "exec")
+        lines = source.splitlines()
+        assert len(lines) == len(clean), mutant
+        changed = [(a, b) for a, b in zip(clean, lines, strict=True) if a != b]
+        assert len(changed) == 1, (mutant, changed)
+        before, after = changed[0]
+        if mutant.what == "return value -> None":
+            assert after.strip() == "return None" and before.strip().startswith("return "), changed
+        elif mutant.what == "call statement deleted":
+            assert after.strip() == "pass", changed
+        elif " -> " in mutant.what:
+            assert mutant.what.split(" -> ")[1] in after, (mutant, changed)
+    assert mutation.mutants_of(module) == mutants  # the same order every time: names stay valid

@@ -123,6 +123,65 @@ def test_staged_search_on_many_rows_matches_a_full_search() -> None:
     assert staged.info["loss"] == pytest.approx(full.info["loss"], abs=2e-4)  # the search ends on all rows
 
 
+def test_nelder_mead_starts_once_per_restart_and_counts_every_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``restarts`` searches (equal weights, then halfway to the best single model, then random points), and
+    ``info["evals"]`` is the number of times the objective was computed, counted here around the objective."""
+    from kaggle_kit.blend import weighting
+
+    y, oof = _binary(m=4)
+    preds = np.stack(list(oof.values())).astype(np.float32)
+    calls, starts = [0], []
+    real_objective, real_search = weighting.make_objective, weighting._nelder_mead
+
+    def counted_objective(*args, **kwargs):  # type: ignore[no-untyped-def]
+        objective = real_objective(*args, **kwargs)
+
+        def loss(w: np.ndarray) -> float:
+            calls[0] += 1
+            return objective.loss(w)
+
+        return type(objective)(objective.name, loss)
+
+    def recorded_search(objective, x0, step, max_evals):  # type: ignore[no-untyped-def]
+        starts.append(np.array(x0))
+        return real_search(objective, x0, step, max_evals)
+
+    monkeypatch.setattr(weighting, "make_objective", counted_objective)
+    monkeypatch.setattr(weighting, "_nelder_mead", recorded_search)
+    fitted = NelderMead(restarts=4).fit(preds, y, get_metric("roc_auc"), np.random.default_rng(0))
+    assert len(starts) == 4  # 600 rows: one stage, no polishing
+    np.testing.assert_allclose(starts[0], np.full(4, 0.25))
+    singles = [-roc_auc(y, preds[j]) for j in range(4)]
+    np.testing.assert_allclose(starts[1], 0.5 * np.eye(4)[int(np.argmin(singles))] + 0.5 / 4)
+    assert all(np.isclose(x.sum(), 1.0) and (x > 0).all() for x in starts[2:])  # Dirichlet draws
+    assert fitted.info["evals"] == calls[0] > 4 * 5
+
+
+# ------------------------------------------------------------------------------------------ honest scores
+def test_honest_scores_compare_everyone_on_the_folds_all_of_them_predicted() -> None:
+    """A model that never predicted fold 0's rows (as a blend the first block of time folds) leaves fold 0 out of
+    every score; each score is the metric on each common fold's held-out rows, computed here by hand."""
+    from kaggle_kit.blend.scoring import common_folds, honest_scores, score_folds
+
+    y, oof = _binary(m=2)
+    folds = _folds(y)
+    held_out = {k: folds.train_valid(0, k)[1] for k in range(5)}
+    partial = oof["m1"].copy()
+    partial[held_out[0]] = np.nan
+    preds = {"whole": oof["m0"], "partial": partial}
+    assert common_folds(preds, folds) == ((0, 1), (0, 2), (0, 3), (0, 4))
+    scores = honest_scores(preds, y, folds, get_metric("roc_auc"))
+    for name, p in preds.items():
+        by_hand = [roc_auc(y[held_out[k]], p[held_out[k]]) for k in (1, 2, 3, 4)]
+        assert scores[name].folds == ((0, 1), (0, 2), (0, 3), (0, 4))
+        np.testing.assert_allclose(scores[name].scores, by_hand, rtol=1e-12)
+        assert scores[name].mean == pytest.approx(np.mean(by_hand), rel=1e-12)
+        assert scores[name].std == pytest.approx(np.std(by_hand), rel=1e-12)
+    every = score_folds(oof["m0"], y, folds, get_metric("roc_auc"))  # no tasks given: every fold
+    assert every.folds == tuple((0, k) for k in range(5))
+    assert every.pooled == pytest.approx(roc_auc(y, oof["m0"]), rel=1e-12)
+
+
 # ------------------------------------------------------------------------------------------ a blend of one model
 @pytest.mark.parametrize("method", ["mean", "nelder_mead", "hill_climb"])
 @pytest.mark.parametrize(("make", "metric"), [(_binary, "roc_auc"), (_multiclass, "accuracy"), (_regression, "rmse")])
@@ -274,6 +333,8 @@ def test_fast_log_loss_objective_equals_the_metric() -> None:
         ("nelder_meed", None, r"unknown blend method 'nelder_meed'.*Did you mean 'nelder_mead'"),
         ("nelder_mead", {"restart": 3}, r"unknown option 'restart' for blend method 'nelder_mead'.*'restarts'"),
         ("nelder_mead", {"restarts": 0}, r"restarts of blend method 'nelder_mead' must be a positive integer"),
+        ("nelder_mead", {"search_rows": 0}, r"search_rows of blend method 'nelder_mead' must be a positive integer"),
+        ("nelder_mead", {"max_evals": 0}, r"max_evals of blend method 'nelder_mead' must be a positive integer"),
         ("hill_climb", {"max_steps": 1.5}, r"max_steps .* positive integer; got 1.5"),
         ("stack", {"C": -1}, r"C of blend method 'stack' must be a positive number"),
         ("mean", {"x": 1}, r"unknown option 'x' for blend method 'mean'; it takes no options"),

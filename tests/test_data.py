@@ -128,6 +128,22 @@ ERRORS = [
         r"line 4 of the train file '.*train\.csv' has 4 fields but its header has 3 \(separator ','\); fix that line",
         id="ragged-csv",
     ),
+    pytest.param(
+        Case(files={"train.csv": CSV + b"3,2.5\n4,0.5,1\n"}, data={"train": "train.csv"}),
+        r"line 4 of the train file '.*train\.csv' has 2 fields but its header has 3 \(separator ','\); fix that line "
+        r"\(every column needs a field, an empty one where the value is missing, as in '1,,3'\)",
+        id="short-csv-row",
+    ),
+    pytest.param(  # the short record is counted from its first line: a quoted value before it spans two lines
+        Case(files={"train.csv": b'row_id,f_num,target\n1,"0.5\n",0\n2,1.5\n'}, data={"train": "train.csv"}),
+        r"line 4 of the train file '.*train\.csv' has 2 fields but its header has 3",
+        id="short-csv-row-after-a-quoted-newline",
+    ),
+    pytest.param(
+        Case(files={"train.csv": b"row_id;f_num;target\n1;0.5;0\n2;1.5\n"}, data={"train": "train.csv"}),
+        r"line 3 of the train file '.*train\.csv' has 2 fields but its header has 3 \(separator ';'\).*as in '1;;3'",
+        id="short-row-in-a-semicolon-file",
+    ),
     # columns the spec names
     pytest.param(
         Case(data={"target": "targte"}),
@@ -307,6 +323,16 @@ def test_read_table_reads_gzipped_csv(tmp_path: Path) -> None:
     path = tmp_path / "train.csv.gz"
     path.write_bytes(gzip.compress(good_train().write_csv().encode()))
     assert read_table(path, role="train").equals(good_train())
+
+
+def test_csv_rows_with_empty_fields_quoted_newlines_and_blank_lines_are_read_as_written(tmp_path: Path) -> None:
+    """A trailing empty field is a missing value (``1,2,`` has 3 fields), a quoted value may hold the separator and
+    newlines, and a blank line holds no row (polars alone reads it as a row of nulls): none is a short row."""
+    path = tmp_path / "train.csv"
+    path.write_bytes(b'id,text,x\n1,"a,b",\n\n2,"line\r\nbreak",2.5\n3,,\n\n')
+    frame = read_table(path, role="train")
+    expected = pl.DataFrame({"id": [1, 2, 3], "text": ["a,b", "line\r\nbreak", None], "x": [None, 2.5, None]})
+    assert frame.equals(expected), frame
 
 
 def test_read_table_error_names_the_role(tmp_path: Path) -> None:

@@ -127,7 +127,10 @@ def test_columns_param_lets_a_net_read_its_own_columns(tmp_path: Path) -> None:
     np.testing.assert_allclose(adapter.predict(fitted, Xva, ctx), pred, atol=1e-6)
 
     listed = make_adapter(_net_spec("mlp", "multiclass", columns=["mean", "std"], epochs=1))
-    assert listed.fit(Xtr2, ytr, Xva2, yva, ctx).model.config["inputs"]["n_features"] == 2
+    fitted_listed = listed.fit(Xtr2, ytr, Xva2, yva, ctx)
+    assert fitted_listed.model.config["inputs"]["n_features"] == 2
+    with pytest.raises(ConfigError, match=r"the net was fit on column 'mean', which these rows do not have"):
+        listed.predict(fitted_listed, Xva, ctx)  # new rows without the net's columns: named, first one first
     with pytest.raises(ConfigError, match=r"params\.columns names 'stdev', which is not a feature column\. Did you"):
         make_adapter(_net_spec("mlp", "multiclass", columns=["stdev"])).fit(Xtr2, ytr, Xva2, yva, ctx)
     with pytest.raises(

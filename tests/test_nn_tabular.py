@@ -251,6 +251,24 @@ def test_robust_scaling_is_fit_on_the_training_rows_only() -> None:
     assert len(bins[3]) == 2  # a constant column still gets one bin
 
 
+def test_robust_statistics_of_missing_and_constant_columns_are_quiet_and_exact() -> None:
+    """An all-missing column scales to 0 without numpy's all-NaN warnings reaching the terminal; a constant
+    column's bins are one increasing bin ``[v, v + 1]`` (edges a searchsorted can use)."""
+    import warnings
+
+    from kaggle_kit.models.nn.inputs import quantile_bins, robust_scale
+
+    values = np.column_stack([np.full(20, np.nan), np.full(20, 4.0), np.arange(20.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        median, factor = robust_scale(values)
+    np.testing.assert_array_equal(median, [0.0, 4.0, 9.5])
+    np.testing.assert_allclose(factor, [0.0, 0.0, 1 / (14.25 - 4.75)])
+    edges = quantile_bins(values[:, 1:], 4)
+    assert edges[0] == [4.0, 5.0]
+    np.testing.assert_allclose(edges[1], np.quantile(np.arange(20.0), [0, 0.25, 0.5, 0.75, 1]))
+
+
 # ------------------------------------------------------------------------------------------------ TabM
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 def test_tabm_predicts_the_mean_of_its_members(task: str) -> None:

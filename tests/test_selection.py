@@ -95,6 +95,21 @@ def test_each_candidate_is_scored_as_the_metric_scores_the_blend(metric: str) ->
         assert got[j] == pytest.approx(_independent_loss(name, y, blend, folds), abs=2e-6), j
 
 
+def test_binary_log_loss_from_one_column_equals_two_columns() -> None:
+    """Binary predictions given as the positive class's column alone are scored as the two-column form (and as
+    scikit-learn scores the blend)."""
+    rng = np.random.default_rng(3)
+    n, m = 300, 4
+    y = rng.integers(0, 2, n)
+    p = np.clip(rng.random((m, n)) * 0.6 + 0.2 * y, 0.01, 0.99).astype(np.float32)
+    one = make_scorer(get_metric("log_loss"), p[:, :, None], y)
+    two = make_scorer(get_metric("log_loss"), _binary_stack(p), y)
+    got_one = one.losses(one.empty(), 0, np.arange(m))
+    np.testing.assert_allclose(got_one, two.losses(two.empty(), 0, np.arange(m)), rtol=1e-6)
+    expected = [sk_log_loss(y, p[j].astype(np.float64)) for j in range(m)]
+    np.testing.assert_allclose(got_one, expected, rtol=1e-5)
+
+
 def test_a_constant_model_has_auc_one_half_and_ties_count_half() -> None:
     y = np.array([0, 1, 0, 1, 1, 0])
     preds = _binary_stack(np.array([[0.5] * 6, [0.25, 0.25, 0.5, 0.5, 0.75, 0.75]]))
@@ -114,6 +129,26 @@ def test_selection_recovers_the_planted_subset_among_thirty_models() -> None:
     picks = fitted.info["picks"]  # those of the best prefix of the 25 tried
     assert picks <= fitted.info["steps"] == 25
     np.testing.assert_allclose(w * picks, np.round(w * picks), atol=1e-9)  # shares of the picks
+
+
+def test_bagged_selection_counts_the_picks_of_every_bag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``info["picks"]`` and ``info["steps"]`` of a bagged selection are the totals over its bags."""
+    from kaggle_kit.blend import selection
+
+    y, preds = _planted(seed=2, n=600, noisy=5)
+    bags = []
+    real_select = selection.select
+
+    def recorded(*args, **kwargs):  # type: ignore[no-untyped-def]
+        chosen = real_select(*args, **kwargs)
+        bags.append((int(chosen.counts.sum()), chosen.steps))
+        return chosen
+
+    monkeypatch.setattr(selection, "select", recorded)
+    fitted = HillClimb(bags=5, bag_fraction=0.5).fit(preds, y, get_metric("log_loss"), np.random.default_rng(0))
+    assert len(bags) == 5
+    assert fitted.info["picks"] == sum(p for p, _ in bags) >= 5
+    assert fitted.info["steps"] == sum(s for _, s in bags)
 
 
 @pytest.mark.parametrize("options", [{}, {"init_best": 5}, {"bags": 6, "bag_fraction": 0.3}, {"max_steps": 3}])
