@@ -17,9 +17,11 @@ from .params import (
     CNN1D_PARAMS,
     CNN_PARAMS,
     HYBRID_PARAMS,
+    IMAGE_BRANCH_KEYS,
     MLP_PARAMS,
     REALMLP_PARAMS,
     RNN_PARAMS,
+    TABLE_BRANCH_KEYS,
     TABM_PARAMS,
     TRAIN_PARAMS,
     Param,
@@ -59,6 +61,8 @@ class Family:
 
     def validate(self, model: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """All params of this kind: the given ones checked, the others at their defaults."""
+        if self.layout == "hybrid":
+            _check_branch_keys(model, params)
         out = validate_params(model, self.kind, params, self.schema)
         if out.get("self_normalizing"):
             clash = sorted({"activation", "batch_norm"} & set(params))
@@ -170,6 +174,19 @@ class Family:
 
         if backbone.get("pretrained") is not None:
             load_pretrained(module, backbone["pretrained"], model=model, backbone=backbone["backbone"])
+
+
+def _check_branch_keys(model: str, params: Mapping[str, Any]) -> None:
+    """A cnn's or mlp's key given to a hybrid unprefixed: name the branch key(s) it means."""
+    for key in params:
+        meant = [f"{pre}{key}" for pre, keys in (("image_", IMAGE_BRANCH_KEYS), ("table_", TABLE_BRANCH_KEYS))
+                 if key in keys]  # fmt: skip
+        if meant:
+            dense = " (dense branch)" if meant[-1].startswith("table_") else ""
+            raise ConfigError(
+                f"model {model!r}: kind 'hybrid' takes its branches' params with a prefix: params.{key} is params."
+                f"{' (image branch) or params.'.join(meant)}{dense}"
+            )
 
 
 #: the kit CNN's own keys, which a standard backbone does not read, and the backbone's, which the kit CNN does not
