@@ -233,3 +233,50 @@ def test_a_pretrained_resnet_loads_into_the_image_branch_with_its_own_lr_and_fro
     torch.save(ResNet("resnet34", 3, 10).state_dict(), bad)
     with pytest.raises(ConfigError, match=r"model 'hy': params.pretrained does not fit backbone 'resnet18'"):
         make_adapter(ModelSpec(name="hy", kind="hybrid", params={**params, "image_pretrained": str(bad)})).check(ctx)
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted case with the images as PNG files (``images/<id>.png``) and a table of id, shop, noise, label."""
+    image = pytest.importorskip("PIL.Image")
+    root = tmp_path_factory.mktemp("hybrid_files")
+    (root / "images").mkdir()
+    frame = _planted(300)
+    for i, row in enumerate(frame.select(pl.col(r"^pixel\d+$")).to_numpy()):
+        grey = (row.reshape(8, 8) * 255 / 16).round().astype(np.uint8)
+        image.fromarray(grey, mode="L").save(root / "images" / f"{i}.png")
+    frame.select("id", "shop", "noise", "label").write_csv(root / "train.csv")
+    return root
+
+
+def _files_spec(root: Path, params: dict) -> object:
+    return build_spec(
+        {
+            "name": "hybrid-files",
+            "task": "binary",
+            "metric": "accuracy",
+            "seed": 0,
+            "data": {"train": "train.csv", "id": "id", "target": "label",
+                     "images": {"folder": "images", "pattern": "{id}.png", "channels": 1}},
+            "folds": {"n_splits": 2},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "hybrid", "kind": "hybrid", "params": params}],
+        },
+        base_dir=root,
+    )  # fmt: skip
+
+
+def test_a_hybrid_reads_data_images_files_beside_the_table(image_files: Path) -> None:
+    """[data.images] pixel columns go to the image branch, the CSV's columns to the dense branch."""
+    spec = _files_spec(image_files, {**COMMON, **HYBRID, "epochs": 2})
+    result = run(spec, runs_root=image_files / "runs", progress=None, record_history=False)
+    (hybrid,) = [m for m in result.models if m.name == "hybrid"]
+    assert hybrid.status == "ok", hybrid.error
+    (saved,) = result.run_dir.glob("models/hybrid/*/folds/r0_f0/model.json")
+    inputs = json.loads(saved.read_text())["inputs"]
+    assert inputs["image_columns"] == [f"pixel{k}" for k in range(64)] and inputs["table_columns"] == ["shop", "noise"]
+    assert inputs["table"]["categorical"] == [0]  # shop: embedded
+
+    with pytest.raises(ConfigError, match=r"model 'hybrid': params\.image_shape = \[8, 8, 3\] but the images of data"):
+        bad = _files_spec(image_files, {**HYBRID, "image_shape": [8, 8, 3]})
+        run(bad, runs_root=image_files / "bad", progress=None, record_history=False)
