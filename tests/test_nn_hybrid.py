@@ -280,3 +280,14 @@ def test_a_hybrid_reads_data_images_files_beside_the_table(image_files: Path) ->
     with pytest.raises(ConfigError, match=r"model 'hybrid': params\.image_shape = \[8, 8, 3\] but the images of data"):
         bad = _files_spec(image_files, {**HYBRID, "image_shape": [8, 8, 3]})
         run(bad, runs_root=image_files / "bad", progress=None, record_history=False)
+
+
+def test_the_sklearn_estimator_takes_kind_hybrid() -> None:
+    from kaggle_kit.models.nn import NetClassifier
+
+    frame = _planted(200)
+    X = frame.select([*(f"pixel{k}" for k in range(64)), "noise"]).to_numpy().astype(np.float32)
+    params = {**HYBRID, "epochs": 1, "image_columns": [f"x{k}" for k in range(64)]}
+    clf = NetClassifier("hybrid", params, random_state=0).fit(X, frame["label"].to_numpy())
+    assert clf.predict_proba(X).shape == (200, 2)
+    assert clf.net_.config["inputs"]["table_columns"] == ["x64"]
