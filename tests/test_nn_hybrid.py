@@ -226,6 +226,7 @@ def test_a_pretrained_resnet_loads_into_the_image_branch_with_its_own_lr_and_fro
     )
     np.testing.assert_array_equal(module.image.layer4[1].conv2.weight.detach(), source.layer4[1].conv2.weight.detach())
     assert all(p.lr_factor == 0.1 for _, p in module.backbone_parameters())  # the pretrained default
+    assert not any(hasattr(p, "lr_factor") for p in [*module.head.parameters(), *module.table.parameters()])
     assert not any(n.startswith("image.fc.") for n in module.state_dict())
     assert not np.allclose(module.head[-1].weight.detach().numpy(), 0)  # the head trained from its zero start
 
