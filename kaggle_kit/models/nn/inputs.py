@@ -300,9 +300,10 @@ class HybridInputs:
                 )
             pixels = list(self.image_columns)
         if not pixels:
+            shown = f"'{self.image_columns}'" if isinstance(self.image_columns, str) else self.image_columns
             raise ConfigError(
                 f"model {self.model!r}: kind 'hybrid' reads an image from the pixel columns params.image_columns "
-                f"({self.image_columns!r}) picks, but none of the net's columns {list(X.names[:8])} match: give the "
+                f"({shown}) picks, but none of the net's columns {list(X.names[:8])} match: give the "
                 "images as [data.images] files or as pixel columns pixel0, pixel1, ... in the table, set "
                 "params.image_columns to your pixel columns' names, or use kind 'mlp' for a table without images"
             )
