@@ -435,7 +435,7 @@ class ModelSpec(_Strict):
     @model_validator(mode="after")
     def _stopping_for_boosting(self) -> ModelSpec:
         if self.early_stopping_metric != "auto" and self.kind not in BOOSTING_KINDS:
-            instead = "sets params.monitor" if self.kind in ("mlp", "cnn", "rnn", "cnn1d") else "has none"
+            instead = "sets params.monitor" if self.kind in ("mlp", "cnn", "hybrid", "rnn", "cnn1d") else "has none"
             raise ValueError(
                 f"model {self.name!r}: early_stopping_metric is for the boosting kinds ({', '.join(BOOSTING_KINDS)}); "
                 f"kind {self.kind!r} {instead}"

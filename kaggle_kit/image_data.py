@@ -204,13 +204,13 @@ def _attach(
 
 
 def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFrame) -> None:
-    """Each ``cnn`` of the spec reads the attached images: ``params.image_shape`` is their shape, in ``hwc`` order,
-    and ``params.columns`` picks the pixels when the table has other feature columns."""
+    """Each ``cnn`` (and ``hybrid``) of the spec reads the attached images: ``params.image_shape`` is their shape, in
+    ``hwc`` order, and a ``cnn``'s ``params.columns`` picks the pixels when the table has other feature columns."""
     d = spec.data
     reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c} | set(d.drop)
     others = [c for c in train.columns if c not in reserved and not _PIXEL.fullmatch(c)]
     for model in spec.models:
-        if model.kind != "cnn":
+        if model.kind not in ("cnn", "hybrid"):  # the hybrid's image branch: the same shape and order checks
             continue
         where = f"model {model.name!r}"
         given = model.params.get("image_shape")
@@ -227,7 +227,7 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
             raise ConfigError(
                 f"{where}: the pixel columns of data.images are in 'hwc' order; remove params.pixel_order"
             )
-        if others and model.params.get("columns") is None:
+        if others and model.kind == "cnn" and model.params.get("columns") is None:
             raise ConfigError(
                 f"{where}: the data has feature columns besides the pixels ({', '.join(map(repr, others[:5]))}"
                 f"{' ...' if len(others) > 5 else ''}); set params.columns = 'pixel\\\\d+' so the cnn reads only the "

@@ -749,6 +749,17 @@ BEFORE_RUN: list[Case] = [
         competition="images",
         marks=(PENDING_IMAGES,),
     ),
+    # --- an image + table net (kind hybrid) on a table without images
+    Case(
+        "hybrid-without-pixels",
+        model_as('kind = "hybrid"\nparams = { image_shape = [4, 4, 3], epochs = 1 }'),
+        (
+            "model 'logreg': kind 'hybrid' reads an image from the pixel columns params.image_columns",
+            "none of the net's columns ['x1', 'x2', 'cat'] match",
+            "use kind 'mlp' for a table without images",
+        ),
+        marks=(pytest.mark.skipif(not _registered("hybrid"), reason="pending kind hybrid"),),
+    ),
     # --- [data.sequences]
     Case(
         "sequence-table-header-only",

@@ -76,6 +76,7 @@ ADAPTERS: dict[str, Callable[[ModelSpec], ModelAdapter]] = {
     "realmlp": _net,  # RealMLP for tables: robust scaling, numeric embeddings, the paper's recipe
     "tabm": _net,  # TabM for tables: k weight-sharing MLPs trained at once (BatchEnsemble)
     "cnn": _net,  # CNN for images given as pixel columns
+    "hybrid": _net,  # image + table in one net: a CNN branch for the pixels, a dense branch for the other columns
     "rnn": _net,  # GRU / LSTM for sequences given as columns
     "cnn1d": _net,  # 1D-CNN for sequences given as columns
 }

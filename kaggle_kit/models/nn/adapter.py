@@ -1,5 +1,5 @@
-"""The runner's adapter for the net kinds (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``rnn``, ``cnn1d``): the same
-protocol as XGBoost's.
+"""The runner's adapter for the net kinds (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``hybrid``, ``rnn``,
+``cnn1d``): the same protocol as XGBoost's.
 
 Hyper-parameters, the number of epochs and early stopping are all ``params`` (``epochs`` = the maximum number of
 epochs, ``patience`` = epochs without improvement on the fold's validation rows before stopping, 0 = off). The
@@ -42,7 +42,8 @@ class NetAdapter:
     def check(self, ctx: FitContext) -> None:
         """Before anything trains: a backbone's ``pretrained`` file is read and checked against the architecture (a
         missing file or a mismatched key fails the run now, not in every fold)."""
-        if self.params.get("backbone", "none") != "none" and self.params.get("pretrained") is not None:
+        backbone = self.family.backbone(self.params)
+        if backbone is not None and backbone["pretrained"] is not None:
             self.family.check_pretrained(self.spec.name, self.params)
 
     def _params_for(self, ctx: FitContext) -> dict:

@@ -1,10 +1,12 @@
 """scikit-learn-compatible estimators for the kit's nets: usable in a ``Pipeline``, ``cross_val_score``, ``clone``.
 
 They wrap the same :func:`~kaggle_kit.models.nn.net.fit_net` the runner's adapter uses. ``kind`` picks the net
-(``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``rnn``, ``cnn1d``) and ``params`` takes the same keys as a competition
-spec's ``[[models]] params`` (checked at ``fit``). With ``validation_fraction > 0`` a stratified (classifier) or random
-(regressor) share of the rows is held out for early stopping (``params['patience']``) and the learning curve; with 0
-every row trains and the net runs ``params['epochs']`` epochs.
+(``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``hybrid``, ``rnn``, ``cnn1d``) and ``params`` takes the same keys as a
+competition spec's ``[[models]] params`` (checked at ``fit``). The columns of ``X`` are named ``x0, x1, ...``: a
+``hybrid`` picks its pixel columns with ``params['image_columns']`` (e.g. a list of those names). With
+``validation_fraction > 0`` a stratified (classifier) or random (regressor) share of the rows is held out for early
+stopping (``params['patience']``) and the learning curve; with 0 every row trains and the net runs
+``params['epochs']`` epochs.
 
 Example::
 
@@ -121,11 +123,11 @@ class _NetEstimator(BaseEstimator):
 class NetClassifier(ClassifierMixin, _NetEstimator):
     """A net classifier: ``predict_proba`` is the softmax of one logit per class (binary included).
 
-    Parameters: ``kind`` (``'mlp'``, ``'realmlp'``, ``'tabm'``, ``'cnn'``, ``'rnn'``, ``'cnn1d'``), ``params`` (the
-    spec's net params, e.g. ``{"hidden": [64], "epochs": 20}``), ``validation_fraction`` (held-out share for early
-    stopping; 0 = off), ``device`` (``'auto'``, ``'cpu'``, ``'cuda'``), ``threads`` (torch threads; ``None`` =
-    unchanged), ``random_state``. Fitted: ``classes_``, ``net_``, ``history_``, ``best_epoch_``, ``n_iter_``
-    (epochs run).
+    Parameters: ``kind`` (``'mlp'``, ``'realmlp'``, ``'tabm'``, ``'cnn'``, ``'hybrid'``, ``'rnn'``, ``'cnn1d'``),
+    ``params`` (the spec's net params, e.g. ``{"hidden": [64], "epochs": 20}``), ``validation_fraction`` (held-out
+    share for early stopping; 0 = off), ``device`` (``'auto'``, ``'cpu'``, ``'cuda'``), ``threads`` (torch threads;
+    ``None`` = unchanged), ``random_state``. Fitted: ``classes_``, ``net_``, ``history_``, ``best_epoch_``,
+    ``n_iter_`` (epochs run).
     """
 
     _task = "multiclass"

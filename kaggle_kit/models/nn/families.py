@@ -12,26 +12,30 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ...errors import ConfigError
-from .inputs import ImageInputs, SequenceInputs, TableInputs
+from .inputs import HybridInputs, ImageInputs, SequenceInputs, TableInputs
 from .params import (
     CNN1D_PARAMS,
     CNN_PARAMS,
+    HYBRID_PARAMS,
+    IMAGE_BRANCH_KEYS,
     MLP_PARAMS,
     REALMLP_PARAMS,
     RNN_PARAMS,
+    TABLE_BRANCH_KEYS,
     TABM_PARAMS,
     TRAIN_PARAMS,
     Param,
+    branch_params,
     validate_params,
 )
 
-Inputs = TableInputs | ImageInputs | SequenceInputs
+Inputs = TableInputs | ImageInputs | SequenceInputs | HybridInputs
 
 
 @dataclass(frozen=True)
 class Family:
     kind: str
-    layout: Literal["table", "image", "sequence"]
+    layout: Literal["table", "image", "sequence", "hybrid"]
     params: Mapping[str, Param]
     architecture: str  # module under .architectures with build(params, inputs, n_outputs)
     scaling: Literal["standard", "robust"] = "standard"  # tables: how numeric columns are scaled
@@ -40,8 +44,25 @@ class Family:
     def schema(self) -> dict[str, Param]:
         return {**TRAIN_PARAMS, **self.params}
 
+    @property
+    def has_images(self) -> bool:
+        """Its first input is an image batch (augmented, TTA-viewed, channels-last on CUDA)."""
+        return self.layout in ("image", "hybrid")
+
+    @property
+    def backbone_prefix(self) -> str:
+        """Where the backbone keys are: ``backbone`` for kind cnn, ``image_backbone`` for the hybrid's image."""
+        return "image_" if self.layout == "hybrid" else ""
+
+    def backbone(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The standard backbone's keys without their prefix (``backbone``, ``pretrained``, ...), or ``None``."""
+        p = branch_params(params, self.backbone_prefix) if self.backbone_prefix else dict(params)
+        return p if p.get("backbone", "none") != "none" else None
+
     def validate(self, model: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """All params of this kind: the given ones checked, the others at their defaults."""
+        if self.layout == "hybrid":
+            _check_branch_keys(model, params)
         out = validate_params(model, self.kind, params, self.schema)
         if out.get("self_normalizing"):
             clash = sorted({"activation", "batch_norm"} & set(params))
@@ -50,17 +71,25 @@ class Family:
                     f"model {model!r}: params.self_normalizing = true sets the activation (SELU) and drops BatchNorm; "
                     f"remove params.{clash[0]}"
                 )
-        if "backbone" in out:
-            _check_backbone_keys(model, out["backbone"], params)
-        if "kernel_size" in out and out["kernel_size"] % 2 == 0:
+        pre = self.backbone_prefix
+        if f"{pre}backbone" in out:
+            _check_backbone_keys(model, out[f"{pre}backbone"], params, pre)
+        if f"{pre}kernel_size" in out and out[f"{pre}kernel_size"] % 2 == 0:
             raise ConfigError(
-                f"model {model!r}: params.kernel_size must be odd (same padding); got {out['kernel_size']}"
+                f"model {model!r}: params.{pre}kernel_size must be odd (same padding); got {out[f'{pre}kernel_size']}"
             )
         return out
 
     def inputs(self, model: str, params: Mapping[str, Any]) -> Inputs:
         if self.layout == "image":
             return ImageInputs(model, tuple(params["image_shape"]), params["pixel_order"])  # type: ignore[arg-type]
+        if self.layout == "hybrid":
+            return HybridInputs(
+                model,
+                tuple(params["image_shape"]),
+                params["pixel_order"],
+                params["image_columns"],  # type: ignore[arg-type]
+            )
         if self.layout == "sequence":
             return SequenceInputs(model, tuple(params["sequence_shape"]), params["step_order"])  # type: ignore[arg-type]
         bins = params["bins"] if params.get("num_embedding") == "pl" else 0
@@ -70,7 +99,7 @@ class Family:
         """The training augmentation, or ``None`` when the params ask for none."""
         from .augment import ImageAugment, SequenceAugment
 
-        if self.layout == "image":
+        if self.has_images:
             aug: Any = ImageAugment(
                 shift=params["augment_shift"],
                 rotate=params["augment_rotate"],
@@ -92,8 +121,9 @@ class Family:
         out: list[Any] = []
         if params.get("dropout_schedule") == "flat_cos" and params.get("dropout"):
             out.append(DropoutSchedule(params["dropout"]))
-        if params.get("backbone", "none") != "none" and params["freeze_epochs"]:
-            out.append(FreezeBackbone(params["freeze_epochs"]))
+        backbone = self.backbone(params)
+        if backbone is not None and backbone["freeze_epochs"]:
+            out.append(FreezeBackbone(backbone["freeze_epochs"]))
         return out
 
     def tta_views(self, params: Mapping[str, Any]) -> list[Any] | None:
@@ -112,24 +142,51 @@ class Family:
     def check_pretrained(self, model: str, params: Mapping[str, Any]) -> None:
         """Build the architecture on the CPU and load its ``pretrained`` weights: a ``ConfigError`` if they do not fit
         (the head's width is irrelevant, it is never loaded)."""
-        self.prepare_for_fit(self.build(params, {"shape": list(params["image_shape"])}, 1), model, params)
+        shape = list(params["image_shape"])
+        if self.layout == "hybrid":
+            from .architectures.hybrid import image_branch
+
+            module, _ = image_branch(dict(params), shape)
+            self._load_backbone(module, model, self.backbone(params) or {})
+            return
+        self.prepare_for_fit(self.build(params, {"shape": shape}, 1), model, params)
 
     def prepare_for_fit(self, module: Any, model: str, params: Mapping[str, Any]) -> None:
         """Before training (never when a saved net is rebuilt): a backbone's pretrained weights and its learning-rate
         factor (``p.lr_factor``, which :func:`~kaggle_kit.models.nn.optim.make_optimizer` groups by)."""
-        backbone = params.get("backbone", "none")
-        if backbone == "none":
+        backbone = self.backbone(params)
+        if backbone is None:
             return
-        if params["pretrained"] is not None:
-            from .pretrained import load_pretrained
-
-            load_pretrained(module, params["pretrained"], model=model, backbone=backbone)
+        if backbone["pretrained"] is not None:
+            target = module.image if self.layout == "hybrid" else module
+            self._load_backbone(target, model, backbone)
             module.reset_head()
-        mult = params["backbone_lr_mult"]
+        mult = backbone["backbone_lr_mult"]
         if mult is None:
-            mult = 0.1 if params["pretrained"] is not None else 1.0
+            mult = 0.1 if backbone["pretrained"] is not None else 1.0
         for _, p in module.backbone_parameters():
             p.lr_factor = mult
+
+    @staticmethod
+    def _load_backbone(module: Any, model: str, backbone: Mapping[str, Any]) -> None:
+        """The ``pretrained`` checkpoint into ``module`` (a ResNet: kind cnn's net, or the hybrid's image branch)."""
+        from .pretrained import load_pretrained
+
+        if backbone.get("pretrained") is not None:
+            load_pretrained(module, backbone["pretrained"], model=model, backbone=backbone["backbone"])
+
+
+def _check_branch_keys(model: str, params: Mapping[str, Any]) -> None:
+    """A cnn's or mlp's key given to a hybrid unprefixed: name the branch key(s) it means."""
+    for key in params:
+        meant = [f"{pre}{key}" for pre, keys in (("image_", IMAGE_BRANCH_KEYS), ("table_", TABLE_BRANCH_KEYS))
+                 if key in keys]  # fmt: skip
+        if meant:
+            dense = " (dense branch)" if meant[-1].startswith("table_") else ""
+            raise ConfigError(
+                f"model {model!r}: kind 'hybrid' takes its branches' params with a prefix: params.{key} is params."
+                f"{' (image branch) or params.'.join(meant)}{dense}"
+            )
 
 
 #: the kit CNN's own keys, which a standard backbone does not read, and the backbone's, which the kit CNN does not
@@ -137,20 +194,20 @@ _CNN_ONLY = ("channels", "blocks_per_stage", "kernel_size", "separable")
 _BACKBONE_ONLY = ("pretrained", "backbone_lr_mult", "freeze_epochs", "small_input")
 
 
-def _check_backbone_keys(model: str, backbone: str, params: Mapping[str, Any]) -> None:
+def _check_backbone_keys(model: str, backbone: str, params: Mapping[str, Any], prefix: str = "") -> None:
     if backbone == "none":
-        given = [k for k in _BACKBONE_ONLY if k in params]
+        given = [prefix + k for k in _BACKBONE_ONLY if prefix + k in params]
         if given:
             raise ConfigError(
-                f"model {model!r}: params.{given[0]} applies to a standard backbone; set params.backbone "
+                f"model {model!r}: params.{given[0]} applies to a standard backbone; set params.{prefix}backbone "
                 "('resnet18', 'resnet34' or 'resnet50') or remove it"
             )
         return
-    given = [k for k in _CNN_ONLY if k in params]
+    given = [prefix + k for k in _CNN_ONLY if prefix + k in params]
     if given:
         raise ConfigError(
-            f"model {model!r}: params.{given[0]} shapes the kit's own CNN; with params.backbone = {backbone!r} the "
-            "architecture is fixed (torchvision's), so remove it"
+            f"model {model!r}: params.{given[0]} shapes the kit's own CNN; with params.{prefix}backbone = "
+            f"{backbone!r} the architecture is fixed (torchvision's), so remove it"
         )
 
 
@@ -159,6 +216,7 @@ FAMILIES: dict[str, Family] = {
     "realmlp": Family("realmlp", "table", REALMLP_PARAMS, "realmlp", scaling="robust"),
     "tabm": Family("tabm", "table", TABM_PARAMS, "tabm", scaling="robust"),
     "cnn": Family("cnn", "image", CNN_PARAMS, "cnn"),
+    "hybrid": Family("hybrid", "hybrid", HYBRID_PARAMS, "hybrid"),
     "rnn": Family("rnn", "sequence", RNN_PARAMS, "rnn"),
     "cnn1d": Family("cnn1d", "sequence", CNN1D_PARAMS, "cnn1d"),
 }

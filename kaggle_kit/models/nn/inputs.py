@@ -9,6 +9,9 @@ The fitted state is a small JSON-able dict stored beside the weights. Three layo
   ``x / sqrt(1 + (x / 3)^2)``; missing -> 0, the median), plus, for piecewise-linear embeddings, each column's
   quantile bin edges of the scaled training values.
 * :class:`ImageInputs` (``cnn``): pixel columns reshaped to ``(N, C, H, W)``, standardised per channel.
+* :class:`HybridInputs` (``hybrid``): the pixel columns (``params.image_columns``) as :class:`ImageInputs`, and
+  every other column the net reads as :class:`TableInputs`: ``(images, x_num, x_cat)``, the image first (the
+  trainer augments, and test-time augmentation views, the first input only).
 * :class:`SequenceInputs` (``rnn``, ``cnn1d``): columns reshaped to ``(N, T, F)`` plus each row's length,
   standardised per feature; trailing steps whose features are all missing are padding. Without a given shape,
   ``T`` and ``F`` are read from the columns' names ``<column>__t<step>`` (as ``[data.sequences]`` writes them).
@@ -267,6 +270,84 @@ class SequenceInputs:
         lengths = np.where(present.any(axis=1), last, 1).astype(np.int64)
         x = _standardise(seq, np.asarray(state["mean"]), np.asarray(state["std"]))
         return np.ascontiguousarray(x), lengths
+
+
+@dataclass(frozen=True)
+class HybridInputs:
+    """The image branch's pixel columns and the dense branch's other columns of one feature matrix.
+
+    ``image_columns`` (a regular expression matching whole names, or a list) picks the pixel columns among the
+    columns the net reads, in their order; the rest are the table's (numeric standardised, categorical as
+    embedding indices). The fitted state records both lists, so new rows are split the same way.
+    """
+
+    model: str
+    shape: tuple[int, int, int]  # H, W, C
+    order: str = "hwc"
+    image_columns: str | list[str] = r"pixel\d+"
+
+    def split(self, X: FeatureMatrix) -> tuple[list[str], list[str]]:
+        """The pixel columns and the table columns of ``X`` (both in ``X``'s order)."""
+        if isinstance(self.image_columns, str):
+            pattern = re.compile(self.image_columns)
+            pixels = [n for n in X.names if pattern.fullmatch(n)]
+        else:
+            missing = [c for c in self.image_columns if c not in X.names]
+            if missing:
+                raise ConfigError(
+                    f"model {self.model!r}: params.image_columns names {missing[0]!r}, which is not one of the "
+                    f"net's columns.{did_you_mean(missing[0], X.names)}"
+                )
+            pixels = list(self.image_columns)
+        if not pixels:
+            shown = f"'{self.image_columns}'" if isinstance(self.image_columns, str) else self.image_columns
+            raise ConfigError(
+                f"model {self.model!r}: kind 'hybrid' reads an image from the pixel columns params.image_columns "
+                f"({shown}) picks, but none of the net's columns {list(X.names[:8])} match: give the "
+                "images as [data.images] files or as pixel columns pixel0, pixel1, ... in the table, set "
+                "params.image_columns to your pixel columns' names, or use kind 'mlp' for a table without images"
+            )
+        taken = set(pixels)
+        table = [n for n in X.names if n not in taken]
+        if not table:
+            raise ConfigError(
+                f"model {self.model!r}: kind 'hybrid' joins an image with the row's other columns, but every column "
+                "the net reads is a pixel column; use kind 'cnn' for images alone, or add table columns"
+            )
+        cat = {X.names[i] for i in X.categorical}
+        bad = next((n for n in pixels if n in cat), None)
+        if bad is not None:
+            raise ConfigError(
+                f"model {self.model!r}: params.image_columns picks {bad!r}, which is categorical; pixel columns are "
+                "numeric, so narrow params.image_columns"
+            )
+        h, w, c = self.shape
+        if len(pixels) != h * w * c:
+            raise ConfigError(
+                f"model {self.model!r}: params.image_shape {list(self.shape)} holds {h * w * c} pixels but "
+                f"params.image_columns picks {len(pixels)} columns ({pixels[0]!r} ...); fix the shape or "
+                "params.image_columns"
+            )
+        return pixels, table
+
+    def _parts(self) -> tuple[ImageInputs, TableInputs]:
+        return ImageInputs(self.model, self.shape, self.order), TableInputs(self.model)
+
+    def fit(self, X: FeatureMatrix) -> dict[str, Any]:
+        pixels, table = self.split(X)
+        image, tab = self._parts()
+        return {
+            "layout": "hybrid",
+            "image_columns": pixels,
+            "table_columns": table,
+            "image": image.fit(take_columns(X, pixels)),
+            "table": tab.fit(take_columns(X, table)),
+        }
+
+    def arrays(self, X: FeatureMatrix, state: dict[str, Any]) -> tuple[np.ndarray, ...]:
+        image, tab = self._parts()
+        (pixels,) = image.arrays(take_columns(X, state["image_columns"]), state["image"])
+        return (pixels, *tab.arrays(take_columns(X, state["table_columns"]), state["table"]))
 
 
 def _check_width(model: str, X: FeatureMatrix, expected: int, *, what: str | None = None) -> None:

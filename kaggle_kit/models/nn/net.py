@@ -87,9 +87,7 @@ def fit_net(
     }
     head = _head(config)
     config["target"] = head.fit_target(y_train)
-    plan = plan_device(
-        device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.layout == "image"
-    )
+    plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     callbacks = [*callbacks, *family.callbacks(params)]
     if valid is not None and params["patience"] > 0:
         by_metric = params["monitor"] == "metric" and scorer is not None
@@ -143,9 +141,7 @@ def predict_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", thr
         return np.zeros((0, _head(config).n_outputs), dtype=np.float32)
     X = take_columns(X, config["columns"])
     arrays = family.inputs(config["model"], params).arrays(X, config["inputs"])
-    plan = plan_device(
-        device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.layout == "image"
-    )
+    plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     with torch_threads(threads):
         module = fitted.module.to(device)
         batches = Batches(list(arrays), batch_size=params["eval_batch_size"], plan=plan)

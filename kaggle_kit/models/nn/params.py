@@ -1,6 +1,6 @@
 """Net hyper-parameters declared as data: each key's default, its check and what it does; validated once, up front.
 
-Every net kind (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``rnn``, ``cnn1d``) takes the training keys of
+Every net kind (``mlp``, ``realmlp``, ``tabm``, ``cnn``, ``hybrid``, ``rnn``, ``cnn1d``) takes the training keys of
 :data:`TRAIN_PARAMS` plus its architecture's own keys (``realmlp`` and ``tabm`` also change some training defaults:
 their papers' recipes). A key that is not in the kind's schema is a :class:`~kaggle_kit.errors.ConfigError` naming
 the model, the key, the allowed keys and the closest one. This module does not import torch, so a spec is checked
@@ -404,3 +404,55 @@ def validate_params(model: str, kind: str, params: Mapping[str, Any], schema: Ma
         except ValueError as exc:
             raise ConfigError(f"model {model!r}: params.{key} {exc}; got {params[key]!r}") from None
     return out
+
+
+def widths(value: Any) -> list[int]:
+    """A possibly empty list of layer widths (``[]``: no hidden layer)."""
+    if not isinstance(value, (list, tuple)) or any(type(v) is not int or v < 1 for v in value):
+        raise ValueError("must be a list of integers >= 1 (possibly empty)")
+    return list(value)
+
+
+def _prefixed(prefix: str, schema: Mapping[str, Param], keys: tuple[str, ...], **defaults: Any) -> dict[str, Param]:
+    """``schema``'s ``keys`` as ``<prefix><key>`` (a branch of the hybrid net), some with other defaults."""
+    return {f"{prefix}{k}": Param(defaults.get(k, schema[k].default), schema[k].check, schema[k].doc) for k in keys}
+
+
+#: the kit CNN's and a backbone's keys, which the hybrid's image branch takes as ``image_<key>``
+IMAGE_BRANCH_KEYS = (
+    "channels",
+    "blocks_per_stage",
+    "kernel_size",
+    "separable",
+    "dropout",
+    "backbone",
+    "pretrained",
+    "backbone_lr_mult",
+    "freeze_epochs",
+    "small_input",
+)
+#: the MLP's keys, which the hybrid's dense branch takes as ``table_<key>``
+TABLE_BRANCH_KEYS = ("hidden", "dropout", "activation", "batch_norm", "embedding_dim")
+
+HYBRID_PARAMS: dict[str, Param] = {
+    "image_shape": CNN_PARAMS["image_shape"],
+    "pixel_order": CNN_PARAMS["pixel_order"],
+    "image_columns": Param(
+        r"pixel\d+",
+        column_selection,
+        "the pixel columns among the net's columns (a regular expression matching whole names, or a list); the "
+        "image branch reads them, the dense branch every other column. The default matches [data.images]' columns",
+    ),
+    **_prefixed("image_", CNN_PARAMS, IMAGE_BRANCH_KEYS),
+    **_prefixed("table_", MLP_PARAMS, TABLE_BRANCH_KEYS, hidden=[64]),
+    "head_hidden": Param(
+        [64], widths, "widths of the head's hidden layers after the join (Linear-BatchNorm-ReLU-Dropout); [] = linear"
+    ),
+    "head_dropout": Param(0.1, number(0, 1), "dropout after each of the head's hidden layers"),
+    **_AUGMENT_PARAMS,
+}
+
+
+def branch_params(params: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """A hybrid's ``<prefix><key>`` params as the branch's own keys (``image_channels`` -> ``channels``)."""
+    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
