@@ -27,6 +27,7 @@ from .report import BlendReport, oof_correlation
 from .result import BlendResult
 from .scoring import score_folds
 from .storage import check_name, read_blend, read_blend_predictions, write_blend
+from .threshold import oof_threshold
 
 #: The methods ``"all"`` stands for, in the order they are reported.
 ALL_METHODS: tuple[str, ...] = ("mean", "rank", "nelder_mead", "hill_climb", "stack")
@@ -140,6 +141,9 @@ def blend_report(
         models=tuple(preds.results[n] for n in preds.names),
         model_folds={n: score_folds(preds.oof[n], preds.y, preds.folds, preds.metric, tasks) for n in preds.names},
         dropped=tuple(dropped),
+        model_thresholds={
+            n: t for n in preds.names if (t := oof_threshold(preds.metric, preds.y, preds.oof[n])) is not None
+        },
         blends=blends,
         tasks=tuple(preds.folds.tasks()),
         correlation=oof_correlation(preds.oof),

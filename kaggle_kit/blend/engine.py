@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import DataError, KitError
 from ..folds import Folds
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, choose_threshold, get_metric
 from .nested import nested_cv
 from .objective import search_metric
 from .registry import check_applicable, make_blender
@@ -110,11 +110,14 @@ def blend_predictions(
 
     start = time.perf_counter()
     cv, weights, info, blended_test, in_sample = float("nan"), None, {}, None, None
+    threshold: float | None = None
     if not blender.nested_only:
         fitted = blender.fit(stack[:, usable], y[usable], metric, np.random.default_rng(seed), folds.ids[0][usable])
         in_sample = np.full(stack.shape[1:], np.nan, dtype=np.float32)
         in_sample[usable] = blender.predict(fitted, stack[:, usable])
-        cv = metric.score(y[usable], in_sample[usable])
+        if metric.thresholded(stack[0]):  # the test threshold: chosen on all OOF rows, as the weights are
+            threshold = choose_threshold(metric, y[usable], in_sample[usable])
+        cv = metric.score(y[usable], in_sample[usable], threshold)
         weights = tuple(float(w) for w in fitted.weights) if fitted.weights is not None else None
         info = fitted.info
         if test_stack is not None:
@@ -125,10 +128,13 @@ def blend_predictions(
     if blender.nested_only:
         blended_test = nested.test
     # the nested OOF is scored as a model's OOF is (one function for both): a blend of one model scores that model
-    honest = score_folds(nested.oof, y, folds, metric, nested.scored)
+    honest = score_folds(nested.oof, y, folds, metric, nested.scored, nested.thresholds)
+    if blender.nested_only and nested.thresholds is not None:  # the test predictions average the fold fits
+        seen = np.isfinite(nested.oof).all(axis=1)
+        threshold = choose_threshold(metric, y[seen], nested.oof[seen]) if seen.any() else 0.5
     in_sample_scores: tuple[float, ...] = ()
     if in_sample is not None:  # the full fit scored fold by fold, on the folds nested CV scored: the like-for-like gap
-        in_sample_scores = score_folds(in_sample, y, folds, metric, honest.folds).scores
+        in_sample_scores = score_folds(in_sample, y, folds, metric, honest.folds, threshold).scores
     seconds = time.perf_counter() - start
 
     result = BlendResult(
@@ -147,6 +153,7 @@ def blend_predictions(
         n_rows=int(usable.sum()),
         options=blender.options(),
         model_keys=dict(model_keys or {}),
+        threshold=threshold,
     )
     level2 = tuple(f.model for f in nested.fitted) if blender.nested_only and test_stack is not None else ()
     return BlendOutcome(result, nested.oof, blended_test, level2)

@@ -4,6 +4,9 @@ For each (repeat, fold) of the run, the blend is fitted on the OOF rows the fold
 earlier ones for time folds) and predicts the held-out fold, which it never saw. Those held-out predictions form
 the blend's *nested OOF*, averaged over repeats as the runner averages a model's OOF, and scored exactly as a
 model's OOF is (:func:`~.scoring.score_folds`): each fold on its own, and all rows at once.
+
+Where the metric labels a binary prediction at a decision threshold, each fold's threshold is chosen on the fold's
+training rows only (the fold fit's predictions there), never on the held-out rows it is scored on.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..folds import Folds
-from ..metrics import Metric
+from ..metrics import Metric, choose_threshold
 from .base import Blender, Fitted
 
 
@@ -27,6 +30,7 @@ class NestedScores:
     scored: tuple[tuple[int, int], ...]
     test: np.ndarray | None
     fitted: tuple[Fitted, ...] = ()
+    thresholds: dict[tuple[int, int], float] | None = None  # per scored fold, for a thresholded label metric
 
 
 def nested_cv(
@@ -50,6 +54,7 @@ def nested_cv(
     test_total = np.zeros(test.shape[1:], dtype=np.float64) if test is not None else None
     scored: list[tuple[int, int]] = []
     fits: list[Fitted] = []
+    thresholds: dict[tuple[int, int], float] | None = {} if metric.thresholded(preds[0]) else None
     row_folds = folds.ids[0]
     for r, k in folds.tasks():
         train_idx, valid_idx = folds.train_valid(r, k)
@@ -59,6 +64,8 @@ def nested_cv(
         rng = np.random.default_rng([seed, r, k])
         fitted = blender.fit(preds[:, train_idx], y[train_idx], metric, rng, row_folds[train_idx])
         held_out = blender.predict(fitted, preds[:, valid_idx])
+        if thresholds is not None:
+            thresholds[(r, k)] = choose_threshold(metric, y[train_idx], blender.predict(fitted, preds[:, train_idx]))
         scored.append((r, k))
         fits.append(fitted)
         total[valid_idx] += held_out
@@ -69,4 +76,4 @@ def nested_cv(
     seen = count > 0
     oof[seen] = (total[seen] / count[seen, None]).astype(np.float32)
     mean_test = (test_total / len(scored)).astype(np.float32) if test_total is not None and scored else None
-    return NestedScores(oof, tuple(scored), mean_test, tuple(fits))
+    return NestedScores(oof, tuple(scored), mean_test, tuple(fits), thresholds)

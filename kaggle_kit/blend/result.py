@@ -41,6 +41,9 @@ class BlendResult:
     n_rows: int  # OOF rows blended (rows every model predicted)
     options: dict[str, Any] = field(default_factory=dict)
     model_keys: dict[str, str] = field(default_factory=dict)  # name -> store key (or file hash) blended
+    # a binary label metric's decision threshold on the positive probability, chosen on the OOF rows (the full
+    # fit's in-sample predictions; a stacker's nested OOF) and applied to the test predictions; None otherwise
+    threshold: float | None = None
 
     @property
     def mean(self) -> float:
