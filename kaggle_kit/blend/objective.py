@@ -12,8 +12,8 @@ computed once, when the objective is made:
   probabilities and an evaluation is one matrix-vector product and a log.
 * **Regression metrics**: one matrix-vector product, then the metric's own function.
 * Flat metrics (those scored on labels: accuracy, F1, QWK; and MAP@k, a top-k ranking) give a weight search
-  nothing to follow, so the search
-  optimises log loss as a smooth surrogate; the blend is still reported in the competition's metric.
+  nothing to follow, so the search optimises log loss as a smooth surrogate; the blend is still reported in the
+  competition's metric.
 """
 
 from __future__ import annotations

@@ -1,0 +1,219 @@
+"""F1 / Dice, balanced accuracy and MAP@k against independent implementations; decision thresholds chosen on
+out-of-fold rows (per fold on its training rows only, in scoring and in a blend's nested CV) and applied to test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn import metrics as skm
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from kaggle_kit.blend import blend_predictions
+from kaggle_kit.blend.scoring import score_folds
+from kaggle_kit.errors import ConfigError
+from kaggle_kit.folds import make_folds
+from kaggle_kit.metrics import METRICS, Metric, choose_threshold, get_metric, to_labels
+from kaggle_kit.submit import submission_frame
+
+TOL = 1e-12
+
+
+def _oof(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, tol=1e-2, max_iter=200))
+    return cross_val_predict(model, x, y, cv=StratifiedKFold(3, shuffle=True, random_state=0), method="predict_proba")
+
+
+@pytest.fixture(scope="module")
+def binary() -> tuple[np.ndarray, np.ndarray]:
+    x, y = load_breast_cancer(return_X_y=True)
+    return y, _oof(x, y)
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    x, y = load_digits(return_X_y=True)
+    return y, _oof(x, y)
+
+
+def _imbalanced(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """~6% positives and calibrated-ish probabilities: few exceed 0.5, so F1 at 0.5 misses most positives."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=n)
+    y = (signal + rng.normal(0, 0.7, n) > 1.8).astype(np.int64)
+    q = 1 / (1 + np.exp(-(2.2 * signal - 5 + rng.normal(0, 0.5, n))))
+    return y, np.column_stack([1 - q, q])
+
+
+# ------------------------------------------------------------------------------------------ the metric functions
+@pytest.mark.parametrize("threshold", [None, 0.2, 0.5, 0.83])
+@pytest.mark.parametrize("name", ["f1", "dice"])
+def test_f1_and_dice_are_sklearn_f1_of_the_positive_class(binary, name: str, threshold: float | None) -> None:
+    y, proba = binary
+    labels = (proba[:, 1] > (0.5 if threshold is None else threshold)).astype(int)
+    ours = get_metric(name).score(y, proba, threshold)
+    assert abs(ours - skm.f1_score(y, labels)) <= TOL
+    # Dice on label sets: 2 |A and B| / (|A| + |B|), written out
+    a, b = y == 1, labels == 1
+    assert abs(ours - 2 * np.sum(a & b) / (a.sum() + b.sum())) <= TOL
+
+
+def test_f1_takes_the_positive_column_and_is_nan_when_undefined() -> None:
+    y = np.array([0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.9, 0.4, 0.7, 0.6])
+    f1 = get_metric("f1")
+    assert f1.score(y, p) == f1.score(y, np.column_stack([1 - p, p])) == skm.f1_score(y, p > 0.5)
+    assert math.isnan(f1.score(np.zeros(4, dtype=int), np.full(4, 0.1)))
+    assert f1.tasks == get_metric("dice").tasks == {"binary"}  # multiclass: f1_macro
+
+
+@pytest.mark.parametrize("variant", ["binary", "digits", "digits_ties"])
+def test_balanced_accuracy_agrees_with_sklearn(binary, digits, variant: str) -> None:
+    y, proba = binary if variant == "binary" else digits
+    if variant == "digits_ties":
+        proba = np.round(proba, 1)  # all-way ties: argmax goes to the lowest code in both
+    ours = get_metric("balanced_accuracy").score(y, proba)
+    assert abs(ours - skm.balanced_accuracy_score(y, proba.argmax(axis=1))) <= TOL
+    t = 0.3
+    if variant == "binary":
+        ref = skm.balanced_accuracy_score(y, proba[:, 1] > t)
+        assert abs(get_metric("balanced_accuracy").score(y, proba, t) - ref) <= TOL
+
+
+def _apk(actual: list[str], predicted: list[str], k: int) -> float:
+    """Kaggle's average precision at k (the ml_metrics reference), written out independently."""
+    predicted = predicted[:k]
+    score, hits = 0.0, 0
+    for i, p in enumerate(predicted):
+        if p in actual and p not in predicted[:i]:
+            hits += 1
+            score += hits / (i + 1.0)
+    return score / min(len(actual), k) if actual else 0.0
+
+
+def test_map_at_k_on_a_worked_example() -> None:
+    # classes 0..3; rows' rankings: [2,0,1,3], [0,1,2,3], [3,2,1,0], [1,0,2,3]; true labels 0, 1, 0, 1
+    proba = np.array(
+        [
+            [0.3, 0.2, 0.4, 0.1],
+            [0.4, 0.3, 0.2, 0.1],
+            [0.1, 0.2, 0.3, 0.4],
+            [0.25, 0.25, 0.25, 0.25],  # all tied: ranked 0, 1, 2, 3 (the lower code first)
+        ]
+    )
+    y = np.array([0, 1, 0, 1])
+    # by hand: row 0 -> true at rank 2 (1/2), row 1 -> rank 2 (1/2), row 2 -> rank 4 (0 at k=3), row 3 -> rank 2
+    assert get_metric("map@3").score(y, proba) == pytest.approx((0.5 + 0.5 + 0 + 0.5) / 4, abs=TOL)
+    assert get_metric("map@4").score(y, proba) == pytest.approx((0.5 + 0.5 + 0.25 + 0.5) / 4, abs=TOL)
+    assert get_metric("map@1").score(y, proba) == 0.0
+    assert get_metric("map@3").score(y, proba) == get_metric("map@3").score(y, proba)  # registered once
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_map_at_k_agrees_with_kaggles_apk_on_real_data(digits, k: int) -> None:
+    y, proba = digits
+    proba = np.round(proba, 2)  # ties, broken the same way in both
+    ranked = np.argsort(-proba, axis=1, kind="stable")
+    ref = float(np.mean([_apk([str(t)], [str(c) for c in row], k) for t, row in zip(y, ranked, strict=True)]))
+    assert abs(get_metric(f"map@{k}").score(y, proba) - ref) <= TOL
+
+
+def test_map_at_k_names_and_registry() -> None:
+    assert "map@3" in METRICS and get_metric("map@7").top_k == 7
+    assert get_metric("map@3").flat and get_metric("f1").flat and not get_metric("log_loss").flat
+    with pytest.raises(ConfigError, match="unknown metric 'map@0'"):
+        get_metric("map@0")
+    with pytest.raises(ConfigError, match="top_k"):
+        Metric("bad", lambda y, p: 0.0, greater_is_better=True, needs="label", tasks={"binary"}, top_k=3)
+
+
+# ------------------------------------------------------------------------------------------ thresholds
+def test_to_labels_with_a_threshold() -> None:
+    p = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7]])
+    assert to_labels(p).tolist() == [0, 0, 1]
+    assert to_labels(p, 0.3).tolist() == [0, 1, 1]
+    assert to_labels(p[:, 1], 0.3).tolist() == [0, 1, 1]
+    three = np.array([[0.2, 0.5, 0.3]])
+    assert to_labels(three, 0.1).tolist() == [1]  # a threshold means nothing for multiclass: argmax
+
+
+def test_threshold_chosen_on_oof_beats_half_on_held_out_rows() -> None:
+    y, proba = _imbalanced(4000, seed=0)
+    fit, held = slice(0, 2000), slice(2000, None)
+    for name in ("f1", "dice", "balanced_accuracy"):
+        metric = get_metric(name)
+        t = choose_threshold(metric, y[fit], proba[fit])
+        assert t < 0.4  # rare positives: the best cut is well below 0.5
+        at_t, at_half = metric.score(y[held], proba[held], t), metric.score(y[held], proba[held])
+        assert at_t > at_half + 0.05, (name, t, at_t, at_half)
+        # the chosen threshold is the best of the candidates on the rows it was chosen on
+        grid = np.linspace(0.01, 0.99, 99)
+        assert metric.score(y[fit], proba[fit], t) >= max(metric.score(y[fit], proba[fit], g) for g in grid)
+    assert choose_threshold(get_metric("roc_auc"), y, proba) == 0.5  # a probability metric uses none
+
+
+def test_model_fold_thresholds_are_chosen_on_training_rows_only() -> None:
+    y, proba = _imbalanced(1500, seed=1)
+    folds = make_folds(len(y), strategy="stratified", n_splits=5, y=y)
+    metric = get_metric("f1")
+    scores = score_folds(proba, y, folds, metric)
+    for i, (r, k) in enumerate(scores.folds):
+        train_idx, valid_idx = folds.train_valid(r, k)
+        t = choose_threshold(metric, y[train_idx], proba[train_idx])
+        assert scores.thresholds[i] == t
+        assert scores.scores[i] == skm.f1_score(y[valid_idx], proba[valid_idx, 1] > t)
+    # leak test: changing a fold's held-out predictions moves no threshold of that fold
+    train_idx, valid_idx = folds.train_valid(0, 0)
+    changed = proba.copy()
+    changed[valid_idx] = changed[valid_idx, ::-1]
+    assert score_folds(changed, y, folds, metric).thresholds[0] == scores.thresholds[0]
+    # pooled: each row labelled at its fold's threshold
+    row_t = np.zeros(len(y))
+    for (r, k), t in zip(scores.folds, scores.thresholds, strict=True):
+        row_t[folds.train_valid(r, k)[1]] = t
+    assert scores.pooled == skm.f1_score(y, proba[:, 1] > row_t)
+
+
+def test_blend_thresholds_are_nested_and_the_test_threshold_is_stored() -> None:
+    y, a = _imbalanced(1500, seed=2)
+    b = np.clip(a + np.random.default_rng(3).normal(0, 0.05, a.shape), 0, 1)
+    folds = make_folds(len(y), strategy="stratified", n_splits=5, y=y)
+    metric = get_metric("f1")
+    test = {"a": a[:200], "b": b[:200]}
+    out = blend_predictions({"a": a, "b": b}, y, folds, metric, "mean", test=test)
+    mean = (a + b) / 2
+    for (r, k), score in zip(out.result.folds, out.result.fold_scores, strict=True):
+        train_idx, valid_idx = folds.train_valid(r, k)
+        t = choose_threshold(metric, y[train_idx], mean[train_idx])  # the fold's training rows only
+        assert score == pytest.approx(skm.f1_score(y[valid_idx], mean[valid_idx, 1] > t), abs=TOL)
+    assert out.result.threshold == choose_threshold(metric, y, mean.astype(np.float32))
+    assert out.result.cv == pytest.approx(skm.f1_score(y, mean[:, 1] > out.result.threshold), abs=TOL)
+    # a blend of one model scores exactly that model, thresholds included
+    one = blend_predictions({"a": a}, y, folds, metric, "mean")
+    assert one.result.fold_scores == score_folds(a, y, folds, metric, one.result.folds).scores
+    # a stacker's threshold: on its nested OOF; weights blends (nelder_mead) store one too
+    for method in ("nelder_mead", "stack"):
+        result = blend_predictions({"a": a, "b": b}, y, folds, metric, method, test=test).result
+        assert result.threshold is not None and result.threshold < 0.5
+    assert blend_predictions({"a": a, "b": b}, y, folds, "log_loss", "mean").result.threshold is None
+
+
+# ------------------------------------------------------------------------------------------ submission layout
+def _meta(metric: str, classes: list[str]) -> dict:
+    return {"id_column": "id", "target_column": "label", "classes": classes, "metric": metric}
+
+
+def test_submission_writes_top_k_labels_and_thresholded_labels() -> None:
+    preds = pl.DataFrame({"id": [1, 2], "a": [0.1, 0.5], "b": [0.6, 0.2], "c": [0.3, 0.3]})
+    frame = submission_frame(preds, _meta("map@3", ["a", "b", "c"]))
+    assert frame["label"].to_list() == ["b c a", "a c b"]
+    assert submission_frame(preds, _meta("map@2", ["a", "b", "c"]))["label"].to_list() == ["b c", "a c"]
+    binary = pl.DataFrame({"id": [1, 2, 3], "no": [0.9, 0.7, 0.4], "yes": [0.1, 0.3, 0.6]})
+    assert submission_frame(binary, _meta("f1", ["no", "yes"]))["label"].to_list() == ["no", "no", "yes"]
+    assert submission_frame(binary, _meta("f1", ["no", "yes"]), 0.2)["label"].to_list() == ["no", "yes", "yes"]
