@@ -217,3 +217,97 @@ def test_submission_writes_top_k_labels_and_thresholded_labels() -> None:
     binary = pl.DataFrame({"id": [1, 2, 3], "no": [0.9, 0.7, 0.4], "yes": [0.1, 0.3, 0.6]})
     assert submission_frame(binary, _meta("f1", ["no", "yes"]))["label"].to_list() == ["no", "no", "yes"]
     assert submission_frame(binary, _meta("f1", ["no", "yes"]), 0.2)["label"].to_list() == ["no", "yes", "yes"]
+
+
+# ------------------------------------------------------------------------------------------ end to end, CLI
+def _best_threshold_by_brute_force(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Every midpoint between distinct probabilities and 0.5, scored by sklearn's F1; ties to the one nearest 0.5."""
+    values = np.unique(p.astype(np.float64))
+    candidates = sorted([*((values[1:] + values[:-1]) / 2), 0.5], key=lambda t: abs(t - 0.5))
+    best, best_score = 0.5, -1.0
+    for t in candidates:
+        score = skm.f1_score(y, p > t, zero_division=0.0)
+        if score > best_score:
+            best, best_score = float(t), score
+    return best, best_score
+
+
+def test_cli_run_blend_submit_with_f1_on_an_imbalanced_problem(tmp_path, capsys) -> None:
+    from kaggle_kit.cli import main
+
+    rng = np.random.default_rng(5)
+    n_train, n_test = 240, 120
+    x = rng.normal(size=(n_train + n_test, 4))
+    signal = x[:, 0] + 0.6 * x[:, 1]
+    label = np.where(signal + rng.normal(0, 0.6, len(signal)) > 1.7, "yes", "no")
+    frame = pl.DataFrame({"id": np.arange(len(label)), **{f"x{j}": x[:, j] for j in range(4)}, "target": label})
+    frame[:n_train].write_csv(tmp_path / "train.csv")
+    frame[n_train:].drop("target").write_csv(tmp_path / "test.csv")
+    pl.DataFrame({"id": frame["id"][n_train:], "target": ["no"] * n_test}).write_csv(tmp_path / "sample.csv")
+    config = tmp_path / "rare.toml"
+    config.write_text(
+        """name = "rare"
+task = "binary"
+metric = "f1"
+seed = 1
+[data]
+train = "train.csv"
+test = "test.csv"
+sample_submission = "sample.csv"
+id = "id"
+target = "target"
+[folds]
+strategy = "stratified"
+n_splits = 4
+[run]
+n_jobs = 1
+threads_per_task = 1
+[[models]]
+name = "logreg"
+kind = "sklearn"
+estimator = "sklearn.linear_model.LogisticRegression"
+params = { C = 1.0, max_iter = 500 }
+[[models]]
+name = "nb"
+kind = "sklearn"
+estimator = "sklearn.naive_bayes.GaussianNB"
+"""
+    )
+    runs = tmp_path / "runs"
+    assert main(["run", str(config), "--runs-root", str(runs)]) == 0
+    run_dir = runs / "rare"
+    assert main(["blend", str(run_dir), "--method", "mean"]) == 0
+    out = capsys.readouterr().out
+    assert "Decision thresholds (f1" in out
+
+    from kaggle_kit.blend import read_blend
+    from kaggle_kit.blend.inputs import load_run
+    from kaggle_kit.store import RunStore
+
+    preds = load_run(run_dir, ["logreg", "nb"])
+    y = preds.y
+    assert 0.05 < y.mean() < 0.2  # imbalanced
+    blend = read_blend(run_dir, "mean")
+    assert f"mean {blend.threshold:.4f}" in out
+    # the stored threshold is the best F1 cut of the blend's OOF (the mean of the two models), found independently
+    mean_oof = ((preds.oof["logreg"] + preds.oof["nb"]) / 2)[:, 1]
+    _, best = _best_threshold_by_brute_force(y, mean_oof)
+    assert skm.f1_score(y, mean_oof > blend.threshold) == pytest.approx(best, abs=1e-12)
+    assert blend.threshold != 0.5
+
+    sub_path = tmp_path / "blend.csv"
+    assert main(["submit", str(run_dir), "--blend", "mean", "--out", str(sub_path)]) == 0
+    sub = pl.read_csv(sub_path)
+    assert sub.columns == ["id", "target"]
+    blend_test = pl.read_parquet(run_dir / "blends" / "mean" / "test.parquet")
+    expected = np.where(blend_test[:, -1].to_numpy() > blend.threshold, "yes", "no")
+    assert sub["target"].to_list() == expected.tolist()
+
+    # a model's submission: labelled at the threshold chosen on its whole OOF, recomputed by brute force
+    model_path = tmp_path / "logreg.csv"
+    assert main(["submit", str(run_dir), "--model", "logreg", "--out", str(model_path)]) == 0
+    t, _ = _best_threshold_by_brute_force(y, preds.oof["logreg"][:, 1])
+    test = RunStore(run_dir).read_predictions("logreg", "test")
+    expected = np.where(test[:, -1].to_numpy() > t, "yes", "no")
+    assert pl.read_csv(model_path)["target"].to_list() == expected.tolist()
+    assert expected.tolist() != np.where(test[:, -1].to_numpy() > 0.5, "yes", "no").tolist()  # 0.5 differs
