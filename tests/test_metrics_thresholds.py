@@ -311,3 +311,11 @@ estimator = "sklearn.naive_bayes.GaussianNB"
     expected = np.where(test[:, -1].to_numpy() > t, "yes", "no")
     assert pl.read_csv(model_path)["target"].to_list() == expected.tolist()
     assert expected.tolist() != np.where(test[:, -1].to_numpy() > 0.5, "yes", "no").tolist()  # 0.5 differs
+
+    # predicting the same rows anew writes the same labels: the stored threshold, not 0.5
+    from kaggle_kit.predict import predict
+
+    for kind, name, written in (("blend", "mean", sub_path), ("model", "logreg", model_path)):
+        again = tmp_path / f"again-{name}.csv"
+        predict(run_dir, tmp_path / "test.csv", out=again, **{kind: name})
+        assert pl.read_csv(again)["target"].to_list() == pl.read_csv(written)["target"].to_list()
