@@ -319,3 +319,41 @@ estimator = "sklearn.naive_bayes.GaussianNB"
         again = tmp_path / f"again-{name}.csv"
         predict(run_dir, tmp_path / "test.csv", out=again, **{kind: name})
         assert pl.read_csv(again)["target"].to_list() == pl.read_csv(written)["target"].to_list()
+
+
+# ------------------------------------------------------------------------------------------ calibration
+def test_temperature_scaling_is_fitted_out_of_fold_and_helps_overconfident_models() -> None:
+    from scipy.special import softmax
+
+    from kaggle_kit.blend.calibration import apply_temperature, fit_temperature
+
+    rng = np.random.default_rng(7)
+    n, n_classes = 1200, 4
+    logits = rng.normal(0, 1.5, size=(n, n_classes))
+    y = np.array([rng.choice(n_classes, p=softmax(row)) for row in logits])
+    a = softmax(2.5 * (logits + rng.normal(0, 0.3, logits.shape)), axis=1)  # overconfident: logits x 2.5
+    b = softmax(2.5 * (logits + rng.normal(0, 0.3, logits.shape)), axis=1)
+    folds = make_folds(n, strategy="stratified", n_splits=5, y=y)
+    test = {"a": a[:100], "b": b[:100]}
+    plain = blend_predictions({"a": a, "b": b}, y, folds, "log_loss", "mean", test=test)
+    scaled = blend_predictions({"a": a, "b": b}, y, folds, "log_loss", "mean", test=test, calibrate="temperature")
+    assert scaled.result.mean < plain.result.mean - 0.05  # honest (nested) log loss improves
+    mean = (a + b) / 2
+    t = scaled.result.temperature
+    assert 1.5 < t < 4.0
+    # the temperature minimises log loss on all OOF rows: no grid value does better
+    grid = np.exp(np.linspace(np.log(0.5), np.log(5), 200))
+    best_grid = min(skm.log_loss(y, softmax(np.log(mean) / g, axis=1)) for g in grid)
+    assert skm.log_loss(y, softmax(np.log(mean) / t, axis=1)) <= best_grid + 1e-9
+    # each fold's temperature is fitted on its training rows only, and the test rows get the stored one
+    for (r, k), score in zip(scaled.result.folds, scaled.result.fold_scores, strict=True):
+        train_idx, valid_idx = folds.train_valid(r, k)
+        t_k = fit_temperature(y[train_idx], mean[train_idx].astype(np.float32))
+        ref = skm.log_loss(y[valid_idx], softmax(np.log(mean[valid_idx]) / t_k, axis=1), labels=range(n_classes))
+        assert score == pytest.approx(ref, abs=1e-6)
+    assert np.allclose(scaled.test, softmax(np.log(plain.test.astype(np.float64)) / t, axis=1), atol=1e-6)
+    assert np.allclose(apply_temperature(mean, 1.0), mean, atol=1e-6)
+    with pytest.raises(ConfigError, match="for metric 'log_loss' only"):
+        blend_predictions({"a": a, "b": b}, y, folds, "accuracy", "mean", calibrate="temperature")
+    with pytest.raises(ConfigError, match="calibrates already"):
+        blend_predictions({"a": a, "b": b}, y, folds, "log_loss", "stack", calibrate="temperature")

@@ -158,6 +158,12 @@ class BlendReport:
         thresholds = self._threshold_text()
         if thresholds:
             parts.append(thresholds)
+        scaled = [(b.name, b.temperature) for b in self.blends if b.temperature is not None]
+        if scaled:
+            parts.append(
+                "Temperature scaling (softmax(log p / T), fitted on the OOF rows; nested CV fits each fold's on its "
+                "training rows): " + ", ".join(f"{name} T = {t:.3f}" for name, t in scaled)
+            )
         timing = f"Blending took {self.blend_seconds:.2f} s in all"
         if self.train_seconds > 0 and self.blends:
             slowest = max(self.blends, key=lambda b: b.fit_seconds)

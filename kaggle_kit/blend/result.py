@@ -44,6 +44,8 @@ class BlendResult:
     # a binary label metric's decision threshold on the positive probability, chosen on the OOF rows (the full
     # fit's in-sample predictions; a stacker's nested OOF) and applied to the test predictions; None otherwise
     threshold: float | None = None
+    # temperature scaling (--calibrate temperature): fitted on all OOF rows, applied to the test predictions
+    temperature: float | None = None
 
     @property
     def mean(self) -> float:
