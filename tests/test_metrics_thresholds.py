@@ -4,6 +4,7 @@ out-of-fold rows (per fold on its training rows only, in scoring and in a blend'
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -232,23 +233,27 @@ def _best_threshold_by_brute_force(y: np.ndarray, p: np.ndarray) -> tuple[float,
     return best, best_score
 
 
-def test_cli_run_blend_submit_with_f1_on_an_imbalanced_problem(tmp_path, capsys) -> None:
-    from kaggle_kit.cli import main
-
+def _competition(tmp_path, name: str, task: str, metric: str) -> Path:
+    """Generated data in the Kaggle layout (train, test, sample submission) and a config with two quick models:
+    binary with ~10% positives, or 3 classes; GaussianNB is overconfident, as usual."""
     rng = np.random.default_rng(5)
     n_train, n_test = 240, 120
     x = rng.normal(size=(n_train + n_test, 4))
     signal = x[:, 0] + 0.6 * x[:, 1]
-    label = np.where(signal + rng.normal(0, 0.6, len(signal)) > 1.7, "yes", "no")
+    noisy = signal + rng.normal(0, 0.6, len(signal))
+    if task == "binary":
+        label = np.where(noisy > 1.7, "yes", "no")
+    else:
+        label = np.where(noisy > 0.6, "high", np.where(noisy > -0.6, "mid", "low"))
     frame = pl.DataFrame({"id": np.arange(len(label)), **{f"x{j}": x[:, j] for j in range(4)}, "target": label})
     frame[:n_train].write_csv(tmp_path / "train.csv")
     frame[n_train:].drop("target").write_csv(tmp_path / "test.csv")
     pl.DataFrame({"id": frame["id"][n_train:], "target": ["no"] * n_test}).write_csv(tmp_path / "sample.csv")
-    config = tmp_path / "rare.toml"
+    config = tmp_path / f"{name}.toml"
     config.write_text(
-        """name = "rare"
-task = "binary"
-metric = "f1"
+        f"""name = "{name}"
+task = "{task}"
+metric = "{metric}"
 seed = 1
 [data]
 train = "train.csv"
@@ -266,13 +271,20 @@ threads_per_task = 1
 name = "logreg"
 kind = "sklearn"
 estimator = "sklearn.linear_model.LogisticRegression"
-params = { C = 1.0, max_iter = 500 }
+params = {{ C = 1.0, max_iter = 500 }}
 [[models]]
 name = "nb"
 kind = "sklearn"
 estimator = "sklearn.naive_bayes.GaussianNB"
 """
     )
+    return config
+
+
+def test_cli_run_blend_submit_with_f1_on_an_imbalanced_problem(tmp_path, capsys) -> None:
+    from kaggle_kit.cli import main
+
+    config = _competition(tmp_path, "rare", "binary", "f1")
     runs = tmp_path / "runs"
     assert main(["run", str(config), "--runs-root", str(runs)]) == 0
     run_dir = runs / "rare"
@@ -357,3 +369,34 @@ def test_temperature_scaling_is_fitted_out_of_fold_and_helps_overconfident_model
         blend_predictions({"a": a, "b": b}, y, folds, "accuracy", "mean", calibrate="temperature")
     with pytest.raises(ConfigError, match="calibrates already"):
         blend_predictions({"a": a, "b": b}, y, folds, "log_loss", "stack", calibrate="temperature")
+
+
+def test_cli_blend_with_temperature_scaling_then_predict(tmp_path, capsys) -> None:
+    from scipy.special import softmax
+
+    from kaggle_kit.blend import read_blend
+    from kaggle_kit.cli import main
+    from kaggle_kit.predict import predict
+
+    config = _competition(tmp_path, "three", "multiclass", "log_loss")
+    runs = tmp_path / "runs"
+    assert main(["run", str(config), "--runs-root", str(runs)]) == 0
+    run_dir = runs / "three"
+    assert main(["blend", str(run_dir), "--method", "nelder_mead", "--name", "nm", "--restarts", "1"]) == 0
+    assert main(["blend", str(run_dir), "--method", "nelder_mead", "--name", "nm_t", "--calibrate", "temperature"]) == 0
+    assert "Temperature scaling" in capsys.readouterr().out
+    plain, scaled = read_blend(run_dir, "nm"), read_blend(run_dir, "nm_t")
+    assert plain.temperature is None and scaled.temperature is not None
+    stored = pl.read_parquet(run_dir / "blends" / "nm_t" / "test.parquet")
+    # the stored test predictions are the weighted blend, temperature-scaled with the stored temperature
+    from kaggle_kit.store import RunStore
+
+    store = RunStore(run_dir)
+    raw = sum(w * store.read_predictions(m, "test")[:, 1:].to_numpy() for m, w in scaled.weight_map.items())
+    expected = softmax(np.log(np.clip(raw, 1e-15, 1)) / scaled.temperature, axis=1)
+    assert np.allclose(stored[:, 1:].to_numpy(), expected, atol=1e-5)
+    # predicting the test rows anew applies the same temperature
+    again = predict(run_dir, tmp_path / "test.csv", blend="nm_t")
+    assert np.allclose(again[:, 1:].to_numpy(), stored[:, 1:].to_numpy(), atol=1e-5)
+    assert main(["blend", str(run_dir), "--method", "stack", "--calibrate", "temperature"]) == 2
+    assert "calibrates already" in capsys.readouterr().err
