@@ -193,7 +193,7 @@ def test_blend_thresholds_are_nested_and_the_test_threshold_is_stored() -> None:
         train_idx, valid_idx = folds.train_valid(r, k)
         t = choose_threshold(metric, y[train_idx], mean[train_idx])  # the fold's training rows only
         assert score == pytest.approx(skm.f1_score(y[valid_idx], mean[valid_idx, 1] > t), abs=TOL)
-    assert out.result.threshold == choose_threshold(metric, y, mean.astype(np.float32))
+    assert out.result.threshold == pytest.approx(choose_threshold(metric, y, mean.astype(np.float32)), abs=1e-6)
     assert out.result.cv == pytest.approx(skm.f1_score(y, mean[:, 1] > out.result.threshold), abs=TOL)
     # a blend of one model scores exactly that model, thresholds included
     one = blend_predictions({"a": a}, y, folds, metric, "mean")
@@ -400,3 +400,27 @@ def test_cli_blend_with_temperature_scaling_then_predict(tmp_path, capsys) -> No
     assert np.allclose(again[:, 1:].to_numpy(), stored[:, 1:].to_numpy(), atol=1e-5)
     assert main(["blend", str(run_dir), "--method", "stack", "--calibrate", "temperature"]) == 2
     assert "calibrates already" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("f1", lambda y, lab: skm.f1_score(y, lab, zero_division=np.nan)),
+        ("dice", lambda y, lab: skm.f1_score(y, lab, zero_division=np.nan)),
+        ("accuracy", skm.accuracy_score),
+        ("balanced_accuracy", skm.balanced_accuracy_score),
+        ("qwk", lambda y, lab: skm.cohen_kappa_score(y, lab, weights="quadratic")),
+    ],
+)
+def test_chosen_threshold_is_the_best_cut_by_brute_force(name: str, reference) -> None:
+    rng = np.random.default_rng(11)
+    y = (rng.random(300) < 0.15).astype(int)
+    p = np.round(np.clip(0.2 * y + rng.random(300) * 0.7, 0, 1), 2)  # ties
+    values = np.unique(p)
+    candidates = sorted([*((values[1:] + values[:-1]) / 2), 0.5], key=lambda t: abs(t - 0.5))
+    with np.errstate(all="ignore"):
+        scores = [reference(y, (p > t).astype(int)) for t in candidates]
+    best = int(np.nanargmax(scores))  # the first best: nearest 0.5
+    t = choose_threshold(get_metric(name), y, p)
+    assert t == pytest.approx(candidates[best], abs=1e-12)
+    assert get_metric(name).score(y, p, t) == pytest.approx(scores[best], abs=1e-12)
