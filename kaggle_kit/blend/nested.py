@@ -49,8 +49,8 @@ def nested_cv(
     calibrate: bool = False,
 ) -> NestedScores:
     """Fit ``blender`` on each fold's training rows of ``preds`` (``(n_models, n_rows, n_columns)``) and score it
-        on the fold's held-out rows. ``usable`` marks the rows every model predicted (default: all); a fold with no
-        usable training rows (the first block of time folds) is not fitted. ``calibrate``: temperature-scale each fold
+    on the fold's held-out rows. ``usable`` marks the rows every model predicted (default: all); a fold with no
+    usable training rows (the first block of time folds) is not fitted. ``calibrate``: temperature-scale each fold
     fit's predictions at the temperature fitted on its training rows."""
     n = preds.shape[1]
     usable = np.ones(n, dtype=bool) if usable is None else usable

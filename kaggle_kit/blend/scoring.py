@@ -65,8 +65,8 @@ def score_folds(
         pred = pred[:, None]
     finite = np.isfinite(pred).all(axis=1)
     use_threshold = metric.thresholded(pred)
-    row_threshold = np.zeros(len(pred)) if use_threshold else None
-    row_count = np.zeros(len(pred)) if use_threshold else None
+    row_threshold = np.zeros(len(pred))  # the sum of the thresholds of the folds that held a row out, and how many
+    row_count = np.zeros(len(pred))
     pairs, scores, chosen = [], [], []
     for r, k in folds.tasks() if tasks is None else tasks:
         train_idx, valid_idx = folds.train_valid(r, k)
@@ -81,19 +81,18 @@ def score_folds(
             else:
                 t = float(thresholds) if isinstance(thresholds, (int, float)) else float(thresholds[(int(r), int(k))])
             chosen.append(t)
-            row_threshold[valid_idx] += t  # type: ignore[index]
-            row_count[valid_idx] += 1  # type: ignore[index]
+            row_threshold[valid_idx] += t
+            row_count[valid_idx] += 1
         pairs.append((int(r), int(k)))
         scores.append(float(metric.score(y[valid_idx], pred[valid_idx], t)))
     pooled = float("nan")
-    if finite.any() and not use_threshold:
-        pooled = float(metric.score(y[finite], pred[finite]))
-    elif finite.any():
-        scored = finite & (row_count > 0)  # type: ignore[operator]
-        labels_at = row_threshold[scored] / row_count[scored]  # type: ignore[index]
-        positive = pred[scored][:, -1]
+    if use_threshold:
+        scored = finite & (row_count > 0)
         if scored.any():
-            pooled = float(metric.fn(y[scored], (positive > labels_at).astype(np.intp)))
+            at = row_threshold[scored] / row_count[scored]
+            pooled = float(metric.fn(y[scored], (pred[scored][:, -1] > at).astype(np.intp)))
+    elif finite.any():
+        pooled = float(metric.score(y[finite], pred[finite]))
     return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
 
 
