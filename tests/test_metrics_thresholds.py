@@ -306,6 +306,15 @@ def test_cli_run_blend_submit_with_f1_on_an_imbalanced_problem(tmp_path, capsys)
     _, best = _best_threshold_by_brute_force(y, mean_oof)
     assert skm.f1_score(y, mean_oof > blend.threshold) == pytest.approx(best, abs=1e-12)
     assert blend.threshold != 0.5
+    # the report scores the blend's nested OOF at the thresholds its nested CV chose: the blend's own fold scores
+    from kaggle_kit.blend.scoring import honest_scores
+
+    nested_oof = pl.read_parquet(run_dir / "blends" / "mean" / "oof.parquet")[:, 1:].to_numpy()
+    given = {"mean": dict(zip(blend.folds, blend.fold_thresholds, strict=True))}
+    assert honest_scores({"mean": nested_oof}, y, preds.folds, preds.metric, given)["mean"].scores == blend.fold_scores
+    from kaggle_kit.report.blends import read_blends
+
+    assert [b.fold_thresholds for b in read_blends(run_dir)] == [given["mean"]]  # what `kaggle-kit report` passes
 
     sub_path = tmp_path / "blend.csv"
     assert main(["submit", str(run_dir), "--blend", "mean", "--out", str(sub_path)]) == 0

@@ -173,6 +173,7 @@ def blend_predictions(
         options=blender.options(),
         model_keys=dict(model_keys or {}),
         threshold=threshold,
+        fold_thresholds=honest.thresholds,
         temperature=temperature,
     )
     level2 = tuple(f.model for f in nested.fitted) if blender.nested_only and test_stack is not None else ()

@@ -57,9 +57,9 @@ def score_folds(
     over ``tasks`` (default: every ``(repeat, fold)`` of ``folds``); a fold with no predicted row is left out.
 
     Where the metric uses a decision threshold (:meth:`~kaggle_kit.metrics.Metric.thresholded`), each fold is scored
-    at ``thresholds[(repeat, fold)]``, or at one threshold for all when a number is given; by default at the
-    threshold chosen on the fold's training rows of ``pred`` itself (a model's OOF). The pooled score labels each
-    row at the mean threshold of the folds that held it out."""
+    at ``thresholds[(repeat, fold)]``, or at one threshold for all when a number is given; otherwise (a fold not in
+    ``thresholds``, or none given) at the threshold chosen on the fold's training rows of ``pred`` (a model's OOF).
+    The pooled score labels each row at the mean threshold of the folds that held it out."""
     pred = np.asarray(pred)
     if pred.ndim == 1:
         pred = pred[:, None]
@@ -75,11 +75,13 @@ def score_folds(
             continue
         t = None
         if use_threshold:
-            if thresholds is None:
+            if isinstance(thresholds, (int, float)):
+                t = float(thresholds)
+            elif thresholds is not None and (int(r), int(k)) in thresholds:
+                t = float(thresholds[(int(r), int(k))])
+            else:  # chosen on the fold's training rows of pred
                 train_idx = train_idx[finite[train_idx]]
                 t = choose_threshold(metric, y[train_idx], pred[train_idx]) if train_idx.size else 0.5
-            else:
-                t = float(thresholds) if isinstance(thresholds, (int, float)) else float(thresholds[(int(r), int(k))])
             chosen.append(t)
             row_threshold[valid_idx] += t
             row_count[valid_idx] += 1
@@ -109,8 +111,14 @@ def common_folds(preds: Mapping[str, np.ndarray], folds: Folds) -> tuple[tuple[i
 
 
 def honest_scores(
-    preds: Mapping[str, np.ndarray], y: np.ndarray, folds: Folds, metric: Metric
+    preds: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    folds: Folds,
+    metric: Metric,
+    thresholds: Mapping[str, Thresholds] | None = None,
 ) -> dict[str, FoldScores]:
-    """:func:`score_folds` of every prediction matrix (models' OOF, blends' nested OOF) on their common folds."""
+    """:func:`score_folds` of every prediction matrix (models' OOF, blends' nested OOF) on their common folds;
+    ``thresholds``: a blend's decision thresholds per fold, as its nested CV chose them (``fold_thresholds``)."""
     tasks = common_folds(preds, folds)
-    return {name: score_folds(p, y, folds, metric, tasks) for name, p in preds.items()}
+    given = thresholds or {}
+    return {name: score_folds(p, y, folds, metric, tasks, given.get(name)) for name, p in preds.items()}
