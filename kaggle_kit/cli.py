@@ -261,6 +261,7 @@ def _cmd_blend(args: argparse.Namespace) -> int:
         groups=groups or None,
         options=options,
         seed=args.seed,
+        calibrate=args.calibrate,
     )
     print(report.text())
     print(f"\nblends stored in {Path(args.run_dir) / 'blends'}: {', '.join(b.name for b in report.blends)}")
@@ -428,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="store the blend under this name (one method only; default: the method's name)")
     p.add_argument("--seed", type=int, default=0, help="seed of the restarts (default: 0)")
     p.add_argument("--restarts", type=int, default=None, help="Nelder-Mead starting points (default: 3)")
+    p.add_argument(
+        "--calibrate",
+        choices=["temperature"],
+        default=None,
+        help="temperature-scale each blend, fitted out of fold (metric log_loss; not for stack)",
+    )
     p.add_argument("--max-predict-seconds", type=float, default=None, help="name the best blend that predicts in time")
     p.add_argument("--test-rows", type=int, default=None, help="rows to predict for --max-predict-seconds")
     p.set_defaults(func=_cmd_blend)

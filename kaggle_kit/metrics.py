@@ -22,6 +22,7 @@ function:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -45,18 +46,40 @@ _REGRESSION = frozenset({"regression"})
 # ------------------------------------------------------------------------------------------------------------
 
 
-def to_labels(pred: np.ndarray) -> np.ndarray:
+def to_labels(pred: np.ndarray, threshold: float | None = None) -> np.ndarray:
     """Label codes from a prediction matrix: the argmax over columns (ties go to the lowest code).
 
     A 1-D array (or a single column) is read as the positive-class probability of a binary task: label 1 where
-    it exceeds 0.5, the same answer as the argmax of ``[1 - p, p]``.
+    it exceeds 0.5, the same answer as the argmax of ``[1 - p, p]``. ``threshold`` (binary only) replaces 0.5:
+    label 1 where the positive-class probability exceeds it.
     """
     pred = np.asarray(pred)
+    if threshold is not None and is_binary(pred):
+        return (positive_column(pred) > threshold).astype(np.intp)
     if pred.ndim == 2 and pred.shape[1] > 1:
         return np.argmax(pred, axis=1)
     if pred.ndim == 1 or (pred.ndim == 2 and pred.shape[1] == 1):
         return (pred.reshape(-1) > 0.5).astype(np.intp)
     raise KitError(f"to_labels needs a prediction matrix of shape (n, n_classes) or (n,); got shape {pred.shape}")
+
+
+def is_binary(pred: np.ndarray) -> bool:
+    """Whether ``pred`` is a binary prediction: ``(n,)``, ``(n, 1)`` (the positive class) or ``(n, 2)``."""
+    return pred.ndim == 1 or (pred.ndim == 2 and pred.shape[1] <= 2)
+
+
+def positive_column(pred: np.ndarray) -> np.ndarray:
+    """The positive-class probability of a binary prediction (``(n,)``, ``(n, 1)`` or column 1 of ``(n, 2)``)."""
+    pred = np.asarray(pred)
+    return pred.reshape(-1) if pred.ndim == 1 or pred.shape[1] == 1 else pred[:, 1]
+
+
+def top_k_codes(proba: np.ndarray, k: int) -> np.ndarray:
+    """``(n, min(k, C))`` class codes ranked by descending probability (ties: the lower code first)."""
+    p = np.asarray(proba)
+    if p.ndim == 1 or p.shape[1] == 1:
+        p = np.column_stack([1 - p.reshape(-1), p.reshape(-1)])
+    return np.argsort(-p, axis=1, kind="stable")[:, :k]
 
 
 def _codes(y_true: np.ndarray) -> np.ndarray:
@@ -183,6 +206,45 @@ def f1_macro(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(2.0 * tp[present] / support[present]))
 
 
+def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """F1 of the positive class (code 1) of a binary task, ``2 tp / (2 tp + fp + fn)``; on binary labels this is the
+    Dice coefficient. ``nan`` when undefined (no positive row and no positive prediction; scikit-learn gives 0)."""
+    y = np.asarray(y_true) == 1
+    p = np.asarray(y_pred) == 1
+    tp = int(np.count_nonzero(y & p))
+    denominator = 2 * tp + int(np.count_nonzero(y ^ p))
+    return 2.0 * tp / denominator if denominator else math.nan
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean recall over the classes present in ``y_true`` (``sklearn.metrics.balanced_accuracy_score``); a class
+    that is only predicted, never true, does not count."""
+    cm = _confusion(y_true, y_pred)
+    support = cm.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def map_at_k(k: int) -> Callable[[np.ndarray, np.ndarray], float]:
+    """Mean average precision at ``k`` with one true label per row, as Kaggle defines it: a row scores
+    ``1 / rank`` of its true label among the ``k`` most probable classes (ties: the lower code ranks first, as
+    :func:`top_k_codes` writes them), 0 when it is not among them. Scores ``(n, C)`` class probabilities."""
+
+    def fn(y_true: np.ndarray, y_proba: np.ndarray) -> float:
+        y = _codes(y_true)
+        p = np.asarray(y_proba)
+        if p.ndim == 1 or p.shape[1] == 1:
+            p = np.column_stack([1 - p.reshape(-1), p.reshape(-1)])
+        p_true = p[np.arange(p.shape[0]), y][:, None]
+        codes = np.arange(p.shape[1])[None, :]
+        # the true class's rank: classes more probable, and equally probable ones with a lower code, come first
+        rank = 1 + np.count_nonzero((p > p_true) | ((p == p_true) & (codes < y[:, None])), axis=1)
+        return float(np.mean(np.where(rank <= k, 1.0 / rank, 0.0)))
+
+    fn.__qualname__ = f"map_at_k({k})"
+    return fn
+
+
 def qwk(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Quadratic weighted Cohen's kappa over ordinal class codes.
 
@@ -248,6 +310,73 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 1.0 - ss_res / ss_tot
 
 
+def _f1_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> np.ndarray:
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2.0 * tp / denominator, np.nan)
+
+
+def _accuracy_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> np.ndarray:
+    return (tp + tn) / (tp + fp + fn + tn)
+
+
+def _balanced_accuracy_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> np.ndarray:
+    n_pos, n_neg = tp + fn, tn + fp  # the same for every threshold
+    if n_pos[0] and n_neg[0]:
+        return (tp / n_pos + tn / n_neg) / 2
+    return tp / n_pos if n_pos[0] else tn / n_neg
+
+
+#: binary label metrics as a vectorised function of the confusion counts at every threshold (exact and fast);
+#: any other label metric is evaluated candidate by candidate
+_FROM_COUNTS: dict[Callable[..., float], Callable[..., np.ndarray]] = {
+    f1: _f1_counts,
+    accuracy: _accuracy_counts,
+    balanced_accuracy: _balanced_accuracy_counts,
+}
+
+
+def choose_threshold(metric: Metric, y_true: np.ndarray, pred: np.ndarray, max_candidates: int = 256) -> float:
+    """The decision threshold on the positive-class probability that scores best by ``metric`` on these rows.
+
+    Candidates are 0.5 and the midpoints between consecutive distinct probabilities: all of them for F1 / Dice,
+    accuracy and balanced accuracy (scored at once from confusion counts, ``O(n log n)``), at most
+    ``max_candidates`` (at evenly spaced quantiles) for another label metric, which is scored at each. Ties go to
+    the candidate nearest 0.5. Call it on out-of-fold rows only: the threshold is fitted to them. Returns 0.5 for a
+    metric that uses none (see :meth:`Metric.thresholded`) or when there are no rows.
+    """
+    p = np.asarray(pred)
+    if not metric.thresholded(p) or p.shape[0] == 0:
+        return 0.5
+    y = _codes(np.asarray(y_true).reshape(-1))
+    pos = positive_column(p).astype(np.float64)
+    values = np.unique(pos)
+    counts_fn = _FROM_COUNTS.get(metric.fn)
+    if counts_fn is None and values.shape[0] > max_candidates + 1:
+        values = np.unique(np.quantile(values, np.linspace(0.0, 1.0, max_candidates + 1)))
+    candidates = np.append((values[1:] + values[:-1]) / 2, 0.5) if values.shape[0] > 1 else np.array([0.5])
+    candidates = candidates[np.argsort(np.abs(candidates - 0.5), kind="stable")]  # nearest 0.5 first wins ties
+    if counts_fn is not None:
+        is_pos = y == 1
+        sorted_all, sorted_pos = np.sort(pos), np.sort(pos[is_pos])
+        predicted = (pos.shape[0] - np.searchsorted(sorted_all, candidates, side="right")).astype(np.float64)
+        tp = (sorted_pos.shape[0] - np.searchsorted(sorted_pos, candidates, side="right")).astype(np.float64)
+        fp = predicted - tp
+        fn = sorted_pos.shape[0] - tp
+        tn = (pos.shape[0] - sorted_pos.shape[0]) - fp
+        scores = counts_fn(tp, fp, fn, tn)
+        if np.all(np.isnan(scores)):
+            return 0.5
+        best_index = int(np.nanargmax(scores) if metric.greater_is_better else np.nanargmin(scores))
+        return float(candidates[best_index])  # argmax: the first best, i.e. the one nearest 0.5
+    best, best_score = 0.5, metric.worst
+    for t in candidates:
+        score = metric.fn(y, (pos > t).astype(np.intp))
+        if metric.better(score, best_score):
+            best, best_score = float(t), score
+    return best
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Metric and registry
 # ------------------------------------------------------------------------------------------------------------
@@ -275,6 +404,7 @@ class Metric:
     fit_transform: Literal["log1p"] | None = None
     domain: tuple[float, float] | None = None
     ordinal: bool = False
+    top_k: int | None = None  # MAP@k: the submission is the k most probable labels per row, space-separated
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -302,16 +432,30 @@ class Metric:
                 f"'proba'/'label' with classification tasks only; "
                 f"got needs={self.needs!r}, tasks={sorted(tasks)}"
             )
+        if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1 or self.needs != "proba"):
+            raise ConfigError(f"metric {self.name!r}: top_k={self.top_k!r} must be an int >= 1 on a 'proba' metric")
         if self.fit_transform is not None and self.fit_transform not in FIT_TRANSFORMS:
             raise ConfigError(
                 f"metric {self.name!r}: fit_transform={self.fit_transform!r} is not None or {allowed(FIT_TRANSFORMS)}"
             )
 
-    def score(self, y_true: np.ndarray, pred: np.ndarray) -> float:
+    @property
+    def flat(self) -> bool:
+        """Whether the metric is piecewise constant in the probabilities (labels, a top-k ranking): a weight search
+        has nothing to follow on it."""
+        return self.needs == "label" or self.top_k is not None
+
+    def thresholded(self, pred: np.ndarray) -> bool:
+        """Whether scoring ``pred`` turns probabilities into labels at a decision threshold (a label metric on a
+        binary prediction): then :func:`choose_threshold` picks it on out-of-fold rows instead of 0.5."""
+        return self.needs == "label" and is_binary(np.asarray(pred))
+
+    def score(self, y_true: np.ndarray, pred: np.ndarray, threshold: float | None = None) -> float:
         """Score a *stored* prediction matrix against ``y_true``, converting it to what :attr:`fn` needs.
 
         Classification: ``pred`` is ``(n, C)`` probabilities (``(n,)`` or ``(n, 1)`` is read as the
-        positive-class probability of a binary task) and ``y_true`` integer codes ``0..C-1``. Regression:
+        positive-class probability of a binary task) and ``y_true`` integer codes ``0..C-1``; a label metric on a
+        binary prediction labels 1 where the positive probability exceeds ``threshold`` (default 0.5). Regression:
         ``pred`` is ``(n,)`` or ``(n, 1)``. Rows are not filtered; a row-count or shape mismatch raises a
         :class:`KitError`.
         """
@@ -346,7 +490,7 @@ class Metric:
                 "store one probability column per class"
             )
         if self.needs == "label":
-            return self.fn(y, to_labels(p))
+            return self.fn(y, to_labels(p, threshold))
         if p.ndim == 2 and p.shape[1] == 1:
             p = p[:, 0]
         return self.fn(y, p)
@@ -395,11 +539,30 @@ def register(metric: Metric) -> Metric:
     return metric
 
 
+_MAP_AT_K = re.compile(r"map@([1-9][0-9]?)")
+
+
 def get_metric(name: str) -> Metric:
-    """The registered metric called ``name``; an unknown name raises a :class:`ConfigError` listing all."""
+    """The registered metric called ``name``; an unknown name raises a :class:`ConfigError` listing all.
+
+    ``map@K`` (K from 1 to 99) is registered on first use: MAP@K for ranked label lists."""
     try:
         return METRICS[name]
     except (KeyError, TypeError):
+        match = _MAP_AT_K.fullmatch(name) if isinstance(name, str) else None
+        if match:
+            k = int(match.group(1))
+            return register(
+                Metric(
+                    name,
+                    map_at_k(k),
+                    greater_is_better=True,
+                    needs="proba",
+                    tasks=_CLASSIFICATION,
+                    domain=_PROBA,
+                    top_k=k,
+                )
+            )
         raise ConfigError(
             f"unknown metric {name!r}; allowed: {allowed(METRICS)}." + did_you_mean(str(name), METRICS)
         ) from None
@@ -410,6 +573,19 @@ register(Metric("accuracy", accuracy, greater_is_better=True, needs="label", tas
 register(Metric("log_loss", log_loss, greater_is_better=False, needs="proba", tasks=_CLASSIFICATION, domain=_PROBA))
 register(Metric("roc_auc", roc_auc, greater_is_better=True, needs="proba", tasks=_CLASSIFICATION, domain=_PROBA))
 register(Metric("f1_macro", f1_macro, greater_is_better=True, needs="label", tasks=_CLASSIFICATION, domain=_PROBA))
+register(Metric("f1", f1, greater_is_better=True, needs="label", tasks=frozenset({"binary"}), domain=_PROBA))
+register(Metric("dice", f1, greater_is_better=True, needs="label", tasks=frozenset({"binary"}), domain=_PROBA))
+register(
+    Metric(
+        "balanced_accuracy",
+        balanced_accuracy,
+        greater_is_better=True,
+        needs="label",
+        tasks=_CLASSIFICATION,
+        domain=_PROBA,
+    )
+)
+get_metric("map@3")  # registers MAP@3 up front, so that error messages list it
 register(Metric("qwk", qwk, greater_is_better=True, needs="label", tasks=_CLASSIFICATION, domain=_PROBA, ordinal=True))
 register(Metric("rmse", rmse, greater_is_better=False, needs="value", tasks=_REGRESSION))
 register(

@@ -3,19 +3,22 @@
 The sample submission decides the shape: its id order, its column names, and whether it wants one column (a label,
 a positive-class probability, or a value) or one probability column per class. Where there is no sample, the file
 has the id column and the target column.
+
+A label metric writes labels: the most probable class, or for a binary task the positive class where its probability
+exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold``; a model's chosen on its OOF). A
+MAP@k metric writes the ``k`` most probable labels of each row, space-separated, most probable first.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from .config import SAFE_NAME
 from .data import sniff_separator
 from .errors import ConfigError, DataError, KitError, StoreError
-from .metrics import get_metric
+from .metrics import get_metric, to_labels, top_k_codes
 from .store import RunStore
 
 
@@ -29,18 +32,26 @@ def write_submission(
         raise KitError("name exactly one of a model (--model) or a blend (--blend) to submit")
     store = RunStore(run_dir)
     meta = store.read_meta()
+    metric = get_metric(meta["metric"]) if meta.get("classes") is not None else None
+    threshold = None
     if blend is not None:
         from .blend import blend_test_predictions
+        from .blend.storage import read_blend
 
         preds = blend_test_predictions(run_dir, blend)
+        threshold = read_blend(run_dir, blend).threshold
     else:
         assert model is not None
         # the name comes from run.json, which a downloaded run folder may have crafted: it must name no other folder
         if not SAFE_NAME.match(model) or ".." in model:
             raise ConfigError(f"the model name {model!r} must be a plain name as on the leaderboard (it names a file)")
         preds = store.read_predictions(model, "test")
+        if metric is not None and metric.needs == "label":
+            from .blend.threshold import model_threshold
+
+            threshold = model_threshold(run_dir, model, metric)
     _check_row_count(preds, meta, f"model {model!r}" if model else f"blend {blend!r}")
-    frame = submission_frame(preds, meta)
+    frame = submission_frame(preds, meta, threshold)
     sample_path = meta.get("sample_submission")
     if sample_path:
         frame = _match_sample(frame, Path(sample_path), meta["id_column"])
@@ -72,8 +83,10 @@ def _write(frame: pl.DataFrame, path: Path, default_name: str) -> None:
         ) from None
 
 
-def submission_frame(preds: pl.DataFrame, meta: dict) -> pl.DataFrame:
-    """Test predictions -> id + target column (label, positive-class probability or value) + per-class columns."""
+def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = None) -> pl.DataFrame:
+    """Test predictions -> id + target column (label, positive-class probability, value, or a MAP@k metric's
+    space-separated top-k labels) + per-class columns. ``threshold``: the decision threshold a binary label metric
+    labels the positive class at (default 0.5, the argmax)."""
     id_col = meta["id_column"] or "id"
     target = meta["target_column"]
     ids = preds[preds.columns[0]].alias(id_col)
@@ -82,8 +95,12 @@ def submission_frame(preds: pl.DataFrame, meta: dict) -> pl.DataFrame:
     if classes is None:
         return pl.DataFrame([ids, pl.Series(target, values[:, 0])])
     metric = get_metric(meta["metric"])
-    if metric.needs == "label" or len(classes) > 2:
-        labels = pl.Series(target, [classes[i] for i in np.argmax(values, axis=1)])
+    if metric.top_k is not None:
+        names = [str(c) for c in classes]
+        ranked = top_k_codes(values, metric.top_k)
+        labels = pl.Series(target, [" ".join(names[i] for i in row) for row in ranked.tolist()])
+    elif metric.needs == "label" or len(classes) > 2:
+        labels = pl.Series(target, [classes[i] for i in to_labels(values, threshold)])
     else:
         labels = pl.Series(target, values[:, 1])  # the positive class is the second of the sorted labels
     per_class = [pl.Series(str(c), values[:, j]) for j, c in enumerate(classes)]

@@ -1298,6 +1298,12 @@ AFTER_RUN: list[Case] = [
         ("a blend name ('both') goes with one method; got 2",),
         argv=("blend", "{run}", "--method", "mean,nelder_mead", "--name", "both"),
     ),
+    Case(
+        "blend-calibrate-not-log-loss",
+        nothing,
+        ("calibration 'temperature' changes no ranking", "cannot move 'roc_auc'", "for metric 'log_loss' only"),
+        argv=("blend", "{run}", "--method", "mean", "--calibrate", "temperature"),
+    ),
     # --- imported predictions
     Case(
         "import-name-dotdot",

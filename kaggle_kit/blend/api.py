@@ -27,6 +27,7 @@ from .report import BlendReport, oof_correlation
 from .result import BlendResult
 from .scoring import score_folds
 from .storage import check_name, read_blend, read_blend_predictions, write_blend
+from .threshold import oof_threshold
 
 #: The methods ``"all"`` stands for, in the order they are reported.
 ALL_METHODS: tuple[str, ...] = ("mean", "rank", "nelder_mead", "hill_climb", "stack")
@@ -45,14 +46,16 @@ def fit_blend(
     y: np.ndarray | None = None,
     seed: int = 0,
     save: bool = True,
+    calibrate: str | None = None,
 ) -> BlendResult:
     """Blend ``models`` of a run (default: all finished models but the baseline, and imported predictions) with
     ``method`` and, unless ``save=False``, store it as ``RUN_DIR/blends/<name>/`` (``name`` defaults to the
-    method). ``y`` is the training target (class codes); by default the run folder's ``target.parquet``."""
+    method). ``y`` is the training target (class codes); by default the run folder's ``target.parquet``.
+    ``calibrate="temperature"``: temperature-scale the blend (log loss only), fitted out of fold."""
     preds = load_run(run_dir, models, y=y)
     if save:
         check_blend_name(preds, name or method)
-    outcome = _blend(preds, method, name, options, seed)
+    outcome = _blend(preds, method, name, options, seed, calibrate)
     if save:
         _save(preds, outcome)
     return outcome.result
@@ -70,6 +73,7 @@ def blend_report(
     y: np.ndarray | None = None,
     seed: int = 0,
     save: bool = True,
+    calibrate: str | None = None,
 ) -> BlendReport:
     """Run several blend methods on the same models and report them beside the single models.
 
@@ -81,7 +85,8 @@ def blend_report(
     (e.g. ``{"wide": ["xgb", "lgbm"], "deep": ["cnn", "mlp"]}``) adds, with ``group_method``, a blend of each
     group's models and one of all groups' models (default: the one method given, else ``nelder_mead``); the models
     default to the groups' union. ``options`` maps a
-    method to its options, e.g. ``{"nelder_mead": {"restarts": 8}}``.
+    method to its options, e.g. ``{"nelder_mead": {"restarts": 8}}``. ``calibrate="temperature"`` temperature-scales
+    every blend (log loss only; not a stacker, which calibrates already), fitted out of fold.
     """
     groups = {check_name(g, "group"): tuple(names) for g, names in (groups or {}).items()}
     if groups and models is None:
@@ -107,7 +112,7 @@ def blend_report(
         for blend_name in [name or m for m in chosen] + [f"{g}_{group_method}" for g in groups]:
             check_blend_name(preds, blend_name)
 
-    outcomes = [_blend(preds, m, name, (options or {}).get(m), seed) for m in chosen]
+    outcomes = [_blend(preds, m, name, (options or {}).get(m), seed, calibrate) for m in chosen]
     outcomes, dropped = stacking_guard(outcomes, preds.metric)
     for blend, beaten_by in dropped:
         notes.append(
@@ -121,13 +126,15 @@ def blend_report(
         for group, names in groups.items():
             if len(names) == 1:  # a blend of one model is that model: the group's best model says it all
                 continue
-            out = _blend(preds.select(names), group_method, f"{group}_{group_method}", opts, seed)
+            out = _blend(preds.select(names), group_method, f"{group}_{group_method}", opts, seed, calibrate)
             outcomes.append(out)
             group_blends[group] = out.result.name
         union = list(dict.fromkeys(n for names in groups.values() for n in names))
         reuse = next((o for o in outcomes if o.result.method == group_method and list(o.result.models) == union), None)
         if reuse is None:
-            reuse = _blend(preds.select(union), group_method, f"{'+'.join(groups)}_{group_method}", opts, seed)
+            reuse = _blend(
+                preds.select(union), group_method, f"{'+'.join(groups)}_{group_method}", opts, seed, calibrate
+            )
             outcomes.append(reuse)
         group_blends["+".join(groups)] = reuse.result.name
     if save:
@@ -140,6 +147,9 @@ def blend_report(
         models=tuple(preds.results[n] for n in preds.names),
         model_folds={n: score_folds(preds.oof[n], preds.y, preds.folds, preds.metric, tasks) for n in preds.names},
         dropped=tuple(dropped),
+        model_thresholds={
+            n: t for n in preds.names if (t := oof_threshold(preds.metric, preds.y, preds.oof[n])) is not None
+        },
         blends=blends,
         tasks=tuple(preds.folds.tasks()),
         correlation=oof_correlation(preds.oof),
@@ -180,6 +190,7 @@ def _blend(
     name: str | None,
     options: Mapping[str, Any] | None,
     seed: int,
+    calibrate: str | None = None,
 ) -> BlendOutcome:
     if name is not None:
         check_name(name, "blend")
@@ -194,6 +205,7 @@ def _blend(
         name=name,
         seed=seed,
         model_keys=preds.keys,
+        calibrate=calibrate,
     )
 
 

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..errors import DataError, KitError
 from ..folds import Folds
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, choose_threshold, get_metric
+from .calibration import apply_temperature, check_calibration, fit_temperature
 from .nested import nested_cv
 from .objective import search_metric
 from .registry import check_applicable, make_blender
@@ -82,15 +83,19 @@ def blend_predictions(
     name: str | None = None,
     seed: int = 0,
     model_keys: Mapping[str, str] | None = None,
+    calibrate: str | None = None,
 ) -> BlendOutcome:
     """Blend the models' OOF matrices with ``method``; score the blend in-sample and by nested CV over ``folds``;
     apply it to the ``test`` matrices (weights fitted on all OOF rows; a level-2 model's fold fits averaged).
 
     Rows that any model left unpredicted (``nan``: time folds' first block) are neither fitted nor scored.
+    ``calibrate="temperature"`` (log loss only) temperature-scales the blend, fitted out of fold
+    (:mod:`.calibration`).
     """
     metric = get_metric(metric) if isinstance(metric, str) else metric
     check_applicable(method, metric)
     blender = make_blender(method, options)
+    check_calibration(calibrate, metric, method, blender.nested_only)
     stack = stack_predictions(oof, metric)
     names = tuple(oof)
     y = np.asarray(y)
@@ -110,25 +115,45 @@ def blend_predictions(
 
     start = time.perf_counter()
     cv, weights, info, blended_test, in_sample = float("nan"), None, {}, None, None
+    threshold: float | None = None
+    temperature: float | None = None
     if not blender.nested_only:
         fitted = blender.fit(stack[:, usable], y[usable], metric, np.random.default_rng(seed), folds.ids[0][usable])
         in_sample = np.full(stack.shape[1:], np.nan, dtype=np.float32)
         in_sample[usable] = blender.predict(fitted, stack[:, usable])
-        cv = metric.score(y[usable], in_sample[usable])
+        if calibrate is not None:  # the test temperature: fitted on all OOF rows, as the weights are
+            temperature = fit_temperature(y[usable], in_sample[usable])
+            in_sample[usable] = apply_temperature(in_sample[usable], temperature)
+        if metric.thresholded(stack[0]):  # the test threshold: chosen on all OOF rows, as the weights are
+            threshold = choose_threshold(metric, y[usable], in_sample[usable])
+        cv = metric.score(y[usable], in_sample[usable], threshold)
         weights = tuple(float(w) for w in fitted.weights) if fitted.weights is not None else None
         info = fitted.info
         if test_stack is not None:
             blended_test = blender.predict(fitted, test_stack)
+            if temperature is not None:
+                blended_test = apply_temperature(blended_test, temperature)
     nested = nested_cv(
-        blender, stack, y, folds, metric, usable=usable, seed=seed, test=test_stack if blender.nested_only else None
+        blender,
+        stack,
+        y,
+        folds,
+        metric,
+        usable=usable,
+        seed=seed,
+        test=test_stack if blender.nested_only else None,
+        calibrate=calibrate is not None,
     )
     if blender.nested_only:
         blended_test = nested.test
     # the nested OOF is scored as a model's OOF is (one function for both): a blend of one model scores that model
-    honest = score_folds(nested.oof, y, folds, metric, nested.scored)
+    honest = score_folds(nested.oof, y, folds, metric, nested.scored, nested.thresholds)
+    if blender.nested_only and nested.thresholds is not None:  # the test predictions average the fold fits
+        seen = np.isfinite(nested.oof).all(axis=1)
+        threshold = choose_threshold(metric, y[seen], nested.oof[seen]) if seen.any() else 0.5
     in_sample_scores: tuple[float, ...] = ()
     if in_sample is not None:  # the full fit scored fold by fold, on the folds nested CV scored: the like-for-like gap
-        in_sample_scores = score_folds(in_sample, y, folds, metric, honest.folds).scores
+        in_sample_scores = score_folds(in_sample, y, folds, metric, honest.folds, threshold).scores
     seconds = time.perf_counter() - start
 
     result = BlendResult(
@@ -147,6 +172,9 @@ def blend_predictions(
         n_rows=int(usable.sum()),
         options=blender.options(),
         model_keys=dict(model_keys or {}),
+        threshold=threshold,
+        fold_thresholds=honest.thresholds,
+        temperature=temperature,
     )
     level2 = tuple(f.model for f in nested.fitted) if blender.nested_only and test_stack is not None else ()
     return BlendOutcome(result, nested.oof, blended_test, level2)

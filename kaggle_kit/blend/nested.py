@@ -4,6 +4,10 @@ For each (repeat, fold) of the run, the blend is fitted on the OOF rows the fold
 earlier ones for time folds) and predicts the held-out fold, which it never saw. Those held-out predictions form
 the blend's *nested OOF*, averaged over repeats as the runner averages a model's OOF, and scored exactly as a
 model's OOF is (:func:`~.scoring.score_folds`): each fold on its own, and all rows at once.
+
+Where the metric labels a binary prediction at a decision threshold, each fold's threshold is chosen on the fold's
+training rows only (the fold fit's predictions there), never on the held-out rows it is scored on; so is a
+temperature (``calibrate``: :mod:`.calibration`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..folds import Folds
-from ..metrics import Metric
+from ..metrics import Metric, choose_threshold
 from .base import Blender, Fitted
+from .calibration import apply_temperature, fit_temperature
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class NestedScores:
     scored: tuple[tuple[int, int], ...]
     test: np.ndarray | None
     fitted: tuple[Fitted, ...] = ()
+    thresholds: dict[tuple[int, int], float] | None = None  # per scored fold, for a thresholded label metric
+    temperatures: dict[tuple[int, int], float] | None = None  # per scored fold, with calibrate=True
 
 
 def nested_cv(
@@ -39,10 +46,12 @@ def nested_cv(
     usable: np.ndarray | None = None,
     seed: int = 0,
     test: np.ndarray | None = None,
+    calibrate: bool = False,
 ) -> NestedScores:
     """Fit ``blender`` on each fold's training rows of ``preds`` (``(n_models, n_rows, n_columns)``) and score it
     on the fold's held-out rows. ``usable`` marks the rows every model predicted (default: all); a fold with no
-    usable training rows (the first block of time folds) is not fitted."""
+    usable training rows (the first block of time folds) is not fitted. ``calibrate``: temperature-scale each fold
+    fit's predictions at the temperature fitted on its training rows."""
     n = preds.shape[1]
     usable = np.ones(n, dtype=bool) if usable is None else usable
     total = np.zeros(preds.shape[1:], dtype=np.float64)
@@ -50,6 +59,8 @@ def nested_cv(
     test_total = np.zeros(test.shape[1:], dtype=np.float64) if test is not None else None
     scored: list[tuple[int, int]] = []
     fits: list[Fitted] = []
+    thresholds: dict[tuple[int, int], float] | None = {} if metric.thresholded(preds[0]) else None
+    temperatures: dict[tuple[int, int], float] | None = {} if calibrate else None
     row_folds = folds.ids[0]
     for r, k in folds.tasks():
         train_idx, valid_idx = folds.train_valid(r, k)
@@ -59,6 +70,13 @@ def nested_cv(
         rng = np.random.default_rng([seed, r, k])
         fitted = blender.fit(preds[:, train_idx], y[train_idx], metric, rng, row_folds[train_idx])
         held_out = blender.predict(fitted, preds[:, valid_idx])
+        if thresholds is not None or temperatures is not None:  # fitted on the fold's training rows only
+            on_train = blender.predict(fitted, preds[:, train_idx])
+            if temperatures is not None:
+                temperatures[(r, k)] = t = fit_temperature(y[train_idx], on_train)
+                on_train, held_out = apply_temperature(on_train, t), apply_temperature(held_out, t)
+            if thresholds is not None:
+                thresholds[(r, k)] = choose_threshold(metric, y[train_idx], on_train)
         scored.append((r, k))
         fits.append(fitted)
         total[valid_idx] += held_out
@@ -69,4 +87,4 @@ def nested_cv(
     seen = count > 0
     oof[seen] = (total[seen] / count[seen, None]).astype(np.float32)
     mean_test = (test_total / len(scored)).astype(np.float32) if test_total is not None and scored else None
-    return NestedScores(oof, tuple(scored), mean_test, tuple(fits))
+    return NestedScores(oof, tuple(scored), mean_test, tuple(fits), thresholds, temperatures)

@@ -11,8 +11,9 @@ computed once, when the objective is made:
   of the models' true-class probabilities, so the stack is reduced once to ``(n_models, n_rows)`` true-class
   probabilities and an evaluation is one matrix-vector product and a log.
 * **Regression metrics**: one matrix-vector product, then the metric's own function.
-* Flat metrics (those scored on labels: accuracy, F1, QWK) give a weight search nothing to follow, so the search
-  optimises log loss as a smooth surrogate; the blend is still reported in the competition's metric.
+* Flat metrics (those scored on labels: accuracy, F1, QWK; and MAP@k, a top-k ranking) give a weight search
+  nothing to follow, so the search optimises log loss as a smooth surrogate; the blend is still reported in the
+  competition's metric.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Objective:
 
 def search_metric(metric: Metric) -> Metric:
     """The metric a weight search optimises: the competition's own, or log loss where it is flat (labels)."""
-    return get_metric("log_loss") if metric.needs == "label" else metric
+    return get_metric("log_loss") if metric.flat else metric
 
 
 def make_objective(metric: Metric, preds: np.ndarray, y: np.ndarray, row_folds: np.ndarray | None = None) -> Objective:

@@ -54,6 +54,7 @@ class BlendReport:
     notes: tuple[str, ...] = ()
     model_folds: dict[str, FoldScores] = field(default_factory=dict)
     dropped: tuple[tuple[BlendResult, BlendResult], ...] = ()
+    model_thresholds: dict[str, float] = field(default_factory=dict)  # binary label metrics: chosen on each OOF
 
     def model_scores(self, model: ModelResult) -> tuple[float, ...]:
         """A model's fold scores on the folds the blends were scored on (all but the first block of time folds)."""
@@ -154,6 +155,15 @@ class BlendReport:
         if 1 < len(self.models) <= 12:
             parts.append(_format_correlation([m.name for m in self.models], self.correlation))
         parts.append(self.verdict())
+        thresholds = self._threshold_text()
+        if thresholds:
+            parts.append(thresholds)
+        scaled = [(b.name, b.temperature) for b in self.blends if b.temperature is not None]
+        if scaled:
+            parts.append(
+                "Temperature scaling (softmax(log p / T), fitted on the OOF rows; nested CV fits each fold's on its "
+                "training rows): " + ", ".join(f"{name} T = {t:.3f}" for name, t in scaled)
+            )
         timing = f"Blending took {self.blend_seconds:.2f} s in all"
         if self.train_seconds > 0 and self.blends:
             slowest = max(self.blends, key=lambda b: b.fit_seconds)
@@ -168,6 +178,18 @@ class BlendReport:
 
     def __str__(self) -> str:
         return self.text()
+
+    def _threshold_text(self) -> str:
+        """The decision thresholds a binary label metric labels the positive class at, chosen on OOF rows."""
+        chosen = [(b.name, b.threshold) for b in self.blends if b.threshold is not None]
+        chosen += [(m.name, self.model_thresholds[m.name]) for m in self.models if m.name in self.model_thresholds]
+        if not chosen:
+            return ""
+        return (
+            f"Decision thresholds ({self.metric} labels the positive class where its probability exceeds it; chosen "
+            "on the OOF rows, applied to the test rows by `kaggle-kit submit`; honest scores choose each fold's on "
+            "its training rows): " + ", ".join(f"{name} {t:.4f}" for name, t in chosen)
+        )
 
     def _group_text(self) -> str:
         metric = get_metric(self.metric)

@@ -41,6 +41,12 @@ class BlendResult:
     n_rows: int  # OOF rows blended (rows every model predicted)
     options: dict[str, Any] = field(default_factory=dict)
     model_keys: dict[str, str] = field(default_factory=dict)  # name -> store key (or file hash) blended
+    # a binary label metric's decision threshold on the positive probability, chosen on the OOF rows (the full
+    # fit's in-sample predictions; a stacker's nested OOF) and applied to the test predictions; None otherwise
+    threshold: float | None = None
+    fold_thresholds: tuple[float, ...] = ()  # the threshold each nested-CV fold was scored at, paired with ``folds``
+    # temperature scaling (--calibrate temperature): fitted on all OOF rows, applied to the test predictions
+    temperature: float | None = None
 
     @property
     def mean(self) -> float:
@@ -77,6 +83,7 @@ class BlendResult:
         data["fold_scores"] = tuple(data["fold_scores"])
         data["in_sample_fold_scores"] = tuple(data["in_sample_fold_scores"])
         data["folds"] = tuple(tuple(pair) for pair in data["folds"])
+        data["fold_thresholds"] = tuple(data.get("fold_thresholds", ()))
         if data["weights"] is not None:
             data["weights"] = tuple(data["weights"])
         return cls(**data)

@@ -6,6 +6,11 @@ by something that never saw that row, averaged over the repeats of repeated fold
 way, so that a blend of one model scores exactly that model, and ``kaggle-kit blend`` and ``kaggle-kit report`` rank
 models and blends alike. (A model's per-fold scores recorded by the run score each repeat's fold model on its own;
 with repeated folds those are not comparable with predictions averaged over repeats, so neither ranking uses them.)
+
+A label metric on a binary task (F1, Dice, accuracy, balanced accuracy) turns probabilities into labels at a
+decision threshold, and that threshold is fitted honestly too: for each fold it is chosen on the fold's *training*
+rows (:func:`~kaggle_kit.metrics.choose_threshold`) and applied to its held-out rows, so that the fold score never
+saw the rows it scores. A blend's nested CV passes the thresholds it chose on its own fits' training rows.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..folds import Folds
-from ..metrics import Metric
+from ..metrics import Metric, choose_threshold
+
+Thresholds = Mapping[tuple[int, int], float]
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class FoldScores:
     folds: tuple[tuple[int, int], ...]
     scores: tuple[float, ...]
     pooled: float
+    thresholds: tuple[float, ...] = ()  # the decision threshold each fold was scored at (label metrics, binary)
 
     @property
     def mean(self) -> float:
@@ -43,22 +51,51 @@ def score_folds(
     folds: Folds,
     metric: Metric,
     tasks: Iterable[tuple[int, int]] | None = None,
+    thresholds: Thresholds | float | None = None,
 ) -> FoldScores:
     """Score ``pred`` (``(n_rows, n_columns)`` in train row order; ``nan`` rows were never predicted) fold by fold
-    over ``tasks`` (default: every ``(repeat, fold)`` of ``folds``); a fold with no predicted row is left out."""
+    over ``tasks`` (default: every ``(repeat, fold)`` of ``folds``); a fold with no predicted row is left out.
+
+    Where the metric uses a decision threshold (:meth:`~kaggle_kit.metrics.Metric.thresholded`), each fold is scored
+    at ``thresholds[(repeat, fold)]``, or at one threshold for all when a number is given; otherwise (a fold not in
+    ``thresholds``, or none given) at the threshold chosen on the fold's training rows of ``pred`` (a model's OOF).
+    The pooled score labels each row at the mean threshold of the folds that held it out."""
     pred = np.asarray(pred)
     if pred.ndim == 1:
         pred = pred[:, None]
     finite = np.isfinite(pred).all(axis=1)
-    pairs, scores = [], []
+    use_threshold = metric.thresholded(pred)
+    row_threshold = np.zeros(len(pred))  # the sum of the thresholds of the folds that held a row out, and how many
+    row_count = np.zeros(len(pred))
+    pairs, scores, chosen = [], [], []
     for r, k in folds.tasks() if tasks is None else tasks:
-        valid_idx = folds.train_valid(r, k)[1]
+        train_idx, valid_idx = folds.train_valid(r, k)
         valid_idx = valid_idx[finite[valid_idx]]
-        if valid_idx.size:
-            pairs.append((int(r), int(k)))
-            scores.append(float(metric.score(y[valid_idx], pred[valid_idx])))
-    pooled = float(metric.score(y[finite], pred[finite])) if finite.any() else float("nan")
-    return FoldScores(tuple(pairs), tuple(scores), pooled)
+        if not valid_idx.size:
+            continue
+        t = None
+        if use_threshold:
+            if isinstance(thresholds, (int, float)):
+                t = float(thresholds)
+            elif thresholds is not None and (int(r), int(k)) in thresholds:
+                t = float(thresholds[(int(r), int(k))])
+            else:  # chosen on the fold's training rows of pred
+                train_idx = train_idx[finite[train_idx]]
+                t = choose_threshold(metric, y[train_idx], pred[train_idx]) if train_idx.size else 0.5
+            chosen.append(t)
+            row_threshold[valid_idx] += t
+            row_count[valid_idx] += 1
+        pairs.append((int(r), int(k)))
+        scores.append(float(metric.score(y[valid_idx], pred[valid_idx], t)))
+    pooled = float("nan")
+    if use_threshold:
+        scored = finite & (row_count > 0)
+        if scored.any():
+            at = row_threshold[scored] / row_count[scored]
+            pooled = float(metric.fn(y[scored], (pred[scored][:, -1] > at).astype(np.intp)))
+    elif finite.any():
+        pooled = float(metric.score(y[finite], pred[finite]))
+    return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
 
 
 def common_folds(preds: Mapping[str, np.ndarray], folds: Folds) -> tuple[tuple[int, int], ...]:
@@ -74,8 +111,14 @@ def common_folds(preds: Mapping[str, np.ndarray], folds: Folds) -> tuple[tuple[i
 
 
 def honest_scores(
-    preds: Mapping[str, np.ndarray], y: np.ndarray, folds: Folds, metric: Metric
+    preds: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    folds: Folds,
+    metric: Metric,
+    thresholds: Mapping[str, Thresholds] | None = None,
 ) -> dict[str, FoldScores]:
-    """:func:`score_folds` of every prediction matrix (models' OOF, blends' nested OOF) on their common folds."""
+    """:func:`score_folds` of every prediction matrix (models' OOF, blends' nested OOF) on their common folds;
+    ``thresholds``: a blend's decision thresholds per fold, as its nested CV chose them (``fold_thresholds``)."""
     tasks = common_folds(preds, folds)
-    return {name: score_folds(p, y, folds, metric, tasks) for name, p in preds.items()}
+    given = thresholds or {}
+    return {name: score_folds(p, y, folds, metric, tasks, given.get(name)) for name, p in preds.items()}

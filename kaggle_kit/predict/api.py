@@ -67,13 +67,26 @@ def predict(
             m: model_predictions(folder, m, frame, refit=refit, threads=n_threads, device=device) for m in result.models
         }
         values = apply_blend(folder, result, preds)
+        threshold = result.threshold
     else:
         assert model is not None
         values = model_predictions(folder, model, frame, refit=refit, threads=n_threads, device=device)
+        threshold = _model_threshold(folder, model) if out is not None else None
     out_frame = prediction_frame(row_ids(folder, frame), values, folder.columns)
     if out is not None:
-        write_submission_csv(folder, out_frame, out, sample=sample)
+        # a binary label metric labels at the threshold chosen on OOF rows, as `kaggle-kit submit` does
+        write_submission_csv(folder, out_frame, out, sample=sample, threshold=threshold)
     return out_frame
+
+
+def _model_threshold(folder: RunFolder, model: str) -> float | None:
+    from ..blend.threshold import model_threshold
+    from ..metrics import get_metric
+
+    if folder.meta.get("classes") is None:
+        return None
+    metric = get_metric(folder.meta["metric"])
+    return model_threshold(folder.root, model, metric) if metric.needs == "label" else None
 
 
 def prediction_frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..blend.base import Fitted
+from ..blend.calibration import apply_temperature
 from ..blend.engine import stack_predictions
 from ..blend.inputs import current_keys, load_run
 from ..blend.nested import nested_cv
@@ -53,7 +54,8 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
     if not blender.nested_only:
         if result.weights is None:
             raise StoreError(f"the blend {result.name!r} ({result.method}) stored no weights; blend again")
-        return blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
+        blended = blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
+        return apply_temperature(blended, result.temperature) if result.temperature is not None else blended
     fix = f"blend again: `kaggle-kit blend {folder.root} --method {result.method} --name {result.name}`"
     level2 = read_level2(folder.root, result.name, fix)
     if level2 is not None:  # the level-2 model of each nested-CV fold, as the blend stored them: their mean

@@ -16,11 +16,17 @@ from .run_folder import RunFolder
 
 
 def write_submission_csv(
-    folder: RunFolder, preds: pl.DataFrame, out: Path | str, *, sample: Path | str | None = None
+    folder: RunFolder,
+    preds: pl.DataFrame,
+    out: Path | str,
+    *,
+    sample: Path | str | None = None,
+    threshold: float | None = None,
 ) -> Path:
-    """Write ``preds`` (id + one column per class, or ``prediction``) to ``out``; returns its path."""
+    """Write ``preds`` (id + one column per class, or ``prediction``) to ``out``; returns its path. ``threshold``:
+    a binary label metric's decision threshold (the model's or blend's, chosen on OOF rows)."""
     meta = folder.meta
-    frame = submission_frame(preds, meta)
+    frame = submission_frame(preds, meta, threshold)
     id_col = meta["id_column"]
     path = Path(sample) if sample is not None else None
     recorded = Path(meta["sample_submission"]) if meta.get("sample_submission") else None

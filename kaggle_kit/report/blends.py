@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class BlendSummary:
     gap: float  # cv - nested_cv: how much the in-sample score flatters the blend
     fit_seconds: float | None
     folder: Path
+    # a binary label metric's decision threshold per nested-CV fold, as the blend scored it
+    fold_thresholds: dict[tuple[int, int], float] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -85,6 +87,10 @@ def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
             gap=_float(gap) if gap is not None else cv - nested_cv,
             fit_seconds=_float(data["fit_seconds"]) if data.get("fit_seconds") is not None else None,
             folder=folder,
+            fold_thresholds={
+                (int(r), int(k)): float(t)
+                for (r, k), t in zip(data.get("folds") or [], data.get("fold_thresholds") or [], strict=False)
+            },
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{folder / 'summary.json'} is not a blend summary ({type(exc).__name__}: {exc})") from None

@@ -121,7 +121,15 @@ def collect_report(
         if (frame := b.oof()) is not None:
             oofs.setdefault(b.name, _values(frame))
     entries = rank_entries(
-        _honest([*map(Entry.from_model, models), *map(Entry.from_blend, blends)], oofs, store, metric, notes), metric
+        _honest(
+            [*map(Entry.from_model, models), *map(Entry.from_blend, blends)],
+            oofs,
+            store,
+            metric,
+            notes,
+            {b.name: b.fold_thresholds for b in blends if b.fold_thresholds},
+        ),
+        metric,
     )
 
     families = None
@@ -200,7 +208,12 @@ def collect_report(
 
 
 def _honest(
-    entries: list[Entry], oofs: dict[str, np.ndarray], store: RunStore, metric: Metric, notes: list[str]
+    entries: list[Entry],
+    oofs: dict[str, np.ndarray],
+    store: RunStore,
+    metric: Metric,
+    notes: list[str],
+    thresholds: dict[str, dict[tuple[int, int], float]] | None = None,
 ) -> list[Entry]:
     """The entries with their fold scores (what they are ranked by) and all-rows scores recomputed from their stored
     predictions by the function ``kaggle-kit blend`` scores models and blends with, on the folds all of them were
@@ -210,7 +223,8 @@ def _honest(
     except KitError as exc:
         notes.append(f"Models and blends are ranked by their recorded scores: {exc}")
         return entries
-    honest = honest_scores({e.name: oofs[e.name] for e in entries if e.name in oofs}, y, folds, metric)
+    # a blend's folds are scored at the thresholds its nested CV chose (a binary label metric), as `blend` scores them
+    honest = honest_scores({e.name: oofs[e.name] for e in entries if e.name in oofs}, y, folds, metric, thresholds)
     out = []
     for e in entries:
         h = honest.get(e.name)
