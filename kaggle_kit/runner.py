@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -45,12 +45,13 @@ from .config import (
 from .data import CompetitionData, column_record, load_competition, prepare_competition
 from .device import resolve_device
 from .errors import ConfigError, DataError, StoreError
-from .executors import Context, Job, Task, execute
+from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
 from .models.base import legacy_stopping_metric, stopping_metric
+from .pool import WorkerPool
 from .presets import DataProfile, expand_preset
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .store import FoldResult, ModelResult, RunStore
@@ -182,6 +183,21 @@ def run(
     """
     started = time.monotonic() if started is None else started
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
+    try:
+        return _run(session, only, extra_models, search, time_limit, started, record_history)
+    finally:
+        session.close()
+
+
+def _run(
+    session: RunSession,
+    only: Sequence[str] | None,
+    extra_models: Sequence[ModelSpec],
+    search: SearchSpec | None,
+    time_limit: float | None,
+    started: float,
+    record_history: bool,
+) -> RunResult:
     spec = session.spec  # with its preset's models, resolved for the data
     models = [baseline_spec(), *spec.models]
     if only:
@@ -244,6 +260,8 @@ class RunSession:
     n_jobs: int | None = None
     job: Job | None = None
     execution: dict[str, Any] | None = None
+    #: the worker processes, kept from the first task to :meth:`close` (every wave of a time-limited run uses them)
+    pool: WorkerPool | None = None
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
@@ -328,8 +346,22 @@ class RunSession:
 
     def execute(self, tasks: list[Task]) -> dict[str, str]:
         """Fit the tasks; model name -> error text of the models that failed."""
+        return self.run_tasks(tasks).errors
+
+    def run_tasks(self, tasks: list[Task], deadline: float | None = None) -> Outcomes:
+        """Fit the tasks; with a ``deadline`` (``time.monotonic()``) none starts after it and one running then, or
+        past its ``max_seconds``, is stopped (in worker processes, so even with one job: see :attr:`pool`)."""
         assert self.job is not None, "start() first"
-        return execute(tasks, self.job, fit_fold, self.say)
+        job = replace(self.job, deadline=deadline)
+        if self.pool is None and job.executor == "local" and (job.jobs > 1 or deadline is not None):
+            self.pool = make_pool(self.job, fit_fold)
+        return run_tasks(tasks, job, fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
+
+    def close(self) -> None:
+        """Stop the worker processes (idle by now)."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def assemble(self, model: ModelSpec, error: str | None, incomplete: str | None = None) -> ModelResult:
         return _assemble(self.store, model, self.key(model), self.data, self.folds, self.metric, error, incomplete)

@@ -13,7 +13,7 @@ OOF predictions can be averaged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import BASELINE_NAME, ModelSpec, SearchSpec
@@ -180,6 +180,7 @@ class _State:
         self.shrunk: dict[str, tuple[int, int]] = {}
         self.bag_members: dict[str, list[str]] = {}
         self.fitted = self.reused = 0
+        self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
         previous = session.store.read_meta() if budget is not None and session.store.exists() else {}
         self.shortened_before: dict[str, int] = {
@@ -240,13 +241,20 @@ class _State:
             return []
         by_name = {it.model.name: it for it in queue}
         candidates = [(it.model, counts[it.model.name], it.shrinkable) for it in queue]
+        whole = any(r.status == "ok" and r.kind != "dummy" for r in self.results.values())
+        pool = self.session.pool
+        warm = pool is not None and bool(pool.pids())  # its workers are started: no start to pay again
         wave = []
-        for adm in plan_wave(candidates, self.cost, remaining, self.session.jobs):
+        for adm in plan_wave(
+            candidates, self.cost, remaining, self.slots, anchor=not whole, startup=0.0 if warm else None
+        ):
             item = by_name[adm.model.name]
             if adm.shrunk_from is not None:
                 self.shrunk[item.model.name] = (adm.shrunk_from, cap_of(adm.model) or 0)
                 item.model = adm.model
                 item.todo = self.session.tasks(adm.model)[0]
+            # a probe may run for max_seconds, and not start later than that into the wave (the next wave probes it)
+            item.todo = [replace(t, max_seconds=adm.max_seconds, start_within=adm.max_seconds) for t in item.todo or []]
             wave.append((item, adm.n_tasks))
         return wave
 
@@ -268,8 +276,13 @@ class _State:
                 + f"; {self.budget.remaining():.1f} s left before the reserve of {self.budget.reserve:.1f} s"
             )
         start = time.monotonic()
-        errors = self.session.execute(tasks)
-        self.fitted += len(tasks)
+        pool = self.session.pool
+        spawned = pool.started if pool is not None else 0
+        outcomes = self.session.run_tasks(tasks, self.budget.deadline() if self.budget is not None else None)
+        errors = outcomes.errors
+        for task, _seconds in outcomes.stopped:
+            if task.max_seconds is not None:  # a probe: one fold of the kind takes longer than its config could
+                self.cost.too_slow.add(task.model.kind)
         folds = []
         finished = set()
         for task in tasks:
@@ -277,6 +290,10 @@ class _State:
             if res is not None:
                 folds.append((task.model, res))
                 finished.add((task.model.name, task.repeat, task.fold))
+        # fitted: the folds that finished, and those of failed models (as without a time limit); not the stopped ones
+        self.fitted += len(finished) + sum(
+            1 for t in tasks if t.model.name in errors and (t.model.name, t.repeat, t.fold) not in finished
+        )
         post = 0.0
         for item, _ in wave:
             item.todo = [t for t in item.todo or [] if (t.model.name, t.repeat, t.fold) not in finished]
@@ -287,10 +304,15 @@ class _State:
                 post += time.monotonic() - t0
                 queue.remove(item)
         self.write_meta()
-        # workers are new processes for every wave, except when the folds run in this process (one job)
-        fresh = self.session.jobs > 1 or self.session.settings.executor == "ray"
-        self.cost.observe_wave(time.monotonic() - start - post, folds, self.session.jobs, fresh)
-        return bool(finished or errors)
+        # worker processes started during the wave (the first, or replacing one a stopped probe ended) read the data
+        # and import their libraries: what the wave took beyond its tasks is counted as their start
+        pool = self.session.pool
+        fresh = (pool is not None and pool.started > spawned) or self.session.settings.executor == "ray"
+        stopped = [seconds for _, seconds in outcomes.stopped]
+        if len(tasks) >= self.session.jobs and outcomes.peak:  # the tasks that ran at once: fewer under load
+            self.slots = min(self.session.jobs, outcomes.peak)
+        self.cost.observe_wave(time.monotonic() - start - post, folds, self.slots, fresh, stopped)
+        return bool(finished or errors or stopped)
 
     # ------------------------------------------------------------------ seed bags
     def bags(self, round_: int) -> list[Item]:
