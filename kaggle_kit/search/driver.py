@@ -150,7 +150,11 @@ def drive(
     while True:
         if proposer is not None and proposer.more() and not (queue and proposer.waits):
             configs = proposer.next(jobs)
-            session.check([c.model for c in configs])
+            # a family's overrides are checked on its first config now; every config is checked before its first fold
+            # (run_wave): checking hundreds at once (XGBoost's parameter probes) would eat a time limit's start
+            families = {c.family: c.model for c in reversed(configs)}
+            session.check([m for m in families.values() if m.name not in state.checked])
+            state.checked.update(m.name for m in families.values())
             queue += [Item(c.model, config=c) for c in configs]
         if not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
             bag_round += 1
@@ -180,6 +184,7 @@ class _State:
         self.shrunk: dict[str, tuple[int, int]] = {}
         self.bag_members: dict[str, list[str]] = {}
         self.fitted = self.reused = 0
+        self.checked: set[str] = set()  #: configs whose params were checked (session.check)
         self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
         previous = session.store.read_meta() if budget is not None and session.store.exists() else {}
@@ -262,6 +267,9 @@ class _State:
         """Fit the wave's folds; True when any of them finished or failed (progress was made)."""
         import time
 
+        unchecked = [item.model for item, _ in wave if item.config is not None and item.model.name not in self.checked]
+        self.session.check(unchecked)
+        self.checked.update(m.name for m in unchecked)
         tasks: list[Task] = []
         for item, n in wave:
             tasks += (item.todo or [])[:n]
