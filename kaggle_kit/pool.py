@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Worker:
     conn: multiprocessing.connection.Connection
     busy: Any = None  #: the caller's handle of the task it runs
     started_at: float = 0.0  #: time.monotonic() when its task was sent
+    spawned_at: float = field(default_factory=time.monotonic)
     tasks_run: int = field(default=0)
 
     @property
@@ -62,6 +64,7 @@ def _serve(conn: multiprocessing.connection.Connection, initializer: Callable[..
     try:
         initializer(*initargs)
         init_error = None
+        conn.send(("ready", None))  # the parent times a worker's start (reading the data) from this
     except BaseException as exc:  # every task this worker is sent fails with it (the parent sees why)
         init_error = exc
     while True:
@@ -100,6 +103,7 @@ class WorkerPool:
         self._ctx = multiprocessing.get_context("spawn")
         self.workers: list[Worker] = []
         self.started = 0  #: worker processes started so far (a replacement of an ended one counts too)
+        self.startup: float | None = None  #: seconds the last worker took from its start to being ready
 
     # ------------------------------------------------------------------ state
     def pids(self) -> list[int]:
@@ -139,24 +143,34 @@ class WorkerPool:
         for w in busy:
             if w.conn not in ready and w.process.sentinel not in ready:
                 continue
-            handle = w.busy
-            try:
-                kind, payload = w.conn.recv() if w.conn.poll() else ("died", None)
-            except (EOFError, OSError):
-                kind, payload = "died", None
-            w.busy = None
-            if kind == "ok":
-                out.append((handle, payload, None))
-            elif kind == "error":
-                exc, text = payload
-                exc.__cause__ = RemoteTraceback(text)
-                out.append((handle, None, exc))
-            else:
+            reply = self._read(w)
+            if reply is None and w.process.is_alive():
+                continue  # only the worker's "ready": its task goes on
+            handle, w.busy = w.busy, None
+            if reply is None:
                 w.process.join(timeout=1)
                 code = w.process.exitcode
                 self._drop(w)
                 out.append((handle, None, WorkerDied(f"the worker process ended (exit code {code}) while fitting")))
+            elif reply[0] == "ok":
+                out.append((handle, reply[1], None))
+            else:
+                exc, text = reply[1]
+                exc.__cause__ = RemoteTraceback(text)
+                out.append((handle, None, exc))
         return out
+
+    def _read(self, worker: Worker) -> tuple[str, Any] | None:
+        """The worker's reply to its task, or None (nothing yet, or it died); a "ready" on the way is recorded."""
+        try:
+            while worker.conn.poll():
+                kind, payload = worker.conn.recv()
+                if kind != "ready":
+                    return kind, payload
+                self.startup = time.monotonic() - worker.spawned_at
+        except (EOFError, OSError):
+            pass
+        return None
 
     def kill(self, worker: Worker) -> None:
         """End ``worker`` now (SIGTERM, then SIGKILL); its task is dropped. A later submission starts another."""

@@ -147,7 +147,8 @@ class CostModel:
     task_excess: float = 0.0  #: seconds per task outside it (writing its files, fsync, the progress line)
     post: float = 0.0  #: seconds per finished config in this process after its wave (assembling OOF, summary)
     wave_overhead: float = 0.0
-    excess: list[float] = field(default_factory=list)  #: per wave: wall time its tasks do not explain
+    excess: list[float] = field(default_factory=list)  #: per wave that started workers: wall its tasks do not explain
+    task_excesses: list[float] = field(default_factory=list)  #: per other wave: the same, per task
     #: kinds whose probe was stopped at its limit: one fold takes longer than a whole config could (not started again)
     too_slow: set[str] = field(default_factory=set)
     _rough: dict[str, list[float]] = field(default_factory=dict)  #: per-unit costs of first-use folds only
@@ -196,12 +197,12 @@ class CostModel:
         measured = [_task_seconds(res) for _, res in folds]
         if measured:
             excess = max(0.0, wall - makespan([*measured, *stopped], jobs))
-            if fresh:  # new worker processes: starting them and reading the data, once per wave
+            if fresh:  # new worker processes: starting them and reading the data
                 self.excess.append(excess)
                 self.wave_overhead = max(self.excess[-3:])
-            else:  # one process that has everything loaded: what is left is per task (writing the fold's files)
-                self.excess.append(excess / len(measured))
-                self.task_excess = max(self.excess[-3:])
+            else:  # workers that have everything loaded: what is left is per task (writing the fold's files)
+                self.task_excesses.append(excess / len(measured))
+                self.task_excess = max(self.task_excesses[-3:])
         return measured
 
     def observe_post(self, seconds: float) -> None:

@@ -146,6 +146,7 @@ def drive(
 
     state = _State(session, budget, keep)
     queue = [Item(m) for m in models]
+    parked: list[Item] = []  #: models that did not fit in the time left (not started, or incomplete)
     bag_round = 0
     while True:
         if proposer is not None and proposer.more() and not (queue and proposer.waits):
@@ -166,10 +167,15 @@ def drive(
             continue
         queue.sort(key=lambda it: not it.started)  # configs already started finish first
         wave = state.plan(queue)
+        if not wave and budget is not None and budget.remaining() > 0 and not (proposer and proposer.more()):
+            # nothing left fits in the time that is left (it only shrinks): set it aside and bag the best configs
+            parked += queue
+            queue = []
+            continue
         if not wave or not state.run_wave(wave, queue, proposer):  # nothing fits, or a wave finished nothing
             break
-    results = state.finish(queue)
-    return FitOutcome(results, fitted=state.fitted, reused=state.reused, notes=state.notes(search, queue))
+    results = state.finish(queue + parked)
+    return FitOutcome(results, fitted=state.fitted, reused=state.reused, notes=state.notes(search, queue + parked))
 
 
 class _State:
@@ -248,11 +254,13 @@ class _State:
         candidates = [(it.model, counts[it.model.name], it.shrinkable) for it in queue]
         whole = any(r.status == "ok" and r.kind != "dummy" for r in self.results.values())
         pool = self.session.pool
-        warm = pool is not None and bool(pool.pids())  # its workers are started: no start to pay again
+        startup = None  # no worker yet: what the first wave took beyond its tasks (the cost model's guess)
+        if pool is not None and pool.pids():
+            startup = 0.0  # its workers are started: nothing to pay again
+        elif pool is not None and pool.startup is not None:
+            startup = pool.startup  # a worker to start again (one was ended): what the last start took
         wave = []
-        for adm in plan_wave(
-            candidates, self.cost, remaining, self.slots, anchor=not whole, startup=0.0 if warm else None
-        ):
+        for adm in plan_wave(candidates, self.cost, remaining, self.slots, anchor=not whole, startup=startup):
             item = by_name[adm.model.name]
             if adm.shrunk_from is not None:
                 self.shrunk[item.model.name] = (adm.shrunk_from, cap_of(adm.model) or 0)
