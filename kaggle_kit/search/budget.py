@@ -349,8 +349,12 @@ def plan_wave(
         cap = cap_of(model)
         fixed = not shrinkable or cap is None
         left, room = remaining - serial - post, bound - serial - post
-        if _fits(loads, n, expected, worst if not fixed else expected, left, room):
-            admitted.append(Admitted(model, n))  # (a config whose cap may not be lowered: on its expected cost)
+        # the worst case must end in time, since a fold still running at the deadline is stopped (its config's other
+        # folds wasted); except for a capped config whose cap may not be lowered (started, or a seed bag): its worst
+        # case is every round up to the cap, which early stopping makes unlikely, so its expected cost
+        hard = expected if cap is not None and not shrinkable else worst
+        if _fits(loads, n, expected, hard, left, room):
+            admitted.append(Admitted(model, n))
             loads = lpt(loads, [expected] * n)
             started_kinds.add(model.kind)
             serial += post
