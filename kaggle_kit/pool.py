@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import pickle
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ def _serve(conn: multiprocessing.connection.Connection, initializer: Callable[..
                 raise init_error
             reply: tuple[str, Any] = ("ok", fn(*args))
         except BaseException as exc:
-            reply = ("error", (exc, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
+            reply = ("error", (_portable(exc), "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
         try:
             conn.send(reply)
         except Exception as exc:  # the exception (or the value) does not pickle: send it as text
@@ -89,6 +90,16 @@ def _serve(conn: multiprocessing.connection.Connection, initializer: Callable[..
             conn.send(("error", (RuntimeError(f"{type(exc).__name__}: {exc}"), text)))
         if init_error is not None:
             return
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling both ways (the parent must be able to rebuild it), else a RuntimeError with its
+    type and message."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 class WorkerPool:

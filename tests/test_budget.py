@@ -18,6 +18,7 @@ from conftest import demo_spec
 
 from kaggle_kit import runner
 from kaggle_kit.leaderboard import leaderboard
+from kaggle_kit.pool import WorkerDied, WorkerPool
 from kaggle_kit.runner import RunSession, baseline_spec, run
 from kaggle_kit.store import RunStore
 
@@ -116,3 +117,39 @@ def test_one_pool_of_workers_serves_every_wave(
     assert pools[0].workers == []  # closed at the end of the run
     meta = RunStore(result.run_dir).read_meta()
     assert meta["bags"] and all(m.status == "ok" for m in result.models)
+
+
+def test_worker_pool_returns_values_errors_deaths_and_ends_a_worker_on_demand() -> None:
+    """The pool the time limit relies on: a value comes back, an exception comes back with the worker's traceback,
+    a worker that dies is a WorkerDied naming its exit code, and a worker ended mid-task is replaced on the next
+    submission; the same workers serve later tasks."""
+    pool = WorkerPool(2, int, ())  # int(): an initializer that does nothing
+
+    def outcomes(n: int) -> dict:
+        got: dict = {}
+        deadline = time.monotonic() + 120
+        while len(got) < n and time.monotonic() < deadline:
+            got.update({h: (v, e) for h, v, e in pool.wait(5.0)})
+        return got
+
+    try:
+        pool.submit("ok", abs, (-3,), time.monotonic())
+        pool.submit("bad", int, ("x",), time.monotonic())
+        got = outcomes(2)
+        assert got["ok"] == (3, None)
+        error = got["bad"][1]
+        assert isinstance(error, ValueError) and "invalid literal" in str(error.__cause__)
+        assert pool.started == 2 and pool.startup is not None and pool.startup > 0
+        pool.submit("again", abs, (-5,), time.monotonic())
+        assert outcomes(1) == {"again": (5, None)} and pool.started == 2  # no new process for a later task
+        pool.submit("dies", os._exit, (3,), time.monotonic())
+        died = outcomes(1)["dies"][1]
+        assert isinstance(died, WorkerDied) and "exit code 3" in str(died)
+        worker = pool.submit("hangs", time.sleep, (600,), time.monotonic())
+        pool.kill(worker)
+        assert not worker.process.is_alive() and pool.running() == []
+        pool.submit("after", abs, (-7,), time.monotonic())
+        assert outcomes(1) == {"after": (7, None)}
+    finally:
+        pool.close()
+    assert pool.workers == []
