@@ -314,15 +314,16 @@ class RunSession:
                 done.append(found)
         return todo, done
 
-    def start(self, n_tasks: int) -> None:
-        """Fix the worker count and threads per task (once per run) and say so."""
+    def start(self, n_tasks: int, in_workers: bool = False) -> None:
+        """Fix the worker count and threads per task (once per run) and say so; ``in_workers``: the tasks run in
+        worker processes even with one job (a time limit, which stops a fold by ending its worker)."""
         if self.job is not None:
             return
         settings = self.settings
         jobs = max(1, min(self.n_jobs or settings.n_jobs or cpu_count(), n_tasks or 1))
         load = machine_load()
         threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
-        self.execution = _execution(settings, jobs, threads, load)
+        self.execution = _execution(settings, jobs, threads, load, in_workers)
         workers = "Ray tasks" if settings.executor == "ray" and settings.ray_address else f"{jobs} worker(s)"
         self.say(
             f"fitting {n_tasks} fold(s) with {workers} x {threads} thread(s) on {self.device} "
@@ -433,12 +434,14 @@ def _run_settings(run: RunSpec, executor: str | None, ray_address: str | None) -
         raise ConfigError(validation_message(exc, "run options").replace("competition spec", "run options")) from None
 
 
-def _execution(settings: RunSpec, jobs: int, threads: int, load: MachineLoad) -> dict[str, Any]:
+def _execution(
+    settings: RunSpec, jobs: int, threads: int, load: MachineLoad, in_workers: bool = False
+) -> dict[str, Any]:
     """How the run's tasks were run, as recorded in run.json: the thread rule's inputs and its outcome."""
     if settings.executor == "ray":
         where = f"Ray at {settings.ray_address}" if settings.ray_address else "a local Ray"
     else:
-        where = "this process" if jobs == 1 else "a local process pool"
+        where = "this process" if jobs == 1 and not in_workers else "a local process pool"
     return {
         "executor": settings.executor,
         "where": where,
