@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
-import pickle
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 
@@ -89,10 +89,11 @@ def _serve(conn: multiprocessing.connection.Connection, initializer: Callable[..
 
 
 def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling both ways (the parent must be able to rebuild it), else a RuntimeError with its
-    type and message."""
+    """``exc`` if it survives the pipe both ways (the parent must be able to rebuild it), else a RuntimeError with its
+    type and message. (The pipe between the processes serialises as multiprocessing does; nothing is read from a
+    file this way.)"""
     try:
-        pickle.loads(pickle.dumps(exc))
+        ForkingPickler.loads(ForkingPickler.dumps(exc))
         return exc
     except Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
