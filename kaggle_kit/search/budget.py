@@ -19,6 +19,13 @@ processes and what the wave took beyond its tasks (:class:`CostModel`). Work is 
 
 A config a probe started and whose remaining folds do not fit is left incomplete ("incomplete: time limit"): it
 is not ranked or blended, and a rerun with more time fits only its missing folds.
+
+What holds the limit when a prediction is wrong: every wave runs with the fits' deadline (:meth:`Budget.deadline`),
+after which no fold starts and a running one is stopped by ending its worker process
+(:mod:`kaggle_kit.executors`; nothing of it stays in the store). Before any model is whole, the config of the
+cheapest unmeasured kind (:data:`PRIOR_ORDER`) gets all its folds at once instead of a probe, so a whole model
+exists early; probes go after a wave's whole configs, cheapest kind first, each stopped at :func:`probe_limit` (a
+kind whose probe is stopped is not started again) and not started later than that into its wave.
 """
 
 from __future__ import annotations
