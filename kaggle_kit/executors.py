@@ -17,16 +17,15 @@ module-level function (worker processes import it by name).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -36,9 +35,11 @@ from .errors import KitError
 from .folds import Folds
 from .lifeline import exit_with_parent
 from .metrics import Metric, get_metric
+from .models import thread_invariant
+from .pool import WorkerPool
 from .progress import RunProgress, as_progress, install_plain_warnings, model_cv, plain_warning
 from .store import FoldResult, RunStore
-from .threads import THREAD_INVARIANT_KINDS, allocate_threads, available_cores, machine_load, thread_env
+from .threads import allocate_threads, available_cores, machine_load, thread_env
 
 Progress = Callable[[str], None]
 
@@ -51,6 +52,10 @@ class Task:
     key: str
     repeat: int
     fold: int
+    #: stop the task when it has run this long (a time limit's probe of a new kind); None: only the run's deadline
+    max_seconds: float | None = field(default=None, compare=False)
+    #: not started when this many seconds have passed since its batch of tasks began (it stays unfinished)
+    start_within: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,8 @@ class Job:
     #: decide each task's threads from the load when it is submitted (False: ``context.threads`` for every task,
     #: as when the user sets run.threads_per_task)
     adaptive_threads: bool = False
-    #: when the run must end, on :func:`time.monotonic`'s clock (a time limit); shown as the time left
+    #: when the fits must end, on :func:`time.monotonic`'s clock (a time limit): no task starts after it, and one
+    #: still running then is stopped (in a process pool; shown as the time left)
     deadline: float | None = None
 
 
@@ -93,6 +99,9 @@ class Outcomes:
 
     def __init__(self, tasks: list[Task], ctx: Context, reporter: RunProgress) -> None:
         self.errors: dict[str, str] = {}
+        #: tasks stopped at their time limit (not failed: nothing of theirs is in the store), and how long they ran
+        self.stopped: list[tuple[Task, float]] = []
+        self.peak = 0  #: the most tasks that ran at once (fewer than the workers when other processes take cores)
         self.reporter = reporter
         self._ctx = ctx
         self._left: dict[str, int] = {}
@@ -105,6 +114,11 @@ class Outcomes:
 
     def started(self, task: Task, threads: int) -> None:
         self.reporter.task_started(task, threads)
+
+    def stop(self, task: Task, seconds: float) -> None:
+        """The task was stopped after ``seconds`` (its time limit): not a failure; the model stays unfinished."""
+        self.stopped.append((task, seconds))
+        self.reporter.note(f"{self._where(task)}  stopped after {seconds:.1f}s: it would overrun the time limit")
 
     def record(self, task: Task, result: FoldResult | None, exc: BaseException | None) -> None:
         """Report a finished task; re-raise a :class:`KitError` (it aborts the run)."""
@@ -138,31 +152,45 @@ class Outcomes:
 def execute(
     tasks: list[Task], job: Job, fit: FitFold, progress: RunProgress | Progress | None = None
 ) -> dict[str, str]:
-    """Run the tasks; return model name -> error text for the models that failed (the others carry on).
+    """Run the tasks; return model name -> error text for the models that failed (the others carry on)."""
+    return run_tasks(tasks, job, fit, progress).errors
+
+
+def run_tasks(
+    tasks: list[Task],
+    job: Job,
+    fit: FitFold,
+    progress: RunProgress | Progress | None = None,
+    pool: WorkerPool | None = None,
+) -> Outcomes:
+    """Run the tasks; the outcomes say which models failed (``errors``) and which tasks a deadline stopped.
 
     ``progress`` is told what happens (a :class:`~kaggle_kit.progress.RunProgress`, or a callable of lines: every
     fold, as before). A KeyboardInterrupt stops the tasks at once and is raised again, nothing recorded as failed.
+    ``pool``: worker processes the caller keeps across calls (:func:`make_pool`); with one, the tasks run there even
+    with one job (so that a task can be stopped at its limit), else in a pool of this call (more than one job) or in
+    this process.
     """
     reporter = as_progress(progress, metric=job.context.metric)
     outcomes = Outcomes(tasks, job.context, reporter)
     if not tasks:
-        return outcomes.errors
+        return outcomes
     reporter.start(len(tasks), job.deadline)
     try:
         if job.executor == "ray":
             from .ray_executor import run_on_ray
 
             run_on_ray(tasks, job, fit, outcomes, reporter.note)
-        elif job.jobs == 1:
-            run_sequential(tasks, job, fit, outcomes)
+        elif pool is not None or job.jobs > 1:
+            run_in_pool(tasks, job, fit, outcomes, pool)
         else:
-            run_in_pool(tasks, job, fit, outcomes)
+            run_sequential(tasks, job, fit, outcomes)
     except KeyboardInterrupt:
         reporter.interrupted()
         raise
     finally:
         reporter.close()
-    return outcomes.errors
+    return outcomes
 
 
 def task_threads_now(task: Task, job: Job, running: list[int], waiting: int, workers: Iterable[int] = ()) -> int | None:
@@ -176,7 +204,7 @@ def task_threads_now(task: Task, job: Job, running: list[int], waiting: int, wor
         return base if len(running) < job.jobs else None
     load = machine_load(workers)
     free = available_cores(load.cores, load.others)
-    fixed = None if task.model.kind in THREAD_INVARIANT_KINDS else base
+    fixed = None if thread_invariant(task.model) else base
     return allocate_threads(free, min(job.jobs, free), running, waiting, fixed)
 
 
@@ -185,6 +213,8 @@ def run_sequential(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes
     for i, task in enumerate(tasks):
         if task.model.name in outcomes.errors:
             continue
+        if job.deadline is not None and time.monotonic() >= job.deadline:
+            break  # the time is up: nothing more starts (a task that started runs to its end here)
         threads = task_threads_now(task, job, [], len(tasks) - i) or job.context.threads
         outcomes.started(task, threads)
         try:
@@ -270,68 +300,95 @@ def _sigint_deferred(spawning: bool) -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes) -> None:
-    """On up to ``job.jobs`` spawned processes. Each worker reads the data once (from the spec's paths, or the frames
-    it is handed) and the folds from the store. The thread variables are in the workers' environment from their
-    start, before numpy, polars or an OpenMP library is imported (the adapters pass their thread counts explicitly
-    too). Tasks are submitted one by one as workers free up, each with the threads :func:`task_threads_now` gives.
+def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, pool: WorkerPool | None = None) -> None:
+    """On up to ``job.jobs`` spawned processes (``pool``, kept by the caller across calls; else one for this call).
+    Each worker reads the data once (from the spec's paths, or the frames it is handed) and the folds from the store.
+    The thread variables are in the workers' environment from their start, before numpy, polars or an OpenMP library
+    is imported (the adapters pass their thread counts explicitly too). Tasks are submitted one by one as workers free
+    up, each with the threads :func:`task_threads_now` gives.
+
+    Deadlines (a time limit): no task starts after ``job.deadline`` (nor ``task.start_within`` seconds after this call
+    began), and a task still running at its own limit (the deadline, or ``task.max_seconds`` after it started) is
+    stopped by ending its worker: its fold is not written (a temporary folder it left is removed), the other workers
+    carry on, and ``outcomes.stopped`` records it.
 
     Any exception here (an interrupt, a KitError) terminates the workers at once instead of waiting for their folds.
     """
-    ctx = job.context
-    frames = (ctx.data.train, ctx.data.test) if job.in_memory else None
-    pool = ProcessPoolExecutor(
-        max_workers=job.jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(
-            ctx.spec,
-            frames,
-            str(ctx.store.root),
-            ctx.device,
-            ctx.threads,
-            fit,
-            warnings.showwarning is plain_warning,
-        ),
-    )
+    own = pool is None
+    if pool is None:
+        pool = make_pool(job, fit)
     queue = list(tasks)
-    running: dict[Future[FoldResult], tuple[Task, int]] = {}
+    began = time.monotonic()
     try:
-        while queue or running:
+        while queue or pool.running():
             queue = [t for t in queue if t.model.name not in outcomes.errors]  # a failed model's folds: skipped
-            while queue:
-                workers = list(getattr(pool, "_processes", None) or {})
-                threads = task_threads_now(queue[0], job, [n for _, n in running.values()], len(queue), workers)
+            now = time.monotonic()
+            if job.deadline is not None and now >= job.deadline:
+                queue = []  # the time is up: nothing more starts
+            queue = [t for t in queue if t.start_within is None or now - began < t.start_within]
+            while queue and len(pool.running()) < job.jobs:
+                running = [w.busy[1] for w in pool.running()]
+                threads = task_threads_now(queue[0], job, running, len(queue), pool.pids())
                 if threads is None:
                     break
                 task = queue.pop(0)
-                spawning = len(workers) < job.jobs  # the pool starts its workers on submission
-                with environment(thread_env(ctx.threads)), _sigint_deferred(spawning):
-                    running[pool.submit(_run_in_worker, task, threads)] = (task, threads)
+                with environment(thread_env(job.context.threads)), _sigint_deferred(pool.will_spawn()):
+                    pool.submit((task, threads), _run_in_worker, (task, threads), time.monotonic())
                 outcomes.started(task, threads)
-            if not running:
+                outcomes.peak = max(outcomes.peak, len(pool.running()))
+            if not pool.running():
                 continue
-            done, _ = wait(running, timeout=2.0, return_when=FIRST_COMPLETED)  # timeout: re-read the load
-            for fut in done:
-                task, _ = running.pop(fut)
-                exc = fut.exception()
-                outcomes.record(task, None if exc else fut.result(), exc)
+            for (task, _), value, exc in pool.wait(_wait_timeout(pool, job)):  # timeout: re-read the load
+                outcomes.record(task, value, exc)
+            _stop_overrunning(pool, job, outcomes)
     except BaseException:
-        _terminate(pool)
+        pool.terminate()
         raise
-    pool.shutdown(wait=True)
+    if own:
+        pool.close()
 
 
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """End the pool's workers now (SIGTERM, then SIGKILL): a fold being written is left as a temporary folder that
-    the next run removes; the folds already renamed into place are kept."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for proc in processes:
-        if proc.is_alive():
-            proc.terminate()
-    for proc in processes:
-        proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join(timeout=5)
-    pool.shutdown(wait=True, cancel_futures=True)  # the workers are gone: this only joins the pool's own thread
+def make_pool(job: Job, fit: FitFold) -> WorkerPool:
+    """The worker processes of a run (started on first use; see :mod:`kaggle_kit.pool`)."""
+    ctx = job.context
+    frames = (ctx.data.train, ctx.data.test) if job.in_memory else None
+    initargs = (
+        ctx.spec,
+        frames,
+        str(ctx.store.root),
+        ctx.device,
+        ctx.threads,
+        fit,
+        warnings.showwarning is plain_warning,
+    )
+    return WorkerPool(job.jobs, _init_worker, initargs)
+
+
+def task_limit(task: Task, started_at: float, deadline: float | None) -> float | None:
+    """When a task started at ``started_at`` must be stopped: the run's deadline or its own ``max_seconds``."""
+    own = None if task.max_seconds is None else started_at + task.max_seconds
+    ends = [t for t in (deadline, own) if t is not None]
+    return min(ends) if ends else None
+
+
+def _wait_timeout(pool: WorkerPool, job: Job) -> float:
+    """Wake up at the next task limit (or in 2 s, to re-read the load)."""
+    now, timeout = time.monotonic(), 2.0
+    for w in pool.running():
+        limit = task_limit(w.busy[0], w.started_at, job.deadline)
+        if limit is not None:
+            timeout = min(timeout, max(0.0, limit - now) + 0.01)
+    return timeout
+
+
+def _stop_overrunning(pool: WorkerPool, job: Job, outcomes: Outcomes) -> None:
+    """End the workers whose task ran past its limit; remove what their fold left half-written."""
+    now = time.monotonic()
+    for w in list(pool.running()):
+        task, _ = w.busy
+        limit = task_limit(task, w.started_at, job.deadline)
+        if limit is None or now < limit:
+            continue
+        pool.kill(w)
+        job.context.store.remove_stale_temps(task.model.name, task.key)
+        outcomes.stop(task, now - w.started_at)

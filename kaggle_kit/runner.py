@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -45,13 +45,14 @@ from .config import (
 from .data import CompetitionData, column_record, load_competition, prepare_competition
 from .device import resolve_device
 from .errors import ConfigError, DataError, StoreError
-from .executors import Context, Job, Task, execute
+from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
 from .image_data import image_shape
 from .metrics import Metric, get_metric
 from .models import FitContext, make_adapter
 from .models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
+from .pool import WorkerPool
 from .presets import DataProfile, expand_preset
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .sequence_data import sequence_layout
@@ -189,6 +190,21 @@ def run(
     """
     started = time.monotonic() if started is None else started
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
+    try:
+        return _run(session, only, extra_models, search, time_limit, started, record_history)
+    finally:
+        session.close()
+
+
+def _run(
+    session: RunSession,
+    only: Sequence[str] | None,
+    extra_models: Sequence[ModelSpec],
+    search: SearchSpec | None,
+    time_limit: float | None,
+    started: float,
+    record_history: bool,
+) -> RunResult:
     spec = session.spec  # with its preset's models, resolved for the data
     models = [baseline_spec(), *spec.models]
     if only:
@@ -251,6 +267,8 @@ class RunSession:
     n_jobs: int | None = None
     job: Job | None = None
     execution: dict[str, Any] | None = None
+    #: the worker processes, kept from the first task to :meth:`close` (every wave of a time-limited run uses them)
+    pool: WorkerPool | None = None
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
@@ -303,15 +321,16 @@ class RunSession:
                 done.append(found)
         return todo, done
 
-    def start(self, n_tasks: int) -> None:
-        """Fix the worker count and threads per task (once per run) and say so."""
+    def start(self, n_tasks: int, in_workers: bool = False) -> None:
+        """Fix the worker count and threads per task (once per run) and say so; ``in_workers``: the tasks run in
+        worker processes even with one job (a time limit, which stops a fold by ending its worker)."""
         if self.job is not None:
             return
         settings = self.settings
         jobs = max(1, min(self.n_jobs or settings.n_jobs or cpu_count(), n_tasks or 1))
         load = machine_load()
         threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
-        self.execution = _execution(settings, jobs, threads, load)
+        self.execution = _execution(settings, jobs, threads, load, in_workers)
         workers = "Ray tasks" if settings.executor == "ray" and settings.ray_address else f"{jobs} worker(s)"
         self.say(
             f"fitting {n_tasks} fold(s) with {workers} x {threads} thread(s) on {self.device} "
@@ -335,8 +354,22 @@ class RunSession:
 
     def execute(self, tasks: list[Task]) -> dict[str, str]:
         """Fit the tasks; model name -> error text of the models that failed."""
+        return self.run_tasks(tasks).errors
+
+    def run_tasks(self, tasks: list[Task], deadline: float | None = None) -> Outcomes:
+        """Fit the tasks; with a ``deadline`` (``time.monotonic()``) none starts after it and one running then, or
+        past its ``max_seconds``, is stopped (in worker processes, so even with one job: see :attr:`pool`)."""
         assert self.job is not None, "start() first"
-        return execute(tasks, self.job, fit_fold, self.say)
+        job = replace(self.job, deadline=deadline)
+        if self.pool is None and job.executor == "local" and (job.jobs > 1 or deadline is not None):
+            self.pool = make_pool(self.job, fit_fold)
+        return run_tasks(tasks, job, fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
+
+    def close(self) -> None:
+        """Stop the worker processes (idle by now)."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def assemble(self, model: ModelSpec, error: str | None, incomplete: str | None = None) -> ModelResult:
         return _assemble(self.store, model, self.key(model), self.data, self.folds, self.metric, error, incomplete)
@@ -408,12 +441,14 @@ def _run_settings(run: RunSpec, executor: str | None, ray_address: str | None) -
         raise ConfigError(validation_message(exc, "run options").replace("competition spec", "run options")) from None
 
 
-def _execution(settings: RunSpec, jobs: int, threads: int, load: MachineLoad) -> dict[str, Any]:
+def _execution(
+    settings: RunSpec, jobs: int, threads: int, load: MachineLoad, in_workers: bool = False
+) -> dict[str, Any]:
     """How the run's tasks were run, as recorded in run.json: the thread rule's inputs and its outcome."""
     if settings.executor == "ray":
         where = f"Ray at {settings.ray_address}" if settings.ray_address else "a local Ray"
     else:
-        where = "this process" if jobs == 1 else "a local process pool"
+        where = "this process" if jobs == 1 and not in_workers else "a local process pool"
     return {
         "executor": settings.executor,
         "where": where,

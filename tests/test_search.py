@@ -21,7 +21,7 @@ from kaggle_kit.errors import ConfigError
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runner import run
 from kaggle_kit.search import SPACES, Choice, Float, Int, Layers, random_configs, sample_params
-from kaggle_kit.search.budget import CostModel, plan_wave
+from kaggle_kit.search.budget import CostModel, plan_wave, probe_limit
 from kaggle_kit.store import RunStore
 
 FAST = {"num_boost_round": 12, "early_stopping_rounds": 0}
@@ -267,16 +267,41 @@ def test_plan_wave_gives_a_config_all_its_folds_or_none() -> None:
     assert plan_wave([(m, 5, True)], cost, remaining=0.5, jobs=2) == []
 
 
-def test_plan_wave_probes_unmeasured_kinds_first_and_shortens_epochs() -> None:
+def test_plan_wave_probes_unmeasured_kinds_cheapest_first_and_shortens_epochs() -> None:
     lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=50)
     mlp = ModelSpec(name="m", kind="mlp", params={"epochs": 40, "patience": 0})
     xgb = ModelSpec(name="x", kind="xgboost", num_boost_round=50)
     cost = _known("lightgbm", 0.001, 50)
     wave = plan_wave([(lgbm, 3, True), (mlp, 3, True), (xgb, 3, True)], cost, remaining=60.0, jobs=1)
-    assert [(a.model.name, a.n_tasks, a.probe) for a in wave] == [("l", 3, False), ("m", 1, True), ("x", 1, True)]
+    # the whole config first, then the probes, the cheapest kind first (xgboost before a net)
+    assert [(a.model.name, a.n_tasks, a.probe) for a in wave] == [("l", 3, False), ("x", 1, True), ("m", 1, True)]
+    # a probe is stopped when its one fold leaves no time for the other two: 60 / (1 + 2) on one worker
+    assert [a.max_seconds for a in wave] == [None, pytest.approx(20.0), pytest.approx(20.0)]
+    assert probe_limit(60.0, 5, 2) == pytest.approx(20.0) and probe_limit(60.0, 1, 2) == pytest.approx(60.0)
+    # a kind whose probe was stopped is not started again
+    cost.too_slow.add("mlp")
+    assert [a.model.name for a in plan_wave([(mlp, 3, True), (xgb, 3, True)], cost, 60.0, jobs=1)] == ["x"]
+    cost.too_slow.clear()
     cost.per_unit["mlp"], cost.units["mlp"] = [0.1], [40]  # an epoch: 0.12 s; 3 folds x 40 epochs = 14.4 s
     wave = plan_wave([(mlp, 3, True)], cost, remaining=6.0, jobs=1)
     assert wave[0].model.params["epochs"] == 16 and wave[0].shrunk_from == 40  # 3 x 16 x 0.12 = 5.76 <= 6
+
+
+def test_without_a_whole_model_the_cheapest_unmeasured_kind_gets_all_its_folds_at_once() -> None:
+    """The anchor: before any model is whole, the config of the cheapest kind (by the prior order, not the spec's)
+    is started with every fold instead of a probe, so that one whole model exists early whatever the others cost;
+    never the baseline."""
+    tabm = ModelSpec(name="t", kind="tabm")
+    lgbm = ModelSpec(name="l", kind="lightgbm")
+    dummy = ModelSpec(name="baseline", kind="dummy")
+    cands = [(dummy, 5, False), (tabm, 5, True), (lgbm, 5, True)]
+    wave = plan_wave(cands, CostModel(), remaining=60.0, jobs=2, anchor=True)
+    # the baseline is never probed (nothing to measure), the anchor next, then the probes
+    expected = [("baseline", 5, False), ("l", 5, False), ("t", 1, True)]
+    assert [(a.model.name, a.n_tasks, a.probe) for a in wave] == expected
+    assert wave[1].max_seconds is None and wave[1].model == lgbm  # at its full size: nothing is known to lower it
+    wave = plan_wave(cands, CostModel(), remaining=60.0, jobs=2)  # a whole model exists: probes only
+    assert [(a.model.name, a.n_tasks) for a in wave] == [("baseline", 5), ("l", 1), ("t", 1)]
 
 
 def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_configs(

@@ -104,4 +104,10 @@ def make_adapter(spec: ModelSpec) -> ModelAdapter:
     return factory(spec)
 
 
-__all__ = ["ADAPTERS", "FitContext", "Fitted", "ModelAdapter", "make_adapter", "register_adapter"]
+def thread_invariant(spec: ModelSpec) -> bool:
+    """Whether ``spec``'s family predicts the same at any thread count (its adapter's ``thread_invariant``; an
+    adapter registered without that attribute is taken not to)."""
+    return bool(getattr(make_adapter(spec), "thread_invariant", False))
+
+
+__all__ = ["ADAPTERS", "FitContext", "Fitted", "ModelAdapter", "make_adapter", "register_adapter", "thread_invariant"]

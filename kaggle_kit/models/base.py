@@ -48,10 +48,13 @@ class ModelAdapter(Protocol):
     """One model family. ``file_name`` is the native file ``save`` writes inside a fold's folder; ``uses_gpu`` says
     whether the family trains on a GPU on a CUDA run (a Ray task then asks for one); ``reads_features`` is False for
     a model that predicts from the target alone (the baseline), which the runner then hands zero-column matrices
-    instead of encoding every fold's rows for nothing."""
+    instead of encoding every fold's rows for nothing. ``thread_invariant`` says the family's predictions are
+    byte-identical at any thread count, so the load-aware thread rule (:mod:`kaggle_kit.threads`) may give a fold
+    more threads than the run's first count (a family that leaves it out keeps that count)."""
 
     file_name: str
     uses_gpu: bool
+    thread_invariant: bool
     reads_features: bool
 
     def check(self, ctx: FitContext) -> None:

@@ -87,6 +87,7 @@ def _parameter_names(catboost: Any) -> set[str]:
 class CatBoostAdapter:
     file_name = "model.cbm"
     uses_gpu = True
+    thread_invariant = False
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

@@ -54,6 +54,7 @@ RESERVED = {
 class ForestAdapter:
     file_name = "model.json"
     uses_gpu = False
+    thread_invariant = False
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

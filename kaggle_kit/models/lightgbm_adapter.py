@@ -98,6 +98,7 @@ def resolve(spec: ModelSpec) -> Resolved:
 class LightGBMAdapter:
     file_name = "model.txt"
     uses_gpu = True
+    thread_invariant = True
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

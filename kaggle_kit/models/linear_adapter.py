@@ -57,6 +57,7 @@ RESERVED = {"random_state": "the seed comes from seed in the spec", "n_jobs": "t
 class LinearAdapter:
     file_name = "model.json"
     uses_gpu = False
+    thread_invariant = False
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

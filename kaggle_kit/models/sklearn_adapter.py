@@ -224,6 +224,7 @@ def _legacy(meta: dict[str, Any], arrays: Any, model: str) -> Any:
 class SklearnAdapter:
     file_name = "model.json"
     uses_gpu = False
+    thread_invariant = False
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -278,6 +279,7 @@ class DummyAdapter:
 
     file_name = "model.json"
     uses_gpu = False
+    thread_invariant = True  # no threads at all
     reads_features = False
 
     def __init__(self, spec: ModelSpec) -> None:

@@ -62,6 +62,7 @@ _RESOLVED: dict[str, tuple[Resolved, tuple[str, ...]]] = {}  # per parameter set
 class XGBoostAdapter:
     file_name = "model.ubj"
     uses_gpu = True
+    thread_invariant = False
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

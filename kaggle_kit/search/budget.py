@@ -19,6 +19,13 @@ processes and what the wave took beyond its tasks (:class:`CostModel`). Work is 
 
 A config a probe started and whose remaining folds do not fit is left incomplete ("incomplete: time limit"): it
 is not ranked or blended, and a rerun with more time fits only its missing folds.
+
+What holds the limit when a prediction is wrong: every wave runs with the fits' deadline (:meth:`Budget.deadline`),
+after which no fold starts and a running one is stopped by ending its worker process
+(:mod:`kaggle_kit.executors`; nothing of it stays in the store). Before any model is whole, the config of the
+cheapest unmeasured kind (:data:`PRIOR_ORDER`) gets all its folds at once instead of a probe, so a whole model
+exists early; probes go after a wave's whole configs, cheapest kind first, each stopped at :func:`probe_limit` (a
+kind whose probe is stopped is not started again) and not started later than that into its wave.
 """
 
 from __future__ import annotations
@@ -47,6 +54,26 @@ UNIT_OF_KIND: dict[str, Unit] = {
     "cnn1d": "epochs",
 }
 MIN_UNITS: dict[Unit, int] = {"rounds": 50, "epochs": 5}  #: a cap lowered below this is not worth fitting
+#: kinds from the cheapest fold to the dearest, before anything is measured (fold seconds of preset 'best' on the
+#: 5k-row ``fair`` table, 2 loaded cores: lightgbm 0.6, xgboost 0.6, lightgbm_xt 0.8, linear 1.1, catboost 1.4,
+#: forests 3-6, realmlp 15, tabm 45): the first whole model and the probes of unmeasured kinds go in this order
+PRIOR_ORDER = (
+    "dummy",
+    "lightgbm",
+    "xgboost",
+    "lightgbm_xt",
+    "linear",
+    "catboost",
+    "sklearn",
+    "random_forest",
+    "extra_trees",
+    "mlp",
+    "realmlp",
+    "cnn1d",
+    "rnn",
+    "cnn",
+    "tabm",
+)
 DEFAULT_EPOCHS = 30  #: the nets' params.epochs default (kaggle_kit.models.nn.params.TRAIN_PARAMS)
 DEFAULT_PATIENCE = 10
 WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
@@ -127,7 +154,10 @@ class CostModel:
     task_excess: float = 0.0  #: seconds per task outside it (writing its files, fsync, the progress line)
     post: float = 0.0  #: seconds per finished config in this process after its wave (assembling OOF, summary)
     wave_overhead: float = 0.0
-    excess: list[float] = field(default_factory=list)  #: per wave: wall time its tasks do not explain
+    excess: list[float] = field(default_factory=list)  #: per wave that started workers: wall its tasks do not explain
+    task_excesses: list[float] = field(default_factory=list)  #: per other wave: the same, per task
+    #: kinds whose probe was stopped at its limit: one fold takes longer than a whole config could (not started again)
+    too_slow: set[str] = field(default_factory=set)
     _rough: dict[str, list[float]] = field(default_factory=dict)  #: per-unit costs of first-use folds only
 
     def observe(self, model: ModelSpec, result: FoldResult) -> float:
@@ -143,10 +173,16 @@ class CostModel:
             self.fixed.setdefault(model.kind, []).append(max(0.0, result.task_seconds - _fit_seconds(result)))
 
     def observe_wave(
-        self, wall: float, folds: Sequence[tuple[ModelSpec, FoldResult]], jobs: int, fresh: bool
+        self,
+        wall: float,
+        folds: Sequence[tuple[ModelSpec, FoldResult]],
+        jobs: int,
+        fresh: bool,
+        stopped: Sequence[float] = (),
     ) -> list[float]:
-        """A wave's finished folds ran in ``wall`` seconds on ``jobs`` workers; ``fresh``: its workers were new
-        processes (a pool per wave) rather than ones that fitted these kinds before. Returns the tasks' seconds."""
+        """A wave's finished folds ran in ``wall`` seconds on ``jobs`` workers; ``fresh``: some of its workers were
+        new processes rather than ones that fitted these kinds before; ``stopped``: seconds of the wave's tasks that
+        were stopped at their limit (they took a worker's time too). Returns the tasks' seconds."""
         by_kind: dict[str, list[tuple[ModelSpec, FoldResult]]] = {}
         for model, res in folds:
             by_kind.setdefault(model.kind, []).append((model, res))
@@ -167,13 +203,13 @@ class CostModel:
                 self.first_use[kind] = max(0.0, extra) if fresh else 0.0
         measured = [_task_seconds(res) for _, res in folds]
         if measured:
-            excess = max(0.0, wall - makespan(measured, jobs))
-            if fresh:  # new worker processes: starting them and reading the data, once per wave
+            excess = max(0.0, wall - makespan([*measured, *stopped], jobs))
+            if fresh:  # new worker processes: starting them and reading the data
                 self.excess.append(excess)
                 self.wave_overhead = max(self.excess[-3:])
-            else:  # one process that has everything loaded: what is left is per task (writing the fold's files)
-                self.excess.append(excess / len(measured))
-                self.task_excess = max(self.excess[-3:])
+            else:  # workers that have everything loaded: what is left is per task (writing the fold's files)
+                self.task_excesses.append(excess / len(measured))
+                self.task_excess = max(self.task_excesses[-3:])
         return measured
 
     def observe_post(self, seconds: float) -> None:
@@ -229,6 +265,10 @@ class Budget:
     def used(self) -> float:
         return time.monotonic() - self.started
 
+    def deadline(self) -> float:
+        """When the fits must end (``time.monotonic()``): no fold starts after it, and one running then is stopped."""
+        return self.started + self.limit - self.reserve
+
 
 @dataclass
 class Admitted:
@@ -238,6 +278,20 @@ class Admitted:
     n_tasks: int
     probe: bool = False
     shrunk_from: int | None = None
+    #: a probe is stopped after this long: a fold slower than that leaves no time for the config's other folds
+    max_seconds: float | None = None
+
+
+def prior_rank(kind: str) -> int:
+    """Where ``kind`` stands in :data:`PRIOR_ORDER` (a kind not listed: after every listed one)."""
+    return PRIOR_ORDER.index(kind) if kind in PRIOR_ORDER else len(PRIOR_ORDER)
+
+
+def probe_limit(remaining: float, n_tasks: int, jobs: int) -> float:
+    """How long a probe (one fold of a config of an unmeasured kind) may run: when one fold takes ``c`` seconds its
+    config's other ``n_tasks - 1`` folds take ``ceil((n_tasks - 1) / jobs) * c`` more on ``jobs`` workers, so a
+    probe still running after ``remaining / (1 + ceil((n_tasks - 1) / jobs))`` cannot give a whole config."""
+    return remaining / (1 + -(-(n_tasks - 1) // max(1, jobs)))
 
 
 def plan_wave(
@@ -245,28 +299,51 @@ def plan_wave(
     cost: CostModel,
     remaining: float,
     jobs: int,
+    *,
+    anchor: bool = False,
+    startup: float | None = None,
 ) -> list[Admitted]:
     """Which configs to start now. ``candidates``: (model, unfinished folds, may its cap be lowered) in priority
-    order (configs already started first). The first config of an unmeasured kind is probed with one fold.
+    order (configs already started first). The first config of an unmeasured kind is probed with one fold, stopped
+    at :func:`probe_limit`; probes go after the wave's whole configs, cheapest kind first (:data:`PRIOR_ORDER`).
+    ``anchor`` (no whole model yet): the config of the cheapest unmeasured kind gets all its folds at once instead of
+    a probe, so that a whole model exists early whatever the other kinds cost. ``startup``: seconds the workers
+    still need to start (default: the cost model's per-wave overhead).
 
     A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
     the wave (a quarter of the remaining time, or all of it for the wave's first config); else, when allowed, with
     the largest lowered cap that does; else not at all."""
-    remaining -= cost.wave_overhead
+    remaining -= cost.wave_overhead if startup is None else startup
     wave_budget = min(remaining, max(MIN_WAVE_S, WAVE_SHARE * remaining))
     loads = [0.0] * jobs
     admitted: list[Admitted] = []
+    probes: list[Admitted] = []
     probed: set[str] = set()
     started_kinds: set[str] = set()
     post = cost.post * SAFETY  # each finished config is assembled here after the wave, one after another
     serial = 0.0
+    unknown = [
+        m for m, _, _ in candidates if not cost.knows(m.kind) and m.kind not in cost.too_slow and m.kind != "dummy"
+    ]
+    if anchor and unknown and remaining > 0:
+        first = min(unknown, key=lambda m: prior_rank(m.kind))
+        n = next(n for m, n, _ in candidates if m is first)
+        admitted.append(Admitted(first, n))
+        probed.add(first.kind)
+        serial += post
     for model, n, shrinkable in candidates:
         if remaining <= 0:
             break
+        if model.kind in cost.too_slow:
+            continue
+        if model.kind == "dummy" and not cost.knows(model.kind):  # the baseline: no fit to speak of, never probed
+            admitted.insert(0, Admitted(model, n))
+            serial += post
+            continue
         if not cost.knows(model.kind):
             if model.kind not in probed:
                 probed.add(model.kind)
-                admitted.append(Admitted(model, 1, probe=True))
+                probes.append(Admitted(model, 1, probe=True, max_seconds=probe_limit(remaining, n, jobs)))
                 serial += post
             continue
         if model.kind not in started_kinds and cost.first_use.get(model.kind, 0.0) > 0:
@@ -279,8 +356,12 @@ def plan_wave(
         cap = cap_of(model)
         fixed = not shrinkable or cap is None
         left, room = remaining - serial - post, bound - serial - post
-        if _fits(loads, n, expected, worst if not fixed else expected, left, room):
-            admitted.append(Admitted(model, n))  # (a config whose cap may not be lowered: on its expected cost)
+        # the worst case must end in time, since a fold still running at the deadline is stopped (its config's other
+        # folds wasted); except for a capped config whose cap may not be lowered (started, or a seed bag): its worst
+        # case is every round up to the cap, which early stopping makes unlikely, so its expected cost
+        hard = expected if cap is not None and not shrinkable else worst
+        if _fits(loads, n, expected, hard, left, room):
+            admitted.append(Admitted(model, n))
             loads = lpt(loads, [expected] * n)
             started_kinds.add(model.kind)
             serial += post
@@ -309,7 +390,7 @@ def plan_wave(
             serial += post
         elif before is not None:
             loads = before
-    return admitted
+    return admitted + sorted(probes, key=lambda a: prior_rank(a.model.kind))
 
 
 def _fits(loads: Sequence[float], n: int, expected: float, worst: float, remaining: float, bound: float) -> bool:
@@ -337,6 +418,8 @@ __all__ = [
     "lpt",
     "makespan",
     "plan_wave",
+    "prior_rank",
+    "probe_limit",
     "unit_of",
     "units_run",
     "with_cap",

@@ -13,7 +13,7 @@ OOF predictions can be averaged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config import BASELINE_NAME, ModelSpec, SearchSpec
@@ -141,16 +141,21 @@ def drive(
             proposer = RandomProposer(random_configs(search, spec))
         n_models += sum(search.count(f) for f in search.families)
     session.check(models)
-    session.start(n_models * len(session.folds.tasks()))
+    session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
     jobs = session.jobs
 
     state = _State(session, budget, keep)
     queue = [Item(m) for m in models]
+    parked: list[Item] = []  #: models that did not fit in the time left (not started, or incomplete)
     bag_round = 0
     while True:
         if proposer is not None and proposer.more() and not (queue and proposer.waits):
             configs = proposer.next(jobs)
-            session.check([c.model for c in configs])
+            # a family's overrides are checked on its first config now; every config is checked before its first fold
+            # (run_wave): checking hundreds at once (XGBoost's parameter probes) would eat a time limit's start
+            families = {c.family: c.model for c in reversed(configs)}
+            session.check([m for m in families.values() if m.name not in state.checked])
+            state.checked.update(m.name for m in families.values())
             queue += [Item(c.model, config=c) for c in configs]
         if not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
             bag_round += 1
@@ -162,10 +167,15 @@ def drive(
             continue
         queue.sort(key=lambda it: not it.started)  # configs already started finish first
         wave = state.plan(queue)
+        if not wave and budget is not None and budget.remaining() > 0 and not (proposer and proposer.more()):
+            # nothing left fits in the time that is left (it only shrinks): set it aside and bag the best configs
+            parked += queue
+            queue = []
+            continue
         if not wave or not state.run_wave(wave, queue, proposer):  # nothing fits, or a wave finished nothing
             break
-    results = state.finish(queue)
-    return FitOutcome(results, fitted=state.fitted, reused=state.reused, notes=state.notes(search, queue))
+    results = state.finish(queue + parked)
+    return FitOutcome(results, fitted=state.fitted, reused=state.reused, notes=state.notes(search, queue + parked))
 
 
 class _State:
@@ -180,6 +190,8 @@ class _State:
         self.shrunk: dict[str, tuple[int, int]] = {}
         self.bag_members: dict[str, list[str]] = {}
         self.fitted = self.reused = 0
+        self.checked: set[str] = set()  #: configs whose params were checked (session.check)
+        self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
         previous = session.store.read_meta() if budget is not None and session.store.exists() else {}
         self.shortened_before: dict[str, int] = {
@@ -240,13 +252,22 @@ class _State:
             return []
         by_name = {it.model.name: it for it in queue}
         candidates = [(it.model, counts[it.model.name], it.shrinkable) for it in queue]
+        whole = any(r.status == "ok" and r.kind != "dummy" for r in self.results.values())
+        pool = self.session.pool
+        startup = None  # no worker yet: what the first wave took beyond its tasks (the cost model's guess)
+        if pool is not None and pool.pids():
+            startup = 0.0  # its workers are started: nothing to pay again
+        elif pool is not None and pool.startup is not None:
+            startup = pool.startup  # a worker to start again (one was ended): what the last start took
         wave = []
-        for adm in plan_wave(candidates, self.cost, remaining, self.session.jobs):
+        for adm in plan_wave(candidates, self.cost, remaining, self.slots, anchor=not whole, startup=startup):
             item = by_name[adm.model.name]
             if adm.shrunk_from is not None:
                 self.shrunk[item.model.name] = (adm.shrunk_from, cap_of(adm.model) or 0)
                 item.model = adm.model
                 item.todo = self.session.tasks(adm.model)[0]
+            # a probe may run for max_seconds, and not start later than that into the wave (the next wave probes it)
+            item.todo = [replace(t, max_seconds=adm.max_seconds, start_within=adm.max_seconds) for t in item.todo or []]
             wave.append((item, adm.n_tasks))
         return wave
 
@@ -254,6 +275,9 @@ class _State:
         """Fit the wave's folds; True when any of them finished or failed (progress was made)."""
         import time
 
+        unchecked = [item.model for item, _ in wave if item.config is not None and item.model.name not in self.checked]
+        self.session.check(unchecked)
+        self.checked.update(m.name for m in unchecked)
         tasks: list[Task] = []
         for item, n in wave:
             tasks += (item.todo or [])[:n]
@@ -268,8 +292,13 @@ class _State:
                 + f"; {self.budget.remaining():.1f} s left before the reserve of {self.budget.reserve:.1f} s"
             )
         start = time.monotonic()
-        errors = self.session.execute(tasks)
-        self.fitted += len(tasks)
+        pool = self.session.pool
+        spawned = pool.started if pool is not None else 0
+        outcomes = self.session.run_tasks(tasks, self.budget.deadline() if self.budget is not None else None)
+        errors = outcomes.errors
+        for task, _seconds in outcomes.stopped:
+            if task.max_seconds is not None:  # a probe: one fold of the kind takes longer than its config could
+                self.cost.too_slow.add(task.model.kind)
         folds = []
         finished = set()
         for task in tasks:
@@ -277,6 +306,10 @@ class _State:
             if res is not None:
                 folds.append((task.model, res))
                 finished.add((task.model.name, task.repeat, task.fold))
+        # fitted: the folds that finished, and those of failed models (as without a time limit); not the stopped ones
+        self.fitted += len(finished) + sum(
+            1 for t in tasks if t.model.name in errors and (t.model.name, t.repeat, t.fold) not in finished
+        )
         post = 0.0
         for item, _ in wave:
             item.todo = [t for t in item.todo or [] if (t.model.name, t.repeat, t.fold) not in finished]
@@ -287,10 +320,15 @@ class _State:
                 post += time.monotonic() - t0
                 queue.remove(item)
         self.write_meta()
-        # workers are new processes for every wave, except when the folds run in this process (one job)
-        fresh = self.session.jobs > 1 or self.session.settings.executor == "ray"
-        self.cost.observe_wave(time.monotonic() - start - post, folds, self.session.jobs, fresh)
-        return bool(finished or errors)
+        # worker processes started during the wave (the first, or replacing one a stopped probe ended) read the data
+        # and import their libraries: what the wave took beyond its tasks is counted as their start
+        pool = self.session.pool
+        fresh = (pool is not None and pool.started > spawned) or self.session.settings.executor == "ray"
+        stopped = [seconds for _, seconds in outcomes.stopped]
+        if len(tasks) >= self.session.jobs and outcomes.peak:  # the tasks that ran at once: fewer under load
+            self.slots = min(self.session.jobs, outcomes.peak)
+        self.cost.observe_wave(time.monotonic() - start - post, folds, self.slots, fresh, stopped)
+        return bool(finished or errors or stopped)
 
     # ------------------------------------------------------------------ seed bags
     def bags(self, round_: int) -> list[Item]:

@@ -26,6 +26,7 @@ class NetAdapter:
 
     file_name = "model.pt"  # + model.json beside it: architecture, params, normalisation statistics
     uses_gpu = True
+    thread_invariant = False
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

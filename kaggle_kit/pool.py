@@ -1,0 +1,230 @@
+"""Worker processes kept for a whole run, each of which can be ended on its own.
+
+:class:`concurrent.futures.ProcessPoolExecutor` cannot end one task: killing one of its workers breaks the whole
+pool (every pending future fails), and it exposes its processes only through a private attribute. A time-limited
+run needs both: a fold that would overrun the limit is stopped by ending its worker, the other workers carry on,
+and the thread rule reads the workers' process ids to tell this run's load from other processes'. So the run keeps
+its own small pool: one spawned process per slot, each with a pipe, fed one task at a time. A worker is started
+when a task first needs it (its initializer reads the data once) and serves every later task of the run, whatever
+wave of a time-limited run it belongs to: importing torch or reading the data is paid once per worker, not per wave.
+
+A worker that is ended mid-task leaves at most a hidden temporary fold folder (fold folders are published by one
+rename), which :func:`kaggle_kit.store.remove_stale_temps` removes once its writer is gone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.reduction import ForkingPickler
+from typing import Any
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker, as text (attached as the exception's ``__cause__``)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended while it ran a task, not by the pool's hand (out of memory, a crash in a library)."""
+
+
+@dataclass
+class Worker:
+    """One worker process, its end of the pipe and the task it runs now (None: idle)."""
+
+    process: Any  # multiprocessing's SpawnProcess
+    conn: multiprocessing.connection.Connection
+    busy: Any = None  #: the caller's handle of the task it runs
+    started_at: float = 0.0  #: time.monotonic() when its task was sent
+    spawned_at: float = field(default_factory=time.monotonic)
+    tasks_run: int = field(default=0)
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid or 0)
+
+
+def _serve(conn: multiprocessing.connection.Connection, initializer: Callable[..., None], initargs: tuple) -> None:
+    """A worker's life: run the initializer, then ``(fn, args)`` messages one at a time until told to stop (None)
+    or the parent's end of the pipe closes. Each reply is ``("ok", value)`` or ``("error", (exc, traceback))``."""
+    try:
+        initializer(*initargs)
+        init_error = None
+        conn.send(("ready", None))  # the parent times a worker's start (reading the data) from this
+    except BaseException as exc:  # every task this worker is sent fails with it (the parent sees why)
+        init_error = exc
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        fn, args = msg
+        try:
+            if init_error is not None:
+                raise init_error
+            reply: tuple[str, Any] = ("ok", fn(*args))
+        except BaseException as exc:
+            reply = ("error", (_portable(exc), "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
+        try:
+            conn.send(reply)
+        except Exception as exc:  # the exception (or the value) does not pickle: send it as text
+            kind, payload = reply
+            text = payload[1] if kind == "error" else ""
+            conn.send(("error", (RuntimeError(f"{type(exc).__name__}: {exc}"), text)))
+        if init_error is not None:
+            return
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives the pipe both ways (the parent must be able to rebuild it), else a RuntimeError with its
+    type and message. (The pipe between the processes serialises as multiprocessing does; nothing is read from a
+    file this way.)"""
+    try:
+        ForkingPickler.loads(ForkingPickler.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+class WorkerPool:
+    """Up to ``size`` spawned worker processes, each started with ``initializer(*initargs)`` on first use.
+
+    ``start_worker`` wraps the start of a process (a context manager factory: the caller sets the environment the
+    worker inherits and holds Ctrl-C back meanwhile)."""
+
+    def __init__(self, size: int, initializer: Callable[..., None], initargs: tuple) -> None:
+        self.size = size
+        self._initializer, self._initargs = initializer, initargs
+        self._ctx = multiprocessing.get_context("spawn")
+        self.workers: list[Worker] = []
+        self.started = 0  #: worker processes started so far (a replacement of an ended one counts too)
+        self.startup: float | None = None  #: seconds the last worker took from its start to being ready
+
+    # ------------------------------------------------------------------ state
+    def pids(self) -> list[int]:
+        return [w.pid for w in self.workers if w.process.is_alive()]
+
+    def running(self) -> list[Worker]:
+        return [w for w in self.workers if w.busy is not None]
+
+    def will_spawn(self) -> bool:
+        """Whether the next submission starts a new process (no idle live worker)."""
+        return not any(w.busy is None and w.process.is_alive() for w in self.workers)
+
+    # ------------------------------------------------------------------ tasks
+    def submit(self, handle: Any, fn: Callable[..., Any], args: Sequence[Any], now: float) -> Worker:
+        """Send ``fn(*args)`` to an idle worker (starting one if none is idle); ``handle`` comes back with its
+        outcome. At most ``size`` tasks run at once."""
+        worker = next((w for w in self.workers if w.busy is None and w.process.is_alive()), None)
+        if worker is None:
+            self.workers = [w for w in self.workers if w.busy is not None or w.process.is_alive()]
+            if len(self.workers) >= self.size:
+                raise RuntimeError(f"all {self.size} workers are busy")
+            worker = self._spawn()
+        worker.conn.send((fn, tuple(args)))
+        worker.busy, worker.started_at = handle, now
+        worker.tasks_run += 1
+        return worker
+
+    def wait(self, timeout: float) -> list[tuple[Any, Any, BaseException | None]]:
+        """Wait up to ``timeout`` seconds for running tasks to end; (handle, value, exception) of those that did."""
+        busy = self.running()
+        if not busy:
+            return []
+        ready = set(
+            multiprocessing.connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+        )
+        out: list[tuple[Any, Any, BaseException | None]] = []
+        for w in busy:
+            if w.conn not in ready and w.process.sentinel not in ready:
+                continue
+            reply = self._read(w)
+            if reply is None and w.process.is_alive():
+                continue  # only the worker's "ready": its task goes on
+            handle, w.busy = w.busy, None
+            if reply is None:
+                w.process.join(timeout=1)
+                code = w.process.exitcode
+                self._drop(w)
+                out.append((handle, None, WorkerDied(f"the worker process ended (exit code {code}) while fitting")))
+            elif reply[0] == "ok":
+                out.append((handle, reply[1], None))
+            else:
+                exc, text = reply[1]
+                exc.__cause__ = RemoteTraceback(text)
+                out.append((handle, None, exc))
+        return out
+
+    def _read(self, worker: Worker) -> tuple[str, Any] | None:
+        """The worker's reply to its task, or None (nothing yet, or it died); a "ready" on the way is recorded."""
+        try:
+            while worker.conn.poll():
+                kind, payload = worker.conn.recv()
+                if kind != "ready":
+                    return kind, payload
+                self.startup = time.monotonic() - worker.spawned_at
+        except (EOFError, OSError):
+            pass
+        return None
+
+    def kill(self, worker: Worker) -> None:
+        """End ``worker`` now (SIGTERM, then SIGKILL); its task is dropped. A later submission starts another."""
+        _end(worker.process)
+        worker.busy = None
+        self._drop(worker)
+
+    def close(self) -> None:
+        """Stop every worker now. An idle worker holds nothing (its last fold is published or was never begun), so
+        it is ended rather than asked to exit: a worker that imported torch took 1.4 s to exit of its own accord,
+        time a time-limited command needs for its ensemble selection."""
+        self.terminate()
+
+    def terminate(self) -> None:
+        """End every worker at once (the end of a run, an interrupt, an error that aborts it)."""
+        for w in self.workers:
+            if w.process.is_alive():
+                w.process.terminate()
+        for w in self.workers:
+            _end(w.process)
+            w.conn.close()
+        self.workers = []
+
+    # ------------------------------------------------------------------ internals
+    def _spawn(self) -> Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(target=_serve, args=(child, self._initializer, self._initargs), daemon=True)
+        process.start()
+        child.close()
+        self.started += 1
+        worker = Worker(process, parent)
+        self.workers.append(worker)
+        return worker
+
+    def _drop(self, worker: Worker) -> None:
+        worker.conn.close()
+        if worker in self.workers:
+            self.workers.remove(worker)
+
+
+def _end(process: Any) -> None:
+    if process.is_alive():
+        process.terminate()
+        process.join(timeout=5)
+    if process.is_alive():
+        process.kill()
+        process.join(timeout=5)
+    elif process.exitcode is None:
+        process.join(timeout=5)

@@ -1,0 +1,156 @@
+"""A time limit that holds whatever a fold costs: a fold that would overrun is stopped (its worker ended), nothing of
+it is left in the store, the cheapest model is whole early, and one pool of workers serves every wave.
+
+The slow folds are made with the fault hook (:mod:`kaggle_kit.faults`): ``epoch:1:hang`` makes a net's first epoch
+last an hour and ``fold-files:2:hang`` a worker's second fold stop with its files half-written, so the tests do not
+depend on how fast the machine is."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import demo_spec
+
+from kaggle_kit import runner
+from kaggle_kit.leaderboard import leaderboard
+from kaggle_kit.pool import WorkerDied, WorkerPool
+from kaggle_kit.runner import RunSession, baseline_spec, run
+from kaggle_kit.store import RunStore
+
+FAST = {"num_boost_round": 12, "early_stopping_rounds": 0}
+FOLDS = {"strategy": "stratified", "n_splits": 3}
+LGBM = {"name": "lgbm", "kind": "lightgbm", **FAST}
+MLP = {"name": "mlp", "kind": "mlp", "params": {"epochs": 3, "hidden": [16]}}
+
+
+def _temps(run_dir: Path) -> list[Path]:
+    """Hidden temporary files and folders (a fold or a file caught mid-write) anywhere in the run folder."""
+    return [p for p in run_dir.rglob(".*") if p.name.endswith(".tmp")]
+
+
+def test_a_slow_first_fold_is_stopped_and_the_command_ends_within_its_limit_with_a_whole_model(
+    demo_data: Path, tmp_path: Path
+) -> None:
+    """The net's first fold never ends (its first epoch hangs): it is stopped at its probe limit, not left to run
+    past the command's limit; LightGBM, the cheapest kind, was whole early and is submitted. The next run (no limit,
+    no fault) reuses every finished fold and fits only the net's."""
+    limit = 25.0
+    spec = demo_spec(
+        "demo-breast-cancer", demo_data, run={"n_jobs": 1, "threads_per_task": 1}, folds=FOLDS, models=[MLP, LGBM]
+    )
+    config = tmp_path / "c.toml"
+    config.write_text(spec.to_toml())
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "kaggle_kit.cli", "run", str(config), "--runs-root", str(runs)]
+    env = {**os.environ, "KAGGLE_KIT_FAULT": "epoch:1:hang"}
+    start = time.monotonic()
+    proc = subprocess.run([*cmd, "--time-limit", str(limit)], capture_output=True, text=True, timeout=300, env=env)
+    wall = time.monotonic() - start
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert wall <= limit * 1.05 + 3.0, out[-3000:]  # the margin covers starting Python on a loaded machine
+    run_dir = runs / spec.run_name
+    assert "mlp            repeat 0 fold 1/3  stopped after" in (run_dir / "run.log").read_text()
+    ranked = {r.name: r for r in leaderboard(run_dir)}
+    assert ranked["lgbm"].status == "ok" and len(ranked["lgbm"].fold_scores) == 3
+    assert "mlp" not in ranked  # never whole: not ranked, blended or submitted
+    assert "submission (" in proc.stdout and list((run_dir / "submissions").glob("*.csv"))
+    assert _temps(run_dir) == [] and not list(run_dir.glob("models/mlp/*/folds/*"))
+    assert RunStore(run_dir).read_meta()["execution"]["where"] == "a local process pool"  # even with one job
+
+    stamps = {p: p.stat().st_mtime_ns for p in run_dir.glob("models/*/*/folds/*/result.json")}
+    again = run(spec, runs_root=runs, progress=None, record_history=False)
+    assert again.fitted == 3 and again.reused == 6  # the net's 3 folds; the baseline's and lgbm's reused
+    assert all(p.stat().st_mtime_ns == s for p, s in stamps.items())
+    assert {m.name: m.status for m in again.models} == {"baseline": "ok", "mlp": "ok", "lgbm": "ok"}
+
+
+def test_a_fold_stopped_mid_write_leaves_nothing_and_its_worker_is_replaced(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's 2nd fold hangs with its files in its hidden folder; stopped at its ``max_seconds``, its worker is
+    ended and that folder removed; the 1st fold stays, and the 3rd runs on a new worker of the same pool."""
+    monkeypatch.setenv("KAGGLE_KIT_FAULT", "fold-files:2:hang")  # read by the workers (spawned), not this process
+    spec = demo_spec("demo-breast-cancer", demo_data, run={"n_jobs": 1, "threads_per_task": 1}, folds=FOLDS)
+    session = RunSession.open(spec, tmp_path, None, None, None, None, None, None)
+    try:
+        model = baseline_spec()
+        todo, _ = session.tasks(model)
+        session.start(len(todo))
+        todo[1] = todo[1].__class__(**{**todo[1].__dict__, "max_seconds": 2.0})
+        outcomes = session.run_tasks(todo, deadline=time.monotonic() + 240)
+        assert [(t.fold, round(s)) for t, s in outcomes.stopped] == [(1, 2)] and not outcomes.errors
+        assert session.pool is not None and session.pool.started == 2  # the ended worker was replaced
+        left, done = session.tasks(model)
+        assert [t.fold for t in left] == [1] and sorted(r.fold for r in done) == [0, 2]
+        assert _temps(session.store.root) == []
+    finally:
+        session.close()
+    assert session.pool is None
+
+
+def test_one_pool_of_workers_serves_every_wave(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time-limited run fits its models in several waves (the anchor and probes, the whole configs, rounds of
+    seed bags): the worker processes are started once for all of them, not once per wave."""
+    pools = []
+    make = runner.make_pool
+
+    def counting(*args, **kwargs):
+        pools.append(make(*args, **kwargs))
+        return pools[-1]
+
+    monkeypatch.setattr(runner, "make_pool", counting)
+    xgb = {"name": "xgb", "kind": "xgboost", **FAST}
+    spec = demo_spec(
+        "demo-breast-cancer", demo_data, run={"n_jobs": 2, "threads_per_task": 1}, folds=FOLDS, models=[LGBM, xgb]
+    )
+    lines: list[str] = []
+    result = run(spec, runs_root=tmp_path, time_limit=120, progress=lines.append, record_history=False)
+    assert sum(line.startswith("time limit:") for line in lines) >= 3, lines  # several waves ...
+    assert len(pools) == 1 and pools[0].started <= 2  # ... one pool, its workers started once
+    assert pools[0].workers == []  # closed at the end of the run
+    meta = RunStore(result.run_dir).read_meta()
+    assert meta["bags"] and all(m.status == "ok" for m in result.models)
+
+
+def test_worker_pool_returns_values_errors_deaths_and_ends_a_worker_on_demand() -> None:
+    """The pool the time limit relies on: a value comes back, an exception comes back with the worker's traceback,
+    a worker that dies is a WorkerDied naming its exit code, and a worker ended mid-task is replaced on the next
+    submission; the same workers serve later tasks."""
+    pool = WorkerPool(2, int, ())  # int(): an initializer that does nothing
+
+    def outcomes(n: int) -> dict:
+        got: dict = {}
+        deadline = time.monotonic() + 120
+        while len(got) < n and time.monotonic() < deadline:
+            got.update({h: (v, e) for h, v, e in pool.wait(5.0)})
+        return got
+
+    try:
+        pool.submit("ok", abs, (-3,), time.monotonic())
+        pool.submit("bad", int, ("x",), time.monotonic())
+        got = outcomes(2)
+        assert got["ok"] == (3, None)
+        error = got["bad"][1]
+        assert isinstance(error, ValueError) and "invalid literal" in str(error.__cause__)
+        assert pool.started == 2 and pool.startup is not None and pool.startup > 0
+        pool.submit("again", abs, (-5,), time.monotonic())
+        assert outcomes(1) == {"again": (5, None)} and pool.started == 2  # no new process for a later task
+        pool.submit("dies", os._exit, (3,), time.monotonic())
+        died = outcomes(1)["dies"][1]
+        assert isinstance(died, WorkerDied) and "exit code 3" in str(died)
+        worker = pool.submit("hangs", time.sleep, (600,), time.monotonic())
+        pool.kill(worker)
+        assert not worker.process.is_alive() and pool.running() == []
+        pool.submit("after", abs, (-7,), time.monotonic())
+        assert outcomes(1) == {"after": (7, None)}
+    finally:
+        pool.close()
+    assert pool.workers == []
