@@ -154,3 +154,25 @@ def test_worker_pool_returns_values_errors_deaths_and_ends_a_worker_on_demand() 
     finally:
         pool.close()
     assert pool.workers == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "unit", "cap"),
+    [
+        ("realmlp", {}, "epochs", 64),  # its own default (the paper-like 64), not the mlp's 30
+        ("tabm", {"epochs": 12}, "epochs", 12),
+        ("hybrid", {}, "epochs", 30),  # every net kind can be shortened, the ones added later too
+        ("mlp", {}, "epochs", 30),
+        ("lightgbm_xt", {}, "rounds", 5000),
+        ("catboost", {}, "rounds", 5000),
+        ("random_forest", {}, None, None),
+    ],
+)
+def test_the_budget_knows_each_kinds_cap_from_the_kind_itself(
+    kind: str, params: dict, unit: str | None, cap: int | None
+) -> None:
+    from kaggle_kit.config import ModelSpec
+    from kaggle_kit.search.budget import cap_of, unit_of
+
+    model = ModelSpec(name="m", kind=kind, params=params)
+    assert (unit_of(model), cap_of(model)) == (unit, cap)

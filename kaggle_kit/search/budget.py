@@ -38,21 +38,15 @@ from typing import Literal
 import numpy as np
 
 from ..config import ModelSpec
+from ..models.nn.families import FAMILIES
 from ..store import FoldResult
 from .spaces import SPACES
 
 Unit = Literal["rounds", "epochs"]
 
-#: kinds whose cost grows with a cap the budget may lower: boosting rounds (ModelSpec.num_boost_round) or epochs
-#: (params.epochs); search families declare theirs in their Space
-UNIT_OF_KIND: dict[str, Unit] = {
-    "xgboost": "rounds",
-    "lightgbm": "rounds",
-    "mlp": "epochs",
-    "cnn": "epochs",
-    "rnn": "epochs",
-    "cnn1d": "epochs",
-}
+#: kinds whose cost grows with a cap the budget may lower: boosting rounds (ModelSpec.num_boost_round); search
+#: families declare theirs in their Space, and every net kind (kaggle_kit.models.nn.families) has epochs
+UNIT_OF_KIND: dict[str, Unit] = dict.fromkeys(("xgboost", "lightgbm", "lightgbm_xt", "catboost"), "rounds")
 MIN_UNITS: dict[Unit, int] = {"rounds": 50, "epochs": 5}  #: a cap lowered below this is not worth fitting
 #: kinds from the cheapest fold to the dearest, before anything is measured (fold seconds of preset 'best' on the
 #: 5k-row ``fair`` table, 2 loaded cores: lightgbm 0.6, xgboost 0.6, lightgbm_xt 0.8, linear 1.1, catboost 1.4,
@@ -72,9 +66,9 @@ PRIOR_ORDER = (
     "cnn1d",
     "rnn",
     "cnn",
+    "hybrid",
     "tabm",
 )
-DEFAULT_EPOCHS = 30  #: the nets' params.epochs default (kaggle_kit.models.nn.params.TRAIN_PARAMS)
 DEFAULT_PATIENCE = 10
 WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
 MIN_WAVE_S = 5.0
@@ -89,7 +83,9 @@ def unit_of(model: ModelSpec) -> Unit | None:
     for space in SPACES.values():
         if space.kind == model.kind and space.budget is not None:
             return space.budget
-    return UNIT_OF_KIND.get(model.kind)
+    if model.kind in UNIT_OF_KIND:
+        return UNIT_OF_KIND[model.kind]
+    return "epochs" if model.kind in FAMILIES else None
 
 
 def cap_of(model: ModelSpec) -> int | None:
@@ -98,7 +94,7 @@ def cap_of(model: ModelSpec) -> int | None:
     if unit == "rounds":
         return model.num_boost_round
     if unit == "epochs":
-        return int(model.params.get("epochs", DEFAULT_EPOCHS))
+        return int(model.params.get("epochs", FAMILIES[model.kind].schema["epochs"].default))
     return None
 
 
