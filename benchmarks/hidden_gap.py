@@ -78,7 +78,8 @@ def main() -> None:
                     f"{res['test']:.5f}  wall {res['wall_seconds']:.1f} s  load {load_average()}"
                 )
                 for name, s in sorted(res["all"].items(), key=lambda t: t[1]["cv"], reverse=metric.greater_is_better):
-                    print(f"      {name:<14} CV {s['cv']:.5f}  test {s['test']:.5f}  (test - CV {s['test'] - s['cv']:+.5f})")
+                    gap = s["test"] - s["cv"]
+                    print(f"      {name:<14} CV {s['cv']:.5f}  test {s['test']:.5f}  (test - CV {gap:+.5f})")
         print(f"\n{ds.name}: the submission over {len(seeds)} split seeds (mean; test - CV per seed)")
         for which in ("old", args.preset):
             cv = [per_seed[s][which]["nested_cv"] for s in seeds]

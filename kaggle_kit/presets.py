@@ -231,10 +231,11 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_NET_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
+                steps = _NET_STEPS if batch == 256 else _NET_STEPS_LARGE
                 add(
                     {"name": "realmlp", "kind": "realmlp", "params": {"epochs": epochs, "batch_size": batch}},
                     "RealMLP-style net: the strongest tuned-and-ensembled CPU family (TabArena); the deep half "
-                    f"({epochs} epochs of {batch} rows: about {_NET_STEPS if batch == 256 else _NET_STEPS_LARGE} steps a fold)",
+                    f"({epochs} epochs of {batch} rows: about {steps} steps a fold)",
                 )
             else:
                 left_out.append(

@@ -247,7 +247,10 @@ def test_the_kits_optimizers_step_exactly_as_torchs(name: str, options: dict) ->
         net = _mlp(5, 1, width=8)
         decayed = [p for p in net.parameters() if p.ndim > 1]
         others = [p for p in net.parameters() if p.ndim == 1]
-        groups = [{"params": decayed, "lr": 0.01, "weight_decay": 0.02}, {"params": others, "lr": 0.003, "weight_decay": 0.0}]
+        groups = [
+            {"params": decayed, "lr": 0.01, "weight_decay": 0.02},
+            {"params": others, "lr": 0.003, "weight_decay": 0.0},
+        ]
         opt = cls(groups, lr=0.01, **options)
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=[0.01, 0.003], total_steps=20, cycle_momentum=name == "SGD"
