@@ -85,14 +85,16 @@ def run_config(ds: Dataset, which: str, train: pl.DataFrame, hidden: pl.DataFram
     run_seconds = time.perf_counter() - start
     report = blend_report(result.run_dir, "all")
     wall = time.perf_counter() - start
-    if report.beats_best_model:
-        chosen, cv = report.best_blend.name, report.best_blend.mean
+    kind, chosen = report.choice()
+    if kind == "blend":
+        cv = report.best_blend.mean
         preds = blend_test_predictions(result.run_dir, chosen)
     else:
-        chosen, cv = report.best_model.name, report.model_mean(report.best_model)
+        cv = report.model_mean(report.best_model)
         preds = RunStore(result.run_dir).read_predictions(chosen, "test")
     return {
         "config": which,
+        "run_dir": str(result.run_dir),
         "submitted": chosen,
         "nested_cv": cv,
         "test": hidden_score(ds, result.run_dir, preds, hidden),
@@ -126,6 +128,7 @@ def main() -> None:
         for which in configs:
             with tempfile.TemporaryDirectory(prefix=f"kit-portfolio-{ds.name}-") as tmp:
                 res = run_config(ds, which, train, hidden, Path(tmp), args.quick)
+            res.pop("run_dir")
             entry[which] = res
             old = entry["old"]
             ratio = res["wall_seconds"] / old["wall_seconds"]

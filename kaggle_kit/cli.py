@@ -106,14 +106,10 @@ def _submit_verdict(run_dir: Path, report: BlendReport) -> None:
     from .report import record_submission
     from .submit import write_submission
 
-    if report.beats_best_model:
-        name, path = report.best_blend.name, write_submission(run_dir, blend=report.best_blend.name)
-        source = f"blend {name}"
-    else:
-        name, path = report.best_model.name, write_submission(run_dir, report.best_model.name)
-        source = f"model {name}"
+    kind, name = report.choice()
+    path = write_submission(run_dir, blend=name) if kind == "blend" else write_submission(run_dir, name)
     record_submission(run_dir, name, path)
-    print(f"\nsubmission ({source}): {path}")
+    print(f"\nsubmission ({kind} {name}): {path}")
 
 
 def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:

@@ -162,3 +162,18 @@ def test_mutation_each_mutant_changes_one_line_and_compiles() -> None:
         elif " -> " in mutant.what:
             assert mutant.what.split(" -> ")[1] in after, (mutant, changed)
     assert mutation.mutants_of(module) == mutants  # the same order every time: names stay valid
+
+
+def test_hidden_gap_scores_every_model_and_blend_on_each_split(tmp_path: Path) -> None:
+    figures = _run("hidden_gap.py", "--quick", "--datasets", "anes96", "--split-seeds", "0,1", tmp_path=tmp_path)
+    seeds = figures["anes96"]
+    assert set(seeds) == {"0", "1"}
+    for entry in seeds.values():
+        for which in ("old", "good"):
+            res = entry[which]
+            assert {"lgbm", "xgb", "hill_climb"} <= set(res["all"])  # models and blends, the baseline left out
+            assert "baseline" not in res["all"]
+            # the submission's hidden score is the one the table gives its pick (scored once, by one function)
+            assert res["all"][res["submitted"]]["test"] == pytest.approx(res["test"], abs=1e-12)
+            assert all(np.isfinite(s["cv"]) and 0 < s["test"] < 2.5 for s in res["all"].values())
+    assert seeds["0"]["old"]["test"] != seeds["1"]["old"]["test"]  # another split, other hidden rows

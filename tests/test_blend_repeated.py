@@ -72,6 +72,7 @@ def test_a_one_model_blend_scores_exactly_its_model(repeated: Path) -> None:
     assert report.model_mean(lgbm) == pytest.approx(np.mean(expected), abs=1e-12) == report.best_blend.mean
     assert not report.beats_best_model and report.verdict().startswith("No blend beats")
     assert "(+0.00000;" in report.verdict()
+    assert report.choice() == ("model", "lgbm")  # a tie is not a win: the model is submitted
 
 
 def test_the_verdict_and_both_rankings_agree_with_an_independent_computation(repeated: Path) -> None:

@@ -75,6 +75,9 @@ def test_blend_report_on_the_demo_runs(runs: dict[str, Path], name: str) -> None
     assert "Blend leaderboard" in text and "honest CV" in text and "in-sample" in text and "gap" in text
     verdict = report.verdict()
     assert verdict.startswith("The best blend") if report.beats_best_model else verdict.startswith("No blend beats")
+    best = report.best_model
+    wins = metric.better(report.best_blend.mean, report.model_mean(best))  # the rule, from the scores themselves
+    assert report.choice() == (("blend", report.best_blend.name) if wins else ("model", best.name))
     assert "% of the" in text  # the blend's time against the models' fitting time
     if name == "demo-digits":
         assert "rank average left out" in text

@@ -227,9 +227,60 @@ def test_sgd_uses_nesterov_momentum_and_no_decay_on_biases() -> None:
     from kaggle_kit.models.nn.optim import make_optimizer
 
     opt = make_optimizer(_mlp(4, 2), {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3})
-    assert isinstance(opt, torch.optim.SGD) and opt.defaults["nesterov"] and opt.defaults["momentum"] == 0.9
+    assert type(opt).__name__ == "SGD" and opt.defaults["nesterov"] and opt.defaults["momentum"] == 0.9
     decays = {g["weight_decay"]: [p.ndim for p in g["params"]] for g in opt.param_groups}
     assert set(decays[1e-3]) == {2} and set(decays[0.0]) == {1}
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("AdamW", {"betas": (0.9, 0.95)}), ("Adam", {}), ("SGD", {"momentum": 0.9, "nesterov": True})],
+)
+def test_the_kits_optimizers_step_exactly_as_torchs(name: str, options: dict) -> None:
+    """The kit's own optimizers (written out to keep torch._dynamo out of the workers) follow torch's update rules:
+    two groups with their own lr and weight decay, a one-cycle schedule (cycling SGD's momentum) over 20 steps."""
+    from kaggle_kit.models.nn import optim
+
+    final = []
+    for cls in (getattr(optim, name), getattr(torch.optim, name)):
+        torch.manual_seed(0)
+        net = _mlp(5, 1, width=8)
+        decayed = [p for p in net.parameters() if p.ndim > 1]
+        others = [p for p in net.parameters() if p.ndim == 1]
+        groups = [
+            {"params": decayed, "lr": 0.01, "weight_decay": 0.02},
+            {"params": others, "lr": 0.003, "weight_decay": 0.0},
+        ]
+        opt = cls(groups, lr=0.01, **options)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=[0.01, 0.003], total_steps=20, cycle_momentum=name == "SGD"
+        )
+        x, y = torch.randn(64, 5), torch.randn(64, 1)
+        for _ in range(20):
+            opt.zero_grad()
+            ((net(x) - y) ** 2).mean().backward()
+            opt.step()
+            sched.step()
+        final.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+    torch.manual_seed(0)
+    start = torch.cat([p.detach().flatten() for p in _mlp(5, 1, width=8).parameters()])
+    assert (final[0] - start).abs().max() > 1e-3  # the steps moved the weights
+    torch.testing.assert_close(final[0], final[1], rtol=1e-6, atol=1e-7)
+
+
+def test_a_net_fit_does_not_import_torch_dynamo() -> None:
+    """torch's own optimizers import torch._dynamo on first use (1.5-2.5 s in each fresh worker process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from kaggle_kit.models.nn.estimators import NetClassifier\n"
+        "X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)\n"
+        "NetClassifier('realmlp', {'epochs': 2}, validation_fraction=0.25, threads=1).fit(X, X[:, 0] > 0)\n"
+        "assert 'torch._dynamo' not in sys.modules, 'a fit imported torch._dynamo'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_gradient_clipping_bounds_the_norm() -> None:

@@ -239,7 +239,9 @@ def test_init_recognises_a_long_table_with_a_labels_file_and_the_config_moves(tm
     assert data.train.height == 45 and data.test is not None and data.test.height == 15
 
 
-@pytest.mark.parametrize(("rows", "epochs", "batch"), [(450, 64, 256), (5_000, 16, 512), (16_000, 8, 512)])
+@pytest.mark.parametrize(
+    ("rows", "epochs", "batch"), [(450, 64, 256), (3_000, 13, 256), (5_000, 12, 512), (16_000, 8, 512)]
+)
 def test_realmlp_is_sized_to_a_number_of_steps_per_fold(rows: int, epochs: int, batch: int) -> None:
     spec = next(m.spec for m in resolve_preset("good", profile(n_rows=rows)).models if m.spec["kind"] == "realmlp")
     assert (spec["params"]["epochs"], spec["params"]["batch_size"]) == (epochs, batch)

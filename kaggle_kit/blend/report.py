@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -83,6 +84,14 @@ class BlendReport:
     @property
     def beats_best_model(self) -> bool:
         return get_metric(self.metric).better(self.best_blend.mean, self.model_mean(self.best_model))
+
+    def choice(self) -> tuple[Literal["blend", "model"], str]:
+        """What the verdict submits, as ``(kind, name)``: ``("blend", best blend)`` when its nested CV beats the best
+        single model on the same held-out folds, else ``("model", best model)``. The one rule the CLI's submission,
+        ``kaggle-kit predict --best`` and the benchmarks follow."""
+        if self.blends and self.beats_best_model:
+            return "blend", self.best_blend.name
+        return "model", self.best_model.name
 
     def verdict(self) -> str:
         """One paragraph: does the best blend's honest score beat the best single model's CV; if not, why not."""

@@ -58,7 +58,5 @@ def best_choice(run_dir: Path | str) -> Choice:
     if not report.blends:
         best = report.best_model
         return Choice("model", best.name, f"no blend is stored: the best model by CV is {best.name!r}")
-    verdict = report.verdict()
-    if report.beats_best_model:
-        return Choice("blend", report.best_blend.name, verdict)
-    return Choice("model", report.best_model.name, verdict)
+    kind, name = report.choice()
+    return Choice(kind, name, report.verdict())
