@@ -162,8 +162,8 @@ def _invariant_kinds() -> list[str]:
         try:
             if thread_invariant(ModelSpec(name="m", kind=kind, **extra.get(kind, {}))):
                 kinds.append(kind)
-        except ConfigError:  # a kind that needs params to be built (the image / sequence nets): not invariant
-            assert kind in ("cnn", "rnn", "cnn1d"), kind
+        except ConfigError:  # a kind that needs params to be built (the image / sequence / hybrid nets)
+            assert kind in ("cnn", "rnn", "cnn1d", "hybrid"), kind
     assert {"lightgbm", "dummy"} <= set(kinds) and "xgboost" not in kinds and "mlp" not in kinds
     return sorted(kinds)
 
