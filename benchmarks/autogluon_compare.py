@@ -41,8 +41,8 @@ from kaggle_kit.blend import blend_report, blend_test_predictions
 from kaggle_kit.config import CompetitionSpec, build_spec, load_spec
 from kaggle_kit.demo import make_demo
 from kaggle_kit.metrics import Metric, get_metric
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE = Path(__file__).resolve().with_name("_autogluon_side.py")

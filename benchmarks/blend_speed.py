@@ -28,8 +28,8 @@ from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
 
 from kaggle_kit.blend import NelderMead, blend_predictions, weighted_sum
-from kaggle_kit.folds import make_folds
 from kaggle_kit.metrics import get_metric
+from kaggle_kit.runtime.folds import make_folds
 
 
 def synthetic_oof(n_rows: int, n_models: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +91,7 @@ def _sk_score(metric: str, y: np.ndarray, p: np.ndarray) -> float:
 def demo_share(runs_root: Path) -> None:
     """The blend step's time as a share of the time its models took to fit, for each demo run folder found."""
     from kaggle_kit.blend import fit_blend
-    from kaggle_kit.store import RunStore
+    from kaggle_kit.runtime.store import RunStore
 
     for run_dir in sorted(p.parent for p in runs_root.glob("demo-*/run.json")):
         try:

@@ -42,7 +42,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, mak
 
 from kaggle_kit.config import build_spec
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.runner import run
+from kaggle_kit.runtime.runner import run
 
 CHOICES = ("metric", "loss")
 SCORES = ("cv", "fold_mean", "held_out")
@@ -86,7 +86,7 @@ def cv_score(
     dataset: str, library: str, choice: str, seed: int, args: argparse.Namespace, root: Path
 ) -> dict[str, float]:
     """OOF score, mean fold score, held-out score, mean rounds kept and seconds of one run of the kit."""
-    from kaggle_kit.store import RunStore
+    from kaggle_kit.runtime.store import RunStore
 
     loader, task, metric = DATASETS[dataset]
     X_all, y_all = loader()

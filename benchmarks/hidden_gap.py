@@ -26,7 +26,7 @@ from portfolio import hidden_score, run_config
 
 from kaggle_kit.blend import blend_names, blend_test_predictions, read_blend
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.store import RunStore
 
 
 def everything(ds: Any, run_dir: Path, hidden: Any) -> dict[str, dict[str, float]]:

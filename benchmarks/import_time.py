@@ -33,7 +33,8 @@ HEAVY = ("torch", "xgboost", "lightgbm", "polars")
 STATEMENTS = {
     "import kaggle_kit": "import kaggle_kit",
     "tree-only notebook": (
-        "from kaggle_kit import load_spec, run, fit_blend, leaderboard; import kaggle_kit.runner, kaggle_kit.blend"
+        "from kaggle_kit import load_spec, run, fit_blend, leaderboard; "
+        "import kaggle_kit.runtime.runner, kaggle_kit.blend"
     ),
     "import polars": "import polars",
     "import xgboost": "import xgboost",

@@ -11,7 +11,7 @@ The mutants are drawn at random (seeded) from all those of a module, so that a r
 
     .venv/bin/python benchmarks/mutation.py                              # the default modules and tests
     .venv/bin/python benchmarks/mutation.py --max-mutants 10 --seed 1
-    .venv/bin/python benchmarks/mutation.py kaggle_kit/store.py="tests/test_runner.py -k oof"
+    .venv/bin/python benchmarks/mutation.py kaggle_kit/runtime/store.py="tests/test_runner.py -k oof"
     .venv/bin/python benchmarks/mutation.py --only kaggle_kit/blend/weighting.py:17 --list
 
 A target is ``PATH`` (its tests are the default ones for it, or ``--tests``) or ``PATH=PYTEST ARGS``. Not run in
@@ -44,7 +44,7 @@ DEFAULT_TARGETS: dict[str, str] = {
     "kaggle_kit/blend/selection.py": "tests/test_selection.py tests/test_blend.py",
     "kaggle_kit/blend/weighting.py": "tests/test_blend.py tests/test_selection.py",
     "kaggle_kit/blend/scoring.py": "tests/test_blend.py tests/test_selection.py",
-    "kaggle_kit/store.py": "tests/test_store.py tests/test_runner.py tests/test_resume.py -k 'not parallel'",
+    "kaggle_kit/runtime/store.py": "tests/test_store.py tests/test_runner.py tests/test_resume.py -k 'not parallel'",
     "kaggle_kit/models/nn/inputs.py": (
         "tests/test_nn.py tests/test_nn_tabular.py -k 'not periodic_effects and not beats_gbdt and not "
         "learn_a_categorical and not image_files and not variants_build and not cuda and not torch'"

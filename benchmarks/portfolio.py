@@ -32,8 +32,8 @@ from _machine import load_average, machine_line
 from kaggle_kit.blend import blend_report, blend_test_predictions
 from kaggle_kit.config import build_spec
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 #: what `kaggle-kit init` wrote before the presets (kaggle_kit 0.1, session 2)
 OLD_INIT_MODELS = [

@@ -1,4 +1,4 @@
-"""Runner overhead: ``kaggle_kit.runner.run`` against a bare XGBoost / LightGBM K-fold loop (target: <= 1.05x wall).
+"""Runner overhead: ``kaggle_kit.run`` against a bare XGBoost / LightGBM K-fold loop (target: <= 1.05x wall).
 
 Both sides start from the same polars frames (a binary task made by ``sklearn.datasets.make_classification``:
 ``--rows`` training rows, a quarter as many test rows, ``--cols`` features) and fit the same model on the same folds
@@ -39,9 +39,9 @@ from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
 
 from kaggle_kit.config import CompetitionSpec, build_spec
-from kaggle_kit.folds import Folds
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.folds import Folds
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 LIBRARIES = ("xgboost", "lightgbm")
 SEED = 0  # the spec's seed: fold assignment and the libraries' own seeds

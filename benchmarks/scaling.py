@@ -2,7 +2,8 @@
 
 For each size, a fresh process writes a binary task made by ``sklearn.datasets.make_classification`` (``--cols``
 features, a test set of a tenth of the training rows) to parquet; then another fresh process runs the kit on it
-from the files, as a user would: ``kaggle_kit.runner.run`` with one GBDT at a fixed round count (no early stopping,
+from the files, as a user would: ``kaggle_kit.runtime.runner.run`` with one GBDT at a fixed round count (no early
+stopping,
 so every size does the same work per row), 5 stratified folds, and the kit's default parallelism (one worker per
 core). The parent samples the resident memory of that process and all its workers together, and times it.
 
@@ -57,7 +58,7 @@ def make_data(rows: int, cols: int, folder: Path, seed: int = 0) -> None:
 def fit(folder: Path, model: str, rounds: int, n_jobs: int) -> dict[str, object]:
     """Run the kit on ``folder``'s data (in this process and its workers); return what the parent prints."""
     from kaggle_kit.config import build_spec
-    from kaggle_kit.runner import run
+    from kaggle_kit.runtime.runner import run
 
     spec = build_spec(
         {

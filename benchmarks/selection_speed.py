@@ -143,7 +143,7 @@ def main() -> None:
         )
     if args.nested_rows:
         from kaggle_kit.blend import blend_predictions
-        from kaggle_kit.folds import make_folds
+        from kaggle_kit.runtime.folds import make_folds
 
         y, stack = synthetic(args.nested_rows, args.models, 2, seed=2)
         folds = make_folds(len(y), strategy="stratified", n_splits=5, seed=0, y=y)

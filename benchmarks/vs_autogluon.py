@@ -90,7 +90,7 @@ def kit_predictions(run_dir: str) -> tuple[str, pl.DataFrame]:
     """What the command submitted (the verdict's pick: the best blend or model) as id + one column per class label."""
     from kaggle_kit.blend import blend_test_predictions
     from kaggle_kit.predict.best import best_choice
-    from kaggle_kit.store import RunStore
+    from kaggle_kit.runtime.store import RunStore
 
     choice = best_choice(run_dir)
     if choice.kind == "blend":

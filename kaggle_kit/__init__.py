@@ -23,13 +23,13 @@ _PUBLIC = {
     "ConfigError": "errors",
     "DataError": "errors",
     "StoreError": "errors",
-    "load_competition": "data",
-    "make_folds": "folds",
-    "Folds": "folds",
+    "load_competition": "readers.competition",
+    "make_folds": "runtime.folds",
+    "Folds": "runtime.folds",
     "get_metric": "metrics",
-    "run": "runner",
-    "RunResult": "runner",
-    "RunStore": "store",
+    "run": "runtime.runner",
+    "RunResult": "runtime.runner",
+    "RunStore": "runtime.store",
     "leaderboard": "leaderboard",
     "write_submission": "submit",
     "BlendReport": "blend",
@@ -53,14 +53,14 @@ if TYPE_CHECKING:  # pragma: no cover
         read_blend,
     )
     from .config import CompetitionSpec, DataSpec, FoldSpec, ModelSpec, RunSpec, SearchSpec, build_spec, load_spec
-    from .data import load_competition
     from .errors import ConfigError, DataError, KitError, StoreError
-    from .folds import Folds, make_folds
     from .leaderboard import leaderboard
     from .metrics import get_metric
     from .predict import predict
-    from .runner import RunResult, run
-    from .store import RunStore
+    from .readers.competition import load_competition
+    from .runtime.folds import Folds, make_folds
+    from .runtime.runner import RunResult, run
+    from .runtime.store import RunStore
     from .submit import write_submission
 
 

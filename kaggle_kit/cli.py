@@ -48,8 +48,8 @@ def _fit_and_finish(
 ) -> int:
     """Fit the run; under a time limit also blend every config (ensemble selection, stacking kept only when it beats
     it) and submit what the verdict picks, so that the whole command ends within the limit."""
-    from .progress import terminal_progress
-    from .runner import run
+    from .runtime.progress import terminal_progress
+    from .runtime.runner import run
 
     limit = _time_limit(args.time_limit)
     result = run(
@@ -117,7 +117,7 @@ def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
     from .config import SearchSpec
     from .errors import ConfigError
     from .presets import PRESET_SEARCH_KINDS
-    from .search import SPACES
+    from .runtime.search import SPACES
 
     if n is not None and n < 1:
         raise ConfigError(f"--search / --n takes the number of configs per family (1 or more); got {n}")
@@ -145,7 +145,7 @@ def _time_limit(limit: float | None) -> float | None:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from .leaderboard import format_leaderboard, leaderboard
     from .metrics import get_metric
-    from .store import RunStore
+    from .runtime.store import RunStore
 
     rows = leaderboard(args.run_dir)
     print(format_leaderboard(rows, get_metric(RunStore(args.run_dir).read_meta()["metric"])))
@@ -306,7 +306,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .config import load_spec
     from .demo import make_demo
     from .report import build_report
-    from .runner import run
+    from .runtime.runner import run
 
     for name in args.names or DEMO_CONFIGS:
         config = Path(args.competitions) / f"{name}.toml"
@@ -513,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .progress import install_plain_warnings
+    from .runtime.progress import install_plain_warnings
 
     try:
         with warnings.catch_warnings():  # restored on return: a notebook calling main() keeps its own format

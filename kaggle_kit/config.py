@@ -121,7 +121,7 @@ class SequenceSpec(_Strict):
 
 
 class ImageFilesSpec(_Strict):
-    """Images given as files, one per row of train / test (``[data.images]``); see :mod:`kaggle_kit.image_data`.
+    """Images given as files, one per row of train / test (``[data.images]``); see :mod:`kaggle_kit.readers.images`.
 
     Each row's file is ``<folder>/<pattern with the row's column value>``; its pixels become the float columns
     ``pixel0 ..`` (row-major, a pixel's channels together), what the ``cnn`` kind reads with
@@ -358,7 +358,7 @@ class RunSpec(_Strict):
         gt=0,
         description="wall-clock seconds for the whole run (also `--time-limit`): configs that cannot finish all their "
         "folds in time are not started, late ones get fewer rounds / epochs, time left over bags the best with "
-        "other seeds (kaggle_kit.search.budget)",
+        "other seeds (kaggle_kit.runtime.search.budget)",
     )
     gpus_per_task: float | None = Field(
         default=None,
@@ -503,10 +503,11 @@ MAX_SEARCH_CONFIGS = 1000  #: configs per family: names run from <family>_c000 t
 
 class SearchSpec(_Strict):
     """A search over model families (``[search]``): per family its default config, then configs drawn from its space
-    (:data:`kaggle_kit.search.SPACES`), each a model of the run named ``<family>_c<index>`` (``lightgbm_c007``)."""
+    (:data:`kaggle_kit.runtime.search.SPACES`), each a model of the run named ``<family>_c<index>``
+    (``lightgbm_c007``)."""
 
     families: Annotated[list[str], Field(min_length=1)] = Field(
-        description="families to search, keys of kaggle_kit.search.SPACES, e.g. ['lightgbm', 'xgboost']"
+        description="families to search, keys of kaggle_kit.runtime.search.SPACES, e.g. ['lightgbm', 'xgboost']"
     )
     n_configs: int | dict[str, int] = Field(
         default=8,
@@ -528,7 +529,7 @@ class SearchSpec(_Strict):
     @field_validator("families")
     @classmethod
     def _known_families(cls, value: list[str]) -> list[str]:
-        from .search.spaces import SPACES
+        from .runtime.search.spaces import SPACES
 
         for family in value:
             if family not in SPACES:

@@ -31,9 +31,10 @@ from typing import Any
 import polars as pl
 
 from .config import SAFE_NAME, build_spec
-from .data import ReadOptions, load_competition, read_table
 from .errors import ConfigError, DataError
 from .presets import DataProfile, resolve_preset
+from .readers.competition import load_competition
+from .readers.tables import ReadOptions, read_table
 
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 _TARGET_NAMES = ("target", "label", "labels", "y", "class")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from .metrics import Metric, get_metric
-from .store import ModelResult, RunStore
+from .runtime.store import ModelResult, RunStore
 
 T = TypeVar("T")
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import polars as pl
 
 from .config import SAFE_NAME
-from .data import sniff_separator
 from .errors import ConfigError, DataError, KitError, StoreError
 from .metrics import get_metric, to_labels, top_k_codes
-from .store import RunStore
+from .readers.tables import sniff_separator
+from .runtime.store import RunStore
 
 
 def write_submission(

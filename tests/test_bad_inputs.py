@@ -334,8 +334,8 @@ def _registered(kind: str) -> bool:
     return kind in ADAPTERS
 
 
-HAVE_IMAGES = _importable("kaggle_kit.image_data")
-HAVE_SEQUENCES = _importable("kaggle_kit.sequence_data")
+HAVE_IMAGES = _importable("kaggle_kit.readers.images")
+HAVE_SEQUENCES = _importable("kaggle_kit.readers.sequences")
 PENDING_IMAGES = pytest.mark.skipif(not HAVE_IMAGES, reason="pending [data.images]")
 PENDING_SEQUENCES = pytest.mark.skipif(not HAVE_SEQUENCES, reason="pending [data.sequences]")
 

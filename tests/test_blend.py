@@ -23,8 +23,8 @@ from kaggle_kit.blend import (
     to_simplex,
 )
 from kaggle_kit.errors import ConfigError, KitError
-from kaggle_kit.folds import make_folds
 from kaggle_kit.metrics import Metric, get_metric, roc_auc
+from kaggle_kit.runtime.folds import make_folds
 
 WEIGHTING = ("mean", "rank", "nelder_mead", "hill_climb")
 

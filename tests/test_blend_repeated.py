@@ -20,8 +20,8 @@ from kaggle_kit.blend import blend_report, fit_blend
 from kaggle_kit.cli import main
 from kaggle_kit.errors import StoreError
 from kaggle_kit.report import collect_report
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 NAIVE_BAYES = {"name": "nb", "kind": "sklearn", "estimator": "sklearn.naive_bayes.GaussianNB"}
 

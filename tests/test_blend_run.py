@@ -18,8 +18,8 @@ from kaggle_kit.blend import blend_report, fit_blend, import_predictions, read_b
 from kaggle_kit.blend.inputs import load_run
 from kaggle_kit.cli import main
 from kaggle_kit.errors import DataError, StoreError
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import write_submission
 
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
@@ -42,7 +42,7 @@ def runs(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 
 def _target(demo_data: Path, name: str) -> np.ndarray:
-    from kaggle_kit.data import load_competition
+    from kaggle_kit.readers.competition import load_competition
 
     return load_competition(demo_spec(name, demo_data, models=fast_models())).y
 

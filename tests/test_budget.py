@@ -1,7 +1,8 @@
 """A time limit that holds whatever a fold costs: a fold that would overrun is stopped (its worker ended), nothing of
 it is left in the store, the cheapest model is whole early, and one pool of workers serves every wave.
 
-The slow folds are made with the fault hook (:mod:`kaggle_kit.faults`): ``epoch:1:hang`` makes a net's first epoch
+The slow folds are made with the fault hook (:mod:`kaggle_kit.runtime.faults`): ``epoch:1:hang`` makes a net's first
+epoch
 last an hour and ``fold-files:2:hang`` a worker's second fold stop with its files half-written, so the tests do not
 depend on how fast the machine is."""
 
@@ -16,11 +17,11 @@ from pathlib import Path
 import pytest
 from conftest import demo_spec
 
-from kaggle_kit import runner
 from kaggle_kit.leaderboard import leaderboard
-from kaggle_kit.pool import WorkerDied, WorkerPool
-from kaggle_kit.runner import RunSession, baseline_spec, run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime import runner
+from kaggle_kit.runtime.pool import WorkerDied, WorkerPool
+from kaggle_kit.runtime.runner import RunSession, baseline_spec, run
+from kaggle_kit.runtime.store import RunStore
 
 FAST = {"num_boost_round": 12, "early_stopping_rounds": 0}
 FOLDS = {"strategy": "stratified", "n_splits": 3}
@@ -172,7 +173,7 @@ def test_the_budget_knows_each_kinds_cap_from_the_kind_itself(
     kind: str, params: dict, unit: str | None, cap: int | None
 ) -> None:
     from kaggle_kit.config import ModelSpec
-    from kaggle_kit.search.budget import cap_of, unit_of
+    from kaggle_kit.runtime.search.budget import cap_of, unit_of
 
     model = ModelSpec(name="m", kind=kind, params=params)
     assert (unit_of(model), cap_of(model)) == (unit, cap)

@@ -1,4 +1,4 @@
-"""Tests for kaggle_kit.data: reading a competition's files and checking them against the spec."""
+"""Tests for kaggle_kit.readers.competition: reading a competition's files and checking them against the spec."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
 from kaggle_kit.config import CompetitionSpec, build_spec
-from kaggle_kit.data import CompetitionData, load_competition, prepare_competition, read_table
 from kaggle_kit.errors import DataError, KitError
+from kaggle_kit.readers.competition import CompetitionData, load_competition, prepare_competition
+from kaggle_kit.readers.tables import read_table
 
 METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
 

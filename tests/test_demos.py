@@ -26,7 +26,7 @@ from kaggle_kit.blend import BlendResult, blend_report, read_blend
 from kaggle_kit.cli import DEMO_CONFIGS, main
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.store import ModelResult
+from kaggle_kit.runtime.store import ModelResult
 
 pytestmark = pytest.mark.slow
 

@@ -15,14 +15,14 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from kaggle_kit.config import RunSpec, build_spec
-from kaggle_kit.data import load_competition
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.executors import Context, Job, Task, execute
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.ray_executor import task_resources
-from kaggle_kit.runner import resolve_folds, run
-from kaggle_kit.store import FoldResult, RunStore
-from kaggle_kit.threads import THREAD_ENV_VARS, available_cores, own_load, task_threads, thread_env
+from kaggle_kit.readers.competition import load_competition
+from kaggle_kit.runtime.executors import Context, Job, Task, execute
+from kaggle_kit.runtime.ray_executor import task_resources
+from kaggle_kit.runtime.runner import resolve_folds, run
+from kaggle_kit.runtime.store import FoldResult, RunStore
+from kaggle_kit.runtime.threads import THREAD_ENV_VARS, available_cores, own_load, task_threads, thread_env
 
 
 # --------------------------------------------------------------------------------------------- the thread rule
@@ -179,7 +179,7 @@ def _oof_bytes(run_dir: Path, model: str) -> bytes:
 def local_ray():
     """The executor's own local Ray start (no dashboard, usage statistics off), once for this module."""
     ray = pytest.importorskip("ray")
-    from kaggle_kit.ray_executor import connect
+    from kaggle_kit.runtime.ray_executor import connect
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     assert connect(ray, None, 2, print)  # started here, so the test shuts it down
@@ -305,7 +305,7 @@ def test_ray_workers_start_with_the_thread_variables(tmp_path: Path, local_ray) 
 
 def test_cli_run_options_reach_the_run_settings() -> None:
     from kaggle_kit.cli import build_parser
-    from kaggle_kit.runner import _run_settings
+    from kaggle_kit.runtime.runner import _run_settings
 
     args = build_parser().parse_args(["run", "c.toml", "--executor", "ray", "--ray-address", "ray://head:10001"])
     assert (args.executor, args.ray_address) == ("ray", "ray://head:10001")

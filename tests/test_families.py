@@ -18,15 +18,15 @@ from sklearn.metrics import mean_squared_error, roc_auc_score
 from kaggle_kit.blend import blend_report
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
-from kaggle_kit.executors import Task
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import FitContext
 from kaggle_kit.models.base import Fitted
 from kaggle_kit.report import family_report
 from kaggle_kit.report.families import CLOSE, OVERFIT, diagnose, headroom
-from kaggle_kit.runner import _train_score, run
-from kaggle_kit.store import FoldResult, RunStore
+from kaggle_kit.runtime.executors import Task
+from kaggle_kit.runtime.runner import _train_score, run
+from kaggle_kit.runtime.store import FoldResult, RunStore
 
 FAST = {"num_boost_round": 15, "early_stopping_rounds": 0}
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
@@ -144,7 +144,7 @@ class _Recorder:
 
 
 def test_train_score_scores_a_seeded_subsample_aligned_with_its_targets(monkeypatch: pytest.MonkeyPatch) -> None:
-    import kaggle_kit.runner as runner
+    import kaggle_kit.runtime.runner as runner
 
     monkeypatch.setattr(runner, "TRAIN_SCORE_ROWS", 50)
     rng = np.random.default_rng(3)

@@ -1,6 +1,7 @@
 """Faults a run survives.
 
-* SIGKILL at five named points (``KAGGLE_KIT_FAULT``, see :mod:`kaggle_kit.faults`: deterministic, not timed) and
+* SIGKILL at five named points (``KAGGLE_KIT_FAULT``, see :mod:`kaggle_kit.runtime.faults`: deterministic, not timed)
+  and
   once in a parallel run: no finished fold is lost, nothing half-written is trusted, no worker lingers, and the
   resumed run's OOF equals an uninterrupted run's.
 * Stale temporary fold folders are removed; a fold whose file fails its checksum is refitted with a warning naming
@@ -30,9 +31,9 @@ from conftest import demo_spec
 from kaggle_kit.config import CompetitionSpec, build_spec, load_spec
 from kaggle_kit.demo import make_demo
 from kaggle_kit.errors import StoreError
-from kaggle_kit.faults import Fault, parse_fault
-from kaggle_kit.runner import RunResult, run
-from kaggle_kit.store import RunStore, StoreWarning
+from kaggle_kit.runtime.faults import Fault, parse_fault
+from kaggle_kit.runtime.runner import RunResult, run
+from kaggle_kit.runtime.store import RunStore, StoreWarning
 
 MODELS = [
     {
@@ -462,7 +463,7 @@ def test_enospc_while_writing_a_fold_keeps_nothing_of_it(
 def test_a_temp_of_an_exited_but_unreaped_writer_is_stale(tmp_path: Path) -> None:
     """A killed run's workers may linger as zombies (a container's first process that never reaps orphans): they
     still answer kill(pid, 0) but write nothing, so their temporary folders are stale."""
-    from kaggle_kit.store import remove_stale_temps
+    from kaggle_kit.runtime.store import remove_stale_temps
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])  # exits at once; not waited for: a zombie
     try:
@@ -483,7 +484,7 @@ def test_a_temp_of_an_exited_but_unreaped_writer_is_stale(tmp_path: Path) -> Non
 def test_a_ctrl_c_while_a_task_is_submitted_is_raised_after_not_lost() -> None:
     """A Ctrl-C that lands while a task is handed to a full pool must still stop the run: seen lost once (SIGINT was
     ignored for every submission), the run then waited on its hanging folds forever."""
-    from kaggle_kit.executors import _sigint_deferred
+    from kaggle_kit.runtime.executors import _sigint_deferred
 
     # a test runner started in the background (CI) inherits SIGINT ignored: set Python's own handler for this test
     outer = signal.signal(signal.SIGINT, signal.default_int_handler)

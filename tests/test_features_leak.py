@@ -16,10 +16,10 @@ import pytest
 from conftest import demo_spec
 
 from kaggle_kit.config import CompetitionSpec, build_spec
-from kaggle_kit.data import load_competition
 from kaggle_kit.features import Pipeline, TargetEncode
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.readers.competition import load_competition
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
 LOGREG = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 1000}}

@@ -29,7 +29,7 @@ from kaggle_kit.features import (
     sequence_tensor,
     sequence_wide,
 )
-from kaggle_kit.runner import model_key
+from kaggle_kit.runtime.runner import model_key
 
 
 # ---------------------------------------------------------------------------------------------- dates

@@ -19,7 +19,6 @@ from sklearn.metrics import roc_auc_score
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.data import load_competition
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.features import Pipeline, TextFeatures
 from kaggle_kit.features.base import inner_folds
@@ -27,8 +26,9 @@ from kaggle_kit.features.text import STATS, _unpack
 from kaggle_kit.init_config import infer_spec
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.predict import predict, refit
-from kaggle_kit.runner import model_key, run
-from kaggle_kit.store import RunStore
+from kaggle_kit.readers.competition import load_competition
+from kaggle_kit.runtime.runner import model_key, run
+from kaggle_kit.runtime.store import RunStore
 
 WORDS = ["the", "a", "movie", "film", "plot", "actor", "scene", "long", "short", "story", "time", "music", "ending"]
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}

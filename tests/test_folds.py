@@ -1,4 +1,4 @@
-"""Tests for kaggle_kit.folds: fold assignment as a saved, fingerprinted matrix."""
+"""Tests for kaggle_kit.runtime.folds: fold assignment as a saved, fingerprinted matrix."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 from kaggle_kit.errors import ConfigError, DataError, KitError
-from kaggle_kit.folds import Folds, make_folds
+from kaggle_kit.runtime.folds import Folds, make_folds
 
 
 @pytest.fixture(scope="module")

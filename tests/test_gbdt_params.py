@@ -19,8 +19,8 @@ from kaggle_kit.errors import ConfigError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import FitContext, make_adapter
-from kaggle_kit.runner import model_key, run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import model_key, run
+from kaggle_kit.runtime.store import RunStore
 
 BOOSTING = ("xgboost", "lightgbm", "lightgbm_xt", "catboost")
 

@@ -24,8 +24,8 @@ from kaggle_kit.report import (
 from kaggle_kit.report.build import cv_lb_agreement, cv_lb_points
 from kaggle_kit.report.history import default_db, file_sha256
 from kaggle_kit.report.records import code_version, config_hash
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import write_submission
 
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}

@@ -13,8 +13,8 @@ import pytest
 from sklearn.datasets import load_digits
 
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.data import load_competition, prepare_competition
 from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.readers.competition import load_competition, prepare_competition
 
 torch = pytest.importorskip("torch")
 Image = pytest.importorskip("PIL.Image")
@@ -138,7 +138,7 @@ def test_prepared_frames_are_not_attached_twice(comp) -> None:
 def test_cli_run_of_a_cnn_on_image_files(comp, tmp_path: Path) -> None:
     """A config with [data.images] through `kaggle-kit run`: a cnn on the pixels only, a tree on every column."""
     from kaggle_kit.cli import main
-    from kaggle_kit.store import RunStore
+    from kaggle_kit.runtime.store import RunStore
 
     root, _ = comp
     spec = build_spec(_raw(models=[{"name": "cnn", "kind": "cnn", "params": CNN}, LGBM]), base_dir=root)

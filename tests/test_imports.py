@@ -16,7 +16,7 @@ def _imported_after(code: str) -> list[str]:
 
 
 def test_import_kaggle_kit_imports_no_model_library() -> None:
-    code = "import kaggle_kit, kaggle_kit.cli, kaggle_kit.runner, kaggle_kit.executors\n"
+    code = "import kaggle_kit, kaggle_kit.cli, kaggle_kit.runtime.runner, kaggle_kit.runtime.executors\n"
     code += "kaggle_kit.run, kaggle_kit.load_spec"
     assert _imported_after(code) == []
 

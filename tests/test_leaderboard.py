@@ -11,7 +11,7 @@ from kaggle_kit.blend import BlendResult, format_blend_leaderboard
 from kaggle_kit.leaderboard import TableRow, format_leaderboard, format_table, name_column, rank, value_column
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.report.entries import Entry, format_entries
-from kaggle_kit.store import ModelResult
+from kaggle_kit.runtime.store import ModelResult
 
 RMSE = get_metric("rmse")
 AUC = get_metric("roc_auc")

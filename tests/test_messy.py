@@ -19,11 +19,11 @@ from messy import LEVELS, make_messy
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.data import load_competition, prepare_competition
 from kaggle_kit.errors import DataError
 from kaggle_kit.features import model_feature_names, original_feature_names
+from kaggle_kit.readers.competition import load_competition, prepare_competition
 from kaggle_kit.report.training import feature_importance
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import _match_sample
 
 SCENARIOS = {

@@ -19,8 +19,8 @@ from sklearn.preprocessing import StandardScaler
 from kaggle_kit.blend import blend_predictions
 from kaggle_kit.blend.scoring import score_folds
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.folds import make_folds
 from kaggle_kit.metrics import METRICS, Metric, choose_threshold, get_metric, to_labels
+from kaggle_kit.runtime.folds import make_folds
 from kaggle_kit.submit import submission_frame
 
 TOL = 1e-12
@@ -294,7 +294,7 @@ def test_cli_run_blend_submit_with_f1_on_an_imbalanced_problem(tmp_path, capsys)
 
     from kaggle_kit.blend import read_blend
     from kaggle_kit.blend.inputs import load_run
-    from kaggle_kit.store import RunStore
+    from kaggle_kit.runtime.store import RunStore
 
     preds = load_run(run_dir, ["logreg", "nb"])
     y = preds.y
@@ -398,7 +398,7 @@ def test_cli_blend_with_temperature_scaling_then_predict(tmp_path, capsys) -> No
     assert plain.temperature is None and scaled.temperature is not None
     stored = pl.read_parquet(run_dir / "blends" / "nm_t" / "test.parquet")
     # the stored test predictions are the weighted blend, temperature-scaled with the stored temperature
-    from kaggle_kit.store import RunStore
+    from kaggle_kit.runtime.store import RunStore
 
     store = RunStore(run_dir)
     raw = sum(w * store.read_predictions(m, "test")[:, 1:].to_numpy() for m, w in scaled.weight_map.items())

@@ -17,8 +17,8 @@ from kaggle_kit.errors import ConfigError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import ADAPTERS, FitContext, make_adapter
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 torch = pytest.importorskip("torch")
 

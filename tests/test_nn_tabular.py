@@ -398,7 +398,7 @@ def test_bad_params_rejected(kind: str, params: dict, match: str) -> None:
 
 def test_kinds_from_toml_through_the_runner(demo_data: Path, tmp_path: Path) -> None:
     """`kind = "realmlp"` / `kind = "tabm"` in a competition TOML: every row gets one OOF prediction, CV AUC high."""
-    from kaggle_kit.runner import run
+    from kaggle_kit.runtime.runner import run
 
     assert ADAPTERS["realmlp"] is ADAPTERS["tabm"] is ADAPTERS["mlp"]
     demo = (Path(__file__).resolve().parents[1] / "competitions" / "demo-breast-cancer.toml").read_text()

@@ -109,7 +109,7 @@ def test_overfits_a_tiny_batch_to_100_percent(kind: str) -> None:
 
 def test_same_seed_gives_identical_oof_through_the_runner(demo_data: Path, tmp_path: Path) -> None:
     """Two runs of the digits demo's nets with the same seed give byte-identical OOF predictions on CPU."""
-    from kaggle_kit.runner import run
+    from kaggle_kit.runtime.runner import run
 
     models = [
         {"name": "cnn", "kind": "cnn", "params": {"image_shape": [8, 8, 1], "channels": [8, 16], "epochs": 2}},

@@ -22,8 +22,8 @@ from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import ConfigError, DataError, StoreError
 from kaggle_kit.predict import best_choice, prediction_speed, refit
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore, sha256_bytes
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore, sha256_bytes
 
 NETS = r"f\d+"  # the nets read the 30 numeric columns (as a 5 x 6 image, a 30-step sequence)
 MODELS = [

@@ -20,8 +20,8 @@ import kaggle_kit
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import ConfigError, DataError, DataWarning
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 pytest.importorskip("torch")
 Image = pytest.importorskip("PIL.Image")

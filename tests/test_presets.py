@@ -11,10 +11,10 @@ import pytest
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import ModelSpec, build_spec, load_spec
-from kaggle_kit.data import load_competition
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.models import make_adapter
 from kaggle_kit.presets import DataProfile, expand_preset, resolve_preset
+from kaggle_kit.readers.competition import load_competition
 
 GB = 1024**3
 

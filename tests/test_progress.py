@@ -15,15 +15,15 @@ import pytest
 from rich.console import Console
 from sklearn.datasets import load_breast_cancer
 
-from kaggle_kit import executors, runner
 from kaggle_kit.cli import main
 from kaggle_kit.config import ModelSpec, build_spec
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.executors import Job, Task, task_threads_now
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import FitContext, make_adapter, thread_invariant
-from kaggle_kit.progress import (
+from kaggle_kit.runtime import executors, runner
+from kaggle_kit.runtime.executors import Job, Task, task_threads_now
+from kaggle_kit.runtime.progress import (
     LineProgress,
     LiveProgress,
     PlainProgress,
@@ -31,9 +31,9 @@ from kaggle_kit.progress import (
     as_progress,
     terminal_progress,
 )
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
-from kaggle_kit.threads import MachineLoad, allocate_threads
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
+from kaggle_kit.runtime.threads import MachineLoad, allocate_threads
 
 LGBM = {
     "name": "lgbm",

@@ -21,9 +21,9 @@ import pytest
 from conftest import demo_spec, fast_models
 from sklearn.metrics import roc_auc_score
 
-from kaggle_kit.data import CompetitionData, load_competition
 from kaggle_kit.errors import DataError, StoreError
 from kaggle_kit.metrics import get_metric
+from kaggle_kit.readers.competition import CompetitionData, load_competition
 from kaggle_kit.report import (
     ProgressBar,
     ReportFiles,
@@ -38,8 +38,8 @@ from kaggle_kit.report.entries import Entry, rank_entries
 from kaggle_kit.report.history import default_db
 from kaggle_kit.report.html import SECTIONS, render_html
 from kaggle_kit.report.mistakes import analyse_errors
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import write_submission
 
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}

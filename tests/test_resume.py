@@ -14,8 +14,8 @@ import numpy as np
 from conftest import demo_spec
 
 from kaggle_kit.config import load_spec
-from kaggle_kit.runner import run
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 SLOW_XGB = {
     "name": "xgb",

@@ -12,10 +12,10 @@ from sklearn.datasets import load_diabetes
 
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import StoreError
-from kaggle_kit.folds import Folds
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.runner import run
-from kaggle_kit.store import FoldResult, RunStore
+from kaggle_kit.runtime.folds import Folds
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import FoldResult, RunStore
 
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
 

@@ -19,10 +19,10 @@ from conftest import demo_spec
 from kaggle_kit.config import ModelSpec, SearchSpec, build_spec
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.leaderboard import leaderboard
-from kaggle_kit.runner import run
-from kaggle_kit.search import SPACES, Choice, Float, Int, Layers, random_configs, sample_params
-from kaggle_kit.search.budget import CostModel, plan_wave, probe_limit
-from kaggle_kit.store import RunStore
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.search import SPACES, Choice, Float, Int, Layers, random_configs, sample_params
+from kaggle_kit.runtime.search.budget import CostModel, plan_wave, probe_limit
+from kaggle_kit.runtime.store import RunStore
 
 FAST = {"num_boost_round": 12, "early_stopping_rounds": 0}
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
@@ -439,7 +439,7 @@ def test_sampled_configs_are_valid_models_of_their_kind() -> None:
     schema, the GBDTs' reserved keys), so a search never fails on a name or a type it made up."""
     from kaggle_kit.metrics import get_metric
     from kaggle_kit.models import ADAPTERS, FitContext, make_adapter
-    from kaggle_kit.search.plan import build_model
+    from kaggle_kit.runtime.search.plan import build_model
 
     ctx = FitContext("binary", 2, get_metric("roc_auc"), 0, "cpu", threads=1)
     families = [f for f in SPACES if SPACES[f].kind in ADAPTERS]

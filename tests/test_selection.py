@@ -19,8 +19,8 @@ from sklearn.preprocessing import StandardScaler
 from kaggle_kit.blend import BLENDERS, HillClimb, blend_predictions, make_blender, stacking_guard
 from kaggle_kit.blend.selection import make_scorer, select
 from kaggle_kit.errors import ConfigError
-from kaggle_kit.folds import make_folds
 from kaggle_kit.metrics import get_metric
+from kaggle_kit.runtime.folds import make_folds
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

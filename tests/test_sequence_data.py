@@ -13,12 +13,12 @@ import polars as pl
 import pytest
 
 from kaggle_kit.config import CompetitionSpec, build_spec, load_spec
-from kaggle_kit.data import load_competition, prepare_competition
 from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.features import FeatureMatrix, Pipeline, sequence_aggregates
 from kaggle_kit.features.sequence import infer_sequence_shape
 from kaggle_kit.models.nn.inputs import SequenceInputs
-from kaggle_kit.sequence_data import join_sequences
+from kaggle_kit.readers.competition import load_competition, prepare_competition
+from kaggle_kit.readers.sequences import join_sequences
 
 BASE: dict[str, Any] = {
     "name": "sensors",
@@ -359,7 +359,7 @@ def test_sequence_shape_is_read_from_step_names() -> None:
 # ---------------------------------------------------------------------------------------------- end to end
 def test_run_end_to_end_on_long_tables(tmp_path: Path) -> None:
     """A tree on the statistics and a cnn1d on the steps, from long frames in memory; OOF covers every id once."""
-    from kaggle_kit.runner import run
+    from kaggle_kit.runtime.runner import run
 
     rng = np.random.default_rng(0)
     n_ids, n_steps = 90, 16

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kaggle_kit.store import FoldResult, RunStore, _alive, _zombie, npy_bytes
+from kaggle_kit.runtime.store import FoldResult, RunStore, _alive, _zombie, npy_bytes
 
 
 def _result() -> FoldResult:

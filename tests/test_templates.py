@@ -13,9 +13,9 @@ from sklearn.datasets import load_digits
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.data import load_competition
 from kaggle_kit.errors import DataError
-from kaggle_kit.runner import run
+from kaggle_kit.readers.competition import load_competition
+from kaggle_kit.runtime.runner import run
 from kaggle_kit.submit import write_submission
 
 QUICK = {"n_jobs": 1, "threads_per_task": 1}

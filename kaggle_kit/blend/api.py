@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ConfigError, StoreError, allowed
-from ..store import RunStore
+from ..runtime.store import RunStore
 from .engine import BlendOutcome, blend_predictions, stacking_guard
 from .inputs import RunPredictions, current_keys, load_run
 from .registry import BLENDERS, applicable, make_blender

@@ -4,7 +4,7 @@ This is the whole blend step without the run store, for a notebook that holds it
 
     import numpy as np
     from kaggle_kit.blend import blend_predictions
-    from kaggle_kit.folds import make_folds
+    from kaggle_kit.runtime.folds import make_folds
 
     y = np.random.default_rng(0).integers(0, 2, 1000)
     noisy = lambda s: np.clip(y + np.random.default_rng(s).normal(0, 0.8, 1000), 0, 1)
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, KitError
-from ..folds import Folds
 from ..metrics import Metric, choose_threshold, get_metric
+from ..runtime.folds import Folds
 from .calibration import apply_temperature, check_calibration, fit_temperature
 from .nested import nested_cv
 from .objective import search_metric

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, StoreError
-from ..store import RunStore, parquet_bytes
+from ..runtime.store import RunStore, parquet_bytes
 from .inputs import run_folds, train_ids
 from .storage import blend_names, check_name, write_external
 

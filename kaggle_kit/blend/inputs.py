@@ -12,9 +12,9 @@ import polars as pl
 
 from ..config import BASELINE_NAME
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
-from ..folds import Folds
 from ..metrics import Metric, get_metric
-from ..store import ModelResult, RunStore
+from ..runtime.folds import Folds
+from ..runtime.store import ModelResult, RunStore
 from .scoring import score_folds
 from .storage import blend_names, external_sources, read_external_predictions
 from .target import run_target

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..folds import Folds
 from ..metrics import Metric, choose_threshold
+from ..runtime.folds import Folds
 from .base import Blender, Fitted
 from .calibration import apply_temperature, fit_temperature
 

@@ -21,7 +21,7 @@ from ..leaderboard import (
     value_column,
 )
 from ..metrics import Metric, get_metric
-from ..store import ModelResult
+from ..runtime.store import ModelResult
 from .result import BlendResult
 from .scoring import FoldScores
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..folds import Folds
 from ..metrics import Metric, choose_threshold
+from ..runtime.folds import Folds
 
 Thresholds = Mapping[tuple[int, int], float]
 

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ConfigError, KitError, StoreError, allowed, did_you_mean
-from ..store import RunStore, atomic_write, parquet_bytes, sha256_bytes
+from ..runtime.store import RunStore, atomic_write, parquet_bytes, sha256_bytes
 from .result import BlendResult
 
 BLENDS = "blends"

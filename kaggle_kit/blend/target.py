@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from ..store import RunStore
+from ..runtime.store import RunStore
 
 
 def run_target(store: RunStore, *, y: np.ndarray | None = None) -> np.ndarray:

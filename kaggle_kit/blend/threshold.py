@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..metrics import Metric, choose_threshold
-from ..store import RunStore
+from ..runtime.store import RunStore
 from .target import run_target
 
 

@@ -10,7 +10,7 @@
 Neither uses the target or other ids' rows, so neither needs fitting inside a fold.
 
 From a competition config, ``[data.sequences]`` does both and joins the result onto the train and test frames (see
-:mod:`kaggle_kit.sequence_data`). For a sensor competition (``X_train.csv`` = series_id, measurement_number and
+:mod:`kaggle_kit.readers.sequences`). For a sensor competition (``X_train.csv`` = series_id, measurement_number and
 the sensor columns; ``y_train.csv`` = series_id, label)::
 
     [data]

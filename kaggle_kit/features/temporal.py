@@ -1,7 +1,7 @@
 """Datetime parts and cyclical encodings. Neither fits anything: the same parts for every row.
 
 ``date_parts`` adds ``<column>__<part>`` integer columns for Date / Datetime columns (read CSV dates with
-``try_parse_dates``, as :func:`kaggle_kit.data.read_table` does); ``cyclical`` adds ``<column>__sin`` and
+``try_parse_dates``, as :func:`kaggle_kit.readers.competition.read_table` does); ``cyclical`` adds ``<column>__sin`` and
 ``<column>__cos`` of ``2 pi x / period`` for numeric columns, e.g. ``date__month`` with ``period = 12``, so that
 December sits next to January.
 """

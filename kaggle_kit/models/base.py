@@ -49,7 +49,8 @@ class ModelAdapter(Protocol):
     whether the family trains on a GPU on a CUDA run (a Ray task then asks for one); ``reads_features`` is False for
     a model that predicts from the target alone (the baseline), which the runner then hands zero-column matrices
     instead of encoding every fold's rows for nothing. ``thread_invariant`` says the family's predictions are
-    byte-identical at any thread count, so the load-aware thread rule (:mod:`kaggle_kit.threads`) may give a fold
+    byte-identical at any thread count, so the load-aware thread rule (:mod:`kaggle_kit.runtime.threads`) may give a
+    fold
     more threads than the run's first count (a family that leaves it out keeps that count)."""
 
     file_name: str

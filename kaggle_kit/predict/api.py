@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ConfigError
-from ..threads import cpu_count
+from ..runtime.threads import cpu_count
 from .best import best_choice
 from .blends import apply_blend, blend_spec
 from .models import model_predictions

@@ -63,7 +63,7 @@ def predict_folder(
 ) -> np.ndarray:
     """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
     predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32."""
-    from ..runner import _from_fit_space
+    from ..runtime.runner import _from_fit_space
 
     spec = folder.model_spec(name)
     adapter = make_adapter(spec)

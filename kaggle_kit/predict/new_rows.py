@@ -2,7 +2,8 @@
 same messages, against the training columns the run recorded in ``run.json``.
 
 A run with ``[data.images]`` or ``[data.sequences]`` reads the new rows' image files / long table with the run's
-own readers (:func:`~kaggle_kit.image_data.attach_test_images`, :func:`~kaggle_kit.sequence_data.join_test_sequences`)
+own readers (:func:`~kaggle_kit.readers.images.attach_test_images`,
+:func:`~kaggle_kit.readers.sequences.join_test_sequences`)
 to the shape the run recorded (``image_shape``, ``sequence_layout``). Where they are is said here (``images``: the
 test images' folder, standing for ``data.images.test_folder``; ``sequences``: the test long table, for
 ``data.sequences.test``; ``test``: the test table, for ``data.test``), or defaults to the run's spec, whose relative
@@ -18,10 +19,11 @@ import numpy as np
 import polars as pl
 
 from ..config import CompetitionSpec
-from ..data import ReadOptions, check_new_test, read_long_table, read_table
 from ..errors import ConfigError, DataError, StoreError
-from ..image_data import attach_test_images
-from ..sequence_data import join_test_sequences
+from ..readers.competition import check_new_test, read_long_table
+from ..readers.images import attach_test_images
+from ..readers.sequences import join_test_sequences
+from ..readers.tables import ReadOptions, read_table
 from .run_folder import RunFolder
 
 Source = pl.DataFrame | Any | str | Path  #: a file path, or a polars / pandas frame

@@ -27,12 +27,13 @@ import numpy as np
 import polars as pl
 
 from ..config import ModelSpec
-from ..data import CompetitionData, ReadOptions, load_competition, prepare_competition, read_table
 from ..errors import DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, make_adapter
 from ..models.nn.families import FAMILIES
-from ..store import sha256_bytes
+from ..readers.competition import CompetitionData, load_competition, prepare_competition
+from ..readers.tables import ReadOptions, read_table
+from ..runtime.store import sha256_bytes
 from .models import REFIT
 from .run_folder import RunFolder
 
@@ -102,7 +103,7 @@ def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:
 
 
 def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads: int = 1) -> RefitResult:
-    from ..runner import _to_fit_space
+    from ..runtime.runner import _to_fit_space
 
     summary = folder.store.read_summary(name)
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None

@@ -13,10 +13,10 @@ from typing import Any
 
 from ..config import BASELINE_NAME, SAFE_NAME, CompetitionSpec, ModelSpec, build_spec
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
-from ..folds import Folds
 from ..metrics import Metric, get_metric
 from ..models import FitContext
-from ..store import FoldResult, RunStore
+from ..runtime.folds import Folds
+from ..runtime.store import FoldResult, RunStore
 
 try:
     import tomllib
@@ -26,7 +26,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 @dataclass(frozen=True)
 class RunFolder:
-    """``run.json``, ``spec.toml`` and the folds of a run folder (see :mod:`kaggle_kit.store` for its layout)."""
+    """``run.json``, ``spec.toml`` and the folds of a run folder (:mod:`kaggle_kit.runtime.store` has its layout)."""
 
     store: RunStore
     meta: dict[str, Any]
@@ -85,7 +85,7 @@ class RunFolder:
 
     def model_spec(self, name: str) -> ModelSpec:
         if name == BASELINE_NAME:
-            from ..runner import baseline_spec
+            from ..runtime.runner import baseline_spec
 
             return baseline_spec()
         return self.spec.model(name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..blend.report import BlendReport
 from ..errors import ConfigError
 from ..metrics import get_metric
-from ..store import FoldResult
+from ..runtime.store import FoldResult
 from .run_folder import RunFolder
 
 

@@ -24,10 +24,10 @@ import polars as pl
 from ..blend.inputs import run_folds
 from ..blend.scoring import honest_scores
 from ..config import BASELINE_NAME
-from ..data import CompetitionData
 from ..errors import KitError
 from ..metrics import Metric, get_metric
-from ..store import RunStore, atomic_write
+from ..readers.competition import CompetitionData
+from ..runtime.store import RunStore, atomic_write
 from .adversarial import AdversarialResult, adversarial_validation
 from .blends import BlendSummary, read_blends
 from .diversity import Correlation, oof_correlation

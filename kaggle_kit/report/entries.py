@@ -25,7 +25,7 @@ from ..leaderboard import (
     value_column,
 )
 from ..metrics import Metric
-from ..store import ModelResult
+from ..runtime.store import ModelResult
 from .blends import BlendSummary
 
 

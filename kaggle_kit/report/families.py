@@ -7,7 +7,8 @@ leaderboard, and it sets the scale below).
 
 **The diagnosis** compares each family's best model (by CV) on its own training rows with its validation rows: every
 fold records the metric on a seeded subsample of its training rows (``FoldResult.train_score``, at most
-:data:`kaggle_kit.runner.TRAIN_SCORE_ROWS` rows) beside its validation score. ``train`` and ``valid`` are the means
+:data:`kaggle_kit.runtime.runner.TRAIN_SCORE_ROWS` rows) beside its validation score. ``train`` and ``valid`` are the
+means
 over the folds that recorded both; the ``gap`` is ``train - valid`` turned so that a positive gap means the training
 rows score better, whatever the metric's direction. Gaps are judged on the metric's scale: as a share of the
 *headroom*, the distance from the baseline's CV to a perfect score (1 for a score where higher is better: accuracy,
@@ -42,7 +43,7 @@ import numpy as np
 from ..config import BASELINE_NAME
 from ..leaderboard import direction
 from ..metrics import Metric, get_metric
-from ..store import FoldResult, ModelResult, RunStore
+from ..runtime.store import FoldResult, ModelResult, RunStore
 from .blends import BlendSummary, read_blends
 from .training import fold_dirs
 

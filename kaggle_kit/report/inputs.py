@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from ..config import build_spec
-from ..data import CompetitionData, load_competition
 from ..errors import DataError, KitError, StoreError
-from ..store import RunStore
+from ..readers.competition import CompetitionData, load_competition
+from ..runtime.store import RunStore
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -14,7 +14,7 @@ from .. import __version__
 from ..config import spec_hash
 from ..errors import StoreError
 from ..metrics import get_metric
-from ..store import ModelResult, RunStore
+from ..runtime.store import ModelResult, RunStore
 from .blends import BlendSummary, read_blends
 
 if sys.version_info >= (3, 11):

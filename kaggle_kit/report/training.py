@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..features.encoder import original_feature_names
-from ..store import FoldResult, RunStore
+from ..runtime.store import FoldResult, RunStore
 
 _FOLD_DIR = re.compile(r"r(\d+)_f(\d+)")
 

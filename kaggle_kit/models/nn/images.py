@@ -3,7 +3,7 @@
 For competitions that ship images as files (``train/<id>.png``) rather than pixel columns: decode them with Pillow
 (in threads; decoding releases the GIL), convert to grey / RGB / RGBA, optionally resize (bilinear), and lay each
 image out as one row of ``H * W * C`` columns named ``pixel0, pixel1, ...`` in row-major order with a pixel's
-channels together. A config does this with ``[data.images]`` (:mod:`kaggle_kit.image_data`); in Python, join
+channels together. A config does this with ``[data.images]`` (:mod:`kaggle_kit.readers.images`); in Python, join
 :func:`image_columns` onto the table by id. The ``cnn`` model then takes ``image_shape = [H, W, C]``.
 
 Size limit: every pixel becomes a polars column, so this suits small images. Measured with

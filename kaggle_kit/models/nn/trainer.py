@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...faults import fault_point
+from ...runtime.faults import fault_point
 from .augment import View
 from .batches import Batches
 from .callbacks import Callback, TrainState, overridden_hooks

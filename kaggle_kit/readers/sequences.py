@@ -27,9 +27,9 @@ from typing import Any
 
 import polars as pl
 
-from .config import CompetitionSpec, SequenceSpec
-from .errors import ConfigError, DataError, DataWarning, allowed, did_you_mean
-from .features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
+from ..config import CompetitionSpec, SequenceSpec
+from ..errors import ConfigError, DataError, DataWarning, allowed, did_you_mean
+from ..features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
 
 
 def join_sequences(
@@ -137,7 +137,7 @@ def check_joined(spec: CompetitionSpec, train: pl.DataFrame | None) -> pl.DataFr
     raise DataError(
         "the spec has data.sequences but the train frame given holds no step columns ('<column>__t0', ...): pass "
         "the long tables, prepare_competition(spec, labels, test, sequences=(train_long, test_long)), or join them "
-        "first with kaggle_kit.sequence_data.join_sequences(spec, train_long, test_long, labels=labels)"
+        "first with kaggle_kit.readers.sequences.join_sequences(spec, train_long, test_long, labels=labels)"
     )
 
 

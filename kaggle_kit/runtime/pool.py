@@ -9,7 +9,7 @@ when a task first needs it (its initializer reads the data once) and serves ever
 wave of a time-limited run it belongs to: importing torch or reading the data is paid once per worker, not per wave.
 
 A worker that is ended mid-task leaves at most a hidden temporary fold folder (fold folders are published by one
-rename), which :func:`kaggle_kit.store.remove_stale_temps` removes once its writer is gone.
+rename), which :func:`kaggle_kit.runtime.store.remove_stale_temps` removes once its writer is gone.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 When a run's main process dies abruptly (SIGKILL, the OOM killer), a pool worker busy with a fold is not told: it
 fits on for minutes, still holding cores and memory (an idle one sees its pipe close and exits; see
-:mod:`kaggle_kit.pool`). :func:`exit_with_parent` starts one daemon thread per worker that waits on
+:mod:`kaggle_kit.runtime.pool`). :func:`exit_with_parent` starts one daemon thread per worker that waits on
 the parent's sentinel (a pipe that closes when the parent dies) and ends the worker at once. Whatever fold it was
 fitting is lost whole: fold folders are published by one rename, so nothing half-written is left to trust.
 """

@@ -11,7 +11,7 @@ processes and what the wave took beyond its tasks (:class:`CostModel`). Work is 
   lowered (``num_boost_round`` or ``params.epochs``: a new content key) when the lowered cap is still worth fitting
   (:data:`MIN_UNITS`), else it is not started;
 - a config shortened so is resumed at that size by a later time-limited run (run.json's
-  ``time_limit.shortened``; :mod:`kaggle_kit.search.driver`), so a stopped run refits nothing;
+  ``time_limit.shortened``; :mod:`kaggle_kit.runtime.search.driver`), so a stopped run refits nothing;
 - a reserve (3 % of the limit, at least 1.5 s, plus 10 ms per model) is kept for what follows the fits (the
   last run.json, the history, the leaderboard), so that the whole call ends within 5 % of the limit;
 - a wave packs configs by their expected cost up to a quarter of the remaining time, so that later waves are
@@ -22,7 +22,7 @@ is not ranked or blended, and a rerun with more time fits only its missing folds
 
 What holds the limit when a prediction is wrong: every wave runs with the fits' deadline (:meth:`Budget.deadline`),
 after which no fold starts and a running one is stopped by ending its worker process
-(:mod:`kaggle_kit.executors`; nothing of it stays in the store). Before any model is whole, the config of the
+(:mod:`kaggle_kit.runtime.executors`; nothing of it stays in the store). Before any model is whole, the config of the
 cheapest unmeasured kind (:data:`PRIOR_ORDER`) gets all its folds at once instead of a probe, so a whole model
 exists early; probes go after a wave's whole configs, cheapest kind first, each stopped at :func:`probe_limit` (a
 kind whose probe is stopped is not started again) and not started later than that into its wave.
@@ -37,8 +37,8 @@ from typing import Literal
 
 import numpy as np
 
-from ..config import ModelSpec
-from ..models.nn.families import FAMILIES
+from ...config import ModelSpec
+from ...models.nn.families import FAMILIES
 from ..store import FoldResult
 from .spaces import SPACES
 

@@ -10,7 +10,8 @@ one comparison with ``None``.
 The points (``<file>`` is a file name such as ``folds.parquet``, ``run.json``, ``oof.parquet``, ``summary.json``):
 
 ==================  ==============================================================================================
-``write:<file>``    :func:`~kaggle_kit.store.atomic_write` wrote the temporary file, before renaming it into place
+``write:<file>``    :func:`~kaggle_kit.runtime.store.atomic_write` wrote the temporary file, before renaming it into
+place
 ``epoch``           a net finished a training epoch (:class:`~kaggle_kit.models.nn.trainer.Trainer`)
 ``fold-files``      a fold's files are in its hidden temporary folder, before the rename that publishes it
 ``fold-renamed``    a fold's folder was just renamed into place
@@ -27,7 +28,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 ENV = "KAGGLE_KIT_FAULT"
 

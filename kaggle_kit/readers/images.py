@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .config import CompetitionSpec, ImageFilesSpec
-from .errors import ConfigError, DataError
+from ..config import CompetitionSpec, ImageFilesSpec
+from ..errors import ConfigError, DataError
 
 _PIXEL = re.compile(r"pixel\d+")
 #: files listed in a "missing" error
@@ -76,7 +76,7 @@ def image_shape(spec: CompetitionSpec, train: pl.DataFrame) -> list[int] | None:
         return None
     if images.size is not None:
         return [images.size[0], images.size[1], images.channels]
-    from .models.nn.images import read_image
+    from ..models.nn.images import read_image
 
     key = "train_folder" if images.train_folder is not None else "folder"
     column = _image_column(spec, images)
@@ -169,7 +169,7 @@ def _attach(
     threads: int,
 ) -> tuple[pl.DataFrame, tuple[int, int, int]]:
     """``frame`` with its rows' images appended as pixel columns, and the images' ``(H, W, C)``."""
-    from .models.nn.images import load_images, pixel_frame, pixel_names, read_image
+    from ..models.nn.images import load_images, pixel_frame, pixel_names, read_image
 
     if column not in frame.columns:
         raise DataError(

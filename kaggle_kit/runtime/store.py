@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .errors import StoreError
+from ..errors import StoreError
 from .faults import fault_point
 from .folds import Folds
 
@@ -490,7 +490,7 @@ class RunStore:
     def _key(self, name: str) -> str:
         models = self.current_models()
         if name not in models:
-            from .errors import allowed, did_you_mean
+            from ..errors import allowed, did_you_mean
 
             raise StoreError(
                 f"no model named {name!r} in {self.root}; it has {allowed(models)}.{did_you_mean(name, models)}"

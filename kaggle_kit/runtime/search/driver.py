@@ -1,11 +1,12 @@
 """Fitting a run's models in waves: a search's configs, a wall-clock budget, TPE batches and seed bags.
 
-:func:`drive` is what :func:`kaggle_kit.runner.run` calls when the run has a ``[search]``, a time limit or extra
+:func:`drive` is what :func:`kaggle_kit.runtime.runner.run` calls when the run has a ``[search]``, a time limit or extra
 models. Every config is a model of the run (``lightgbm_c007``): its own content key, folds, OOF and test
 predictions in the store, so a stopped search resumes without refitting anything and a larger ``n_configs`` fits
 only the new configs. Without a time limit a random search is one wave of every unfinished fold (the same as a
 plain run); TPE asks and tells in batches of the worker count. With a time limit the waves are planned by
-:mod:`kaggle_kit.search.budget`, and time left over when every config is done goes to seed bags of the best ones:
+:mod:`kaggle_kit.runtime.search.budget`, and time left over when every config is done goes to seed bags of the best
+ones:
 ``<config>_s<seed>``, the same config refitted with another seed, recorded under ``bags`` in run.json so that their
 OOF predictions can be averaged.
 """
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..config import BASELINE_NAME, ModelSpec, SearchSpec
+from ...config import BASELINE_NAME, ModelSpec, SearchSpec
 from ..store import ModelResult
 from .budget import Budget, CostModel, cap_of, plan_wave, with_cap
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
@@ -333,7 +334,7 @@ class _State:
     # ------------------------------------------------------------------ seed bags
     def bags(self, round_: int) -> list[Item]:
         """Round ``round_`` of seed bags: the best configs (by CV), each refitted with seed + ``round_``."""
-        from ..leaderboard import rank
+        from ...leaderboard import rank
 
         bagged = {name for names in self.bag_members.values() for name in names}
         ok = [

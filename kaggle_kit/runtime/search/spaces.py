@@ -8,7 +8,8 @@ scale-free quantities are log-uniform (a value ten times smaller is as likely as
 are uniform.
 
 Config 0 of every family is its default (``Space.default``: the adapter's own defaults unless given), then config
-``i`` is drawn from ``(seed, family, i)`` alone (:mod:`kaggle_kit.search.sampler`). Adding a family is one entry::
+``i`` is drawn from ``(seed, family, i)`` alone (:mod:`kaggle_kit.runtime.search.sampler`). Adding a family is one
+entry::
 
     SPACES["my_family"] = Space(family="my_family", kind="my_kind", params={"alpha": Float(1e-3, 10.0, log=True)})
 
@@ -351,7 +352,7 @@ SPACES: dict[str, Space] = {
 
 def space_of(family: str) -> Space:
     """The space of ``family``; an unknown name is a :class:`~kaggle_kit.errors.ConfigError` listing the known."""
-    from ..errors import ConfigError, allowed, did_you_mean
+    from ...errors import ConfigError, allowed, did_you_mean
 
     if family not in SPACES:
         raise ConfigError(f"unknown search family {family!r}; known: {allowed(SPACES)}.{did_you_mean(family, SPACES)}")

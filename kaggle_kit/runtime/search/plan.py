@@ -1,7 +1,7 @@
 """A search's configs as models of the run: ``<family>_c<index>`` ModelSpecs built from a family's space.
 
 Config 0 is the family's default (``include_default``); the others come from the sampler
-(:mod:`kaggle_kit.search.sampler`). ``[search.overrides.<family>]`` sets ModelSpec fields on every config of a
+(:mod:`kaggle_kit.runtime.search.sampler`). ``[search.overrides.<family>]`` sets ModelSpec fields on every config of a
 family (``num_boost_round``, ``early_stopping_rounds``, ``pipeline``) and params over the sampled ones.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import CompetitionSpec, ModelSpec, SearchSpec
-from ..errors import ConfigError, allowed
+from ...config import CompetitionSpec, ModelSpec, SearchSpec
+from ...errors import ConfigError, allowed
 from .sampler import plain_params, sample_params
 from .spaces import SPACES, Space
 
@@ -37,7 +37,7 @@ def search_seed(search: SearchSpec, spec: CompetitionSpec) -> int:
 
 def check_search(search: SearchSpec, spec: CompetitionSpec) -> None:
     """Every family's kind is registered, and no model of the spec takes a config's name."""
-    from ..models import ADAPTERS
+    from ...models import ADAPTERS
 
     for family in search.families:
         kind = SPACES[family].kind

@@ -4,34 +4,31 @@ The checks are the ones that otherwise surface as a stack trace deep inside a mo
 output: a test file missing a feature column or holding it with an incompatible type, a target with missing values,
 duplicate ids, test ids that also appear in train.
 
-How a CSV file is read (:class:`ReadOptions`, from the ``[data]`` keys ``na_values``, ``thousands``, ``decimal`` and
-``separator``) is the same for train, test and the sample submission. A text column that is really numbers
-(``"51,257.30"``, a ``"?"`` among numbers) is parsed when the keys say how, and otherwise stops the run with an error
-naming the column, the values and the key that reads them; it never silently becomes a category with one level per
-row. The id column and class labels keep their spelling (``"007"`` stays ``"007"``), so submissions write them as
+Train, test and the sample submission are read the same way by :mod:`~kaggle_kit.readers.tables` (the
+``[data]`` read options; text columns that are really numbers).
+The id column and class labels keep their spelling (``"007"`` stays ``"007"``), so submissions write them as
 the competition's files do. Infinite feature values are read as missing, with a :class:`~kaggle_kit.errors.DataWarning`
 naming the column and the count.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
 import multiprocessing
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from .config import CompetitionSpec
-from .errors import DataError, DataWarning, allowed, did_you_mean
-from .image_data import attach_images
-from .metrics import Metric, get_metric
+from ..config import CompetitionSpec
+from ..errors import DataError, DataWarning, allowed, did_you_mean
+from ..metrics import Metric, get_metric
+from .images import attach_images
+from .tables import ReadOptions, read_table
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -44,29 +41,6 @@ _DTYPES_BY_NAME: dict[str, pl.DataType] = {
         *(pl.Boolean, pl.String, pl.Date, pl.Datetime("us"), pl.Datetime("ns"), pl.Datetime("ms")),
     )
 }
-#: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
-#: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
-NA_VALUES = [
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-]
 
 
 @dataclass(frozen=True)
@@ -120,276 +94,6 @@ class CompetitionData:
         if self.text:  # a spec without data.text hashes as before it existed
             digest.update(repr(self.text).encode())
         return digest.hexdigest()[:16]
-
-
-#: Separators a CSV file's header line is sniffed for, when data.separator is not set.
-SEPARATORS = (",", ";", "\t", "|")
-#: Spellings of infinity a numeric text column may hold (read as numbers, then as missing like any infinite value).
-_INF_WORDS = ["inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"]
-#: A whole number as a CSV writes one: no sign but '-', no leading zero, no '.0'. An id or label spelled so is read
-#: as an integer; any other spelling ("007", "1.0", "True") is kept as text, so that submissions write it unchanged.
-_CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
-#: Placeholders ("?", "-", "missing") among numbers are named one by one; more distinct non-numbers than this make
-#: a text column holding some numbers (ticket codes), which stays text.
-_MAX_PLACEHOLDERS = 5
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How a table file is read: extra missing-value strings, how its numbers are written, its separator, and which
-    columns keep their text spelling (the id and class labels) or are never parsed as numbers (data.categorical)."""
-
-    na_values: tuple[str, ...] = ()
-    thousands: str | None = None
-    decimal: str = "."
-    separator: str | None = None
-    keep_text: tuple[str, ...] = ()
-    categorical: tuple[str, ...] = ()
-    lenient: bool = False  # keep a mostly-numeric text column as text instead of stopping (kaggle-kit init)
-
-    @classmethod
-    def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
-        d = spec.data
-        keep = [c for c in (d.id, d.target if spec.task != "regression" else None) if c]
-        never_numbers = (*(d.categorical or ()), *(d.text or ()))  # free text is never parsed as numbers
-        return cls(tuple(d.na_values), d.thousands, d.decimal, d.separator, tuple(keep), never_numbers)
-
-
-def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> pl.DataFrame:
-    """Read a CSV or parquet file, with errors that name the file and what to do."""
-    options = options or ReadOptions()
-    if not path.exists():
-        raise DataError(f"the {role} file {str(path)!r} does not exist; check data.{role} in the config")
-    suffix = path.suffix.lower()
-    is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
-        elif is_csv:
-            if path.stat().st_size == 0:
-                raise DataError(f"the {role} file {str(path)!r} is empty")
-            frame = _read_csv(path, role, options)
-        else:
-            raise DataError(f"the {role} file {str(path)!r} must be .csv or .parquet; got {suffix or 'no extension'!r}")
-    except DataError:
-        raise
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"could not read the {role} file {str(path)!r}: {_without_hints(exc)}") from None
-    if frame.height == 0:
-        raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
-    if is_csv:
-        frame = _keep_spelling(frame, options.keep_text)
-    return _numbers_from_text(frame, options, role, path, _separator(path, options) if is_csv else None)
-
-
-def _open_text(path: Path) -> Iterator[str]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as f:  # type: ignore[operator]
-        yield from f
-
-
-def sniff_separator(path: Path) -> str:
-    """The separator of a CSV file: the candidate found most often in its header line outside quotes (',' on a tie)."""
-    header = next(iter(_open_text(path)), "")
-    unquoted = re.sub(r'"[^"]*"', "", header)
-    counts = {sep: unquoted.count(sep) for sep in SEPARATORS}
-    best = max(SEPARATORS, key=lambda sep: (counts[sep], sep == ","))
-    return best if counts[best] else ","
-
-
-def _separator(path: Path, options: ReadOptions) -> str:
-    return options.separator or sniff_separator(path)
-
-
-def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
-    sep = _separator(path, options)
-    if sep == options.decimal:
-        raise DataError(
-            f"the {role} file {str(path)!r} is separated by {sep!r}, which data.decimal = {options.decimal!r} also "
-            "is; set data.separator to the file's separator (e.g. ';')"
-        )
-    header = next(csv.reader(_open_text(path), delimiter=sep), [])
-    overrides = {c: pl.String for c in options.keep_text if c in header}
-    try:
-        frame = pl.read_csv(
-            path,
-            separator=sep,
-            infer_schema_length=100_000,
-            try_parse_dates=True,
-            null_values=[*NA_VALUES, *options.na_values],
-            decimal_comma=options.decimal == ",",
-            schema_overrides=overrides or None,
-        )
-    except pl.exceptions.ComputeError as exc:
-        scan = _scan_records(path, sep, len(header))
-        if scan.ragged is None:
-            raise
-        raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
-    # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
-    # file, an empty line is that column's missing value.)
-    if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
-        return frame
-    scan = _scan_records(path, sep, len(header))
-    if scan.ragged is not None:
-        raise _ragged_error(path, role, sep, len(header), scan.ragged)
-    if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
-        frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
-    return frame
-
-
-@dataclass(frozen=True)
-class _RecordScan:
-    """What a CSV file's records hold beyond the header: the first with the wrong number of fields, blank lines."""
-
-    ragged: tuple[int, int] | None  # (first line of the record, its number of fields)
-    blank: list[int]  # indices (0 = the first record after the header) of the blank lines
-    n_records: int  # records read (all of them when none is ragged)
-
-
-def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
-    """Read the records as Python's csv module does (quoted fields may hold the separator and newlines)."""
-    reader = csv.reader(_open_text(path), delimiter=sep)
-    next(reader, None)
-    blank: list[int] = []
-    first_line = reader.line_num + 1
-    index = -1
-    for index, row in enumerate(reader):
-        if not row:
-            blank.append(index)
-        elif len(row) != n_header:
-            return _RecordScan((first_line, len(row)), blank, index + 1)
-        first_line = reader.line_num + 1
-    return _RecordScan(None, blank, index + 1)
-
-
-def _ragged_error(path: Path, role: str, sep: str, n_header: int, ragged: tuple[int, int]) -> DataError:
-    line, n_fields = ragged
-    where = f"line {line} of the {role} file {str(path)!r} has {n_fields} fields but its header has {n_header}"
-    if n_fields > n_header:
-        fix = f"fix that line (a value holding {sep!r} must be in double quotes)"
-    else:
-        example = sep.join(["1", "", "3"])
-        fix = f"fix that line (every column needs a field, an empty one where the value is missing, as in {example!r})"
-    return DataError(f"{where} (separator {sep!r}); {fix}, or set data.separator if the file uses another one")
-
-
-def _without_hints(exc: Exception) -> str:
-    """A library's message without its advice on its own options (e.g. polars' "set truncate_ragged_lines=True")."""
-    lines = [ln for ln in str(exc).splitlines() if ln.strip() and not ln.strip().startswith(("Consider", "Hint"))]
-    return " ".join(lines) or type(exc).__name__
-
-
-def _keep_spelling(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
-    """Columns read as text (ids, labels) become integers where every value is spelled as one; else stay text."""
-    casts = []
-    for col in dict.fromkeys(columns):
-        if col in frame.columns and frame.schema[col] == pl.String:
-            values = frame[col].drop_nulls()
-            if values.len() and values.str.contains(_CANONICAL_INT).all():
-                casts.append(pl.col(col).cast(pl.Int64))
-    return frame.with_columns(casts) if casts else frame
-
-
-def _number_pattern(thousands: str | None, decimal: str) -> str:
-    """A regex for one number as written with ``thousands`` grouping (valid groups of 3 only) and ``decimal``."""
-    dec = re.escape(decimal)
-    whole = r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|[0-9]+)"
-    return rf"^[+-]?(?:{whole}(?:{dec}[0-9]*)?|{dec}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
-
-
-def _as_numbers(text: pl.Series, thousands: str | None, decimal: str) -> pl.Series:
-    """``text`` (stripped) parsed as numbers written that way; null where a value is not such a number."""
-    t = pl.col("t")
-    clean = t.str.replace_all(thousands, "", literal=True) if thousands else t
-    if decimal != ".":
-        clean = clean.str.replace(decimal, ".", literal=True)
-    ok = t.str.contains(_number_pattern(thousands, decimal)) | t.str.to_lowercase().is_in(_INF_WORDS)
-    parsed = pl.when(ok).then(clean.cast(pl.Float64, strict=False))
-    return pl.DataFrame({"t": text}).select(parsed.alias(text.name)).to_series()
-
-
-def _readings(options: ReadOptions, sep: str | None) -> list[tuple[str | None, str]]:
-    """The configured reading first, then the usual other ways to write numbers (decimal comma first in ';' files)."""
-    usual: list[tuple[str | None, str]] = [(",", "."), (None, ","), (".", ","), (" ", "."), (" ", ","), ("'", ".")]
-    if sep == ";":
-        usual = sorted(usual, key=lambda r: r[1] != ",")
-    configured = (options.thousands, options.decimal)
-    return [configured, *[r for r in [(None, "."), *usual] if r != configured]]
-
-
-def _keys(thousands: str | None, decimal: str) -> str:
-    keys = [f"thousands = {thousands!r}"] if thousands else []
-    return " and ".join([*keys, f"decimal = {decimal!r}"] if decimal != "." or not keys else keys)
-
-
-def _numbers_from_text(
-    frame: pl.DataFrame, options: ReadOptions, role: str, path: Path, sep: str | None
-) -> pl.DataFrame:
-    """Text columns whose values are all numbers (as the options write them) become numbers; a column that is mostly
-    numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
-    skip = {*options.keep_text, *options.categorical}
-    updates = []
-    for name, dtype in frame.schema.items():
-        if dtype != pl.String or name in skip:
-            continue
-        text = frame[name].str.strip_chars()
-        if options.na_values:  # a CSV reader applied them already; a parquet file's text gets them here
-            text = text.set(text.is_in(list(options.na_values)), None)  # type: ignore[arg-type]
-        present = text.drop_nulls()
-        if present.len() == 0:
-            continue
-        parsed = _as_numbers(text, options.thousands, options.decimal)
-        if parsed.null_count() == text.null_count():
-            updates.append(parsed)
-            continue
-        problem = None if options.lenient else _numeric_text_problem(present, options, sep)
-        if problem:
-            raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
-    return frame.with_columns(updates) if updates else frame
-
-
-def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None) -> str | None:
-    """What is wrong with a text column that is mostly numbers, and which [data] key fixes it; None for real text.
-
-    Works on the distinct values (weighted by their counts), so a category column costs a few regex passes over its
-    levels; a column whose values mostly hold no digit at all is text without any.
-    """
-    if present.str.contains(r"[0-9]").sum() < present.len() / 2:
-        return None
-    name = present.name
-    counted = present.value_counts(name="n").sort(["n", name], descending=[True, False])
-    values, n = counted[name], counted["n"].to_numpy()
-    readings = _readings(options, sep)
-    parsed = [_as_numbers(values, *r) for r in readings]
-    failing = [int(n[p.is_null().to_numpy()].sum()) for p in parsed]
-    best = min(range(len(readings)), key=lambda i: failing[i])  # the first of equals: the configured one, if it ties
-    thousands, decimal = readings[best]
-    if failing[best] > n.sum() / 2:
-        return None
-    counts = counted.filter(parsed[best].is_null())
-    if counts.height > _MAX_PLACEHOLDERS:
-        return None  # a text column where some values happen to be numbers (e.g. ticket codes)
-    parts = []
-    if best != 0:
-        example = values.filter(parsed[best].is_not_null() & parsed[0].is_null())[0]
-        ties = [  # other readings that parse as many values, to other numbers ("1,234": 1234 or 1.234)
-            readings[i]
-            for i in range(1, len(readings))
-            if failing[i] == failing[best] and i != best and not parsed[i].equals(parsed[best])
-        ]
-        also = f" (or {_keys(*ties[0])}, if that is how they are written)" if ties else ""
-        parts.append(
-            f"holds numbers written like {example!r}: set {_keys(thousands, decimal)} in [data]{also} to read them "
-            "as numbers"
-        )
-    if counts.height:
-        shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in counts.iter_rows())
-        listed = ", ".join(repr(v) for v in counts[name].to_list())
-        parts.append(
-            f"is numbers but for {shown}: add {'it' if counts.height == 1 else 'them'} to data.na_values "
-            f"(na_values = [{listed}]) to read them as missing"
-        )
-    return "; it ".join(parts) + "; or list the column in data.categorical to keep it as text"
 
 
 def load_competition(spec: CompetitionSpec) -> CompetitionData:
@@ -455,11 +159,11 @@ def prepare_competition(
 
     With ``data.sequences``: ``sequences = (train_long, test_long)`` are joined onto ``train`` (the labels, one row
     per id; None when the long table holds the target) and ``test`` (the test ids; None to take them from
-    ``test_long``), see :mod:`kaggle_kit.sequence_data`. Without ``sequences``, the frames must be joined already.
+    ``test_long``), see :mod:`kaggle_kit.readers.sequences`. Without ``sequences``, the frames must be joined already.
     """
     d = spec.data
     if d.sequences is not None:
-        from .sequence_data import check_joined, join_sequences
+        from .sequences import check_joined, join_sequences
 
         if sequences is not None:
             train, test = join_sequences(spec, sequences[0], sequences[1], labels=train, test_ids=test)

@@ -4,7 +4,8 @@ A finished fold is never recomputed: results are content-addressed by a key that
 and the folds, so rerunning the same spec refits nothing, adding a model fits only that model, changing a model's
 parameters fits it afresh (the old results stay on disk), and a run killed halfway resumes where it stopped.
 
-Tasks run in this process, in a pool of processes sized to the CPU cores, or on Ray (:mod:`kaggle_kit.executors`),
+Tasks run in this process, in a pool of processes sized to the CPU cores, or on Ray
+(:mod:`kaggle_kit.runtime.executors`),
 each with an explicit thread count that leaves out the cores other processes keep busy, so the cores are never
 oversubscribed (two OpenMP libraries spin-waiting against each other is the classic 10-100x slowdown).
 
@@ -30,8 +31,8 @@ import numpy as np
 import polars as pl
 from pydantic import ValidationError
 
-from . import __version__
-from .config import (
+from .. import __version__
+from ..config import (
     BASELINE_NAME,
     BOOSTING_KINDS,
     MAX_SEED,
@@ -42,20 +43,20 @@ from .config import (
     spec_hash,
     validation_message,
 )
-from .data import CompetitionData, column_record, load_competition, prepare_competition
-from .device import resolve_device
-from .errors import ConfigError, DataError, StoreError
+from ..device import resolve_device
+from ..errors import ConfigError, DataError, StoreError
+from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..metrics import Metric, get_metric
+from ..models import FitContext, make_adapter
+from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
+from ..presets import DataProfile, expand_preset
+from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
+from ..readers.images import image_shape
+from ..readers.sequences import sequence_layout
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
-from .features import FeatureMatrix, Pipeline, TableEncoder
 from .folds import Folds, make_folds
-from .image_data import image_shape
-from .metrics import Metric, get_metric
-from .models import FitContext, make_adapter
-from .models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from .pool import WorkerPool
-from .presets import DataProfile, expand_preset
 from .progress import Fanout, RunLog, RunProgress, as_progress
-from .sequence_data import sequence_layout
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
@@ -79,7 +80,7 @@ class RunResult:
     notes: tuple[str, ...] = ()  #: what a search or a time limit did, one line each
 
     def leaderboard(self) -> str:
-        from .leaderboard import format_leaderboard
+        from ..leaderboard import format_leaderboard
 
         table = format_leaderboard([m for m in self.models if m.status != "incomplete"], get_metric(self.metric))
         lines = [table, *self.notes]
@@ -178,14 +179,17 @@ def run(
     (``<runs_root>/history.sqlite``) unless ``record_history`` is False.
 
     ``progress``: ``"auto"`` shows a live display on a terminal and a line per model elsewhere
-    (:func:`kaggle_kit.progress.terminal_progress`); a callable (``print``, ``list.append``) gets every line, one per
-    fold; a :class:`~kaggle_kit.progress.RunProgress` gets the events; None shows nothing. Every line, a failed fold's
+    (:func:`kaggle_kit.runtime.progress.terminal_progress`); a callable (``print``, ``list.append``) gets every line,
+    one per
+    fold; a :class:`~kaggle_kit.runtime.progress.RunProgress` gets the events; None shows nothing. Every line, a failed
+    fold's
     traceback included, is also appended to ``<run_dir>/run.log``. A ``spec.preset`` is resolved for the data once it
     is read (:mod:`kaggle_kit.presets`).
 
     ``search`` (default ``spec.search``) adds the configs of a search over model families, ``extra_models`` more
     models; ``time_limit`` (default ``spec.run.time_limit``, seconds) bounds the whole call: both go through
-    :func:`kaggle_kit.search.driver.drive` (waves of whole configs under the budget, TPE batches, seed bags). The
+    :func:`kaggle_kit.runtime.search.driver.drive` (waves of whole configs under the budget, TPE batches, seed bags).
+    The
     limit counts from ``started`` (a ``time.monotonic()`` value; default: now), e.g. the start of a command.
     """
     started = time.monotonic() if started is None else started
@@ -226,7 +230,7 @@ def _run(
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
         outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep)
     if record_history:
-        from .report.history import record_run
+        from ..report.history import record_run
 
         record_run(session.store.root)
     return RunResult(
@@ -253,7 +257,8 @@ class FitOutcome:
 @dataclass
 class RunSession:
     """One run's data, folds and store, and the means to fit folds of any model on them: what :func:`run` and the
-    search driver (:mod:`kaggle_kit.search.driver`) share. Built by :meth:`open`; :meth:`start` fixes the workers."""
+    search driver (:mod:`kaggle_kit.runtime.search.driver`) share. Built by :meth:`open`; :meth:`start` fixes the
+    workers."""
 
     spec: CompetitionSpec
     data: CompetitionData

@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import numpy as np
 
-from .errors import StoreError
+from ..errors import StoreError
 from .store import FoldResult, RunStore
 
 if TYPE_CHECKING:
+    from ..metrics import Metric
     from .executors import Task
     from .folds import Folds
-    from .metrics import Metric
 
 Say = Callable[[str], None]
 
@@ -337,9 +337,10 @@ def model_cv(
     key: str,
     results: Sequence[FoldResult] = (),
 ) -> float | None:
-    """A model's CV score from its finished folds in the store, as :func:`kaggle_kit.runner._assemble` computes it
-    (each row's validation predictions averaged over repeats, scored over the rows validated at least once); None
-    when a fold is missing or unreadable. ``results`` are fold results already in hand (the rest are read)."""
+    """A model's CV score from its finished folds in the store, as :func:`kaggle_kit.runtime.runner._assemble`
+    computes it (each row's validation predictions averaged over repeats, scored over the rows validated at least
+    once); None when a fold is missing or unreadable. ``results`` are fold results already in hand (the rest are
+    read)."""
     known = {(r.repeat, r.fold): r for r in results}
     oof_sum: np.ndarray | None = None
     count = np.zeros(len(y), dtype=np.int64)

@@ -7,9 +7,10 @@ recorded as failed (its remaining folds are skipped or cancelled) and the other 
 run at once: pool workers ignore SIGINT and are terminated by the parent, nothing is recorded as failed, and every
 fold already in the store is reused by the next run.
 
-Each task's thread count is decided as it is handed to a worker (:func:`~kaggle_kit.threads.allocate_threads`), from
+Each task's thread count is decided as it is handed to a worker (:func:`~kaggle_kit.runtime.threads.allocate_threads`),
+from
 the load measured then: the last tasks of a run get the cores the finished ones left, and other processes' load
-shrinks the number of tasks running at once. What the run shows goes through :mod:`kaggle_kit.progress`.
+shrinks the number of tasks running at once. What the run shows goes through :mod:`kaggle_kit.runtime.progress`.
 
 The fit function is handed in rather than imported, so this module does not depend on the runner; it must be a
 module-level function (worker processes import it by name).
@@ -29,13 +30,13 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from .config import CompetitionSpec, Executor, ModelSpec
-from .data import CompetitionData, load_competition, prepare_competition
-from .errors import KitError
+from ..config import CompetitionSpec, Executor, ModelSpec
+from ..errors import KitError
+from ..metrics import Metric, get_metric
+from ..models import thread_invariant
+from ..readers.competition import CompetitionData, load_competition, prepare_competition
 from .folds import Folds
 from .lifeline import exit_with_parent
-from .metrics import Metric, get_metric
-from .models import thread_invariant
 from .pool import WorkerPool
 from .progress import RunProgress, as_progress, install_plain_warnings, model_cv, plain_warning
 from .store import FoldResult, RunStore
@@ -165,7 +166,8 @@ def run_tasks(
 ) -> Outcomes:
     """Run the tasks; the outcomes say which models failed (``errors``) and which tasks a deadline stopped.
 
-    ``progress`` is told what happens (a :class:`~kaggle_kit.progress.RunProgress`, or a callable of lines: every
+    ``progress`` is told what happens (a :class:`~kaggle_kit.runtime.progress.RunProgress`, or a callable of lines:
+    every
     fold, as before). A KeyboardInterrupt stops the tasks at once and is raised again, nothing recorded as failed.
     ``pool``: worker processes the caller keeps across calls (:func:`make_pool`); with one, the tasks run there even
     with one job (so that a task can be stopped at its limit), else in a pool of this call (more than one job) or in
@@ -349,7 +351,7 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
 
 
 def make_pool(job: Job, fit: FitFold) -> WorkerPool:
-    """The worker processes of a run (started on first use; see :mod:`kaggle_kit.pool`)."""
+    """The worker processes of a run (started on first use; see :mod:`kaggle_kit.runtime.pool`)."""
     ctx = job.context
     frames = (ctx.data.train, ctx.data.test) if job.in_memory else None
     initargs = (

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .spaces import Space
 
 INSTALL_HINT = "pip install 'kaggle-kit[search]'"

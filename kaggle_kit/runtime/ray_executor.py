@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import CompetitionSpec
-from .errors import ConfigError, KitError
+from ..config import CompetitionSpec
+from ..errors import ConfigError, KitError
+from ..metrics import get_metric
+from ..models import make_adapter
 from .executors import Context, FitFold, Job, Outcomes, Progress, Task
-from .metrics import get_metric
-from .models import make_adapter
 from .store import FoldResult, RunStore
 from .threads import thread_env
 

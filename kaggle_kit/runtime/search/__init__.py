@@ -1,10 +1,11 @@
 """Searches over model families and the run's wall-clock budget.
 
-- :mod:`~kaggle_kit.search.spaces`: the search space of each family, as data (:data:`SPACES`);
-- :mod:`~kaggle_kit.search.sampler`: configs drawn from ``(seed, family, index)``, or asked of Optuna's TPE;
-- :mod:`~kaggle_kit.search.plan`: configs as ModelSpecs named ``<family>_c<index>``;
-- :mod:`~kaggle_kit.search.budget`: cost predictions and the waves a time limit allows;
-- :mod:`~kaggle_kit.search.driver`: the loop :func:`kaggle_kit.runner.run` hands a search or a time limit to.
+- :mod:`~kaggle_kit.runtime.search.spaces`: the search space of each family, as data (:data:`SPACES`);
+- :mod:`~kaggle_kit.runtime.search.sampler`: configs drawn from ``(seed, family, index)``, or asked of Optuna's TPE;
+- :mod:`~kaggle_kit.runtime.search.plan`: configs as ModelSpecs named ``<family>_c<index>``;
+- :mod:`~kaggle_kit.runtime.search.budget`: cost predictions and the waves a time limit allows;
+- :mod:`~kaggle_kit.runtime.search.driver`: the loop :func:`kaggle_kit.runtime.runner.run` hands a search or a time
+  limit to.
 
 Example::
 
