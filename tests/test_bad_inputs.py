@@ -386,7 +386,7 @@ BEFORE_RUN: list[Case] = [
     ),
     Case(
         "config-unknown-kind",
-        config('kind = "sklearn"', 'kind = "xgbost"'),
+        config('kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"', 'kind = "xgbost"'),
         ("models[0].kind", "got 'xgbost'", "Did you mean 'xgboost'?"),
     ),
     Case(

@@ -261,12 +261,6 @@ ERRORS = [
         id="estimator-on-xgboost",
     ),
     pytest.param(
-        put("models.0.kind", "xgbost"),
-        ConfigError,
-        r"models\[0\]\.kind: kind must be one of .*'lightgbm'.*'xgboost'; got 'xgbost'\. Did you mean 'xgboost'\?",
-        id="kind-typo",
-    ),
-    pytest.param(
         put("models.0.num_boost_round", 0),
         ConfigError,
         r"models\[0\]\.num_boost_round: .*greater than or equal to 1",
@@ -368,6 +362,28 @@ def test_byte_order_mark_is_not_a_syntax_error(tmp_path: Path) -> None:
     """Windows editors save UTF-8 with a BOM."""
     path = write(tmp_path / "bom.toml", b"\xef\xbb\xbf" + tomli_w.dumps(VALID).encode())
     assert load_spec(path) == build_spec(VALID, base_dir=tmp_path.resolve())
+
+
+def test_a_kind_typo_stops_the_run_before_it_reads_data(tmp_path: Path) -> None:
+    """The spec is data (config does not import the model registry); the runner checks kinds first."""
+    from kaggle_kit import run
+
+    spec_dict = copy.deepcopy(VALID)
+    spec_dict["models"][0]["kind"] = "xgbost"
+    spec = build_spec(spec_dict, base_dir=tmp_path)  # train.csv does not exist: a data read would fail differently
+    assert spec.models[0].kind == "xgbost"
+    pattern = r"models\[0\]\.kind: kind must be one of .*'lightgbm'.*'xgboost'; got 'xgbost'\. Did you mean 'xgboost'\?"
+    with pytest.raises(ConfigError, match=pattern):
+        run(spec, runs_root=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_config_does_not_import_the_model_registry() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, kaggle_kit.config; print('kaggle_kit.models' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
 def test_unknown_model_lookup_names_the_models() -> None:

@@ -6,7 +6,7 @@ params or fit it), never by ``import kaggle_kit``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..config import ModelSpec
 from ..errors import ConfigError, allowed, did_you_mean
@@ -93,6 +93,17 @@ def register_adapter(kind: str, factory: Callable[[ModelSpec], ModelAdapter]) ->
     ADAPTERS[kind] = factory
 
 
+def check_kinds(models: Sequence[ModelSpec]) -> None:
+    """Every model's kind is a registered adapter, checked where a run resolves its spec (before any data is read):
+    the spec itself stays data, and :func:`register_adapter` may add kinds after it was loaded."""
+    for i, model in enumerate(models):
+        if model.kind not in ADAPTERS:
+            raise ConfigError(
+                f"models[{i}].kind: kind must be one of {allowed(ADAPTERS)}; got {model.kind!r}."
+                f"{did_you_mean(model.kind, ADAPTERS)}"
+            )
+
+
 def make_adapter(spec: ModelSpec) -> ModelAdapter:
     try:
         factory = ADAPTERS[spec.kind]
@@ -110,4 +121,13 @@ def thread_invariant(spec: ModelSpec) -> bool:
     return bool(getattr(make_adapter(spec), "thread_invariant", False))
 
 
-__all__ = ["ADAPTERS", "FitContext", "Fitted", "ModelAdapter", "make_adapter", "register_adapter", "thread_invariant"]
+__all__ = [
+    "ADAPTERS",
+    "FitContext",
+    "Fitted",
+    "ModelAdapter",
+    "check_kinds",
+    "make_adapter",
+    "register_adapter",
+    "thread_invariant",
+]

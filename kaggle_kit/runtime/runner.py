@@ -47,7 +47,7 @@ from ..device import resolve_device
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..metrics import Metric, get_metric
-from ..models import FitContext, make_adapter
+from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..presets import DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
@@ -193,6 +193,7 @@ def run(
     limit counts from ``started`` (a ``time.monotonic()`` value; default: now), e.g. the start of a command.
     """
     started = time.monotonic() if started is None else started
+    check_kinds(spec.models)
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
         return _run(session, only, extra_models, search, time_limit, started, record_history)
