@@ -132,3 +132,32 @@ def test_blend_report_history_and_lb_commands(cli_runs, capsys: pytest.CaptureFi
     assert "0.987" in out and "blend.csv" in out
     assert main(["history", "--runs-root", str(runs)]) == 0
     assert "demo-breast-cancer" in capsys.readouterr().out
+
+
+def test_a_time_limit_counts_from_each_command_not_from_the_import(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one process (a notebook, this suite) main() is called many times: each command's limit counts from its own
+    start. Counting from the module's import once left a later command no time at all (seen in CI: a 120 s search
+    that started nothing, 355 s after the import)."""
+    import time
+
+    from kaggle_kit.runtime import runner
+
+    seen: list[float] = []
+
+    class Stop(Exception):
+        pass
+
+    def record(*args: object, started: float, **kwargs: object) -> None:
+        seen.append(started)
+        raise Stop
+
+    monkeypatch.setattr(runner, "run", record)
+    config = tmp_path / "c.toml"
+    config.write_text(demo_spec("demo-breast-cancer", demo_data, models=fast_models(("lightgbm",))).to_toml())
+    for _ in range(2):
+        before = time.monotonic()
+        with pytest.raises(Stop):
+            main(["run", str(config), "--runs-root", str(tmp_path / "runs"), "--time-limit", "60"])
+        assert before <= seen[-1] <= time.monotonic()
