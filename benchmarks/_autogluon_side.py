@@ -32,7 +32,11 @@ def main(job_path: str) -> None:
     id_col, label = job["id"], job["label"]
     start = time.perf_counter()
     predictor = TabularPredictor(
-        label=label, eval_metric=job["metric"], path=str(out / "ag_model"), verbosity=job.get("verbosity", 1)
+        label=label,
+        problem_type=job.get("problem_type"),  # a count target (randhie's visits) is not inferred as multiclass
+        eval_metric=job["metric"],
+        path=str(out / "ag_model"),
+        verbosity=job.get("verbosity", 1),
     ).fit(
         train.drop(columns=[id_col]),
         time_limit=job["time_limit"],

@@ -104,7 +104,7 @@ def ag_side(ds: Dataset, folder: Path, limit: float, ag_python: str) -> dict[str
     out = folder / "ag"
     job = {"train": str(folder / "train.csv"), "test": str(folder / "test.csv"), "id": "id", "label": ds.target,
            "metric": AG_METRIC[ds.metric], "time_limit": limit, "presets": "best_quality", "num_bag_folds": 0,
-           "out": str(out)}  # fmt: skip
+           "problem_type": ds.task, "out": str(out)}  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     (out / "job.json").write_text(json.dumps(job))
     start = time.perf_counter()
@@ -141,6 +141,7 @@ def main() -> None:
             line = (
                 f"kit {kit['test']:.5f} in {kit['wall_seconds']:.0f} s ({kit['wall_seconds'] / args.time_limit:.3f} T)"
             )
+            print(f"{ds.name:<14} {ds.metric:<8} kit side done: {line}", flush=True)  # kept if AutoGluon fails
             if not args.no_autogluon:
                 entry["load_before_autogluon"] = load_average()
                 ag = ag_side(ds, folder, args.time_limit, args.ag_python)

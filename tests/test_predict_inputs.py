@@ -321,3 +321,29 @@ def test_a_table_run_refuses_sequences_and_a_missing_test(images: dict[str, Path
         kaggle_kit.predict(images["moved"], model="cnn")
     with pytest.raises(DataError, match=r"the test data must be a file path or a polars / pandas frame"):
         kaggle_kit.predict(images["moved"], 3, model="cnn")
+
+
+@pytest.mark.parametrize("which", ["images", "sequences"])
+def test_image_and_sequence_runs_refit_on_all_rows_and_predict_with_one_model(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``refit`` reads an image / sequence run's rows with the run's readers (from its spec) and trains one model per
+    config on all of them; ``predict --refit`` then uses that model, not the fold average."""
+    from kaggle_kit.predict import refit
+
+    fixture = request.getfixturevalue(which)
+    copy = tmp_path / "run"
+    shutil.copytree(fixture["run"], copy)  # refit writes beside the fold models: not into the shared fixture
+    comp = fixture["comp"]
+    names, new = (["cnn", "lgbm"], {"test": comp / "test.csv"}) if which == "images" else (["rnn", "xgb"], {})
+    done = refit(copy, names, progress=None)
+    assert sorted(r.model for r in done) == sorted(names)
+    store = RunStore(copy)
+    for name in names:
+        record = json.loads((store.model_dir(name, store.current_models()[name]) / "refit" / "result.json").read_text())
+        assert record["n_train"] == N_TRAIN and record["cv"] == "not measured"
+        folds = kaggle_kit.predict(copy, **new, model=name, threads=1)
+        once = kaggle_kit.predict(copy, **new, model=name, refit=True, threads=1)
+        assert once.columns == folds.columns and once[folds.columns[0]].to_list() == folds[folds.columns[0]].to_list()
+        values = once.drop(folds.columns[0]).to_numpy()
+        assert np.isfinite(values).all() and not np.allclose(values, folds.drop(folds.columns[0]).to_numpy(), atol=1e-6)
