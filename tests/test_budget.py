@@ -34,6 +34,7 @@ def _temps(run_dir: Path) -> list[Path]:
     return [p for p in run_dir.rglob(".*") if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_a_slow_first_fold_is_stopped_and_the_command_ends_within_its_limit_with_a_whole_model(
     demo_data: Path, tmp_path: Path
 ) -> None:

@@ -295,6 +295,7 @@ def test_report_command_and_files_show_the_families(searched: Path, capsys: pyte
     assert "## Families" in md and "**linear**" in md
 
 
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_a_time_limited_search_prints_the_families_and_counts_seed_bags_in_their_kind(
     demo_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

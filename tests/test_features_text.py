@@ -354,6 +354,7 @@ def test_init_proposes_text_for_free_text_only(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the demo
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_demo_reviews_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``demo-reviews`` (generated text, see kaggle_kit.demo) through the command line as the repository has it: the
     models find the signal in the review, and the submission scores on the hidden labels as their CV says."""

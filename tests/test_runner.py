@@ -121,6 +121,7 @@ def test_changed_params_refit_that_model_only(first_run, demo_data: Path) -> Non
     assert len(list((result.run_dir / "models" / "xgb").iterdir())) == 2  # the old results stay on disk
 
 
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_same_seed_same_oof_and_parallel_equals_sequential(demo_data: Path, tmp_path: Path) -> None:
     spec = _spec(demo_data, name="demo-digits")
     a = run(spec, runs_root=tmp_path / "a", progress=None)

@@ -304,6 +304,7 @@ def test_without_a_whole_model_the_cheapest_unmeasured_kind_gets_all_its_folds_a
     assert [(a.model.name, a.n_tasks) for a in wave] == [("baseline", 5), ("l", 1), ("t", 1)]
 
 
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_configs(
     demo_data: Path, tmp_path: Path
 ) -> None:
