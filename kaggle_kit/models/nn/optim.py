@@ -17,6 +17,7 @@ that torch's schedules and the CUDA gradient scaler take them.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Any
 
 import torch
@@ -43,7 +44,7 @@ def make_optimizer(module: nn.Module, params: dict[str, Any]) -> torch.optim.Opt
     return AdamW(groups, lr=lr, betas=betas)
 
 
-class _Plain(torch.optim.Optimizer):
+class _Plain(torch.optim.Optimizer, ABC):
     """``torch.optim.Optimizer`` without its ``torch.compile`` wrappers on the methods a fit calls (see the module
     docstring); ``step`` is :meth:`update` on each parameter with a gradient, under ``no_grad``."""
 
@@ -74,8 +75,9 @@ class _Plain(torch.optim.Optimizer):
                 if p.grad is not None:
                     self.update(p, p.grad, self.state[p], group)
 
+    @abstractmethod
     def update(self, p: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """One parameter's step (the subclass's rule)."""
 
 
 class AdamW(_Plain):
