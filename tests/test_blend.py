@@ -337,6 +337,7 @@ def test_fast_log_loss_objective_equals_the_metric() -> None:
         ("nelder_mead", {"max_evals": 0}, r"max_evals of blend method 'nelder_mead' must be a positive integer"),
         ("hill_climb", {"max_steps": 1.5}, r"max_steps .* positive integer; got 1.5"),
         ("stack", {"C": -1}, r"C of blend method 'stack' must be a positive number"),
+        ("stack", {"C": "best"}, r"C of blend method 'stack' must be a positive number or \"auto\""),
         ("mean", {"x": 1}, r"unknown option 'x' for blend method 'mean'; it takes no options"),
     ],
 )
@@ -384,3 +385,61 @@ def test_registry_rejects_a_second_class_under_a_taken_name() -> None:
 
 def _quick(method: str) -> dict | None:
     return {"restarts": 2} if method == "nelder_mead" else None
+
+
+# ------------------------------------------------------------------------------------------ stacker's C
+def _noisy_multiclass(n: int = 240, m: int = 8, c: int = 5, seed: int = 3) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Few rows, many weak and correlated models: a weakly penalised stacker overfits here."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, c, n)
+    shared = rng.normal(size=(n, c))
+    oof = {}
+    for j in range(m):
+        logits = shared + rng.normal(scale=1.5, size=(n, c))
+        logits[np.arange(n), y] += 0.4
+        p = np.exp(logits)
+        oof[f"m{j}"] = p / p.sum(axis=1, keepdims=True)
+    return y, oof
+
+
+def test_stack_auto_C_is_the_grid_value_that_scores_best_on_held_out_inner_folds() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from kaggle_kit.blend.engine import stack_predictions
+    from kaggle_kit.blend.stacking import AUTO_CS
+
+    y, oof = _noisy_multiclass()
+    metric = get_metric("log_loss")
+    preds = stack_predictions(oof, metric)
+    row_folds = _folds(y).ids[0]
+    fitted = make_blender("stack").fit(preds, y, metric, np.random.default_rng(0), row_folds)
+    X = np.log(np.clip(preds.astype(np.float64), 1e-6, 1 - 1e-6)).transpose(1, 0, 2).reshape(len(y), -1)
+    losses = []
+    for C in AUTO_CS:  # the inner CV written out independently
+        inner = np.zeros((len(y), 5))
+        for f in np.unique(row_folds):
+            held = row_folds == f
+            scaler = StandardScaler().fit(X[~held])
+            lr = LogisticRegression(C=C, max_iter=1000).fit(scaler.transform(X[~held]), y[~held])
+            inner[held] = lr.predict_proba(scaler.transform(X[held]))
+        losses.append(metric.score(y, inner))
+    assert fitted.info["C"] == AUTO_CS[int(np.argmin(losses))]
+    assert fitted.info["C"] < 1.0  # noise: the penalty must be stronger than the old fixed C = 1
+
+
+def test_stack_auto_C_beats_a_weak_penalty_by_nested_cv_on_few_noisy_rows() -> None:
+    y, oof = _noisy_multiclass()
+    folds = _folds(y)
+    auto = blend_predictions(oof, y, folds, "log_loss", "stack").result
+    weak = blend_predictions(oof, y, folds, "log_loss", "stack", options={"C": 10.0}).result
+    assert auto.mean < weak.mean - 0.01
+
+
+def test_stack_auto_C_stays_weak_where_the_models_carry_signal() -> None:
+    y, oof = _binary(n=2000, m=3)
+    metric = get_metric("log_loss")
+    from kaggle_kit.blend.engine import stack_predictions
+
+    fitted = make_blender("stack").fit(stack_predictions(oof, metric), y, metric, np.random.default_rng(0))
+    assert fitted.info["C"] >= 0.1
