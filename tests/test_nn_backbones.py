@@ -305,6 +305,7 @@ def pretrained_digits(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_the_backbone_lr_is_the_configured_multiple_of_the_heads_and_frozen_epochs_freeze(grey_checkpoint):
     target = np.flatnonzero(Y_DIGITS >= 5)[:40]
     record = Record()

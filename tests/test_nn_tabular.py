@@ -147,6 +147,7 @@ def _periodic_task(n: int = 3000) -> tuple[FeatureMatrix, np.ndarray, FeatureMat
     return fm(tr), y[tr], fm(va), y[va], ctx
 
 
+@pytest.mark.slow
 def test_numeric_embeddings_beat_the_plain_mlp_on_periodic_effects() -> None:
     """With their numeric embeddings (defaults: PBLD for realmlp, piecewise-linear for tabm) both nets get the
     RMSE near the noise level, where the plain MLP of the same width and epochs stays far off. Turning the

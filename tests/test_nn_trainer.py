@@ -268,6 +268,7 @@ def test_the_kits_optimizers_step_exactly_as_torchs(name: str, options: dict) ->
     torch.testing.assert_close(final[0], final[1], rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_a_net_fit_does_not_import_torch_dynamo() -> None:
     """torch's own optimizers import torch._dynamo on first use (1.5-2.5 s in each fresh worker process)."""
     import subprocess

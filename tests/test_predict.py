@@ -146,6 +146,7 @@ def test_new_rows_in_another_order_get_the_same_predictions_per_id(built: dict[s
     np.testing.assert_allclose(joined["p_1"].to_numpy(), joined["p_1_want"].to_numpy(), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_the_submission_has_the_sample_columns_and_the_new_rows(built: dict[str, Path], tmp_path: Path) -> None:
     rows = pl.read_csv(built["comp"] / "test.csv")[:25]
     rows.write_csv(tmp_path / "new_test.csv")

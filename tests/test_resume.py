@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import demo_spec
 
 from kaggle_kit.config import load_spec
@@ -32,6 +33,7 @@ def _finished(run_dir: Path) -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in paths if not p.parent.name.startswith(".")}
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume(demo_data: Path, tmp_path: Path) -> None:
     spec = demo_spec("demo-digits", demo_data, models=[SLOW_XGB], run={"n_jobs": 1, "threads_per_task": 1})
     config = tmp_path / "digits.toml"

@@ -212,6 +212,7 @@ def test_run_search_flag_and_search_command(demo_data: Path, tmp_path: Path, cap
 
 
 # ------------------------------------------------------------------------------------------------ TPE
+@pytest.mark.slow
 def test_tpe_study_is_stored_in_the_run_folder_and_reopens_with_optuna(demo_data: Path, tmp_path: Path) -> None:
     optuna = pytest.importorskip("optuna")
     search = _search(4, families=("lightgbm",), sampler="tpe")
@@ -336,6 +337,7 @@ def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_config
         assert name not in {r.name for r in ranked}
 
 
+@pytest.mark.slow
 def test_time_left_over_goes_to_seed_bags_of_the_best_configs(demo_data: Path, tmp_path: Path) -> None:
     search = _search(2, families=("lightgbm",))
     result = run(_spec(demo_data, search), runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
@@ -401,6 +403,7 @@ def test_a_family_whose_kind_is_not_registered_is_a_config_error(demo_data: Path
         run(spec, runs_root=tmp_path, progress=None, record_history=False)
 
 
+@pytest.mark.slow
 def test_a_config_a_time_limit_shortened_is_resumed_not_refitted(demo_data: Path, tmp_path: Path) -> None:
     # a first run fitted lightgbm_c001 with 12 rounds; as if a time limit had shortened it from 30
     first = run(_spec(demo_data, _search(2, families=("lightgbm",))), runs_root=tmp_path, progress=None)
@@ -454,6 +457,7 @@ def test_sampled_configs_are_valid_models_of_their_kind() -> None:
             make_adapter(model).check(ctx)
 
 
+@pytest.mark.slow
 def test_a_time_limit_that_leaves_no_whole_model_fails_the_command(demo_data: Path, tmp_path: Path) -> None:
     """Nothing to blend or submit is a failure of what the user asked for: exit 1 with the fix, never exit 0."""
     spec = _spec(demo_data, _search(2, families=("lightgbm",)))

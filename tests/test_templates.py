@@ -111,6 +111,7 @@ def _template(name: str, root: Path) -> tuple:
 
 
 @pytest.mark.parametrize("name", list(GENERATORS))
+@pytest.mark.slow
 def test_template_runs_and_writes_a_kaggle_submission(name: str, tmp_path: Path) -> None:
     spec, folder = _template(name, tmp_path / "data")
     result = run(spec, runs_root=tmp_path / "runs", progress=None)
