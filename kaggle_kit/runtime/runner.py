@@ -57,6 +57,7 @@ from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds
 from .pool import WorkerPool
 from .progress import Fanout, RunLog, RunProgress, as_progress
+from .scoring import score_folds
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
@@ -744,13 +745,14 @@ def _assemble(
         store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test, columns))
 
     iters = [r.best_iteration for r in done if r.best_iteration is not None]
+    honest = score_folds(oof, data.y, folds, metric)  # as `report` and `blend` score it (label metrics: thresholds)
     summary = ModelResult(
         name=model.name,
         kind=model.kind,
         key=key,
         metric=metric.name,
-        cv=metric.score(data.y[covered], oof[covered]),
-        fold_scores=tuple(r.score for r in done),
+        cv=honest.pooled,
+        fold_scores=honest.scores,
         fit_seconds=round(sum(r.fit_seconds for r in done), 3),
         best_iteration=float(np.mean(iters)) if iters else None,
         note=clip_note(done, metric),
