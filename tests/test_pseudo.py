@@ -234,3 +234,17 @@ def test_pseudo_label_needs_classes() -> None:
     spec.update(task="regression", metric="rmse", pseudo_label={"source": "lgbm"})
     with pytest.raises(ConfigError, match="pseudo_label needs class probabilities"):
         build_spec(spec)
+
+
+def test_predict_reloads_a_pseudo_labelled_model_and_refit_skips_it(hard_run) -> None:
+    from kaggle_kit.predict import predict, refit
+
+    _, result, train, test = hard_run
+    again = predict(result.run_dir, test, model="lgbm@pl1")
+    stored = RunStore(result.run_dir).read_predictions("lgbm@pl1", "test")
+    np.testing.assert_allclose(again.drop("id").to_numpy(), stored.drop("id").to_numpy(), atol=1e-6)
+    lines: list[str] = []
+    refit(result.run_dir, None, train=train, progress=lines.append)
+    assert any("refit skips 'lgbm@pl1'" in line for line in lines)
+    with pytest.raises(ConfigError, match="'lgbm@pl1' is pseudo-labelled"):
+        refit(result.run_dir, ["lgbm@pl1"], train=train, progress=None)

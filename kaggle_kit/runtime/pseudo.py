@@ -50,6 +50,12 @@ def pseudo_name(model: str, round_: int) -> str:
     return f"{model}{TAG}{round_}"
 
 
+def pseudo_base(name: str) -> str | None:
+    """The model a pseudo-labelled model's name (``lgbm@pl1``) refits (``lgbm``); None for any other name."""
+    base, tag, round_ = name.rpartition(TAG)
+    return base if tag and base and round_.isdigit() else None
+
+
 @dataclass(frozen=True)
 class PseudoPlan:
     """``[pseudo_label]`` checked against the run: the source (a model or a stored blend) and the models to refit."""
