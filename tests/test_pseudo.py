@@ -208,6 +208,11 @@ def test_a_stored_blend_can_be_the_source(tmp_path: Path) -> None:
         source = store.read_fold_array(store.finished("logreg", keys["logreg"], r, k), "test.npy")  # type: ignore[arg-type]
         given = read_pseudo_rows(pseudo_path(store.model_dir("logreg@pl1", keys["logreg@pl1"]), r, k))
         np.testing.assert_array_equal(given.rows, np.flatnonzero(source.max(axis=1) >= THRESHOLD))
+    # the spec now fits another logreg than the one blended: the blend is stale, and the run says to blend again
+    edited = _spec(pseudo, "via-blend").model_dump(mode="json", exclude={"base_dir"})
+    edited["models"][0]["params"]["C"] = 0.5
+    with pytest.raises(ConfigError, match=r"'lr_mean' was blended from other versions of 'logreg'.*blend again"):
+        run(build_spec(edited), runs_root=tmp_path, train=train, test=test, progress=None)
 
 
 @pytest.mark.parametrize(
