@@ -253,3 +253,36 @@ def test_predict_reloads_a_pseudo_labelled_model_and_refit_skips_it(hard_run) ->
     assert any("refit skips 'lgbm@pl1'" in line for line in lines)
     with pytest.raises(ConfigError, match="'lgbm@pl1' is pseudo-labelled"):
         refit(result.run_dir, ["lgbm@pl1"], train=train, progress=None)
+
+
+def test_nets_train_on_soft_targets(tmp_path: Path) -> None:
+    import torch
+
+    from kaggle_kit.features import FeatureMatrix
+    from kaggle_kit.models.nn.task import TaskHead
+
+    # the pseudo rows keep their probabilities as the targets, the training rows their one-hot labels
+    X = FeatureMatrix(np.zeros((2, 1), dtype=np.float32), ("a",), ())
+    pseudo_x = FeatureMatrix(np.ones((1, 1), dtype=np.float32), ("a",), ())
+    rows = PseudoRows(np.array([4]), np.array([[0.2, 0.8]], dtype=np.float32), soft=True)
+    Xs, Y, w = rows.augment(X, np.array([1, 0]), pseudo_x, soft_targets=True)
+    np.testing.assert_allclose(Y, [[0, 1], [1, 0], [0.2, 0.8]])
+    assert Xs.X.shape == (3, 1) and w is None
+    head = TaskHead("binary", 2)
+    target = torch.from_numpy(head.target_array(Y, {}))
+    logits = torch.tensor([[0.3, -0.1], [1.0, 2.0], [0.5, 0.4]])
+    expected = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    assert torch.allclose(head.loss_fn()(logits, target), expected)  # cross-entropy against the soft targets
+
+    # end to end: an MLP refitted with soft pseudo labels
+    train, test = _frames()
+    base = _spec(None, "soft-net").model_dump(mode="json", exclude={"base_dir"})
+    mlp = {"name": "mlp", "kind": "mlp", "params": {"epochs": 4, "batch_size": 128, "hidden": [16]}}
+    pseudo = {"source": "logreg", "threshold": THRESHOLD, "soft": True, "models": ["mlp"]}
+    spec = build_spec({**base, "models": [base["models"][0], mlp], "pseudo_label": pseudo})
+    result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None)
+    rows_ = _rows(result)
+    assert rows_["mlp@pl1"].status == "ok", rows_["mlp@pl1"].error
+    store = RunStore(result.run_dir)
+    res = store.finished("mlp@pl1", store.current_models()["mlp@pl1"], 0, 0)
+    assert res is not None and res.n_pseudo > 100

@@ -5,7 +5,8 @@ the new model ``<model>@pl1`` (its own content key and folder in the store, a ro
 each fold trains on its own training rows *plus* the test rows the source predicts with a probability of at least
 ``threshold`` for their most probable class, labelled with that class (or, ``soft = true``, with the probabilities:
 each row once per class, weighted by its probability, which a model fitted on log loss turns into cross-entropy
-against the soft targets; the GBDT kinds take weights). Round ``r > 1`` labels with the mean of round ``r - 1``'s
+against the soft targets: the GBDT kinds take weights; the nets take the probabilities as cross-entropy's
+targets). Round ``r > 1`` labels with the mean of round ``r - 1``'s
 models (``<model>@pl<r>``).
 
 Honest OOF: a fold's validation rows are its own training-set rows only, never a test row, and its pseudo labels come
@@ -118,11 +119,13 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
                 f"pseudo_label.models names {name!r}, which is not a model of the spec; models: {allowed(models)}."
                 f"{did_you_mean(name, list(models))}"
             )
-        if pseudo.soft and not getattr(make_adapter(models[name]), "sample_weights", False):
+        adapter = make_adapter(models[name])
+        takes_soft = getattr(adapter, "sample_weights", False) or getattr(adapter, "soft_targets", False)
+        if pseudo.soft and not takes_soft:
             raise ConfigError(
                 f"pseudo_label.soft = true trains on rows weighted by their probabilities, which model {name!r} (kind "
-                f"{models[name].kind!r}) cannot take; use a GBDT kind (xgboost, lightgbm, catboost), set soft = false, "
-                "or leave the model out of pseudo_label.models"
+                f"{models[name].kind!r}) cannot take; use a GBDT kind (xgboost, lightgbm, catboost) or a net, set "
+                "soft = false, or leave the model out of pseudo_label.models"
             )
     return PseudoPlan(
         pseudo.source, kind, tuple(models[n] for n in chosen), pseudo.threshold, pseudo.soft, pseudo.rounds, blend

@@ -29,14 +29,22 @@ class PseudoRows:
     soft: bool
 
     def augment(
-        self, X_train: FeatureMatrix, y_train: np.ndarray, X_pseudo: FeatureMatrix
+        self, X_train: FeatureMatrix, y_train: np.ndarray, X_pseudo: FeatureMatrix, soft_targets: bool = False
     ) -> tuple[FeatureMatrix, np.ndarray, np.ndarray | None]:
         """The fold's training rows followed by the pseudo rows (``X_pseudo``: the rows' features, encoded with the
         state fitted on the training rows), their labels, and the row weights (None: every row weighs 1).
 
-        Hard labels: each pseudo row once, labelled with its most probable class. Soft labels: each pseudo row once
-        per class it gives a positive probability, labelled with that class and weighted by the probability; a model
-        fitted on log loss then minimises exactly the cross-entropy against the soft targets."""
+        Hard labels: each pseudo row once, labelled with its most probable class. Soft labels, for a model that takes
+        soft targets (``soft_targets``: the nets' cross-entropy): each row once, the labels an ``(n, C)`` matrix of
+        class probabilities (one-hot for the training rows); otherwise each pseudo row once per class it gives a
+        positive probability, labelled with that class and weighted by the probability, so that a model fitted on
+        log loss minimises exactly the cross-entropy against the soft targets."""
+        if self.soft and soft_targets:
+            n_classes = self.targets.shape[1]
+            onehot = np.eye(n_classes, dtype=np.float32)[np.asarray(y_train, dtype=np.intp)]
+            X = np.concatenate([X_train.X, X_pseudo.X])
+            Y = np.concatenate([onehot, self.targets.astype(np.float32)])
+            return FeatureMatrix(np.ascontiguousarray(X), X_train.names, X_train.categorical), Y, None
         if not self.soft:
             labels = self.targets.argmax(axis=1).astype(y_train.dtype)
             X = np.concatenate([X_train.X, X_pseudo.X])

@@ -590,7 +590,8 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     del train_rows, valid_rows  # the matrices are what the fit needs: do not hold the frames beside them
     X_fit, y_fit, fit_with, n_pseudo = X_train, y_train, fit_ctx, 0
     if pseudo is not None and data.test is not None and pseudo.rows.size:  # encoded as the test rows are
-        X_fit, y_fit, weight = pseudo.augment(X_train, y_train, encode(data.test[pseudo.rows]))
+        soft_targets = getattr(adapter, "soft_targets", False)
+        X_fit, y_fit, weight = pseudo.augment(X_train, y_train, encode(data.test[pseudo.rows]), soft_targets)
         fit_with, n_pseudo = replace(fit_ctx, sample_weight=weight), int(pseudo.rows.size)
 
     start = time.perf_counter()
