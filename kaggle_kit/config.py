@@ -583,7 +583,8 @@ class PseudoLabelSpec(_Strict):
     )
     soft: bool = Field(
         default=False,
-        description="train on the predicted probabilities (each row once per class, weighted) instead of the label",
+        description="train on the predicted probabilities instead of the label (GBDTs: each row once per class, "
+        "weighted; nets: soft targets)",
     )
     rounds: int = Field(default=1, ge=1, le=10, description="rounds; round r > 1 labels with round r - 1's models")
     models: list[str] | None = Field(

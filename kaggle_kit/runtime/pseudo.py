@@ -6,8 +6,7 @@ each fold trains on its own training rows *plus* the test rows the source predic
 ``threshold`` for their most probable class, labelled with that class (or, ``soft = true``, with the probabilities:
 each row once per class, weighted by its probability, which a model fitted on log loss turns into cross-entropy
 against the soft targets: the GBDT kinds take weights; the nets take the probabilities as cross-entropy's
-targets). Round ``r > 1`` labels with the mean of round ``r - 1``'s
-models (``<model>@pl<r>``).
+targets). Round ``r > 1`` labels with the mean of round ``r - 1``'s models (``<model>@pl<r>``).
 
 Honest OOF: a fold's validation rows are its own training-set rows only, never a test row, and its pseudo labels come
 from the source's model *of the same fold* (its ``test.npy``): a fold model that never saw the fold's validation rows,
@@ -24,6 +23,7 @@ the run's notes and ``kaggle-kit report`` say whether it helped.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -197,13 +197,15 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
 
 
 # --------------------------------------------------------------------------------------------- where labels come from
-class LabelSource:
-    """Test-row probabilities for one ``(repeat, fold)``, made by a model that never saw that fold's rows."""
+class LabelSource(ABC):
+    """Test-row probabilities for one ``(repeat, fold)``, made by a model that never saw that fold's rows;
+    ``fingerprint`` (JSON-able) names what made them, for the pseudo-labelled models' keys."""
 
     fingerprint: Any
 
+    @abstractmethod
     def fold(self, repeat: int, fold: int) -> np.ndarray:
-        raise NotImplementedError
+        """``(n_test, C)`` probabilities of the test rows for fold ``(repeat, fold)``."""
 
 
 def _source_models(plan: PseudoPlan) -> list[str]:
