@@ -227,6 +227,8 @@ def _run(
     from .pseudo import plan_pseudo, run_pseudo
 
     pseudo = plan_pseudo(session) if not only else None  # [pseudo_label] checked before anything is fitted
+    if only and spec.pseudo_label is not None:
+        session.say("pseudo-labelling skipped: --only fits the models named, not [pseudo_label]'s rounds")
     if search is None and limit is None and not extra_models:
         outcome = session.fit_all(models, current=[baseline_spec(), *spec.models])
     else:
