@@ -425,9 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restarts", type=int, default=None, help="Nelder-Mead starting points (default: 3)")
     p.add_argument(
         "--calibrate",
-        choices=["temperature"],
+        choices=["temperature", "isotonic"],
         default=None,
-        help="temperature-scale each blend, fitted out of fold (metric log_loss; not for stack)",
+        help="calibrate each blend's probabilities (a temperature, or isotonic maps one-vs-rest), fitted out of fold "
+        "(metric log_loss; not for stack)",
     )
     p.add_argument("--max-predict-seconds", type=float, default=None, help="name the best blend that predicts in time")
     p.add_argument("--test-rows", type=int, default=None, help="rows to predict for --max-predict-seconds")

@@ -573,6 +573,53 @@ class SearchSpec(_Strict):
         return SearchSpec.model_validate({**self.model_dump(), "n_configs": n})
 
 
+class PseudoLabelSpec(_Strict):
+    """Pseudo-labelling (``[pseudo_label]``): confident test predictions of ``source`` become training rows of new
+    models ``<model>@pl<round>`` (:mod:`kaggle_kit.runtime.pseudo`), added to each fold's training rows only."""
+
+    source: str = Field(description="the model of the run, or a blend stored in its folder, whose test rows label")
+    threshold: float = Field(
+        default=0.95, description="the probability of its most probable class a test row needs to be used (0 < t < 1)"
+    )
+    soft: bool = Field(
+        default=False,
+        description="train on the predicted probabilities instead of the label (GBDTs: each row once per class, "
+        "weighted; nets: soft targets)",
+    )
+    rounds: int = Field(default=1, ge=1, le=10, description="rounds; round r > 1 labels with round r - 1's models")
+    models: list[str] | None = Field(
+        default=None, description="the models refitted with pseudo labels; default: the source (a blend: its models)"
+    )
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _probability(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise ValueError(
+                "must be a probability between 0 and 1 (exclusive): how sure the source must be of a test row's "
+                f"class for the row to be used, e.g. 0.95; got {value!r}"
+            )
+        return value
+
+    @field_validator("rounds", mode="before")
+    @classmethod
+    def _whole_rounds(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a whole number of rounds such as 2; got {value!r}")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _some_models(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("must name at least one model (leave it out to refit the source's models)")
+            dupes = sorted({m for m in value if value.count(m) > 1})
+            if dupes:
+                raise ValueError(f"lists {allowed(dupes)} more than once")
+        return value
+
+
 class CompetitionSpec(_Strict):
     """The whole competition: task, metric, data, folds, models. Built from TOML by :func:`load_spec`."""
 
@@ -595,6 +642,9 @@ class CompetitionSpec(_Strict):
     models: list[ModelSpec] = Field(default_factory=list, description="at least one, unless preset or [search] is set")
     search: SearchSpec | None = Field(default=None, description="a search over model families: [search]")
     pipelines: dict[str, PipelineSpec] = Field(default_factory=dict, description="feature pipelines, by name")
+    pseudo_label: PseudoLabelSpec | None = Field(
+        default=None, description="pseudo-labelling of confident test rows: [pseudo_label]"
+    )
     base_dir: Path = Field(default=Path("."), exclude=True, description="folder that relative data paths start from")
 
     @field_validator("name")
@@ -639,7 +689,26 @@ class CompetitionSpec(_Strict):
                 f"the model name {BASELINE_NAME!r} is reserved for the dummy baseline every run fits; rename it"
             )
         self._check_pipelines()
+        self._check_pseudo_label(names)
         return self
+
+    def _check_pseudo_label(self, names: list[str]) -> None:
+        pseudo = self.pseudo_label
+        if pseudo is None:
+            return
+        if self.task == "regression":
+            raise ValueError(
+                "pseudo_label needs class probabilities to say which test rows are confident, which a regression "
+                "task has none of; remove the [pseudo_label] table"
+            )
+        if self.preset is not None or self.search is not None:  # their models are known once the data is read
+            return
+        for name in pseudo.models or []:
+            if name not in names:
+                raise ValueError(
+                    f"pseudo_label.models names {name!r}, which is not a model of the spec; models: "
+                    f"{allowed(names)}.{did_you_mean(name, names)}"
+                )
 
     def _check_pipelines(self) -> None:
         declared = self.pipelines
@@ -767,6 +836,7 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "run": RunSpec,
     "models": ModelSpec,
     "search": SearchSpec,
+    "pseudo_label": PseudoLabelSpec,
 }
 
 

@@ -819,6 +819,35 @@ BEFORE_RUN: list[Case] = [
         config("[run]", "[run]\ntime_limit = -5"),
         ("run.time_limit", "greater than 0"),
     ),
+    # --- [pseudo_label]
+    Case(
+        "pseudo-source-not-a-model",
+        append('[pseudo_label]\nsource = "logrg"\n'),
+        (
+            "pseudo_label.source = 'logrg' is neither a model of the spec nor a blend stored in the run folder",
+            "Did you mean 'logreg'?",
+        ),
+    ),
+    Case(
+        "pseudo-threshold-out-of-range",
+        append('[pseudo_label]\nsource = "logreg"\nthreshold = 1.5\n'),
+        ("pseudo_label.threshold: must be a probability between 0 and 1 (exclusive)", "got 1.5"),
+    ),
+    Case(
+        "pseudo-unknown-key",
+        append('[pseudo_label]\nsource = "logreg"\ntreshold = 0.9\n'),
+        ("unknown key 'pseudo_label.treshold'", "Did you mean 'threshold'?"),
+    ),
+    Case(
+        "pseudo-models-not-a-model",
+        append('[pseudo_label]\nsource = "logreg"\nmodels = ["lgbm"]\n'),
+        ("pseudo_label.models names 'lgbm', which is not a model of the spec",),
+    ),
+    Case(
+        "pseudo-soft-without-weights",
+        append('[pseudo_label]\nsource = "logreg"\nsoft = true\n'),
+        ("pseudo_label.soft = true trains on rows weighted by their probabilities", "model 'logreg' (kind 'sklearn')"),
+    ),
 ]
 
 

@@ -51,7 +51,7 @@ def fit_blend(
     """Blend ``models`` of a run (default: all finished models but the baseline, and imported predictions) with
     ``method`` and, unless ``save=False``, store it as ``RUN_DIR/blends/<name>/`` (``name`` defaults to the
     method). ``y`` is the training target (class codes); by default the run folder's ``target.parquet``.
-    ``calibrate="temperature"``: temperature-scale the blend (log loss only), fitted out of fold."""
+    ``calibrate="temperature"`` or ``"isotonic"``: calibrate the blend (log loss only), fitted out of fold."""
     preds = load_run(run_dir, models, y=y)
     if save:
         check_blend_name(preds, name or method)
@@ -85,8 +85,8 @@ def blend_report(
     (e.g. ``{"wide": ["xgb", "lgbm"], "deep": ["cnn", "mlp"]}``) adds, with ``group_method``, a blend of each
     group's models and one of all groups' models (default: the one method given, else ``nelder_mead``); the models
     default to the groups' union. ``options`` maps a
-    method to its options, e.g. ``{"nelder_mead": {"restarts": 8}}``. ``calibrate="temperature"`` temperature-scales
-    every blend (log loss only; not a stacker, which calibrates already), fitted out of fold.
+    method to its options, e.g. ``{"nelder_mead": {"restarts": 8}}``. ``calibrate="temperature"`` (or ``"isotonic"``)
+    calibrates every blend (log loss only; not a stacker, which calibrates already), fitted out of fold.
     """
     groups = {check_name(g, "group"): tuple(names) for g, names in (groups or {}).items()}
     if groups and models is None:

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import DataError, KitError
 from ..metrics import Metric, choose_threshold, get_metric
 from ..runtime.folds import Folds
-from .calibration import apply_temperature, check_calibration, fit_temperature
+from .calibration import Calibration, check_calibration, fit_calibration
 from .nested import nested_cv
 from .objective import search_metric
 from .registry import check_applicable, make_blender
@@ -89,8 +89,8 @@ def blend_predictions(
     apply it to the ``test`` matrices (weights fitted on all OOF rows; a level-2 model's fold fits averaged).
 
     Rows that any model left unpredicted (``nan``: time folds' first block) are neither fitted nor scored.
-    ``calibrate="temperature"`` (log loss only) temperature-scales the blend, fitted out of fold
-    (:mod:`.calibration`).
+    ``calibrate="temperature"`` or ``"isotonic"`` (log loss only) calibrates the blend's probabilities, fitted out of
+    fold (:mod:`.calibration`).
     """
     metric = get_metric(metric) if isinstance(metric, str) else metric
     check_applicable(method, metric)
@@ -116,14 +116,14 @@ def blend_predictions(
     start = time.perf_counter()
     cv, weights, info, blended_test, in_sample = float("nan"), None, {}, None, None
     threshold: float | None = None
-    temperature: float | None = None
+    calibration: Calibration | None = None
     if not blender.nested_only:
         fitted = blender.fit(stack[:, usable], y[usable], metric, np.random.default_rng(seed), folds.ids[0][usable])
         in_sample = np.full(stack.shape[1:], np.nan, dtype=np.float32)
         in_sample[usable] = blender.predict(fitted, stack[:, usable])
-        if calibrate is not None:  # the test temperature: fitted on all OOF rows, as the weights are
-            temperature = fit_temperature(y[usable], in_sample[usable])
-            in_sample[usable] = apply_temperature(in_sample[usable], temperature)
+        if calibrate is not None:  # the test calibration: fitted on all OOF rows, as the weights are
+            calibration = fit_calibration(calibrate, y[usable], in_sample[usable])
+            in_sample[usable] = calibration.apply(in_sample[usable])
         if metric.thresholded(stack[0]):  # the test threshold: chosen on all OOF rows, as the weights are
             threshold = choose_threshold(metric, y[usable], in_sample[usable])
         cv = metric.score(y[usable], in_sample[usable], threshold)
@@ -131,8 +131,8 @@ def blend_predictions(
         info = fitted.info
         if test_stack is not None:
             blended_test = blender.predict(fitted, test_stack)
-            if temperature is not None:
-                blended_test = apply_temperature(blended_test, temperature)
+            if calibration is not None:
+                blended_test = calibration.apply(blended_test)
     nested = nested_cv(
         blender,
         stack,
@@ -142,7 +142,7 @@ def blend_predictions(
         usable=usable,
         seed=seed,
         test=test_stack if blender.nested_only else None,
-        calibrate=calibrate is not None,
+        calibrate=calibrate,
     )
     if blender.nested_only:
         blended_test = nested.test
@@ -174,7 +174,8 @@ def blend_predictions(
         model_keys=dict(model_keys or {}),
         threshold=threshold,
         fold_thresholds=honest.thresholds,
-        temperature=temperature,
+        temperature=calibration.temperature if calibration is not None else None,
+        isotonic=calibration.isotonic if calibration is not None else None,
     )
     level2 = tuple(f.model for f in nested.fitted) if blender.nested_only and test_stack is not None else ()
     return BlendOutcome(result, nested.oof, blended_test, level2)

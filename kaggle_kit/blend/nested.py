@@ -7,7 +7,7 @@ model's OOF is (:func:`~.scoring.score_folds`): each fold on its own, and all ro
 
 Where the metric labels a binary prediction at a decision threshold, each fold's threshold is chosen on the fold's
 training rows only (the fold fit's predictions there), never on the held-out rows it is scored on; so is a
-temperature (``calibrate``: :mod:`.calibration`).
+calibration (``calibrate``: a temperature or isotonic maps, :mod:`.calibration`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from ..metrics import Metric, choose_threshold
 from ..runtime.folds import Folds
 from .base import Blender, Fitted
-from .calibration import apply_temperature, fit_temperature
+from .calibration import Calibration, fit_calibration
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class NestedScores:
     test: np.ndarray | None
     fitted: tuple[Fitted, ...] = ()
     thresholds: dict[tuple[int, int], float] | None = None  # per scored fold, for a thresholded label metric
-    temperatures: dict[tuple[int, int], float] | None = None  # per scored fold, with calibrate=True
+    temperatures: dict[tuple[int, int], float] | None = None  # per scored fold, with calibrate="temperature"
+    calibrations: dict[tuple[int, int], Calibration] | None = None  # per scored fold, with any calibrate
 
 
 def nested_cv(
@@ -46,12 +47,13 @@ def nested_cv(
     usable: np.ndarray | None = None,
     seed: int = 0,
     test: np.ndarray | None = None,
-    calibrate: bool = False,
+    calibrate: bool | str | None = False,
 ) -> NestedScores:
     """Fit ``blender`` on each fold's training rows of ``preds`` (``(n_models, n_rows, n_columns)``) and score it
     on the fold's held-out rows. ``usable`` marks the rows every model predicted (default: all); a fold with no
-    usable training rows (the first block of time folds) is not fitted. ``calibrate``: temperature-scale each fold
-    fit's predictions at the temperature fitted on its training rows."""
+    usable training rows (the first block of time folds) is not fitted. ``calibrate`` (``"temperature"``,
+    ``"isotonic"``; True means ``"temperature"``): calibrate each fold fit's predictions with the calibration fitted
+    on its training rows only (their labels and the fold fit's predictions there)."""
     n = preds.shape[1]
     usable = np.ones(n, dtype=bool) if usable is None else usable
     total = np.zeros(preds.shape[1:], dtype=np.float64)
@@ -60,7 +62,8 @@ def nested_cv(
     scored: list[tuple[int, int]] = []
     fits: list[Fitted] = []
     thresholds: dict[tuple[int, int], float] | None = {} if metric.thresholded(preds[0]) else None
-    temperatures: dict[tuple[int, int], float] | None = {} if calibrate else None
+    method = "temperature" if calibrate is True else (calibrate or None)
+    calibrations: dict[tuple[int, int], Calibration] | None = {} if method else None
     row_folds = folds.ids[0]
     for r, k in folds.tasks():
         train_idx, valid_idx = folds.train_valid(r, k)
@@ -70,11 +73,11 @@ def nested_cv(
         rng = np.random.default_rng([seed, r, k])
         fitted = blender.fit(preds[:, train_idx], y[train_idx], metric, rng, row_folds[train_idx])
         held_out = blender.predict(fitted, preds[:, valid_idx])
-        if thresholds is not None or temperatures is not None:  # fitted on the fold's training rows only
+        if thresholds is not None or calibrations is not None:  # fitted on the fold's training rows only
             on_train = blender.predict(fitted, preds[:, train_idx])
-            if temperatures is not None:
-                temperatures[(r, k)] = t = fit_temperature(y[train_idx], on_train)
-                on_train, held_out = apply_temperature(on_train, t), apply_temperature(held_out, t)
+            if calibrations is not None and method is not None:
+                calibrations[(r, k)] = c = fit_calibration(method, y[train_idx], on_train)
+                on_train, held_out = c.apply(on_train), c.apply(held_out)
             if thresholds is not None:
                 thresholds[(r, k)] = choose_threshold(metric, y[train_idx], on_train)
         scored.append((r, k))
@@ -87,4 +90,9 @@ def nested_cv(
     seen = count > 0
     oof[seen] = (total[seen] / count[seen, None]).astype(np.float32)
     mean_test = (test_total / len(scored)).astype(np.float32) if test_total is not None and scored else None
-    return NestedScores(oof, tuple(scored), mean_test, tuple(fits), thresholds, temperatures)
+    temperatures = (
+        {rk: float(c.temperature) for rk, c in calibrations.items() if c.temperature is not None}
+        if method == "temperature" and calibrations is not None
+        else None
+    )
+    return NestedScores(oof, tuple(scored), mean_test, tuple(fits), thresholds, temperatures, calibrations)

@@ -173,6 +173,12 @@ class BlendReport:
                 "Temperature scaling (softmax(log p / T), fitted on the OOF rows; nested CV fits each fold's on its "
                 "training rows): " + ", ".join(f"{name} T = {t:.3f}" for name, t in scaled)
             )
+        isotonic = [b.name for b in self.blends if b.isotonic is not None]
+        if isotonic:
+            parts.append(
+                "Isotonic calibration (a non-decreasing map per class, one-vs-rest, rows renormalised; fitted on the "
+                "OOF rows, nested CV fits each fold's on its training rows): " + ", ".join(isotonic)
+            )
         timing = f"Blending took {self.blend_seconds:.2f} s in all"
         if self.train_seconds > 0 and self.blends:
             slowest = max(self.blends, key=lambda b: b.fit_seconds)

@@ -47,6 +47,9 @@ class BlendResult:
     fold_thresholds: tuple[float, ...] = ()  # the threshold each nested-CV fold was scored at, paired with ``folds``
     # temperature scaling (--calibrate temperature): fitted on all OOF rows, applied to the test predictions
     temperature: float | None = None
+    # isotonic calibration (--calibrate isotonic): per calibrated column, the knots (x, y) of its map, fitted on all
+    # OOF rows and applied to the test predictions (:mod:`.calibration`)
+    isotonic: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] | None = None
 
     @property
     def mean(self) -> float:
@@ -86,4 +89,6 @@ class BlendResult:
         data["fold_thresholds"] = tuple(data.get("fold_thresholds", ()))
         if data["weights"] is not None:
             data["weights"] = tuple(data["weights"])
+        if data.get("isotonic") is not None:
+            data["isotonic"] = tuple((tuple(x), tuple(v)) for x, v in data["isotonic"])
         return cls(**data)

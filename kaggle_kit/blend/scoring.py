@@ -4,8 +4,10 @@ held-out rows of its train-order predictions, their mean, and all rows scored at
 A model's stored OOF and a blend's nested-CV OOF are the same kind of thing: one prediction per training row, made
 by something that never saw that row, averaged over the repeats of repeated folds. Both are scored here, the same
 way, so that a blend of one model scores exactly that model, and ``kaggle-kit blend`` and ``kaggle-kit report`` rank
-models and blends alike. (A model's per-fold scores recorded by the run score each repeat's fold model on its own;
-with repeated folds those are not comparable with predictions averaged over repeats, so neither ranking uses them.)
+models and blends alike, and the run's own leaderboard agrees with both: :func:`score_folds` lives in
+:mod:`kaggle_kit.runtime.scoring`, and the runner scores every model it assembles with it. (The score each repeat's
+fold model got on its own, in its ``result.json``, is a progress line only: at a fixed 0.5 threshold for a label
+metric, and with repeated folds not comparable with predictions averaged over repeats.)
 
 A label metric on a binary task (F1, Dice, accuracy, balanced accuracy) turns probabilities into labels at a
 decision threshold, and that threshold is fitted honestly too: for each fold it is chosen on the fold's *training*
@@ -15,87 +17,15 @@ saw the rows it scores. A blend's nested CV passes the thresholds it chose on it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
 
-from ..metrics import Metric, choose_threshold
+from ..metrics import Metric
 from ..runtime.folds import Folds
+from ..runtime.scoring import FoldScores, Thresholds, score_folds
 
-Thresholds = Mapping[tuple[int, int], float]
-
-
-@dataclass(frozen=True)
-class FoldScores:
-    """``scores[i]`` is the metric on the held-out rows of ``folds[i]`` (a ``(repeat, fold)`` pair); ``pooled`` is
-    every predicted row scored at once; :attr:`mean` is the honest score leaderboards rank by."""
-
-    folds: tuple[tuple[int, int], ...]
-    scores: tuple[float, ...]
-    pooled: float
-    thresholds: tuple[float, ...] = ()  # the decision threshold each fold was scored at (label metrics, binary)
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.scores)) if self.scores else float("nan")
-
-    @property
-    def std(self) -> float:
-        return float(np.std(self.scores)) if self.scores else float("nan")
-
-
-def score_folds(
-    pred: np.ndarray,
-    y: np.ndarray,
-    folds: Folds,
-    metric: Metric,
-    tasks: Iterable[tuple[int, int]] | None = None,
-    thresholds: Thresholds | float | None = None,
-) -> FoldScores:
-    """Score ``pred`` (``(n_rows, n_columns)`` in train row order; ``nan`` rows were never predicted) fold by fold
-    over ``tasks`` (default: every ``(repeat, fold)`` of ``folds``); a fold with no predicted row is left out.
-
-    Where the metric uses a decision threshold (:meth:`~kaggle_kit.metrics.Metric.thresholded`), each fold is scored
-    at ``thresholds[(repeat, fold)]``, or at one threshold for all when a number is given; otherwise (a fold not in
-    ``thresholds``, or none given) at the threshold chosen on the fold's training rows of ``pred`` (a model's OOF).
-    The pooled score labels each row at the mean threshold of the folds that held it out."""
-    pred = np.asarray(pred)
-    if pred.ndim == 1:
-        pred = pred[:, None]
-    finite = np.isfinite(pred).all(axis=1)
-    use_threshold = metric.thresholded(pred)
-    row_threshold = np.zeros(len(pred))  # the sum of the thresholds of the folds that held a row out, and how many
-    row_count = np.zeros(len(pred))
-    pairs, scores, chosen = [], [], []
-    for r, k in folds.tasks() if tasks is None else tasks:
-        train_idx, valid_idx = folds.train_valid(r, k)
-        valid_idx = valid_idx[finite[valid_idx]]
-        if not valid_idx.size:
-            continue
-        t = None
-        if use_threshold:
-            if isinstance(thresholds, (int, float)):
-                t = float(thresholds)
-            elif thresholds is not None and (int(r), int(k)) in thresholds:
-                t = float(thresholds[(int(r), int(k))])
-            else:  # chosen on the fold's training rows of pred
-                train_idx = train_idx[finite[train_idx]]
-                t = choose_threshold(metric, y[train_idx], pred[train_idx]) if train_idx.size else 0.5
-            chosen.append(t)
-            row_threshold[valid_idx] += t
-            row_count[valid_idx] += 1
-        pairs.append((int(r), int(k)))
-        scores.append(float(metric.score(y[valid_idx], pred[valid_idx], t)))
-    pooled = float("nan")
-    if use_threshold:
-        scored = finite & (row_count > 0)
-        if scored.any():
-            at = row_threshold[scored] / row_count[scored]
-            pooled = float(metric.fn(y[scored], (pred[scored][:, -1] > at).astype(np.intp)))
-    elif finite.any():
-        pooled = float(metric.score(y[finite], pred[finite]))
-    return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
+__all__ = ["FoldScores", "Thresholds", "common_folds", "honest_scores", "score_folds"]
 
 
 def common_folds(preds: Mapping[str, np.ndarray], folds: Folds) -> tuple[tuple[int, int], ...]:

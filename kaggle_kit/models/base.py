@@ -31,6 +31,9 @@ class FitContext:
     seed: int
     device: str  # resolved: "cpu" or "cuda"
     threads: int
+    #: a weight per training row (pseudo-labelling's soft labels: :mod:`kaggle_kit.runtime.pseudo`), or None (all 1).
+    #: Only an adapter whose ``sample_weights`` attribute is True is ever handed one.
+    sample_weight: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -88,6 +88,7 @@ class CatBoostAdapter:
     file_name = "model.cbm"
     uses_gpu = True
     thread_invariant = False
+    sample_weights = True  # FitContext.sample_weight weights the training rows
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -149,7 +150,10 @@ class CatBoostAdapter:
         model = CatBoost(params)
         with warnings.catch_warnings():  # a Python metric is evaluated as it is; numba would only speed it up
             warnings.filterwarnings("ignore", message="Failed to import numba")
-            model.fit(_pool(train, y_train, ctx.threads, self.spec.name), eval_set=_pool(valid, y_valid, ctx.threads))
+            model.fit(
+                _pool(train, y_train, ctx.threads, self.spec.name, ctx.sample_weight),
+                eval_set=_pool(valid, y_valid, ctx.threads),
+            )
         history = {
             ctx.metric.name if name == _KitMetric.__name__ else name: [float(v) for v in values]
             for name, values in model.get_evals_result().get("validation", {}).items()
@@ -231,12 +235,14 @@ def _check_values(spec: ModelSpec, resolved: Resolved, params: dict[str, Any]) -
         raise ConfigError(f"model {spec.name!r}: CatBoost rejects these params: {reason}") from None
 
 
-def _pool(X: FeatureMatrix, y: np.ndarray | None, threads: int, model: str = "") -> Any:
+def _pool(
+    X: FeatureMatrix, y: np.ndarray | None, threads: int, model: str = "", weight: np.ndarray | None = None
+) -> Any:
     """A CatBoost Pool: numeric columns as float32, categorical ones as integer level codes (-1 = missing)."""
     from catboost import Pool
 
     if not X.categorical:
-        return Pool(X.X, label=y, feature_names=list(X.names), thread_count=threads)
+        return Pool(X.X, label=y, weight=weight, feature_names=list(X.names), thread_count=threads)
     import pandas as pd
 
     cats = set(X.categorical)
@@ -253,7 +259,7 @@ def _pool(X: FeatureMatrix, y: np.ndarray | None, threads: int, model: str = "")
             columns[name] = codes.astype(np.int64)
         else:
             columns[name] = column
-    return Pool(pd.DataFrame(columns), label=y, cat_features=sorted(cats), thread_count=threads)
+    return Pool(pd.DataFrame(columns), label=y, weight=weight, cat_features=sorted(cats), thread_count=threads)
 
 
 class _KitMetric:

@@ -99,6 +99,7 @@ class LightGBMAdapter:
     file_name = "model.txt"
     uses_gpu = True
     thread_invariant = True
+    sample_weights = True  # FitContext.sample_weight weights the training rows
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -171,7 +172,12 @@ class LightGBMAdapter:
         self.check(ctx)
         cats = list(train.categorical)
         dtrain = lgb.Dataset(
-            train.X, label=y_train, feature_name=list(train.model_names), categorical_feature=cats, free_raw_data=True
+            train.X,
+            label=y_train,
+            weight=ctx.sample_weight,
+            feature_name=list(train.model_names),
+            categorical_feature=cats,
+            free_raw_data=True,
         )
         dvalid = lgb.Dataset(valid.X, label=y_valid, reference=dtrain, categorical_feature=cats)
         history: dict[str, dict[str, list[float]]] = {}

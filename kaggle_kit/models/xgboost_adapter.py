@@ -63,6 +63,7 @@ class XGBoostAdapter:
     file_name = "model.ubj"
     uses_gpu = True
     thread_invariant = False
+    sample_weights = True  # FitContext.sample_weight weights the training rows
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -149,7 +150,7 @@ class XGBoostAdapter:
         return custom
 
     @staticmethod
-    def _matrix(X: FeatureMatrix, threads: int, y: np.ndarray | None = None) -> Any:
+    def _matrix(X: FeatureMatrix, threads: int, y: np.ndarray | None = None, weight: np.ndarray | None = None) -> Any:
         import xgboost as xgb
 
         cats = set(X.categorical)
@@ -157,6 +158,7 @@ class XGBoostAdapter:
         return xgb.DMatrix(  # nthread: without it the DMatrix is built on every core (oversubscribing the pool)
             X.X,
             label=y,
+            weight=weight,
             feature_names=list(X.model_names),  # names the library accepts (no [, ], <)
             feature_types=types,
             enable_categorical=True,
@@ -171,7 +173,8 @@ class XGBoostAdapter:
 
         params = self.params(ctx)
         custom = self._custom_metric(ctx)
-        dtrain, dvalid = self._matrix(train, ctx.threads, y_train), self._matrix(valid, ctx.threads, y_valid)
+        dtrain = self._matrix(train, ctx.threads, y_train, ctx.sample_weight)
+        dvalid = self._matrix(valid, ctx.threads, y_valid)
         self._built = (valid, dvalid)  # predict() on the same validation rows reuses their DMatrix
         evals_result: dict[str, dict[str, list[float]]] = {}
         booster = xgb.train(

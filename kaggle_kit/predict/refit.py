@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from ..config import ModelSpec
-from ..errors import DataError, StoreError
+from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, make_adapter
 from ..models.nn.families import FAMILIES
@@ -62,7 +62,18 @@ def refit(
     """Refit ``models`` (default: every finished model of the run) on all training rows; see the module doc."""
     say = progress or (lambda _msg: None)
     folder = RunFolder.open(run_dir)
+    from ..runtime.pseudo import pseudo_base
+
     names = [folder.check_model(n) for n in models] if models else folder.model_names()
+    pseudo = [n for n in names if pseudo_base(n) is not None]
+    if pseudo and models:
+        raise ConfigError(
+            f"model {pseudo[0]!r} is pseudo-labelled: each fold trained on its own pseudo labels, and a refit on all "
+            "rows has none to train on; predict with its fold models (leave --refit out)"
+        )
+    for name in pseudo:
+        say(f"refit skips {name!r}: a pseudo-labelled model predicts with its fold models")
+    names = [n for n in names if n not in pseudo]
     data = _training_data(folder, train)
     out = []
     for name in names:

@@ -79,7 +79,10 @@ class RunFolder:
                 f"no finished model named {name!r} in {str(self.root)!r}; it has {allowed(names)}."
                 + did_you_mean(name, names)
             )
-        if not SAFE_NAME.match(name) or ".." in name:  # run.json may have been crafted: it names a folder
+        from ..runtime.pseudo import pseudo_base
+
+        plain = pseudo_base(name) or name  # a pseudo-labelled model: <model>@pl<round>
+        if not SAFE_NAME.match(plain) or ".." in plain:  # run.json may have been crafted: it names a folder
             raise ConfigError(f"the model name {name!r} must be a plain name as on the leaderboard (it names a folder)")
         return name
 
@@ -88,6 +91,11 @@ class RunFolder:
             from ..runtime.runner import baseline_spec
 
             return baseline_spec()
+        from ..runtime.pseudo import pseudo_base
+
+        base = pseudo_base(name)
+        if base is not None:  # its fold models were fitted as the base model (with pseudo-labelled rows added)
+            return self.spec.model(base).model_copy(update={"name": name})
         return self.spec.model(name)
 
     def key(self, name: str) -> str:

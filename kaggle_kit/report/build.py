@@ -27,6 +27,7 @@ from ..config import BASELINE_NAME
 from ..errors import KitError
 from ..metrics import Metric, get_metric
 from ..readers.competition import CompetitionData
+from ..runtime.pseudo import pseudo_notes
 from ..runtime.store import RunStore, atomic_write
 from .adversarial import AdversarialResult, adversarial_validation
 from .blends import BlendSummary, read_blends
@@ -114,6 +115,7 @@ def collect_report(
     step("leaderboard")
     models = [store.read_summary(name) for name in store.current_models()]
     notes.extend(f"{m.name}: {m.note}" for m in models if m.note)  # e.g. predictions clipped into the domain
+    notes.extend(pseudo_notes(store, metric))  # did pseudo-labelling help: each <model>@pl<r> vs its base model
     blends = read_blends(store.root)
     ok = [m.name for m in models if m.status == "ok"]
     oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}

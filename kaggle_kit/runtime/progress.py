@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 import numpy as np
 
 from ..errors import StoreError
+from .scoring import score_folds
 from .store import FoldResult, RunStore
 
 if TYPE_CHECKING:
@@ -339,8 +340,8 @@ def model_cv(
 ) -> float | None:
     """A model's CV score from its finished folds in the store, as :func:`kaggle_kit.runtime.runner._assemble`
     computes it (each row's validation predictions averaged over repeats, scored over the rows validated at least
-    once); None when a fold is missing or unreadable. ``results`` are fold results already in hand (the rest are
-    read)."""
+    once by :func:`~kaggle_kit.runtime.scoring.score_folds`: a label metric at thresholds chosen out of fold); None
+    when a fold is missing or unreadable. ``results`` are fold results already in hand (the rest are read)."""
     known = {(r.repeat, r.fold): r for r in results}
     oof_sum: np.ndarray | None = None
     count = np.zeros(len(y), dtype=np.int64)
@@ -361,9 +362,10 @@ def model_cv(
     if oof_sum is None:
         return None
     covered = count > 0
-    oof = (oof_sum[covered] / count[covered, None]).astype(np.float32)
+    oof = np.full(oof_sum.shape, np.nan, dtype=np.float32)
+    oof[covered] = (oof_sum[covered] / count[covered, None]).astype(np.float32)
     try:
-        return float(metric.score(y[covered], oof))
+        return score_folds(oof, y, folds, metric).pooled
     except (ValueError, FloatingPointError):
         return None
 

@@ -57,6 +57,8 @@ from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds
 from .pool import WorkerPool
 from .progress import Fanout, RunLog, RunProgress, as_progress
+from .pseudo_rows import PseudoRows
+from .scoring import score_folds
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, task_threads
 
@@ -222,6 +224,11 @@ def _run(
         raise ConfigError(f"extra_models: {clash[0]!r} is the name of another model of the run; rename it")
     search = search if search is not None else spec.search
     limit = time_limit if time_limit is not None else spec.run.time_limit
+    from .pseudo import plan_pseudo, run_pseudo
+
+    pseudo = plan_pseudo(session) if not only else None  # [pseudo_label] checked before anything is fitted
+    if only and spec.pseudo_label is not None:
+        session.say("pseudo-labelling skipped: --only fits the models named, not [pseudo_label]'s rounds")
     if search is None and limit is None and not extra_models:
         outcome = session.fit_all(models, current=[baseline_spec(), *spec.models])
     else:
@@ -230,6 +237,8 @@ def _run(
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
         outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep)
+    if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
+        outcome = run_pseudo(session, pseudo, outcome)
     if record_history:
         from ..report.history import record_run
 
@@ -537,9 +546,10 @@ def _write_meta(
     (store.root / "spec.toml").write_text(spec.to_toml())
 
 
-def fit_fold(ctx: Context, task: Task) -> FoldResult:
+def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
     """Fit one model on one fold: features fitted on the fold's training rows, early stopping on its validation
-    rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step."""
+    rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step.
+    ``pseudo``: pseudo-labelled test rows added to the training rows only (:mod:`kaggle_kit.runtime.pseudo`)."""
     task_start = time.perf_counter()
     data, metric = ctx.data, ctx.metric
     train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
@@ -580,10 +590,15 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         encode = partial(pipeline.transform_matrix, state=state)
     X_valid = encode(valid_rows)
     del train_rows, valid_rows  # the matrices are what the fit needs: do not hold the frames beside them
+    X_fit, y_fit, fit_with, n_pseudo = X_train, y_train, fit_ctx, 0
+    if pseudo is not None and data.test is not None and pseudo.rows.size:  # encoded as the test rows are
+        soft_targets = getattr(adapter, "soft_targets", False)
+        X_fit, y_fit, weight = pseudo.augment(X_train, y_train, encode(data.test[pseudo.rows]), soft_targets)
+        fit_with, n_pseudo = replace(fit_ctx, sample_weight=weight), int(pseudo.rows.size)
 
     start = time.perf_counter()
     try:
-        fitted = adapter.fit(X_train, y_train, X_valid, y_valid, fit_ctx)
+        fitted = adapter.fit(X_fit, y_fit, X_valid, y_valid, fit_with)
     except FloatingPointError as exc:  # a diverged net: say which model and fold (the leaderboard keeps this text)
         raise type(exc)(f"model {task.model.name!r} repeat {task.repeat} fold {task.fold + 1}: {exc}") from exc
     fit_seconds = time.perf_counter() - start
@@ -617,6 +632,7 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         task_seconds=round(time.perf_counter() - task_start, 4),
         train_score=train_score,
         train_rows=train_rows,
+        n_pseudo=n_pseudo,
     )
     extras = {
         "features.json": json.dumps(state).encode(),
@@ -744,13 +760,14 @@ def _assemble(
         store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test, columns))
 
     iters = [r.best_iteration for r in done if r.best_iteration is not None]
+    honest = score_folds(oof, data.y, folds, metric)  # as `report` and `blend` score it (label metrics: thresholds)
     summary = ModelResult(
         name=model.name,
         kind=model.kind,
         key=key,
         metric=metric.name,
-        cv=metric.score(data.y[covered], oof[covered]),
-        fold_scores=tuple(r.score for r in done),
+        cv=honest.pooled,
+        fold_scores=honest.scores,
         fit_seconds=round(sum(r.fit_seconds for r in done), 3),
         best_iteration=float(np.mean(iters)) if iters else None,
         note=clip_note(done, metric),

@@ -74,6 +74,7 @@ class FoldResult:
     # train vs validation gap of the report's bias-variance diagnosis. None: not measured (a fold stored before)
     train_score: float | None = None
     train_rows: int = 0  # how many training rows ``train_score`` scored
+    n_pseudo: int = 0  # pseudo-labelled test rows added to the fold's training rows (``n_train`` counts its own)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)

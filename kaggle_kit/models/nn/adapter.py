@@ -27,6 +27,7 @@ class NetAdapter:
     file_name = "model.pt"  # + model.json beside it: architecture, params, normalisation statistics
     uses_gpu = True
     thread_invariant = False
+    soft_targets = True  # classification y_train may be (n, C) class probabilities (cross-entropy's soft targets)
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

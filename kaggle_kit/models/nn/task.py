@@ -44,6 +44,8 @@ class TaskHead:
 
     def target_array(self, y: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if not self.regression:
+            if np.ndim(y) == 2:  # soft targets, a probability per class (pseudo-labelling): cross-entropy takes them
+                return np.asarray(y, dtype=np.float32)
             return np.asarray(y, dtype=np.int64)
         return ((np.asarray(y, dtype=np.float64) - state["mean"]) / state["std"]).astype(np.float32).reshape(-1, 1)
 
