@@ -71,9 +71,9 @@ def timm_convnext(depths, dims, conv_mlp: bool, classes: int = 1000) -> list[tup
     keys += [("stem.1.weight", [dims[0]]), ("stem.1.bias", [dims[0]])]
     for s, (depth, dim) in enumerate(zip(depths, dims, strict=True)):
         if s > 0:
-            keys += [(f"stages.{s}.downsample.0.weight", [dims[s - 1]]), (f"stages.{s}.downsample.0.bias", [dims[s - 1]])]
-            keys += [(f"stages.{s}.downsample.1.weight", [dim, dims[s - 1], 2, 2])]
-            keys += [(f"stages.{s}.downsample.1.bias", [dim])]
+            d = f"stages.{s}.downsample"
+            keys += [(f"{d}.0.weight", [dims[s - 1]]), (f"{d}.0.bias", [dims[s - 1]])]
+            keys += [(f"{d}.1.weight", [dim, dims[s - 1], 2, 2]), (f"{d}.1.bias", [dim])]
         for b in range(depth):
             p = f"stages.{s}.blocks.{b}"
             keys += [(f"{p}.gamma", [dim]), (f"{p}.conv_dw.weight", [dim, 1, 7, 7]), (f"{p}.conv_dw.bias", [dim])]
@@ -177,9 +177,7 @@ def test_a_timm_checkpoint_with_linear_mlp_layers_loads_too(tmp_path):
             r"the checkpoint has key 'features\.5\.6\.layer_scale', which the model does not",
         ),
         (
-            lambda: {
-                k: v for k, v in checkpoint(timm_convnext(*ATTO, conv_mlp=True)).items() if k != "stem.1.weight"
-            },
+            lambda: {k: v for k, v in checkpoint(timm_convnext(*ATTO, conv_mlp=True)).items() if k != "stem.1.weight"},
             r"key 'features\.0\.1\.weight' \(shape \[40\]\) is missing",
         ),
     ],
@@ -215,7 +213,7 @@ def test_small_input_keeps_the_keys_and_the_image_size_is_checked():
     with torch.no_grad():
         assert small.features[0](x).shape[-1] == 32 and large.features[0](x).shape[-1] == 8
         assert small.eval()(x).shape == large.eval()(x).shape == (2, 4)
-    with pytest.raises(ConfigError, match=r"'convnext_atto' needs images of at least 32 x 32 pixels without small_input"):
+    with pytest.raises(ConfigError, match=r"'convnext_atto' needs images of at least 32 x 32 pixels without small"):
         build(shape=(16, 16, 1), small_input=False)
     with pytest.raises(ConfigError, match=r"at least 8 x 8 pixels with small_input.*upscale"):
         build(shape=(6, 6, 1))
@@ -330,7 +328,8 @@ def test_discriminative_lr_frozen_epochs_and_warmup_cosine_act_on_a_convnext(tmp
         head_lr = {g for g, ids in groups if ids and ids <= head}
         backbone_lr = {g for g, ids in groups if ids and ids <= backbone}
         assert len(head_lr) == len(backbone_lr) == 1
-        factor = (step + 1) / warmup if step < warmup else 0.5 * (1 + np.cos(np.pi * (step - warmup) / (total - warmup)))
+        cosine = 0.5 * (1 + np.cos(np.pi * (step - warmup) / (total - warmup)))
+        factor = (step + 1) / warmup if step < warmup else cosine
         assert head_lr.pop() == pytest.approx(lr * factor)
         assert backbone_lr.pop() == pytest.approx(0.25 * lr * factor)
     pre = torch.load(path, weights_only=True)["features.0.0.weight"]
@@ -397,4 +396,5 @@ def test_a_fitted_convnext_reloads_without_its_checkpoint(tmp_path):
     net = fit(target, Y_DIGITS[target] - 5, 5, epochs=1, pretrained=str(path))
     save_net(net, tmp_path / "model.pt")
     path.unlink()
-    np.testing.assert_array_equal(predict_net(load_net(tmp_path / "model.pt"), rows(target)), predict_net(net, rows(target)))
+    again = load_net(tmp_path / "model.pt")
+    np.testing.assert_array_equal(predict_net(again, rows(target)), predict_net(net, rows(target)))

@@ -48,8 +48,8 @@ from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..metrics import Metric, get_metric
 from ..models import FitContext, check_kinds, make_adapter
-from ..models.files import file_fingerprints, resolve_files
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
+from ..models.files import file_fingerprints, resolve_files
 from ..presets import DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
 from ..readers.images import image_shape
