@@ -398,3 +398,29 @@ def test_a_fitted_convnext_reloads_without_its_checkpoint(tmp_path):
     path.unlink()
     again = load_net(tmp_path / "model.pt")
     np.testing.assert_array_equal(predict_net(again, rows(target)), predict_net(net, rows(target)))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_convnext_fine_tunes_on_cuda_with_amp_channels_last_ema_and_accumulation(tmp_path):  # pragma: no cover
+    path = tmp_path / "grey_atto.pth"
+    torch.save(build(shape=(8, 8, 1)).state_dict(), path)
+    target = np.flatnonzero(Y_DIGITS >= 5)
+    params = {
+        "image_shape": [8, 8, 1],
+        "backbone": "convnext_atto",
+        "pretrained": str(path),
+        "epochs": 6,
+        "patience": 0,
+        "batch_size": 32,
+        "accumulate": 2,
+        "ema": 0.99,
+        "lr": 3e-3,
+        "backbone_lr_mult": 1.0,
+    }
+    adapter = make_adapter(ModelSpec(name="gpu", kind="cnn", params=params))
+    ctx = FitContext("multiclass", 5, get_metric("accuracy"), seed=0, device="cuda", threads=1)
+    train, valid = target[:400], target[400:700]
+    fitted = adapter.fit(rows(train), Y_DIGITS[train] - 5, rows(valid), Y_DIGITS[valid] - 5, ctx)
+    pred = adapter.predict(fitted, rows(valid), ctx)
+    assert np.isfinite(pred).all() and float((pred.argmax(1) == Y_DIGITS[valid] - 5).mean()) > 0.8
