@@ -14,6 +14,7 @@ from sklearn.datasets import load_digits
 from kaggle_kit.config import ModelSpec, build_spec, load_spec
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.models.files import resolve_files, weight_files
+from kaggle_kit.predict.refit import refit
 from kaggle_kit.runtime.runner import model_key, run
 
 torch = pytest.importorskip("torch")
@@ -109,3 +110,6 @@ def test_a_run_finds_the_checkpoint_beside_its_config_refits_when_it_changes_and
     _checkpoint(comp / "moved.pth", seed=1)
     third = run(load_spec(config), runs_root=runs, progress=None, record_history=False, n_jobs=1)
     assert (third.fitted, third.reused) == (2, 2)
+    # refit on all rows reads the checkpoint from the recorded config folder too
+    (refit_result,) = refit(third.run_dir, ["cnn"], progress=None)
+    assert refit_result.n_train == 72
