@@ -13,6 +13,8 @@ from sklearn.datasets import load_digits
 
 from kaggle_kit.config import ModelSpec, build_spec, load_spec
 from kaggle_kit.errors import ConfigError
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.models import FitContext, make_adapter
 from kaggle_kit.models.files import resolve_files, weight_files
 from kaggle_kit.predict.refit import refit
 from kaggle_kit.runtime.runner import model_key, run
@@ -65,9 +67,12 @@ def test_the_key_hashes_the_files_content_not_its_path(tmp_path):
     assert model_key(moved.models[0], moved, "d", "f") != key
     other_params = build_spec(_spec_dict(_cnn("a/w.pth", drop_path=0.1)), base_dir=tmp_path)
     assert model_key(other_params.models[0], other_params, "d", "f") != key  # the other params still count
+    # a missing file: a key all the same (a run fitting only other models records one), and the check fails
     missing = build_spec(_spec_dict(_cnn("a/nope.pth")), base_dir=tmp_path)
+    assert model_key(missing.models[0], missing, "d", "f") != key
     with pytest.raises(ConfigError, match=r"model 'cnn': params\.pretrained: file .*a/nope\.pth' does not exist"):
-        model_key(missing.models[0], missing, "d", "f")
+        ctx = FitContext("multiclass", 3, get_metric("accuracy"), seed=0, device="cpu", threads=1)
+        make_adapter(resolve_files(missing.models[0], tmp_path)).check(ctx)
 
 
 def _write_competition(folder: Path) -> None:

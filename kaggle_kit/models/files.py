@@ -69,8 +69,16 @@ def file_digest(path: Path, *, model: str, key: str) -> str:
 
 
 def file_fingerprints(model: ModelSpec, base_dir: Path) -> dict[str, dict[str, str]]:
-    """``param key -> {"sha256": ...}`` of ``model``'s files: what the store's key hashes instead of their paths."""
-    return {
-        k: {"sha256": file_digest(resolve_path(v, base_dir), model=model.name, key=k)}
-        for k, v in weight_files(model).items()
-    }
+    """``param key -> {"sha256": ...}`` of ``model``'s files: what the store's key hashes instead of their paths.
+
+    A missing file gives ``{"missing": path}``: such a model cannot be fitted (its check says so before anything
+    trains), but a run that does not fit it (``--only`` another model) still records a key for it.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for key, value in weight_files(model).items():
+        path = resolve_path(value, base_dir)
+        if path.is_file():
+            out[key] = {"sha256": file_digest(path, model=model.name, key=key)}
+        else:
+            out[key] = {"missing": str(path)}
+    return out
