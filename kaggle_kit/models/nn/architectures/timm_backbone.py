@@ -18,9 +18,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ....errors import ConfigError, did_you_mean
+from ..params import TIMM_PREFIX as PREFIX
 from ..params import timm_missing
-
-PREFIX = "timm:"
 
 
 def import_timm(model: str, backbone: str) -> Any:
