@@ -749,6 +749,26 @@ BEFORE_RUN: list[Case] = [
         competition="images",
         marks=(PENDING_IMAGES,),
     ),
+    Case(
+        "backbone-timm-missing",
+        model_as('kind = "cnn"\nparams = { image_shape = [4, 4, 3], backbone = "timm:efficientnet_b0" }'),
+        (
+            "model 'logreg': params.backbone = 'timm:efficientnet_b0' needs the 'timm' package",
+            "pip install timm, or use one of the kit's own backbones, which need no package: 'resnet18'",
+        ),
+        competition="images",
+        marks=(PENDING_IMAGES, pytest.mark.skipif(_importable("timm"), reason="timm is installed")),
+    ),
+    Case(
+        "backbone-image-too-small",
+        model_as('kind = "cnn"\nparams = { image_shape = [4, 4, 3], backbone = "convnext_atto" }'),
+        (
+            "model 'logreg': 'convnext_atto' needs images of at least 8 x 8 pixels with small_input",
+            "image_shape is [4, 4, 3]: upscale the images, or use a resnet backbone",
+        ),
+        competition="images",
+        marks=(PENDING_IMAGES,),
+    ),
     # --- an image + table net (kind hybrid) on a table without images
     Case(
         "hybrid-without-pixels",

@@ -30,6 +30,7 @@ from ..config import ModelSpec
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, make_adapter
+from ..models.files import resolve_files
 from ..models.nn.families import FAMILIES
 from ..readers.competition import CompetitionData, load_competition, prepare_competition
 from ..readers.tables import ReadOptions, read_table
@@ -118,7 +119,7 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
 
     summary = folder.store.read_summary(name)
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
-    spec = refit_spec(folder.model_spec(name), iterations)
+    spec = resolve_files(refit_spec(folder.model_spec(name), iterations), folder.spec.base_dir)
     adapter = make_adapter(spec)
     ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads)
     y = _to_fit_space(data.y, folder.metric)

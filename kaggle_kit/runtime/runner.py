@@ -49,6 +49,7 @@ from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..metrics import Metric, get_metric
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
+from ..models.files import file_fingerprints, resolve_files
 from ..presets import DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
 from ..readers.images import image_shape
@@ -104,11 +105,15 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
 
     A declared pipeline enters as its resolved steps (base steps included), not its name: editing a pipeline refits
     the models that use it, renaming one refits nothing. A model without one hashes as before pipelines existed.
+    A file a param names (a backbone's ``pretrained`` weights) enters as the SHA-256 of its bytes.
     """
     dump = model.model_dump(mode="json")
     if dump.get("seed") is None:  # keys of models without a seed of their own stay what they were before seeds
         dump.pop("seed", None)
     dump.pop("pipeline", None)
+    files = file_fingerprints(model, spec.base_dir)  # a weights file enters by its content, not its path
+    if files:
+        dump["params"] = {**dump["params"], **files}
     for key, unset in _NEW_MODEL_FIELDS.items():  # a spec that leaves them unset hashes as before they existed
         if key in dump and dump[key] == unset:
             del dump[key]
@@ -310,10 +315,14 @@ class RunSession:
         store.save_target(data.train_ids, data.y)
         return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs)
 
+    def resolved(self, model: ModelSpec) -> ModelSpec:
+        """``model`` with the files its params name (``pretrained``) as paths from the config file's folder."""
+        return resolve_files(model, self.spec.base_dir)
+
     def check(self, models: Sequence[ModelSpec]) -> None:
         """Reject bad params (a reserved key, a task the model cannot do) before anything trains."""
         for m in models:
-            make_adapter(m).check(
+            make_adapter(self.resolved(m)).check(
                 FitContext(
                     self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
                 )
@@ -331,7 +340,7 @@ class RunSession:
         for r, k in self.folds.tasks():
             found = self.store.finished(model.name, key, r, k)
             if found is None:
-                todo.append(Task(model, key, r, k))
+                todo.append(Task(self.resolved(model), key, r, k))
             else:
                 done.append(found)
         return todo, done

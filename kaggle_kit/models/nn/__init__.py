@@ -9,7 +9,9 @@ Modules, one job each:
 * ``trainer`` (the loop), ``callbacks`` (no-op hooks, early stopping), ``optim`` (optimizers, schedules),
   ``batches`` (mini-batches prepared on the device), ``augment`` (image / sequence augmentation, TTA views),
   ``device`` (AMP / channels-last / pinned-memory plan), ``runtime`` (seeds, threads), ``task`` (loss and outputs).
-* ``architectures``: the nets (``resnet``: torchvision's ResNet-18/34/50 layout, ``cnn``'s ``params.backbone``);
+* ``architectures``: the nets (``cnn``'s ``params.backbone``: ``resnet``, torchvision's ResNet-18/34/50 layout;
+  ``convnext``, torchvision's ConvNeXt layout; ``timm_backbone``, a timm model as the trunk); ``ema``: the weights'
+  moving average;
   ``pretrained``: a backbone's weights from a local file (``weights_only``), checked key by key; ``net``: fit /
   predict / save / load of one net; ``adapter``: the runner's protocol;
   ``estimators``: scikit-learn-compatible ``NetClassifier`` / ``NetRegressor``; ``images``: image files -> pixel

@@ -43,9 +43,10 @@ class NetAdapter:
 
     def check(self, ctx: FitContext) -> None:
         """Before anything trains: a backbone's ``pretrained`` file is read and checked against the architecture (a
-        missing file or a mismatched key fails the run now, not in every fold)."""
+        missing file or a mismatched key fails the run now, not in every fold), and a timm backbone is built (a name
+        timm does not know fails now)."""
         backbone = self.family.backbone(self.params)
-        if backbone is not None and backbone["pretrained"] is not None:
+        if backbone is not None and (backbone["pretrained"] is not None or backbone["backbone"].startswith("timm:")):
             self.family.check_pretrained(self.spec.name, self.params)
 
     def _params_for(self, ctx: FitContext) -> dict:

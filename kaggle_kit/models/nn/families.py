@@ -23,9 +23,13 @@ from .params import (
     RNN_PARAMS,
     TABLE_BRANCH_KEYS,
     TABM_PARAMS,
+    TIMM_PREFIX,
     TRAIN_PARAMS,
     Param,
+    backbone_architecture,
     branch_params,
+    timm_installed,
+    timm_missing,
     validate_params,
 )
 
@@ -74,6 +78,7 @@ class Family:
         pre = self.backbone_prefix
         if f"{pre}backbone" in out:
             _check_backbone_keys(model, out[f"{pre}backbone"], params, pre)
+            _check_backbone_fits(model, out, pre)
         if f"{pre}kernel_size" in out and out[f"{pre}kernel_size"] % 2 == 0:
             raise ConfigError(
                 f"model {model!r}: params.{pre}kernel_size must be odd (same padding); got {out[f'{pre}kernel_size']}"
@@ -132,24 +137,27 @@ class Family:
         aug = self.augment(params)
         return aug.tta_views() if aug is not None else None
 
-    def build(self, params: Mapping[str, Any], inputs: Mapping[str, Any], n_outputs: int) -> Any:
+    def build(self, params: Mapping[str, Any], inputs: Mapping[str, Any], n_outputs: int, *, model: str = "") -> Any:
         architecture = self.architecture
-        if params.get("backbone", "none") != "none":
-            architecture = "resnet"
+        backbone = params.get("backbone", "none")
+        if backbone != "none":
+            architecture = backbone_architecture(backbone)
         module = importlib.import_module(f"{__package__}.architectures.{architecture}")
+        if architecture == "timm_backbone":
+            return module.build(dict(params), dict(inputs), n_outputs, model=model)
         return module.build(dict(params), dict(inputs), n_outputs)
 
     def check_pretrained(self, model: str, params: Mapping[str, Any]) -> None:
         """Build the architecture on the CPU and load its ``pretrained`` weights: a ``ConfigError`` if they do not fit
-        (the head's width is irrelevant, it is never loaded)."""
+        (the head's width is irrelevant, it is never loaded), or if timm has no such model."""
         shape = list(params["image_shape"])
         if self.layout == "hybrid":
             from .architectures.hybrid import image_branch
 
-            module, _ = image_branch(dict(params), shape)
+            module, _ = image_branch(dict(params), shape, model=model)
             self._load_backbone(module, model, self.backbone(params) or {})
             return
-        self.prepare_for_fit(self.build(params, {"shape": shape}, 1), model, params)
+        self.prepare_for_fit(self.build(params, {"shape": shape}, 1, model=model), model, params)
 
     def prepare_for_fit(self, module: Any, model: str, params: Mapping[str, Any]) -> None:
         """Before training (never when a saved net is rebuilt): a backbone's pretrained weights and its learning-rate
@@ -169,7 +177,7 @@ class Family:
 
     @staticmethod
     def _load_backbone(module: Any, model: str, backbone: Mapping[str, Any]) -> None:
-        """The ``pretrained`` checkpoint into ``module`` (a ResNet: kind cnn's net, or the hybrid's image branch)."""
+        """The ``pretrained`` checkpoint into ``module`` (a backbone: kind cnn's net, or the hybrid's image branch)."""
         from .pretrained import load_pretrained
 
         if backbone.get("pretrained") is not None:
@@ -191,7 +199,7 @@ def _check_branch_keys(model: str, params: Mapping[str, Any]) -> None:
 
 #: the kit CNN's own keys, which a standard backbone does not read, and the backbone's, which the kit CNN does not
 _CNN_ONLY = ("channels", "blocks_per_stage", "kernel_size", "separable")
-_BACKBONE_ONLY = ("pretrained", "backbone_lr_mult", "freeze_epochs", "small_input")
+_BACKBONE_ONLY = ("pretrained", "backbone_lr_mult", "freeze_epochs", "small_input", "drop_path")
 
 
 def _check_backbone_keys(model: str, backbone: str, params: Mapping[str, Any], prefix: str = "") -> None:
@@ -200,14 +208,45 @@ def _check_backbone_keys(model: str, backbone: str, params: Mapping[str, Any], p
         if given:
             raise ConfigError(
                 f"model {model!r}: params.{given[0]} applies to a standard backbone; set params.{prefix}backbone "
-                "('resnet18', 'resnet34' or 'resnet50') or remove it"
+                "(e.g. 'resnet18', 'convnext_atto' or 'timm:<name>') or remove it"
             )
         return
+    if backbone_architecture(backbone) == "resnet" and prefix + "drop_path" in params:
+        raise ConfigError(
+            f"model {model!r}: params.{prefix}drop_path (stochastic depth) applies to a ConvNeXt or a timm backbone, "
+            f"not to {backbone!r}; remove it"
+        )
+    if backbone.startswith(TIMM_PREFIX):
+        if prefix + "small_input" in params:
+            raise ConfigError(
+                f"model {model!r}: params.{prefix}small_input changes the stem of the kit's own backbones; "
+                f"{backbone!r} is timm's as it is, so remove it"
+            )
+        if not timm_installed():
+            raise timm_missing(model, backbone)
     given = [prefix + k for k in _CNN_ONLY if prefix + k in params]
     if given:
         raise ConfigError(
             f"model {model!r}: params.{given[0]} shapes the kit's own CNN; with params.{prefix}backbone = "
             f"{backbone!r} the architecture is fixed (torchvision's), so remove it"
+        )
+
+
+def _check_backbone_fits(model: str, params: Mapping[str, Any], prefix: str) -> None:
+    """A ConvNeXt's downsamplings need images of at least 32 pixels (8 with ``small_input``) on the shorter side."""
+    backbone = params[f"{prefix}backbone"]
+    if backbone_architecture(backbone) != "convnext":
+        return
+    shape = params["image_shape"]
+    small = params[f"{prefix}small_input"]
+    small = min(shape[0], shape[1]) < 64 if small == "auto" else small
+    need = 8 if small else 32
+    if min(shape[0], shape[1]) < need:
+        fix = f"set params.{prefix}small_input = true (8 pixels)" if not small else "upscale the images"
+        raise ConfigError(
+            f"model {model!r}: {backbone!r} needs images of at least {need} x {need} pixels "
+            f"{'with' if small else 'without'} small_input (its stem and three 2x2 downsamplings); image_shape is "
+            f"{list(shape)}: {fix}, or use a resnet backbone"
         )
 
 

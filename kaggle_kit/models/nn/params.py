@@ -163,6 +163,19 @@ TRAIN_PARAMS: dict[str, Param] = {
         "mixed precision on CUDA ('auto': bf16 where the GPU has it, else fp16 with a gradient scaler); never on CPU",
     ),
     "channels_last": Param(True, boolean, "images on CUDA: channels-last memory format"),
+    "ema": Param(
+        0.0,
+        number(0, 1),
+        "exponential moving average of the weights with this decay (e.g. 0.999; 0 = off), updated after every "
+        "optimizer step with the decay warmed up as min(ema, (1 + t) / (10 + t)) at step t; validation, early "
+        "stopping, prediction and the saved model use the averaged weights",
+    ),
+    "accumulate": Param(
+        1,
+        integer(1, 4096),
+        "gradient accumulation: the optimizer steps once every this many mini-batches, on their row-weighted mean "
+        "gradient (the update of one batch of accumulate x batch_size rows, BatchNorm statistics aside)",
+    ),
     "deterministic": Param(True, boolean, "CUDA: deterministic cuDNN kernels (CPU runs are always reproducible)"),
 }
 
@@ -285,6 +298,63 @@ def path_string(value: Any) -> str:
     return value
 
 
+#: the backbones written in the kit (no package needed); "timm:NAME" takes any timm model when timm is installed
+KIT_BACKBONES = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "convnext_atto",
+    "convnext_femto",
+    "convnext_pico",
+    "convnext_nano",
+    "convnext_tiny",
+    "convnext_small",
+    "convnext_base",
+    "convnext_large",
+)
+TIMM_PREFIX = "timm:"
+_TIMM_NAME = re.compile(r"timm:[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+
+
+def backbone_name(value: Any) -> str:
+    if value == "none" or value in KIT_BACKBONES:
+        return str(value)
+    if isinstance(value, str) and _TIMM_NAME.fullmatch(value):
+        return value
+    hint = did_you_mean(value, ("none", *KIT_BACKBONES)) if isinstance(value, str) else ""
+    raise ValueError(
+        f"must be one of {allowed(('none', *KIT_BACKBONES))} or 'timm:<model name>' (needs timm).{hint}".rstrip(".")
+    )
+
+
+def timm_installed() -> bool:
+    """Whether ``import timm`` would work (without importing it, nor torch)."""
+    import importlib.util
+    import sys
+
+    if sys.modules.get("timm") is not None:
+        return True
+    try:
+        return importlib.util.find_spec("timm") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def timm_missing(model: str, backbone: str) -> ConfigError:
+    where = f"model {model!r}: " if model else ""
+    return ConfigError(
+        f"{where}params.backbone = {backbone!r} needs the 'timm' package, which is not installed; pip install timm, "
+        f"or use one of the kit's own backbones, which need no package: {', '.join(repr(b) for b in KIT_BACKBONES)}"
+    )
+
+
+def backbone_architecture(backbone: str) -> str:
+    """The module under ``architectures`` that builds ``backbone`` (not ``'none'``)."""
+    if backbone.startswith(TIMM_PREFIX):
+        return "timm_backbone"
+    return "convnext" if backbone.startswith("convnext_") else "resnet"
+
+
 def auto_or_boolean(value: Any) -> str | bool:
     if value == "auto" or isinstance(value, bool):
         return value
@@ -296,15 +366,20 @@ def auto_or_boolean(value: Any) -> str | bool:
 BACKBONE_PARAMS: dict[str, Param] = {
     "backbone": Param(
         "none",
-        choice("none", "resnet18", "resnet34", "resnet50"),
+        backbone_name,
         "'none': the kit's CNN (channels, blocks_per_stage, ...); 'resnet18' / 'resnet34' / 'resnet50': torchvision's "
-        "ResNet with its module names, so a torchvision / timm state_dict loads as params.pretrained",
+        "ResNet, 'convnext_tiny' / 'small' / 'base' / 'large': torchvision's ConvNeXt, 'convnext_atto' / 'femto' / "
+        "'pico' / 'nano': timm's small ConvNeXts, all written in the kit with torchvision's module names, so a "
+        "torchvision (or timm) state_dict loads as params.pretrained; 'timm:<name>': timm.create_model(<name>) "
+        "(needs timm)",
     ),
     "pretrained": Param(
         None,
         path_string,
         "a backbone's weights file (torchvision / timm state_dict layout, read with torch.load(weights_only=True), "
-        "or .safetensors): absolute, or relative to the working directory; its head (fc) is replaced by the task's",
+        "or .safetensors): absolute, or relative to the config file's folder (to the working directory for a spec "
+        "built in Python without base_dir); its head is replaced by the task's. The store's key hashes the file's "
+        "content, not its path",
     ),
     "backbone_lr_mult": Param(
         None,
@@ -318,8 +393,15 @@ BACKBONE_PARAMS: dict[str, Param] = {
     "small_input": Param(
         "auto",
         auto_or_boolean,
-        "a backbone's stem: true = the 7x7 convolution at stride 1 and no max-pool (8x less downsampling, same "
-        "weight shapes), false = ImageNet's; 'auto' = true when the images' shorter side is under 64 pixels",
+        "a kit backbone's stem: true = a ResNet's 7x7 convolution at stride 1 and no max-pool, a ConvNeXt's 4x4 "
+        "patchify at stride 1 (4x less downsampling per side, same weight shapes), false = ImageNet's; 'auto' = "
+        "true when the images' shorter side is under 64 pixels",
+    ),
+    "drop_path": Param(
+        0.0,
+        number(0, 1),
+        "a ConvNeXt's or timm model's stochastic depth: the rate rises linearly from 0 at the first block to this at "
+        "the last (torchvision trains convnext_tiny with 0.1)",
     ),
 }
 
@@ -430,6 +512,7 @@ IMAGE_BRANCH_KEYS = (
     "backbone_lr_mult",
     "freeze_epochs",
     "small_input",
+    "drop_path",
 )
 #: the MLP's keys, which the hybrid's dense branch takes as ``table_<key>``
 TABLE_BRANCH_KEYS = ("hidden", "dropout", "activation", "batch_norm", "embedding_dim")

@@ -1,5 +1,12 @@
-"""The training loop: mini-batch epochs with an optimizer and learning-rate schedule, gradient clipping, mixed
-precision on CUDA, the validation loss and metric per epoch, and callbacks (early stopping among them).
+"""The training loop: mini-batch epochs with an optimizer and learning-rate schedule, gradient clipping and
+accumulation, mixed precision on CUDA, an average of the weights (EMA), the validation loss and metric per epoch,
+and callbacks (early stopping among them).
+
+``params.accumulate = N``: the gradients of N mini-batches add up, each weighted by its share of the group's rows,
+and the optimizer (and a per-step schedule) steps once per group; the epoch's last batch closes a shorter group.
+``params.ema``: after every optimizer step the weights' average is updated (:mod:`~kaggle_kit.models.nn.ema`); at
+the end of each epoch the averaged weights are swapped into the module for the validation and the epoch's callbacks
+(early stopping keeps them), and swapped out again before the next epoch trains; the module ends holding them.
 
 The loop is a few small methods a subclass can override one at a time (skorch's design): :meth:`Trainer.train_step`
 (one optimisation step), :meth:`Trainer.forward` (inputs -> outputs), :meth:`Trainer.evaluate` (validation
@@ -33,6 +40,7 @@ from .augment import View
 from .batches import Batches
 from .callbacks import Callback, TrainState, overridden_hooks
 from .device import DevicePlan
+from .ema import WeightAverage
 from .optim import make_optimizer, make_schedule
 from .params import TRAIN_PARAMS
 
@@ -98,13 +106,16 @@ class Trainer:
         self._amp_dtype = getattr(torch, plan.amp_dtype) if plan.amp_dtype else None
         self.scheduler: Any = None
         self._schedule_every: str | None = None
+        self.ema = WeightAverage(self.module, self.params["ema"]) if self.params["ema"] else None
+        self._group: tuple[int, int] = (0, 0)  #: accumulation: (rows so far, the rows a full group weighs by)
 
     # ------------------------------------------------------------------ the loop
     def fit(self, train: Batches, valid: Batches | None = None, y_valid: np.ndarray | None = None) -> TrainResult:
         """Train for up to ``params['epochs']`` epochs; batches are ``(*inputs, target)``."""
         if len(train) == 0:
             raise ValueError("no training rows")
-        self.scheduler, self._schedule_every = make_schedule(self.optimizer, self.params, len(train))
+        steps = -(-len(train) // self.params["accumulate"])  # optimizer steps per epoch
+        self.scheduler, self._schedule_every = make_schedule(self.optimizer, self.params, steps)
         hooks = overridden_hooks(self.callbacks)
         state = TrainState(module=self.module, optimizer=self.optimizer, epochs=self.params["epochs"])
         history = state.history
@@ -117,6 +128,8 @@ class Trainer:
             lr = self.optimizer.param_groups[0]["lr"]
             history.setdefault("train_loss", []).append(self.train_epoch(train, state, hooks))
             self.check_finite("training", history["train_loss"][-1], epoch)
+            if self.ema is not None:
+                self.ema.swap()  # validate, and let early stopping keep, the averaged weights
             if valid is not None:
                 outputs, valid_loss = self.evaluate(valid)
                 self.check_finite("validation", valid_loss, epoch)
@@ -132,6 +145,8 @@ class Trainer:
             fault_point("epoch")
             if state.stop:
                 break
+            if self.ema is not None and epoch < self.params["epochs"]:
+                self.ema.swap()  # train on from the live weights
         for hook in hooks["on_train_end"]:
             hook(state)
         return TrainResult(history=history, best_epoch=state.best_epoch or state.epoch, epochs_run=state.epoch)
@@ -154,12 +169,14 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         rows = 0
         begin, end = hooks["on_batch_begin"], hooks["on_batch_end"]
+        accumulate, n = self.params["accumulate"], len(batches)
         for b, batch in enumerate(batches):
             state.batch = b
             for hook in begin:
                 hook(state)
             *inputs, target = batch
-            loss = self.train_step(self.prepare(inputs, training=True), target)
+            step = (b + 1) % accumulate == 0 or b == n - 1
+            loss = self.train_step(self.prepare(inputs, training=True), target, step=step)
             total += loss.detach() * target.shape[0]
             rows += target.shape[0]
             state.loss = loss
@@ -187,18 +204,38 @@ class Trainer:
             out = self.module(*inputs)
         return out.float()
 
-    def train_step(self, inputs: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        """Forward, backward, (clip), step; returns the batch's mean loss (a tensor on the device)."""
-        self.optimizer.zero_grad(set_to_none=True)
+    def train_step(self, inputs: Sequence[torch.Tensor], target: torch.Tensor, *, step: bool = True) -> torch.Tensor:
+        """Forward and backward; when ``step`` (every batch without accumulation, a group's last with it) also (clip
+        and) step. Returns the batch's mean loss (a tensor on the device)."""
+        accumulate = self.params["accumulate"]
+        rows, full = self._group
+        if rows == 0:
+            self.optimizer.zero_grad(set_to_none=True)
+            full = accumulate * target.shape[0]  # the group's rows if its batches are all this one's size
+        rows += target.shape[0]
         loss = self.loss_fn(self.forward(inputs), target)
+        # each batch's mean loss weighted by its share of a full group: the gradients add up to the group's mean
+        grad_loss = loss if accumulate == 1 else loss * (target.shape[0] / full)
+        (grad_loss if self.scaler is None else self.scaler.scale(grad_loss)).backward()
+        if not step:
+            self._group = (rows, full)
+            return loss
+        self._group = (0, 0)
+        if rows != full:  # a shorter group (the epoch's last): the mean over the rows it has
+            for p in self.module.parameters():
+                if p.grad is not None:
+                    p.grad.mul_(full / rows)
+        self.optimizer_step()
+        return loss
+
+    def optimizer_step(self) -> None:
+        """(Clip,) step the optimizer, the per-step schedule and the weights' average."""
         clip = self.params["clip_grad_norm"]
         if self.scaler is None:
-            loss.backward()
             if clip:
                 nn.utils.clip_grad_norm_(self.module.parameters(), clip)
             self.optimizer.step()
         else:
-            self.scaler.scale(loss).backward()
             if clip:
                 self.scaler.unscale_(self.optimizer)
                 nn.utils.clip_grad_norm_(self.module.parameters(), clip)
@@ -206,7 +243,8 @@ class Trainer:
             self.scaler.update()
         if self._schedule_every == "batch":
             self.scheduler.step()
-        return loss
+        if self.ema is not None:
+            self.ema.update()
 
     def evaluate(self, batches: Batches) -> tuple[torch.Tensor, float]:
         """Raw outputs of every row (float32, on the device) and the mean loss; batches are ``(*inputs, target)``."""

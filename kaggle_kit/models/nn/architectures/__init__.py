@@ -3,5 +3,7 @@ the validated params and the fitted input state (shapes, cardinalities, bin edge
 from JSON. ``tabular`` holds the pieces ``realmlp`` and ``tabm`` share (numeric embeddings, categorical encodings).
 
 Forward signatures: ``MLP(x_num, x_cat)``, ``RealMLP(x_num, x_cat)``, ``TabM(x_num, x_cat) -> (n, k, outputs)``,
-``ImageCNN(x)``, ``ResNet(x)`` (``cnn`` with ``params.backbone``), ``RNN(x, lengths)``, ``CNN1D(x, lengths)``.
+``ImageCNN(x)``, ``ResNet(x)`` / ``ConvNeXt(x)`` / ``TimmNet(x)`` (``cnn`` with ``params.backbone``; each also has
+``pooled_features(x)``, ``drop_head``, ``reset_head`` and ``backbone_parameters``), ``RNN(x, lengths)``,
+``CNN1D(x, lengths)``.
 """

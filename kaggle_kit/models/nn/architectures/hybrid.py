@@ -2,7 +2,8 @@
 categorical embeddings for the row's other columns, their features concatenated before a small head.
 
 The branches are the kit's own modules with their heads taken off: the image branch is :class:`ImageCNN` (or, with
-``image_backbone``, the torchvision-layout :class:`ResNet`, so a pretrained checkpoint loads into it unchanged),
+``image_backbone``, a standard backbone: the torchvision-layout ResNet or ConvNeXt, or a timm model, so a pretrained
+checkpoint loads into it unchanged),
 whose pooled features pass its dropout; the dense branch is the :class:`MLP` up to its last hidden layer. The
 head is ``Linear-BatchNorm-ReLU-Dropout`` per ``head_hidden`` width, then ``Linear`` to the task's outputs.
 ``forward(images, x_num, x_cat)``: the image first, which is the input the trainer augments and TTA views.
@@ -10,13 +11,14 @@ head is ``Linear-BatchNorm-ReLU-Dropout`` per ``head_hidden`` width, then ``Line
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..params import branch_params
-from . import cnn, mlp, resnet
+from ..params import TIMM_PREFIX, backbone_architecture, branch_params
+from . import cnn, mlp
 
 
 class HybridNet(nn.Module):
@@ -54,15 +56,14 @@ class HybridNet(nn.Module):
         return [(f"image.{n}", p) for n, p in self.image.named_parameters()]
 
 
-def image_branch(params: dict[str, Any], shape: list[int]) -> tuple[nn.Module, int]:
+def image_branch(params: dict[str, Any], shape: list[int], *, model: str = "") -> tuple[nn.Module, int]:
     """The image branch (its head replaced by its dropout only) and the width of its features."""
     p = branch_params(params, "image_")
     if p["backbone"] != "none":
-        net: nn.Module = resnet.ResNet(
-            p["backbone"], shape[2], 1, small_input=resnet.resolve_small_input(p["small_input"], shape), dropout=0.0
-        )
-        width = net.fc.in_features
-        net.fc = nn.Dropout(p["dropout"])  # type: ignore[assignment]  # no fc.* keys: a checkpoint's head never fits
+        architecture = importlib.import_module(f"{__package__}.{backbone_architecture(p['backbone'])}")
+        extra = {"model": model} if p["backbone"].startswith(TIMM_PREFIX) else {}
+        net: Any = architecture.build({**p, "dropout": 0.0}, {"shape": shape}, 1, **extra)
+        width = net.drop_head(p["dropout"])  # no head keys left: a checkpoint's head never fits
         return net, width
     net = cnn.ImageCNN(
         shape[2],

@@ -87,6 +87,7 @@ class ResNet(nn.Module):
     parameters that are the task's head (not the backbone): what ``backbone_lr_mult`` and ``freeze_epochs`` spare."""
 
     head_prefix = "fc."
+    first_conv = "conv1.weight"
 
     def __init__(
         self, backbone: str, in_channels: int, n_outputs: int, *, small_input: bool = False, dropout: float = 0.0
@@ -108,6 +109,7 @@ class ResNet(nn.Module):
                 c_in = width * EXPANSION[block_kind]
             setattr(self, f"layer{s + 1}", nn.Sequential(*blocks))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.n_features = c_in
         self.fc = nn.Linear(c_in, n_outputs)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
@@ -122,8 +124,16 @@ class ResNet(nn.Module):
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return torch.flatten(self.avgpool(x), 1)
 
+    pooled_features = features  #: the name every backbone shares (ConvNeXt's ``features`` is its trunk)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(F.dropout(self.features(x), self.dropout, self.training))
+
+    def drop_head(self, dropout: float) -> int:
+        """Replace ``fc`` by ``Dropout(dropout)`` (a branch of a bigger net: no ``fc.*`` keys, so a checkpoint's head
+        never fits); returns the features' width."""
+        self.fc = nn.Dropout(dropout)  # type: ignore[assignment]
+        return self.n_features
 
     def reset_head(self) -> None:
         """Zero the head before fine-tuning: the first logits are all 0 (the loss starts at log(classes)) instead of

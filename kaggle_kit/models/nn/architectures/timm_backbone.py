@@ -1,0 +1,107 @@
+"""``backbone = "timm:NAME"``: any timm model as the trunk, the kit's head on top.
+
+The trunk is ``timm.create_model(NAME, pretrained=False, num_classes=0, in_chans=C)`` (``num_classes=0``: timm's
+pooled features, no classifier; nothing is downloaded); ``pretrained`` weights come from a local file like every
+backbone's (:mod:`~kaggle_kit.models.nn.pretrained`), the checkpoint's classifier (timm's
+``pretrained_cfg["classifier"]``, e.g. ``head.fc``) left out and its first convolution (``pretrained_cfg
+["first_conv"]``) adapted to the image's channels. The head is ``fc``, a Linear on the pooled features after the
+functional ``dropout``. timm is optional: without it the spec check says so and names the kit's own backbones.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ....errors import ConfigError, did_you_mean
+from ..params import TIMM_PREFIX as PREFIX
+from ..params import timm_missing
+
+
+def import_timm(model: str, backbone: str) -> Any:
+    """The ``timm`` module, or a ``ConfigError`` saying it is needed and which backbones work without it."""
+    try:
+        return importlib.import_module("timm")
+    except ImportError:
+        raise timm_missing(model, backbone) from None
+
+
+def _where(model: str) -> str:
+    return f"model {model!r}: " if model else ""
+
+
+class TimmNet(nn.Module):
+    """``body``: the timm model without its classifier; ``fc``: the task's head."""
+
+    head_prefix = "fc."
+
+    def __init__(
+        self,
+        name: str,
+        in_channels: int,
+        n_outputs: int,
+        *,
+        dropout: float = 0.0,
+        drop_path: float = 0.0,
+        model: str = "",
+    ) -> None:
+        super().__init__()
+        timm = import_timm(model, f"{PREFIX}{name}")
+        kwargs: dict[str, Any] = {"pretrained": False, "num_classes": 0, "in_chans": in_channels}
+        if drop_path:
+            kwargs["drop_path_rate"] = drop_path
+        try:
+            self.body = timm.create_model(name, **kwargs)
+        except RuntimeError as exc:  # timm: "Unknown model (NAME)"
+            if "unknown model" not in str(exc).lower():
+                raise
+            known = list(timm.list_models()) if hasattr(timm, "list_models") else []
+            raise ConfigError(
+                f"{_where(model)}params.backbone = {PREFIX + name!r}: timm has no model {name!r} "
+                f"(timm.list_models() lists them).{did_you_mean(name, known)}"
+            ) from None
+        self.dropout = dropout
+        self.n_features = int(self.body.num_features)
+        self.fc = nn.Linear(self.n_features, n_outputs)
+        cfg = dict(getattr(self.body, "pretrained_cfg", None) or getattr(self.body, "default_cfg", None) or {})
+        heads = cfg.get("classifier") or ()
+        self._checkpoint_head = tuple(f"{h}." for h in ((heads,) if isinstance(heads, str) else heads))
+        first = cfg.get("first_conv")
+        self._first_conv = f"{first}.weight" if isinstance(first, str) else None
+
+    def checkpoint_target(self) -> tuple[nn.Module, tuple[str, ...], str | None]:
+        """What a checkpoint fills: the timm body; the checkpoint's classifier keys (never loaded); its first
+        convolution's weight (adapted to the channels)."""
+        return self.body, self._checkpoint_head, self._first_conv
+
+    def pooled_features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.body(x), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.dropout(self.pooled_features(x), self.dropout, self.training))
+
+    def drop_head(self, dropout: float) -> int:
+        self.fc = nn.Dropout(dropout)  # type: ignore[assignment]
+        return self.n_features
+
+    def reset_head(self) -> None:
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def backbone_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        return [(n, p) for n, p in self.named_parameters() if not n.startswith(self.head_prefix)]
+
+
+def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> TimmNet:
+    return TimmNet(
+        params["backbone"][len(PREFIX) :],
+        inputs["shape"][2],
+        n_outputs,
+        dropout=params["dropout"],
+        drop_path=params.get("drop_path", 0.0),
+        model=model,
+    )
