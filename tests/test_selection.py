@@ -240,7 +240,13 @@ def test_test_predictions_are_the_fitted_blend_of_the_fold_averaged_test_predict
     folds = make_folds(len(y), strategy="stratified", n_splits=3, n_repeats=2, seed=0, y=y)
     names = [f"m{j}" for j in range(4)]
     outcome = blend_predictions(
-        dict(zip(names, oof, strict=True)), y, folds, "roc_auc", method, test=dict(zip(names, test, strict=True))
+        dict(zip(names, oof, strict=True)),
+        y,
+        folds,
+        "roc_auc",
+        method,
+        test=dict(zip(names, test, strict=True)),
+        options={"C": 1.0} if method == "stack" else None,  # the penalty fixed: this checks the fold averaging
     )
     assert outcome.test is not None
     if method == "rank":
