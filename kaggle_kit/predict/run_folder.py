@@ -13,7 +13,7 @@ from typing import Any
 
 from ..config import BASELINE_NAME, SAFE_NAME, CompetitionSpec, ModelSpec, build_spec
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, run_metric
 from ..models import FitContext
 from ..runtime.folds import Folds
 from ..runtime.store import FoldResult, RunStore
@@ -47,7 +47,7 @@ class RunFolder:
             spec = build_spec(tomllib.loads(spec_path.read_text()), base_dir=base, source=str(spec_path))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"{spec_path} is corrupted ({exc}); rerun `kaggle-kit run CONFIG` to write it") from None
-        return cls(store, meta, spec, get_metric(meta["metric"]))
+        return cls(store, meta, spec, run_metric(meta))
 
     @property
     def root(self) -> Path:

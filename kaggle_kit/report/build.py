@@ -25,7 +25,7 @@ from ..blend.inputs import run_folds
 from ..blend.scoring import honest_scores
 from ..config import BASELINE_NAME
 from ..errors import KitError
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, run_metric
 from ..readers.competition import CompetitionData
 from ..runtime.store import RunStore, atomic_write
 from .adversarial import AdversarialResult, adversarial_validation
@@ -107,7 +107,7 @@ def collect_report(
     """
     store = RunStore(run_dir)
     meta = store.read_meta()
-    metric = get_metric(meta["metric"])
+    metric = run_metric(meta)
     notes: list[str] = []
     step = _stepper(progress)
 
