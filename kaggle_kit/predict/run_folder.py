@@ -60,7 +60,11 @@ class RunFolder:
 
     @property
     def columns(self) -> list[str]:
-        """The stored prediction columns: ``p_<label>`` per class, or ``prediction``."""
+        """The stored prediction columns: ``p_<label>`` per class, ``prediction``, or one per bin / level."""
+        if self.meta.get("grid") is not None:
+            from ..runtime.runner import grid_columns
+
+            return grid_columns(self.metric)
         classes = self.meta.get("classes")
         return ["prediction"] if classes is None else [f"p_{c}" for c in classes]
 

@@ -577,7 +577,8 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         train_out, state = pipeline.fit_transform(
             train_rows,
             y_train,
-            task=data.task,  # type: ignore[arg-type]
+            # a distribution task's target is a number: target encoders see it as regression
+            task="regression" if data.task == "distribution" else data.task,  # type: ignore[arg-type]
             classes=range(data.n_classes) if data.task not in ("regression", "distribution") else None,
             seed=fit_ctx.seed,
             features=data.features,
@@ -783,13 +784,18 @@ def prediction_columns(data: CompetitionData, metric: Metric | None = None) -> l
     """Stored prediction column names: one per class label (``p_<label>``), ``prediction`` for regression, or a
     distribution task's one per bin (``cdf_<bin>``) or quantile level (``q_<level>``) of ``metric.grid``."""
     if metric is not None and metric.grid is not None:
-        from ..submit import grid_label
-
-        prefix = "cdf" if metric.needs == "cdf" else "q"
-        return [f"{prefix}_{grid_label(v)}" for v in metric.grid]
+        return grid_columns(metric)
     if data.classes is None:
         return ["prediction"]
     return [f"p_{c}" for c in data.classes]
+
+
+def grid_columns(metric: Metric) -> list[str]:
+    """A distribution task's stored prediction columns: ``cdf_<bin>`` per bin, or ``q_<level>`` per level."""
+    from ..submit import grid_label
+
+    prefix = "cdf" if metric.needs == "cdf" else "q"
+    return [f"{prefix}_{grid_label(v)}" for v in metric.grid or ()]
 
 
 def _prediction_frame(ids: pl.Series, pred: np.ndarray, columns: list[str]) -> pl.DataFrame:
