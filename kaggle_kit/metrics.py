@@ -329,10 +329,17 @@ def crps(y_true: np.ndarray, cdf: np.ndarray, bins: np.ndarray | tuple[float, ..
         raise KitError(
             f"crps needs one CDF row per target row and one column per bin: ({y.shape[0]}, {b.shape[0]}); got {F.shape}"
         )
+    return float(np.mean(crps_rows(y, F, b)))
+
+
+def crps_rows(y_true: np.ndarray, cdf: np.ndarray, bins: np.ndarray | tuple[float, ...]) -> np.ndarray:
+    """Each row's CRPS (the mean over its bins), the terms :func:`crps` averages."""
+    y = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    b = np.asarray(bins, dtype=np.float64)
     # 1[y <= b_j] is 1 from the first bin at or above y on: a row's step starts at searchsorted(bins, y, "left")
     step = np.arange(b.shape[0])[None, :] >= np.searchsorted(b, y, side="left")[:, None]
-    diff = F - step
-    return float(np.mean(diff * diff))
+    diff = np.asarray(cdf, dtype=np.float64) - step
+    return np.mean(diff * diff, axis=1)
 
 
 def pinball(y_true: np.ndarray, quantiles: np.ndarray, levels: np.ndarray | tuple[float, ...]) -> float:
@@ -346,8 +353,24 @@ def pinball(y_true: np.ndarray, quantiles: np.ndarray, levels: np.ndarray | tupl
             f"pinball needs one row per target row and one column per quantile level: ({y.shape[0]}, {t.shape[1]}); "
             f"got {q.shape}"
         )
-    diff = y - q
-    return float(np.mean(np.maximum(t * diff, (t - 1.0) * diff)))
+    return float(np.mean(pinball_rows(y, q, t)))
+
+
+def pinball_rows(y_true: np.ndarray, quantiles: np.ndarray, levels: np.ndarray | tuple[float, ...]) -> np.ndarray:
+    """Each row's pinball loss (the mean over its levels), the terms :func:`pinball` averages."""
+    diff = np.asarray(y_true, dtype=np.float64).reshape(-1, 1) - np.asarray(quantiles, dtype=np.float64)
+    t = np.asarray(levels, dtype=np.float64).reshape(1, -1)
+    return np.mean(np.maximum(t * diff, (t - 1.0) * diff), axis=1)
+
+
+def distribution_median(pred: np.ndarray, needs: str, grid: tuple[float, ...]) -> np.ndarray:
+    """A point summary of each row's predicted distribution: the first bin where the CDF reaches 0.5 (the last bin
+    when it never does), or the value at the quantile level nearest 0.5."""
+    p = np.asarray(pred, dtype=np.float64)
+    g = np.asarray(grid, dtype=np.float64)
+    if needs == "cdf":
+        return g[np.minimum(np.argmax(p >= 0.5, axis=1) + (~(p >= 0.5).any(axis=1)) * (len(g) - 1), len(g) - 1)]
+    return p[:, int(np.argmin(np.abs(g - 0.5)))]
 
 
 def _f1_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> np.ndarray:
