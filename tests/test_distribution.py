@@ -426,3 +426,10 @@ def test_a_quantile_run_beats_the_baseline_and_stores_increasing_quantiles(tmp_p
     values = oof.drop("id").to_numpy()
     assert (np.diff(values, axis=1) >= 0).all()
     assert abs(get_metric("pinball", (0.1, 0.5, 0.9)).score(y[:400], values) - cv["lgbm"]) < 1e-6
+    # the run folder reloaded on the test rows (`kaggle-kit predict`): the stored test predictions again
+    from kaggle_kit.predict.api import predict
+
+    stored = pl.read_parquet(next((tmp_path / "q" / "models" / "lgbm").rglob("test.parquet")))
+    again = predict(tmp_path / "q", frame.tail(100).drop("y"), model="lgbm")
+    assert again.columns == stored.columns
+    np.testing.assert_allclose(again.drop("id").to_numpy(), stored.drop("id").to_numpy(), atol=1e-5)
