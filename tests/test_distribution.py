@@ -162,6 +162,7 @@ MODELS = {
     "linear-residuals": ("linear", "residuals", {}),
     "random_forest-bins": ("random_forest", "bins", {"params": {"n_estimators": 60, "min_samples_leaf": 10}}),
     "mlp-head": ("mlp", "head", NET),
+    "sklearn-residuals": ("sklearn", "residuals", {"estimator": "sklearn.linear_model.Ridge"}),
 }
 
 
