@@ -363,6 +363,12 @@ def pinball_rows(y_true: np.ndarray, quantiles: np.ndarray, levels: np.ndarray |
     return np.mean(np.maximum(t * diff, (t - 1.0) * diff), axis=1)
 
 
+def grid_label(value: float) -> str:
+    """A bin or quantile level as a column name spells it: ``-99`` and ``7`` for whole numbers, else ``0.25``."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def distribution_median(pred: np.ndarray, needs: str, grid: tuple[float, ...]) -> np.ndarray:
     """A point summary of each row's predicted distribution: the first bin where the CDF reaches 0.5 (the last bin
     when it never does), or the value at the quantile level nearest 0.5."""

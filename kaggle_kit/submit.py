@@ -20,7 +20,7 @@ import polars as pl
 
 from .config import SAFE_NAME
 from .errors import ConfigError, DataError, KitError, StoreError
-from .metrics import get_metric, to_labels, top_k_codes
+from .metrics import get_metric, grid_label, to_labels, top_k_codes
 from .readers.tables import sniff_separator
 from .runtime.store import RunStore
 
@@ -111,12 +111,6 @@ def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = 
         labels = pl.Series(target, values[:, 1])  # the positive class is the second of the sorted labels
     per_class = [pl.Series(str(c), values[:, j]) for j, c in enumerate(classes)]
     return pl.DataFrame([ids, labels, *per_class])
-
-
-def grid_label(value: float) -> str:
-    """A bin or quantile level as a column name spells it: ``-99`` and ``7`` for whole numbers, else ``0.25``."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def distribution_columns(meta: dict) -> list[str]:

@@ -46,7 +46,7 @@ from ..config import (
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, get_metric, grid_label
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..presets import DataProfile, expand_preset
@@ -535,8 +535,8 @@ def _write_meta(
             "sequence_layout": sequence_layout(spec, data.train),
             # a distribution task's bins / quantile levels (what its metric scores) and submission column names
             **(
-                {"grid": list(spec.grid), "grid_columns": spec.distribution.columns}
-                if spec.distribution is not None and spec.grid is not None
+                {"grid": list(spec.distribution.grid), "grid_columns": spec.distribution.columns}
+                if spec.distribution is not None
                 else {}
             ),
             **(extra or {}),
@@ -792,8 +792,6 @@ def prediction_columns(data: CompetitionData, metric: Metric | None = None) -> l
 
 def grid_columns(metric: Metric) -> list[str]:
     """A distribution task's stored prediction columns: ``cdf_<bin>`` per bin, or ``q_<level>`` per level."""
-    from ..submit import grid_label
-
     prefix = "cdf" if metric.needs == "cdf" else "q"
     return [f"{prefix}_{grid_label(v)}" for v in metric.grid or ()]
 
