@@ -434,3 +434,17 @@ def test_a_quantile_run_beats_the_baseline_and_stores_increasing_quantiles(tmp_p
     again = predict(tmp_path / "q", frame.tail(100).drop("y"), model="lgbm")
     assert again.columns == stored.columns
     np.testing.assert_allclose(again.drop("id").to_numpy(), stored.drop("id").to_numpy(), atol=1e-5)
+    # predictions made elsewhere must be distributions too: quantiles that fall from one level to the next are refused
+    from kaggle_kit.blend import import_predictions
+
+    falling = oof.with_columns(pl.col("q_0.9") - 1000.0)
+    falling.write_csv(tmp_path / "falling.csv")
+    with pytest.raises(DataError, match="not distributions: their quantiles decrease"):
+        import_predictions(tmp_path / "q", "elsewhere", oof=tmp_path / "falling.csv")
+    oof.write_csv(tmp_path / "fine.csv")
+    stored.write_csv(tmp_path / "fine_test.csv")
+    with pytest.warns(UserWarning, match="no fold column"):  # the run's folds are not in the file: said, not refused
+        imported = import_predictions(
+            tmp_path / "q", "elsewhere", oof=tmp_path / "fine.csv", test=tmp_path / "fine_test.csv"
+        )
+    assert imported.n_test == 100
