@@ -509,7 +509,7 @@ class ModelSpec(_Strict):
         default="auto",
         description="distribution tasks only: 'bins' = a classifier over the bins, 'gaussian' / 'residuals' = a "
         "regressor with a normal / empirical noise model fitted out of fold, 'head' = a net's CDF head trained on "
-        "CRPS; 'auto' = head for nets, the training CDF for the baseline, bins for CRPS, residuals for pinball",
+        "CRPS; 'auto' = head for nets under CRPS, the training CDF for the baseline, else residuals (measured best)",
     )
     early_stopping_metric: EarlyStoppingMetric = Field(
         default="auto",

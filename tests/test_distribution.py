@@ -17,7 +17,7 @@ from kaggle_kit.errors import ConfigError, DataError, KitError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import distribution_median, get_metric, run_metric
 from kaggle_kit.models import FitContext, make_adapter
-from kaggle_kit.models.distribution import STATE_FILE, bin_codes
+from kaggle_kit.models.distribution import STATE_FILE, bin_codes, method_for
 from kaggle_kit.runtime.folds import make_folds
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.submit import distribution_columns, submission_frame
@@ -249,6 +249,21 @@ def test_quantiles_increase_and_beat_the_training_quantiles(method: str) -> None
     pinball = get_metric("pinball", levels)
     constant = np.tile(np.quantile(y_train, levels), (len(y_valid), 1))
     assert pinball.score(y_valid, q) < 0.9 * pinball.score(y_valid, constant)
+
+
+@pytest.mark.parametrize(
+    ("kind", "needs", "expected"),
+    [
+        ("lightgbm", "cdf", "residuals"),
+        ("linear", "quantile", "residuals"),
+        ("mlp", "cdf", "head"),
+        ("tabm", "quantile", "residuals"),
+        ("dummy", "cdf", "bins"),  # the baseline is the training CDF exactly
+        ("dummy", "quantile", "residuals"),
+    ],
+)
+def test_auto_picks_the_measured_way(kind: str, needs: str, expected: str) -> None:
+    assert method_for(ModelSpec(name="m", kind=kind), needs) == expected
 
 
 @pytest.mark.parametrize(
