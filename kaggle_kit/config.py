@@ -420,7 +420,8 @@ class BinRange(_Strict):
 
     def values(self) -> list[float]:
         n = round((self.last - self.first) / self.step)
-        return [self.first + i * self.step for i in range(n)] + [self.last]
+        # to 12 significant digits: 0.1 * 3 is the bin 0.3 (and its column cdf_0.3), not 0.30000000000000004
+        return [float(f"{self.first + i * self.step:.12g}") for i in range(n)] + [self.last]
 
 
 class DistributionSpec(_Strict):

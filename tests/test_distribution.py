@@ -15,7 +15,7 @@ from kaggle_kit.blend import blend_predictions
 from kaggle_kit.config import ModelSpec, build_spec, load_spec
 from kaggle_kit.errors import ConfigError, DataError, KitError
 from kaggle_kit.features import FeatureMatrix
-from kaggle_kit.metrics import distribution_median, get_metric, run_metric
+from kaggle_kit.metrics import distribution_median, get_metric, grid_label, run_metric
 from kaggle_kit.models import FitContext, make_adapter
 from kaggle_kit.models.distribution import STATE_FILE, bin_codes, method_for
 from kaggle_kit.runtime.folds import make_folds
@@ -372,6 +372,8 @@ def _spec(**overrides: object) -> dict[str, object]:
 def test_bins_as_a_range_or_a_list_and_quantiles(tmp_path: Path) -> None:
     assert build_spec(_spec()).grid == (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
     assert build_spec(_spec(distribution={"bins": [1, 5, 7]})).grid == (1.0, 5.0, 7.0)
+    tenths = build_spec(_spec(distribution={"bins": {"first": 0, "last": 1, "step": 0.1}})).grid
+    assert tenths is not None and [grid_label(b) for b in tenths[:4]] == ["0", "0.1", "0.2", "0.3"]
     quantiles = build_spec(_spec(metric="pinball", distribution={"quantiles": [0.1, 0.9]}))
     assert quantiles.grid == (0.1, 0.9) and quantiles.fold_strategy == "kfold"
     for spec in (build_spec(_spec()), quantiles):  # written to TOML and read back: the same grid
