@@ -189,6 +189,18 @@ def test_each_way_beats_the_training_cdf_on_held_out_rows_and_reloads(case: str,
     np.testing.assert_array_equal(again.predict(again.load(tmp_path / adapter.file_name, ctx), valid, ctx), cdf)
 
 
+@pytest.mark.parametrize("method", ["gaussian", "residuals", "bins"])
+def test_a_seed_fixes_the_distribution(method: str) -> None:
+    """The inner folds of the noise models are drawn from the fit's seed: the same seed, the same CDF."""
+    train, y_train, valid, y_valid = _split()
+    spec = ModelSpec(name="m", kind="lightgbm", distribution=method, **GBDT)
+    first, second = (make_adapter(spec, "distribution") for _ in range(2))
+    ctx = _ctx()
+    a = first.predict(first.fit(train, y_train, valid, y_valid, ctx), valid, ctx)
+    b = second.predict(second.fit(train, y_train, valid, y_valid, ctx), valid, ctx)
+    np.testing.assert_array_equal(a, b)
+
+
 def test_the_baseline_is_the_training_cdf_exactly() -> None:
     train, y_train, valid, y_valid = _split()
     adapter = make_adapter(ModelSpec(name="baseline", kind="dummy"), "distribution")
