@@ -33,7 +33,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-Task = Literal["binary", "multiclass", "regression"]
+Task = Literal["binary", "multiclass", "regression", "distribution"]
 Device = Literal["auto", "cpu", "cuda"]
 Executor = Literal["local", "ray"]
 FoldStrategyName = Literal["kfold", "stratified", "group", "stratified_group", "time"]
@@ -49,6 +49,10 @@ MAX_SEED = 2**32 - 1
 #: with ``params.monitor``.
 BOOSTING_KINDS = ("xgboost", "lightgbm", "lightgbm_xt", "catboost")
 EarlyStoppingMetric = Literal["auto", "metric", "loss"]
+#: how a model of a distribution task predicts one (kaggle_kit.models.distribution): "auto" = the family's natural way
+DistributionMethod = Literal["auto", "bins", "gaussian", "residuals", "head"]
+#: the most bins / quantile levels a distribution task may have
+MAX_DISTRIBUTION_GRID = 10_000
 
 
 def _whole_seed(value: Any, key: str) -> Any:
@@ -395,6 +399,89 @@ class RunSpec(_Strict):
         return self
 
 
+class BinRange(_Strict):
+    """Evenly spaced bins from ``first`` to ``last`` inclusive: ``{ first = -99, last = 99, step = 1 }``."""
+
+    first: float
+    last: float
+    step: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _whole_steps(self) -> BinRange:
+        n = (self.last - self.first) / self.step
+        if self.last <= self.first or abs(n - round(n)) > 1e-9 * max(1.0, abs(n)):
+            raise ValueError(
+                f"last must be above first by a whole number of steps; got first = {self.first:g}, last = "
+                f"{self.last:g}, step = {self.step:g}"
+            )
+        if round(n) + 1 > MAX_DISTRIBUTION_GRID:
+            raise ValueError(f"makes {round(n) + 1} bins; at most {MAX_DISTRIBUTION_GRID} are allowed")
+        return self
+
+    def values(self) -> list[float]:
+        n = round((self.last - self.first) / self.step)
+        # to 12 significant digits: 0.1 * 3 is the bin 0.3 (and its column cdf_0.3), not 0.30000000000000004
+        return [float(f"{self.first + i * self.step:.12g}") for i in range(n)] + [self.last]
+
+
+class DistributionSpec(_Strict):
+    """What a distribution task predicts (``[distribution]``): a CDF at ``bins`` (scored by ``crps``) or values at
+    quantile ``levels`` (scored by ``pinball``); see :mod:`kaggle_kit.models.distribution`."""
+
+    bins: list[float] | BinRange | None = Field(
+        default=None,
+        description="the CDF is predicted at these values: a list, or { first = -99, last = 99, step = 1 }",
+    )
+    quantiles: list[float] | None = Field(default=None, description="quantile levels in (0, 1), e.g. [0.1, 0.5, 0.9]")
+    columns: str | None = Field(
+        default=None,
+        description="submission column names, '{}' replaced by the bin / level, e.g. 'Yards{}'; default: the sample "
+        "submission's columns (in order), else 'cdf_{}' / 'q_{}'",
+    )
+
+    @field_validator("bins", "quantiles")
+    @classmethod
+    def _increasing(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must hold at least one value")
+            if len(value) > MAX_DISTRIBUTION_GRID:
+                raise ValueError(f"holds {len(value)} values; at most {MAX_DISTRIBUTION_GRID} are allowed")
+            bad = next((i for i in range(1, len(value)) if value[i] <= value[i - 1]), None)
+            if bad is not None:
+                raise ValueError(f"must increase; item {bad} ({value[bad]:g}) is not above {value[bad - 1]:g}")
+        return value
+
+    @field_validator("quantiles")
+    @classmethod
+    def _levels(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and not all(0.0 < v < 1.0 for v in value):
+            raise ValueError(f"quantile levels must lie strictly between 0 and 1; got {value}")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _placeholder(cls, value: str | None) -> str | None:
+        if value is not None and value.count("{}") != 1:
+            raise ValueError(f"must hold '{{}}' once, where the bin / level goes, e.g. 'Yards{{}}'; got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DistributionSpec:
+        if (self.bins is None) == (self.quantiles is None):
+            raise ValueError(
+                "set exactly one of bins (a CDF scored by metric 'crps') and quantiles (levels scored by 'pinball')"
+            )
+        return self
+
+    @property
+    def grid(self) -> tuple[float, ...]:
+        """The bins or the quantile levels, one prediction column each."""
+        if isinstance(self.bins, BinRange):
+            return tuple(self.bins.values())
+        return tuple(float(v) for v in (self.bins if self.bins is not None else self.quantiles or []))
+
+
 class ModelSpec(_Strict):
     """One model of the run.
 
@@ -418,6 +505,12 @@ class ModelSpec(_Strict):
     )
     seed: int | None = Field(
         default=None, ge=0, le=MAX_SEED, description="this model's seed; default: the run's seed (folds keep that)"
+    )
+    distribution: DistributionMethod = Field(
+        default="auto",
+        description="distribution tasks only: 'bins' = a classifier over the bins, 'gaussian' / 'residuals' = a "
+        "regressor with a normal / empirical noise model fitted out of fold, 'head' = a net's CDF head trained on "
+        "CRPS; 'auto' = head for nets under CRPS, the training CDF for the baseline, else residuals (measured best)",
     )
     early_stopping_metric: EarlyStoppingMetric = Field(
         default="auto",
@@ -641,6 +734,9 @@ class CompetitionSpec(_Strict):
     )
     models: list[ModelSpec] = Field(default_factory=list, description="at least one, unless preset or [search] is set")
     search: SearchSpec | None = Field(default=None, description="a search over model families: [search]")
+    distribution: DistributionSpec | None = Field(
+        default=None, description="task = 'distribution' only: the bins of the CDF or the quantile levels"
+    )
     pipelines: dict[str, PipelineSpec] = Field(default_factory=dict, description="feature pipelines, by name")
     pseudo_label: PseudoLabelSpec | None = Field(
         default=None, description="pseudo-labelling of confident test rows: [pseudo_label]"
@@ -678,8 +774,9 @@ class CompetitionSpec(_Strict):
         if self.task not in metric.tasks:
             fitting = sorted(n for n, m in _metrics().items() if self.task in m.tasks)
             raise ValueError(f"metric {self.metric!r} cannot score a {self.task} task; use one of {allowed(fitting)}")
-        if self.task == "regression" and self.data.classes is not None:
-            raise ValueError("data.classes orders class labels, which a regression task has none of; remove it")
+        if self.task in ("regression", "distribution") and self.data.classes is not None:
+            raise ValueError(f"data.classes orders class labels, which a {self.task} task has none of; remove it")
+        self._check_distribution(metric)
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -696,10 +793,10 @@ class CompetitionSpec(_Strict):
         pseudo = self.pseudo_label
         if pseudo is None:
             return
-        if self.task == "regression":
+        if self.task in ("regression", "distribution"):
             raise ValueError(
-                "pseudo_label needs class probabilities to say which test rows are confident, which a regression "
-                "task has none of; remove the [pseudo_label] table"
+                "pseudo_label needs class probabilities to say which test rows are confident, which a "
+                f"{self.task} task has none of; remove the [pseudo_label] table"
             )
         if self.preset is not None or self.search is not None:  # their models are known once the data is read
             return
@@ -709,6 +806,23 @@ class CompetitionSpec(_Strict):
                     f"pseudo_label.models names {name!r}, which is not a model of the spec; models: "
                     f"{allowed(names)}.{did_you_mean(name, names)}"
                 )
+
+    def _check_distribution(self, metric: Any) -> None:
+        if self.task != "distribution":
+            if self.distribution is not None:
+                raise ValueError("[distribution] is for task = 'distribution'; remove it or change the task")
+            named = [m.name for m in self.models if m.distribution != "auto"]
+            if named:
+                raise ValueError(f"model {named[0]!r}: distribution is for task = 'distribution' only; remove it")
+            return
+        if self.distribution is None:
+            raise ValueError(
+                "task = 'distribution' needs a [distribution] table: bins = [...] (or { first, last, step }) for a "
+                "CDF scored by 'crps', or quantiles = [...] for 'pinball'"
+            )
+        wants = "bins" if metric.needs == "cdf" else "quantiles"
+        if getattr(self.distribution, wants) is None:
+            raise ValueError(f"metric {self.metric!r} scores predictions at distribution.{wants}; set that instead")
 
     def _check_pipelines(self) -> None:
         declared = self.pipelines
@@ -748,7 +862,12 @@ class CompetitionSpec(_Strict):
     def fold_strategy(self) -> str:
         if self.folds.strategy is not None:
             return self.folds.strategy
-        return "kfold" if self.task == "regression" else "stratified"
+        return "kfold" if self.task in ("regression", "distribution") else "stratified"
+
+    @property
+    def grid(self) -> tuple[float, ...] | None:
+        """A distribution task's bins or quantile levels (one prediction column each); None for other tasks."""
+        return self.distribution.grid if self.distribution is not None else None
 
     @property
     def run_name(self) -> str:
@@ -837,6 +956,7 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "models": ModelSpec,
     "search": SearchSpec,
     "pseudo_label": PseudoLabelSpec,
+    "distribution": DistributionSpec,
 }
 
 

@@ -106,10 +106,17 @@ def _reviews() -> tuple[pl.DataFrame, str]:
 DEMOS: dict[str, tuple[Callable[[], tuple[pl.DataFrame, str]], float | int]] = {
     "demo-breast-cancer": (_breast_cancer, 0.5),
     "demo-diabetes": (_diabetes, 0.0),
+    "demo-diabetes-cdf": (_diabetes, 0.0),  # the same patients; the submission is a CDF over bins of the target
     "demo-digits": (_digits, 0),
     "demo-mnist1d": (_mnist1d, 0),
     "demo-reviews": (_reviews, 0.5),
 }
+
+
+#: Demos whose submission is a distribution of the target, NFL Big Data Bowl style: the sample submission has one
+#: column per bin (the predicted P(target <= bin)) instead of the target column. demo-diabetes-cdf: disease progression
+#: (25-346) at bins 40, 50, .., 320, columns ``Progression40 .. Progression320``.
+DISTRIBUTION_SAMPLES: dict[str, list[str]] = {"demo-diabetes-cdf": [f"Progression{b}" for b in range(40, 321, 10)]}
 
 
 #: Demos written as long tables (one row per id and step, Kaggle's sensor layout) instead of train.csv / test.csv:
@@ -166,5 +173,6 @@ def make_demo(name: str, out_dir: Path | str, *, test_fraction: float = 0.2, see
         train.write_csv(folder / "train.csv")
         test.drop(target).write_csv(folder / "test.csv")
     test.select("id", target).write_csv(folder / "solution.csv")
-    test.select("id", pl.lit(placeholder).alias(target)).write_csv(folder / "sample_submission.csv")
+    columns = DISTRIBUTION_SAMPLES.get(name, [target])
+    test.select("id", *(pl.lit(placeholder).alias(c) for c in columns)).write_csv(folder / "sample_submission.csv")
     return folder

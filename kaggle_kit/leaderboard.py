@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from .metrics import Metric, get_metric
+from .metrics import Metric, run_metric
 from .runtime.store import ModelResult, RunStore
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ def leaderboard(run_dir: Path | str) -> list[ModelResult]:
     without all their folds (status ``"incomplete"``) are not ranked."""
     store = RunStore(run_dir)
     meta = store.read_meta()
-    metric = get_metric(meta["metric"])
+    metric = run_metric(meta)
     rows = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
     return rank([r for r in rows if r.status != "incomplete"], metric)
 

@@ -17,28 +17,35 @@ function:
   code in the middle appears in neither ``y_true`` nor the predictions.
 * ``rmsle`` clips negative predictions at 0 and refuses a negative target.
 * No metric warns: undefined values come back as ``nan`` for the caller to handle.
+
+A distribution task (``task = "distribution"``) is scored on a CDF at bins (``crps``) or on values at quantile levels
+(``pinball``): those metrics are bound to the run's bins / levels (:meth:`Metric.bind`, :func:`run_metric`).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
 from .errors import ConfigError, DataError, KitError, allowed, did_you_mean
 
-Task = Literal["binary", "multiclass", "regression"]
-MetricInput = Literal["proba", "label", "value"]
+Task = Literal["binary", "multiclass", "regression", "distribution"]
+MetricInput = Literal["proba", "label", "value", "cdf", "quantile"]
 
-TASKS: frozenset[str] = frozenset({"binary", "multiclass", "regression"})
-METRIC_INPUTS: frozenset[str] = frozenset({"proba", "label", "value"})
+TASKS: frozenset[str] = frozenset({"binary", "multiclass", "regression", "distribution"})
+METRIC_INPUTS: frozenset[str] = frozenset({"proba", "label", "value", "cdf", "quantile"})
 FIT_TRANSFORMS: frozenset[str] = frozenset({"log1p"})
 _CLASSIFICATION = frozenset({"binary", "multiclass"})
 _REGRESSION = frozenset({"regression"})
+_DISTRIBUTION = frozenset({"distribution"})
+#: the prediction kinds of a distribution task: a CDF at given bins, or values at given quantile levels
+DISTRIBUTION_INPUTS: frozenset[str] = frozenset({"cdf", "quantile"})
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -310,6 +317,68 @@ def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 1.0 - ss_res / ss_tot
 
 
+def crps(y_true: np.ndarray, cdf: np.ndarray, bins: np.ndarray | tuple[float, ...]) -> float:
+    """The discrete continuous ranked probability score of Kaggle's NFL Big Data Bowl: the mean over rows ``i`` and
+    bins ``j`` of ``(cdf[i, j] - 1[y_i <= bins[j]])^2``. ``cdf`` is ``(n, len(bins))``, the predicted
+    ``P(Y <= bins[j])``; lower is better, 0 for a step at the right place. Times ``bin width x number of bins`` it
+    approximates the continuous CRPS ``integral (F(x) - 1[y <= x])^2 dx`` over the bins' range."""
+    y = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    F = np.asarray(cdf, dtype=np.float64)
+    b = np.asarray(bins, dtype=np.float64)
+    if F.ndim != 2 or F.shape != (y.shape[0], b.shape[0]):
+        raise KitError(
+            f"crps needs one CDF row per target row and one column per bin: ({y.shape[0]}, {b.shape[0]}); got {F.shape}"
+        )
+    return float(np.mean(crps_rows(y, F, b)))
+
+
+def crps_rows(y_true: np.ndarray, cdf: np.ndarray, bins: np.ndarray | tuple[float, ...]) -> np.ndarray:
+    """Each row's CRPS (the mean over its bins), the terms :func:`crps` averages."""
+    y = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    b = np.asarray(bins, dtype=np.float64)
+    # 1[y <= b_j] is 1 from the first bin at or above y on: a row's step starts at searchsorted(bins, y, "left")
+    step = np.arange(b.shape[0])[None, :] >= np.searchsorted(b, y, side="left")[:, None]
+    diff = np.asarray(cdf, dtype=np.float64) - step
+    return np.mean(diff * diff, axis=1)
+
+
+def pinball(y_true: np.ndarray, quantiles: np.ndarray, levels: np.ndarray | tuple[float, ...]) -> float:
+    """Pinball (quantile) loss averaged over rows and levels: for level ``t`` and prediction ``q``,
+    ``max(t (y - q), (t - 1) (y - q))``. ``quantiles`` is ``(n, len(levels))``; lower is better."""
+    y = np.asarray(y_true, dtype=np.float64).reshape(-1, 1)
+    q = np.asarray(quantiles, dtype=np.float64)
+    t = np.asarray(levels, dtype=np.float64)[None, :]
+    if q.ndim != 2 or q.shape != (y.shape[0], t.shape[1]):
+        raise KitError(
+            f"pinball needs one row per target row and one column per quantile level: ({y.shape[0]}, {t.shape[1]}); "
+            f"got {q.shape}"
+        )
+    return float(np.mean(pinball_rows(y, q, t)))
+
+
+def pinball_rows(y_true: np.ndarray, quantiles: np.ndarray, levels: np.ndarray | tuple[float, ...]) -> np.ndarray:
+    """Each row's pinball loss (the mean over its levels), the terms :func:`pinball` averages."""
+    diff = np.asarray(y_true, dtype=np.float64).reshape(-1, 1) - np.asarray(quantiles, dtype=np.float64)
+    t = np.asarray(levels, dtype=np.float64).reshape(1, -1)
+    return np.mean(np.maximum(t * diff, (t - 1.0) * diff), axis=1)
+
+
+def grid_label(value: float) -> str:
+    """A bin or quantile level as a column name spells it: ``-99`` and ``7`` for whole numbers, else ``0.25``."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def distribution_median(pred: np.ndarray, needs: str, grid: tuple[float, ...]) -> np.ndarray:
+    """A point summary of each row's predicted distribution: the first bin where the CDF reaches 0.5 (the last bin
+    when it never does), or the value at the quantile level nearest 0.5."""
+    p = np.asarray(pred, dtype=np.float64)
+    g = np.asarray(grid, dtype=np.float64)
+    if needs == "cdf":
+        return g[np.minimum(np.argmax(p >= 0.5, axis=1) + (~(p >= 0.5).any(axis=1)) * (len(g) - 1), len(g) - 1)]
+    return p[:, int(np.argmin(np.abs(g - 0.5)))]
+
+
 def _f1_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> np.ndarray:
     denominator = 2 * tp + fp + fn
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -397,7 +466,7 @@ class Metric:
     """
 
     name: str
-    fn: Callable[[np.ndarray, np.ndarray], float]
+    fn: Callable[..., float]
     greater_is_better: bool
     needs: MetricInput
     tasks: frozenset[str]
@@ -405,6 +474,8 @@ class Metric:
     domain: tuple[float, float] | None = None
     ordinal: bool = False
     top_k: int | None = None  # MAP@k: the submission is the k most probable labels per row, space-separated
+    #: a distribution metric's bins (``needs="cdf"``) or quantile levels (``"quantile"``), set by :meth:`bind`
+    grid: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -426,10 +497,13 @@ class Metric:
                 f"metric {self.name!r}: unknown task {unknown[0]!r} in tasks; allowed: {allowed(TASKS)}."
                 + did_you_mean(unknown[0], TASKS)
             )
-        if (self.needs == "value") != (tasks == _REGRESSION):
+        expected = (
+            _REGRESSION if self.needs == "value" else _DISTRIBUTION if self.needs in DISTRIBUTION_INPUTS else None
+        )
+        if (tasks != expected) if expected is not None else not tasks <= _CLASSIFICATION:
             raise ConfigError(
-                f"metric {self.name!r}: needs='value' goes with tasks={{'regression'}} only, and "
-                f"'proba'/'label' with classification tasks only; "
+                f"metric {self.name!r}: needs='value' goes with tasks={{'regression'}} only, 'cdf'/'quantile' with "
+                f"tasks={{'distribution'}} only, and 'proba'/'label' with classification tasks only; "
                 f"got needs={self.needs!r}, tasks={sorted(tasks)}"
             )
         if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1 or self.needs != "proba"):
@@ -438,6 +512,20 @@ class Metric:
             raise ConfigError(
                 f"metric {self.name!r}: fit_transform={self.fit_transform!r} is not None or {allowed(FIT_TRANSFORMS)}"
             )
+
+    def bind(self, grid: tuple[float, ...] | list[float] | np.ndarray) -> Metric:
+        """This distribution metric scoring predictions at ``grid``: the bins of a CDF (increasing) or the quantile
+        levels (increasing, inside (0, 1)), one prediction column each."""
+        if self.needs not in DISTRIBUTION_INPUTS:
+            raise ConfigError(f"metric {self.name!r} scores {self.needs!r} predictions; it takes no bins or levels")
+        values = tuple(float(v) for v in np.asarray(grid, dtype=np.float64).reshape(-1))
+        if not values or not all(math.isfinite(v) for v in values):
+            raise ConfigError(f"metric {self.name!r}: the bins / levels must be finite numbers; got {list(values)}")
+        if any(b <= a for a, b in itertools.pairwise(values)):
+            raise ConfigError(f"metric {self.name!r}: the bins / levels must increase; got {list(values)[:10]}")
+        if self.needs == "quantile" and not (values[0] > 0.0 and values[-1] < 1.0):
+            raise ConfigError(f"metric {self.name!r}: quantile levels must lie in (0, 1); got {list(values)[:10]}")
+        return replace(self, grid=values)
 
     @property
     def flat(self) -> bool:
@@ -472,6 +560,19 @@ class Metric:
             )
         if y.shape[0] == 0:
             raise KitError(f"metric {self.name!r}: nothing to score (0 rows)")
+
+        if self.needs in DISTRIBUTION_INPUTS:
+            if self.grid is None:
+                raise KitError(
+                    f"metric {self.name!r} scores predictions at bins / quantile levels, and none were given; use "
+                    "get_metric(name, grid) (a run's: kaggle_kit.metrics.run_metric(meta))"
+                )
+            if p.ndim != 2 or p.shape[1] != len(self.grid):
+                raise KitError(
+                    f"metric {self.name!r} scores {len(self.grid)} column(s), one per bin / level, but the prediction "
+                    f"has shape {p.shape}"
+                )
+            return self.fn(y.astype(np.float64), p, self.grid)  # type: ignore[call-arg]
 
         if self.needs == "value":
             if p.ndim == 2 and p.shape[1] != 1:
@@ -542,10 +643,21 @@ def register(metric: Metric) -> Metric:
 _MAP_AT_K = re.compile(r"map@([1-9][0-9]?)")
 
 
-def get_metric(name: str) -> Metric:
+def get_metric(name: str, grid: tuple[float, ...] | list[float] | None = None) -> Metric:
     """The registered metric called ``name``; an unknown name raises a :class:`ConfigError` listing all.
 
-    ``map@K`` (K from 1 to 99) is registered on first use: MAP@K for ranked label lists."""
+    ``map@K`` (K from 1 to 99) is registered on first use: MAP@K for ranked label lists. ``grid``: a distribution
+    metric's bins or quantile levels (:meth:`Metric.bind`); ignored by every other metric."""
+    metric = _registered(name)
+    return metric.bind(grid) if grid is not None and metric.needs in DISTRIBUTION_INPUTS else metric
+
+
+def run_metric(meta: dict) -> Metric:
+    """A run folder's metric (``run.json``), bound to its distribution task's bins / levels when it has them."""
+    return get_metric(meta["metric"], meta.get("grid"))
+
+
+def _registered(name: str) -> Metric:
     try:
         return METRICS[name]
     except (KeyError, TypeError):
@@ -601,3 +713,5 @@ register(
 )
 register(Metric("mae", mae, greater_is_better=False, needs="value", tasks=_REGRESSION))
 register(Metric("r2", r2, greater_is_better=True, needs="value", tasks=_REGRESSION))
+register(Metric("crps", crps, greater_is_better=False, needs="cdf", tasks=_DISTRIBUTION, domain=_PROBA))
+register(Metric("pinball", pinball, greater_is_better=False, needs="quantile", tasks=_DISTRIBUTION))

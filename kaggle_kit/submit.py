@@ -7,6 +7,9 @@ has the id column and the target column.
 A label metric writes labels: the most probable class, or for a binary task the positive class where its probability
 exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold``; a model's chosen on its OOF). A
 MAP@k metric writes the ``k`` most probable labels of each row, space-separated, most probable first.
+
+A distribution task writes one column per bin (the CDF) or quantile level: named by ``[distribution] columns``
+(``"Yards{}"`` -> ``Yards-99 .. Yards99``), else as the sample submission's prediction columns, in order.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import polars as pl
 
 from .config import SAFE_NAME
 from .errors import ConfigError, DataError, KitError, StoreError
-from .metrics import get_metric, to_labels, top_k_codes
+from .metrics import get_metric, grid_label, to_labels, top_k_codes
 from .readers.tables import sniff_separator
 from .runtime.store import RunStore
 
@@ -92,6 +95,9 @@ def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = 
     ids = preds[preds.columns[0]].alias(id_col)
     values = preds.drop(preds.columns[0]).to_numpy()
     classes = meta["classes"]
+    if meta.get("grid") is not None:  # a distribution task: the CDF at each bin, or the value at each level
+        names = distribution_columns(meta)
+        return pl.DataFrame([ids, *(pl.Series(c, values[:, j]) for j, c in enumerate(names))])
     if classes is None:
         return pl.DataFrame([ids, pl.Series(target, values[:, 0])])
     metric = get_metric(meta["metric"])
@@ -105,6 +111,29 @@ def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = 
         labels = pl.Series(target, values[:, 1])  # the positive class is the second of the sorted labels
     per_class = [pl.Series(str(c), values[:, j]) for j, c in enumerate(classes)]
     return pl.DataFrame([ids, labels, *per_class])
+
+
+def distribution_columns(meta: dict) -> list[str]:
+    """A distribution task's submission columns, one per bin / level: ``[distribution] columns`` filled in, else the
+    sample submission's columns after the id (as many as there are bins), else ``cdf_<bin>`` / ``q_<level>``."""
+    grid = [float(v) for v in meta["grid"]]
+    template = meta.get("grid_columns")
+    if template:
+        return [template.replace("{}", grid_label(v)) for v in grid]
+    sample_path = meta.get("sample_submission")
+    if sample_path and Path(sample_path).is_file():
+        sample = read_sample(Path(sample_path))
+        id_col = meta.get("id_column") or sample.columns[0]
+        header = [c for c in sample.columns if c != id_col]
+        if len(header) != len(grid):
+            raise DataError(
+                f"the sample submission {sample_path!r} has {len(header)} prediction column(s) but the run predicts "
+                f"{len(grid)} (one per bin / quantile level); name them with [distribution] columns = 'Name{{}}', or "
+                "give the bins the sample's columns stand for"
+            )
+        return header
+    prefix = "cdf" if get_metric(meta["metric"]).needs == "cdf" else "q"
+    return [f"{prefix}_{grid_label(v)}" for v in grid]
 
 
 def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) -> pl.DataFrame:

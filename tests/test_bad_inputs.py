@@ -255,6 +255,13 @@ REGRESSION = chain(
     config("sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge"),
 )
 RMSLE = chain(REGRESSION, config('metric = "rmse"', 'metric = "rmsle"'))
+DISTRIBUTION_TASK = chain(  # the target's CDF at bins, scored by CRPS: without its [distribution] table
+    config('task = "binary"', 'task = "distribution"'),
+    config('metric = "roc_auc"', 'metric = "crps"'),
+)
+DISTRIBUTION = chain(
+    DISTRIBUTION_TASK, config("threads_per_task = 1\n", "threads_per_task = 1\n\n[distribution]\nbins = [0, 1]\n")
+)
 TEXT_LEVELS = chain(  # ordinal text labels, scored by quadratic weighted kappa
     config('task = "binary"', 'task = "multiclass"'),
     config('metric = "roc_auc"', 'metric = "qwk"'),
@@ -370,6 +377,21 @@ BEFORE_RUN: list[Case] = [
         "config-metric-task-mismatch",
         config('metric = "roc_auc"', 'metric = "rmse"'),
         ("metric 'rmse' cannot score a binary task; use one of", "'roc_auc'"),
+    ),
+    Case(
+        "config-distribution-without-bins",
+        DISTRIBUTION_TASK,
+        ("task = 'distribution' needs a [distribution] table", "bins = [...]", "quantiles = [...]"),
+    ),
+    Case(
+        "config-distribution-bins-not-increasing",
+        chain(DISTRIBUTION, config("bins = [0, 1]", "bins = [1, 0]")),
+        ("distribution.bins", "must increase; item 1 (0) is not above 1"),
+    ),
+    Case(
+        "config-distribution-head-not-a-net",
+        chain(DISTRIBUTION, config('LogisticRegression"\n', 'LogisticRegression"\ndistribution = "head"\n')),
+        ("model 'logreg': distribution = 'head' is a net's CDF head", "use 'bins', 'gaussian' or 'residuals'"),
     ),
     Case(
         "config-wrong-type",

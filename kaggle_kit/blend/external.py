@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, StoreError
+from ..metrics import get_metric
 from ..runtime.store import RunStore, parquet_bytes
 from .inputs import run_folds, train_ids
 from .storage import blend_names, check_name, write_external
@@ -84,6 +85,7 @@ def import_predictions(
     folds = run_folds(store)
     never = (folds.ids == -1).all(axis=0)
     _check_values(oof_values[~never], oof_path, classes is not None)
+    _check_distribution(oof_values[~never], oof_path, meta)
 
     test_frame_out = None
     n_test = int(meta.get("n_test") or 0)
@@ -94,6 +96,7 @@ def import_predictions(
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
         _check_values(test_values, test_path, classes is not None)
+        _check_distribution(test_values, test_path, meta)
         test_frame_out = _frame(test_ids, test_values, columns)
     elif n_test:
         warnings.warn(
@@ -305,6 +308,27 @@ def _check_values(values: np.ndarray, path: Path, probabilities: bool) -> None:
                 f"{row}: {float(values[row].sum()):.6g}); give one probability per class of the run, summing to 1 "
                 "(e.g. apply a softmax, or divide each row by its sum)"
             )
+
+
+def _check_distribution(values: np.ndarray, path: Path, meta: dict) -> None:
+    """A distribution task's rows must be distributions: CDFs non-decreasing across the bins and within [0, 1],
+    quantiles non-decreasing across the levels (so that every blend of them is one too)."""
+    if meta.get("grid") is None or not values.size:
+        return
+    cdf = get_metric(meta["metric"]).needs == "cdf"
+    if cdf and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
+        raise DataError(
+            f"the CDF values in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; P(y <= bin) must be "
+            "within [0, 1]"
+        )
+    falling = (np.diff(values, axis=1) < -1e-6).any(axis=1)
+    if falling.any():
+        row = int(np.flatnonzero(falling)[0])
+        what = "CDF values decrease from one bin" if cdf else "quantiles decrease from one level"
+        raise DataError(
+            f"{int(falling.sum())} row(s) of {str(path)!r} are not distributions: their {what} to the next (e.g. "
+            f"row {row}); give non-decreasing values in the run's column order ({values.shape[1]} columns)"
+        )
 
 
 def _frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:

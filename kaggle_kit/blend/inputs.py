@@ -12,7 +12,7 @@ import polars as pl
 
 from ..config import BASELINE_NAME
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, run_metric
 from ..runtime.folds import Folds
 from ..runtime.store import ModelResult, RunStore
 from .scoring import score_folds
@@ -133,7 +133,7 @@ def load_run(
     folder's ``target.parquet``) and the folds; writes nothing."""
     store = RunStore(run_dir)
     meta = store.read_meta()
-    metric = get_metric(meta["metric"])
+    metric = run_metric(meta)
     names = list(models) if models else default_models(run_dir)
     if not names:
         raise StoreError(f"the run {str(store.root)!r} has no finished model to blend; run its models first")

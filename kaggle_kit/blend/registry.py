@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError, allowed, did_you_mean
-from ..metrics import Metric
+from ..metrics import DISTRIBUTION_INPUTS, Metric
 from .base import Blender
 from .selection import HillClimb
 from .stacking import Stack
@@ -56,12 +56,21 @@ def make_blender(method: str, options: Mapping[str, Any] | None = None) -> Blend
 
 
 def applicable(method: str, metric: Metric) -> bool:
-    """Whether ``method`` can be scored by ``metric`` (a rank average only by a rank metric)."""
+    """Whether ``method`` can be scored by ``metric`` (a rank average only by a rank metric; a distribution task's
+    CDFs / quantiles only by weighted averages, which keep them distributions, not by a level-2 model)."""
     cls = BLENDERS[method]
+    if metric.needs in DISTRIBUTION_INPUTS:
+        return not cls.needs_rank_metric and not cls.nested_only
     return not cls.needs_rank_metric or metric.name in RANK_METRICS
 
 
 def check_applicable(method: str, metric: Metric) -> None:
+    if not applicable(method, metric) and metric.needs in DISTRIBUTION_INPUTS:
+        others = [m for m in BLENDERS if applicable(m, metric)]
+        raise ConfigError(
+            f"blend method {method!r} does not average the models' distributions ({metric.name!r} scores a "
+            f"{metric.needs}); use {allowed(others)}"
+        )
     if not applicable(method, metric):
         others = [m for m in BLENDERS if applicable(m, metric)]
         raise ConfigError(

@@ -104,7 +104,13 @@ def check_kinds(models: Sequence[ModelSpec]) -> None:
             )
 
 
-def make_adapter(spec: ModelSpec) -> ModelAdapter:
+def make_adapter(spec: ModelSpec, task: str | None = None) -> ModelAdapter:
+    """The adapter of ``spec``'s kind; for a distribution ``task``, wrapped to predict a distribution
+    (:class:`~kaggle_kit.models.distribution.DistributionAdapter`), whatever the family."""
+    if task == "distribution":
+        from .distribution import DistributionAdapter
+
+        return DistributionAdapter(make_adapter(spec), spec)
     try:
         factory = ADAPTERS[spec.kind]
     except KeyError:

@@ -120,7 +120,7 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     summary = folder.store.read_summary(name)
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
     spec = resolve_files(refit_spec(folder.model_spec(name), iterations), folder.spec.base_dir)
-    adapter = make_adapter(spec)
+    adapter = make_adapter(spec, data.task)
     ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads)
     y = _to_fit_space(data.y, folder.metric)
     state: dict[str, Any]
@@ -136,8 +136,8 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         out, state = pipeline.fit_transform(
             data.train,
             y,
-            task=data.task,  # type: ignore[arg-type]
-            classes=range(data.n_classes) if data.task != "regression" else None,
+            task="regression" if data.task == "distribution" else data.task,  # type: ignore[arg-type]
+            classes=range(data.n_classes) if data.task not in ("regression", "distribution") else None,
             seed=ctx.seed,
             features=data.features,
             categorical=data.categorical,

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..config import BASELINE_NAME, SAFE_NAME, CompetitionSpec, ModelSpec, build_spec
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, run_metric
 from ..models import FitContext
 from ..runtime.folds import Folds
 from ..runtime.store import FoldResult, RunStore
@@ -47,7 +47,7 @@ class RunFolder:
             spec = build_spec(tomllib.loads(spec_path.read_text()), base_dir=base, source=str(spec_path))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"{spec_path} is corrupted ({exc}); rerun `kaggle-kit run CONFIG` to write it") from None
-        return cls(store, meta, spec, get_metric(meta["metric"]))
+        return cls(store, meta, spec, run_metric(meta))
 
     @property
     def root(self) -> Path:
@@ -60,7 +60,11 @@ class RunFolder:
 
     @property
     def columns(self) -> list[str]:
-        """The stored prediction columns: ``p_<label>`` per class, or ``prediction``."""
+        """The stored prediction columns: ``p_<label>`` per class, ``prediction``, or one per bin / level."""
+        if self.meta.get("grid") is not None:
+            from ..runtime.runner import grid_columns
+
+            return grid_columns(self.metric)
         classes = self.meta.get("classes")
         return ["prediction"] if classes is None else [f"p_{c}" for c in classes]
 

@@ -446,13 +446,14 @@ def _encode_target(
         raise DataError(
             f"the target column {name!r} has {target.null_count()} missing value(s); drop those rows or fill them"
         )
-    if task == "regression":
+    if task in ("regression", "distribution"):  # a distribution task predicts the distribution of a number
         if not target.dtype.is_numeric():
-            raise DataError(f"task is regression but the target column {name!r} is {target.dtype}, not numeric")
+            raise DataError(f"task is {task} but the target column {name!r} is {target.dtype}, not numeric")
         y = target.cast(pl.Float64).to_numpy()
         if not np.isfinite(y).all():
             raise DataError(f"the target column {name!r} has {int((~np.isfinite(y)).sum())} NaN or infinite value(s)")
-        _check_target_domain(y, name, metric)
+        if task == "regression":  # a distribution metric's domain is that of its predictions (a CDF: [0, 1])
+            _check_target_domain(y, name, metric)
         return y, None
     labels = _ordered_labels(target, task, metric, order)
     n = len(labels)

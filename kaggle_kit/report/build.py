@@ -25,7 +25,7 @@ from ..blend.inputs import run_folds
 from ..blend.scoring import honest_scores
 from ..config import BASELINE_NAME
 from ..errors import KitError
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, run_metric
 from ..readers.competition import CompetitionData
 from ..runtime.pseudo import pseudo_notes
 from ..runtime.store import RunStore, atomic_write
@@ -108,7 +108,7 @@ def collect_report(
     """
     store = RunStore(run_dir)
     meta = store.read_meta()
-    metric = get_metric(meta["metric"])
+    metric = run_metric(meta)
     notes: list[str] = []
     step = _stepper(progress)
 
@@ -165,7 +165,9 @@ def collect_report(
             notes.append(f"Error analysis: the best entry {best.name!r} has no stored OOF predictions.")
         else:
             classes = list(data.classes) if data.classes is not None else None
-            errors = analyse_errors(best.name, oofs[best.name], data.y, data.train_ids.to_numpy(), classes)
+            errors = analyse_errors(
+                best.name, oofs[best.name], data.y, data.train_ids.to_numpy(), classes, metric=metric
+            )
             rows = [m.row for m in errors.mistakes]
             error_images = images[rows] if images is not None else pixel_images(data.train, rows)
             error_rows = _error_rows(data, rows, importance.get(best.name))

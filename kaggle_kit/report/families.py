@@ -42,7 +42,7 @@ import numpy as np
 
 from ..config import BASELINE_NAME
 from ..leaderboard import direction
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, run_metric
 from ..runtime.store import FoldResult, ModelResult, RunStore
 from .blends import BlendSummary, read_blends
 from .training import fold_dirs
@@ -210,7 +210,7 @@ def family_report(run_dir: Path | str) -> FamilyReport:
     """The per-family view of the run folder ``run_dir`` (see the module doc), read from its store alone."""
     store = RunStore(run_dir)
     meta = store.read_meta()
-    metric = get_metric(meta["metric"])
+    metric = run_metric(meta)
     summaries = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
     baseline = next((s.cv for s in summaries if s.name == BASELINE_NAME and s.status == "ok"), None)
     models = [s for s in summaries if s.name != BASELINE_NAME]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ..metrics import to_labels
+from ..metrics import Metric, crps_rows, distribution_median, pinball_rows, to_labels
 
 _PIXEL = re.compile(r"pixel(\d+)")
 
@@ -42,6 +42,8 @@ class ErrorAnalysis:
     mistakes: tuple[Mistake, ...]
     labels: tuple[str, ...] | None
     confusion: np.ndarray | None
+    #: what ``Mistake.error`` is, for a table header (regression and distribution tasks)
+    error_name: str = "abs error"
 
 
 def analyse_errors(
@@ -52,11 +54,25 @@ def analyse_errors(
     classes: list[object] | None,
     *,
     n_worst: int = 12,
+    metric: Metric | None = None,
 ) -> ErrorAnalysis:
-    """Worst mistakes and confusion matrix of ``oof`` (the stored OOF matrix) against ``y`` (class codes or values)."""
+    """Worst mistakes and confusion matrix of ``oof`` (the stored OOF matrix) against ``y`` (class codes or values).
+    A distribution task's (``metric`` bound to its bins / levels): the rows of the worst CRPS / pinball loss, each
+    with its predicted median."""
     oof = np.asarray(oof, dtype=np.float64)
     valid = np.isfinite(oof).all(axis=1)
     rows = np.flatnonzero(valid)
+    if metric is not None and metric.grid is not None:
+        values = np.asarray(y, dtype=np.float64)
+        rows_fn = crps_rows if metric.needs == "cdf" else pinball_rows
+        err = np.full(len(values), np.nan)
+        err[rows] = rows_fn(values[rows], oof[rows], metric.grid)
+        median = distribution_median(np.nan_to_num(oof), metric.needs, metric.grid)
+        worst = rows[np.argsort(-err[rows], kind="stable")[:n_worst]]
+        mistakes = tuple(
+            Mistake(int(i), _plain(ids[i]), float(values[i]), float(median[i]), None, float(err[i])) for i in worst
+        )
+        return ErrorAnalysis(model, mistakes, None, None, f"{metric.name} (predicted: the median)")
     if classes is None:
         pred = oof[:, 0]
         err = np.abs(np.asarray(y, dtype=np.float64) - pred)

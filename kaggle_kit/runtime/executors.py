@@ -251,7 +251,7 @@ def _init_worker(
     store = RunStore(root)
     folds = store.load_folds(spec.folds.n_splits, "past" if spec.fold_strategy == "time" else "complement")
     assert folds is not None  # written by the parent before any worker starts
-    _WORKER = (Context(spec, data, folds, store, get_metric(spec.metric), device, threads), fit)
+    _WORKER = (Context(spec, data, folds, store, get_metric(spec.metric, spec.grid), device, threads), fit)
 
 
 def _run_in_worker(task: Task, threads: int | None = None) -> FoldResult:

@@ -89,7 +89,7 @@ def _worker_context(
     key = data_ref.hex()
     if _CACHED is None or _CACHED[0] != key:
         data, folds = ray.get([data_ref, folds_ref])
-        ctx = Context(spec, data, folds, RunStore("."), get_metric(spec.metric), device, threads)
+        ctx = Context(spec, data, folds, RunStore("."), get_metric(spec.metric, spec.grid), device, threads)
         _CACHED = (key, ctx)
     return _CACHED[1]
 

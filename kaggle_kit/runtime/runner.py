@@ -46,7 +46,7 @@ from ..config import (
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
-from ..metrics import Metric, get_metric
+from ..metrics import Metric, get_metric, grid_label
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..models.files import file_fingerprints, resolve_files
@@ -97,7 +97,7 @@ def baseline_spec() -> ModelSpec:
 
 
 #: ModelSpec fields added after results were first stored, and the value that means "as before"
-_NEW_MODEL_FIELDS: dict[str, Any] = {"seed": None, "early_stopping_metric": "auto"}
+_NEW_MODEL_FIELDS: dict[str, Any] = {"seed": None, "early_stopping_metric": "auto", "distribution": "auto"}
 
 
 def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: str) -> str:
@@ -125,6 +125,8 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
         "data": data_fp,
         "folds": folds_fp,
     }
+    if spec.grid is not None:  # a distribution task's bins / quantile levels
+        payload["grid"] = list(spec.grid)
     steps = spec.feature_steps(model)  # the pipeline's steps, after data.text's text step (if any)
     if steps is not None:
         payload["pipeline"] = steps
@@ -305,7 +307,7 @@ class RunSession:
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
         data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
-        metric = get_metric(spec.metric)
+        metric = get_metric(spec.metric, spec.grid)
         device = resolve_device(spec.device)
         store = RunStore.in_runs_folder(runs_root, spec.run_name)
         store.ensure_writable()
@@ -322,7 +324,7 @@ class RunSession:
     def check(self, models: Sequence[ModelSpec]) -> None:
         """Reject bad params (a reserved key, a task the model cannot do) before anything trains."""
         for m in models:
-            make_adapter(self.resolved(m)).check(
+            make_adapter(self.resolved(m), self.data.task).check(
                 FitContext(
                     self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
                 )
@@ -549,6 +551,12 @@ def _write_meta(
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": image_shape(spec, data.train),
             "sequence_layout": sequence_layout(spec, data.train),
+            # a distribution task's bins / quantile levels (what its metric scores) and submission column names
+            **(
+                {"grid": list(spec.distribution.grid), "grid_columns": spec.distribution.columns}
+                if spec.distribution is not None
+                else {}
+            ),
             **(extra or {}),
         }
     )
@@ -562,7 +570,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     task_start = time.perf_counter()
     data, metric = ctx.data, ctx.metric
     train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
-    adapter = make_adapter(task.model)
+    adapter = make_adapter(task.model, data.task)
     fit_ctx = FitContext(
         task=data.task,
         n_classes=data.n_classes,
@@ -588,8 +596,9 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         train_out, state = pipeline.fit_transform(
             train_rows,
             y_train,
-            task=data.task,  # type: ignore[arg-type]
-            classes=range(data.n_classes) if data.task != "regression" else None,
+            # a distribution task's target is a number: target encoders see it as regression
+            task="regression" if data.task == "distribution" else data.task,  # type: ignore[arg-type]
+            classes=range(data.n_classes) if data.task not in ("regression", "distribution") else None,
             seed=fit_ctx.seed,
             features=data.features,
             categorical=data.categorical,
@@ -745,7 +754,8 @@ def _assemble(
         store.write_summary(summary)
         return summary
 
-    n_cols = data.n_classes if data.task != "regression" else 1
+    columns = prediction_columns(data, metric)
+    n_cols = len(columns)
     oof_sum = np.zeros((data.train.height, n_cols), dtype=np.float64)
     oof_count = np.zeros(data.train.height, dtype=np.int64)
     test_sum = np.zeros((data.test.height, n_cols), dtype=np.float64) if data.test is not None else None
@@ -759,7 +769,6 @@ def _assemble(
     oof = np.full_like(oof_sum, np.nan, dtype=np.float32)
     oof[covered] = (oof_sum[covered] / oof_count[covered, None]).astype(np.float32)
 
-    columns = prediction_columns(data)
     ids = data.train_ids
     store.write_predictions(model.name, key, "oof", _prediction_frame(ids, oof, columns))
     if test_sum is not None:
@@ -797,11 +806,20 @@ def clip_note(done: Sequence[FoldResult], metric: Metric) -> str:
     )
 
 
-def prediction_columns(data: CompetitionData) -> list[str]:
-    """Stored prediction column names: one per class label (``p_<label>``) or ``prediction`` for regression."""
+def prediction_columns(data: CompetitionData, metric: Metric | None = None) -> list[str]:
+    """Stored prediction column names: one per class label (``p_<label>``), ``prediction`` for regression, or a
+    distribution task's one per bin (``cdf_<bin>``) or quantile level (``q_<level>``) of ``metric.grid``."""
+    if metric is not None and metric.grid is not None:
+        return grid_columns(metric)
     if data.classes is None:
         return ["prediction"]
     return [f"p_{c}" for c in data.classes]
+
+
+def grid_columns(metric: Metric) -> list[str]:
+    """A distribution task's stored prediction columns: ``cdf_<bin>`` per bin, or ``q_<level>`` per level."""
+    prefix = "cdf" if metric.needs == "cdf" else "q"
+    return [f"{prefix}_{grid_label(v)}" for v in metric.grid or ()]
 
 
 def _prediction_frame(ids: pl.Series, pred: np.ndarray, columns: list[str]) -> pl.DataFrame:
