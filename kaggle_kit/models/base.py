@@ -31,6 +31,9 @@ class FitContext:
     seed: int
     device: str  # resolved: "cpu" or "cuda"
     threads: int
+    #: streamed ``[data.images]`` (a :class:`~kaggle_kit.readers.image_stream.ImageStream`): the files of the
+    #: positions in the matrices' ``__image__`` column, which the image nets read; None for pixel columns
+    images: Any = None
 
 
 @dataclass
