@@ -72,7 +72,7 @@ def histogram_mean_std(hist: np.ndarray) -> tuple[list[float], list[float]]:
 
 def _uint8_valued(images: np.ndarray) -> np.ndarray | None:
     """``images`` as uint8 when every value is a whole number in 0..255 (pixels read from image files), else None."""
-    if images.size == 0 or not (np.nanmin(images) >= 0 and np.nanmax(images) <= 255):
+    if images.size == 0 or not np.isfinite(images).all() or images.min() < 0 or images.max() > 255:
         return None
     as_uint8 = images.astype(np.uint8)
     return as_uint8 if np.array_equal(as_uint8, images) else None

@@ -195,9 +195,7 @@ def fit_stream_inputs(
             "([height, width, channels]); set image_shape to that or change data.images.size / channels"
         )
     dataset = StreamedImages(stream, refs, histogram=True, threads=threads)
-    batches = StreamBatches(
-        dataset, batch_size=_STATS_BATCH, plan=_HOST, workers=worker_count(stream) if len(refs) > _STATS_BATCH else 0
-    )
+    batches = StreamBatches(dataset, batch_size=_STATS_BATCH, plan=_HOST, workers=worker_count(stream))
     hist = np.zeros((shape[2], 256), dtype=np.int64)
     for (part,) in batches:
         hist += part.numpy()
