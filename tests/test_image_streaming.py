@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +81,10 @@ def _raw(name: str, images: dict[str, object], models: list[dict[str, object]] |
     }
 
 
-def _run(root: Path, runs: Path, name: str, images: dict[str, object], models=None) -> RunStore:
-    spec = build_spec(_raw(name, images, models), base_dir=root)
+def _run(root: Path, runs: Path, name: str, images: dict[str, object], models=None, jobs: int = 1) -> RunStore:
+    raw = _raw(name, images, models)
+    raw["run"]["n_jobs"] = jobs
+    spec = build_spec(raw, base_dir=root)
     kaggle_kit.run(spec, runs_root=runs, progress=None, record_history=False)
     return RunStore(runs / name)
 
@@ -93,11 +96,13 @@ def _values(store: RunStore, model: str, which: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def runs(comp: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunStore]:
     """The same cnn (augmented, TTA) and lgbm as pixel columns, streamed from the files by 2 DataLoader worker
-    processes, and streamed through the cache (with a second cnn: the cache is decoded once for both)."""
+    processes, streamed from the files in 2 pool workers (daemons: each decodes its batches with threads), and
+    streamed through the cache (with a second cnn: the cache is decoded once for both)."""
     root = tmp_path_factory.mktemp("streamruns")
     out = {
         "memory": _run(comp, root, "memory", {"mode": "memory"}),
         "files": _run(comp, root, "files", {"mode": "stream", "cache": False, "workers": 2}),
+        "pool": _run(comp, root, "pool", {"mode": "stream", "cache": False}, jobs=2),
     }
     before = decode_count()
     second = {"name": "cnn2", "kind": "cnn", "params": {**CNN, "channels": [4], "augment_hflip": False}}
@@ -107,12 +112,13 @@ def runs(comp: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunS
     return out
 
 
+@pytest.mark.slow  # the runs fixture: 4 runs of 3 folds (~30 s)
 def test_streamed_and_pixel_column_runs_give_identical_predictions(runs) -> None:
     memory = _values(runs["memory"], "cnn", "oof")
     # the outputs depend on each image (identical constant outputs would match trivially)
     assert np.isfinite(memory).all() and len(np.unique(memory, axis=0)) == N_TRAIN
     assert memory.std(axis=0).min() > 1e-3
-    for mode in ("files", "cache"):
+    for mode in ("files", "pool", "cache"):
         np.testing.assert_array_equal(_values(runs[mode], "cnn", "oof"), memory)
         np.testing.assert_array_equal(_values(runs[mode], "cnn", "test"), _values(runs["memory"], "cnn", "test"))
         ids = runs[mode].read_predictions("cnn", "oof")["id"]
@@ -122,6 +128,7 @@ def test_streamed_and_pixel_column_runs_give_identical_predictions(runs) -> None
     assert json.loads((runs["memory"].root / "run.json").read_text())["image_mode"] == "memory"
 
 
+@pytest.mark.slow  # the runs fixture: 4 runs of 3 folds (~30 s)
 def test_the_cache_is_decoded_once_for_every_fold_and_model(runs, comp: Path, tmp_path: Path) -> None:
     store = runs["cache"]
     assert runs["cache_decodes"] == N_TRAIN + N_TEST  # 2 cnns x 3 folds read it; nothing decoded twice
@@ -134,6 +141,7 @@ def test_the_cache_is_decoded_once_for_every_fold_and_model(runs, comp: Path, tm
     assert not list((store.root / "image_cache").glob(".*.tmp"))  # written under a temporary name, renamed
 
 
+@pytest.mark.slow  # the runs fixture: 4 runs of 3 folds (~30 s)
 def test_trees_in_a_streamed_run_read_the_other_columns_only(runs) -> None:
     (tree,) = runs["files"].root.glob("models/lgbm/*/folds/r0_f0/model.txt")
     names = next(line for line in tree.read_text().splitlines() if line.startswith("feature_names="))
@@ -143,6 +151,7 @@ def test_trees_in_a_streamed_run_read_the_other_columns_only(runs) -> None:
     assert config["columns"] == [IMAGE_REF] and config["inputs"]["streamed"] is True
 
 
+@pytest.mark.slow  # the runs fixture: 4 runs of 3 folds (~30 s)
 def test_predict_from_a_streamed_run(runs, comp: Path, tmp_path: Path) -> None:
     """`predict` reads the new rows' files (from --images DIR: a moved folder) as the run read its test images."""
     from kaggle_kit.cli import main
@@ -260,3 +269,40 @@ def test_image_statistics_are_exact_and_the_same_in_both_modes() -> None:
     X.X[0, 0] = np.nan  # not whole 0..255 values: NaN-aware float statistics as before
     state = ImageInputs("cnn", (4, 5, 3)).fit(X)
     assert abs(state["mean"][0] - np.nanmean(X.X[:, 0::3])) < 1e-6
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stream_batches_are_the_pixel_arrays_batches(comp: Path, threads: int) -> None:
+    """Same rows, same order (one randperm of the same generator per pass), same standardised values, the last
+    single row dropped: what makes a streamed fit the pixel-column fit."""
+    import torch
+
+    from kaggle_kit.features import FeatureMatrix
+    from kaggle_kit.models.nn.batches import Batches
+    from kaggle_kit.models.nn.device import plan_device
+    from kaggle_kit.models.nn.inputs import ImageInputs
+    from kaggle_kit.models.nn.streaming import stream_batches
+
+    stream = load_competition(build_spec(_raw("x", {"mode": "stream"}), base_dir=comp)).images
+    assert stream is not None
+    refs = np.arange(40, 40 + 49)  # 49 rows: 3 batches of 16 and a single row, dropped
+    pixels = np.stack([np.asarray(Image.open(stream.paths[i])).reshape(-1) for i in refs]).astype(np.float32)
+    X = FeatureMatrix(pixels, tuple(f"pixel{k}" for k in range(SIDE * SIDE)), ())
+    inputs = ImageInputs("cnn", (SIDE, SIDE, 1))
+    state = inputs.fit(X)
+    target = np.arange(len(refs), dtype=np.int64)
+    plan = plan_device("cpu")
+    expected = Batches(
+        [*inputs.arrays(X, state), target], batch_size=16, plan=plan, shuffle=True,
+        generator=torch.Generator().manual_seed(3), drop_singleton=True,
+    )  # fmt: skip
+    got = stream_batches(
+        replace(stream, workers=0), refs, state, target, batch_size=16, plan=plan, threads=threads, shuffle=True,
+        generator=torch.Generator().manual_seed(3), drop_singleton=True,
+    )  # fmt: skip
+    assert len(got) == len(expected) == 3
+    for _ in range(2):  # two passes: a new order each
+        pairs = list(zip(got, expected, strict=True))
+        for (x, y), (x0, y0) in pairs:
+            assert torch.equal(y, y0) and torch.equal(x, x0)
+    assert not torch.equal(pairs[0][1][1], torch.arange(16))  # shuffled
