@@ -125,7 +125,8 @@ class ImageFilesSpec(_Strict):
 
     Each row's file is ``<folder>/<pattern with the row's column value>``; its pixels become the float columns
     ``pixel0 ..`` (row-major, a pixel's channels together), what the ``cnn`` kind reads with
-    ``image_shape = [H, W, channels]``.
+    ``image_shape = [H, W, channels]``; or, streamed (``mode``), stay files the ``cnn`` decodes per batch
+    (:mod:`kaggle_kit.readers.image_stream`).
     """
 
     column: str | None = Field(default=None, description="the column holding a row's id or file name; default: data.id")
