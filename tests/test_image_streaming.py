@@ -160,7 +160,7 @@ def test_predict_from_a_streamed_run(runs, comp: Path, tmp_path: Path) -> None:
     moved.mkdir()
     for i in range(N_TRAIN, N_TRAIN + N_TEST):
         shutil.copy(comp / "images" / f"{1000 + i}.png", moved)
-    for mode in ("files", "cache"):
+    for mode in ("files", "cache"):  # no cache for new rows: the fold nets read them from their files
         store = runs[mode]
         got = kaggle_kit.predict(store.root, comp / "test.csv", images=moved, model="cnn")
         np.testing.assert_allclose(got.drop("id").to_numpy(), _values(store, "cnn", "test"), atol=1e-6)
@@ -168,6 +168,12 @@ def test_predict_from_a_streamed_run(runs, comp: Path, tmp_path: Path) -> None:
     args = ["predict", str(runs["files"].root), "--test", str(comp / "test.csv"), "--images", str(moved)]
     assert main([*args, "--model", "cnn", "--out", str(out)]) == 0
     assert pl.read_csv(out).height == N_TEST
+    from kaggle_kit.predict.refit import refit
+
+    (result,) = refit(runs["files"].root, ["cnn"], progress=None)  # all rows, the train images streamed too
+    assert result.n_train == N_TRAIN
+    refit_pred = kaggle_kit.predict(runs["files"].root, comp / "test.csv", images=moved, model="cnn", refit=True)
+    assert refit_pred.height == N_TEST and np.isfinite(refit_pred.drop("id").to_numpy()).all()
     (moved / f"{1000 + N_TRAIN + 2}.png").unlink()
     with pytest.raises(DataError, match=r"1 of 30 test image files are missing: '.*1152\.png' \(id 1152\)"):
         kaggle_kit.predict(runs["files"].root, comp / "test.csv", images=moved, model="cnn")
