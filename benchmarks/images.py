@@ -13,13 +13,14 @@ its own):
   DataLoader worker processes.
 
 Stages: ``read`` (``load_competition``), ``encode`` (the fold's matrix, as the runner encodes it), ``cache`` (the
-stream's cache written), ``train`` (``--epochs`` epochs of a small cnn on the train rows, no validation) and
-``predict`` (the test rows). Memory: the peak resident set of the measuring process (``ru_maxrss``), and the peak
-of its proportional set size (PSS: shared pages split between the processes sharing them) summed with its
-DataLoader workers', sampled every 50 ms with psutil when it is installed. Run::
+stream's cache written), ``train`` (``--epochs`` epochs of a small cnn on the first ``--train-rows`` train rows, no
+validation: the img/s figure; the read, the matrix and the cache hold every row) and ``predict`` (the test rows).
+Memory: the peak resident set of the measuring process (``ru_maxrss``), and the peak of its proportional set size
+(PSS: shared pages split between the processes sharing them) summed with its DataLoader workers', sampled every
+50 ms with psutil when it is installed. Run::
 
-    .venv/bin/python benchmarks/images.py                    # 3000 images of 128 x 128 x 3, 2 epochs
-    .venv/bin/python benchmarks/images.py --n 400 --epochs 1 # quicker
+    .venv/bin/python benchmarks/images.py                     # 2000 images of 128 x 128 x 3
+    .venv/bin/python benchmarks/images.py --n 500 --modes "stream+cache" "stream files"
 """
 
 from __future__ import annotations
@@ -101,12 +102,14 @@ class PeakPss:
         return self.peak
 
 
-def measure(root: Path, mode: str, epochs: int, workers: int, batch: int, threads: int) -> dict[str, Any]:
+def measure(
+    root: Path, mode: str, epochs: int, workers: int, batch: int, threads: int, train_rows: int
+) -> dict[str, Any]:
     """One mode, in this process: the stages' seconds, images per second, peak memory."""
     import torch
 
     from kaggle_kit.config import build_spec
-    from kaggle_kit.features import TableEncoder
+    from kaggle_kit.features import FeatureMatrix, TableEncoder
     from kaggle_kit.models.nn.families import FAMILIES
     from kaggle_kit.models.nn.net import fit_net, predict_net
     from kaggle_kit.readers.competition import load_competition
@@ -153,9 +156,11 @@ def measure(root: Path, mode: str, epochs: int, workers: int, batch: int, thread
         times["cache"] = time.perf_counter() - start
 
     validated = FAMILIES["cnn"].validate("cnn", params)
+    k = min(train_rows or len(data.y), len(data.y))  # the first k rows train (the matrix is every row's, as a fold's)
+    X_fit = FeatureMatrix(X_train.X[:k], X_train.names, X_train.categorical)
     start = time.perf_counter()
     fitted, _ = fit_net(
-        "cnn", "cnn", validated, X_train, data.y, None, None, task="multiclass", n_classes=data.n_classes,
+        "cnn", "cnn", validated, X_fit, data.y[:k], None, None, task="multiclass", n_classes=data.n_classes,
         scorer=None, seed=0, threads=threads, images=stream,
     )  # fmt: skip
     times["train"] = time.perf_counter() - start
@@ -167,7 +172,8 @@ def measure(root: Path, mode: str, epochs: int, workers: int, batch: int, thread
     return {
         "mode": mode,
         "seconds": {k: round(v, 2) for k, v in times.items()},
-        "train_images_per_s": round(len(data.y) * epochs / times["train"], 1),
+        "train_rows": k,
+        "train_images_per_s": round(k * epochs / times["train"], 1),
         "predict_images_per_s": round(len(y_test) / times["predict"], 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_pss_mb_with_workers": round(peak_pss, 1) if peak_pss is not None else None,
@@ -177,9 +183,12 @@ def measure(root: Path, mode: str, epochs: int, workers: int, batch: int, thread
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3000, help="images (default 3000; a quarter are the test rows)")
+    parser.add_argument("--n", type=int, default=2000, help="images (default 2000; a quarter are the test rows)")
     parser.add_argument("--side", type=int, default=128, help="height = width (default 128)")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument(
+        "--train-rows", type=int, default=512, help="rows the cnn trains on for the img/s figure (default 512; 0 = all)"
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of 'stream files' (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
@@ -190,9 +199,11 @@ def main() -> None:
     parser.add_argument("--root", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
-        args.n, args.side, args.epochs, args.batch = 120, 32, 1, 32
+        args.n, args.side, args.epochs, args.batch, args.train_rows = 120, 32, 1, 32, 0
     if args.child is not None:  # one mode, in its own process
-        figures = measure(Path(args.root), args.child, args.epochs, args.workers, args.batch, args.threads)
+        figures = measure(
+            Path(args.root), args.child, args.epochs, args.workers, args.batch, args.threads, args.train_rows
+        )
         print(json.dumps(figures))
         return
 
@@ -211,14 +222,15 @@ def main() -> None:
         print(
             f"{args.n} JPEGs of {args.side} x {args.side} x 3 ({mb:.1f} MB on disk, written in "
             f"{time.perf_counter() - start:.1f} s): {args.n - n_test} train rows, {n_test} test rows; cnn "
-            f"[8, 16] channels, {args.epochs} epoch(s), batch {args.batch}, {args.threads} torch thread(s)"
+            f"[8, 16] channels trained on {args.train_rows or 'all'} rows, {args.epochs} epoch(s), batch {args.batch}, "
+            f"{args.threads} torch thread(s)"
         )
         results = []
         for mode in args.modes:
             load = load_average()
             cmd = [sys.executable, __file__, "--child", mode, "--root", str(root)]
             cmd += ["--epochs", str(args.epochs), "--batch", str(args.batch), "--workers", str(args.workers)]
-            cmd += ["--threads", str(args.threads)]
+            cmd += ["--threads", str(args.threads), "--train-rows", str(args.train_rows)]
             proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ}, timeout=3600)
             if proc.returncode != 0:
                 raise SystemExit(f"{mode} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
