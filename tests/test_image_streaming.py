@@ -193,7 +193,7 @@ def test_a_corrupt_file_is_named(comp: Path, tmp_path: Path, images: dict[str, o
     """Decoded into the cache, by a DataLoader worker process or in the fitting process: the error names the file."""
     work = _damaged(comp, tmp_path)
     models = [{"name": "cnn", "kind": "cnn", "params": {**CNN, "epochs": 1}}]
-    with pytest.raises(DataError, match=r"image file '.*1007\.png' \(id 1007\) could not be read as an image"):
+    with pytest.raises(DataError, match=r"^image file '.*1007\.png' \(id 1007\) could not be read as an image"):
         _run(work, tmp_path / "runs", "bad", {"mode": "stream", **images}, models)
 
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ...errors import ConfigError
+from ...errors import ConfigError, DataError
 from ...features import FeatureMatrix
 from ...readers.image_stream import IMAGE_REF, ImageStream
 from .device import DevicePlan
@@ -100,8 +101,11 @@ class StreamedImages(Dataset):
             list(pool.map(fill, range(len(rows))))
         return out
 
-    def __getitem__(self, positions: list[int]) -> tuple[torch.Tensor, ...]:
-        images = self._images(self.refs[positions])
+    def __getitem__(self, positions: list[int]) -> tuple[torch.Tensor, ...] | _Failed:
+        try:
+            images = self._images(self.refs[positions])
+        except DataError as exc:  # from a worker: handed back as it is, not wrapped in the worker's traceback
+            return _Failed(str(exc))
         if self.histogram:
             return (torch.from_numpy(pixel_histogram(images)),)
         x = _standardise(images.transpose(0, 3, 1, 2).astype(np.float32), self.mean, self.std)  # as ImageInputs
@@ -109,6 +113,13 @@ class StreamedImages(Dataset):
         if self.target is not None:
             out.append(torch.from_numpy(np.ascontiguousarray(self.target[positions])))
         return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A batch whose files could not be read: the error's message, raised again in the fitting process."""
+
+    message: str
 
 
 class _EpochBatches:
@@ -181,6 +192,8 @@ class StreamBatches:
             order[b * self.batch_size : min((b + 1) * self.batch_size, self.n)].tolist() for b in range(len(self))
         ]
         for batch in self.loader:
+            if isinstance(batch, _Failed):
+                raise DataError(batch.message)
             yield tuple(t.to(self.device, non_blocking=self.plan.non_blocking) for t in batch)
 
 
