@@ -14,7 +14,8 @@ its own):
 
 Stages: ``read`` (``load_competition``), ``encode`` (the fold's matrix, as the runner encodes it), ``cache`` (the
 stream's cache written), ``train`` (``--epochs`` epochs of a small cnn on the first ``--train-rows`` train rows, no
-validation: the img/s figure; the read, the matrix and the cache hold every row) and ``predict`` (the test rows).
+validation: the img/s figure; the read, the matrix and the cache hold every row), ``predict`` (the test rows) and
+``batches`` (the data path alone: one shuffled pass over every training row's batches, no net).
 Memory: the peak resident set of the measuring process (``ru_maxrss``), and the peak of its proportional set size
 (PSS: shared pages split between the processes sharing them) summed with its DataLoader workers', sampled every
 50 ms with psutil when it is installed. Run::
@@ -110,8 +111,9 @@ def measure(
 
     from kaggle_kit.config import build_spec
     from kaggle_kit.features import FeatureMatrix, TableEncoder
+    from kaggle_kit.models.nn.device import plan_device
     from kaggle_kit.models.nn.families import FAMILIES
-    from kaggle_kit.models.nn.net import fit_net, predict_net
+    from kaggle_kit.models.nn.net import _batches, fit_net, predict_net
     from kaggle_kit.readers.competition import load_competition
 
     torch.set_num_threads(threads)
@@ -167,6 +169,18 @@ def measure(
     start = time.perf_counter()
     pred = predict_net(fitted, X_test, threads=threads, images=stream)
     times["predict"] = time.perf_counter() - start
+
+    # the data path alone: one shuffled pass over every training row's batches, no net
+    plan = plan_device("cpu")
+    target = np.asarray(data.y, dtype=np.int64)
+    start = time.perf_counter()
+    batches = _batches(
+        fitted.config, X_train, target, stream if stream is not None else None, batch_size=batch, plan=plan,
+        threads=threads, shuffle=True, generator=torch.Generator().manual_seed(0), drop_singleton=True,
+    )  # fmt: skip
+    rows = sum(len(b[-1]) for b in batches)
+    times["batches"] = time.perf_counter() - start
+    del batches
     y_test = np.asarray(json.loads((root / "meta.json").read_text())["y_test"])
     peak_pss = pss.stop()
     return {
@@ -175,6 +189,7 @@ def measure(
         "train_rows": k,
         "train_images_per_s": round(k * epochs / times["train"], 1),
         "predict_images_per_s": round(len(y_test) / times["predict"], 1),
+        "batches_images_per_s": round(rows / times["batches"], 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_pss_mb_with_workers": round(peak_pss, 1) if peak_pss is not None else None,
         "test_accuracy": round(float((pred.argmax(1) == y_test).mean()), 3),
@@ -241,9 +256,10 @@ def main() -> None:
             pss = figures["peak_pss_mb_with_workers"]
             print(
                 f"{mode:<13} read {s['read']:6.1f} s  encode {s['encode']:6.1f} s  cache {s.get('cache', 0):5.1f} s  "
-                f"train {figures['train_images_per_s']:7.1f} img/s  predict {figures['predict_images_per_s']:7.1f} "
-                f"img/s  peak RSS {figures['peak_rss_mb']:7.1f} MB  peak PSS+workers "
-                f"{pss if pss is not None else float('nan'):7.1f} MB  (load {load} -> {figures['load_after']})"
+                f"train {figures['train_images_per_s']:6.1f} img/s  predict {figures['predict_images_per_s']:6.1f} "
+                f"img/s  batches {figures['batches_images_per_s']:7.1f} img/s  peak RSS {figures['peak_rss_mb']:6.0f} "
+                f"MB  PSS+workers {pss if pss is not None else float('nan'):6.0f} MB  "
+                f"(load {load} -> {figures['load_after']})"
             )
     if args.json:
         Path(args.json).write_text(json.dumps({"n": args.n, "side": args.side, "results": results}, indent=1))
