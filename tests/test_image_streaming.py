@@ -312,3 +312,17 @@ def test_stream_batches_are_the_pixel_arrays_batches(comp: Path, threads: int) -
         for (x, y), (x0, y0) in pairs:
             assert torch.equal(y, y0) and torch.equal(x, x0)
     assert not torch.equal(pairs[0][1][1], torch.arange(16))  # shuffled
+
+
+def test_a_cache_larger_than_the_free_disk_is_refused(comp: Path, tmp_path: Path, monkeypatch) -> None:
+    import collections
+
+    stream = load_competition(build_spec(_raw("x", {"mode": "stream"}), base_dir=comp)).images
+    assert stream is not None
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(image_stream.shutil, "disk_usage", lambda _path: usage(10**6, 10**6 - 1000, 1000))
+    with pytest.raises(
+        DataError, match=r"needs 0\.0 GiB \(180 images of 16 x 16 x 1 bytes\).*data\.images\.cache = false"
+    ):
+        stream.cached_in(tmp_path).open_cache()
+    assert not list((tmp_path / "image_cache").glob("*.npy"))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -142,6 +143,14 @@ class ImageStream:
         return cache
 
     def _write_cache(self, path: Path, threads: int) -> None:
+        need = len(self) * int(np.prod(self.shape))
+        free = shutil.disk_usage(path.parent).free
+        if need > free:
+            raise DataError(
+                f"the image cache {str(path)!r} needs {need / 2**30:.1f} GiB ({len(self)} images of "
+                f"{' x '.join(map(str, self.shape))} bytes) but {free / 2**30:.1f} GiB are free there; free some space "
+                "or set data.images.cache = false (every batch is then decoded from the files)"
+            )
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(self), *self.shape))
