@@ -326,3 +326,21 @@ def test_a_cache_larger_than_the_free_disk_is_refused(comp: Path, tmp_path: Path
     ):
         stream.cached_in(tmp_path).open_cache()
     assert not list((tmp_path / "image_cache").glob("*.npy"))
+
+
+@pytest.mark.parametrize("others", [0, 1])
+def test_presets_give_streamed_images_to_a_cnn_only(others: int) -> None:
+    from kaggle_kit.presets import DataProfile, resolve_preset
+
+    train = pl.DataFrame({"ink": [0.5] * 50} if others else {"label": [0] * 50})
+    profile = DataProfile.of(train, ["ink"] if others else [], [], "multiclass", 3, streamed_shape=(64, 64, 3))
+    assert profile.image_shape == (64, 64, 3) and profile.streamed_images
+    resolved = resolve_preset("good", profile)
+    kinds = {m.spec["name"]: m.spec["kind"] for m in resolved.models}
+    assert kinds["cnn"] == "cnn" and "mlp" not in kinds  # no "MLP on the pixels": there are no pixel columns
+    cnn = next(m for m in resolved.models if m.spec["kind"] == "cnn")
+    assert cnn.spec["params"]["image_shape"] == [64, 64, 3]
+    if others:  # the trees read the other columns
+        assert "lgbm" in kinds
+    else:  # nothing else to read: only the cnn, the others said left out
+        assert list(kinds) == ["cnn"] and any("lgbm: the images are streamed" in w for w in resolved.left_out)

@@ -421,9 +421,11 @@ def _with_preset(
     """The spec with its preset's models added (resolved for this data); one line per model says why."""
     if spec.preset is None:
         return spec
+    streamed = data.images.shape if data.images is not None else None  # streamed [data.images]: the cnn reads them
     profile = DataProfile.of(
-        data.train, data.features, data.categorical, data.task, data.n_classes, gpu=device == "cuda"
-    )
+        data.train, data.features, data.categorical, data.task, data.n_classes, gpu=device == "cuda",
+        streamed_shape=streamed,
+    )  # fmt: skip
     expanded, resolved = expand_preset(spec, profile, jobs=jobs)
     assert resolved is not None
     say(f"preset {spec.preset!r}: " + "; ".join(f"{m.spec['name']} ({m.spec['kind']})" for m in resolved.models))
