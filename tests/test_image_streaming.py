@@ -152,6 +152,19 @@ def test_trees_in_a_streamed_run_read_the_other_columns_only(runs) -> None:
 
 
 @pytest.mark.slow  # the runs fixture: 4 runs of 3 folds (~30 s)
+def test_the_report_shows_the_worst_mistakes_from_the_files(runs, comp: Path) -> None:
+    from kaggle_kit.report import collect_report
+
+    report = collect_report(runs["files"].root, adversarial=False)
+    assert report.errors is not None and report.error_images is not None
+    rows = [m.row for m in report.errors.mistakes]
+    assert report.error_images.shape == (len(rows), SIDE, SIDE)
+    for k, row in enumerate(rows[:3]):
+        with Image.open(comp / "images" / f"{1000 + row}.png") as img:
+            np.testing.assert_array_equal(report.error_images[k], np.asarray(img))
+
+
+@pytest.mark.slow  # the runs fixture: 4 runs of 3 folds (~30 s)
 def test_predict_from_a_streamed_run(runs, comp: Path, tmp_path: Path) -> None:
     """`predict` reads the new rows' files (from --images DIR: a moved folder) as the run read its test images."""
     from kaggle_kit.cli import main
