@@ -129,7 +129,8 @@ class ImageFilesSpec(_Strict):
 
     Each row's file is ``<folder>/<pattern with the row's column value>``; its pixels become the float columns
     ``pixel0 ..`` (row-major, a pixel's channels together), what the ``cnn`` kind reads with
-    ``image_shape = [H, W, channels]``.
+    ``image_shape = [H, W, channels]``; or, streamed (``mode``), stay files the ``cnn`` decodes per batch
+    (:mod:`kaggle_kit.readers.image_stream`).
     """
 
     column: str | None = Field(default=None, description="the column holding a row's id or file name; default: data.id")
@@ -139,6 +140,17 @@ class ImageFilesSpec(_Strict):
     pattern: str = Field(default="{id}.png", description="file name from the column value: '{id}.png', '{}.jpg', '{}'")
     size: list[int] | None = Field(default=None, description="[height, width] to resize to; default: all the same size")
     channels: Literal[1, 3, 4] = Field(default=3, description="1 = grey, 3 = RGB, 4 = RGBA")
+    mode: Literal["auto", "memory", "stream"] = Field(
+        default="auto",
+        description="'memory' = pixel columns; 'stream' = files decoded per batch for the image nets; 'auto' = "
+        "stream above 32M pixel values (rows x height x width x channels)",
+    )
+    cache: bool = Field(
+        default=True, description="stream mode: decode once into a uint8 memory-mapped .npy in the run folder"
+    )
+    workers: int | None = Field(
+        default=None, ge=0, description="stream mode: DataLoader worker processes; default 0 with the cache, else 2"
+    )
 
     @field_validator("pattern")
     @classmethod

@@ -62,6 +62,8 @@ class DataProfile:
     sequence_columns: int = 0
     memory_bytes: int = field(default_factory=lambda: available_memory())
     gpu: bool = False
+    #: the images are streamed ([data.images] stream mode): only a cnn reads them, the other models the other columns
+    streamed_images: bool = False
 
     @property
     def cells(self) -> int:
@@ -77,7 +79,9 @@ class DataProfile:
         n_classes: int,
         *,
         gpu: bool = False,
+        streamed_shape: tuple[int, int, int] | None = None,
     ) -> DataProfile:
+        """``streamed_shape``: the ``(H, W, C)`` of streamed ``[data.images]`` (no pixel columns)."""
         cats = [c for c in categorical if c in train.columns]
         cardinality = max((train[c].n_unique() for c in cats), default=0)
         pixels = [c for c in features if _PIXEL.fullmatch(c)]
@@ -89,9 +93,10 @@ class DataProfile:
             n_categorical=len(cats),
             max_cardinality=cardinality,
             n_classes=n_classes,
-            image_shape=_square_image(len(pixels)) if len(pixels) >= 16 else None,
+            image_shape=streamed_shape or (_square_image(len(pixels)) if len(pixels) >= 16 else None),
             sequence_columns=len(steps),
             gpu=gpu,
+            streamed_images=streamed_shape is not None,
         )
 
 
@@ -269,6 +274,13 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         )
         if not fast:
             add({"name": "gru", "kind": "rnn", "params": {"columns": step_columns}}, "GRU on the steps")
+    if profile.streamed_images:  # only the cnn reads streamed images; the others read the table's other columns
+        for m in [m for m in models if m.spec["kind"] != "cnn" and (m.spec["name"] == "mlp" or not profile.n_features)]:
+            models.remove(m)
+            left_out.append(
+                f"{m.spec['name']}: the images are streamed ([data.images] stream mode) and the table has "
+                f"{'no other feature column' if m.spec['name'] != 'mlp' else 'no pixel columns'} for it"
+            )
     return ResolvedPreset(models, pipelines, left_out)
 
 

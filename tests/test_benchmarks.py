@@ -177,3 +177,15 @@ def test_hidden_gap_scores_every_model_and_blend_on_each_split(tmp_path: Path) -
             assert res["all"][res["submitted"]]["test"] == pytest.approx(res["test"], abs=1e-12)
             assert all(np.isfinite(s["cv"]) and 0 < s["test"] < 2.5 for s in res["all"].values())
     assert seeds["0"]["old"]["test"] != seeds["1"]["old"]["test"]  # another split, other hidden rows
+
+
+@pytest.mark.slow  # three processes that each import torch and fit a cnn
+def test_images_benchmark_measures_each_mode(tmp_path: Path) -> None:
+    figures = _run("images.py", "--quick", tmp_path=tmp_path)
+    results = {r["mode"]: r for r in figures["results"]}
+    assert set(results) == {"memory", "stream+cache", "stream files"}
+    for r in results.values():
+        assert r["train_images_per_s"] > 0 and r["predict_images_per_s"] > 0 and r["peak_rss_mb"] > 0
+    assert "cache" in results["stream+cache"]["seconds"] and "cache" not in results["stream files"]["seconds"]
+    # the same net and seed on the same images: the modes predict alike
+    assert len({r["test_accuracy"] for r in results.values()}) == 1

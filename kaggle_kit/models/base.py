@@ -34,6 +34,9 @@ class FitContext:
     #: a weight per training row (pseudo-labelling's soft labels: :mod:`kaggle_kit.runtime.pseudo`), or None (all 1).
     #: Only an adapter whose ``sample_weights`` attribute is True is ever handed one.
     sample_weight: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: streamed ``[data.images]`` (a :class:`~kaggle_kit.readers.image_stream.ImageStream`): the files of the
+    #: positions in the matrices' ``__image__`` column, which the image nets read; None for pixel columns
+    images: Any = None
 
 
 @dataclass

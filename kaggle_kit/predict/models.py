@@ -9,6 +9,7 @@ dicts with ``weights_only=True``, scikit-learn state as JSON + ``.npz`` with ``a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,15 +60,24 @@ def _refusal(exc: Exception) -> bool:
 
 
 def predict_folder(
-    folder: RunFolder, name: str, model_dir: Path, repeat: int, test: pl.DataFrame, *, threads: int, device: str
+    folder: RunFolder,
+    name: str,
+    model_dir: Path,
+    repeat: int,
+    test: pl.DataFrame,
+    *,
+    threads: int,
+    device: str,
+    images: Any = None,
 ) -> np.ndarray:
     """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
-    predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32."""
+    predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32.
+    ``images``: the test rows' streamed image files (:func:`~kaggle_kit.predict.new_rows.test_images`)."""
     from ..runtime.runner import _from_fit_space
 
     spec = folder.model_spec(name)
     adapter = make_adapter(spec, folder.meta["task"])
-    ctx = folder.fit_context(repeat, threads=threads, device=device)
+    ctx = replace(folder.fit_context(repeat, threads=threads, device=device), images=images)
     state = folder.read_json(model_dir / "features.json")
     where = f"model {name!r} ({model_dir.name})"
     fitted = load_model(adapter, model_dir / adapter.file_name, ctx, where)
@@ -81,7 +91,14 @@ def predict_folder(
 
 
 def model_predictions(
-    folder: RunFolder, name: str, test: pl.DataFrame, *, refit: bool = False, threads: int = 1, device: str = "cpu"
+    folder: RunFolder,
+    name: str,
+    test: pl.DataFrame,
+    *,
+    refit: bool = False,
+    threads: int = 1,
+    device: str = "cpu",
+    images: Any = None,
 ) -> np.ndarray:
     """Model ``name``'s predictions for ``test`` (``(n_rows, n_columns)`` float32): its fold models averaged over
     folds and repeats as the runner averages the stored test predictions, or its model refit on all rows."""
@@ -97,12 +114,12 @@ def model_predictions(
         from .refit import check_refit
 
         check_refit(refit_dir)
-        return predict_folder(folder, name, refit_dir, 0, test, threads=threads, device=device)
+        return predict_folder(folder, name, refit_dir, 0, test, threads=threads, device=device, images=images)
     total: np.ndarray | None = None
     tasks = list(folder.folds().tasks())
     for r, k in tasks:
         fold_dir, _ = folder.fold(name, r, k)
-        pred = predict_folder(folder, name, fold_dir, r, test, threads=threads, device=device)
+        pred = predict_folder(folder, name, fold_dir, r, test, threads=threads, device=device, images=images)
         total = pred.astype(np.float64) if total is None else total + pred
     assert total is not None
     return (total / len(tasks)).astype(np.float32)

@@ -21,7 +21,8 @@ import polars as pl
 from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, StoreError
 from ..readers.competition import check_new_test, read_long_table
-from ..readers.images import attach_test_images
+from ..readers.image_stream import ImageStream
+from ..readers.images import attach_test_images, test_image_stream
 from ..readers.sequences import join_test_sequences
 from ..readers.tables import ReadOptions, read_table
 from .run_folder import RunFolder
@@ -45,7 +46,8 @@ def read_test(
     if frame is None:
         raise ConfigError("name the test rows to predict: --test FILE (the `test` argument in Python)")
     if d.images is not None:
-        frame = attach_test_images(_with_test_images(folder, images), frame, _image_shape(folder))
+        streamed = folder.meta.get("image_mode") == "stream"
+        frame = attach_test_images(_with_test_images(folder, images), frame, _image_shape(folder), streamed=streamed)
     elif images is not None:
         raise ConfigError("--images (images=) is for a run with [data.images]; this run reads no image files")
     if frame.height == 0:
@@ -63,6 +65,14 @@ def read_test(
         target=folder.meta["target_column"],
         categorical=folder.meta.get("categorical") or [],
     )
+
+
+def test_images(folder: RunFolder, test: pl.DataFrame, images: str | Path | None = None) -> ImageStream | None:
+    """The image files of ``test`` (rows :func:`read_test` read) when the run streamed its images, else None: what
+    the run's image nets read for these rows (the folder ``images``, or the run's own test folder)."""
+    if folder.spec.data.images is None or folder.meta.get("image_mode") != "stream":
+        return None
+    return test_image_stream(_with_test_images(folder, images), test, _image_shape(folder))
 
 
 def _table(source: Source | None, what: str, read: Any) -> pl.DataFrame | None:

@@ -121,14 +121,16 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
     spec = resolve_files(refit_spec(folder.model_spec(name), iterations), folder.spec.base_dir)
     adapter = make_adapter(spec, data.task)
-    ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads)
+    images = data.images.cached_in(folder.root) if data.images is not None else None
+    ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads, images=images)
+    features = data.features_for(getattr(adapter, "reads_images", False))
     y = _to_fit_space(data.y, folder.metric)
     state: dict[str, Any]
     if not adapter.reads_features:
         state = {}
         X = FeatureMatrix(np.empty((data.train.height, 0), dtype=np.float32), (), ())
     elif (steps := folder.spec.feature_steps(spec)) is None:
-        encoder = TableEncoder(data.features, data.categorical)
+        encoder = TableEncoder(features, data.categorical)
         state = encoder.fit(data.train)
         X = encoder.transform(data.train, state)
     else:
@@ -139,7 +141,7 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
             task="regression" if data.task == "distribution" else data.task,  # type: ignore[arg-type]
             classes=range(data.n_classes) if data.task not in ("regression", "distribution") else None,
             seed=ctx.seed,
-            features=data.features,
+            features=features,
             categorical=data.categorical,
         )
         X = pipeline.matrix(out, state)

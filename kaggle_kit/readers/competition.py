@@ -27,7 +27,8 @@ import polars as pl
 from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..metrics import Metric, get_metric
-from .images import attach_images
+from .image_stream import IMAGE_REF, ImageStream
+from .images import attach_images, image_stream
 from .tables import ReadOptions, read_table
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
@@ -63,6 +64,13 @@ class CompetitionData:
     y: np.ndarray
     #: free-text columns (data.text): not among ``features``; the ``text`` step makes numeric features of them
     text: tuple[str, ...] = ()
+    #: streamed ``[data.images]``: the files of the rows' positions in column ``IMAGE_REF`` (not among ``features``)
+    images: ImageStream | None = None
+
+    def features_for(self, reads_images: bool) -> tuple[str, ...]:
+        """The columns a model encodes: ``features``, plus the streamed images' position column for a model that
+        reads images (``cnn``)."""
+        return (*self.features, IMAGE_REF) if reads_images and self.images is not None else self.features
 
     @property
     def n_classes(self) -> int:
@@ -93,6 +101,8 @@ class CompetitionData:
         digest.update(repr((self.id_column, self.target_column, self.features, self.categorical)).encode())
         if self.text:  # a spec without data.text hashes as before it existed
             digest.update(repr(self.text).encode())
+        if self.images is not None:  # streamed images: their files, which no column holds
+            digest.update(f"images:{self.images.fingerprint}".encode())
         return digest.hexdigest()[:16]
 
 
@@ -201,11 +211,12 @@ def prepare_competition(
 
     # A fold's group / time column is a split key, not a feature.
     reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c}
-    features = [c for c in train.columns if c not in reserved and c not in d.drop and c not in text]
     clash = [c for c in text if c in reserved]
+    reserved.add(IMAGE_REF)  # streamed images' positions: read by the image nets only
+    features = [c for c in train.columns if c not in reserved and c not in d.drop and c not in text]
     if clash:
         raise DataError(f"data.text lists {clash[0]!r}, which is a folds.group / folds.time column; remove it")
-    if not features and not text:
+    if not features and not text and IMAGE_REF not in train.columns:
         raise DataError(
             f"train has no feature columns left after removing id, target and data.drop; columns: {train.columns}"
         )
@@ -239,6 +250,7 @@ def prepare_competition(
         classes=classes,
         y=y,
         text=tuple(text),
+        images=image_stream(spec, train, test),
     )
 
 

@@ -18,12 +18,20 @@ What the columns mean to the models (checked here, once, before anything trains)
 A file name that would leave the image folder (``../x``, an absolute path) is rejected before anything is read.
 :func:`attach_images` is idempotent: frames that already hold the images' pixel columns are returned as they are
 (the runner hands its prepared frames to worker processes, which prepare them again).
+
+Stream mode (``mode = "stream"``, or ``"auto"`` above :data:`~kaggle_kit.readers.image_stream.STREAM_ABOVE` pixel
+values): no pixel columns; each row gets its position in the run's image files (column
+:data:`~kaggle_kit.readers.image_stream.IMAGE_REF`, not a feature) and :func:`image_stream` lists the files; see
+:mod:`kaggle_kit.readers.image_stream`. Only ``cnn`` reads the images then: a ``hybrid`` is refused (it reads pixel
+columns), and every other model reads the table's other columns (an error when there are none).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +39,7 @@ import polars as pl
 
 from ..config import CompetitionSpec, ImageFilesSpec
 from ..errors import ConfigError, DataError
+from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
 
 _PIXEL = re.compile(r"pixel\d+")
 #: files listed in a "missing" error
@@ -50,6 +59,10 @@ def attach_images(
         return train, test
     column = _image_column(spec, images)
     train_key = "train_folder" if images.train_folder is not None else "folder"
+    if IMAGE_REF in train.columns or _streams(spec, images, train, test, column, train_key):
+        train, test = _attach_refs(spec, images, train, test, column, train_key)
+        check_image_models(spec, image_shape(spec, train) or [], train, streamed=True)
+        return train, test
     train, shape = _attach(spec, images, train, "train", column, train_key, _threads())
     if test is not None:
         test = _attach_test(spec, images, test, column, shape)
@@ -57,14 +70,134 @@ def attach_images(
     return train, test
 
 
-def attach_test_images(spec: CompetitionSpec, test: pl.DataFrame, shape: tuple[int, int, int]) -> pl.DataFrame:
+def attach_test_images(
+    spec: CompetitionSpec, test: pl.DataFrame, shape: tuple[int, int, int], *, streamed: bool = False
+) -> pl.DataFrame:
     """New test rows (``kaggle-kit predict``) with their images as pixel columns, read as :func:`attach_images`
     reads a run's test images (same folder key, pattern, size, channels, checks and messages) and checked against
-    the training images' ``shape`` ``(H, W, C)`` (:func:`image_shape`, recorded by the run)."""
+    the training images' ``shape`` ``(H, W, C)`` (:func:`image_shape`, recorded by the run). ``streamed`` (the run
+    streamed its images): the rows get their positions 0.. in :func:`test_image_stream` instead."""
     images = spec.data.images
     if images is None:
         return test
-    return _attach_test(spec, images, test, _image_column(spec, images), shape)
+    column = _image_column(spec, images)
+    if streamed:
+        key = _test_key(spec, images)
+        _files(spec, images, test, "test", column, key)
+        return _with_refs(test, 0, "test")
+    return _attach_test(spec, images, test, column, shape)
+
+
+def image_stream(spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None) -> ImageStream | None:
+    """The image files of frames :func:`attach_images` gave positions (stream mode): train's rows, then test's;
+    None for pixel columns or without ``[data.images]``."""
+    images = spec.data.images
+    if images is None or IMAGE_REF not in train.columns:
+        return None
+    column = _image_column(spec, images)
+    train_key = "train_folder" if images.train_folder is not None else "folder"
+    paths, labels = _files(spec, images, train, "train", column, train_key)
+    if test is not None:
+        more, more_labels = _files(spec, images, test, "test", column, _test_key(spec, images))
+        paths, labels = paths + more, labels + more_labels
+    return _stream(spec, images, paths, labels, image_shape(spec, train))
+
+
+def test_image_stream(spec: CompetitionSpec, test: pl.DataFrame, shape: Sequence[int]) -> ImageStream:
+    """The image files of new test rows (``kaggle-kit predict`` of a streamed run), never cached."""
+    images = spec.data.images
+    assert images is not None
+    paths, labels = _files(spec, images, test, "test", _image_column(spec, images), _test_key(spec, images))
+    return replace(_stream(spec, images, paths, labels, list(shape)), cache=False)
+
+
+def image_mode(spec: CompetitionSpec, train: pl.DataFrame) -> str | None:
+    """``"stream"`` or ``"memory"``: how the run holds its ``[data.images]`` (recorded for ``predict``)."""
+    if spec.data.images is None:
+        return None
+    return "stream" if IMAGE_REF in train.columns else "memory"
+
+
+def _stream(
+    spec: CompetitionSpec, images: ImageFilesSpec, paths: list[str], labels: list[str], shape: list[int] | None
+) -> ImageStream:
+    assert shape is not None
+    h, w, c = shape
+    return ImageStream(
+        tuple(paths), tuple(labels), (h, w, c), images.size is not None, cache=images.cache, workers=images.workers
+    )
+
+
+def _test_key(spec: CompetitionSpec, images: ImageFilesSpec) -> str:
+    key = "test_folder" if images.test_folder is not None else "folder"
+    if getattr(images, key) is None:
+        raise ConfigError("data.test is set but data.images has no folder or test_folder for the test images")
+    return key
+
+
+def _streams(
+    spec: CompetitionSpec,
+    images: ImageFilesSpec,
+    train: pl.DataFrame,
+    test: pl.DataFrame | None,
+    column: str,
+    key: str,
+) -> bool:
+    """Whether this run streams its images: ``mode``, and for ``"auto"`` the number of pixel values."""
+    if images.mode != "auto" or any(_PIXEL.fullmatch(c) for c in train.columns):
+        return images.mode == "stream"
+    rows = train.height + (test.height if test is not None else 0)
+    if images.size is not None:
+        shape = [images.size[0], images.size[1], images.channels]
+    else:
+        if column not in train.columns or train.height == 0:
+            return False  # the pixel-column path says what is wrong
+        shape = image_shape(spec, train) or []
+    return use_stream(images.mode, rows, shape)
+
+
+def _files(
+    spec: CompetitionSpec, images: ImageFilesSpec, frame: pl.DataFrame, role: str, column: str, key: str
+) -> tuple[list[str], list[str]]:
+    """The rows' files (each one there, else an error naming them) and the rows' labels for messages."""
+    if column not in frame.columns:
+        raise DataError(
+            f"data.images.column = {column!r} is not a column of the {role} file; columns: {frame.columns[:20]}"
+        )
+    if frame.height == 0:
+        raise DataError(f"the {role} table has no rows, so no images to read")
+    paths = _paths(images, frame[column], _folder(spec, getattr(images, key), key), role)
+    labels = _labels(spec, frame)
+    _check_present(paths, labels, role, key, images, column)
+    return [str(p) for p in paths], labels
+
+
+def _attach_refs(
+    spec: CompetitionSpec,
+    images: ImageFilesSpec,
+    train: pl.DataFrame,
+    test: pl.DataFrame | None,
+    column: str,
+    key: str,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Stream mode: the rows' positions among the image files (train's, then test's) as column ``IMAGE_REF``."""
+    _files(spec, images, train, "train", column, key)
+    if test is not None:
+        _files(spec, images, test, "test", column, _test_key(spec, images))
+    n = train.height + (test.height if test is not None else 0)
+    if n > MAX_ROWS:
+        raise DataError(f"{n} image rows are more than stream mode holds ({MAX_ROWS}); split the data")
+    train = _with_refs(train, 0, "train")
+    return train, _with_refs(test, train.height, "test") if test is not None else None
+
+
+def _with_refs(frame: pl.DataFrame, start: int, role: str) -> pl.DataFrame:
+    refs = pl.Series(IMAGE_REF, np.arange(start, start + frame.height, dtype=np.uint32))
+    if IMAGE_REF in frame.columns:
+        if frame[IMAGE_REF].cast(pl.Int64).equals(refs.cast(pl.Int64)):
+            return frame  # already attached: the runner's worker processes prepare its frames again
+        raise DataError(f"the {role} table has a column {IMAGE_REF!r}, which stream mode writes; rename it")
+    return frame.with_columns(refs)
 
 
 def image_shape(spec: CompetitionSpec, train: pl.DataFrame) -> list[int] | None:
@@ -190,6 +323,15 @@ def _attach(
             f"the {role} table already has pixel columns ({existing[0]!r}, ...) besides the images of data.images; "
             "rename or drop them"
         )
+    _check_present(paths, labels, role, key, images, column)
+    pixels = load_images(paths, size=size, channels=images.channels, threads=threads, labels=labels, dtype=np.uint8)
+    h, w, c = pixels.shape[1:]
+    return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
+
+
+def _check_present(
+    paths: list[Path], labels: list[str], role: str, key: str, images: ImageFilesSpec, column: str
+) -> None:
     missing = [i for i, p in enumerate(paths) if not p.is_file()]
     if missing:
         shown = ", ".join(f"{str(paths[i])!r} ({labels[i]})" for i in missing[:_SHOWN])
@@ -198,21 +340,32 @@ def _attach(
             f"{len(missing)} of {len(paths)} {role} image files are missing: {shown}{more}; check "
             f"data.images.{key}, data.images.pattern {images.pattern!r} and the column {column!r}"
         )
-    pixels = load_images(paths, size=size, channels=images.channels, threads=threads, labels=labels, dtype=np.uint8)
-    h, w, c = pixels.shape[1:]
-    return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
 
 
-def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFrame) -> None:
+def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFrame, *, streamed: bool = False) -> None:
     """Each ``cnn`` (and ``hybrid``) of the spec reads the attached images: ``params.image_shape`` is their shape, in
-    ``hwc`` order, and a ``cnn``'s ``params.columns`` picks the pixels when the table has other feature columns."""
+    ``hwc`` order, and a ``cnn``'s ``params.columns`` picks the pixels when the table has other feature columns.
+
+    ``streamed``: a ``cnn`` reads the streamed images whatever its ``params.columns``; a ``hybrid`` (pixel columns)
+    is refused, and so is any other model when the table has no column besides the images."""
     d = spec.data
-    reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c} | set(d.drop)
+    reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time, IMAGE_REF) if c} | set(d.drop)
     others = [c for c in train.columns if c not in reserved and not _PIXEL.fullmatch(c)]
+    fix = "or set data.images.mode = 'memory' (pixel columns every model reads)"
     for model in spec.models:
+        where = f"model {model.name!r}"
+        if streamed and model.kind == "hybrid":
+            raise ConfigError(
+                f"{where}: kind 'hybrid' reads pixel columns, but data.images streams the images (mode "
+                f"{spec.data.images.mode!r} with {train.height} rows of {shape}); use kind 'cnn' for the images {fix}"
+            )
+        if streamed and model.kind != "cnn" and not others:
+            raise ConfigError(
+                f"{where}: streamed images are read by kind 'cnn' only, and the table has no other feature column "
+                f"for kind {model.kind!r}; remove the model {fix}"
+            )
         if model.kind not in ("cnn", "hybrid"):  # the hybrid's image branch: the same shape and order checks
             continue
-        where = f"model {model.name!r}"
         given = model.params.get("image_shape")
         if given is None:
             raise ConfigError(
@@ -227,7 +380,7 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
             raise ConfigError(
                 f"{where}: the pixel columns of data.images are in 'hwc' order; remove params.pixel_order"
             )
-        if others and model.kind == "cnn" and model.params.get("columns") is None:
+        if others and model.kind == "cnn" and model.params.get("columns") is None and not streamed:
             raise ConfigError(
                 f"{where}: the data has feature columns besides the pixels ({', '.join(map(repr, others[:5]))}"
                 f"{' ...' if len(others) > 5 else ''}); set params.columns = 'pixel\\\\d+' so the cnn reads only the "

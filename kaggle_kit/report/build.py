@@ -36,7 +36,7 @@ from .entries import Entry, best_entry, format_entries, rank_entries
 from .families import FamilyReport, family_report
 from .history import History, SubmissionRecord, default_db
 from .inputs import check_run_data, try_load_run_data
-from .mistakes import ErrorAnalysis, analyse_errors, pixel_images
+from .mistakes import ErrorAnalysis, analyse_errors, pixel_images, stream_images
 from .training import Curve, Importance, feature_importance, learning_curves
 
 #: ``progress(done, total, label)``: called before each step of the report (see :class:`~.progress.ProgressBar`)
@@ -169,7 +169,12 @@ def collect_report(
                 best.name, oofs[best.name], data.y, data.train_ids.to_numpy(), classes, metric=metric
             )
             rows = [m.row for m in errors.mistakes]
-            error_images = images[rows] if images is not None else pixel_images(data.train, rows)
+            if images is not None:
+                error_images = images[rows]
+            elif data.images is not None:  # streamed [data.images]: the rows' files
+                error_images = stream_images(data.images, rows)
+            else:
+                error_images = pixel_images(data.train, rows)
             error_rows = _error_rows(data, rows, importance.get(best.name))
 
     step("adversarial")

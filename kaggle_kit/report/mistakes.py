@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -105,6 +106,18 @@ def analyse_errors(
 def _plain(value: object) -> object:
     """A numpy scalar as the Python value it holds (for display and JSON)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def stream_images(stream: Any, rows: list[int] | np.ndarray) -> np.ndarray | None:
+    """The given training rows' images read from a run's streamed ``[data.images]`` files (train rows come first
+    in its positions): ``(n, H, W)`` grey or ``(n, H, W, C)`` colour uint8; None when a file cannot be read."""
+    from ..errors import DataError
+
+    try:
+        images = stream.read(np.asarray(rows, dtype=np.int64))
+    except DataError:
+        return None
+    return images[..., 0] if images.shape[-1] == 1 else images
 
 
 def pixel_images(frame: pl.DataFrame, rows: list[int] | np.ndarray) -> np.ndarray | None:

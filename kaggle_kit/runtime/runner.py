@@ -52,7 +52,7 @@ from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping
 from ..models.files import file_fingerprints, resolve_files
 from ..presets import DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
-from ..readers.images import image_shape
+from ..readers.images import image_mode, image_shape
 from ..readers.sequences import sequence_layout
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds
@@ -441,9 +441,11 @@ def _with_preset(
     """The spec with its preset's models added (resolved for this data); one line per model says why."""
     if spec.preset is None:
         return spec
+    streamed = data.images.shape if data.images is not None else None  # streamed [data.images]: the cnn reads them
     profile = DataProfile.of(
-        data.train, data.features, data.categorical, data.task, data.n_classes, gpu=device == "cuda"
-    )
+        data.train, data.features, data.categorical, data.task, data.n_classes, gpu=device == "cuda",
+        streamed_shape=streamed,
+    )  # fmt: skip
     expanded, resolved = expand_preset(spec, profile, jobs=jobs)
     assert resolved is not None
     say(f"preset {spec.preset!r}: " + "; ".join(f"{m.spec['name']} ({m.spec['kind']})" for m in resolved.models))
@@ -550,6 +552,7 @@ def _write_meta(
             "categorical": list(data.categorical),
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": image_shape(spec, data.train),
+            "image_mode": image_mode(spec, data.train),
             "sequence_layout": sequence_layout(spec, data.train),
             # a distribution task's bins / quantile levels (what its metric scores) and submission column names
             **(
@@ -578,7 +581,9 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         seed=(model_seed(task.model, ctx.spec) + task.repeat) % (MAX_SEED + 1),
         device=ctx.device,
         threads=ctx.threads,
+        images=data.images.cached_in(ctx.store.root) if data.images is not None else None,
     )
+    features = data.features_for(getattr(adapter, "reads_images", False))  # streamed images: the image nets only
     train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
     y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
     encode: Callable[[pl.DataFrame], FeatureMatrix]
@@ -587,7 +592,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         state, encode = {}, _no_features
         X_train = encode(train_rows)
     elif (steps := ctx.spec.feature_steps(task.model)) is None:  # the base encoding only
-        encoder = TableEncoder(data.features, data.categorical)
+        encoder = TableEncoder(features, data.categorical)
         state = encoder.fit(train_rows)
         X_train = encoder.transform(train_rows, state)
         encode = partial(encoder.transform, state=state)
@@ -600,7 +605,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
             task="regression" if data.task == "distribution" else data.task,  # type: ignore[arg-type]
             classes=range(data.n_classes) if data.task not in ("regression", "distribution") else None,
             seed=fit_ctx.seed,
-            features=data.features,
+            features=features,
             categorical=data.categorical,
         )
         X_train = pipeline.matrix(train_out, state)

@@ -15,7 +15,7 @@ Modules, one job each:
   ``pretrained``: a backbone's weights from a local file (``weights_only``), checked key by key; ``net``: fit /
   predict / save / load of one net; ``adapter``: the runner's protocol;
   ``estimators``: scikit-learn-compatible ``NetClassifier`` / ``NetRegressor``; ``images``: image files -> pixel
-  columns (Pillow).
+  columns (Pillow); ``streaming``: streamed image files -> batches (DataLoader workers, the memory-mapped cache).
 
 Importing this package does not import torch; the names below are loaded on first use.
 """

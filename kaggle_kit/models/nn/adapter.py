@@ -40,6 +40,8 @@ class NetAdapter:
                     "(maximum epochs) and params.patience (early stopping, 0 = off) instead"
                 )
         self.params = self.family.validate(spec.name, spec.params)
+        #: reads streamed ``[data.images]`` (the runner hands it the rows' ``__image__`` positions)
+        self.reads_images = self.family.has_images
 
     def check(self, ctx: FitContext) -> None:
         """Before anything trains: a backbone's ``pretrained`` file is read and checked against the architecture (a
@@ -75,13 +77,14 @@ class NetAdapter:
             seed=ctx.seed,
             device=ctx.device,
             threads=ctx.threads,
+            images=ctx.images,
         )
         return Fitted(model=fitted, best_iteration=result.best_epoch, history=result.history)
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         from .net import predict_net
 
-        return predict_net(fitted.model, X, device=ctx.device, threads=ctx.threads)
+        return predict_net(fitted.model, X, device=ctx.device, threads=ctx.threads, images=ctx.images)
 
     def save(self, fitted: Fitted, path: Path) -> None:
         from .net import save_net

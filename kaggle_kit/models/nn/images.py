@@ -12,8 +12,8 @@ columns: decoding 0.9 s (+27 MB), the uint8 frame 0.6 s (23.5 MB), the run's row
 matrix 8.5 s (94 MB per 2000 images). (A frame's ``schema`` is rebuilt on every access, ~3 ms at this width: the
 kit reads it once per frame; looked up per column it cost 839 s for one such matrix.) So up to about 64 x 64 x 3 and
 tens of thousands of images are practical; beyond that (224 x 224 x 3 = 150,528 columns, 600 kB per image as
-float32) memory and polars' per-column overhead dominate, and the images should stay files that a dataset for the
-nets decodes per batch (not built).
+float32) memory and polars' per-column overhead dominate, and the images stay files that the nets decode per batch
+(``[data.images] mode = "stream"``, the default above 32M pixel values: :mod:`kaggle_kit.readers.image_stream`).
 
 Example::
 

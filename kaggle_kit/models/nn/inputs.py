@@ -21,9 +21,11 @@ This module does not import torch.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,39 @@ def _mean_std(values: np.ndarray, axis: tuple[int, ...] | int) -> tuple[np.ndarr
         mean = np.nanmean(v, axis=axis, dtype=np.float64)
         std = np.nanstd(v, axis=axis, dtype=np.float64)
     return np.nan_to_num(mean), np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+
+
+def pixel_histogram(images: np.ndarray) -> np.ndarray:
+    """``(C, 256)`` int64 counts of each value per channel of ``(N, H, W, C)`` uint8 images."""
+    c = images.shape[-1]
+    flat = images.reshape(-1, c)
+    return np.stack([np.bincount(flat[:, k], minlength=256) for k in range(c)]).astype(np.int64)
+
+
+def histogram_mean_std(hist: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per channel, the mean and (population) std of the values a ``(C, 256)`` histogram counts, computed exactly
+    (integer sums) and rounded once: the same numbers however the images were read or summed (std 1 where a channel
+    is constant, mean 0 and std 1 where it has no values)."""
+    values = np.arange(256, dtype=object)
+    means, stds = [], []
+    for counts in hist.astype(object):
+        n, s1, s2 = int(counts.sum()), int((counts * values).sum()), int((counts * values * values).sum())
+        if n == 0:
+            means.append(0.0)
+            stds.append(1.0)
+            continue
+        std = math.sqrt(Fraction(n * s2 - s1 * s1, n * n))
+        means.append(s1 / n)
+        stds.append(std if std > 1e-12 else 1.0)
+    return means, stds
+
+
+def _uint8_valued(images: np.ndarray) -> np.ndarray | None:
+    """``images`` as uint8 when every value is a whole number in 0..255 (pixels read from image files), else None."""
+    if images.size == 0 or not np.isfinite(images).all() or images.min() < 0 or images.max() > 255:
+        return None
+    as_uint8 = images.astype(np.uint8)
+    return as_uint8 if np.array_equal(as_uint8, images) else None
 
 
 def select_columns(model: str, X: FeatureMatrix, columns: str | list[str] | None) -> list[str]:
@@ -198,14 +233,14 @@ class ImageInputs:
         return X.X.reshape(-1, c, h, w)
 
     def fit(self, X: FeatureMatrix) -> dict[str, Any]:
-        mean, std = _mean_std(self._reshape(X), axis=(0, 2, 3))
-        return {
-            "layout": "image",
-            "shape": list(self.shape),
-            "order": self.order,
-            "mean": mean.tolist(),
-            "std": std.tolist(),
-        }
+        images = self._reshape(X)
+        pixels = _uint8_valued(images)
+        if pixels is not None:  # whole values 0..255: exact statistics, as streamed images get them
+            mean, std = histogram_mean_std(pixel_histogram(pixels.transpose(0, 2, 3, 1)))
+        else:
+            m, s = _mean_std(images, axis=(0, 2, 3))
+            mean, std = m.tolist(), s.tolist()
+        return {"layout": "image", "shape": list(self.shape), "order": self.order, "mean": mean, "std": std}
 
     def arrays(self, X: FeatureMatrix, state: dict[str, Any]) -> tuple[np.ndarray, ...]:
         images = self._reshape(X)

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...errors import KitError
+from ...errors import ConfigError, KitError
 from ...features import FeatureMatrix
 from ...metrics import Metric, get_metric
+from ...readers.image_stream import IMAGE_REF, ImageStream
 from .batches import Batches
 from .callbacks import Callback, EarlyStopping
 from .device import plan_device
@@ -68,11 +69,14 @@ def fit_net(
     device: str = "cpu",
     threads: int | None = None,
     callbacks: Sequence[Callback] = (),
+    images: ImageStream | None = None,
 ) -> tuple[FittedNet, TrainResult]:
-    """Fit a net of ``kind`` with validated ``params``; early stopping on ``valid`` when ``params['patience']``."""
+    """Fit a net of ``kind`` with validated ``params``; early stopping on ``valid`` when ``params['patience']``.
+    ``images``: streamed image files, which an image net reads through the rows' ``__image__`` column."""
     family = FAMILIES[kind]
     inputs = family.inputs(model, params)
-    columns = select_columns(model, train, params["columns"])
+    stream = _stream_for(model, family, images)
+    columns = [IMAGE_REF] if stream is not None else select_columns(model, train, params["columns"])
     train = take_columns(train, columns)
     valid = take_columns(valid, columns) if valid is not None else None
     config: dict[str, Any] = {
@@ -83,7 +87,8 @@ def fit_net(
         "n_classes": n_classes,
         "params": params,
         "columns": columns,
-        "inputs": inputs.fit(train),  # normalisation fit on the fold's training rows only
+        # normalisation fit on the fold's training rows only
+        "inputs": inputs.fit(train) if stream is None else _fit_streamed(model, params, stream, train, threads),
     }
     head = _head(config)
     config["target"] = head.fit_target(y_train)
@@ -103,20 +108,23 @@ def fit_net(
     with torch_threads(threads), seeded(seed, device, deterministic=params["deterministic"]) as generator:
         module = family.build(params, config["inputs"], head.n_outputs)
         family.prepare_for_fit(module, model, params)
-        train_batches = Batches(
-            [*inputs.arrays(train, config["inputs"]), head.target_array(y_train, config["target"])],
+        train_batches = _batches(
+            config,
+            train,
+            head.target_array(y_train, config["target"]),
+            stream,
             batch_size=params["batch_size"],
             plan=plan,
+            threads=threads,
             shuffle=True,
             generator=generator,
             drop_singleton=True,
         )
         valid_batches = None
         if valid is not None:
-            valid_batches = Batches(
-                [*inputs.arrays(valid, config["inputs"]), head.target_array(y_valid, config["target"])],
-                batch_size=params["eval_batch_size"],
-                plan=plan,
+            valid_target = head.target_array(y_valid, config["target"])
+            valid_batches = _batches(
+                config, valid, valid_target, stream, batch_size=params["eval_batch_size"], plan=plan, threads=threads
             )
         trainer = Trainer(
             module,
@@ -133,20 +141,81 @@ def fit_net(
     return FittedNet(trainer.module.eval(), config), result
 
 
-def predict_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", threads: int | None = None) -> np.ndarray:
-    """float32 predictions: ``(n, C)`` probabilities or ``(n, 1)`` values; averaged over the TTA views if asked."""
+def predict_net(
+    fitted: FittedNet,
+    X: FeatureMatrix,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    images: ImageStream | None = None,
+) -> np.ndarray:
+    """float32 predictions: ``(n, C)`` probabilities or ``(n, 1)`` values; averaged over the TTA views if asked.
+    A net fit on streamed images reads the rows' images from ``images`` (the stream their ``__image__`` indexes)."""
     config = fitted.config
     family, params = FAMILIES[config["kind"]], config["params"]
     if len(X.X) == 0:
         return np.zeros((0, _head(config).n_outputs), dtype=np.float32)
+    stream = None
+    if config["inputs"].get("streamed"):
+        if images is None:
+            raise KitError(
+                f"model {config['model']!r} was fit on streamed images ([data.images] stream mode): predicting needs "
+                "the rows' image files (images= / FitContext.images), which were not given"
+            )
+        stream = images
     X = take_columns(X, config["columns"])
-    arrays = family.inputs(config["model"], params).arrays(X, config["inputs"])
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     with torch_threads(threads):
         module = fitted.module.to(device)
-        batches = Batches(list(arrays), batch_size=params["eval_batch_size"], plan=plan)
+        batches = _batches(config, X, None, stream, batch_size=params["eval_batch_size"], plan=plan, threads=threads)
         pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))
     return np.ascontiguousarray(pred, dtype=np.float32)
+
+
+def _stream_for(model: str, family: Any, images: ImageStream | None) -> ImageStream | None:
+    """The stream an image net reads (None for pixel columns, or for a net without images)."""
+    if images is None or not family.has_images:
+        return None
+    if family.layout != "image":
+        raise ConfigError(
+            f"model {model!r}: kind {family.kind!r} reads pixel columns, but the images are streamed; use kind 'cnn' "
+            "or set data.images.mode = 'memory'"
+        )
+    return images
+
+
+def _fit_streamed(
+    model: str, params: dict[str, Any], stream: ImageStream, train: FeatureMatrix, threads: int | None
+) -> dict[str, Any]:
+    from .streaming import fit_stream_inputs, image_refs
+
+    stream.open_cache(threads or 1)  # decoded once per run (the first net to need it), then memory-mapped
+    shape = tuple(params["image_shape"])
+    return fit_stream_inputs(model, shape, stream, image_refs(model, train, stream), threads or 1)  # type: ignore[arg-type]
+
+
+def _batches(
+    config: dict[str, Any],
+    X: FeatureMatrix,
+    target: np.ndarray | None,
+    stream: ImageStream | None,
+    *,
+    batch_size: int,
+    plan: Any,
+    threads: int | None,
+    **kwargs: Any,
+) -> Any:
+    """Batches of ``X``'s inputs (and ``target``): arrays in memory, or the rows' streamed images."""
+    if stream is None:
+        arrays = FAMILIES[config["kind"]].inputs(config["model"], config["params"]).arrays(X, config["inputs"])
+        return Batches([*arrays, *([target] if target is not None else [])], batch_size=batch_size, plan=plan, **kwargs)
+    from .streaming import image_refs, stream_batches
+
+    refs = image_refs(config["model"], X, stream)
+    stream.open_cache(threads or 1)
+    return stream_batches(
+        stream, refs, config["inputs"], target, batch_size=batch_size, plan=plan, threads=threads or 1, **kwargs
+    )
 
 
 def save_net(fitted: FittedNet, path: Path) -> None:

@@ -1,0 +1,187 @@
+"""Image files that stay files: ``[data.images] mode = "stream"`` (or ``"auto"`` above :data:`STREAM_ABOVE`).
+
+Instead of ``H * W * C`` pixel columns, each row of train and test gets one column, :data:`IMAGE_REF`: the row's
+position in an :class:`ImageStream`, the list of its run's image files (train rows first, then test rows). Folds,
+the store, OOF and blends see one row per image exactly as with pixel columns. The image nets (``cnn``) read the
+column and decode their batches' files (:mod:`kaggle_kit.models.nn.streaming`); every other model never sees it:
+it is not among the run's features (a row's position is no feature), so trees read the table's other columns.
+
+With ``cache = true`` (the default) the first net that needs the images decodes them all once into a uint8
+``(N, H, W, C)`` array saved with ``np.lib.format.open_memmap`` in the run folder (``image_cache/<fingerprint>.npy``,
+written under a temporary name and renamed, with a lock so parallel folds decode it once); every later fold and
+model memory-maps it and reads only its batches' rows. The fingerprint hashes the files' paths, sizes and
+modification times and the decoded shape, so changed images get a new cache (and new stored results: it enters the
+run's data fingerprint).
+
+Why 32M pixel values: ``benchmarks/image_files.py`` measured, for 2000 images of 64 x 64 x 3 (24.6M values), one
+fold's float32 matrix at 94 MB and 8.5 s on the project's 2-core machine, built again for every fold and model,
+beside the uint8 frame; at 32M values that is ~120 MB and ~11 s per fold and grows linearly, while streaming costs
+one decode pass (cached) and a few batches of memory. Below it, pixel columns are simpler and let trees read pixels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+#: the column that holds a row's position in the run's :class:`ImageStream` (stream mode)
+IMAGE_REF = "__image__"
+#: ``mode = "auto"`` streams when rows x height x width x channels is above this (see the module doc)
+STREAM_ABOVE = 32_000_000
+#: the most rows the position column holds exactly (it reaches the nets as float32)
+MAX_ROWS = 1 << 24
+#: images decoded per chunk when the cache is written (bounds the decoded images held at once)
+_CHUNK = 256
+
+_lock = threading.Lock()
+_decodes = [0]
+
+
+def decode_count() -> int:
+    """Image files decoded by this process so far (the cache's tests count them)."""
+    return _decodes[0]
+
+
+def use_stream(mode: str, rows: int, shape: Sequence[int]) -> bool:
+    """Whether ``[data.images]`` streams: ``mode`` ``"stream"``, or ``"auto"`` above :data:`STREAM_ABOVE` values."""
+    if mode != "auto":
+        return mode == "stream"
+    return rows * int(np.prod(shape)) > STREAM_ABOVE
+
+
+@dataclass(frozen=True)
+class ImageStream:
+    """A run's image files in the order of the :data:`IMAGE_REF` positions, decoded to ``shape`` ``(H, W, C)``.
+
+    ``resize``: the files are resized to ``shape`` (``data.images.size``); otherwise each must already be that size.
+    ``labels`` name the rows in error messages (``id 17``). ``cache_path``: the memory-mapped cache, once the
+    runner has placed it in a run folder (:meth:`cached_in`); None reads the files for every batch.
+    """
+
+    paths: tuple[str, ...]
+    labels: tuple[str, ...]
+    shape: tuple[int, int, int]
+    resize: bool
+    cache: bool = True
+    workers: int | None = None
+    cache_path: Path | None = field(default=None, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of the files (path, size, modification time) and the decoded shape: what the pixels depend on."""
+        digest = hashlib.sha256(repr((self.shape, self.resize)).encode())
+        for path in self.paths:
+            try:
+                st = os.stat(path)
+                digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{path}\0missing\n".encode())
+        return digest.hexdigest()[:16]
+
+    def cached_in(self, folder: Path) -> ImageStream:
+        """This stream with its cache at ``folder/image_cache/<fingerprint>.npy`` (as it is without ``cache``)."""
+        if not self.cache:
+            return self
+        return replace(self, cache_path=Path(folder) / "image_cache" / f"{self.fingerprint}.npy")
+
+    def decode(self, i: int) -> np.ndarray:
+        """Image ``i`` as ``(H, W, C)`` uint8, read from its file (an error names the file and the row)."""
+        from ..models.nn.images import RESIZE_HINT, read_image
+
+        h, w, c = self.shape
+        image = read_image(self.paths[i], size=(h, w) if self.resize else None, channels=c, label=self.labels[i])
+        with _lock:
+            _decodes[0] += 1
+        if image.shape != self.shape:
+            raise DataError(
+                f"image file {self.paths[i]!r} ({self.labels[i]}) is {image.shape[1]} x {image.shape[0]} but the "
+                f"images are {w} x {h}; {RESIZE_HINT}"
+            )
+        return image
+
+    def read(self, rows: np.ndarray, cache: np.ndarray | None = None) -> np.ndarray:
+        """Images ``rows`` as ``(len(rows), H, W, C)`` uint8: from ``cache`` (the memory-mapped array) or decoded."""
+        if cache is not None:
+            return np.asarray(cache[np.asarray(rows, dtype=np.int64)])
+        out = np.empty((len(rows), *self.shape), dtype=np.uint8)
+        for k, i in enumerate(rows):
+            out[k] = self.decode(int(i))
+        return out
+
+    def open_cache(self, threads: int = 1) -> np.ndarray | None:
+        """The cache memory-mapped read-only, decoding every image into it first if it is not there (once: other
+        processes wait on a lock, then read it); None without a cache."""
+        path = self.cache_path
+        if path is None:
+            return None
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _file_lock(path.with_name(path.name + ".lock")):
+                if not path.is_file():
+                    self._write_cache(path, threads)
+        cache = np.load(path, mmap_mode="r", allow_pickle=False)
+        if cache.shape != (len(self), *self.shape) or cache.dtype != np.uint8:
+            raise DataError(
+                f"the image cache {str(path)!r} holds {cache.dtype} {cache.shape}, not uint8 "
+                f"{(len(self), *self.shape)}; delete it and run again"
+            )
+        return cache
+
+    def _write_cache(self, path: Path, threads: int) -> None:
+        need = len(self) * int(np.prod(self.shape))
+        free = shutil.disk_usage(path.parent).free
+        if need > free:
+            raise DataError(
+                f"the image cache {str(path)!r} needs {need / 2**30:.1f} GiB ({len(self)} images of "
+                f"{' x '.join(map(str, self.shape))} bytes) but {free / 2**30:.1f} GiB are free there; free some space "
+                "or set data.images.cache = false (every batch is then decoded from the files)"
+            )
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(self), *self.shape))
+            self._fill(out, threads)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def _fill(self, out: np.ndarray, threads: int) -> None:
+        def fill(i: int) -> None:
+            out[i] = self.decode(i)
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # Pillow releases the GIL
+            for start in range(0, len(self), _CHUNK):
+                list(pool.map(fill, range(start, min(start + _CHUNK, len(self)))))  # re-raises, in row order
+        out.flush()  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (``fcntl`` where there is one; elsewhere none: the cache is then at
+    worst decoded twice, each copy renamed into place whole)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
