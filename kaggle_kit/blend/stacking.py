@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..metrics import Metric
-from .base import Blender, Fitted
+from .base import Blender, Fitted, one_blas_thread
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _EPS = 1e-6
 #: The inverse regularisation strengths ``C = "auto"`` chooses from (ridge: ``alpha = 1 / C``).
 AUTO_CS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)
+AUTO_MAX_ROWS = 20_000  #: rows the inner CV of ``C = "auto"`` looks at (a seeded subsample above)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ class Stack(Blender):
         row_folds: np.ndarray | None = None,
     ) -> Fitted:
         X = _features(preds)
-        C = self.C if self.C != "auto" else _inner_cv_C(X, y, preds.shape[2], metric, rng, row_folds)
-        return Fitted(model=_fit_level2(X, y, float(C), metric), info={"features": X.shape[1], "C": float(C)})
+        with one_blas_thread():  # small dense fits: BLAS threads spin-waiting on a busy machine cost 5-10x
+            C = self.C if self.C != "auto" else _inner_cv_C(X, y, preds.shape[2], metric, rng, row_folds)
+            model = _fit_level2(X, y, float(C), metric)
+        return Fitted(model=model, info={"features": X.shape[1], "C": float(C)})
 
     def predict(self, fitted: Fitted, preds: np.ndarray) -> np.ndarray:
         return _predict_level2(fitted.model, _features(preds), preds.shape[2])
@@ -90,20 +93,39 @@ def _inner_cv_C(
     row_folds: np.ndarray | None,
 ) -> float:
     """The :data:`AUTO_CS` value whose level-2 model scores best on rows it was not fitted on: folds are the rows'
-    own (``row_folds``) when they give at least two, else a seeded 5-way split. A tie keeps the smaller ``C``
-    (the stronger penalty)."""
+    own (``row_folds``) when they give at least two, else a seeded 5-way split; at most :data:`AUTO_MAX_ROWS` rows
+    (a seeded subsample). A tie keeps the smaller ``C`` (the stronger penalty). Each inner fold fits the grid from
+    the strongest penalty to the weakest, each fit starting from the last one's solution (warm start), which is
+    what keeps the whole search within a few single fits."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.preprocessing import StandardScaler
+
     folds = np.asarray(row_folds) if row_folds is not None else None
     if folds is None or np.unique(folds).size < 2:
         folds = rng.permutation(np.arange(len(y)) % min(5, len(y)))
+    if len(y) > AUTO_MAX_ROWS:
+        keep = np.sort(rng.choice(len(y), AUTO_MAX_ROWS, replace=False))
+        X, y, folds = X[keep], y[keep], folds[keep]
+    inner = np.zeros((len(AUTO_CS), len(y), n_columns), dtype=np.float32)
+    for f in np.unique(folds):
+        held = folds == f
+        if metric.needs != "value" and np.unique(y[~held]).size < 2:
+            return 1.0  # a fold whose other rows hold one class cannot score a classifier: the plain default
+        scaler = StandardScaler().fit(X[~held])
+        train, valid = scaler.transform(X[~held]), scaler.transform(X[held])
+        if metric.needs == "value":
+            for i, C in enumerate(AUTO_CS):
+                inner[i, held, 0] = Ridge(alpha=1.0 / C).fit(train, y[~held]).predict(valid)
+            continue
+        model = LogisticRegression(max_iter=1000, warm_start=True)
+        for i, C in enumerate(AUTO_CS):
+            model.set_params(C=C).fit(train, y[~held])
+            block = np.zeros((valid.shape[0], n_columns), dtype=np.float32)
+            block[:, model.classes_.astype(np.intp)] = model.predict_proba(valid)
+            inner[i, held] = block
     best_C, best_score = AUTO_CS[0], float("nan")
-    for C in AUTO_CS:
-        inner = np.zeros((len(y), n_columns), dtype=np.float32)
-        for f in np.unique(folds):
-            held = folds == f
-            if np.unique(y[~held]).size < 2:  # a classifier needs two classes: this C cannot be scored here
-                return 1.0
-            inner[held] = _predict_level2(_fit_level2(X[~held], y[~held], C, metric), X[held], n_columns)
-        score = metric.score(y, inner)
+    for i, C in enumerate(AUTO_CS):
+        score = metric.score(y, inner[i])
         if metric.better(score, best_score):
             best_C, best_score = C, score
     return best_C
