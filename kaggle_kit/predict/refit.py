@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from ..config import ModelSpec
-from ..errors import DataError, StoreError
+from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, make_adapter
 from ..models.nn.families import FAMILIES
@@ -105,6 +105,12 @@ def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:
 def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads: int = 1) -> RefitResult:
     from ..runtime.runner import _to_fit_space
 
+    source = folder.model_spec(name).embeddings
+    if source is not None:
+        raise ConfigError(
+            f"model {name!r} reads the out-of-fold embeddings of {source!r}, which a model fit on all rows cannot "
+            "have (no net held its rows out): refit is not built for it; predict with its fold models"
+        )
     summary = folder.store.read_summary(name)
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
     spec = refit_spec(folder.model_spec(name), iterations)
