@@ -19,7 +19,7 @@ import polars as pl
 from ..errors import ConfigError, KitError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, Fitted, ModelAdapter, make_adapter
-from ..runtime.embeddings import FoldEmbeddings, column_names, fold_embedder
+from ..runtime.embeddings import FoldEmbeddings, fold_embedder, read_index
 from .run_folder import RunFolder
 
 REFIT = "refit"  #: the folder, beside ``folds/``, of a model refit on all training rows
@@ -137,12 +137,12 @@ def new_row_embeddings(
 ) -> dict[int, FoldEmbeddings]:
     """Net ``source``'s embeddings of new rows, per repeat: one array per fold net (each fold folder verified)."""
     spec = folder.model_spec(source)
+    index = read_index(folder.store, source, folder.key(source))  # built by the run: says what the columns are
     per_repeat: dict[int, list[np.ndarray]] = {}
     for r, k in folder.folds().tasks():
         fold_dir, _ = folder.fold(source, r, k)
         embed = fold_embedder(spec, fold_dir, folder.fit_context(r, threads=threads, device=device))
         per_repeat.setdefault(r, []).append(embed(test))
-    return {
-        r: FoldEmbeddings(tuple(column_names(source, arrays[0].shape[1])), np.zeros((0, 0)), tuple(arrays))
-        for r, arrays in per_repeat.items()
-    }
+    columns, image = tuple(index["columns"]), tuple(index["image_columns"])
+    empty = np.zeros((0, len(columns)), dtype=np.float32)  # no OOF rows: new rows are all test rows
+    return {r: FoldEmbeddings(columns, empty, tuple(arrays), image) for r, arrays in per_repeat.items()}

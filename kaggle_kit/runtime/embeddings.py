@@ -67,8 +67,19 @@ def _encoder(state: dict[str, Any]) -> Callable[[pl.DataFrame], FeatureMatrix]:
     return lambda rows: encoder.transform(rows, state)
 
 
-def fold_embedder(source: ModelSpec, fold_dir: Path, ctx: FitContext) -> Callable[[pl.DataFrame], np.ndarray]:
-    """The net of one fold folder (verified by the caller) as ``rows -> (n, D)`` embeddings."""
+@dataclass(frozen=True)
+class Embedder:
+    """One fold's net as ``rows -> (n, D)`` embeddings, and the image columns it reads (what they replace)."""
+
+    embed: Callable[[pl.DataFrame], np.ndarray]
+    image_columns: tuple[str, ...]
+
+    def __call__(self, rows: pl.DataFrame) -> np.ndarray:
+        return self.embed(rows)
+
+
+def fold_embedder(source: ModelSpec, fold_dir: Path, ctx: FitContext) -> Embedder:
+    """The net of one fold folder (verified by the caller)."""
     from ..models.nn.embed import embed_net
     from ..models.nn.net import FittedNet
 
@@ -78,7 +89,9 @@ def fold_embedder(source: ModelSpec, fold_dir: Path, ctx: FitContext) -> Callabl
     if not isinstance(fitted, FittedNet):
         raise KitError(f"model {source.name!r} ({source.kind}) is not a net: it has no embeddings")
     encode = _encoder(state)
-    return lambda rows: embed_net(fitted, encode(rows), device=ctx.device, threads=ctx.threads)
+    inputs = fitted.config["inputs"]
+    image = inputs["image_columns"] if inputs.get("layout") == "hybrid" else fitted.config["columns"]
+    return Embedder(lambda rows: embed_net(fitted, encode(rows), device=ctx.device, threads=ctx.threads), tuple(image))
 
 
 def build(
@@ -97,13 +110,14 @@ def build(
         return folder
     blobs: dict[str, bytes] = {}
     oof: dict[int, np.ndarray] = {}
-    dim = 0
+    dim, image_columns = 0, ()
     for r, k in fold_tasks:
         fold_dir = store.fold_dir(source.name, key, r, k)
         checked = store.check_fold(fold_dir)
         if not isinstance(checked, FoldResult):
             raise StoreError(f"{checked}: the embeddings of model {source.name!r} need its fold r{r}_f{k}")
         embed = fold_embedder(source, fold_dir, ctx)
+        image_columns = embed.image_columns
         idx = valid_rows(r, k)
         values = embed(train[idx])
         dim = values.shape[1]
@@ -122,6 +136,7 @@ def build(
         "key": key,
         "dim": dim,
         "columns": column_names(source.name, dim),
+        "image_columns": list(image_columns),
         "files": {name: sha256_bytes(blob) for name, blob in blobs.items()},
     }
     atomic_write(folder / INDEX, json.dumps(index, indent=1).encode())  # last: its presence means the set is whole
@@ -160,14 +175,21 @@ class FoldEmbeddings:
     columns: tuple[str, ...]
     oof: np.ndarray  # (n_train, D)
     tests: tuple[np.ndarray, ...]  # (n_test, D) per fold net of the repeat
+    image_columns: tuple[str, ...] = ()  # the net's image input: the embeddings replace these columns
 
     def join(self, X: FeatureMatrix, values: np.ndarray) -> FeatureMatrix:
-        """``X`` with ``values`` (the rows' embeddings) appended as :attr:`columns`."""
+        """``X`` without the net's image columns, with ``values`` (the rows' embeddings) appended as
+        :attr:`columns`."""
         clash = sorted(set(self.columns) & set(X.names))
         if clash:
             raise ConfigError(f"the data already has a column {clash[0]!r}, the name of an embedding; rename it")
-        matrix = np.ascontiguousarray(np.hstack([X.X, values.astype(X.X.dtype, copy=False)]))
-        return FeatureMatrix(matrix, (*X.names, *self.columns), X.categorical)
+        replaced = set(self.image_columns)
+        keep = [j for j, n in enumerate(X.names) if n not in replaced]
+        kept = X.X if len(keep) == len(X.names) else X.X[:, keep]
+        matrix = np.ascontiguousarray(np.hstack([kept, values.astype(X.X.dtype, copy=False)]))
+        position = {j: i for i, j in enumerate(keep)}
+        categorical = tuple(position[j] for j in X.categorical if j in position)
+        return FeatureMatrix(matrix, (*(X.names[j] for j in keep), *self.columns), categorical)
 
     def rows(self, X: FeatureMatrix, idx: np.ndarray) -> FeatureMatrix:
         """Training rows ``idx`` (of the train table) with their OOF embeddings."""
@@ -190,7 +212,8 @@ def average(
     return (total / len(per_net)).astype(np.float32)
 
 
-def read(store: RunStore, source: str, key: str, repeat: int, with_test: bool) -> FoldEmbeddings:
+def read_index(store: RunStore, source: str, key: str) -> dict[str, Any]:
+    """The net's ``embeddings.json``; a :class:`StoreError` saying how to build it when missing."""
     folder = store.model_dir(source, key) / FOLDER
     index = _index(folder)
     if index is None:
@@ -198,11 +221,17 @@ def read(store: RunStore, source: str, key: str, repeat: int, with_test: bool) -
             f"the embeddings of model {source!r} are not built ({folder / INDEX} is missing); run the spec with "
             f"model {source!r} too (its folds must be fitted first)"
         )
+    return index
+
+
+def read(store: RunStore, source: str, key: str, repeat: int, with_test: bool) -> FoldEmbeddings:
+    folder = store.model_dir(source, key) / FOLDER
+    index = read_index(store, source, key)
     files = index["files"]
     oof = _load(folder, f"oof_r{repeat}.npy", files.get(f"oof_r{repeat}.npy"))
     names = sorted((n for n in files if n.startswith(f"test_r{repeat}_f")), key=lambda n: int(n[:-4].split("_f")[1]))
     tests = tuple(_load(folder, n, files[n]) for n in names) if with_test else ()
-    return FoldEmbeddings(tuple(index["columns"]), oof, tests)
+    return FoldEmbeddings(tuple(index["columns"]), oof, tests, tuple(index["image_columns"]))
 
 
 def for_fold(ctx: Context, task: Task) -> FoldEmbeddings | None:
