@@ -63,6 +63,11 @@ def refit(
     say = progress or (lambda _msg: None)
     folder = RunFolder.open(run_dir)
     names = [folder.check_model(n) for n in models] if models else folder.model_names()
+    if not models:  # every model: those reading a net's embeddings have no refit (refit_model says why)
+        readers = [n for n in names if folder.model_spec(n).embeddings is not None]
+        for name in readers:
+            say(f"not refit {name!r}: it reads out-of-fold embeddings, so it predicts with its fold models")
+        names = [n for n in names if n not in readers]
     data = _training_data(folder, train)
     out = []
     for name in names:
