@@ -100,8 +100,8 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_the_demo_command_runs_every_demo_here() -> None:
-    assert set(DEMO_CONFIGS) <= set(DEMOS)
-    assert {p.stem for p in COMPETITIONS.glob("demo-*.toml")} == {*DEMOS, "demo-mnist1d", "demo-reviews"}
+    assert set(DEMO_CONFIGS) <= set(DEMOS)  # demo-photos: tests/test_demo_photos.py
+    assert {p.stem for p in COMPETITIONS.glob("demo-*.toml")} == {*DEMOS, "demo-mnist1d", "demo-reviews", "demo-photos"}
 
 
 def test_every_model_beats_the_baseline(demo: DemoRun) -> None:
