@@ -650,13 +650,17 @@ class CompetitionSpec(_Strict):
         return self
 
     def _check_embeddings(self) -> None:
-        """A model's ``embeddings`` name an image net of the spec that reads no embeddings itself."""
+        """A model's ``embeddings`` name an image net of the spec; an image net reads none (so none is chained)."""
         by_name = {m.name: m for m in self.models}
         for m in self.models:
             if m.embeddings is None:
                 continue
             source = by_name.get(m.embeddings)
             where = f"model {m.name!r}: embeddings = {m.embeddings!r}"
+            if m.kind in EMBEDDING_KINDS:
+                raise ValueError(
+                    f"{where}: a {m.kind!r} reads images, not embeddings; give them to a tree or linear model"
+                )
             if source is None:
                 raise ValueError(
                     f"{where} is not a model of the spec; models: {allowed(by_name)}."
@@ -668,8 +672,6 @@ class CompetitionSpec(_Strict):
                 raise ValueError(
                     f"{where} is a {source.kind!r}; embeddings come from an image net ({allowed(EMBEDDING_KINDS)})"
                 )
-            if source.embeddings is not None:
-                raise ValueError(f"{where} reads embeddings itself (of {source.embeddings!r}); name a net without")
 
     def _check_pipelines(self) -> None:
         declared = self.pipelines

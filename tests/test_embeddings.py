@@ -244,11 +244,12 @@ def test_bad_embeddings_sources_are_config_errors(embeddings: str, kind: str, ma
         spec_of(tmp_path, models)
 
 
-def test_a_net_reading_embeddings_is_no_source(tmp_path: Path) -> None:
-    models = [{**MODELS[0], "embeddings": "cnn2"}, {"name": "cnn2", "kind": "cnn", "params": NET}]
-    models.append({"name": "tree", "kind": "lightgbm", "embeddings": "cnn"})
-    with pytest.raises(ConfigError, match=r"model 'cnn': embeddings = 'cnn2'|reads embeddings itself"):
-        spec_of(tmp_path, models)
+def test_a_net_neither_reads_embeddings_nor_gives_them_when_it_reads_some(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"model 'cnn2': embeddings = 'cnn': a 'cnn' reads images, not embeddings"):
+        spec_of(tmp_path, [*MODELS, {"name": "cnn2", "kind": "cnn", "embeddings": "cnn", "params": NET}])
+    chained = [*MODELS, {"name": "lin", "kind": "linear", "embeddings": "lgbm_emb"}]
+    with pytest.raises(ConfigError, match=r"model 'lin': embeddings = 'lgbm_emb' is a 'lightgbm'"):
+        spec_of(tmp_path, chained)
 
 
 def test_embed_net_takes_the_input_of_the_output_layer_of_a_resnet_and_a_hybrid() -> None:
