@@ -41,7 +41,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         assert main(["blend", "runs/demo-photos", "--method", "all"]) == 0
         assert main(["submit", "runs/demo-photos", "--best", "--out", "submission.csv"]) == 0
         argv = ["predict", "runs/demo-photos", "--test", "data/demo-photos/test.csv", "--images"]
-        argv += ["data/demo-photos/test", "--model", "lgbm_embeddings", "--out", "predicted.csv"]
+        argv += ["data/demo-photos/test", "--model", "lgbm_emb_resnet", "--out", "predicted.csv"]
         assert main(argv) == 0
     return root, printed.getvalue()
 
@@ -69,11 +69,12 @@ def test_every_model_beats_chance_and_the_blend_is_written(photos: tuple[Path, s
     root, printed = photos
     models = {m.name: m for m in leaderboard(root / "runs" / "demo-photos")}
     assert {m.name: m.status for m in models.values()} == dict.fromkeys(models, "ok")
-    assert set(models) == {"baseline", "cnn", "resnet18", "hybrid", "lgbm_pixels", "lgbm_embeddings"}
+    assert set(models) == {"baseline", "cnn", "resnet18", "hybrid", "lgbm_pixels", "lgbm_emb_resnet", "lgbm_emb_cnn"}
     for name, m in models.items():
         if name != "baseline":
             assert m.cv > models["baseline"].cv + 0.15, (name, m.cv)
-    assert "embeddings of model 'cnn' built" in printed and "Blend leaderboard" in printed
+    assert "embeddings of model 'cnn' built" in printed and "embeddings of model 'resnet18' built" in printed
+    assert "Blend leaderboard" in printed
     sub = pl.read_csv(root / "submission.csv")
     solution = pl.read_csv(root / "data" / "demo-photos" / "solution.csv")
     assert sub["id"].to_list() == solution["id"].to_list()
@@ -91,7 +92,7 @@ def test_the_resnet_starts_from_the_demos_checkpoint(photos: tuple[Path, str]) -
 
 def test_predict_of_the_embeddings_reader_reproduces_its_test_predictions(photos: tuple[Path, str]) -> None:
     root = photos[0]
-    stored = RunStore(root / "runs" / "demo-photos").read_predictions("lgbm_embeddings", "test")
+    stored = RunStore(root / "runs" / "demo-photos").read_predictions("lgbm_emb_resnet", "test")
     predicted = pl.read_csv(root / "predicted.csv")  # a submission: each row's most probable photo
     assert predicted["id"].to_list() == stored["id"].to_list()
     classes = np.array([c.removeprefix("p_") for c in stored.columns[1:]])

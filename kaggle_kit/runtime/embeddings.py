@@ -285,6 +285,7 @@ def _build_for(session: RunSession, source: str) -> str | None:
         session.job.context.threads,
     )
     folds = session.folds
+    reused = _index(session.store.model_dir(source, session.key(spec)) / FOLDER) is not None
     try:
         build(
             session.store,
@@ -298,7 +299,8 @@ def _build_for(session: RunSession, source: str) -> str | None:
         )
     except KitError as exc:
         return str(exc)
-    session.say(f"embeddings of model {source!r} built ({session.store.model_dir(source, session.key(spec)) / FOLDER})")
+    folder = session.store.model_dir(source, session.key(spec)) / FOLDER
+    session.say(f"embeddings of model {source!r} {'reused' if reused else 'built'} ({folder})")
     return None
 
 
