@@ -259,11 +259,15 @@ def test_embed_net_takes_the_input_of_the_output_layer_of_a_resnet_and_a_hybrid(
     pixels = rng.normal(size=(24, 64)).astype(np.float32)
     y = rng.integers(0, 2, 24)
     ctx = FitContext("binary", 2, kaggle_kit.metrics.get_metric("log_loss"), 0, "cpu", 1)
-    common = {"epochs": 1, "patience": 0, "batch_size": 8}
+    common = {"epochs": 1, "patience": 0, "batch_size": 24}
     names = tuple(f"pixel{k}" for k in range(64))
     X = FeatureMatrix(pixels, names, ())
     resnet = make_adapter(
-        ModelSpec(name="r", kind="cnn", params={**common, "image_shape": [8, 8, 1], "backbone": "resnet18"})
+        ModelSpec(
+            name="r",
+            kind="cnn",
+            params={**common, "image_shape": [8, 8, 1], "backbone": "resnet18", "small_input": False},
+        )
     )
     net = resnet.fit(X, y, X, y, ctx).model
     (x,) = FAMILIES["cnn"].inputs("r", net.config["params"]).arrays(X, net.config["inputs"])
