@@ -223,11 +223,13 @@ def test_a_reader_whose_net_is_not_fitted_fails_saying_so(tmp_path: Path) -> Non
     assert "not fitted; run it too" in (reader.error or "")
 
 
-def test_embeddings_under_a_time_limit_are_refused(tmp_path: Path) -> None:
+def test_embeddings_under_a_time_limit_or_on_ray_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"model 'lgbm_emb': embeddings are not supported with a time limit"):
         runner.run(
             spec_of(tmp_path, MODELS), runs_root=tmp_path / "runs", train=shapes(60, 1), time_limit=30, progress=None
         )
+    with pytest.raises(ConfigError, match=r"model 'lgbm_emb': embeddings are not supported on the Ray executor"):
+        runner.run(spec_of(tmp_path, MODELS), runs_root=tmp_path / "ray", train=shapes(60, 1), executor="ray")
 
 
 @pytest.mark.parametrize(

@@ -252,6 +252,11 @@ def execute_in_stages(session: RunSession, pending: list[Task]) -> dict[str, str
     readers = [t for t in pending if t.model.embeddings is not None]
     if not readers:
         return session.execute(pending)
+    if session.settings.executor == "ray":  # a Ray task fits in a scratch store, where the net's files are not
+        raise ConfigError(
+            f"model {readers[0].model.name!r}: embeddings are not supported on the Ray executor yet (its tasks read "
+            "the net's embeddings from the run folder); set run.executor = 'local'"
+        )
     first = [t for t in pending if t.model.embeddings is None]
     errors = dict(session.execute(first)) if first else {}
     blocked: dict[str, str] = {}
