@@ -7,6 +7,7 @@ pixels cannot learn a shape that moves; the CNN's pooled features name it wherev
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -19,10 +20,12 @@ from kaggle_kit.blend.inputs import run_folds
 from kaggle_kit.config import ModelSpec, build_spec
 from kaggle_kit.errors import ConfigError, StoreError
 from kaggle_kit.features import FeatureMatrix
+from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import FitContext, make_adapter
 from kaggle_kit.models.nn.families import FAMILIES
 from kaggle_kit.predict.models import encoder_for
 from kaggle_kit.runtime import embeddings, runner
+from kaggle_kit.runtime.progress import PlainProgress
 from kaggle_kit.runtime.store import RunStore
 
 torch = pytest.importorskip("torch")
@@ -83,7 +86,8 @@ class ShapesRun:
         self.train, self.test = frame[:N_TRAIN], frame[N_TRAIN:].drop("label")
         self.truth = frame[N_TRAIN:]["label"].to_numpy()
         self.spec = spec_of(root, MODELS)
-        self.fits: list[tuple[FeatureMatrix, FeatureMatrix]] = []  # what lgbm_emb was fitted on, fold by fold
+        self.fits: list[tuple[FeatureMatrix, FeatureMatrix]] = []
+        self.shown = io.StringIO()  # what a user sees  # what lgbm_emb was fitted on, fold by fold
         real = runner.make_adapter
 
         def spy(model: ModelSpec):  # records the reader's matrices; fits as usual
@@ -105,7 +109,7 @@ class ShapesRun:
                 runs_root=root / "runs",
                 train=self.train,
                 test=self.test,
-                progress=None,
+                progress=PlainProgress(self.shown, metric=get_metric("accuracy")),
                 record_history=False,
             )
         assert all(m.status == "ok" for m in result.models), [(m.name, m.error) for m in result.models]
@@ -124,7 +128,7 @@ class ShapesRun:
         forward pass up to the head's last layer (stem, blocks, pooling, flatten; dropout is off in eval)."""
         spec = self.spec.model("cnn")
         key = self.store.current_models()["cnn"]
-        ctx = FitContext("multiclass", 3, kaggle_kit.metrics.get_metric("accuracy"), 0, "cpu", 1)
+        ctx = FitContext("multiclass", 3, get_metric("accuracy"), 0, "cpu", 1)
         out = []
         for r, k in self.folds.tasks():
             folder = self.store.fold_dir("cnn", key, r, k)
@@ -171,6 +175,13 @@ def test_no_embedding_comes_from_a_net_that_saw_its_row(shapes_run: ShapesRun) -
         np.testing.assert_allclose(X_valid.X[:, emb], oof[valid_idx], atol=1e-4)
         # the fold's own net (which trained on these rows) embeds them otherwise: the check can tell the two apart
         assert np.abs(X_train.X[:, emb] - nets[k][train_idx]).max() > 1e-2
+
+
+def test_the_net_fits_first_then_its_embeddings_then_its_reader(shapes_run: ShapesRun) -> None:
+    text = shapes_run.shown.getvalue()
+    built = text.index("embeddings of model 'cnn' built")
+    assert text.index("cnn            CV accuracy") < built < text.index("lgbm_emb       CV accuracy")
+    assert "12/12 task(s) done" in text  # the readers' folds add to the count of the first batch
 
 
 def test_the_embeddings_are_stored_as_plain_arrays_with_checksums(shapes_run: ShapesRun) -> None:
@@ -260,7 +271,7 @@ def test_embed_net_takes_the_input_of_the_output_layer_of_a_resnet_and_a_hybrid(
     rng = np.random.default_rng(0)
     pixels = rng.normal(size=(24, 64)).astype(np.float32)
     y = rng.integers(0, 2, 24)
-    ctx = FitContext("binary", 2, kaggle_kit.metrics.get_metric("log_loss"), 0, "cpu", 1)
+    ctx = FitContext("binary", 2, get_metric("log_loss"), 0, "cpu", 1)
     common = {"epochs": 1, "patience": 0, "batch_size": 24}
     names = tuple(f"pixel{k}" for k in range(64))
     X = FeatureMatrix(pixels, names, ())
