@@ -184,6 +184,14 @@ def test_the_net_fits_first_then_its_embeddings_then_its_reader(shapes_run: Shap
     assert "12/12 task(s) done" in text  # the readers' folds add to the count of the first batch
 
 
+def test_the_report_ranks_the_embeddings_the_reader_split_on(shapes_run: ShapesRun) -> None:
+    from kaggle_kit.report.training import feature_importance
+
+    importance = feature_importance(shapes_run.store, "lgbm_emb")
+    assert importance is not None and importance.features[0].startswith("emb_cnn_")
+    assert len(importance.features) == 16 and sum(importance.share) == pytest.approx(1.0)
+
+
 def test_the_embeddings_are_stored_as_plain_arrays_with_checksums(shapes_run: ShapesRun) -> None:
     key = shapes_run.store.current_models()["cnn"]
     folder = shapes_run.run_dir / "models" / "cnn" / key / "embeddings"
