@@ -3,7 +3,8 @@ scikit-image's bundled photos as image files, a checkpoint the demo pretrained i
 ResNet-18, the hybrid, LightGBM on pixels and on the CNN's out-of-fold embeddings, every blend, a submission, and
 `kaggle-kit predict` of the embeddings' reader from the run folder.
 
-About 3 minutes on a busy 2-core machine (the ResNet-18 folds most of it): marked slow, run in CI.
+Measured on the shared 2-core machine: 61 s at a load of 8, 3.5 min at 10-12, 6.8 min at 17-19 (the ResNet-18
+folds the most): marked slow, run in CI.
 """
 
 from __future__ import annotations
