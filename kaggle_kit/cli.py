@@ -293,8 +293,8 @@ def _names(text: str | None) -> list[str] | None:
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from .demo import DEMOS, make_demo
 
-    for name in args.names or list(DEMOS):
-        print(f"{name}: {make_demo(name, args.out)}")
+    for name in args.names or list(DEMOS):  # the image demo by name: it pretrains its checkpoint (minutes)
+        print(f"{name}: {make_demo(name, args.out, small=args.small)}")
     return 0
 
 
@@ -493,8 +493,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_offline_wheels)
 
     p = sub.add_parser("demo-data", help="write the demo competitions' files (Kaggle layout)")
-    p.add_argument("names", nargs="*", help="demo names (default: all)")
+    p.add_argument(
+        "names", nargs="*", help="demo names (default: the table demos; demo-photos by name, it takes minutes)"
+    )
     p.add_argument("--out", default="data", help="folder to write into (default: data)")
+    p.add_argument("--small", action="store_true", help="fewer images (demo-photos), e.g. for tests")
     p.set_defaults(func=_cmd_demo_data)
 
     p = sub.add_parser("demo", help="create the demo data, run the demo competitions, write submissions")

@@ -48,6 +48,8 @@ MAX_SEED = 2**32 - 1
 #: The kinds whose early stopping counts boosting rounds on a metric (``early_stopping_metric``); nets choose theirs
 #: with ``params.monitor``.
 BOOSTING_KINDS = ("xgboost", "lightgbm", "lightgbm_xt", "catboost")
+#: net kinds whose penultimate-layer features another model may read (``ModelSpec.embeddings``)
+EMBEDDING_KINDS = ("cnn", "hybrid")
 EarlyStoppingMetric = Literal["auto", "metric", "loss"]
 #: how a model of a distribution task predicts one (kaggle_kit.models.distribution): "auto" = the family's natural way
 DistributionMethod = Literal["auto", "bins", "gaussian", "residuals", "head"]
@@ -529,6 +531,11 @@ class ModelSpec(_Strict):
         description="what boosting rounds are early-stopped on: 'metric' = the competition metric, 'loss' = log "
         "loss / RMSE, 'auto' = the choice measured better (benchmarks/early_stopping.py): today the loss",
     )
+    embeddings: str | None = Field(
+        default=None,
+        description="name of an image net of the spec (kind cnn or hybrid) whose penultimate-layer features, out of "
+        "fold, are added to this model's columns as emb_<net>_<i> (kaggle_kit.runtime.embeddings)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -799,6 +806,7 @@ class CompetitionSpec(_Strict):
             )
         self._check_pipelines()
         self._check_pseudo_label(names)
+        self._check_embeddings()
         return self
 
     def _check_pseudo_label(self, names: list[str]) -> None:
@@ -835,6 +843,30 @@ class CompetitionSpec(_Strict):
         wants = "bins" if metric.needs == "cdf" else "quantiles"
         if getattr(self.distribution, wants) is None:
             raise ValueError(f"metric {self.metric!r} scores predictions at distribution.{wants}; set that instead")
+
+    def _check_embeddings(self) -> None:
+        """A model's ``embeddings`` name an image net of the spec; an image net reads none (so none is chained)."""
+        by_name = {m.name: m for m in self.models}
+        for m in self.models:
+            if m.embeddings is None:
+                continue
+            source = by_name.get(m.embeddings)
+            where = f"model {m.name!r}: embeddings = {m.embeddings!r}"
+            if m.kind in EMBEDDING_KINDS:
+                raise ValueError(
+                    f"{where}: a {m.kind!r} reads images, not embeddings; give them to a tree or linear model"
+                )
+            if source is None:
+                raise ValueError(
+                    f"{where} is not a model of the spec; models: {allowed(by_name)}."
+                    f"{did_you_mean(m.embeddings, by_name)}"
+                )
+            if source.name == m.name:
+                raise ValueError(f"{where} names the model itself; name an image net (kind cnn or hybrid)")
+            if source.kind not in EMBEDDING_KINDS:
+                raise ValueError(
+                    f"{where} is a {source.kind!r}; embeddings come from an image net ({allowed(EMBEDDING_KINDS)})"
+                )
 
     def _check_pipelines(self) -> None:
         declared = self.pipelines

@@ -4,7 +4,9 @@ in the Kaggle file layout.
 Each demo folder holds ``train.csv``, ``test.csv`` (no target), ``sample_submission.csv`` and ``solution.csv`` (the
 hidden test labels, kept aside so tests can score a submission). They go through the same loading path as a real
 competition. The sequence demos (``LONG_LAYOUT``) hold long tables instead of ``train.csv`` / ``test.csv``:
-``train_sequences.csv`` and ``test_sequences.csv`` (id, step, x) and ``train_labels.csv`` (id, label).
+``train_sequences.csv`` and ``test_sequences.csv`` (id, step, x) and ``train_labels.csv`` (id, label). The image
+demo (``demo-photos``, :mod:`kaggle_kit.demo_photos`) holds image folders ``train/`` and ``test/`` beside its tables,
+and a pretrained checkpoint.
 """
 
 from __future__ import annotations
@@ -122,11 +124,14 @@ DISTRIBUTION_SAMPLES: dict[str, list[str]] = {"demo-diabetes-cdf": [f"Progressio
 #: Demos written as long tables (one row per id and step, Kaggle's sensor layout) instead of train.csv / test.csv:
 #: ``train_sequences.csv`` / ``test_sequences.csv`` (id, step, x) and ``train_labels.csv`` (id, label).
 LONG_LAYOUT = ("demo-mnist1d",)
+#: Demos of image files (``train/<id>.png``), written by their own module; ``small=True`` writes fewer images
+IMAGE_DEMOS = ("demo-photos",)
 
 
 def _files(name: str) -> tuple[str, ...]:
     data = ("train_sequences.csv", "train_labels.csv", "test_sequences.csv") if name in LONG_LAYOUT else None
-    return (*(data or ("train.csv", "test.csv")), "sample_submission.csv", "solution.csv")
+    extra = ("pretrained/resnet18-crops.pt",) if name in IMAGE_DEMOS else ()  # the image demo's checkpoint
+    return (*(data or ("train.csv", "test.csv")), "sample_submission.csv", "solution.csv", *extra)
 
 
 def _to_long(frame: pl.DataFrame) -> pl.DataFrame:
@@ -146,13 +151,20 @@ def _strata(y: pl.Series, max_classes: int = 20, n_bins: int = 10) -> pl.Series:
     return pl.Series(y.name, np.searchsorted(edges, values, side="right"))
 
 
-def make_demo(name: str, out_dir: Path | str, *, test_fraction: float = 0.2, seed: int = 0) -> Path:
-    """Write demo ``name`` into ``out_dir/name`` (skipped if already there); returns that folder."""
-    if name not in DEMOS:
-        raise ConfigError(f"unknown demo {name!r}; available: {allowed(DEMOS)}")
+def make_demo(
+    name: str, out_dir: Path | str, *, test_fraction: float = 0.2, seed: int = 0, small: bool = False
+) -> Path:
+    """Write demo ``name`` into ``out_dir/name`` (skipped if already there); returns that folder. ``small``: fewer
+    rows, for tests (the image demos only)."""
+    if name not in (*DEMOS, *IMAGE_DEMOS):
+        raise ConfigError(f"unknown demo {name!r}; available: {allowed([*DEMOS, *IMAGE_DEMOS])}")
     folder = Path(out_dir) / name
     if all((folder / f).is_file() for f in _files(name)):
         return folder
+    if name in IMAGE_DEMOS:
+        from .demo_photos import write_photos
+
+        return write_photos(folder, small=small, seed=seed)
     loader, placeholder = DEMOS[name]
     frame, target = loader()
     rng = np.random.default_rng(seed)

@@ -367,6 +367,11 @@ BEFORE_RUN: list[Case] = [
         config('kind = "sklearn"', 'kind = "sklearn"\nparmas = {}'),
         ("unknown key 'models[0].parmas'", "Did you mean 'params'?"),
     ),
+    Case(
+        "config-embeddings-unknown-model",
+        config('kind = "sklearn"', 'kind = "sklearn"\nembeddings = "cnn"'),
+        ("model 'logreg': embeddings = 'cnn' is not a model of the spec; models: 'logreg'",),
+    ),
     Case("config-bad-task", config('task = "binary"', 'task = "binray"'), ("task must be one of", "'binary'?")),
     Case(
         "config-unknown-metric",

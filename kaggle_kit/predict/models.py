@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..errors import KitError, StoreError
+from ..errors import ConfigError, KitError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, Fitted, ModelAdapter, make_adapter
+from ..runtime.embeddings import FoldEmbeddings, fold_embedder, read_index
 from .run_folder import RunFolder
 
 REFIT = "refit"  #: the folder, beside ``folds/``, of a model refit on all training rows
@@ -69,10 +70,13 @@ def predict_folder(
     threads: int,
     device: str,
     images: Any = None,
+    embeddings: FoldEmbeddings | None = None,
 ) -> np.ndarray:
     """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
     predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32.
-    ``images``: the test rows' streamed image files (:func:`~kaggle_kit.predict.new_rows.test_images`)."""
+    ``images``: the test rows' streamed image files (:func:`~kaggle_kit.predict.new_rows.test_images`);
+    ``embeddings``: a reader's net's embeddings of ``test``, one per fold net, over which its predictions are
+    averaged as the runner averaged them (:mod:`kaggle_kit.runtime.embeddings`)."""
     from ..runtime.runner import _from_fit_space
 
     spec = folder.model_spec(name)
@@ -85,7 +89,12 @@ def predict_folder(
         X = encoder_for(state, adapter)(test)
     except (KeyError, TypeError) as exc:
         raise StoreError(f"{model_dir / 'features.json'} is not a fitted feature state ({exc})") from None
-    pred = _from_fit_space(adapter.predict(fitted, X, ctx), folder.metric)
+    raw = (
+        adapter.predict(fitted, X, ctx)
+        if embeddings is None
+        else embeddings.predict_test(lambda rows: adapter.predict(fitted, rows, ctx), X)
+    )
+    pred = _from_fit_space(raw, folder.metric)
     pred, _ = folder.metric.clip(pred)
     return np.asarray(pred, dtype=np.float32)
 
@@ -104,6 +113,12 @@ def model_predictions(
     folds and repeats as the runner averages the stored test predictions, or its model refit on all rows."""
     folder.check_model(name)
     model_root = folder.store.model_dir(name, folder.key(name))
+    source = folder.model_spec(name).embeddings
+    if refit and source is not None:
+        raise ConfigError(
+            f"model {name!r} reads the out-of-fold embeddings of {source!r}; a model refit on all rows has no "
+            "out-of-fold embeddings to read, so it is not built: predict with the fold models (without --refit)"
+        )
     if refit:
         refit_dir = model_root / REFIT
         if not (refit_dir / "result.json").is_file():
@@ -117,9 +132,28 @@ def model_predictions(
         return predict_folder(folder, name, refit_dir, 0, test, threads=threads, device=device, images=images)
     total: np.ndarray | None = None
     tasks = list(folder.folds().tasks())
+    embedded = new_row_embeddings(folder, source, test, threads=threads, device=device) if source else {}
     for r, k in tasks:
         fold_dir, _ = folder.fold(name, r, k)
-        pred = predict_folder(folder, name, fold_dir, r, test, threads=threads, device=device, images=images)
+        pred = predict_folder(
+            folder, name, fold_dir, r, test, threads=threads, device=device, images=images, embeddings=embedded.get(r)
+        )
         total = pred.astype(np.float64) if total is None else total + pred
     assert total is not None
     return (total / len(tasks)).astype(np.float32)
+
+
+def new_row_embeddings(
+    folder: RunFolder, source: str, test: pl.DataFrame, *, threads: int, device: str
+) -> dict[int, FoldEmbeddings]:
+    """Net ``source``'s embeddings of new rows, per repeat: one array per fold net (each fold folder verified)."""
+    spec = folder.model_spec(source)
+    index = read_index(folder.store, source, folder.key(source))  # built by the run: says what the columns are
+    per_repeat: dict[int, list[np.ndarray]] = {}
+    for r, k in folder.folds().tasks():
+        fold_dir, _ = folder.fold(source, r, k)
+        embed = fold_embedder(spec, fold_dir, folder.fit_context(r, threads=threads, device=device))
+        per_repeat.setdefault(r, []).append(embed(test))
+    columns, image = tuple(index["columns"]), tuple(index["image_columns"])
+    empty = np.zeros((0, len(columns)), dtype=np.float32)  # no OOF rows: new rows are all test rows
+    return {r: FoldEmbeddings(columns, empty, tuple(arrays), image) for r, arrays in per_repeat.items()}

@@ -75,6 +75,11 @@ def refit(
     for name in pseudo:
         say(f"refit skips {name!r}: a pseudo-labelled model predicts with its fold models")
     names = [n for n in names if n not in pseudo]
+    if not models:  # every model: those reading a net's embeddings have no refit (refit_model says why)
+        readers = [n for n in names if folder.model_spec(n).embeddings is not None]
+        for name in readers:
+            say(f"not refit {name!r}: it reads out-of-fold embeddings, so it predicts with its fold models")
+        names = [n for n in names if n not in readers]
     data = _training_data(folder, train)
     out = []
     for name in names:
@@ -117,6 +122,12 @@ def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:
 def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads: int = 1) -> RefitResult:
     from ..runtime.runner import _to_fit_space
 
+    source = folder.model_spec(name).embeddings
+    if source is not None:
+        raise ConfigError(
+            f"model {name!r} reads the out-of-fold embeddings of {source!r}, which a model fit on all rows cannot "
+            "have (no net held its rows out): refit is not built for it; predict with its fold models"
+        )
     summary = folder.store.read_summary(name)
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
     spec = resolve_files(refit_spec(folder.model_spec(name), iterations), folder.spec.base_dir)

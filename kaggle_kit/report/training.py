@@ -122,7 +122,8 @@ def feature_importance(store: RunStore, name: str) -> Importance | None:
         gains = reader(model_file, names)
         total = sum(gains.values())
         shares.append({k: v / total for k, v in gains.items()} if total > 0 else {})
-        for n in names or gains:
+        # the fold's features, unless the model saw other columns (a net's embeddings in place of its pixels)
+        for n in names if names and set(gains) <= set(names) else gains:
             if n not in all_names:
                 all_names.append(n)
     if not shares:

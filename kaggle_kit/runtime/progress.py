@@ -176,8 +176,11 @@ class _Tally(RunProgress, ABC):
         self.running: dict[tuple[str, int, int], tuple[Task, int]] = {}
 
     def start(self, planned: int, deadline: float | None = None) -> None:
-        self.planned, self.deadline = planned, deadline
-        self.started_at = time.monotonic()
+        """Each batch of tasks (a time limit's waves; a net's folds, then its embeddings' readers) adds to the counts
+        and the clock of the first."""
+        if not (self.planned or self.done or self.failed):
+            self.started_at = time.monotonic()
+        self.planned, self.deadline = self.done + self.failed + planned, deadline
 
     def task_started(self, task: Task, threads: int) -> None:
         self.running[(task.model.name, task.repeat, task.fold)] = (task, threads)

@@ -54,6 +54,7 @@ from ..presets import DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
 from ..readers.images import image_mode, image_shape
 from ..readers.sequences import sequence_layout
+from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds
 from .pool import WorkerPool
@@ -97,7 +98,12 @@ def baseline_spec() -> ModelSpec:
 
 
 #: ModelSpec fields added after results were first stored, and the value that means "as before"
-_NEW_MODEL_FIELDS: dict[str, Any] = {"seed": None, "early_stopping_metric": "auto", "distribution": "auto"}
+_NEW_MODEL_FIELDS: dict[str, Any] = {
+    "seed": None,
+    "early_stopping_metric": "auto",
+    "distribution": "auto",
+    "embeddings": None,
+}
 
 
 def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: str) -> str:
@@ -130,6 +136,8 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
     steps = spec.feature_steps(model)  # the pipeline's steps, after data.text's text step (if any)
     if steps is not None:
         payload["pipeline"] = steps
+    if model.embeddings is not None:  # the source net's key: refitting the net refits its readers
+        payload["embeddings"] = model_key(spec.model(model.embeddings), spec, data_fp, folds_fp)
     if model.kind in BOOSTING_KINDS and model.early_stopping_metric == "auto":
         metric = get_metric(spec.metric)
         stops_on = stopping_metric(metric, spec.task)
@@ -240,6 +248,8 @@ def _run(
         outcome = session.fit_all(models, current=[baseline_spec(), *spec.models])
     else:
         from .search.driver import drive
+
+        embeddings.check_supported(models)
 
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
@@ -430,7 +440,7 @@ class RunSession:
             self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
         self.start(len(pending))
         self.write_meta(current)
-        errors = self.execute(pending)
+        errors = embeddings.execute_in_stages(self, pending)  # a net's embeddings before the models reading them
         results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
         return FitOutcome(results, fitted=len(pending), reused=reused)
 
@@ -612,6 +622,9 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         del train_out
         encode = partial(pipeline.transform_matrix, state=state)
     X_valid = encode(valid_rows)
+    emb = embeddings.for_fold(ctx, task)  # a net's out-of-fold embeddings as columns (runtime/embeddings.py)
+    if emb is not None:
+        X_train, X_valid = emb.rows(X_train, train_idx), emb.rows(X_valid, valid_idx)
     del train_rows, valid_rows  # the matrices are what the fit needs: do not hold the frames beside them
     X_fit, y_fit, fit_with, n_pseudo = X_train, y_train, fit_ctx, 0
     if pseudo is not None and data.test is not None and pseudo.rows.size:  # encoded as the test rows are
@@ -630,7 +643,13 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     valid_pred = _from_fit_space(adapter.predict(fitted, X_valid, fit_ctx), metric)
     test_pred = None
     if data.test is not None:
-        test_pred = _from_fit_space(adapter.predict(fitted, encode(data.test), fit_ctx), metric)
+        X_test = encode(data.test)
+        raw = (
+            adapter.predict(fitted, X_test, fit_ctx)
+            if emb is None
+            else emb.predict_test(lambda X: adapter.predict(fitted, X, fit_ctx), X_test)
+        )
+        test_pred = _from_fit_space(raw, metric)
     predict_seconds = time.perf_counter() - start
     _check_finite(valid_pred, test_pred, f"model {task.model.name!r} repeat {task.repeat} fold {task.fold + 1}")
     # the one place predictions are clipped into the metric's domain (RMSLE: >= 0; probabilities: [0, 1])

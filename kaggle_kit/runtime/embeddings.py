@@ -1,0 +1,320 @@
+"""Image embeddings for the trees: a fitted image net's penultimate-layer features, out of fold, as columns of
+another model (``embeddings = "<net>"`` on a ``[[models]]`` table).
+
+The scheme (one fold assignment per run, shared by every model):
+
+* **OOF embeddings.** After the net's folds are fitted, each fold model ``j`` embeds its own validation rows (fold
+  ``j``), which it never trained on: ``oof_r{r}.npy`` holds, for every training row, the embedding from the one fold
+  model of repeat ``r`` that held it out. (A row no fold validates, e.g. the first block of ``past`` time folds, is
+  NaN.) Each fold model also embeds the test rows: ``test_r{r}_f{j}.npy``.
+* **The reader's fold k.** Its training rows (folds ``j != k``) and its validation rows (fold ``k``) all take their
+  OOF embeddings, so no row's embedding comes from a net that trained on that row, in training or in validation.
+* **Test rows.** The reader's fold-k model predicts the test rows once with each net fold model's test embeddings
+  and averages those predictions (then the folds are averaged as for any model). Features of separately trained
+  nets are not aligned unit by unit, so averaging the *embeddings* over the fold nets would hand the trees a vector
+  no training row ever had; each single net's embedding of a test row is distributed as the OOF embeddings are.
+* **What is left** (documented, as for any stacking on OOF with one fold assignment, the kit's stack blend
+  included): the embedding of a training row of fold ``j`` comes from net ``j``, which trained on fold ``k``, the
+  reader's validation rows. No row's own label reaches its own embedding, but the validation rows' labels shaped
+  the net that embedded the training rows, a second-order effect. A fully nested scheme (a net per pair of folds,
+  K(K-1) nets) would remove it at K-1 times the cost; not built. ``tests/test_embeddings.py`` checks the first two
+  points exactly (every training and validation embedding equals the held-out fold model's own, recomputed) and
+  that labels the net could only memorise give chance accuracy.
+
+The files live in the net's model folder, ``models/<net>/<key>/embeddings/`` (``.npy``, ``allow_pickle=False``;
+``embeddings.json`` lists each file's SHA-256 and is written last, so its presence means the set is whole). They are
+built once after the net's folds, and reused while the net's key is the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from ..config import ModelSpec
+from ..errors import ConfigError, KitError, StoreError
+from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..models import FitContext, make_adapter
+from .store import FoldResult, RunStore, atomic_write, npy_bytes, sha256_bytes
+
+if TYPE_CHECKING:
+    from .executors import Context, Task
+    from .runner import RunSession
+
+FOLDER = "embeddings"
+INDEX = "embeddings.json"
+FORMAT = 1
+
+
+def column_names(source: str, dim: int) -> list[str]:
+    """``emb_<net>_0 .. emb_<net>_{dim-1}``: the columns a reader gets."""
+    return [f"emb_{source}_{i}" for i in range(dim)]
+
+
+# ------------------------------------------------------------------------------------------------ embedding rows
+def _encoder(state: dict[str, Any]) -> Callable[[pl.DataFrame], FeatureMatrix]:
+    """The net's fitted feature state (its fold's ``features.json``) as a function of rows."""
+    if "steps" in state:
+        pipeline = Pipeline.from_state(state)
+        return lambda rows: pipeline.transform_matrix(rows, state)
+    encoder = TableEncoder(tuple(state["features"]), tuple(state["levels"]))
+    return lambda rows: encoder.transform(rows, state)
+
+
+@dataclass(frozen=True)
+class Embedder:
+    """One fold's net as ``rows -> (n, D)`` embeddings, and the image columns it reads (what they replace)."""
+
+    embed: Callable[[pl.DataFrame], np.ndarray]
+    image_columns: tuple[str, ...]
+
+    def __call__(self, rows: pl.DataFrame) -> np.ndarray:
+        return self.embed(rows)
+
+
+def fold_embedder(source: ModelSpec, fold_dir: Path, ctx: FitContext) -> Embedder:
+    """The net of one fold folder (verified by the caller)."""
+    from ..models.nn.embed import embed_net
+    from ..models.nn.net import FittedNet
+
+    adapter = make_adapter(source)
+    state = json.loads((fold_dir / "features.json").read_text())
+    fitted = adapter.load(fold_dir / adapter.file_name, ctx).model
+    if not isinstance(fitted, FittedNet):
+        raise KitError(f"model {source.name!r} ({source.kind}) is not a net: it has no embeddings")
+    encode = _encoder(state)
+    inputs = fitted.config["inputs"]
+    image = inputs["image_columns"] if inputs.get("layout") == "hybrid" else fitted.config["columns"]
+    return Embedder(lambda rows: embed_net(fitted, encode(rows), device=ctx.device, threads=ctx.threads), tuple(image))
+
+
+def build(
+    store: RunStore,
+    source: ModelSpec,
+    key: str,
+    train: pl.DataFrame,
+    test: pl.DataFrame | None,
+    fold_tasks: Iterable[tuple[int, int]],
+    valid_rows: Callable[[int, int], np.ndarray],
+    ctx: FitContext,
+) -> Path:
+    """Write the net's OOF and per-fold test embeddings (see the module's scheme) unless already there; the folder."""
+    folder = store.model_dir(source.name, key) / FOLDER
+    if _index(folder) is not None:
+        return folder
+    blobs: dict[str, bytes] = {}
+    oof: dict[int, np.ndarray] = {}
+    dim, image_columns = 0, ()
+    for r, k in fold_tasks:
+        fold_dir = store.fold_dir(source.name, key, r, k)
+        checked = store.check_fold(fold_dir)
+        if not isinstance(checked, FoldResult):
+            raise StoreError(f"{checked}: the embeddings of model {source.name!r} need its fold r{r}_f{k}")
+        embed = fold_embedder(source, fold_dir, ctx)
+        image_columns = embed.image_columns
+        idx = valid_rows(r, k)
+        values = embed(train[idx])
+        dim = values.shape[1]
+        if r not in oof:
+            oof[r] = np.full((train.height, dim), np.nan, dtype=np.float32)
+        oof[r][idx] = values
+        if test is not None:
+            blobs[f"test_r{r}_f{k}.npy"] = npy_bytes(embed(test))
+    for r, values in oof.items():
+        blobs[f"oof_r{r}.npy"] = npy_bytes(values)
+    for name, blob in blobs.items():
+        atomic_write(folder / name, blob)
+    index = {
+        "format": FORMAT,
+        "source": source.name,
+        "key": key,
+        "dim": dim,
+        "columns": column_names(source.name, dim),
+        "image_columns": list(image_columns),
+        "files": {name: sha256_bytes(blob) for name, blob in blobs.items()},
+    }
+    atomic_write(folder / INDEX, json.dumps(index, indent=1).encode())  # last: its presence means the set is whole
+    return folder
+
+
+def _index(folder: Path) -> dict[str, Any] | None:
+    try:
+        index = json.loads((folder / INDEX).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return index if isinstance(index, dict) and index.get("format") == FORMAT else None
+
+
+def _load(folder: Path, name: str, digest: str | None) -> np.ndarray:
+    path = folder / name
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise StoreError(f"{path} is missing; delete {folder} and rerun `kaggle-kit run` to rebuild it") from None
+    if sha256_bytes(blob) != digest:
+        raise StoreError(
+            f"{path} does not match the checksum in {INDEX} (a corrupted or edited file); delete {folder} and "
+            "rerun `kaggle-kit run` to rebuild the embeddings"
+        )
+    import io
+
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+# ------------------------------------------------------------------------------------------------ a reader's fold
+@dataclass(frozen=True)
+class FoldEmbeddings:
+    """One repeat's embeddings of a net, as its reader uses them: OOF rows, and each fold net's test rows."""
+
+    columns: tuple[str, ...]
+    oof: np.ndarray  # (n_train, D)
+    tests: tuple[np.ndarray, ...]  # (n_test, D) per fold net of the repeat
+    image_columns: tuple[str, ...] = ()  # the net's image input: the embeddings replace these columns
+
+    def join(self, X: FeatureMatrix, values: np.ndarray) -> FeatureMatrix:
+        """``X`` without the net's image columns, with ``values`` (the rows' embeddings) appended as
+        :attr:`columns`."""
+        clash = sorted(set(self.columns) & set(X.names))
+        if clash:
+            raise ConfigError(f"the data already has a column {clash[0]!r}, the name of an embedding; rename it")
+        replaced = set(self.image_columns)
+        keep = [j for j, n in enumerate(X.names) if n not in replaced]
+        kept = X.X if len(keep) == len(X.names) else X.X[:, keep]
+        matrix = np.ascontiguousarray(np.hstack([kept, values.astype(X.X.dtype, copy=False)]))
+        position = {j: i for i, j in enumerate(keep)}
+        categorical = tuple(position[j] for j in X.categorical if j in position)
+        return FeatureMatrix(matrix, (*(X.names[j] for j in keep), *self.columns), categorical)
+
+    def rows(self, X: FeatureMatrix, idx: np.ndarray) -> FeatureMatrix:
+        """Training rows ``idx`` (of the train table) with their OOF embeddings."""
+        return self.join(X, self.oof[idx])
+
+    def predict_test(self, predict: Callable[[FeatureMatrix], np.ndarray], X_test: FeatureMatrix) -> np.ndarray:
+        """The mean of ``predict`` over the test rows joined with each fold net's embeddings of them."""
+        return average(predict, X_test, self, self.tests)
+
+
+def average(
+    predict: Callable[[FeatureMatrix], np.ndarray], X: FeatureMatrix, emb: FoldEmbeddings, per_net: Sequence[np.ndarray]
+) -> np.ndarray:
+    total = None
+    for values in per_net:
+        pred = np.asarray(predict(emb.join(X, values)), dtype=np.float64)
+        total = pred if total is None else total + pred
+    if total is None:
+        raise StoreError(f"no test embeddings for {emb.columns[0].rsplit('_', 1)[0]}")
+    return (total / len(per_net)).astype(np.float32)
+
+
+def read_index(store: RunStore, source: str, key: str) -> dict[str, Any]:
+    """The net's ``embeddings.json``; a :class:`StoreError` saying how to build it when missing."""
+    folder = store.model_dir(source, key) / FOLDER
+    index = _index(folder)
+    if index is None:
+        raise StoreError(
+            f"the embeddings of model {source!r} are not built ({folder / INDEX} is missing); run the spec with "
+            f"model {source!r} too (its folds must be fitted first)"
+        )
+    return index
+
+
+def read(store: RunStore, source: str, key: str, repeat: int, with_test: bool) -> FoldEmbeddings:
+    folder = store.model_dir(source, key) / FOLDER
+    index = read_index(store, source, key)
+    files = index["files"]
+    oof = _load(folder, f"oof_r{repeat}.npy", files.get(f"oof_r{repeat}.npy"))
+    names = sorted((n for n in files if n.startswith(f"test_r{repeat}_f")), key=lambda n: int(n[:-4].split("_f")[1]))
+    tests = tuple(_load(folder, n, files[n]) for n in names) if with_test else ()
+    return FoldEmbeddings(tuple(index["columns"]), oof, tests, tuple(index["image_columns"]))
+
+
+def for_fold(ctx: Context, task: Task) -> FoldEmbeddings | None:
+    """The embeddings ``task``'s model reads (None when it reads none); the net's key is the run's (run.json)."""
+    source = task.model.embeddings
+    if source is None:
+        return None
+    key = ctx.store.current_models().get(source)
+    if key is None:
+        raise StoreError(f"model {task.model.name!r} reads the embeddings of {source!r}, which this run does not list")
+    return read(ctx.store, source, key, task.repeat, with_test=ctx.data.test is not None)
+
+
+# ------------------------------------------------------------------------------------------------ the run's stages
+def execute_in_stages(session: RunSession, pending: list[Task]) -> dict[str, str]:
+    """Fit ``pending``: the models reading no embeddings first, then each net's embeddings, then their readers.
+    Model name -> error text; a reader whose net failed fails with the net's reason."""
+    readers = [t for t in pending if t.model.embeddings is not None]
+    if not readers:
+        return session.execute(pending)
+    if session.settings.executor == "ray":  # a Ray task fits in a scratch store, where the net's files are not
+        raise ConfigError(
+            f"model {readers[0].model.name!r}: embeddings are not supported on the Ray executor yet (its tasks read "
+            "the net's embeddings from the run folder); set run.executor = 'local'"
+        )
+    first = [t for t in pending if t.model.embeddings is None]
+    errors = dict(session.execute(first)) if first else {}
+    blocked: dict[str, str] = {}
+    for source in sorted({t.model.embeddings for t in readers if t.model.embeddings is not None}):
+        why = errors.get(source) or _build_for(session, source)
+        if why:
+            blocked[source] = why
+    ready = [t for t in readers if t.model.embeddings not in blocked]
+    if ready:
+        errors |= session.execute(ready)
+    for t in readers:
+        source = t.model.embeddings
+        if source in blocked:
+            errors[t.model.name] = f"the embeddings of model {source!r} are missing: {blocked[source]}"
+    return errors
+
+
+def _build_for(session: RunSession, source: str) -> str | None:
+    """Build the net's embeddings; None when done, else why not."""
+    spec = session.spec.model(source)
+    todo, _ = session.tasks(spec)
+    if todo:
+        return f"{len(todo)} of its fold(s) are not fitted; run it too (it is not among the models run)"
+    assert session.job is not None
+    ctx = FitContext(
+        session.data.task,
+        session.data.n_classes,
+        session.metric,
+        session.spec.seed,
+        session.device,
+        session.job.context.threads,
+    )
+    folds = session.folds
+    reused = _index(session.store.model_dir(source, session.key(spec)) / FOLDER) is not None
+    try:
+        build(
+            session.store,
+            spec,
+            session.key(spec),
+            session.data.train,
+            session.data.test,
+            folds.tasks(),
+            lambda r, k: folds.train_valid(r, k)[1],
+            ctx,
+        )
+    except KitError as exc:
+        return str(exc)
+    folder = session.store.model_dir(source, session.key(spec)) / FOLDER
+    session.say(f"embeddings of model {source!r} {'reused' if reused else 'built'} ({folder})")
+    return None
+
+
+def check_supported(models: Sequence[ModelSpec]) -> None:
+    """Readers of embeddings need their net's folds first, which the waves of a time limit or a search do not
+    order: refuse them there (until built), naming the model."""
+    for m in models:
+        if m.embeddings is not None:
+            raise ConfigError(
+                f"model {m.name!r}: embeddings are not supported with a time limit or a [search] yet (the net's "
+                "folds must finish before its readers start); run without them, or remove embeddings"
+            )

@@ -1,0 +1,317 @@
+"""Image embeddings for the trees (``embeddings = "<net>"``, :mod:`kaggle_kit.runtime.embeddings`): a net's
+out-of-fold penultimate features as another model's columns.
+
+The task: 12 x 12 grey noise with one of three 3 x 3 shapes (plus, x, ring) at a random place. A tree on the raw
+pixels cannot learn a shape that moves; the CNN's pooled features name it wherever it is.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import kaggle_kit
+from kaggle_kit.blend.inputs import run_folds
+from kaggle_kit.config import ModelSpec, build_spec
+from kaggle_kit.errors import ConfigError, StoreError
+from kaggle_kit.features import FeatureMatrix
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.models import FitContext, make_adapter
+from kaggle_kit.models.nn.families import FAMILIES
+from kaggle_kit.predict.models import encoder_for
+from kaggle_kit.runtime import embeddings, runner
+from kaggle_kit.runtime.progress import PlainProgress
+from kaggle_kit.runtime.store import RunStore
+
+torch = pytest.importorskip("torch")
+
+SIDE = 12
+SHAPES = np.array(
+    [
+        [[0, 1, 0], [1, 1, 1], [0, 1, 0]],  # plus
+        [[1, 0, 1], [0, 1, 0], [1, 0, 1]],  # x
+        [[1, 1, 1], [1, 0, 1], [1, 1, 1]],  # ring
+    ],
+    dtype=np.float32,
+)
+NAMES = np.array(["plus", "x", "ring"])
+NET = {"epochs": 12, "patience": 0, "batch_size": 32, "lr": 3e-3, "image_shape": [SIDE, SIDE, 1], "channels": [8, 16]}
+TREE = {"num_boost_round": 200, "early_stopping_rounds": 20, "params": {"learning_rate": 0.1, "num_leaves": 7}}
+N_TRAIN, N_TEST = 300, 90
+
+
+def shapes(n: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    images = rng.normal(0, 0.35, (n, SIDE, SIDE)).astype(np.float32)
+    for i in range(n):
+        r, c = rng.integers(0, SIDE - 2, 2)
+        images[i, r : r + 3, c : c + 3] += SHAPES[y[i]]
+    frame = pl.DataFrame(images.reshape(n, -1), schema=[f"pixel{k}" for k in range(SIDE * SIDE)], orient="row")
+    return frame.with_columns(pl.Series("id", np.arange(n)), pl.Series("label", NAMES[y]))
+
+
+def spec_of(root: Path, models: list[dict], **extra: object) -> kaggle_kit.CompetitionSpec:
+    return build_spec(
+        {
+            "name": "shapes",
+            "task": "multiclass",
+            "metric": "accuracy",
+            "seed": 0,
+            "data": {"train": "train.csv", "id": "id", "target": "label"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": models,
+            **extra,
+        },
+        base_dir=root,
+    )
+
+
+MODELS = [
+    {"name": "cnn", "kind": "cnn", "params": NET},
+    {"name": "lgbm_pixels", "kind": "lightgbm", **TREE},
+    {"name": "lgbm_emb", "kind": "lightgbm", "embeddings": "cnn", **TREE},
+]
+
+
+class ShapesRun:
+    def __init__(self, root: Path) -> None:
+        frame = shapes(N_TRAIN + N_TEST, 0)
+        self.train, self.test = frame[:N_TRAIN], frame[N_TRAIN:].drop("label")
+        self.truth = frame[N_TRAIN:]["label"].to_numpy()
+        self.spec = spec_of(root, MODELS)
+        self.fits: list[tuple[FeatureMatrix, FeatureMatrix]] = []
+        self.shown = io.StringIO()  # what a user sees  # what lgbm_emb was fitted on, fold by fold
+        real = runner.make_adapter
+
+        def spy(model: ModelSpec):  # records the reader's matrices; fits as usual
+            adapter = real(model)
+            if model.name == "lgbm_emb":
+                fit = adapter.fit
+
+                def recording_fit(X_train, y_train, X_valid, y_valid, ctx):  # type: ignore[no-untyped-def]
+                    self.fits.append((X_train, X_valid))
+                    return fit(X_train, y_train, X_valid, y_valid, ctx)
+
+                adapter.fit = recording_fit  # type: ignore[method-assign]
+            return adapter
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(runner, "make_adapter", spy)
+            result = runner.run(
+                self.spec,
+                runs_root=root / "runs",
+                train=self.train,
+                test=self.test,
+                progress=PlainProgress(self.shown, metric=get_metric("accuracy")),
+                record_history=False,
+            )
+        assert all(m.status == "ok" for m in result.models), [(m.name, m.error) for m in result.models]
+        self.run_dir = result.run_dir
+        self.cv = {m.name: m.cv for m in result.models}
+        self.store = RunStore(self.run_dir)
+        self.folds = run_folds(self.store)  # the fold ids the run saved
+
+    def hidden_accuracy(self, model: str) -> float:
+        pred = self.store.read_predictions(model, "test")
+        classes = np.array([c.removeprefix("p_") for c in pred.columns[1:]])
+        return float(np.mean(classes[pred.drop("id").to_numpy().argmax(axis=1)] == self.truth))
+
+    def net_embeddings(self) -> list[np.ndarray]:
+        """Each cnn fold net's embeddings of every training row, computed here without the kit's hook: the
+        forward pass up to the head's last layer (stem, blocks, pooling, flatten; dropout is off in eval)."""
+        spec = self.spec.model("cnn")
+        key = self.store.current_models()["cnn"]
+        ctx = FitContext("multiclass", 3, get_metric("accuracy"), 0, "cpu", 1)
+        out = []
+        for r, k in self.folds.tasks():
+            folder = self.store.fold_dir("cnn", key, r, k)
+            adapter = make_adapter(spec)
+            net = adapter.load(folder / adapter.file_name, ctx).model
+            X = encoder_for(json.loads((folder / "features.json").read_text()), adapter)(self.train)
+            (x,) = FAMILIES["cnn"].inputs("cnn", net.config["params"]).arrays(X, net.config["inputs"])
+            m = net.module.eval()
+            with torch.inference_mode():
+                out.append(m.head[:-1](m.pool(m.blocks(m.stem(torch.from_numpy(x))))).numpy())
+        return out
+
+
+@pytest.fixture(scope="module")
+def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> ShapesRun:
+    return ShapesRun(tmp_path_factory.mktemp("embeddings"))
+
+
+def test_a_tree_on_the_cnn_embeddings_beats_a_tree_on_the_raw_pixels(shapes_run: ShapesRun) -> None:
+    cv = shapes_run.cv
+    assert cv["lgbm_pixels"] < cv["baseline"] + 0.1, cv  # the moving shape is invisible to a tree on pixels
+    assert cv["lgbm_emb"] > cv["lgbm_pixels"] + 0.2, cv
+    hidden = {m: shapes_run.hidden_accuracy(m) for m in ("lgbm_pixels", "lgbm_emb")}
+    assert hidden["lgbm_emb"] > hidden["lgbm_pixels"] + 0.2, hidden
+
+
+def test_no_embedding_comes_from_a_net_that_saw_its_row(shapes_run: ShapesRun) -> None:
+    """The leak test: in every fold of the reader, each training and each validation row's embedding is the one
+    made by the net fold model that held that row out, recomputed here; never the in-sample one."""
+    nets = shapes_run.net_embeddings()
+    folds = shapes_run.folds
+    held_out_by = np.empty(N_TRAIN, dtype=np.int64)
+    for j, (r, k) in enumerate(folds.tasks()):
+        train_idx, valid_idx = folds.train_valid(r, k)
+        held_out_by[valid_idx] = j
+        assert not np.isin(valid_idx, train_idx).any()
+    oof = np.stack([nets[held_out_by[i]][i] for i in range(N_TRAIN)])
+    assert len(shapes_run.fits) == folds.n_splits
+    for (r, k), (X_train, X_valid) in zip(folds.tasks(), shapes_run.fits, strict=True):
+        train_idx, valid_idx = folds.train_valid(r, k)
+        emb = [j for j, n in enumerate(X_train.names) if n.startswith("emb_cnn_")]
+        assert len(emb) == 16 and not any(n.startswith("pixel") for n in X_train.names)  # pixels replaced
+        np.testing.assert_allclose(X_train.X[:, emb], oof[train_idx], atol=1e-4)
+        np.testing.assert_allclose(X_valid.X[:, emb], oof[valid_idx], atol=1e-4)
+        # the fold's own net (which trained on these rows) embeds them otherwise: the check can tell the two apart
+        assert np.abs(X_train.X[:, emb] - nets[k][train_idx]).max() > 1e-2
+
+
+def test_the_net_fits_first_then_its_embeddings_then_its_reader(shapes_run: ShapesRun) -> None:
+    text = shapes_run.shown.getvalue()
+    built = text.index("embeddings of model 'cnn' built")
+    assert text.index("cnn            CV accuracy") < built < text.index("lgbm_emb       CV accuracy")
+    assert "12/12 task(s) done" in text  # the readers' folds add to the count of the first batch
+
+
+def test_the_report_ranks_the_embeddings_the_reader_split_on(shapes_run: ShapesRun) -> None:
+    from kaggle_kit.report.training import feature_importance
+
+    importance = feature_importance(shapes_run.store, "lgbm_emb")
+    assert importance is not None and importance.features[0].startswith("emb_cnn_")
+    assert len(importance.features) == 16 and sum(importance.share) == pytest.approx(1.0)
+
+
+def test_the_embeddings_are_stored_as_plain_arrays_with_checksums(shapes_run: ShapesRun) -> None:
+    key = shapes_run.store.current_models()["cnn"]
+    folder = shapes_run.run_dir / "models" / "cnn" / key / "embeddings"
+    index = json.loads((folder / "embeddings.json").read_text())
+    assert sorted(index["files"]) == ["oof_r0.npy", "test_r0_f0.npy", "test_r0_f1.npy", "test_r0_f2.npy"]
+    assert index["columns"] == [f"emb_cnn_{i}" for i in range(16)]
+    assert index["image_columns"] == [f"pixel{k}" for k in range(SIDE * SIDE)]
+    oof = np.load(folder / "oof_r0.npy", allow_pickle=False)
+    assert oof.shape == (N_TRAIN, 16) and oof.dtype == np.float32 and np.isfinite(oof).all()
+    assert np.load(folder / "test_r0_f1.npy", allow_pickle=False).shape == (N_TEST, 16)
+    original = (folder / "oof_r0.npy").read_bytes()
+    try:
+        (folder / "oof_r0.npy").write_bytes(original[:-4] + b"\0\0\0\0")
+        with pytest.raises(StoreError, match=r"oof_r0.npy does not match the checksum in embeddings.json"):
+            embeddings.read(shapes_run.store, "cnn", key, 0, with_test=False)
+    finally:
+        (folder / "oof_r0.npy").write_bytes(original)
+
+
+def test_predict_from_the_run_folder_reproduces_the_readers_test_predictions(shapes_run: ShapesRun) -> None:
+    """New rows go through each cnn fold net, then each reader fold model once per net, averaged as the run did."""
+    got = kaggle_kit.predict(shapes_run.run_dir, shapes_run.test, model="lgbm_emb", threads=1)
+    want = shapes_run.store.read_predictions("lgbm_emb", "test")
+    np.testing.assert_allclose(got.drop("id").to_numpy(), want.drop("id").to_numpy(), atol=1e-5)
+    with pytest.raises(ConfigError, match=r"model 'lgbm_emb' reads the out-of-fold embeddings of 'cnn'.*without"):
+        kaggle_kit.predict(shapes_run.run_dir, shapes_run.test, model="lgbm_emb", refit=True, threads=1)
+
+
+def test_the_readers_key_follows_its_net(tmp_path: Path) -> None:
+    spec = spec_of(tmp_path, MODELS)
+    other = spec_of(tmp_path, [{**MODELS[0], "params": {**NET, "epochs": 11}}, *MODELS[1:]])
+    key = {s: runner.model_key(x.model("lgbm_emb"), x, "d", "f") for s, x in (("a", spec), ("b", other))}
+    assert key["a"] != key["b"]  # the net changed: its readers refit
+    assert runner.model_key(spec.model("lgbm_pixels"), spec, "d", "f") == runner.model_key(
+        other.model("lgbm_pixels"), other, "d", "f"
+    )
+
+
+def test_a_reader_whose_net_is_not_fitted_fails_saying_so(tmp_path: Path) -> None:
+    frame = shapes(60, 1)
+    spec = spec_of(tmp_path, MODELS)
+    result = runner.run(
+        spec, runs_root=tmp_path / "runs", train=frame, only=["lgbm_emb"], progress=None, record_history=False
+    )
+    (reader,) = [m for m in result.models if m.name == "lgbm_emb"]
+    assert reader.status == "failed"
+    assert "embeddings of model 'cnn' are missing" in (reader.error or "")
+    assert "not fitted; run it too" in (reader.error or "")
+
+
+def test_embeddings_under_a_time_limit_or_on_ray_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"model 'lgbm_emb': embeddings are not supported with a time limit"):
+        runner.run(
+            spec_of(tmp_path, MODELS), runs_root=tmp_path / "runs", train=shapes(60, 1), time_limit=30, progress=None
+        )
+    with pytest.raises(ConfigError, match=r"model 'lgbm_emb': embeddings are not supported on the Ray executor"):
+        runner.run(spec_of(tmp_path, MODELS), runs_root=tmp_path / "ray", train=shapes(60, 1), executor="ray")
+
+
+@pytest.mark.parametrize(
+    ("embeddings", "kind", "match"),
+    [
+        ("cnm", "lightgbm", r"embeddings = 'cnm' is not a model of the spec.*Did you mean 'cnn'"),
+        ("lgbm_pixels", "lightgbm", r"embeddings = 'lgbm_pixels' is a 'lightgbm'; embeddings come from an image net"),
+        ("tree", "lightgbm", r"embeddings = 'tree' names the model itself"),
+    ],
+)
+def test_bad_embeddings_sources_are_config_errors(embeddings: str, kind: str, match: str, tmp_path: Path) -> None:
+    models = [*MODELS[:2], {"name": "tree", "kind": kind, "embeddings": embeddings}]
+    with pytest.raises(ConfigError, match=match):
+        spec_of(tmp_path, models)
+
+
+def test_a_net_neither_reads_embeddings_nor_gives_them_when_it_reads_some(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"model 'cnn2': embeddings = 'cnn': a 'cnn' reads images, not embeddings"):
+        spec_of(tmp_path, [*MODELS, {"name": "cnn2", "kind": "cnn", "embeddings": "cnn", "params": NET}])
+    chained = [*MODELS, {"name": "lin", "kind": "linear", "embeddings": "lgbm_emb"}]
+    with pytest.raises(ConfigError, match=r"model 'lin': embeddings = 'lgbm_emb' is a 'lightgbm'"):
+        spec_of(tmp_path, chained)
+
+
+def test_embed_net_takes_the_input_of_the_output_layer_of_a_resnet_and_a_hybrid() -> None:
+    from kaggle_kit.models.nn.embed import embed_net
+
+    rng = np.random.default_rng(0)
+    pixels = rng.normal(size=(24, 64)).astype(np.float32)
+    y = rng.integers(0, 2, 24)
+    ctx = FitContext("binary", 2, get_metric("log_loss"), 0, "cpu", 1)
+    common = {"epochs": 1, "patience": 0, "batch_size": 24}
+    names = tuple(f"pixel{k}" for k in range(64))
+    X = FeatureMatrix(pixels, names, ())
+    resnet = make_adapter(
+        ModelSpec(
+            name="r",
+            kind="cnn",
+            params={**common, "image_shape": [8, 8, 1], "backbone": "resnet18", "small_input": False},
+        )
+    )
+    net = resnet.fit(X, y, X, y, ctx).model
+    (x,) = FAMILIES["cnn"].inputs("r", net.config["params"]).arrays(X, net.config["inputs"])
+    with torch.inference_mode():
+        want = net.module.eval().features(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(embed_net(net, X), want, atol=1e-5)
+    assert want.shape == (24, 512)
+
+    table = np.column_stack([pixels, rng.normal(size=24)]).astype(np.float32)
+    Xh = FeatureMatrix(table, (*names, "meta"), ())
+    hybrid = make_adapter(
+        ModelSpec(
+            name="h",
+            kind="hybrid",
+            params={**common, "image_shape": [8, 8, 1], "image_channels": [8], "head_hidden": [12]},
+        )
+    )
+    net = hybrid.fit(Xh, y, Xh, y, ctx).model
+    arrays = FAMILIES["hybrid"].inputs("h", net.config["params"]).arrays(Xh, net.config["inputs"])
+    m = net.module.eval()
+    with torch.inference_mode():
+        t = [torch.from_numpy(a) for a in arrays]
+        joined = torch.cat([torch.flatten(m.image(t[0]), 1), m.table(t[1], t[2])], dim=1)
+        want = m.head[:-1](joined).numpy()
+    np.testing.assert_allclose(embed_net(net, Xh), want, atol=1e-5)
+    assert want.shape == (24, 12)
