@@ -237,8 +237,14 @@ def test_a_missing_file_is_named_before_anything_trains(comp: Path, tmp_path: Pa
             [],
             r"params\.image_shape = \[8, 8, 1\] but the images of data\.images are \[16, 16, 1\]",
         ),
+        (
+            [{"name": "cnn", "kind": "cnn", "params": CNN}, {**LGBM, "embeddings": "cnn"}],
+            [],
+            r"model 'lgbm': embeddings = 'cnn' are taken from a net's pixel-column input, but data\.images streams "
+            r"the images .*remove embeddings or set data\.images\.mode = 'memory'",
+        ),
     ],
-    ids=["hybrid", "no-other-column", "shape"],
+    ids=["hybrid", "no-other-column", "shape", "embeddings"],
 )
 def test_models_that_cannot_read_streamed_images_are_refused(comp: Path, models, drop, match: str) -> None:
     raw = _raw("x", {"mode": "stream"}, models)

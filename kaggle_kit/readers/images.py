@@ -359,6 +359,12 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
                 f"{where}: kind 'hybrid' reads pixel columns, but data.images streams the images (mode "
                 f"{spec.data.images.mode!r} with {train.height} rows of {shape}); use kind 'cnn' for the images {fix}"
             )
+        if streamed and getattr(model, "embeddings", None) is not None:
+            raise ConfigError(
+                f"{where}: embeddings = {model.embeddings!r} are taken from a net's pixel-column input, but "
+                f"data.images streams the images (mode {spec.data.images.mode!r} with {train.height} rows of "
+                f"{shape}); remove embeddings {fix}"
+            )
         if streamed and model.kind != "cnn" and not others:
             raise ConfigError(
                 f"{where}: streamed images are read by kind 'cnn' only, and the table has no other feature column "
