@@ -28,6 +28,7 @@ class NetAdapter:
     uses_gpu = True
     thread_invariant = False
     reads_features = True
+    multi_target = True  # multilabel / multiregression: one body, one output per target, a masked loss (task.py)
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
