@@ -28,6 +28,7 @@ class Stack(Blender):
     regularisation strength (ridge's ``alpha = 1 / C``)."""
 
     method: ClassVar[str] = "stack"
+    single_target: ClassVar[bool] = True  # one level-2 model of one target column
     nested_only: ClassVar[bool] = True
     C: float = 1.0
 

@@ -163,7 +163,14 @@ def collect_report(
             notes.append(f"Error analysis: the best entry {best.name!r} has no stored OOF predictions.")
         else:
             classes = list(data.classes) if data.classes is not None else None
-            errors = analyse_errors(best.name, oofs[best.name], data.y, data.train_ids.to_numpy(), classes)
+            errors = analyse_errors(
+                best.name,
+                oofs[best.name],
+                data.y,
+                data.train_ids.to_numpy(),
+                classes,
+                multilabel=data.task == "multilabel",
+            )
             rows = [m.row for m in errors.mistakes]
             error_images = images[rows] if images is not None else pixel_images(data.train, rows)
             error_rows = _error_rows(data, rows, importance.get(best.name))
