@@ -2,8 +2,8 @@
 
 The sample submission decides the shape: its id order, its column names, and whether it wants one column (a label,
 a positive-class probability, or a value) or one probability column per class. A multilabel / multiregression run
-writes the wide layout: the id and one column per target (the probability of label 1, or the value). Where there is no sample, the file
-has the id column and the target column.
+writes the wide layout: the id and one column per target (the probability of label 1, or the value). Where there is
+no sample, the file has the id column and the target column.
 
 A label metric writes labels: the most probable class, or for a binary task the positive class where its probability
 exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold``; a model's chosen on its OOF). A
@@ -86,8 +86,9 @@ def _write(frame: pl.DataFrame, path: Path, default_name: str) -> None:
 
 def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = None) -> pl.DataFrame:
     """Test predictions -> id + target column (label, positive-class probability, value, or a MAP@k metric's
-    space-separated top-k labels) + per-class columns; for a multi-target run id + one column per target. ``threshold``: the decision threshold a binary label metric
-    labels the positive class at (default 0.5, the argmax)."""
+    space-separated top-k labels) + per-class columns; for a multi-target run id + one column per target.
+    ``threshold``: the decision threshold a binary label metric labels the positive class at (default 0.5, the
+    argmax)."""
     id_col = meta["id_column"] or "id"
     target = meta["target_column"]
     ids = preds[preds.columns[0]].alias(id_col)

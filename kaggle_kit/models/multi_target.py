@@ -12,8 +12,9 @@ fitting a classifier that cannot be fitted.
 The nets fit every target at once instead (``multi_target = True``: one body, one output per target, a masked
 loss; :mod:`kaggle_kit.models.nn.task`); :func:`kaggle_kit.models.make_adapter` picks which.
 
-Files: target ``j``'s model is the inner adapter's file named ``t<j>-<file name>`` in the fold folder, beside
-``targets.json`` (the number of targets and the constant ones), so every file stays a native format.
+Files: ``targets.json`` (the adapter's ``file_name``: the number of targets and the constant ones) and target
+``j``'s model as the inner adapter's file named ``t<j>-<its file name>`` beside it, so every file stays a native
+format.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class PerTargetAdapter:
     def __init__(self, inner: ModelAdapter, name: str) -> None:
         self.inner = inner
         self.name = name
-        self.file_name = inner.file_name
+        self.file_name = TARGETS_FILE
         self.uses_gpu = inner.uses_gpu
         self.thread_invariant = bool(getattr(inner, "thread_invariant", False))
         self.reads_features = inner.reads_features
@@ -78,14 +79,18 @@ class PerTargetAdapter:
             seen = np.flatnonzero(~np.isnan(y_valid[:, j]))
             # early stopping needs labelled rows: a fold where this target has none stops on the training rows
             stop_X, stop_y = (_rows(valid, seen), y_valid[seen, j]) if seen.size else (_rows(train, rows), labels)
-            fitted = self.inner.fit(_rows(train, rows), _inner_target(labels, inner_ctx), stop_X, _inner_target(
-                stop_y, inner_ctx
-            ), replace(inner_ctx, seed=(ctx.seed + j) % 2**32))
+            fitted = self.inner.fit(
+                _rows(train, rows),
+                _inner_target(labels, inner_ctx),
+                stop_X,
+                _inner_target(stop_y, inner_ctx),
+                replace(inner_ctx, seed=(ctx.seed + j) % 2**32),
+            )
             models.append(fitted)
             history.update({f"t{j}/{k}": v for k, v in fitted.history.items()})
             if fitted.best_iteration is not None:
                 iterations.append(fitted.best_iteration)
-        best = int(round(float(np.mean(iterations)))) if iterations else None
+        best = round(float(np.mean(iterations))) if iterations else None
         return Fitted(model=models, best_iteration=best, history=history)
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
@@ -106,23 +111,22 @@ class PerTargetAdapter:
             if isinstance(model, float):
                 constants[str(j)] = model
             else:
-                self.inner.save(model, _target_path(path, j))
+                self.inner.save(model, self._target_path(path, j))
         meta: dict[str, Any] = {"n_targets": len(fitted.model), "constant": constants}
-        (path.parent / TARGETS_FILE).write_text(json.dumps(meta))
+        path.write_text(json.dumps(meta))
 
     def load(self, path: Path, ctx: FitContext) -> Fitted:
-        meta = json.loads((path.parent / TARGETS_FILE).read_text())
+        meta = json.loads(path.read_text())
         inner_ctx = self.target_context(ctx)
         constants = meta["constant"]
         models: list[Fitted | float] = [
-            float(constants[str(j)]) if str(j) in constants else self.inner.load(_target_path(path, j), inner_ctx)
+            float(constants[str(j)]) if str(j) in constants else self.inner.load(self._target_path(path, j), inner_ctx)
             for j in range(int(meta["n_targets"]))
         ]
         return Fitted(model=models)
 
-
-def _target_path(path: Path, j: int) -> Path:
-    return path.with_name(f"t{j}-{path.name}")
+    def _target_path(self, path: Path, j: int) -> Path:
+        return path.with_name(f"t{j}-{self.inner.file_name}")
 
 
 def _as_matrix(y: np.ndarray) -> np.ndarray:
@@ -139,3 +143,20 @@ def _rows(X: FeatureMatrix, rows: np.ndarray) -> FeatureMatrix:
 def _inner_target(values: np.ndarray, ctx: FitContext) -> np.ndarray:
     """A column's labels as a single-target adapter takes them: class codes for binary, floats for regression."""
     return values.astype(np.int64) if ctx.task == "binary" else values.astype(np.float64)
+
+
+def check_target_free(model: str, steps: list[dict[str, Any]] | None, task: str) -> None:
+    """A multi-target model's feature steps must not learn from the target (a target encoding, the text step's
+    out-of-fold linear model): they take one target column, and a multilabel / multiregression task has several. A
+    :class:`~kaggle_kit.errors.ConfigError` names the step and the fix, before anything is fitted."""
+    from ..errors import ConfigError
+    from ..features.pipeline import step_from_config
+
+    for i, table in enumerate(steps or []):
+        step = step_from_config(table)
+        if step.needs_target or (step.kind == "text" and getattr(step, "linear", False)):
+            fix = "set linear = false on it" if step.kind == "text" else "remove it from the pipeline"
+            raise ConfigError(
+                f"model {model!r}: pipeline step {i} ({step.kind!r}) learns from the target, which a {task} task has "
+                f"several columns of; {fix} (the model itself fits every target)"
+            )

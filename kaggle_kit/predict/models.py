@@ -66,7 +66,7 @@ def predict_folder(
     from ..runtime.runner import _from_fit_space
 
     spec = folder.model_spec(name)
-    adapter = make_adapter(spec)
+    adapter = make_adapter(spec, folder.meta["task"])
     ctx = folder.fit_context(repeat, threads=threads, device=device)
     state = folder.read_json(model_dir / "features.json")
     where = f"model {name!r} ({model_dir.name})"

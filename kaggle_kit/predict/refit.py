@@ -108,7 +108,7 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     summary = folder.store.read_summary(name)
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
     spec = refit_spec(folder.model_spec(name), iterations)
-    adapter = make_adapter(spec)
+    adapter = make_adapter(spec, data.task)
     ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads)
     y = _to_fit_space(data.y, folder.metric)
     state: dict[str, Any]
@@ -121,11 +121,12 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         X = encoder.transform(data.train, state)
     else:
         pipeline = Pipeline(steps, name=spec.pipeline)
+        single = not data.targets  # target-encoding steps take one target (checked when the run started)
         out, state = pipeline.fit_transform(
             data.train,
-            y,
-            task=data.task,  # type: ignore[arg-type]
-            classes=range(data.n_classes) if data.task != "regression" else None,
+            y if single else None,
+            task=data.task if single else None,  # type: ignore[arg-type]
+            classes=range(data.n_classes) if data.task not in ("regression", "multiregression") else None,
             seed=ctx.seed,
             features=data.features,
             categorical=data.categorical,

@@ -55,12 +55,18 @@ class RunFolder:
 
     @property
     def n_classes(self) -> int:
+        if self.meta.get("targets"):  # a multi-target run: one output per target column
+            return len(self.meta["targets"])
         classes = self.meta.get("classes")
         return len(classes) if classes is not None else 1
 
     @property
     def columns(self) -> list[str]:
-        """The stored prediction columns: ``p_<label>`` per class, or ``prediction``."""
+        """The stored prediction columns: ``p_<label>`` per class, or ``prediction``; per target of a multi-target
+        run (``p_<target>`` / ``pred_<target>``)."""
+        if self.meta.get("targets"):
+            prefix = "p_" if self.meta["task"] == "multilabel" else "pred_"
+            return [prefix + t for t in self.meta["targets"]]
         classes = self.meta.get("classes")
         return ["prediction"] if classes is None else [f"p_{c}" for c in classes]
 

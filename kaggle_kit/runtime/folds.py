@@ -334,8 +334,6 @@ def _multilabel_folds(y: np.ndarray, n_rows: int, n_splits: int, n_repeats: int,
     return Folds(ids=ids.astype(dtype), n_splits=n_splits, scheme="complement")
 
 
-
-
 def _check_int(key: str, value: object, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ConfigError(f"folds: {key} must be an integer, got {value!r} ({type(value).__name__}).")

@@ -27,7 +27,7 @@ def iterative_stratification(y: np.ndarray, n_splits: int, seed: int) -> np.ndar
             "strategy='kfold' for values"
         )
     positive = seen & (labels == 1)
-    n, n_labels = positive.shape
+    n = positive.shape[0]
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)  # the random order rows are dealt in, and the tie-breaker between folds
     positive = positive[order]

@@ -311,6 +311,10 @@ class RunSession:
     def check(self, models: Sequence[ModelSpec]) -> None:
         """Reject bad params (a reserved key, a task the model cannot do) before anything trains."""
         for m in models:
+            if self.data.targets:  # multilabel / multiregression: no step may encode with one target
+                from ..models.multi_target import check_target_free
+
+                check_target_free(m.name, self.spec.feature_steps(m), self.data.task)
             make_adapter(m, self.data.task).check(
                 FitContext(
                     self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
