@@ -1,0 +1,414 @@
+"""Several targets: multilabel (0/1 columns) and multiregression (value columns), with missing labels.
+
+The demo competition (competitions/demo-multilabel.toml: generated labels with 5% of the cells empty) runs as written
+through the command line (run, blend, submit, report); its OOF column-wise log loss is checked against scikit-learn
+per column on the labelled rows. The pieces are tested on their own: the column-wise metrics, the iterative
+stratification, the per-target adapter's row dropping, the nets' masked loss, the error messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+from conftest import COMPETITIONS
+from sklearn.metrics import log_loss, mean_squared_error, roc_auc_score
+
+from kaggle_kit import run
+from kaggle_kit.blend import read_blend
+from kaggle_kit.cli import main
+from kaggle_kit.config import build_spec
+from kaggle_kit.demo import MULTILABEL_TARGETS
+from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.features import FeatureMatrix
+from kaggle_kit.leaderboard import leaderboard
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.models import make_adapter
+from kaggle_kit.models.base import FitContext, Fitted
+from kaggle_kit.models.multi_target import PerTargetAdapter
+from kaggle_kit.models.nn.task import TaskHead
+from kaggle_kit.runtime.folds import make_folds
+from kaggle_kit.runtime.store import RunStore
+
+TARGETS = list(MULTILABEL_TARGETS)
+
+
+def _independent_mean_log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """scikit-learn's log loss per column on its labelled rows, averaged over the columns."""
+    losses = []
+    for j in range(y.shape[1]):
+        seen = ~np.isnan(y[:, j])
+        losses.append(log_loss(y[seen, j].astype(int), p[seen, j], labels=[0, 1]))
+    return float(np.mean(losses))
+
+
+# --------------------------------------------------------------------------------------------- the demo, via the CLI
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """demo-multilabel as a user runs it: demo-data, run, blend (mean, Nelder-Mead, hill climbing), submit, report."""
+    root = tmp_path_factory.mktemp("multilabel")
+    (root / "competitions").mkdir()
+    config = Path(shutil.copy(COMPETITIONS / "demo-multilabel.toml", root / "competitions"))
+    run_dir = root / "runs" / "demo-multilabel"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["demo-data", "demo-multilabel", "--out", str(root / "data")]) == 0
+        assert main(["run", str(config), "--runs-root", str(root / "runs")]) == 0
+        assert main(["blend", str(run_dir), "--method", "mean,nelder_mead,hill_climb"]) == 0
+        assert main(["submit", str(run_dir), "--blend", "hill_climb", "--out", str(root / "blend.csv")]) == 0
+        assert main(["submit", str(run_dir), "--model", "lgbm", "--out", str(root / "lgbm.csv")]) == 0
+        assert main(["report", str(run_dir), "--no-adversarial"]) == 0
+    return {"root": root, "run_dir": run_dir, "data": root / "data" / "demo-multilabel", "out": printed.getvalue()}
+
+
+def test_demo_data_has_missing_labels(demo: dict) -> None:
+    train = pl.read_csv(demo["data"] / "train.csv")
+    missing = train.select(pl.col(TARGETS).is_null().mean()).row(0)
+    assert all(0.03 < m < 0.07 for m in missing), missing  # 5% of the cells, in every label
+
+
+def test_oof_mean_log_loss_matches_sklearn_per_column(demo: dict) -> None:
+    run_dir = demo["run_dir"]
+    store = RunStore(run_dir)
+    y = store.read_target()
+    train = pl.read_csv(demo["data"] / "train.csv")
+    expected_y = train.select(TARGETS).to_numpy().astype(np.float64)  # null -> nan
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected_y))
+    np.testing.assert_array_equal(y[~np.isnan(y)], expected_y[~np.isnan(expected_y)])
+    models = {m.name: m for m in leaderboard(run_dir)}
+    assert {m.status for m in models.values()} == {"ok"}
+    for name in ("baseline", "lgbm", "logreg", "mlp"):
+        oof = store.read_predictions(name, "oof")
+        assert oof.columns == ["id", *[f"p_{t}" for t in TARGETS]]
+        p = oof.drop("id").to_numpy()
+        assert np.isfinite(p).all()  # every row predicted once, in every column (missing labels included)
+        assert models[name].cv == pytest.approx(_independent_mean_log_loss(y, p), rel=1e-6)
+
+
+def test_per_target_gbdt_and_the_net_beat_the_baseline_on_every_label(demo: dict) -> None:
+    store = RunStore(demo["run_dir"])
+    y = store.read_target()
+    base = store.read_predictions("baseline", "oof").drop("id").to_numpy()
+    for name in ("lgbm", "mlp", "logreg"):
+        p = store.read_predictions(name, "oof").drop("id").to_numpy()
+        for j in range(len(TARGETS)):
+            seen = ~np.isnan(y[:, j])
+            model, constant = log_loss(y[seen, j], p[seen, j]), log_loss(y[seen, j], base[seen, j])
+            assert model < 0.9 * constant, (name, TARGETS[j], model, constant)
+
+
+def test_lgbm_drops_missing_label_rows_per_target(demo: dict) -> None:
+    """One LightGBM model per target and fold, each trained on the rows whose label is present: its recorded
+    training rows (LightGBM's own ``num_data``) are the fold's training rows minus that label's missing ones."""
+    import lightgbm as lgb
+
+    store = RunStore(demo["run_dir"])
+    y = store.read_target()
+    folds = store.load_folds(5, "complement")
+    key = json.loads((demo["run_dir"] / "run.json").read_text())["models"]["lgbm"]
+    fold_dir = demo["run_dir"] / "models" / "lgbm" / key / "folds" / "r0_f0"
+    train_idx, _ = folds.train_valid(0, 0)
+    for j in range(len(TARGETS)):
+        booster = lgb.Booster(model_file=str(fold_dir / f"t{j}-model.txt"))
+        # the tree's root counts every training row of that target
+        root_count = booster.dump_model()["tree_info"][0]["tree_structure"]["internal_count"]
+        assert root_count == int((~np.isnan(y[train_idx, j])).sum())
+
+
+def test_blends_weight_models_and_score_column_wise(demo: dict) -> None:
+    run_dir = demo["run_dir"]
+    store = RunStore(run_dir)
+    y = store.read_target()
+    for method in ("mean", "nelder_mead", "hill_climb"):
+        blend = read_blend(run_dir, method)
+        weights = np.asarray(blend.weights)
+        assert weights.min() >= 0 and weights.sum() == pytest.approx(1.0)
+        oofs = [store.read_predictions(m, "oof").drop("id").to_numpy() for m in blend.models]
+        tests = [store.read_predictions(m, "test").drop("id").to_numpy() for m in blend.models]
+        in_sample = sum(w * p for w, p in zip(weights, oofs, strict=True))
+        assert blend.cv == pytest.approx(_independent_mean_log_loss(y, in_sample), rel=1e-5)
+        submitted = pl.read_csv(demo["root"] / "blend.csv") if method == "hill_climb" else None
+        if submitted is not None:  # the wide layout of the sample, values = the weights on the test predictions
+            sample = pl.read_csv(demo["data"] / "sample_submission.csv")
+            assert submitted.columns == sample.columns == ["id", *TARGETS]
+            assert submitted["id"].to_list() == sample["id"].to_list()
+            ids = store.read_predictions(blend.models[0], "test")["id"]
+            expected = pl.DataFrame(sum(w * p for w, p in zip(weights, tests, strict=True)), schema=TARGETS)
+            expected = expected.with_columns(ids).join(submitted.select("id"), on="id", how="right")
+            np.testing.assert_allclose(
+                submitted.select(TARGETS).to_numpy(), expected.select(TARGETS).to_numpy(), atol=1e-5
+            )
+    best = min((read_blend(run_dir, m) for m in ("nelder_mead", "hill_climb")), key=lambda b: b.mean)
+    single = min(m.cv for m in leaderboard(run_dir) if m.name != "baseline")
+    assert best.nested_cv < single  # the weighted blend beats the best single model out of fold
+
+
+def test_submission_scores_on_the_hidden_labels_close_to_cv(demo: dict) -> None:
+    solution = pl.read_csv(demo["data"] / "solution.csv")
+    sub = pl.read_csv(demo["root"] / "lgbm.csv")
+    joined = solution.join(sub, on="id", suffix="_pred")
+    y = joined.select(TARGETS).to_numpy().astype(np.float64)
+    p = joined.select([f"{t}_pred" for t in TARGETS]).to_numpy()
+    hidden = _independent_mean_log_loss(y, p)
+    cv = next(m.cv for m in leaderboard(demo["run_dir"]) if m.name == "lgbm")
+    assert abs(hidden - cv) < 0.05, (hidden, cv)
+
+
+def test_report_ranks_rows_by_their_labelled_targets(demo: dict) -> None:
+    report = (demo["run_dir"] / "report" / "report.md").read_text()
+    assert "Worst OOF mistakes" in report
+    assert "CV leaderboard" in report or "leaderboard" in report.lower()
+
+
+def test_stack_is_refused_with_the_methods_that_apply(demo: dict) -> None:
+    from kaggle_kit.blend import fit_blend
+
+    with pytest.raises(ConfigError, match=r"level-2 model of one target column.*hill_climb"):
+        fit_blend(demo["run_dir"], "stack", save=False)
+
+
+# --------------------------------------------------------------------------------------------- multiregression
+def test_multiregression_end_to_end_with_missing_values(tmp_path: Path) -> None:
+    from sklearn.datasets import make_regression
+
+    x, y = make_regression(n_samples=300, n_features=6, n_targets=3, noise=5.0, random_state=0)
+    y[np.random.default_rng(1).random(y.shape) < 0.05] = np.nan
+    frame = pl.DataFrame(x, schema=[f"f{i}" for i in range(6)], orient="row").with_row_index("id")
+    frame = frame.with_columns([pl.Series(f"t{j}", y[:, j]).fill_nan(None) for j in range(3)])
+    train, test = frame[:240], frame[240:].drop(["t0", "t1", "t2"])
+    spec = build_spec(
+        {
+            "name": "mreg",
+            "task": "multiregression",
+            "metric": "mean_rmse",
+            "data": {"train": "train.csv", "id": "id", "target": ["t0", "t1", "t2"]},
+            "folds": {"n_splits": 3},
+            "models": [
+                {"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"},
+                {"name": "mlp", "kind": "mlp", "params": {"epochs": 60, "hidden": [32], "lr": 3e-3}},
+            ],
+        }
+    )
+    result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=None, record_history=False)
+    scores = {m.name: m.cv for m in result.models}
+    store = RunStore(result.run_dir)
+    yy = store.read_target()
+    for name in ("baseline", "ridge", "mlp"):
+        p = store.read_predictions(name, "oof").drop("id").to_numpy()
+        expected = np.mean(
+            [math.sqrt(mean_squared_error(yy[~np.isnan(yy[:, j]), j], p[~np.isnan(yy[:, j]), j])) for j in range(3)]
+        )
+        assert scores[name] == pytest.approx(expected, rel=1e-6)
+    assert scores["ridge"] < 7 < scores["baseline"] / 5  # the noise is 5; the constant is far off
+    assert scores["mlp"] < scores["baseline"] / 2
+    assert store.read_predictions("ridge", "test").columns == ["id", "pred_t0", "pred_t1", "pred_t2"]
+
+
+# --------------------------------------------------------------------------------------------- the pieces
+def test_column_metrics_match_sklearn_on_labelled_rows() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, 4)) < [0.1, 0.3, 0.5, 0.7]).astype(np.float64)
+    y[rng.random(y.shape) < 0.1] = np.nan
+    p = np.clip(0.5 * y + 0.5 * rng.random(y.shape), 0.01, 0.99)
+    p[np.isnan(p)] = 0.5
+    assert get_metric("mean_log_loss").score(y, p) == pytest.approx(_independent_mean_log_loss(y, p), rel=1e-10)
+    aucs = [roc_auc_score(y[~np.isnan(y[:, j]), j], p[~np.isnan(y[:, j]), j]) for j in range(4)]
+    assert get_metric("mean_roc_auc").score(y, p) == pytest.approx(np.mean(aucs), rel=1e-10)
+    one_class = y.copy()
+    one_class[:, 0] = np.where(np.isnan(one_class[:, 0]), np.nan, 0.0)  # AUC undefined there: left out of the mean
+    assert get_metric("mean_roc_auc").score(one_class, p) == pytest.approx(np.mean(aucs[1:]), rel=1e-10)
+    empty = y.copy()
+    empty[:, 3] = np.nan  # a column with no labelled row is not scored
+    assert get_metric("mean_log_loss").score(empty, p) == pytest.approx(
+        _independent_mean_log_loss(empty[:, :3], p[:, :3]), rel=1e-10
+    )
+
+
+def test_multilabel_stratified_folds_keep_each_label_rate() -> None:
+    rng = np.random.default_rng(3)
+    rates = np.array([0.02, 0.05, 0.1, 0.3, 0.5])
+    y = (rng.random((1500, 5)) < rates).astype(np.float64)
+    y[rng.random(y.shape) < 0.05] = np.nan
+    folds = make_folds(1500, strategy="stratified", n_splits=5, n_repeats=2, seed=7, y=y)
+    plain = make_folds(1500, strategy="kfold", n_splits=5, seed=7)
+    overall = np.nansum(y, axis=0)
+    for r in range(2):
+        ids = folds.ids[r]
+        assert sorted(np.bincount(ids, minlength=5)) == pytest.approx([300] * 5, abs=3)
+        positives = np.stack([np.nansum(y[ids == k], axis=0) for k in range(5)])
+        # each fold holds its fifth of every label's positives, to within one row
+        assert np.abs(positives - overall / 5).max() <= 1.0
+    assert not np.array_equal(folds.ids[0], folds.ids[1])  # repeats differ
+    again = make_folds(1500, strategy="stratified", n_splits=5, n_repeats=2, seed=7, y=y)
+    assert np.array_equal(again.ids, folds.ids)  # the seed fixes them
+    plain_positives = np.stack([np.nansum(y[plain.ids[0] == k], axis=0) for k in range(5)])
+    assert np.abs(plain_positives - overall / 5).max() > 2.0  # what a plain K-fold does to the same labels
+
+
+class _Recorder:
+    """A single-target adapter that records the rows it is given and predicts their labels' mean."""
+
+    file_name = "rec.json"
+    uses_gpu = False
+    thread_invariant = True
+    reads_features = True
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, str]] = []
+
+    def check(self, ctx: FitContext) -> None:
+        pass
+
+    def fit(self, train, y_train, valid, y_valid, ctx):  # type: ignore[no-untyped-def]
+        self.calls.append((train.X[:, 0].copy(), y_train.copy(), valid.X[:, 0].copy(), ctx.task, ctx.metric.name))
+        return Fitted(model=float(np.mean(y_train)))
+
+    def predict(self, fitted, X, ctx):  # type: ignore[no-untyped-def]
+        return np.column_stack([1 - np.full(len(X.X), fitted.model), np.full(len(X.X), fitted.model)])
+
+
+def test_per_target_adapter_drops_each_targets_missing_rows_only() -> None:
+    rows = np.arange(8, dtype=np.float32)[:, None]  # the feature is the row number: the fits show which rows they got
+    y = np.array([[1, 0], [0, np.nan], [np.nan, 1], [1, 1], [0, 0], [np.nan, 1], [1, np.nan], [0, 1]])
+    y_valid = np.array([[1, np.nan], [0, 1], [np.nan, 0]])
+    inner = _Recorder()
+    adapter = PerTargetAdapter(inner, "rec")
+    ctx = FitContext("multilabel", 2, get_metric("mean_log_loss"), 0, "cpu", 1)
+    X, V = FeatureMatrix(rows, ("r",), ()), FeatureMatrix(np.arange(3, dtype=np.float32)[:, None], ("r",), ())
+    fitted = adapter.fit(X, y, V, y_valid, ctx)
+    (x0, y0, v0, task, metric), (x1, y1, v1, _, _) = inner.calls
+    assert (task, metric) == ("binary", "log_loss")
+    assert x0.tolist() == [0, 1, 3, 4, 6, 7] and y0.tolist() == [1, 0, 1, 0, 1, 0] and v0.tolist() == [0, 1]
+    assert x1.tolist() == [0, 2, 3, 4, 5, 7] and y1.tolist() == [0, 1, 1, 0, 1, 1] and v1.tolist() == [1, 2]
+    pred = adapter.predict(fitted, FeatureMatrix(np.zeros((2, 1), np.float32), ("r",), ()), ctx)
+    np.testing.assert_allclose(pred, [[0.5, 4 / 6]] * 2, rtol=1e-6)
+
+
+def test_per_target_adapter_predicts_a_one_class_label_as_its_smoothed_rate(tmp_path: Path) -> None:
+    from kaggle_kit.config import ModelSpec
+
+    adapter = make_adapter(
+        ModelSpec(name="lr", kind="sklearn", estimator="sklearn.linear_model.LogisticRegression"), "multilabel"
+    )
+    X = FeatureMatrix(np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32), ("a", "b", "c"), ())
+    y = np.column_stack([np.r_[np.zeros(20), np.ones(20)], np.zeros(40)])  # label 2: no positive in these rows
+    ctx = FitContext("multilabel", 2, get_metric("mean_log_loss"), 0, "cpu", 1)
+    fitted = adapter.fit(X, y, X, y, ctx)
+    pred = adapter.predict(fitted, X, ctx)
+    np.testing.assert_allclose(pred[:, 1], 0.5 / 41, rtol=1e-6)
+    adapter.save(fitted, tmp_path / adapter.file_name)
+    again = adapter.load(tmp_path / adapter.file_name, ctx)
+    np.testing.assert_array_equal(adapter.predict(again, X, ctx), pred)  # the native files read back
+
+
+@pytest.mark.parametrize("task", ["multilabel", "multiregression"])
+def test_masked_loss_ignores_what_masked_cells_hold(task: str) -> None:
+    """Garbage in a masked cell changes neither the loss nor a gradient, and the loss is the plain loss over the
+    present cells alone (the cells dropped)."""
+    head = TaskHead(task, 3)
+    gen = torch.Generator().manual_seed(0)
+    out = torch.randn(16, 3, generator=gen)
+    labels = (torch.rand(16, 3, generator=gen) < 0.5).float()
+    mask = (torch.rand(16, 3, generator=gen) < 0.7).float()
+    losses, grads = [], []
+    for garbage in (0.0, 1.0, 7.5, -3.0):
+        target = torch.cat([torch.where(mask > 0, labels, torch.full_like(labels, garbage)), mask], dim=1)
+        o = out.clone().requires_grad_(True)
+        loss = head.loss_fn()(o, target)
+        loss.backward()
+        losses.append(loss.item())
+        grads.append(o.grad.clone())
+    assert all(v == losses[0] for v in losses)
+    assert all(torch.equal(g, grads[0]) for g in grads)
+    assert torch.all(grads[0][mask == 0] == 0)
+    present = mask > 0
+    if task == "multilabel":
+        dropped = torch.nn.functional.binary_cross_entropy_with_logits(out[present], labels[present])
+    else:
+        dropped = torch.nn.functional.mse_loss(out[present], labels[present])
+    assert losses[0] == pytest.approx(dropped.item(), rel=1e-6)
+    # TabM's member axis: every member against the same target, the same masking
+    members = torch.stack([out, out], dim=1)
+    assert head.loss_fn()(members, target).item() == pytest.approx(dropped.item(), rel=1e-6)
+
+
+def test_a_net_trained_with_garbage_in_masked_cells_is_the_same_net(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole fit: the masked target cells filled with 0 (as the kit does) or with garbage give the same net."""
+    from kaggle_kit.config import ModelSpec
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)).astype(np.float32)
+    y = (X[:, :2] + 0.3 * rng.normal(size=(120, 2)) > 0).astype(np.float64)
+    y[rng.random(y.shape) < 0.2] = np.nan
+    fm = FeatureMatrix(X, ("a", "b", "c", "d"), ())
+    spec = ModelSpec(name="mlp", kind="mlp", params={"epochs": 5, "hidden": [16], "patience": 0})
+    ctx = FitContext("multilabel", 2, get_metric("mean_log_loss"), 0, "cpu", 1)
+    adapter = make_adapter(spec, "multilabel")
+    clean = adapter.predict(adapter.fit(fm, y, fm, y, ctx), fm, ctx)
+    original = TaskHead.target_array
+
+    def with_garbage(self: TaskHead, y: np.ndarray, state: dict) -> np.ndarray:
+        arr = original(self, y, state)
+        n = arr.shape[1] // 2
+        arr[:, :n] = np.where(arr[:, n:] > 0, arr[:, :n], 5.0)  # a masked cell now holds 5
+        return arr
+
+    monkeypatch.setattr(TaskHead, "target_array", with_garbage)
+    garbage = adapter.predict(adapter.fit(fm, y, fm, y, ctx), fm, ctx)
+    np.testing.assert_array_equal(garbage, clean)
+    assert clean.shape == (120, 2) and ((clean > 0) & (clean < 1)).all()
+
+
+# --------------------------------------------------------------------------------------------- bad input
+def _spec(**overrides: object) -> dict:
+    raw: dict = {
+        "name": "ml",
+        "task": "multilabel",
+        "metric": "mean_log_loss",
+        "data": {"train": "train.csv", "id": "id", "target": ["a", "b"]},
+        "models": [{"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}],
+    }
+    raw.update(overrides)
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"task": "binary", "metric": "roc_auc"}, "lists 2 columns, but a binary task has one target"),
+        ({"metric": "log_loss"}, "cannot score a multilabel task; use one of 'mean_log_loss'"),
+        ({"metric": "mean_rmse"}, "cannot score a multilabel task"),
+        ({"task": "multiregression", "metric": "mean_rmse", "folds": {"strategy": "stratified"}}, "use 'kfold'"),
+        ({"data": {"train": "t.csv", "target": ["a", "a"]}}, "lists 'a' more than once"),
+        ({"data": {"train": "t.csv", "target": ["a", "b"], "classes": [0, 1]}}, "remove it"),
+    ],
+)
+def test_spec_errors(overrides: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        build_spec(_spec(**overrides))
+
+
+def test_bad_label_columns_and_target_steps_are_refused(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {"id": range(40), "x": np.arange(40.0), "c": ["u", "v"] * 20, "a": [0, 1] * 20, "b": [0, 2] * 20}
+    )
+    spec = build_spec(_spec())
+    with pytest.raises(DataError, match=r"'b' holds 2\.0 besides 0 and 1"):
+        run(spec, runs_root=tmp_path, train=frame, n_jobs=1, progress=None, record_history=False)
+    encoded = build_spec(
+        _spec(
+            pipelines={"te": {"steps": [{"step": "target_encode", "columns": ["c"]}]}},
+            models=[{"name": "lgbm", "kind": "lightgbm", "pipeline": "te"}],
+        )
+    )
+    ok = frame.with_columns(pl.Series("b", [1, 0, 0, 1] * 10))
+    with pytest.raises(ConfigError, match=r"'lgbm': pipeline step 0 .* learns from the target"):
+        run(encoded, runs_root=tmp_path, train=ok, n_jobs=1, progress=None, record_history=False)
