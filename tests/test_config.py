@@ -147,7 +147,8 @@ ERRORS = [
     pytest.param(
         put("task", "binery"),
         ConfigError,
-        r"task must be one of 'binary', 'multiclass' or 'regression'; got 'binery'\. Did you mean 'binary'\?",
+        r"task must be one of 'binary', 'multiclass', 'regression', 'multilabel' or 'multiregression'; got "
+        r"'binery'\. Did you mean 'binary'\?",
         id="task-typo",
     ),
     pytest.param(
