@@ -337,12 +337,12 @@ def _errors(r: Report) -> str:
     if e is None:
         return _section("errors", "Error analysis", _note("Needs the competition data (see the summary's notes)."))
     classification = e.labels is not None
-    what = "lowest probability given to the true class" if classification else "largest absolute error"
+    what = "lowest probability given to the true class" if classification else f"largest {e.error_name}"
     body = f"<p>The {len(e.mistakes)} worst OOF predictions of <b>{escape(e.model)}</b> ({what}).</p>\n"
     if r.error_images is not None:
         captions = [f"true {m.true} / pred {m.predicted}" for m in e.mistakes]
         body += _img(plots.image_grid(r.error_images, captions), "worst mistakes as images", "Red: true / predicted.")
-    headers = ["id", "true", "predicted", "p(true)" if classification else "abs error"]
+    headers = ["id", "true", "predicted", "p(true)" if classification else e.error_name]
     rows = [("", [m.id, m.true, m.predicted, m.p_true if classification else m.error]) for m in e.mistakes]
     body += _table("mistakes-table", headers, rows, 4)
     if r.error_rows is not None:

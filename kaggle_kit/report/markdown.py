@@ -102,7 +102,7 @@ def render_markdown(r: Report) -> str:
         out.append(f"\n## Worst OOF mistakes of {e.model}\n")
         out.append(
             _table(
-                ["id", "true", "predicted", "p(true)" if e.labels else "abs error"],
+                ["id", "true", "predicted", "p(true)" if e.labels else e.error_name],
                 [[m.id, m.true, m.predicted, m.p_true if e.labels else m.error] for m in e.mistakes],
             )
         )

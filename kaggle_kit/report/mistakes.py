@@ -42,6 +42,8 @@ class ErrorAnalysis:
     mistakes: tuple[Mistake, ...]
     labels: tuple[str, ...] | None
     confusion: np.ndarray | None
+    #: what ``Mistake.error`` measures, as a column header (regression, multi-target)
+    error_name: str = "abs error"
 
 
 def analyse_errors(
@@ -134,4 +136,4 @@ def _multi_target_errors(
         )
         for i in worst
     )
-    return ErrorAnalysis(model, mistakes, None, None)
+    return ErrorAnalysis(model, mistakes, None, None, "row log loss" if multilabel else "row mean abs error")
