@@ -223,6 +223,37 @@ def test_multiregression_end_to_end_with_missing_values(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------- the pieces
+@pytest.mark.parametrize("name", ["mean_rmse", "mean_log_loss", "mean_roc_auc"])
+def test_blend_objectives_score_every_column(name: str) -> None:
+    """The weight searches (Nelder-Mead's objective, hill climbing's scorer) score the blended matrix column-wise,
+    every column, as an independent per-column computation does (not only the first column)."""
+    from kaggle_kit.blend.objective import make_objective
+    from kaggle_kit.blend.selection import make_scorer
+
+    rng = np.random.default_rng(5)
+    regression = name == "mean_rmse"
+    y = rng.normal(size=(150, 3)) if regression else (rng.random((150, 3)) < 0.4).astype(np.float64)
+    y[rng.random(y.shape) < 0.1] = np.nan
+    preds = np.stack([np.nan_to_num(y) + rng.normal(scale=s, size=y.shape) for s in (0.3, 0.8)]).astype(np.float32)
+    if not regression:
+        preds = 1 / (1 + np.exp(-3 * (preds - 0.5)))
+    w = np.array([0.3, 0.7])
+    blended = w[0] * preds[0].astype(np.float64) + w[1] * preds[1]
+    per_column = []
+    for j in range(3):
+        seen = ~np.isnan(y[:, j])
+        if regression:
+            per_column.append(math.sqrt(mean_squared_error(y[seen, j], blended[seen, j])))
+        elif name == "mean_log_loss":
+            per_column.append(log_loss(y[seen, j], blended[seen, j]))
+        else:
+            per_column.append(roc_auc_score(y[seen, j], blended[seen, j]))
+    expected = float(np.mean(per_column)) * (-1 if name == "mean_roc_auc" else 1)
+    assert make_objective(get_metric(name), preds, y).loss(w) == pytest.approx(expected, rel=1e-5)
+    scorer = make_scorer(get_metric(name), preds, y)
+    assert scorer.loss(scorer.mix(w), 1.0) == pytest.approx(expected, rel=1e-5)
+
+
 def test_column_metrics_match_sklearn_on_labelled_rows() -> None:
     rng = np.random.default_rng(0)
     y = (rng.random((200, 4)) < [0.1, 0.3, 0.5, 0.7]).astype(np.float64)
