@@ -220,6 +220,13 @@ def test_multiregression_end_to_end_with_missing_values(tmp_path: Path) -> None:
     assert scores["ridge"] < 7 < scores["baseline"] / 5  # the noise is 5; the constant is far off
     assert scores["mlp"] < scores["baseline"] / 2
     assert store.read_predictions("ridge", "test").columns == ["id", "pred_t0", "pred_t1", "pred_t2"]
+    # the seed fixes everything: the same spec in another runs folder gives the same OOF, bit for bit
+    again = run(
+        spec, runs_root=tmp_path / "again", train=train, test=test, n_jobs=1, progress=None, record_history=False
+    )
+    for name in ("ridge", "mlp"):
+        first = store.read_predictions(name, "oof")
+        assert RunStore(again.run_dir).read_predictions(name, "oof").equals(first)
 
 
 # --------------------------------------------------------------------------------------------- the pieces
