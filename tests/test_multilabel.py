@@ -66,6 +66,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         assert main(["submit", str(run_dir), "--blend", "hill_climb", "--out", str(root / "blend.csv")]) == 0
         assert main(["submit", str(run_dir), "--model", "lgbm", "--out", str(root / "lgbm.csv")]) == 0
         assert main(["report", str(run_dir), "--no-adversarial"]) == 0
+        test_csv = str(root / "data" / "demo-multilabel" / "test.csv")
+        out = str(root / "predicted.csv")
+        assert main(["predict", str(run_dir), "--test", test_csv, "--model", "lgbm", "--out", out]) == 0
     return {"root": root, "run_dir": run_dir, "data": root / "data" / "demo-multilabel", "out": printed.getvalue()}
 
 
@@ -168,6 +171,19 @@ def test_submission_scores_on_the_hidden_labels_close_to_cv(demo: dict) -> None:
     hidden = _independent_mean_log_loss(y, p)
     cv = next(m.cv for m in leaderboard(demo["run_dir"]) if m.name == "lgbm")
     assert abs(hidden - cv) < 0.05, (hidden, cv)
+
+
+@pytest.mark.slow  # the demo's run: ~25-45 s on a busy 2-core machine
+def test_predict_reloads_the_per_target_models(demo: dict) -> None:
+    """`kaggle-kit predict` on the run folder (the per-target boosters read back from their native files) gives the
+    submission `submit` wrote from the stored fold predictions."""
+    predicted = pl.read_csv(demo["root"] / "predicted.csv")
+    submitted = pl.read_csv(demo["root"] / "lgbm.csv")
+    assert predicted.columns == submitted.columns == ["id", *TARGETS]
+    joined = submitted.join(predicted, on="id", suffix="_new")
+    assert joined.height == submitted.height
+    for t in TARGETS:
+        np.testing.assert_allclose(joined[t].to_numpy(), joined[f"{t}_new"].to_numpy(), atol=1e-6)
 
 
 @pytest.mark.slow  # the demo's run: ~25-45 s on a busy 2-core machine
