@@ -207,7 +207,7 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
     """Each ``cnn`` (and ``hybrid``) of the spec reads the attached images: ``params.image_shape`` is their shape, in
     ``hwc`` order, and a ``cnn``'s ``params.columns`` picks the pixels when the table has other feature columns."""
     d = spec.data
-    reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c} | set(d.drop)
+    reserved = {c for c in (d.id, *d.targets, spec.folds.group, spec.folds.time) if c} | set(d.drop)
     others = [c for c in train.columns if c not in reserved and not _PIXEL.fullmatch(c)]
     for model in spec.models:
         if model.kind not in ("cnn", "hybrid"):  # the hybrid's image branch: the same shape and order checks
