@@ -33,7 +33,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-Task = Literal["binary", "multiclass", "regression", "distribution"]
+Task = Literal["binary", "multiclass", "regression", "distribution", "multilabel", "multiregression"]
+#: the tasks with several target columns (``data.target = ["a", "b", ...]``): see kaggle_kit.models.multi_target
+MULTI_TARGET_TASKS = ("multilabel", "multiregression")
 Device = Literal["auto", "cpu", "cuda"]
 Executor = Literal["local", "ray"]
 FoldStrategyName = Literal["kfold", "stratified", "group", "stratified_group", "time"]
@@ -195,7 +197,9 @@ class DataSpec(_Strict):
     test: Path | None = None
     sample_submission: Path | None = None
     id: str | None = None
-    target: str
+    target: str | list[str] = Field(
+        description="the target column; for task multilabel / multiregression a list of them (one per output)"
+    )
     categorical: list[str] | None = Field(
         default=None,
         description="numeric columns that are really category codes; text and boolean columns are always categorical",
@@ -243,6 +247,22 @@ class DataSpec(_Strict):
             raise ValueError(f"needs at least two class labels; got {value!r}")
         return value
 
+    @field_validator("target")
+    @classmethod
+    def _distinct_targets(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must name at least one target column")
+            dupes = sorted({t for t in value if value.count(t) > 1})
+            if dupes:
+                raise ValueError(f"lists {allowed(dupes)} more than once")
+        return value
+
+    @property
+    def targets(self) -> list[str]:
+        """The target column(s) as a list: one for a single-target task."""
+        return list(self.target) if isinstance(self.target, list) else [self.target]
+
     @field_validator("text")
     @classmethod
     def _distinct_text(cls, value: list[str] | None) -> list[str] | None:
@@ -258,7 +278,7 @@ class DataSpec(_Strict):
     @model_validator(mode="after")
     def _text_roles(self) -> DataSpec:
         for col in self.text or []:
-            for key, names in (("id", [self.id]), ("target", [self.target]), ("drop", self.drop)):
+            for key, names in (("id", [self.id]), ("target", self.targets), ("drop", self.drop)):
                 if col in names:
                     raise ValueError(f"data.text lists {col!r}, which is also data.{key}; remove it from one of them")
             if col in (self.categorical or []):
@@ -299,6 +319,11 @@ class DataSpec(_Strict):
                 "data.sequences needs data.id: the column of the labels and submission files that names a sequence "
                 "(data.sequences.id names it in the long tables, when it is spelled differently there)"
             )
+        if isinstance(self.target, list):
+            raise ValueError(
+                "data.sequences takes one target column; several (a multilabel / multiregression task) are not read "
+                "from long tables: join the sequences into one row per id first"
+            )
         seq_id = s.id or self.id
         if s.order_by is not None and s.order_by in (seq_id, self.target):
             raise ValueError(
@@ -326,7 +351,9 @@ class FoldSpec(_Strict):
     """How rows are assigned to folds. The assignment is computed once per run and shared by every model."""
 
     strategy: FoldStrategyName | None = Field(
-        default=None, description="default: 'stratified' for classification, 'kfold' for regression"
+        default=None,
+        description="default: 'stratified' for classification (iterative stratification over the labels for "
+        "multilabel), 'kfold' for regression and multiregression",
     )
     n_splits: int = Field(default=5, ge=2, le=100)
     n_repeats: int = Field(default=1, ge=1, le=20)
@@ -796,6 +823,7 @@ class CompetitionSpec(_Strict):
         if self.task in ("regression", "distribution") and self.data.classes is not None:
             raise ValueError(f"data.classes orders class labels, which a {self.task} task has none of; remove it")
         self._check_distribution(metric)
+        self._check_targets()
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -817,6 +845,12 @@ class CompetitionSpec(_Strict):
             raise ValueError(
                 "pseudo_label needs class probabilities to say which test rows are confident, which a "
                 f"{self.task} task has none of; remove the [pseudo_label] table"
+            )
+        if self.task in MULTI_TARGET_TASKS:
+            raise ValueError(
+                "pseudo_label needs class probabilities of one target column to say which test rows are confident; a "
+                f"{self.task} task has {len(self.data.targets)} target columns, which it does not pseudo-label: remove "
+                "the [pseudo_label] table"
             )
         if self.preset is not None or self.search is not None:  # their models are known once the data is read
             return
@@ -868,6 +902,29 @@ class CompetitionSpec(_Strict):
                     f"{where} is a {source.kind!r}; embeddings come from an image net ({allowed(EMBEDDING_KINDS)})"
                 )
 
+    def _check_targets(self) -> None:
+        multi = self.task in MULTI_TARGET_TASKS
+        if isinstance(self.data.target, list) and not multi:
+            raise ValueError(
+                f"data.target lists {len(self.data.target)} columns, but a {self.task} task has one target; use "
+                "task = 'multilabel' (binary labels) or 'multiregression' (values), or name one column"
+            )
+        if multi and self.data.classes is not None:
+            raise ValueError(
+                f"data.classes orders the labels of one class column; a {self.task} task's targets are "
+                f"{'0/1 labels' if self.task == 'multilabel' else 'values'}: remove it"
+            )
+        if multi and self.folds.strategy == "stratified_group":
+            raise ValueError(
+                f"folds.strategy = 'stratified_group' stratifies one label column; for a {self.task} task use "
+                "'group' (or 'stratified' without groups: iterative stratification over the labels)"
+            )
+        if self.task == "multiregression" and self.folds.strategy == "stratified":
+            raise ValueError(
+                "folds.strategy = 'stratified' stratifies on labels, and a multiregression task's targets are values: "
+                "use 'kfold' (the default)"
+            )
+
     def _check_pipelines(self) -> None:
         declared = self.pipelines
         for name, pipe in declared.items():
@@ -906,7 +963,7 @@ class CompetitionSpec(_Strict):
     def fold_strategy(self) -> str:
         if self.folds.strategy is not None:
             return self.folds.strategy
-        return "kfold" if self.task in ("regression", "distribution") else "stratified"
+        return "kfold" if self.task in ("regression", "distribution", "multiregression") else "stratified"
 
     @property
     def grid(self) -> tuple[float, ...] | None:

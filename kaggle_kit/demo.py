@@ -1,5 +1,5 @@
-"""Demo competitions materialised from data that ships with scikit-learn (or is generated here: ``demo-reviews``),
-in the Kaggle file layout.
+"""Demo competitions materialised from data that ships with scikit-learn (or is generated here: ``demo-reviews``,
+``demo-multilabel``), in the Kaggle file layout.
 
 Each demo folder holds ``train.csv``, ``test.csv`` (no target), ``sample_submission.csv`` and ``solution.csv`` (the
 hidden test labels, kept aside so tests can score a submission). They go through the same loading path as a real
@@ -104,14 +104,36 @@ def _reviews() -> tuple[pl.DataFrame, str]:
     return frame, "liked"
 
 
+#: the labels of demo-multilabel: six topics a row may carry any number of
+MULTILABEL_TARGETS = ("sports", "politics", "science", "arts", "health", "travel")
+
+
+def _multilabel() -> tuple[pl.DataFrame, list[str]]:
+    """Generated (no download): scikit-learn's ``make_multilabel_classification`` with a fixed seed, 2,000 rows of 20
+    word-count features and six labels (about two per row), 5% of the label cells left empty (a missing label, as
+    annotation gaps are in real multilabel sets). Scored by the mean column-wise log loss."""
+    from sklearn.datasets import make_multilabel_classification
+
+    x, y = make_multilabel_classification(
+        n_samples=2000, n_features=20, n_classes=len(MULTILABEL_TARGETS), n_labels=2, random_state=17
+    )
+    rng = np.random.default_rng(17)
+    labels = y.astype(np.float64)
+    labels[rng.random(labels.shape) < 0.05] = np.nan  # a missing label: an empty cell of the CSV
+    frame = pl.DataFrame(x.astype(np.int64), schema=[f"w{i}" for i in range(x.shape[1])], orient="row")
+    columns = [pl.Series(t, labels[:, j]).fill_nan(None).cast(pl.Int64) for j, t in enumerate(MULTILABEL_TARGETS)]
+    return frame.with_columns(columns), list(MULTILABEL_TARGETS)
+
+
 #: name -> (loader, the sample submission's placeholder: a probability for AUC, a label for accuracy)
-DEMOS: dict[str, tuple[Callable[[], tuple[pl.DataFrame, str]], float | int]] = {
+DEMOS: dict[str, tuple[Callable[[], tuple[pl.DataFrame, str | list[str]]], float | int]] = {
     "demo-breast-cancer": (_breast_cancer, 0.5),
     "demo-diabetes": (_diabetes, 0.0),
     "demo-diabetes-cdf": (_diabetes, 0.0),  # the same patients; the submission is a CDF over bins of the target
     "demo-digits": (_digits, 0),
     "demo-mnist1d": (_mnist1d, 0),
     "demo-reviews": (_reviews, 0.5),
+    "demo-multilabel": (_multilabel, 0.5),
 }
 
 
@@ -167,11 +189,13 @@ def make_demo(
         return write_photos(folder, small=small, seed=seed)
     loader, placeholder = DEMOS[name]
     frame, target = loader()
+    targets = [target] if isinstance(target, str) else target  # several: a multilabel demo, one column per label
     rng = np.random.default_rng(seed)
     frame = frame.with_row_index("id", offset=1000).with_columns(pl.col("id").cast(pl.Int64))
     is_test = np.zeros(frame.height, dtype=bool)
-    # stratified hold-out: the same class balance (or spread of a continuous target) in test as in train
-    strata = _strata(frame[target])
+    # stratified hold-out: the same class balance (or spread of a continuous target, or number of labels per row) in
+    # test as in train
+    strata = _strata(frame[target]) if isinstance(target, str) else frame.select(pl.sum_horizontal(targets))[:, 0]
     for label in strata.unique().to_list():
         rows = np.flatnonzero((strata == label).to_numpy())
         is_test[rng.choice(rows, size=round(len(rows) * test_fraction), replace=False)] = True
@@ -183,8 +207,8 @@ def make_demo(
         _to_long(test.drop(target)).write_csv(folder / "test_sequences.csv")
     else:
         train.write_csv(folder / "train.csv")
-        test.drop(target).write_csv(folder / "test.csv")
-    test.select("id", target).write_csv(folder / "solution.csv")
-    columns = DISTRIBUTION_SAMPLES.get(name, [target])
+        test.drop(targets).write_csv(folder / "test.csv")
+    test.select("id", *targets).write_csv(folder / "solution.csv")
+    columns = DISTRIBUTION_SAMPLES.get(name, targets)
     test.select("id", *(pl.lit(placeholder).alias(c) for c in columns)).write_csv(folder / "sample_submission.csv")
     return folder

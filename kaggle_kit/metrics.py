@@ -35,14 +35,19 @@ import numpy as np
 
 from .errors import ConfigError, DataError, KitError, allowed, did_you_mean
 
-Task = Literal["binary", "multiclass", "regression", "distribution"]
+Task = Literal["binary", "multiclass", "regression", "distribution", "multilabel", "multiregression"]
 MetricInput = Literal["proba", "label", "value", "cdf", "quantile"]
 
-TASKS: frozenset[str] = frozenset({"binary", "multiclass", "regression", "distribution"})
+TASKS: frozenset[str] = frozenset(
+    {"binary", "multiclass", "regression", "distribution", "multilabel", "multiregression"}
+)
+#: tasks with several target columns (``data.target = ["a", "b", ...]``): scored column by column
+MULTI_TARGET_TASKS: frozenset[str] = frozenset({"multilabel", "multiregression"})
 METRIC_INPUTS: frozenset[str] = frozenset({"proba", "label", "value", "cdf", "quantile"})
 FIT_TRANSFORMS: frozenset[str] = frozenset({"log1p"})
 _CLASSIFICATION = frozenset({"binary", "multiclass"})
 _REGRESSION = frozenset({"regression"})
+_VALUE_TASKS = frozenset({"regression", "multiregression"})
 _DISTRIBUTION = frozenset({"distribution"})
 #: the prediction kinds of a distribution task: a CDF at given bins, or values at given quantile levels
 DISTRIBUTION_INPUTS: frozenset[str] = frozenset({"cdf", "quantile"})
@@ -476,6 +481,9 @@ class Metric:
     top_k: int | None = None  # MAP@k: the submission is the k most probable labels per row, space-separated
     #: a distribution metric's bins (``needs="cdf"``) or quantile levels (``"quantile"``), set by :meth:`bind`
     grid: tuple[float, ...] | None = None
+    #: a multi-target metric: the registered single-target metric scored on each target column (its non-missing
+    #: rows only) and averaged over the columns where it is defined (:meth:`score`)
+    column_metric: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -497,14 +505,26 @@ class Metric:
                 f"metric {self.name!r}: unknown task {unknown[0]!r} in tasks; allowed: {allowed(TASKS)}."
                 + did_you_mean(unknown[0], TASKS)
             )
-        expected = (
-            _REGRESSION if self.needs == "value" else _DISTRIBUTION if self.needs in DISTRIBUTION_INPUTS else None
-        )
-        if (tasks != expected) if expected is not None else not tasks <= _CLASSIFICATION:
+        if self.needs == "value":
+            fits = tasks <= _VALUE_TASKS
+        elif self.needs in DISTRIBUTION_INPUTS:
+            fits = tasks == _DISTRIBUTION
+        else:
+            fits = tasks <= _CLASSIFICATION | {"multilabel"}
+        if not fits:
             raise ConfigError(
-                f"metric {self.name!r}: needs='value' goes with tasks={{'regression'}} only, 'cdf'/'quantile' with "
-                f"tasks={{'distribution'}} only, and 'proba'/'label' with classification tasks only; "
+                f"metric {self.name!r}: needs='value' goes with tasks {{'regression', 'multiregression'}} only, "
+                f"'cdf'/'quantile' with tasks={{'distribution'}} only, and 'proba'/'label' with classification tasks "
+                f"(binary, multiclass, multilabel) only; "
                 f"got needs={self.needs!r}, tasks={sorted(tasks)}"
+            )
+        if (self.column_metric is not None) != bool(tasks & MULTI_TARGET_TASKS) or (
+            tasks & MULTI_TARGET_TASKS and not tasks <= MULTI_TARGET_TASKS
+        ):
+            raise ConfigError(
+                f"metric {self.name!r}: a metric of the multi-target tasks ({allowed(MULTI_TARGET_TASKS)}) names "
+                f"the single-target metric it averages over the columns (column_metric), and scores those tasks "
+                f"only; got column_metric={self.column_metric!r}, tasks={sorted(tasks)}"
             )
         if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1 or self.needs != "proba"):
             raise ConfigError(f"metric {self.name!r}: top_k={self.top_k!r} must be an int >= 1 on a 'proba' metric")
@@ -549,6 +569,8 @@ class Metric:
         """
         y = np.asarray(y_true)
         p = np.asarray(pred)
+        if self.column_metric is not None:
+            return self._score_columns(y, p)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if y.ndim != 1:
@@ -595,6 +617,33 @@ class Metric:
         if p.ndim == 2 and p.shape[1] == 1:
             p = p[:, 0]
         return self.fn(y, p)
+
+    def _score_columns(self, y: np.ndarray, p: np.ndarray) -> float:
+        """The column-wise mean of a multi-target metric, as competitions define it (mean column-wise log loss,
+        mean ROC AUC, MCRMSE): column ``j`` of ``y`` (``(n, T)``, NaN = a missing label) is scored against column
+        ``j`` of ``p`` on its non-missing rows only; columns where the metric is undefined (no labelled row, or one
+        class only for ROC AUC) are left out of the mean; ``nan`` when no column is defined."""
+        y = y.reshape(-1, 1) if y.ndim == 1 else y
+        p = p.reshape(-1, 1) if p.ndim == 1 else p
+        if y.ndim != 2 or p.shape != y.shape:
+            raise KitError(
+                f"metric {self.name!r}: the prediction has shape {p.shape} but y_true {y.shape}; a multi-target "
+                "metric scores one prediction column per target column, row for row"
+            )
+        if y.shape[0] == 0:
+            raise KitError(f"metric {self.name!r}: nothing to score (0 rows)")
+        inner = get_metric(self.column_metric)  # type: ignore[arg-type]
+        y = np.asarray(y, dtype=np.float64)
+        scores = []
+        for j in range(y.shape[1]):
+            seen = ~np.isnan(y[:, j])
+            if not seen.any():
+                continue
+            target = y[seen, j].astype(np.int64) if self.needs != "value" else y[seen, j]
+            score = inner.fn(target, p[seen, j])
+            if not math.isnan(score):
+                scores.append(score)
+        return float(np.mean(scores)) if scores else math.nan
 
     def clip(self, pred: np.ndarray) -> tuple[np.ndarray, int]:
         """``pred`` clipped into :attr:`domain` and how many values were outside it (NaN stays NaN, uncounted)."""
@@ -715,3 +764,25 @@ register(Metric("mae", mae, greater_is_better=False, needs="value", tasks=_REGRE
 register(Metric("r2", r2, greater_is_better=True, needs="value", tasks=_REGRESSION))
 register(Metric("crps", crps, greater_is_better=False, needs="cdf", tasks=_DISTRIBUTION, domain=_PROBA))
 register(Metric("pinball", pinball, greater_is_better=False, needs="quantile", tasks=_DISTRIBUTION))
+
+# the multi-target metrics: a single-target metric per target column (its labelled rows), averaged over the columns
+_MULTILABEL = frozenset({"multilabel"})
+_MULTIREGRESSION = frozenset({"multiregression"})
+for _name, _inner, _tasks in (
+    ("mean_log_loss", "log_loss", _MULTILABEL),  # MoA's "mean column-wise log loss"
+    ("mean_roc_auc", "roc_auc", _MULTILABEL),  # Jigsaw toxic comments' "mean column-wise ROC AUC"
+    ("mean_rmse", "rmse", _MULTIREGRESSION),  # MCRMSE: "mean column-wise root mean squared error"
+    ("mean_mae", "mae", _MULTIREGRESSION),
+):
+    _base = METRICS[_inner]
+    register(
+        Metric(
+            _name,
+            _base.fn,
+            greater_is_better=_base.greater_is_better,
+            needs=_base.needs,
+            tasks=_tasks,
+            domain=_base.domain,
+            column_metric=_inner,
+        )
+    )

@@ -1,8 +1,9 @@
 """Write a Kaggle submission CSV from a run's fold-averaged test predictions, in the sample submission's format.
 
 The sample submission decides the shape: its id order, its column names, and whether it wants one column (a label,
-a positive-class probability, or a value) or one probability column per class. Where there is no sample, the file
-has the id column and the target column.
+a positive-class probability, or a value) or one probability column per class. A multilabel / multiregression run
+writes the wide layout: the id and one column per target (the probability of label 1, or the value). Where there is
+no sample, the file has the id column and the target column.
 
 A label metric writes labels: the most probable class, or for a binary task the positive class where its probability
 exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold``; a model's chosen on its OOF). A
@@ -88,12 +89,16 @@ def _write(frame: pl.DataFrame, path: Path, default_name: str) -> None:
 
 def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = None) -> pl.DataFrame:
     """Test predictions -> id + target column (label, positive-class probability, value, or a MAP@k metric's
-    space-separated top-k labels) + per-class columns. ``threshold``: the decision threshold a binary label metric
-    labels the positive class at (default 0.5, the argmax)."""
+    space-separated top-k labels) + per-class columns; for a multi-target run id + one column per target.
+    ``threshold``: the decision threshold a binary label metric labels the positive class at (default 0.5, the
+    argmax)."""
     id_col = meta["id_column"] or "id"
     target = meta["target_column"]
     ids = preds[preds.columns[0]].alias(id_col)
     values = preds.drop(preds.columns[0]).to_numpy()
+    targets = meta.get("targets")
+    if targets:  # multilabel / multiregression: the wide layout, one column per target (a probability or a value)
+        return pl.DataFrame([ids, *[pl.Series(str(t), values[:, j]) for j, t in enumerate(targets)]])
     classes = meta["classes"]
     if meta.get("grid") is not None:  # a distribution task: the CDF at each bin, or the value at each level
         names = distribution_columns(meta)

@@ -147,8 +147,8 @@ ERRORS = [
     pytest.param(
         put("task", "binery"),
         ConfigError,
-        r"task must be one of 'binary', 'multiclass', 'regression' or 'distribution'; got 'binery'\. "
-        r"Did you mean 'binary'\?",
+        r"task must be one of 'binary', 'multiclass', 'regression', 'distribution', 'multilabel' or "
+        r"'multiregression'; got 'binery'\. Did you mean 'binary'\?",
         id="task-typo",
     ),
     pytest.param(

@@ -234,11 +234,30 @@ def test_bad_pseudo_label_keys_are_errors_naming_the_key(tmp_path: Path, pseudo:
     assert not (tmp_path / "bad" / "models").exists()  # refused before anything was fitted
 
 
-def test_pseudo_label_needs_classes() -> None:
+@pytest.mark.parametrize(
+    ("task", "metric", "extra", "match"),
+    [
+        ("regression", "rmse", {}, "pseudo_label needs class probabilities .* a regression task has none"),
+        (
+            "distribution",
+            "crps",
+            {"distribution": {"bins": [0.0, 1.0, 2.0]}},
+            "pseudo_label needs class probabilities .* a distribution task has none",
+        ),
+        ("multilabel", "mean_log_loss", {}, "one target column .* a multilabel task has 2 target columns"),
+        ("multiregression", "mean_rmse", {}, "one target column .* a multiregression task has 2 target columns"),
+    ],
+)
+def test_pseudo_label_needs_one_targets_classes(task: str, metric: str, extra: dict, match: str) -> None:
     spec = _spec(None).model_dump(mode="json", exclude={"base_dir"})
-    spec.update(task="regression", metric="rmse", pseudo_label={"source": "lgbm"})
-    with pytest.raises(ConfigError, match="pseudo_label needs class probabilities"):
+    spec.update(task=task, metric=metric, pseudo_label={"source": "lgbm"}, **extra)
+    if task.startswith("multi"):
+        spec["data"]["target"] = ["a", "b"]
+        spec["folds"]["strategy"] = "kfold"
+    with pytest.raises(ConfigError, match=match):
         build_spec(spec)
+    del spec["pseudo_label"]
+    assert build_spec(spec).task == task  # the same spec without [pseudo_label] is valid: the table alone is refused
 
 
 def test_predict_reloads_a_pseudo_labelled_model_and_refit_skips_it(hard_run) -> None:

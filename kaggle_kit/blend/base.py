@@ -77,13 +77,15 @@ class Blender(ABC):
 
     Override :meth:`fit` (and :meth:`predict` when the blend is not a weighted average of the models). Set
     ``nested_only = True`` for methods that must only ever be scored by nested CV (a level-2 model would score
-    its own training rows), and ``needs_rank_metric = True`` for methods whose output is a ranking, not
-    probabilities.
+    its own training rows), ``needs_rank_metric = True`` for methods whose output is a ranking, not
+    probabilities, and ``single_target = True`` for methods that model one target column (a level-2 model), which a
+    multilabel / multiregression run's column-wise metric leaves out.
     """
 
     method: ClassVar[str] = ""
     nested_only: ClassVar[bool] = False
     needs_rank_metric: ClassVar[bool] = False
+    single_target: ClassVar[bool] = False
 
     @abstractmethod
     def fit(

@@ -99,7 +99,8 @@ def blend_predictions(
     stack = stack_predictions(oof, metric)
     names = tuple(oof)
     y = np.asarray(y)
-    if y.shape != (stack.shape[1],):
+    # a multi-target metric scores (rows, targets) against the same columns; any other one row value per row
+    if y.shape != ((stack.shape[1], stack.shape[2]) if metric.column_metric else (stack.shape[1],)):
         raise DataError(f"y has shape {y.shape} but the OOF predictions have {stack.shape[1]} rows")
     if folds.n_rows != stack.shape[1]:
         raise DataError(f"the folds cover {folds.n_rows} rows but the OOF predictions have {stack.shape[1]}")

@@ -62,7 +62,7 @@ def make_objective(metric: Metric, preds: np.ndarray, y: np.ndarray, row_folds: 
         if len(defined) == 1:
             return Objective("roc_auc", lambda w: -defined[0](w))
         return Objective("roc_auc", lambda w: -float(np.mean([f(w) for f in defined])))
-    if target.needs == "value":
+    if target.needs == "value" and target.column_metric is None:  # one value column (a multi-target one: generic)
         values = np.ascontiguousarray(preds[:, :, 0], dtype=np.float32)
         fn = target.fn
         return Objective(target.name, lambda w: sign * fn(y, np.asarray(w, dtype=np.float32) @ values))

@@ -57,10 +57,13 @@ def make_blender(method: str, options: Mapping[str, Any] | None = None) -> Blend
 
 def applicable(method: str, metric: Metric) -> bool:
     """Whether ``method`` can be scored by ``metric`` (a rank average only by a rank metric; a distribution task's
-    CDFs / quantiles only by weighted averages, which keep them distributions, not by a level-2 model)."""
+    CDFs / quantiles only by weighted averages, which keep them distributions, not by a level-2 model; a level-2
+    model not by a multi-target metric)."""
     cls = BLENDERS[method]
     if metric.needs in DISTRIBUTION_INPUTS:
         return not cls.needs_rank_metric and not cls.nested_only
+    if getattr(cls, "single_target", False) and metric.column_metric is not None:
+        return False
     return not cls.needs_rank_metric or metric.name in RANK_METRICS
 
 
@@ -70,6 +73,12 @@ def check_applicable(method: str, metric: Metric) -> None:
         raise ConfigError(
             f"blend method {method!r} does not average the models' distributions ({metric.name!r} scores a "
             f"{metric.needs}); use {allowed(others)}"
+        )
+    if getattr(BLENDERS[method], "single_target", False) and metric.column_metric is not None:
+        others = [m for m in BLENDERS if applicable(m, metric)]
+        raise ConfigError(
+            f"blend method {method!r} fits a level-2 model of one target column; this run has several, scored by "
+            f"{metric.name!r}: use {allowed(others)} (one weight per model, on the column-wise metric)"
         )
     if not applicable(method, metric):
         others = [m for m in BLENDERS if applicable(m, metric)]

@@ -319,7 +319,7 @@ def make_scorer(
         return LogLossScorer(true_p, threads)
     if target.name == "roc_auc":
         return _auc_scorer(preds, y, row_folds, threads)
-    if target.needs == "value":
+    if target.needs == "value" and target.column_metric is None:  # a multi-target metric: MetricScorer below
         values = np.ascontiguousarray(preds[:, :, 0], dtype=np.float32)[:, None, :]
         scorer = _regression_scorer(target, values, y, threads)
         if scorer is not None:

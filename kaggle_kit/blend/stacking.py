@@ -35,6 +35,7 @@ class Stack(Blender):
     regularisation strength (ridge's ``alpha = 1 / C``), or ``"auto"``: chosen from :data:`AUTO_CS` by inner CV."""
 
     method: ClassVar[str] = "stack"
+    single_target: ClassVar[bool] = True  # one level-2 model of one target column
     nested_only: ClassVar[bool] = True
     C: float | Literal["auto"] = "auto"
 

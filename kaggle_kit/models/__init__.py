@@ -106,7 +106,10 @@ def check_kinds(models: Sequence[ModelSpec]) -> None:
 
 def make_adapter(spec: ModelSpec, task: str | None = None) -> ModelAdapter:
     """The adapter of ``spec``'s kind; for a distribution ``task``, wrapped to predict a distribution
-    (:class:`~kaggle_kit.models.distribution.DistributionAdapter`), whatever the family."""
+    (:class:`~kaggle_kit.models.distribution.DistributionAdapter`), whatever the family; for a multilabel /
+    multiregression ``task``, one that fits a model per target column around it (:mod:`.multi_target`) unless the
+    family fits every target at once (``multi_target = True``: the nets, one body with a head per target); otherwise
+    the plain adapter."""
     if task == "distribution":
         from .distribution import DistributionAdapter
 
@@ -118,7 +121,12 @@ def make_adapter(spec: ModelSpec, task: str | None = None) -> ModelAdapter:
             f"model {spec.name!r}: unknown kind {spec.kind!r}; allowed: {allowed(ADAPTERS)}."
             f"{did_you_mean(spec.kind, ADAPTERS)}"
         ) from None
-    return factory(spec)
+    adapter = factory(spec)
+    if task in ("multilabel", "multiregression") and not getattr(adapter, "multi_target", False):
+        from .multi_target import PerTargetAdapter
+
+        return PerTargetAdapter(adapter, spec.name)
+    return adapter
 
 
 def thread_invariant(spec: ModelSpec) -> bool:

@@ -62,7 +62,7 @@ def read_test(
         frame,
         record,
         id_column=folder.meta["id_column"],
-        target=folder.meta["target_column"],
+        target=folder.meta.get("targets") or folder.meta["target_column"],
         categorical=folder.meta.get("categorical") or [],
     )
 

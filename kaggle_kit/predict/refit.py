@@ -146,11 +146,13 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         X = encoder.transform(data.train, state)
     else:
         pipeline = Pipeline(steps, name=spec.pipeline)
+        single = not data.targets  # target-encoding steps take one target (checked when the run started)
+        fit_task = "regression" if data.task == "distribution" else data.task  # a distribution's target is a value
         out, state = pipeline.fit_transform(
             data.train,
-            y,
-            task="regression" if data.task == "distribution" else data.task,  # type: ignore[arg-type]
-            classes=range(data.n_classes) if data.task not in ("regression", "distribution") else None,
+            y if single else None,
+            task=fit_task if single else None,  # type: ignore[arg-type]
+            classes=range(data.n_classes) if fit_task not in ("regression", "multiregression") else None,
             seed=ctx.seed,
             features=features,
             categorical=data.categorical,

@@ -55,16 +55,22 @@ class RunFolder:
 
     @property
     def n_classes(self) -> int:
+        if self.meta.get("targets"):  # a multi-target run: one output per target column
+            return len(self.meta["targets"])
         classes = self.meta.get("classes")
         return len(classes) if classes is not None else 1
 
     @property
     def columns(self) -> list[str]:
-        """The stored prediction columns: ``p_<label>`` per class, ``prediction``, or one per bin / level."""
+        """The stored prediction columns: ``p_<label>`` per class, ``prediction``, or one per bin / level; per target
+        of a multi-target run (``p_<target>`` / ``pred_<target>``)."""
         if self.meta.get("grid") is not None:
             from ..runtime.runner import grid_columns
 
             return grid_columns(self.metric)
+        if self.meta.get("targets"):
+            prefix = "p_" if self.meta["task"] == "multilabel" else "pred_"
+            return [prefix + t for t in self.meta["targets"]]
         classes = self.meta.get("classes")
         return ["prediction"] if classes is None else [f"p_{c}" for c in classes]
 

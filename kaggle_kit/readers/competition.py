@@ -64,6 +64,9 @@ class CompetitionData:
     y: np.ndarray
     #: free-text columns (data.text): not among ``features``; the ``text`` step makes numeric features of them
     text: tuple[str, ...] = ()
+    #: the target columns of a multilabel / multiregression task (``target_column`` is the first); ``y`` is then
+    #: ``(n, T)`` float64: 0/1 labels or values, NaN where a row's label is missing
+    targets: tuple[str, ...] = ()
     #: streamed ``[data.images]``: the files of the rows' positions in column ``IMAGE_REF`` (not among ``features``)
     images: ImageStream | None = None
 
@@ -74,6 +77,10 @@ class CompetitionData:
 
     @property
     def n_classes(self) -> int:
+        """Classes of a classification task, 1 for regression; the number of target columns of a multi-target
+        task (its models' outputs)."""
+        if self.targets:
+            return len(self.targets)
         return len(self.classes) if self.classes is not None else 1
 
     @property
@@ -99,6 +106,8 @@ class CompetitionData:
             digest.update(f"{name}:{frame.schema}".encode())
             digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
         digest.update(repr((self.id_column, self.target_column, self.features, self.categorical)).encode())
+        if self.targets:  # a single-target spec hashes as before multi-target tasks existed
+            digest.update(repr(self.targets).encode())
         if self.text:  # a spec without data.text hashes as before it existed
             digest.update(repr(self.text).encode())
         if self.images is not None:  # streamed images: their files, which no column holds
@@ -184,8 +193,9 @@ def prepare_competition(
     if train is None:
         raise DataError("no train frame was given; pass the training rows")
     train, test = attach_images(spec, train, test)  # [data.images]: image files -> pixel columns (image_data)
-    _require_column(train, d.target, "train", "data.target")
-    train, test = _drop_saved_index(train, test, keep={c for c in (d.id, d.target, *d.drop) if c})
+    for target in d.targets:
+        _require_column(train, target, "train", "data.target")
+    train, test = _drop_saved_index(train, test, keep={c for c in (d.id, *d.targets, *d.drop) if c})
     if d.id is not None:
         _require_column(train, d.id, "train", "data.id")
         _check_unique_ids(train, d.id, "train")
@@ -210,7 +220,7 @@ def prepare_competition(
             _require_column(train, col, "train", key)
 
     # A fold's group / time column is a split key, not a feature.
-    reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c}
+    reserved = {c for c in (d.id, *d.targets, spec.folds.group, spec.folds.time) if c}
     clash = [c for c in text if c in reserved]
     reserved.add(IMAGE_REF)  # streamed images' positions: read by the image nets only
     features = [c for c in train.columns if c not in reserved and c not in d.drop and c not in text]
@@ -235,15 +245,22 @@ def prepare_competition(
     train = _infinite_as_missing(train, features, "train")
     if test is not None:
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
-        test = _check_test_columns(train, test, features, d.categorical or [], d.target)
+        test = _check_test_columns(train, test, features, d.categorical or [], d.targets)
         test = _infinite_as_missing(test, features, "test")
 
-    y, classes = _encode_target(train[d.target], spec.task, get_metric(spec.metric), d.classes)
+    multi = spec.task in ("multilabel", "multiregression")
+    if multi:
+        from .targets import encode_targets
+
+        y, classes = encode_targets(train, d.targets, spec.task), None
+    else:
+        y, classes = _encode_target(train[d.target], spec.task, get_metric(spec.metric), d.classes)
     return CompetitionData(
         train=train,
         test=test,
         id_column=d.id,
-        target_column=d.target,
+        target_column=d.targets[0],
+        targets=tuple(d.targets) if multi else (),
         features=tuple(features),
         categorical=tuple(categorical),
         task=spec.task,
@@ -321,7 +338,7 @@ def check_new_test(
     record: Mapping[str, Sequence[str]],
     *,
     id_column: str | None,
-    target: str,
+    target: str | Sequence[str],
     categorical: Sequence[str],
 ) -> pl.DataFrame:
     """The checks :func:`prepare_competition` makes on a test file, against the training columns' ``record``
@@ -336,7 +353,7 @@ def check_new_test(
 
 
 def _check_test_columns(
-    train: pl.DataFrame, test: pl.DataFrame, features: list[str], categorical: list[str], target: str
+    train: pl.DataFrame, test: pl.DataFrame, features: list[str], categorical: list[str], target: str | Sequence[str]
 ) -> pl.DataFrame:
     record = column_record(train, features, categorical)
     return _check_test_against(record, test, features, categorical, target, train.schema)
@@ -347,7 +364,7 @@ def _check_test_against(
     test: pl.DataFrame,
     features: list[str],
     categorical: list[str],
-    target: str,
+    target: str | Sequence[str],
     train_schema: Mapping[str, pl.DataType] | None = None,
 ) -> pl.DataFrame:
     test_schema = test.schema  # read once: each access rebuilds it
@@ -373,9 +390,10 @@ def _check_test_against(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "
             "(or list it in data.categorical, or drop it with data.drop)"
         )
-    if target in test.columns:
-        _warn(f"test has the target column {target!r}; it is ignored")
-        test = test.drop(target)
+    for name in [target] if isinstance(target, str) else target:
+        if name in test.columns:
+            _warn(f"test has the target column {name!r}; it is ignored")
+            test = test.drop(name)
     empty = [c for c in features if test[c].null_count() == test.height and record[c][1] != "null"]
     if empty:
         _warn(

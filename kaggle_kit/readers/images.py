@@ -349,7 +349,7 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
     ``streamed``: a ``cnn`` reads the streamed images whatever its ``params.columns``; a ``hybrid`` (pixel columns)
     is refused, and so is any other model when the table has no column besides the images."""
     d = spec.data
-    reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time, IMAGE_REF) if c} | set(d.drop)
+    reserved = {c for c in (d.id, *d.targets, spec.folds.group, spec.folds.time, IMAGE_REF) if c} | set(d.drop)
     others = [c for c in train.columns if c not in reserved and not _PIXEL.fullmatch(c)]
     fix = "or set data.images.mode = 'memory' (pixel columns every model reads)"
     for model in spec.models:

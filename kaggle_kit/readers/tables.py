@@ -72,7 +72,8 @@ class ReadOptions:
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
         d = spec.data
-        keep = [c for c in (d.id, d.target if spec.task not in ("regression", "distribution") else None) if c]
+        labels = d.target if spec.task in ("binary", "multiclass") else None  # multi-target labels are numbers
+        keep = [c for c in (d.id, labels) if c]
         never_numbers = (*(d.categorical or ()), *(d.text or ()))  # free text is never parsed as numbers
         return cls(tuple(d.na_values), d.thousands, d.decimal, d.separator, tuple(keep), never_numbers)
 

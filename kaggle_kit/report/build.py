@@ -166,7 +166,13 @@ def collect_report(
         else:
             classes = list(data.classes) if data.classes is not None else None
             errors = analyse_errors(
-                best.name, oofs[best.name], data.y, data.train_ids.to_numpy(), classes, metric=metric
+                best.name,
+                oofs[best.name],
+                data.y,
+                data.train_ids.to_numpy(),
+                classes,
+                metric=metric,
+                multilabel=data.task == "multilabel",
             )
             rows = [m.row for m in errors.mistakes]
             if images is not None:
@@ -316,7 +322,7 @@ def _error_rows(
     """The worst rows as a table: id, target and the features that matter most to the model (else the first)."""
     ranked = [f for f in importance.features if f in data.features] if importance else []
     features = (ranked or list(data.features))[:n_features]
-    keep = [c for c in (data.id_column, data.target_column, *features) if c]
+    keep = [c for c in (data.id_column, *(data.targets or (data.target_column,)), *features) if c]
     return data.train.select(keep)[np.asarray(rows, dtype=np.int64)] if rows else None
 
 

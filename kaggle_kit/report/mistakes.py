@@ -43,7 +43,7 @@ class ErrorAnalysis:
     mistakes: tuple[Mistake, ...]
     labels: tuple[str, ...] | None
     confusion: np.ndarray | None
-    #: what ``Mistake.error`` is, for a table header (regression and distribution tasks)
+    #: what ``Mistake.error`` measures, as a column header (regression, distribution, multi-target)
     error_name: str = "abs error"
 
 
@@ -56,13 +56,18 @@ def analyse_errors(
     *,
     n_worst: int = 12,
     metric: Metric | None = None,
+    multilabel: bool = False,
 ) -> ErrorAnalysis:
-    """Worst mistakes and confusion matrix of ``oof`` (the stored OOF matrix) against ``y`` (class codes or values).
+    """Worst mistakes and confusion matrix of ``oof`` (the stored OOF matrix) against ``y`` (class codes or values;
+    a multi-target ``(n, T)`` matrix, NaN = missing: rows ranked by their mean loss over their labelled targets,
+    ``multilabel`` saying whether that is the log loss of 0/1 labels or the absolute error of values).
     A distribution task's (``metric`` bound to its bins / levels): the rows of the worst CRPS / pinball loss, each
     with its predicted median."""
     oof = np.asarray(oof, dtype=np.float64)
     valid = np.isfinite(oof).all(axis=1)
     rows = np.flatnonzero(valid)
+    if np.ndim(y) == 2:
+        return _multi_target_errors(model, oof, np.asarray(y, dtype=np.float64), ids, rows, multilabel, n_worst)
     if metric is not None and metric.grid is not None:
         values = np.asarray(y, dtype=np.float64)
         rows_fn = crps_rows if metric.needs == "cdf" else pinball_rows
@@ -129,3 +134,33 @@ def pixel_images(frame: pl.DataFrame, rows: list[int] | np.ndarray) -> np.ndarra
         return None
     pixels = frame[np.asarray(rows, dtype=np.int64)].select([found[i] for i in range(n)]).to_numpy().astype(np.float32)
     return pixels.reshape(len(rows), side, side)
+
+
+def _multi_target_errors(
+    model: str, oof: np.ndarray, y: np.ndarray, ids: np.ndarray, rows: np.ndarray, multilabel: bool, n_worst: int
+) -> ErrorAnalysis:
+    """The rows whose labelled targets the model got worst (mean per-target loss); true and predicted are shown as
+    one value per target, ``-`` for a missing label."""
+    present = ~np.isnan(y)
+    if multilabel:
+        p = np.clip(oof, 1e-15, 1 - 1e-15)
+        cell = -np.where(y == 1, np.log(p), np.log(1 - p))
+    else:
+        cell = np.abs(np.nan_to_num(y) - oof)
+    cell = np.where(present, cell, 0.0)
+    err = cell.sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+    rows = rows[present[rows].any(axis=1)]
+    worst = rows[np.argsort(-err[rows], kind="stable")[:n_worst]]
+    fmt = "{:.0f}" if multilabel else "{:.4g}"
+    mistakes = tuple(
+        Mistake(
+            int(i),
+            _plain(ids[i]),
+            " ".join(fmt.format(v) if not np.isnan(v) else "-" for v in y[i]),
+            " ".join(f"{v:.3f}" if multilabel else f"{v:.4g}" for v in oof[i]),
+            None,
+            float(err[i]),
+        )
+        for i in worst
+    )
+    return ErrorAnalysis(model, mistakes, None, None, "row log loss" if multilabel else "row mean abs error")

@@ -237,7 +237,9 @@ def make_folds(
     All strategies but ``"time"`` give ``scheme="complement"``: each row is validated exactly once per repeat.
 
     * ``"kfold"``: :class:`~sklearn.model_selection.KFold`.
-    * ``"stratified"``: :class:`~sklearn.model_selection.StratifiedKFold` on ``y``. A floating ``y`` is taken
+    * ``"stratified"``: :class:`~sklearn.model_selection.StratifiedKFold` on ``y``. A 2-D ``y`` (rows, labels) of
+      0/1 labels (NaN = missing) is a multilabel target: iterative stratification
+      (:mod:`kaggle_kit.runtime.iterative_stratification`). A floating 1-D ``y`` is taken
       as a regression target and stratified on quantile bins: ``MAX_QUANTILE_BINS`` (10) bins, or fewer when
       rows are few (at most ``n_rows // n_splits``), with tied edges collapsed and any bin smaller than
       ``n_splits`` merged into its neighbour. Pass class labels as ints, bools or strings, never floats.
@@ -286,6 +288,9 @@ def make_folds(
             "set shuffle=True or n_repeats=1."
         )
 
+    if strategy == "stratified" and y is not None and np.ndim(y) == 2:  # several label columns
+        return _multilabel_folds(np.asarray(y), n_rows, n_splits, n_repeats, seed, shuffle)
+
     labels = group_codes = None
     if strategy in ("stratified", "stratified_group"):
         labels = _stratification_labels(y, n_rows, n_splits, strategy)
@@ -317,6 +322,16 @@ def make_folds(
 
 
 # --------------------------------------------------------------------------------------------------- helpers
+def _multilabel_folds(y: np.ndarray, n_rows: int, n_splits: int, n_repeats: int, seed: int, shuffle: bool) -> Folds:
+    """``"stratified"`` on a ``(n_rows, L)`` label matrix: iterative stratification, repeat ``r`` seeded
+    ``seed + r`` (``shuffle=False``: seed 0, as a fixed deal)."""
+    from .iterative_stratification import iterative_stratification
+
+    if y.shape[0] != n_rows:
+        raise DataError(f"folds: y has {y.shape[0]} rows but n_rows={n_rows}; pass one label row per row.")
+    dtype = np.int16 if n_splits <= np.iinfo(np.int16).max else np.int32
+    ids = np.stack([iterative_stratification(y, n_splits, seed + r if shuffle else 0) for r in range(n_repeats)])
+    return Folds(ids=ids.astype(dtype), n_splits=n_splits, scheme="complement")
 
 
 def _check_int(key: str, value: object, *, minimum: int) -> None:

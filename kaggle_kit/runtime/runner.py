@@ -164,11 +164,18 @@ def resolve_folds(spec: CompetitionSpec, data: CompetitionData) -> Folds:
         seed=spec.seed,
         # the labels themselves (not their codes) so that a message about a rare class names the user's label;
         # the codes are the indices of the sorted labels, so the folds are the same
-        y=data.train[data.target_column].to_numpy() if strategy in ("stratified", "stratified_group") else None,
+        y=_fold_labels(data) if strategy in ("stratified", "stratified_group") else None,
         groups=groups,
         order=order,
         shuffle=f.shuffle,
     )
+
+
+def _fold_labels(data: CompetitionData) -> np.ndarray:
+    """What stratified folds stratify on: the labels themselves (not their codes) so that a message about a rare class
+    names the user's label (the codes are the indices of the sorted labels, so the folds are the same); a multilabel
+    task's ``(n, T)`` 0/1 matrix (NaN = missing), stratified iteratively."""
+    return data.y if data.targets else data.train[data.target_column].to_numpy()
 
 
 def run(
@@ -334,6 +341,10 @@ class RunSession:
     def check(self, models: Sequence[ModelSpec]) -> None:
         """Reject bad params (a reserved key, a task the model cannot do) before anything trains."""
         for m in models:
+            if self.data.targets:  # multilabel / multiregression: no step may encode with one target
+                from ..models.multi_target import check_target_free
+
+                check_target_free(m.name, self.spec.feature_steps(m), self.data.task)
             make_adapter(self.resolved(m), self.data.task).check(
                 FitContext(
                     self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
@@ -547,6 +558,7 @@ def _write_meta(
             "id_column": data.id_column,
             "target_column": data.target_column,
             "classes": list(data.classes) if data.classes is not None else None,
+            "targets": list(data.targets) or None,  # a multilabel / multiregression task's target columns
             "n_train": data.train.height,
             "n_test": data.test.height if data.test is not None else 0,
             "sample_submission": str(sample) if sample else None,
@@ -583,7 +595,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     task_start = time.perf_counter()
     data, metric = ctx.data, ctx.metric
     train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
-    adapter = make_adapter(task.model, data.task)
+    adapter = make_adapter(task.model, data.task)  # per target (multi_target) where the family fits one only
     fit_ctx = FitContext(
         task=data.task,
         n_classes=data.n_classes,
@@ -608,12 +620,14 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         encode = partial(encoder.transform, state=state)
     else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
         pipeline = Pipeline(steps, name=task.model.pipeline)
+        single = not data.targets  # steps that encode with the target take one (checked at the run's start)
+        # a distribution task's target is a number: target encoders see it as regression
+        fit_task = "regression" if data.task == "distribution" else data.task
         train_out, state = pipeline.fit_transform(
             train_rows,
-            y_train,
-            # a distribution task's target is a number: target encoders see it as regression
-            task="regression" if data.task == "distribution" else data.task,  # type: ignore[arg-type]
-            classes=range(data.n_classes) if data.task not in ("regression", "distribution") else None,
+            y_train if single else None,
+            task=fit_task if single else None,  # type: ignore[arg-type]
+            classes=range(data.n_classes) if fit_task not in ("regression", "multiregression") else None,
             seed=fit_ctx.seed,
             features=features,
             categorical=data.categorical,
@@ -832,9 +846,12 @@ def clip_note(done: Sequence[FoldResult], metric: Metric) -> str:
 
 def prediction_columns(data: CompetitionData, metric: Metric | None = None) -> list[str]:
     """Stored prediction column names: one per class label (``p_<label>``), ``prediction`` for regression, or a
-    distribution task's one per bin (``cdf_<bin>``) or quantile level (``q_<level>``) of ``metric.grid``."""
+    distribution task's one per bin (``cdf_<bin>``) or quantile level (``q_<level>``) of ``metric.grid``; one per
+    target column for a multi-target task (``p_<target>``: the probability of label 1; ``pred_<target>``: a value)."""
     if metric is not None and metric.grid is not None:
         return grid_columns(metric)
+    if data.targets:
+        return [("p_" if data.task == "multilabel" else "pred_") + t for t in data.targets]
     if data.classes is None:
         return ["prediction"]
     return [f"p_{c}" for c in data.classes]

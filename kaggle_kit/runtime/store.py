@@ -5,7 +5,8 @@ Layout (``<key>`` is a hash of everything a model's predictions depend on: its s
     runs/<run>/run.json                          task, metric, classes, fingerprints, the current models' keys
     runs/<run>/spec.toml                         the spec of the latest run
     runs/<run>/folds.parquet                     id + fold_r0, fold_r1, ... (-1 = never validated)
-    runs/<run>/target.parquet                    id + y: the target as models see it (class codes, or values)
+    runs/<run>/target.parquet                    id + y: the target as models see it (class codes, or values;
+                                                 y_0 .. y_{T-1} for a multi-target task, NaN = missing label)
     runs/<run>/models/<name>/<key>/folds/r0_f3/  valid.npy, test.npy, the native model file, result.json
     runs/<run>/models/<name>/<key>/oof.parquet   id + one float32 column per class (row order = train order)
     runs/<run>/models/<name>/<key>/test.parquet  id + the same columns, averaged over folds
@@ -296,14 +297,23 @@ class RunStore:
 
     def save_target(self, ids: pl.Series, y: np.ndarray) -> None:
         """The training target in train row order (class codes for classification), so that blends and reports
-        can score OOF predictions from the run folder alone."""
+        can score OOF predictions from the run folder alone. A multi-target ``(n, T)`` matrix is stored as the
+        columns ``y_0 .. y_{T-1}`` (NaN = a missing label)."""
+        if y.ndim == 2:
+            columns = [pl.Series(f"y_{j}", y[:, j]) for j in range(y.shape[1])]
+            atomic_write(self.target_path, parquet_bytes(pl.DataFrame([ids, *columns])))
+            return
         atomic_write(self.target_path, parquet_bytes(pl.DataFrame([ids, pl.Series("y", y)])))
 
     def read_target(self) -> np.ndarray:
         if not self.target_path.is_file():
             raise StoreError(f"{self.target_path} is missing; run the competition again to write it")
         try:
-            return pl.read_parquet(self.target_path)["y"].to_numpy()
+            frame = pl.read_parquet(self.target_path)
+            if "y" not in frame.columns:  # a multi-target run: y_0 .. y_{T-1}
+                n_targets = sum(1 for c in frame.columns if c.startswith("y_"))
+                return np.column_stack([frame[f"y_{j}"].to_numpy() for j in range(n_targets)])
+            return frame["y"].to_numpy()
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise StoreError(
                 f"{self.target_path} is corrupted ({type(exc).__name__}); rerun `kaggle-kit run` on its config to "

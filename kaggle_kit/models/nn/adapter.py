@@ -29,6 +29,7 @@ class NetAdapter:
     thread_invariant = False
     soft_targets = True  # classification y_train may be (n, C) class probabilities (cross-entropy's soft targets)
     reads_features = True
+    multi_target = True  # multilabel / multiregression: one body, one output per target, a masked loss (task.py)
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

@@ -4,6 +4,12 @@ Classification (binary included) has one logit per class, cross-entropy, and sof
 predictions are the kit's ``(n, C)`` matrix. Regression standardises the target with the training rows' mean and
 std (nets train badly on raw targets in the thousands) and maps the outputs back: ``(n, 1)`` values.
 
+Multilabel and multiregression have one output per target column on one shared body (the last layer's T units are
+the T heads): binary cross-entropy on the logits (sigmoid probabilities) or the regression loss on per-target
+standardised values. A missing label (NaN) is masked: the target array carries the labels (missing ones filled with
+0) and a 0/1 mask side by side, ``(n, 2T)``, and the loss is the mean over the present cells only, so whatever a
+masked cell holds changes neither the loss nor a gradient.
+
 Outputs with a member axis, ``(n, k, C)`` (TabM's k ensemble members), are a k-member ensemble: the loss is the mean
 of the members' losses (each member trained on its own prediction) and the prediction is the mean of the members'
 predictions (probabilities, not logits, for classification).
@@ -37,10 +43,20 @@ class TaskHead:
         return self.task == "regression"
 
     @property
+    def multi(self) -> bool:
+        """Several target columns (multilabel / multiregression): ``n_classes`` is their number."""
+        return self.task in ("multilabel", "multiregression")
+
+    @property
     def n_outputs(self) -> int:
         return 1 if self.regression else self.n_classes
 
     def fit_target(self, y: np.ndarray) -> dict[str, Any]:
+        if self.task == "multiregression":
+            y = np.asarray(y, dtype=np.float64)
+            means = [float(np.nanmean(c)) if np.isfinite(c).any() else 0.0 for c in y.T]
+            stds = [float(np.nanstd(c)) if np.isfinite(c).any() else 1.0 for c in y.T]
+            return {"mean": means, "std": [s if s > 1e-12 else 1.0 for s in stds]}
         if not self.regression:
             return {}
         y = np.asarray(y, dtype=np.float64)
@@ -48,6 +64,12 @@ class TaskHead:
         return {"mean": float(np.mean(y)), "std": std if std > 1e-12 else 1.0}
 
     def target_array(self, y: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        if self.multi:  # (n, 2T): labels (missing -> 0), then the mask of present labels
+            y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+            present = ~np.isnan(y)
+            if self.task == "multiregression":
+                y = (y - np.asarray(state["mean"])) / np.asarray(state["std"])
+            return np.concatenate([np.where(present, y, 0.0), present], axis=1).astype(np.float32)
         if not self.regression:
             if np.ndim(y) == 2:  # soft targets, a probability per class (pseudo-labelling): cross-entropy takes them
                 return np.asarray(y, dtype=np.float32)
@@ -57,6 +79,8 @@ class TaskHead:
     def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         if self.task == "cdf":
             return _crps_loss
+        if self.multi:
+            return self._masked_loss()
         if not self.regression:
             base: nn.Module = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
         else:
@@ -69,11 +93,34 @@ class TaskHead:
 
         return loss
 
+    def _masked_loss(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The mean loss over the present (unmasked) cells of an ``(n, T)`` output against an ``(n, 2T)`` target."""
+        if self.task == "multilabel":
+            cell: nn.Module = nn.BCEWithLogitsLoss(reduction="none")
+        else:
+            cell = {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}[self.loss](reduction="none")
+
+        def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            if out.dim() == 3:  # (n, k, T): each member against the same target
+                target = target.repeat_interleave(out.shape[1], dim=0)
+                out = out.flatten(0, 1)
+            n_targets = out.shape[-1]
+            labels, mask = target[:, :n_targets], target[:, n_targets:]
+            per_cell = cell(out, labels) * mask  # a masked cell contributes 0, whatever it holds
+            return per_cell.sum() / mask.sum().clamp(min=1.0)
+
+        return loss
+
     def output_fn(self, state: dict[str, Any]) -> Callable[[torch.Tensor], torch.Tensor]:
         if self.task == "cdf":
             return lambda out: _cdf(out).mean(dim=1) if out.dim() == 3 else _cdf(out)
-        if not self.regression:
-            to_pred: Callable[[torch.Tensor], torch.Tensor] = lambda out: torch.softmax(out, dim=-1)  # noqa: E731
+        if self.task == "multilabel":
+            to_pred: Callable[[torch.Tensor], torch.Tensor] = torch.sigmoid
+        elif self.task == "multiregression":
+            means, stds = state["mean"], state["std"]
+            to_pred = lambda out: out * out.new_tensor(stds) + out.new_tensor(means)  # noqa: E731
+        elif not self.regression:
+            to_pred = lambda out: torch.softmax(out, dim=-1)  # noqa: E731
         else:
             mean, std = state["mean"], state["std"]
             to_pred = lambda out: out * std + mean  # noqa: E731
