@@ -101,7 +101,7 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 def test_the_demo_command_runs_every_demo_here() -> None:
     assert set(DEMO_CONFIGS) <= set(DEMOS)
-    own_tests = {"demo-mnist1d", "demo-reviews", "demo-diabetes-cdf", "demo-photos", "demo-multilabel"}  # own test files
+    own_tests = {"demo-mnist1d", "demo-reviews", "demo-diabetes-cdf", "demo-photos", "demo-multilabel"}
     assert {p.stem for p in COMPETITIONS.glob("demo-*.toml")} == {*DEMOS, *own_tests}
 
 
