@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_TARGETS: dict[str, str] = {
     "kaggle_kit/blend/selection.py": "tests/test_selection.py tests/test_blend.py",
     "kaggle_kit/blend/weighting.py": "tests/test_blend.py tests/test_selection.py",
-    "kaggle_kit/blend/scoring.py": "tests/test_blend.py tests/test_selection.py",
+    "kaggle_kit/runtime/scoring.py": "tests/test_blend.py tests/test_selection.py tests/test_run_scoring.py",
     "kaggle_kit/runtime/store.py": "tests/test_store.py tests/test_runner.py tests/test_resume.py -k 'not parallel'",
     "kaggle_kit/models/nn/inputs.py": (
         "tests/test_nn.py tests/test_nn_tabular.py -k 'not periodic_effects and not beats_gbdt and not "

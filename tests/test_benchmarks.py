@@ -142,7 +142,7 @@ def test_mutation_each_mutant_changes_one_line_and_compiles() -> None:
 
     import mutation
 
-    module = "kaggle_kit/blend/scoring.py"
+    module = "kaggle_kit/runtime/scoring.py"
     clean = ast.unparse(ast.parse((REPO / module).read_text())).splitlines()
     mutants = mutation.mutants_of(module)
     assert len(mutants) > 10 and [m.index for m in mutants] == list(range(len(mutants)))
