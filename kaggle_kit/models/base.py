@@ -31,6 +31,9 @@ class FitContext:
     seed: int
     device: str  # resolved: "cpu" or "cuda"
     threads: int
+    #: ``data.sequences.layout = "streamed"``: the :class:`~kaggle_kit.features.SequenceStore` whose positions the
+    #: sequence nets' ``__sequence`` column holds (the run's, or new test rows' at predict); None otherwise
+    sequences: Any = None
 
 
 @dataclass

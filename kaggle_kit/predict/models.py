@@ -59,15 +59,24 @@ def _refusal(exc: Exception) -> bool:
 
 
 def predict_folder(
-    folder: RunFolder, name: str, model_dir: Path, repeat: int, test: pl.DataFrame, *, threads: int, device: str
+    folder: RunFolder,
+    name: str,
+    model_dir: Path,
+    repeat: int,
+    test: pl.DataFrame,
+    *,
+    threads: int,
+    device: str,
+    sequences: Any = None,
 ) -> np.ndarray:
     """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
-    predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32."""
+    predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32.
+    ``sequences``: the store of ``test``'s streamed sequences (``data.sequences.layout = "streamed"``)."""
     from ..runtime.runner import _from_fit_space
 
     spec = folder.model_spec(name)
     adapter = make_adapter(spec)
-    ctx = folder.fit_context(repeat, threads=threads, device=device)
+    ctx = folder.fit_context(repeat, threads=threads, device=device, sequences=sequences)
     state = folder.read_json(model_dir / "features.json")
     where = f"model {name!r} ({model_dir.name})"
     fitted = load_model(adapter, model_dir / adapter.file_name, ctx, where)
@@ -81,7 +90,14 @@ def predict_folder(
 
 
 def model_predictions(
-    folder: RunFolder, name: str, test: pl.DataFrame, *, refit: bool = False, threads: int = 1, device: str = "cpu"
+    folder: RunFolder,
+    name: str,
+    test: pl.DataFrame,
+    *,
+    refit: bool = False,
+    threads: int = 1,
+    device: str = "cpu",
+    sequences: Any = None,
 ) -> np.ndarray:
     """Model ``name``'s predictions for ``test`` (``(n_rows, n_columns)`` float32): its fold models averaged over
     folds and repeats as the runner averages the stored test predictions, or its model refit on all rows."""
@@ -97,12 +113,12 @@ def model_predictions(
         from .refit import check_refit
 
         check_refit(refit_dir)
-        return predict_folder(folder, name, refit_dir, 0, test, threads=threads, device=device)
+        return predict_folder(folder, name, refit_dir, 0, test, threads=threads, device=device, sequences=sequences)
     total: np.ndarray | None = None
     tasks = list(folder.folds().tasks())
     for r, k in tasks:
         fold_dir, _ = folder.fold(name, r, k)
-        pred = predict_folder(folder, name, fold_dir, r, test, threads=threads, device=device)
+        pred = predict_folder(folder, name, fold_dir, r, test, threads=threads, device=device, sequences=sequences)
         total = pred.astype(np.float64) if total is None else total + pred
     assert total is not None
     return (total / len(tasks)).astype(np.float32)

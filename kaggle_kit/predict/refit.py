@@ -109,7 +109,7 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
     spec = refit_spec(folder.model_spec(name), iterations)
     adapter = make_adapter(spec)
-    ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads)
+    ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads, data.sequences)
     y = _to_fit_space(data.y, folder.metric)
     state: dict[str, Any]
     if not adapter.reads_features:

@@ -109,8 +109,9 @@ class RunFolder:
             )
         return folder, checked
 
-    def fit_context(self, repeat: int, *, threads: int, device: str) -> FitContext:
-        """What the runner told the model when it fitted fold ``repeat`` (the seed is the spec's + the repeat)."""
+    def fit_context(self, repeat: int, *, threads: int, device: str, sequences: Any = None) -> FitContext:
+        """What the runner told the model when it fitted fold ``repeat`` (the seed is the spec's + the repeat);
+        ``sequences``: the streamed sequences of the rows to predict."""
         return FitContext(
             task=self.meta["task"],
             n_classes=self.n_classes,
@@ -118,6 +119,7 @@ class RunFolder:
             seed=self.spec.seed + repeat,
             device=device,
             threads=threads,
+            sequences=sequences,
         )
 
     def read_json(self, path: Path) -> Any:

@@ -26,6 +26,7 @@ import polars as pl
 
 from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
+from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
 from .images import attach_images
 from .tables import ReadOptions, read_table
@@ -63,6 +64,9 @@ class CompetitionData:
     y: np.ndarray
     #: free-text columns (data.text): not among ``features``; the ``text`` step makes numeric features of them
     text: tuple[str, ...] = ()
+    #: ``data.sequences.layout = "streamed"``: the sequences, train ids then test ids (``__sequence`` = position);
+    #: None in a worker given the frames only (the runner reads the store from the run folder)
+    sequences: SequenceStore | None = None
 
     @property
     def n_classes(self) -> int:
@@ -93,6 +97,8 @@ class CompetitionData:
         digest.update(repr((self.id_column, self.target_column, self.features, self.categorical)).encode())
         if self.text:  # a spec without data.text hashes as before it existed
             digest.update(repr(self.text).encode())
+        if self.sequences is not None:  # streamed sequences: their values are not in the frames
+            digest.update(self.sequences.digest.encode())
         return digest.hexdigest()[:16]
 
 
@@ -162,11 +168,12 @@ def prepare_competition(
     ``test_long``), see :mod:`kaggle_kit.readers.sequences`. Without ``sequences``, the frames must be joined already.
     """
     d = spec.data
+    store = None
     if d.sequences is not None:
-        from .sequences import check_joined, join_sequences
+        from .sequences import check_joined, read_sequences
 
         if sequences is not None:
-            train, test = join_sequences(spec, sequences[0], sequences[1], labels=train, test_ids=test)
+            train, test, store = read_sequences(spec, sequences[0], sequences[1], labels=train, test_ids=test)
         else:
             train = check_joined(spec, train)
     elif sequences is not None:
@@ -201,6 +208,8 @@ def prepare_competition(
 
     # A fold's group / time column is a split key, not a feature.
     reserved = {c for c in (d.id, d.target, spec.folds.group, spec.folds.time) if c}
+    if d.sequences is not None and d.sequences.layout == "streamed":
+        reserved.add(SEQUENCE_ROW)  # a position in the store, read by the sequence nets only (sequence_rows step)
     features = [c for c in train.columns if c not in reserved and c not in d.drop and c not in text]
     clash = [c for c in text if c in reserved]
     if clash:
@@ -239,6 +248,7 @@ def prepare_competition(
         classes=classes,
         y=y,
         text=tuple(text),
+        sequences=store,
     )
 
 

@@ -46,6 +46,7 @@ from ..config import (
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..features.sequence_store import SequenceStore, open_sequence_store
 from ..metrics import Metric, get_metric
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
@@ -298,6 +299,8 @@ class RunSession:
         say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
         spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
         folds = _folds_for_run(store, spec, data)
+        if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
+            data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
         store.save_target(data.train_ids, data.y)
         return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs)
 
@@ -530,7 +533,7 @@ def _write_meta(
             "categorical": list(data.categorical),
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": image_shape(spec, data.train),
-            "sequence_layout": sequence_layout(spec, data.train),
+            "sequence_layout": sequence_layout(spec, data.train, data.sequences),
             **(extra or {}),
         }
     )
@@ -551,6 +554,7 @@ def fit_fold(ctx: Context, task: Task) -> FoldResult:
         seed=(model_seed(task.model, ctx.spec) + task.repeat) % (MAX_SEED + 1),
         device=ctx.device,
         threads=ctx.threads,
+        sequences=run_sequences(ctx),
     )
     train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
     y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
@@ -656,6 +660,21 @@ def _train_score(
         return None, 0
     score = metric.score(y_train[rows], pred)
     return (float(score), len(rows)) if np.isfinite(score) else (None, 0)
+
+
+def run_sequences_folder(root: Path) -> Path:
+    """Where a run keeps its streamed sequences (``values.npy``, ``offsets.npy``, ``store.json``)."""
+    return root / "sequences"
+
+
+def run_sequences(ctx: Context) -> SequenceStore | None:
+    """The run's streamed sequences: the data's, else (a worker handed the frames only) the run folder's."""
+    spec = ctx.spec.data.sequences
+    if spec is None or spec.layout != "streamed":
+        return None
+    if ctx.data.sequences is not None:
+        return ctx.data.sequences
+    return open_sequence_store(run_sequences_folder(ctx.store.root))
 
 
 def _no_features(rows: pl.DataFrame) -> FeatureMatrix:

@@ -20,6 +20,7 @@ from torch import nn
 
 from ...errors import KitError
 from ...features import FeatureMatrix
+from ...features.sequence_store import SequenceStore
 from ...metrics import Metric, get_metric
 from .batches import Batches
 from .callbacks import Callback, EarlyStopping
@@ -27,6 +28,7 @@ from .device import plan_device
 from .families import FAMILIES
 from .inputs import select_columns, take_columns
 from .runtime import seeded, torch_threads
+from .sequence_batches import SequenceBatches, check_store, fit_streamed, need_store, streamed_rows
 from .task import TaskHead
 from .trainer import Scorer, Trainer, TrainResult, infer
 
@@ -68,13 +70,17 @@ def fit_net(
     device: str = "cpu",
     threads: int | None = None,
     callbacks: Sequence[Callback] = (),
+    sequences: SequenceStore | None = None,
 ) -> tuple[FittedNet, TrainResult]:
-    """Fit a net of ``kind`` with validated ``params``; early stopping on ``valid`` when ``params['patience']``."""
+    """Fit a net of ``kind`` with validated ``params``; early stopping on ``valid`` when ``params['patience']``.
+    ``sequences``: the store whose positions a streamed sequence net's ``__sequence`` column holds."""
     family = FAMILIES[kind]
     inputs = family.inputs(model, params)
-    columns = select_columns(model, train, params["columns"])
+    rows = streamed_rows(model, params, train) if family.layout == "sequence" else None
+    columns = select_columns(model, train, None if rows is not None else params["columns"])
     train = take_columns(train, columns)
     valid = take_columns(valid, columns) if valid is not None else None
+    store = need_store(model, sequences) if rows is not None else None
     config: dict[str, Any] = {
         "format": FORMAT,
         "model": model,
@@ -83,7 +89,8 @@ def fit_net(
         "n_classes": n_classes,
         "params": params,
         "columns": columns,
-        "inputs": inputs.fit(train),  # normalisation fit on the fold's training rows only
+        # normalisation fit on the fold's training rows only
+        "inputs": fit_streamed(store, rows) if store is not None and rows is not None else inputs.fit(train),
     }
     head = _head(config)
     config["target"] = head.fit_target(y_train)
@@ -103,21 +110,47 @@ def fit_net(
     with torch_threads(threads), seeded(seed, device, deterministic=params["deterministic"]) as generator:
         module = family.build(params, config["inputs"], head.n_outputs)
         family.prepare_for_fit(module, model, params)
-        train_batches = Batches(
-            [*inputs.arrays(train, config["inputs"]), head.target_array(y_train, config["target"])],
-            batch_size=params["batch_size"],
-            plan=plan,
-            shuffle=True,
-            generator=generator,
-            drop_singleton=True,
-        )
-        valid_batches = None
-        if valid is not None:
-            valid_batches = Batches(
-                [*inputs.arrays(valid, config["inputs"]), head.target_array(y_valid, config["target"])],
-                batch_size=params["eval_batch_size"],
+        augment = family.augment(params)
+        train_batches: Batches | SequenceBatches
+        valid_batches: Batches | SequenceBatches | None = None
+        if store is not None and rows is not None:  # streamed: gathered and padded per batch, shifts inside
+            shift, augment = (params.get("augment_shift", 0) if augment is not None else 0), None
+            train_batches = SequenceBatches(
+                store,
+                rows,
+                [head.target_array(y_train, config["target"])],
+                state=config["inputs"],
+                batch_size=params["batch_size"],
                 plan=plan,
+                shuffle=True,
+                generator=generator,
+                drop_singleton=True,
+                shift=shift,
             )
+            if valid is not None:
+                valid_batches = SequenceBatches(
+                    store,
+                    streamed_rows(model, params, valid),  # type: ignore[arg-type]
+                    [head.target_array(y_valid, config["target"])],
+                    state=config["inputs"],
+                    batch_size=params["eval_batch_size"],
+                    plan=plan,
+                )
+        else:
+            train_batches = Batches(
+                [*inputs.arrays(train, config["inputs"]), head.target_array(y_train, config["target"])],
+                batch_size=params["batch_size"],
+                plan=plan,
+                shuffle=True,
+                generator=generator,
+                drop_singleton=True,
+            )
+            if valid is not None:
+                valid_batches = Batches(
+                    [*inputs.arrays(valid, config["inputs"]), head.target_array(y_valid, config["target"])],
+                    batch_size=params["eval_batch_size"],
+                    plan=plan,
+                )
         trainer = Trainer(
             module,
             loss_fn=head.loss_fn(),
@@ -126,26 +159,43 @@ def fit_net(
             output_fn=head.output_fn(config["target"]),
             scorer=scorer,
             callbacks=callbacks,
-            augment=family.augment(params),
+            augment=augment,
         )
-        result = trainer.fit(train_batches, valid_batches, y_valid)
+        result = trainer.fit(train_batches, valid_batches, y_valid)  # type: ignore[arg-type]
     config["best_epoch"] = result.best_epoch
     return FittedNet(trainer.module.eval(), config), result
 
 
-def predict_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", threads: int | None = None) -> np.ndarray:
-    """float32 predictions: ``(n, C)`` probabilities or ``(n, 1)`` values; averaged over the TTA views if asked."""
+def predict_net(
+    fitted: FittedNet,
+    X: FeatureMatrix,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    sequences: SequenceStore | None = None,
+) -> np.ndarray:
+    """float32 predictions: ``(n, C)`` probabilities or ``(n, 1)`` values; averaged over the TTA views if asked.
+    ``sequences``: for a net fit on streamed sequences, the store the rows' ``__sequence`` positions point into."""
     config = fitted.config
     family, params = FAMILIES[config["kind"]], config["params"]
     if len(X.X) == 0:
         return np.zeros((0, _head(config).n_outputs), dtype=np.float32)
     X = take_columns(X, config["columns"])
-    arrays = family.inputs(config["model"], params).arrays(X, config["inputs"])
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
+    batches: Batches | SequenceBatches
+    if config["inputs"].get("source") == "store":
+        model = config["model"]
+        store = need_store(model, sequences)
+        check_store(model, store, config["inputs"])
+        rows = streamed_rows(model, params, X)
+        assert rows is not None  # take_columns kept the net's one column, __sequence
+        batches = SequenceBatches(store, rows, state=config["inputs"], batch_size=params["eval_batch_size"], plan=plan)
+    else:
+        arrays = family.inputs(config["model"], params).arrays(X, config["inputs"])
+        batches = Batches(list(arrays), batch_size=params["eval_batch_size"], plan=plan)
     with torch_threads(threads):
         module = fitted.module.to(device)
-        batches = Batches(list(arrays), batch_size=params["eval_batch_size"], plan=plan)
-        pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))
+        pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))  # type: ignore[arg-type]
     return np.ascontiguousarray(pred, dtype=np.float32)
 
 
