@@ -127,7 +127,8 @@ def open_sequence_store(folder: Path | str) -> SequenceStore:
         ) from None
     if info.get("format") != _FORMAT or values.ndim != 2 or len(offsets) != info.get("n", -1) + 1:
         raise StoreError(
-            f"{folder}/store.json does not describe values.npy / offsets.npy (format {info.get('format')})"
+            f"{folder}/store.json does not describe values.npy / offsets.npy (format {info.get('format')}); rerun "
+            "`kaggle-kit run CONFIG` to write them again"
         )
     return SequenceStore(values, offsets.astype(np.int64, copy=False), tuple(info["columns"]), info["digest"], folder)
 
