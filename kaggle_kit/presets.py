@@ -32,6 +32,7 @@ from typing import Any, Literal
 import polars as pl
 
 from .errors import ConfigError, allowed
+from .features.sequence_store import SEQUENCE_ROW
 
 PresetName = Literal["fast", "good", "best"]
 #: the kinds a ``--search`` over a preset's run samples configs of (the spec has no [[models]] to take them from):
@@ -60,6 +61,8 @@ class DataProfile:
     n_classes: int
     image_shape: tuple[int, int, int] | None = None
     sequence_columns: int = 0
+    #: ``data.sequences.layout = "streamed"``: the frame's ``__sequence`` column points into the run's store
+    streamed_sequences: bool = False
     memory_bytes: int = field(default_factory=lambda: available_memory())
     gpu: bool = False
 
@@ -91,6 +94,7 @@ class DataProfile:
             n_classes=n_classes,
             image_shape=_square_image(len(pixels)) if len(pixels) >= 16 else None,
             sequence_columns=len(steps),
+            streamed_sequences=SEQUENCE_ROW in train.columns,
             gpu=gpu,
         )
 
@@ -261,14 +265,12 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         )
         if not fast:
             add({"name": "mlp", "kind": "mlp"}, "MLP on the pixels: a cheap second net for the blend")
-    if profile.sequence_columns:
-        step_columns = r".+__t\d+"
-        add(
-            {"name": "cnn1d", "kind": "cnn1d", "params": {"columns": step_columns}},
-            "1D-CNN on the steps of the sequences",
-        )
+    if profile.sequence_columns or profile.streamed_sequences:
+        # streamed: the nets read the run's store (no step columns to pick)
+        params = {} if profile.streamed_sequences else {"columns": r".+__t\d+"}
+        add({"name": "cnn1d", "kind": "cnn1d", "params": params}, "1D-CNN on the steps of the sequences")
         if not fast:
-            add({"name": "gru", "kind": "rnn", "params": {"columns": step_columns}}, "GRU on the steps")
+            add({"name": "gru", "kind": "rnn", "params": dict(params)}, "GRU on the steps")
     return ResolvedPreset(models, pipelines, left_out)
 
 

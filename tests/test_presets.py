@@ -91,6 +91,19 @@ def test_sequence_columns_bring_sequence_nets_and_trees_read_the_statistics() ->
     assert resolved.pipelines["trees"]["steps"] == [{"step": "drop", "pattern": r".+__t\d+"}]
 
 
+def test_streamed_sequences_bring_sequence_nets_reading_the_store() -> None:
+    """``data.sequences.layout = "streamed"``: no step columns, the ``__sequence`` column (not a feature) says the
+    rows have sequences; the nets take no ``columns`` and the trees need no drop pipeline."""
+    cols = ["x__mean", "x__std", "n_steps"]
+    train = pl.DataFrame({"__sequence": np.arange(5), **{c: np.zeros(5) for c in cols}})
+    prof = DataProfile.of(train, tuple(cols), (), "multiclass", 4)
+    assert prof.streamed_sequences and prof.sequence_columns == 0
+    resolved = resolve_preset("good", prof)
+    by_kind = {m.spec["kind"]: m.spec for m in resolved.models}
+    assert {"cnn1d", "rnn"} <= set(by_kind) and by_kind["cnn1d"]["params"] == by_kind["rnn"]["params"] == {}
+    assert "pipeline" not in by_kind["lightgbm"] and "trees" not in resolved.pipelines
+
+
 def test_large_data_leaves_cpu_nets_out_and_says_why() -> None:
     resolved = resolve_preset("best", profile(n_rows=5_000_000, n_features=50))
     names = {m.spec["kind"] for m in resolved.models}
