@@ -34,6 +34,15 @@ from kaggle_kit.models.nn.device import plan_device  # noqa: E402
 from kaggle_kit.models.nn.sequence_batches import SequenceBatches, fit_streamed  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Any:
+    """One intra-op thread, as the runner gives a fold on this 2-core machine (two threads spin against the load)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def long_table(lengths: dict[int, int], *, seed: int = 0) -> pl.DataFrame:
     """``id, step, a, b`` rows in random order; ``a`` = id + step / 100 (every value checkable), ``b`` random."""
     rng = np.random.default_rng(seed)
@@ -221,6 +230,31 @@ def test_batches_pad_each_batch_to_its_own_longest_and_standardise_like_the_wide
     assert (x[0, 1:] == 0).all()  # padding is zero after standardisation
 
 
+@pytest.mark.parametrize("kind", ["rnn", "cnn1d"])
+def test_fitted_net_predicts_a_sequence_alike_alone_or_batched_with_longer_ones(kind: str) -> None:
+    """Through the whole streamed path (store -> batches -> net): predictions one row per batch (no padding) equal
+    those of batches of 64 padded to their longest sequence (up to 60 steps here)."""
+    from kaggle_kit.features import FeatureMatrix
+    from kaggle_kit.models.nn.families import FAMILIES
+    from kaggle_kit.models.nn.net import fit_net, predict_net
+
+    rng = np.random.default_rng(0)
+    lengths = {i: int(n) for i, n in enumerate(rng.integers(2, 61, 80))}
+    store = build_sequence_store(long_table(lengths), "id", ["a", "b"], ids=pl.Series("id", list(lengths)))
+    X = FeatureMatrix(np.arange(80, dtype=np.float32)[:, None], (SEQUENCE_ROW,), ())
+    y = rng.integers(0, 2, 80)
+    extra = {"hidden": 8, "layers": 2} if kind == "rnn" else {"channels": [8, 8]}
+    params = FAMILIES[kind].validate("m", {"epochs": 2, "batch_size": 16, **extra})
+    fitted, _ = fit_net("m", kind, params, X, y, None, None, task="binary", n_classes=2, scorer=None, seed=0,
+                        threads=1, sequences=store)  # fmt: skip
+    assert fitted.config["inputs"]["source"] == "store"
+    one = predict_net(fitted, X, sequences=store)
+    fitted.config["params"] = {**params, "eval_batch_size": 1}
+    alone = predict_net(fitted, X, sequences=store)
+    np.testing.assert_allclose(one, alone, rtol=1e-5, atol=1e-6)
+    assert one.std(axis=0).max() > 1e-4  # rows do differ
+
+
 # ---------------------------------------------------------------------------------------------- runs
 def _write(folder: Path, n: int, lengths: Any, seed: int, *, offset: int = 0) -> None:
     """A planted order task: label 1 when the +3 spike comes before the -3 spike (order-free statistics are
@@ -338,13 +372,20 @@ def test_streamed_net_rejects_wide_layout_params(tmp_path: Path) -> None:
 
 
 def test_changed_sequence_values_change_the_data_fingerprint(tmp_path: Path) -> None:
-    """No statistics: the frames (id, label, position) are the same, only the store's digest tells the change."""
+    """Two steps of one series swapped: the frames (id, label, position, means) are the same, only the store's
+    digest tells the change, so stored results are not reused for other sequences."""
     _write(tmp_path, 20, lambda rng: 8, seed=0)
-    raw = raw_spec(aggregates=[])
+    raw = raw_spec(aggregates=["mean"])
     raw["data"]["sequences"].pop("test")
     data = load_competition(build_spec(raw, base_dir=tmp_path))
     long = pl.read_csv(tmp_path / "X_train.csv")
-    changed = pl.when(pl.col("step") == 3).then(pl.col("noise") + 1).otherwise("noise").alias("noise")
-    long.with_columns(changed).write_csv(tmp_path / "X_train.csv")
+    swap = {2: 3, 3: 2}
+    swapped = pl.when((pl.col("id") == 4) & pl.col("step").is_in([2, 3])).then(pl.col("step").replace(swap))
+    long.with_columns(swapped.otherwise("step").alias("step")).write_csv(tmp_path / "X_train.csv")
     again = load_competition(build_spec(raw, base_dir=tmp_path))
     assert again.train.equals(data.train) and again.fingerprint() != data.fingerprint()
+    assert again.sequences is not None and data.sequences is not None
+    assert not np.array_equal(again.sequences.values, data.sequences.values)
+    raw["data"]["sequences"]["aggregates"] = []
+    with pytest.raises(DataError, match=r"no feature columns left .* 'streamed' .*aggregates: list some"):
+        load_competition(build_spec(raw, base_dir=tmp_path))

@@ -215,8 +215,12 @@ def prepare_competition(
     if clash:
         raise DataError(f"data.text lists {clash[0]!r}, which is a folds.group / folds.time column; remove it")
     if not features and not text:
+        hint = ""
+        if SEQUENCE_ROW in reserved:
+            hint = "; with data.sequences.layout = 'streamed' the features are the data.sequences.aggregates: list some"
         raise DataError(
             f"train has no feature columns left after removing id, target and data.drop; columns: {train.columns}"
+            + hint
         )
     # Text, categorical and boolean columns are always categorical (no model can read them as numbers);
     # data.categorical adds columns stored as numbers that are really codes (e.g. a class id).
