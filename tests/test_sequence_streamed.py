@@ -317,6 +317,7 @@ def test_streamed_oof_equal_the_wide_layouts_on_sequences_of_one_length(tmp_path
         assert oof_wide["p_1"].std() > 0.01  # the nets did learn something per row
 
 
+@pytest.mark.slow  # ~20 s on the 2-core machine; CI runs it
 def test_planted_order_task_rnn_beats_the_trees_and_predict_reads_new_sequences(tmp_path: Path) -> None:
     """Variable lengths 8-20; the label is in the order of steps only, so the trees on the statistics stay near
     chance while the GRU learns it. Then ``kaggle-kit predict RUN_DIR --sequences`` on new (longer) sequences
@@ -389,3 +390,31 @@ def test_changed_sequence_values_change_the_data_fingerprint(tmp_path: Path) -> 
     raw["data"]["sequences"]["aggregates"] = []
     with pytest.raises(DataError, match=r"no feature columns left .* 'streamed' .*aggregates: list some"):
         load_competition(build_spec(raw, base_dir=tmp_path))
+
+
+@pytest.mark.slow  # ~20 s on the 2-core machine; CI runs it
+def test_worker_processes_read_the_streamed_sequences_alike(tmp_path: Path) -> None:
+    """Two worker processes (each reads the spec again and builds its own store) give the OOF of one process."""
+    _write(tmp_path, 40, lambda rng: rng.integers(6, 15), seed=0)
+    oof = {}
+    for jobs in (1, 2):
+        raw = raw_spec()
+        raw["data"]["sequences"].pop("test")
+        raw["run"] = {"n_jobs": jobs, "threads_per_task": 1, "name": f"jobs{jobs}"}
+        raw["models"] = [{"name": "cnn", "kind": "cnn1d", "params": {**NET_PARAMS, "epochs": 1, "channels": [4]}}]
+        result = _run(tmp_path, raw)
+        assert all(m.status == "ok" for m in result.models), [m.error for m in result.models]
+        oof[jobs] = _oof(result.run_dir, "cnn")
+    assert oof[1].equals(oof[2])
+
+
+def test_streamed_frames_without_their_store_are_refused(tmp_path: Path) -> None:
+    from kaggle_kit.runtime.runner import run
+
+    spec = build_spec(raw_spec())
+    labels = pl.DataFrame({"id": [3, 7, 5, 9], "label": [0, 1, 0, 1]})
+    train, _, store = read_sequences(spec, long_table(LENGTHS), labels=labels)
+    assert store is not None
+    with pytest.raises(DataError, match=r"keeps the steps in a store the frames given do not carry"):
+        run(spec, train=train, runs_root=tmp_path, progress=None, record_history=False)
+    assert not (tmp_path / "seq").exists()  # refused before the run folder is written

@@ -86,6 +86,7 @@ class SequenceStore:
         meta = folder / "store.json"
         if meta.is_file() and json.loads(meta.read_text()).get("digest") == self.digest:
             return open_sequence_store(folder)
+        meta.unlink(missing_ok=True)  # written last: arrays half replaced never pass for the old content
         for name, array in (("values.npy", self.values), ("offsets.npy", self.offsets)):
             tmp = folder / f".{name}.tmp"
             with open(tmp, "wb") as f:

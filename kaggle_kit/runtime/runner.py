@@ -292,6 +292,12 @@ class RunSession:
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
         data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
+        streamed = spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
+        if streamed and data.sequences is None:
+            raise DataError(
+                'data.sequences.layout = "streamed" keeps the steps in a store the frames given do not carry: run '
+                'from the spec\'s files (kaggle_kit.run(spec) / kaggle-kit run CONFIG), or use layout = "wide"'
+            )
         metric = get_metric(spec.metric)
         device = resolve_device(spec.device)
         store = RunStore.in_runs_folder(runs_root, spec.run_name)
