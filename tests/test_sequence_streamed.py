@@ -349,6 +349,10 @@ def test_planted_order_task_rnn_beats_the_trees_and_predict_reads_new_sequences(
     again = predict(result.run_dir, sequences=tmp_path / "X_test.csv", model="gru")
     assert again["id"].to_list() == stored["id"].to_list()
     np.testing.assert_allclose(again["p_1"].to_numpy(), stored["p_1"].to_numpy(), atol=1e-5)
+    ids = pl.DataFrame({"id": stored["id"].to_list()[::-1]})  # --test: the ids (and their order) from a table
+    by_ids = predict(result.run_dir, ids, sequences=tmp_path / "X_test.csv", model="gru")
+    assert by_ids["id"].to_list() == ids["id"].to_list()
+    np.testing.assert_allclose(by_ids["p_1"].to_numpy(), again["p_1"].to_numpy()[::-1], atol=1e-6)
 
     longer = tmp_path / "X_new.csv"  # new ids, sequences longer than any in training
     _write(tmp_path, 6, lambda rng: 60, seed=5, offset=5000)
