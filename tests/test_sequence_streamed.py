@@ -31,7 +31,7 @@ torch = pytest.importorskip("torch")
 from kaggle_kit.models.nn.architectures.cnn1d import CNN1D, MaskedBatchNorm1d  # noqa: E402
 from kaggle_kit.models.nn.architectures.rnn import RNN  # noqa: E402
 from kaggle_kit.models.nn.device import plan_device  # noqa: E402
-from kaggle_kit.models.nn.sequence_batches import SequenceBatches, fit_streamed  # noqa: E402
+from kaggle_kit.models.nn.sequence_batches import SequenceBatches, fit_streamed, shift_within  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -253,6 +253,31 @@ def test_fitted_net_predicts_a_sequence_alike_alone_or_batched_with_longer_ones(
     alone = predict_net(fitted, X, sequences=store)
     np.testing.assert_allclose(one, alone, rtol=1e-5, atol=1e-6)
     assert one.std(axis=0).max() > 1e-4  # rows do differ
+    other = build_sequence_store(long_table(lengths).rename({"b": "c"}), "id", ["a", "c"], ids=pl.Series(list(lengths)))
+    with pytest.raises(DataError, match=r"fit on the sequence columns \['a', 'b'\] but these sequences hold"):
+        predict_net(fitted, X, sequences=other)
+    with pytest.raises(DataError, match=r"reads streamed sequences but none were handed to it"):
+        predict_net(fitted, X)
+
+
+def test_training_shifts_stay_within_each_sequence() -> None:
+    """A shift moves a sequence by up to ``shift`` steps, repeating its own first / last valid step; it never pulls
+    padding in, and padding stays zero."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([3, 7, 5])
+    x = torch.zeros(3, 7, 1)
+    for i, n in enumerate(lengths.tolist()):
+        x[i, :n, 0] = torch.arange(1, n + 1, dtype=torch.float32)  # 1 .. n, padding 0
+    moved = False
+    for _ in range(20):
+        out = shift_within(x, lengths, 2)
+        moved |= not torch.equal(out, x)
+        for i, n in enumerate(lengths.tolist()):
+            valid = out[i, :n, 0]
+            assert (out[i, n:] == 0).all() and (valid >= 1).all() and (valid <= n).all()
+            assert set(valid.diff().tolist()) <= {0.0, 1.0}  # a contiguous run of the sequence, edges repeated
+            assert valid[0] <= 3 and valid[-1] >= n - 2  # moved by at most 2 steps
+    assert moved
 
 
 # ---------------------------------------------------------------------------------------------- runs
