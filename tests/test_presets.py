@@ -252,6 +252,30 @@ def test_init_recognises_a_long_table_with_a_labels_file_and_the_config_moves(tm
     assert data.train.height == 45 and data.test is not None and data.test.height == 15
 
 
+def test_init_proposes_streamed_sequences_when_the_steps_are_too_many_for_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    n_ids, steps = 20, 2_600  # x 2 columns = 5,200 step columns
+    long = pl.DataFrame(
+        {
+            "series_id": np.repeat(np.arange(n_ids), steps),
+            "step": np.tile(np.arange(steps), n_ids),
+            "a": rng.normal(size=n_ids * steps),
+            "b": rng.normal(size=n_ids * steps),
+        }
+    )
+    long.write_csv(folder / "train.csv")
+    pl.DataFrame({"series_id": np.arange(n_ids), "label": np.arange(n_ids) % 2}).write_csv(folder / "train_labels.csv")
+    assert main(["init", "long", "--train", str(folder / "train.csv"), "--out", str(tmp_path), "--preset", "fast"]) == 0
+    text = (tmp_path / "long.toml").read_text()
+    assert "5,200 step columns: too many as columns -> layout = 'streamed'" in text
+    spec = load_spec(tmp_path / "long.toml")
+    assert spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
+    nets = [m for m in spec.models if m.kind == "cnn1d"]
+    assert nets and "columns" not in nets[0].params and all(m.pipeline is None for m in spec.models)
+
+
 @pytest.mark.parametrize(
     ("rows", "epochs", "batch"), [(450, 64, 256), (3_000, 13, 256), (5_000, 12, 512), (16_000, 8, 512)]
 )
