@@ -115,6 +115,11 @@ def pad(flat: np.ndarray, lengths: np.ndarray, fill: float = np.nan) -> np.ndarr
     return out
 
 
+def run_sequences_folder(root: Path | str) -> Path:
+    """Where a run keeps its streamed sequences (``values.npy``, ``offsets.npy``, ``store.json``)."""
+    return Path(root) / "sequences"
+
+
 def open_sequence_store(folder: Path | str) -> SequenceStore:
     """A store :meth:`SequenceStore.save` wrote, its values memory-mapped (read-only)."""
     folder = Path(folder)

@@ -46,7 +46,7 @@ from ..config import (
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
-from ..features.sequence_store import SequenceStore, open_sequence_store
+from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
@@ -666,11 +666,6 @@ def _train_score(
         return None, 0
     score = metric.score(y_train[rows], pred)
     return (float(score), len(rows)) if np.isfinite(score) else (None, 0)
-
-
-def run_sequences_folder(root: Path) -> Path:
-    """Where a run keeps its streamed sequences (``values.npy``, ``offsets.npy``, ``store.json``)."""
-    return root / "sequences"
 
 
 def run_sequences(ctx: Context) -> SequenceStore | None:
