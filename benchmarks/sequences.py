@@ -17,6 +17,7 @@ Run::
 
     .venv/bin/python benchmarks/sequences.py                          # 20,000 ids x 20-500 steps x 3 channels
     .venv/bin/python benchmarks/sequences.py --ids 2000 --batches 5   # a quick look
+    .venv/bin/python benchmarks/sequences.py --quick --json out.json  # the smoke run tests/test_benchmarks.py makes
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -103,7 +105,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-wide", action="store_true", help="skip building the wide layout")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 300 ids, 2 batches of 8")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
+    if args.quick:
+        args.ids, args.batches, args.batch_size, args.max_len = 300, 2, 8, 200
+    figures: dict[str, Any] = {"ids": args.ids, "nets": {}}
     torch.set_num_threads(args.threads)
     torch.optim.AdamW(torch.nn.Linear(1, 1).parameters())  # torch.optim's first use imports much: not timed
     print(machine_line())
@@ -122,6 +129,7 @@ def main() -> None:
         del store
         steps = int(lengths.sum())
         wide_bytes = args.ids * args.max_len * args.channels * 4
+        figures |= {"steps": steps, "store_bytes": int(mapped.values.nbytes), "wide_bytes": wide_bytes}
         print(
             f"store: {steps:,} steps, {mapped.values.nbytes / 2**20:,.1f} MB values + "
             f"{mapped.offsets.nbytes / 2**20:,.2f} MB offsets; the wide array would be {wide_bytes / 2**20:,.1f} MB "
@@ -170,7 +178,10 @@ def main() -> None:
                 slow = stage(f"{name} wide", sequences_per_second, make(), batches, args.batches)
                 del x, batches
             print(f"{name:<8}{fast:>12,.0f}{slow:>12,.0f}{fast / slow:>17.2f}x")
+            figures["nets"][name] = {"streamed": fast, "wide": slow}
     print(f"load average after: {load_average()}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

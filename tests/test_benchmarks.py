@@ -177,3 +177,11 @@ def test_hidden_gap_scores_every_model_and_blend_on_each_split(tmp_path: Path) -
             assert res["all"][res["submitted"]]["test"] == pytest.approx(res["test"], abs=1e-12)
             assert all(np.isfinite(s["cv"]) and 0 < s["test"] < 2.5 for s in res["all"].values())
     assert seeds["0"]["old"]["test"] != seeds["1"]["old"]["test"]  # another split, other hidden rows
+
+
+def test_sequences_benchmark_builds_the_store_and_trains_both_layouts(tmp_path: Path) -> None:
+    figures = _run("sequences.py", "--quick", tmp_path=tmp_path)
+    assert figures["ids"] == 300 and 0 < figures["store_bytes"] < figures["wide_bytes"]
+    assert figures["store_bytes"] == figures["steps"] * 3 * 4  # one float32 per step and channel, no padding
+    assert set(figures["nets"]) == {"gru", "cnn1d"}
+    assert all(v["streamed"] > 0 and v["wide"] > 0 for v in figures["nets"].values())
