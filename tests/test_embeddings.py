@@ -90,8 +90,8 @@ class ShapesRun:
         self.shown = io.StringIO()  # what a user sees  # what lgbm_emb was fitted on, fold by fold
         real = runner.make_adapter
 
-        def spy(model: ModelSpec):  # records the reader's matrices; fits as usual
-            adapter = real(model)
+        def spy(model: ModelSpec, *task: str):  # records the reader's matrices; fits as usual
+            adapter = real(model, *task)
             if model.name == "lgbm_emb":
                 fit = adapter.fit
 
