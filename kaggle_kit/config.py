@@ -52,6 +52,8 @@ MAX_SEED = 2**32 - 1
 BOOSTING_KINDS = ("xgboost", "lightgbm", "lightgbm_xt", "catboost")
 #: net kinds whose penultimate-layer features another model may read (``ModelSpec.embeddings``)
 EMBEDDING_KINDS = ("cnn", "hybrid")
+#: the nets that read sequences: with ``data.sequences.layout = "streamed"`` they read them from the run's store
+SEQUENCE_KINDS = ("rnn", "cnn1d")
 EarlyStoppingMetric = Literal["auto", "metric", "loss"]
 #: how a model of a distribution task predicts one (kaggle_kit.models.distribution): "auto" = the family's natural way
 DistributionMethod = Literal["auto", "bins", "gaussian", "residuals", "head"]
@@ -104,6 +106,12 @@ class SequenceSpec(_Strict):
     aggregates: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SEQUENCE_AGGREGATES),
         description="per-id statistics of each column for the trees; [] = none (and no n_steps)",
+    )
+    layout: Literal["wide", "streamed"] = Field(
+        default="wide",
+        description="'wide': the steps as columns <column>__t<k> of the frame (padded to the longest sequence); "
+        "'streamed': kept end to end in one memory-mapped array of the run folder, each batch padded to its own "
+        "longest sequence (the sequence nets read them; long or many sequences)",
     )
 
     @field_validator("aggregates")
@@ -991,7 +999,8 @@ class CompetitionSpec(_Strict):
 
     def feature_steps(self, model: ModelSpec) -> list[dict[str, Any]] | None:
         """The steps fitted in each fold for ``model``: a ``text`` step for the ``data.text`` columns its pipeline
-        does not treat itself, then its pipeline's steps; None for the base encoding alone (no pipeline, no text)."""
+        does not treat itself, then its pipeline's steps (and, for a sequence net of a streamed ``data.sequences``,
+        ``sequence_rows``); None for the base encoding alone (no pipeline, no text, no such net)."""
         steps = self.pipeline_steps(model.pipeline) if model.pipeline is not None else []
         covered = {c for s in steps if s["step"] == "text" for c in s["columns"]}
         untreated = [c for c in self.data.text or [] if c not in covered]
@@ -999,6 +1008,9 @@ class CompetitionSpec(_Strict):
             from .features import TextFeatures
 
             steps = [TextFeatures(columns=untreated).to_config(), *steps]
+        s = self.data.sequences
+        if s is not None and s.layout == "streamed" and model.kind in SEQUENCE_KINDS:
+            steps = [*steps, {"step": "sequence_rows"}]  # the net reads its rows' sequences from the run's store
         return steps if steps or model.pipeline is not None else None
 
     def model(self, name: str) -> ModelSpec:

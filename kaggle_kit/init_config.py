@@ -53,6 +53,23 @@ def _sibling(train: Path, *stems: str) -> Path | None:
     return None
 
 
+#: above either, ``init`` proposes ``data.sequences.layout = "streamed"``: the wide layout's step columns (polars
+#: slows past a few thousand columns) and its ``ids x steps x columns`` values (float32: 400 MB)
+WIDE_COLUMNS, WIDE_VALUES = 5_000, 100_000_000
+
+
+def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None) -> str | None:
+    """What the wide layout of ``long`` would cost, said in a line, when it is past :data:`WIDE_COLUMNS` or
+    :data:`WIDE_VALUES`; None when it is small enough."""
+    schema = long.schema
+    columns = sum(1 for c in long.columns if c not in (seq_id, step) and schema[c].is_numeric())
+    longest = int(long.group_by(seq_id).len()["len"].max() or 0)  # type: ignore[arg-type]
+    ids = long[seq_id].n_unique()
+    if longest * columns <= WIDE_COLUMNS and ids * longest * columns <= WIDE_VALUES:
+        return None
+    return f"{ids:,} sequences of up to {longest:,} steps x {columns} columns = {longest * columns:,} step columns"
+
+
 def _labels_file(train: Path) -> Path | None:
     """A ``*labels*`` / ``y_train`` file beside a long training table."""
     named = _sibling(train, "train_labels", "labels", "y_train", "train_y", train.stem.split(".")[0] + "_labels")
@@ -173,6 +190,10 @@ def infer_spec(
         id_column = id_column or (seq_id if seq_id in labels_frame.columns else labels_frame.columns[0])
         if id_column != seq_id:
             sequences["id"] = seq_id
+        wide = _wide_size(train, seq_id, step)
+        if wide is not None:
+            sequences["layout"] = "streamed"
+            why.append(f"{wide}: too many as columns -> layout = 'streamed' (steps end to end, read per batch)")
         data["sequences"] = sequences
         test = None  # the test ids come from the test long table
     else:

@@ -31,7 +31,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from .config import SEQUENCE_KINDS
 from .errors import ConfigError, allowed
+from .features.sequence_store import SEQUENCE_ROW
 
 PresetName = Literal["fast", "good", "best"]
 #: the kinds a ``--search`` over a preset's run samples configs of (the spec has no [[models]] to take them from):
@@ -60,6 +62,8 @@ class DataProfile:
     n_classes: int
     image_shape: tuple[int, int, int] | None = None
     sequence_columns: int = 0
+    #: ``data.sequences.layout = "streamed"``: the frame's ``__sequence`` column points into the run's store
+    streamed_sequences: bool = False
     memory_bytes: int = field(default_factory=lambda: available_memory())
     gpu: bool = False
     #: the images are streamed ([data.images] stream mode): only a cnn reads them, the other models the other columns
@@ -95,6 +99,7 @@ class DataProfile:
             n_classes=n_classes,
             image_shape=streamed_shape or (_square_image(len(pixels)) if len(pixels) >= 16 else None),
             sequence_columns=len(steps),
+            streamed_sequences=SEQUENCE_ROW in train.columns,
             gpu=gpu,
             streamed_images=streamed_shape is not None,
         )
@@ -266,16 +271,18 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         )
         if not fast:
             add({"name": "mlp", "kind": "mlp"}, "MLP on the pixels: a cheap second net for the blend")
-    if profile.sequence_columns:
-        step_columns = r".+__t\d+"
-        add(
-            {"name": "cnn1d", "kind": "cnn1d", "params": {"columns": step_columns}},
-            "1D-CNN on the steps of the sequences",
-        )
+    if profile.sequence_columns or profile.streamed_sequences:
+        # streamed: the nets read the run's store (no step columns to pick)
+        params = {} if profile.streamed_sequences else {"columns": r".+__t\d+"}
+        add({"name": "cnn1d", "kind": "cnn1d", "params": params}, "1D-CNN on the steps of the sequences")
         if not fast:
-            add({"name": "gru", "kind": "rnn", "params": {"columns": step_columns}}, "GRU on the steps")
+            add({"name": "gru", "kind": "rnn", "params": dict(params)}, "GRU on the steps")
     if profile.streamed_images:  # only the cnn reads streamed images; the others read the table's other columns
-        for m in [m for m in models if m.spec["kind"] != "cnn" and (m.spec["name"] == "mlp" or not profile.n_features)]:
+        # (streamed sequences' nets read the run's sequence store, not the table)
+        own_input = ("cnn", *SEQUENCE_KINDS) if profile.streamed_sequences else ("cnn",)
+        for m in [
+            m for m in models if m.spec["kind"] not in own_input and (m.spec["name"] == "mlp" or not profile.n_features)
+        ]:
             models.remove(m)
             left_out.append(
                 f"{m.spec['name']}: the images are streamed ([data.images] stream mode) and the table has "

@@ -189,3 +189,11 @@ def test_images_benchmark_measures_each_mode(tmp_path: Path) -> None:
     assert "cache" in results["stream+cache"]["seconds"] and "cache" not in results["stream files"]["seconds"]
     # the same net and seed on the same images: the modes predict alike
     assert len({r["test_accuracy"] for r in results.values()}) == 1
+
+
+def test_sequences_benchmark_builds_the_store_and_trains_both_layouts(tmp_path: Path) -> None:
+    figures = _run("sequences.py", "--quick", tmp_path=tmp_path)
+    assert figures["ids"] == 300 and 0 < figures["store_bytes"] < figures["wide_bytes"]
+    assert figures["store_bytes"] == figures["steps"] * 3 * 4  # one float32 per step and channel, no padding
+    assert set(figures["nets"]) == {"gru", "cnn1d"}
+    assert all(v["streamed"] > 0 and v["wide"] > 0 for v in figures["nets"].values())

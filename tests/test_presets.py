@@ -91,6 +91,19 @@ def test_sequence_columns_bring_sequence_nets_and_trees_read_the_statistics() ->
     assert resolved.pipelines["trees"]["steps"] == [{"step": "drop", "pattern": r".+__t\d+"}]
 
 
+def test_streamed_sequences_bring_sequence_nets_reading_the_store() -> None:
+    """``data.sequences.layout = "streamed"``: no step columns, the ``__sequence`` column (not a feature) says the
+    rows have sequences; the nets take no ``columns`` and the trees need no drop pipeline."""
+    cols = ["x__mean", "x__std", "n_steps"]
+    train = pl.DataFrame({"__sequence": np.arange(5), **{c: np.zeros(5) for c in cols}})
+    prof = DataProfile.of(train, tuple(cols), (), "multiclass", 4)
+    assert prof.streamed_sequences and prof.sequence_columns == 0
+    resolved = resolve_preset("good", prof)
+    by_kind = {m.spec["kind"]: m.spec for m in resolved.models}
+    assert {"cnn1d", "rnn"} <= set(by_kind) and by_kind["cnn1d"]["params"] == by_kind["rnn"]["params"] == {}
+    assert "pipeline" not in by_kind["lightgbm"] and "trees" not in resolved.pipelines
+
+
 def test_large_data_leaves_cpu_nets_out_and_says_why() -> None:
     resolved = resolve_preset("best", profile(n_rows=5_000_000, n_features=50))
     names = {m.spec["kind"] for m in resolved.models}
@@ -237,6 +250,30 @@ def test_init_recognises_a_long_table_with_a_labels_file_and_the_config_moves(tm
     shutil.rmtree(tmp_path / "comp")
     data = load_competition(load_spec(moved / "competitions" / "sensors.toml"))  # relative paths travel
     assert data.train.height == 45 and data.test is not None and data.test.height == 15
+
+
+def test_init_proposes_streamed_sequences_when_the_steps_are_too_many_for_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    n_ids, steps = 20, 2_600  # x 2 columns = 5,200 step columns
+    long = pl.DataFrame(
+        {
+            "series_id": np.repeat(np.arange(n_ids), steps),
+            "step": np.tile(np.arange(steps), n_ids),
+            "a": rng.normal(size=n_ids * steps),
+            "b": rng.normal(size=n_ids * steps),
+        }
+    )
+    long.write_csv(folder / "train.csv")
+    pl.DataFrame({"series_id": np.arange(n_ids), "label": np.arange(n_ids) % 2}).write_csv(folder / "train_labels.csv")
+    assert main(["init", "long", "--train", str(folder / "train.csv"), "--out", str(tmp_path), "--preset", "fast"]) == 0
+    text = (tmp_path / "long.toml").read_text()
+    assert "5,200 step columns: too many as columns -> layout = 'streamed'" in text
+    spec = load_spec(tmp_path / "long.toml")
+    assert spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
+    nets = [m for m in spec.models if m.kind == "cnn1d"]
+    assert nets and "columns" not in nets[0].params and all(m.pipeline is None for m in spec.models)
 
 
 @pytest.mark.parametrize(

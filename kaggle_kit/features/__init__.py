@@ -15,7 +15,8 @@ dates                     ``date_parts``, ``cyclical``
 selection                 ``select``, ``drop`` (names or a ``pattern``, e.g. the step columns ``.+__t\\d+``)
 text                      ``text`` (TF-IDF -> out-of-fold linear model, SVD, statistics; ``[data] text``)
 aggregates                ``group_aggregate``; for long tables :func:`sequence_aggregates`,
-                          :func:`sequence_wide` / :func:`sequence_tensor` (the nets' ``(N, T, F)`` layout)
+                          :func:`sequence_wide` / :func:`sequence_tensor` (the nets' ``(N, T, F)`` layout),
+                          :class:`SequenceStore` + ``sequence_rows`` (the streamed layout: steps end to end)
 ========================  ==========================================================================
 """
 
@@ -29,6 +30,7 @@ from .numeric import Clip, Impute, Log1p, MissingIndicator, QuantileTransform, R
 from .pipeline import Pipeline, step_from_config, validate_steps
 from .selection import Drop, Select
 from .sequence import sequence_aggregates, sequence_tensor, sequence_wide
+from .sequence_store import SequenceRows, SequenceStore
 from .temporal import Cyclical, DateParts
 from .text import TextFeatures
 
@@ -54,6 +56,8 @@ __all__ = [
     "RobustScale",
     "Roles",
     "Select",
+    "SequenceRows",
+    "SequenceStore",
     "Standardize",
     "Step",
     "StepContext",

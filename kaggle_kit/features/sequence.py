@@ -7,7 +7,9 @@
   inputs reshape (``order = 'tf'``; ``rnn`` / ``cnn1d`` read ``T`` and ``F`` from these names when
   ``params.sequence_shape`` is left out). :func:`sequence_tensor` gives the numpy array and lengths directly.
 
-Neither uses the target or other ids' rows, so neither needs fitting inside a fold.
+Neither uses the target or other ids' rows, so neither needs fitting inside a fold. For long, many or unequal
+sequences the wide layout costs ``ids x T x F`` values: :mod:`kaggle_kit.features.sequence_store` keeps the steps end
+to end instead (``[data.sequences] layout = "streamed"``), read per batch.
 
 From a competition config, ``[data.sequences]`` does both and joins the result onto the train and test frames (see
 :mod:`kaggle_kit.readers.sequences`). For a sensor competition (``X_train.csv`` = series_id, measurement_number and

@@ -37,6 +37,9 @@ class FitContext:
     #: streamed ``[data.images]`` (a :class:`~kaggle_kit.readers.image_stream.ImageStream`): the files of the
     #: positions in the matrices' ``__image__`` column, which the image nets read; None for pixel columns
     images: Any = None
+    #: ``data.sequences.layout = "streamed"``: the :class:`~kaggle_kit.features.SequenceStore` whose positions the
+    #: sequence nets' ``__sequence`` column holds (the run's, or new test rows' at predict); None otherwise
+    sequences: Any = None
 
 
 @dataclass

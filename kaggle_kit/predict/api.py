@@ -20,7 +20,7 @@ from ..runtime.threads import cpu_count
 from .best import best_choice
 from .blends import apply_blend, blend_spec
 from .models import model_predictions
-from .new_rows import read_test, row_ids, test_images
+from .new_rows import read_test_rows, row_ids, test_images
 from .run_folder import RunFolder
 from .submission import write_submission_csv
 
@@ -59,20 +59,23 @@ def predict(
     if best:
         choice = best_choice(folder.root)
         model, blend = (choice.name, None) if choice.kind == "model" else (None, choice.name)
-    frame = read_test(folder, test, images=images, sequences=sequences)
-    stream = test_images(folder, frame, images)  # streamed [data.images]: the files the image nets read
+    # streamed data: the sequences' store (data.sequences.layout = "streamed") and the image files ([data.images]
+    # stream mode) the nets read for these rows
+    frame, store = read_test_rows(folder, test, images=images, sequences=sequences)
+    stream = test_images(folder, frame, images)
+    streamed = {"images": stream, "sequences": store}
     n_threads = threads or max(1, min(4, cpu_count()))
     if blend is not None:
         result = blend_spec(folder, blend)
         preds = {
-            m: model_predictions(folder, m, frame, refit=refit, threads=n_threads, device=device, images=stream)
+            m: model_predictions(folder, m, frame, refit=refit, threads=n_threads, device=device, **streamed)
             for m in result.models
         }
         values = apply_blend(folder, result, preds)
         threshold = result.threshold
     else:
         assert model is not None
-        values = model_predictions(folder, model, frame, refit=refit, threads=n_threads, device=device, images=stream)
+        values = model_predictions(folder, model, frame, refit=refit, threads=n_threads, device=device, **streamed)
         threshold = _model_threshold(folder, model) if out is not None else None
     out_frame = prediction_frame(row_ids(folder, frame), values, folder.columns)
     if out is not None:

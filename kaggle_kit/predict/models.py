@@ -9,7 +9,6 @@ dicts with ``weights_only=True``, scikit-learn state as JSON + ``.npz`` with ``a
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -70,18 +69,20 @@ def predict_folder(
     threads: int,
     device: str,
     images: Any = None,
+    sequences: Any = None,
     embeddings: FoldEmbeddings | None = None,
 ) -> np.ndarray:
     """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
     predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32.
     ``images``: the test rows' streamed image files (:func:`~kaggle_kit.predict.new_rows.test_images`);
+    ``sequences``: the store of ``test``'s streamed sequences (``data.sequences.layout = "streamed"``);
     ``embeddings``: a reader's net's embeddings of ``test``, one per fold net, over which its predictions are
     averaged as the runner averaged them (:mod:`kaggle_kit.runtime.embeddings`)."""
     from ..runtime.runner import _from_fit_space
 
     spec = folder.model_spec(name)
     adapter = make_adapter(spec, folder.meta["task"])
-    ctx = replace(folder.fit_context(repeat, threads=threads, device=device), images=images)
+    ctx = folder.fit_context(repeat, threads=threads, device=device, images=images, sequences=sequences)
     state = folder.read_json(model_dir / "features.json")
     where = f"model {name!r} ({model_dir.name})"
     fitted = load_model(adapter, model_dir / adapter.file_name, ctx, where)
@@ -108,6 +109,7 @@ def model_predictions(
     threads: int = 1,
     device: str = "cpu",
     images: Any = None,
+    sequences: Any = None,
 ) -> np.ndarray:
     """Model ``name``'s predictions for ``test`` (``(n_rows, n_columns)`` float32): its fold models averaged over
     folds and repeats as the runner averages the stored test predictions, or its model refit on all rows."""
@@ -129,14 +131,25 @@ def model_predictions(
         from .refit import check_refit
 
         check_refit(refit_dir)
-        return predict_folder(folder, name, refit_dir, 0, test, threads=threads, device=device, images=images)
+        return predict_folder(
+            folder, name, refit_dir, 0, test, threads=threads, device=device, images=images, sequences=sequences
+        )
     total: np.ndarray | None = None
     tasks = list(folder.folds().tasks())
     embedded = new_row_embeddings(folder, source, test, threads=threads, device=device) if source else {}
     for r, k in tasks:
         fold_dir, _ = folder.fold(name, r, k)
         pred = predict_folder(
-            folder, name, fold_dir, r, test, threads=threads, device=device, images=images, embeddings=embedded.get(r)
+            folder,
+            name,
+            fold_dir,
+            r,
+            test,
+            threads=threads,
+            device=device,
+            images=images,
+            sequences=sequences,
+            embeddings=embedded.get(r),
         )
         total = pred.astype(np.float64) if total is None else total + pred
     assert total is not None

@@ -20,10 +20,11 @@ import polars as pl
 
 from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, StoreError
+from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.competition import check_new_test, read_long_table
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_images, test_image_stream
-from ..readers.sequences import join_test_sequences
+from ..readers.sequences import read_test_sequences
 from ..readers.tables import ReadOptions, read_table
 from .run_folder import RunFolder
 
@@ -34,13 +35,26 @@ def read_test(
     folder: RunFolder, test: Source | None, *, images: str | Path | None = None, sequences: Source | None = None
 ) -> pl.DataFrame:
     """``test`` (a path, or a polars / pandas frame), joined with its images / sequences as the run joined its test
-    rows, checked against the run's training columns."""
+    rows, checked against the run's training columns. A run with streamed sequences needs their store too: see
+    :func:`read_test_rows`."""
+    frame, store = read_test_rows(folder, test, images=images, sequences=sequences)
+    if store is not None:
+        raise ConfigError("this run streams its sequences: read the test rows with read_test_rows (frame and store)")
+    return frame
+
+
+def read_test_rows(
+    folder: RunFolder, test: Source | None, *, images: str | Path | None = None, sequences: Source | None = None
+) -> tuple[pl.DataFrame, SequenceStore | None]:
+    """:func:`read_test`'s frame, and the store of the rows' sequences when the run streams them
+    (``data.sequences.layout = "streamed"``: the frame's ``__sequence`` column holds positions in it)."""
     spec = folder.spec
     d = spec.data
     frame = _table(test, "test", lambda p: read_table(p, role="test", options=ReadOptions.from_spec(spec)))
+    store = None
     if d.sequences is not None:
         long = _long_table(folder, sequences)
-        frame = join_test_sequences(spec, long, _layout(folder), test_ids=frame)
+        frame, store = read_test_sequences(spec, long, _layout(folder), test_ids=frame)
     elif sequences is not None:
         raise ConfigError("--sequences (sequences=) is for a run with [data.sequences]; this run reads one table")
     if frame is None:
@@ -58,17 +72,20 @@ def read_test(
             f"{folder.store.meta_path} does not record the training columns (a run made by an older kaggle_kit); "
             "rerun `kaggle-kit run CONFIG` once to record them (nothing is refit)"
         )
-    return check_new_test(
+    checked = check_new_test(
         frame,
         record,
         id_column=folder.meta["id_column"],
         target=folder.meta.get("targets") or folder.meta["target_column"],
         categorical=folder.meta.get("categorical") or [],
     )
+    if store is not None and SEQUENCE_ROW not in checked.columns:  # not a feature: keep it beside them
+        checked = checked.with_columns(frame[SEQUENCE_ROW])
+    return checked, store
 
 
 def test_images(folder: RunFolder, test: pl.DataFrame, images: str | Path | None = None) -> ImageStream | None:
-    """The image files of ``test`` (rows :func:`read_test` read) when the run streamed its images, else None: what
+    """The image files of ``test`` (rows :func:`read_test_rows` read) when the run streamed its images, else None: what
     the run's image nets read for these rows (the folder ``images``, or the run's own test folder)."""
     if folder.spec.data.images is None or folder.meta.get("image_mode") != "stream":
         return None

@@ -133,7 +133,16 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     spec = resolve_files(refit_spec(folder.model_spec(name), iterations), folder.spec.base_dir)
     adapter = make_adapter(spec, data.task)
     images = data.images.cached_in(folder.root) if data.images is not None else None
-    ctx = FitContext(data.task, data.n_classes, folder.metric, folder.spec.seed, "cpu", threads, images=images)
+    ctx = FitContext(
+        data.task,
+        data.n_classes,
+        folder.metric,
+        folder.spec.seed,
+        "cpu",
+        threads,
+        images=images,
+        sequences=data.sequences,
+    )
     features = data.features_for(getattr(adapter, "reads_images", False))
     y = _to_fit_space(data.y, folder.metric)
     state: dict[str, Any]

@@ -127,8 +127,11 @@ class RunFolder:
             )
         return folder, checked
 
-    def fit_context(self, repeat: int, *, threads: int, device: str) -> FitContext:
-        """What the runner told the model when it fitted fold ``repeat`` (the seed is the spec's + the repeat)."""
+    def fit_context(
+        self, repeat: int, *, threads: int, device: str, images: Any = None, sequences: Any = None
+    ) -> FitContext:
+        """What the runner told the model when it fitted fold ``repeat`` (the seed is the spec's + the repeat);
+        ``images`` / ``sequences``: the streamed image files / sequences of the rows to predict."""
         return FitContext(
             task=self.meta["task"],
             n_classes=self.n_classes,
@@ -136,6 +139,8 @@ class RunFolder:
             seed=self.spec.seed + repeat,
             device=device,
             threads=threads,
+            images=images,
+            sequences=sequences,
         )
 
     def read_json(self, path: Path) -> Any:

@@ -26,6 +26,7 @@ import polars as pl
 
 from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
+from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_images, image_stream
@@ -69,6 +70,9 @@ class CompetitionData:
     targets: tuple[str, ...] = ()
     #: streamed ``[data.images]``: the files of the rows' positions in column ``IMAGE_REF`` (not among ``features``)
     images: ImageStream | None = None
+    #: ``data.sequences.layout = "streamed"``: the sequences, train ids then test ids (``__sequence`` = position);
+    #: None in a worker given the frames only (the runner reads the store from the run folder)
+    sequences: SequenceStore | None = None
 
     def features_for(self, reads_images: bool) -> tuple[str, ...]:
         """The columns a model encodes: ``features``, plus the streamed images' position column for a model that
@@ -112,6 +116,8 @@ class CompetitionData:
             digest.update(repr(self.text).encode())
         if self.images is not None:  # streamed images: their files, which no column holds
             digest.update(f"images:{self.images.fingerprint}".encode())
+        if self.sequences is not None:  # streamed sequences: their values are not in the frames
+            digest.update(self.sequences.digest.encode())
         return digest.hexdigest()[:16]
 
 
@@ -181,11 +187,12 @@ def prepare_competition(
     ``test_long``), see :mod:`kaggle_kit.readers.sequences`. Without ``sequences``, the frames must be joined already.
     """
     d = spec.data
+    store = None
     if d.sequences is not None:
-        from .sequences import check_joined, join_sequences
+        from .sequences import check_joined, read_sequences
 
         if sequences is not None:
-            train, test = join_sequences(spec, sequences[0], sequences[1], labels=train, test_ids=test)
+            train, test, store = read_sequences(spec, sequences[0], sequences[1], labels=train, test_ids=test)
         else:
             train = check_joined(spec, train)
     elif sequences is not None:
@@ -223,12 +230,18 @@ def prepare_competition(
     reserved = {c for c in (d.id, *d.targets, spec.folds.group, spec.folds.time) if c}
     clash = [c for c in text if c in reserved]
     reserved.add(IMAGE_REF)  # streamed images' positions: read by the image nets only
+    if d.sequences is not None and d.sequences.layout == "streamed":
+        reserved.add(SEQUENCE_ROW)  # a position in the store, read by the sequence nets only (sequence_rows step)
     features = [c for c in train.columns if c not in reserved and c not in d.drop and c not in text]
     if clash:
         raise DataError(f"data.text lists {clash[0]!r}, which is a folds.group / folds.time column; remove it")
     if not features and not text and IMAGE_REF not in train.columns:
+        hint = ""
+        if SEQUENCE_ROW in reserved:
+            hint = "; with data.sequences.layout = 'streamed' the features are the data.sequences.aggregates: list some"
         raise DataError(
             f"train has no feature columns left after removing id, target and data.drop; columns: {train.columns}"
+            + hint
         )
     # Text, categorical and boolean columns are always categorical (no model can read them as numbers);
     # data.categorical adds columns stored as numbers that are really codes (e.g. a class id).
@@ -268,6 +281,7 @@ def prepare_competition(
         y=y,
         text=tuple(text),
         images=image_stream(spec, train, test),
+        sequences=store,
     )
 
 

@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..config import CompetitionSpec, ImageFilesSpec
+from ..config import SEQUENCE_KINDS, CompetitionSpec, ImageFilesSpec
 from ..errors import ConfigError, DataError
+from ..features.sequence_store import SEQUENCE_ROW
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
 
 _PIXEL = re.compile(r"pixel\d+")
@@ -347,10 +348,13 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
     ``hwc`` order, and a ``cnn``'s ``params.columns`` picks the pixels when the table has other feature columns.
 
     ``streamed``: a ``cnn`` reads the streamed images whatever its ``params.columns``; a ``hybrid`` (pixel columns)
-    is refused, and so is any other model when the table has no column besides the images."""
+    is refused, and so is any other model when the table has no column besides the images (streamed sequences'
+    position column ``__sequence`` is not one: only ``rnn`` / ``cnn1d`` read it, from the sequence store)."""
     d = spec.data
-    reserved = {c for c in (d.id, *d.targets, spec.folds.group, spec.folds.time, IMAGE_REF) if c} | set(d.drop)
+    reserved = {c for c in (d.id, *d.targets, spec.folds.group, spec.folds.time, IMAGE_REF, SEQUENCE_ROW) if c}
+    reserved |= set(d.drop)
     others = [c for c in train.columns if c not in reserved and not _PIXEL.fullmatch(c)]
+    own_input = ("cnn", *SEQUENCE_KINDS) if SEQUENCE_ROW in train.columns else ("cnn",)
     fix = "or set data.images.mode = 'memory' (pixel columns every model reads)"
     for model in spec.models:
         where = f"model {model.name!r}"
@@ -365,7 +369,7 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
                 f"data.images streams the images (mode {spec.data.images.mode!r} with {train.height} rows of "
                 f"{shape}); remove embeddings {fix}"
             )
-        if streamed and model.kind != "cnn" and not others:
+        if streamed and model.kind not in own_input and not others:
             raise ConfigError(
                 f"{where}: streamed images are read by kind 'cnn' only, and the table has no other feature column "
                 f"for kind {model.kind!r}; remove the model {fix}"

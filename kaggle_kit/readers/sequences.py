@@ -8,8 +8,13 @@ Each id becomes one row holding
 * per-id statistics ``<column>__<stat>`` and ``n_steps`` (``data.sequences.aggregates``): what trees read.
 
 Train and test get the same ``T`` (``max_len``, else the longest sequence of either), so a net fitted on train reads
-the test rows. The labels come from ``data.train`` (one row per id) or, when that is the long table itself, from
-the long table (then the target must be constant within each id). The test ids come from ``data.test`` when given,
+the test rows. With ``layout = "streamed"`` (long or many sequences) there are no step columns: the steps stay end to
+end in a :class:`~kaggle_kit.features.sequence_store.SequenceStore` (train ids, then test ids) that the run saves in
+its folder and memory-maps, each row holding its position in it (column ``__sequence``, not a feature); the
+statistics are computed the same way, and the nets pad each batch to its own longest sequence.
+
+The labels come from ``data.train`` (one row per id) or, when that is the long table itself, from the long table
+(then the target must be constant within each id). The test ids come from ``data.test`` when given,
 else from the test long table, in order of first appearance.
 
 From a notebook, join the long frames yourself and run on the result::
@@ -25,11 +30,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ..config import CompetitionSpec, SequenceSpec
 from ..errors import ConfigError, DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
+from ..features.sequence_store import SEQUENCE_ROW, SequenceStore, build_sequence_store, concat_stores
 
 
 def join_sequences(
@@ -44,8 +51,30 @@ def join_sequences(
     columns of ``labels`` / ``test_ids``, the step columns and the aggregate columns.
 
     ``labels``: the table of ``data.train`` (id and target, one row per id); None when the target is a column of
-    ``train_long``. ``test_ids``: the table of ``data.test``; None to take the ids from ``test_long``.
+    ``train_long``. ``test_ids``: the table of ``data.test``; None to take the ids from ``test_long``. A streamed
+    layout keeps the steps in a store these frames alone do not carry: read it with :func:`read_sequences`.
     """
+    if _sequence_spec(spec).layout == "streamed":
+        raise ConfigError(
+            'data.sequences.layout = "streamed" keeps the steps in a store beside the frames: read them with '
+            "kaggle_kit.readers.sequences.read_sequences(...) (frames and store), or prepare_competition(spec, "
+            "labels, test, sequences=(train_long, test_long)), or run from the spec's files"
+        )
+    train, test, _ = read_sequences(spec, train_long, test_long, labels=labels, test_ids=test_ids)
+    return train, test
+
+
+def read_sequences(
+    spec: CompetitionSpec,
+    train_long: Any,
+    test_long: Any = None,
+    *,
+    labels: pl.DataFrame | None = None,
+    test_ids: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame | None, SequenceStore | None]:
+    """:func:`join_sequences`'s frames and, for ``layout = "streamed"``, the store of their sequences (train ids
+    in the train frame's order, then the test ids), each row's position in it in column ``__sequence`` and no step
+    columns: the ``ids x steps`` array is never built."""
     d, s = spec.data, _sequence_spec(spec)
     key = s.id or d.id
     assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences
@@ -67,13 +96,28 @@ def join_sequences(
     if test_long is not None:
         test_long, test_ids = _test_rows(test_long, test_ids, d.id, key)
 
+    if s.layout == "streamed":
+        store = build_sequence_store(
+            train_long, key, columns, ids=labels[d.id], order_by=s.order_by, max_len=s.max_len, keep=s.keep
+        )
+        train = _join(labels, _streamed(train_long, s, key, columns, labels[d.id], 0), d.id, key, "data.train")
+        test = None
+        if test_long is not None and test_ids is not None:
+            test_store = build_sequence_store(
+                test_long, key, columns, ids=test_ids[d.id], order_by=s.order_by, max_len=s.max_len, keep=s.keep
+            )
+            features = _streamed(test_long, s, key, columns, test_ids[d.id], store.n)
+            test = _join(test_ids, features, d.id, key, "data.test")
+            store = concat_stores(store, test_store)
+        return train, test, store
+
     lengths = [_longest(frame, key) for frame in (train_long, test_long) if frame is not None]
     n_steps = s.max_len or max(lengths)
     train = _join(labels, _features(train_long, s, key, columns, n_steps), d.id, key, "data.train")
     test = None
     if test_long is not None and test_ids is not None:
         test = _join(test_ids, _features(test_long, s, key, columns, n_steps), d.id, key, "data.test")
-    return train, test
+    return train, test, None
 
 
 def join_test_sequences(
@@ -87,11 +131,36 @@ def join_test_sequences(
     (same checks and messages) with the run's ``layout`` (:func:`sequence_layout`: its sequence columns and number
     of steps ``T``), so the nets read the same ``(T, F)`` as in training. A test sequence longer than ``T`` keeps
     ``data.sequences.keep`` ``T`` steps (as ``max_len`` would), with a warning."""
+    frame, store = read_test_sequences(spec, test_long, layout, test_ids=test_ids)
+    if store is not None:
+        raise ConfigError(
+            "the run keeps its sequences streamed: read new test rows with read_test_sequences (frame and store)"
+        )
+    return frame
+
+
+def read_test_sequences(
+    spec: CompetitionSpec,
+    test_long: Any,
+    layout: dict[str, Any],
+    *,
+    test_ids: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, SequenceStore | None]:
+    """:func:`join_test_sequences`'s frame and, for a run whose ``layout`` is streamed, the store of the new
+    sequences (the frame's ``__sequence`` column holds positions in it). Streamed, any length is read as it is
+    (the nets take any length), cut to ``data.sequences.max_len`` when the spec sets one."""
     d, s = spec.data, _sequence_spec(spec)
     key = s.id or d.id
     assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences
-    columns, n_steps = list(layout["columns"]), int(layout["n_steps"])
+    columns = list(layout["columns"])
     test_long, test_ids = _test_rows(_check_test_long(test_long, s, key, columns), test_ids, d.id, key)
+    if layout.get("layout", "wide") == "streamed":
+        store = build_sequence_store(
+            test_long, key, columns, ids=test_ids[d.id], order_by=s.order_by, max_len=s.max_len, keep=s.keep
+        )
+        features = _streamed(test_long, s, key, columns, test_ids[d.id], 0)
+        return _join(test_ids, features, d.id, key, "data.test"), store
+    n_steps = int(layout["n_steps"])
     longest = _longest(test_long, key)
     if longest > n_steps and s.max_len is None:
         warnings.warn(
@@ -100,14 +169,19 @@ def join_test_sequences(
             DataWarning,
             stacklevel=2,
         )
-    return _join(test_ids, _features(test_long, s, key, columns, n_steps), d.id, key, "data.test")
+    return _join(test_ids, _features(test_long, s, key, columns, n_steps), d.id, key, "data.test"), None
 
 
-def sequence_layout(spec: CompetitionSpec, train: pl.DataFrame) -> dict[str, Any] | None:
+def sequence_layout(
+    spec: CompetitionSpec, train: pl.DataFrame, store: SequenceStore | None = None
+) -> dict[str, Any] | None:
     """``{"columns": [...], "n_steps": T}`` of the step columns of a joined ``train`` frame (None without
-    ``[data.sequences]``): the run records it so that ``predict`` joins new test sequences to the same shape."""
+    ``[data.sequences]``): the run records it so that ``predict`` joins new test sequences to the same shape.
+    Streamed (``store`` given): ``{"layout": "streamed", "columns": [...]}``, the store's columns."""
     if spec.data.sequences is None:
         return None
+    if store is not None:
+        return {"layout": "streamed", "columns": list(store.columns)}
     steps = [m for m in map(STEP_COLUMN.fullmatch, train.columns) if m]
     columns = list(dict.fromkeys(m.group(1) for m in steps))
     return {"columns": columns, "n_steps": max((int(m.group(2)) for m in steps), default=-1) + 1}
@@ -131,9 +205,18 @@ def _test_rows(
 
 def check_joined(spec: CompetitionSpec, train: pl.DataFrame | None) -> pl.DataFrame:
     """``train`` when it already holds the step columns (e.g. frames :func:`join_sequences` made, passed to
-    ``run(spec, train=..., test=...)``); else a :class:`DataError` saying how to pass the long tables."""
-    if train is not None and any(STEP_COLUMN.fullmatch(c) for c in train.columns):
+    ``run(spec, train=..., test=...)``), or, streamed, the ``__sequence`` column (a run's worker processes, which
+    read the store from the run folder); else a :class:`DataError` saying how to pass the long tables."""
+    streamed = _sequence_spec(spec).layout == "streamed"
+    if train is not None and streamed and SEQUENCE_ROW in train.columns:
         return train
+    if train is not None and not streamed and any(STEP_COLUMN.fullmatch(c) for c in train.columns):
+        return train
+    if streamed:
+        raise DataError(
+            'data.sequences.layout = "streamed": give the long tables, prepare_competition(spec, labels, test, '
+            "sequences=(train_long, test_long)), or run from the spec's files"
+        )
     raise DataError(
         "the spec has data.sequences but the train frame given holds no step columns ('<column>__t0', ...): pass "
         "the long tables, prepare_competition(spec, labels, test, sequences=(train_long, test_long)), or join them "
@@ -302,6 +385,18 @@ def _features(long: pl.DataFrame, s: SequenceSpec, key: str, columns: list[str],
         return wide
     stats = sequence_aggregates(long, key, columns, order_by=s.order_by, stats=s.aggregates)  # type: ignore[arg-type]
     return wide.join(stats, on=key, how="left", maintain_order="left")
+
+
+def _streamed(
+    long: pl.DataFrame, s: SequenceSpec, key: str, columns: list[str], ids: pl.Series, first: int
+) -> pl.DataFrame:
+    """One row per id of ``ids`` (in that order): the id, its position in the store (``first`` + its index), then
+    the aggregate columns. No step columns."""
+    rows = pl.DataFrame({key: ids, SEQUENCE_ROW: np.arange(first, first + len(ids), dtype=np.int64)})
+    if not s.aggregates:
+        return rows
+    stats = sequence_aggregates(long, key, columns, order_by=s.order_by, stats=s.aggregates)  # type: ignore[arg-type]
+    return rows.join(stats, on=key, how="left", maintain_order="left")
 
 
 def _join(ids: pl.DataFrame, features: pl.DataFrame, id_column: str, key: str, where: str) -> pl.DataFrame:

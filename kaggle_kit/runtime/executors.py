@@ -32,6 +32,7 @@ import polars as pl
 
 from ..config import CompetitionSpec, Executor, ModelSpec
 from ..errors import KitError
+from ..features.sequence_store import open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric
 from ..models import thread_invariant
 from ..readers.competition import CompetitionData, load_competition, prepare_competition
@@ -248,6 +249,8 @@ def _init_worker(
     if plain_warnings:
         install_plain_warnings()
     data = prepare_competition(spec, *frames) if frames is not None else load_competition(spec)
+    if data.sequences is not None:  # streamed sequences: the run folder's copy, memory-mapped (shared page cache)
+        data = replace(data, sequences=open_sequence_store(run_sequences_folder(root)))
     store = RunStore(root)
     folds = store.load_folds(spec.folds.n_splits, "past" if spec.fold_strategy == "time" else "complement")
     assert folds is not None  # written by the parent before any worker starts

@@ -46,6 +46,7 @@ from ..config import (
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric, grid_label
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
@@ -324,6 +325,12 @@ class RunSession:
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
         data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
+        streamed = spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
+        if streamed and data.sequences is None:
+            raise DataError(
+                'data.sequences.layout = "streamed" keeps the steps in a store the frames given do not carry: run '
+                'from the spec\'s files (kaggle_kit.run(spec) / kaggle-kit run CONFIG), or use layout = "wide"'
+            )
         metric = get_metric(spec.metric, spec.grid)
         device = resolve_device(spec.device)
         store = RunStore.in_runs_folder(runs_root, spec.run_name)
@@ -331,6 +338,8 @@ class RunSession:
         say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
         spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
         folds = _folds_for_run(store, spec, data)
+        if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
+            data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
         store.save_target(data.train_ids, data.y)
         return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs)
 
@@ -575,7 +584,7 @@ def _write_meta(
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": image_shape(spec, data.train),
             "image_mode": image_mode(spec, data.train),
-            "sequence_layout": sequence_layout(spec, data.train),
+            "sequence_layout": sequence_layout(spec, data.train, data.sequences),
             # a distribution task's bins / quantile levels (what its metric scores) and submission column names
             **(
                 {"grid": list(spec.distribution.grid), "grid_columns": spec.distribution.columns}
@@ -604,6 +613,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         device=ctx.device,
         threads=ctx.threads,
         images=data.images.cached_in(ctx.store.root) if data.images is not None else None,
+        sequences=run_sequences(ctx),
     )
     features = data.features_for(getattr(adapter, "reads_images", False))  # streamed images: the image nets only
     train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
@@ -728,6 +738,16 @@ def _train_score(
         return None, 0
     score = metric.score(y_train[rows], pred)
     return (float(score), len(rows)) if np.isfinite(score) else (None, 0)
+
+
+def run_sequences(ctx: Context) -> SequenceStore | None:
+    """The run's streamed sequences: the data's, else (a worker handed the frames only) the run folder's."""
+    spec = ctx.spec.data.sequences
+    if spec is None or spec.layout != "streamed":
+        return None
+    if ctx.data.sequences is not None:
+        return ctx.data.sequences
+    return open_sequence_store(run_sequences_folder(ctx.store.root))
 
 
 def _no_features(rows: pl.DataFrame) -> FeatureMatrix:

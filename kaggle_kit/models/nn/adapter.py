@@ -79,13 +79,16 @@ class NetAdapter:
             device=ctx.device,
             threads=ctx.threads,
             images=ctx.images,
+            sequences=ctx.sequences,
         )
         return Fitted(model=fitted, best_iteration=result.best_epoch, history=result.history)
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         from .net import predict_net
 
-        return predict_net(fitted.model, X, device=ctx.device, threads=ctx.threads, images=ctx.images)
+        return predict_net(
+            fitted.model, X, device=ctx.device, threads=ctx.threads, images=ctx.images, sequences=ctx.sequences
+        )
 
     def save(self, fitted: Fitted, path: Path) -> None:
         from .net import save_net

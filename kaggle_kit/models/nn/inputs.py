@@ -15,6 +15,7 @@ The fitted state is a small JSON-able dict stored beside the weights. Three layo
 * :class:`SequenceInputs` (``rnn``, ``cnn1d``): columns reshaped to ``(N, T, F)`` plus each row's length,
   standardised per feature; trailing steps whose features are all missing are padding. Without a given shape,
   ``T`` and ``F`` are read from the columns' names ``<column>__t<step>`` (as ``[data.sequences]`` writes them).
+  Streamed sequences (``layout = "streamed"``) are not columns: :mod:`~kaggle_kit.models.nn.sequence_batches`.
 
 This module does not import torch.
 """

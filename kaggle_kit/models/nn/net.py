@@ -20,6 +20,7 @@ from torch import nn
 
 from ...errors import ConfigError, KitError
 from ...features import FeatureMatrix
+from ...features.sequence_store import SequenceStore
 from ...metrics import Metric, get_metric
 from ...readers.image_stream import IMAGE_REF, ImageStream
 from .batches import Batches
@@ -28,6 +29,7 @@ from .device import plan_device
 from .families import FAMILIES
 from .inputs import select_columns, take_columns
 from .runtime import seeded, torch_threads
+from .sequence_batches import SequenceBatches, check_store, fit_streamed, need_store, streamed_rows
 from .task import TaskHead
 from .trainer import Scorer, Trainer, TrainResult, infer
 
@@ -70,13 +72,18 @@ def fit_net(
     threads: int | None = None,
     callbacks: Sequence[Callback] = (),
     images: ImageStream | None = None,
+    sequences: SequenceStore | None = None,
 ) -> tuple[FittedNet, TrainResult]:
     """Fit a net of ``kind`` with validated ``params``; early stopping on ``valid`` when ``params['patience']``.
-    ``images``: streamed image files, which an image net reads through the rows' ``__image__`` column."""
+    ``images``: streamed image files, which an image net reads through the rows' ``__image__`` column;
+    ``sequences``: the store whose positions a streamed sequence net's ``__sequence`` column holds."""
     family = FAMILIES[kind]
     inputs = family.inputs(model, params)
-    stream = _stream_for(model, family, images)
-    columns = [IMAGE_REF] if stream is not None else select_columns(model, train, params["columns"])
+    source = _source_for(model, family, params, train, images, sequences)
+    if isinstance(source, ImageStream):
+        columns = [IMAGE_REF]
+    else:  # a streamed sequence net's only column is __sequence (streamed_rows refused params.columns)
+        columns = select_columns(model, train, None if source is not None else params["columns"])
     train = take_columns(train, columns)
     valid = take_columns(valid, columns) if valid is not None else None
     config: dict[str, Any] = {
@@ -88,7 +95,7 @@ def fit_net(
         "params": params,
         "columns": columns,
         # normalisation fit on the fold's training rows only
-        "inputs": inputs.fit(train) if stream is None else _fit_streamed(model, params, stream, train, threads),
+        "inputs": _fit_inputs(model, params, inputs, source, train, threads),
     }
     head = _head(config)
     config["target"] = head.fit_target(y_train)
@@ -105,6 +112,10 @@ def fit_net(
                 tie_breaker="valid_loss" if by_metric else None,
             ),
         )
+    augment = family.augment(params)
+    shift = 0
+    if isinstance(source, SequenceStore):  # streamed sequences are shifted per batch, within each one's length
+        shift, augment = (params.get("augment_shift", 0) if augment is not None else 0), None
     with torch_threads(threads), seeded(seed, device, deterministic=params["deterministic"]) as generator:
         module = family.build(params, config["inputs"], head.n_outputs)
         family.prepare_for_fit(module, model, params)
@@ -112,19 +123,20 @@ def fit_net(
             config,
             train,
             head.target_array(y_train, config["target"]),
-            stream,
+            source,
             batch_size=params["batch_size"],
             plan=plan,
             threads=threads,
             shuffle=True,
             generator=generator,
             drop_singleton=True,
+            shift=shift,
         )
         valid_batches = None
         if valid is not None:
             valid_target = head.target_array(y_valid, config["target"])
             valid_batches = _batches(
-                config, valid, valid_target, stream, batch_size=params["eval_batch_size"], plan=plan, threads=threads
+                config, valid, valid_target, source, batch_size=params["eval_batch_size"], plan=plan, threads=threads
             )
         trainer = Trainer(
             module,
@@ -134,7 +146,7 @@ def fit_net(
             output_fn=head.output_fn(config["target"]),
             scorer=scorer,
             callbacks=callbacks,
-            augment=family.augment(params),
+            augment=augment,
         )
         result = trainer.fit(train_batches, valid_batches, y_valid)
     config["best_epoch"] = result.best_epoch
@@ -148,28 +160,62 @@ def predict_net(
     device: str = "cpu",
     threads: int | None = None,
     images: ImageStream | None = None,
+    sequences: SequenceStore | None = None,
 ) -> np.ndarray:
     """float32 predictions: ``(n, C)`` probabilities or ``(n, 1)`` values; averaged over the TTA views if asked.
-    A net fit on streamed images reads the rows' images from ``images`` (the stream their ``__image__`` indexes)."""
+    A net fit on streamed images reads the rows' images from ``images`` (the stream their ``__image__`` indexes);
+    one fit on streamed sequences reads them from ``sequences`` (the store their ``__sequence`` positions index)."""
     config = fitted.config
     family, params = FAMILIES[config["kind"]], config["params"]
     if len(X.X) == 0:
         return np.zeros((0, _head(config).n_outputs), dtype=np.float32)
-    stream = None
-    if config["inputs"].get("streamed"):
-        if images is None:
-            raise KitError(
-                f"model {config['model']!r} was fit on streamed images ([data.images] stream mode): predicting needs "
-                "the rows' image files (images= / FitContext.images), which were not given"
-            )
-        stream = images
+    source = _fitted_source(config, images, sequences)
     X = take_columns(X, config["columns"])
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     with torch_threads(threads):
         module = fitted.module.to(device)
-        batches = _batches(config, X, None, stream, batch_size=params["eval_batch_size"], plan=plan, threads=threads)
+        batches = _batches(config, X, None, source, batch_size=params["eval_batch_size"], plan=plan, threads=threads)
         pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))
     return np.ascontiguousarray(pred, dtype=np.float32)
+
+
+#: where a net reads its rows' inputs: streamed image files, the streamed sequence store, or (None) the matrix
+Source = ImageStream | SequenceStore | None
+
+
+def _source_for(
+    model: str,
+    family: Any,
+    params: dict[str, Any],
+    train: FeatureMatrix,
+    images: ImageStream | None,
+    sequences: SequenceStore | None,
+) -> Source:
+    """The source a net being fit reads: the image stream (an image net, images streamed), the sequence store (a
+    sequence net whose matrix holds ``__sequence``), else None: its columns, in memory."""
+    stream = _stream_for(model, family, images)
+    if stream is not None:
+        return stream
+    if family.layout == "sequence" and streamed_rows(model, params, train) is not None:
+        return need_store(model, sequences)
+    return None
+
+
+def _fitted_source(config: dict[str, Any], images: ImageStream | None, sequences: SequenceStore | None) -> Source:
+    """The source a fitted net predicts from: the one it was fit on, as handed in for these rows."""
+    model, state = config["model"], config["inputs"]
+    if state.get("streamed"):
+        if images is None:
+            raise KitError(
+                f"model {model!r} was fit on streamed images ([data.images] stream mode): predicting needs "
+                "the rows' image files (images= / FitContext.images), which were not given"
+            )
+        return images
+    if state.get("source") == "store":
+        store = need_store(model, sequences)
+        check_store(model, store, state)
+        return store
+    return None
 
 
 def _stream_for(model: str, family: Any, images: ImageStream | None) -> ImageStream | None:
@@ -184,38 +230,52 @@ def _stream_for(model: str, family: Any, images: ImageStream | None) -> ImageStr
     return images
 
 
-def _fit_streamed(
-    model: str, params: dict[str, Any], stream: ImageStream, train: FeatureMatrix, threads: int | None
+def _fit_inputs(
+    model: str, params: dict[str, Any], inputs: Any, source: Source, train: FeatureMatrix, threads: int | None
 ) -> dict[str, Any]:
-    from .streaming import fit_stream_inputs, image_refs
+    """The input state fitted on the training rows, from wherever they are read."""
+    if isinstance(source, ImageStream):
+        from .streaming import fit_stream_inputs, image_refs
 
-    stream.open_cache(threads or 1)  # decoded once per run (the first net to need it), then memory-mapped
-    shape = tuple(params["image_shape"])
-    return fit_stream_inputs(model, shape, stream, image_refs(model, train, stream), threads or 1)  # type: ignore[arg-type]
+        source.open_cache(threads or 1)  # decoded once per run (the first net to need it), then memory-mapped
+        shape = tuple(params["image_shape"])
+        return fit_stream_inputs(model, shape, source, image_refs(model, train, source), threads or 1)  # type: ignore[arg-type]
+    if isinstance(source, SequenceStore):
+        return fit_streamed(source, streamed_rows(model, params, train))  # type: ignore[arg-type]
+    return inputs.fit(train)
 
 
 def _batches(
     config: dict[str, Any],
     X: FeatureMatrix,
     target: np.ndarray | None,
-    stream: ImageStream | None,
+    source: Source,
     *,
     batch_size: int,
     plan: Any,
     threads: int | None,
+    shift: int = 0,
     **kwargs: Any,
 ) -> Any:
-    """Batches of ``X``'s inputs (and ``target``): arrays in memory, or the rows' streamed images."""
-    if stream is None:
-        arrays = FAMILIES[config["kind"]].inputs(config["model"], config["params"]).arrays(X, config["inputs"])
-        return Batches([*arrays, *([target] if target is not None else [])], batch_size=batch_size, plan=plan, **kwargs)
-    from .streaming import image_refs, stream_batches
+    """Batches of ``X``'s inputs (and ``target``): the rows' streamed images, their sequences gathered from the
+    store (padded per batch; ``shift``: training shifts), or arrays in memory."""
+    targets = [target] if target is not None else []
+    if isinstance(source, ImageStream):
+        from .streaming import image_refs, stream_batches
 
-    refs = image_refs(config["model"], X, stream)
-    stream.open_cache(threads or 1)
-    return stream_batches(
-        stream, refs, config["inputs"], target, batch_size=batch_size, plan=plan, threads=threads or 1, **kwargs
-    )
+        refs = image_refs(config["model"], X, source)
+        source.open_cache(threads or 1)
+        return stream_batches(
+            source, refs, config["inputs"], target, batch_size=batch_size, plan=plan, threads=threads or 1, **kwargs
+        )
+    if isinstance(source, SequenceStore):
+        rows = streamed_rows(config["model"], config["params"], X)
+        assert rows is not None  # take_columns kept the net's one column, __sequence
+        return SequenceBatches(
+            source, rows, targets, state=config["inputs"], batch_size=batch_size, plan=plan, shift=shift, **kwargs
+        )
+    arrays = FAMILIES[config["kind"]].inputs(config["model"], config["params"]).arrays(X, config["inputs"])
+    return Batches([*arrays, *targets], batch_size=batch_size, plan=plan, **kwargs)
 
 
 def save_net(fitted: FittedNet, path: Path) -> None:
