@@ -25,6 +25,7 @@ from .batches import Batches
 from .callbacks import Callback, EarlyStopping
 from .device import plan_device
 from .families import FAMILIES
+from .heap import kept_heap
 from .inputs import select_columns, take_columns
 from .runtime import seeded, torch_threads
 from .task import TaskHead
@@ -100,7 +101,11 @@ def fit_net(
                 tie_breaker="valid_loss" if by_metric else None,
             ),
         )
-    with torch_threads(threads), seeded(seed, device, deterministic=params["deterministic"]) as generator:
+    with (
+        kept_heap(),
+        torch_threads(threads),
+        seeded(seed, device, deterministic=params["deterministic"]) as generator,
+    ):
         module = family.build(params, config["inputs"], head.n_outputs)
         family.prepare_for_fit(module, model, params)
         train_batches = Batches(
@@ -142,7 +147,7 @@ def predict_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", thr
     X = take_columns(X, config["columns"])
     arrays = family.inputs(config["model"], params).arrays(X, config["inputs"])
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
-    with torch_threads(threads):
+    with kept_heap(), torch_threads(threads):
         module = fitted.module.to(device)
         batches = Batches(list(arrays), batch_size=params["eval_batch_size"], plan=plan)
         pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))
