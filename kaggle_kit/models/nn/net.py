@@ -120,7 +120,7 @@ def fit_net(
         if valid is not None:
             valid_batches = Batches(
                 [*inputs.arrays(valid, config["inputs"]), head.target_array(y_valid, config["target"])],
-                batch_size=params["eval_batch_size"],
+                batch_size=family.eval_batch_size(params),
                 plan=plan,
             )
         trainer = Trainer(
@@ -149,7 +149,7 @@ def predict_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", thr
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     with kept_heap(), torch_threads(threads):
         module = fitted.module.to(device)
-        batches = Batches(list(arrays), batch_size=params["eval_batch_size"], plan=plan)
+        batches = Batches(list(arrays), batch_size=family.eval_batch_size(params), plan=plan)
         pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))
     return np.ascontiguousarray(pred, dtype=np.float32)
 
