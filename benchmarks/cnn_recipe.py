@@ -60,6 +60,9 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
                              "label_smoothing": 0.1}),
     "w16-32-64_b256": ("cnn", {"channels": [16, 32, 64], "epochs": 15, "lr": 3e-3, "augment_shift": 1,
                                "batch_size": 256}),
+    "w16-32-64_e6": ("cnn", {"channels": [16, 32, 64], "epochs": 6, "lr": 3e-3, "augment_shift": 1}),
+    "w16-32-64_e30": ("cnn", {"channels": [16, 32, 64], "epochs": 30, "lr": 3e-3, "augment_shift": 1}),
+    "w16-32-64_s2": ("cnn", {"channels": [16, 32, 64], "epochs": 15, "lr": 3e-3, "augment_shift": 2}),
     "w16-32": ("cnn", {"channels": [16, 32], "epochs": 15, "lr": 3e-3, "augment_shift": 1}),
     "mlp": ("mlp", {"hidden": [256, 128], "dropout": 0.2, "epochs": 40, "patience": 10, "lr": 3e-3}),
     "lightgbm": ("lightgbm", {"learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 5, "feature_fraction": 0.5}),
@@ -270,7 +273,8 @@ def kit_loop(X: np.ndarray, y: np.ndarray, params: dict[str, Any], epochs: int, 
     from kaggle_kit.models.nn.net import fit_net
 
     names = tuple(f"pixel{i}" for i in range(X.shape[1]))
-    p = make_adapter(ModelSpec(name="cnn", kind="cnn", params={**params, "epochs": epochs, "patience": 0})).params
+    spec = ModelSpec(name="cnn", kind="cnn", params={**params, "epochs": epochs, "patience": 0, "augment_shift": 0})
+    p = make_adapter(spec).params
     start = time.perf_counter()
     fit_net("cnn", "cnn", p, FeatureMatrix(X, names, ()), y, None, None, task="multiclass", n_classes=10,
             scorer=None, seed=0, device="cpu", threads=threads)  # fmt: skip
