@@ -109,33 +109,35 @@ def test_the_default_schedule_warms_up_for_an_epoch_then_anneals_to_zero() -> No
         opt.step()
         sched.step()
     assert every == "batch"
-    assert lrs[0] < p["lr"] / 10 and int(np.argmax(lrs)) == 10 and max(lrs) == pytest.approx(p["lr"])
-    assert np.all(np.diff(lrs[10:]) <= 0) and lrs[-1] < p["lr"] / 1000
+    # one-cycle: from lr / 25 up to lr at the last step of the first epoch, then a cosine down to ~0
+    assert lrs[0] == pytest.approx(p["lr"] / 25) and int(np.argmax(lrs)) == 9 and max(lrs) == pytest.approx(p["lr"])
+    assert np.all(np.diff(lrs[:10]) > 0) and np.all(np.diff(lrs[9:]) < 0) and lrs[-1] < p["lr"] / 1000
 
 
-def planted(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """8 x 8 noise images with a '+' (class 0) or an 'x' (class 1) of 5 bright pixels at a random place: every
+def planted(n: int, seed: int, side: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """``side x side`` noise images with a '+' (class 0) or an 'x' (class 1) of 5 pixels at a random place: every
     pixel has the same distribution in both classes, so only a shape detector that slides separates them."""
     rng = np.random.default_rng(seed)
     plus = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.float32)
     cross = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], np.float32)
-    X = rng.normal(0, 0.3, size=(n, 8, 8)).astype(np.float32)
+    X = rng.normal(0, 0.5, size=(n, side, side)).astype(np.float32)
     y = rng.integers(0, 2, n)
     for i in range(n):
-        r, c = rng.integers(0, 6, 2)
-        X[i, r : r + 3, c : c + 3] += 2 * (plus if y[i] == 0 else cross)
-    return X.reshape(n, 64), y
+        r, c = rng.integers(0, side - 2, 2)
+        X[i, r : r + 3, c : c + 3] += 1.5 * (plus if y[i] == 0 else cross)
+    return X.reshape(n, side * side), y
 
 
 def test_the_default_cnn_beats_the_mlp_on_a_planted_spatial_task() -> None:
-    X, y = planted(900, seed=0)
-    names = tuple(f"pixel{i}" for i in range(64))
-    tr, va = np.arange(600), np.arange(600, 900)
+    # seen: cnn 0.93, mlp 0.54 (about 2 CPU seconds)
+    X, y = planted(700, seed=0)
+    names = tuple(f"pixel{i}" for i in range(X.shape[1]))
+    tr, va = np.arange(400), np.arange(400, 700)
     ctx = FitContext(task="binary", n_classes=2, metric=get_metric("accuracy"), seed=0, device="cpu", threads=1)
     acc = {}
-    for kind, params in (("cnn", {"image_shape": [8, 8, 1]}), ("mlp", {})):
+    for kind, params in (("cnn", {"image_shape": [12, 12, 1]}), ("mlp", {})):
         adapter = make_adapter(ModelSpec(name=kind, kind=kind, params=params))
         fm = FeatureMatrix(X[tr], names, ()), FeatureMatrix(X[va], names, ())
         fitted = adapter.fit(fm[0], y[tr], fm[1], y[va], ctx)
         acc[kind] = float(np.mean(np.argmax(adapter.predict(fitted, fm[1], ctx), 1) == y[va]))
-    assert acc["cnn"] > 0.95 and acc["cnn"] > acc["mlp"] + 0.15, acc
+    assert acc["cnn"] > 0.85 and acc["cnn"] > acc["mlp"] + 0.25, acc
