@@ -63,6 +63,7 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
                                "batch_size": 256}),
     "w16-32-64_e6": ("cnn", {"channels": [16, 32, 64], "epochs": 6, "lr": 3e-3, "augment_shift": 1}),
     "w16-32-64_e30": ("cnn", {"channels": [16, 32, 64], "epochs": 30, "lr": 3e-3, "augment_shift": 1}),
+    "w16-32-64_e30_noaug": ("cnn", {"channels": [16, 32, 64], "epochs": 30, "lr": 3e-3, "augment_shift": 0}),
     "w16-32-64_s2": ("cnn", {"channels": [16, 32, 64], "epochs": 15, "lr": 3e-3, "augment_shift": 2}),
     "w16-32": ("cnn", {"channels": [16, 32], "epochs": 15, "lr": 3e-3, "augment_shift": 1}),
     "mlp": ("mlp", {"hidden": [256, 128], "dropout": 0.2, "epochs": 40, "patience": 10, "lr": 3e-3}),

@@ -90,11 +90,10 @@ def test_the_default_recipe_is_the_measured_one() -> None:
     p = FAMILIES["cnn"].validate("m", {"image_shape": [28, 28, 1]})
     recipe = {k: p[k] for k in ("channels", "epochs", "lr", "batch_size", "schedule", "augment_shift")}
     assert recipe == {"channels": [16, 32, 64], "epochs": 30, "lr": 3e-3, "batch_size": 128, "schedule": "onecycle",
-                      "augment_shift": 1}  # fmt: skip
+                      "augment_shift": 0}  # fmt: skip
     assert not (p["augment_hflip"] or p["augment_vflip"] or p["augment_rotate"])  # digits must not be flipped
-    # the hybrid's image branch keeps its own widths and no augmentation (the recipe was not measured there)
-    hp = FAMILIES["hybrid"].validate("m", {"image_shape": [28, 28, 1]})
-    assert hp["image_channels"] == [32, 64] and hp["augment_shift"] == 0
+    # the hybrid's image branch keeps its own widths (the recipe was not measured there)
+    assert FAMILIES["hybrid"].validate("m", {"image_shape": [28, 28, 1]})["image_channels"] == [32, 64]
 
 
 def test_the_default_schedule_warms_up_for_an_epoch_then_anneals_to_zero() -> None:
@@ -129,7 +128,7 @@ def planted(n: int, seed: int, side: int = 12) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_default_cnn_beats_the_mlp_on_a_planted_spatial_task() -> None:
-    # seen: cnn 0.93, mlp 0.54 (about 2 CPU seconds)
+    # seen: cnn 0.80, mlp 0.54 (about 4 CPU seconds); with augment_shift = 1 the cnn gets 0.93
     X, y = planted(700, seed=0)
     names = tuple(f"pixel{i}" for i in range(X.shape[1]))
     tr, va = np.arange(400), np.arange(400, 700)
@@ -140,4 +139,4 @@ def test_the_default_cnn_beats_the_mlp_on_a_planted_spatial_task() -> None:
         fm = FeatureMatrix(X[tr], names, ()), FeatureMatrix(X[va], names, ())
         fitted = adapter.fit(fm[0], y[tr], fm[1], y[va], ctx)
         acc[kind] = float(np.mean(np.argmax(adapter.predict(fitted, fm[1], ctx), 1) == y[va]))
-    assert acc["cnn"] > 0.85 and acc["cnn"] > acc["mlp"] + 0.25, acc
+    assert acc["cnn"] > 0.75 and acc["cnn"] > acc["mlp"] + 0.2, acc
