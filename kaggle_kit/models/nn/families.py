@@ -118,8 +118,9 @@ class Family:
         """``params['eval_batch_size']``, for images capped so that a batch's widest full-size activation (float32;
         the first stage's width, 64 for a standard backbone) stays under glibc's largest mmap threshold (32 MB).
         Larger blocks are mapped and faulted in afresh on every batch: the kit's CNN [32, 64] on 28 x 28 images
-        took 150,000-230,000 minor page faults per training batch of a fit with 1,024-row validation batches
-        (benchmarks/cnn_recipe.py --part faults). Predictions do not depend on it (eval mode)."""
+        took 224,000-228,000 minor page faults per training batch (the whole fit's faults / its batches) with
+        1,024-row validation batches, 22,000 with them capped (benchmarks/cnn_recipe.py --part faults). Predictions
+        do not depend on it (eval mode)."""
         rows = int(params["eval_batch_size"])
         if not self.has_images:
             return rows
