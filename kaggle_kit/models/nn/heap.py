@@ -5,9 +5,9 @@ each (128 images x 32 channels x 28 x 28 float32 = 12.8 MB) and frees them in th
 gives such blocks back to the OS at once (blocks over its mmap threshold, ``munmap``) or trims the top of the heap
 once more than its trim threshold is free (``sbrk``); either way the next batch gets fresh pages and takes one
 minor page fault per 4 kB page it touches, in the kernel. Measured on the project's machine with the kit's CNN
-``[32, 64]`` on 28 x 28 grey images, batch 128, 1 thread: 4,000-22,000 minor faults per batch and 13 % of the CPU
-time in the kernel; with the thresholds below, under 400 faults per batch and under 1 % (``benchmarks/cnn_recipe.py
---part faults``). torch has no caching allocator on the CPU, so the allocator's settings are the root of it.
+``[32, 64]`` on 28 x 28 grey images, batch 128, 1 thread (``benchmarks/cnn_recipe.py --part faults``): 6,600-36,000
+minor faults per training batch and 4-17 % of the CPU time in the kernel; with the thresholds below 530-920 and 1 %.
+torch has no caching allocator on the CPU, so the allocator's settings are the root of it.
 
 :func:`kept_heap` raises both thresholds for the duration of a fit or prediction (``mallopt``: blocks up to 32 MB,
 glibc's largest mmap threshold, come from the heap; the heap is not trimmed while a fit runs), then hands the free
