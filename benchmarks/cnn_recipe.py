@@ -20,6 +20,7 @@ Three parts (``--part``), each printing the machine line and the load average be
     .venv/bin/python benchmarks/cnn_recipe.py --part recipes --datasets photos --models default mlp lightgbm
     .venv/bin/python benchmarks/cnn_recipe.py --part faults
     .venv/bin/python benchmarks/cnn_recipe.py --part throughput --threads 1
+    .venv/bin/python benchmarks/cnn_recipe.py --part recipes --quick      # the smoke test (any part)
 """
 
 from __future__ import annotations
@@ -332,9 +333,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="throughput: epochs per timed run")
     parser.add_argument("--repeats", type=int, default=2, help="faults / throughput: runs of each side")
     parser.add_argument("--threads", type=int, default=1, help="throughput: torch threads")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 200 photos, 2 folds, 2 models, 1 epoch")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--fault-child", choices=["on", "off"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        args.photos, args.folds, args.epochs, args.repeats = 200, 2, 1, 1
+        args.datasets, args.models = ["photos"], ["w16-32-64_e6", "mlp"]
     if args.fault_child:
         fault_child(args.fault_child, args.photos, args.epochs)
         return

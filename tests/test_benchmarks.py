@@ -177,3 +177,12 @@ def test_hidden_gap_scores_every_model_and_blend_on_each_split(tmp_path: Path) -
             assert res["all"][res["submitted"]]["test"] == pytest.approx(res["test"], abs=1e-12)
             assert all(np.isfinite(s["cv"]) and 0 < s["test"] < 2.5 for s in res["all"].values())
     assert seeds["0"]["old"]["test"] != seeds["1"]["old"]["test"]  # another split, other hidden rows
+
+
+def test_cnn_recipe_scores_every_model_and_times_both_loops(tmp_path: Path) -> None:
+    recipes = _run("cnn_recipe.py", "--part", "recipes", "--quick", tmp_path=tmp_path)["results"]
+    assert set(recipes["photos"]) == {"w16-32-64_e6", "mlp"}
+    for r in recipes["photos"].values():
+        assert 0.0 <= r["cv"] <= 1.0 and r["cpu_per_fold"] > 0 and len(r["best"]) == 2
+    speed = _run("cnn_recipe.py", "--part", "throughput", "--quick", tmp_path=tmp_path)["results"]
+    assert speed["bare"]["images_per_cpu_s"] > 0 and 0.2 < speed["ratio_cpu"] < 5
