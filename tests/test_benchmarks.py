@@ -197,3 +197,12 @@ def test_sequences_benchmark_builds_the_store_and_trains_both_layouts(tmp_path: 
     assert figures["store_bytes"] == figures["steps"] * 3 * 4  # one float32 per step and channel, no padding
     assert set(figures["nets"]) == {"gru", "cnn1d"}
     assert all(v["streamed"] > 0 and v["wide"] > 0 for v in figures["nets"].values())
+
+
+def test_cnn_recipe_scores_every_model_and_times_both_loops(tmp_path: Path) -> None:
+    recipes = _run("cnn_recipe.py", "--part", "recipes", "--quick", tmp_path=tmp_path)["results"]
+    assert set(recipes["photos"]) == {"w16-32-64_e6", "mlp"}
+    for r in recipes["photos"].values():
+        assert 0.0 <= r["cv"] <= 1.0 and r["cpu_per_fold"] > 0 and len(r["best"]) == 2
+    speed = _run("cnn_recipe.py", "--part", "throughput", "--quick", tmp_path=tmp_path)["results"]
+    assert speed["bare"]["images_per_cpu_s"] > 0 and 0.2 < speed["ratio_cpu"] < 5

@@ -58,7 +58,7 @@ def embed_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", threa
     try:
         with torch_threads(threads), torch.inference_mode():
             module = fitted.module.to(device).eval()
-            for batch in Batches(list(arrays), batch_size=params["eval_batch_size"], plan=plan):
+            for batch in Batches(list(arrays), batch_size=family.eval_batch_size(params), plan=plan):
                 module(*batch)
     finally:
         handle.remove()

@@ -119,6 +119,23 @@ class Family:
             return None
         return aug if aug.active else None
 
+    def eval_batch_size(self, params: Mapping[str, Any]) -> int:
+        """``params['eval_batch_size']``, for images capped so that a batch's widest full-size activation (float32;
+        the first stage's width, 64 for a standard backbone) stays under glibc's largest mmap threshold (32 MB).
+        Larger blocks are mapped and faulted in afresh on every batch: the kit's CNN [32, 64] on 28 x 28 images
+        took 224,000-228,000 minor page faults per training batch (the whole fit's faults / its batches) with
+        1,024-row validation batches, 22,000 with them capped (benchmarks/cnn_recipe.py --part faults). Predictions
+        do not depend on it (eval mode)."""
+        rows = int(params["eval_batch_size"])
+        if not self.has_images:
+            return rows
+        from .heap import MMAP_THRESHOLD
+
+        h, w, _ = params["image_shape"]
+        pre = self.backbone_prefix
+        width = 64 if params.get(f"{pre}backbone", "none") != "none" else params[f"{pre}channels"][0]
+        return max(1, min(rows, MMAP_THRESHOLD // (width * h * w * 4)))
+
     def callbacks(self, params: Mapping[str, Any]) -> list[Any]:
         """Training callbacks the params ask for (RealMLP's dropout schedule, a backbone's frozen epochs)."""
         from .callbacks import DropoutSchedule, FreezeBackbone

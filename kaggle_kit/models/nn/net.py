@@ -27,6 +27,7 @@ from .batches import Batches
 from .callbacks import Callback, EarlyStopping
 from .device import plan_device
 from .families import FAMILIES
+from .heap import kept_heap
 from .inputs import select_columns, take_columns
 from .runtime import seeded, torch_threads
 from .sequence_batches import SequenceBatches, check_store, fit_streamed, need_store, streamed_rows
@@ -116,7 +117,11 @@ def fit_net(
     shift = 0
     if isinstance(source, SequenceStore):  # streamed sequences are shifted per batch, within each one's length
         shift, augment = (params.get("augment_shift", 0) if augment is not None else 0), None
-    with torch_threads(threads), seeded(seed, device, deterministic=params["deterministic"]) as generator:
+    with (
+        kept_heap(),
+        torch_threads(threads),
+        seeded(seed, device, deterministic=params["deterministic"]) as generator,
+    ):
         module = family.build(params, config["inputs"], head.n_outputs)
         family.prepare_for_fit(module, model, params)
         train_batches = _batches(
@@ -136,7 +141,7 @@ def fit_net(
         if valid is not None:
             valid_target = head.target_array(y_valid, config["target"])
             valid_batches = _batches(
-                config, valid, valid_target, source, batch_size=params["eval_batch_size"], plan=plan, threads=threads
+                config, valid, valid_target, source, batch_size=family.eval_batch_size(params), plan=plan, threads=threads
             )
         trainer = Trainer(
             module,
@@ -172,9 +177,11 @@ def predict_net(
     source = _fitted_source(config, images, sequences)
     X = take_columns(X, config["columns"])
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
-    with torch_threads(threads):
+    with kept_heap(), torch_threads(threads):
         module = fitted.module.to(device)
-        batches = _batches(config, X, None, source, batch_size=params["eval_batch_size"], plan=plan, threads=threads)
+        batches = _batches(
+            config, X, None, source, batch_size=family.eval_batch_size(params), plan=plan, threads=threads
+        )
         pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))
     return np.ascontiguousarray(pred, dtype=np.float32)
 
