@@ -141,7 +141,13 @@ def fit_net(
         if valid is not None:
             valid_target = head.target_array(y_valid, config["target"])
             valid_batches = _batches(
-                config, valid, valid_target, source, batch_size=family.eval_batch_size(params), plan=plan, threads=threads
+                config,
+                valid,
+                valid_target,
+                source,
+                batch_size=family.eval_batch_size(params),
+                plan=plan,
+                threads=threads,
             )
         trainer = Trainer(
             module,
