@@ -12,7 +12,7 @@ had to drop the stacker; benchmarks/portfolio.py), while on large data a weak pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
@@ -76,7 +76,8 @@ def _fit_level2(X: np.ndarray, y: np.ndarray, C: float, metric: Metric) -> Pipel
     return model.fit(X, y)
 
 
-def _predict_level2(model: Pipeline, X: np.ndarray, n_columns: int) -> np.ndarray:
+def _predict_level2(model: Pipeline | Any, X: np.ndarray, n_columns: int) -> np.ndarray:
+    """A fitted level-2 model's (or a bare estimator's) predictions as ``(n_rows, n_columns)`` float32."""
     if n_columns == 1:
         return model.predict(X).astype(np.float32).reshape(-1, 1)
     proba = model.predict_proba(X)
@@ -114,16 +115,10 @@ def _inner_cv_C(
             return 1.0  # a fold whose other rows hold one class cannot score a classifier: the plain default
         scaler = StandardScaler().fit(X[~held])
         train, valid = scaler.transform(X[~held]), scaler.transform(X[held])
-        if metric.needs == "value":
-            for i, C in enumerate(AUTO_CS):
-                inner[i, held, 0] = Ridge(alpha=1.0 / C).fit(train, y[~held]).predict(valid)
-            continue
-        model = LogisticRegression(max_iter=1000, warm_start=True)
+        logistic = LogisticRegression(max_iter=1000, warm_start=True)  # one model: each C starts from the last
         for i, C in enumerate(AUTO_CS):
-            model.set_params(C=C).fit(train, y[~held])
-            block = np.zeros((valid.shape[0], n_columns), dtype=np.float32)
-            block[:, model.classes_.astype(np.intp)] = model.predict_proba(valid)
-            inner[i, held] = block
+            model = Ridge(alpha=1.0 / C) if metric.needs == "value" else logistic.set_params(C=C)
+            inner[i, held] = _predict_level2(model.fit(train, y[~held]), valid, n_columns)
     best_C, best_score = AUTO_CS[0], float("nan")
     for i, C in enumerate(AUTO_CS):
         score = metric.score(y, inner[i])
