@@ -27,7 +27,7 @@ from .base import SELECTORS, STEPS, FeatureWarning, Roles, Step, StepContext, re
 from .categorical import CountEncode, OneHot, OrdinalEncode, RareGroup, TargetEncode
 from .encoder import FeatureMatrix, TableEncoder, model_feature_names, original_feature_names
 from .numeric import Clip, Impute, Log1p, MissingIndicator, QuantileTransform, RobustScale, Standardize
-from .pipeline import Pipeline, step_from_config, validate_steps
+from .pipeline import Pipeline, encoder_from_state, step_from_config, validate_steps
 from .selection import Drop, Select
 from .sequence import sequence_aggregates, sequence_tensor, sequence_wide
 from .sequence_store import SequenceRows, SequenceStore
@@ -64,6 +64,7 @@ __all__ = [
     "TableEncoder",
     "TargetEncode",
     "TextFeatures",
+    "encoder_from_state",
     "model_feature_names",
     "original_feature_names",
     "register",

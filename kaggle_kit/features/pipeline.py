@@ -23,7 +23,8 @@ that do not convert becoming missing, with a :class:`FeatureWarning` naming the 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -317,3 +318,12 @@ class Pipeline:
                 f"to {expected}" + (f" ({lost} value(s) that do not convert become missing)" if lost else "")
             )
         return df.with_columns(casts) if casts else df
+
+
+def encoder_from_state(state: Mapping[str, Any]) -> Callable[[Any], FeatureMatrix]:
+    """The function a fold encoded rows with, rebuilt from its fitted ``state`` (``features.json``): a declared
+    pipeline's (``Pipeline.fit_transform``) or the base encoding's (``TableEncoder.fit``)."""
+    if "steps" in state:
+        return partial(Pipeline.from_state(state).transform_matrix, state=state)
+    encoder = TableEncoder(tuple(state["features"]), tuple(state["levels"]))
+    return partial(encoder.transform, state=state)

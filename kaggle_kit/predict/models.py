@@ -9,7 +9,6 @@ dicts with ``weights_only=True``, scikit-learn state as JSON + ``.npz`` with ``a
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ConfigError, KitError, StoreError
-from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..features import FeatureMatrix, encoder_from_state
 from ..models import FitContext, Fitted, ModelAdapter, make_adapter
 from ..runtime.embeddings import FoldEmbeddings, fold_embedder, read_index
 from .run_folder import RunFolder
@@ -29,10 +28,7 @@ def encoder_for(state: dict[str, Any], adapter: ModelAdapter) -> Any:
     """The function the runner encoded rows with, rebuilt from a fold's fitted ``state``."""
     if not adapter.reads_features:
         return lambda rows: FeatureMatrix(np.empty((rows.height, 0), dtype=np.float32), (), ())
-    if "steps" in state:  # a declared pipeline's state (Pipeline.fit_transform)
-        return partial(Pipeline.from_state(state).transform_matrix, state=state)
-    encoder = TableEncoder(tuple(state["features"]), tuple(state["levels"]))  # the base encoding only
-    return partial(encoder.transform, state=state)
+    return encoder_from_state(state)
 
 
 def load_model(adapter: ModelAdapter, path: Path, ctx: FitContext, where: str) -> Fitted:

@@ -39,7 +39,7 @@ import polars as pl
 
 from ..config import ModelSpec
 from ..errors import ConfigError, KitError, StoreError
-from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..features import FeatureMatrix, encoder_from_state
 from ..models import FitContext, make_adapter
 from .store import FoldResult, RunStore, atomic_write, npy_bytes, sha256_bytes
 
@@ -58,15 +58,6 @@ def column_names(source: str, dim: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ embedding rows
-def _encoder(state: dict[str, Any]) -> Callable[[pl.DataFrame], FeatureMatrix]:
-    """The net's fitted feature state (its fold's ``features.json``) as a function of rows."""
-    if "steps" in state:
-        pipeline = Pipeline.from_state(state)
-        return lambda rows: pipeline.transform_matrix(rows, state)
-    encoder = TableEncoder(tuple(state["features"]), tuple(state["levels"]))
-    return lambda rows: encoder.transform(rows, state)
-
-
 @dataclass(frozen=True)
 class Embedder:
     """One fold's net as ``rows -> (n, D)`` embeddings, and the image columns it reads (what they replace)."""
@@ -88,7 +79,7 @@ def fold_embedder(source: ModelSpec, fold_dir: Path, ctx: FitContext) -> Embedde
     fitted = adapter.load(fold_dir / adapter.file_name, ctx).model
     if not isinstance(fitted, FittedNet):
         raise KitError(f"model {source.name!r} ({source.kind}) is not a net: it has no embeddings")
-    encode = _encoder(state)
+    encode = encoder_from_state(state)
     inputs = fitted.config["inputs"]
     image = inputs["image_columns"] if inputs.get("layout") == "hybrid" else fitted.config["columns"]
     return Embedder(lambda rows: embed_net(fitted, encode(rows), device=ctx.device, threads=ctx.threads), tuple(image))
