@@ -142,3 +142,11 @@ def kit_score(metric: Metric, y_fit: np.ndarray, pred: np.ndarray, task: str, n_
             y, p = np.expm1(y), np.expm1(p)
         return metric.score(y, p)
     return metric.score(np.asarray(y_fit).astype(np.int64), as_probabilities(pred, n_classes))
+
+
+def take_rows(X: FeatureMatrix, rows: np.ndarray) -> FeatureMatrix:
+    """``X``'s rows at ``rows`` (sorted distinct positions, as ``np.flatnonzero`` gives) as a C-contiguous matrix;
+    ``X`` itself when that is all of them."""
+    if rows.size == X.X.shape[0]:
+        return X
+    return FeatureMatrix(np.ascontiguousarray(X.X[rows]), X.names, X.categorical)

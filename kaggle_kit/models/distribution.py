@@ -40,28 +40,28 @@ from ..config import ModelSpec
 from ..errors import ConfigError, StoreError
 from ..features import FeatureMatrix
 from ..metrics import get_metric
-from .base import FitContext, Fitted, ModelAdapter
+from .base import FitContext, Fitted, ModelAdapter, take_rows
 
 #: the wrapper's own state, saved beside the family's model file
 STATE_FILE = "distribution.json"
 #: inner folds over a fold's training rows that the noise models' residuals are predicted out of
 NOISE_FOLDS = 5
-#: the kinds whose adapter is the net adapter: they have a CDF head
-NET_KINDS = frozenset({"mlp", "realmlp", "tabm", "cnn", "hybrid", "rnn", "cnn1d"})
 
 
 def method_for(spec: ModelSpec, needs: str) -> str:
     """The way ``spec`` predicts a distribution scored on ``needs`` (``"cdf"`` or ``"quantile"``); a
     :class:`ConfigError` naming the model when its choice cannot work."""
+    from .nn.families import FAMILIES  # the net kinds (schemas only, no torch): they have a CDF head
+
     method = spec.distribution
     if method == "auto":
-        if needs == "cdf" and spec.kind in NET_KINDS:
+        if needs == "cdf" and spec.kind in FAMILIES:
             return "head"
         return "bins" if needs == "cdf" and spec.kind == "dummy" else "residuals"
-    if method == "head" and spec.kind not in NET_KINDS:
+    if method == "head" and spec.kind not in FAMILIES:
         raise ConfigError(
             f"model {spec.name!r}: distribution = 'head' is a net's CDF head; kind {spec.kind!r} has none: use "
-            f"'bins', 'gaussian' or 'residuals' (or a net kind: {', '.join(sorted(NET_KINDS))})"
+            f"'bins', 'gaussian' or 'residuals' (or a net kind: {', '.join(sorted(FAMILIES))})"
         )
     if method in ("head", "bins") and needs != "cdf":
         raise ConfigError(
@@ -196,8 +196,8 @@ class DistributionAdapter:
         fold_of = np.random.default_rng(ctx.seed).permutation(n) % k
         for f in range(k):
             held, kept = np.flatnonzero(fold_of == f), np.flatnonzero(fold_of != f)
-            part = self.inner.fit(_rows(train, kept), y[kept], valid, y_valid, inner_ctx)
-            residuals[held] = y[held] - self.inner.predict(part, _rows(train, held), inner_ctx).reshape(-1)
+            part = self.inner.fit(take_rows(train, kept), y[kept], valid, y_valid, inner_ctx)
+            residuals[held] = y[held] - self.inner.predict(part, take_rows(train, held), inner_ctx).reshape(-1)
         fitted = self.inner.fit(train, y, valid, y_valid, inner_ctx)
         state: dict[str, Any] = {"method": method}
         if method == "gaussian":
@@ -260,7 +260,3 @@ class DistributionAdapter:
         n_codes = len(state.get("codes", [])) if method == "bins" else int(state.get("n_codes", 1))
         inner = self.inner.load(path, self._inner_ctx(ctx, method, n_codes))
         return self._wrap(inner, state)
-
-
-def _rows(X: FeatureMatrix, rows: np.ndarray) -> FeatureMatrix:
-    return FeatureMatrix(np.ascontiguousarray(X.X[rows]), X.names, X.categorical)

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import DataError
 from ..features import FeatureMatrix
 from ..metrics import get_metric
-from .base import FitContext, Fitted, ModelAdapter
+from .base import FitContext, Fitted, ModelAdapter, take_rows
 
 TARGETS_FILE = "targets.json"
 
@@ -78,9 +78,12 @@ class PerTargetAdapter:
                 )
             seen = np.flatnonzero(~np.isnan(y_valid[:, j]))
             # early stopping needs labelled rows: a fold where this target has none stops on the training rows
-            stop_X, stop_y = (_rows(valid, seen), y_valid[seen, j]) if seen.size else (_rows(train, rows), labels)
+            if seen.size:
+                stop_X, stop_y = take_rows(valid, seen), y_valid[seen, j]
+            else:
+                stop_X, stop_y = take_rows(train, rows), labels
             fitted = self.inner.fit(
-                _rows(train, rows),
+                take_rows(train, rows),
                 _inner_target(labels, inner_ctx),
                 stop_X,
                 _inner_target(stop_y, inner_ctx),
@@ -132,12 +135,6 @@ class PerTargetAdapter:
 def _as_matrix(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     return y.reshape(-1, 1) if y.ndim == 1 else y
-
-
-def _rows(X: FeatureMatrix, rows: np.ndarray) -> FeatureMatrix:
-    if rows.size == X.X.shape[0]:
-        return X
-    return FeatureMatrix(np.ascontiguousarray(X.X[rows]), X.names, X.categorical)
 
 
 def _inner_target(values: np.ndarray, ctx: FitContext) -> np.ndarray:
