@@ -161,7 +161,8 @@ def test_nelder_mead_starts_once_per_restart_and_counts_every_evaluation(monkeyp
 def test_honest_scores_compare_everyone_on_the_folds_all_of_them_predicted() -> None:
     """A model that never predicted fold 0's rows (as a blend the first block of time folds) leaves fold 0 out of
     every score; each score is the metric on each common fold's held-out rows, computed here by hand."""
-    from kaggle_kit.blend.scoring import common_folds, honest_scores, score_folds
+    from kaggle_kit.blend.scoring import common_folds, honest_scores
+    from kaggle_kit.runtime.scoring import score_folds
 
     y, oof = _binary(m=2)
     folds = _folds(y)

@@ -17,10 +17,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from kaggle_kit.blend import blend_predictions
-from kaggle_kit.blend.scoring import score_folds
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.metrics import METRICS, Metric, choose_threshold, get_metric, to_labels
 from kaggle_kit.runtime.folds import make_folds
+from kaggle_kit.runtime.scoring import score_folds
 from kaggle_kit.submit import submission_frame
 
 TOL = 1e-12

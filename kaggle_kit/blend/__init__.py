@@ -7,7 +7,7 @@ configs) and ``stack`` (a level-2 logistic / ridge regression, kept by ``auto`` 
 selection: :func:`stacking_guard`). Every blend is scored twice: in-sample (fitted and scored on all OOF rows:
 optimistic) and by nested CV over the run's folds (fitted on K-1 folds' OOF, scored on the held-out fold), and the
 leaderboard shows both and the gap. A blend's nested OOF is scored by the function that scores a model's OOF
-(``scoring.score_folds``), so models and blends are ranked on the same basis.
+(:func:`kaggle_kit.runtime.scoring.score_folds`), so models and blends are ranked on the same basis.
 
 Modules: ``base`` (the blender interface, simplex mapping), ``objective`` (fast metrics for weight search),
 ``weighting``, ``selection`` and ``stacking`` (the methods), ``scoring`` (the honest score of models and blends),

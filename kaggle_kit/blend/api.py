@@ -19,13 +19,13 @@ import numpy as np
 import polars as pl
 
 from ..errors import ConfigError, StoreError, allowed
+from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore
 from .engine import BlendOutcome, blend_predictions, stacking_guard
 from .inputs import RunPredictions, current_keys, load_run
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
 from .result import BlendResult
-from .scoring import score_folds
 from .storage import check_name, read_blend, read_blend_predictions, write_blend
 from .threshold import oof_threshold
 

@@ -26,12 +26,12 @@ import numpy as np
 from ..errors import DataError, KitError
 from ..metrics import Metric, choose_threshold, get_metric
 from ..runtime.folds import Folds
+from ..runtime.scoring import score_folds
 from .calibration import Calibration, check_calibration, fit_calibration
 from .nested import nested_cv
 from .objective import search_metric
 from .registry import check_applicable, make_blender
 from .result import BlendResult
-from .scoring import score_folds
 
 
 @dataclass(frozen=True)

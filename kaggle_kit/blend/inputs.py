@@ -14,8 +14,8 @@ from ..config import BASELINE_NAME
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
 from ..metrics import Metric, run_metric
 from ..runtime.folds import Folds
+from ..runtime.scoring import score_folds
 from ..runtime.store import ModelResult, RunStore
-from .scoring import score_folds
 from .storage import blend_names, external_sources, read_external_predictions
 from .target import run_target
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..metrics import Metric, choose_threshold
 from ..runtime.folds import Folds
 from .base import Blender, Fitted
-from .calibration import Calibration, fit_calibration
+from .calibration import fit_calibration
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,6 @@ class NestedScores:
     test: np.ndarray | None
     fitted: tuple[Fitted, ...] = ()
     thresholds: dict[tuple[int, int], float] | None = None  # per scored fold, for a thresholded label metric
-    temperatures: dict[tuple[int, int], float] | None = None  # per scored fold, with calibrate="temperature"
-    calibrations: dict[tuple[int, int], Calibration] | None = None  # per scored fold, with any calibrate
 
 
 def nested_cv(
@@ -47,12 +45,12 @@ def nested_cv(
     usable: np.ndarray | None = None,
     seed: int = 0,
     test: np.ndarray | None = None,
-    calibrate: bool | str | None = False,
+    calibrate: str | None = None,
 ) -> NestedScores:
     """Fit ``blender`` on each fold's training rows of ``preds`` (``(n_models, n_rows, n_columns)``) and score it
     on the fold's held-out rows. ``usable`` marks the rows every model predicted (default: all); a fold with no
     usable training rows (the first block of time folds) is not fitted. ``calibrate`` (``"temperature"``,
-    ``"isotonic"``; True means ``"temperature"``): calibrate each fold fit's predictions with the calibration fitted
+    ``"isotonic"``): calibrate each fold fit's predictions with the calibration fitted
     on its training rows only (their labels and the fold fit's predictions there)."""
     n = preds.shape[1]
     usable = np.ones(n, dtype=bool) if usable is None else usable
@@ -62,8 +60,6 @@ def nested_cv(
     scored: list[tuple[int, int]] = []
     fits: list[Fitted] = []
     thresholds: dict[tuple[int, int], float] | None = {} if metric.thresholded(preds[0]) else None
-    method = "temperature" if calibrate is True else (calibrate or None)
-    calibrations: dict[tuple[int, int], Calibration] | None = {} if method else None
     row_folds = folds.ids[0]
     for r, k in folds.tasks():
         train_idx, valid_idx = folds.train_valid(r, k)
@@ -73,10 +69,10 @@ def nested_cv(
         rng = np.random.default_rng([seed, r, k])
         fitted = blender.fit(preds[:, train_idx], y[train_idx], metric, rng, row_folds[train_idx])
         held_out = blender.predict(fitted, preds[:, valid_idx])
-        if thresholds is not None or calibrations is not None:  # fitted on the fold's training rows only
+        if thresholds is not None or calibrate:  # fitted on the fold's training rows only
             on_train = blender.predict(fitted, preds[:, train_idx])
-            if calibrations is not None and method is not None:
-                calibrations[(r, k)] = c = fit_calibration(method, y[train_idx], on_train)
+            if calibrate:
+                c = fit_calibration(calibrate, y[train_idx], on_train)
                 on_train, held_out = c.apply(on_train), c.apply(held_out)
             if thresholds is not None:
                 thresholds[(r, k)] = choose_threshold(metric, y[train_idx], on_train)
@@ -90,9 +86,4 @@ def nested_cv(
     seen = count > 0
     oof[seen] = (total[seen] / count[seen, None]).astype(np.float32)
     mean_test = (test_total / len(scored)).astype(np.float32) if test_total is not None and scored else None
-    temperatures = (
-        {rk: float(c.temperature) for rk, c in calibrations.items() if c.temperature is not None}
-        if method == "temperature" and calibrations is not None
-        else None
-    )
-    return NestedScores(oof, tuple(scored), mean_test, tuple(fits), thresholds, temperatures, calibrations)
+    return NestedScores(oof, tuple(scored), mean_test, tuple(fits), thresholds)

@@ -21,9 +21,9 @@ from ..leaderboard import (
     value_column,
 )
 from ..metrics import Metric, get_metric
+from ..runtime.scoring import FoldScores
 from ..runtime.store import ModelResult
 from .result import BlendResult
-from .scoring import FoldScores
 
 _CORRELATED = 0.97  # mean pairwise OOF correlation above which models rarely add to each other
 _DOMINANT = 0.9  # a weight above which one model is the blend

@@ -25,8 +25,6 @@ from ..metrics import Metric
 from ..runtime.folds import Folds
 from ..runtime.scoring import FoldScores, Thresholds, score_folds
 
-__all__ = ["FoldScores", "Thresholds", "common_folds", "honest_scores", "score_folds"]
-
 
 def common_folds(preds: Mapping[str, np.ndarray], folds: Folds) -> tuple[tuple[int, int], ...]:
     """The ``(repeat, fold)`` pairs whose held-out rows every one of ``preds`` predicted somewhere: the folds on which

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from ..blend.inputs import default_models, load_run
 from ..blend.report import BlendReport, oof_correlation
-from ..blend.scoring import score_folds
 from ..blend.storage import blend_names
 from ..errors import KitError, StoreError
+from ..runtime.scoring import score_folds
 from .blends import blend_spec
 from .run_folder import RunFolder
 

@@ -2,7 +2,7 @@
 
 A row's honest score is the mean of its fold scores: a model's OOF, and a blend's nested-CV OOF (weights fit on K-1
 folds, scored on the held-out fold; its plain CV scores the rows its weights were fit on), scored fold by fold by
-the one function ``kaggle-kit blend`` ranks with (:func:`kaggle_kit.blend.scoring.score_folds`).
+the one function ``kaggle-kit blend`` ranks with (:func:`kaggle_kit.runtime.scoring.score_folds`).
 """
 
 from __future__ import annotations
