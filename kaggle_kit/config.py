@@ -868,6 +868,15 @@ class CompetitionSpec(_Strict):
                     f"pseudo_label.models names {name!r}, which is not a model of the spec; models: "
                     f"{allowed(names)}.{did_you_mean(name, names)}"
                 )
+        by_name = {m.name: m for m in self.models}
+        for name in pseudo.models or [pseudo.source]:
+            model = by_name.get(name)
+            if model is not None and model.embeddings is not None:
+                raise ValueError(
+                    f"pseudo_label would refit model {name!r}, which reads the out-of-fold embeddings of "
+                    f"{model.embeddings!r}: test rows have no out-of-fold embedding to train on; leave it out of "
+                    "pseudo_label.models"
+                )
 
     def _check_distribution(self, metric: Any) -> None:
         if self.task != "distribution":

@@ -234,6 +234,19 @@ def test_bad_pseudo_label_keys_are_errors_naming_the_key(tmp_path: Path, pseudo:
     assert not (tmp_path / "bad" / "models").exists()  # refused before anything was fitted
 
 
+def test_a_model_reading_embeddings_is_not_pseudo_labelled() -> None:
+    spec = _spec(None).model_dump(mode="json", exclude={"base_dir"})
+    spec["models"] += [
+        {"name": "cnn", "kind": "cnn", "params": {"image_shape": [4, 4, 1]}},
+        {"name": "lgbm_emb", "kind": "lightgbm", "embeddings": "cnn"},
+    ]
+    spec["pseudo_label"] = {"source": "lgbm", "models": ["lgbm", "lgbm_emb"]}
+    with pytest.raises(ConfigError, match=r"refit model 'lgbm_emb', which reads the out-of-fold embeddings of 'cnn'"):
+        build_spec(spec)
+    spec["pseudo_label"]["models"] = ["lgbm"]
+    assert build_spec(spec).pseudo_label is not None  # the reader left out: accepted
+
+
 @pytest.mark.parametrize(
     ("task", "metric", "extra", "match"),
     [

@@ -3,7 +3,7 @@ same messages, against the training columns the run recorded in ``run.json``.
 
 A run with ``[data.images]`` or ``[data.sequences]`` reads the new rows' image files / long table with the run's
 own readers (:func:`~kaggle_kit.readers.images.attach_test_images`,
-:func:`~kaggle_kit.readers.sequences.join_test_sequences`)
+:func:`~kaggle_kit.readers.sequences.read_test_sequences`)
 to the shape the run recorded (``image_shape``, ``sequence_layout``). Where they are is said here (``images``: the
 test images' folder, standing for ``data.images.test_folder``; ``sequences``: the test long table, for
 ``data.sequences.test``; ``test``: the test table, for ``data.test``), or defaults to the run's spec, whose relative
@@ -31,22 +31,11 @@ from .run_folder import RunFolder
 Source = pl.DataFrame | Any | str | Path  #: a file path, or a polars / pandas frame
 
 
-def read_test(
-    folder: RunFolder, test: Source | None, *, images: str | Path | None = None, sequences: Source | None = None
-) -> pl.DataFrame:
-    """``test`` (a path, or a polars / pandas frame), joined with its images / sequences as the run joined its test
-    rows, checked against the run's training columns. A run with streamed sequences needs their store too: see
-    :func:`read_test_rows`."""
-    frame, store = read_test_rows(folder, test, images=images, sequences=sequences)
-    if store is not None:
-        raise ConfigError("this run streams its sequences: read the test rows with read_test_rows (frame and store)")
-    return frame
-
-
 def read_test_rows(
     folder: RunFolder, test: Source | None, *, images: str | Path | None = None, sequences: Source | None = None
 ) -> tuple[pl.DataFrame, SequenceStore | None]:
-    """:func:`read_test`'s frame, and the store of the rows' sequences when the run streams them
+    """``test`` (a path, or a polars / pandas frame), joined with its images / sequences as the run joined its test
+    rows, checked against the run's training columns; and the store of the rows' sequences when the run streams them
     (``data.sequences.layout = "streamed"``: the frame's ``__sequence`` column holds positions in it)."""
     spec = folder.spec
     d = spec.data

@@ -120,7 +120,7 @@ def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:
 
 
 def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads: int = 1) -> RefitResult:
-    from ..runtime.runner import _to_fit_space
+    from ..runtime.runner import _to_fit_space, pipeline_target
 
     source = folder.model_spec(name).embeddings
     if source is not None:
@@ -155,13 +155,12 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         X = encoder.transform(data.train, state)
     else:
         pipeline = Pipeline(steps, name=spec.pipeline)
-        single = not data.targets  # target-encoding steps take one target (checked when the run started)
-        fit_task = "regression" if data.task == "distribution" else data.task  # a distribution's target is a value
+        y_steps, step_task, classes = pipeline_target(data, y)
         out, state = pipeline.fit_transform(
             data.train,
-            y if single else None,
-            task=fit_task if single else None,  # type: ignore[arg-type]
-            classes=range(data.n_classes) if fit_task not in ("regression", "multiregression") else None,
+            y_steps,
+            task=step_task,  # type: ignore[arg-type]
+            classes=classes,
             seed=ctx.seed,
             features=features,
             categorical=data.categorical,

@@ -69,8 +69,9 @@ class RunFolder:
 
             return grid_columns(self.metric)
         if self.meta.get("targets"):
-            prefix = "p_" if self.meta["task"] == "multilabel" else "pred_"
-            return [prefix + t for t in self.meta["targets"]]
+            from ..runtime.runner import target_columns
+
+            return target_columns(self.meta["task"], self.meta["targets"])
         classes = self.meta.get("classes")
         return ["prediction"] if classes is None else [f"p_{c}" for c in classes]
 

@@ -60,7 +60,7 @@ def attach_images(
         return train, test
     column = _image_column(spec, images)
     train_key = "train_folder" if images.train_folder is not None else "folder"
-    if IMAGE_REF in train.columns or _streams(spec, images, train, test, column, train_key):
+    if IMAGE_REF in train.columns or _streams(spec, images, train, test, column):
         train, test = _attach_refs(spec, images, train, test, column, train_key)
         check_image_models(spec, image_shape(spec, train) or [], train, streamed=True)
         return train, test
@@ -83,7 +83,7 @@ def attach_test_images(
         return test
     column = _image_column(spec, images)
     if streamed:
-        key = _test_key(spec, images)
+        key = _test_key(images)
         _files(spec, images, test, "test", column, key)
         return _with_refs(test, 0, "test")
     return _attach_test(spec, images, test, column, shape)
@@ -99,17 +99,17 @@ def image_stream(spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame 
     train_key = "train_folder" if images.train_folder is not None else "folder"
     paths, labels = _files(spec, images, train, "train", column, train_key)
     if test is not None:
-        more, more_labels = _files(spec, images, test, "test", column, _test_key(spec, images))
+        more, more_labels = _files(spec, images, test, "test", column, _test_key(images))
         paths, labels = paths + more, labels + more_labels
-    return _stream(spec, images, paths, labels, image_shape(spec, train))
+    return _stream(images, paths, labels, image_shape(spec, train))
 
 
 def test_image_stream(spec: CompetitionSpec, test: pl.DataFrame, shape: Sequence[int]) -> ImageStream:
     """The image files of new test rows (``kaggle-kit predict`` of a streamed run), never cached."""
     images = spec.data.images
     assert images is not None
-    paths, labels = _files(spec, images, test, "test", _image_column(spec, images), _test_key(spec, images))
-    return replace(_stream(spec, images, paths, labels, list(shape)), cache=False)
+    paths, labels = _files(spec, images, test, "test", _image_column(spec, images), _test_key(images))
+    return replace(_stream(images, paths, labels, list(shape)), cache=False)
 
 
 def image_mode(spec: CompetitionSpec, train: pl.DataFrame) -> str | None:
@@ -119,9 +119,7 @@ def image_mode(spec: CompetitionSpec, train: pl.DataFrame) -> str | None:
     return "stream" if IMAGE_REF in train.columns else "memory"
 
 
-def _stream(
-    spec: CompetitionSpec, images: ImageFilesSpec, paths: list[str], labels: list[str], shape: list[int] | None
-) -> ImageStream:
+def _stream(images: ImageFilesSpec, paths: list[str], labels: list[str], shape: list[int] | None) -> ImageStream:
     assert shape is not None
     h, w, c = shape
     return ImageStream(
@@ -129,7 +127,7 @@ def _stream(
     )
 
 
-def _test_key(spec: CompetitionSpec, images: ImageFilesSpec) -> str:
+def _test_key(images: ImageFilesSpec) -> str:
     key = "test_folder" if images.test_folder is not None else "folder"
     if getattr(images, key) is None:
         raise ConfigError("data.test is set but data.images has no folder or test_folder for the test images")
@@ -142,7 +140,6 @@ def _streams(
     train: pl.DataFrame,
     test: pl.DataFrame | None,
     column: str,
-    key: str,
 ) -> bool:
     """Whether this run streams its images: ``mode``, and for ``"auto"`` the number of pixel values."""
     if images.mode != "auto" or any(_PIXEL.fullmatch(c) for c in train.columns):
@@ -184,7 +181,7 @@ def _attach_refs(
     """Stream mode: the rows' positions among the image files (train's, then test's) as column ``IMAGE_REF``."""
     _files(spec, images, train, "train", column, key)
     if test is not None:
-        _files(spec, images, test, "test", column, _test_key(spec, images))
+        _files(spec, images, test, "test", column, _test_key(images))
     n = train.height + (test.height if test is not None else 0)
     if n > MAX_ROWS:
         raise DataError(f"{n} image rows are more than stream mode holds ({MAX_ROWS}); split the data")
@@ -363,7 +360,7 @@ def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFr
                 f"{where}: kind 'hybrid' reads pixel columns, but data.images streams the images (mode "
                 f"{spec.data.images.mode!r} with {train.height} rows of {shape}); use kind 'cnn' for the images {fix}"
             )
-        if streamed and getattr(model, "embeddings", None) is not None:
+        if streamed and model.embeddings is not None:
             raise ConfigError(
                 f"{where}: embeddings = {model.embeddings!r} are taken from a net's pixel-column input, but "
                 f"data.images streams the images (mode {spec.data.images.mode!r} with {train.height} rows of "

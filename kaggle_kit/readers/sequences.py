@@ -120,25 +120,6 @@ def read_sequences(
     return train, test, None
 
 
-def join_test_sequences(
-    spec: CompetitionSpec,
-    test_long: Any,
-    layout: dict[str, Any],
-    *,
-    test_ids: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """New test rows (``kaggle-kit predict``), one per id, joined as :func:`join_sequences` joins a run's test rows
-    (same checks and messages) with the run's ``layout`` (:func:`sequence_layout`: its sequence columns and number
-    of steps ``T``), so the nets read the same ``(T, F)`` as in training. A test sequence longer than ``T`` keeps
-    ``data.sequences.keep`` ``T`` steps (as ``max_len`` would), with a warning."""
-    frame, store = read_test_sequences(spec, test_long, layout, test_ids=test_ids)
-    if store is not None:
-        raise ConfigError(
-            "the run keeps its sequences streamed: read new test rows with read_test_sequences (frame and store)"
-        )
-    return frame
-
-
 def read_test_sequences(
     spec: CompetitionSpec,
     test_long: Any,
@@ -146,9 +127,13 @@ def read_test_sequences(
     *,
     test_ids: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, SequenceStore | None]:
-    """:func:`join_test_sequences`'s frame and, for a run whose ``layout`` is streamed, the store of the new
-    sequences (the frame's ``__sequence`` column holds positions in it). Streamed, any length is read as it is
-    (the nets take any length), cut to ``data.sequences.max_len`` when the spec sets one."""
+    """New test rows (``kaggle-kit predict``), one per id, joined as :func:`join_sequences` joins a run's test rows
+    (same checks and messages) with the run's ``layout`` (:func:`sequence_layout`: its sequence columns and number
+    of steps ``T``), so the nets read the same ``(T, F)`` as in training; a test sequence longer than ``T`` keeps
+    ``data.sequences.keep`` ``T`` steps (as ``max_len`` would), with a warning. For a run whose ``layout`` is
+    streamed, also the store of the new sequences (the frame's ``__sequence`` column holds positions in it):
+    streamed, any length is read as it is (the nets take any length), cut to ``data.sequences.max_len`` when the
+    spec sets one."""
     d, s = spec.data, _sequence_spec(spec)
     key = s.id or d.id
     assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences

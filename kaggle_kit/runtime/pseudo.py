@@ -172,7 +172,7 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
                 path = pseudo_path(store.model_dir(model.name, key), r, k)
                 if not path.exists():  # a killed run's file is the same (deterministic): kept
                     write_pseudo_rows(path, _confident(labels.fold(r, k), plan.threshold, plan.soft))
-                tasks.append(Task(model, key, r, k))
+                tasks.append(Task(session.resolved(model), key, r, k))  # pretrained: from the config's folder
         if tasks:
             session.say(f"pseudo-labelling round {round_}: fitting {len(tasks)} fold(s) of {len(specs)} model(s)")
         session.start(len(tasks))

@@ -630,14 +630,12 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         encode = partial(encoder.transform, state=state)
     else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
         pipeline = Pipeline(steps, name=task.model.pipeline)
-        single = not data.targets  # steps that encode with the target take one (checked at the run's start)
-        # a distribution task's target is a number: target encoders see it as regression
-        fit_task = "regression" if data.task == "distribution" else data.task
+        y_steps, step_task, classes = pipeline_target(data, y_train)
         train_out, state = pipeline.fit_transform(
             train_rows,
-            y_train if single else None,
-            task=fit_task if single else None,  # type: ignore[arg-type]
-            classes=range(data.n_classes) if fit_task not in ("regression", "multiregression") else None,
+            y_steps,
+            task=step_task,  # type: ignore[arg-type]
+            classes=classes,
             seed=fit_ctx.seed,
             features=features,
             categorical=data.categorical,
@@ -738,6 +736,22 @@ def _train_score(
         return None, 0
     score = metric.score(y_train[rows], pred)
     return (float(score), len(rows)) if np.isfinite(score) else (None, 0)
+
+
+def pipeline_target(data: CompetitionData, y: np.ndarray) -> tuple[np.ndarray | None, str | None, range | None]:
+    """What a feature pipeline's target-aware steps get: ``(y, task, classes)``. A distribution task's target is a
+    number (its encoders see a regression); a multi-target task's steps get no target (none of them may use one:
+    checked when the run starts)."""
+    if data.targets:
+        return None, None, None
+    task = "regression" if data.task == "distribution" else data.task
+    return y, task, (range(data.n_classes) if task != "regression" else None)
+
+
+def target_columns(task: str, targets: Sequence[str]) -> list[str]:
+    """A multi-target task's stored prediction columns: ``p_<target>`` (the probability of label 1) or
+    ``pred_<target>`` (a value)."""
+    return [("p_" if task == "multilabel" else "pred_") + t for t in targets]
 
 
 def run_sequences(ctx: Context) -> SequenceStore | None:
@@ -871,7 +885,7 @@ def prediction_columns(data: CompetitionData, metric: Metric | None = None) -> l
     if metric is not None and metric.grid is not None:
         return grid_columns(metric)
     if data.targets:
-        return [("p_" if data.task == "multilabel" else "pred_") + t for t in data.targets]
+        return target_columns(data.task, data.targets)
     if data.classes is None:
         return ["prediction"]
     return [f"p_{c}" for c in data.classes]
