@@ -22,6 +22,15 @@ from .device import DevicePlan
 RESIDENT_BYTES = 2 << 30  #: arrays up to this size live on the GPU for the whole fit
 
 
+def batch_count(n: int, batch_size: int, drop_singleton: bool) -> int:
+    """Batches of ``batch_size`` rows over ``n`` rows; ``drop_singleton`` drops a last batch of one row (BatchNorm
+    cannot train on it) when there is a full batch before it. Every batch source counts its batches here."""
+    full, rest = divmod(n, batch_size)
+    if rest == 1 and drop_singleton and full > 0:
+        rest = 0
+    return full + (rest > 0)
+
+
 class Batches:
     """Batches of the rows of same-length arrays: a tuple of tensors on ``plan.device`` per batch.
 
@@ -68,10 +77,7 @@ class Batches:
             self._copied = [torch.cuda.Event(), torch.cuda.Event()] if plan.device == "cuda" else None
 
     def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        if rest == 1 and self.drop_singleton and full > 0:
-            rest = 0
-        return full + (rest > 0)
+        return batch_count(self.n, self.batch_size, self.drop_singleton)
 
     def _order(self) -> torch.Tensor | None:
         if not self.shuffle:

@@ -16,11 +16,11 @@ from torch import nn
 
 from ...errors import KitError
 from ...features import FeatureMatrix
-from .batches import Batches
 from .device import plan_device
 from .families import FAMILIES
+from .heap import kept_heap
 from .inputs import take_columns
-from .net import FittedNet
+from .net import FittedNet, batches_for
 from .runtime import torch_threads
 
 
@@ -47,7 +47,6 @@ def embed_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", threa
     if len(X.X) == 0:
         return np.zeros((0, layer.in_features), dtype=np.float32)
     X = take_columns(X, config["columns"])
-    arrays = family.inputs(config["model"], params).arrays(X, config["inputs"])
     plan = plan_device(device, amp=False, channels_last=False, image_input=family.has_images)
     captured: list[torch.Tensor] = []
 
@@ -56,9 +55,11 @@ def embed_net(fitted: FittedNet, X: FeatureMatrix, *, device: str = "cpu", threa
 
     handle = layer.register_forward_pre_hook(keep)
     try:
-        with torch_threads(threads), torch.inference_mode():
+        with kept_heap(), torch_threads(threads), torch.inference_mode():
             module = fitted.module.to(device).eval()
-            for batch in Batches(list(arrays), batch_size=family.eval_batch_size(params), plan=plan):
+            # the batches predict_net reads (pixel columns: a streamed-image run has no readers of embeddings)
+            batch_size = family.eval_batch_size(params)
+            for batch in batches_for(config, X, None, None, batch_size=batch_size, plan=plan, threads=threads):
                 module(*batch)
     finally:
         handle.remove()

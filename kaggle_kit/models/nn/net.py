@@ -124,7 +124,7 @@ def fit_net(
     ):
         module = family.build(params, config["inputs"], head.n_outputs)
         family.prepare_for_fit(module, model, params)
-        train_batches = _batches(
+        train_batches = batches_for(
             config,
             train,
             head.target_array(y_train, config["target"]),
@@ -140,7 +140,7 @@ def fit_net(
         valid_batches = None
         if valid is not None:
             valid_target = head.target_array(y_valid, config["target"])
-            valid_batches = _batches(
+            valid_batches = batches_for(
                 config,
                 valid,
                 valid_target,
@@ -185,7 +185,7 @@ def predict_net(
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     with kept_heap(), torch_threads(threads):
         module = fitted.module.to(device)
-        batches = _batches(
+        batches = batches_for(
             config, X, None, source, batch_size=family.eval_batch_size(params), plan=plan, threads=threads
         )
         pred = infer(module, batches, plan, _head(config).output_fn(config["target"]), family.tta_views(params))
@@ -258,7 +258,7 @@ def _fit_inputs(
     return inputs.fit(train)
 
 
-def _batches(
+def batches_for(
     config: dict[str, Any],
     X: FeatureMatrix,
     target: np.ndarray | None,

@@ -24,6 +24,7 @@ import torch
 from ...errors import ConfigError, DataError
 from ...features import FeatureMatrix
 from ...features.sequence_store import SEQUENCE_ROW, SequenceStore, pad, sequence_rows
+from .batches import batch_count
 from .device import DevicePlan
 from .inputs import _mean_std, _standardise
 
@@ -107,10 +108,7 @@ class SequenceBatches:
         self.shuffle, self.generator, self.drop_singleton, self.shift = shuffle, generator, drop_singleton, shift
 
     def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        if rest == 1 and self.drop_singleton and full > 0:
-            rest = 0
-        return full + (rest > 0)
+        return batch_count(self.n, self.batch_size, self.drop_singleton)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 from ...errors import ConfigError, DataError
 from ...features import FeatureMatrix
 from ...readers.image_stream import IMAGE_REF, ImageStream
+from .batches import batch_count
 from .device import DevicePlan
 from .inputs import _standardise, histogram_mean_std, pixel_histogram
 
@@ -181,10 +182,7 @@ class StreamBatches:
         )
 
     def __len__(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        if rest == 1 and self.drop_singleton and full > 0:
-            rest = 0
-        return full + (rest > 0)
+        return batch_count(self.n, self.batch_size, self.drop_singleton)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
