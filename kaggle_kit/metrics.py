@@ -374,6 +374,12 @@ def grid_label(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+def grid_columns(metric: Metric) -> list[str]:
+    """A distribution task's stored prediction columns: ``cdf_<bin>`` per bin, or ``q_<level>`` per level."""
+    prefix = "cdf" if metric.needs == "cdf" else "q"
+    return [f"{prefix}_{grid_label(v)}" for v in metric.grid or ()]
+
+
 def distribution_median(pred: np.ndarray, needs: str, grid: tuple[float, ...]) -> np.ndarray:
     """A point summary of each row's predicted distribution: the first bin where the CDF reaches 0.5 (the last bin
     when it never does), or the value at the quantile level nearest 0.5."""

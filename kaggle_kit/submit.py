@@ -21,7 +21,7 @@ import polars as pl
 
 from .config import SAFE_NAME
 from .errors import ConfigError, DataError, KitError, StoreError
-from .metrics import get_metric, grid_label, to_labels, top_k_codes
+from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
 from .readers.tables import sniff_separator
 from .runtime.store import RunStore
 
@@ -137,8 +137,7 @@ def distribution_columns(meta: dict) -> list[str]:
                 "give the bins the sample's columns stand for"
             )
         return header
-    prefix = "cdf" if get_metric(meta["metric"]).needs == "cdf" else "q"
-    return [f"{prefix}_{grid_label(v)}" for v in grid]
+    return grid_columns(run_metric(meta))  # the stored prediction columns
 
 
 def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) -> pl.DataFrame:

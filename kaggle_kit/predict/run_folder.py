@@ -65,7 +65,7 @@ class RunFolder:
         """The stored prediction columns: ``p_<label>`` per class, ``prediction``, or one per bin / level; per target
         of a multi-target run (``p_<target>`` / ``pred_<target>``)."""
         if self.meta.get("grid") is not None:
-            from ..runtime.runner import grid_columns
+            from ..metrics import grid_columns
 
             return grid_columns(self.metric)
         if self.meta.get("targets"):

@@ -47,7 +47,7 @@ from ..device import resolve_device
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
-from ..metrics import Metric, get_metric, grid_label
+from ..metrics import Metric, get_metric, grid_columns
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..models.files import file_fingerprints, resolve_files
@@ -889,12 +889,6 @@ def prediction_columns(data: CompetitionData, metric: Metric | None = None) -> l
     if data.classes is None:
         return ["prediction"]
     return [f"p_{c}" for c in data.classes]
-
-
-def grid_columns(metric: Metric) -> list[str]:
-    """A distribution task's stored prediction columns: ``cdf_<bin>`` per bin, or ``q_<level>`` per level."""
-    prefix = "cdf" if metric.needs == "cdf" else "q"
-    return [f"{prefix}_{grid_label(v)}" for v in metric.grid or ()]
 
 
 def _prediction_frame(ids: pl.Series, pred: np.ndarray, columns: list[str]) -> pl.DataFrame:
