@@ -62,27 +62,28 @@ def applicable(method: str, metric: Metric) -> bool:
     cls = BLENDERS[method]
     if metric.needs in DISTRIBUTION_INPUTS:
         return not cls.needs_rank_metric and not cls.nested_only
-    if getattr(cls, "single_target", False) and metric.column_metric is not None:
+    if cls.single_target and metric.column_metric is not None:
         return False
     return not cls.needs_rank_metric or metric.name in RANK_METRICS
 
 
 def check_applicable(method: str, metric: Metric) -> None:
-    if not applicable(method, metric) and metric.needs in DISTRIBUTION_INPUTS:
-        others = [m for m in BLENDERS if applicable(m, metric)]
+    """A :class:`ConfigError` saying why ``method`` cannot be scored by ``metric`` (see :func:`applicable`), and
+    which methods can."""
+    if applicable(method, metric):
+        return
+    others = allowed([m for m in BLENDERS if applicable(m, metric)])
+    if metric.needs in DISTRIBUTION_INPUTS:
         raise ConfigError(
             f"blend method {method!r} does not average the models' distributions ({metric.name!r} scores a "
-            f"{metric.needs}); use {allowed(others)}"
+            f"{metric.needs}); use {others}"
         )
-    if getattr(BLENDERS[method], "single_target", False) and metric.column_metric is not None:
-        others = [m for m in BLENDERS if applicable(m, metric)]
+    if BLENDERS[method].single_target and metric.column_metric is not None:
         raise ConfigError(
             f"blend method {method!r} fits a level-2 model of one target column; this run has several, scored by "
-            f"{metric.name!r}: use {allowed(others)} (one weight per model, on the column-wise metric)"
+            f"{metric.name!r}: use {others} (one weight per model, on the column-wise metric)"
         )
-    if not applicable(method, metric):
-        others = [m for m in BLENDERS if applicable(m, metric)]
-        raise ConfigError(
-            f"blend method {method!r} averages ranks, which only a rank metric ({allowed(RANK_METRICS)}) can "
-            f"score; this run is scored by {metric.name!r}: use {allowed(others)}"
-        )
+    raise ConfigError(
+        f"blend method {method!r} averages ranks, which only a rank metric ({allowed(RANK_METRICS)}) can "
+        f"score; this run is scored by {metric.name!r}: use {others}"
+    )
