@@ -15,7 +15,7 @@
 Both are for metric ``log_loss`` only, and are fitted like a blend's weights: in nested CV on each fold's training
 rows (the fold fit's predictions there), so that no row's own label shapes its calibrated OOF value, and for the test
 rows on all OOF rows. The fitted map is stored with the blend (``BlendResult.temperature`` / ``.isotonic``:
-numbers in ``summary.json``) and applied wherever it predicts (:func:`blend_calibration`).
+numbers in ``summary.json``) and applied wherever it predicts (:func:`calibrate_blend`).
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ class Calibration:
     """A fitted calibration: ``temperature`` for temperature scaling, ``isotonic`` (one map per calibrated column:
     the positive class of a binary task, every class of a multiclass one) for isotonic."""
 
-    method: str
     temperature: float | None = None
     isotonic: tuple[Knots, ...] | None = None
 
@@ -83,19 +82,17 @@ class Calibration:
 def fit_calibration(method: str, y: np.ndarray, proba: np.ndarray) -> Calibration:
     """Fit ``method`` (``"temperature"`` or ``"isotonic"``) on these rows' labels (class codes) and probabilities."""
     if method == "temperature":
-        return Calibration(method, temperature=fit_temperature(y, proba))
+        return Calibration(temperature=fit_temperature(y, proba))
     if method == "isotonic":
-        return Calibration(method, isotonic=fit_isotonic(y, proba))
+        return Calibration(isotonic=fit_isotonic(y, proba))
     raise ConfigError(f"unknown calibration {method!r}; allowed: {allowed(CALIBRATIONS)}")
 
 
-def blend_calibration(result: BlendResult) -> Calibration | None:
-    """The calibration a stored blend applies to its blended probabilities, or None."""
-    if result.temperature is not None:
-        return Calibration("temperature", temperature=result.temperature)
-    if result.isotonic is not None:
-        return Calibration("isotonic", isotonic=result.isotonic)
-    return None
+def calibrate_blend(result: BlendResult, proba: np.ndarray) -> np.ndarray:
+    """A stored blend's blended probabilities through the calibration it stored (``proba`` when it has none)."""
+    if result.temperature is None and result.isotonic is None:
+        return proba
+    return Calibration(temperature=result.temperature, isotonic=result.isotonic).apply(proba)
 
 
 # --------------------------------------------------------------------------------------------- temperature

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..blend.base import Fitted
-from ..blend.calibration import blend_calibration
+from ..blend.calibration import calibrate_blend
 from ..blend.engine import stack_predictions
 from ..blend.inputs import current_keys, load_run
 from ..blend.nested import nested_cv
@@ -55,8 +55,7 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
         if result.weights is None:
             raise StoreError(f"the blend {result.name!r} ({result.method}) stored no weights; blend again")
         blended = blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
-        calibration = blend_calibration(result)
-        return calibration.apply(blended) if calibration is not None else blended
+        return calibrate_blend(result, blended)
     fix = f"blend again: `kaggle-kit blend {folder.root} --method {result.method} --name {result.name}`"
     level2 = read_level2(folder.root, result.name, fix)
     if level2 is not None:  # the level-2 model of each nested-CV fold, as the blend stored them: their mean

@@ -270,7 +270,7 @@ class _BlendSource(LabelSource):
 
     def fold(self, repeat: int, fold: int) -> np.ndarray:
         from ..blend.base import Fitted
-        from ..blend.calibration import blend_calibration
+        from ..blend.calibration import calibrate_blend
         from ..blend.engine import stack_predictions
 
         preds = {m: _fold_test(self.store, m, self.keys[m], repeat, fold) for m in self.blend.models}
@@ -284,8 +284,7 @@ class _BlendSource(LabelSource):
             return np.asarray(out, dtype=np.float64)
         assert self.blend.weights is not None
         out = self.blender.predict(Fitted(weights=np.asarray(self.blend.weights, dtype=np.float64)), stack)
-        calibration = blend_calibration(self.blend)
-        return np.asarray(calibration.apply(out) if calibration is not None else out, dtype=np.float64)
+        return np.asarray(calibrate_blend(self.blend, out), dtype=np.float64)
 
 
 def _first_source(session: RunSession, plan: PseudoPlan) -> LabelSource:
