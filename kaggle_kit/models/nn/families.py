@@ -28,6 +28,8 @@ from .params import (
     Param,
     backbone_architecture,
     branch_params,
+    build_backbone,
+    resolve_small_input,
     timm_installed,
     timm_missing,
     validate_params,
@@ -155,13 +157,9 @@ class Family:
         return aug.tta_views() if aug is not None else None
 
     def build(self, params: Mapping[str, Any], inputs: Mapping[str, Any], n_outputs: int, *, model: str = "") -> Any:
-        architecture = self.architecture
-        backbone = params.get("backbone", "none")
-        if backbone != "none":
-            architecture = backbone_architecture(backbone)
-        module = importlib.import_module(f"{__package__}.architectures.{architecture}")
-        if architecture == "timm_backbone":
-            return module.build(dict(params), dict(inputs), n_outputs, model=model)
+        if params.get("backbone", "none") != "none":
+            return build_backbone(dict(params), dict(inputs), n_outputs, model=model)
+        module = importlib.import_module(f"{__package__}.architectures.{self.architecture}")
         return module.build(dict(params), dict(inputs), n_outputs)
 
     def check_pretrained(self, model: str, params: Mapping[str, Any]) -> None:
@@ -255,8 +253,7 @@ def _check_backbone_fits(model: str, params: Mapping[str, Any], prefix: str) -> 
     if backbone_architecture(backbone) != "convnext":
         return
     shape = params["image_shape"]
-    small = params[f"{prefix}small_input"]
-    small = min(shape[0], shape[1]) < 64 if small == "auto" else small
+    small = resolve_small_input(params[f"{prefix}small_input"], shape)
     need = 8 if small else 32
     if min(shape[0], shape[1]) < need:
         fix = f"set params.{prefix}small_input = true (8 pixels)" if not small else "upscale the images"

@@ -10,7 +10,7 @@ before anything trains.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -353,6 +353,20 @@ def backbone_architecture(backbone: str) -> str:
     if backbone.startswith(TIMM_PREFIX):
         return "timm_backbone"
     return "convnext" if backbone.startswith("convnext_") else "resnet"
+
+
+def build_backbone(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> Any:
+    """The ``nn.Module`` of ``params['backbone']`` (not ``'none'``), from its module under ``architectures``; every
+    backbone module's ``build`` takes the model's name (timm's names it in its messages)."""
+    import importlib
+
+    module = importlib.import_module(f"{__package__}.architectures.{backbone_architecture(params['backbone'])}")
+    return module.build(params, inputs, n_outputs, model=model)
+
+
+def resolve_small_input(value: Any, shape: Sequence[int]) -> bool:
+    """A backbone's ``small_input``; ``'auto'``: the small stem when the shorter side is under 64 pixels."""
+    return min(shape[0], shape[1]) < 64 if value == "auto" else bool(value)
 
 
 def auto_or_boolean(value: Any) -> str | bool:

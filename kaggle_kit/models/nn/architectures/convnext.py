@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .resnet import resolve_small_input
+from ..params import resolve_small_input
 
 #: backbone -> (blocks per stage, channels per stage): torchvision's table, and timm's for atto..nano
 LAYOUTS: dict[str, tuple[tuple[int, int, int, int], tuple[int, int, int, int]]] = {
@@ -165,7 +165,7 @@ class ConvNeXt(nn.Module):
         return [(n, p) for n, p in self.named_parameters() if not n.startswith(self.head_prefix)]
 
 
-def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int) -> ConvNeXt:
+def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> ConvNeXt:
     return ConvNeXt(
         params["backbone"],
         inputs["shape"][2],

@@ -11,13 +11,12 @@ head is ``Linear-BatchNorm-ReLU-Dropout`` per ``head_hidden`` width, then ``Line
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..params import TIMM_PREFIX, backbone_architecture, branch_params
+from ..params import branch_params, build_backbone
 from . import cnn, mlp
 
 
@@ -60,9 +59,7 @@ def image_branch(params: dict[str, Any], shape: list[int], *, model: str = "") -
     """The image branch (its head replaced by its dropout only) and the width of its features."""
     p = branch_params(params, "image_")
     if p["backbone"] != "none":
-        architecture = importlib.import_module(f"{__package__}.{backbone_architecture(p['backbone'])}")
-        extra = {"model": model} if p["backbone"].startswith(TIMM_PREFIX) else {}
-        net: Any = architecture.build({**p, "dropout": 0.0}, {"shape": shape}, 1, **extra)
+        net: Any = build_backbone({**p, "dropout": 0.0}, {"shape": shape}, 1, model=model)
         width = net.drop_head(p["dropout"])  # no head keys left: a checkpoint's head never fits
         return net, width
     net = cnn.ImageCNN(

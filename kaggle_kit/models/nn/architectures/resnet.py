@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..params import resolve_small_input
+
 #: backbone -> (block, blocks per stage), torchvision's table
 LAYOUTS: dict[str, tuple[str, tuple[int, int, int, int]]] = {
     "resnet18": ("basic", (2, 2, 2, 2)),
@@ -146,12 +148,7 @@ class ResNet(nn.Module):
         return [(n, p) for n, p in self.named_parameters() if not n.startswith(self.head_prefix)]
 
 
-def resolve_small_input(value: Any, shape: list[int]) -> bool:
-    """``'auto'``: the small stem when the shorter side is under 64 pixels."""
-    return min(shape[0], shape[1]) < 64 if value == "auto" else bool(value)
-
-
-def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int) -> ResNet:
+def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> ResNet:
     return ResNet(
         params["backbone"],
         inputs["shape"][2],
