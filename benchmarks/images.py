@@ -113,7 +113,7 @@ def measure(
     from kaggle_kit.features import FeatureMatrix, TableEncoder
     from kaggle_kit.models.nn.device import plan_device
     from kaggle_kit.models.nn.families import FAMILIES
-    from kaggle_kit.models.nn.net import _batches, fit_net, predict_net
+    from kaggle_kit.models.nn.net import batches_for, fit_net, predict_net
     from kaggle_kit.readers.competition import load_competition
 
     torch.set_num_threads(threads)
@@ -174,7 +174,7 @@ def measure(
     plan = plan_device("cpu")
     target = np.asarray(data.y, dtype=np.int64)
     start = time.perf_counter()
-    batches = _batches(
+    batches = batches_for(
         fitted.config, X_train, target, stream if stream is not None else None, batch_size=batch, plan=plan,
         threads=threads, shuffle=True, generator=torch.Generator().manual_seed(0), drop_singleton=True,
     )  # fmt: skip
