@@ -206,3 +206,16 @@ def test_cnn_recipe_scores_every_model_and_times_both_loops(tmp_path: Path) -> N
         assert 0.0 <= r["cv"] <= 1.0 and r["cpu_per_fold"] > 0 and len(r["best"]) == 2
     speed = _run("cnn_recipe.py", "--part", "throughput", "--quick", tmp_path=tmp_path)["results"]
     assert speed["bare"]["images_per_cpu_s"] > 0 and 0.2 < speed["ratio_cpu"] < 5
+
+
+def test_gpu_check_runs_its_cpu_sides(tmp_path: Path) -> None:
+    """The GPU check's CPU sides (what a lent GPU is compared with): each part records its sides, CatBoost's .cbm
+    predicts as the fitted model did, LightGBM is timed at every thread count asked."""
+    pytest.importorskip("catboost")
+    args = ("--parts", "lightgbm", "catboost", "--devices", "cpu", "--rows", "1500", "--lgbm-rows", "1500")
+    rows = _run("gpu_check.py", *args, "--cpu-threads", "2", "--work", str(tmp_path), tmp_path=tmp_path)
+    lgbm = [r for r in rows if r["part"] == "lightgbm"]
+    assert [(r["device_type"], r["threads"]) for r in lgbm] == [("cpu", 1), ("cpu", 2)]
+    assert lgbm[0]["score"] == lgbm[1]["score"] > 0.8  # same trees at any thread count
+    (cat,) = [r for r in rows if r["part"] == "catboost"]
+    assert cat["task_type"] == "CPU" and cat["reload_diff"] == 0.0 and cat["score"] > 0.6
