@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,10 @@ def classes_of(ds: Dataset, hidden: pl.DataFrame, train_csv: Path) -> list[str] 
     return sorted(str(v) for v in pl.read_csv(train_csv)[ds.target].unique().to_list())
 
 
-def kit_side(ds: Dataset, folder: Path, limit: float, kit_python: str) -> dict[str, Any]:
+def kit_side(ds: Dataset, folder: Path, limit: float, kit_python: str, extra: Sequence[str] = ()) -> dict[str, Any]:
     runs = folder / "runs"
     command = [kit_python, "-m", "kaggle_kit.cli", "run", str(folder / "config.toml"), "--preset", "best",
-               "--time-limit", str(limit), "--runs-root", str(runs)]  # fmt: skip
+               "--time-limit", str(limit), "--runs-root", str(runs), *extra]  # fmt: skip
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     wall = time.perf_counter() - start
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--ag-python", default="/tmp/ag-venv/bin/python")
     parser.add_argument("--no-autogluon", action="store_true")
+    parser.add_argument("--kit-args", default="", help="more arguments of the kit's command, e.g. '--search 20'")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     print(machine_line())
@@ -134,7 +136,7 @@ def main() -> None:
             hidden = write_competition(ds, folder)
             classes = classes_of(ds, hidden, folder / "train.csv")
             load_before = load_average()
-            kit = kit_side(ds, folder, args.time_limit, sys.executable)
+            kit = kit_side(ds, folder, args.time_limit, sys.executable, args.kit_args.split())
             kit["submitted"], preds = kit_predictions(kit["run_dir"])
             kit["test"] = score(ds, preds.with_columns(pl.col("id").cast(pl.Int64)), hidden, classes)
             entry: dict[str, Any] = {"kit": kit, "load_before_kit": load_before}
