@@ -179,6 +179,7 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
     models: list[PresetModel] = []
     pipelines: dict[str, dict[str, Any]] = {}
     left_out: list[str] = []
+    no_input: list[str] = []  # said after the other reasons
     budget = profile.memory_bytes * 0.7
 
     def add(spec: dict[str, Any], why: str) -> None:
@@ -188,8 +189,10 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
                 f"{spec['kind']}: needs about {need / 1024**3:.1f} GB for {jobs} parallel folds; "
                 f"{profile.memory_bytes / 1024**3:.1f} GB is available"
             )
-            return
-        models.append(PresetModel(spec, why))
+        elif (why_not := _no_input(spec, profile)) is not None:
+            no_input.append(why_not)
+        else:
+            models.append(PresetModel(spec, why))
 
     trees_pipeline: str | None = None
     if profile.sequence_columns:
@@ -277,18 +280,24 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         add({"name": "cnn1d", "kind": "cnn1d", "params": params}, "1D-CNN on the steps of the sequences")
         if not fast:
             add({"name": "gru", "kind": "rnn", "params": dict(params)}, "GRU on the steps")
-    if profile.streamed_images:  # only the cnn reads streamed images; the others read the table's other columns
-        # (streamed sequences' nets read the run's sequence store, not the table)
-        own_input = ("cnn", *SEQUENCE_KINDS) if profile.streamed_sequences else ("cnn",)
-        for m in [
-            m for m in models if m.spec["kind"] not in own_input and (m.spec["name"] == "mlp" or not profile.n_features)
-        ]:
-            models.remove(m)
-            left_out.append(
-                f"{m.spec['name']}: the images are streamed ([data.images] stream mode) and the table has "
-                f"{'no other feature column' if m.spec['name'] != 'mlp' else 'no pixel columns'} for it"
-            )
-    return ResolvedPreset(models, pipelines, left_out)
+    return ResolvedPreset(models, pipelines, left_out + no_input)
+
+
+def _no_input(spec: dict[str, Any], profile: DataProfile) -> str | None:
+    """Why model ``spec`` has nothing to read when the images are streamed (None when it has its input): only the
+    cnn reads streamed images, and the nets of streamed sequences read the run's sequence store; the others read the
+    table's other columns (the MLP on the pixels has none)."""
+    if not profile.streamed_images or spec["kind"] == "cnn":
+        return None
+    if profile.streamed_sequences and spec["kind"] in SEQUENCE_KINDS:
+        return None
+    if spec["name"] == "mlp":
+        missing = "no pixel columns"
+    elif not profile.n_features:
+        missing = "no other feature column"
+    else:
+        return None
+    return f"{spec['name']}: the images are streamed ([data.images] stream mode) and the table has {missing} for it"
 
 
 def _generated_features(profile: DataProfile) -> dict[str, Any] | None:

@@ -895,6 +895,17 @@ BEFORE_RUN: list[Case] = [
         append('[pseudo_label]\nsource = "logreg"\nsoft = true\n'),
         ("pseudo_label.soft = true trains on rows weighted by their probabilities", "model 'logreg' (kind 'sklearn')"),
     ),
+    Case(
+        "pseudo-model-reads-embeddings",
+        append(
+            '[[models]]\nname = "cnn"\nkind = "cnn"\n\n[[models]]\nname = "lgbm_emb"\nkind = "lightgbm"\n'
+            'embeddings = "cnn"\n\n[pseudo_label]\nsource = "logreg"\nmodels = ["logreg", "lgbm_emb"]\n'
+        ),
+        (
+            "pseudo_label would refit model 'lgbm_emb', which reads the out-of-fold embeddings of 'cnn'",
+            "leave it out of pseudo_label.models",
+        ),
+    ),
 ]
 
 

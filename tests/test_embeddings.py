@@ -203,12 +203,68 @@ def test_the_embeddings_are_stored_as_plain_arrays_with_checksums(shapes_run: Sh
     assert oof.shape == (N_TRAIN, 16) and oof.dtype == np.float32 and np.isfinite(oof).all()
     assert np.load(folder / "test_r0_f1.npy", allow_pickle=False).shape == (N_TEST, 16)
     original = (folder / "oof_r0.npy").read_bytes()
+    embeddings._read_files.cache_clear()  # the run read these files in this process: read them anew
     try:
         (folder / "oof_r0.npy").write_bytes(original[:-4] + b"\0\0\0\0")
         with pytest.raises(StoreError, match=r"oof_r0.npy does not match the checksum in embeddings.json"):
             embeddings.read(shapes_run.store, "cnn", key, 0, with_test=False)
     finally:
         (folder / "oof_r0.npy").write_bytes(original)
+
+
+def write_embeddings(store: RunStore, seed: int) -> dict[str, np.ndarray]:
+    """A net's embeddings folder as :func:`embeddings.build` writes it (files, then the index with their
+    checksums), with random values; what each file holds."""
+    from kaggle_kit.runtime.store import atomic_write, npy_bytes, sha256_bytes
+
+    rng = np.random.default_rng(seed)
+    arrays = {"oof_r0.npy": rng.normal(size=(6, 3)).astype(np.float32)}
+    arrays |= {f"test_r0_f{k}.npy": rng.normal(size=(4, 3)).astype(np.float32) for k in range(2)}
+    folder = store.model_dir("cnn", "k1") / "embeddings"
+    blobs = {name: npy_bytes(a) for name, a in arrays.items()}
+    for name, blob in blobs.items():
+        atomic_write(folder / name, blob)
+    index = {
+        "format": embeddings.FORMAT,
+        "source": "cnn",
+        "key": "k1",
+        "dim": 3,
+        "columns": embeddings.column_names("cnn", 3),
+        "image_columns": ["pixel0"],
+        "files": {name: sha256_bytes(blob) for name, blob in blobs.items()},
+    }
+    atomic_write(folder / "embeddings.json", json.dumps(index).encode())
+    return arrays
+
+
+def test_a_process_reads_a_nets_embeddings_once_until_they_are_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStore(tmp_path)
+    arrays = write_embeddings(store, 0)
+    loads: list[str] = []
+    real = embeddings._load
+
+    def counting_load(folder: Path, name: str, digest: str | None) -> np.ndarray:
+        loads.append(name)
+        return real(folder, name, digest)
+
+    monkeypatch.setattr(embeddings, "_load", counting_load)
+    first = embeddings.read(store, "cnn", "k1", 0, with_test=True)
+    second = embeddings.read(store, "cnn", "k1", 0, with_test=True)  # the next fold task of a reader
+    assert sorted(loads) == ["oof_r0.npy", "test_r0_f0.npy", "test_r0_f1.npy"]  # each file once
+    for got in (first, second):
+        np.testing.assert_array_equal(got.oof, arrays["oof_r0.npy"])
+        assert [t.tolist() for t in got.tests] == [arrays[f"test_r0_f{k}.npy"].tolist() for k in range(2)]
+    for array in (second.oof, *second.tests):  # one copy shared by every reader: nobody may write into it
+        with pytest.raises(ValueError, match="read-only"):
+            array[0, 0] = 1.0
+
+    rebuilt = write_embeddings(store, 1)  # the net refitted under the same key: new files, new index
+    third = embeddings.read(store, "cnn", "k1", 0, with_test=True)
+    np.testing.assert_array_equal(third.oof, rebuilt["oof_r0.npy"])
+    np.testing.assert_array_equal(third.tests[1], rebuilt["test_r0_f1.npy"])
+    assert len(loads) == 6 and not np.array_equal(third.oof, first.oof)
 
 
 def test_predict_from_the_run_folder_reproduces_the_readers_test_predictions(shapes_run: ShapesRun) -> None:

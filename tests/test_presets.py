@@ -104,6 +104,54 @@ def test_streamed_sequences_bring_sequence_nets_reading_the_store() -> None:
     assert "pipeline" not in by_kind["lightgbm"] and "trees" not in resolved.pipelines
 
 
+STREAMED = "the images are streamed ([data.images] stream mode) and the table has "
+NO_PIXELS = f"mlp: {STREAMED}no pixel columns for it"
+NUMERIC_CATBOOST = (
+    "catboost: no categorical columns, where its ordered target statistics pay; on numeric tables it took 5-25x "
+    "LightGBM's time for no better CV (benchmarks/portfolio.py): it is in preset 'best'"
+)
+TREES = {"fast": ["lgbm"], "good": ["lgbm", "lgbm_xt"], "best": ["lgbm", "catboost", "lgbm_xt", "xgb", "rf", "xt"]}
+SEQUENCE_NETS = {"fast": ["cnn1d"], "good": ["cnn1d", "gru"], "best": ["cnn1d", "gru"]}
+
+
+@pytest.mark.parametrize("streamed_sequences", [False, True])
+@pytest.mark.parametrize("n_features", [0, 2])
+@pytest.mark.parametrize("preset", ["fast", "good", "best"])
+def test_streamed_images_leave_out_the_models_without_an_input(
+    preset: str, n_features: int, streamed_sequences: bool
+) -> None:
+    """Only the cnn reads streamed images (and the sequence nets the streamed sequences' store): the trees stay
+    when the table has other feature columns, the MLP on the pixels never does; each left out says why, after the
+    families' other reasons."""
+    prof = profile(
+        task="multiclass",
+        n_classes=3,
+        n_features=n_features,
+        image_shape=(32, 32, 3),
+        streamed_images=True,
+        streamed_sequences=streamed_sequences,
+    )
+    resolved = resolve_preset(preset, prof)
+    trees = TREES[preset] if n_features else []
+    nets = ["cnn", *(SEQUENCE_NETS[preset] if streamed_sequences else [])]
+    assert [m.spec["name"] for m in resolved.models] == [*trees, *nets]
+    without = [] if n_features else [f"{name}: {STREAMED}no other feature column for it" for name in TREES[preset]]
+    mlp = [] if preset == "fast" else [NO_PIXELS]
+    assert resolved.left_out == [*([NUMERIC_CATBOOST] if preset == "good" else []), *without, *mlp]
+
+
+def test_a_model_too_large_for_memory_says_so_in_a_streamed_image_run() -> None:
+    prof = profile(n_rows=100_000_000, n_features=0, image_shape=(32, 32, 3), streamed_images=True, memory_bytes=6 * GB)
+    resolved = resolve_preset("best", prof)
+    assert [m.spec["name"] for m in resolved.models] == ["cnn"]
+    memory = [
+        f"{kind}: needs about 8.9 GB for 2 parallel folds; 6.0 GB is available"
+        for kind in ("random_forest", "extra_trees")
+    ]
+    without = [f"{name}: {STREAMED}no other feature column for it" for name in ("lgbm", "catboost", "lgbm_xt", "xgb")]
+    assert resolved.left_out == [*memory, *without, NO_PIXELS]
+
+
 def test_large_data_leaves_cpu_nets_out_and_says_why() -> None:
     resolved = resolve_preset("best", profile(n_rows=5_000_000, n_features=50))
     names = {m.spec["kind"] for m in resolved.models}

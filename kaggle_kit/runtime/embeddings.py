@@ -28,6 +28,7 @@ built once after the net's folds, and reused while the net's key is the same.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -216,12 +217,25 @@ def read_index(store: RunStore, source: str, key: str) -> dict[str, Any]:
 
 
 def read(store: RunStore, source: str, key: str, repeat: int, with_test: bool) -> FoldEmbeddings:
+    """Repeat ``repeat`` of the net's embeddings (with its fold nets' test rows when ``with_test``), read-only.
+
+    Every fold task of every reader needs the same files: a process reads and checks them once and keeps the last
+    few sets (:func:`_read_files`). The cache key holds the index itself, whose checksums change with the files, so a
+    rebuilt set is read anew; a file edited in place while its index stays is caught on its first read only."""
     folder = store.model_dir(source, key) / FOLDER
     index = read_index(store, source, key)
+    return _read_files(str(folder.resolve()), json.dumps(index, sort_keys=True), repeat, with_test)
+
+
+@functools.lru_cache(maxsize=2)  # the arrays can be big: enough for a worker alternating between two nets' readers
+def _read_files(folder: str, index_text: str, repeat: int, with_test: bool) -> FoldEmbeddings:
+    index, where = json.loads(index_text), Path(folder)
     files = index["files"]
-    oof = _load(folder, f"oof_r{repeat}.npy", files.get(f"oof_r{repeat}.npy"))
+    oof = _load(where, f"oof_r{repeat}.npy", files.get(f"oof_r{repeat}.npy"))
     names = sorted((n for n in files if n.startswith(f"test_r{repeat}_f")), key=lambda n: int(n[:-4].split("_f")[1]))
-    tests = tuple(_load(folder, n, files[n]) for n in names) if with_test else ()
+    tests = tuple(_load(where, n, files[n]) for n in names) if with_test else ()
+    for array in (oof, *tests):
+        array.setflags(write=False)  # shared by every caller of the cache
     return FoldEmbeddings(tuple(index["columns"]), oof, tests, tuple(index["image_columns"]))
 
 
