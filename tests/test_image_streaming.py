@@ -363,3 +363,36 @@ def test_presets_give_streamed_images_to_a_cnn_only(others: int) -> None:
         assert "lgbm" in kinds
     else:  # nothing else to read: only the cnn, the others said left out
         assert list(kinds) == ["cnn"] and any("lgbm: the images are streamed" in w for w in resolved.left_out)
+
+
+@pytest.mark.parametrize("mode", ["stream", "auto"])
+def test_a_streamed_run_checks_its_files_and_decodes_the_first_image_once(
+    comp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Loading the data (attach the positions, build the stream) and recording the run's image shape check each
+    file once and decode the first training image once (the shape), not again for each step that needs them."""
+    import kaggle_kit.models.nn.images as nn_images
+    import kaggle_kit.readers.images as readers
+
+    decoded: list[str] = []
+    checked: list[int] = []
+    read_image, check_present = nn_images.read_image, readers._check_present
+
+    def counted_read(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        decoded.append(str(path))
+        return read_image(path, *args, **kwargs)
+
+    def counted_check(paths, *args, **kwargs):  # type: ignore[no-untyped-def]
+        checked.append(len(paths))
+        return check_present(paths, *args, **kwargs)
+
+    monkeypatch.setattr(nn_images, "read_image", counted_read)
+    monkeypatch.setattr(readers, "_check_present", counted_check)
+    if mode == "auto":
+        monkeypatch.setattr(image_stream, "STREAM_ABOVE", (N_TRAIN + N_TEST) * SIDE * SIDE - 1)
+    lgbm = {**LGBM, "num_boost_round": 2}
+    store = _run(comp, tmp_path / "runs", "once", {"mode": mode}, [lgbm])  # the trees read `ink`: no image decoded
+    assert store.read_predictions("lgbm", "oof").height == N_TRAIN
+    assert json.loads(store.meta_path.read_text())["image_shape"] == [SIDE, SIDE, 1]
+    assert decoded == [str(comp / "images" / "1000.png")]
+    assert checked == [N_TRAIN, N_TEST]

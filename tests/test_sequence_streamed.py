@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import io
+import json
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -116,6 +119,64 @@ def test_saved_store_is_memory_mapped_and_travels_as_its_folder(tmp_path: Path) 
     (tmp_path / "sequences" / "store.json").write_text("{}")
     with pytest.raises(StoreError, match=r"store\.json does not describe .* rerun"):
         open_sequence_store(tmp_path / "sequences")
+
+
+def _exact_long(lengths: dict[int, int]) -> pl.DataFrame:
+    """``id, step, a, b`` with exact float32 values: a = 10 id + step, b = step / 4 (rows in reverse order)."""
+    rows = [(i, t, float(i * 10 + t), t / 4) for i, n in lengths.items() for t in range(n)]
+    return pl.DataFrame(rows[::-1], schema=["id", "step", "a", "b"], orient="row")
+
+
+def _exact_store() -> Any:
+    labels = pl.DataFrame({"id": [3, 7, 5], "label": [0, 1, 0]})
+    _, _, store = read_sequences(
+        build_spec(raw_spec()), _exact_long({3: 2, 7: 3, 5: 1}), _exact_long({8: 2, 1: 1}), labels=labels
+    )
+    assert store is not None
+    return store
+
+
+def test_store_digest_is_the_hash_of_its_documented_bytes() -> None:
+    """The digest is part of the run's data fingerprint: runs made before keep their keys only while it stays
+    sha256(json columns, int64 offsets, float32 values row by row)[:16] of the train then test sequences."""
+    store = _exact_store()
+    offsets = np.array([0, 2, 5, 6, 7, 9], dtype=np.int64)  # train ids 3, 7, 5 then test ids 1, 8 (table order)
+    steps = [(3, 0), (3, 1), (7, 0), (7, 1), (7, 2), (5, 0), (1, 0), (8, 0), (8, 1)]
+    values = np.array([[10 * i + t, t / 4] for i, t in steps], dtype=np.float32)
+    np.testing.assert_array_equal(store.offsets, offsets)
+    np.testing.assert_array_equal(store.values, values)
+    expected = hashlib.sha256(json.dumps(["a", "b"]).encode() + offsets.tobytes() + values.tobytes()).hexdigest()
+    assert store.digest == expected[:16] == "7fb5c3a4bc2c5698"
+
+
+def test_store_digest_hashes_each_byte_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Reading train and test sequences hashes the (train then test) values once, not each part and then again
+    their concatenation; saving the store and reading it back hashes nothing more."""
+    import kaggle_kit.features.sequence_store as module
+
+    hashed = [0]
+
+    class Counted:
+        def __init__(self, data: bytes = b"") -> None:
+            self._h = hashlib.sha256()
+            self.update(data)
+
+        def update(self, data: Any) -> None:
+            hashed[0] += memoryview(data).nbytes
+            self._h.update(data)
+
+        def hexdigest(self) -> str:
+            return self._h.hexdigest()
+
+    monkeypatch.setattr(module, "hashlib", SimpleNamespace(sha256=Counted))
+    store = _exact_store()
+    digest = store.digest
+    assert hashed[0] == len(json.dumps(["a", "b"])) + store.offsets.nbytes + store.values.nbytes
+    saved = store.save(tmp_path / "sequences")
+    again = store.save(tmp_path / "sequences")  # already there: compared by digest, not rewritten
+    assert store.digest == saved.digest == again.digest == pickle.loads(pickle.dumps(store)).digest == digest
+    assert digest == "7fb5c3a4bc2c5698"
+    assert hashed[0] == len(json.dumps(["a", "b"])) + store.offsets.nbytes + store.values.nbytes
 
 
 def test_streamed_reader_builds_no_ids_by_steps_array(monkeypatch: pytest.MonkeyPatch) -> None:

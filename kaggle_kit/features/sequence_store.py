@@ -24,7 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,8 +49,18 @@ class SequenceStore:
     values: np.ndarray  #: (S, F) float32
     offsets: np.ndarray  #: (n + 1,) int64, offsets[0] = 0, offsets[-1] = S
     columns: tuple[str, ...]
-    digest: str  #: a hash of the content: part of the run's data fingerprint
+    #: the :attr:`digest` when already known (read back from ``store.json``); else it is computed on first use
+    known_digest: str | None = field(default=None, repr=False)
     path: Path | None = None  #: the folder it was saved in / read from (memory-mapped), if any
+
+    @cached_property
+    def digest(self) -> str:
+        """A hash of the content, part of the run's data fingerprint: sha256 of the columns (JSON), the offsets and
+        the values, first 16 hex digits. Computed when first asked for, so that a run's train and test stores,
+        which only live to be concatenated, never hash their values: each value is hashed once, in the run's store."""
+        if self.known_digest is not None:
+            return self.known_digest
+        return _digest(self.values, self.offsets, self.columns)
 
     @property
     def n(self) -> int:
@@ -102,7 +113,8 @@ class SequenceStore:
         """A saved store travels to worker processes as its folder (read there memory-mapped), not its values."""
         if self.path is not None:
             return (open_sequence_store, (self.path,))
-        return (SequenceStore, (self.values, self.offsets, self.columns, self.digest, None))
+        known = self.__dict__.get("digest", self.known_digest)  # the digest if computed, else computed if asked
+        return (SequenceStore, (self.values, self.offsets, self.columns, known, None))
 
 
 def pad(flat: np.ndarray, lengths: np.ndarray, fill: float = np.nan) -> np.ndarray:
@@ -175,7 +187,7 @@ def build_sequence_store(
         missing = ids[int(np.argmin(counts))]
         raise DataError(f"id {missing!r} has no rows in the long table; every id needs its sequence")
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return SequenceStore(values, offsets, tuple(columns), _digest(values, offsets, columns))
+    return SequenceStore(values, offsets, tuple(columns))
 
 
 def concat_stores(first: SequenceStore, second: SequenceStore) -> SequenceStore:
@@ -184,7 +196,7 @@ def concat_stores(first: SequenceStore, second: SequenceStore) -> SequenceStore:
         raise DataError(f"the sequences hold different columns: {list(first.columns)} and {list(second.columns)}")
     values = np.concatenate([first.values, second.values])
     offsets = np.concatenate([first.offsets, second.offsets[1:] + first.offsets[-1]])
-    return SequenceStore(values, offsets, first.columns, _digest(values, offsets, first.columns))
+    return SequenceStore(values, offsets, first.columns)
 
 
 def _digest(values: np.ndarray, offsets: np.ndarray, columns: Sequence[str]) -> str:

@@ -29,7 +29,7 @@ from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
 from .image_stream import IMAGE_REF, ImageStream
-from .images import attach_images, image_stream
+from .images import attach_image_files
 from .tables import ReadOptions, read_table
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
@@ -199,7 +199,8 @@ def prepare_competition(
         raise DataError("long tables were given (sequences=...) but the spec has no [data.sequences] table")
     if train is None:
         raise DataError("no train frame was given; pass the training rows")
-    train, test = attach_images(spec, train, test)  # [data.images]: image files -> pixel columns (image_data)
+    # [data.images]: image files -> pixel columns (image_data), or positions in the stream of the files
+    train, test, images = attach_image_files(spec, train, test)
     for target in d.targets:
         _require_column(train, target, "train", "data.target")
     train, test = _drop_saved_index(train, test, keep={c for c in (d.id, *d.targets, *d.drop) if c})
@@ -280,7 +281,7 @@ def prepare_competition(
         classes=classes,
         y=y,
         text=tuple(text),
-        images=image_stream(spec, train, test),
+        images=images,
         sequences=store,
     )
 

@@ -21,7 +21,9 @@ A file name that would leave the image folder (``../x``, an absolute path) is re
 
 Stream mode (``mode = "stream"``, or ``"auto"`` above :data:`~kaggle_kit.readers.image_stream.STREAM_ABOVE` pixel
 values): no pixel columns; each row gets its position in the run's image files (column
-:data:`~kaggle_kit.readers.image_stream.IMAGE_REF`, not a feature) and :func:`image_stream` lists the files; see
+:data:`~kaggle_kit.readers.image_stream.IMAGE_REF`, not a feature) and :func:`attach_image_files` hands over the
+:class:`~kaggle_kit.readers.image_stream.ImageStream` listing the files (checked once, the first one decoded once
+for the shape when ``size`` is not given); see
 :mod:`kaggle_kit.readers.image_stream`. Only ``cnn`` reads the images then: a ``hybrid`` is refused (it reads pixel
 columns), and every other model reads the table's other columns (an error when there are none).
 """
@@ -55,20 +57,31 @@ def attach_images(
 
     >>> # train, test = attach_images(load_spec("competitions/leaves.toml"), train, test)
     """
+    train, test, _ = attach_image_files(spec, train, test)
+    return train, test
+
+
+def attach_image_files(
+    spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None, ImageStream | None]:
+    """:func:`attach_images`, and in stream mode the :class:`ImageStream` of the files the positions point at
+    (train's rows, then test's; None for pixel columns or without ``[data.images]``): built from the same file
+    checks and image shape as the positions, so loading checks each file and decodes the first image once."""
     images = spec.data.images
     if images is None:
-        return train, test
+        return train, test, None
     column = _image_column(spec, images)
     train_key = "train_folder" if images.train_folder is not None else "folder"
-    if IMAGE_REF in train.columns or _streams(spec, images, train, test, column):
-        train, test = _attach_refs(spec, images, train, test, column, train_key)
-        check_image_models(spec, image_shape(spec, train) or [], train, streamed=True)
-        return train, test
+    streams, shape = (True, None) if IMAGE_REF in train.columns else _streams(spec, images, train, test, column)
+    if streams:
+        train, test, stream = _attach_refs(spec, images, train, test, column, train_key, shape)
+        check_image_models(spec, list(stream.shape), train, streamed=True)
+        return train, test, stream
     train, shape = _attach(spec, images, train, "train", column, train_key, _threads())
     if test is not None:
         test = _attach_test(spec, images, test, column, shape)
     check_image_models(spec, list(shape), train)
-    return train, test
+    return train, test, None
 
 
 def attach_test_images(
@@ -87,21 +100,6 @@ def attach_test_images(
         _files(spec, images, test, "test", column, key)
         return _with_refs(test, 0, "test")
     return _attach_test(spec, images, test, column, shape)
-
-
-def image_stream(spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None) -> ImageStream | None:
-    """The image files of frames :func:`attach_images` gave positions (stream mode): train's rows, then test's;
-    None for pixel columns or without ``[data.images]``."""
-    images = spec.data.images
-    if images is None or IMAGE_REF not in train.columns:
-        return None
-    column = _image_column(spec, images)
-    train_key = "train_folder" if images.train_folder is not None else "folder"
-    paths, labels = _files(spec, images, train, "train", column, train_key)
-    if test is not None:
-        more, more_labels = _files(spec, images, test, "test", column, _test_key(images))
-        paths, labels = paths + more, labels + more_labels
-    return _stream(images, paths, labels, image_shape(spec, train))
 
 
 def test_image_stream(spec: CompetitionSpec, test: pl.DataFrame, shape: Sequence[int]) -> ImageStream:
@@ -140,18 +138,19 @@ def _streams(
     train: pl.DataFrame,
     test: pl.DataFrame | None,
     column: str,
-) -> bool:
-    """Whether this run streams its images: ``mode``, and for ``"auto"`` the number of pixel values."""
+) -> tuple[bool, list[int] | None]:
+    """Whether this run streams its images: ``mode``, and for ``"auto"`` the number of pixel values; and the
+    images' shape when it was read for that (the first file decoded: not to be decoded again), else None."""
     if images.mode != "auto" or any(_PIXEL.fullmatch(c) for c in train.columns):
-        return images.mode == "stream"
+        return images.mode == "stream", None
     rows = train.height + (test.height if test is not None else 0)
     if images.size is not None:
         shape = [images.size[0], images.size[1], images.channels]
     else:
         if column not in train.columns or train.height == 0:
-            return False  # the pixel-column path says what is wrong
+            return False, None  # the pixel-column path says what is wrong
         shape = image_shape(spec, train) or []
-    return use_stream(images.mode, rows, shape)
+    return use_stream(images.mode, rows, shape), shape
 
 
 def _files(
@@ -177,16 +176,20 @@ def _attach_refs(
     test: pl.DataFrame | None,
     column: str,
     key: str,
-) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Stream mode: the rows' positions among the image files (train's, then test's) as column ``IMAGE_REF``."""
-    _files(spec, images, train, "train", column, key)
+    shape: list[int] | None,
+) -> tuple[pl.DataFrame, pl.DataFrame | None, ImageStream]:
+    """Stream mode: the rows' positions among the image files (train's, then test's) as column ``IMAGE_REF``, and
+    the stream of those files, decoded to ``shape`` (read from the first training file when None)."""
+    paths, labels = _files(spec, images, train, "train", column, key)
     if test is not None:
-        _files(spec, images, test, "test", column, _test_key(images))
+        more, more_labels = _files(spec, images, test, "test", column, _test_key(images))
+        paths, labels = paths + more, labels + more_labels
     n = train.height + (test.height if test is not None else 0)
     if n > MAX_ROWS:
         raise DataError(f"{n} image rows are more than stream mode holds ({MAX_ROWS}); split the data")
+    stream = _stream(images, paths, labels, shape or image_shape(spec, train))
     train = _with_refs(train, 0, "train")
-    return train, _with_refs(test, train.height, "test") if test is not None else None
+    return train, _with_refs(test, train.height, "test") if test is not None else None, stream
 
 
 def _with_refs(frame: pl.DataFrame, start: int, role: str) -> pl.DataFrame:

@@ -582,7 +582,7 @@ def _write_meta(
             "columns": column_record(data.train, data.features, data.categorical),
             "categorical": list(data.categorical),
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
-            "image_shape": image_shape(spec, data.train),
+            "image_shape": list(data.images.shape) if data.images is not None else image_shape(spec, data.train),
             "image_mode": image_mode(spec, data.train),
             "sequence_layout": sequence_layout(spec, data.train, data.sequences),
             # a distribution task's bins / quantile levels (what its metric scores) and submission column names
