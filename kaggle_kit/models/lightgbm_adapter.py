@@ -4,9 +4,9 @@ saved as LightGBM text.
 LightGBM trains on the CPU in a CUDA run too. Its pip wheels' GPU path is OpenCL (``device_type="gpu"``), which
 compiles its kernels in every fit and still builds histograms on the CPU threads; measured on an H200 with 16 cores
 (``benchmarks/gpu_check.py --parts lightgbm``, RESULTS.md section 15): 20,000 x 40 rows 5.6 s on the GPU vs 0.6 s on
-16 CPU threads, 1,000,000 rows 33.0 s (GPU, 1 thread) vs 58.8 s (CPU, 1 thread) vs 7.2 s (CPU, 16 threads); five
-folds of the digits demo in parallel on one GPU took 165 s of fit together (3.5 s on a 2-core CPU). The GPU goes to the nets,
-XGBoost and CatBoost.
+16 CPU threads, 1,000,000 rows 33.0 s (GPU, 1 thread) vs 58.8 s (CPU, 1 thread) vs 7.2 s (CPU, 16 threads); the
+five folds of the digits demo in parallel on one GPU took 165 s of fit together (3.5 s on a 2-core CPU). The GPU goes
+to the nets, XGBoost and CatBoost.
 
 Two kinds share it: ``lightgbm`` (the kit's defaults: row and column subsampling) and ``lightgbm_xt`` (extremely
 randomised trees, ``extra_trees=True``, with AutoGluon's GBMXT defaults: its LightGBM baseline, learning rate 0.05 and
