@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from ....errors import ConfigError, did_you_mean
 from ..params import TIMM_PREFIX as PREFIX
 from ..params import timm_missing
+from .heads import Backbone
 
 
 def import_timm(model: str, backbone: str) -> Any:
@@ -34,10 +35,10 @@ def _where(model: str) -> str:
     return f"model {model!r}: " if model else ""
 
 
-class TimmNet(nn.Module):
+class TimmNet(Backbone):
     """``body``: the timm model without its classifier; ``fc``: the task's head."""
 
-    head_prefix = "fc."
+    head_name = "fc"
 
     def __init__(
         self,
@@ -83,17 +84,6 @@ class TimmNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(F.dropout(self.pooled_features(x), self.dropout, self.training))
-
-    def drop_head(self, dropout: float) -> int:
-        self.fc = nn.Dropout(dropout)  # type: ignore[assignment]
-        return self.n_features
-
-    def reset_head(self) -> None:
-        nn.init.zeros_(self.fc.weight)
-        nn.init.zeros_(self.fc.bias)
-
-    def backbone_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        return [(n, p) for n, p in self.named_parameters() if not n.startswith(self.head_prefix)]
 
 
 def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> TimmNet:
