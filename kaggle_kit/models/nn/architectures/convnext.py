@@ -23,6 +23,7 @@ depth (per sample, "row" mode), its rate rising linearly from 0 at the first blo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -152,6 +153,18 @@ class ConvNeXt(Backbone):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier[2](F.dropout(self.pooled_features(x), self.dropout, self.training))
+
+
+def widest_activation(params: dict[str, Any], shape: Sequence[int]) -> int:
+    """Elements per image of the widest activation a forward pass makes: a block's inverted bottleneck (its first
+    Linear, 4 x the stage's channels) in the widest stage, which is the first one: the stem's output is
+    ``H/4 x W/4`` (4x4 patches at stride 4) or ``H x W`` (``small_input``), and each 2x2 stride-2 downsampling
+    halves both sides while the channels at most double."""
+    dims = LAYOUTS[params["backbone"]][1]
+    h, w = shape[0], shape[1]
+    if not resolve_small_input(params["small_input"], shape):
+        h, w = h // 4, w // 4
+    return max(4 * dim * (h >> s) * (w >> s) for s, dim in enumerate(dims))
 
 
 def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> ConvNeXt:

@@ -12,6 +12,7 @@ loads). ``fc`` is always the task's head (``n_outputs`` wide); the checkpoint's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -131,6 +132,26 @@ class ResNet(Backbone):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(F.dropout(self.features(x), self.dropout, self.training))
+
+
+def _halve(side: int) -> int:
+    """A side after the stem's 7x7 stride-2 convolution (padding 3) or its 3x3 stride-2 max-pool (padding 1)."""
+    return (side + 1) // 2
+
+
+def widest_activation(params: dict[str, Any], shape: Sequence[int]) -> int:
+    """Elements per image of the widest activation a forward pass makes: the larger of the stem's output (64
+    channels, at stride 2 unless ``small_input``) and the first stage's (64 x the block's expansion, after the
+    max-pool). Later stages halve both sides and at most double the channels, so they are narrower (a Bottleneck's
+    first 1x1 in ``layer2`` is half the width of ``layer1``'s output)."""
+    h, w = shape[0], shape[1]
+    small = resolve_small_input(params["small_input"], shape)
+    if not small:
+        h, w = _halve(h), _halve(w)
+    stem = WIDTHS[0] * h * w
+    if not small:
+        h, w = _halve(h), _halve(w)
+    return max(stem, WIDTHS[0] * EXPANSION[LAYOUTS[params["backbone"]][0]] * h * w)
 
 
 def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> ResNet:
