@@ -122,21 +122,31 @@ class Family:
         return aug if aug.active else None
 
     def eval_batch_size(self, params: Mapping[str, Any]) -> int:
-        """``params['eval_batch_size']``, for images capped so that a batch's widest full-size activation (float32;
-        the first stage's width, 64 for a standard backbone) stays under glibc's largest mmap threshold (32 MB).
-        Larger blocks are mapped and faulted in afresh on every batch: the kit's CNN [32, 64] on 28 x 28 images
-        took 224,000-228,000 minor page faults per training batch (the whole fit's faults / its batches) with
-        1,024-row validation batches, 22,000 with them capped (benchmarks/cnn_recipe.py --part faults). Predictions
-        do not depend on it (eval mode)."""
+        """``params['eval_batch_size']``, for images capped so that a batch's widest full-size activation (float32)
+        stays under glibc's largest mmap threshold (32 MB). The kit's CNN's is its stem's output (``channels[0]`` x
+        H x W); a standard backbone's is read from its definition (its module's ``widest_activation``: a ResNet's
+        stem or first stage, a ConvNeXt's first-stage inverted bottleneck, a timm model's measured from one image on
+        the meta device or the CPU). Larger blocks are mapped and faulted in afresh on every batch: the kit's CNN
+        [32, 64] on 28 x 28 images took 224,000-228,000 minor page faults per training batch (the whole fit's faults
+        / its batches) with 1,024-row validation batches, 22,000 with them capped (benchmarks/cnn_recipe.py --part
+        faults). Predictions depend on it only through float rounding (eval mode; a ConvNeXt's Linear layers round
+        differently at another batch size: 1.8e-7 at most seen on convnext_atto, 16 x 16, 204 against 512 rows;
+        ResNets gave the same bytes)."""
         rows = int(params["eval_batch_size"])
         if not self.has_images:
             return rows
         from .heap import MMAP_THRESHOLD
 
-        h, w, _ = params["image_shape"]
-        pre = self.backbone_prefix
-        width = 64 if params.get(f"{pre}backbone", "none") != "none" else params[f"{pre}channels"][0]
-        return max(1, min(rows, MMAP_THRESHOLD // (width * h * w * 4)))
+        shape = params["image_shape"]
+        backbone = self.backbone(params)
+        if backbone is None:
+            elements = params[f"{self.backbone_prefix}channels"][0] * shape[0] * shape[1]
+        else:
+            module = importlib.import_module(
+                f"{__package__}.architectures.{backbone_architecture(backbone['backbone'])}"
+            )
+            elements = module.widest_activation(backbone, shape)
+        return max(1, min(rows, MMAP_THRESHOLD // (elements * 4)))
 
     def callbacks(self, params: Mapping[str, Any]) -> list[Any]:
         """Training callbacks the params ask for (RealMLP's dropout schedule, a backbone's frozen epochs)."""

@@ -23,6 +23,7 @@ depth (per sample, "row" mode), its rate rising linearly from 0 at the first blo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -30,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..params import resolve_small_input
+from .heads import Backbone
 
 #: backbone -> (blocks per stage, channels per stage): torchvision's table, and timm's for atto..nano
 LAYOUTS: dict[str, tuple[tuple[int, int, int, int], tuple[int, int, int, int]]] = {
@@ -102,11 +104,12 @@ class CNBlock(nn.Module):
         return x + drop_path(self.layer_scale * self.block(x), self.drop_path, self.training)
 
 
-class ConvNeXt(nn.Module):
-    """``forward(x)``: ``(N, C, H, W)`` standardised images -> ``(N, n_outputs)``. ``head_prefix`` names the task's
-    head (what ``backbone_lr_mult`` and ``freeze_epochs`` spare, and what a checkpoint never fills)."""
+class ConvNeXt(Backbone):
+    """``forward(x)``: ``(N, C, H, W)`` standardised images -> ``(N, n_outputs)``. The head is ``classifier.2``
+    (what ``backbone_lr_mult`` and ``freeze_epochs`` spare, and what a checkpoint never fills; ``classifier.0``, the
+    final norm, is the backbone's)."""
 
-    head_prefix = "classifier.2."
+    head_name = "classifier.2"
     first_conv = "features.0.0.weight"
 
     def __init__(
@@ -151,18 +154,17 @@ class ConvNeXt(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier[2](F.dropout(self.pooled_features(x), self.dropout, self.training))
 
-    def drop_head(self, dropout: float) -> int:
-        """Replace the head by ``Dropout(dropout)`` (a branch of a bigger net); returns the features' width."""
-        self.classifier[2] = nn.Dropout(dropout)
-        return self.n_features
 
-    def reset_head(self) -> None:
-        """Zero the head before fine-tuning (see :meth:`ResNet.reset_head`)."""
-        nn.init.zeros_(self.classifier[2].weight)
-        nn.init.zeros_(self.classifier[2].bias)
-
-    def backbone_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        return [(n, p) for n, p in self.named_parameters() if not n.startswith(self.head_prefix)]
+def widest_activation(params: dict[str, Any], shape: Sequence[int]) -> int:
+    """Elements per image of the widest activation a forward pass makes: a block's inverted bottleneck (its first
+    Linear, 4 x the stage's channels) in the widest stage, which is the first one: the stem's output is
+    ``H/4 x W/4`` (4x4 patches at stride 4) or ``H x W`` (``small_input``), and each 2x2 stride-2 downsampling
+    halves both sides while the channels at most double."""
+    dims = LAYOUTS[params["backbone"]][1]
+    h, w = shape[0], shape[1]
+    if not resolve_small_input(params["small_input"], shape):
+        h, w = h // 4, w // 4
+    return max(4 * dim * (h >> s) * (w >> s) for s, dim in enumerate(dims))
 
 
 def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> ConvNeXt:

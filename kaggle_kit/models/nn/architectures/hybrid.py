@@ -18,13 +18,16 @@ from torch import nn
 
 from ..params import branch_params, build_backbone
 from . import cnn, mlp
+from .heads import TaskHead
 
 
-class HybridNet(nn.Module):
-    """``image`` and ``table`` branches -> concatenated features -> ``head``. ``head_prefix`` and
-    :meth:`backbone_parameters` are what a pretrained backbone's learning-rate factor and frozen epochs act on."""
+class HybridNet(TaskHead):
+    """``image`` and ``table`` branches -> concatenated features -> ``head``. The backbone is the image branch
+    (``image.*``: what ``image_backbone_lr_mult`` and the frozen epochs act on); ``reset_head`` zeroes the head's last
+    layer; ``head_prefix`` covers the whole head."""
 
-    head_prefix = "head."
+    head_prefix = "head."  # type: ignore[assignment]  # the whole head, not only its last layer (head_name)
+    backbone_prefix = "image."
 
     def __init__(
         self, image: nn.Module, image_width: int, table: nn.Module, table_width: int, n_outputs: int, **head: Any
@@ -40,19 +43,11 @@ class HybridNet(nn.Module):
                 layers.append(nn.Dropout(head["dropout"]))
             width = size
         self.head = nn.Sequential(*layers, nn.Linear(width, n_outputs))
+        self.head_name = f"head.{len(self.head) - 1}"
 
     def forward(self, images: torch.Tensor, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         features = torch.cat([torch.flatten(self.image(images), 1), self.table(x_num, x_cat)], dim=1)
         return self.head(features)
-
-    def reset_head(self) -> None:
-        """Zero the head's last layer before fine-tuning a pretrained image branch (see :meth:`ResNet.reset_head`)."""
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
-
-    def backbone_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        """The image branch's parameters (a standard backbone's: what ``image_backbone_lr_mult`` scales)."""
-        return [(f"image.{n}", p) for n, p in self.image.named_parameters()]
 
 
 def image_branch(params: dict[str, Any], shape: list[int], *, model: str = "") -> tuple[nn.Module, int]:

@@ -12,6 +12,7 @@ loads). ``fc`` is always the task's head (``n_outputs`` wide); the checkpoint's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -19,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..params import resolve_small_input
+from .heads import Backbone
 
 #: backbone -> (block, blocks per stage), torchvision's table
 LAYOUTS: dict[str, tuple[str, tuple[int, int, int, int]]] = {
@@ -84,11 +86,11 @@ class Bottleneck(nn.Module):
         return self.relu(self.bn3(self.conv3(out)) + identity)
 
 
-class ResNet(nn.Module):
-    """``forward(x)``: ``(N, C, H, W)`` standardised images -> ``(N, n_outputs)``. ``head_prefix`` names the
-    parameters that are the task's head (not the backbone): what ``backbone_lr_mult`` and ``freeze_epochs`` spare."""
+class ResNet(Backbone):
+    """``forward(x)``: ``(N, C, H, W)`` standardised images -> ``(N, n_outputs)``. The head is ``fc`` (its
+    parameters, ``fc.*``, are what ``backbone_lr_mult`` and ``freeze_epochs`` spare)."""
 
-    head_prefix = "fc."
+    head_name = "fc"
     first_conv = "conv1.weight"
 
     def __init__(
@@ -131,21 +133,25 @@ class ResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(F.dropout(self.features(x), self.dropout, self.training))
 
-    def drop_head(self, dropout: float) -> int:
-        """Replace ``fc`` by ``Dropout(dropout)`` (a branch of a bigger net: no ``fc.*`` keys, so a checkpoint's head
-        never fits); returns the features' width."""
-        self.fc = nn.Dropout(dropout)  # type: ignore[assignment]
-        return self.n_features
 
-    def reset_head(self) -> None:
-        """Zero the head before fine-tuning: the first logits are all 0 (the loss starts at log(classes)) instead of
-        random projections of large pretrained features (a loss of 5-7 seen on digits), whose gradients would shake
-        the pretrained weights in the first steps."""
-        nn.init.zeros_(self.fc.weight)
-        nn.init.zeros_(self.fc.bias)
+def _halve(side: int) -> int:
+    """A side after the stem's 7x7 stride-2 convolution (padding 3) or its 3x3 stride-2 max-pool (padding 1)."""
+    return (side + 1) // 2
 
-    def backbone_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        return [(n, p) for n, p in self.named_parameters() if not n.startswith(self.head_prefix)]
+
+def widest_activation(params: dict[str, Any], shape: Sequence[int]) -> int:
+    """Elements per image of the widest activation a forward pass makes: the larger of the stem's output (64
+    channels, at stride 2 unless ``small_input``) and the first stage's (64 x the block's expansion, after the
+    max-pool). Later stages halve both sides and at most double the channels, so they are narrower (a Bottleneck's
+    first 1x1 in ``layer2`` is half the width of ``layer1``'s output)."""
+    h, w = shape[0], shape[1]
+    small = resolve_small_input(params["small_input"], shape)
+    if not small:
+        h, w = _halve(h), _halve(w)
+    stem = WIDTHS[0] * h * w
+    if not small:
+        h, w = _halve(h), _halve(w)
+    return max(stem, WIDTHS[0] * EXPANSION[LAYOUTS[params["backbone"]][0]] * h * w)
 
 
 def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> ResNet:

@@ -10,7 +10,9 @@ functional ``dropout``. timm is optional: without it the spec check says so and 
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -20,6 +22,7 @@ from torch.nn import functional as F
 from ....errors import ConfigError, did_you_mean
 from ..params import TIMM_PREFIX as PREFIX
 from ..params import timm_missing
+from .heads import Backbone
 
 
 def import_timm(model: str, backbone: str) -> Any:
@@ -34,10 +37,10 @@ def _where(model: str) -> str:
     return f"model {model!r}: " if model else ""
 
 
-class TimmNet(nn.Module):
+class TimmNet(Backbone):
     """``body``: the timm model without its classifier; ``fc``: the task's head."""
 
-    head_prefix = "fc."
+    head_name = "fc"
 
     def __init__(
         self,
@@ -84,16 +87,46 @@ class TimmNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(F.dropout(self.pooled_features(x), self.dropout, self.training))
 
-    def drop_head(self, dropout: float) -> int:
-        self.fc = nn.Dropout(dropout)  # type: ignore[assignment]
-        return self.n_features
 
-    def reset_head(self) -> None:
-        nn.init.zeros_(self.fc.weight)
-        nn.init.zeros_(self.fc.bias)
+#: the channels at full resolution assumed when a timm model's activations cannot be measured (a stem at stride 2,
+#: as ImageNet models have, would need a 256-wide first stage to exceed it)
+FALLBACK_CHANNELS = 64
 
-    def backbone_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        return [(n, p) for n, p in self.named_parameters() if not n.startswith(self.head_prefix)]
+
+def widest_activation(params: dict[str, Any], shape: Sequence[int]) -> int:
+    """Elements per image of the widest activation a forward pass makes, measured once per process and size: timm's
+    model runs one image with every module's output seen by a hook, built on the meta device (no memory, no
+    computation), or on the CPU where that fails (timm's constructors often read a tensor's value, e.g. the
+    stochastic-depth rates, which a meta tensor has none of); the CPU's random state is left as it was. A model
+    that runs on neither counts as ``FALLBACK_CHANNELS`` x H x W."""
+    h, w, c = (int(v) for v in shape)
+    return _measured(params["backbone"][len(PREFIX) :], c, h, w) or FALLBACK_CHANNELS * h * w
+
+
+@functools.lru_cache(maxsize=16)
+def _measured(name: str, in_channels: int, height: int, width: int) -> int:
+    """The widest module output of one image through timm's ``name`` (0 where it cannot run)."""
+    timm = import_timm("", f"{PREFIX}{name}")
+    for device in ("meta", "cpu"):
+        widest = 0
+
+        def see(_module: nn.Module, _args: Any, output: Any) -> None:
+            nonlocal widest
+            for out in output if isinstance(output, (tuple, list)) else (output,):
+                if isinstance(out, torch.Tensor):
+                    widest = max(widest, out.numel())  # one image: all of it is that image's
+
+        try:
+            with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.device(device):
+                body = timm.create_model(name, pretrained=False, num_classes=0, in_chans=in_channels).eval()
+                for m in body.modules():
+                    m.register_forward_hook(see)
+                with torch.no_grad():
+                    body(torch.zeros(1, in_channels, height, width))
+            return widest
+        except Exception:  # an op without a meta kernel, a value read from a meta tensor: try the next device
+            continue
+    return 0
 
 
 def build(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> TimmNet:
