@@ -255,3 +255,16 @@ def test_init_distribution_needs_the_grid_when_the_sample_does_not_name_it(
     assert main(["init", "g", "--train", str(train), "--out", str(out), *flags]) == 0
     spec = load_spec(out / "g.toml")
     assert spec.metric == "crps" and list(spec.grid or ()) == [20.0, 50.0, 80.0]
+
+
+def test_init_distribution_of_a_whole_number_target_has_a_bin_per_value(tmp_path: Path) -> None:
+    """Yards gained (whole numbers over a short range, as the NFL's): one bin per value from the least to the most."""
+    rng = np.random.default_rng(8)
+    frame, x = _features(rng)
+    yards = np.clip(np.round(4 + 6 * x[:, 0] + 3 * rng.normal(size=len(x))), -12, 40).astype(int)
+    train = _write(tmp_path / "data", frame, {"yards": yards}, None)
+    out = tmp_path / "cfg"
+    assert main(["init", "nfl", "--train", str(train), "--out", str(out), "--task", "distribution"]) == 0
+    spec = load_spec(out / "nfl.toml")
+    seen = yards[:N_TRAIN]
+    assert list(spec.grid or ()) == list(range(seen.min(), seen.max() + 1))
