@@ -263,6 +263,11 @@ def _distribution(
             f"distribution: {key} = {grid[0]:g} .. {grid[-1]:g} ({len(grid)} values, {source}); metric = {metric!r}"
         )
         return {key: _as_range(grid) if key == "bins" else grid}, metric
+    if len(preds) == 1:
+        why.append(
+            f"distribution: the sample submission has one prediction column ({preds[0]!r}), and a distribution "
+            "submission has one per bin / level: `submit` will refuse it; check the competition's format"
+        )
     if metric == "pinball":
         why.append(
             f"distribution: quantiles = {_QUANTILES} (a default: no sample submission names the levels; edit "

@@ -12,6 +12,7 @@ import pytest
 
 from kaggle_kit.cli import build_parser, main
 from kaggle_kit.config import Task, load_spec
+from kaggle_kit.init_config import infer_spec
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runtime.store import RunStore
 
@@ -268,3 +269,10 @@ def test_init_distribution_of_a_whole_number_target_has_a_bin_per_value(tmp_path
     spec = load_spec(out / "nfl.toml")
     seen = yards[:N_TRAIN]
     assert list(spec.grid or ()) == list(range(seen.min(), seen.max() + 1))
+
+
+def test_init_distribution_says_a_one_column_sample_does_not_fit(tmp_path: Path) -> None:
+    train = _regression_table(tmp_path / "data", {"y": 0.0})
+    spec, why = infer_spec("one", train, task="distribution", preset="fast")
+    assert spec["distribution"]["bins"]["step"] == 2.5  # the range's bins, as with no sample
+    assert any("one prediction column ('y')" in line and "`submit` will refuse it" in line for line in why)
