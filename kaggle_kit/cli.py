@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from .errors import DataWarning, KitError
 
@@ -205,18 +205,20 @@ def _cmd_lb_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from .init_config import write_config
+    from .init_config import parse_grid, write_config
 
+    targets = [t.strip() for t in args.target.split(",") if t.strip()] if args.target else None
     path, why = write_config(
         args.slug,
         Path(args.train),
         Path(args.out),
         overwrite=args.force,
         task=args.task,
-        target=args.target,
+        target=targets,
         id_column=args.id,
         metric=args.metric,
         preset=args.preset,
+        grid=parse_grid(args.grid) if args.grid else None,
     )
     print("\n".join(f"  {line}" for line in why))
     print(f"wrote {path}: check the roles above, then `kaggle-kit run {path}`")
@@ -472,13 +474,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--runs-root", default="runs")
     q.set_defaults(func=_cmd_lb_add)
 
+    from .config import Task  # the tasks `init` offers are the kit's, not a copy of them
+
     p = sub.add_parser("init", help="write a new competition config from a data file (roles inferred and shown)")
     p.add_argument("slug", help="the competition's name (names the config and the run folder)")
     p.add_argument(
         "--train", required=True, help="the training file; test.* and sample_submission.* beside it are found"
     )
-    p.add_argument("--task", choices=["binary", "multiclass", "regression"], default=None)
-    p.add_argument("--target", default=None)
+    p.add_argument("--task", choices=get_args(Task), default=None, help="default: inferred from the target(s)")
+    p.add_argument("--target", default=None, help="the target column; several (multilabel / multiregression): a,b,c")
+    p.add_argument(
+        "--grid",
+        default=None,
+        help="task distribution: the bins (crps) or quantile levels (pinball), v1,v2,... or first:last:step; "
+        "default: from the sample submission's column names, else spanning the target's range",
+    )
     p.add_argument("--id", default=None)
     p.add_argument("--metric", default=None)
     p.add_argument(

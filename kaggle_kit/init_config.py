@@ -8,10 +8,16 @@ What it infers, each overridable and each shown to the user as one line:
 * the target: the one train (or labels) column missing from test, else the sample submission's prediction column,
   else a column named target / label / y / class;
 * the id: the sample submission's first column, else a unique column named id / *Id / *_id;
+* several targets: a sample submission whose 2+ prediction columns are all train columns (not the id, not test
+  columns, not the levels of one train column, which would be one target's class probabilities) names them; all
+  0/1 (ignoring missing) -> ``multilabel``, else ``multiregression``; ``--target a,b,c`` names them explicitly;
 * the task from the target (2 values: binary; up to 50 whole-number or text values: multiclass; else regression);
+  ``distribution`` only when asked (``--task distribution``), its ``[distribution]`` grid from the sample's column
+  names (``Yards-99`` .. ``Yards99``), else bins spanning the target's observed range (quantile levels for pinball);
 * the metric from the sample submission's values: labels (values of the target) mean the competition scores labels
   (accuracy), one probability column per class means log loss, probabilities of a binary target ROC AUC; when the
-  sample cannot tell, the task's usual metric, said as a guess;
+  sample cannot tell, the task's usual metric, said as a guess (several 0/1 labels: ``mean_log_loss``, as MoA; the
+  sample cannot tell it from ``mean_roc_auc``, as the toxic comments competition; values: ``mean_rmse``);
 * free-text columns (``text = [...]``): text values of 5+ words and 30+ characters on average, mostly distinct;
 * the models: a preset (:mod:`kaggle_kit.presets`, ``good`` by default) resolved for this data, written out as
   ``[[models]]`` tables with one comment line each saying why the model is there.
@@ -22,21 +28,29 @@ folder holding it and the data is moved.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from .config import SAFE_NAME, build_spec
-from .errors import ConfigError, DataError
+from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, build_spec
+from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
 from .readers.competition import load_competition
 from .readers.tables import ReadOptions, read_table
 
-DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+DEFAULT_METRIC = {
+    "binary": "roc_auc",
+    "multiclass": "log_loss",
+    "regression": "rmse",
+    "multilabel": "mean_log_loss",
+    "multiregression": "mean_rmse",
+}
 _TARGET_NAMES = ("target", "label", "labels", "y", "class")
 _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|frame|measurement_number|.*_step|.*_idx)")
 _SUFFIXES = (".csv", ".parquet", ".csv.gz")
@@ -125,6 +139,176 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
     return None
 
 
+def _sample_targets(
+    sample: pl.DataFrame | None, frame: pl.DataFrame, test: pl.DataFrame | None, id_column: str | None
+) -> list[str] | None:
+    """The targets of a multi-target competition: the sample submission's 2+ prediction columns when each is a column
+    of the training (or labels) table and none is the id or a test column; None otherwise. Columns that are together
+    the levels of one train column are that column's class probabilities (a multiclass submission), not targets."""
+    if sample is None:
+        return None
+    preds = [c for c in sample.columns[1:] if c != id_column]
+    if len(preds) < 2 or any(c not in frame.columns for c in preds):
+        return None
+    if test is not None and any(c in test.columns for c in preds):
+        return None
+    names = set(preds)
+    for c in frame.columns:
+        small = c not in names and frame[c].n_unique() <= len(names) + 1  # + 1: a missing value
+        if small and set(frame[c].drop_nulls().cast(pl.String).unique().to_list()) == names:
+            return None
+    return preds
+
+
+def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) -> str:
+    """``multilabel`` when every target column holds only 0/1 (missing cells aside), else ``multiregression``."""
+    not_binary = None
+    for c in targets:
+        column = frame[c]
+        if column.dtype == pl.Boolean:
+            continue
+        if not (column.dtype.is_numeric() or column.dtype == pl.Null):
+            raise DataError(
+                f"target column {c!r} (one of {targets}) holds {column.dtype} values; several targets are 0/1 labels "
+                "(task multilabel) or numbers (multiregression): encode it, or pass --target with one column"
+            )
+        values = column.drop_nulls()
+        if not_binary is None and not ((values == 0) | (values == 1)).all():
+            not_binary = c
+    if not_binary is None:
+        why.append(f"task = 'multilabel' ({len(targets)} target columns, each holding only 0/1)")
+        return "multilabel"
+    why.append(f"task = 'multiregression' ({len(targets)} target columns; {not_binary!r} holds values besides 0/1)")
+    return "multiregression"
+
+
+#: ``--task distribution``: a sample column naming its bin / level (``Yards-99``, ``Progression40``, ``q_0.5``)
+_GRID_NAME = re.compile(r"(.*?)(-?\d+(?:\.\d+)?)")
+#: without a sample submission: about this many bins over the target's observed range (an integer target spanning
+#: at most ``_UNIT_BINS`` values gets a bin per value, as the NFL's yards), or these quantile levels for pinball
+_RANGE_BINS, _UNIT_BINS = 50, 200
+_QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
+
+
+def _as_range(grid: list[float]) -> dict[str, float] | list[float]:
+    """Evenly spaced values as ``{ first, last, step }`` (how a config spells Yards-99 .. Yards99), else the list."""
+    if len(grid) > 2:
+        step = grid[1] - grid[0]
+        if all(math.isclose(b - a, step, rel_tol=1e-9, abs_tol=1e-12) for a, b in itertools.pairwise(grid)):
+            return {"first": grid[0], "last": grid[-1], "step": step}
+    return grid
+
+
+def _nice_step(span: float, n: int) -> float:
+    """The smallest 1, 2, 2.5 or 5 x 10^k at least ``span / n``."""
+    raw = span / n
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-12))
+
+
+def _distribution(
+    y: pl.Series,
+    sample: pl.DataFrame | None,
+    id_column: str | None,
+    metric: str | None,
+    grid: list[float] | None,
+    why: list[str],
+) -> tuple[dict[str, Any], str]:
+    """The ``[distribution]`` table and the metric of ``--task distribution``: the grid from ``--grid``, else from the
+    sample submission's column names, else bins spanning the training target's observed range (quantile levels for
+    pinball). A sample whose columns do not name their bins needs ``--grid``: its columns are the bins, in order."""
+    if not y.dtype.is_numeric():
+        raise DataError(
+            f"--task distribution predicts the distribution of a number; the target {y.name!r} holds {y.dtype} "
+            "values: pass a numeric --target"
+        )
+    if metric not in (None, "crps", "pinball"):
+        raise ConfigError(
+            f"--metric {metric!r} does not score a distribution; use 'crps' (a CDF at bins) or 'pinball' (values at "
+            "quantile levels)"
+        )
+    values = y.drop_nulls().cast(pl.Float64)
+    lo, hi = float(values.min()), float(values.max())  # type: ignore[arg-type]
+    preds = [c for c in sample.columns[1:] if c != id_column] if sample is not None else []
+    named = [_GRID_NAME.fullmatch(c) for c in preds]
+    source = ""
+    if grid is not None:
+        source = "given by --grid"
+    elif len(preds) >= 2 and all(named) and len({m.group(1) for m in named if m}) == 1:
+        parsed = [float(m.group(2)) for m in named if m]
+        if all(b > a for a, b in itertools.pairwise(parsed)):
+            grid, source = parsed, f"the sample submission's columns {preds[0]!r} .. {preds[-1]!r}"
+    if grid is None and len(preds) >= 2:
+        raise ConfigError(
+            f"--task distribution: the sample submission's {len(preds)} prediction columns ({preds[0]!r} .. "
+            f"{preds[-1]!r}) do not name their bins or quantile levels as <name><number> (Yards-99 .. Yards99); "
+            f"pass them, in the sample's order: --grid v1,v2,... ({len(preds)} values) or --grid first:last:step"
+        )
+    if grid is not None and len(preds) >= 2 and len(grid) != len(preds):
+        raise ConfigError(
+            f"--grid gives {len(grid)} values but the sample submission has {len(preds)} prediction columns, one per "
+            "bin / quantile level: give one value per column"
+        )
+    if grid is not None:
+        levels = all(0 < v < 1 for v in grid)
+        if metric is None:
+            metric = "pinball" if levels and not (lo >= 0 and hi <= 1) else "crps"
+        if metric == "pinball" and not levels:
+            raise ConfigError(
+                f"metric 'pinball' scores values at quantile levels in (0, 1), but the grid ({source}) is "
+                f"{grid[0]:g} .. {grid[-1]:g}: those are bins of a CDF, use --metric crps"
+            )
+        key = "quantiles" if metric == "pinball" else "bins"
+        why.append(
+            f"distribution: {key} = {grid[0]:g} .. {grid[-1]:g} ({len(grid)} values, {source}); metric = {metric!r}"
+        )
+        return {key: _as_range(grid) if key == "bins" else grid}, metric
+    if len(preds) == 1:
+        why.append(
+            f"distribution: the sample submission has one prediction column ({preds[0]!r}), and a distribution "
+            "submission has one per bin / level: `submit` will refuse it; check the competition's format"
+        )
+    if metric == "pinball":
+        why.append(
+            f"distribution: quantiles = {_QUANTILES} (a default: no sample submission names the levels; edit "
+            "[distribution] quantiles, or pass --grid, to the competition's); metric = 'pinball'"
+        )
+        return {"quantiles": list(_QUANTILES)}, "pinball"
+    whole = bool((values % 1 == 0).all())
+    if whole and hi - lo <= _UNIT_BINS:
+        step, first, last = 1.0, lo, hi
+    else:
+        step = _nice_step(hi - lo, _RANGE_BINS) if hi > lo else 1.0
+        first, last = math.floor(lo / step) * step, math.ceil(hi / step) * step
+        if last <= first:
+            last = first + step
+    bins = {"first": float(f"{first:.12g}"), "last": float(f"{last:.12g}"), "step": float(f"{step:.12g}")}
+    why.append(
+        f"distribution: bins = {bins['first']:g} .. {bins['last']:g} step {bins['step']:g} (spanning the target's "
+        f"observed range {lo:g} .. {hi:g}: no sample submission names the bins; check the competition's, or pass "
+        "--grid); metric = 'crps' (pinball: pass --metric pinball)"
+    )
+    return {"bins": bins}, metric or "crps"
+
+
+def parse_grid(text: str) -> list[float]:
+    """``--grid``: ``v1,v2,...`` or ``first:last:step``."""
+    try:
+        if ":" in text:
+            first, last, step = (float(v) for v in text.split(":"))
+            if step <= 0 or last <= first:
+                raise ValueError
+            n = round((last - first) / step)
+            if n + 1 > MAX_DISTRIBUTION_GRID:
+                raise ConfigError(f"--grid {text!r} makes {n + 1} values; at most {MAX_DISTRIBUTION_GRID} are allowed")
+            return [float(f"{first + i * step:.12g}") for i in range(n)] + [last]
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--grid {text!r}: give increasing numbers as v1,v2,... or first:last:step (e.g. -99:99:1)"
+        ) from None
+
+
 def free_text_columns(frame: pl.DataFrame, exclude: Collection[str | None] = ()) -> list[str]:
     """Text columns that read as free text rather than categories: on average at least ``_TEXT_WORDS`` words and
     ``_TEXT_CHARS`` characters per value, and mostly distinct values (a category repeats its few levels)."""
@@ -147,12 +331,16 @@ def infer_spec(
     train_path: Path,
     *,
     task: str | None = None,
-    target: str | None = None,
+    target: str | Sequence[str] | None = None,
     id_column: str | None = None,
     metric: str | None = None,
     preset: str = "good",
+    grid: list[float] | None = None,
 ) -> tuple[dict, list[str]]:
-    """The spec (as a TOML-able dict, absolute paths) and one line per inference, for the user to confirm."""
+    """The spec (as a TOML-able dict, absolute paths) and one line per inference, for the user to confirm.
+
+    ``target``: one column, or several (a multilabel / multiregression task); ``grid``: a distribution task's bins
+    or quantile levels (``--grid``), else read from the sample submission or the target's range."""
     if not SAFE_NAME.match(slug):
         raise ConfigError(f"the competition slug must be letters, digits, '_', '-' or '.'; got {slug!r}")
     # leniently: a column of numbers written as text is a question for `kaggle-kit run` (its error names the
@@ -201,7 +389,12 @@ def infer_spec(
         if test_path:
             data["test"] = str(test_path.resolve())
 
-    if target is None:
+    targets = [target] if isinstance(target, str) else list(target) if target is not None else None
+    if targets is None:
+        targets = _sample_targets(sample, labels_frame, test, id_column or id_hint)
+        if targets is not None:
+            why.append(f"targets = {targets} (the sample submission's prediction columns, each a train column)")
+    if targets is None:
         missing = [c for c in labels_frame.columns if test is not None and c not in test.columns]
         by_name = [c for c in labels_frame.columns if c.lower() in _TARGET_NAMES]
         from_sample = [c for c in (sample.columns[1:] if sample is not None else []) if c in labels_frame.columns]
@@ -213,16 +406,33 @@ def infer_spec(
             (not_id if labels_frame is not train else [], "the labels file's only other column"),
         ):
             if len(found) == 1:
-                target = found[0]
-                why.append(f"target = {target!r} ({reason})")
+                targets = [found[0]]
+                why.append(f"target = {found[0]!r} ({reason})")
                 break
-        if target is None:
+        if targets is None:
             raise DataError(
-                f"cannot tell the target column of {train_path}; pass --target (columns: {labels_frame.columns})"
+                f"cannot tell the target column of {train_path}; pass --target (several: --target a,b,c; columns: "
+                f"{labels_frame.columns})"
             )
-    elif target not in labels_frame.columns:
-        raise DataError(f"--target {target!r} is not a column of {train_path}: {labels_frame.columns}")
-    data["target"] = target
+    else:
+        for name in targets:
+            if name not in labels_frame.columns:
+                raise DataError(
+                    f"--target {name!r} is not a column of {train_path}.{did_you_mean(name, labels_frame.columns)} "
+                    f"(columns: {labels_frame.columns})"
+                )
+    if task in MULTI_TARGET_TASKS and len(targets) < 2:
+        raise ConfigError(
+            f"--task {task} predicts several target columns, but the target is one column ({targets[0]!r}): name "
+            "them all with --target a,b,c, or pick a single-target --task"
+        )
+    if task is not None and task not in MULTI_TARGET_TASKS and len(targets) > 1:
+        raise ConfigError(
+            f"--task {task} predicts one target column, but the targets are {len(targets)} ({', '.join(targets)}): "
+            "pass one with --target, or --task multilabel (0/1 labels) / multiregression (values)"
+        )
+    target = targets[0]
+    data["target"] = targets if len(targets) > 1 else target
 
     if id_column is None:
         candidates = [sample.columns[0]] if sample is not None else []
@@ -235,14 +445,30 @@ def infer_spec(
         data["sample_submission"] = str(sample_path.resolve())
 
     y = labels_frame[target]
-    if task is None:
+    distribution: dict[str, Any] | None = None
+    if task is None and len(targets) > 1:
+        task = _multi_target_task(labels_frame, targets, why)
+    elif task is None:
         n = y.n_unique()
         whole = y.dtype in (pl.String, pl.Boolean, pl.Categorical) or (
             y.dtype.is_numeric() and (y.drop_nulls() % 1 == 0).all()
         )
         task = "binary" if n == 2 else "multiclass" if whole and n <= 50 else "regression"
         why.append(f"task = {task!r} ({n} distinct target values)")
-    if metric is None:
+    if task == "distribution":
+        distribution, metric = _distribution(y, sample, id_column, metric, grid, why)
+    elif grid is not None:
+        raise ConfigError(f"--grid gives a distribution task's bins or quantile levels; this task is {task!r}")
+    elif metric is None and task in MULTI_TARGET_TASKS:
+        metric = DEFAULT_METRIC[task]
+        why.append(
+            "metric = 'mean_log_loss' (a guess: the sample submission cannot tell it from mean_roc_auc; MoA scored "
+            "log loss, the toxic comments competition AUC: check the evaluation page and pass --metric)"
+            if task == "multilabel"
+            else "metric = 'mean_rmse' (the usual metric of several value targets, a guess: the sample submission "
+            "does not tell; check the competition's evaluation page and pass --metric, e.g. mean_mae)"
+        )
+    elif metric is None:
         metric = _sample_metric(sample, y, task, why)
         if metric is None:
             metric = DEFAULT_METRIC[task]
@@ -253,7 +479,7 @@ def infer_spec(
     else:
         why.append(f"metric = {metric!r} (given)")
 
-    text = free_text_columns(labels_frame, exclude={target, id_column, seq_id})
+    text = free_text_columns(labels_frame, exclude={*targets, id_column, seq_id})
     if text:
         data["text"] = text
         for c in text:
@@ -264,6 +490,8 @@ def infer_spec(
             )
 
     spec: dict[str, Any] = {"name": slug, "task": task, "metric": metric, "seed": 42, "data": data, "preset": preset}
+    if distribution is not None:
+        spec["distribution"] = distribution
     checked = build_spec(spec, source=f"the inferred config for {slug!r}")
     try:  # the same reading and checks as `run`: a config whose data reads cleanly runs as written
         competition = load_competition(checked)
@@ -272,9 +500,15 @@ def infer_spec(
         )
     except DataError as exc:  # e.g. numbers written as text: `run` names the [data] key to add; the models still fit
         why.append(f"the data does not read cleanly yet ({exc}); the models are chosen from the columns as read")
-        features = [c for c in train.columns if c not in (target, id_column)]
+        features = [c for c in train.columns if c not in (*targets, id_column)]
         categorical = [c for c in features if train[c].dtype in (pl.String, pl.Categorical, pl.Boolean)]
-        n_classes = 1 if task == "regression" else labels_frame[target].n_unique()
+        n_classes = (
+            len(targets)
+            if task in MULTI_TARGET_TASKS
+            else 1
+            if task in ("regression", "distribution")
+            else labels_frame[target].n_unique()
+        )
         profile = DataProfile.of(train, features, categorical, task, n_classes)
     resolved = resolve_preset(preset, profile)
     del spec["preset"]

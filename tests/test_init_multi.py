@@ -1,0 +1,278 @@
+"""``kaggle-kit init`` on multi-target and distribution competitions: what it reads from the sample submission and
+the flags, and that the config it writes runs through the command line, every target predicted out of fold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import get_args
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.cli import build_parser, main
+from kaggle_kit.config import Task, load_spec
+from kaggle_kit.init_config import infer_spec
+from kaggle_kit.leaderboard import leaderboard
+from kaggle_kit.runtime.store import RunStore
+
+N_TRAIN, N_TEST = 160, 40
+
+
+def _features(rng: np.random.Generator) -> tuple[pl.DataFrame, np.ndarray]:
+    x = rng.normal(size=(N_TRAIN + N_TEST, 3))
+    frame = pl.DataFrame({"id": np.arange(N_TRAIN + N_TEST), "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
+    return frame, x
+
+
+def _write(folder: Path, frame: pl.DataFrame, targets: dict[str, np.ndarray], sample: dict | None) -> Path:
+    """train (features + targets), test (features) and a sample submission (id + ``sample``'s columns)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.head(N_TRAIN).with_columns(**{k: pl.Series(v[:N_TRAIN]) for k, v in targets.items()}).write_csv(
+        folder / "train.csv"
+    )
+    frame.tail(N_TEST).write_csv(folder / "test.csv")
+    if sample is not None:
+        pl.DataFrame({"id": np.arange(N_TRAIN, N_TRAIN + N_TEST), **sample}).write_csv(folder / "sample_submission.csv")
+    return folder / "train.csv"
+
+
+def _init_and_run(tmp_path: Path, slug: str, train: Path, *flags: str) -> tuple[object, RunStore, str]:
+    """``init`` (preset fast) then ``run`` through the CLI: the spec as written, the run's store, what init printed."""
+    import contextlib
+    import io
+
+    out = tmp_path / "competitions"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["init", slug, "--train", str(train), "--out", str(out), "--preset", "fast", *flags]) == 0
+    said = printed.getvalue()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["run", str(out / f"{slug}.toml"), "--runs-root", str(tmp_path / "runs")]) == 0
+    return load_spec(out / f"{slug}.toml"), RunStore(tmp_path / "runs" / slug), said
+
+
+def _cv(run_dir: Path) -> dict[str, float]:
+    return {m.name: m.cv for m in leaderboard(run_dir)}
+
+
+# ----------------------------------------------------------------------------------------------- several targets
+def test_init_reads_a_multilabel_competition_from_its_sample_and_the_config_runs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame, x = _features(rng)
+    labels = {
+        "toxic": (x[:, 0] > 0).astype(float),
+        "obscene": (x[:, 1] > 0.3).astype(float),
+        "insult": (x[:, 0] + x[:, 2] > 0).astype(float),
+    }
+    labels["obscene"][[3, 17]] = np.nan  # missing labels: still 0/1 "ignoring missing"
+    train = _write(tmp_path / "data", frame, labels, {k: 0.5 for k in labels})
+    spec, store, said = _init_and_run(tmp_path, "toxic", train)
+    assert (spec.task, spec.data.target, spec.metric) == ("multilabel", list(labels), "mean_log_loss")
+    assert "task = 'multilabel' (3 target columns, each holding only 0/1)" in said
+    assert "metric = 'mean_log_loss' (a guess" in said and "mean_roc_auc" in said  # says which and why
+    for name in ("lgbm", "linear"):
+        oof = store.read_predictions(name, "oof")
+        assert oof.columns == ["id", *[f"p_{t}" for t in labels]]
+        assert oof.height == N_TRAIN and sorted(oof["id"].to_list()) == list(range(N_TRAIN))
+        p = oof.drop("id").to_numpy()
+        assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    cv = _cv(store.root)
+    assert cv["lgbm"] < 0.5 * cv["baseline"] and cv["linear"] < 0.5 * cv["baseline"], cv  # the labels are learnt
+
+
+def test_init_reads_a_multiregression_competition_and_the_config_runs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    frame, x = _features(rng)
+    values = {"ch4": 3 * x[:, 0] + 0.1 * rng.normal(size=len(x)), "co2": x[:, 1] - x[:, 2], "n2o": 0.5 * x[:, 2]}
+    values["n2o"][5] = np.nan
+    train = _write(tmp_path / "data", frame, values, {k: 0.0 for k in values})
+    spec, store, said = _init_and_run(tmp_path, "gases", train)
+    assert (spec.task, spec.data.target, spec.metric) == ("multiregression", list(values), "mean_rmse")
+    assert "task = 'multiregression' (3 target columns; 'ch4' holds values besides 0/1)" in said
+    assert spec.fold_strategy == "kfold"  # the default for values, no stratification
+    for name in ("lgbm", "linear"):
+        oof = store.read_predictions(name, "oof")
+        assert oof.columns == ["id", *[f"pred_{t}" for t in values]] and oof.height == N_TRAIN
+        assert np.isfinite(oof.drop("id").to_numpy()).all()
+    cv = _cv(store.root)
+    assert cv["linear"] < 0.2 * cv["baseline"], cv  # linear targets: the linear model nails them
+
+
+def test_init_takes_several_targets_from_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No sample submission: ``--target a,b`` names them, the task is read from their values."""
+    rng = np.random.default_rng(2)
+    frame, x = _features(rng)
+    labels = {"u": (x[:, 0] > 0).astype(int), "v": (x[:, 1] > 0).astype(int)}
+    train = _write(tmp_path / "data", frame, labels, None)
+    out = tmp_path / "cfg"
+    assert main(["init", "uv", "--train", str(train), "--out", str(out), "--preset", "fast", "--target", "u, v"]) == 0
+    spec = load_spec(out / "uv.toml")
+    assert (spec.task, spec.data.target, spec.metric) == ("multilabel", ["u", "v"], "mean_log_loss")
+    flags = ["--task", "multiregression", "--target", "u,v", "--metric", "mean_mae", "--force"]
+    assert main(["init", "uv", "--train", str(train), "--out", str(out), "--preset", "fast", *flags]) == 0
+    spec = load_spec(out / "uv.toml")
+    assert (spec.task, spec.data.target, spec.metric) == ("multiregression", ["u", "v"], "mean_mae")
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--task", "multilabel", "--target", "u"], "--task multilabel predicts several target columns"),
+        (["--task", "binary", "--target", "u,v"], "--task binary predicts one target column, but the targets are 2"),
+        (["--target", "u,vv"], "--target 'vv' is not a column"),
+        (["--task", "regression", "--target", "v", "--grid", "1,2,3"], "--grid gives a distribution task's bins"),
+    ],
+)
+def test_init_refuses_a_task_that_does_not_fit_its_targets(
+    flags: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(3)
+    frame, x = _features(rng)
+    train = _write(tmp_path / "data", frame, {"u": (x[:, 0] > 0).astype(int), "v": x[:, 1]}, None)
+    assert main(["init", "bad", "--train", str(train), "--out", str(tmp_path / "cfg"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert said in err, err
+    assert not (tmp_path / "cfg" / "bad.toml").exists()
+
+
+def test_a_sample_binary_task_with_several_sample_targets_names_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(4)
+    frame, x = _features(rng)
+    labels = {"u": (x[:, 0] > 0).astype(int), "v": (x[:, 1] > 0).astype(int)}
+    train = _write(tmp_path / "data", frame, labels, {"u": 0.5, "v": 0.5})
+    assert main(["init", "bad", "--train", str(train), "--out", str(tmp_path), "--task", "binary"]) == 2
+    assert "pass one with --target, or --task multilabel" in capsys.readouterr().err
+
+
+def test_init_offers_every_task_of_the_config() -> None:
+    init = build_parser()._subparsers._group_actions[0].choices["init"]  # type: ignore[union-attr]
+    task = next(a for a in init._actions if a.dest == "task")
+    assert tuple(task.choices) == get_args(Task)
+
+
+# -------------------------------------------------------------------------------- one target's class probabilities
+@pytest.mark.parametrize("levels_are_columns", [False, True])
+def test_a_multiclass_probability_sample_stays_multiclass(levels_are_columns: bool, tmp_path: Path) -> None:
+    """A sample with one probability column per class of ``label``: those columns are not train columns, so not
+    targets. Harder: features named like the classes ('a', 'b', 'c' are train columns too, and no test file says
+    they are features): the columns are the levels of ``label``, so still its class probabilities."""
+    rng = np.random.default_rng(5)
+    frame, x = _features(rng)
+    label = np.array(["a", "b", "c"])[np.digitize(x[:, 0], [-0.4, 0.4])]
+    if not levels_are_columns:
+        frame = frame.rename({"a": "f1", "b": "f2", "c": "f3"})
+    train = _write(tmp_path / "data", frame, {"label": label}, {"a": 0.3, "b": 0.3, "c": 0.4})
+    if levels_are_columns:
+        (tmp_path / "data" / "test.csv").unlink()
+    spec, store, said = _init_and_run(tmp_path, "mc", train)
+    assert (spec.task, spec.data.target, spec.metric) == ("multiclass", "label", "log_loss")
+    assert "targets =" not in said
+    oof = store.read_predictions("lgbm", "oof")
+    assert oof.height == N_TRAIN and oof.width == 1 + 3  # the id and one probability per class
+    assert np.allclose(oof.drop("id").to_numpy().sum(axis=1), 1.0)
+
+
+def test_only_some_sample_columns_in_train_keeps_one_target(tmp_path: Path) -> None:
+    """Two sample columns, one of them a train column: today's rule (the one train column test lacks) holds."""
+    rng = np.random.default_rng(6)
+    frame, x = _features(rng)
+    train = _write(tmp_path / "data", frame, {"y": x[:, 0] * 2}, {"y": 0.0, "y_std": 1.0})
+    assert main(["init", "one", "--train", str(train), "--out", str(tmp_path), "--preset", "fast"]) == 0
+    spec = load_spec(tmp_path / "one.toml")
+    assert (spec.task, spec.data.target) == ("regression", "y")
+
+
+# ------------------------------------------------------------------------------------------------- distribution
+def _regression_table(folder: Path, sample: dict | None, seed: int = 7) -> Path:
+    rng = np.random.default_rng(seed)
+    frame, x = _features(rng)
+    y = np.round(50 + 20 * x[:, 0] + 5 * rng.normal(size=len(x)) * (1 + (x[:, 1] > 0)), 3)
+    return _write(folder, frame, {"y": y}, sample)
+
+
+def test_init_distribution_bins_span_the_target_and_the_config_runs(tmp_path: Path) -> None:
+    train = _regression_table(tmp_path / "data", None)
+    spec, store, said = _init_and_run(tmp_path, "dist", train, "--task", "distribution")
+    y = pl.read_csv(train)["y"]
+    assert (spec.task, spec.metric, spec.data.target) == ("distribution", "crps", "y")
+    grid = list(spec.grid or ())
+    assert grid[0] <= y.min() < grid[1] and grid[-2] < y.max() <= grid[-1]  # spans the observed range, no more
+    # about 50 bins of a round step: the smallest 1, 2, 2.5 or 5 x 10^k at least a 50th of the range
+    step = min(m * 10.0**k for m in (1, 2, 2.5, 5) for k in range(-3, 4) if m * 10.0**k >= (y.max() - y.min()) / 50)
+    assert np.allclose(np.diff(grid), step) and 40 <= len(grid) <= 52 and grid[0] % step == 0
+    text = (tmp_path / "competitions" / "dist.toml").read_text()
+    said_bins = f"# distribution: bins = {grid[0]:g} .. {grid[-1]:g} step {step:g} (spanning the target's observed"
+    assert said_bins in text  # the choice is a comment line of the written config
+    assert "distribution: bins" in said
+    for name in ("lgbm", "linear"):
+        cdf = store.read_predictions(name, "oof").drop("id").to_numpy()
+        assert cdf.shape == (N_TRAIN, len(grid))
+        assert (np.diff(cdf, axis=1) >= -1e-9).all() and ((cdf >= 0) & (cdf <= 1)).all()  # CDFs
+    cv = _cv(store.root)
+    assert cv["linear"] < cv["baseline"], cv
+
+
+def test_init_distribution_reads_the_bins_from_the_sample_columns(tmp_path: Path) -> None:
+    bins = list(range(0, 101, 10))
+    train = _regression_table(tmp_path / "data", {f"Progression{b}": 0.5 for b in bins})
+    spec, store, said = _init_and_run(tmp_path, "cdf", train, "--task", "distribution")
+    assert spec.metric == "crps" and list(spec.grid or ()) == bins
+    assert "bins = 0 .. 100 (11 values, the sample submission's columns 'Progression0' .. 'Progression100')" in said
+    assert store.read_predictions("lgbm", "oof").width == 1 + len(bins)
+    sub = tmp_path / "sub.csv"
+    assert main(["submit", str(store.root), "--model", "linear", "--out", str(sub)]) == 0
+    assert pl.read_csv(sub).columns == ["id", *[f"Progression{b}" for b in bins]]  # the sample's layout
+
+
+def test_init_distribution_quantiles_for_pinball(tmp_path: Path) -> None:
+    train = _regression_table(tmp_path / "data", None)
+    out = tmp_path / "cfg"
+    flags = ["--task", "distribution", "--metric", "pinball", "--preset", "fast"]
+    assert main(["init", "q", "--train", str(train), "--out", str(out), *flags]) == 0
+    spec = load_spec(out / "q.toml")
+    assert spec.distribution is not None and spec.distribution.quantiles == [0.05, 0.25, 0.5, 0.75, 0.95]
+    levels = {"q_0.1": 1.0, "q_0.5": 1.0, "q_0.9": 1.0}  # the sample names levels of a target far outside (0, 1)
+    train = _regression_table(tmp_path / "data2", levels)
+    assert main(["init", "q2", "--train", str(train), "--out", str(out), "--task", "distribution"]) == 0
+    spec = load_spec(out / "q2.toml")
+    assert spec.metric == "pinball" and spec.distribution is not None and spec.distribution.quantiles == [0.1, 0.5, 0.9]
+
+
+def test_init_distribution_needs_the_grid_when_the_sample_does_not_name_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train = _regression_table(tmp_path / "data", {"low": 0.1, "mid": 0.5, "high": 0.9})
+    out = tmp_path / "cfg"
+    assert main(["init", "g", "--train", str(train), "--out", str(out), "--task", "distribution"]) == 2
+    err = capsys.readouterr().err
+    assert "do not name their bins or quantile levels" in err and "--grid v1,v2,... (3 values)" in err
+    flags = ["--task", "distribution", "--grid", "0:10:1"]
+    assert main(["init", "g", "--train", str(train), "--out", str(out), *flags]) == 2
+    assert "--grid gives 11 values but the sample submission has 3" in capsys.readouterr().err
+    flags = ["--task", "distribution", "--grid", "20,50,80", "--preset", "fast"]
+    assert main(["init", "g", "--train", str(train), "--out", str(out), *flags]) == 0
+    spec = load_spec(out / "g.toml")
+    assert spec.metric == "crps" and list(spec.grid or ()) == [20.0, 50.0, 80.0]
+
+
+def test_init_distribution_of_a_whole_number_target_has_a_bin_per_value(tmp_path: Path) -> None:
+    """Yards gained (whole numbers over a short range, as the NFL's): one bin per value from the least to the most."""
+    rng = np.random.default_rng(8)
+    frame, x = _features(rng)
+    yards = np.clip(np.round(4 + 6 * x[:, 0] + 3 * rng.normal(size=len(x))), -12, 40).astype(int)
+    train = _write(tmp_path / "data", frame, {"yards": yards}, None)
+    out = tmp_path / "cfg"
+    assert main(["init", "nfl", "--train", str(train), "--out", str(out), "--task", "distribution"]) == 0
+    spec = load_spec(out / "nfl.toml")
+    seen = yards[:N_TRAIN]
+    assert list(spec.grid or ()) == list(range(seen.min(), seen.max() + 1))
+
+
+def test_init_distribution_says_a_one_column_sample_does_not_fit(tmp_path: Path) -> None:
+    train = _regression_table(tmp_path / "data", {"y": 0.0})
+    spec, why = infer_spec("one", train, task="distribution", preset="fast")
+    assert spec["distribution"]["bins"]["step"] == 2.5  # the range's bins, as with no sample
+    assert any("one prediction column ('y')" in line and "`submit` will refuse it" in line for line in why)
