@@ -396,3 +396,33 @@ def test_a_streamed_run_checks_its_files_and_decodes_the_first_image_once(
     assert json.loads(store.meta_path.read_text())["image_shape"] == [SIDE, SIDE, 1]
     assert decoded == [str(comp / "images" / "1000.png")]
     assert checked == [N_TRAIN, N_TEST]
+
+
+def test_predict_from_a_streamed_run_checks_each_new_file_once(
+    comp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`predict` on a streamed run hands the stream its attach step built to the nets: each new test file is checked
+    once (not again to build the stream), and the predictions are the run's own test predictions."""
+    import kaggle_kit.readers.images as readers
+
+    cnn = {**CNN, "channels": [4], "epochs": 1}
+    store = _run(
+        comp,
+        tmp_path / "runs",
+        "predict_once",
+        {"mode": "stream", "cache": False},
+        [{"name": "cnn", "kind": "cnn", "params": cnn}],
+    )
+    checked: list[str] = []
+    check_present = readers._check_present
+
+    def counted_check(paths, *args, **kwargs):  # type: ignore[no-untyped-def]
+        checked.extend(str(p) for p in paths)
+        return check_present(paths, *args, **kwargs)
+
+    monkeypatch.setattr(readers, "_check_present", counted_check)
+    got = kaggle_kit.predict(store.root, comp / "test.csv", images=comp / "images", model="cnn", threads=1)
+    test_files = sorted(str(comp / "images" / f"{1000 + i}.png") for i in range(N_TRAIN, N_TRAIN + N_TEST))
+    assert sorted(checked) == test_files  # each new test file once, no training file
+    assert got["id"].to_list() == store.read_predictions("cnn", "test")["id"].to_list()
+    np.testing.assert_allclose(got.drop("id").to_numpy(), _values(store, "cnn", "test"), atol=1e-6)

@@ -20,7 +20,7 @@ from ..runtime.threads import cpu_count
 from .best import best_choice
 from .blends import apply_blend, blend_spec
 from .models import model_predictions
-from .new_rows import read_test_rows, row_ids, test_images
+from .new_rows import read_test_rows, row_ids
 from .run_folder import RunFolder
 from .submission import write_submission_csv
 
@@ -61,8 +61,7 @@ def predict(
         model, blend = (choice.name, None) if choice.kind == "model" else (None, choice.name)
     # streamed data: the sequences' store (data.sequences.layout = "streamed") and the image files ([data.images]
     # stream mode) the nets read for these rows
-    frame, store = read_test_rows(folder, test, images=images, sequences=sequences)
-    stream = test_images(folder, frame, images)
+    frame, store, stream = read_test_rows(folder, test, images=images, sequences=sequences)
     streamed = {"images": stream, "sequences": store}
     n_threads = threads or max(1, min(4, cpu_count()))
     if blend is not None:

@@ -70,7 +70,7 @@ def predict_folder(
 ) -> np.ndarray:
     """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
     predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32.
-    ``images``: the test rows' streamed image files (:func:`~kaggle_kit.predict.new_rows.test_images`);
+    ``images``: the test rows' streamed image files (:func:`~kaggle_kit.predict.new_rows.read_test_rows`);
     ``sequences``: the store of ``test``'s streamed sequences (``data.sequences.layout = "streamed"``);
     ``embeddings``: a reader's net's embeddings of ``test``, one per fold net, over which its predictions are
     averaged as the runner averaged them (:mod:`kaggle_kit.runtime.embeddings`)."""

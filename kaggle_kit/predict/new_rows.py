@@ -2,7 +2,7 @@
 same messages, against the training columns the run recorded in ``run.json``.
 
 A run with ``[data.images]`` or ``[data.sequences]`` reads the new rows' image files / long table with the run's
-own readers (:func:`~kaggle_kit.readers.images.attach_test_images`,
+own readers (:func:`~kaggle_kit.readers.images.attach_test_image_files`,
 :func:`~kaggle_kit.readers.sequences.read_test_sequences`)
 to the shape the run recorded (``image_shape``, ``sequence_layout``). Where they are is said here (``images``: the
 test images' folder, standing for ``data.images.test_folder``; ``sequences``: the test long table, for
@@ -13,7 +13,7 @@ paths hold only where the run was made (a moved run folder must be told).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -23,7 +23,7 @@ from ..errors import ConfigError, DataError, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.competition import check_new_test, read_long_table
 from ..readers.image_stream import ImageStream
-from ..readers.images import attach_test_images, test_image_stream
+from ..readers.images import attach_test_image_files
 from ..readers.sequences import read_test_sequences
 from ..readers.tables import ReadOptions, read_table
 from .run_folder import RunFolder
@@ -31,12 +31,24 @@ from .run_folder import RunFolder
 Source = pl.DataFrame | Any | str | Path  #: a file path, or a polars / pandas frame
 
 
+class NewRows(NamedTuple):
+    """What :func:`read_test_rows` read: the checked rows, and what the run's nets stream for them."""
+
+    frame: pl.DataFrame
+    #: the store of the rows' sequences (``data.sequences.layout = "streamed"``; the frame's ``__sequence`` column
+    #: holds positions in it), else None
+    sequences: SequenceStore | None
+    #: the rows' image files when the run streamed its images (the frame's ``__image__`` column holds positions in
+    #: it; the folder ``images``, or the run's own test folder), else None
+    images: ImageStream | None
+
+
 def read_test_rows(
     folder: RunFolder, test: Source | None, *, images: str | Path | None = None, sequences: Source | None = None
-) -> tuple[pl.DataFrame, SequenceStore | None]:
+) -> NewRows:
     """``test`` (a path, or a polars / pandas frame), joined with its images / sequences as the run joined its test
-    rows, checked against the run's training columns; and the store of the rows' sequences when the run streams them
-    (``data.sequences.layout = "streamed"``: the frame's ``__sequence`` column holds positions in it)."""
+    rows, checked against the run's training columns; with the sequences' store and the image files the run's nets
+    stream for these rows (each new image file checked once, here: the stream is the one the attach step built)."""
     spec = folder.spec
     d = spec.data
     frame = _table(test, "test", lambda p: read_table(p, role="test", options=ReadOptions.from_spec(spec)))
@@ -48,9 +60,11 @@ def read_test_rows(
         raise ConfigError("--sequences (sequences=) is for a run with [data.sequences]; this run reads one table")
     if frame is None:
         raise ConfigError("name the test rows to predict: --test FILE (the `test` argument in Python)")
+    stream = None
     if d.images is not None:
         streamed = folder.meta.get("image_mode") == "stream"
-        frame = attach_test_images(_with_test_images(folder, images), frame, _image_shape(folder), streamed=streamed)
+        spec_images = _with_test_images(folder, images)
+        frame, stream = attach_test_image_files(spec_images, frame, _image_shape(folder), streamed=streamed)
     elif images is not None:
         raise ConfigError("--images (images=) is for a run with [data.images]; this run reads no image files")
     if frame.height == 0:
@@ -70,15 +84,7 @@ def read_test_rows(
     )
     if store is not None and SEQUENCE_ROW not in checked.columns:  # not a feature: keep it beside them
         checked = checked.with_columns(frame[SEQUENCE_ROW])
-    return checked, store
-
-
-def test_images(folder: RunFolder, test: pl.DataFrame, images: str | Path | None = None) -> ImageStream | None:
-    """The image files of ``test`` (rows :func:`read_test_rows` read) when the run streamed its images, else None: what
-    the run's image nets read for these rows (the folder ``images``, or the run's own test folder)."""
-    if folder.spec.data.images is None or folder.meta.get("image_mode") != "stream":
-        return None
-    return test_image_stream(_with_test_images(folder, images), test, _image_shape(folder))
+    return NewRows(checked, store, stream)
 
 
 def _table(source: Source | None, what: str, read: Any) -> pl.DataFrame | None:

@@ -84,30 +84,26 @@ def attach_image_files(
     return train, test, None
 
 
-def attach_test_images(
-    spec: CompetitionSpec, test: pl.DataFrame, shape: tuple[int, int, int], *, streamed: bool = False
-) -> pl.DataFrame:
+def attach_test_image_files(
+    spec: CompetitionSpec, test: pl.DataFrame, shape: Sequence[int], *, streamed: bool = False
+) -> tuple[pl.DataFrame, ImageStream | None]:
     """New test rows (``kaggle-kit predict``) with their images as pixel columns, read as :func:`attach_images`
     reads a run's test images (same folder key, pattern, size, channels, checks and messages) and checked against
-    the training images' ``shape`` ``(H, W, C)`` (:func:`image_shape`, recorded by the run). ``streamed`` (the run
-    streamed its images): the rows get their positions 0.. in :func:`test_image_stream` instead."""
+    the training images' ``shape`` ``(H, W, C)`` (:func:`image_shape`, recorded by the run); None for the stream.
+
+    ``streamed`` (the run streamed its images): the rows get their positions 0.. and the
+    :class:`ImageStream` of their files (decoded to ``shape``, never cached: new rows are read once), built from
+    the same file check, so each new file is checked once and none is decoded here."""
     images = spec.data.images
     if images is None:
-        return test
+        return test, None
     column = _image_column(spec, images)
     if streamed:
-        key = _test_key(images)
-        _files(spec, images, test, "test", column, key)
-        return _with_refs(test, 0, "test")
-    return _attach_test(spec, images, test, column, shape)
-
-
-def test_image_stream(spec: CompetitionSpec, test: pl.DataFrame, shape: Sequence[int]) -> ImageStream:
-    """The image files of new test rows (``kaggle-kit predict`` of a streamed run), never cached."""
-    images = spec.data.images
-    assert images is not None
-    paths, labels = _files(spec, images, test, "test", _image_column(spec, images), _test_key(images))
-    return replace(_stream(images, paths, labels, list(shape)), cache=False)
+        paths, labels = _files(spec, images, test, "test", column, _test_key(images))
+        stream = replace(_stream(images, paths, labels, list(shape)), cache=False)
+        return _with_refs(test, 0, "test"), stream
+    h, w, c = shape
+    return _attach_test(spec, images, test, column, (h, w, c)), None
 
 
 def image_mode(spec: CompetitionSpec, train: pl.DataFrame) -> str | None:
