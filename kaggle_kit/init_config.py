@@ -324,13 +324,15 @@ def _sample_grid(
 def _grid_over(grid_cols: tuple[list[str], str, list[float]], y: pl.Series, named: str | None, why: list[str]) -> bool:
     """Whether the sample's grid columns are a distribution over the target ``y``: ``y`` is the column ``--target`` or
     the columns' prefix names, it holds numbers, and the grid is not exactly its values (then the columns are its
-    classes' probabilities, as ``Class_1`` .. ``Class_9`` over a target of 1 .. 9). Says why, either way."""
+    classes' probabilities, as ``Class_1`` .. ``Class_9`` over a target of 1 .. 9). Says why when it is, and what
+    to pass when no column is named."""
     cols, prefix, grid = grid_cols
     shown = f"{len(cols)} columns {cols[0]} .. {cols[-1]}"
     if named is None:
         why.append(
-            f"the sample submission's {shown} end in an increasing grid of numbers, but no train column is named "
-            f"{prefix.strip('-_. ')!r}: if they are a distribution's bins or quantile levels, pass --target COLUMN "
+            f"the sample submission's {shown} end in an increasing grid of numbers, but "
+            + (f"no train column is named {prefix.strip('-_. ')!r}" if _squash(prefix) else "they name no column")
+            + ": if they are a distribution's bins or quantile levels, pass --target COLUMN "
             "(the number they are over) and init writes a distribution task"
         )
         return False
