@@ -478,6 +478,12 @@ def infer_spec(
             raise DataError(
                 f"cannot tell the target column of {train_path}; pass --target (several: --target a,b,c; columns: "
                 f"{labels_frame.columns})"
+                + (
+                    f"; the sample submission's columns {grid_cols[0][0]} .. {grid_cols[0][-1]} look like a "
+                    "distribution's grid: --target names the number they are over"
+                    if grid_cols is not None
+                    else ""
+                )
             )
     else:
         for name in targets:

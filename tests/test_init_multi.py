@@ -369,3 +369,23 @@ def test_a_grid_sample_over_a_text_target_keeps_todays_task(tmp_path: Path) -> N
     spec, why = infer_spec("g", train, preset="fast")
     assert (spec["task"], spec["data"]["target"]) == ("multiclass", "grade")
     assert not any("distribution" in line for line in why)
+
+
+def test_a_grid_sample_names_the_target_of_task_distribution_and_the_flag_when_nothing_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """test.csv has every train column (no rule finds the target): ``--task distribution`` takes the one the sample's
+    prefix names; bare numbers (``0`` .. ``10``) name none, so init stops and says --target."""
+    train = _yards_table(tmp_path / "data", {f"Yards{b}": 0.5 for b in range(-20, 41)})
+    pl.read_csv(train).tail(N_TEST).write_csv(tmp_path / "data" / "test.csv")  # test with the Yards column
+    spec, _ = infer_spec("nfl", train, task="distribution", preset="fast")
+    assert (spec["data"]["target"], spec["metric"]) == ("Yards", "crps")
+    assert spec["distribution"] == {"bins": {"first": -20.0, "last": 40.0, "step": 1.0}}
+    train = _yards_table(tmp_path / "bare", {str(b): 0.5 for b in range(11)})
+    pl.read_csv(train).tail(N_TEST).write_csv(tmp_path / "bare" / "test.csv")
+    assert main(["init", "bare", "--train", str(train), "--out", str(tmp_path / "cfg")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell the target column" in err and "columns 0 .. 10 look like a distribution's grid" in err, err
+    assert main(["init", "bare", "--train", str(train), "--out", str(tmp_path / "cfg"), "--target", "Yards"]) == 0
+    spec = load_spec(tmp_path / "cfg" / "bare.toml")
+    assert (spec.task, spec.metric, list(spec.grid or ())) == ("distribution", "crps", list(range(11)))
