@@ -12,8 +12,14 @@ What it infers, each overridable and each shown to the user as one line:
   columns, not the levels of one train column, which would be one target's class probabilities) names them; all
   0/1 (ignoring missing) -> ``multilabel``, else ``multiregression``; ``--target a,b,c`` names them explicitly;
 * the task from the target (2 values: binary; up to 50 whole-number or text values: multiclass; else regression);
-  ``distribution`` only when asked (``--task distribution``), its ``[distribution]`` grid from the sample's column
+  ``distribution`` when asked (``--task distribution``), its ``[distribution]`` grid from the sample's column
   names (``Yards-99`` .. ``Yards99``), else bins spanning the target's observed range (quantile levels for pinball);
+  inferred when the sample's 2+ prediction columns are one prefix and an increasing grid of numbers (not train
+  columns, not the levels of one train column, not exactly the target's values) over a numeric target that
+  ``--target`` or the prefix names (``Yards`` for ``Yards-99``, separators and case aside): bins and ``crps``, or
+  levels all in (0, 1) over a target that is not, quantiles and ``pinball``. A prefix naming no train column and no
+  ``--target``: today's rules pick the target (numbered columns are also a numbered target's class probabilities)
+  and a line says to pass ``--target`` for a distribution;
 * the metric from the sample submission's values: labels (values of the target) mean the competition scores labels
   (accuracy), one probability column per class means log loss, probabilities of a binary target ROC AUC; when the
   sample cannot tell, the task's usual metric, said as a guess (several 0/1 labels: ``mean_log_loss``, as MoA; the
@@ -291,6 +297,56 @@ def _distribution(
     return {"bins": bins}, metric or "crps"
 
 
+def _sample_grid(
+    sample: pl.DataFrame | None, frame: pl.DataFrame, id_column: str | None
+) -> tuple[list[str], str, list[float]] | None:
+    """The sample submission's prediction columns when they read as a distribution's grid: 2+ columns named one
+    prefix and an increasing number (``Yards-99`` .. ``Yards99``, ``q_0.1`` .. ``q_0.9``), none a train column (those
+    are several targets) and not together the levels of one train column (one target's class probabilities, as
+    Otto's ``Class_1`` .. ``Class_9``). The columns, their shared prefix and the numbers; None otherwise."""
+    if sample is None:
+        return None
+    preds = [c for c in sample.columns[1:] if c != id_column]
+    named = [_GRID_NAME.fullmatch(c) for c in preds]
+    if len(preds) < 2 or not all(named) or len({m.group(1) for m in named if m}) != 1:
+        return None
+    values = [float(m.group(2)) for m in named if m]
+    if any(b <= a for a, b in itertools.pairwise(values)) or any(c in frame.columns for c in preds):
+        return None
+    names = set(preds)
+    for c in frame.columns:
+        small = frame[c].n_unique() <= len(names) + 1  # + 1: a missing value
+        if small and set(frame[c].drop_nulls().cast(pl.String).unique().to_list()) == names:
+            return None
+    return preds, named[0].group(1), values  # type: ignore[union-attr]
+
+
+def _grid_over(grid_cols: tuple[list[str], str, list[float]], y: pl.Series, named: str | None, why: list[str]) -> bool:
+    """Whether the sample's grid columns are a distribution over the target ``y``: ``y`` is the column ``--target`` or
+    the columns' prefix names, it holds numbers, and the grid is not exactly its values (then the columns are its
+    classes' probabilities, as ``Class_1`` .. ``Class_9`` over a target of 1 .. 9). Says why when it is, and what
+    to pass when no column is named."""
+    cols, prefix, grid = grid_cols
+    shown = f"{len(cols)} columns {cols[0]} .. {cols[-1]}"
+    if named is None:
+        why.append(
+            f"the sample submission's {shown} end in an increasing grid of numbers, but "
+            + (f"no train column is named {prefix.strip('-_. ')!r}" if _squash(prefix) else "they name no column")
+            + ": if they are a distribution's bins or quantile levels, pass --target COLUMN "
+            "(the number they are over) and init writes a distribution task"
+        )
+        return False
+    if not y.dtype.is_numeric() or set(grid) == set(y.drop_nulls().cast(pl.Float64).unique().to_list()):
+        return False
+    why.append(f"task = 'distribution' (the sample submission's {shown} are a grid over the numeric target {y.name!r})")
+    return True
+
+
+def _squash(name: str) -> str:
+    """A name without separators, lower case: ``Yards-`` and ``yards`` are one name."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
 def parse_grid(text: str) -> list[float]:
     """``--grid``: ``v1,v2,...`` or ``first:last:step``."""
     try:
@@ -394,6 +450,15 @@ def infer_spec(
         targets = _sample_targets(sample, labels_frame, test, id_column or id_hint)
         if targets is not None:
             why.append(f"targets = {targets} (the sample submission's prediction columns, each a train column)")
+    # a distribution's grid in the sample (Yards-99 .. Yards99): the target is the train column its prefix names
+    grid_cols = _sample_grid(sample, labels_frame, id_column or id_hint) if task in (None, "distribution") else None
+    grid_target = targets[0] if targets is not None and len(targets) == 1 else None  # --target names it
+    if targets is None and grid_cols is not None:
+        cols, prefix = grid_cols[0], _squash(grid_cols[1])
+        grid_target = next((c for c in labels_frame.columns if prefix and _squash(c) == prefix), None)
+        if grid_target is not None:
+            targets = [grid_target]
+            why.append(f"target = {grid_target!r} (named by the sample submission's columns {cols[0]} .. {cols[-1]})")
     if targets is None:
         missing = [c for c in labels_frame.columns if test is not None and c not in test.columns]
         by_name = [c for c in labels_frame.columns if c.lower() in _TARGET_NAMES]
@@ -413,6 +478,12 @@ def infer_spec(
             raise DataError(
                 f"cannot tell the target column of {train_path}; pass --target (several: --target a,b,c; columns: "
                 f"{labels_frame.columns})"
+                + (
+                    f"; the sample submission's columns {grid_cols[0][0]} .. {grid_cols[0][-1]} look like a "
+                    "distribution's grid: --target names the number they are over"
+                    if grid_cols is not None
+                    else ""
+                )
             )
     else:
         for name in targets:
@@ -448,6 +519,8 @@ def infer_spec(
     distribution: dict[str, Any] | None = None
     if task is None and len(targets) > 1:
         task = _multi_target_task(labels_frame, targets, why)
+    elif task is None and grid_cols is not None and _grid_over(grid_cols, y, grid_target, why):
+        task = "distribution"
     elif task is None:
         n = y.n_unique()
         whole = y.dtype in (pl.String, pl.Boolean, pl.Categorical) or (

@@ -276,3 +276,116 @@ def test_init_distribution_says_a_one_column_sample_does_not_fit(tmp_path: Path)
     spec, why = infer_spec("one", train, task="distribution", preset="fast")
     assert spec["distribution"]["bins"]["step"] == 2.5  # the range's bins, as with no sample
     assert any("one prediction column ('y')" in line and "`submit` will refuse it" in line for line in why)
+
+
+# --------------------------------------------------------------------------------- a distribution read from the sample
+def _yards_table(folder: Path, sample: dict | None, seed: int = 9) -> Path:
+    """Yards gained, whole numbers over a short range (as the NFL Big Data Bowl 2020's, scored by CRPS)."""
+    rng = np.random.default_rng(seed)
+    frame, x = _features(rng)
+    yards = np.clip(np.round(4 + 6 * x[:, 0] + 3 * rng.normal(size=len(x))), -15, 40).astype(int)
+    return _write(folder, frame, {"Yards": yards}, sample)
+
+
+def test_init_infers_a_crps_distribution_from_a_grid_sample_and_the_config_runs(tmp_path: Path) -> None:
+    """NFL-like: the sample's ``Yards-99`` .. ``Yards99`` are a grid over train's numeric ``Yards``; no --task."""
+    bins = list(range(-99, 100))
+    train = _yards_table(tmp_path / "data", {f"Yards{b}": 0.5 for b in bins})
+    (tmp_path / "data" / "test.csv").unlink()  # without test.csv, only the sample's prefix names the target
+    spec, store, said = _init_and_run(tmp_path, "nfl", train)
+    assert (spec.task, spec.metric, spec.data.target) == ("distribution", "crps", "Yards")
+    assert list(spec.grid or ()) == bins
+    assert "target = 'Yards' (named by the sample submission's columns Yards-99 .. Yards99)" in said
+    assert (
+        "task = 'distribution' (the sample submission's 199 columns Yards-99 .. Yards99 are a grid over the numeric "
+        "target 'Yards')" in said
+    )
+    cdf = store.read_predictions("linear", "oof").drop("id").to_numpy()
+    assert cdf.shape == (N_TRAIN, len(bins)) and (np.diff(cdf, axis=1) >= -1e-9).all()
+    cv = _cv(store.root)
+    assert cv["linear"] < cv["baseline"], cv  # the yards are learnt from the features
+
+
+@pytest.mark.parametrize("named_by", ["prefix", "flag"])
+def test_init_infers_pinball_from_a_quantile_sample(named_by: str, tmp_path: Path) -> None:
+    """Levels in (0, 1) over a target outside it: quantiles, pinball. The target named by the columns' prefix
+    (``sales_0.1``, separators and case aside), or by --target when the prefix names no column (``q_0.1``)."""
+    levels = [0.1, 0.5, 0.9]
+    prefix = "SALES_" if named_by == "prefix" else "q_"
+    train = _regression_table(tmp_path / "data", {f"{prefix}{q}": 1.0 for q in levels})
+    if named_by == "prefix":
+        frame = pl.read_csv(train).rename({"y": "sales"})
+        frame.write_csv(train)
+        pl.read_csv(tmp_path / "data" / "test.csv").with_columns(sales=pl.lit(0.0)).write_csv(
+            tmp_path / "data" / "test.csv"
+        )  # test has the column too: only the prefix tells the target
+    out = tmp_path / "cfg"
+    flags = ["--target", "y"] if named_by == "flag" else []
+    assert main(["init", "q", "--train", str(train), "--out", str(out), "--preset", "fast", *flags]) == 0
+    spec = load_spec(out / "q.toml")
+    assert spec.task == "distribution" and spec.metric == "pinball"
+    assert spec.distribution is not None and spec.distribution.quantiles == levels
+    assert spec.data.target == ("sales" if named_by == "prefix" else "y")
+
+
+@pytest.mark.parametrize("levels", ["text", "numbers"])
+def test_a_numbered_class_probability_sample_stays_multiclass(levels: str, tmp_path: Path) -> None:
+    """Otto-like: ``Class_1`` .. ``Class_9`` are the classes of ``target`` (as text, or as the numbers 1 .. 9 with
+    --target naming it): one probability per class, not a distribution."""
+    rng = np.random.default_rng(10)
+    frame, x = _features(rng)
+    k = np.digitize(x[:, 0] + 0.3 * x[:, 1], np.quantile(x[:, 0], np.linspace(0, 1, 10)[1:-1])) + 1
+    target = np.array([f"Class_{v}" for v in k]) if levels == "text" else k
+    train = _write(tmp_path / "data", frame, {"target": target}, {f"Class_{v}": 1 / 9 for v in range(1, 10)})
+    flags = ["--target", "target"] if levels == "numbers" else []
+    spec, store, said = _init_and_run(tmp_path, "otto", train, *flags)
+    assert (spec.task, spec.metric, spec.data.target) == ("multiclass", "log_loss", "target")
+    assert "distribution" not in said
+    assert store.read_predictions("lgbm", "oof").width == 1 + 9
+
+
+def test_a_grid_sample_naming_no_train_column_stays_on_todays_path_and_names_the_flag(tmp_path: Path) -> None:
+    """``P0`` .. ``P100`` over a train table with no column ``P``: the grid may be a distribution over some column, or
+    class probabilities of a numbered target; init does not guess: today's rules pick the target (here 'y', the only
+    column test lacks) and a line says to pass --target for a distribution, which then infers it."""
+    bins = list(range(0, 101, 10))
+    train = _regression_table(tmp_path / "data", {f"P{b}": 0.5 for b in bins})
+    spec, why = infer_spec("p", train, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("regression", "y")
+    assert any("no train column is named 'P'" in line and "pass --target COLUMN" in line for line in why), why
+    spec, why = infer_spec("p", train, target="y", preset="fast")
+    assert (spec["task"], spec["metric"], spec["distribution"]) == (
+        "distribution",
+        "crps",
+        {"bins": {"first": 0.0, "last": 100.0, "step": 10.0}},
+    )
+
+
+def test_a_grid_sample_over_a_text_target_keeps_todays_task(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    frame, x = _features(rng)
+    grade = np.array(["low", "mid", "high", "top"])[np.digitize(x[:, 0], [-0.5, 0, 0.5])]
+    train = _write(tmp_path / "data", frame, {"grade": grade}, {f"grade{b}": 0.5 for b in range(5)})
+    spec, why = infer_spec("g", train, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("multiclass", "grade")
+    assert not any("distribution" in line for line in why)
+
+
+def test_a_grid_sample_names_the_target_of_task_distribution_and_the_flag_when_nothing_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """test.csv has every train column (no rule finds the target): ``--task distribution`` takes the one the sample's
+    prefix names; bare numbers (``0`` .. ``10``) name none, so init stops and says --target."""
+    train = _yards_table(tmp_path / "data", {f"Yards{b}": 0.5 for b in range(-20, 41)})
+    pl.read_csv(train).tail(N_TEST).write_csv(tmp_path / "data" / "test.csv")  # test with the Yards column
+    spec, _ = infer_spec("nfl", train, task="distribution", preset="fast")
+    assert (spec["data"]["target"], spec["metric"]) == ("Yards", "crps")
+    assert spec["distribution"] == {"bins": {"first": -20.0, "last": 40.0, "step": 1.0}}
+    train = _yards_table(tmp_path / "bare", {str(b): 0.5 for b in range(11)})
+    pl.read_csv(train).tail(N_TEST).write_csv(tmp_path / "bare" / "test.csv")
+    assert main(["init", "bare", "--train", str(train), "--out", str(tmp_path / "cfg")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell the target column" in err and "columns 0 .. 10 look like a distribution's grid" in err, err
+    assert main(["init", "bare", "--train", str(train), "--out", str(tmp_path / "cfg"), "--target", "Yards"]) == 0
+    spec = load_spec(tmp_path / "cfg" / "bare.toml")
+    assert (spec.task, spec.metric, list(spec.grid or ())) == ("distribution", "crps", list(range(11)))
