@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,16 @@ COMPETITIONS = REPO / "competitions"
 def _fixed_seeds() -> None:
     random.seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread (the nets' test files use it: ``pytestmark = pytest.mark.usefixtures(...)``): tiny nets gain
+    nothing from two, and lose a lot when other processes share the cores."""
+    from kaggle_kit.models.nn.runtime import torch_threads
+
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

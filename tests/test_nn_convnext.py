@@ -31,17 +31,13 @@ from torch.nn import functional as F  # noqa: E402
 from kaggle_kit.models.nn.callbacks import Callback  # noqa: E402
 from kaggle_kit.models.nn.families import FAMILIES  # noqa: E402
 from kaggle_kit.models.nn.net import fit_net, load_net, predict_net, save_net, scorer_for  # noqa: E402
-from kaggle_kit.models.nn.runtime import torch_threads  # noqa: E402
 
 TINY = ((3, 3, 9, 3), (96, 192, 384, 768))
 ATTO = ((2, 2, 6, 2), (40, 80, 160, 320))
 FEMTO = ((2, 2, 6, 2), (48, 96, 192, 384))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def torchvision_convnext(depths, dims, classes: int = 1000, in_channels: int = 3) -> list[tuple[str, list[int]]]:

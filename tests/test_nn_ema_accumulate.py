@@ -4,8 +4,6 @@ one batch of the same rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -18,16 +16,13 @@ from kaggle_kit.models.nn.batches import Batches  # noqa: E402
 from kaggle_kit.models.nn.callbacks import Callback, EarlyStopping  # noqa: E402
 from kaggle_kit.models.nn.device import plan_device  # noqa: E402
 from kaggle_kit.models.nn.families import FAMILIES  # noqa: E402
-from kaggle_kit.models.nn.runtime import seeded, torch_threads  # noqa: E402
+from kaggle_kit.models.nn.runtime import seeded  # noqa: E402
 from kaggle_kit.models.nn.trainer import Trainer  # noqa: E402
 
 CPU = plan_device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def _data(n: int = 72, d: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

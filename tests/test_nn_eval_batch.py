@@ -18,13 +18,8 @@ from kaggle_kit.models.nn.architectures import timm_backbone  # noqa: E402
 from kaggle_kit.models.nn.architectures.hybrid import image_branch  # noqa: E402
 from kaggle_kit.models.nn.families import FAMILIES  # noqa: E402
 from kaggle_kit.models.nn.heap import MMAP_THRESHOLD  # noqa: E402
-from kaggle_kit.models.nn.runtime import torch_threads  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def widest_output(module: nn.Module, shape: list[int]) -> int:

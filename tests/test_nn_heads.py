@@ -15,13 +15,8 @@ from torch import nn  # noqa: E402
 
 from kaggle_kit.models.nn.architectures.hybrid import build as build_hybrid  # noqa: E402
 from kaggle_kit.models.nn.families import FAMILIES  # noqa: E402
-from kaggle_kit.models.nn.runtime import torch_threads  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 class FakeTimmNet(nn.Module):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ from kaggle_kit.models import ADAPTERS, FitContext, make_adapter
 
 torch = pytest.importorskip("torch")
 
-from kaggle_kit.models.nn.runtime import torch_threads  # noqa: E402
 
 TASK_DATA = {
     "binary": (load_breast_cancer, "roc_auc"),
@@ -37,10 +35,7 @@ SMALL = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def _split(task: str) -> tuple[FeatureMatrix, np.ndarray, FeatureMatrix, np.ndarray, FitContext]:

@@ -22,13 +22,8 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from kaggle_kit.models.nn.families import FAMILIES  # noqa: E402
-from kaggle_kit.models.nn.runtime import torch_threads  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 class FakeTimmNet(nn.Module):

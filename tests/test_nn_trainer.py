@@ -4,7 +4,6 @@ callbacks, schedules, clipping, batches and augmentation."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +19,13 @@ from kaggle_kit.models.nn.augment import ImageAugment, SequenceAugment, shift_im
 from kaggle_kit.models.nn.batches import Batches  # noqa: E402
 from kaggle_kit.models.nn.callbacks import Callback, EarlyStopping, TrainState  # noqa: E402
 from kaggle_kit.models.nn.device import plan_device  # noqa: E402
-from kaggle_kit.models.nn.runtime import seeded, torch_threads  # noqa: E402
+from kaggle_kit.models.nn.runtime import seeded  # noqa: E402
 from kaggle_kit.models.nn.trainer import Trainer  # noqa: E402
 
 CPU = plan_device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One torch thread: tiny nets gain nothing from two, and lose a lot when other processes share the cores."""
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 def _mlp(n_in: int, n_out: int, width: int = 64) -> nn.Module:
