@@ -145,25 +145,45 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
     return None
 
 
+def _prediction_columns(sample: pl.DataFrame | None, id_column: str | None) -> list[str]:
+    """The sample submission's prediction columns (all but its first column and the id); none without a sample."""
+    return [c for c in sample.columns[1:] if c != id_column] if sample is not None else []
+
+
+def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
+    """Whether ``names`` are together the levels of one column of ``frame`` (not among them): one target's class
+    probabilities (a multiclass submission, as Otto's ``Class_1`` .. ``Class_9``)."""
+    wanted = set(names)
+    for c in frame.columns:
+        small = c not in wanted and frame[c].n_unique() <= len(wanted) + 1  # + 1: a missing value
+        if small and set(frame[c].drop_nulls().cast(pl.String).unique().to_list()) == wanted:
+            return True
+    return False
+
+
+def _named_grid(columns: list[str]) -> tuple[str, list[float]] | None:
+    """2+ columns named one prefix and an increasing number (``Yards-99`` .. ``Yards99``): the prefix, the numbers."""
+    named = [_GRID_NAME.fullmatch(c) for c in columns]
+    if len(columns) < 2 or not all(named) or len({m.group(1) for m in named if m}) != 1:
+        return None
+    values = [float(m.group(2)) for m in named if m]
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        return None
+    return named[0].group(1), values  # type: ignore[union-attr]
+
+
 def _sample_targets(
     sample: pl.DataFrame | None, frame: pl.DataFrame, test: pl.DataFrame | None, id_column: str | None
 ) -> list[str] | None:
     """The targets of a multi-target competition: the sample submission's 2+ prediction columns when each is a column
     of the training (or labels) table and none is the id or a test column; None otherwise. Columns that are together
     the levels of one train column are that column's class probabilities (a multiclass submission), not targets."""
-    if sample is None:
-        return None
-    preds = [c for c in sample.columns[1:] if c != id_column]
+    preds = _prediction_columns(sample, id_column)
     if len(preds) < 2 or any(c not in frame.columns for c in preds):
         return None
     if test is not None and any(c in test.columns for c in preds):
         return None
-    names = set(preds)
-    for c in frame.columns:
-        small = c not in names and frame[c].n_unique() <= len(names) + 1  # + 1: a missing value
-        if small and set(frame[c].drop_nulls().cast(pl.String).unique().to_list()) == names:
-            return None
-    return preds
+    return None if _levels_of_a_column(frame, preds) else preds
 
 
 def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) -> str:
@@ -235,15 +255,12 @@ def _distribution(
         )
     values = y.drop_nulls().cast(pl.Float64)
     lo, hi = float(values.min()), float(values.max())  # type: ignore[arg-type]
-    preds = [c for c in sample.columns[1:] if c != id_column] if sample is not None else []
-    named = [_GRID_NAME.fullmatch(c) for c in preds]
+    preds = _prediction_columns(sample, id_column)
     source = ""
     if grid is not None:
         source = "given by --grid"
-    elif len(preds) >= 2 and all(named) and len({m.group(1) for m in named if m}) == 1:
-        parsed = [float(m.group(2)) for m in named if m]
-        if all(b > a for a, b in itertools.pairwise(parsed)):
-            grid, source = parsed, f"the sample submission's columns {preds[0]!r} .. {preds[-1]!r}"
+    elif (named := _named_grid(preds)) is not None:
+        grid, source = named[1], f"the sample submission's columns {preds[0]!r} .. {preds[-1]!r}"
     if grid is None and len(preds) >= 2:
         raise ConfigError(
             f"--task distribution: the sample submission's {len(preds)} prediction columns ({preds[0]!r} .. "
@@ -304,21 +321,11 @@ def _sample_grid(
     prefix and an increasing number (``Yards-99`` .. ``Yards99``, ``q_0.1`` .. ``q_0.9``), none a train column (those
     are several targets) and not together the levels of one train column (one target's class probabilities, as
     Otto's ``Class_1`` .. ``Class_9``). The columns, their shared prefix and the numbers; None otherwise."""
-    if sample is None:
+    preds = _prediction_columns(sample, id_column)
+    named = _named_grid(preds)
+    if named is None or any(c in frame.columns for c in preds) or _levels_of_a_column(frame, preds):
         return None
-    preds = [c for c in sample.columns[1:] if c != id_column]
-    named = [_GRID_NAME.fullmatch(c) for c in preds]
-    if len(preds) < 2 or not all(named) or len({m.group(1) for m in named if m}) != 1:
-        return None
-    values = [float(m.group(2)) for m in named if m]
-    if any(b <= a for a, b in itertools.pairwise(values)) or any(c in frame.columns for c in preds):
-        return None
-    names = set(preds)
-    for c in frame.columns:
-        small = frame[c].n_unique() <= len(names) + 1  # + 1: a missing value
-        if small and set(frame[c].drop_nulls().cast(pl.String).unique().to_list()) == names:
-            return None
-    return preds, named[0].group(1), values  # type: ignore[union-attr]
+    return preds, *named
 
 
 def _grid_over(grid_cols: tuple[list[str], str, list[float]], y: pl.Series, named: str | None, why: list[str]) -> bool:
@@ -462,7 +469,7 @@ def infer_spec(
     if targets is None:
         missing = [c for c in labels_frame.columns if test is not None and c not in test.columns]
         by_name = [c for c in labels_frame.columns if c.lower() in _TARGET_NAMES]
-        from_sample = [c for c in (sample.columns[1:] if sample is not None else []) if c in labels_frame.columns]
+        from_sample = [c for c in _prediction_columns(sample, None) if c in labels_frame.columns]
         not_id = [c for c in labels_frame.columns if c not in (id_column, seq_id)]
         for found, reason in (
             (missing, "the only train column test lacks"),

@@ -27,6 +27,7 @@ from .params import (
     TRAIN_PARAMS,
     Param,
     backbone_architecture,
+    backbone_module,
     branch_params,
     build_backbone,
     resolve_small_input,
@@ -142,10 +143,7 @@ class Family:
         if backbone is None:
             elements = params[f"{self.backbone_prefix}channels"][0] * shape[0] * shape[1]
         else:
-            module = importlib.import_module(
-                f"{__package__}.architectures.{backbone_architecture(backbone['backbone'])}"
-            )
-            elements = module.widest_activation(backbone, shape)
+            elements = backbone_module(backbone["backbone"]).widest_activation(backbone, shape)
         return max(1, min(rows, MMAP_THRESHOLD // (elements * 4)))
 
     def callbacks(self, params: Mapping[str, Any]) -> list[Any]:

@@ -355,13 +355,17 @@ def backbone_architecture(backbone: str) -> str:
     return "convnext" if backbone.startswith("convnext_") else "resnet"
 
 
-def build_backbone(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> Any:
-    """The ``nn.Module`` of ``params['backbone']`` (not ``'none'``), from its module under ``architectures``; every
-    backbone module's ``build`` takes the model's name (timm's names it in its messages)."""
+def backbone_module(backbone: str) -> Any:
+    """The module under ``architectures`` of ``backbone`` (not ``'none'``): its ``build`` and ``widest_activation``."""
     import importlib
 
-    module = importlib.import_module(f"{__package__}.architectures.{backbone_architecture(params['backbone'])}")
-    return module.build(params, inputs, n_outputs, model=model)
+    return importlib.import_module(f"{__package__}.architectures.{backbone_architecture(backbone)}")
+
+
+def build_backbone(params: dict[str, Any], inputs: dict[str, Any], n_outputs: int, *, model: str = "") -> Any:
+    """The ``nn.Module`` of ``params['backbone']`` (not ``'none'``); every backbone module's ``build`` takes the
+    model's name (timm's names it in its messages)."""
+    return backbone_module(params["backbone"]).build(params, inputs, n_outputs, model=model)
 
 
 def resolve_small_input(value: Any, shape: Sequence[int]) -> bool:
