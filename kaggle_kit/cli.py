@@ -404,14 +404,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)  # predict, refit
 
     p = sub.add_parser(
-        "blend", help="blend a run's models (Nelder-Mead, mean, rank, hill climbing, stacking), scored by nested CV"
+        "blend",
+        help="blend a run's models (Nelder-Mead, mean, rank, hill climbing plain or calibrated, stacking), scored by "
+        "nested CV",
     )
     p.add_argument("run_dir")
     p.add_argument(
         "--method",
         default="nelder_mead",
-        help="nelder_mead | mean | rank | hill_climb | stack, a comma-separated list, all, or auto (ensemble "
-        "selection + a stacker kept only when it beats it) (default: nelder_mead)",
+        help="nelder_mead | mean | rank | hill_climb | calibrated_hill_climb | stack, a comma-separated list, all, "
+        "or auto (ensemble selection, plain and calibrated, + a stacker kept only when it beats it) (default: "
+        "nelder_mead)",
     )
     p.add_argument("--models", help="comma-separated models or imported predictions (default: all but the baseline)")
     p.add_argument(

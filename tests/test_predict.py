@@ -17,7 +17,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 import kaggle_kit
-from kaggle_kit.blend import blend_report, fit_blend
+from kaggle_kit.blend import blend_report, fit_blend, read_blend
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import ConfigError, DataError, StoreError
@@ -50,7 +50,7 @@ MODELS = [
     {"name": "realmlp", "kind": "realmlp", "params": {"epochs": 2, "hidden": [16]}},
     {"name": "tabm", "kind": "tabm", "params": {"epochs": 2, "hidden": [16], "k": 4}},
 ]  # fmt: skip
-BLENDS = ("mean", "rank", "nelder_mead", "hill_climb", "stack")
+BLENDS = ("mean", "rank", "nelder_mead", "hill_climb", "calibrated_hill_climb", "stack")
 
 
 def _frames() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -459,8 +459,9 @@ def test_multiclass_labels_models_and_stacking(tmp_path: Path) -> None:
         base_dir=tmp_path,
     )
     run_dir = run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False).run_dir
-    blend_report(run_dir, "nelder_mead,stack")
-    for which, kind in (("lgbm", "model"), ("linear", "model"), ("nelder_mead", "blend"), ("stack", "blend")):
+    blend_report(run_dir, "nelder_mead,stack,calibrated_hill_climb")
+    blends = (("nelder_mead", "blend"), ("stack", "blend"), ("calibrated_hill_climb", "blend"))
+    for which, kind in (("lgbm", "model"), ("linear", "model"), *blends):
         got = kaggle_kit.predict(run_dir, tmp_path / "test.csv", **{kind: which}, threads=1)
         want = _stored(run_dir, which, kind)
         assert got.columns == ["id", "p_setosa", "p_versicolor", "p_virginica"]
@@ -509,6 +510,22 @@ def test_stacking_predicts_with_its_stored_level2_models(built: dict[str, Path],
     np.testing.assert_allclose(
         got["p_1"].to_numpy(), _stored(built["run"], "stack", "blend")["p_1"].to_numpy(), atol=1e-6
     )
+
+
+def test_calibrated_selection_predicts_with_its_stored_fold_fits(built: dict[str, Path], monkeypatch) -> None:
+    """Each nested-CV fold's weights, twins and the twins' level-2 models are stored as JSON + npz and applied as
+    stored (nothing fitted at predict time)."""
+    import kaggle_kit.predict.blends as blends
+
+    folder = built["moved"] / "blends" / "calibrated_hill_climb"
+    meta = json.loads((folder / "level2.json").read_text())
+    n = len(read_blend(built["moved"], "calibrated_hill_climb").models)
+    assert len(meta["folds"]) == 4 and all(len(f["weights"]) == n + len(f["twins"]) > n for f in meta["folds"])
+    assert {node["class"] for f in meta["folds"] for node in f["models"]} == {"sklearn.pipeline.Pipeline"}
+    monkeypatch.setattr(blends, "nested_cv", lambda *a, **k: pytest.fail("the fold fits were fitted again"))
+    got = kaggle_kit.predict(built["moved"], built["comp"] / "test.csv", blend="calibrated_hill_climb", threads=1)
+    want = _stored(built["run"], "calibrated_hill_climb", "blend")["p_1"].to_numpy()
+    np.testing.assert_allclose(got["p_1"].to_numpy(), want, atol=1e-6)
 
 
 def test_a_stacking_blend_stored_without_level2_models_fits_them_again(built: dict[str, Path], tmp_path: Path) -> None:

@@ -253,6 +253,20 @@ def test_test_predictions_are_the_fitted_blend_of_the_fold_averaged_test_predict
         ranks = [np.argsort(np.argsort(t[:, 1])) + 1 for t in test]  # no ties in continuous scores
         positive = np.tensordot(np.array(outcome.result.weights), np.array(ranks, dtype=np.float64), axes=1) / 120
         np.testing.assert_allclose(outcome.test[:, 1], positive, rtol=1e-6)
+    elif method == "calibrated_hill_climb":  # each fold fit's weights on the models and their twins, refitted here
+        X, X_test = _stack_features(oof), _stack_features(test)
+        blends = []
+        for fit, (r, k) in zip(outcome.level2, folds.tasks(), strict=True):
+            train_idx = folds.train_valid(r, k)[0]
+            twins = [
+                make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+                .fit(X[train_idx][:, [m]], y[train_idx])
+                .predict_proba(X_test[:, [m]])
+                for m in fit.twins
+            ]
+            blends.append(np.tensordot(fit.weights, np.concatenate([test, np.array(twins)]), axes=1))
+        assert len(blends) == 6 and any(fit.weights[4:].sum() > 0 for fit in outcome.level2)
+        np.testing.assert_allclose(outcome.test, np.mean(blends, axis=0), rtol=1e-5, atol=1e-6)
     elif method != "stack":
         w = np.array(outcome.result.weights)
         np.testing.assert_allclose(outcome.test, np.tensordot(w, test.astype(np.float64), axes=1), rtol=1e-6)

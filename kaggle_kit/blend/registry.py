@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import ConfigError, allowed, did_you_mean
 from ..metrics import DISTRIBUTION_INPUTS, Metric
 from .base import Blender
+from .calibrated import CalibratedHillClimb
 from .selection import HillClimb
 from .stacking import Stack
 from .weighting import Mean, NelderMead, Rank
@@ -34,7 +35,7 @@ def register(cls: type[Blender]) -> type[Blender]:
     return cls
 
 
-for _cls in (Mean, Rank, NelderMead, HillClimb, Stack):
+for _cls in (Mean, Rank, NelderMead, HillClimb, CalibratedHillClimb, Stack):
     register(_cls)
 
 

@@ -53,17 +53,17 @@ class Stack(Blender):
         rng: np.random.Generator,
         row_folds: np.ndarray | None = None,
     ) -> Fitted:
-        X = _features(preds)
+        X = level2_features(preds)
         with one_blas_thread():  # small dense fits: BLAS threads spin-waiting on a busy machine cost 5-10x
             C = self.C if self.C != "auto" else _inner_cv_C(X, y, preds.shape[2], metric, rng, row_folds)
-            model = _fit_level2(X, y, float(C), metric)
+            model = fit_level2(X, y, float(C), metric)
         return Fitted(model=model, info={"features": X.shape[1], "C": float(C)})
 
     def predict(self, fitted: Fitted, preds: np.ndarray) -> np.ndarray:
-        return _predict_level2(fitted.model, _features(preds), preds.shape[2])
+        return predict_level2(fitted.model, level2_features(preds), preds.shape[2])
 
 
-def _fit_level2(X: np.ndarray, y: np.ndarray, C: float, metric: Metric) -> Pipeline:
+def fit_level2(X: np.ndarray, y: np.ndarray, C: float, metric: Metric) -> Pipeline:
     # scikit-learn imported here: loading it costs a tree-only notebook's `import` ~1.8 s
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
@@ -76,7 +76,7 @@ def _fit_level2(X: np.ndarray, y: np.ndarray, C: float, metric: Metric) -> Pipel
     return model.fit(X, y)
 
 
-def _predict_level2(model: Pipeline | Any, X: np.ndarray, n_columns: int) -> np.ndarray:
+def predict_level2(model: Pipeline | Any, X: np.ndarray, n_columns: int) -> np.ndarray:
     """A fitted level-2 model's (or a bare estimator's) predictions as ``(n_rows, n_columns)`` float32."""
     if n_columns == 1:
         return model.predict(X).astype(np.float32).reshape(-1, 1)
@@ -118,7 +118,7 @@ def _inner_cv_C(
         logistic = LogisticRegression(max_iter=1000, warm_start=True)  # one model: each C starts from the last
         for i, C in enumerate(AUTO_CS):
             model = Ridge(alpha=1.0 / C) if metric.needs == "value" else logistic.set_params(C=C)
-            inner[i, held] = _predict_level2(model.fit(train, y[~held]), valid, n_columns)
+            inner[i, held] = predict_level2(model.fit(train, y[~held]), valid, n_columns)
     best_C, best_score = AUTO_CS[0], float("nan")
     for i, C in enumerate(AUTO_CS):
         score = metric.score(y, inner[i])
@@ -127,7 +127,7 @@ def _inner_cv_C(
     return best_C
 
 
-def _features(preds: np.ndarray) -> np.ndarray:
+def level2_features(preds: np.ndarray) -> np.ndarray:
     """Level-2 features, ``(n_rows, n_features)``: log-odds (binary), log-probabilities (multiclass), values."""
     if preds.shape[2] == 1:
         return np.ascontiguousarray(preds[:, :, 0].T, dtype=np.float64)

@@ -6,7 +6,8 @@ Layout::
     runs/<run>/blends/<name>/test.parquet      id + the same columns: the blend of the test predictions
     runs/<run>/blends/<name>/checksums.json    the SHA-256 of oof.parquet and test.parquet, checked on every read
     runs/<run>/blends/<name>/summary.json      a BlendResult: method, models and their keys, weights, scores
-    runs/<run>/blends/<name>/level2.json|.npz  a stacker's level-2 model of each nested-CV fold (their mean: test)
+    runs/<run>/blends/<name>/level2.json|.npz  a stacker's level-2 model of each nested-CV fold (their mean: test);
+                                               for calibrated_hill_climb, each fold's weights and twins' models
     runs/<run>/external/<name>/oof.parquet     predictions made elsewhere, checked and put in the run's row order
     runs/<run>/external/<name>/test.parquet
     runs/<run>/external/<name>/source.json     where they came from, their key (a content hash), the fold check
@@ -29,6 +30,7 @@ import polars as pl
 
 from ..errors import ConfigError, KitError, StoreError, allowed, did_you_mean
 from ..runtime.store import RunStore, atomic_write, parquet_bytes, sha256_bytes
+from .calibrated import CalibratedFit
 from .result import BlendResult
 
 BLENDS = "blends"
@@ -102,15 +104,26 @@ def read_blend_frame(folder: Path, kind: str, fix: str) -> pl.DataFrame | None:
 
 
 def _level2_blobs(models: Sequence[Any]) -> dict[str, bytes]:
-    """A stacker's fitted level-2 models (scikit-learn pipelines) as JSON + ``.npz`` (never pickle); nothing when
-    there are none or one has no safe format (``predict`` then fits them again from the stored OOF)."""
+    """A stacker's fitted level-2 models (scikit-learn pipelines), or a calibrated selection's fold fits
+    (:class:`~.calibrated.CalibratedFit`: weights, twins and their pipelines), as JSON + ``.npz`` (never pickle);
+    nothing when there are none or one has no safe format (``predict`` then fits them again from the stored OOF)."""
     from ..models.sklearn_state import NotPersistable, dump_estimator
 
     if not models:
         return {}
-    nodes, arrays = [], {}
+    nodes: list[dict[str, Any]] = []
+    arrays: dict[str, np.ndarray] = {}
     try:
         for i, model in enumerate(models):
+            if isinstance(model, CalibratedFit):
+                twins = []
+                for j, cal in enumerate(model.calibrators):
+                    node, twin_arrays = dump_estimator(cal, f"fold{i}_twin{j}")
+                    twins.append(node)
+                    arrays.update(twin_arrays)
+                weights = [float(w) for w in model.weights]
+                nodes.append({"weights": weights, "twins": list(model.twins), "models": twins})
+                continue
             node, fold_arrays = dump_estimator(model, f"fold{i}")
             nodes.append(node)
             arrays.update(fold_arrays)
@@ -126,8 +139,6 @@ def read_level2(run_dir: Path | str, name: str, fix: str) -> list[Any] | None:
     """The stored level-2 fold models of blend ``name`` (None when it stored none: a weighting blend, or one made
     before they were stored), each file checked against its checksum; only scikit-learn estimator classes are
     built, from JSON, and arrays are read with ``allow_pickle=False``."""
-    from ..models.sklearn_state import load_estimator
-
     folder = blend_dir(Path(run_dir), name)
     if not (folder / LEVEL2[0]).is_file():
         return None
@@ -148,12 +159,25 @@ def read_level2(run_dir: Path | str, name: str, fix: str) -> list[Any] | None:
         if not isinstance(meta, dict) or meta.get("format") != LEVEL2_FORMAT:
             raise KitError(f"it is not a {LEVEL2_FORMAT} file")
         with np.load(io.BytesIO(blobs[LEVEL2[1]]), allow_pickle=False) as arrays:
-            return [load_estimator(node, arrays, where) for node in meta["folds"]]
+            return [_load_fold(node, arrays, where) for node in meta["folds"]]
     except (KitError, OSError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
         raise StoreError(
             f"{folder / LEVEL2[0]}: the level-2 models of {where} cannot be loaded ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); it is damaged or was not written by kaggle_kit; {fix}"
         ) from None
+
+
+def _load_fold(node: dict[str, Any], arrays: Any, where: str) -> Any:
+    """One stored fold fit: a level-2 estimator, or a calibrated selection's weights, twins and their estimators."""
+    from ..models.sklearn_state import load_estimator
+
+    if "twins" not in node:
+        return load_estimator(node, arrays, where)
+    twins, models = [int(m) for m in node["twins"]], [load_estimator(n, arrays, where) for n in node["models"]]
+    weights = np.asarray(node["weights"], dtype=np.float64)
+    if len(models) != len(twins) or weights.size < len(twins):
+        raise KitError("a fold's twins, their models and its weights do not match")
+    return CalibratedFit(weights, tuple(twins), tuple(models))
 
 
 def reblend_hint(run_dir: Path | str, result: BlendResult) -> str:

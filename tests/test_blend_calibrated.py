@@ -1,0 +1,132 @@
+"""``calibrated_hill_climb``: ensemble selection over the models and a logistic (ridge) recalibration of each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from kaggle_kit.blend import CalibratedHillClimb, HillClimb, blend_predictions, make_blender
+from kaggle_kit.blend.calibrated import MAX_TWIN_COLUMNS, CalibratedFit
+from kaggle_kit.blend.stacking import fit_level2, level2_features, predict_level2
+from kaggle_kit.errors import ConfigError
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.runtime.folds import make_folds
+
+LOG_LOSS = get_metric("log_loss")
+
+
+def _honest_probs(X: np.ndarray, y: np.ndarray, folds: np.ndarray, columns: list[int]) -> np.ndarray:
+    """Out-of-fold class probabilities of a logistic regression on some feature columns."""
+    from sklearn.linear_model import LogisticRegression
+
+    out = np.zeros((len(y), np.unique(y).size), dtype=np.float32)
+    for f in np.unique(folds):
+        held = folds == f
+        model = LogisticRegression(max_iter=1000).fit(X[~held][:, columns], y[~held])
+        out[held] = model.predict_proba(X[held][:, columns])
+    return out
+
+
+@pytest.fixture(scope="module")
+def four_classes() -> dict[str, object]:
+    """A good model whose class columns are permuted (as informative as it gets, for the wrong classes: no weighting
+    of it can help, a recalibration maps it back) and a weak honest model."""
+    X, y = make_classification(600, 8, n_informative=6, n_classes=4, n_clusters_per_class=1, random_state=0)
+    folds = make_folds(len(y), strategy="stratified", n_splits=5, seed=0, y=y)
+    good = _honest_probs(X, y, folds.ids[0], list(range(8)))
+    weak = _honest_probs(X, y, folds.ids[0], [0])
+    return {"y": y, "folds": folds, "oof": {"permuted": good[:, [2, 0, 3, 1]], "weak": weak}, "good": good}
+
+
+def test_a_twin_maps_a_permuted_model_back_where_weighting_cannot(four_classes: dict) -> None:
+    y, folds, oof = four_classes["y"], four_classes["folds"], four_classes["oof"]
+    plain = blend_predictions(oof, y, folds, LOG_LOSS, "hill_climb")
+    calibrated = blend_predictions(oof, y, folds, LOG_LOSS, "calibrated_hill_climb")
+    good = LOG_LOSS.score(y, four_classes["good"])
+    assert plain.result.nested_cv > LOG_LOSS.score(y, oof["weak"]) - 0.01  # the selection keeps the weak model
+    assert calibrated.result.nested_cv < good + 0.1 < plain.result.nested_cv - 0.3
+    for fit in calibrated.level2:  # every fold fit puts its weight on the permuted model's twin
+        assert isinstance(fit, CalibratedFit) and fit.twins == (0, 1)
+        assert fit.weights[2] > 0.5
+
+
+def test_the_twins_the_selection_sees_are_fitted_out_of_fold(four_classes: dict, monkeypatch) -> None:
+    """Each twin is fitted once per inner fold on the other folds' rows only, then once on all rows (for predict);
+    the selection is handed the inner fits' predictions of the rows they did not see."""
+    y, oof = four_classes["y"], four_classes["oof"]
+    preds = np.stack([oof["permuted"], oof["weak"]])
+    row_folds = four_classes["folds"].ids[0]
+    seen: list[np.ndarray] = []
+    real = CalibratedHillClimb._fit_one
+
+    def spy(self, X, y_, rows, metric, rng):
+        seen.append(rows.copy())
+        return real(self, X, y_, rows, metric, rng)
+
+    handed: list[np.ndarray] = []
+    real_select = HillClimb.fit
+
+    def select_spy(self, candidates, *args, **kwargs):
+        handed.append(candidates.copy())
+        return real_select(self, candidates, *args, **kwargs)
+
+    monkeypatch.setattr(CalibratedHillClimb, "_fit_one", spy)
+    monkeypatch.setattr(HillClimb, "fit", select_spy)
+    CalibratedHillClimb().fit(preds, y, LOG_LOSS, np.random.default_rng(0), row_folds)
+    inner = [np.flatnonzero(~r) for r in seen if not r.all()]
+    assert len(seen) == 2 * (5 + 1) and sum(r.all() for r in seen) == 2
+    for twin in range(2):  # the held-out rows of each inner fit are exactly one fold's
+        held = inner[5 * twin : 5 * twin + 5]
+        assert sorted(tuple(h) for h in held) == sorted(tuple(np.flatnonzero(row_folds == f)) for f in range(5))
+    # the twin of model 0 handed to the selection, on fold 3's rows: a fit on the other folds' rows only
+    X = level2_features(preds[:1])
+    rest = row_folds != 3
+    want = predict_level2(fit_level2(X[rest], y[rest], 1.0, LOG_LOSS), X[~rest], 4)
+    np.testing.assert_allclose(handed[0][2][~rest], want, atol=1e-6)
+
+
+def test_the_best_models_get_twins_up_to_max_calibrated(four_classes: dict) -> None:
+    y, oof = four_classes["y"], four_classes["oof"]
+    prior = np.tile(np.bincount(y) / len(y), (len(y), 1)).astype(np.float32)
+    preds = np.stack([oof["weak"], prior, four_classes["good"], oof["permuted"]])
+    rng = np.random.default_rng(0)
+    fit = CalibratedHillClimb(max_calibrated=2).fit(preds, y, LOG_LOSS, rng, four_classes["folds"].ids[0])
+    assert fit.model.twins == (0, 2)  # by log loss: good, then weak (the prior, then the permuted one, are worse)
+    assert fit.info["twins"] == 2 and len(fit.model.weights) == 4 + 2
+
+
+def test_no_twins_above_the_class_limit_nor_where_an_inner_fold_lacks_a_class() -> None:
+    rng = np.random.default_rng(1)
+    n, k = 300, MAX_TWIN_COLUMNS + 1
+    y = np.arange(n) % k
+    preds = rng.dirichlet(np.ones(k), size=(2, n)).astype(np.float32)
+    folds = np.arange(n) % 3
+    fit = CalibratedHillClimb().fit(preds, y, LOG_LOSS, rng, folds)
+    assert fit.model.twins == () and fit.info["twins"] == 0
+    np.testing.assert_array_equal(fit.model.weights, HillClimb().fit(preds, y, LOG_LOSS, rng, folds).weights)
+    # binary: every row of class 1 in fold 0, so fold 0's other rows hold one class
+    y2 = np.zeros(60, dtype=np.int64)
+    y2[:6] = 1
+    folds2 = np.repeat(np.arange(3), 20)
+    p = np.column_stack([1 - np.linspace(0.1, 0.9, 60), np.linspace(0.1, 0.9, 60)]).astype(np.float32)
+    fit2 = CalibratedHillClimb().fit(p[None], y2, LOG_LOSS, rng, folds2)
+    assert fit2.model.twins == ()
+
+
+def test_a_regression_twin_undoes_a_scaled_and_shifted_model() -> None:
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=400)
+    folds = make_folds(400, strategy="kfold", n_splits=4, seed=0)
+    oof = {"scaled": (3 * y + 5 + 0.1 * rng.normal(size=400)).astype(np.float32)[:, None],
+           "noisy": (y + rng.normal(size=400)).astype(np.float32)[:, None]}  # fmt: skip
+    rmse = get_metric("rmse")
+    plain = blend_predictions(oof, y, folds, rmse, "hill_climb")
+    calibrated = blend_predictions(oof, y, folds, rmse, "calibrated_hill_climb")
+    assert plain.result.nested_cv > 0.9 and calibrated.result.nested_cv < 0.1
+
+
+@pytest.mark.parametrize(("options", "match"), [({"C": 0}, "positive number"), ({"max_calibrated": 0}, "positive")])
+def test_bad_options_are_refused(options: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        make_blender("calibrated_hill_climb", options)
