@@ -130,3 +130,18 @@ def test_a_regression_twin_undoes_a_scaled_and_shifted_model() -> None:
 def test_bad_options_are_refused(options: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         make_blender("calibrated_hill_climb", options)
+
+
+@pytest.mark.parametrize(
+    ("metric", "included"), [("log_loss", True), ("accuracy", True), ("roc_auc", False), ("rmse", False)]
+)
+def test_all_and_auto_run_it_where_the_selection_searches_log_loss(metric: str, included: bool) -> None:
+    from types import SimpleNamespace
+
+    from kaggle_kit.blend.api import _methods
+
+    preds = SimpleNamespace(metric=get_metric(metric))
+    for which in ("all", "auto"):
+        assert ("calibrated_hill_climb" in _methods(which, preds)) is included
+        assert "hill_climb" in _methods(which, preds)
+    assert _methods("calibrated_hill_climb", preds) == ["calibrated_hill_climb"]  # named, it runs anywhere

@@ -29,7 +29,8 @@ from .result import BlendResult
 from .storage import check_name, read_blend, read_blend_predictions, write_blend
 from .threshold import oof_threshold
 
-#: The methods ``"all"`` stands for, in the order they are reported.
+#: The methods ``"all"`` stands for, in the order they are reported (each where the metric can score it and its
+#: :meth:`~.base.Blender.by_default` agrees: ``calibrated_hill_climb`` where the selection searches log loss).
 ALL_METHODS: tuple[str, ...] = ("mean", "rank", "nelder_mead", "hill_climb", "calibrated_hill_climb", "stack")
 #: What ``"auto"`` stands for: ensemble selection over every model (also with each model's recalibrated twin), and
 #: one stacking level kept only when its nested CV beats the selection's (:func:`~.engine.stacking_guard`).
@@ -77,11 +78,11 @@ def blend_report(
 ) -> BlendReport:
     """Run several blend methods on the same models and report them beside the single models.
 
-    ``methods``: ``"all"`` (every method the metric can score), ``"auto"`` (ensemble selection, plain and calibrated,
-    and stacking), a comma-separated string or a list; each blend is stored under its method's name, or ``name`` when
-    there is one method. Whenever both ``stack`` and ``hill_climb`` are run, the stacker is kept only when its honest
-    (nested-CV) score beats the selection's; otherwise it is neither stored nor ranked, and the report says so with
-    both scores (:attr:`BlendReport.dropped`). ``groups``
+    ``methods``: ``"all"`` (every method the metric can score: :data:`ALL_METHODS`), ``"auto"`` (ensemble selection,
+    plain and calibrated, and stacking), a comma-separated string or a list; each blend is stored under its method's
+    name, or ``name`` when there is one method. Whenever both ``stack`` and ``hill_climb`` are run, the stacker is
+    kept only when its honest (nested-CV) score beats the selection's; otherwise it is neither stored nor ranked,
+    and the report says so with both scores (:attr:`BlendReport.dropped`). ``groups``
     (e.g. ``{"wide": ["xgb", "lgbm"], "deep": ["cnn", "mlp"]}``) adds, with ``group_method``, a blend of each
     group's models and one of all groups' models (default: the one method given, else ``nelder_mead``); the models
     default to the groups' union. ``options`` maps a
@@ -164,7 +165,8 @@ def blend_report(
 def _methods(methods: str | Sequence[str], preds: RunPredictions) -> list[str]:
     if isinstance(methods, str):
         if methods in ("all", "auto"):
-            return [m for m in (ALL_METHODS if methods == "all" else AUTO_METHODS) if applicable(m, preds.metric)]
+            chosen = ALL_METHODS if methods == "all" else AUTO_METHODS
+            return [m for m in chosen if applicable(m, preds.metric) and BLENDERS[m].by_default(preds.metric)]
         methods = [m.strip() for m in methods.split(",") if m.strip()]
     if not methods:
         raise ConfigError(f"no blend method given; choose from {allowed(BLENDERS)}, 'auto' or 'all'")

@@ -79,7 +79,8 @@ class Blender(ABC):
     ``nested_only = True`` for methods that must only ever be scored by nested CV (a level-2 model would score
     its own training rows), ``needs_rank_metric = True`` for methods whose output is a ranking, not
     probabilities, and ``single_target = True`` for methods that model one target column (a level-2 model), which a
-    multilabel / multiregression run's column-wise metric leaves out.
+    multilabel / multiregression run's column-wise metric leaves out. Override :meth:`by_default` to keep a method
+    out of ``"all"`` / ``"auto"`` for metrics where it was measured to cost time for nothing.
     """
 
     method: ClassVar[str] = ""
@@ -97,6 +98,12 @@ class Blender(ABC):
         row_folds: np.ndarray | None = None,
     ) -> Fitted:
         """Learn weights (or a level-2 model) from these rows' predictions ``(models, rows, columns)``."""
+
+    @classmethod
+    def by_default(cls, metric: Metric) -> bool:
+        """Whether ``"all"`` / ``"auto"`` run this method for ``metric`` (named on its own, it runs wherever it can
+        be scored)."""
+        return True
 
     def predict(self, fitted: Fitted, preds: np.ndarray) -> np.ndarray:
         if fitted.weights is None:
