@@ -16,6 +16,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from kaggle_kit.metrics import get_metric
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -165,7 +167,8 @@ def test_mutation_each_mutant_changes_one_line_and_compiles() -> None:
 
 
 def test_hidden_gap_scores_every_model_and_blend_on_each_split(tmp_path: Path) -> None:
-    figures = _run("hidden_gap.py", "--quick", "--datasets", "anes96", "--split-seeds", "0,1", tmp_path=tmp_path)
+    args = ("--quick", "--datasets", "anes96", "--split-seeds", "0,1", "--without", "hill_climb")
+    figures = _run("hidden_gap.py", *args, tmp_path=tmp_path)
     seeds = figures["anes96"]
     assert set(seeds) == {"0", "1"}
     for entry in seeds.values():
@@ -177,6 +180,15 @@ def test_hidden_gap_scores_every_model_and_blend_on_each_split(tmp_path: Path) -
             assert res["all"][res["submitted"]]["test"] == pytest.approx(res["test"], abs=1e-12)
             assert all(np.isfinite(s["cv"]) and 0 < s["test"] < 2.5 for s in res["all"].values())
     assert seeds["0"]["old"]["test"] != seeds["1"]["old"]["test"]  # another split, other hidden rows
+
+
+def test_hidden_gap_picks_without_a_method_as_the_verdict_would() -> None:
+    import hidden_gap
+
+    runs = {"a": {"cv": 0.5, "test": 1.0}, "hill_climb": {"cv": 0.3, "test": 2.0}, "b": {"cv": 0.4, "test": 3.0}}
+    assert hidden_gap._pick_without(runs, "hill_climb", get_metric("log_loss"))["test"] == 3.0  # lower is better
+    assert hidden_gap._pick_without(runs, "stack", get_metric("log_loss"))["test"] == 2.0
+    assert hidden_gap._pick_without(runs, "hill_climb", get_metric("roc_auc"))["test"] == 1.0  # higher is better
 
 
 @pytest.mark.slow  # three processes that each import torch and fit a cnn
