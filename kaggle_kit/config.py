@@ -396,8 +396,8 @@ class RunSpec(_Strict):
     threads_per_task: int = Field(
         default=0,
         ge=0,
-        description="threads per task; 0 = load-aware: max(1, (cores - the 1-minute load average of other "
-        "processes, rounded half down) // n_jobs), so a busy machine never gets more OpenMP threads than free cores",
+        description="threads per task; 0 = load-aware: max(1, (cores - the cores other processes kept busy lately, "
+        "rounded half down) // n_jobs), so a busy machine never gets more OpenMP threads than free cores",
     )
     executor: Executor = Field(
         default="local", description="'local': this process (n_jobs = 1) or a process pool; 'ray': Ray tasks"

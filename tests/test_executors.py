@@ -18,6 +18,7 @@ from kaggle_kit.config import RunSpec, build_spec
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.readers.competition import load_competition
+from kaggle_kit.runtime import threads
 from kaggle_kit.runtime.executors import Context, Job, Task, execute
 from kaggle_kit.runtime.ray_executor import task_resources
 from kaggle_kit.runtime.runner import resolve_folds, run
@@ -50,6 +51,67 @@ def test_available_cores_is_between_one_and_all() -> None:
     assert [available_cores(4, load) for load in (-1.0, 0.0, 1.0, 2.6, 3.9, 100.0)] == [4, 4, 3, 1, 1, 1]
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         task_threads(4, 0, 0.0)
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_measured_load_is_the_cores_busy_between_two_readings_less_this_runs_own() -> None:
+    me, cores = os.getpid(), threads.cpu_count()
+    tick = os.sysconf("SC_CLK_TCK")
+    before = threads.CpuSample(at=0.0, busy=0, total=1000, own={me: 0}, boot_age=1e12)
+    # half the cores' ticks busy over 5 s; this process ran 0.1 of a core of it; 4242424 was not known before
+    now = threads.CpuSample(at=5.0, busy=500, total=2000, own={me: int(0.5 * tick), 4242424: 10**6}, boot_age=1e12)
+    load = threads.measured_load(before, now)
+    assert load.load == pytest.approx(cores * 0.5) and load.own == pytest.approx(0.1, abs=0.01)
+    # a process absent from the first reading counts all its CPU when it started after that reading (a new worker:
+    # this one started after boot), none when it started before (its CPU in between is not known)
+    after_boot = threads.CpuSample(at=0.0, busy=0, total=1000, own={}, boot_age=0.0)
+    assert threads.measured_load(after_boot, now).own == pytest.approx(0.1, abs=0.01)
+    long_after = threads.CpuSample(at=0.0, busy=0, total=1000, own={}, boot_age=1e12)
+    assert threads.measured_load(long_after, now).own == 0.0
+
+
+def test_a_busy_process_counts_as_other_load_unless_it_is_one_of_the_runs_workers(monkeypatch) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(threads, "_last", [])
+    spinner = multiprocessing.get_context("spawn").Process(target=_spin, args=(3.0,), daemon=True)
+    spinner.start()
+    try:
+        time.sleep(0.8)  # past its start-up
+        seen = threads.machine_load()  # waits FIRST_WINDOW between two readings
+        assert seen.others >= 0.5 and seen.own < 0.5
+        time.sleep(0.3)
+        theirs = threads.machine_load([spinner.pid])  # its CPU since the last reading (it started before it)
+        assert theirs.own == 0.0  # not known at the last reading: none of it is taken as this run's
+        time.sleep(0.3)
+        mine = threads.machine_load([spinner.pid])
+        assert mine.own >= 0.5 and mine.others < mine.own
+    finally:
+        spinner.terminate()
+        spinner.join()
+
+
+def test_a_reading_taken_before_lets_the_next_measure_without_waiting(monkeypatch) -> None:
+    monkeypatch.setattr(threads, "_last", [])
+    threads.take_reading()
+    _spin(0.3)  # this process busy meanwhile (a run reading its data)
+    monkeypatch.setattr(threads.time, "sleep", lambda s: pytest.fail("it waited for a second reading"))
+    load = threads.machine_load()
+    assert load.own >= 0.5  # measured over the 0.3 s since the reading: this process's own CPU
+
+
+def test_without_proc_or_a_recent_reading_the_load_average_stands_in(monkeypatch) -> None:
+    monkeypatch.setattr(threads, "_last", [])
+    monkeypatch.setattr(threads.time, "sleep", lambda s: pytest.fail("a reported-only load must not wait"))
+    monkeypatch.setattr(threads, "_load_average", lambda workers=(): threads.MachineLoad(7, 1.5, 0.5))
+    assert threads.machine_load(wait=False) == threads.MachineLoad(7, 1.5, 0.5)
+    monkeypatch.setattr(threads, "cpu_sample", lambda pids: None)
+    assert threads.machine_load() == threads.MachineLoad(7, 1.5, 0.5)
 
 
 def test_own_load_follows_the_damped_one_minute_average() -> None:
@@ -218,7 +280,7 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
         assert _oof_bytes(on_ray.run_dir, name) == _oof_bytes(sequential.run_dir, name), name
         assert rows[name].cv == next(m.cv for m in sequential.models if m.name == name)
     execution = json.loads((on_ray.run_dir / "run.json").read_text())["execution"]
-    assert execution["executor"] == "ray" and execution["threads"] == 1 and "load_1min" in execution
+    assert execution["executor"] == "ray" and execution["threads"] == 1 and "load" in execution
     # the driver wrote every fold into its own store: a rerun (here sequential) reuses them all; only the failed
     # model is tried again
     again = run(spec, runs_root=tmp_path / "ray", only=["xgb"], progress=None, record_history=False)
@@ -245,9 +307,9 @@ def test_run_json_records_the_thread_rule(tmp_path: Path) -> None:
     result = run(spec, runs_root=tmp_path / "runs", progress=lines.append, record_history=False)
     execution = json.loads((result.run_dir / "run.json").read_text())["execution"]
     assert execution["executor"] == "local" and execution["jobs"] == 1 and execution["threads_rule"] == "load-aware"
-    others = max(0.0, execution["load_1min"] - execution["load_own"])
+    others = max(0.0, execution["load"] - execution["load_own"])
     assert execution["threads"] == task_threads(execution["cores"], 1, others)
-    assert f"load {execution['load_1min']:.2f} on {execution['cores']} core(s)" in lines[0]
+    assert f"load {execution['load']:.2f} on {execution['cores']} core(s)" in lines[0]
 
 
 # --------------------------------------------------------------------------------------------- worker environment

@@ -143,7 +143,7 @@ def test_task_threads_now_reads_the_load_and_keeps_sensitive_families_fixed(
 ) -> None:
     seen: list[tuple[int, ...]] = []
 
-    def load(workers: tuple[int, ...] = ()) -> MachineLoad:
+    def load(workers: tuple[int, ...] = (), *, wait: bool = True) -> MachineLoad:
         seen.append(tuple(workers))
         return MachineLoad(cores=2, load=others + 0.3, own=0.3)
 
@@ -206,7 +206,7 @@ def test_the_last_task_gets_the_free_cores_and_the_oof_is_unchanged(
     reference = run(spec, runs_root=tmp_path / "seq", progress=None, record_history=False)
     store = RunStore(tmp_path / "pool" / spec.run_name)
 
-    def load(workers: tuple[int, ...] = ()) -> MachineLoad:
+    def load(workers: tuple[int, ...] = (), *, wait: bool = True) -> MachineLoad:
         busy = not list(store.root.glob("models/lgbm/*/folds/r0_f1/result.json"))
         return MachineLoad(cores=2, load=1.0 if busy else 0.0, own=0.0)
 

@@ -16,7 +16,7 @@ What the columns mean to the models (checked here, once, before anything trains)
 * a file-name column that is not ``data.id`` must be in ``data.drop`` (a file name is not a feature).
 
 A file name that would leave the image folder (``../x``, an absolute path) is rejected before anything is read.
-:func:`attach_images` is idempotent: frames that already hold the images' pixel columns are returned as they are
+:func:`attach_image_files` is idempotent: frames that already hold the images' pixel columns are returned as they are
 (the runner hands its prepared frames to worker processes, which prepare them again).
 
 Stream mode (``mode = "stream"``, or ``"auto"`` above :data:`~kaggle_kit.readers.image_stream.STREAM_ABOVE` pixel
@@ -49,24 +49,13 @@ _PIXEL = re.compile(r"pixel\d+")
 _SHOWN = 3
 
 
-def attach_images(
-    spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None
-) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """``train`` and ``test`` with their rows' images as pixel columns, or as they are when the spec has no
-    ``[data.images]``.
-
-    >>> # train, test = attach_images(load_spec("competitions/leaves.toml"), train, test)
-    """
-    train, test, _ = attach_image_files(spec, train, test)
-    return train, test
-
-
 def attach_image_files(
     spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, ImageStream | None]:
-    """:func:`attach_images`, and in stream mode the :class:`ImageStream` of the files the positions point at
-    (train's rows, then test's; None for pixel columns or without ``[data.images]``): built from the same file
-    checks and image shape as the positions, so loading checks each file and decodes the first image once."""
+    """``train`` and ``test`` with their rows' images as pixel columns (as they are without ``[data.images]``), or
+    in stream mode with their positions and the :class:`ImageStream` of the files they point at (train's rows, then
+    test's; None for pixel columns or without ``[data.images]``): built from the same file checks and image shape
+    as the positions, so loading checks each file and decodes the first image once."""
     images = spec.data.images
     if images is None:
         return train, test, None
@@ -87,7 +76,7 @@ def attach_image_files(
 def attach_test_image_files(
     spec: CompetitionSpec, test: pl.DataFrame, shape: Sequence[int], *, streamed: bool = False
 ) -> tuple[pl.DataFrame, ImageStream | None]:
-    """New test rows (``kaggle-kit predict``) with their images as pixel columns, read as :func:`attach_images`
+    """New test rows (``kaggle-kit predict``) with their images as pixel columns, read as :func:`attach_image_files`
     reads a run's test images (same folder key, pattern, size, channels, checks and messages) and checked against
     the training images' ``shape`` ``(H, W, C)`` (:func:`image_shape`, recorded by the run); None for the stream.
 
@@ -198,7 +187,7 @@ def _with_refs(frame: pl.DataFrame, start: int, role: str) -> pl.DataFrame:
 
 
 def image_shape(spec: CompetitionSpec, train: pl.DataFrame) -> list[int] | None:
-    """The ``[H, W, C]`` of the training images as :func:`attach_images` reads them (``data.images.size`` when
+    """The ``[H, W, C]`` of the training images as :func:`attach_image_files` reads them (``data.images.size`` when
     given, else the first training file's), or None without ``[data.images]``: the run records it so that
     ``predict`` checks new test images without the training files."""
     images = spec.data.images

@@ -63,7 +63,7 @@ from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
 from .scoring import score_folds
 from .store import FoldResult, ModelResult, RunStore
-from .threads import MachineLoad, cpu_count, machine_load, task_threads
+from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
 Progress = Callable[[str], None]
 
@@ -219,6 +219,7 @@ def run(
     """
     started = time.monotonic() if started is None else started
     check_kinds(spec.models)
+    take_reading()  # the thread rule measures the cores' load from here, while the data is read
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
         return _run(session, only, extra_models, search, time_limit, started, record_history)
@@ -384,7 +385,7 @@ class RunSession:
             return
         settings = self.settings
         jobs = max(1, min(self.n_jobs or settings.n_jobs or cpu_count(), n_tasks or 1))
-        load = machine_load()
+        load = machine_load(wait=not settings.threads_per_task)  # measured when it sets the threads
         threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
         self.execution = _execution(settings, jobs, threads, load, in_workers)
         workers = "Ray tasks" if settings.executor == "ray" and settings.ray_address else f"{jobs} worker(s)"
@@ -514,7 +515,7 @@ def _execution(
         "threads": threads,
         "threads_rule": "run.threads_per_task" if settings.threads_per_task else "load-aware",
         "cores": load.cores,
-        "load_1min": load.load,
+        "load": load.load,  # busy cores lately (the 1-minute load average where not measurable)
         "load_own": load.own,
     }
 

@@ -4,12 +4,17 @@ The rule is load-aware because the costly mistake is asymmetric: on a machine wh
 busy, XGBoost / LightGBM with more OpenMP threads than free cores run 10-100x slower (threads spin-waiting for
 cores they do not get), while one thread too few costs at most the lost parallelism (about 1.8x on 2 cores)::
 
-    available = cores - round_half_down(load average of OTHER processes over the last minute)   (at least 1)
+    available = cores - round_half_down(cores kept busy by OTHER processes lately)   (at least 1)
     threads   = max(1, available // jobs)
 
-A core counts as taken once other processes keep it busy at least half the time. The 1-minute load average counts
-this process and its pool workers too; their share is estimated from their CPU time (see :func:`own_load`) and taken
-off.
+A core counts as taken once other processes keep it busy at least half the time. "Lately" is measured, not averaged
+over a minute (:func:`machine_load`): the busy time of this process's cores in ``/proc/stat`` since the last reading
+(a run takes the first reading before it reads its data; without a recent one, a reading waits 0.25 s), less this
+process's and its pool workers' own CPU time over the same seconds. The 1-minute load average it replaced still
+counted a run that had just ended: a second run started right after a first (a notebook, a benchmark, a script running
+two configs) saw "0.6 cores busy" and fitted one fold at a time on 2 cores (``benchmarks/portfolio.py``'s fair:
+RealMLP's five folds one after the other). Where ``/proc/stat`` is not readable, the 1-minute load average stands in,
+this run's share of it estimated from its CPU time (:func:`own_load`).
 
 The rule is applied again before each task is handed to a worker (:func:`allocate_threads`): a task submitted when
 fewer tasks are left than workers gets the cores the others leave, and when other processes take cores the number of
@@ -46,7 +51,8 @@ THREAD_ENV_VARS = (
 
 @dataclass(frozen=True)
 class MachineLoad:
-    """What the thread rule saw: the usable cores, the 1-minute load average and this process's estimated share."""
+    """What the thread rule saw: the usable cores, the cores busy lately (or the 1-minute load average where that
+    cannot be measured) and this run's share of them."""
 
     cores: int
     load: float
@@ -109,9 +115,136 @@ def _process_age() -> float | None:
     return times[1] if times is not None else None
 
 
-def machine_load(workers: Iterable[int] = ()) -> MachineLoad:
-    """Read the cores, the 1-minute load average and this run's share of it (0 where the OS has none): this
-    process's and that of its ``workers`` (process ids), so a pool's own busy workers never count as other load."""
+@dataclass(frozen=True)
+class CpuSample:
+    """One reading of ``/proc/stat`` for this process's cores and of its own processes' CPU ticks."""
+
+    at: float  #: time.monotonic()
+    busy: int  #: ticks the cores spent busy (user, nice, system, irq, softirq, steal)
+    total: int  #: ticks of the cores, idle and iowait included
+    own: dict[int, int]  #: pid -> its utime + stime ticks (this process and its workers)
+    boot_age: float  #: seconds since boot (``/proc/uptime``): which processes started after this reading
+
+
+#: a reading older than this is not "lately": the next one waits for a fresh pair
+RECENT_SECONDS = 10.0
+#: how long a first reading waits between its two samples
+FIRST_WINDOW = 0.25
+#: the shortest span measured (5 clock ticks of 10 ms per core); a reading this recent is reused
+MIN_WINDOW = 0.05
+#: the previous reading and what it gave (None: taken by :func:`take_reading`); one element at most
+_last: list[tuple[CpuSample, MachineLoad | None]] = []
+
+
+def take_reading() -> None:
+    """Read the cores now, so that the next :func:`machine_load` measures from here instead of waiting
+    :data:`FIRST_WINDOW` (a run takes one before it reads its data)."""
+    now = cpu_sample([os.getpid()])
+    if now is not None:
+        _last[:] = [(now, None)]
+
+
+def machine_load(workers: Iterable[int] = (), *, wait: bool = True) -> MachineLoad:
+    """The cores, how many of them were busy lately and this run's part of that: this process's and its
+    ``workers``' (process ids) CPU over the same seconds, so a pool's own busy workers never count as other load
+    (see the module docstring). Falls back to the 1-minute load average where ``/proc`` is not readable, and where
+    there is no recent reading and ``wait`` is False (the figure is only reported: the threads are the user's)."""
+    workers = list(workers)
+    pids = [os.getpid(), *workers]
+    now = cpu_sample(pids)
+    if now is None:
+        return _load_average(workers)
+    age = now.at - _last[0][0].at if _last else math.inf
+    if age < MIN_WINDOW and _last[0][1] is not None:  # read a moment ago (tasks submitted at once): reuse it
+        return _last[0][1]
+    before = _last[0][0] if age <= RECENT_SECONDS else None
+    if before is None or age < MIN_WINDOW:  # no recent reading, or one taken a moment ago: wait for enough ticks
+        if not wait:
+            return _load_average(workers)
+        time.sleep(FIRST_WINDOW if before is None else MIN_WINDOW - age)
+        before, now = before or now, cpu_sample(pids)
+        if now is None:  # pragma: no cover - /proc vanished between two reads
+            return _load_average(workers)
+    load = measured_load(before, now)
+    _last[:] = [(now, load)]
+    return load
+
+
+def measured_load(before: CpuSample, now: CpuSample) -> MachineLoad:
+    """Busy cores and this run's share of them between two readings. A process absent from ``before`` counts all
+    its CPU when it started after that reading (a new worker), none otherwise (not known then)."""
+    cores = cpu_count()
+    total = max(1, now.total - before.total)
+    busy = cores * max(0, now.busy - before.busy) / total
+    seconds = max(1e-6, now.at - before.at)
+    ticks = 0
+    for pid, t in now.own.items():
+        if pid in before.own:
+            ticks += max(0, t - before.own[pid])
+        elif _started_after(pid, before.boot_age):
+            ticks += t
+    own = ticks / _clock_ticks() / seconds
+    return MachineLoad(cores, round(busy, 2), round(min(own, busy), 2))
+
+
+def cpu_sample(pids: Sequence[int]) -> CpuSample | None:
+    """Read the busy and total ticks of this process's cores from ``/proc/stat`` and the CPU ticks of ``pids``;
+    None where ``/proc`` cannot be read (not Linux)."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+        boot_age = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    mine = {f"cpu{i}" for i in _affinity()}
+    busy = total = 0
+    for line in lines:
+        fields = line.split()
+        if not fields or fields[0] not in mine:
+            continue
+        values = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+        busy += values[0] + values[1] + values[2] + values[5] + values[6] + values[7]
+        total += sum(values)
+    if total == 0:
+        return None
+    own = {}
+    for pid in pids:
+        ticks = _process_ticks(pid)
+        if ticks is not None:
+            own[pid] = ticks
+    return CpuSample(time.monotonic(), busy, total, own, boot_age)
+
+
+def _affinity() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return list(range(os.cpu_count() or 1))
+
+
+def _clock_ticks() -> int:
+    return int(os.sysconf("SC_CLK_TCK"))
+
+
+def _process_ticks(pid: int) -> int | None:
+    """utime + stime of a process in clock ticks, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _started_after(pid: int, boot_age: float) -> bool:
+    """Whether process ``pid`` started after the moment ``boot_age`` seconds after boot."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[19]) / _clock_ticks() >= boot_age
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _load_average(workers: Iterable[int] = ()) -> MachineLoad:
+    """The fallback: the 1-minute load average and this run's estimated share of it (0 where the OS has none)."""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # pragma: no cover - Windows
