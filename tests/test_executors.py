@@ -23,7 +23,14 @@ from kaggle_kit.runtime.executors import Context, Job, Task, execute
 from kaggle_kit.runtime.ray_executor import task_resources
 from kaggle_kit.runtime.runner import resolve_folds, run
 from kaggle_kit.runtime.store import FoldResult, RunStore
-from kaggle_kit.runtime.threads import THREAD_ENV_VARS, available_cores, own_load, task_threads, thread_env
+from kaggle_kit.runtime.threads import (
+    THREAD_ENV_VARS,
+    MachineLoad,
+    available_cores,
+    own_load,
+    task_threads,
+    thread_env,
+)
 
 
 # --------------------------------------------------------------------------------------------- the thread rule
@@ -436,6 +443,28 @@ def test_run_json_records_the_thread_rule(tmp_path: Path) -> None:
     others = max(0.0, execution["load"] - execution["load_own"])
     assert execution["threads"] == task_threads(execution["cores"], 1, others)
     assert f"load {execution['load']:.2f} on {execution['cores']} core(s)" in lines[0]
+
+
+@pytest.mark.parametrize("threads_per_task", [0, 1])
+def test_a_run_takes_a_reading_first_and_waits_for_one_only_when_the_load_sets_the_threads(
+    tmp_path: Path, monkeypatch, threads_per_task: int
+) -> None:
+    """The thread rule's reading (start) measures from the one the run took before reading its data; a run whose
+    threads the user fixed only reports the load, so it must not wait for a fresh one."""
+    import kaggle_kit.runtime.runner as runner
+
+    calls: list[object] = []
+    real = runner.machine_load
+
+    def spy(workers=(), *, wait: bool = True) -> MachineLoad:
+        calls.append(("load", wait))
+        return real(workers, wait=wait)
+
+    monkeypatch.setattr(runner, "take_reading", lambda: calls.append("reading"))
+    monkeypatch.setattr(runner, "machine_load", spy)
+    spec = _spec(tmp_path, run={"n_jobs": 1, "threads_per_task": threads_per_task})
+    run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    assert calls == ["reading", ("load", threads_per_task == 0)]
 
 
 # --------------------------------------------------------------------------------------------- worker environment
