@@ -114,6 +114,48 @@ def test_no_twins_above_the_class_limit_nor_where_an_inner_fold_lacks_a_class() 
     assert fit2.model.twins == ()
 
 
+def _three_classes_one_rare(seed: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray], object]:
+    """Three models of three classes; class 2's rows all in fold 0 (so fold 0's fit never sees it)."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    folds = make_folds(n, strategy="kfold", n_splits=3, seed=0)
+    y = rng.integers(0, 2, n)
+    y[np.flatnonzero(folds.ids[0] == 0)[:10]] = 2
+    oof = {}
+    for j in range(3):
+        p = rng.dirichlet(np.ones(3), size=n)
+        p[np.arange(n), y] += 1.0 + j
+        oof[f"m{j}"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    return y, oof, folds
+
+
+def test_no_twins_where_the_rows_lack_a_class_so_a_held_out_class_keeps_its_probability() -> None:
+    """A twin fitted without class 2's rows gives it probability 0, and the selection, seeing no row of it, would
+    take the twin: fold 0's held-out rows of class 2 would score log(eps). That fold's fit is the plain selection."""
+    y, oof, folds = _three_classes_one_rare()
+    plain = blend_predictions(oof, y, folds, LOG_LOSS, "hill_climb")
+    calibrated = blend_predictions(oof, y, folds, LOG_LOSS, "calibrated_hill_climb", test=oof)
+    assert calibrated.level2[0].twins == () and all(f.twins for f in calibrated.level2[1:])
+    assert calibrated.result.fold_scores[0] == pytest.approx(plain.result.fold_scores[0])
+    assert calibrated.oof[y == 2, 2].min() > 0.1
+
+
+def test_the_same_seed_gives_the_same_blend(four_classes: dict) -> None:
+    """Without two folds among its rows (a fold fit of a 2-fold run), a fit draws its twins' inner folds with its
+    rng: the same seed gives the same fit, another seed other inner folds (the selection's loss on them moves)."""
+    y, oof = four_classes["y"], four_classes["oof"]
+    preds = np.stack([oof["permuted"], oof["weak"]])
+    one_fold = np.zeros(len(y), dtype=np.int64)
+    a, b, c = (CalibratedHillClimb().fit(preds, y, LOG_LOSS, np.random.default_rng(s), one_fold) for s in (0, 0, 1))
+    assert a.info == b.info and np.array_equal(a.model.weights, b.model.weights)
+    np.testing.assert_array_equal(a.model.blend(preds), b.model.blend(preds))
+    assert a.info["loss"] != c.info["loss"]
+    folds = make_folds(len(y), strategy="stratified", n_splits=2, seed=0, y=y)
+    d, e = (blend_predictions(oof, y, folds, LOG_LOSS, "calibrated_hill_climb", test=oof, seed=3) for _ in range(2))
+    np.testing.assert_array_equal(d.oof, e.oof)
+    np.testing.assert_array_equal(d.test, e.test)
+
+
 def test_a_regression_twin_undoes_a_scaled_and_shifted_model() -> None:
     rng = np.random.default_rng(2)
     y = rng.normal(size=400)

@@ -23,7 +23,14 @@ from kaggle_kit.runtime.executors import Context, Job, Task, execute
 from kaggle_kit.runtime.ray_executor import task_resources
 from kaggle_kit.runtime.runner import resolve_folds, run
 from kaggle_kit.runtime.store import FoldResult, RunStore
-from kaggle_kit.runtime.threads import THREAD_ENV_VARS, available_cores, own_load, task_threads, thread_env
+from kaggle_kit.runtime.threads import (
+    THREAD_ENV_VARS,
+    MachineLoad,
+    available_cores,
+    own_load,
+    task_threads,
+    thread_env,
+)
 
 
 # --------------------------------------------------------------------------------------------- the thread rule
@@ -53,10 +60,42 @@ def test_available_cores_is_between_one_and_all() -> None:
         task_threads(4, 0, 0.0)
 
 
-def _spin(seconds: float) -> None:
+def _spin(seconds: float, started: object = None) -> None:
+    if started is not None:
+        started.set()  # type: ignore[attr-defined]
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         pass
+
+
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time as the scheduler counts it (``/proc/<pid>/schedstat``, ns): apart from the clock ticks
+    of ``/proc/<pid>/stat`` that the thread rule reads."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
+class _Around:
+    """Clock and CPU seconds of some processes read just before and just after a call: what those processes ran
+    between two calls' readings lies between the inner and the outer differences, whatever else the machine does."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.before = self.after = (0.0, [0.0] * len(pids))
+
+    def _read(self) -> tuple[float, list[float]]:
+        return time.monotonic(), [_cpu_seconds(p) for p in self.pids]
+
+    def call(self, fn, *args):
+        self.before = self._read()
+        out = fn(*args)
+        self.after = self._read()
+        return out
+
+    def share(self, since: _Around, i: int) -> tuple[float, float]:
+        """Bounds on process ``i``'s cores used between a reading inside ``since``'s call and one inside this."""
+        inner = (self.before[1][i] - since.after[1][i]) / (self.after[0] - since.before[0])
+        outer = (self.after[1][i] - since.before[1][i]) / (self.before[0] - since.after[0])
+        return inner, outer
 
 
 def test_measured_load_is_the_cores_busy_between_two_readings_less_this_runs_own() -> None:
@@ -76,21 +115,40 @@ def test_measured_load_is_the_cores_busy_between_two_readings_less_this_runs_own
 
 
 def test_a_busy_process_counts_as_other_load_unless_it_is_one_of_the_runs_workers(monkeypatch) -> None:
+    """Checked against what the spinner and this process actually ran (their scheduler CPU time), so that it holds
+    however busy other processes keep the machine."""
     import multiprocessing
 
+    if not Path(f"/proc/{os.getpid()}/schedstat").is_file():
+        pytest.skip("no /proc/<pid>/schedstat to check the readings against")
     monkeypatch.setattr(threads, "_last", [])
-    spinner = multiprocessing.get_context("spawn").Process(target=_spin, args=(3.0,), daemon=True)
+    context = multiprocessing.get_context("spawn")
+    started = context.Event()
+    spinner = context.Process(target=_spin, args=(60.0, started), daemon=True)
     spinner.start()
+    me, window = os.getpid(), 0.5
+    slack = 2 / os.sysconf("SC_CLK_TCK") / window + 0.02  # a clock tick at each end per process, and the rounding
     try:
-        time.sleep(0.8)  # past its start-up
-        seen = threads.machine_load()  # waits FIRST_WINDOW between two readings
-        assert seen.others >= 0.5 and seen.own < 0.5
-        time.sleep(0.3)
-        theirs = threads.machine_load([spinner.pid])  # its CPU since the last reading (it started before it)
-        assert theirs.own == 0.0  # not known at the last reading: none of it is taken as this run's
-        time.sleep(0.3)
-        mine = threads.machine_load([spinner.pid])
-        assert mine.own >= 0.5 and mine.others < mine.own
+        assert started.wait(60), "the spinner did not start"
+        first = _Around([spinner.pid, me])
+        first.call(threads.take_reading)
+        time.sleep(window)
+        seen = _Around([spinner.pid, me])
+        load = seen.call(threads.machine_load)
+        spinning, _ = seen.share(first, 0)
+        assert load.others >= spinning - 0.1  # its CPU is busy cores (0.1: /proc/stat samples them at each tick)
+        assert load.own <= seen.share(first, 1)[1] + slack  # this process's alone
+        time.sleep(window)
+        theirs = _Around([spinner.pid, me])
+        load = theirs.call(threads.machine_load, [spinner.pid])
+        # a worker not known at the last reading that started before it: none of its CPU is taken as this run's
+        assert load.own <= theirs.share(seen, 1)[1] + slack
+        time.sleep(window)
+        mine = _Around([spinner.pid, me])
+        load = mine.call(threads.machine_load, [spinner.pid])
+        low, high = mine.share(theirs, 0)
+        assert low - slack <= load.own <= high + mine.share(theirs, 1)[1] + 2 * slack
+        assert low > 0.05  # the spinner did run: what this checks is not vacuous
     finally:
         spinner.terminate()
         spinner.join()
@@ -98,11 +156,86 @@ def test_a_busy_process_counts_as_other_load_unless_it_is_one_of_the_runs_worker
 
 def test_a_reading_taken_before_lets_the_next_measure_without_waiting(monkeypatch) -> None:
     monkeypatch.setattr(threads, "_last", [])
-    threads.take_reading()
+    me = [os.getpid()]
+    first = _Around(me)
+    first.call(threads.take_reading)
     _spin(0.3)  # this process busy meanwhile (a run reading its data)
     monkeypatch.setattr(threads.time, "sleep", lambda s: pytest.fail("it waited for a second reading"))
-    load = threads.machine_load()
-    assert load.own >= 0.5  # measured over the 0.3 s since the reading: this process's own CPU
+    second = _Around(me)
+    load = second.call(threads.machine_load)
+    low, high = second.share(first, 0)  # measured over the 0.3 s since the reading: this process's own CPU
+    slack = 2 / os.sysconf("SC_CLK_TCK") / 0.3 + 0.02
+    assert low - slack <= load.own <= high + slack and low > 0.05
+
+
+def test_cpu_sample_reads_the_busy_and_all_ticks_of_this_processs_cores(monkeypatch) -> None:
+    """``/proc/stat`` lines of the affinity's cores only (not the all-cores line, nor cpu10 for cpu1): busy is user,
+    nice, system, irq, softirq and steal; all is those and idle and iowait (guest time is already in user / nice)."""
+    files = {
+        "/proc/stat": "cpu  9 9 9 9 9 9 9 9 9 9\n"
+        "cpu0 10 1 5 100 7 2 3 4 50 60\n"
+        "cpu1 999 999 999 999 999 999 999 999 0 0\n"
+        "cpu2 20 0 10 200 0 0 0 0 0 0\n"
+        "cpu10 999 999 999 999 999 999 999 999 0 0\n"
+        "intr 12345 0 0\nctxt 999\n",
+        "/proc/uptime": "4711.25 9000.00\n",
+    }
+
+    class FakePath:
+        def __init__(self, path: str) -> None:
+            self.path = str(path)
+
+        def read_text(self) -> str:
+            if self.path not in files:
+                raise FileNotFoundError(self.path)
+            return files[self.path]
+
+    monkeypatch.setattr(threads, "Path", FakePath)
+    monkeypatch.setattr(threads, "_affinity", lambda: [0, 2])
+    sample = threads.cpu_sample([4242424])
+    assert sample is not None
+    assert (sample.busy, sample.total, sample.boot_age) == (10 + 1 + 5 + 2 + 3 + 4 + 20 + 10, 132 + 230, 4711.25)
+    assert sample.own == {}  # a process that is gone is left out
+    files["/proc/stat"] = "cpu  1 2 3 4 5 6 7 8\n"
+    assert threads.cpu_sample([]) is None  # no line for its cores: not measurable
+
+
+def test_machine_load_measures_from_the_last_reading_and_waits_only_without_a_recent_one(monkeypatch) -> None:
+    """Which two readings each call measures between, on a fake clock: the window is encoded in the result."""
+    clock, sleeps, fallback = [0.0], [], threads.MachineLoad(1, -1.0, 0.0)
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(round(seconds, 6))
+        clock[0] += seconds
+
+    def sample(pids) -> threads.CpuSample:
+        return threads.CpuSample(at=clock[0], busy=0, total=1, own={}, boot_age=0.0)
+
+    monkeypatch.setattr(threads, "_last", [])
+    monkeypatch.setattr(threads.time, "sleep", sleep)
+    monkeypatch.setattr(threads, "cpu_sample", sample)
+    monkeypatch.setattr(threads, "measured_load", lambda a, b: threads.MachineLoad(1, round(a.at, 6), round(b.at, 6)))
+    monkeypatch.setattr(threads, "_load_average", lambda workers=(): fallback)
+
+    def at(t: float, **kwargs) -> tuple[float, float]:
+        clock[0] = t
+        load = threads.machine_load(**kwargs)
+        return (load.load, load.own)
+
+    assert at(0.0) == (0.0, threads.FIRST_WINDOW) and sleeps == [threads.FIRST_WINDOW]  # none before: it waits
+    assert at(threads.FIRST_WINDOW + 0.01) == (0.0, threads.FIRST_WINDOW)  # a moment later: the same reading
+    assert at(3.0) == (threads.FIRST_WINDOW, 3.0) and len(sleeps) == 1  # from the last reading, no wait
+    late = 3.0 + threads.RECENT_SECONDS + 1
+    clock[0] = late
+    assert threads.machine_load(wait=False) == fallback and len(sleeps) == 1  # too old, and it must not wait
+    assert at(late) == (late, late + threads.FIRST_WINDOW)  # too old: a fresh pair
+    threads.take_reading()
+    assert at(clock[0] + 0.01, wait=False) == (-1.0, 0.0)  # taken a moment ago, reported only: the fallback
+    assert at(clock[0]) == (late + threads.FIRST_WINDOW, late + threads.FIRST_WINDOW + threads.MIN_WINDOW)
+    assert sleeps[-1] == round(threads.MIN_WINDOW - 0.01, 6)  # waited for enough ticks after the reading
+    threads.take_reading()
+    start = clock[0]
+    assert at(start + 2.0, wait=False) == (start, start + 2.0)  # a recent reading: measured, reported-only or not
 
 
 def test_without_proc_or_a_recent_reading_the_load_average_stands_in(monkeypatch) -> None:
@@ -310,6 +443,28 @@ def test_run_json_records_the_thread_rule(tmp_path: Path) -> None:
     others = max(0.0, execution["load"] - execution["load_own"])
     assert execution["threads"] == task_threads(execution["cores"], 1, others)
     assert f"load {execution['load']:.2f} on {execution['cores']} core(s)" in lines[0]
+
+
+@pytest.mark.parametrize("threads_per_task", [0, 1])
+def test_a_run_takes_a_reading_first_and_waits_for_one_only_when_the_load_sets_the_threads(
+    tmp_path: Path, monkeypatch, threads_per_task: int
+) -> None:
+    """The thread rule's reading (start) measures from the one the run took before reading its data; a run whose
+    threads the user fixed only reports the load, so it must not wait for a fresh one."""
+    import kaggle_kit.runtime.runner as runner
+
+    calls: list[object] = []
+    real = runner.machine_load
+
+    def spy(workers=(), *, wait: bool = True) -> MachineLoad:
+        calls.append(("load", wait))
+        return real(workers, wait=wait)
+
+    monkeypatch.setattr(runner, "take_reading", lambda: calls.append("reading"))
+    monkeypatch.setattr(runner, "machine_load", spy)
+    spec = _spec(tmp_path, run={"n_jobs": 1, "threads_per_task": threads_per_task})
+    run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    assert calls == ["reading", ("load", threads_per_task == 0)]
 
 
 # --------------------------------------------------------------------------------------------- worker environment

@@ -561,3 +561,52 @@ def test_crafted_or_edited_level2_files_are_refused(built: dict[str, Path], tmp_
     (folder / "level2.npz").write_bytes(pickle.dumps(_Boom()))
     with pytest.raises(StoreError, match=r"level2\.npz is missing or does not match its checksum.*blend again"):
         kaggle_kit.predict(copy, test, blend="stack")
+
+
+def _edited_calibrated(built: dict[str, Path], where: Path, edit) -> Path:
+    """A copy of the run whose calibrated selection's level2.json is edited by ``edit(meta)``, its checksum
+    updated (a crafted file, not a corrupted one)."""
+    copy = where / "run"
+    shutil.copytree(built["moved"], copy)
+    _writable(copy)
+    folder = copy / "blends" / "calibrated_hill_climb"
+    meta = json.loads((folder / "level2.json").read_text())
+    edit(meta)
+    blob = json.dumps(meta).encode()
+    (folder / "level2.json").write_bytes(blob)
+    sums = json.loads((folder / "checksums.json").read_text())
+    sums["level2.json"] = sha256_bytes(blob)
+    (folder / "checksums.json").write_text(json.dumps(sums))
+    return copy
+
+
+def _first_fold(change):
+    def edit(meta: dict) -> None:
+        change(meta["folds"][0])
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("case", "edit", "match"),
+    [
+        ("twin out of range", _first_fold(lambda f: f["twins"].__setitem__(-1, len(f["weights"]))), "twins"),
+        ("negative twin", _first_fold(lambda f: f["twins"].__setitem__(0, -1)), "twins"),
+        ("a twin dropped", _first_fold(lambda f: (f["twins"].pop(), f["models"].pop())), "not one per model"),
+        ("a weight over", _first_fold(lambda f: f["weights"].append(0.0)), "not one per model"),
+        ("a twin's model gone", _first_fold(lambda f: f["models"].pop()), "do not match"),
+        ("NaN weight", _first_fold(lambda f: f["weights"].__setitem__(0, float("nan"))), "finite"),
+        ("a stacker's fold", lambda meta: meta["folds"].__setitem__(0, meta["folds"][0]["models"][0]), "not one"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_crafted_calibrated_selection_file_is_refused(
+    built: dict[str, Path], tmp_path: Path, case: str, edit, match: str
+) -> None:
+    """A calibrated selection's fold (weights over the models then the twins, each twin a model index and its
+    level-2 model) that does not fit the blend's models is a StoreError naming the file, never an IndexError or a
+    wrong prediction."""
+    copy = _edited_calibrated(built, tmp_path, edit)
+    refused = rf"level2\.json: the level-2 models of blend 'calibrated_hill_climb' cannot be loaded.*{match}"
+    with pytest.raises(StoreError, match=refused):
+        kaggle_kit.predict(copy, built["comp"] / "test.csv", blend="calibrated_hill_climb", threads=1)

@@ -115,10 +115,13 @@ class CalibratedHillClimb(Blender):
     def _twins(self, preds: np.ndarray, y: np.ndarray, metric: Metric, folds: np.ndarray) -> list[int]:
         """The models that get a twin: the best ``max_calibrated`` by ``metric`` on these rows; none above
         :data:`MAX_TWIN_COLUMNS` columns, nor when some inner fold's other rows hold a single class (a classifier
-        cannot be fitted there)."""
+        cannot be fitted there), nor when these rows lack one of the classes (a rare class all in the held-out fold):
+        a twin would give it probability 0 there, and no row here could show the selection what that costs."""
         if preds.shape[2] > MAX_TWIN_COLUMNS:
             return []
         if metric.needs != "value" and any(np.unique(y[folds != f]).size < 2 for f in np.unique(folds)):
+            return []
+        if metric.needs != "value" and preds.shape[2] > 1 and np.unique(y).size < preds.shape[2]:
             return []
         scores = [metric.score(y, preds[m]) for m in range(preds.shape[0])]
         order = sorted(range(len(scores)), key=lambda m: scores[m], reverse=metric.greater_is_better)

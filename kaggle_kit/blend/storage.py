@@ -30,7 +30,7 @@ import polars as pl
 
 from ..errors import ConfigError, KitError, StoreError, allowed, did_you_mean
 from ..runtime.store import RunStore, atomic_write, parquet_bytes, sha256_bytes
-from .calibrated import CalibratedFit
+from .calibrated import CalibratedFit, CalibratedHillClimb
 from .result import BlendResult
 
 BLENDS = "blends"
@@ -135,10 +135,12 @@ def _level2_blobs(models: Sequence[Any]) -> dict[str, bytes]:
     return {LEVEL2[0]: meta, LEVEL2[1]: buf.getvalue()}
 
 
-def read_level2(run_dir: Path | str, name: str, fix: str) -> list[Any] | None:
+def read_level2(run_dir: Path | str, name: str, fix: str, blend: BlendResult | None = None) -> list[Any] | None:
     """The stored level-2 fold models of blend ``name`` (None when it stored none: a weighting blend, or one made
     before they were stored), each file checked against its checksum; only scikit-learn estimator classes are
-    built, from JSON, and arrays are read with ``allow_pickle=False``."""
+    built, from JSON, and arrays are read with ``allow_pickle=False``. With ``blend`` (its summary), each fold fit
+    must also be of the kind its method stores, over its models (a calibrated selection's weights: one per model
+    and twin), so a crafted or mismatched file is refused here, not turned into an error or a wrong prediction."""
     folder = blend_dir(Path(run_dir), name)
     if not (folder / LEVEL2[0]).is_file():
         return None
@@ -159,7 +161,10 @@ def read_level2(run_dir: Path | str, name: str, fix: str) -> list[Any] | None:
         if not isinstance(meta, dict) or meta.get("format") != LEVEL2_FORMAT:
             raise KitError(f"it is not a {LEVEL2_FORMAT} file")
         with np.load(io.BytesIO(blobs[LEVEL2[1]]), allow_pickle=False) as arrays:
-            return [_load_fold(node, arrays, where) for node in meta["folds"]]
+            fits = [_load_fold(node, arrays, where) for node in meta["folds"]]
+        if blend is not None:
+            _check_folds(fits, blend)
+        return fits
     except (KitError, OSError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
         raise StoreError(
             f"{folder / LEVEL2[0]}: the level-2 models of {where} cannot be loaded ({type(exc).__name__}: "
@@ -173,11 +178,31 @@ def _load_fold(node: dict[str, Any], arrays: Any, where: str) -> Any:
 
     if "twins" not in node:
         return load_estimator(node, arrays, where)
-    twins, models = [int(m) for m in node["twins"]], [load_estimator(n, arrays, where) for n in node["models"]]
+    twins, models = node["twins"], [load_estimator(n, arrays, where) for n in node["models"]]
+    if not isinstance(twins, list) or any(isinstance(m, bool) or not isinstance(m, int) for m in twins):
+        raise KitError(f"a fold's twins must be a list of model indices; got {twins!r}")
     weights = np.asarray(node["weights"], dtype=np.float64)
-    if len(models) != len(twins) or weights.size < len(twins):
+    n_models = weights.size - len(twins)
+    if weights.ndim != 1 or len(models) != len(twins) or n_models < 1:
         raise KitError("a fold's twins, their models and its weights do not match")
+    if twins != sorted(set(twins)) or (twins and not 0 <= twins[0] <= twins[-1] < n_models):
+        raise KitError(f"a fold's twins {twins} are not distinct model indices below {n_models}")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not weights.sum() > 0:
+        raise KitError("a fold's weights must be finite, non-negative and not all 0")
     return CalibratedFit(weights, tuple(twins), tuple(models))
+
+
+def _check_folds(fits: Sequence[Any], blend: BlendResult) -> None:
+    """Each stored fold fit is of the kind ``blend``'s method stores; a calibrated one weights its models."""
+    calibrated = blend.method == CalibratedHillClimb.method
+    for fit in fits:
+        if isinstance(fit, CalibratedFit) != calibrated:
+            raise KitError(f"a fold fit is not one blend method {blend.method!r} stores")
+        if isinstance(fit, CalibratedFit) and fit.weights.size != len(blend.models) + len(fit.twins):
+            raise KitError(
+                f"a fold's {fit.weights.size} weights are not one per model ({len(blend.models)}) and twin "
+                f"({len(fit.twins)})"
+            )
 
 
 def reblend_hint(run_dir: Path | str, result: BlendResult) -> str:
