@@ -97,16 +97,26 @@ def own_load(cpu_seconds: float, age_seconds: float) -> float:
     return busy * (1.0 - math.exp(-age_seconds / 60.0))
 
 
-def _process_times(pid: int | str = "self") -> tuple[float, float] | None:
-    """(CPU seconds, seconds since start) of a process (Linux: /proc), or None where that cannot be read."""
+def _proc_stat(pid: int | str) -> tuple[int, int] | None:
+    """(CPU ticks: utime + stime of all its threads, start: clock ticks after boot) of a process (Linux:
+    ``/proc/<pid>/stat``), or None when it is gone or cannot be read."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # counted after "(comm)"
-        ticks = os.sysconf("SC_CLK_TCK")
-        cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime (fields 14, 15): all its threads
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return cpu, max(0.0, uptime - int(fields[19]) / ticks)  # starttime: field 22
+        return int(fields[11]) + int(fields[12]), int(fields[19])  # fields 14 + 15, and 22
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _process_times(pid: int | str = "self") -> tuple[float, float] | None:
+    """(CPU seconds, seconds since start) of a process (Linux: /proc), or None where that cannot be read."""
+    stat = _proc_stat(pid)
+    try:
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if stat is None:
+        return None
+    return stat[0] / _clock_ticks(), max(0.0, uptime - stat[1] / _clock_ticks())
 
 
 def _process_age() -> float | None:
@@ -227,20 +237,14 @@ def _clock_ticks() -> int:
 
 def _process_ticks(pid: int) -> int | None:
     """utime + stime of a process in clock ticks, or None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, ValueError, IndexError):
-        return None
+    stat = _proc_stat(pid)
+    return stat[0] if stat is not None else None
 
 
 def _started_after(pid: int, boot_age: float) -> bool:
     """Whether process ``pid`` started after the moment ``boot_age`` seconds after boot."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[19]) / _clock_ticks() >= boot_age
-    except (OSError, ValueError, IndexError):
-        return False
+    stat = _proc_stat(pid)
+    return stat is not None and stat[1] / _clock_ticks() >= boot_age
 
 
 def _load_average(workers: Iterable[int] = ()) -> MachineLoad:
