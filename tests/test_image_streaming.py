@@ -76,7 +76,7 @@ def _raw(name: str, images: dict[str, object], models: list[dict[str, object]] |
             "images": {"folder": "images", "channels": 1, **images},
         },
         "folds": {"n_splits": 3},
-        "run": {"n_jobs": 1},
+        "run": {"n_jobs": 1, "threads_per_task": 1},  # torch: the same threads in every run, whatever the load
         "models": models or [{"name": "cnn", "kind": "cnn", "params": CNN}, LGBM],
     }
 
