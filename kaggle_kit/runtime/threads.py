@@ -136,8 +136,10 @@ class CpuSample:
     boot_age: float  #: seconds since boot (``/proc/uptime``): which processes started after this reading
 
 
-#: a reading older than this is not "lately": the next one waits for a fresh pair
-RECENT_SECONDS = 10.0
+#: a reading older than this is not "lately": the next one waits for a fresh pair. Within a run the span between
+#: readings is what the pool's own workers (tracked) and other processes did, so up to a minute (what the load average
+#: it replaced looked at) measures well; each run starts its own span (:func:`take_reading`)
+RECENT_SECONDS = 60.0
 #: how long a first reading waits between its two samples
 FIRST_WINDOW = 0.25
 #: the shortest span measured (5 clock ticks of 10 ms per core); a reading this recent is reused
