@@ -135,13 +135,13 @@ def _level2_blobs(models: Sequence[Any]) -> dict[str, bytes]:
     return {LEVEL2[0]: meta, LEVEL2[1]: buf.getvalue()}
 
 
-def read_level2(run_dir: Path | str, name: str, fix: str, blend: BlendResult | None = None) -> list[Any] | None:
-    """The stored level-2 fold models of blend ``name`` (None when it stored none: a weighting blend, or one made
-    before they were stored), each file checked against its checksum; only scikit-learn estimator classes are
-    built, from JSON, and arrays are read with ``allow_pickle=False``. With ``blend`` (its summary), each fold fit
-    must also be of the kind its method stores, over its models (a calibrated selection's weights: one per model
-    and twin), so a crafted or mismatched file is refused here, not turned into an error or a wrong prediction."""
-    folder = blend_dir(Path(run_dir), name)
+def read_level2(run_dir: Path | str, blend: BlendResult, fix: str) -> list[Any] | None:
+    """The stored level-2 fold models of ``blend`` (None when it stored none: a weighting blend, or one made before
+    they were stored), each file checked against its checksum; only scikit-learn estimator classes are built, from
+    JSON, and arrays are read with ``allow_pickle=False``. Each fold fit must also be of the kind ``blend``'s method
+    stores, over its models (a calibrated selection's weights: one per model and twin), so a crafted or mismatched
+    file is refused here, not turned into an error or a wrong prediction."""
+    folder = blend_dir(Path(run_dir), blend.name)
     if not (folder / LEVEL2[0]).is_file():
         return None
     try:
@@ -155,15 +155,14 @@ def read_level2(run_dir: Path | str, name: str, fix: str, blend: BlendResult | N
         if blob is None or not isinstance(sums, dict) or sums.get(fname) != sha256_bytes(blob):
             raise StoreError(f"{path} is missing or does not match its checksum in {CHECKSUMS}; {fix}")
         blobs[fname] = blob
-    where = f"blend {name!r}"
+    where = f"blend {blend.name!r}"
     try:
         meta = json.loads(blobs[LEVEL2[0]])
         if not isinstance(meta, dict) or meta.get("format") != LEVEL2_FORMAT:
             raise KitError(f"it is not a {LEVEL2_FORMAT} file")
         with np.load(io.BytesIO(blobs[LEVEL2[1]]), allow_pickle=False) as arrays:
             fits = [_load_fold(node, arrays, where) for node in meta["folds"]]
-        if blend is not None:
-            _check_folds(fits, blend)
+        _check_folds(fits, blend)
         return fits
     except (KitError, OSError, KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as exc:
         raise StoreError(

@@ -57,7 +57,7 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
         blended = blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
         return calibrate_blend(result, blended)
     fix = f"blend again: `kaggle-kit blend {folder.root} --method {result.method} --name {result.name}`"
-    level2 = read_level2(folder.root, result.name, fix, result)
+    level2 = read_level2(folder.root, result, fix)
     if level2 is not None:  # the level-2 model of each nested-CV fold, as the blend stored them: their mean
         total = np.zeros(test.shape[1:], dtype=np.float64)
         for model in level2:

@@ -252,7 +252,7 @@ class _BlendSource(LabelSource):
         if self.blender.nested_only:
             from ..blend.storage import read_level2, reblend_hint
 
-            models = read_level2(store.root, blend.name, reblend_hint(store.root, blend), blend)
+            models = read_level2(store.root, blend, reblend_hint(store.root, blend))
             if models is None:
                 raise ConfigError(
                     f"pseudo_label.source = {blend.name!r} is a stacker stored without its level-2 models; "
