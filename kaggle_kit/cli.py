@@ -78,7 +78,10 @@ def _fit_and_finish(
                 file=sys.stderr,
             )
             return 1
-        _select_and_submit(result.run_dir)
+        limit = limit if limit is not None else spec.run.time_limit
+        assert limit is not None
+        # what follows the blends (the submission file, the family report) is given 1 % of the limit, at least 1 s
+        _select_and_submit(result.run_dir, deadline=args.started + limit - max(1.0, 0.01 * limit))
     if search is not None or spec.search is not None or limit is not None or spec.run.time_limit is not None:
         from .report import family_report
 
@@ -88,13 +91,17 @@ def _fit_and_finish(
     return 1 if failed else 0
 
 
-def _select_and_submit(run_dir: Path) -> None:
-    """Ensemble selection over every finished config (+ the stacking guard), then the verdict's pick submitted."""
+def _select_and_submit(run_dir: Path, deadline: float) -> None:
+    """Ensemble selection over every finished config (+ the calibrated selection and the stacking guard, each left
+    out when it would end after ``deadline``), then the verdict's pick submitted."""
     from .blend import blend_report
 
-    report = blend_report(run_dir, "auto")
+    report = blend_report(run_dir, "auto", deadline=deadline)
     print()
     print(report.verdict())
+    for note in report.notes:
+        if " left out: " in note:  # a method the time limit left no room for
+            print(note)
     _submit_verdict(run_dir, report)
 
 

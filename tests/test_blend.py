@@ -4,6 +4,7 @@ nested CV that never sees the held-out fold, the fast objectives against the met
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -22,6 +23,7 @@ from kaggle_kit.blend import (
     nested_cv,
     to_simplex,
 )
+from kaggle_kit.blend.nested import OutOfTime
 from kaggle_kit.errors import ConfigError, KitError
 from kaggle_kit.metrics import Metric, get_metric, roc_auc
 from kaggle_kit.runtime.folds import make_folds
@@ -444,3 +446,61 @@ def test_stack_auto_C_stays_weak_where_the_models_carry_signal() -> None:
 
     fitted = make_blender("stack").fit(stack_predictions(oof, metric), y, metric, np.random.default_rng(0))
     assert fitted.info["C"] >= 0.1
+
+
+@dataclass(frozen=True)
+class _Slow(Blender):
+    """Blends equally after sleeping ``seconds`` per fit."""
+
+    method: ClassVar[str] = "slow"
+    seconds: float = 0.2
+
+    def fit(self, preds, y, metric, rng, row_folds=None) -> Fitted:  # type: ignore[no-untyped-def]
+        time.sleep(self.seconds)
+        return Fitted(weights=np.full(preds.shape[0], 1.0 / preds.shape[0]))
+
+
+def test_nested_cv_gives_up_once_its_fold_fits_say_it_would_end_after_the_deadline() -> None:
+    """Five fold fits of 0.2 s cannot end within 0.3 s: the first fit shows it and the rest are never started; a
+    deadline they meet changes nothing."""
+    y = np.arange(200) % 2
+    preds = np.stack([np.column_stack([1 - y, y])] * 2).astype(np.float32)
+    folds = _folds(y)
+    slow = _Slow()
+    start = time.monotonic()
+    with pytest.raises(OutOfTime, match="after the time limit"):
+        nested_cv(slow, preds, y, folds, get_metric("accuracy"), deadline=start + 0.3)
+    assert time.monotonic() - start < 0.2 * 5  # it stopped before fitting every fold
+    nested = nested_cv(slow, preds, y, folds, get_metric("accuracy"), deadline=time.monotonic() + 600)
+    assert len(nested.scored) == 5
+
+
+def test_level2_subsample_keeps_every_class_and_its_share_and_is_seeded() -> None:
+    """A stacker fitted on a subsample of a large OOF must still see every class (a class missing from its rows
+    would get probability 0 on every row); the others keep their shares; the same seed draws the same rows."""
+    from kaggle_kit.blend.stacking import MIN_CLASS_ROWS, subsample_rows
+
+    y = np.r_[np.zeros(60_000, dtype=int), np.ones(39_990, dtype=int), np.full(10, 2)]
+    rows = subsample_rows(y, 10_000, np.random.default_rng(0), by_class=True)
+    counts = np.bincount(y[rows], minlength=3)
+    assert counts.tolist() == [6_000, 3_999, 10]  # the rare class whole (fewer than MIN_CLASS_ROWS rows)
+    assert np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(rows, subsample_rows(y, 10_000, np.random.default_rng(0), by_class=True))
+    y2 = np.r_[np.zeros(99_900, dtype=int), np.ones(100, dtype=int)]
+    assert np.bincount(y2[subsample_rows(y2, 1_000, np.random.default_rng(0), True)]).tolist() == [999, MIN_CLASS_ROWS]
+    np.testing.assert_array_equal(subsample_rows(y, 200_000, np.random.default_rng(0), True), np.arange(y.size))
+    assert subsample_rows(y.astype(float), 5_000, np.random.default_rng(0), by_class=False).size == 5_000
+
+
+def test_a_stack_fitted_on_a_subsample_gives_a_rare_class_its_probability(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kaggle_kit.blend.stacking as stacking
+
+    monkeypatch.setattr(stacking, "FIT_MAX_ROWS", 300)
+    rng = np.random.default_rng(0)
+    y = np.r_[rng.integers(0, 2, 2_990), np.full(10, 2)]
+    p = np.full((2, y.size, 3), 0.05, dtype=np.float32)
+    p[:, np.arange(y.size), y] = 0.9
+    fitted = make_blender("stack", {"C": 1.0}).fit(p, y, get_metric("log_loss"), np.random.default_rng(0))
+    assert fitted.model.classes_.tolist() == [0, 1, 2]
+    out = make_blender("stack", {"C": 1.0}).predict(fitted, p[:, y == 2])
+    assert out[:, 2].min() > 0.5  # the rare class, seen in the subsample, is predicted where the models say so

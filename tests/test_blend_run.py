@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -264,3 +265,19 @@ def test_cli_import_predictions(runs: dict[str, Path], tmp_path: Path, capsys) -
     assert json.loads((run_dir / "external" / "friend" / "source.json").read_text())["folds_checked"] is True
     assert main(["import-predictions", str(run_dir), "xgb", "--oof", str(oof_path)]) == 2
     assert "is the name of a model of the run" in capsys.readouterr().err
+
+
+def test_a_deadline_leaves_out_every_method_after_the_first_with_a_note(runs: dict[str, Path]) -> None:
+    """A time-limited command's blends: with its deadline already passed, the selection (the first method) still
+    runs, so there is a blend to submit; the calibrated selection and the stacker are left out, each with a note."""
+    run_dir = runs["demo-digits"]  # log loss: hill_climb, calibrated_hill_climb, stack
+    report = blend_report(run_dir, "auto", deadline=time.monotonic(), save=False)
+    assert [b.method for b in report.blends] == ["hill_climb"]
+    left = [n for n in report.notes if " left out: " in n]
+    assert [n.split()[0] for n in left] == ["'calibrated_hill_climb'", "'stack'"]
+    full = blend_report(run_dir, "auto", deadline=time.monotonic() + 600, save=False)
+    assert {b.method for b in full.blends} | {b.method for b, _ in full.dropped} == {
+        "hill_climb",
+        "calibrated_hill_climb",
+        "stack",
+    }

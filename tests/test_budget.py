@@ -178,3 +178,58 @@ def test_the_budget_knows_each_kinds_cap_from_the_kind_itself(
 
     model = ModelSpec(name="m", kind=kind, params=params)
     assert (unit_of(model), cap_of(model)) == (unit, cap)
+
+
+def test_a_sizing_fold_measures_a_kind_before_its_config_is_sized_and_is_never_fitted_twice(
+    demo_data: Path, tmp_path: Path
+) -> None:
+    """Before anything is whole, LightGBM at 400 rounds is first measured on one 50-round fold (its own content key:
+    nothing in run.json, nothing on the leaderboard); on this small table its config then runs whole at its full
+    400 rounds. A run that finds the sizing folds already in the store learns from them and fits none again."""
+    lgbm = {"name": "lgbm", "kind": "lightgbm", "num_boost_round": 400, "early_stopping_rounds": 20}
+    spec = demo_spec(
+        "demo-breast-cancer", demo_data, run={"n_jobs": 2, "threads_per_task": 1}, folds=FOLDS, models=[lgbm]
+    )
+    lines: list[str] = []
+    result = run(spec, runs_root=tmp_path / "a", time_limit=120, progress=lines.append, record_history=False)
+    assert any("1 short fold(s) sizing a new kind" in line for line in lines), lines
+    meta = RunStore(result.run_dir).read_meta()
+    assert "lgbm" not in meta["time_limit"]["shortened"]
+    keys = sorted(p.name for p in (result.run_dir / "models" / "lgbm").iterdir())
+    assert len(keys) == 2 and meta["models"]["lgbm"] in keys  # the config's key and the sizing fold's
+    sizing_key = next(k for k in keys if k != meta["models"]["lgbm"])
+    assert len(list((result.run_dir / "models" / "lgbm" / sizing_key / "folds").iterdir())) == 1
+    assert {m.name for m in result.models} >= {"baseline", "lgbm"} and "lgbm" in meta["bags"]
+    ranked = leaderboard(result.run_dir)
+    assert all(r.status == "ok" for r in ranked) and sum(r.name == "lgbm" for r in ranked) == 1
+
+    # the 50-round config fitted whole beforehand: its folds are the sizing folds a time-limited run would fit
+    small = {**lgbm, "num_boost_round": 50, "params": {"learning_rate": 0.2}}  # cut from 400: 4x the rate
+    run(
+        demo_spec(
+            "demo-breast-cancer", demo_data, run={"n_jobs": 2, "threads_per_task": 1}, folds=FOLDS, models=[small]
+        ),
+        runs_root=tmp_path / "b",
+        progress=None,
+        record_history=False,
+    )
+    lines.clear()
+    again = run(spec, runs_root=tmp_path / "b", time_limit=120, progress=lines.append, record_history=False)
+    assert not any("sizing" in line for line in lines), lines
+    assert {m.name: m.status for m in again.models}["lgbm"] == "ok"
+    assert RunStore(again.run_dir).read_meta()["models"]["lgbm"] == meta["models"]["lgbm"]
+
+
+def test_seed_bags_stop_for_a_config_whose_first_bag_changed_nothing(demo_data: Path, tmp_path: Path) -> None:
+    """A linear model does not use its seed: its first seed bag scores exactly as it on every fold, so it gets no
+    second (three more copies cost a 200,000-row run 18 s of a 180 s limit); LightGBM's bags go on."""
+    linear = {"name": "linear", "kind": "linear"}
+    spec = demo_spec(
+        "demo-breast-cancer", demo_data, run={"n_jobs": 2, "threads_per_task": 1}, folds=FOLDS, models=[LGBM, linear]
+    )
+    result = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    bags = RunStore(result.run_dir).read_meta()["bags"]
+    assert bags["linear"]["models"] == ["linear", "linear_s43"]
+    scores = {m.name: m.fold_scores for m in result.models}
+    assert scores["linear_s43"] == scores["linear"]
+    assert bags["lgbm"]["models"] == ["lgbm", "lgbm_s43", "lgbm_s44", "lgbm_s45", "lgbm_s46"]

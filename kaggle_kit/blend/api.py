@@ -23,6 +23,7 @@ from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore
 from .engine import BlendOutcome, blend_predictions, stacking_guard
 from .inputs import RunPredictions, current_keys, load_run
+from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
 from .result import BlendResult
@@ -75,6 +76,7 @@ def blend_report(
     seed: int = 0,
     save: bool = True,
     calibrate: str | None = None,
+    deadline: float | None = None,
 ) -> BlendReport:
     """Run several blend methods on the same models and report them beside the single models.
 
@@ -88,6 +90,8 @@ def blend_report(
     default to the groups' union. ``options`` maps a
     method to its options, e.g. ``{"nelder_mead": {"restarts": 8}}``. ``calibrate="temperature"`` (or ``"isotonic"``)
     calibrates every blend (log loss only; not a stacker, which calibrates already), fitted out of fold.
+    ``deadline`` (``time.monotonic()``, a time-limited command's): every method after the first is left out, with a
+    note, once its nested CV's fold fits say it would end after the deadline; the first always runs.
     """
     groups = {check_name(g, "group"): tuple(names) for g, names in (groups or {}).items()}
     if groups and models is None:
@@ -113,7 +117,12 @@ def blend_report(
         for blend_name in [name or m for m in chosen] + [f"{g}_{group_method}" for g in groups]:
             check_blend_name(preds, blend_name)
 
-    outcomes = [_blend(preds, m, name, (options or {}).get(m), seed, calibrate) for m in chosen]
+    outcomes = []
+    for i, m in enumerate(chosen):
+        try:
+            outcomes.append(_blend(preds, m, name, (options or {}).get(m), seed, calibrate, deadline if i else None))
+        except OutOfTime as exc:
+            notes.append(f"{m!r} left out: {exc}.")
     outcomes, dropped = stacking_guard(outcomes, preds.metric)
     for blend, beaten_by in dropped:
         notes.append(
@@ -193,6 +202,7 @@ def _blend(
     options: Mapping[str, Any] | None,
     seed: int,
     calibrate: str | None = None,
+    deadline: float | None = None,
 ) -> BlendOutcome:
     if name is not None:
         check_name(name, "blend")
@@ -208,6 +218,7 @@ def _blend(
         seed=seed,
         model_keys=preds.keys,
         calibrate=calibrate,
+        deadline=deadline,
     )
 
 

@@ -28,7 +28,7 @@ from ..metrics import Metric
 from .base import Blender, Fitted, check_positive, one_blas_thread, weighted_sum
 from .objective import search_metric
 from .selection import HillClimb
-from .stacking import AUTO_MAX_ROWS, fit_level2, level2_features, predict_level2
+from .stacking import AUTO_MAX_ROWS, fit_level2, level2_features, predict_level2, subsample_rows
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -128,8 +128,8 @@ class CalibratedHillClimb(Blender):
         return sorted(order[: self.max_calibrated])
 
     def _fit_one(self, X: np.ndarray, y: np.ndarray, rows: np.ndarray, metric: Metric, rng: np.random.Generator) -> Any:
-        """A twin's level-2 model on ``rows`` (at most :data:`AUTO_MAX_ROWS` of them: a seeded subsample)."""
+        """A twin's level-2 model on ``rows`` (at most about :data:`AUTO_MAX_ROWS` of them: a seeded subsample,
+        every class kept)."""
         idx = np.flatnonzero(rows)
-        if idx.size > AUTO_MAX_ROWS:
-            idx = np.sort(rng.choice(idx, AUTO_MAX_ROWS, replace=False))
+        idx = idx[subsample_rows(y[idx], AUTO_MAX_ROWS, rng, metric.needs != "value")]
         return fit_level2(X[idx], y[idx], float(self.C), metric)

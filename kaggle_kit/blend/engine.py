@@ -84,13 +84,15 @@ def blend_predictions(
     seed: int = 0,
     model_keys: Mapping[str, str] | None = None,
     calibrate: str | None = None,
+    deadline: float | None = None,
 ) -> BlendOutcome:
     """Blend the models' OOF matrices with ``method``; score the blend in-sample and by nested CV over ``folds``;
     apply it to the ``test`` matrices (weights fitted on all OOF rows; a level-2 model's fold fits averaged).
 
     Rows that any model left unpredicted (``nan``: time folds' first block) are neither fitted nor scored.
     ``calibrate="temperature"`` or ``"isotonic"`` (log loss only) calibrates the blend's probabilities, fitted out of
-    fold (:mod:`.calibration`).
+    fold (:mod:`.calibration`). ``deadline`` (``time.monotonic()``): :class:`~.nested.OutOfTime` when the nested CV
+    would end after it.
     """
     metric = get_metric(metric) if isinstance(metric, str) else metric
     check_applicable(method, metric)
@@ -144,6 +146,7 @@ def blend_predictions(
         seed=seed,
         test=test_stack if blender.nested_only else None,
         calibrate=calibrate,
+        deadline=deadline,
     )
     if blender.nested_only:
         blended_test = nested.test

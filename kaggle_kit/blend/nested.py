@@ -12,6 +12,7 @@ calibration (``calibrate``: a temperature or isotonic maps, :mod:`.calibration`)
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,10 @@ from ..metrics import Metric, choose_threshold
 from ..runtime.folds import Folds
 from .base import Blender, Fitted
 from .calibration import fit_calibration
+
+
+class OutOfTime(Exception):
+    """A blend's nested CV would end after its deadline (a time-limited command's): the method is left out."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,15 @@ def nested_cv(
     seed: int = 0,
     test: np.ndarray | None = None,
     calibrate: str | None = None,
+    deadline: float | None = None,
 ) -> NestedScores:
     """Fit ``blender`` on each fold's training rows of ``preds`` (``(n_models, n_rows, n_columns)``) and score it
     on the fold's held-out rows. ``usable`` marks the rows every model predicted (default: all); a fold with no
     usable training rows (the first block of time folds) is not fitted. ``calibrate`` (``"temperature"``,
     ``"isotonic"``): calibrate each fold fit's predictions with the calibration fitted
-    on its training rows only (their labels and the fold fit's predictions there)."""
+    on its training rows only (their labels and the fold fit's predictions there). ``deadline``
+    (``time.monotonic()``): raise :class:`OutOfTime` as soon as the fold fits so far say the rest would end after
+    it (a stacker on 200,000 rows x 30 features took 9 s of a 180 s limit's 9 s reserve)."""
     n = preds.shape[1]
     usable = np.ones(n, dtype=bool) if usable is None else usable
     total = np.zeros(preds.shape[1:], dtype=np.float64)
@@ -61,7 +69,16 @@ def nested_cv(
     fits: list[Fitted] = []
     thresholds: dict[tuple[int, int], float] | None = {} if metric.thresholded(preds[0]) else None
     row_folds = folds.ids[0]
-    for r, k in folds.tasks():
+    tasks = folds.tasks()
+    began = time.monotonic()
+    for i, (r, k) in enumerate(tasks):
+        if deadline is not None:
+            per_fold = (time.monotonic() - began) / i if i else 0.0
+            if time.monotonic() + per_fold * (len(tasks) - i) >= deadline:
+                raise OutOfTime(
+                    f"its nested CV would end {time.monotonic() + per_fold * (len(tasks) - i) - deadline:.1f} s "
+                    f"after the time limit ({per_fold:.1f} s a fold fit, {len(tasks) - i} to go)"
+                )
         train_idx, valid_idx = folds.train_valid(r, k)
         train_idx, valid_idx = train_idx[usable[train_idx]], valid_idx[usable[valid_idx]]
         if train_idx.size == 0 or valid_idx.size == 0:

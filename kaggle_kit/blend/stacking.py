@@ -27,6 +27,11 @@ _EPS = 1e-6
 #: The inverse regularisation strengths ``C = "auto"`` chooses from (ridge: ``alpha = 1 / C``).
 AUTO_CS: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)
 AUTO_MAX_ROWS = 20_000  #: rows the inner CV of ``C = "auto"`` looks at (a seeded subsample above)
+MIN_CLASS_ROWS = 50  #: a subsample keeps at least this many rows of each class (all of a smaller class)
+#: rows a stack's level-2 model is fitted on (a seeded subsample above, every class kept): a logistic regression with
+#: a few hundred coefficients learns nothing more from 200,000 rows, and fitting them took a time-limited run's
+#: stack 9 s (6 fits: the submission's and 5 nested) of a 180 s limit
+FIT_MAX_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class Stack(Blender):
         X = level2_features(preds)
         with one_blas_thread():  # small dense fits: BLAS threads spin-waiting on a busy machine cost 5-10x
             C = self.C if self.C != "auto" else _inner_cv_C(X, y, preds.shape[2], metric, rng, row_folds)
-            model = fit_level2(X, y, float(C), metric)
+            rows = subsample_rows(y, FIT_MAX_ROWS, rng, metric.needs != "value")
+            model = fit_level2(X[rows], y[rows], float(C), metric)
         return Fitted(model=model, info={"features": X.shape[1], "C": float(C)})
 
     def predict(self, fitted: Fitted, preds: np.ndarray) -> np.ndarray:
@@ -74,6 +80,23 @@ def fit_level2(X: np.ndarray, y: np.ndarray, C: float, metric: Metric) -> Pipeli
     else:
         model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
     return model.fit(X, y)
+
+
+def subsample_rows(y: np.ndarray, max_rows: int, rng: np.random.Generator, by_class: bool) -> np.ndarray:
+    """Sorted indices of at most about ``max_rows`` rows of ``y`` (all of them when there are no more), a seeded
+    draw; ``by_class``: drawn per class, each class keeping its share and at least its first
+    :data:`MIN_CLASS_ROWS` rows (a class missing from a level-2 model's rows would get probability 0)."""
+    n = len(y)
+    if n <= max_rows:
+        return np.arange(n)
+    if not by_class:
+        return np.sort(rng.choice(n, max_rows, replace=False))
+    parts = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        k = min(members.size, max(MIN_CLASS_ROWS, round(members.size * max_rows / n)))
+        parts.append(rng.choice(members, k, replace=False))
+    return np.sort(np.concatenate(parts))
 
 
 def predict_level2(model: Pipeline | Any, X: np.ndarray, n_columns: int) -> np.ndarray:
@@ -105,9 +128,8 @@ def _inner_cv_C(
     folds = np.asarray(row_folds) if row_folds is not None else None
     if folds is None or np.unique(folds).size < 2:
         folds = rng.permutation(np.arange(len(y)) % min(5, len(y)))
-    if len(y) > AUTO_MAX_ROWS:
-        keep = np.sort(rng.choice(len(y), AUTO_MAX_ROWS, replace=False))
-        X, y, folds = X[keep], y[keep], folds[keep]
+    keep = subsample_rows(y, AUTO_MAX_ROWS, rng, metric.needs != "value")
+    X, y, folds = X[keep], y[keep], folds[keep]
     inner = np.zeros((len(AUTO_CS), len(y), n_columns), dtype=np.float32)
     for f in np.unique(folds):
         held = folds == f

@@ -1,7 +1,10 @@
 """One wall-clock budget for a run: which configs to start, when to shorten them, when to stop.
 
-The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind: the first
-fold of a config of an unmeasured kind is fitted alone (a probe); after that, a fold's cost is the measured seconds
+The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind. Before any
+model is whole, each kind with a cap (boosting rounds, epochs) is measured on one short fold (a sizing fold:
+:data:`SIZING_UNITS`, its own content key, not a model of the run): at full size even the cheapest kind's fold may
+outlast the limit on a large table. Otherwise the first fold of a config of an unmeasured kind is fitted alone (a
+probe); after that, a fold's cost is the measured seconds
 per boosting round / epoch (75th percentile, the largest for the worst case, times 1.2) times the rounds it will
 run, plus the rest of its task (encoding its features), plus per wave a library's first use in fresh worker
 processes and what the wave took beyond its tasks (:class:`CostModel`). Work is started in waves of whole configs:
@@ -12,7 +15,7 @@ processes and what the wave took beyond its tasks (:class:`CostModel`). Work is 
   (:data:`MIN_UNITS`), else it is not started;
 - a config shortened so is resumed at that size by a later time-limited run (run.json's
   ``time_limit.shortened``; :mod:`kaggle_kit.runtime.search.driver`), so a stopped run refits nothing;
-- a reserve (3 % of the limit, at least 1.5 s, plus 10 ms per model) is kept for what follows the fits (the
+- a reserve (5 % of the limit, at least 2 s, plus 50 ms per model) is kept for what follows the fits (the
   last run.json, the history, the leaderboard), so that the whole call ends within 5 % of the limit;
 - a wave packs configs by their expected cost up to a quarter of the remaining time, so that later waves are
   planned with what the earlier ones measured.
@@ -33,7 +36,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -48,6 +51,13 @@ Unit = Literal["rounds", "epochs"]
 #: families declare theirs in their Space, and every net kind (kaggle_kit.models.nn.families) has epochs
 UNIT_OF_KIND: dict[str, Unit] = dict.fromkeys(("xgboost", "lightgbm", "lightgbm_xt", "catboost"), "rounds")
 MIN_UNITS: dict[Unit, int] = {"rounds": 50, "epochs": 5}  #: a cap lowered below this is not worth fitting
+#: a boosting config cut below this many rounds gets a larger learning rate (:func:`faster_learning_rate`), at most
+#: MAX_LR_BOOST times its own
+LR_REFERENCE_ROUNDS, MAX_LR_BOOST = 800, 4.0
+LR_NAMES = ("learning_rate", "eta", "shrinkage_rate")  #: its names in XGBoost, LightGBM and CatBoost params
+DEFAULT_LEARNING_RATE = 0.05  #: the kit's XGBoost, LightGBM and CatBoost adapters' default (their DEFAULTS)
+#: a sizing fold's cap: before any model is whole, a capped kind is measured on one fold this short, not at full size
+SIZING_UNITS: dict[Unit, int] = {"rounds": 50, "epochs": 2}
 #: kinds from the cheapest fold to the dearest, before anything is measured (fold seconds of preset 'best' on the
 #: 5k-row ``fair`` table, 2 loaded cores: lightgbm 0.6, xgboost 0.6, lightgbm_xt 0.8, linear 1.1, catboost 1.4,
 #: forests 3-6, realmlp 15, tabm 45): the first whole model and the probes of unmeasured kinds go in this order
@@ -99,10 +109,26 @@ def cap_of(model: ModelSpec) -> int | None:
 
 
 def with_cap(model: ModelSpec, cap: int) -> ModelSpec:
-    """The model with its rounds / epochs lowered to ``cap`` (a new content key)."""
+    """The model with its rounds / epochs lowered to ``cap`` (a new content key); a boosting model cut below
+    :data:`LR_REFERENCE_ROUNDS` rounds also learns faster (:func:`faster_learning_rate`)."""
     if unit_of(model) == "rounds":
-        return model.model_copy(update={"num_boost_round": cap})
+        return model.model_copy(update={"num_boost_round": cap, "params": faster_learning_rate(model, cap)})
     return model.model_copy(update={"params": {**model.params, "epochs": cap}})
+
+
+def faster_learning_rate(model: ModelSpec, cap: int) -> dict[str, Any]:
+    """``model.params`` with the learning rate (the user's, under the alias they wrote, else the adapter's default)
+    times ``min(cap before, LR_REFERENCE_ROUNDS) / cap``, at most :data:`MAX_LR_BOOST` times: a boosting model given
+    fewer rounds than it would use reaches further with larger steps (measured: LightGBM, 5 classes, 160,000 rows,
+    200 rounds: validation log loss 0.554 at 0.05, 0.517 at 0.1, 0.498 at 0.2, 0.522 at 0.3; 0.463 at 0.05 over
+    2,000 rounds)."""
+    before = model.num_boost_round
+    boost = min(MAX_LR_BOOST, min(before, LR_REFERENCE_ROUNDS) / cap) if cap > 0 else 1.0
+    if boost <= 1.0:
+        return dict(model.params)
+    name = next((n for n in LR_NAMES if n in model.params), "learning_rate")
+    rate = float(model.params.get(name, DEFAULT_LEARNING_RATE))
+    return {**model.params, name: round(rate * boost, 6)}
 
 
 def units_run(model: ModelSpec, result: FoldResult) -> int:
@@ -156,15 +182,17 @@ class CostModel:
     too_slow: set[str] = field(default_factory=set)
     _rough: dict[str, list[float]] = field(default_factory=dict)  #: per-unit costs of first-use folds only
 
-    def observe(self, model: ModelSpec, result: FoldResult) -> float:
-        """Record a fold found finished (a resumed run: not a first use); returns its task's seconds."""
-        self._add(model, result)
+    def observe(self, model: ModelSpec, result: FoldResult, *, sizing: bool = False) -> float:
+        """Record a fold found finished (a resumed run: not a first use); returns its task's seconds. ``sizing``: a
+        sizing fold (:data:`SIZING_UNITS`), whose rounds say nothing of where the kind's early stopping ends."""
+        self._add(model, result, sizing)
         return _task_seconds(result)
 
-    def _add(self, model: ModelSpec, result: FoldResult) -> None:
+    def _add(self, model: ModelSpec, result: FoldResult, sizing: bool = False) -> None:
         n = units_run(model, result)
         self.per_unit.setdefault(model.kind, []).append(max(_fit_seconds(result), 1e-4) / n)
-        self.units.setdefault(model.kind, []).append(n)
+        if not sizing:
+            self.units.setdefault(model.kind, []).append(n)
         if result.task_seconds > 0:
             self.fixed.setdefault(model.kind, []).append(max(0.0, result.task_seconds - _fit_seconds(result)))
 
@@ -175,10 +203,12 @@ class CostModel:
         jobs: int,
         fresh: bool,
         stopped: Sequence[float] = (),
+        sizing: frozenset[str] = frozenset(),
     ) -> list[float]:
         """A wave's finished folds ran in ``wall`` seconds on ``jobs`` workers; ``fresh``: some of its workers were
         new processes rather than ones that fitted these kinds before; ``stopped``: seconds of the wave's tasks that
-        were stopped at their limit (they took a worker's time too). Returns the tasks' seconds."""
+        were stopped at their limit (they took a worker's time too); ``sizing``: the content keys of its sizing
+        folds. Returns the tasks' seconds."""
         by_kind: dict[str, list[tuple[ModelSpec, FoldResult]]] = {}
         for model, res in folds:
             by_kind.setdefault(model.kind, []).append((model, res))
@@ -187,9 +217,11 @@ class CostModel:
             ordered = sorted(group, key=lambda g: _fit_seconds(g[1]) / units_run(g[0], g[1]))
             clean, slow = ordered[: len(group) - first], ordered[len(group) - first :]
             for model, res in clean:
-                self._add(model, res)
+                self._add(model, res, res.key in sizing)
             for model, res in slow:
                 self._rough.setdefault(kind, []).append(max(_fit_seconds(res), 1e-4) / units_run(model, res))
+                if res.key not in sizing:  # a full-size fold: where its early stopping ended is worth knowing
+                    self.units.setdefault(kind, []).append(units_run(model, res))
                 if res.task_seconds > 0 and not self.fixed.get(kind):
                     self.fixed.setdefault(kind, []).append(max(0.0, res.task_seconds - _fit_seconds(res)))
             if clean and slow:
@@ -224,8 +256,9 @@ class CostModel:
         measured = self._measured(kind)
         return (max(measured) if worst else float(np.quantile(measured, 0.75))) * SAFETY
 
-    def most_units(self, kind: str) -> int:
-        return max(self.units.get(kind) or [1])
+    def most_units(self, kind: str) -> int | None:
+        """The most rounds / epochs a fold of ``kind`` ran, or None where only sizing folds measured it."""
+        return max(self.units[kind]) if self.units.get(kind) else None
 
     def task_overhead(self, kind: str) -> float:
         """Seconds of a fold's task beyond its fit and predictions (75th percentile, times :data:`SAFETY`)."""
@@ -239,7 +272,7 @@ class CostModel:
         cap = cap_of(model)
         if cap is None:
             return base + unit, base + most * 1.5
-        return base + unit * min(cap, self.most_units(model.kind)), base + most * cap
+        return base + unit * min(cap, self.most_units(model.kind) or cap), base + most * cap
 
 
 @dataclass
@@ -276,6 +309,17 @@ class Admitted:
     shrunk_from: int | None = None
     #: a probe is stopped after this long: a fold slower than that leaves no time for the config's other folds
     max_seconds: float | None = None
+    #: a sizing fold: ``model`` is the config at :data:`SIZING_UNITS` (its own content key), fitted only to measure
+    #: the kind; the config itself keeps its size, unstarted
+    sizing: bool = False
+
+
+def sizing_cap(model: ModelSpec) -> int | None:
+    """The cap of ``model``'s sizing fold, or None where its own cap is small enough to measure it with."""
+    unit, cap = unit_of(model), cap_of(model)
+    if unit is None or cap is None or cap < 4 * SIZING_UNITS[unit]:
+        return None
+    return SIZING_UNITS[unit]
 
 
 def prior_rank(kind: str) -> int:
@@ -302,8 +346,10 @@ def plan_wave(
     """Which configs to start now. ``candidates``: (model, unfinished folds, may its cap be lowered) in priority
     order (configs already started first). The first config of an unmeasured kind is probed with one fold, stopped
     at :func:`probe_limit`; probes go after the wave's whole configs, cheapest kind first (:data:`PRIOR_ORDER`).
-    ``anchor`` (no whole model yet): the config of the cheapest unmeasured kind gets all its folds at once instead of
-    a probe, so that a whole model exists early whatever the other kinds cost. ``startup``: seconds the workers
+    ``anchor`` (no whole model yet): every unmeasured kind with a cap gets one sizing fold (:func:`sizing_cap`), and
+    nothing else starts in that wave but the baseline; once those are measured, the config of the cheapest
+    unmeasured kind gets all its folds at once instead of a probe, so that a whole model exists early whatever the
+    other kinds cost. ``startup``: seconds the workers
     still need to start (default: the cost model's per-wave overhead).
 
     A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
@@ -321,6 +367,20 @@ def plan_wave(
     unknown = [
         m for m, _, _ in candidates if not cost.knows(m.kind) and m.kind not in cost.too_slow and m.kind != "dummy"
     ]
+    sizable = {}
+    for m in sorted(unknown, key=lambda m: prior_rank(m.kind)):
+        if sizing_cap(m) is not None and m.kind not in sizable:
+            sizable[m.kind] = m
+    if anchor and sizable and remaining > 0:
+        # nothing is whole and nothing is known: a full-size fold of even the cheapest kind may outlast the limit
+        # (LightGBM, 5 classes, 200,000 rows, 1 thread: > 160 s a fold), so every capped kind is first measured on
+        # one short fold, and the next wave sizes the configs from that (lowering caps where the time asks)
+        sized = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(m.kind)]
+        for m in sizable.values():
+            n = next(n for c, n, _ in candidates if c is m)
+            limit = probe_limit(remaining, n, jobs)
+            sized.append(Admitted(with_cap(m, sizing_cap(m) or 0), 1, True, max_seconds=limit, sizing=True))
+        return sized
     if anchor and unknown and remaining > 0:
         first = min(unknown, key=lambda m: prior_rank(m.kind))
         n = next(n for m, n, _ in candidates if m is first)
@@ -368,7 +428,7 @@ def plan_wave(
         assert cap is not None
         unit, top = cost.unit_cost(model.kind), cost.unit_cost(model.kind, worst=True)
         overhead = cost.task_overhead(model.kind)
-        most = cost.most_units(model.kind)
+        most = cost.most_units(model.kind) or cap
         lo, hi = 0, cap - 1  # the largest lowered cap that fits (fitting holds up to some cap, not beyond)
         while lo < hi:
             mid = (lo + hi + 1) // 2
@@ -411,11 +471,13 @@ __all__ = [
     "Budget",
     "CostModel",
     "cap_of",
+    "faster_learning_rate",
     "lpt",
     "makespan",
     "plan_wave",
     "prior_rank",
     "probe_limit",
+    "sizing_cap",
     "unit_of",
     "units_run",
     "with_cap",

@@ -111,6 +111,7 @@ class Item:
     bag_of: str | None = None
     started: bool = False  #: some of its folds are finished: its key is fixed (its cap is never lowered)
     todo: list[Task] | None = None  #: its unfinished folds (None: not looked up in the store yet)
+    sizing: bool = False  #: a sizing fold of a config (budget.SIZING_UNITS): measures its kind, is not a model
 
     @property
     def shrinkable(self) -> bool:
@@ -262,6 +263,15 @@ class _State:
             startup = pool.startup  # a worker to start again (one was ended): what the last start took
         wave = []
         for adm in plan_wave(candidates, self.cost, remaining, self.slots, anchor=not whole, startup=startup):
+            if adm.sizing:
+                todo, done = self.session.tasks(adm.model)
+                if done:  # measured by an earlier run that stopped after it: learn it, and plan again
+                    for res in done:
+                        self.cost.observe(adm.model, res, sizing=True)
+                    return self.plan(queue)
+                limits = {"max_seconds": adm.max_seconds, "start_within": adm.max_seconds}
+                wave.append((Item(adm.model, sizing=True, todo=[replace(t, **limits) for t in todo[:1]]), 1))
+                continue
             item = by_name[adm.model.name]
             if adm.shrunk_from is not None:
                 self.shrunk[item.model.name] = (adm.shrunk_from, cap_of(adm.model) or 0)
@@ -282,14 +292,17 @@ class _State:
         tasks: list[Task] = []
         for item, n in wave:
             tasks += (item.todo or [])[:n]
-            item.started = True
-            self._record(item)
+            if not item.sizing:
+                item.started = True
+                self._record(item)
         self.write_meta()
         if self.budget is not None:
-            probes = sum(1 for _, n in wave if n == 1 and len(self.session.folds.tasks()) > 1)
+            probes = sum(1 for it, n in wave if n == 1 and len(self.session.folds.tasks()) > 1 and not it.sizing)
+            sizing = sum(1 for it, _ in wave if it.sizing)
             self.session.say(
-                f"time limit: {len(wave)} model(s), {len(tasks)} fold(s) now"
+                f"time limit: {len(wave) - sizing} model(s), {len(tasks)} fold(s) now"
                 + (f" ({probes} measuring a new kind)" if probes else "")
+                + (f" ({sizing} short fold(s) sizing a new kind)" if sizing else "")
                 + f"; {self.budget.remaining():.1f} s left before the reserve of {self.budget.reserve:.1f} s"
             )
         start = time.monotonic()
@@ -313,6 +326,8 @@ class _State:
         )
         post = 0.0
         for item, _ in wave:
+            if item.sizing:  # its fold only measured the kind (observed below); the config is planned next wave
+                continue
             item.todo = [t for t in item.todo or [] if (t.model.name, t.repeat, t.fold) not in finished]
             if item.model.name in errors or not item.todo:
                 t0 = time.monotonic()
@@ -328,7 +343,8 @@ class _State:
         stopped = [seconds for _, seconds in outcomes.stopped]
         if len(tasks) >= self.session.jobs and outcomes.peak:  # the tasks that ran at once: fewer under load
             self.slots = min(self.session.jobs, outcomes.peak)
-        self.cost.observe_wave(time.monotonic() - start - post, folds, self.slots, fresh, stopped)
+        sized = frozenset(t.key for it, _ in wave if it.sizing for t in it.todo or [])
+        self.cost.observe_wave(time.monotonic() - start - post, folds, self.slots, fresh, stopped, sized)
         return bool(finished or errors or stopped)
 
     # ------------------------------------------------------------------ seed bags
@@ -340,7 +356,11 @@ class _State:
         ok = [
             r
             for r in self.results.values()
-            if r.status == "ok" and r.name != BASELINE_NAME and r.name not in bagged and r.kind != "dummy"
+            if r.status == "ok"
+            and r.name != BASELINE_NAME
+            and r.name not in bagged
+            and r.kind != "dummy"
+            and not self._seed_blind(r)
         ]
         items = []
         for r in rank(ok, self.session.metric)[:BAG_TOP]:
@@ -355,6 +375,12 @@ class _State:
                 continue
             items.append(Item(bag, bag_of=r.name))
         return items
+
+    def _seed_blind(self, config: ModelResult) -> bool:
+        """Whether a seed bag of ``config`` scored exactly as the config on every fold: its kind does not use the seed
+        (a linear model), so more bags would be copies; the time goes to the next best config instead."""
+        members = (self.results.get(m) for m in self.bag_members.get(config.name, []))
+        return any(m is not None and m.status == "ok" and m.fold_scores == config.fold_scores for m in members)
 
     # ------------------------------------------------------------------ the end
     def finish(self, queue: list[Item]) -> tuple[ModelResult, ...]:
