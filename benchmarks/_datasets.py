@@ -78,6 +78,30 @@ DATASETS: tuple[Dataset, ...] = (
 )  # fmt: skip
 
 
+def _synthetic_classes(rows: int, classes: int) -> Callable[[], pl.DataFrame]:
+    def load() -> pl.DataFrame:
+        from sklearn.datasets import make_classification
+
+        X, y = make_classification(
+            n_samples=rows, n_features=30, n_informative=12, n_classes=classes, flip_y=0.05, random_state=0
+        )
+        rng = np.random.default_rng(0)
+        return pl.DataFrame(X, schema=[f"f{i}" for i in range(X.shape[1])], orient="row").with_columns(
+            pl.Series("cat", rng.choice([f"c{i}" for i in range(50)], rows)),
+            pl.Series("target", [f"k{v}" for v in y]),
+        )
+
+    return load
+
+
+#: not in DATASETS (the portfolio's small real tables): named on purpose, for the time limit on a large table
+LARGE: tuple[Dataset, ...] = (
+    Dataset("synthetic_250k", "multiclass", "log_loss", "target", _synthetic_classes(250_000, 5),
+            "scikit-learn's make_classification (seed 0): 250,000 rows x 30 numbers + a 50-level text column, "
+            "5 classes"),
+)  # fmt: skip
+
+
 def split(ds: Dataset, *, test_fraction: float = 0.2, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(train, hidden test with the target) from the dataset, held out per class or per decile of the target."""
     frame = ds.load().with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
@@ -92,7 +116,7 @@ def split(ds: Dataset, *, test_fraction: float = 0.2, seed: int = 0) -> tuple[pl
 
 
 def by_name(names: str) -> list[Dataset]:
-    known = {d.name: d for d in DATASETS}
+    known = {d.name: d for d in (*DATASETS, *LARGE)}
     unknown = [n for n in names.split(",") if n not in known]
     if unknown:
         raise SystemExit(f"unknown dataset(s) {unknown}; known: {', '.join(known)}")
