@@ -233,3 +233,39 @@ def test_seed_bags_stop_for_a_config_whose_first_bag_changed_nothing(demo_data: 
     scores = {m.name: m.fold_scores for m in result.models}
     assert scores["linear_s43"] == scores["linear"]
     assert bags["lgbm"]["models"] == ["lgbm", "lgbm_s43", "lgbm_s44", "lgbm_s45", "lgbm_s46"]
+
+
+def test_a_sizing_fold_that_fails_fails_its_config_once_and_the_next_config_of_the_kind_is_sized(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sizing fold of ``lgbm`` raises (as its params would at full size): ``lgbm`` is failed with that error,
+    its sizing fold is not fitted again wave after wave until the limit (each wave 'made progress' with its error),
+    and ``lgbm2``, the kind's next config, is sized in its place and fitted whole."""
+    from kaggle_kit.runtime.search.budget import SIZING_UNITS
+
+    sized: list[str] = []
+    real = RunSession.run_tasks
+
+    def failing_sizing(self, tasks, deadline=None):  # type: ignore[no-untyped-def]
+        sizing = [t for t in tasks if t.model.kind == "lightgbm" and t.model.num_boost_round == SIZING_UNITS["rounds"]]
+        sized.extend(t.model.name for t in sizing)
+        if sized.count("lgbm") > 1:
+            raise AssertionError(f"the failed sizing fold of 'lgbm' was fitted again: {sized}")
+        outcomes = real(self, [t for t in tasks if not (t in sizing and t.model.name == "lgbm")], deadline)
+        if any(t.model.name == "lgbm" for t in sizing):
+            outcomes.errors["lgbm"] = "ValueError: boom"
+        return outcomes
+
+    monkeypatch.setattr(RunSession, "run_tasks", failing_sizing)
+    models = [
+        {"name": name, "kind": "lightgbm", "num_boost_round": 400, "early_stopping_rounds": 20}
+        for name in ("lgbm", "lgbm2")
+    ]
+    spec = demo_spec(
+        "demo-breast-cancer", demo_data, run={"n_jobs": 2, "threads_per_task": 1}, folds=FOLDS, models=models
+    )
+    result = run(spec, runs_root=tmp_path, time_limit=60, progress=None, record_history=False)
+    assert sized == ["lgbm", "lgbm2"]
+    by_name = {m.name: m for m in result.models}
+    assert by_name["lgbm"].status == "failed" and by_name["lgbm"].error == "ValueError: boom"
+    assert by_name["lgbm2"].status == "ok" and len(by_name["lgbm2"].fold_scores) == 3
