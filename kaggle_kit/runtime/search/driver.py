@@ -327,6 +327,12 @@ class _State:
         post = 0.0
         for item, _ in wave:
             if item.sizing:  # its fold only measured the kind (observed below); the config is planned next wave
+                config = next((it for it in queue if it.model.name == item.model.name), None)
+                if item.model.name in errors and config is not None:
+                    # its config would fail alike at full size: failed now, else the kind, still unmeasured, would
+                    # be sized again with this config every wave until the limit; the kind's next config is sized
+                    self._done(config, errors[item.model.name], proposer)
+                    queue.remove(config)
                 continue
             item.todo = [t for t in item.todo or [] if (t.model.name, t.repeat, t.fold) not in finished]
             if item.model.name in errors or not item.todo:
