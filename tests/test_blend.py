@@ -493,14 +493,30 @@ def test_level2_subsample_keeps_every_class_and_its_share_and_is_seeded() -> Non
 
 
 def test_a_stack_fitted_on_a_subsample_gives_a_rare_class_its_probability(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The level-2 model is fitted on about FIT_MAX_ROWS rows, not all of them: per class for a classifier (the rare
+    class kept whole), a plain seeded draw for ridge (a float target's values are not classes: drawn per value,
+    every row would be kept)."""
     import kaggle_kit.blend.stacking as stacking
 
     monkeypatch.setattr(stacking, "FIT_MAX_ROWS", 300)
+    fitted_rows: list[np.ndarray] = []
+    real_fit = stacking.fit_level2
+
+    def recording(X, y, C, metric):  # type: ignore[no-untyped-def]
+        fitted_rows.append(np.asarray(y).copy())
+        return real_fit(X, y, C, metric)
+
+    monkeypatch.setattr(stacking, "fit_level2", recording)
     rng = np.random.default_rng(0)
     y = np.r_[rng.integers(0, 2, 2_990), np.full(10, 2)]
     p = np.full((2, y.size, 3), 0.05, dtype=np.float32)
     p[:, np.arange(y.size), y] = 0.9
     fitted = make_blender("stack", {"C": 1.0}).fit(p, y, get_metric("log_loss"), np.random.default_rng(0))
     assert fitted.model.classes_.tolist() == [0, 1, 2]
+    assert 300 <= fitted_rows[-1].size <= 310 and np.count_nonzero(fitted_rows[-1] == 2) == 10
+    target = rng.normal(size=3_000)
+    values = (target + rng.normal(scale=0.1, size=(2, 3_000))).astype(np.float32)[..., None]
+    make_blender("stack", {"C": 1.0}).fit(values, target, get_metric("rmse"), np.random.default_rng(0))
+    assert fitted_rows[-1].size == 300
     out = make_blender("stack", {"C": 1.0}).predict(fitted, p[:, y == 2])
     assert out[:, 2].min() > 0.5  # the rare class, seen in the subsample, is predicted where the models say so
