@@ -187,3 +187,31 @@ def test_all_and_auto_run_it_where_the_selection_searches_log_loss(metric: str, 
         assert ("calibrated_hill_climb" in _methods(which, preds)) is included
         assert "hill_climb" in _methods(which, preds)
     assert _methods("calibrated_hill_climb", preds) == ["calibrated_hill_climb"]  # named, it runs anywhere
+
+
+def test_a_twin_on_many_rows_is_fitted_on_a_subsample_that_keeps_every_class(monkeypatch) -> None:
+    """Above AUTO_MAX_ROWS rows a twin's level-2 model sees a seeded subsample drawn per class: a rare class (20 of
+    2,000 rows) is in every twin fit, whose classes are then all three (a plain draw of 200 rows would miss it in
+    about a third of the fits, and the twin would give it probability 0)."""
+    import kaggle_kit.blend.calibrated as calibrated
+
+    monkeypatch.setattr(calibrated, "AUTO_MAX_ROWS", 200)
+    fitted_y: list[np.ndarray] = []
+    real = calibrated.fit_level2
+
+    def recording(X, y, C, metric):
+        fitted_y.append(np.asarray(y).copy())
+        return real(X, y, C, metric)
+
+    monkeypatch.setattr(calibrated, "fit_level2", recording)
+    rng = np.random.default_rng(0)
+    y = np.r_[rng.integers(0, 2, 1_980), np.full(20, 2)]
+    folds = np.arange(y.size) % 5
+    preds = rng.dirichlet(np.ones(3), size=(2, y.size)).astype(np.float32)
+    preds[0, np.arange(y.size), y] += 1.0
+    preds /= preds.sum(axis=2, keepdims=True)
+    fit = CalibratedHillClimb().fit(preds, y, LOG_LOSS, np.random.default_rng(0), folds)
+    assert fit.model.twins == (0, 1) and len(fitted_y) == 2 * (5 + 1)
+    for ys in fitted_y:
+        assert 200 <= ys.size <= 225 and set(np.unique(ys).tolist()) == {0, 1, 2}
+    assert all(cal.classes_.tolist() == [0, 1, 2] for cal in fit.model.calibrators)
