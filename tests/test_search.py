@@ -528,3 +528,17 @@ def test_a_boosting_config_cut_short_learns_faster() -> None:
     assert with_cap(short, 200).params == {"learning_rate": pytest.approx(0.15)}
     mlp = ModelSpec(name="m", kind="mlp", params={"epochs": 40, "lr": 0.001})
     assert with_cap(mlp, 10).params == {"epochs": 10, "lr": 0.001}
+
+
+def test_a_cut_kind_of_a_users_family_gets_no_learning_rate_it_did_not_have(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A family a user registers with ``budget="rounds"`` may run as a kind without a ``learning_rate`` parameter
+    (its adapter would reject one it did not know): cut short, its rounds change and its params stay as they were;
+    a rate the user gave it by one of the names is still scaled."""
+    from kaggle_kit.runtime.search.spaces import Space
+
+    monkeypatch.setitem(SPACES, "my_rounds", Space(family="my_rounds", kind="random_forest", params={}, budget="rounds"))
+    model = ModelSpec(name="r", kind="random_forest", num_boost_round=2000, params={"max_depth": 6})
+    cut = with_cap(model, 100)
+    assert cut.num_boost_round == 100 and cut.params == {"max_depth": 6}
+    given = ModelSpec(name="r", kind="random_forest", num_boost_round=2000, params={"learning_rate": 0.1})
+    assert with_cap(given, 100).params == {"learning_rate": 0.4}
