@@ -536,7 +536,8 @@ def test_a_cut_kind_of_a_users_family_gets_no_learning_rate_it_did_not_have(monk
     a rate the user gave it by one of the names is still scaled."""
     from kaggle_kit.runtime.search.spaces import Space
 
-    monkeypatch.setitem(SPACES, "my_rounds", Space(family="my_rounds", kind="random_forest", params={}, budget="rounds"))
+    space = Space(family="my_rounds", kind="random_forest", params={}, budget="rounds")
+    monkeypatch.setitem(SPACES, "my_rounds", space)
     model = ModelSpec(name="r", kind="random_forest", num_boost_round=2000, params={"max_depth": 6})
     cut = with_cap(model, 100)
     assert cut.num_boost_round == 100 and cut.params == {"max_depth": 6}
