@@ -520,3 +520,26 @@ def test_a_stack_fitted_on_a_subsample_gives_a_rare_class_its_probability(monkey
     assert fitted_rows[-1].size == 300
     out = make_blender("stack", {"C": 1.0}).predict(fitted, p[:, y == 2])
     assert out[:, 2].min() > 0.5  # the rare class, seen in the subsample, is predicted where the models say so
+
+
+def test_a_blend_whose_deadline_has_passed_fits_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A method that is not nested-only is fitted on every OOF row before its nested CV: past the deadline it is
+    left out before that fit too (not after it, which on a large table is a sixth of its time past the limit)."""
+    from kaggle_kit.blend.registry import BLENDERS
+
+    monkeypatch.setitem(BLENDERS, "slow", _Slow)
+    fits: list[int] = []
+    real = _Slow.fit
+
+    def counting(self, preds, *args, **kwargs):  # type: ignore[no-untyped-def]
+        fits.append(preds.shape[1])
+        return real(self, preds, *args, **kwargs)
+
+    monkeypatch.setattr(_Slow, "fit", counting)
+    y = np.arange(200) % 2
+    oof = {"a": np.column_stack([1 - y, y]).astype(np.float32), "b": np.full((200, 2), 0.5, dtype=np.float32)}
+    with pytest.raises(OutOfTime):
+        blend_predictions(oof, y, _folds(y), "accuracy", "slow", options={"seconds": 0.0}, deadline=time.monotonic())
+    assert fits == []
+    done = blend_predictions(oof, y, _folds(y), "accuracy", "slow", options={"seconds": 0.0}, deadline=time.monotonic() + 600)
+    assert len(fits) == 1 + 5 and done.result.nested_cv == 1.0
