@@ -541,5 +541,7 @@ def test_a_blend_whose_deadline_has_passed_fits_nothing(monkeypatch: pytest.Monk
     with pytest.raises(OutOfTime):
         blend_predictions(oof, y, _folds(y), "accuracy", "slow", options={"seconds": 0.0}, deadline=time.monotonic())
     assert fits == []
-    done = blend_predictions(oof, y, _folds(y), "accuracy", "slow", options={"seconds": 0.0}, deadline=time.monotonic() + 600)
+    done = blend_predictions(
+        oof, y, _folds(y), "accuracy", "slow", options={"seconds": 0.0}, deadline=time.monotonic() + 600
+    )
     assert len(fits) == 1 + 5 and done.result.nested_cv == 1.0

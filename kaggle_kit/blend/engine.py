@@ -28,7 +28,7 @@ from ..metrics import Metric, choose_threshold, get_metric
 from ..runtime.folds import Folds
 from ..runtime.scoring import score_folds
 from .calibration import Calibration, check_calibration, fit_calibration
-from .nested import nested_cv
+from .nested import OutOfTime, nested_cv
 from .objective import search_metric
 from .registry import check_applicable, make_blender
 from .result import BlendResult
@@ -120,6 +120,8 @@ def blend_predictions(
     cv, weights, info, blended_test, in_sample = float("nan"), None, {}, None, None
     threshold: float | None = None
     calibration: Calibration | None = None
+    if deadline is not None and time.monotonic() >= deadline:  # not even the fit on every row (before nested CV)
+        raise OutOfTime("the time limit was reached before it started")
     if not blender.nested_only:
         fitted = blender.fit(stack[:, usable], y[usable], metric, np.random.default_rng(seed), folds.ids[0][usable])
         in_sample = np.full(stack.shape[1:], np.nan, dtype=np.float32)
