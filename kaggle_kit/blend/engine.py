@@ -91,8 +91,8 @@ def blend_predictions(
 
     Rows that any model left unpredicted (``nan``: time folds' first block) are neither fitted nor scored.
     ``calibrate="temperature"`` or ``"isotonic"`` (log loss only) calibrates the blend's probabilities, fitted out of
-    fold (:mod:`.calibration`). ``deadline`` (``time.monotonic()``): :class:`~.nested.OutOfTime` when the nested CV
-    would end after it.
+    fold (:mod:`.calibration`). ``deadline`` (``time.monotonic()``): :class:`~.nested.OutOfTime` when it has passed
+    (before any fit) or the nested CV would end after it.
     """
     metric = get_metric(metric) if isinstance(metric, str) else metric
     check_applicable(method, metric)
