@@ -543,3 +543,25 @@ def test_a_cut_kind_of_a_users_family_gets_no_learning_rate_it_did_not_have(monk
     assert cut.num_boost_round == 100 and cut.params == {"max_depth": 6}
     given = ModelSpec(name="r", kind="random_forest", num_boost_round=2000, params={"learning_rate": 0.1})
     assert with_cap(given, 100).params == {"learning_rate": 0.4}
+
+
+def test_beside_sized_configs_only_a_cheap_kind_without_a_cap_anchors_with_all_its_folds() -> None:
+    """Once the sizing folds have measured LightGBM, a random forest (no cap, unmeasured) is probed with one fold
+    stopped at its probe limit, not started with all five at full size ahead of the sized LightGBM (which could
+    again leave nothing whole on a large table); a linear model still anchors; with nothing measured, so does a
+    forest (nothing else could be whole)."""
+    cost = CostModel()
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=1000)
+    rf = ModelSpec(name="rf", kind="random_forest")
+    linear = ModelSpec(name="lin", kind="linear")
+    sized = with_cap(lgbm, 50)
+    fold = FoldResult("l", "l-50", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1)
+    cost.observe_wave(10.0, [(sized, fold)], jobs=2, fresh=True, sizing=frozenset({"l-50"}))
+    wave = plan_wave([(rf, 5, True), (lgbm, 5, True)], cost, remaining=170.0, jobs=2, anchor=True)
+    got = {a.model.name: (a.n_tasks, a.probe, a.max_seconds) for a in wave}
+    assert got["rf"] == (1, True, pytest.approx(probe_limit(170.0 - 5.0, 5, 2)))
+    assert got["l"][:2] == (5, False)
+    wave = plan_wave([(linear, 5, True), (lgbm, 5, True)], cost, remaining=170.0, jobs=2, anchor=True)
+    assert (wave[0].model.name, wave[0].n_tasks, wave[0].probe) == ("lin", 5, False)
+    wave = plan_wave([(rf, 5, True)], CostModel(), remaining=170.0, jobs=2, anchor=True)
+    assert [(a.model.name, a.n_tasks) for a in wave] == [("rf", 5)]

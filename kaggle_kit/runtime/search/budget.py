@@ -79,6 +79,8 @@ PRIOR_ORDER = (
     "hybrid",
     "tabm",
 )
+#: the dearest kind without a cap that still anchors (all its folds at once, unmeasured) beside sized configs
+CHEAP_ANCHOR = PRIOR_ORDER.index("linear")
 DEFAULT_PATIENCE = 10
 WAVE_SHARE = 0.25  #: a wave is packed up to this share of the remaining time (expected cost)
 MIN_WAVE_S = 5.0
@@ -385,8 +387,12 @@ def plan_wave(
             limit = probe_limit(remaining, n, jobs)
             sized.append(Admitted(with_cap(m, sizing_cap(m) or 0), 1, True, max_seconds=limit, sizing=True))
         return sized
-    if anchor and unknown and remaining > 0:
-        first = min(unknown, key=lambda m: prior_rank(m.kind))
+    first = min(unknown, key=lambda m: prior_rank(m.kind)) if unknown else None
+    sized = any(cost.knows(m.kind) for m, _, _ in candidates if m.kind != "dummy")
+    # a kind without a cap anchors only where nothing else can be whole, or where it is cheap (a linear model): a
+    # forest's every fold at full size, unmeasured and not counted in the wave, could take the limit from the configs
+    # the sizing folds just measured; it is probed like any other kind then
+    if anchor and first is not None and remaining > 0 and (not sized or prior_rank(first.kind) <= CHEAP_ANCHOR):
         n = next(n for m, n, _ in candidates if m is first)
         admitted.append(Admitted(first, n))
         probed.add(first.kind)
