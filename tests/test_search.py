@@ -258,10 +258,11 @@ def test_plan_wave_gives_a_config_all_its_folds_or_none() -> None:
     cost = _known("lightgbm", per_unit=0.01, units=100)  # a fold: 1.2 s (1.2 safety)
     wave = plan_wave([(m, 5, True)], cost, remaining=100.0, jobs=2)
     assert [(a.model, a.n_tasks, a.shrunk_from) for a in wave] == [(m, 5, None)]
-    # 5 folds on 2 workers need 3 folds' time; with 2.5 s left the cap is lowered to what fits: 2.5 / 3 / 0.012
+    # 5 folds on 2 workers need 3 folds' time; with 2.5 s left the cap is lowered to what fits in SHRUNK_SLACK of
+    # it (a shortened config runs every round): 2.5 x 0.85 / 3 / 0.012 = 59
     wave = plan_wave([(m, 5, True)], cost, remaining=2.5, jobs=2)
     assert len(wave) == 1 and wave[0].n_tasks == 5 and wave[0].shrunk_from == 100
-    assert wave[0].model.num_boost_round == 69 and wave[0].model.name == "a"
+    assert wave[0].model.num_boost_round == 59 and wave[0].model.name == "a"
     # a config that may not be shortened (started, or a seed bag) and does not fit is not started
     assert plan_wave([(m, 5, False)], cost, remaining=2.5, jobs=2) == []
     # nor one whose cap would fall below the minimum worth fitting (50 rounds)
@@ -285,7 +286,7 @@ def test_plan_wave_probes_unmeasured_kinds_cheapest_first_and_shortens_epochs() 
     cost.too_slow.clear()
     cost.per_unit["mlp"], cost.units["mlp"] = [0.1], [40]  # an epoch: 0.12 s; 3 folds x 40 epochs = 14.4 s
     wave = plan_wave([(mlp, 3, True)], cost, remaining=6.0, jobs=1)
-    assert wave[0].model.params["epochs"] == 16 and wave[0].shrunk_from == 40  # 3 x 16 x 0.12 = 5.76 <= 6
+    assert wave[0].model.params["epochs"] == 14 and wave[0].shrunk_from == 40  # 3 x 14 x 0.12 = 5.04 <= 6 x 0.85
 
 
 def test_without_a_whole_model_each_capped_kind_is_first_measured_on_one_short_fold() -> None:
@@ -333,8 +334,8 @@ def test_once_measured_only_by_sizing_folds_a_kind_is_expected_to_run_its_whole_
     wave = plan_wave([(lgbm, 5, True), (xt, 5, True), (linear, 5, True)], cost, remaining=300.0, jobs=2, anchor=True)
     # linear (uncapped, unmeasured) anchors with all its folds; lgbm is cut to what fits; xt does not fit beside it
     assert [(a.model.name, a.n_tasks) for a in wave[:2]] == [("lin", 5), ("l", 5)]
-    # (300 s - the wave's 5 s beyond its tasks) / (3 folds on the busier worker x 0.12 s a round) = 819 rounds
-    assert wave[1].shrunk_from == 1000 and wave[1].model.num_boost_round == 819
+    # (300 s - the wave's 5 s beyond its tasks) x 0.85 / (3 folds on the busier worker x 0.12 s a round) = 696
+    assert wave[1].shrunk_from == 1000 and wave[1].model.num_boost_round == 696
     assert "x" not in [a.model.name for a in wave]
 
 
