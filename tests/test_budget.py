@@ -193,6 +193,9 @@ def test_a_sizing_fold_measures_a_kind_before_its_config_is_sized_and_is_never_f
     lines: list[str] = []
     result = run(spec, runs_root=tmp_path / "a", time_limit=120, progress=lines.append, record_history=False)
     assert any("1 short fold(s) sizing a new kind" in line for line in lines), lines
+    # the sizing fold is logged as a measurement, not as the model being done
+    log = (result.run_dir / "run.log").read_text()
+    assert "lgbm: fold(s) measured, not whole yet" in log and log.count("lgbm: every fold finished") == 1
     meta = RunStore(result.run_dir).read_meta()
     assert "lgbm" not in meta["time_limit"]["shortened"]
     keys = sorted(p.name for p in (result.run_dir / "models" / "lgbm").iterdir())

@@ -287,6 +287,8 @@ def test_plain_and_live_displays(tmp_path: Path) -> None:
     fresh.start(10, deadline=time.monotonic() + 125)
     fresh.model_done("lgbm", 0.9, None)
     fresh.model_done("xgb", 0.8, None)  # worse: the best stays lgbm
+    # a time limit's probe or sizing fold: its folds of the wave are in, the model is not whole
+    assert fresh.model_line("cat", None, None).startswith("cat            fold(s) measured, not whole yet  [")
     fresh.task_started(Task(ModelSpec(name="xgb", kind="xgboost"), "k", 0, 2), 2)
     buffer = io.StringIO()
     Console(file=buffer, width=120, color_system=None).print(fresh._render())

@@ -33,6 +33,9 @@ from ..errors import StoreError
 from .scoring import score_folds
 from .store import FoldResult, RunStore
 
+#: a model whose folds of this batch finished while others are still to fit (a time limit's probe or sizing fold)
+NOT_WHOLE = "fold(s) measured, not whole yet"
+
 if TYPE_CHECKING:
     from ..metrics import Metric
     from .executors import Task
@@ -157,8 +160,10 @@ class RunLog(RunProgress):
         self._write(f"{line}\n{details}")
 
     def model_done(self, model: str, cv: float | None, error: str | None) -> None:
-        if error is None:
-            self._write(f"{model}: every fold finished" + (f", CV {cv:.6g}" if cv is not None else ""))
+        if error is None and cv is not None:
+            self._write(f"{model}: every fold finished, CV {cv:.6g}")
+        elif error is None:  # a time limit's probe or sizing fold: the model has other folds still to fit
+            self._write(f"{model}: {NOT_WHOLE}")
 
     def interrupted(self) -> None:
         self._write("interrupted: the finished folds are kept; the next run resumes from them")
@@ -226,7 +231,8 @@ class _Tally(RunProgress, ABC):
     def model_line(self, model: str, cv: float | None, error: str | None) -> str:
         if error is not None:
             return f"{model:<14} FAILED: {error}"
-        score = f"CV {self.metric.name} {cv:.5f}" if cv is not None and self.metric is not None else "done"
+        metric = f"{self.metric.name} " if self.metric is not None else ""
+        score = NOT_WHOLE if cv is None else f"CV {metric}{cv:.5f}"
         return f"{model:<14} {score}  [{self.counts()}, {self.clock()}]"
 
 
