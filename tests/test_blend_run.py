@@ -281,3 +281,21 @@ def test_a_deadline_leaves_out_every_method_after_the_first_with_a_note(runs: di
         "calibrated_hill_climb",
         "stack",
     }
+
+
+def test_a_time_limited_command_says_which_methods_its_deadline_left_out_and_still_submits(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line's step after a time-limited run's fits, its deadline passed: the selection alone is fitted
+    and submitted; the calibrated selection and the stacker are named as left out, with the reason."""
+    from kaggle_kit.cli import _select_and_submit
+
+    run_dir = Path(shutil.copytree(runs["demo-digits"], tmp_path / "run"))
+    shutil.rmtree(run_dir / "blends", ignore_errors=True)  # the module's other tests store blends in its runs
+    shutil.rmtree(run_dir / "submissions", ignore_errors=True)
+    _select_and_submit(run_dir, deadline=time.monotonic())
+    out = capsys.readouterr().out
+    assert "'calibrated_hill_climb' left out: the time limit was reached before it started." in out
+    assert "'stack' left out: the time limit was reached before it started." in out
+    assert [p.name for p in (run_dir / "blends").iterdir()] == ["hill_climb"]
+    assert "submission (" in out and len(list((run_dir / "submissions").glob("*.csv"))) == 1

@@ -566,3 +566,16 @@ def test_beside_sized_configs_only_a_cheap_kind_without_a_cap_anchors_with_all_i
     assert (wave[0].model.name, wave[0].n_tasks, wave[0].probe) == ("lin", 5, False)
     wave = plan_wave([(rf, 5, True)], CostModel(), remaining=170.0, jobs=2, anchor=True)
     assert [(a.model.name, a.n_tasks) for a in wave] == [("rf", 5)]
+
+
+def test_a_resumed_sizing_fold_measures_the_kind_but_not_where_its_early_stopping_ends() -> None:
+    """CostModel.observe of a sizing fold found in the store (a resumed run): its seconds a round count, its 50
+    rounds do not bound the config's expected rounds; a full-size fold's do."""
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=1000, early_stopping_rounds=20)
+    fold = FoldResult("l", "l-50", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1)
+    cost = CostModel()
+    cost.observe(with_cap(lgbm, 50), fold, sizing=True)
+    assert cost.knows("lightgbm") and cost.most_units("lightgbm") is None
+    assert cost.fold_cost(lgbm)[0] == pytest.approx(0.1 * 1.2 * 1000)  # the whole cap expected
+    cost.observe(lgbm, FoldResult("l", "l-1000", 0, 1, 0.5, 300, 80, 20, 32.0, 0.0, "cpu", 1))
+    assert cost.most_units("lightgbm") == 320  # 300 kept rounds + 20 of patience
