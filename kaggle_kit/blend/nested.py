@@ -73,11 +73,13 @@ def nested_cv(
     began = time.monotonic()
     for i, (r, k) in enumerate(tasks):
         if deadline is not None:
-            per_fold = (time.monotonic() - began) / i if i else 0.0
-            if time.monotonic() + per_fold * (len(tasks) - i) >= deadline:
+            now = time.monotonic()
+            per_fold = (now - began) / i if i else 0.0
+            ends = now + per_fold * (len(tasks) - i)
+            if ends >= deadline:
                 raise OutOfTime(
-                    f"its nested CV would end {time.monotonic() + per_fold * (len(tasks) - i) - deadline:.1f} s "
-                    f"after the time limit ({per_fold:.1f} s a fold fit, {len(tasks) - i} to go)"
+                    f"its nested CV would end {ends - deadline:.1f} s after the time limit ({per_fold:.1f} s a fold "
+                    f"fit, {len(tasks) - i} to go)"
                 )
         train_idx, valid_idx = folds.train_valid(r, k)
         train_idx, valid_idx = train_idx[usable[train_idx]], valid_idx[usable[valid_idx]]

@@ -131,7 +131,7 @@ def faster_learning_rate(model: ModelSpec, cap: int) -> dict[str, Any]:
     200 rounds: validation log loss 0.554 at 0.05, 0.517 at 0.1, 0.498 at 0.2, 0.522 at 0.3; 0.463 at 0.05 over
     2,000 rounds)."""
     before = model.num_boost_round
-    boost = min(MAX_LR_BOOST, min(before, LR_REFERENCE_ROUNDS) / cap) if cap > 0 else 1.0
+    boost = min(MAX_LR_BOOST, min(before, LR_REFERENCE_ROUNDS) / max(1, cap))
     if boost <= 1.0:
         return dict(model.params)
     name = next((n for n in LR_NAMES if n in model.params), None)
@@ -271,6 +271,12 @@ class CostModel:
         """The most rounds / epochs a fold of ``kind`` ran, or None where only sizing folds measured it."""
         return max(self.units[kind]) if self.units.get(kind) else None
 
+    def expected_units(self, kind: str, cap: int) -> int:
+        """The rounds / epochs a fold of ``kind`` capped at ``cap`` is expected to run: :meth:`most_units`, at most
+        ``cap``; all of ``cap`` where only sizing folds measured the kind (they say nothing of where its early
+        stopping ends)."""
+        return min(cap, self.most_units(kind) or cap)
+
     def task_overhead(self, kind: str) -> float:
         """Seconds of a fold's task beyond its fit and predictions (75th percentile, times :data:`SAFETY`)."""
         fixed = self.fixed.get(kind)
@@ -283,7 +289,7 @@ class CostModel:
         cap = cap_of(model)
         if cap is None:
             return base + unit, base + most * 1.5
-        return base + unit * min(cap, self.most_units(model.kind) or cap), base + most * cap
+        return base + unit * self.expected_units(model.kind, cap), base + most * cap
 
 
 @dataclass
@@ -378,26 +384,27 @@ def plan_wave(
     unknown = [
         m for m, _, _ in candidates if not cost.knows(m.kind) and m.kind not in cost.too_slow and m.kind != "dummy"
     ]
-    sizable = {}
+    folds_of = {id(m): n for m, n, _ in candidates}
+    sizable: dict[str, tuple[ModelSpec, int, int]] = {}  # kind -> its first config, that config's folds, sizing cap
     for m in sorted(unknown, key=lambda m: prior_rank(m.kind)):
-        if sizing_cap(m) is not None and m.kind not in sizable:
-            sizable[m.kind] = m
+        small = sizing_cap(m)
+        if small is not None and m.kind not in sizable:
+            sizable[m.kind] = (m, folds_of[id(m)], small)
     if anchor and sizable and remaining > 0:
         # nothing is whole and nothing is known: a full-size fold of even the cheapest kind may outlast the limit
         # (LightGBM, 5 classes, 200,000 rows, 1 thread: > 160 s a fold), so every capped kind is first measured on
         # one short fold, and the next wave sizes the configs from that (lowering caps where the time asks)
-        sized = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(m.kind)]
-        for m in sizable.values():
-            n = next(n for c, n, _ in candidates if c is m)
+        wave = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(m.kind)]
+        for m, n, small in sizable.values():
             limit = probe_limit(remaining, n, jobs)
-            sized.append(Admitted(with_cap(m, sizing_cap(m) or 0), 1, True, max_seconds=limit, sizing=True))
-        return sized
+            wave.append(Admitted(with_cap(m, small), 1, True, max_seconds=limit, sizing=True))
+        return wave
     first = min(unknown, key=lambda m: prior_rank(m.kind)) if unknown else None
-    sized = any(cost.knows(m.kind) for m, _, _ in candidates if m.kind != "dummy")
+    measured = any(cost.knows(m.kind) for m, _, _ in candidates if m.kind != "dummy")
     # a kind without a cap anchors only where nothing else can be whole, or where it is cheap (a linear model): a
     # forest's every fold at full size, unmeasured and not counted in the wave, could take the limit from the configs
     # the sizing folds just measured; it is probed like any other kind then
-    if anchor and first is not None and remaining > 0 and (not sized or prior_rank(first.kind) <= CHEAP_ANCHOR):
+    if anchor and first is not None and remaining > 0 and (not measured or prior_rank(first.kind) <= CHEAP_ANCHOR):
         n = next(n for m, n, _ in candidates if m is first)
         admitted.append(Admitted(first, n))
         probed.add(first.kind)
@@ -443,11 +450,11 @@ def plan_wave(
         assert cap is not None
         unit, top = cost.unit_cost(model.kind), cost.unit_cost(model.kind, worst=True)
         overhead = cost.task_overhead(model.kind)
-        most = cost.most_units(model.kind) or cap
         lo, hi = 0, cap - 1  # the largest lowered cap that fits (fitting holds up to some cap, not beyond)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if _fits(loads, n, overhead + unit * min(mid, most), overhead + top * mid, left * SHRUNK_SLACK, room):
+            expected = overhead + unit * cost.expected_units(model.kind, mid)
+            if _fits(loads, n, expected, overhead + top * mid, left * SHRUNK_SLACK, room):
                 lo = mid
             else:
                 hi = mid - 1
@@ -456,7 +463,7 @@ def plan_wave(
         assert unit_name is not None
         if best >= MIN_UNITS[unit_name]:
             admitted.append(Admitted(with_cap(model, best), n, shrunk_from=cap))
-            loads = lpt(loads, [overhead + unit * min(best, most)] * n)
+            loads = lpt(loads, [overhead + unit * cost.expected_units(model.kind, best)] * n)
             started_kinds.add(model.kind)
             serial += post
         elif before is not None:
