@@ -522,6 +522,43 @@ def test_a_stack_fitted_on_a_subsample_gives_a_rare_class_its_probability(monkey
     assert out[:, 2].min() > 0.5  # the rare class, seen in the subsample, is predicted where the models say so
 
 
+def test_a_level2_model_gives_a_class_absent_from_its_rows_the_inputs_probability() -> None:
+    """A logistic regression fitted on classes 0 and 1 of a 3-class target cannot predict class 2: that column is the
+    inputs' probability, and classes 0 and 1 share the rest in the model's own ratio (it had been 0)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from kaggle_kit.blend.stacking import predict_level2
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 2)), rng.integers(0, 2, 200)
+    model = LogisticRegression().fit(X, y)
+    inputs = rng.dirichlet(np.ones(3), size=200)
+    out = predict_level2(model, X, inputs)
+    np.testing.assert_allclose(out[:, 2], inputs[:, 2], rtol=1e-6)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
+    own = model.predict_proba(X)
+    np.testing.assert_allclose(out[:, 0] / out[:, 1], own[:, 0] / own[:, 1], rtol=1e-5)
+
+
+def test_a_stack_gives_a_class_rarer_than_the_folds_its_probability_in_nested_cv() -> None:
+    """One row of class 2 in a 5-fold run: the stack fitted for its fold never saw the class. Its nested-CV
+    probability there is the models' (it was 0, a log loss at the floor that made the guard drop the stack)."""
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    y[7] = 2
+    folds = make_folds(n, strategy="kfold", n_splits=5, seed=0)
+    oof = {}
+    for j in range(2):
+        p = rng.dirichlet(np.ones(3), size=n)
+        p[np.arange(n), y] += 2.0
+        oof[f"m{j}"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    stacked = blend_predictions(oof, y, folds, get_metric("log_loss"), "stack")
+    models_mean = (oof["m0"][7, 2] + oof["m1"][7, 2]) / 2
+    assert stacked.oof[7, 2] == pytest.approx(models_mean, rel=1e-5)
+    assert stacked.result.nested_cv < 1.0
+
+
 def test_a_blend_whose_deadline_has_passed_fits_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A method that is not nested-only is fitted on every OOF row before its nested CV: past the deadline it is
     left out before that fit too (not after it, which on a large table is a sixth of its time past the limit)."""

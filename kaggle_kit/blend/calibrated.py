@@ -54,7 +54,7 @@ class CalibratedFit:
         out = weighted_sum(self.weights[:n], preds).astype(np.float64)
         for w, m, cal in zip(self.weights[n:], self.twins, self.calibrators, strict=True):
             if w > 0:
-                out += w * predict_level2(cal, level2_features(preds[m : m + 1]), preds.shape[2])
+                out += w * predict_level2(cal, level2_features(preds[m : m + 1]), preds[m])
         return out.astype(np.float32)
 
 
@@ -101,7 +101,7 @@ class CalibratedHillClimb(Blender):
                 for f in np.unique(folds):
                     held = folds == f
                     cal = self._fit_one(X, y, ~held, metric, rng)
-                    inner[i, held] = predict_level2(cal, X[held], preds.shape[2])
+                    inner[i, held] = predict_level2(cal, X[held], preds[m, held])
                 calibrators.append(self._fit_one(X, y, np.ones(len(y), dtype=bool), metric, rng))
         selection = HillClimb().fit(np.concatenate([preds, inner]), y, metric, rng, row_folds)
         assert selection.weights is not None
@@ -115,13 +115,11 @@ class CalibratedHillClimb(Blender):
     def _twins(self, preds: np.ndarray, y: np.ndarray, metric: Metric, folds: np.ndarray) -> list[int]:
         """The models that get a twin: the best ``max_calibrated`` by ``metric`` on these rows; none above
         :data:`MAX_TWIN_COLUMNS` columns, nor when some inner fold's other rows hold a single class (a classifier
-        cannot be fitted there), nor when these rows lack one of the classes (a rare class all in the held-out fold):
-        a twin would give it probability 0 there, and no row here could show the selection what that costs."""
+        cannot be fitted there). A class these rows lack keeps its model's probability in the twin
+        (:func:`~kaggle_kit.blend.stacking.predict_level2`)."""
         if preds.shape[2] > MAX_TWIN_COLUMNS:
             return []
         if metric.needs != "value" and any(np.unique(y[folds != f]).size < 2 for f in np.unique(folds)):
-            return []
-        if metric.needs != "value" and preds.shape[2] > 1 and np.unique(y).size < preds.shape[2]:
             return []
         scores = [metric.score(y, preds[m]) for m in range(preds.shape[0])]
         order = sorted(range(len(scores)), key=lambda m: scores[m], reverse=metric.greater_is_better)

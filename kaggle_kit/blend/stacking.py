@@ -60,13 +60,13 @@ class Stack(Blender):
     ) -> Fitted:
         X = level2_features(preds)
         with one_blas_thread():  # small dense fits: BLAS threads spin-waiting on a busy machine cost 5-10x
-            C = self.C if self.C != "auto" else _inner_cv_C(X, y, preds.shape[2], metric, rng, row_folds)
+            C = self.C if self.C != "auto" else _inner_cv_C(X, y, preds.mean(axis=0), metric, rng, row_folds)
             rows = subsample_rows(y, FIT_MAX_ROWS, rng, metric.needs != "value")
             model = fit_level2(X[rows], y[rows], float(C), metric)
         return Fitted(model=model, info={"features": X.shape[1], "C": float(C)})
 
     def predict(self, fitted: Fitted, preds: np.ndarray) -> np.ndarray:
-        return predict_level2(fitted.model, level2_features(preds), preds.shape[2])
+        return predict_level2(fitted.model, level2_features(preds), preds.mean(axis=0))
 
 
 def fit_level2(X: np.ndarray, y: np.ndarray, C: float, metric: Metric) -> Pipeline:
@@ -99,20 +99,32 @@ def subsample_rows(y: np.ndarray, max_rows: int, rng: np.random.Generator, by_cl
     return np.sort(np.concatenate(parts))
 
 
-def predict_level2(model: Pipeline | Any, X: np.ndarray, n_columns: int) -> np.ndarray:
-    """A fitted level-2 model's (or a bare estimator's) predictions as ``(n_rows, n_columns)`` float32."""
+def predict_level2(model: Pipeline | Any, X: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """A fitted level-2 model's (or a bare estimator's) predictions as ``(n_rows, n_columns)`` float32, the shape of
+    ``inputs``: the level-1 predictions it was given (averaged over the models when there are several).
+
+    A class absent from the rows the model was fitted on (a class with fewer rows than folds, missing from a nested
+    fold's rows) cannot be predicted by it; it gets the inputs' probability, and the other classes share the rest as
+    the model says. It had got probability 0, which a log loss clips to its floor: the stack's nested CV came out
+    worse than any of its models and the guard dropped it."""
+    n_columns = inputs.shape[1]
     if n_columns == 1:
         return model.predict(X).astype(np.float32).reshape(-1, 1)
-    proba = model.predict_proba(X)
-    out = np.zeros((X.shape[0], n_columns), dtype=np.float32)
-    out[:, model.classes_.astype(np.intp)] = proba  # a class absent from the training rows keeps 0
-    return out
+    out = np.zeros((X.shape[0], n_columns), dtype=np.float64)
+    classes = model.classes_.astype(np.intp)
+    out[:, classes] = model.predict_proba(X)
+    absent = np.setdiff1d(np.arange(n_columns), classes)
+    if absent.size:
+        share = np.asarray(inputs, dtype=np.float64)[:, absent]
+        out *= 1.0 - share.sum(axis=1, keepdims=True)
+        out[:, absent] = share
+    return out.astype(np.float32)
 
 
 def _inner_cv_C(
     X: np.ndarray,
     y: np.ndarray,
-    n_columns: int,
+    inputs: np.ndarray,
     metric: Metric,
     rng: np.random.Generator,
     row_folds: np.ndarray | None,
@@ -129,8 +141,8 @@ def _inner_cv_C(
     if folds is None or np.unique(folds).size < 2:
         folds = rng.permutation(np.arange(len(y)) % min(5, len(y)))
     keep = subsample_rows(y, AUTO_MAX_ROWS, rng, metric.needs != "value")
-    X, y, folds = X[keep], y[keep], folds[keep]
-    inner = np.zeros((len(AUTO_CS), len(y), n_columns), dtype=np.float32)
+    X, y, folds, inputs = X[keep], y[keep], folds[keep], inputs[keep]
+    inner = np.zeros((len(AUTO_CS), *inputs.shape), dtype=np.float32)
     for f in np.unique(folds):
         held = folds == f
         if metric.needs != "value" and np.unique(y[~held]).size < 2:
@@ -140,7 +152,7 @@ def _inner_cv_C(
         logistic = LogisticRegression(max_iter=1000, warm_start=True)  # one model: each C starts from the last
         for i, C in enumerate(AUTO_CS):
             model = Ridge(alpha=1.0 / C) if metric.needs == "value" else logistic.set_params(C=C)
-            inner[i, held] = predict_level2(model.fit(train, y[~held]), valid, n_columns)
+            inner[i, held] = predict_level2(model.fit(train, y[~held]), valid, inputs[held])
     best_C, best_score = AUTO_CS[0], float("nan")
     for i, C in enumerate(AUTO_CS):
         score = metric.score(y, inner[i])
