@@ -134,6 +134,31 @@ def test_blend_report_history_and_lb_commands(cli_runs, capsys: pytest.CaptureFi
     assert "demo-breast-cancer" in capsys.readouterr().out
 
 
+def test_the_blends_of_a_time_limited_run_end_one_percent_before_the_limit(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The blends' deadline is the command's start + the limit, less 1 % of it (at least 1 s) for the submission
+    file and the report: 59 s of a 60 s limit, 495 s of 500 s."""
+    from kaggle_kit import cli
+    from kaggle_kit.runtime import runner
+
+    started: list[float] = []
+    deadlines: list[float] = []
+    real_run = runner.run
+
+    def recording_run(*args: object, **kwargs: object) -> object:
+        started.append(kwargs["started"])  # type: ignore[arg-type]
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run", recording_run)
+    monkeypatch.setattr(cli, "_select_and_submit", lambda run_dir, deadline: deadlines.append(deadline))
+    config = tmp_path / "c.toml"
+    config.write_text(demo_spec("demo-breast-cancer", demo_data, models=fast_models(("lightgbm",))).to_toml())
+    for limit in ("60", "500"):
+        assert main(["run", str(config), "--runs-root", str(tmp_path / "runs"), "--time-limit", limit]) == 0
+    assert [d - s for d, s in zip(deadlines, started, strict=True)] == pytest.approx([59.0, 495.0])
+
+
 def test_a_time_limit_counts_from_each_command_not_from_the_import(
     demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
