@@ -272,3 +272,40 @@ def test_a_sizing_fold_that_fails_fails_its_config_once_and_the_next_config_of_t
     by_name = {m.name: m for m in result.models}
     assert by_name["lgbm"].status == "failed" and by_name["lgbm"].error == "ValueError: boom"
     assert by_name["lgbm2"].status == "ok" and len(by_name["lgbm2"].fold_scores) == 3
+
+
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
+def test_a_config_too_dear_for_all_its_folds_reuses_its_sizing_fold_as_fold_0(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LightGBM made to look dear (1.4 s a round): 3 folds of even 50 rounds do not fit the time left (2 after one
+    another on 2 workers), the 2 beside its 50-round sizing fold do (1). The config runs at 50 rounds on folds 1
+    and 2 only, and the sizing fold is its fold 0: fitted once, whole, recorded as shortened."""
+    from kaggle_kit.runtime.search.budget import SIZING_UNITS, CostModel
+
+    real_cost = CostModel.unit_cost
+    monkeypatch.setattr(
+        CostModel,
+        "unit_cost",
+        lambda self, kind, worst=False: 1.4 if kind == "lightgbm" else real_cost(self, kind, worst),
+    )
+    fitted: list[tuple[int | None, int]] = []
+    real_tasks = RunSession.run_tasks
+
+    def recording(self, tasks, deadline=None):  # type: ignore[no-untyped-def]
+        fitted.extend((t.model.num_boost_round, t.fold) for t in tasks if t.model.name == "lgbm")
+        return real_tasks(self, tasks, deadline)
+
+    monkeypatch.setattr(RunSession, "run_tasks", recording)
+    lgbm = {"name": "lgbm", "kind": "lightgbm", "num_boost_round": 400, "early_stopping_rounds": 20}
+    spec = demo_spec(
+        "demo-breast-cancer", demo_data, run={"n_jobs": 2, "threads_per_task": 1}, folds=FOLDS, models=[lgbm]
+    )
+    result = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    small = SIZING_UNITS["rounds"]
+    assert fitted == [(small, 0), (small, 1), (small, 2)]
+    by_name = {m.name: m for m in result.models}
+    assert by_name["lgbm"].status == "ok" and len(by_name["lgbm"].fold_scores) == 3
+    meta = RunStore(result.run_dir).read_meta()
+    assert meta["time_limit"]["shortened"]["lgbm"] == {"from": 400, "to": small}
+    assert [p.name for p in (result.run_dir / "models" / "lgbm").iterdir()] == [meta["models"]["lgbm"]]

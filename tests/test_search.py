@@ -289,32 +289,63 @@ def test_plan_wave_probes_unmeasured_kinds_cheapest_first_and_shortens_epochs() 
     assert wave[0].model.params["epochs"] == 14 and wave[0].shrunk_from == 40  # 3 x 14 x 0.12 = 5.04 <= 6 x 0.85
 
 
-def test_without_a_whole_model_each_capped_kind_is_first_measured_on_one_short_fold() -> None:
+def test_without_a_whole_model_the_cheapest_capped_kinds_are_first_measured_on_one_short_fold() -> None:
     """Before anything is whole or measured, a full-size fold of even the cheapest kind may outlast the limit
-    (LightGBM, 5 classes, 200,000 rows, 1 thread: > 160 s a fold): every capped kind gets one sizing fold at
-    SIZING_UNITS (its own content key: the config keeps its size), cheapest first, beside the baseline; the kinds
-    without a cap wait for the next wave."""
+    (LightGBM, 5 classes, 200,000 rows, 1 thread: > 160 s a fold): the cheapest capped kinds, one per worker, get one
+    sizing fold each at SIZING_UNITS (its own content key: the config keeps its size), beside the baseline. The other
+    kinds wait: sizing all five of a preset first had left a 60 s limit one linear model."""
     tabm = ModelSpec(name="t", kind="tabm")
+    cat = ModelSpec(name="c", kind="catboost")
     lgbm = ModelSpec(name="l", kind="lightgbm")
     lgbm2 = ModelSpec(name="l2", kind="lightgbm", num_boost_round=800)
     linear = ModelSpec(name="lin", kind="linear")
     dummy = ModelSpec(name="baseline", kind="dummy")
-    cands = [(dummy, 5, False), (tabm, 5, True), (linear, 5, True), (lgbm2, 5, True), (lgbm, 5, True)]
+    cands = [(dummy, 5, False), (tabm, 5, True), (cat, 5, True), (linear, 5, True), (lgbm2, 5, True), (lgbm, 5, True)]
     wave = plan_wave(cands, CostModel(), remaining=60.0, jobs=2, anchor=True)
     got = [(a.model.name, a.n_tasks, a.probe, a.sizing) for a in wave]
-    assert got == [("baseline", 5, False, False), ("l2", 1, True, True), ("t", 1, True, True)]
+    assert got == [("baseline", 5, False, False), ("l2", 1, True, True), ("c", 1, True, True)]
     assert wave[1].model.num_boost_round == SIZING_UNITS["rounds"] and lgbm2.num_boost_round == 800
-    assert wave[2].model.params["epochs"] == SIZING_UNITS["epochs"]
     # stopped where even a config of sizing-fold folds could not finish: 60 / (1 + ceil(4 / 2))
     assert wave[1].max_seconds == pytest.approx(20.0)
-    # a whole model exists: the usual probes (at full size), no sizing
+    assert [a.model.name for a in plan_wave(cands, CostModel(), 60.0, jobs=1, anchor=True)] == ["baseline", "l2"]
+    # once a kind is measured, its configs are whole (shortened to the time) and the other capped kinds are sized
+    # after them, the cheapest uncapped kind anchoring beside them
+    cost = CostModel()
+    sized = with_cap(lgbm2, 50)
+    cost.observe(sized, FoldResult("l2", "l2-50", 0, 0, 0.5, 50, 80, 20, 1.0, 0.0, "cpu", 1), sizing=True)
+    xgb = ModelSpec(name="x", kind="xgboost")  # capped and cheaper than the linear model: sized, never anchored
+    wave = plan_wave([*cands[1:], (xgb, 5, True)], cost, remaining=60.0, jobs=2, anchor=True)
+    got = [(a.model.name, a.n_tasks, a.sizing) for a in wave]
+    assert got == [("lin", 5, False), ("l2", 5, False), ("x", 1, True), ("c", 1, True), ("t", 1, True)]
+    assert wave[2].model.num_boost_round == SIZING_UNITS["rounds"] and wave[4].model.params["epochs"] == 2
+    # a whole model exists: a capped kind is still measured by a sizing fold, an uncapped one by a full-size probe
     wave = plan_wave(cands, CostModel(), remaining=60.0, jobs=2)
-    assert [(a.model.name, a.n_tasks, a.sizing) for a in wave] == [
-        ("baseline", 5, False),
-        ("l2", 1, False),
-        ("lin", 1, False),
-        ("t", 1, False),
+    assert [(a.model.name, a.n_tasks, a.sizing, a.probe) for a in wave] == [
+        ("baseline", 5, False, False),
+        ("l2", 1, True, True),
+        ("lin", 1, False, True),
+        ("c", 1, True, True),
+        ("t", 1, True, True),
     ]
+
+
+def test_a_config_whose_sizing_fold_is_stored_runs_at_that_size_on_its_other_folds_when_nothing_longer_fits() -> None:
+    """The sizing fold is fold 0 of the config at SIZING_UNITS rounds: where 5 folds of even 50 rounds do not fit the
+    time (3 after one another on 2 workers) but the 4 others do (2), that config is started on those 4. Seen at a 60 s
+    limit on 200,000 rows: nothing but a linear model was whole, LightGBM at 50 rounds would have scored 0.556."""
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=1000)
+    cost = CostModel()
+    cost.observe(with_cap(lgbm, 50), FoldResult("l", "l-50", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1), sizing=True)
+    # a 50-round fold: 0.1 s x 1.2 x 50 = 6 s; 3 in a row 18 s > 0.85 x 20 s; 2 in a row 12 s fit
+    assert plan_wave([(lgbm, 5, True)], cost, remaining=20.0, jobs=2, startup=0.0) == []
+    wave = plan_wave([(lgbm, 5, True)], cost, remaining=20.0, jobs=2, startup=0.0, sized={"l"})
+    assert [(a.model.num_boost_round, a.n_tasks, a.shrunk_from) for a in wave] == [(SIZING_UNITS["rounds"], 4, 1000)]
+    assert wave[0].model == with_cap(lgbm, SIZING_UNITS["rounds"])  # the sizing fold's config: its key
+    # with a longer cap that fits, the config runs all its folds at that cap as before; a library's first use in
+    # the workers (0.5 s on each) does not make the wave's first config keep to a quarter of the time left
+    cost.first_use["lightgbm"] = 0.5
+    wave = plan_wave([(lgbm, 5, True)], cost, remaining=40.0, jobs=2, startup=0.0, sized={"l"})
+    assert wave[0].n_tasks == 5 and wave[0].model.num_boost_round > 80  # 3 x 0.12 x 93 + 0.5 <= 0.85 x 40
 
 
 def test_once_measured_only_by_sizing_folds_a_kind_is_expected_to_run_its_whole_cap() -> None:

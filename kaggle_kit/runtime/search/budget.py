@@ -1,10 +1,12 @@
 """One wall-clock budget for a run: which configs to start, when to shorten them, when to stop.
 
-The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind. Before any
-model is whole, each kind with a cap (boosting rounds, epochs) is measured on one short fold (a sizing fold:
-:data:`SIZING_UNITS`, its own content key, not a model of the run): at full size even the cheapest kind's fold may
-outlast the limit on a large table. Otherwise the first fold of a config of an unmeasured kind is fitted alone (a
-probe); after that, a fold's cost is the measured seconds
+The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind. A kind with
+a cap (boosting rounds, epochs) is first measured on one short fold (a sizing fold: :data:`SIZING_UNITS`, its own
+content key, not a model of the run): at full size even the cheapest kind's fold may outlast the limit on a large
+table. The first wave sizes the cheapest capped kinds, one per worker; later waves size the others after their whole
+configs. A sizing fold is fold 0 of its config shortened to :data:`SIZING_UNITS`: when no longer cap fits the time,
+that config runs on its other folds. The first fold of a config of an unmeasured kind without a cap is fitted alone
+(a probe); after that, a fold's cost is the measured seconds
 per boosting round / epoch (75th percentile, the largest for the worst case, times 1.2) times the rounds it will
 run, plus the rest of its task (encoding its features), plus per wave a library's first use in fresh worker
 processes and what the wave took beyond its tasks (:class:`CostModel`). Work is started in waves of whole configs:
@@ -34,7 +36,7 @@ kind whose probe is stopped is not started again) and not started later than tha
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -359,15 +361,19 @@ def plan_wave(
     *,
     anchor: bool = False,
     startup: float | None = None,
+    sized: Collection[str] = (),
 ) -> list[Admitted]:
     """Which configs to start now. ``candidates``: (model, unfinished folds, may its cap be lowered) in priority
-    order (configs already started first). The first config of an unmeasured kind is probed with one fold, stopped
-    at :func:`probe_limit`; probes go after the wave's whole configs, cheapest kind first (:data:`PRIOR_ORDER`).
-    ``anchor`` (no whole model yet): every unmeasured kind with a cap gets one sizing fold (:func:`sizing_cap`), and
-    nothing else starts in that wave but the baseline; once those are measured, the config of the cheapest
-    unmeasured kind gets all its folds at once instead of a probe, so that a whole model exists early whatever the
-    other kinds cost. ``startup``: seconds the workers
-    still need to start (default: the cost model's per-wave overhead).
+    order (configs already started first). The first config of an unmeasured kind is measured with one fold, stopped
+    at :func:`probe_limit`: a sizing fold (:func:`sizing_cap`) for a kind with a cap, else a probe at full size;
+    these go after the wave's whole configs, cheapest kind first (:data:`PRIOR_ORDER`). ``anchor`` (no whole model
+    yet): while no kind is measured, the cheapest capped kinds, one per worker, get their sizing folds and nothing
+    else starts in that wave but the baseline; after that, the config of the cheapest unmeasured kind without a cap
+    gets all its folds at once instead of a probe (only up to :data:`CHEAP_ANCHOR` once a kind is measured), so that
+    a whole model exists early whatever the other kinds cost. ``startup``: seconds the workers
+    still need to start (default: the cost model's per-wave overhead). ``sized``: configs whose sizing fold is stored,
+    which is fold 0 of the config shortened to :data:`SIZING_UNITS`: where no longer cap fits, that one does with
+    its other folds only.
 
     A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
     the wave (a quarter of the remaining time, or all of it for the wave's first config); else, when allowed, with
@@ -390,17 +396,20 @@ def plan_wave(
         small = sizing_cap(m)
         if small is not None and m.kind not in sizable:
             sizable[m.kind] = (m, folds_of[id(m)], small)
-    if anchor and sizable and remaining > 0:
-        # nothing is whole and nothing is known: a full-size fold of even the cheapest kind may outlast the limit
-        # (LightGBM, 5 classes, 200,000 rows, 1 thread: > 160 s a fold), so every capped kind is first measured on
-        # one short fold, and the next wave sizes the configs from that (lowering caps where the time asks)
-        wave = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(m.kind)]
-        for m, n, small in sizable.values():
-            limit = probe_limit(remaining, n, jobs)
-            wave.append(Admitted(with_cap(m, small), 1, True, max_seconds=limit, sizing=True))
-        return wave
-    first = min(unknown, key=lambda m: prior_rank(m.kind)) if unknown else None
     measured = any(cost.knows(m.kind) for m, _, _ in candidates if m.kind != "dummy")
+    if anchor and sizable and remaining > 0 and not measured:
+        # nothing is whole and nothing is known: a full-size fold of even the cheapest kind may outlast the limit
+        # (LightGBM, 5 classes, 200,000 rows, 1 thread: > 160 s a fold), so the cheapest capped kinds, one per worker,
+        # are first measured on one short fold each, and the next wave sizes their configs from that (lowering caps
+        # where the time asks) beside the other kinds' sizing folds. Sizing every kind first had taken a 60 s limit's
+        # first 27 s on that table (5 kinds on 2 workers), and only a linear model was whole at the end
+        wave = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(m.kind)]
+        for m, n, small in list(sizable.values())[: max(1, jobs)]:
+            wave.append(Admitted(with_cap(m, small), 1, True, max_seconds=probe_limit(remaining, n, jobs), sizing=True))
+        return wave
+    # a capped kind is measured by a sizing fold (below), never by a full-size fold
+    uncapped = [m for m in unknown if m.kind not in sizable]
+    first = min(uncapped, key=lambda m: prior_rank(m.kind)) if uncapped else None
     # a kind without a cap anchors only where nothing else can be whole, or where it is cheap (a linear model): a
     # forest's every fold at full size, unmeasured and not counted in the wave, could take the limit from the configs
     # the sizing folds just measured; it is probed like any other kind then
@@ -421,15 +430,20 @@ def plan_wave(
         if not cost.knows(model.kind):
             if model.kind not in probed:
                 probed.add(model.kind)
-                probes.append(Admitted(model, 1, probe=True, max_seconds=probe_limit(remaining, n, jobs)))
-                serial += post
+                limit = probe_limit(remaining, n, jobs)
+                if model.kind in sizable:
+                    small = sizable[model.kind][2]
+                    probes.append(Admitted(with_cap(model, small), 1, True, max_seconds=limit, sizing=True))
+                else:
+                    probes.append(Admitted(model, 1, probe=True, max_seconds=limit))
+                    serial += post
             continue
         if model.kind not in started_kinds and cost.first_use.get(model.kind, 0.0) > 0:
             before = loads  # every worker that runs the kind pays its first use once: count it on each
             loads = [load + cost.first_use[model.kind] for load in loads]
         else:
             before = None
-        bound = wave_budget if any(loads) else remaining
+        bound = wave_budget if started_kinds else remaining  # the first config may take all the time left
         expected, worst = cost.fold_cost(model)
         cap = cap_of(model)
         fixed = not shrinkable or cap is None
@@ -458,12 +472,19 @@ def plan_wave(
                 lo = mid
             else:
                 hi = mid - 1
-        best = lo
+        best, todo = lo, n
         unit_name = unit_of(model)
         assert unit_name is not None
+        small = SIZING_UNITS[unit_name]
+        if best < MIN_UNITS[unit_name] <= small < cap and model.name in sized and n > 1:
+            # its sizing fold is that config's fold 0: seen at a 60 s limit on 200,000 rows, where 5 folds of 47
+            # rounds fitted and 50 did not, so nothing but a linear model was whole
+            e = overhead + unit * small
+            if _fits(loads, n - 1, e, overhead + top * small, left * SHRUNK_SLACK, room):
+                best, todo = small, n - 1
         if best >= MIN_UNITS[unit_name]:
-            admitted.append(Admitted(with_cap(model, best), n, shrunk_from=cap))
-            loads = lpt(loads, [overhead + unit * cost.expected_units(model.kind, best)] * n)
+            admitted.append(Admitted(with_cap(model, best), todo, shrunk_from=cap))
+            loads = lpt(loads, [overhead + unit * cost.expected_units(model.kind, best)] * todo)
             started_kinds.add(model.kind)
             serial += post
         elif before is not None:

@@ -194,6 +194,7 @@ class _State:
         self.fitted = self.reused = 0
         self.checked: set[str] = set()  #: configs whose params were checked (session.check)
         self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
+        self.sized: set[str] = set()  #: configs whose sizing fold is stored (fold 0 of the config at SIZING_UNITS)
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
         previous = session.store.read_meta() if budget is not None and session.store.exists() else {}
         self.shortened_before: dict[str, int] = {
@@ -262,12 +263,16 @@ class _State:
         elif pool is not None and pool.startup is not None:
             startup = pool.startup  # a worker to start again (one was ended): what the last start took
         wave = []
-        for adm in plan_wave(candidates, self.cost, remaining, self.slots, anchor=not whole, startup=startup):
+        planned = plan_wave(
+            candidates, self.cost, remaining, self.slots, anchor=not whole, startup=startup, sized=self.sized
+        )
+        for adm in planned:
             if adm.sizing:
                 todo, done = self.session.tasks(adm.model)
                 if done:  # measured by an earlier run that stopped after it: learn it, and plan again
                     for res in done:
                         self.cost.observe(adm.model, res, sizing=True)
+                    self.sized.add(adm.model.name)
                     return self.plan(queue)
                 limits = {"max_seconds": adm.max_seconds, "start_within": adm.max_seconds}
                 wave.append((Item(adm.model, sizing=True, todo=[replace(t, **limits) for t in todo[:1]]), 1))
@@ -327,6 +332,8 @@ class _State:
         post = 0.0
         for item, _ in wave:
             if item.sizing:  # its fold only measured the kind (observed below); the config is planned next wave
+                if any(t.model.name == item.model.name for t in tasks if (t.model.name, t.repeat, t.fold) in finished):
+                    self.sized.add(item.model.name)
                 config = next((it for it in queue if it.model.name == item.model.name), None)
                 if item.model.name in errors and config is not None:
                     # its config would fail alike at full size: failed now, else the kind, still unmeasured, would
