@@ -332,7 +332,7 @@ class _State:
         post = 0.0
         for item, _ in wave:
             if item.sizing:  # its fold only measured the kind (observed below); the config is planned next wave
-                if any(t.model.name == item.model.name for t in tasks if (t.model.name, t.repeat, t.fold) in finished):
+                if any((t.model.name, t.repeat, t.fold) in finished for t in item.todo or []):
                     self.sized.add(item.model.name)
                 config = next((it for it in queue if it.model.name == item.model.name), None)
                 if item.model.name in errors and config is not None:
