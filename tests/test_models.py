@@ -262,3 +262,34 @@ def test_xgboost_builds_its_matrices_on_the_task_threads(monkeypatch: pytest.Mon
     adapter.predict(fitted, Xva, ctx)  # the validation rows' DMatrix is reused
     adapter.predict(fitted, Xtr, ctx)  # other rows get their own
     assert seen == [ctx.threads] * 3
+
+
+def test_each_family_names_the_library_its_fit_imports_and_wrappers_pass_it_on() -> None:
+    """The runner imports ``library`` before timing a fit (runner.fit_fold); the name must be the module the fit
+    imports, else the import lands in ``fit_seconds`` again. Per-target and distribution wrappers pass it on."""
+    import importlib
+
+    from kaggle_kit.config import ModelSpec
+    from kaggle_kit.models import make_adapter
+
+    expected = {
+        "lightgbm": "lightgbm",
+        "lightgbm_xt": "lightgbm",
+        "xgboost": "xgboost",
+        "catboost": "catboost",
+        "linear": "sklearn.linear_model",
+        "random_forest": "sklearn.ensemble",
+        "extra_trees": "sklearn.ensemble",
+        "realmlp": "kaggle_kit.models.nn.net",
+        "cnn1d": "kaggle_kit.models.nn.net",
+        "dummy": None,
+    }
+    for kind, library in expected.items():
+        assert make_adapter(ModelSpec(name="m", kind=kind), "binary").library == library, kind
+        if library is not None:
+            importlib.import_module(library)
+    lr = ModelSpec(name="lr", kind="sklearn", estimator="sklearn.linear_model.LogisticRegression")
+    assert make_adapter(lr, "binary").library == "sklearn.linear_model"
+    assert make_adapter(lr, "multilabel").library == "sklearn.linear_model"  # the per-target wrapper
+    for wrapped in ("multilabel", "distribution"):  # PerTargetAdapter, DistributionAdapter
+        assert make_adapter(ModelSpec(name="m", kind="xgboost"), wrapped).library == "xgboost"

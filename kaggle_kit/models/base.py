@@ -60,12 +60,17 @@ class ModelAdapter(Protocol):
     instead of encoding every fold's rows for nothing. ``thread_invariant`` says the family's predictions are
     byte-identical at any thread count, so the load-aware thread rule (:mod:`kaggle_kit.runtime.threads`) may give a
     fold
-    more threads than the run's first count (a family that leaves it out keeps that count)."""
+    more threads than the run's first count (a family that leaves it out keeps that count). ``library`` is the module
+    its fit imports on first use (None: nothing worth timing apart): the runner imports it before it times the fit,
+    so that a fold's ``fit_seconds``, which a time limit's cost model divides by its rounds or epochs, measure the fit
+    and not an import (``import torch``, 2.7 s, had made a net's 2-epoch sizing fold on a 5,000-row table look several
+    times too slow per epoch: RealMLP was cut from 12 epochs to 5 with 17 s of a 40 s limit left unused)."""
 
     file_name: str
     uses_gpu: bool
     thread_invariant: bool
     reads_features: bool
+    library: str | None
 
     def check(self, ctx: FitContext) -> None:
         """Reject, with a :class:`~kaggle_kit.errors.ConfigError` naming the model and the fix, what cannot work for

@@ -88,6 +88,7 @@ class CatBoostAdapter:
     file_name = "model.cbm"
     uses_gpu = True
     thread_invariant = False
+    library = "catboost"
     sample_weights = True  # FitContext.sample_weight weights the training rows
     reads_features = True
 

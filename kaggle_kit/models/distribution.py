@@ -115,6 +115,7 @@ class DistributionAdapter:
         self.uses_gpu = inner.uses_gpu
         self.thread_invariant = getattr(inner, "thread_invariant", False)
         self.reads_features = inner.reads_features
+        self.library = getattr(inner, "library", None)
 
     # ---------------------------------------------------------------- the family's task
     def method(self, ctx: FitContext) -> str:

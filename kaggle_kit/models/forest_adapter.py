@@ -55,6 +55,7 @@ class ForestAdapter:
     file_name = "model.json"
     uses_gpu = False
     thread_invariant = False
+    library = "sklearn.ensemble"
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

@@ -106,6 +106,7 @@ class LightGBMAdapter:
     file_name = "model.txt"
     uses_gpu = False  # see the module docstring: OpenCL LightGBM loses to the CPU threads it would be given
     thread_invariant = True
+    library = "lightgbm"
     sample_weights = True  # FitContext.sample_weight weights the training rows
     reads_features = True
 

@@ -58,6 +58,7 @@ class LinearAdapter:
     file_name = "model.json"
     uses_gpu = False
     thread_invariant = False
+    library = "sklearn.linear_model"
     reads_features = True
 
     def __init__(self, spec: ModelSpec) -> None:

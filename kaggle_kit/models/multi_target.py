@@ -47,6 +47,7 @@ class PerTargetAdapter:
         self.uses_gpu = inner.uses_gpu
         self.thread_invariant = bool(getattr(inner, "thread_invariant", False))
         self.reads_features = inner.reads_features
+        self.library = getattr(inner, "library", None)
 
     def target_context(self, ctx: FitContext) -> FitContext:
         """The context each target is fitted in: a binary or a regression task scored by the column metric."""

@@ -229,6 +229,8 @@ class SklearnAdapter:
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+        assert spec.estimator is not None  # guaranteed by ModelSpec validation
+        self.library = spec.estimator.rpartition(".")[0]  # the estimator's module
 
     def _make(self, ctx: FitContext) -> Any:
         assert self.spec.estimator is not None  # guaranteed by ModelSpec validation
@@ -281,6 +283,7 @@ class DummyAdapter:
     uses_gpu = False
     thread_invariant = True  # no threads at all
     reads_features = False
+    library = None
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

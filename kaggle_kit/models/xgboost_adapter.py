@@ -63,6 +63,7 @@ class XGBoostAdapter:
     file_name = "model.ubj"
     uses_gpu = True
     thread_invariant = False
+    library = "xgboost"
     sample_weights = True  # FitContext.sample_weight weights the training rows
     reads_features = True
 

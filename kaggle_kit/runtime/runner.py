@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -655,6 +656,8 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         X_fit, y_fit, weight = pseudo.augment(X_train, y_train, encode(data.test[pseudo.rows]), soft_targets)
         fit_with, n_pseudo = replace(fit_ctx, sample_weight=weight), int(pseudo.rows.size)
 
+    if (library := getattr(adapter, "library", None)) is not None:  # an import is not the fit: ModelAdapter.library
+        importlib.import_module(library)
     start = time.perf_counter()
     try:
         fitted = adapter.fit(X_fit, y_fit, X_valid, y_valid, fit_with)

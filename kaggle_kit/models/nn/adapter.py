@@ -27,6 +27,7 @@ class NetAdapter:
     file_name = "model.pt"  # + model.json beside it: architecture, params, normalisation statistics
     uses_gpu = True
     thread_invariant = False
+    library = "kaggle_kit.models.nn.net"  # torch
     soft_targets = True  # classification y_train may be (n, C) class probabilities (cross-entropy's soft targets)
     reads_features = True
     multi_target = True  # multilabel / multiregression: one body, one output per target, a masked loss (task.py)
