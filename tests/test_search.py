@@ -610,3 +610,56 @@ def test_a_resumed_sizing_fold_measures_the_kind_but_not_where_its_early_stoppin
     assert cost.fold_cost(lgbm)[0] == pytest.approx(0.1 * 1.2 * 1000)  # the whole cap expected
     cost.observe(lgbm, FoldResult("l", "l-1000", 0, 1, 0.5, 300, 80, 20, 32.0, 0.0, "cpu", 1))
     assert cost.most_units("lightgbm") == 320  # 300 kept rounds + 20 of patience
+
+
+class _Budget:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def remaining(self) -> float:
+        return self.seconds
+
+
+class _Session:
+    """What the driver's planning asks of a run session: 5 folds per model, the stored (name, key, fold) ones done."""
+
+    jobs, pool = 2, None
+
+    def __init__(self, stored: dict[tuple[str, str, int], FoldResult]) -> None:
+        self.stored = stored
+        self.store = type("Store", (), {"exists": staticmethod(lambda: False)})()
+
+    def key(self, model: ModelSpec) -> str:
+        return model.model_dump_json()
+
+    def tasks(self, model: ModelSpec):  # type: ignore[no-untyped-def]
+        from kaggle_kit.runtime.executors import Task
+
+        key = self.key(model)
+        todo = [Task(model, key, 0, k) for k in range(5) if (model.name, key, k) not in self.stored]
+        return todo, [self.stored[(model.name, key, k)] for k in range(5) if (model.name, key, k) in self.stored]
+
+
+def test_a_sizing_fold_found_in_the_store_replans_the_wave_before_any_config_is_shortened() -> None:
+    """A resumed run finds ``x``'s sizing fold stored: the wave is planned again with xgboost measured. The first
+    plan had shortened ``l`` (LightGBM), which the second leaves out of the wave (``x`` takes the time first): ``l``
+    keeps its full size and is not recorded as shortened (it was left at the first plan's cap, and a later wave
+    would have cut it again from there, compounding its learning rate and a key a resumed run cannot find)."""
+    from kaggle_kit.runtime.search.driver import Item, _State
+
+    x = ModelSpec(name="x", kind="xgboost", num_boost_round=1000)
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=1000)
+    small_x = with_cap(x, SIZING_UNITS["rounds"])
+    key = small_x.model_dump_json()
+    session = _Session({("x", key, 0): FoldResult("x", key, 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1)})
+    state = _State(session, None, ())  # type: ignore[arg-type]
+    state.budget = _Budget(40.0)  # type: ignore[assignment]
+    state.cost.observe(with_cap(lgbm, 50), FoldResult("l", "k", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1), sizing=True)
+    queue = [Item(x), Item(lgbm)]
+    for item in queue:
+        item.todo = session.tasks(item.model)[0]
+    wave = state.plan(queue)
+    assert [(item.model.name, n) for item, n in wave] == [("x", 5)]
+    cut = wave[0][0].model.num_boost_round
+    assert cut < 1000 and state.shrunk == {"x": (1000, cut)} and "x" in state.sized
+    assert queue[1].model == lgbm
