@@ -341,6 +341,14 @@ def test_a_config_whose_sizing_fold_is_stored_runs_at_that_size_on_its_other_fol
     wave = plan_wave([(lgbm, 5, True)], cost, remaining=20.0, jobs=2, startup=0.0, sized={"l"})
     assert [(a.model.num_boost_round, a.n_tasks, a.shrunk_from) for a in wave] == [(SIZING_UNITS["rounds"], 4, 1000)]
     assert wave[0].model == with_cap(lgbm, SIZING_UNITS["rounds"])  # the sizing fold's config: its key
+    # the 4 folds run every round, so they keep to 0.85 of the time left: 12 s > 0.85 x 13 s; 12 s <= 0.85 x 14.5 s
+    assert plan_wave([(lgbm, 5, True)], cost, remaining=13.0, jobs=2, startup=0.0, sized={"l"}) == []
+    assert [a.n_tasks for a in plan_wave([(lgbm, 5, True)], cost, 14.5, jobs=2, startup=0.0, sized={"l"})] == [4]
+    # a config of one fold (its sizing fold) has no other folds to start: nothing, rather than a wave of no task
+    assert plan_wave([(lgbm, 1, True)], cost, remaining=5.0, jobs=2, startup=0.0, sized={"l"}) == []
+    # another config of the kind (its sizing fold is not stored) gets no such start
+    other = lgbm.model_copy(update={"name": "l2"})
+    assert plan_wave([(other, 5, True)], cost, remaining=20.0, jobs=2, startup=0.0, sized={"l"}) == []
     # with a longer cap that fits, the config runs all its folds at that cap as before; a library's first use in
     # the workers (0.5 s on each) does not make the wave's first config keep to a quarter of the time left
     cost.first_use["lightgbm"] = 0.5
