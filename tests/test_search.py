@@ -356,6 +356,25 @@ def test_a_config_whose_sizing_fold_is_stored_runs_at_that_size_on_its_other_fol
     assert wave[0].n_tasks == 5 and wave[0].model.num_boost_round > 80  # 3 x 0.12 x 93 + 0.5 <= 0.85 x 40
 
 
+def test_a_later_sizing_fold_is_of_the_config_the_first_wave_would_have_sized() -> None:
+    """Once a kind is measured, an unmeasured capped kind is sized after the whole configs by the same config the
+    first wave would have taken: the first of the kind with a cap worth sizing (``x``, 1000 rounds), not one of 30
+    rounds that comes before it (sized at 50 rounds, more than its own, it left ``x`` no sizing fold to start from)."""
+    cost = CostModel()
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=1000)
+    cost.observe(with_cap(lgbm, 50), FoldResult("l", "l-50", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1), sizing=True)
+    x30 = ModelSpec(name="x30", kind="xgboost", num_boost_round=30)
+    x = ModelSpec(name="x", kind="xgboost", num_boost_round=1000)
+    cands = [(lgbm, 5, True), (x30, 5, True), (x, 4, True)]
+    for anchor in (True, False):
+        wave = plan_wave(cands, cost, remaining=100.0, jobs=2, startup=0.0, anchor=anchor)
+        sizing = [a for a in wave if a.sizing]
+        assert [a.model for a in sizing] == [with_cap(x, SIZING_UNITS["rounds"])]
+        assert sizing[0].max_seconds == pytest.approx(probe_limit(100.0, 4, 2))
+    first = plan_wave(cands[1:], CostModel(), remaining=100.0, jobs=2, startup=0.0, anchor=True)
+    assert [a.model for a in first] == [with_cap(x, SIZING_UNITS["rounds"])]
+
+
 def test_once_measured_only_by_sizing_folds_a_kind_is_expected_to_run_its_whole_cap() -> None:
     """A sizing fold ran all its 50 rounds, which says nothing of where early stopping ends: the next wave expects
     a config to run every round of its cap (it packed four shrunk configs into one wave when it expected one round
