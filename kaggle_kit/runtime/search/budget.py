@@ -431,12 +431,12 @@ def plan_wave(
         if not cost.knows(model.kind):
             if model.kind not in probed:
                 probed.add(model.kind)
-                limit = probe_limit(remaining, n, jobs)
-                if model.kind in sizable:
-                    small = sizable[model.kind][2]
-                    probes.append(Admitted(with_cap(model, small), 1, True, max_seconds=limit, sizing=True))
+                if model.kind in sizable:  # the config the first wave sizes: the kind's first worth sizing
+                    config, folds, small = sizable[model.kind]
+                    limit = probe_limit(remaining, folds, jobs)
+                    probes.append(Admitted(with_cap(config, small), 1, True, max_seconds=limit, sizing=True))
                 else:
-                    probes.append(Admitted(model, 1, probe=True, max_seconds=limit))
+                    probes.append(Admitted(model, 1, probe=True, max_seconds=probe_limit(remaining, n, jobs)))
                     serial += post
             continue
         if model.kind not in started_kinds and cost.first_use.get(model.kind, 0.0) > 0:
