@@ -365,12 +365,12 @@ def test_a_later_sizing_fold_is_of_the_config_the_first_wave_would_have_sized() 
     cost.observe(with_cap(lgbm, 50), FoldResult("l", "l-50", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1), sizing=True)
     x30 = ModelSpec(name="x30", kind="xgboost", num_boost_round=30)
     x = ModelSpec(name="x", kind="xgboost", num_boost_round=1000)
-    cands = [(lgbm, 5, True), (x30, 5, True), (x, 4, True)]
+    cands = [(lgbm, 5, True), (x30, 5, True), (x, 3, True)]  # x's probe limit: 100 / 2 (x30's: 100 / 3)
     for anchor in (True, False):
         wave = plan_wave(cands, cost, remaining=100.0, jobs=2, startup=0.0, anchor=anchor)
         sizing = [a for a in wave if a.sizing]
         assert [a.model for a in sizing] == [with_cap(x, SIZING_UNITS["rounds"])]
-        assert sizing[0].max_seconds == pytest.approx(probe_limit(100.0, 4, 2))
+        assert sizing[0].max_seconds == pytest.approx(probe_limit(100.0, 3, 2))
     first = plan_wave(cands[1:], CostModel(), remaining=100.0, jobs=2, startup=0.0, anchor=True)
     assert [a.model for a in first] == [with_cap(x, SIZING_UNITS["rounds"])]
 
