@@ -538,6 +538,11 @@ def test_a_level2_model_gives_a_class_absent_from_its_rows_the_inputs_probabilit
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
     own = model.predict_proba(X)
     np.testing.assert_allclose(out[:, 0] / out[:, 1], own[:, 0] / own[:, 1], rtol=1e-5)
+    # a class missing between two others (fitted on classes 0 and 2): the columns follow the model's classes
+    middle = LogisticRegression().fit(X, y * 2)
+    out = predict_level2(middle, X, inputs)
+    np.testing.assert_allclose(out[:, 1], inputs[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(out[:, [0, 2]], middle.predict_proba(X) * (1 - inputs[:, 1:2]), rtol=1e-5)
 
 
 def test_a_stack_gives_a_class_rarer_than_the_folds_its_probability_in_nested_cv() -> None:

@@ -218,3 +218,31 @@ def test_a_twin_on_many_rows_is_fitted_on_a_subsample_that_keeps_every_class(mon
     for ys in fitted_y:
         assert 200 <= ys.size <= 225 and set(np.unique(ys).tolist()) == {0, 1, 2}
     assert all(cal.classes_.tolist() == [0, 1, 2] for cal in fit.model.calibrators)
+
+
+def test_a_twin_gives_a_class_its_rows_lack_its_own_models_probability(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fitted on rows without class 2, every twin (the inner fits the selection is handed, and the final ones that
+    predict) gives class 2 the probability of the model it recalibrates, not the other models' nor their mean."""
+    y, oof, folds = _three_classes_one_rare()
+    preds = np.stack(list(oof.values()))
+    rows = y != 2
+    handed: list[np.ndarray] = []
+    real_select = HillClimb.fit
+
+    def select_spy(self, candidates, *args, **kwargs):  # type: ignore[no-untyped-def]
+        handed.append(candidates.copy())
+        return real_select(self, candidates, *args, **kwargs)
+
+    monkeypatch.setattr(HillClimb, "fit", select_spy)
+    rng = np.random.default_rng(0)
+    fitted = CalibratedHillClimb().fit(preds[:, rows], y[rows], LOG_LOSS, rng, folds.ids[0][rows])
+    model: CalibratedFit = fitted.model
+    assert model.twins == (0, 1, 2)
+    n = preds.shape[0]
+    for i, m in enumerate(model.twins):
+        np.testing.assert_allclose(handed[0][n + i][:, 2], preds[m, rows, 2], rtol=1e-5)
+        alone = np.zeros(len(model.weights))
+        alone[n + i] = 1.0
+        twin = CalibratedFit(alone, model.twins, model.calibrators).blend(preds)
+        np.testing.assert_allclose(twin[:, 2], preds[m, :, 2], rtol=1e-5)
+        np.testing.assert_allclose(twin.sum(axis=1), 1.0, rtol=1e-5)

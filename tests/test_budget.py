@@ -309,3 +309,7 @@ def test_a_config_too_dear_for_all_its_folds_reuses_its_sizing_fold_as_fold_0(
     meta = RunStore(result.run_dir).read_meta()
     assert meta["time_limit"]["shortened"]["lgbm"] == {"from": 400, "to": small}
     assert [p.name for p in (result.run_dir / "models" / "lgbm").iterdir()] == [meta["models"]["lgbm"]]
+    # run again on that store: run.json's shortened 400 -> 50 finds all three folds, the sizing fold among them
+    again = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    assert fitted == [(small, 0), (small, 1), (small, 2)] and again.reused >= 3
+    assert RunStore(again.run_dir).read_meta()["models"]["lgbm"] == meta["models"]["lgbm"]

@@ -341,11 +341,38 @@ def test_a_config_whose_sizing_fold_is_stored_runs_at_that_size_on_its_other_fol
     wave = plan_wave([(lgbm, 5, True)], cost, remaining=20.0, jobs=2, startup=0.0, sized={"l"})
     assert [(a.model.num_boost_round, a.n_tasks, a.shrunk_from) for a in wave] == [(SIZING_UNITS["rounds"], 4, 1000)]
     assert wave[0].model == with_cap(lgbm, SIZING_UNITS["rounds"])  # the sizing fold's config: its key
+    # the 4 folds run every round, so they keep to 0.85 of the time left: 12 s > 0.85 x 13 s; 12 s <= 0.85 x 14.5 s
+    assert plan_wave([(lgbm, 5, True)], cost, remaining=13.0, jobs=2, startup=0.0, sized={"l"}) == []
+    assert [a.n_tasks for a in plan_wave([(lgbm, 5, True)], cost, 14.5, jobs=2, startup=0.0, sized={"l"})] == [4]
+    # a config of one fold (its sizing fold) has no other folds to start: nothing, rather than a wave of no task
+    assert plan_wave([(lgbm, 1, True)], cost, remaining=5.0, jobs=2, startup=0.0, sized={"l"}) == []
+    # another config of the kind (its sizing fold is not stored) gets no such start
+    other = lgbm.model_copy(update={"name": "l2"})
+    assert plan_wave([(other, 5, True)], cost, remaining=20.0, jobs=2, startup=0.0, sized={"l"}) == []
     # with a longer cap that fits, the config runs all its folds at that cap as before; a library's first use in
     # the workers (0.5 s on each) does not make the wave's first config keep to a quarter of the time left
     cost.first_use["lightgbm"] = 0.5
     wave = plan_wave([(lgbm, 5, True)], cost, remaining=40.0, jobs=2, startup=0.0, sized={"l"})
     assert wave[0].n_tasks == 5 and wave[0].model.num_boost_round > 80  # 3 x 0.12 x 93 + 0.5 <= 0.85 x 40
+
+
+def test_a_later_sizing_fold_is_of_the_config_the_first_wave_would_have_sized() -> None:
+    """Once a kind is measured, an unmeasured capped kind is sized after the whole configs by the same config the
+    first wave would have taken: the first of the kind with a cap worth sizing (``x``, 1000 rounds), not one of 30
+    rounds that comes before it (sized at 50 rounds, more than its own, it left ``x`` no sizing fold to start from)."""
+    cost = CostModel()
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=1000)
+    cost.observe(with_cap(lgbm, 50), FoldResult("l", "l-50", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1), sizing=True)
+    x30 = ModelSpec(name="x30", kind="xgboost", num_boost_round=30)
+    x = ModelSpec(name="x", kind="xgboost", num_boost_round=1000)
+    cands = [(lgbm, 5, True), (x30, 5, True), (x, 3, True)]  # x's probe limit: 100 / 2 (x30's: 100 / 3)
+    for anchor in (True, False):
+        wave = plan_wave(cands, cost, remaining=100.0, jobs=2, startup=0.0, anchor=anchor)
+        sizing = [a for a in wave if a.sizing]
+        assert [a.model for a in sizing] == [with_cap(x, SIZING_UNITS["rounds"])]
+        assert sizing[0].max_seconds == pytest.approx(probe_limit(100.0, 3, 2))
+    first = plan_wave(cands[1:], CostModel(), remaining=100.0, jobs=2, startup=0.0, anchor=True)
+    assert [a.model for a in first] == [with_cap(x, SIZING_UNITS["rounds"])]
 
 
 def test_once_measured_only_by_sizing_folds_a_kind_is_expected_to_run_its_whole_cap() -> None:
@@ -610,3 +637,56 @@ def test_a_resumed_sizing_fold_measures_the_kind_but_not_where_its_early_stoppin
     assert cost.fold_cost(lgbm)[0] == pytest.approx(0.1 * 1.2 * 1000)  # the whole cap expected
     cost.observe(lgbm, FoldResult("l", "l-1000", 0, 1, 0.5, 300, 80, 20, 32.0, 0.0, "cpu", 1))
     assert cost.most_units("lightgbm") == 320  # 300 kept rounds + 20 of patience
+
+
+class _Budget:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def remaining(self) -> float:
+        return self.seconds
+
+
+class _Session:
+    """What the driver's planning asks of a run session: 5 folds per model, the stored (name, key, fold) ones done."""
+
+    jobs, pool = 2, None
+
+    def __init__(self, stored: dict[tuple[str, str, int], FoldResult]) -> None:
+        self.stored = stored
+        self.store = type("Store", (), {"exists": staticmethod(lambda: False)})()
+
+    def key(self, model: ModelSpec) -> str:
+        return model.model_dump_json()
+
+    def tasks(self, model: ModelSpec):  # type: ignore[no-untyped-def]
+        from kaggle_kit.runtime.executors import Task
+
+        key = self.key(model)
+        todo = [Task(model, key, 0, k) for k in range(5) if (model.name, key, k) not in self.stored]
+        return todo, [self.stored[(model.name, key, k)] for k in range(5) if (model.name, key, k) in self.stored]
+
+
+def test_a_sizing_fold_found_in_the_store_replans_the_wave_before_any_config_is_shortened() -> None:
+    """A resumed run finds ``x``'s sizing fold stored: the wave is planned again with xgboost measured. The first
+    plan had shortened ``l`` (LightGBM), which the second leaves out of the wave (``x`` takes the time first): ``l``
+    keeps its full size and is not recorded as shortened (it was left at the first plan's cap, and a later wave
+    would have cut it again from there, compounding its learning rate and a key a resumed run cannot find)."""
+    from kaggle_kit.runtime.search.driver import Item, _State
+
+    x = ModelSpec(name="x", kind="xgboost", num_boost_round=1000)
+    lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=1000)
+    small_x = with_cap(x, SIZING_UNITS["rounds"])
+    key = small_x.model_dump_json()
+    session = _Session({("x", key, 0): FoldResult("x", key, 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1)})
+    state = _State(session, None, ())  # type: ignore[arg-type]
+    state.budget = _Budget(40.0)  # type: ignore[assignment]
+    state.cost.observe(with_cap(lgbm, 50), FoldResult("l", "k", 0, 0, 0.5, 50, 80, 20, 5.0, 0.0, "cpu", 1), sizing=True)
+    queue = [Item(x), Item(lgbm)]
+    for item in queue:
+        item.todo = session.tasks(item.model)[0]
+    wave = state.plan(queue)
+    assert [(item.model.name, n) for item, n in wave] == [("x", 5)]
+    cut = wave[0][0].model.num_boost_round
+    assert cut < 1000 and state.shrunk == {"x": (1000, cut)} and "x" in state.sized
+    assert queue[1].model == lgbm

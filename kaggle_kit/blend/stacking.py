@@ -85,7 +85,8 @@ def fit_level2(X: np.ndarray, y: np.ndarray, C: float, metric: Metric) -> Pipeli
 def subsample_rows(y: np.ndarray, max_rows: int, rng: np.random.Generator, by_class: bool) -> np.ndarray:
     """Sorted indices of at most about ``max_rows`` rows of ``y`` (all of them when there are no more), a seeded
     draw; ``by_class``: drawn per class, each class keeping its share and at least its first
-    :data:`MIN_CLASS_ROWS` rows (a class missing from a level-2 model's rows would get probability 0)."""
+    :data:`MIN_CLASS_ROWS` rows (a class missing from a level-2 model's rows could not be learnt: it would only get
+    the inputs' probability, :func:`predict_level2`)."""
     n = len(y)
     if n <= max_rows:
         return np.arange(n)

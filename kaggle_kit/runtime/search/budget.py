@@ -28,9 +28,10 @@ is not ranked or blended, and a rerun with more time fits only its missing folds
 What holds the limit when a prediction is wrong: every wave runs with the fits' deadline (:meth:`Budget.deadline`),
 after which no fold starts and a running one is stopped by ending its worker process
 (:mod:`kaggle_kit.runtime.executors`; nothing of it stays in the store). Before any model is whole, the config of the
-cheapest unmeasured kind (:data:`PRIOR_ORDER`) gets all its folds at once instead of a probe, so a whole model
-exists early; probes go after a wave's whole configs, cheapest kind first, each stopped at :func:`probe_limit` (a
-kind whose probe is stopped is not started again) and not started later than that into its wave.
+cheapest unmeasured kind without a sizing cap (:data:`PRIOR_ORDER`; once some kind is measured, only up to
+:data:`CHEAP_ANCHOR`) gets all its folds at once instead of a probe, so a whole model exists early; probes and
+sizing folds go after a wave's whole configs, cheapest kind first, each stopped at :func:`probe_limit` (a kind whose
+probe or sizing fold is stopped is not started again) and not started later than that into its wave.
 """
 
 from __future__ import annotations
@@ -430,12 +431,12 @@ def plan_wave(
         if not cost.knows(model.kind):
             if model.kind not in probed:
                 probed.add(model.kind)
-                limit = probe_limit(remaining, n, jobs)
-                if model.kind in sizable:
-                    small = sizable[model.kind][2]
-                    probes.append(Admitted(with_cap(model, small), 1, True, max_seconds=limit, sizing=True))
+                if model.kind in sizable:  # the config the first wave sizes: the kind's first worth sizing
+                    config, folds, small = sizable[model.kind]
+                    limit = probe_limit(remaining, folds, jobs)
+                    probes.append(Admitted(with_cap(config, small), 1, True, max_seconds=limit, sizing=True))
                 else:
-                    probes.append(Admitted(model, 1, probe=True, max_seconds=limit))
+                    probes.append(Admitted(model, 1, probe=True, max_seconds=probe_limit(remaining, n, jobs)))
                     serial += post
             continue
         if model.kind not in started_kinds and cost.first_use.get(model.kind, 0.0) > 0:

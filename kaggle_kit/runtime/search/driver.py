@@ -266,15 +266,23 @@ class _State:
         planned = plan_wave(
             candidates, self.cost, remaining, self.slots, anchor=not whole, startup=startup, sized=self.sized
         )
+        # sizing folds first, before any item is changed: one measured by an earlier run that stopped after it is
+        # learnt and the wave planned again (a config the first plan shortened would keep that cap, and be recorded
+        # as shortened, though the second plan leaves it out)
+        sizing_todo = {}
         for adm in planned:
             if adm.sizing:
                 todo, done = self.session.tasks(adm.model)
-                if done:  # measured by an earlier run that stopped after it: learn it, and plan again
+                if done:
                     for res in done:
                         self.cost.observe(adm.model, res, sizing=True)
                     self.sized.add(adm.model.name)
                     return self.plan(queue)
+                sizing_todo[adm.model.name] = todo
+        for adm in planned:
+            if adm.sizing:
                 limits = {"max_seconds": adm.max_seconds, "start_within": adm.max_seconds}
+                todo = sizing_todo[adm.model.name]
                 wave.append((Item(adm.model, sizing=True, todo=[replace(t, **limits) for t in todo[:1]]), 1))
                 continue
             item = by_name[adm.model.name]
