@@ -313,3 +313,69 @@ def test_a_config_too_dear_for_all_its_folds_reuses_its_sizing_fold_as_fold_0(
     again = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
     assert fitted == [(small, 0), (small, 1), (small, 2)] and again.reused >= 3
     assert RunStore(again.run_dir).read_meta()["models"]["lgbm"] == meta["models"]["lgbm"]
+
+
+@pytest.mark.slow  # end-to-end runs: CI runs it, `make test-fast` leaves it out
+def test_a_wave_whose_config_was_already_whole_at_its_new_size_lets_the_run_go_on(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config shortened to a size whose every fold is in the store (its 50-round twin fitted whole before) gives a
+    wave with no fold to fit: the config is done there, and the run goes on to the next wave (it had taken "no fold
+    finished" for "nothing fits" and stopped, leaving ``linear`` unfitted)."""
+    from kaggle_kit.config import ModelSpec
+    from kaggle_kit.runtime.search import driver
+    from kaggle_kit.runtime.search.budget import Admitted, with_cap
+
+    lgbm = {"name": "lgbm", "kind": "lightgbm", "num_boost_round": 400, "early_stopping_rounds": 20}
+    small = {**lgbm, "num_boost_round": 50, "params": {"learning_rate": 0.2}}  # with_cap(lgbm, 50)
+    seq = {"n_jobs": 1, "threads_per_task": 1}
+    run(demo_spec("demo-breast-cancer", demo_data, run=seq, folds=FOLDS, models=[small]), runs_root=tmp_path,
+        progress=None, record_history=False)  # fmt: skip
+    real_plan = driver.plan_wave
+    calls = []
+
+    def plan(candidates, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append([m.name for m, _, _ in candidates])
+        if len(calls) == 1:  # the first wave: lgbm cut to the 50 rounds already stored, and nothing else
+            model = next(m for m, _, _ in candidates if m.name == "lgbm")
+            assert with_cap(model, 50) == ModelSpec.model_validate(small)
+            return [Admitted(with_cap(model, 50), 2, shrunk_from=400)]
+        return real_plan(candidates, *args, **kwargs)
+
+    monkeypatch.setattr(driver, "plan_wave", plan)
+    linear = {"name": "linear", "kind": "linear"}
+    spec = demo_spec("demo-breast-cancer", demo_data, run=seq, folds=FOLDS, models=[lgbm, linear])
+    result = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    status = {m.name: m.status for m in result.models}
+    assert status["lgbm"] == "ok" and status["linear"] == "ok", status
+    assert len(calls) >= 2
+
+
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
+def test_the_other_fold_of_a_config_started_from_its_sizing_fold_is_not_called_a_measurement(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2 folds, 1 worker: the config started beside its sizing fold has one fold to fit, which the progress line
+    had counted as a probe ("measuring a new kind"); a probe is a task with a time limit of its own, as the random
+    forest's first fold in the same wave."""
+    from kaggle_kit.runtime.search.budget import CostModel
+
+    real_cost = CostModel.unit_cost
+    monkeypatch.setattr(
+        CostModel,
+        "unit_cost",
+        lambda self, kind, worst=False: 1.4 if kind == "lightgbm" else real_cost(self, kind, worst),
+    )
+    lgbm = {"name": "lgbm", "kind": "lightgbm", "num_boost_round": 400, "early_stopping_rounds": 20}
+    spec = demo_spec(
+        "demo-breast-cancer",
+        demo_data,
+        run={"n_jobs": 1, "threads_per_task": 1},
+        folds={"strategy": "stratified", "n_splits": 2},
+        models=[lgbm, {"name": "rf", "kind": "random_forest", "params": {"n_estimators": 10}}],
+    )
+    lines: list[str] = []
+    result = run(spec, runs_root=tmp_path, time_limit=120, progress=lines.append, record_history=False)
+    assert RunStore(result.run_dir).read_meta()["time_limit"]["shortened"]["lgbm"]["to"] == 50
+    waves = [line for line in lines if line.startswith("time limit: ") and " fold(s) now" in line]
+    assert waves[1].startswith("time limit: 2 model(s), 2 fold(s) now (1 measuring a new kind);"), waves

@@ -296,7 +296,8 @@ class _State:
         return wave
 
     def run_wave(self, wave: list[tuple[Item, int]], queue: list[Item], proposer: Proposer | None) -> bool:
-        """Fit the wave's folds; True when any of them finished or failed (progress was made)."""
+        """Fit the wave's folds; True when progress was made (a fold finished, failed or was stopped, or a config
+        is done)."""
         import time
 
         unchecked = [item.model for item, _ in wave if item.config is not None and item.model.name not in self.checked]
@@ -310,7 +311,8 @@ class _State:
                 self._record(item)
         self.write_meta()
         if self.budget is not None:
-            probes = sum(1 for it, n in wave if n == 1 and len(self.session.folds.tasks()) > 1 and not it.sizing)
+            # a probe: a config's one fold with a time limit of its own (not a sizing fold)
+            probes = sum(1 for it, n in wave if not it.sizing and any(t.max_seconds for t in (it.todo or [])[:n]))
             sizing = sum(1 for it, _ in wave if it.sizing)
             self.session.say(
                 f"time limit: {len(wave) - sizing} model(s), {len(tasks)} fold(s) now"
@@ -337,7 +339,7 @@ class _State:
         self.fitted += len(finished) + sum(
             1 for t in tasks if t.model.name in errors and (t.model.name, t.repeat, t.fold) not in finished
         )
-        post = 0.0
+        post, completed = 0.0, 0
         for item, _ in wave:
             if item.sizing:  # its fold only measured the kind (observed below); the config is planned next wave
                 if any((t.model.name, t.repeat, t.fold) in finished for t in item.todo or []):
@@ -356,6 +358,7 @@ class _State:
                 self.cost.observe_post(time.monotonic() - t0)
                 post += time.monotonic() - t0
                 queue.remove(item)
+                completed += 1
         self.write_meta()
         # worker processes started during the wave (the first, or replacing one a stopped probe ended) read the data
         # and import their libraries: what the wave took beyond its tasks is counted as their start
@@ -366,7 +369,9 @@ class _State:
             self.slots = min(self.session.jobs, outcomes.peak)
         sized = frozenset(t.key for it, _ in wave if it.sizing for t in it.todo or [])
         self.cost.observe_wave(time.monotonic() - start - post, folds, self.slots, fresh, stopped, sized)
-        return bool(finished or errors or stopped)
+        # progress: a fold finished, failed or was stopped, or a config is done (one whose folds at a shortened size
+        # were all in the store had none to fit)
+        return bool(finished or errors or stopped or completed)
 
     # ------------------------------------------------------------------ seed bags
     def bags(self, round_: int) -> list[Item]:
