@@ -3,7 +3,8 @@
 The sample submission decides the shape: its id order, its column names, and whether it wants one column (a label,
 a positive-class probability, or a value) or one probability column per class. A multilabel / multiregression run
 writes the wide layout: the id and one column per target (the probability of label 1, or the value). Where there is
-no sample, the file has the id column and the target column.
+no sample, the file has the id column, the target column (a label, the positive class's probability or a value) and,
+for classification, one probability column per class.
 
 A label metric writes labels: the most probable class, or for a binary task the positive class where its probability
 exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold``; a model's chosen on its OOF). A
