@@ -116,7 +116,7 @@ def predict_level2(model: Pipeline | Any, X: np.ndarray, inputs: np.ndarray) -> 
     out[:, classes] = model.predict_proba(X)
     absent = np.setdiff1d(np.arange(n_columns), classes)
     if absent.size:
-        share = np.asarray(inputs, dtype=np.float64)[:, absent]
+        share = np.asarray(inputs[:, absent], dtype=np.float64)
         out *= 1.0 - share.sum(axis=1, keepdims=True)
         out[:, absent] = share
     return out.astype(np.float32)

@@ -405,9 +405,7 @@ def plan_wave(
         # where the time asks) beside the other kinds' sizing folds. Sizing every kind first had taken a 60 s limit's
         # first 27 s on that table (5 kinds on 2 workers), and only a linear model was whole at the end
         wave = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(m.kind)]
-        for m, n, small in list(sizable.values())[: max(1, jobs)]:
-            wave.append(Admitted(with_cap(m, small), 1, True, max_seconds=probe_limit(remaining, n, jobs), sizing=True))
-        return wave
+        return wave + [_sizing_fold(*s, remaining, jobs) for s in list(sizable.values())[: max(1, jobs)]]
     # a capped kind is measured by a sizing fold (below), never by a full-size fold
     uncapped = [m for m in unknown if m.kind not in sizable]
     first = min(uncapped, key=lambda m: prior_rank(m.kind)) if uncapped else None
@@ -432,9 +430,7 @@ def plan_wave(
             if model.kind not in probed:
                 probed.add(model.kind)
                 if model.kind in sizable:  # the config the first wave sizes: the kind's first worth sizing
-                    config, folds, small = sizable[model.kind]
-                    limit = probe_limit(remaining, folds, jobs)
-                    probes.append(Admitted(with_cap(config, small), 1, True, max_seconds=limit, sizing=True))
+                    probes.append(_sizing_fold(*sizable[model.kind], remaining, jobs))
                 else:
                     probes.append(Admitted(model, 1, probe=True, max_seconds=probe_limit(remaining, n, jobs)))
                     serial += post
@@ -491,6 +487,11 @@ def plan_wave(
         elif before is not None:
             loads = before
     return admitted + sorted(probes, key=lambda a: prior_rank(a.model.kind))
+
+
+def _sizing_fold(config: ModelSpec, folds: int, small: int, remaining: float, jobs: int) -> Admitted:
+    """One fold of ``config`` cut to ``small`` rounds / epochs, stopped where its ``folds`` could not all finish."""
+    return Admitted(with_cap(config, small), 1, True, max_seconds=probe_limit(remaining, folds, jobs), sizing=True)
 
 
 def _fits(loads: Sequence[float], n: int, expected: float, worst: float, remaining: float, bound: float) -> bool:
