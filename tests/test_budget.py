@@ -223,6 +223,31 @@ def test_a_sizing_fold_measures_a_kind_before_its_config_is_sized_and_is_never_f
     assert RunStore(again.run_dir).read_meta()["models"]["lgbm"] == meta["models"]["lgbm"]
 
 
+@pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
+def test_seed_bags_may_be_shortened_to_half_their_config(
+    demo_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner is handed each seed bag as shortenable, with half its config's rounds as the floor (the budget's
+    unit test shows what it does with them): a bag of 400 rounds may be cut to 200, not below."""
+    from kaggle_kit.runtime.search import driver
+
+    real_plan = driver.plan_wave
+    seen: list[tuple[str, bool, int | None]] = []
+
+    def plan(candidates, *args, **kwargs):  # type: ignore[no-untyped-def]
+        floors = kwargs.get("floors") or {}
+        seen.extend((m.name, ok, floors.get(m.name)) for m, _, ok in candidates if "_s4" in m.name)
+        return real_plan(candidates, *args, **kwargs)
+
+    monkeypatch.setattr(driver, "plan_wave", plan)
+    lgbm = {"name": "lgbm", "kind": "lightgbm", "num_boost_round": 400, "early_stopping_rounds": 5}
+    spec = demo_spec("demo-breast-cancer", demo_data, run={"n_jobs": 2, "threads_per_task": 1}, folds=FOLDS,
+                     models=[lgbm])  # fmt: skip
+    result = run(spec, runs_root=tmp_path, time_limit=120, progress=None, record_history=False)
+    assert ("lgbm_s43", True, 200) in seen and all(ok and floor == 200 for _, ok, floor in seen)
+    assert RunStore(result.run_dir).read_meta()["bags"]["lgbm"]["models"][:2] == ["lgbm", "lgbm_s43"]
+
+
 def test_seed_bags_stop_for_a_config_whose_first_bag_changed_nothing(demo_data: Path, tmp_path: Path) -> None:
     """A linear model does not use its seed: its first seed bag scores exactly as it on every fold, so it gets no
     second (three more copies cost a 200,000-row run 18 s of a 180 s limit); LightGBM's bags go on."""

@@ -21,7 +21,7 @@ from kaggle_kit.errors import ConfigError
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.search import SPACES, Choice, Float, Int, Layers, random_configs, sample_params
-from kaggle_kit.runtime.search.budget import SIZING_UNITS, CostModel, plan_wave, probe_limit, with_cap
+from kaggle_kit.runtime.search.budget import SIZING_UNITS, CostModel, bag_floor, plan_wave, probe_limit, with_cap
 from kaggle_kit.runtime.store import FoldResult, RunStore
 
 FAST = {"num_boost_round": 12, "early_stopping_rounds": 0}
@@ -263,10 +263,26 @@ def test_plan_wave_gives_a_config_all_its_folds_or_none() -> None:
     wave = plan_wave([(m, 5, True)], cost, remaining=2.5, jobs=2)
     assert len(wave) == 1 and wave[0].n_tasks == 5 and wave[0].shrunk_from == 100
     assert wave[0].model.num_boost_round == 59 and wave[0].model.name == "a"
-    # a config that may not be shortened (started, or a seed bag) and does not fit is not started
+    # a config that may not be shortened (started) and does not fit is not started
     assert plan_wave([(m, 5, False)], cost, remaining=2.5, jobs=2) == []
     # nor one whose cap would fall below the minimum worth fitting (50 rounds)
     assert plan_wave([(m, 5, True)], cost, remaining=0.5, jobs=2) == []
+
+
+def test_a_seed_bag_is_shortened_to_no_less_than_half_its_config() -> None:
+    """Seen on digits at a 120 s limit: the CNN's bag of 30 epochs did not fit in the last 21 s, which went unused.
+    A bag is shortened like a config, but not below half its config's cap (bag_floor)."""
+    config = ModelSpec(name="cnn", kind="mlp", params={"epochs": 30, "patience": 0})
+    bag = ModelSpec(name="cnn_s43", kind="mlp", params={"epochs": 30, "patience": 0}, seed=43)
+    assert bag_floor(config) == 15 and bag_floor(ModelSpec(name="l", kind="lightgbm", num_boost_round=101)) == 51
+    assert bag_floor(ModelSpec(name="r", kind="random_forest")) is None
+    cost = _known("mlp", per_unit=0.1, units=30)  # an epoch: 0.12 s; 5 folds on 2 workers: 3 folds' time
+    # 20 epochs fit in 3 x 20 x 0.12 = 7.2 <= 8.5 x 0.85: above the floor, the bag is shortened
+    wave = plan_wave([(bag, 5, True)], cost, remaining=8.5, jobs=2, floors={"cnn_s43": 15})
+    assert [(a.model.params["epochs"], a.n_tasks, a.shrunk_from) for a in wave] == [(20, 5, 30)]
+    # 11 epochs fit in 5 s: a plain config gets them, the bag is not started
+    assert plan_wave([(bag, 5, True)], cost, remaining=5.0, jobs=2)[0].model.params["epochs"] == 11
+    assert plan_wave([(bag, 5, True)], cost, remaining=5.0, jobs=2, floors={"cnn_s43": 15}) == []
 
 
 def test_plan_wave_probes_unmeasured_kinds_cheapest_first_and_shortens_epochs() -> None:

@@ -37,7 +37,7 @@ probe or sizing fold is stopped is not started again) and not started later than
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -334,6 +334,14 @@ class Admitted:
     sizing: bool = False
 
 
+def bag_floor(config: ModelSpec) -> int | None:
+    """The lowest cap a seed bag of ``config`` may get: half the config's. A bag is worth fitting shorter than its
+    config where the time left holds no full one (seen on digits at a 120 s limit: a CNN's bag of 30 epochs did not
+    fit in the last 21 s, which went unused), but not much shorter: a weak member adds little to the bag."""
+    cap = cap_of(config)
+    return None if cap is None else -(-cap // 2)
+
+
 def sizing_cap(model: ModelSpec) -> int | None:
     """The cap of ``model``'s sizing fold, or None where its own cap is small enough to measure it with."""
     unit, cap = unit_of(model), cap_of(model)
@@ -363,6 +371,7 @@ def plan_wave(
     anchor: bool = False,
     startup: float | None = None,
     sized: Collection[str] = (),
+    floors: Mapping[str, int] | None = None,
 ) -> list[Admitted]:
     """Which configs to start now. ``candidates``: (model, unfinished folds, may its cap be lowered) in priority
     order (configs already started first). The first config of an unmeasured kind is measured with one fold, stopped
@@ -374,7 +383,8 @@ def plan_wave(
     a whole model exists early whatever the other kinds cost. ``startup``: seconds the workers
     still need to start (default: the cost model's per-wave overhead). ``sized``: configs whose sizing fold is stored,
     which is fold 0 of the config shortened to :data:`SIZING_UNITS`: where no longer cap fits, that one does with
-    its other folds only.
+    its other folds only. ``floors``: the lowest cap a model (by name) may be lowered to where that is above
+    :data:`MIN_UNITS` (a seed bag: half its config's, :func:`bag_floor`).
 
     A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
     the wave (a quarter of the remaining time, or all of it for the wave's first config); else, when allowed, with
@@ -446,7 +456,7 @@ def plan_wave(
         fixed = not shrinkable or cap is None
         left, room = remaining - serial - post, bound - serial - post
         # the worst case must end in time, since a fold still running at the deadline is stopped (its config's other
-        # folds wasted); except for a capped config whose cap may not be lowered (started, or a seed bag): its worst
+        # folds wasted); except for a capped config whose cap may not be lowered (started): its worst
         # case is every round up to the cap, which early stopping makes unlikely, so its expected cost
         hard = expected if cap is not None and not shrinkable else worst
         if _fits(loads, n, expected, hard, left, room):
@@ -479,7 +489,7 @@ def plan_wave(
             e = overhead + unit * small
             if _fits(loads, n - 1, e, overhead + top * small, left * SHRUNK_SLACK, room):
                 best, todo = small, n - 1
-        if best >= MIN_UNITS[unit_name]:
+        if best >= max(MIN_UNITS[unit_name], (floors or {}).get(model.name, 0)):
             admitted.append(Admitted(with_cap(model, best), todo, shrunk_from=cap))
             loads = lpt(loads, [overhead + unit * cost.expected_units(model.kind, best)] * todo)
             started_kinds.add(model.kind)
@@ -515,6 +525,7 @@ __all__ = [
     "Admitted",
     "Budget",
     "CostModel",
+    "bag_floor",
     "cap_of",
     "faster_learning_rate",
     "lpt",

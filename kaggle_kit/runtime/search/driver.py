@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ...config import BASELINE_NAME, ModelSpec, SearchSpec
 from ..store import ModelResult
-from .budget import Budget, CostModel, cap_of, plan_wave, with_cap
+from .budget import Budget, CostModel, bag_floor, cap_of, plan_wave, with_cap
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
 from .sampler import TPESearch
 from .spaces import SPACES
@@ -110,12 +110,13 @@ class Item:
     config: Config | None = None
     bag_of: str | None = None
     started: bool = False  #: some of its folds are finished: its key is fixed (its cap is never lowered)
+    # a seed bag's cap is lowered to no less than half its config's (budget.bag_floor)
     todo: list[Task] | None = None  #: its unfinished folds (None: not looked up in the store yet)
     sizing: bool = False  #: a sizing fold of a config (budget.SIZING_UNITS): measures its kind, is not a model
 
     @property
     def shrinkable(self) -> bool:
-        return not self.started and self.bag_of is None and self.model.name != BASELINE_NAME
+        return not self.started and self.model.name != BASELINE_NAME
 
 
 def drive(
@@ -262,9 +263,17 @@ class _State:
             startup = 0.0  # its workers are started: nothing to pay again
         elif pool is not None and pool.startup is not None:
             startup = pool.startup  # a worker to start again (one was ended): what the last start took
+        floors = {it.model.name: bag_floor(self.order[it.bag_of]) or 0 for it in queue if it.bag_of is not None}
         wave = []
         planned = plan_wave(
-            candidates, self.cost, remaining, self.slots, anchor=not whole, startup=startup, sized=self.sized
+            candidates,
+            self.cost,
+            remaining,
+            self.slots,
+            anchor=not whole,
+            startup=startup,
+            sized=self.sized,
+            floors=floors,
         )
         # sizing folds first, before any item is changed: one measured by an earlier run that stopped after it is
         # learnt and the wave planned again (a config the first plan shortened would keep that cap, and be recorded
