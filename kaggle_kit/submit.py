@@ -1,4 +1,4 @@
-"""Write a Kaggle submission CSV from a run's fold-averaged test predictions, in the sample submission's format.
+"""Write a Kaggle submission CSV from a run's fold-pooled test predictions, in the sample submission's format.
 
 The sample submission decides the shape: its id order, its column names, and whether it wants one column (a label,
 a positive-class probability, or a value) or one probability column per class. A multilabel / multiregression run

@@ -79,3 +79,11 @@ def fast_models(kinds: tuple[str, ...] = ("xgboost", "lightgbm")) -> list[dict[s
             }
         )
     return models
+
+
+def geometric_pool(per_fold: list[np.ndarray]) -> np.ndarray:
+    """Class probabilities pooled as the runner pools its fold models' (kaggle_kit.runtime.pooling), computed here
+    on its own: the normalised geometric mean of the rows' probabilities, each clipped to at least 1e-6."""
+    logs = np.log(np.clip(np.asarray(per_fold, dtype=np.float64), 1e-6, 1.0)).mean(axis=0)
+    pooled = np.exp(logs)
+    return pooled / pooled.sum(axis=-1, keepdims=True)

@@ -231,3 +231,16 @@ def test_gpu_check_runs_its_cpu_sides(tmp_path: Path) -> None:
     assert lgbm[0]["score"] == lgbm[1]["score"] > 0.8  # same trees at any thread count
     (cat,) = [r for r in rows if r["part"] == "catboost"]
     assert cat["task_type"] == "CPU" and cat["reload_diff"] == 0.0 and cat["score"] > 0.6
+
+
+def test_fold_pooling_scores_both_poolings_of_the_same_fitted_models(tmp_path: Path) -> None:
+    """The script re-pools the stored fold predictions (checking its own pooling against what the runner stored)
+    and scores the probabilities' mean and the kit's pool on the hidden rows: the two differ for a 7-class model."""
+    figures = _run("fold_pooling.py", "--quick", "--datasets", "anes96,breast_cancer", tmp_path=tmp_path)
+    for name in ("anes96", "breast_cancer"):
+        (entry,) = figures[name]
+        scores = entry["scores"]
+        assert f"[{entry['submitted']}]" in scores and {"lgbm", "xgb"} <= set(scores)
+    mean, pooled = figures["anes96"][0]["scores"]["lgbm"]
+    assert 1.0 < pooled < 1.8 and abs(mean - pooled) > 1e-4
+    assert figures["anes96"][0]["scores"]["baseline"][0] == pytest.approx(figures["anes96"][0]["scores"]["baseline"][1])

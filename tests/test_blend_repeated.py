@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import demo_spec, fast_models
+from conftest import demo_spec, fast_models, geometric_pool
 from sklearn.metrics import roc_auc_score
 
 from kaggle_kit.blend import blend_report, fit_blend
@@ -100,8 +100,8 @@ def test_the_verdict_and_both_rankings_agree_with_an_independent_computation(rep
     assert [means[n] for n in entries] == ranked and [means[n] for n in lines] == ranked
 
 
-def test_test_predictions_average_every_repeat_and_fold(repeated: Path) -> None:
-    """A model's test predictions are the mean of its 2 x 5 fold models' (read from the fold files), and a stacked
+def test_test_predictions_pool_every_repeat_and_fold(repeated: Path) -> None:
+    """A model's test predictions pool its 2 x 5 fold models' (read from the fold files), and a stacked
     blend's are the mean of its 2 x 5 level-2 fits (it differs from the blend of the models' test predictions)."""
     store = RunStore(repeated)
     key = store.current_models()["lgbm"]
@@ -111,8 +111,8 @@ def test_test_predictions_average_every_repeat_and_fold(repeated: Path) -> None:
             folder = store.fold_dir("lgbm", key, r, k)
             fold_tests.append(np.load(folder / "test.npy", allow_pickle=False))
     stored = store.read_predictions("lgbm", "test").drop("id").to_numpy()
-    np.testing.assert_allclose(stored, np.mean(fold_tests, axis=0), rtol=1e-6)
-    assert not np.allclose(stored, np.mean(fold_tests[:5], axis=0), atol=1e-7)  # the second repeat counts
+    np.testing.assert_allclose(stored, geometric_pool(fold_tests), rtol=1e-5)
+    assert not np.allclose(stored, geometric_pool(fold_tests[:5]), atol=1e-7)  # the second repeat counts
 
 
 def test_stored_blend_predictions_are_checksummed(repeated: Path, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import demo_spec, fast_models
+from conftest import demo_spec, fast_models, geometric_pool
 from sklearn.datasets import load_diabetes
 
 from kaggle_kit.config import build_spec
@@ -73,14 +73,15 @@ def test_trees_beat_baseline_and_scores_recorded(first_run) -> None:
     assert "baseline" in result.leaderboard() and "xgb" in result.leaderboard()
 
 
-def test_test_predictions_are_the_fold_average(first_run) -> None:
+def test_test_predictions_are_the_fold_models_pooled(first_run) -> None:
     _, result = first_run
     store = RunStore(result.run_dir)
     key = store.current_models()["xgb"]
     folds = store.load_folds(5, "complement")
     per_fold = [store.read_fold_array(store.finished("xgb", key, r, k), "test.npy") for r, k in folds.tasks()]
     test = store.read_predictions("xgb", "test").drop("id").to_numpy()
-    np.testing.assert_allclose(test, np.mean(per_fold, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(test, geometric_pool(per_fold), rtol=1e-5)
+    assert not np.allclose(test, np.mean(per_fold, axis=0), rtol=1e-4)  # not the probabilities' mean
 
 
 def test_rerun_refits_nothing(first_run, demo_data: Path) -> None:
@@ -134,7 +135,7 @@ def test_same_seed_same_oof_and_parallel_equals_sequential(demo_data: Path, tmp_
     assert not np.array_equal(_oof(a.run_dir, "xgb"), _oof(other.run_dir, "xgb"))
 
 
-def test_repeated_kfold_averages_repeats(demo_data: Path, tmp_path: Path) -> None:
+def test_repeated_kfold_pools_repeats(demo_data: Path, tmp_path: Path) -> None:
     spec = _spec(
         demo_data, folds={"strategy": "stratified", "n_splits": 3, "n_repeats": 2}, models=fast_models(("lightgbm",))
     )
@@ -143,11 +144,11 @@ def test_repeated_kfold_averages_repeats(demo_data: Path, tmp_path: Path) -> Non
     store = RunStore(result.run_dir)
     folds = store.load_folds(3, "complement")
     key = store.current_models()["lgbm"]
-    total = np.zeros((folds.n_rows, 2))
+    per_repeat = np.zeros((2, folds.n_rows, 2))
     for r, k in folds.tasks():
         _, valid_idx = folds.train_valid(r, k)
-        total[valid_idx] += store.read_fold_array(store.finished("lgbm", key, r, k), "valid.npy")
-    np.testing.assert_allclose(_oof(result.run_dir, "lgbm"), total / 2, rtol=1e-6)
+        per_repeat[r, valid_idx] = store.read_fold_array(store.finished("lgbm", key, r, k), "valid.npy")
+    np.testing.assert_allclose(_oof(result.run_dir, "lgbm"), geometric_pool(list(per_repeat)), rtol=1e-5)
     assert len(next(m for m in result.models if m.name == "lgbm").fold_scores) == 6
 
 

@@ -44,7 +44,7 @@ def make_objective(metric: Metric, preds: np.ndarray, y: np.ndarray, row_folds: 
 
     ``row_folds`` (the fold each row was held out in) makes ROC AUC the mean of per-fold AUCs, as the blend
     leaderboard scores it: OOF rows of different folds come from different fold models whose scores need not be
-    on one scale, which a pooled AUC would count against them (the fold-averaged test predictions are on one
+    on one scale, which a pooled AUC would count against them (the fold-pooled test predictions are on one
     scale). Decomposable metrics (log loss, errors) are the same pooled or per fold.
     """
     target = search_metric(metric)

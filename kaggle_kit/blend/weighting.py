@@ -2,7 +2,7 @@
 selection, ``hill_climb``, is in :mod:`.selection`).
 
 Each learns one weight per model (on the simplex: non-negative, summing to 1) from the rows it is given; the same
-weights blend the held-out rows and the fold-averaged test predictions.
+weights blend the held-out rows and the fold-pooled test predictions.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A model's predictions for new rows: each fold's fitted features (``features.json``) and model file, loaded and
-applied as the runner applied them to the test rows, then averaged over folds and repeats; or the one model refit
-on all rows (:mod:`kaggle_kit.predict.refit`).
+applied as the runner applied them to the test rows, then pooled over folds and repeats
+(:mod:`kaggle_kit.runtime.pooling`); or the one model refit on all rows (:mod:`kaggle_kit.predict.refit`).
 
 Model files are read by the adapters' ``load``, which never unpickles: XGBoost UBJSON, LightGBM text, torch state
 dicts with ``weights_only=True``, scikit-learn state as JSON + ``.npz`` with ``allow_pickle=False`` naming only
@@ -19,6 +19,7 @@ from ..errors import ConfigError, KitError, StoreError
 from ..features import FeatureMatrix, encoder_from_state
 from ..models import FitContext, Fitted, ModelAdapter, make_adapter
 from ..runtime.embeddings import FoldEmbeddings, fold_embedder, read_index
+from ..runtime.pooling import FoldPool, pooling_space
 from .run_folder import RunFolder
 
 REFIT = "refit"  #: the folder, beside ``folds/``, of a model refit on all training rows
@@ -107,8 +108,9 @@ def model_predictions(
     images: Any = None,
     sequences: Any = None,
 ) -> np.ndarray:
-    """Model ``name``'s predictions for ``test`` (``(n_rows, n_columns)`` float32): its fold models averaged over
-    folds and repeats as the runner averages the stored test predictions, or its model refit on all rows."""
+    """Model ``name``'s predictions for ``test`` (``(n_rows, n_columns)`` float32): its fold models pooled over
+    folds and repeats as the runner pools the stored test predictions (:mod:`kaggle_kit.runtime.pooling`), or its
+    model refit on all rows."""
     folder.check_model(name)
     model_root = folder.store.model_dir(name, folder.key(name))
     source = folder.model_spec(name).embeddings
@@ -130,7 +132,7 @@ def model_predictions(
         return predict_folder(
             folder, name, refit_dir, 0, test, threads=threads, device=device, images=images, sequences=sequences
         )
-    total: np.ndarray | None = None
+    pool: FoldPool | None = None
     tasks = list(folder.folds().tasks())
     embedded = new_row_embeddings(folder, source, test, threads=threads, device=device) if source else {}
     for r, k in tasks:
@@ -147,9 +149,12 @@ def model_predictions(
             sequences=sequences,
             embeddings=embedded.get(r),
         )
-        total = pred.astype(np.float64) if total is None else total + pred
-    assert total is not None
-    return (total / len(tasks)).astype(np.float32)
+        if pool is None:
+            space = pooling_space(folder.meta["task"], folder.metric.grid is not None)
+            pool = FoldPool(len(pred), pred.shape[1], space)
+        pool.add(pred)
+    assert pool is not None
+    return pool.result()
 
 
 def new_row_embeddings(

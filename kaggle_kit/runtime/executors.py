@@ -39,6 +39,7 @@ from ..readers.competition import CompetitionData, load_competition, prepare_com
 from .folds import Folds
 from .lifeline import exit_with_parent
 from .pool import WorkerPool
+from .pooling import pooling_space
 from .progress import RunProgress, as_progress, install_plain_warnings, model_cv, plain_warning
 from .store import FoldResult, RunStore
 from .threads import allocate_threads, available_cores, machine_load, thread_env
@@ -147,7 +148,9 @@ class Outcomes:
         self._left[name] -= 1
         if self._left[name] == 0 and name not in self.errors:
             ctx = self._ctx
-            cv = model_cv(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, self._results.pop(name))
+            space = pooling_space(ctx.data.task, ctx.metric.grid is not None)
+            done = self._results.pop(name)
+            cv = model_cv(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space)
             self.reporter.model_done(name, cv, None)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 import numpy as np
 
 from ..errors import StoreError
+from .pooling import FoldPool, Space
 from .scoring import score_folds
 from .store import FoldResult, RunStore
 
@@ -346,14 +347,15 @@ def model_cv(
     model: str,
     key: str,
     results: Sequence[FoldResult] = (),
+    space: Space = "mean",
 ) -> float | None:
     """A model's CV score from its finished folds in the store, as :func:`kaggle_kit.runtime.runner._assemble`
-    computes it (each row's validation predictions averaged over repeats, scored over the rows validated at least
-    once by :func:`~kaggle_kit.runtime.scoring.score_folds`: a label metric at thresholds chosen out of fold); None
-    when a fold is missing or unreadable. ``results`` are fold results already in hand (the rest are read)."""
+    computes it (each row's validation predictions pooled over repeats in ``space``, the task's
+    :func:`~kaggle_kit.runtime.pooling.pooling_space`, scored over the rows validated at least once by
+    :func:`~kaggle_kit.runtime.scoring.score_folds`: a label metric at thresholds chosen out of fold); None when a
+    fold is missing or unreadable. ``results`` are fold results already in hand (the rest are read)."""
     known = {(r.repeat, r.fold): r for r in results}
-    oof_sum: np.ndarray | None = None
-    count = np.zeros(len(y), dtype=np.int64)
+    pool: FoldPool | None = None
     try:
         for r, k in folds.tasks():
             res = known.get((r, k))
@@ -362,19 +364,14 @@ def model_cv(
                 res = FoldResult.from_json(path.read_text())
             pred = store.read_fold_array(res, "valid.npy")
             _, valid_idx = folds.train_valid(r, k)
-            if oof_sum is None:
-                oof_sum = np.zeros((len(y), pred.shape[1]), dtype=np.float64)
-            oof_sum[valid_idx] += pred
-            count[valid_idx] += 1
+            pool = pool or FoldPool(len(y), pred.shape[1], space)
+            pool.add(pred, valid_idx)
     except (OSError, ValueError, TypeError, StoreError):
         return None
-    if oof_sum is None:
+    if pool is None:
         return None
-    covered = count > 0
-    oof = np.full(oof_sum.shape, np.nan, dtype=np.float32)
-    oof[covered] = (oof_sum[covered] / count[covered, None]).astype(np.float32)
     try:
-        return score_folds(oof, y, folds, metric).pooled
+        return score_folds(pool.result(), y, folds, metric).pooled
     except (ValueError, FloatingPointError):
         return None
 

@@ -60,6 +60,7 @@ from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds
 from .pool import WorkerPool
+from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
 from .scoring import score_folds
@@ -805,9 +806,9 @@ def _assemble(
     error: str | None,
     incomplete: str | None = None,
 ) -> ModelResult:
-    """Gather a model's folds into OOF (row order = train order, averaged over repeats) and fold-averaged test
-    predictions, score them, and write them with the model's summary. Temporary fold folders a killed write left
-    behind are removed here, when none of this run's writes is in flight."""
+    """Gather a model's folds into OOF (row order = train order, pooled over repeats) and test predictions pooled
+    over folds (:mod:`kaggle_kit.runtime.pooling`), score them, and write them with the model's summary. Temporary
+    fold folders a killed write left behind are removed here, when none of this run's writes is in flight."""
     store.remove_stale_temps(model.name, key)
     results = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
     done = [r for r in results if r is not None]
@@ -831,27 +832,22 @@ def _assemble(
         return summary
 
     columns = prediction_columns(data, metric)
-    n_cols = len(columns)
-    oof_sum = np.zeros((data.train.height, n_cols), dtype=np.float64)
-    oof_count = np.zeros(data.train.height, dtype=np.int64)
-    test_sum = np.zeros((data.test.height, n_cols), dtype=np.float64) if data.test is not None else None
+    space = pooling_space(data.task, metric.grid is not None)
+    oof_pool = FoldPool(data.train.height, len(columns), space)
+    test_pool = FoldPool(data.test.height, len(columns), space) if data.test is not None else None
     for res in done:
         _, valid_idx = folds.train_valid(res.repeat, res.fold)
-        oof_sum[valid_idx] += store.read_fold_array(res, "valid.npy")
-        oof_count[valid_idx] += 1
-        if test_sum is not None:
-            test_sum += store.read_fold_array(res, "test.npy")
-    covered = oof_count > 0
-    oof = np.full_like(oof_sum, np.nan, dtype=np.float32)
-    oof[covered] = (oof_sum[covered] / oof_count[covered, None]).astype(np.float32)
+        oof_pool.add(store.read_fold_array(res, "valid.npy"), valid_idx)
+        if test_pool is not None:
+            test_pool.add(store.read_fold_array(res, "test.npy"))
+    oof = oof_pool.result()
 
     ids = data.train_ids
     store.write_predictions(model.name, key, "oof", _prediction_frame(ids, oof, columns))
-    if test_sum is not None:
+    if test_pool is not None:
         test_ids = data.test_ids
         assert test_ids is not None
-        test = (test_sum / len(done)).astype(np.float32)
-        store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test, columns))
+        store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test_pool.result(), columns))
 
     iters = [r.best_iteration for r in done if r.best_iteration is not None]
     honest = score_folds(oof, data.y, folds, metric)  # as `report` and `blend` score it (label metrics: thresholds)

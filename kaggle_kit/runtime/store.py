@@ -9,7 +9,7 @@ Layout (``<key>`` is a hash of everything a model's predictions depend on: its s
                                                  y_0 .. y_{T-1} for a multi-target task, NaN = missing label)
     runs/<run>/models/<name>/<key>/folds/r0_f3/  valid.npy, test.npy, the native model file, result.json
     runs/<run>/models/<name>/<key>/oof.parquet   id + one float32 column per class (row order = train order)
-    runs/<run>/models/<name>/<key>/test.parquet  id + the same columns, averaged over folds
+    runs/<run>/models/<name>/<key>/test.parquet  id + the same columns, pooled over folds (runtime.pooling)
     runs/<run>/models/<name>/<key>/summary.json  CV score, per-fold scores, timings
 
 A fold folder is written under a hidden temporary name (``.r0_f3.<pid>.<random>.tmp``) and renamed into place in

@@ -1,0 +1,142 @@
+"""Pooling the fold models' test predictions: the probabilities' mean against the kit's log-space pool.
+
+For each classification dataset of the fixed list in ``_datasets.py`` and each hold-out split, a preset is run as a
+user would (``portfolio.run_config``: ``run()`` and ``blend_report(run, "all")``; or, with ``--time-limit``, the
+command ``kaggle-kit run --preset best --time-limit T`` as ``vs_autogluon.py`` runs it). The fitted models and blends
+are then kept as they are, and only the pooling of each model's fold predictions on the hidden rows changes: the
+arithmetic mean of the probabilities (what the kit did before) or :mod:`kaggle_kit.runtime.pooling` (the mean of
+the log-probabilities, normalised). Printed: the hidden-row score of what the verdict submits under each pooling,
+each model's too with ``--models``, and over several splits the mean difference and its standard error.
+
+    .venv/bin/python benchmarks/fold_pooling.py                                   # good, split 0, 4 datasets
+    .venv/bin/python benchmarks/fold_pooling.py --datasets anes96 --split-seeds $(seq -s, 0 19)
+    .venv/bin/python benchmarks/fold_pooling.py --datasets digits,synthetic_250k --time-limit 120
+    .venv/bin/python benchmarks/fold_pooling.py --quick                           # seconds: the code path only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from _datasets import DATASETS, by_name, split
+from _machine import load_average, machine_line
+from portfolio import hidden_score, run_config
+from vs_autogluon import kit_side, write_competition
+
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.predict.best import best_choice
+from kaggle_kit.predict.blends import apply_blend, blend_spec
+from kaggle_kit.predict.run_folder import RunFolder
+from kaggle_kit.runtime.pooling import FoldPool, Space, pooling_space
+
+CLASSIFICATION = ",".join(d.name for d in DATASETS if d.task in ("binary", "multiclass"))
+
+
+def pooled_test(folder: RunFolder, name: str, space: Space) -> np.ndarray:
+    """Model ``name``'s test predictions pooled over its fold models' stored ones in ``space``."""
+    pool: FoldPool | None = None
+    for r, k in folder.folds().tasks():
+        fold_dir, _ = folder.fold(name, r, k)
+        pred = np.load(fold_dir / "test.npy", allow_pickle=False)
+        pool = pool or FoldPool(len(pred), pred.shape[1], space)
+        pool.add(pred)
+    assert pool is not None
+    return pool.result()
+
+
+def submission(folder: RunFolder, space: Space) -> dict[str, pl.DataFrame]:
+    """Each finished model's test predictions and the verdict's submission (``[name]``), with the fold predictions
+    pooled in ``space``."""
+    names = [n for n in folder.store.current_models() if folder.store.read_summary(n).status == "ok"]
+    models = {name: pooled_test(folder, name, space) for name in names}
+    if space == pooling_space(folder.meta["task"]):  # the kit's own pooling: what the runner stored
+        for name, values in models.items():
+            stored = folder.store.read_predictions(name, "test").drop("id").to_numpy()
+            np.testing.assert_allclose(values, stored, rtol=1e-5, atol=1e-7, err_msg=name)
+    stored = folder.store.read_predictions(names[0], "test")
+    ids, columns = stored["id"], [c for c in stored.columns if c != "id"]
+    frames = {name: _frame(ids, values, columns) for name, values in models.items()}
+    choice = best_choice(folder.root)
+    if choice.kind == "blend":
+        blended = apply_blend(folder, blend_spec(folder, choice.name), models)
+        frames[f"[{choice.name}]"] = _frame(ids, blended, columns)
+    else:
+        frames[f"[{choice.name}]"] = frames[choice.name]
+    return frames
+
+
+def _frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    values = values.reshape(len(ids), -1)
+    return pl.DataFrame({"id": ids, **{c: values[:, j] for j, c in enumerate(columns)}})
+
+
+def compare(ds: Any, run_dir: Path, hidden: pl.DataFrame) -> dict[str, tuple[float, float]]:
+    """name -> (hidden score with the probabilities' mean, with the kit's pooling); the submission as ``[name]``."""
+    folder = RunFolder.open(run_dir)
+    space = pooling_space(ds.task)
+    mean, pooled = submission(folder, "mean"), submission(folder, space)
+    return {
+        name: (hidden_score(ds, run_dir, mean[name], hidden), hidden_score(ds, run_dir, pooled[name], hidden))
+        for name in mean
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=CLASSIFICATION)
+    parser.add_argument("--preset", default="good", help="without --time-limit: fast, good or best")
+    parser.add_argument("--split-seeds", default="0", help="without --time-limit: hold-out split seeds")
+    parser.add_argument("--time-limit", type=float, help="the command with --preset best under this limit, split 0")
+    parser.add_argument("--models", action="store_true", help="also print each model's scores")
+    parser.add_argument("--quick", action="store_true", help="tiny GBDTs on 2 folds: the code path, in seconds")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    print(machine_line())
+    seeds = [0] if args.time_limit else [int(s) for s in args.split_seeds.split(",")]
+    figures: dict[str, Any] = {}
+    for ds in by_name(args.datasets):
+        metric = get_metric(ds.metric)
+        gains = []
+        for seed in seeds:
+            with tempfile.TemporaryDirectory(prefix=f"kit-pooling-{ds.name}-") as tmp:
+                load = load_average()
+                if args.time_limit:
+                    hidden = write_competition(ds, Path(tmp))
+                    run_dir = Path(kit_side(ds, Path(tmp), args.time_limit, sys.executable)["run_dir"])
+                    what = f"best, T = {args.time_limit:.0f} s"
+                else:
+                    train, hidden = split(ds, seed=seed)
+                    run_dir = Path(run_config(ds, args.preset, train, hidden, Path(tmp), args.quick)["run_dir"])
+                    what = "old config (quick)" if args.quick else args.preset
+                scores = compare(ds, run_dir, hidden)
+            sub = next(name for name in scores if name.startswith("["))
+            mean, pooled = scores[sub]
+            gain = (mean - pooled) * (1 if metric.greater_is_better is False else -1)
+            gains.append(gain)
+            figures.setdefault(ds.name, []).append({"split": seed, "submitted": sub[1:-1], "scores": scores})
+            print(
+                f"{ds.name} ({what}, split {seed}, {metric.name}; load {load} -> {load_average()}): submitted "
+                f"{sub[1:-1]!r}  mean {mean:.5f}  pooled {pooled:.5f}  ({'better' if gain > 0 else 'not better'})",
+                flush=True,
+            )
+            if args.models:
+                for name, (a, b) in scores.items():
+                    if not name.startswith("["):
+                        print(f"    {name:<20} mean {a:.5f}  pooled {b:.5f}")
+        if len(gains) > 1:
+            g = np.asarray(gains)
+            print(f"{ds.name}: pooled better by {g.mean():+.5f} (s.e. {g.std(ddof=1) / np.sqrt(len(g)):.5f}) over "
+                  f"{len(g)} splits, better on {(g > 0).sum()}")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()

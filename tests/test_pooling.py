@@ -1,0 +1,71 @@
+"""Pooling a model's fold predictions: class probabilities in log space, other values averaged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import geometric_pool
+
+from kaggle_kit.runtime.pooling import FoldPool, pooling_space
+
+
+def _pool(per_fold: list[np.ndarray], space: str) -> np.ndarray:
+    pool = FoldPool(per_fold[0].shape[0], per_fold[0].shape[1], space)  # type: ignore[arg-type]
+    for pred in per_fold:
+        pool.add(pred)
+    return pool.result()
+
+
+def test_each_task_pools_in_its_space() -> None:
+    assert pooling_space("binary") == pooling_space("multiclass") == "log"
+    assert pooling_space("multilabel") == "logit"
+    assert pooling_space("regression") == pooling_space("multiregression") == "mean"
+    assert pooling_space("multiclass", grid=True) == pooling_space("distribution", grid=True) == "mean"
+
+
+def test_class_probabilities_are_the_normalised_geometric_mean() -> None:
+    rng = np.random.default_rng(0)
+    per_fold = [rng.dirichlet(np.ones(4), size=50) for _ in range(5)]
+    pooled = _pool(per_fold, "log")
+    np.testing.assert_allclose(pooled, geometric_pool(per_fold), rtol=1e-5)
+    np.testing.assert_allclose(pooled.sum(axis=1), 1.0, rtol=1e-6)
+    # two fold models that disagree: the pool is as confident as they are, the probabilities' mean is not
+    a, b = np.array([[0.9, 0.1]]), np.array([[0.5, 0.5]])
+    np.testing.assert_allclose(_pool([a, b], "log"), [[0.75, 0.25]], rtol=1e-6)  # sqrt(.45) : sqrt(.05) = 3 : 1
+
+
+def test_a_fold_models_zero_is_floored_not_a_veto() -> None:
+    """A forest's leaf with no row of a class gives it 0: pooled unfloored that would be 0 whatever the other four
+    folds say (and a log loss of 34.5 on such a row)."""
+    zero, sure = np.array([[1.0, 0.0]]), np.array([[0.4, 0.6]])
+    pooled = _pool([zero, sure, sure, sure, sure], "log")
+    expected = np.array([0.4**0.8, (1e-6 * 0.6**4) ** 0.2])
+    np.testing.assert_allclose(pooled[0], expected / expected.sum(), rtol=1e-5)
+    assert pooled[0, 1] > 0.05
+
+
+def test_multilabel_probabilities_pool_their_log_odds_and_values_their_mean() -> None:
+    rng = np.random.default_rng(1)
+    per_fold = [rng.uniform(0.01, 0.99, size=(20, 3)) for _ in range(4)]
+    logit = np.mean([np.log(p / (1 - p)) for p in per_fold], axis=0)
+    np.testing.assert_allclose(_pool(per_fold, "logit"), 1 / (1 + np.exp(-logit)), rtol=1e-5)
+    values = [rng.normal(size=(20, 1)) * 100 for _ in range(4)]
+    np.testing.assert_allclose(_pool(values, "mean"), np.mean(values, axis=0), rtol=1e-6)
+
+
+def test_rows_pool_only_the_folds_that_predicted_them() -> None:
+    """OOF predictions over repeats: each fold adds its held-out rows; a row no fold held out stays NaN."""
+    pool = FoldPool(4, 2, "log")
+    pool.add(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 1]))
+    pool.add(np.array([[0.5, 0.5]]), np.array([0]))
+    pool.add(np.array([[0.3, 0.7]]), np.array([2]))
+    out = pool.result()
+    np.testing.assert_allclose(out[0], [0.75, 0.25], rtol=1e-6)
+    np.testing.assert_allclose(out[1:3], [[0.2, 0.8], [0.3, 0.7]], rtol=1e-6)
+    assert np.isnan(out[3]).all()
+
+
+@pytest.mark.parametrize("space", ["log", "logit", "mean"])
+def test_one_fold_model_is_its_own_pool(space: str) -> None:
+    pred = np.array([[0.25, 0.75], [0.6, 0.4]])
+    np.testing.assert_allclose(_pool([pred], space), pred, rtol=1e-6)
