@@ -15,6 +15,7 @@ import pytest
 from conftest import demo_spec, fast_models
 from sklearn.metrics import roc_auc_score
 
+import kaggle_kit
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions, read_blend
 from kaggle_kit.blend.inputs import load_run
 from kaggle_kit.cli import main
@@ -270,7 +271,7 @@ def test_cli_import_predictions(runs: dict[str, Path], tmp_path: Path, capsys) -
 def test_a_deadline_leaves_out_every_method_after_the_first_with_a_note(runs: dict[str, Path]) -> None:
     """A time-limited command's blends: with its deadline already passed, the selection (the first method) still
     runs, so there is a blend to submit; the calibrated selection and the stacker are left out, each with a note."""
-    run_dir = runs["demo-digits"]  # log loss: hill_climb, calibrated_hill_climb, stack
+    run_dir = runs["demo-digits"]  # accuracy: hill_climb, calibrated_hill_climb, stack (no temperature: not log loss)
     report = blend_report(run_dir, "auto", deadline=time.monotonic(), save=False)
     assert [b.method for b in report.blends] == ["hill_climb"]
     left = [n for n in report.notes if " left out: " in n]
@@ -281,6 +282,37 @@ def test_a_deadline_leaves_out_every_method_after_the_first_with_a_note(runs: di
         "calibrated_hill_climb",
         "stack",
     }
+
+
+def test_under_log_loss_auto_also_tempers_the_selection(runs: dict[str, Path], demo_data: Path, tmp_path: Path) -> None:
+    """``hill_climb_temperature``: the same selection (same weights), its probabilities through a temperature fitted
+    on the OOF rows: its stored test predictions are the plain selection's sharpened or softened by that T. Not
+    under ROC AUC (a temperature moves no ranking), nor where the methods are named."""
+    from kaggle_kit.blend.api import TEMPERED
+    from kaggle_kit.blend.calibration import apply_temperature
+
+    spec = demo_spec("demo-digits", demo_data, models=fast_models(("lightgbm",)), run=SEQUENTIAL, metric="log_loss")
+    run_dir = run(spec, runs_root=tmp_path, progress=None).run_dir
+    report = blend_report(run_dir, "auto", deadline=time.monotonic() + 600)
+    assert [n.split()[0] for n in report.notes if " left out: " in n] == []
+    names = [b.name for b in report.blends]
+    assert names[:2] == ["hill_climb", TEMPERED]
+    plain, tempered = report.blends[0], report.blends[1]
+    assert tempered.method == "hill_climb" and tempered.weights == plain.weights
+    assert tempered.temperature is not None and plain.temperature is None
+    assert abs(tempered.temperature - 1.0) > 1e-3  # the fit moved it
+    stored = {b: pl.read_parquet(run_dir / "blends" / b / "test.parquet").drop("id").to_numpy() for b in names[:2]}
+    np.testing.assert_allclose(stored[TEMPERED], apply_temperature(stored["hill_climb"], tempered.temperature),
+                               atol=1e-5)  # fmt: skip
+    test = demo_data / "demo-digits" / "test.csv"
+    got = kaggle_kit.predict(run_dir, test, blend=TEMPERED, threads=1)  # predict applies the stored temperature
+    np.testing.assert_allclose(got.drop("id").to_numpy(), stored[TEMPERED], atol=1e-5)
+    auc = blend_report(runs["demo-breast-cancer"], "auto", save=False)
+    assert TEMPERED not in {b.name for b in auc.blends} | {b.name for b, _ in auc.dropped}
+    named = blend_report(run_dir, "hill_climb,nelder_mead", save=False)  # methods named: exactly those
+    assert [b.name for b in named.blends] == ["hill_climb", "nelder_mead"]
+    every = blend_report(run_dir, "all", save=False)
+    assert TEMPERED in {b.name for b in every.blends}
 
 
 def test_a_time_limited_command_says_which_methods_its_deadline_left_out_and_still_submits(
