@@ -39,7 +39,7 @@ AUTO_METHODS: tuple[str, ...] = ("hill_climb", "calibrated_hill_climb", "stack")
 #: Under log loss, ``"all"`` and ``"auto"`` also run ``hill_climb`` with a temperature fitted out of fold, stored
 #: under this name: the selection's weighted mean of probabilities cannot sharpen them, nor can the calibrated
 #: twins (a logistic regression penalised towards uniform probabilities), and fold-pooled test predictions can be
-#: far from sharp enough (digits: nested CV 0.03417 -> 0.03052, hidden rows 0.02075 -> 0.01104; RESULTS section 18)
+#: far from sharp enough (digits, 3 splits: hidden log loss 0.02668 -> 0.02137; benchmarks/RESULTS.md section 18)
 TEMPERED = "hill_climb_temperature"
 
 
