@@ -290,6 +290,8 @@ def test_under_log_loss_auto_also_tempers_the_selection(runs: dict[str, Path], d
     under ROC AUC (a temperature moves no ranking), nor where the methods are named."""
     from kaggle_kit.blend.api import TEMPERED
     from kaggle_kit.blend.calibration import apply_temperature
+    from kaggle_kit.blend.storage import reblend_hint
+    from kaggle_kit.report.blends import read_blends
 
     spec = demo_spec("demo-digits", demo_data, models=fast_models(("lightgbm",)), run=SEQUENTIAL, metric="log_loss")
     run_dir = run(spec, runs_root=tmp_path, progress=None).run_dir
@@ -307,6 +309,16 @@ def test_under_log_loss_auto_also_tempers_the_selection(runs: dict[str, Path], d
     test = demo_data / "demo-digits" / "test.csv"
     got = kaggle_kit.predict(run_dir, test, blend=TEMPERED, threads=1)  # predict applies the stored temperature
     np.testing.assert_allclose(got.drop("id").to_numpy(), stored[TEMPERED], atol=1e-5)
+    # the command a stale or damaged blend's error names makes the tempered selection again, not the plain one
+    hint = reblend_hint(run_dir, tempered)
+    shutil.rmtree(run_dir / "blends" / TEMPERED)
+    assert main(hint.split("`")[1].split()[1:]) == 0
+    again = read_blend(run_dir, TEMPERED)
+    assert again.weights == tempered.weights and again.temperature == pytest.approx(tempered.temperature)
+    (summary,) = [b for b in read_blends(run_dir) if b.name == TEMPERED]  # the report's reading names it alike
+    (run_dir / "blends" / TEMPERED / "oof.parquet").write_bytes(b"damaged")
+    with pytest.raises(StoreError, match="--calibrate temperature"):
+        summary.oof()
     auc = blend_report(runs["demo-breast-cancer"], "auto", save=False)
     assert TEMPERED not in {b.name for b in auc.blends} | {b.name for b, _ in auc.dropped}
     named = blend_report(run_dir, "hill_climb,nelder_mead", save=False)  # methods named: exactly those

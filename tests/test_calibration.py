@@ -133,3 +133,17 @@ def test_cli_blend_isotonic_then_predict_applies_the_stored_maps(tmp_path, capsy
     np.testing.assert_allclose(stored, apply_isotonic(raw, result.isotonic), atol=1e-6)
     again = predict(run_dir, tmp_path / "test.csv", blend="iso")  # new rows get the same maps
     np.testing.assert_allclose(again[:, 1:].to_numpy(), stored, atol=1e-5)
+
+
+def test_the_command_that_makes_a_blend_again_names_its_calibration() -> None:
+    """A stale or damaged calibrated blend's error names ``--calibrate``: without it the command would store the
+    uncalibrated blend under the calibrated one's name."""
+    from kaggle_kit.blend.storage import reblend_command
+
+    y, p = _binary(300, 0)
+    folds = make_folds(len(y), strategy="stratified", n_splits=3, y=y)
+    made = {c: blend_predictions({"m": p}, y, folds, "log_loss", "mean", calibrate=c, name="b").result
+            for c in (None, "temperature", "isotonic")}  # fmt: skip
+    assert reblend_command("RUN", made[None]) == "`kaggle-kit blend RUN --method mean --name b`"
+    for c in ("temperature", "isotonic"):
+        assert reblend_command("RUN", made[c]) == f"`kaggle-kit blend RUN --method mean --name b --calibrate {c}`"

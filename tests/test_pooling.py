@@ -53,6 +53,17 @@ def test_multilabel_probabilities_pool_their_log_odds_and_values_their_mean() ->
     np.testing.assert_allclose(_pool(values, "mean"), np.mean(values, axis=0), rtol=1e-6)
 
 
+def test_a_multilabel_fold_models_certainty_is_floored_both_ways() -> None:
+    """A fold model's exact 1 (or 0) for a label is an infinite log-odds: clipped to [FLOOR, 1 - FLOOR] first, so a
+    1 beside a 0 pools to a probability (not NaN), and a 1 among less sure folds does not make the pool certain."""
+    sure, never, half = np.array([[1.0, 0.9]]), np.array([[0.0, 0.9]]), np.array([[0.5, 0.6]])
+    pooled = _pool([sure, never, half], "logit")
+    assert np.isfinite(pooled).all() and pooled[0, 0] == pytest.approx(0.5, abs=1e-6)
+    logit = (np.log(1e6 - 1) + 0.0) / 2  # a 1 floored to 1 - 1e-6, beside 0.5
+    one = _pool([sure, half], "logit")[0, 0]
+    assert one == pytest.approx(1 / (1 + np.exp(-logit)), rel=1e-6) and one < 0.9999
+
+
 def test_rows_pool_only_the_folds_that_predicted_them() -> None:
     """OOF predictions over repeats: each fold adds its held-out rows; a row no fold held out stays NaN."""
     pool = FoldPool(4, 2, "log")

@@ -80,7 +80,7 @@ def test_run_leaderboard_report_and_blend_score_a_label_metric_alike(f1_run) -> 
     # the stored summary (what `kaggle-kit leaderboard` reads) and the live CV line say the same
     assert store.read_summary("logreg").cv == row.cv
     key = store.current_models()["logreg"]
-    assert model_cv(store, folds, y, metric, "logreg", key) == pytest.approx(row.cv, abs=1e-12)
+    assert model_cv(store, folds, y, metric, "logreg", key, space="log") == pytest.approx(row.cv, abs=1e-12)
 
     # `kaggle-kit report` and `kaggle-kit blend` rank the model by the same numbers
     report = collect_report(result.run_dir, adversarial=False)

@@ -285,6 +285,21 @@ def test_a_seed_bag_is_shortened_to_no_less_than_half_its_config() -> None:
     assert plan_wave([(bag, 5, True)], cost, remaining=5.0, jobs=2, floors={"cnn_s43": 15}) == []
 
 
+def test_a_seed_bag_whose_expected_cost_fits_is_started_whole() -> None:
+    """A bag's cost is its config's, measured: as before bags could be shortened, one is started at its full cap
+    when its expected cost fits, though its worst case (every round to the cap, which early stopping makes
+    unlikely) does not; it is not refused because that worst case at its floor does not fit either."""
+    bag = ModelSpec(name="l_s43", kind="lightgbm", num_boost_round=400, early_stopping_rounds=5, seed=43)
+    cost = _known("lightgbm", per_unit=0.01, units=40)  # early stopping at 40 rounds: a fold 0.48 s, at worst 4.8 s
+    # 5 folds on 2 workers: 3 folds' time, 1.44 s expected, 14.4 s at worst (2.4 s per fold at the floor, 200)
+    wave = plan_wave([(bag, 5, True)], cost, remaining=3.0, jobs=2, floors={"l_s43": 200})
+    assert [(a.model, a.n_tasks, a.shrunk_from) for a in wave] == [(bag, 5, None)]
+    # a config that may be shortened still wants its worst case in time: shortened to what fits (70 rounds)
+    config = bag.model_copy(update={"name": "l", "seed": None})
+    (short,) = plan_wave([(config, 5, True)], cost, remaining=3.0, jobs=2)
+    assert short.shrunk_from == 400 and short.model.num_boost_round == 70
+
+
 def test_plan_wave_probes_unmeasured_kinds_cheapest_first_and_shortens_epochs() -> None:
     lgbm = ModelSpec(name="l", kind="lightgbm", num_boost_round=50)
     mlp = ModelSpec(name="m", kind="mlp", params={"epochs": 40, "patience": 0})

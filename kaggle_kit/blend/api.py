@@ -27,7 +27,7 @@ from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
 from .result import BlendResult
-from .storage import check_name, read_blend, read_blend_predictions, write_blend
+from .storage import check_name, read_blend, read_blend_predictions, reblend_command, write_blend
 from .threshold import oof_threshold
 
 #: The methods ``"all"`` stands for, in the order they are reported (each where the metric can score it and its
@@ -256,6 +256,6 @@ def blend_test_predictions(run_dir: Path | str, name: str) -> pl.DataFrame:
     if stale:
         raise StoreError(
             f"the blend {name!r} was made from earlier versions of {allowed(stale)} (refit or re-imported since); "
-            f"blend again: `kaggle-kit blend {run_dir} --method {result.method} --name {name}`"
+            f"blend again: {reblend_command(run_dir, result)}"
         )
     return read_blend_predictions(run_dir, name, "test")

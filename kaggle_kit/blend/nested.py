@@ -2,8 +2,10 @@
 
 For each (repeat, fold) of the run, the blend is fitted on the OOF rows the fold trains on (the other folds, or the
 earlier ones for time folds) and predicts the held-out fold, which it never saw. Those held-out predictions form
-the blend's *nested OOF*, averaged over repeats as the runner averages a model's OOF, and scored exactly as a
-model's OOF is (:func:`~.scoring.score_folds`): each fold on its own, and all rows at once.
+the blend's *nested OOF*, averaged over repeats (the mean of the fold fits' predictions, as a stacker's test
+predictions are the mean of its fold fits': a model's fold models are pooled otherwise, class probabilities in log
+space, :mod:`kaggle_kit.runtime.pooling`), and scored exactly as a model's OOF is (:func:`~.scoring.score_folds`):
+each fold on its own, and all rows at once.
 
 Where the metric labels a binary prediction at a decision threshold, each fold's threshold is chosen on the fold's
 training rows only (the fold fit's predictions there), never on the held-out rows it is scored on; so is a

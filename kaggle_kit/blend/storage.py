@@ -204,9 +204,17 @@ def _check_folds(fits: Sequence[Any], blend: BlendResult) -> None:
             )
 
 
+def reblend_command(run_dir: Path | str, result: BlendResult) -> str:
+    """The ``kaggle-kit blend`` command (in backquotes) that makes a stored blend again: its method, its name and
+    its calibration (``hill_climb_temperature`` is ``hill_climb`` with ``--calibrate temperature``)."""
+    calibrate = "temperature" if result.temperature is not None else "isotonic" if result.isotonic else None
+    flag = f" --calibrate {calibrate}" if calibrate else ""
+    return f"`kaggle-kit blend {run_dir} --method {result.method} --name {result.name}{flag}`"
+
+
 def reblend_hint(run_dir: Path | str, result: BlendResult) -> str:
     """The command that writes a blend's files again."""
-    return f"make it again: `kaggle-kit blend {run_dir} --method {result.method} --name {result.name}`"
+    return f"make it again: {reblend_command(run_dir, result)}"
 
 
 def blend_names(run_dir: Path | str) -> list[str]:

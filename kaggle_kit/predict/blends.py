@@ -22,7 +22,7 @@ from ..blend.inputs import current_keys, load_run
 from ..blend.nested import nested_cv
 from ..blend.registry import make_blender
 from ..blend.result import BlendResult
-from ..blend.storage import external_sources, read_blend, read_level2
+from ..blend.storage import external_sources, read_blend, read_level2, reblend_command
 from ..errors import StoreError, allowed
 from .run_folder import RunFolder
 
@@ -36,7 +36,7 @@ def blend_spec(folder: RunFolder, name: str) -> BlendResult:
     if stale:
         raise StoreError(
             f"the blend {name!r} was made from earlier versions of {allowed(stale)} (refit or re-imported since); "
-            f"blend again: `kaggle-kit blend {folder.root} --method {result.method} --name {name}`"
+            f"blend again: {reblend_command(folder.root, result)}"
         )
     imported = [m for m in result.models if m in external_sources(folder.root)]
     if imported:
@@ -56,7 +56,7 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
             raise StoreError(f"the blend {result.name!r} ({result.method}) stored no weights; blend again")
         blended = blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
         return calibrate_blend(result, blended)
-    fix = f"blend again: `kaggle-kit blend {folder.root} --method {result.method} --name {result.name}`"
+    fix = f"blend again: {reblend_command(folder.root, result)}"
     level2 = read_level2(folder.root, result, fix)
     if level2 is not None:  # the level-2 model of each nested-CV fold, as the blend stored them: their mean
         total = np.zeros(test.shape[1:], dtype=np.float64)

@@ -35,6 +35,7 @@ class BlendSummary:
     folder: Path
     # a binary label metric's decision threshold per nested-CV fold, as the blend scored it
     fold_thresholds: dict[tuple[int, int], float] = field(default_factory=dict)
+    calibrate: str | None = None  # "temperature" or "isotonic": the blend's --calibrate (hill_climb_temperature's)
 
     @property
     def mean(self) -> float:
@@ -48,12 +49,20 @@ class BlendSummary:
         """The blend's nested-CV OOF, checked against its recorded checksum."""
         from ..blend.storage import read_blend_frame
 
-        fix = f"make it again: `kaggle-kit blend {self.folder.parent.parent} --method {self.method} --name {self.name}`"
+        flag = f" --calibrate {self.calibrate}" if self.calibrate else ""
+        fix = (
+            f"make it again: `kaggle-kit blend {self.folder.parent.parent} --method {self.method} --name {self.name}"
+            f"{flag}`"
+        )
         return read_blend_frame(self.folder, "oof", fix)
 
 
 def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
+
+
+def _isotonic(data: dict[str, Any]) -> str | None:
+    return "isotonic" if data.get("isotonic") else None
 
 
 def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
@@ -91,6 +100,7 @@ def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
                 (int(r), int(k)): float(t)
                 for (r, k), t in zip(data.get("folds") or [], data.get("fold_thresholds") or [], strict=False)
             },
+            calibrate="temperature" if data.get("temperature") is not None else _isotonic(data),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{folder / 'summary.json'} is not a blend summary ({type(exc).__name__}: {exc})") from None

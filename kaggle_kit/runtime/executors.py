@@ -150,7 +150,7 @@ class Outcomes:
             ctx = self._ctx
             space = pooling_space(ctx.data.task, ctx.metric.grid is not None)
             done = self._results.pop(name)
-            cv = model_cv(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space)
+            cv = model_cv(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space=space)
             self.reporter.model_done(name, cv, None)
 
 

@@ -347,11 +347,13 @@ def model_cv(
     model: str,
     key: str,
     results: Sequence[FoldResult] = (),
-    space: Space = "mean",
+    *,
+    space: Space,
 ) -> float | None:
     """A model's CV score from its finished folds in the store, as :func:`kaggle_kit.runtime.runner._assemble`
     computes it (each row's validation predictions pooled over repeats in ``space``, the task's
-    :func:`~kaggle_kit.runtime.pooling.pooling_space`, scored over the rows validated at least once by
+    :func:`~kaggle_kit.runtime.pooling.pooling_space`: no default, since a live CV pooled otherwise would differ from
+    the leaderboard's with repeats; scored over the rows validated at least once by
     :func:`~kaggle_kit.runtime.scoring.score_folds`: a label metric at thresholds chosen out of fold); None when a
     fold is missing or unreadable. ``results`` are fold results already in hand (the rest are read)."""
     known = {(r.repeat, r.fold): r for r in results}

@@ -384,7 +384,8 @@ def plan_wave(
     still need to start (default: the cost model's per-wave overhead). ``sized``: configs whose sizing fold is stored,
     which is fold 0 of the config shortened to :data:`SIZING_UNITS`: where no longer cap fits, that one does with
     its other folds only. ``floors``: the lowest cap a model (by name) may be lowered to where that is above
-    :data:`MIN_UNITS` (a seed bag: half its config's, :func:`bag_floor`).
+    :data:`MIN_UNITS` (a seed bag: half its config's, :func:`bag_floor`); a model with a floor is started at its
+    full cap when its expected cost fits, as a started config is (a bag's cost is its config's, measured).
 
     A config is started with all its folds when its worst case ends within ``remaining`` and its expected cost fits
     the wave (a quarter of the remaining time, or all of it for the wave's first config); else, when allowed, with
@@ -456,9 +457,11 @@ def plan_wave(
         fixed = not shrinkable or cap is None
         left, room = remaining - serial - post, bound - serial - post
         # the worst case must end in time, since a fold still running at the deadline is stopped (its config's other
-        # folds wasted); except for a capped config whose cap may not be lowered (started): its worst
-        # case is every round up to the cap, which early stopping makes unlikely, so its expected cost
-        hard = expected if cap is not None and not shrinkable else worst
+        # folds wasted); except for a capped config whose cap may not be lowered (started) or a seed bag at its full
+        # cap (its config's cost, measured): its worst case is every round up to the cap, which early stopping makes
+        # unlikely, so its expected cost
+        floor = (floors or {}).get(model.name)
+        hard = expected if cap is not None and (not shrinkable or floor is not None) else worst
         if _fits(loads, n, expected, hard, left, room):
             admitted.append(Admitted(model, n))
             loads = lpt(loads, [expected] * n)
@@ -489,7 +492,7 @@ def plan_wave(
             e = overhead + unit * small
             if _fits(loads, n - 1, e, overhead + top * small, left * SHRUNK_SLACK, room):
                 best, todo = small, n - 1
-        if best >= max(MIN_UNITS[unit_name], (floors or {}).get(model.name, 0)):
+        if best >= max(MIN_UNITS[unit_name], floor or 0):
             admitted.append(Admitted(with_cap(model, best), todo, shrunk_from=cap))
             loads = lpt(loads, [overhead + unit * cost.expected_units(model.kind, best)] * todo)
             started_kinds.add(model.kind)
