@@ -325,6 +325,13 @@ def test_under_log_loss_auto_also_tempers_the_selection(runs: dict[str, Path], d
     assert [b.name for b in named.blends] == ["hill_climb", "nelder_mead"]
     every = blend_report(run_dir, "all", save=False)
     assert TEMPERED in {b.name for b in every.blends}
+    # a teammate's predictions imported under that name (the blend removed first): auto runs without it, and says so
+    shutil.rmtree(run_dir / "blends" / TEMPERED)
+    oof_path, test_path = _export(run_dir, "lgbm", tmp_path)
+    import_predictions(run_dir, TEMPERED, oof_path, test_path)
+    taken = blend_report(run_dir, "auto", save=True)
+    assert TEMPERED not in {b.name for b in taken.blends} and "hill_climb" in {b.name for b in taken.blends}
+    assert f"({TEMPERED!r} left out: it is the name of a model of the run.)" in taken.notes
 
 
 def test_a_time_limited_command_says_which_methods_its_deadline_left_out_and_still_submits(

@@ -122,7 +122,10 @@ def blend_report(
     # (method, stored name, calibration) in order: the tempered selection right after the plain one
     runs = [(m, name, calibrate) for m in chosen]
     if methods in ("all", "auto") and calibrate is None and preds.metric.name == "log_loss" and "hill_climb" in chosen:
-        runs.insert(chosen.index("hill_climb") + 1, ("hill_climb", TEMPERED, "temperature"))
+        if TEMPERED in current_keys(preds.root):  # a model (or imported predictions) took the name
+            notes.append(f"({TEMPERED!r} left out: it is the name of a model of the run.)")
+        else:
+            runs.insert(chosen.index("hill_climb") + 1, ("hill_climb", TEMPERED, "temperature"))
     if save:
         for blend_name in [n or m for m, n, _ in runs] + [f"{g}_{group_method}" for g in groups]:
             check_blend_name(preds, blend_name)
