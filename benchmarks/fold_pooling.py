@@ -11,12 +11,14 @@ each model's too with ``--models``, and over several splits the mean difference 
     .venv/bin/python benchmarks/fold_pooling.py                                   # good, split 0, 4 datasets
     .venv/bin/python benchmarks/fold_pooling.py --datasets anes96 --split-seeds $(seq -s, 0 19)
     .venv/bin/python benchmarks/fold_pooling.py --datasets digits,synthetic_250k --time-limit 120
+    .venv/bin/python benchmarks/fold_pooling.py --datasets fair,breast_cancer --metric log_loss --split-seeds 0,1,2
     .venv/bin/python benchmarks/fold_pooling.py --quick                           # seconds: the code path only
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -91,6 +93,7 @@ def compare(ds: Any, run_dir: Path, hidden: pl.DataFrame) -> dict[str, tuple[flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=CLASSIFICATION)
+    parser.add_argument("--metric", help="score the datasets by this metric instead of their own (e.g. log_loss)")
     parser.add_argument("--preset", default="good", help="without --time-limit: fast, good or best")
     parser.add_argument("--split-seeds", default="0", help="without --time-limit: hold-out split seeds")
     parser.add_argument("--time-limit", type=float, help="the command with --preset best under this limit, split 0")
@@ -102,6 +105,7 @@ def main() -> None:
     seeds = [0] if args.time_limit else [int(s) for s in args.split_seeds.split(",")]
     figures: dict[str, Any] = {}
     for ds in by_name(args.datasets):
+        ds = dataclasses.replace(ds, metric=args.metric) if args.metric else ds
         metric = get_metric(ds.metric)
         gains = []
         for seed in seeds:

@@ -15,6 +15,7 @@ is the split.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -60,6 +61,7 @@ def _pick_without(everything: dict[str, dict[str, Any]], method: str, metric: An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="anes96")
+    parser.add_argument("--metric", help="score the datasets by this metric instead of their own (e.g. log_loss)")
     parser.add_argument("--preset", default="good")
     parser.add_argument("--split-seeds", default="0,1,2")
     parser.add_argument("--quick", action="store_true", help="tiny GBDTs on 2 folds: the code path, in seconds")
@@ -73,6 +75,7 @@ def main() -> None:
     print(machine_line())
     figures: dict[str, Any] = {}
     for ds in by_name(args.datasets):
+        ds = dataclasses.replace(ds, metric=args.metric) if args.metric else ds
         metric = get_metric(ds.metric)
         figures[ds.name] = per_seed = {}
         for seed in seeds:
