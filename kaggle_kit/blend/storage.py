@@ -207,9 +207,17 @@ def _check_folds(fits: Sequence[Any], blend: BlendResult) -> None:
 def reblend_command(run_dir: Path | str, result: BlendResult) -> str:
     """The ``kaggle-kit blend`` command (in backquotes) that makes a stored blend again: its method, its name and
     its calibration (``hill_climb_temperature`` is ``hill_climb`` with ``--calibrate temperature``)."""
-    calibrate = "temperature" if result.temperature is not None else "isotonic" if result.isotonic else None
+    return blend_command(run_dir, result.method, result.name, calibration_of(result.temperature, result.isotonic))
+
+
+def blend_command(run_dir: Path | str, method: str, name: str, calibrate: str | None) -> str:
     flag = f" --calibrate {calibrate}" if calibrate else ""
-    return f"`kaggle-kit blend {run_dir} --method {result.method} --name {result.name}{flag}`"
+    return f"`kaggle-kit blend {run_dir} --method {method} --name {name}{flag}`"
+
+
+def calibration_of(temperature: float | None, isotonic: Any) -> str | None:
+    """The ``--calibrate`` a blend was made with, from what it stored."""
+    return "temperature" if temperature is not None else "isotonic" if isotonic else None
 
 
 def reblend_hint(run_dir: Path | str, result: BlendResult) -> str:

@@ -47,13 +47,9 @@ class BlendSummary:
 
     def oof(self) -> pl.DataFrame | None:
         """The blend's nested-CV OOF, checked against its recorded checksum."""
-        from ..blend.storage import read_blend_frame
+        from ..blend.storage import blend_command, read_blend_frame
 
-        flag = f" --calibrate {self.calibrate}" if self.calibrate else ""
-        fix = (
-            f"make it again: `kaggle-kit blend {self.folder.parent.parent} --method {self.method} --name {self.name}"
-            f"{flag}`"
-        )
+        fix = f"make it again: {blend_command(self.folder.parent.parent, self.method, self.name, self.calibrate)}"
         return read_blend_frame(self.folder, "oof", fix)
 
 
@@ -61,12 +57,10 @@ def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _isotonic(data: dict[str, Any]) -> str | None:
-    return "isotonic" if data.get("isotonic") else None
-
-
 def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
     """A :class:`BlendSummary` from the JSON of a blend's ``summary.json``."""
+    from ..blend.storage import calibration_of
+
     try:
         models = tuple(str(m) for m in data["models"])
         raw_weights = data.get("weights")
@@ -100,7 +94,7 @@ def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
                 (int(r), int(k)): float(t)
                 for (r, k), t in zip(data.get("folds") or [], data.get("fold_thresholds") or [], strict=False)
             },
-            calibrate="temperature" if data.get("temperature") is not None else _isotonic(data),
+            calibrate=calibration_of(data.get("temperature"), data.get("isotonic")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{folder / 'summary.json'} is not a blend summary ({type(exc).__name__}: {exc})") from None
