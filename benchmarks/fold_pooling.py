@@ -33,6 +33,7 @@ from portfolio import hidden_score, run_config
 from vs_autogluon import kit_side, write_competition
 
 from kaggle_kit.metrics import get_metric
+from kaggle_kit.predict.api import prediction_frame
 from kaggle_kit.predict.best import best_choice
 from kaggle_kit.predict.blends import apply_blend, blend_spec
 from kaggle_kit.predict.run_folder import RunFolder
@@ -41,51 +42,49 @@ from kaggle_kit.runtime.pooling import FoldPool, Space, pooling_space
 CLASSIFICATION = ",".join(d.name for d in DATASETS if d.task in ("binary", "multiclass"))
 
 
-def pooled_test(folder: RunFolder, name: str, space: Space) -> np.ndarray:
-    """Model ``name``'s test predictions pooled over its fold models' stored ones in ``space``."""
-    pool: FoldPool | None = None
-    for r, k in folder.folds().tasks():
-        fold_dir, _ = folder.fold(name, r, k)
-        pred = np.load(fold_dir / "test.npy", allow_pickle=False)
-        pool = pool or FoldPool(len(pred), pred.shape[1], space)
+def fold_tests(folder: RunFolder, name: str) -> list[np.ndarray]:
+    """Model ``name``'s fold models' stored test predictions, each checked against its checksum."""
+    return [folder.store.read_fold_array(folder.fold(name, r, k)[1], "test.npy") for r, k in folder.folds().tasks()]
+
+
+def pooled(per_fold: list[np.ndarray], space: Space) -> np.ndarray:
+    pool = FoldPool(len(per_fold[0]), per_fold[0].shape[1], space)
+    for pred in per_fold:
         pool.add(pred)
-    assert pool is not None
     return pool.result()
 
 
-def submission(folder: RunFolder, space: Space) -> dict[str, pl.DataFrame]:
-    """Each finished model's test predictions and the verdict's submission (``[name]``), with the fold predictions
-    pooled in ``space``."""
+def submissions(folder: RunFolder, spaces: tuple[Space, ...]) -> dict[Space, dict[str, pl.DataFrame]]:
+    """For each pooling space, each finished model's test predictions and the verdict's submission (``[name]``),
+    with the fold predictions (read once) pooled in that space."""
     names = [n for n in folder.store.current_models() if folder.store.read_summary(n).status == "ok"]
-    models = {name: pooled_test(folder, name, space) for name in names}
-    if space == pooling_space(folder.meta["task"]):  # the kit's own pooling: what the runner stored
-        for name, values in models.items():
-            stored = folder.store.read_predictions(name, "test").drop("id").to_numpy()
-            np.testing.assert_allclose(values, stored, rtol=1e-5, atol=1e-7, err_msg=name)
+    per_fold = {name: fold_tests(folder, name) for name in names}
     stored = folder.store.read_predictions(names[0], "test")
     ids, columns = stored["id"], [c for c in stored.columns if c != "id"]
-    frames = {name: _frame(ids, values, columns) for name, values in models.items()}
     choice = best_choice(folder.root)
-    if choice.kind == "blend":
-        blended = apply_blend(folder, blend_spec(folder, choice.name), models)
-        frames[f"[{choice.name}]"] = _frame(ids, blended, columns)
-    else:
-        frames[f"[{choice.name}]"] = frames[choice.name]
-    return frames
-
-
-def _frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:
-    values = values.reshape(len(ids), -1)
-    return pl.DataFrame({"id": ids, **{c: values[:, j] for j, c in enumerate(columns)}})
+    blend = blend_spec(folder, choice.name) if choice.kind == "blend" else None
+    out: dict[Space, dict[str, pl.DataFrame]] = {}
+    for space in spaces:
+        models = {name: pooled(arrays, space) for name, arrays in per_fold.items()}
+        if space == pooling_space(folder.meta["task"]):  # the kit's own pooling: what the runner stored
+            for name, values in models.items():
+                want = folder.store.read_predictions(name, "test").drop("id").to_numpy()
+                np.testing.assert_allclose(values, want, rtol=1e-5, atol=1e-7, err_msg=name)
+        frames = {name: prediction_frame(ids, values, columns) for name, values in models.items()}
+        chosen = apply_blend(folder, blend, models) if blend is not None else models[choice.name]
+        frames[f"[{choice.name}]"] = prediction_frame(ids, chosen.reshape(len(ids), -1), columns)
+        out[space] = frames
+    return out
 
 
 def compare(ds: Any, run_dir: Path, hidden: pl.DataFrame) -> dict[str, tuple[float, float]]:
     """name -> (hidden score with the probabilities' mean, with the kit's pooling); the submission as ``[name]``."""
     folder = RunFolder.open(run_dir)
     space = pooling_space(ds.task)
-    mean, pooled = submission(folder, "mean"), submission(folder, space)
+    both = submissions(folder, ("mean", space))
+    mean, kit = both["mean"], both[space]
     return {
-        name: (hidden_score(ds, run_dir, mean[name], hidden), hidden_score(ds, run_dir, pooled[name], hidden))
+        name: (hidden_score(ds, run_dir, mean[name], hidden), hidden_score(ds, run_dir, kit[name], hidden))
         for name in mean
     }
 

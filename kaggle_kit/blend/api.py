@@ -121,7 +121,7 @@ def blend_report(
     group_method = group_method or (chosen[0] if len(chosen) == 1 else "nelder_mead")
     # (method, stored name, calibration) in order: the tempered selection right after the plain one
     runs = [(m, name, calibrate) for m in chosen]
-    if methods in ("all", "auto") and calibrate is None and preds.metric.name == "log_loss" and "hill_climb" in chosen:
+    if methods in ("all", "auto") and preds.metric.name == "log_loss" and "hill_climb" in chosen:
         if TEMPERED in current_keys(preds.root):  # a model (or imported predictions) took the name
             notes.append(f"({TEMPERED!r} left out: it is the name of a model of the run.)")
         else:

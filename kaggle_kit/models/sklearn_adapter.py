@@ -230,17 +230,17 @@ class SklearnAdapter:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         assert spec.estimator is not None  # guaranteed by ModelSpec validation
+        self.estimator: str = spec.estimator  # its class path
         self.library = spec.estimator.rpartition(".")[0]  # the estimator's module
 
     def _make(self, ctx: FitContext) -> Any:
-        assert self.spec.estimator is not None  # guaranteed by ModelSpec validation
-        cls = estimator_class(self.spec.estimator, self.spec.name)
-        check_params(cls, self.spec.params, self.spec.name, self.spec.estimator)
+        cls = estimator_class(self.estimator, self.spec.name)
+        check_params(cls, self.spec.params, self.spec.name, self.estimator)
         try:
             est = cls(**self.spec.params)
         except TypeError as exc:
-            raise ConfigError(f"model {self.spec.name!r}: bad params for {self.spec.estimator}: {exc}") from None
-        validate_params(est, self.spec.name, self.spec.estimator)
+            raise ConfigError(f"model {self.spec.name!r}: bad params for {self.estimator}: {exc}") from None
+        validate_params(est, self.spec.name, self.estimator)
         return est.set_params(random_state=ctx.seed) if "random_state" in est.get_params() else est
 
     def check(self, ctx: FitContext) -> None:

@@ -149,9 +149,7 @@ def model_predictions(
             sequences=sequences,
             embeddings=embedded.get(r),
         )
-        if pool is None:
-            space = pooling_space(folder.meta["task"], folder.metric.grid is not None)
-            pool = FoldPool(len(pred), pred.shape[1], space)
+        pool = pool or FoldPool(len(pred), pred.shape[1], pooling_space(folder.meta["task"]))
         pool.add(pred)
     assert pool is not None
     return pool.result()

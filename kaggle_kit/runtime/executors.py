@@ -148,8 +148,8 @@ class Outcomes:
         self._left[name] -= 1
         if self._left[name] == 0 and name not in self.errors:
             ctx = self._ctx
-            space = pooling_space(ctx.data.task, ctx.metric.grid is not None)
             done = self._results.pop(name)
+            space = pooling_space(ctx.data.task)
             cv = model_cv(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space=space)
             self.reporter.model_done(name, cv, None)
 

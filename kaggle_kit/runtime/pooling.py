@@ -25,12 +25,10 @@ Space = Literal["mean", "log", "logit"]
 FLOOR = 1e-6  #: probabilities are clipped to [FLOOR, 1 - FLOOR] before their logs are pooled
 
 
-def pooling_space(task: str, grid: bool = False) -> Space:
+def pooling_space(task: str) -> Space:
     """``log`` for class probabilities (binary, multiclass: one column per class), ``logit`` for a multilabel
-    target's independent probabilities, ``mean`` for values (regression, multi-target regression, a distribution's
-    bins or quantiles: ``grid``)."""
-    if grid:
-        return "mean"
+    target's independent probabilities, ``mean`` for values (regression, multi-target regression, a distribution
+    task's CDF at its bins or values at its quantile levels)."""
     if task in ("binary", "multiclass"):
         return "log"
     return "logit" if task == "multilabel" else "mean"

@@ -832,7 +832,7 @@ def _assemble(
         return summary
 
     columns = prediction_columns(data, metric)
-    space = pooling_space(data.task, metric.grid is not None)
+    space = pooling_space(data.task)
     oof_pool = FoldPool(data.train.height, len(columns), space)
     test_pool = FoldPool(data.test.height, len(columns), space) if data.test is not None else None
     for res in done:

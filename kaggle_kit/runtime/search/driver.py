@@ -110,12 +110,12 @@ class Item:
     config: Config | None = None
     bag_of: str | None = None
     started: bool = False  #: some of its folds are finished: its key is fixed (its cap is never lowered)
-    # a seed bag's cap is lowered to no less than half its config's (budget.bag_floor)
     todo: list[Task] | None = None  #: its unfinished folds (None: not looked up in the store yet)
     sizing: bool = False  #: a sizing fold of a config (budget.SIZING_UNITS): measures its kind, is not a model
 
     @property
     def shrinkable(self) -> bool:
+        """Its cap may be lowered: not started (a seed bag to no less than half its config's, budget.bag_floor)."""
         return not self.started and self.model.name != BASELINE_NAME
 
 
@@ -263,7 +263,10 @@ class _State:
             startup = 0.0  # its workers are started: nothing to pay again
         elif pool is not None and pool.startup is not None:
             startup = pool.startup  # a worker to start again (one was ended): what the last start took
-        floors = {it.model.name: bag_floor(self.order[it.bag_of]) or 0 for it in queue if it.bag_of is not None}
+        floors: dict[str, int] = {}  # a seed bag's lowest cap
+        for it in queue:
+            if it.bag_of is not None and (floor := bag_floor(self.order[it.bag_of])) is not None:
+                floors[it.model.name] = floor
         wave = []
         planned = plan_wave(
             candidates,
