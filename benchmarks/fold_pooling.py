@@ -32,7 +32,7 @@ from _machine import load_average, machine_line
 from portfolio import hidden_score, run_config
 from vs_autogluon import kit_side, write_competition
 
-from kaggle_kit.metrics import get_metric
+from kaggle_kit.metrics import METRICS, get_metric
 from kaggle_kit.predict.api import prediction_frame
 from kaggle_kit.predict.best import best_choice
 from kaggle_kit.predict.blends import apply_blend, blend_spec
@@ -92,7 +92,7 @@ def compare(ds: Any, run_dir: Path, hidden: pl.DataFrame) -> dict[str, tuple[flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=CLASSIFICATION)
-    parser.add_argument("--metric", help="score the datasets by this metric instead of their own (e.g. log_loss)")
+    parser.add_argument("--metric", choices=sorted(METRICS), help="score the datasets by this metric, not their own")
     parser.add_argument("--preset", default="good", help="without --time-limit: fast, good or best")
     parser.add_argument("--split-seeds", default="0", help="without --time-limit: hold-out split seeds")
     parser.add_argument("--time-limit", type=float, help="the command with --preset best under this limit, split 0")

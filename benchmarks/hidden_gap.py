@@ -27,7 +27,7 @@ from _machine import load_average, machine_line
 from portfolio import hidden_score, run_config
 
 from kaggle_kit.blend import blend_names, blend_test_predictions, read_blend
-from kaggle_kit.metrics import get_metric
+from kaggle_kit.metrics import METRICS, get_metric
 from kaggle_kit.runtime.store import RunStore
 
 
@@ -61,7 +61,7 @@ def _pick_without(everything: dict[str, dict[str, Any]], method: str, metric: An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="anes96")
-    parser.add_argument("--metric", help="score the datasets by this metric instead of their own (e.g. log_loss)")
+    parser.add_argument("--metric", choices=sorted(METRICS), help="score the datasets by this metric, not their own")
     parser.add_argument("--preset", default="good")
     parser.add_argument("--split-seeds", default="0,1,2")
     parser.add_argument("--quick", action="store_true", help="tiny GBDTs on 2 folds: the code path, in seconds")
