@@ -10,8 +10,15 @@ Nothing here runs without a GPU; it is what a session with a lent GPU runs (the 
   channels-last for images, pinned memory). Printed: fit seconds, epochs kept, the held-out score, the plan.
 - ``catboost``: the CatBoost adapter on a generated table with a 2,000-level categorical signal, ``task_type`` CPU vs
   GPU (the run's device), its ``.cbm`` saved and loaded back (predictions compared).
-- ``run``: ``kaggle-kit run`` end to end on the digits demo with LightGBM, MLP, RealMLP, TabM and the CNN, once with
-  ``device = "cuda"`` and once with ``device = "cpu"`` (same folds): wall seconds and the leaderboard of each.
+- ``xgboost``: the XGBoost adapter at its defaults on generated tables (``--lgbm-rows`` rows x 40), ``device`` cpu
+  (1 thread, and ``--cpu-threads``) vs cuda; the CUDA model saved as UBJ and loaded back on the CPU (the predictions
+  compared: a GPU run's models must predict on a CPU machine).
+- ``crossover``: where the GPU starts to pay for boosting: XGBoost and CatBoost through the kit's adapters, a fixed
+  200 rounds (no early stopping: the same work on both sides), on generated tables of ``--crossover-rows`` rows x 40,
+  binary and 10-class, one CPU thread (what a task of a CUDA run gets) vs the GPU in one process (the rule
+  ``models.base.GPU_MIN_CELLS`` switched off). The rule is set from it and from ``run``, whose tasks share the GPU.
+- ``run``: ``kaggle-kit run`` end to end on the digits demo with LightGBM, XGBoost, MLP, RealMLP, TabM and the CNN,
+  once per ``--devices`` entry (same folds): wall seconds and the leaderboard of each.
 
     python benchmarks/gpu_check.py --parts nets run      # on the GPU machine
     python benchmarks/gpu_check.py --parts catboost
@@ -167,11 +174,85 @@ def part_lightgbm(args: argparse.Namespace) -> None:
             print(f"  {device_type:4s} {threads:2d} thread(s) {seconds:7.1f} s  AUC {score:.5f}", flush=True)
 
 
+def part_xgboost(args: argparse.Namespace) -> None:
+    import xgboost as xgb
+
+    rng = np.random.default_rng(0)
+    names = tuple(f"f{i}" for i in range(40))
+    print(f"xgboost {xgb.__version__}: the adapter's defaults, early stopping 50 on the 20 % held out (ROC AUC)")
+    for n in args.lgbm_rows:
+        X = rng.normal(size=(n, 40)).astype(np.float32)
+        y = (X[:, :5].sum(1) + np.sin(3 * X[:, 5]) + rng.normal(size=n) > 0).astype(np.int64)
+        cut = int(0.8 * n)
+        train, valid = FeatureMatrix(X[:cut], names, ()), FeatureMatrix(X[cut:], names, ())
+        one = [1] * (n <= 200_000)  # one thread on a million rows outlasts a device call
+        sides = [("cpu", t) for t in sorted({*one, args.cpu_threads})] + [("cuda", 1)] * ("cuda" in args.devices)
+        for device, threads in sides:
+            ctx = FitContext("binary", 2, get_metric("roc_auc"), seed=0, device=device, threads=threads)
+            adapter = make_adapter(ModelSpec(name="x", kind="xgboost", early_stopping_rounds=50))
+            start = time.perf_counter()
+            fitted = adapter.fit(train, y[:cut], valid, y[cut:], ctx)
+            pred = adapter.predict(fitted, valid, ctx)
+            seconds = time.perf_counter() - start
+            score = ctx.metric.score(y[cut:], pred)
+            path = args.work / f"xgb_{device}_{n}.ubj"
+            adapter.save(fitted, path)
+            cpu = FitContext("binary", 2, get_metric("roc_auc"), seed=0, device="cpu", threads=args.cpu_threads)
+            again = make_adapter(ModelSpec(name="x", kind="xgboost")).predict(adapter.load(path, cpu), valid, cpu)
+            diff = float(np.abs(again - pred).max())
+            record("xgboost", rows=n, device=device, threads=threads, seconds=seconds, score=score, reload_diff=diff)
+            print(
+                f"  {n:9d} rows  {device:4s} {threads:2d} thread(s) {seconds:7.1f} s  rounds kept "
+                f"{fitted.best_iteration}  AUC {score:.5f}  UBJ loaded on the CPU: max |diff| {diff:.2e}",
+                flush=True,
+            )
+
+
+def part_crossover(args: argparse.Namespace) -> None:
+    from kaggle_kit.models import base
+
+    base.GPU_MIN_CELLS = 0  # the rule this part measures for would move the small tables' "cuda" side to the CPU
+    rng = np.random.default_rng(0)
+    names = tuple(f"f{i}" for i in range(40))
+    print("fixed 200 rounds; seconds for fit + predict of the held-out 20 %, CPU 1 thread vs CUDA")
+    for kind in args.crossover_kinds:
+        for classes in (2, 10):
+            for n in args.crossover_rows:
+                X = rng.normal(size=(n, 40)).astype(np.float32)
+                signal = X[:, :5].sum(1) + np.sin(3 * X[:, 5]) + rng.normal(size=n)
+                y = np.digitize(signal, np.quantile(signal, np.linspace(0, 1, classes + 1)[1:-1]))
+                cut = int(0.8 * n)
+                train, valid = FeatureMatrix(X[:cut], names, ()), FeatureMatrix(X[cut:], names, ())
+                task = "binary" if classes == 2 else "multiclass"
+                seconds = {}
+                for device in ("cpu", "cuda"):
+                    ctx = FitContext(task, classes, get_metric("log_loss"), seed=0, device=device, threads=1)
+                    adapter = make_adapter(ModelSpec(name="m", kind=kind, num_boost_round=200))
+                    start = time.perf_counter()
+                    adapter.predict(adapter.fit(train, y[:cut], valid, y[cut:], ctx), valid, ctx)
+                    seconds[device] = time.perf_counter() - start
+                ratio = seconds["cpu"] / seconds["cuda"]
+                record("crossover", kind=kind, classes=classes, rows=n, cpu_s=seconds["cpu"], cuda_s=seconds["cuda"])
+                print(
+                    f"  {kind:8s} {classes:2d} classes {n:7d} rows: CPU {seconds['cpu']:6.2f} s, "
+                    f"CUDA {seconds['cuda']:6.2f} s, CPU / CUDA {ratio:5.2f}",
+                    flush=True,
+                )
+
+
 CONFIG_MODELS = """
 [[models]]
 name = "lgbm"
 kind = "lightgbm"
 params = { learning_rate = 0.1, num_leaves = 15, min_data_in_leaf = 5, feature_fraction = 0.5 }
+
+[[models]]
+name = "xgb"
+kind = "xgboost"
+
+[[models]]
+name = "cat"
+kind = "catboost"
 
 [[models]]
 name = "cnn"
@@ -210,24 +291,35 @@ def part_run(args: argparse.Namespace) -> None:
         print(re.sub(r"\n{2,}", "\n", done.stdout[-3500:] + done.stderr[-1500:]), flush=True)
 
 
+PARTS = {
+    "nets": part_nets,
+    "catboost": part_catboost,
+    "lightgbm": part_lightgbm,
+    "xgboost": part_xgboost,
+    "crossover": part_crossover,
+    "run": part_run,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", default=["nets", "run"], choices=["nets", "catboost", "lightgbm", "run"])
+    parser.add_argument("--parts", nargs="+", default=["nets", "run"], choices=[*PARTS])
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the generated tables")
     parser.add_argument("--lgbm-rows", nargs="+", type=int, default=[20_000, 1_000_000], help="LightGBM's tables")
+    parser.add_argument("--crossover-rows", nargs="+", type=int, default=[2_000, 10_000, 50_000, 200_000])
+    parser.add_argument("--crossover-kinds", nargs="+", default=["xgboost", "catboost"])
     parser.add_argument("--cpu-threads", type=int, default=8, help="torch / CatBoost threads of the CPU side")
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="the sides to measure")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--work", type=Path, default=Path("/tmp/gpu_check"))
     args = parser.parse_args()
     print(machine_line())
-    print(versions("torch", "numpy", "lightgbm", "polars"))
+    print(versions("torch", "numpy", "lightgbm", "xgboost", "catboost", "polars"))
     print(f"load average before {load_average()}")
     args.work.mkdir(parents=True, exist_ok=True)
     for part in args.parts:
         print(f"\n===== {part}", flush=True)
-        parts = {"nets": part_nets, "catboost": part_catboost, "lightgbm": part_lightgbm, "run": part_run}
-        parts[part](args)
+        PARTS[part](args)
     print(f"\nload average after {load_average()}")
     if args.json:
         args.json.write_text(json.dumps(FIGURES, indent=1))

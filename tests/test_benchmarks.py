@@ -222,15 +222,18 @@ def test_cnn_recipe_scores_every_model_and_times_both_loops(tmp_path: Path) -> N
 
 def test_gpu_check_runs_its_cpu_sides(tmp_path: Path) -> None:
     """The GPU check's CPU sides (what a lent GPU is compared with): each part records its sides, CatBoost's .cbm
-    predicts as the fitted model did, LightGBM is timed at every thread count asked."""
+    and XGBoost's UBJ predict as the fitted models did, LightGBM and XGBoost are timed at every thread count asked."""
     pytest.importorskip("catboost")
-    args = ("--parts", "lightgbm", "catboost", "--devices", "cpu", "--rows", "1500", "--lgbm-rows", "1500")
+    args = ("--parts", "lightgbm", "catboost", "xgboost", "--devices", "cpu", "--rows", "1500", "--lgbm-rows", "1500")
     rows = _run("gpu_check.py", *args, "--cpu-threads", "2", "--work", str(tmp_path), tmp_path=tmp_path)
     lgbm = [r for r in rows if r["part"] == "lightgbm"]
     assert [(r["device_type"], r["threads"]) for r in lgbm] == [("cpu", 1), ("cpu", 2)]
     assert lgbm[0]["score"] == lgbm[1]["score"] > 0.8  # same trees at any thread count
     (cat,) = [r for r in rows if r["part"] == "catboost"]
     assert cat["task_type"] == "CPU" and cat["reload_diff"] == 0.0 and cat["score"] > 0.6
+    xgb = [r for r in rows if r["part"] == "xgboost"]
+    assert [(r["device"], r["threads"]) for r in xgb] == [("cpu", 1), ("cpu", 2)]
+    assert xgb[0]["score"] == xgb[1]["score"] > 0.8 and xgb[0]["reload_diff"] == xgb[1]["reload_diff"] == 0.0
 
 
 def test_fold_pooling_scores_both_poolings_of_the_same_fitted_models(tmp_path: Path) -> None:

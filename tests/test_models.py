@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import xgboost
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 from kaggle_kit.config import ModelSpec
-from kaggle_kit.device import resolve_device
+from kaggle_kit.device import cuda_device_count, resolve_device
 from kaggle_kit.errors import ConfigError, KitError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.models import FitContext, make_adapter
+from kaggle_kit.models import FitContext, base, make_adapter
 
 TASK_DATA = {
     "binary": (load_breast_cancer, "roc_auc"),
@@ -171,6 +173,61 @@ def test_gbdt_device_selection(device: str) -> None:
     assert lgb_params["device_type"] == "cpu" and lgb_params["num_threads"] == 3  # OpenCL lost to CPU threads
     cat_params = make_adapter(ModelSpec(name="c", kind="catboost")).params(ctx)
     assert cat_params["task_type"] == ("GPU" if device == "cuda" else "CPU") and cat_params["thread_count"] == 3
+
+
+def _boosting_device(kind: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The device a CUDA run's fit of ``kind`` on breast cancer hands its library (the library is stopped there)."""
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+
+    class Seen(Exception):
+        pass
+
+    def seen(params: dict) -> None:
+        raise Seen(params.get("device") or params["task_type"])
+
+    if kind == "xgboost":
+        train = xgboost.train  # the adapter's parameter probes train too (on the CPU, without evals)
+        monkeypatch.setattr(
+            "xgboost.train", lambda params, *a, **k: seen(params) if "evals" in k else train(params, *a, **k)
+        )
+    else:
+        monkeypatch.setattr("catboost.CatBoost", seen)
+    with pytest.raises(Seen) as caught:
+        make_adapter(_spec(kind, "binary")).fit(Xtr, ytr, Xva, yva, dataclasses.replace(ctx, device="cuda"))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("kind", "gpu"), [("xgboost", "cuda"), ("catboost", "GPU")])
+def test_small_boosting_fits_stay_on_the_cpu_in_a_cuda_run(
+    kind: str, gpu: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _boosting_device(kind, monkeypatch) == ("cpu" if kind == "xgboost" else "CPU")  # 426 rows x 30
+    monkeypatch.setattr(base, "GPU_MIN_CELLS", 426 * 30)
+    assert _boosting_device(kind, monkeypatch) == gpu
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(cuda_device_count() == 0, reason="needs CUDA")
+@pytest.mark.parametrize("kind", ["xgboost", "catboost"])
+def test_gbdt_fitted_on_cuda_predicts_on_a_cpu_machine(  # pragma: no cover - needs CUDA
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CUDA run's trees are as good as the CPU's, and the saved model predicts the same on the CPU."""
+    monkeypatch.setattr(base, "GPU_MIN_CELLS", 0)  # breast cancer on the GPU
+    Xtr, ytr, Xva, yva, cpu = _split("binary")
+    cuda = dataclasses.replace(cpu, device="cuda")
+    adapter = make_adapter(_spec(kind, "binary"))
+    fitted = adapter.fit(Xtr, ytr, Xva, yva, cuda)
+    if kind == "xgboost":
+        config = json.loads(fitted.model.save_config())
+        assert config["learner"]["generic_param"]["device"].startswith("cuda")  # "cuda:0"
+    else:
+        assert fitted.model.get_all_params()["task_type"] == "GPU"
+    pred = adapter.predict(fitted, Xva, cuda)
+    assert cuda.metric.score(yva, pred) > 0.97
+    adapter.save(fitted, tmp_path / adapter.file_name)
+    on_cpu = adapter.predict(adapter.load(tmp_path / adapter.file_name, cpu), Xva, cpu)
+    np.testing.assert_allclose(on_cpu, pred, atol=1e-5)
 
 
 def test_sklearn_unpersistable_estimator_keeps_going(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ Prediction convention: classification adapters return float32 ``(n, C)`` with on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +40,18 @@ class FitContext:
     #: ``data.sequences.layout = "streamed"``: the :class:`~kaggle_kit.features.SequenceStore` whose positions the
     #: sequence nets' ``__sequence`` column holds (the run's, or new test rows' at predict); None otherwise
     sequences: Any = None
+
+
+#: A boosting fit on fewer training cells (rows x columns) than this runs on the CPU even in a CUDA run: kernel
+#: launches cost the GPU a fixed time per tree, and a CUDA run's tasks share one GPU. Measured with
+#: ``benchmarks/gpu_check.py --parts crossover run`` (RESULTS section 19).
+GPU_MIN_CELLS = 1_000_000
+
+
+def boosting_context(ctx: FitContext, train: FeatureMatrix) -> FitContext:
+    """``ctx``, moved to the CPU where the fold's training matrix is too small for the GPU to pay."""
+    rows, columns = train.X.shape
+    return replace(ctx, device="cpu") if ctx.device == "cuda" and rows * columns < GPU_MIN_CELLS else ctx
 
 
 @dataclass

@@ -26,7 +26,7 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ConfigError, DataError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
+from .base import FitContext, Fitted, as_probabilities, boosting_context, kit_score, model_stopping_metric
 from .library_params import Resolved, canonicalise, close_matches
 
 INSTALL_HINT = "pip install 'kaggle-kit[catboost]'"
@@ -144,6 +144,7 @@ class CatBoostAdapter:
     ) -> Fitted:
         from catboost import CatBoost
 
+        ctx = boosting_context(ctx, train)
         self.check(ctx)
         params = self.params(ctx)
         if "eval_metric" not in params:

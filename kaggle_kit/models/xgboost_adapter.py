@@ -22,7 +22,7 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ConfigError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, kit_score, model_stopping_metric
+from .base import FitContext, Fitted, as_probabilities, boosting_context, kit_score, model_stopping_metric
 from .library_params import Resolved, canonicalise, find_culprit, merge, per_feature, probe_rows, quiet, rejected_value
 
 _RESERVED = {
@@ -172,6 +172,7 @@ class XGBoostAdapter:
     ) -> Fitted:
         import xgboost as xgb
 
+        ctx = boosting_context(ctx, train)
         params = self.params(ctx)
         custom = self._custom_metric(ctx)
         dtrain = self._matrix(train, ctx.threads, y_train, ctx.sample_weight)
