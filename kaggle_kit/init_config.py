@@ -139,10 +139,33 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                     "page may say log_loss: pass --metric)"
                 )
             return metric
-    elif len(preds) == len(labels) and all(sample[c].dtype.is_numeric() for c in preds):
-        why.append(f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})")
+    elif _class_probability_columns(sample, preds, labels):
+        unseen = sorted(set(preds) - labels, key=preds.index)
+        why.append(
+            f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})"
+            + (
+                f"; class column(s) {unseen} of the sample no training row holds: the submission gives each "
+                "probability 1 / (training rows + classes)"
+                if unseen
+                else ""
+            )
+        )
         return "log_loss"
     return None
+
+
+def _class_probability_columns(sample: pl.DataFrame, preds: list[str], labels: set[str]) -> bool:
+    """Whether the sample's ``preds`` are one probability column per class of a target labelled ``labels``: numbers,
+    a column for every label, and the labels at least half of them (the others: classes no training row holds, as
+    a sample listing every class of the competition has)."""
+    numeric = len(preds) >= 2 and all(sample[c].dtype.is_numeric() for c in preds)
+    return numeric and labels <= set(preds) and 2 * len(labels) >= len(preds)
+
+
+def _rows_sum_to_one(sample: pl.DataFrame, preds: list[str]) -> bool:
+    """Whether every row of the sample's ``preds`` sums to 1: class probabilities (a CDF's row ends at 1 instead)."""
+    sums = sample.select(pl.sum_horizontal(pl.col(preds).cast(pl.Float64))).to_series()
+    return sums.len() > 0 and bool(((sums - 1.0).abs() < 1e-3).all())
 
 
 def _prediction_columns(sample: pl.DataFrame | None, id_column: str | None) -> list[str]:
@@ -328,11 +351,14 @@ def _sample_grid(
     return preds, *named
 
 
-def _grid_over(grid_cols: tuple[list[str], str, list[float]], y: pl.Series, named: str | None, why: list[str]) -> bool:
+def _grid_over(
+    grid_cols: tuple[list[str], str, list[float]], sample: pl.DataFrame, y: pl.Series, named: str | None, why: list[str]
+) -> bool:
     """Whether the sample's grid columns are a distribution over the target ``y``: ``y`` is the column ``--target`` or
     the columns' prefix names, it holds numbers, and the grid is not exactly its values (then the columns are its
-    classes' probabilities, as ``Class_1`` .. ``Class_9`` over a target of 1 .. 9). Says why when it is, and what
-    to pass when no column is named."""
+    classes' probabilities, as ``Class_1`` .. ``Class_9`` over a target of 1 .. 9), nor more values than it holds
+    with the sample's rows summing to 1 (class probabilities again, some of classes absent from train). Says why
+    when it is, and what to pass when no column is named."""
     cols, prefix, grid = grid_cols
     shown = f"{len(cols)} columns {cols[0]} .. {cols[-1]}"
     if named is None:
@@ -343,8 +369,9 @@ def _grid_over(grid_cols: tuple[list[str], str, list[float]], y: pl.Series, name
             "(the number they are over) and init writes a distribution task"
         )
         return False
-    if not y.dtype.is_numeric() or set(grid) == set(y.drop_nulls().cast(pl.Float64).unique().to_list()):
-        return False
+    values = set(y.drop_nulls().cast(pl.Float64).unique().to_list()) if y.dtype.is_numeric() else None
+    if values is None or values == set(grid) or (values <= set(grid) and _rows_sum_to_one(sample, cols)):
+        return False  # class probabilities, some of classes no training row holds where the grid has more values
     why.append(f"task = 'distribution' (the sample submission's {shown} are a grid over the numeric target {y.name!r})")
     return True
 
@@ -526,7 +553,7 @@ def infer_spec(
     distribution: dict[str, Any] | None = None
     if task is None and len(targets) > 1:
         task = _multi_target_task(labels_frame, targets, why)
-    elif task is None and grid_cols is not None and _grid_over(grid_cols, y, grid_target, why):
+    elif task is None and grid_cols is not None and _grid_over(grid_cols, sample, y, grid_target, why):
         task = "distribution"
     elif task is None:
         n = y.n_unique()

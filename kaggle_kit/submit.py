@@ -10,18 +10,24 @@ A label metric writes labels: the most probable class, or for a binary task the 
 exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold``; a model's chosen on its OOF). A
 MAP@k metric writes the ``k`` most probable labels of each row, space-separated, most probable first.
 
+A sample that also asks for class columns no training row held (a class absent from train, seen in Kaggle samples
+that list every class of the competition) gets them as Laplace's rule of succession would: probability
+``1 / (n_train + K)`` each over the sample's ``K`` classes, the run's own classes scaled to leave each row summing to
+1, with a warning naming the columns. Log loss scores a 0 there as about 34.5 on any test row of that class.
+
 A distribution task writes one column per bin (the CDF) or quantile level: named by ``[distribution] columns``
 (``"Yards{}"`` -> ``Yards-99 .. Yards99``), else as the sample submission's prediction columns, in order.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import polars as pl
 
 from .config import SAFE_NAME
-from .errors import ConfigError, DataError, KitError, StoreError
+from .errors import ConfigError, DataError, DataWarning, KitError, StoreError
 from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
 from .readers.tables import sniff_separator
 from .runtime.store import RunStore
@@ -59,7 +65,7 @@ def write_submission(
     frame = submission_frame(preds, meta, threshold)
     sample_path = meta.get("sample_submission")
     if sample_path:
-        frame = _match_sample(frame, Path(sample_path), meta["id_column"])
+        frame = _match_sample(frame, Path(sample_path), meta)
     default = store.root / "submissions" / (f"{model}.csv" if model else f"blend-{blend}.csv")
     path = Path(out) if out else default
     _write(frame, path, default.name)
@@ -141,7 +147,7 @@ def distribution_columns(meta: dict) -> list[str]:
     return grid_columns(run_metric(meta))  # the stored prediction columns
 
 
-def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) -> pl.DataFrame:
+def _match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
     """Shape the predictions like the sample submission: its id order, its column names.
 
     A single prediction column in the sample takes the target prediction whatever it is called (Digit Recognizer's
@@ -153,7 +159,7 @@ def _match_sample(frame: pl.DataFrame, sample_path: Path, id_col: str | None) ->
             f"the sample submission {str(sample_path)!r} recorded for this run no longer exists; put it back, or set "
             "data.sample_submission to where it is now and run the competition again (nothing is refit)"
         )
-    return match_sample_frame(frame, read_sample(sample_path), sample_path, id_col)
+    return match_sample_frame(frame, read_sample(sample_path), sample_path, meta)
 
 
 def read_sample(sample_path: Path) -> pl.DataFrame:
@@ -165,10 +171,9 @@ def read_sample(sample_path: Path) -> pl.DataFrame:
         raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
 
 
-def match_sample_frame(
-    frame: pl.DataFrame, sample: pl.DataFrame, sample_path: Path, id_col: str | None
-) -> pl.DataFrame:
+def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
     """:func:`_match_sample` on a sample already read (``sample_path`` names it in messages)."""
+    id_col = meta["id_column"]
     sample_id = id_col if id_col is not None else sample.columns[0]
     if sample_id not in sample.columns:
         raise DataError(f"the sample submission {str(sample_path)!r} has no id column {sample_id!r}: {sample.columns}")
@@ -182,10 +187,7 @@ def match_sample_frame(
         lower = {c.lower(): c for c in frame.columns[1:]}
         missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
         if missing:
-            raise DataError(
-                f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
-                f"{frame.columns[1:]}; its columns must be the target column or the class labels"
-            )
+            frame = _with_unseen_classes(frame, wanted, missing, meta, sample_path)
         values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
 
     if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
@@ -212,6 +214,31 @@ def match_sample_frame(
             "be the same competition's files; fix the one that is not, and run again"
         )
     return out.select(sample_id, *wanted)
+
+
+def _with_unseen_classes(
+    frame: pl.DataFrame, wanted: list[str], missing: list[str], meta: dict, sample_path: Path
+) -> pl.DataFrame:
+    """``frame`` with the class columns ``missing`` added (see the module's docstring), when the sample's other
+    prediction columns are exactly the run's classes; else the error naming what the sample asks for."""
+    classes = [str(c) for c in meta.get("classes") or ()]
+    found = {c.lower() for c in wanted if c not in missing}
+    if len(classes) < 2 or meta.get("targets") or found != {c.lower() for c in classes}:
+        raise DataError(
+            f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
+            f"{frame.columns[1:]}; its columns must be the target column or the class labels"
+        )
+    k = len(classes) + len(missing)
+    unseen = 1.0 / (int(meta["n_train"]) + k)
+    warnings.warn(
+        f"the sample submission {str(sample_path)!r} asks for class column(s) {missing} that no training row holds; "
+        f"they get probability {unseen:.3g} each (1 / (training rows + classes)), the other classes the rest. If "
+        "they are not classes of the target, check data.target and the sample submission",
+        DataWarning,
+        stacklevel=4,
+    )
+    scaled = [(pl.col(c) * (1.0 - len(missing) * unseen)).alias(c) for c in classes]
+    return frame.with_columns(*scaled, *(pl.lit(unseen, dtype=frame[classes[0]].dtype).alias(c) for c in missing))
 
 
 def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:

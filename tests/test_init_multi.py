@@ -175,6 +175,42 @@ def test_a_multiclass_probability_sample_stays_multiclass(levels_are_columns: bo
     assert np.allclose(oof.drop("id").to_numpy().sum(axis=1), 1.0)
 
 
+@pytest.mark.parametrize("labels", ["text", "numbers"])
+def test_a_class_of_the_sample_that_train_lacks_gets_its_share_in_the_submission(
+    labels: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample lists a class no training row holds (``d``, or ``3`` beside classes 0 .. 2, which also read as an
+    increasing grid of numbers): init still writes multiclass and log loss, and ``submit`` and ``predict`` write
+    that column at 1 / (training rows + classes), the run's classes scaled to leave each row summing to 1."""
+    rng = np.random.default_rng(8)
+    frame, x = _features(rng)
+    code = np.digitize(x[:, 0], [-0.4, 0.4])
+    names = ["a", "b", "c", "d"] if labels == "text" else ["0", "1", "2", "3"]
+    label = np.array(names[:3])[code] if labels == "text" else code
+    train = _write(tmp_path / "data", frame, {"label": label}, dict.fromkeys(names, 0.25))
+    flags = ("--target", "label") if labels == "numbers" else ()
+    spec, store, said = _init_and_run(tmp_path, "unseen", train, *flags)
+    assert (spec.task, spec.metric) == ("multiclass", "log_loss")
+    assert f"class column(s) ['{names[3]}'] of the sample no training row holds" in said
+    unseen = 1 / (N_TRAIN + 4)
+    own = store.read_predictions("lgbm", "test").drop("id").to_numpy()
+    out = tmp_path / "new.csv"
+    new_test = ["predict", str(store.root), "--test", str(tmp_path / "data" / "test.csv"), "--model", "lgbm"]
+    sample = str(tmp_path / "data" / "sample_submission.csv")
+    for argv in (["submit", str(store.root), "--model", "lgbm"], [*new_test, "--out", str(out)]):
+        capsys.readouterr()
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert f"warning: the sample submission {sample!r} asks for class column(s) ['{names[3]}'] that no" in err
+        assert f"training row holds; they get probability {unseen:.3g} each" in err
+    for path in (store.root / "submissions" / "lgbm.csv", out):
+        sub = pl.read_csv(path)
+        assert sub.columns == ["id", *names]
+        np.testing.assert_allclose(sub[names[3]].to_numpy(), unseen)
+        np.testing.assert_allclose(sub.select(names[:3]).to_numpy(), own * (1 - unseen), rtol=1e-5)
+        np.testing.assert_allclose(sub.select(names).to_numpy().sum(axis=1), 1.0, rtol=1e-5)
+
+
 def test_only_some_sample_columns_in_train_keeps_one_target(tmp_path: Path) -> None:
     """Two sample columns, one of them a train column: today's rule (the one train column test lacks) holds."""
     rng = np.random.default_rng(6)

@@ -247,7 +247,7 @@ def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spel
     sample = tmp_path / "sample.csv"
     sample.write_text("id,target\n008,0\n007,0\n")
     frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
-    out = _match_sample(frame, sample, "id")
+    out = _match_sample(frame, sample, {"id_column": "id"})
     assert out["id"].to_list() == ["008", "007"]
     assert out["target"].to_list() == [0.75, 0.25]
 

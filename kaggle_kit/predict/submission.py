@@ -27,26 +27,26 @@ def write_submission_csv(
     a binary label metric's decision threshold (the model's or blend's, chosen on OOF rows)."""
     meta = folder.meta
     frame = submission_frame(preds, meta, threshold)
-    id_col = meta["id_column"]
     path = Path(sample) if sample is not None else None
     recorded = Path(meta["sample_submission"]) if meta.get("sample_submission") else None
     if path is not None:
-        frame = match_sample_frame(frame, read_sample(path), path, id_col)
+        frame = match_sample_frame(frame, read_sample(path), path, meta)
     elif recorded is not None and recorded.is_file():
-        frame = _like_sample(frame, read_sample(recorded), recorded, id_col)
+        frame = _like_sample(frame, read_sample(recorded), recorded, meta)
     out = Path(out)
     _write(frame, out, "submission.csv")
     return out
 
 
-def _like_sample(frame: pl.DataFrame, sample: pl.DataFrame, path: Path, id_col: str | None) -> pl.DataFrame:
+def _like_sample(frame: pl.DataFrame, sample: pl.DataFrame, path: Path, meta: dict) -> pl.DataFrame:
     """The sample's rows when it lists exactly these ids, else only its columns (our rows, in test order)."""
+    id_col = meta["id_column"]
     sample_id = id_col if id_col is not None and id_col in sample.columns else sample.columns[0]
     ours = frame[frame.columns[0]].cast(pl.String)
     same_rows = sample.height == frame.height and (
         id_col is None or set(sample[sample_id].to_list()) == set(ours.to_list())
     )
     if same_rows:
-        return match_sample_frame(frame, sample, path, id_col)
+        return match_sample_frame(frame, sample, path, meta)
     header = pl.DataFrame({c: ours if c == sample_id else pl.Series(c, [""] * frame.height) for c in sample.columns})
-    return match_sample_frame(frame, header, path, id_col)
+    return match_sample_frame(frame, header, path, meta)
