@@ -21,7 +21,7 @@ from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.runtime import threads
 from kaggle_kit.runtime.executors import Context, Job, Task, execute
 from kaggle_kit.runtime.ray_executor import task_resources
-from kaggle_kit.runtime.runner import resolve_folds, run
+from kaggle_kit.runtime.runner import RunSession, resolve_folds, run
 from kaggle_kit.runtime.store import FoldResult, RunStore
 from kaggle_kit.runtime.threads import (
     THREAD_ENV_VARS,
@@ -470,7 +470,7 @@ def test_a_run_takes_a_reading_first_and_waits_for_one_only_when_the_load_sets_t
 # --------------------------------------------------------------------------------------------- worker environment
 def _probe_fit(ctx: Context, task: Task) -> FoldResult:
     """A stand-in for fit_fold that records what the worker process saw: polars' thread pool (sized once, when
-    polars is imported) and OMP_NUM_THREADS."""
+    polars is imported), OMP_NUM_THREADS (as the score) and the task's share of the GPU (as predict_seconds)."""
     _, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
     seen = FoldResult(
         model=task.model.name,
@@ -482,7 +482,7 @@ def _probe_fit(ctx: Context, task: Task) -> FoldResult:
         n_train=0,
         n_valid=len(valid_idx),
         fit_seconds=0.0,
-        predict_seconds=0.0,
+        predict_seconds=ctx.gpu_share,
         device=ctx.device,
         threads=pl.thread_pool_size(),
     )
@@ -497,7 +497,7 @@ def _probe(tmp_path: Path, executor: str) -> list[FoldResult]:
     store = RunStore(tmp_path / executor)
     store.save_folds(folds, data.train_ids)
     tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
-    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1, gpu_share=0.5)
     before = {k: os.environ.get(k) for k in THREAD_ENV_VARS}
     assert execute(tasks, Job(ctx, in_memory=False, jobs=2, executor=executor), _probe_fit, lambda _m: None) == {}
     assert {k: os.environ.get(k) for k in THREAD_ENV_VARS} == before  # the driver's environment is left alone
@@ -508,6 +508,38 @@ def test_pool_workers_start_with_the_thread_variables(tmp_path: Path) -> None:
     assert pl.thread_pool_size() > 1 or os.cpu_count() == 1  # else the check below proves nothing
     seen = _probe(tmp_path, "local")
     assert [(r.threads, r.score) for r in seen] == [(1, 1.0)] * 3  # set before polars was imported in the worker
+    assert [r.predict_seconds for r in seen] == [0.5] * 3  # the context's GPU share reached the workers
+
+
+def test_the_tasks_sharing_a_gpu_split_its_memory(tmp_path: Path) -> None:
+    """A local pool's workers share one GPU: each task's share is 1 / the workers (CatBoost reserves its part of the
+    GPU's memory up front; two at 0.95 each would not fit)."""
+    session = RunSession.open(_spec(tmp_path), tmp_path / "runs", None, None, 3, None, None, None)
+    session.start(n_tasks=9)
+    assert session.jobs == 3 and session.job is not None and session.job.context.gpu_share == 1 / 3
+
+
+def test_a_fold_fit_hands_the_adapter_its_gpu_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaggle_kit.runtime import runner
+
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "run")
+    store.save_folds(folds, data.train_ids)
+    seen: list[float] = []
+    real = runner.make_adapter
+
+    def spying(model, task):
+        adapter = real(model, task)
+        fit = adapter.fit
+        adapter.fit = lambda *a: seen.append(a[-1].gpu_share) or fit(*a)
+        return adapter
+
+    monkeypatch.setattr(runner, "make_adapter", spying)
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1, gpu_share=0.25)
+    runner.fit_fold(ctx, Task(spec.models[0], "k", 0, 0))
+    assert seen == [0.25]
 
 
 def test_ray_workers_start_with_the_thread_variables(tmp_path: Path, local_ray) -> None:
@@ -518,6 +550,7 @@ def test_ray_workers_start_with_the_thread_variables(tmp_path: Path, local_ray) 
     finally:
         local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert [(r.threads, r.score) for r in seen] == [(1, 1.0)] * 3
+    assert [r.predict_seconds for r in seen] == [1.0] * 3  # a Ray task's share is what it asks Ray for (no GPU: 1)
 
 
 def test_cli_run_options_reach_the_run_settings() -> None:

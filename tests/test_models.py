@@ -173,6 +173,13 @@ def test_gbdt_device_selection(device: str) -> None:
     assert lgb_params["device_type"] == "cpu" and lgb_params["num_threads"] == 3  # OpenCL lost to CPU threads
     cat_params = make_adapter(ModelSpec(name="c", kind="catboost")).params(ctx)
     assert cat_params["task_type"] == ("GPU" if device == "cuda" else "CPU") and cat_params["thread_count"] == 3
+    # the GPU's memory split between the tasks sharing it (CatBoost reserves 0.95 of it by default); a user's value
+    shared = dataclasses.replace(ctx, gpu_share=0.25)
+    assert make_adapter(ModelSpec(name="c", kind="catboost")).params(shared).get("gpu_ram_part") == (
+        0.2375 if device == "cuda" else None
+    )
+    mine = ModelSpec(name="c", kind="catboost", params={"gpu_ram_part": 0.5})
+    assert make_adapter(mine).params(shared)["gpu_ram_part"] == 0.5
 
 
 def _boosting_device(kind: str, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -31,6 +31,9 @@ class FitContext:
     seed: int
     device: str  # resolved: "cpu" or "cuda"
     threads: int
+    #: the share of the GPU's memory this task may take: 1 / the tasks sharing it at once (a local pool's workers,
+    #: or Ray's ``gpus_per_task``). Only a library that reserves GPU memory up front reads it (CatBoost).
+    gpu_share: float = 1.0
     #: a weight per training row (pseudo-labelling's soft labels: :mod:`kaggle_kit.runtime.pseudo`), or None (all 1).
     #: Only an adapter whose ``sample_weights`` attribute is True is ever handed one.
     sample_weight: np.ndarray | None = field(default=None, compare=False, repr=False)

@@ -121,6 +121,10 @@ class CatBoostAdapter:
             allow_writing_files=False,
             task_type="GPU" if ctx.device == "cuda" else "CPU",
         )
+        if ctx.device == "cuda" and "gpu_ram_part" not in self.resolved.params:
+            # CatBoost reserves this share of the GPU's memory when it starts (0.95 by default): a second fit
+            # sharing the GPU would find none left
+            params["gpu_ram_part"] = round(0.95 * ctx.gpu_share, 4)
         if self.spec.early_stopping_rounds is not None:
             params.update(od_type="Iter", od_wait=self.spec.early_stopping_rounds, use_best_model=True)
         else:

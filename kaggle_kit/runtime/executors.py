@@ -72,6 +72,7 @@ class Context:
     metric: Metric
     device: str
     threads: int
+    gpu_share: float = 1.0  #: see :attr:`kaggle_kit.models.FitContext.gpu_share`
 
 
 FitFold = Callable[[Context, Task], FoldResult]
@@ -243,6 +244,7 @@ def _init_worker(
     root: str,
     device: str,
     threads: int,
+    gpu_share: float,
     fit: FitFold,
     plain_warnings: bool = False,
 ) -> None:
@@ -257,7 +259,8 @@ def _init_worker(
     store = RunStore(root)
     folds = store.load_folds(spec.folds.n_splits, "past" if spec.fold_strategy == "time" else "complement")
     assert folds is not None  # written by the parent before any worker starts
-    _WORKER = (Context(spec, data, folds, store, get_metric(spec.metric, spec.grid), device, threads), fit)
+    metric = get_metric(spec.metric, spec.grid)
+    _WORKER = (Context(spec, data, folds, store, metric, device, threads, gpu_share), fit)
 
 
 def _run_in_worker(task: Task, threads: int | None = None) -> FoldResult:
@@ -366,6 +369,7 @@ def make_pool(job: Job, fit: FitFold) -> WorkerPool:
         str(ctx.store.root),
         ctx.device,
         ctx.threads,
+        ctx.gpu_share,
         fit,
         warnings.showwarning is plain_warning,
     )

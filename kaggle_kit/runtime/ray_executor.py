@@ -95,10 +95,10 @@ def _worker_context(
 
 
 def _fit_remote(
-    fit: FitFold, spec: CompetitionSpec, shared: list[Any], device: str, threads: int, task: Task
+    fit: FitFold, spec: CompetitionSpec, shared: list[Any], device: str, threads: int, gpu_share: float, task: Task
 ) -> tuple[FoldResult, dict[str, bytes]]:  # pragma: no cover - runs in Ray workers
     """Fit one task into a temporary store and return its fold folder's files (the driver writes them)."""
-    ctx = _worker_context(spec, shared, device, threads)
+    ctx = replace(_worker_context(spec, shared, device, threads), gpu_share=gpu_share)
     scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
     try:
         store = RunStore(scratch)
@@ -181,7 +181,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         for t in tasks:
             res = needs[t.model.name]
             ref = remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
-                fit, ctx.spec, shared, ctx.device, ctx.threads, t
+                fit, ctx.spec, shared, ctx.device, ctx.threads, res.num_gpus or 1.0, t
             )
             running[ref] = t
         say(f"submitted {len(tasks)} task(s) to {where} ({_describe(needs)})")

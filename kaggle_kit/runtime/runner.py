@@ -397,7 +397,16 @@ class RunSession:
             "other processes)"
         )
         self.job = Job(
-            Context(self.spec, self.data, self.folds, self.store, self.metric, self.device, threads),
+            Context(
+                self.spec,
+                self.data,
+                self.folds,
+                self.store,
+                self.metric,
+                self.device,
+                threads,
+                gpu_share=1.0 if settings.executor == "ray" else 1.0 / jobs,  # Ray: per task, its gpus_per_task
+            ),
             in_memory=self.in_memory,
             jobs=jobs,
             executor=settings.executor,
@@ -615,6 +624,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         seed=(model_seed(task.model, ctx.spec) + task.repeat) % (MAX_SEED + 1),
         device=ctx.device,
         threads=ctx.threads,
+        gpu_share=ctx.gpu_share,
         images=data.images.cached_in(ctx.store.root) if data.images is not None else None,
         sequences=run_sequences(ctx),
     )
