@@ -17,6 +17,8 @@ Nothing here runs without a GPU; it is what a session with a lent GPU runs (the 
   200 rounds (no early stopping: the same work on both sides), on generated tables of ``--crossover-rows`` rows x 40,
   binary and 10-class, one CPU thread (what a task of a CUDA run gets) vs the GPU in one process (the rule
   ``models.base.GPU_MIN_CELLS`` switched off). The rule is set from it and from ``run``, whose tasks share the GPU.
+- ``shared``: ``kaggle-kit run`` with XGBoost and CatBoost on a generated ``--rows`` x 30 table whose folds are all
+  big enough for the GPU: the pool's workers fit on one GPU at once (CatBoost's ``gpu_ram_part`` split between them).
 - ``run``: ``kaggle-kit run`` end to end on the digits demo with LightGBM, XGBoost, MLP, RealMLP, TabM and the CNN,
   once per ``--devices`` entry (same folds): wall seconds and the leaderboard of each.
 
@@ -291,6 +293,60 @@ def part_run(args: argparse.Namespace) -> None:
         print(re.sub(r"\n{2,}", "\n", done.stdout[-3500:] + done.stderr[-1500:]), flush=True)
 
 
+SHARED_CONFIG = """name = "shared"
+task = "binary"
+metric = "roc_auc"
+seed = 0
+device = "{device}"
+
+[data]
+train = "shared/train.csv"
+test = "shared/test.csv"
+id = "id"
+target = "y"
+
+[[models]]
+name = "xgb"
+kind = "xgboost"
+num_boost_round = 400
+early_stopping_rounds = 50
+
+[[models]]
+name = "cat"
+kind = "catboost"
+num_boost_round = 400
+early_stopping_rounds = 50
+"""
+
+
+def part_shared(args: argparse.Namespace) -> None:
+    """Boosting fits on the GPU at once: ``kaggle-kit run`` on a generated ``--rows`` x 30 table (each fold's
+    training matrix over ``GPU_MIN_CELLS``, so every XGBoost and CatBoost fold is on the GPU, the pool's workers
+    sharing it; CatBoost reserves 0.95 / workers of its memory)."""
+    work = args.work
+    rng = np.random.default_rng(0)
+    n = args.rows
+    X = rng.normal(size=(n + n // 4, 30)).astype(np.float32)
+    y = (X[:, :5].sum(1) + np.sin(3 * X[:, 5]) + rng.normal(size=len(X)) > 0).astype(np.int64)
+    frame = {"id": np.arange(len(X)), **{f"f{i}": X[:, i] for i in range(30)}}
+    import polars as pl
+
+    (work / "shared").mkdir(parents=True, exist_ok=True)
+    pl.DataFrame({**{k: v[:n] for k, v in frame.items()}, "y": y[:n]}).write_csv(work / "shared" / "train.csv")
+    pl.DataFrame({k: v[n:] for k, v in frame.items()}).write_csv(work / "shared" / "test.csv")
+    kit = [sys.executable, "-m", "kaggle_kit.cli"]
+    for device in args.devices:
+        config = work / f"shared-{device}.toml"
+        config.write_text(SHARED_CONFIG.format(device=device))
+        start = time.perf_counter()
+        command = [*kit, "run", str(config), "--runs-root", str(work / f"shared-runs-{device}")]
+        done = subprocess.run(command, cwd=work, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        record("shared", device=device, exit=done.returncode, seconds=wall)
+        print(f"\nkaggle-kit run on {n} rows x 30, device = {device}: exit {done.returncode}, {wall:.1f} s wall")
+        print(re.sub(r"\n{2,}", "\n", done.stdout[-3000:] + done.stderr[-1500:]), flush=True)
+
+
 PARTS = {
     "nets": part_nets,
     "catboost": part_catboost,
@@ -298,6 +354,7 @@ PARTS = {
     "xgboost": part_xgboost,
     "crossover": part_crossover,
     "run": part_run,
+    "shared": part_shared,
 }
 
 

@@ -224,7 +224,8 @@ def test_gpu_check_runs_its_cpu_sides(tmp_path: Path) -> None:
     """The GPU check's CPU sides (what a lent GPU is compared with): each part records its sides, CatBoost's .cbm
     and XGBoost's UBJ predict as the fitted models did, LightGBM and XGBoost are timed at every thread count asked."""
     pytest.importorskip("catboost")
-    args = ("--parts", "lightgbm", "catboost", "xgboost", "--devices", "cpu", "--rows", "1500", "--lgbm-rows", "1500")
+    parts = ("lightgbm", "catboost", "xgboost", "shared")
+    args = ("--parts", *parts, "--devices", "cpu", "--rows", "1500", "--lgbm-rows", "1500")
     rows = _run("gpu_check.py", *args, "--cpu-threads", "2", "--work", str(tmp_path), tmp_path=tmp_path)
     lgbm = [r for r in rows if r["part"] == "lightgbm"]
     assert [(r["device_type"], r["threads"]) for r in lgbm] == [("cpu", 1), ("cpu", 2)]
@@ -234,6 +235,7 @@ def test_gpu_check_runs_its_cpu_sides(tmp_path: Path) -> None:
     xgb = [r for r in rows if r["part"] == "xgboost"]
     assert [(r["device"], r["threads"]) for r in xgb] == [("cpu", 1), ("cpu", 2)]
     assert xgb[0]["score"] == xgb[1]["score"] > 0.8 and xgb[0]["reload_diff"] == xgb[1]["reload_diff"] == 0.0
+    assert [(r["device"], r["exit"]) for r in rows if r["part"] == "shared"] == [("cpu", 0)]
 
 
 def test_fold_pooling_scores_both_poolings_of_the_same_fitted_models(tmp_path: Path) -> None:
