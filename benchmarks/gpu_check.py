@@ -15,8 +15,9 @@ Nothing here runs without a GPU; it is what a session with a lent GPU runs (the 
   compared: a GPU run's models must predict on a CPU machine).
 - ``crossover``: where the GPU starts to pay for boosting: XGBoost and CatBoost through the kit's adapters, a fixed
   200 rounds (no early stopping: the same work on both sides), on generated tables of ``--crossover-rows`` rows x 40,
-  binary and 10-class, one CPU thread (what a task of a CUDA run gets) vs the GPU in one process (the rule
-  ``models.base.GPU_MIN_CELLS`` switched off). The rule is set from it and from ``run``, whose tasks share the GPU.
+  binary and 10-class, one CPU thread (what a task of a CUDA run gets) vs the GPU in one process. The rule
+  ``models.base.GPU_MIN_CELLS`` is set from it and from ``run``, whose tasks share the GPU; ``catboost``, ``xgboost``
+  and ``crossover`` switch it off (their "cuda" side is the GPU at any size), ``run`` and ``shared`` keep it.
 - ``shared``: ``kaggle-kit run`` with XGBoost and CatBoost on a generated ``--rows`` x 30 table whose folds are all
   big enough for the GPU: the pool's workers fit on one GPU at once (CatBoost's ``gpu_ram_part`` split between them).
 - ``run``: ``kaggle-kit run`` end to end on the digits demo with LightGBM, XGBoost, MLP, RealMLP, TabM and the CNN,
@@ -29,11 +30,13 @@ Nothing here runs without a GPU; it is what a session with a lent GPU runs (the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +49,19 @@ from kaggle_kit.models import FitContext, make_adapter
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES: list[dict] = []  # one row per measurement, written by --json
+
+
+@contextlib.contextmanager
+def gpu_rule(off: bool) -> Iterator[None]:
+    """The boosting fits' GPU rule switched off for the block (every fit on the device asked for), then restored."""
+    from kaggle_kit.models import base
+
+    before = base.GPU_MIN_CELLS
+    base.GPU_MIN_CELLS = 0 if off else before
+    try:
+        yield
+    finally:
+        base.GPU_MIN_CELLS = before
 
 
 def record(part: str, **row) -> None:
@@ -202,18 +218,16 @@ def part_xgboost(args: argparse.Namespace) -> None:
             cpu = FitContext("binary", 2, get_metric("roc_auc"), seed=0, device="cpu", threads=args.cpu_threads)
             again = make_adapter(ModelSpec(name="x", kind="xgboost")).predict(adapter.load(path, cpu), valid, cpu)
             diff = float(np.abs(again - pred).max())
-            record("xgboost", rows=n, device=device, threads=threads, seconds=seconds, score=score, reload_diff=diff)
+            used = json.loads(fitted.model.save_config())["learner"]["generic_param"]["device"]  # "cuda:0"
+            record("xgboost", rows=n, device=used, threads=threads, seconds=seconds, score=score, reload_diff=diff)
             print(
-                f"  {n:9d} rows  {device:4s} {threads:2d} thread(s) {seconds:7.1f} s  rounds kept "
+                f"  {n:9d} rows  {used:6s} {threads:2d} thread(s) {seconds:7.1f} s  rounds kept "
                 f"{fitted.best_iteration}  AUC {score:.5f}  UBJ loaded on the CPU: max |diff| {diff:.2e}",
                 flush=True,
             )
 
 
 def part_crossover(args: argparse.Namespace) -> None:
-    from kaggle_kit.models import base
-
-    base.GPU_MIN_CELLS = 0  # the rule this part measures for would move the small tables' "cuda" side to the CPU
     rng = np.random.default_rng(0)
     names = tuple(f"f{i}" for i in range(40))
     print("fixed 200 rounds; seconds for fit + predict of the held-out 20 %, CPU 1 thread vs CUDA")
@@ -358,6 +372,11 @@ PARTS = {
 }
 
 
+#: the parts that measure the GPU side itself: the run's rule (``models.base.GPU_MIN_CELLS``) would fit their
+#: smaller tables' "cuda" side on the CPU
+RULE_OFF = ("catboost", "xgboost", "crossover")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", nargs="+", default=["nets", "run"], choices=[*PARTS])
@@ -376,7 +395,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     for part in args.parts:
         print(f"\n===== {part}", flush=True)
-        PARTS[part](args)
+        with gpu_rule(off=part in RULE_OFF):
+            PARTS[part](args)
     print(f"\nload average after {load_average()}")
     if args.json:
         args.json.write_text(json.dumps(FIGURES, indent=1))

@@ -140,7 +140,8 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                 )
             return metric
     elif _class_probability_columns(sample, preds, labels):
-        unseen = sorted(set(preds) - labels, key=preds.index)
+        lower = {label.lower() for label in labels}
+        unseen = [c for c in preds if c.lower() not in lower]
         why.append(
             f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})"
             + (
@@ -155,11 +156,12 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
 
 
 def _class_probability_columns(sample: pl.DataFrame, preds: list[str], labels: set[str]) -> bool:
-    """Whether the sample's ``preds`` are one probability column per class of a target labelled ``labels``: numbers,
-    a column for every label, and the labels at least half of them (the others: classes no training row holds, as
-    a sample listing every class of the competition has)."""
-    numeric = len(preds) >= 2 and all(sample[c].dtype.is_numeric() for c in preds)
-    return numeric and labels <= set(preds) and 2 * len(labels) >= len(preds)
+    """Whether the sample's 2+ ``preds`` are one probability column per class of a target labelled ``labels``:
+    numbers, a column for every label (case aside, as ``submit`` matches them), and the labels at least half of them
+    (the others: classes no training row holds, as a sample listing every class of the competition has)."""
+    numeric = all(sample[c].dtype.is_numeric() for c in preds)
+    named = {label.lower() for label in labels} <= {c.lower() for c in preds}
+    return numeric and named and 2 * len(labels) >= len(preds)
 
 
 def _rows_sum_to_one(sample: pl.DataFrame, preds: list[str]) -> bool:

@@ -187,7 +187,7 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
         lower = {c.lower(): c for c in frame.columns[1:]}
         missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
         if missing:
-            frame = _with_unseen_classes(frame, wanted, missing, meta, sample_path)
+            frame = _with_unseen_classes(frame, sample, wanted, missing, meta, sample_path)
         values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
 
     if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
@@ -217,16 +217,23 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
 
 
 def _with_unseen_classes(
-    frame: pl.DataFrame, wanted: list[str], missing: list[str], meta: dict, sample_path: Path
+    frame: pl.DataFrame, sample: pl.DataFrame, wanted: list[str], missing: list[str], meta: dict, sample_path: Path
 ) -> pl.DataFrame:
     """``frame`` with the class columns ``missing`` added (see the module's docstring), when the sample's other
-    prediction columns are exactly the run's classes; else the error naming what the sample asks for."""
+    prediction columns are exactly the run's classes and ``missing`` hold numbers (or nothing) in the sample; else
+    the error naming what the sample asks for."""
     classes = [str(c) for c in meta.get("classes") or ()]
     found = {c.lower() for c in wanted if c not in missing}
-    if len(classes) < 2 or meta.get("targets") or found != {c.lower() for c in classes}:
+    fits = len(classes) >= 2 and not meta.get("targets") and found == {c.lower() for c in classes}
+    if not fits or not _numbers(sample, missing):
         raise DataError(
             f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
             f"{frame.columns[1:]}; its columns must be the target column or the class labels"
+        )
+    if "n_train" not in meta:
+        raise StoreError(
+            "the run's run.json does not say how many training rows it had (n_train), which the class column(s) "
+            f"{missing} of the sample submission need; run the competition again (nothing is refit)"
         )
     k = len(classes) + len(missing)
     unseen = 1.0 / (int(meta["n_train"]) + k)
@@ -239,6 +246,15 @@ def _with_unseen_classes(
     )
     scaled = [(pl.col(c) * (1.0 - len(missing) * unseen)).alias(c) for c in classes]
     return frame.with_columns(*scaled, *(pl.lit(unseen, dtype=frame[classes[0]].dtype).alias(c) for c in missing))
+
+
+def _numbers(sample: pl.DataFrame, columns: list[str]) -> bool:
+    """Whether the sample's ``columns`` (read as text) hold only numbers or nothing: probabilities, not a note."""
+    for c in columns:
+        given = sample[c].str.strip_chars().replace("", None)
+        if given.cast(pl.Float64, strict=False).null_count() != given.null_count():
+            return False
+    return True
 
 
 def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -20,7 +20,7 @@ from kaggle_kit.metrics import get_metric
 from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.runtime import threads
 from kaggle_kit.runtime.executors import Context, Job, Task, execute
-from kaggle_kit.runtime.ray_executor import task_resources
+from kaggle_kit.runtime.ray_executor import TaskResources, gpu_share, task_resources
 from kaggle_kit.runtime.runner import RunSession, resolve_folds, run
 from kaggle_kit.runtime.store import FoldResult, RunStore
 from kaggle_kit.runtime.threads import (
@@ -517,6 +517,11 @@ def test_the_tasks_sharing_a_gpu_split_its_memory(tmp_path: Path) -> None:
     session = RunSession.open(_spec(tmp_path), tmp_path / "runs", None, None, 3, None, None, None)
     session.start(n_tasks=9)
     assert session.jobs == 3 and session.job is not None and session.job.context.gpu_share == 1 / 3
+
+
+@pytest.mark.parametrize(("num_gpus", "share"), [(0.0, 1.0), (0.25, 0.25), (1.0, 1.0), (2.0, 1.0)])
+def test_a_ray_task_may_take_the_share_of_a_gpu_it_asks_for(num_gpus: float, share: float) -> None:
+    assert gpu_share(TaskResources(num_cpus=1.0, num_gpus=num_gpus)) == share  # CatBoost's gpu_ram_part is <= 1
 
 
 def test_a_fold_fit_hands_the_adapter_its_gpu_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

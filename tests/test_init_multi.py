@@ -12,9 +12,11 @@ import pytest
 
 from kaggle_kit.cli import build_parser, main
 from kaggle_kit.config import Task, load_spec
-from kaggle_kit.init_config import infer_spec
+from kaggle_kit.errors import DataError, DataWarning, StoreError
+from kaggle_kit.init_config import _sample_metric, infer_spec
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runtime.store import RunStore
+from kaggle_kit.submit import match_sample_frame
 
 N_TRAIN, N_TEST = 160, 40
 
@@ -209,6 +211,37 @@ def test_a_class_of_the_sample_that_train_lacks_gets_its_share_in_the_submission
         np.testing.assert_allclose(sub[names[3]].to_numpy(), unseen)
         np.testing.assert_allclose(sub.select(names[:3]).to_numpy(), own * (1 - unseen), rtol=1e-5)
         np.testing.assert_allclose(sub.select(names).to_numpy().sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("columns", "metric"),
+    [
+        ({"No": 0.5, "Yes": 0.5}, "log_loss"),  # the classes spelled otherwise: submit matches them case aside
+        ({"no": 0.5, "yes": 0.5}, "log_loss"),
+        ({"no": 0.1, "yes": 0.1, **{f"k{i}": 0.1 for i in range(8)}}, None),  # mostly not the labels: no rule
+        ({"no": "a", "yes": "b"}, None),  # not numbers
+    ],
+)
+def test_the_metric_from_a_sample_of_class_columns(columns: dict, metric: str | None) -> None:
+    sample = pl.DataFrame({"id": [1, 2], **{c: [v, v] for c, v in columns.items()}})
+    why: list[str] = []
+    assert _sample_metric(sample, pl.Series("y", ["yes", "no", "no"]), "binary", why) == metric
+    assert bool(why) == (metric is not None)
+
+
+def test_a_sample_column_that_is_no_class_still_fails_with_its_name(tmp_path: Path) -> None:
+    """A text column beside the class columns (a note, not a probability), or a run folder whose run.json lacks the
+    training row count: the error names the column or the fix, and nothing is written."""
+    frame = pl.DataFrame({"id": [1, 2], "label": ["a", "b"], "a": [0.7, 0.2], "b": [0.3, 0.8]})
+    meta = {"id_column": "id", "classes": ["a", "b"], "n_train": 10}
+    note = pl.DataFrame({"id": ["1", "2"], "a": ["0.5", "0.5"], "b": ["0.5", "0.5"], "Usage": ["Public", "Private"]})
+    with pytest.raises(DataError, match=r"asks for column\(s\) \['Usage'\] but the predictions have"):
+        match_sample_frame(frame, note, tmp_path / "s.csv", meta)
+    extra = note.drop("Usage").with_columns(c=pl.lit("0"))
+    with pytest.warns(DataWarning, match=r"class column\(s\) \['c'\] that no training row holds"):
+        assert match_sample_frame(frame, extra, tmp_path / "s.csv", meta)["c"].to_list() == [1 / 13, 1 / 13]
+    with pytest.raises(StoreError, match=r"does not say how many training rows it had \(n_train\)"):
+        match_sample_frame(frame, extra, tmp_path / "s.csv", {k: v for k, v in meta.items() if k != "n_train"})
 
 
 def test_only_some_sample_columns_in_train_keeps_one_target(tmp_path: Path) -> None:

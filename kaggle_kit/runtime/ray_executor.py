@@ -64,6 +64,12 @@ def task_resources(device: str, threads: int, gpus_per_task: float | None, *, us
     return TaskResources(num_cpus=float(max(1, threads)), num_gpus=1.0 if gpus_per_task is None else gpus_per_task)
 
 
+def gpu_share(res: TaskResources) -> float:
+    """The share of a GPU's memory a task may take: the GPUs it asks Ray for, at most one (a task asking for 2 still
+    has each of them to itself); 1 where it asks for none."""
+    return min(1.0, res.num_gpus) if res.num_gpus > 0 else 1.0
+
+
 def import_ray() -> Any:
     try:
         import ray
@@ -181,7 +187,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         for t in tasks:
             res = needs[t.model.name]
             ref = remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
-                fit, ctx.spec, shared, ctx.device, ctx.threads, res.num_gpus or 1.0, t
+                fit, ctx.spec, shared, ctx.device, ctx.threads, gpu_share(res), t
             )
             running[ref] = t
         say(f"submitted {len(tasks)} task(s) to {where} ({_describe(needs)})")
