@@ -524,7 +524,9 @@ def test_a_ray_task_may_take_the_share_of_a_gpu_it_asks_for(num_gpus: float, sha
     assert gpu_share(TaskResources(num_cpus=1.0, num_gpus=num_gpus)) == share  # CatBoost's gpu_ram_part is <= 1
 
 
-def test_a_fold_fit_hands_the_adapter_its_gpu_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fold_fit_hands_the_adapter_its_gpu_share_and_records_where_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kaggle_kit.runtime import runner
 
     spec = _spec(tmp_path)
@@ -542,9 +544,10 @@ def test_a_fold_fit_hands_the_adapter_its_gpu_share(tmp_path: Path, monkeypatch:
         return adapter
 
     monkeypatch.setattr(runner, "make_adapter", spying)
-    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1, gpu_share=0.25)
-    runner.fit_fold(ctx, Task(spec.models[0], "k", 0, 0))
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cuda", threads=1, gpu_share=0.25)
+    result = runner.fit_fold(ctx, Task(spec.models[0], "k", 0, 0))
     assert seen == [0.25]
+    assert result.device == "cpu"  # a CUDA run's XGBoost fold too small for the GPU is recorded where it ran
 
 
 def test_ray_workers_start_with_the_thread_variables(tmp_path: Path, local_ray) -> None:

@@ -213,6 +213,13 @@ def test_small_boosting_fits_stay_on_the_cpu_in_a_cuda_run(
     assert _boosting_device(kind, monkeypatch) == gpu
 
 
+@pytest.mark.parametrize("kind", ["xgboost", "catboost"])
+def test_a_boosting_fit_moved_to_the_cpu_says_so(kind: str) -> None:
+    Xtr, ytr, Xva, yva, ctx = _split("binary")
+    fitted = make_adapter(_spec(kind, "binary")).fit(Xtr, ytr, Xva, yva, dataclasses.replace(ctx, device="cuda"))
+    assert fitted.device == "cpu"  # the fold's record says where it ran, not the run's device
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(cuda_device_count() == 0, reason="needs CUDA")
 @pytest.mark.parametrize("kind", ["xgboost", "catboost"])

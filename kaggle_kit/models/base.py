@@ -66,6 +66,8 @@ class Fitted:
     best_iteration: int | None = None
     #: validation metric per boosting round / epoch, keyed by the metric's name in the library
     history: dict[str, list[float]] = field(default_factory=dict)
+    #: where it was trained when not the run's device (a small boosting fit of a CUDA run: :func:`boosting_context`)
+    device: str | None = None
 
 
 class ModelAdapter(Protocol):

@@ -168,7 +168,7 @@ class CatBoostAdapter:
             best = int(model.get_best_iteration()) + 1  # counted from 0; use_best_model kept exactly these trees
         else:
             best = int(model.tree_count_)
-        return Fitted(model=model, best_iteration=best, history=history)
+        return Fitted(model=model, best_iteration=best, history=history, device=ctx.device)
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         pool = _pool(X, None, ctx.threads, self.spec.name)

@@ -195,7 +195,7 @@ class XGBoostAdapter:
             booster = booster[:best]  # keep exactly the trees that scored best
         else:
             best = booster.num_boosted_rounds()
-        return Fitted(model=booster, best_iteration=best, history=evals_result.get("valid", {}))
+        return Fitted(model=booster, best_iteration=best, history=evals_result.get("valid", {}), device=ctx.device)
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         built = self._built[1] if self._built is not None and self._built[0] is X else None
