@@ -6,7 +6,9 @@ command ``kaggle-kit run --preset best --time-limit T`` as ``vs_autogluon.py`` r
 are then kept as they are, and only the pooling of each model's fold predictions on the hidden rows changes: the
 arithmetic mean of the probabilities (what the kit did before) or :mod:`kaggle_kit.runtime.pooling` (the mean of
 the log-probabilities, normalised). Printed: the hidden-row score of what the verdict submits under each pooling,
-each model's too with ``--models``, and over several splits the mean difference and its standard error.
+each model's too with ``--models``, and over several splits the mean difference and its standard error. Beside them,
+the run's models stacked by nested CV (``stack``) with its fold fits' test predictions pooled both ways: the rule
+:mod:`kaggle_kit.blend.nested` follows for a stacker's fold fits.
 
     .venv/bin/python benchmarks/fold_pooling.py                                   # good, split 0, 4 datasets
     .venv/bin/python benchmarks/fold_pooling.py --datasets anes96 --split-seeds $(seq -s, 0 19)
@@ -32,12 +34,16 @@ from _machine import load_average, machine_line
 from portfolio import hidden_score, run_config
 from vs_autogluon import kit_side, write_competition
 
+from kaggle_kit.blend.engine import stack_predictions
+from kaggle_kit.blend.inputs import load_run
+from kaggle_kit.blend.nested import nested_cv
+from kaggle_kit.blend.stacking import Stack
 from kaggle_kit.metrics import METRICS, get_metric
 from kaggle_kit.predict.api import prediction_frame
 from kaggle_kit.predict.best import best_choice
 from kaggle_kit.predict.blends import apply_blend, blend_spec
 from kaggle_kit.predict.run_folder import RunFolder
-from kaggle_kit.runtime.pooling import FoldPool, Space, pooling_space
+from kaggle_kit.runtime.pooling import FoldPool, Space, metric_pooling_space, pooling_space
 
 CLASSIFICATION = ",".join(d.name for d in DATASETS if d.task in ("binary", "multiclass"))
 
@@ -77,16 +83,34 @@ def submissions(folder: RunFolder, spaces: tuple[Space, ...]) -> dict[Space, dic
     return out
 
 
+def stack_fits(folder: RunFolder, tests: dict[str, pl.DataFrame]) -> tuple[np.ndarray, np.ndarray]:
+    """The run's models stacked (``stack``, its default ``C``) by nested CV on their stored OOF, its fold fits
+    applied to the models' pooled test predictions ``tests``: the fits pooled as the probabilities' mean, and as the
+    kit pools them (:func:`~kaggle_kit.blend.nested.nested_cv`)."""
+    run = load_run(folder.root, list(tests))
+    oof = stack_predictions(run.oof, folder.metric)
+    test = stack_predictions({n: f.drop("id").to_numpy() for n, f in tests.items()}, folder.metric, "test")
+    nested = nested_cv(Stack(), oof, run.y, run.folds, folder.metric, usable=np.isfinite(oof).all(axis=(0, 2)))
+    per_fit = [Stack().predict(fit, test) for fit in nested.fitted]
+    return np.mean(per_fit, axis=0), pooled(per_fit, metric_pooling_space(folder.metric))
+
+
 def compare(ds: Any, run_dir: Path, hidden: pl.DataFrame) -> dict[str, tuple[float, float]]:
-    """name -> (hidden score with the probabilities' mean, with the kit's pooling); the submission as ``[name]``."""
+    """name -> (hidden score with the probabilities' mean, with the kit's pooling); the submission as ``[name]``,
+    and as ``{stack}`` the stack's fold fits pooled both ways (on the models' pooled test predictions)."""
     folder = RunFolder.open(run_dir)
     space = pooling_space(ds.task)
     both = submissions(folder, ("mean", space))
     mean, kit = both["mean"], both[space]
-    return {
+    scores = {
         name: (hidden_score(ds, run_dir, mean[name], hidden), hidden_score(ds, run_dir, kit[name], hidden))
         for name in mean
     }
+    models = {name: frame for name, frame in kit.items() if not name.startswith("[")}
+    ids, columns = kit[next(iter(models))]["id"], [c for c in kit[next(iter(models))].columns if c != "id"]
+    frames = [prediction_frame(ids, values, columns) for values in stack_fits(folder, models)]
+    scores["{stack}"] = tuple(hidden_score(ds, run_dir, f, hidden) for f in frames)  # type: ignore[assignment]
+    return scores
 
 
 def main() -> None:
@@ -129,9 +153,11 @@ def main() -> None:
                 f"{sub[1:-1]!r}  mean {mean:.5f}  pooled {pooled:.5f}  ({'better' if gain > 0 else 'not better'})",
                 flush=True,
             )
+            a, b = scores["{stack}"]
+            print(f"    the stack's fold fits: mean {a:.5f}  pooled {b:.5f}")
             if args.models:
                 for name, (a, b) in scores.items():
-                    if not name.startswith("["):
+                    if not name.startswith(("[", "{")):
                         print(f"    {name:<20} mean {a:.5f}  pooled {b:.5f}")
         if len(gains) > 1:
             g = np.asarray(gains)

@@ -240,7 +240,8 @@ def test_gpu_check_runs_its_cpu_sides(tmp_path: Path) -> None:
 
 def test_fold_pooling_scores_both_poolings_of_the_same_fitted_models(tmp_path: Path) -> None:
     """The script re-pools the stored fold predictions (checking its own pooling against what the runner stored)
-    and scores the probabilities' mean and the kit's pool on the hidden rows: the two differ for a 7-class model."""
+    and scores the probabilities' mean and the kit's pool on the hidden rows: the two differ for a 7-class model, and
+    for the fold fits of a stack of the run's models."""
     args = ("--quick", "--datasets", "anes96,breast_cancer", "--metric", "log_loss")  # breast cancer: not its AUC
     figures = _run("fold_pooling.py", *args, tmp_path=tmp_path)
     for name in ("anes96", "breast_cancer"):
@@ -251,3 +252,5 @@ def test_fold_pooling_scores_both_poolings_of_the_same_fitted_models(tmp_path: P
     assert 1.0 < pooled < 1.8 and abs(mean - pooled) > 1e-4
     assert 0.05 < figures["breast_cancer"][0]["scores"]["lgbm"][1] < 0.6  # a log loss (its AUC is about 0.98)
     assert figures["anes96"][0]["scores"]["baseline"][0] == pytest.approx(figures["anes96"][0]["scores"]["baseline"][1])
+    stack_mean, stack_pooled = figures["anes96"][0]["scores"]["{stack}"]  # the stack's fold fits, pooled both ways
+    assert 1.0 < stack_pooled < 1.8 and stack_mean != stack_pooled

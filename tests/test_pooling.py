@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 from conftest import geometric_pool
 
-from kaggle_kit.runtime.pooling import FoldPool, pooling_space
+from kaggle_kit.blend.nested import nested_cv
+from kaggle_kit.blend.stacking import Stack
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.runtime.folds import make_folds
+from kaggle_kit.runtime.pooling import FoldPool, metric_pooling_space, pooling_space
 
 
 def _pool(per_fold: list[np.ndarray], space: str) -> np.ndarray:
@@ -78,5 +82,42 @@ def test_rows_pool_only_the_folds_that_predicted_them() -> None:
 
 @pytest.mark.parametrize("space", ["log", "logit", "mean"])
 def test_one_fold_model_is_its_own_pool(space: str) -> None:
-    pred = np.array([[0.25, 0.75], [0.6, 0.4]])
-    np.testing.assert_allclose(_pool([pred], space), pred, rtol=1e-6)
+    """Exactly, a 0 too: one repeat's OOF is the fold models' own predictions, a blend of one model is that model."""
+    pred = np.array([[0.25, 0.75], [0.6, 0.4], [0.0, 1.0]])
+    np.testing.assert_array_equal(_pool([pred], space), pred.astype(np.float32))
+    pool = FoldPool(2, 2, space)  # type: ignore[arg-type]
+    pool.add(pred[:1], np.array([1]))
+    pool.add(pred[1:2], np.array([0]))
+    pool.add(pred[2:], np.array([0]))
+    np.testing.assert_array_equal(pool.result()[1], pred[0].astype(np.float32))  # row 0 pooled two: not exact
+
+
+@pytest.mark.parametrize(
+    ("metric", "space"),
+    [("log_loss", "log"), ("accuracy", "log"), ("roc_auc", "log"), ("mean_log_loss", "logit"), ("rmse", "mean")],
+)
+def test_a_blend_pools_in_the_space_of_its_metrics_task(metric: str, space: str) -> None:
+    assert metric_pooling_space(get_metric(metric)) == space
+
+
+def test_a_stackers_fold_fits_are_pooled_as_a_models_fold_models() -> None:
+    """Its test predictions pool its nested fold fits' in log space, and its nested OOF pools the repeats so."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 300)
+    logits = rng.normal(size=(2, 300, 3)) + 2.0 * np.eye(3)[y]
+    preds = (np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)).astype(np.float32)
+    test = preds[:, :40]
+    folds = make_folds(300, strategy="stratified", n_splits=3, n_repeats=2, seed=0, y=y)
+    nested = nested_cv(Stack(), preds, y, folds, get_metric("log_loss"), test=test)
+    assert len(nested.fitted) == 6
+    per_fit = [Stack().predict(f, test) for f in nested.fitted]
+    np.testing.assert_allclose(nested.test, geometric_pool(per_fit), rtol=1e-5)
+    held = [
+        Stack().predict(f, preds[:, folds.train_valid(r, k)[1]])
+        for f, (r, k) in zip(nested.fitted, nested.scored, strict=True)
+    ]
+    row = 7
+    mine = [h[np.flatnonzero(folds.train_valid(r, k)[1] == row)] for h, (r, k) in zip(held, nested.scored, strict=True)]
+    mine = [m for m in mine if len(m)]
+    assert len(mine) == 2  # one fold per repeat held the row out
+    np.testing.assert_allclose(nested.oof[row], geometric_pool(mine)[0], rtol=1e-5)

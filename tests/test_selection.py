@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import geometric_pool
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
@@ -232,9 +233,10 @@ def _stack_features(p: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("method", sorted(BLENDERS))
 def test_test_predictions_are_the_fitted_blend_of_the_fold_averaged_test_predictions(method: str) -> None:
-    """Weighting methods: the weights applied to the models' (fold-averaged) test predictions. Stacking: the mean,
+    """Weighting methods: the weights applied to the models' (fold-pooled) test predictions. Stacking: the pool,
     over every (repeat, fold), of a level-2 model fitted on that fold's training OOF rows, applied to the test rows,
-    recomputed here with scikit-learn. Repeated folds (2 x 3): every repeat's fits count."""
+    recomputed here with scikit-learn. Repeated folds (2 x 3): every repeat's fits count, pooled as a model's fold
+    models are (class probabilities in log space)."""
     y, oof = _planted(seed=5, n=400, informative=2, noisy=2)
     test = _planted(seed=6, n=120, informative=2, noisy=2)[1]
     folds = make_folds(len(y), strategy="stratified", n_splits=3, n_repeats=2, seed=0, y=y)
@@ -266,7 +268,7 @@ def test_test_predictions_are_the_fitted_blend_of_the_fold_averaged_test_predict
             ]
             blends.append(np.tensordot(fit.weights, np.concatenate([test, np.array(twins)]), axes=1))
         assert len(blends) == 6 and any(fit.weights[4:].sum() > 0 for fit in outcome.level2)
-        np.testing.assert_allclose(outcome.test, np.mean(blends, axis=0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(outcome.test, geometric_pool(blends), rtol=1e-5, atol=1e-6)
     elif method != "stack":
         w = np.array(outcome.result.weights)
         np.testing.assert_allclose(outcome.test, np.tensordot(w, test.astype(np.float64), axes=1), rtol=1e-6)
@@ -278,7 +280,7 @@ def test_test_predictions_are_the_fitted_blend_of_the_fold_averaged_test_predict
             model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
             fits.append(model.fit(X[train_idx], y[train_idx]).predict_proba(X_test))
         assert len(fits) == 6
-        np.testing.assert_allclose(outcome.test, np.mean(fits, axis=0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(outcome.test, geometric_pool(fits), rtol=1e-5, atol=1e-6)
         assert not np.allclose(outcome.test, fits[0], atol=1e-4)  # one fold's fit alone is not the answer
 
 

@@ -24,6 +24,7 @@ from ..blend.registry import make_blender
 from ..blend.result import BlendResult
 from ..blend.storage import external_sources, read_blend, read_level2, reblend_command
 from ..errors import StoreError, allowed
+from ..runtime.pooling import FoldPool, metric_pooling_space
 from .run_folder import RunFolder
 
 
@@ -58,11 +59,11 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
         return calibrate_blend(result, blended)
     fix = f"blend again: {reblend_command(folder.root, result)}"
     level2 = read_level2(folder.root, result, fix)
-    if level2 is not None:  # the level-2 model of each nested-CV fold, as the blend stored them: their mean
-        total = np.zeros(test.shape[1:], dtype=np.float64)
+    if level2 is not None:  # each nested-CV fold's level-2 model, as the blend stored them, pooled as nested_cv does
+        pool = FoldPool(test.shape[1], test.shape[2], metric_pooling_space(folder.metric))
         for model in level2:
-            total += blender.predict(Fitted(model=model), test)
-        return (total / len(level2)).astype(np.float32)
+            pool.add(blender.predict(Fitted(model=model), test))
+        return pool.result()
     run = load_run(folder.root, list(result.models))  # stored before level-2 models were: fitted again, the same
     oof = stack_predictions(run.oof, folder.metric)
     usable = np.isfinite(oof).all(axis=(0, 2))

@@ -21,8 +21,18 @@ from typing import Literal
 
 import numpy as np
 
+from ..metrics import Metric
+
 Space = Literal["mean", "log", "logit"]
 FLOOR = 1e-6  #: probabilities are clipped to [FLOOR, 1 - FLOOR] before their logs are pooled
+
+
+def metric_pooling_space(metric: Metric) -> Space:
+    """:func:`pooling_space` of the task ``metric`` scores (a blend knows the run's metric, not its task): class
+    probabilities in log space, a multi-target metric's independent probabilities as log-odds, values as they are."""
+    if metric.needs not in ("proba", "label"):
+        return "mean"
+    return "logit" if metric.column_metric is not None else "log"
 
 
 def pooling_space(task: str) -> Space:
@@ -36,15 +46,21 @@ def pooling_space(task: str) -> Space:
 
 class FoldPool:
     """A running pool of fold models' predictions: :meth:`add` each fold's ``(n_rows, n_columns)`` predictions (of
-    all rows, or of ``rows``), then :meth:`result` (rows no fold predicted are NaN)."""
+    all rows, or of ``rows``), then :meth:`result` (rows no fold predicted are NaN; a row one fold predicted is that
+    prediction, exactly: a pool of one is its member, unclipped)."""
 
     def __init__(self, n_rows: int, n_columns: int, space: Space) -> None:
         self.space = space
         self.total = np.zeros((n_rows, n_columns), dtype=np.float64)
         self.count = np.zeros(n_rows, dtype=np.int64)
+        self.first = np.zeros((n_rows, n_columns), dtype=np.float64) if space != "mean" else None
 
     def add(self, pred: np.ndarray, rows: np.ndarray | slice = slice(None)) -> None:
         values = np.asarray(pred, dtype=np.float64).reshape(self.total[rows].shape)
+        if self.first is not None:
+            positions = np.arange(len(self.count))[rows]
+            fresh = self.count[positions] == 0
+            self.first[positions[fresh]] = values[fresh]
         if self.space == "log":
             values = np.log(np.clip(values, FLOOR, 1.0))
         elif self.space == "logit":
@@ -63,7 +79,10 @@ class FoldPool:
         elif self.space == "logit":
             mean = 1.0 / (1.0 + np.exp(-mean))
         out[seen] = mean
+        if self.first is not None:
+            once = self.count == 1
+            out[once] = self.first[once]
         return out.astype(np.float32)
 
 
-__all__ = ["FLOOR", "FoldPool", "Space", "pooling_space"]
+__all__ = ["FLOOR", "FoldPool", "Space", "metric_pooling_space", "pooling_space"]
