@@ -13,7 +13,7 @@ section 8): LightGBM's hidden-row log loss fell from 1.426 to 1.378 when recalib
 submission from 1.3872 to 1.3767 (the old LightGBM + XGBoost stack: 1.3770); on digits (10 classes) the twins were
 worse than the models by nested CV and not picked.
 
-Like ``stack``, it is scored by nested CV only, and the test predictions are the mean of its fold fits.
+Like ``stack``, it is scored by nested CV only, and the test predictions pool its fold fits' (:mod:`.nested`).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class BlendOutcome:
     result: BlendResult
     oof: np.ndarray
     test: np.ndarray | None
-    level2: tuple[Any, ...] = ()  # a stacker's level-2 model of each nested-CV fold (their mean predicts test)
+    level2: tuple[Any, ...] = ()  # a stacker's level-2 model of each nested-CV fold (their pool predicts test)
 
 
 def stack_predictions(preds: Mapping[str, np.ndarray], metric: Metric, what: str = "OOF") -> np.ndarray:
@@ -87,7 +87,7 @@ def blend_predictions(
     deadline: float | None = None,
 ) -> BlendOutcome:
     """Blend the models' OOF matrices with ``method``; score the blend in-sample and by nested CV over ``folds``;
-    apply it to the ``test`` matrices (weights fitted on all OOF rows; a level-2 model's fold fits averaged).
+    apply it to the ``test`` matrices (weights fitted on all OOF rows; a level-2 model's fold fits pooled).
 
     Rows that any model left unpredicted (``nan``: time folds' first block) are neither fitted nor scored.
     ``calibrate="temperature"`` or ``"isotonic"`` (log loss only) calibrates the blend's probabilities, fitted out of
@@ -154,7 +154,7 @@ def blend_predictions(
         blended_test = nested.test
     # the nested OOF is scored as a model's OOF is (one function for both): a blend of one model scores that model
     honest = score_folds(nested.oof, y, folds, metric, nested.scored, nested.thresholds)
-    if blender.nested_only and nested.thresholds is not None:  # the test predictions average the fold fits
+    if blender.nested_only and nested.thresholds is not None:  # the test predictions pool the fold fits
         seen = np.isfinite(nested.oof).all(axis=1)
         threshold = choose_threshold(metric, y[seen], nested.oof[seen]) if seen.any() else 0.5
     in_sample_scores: tuple[float, ...] = ()

@@ -6,7 +6,7 @@ Layout::
     runs/<run>/blends/<name>/test.parquet      id + the same columns: the blend of the test predictions
     runs/<run>/blends/<name>/checksums.json    the SHA-256 of oof.parquet and test.parquet, checked on every read
     runs/<run>/blends/<name>/summary.json      a BlendResult: method, models and their keys, weights, scores
-    runs/<run>/blends/<name>/level2.json|.npz  a stacker's level-2 model of each nested-CV fold (their mean: test);
+    runs/<run>/blends/<name>/level2.json|.npz  a stacker's level-2 model of each nested-CV fold (their pool: test);
                                                for calibrated_hill_climb, each fold's weights and twins' models
     runs/<run>/external/<name>/oof.parquet     predictions made elsewhere, checked and put in the run's row order
     runs/<run>/external/<name>/test.parquet
