@@ -291,20 +291,25 @@ kind = "tabm"
 
 def part_run(args: argparse.Namespace) -> None:
     work = args.work
-    kit = [sys.executable, "-m", "kaggle_kit.cli"]
-    subprocess.run([*kit, "demo-data", "--out", str(work / "data"), "demo-digits"], check=True, cwd=work)
+    demo_data = [sys.executable, "-m", "kaggle_kit.cli", "demo-data", "--out", str(work / "data"), "demo-digits"]
+    subprocess.run(demo_data, check=True, cwd=work)
     head = (ROOT / "competitions" / "demo-digits.toml").read_text().split("[[models]]")[0]
     head = head.replace("../data/", "data/")
     for device in reversed(args.devices):
         config = work / f"digits-{device}.toml"
         config.write_text(head.replace('device = "auto"', f'device = "{device}"') + CONFIG_MODELS)
-        start = time.perf_counter()
-        command = [*kit, "run", str(config), "--runs-root", str(work / f"runs-{device}")]
-        done = subprocess.run(command, cwd=work, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        record("run", device=device, exit=done.returncode, seconds=wall)
-        print(f"\nkaggle-kit run, device = {device}: exit {done.returncode}, {wall:.1f} s wall")
-        print(re.sub(r"\n{2,}", "\n", done.stdout[-3500:] + done.stderr[-1500:]), flush=True)
+        kit_run("run", config, work / f"runs-{device}", device, "digits")
+
+
+def kit_run(part: str, config: Path, runs: Path, device: str, what: str) -> None:
+    """``kaggle-kit run CONFIG`` in a subprocess: its exit status and wall seconds recorded, its output's end shown."""
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "kaggle_kit.cli", "run", str(config), "--runs-root", str(runs)]
+    done = subprocess.run(command, cwd=config.parent, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    record(part, device=device, exit=done.returncode, seconds=wall)
+    print(f"\nkaggle-kit run on {what}, device = {device}: exit {done.returncode}, {wall:.1f} s wall")
+    print(re.sub(r"\n{2,}", "\n", done.stdout[-3500:] + done.stderr[-1500:]), flush=True)
 
 
 SHARED_CONFIG = """name = "shared"
@@ -348,17 +353,10 @@ def part_shared(args: argparse.Namespace) -> None:
     (work / "shared").mkdir(parents=True, exist_ok=True)
     pl.DataFrame({**{k: v[:n] for k, v in frame.items()}, "y": y[:n]}).write_csv(work / "shared" / "train.csv")
     pl.DataFrame({k: v[n:] for k, v in frame.items()}).write_csv(work / "shared" / "test.csv")
-    kit = [sys.executable, "-m", "kaggle_kit.cli"]
     for device in args.devices:
         config = work / f"shared-{device}.toml"
         config.write_text(SHARED_CONFIG.format(device=device))
-        start = time.perf_counter()
-        command = [*kit, "run", str(config), "--runs-root", str(work / f"shared-runs-{device}")]
-        done = subprocess.run(command, cwd=work, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        record("shared", device=device, exit=done.returncode, seconds=wall)
-        print(f"\nkaggle-kit run on {n} rows x 30, device = {device}: exit {done.returncode}, {wall:.1f} s wall")
-        print(re.sub(r"\n{2,}", "\n", done.stdout[-3000:] + done.stderr[-1500:]), flush=True)
+        kit_run("shared", config, work / f"shared-runs-{device}", device, f"{n} rows x 30")
 
 
 PARTS = {
