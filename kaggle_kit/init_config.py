@@ -49,6 +49,7 @@ from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
 from .readers.competition import load_competition
 from .readers.tables import ReadOptions, read_table
+from .submit import class_prefix
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -140,7 +141,8 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                 )
             return metric
     elif _class_probability_columns(sample, preds, labels):
-        lower = {label.lower() for label in labels}
+        prefix = class_prefix(preds, sorted(labels)).lower()
+        lower = {prefix + label.lower() for label in labels}
         unseen = [c for c in preds if c.lower() not in lower]
         why.append(
             f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})"
@@ -160,7 +162,8 @@ def _class_probability_columns(sample: pl.DataFrame, preds: list[str], labels: s
     numbers, a column for every label (case aside, as ``submit`` matches them), and the labels at least half of them
     (the others: classes no training row holds, as a sample listing every class of the competition has)."""
     numeric = all(sample[c].dtype.is_numeric() for c in preds)
-    named = {label.lower() for label in labels} <= {c.lower() for c in preds}
+    prefix = class_prefix(preds, sorted(labels)).lower()
+    named = {prefix + label.lower() for label in labels} <= {c.lower() for c in preds}
     return numeric and named and 2 * len(labels) >= len(preds)
 
 

@@ -184,6 +184,11 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     if len(wanted) == 1 and wanted[0] not in frame.columns:
         values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
     else:
+        prefix = class_prefix(wanted, [str(c) for c in meta.get("classes") or ()])
+        if prefix:  # Status_C, Status_CL, Status_D for the classes C, CL, D: the sample's names, the classes' values
+            classes = [str(c) for c in meta["classes"]]
+            frame = frame.rename({c: prefix + c for c in classes if c in frame.columns})
+            meta = {**meta, "classes": [prefix + c for c in classes]}
         lower = {c.lower(): c for c in frame.columns[1:]}
         missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
         if missing:
@@ -214,6 +219,21 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
             "be the same competition's files; fix the one that is not, and run again"
         )
     return out.select(sample_id, *wanted)
+
+
+def class_prefix(columns: list[str], classes: list[str]) -> str:
+    """The text the sample's class columns put before each class label (``Status_`` in ``Status_C``, ``Status_CL``
+    for the classes ``C``, ``CL``; case aside): a column for every class, and every column starting with it. Empty
+    when the columns are the labels themselves, when no one prefix fits, or when two would (ambiguous)."""
+    lowered = [c.lower() for c in columns]
+    labels = {c.lower() for c in classes}
+    if len(columns) < 2 or len(labels) < 2 or labels <= set(lowered):
+        return ""
+    candidates = {w[: len(w) - len(c)] for w in lowered for c in labels if w.endswith(c) and len(w) > len(c)}
+    fits = [p for p in candidates if all(w.startswith(p) for w in lowered) and {p + c for c in labels} <= set(lowered)]
+    if len(fits) != 1:
+        return ""
+    return next(w for w in columns if w.lower().startswith(fits[0]))[: len(fits[0])]
 
 
 def _with_unseen_classes(
