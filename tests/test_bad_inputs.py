@@ -691,6 +691,11 @@ BEFORE_RUN: list[Case] = [
         ("1 id(s) in column 'id' appear in both train and test (e.g. 5)",),
     ),
     Case(
+        "test-header-two-spellings",  # 'X1' and 'x1 ': which one is train's x1 is not for the kit to guess
+        table("test.csv", lambda f: f.rename({"x1": "X1"}).with_columns(pl.col("X1").alias("x1 "))),
+        ("test lacks feature column(s) 'x1' that train has",),
+    ),
+    Case(
         "test-lacks-a-column",
         table("test.csv", lambda f: f.drop("x2")),
         ("test lacks feature column(s) 'x2' that train has; add them to data.drop",),
@@ -965,6 +970,14 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         "unnamed-0-index",
         table("train.csv", lambda f: f.select(pl.int_range(pl.len()).alias("Unnamed: 0"), pl.all())),
         ("warning: column(s) 'Unnamed: 0' of train", "are dropped: row numbers are not a feature"),
+    ),
+    Case(
+        "test-headers-spaced-or-cased",
+        table("test.csv", lambda f: f.rename({"x1": " X1 ", "cat": "CAT"})),
+        (
+            "warning: test column(s) named otherwise than in train (spaces or case) are read as train's: ' X1 ' as "
+            "'x1', 'CAT' as 'cat'",
+        ),
     ),
     Case(
         "test-column-empty",

@@ -19,9 +19,9 @@ from messy import LEVELS, make_messy
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.errors import DataError
+from kaggle_kit.errors import DataError, DataWarning
 from kaggle_kit.features import model_feature_names, original_feature_names
-from kaggle_kit.readers.competition import load_competition, prepare_competition
+from kaggle_kit.readers.competition import check_new_test, load_competition, prepare_competition
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import _match_sample
@@ -337,3 +337,17 @@ def test_init_writes_a_config_for_messy_files_and_run_then_names_the_key(
     assert code == 0, err
     code, err = cli(["run", str(tmp_path / "cfg" / "messy2.toml"), "--runs-root", str(tmp_path / "runs")], capsys)
     assert code == 2 and "column 'amount' of the train file" in err and "set thousands = ','" in err, err
+
+
+def test_a_new_test_files_headers_spelled_otherwise_are_trains_columns() -> None:
+    """``predict``'s check of a new test file: ``" X1 "`` and ``"CAT"`` are train's ``x1`` and ``cat`` (renamed, with a
+    warning naming each), their values unchanged; two test columns that both could be ``x1`` are left to the error."""
+    record = {"x1": ["Float64", "numeric"], "cat": ["String", "categorical"]}
+    test = pl.DataFrame({"id": [1, 2], " X1 ": [0.5, 1.5], "CAT": ["a", "b"]})
+    with pytest.warns(DataWarning, match=r"read as train's: ' X1 ' as 'x1', 'CAT' as 'cat'"):
+        out = check_new_test(test, record, id_column="id", target="target", categorical=[])
+    assert out.columns == ["id", "x1", "cat"]
+    assert out["x1"].to_list() == [0.5, 1.5] and out["cat"].to_list() == ["a", "b"]
+    both = test.with_columns(pl.col(" X1 ").alias("x1 "))
+    with pytest.raises(DataError, match=r"test lacks feature column\(s\) 'x1' that train has"):
+        check_new_test(both, record, id_column="id", target="target", categorical=[])

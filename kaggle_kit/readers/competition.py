@@ -382,6 +382,7 @@ def _check_test_against(
     target: str | Sequence[str],
     train_schema: Mapping[str, pl.DataType] | None = None,
 ) -> pl.DataFrame:
+    test = _match_test_names(test, features)
     test_schema = test.schema  # read once: each access rebuilds it
     missing = [c for c in features if c not in test_schema]
     if missing:
@@ -416,6 +417,37 @@ def _check_test_against(
             "values they never see at test time; add them to data.drop (or fix the test file)"
         )
     return test.with_columns(casts) if casts else test
+
+
+def _match_test_names(test: pl.DataFrame, features: list[str]) -> pl.DataFrame:
+    """``test`` with a column named like a train feature that test lacks, spaces around it and case aside (``"F1 "``
+    for ``f1``), renamed to the train name, with a warning: the same column, not a missing one. A name two test
+    columns (or two features) share so is left alone, and the missing column is named in the error as before."""
+
+    def key(name: str) -> str:
+        return name.strip().casefold()
+
+    present = set(test.columns)
+    missing = [c for c in features if c not in present]
+    if not missing:
+        return test
+    wanted: dict[str, list[str]] = {}
+    for c in features:
+        wanted.setdefault(key(c), []).append(c)
+    spare: dict[str, list[str]] = {}
+    for c in test.columns:
+        if c not in features:
+            spare.setdefault(key(c), []).append(c)
+    renames = {}
+    for c in missing:
+        found, same = spare.get(key(c), []), wanted[key(c)]
+        if len(found) == 1 and len(same) == 1:
+            renames[found[0]] = c
+    if not renames:
+        return test
+    shown = ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())
+    _warn(f"test column(s) named otherwise than in train (spaces or case) are read as train's: {shown}")
+    return test.rename(renames)
 
 
 def _warn(message: str) -> None:
