@@ -561,7 +561,7 @@ def infer_spec(
     elif task is None and grid_cols is not None and _grid_over(grid_cols, sample, y, grid_target, why):
         task = "distribution"
     elif task is None:
-        n = y.n_unique()
+        n = y.drop_nulls().n_unique()  # a missing target is no class (run names those rows)
         whole = y.dtype in (pl.String, pl.Boolean, pl.Categorical) or (
             y.dtype.is_numeric() and (y.drop_nulls() % 1 == 0).all()
         )

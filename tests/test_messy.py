@@ -21,6 +21,7 @@ from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
 from kaggle_kit.errors import DataError, DataWarning
 from kaggle_kit.features import model_feature_names, original_feature_names
+from kaggle_kit.init_config import infer_spec
 from kaggle_kit.readers.competition import check_new_test, load_competition, prepare_competition
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
@@ -351,3 +352,18 @@ def test_a_new_test_files_headers_spelled_otherwise_are_trains_columns() -> None
     both = test.with_columns(pl.col(" X1 ").alias("x1 "))
     with pytest.raises(DataError, match=r"test lacks feature column\(s\) 'x1' that train has"):
         check_new_test(both, record, id_column="id", target="target", categorical=[])
+
+
+@pytest.mark.parametrize("missing", ["NA", ""])
+def test_init_counts_no_class_for_a_missing_target(missing: str, tmp_path: Path) -> None:
+    """A yes/no target with a few missing cells is binary, not three classes (init wrote multiclass and log loss,
+    which still ran once the rows were dropped); run then names the missing rows."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    target = np.where(x > 0, "yes", "no").astype(object)
+    target[[3, 17]] = missing
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    pl.DataFrame({"id": range(40), "x": x, "target": target.tolist()}).write_csv(folder / "train.csv")
+    spec, why = infer_spec("na", folder / "train.csv", preset="fast")
+    assert spec["task"] == "binary" and "task = 'binary' (2 distinct target values)" in why
