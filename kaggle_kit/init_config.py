@@ -44,7 +44,7 @@ from typing import Any
 
 import polars as pl
 
-from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, build_spec
+from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSpec, build_spec
 from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
 from .readers.competition import load_competition
@@ -155,6 +155,35 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
         )
         return "log_loss"
     return None
+
+
+def _sample_numbers(sample: pl.DataFrame | None, id_column: str | None, y: pl.Series) -> str | None:
+    """Why a whole-number target the sample predicts as decimals (``9.5``, ``10.0``: a column of floats) is a number
+    to regress, not classes; None when the sample's one prediction column holds whole numbers, text or nothing."""
+    preds = [c for c in _prediction_columns(sample, id_column) if c == y.name] or _prediction_columns(sample, id_column)
+    if sample is None or len(preds) != 1 or not sample[preds[0]].dtype.is_float():
+        return None
+    values = sample[preds[0]].drop_nulls()
+    if values.is_empty():
+        return None
+    return f"the sample submission's {preds[0]!r} holds decimals ({values[0]!r}): pass --task multiclass if not"
+
+
+#: the folds of the config init writes (the [folds] default)
+_INIT_FOLDS = FoldSpec().n_splits
+
+
+def _rare_numbers(y: pl.Series, n: int) -> str | None:
+    """Why a target of 10+ whole numbers, some held by fewer rows than the 5 folds init writes, is a count to regress:
+    as classes it cannot be split in stratified folds (the run would stop), as a number it can (Abalone's Rings)."""
+    counts = y.drop_nulls().value_counts()
+    rare = counts.filter(pl.col("count") < _INIT_FOLDS)
+    if n < 10 or rare.is_empty():
+        return None
+    return (
+        f"{rare.height} of them held by fewer than {_INIT_FOLDS} rows, too few for stratified folds: a count or "
+        "score; pass --task multiclass if they are classes"
+    )
 
 
 def _class_probability_columns(sample: pl.DataFrame, preds: list[str], labels: set[str]) -> bool:
@@ -566,7 +595,13 @@ def infer_spec(
             y.dtype.is_numeric() and (y.drop_nulls() % 1 == 0).all()
         )
         task = "binary" if n == 2 else "multiclass" if whole and n <= 50 else "regression"
-        why.append(f"task = {task!r} ({n} distinct target values)")
+        numbers = task == "multiclass" and y.dtype.is_numeric()
+        sampled = (_sample_numbers(sample, id_column, y) or _rare_numbers(y, n)) if numbers else None
+        if sampled:  # Abalone's Rings: whole numbers 1 .. 29, but the sample's 9.5 is a number to predict, no class
+            task = "regression"
+            why.append(f"task = 'regression' ({n} distinct whole target values, but {sampled})")
+        else:
+            why.append(f"task = {task!r} ({n} distinct target values)")
     if task == "distribution":
         distribution, metric = _distribution(y, sample, id_column, metric, grid, why)
     elif grid is not None:

@@ -367,3 +367,31 @@ def test_init_counts_no_class_for_a_missing_target(missing: str, tmp_path: Path)
     pl.DataFrame({"id": range(40), "x": x, "target": target.tolist()}).write_csv(folder / "train.csv")
     spec, why = infer_spec("na", folder / "train.csv", preset="fast")
     assert spec["task"] == "binary" and "task = 'binary' (2 distinct target values)" in why
+
+
+@pytest.mark.parametrize(
+    ("sample_value", "rare", "task"),
+    [
+        ("9.5", False, "regression"),  # the sample predicts decimals: a number
+        ("10.0", False, "regression"),
+        ("10", True, "regression"),  # 'classes' held by 1 row: no stratified folds, so a count (Abalone's Rings)
+        ("10", False, "multiclass"),  # every class held by 5+ rows, the sample a label: classes as before
+    ],
+)
+def test_init_reads_a_whole_number_target_as_a_count_when_it_cannot_be_classes(
+    sample_value: str, rare: bool, task: str, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(4)
+    n = 200
+    x = rng.normal(size=n)
+    rings = np.clip(np.round(10 + 4 * x), 1, 29) if rare else 5 + np.arange(n) % 12
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    pl.DataFrame({"id": range(n), "x": x, "Rings": rings.astype(np.int64)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(n, n + 20), "x": x[:20]}).write_csv(folder / "test.csv")
+    rows = "".join(f"{i},{sample_value}\n" for i in range(n, n + 20))
+    (folder / "sample_submission.csv").write_text("id,Rings\n" + rows)
+    spec, why = infer_spec("rings", folder / "train.csv", preset="fast")
+    assert spec["task"] == task, why
+    if task == "regression":
+        assert any("pass --task multiclass if" in line for line in why), why
