@@ -283,10 +283,20 @@ def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.Data
     matched = int(right[key].is_in(left[key].implode()).sum())
     if matched == right.height:
         return left, right
-    as_int = [f[key].str.strip_chars().cast(pl.Int64, strict=False) for f in (left, right)]
+    as_int = [_whole_numbers(f[key]) for f in (left, right)]
     if any(k.null_count() for k in as_int) or int(as_int[1].is_in(as_int[0].implode()).sum()) <= matched:
         return left, right
     return left.with_columns(as_int[0].alias(key)), right.with_columns(as_int[1].alias(key))
+
+
+def _whole_numbers(ids: pl.Series) -> pl.Series:
+    """Ids read as text as the integers they spell (``"007"``, ``" 7"``, ``"7.0"`` as pandas writes an id column that
+    once held a missing value); null where one is not a whole number."""
+    text = pl.col(ids.name).str.strip_chars()
+    as_float = text.cast(pl.Float64, strict=False)
+    exact = (as_float % 1 == 0) & (as_float.abs() < 2**53)  # beyond 2**53 a float no longer holds every integer
+    whole = pl.when(exact).then(as_float).otherwise(None).cast(pl.Int64)
+    return ids.to_frame().select(pl.coalesce(text.cast(pl.Int64, strict=False), whole)).to_series()
 
 
 def _check_sample_rows(sample_ids: pl.Series, test_ids: pl.Series, sample_path: Path, sample_id: str) -> None:

@@ -253,6 +253,20 @@ def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spel
     assert out["target"].to_list() == [0.75, 0.25]
 
 
+def test_sample_ids_written_as_floats_are_matched_and_kept(tmp_path: Path) -> None:
+    """pandas writes an id column that once held a missing value as floats ("8.0"): the same ids as the test file's
+    8 and 7, written as the sample spells them; a "7.5" is no id of the test file, so it stays an error."""
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n8.0,0\n7.0,0\n")
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
+    out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out["id"].to_list() == ["8.0", "7.0"]
+    assert out["target"].to_list() == [0.75, 0.25]
+    sample.write_text("id,target\n8.0,0\n7.5,0\n")
+    with pytest.raises(DataError, match=r"test id\(s\) are not in it \(e.g. '7'\)"):
+        _match_sample(frame, sample, {"id_column": "id"})
+
+
 # ------------------------------------------------------------------------------------------------ names
 def test_model_feature_names_are_safe_unique_and_map_back() -> None:
     names = ["x[1]", "x_1_", "y<2>", "a:b", "{c}", '"q"', "größe", "", "plain", "f1_x_1", "f0_x_1"]
