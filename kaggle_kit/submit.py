@@ -136,7 +136,7 @@ def distribution_columns(meta: dict) -> list[str]:
     if sample_path and Path(sample_path).is_file():
         sample = read_sample(Path(sample_path))
         id_col = meta.get("id_column") or sample.columns[0]
-        header = [c for c in sample.columns if c != id_col]
+        header = [c for c in sample.columns if c.strip().casefold() != id_col.strip().casefold()]
         if len(header) != len(grid):
             raise DataError(
                 f"the sample submission {sample_path!r} has {len(header)} prediction column(s) but the run predicts "
@@ -175,6 +175,9 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     """:func:`_match_sample` on a sample already read (``sample_path`` names it in messages)."""
     id_col = meta["id_column"]
     sample_id = id_col if id_col is not None else sample.columns[0]
+    same = [c for c in sample.columns if c.strip().casefold() == str(sample_id).strip().casefold()]
+    if sample_id not in sample.columns and len(same) == 1:  # 'ID' for the data's 'id': written as the sample has it
+        sample_id = same[0]
     if sample_id not in sample.columns:
         raise DataError(f"the sample submission {str(sample_path)!r} has no id column {sample_id!r}: {sample.columns}")
     wanted = [c for c in sample.columns if c != sample_id]

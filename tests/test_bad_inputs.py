@@ -980,6 +980,11 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         ),
     ),
     Case(
+        "test-id-header-cased",
+        table("test.csv", lambda f: f.rename({"id": "ID"})),
+        ("warning: test id column(s) named otherwise than in train", "are read as train's: 'ID' as 'id'"),
+    ),
+    Case(
         "test-column-empty",
         table("test.csv", lambda f: f.with_columns(pl.lit(None, dtype=pl.Float64).alias("x2"))),
         ("warning: column(s) 'x2' are empty in every test row but have values in train", "add them to data.drop"),

@@ -253,6 +253,15 @@ def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spel
     assert out["target"].to_list() == [0.75, 0.25]
 
 
+def test_a_sample_id_column_headed_otherwise_is_the_id_and_keeps_its_header(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.csv"
+    sample.write_text("ID,target\n8,0\n7,0\n")
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
+    out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out.columns == ["ID", "target"]
+    assert out["ID"].to_list() == ["8", "7"] and out["target"].to_list() == [0.75, 0.25]
+
+
 def test_sample_ids_written_as_floats_are_matched_and_kept(tmp_path: Path) -> None:
     """pandas writes an id column that once held a missing value as floats ("8.0"): the same ids as the test file's
     8 and 7, written as the sample spells them; a "7.5" is no id of the test file, so it stays an error."""
@@ -358,12 +367,16 @@ def test_a_new_test_files_headers_spelled_otherwise_are_trains_columns() -> None
     """``predict``'s check of a new test file: ``" X1 "`` and ``"CAT"`` are train's ``x1`` and ``cat`` (renamed, with a
     warning naming each), their values unchanged; two test columns that both could be ``x1`` are left to the error."""
     record = {"x1": ["Float64", "numeric"], "cat": ["String", "categorical"]}
-    test = pl.DataFrame({"id": [1, 2], " X1 ": [0.5, 1.5], "CAT": ["a", "b"]})
-    with pytest.warns(DataWarning, match=r"read as train's: ' X1 ' as 'x1', 'CAT' as 'cat'"):
+    test = pl.DataFrame({"Id ": [1, 2], " X1 ": [0.5, 1.5], "CAT": ["a", "b"]})
+    with pytest.warns(DataWarning) as caught:
         out = check_new_test(test, record, id_column="id", target="target", categorical=[])
+    said = [str(w.message) for w in caught]
+    named = "named otherwise than in train (spaces or case) are read as train's:"
+    assert f"test id column(s) {named} 'Id ' as 'id'" in said
+    assert f"test column(s) {named} ' X1 ' as 'x1', 'CAT' as 'cat'" in said
     assert out.columns == ["id", "x1", "cat"]
     assert out["x1"].to_list() == [0.5, 1.5] and out["cat"].to_list() == ["a", "b"]
-    both = test.with_columns(pl.col(" X1 ").alias("x1 "))
+    both = test.rename({"Id ": "id"}).with_columns(pl.col(" X1 ").alias("x1 "))
     with pytest.raises(DataError, match=r"test lacks feature column\(s\) 'x1' that train has"):
         check_new_test(both, record, id_column="id", target="target", categorical=[])
 

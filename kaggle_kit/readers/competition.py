@@ -208,6 +208,7 @@ def prepare_competition(
         _require_column(train, d.id, "train", "data.id")
         _check_unique_ids(train, d.id, "train")
         if test is not None:
+            test = _match_test_names(test, [d.id], "id ")
             _require_column(test, d.id, "test", "data.id")
             _check_unique_ids(test, d.id, "test")
             ids_train, ids_test = train.select(d.id), test.select(d.id)
@@ -360,6 +361,7 @@ def check_new_test(
     (:func:`column_record`): the id column present and unique, every feature present, no column turned from
     numbers into text (or back), the target ignored, infinite values as missing. Same messages as ``run``."""
     if id_column is not None:
+        test = _match_test_names(test, [id_column], "id ")
         _require_column(test, id_column, "test", "data.id")
         _check_unique_ids(test, id_column, "test")
     features = list(record)
@@ -419,7 +421,7 @@ def _check_test_against(
     return test.with_columns(casts) if casts else test
 
 
-def _match_test_names(test: pl.DataFrame, features: list[str]) -> pl.DataFrame:
+def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -> pl.DataFrame:
     """``test`` with a column named like a train feature that test lacks, spaces around it and case aside (``"F1 "``
     for ``f1``), renamed to the train name, with a warning: the same column, not a missing one. A name two test
     columns (or two features) share so is left alone, and the missing column is named in the error as before."""
@@ -446,7 +448,7 @@ def _match_test_names(test: pl.DataFrame, features: list[str]) -> pl.DataFrame:
     if not renames:
         return test
     shown = ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())
-    _warn(f"test column(s) named otherwise than in train (spaces or case) are read as train's: {shown}")
+    _warn(f"test {role}column(s) named otherwise than in train (spaces or case) are read as train's: {shown}")
     return test.rename(renames)
 
 
