@@ -197,6 +197,8 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
         if missing:
             frame = _with_unseen_classes(frame, sample, wanted, missing, meta, sample_path)
         values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
+    if len(wanted) == 1:
+        _warn_other_labels(sample[wanted[0]], values[wanted[0]], meta, sample_path)
 
     if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
         if sample.height != values.height:
@@ -269,6 +271,24 @@ def _with_unseen_classes(
     )
     scaled = [(pl.col(c) * (1.0 - len(missing) * unseen)).alias(c) for c in classes]
     return frame.with_columns(*scaled, *(pl.lit(unseen, dtype=frame[classes[0]].dtype).alias(c) for c in missing))
+
+
+def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_path: Path) -> None:
+    """A warning when the submission writes class labels but the sample's column holds text that is none of them
+    (``class_1`` where train's labels are 0, 1, 2): the competition may want its labels spelled otherwise."""
+    classes = {str(c) for c in meta.get("classes") or ()}
+    if not classes or written.dtype.is_float():  # no classes, or a probability column
+        return
+    shown = given.str.strip_chars().replace("", None).drop_nulls().unique(maintain_order=True)
+    if shown.is_empty() or shown.is_in(list(classes)).any() or _numbers(shown.to_frame(), [shown.name]):
+        return
+    warnings.warn(
+        f"the sample submission {str(sample_path)!r} holds {shown[0]!r} in {given.name!r}, which is none of the "
+        f"training labels {sorted(classes)[:5]}; the submission writes the training labels: if the competition "
+        "spells its labels otherwise, map them in the train file",
+        DataWarning,
+        stacklevel=4,
+    )
 
 
 def _numbers(sample: pl.DataFrame, columns: list[str]) -> bool:

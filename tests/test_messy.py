@@ -10,6 +10,7 @@ label order, and model-safe feature names.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -422,3 +423,20 @@ def test_init_reads_a_whole_number_target_as_a_count_when_it_cannot_be_classes(
     assert spec["task"] == task, why
     if task == "regression":
         assert any("pass --task multiclass if" in line for line in why), why
+
+
+def test_a_sample_label_that_is_no_training_label_is_warned(tmp_path: Path) -> None:
+    """Train labels 0, 1, 2 and a sample holding ``class_1``: the submission writes train's labels (it cannot know the
+    competition's mapping) and says so; a sample holding a training label, or a number, says nothing."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [1, 2], "0": [0.1, 0.1], "1": [0.8, 0.1], "2": [0.1, 0.8]})
+    meta = {"id_column": "id", "classes": [0, 1, 2]}
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n7,class_1\n8,class_1\n")
+    with pytest.warns(DataWarning, match=r"holds 'class_1' in 'target', which is none of the training labels"):
+        out = _match_sample(frame, sample, meta)
+    assert out["target"].to_list() == [1, 2]
+    for quiet in ("1", "0.5"):
+        sample.write_text(f"id,target\n7,{quiet}\n8,{quiet}\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert _match_sample(frame, sample, meta)["target"].to_list() == [1, 2]
