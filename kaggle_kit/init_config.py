@@ -47,7 +47,7 @@ import polars as pl
 from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSpec, build_spec
 from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
-from .readers.competition import load_competition
+from .readers.competition import load_competition, strip_labels
 from .readers.tables import ReadOptions, read_table
 from .submit import class_prefix
 
@@ -583,7 +583,7 @@ def infer_spec(
     if sample_path:
         data["sample_submission"] = str(sample_path.resolve())
 
-    y = labels_frame[target]
+    y = strip_labels(labels_frame[target])[0]  # 'yes ' is the class 'yes', as the run reads it
     distribution: dict[str, Any] | None = None
     if task is None and len(targets) > 1:
         task = _multi_target_task(labels_frame, targets, why)

@@ -985,6 +985,19 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         ("warning: test id column(s) named otherwise than in train", "are read as train's: 'ID' as 'id'"),
     ),
     Case(
+        "class-labels-with-spaces",  # 'yes ' and 'yes' were two classes: a binary run stopped
+        table(
+            "train.csv",
+            lambda f: f.with_columns(
+                pl.concat_str(
+                    pl.when(pl.col("target") == 1).then(pl.lit("yes")).otherwise(pl.lit("no")),
+                    pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit(" ")).otherwise(pl.lit("")),
+                ).alias("target")
+            ),
+        ),
+        ("warning: class label(s) of 'target' with spaces around them ('no ', 'yes ') are read without them",),
+    ),
+    Case(
         "test-column-empty",
         table("test.csv", lambda f: f.with_columns(pl.lit(None, dtype=pl.Float64).alias("x2"))),
         ("warning: column(s) 'x2' are empty in every test row but have values in train", "add them to data.drop"),

@@ -440,3 +440,12 @@ def test_a_sample_label_that_is_no_training_label_is_warned(tmp_path: Path) -> N
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert _match_sample(frame, sample, meta)["target"].to_list() == [1, 2]
+
+
+def test_init_reads_class_labels_without_the_spaces_around_them(tmp_path: Path) -> None:
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    labels = ["yes", "no", "yes ", " no", "yes", "no"] * 5
+    pl.DataFrame({"id": range(30), "x": np.arange(30.0), "target": labels}).write_csv(folder / "train.csv")
+    spec, why = infer_spec("spaces", folder / "train.csv", preset="fast")
+    assert spec["task"] == "binary" and "task = 'binary' (2 distinct target values)" in why

@@ -264,6 +264,8 @@ def prepare_competition(
         test = _infinite_as_missing(test, features, "test")
 
     multi = spec.task in ("multilabel", "multiregression")
+    if not multi and spec.task in ("binary", "multiclass"):
+        train = _labels_without_spaces(train, d.target)
     if multi:
         from .targets import encode_targets
 
@@ -515,6 +517,25 @@ def _cast_losslessly(column: pl.Series, dtype: pl.DataType) -> pl.Series:
     except pl.exceptions.PolarsError:  # e.g. text -> boolean, which polars does not cast
         pass
     return column
+
+
+def strip_labels(labels: pl.Series) -> tuple[pl.Series, list[str]]:
+    """Text class labels without the spaces around them (``"yes "`` is the class ``"yes"``, not a class of its own; one
+    of spaces only is missing), and the labels so changed (none: ``labels`` as they were)."""
+    if labels.dtype != pl.String:
+        return labels, []
+    stripped = labels.str.strip_chars()
+    changed = sorted(labels.filter(stripped != labels).unique().to_list())
+    return (stripped.replace("", None), changed) if changed else (labels, [])
+
+
+def _labels_without_spaces(train: pl.DataFrame, target: str) -> pl.DataFrame:
+    labels, changed = strip_labels(train[target])
+    if not changed:
+        return train
+    shown = ", ".join(repr(c) for c in changed[:3])
+    _warn(f"class label(s) of {target!r} with spaces around them ({shown}) are read without them")
+    return train.with_columns(labels)
 
 
 def _encode_target(
