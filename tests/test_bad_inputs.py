@@ -295,6 +295,17 @@ def semicolons_with_decimal_commas(name: str) -> Mutation:
     return mutate
 
 
+def each_line(name: str, edit: Callable[[int, str], str]) -> Mutation:
+    """Rewrite each line of the CSV ``name`` as text: ``edit(line number, line)`` (0 is the header)."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        lines = path.read_text().splitlines()
+        path.write_text("".join(edit(i, line) + "\n" for i, line in enumerate(lines)))
+
+    return mutate
+
+
 def append_line(name: str, line: str) -> Mutation:
     def mutate(folder: Path) -> None:
         with (folder / name).open("a") as f:
@@ -302,6 +313,8 @@ def append_line(name: str, line: str) -> Mutation:
 
     return mutate
 
+
+TABLES = ("train.csv", "test.csv")
 
 MULTICLASS_WITH_A_RARE_CLASS = chain(
     config('task = "binary"', 'task = "multiclass"'),
@@ -996,6 +1009,16 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
             ),
         ),
         ("warning: class label(s) of 'target' with spaces around them ('no ', 'yes ') are read without them",),
+    ),
+    Case(
+        "train-lines-end-in-a-separator",  # a spreadsheet's export: an unnamed column, empty, that test lacks
+        each_line("train.csv", lambda i, line: line + ","),
+        ("warning: column(s) '' of train (unnamed and empty in every row) are dropped",),
+    ),
+    Case(
+        "header-repeats-a-name",  # both files: the run goes on, with the repeat read as x1_duplicated_0
+        chain(*(each_line(f, lambda i, line: line.replace("x2", "x1") if i == 0 else line) for f in TABLES)),
+        ("warning: the header of the train file", "names column(s) 'x1' (2 times): the repeats are read as"),
     ),
     Case(
         "test-column-empty",

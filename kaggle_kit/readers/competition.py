@@ -467,14 +467,22 @@ def _is_unnamed(column: str) -> bool:
 def _drop_saved_index(
     train: pl.DataFrame, test: pl.DataFrame | None, keep: set[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Drop a saved pandas index (an unnamed column of distinct whole numbers): row numbers are not a feature."""
-    dropped = []
+    """Drop a saved pandas index (an unnamed column of distinct whole numbers): row numbers are not a feature; and an
+    unnamed column empty in every row (each line ending in a separator)."""
+    dropped, empty = [], []
     for col in train.columns:
         values = train[col]
-        if col in keep or not _is_unnamed(col) or not values.dtype.is_integer():
+        if col in keep or not _is_unnamed(col):
             continue
-        if values.null_count() == 0 and values.n_unique() == values.len():
+        if values.null_count() == values.len():  # a trailing separator on every line (a spreadsheet's export)
+            empty.append(col)
+        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
             dropped.append(col)
+    if empty:
+        _warn(f"column(s) {allowed(empty)} of train (unnamed and empty in every row) are dropped")
+        train = train.drop(empty)
+        if test is not None:
+            test = test.drop([c for c in empty if c in test.columns])
     if not dropped:
         return train, test
     lo, hi = train[dropped[0]].min(), train[dropped[0]].max()

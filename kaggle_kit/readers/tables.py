@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import multiprocessing
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from ..config import CompetitionSpec
-from ..errors import DataError
+from ..errors import DataError, DataWarning
 
 #: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
 #: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
@@ -124,6 +126,23 @@ def _separator(path: Path, options: ReadOptions) -> str:
     return options.separator or sniff_separator(path)
 
 
+def _warn_repeated_names(header: list[str], path: Path, role: str) -> None:
+    """A header naming a column twice: polars reads the second as ``<name>_duplicated_0``; say so, since a column of
+    that name is what the other file then lacks (or has as a feature of its own)."""
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    repeated = [n for n, k in seen.items() if k > 1]
+    if repeated and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
+        shown = ", ".join(f"{n!r} ({seen[n]} times)" for n in repeated[:5])
+        warnings.warn(
+            f"the header of the {role} file {str(path)!r} names column(s) {shown}: the repeats are read as "
+            f"'{repeated[0]}_duplicated_0', ..; rename them in the file",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     sep = _separator(path, options)
     if sep == options.decimal:
@@ -132,6 +151,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             "is; set data.separator to the file's separator (e.g. ';')"
         )
     header = next(csv.reader(_open_text(path), delimiter=sep), [])
+    _warn_repeated_names(header, path, role)
     overrides = {c: pl.String for c in options.keep_text if c in header}
     try:
         frame = pl.read_csv(
