@@ -184,7 +184,10 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     if not wanted:
         raise DataError(f"the sample submission {str(sample_path)!r} has only the id column {sample_id!r}")
     ours = frame.columns[0]
-    if len(wanted) == 1 and wanted[0] not in frame.columns:
+    named = _class_named(wanted[0], frame.columns[2:], meta) if len(wanted) == 1 else None
+    if named is not None:  # 'no' for the class 'No', 'Survived_0' for the class 0 of 'Survived': that class's column
+        values = frame.select(ours, pl.col(named).alias(wanted[0]))
+    elif len(wanted) == 1 and wanted[0] not in frame.columns:
         values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
     else:
         prefix = class_prefix(wanted, [str(c) for c in meta.get("classes") or ()])
@@ -224,6 +227,21 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
             "be the same competition's files; fix the one that is not, and run again"
         )
     return out.select(sample_id, *wanted)
+
+
+def _class_named(column: str, class_columns: list[str], meta: dict) -> str | None:
+    """The class column a single sample column names other than exactly (exactly: it is taken as it is): the label
+    case aside (``no`` for ``No``), or after the target's name (``Survived_0``, ``target_no``); else None."""
+    classes = [str(c) for c in meta.get("classes") or ()]
+    if column in class_columns or not classes or meta.get("targets"):
+        return None
+    key = column.strip().casefold()
+    target = str(meta.get("target_column") or "").casefold()
+    for c in classes:
+        label = c.casefold()
+        if c in class_columns and key in (label, f"{target}_{label}", f"{target}{label}", f"{target}-{label}"):
+            return c
+    return None
 
 
 def class_prefix(columns: list[str], classes: list[str]) -> str:

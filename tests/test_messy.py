@@ -449,3 +449,24 @@ def test_init_reads_class_labels_without_the_spaces_around_them(tmp_path: Path) 
     pl.DataFrame({"id": range(30), "x": np.arange(30.0), "target": labels}).write_csv(folder / "train.csv")
     spec, why = infer_spec("spaces", folder / "train.csv", preset="fast")
     assert spec["task"] == "binary" and "task = 'binary' (2 distinct target values)" in why
+
+
+@pytest.mark.parametrize(
+    ("column", "wanted"),
+    [
+        ("no", "No"),  # a class label case aside: that class's probability (it got the positive class's: 1 - p)
+        ("target_No", "No"),  # the target's name, then the label
+        ("NO", "No"),
+        ("Yes", "Yes"),
+        ("target", "Yes"),  # the target's own name: the positive class, the second label
+        ("Probability", "Yes"),  # any other name: the same
+    ],
+)
+def test_a_single_sample_column_naming_a_class_gets_that_class(column: str, wanted: str, tmp_path: Path) -> None:
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.9, 0.2], "No": [0.1, 0.8], "Yes": [0.9, 0.2]})
+    meta = {"id_column": "id", "classes": ["No", "Yes"], "target_column": "target"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text(f"id,{column}\n7,0.5\n8,0.5\n")
+    out = _match_sample(frame, sample, meta)
+    assert out.columns == ["id", column]
+    assert out[column].to_list() == frame[wanted].to_list()
