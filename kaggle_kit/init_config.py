@@ -128,7 +128,7 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
     if len(preds) == 1:
         values = sample[preds[0]].drop_nulls()
         as_text = set(values.cast(pl.String).unique().to_list())
-        if as_text and as_text <= labels:
+        if as_text and {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels}:
             shown = sorted(as_text)[:3]
             why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown})")
             return "accuracy"

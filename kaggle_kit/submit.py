@@ -292,13 +292,23 @@ def _with_unseen_classes(
 
 
 def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_path: Path) -> None:
-    """A warning when the submission writes class labels but the sample's column holds text that is none of them
-    (``class_1`` where train's labels are 0, 1, 2): the competition may want its labels spelled otherwise."""
+    """A warning when the sample's column holds text but the submission writes probabilities (the metric scores
+    them: the competition may want labels), or labels none of which the sample holds (``class_1`` where train's labels
+    are 0, 1, 2: the competition may spell them otherwise)."""
     classes = {str(c) for c in meta.get("classes") or ()}
-    if not classes or written.dtype.is_float():  # no classes, or a probability column
-        return
     shown = given.str.strip_chars().replace("", None).drop_nulls().unique(maintain_order=True)
-    if shown.is_empty() or shown.is_in(list(classes)).any() or _numbers(shown.to_frame(), [shown.name]):
+    if not classes or shown.is_empty() or _numbers(shown.to_frame(), [shown.name]):
+        return
+    if written.dtype.is_float():  # probabilities where the sample holds labels: the run's metric wants scores
+        warnings.warn(
+            f"the sample submission {str(sample_path)!r} holds labels ({shown[0]!r}) in {given.name!r}, but the "
+            f"run's metric {meta.get('metric')!r} scores probabilities, which the submission writes; if the "
+            "competition wants labels, set metric = 'accuracy' (or its label metric) and run again",
+            DataWarning,
+            stacklevel=4,
+        )
+        return
+    if shown.is_in(list(classes)).any():
         return
     warnings.warn(
         f"the sample submission {str(sample_path)!r} holds {shown[0]!r} in {given.name!r}, which is none of the "

@@ -22,7 +22,7 @@ from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
 from kaggle_kit.errors import DataError, DataWarning
 from kaggle_kit.features import model_feature_names, original_feature_names
-from kaggle_kit.init_config import infer_spec
+from kaggle_kit.init_config import _sample_metric, infer_spec
 from kaggle_kit.readers.competition import check_new_test, load_competition, prepare_competition
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
@@ -470,3 +470,20 @@ def test_a_single_sample_column_naming_a_class_gets_that_class(column: str, want
     out = _match_sample(frame, sample, meta)
     assert out.columns == ["id", column]
     assert out[column].to_list() == frame[wanted].to_list()
+
+
+def test_a_label_sample_spelled_in_another_case_is_read_as_labels_and_probabilities_for_it_are_warned(
+    tmp_path: Path,
+) -> None:
+    """init: a sample holding ``no`` for the labels No / Yes asks for labels (accuracy; it guessed roc_auc, and the
+    submission wrote probabilities where the competition wants labels). submit: a run whose metric scores
+    probabilities, for a sample holding labels, writes them and says how to get labels."""
+    why: list[str] = []
+    sample = pl.DataFrame({"id": [1, 2], "target": ["no", "no"]})
+    assert _sample_metric(sample, pl.Series("target", ["Yes", "No", "No"]), "binary", why) == "accuracy"
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.9, 0.2], "No": [0.1, 0.8], "Yes": [0.9, 0.2]})
+    meta = {"id_column": "id", "classes": ["No", "Yes"], "target_column": "target", "metric": "roc_auc"}
+    path = tmp_path / "sample.csv"
+    path.write_text("id,target\n7,No\n8,No\n")
+    with pytest.warns(DataWarning, match=r"holds labels \('No'\) in 'target', but the run's metric 'roc_auc' scores"):
+        assert _match_sample(frame, path, meta)["target"].to_list() == [0.9, 0.2]
