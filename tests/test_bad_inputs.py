@@ -704,6 +704,17 @@ BEFORE_RUN: list[Case] = [
         ("1 id(s) in column 'id' appear in both train and test (e.g. 5)",),
     ),
     Case(
+        "test-dates-in-another-format",
+        chain(
+            table("train.csv", lambda f: f.with_columns(day=pl.format("2020-01-{}", 10 + pl.int_range(pl.len()) % 9))),
+            table("test.csv", lambda f: f.with_columns(day=pl.format("01/{}/2020", 10 + pl.int_range(pl.len()) % 9))),
+        ),
+        (
+            "column 'day' is Date in train but String in test: the test file's values (e.g. '01/10/2020') are not read "
+            "as dates; write both files' dates in one format",
+        ),
+    ),
+    Case(
         "test-header-two-spellings",  # 'X1' and 'x1 ': which one is train's x1 is not for the kit to guess
         table("test.csv", lambda f: f.rename({"x1": "X1"}).with_columns(pl.col("X1").alias("x1 "))),
         ("test lacks feature column(s) 'x1' that train has",),

@@ -406,6 +406,13 @@ def _check_test_against(
             if dtype is not None:
                 casts.append(_cast_losslessly(test[col], dtype))
             continue
+        if "temporal" in (kind_tr, kind_te):  # one file's dates in another format ('01/31/2020' for 2020-01-31)
+            text_role, text = ("test", test[col]) if kind_tr == "temporal" else ("train", None)
+            example = f" (e.g. {text.drop_nulls()[0]!r})" if text is not None and text.drop_nulls().len() else ""
+            raise DataError(
+                f"column {col!r} is {tr} in train but {te} in test: the {text_role} file's values{example} are not "
+                "read as dates; write both files' dates in one format (e.g. 2020-01-31), or drop it with data.drop"
+            )
         raise DataError(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "
             "(or list it in data.categorical, or drop it with data.drop)"
