@@ -306,6 +306,18 @@ def each_line(name: str, edit: Callable[[int, str], str]) -> Mutation:
     return mutate
 
 
+def latin1(name: str, column: str, row: int, value: str) -> Mutation:
+    """Set ``column`` of the row whose id is ``row`` to ``value`` and save the file as Latin-1 (a spreadsheet's
+    export), not UTF-8."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        text = set_value(column, row, value)(pl.read_csv(path)).write_csv()
+        path.write_bytes(text.encode("latin-1"))
+
+    return mutate
+
+
 def append_line(name: str, line: str) -> Mutation:
     def mutate(folder: Path) -> None:
         with (folder / name).open("a") as f:
@@ -713,6 +725,11 @@ BEFORE_RUN: list[Case] = [
             "column 'day' is Date in train but String in test: the test file's values (e.g. '01/10/2020') are not read "
             "as dates; write both files' dates in one format",
         ),
+    ),
+    Case(
+        "test-not-utf8",
+        latin1("test.csv", "cat", 39, "Zürich"),
+        ("could not read the test file", "at line 4 (b'", "Z\\xfcrich", "the file is not UTF-8", "save it as UTF-8"),
     ),
     Case(
         "test-header-two-spellings",  # 'X1' and 'x1 ': which one is train's x1 is not for the kit to guess

@@ -99,12 +99,31 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     except DataError:
         raise
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"could not read the {role} file {str(path)!r}: {_without_hints(exc)}") from None
+        reason = _without_hints(exc)
+        if "utf-8" in reason.lower() or "utf8" in reason.lower():
+            reason += _not_utf8(path)
+        raise DataError(f"could not read the {role} file {str(path)!r}: {reason}") from None
     if frame.height == 0:
         raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
     if is_csv:
         frame = _keep_spelling(frame, options.keep_text)
     return _numbers_from_text(frame, options, role, path, _separator(path, options) if is_csv else None)
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8 (the line and its bytes) and the fix: a spreadsheet's Latin-1 / cp1252 export."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:  # type: ignore[operator]
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[max(exc.start - 10, 0) : exc.end + 10]
+                return (
+                    f" at line {number} ({bad!r}); the file is not UTF-8 (Latin-1 or Windows-1252?): save it as UTF-8, "
+                    "e.g. iconv -f cp1252 -t utf-8"
+                )
+    return ""
 
 
 def _open_text(path: Path) -> Iterator[str]:
