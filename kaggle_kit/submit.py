@@ -178,6 +178,14 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     same = [c for c in sample.columns if c.strip().casefold() == str(sample_id).strip().casefold()]
     if sample_id not in sample.columns and len(same) == 1:  # 'ID' for the data's 'id': written as the sample has it
         sample_id = same[0]
+    if sample_id not in sample.columns and _holds_the_ids(sample[sample.columns[0]], frame[frame.columns[0]]):
+        warnings.warn(
+            f"the sample submission {str(sample_path)!r} has no column {sample_id!r}; its first column "
+            f"{sample.columns[0]!r} holds the test ids, so it is the id column (written as the sample names it)",
+            DataWarning,
+            stacklevel=3,
+        )
+        sample_id = sample.columns[0]
     if sample_id not in sample.columns:
         raise DataError(f"the sample submission {str(sample_path)!r} has no id column {sample_id!r}: {sample.columns}")
     wanted = [c for c in sample.columns if c != sample_id]
@@ -338,6 +346,17 @@ def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.Data
     if any(k.null_count() for k in as_int) or int(as_int[1].is_in(as_int[0].implode()).sum()) <= matched:
         return left, right
     return left.with_columns(as_int[0].alias(key)), right.with_columns(as_int[1].alias(key))
+
+
+def _holds_the_ids(given: pl.Series, ids: pl.Series) -> bool:
+    """Whether the sample's column ``given`` (text) lists exactly the test ids, by their text or their whole numbers."""
+    if given.len() != ids.len() or given.n_unique() != given.len():
+        return False
+    ours = ids.cast(pl.String)
+    if set(given.str.strip_chars().to_list()) == set(ours.to_list()):
+        return True
+    a, b = _whole_numbers(given), _whole_numbers(ours)
+    return not a.null_count() and not b.null_count() and set(a.to_list()) == set(b.to_list())
 
 
 def _whole_numbers(ids: pl.Series) -> pl.Series:

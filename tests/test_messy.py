@@ -487,3 +487,19 @@ def test_a_label_sample_spelled_in_another_case_is_read_as_labels_and_probabilit
     path.write_text("id,target\n7,No\n8,No\n")
     with pytest.warns(DataWarning, match=r"holds labels \('No'\) in 'target', but the run's metric 'roc_auc' scores"):
         assert _match_sample(frame, path, meta)["target"].to_list() == [0.9, 0.2]
+
+
+def test_a_sample_whose_first_column_holds_the_test_ids_under_another_name_is_matched(tmp_path: Path) -> None:
+    """The sample names its id column ``row_id`` where the data says ``id``: its first column lists exactly the test
+    ids (here spelled ``007``), so it is the id column, with a warning; a first column of other values stays an
+    error."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.9, 0.2]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text("row_id,target\n008,0.5\n007,0.5\n")
+    with pytest.warns(DataWarning, match=r"its first column 'row_id' holds the test ids, so it is the id column"):
+        out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out.columns == ["row_id", "target"]
+    assert out["row_id"].to_list() == ["008", "007"] and out["target"].to_list() == [0.2, 0.9]
+    sample.write_text("row_id,target\n9,0.5\n7,0.5\n")
+    with pytest.raises(DataError, match=r"has no id column 'id'"):
+        _match_sample(frame, sample, {"id_column": "id"})
