@@ -217,7 +217,7 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
                 f"the sample submission has {sample.height} rows but the test file {values.height}; without data.id "
                 "rows are matched by position, so both must list the same rows in the same order"
             )
-        return pl.concat([sample.select(sample_id), values.drop(ours)], how="horizontal")
+        return pl.concat([sample.select(sample_id), values.drop(ours)], how="horizontal").select(sample.columns)
 
     key = "__id"
     left, right = _id_keys(
@@ -234,7 +234,7 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
             f"{out.filter(pl.col(wanted[0]).is_null())[sample_id][0]!r}): data.test and data.sample_submission must "
             "be the same competition's files; fix the one that is not, and run again"
         )
-    return out.select(sample_id, *wanted)
+    return out.select(sample.columns)  # the sample's column order, the id wherever it is
 
 
 def _class_named(column: str, class_columns: list[str], meta: dict) -> str | None:

@@ -503,3 +503,12 @@ def test_a_sample_whose_first_column_holds_the_test_ids_under_another_name_is_ma
     sample.write_text("row_id,target\n9,0.5\n7,0.5\n")
     with pytest.raises(DataError, match=r"has no id column 'id'"):
         _match_sample(frame, sample, {"id_column": "id"})
+
+
+def test_the_submission_keeps_the_samples_column_order_with_the_id_last(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text("target,id\n0,8\n0,7\n")
+    out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out.columns == ["target", "id"]
+    assert out.rows() == [(0.75, "8"), (0.25, "7")]
