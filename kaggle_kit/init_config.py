@@ -575,6 +575,9 @@ def infer_spec(
 
     if id_column is None:
         candidates = [sample.columns[0]] if sample is not None else []
+        # the sample's 'id' is train's 'id ' or 'ID' (test and the sample are matched to it so too)
+        key = candidates[0].strip().casefold() if candidates else None
+        candidates += [c for c in train.columns if c.strip().casefold() == key]
         candidates += [c for c in train.columns if re.fullmatch(r"(?i)id|.*_id|.*Id", c)]
         id_column = next((c for c in candidates if c in train.columns and train[c].is_unique().all()), None)
         why.append(f"id = {id_column!r}" if id_column else "id: none found (rows are numbered)")

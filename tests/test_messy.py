@@ -512,3 +512,18 @@ def test_the_submission_keeps_the_samples_column_order_with_the_id_last(tmp_path
     out = _match_sample(frame, sample, {"id_column": "id"})
     assert out.columns == ["target", "id"]
     assert out.rows() == [(0.75, "8"), (0.25, "7")]
+
+
+def test_init_finds_the_id_headed_otherwise_in_train_than_in_the_sample(tmp_path: Path) -> None:
+    """train heads its id ``"Id "``, test and the sample ``id``: init found no id (rows numbered, so the submission
+    matched a shuffled sample by position: each id got another row's prediction) and the id was a feature."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.arange(40.0)
+    pl.DataFrame({"Id ": range(30), "x": x[:30], "target": [0, 1] * 15}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(30, 40), "x": x[30:]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": [35, 30, 39, 31, 32, 33, 34, 36, 37, 38], "target": 0.5}).write_csv(
+        folder / "sample_submission.csv"
+    )
+    spec, why = infer_spec("idspace", folder / "train.csv", preset="fast")
+    assert spec["data"]["id"] == "Id " and "id = 'Id '" in why
