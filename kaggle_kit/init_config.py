@@ -44,11 +44,12 @@ from typing import Any
 
 import polars as pl
 
-from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, build_spec
+from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSpec, build_spec
 from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
-from .readers.competition import load_competition
+from .readers.competition import load_competition, strip_labels
 from .readers.tables import ReadOptions, read_table
+from .submit import class_prefix
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -127,7 +128,7 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
     if len(preds) == 1:
         values = sample[preds[0]].drop_nulls()
         as_text = set(values.cast(pl.String).unique().to_list())
-        if as_text and as_text <= labels:
+        if as_text and {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels}:
             shown = sorted(as_text)[:3]
             why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown})")
             return "accuracy"
@@ -140,7 +141,8 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                 )
             return metric
     elif _class_probability_columns(sample, preds, labels):
-        lower = {label.lower() for label in labels}
+        prefix = class_prefix(preds, sorted(labels)).lower()
+        lower = {prefix + label.lower() for label in labels}
         unseen = [c for c in preds if c.lower() not in lower]
         why.append(
             f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})"
@@ -155,12 +157,42 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
     return None
 
 
+def _sample_numbers(sample: pl.DataFrame | None, id_column: str | None, y: pl.Series) -> str | None:
+    """Why a whole-number target the sample predicts as decimals (``9.5``, ``10.0``: a column of floats) is a number
+    to regress, not classes; None when the sample's one prediction column holds whole numbers, text or nothing."""
+    preds = [c for c in _prediction_columns(sample, id_column) if c == y.name] or _prediction_columns(sample, id_column)
+    if sample is None or len(preds) != 1 or not sample[preds[0]].dtype.is_float():
+        return None
+    values = sample[preds[0]].drop_nulls()
+    if values.is_empty():
+        return None
+    return f"the sample submission's {preds[0]!r} holds decimals ({values[0]!r}): pass --task multiclass if not"
+
+
+#: the folds of the config init writes (the [folds] default)
+_INIT_FOLDS = FoldSpec().n_splits
+
+
+def _rare_numbers(y: pl.Series, n: int) -> str | None:
+    """Why a target of 10+ whole numbers, some held by fewer rows than the 5 folds init writes, is a count to regress:
+    as classes it cannot be split in stratified folds (the run would stop), as a number it can (Abalone's Rings)."""
+    counts = y.drop_nulls().value_counts()
+    rare = counts.filter(pl.col("count") < _INIT_FOLDS)
+    if n < 10 or rare.is_empty():
+        return None
+    return (
+        f"{rare.height} of them held by fewer than {_INIT_FOLDS} rows, too few for stratified folds: a count or "
+        "score; pass --task multiclass if they are classes"
+    )
+
+
 def _class_probability_columns(sample: pl.DataFrame, preds: list[str], labels: set[str]) -> bool:
     """Whether the sample's 2+ ``preds`` are one probability column per class of a target labelled ``labels``:
     numbers, a column for every label (case aside, as ``submit`` matches them), and the labels at least half of them
     (the others: classes no training row holds, as a sample listing every class of the competition has)."""
     numeric = all(sample[c].dtype.is_numeric() for c in preds)
-    named = {label.lower() for label in labels} <= {c.lower() for c in preds}
+    prefix = class_prefix(preds, sorted(labels)).lower()
+    named = {prefix + label.lower() for label in labels} <= {c.lower() for c in preds}
     return numeric and named and 2 * len(labels) >= len(preds)
 
 
@@ -543,6 +575,9 @@ def infer_spec(
 
     if id_column is None:
         candidates = [sample.columns[0]] if sample is not None else []
+        # the sample's 'id' is train's 'id ' or 'ID' (test and the sample are matched to it so too)
+        key = candidates[0].strip().casefold() if candidates else None
+        candidates += [c for c in train.columns if c.strip().casefold() == key]
         candidates += [c for c in train.columns if re.fullmatch(r"(?i)id|.*_id|.*Id", c)]
         id_column = next((c for c in candidates if c in train.columns and train[c].is_unique().all()), None)
         why.append(f"id = {id_column!r}" if id_column else "id: none found (rows are numbered)")
@@ -551,19 +586,25 @@ def infer_spec(
     if sample_path:
         data["sample_submission"] = str(sample_path.resolve())
 
-    y = labels_frame[target]
+    y = strip_labels(labels_frame[target])[0]  # 'yes ' is the class 'yes', as the run reads it
     distribution: dict[str, Any] | None = None
     if task is None and len(targets) > 1:
         task = _multi_target_task(labels_frame, targets, why)
     elif task is None and grid_cols is not None and _grid_over(grid_cols, sample, y, grid_target, why):
         task = "distribution"
     elif task is None:
-        n = y.n_unique()
+        n = y.drop_nulls().n_unique()  # a missing target is no class (run names those rows)
         whole = y.dtype in (pl.String, pl.Boolean, pl.Categorical) or (
             y.dtype.is_numeric() and (y.drop_nulls() % 1 == 0).all()
         )
         task = "binary" if n == 2 else "multiclass" if whole and n <= 50 else "regression"
-        why.append(f"task = {task!r} ({n} distinct target values)")
+        numbers = task == "multiclass" and y.dtype.is_numeric()
+        sampled = (_sample_numbers(sample, id_column, y) or _rare_numbers(y, n)) if numbers else None
+        if sampled:  # Abalone's Rings: whole numbers 1 .. 29, but the sample's 9.5 is a number to predict, no class
+            task = "regression"
+            why.append(f"task = 'regression' ({n} distinct whole target values, but {sampled})")
+        else:
+            why.append(f"task = {task!r} ({n} distinct target values)")
     if task == "distribution":
         distribution, metric = _distribution(y, sample, id_column, metric, grid, why)
     elif grid is not None:

@@ -295,6 +295,29 @@ def semicolons_with_decimal_commas(name: str) -> Mutation:
     return mutate
 
 
+def each_line(name: str, edit: Callable[[int, str], str]) -> Mutation:
+    """Rewrite each line of the CSV ``name`` as text: ``edit(line number, line)`` (0 is the header)."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        lines = path.read_text().splitlines()
+        path.write_text("".join(edit(i, line) + "\n" for i, line in enumerate(lines)))
+
+    return mutate
+
+
+def latin1(name: str, column: str, row: int, value: str) -> Mutation:
+    """Set ``column`` of the row whose id is ``row`` to ``value`` and save the file as Latin-1 (a spreadsheet's
+    export), not UTF-8."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        text = set_value(column, row, value)(pl.read_csv(path)).write_csv()
+        path.write_bytes(text.encode("latin-1"))
+
+    return mutate
+
+
 def append_line(name: str, line: str) -> Mutation:
     def mutate(folder: Path) -> None:
         with (folder / name).open("a") as f:
@@ -302,6 +325,8 @@ def append_line(name: str, line: str) -> Mutation:
 
     return mutate
 
+
+TABLES = ("train.csv", "test.csv")
 
 MULTICLASS_WITH_A_RARE_CLASS = chain(
     config('task = "binary"', 'task = "multiclass"'),
@@ -691,6 +716,27 @@ BEFORE_RUN: list[Case] = [
         ("1 id(s) in column 'id' appear in both train and test (e.g. 5)",),
     ),
     Case(
+        "test-dates-in-another-format",
+        chain(
+            table("train.csv", lambda f: f.with_columns(day=pl.format("2020-01-{}", 10 + pl.int_range(pl.len()) % 9))),
+            table("test.csv", lambda f: f.with_columns(day=pl.format("01/{}/2020", 10 + pl.int_range(pl.len()) % 9))),
+        ),
+        (
+            "column 'day' is Date in train but String in test: the test file's values (e.g. '01/10/2020') are not read "
+            "as dates; write both files' dates in one format",
+        ),
+    ),
+    Case(
+        "test-not-utf8",
+        latin1("test.csv", "cat", 39, "Zürich"),
+        ("could not read the test file", "at line 4 (b'", "Z\\xfcrich", "the file is not UTF-8", "save it as UTF-8"),
+    ),
+    Case(
+        "test-header-two-spellings",  # 'X1' and 'x1 ': which one is train's x1 is not for the kit to guess
+        table("test.csv", lambda f: f.rename({"x1": "X1"}).with_columns(pl.col("X1").alias("x1 "))),
+        ("test lacks feature column(s) 'x1' that train has",),
+    ),
+    Case(
         "test-lacks-a-column",
         table("test.csv", lambda f: f.drop("x2")),
         ("test lacks feature column(s) 'x2' that train has; add them to data.drop",),
@@ -965,6 +1011,42 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         "unnamed-0-index",
         table("train.csv", lambda f: f.select(pl.int_range(pl.len()).alias("Unnamed: 0"), pl.all())),
         ("warning: column(s) 'Unnamed: 0' of train", "are dropped: row numbers are not a feature"),
+    ),
+    Case(
+        "test-headers-spaced-or-cased",
+        table("test.csv", lambda f: f.rename({"x1": " X1 ", "cat": "CAT"})),
+        (
+            "warning: test column(s) named otherwise than in train (spaces or case) are read as train's: ' X1 ' as "
+            "'x1', 'CAT' as 'cat'",
+        ),
+    ),
+    Case(
+        "test-id-header-cased",
+        table("test.csv", lambda f: f.rename({"id": "ID"})),
+        ("warning: test id column(s) named otherwise than in train", "are read as train's: 'ID' as 'id'"),
+    ),
+    Case(
+        "class-labels-with-spaces",  # 'yes ' and 'yes' were two classes: a binary run stopped
+        table(
+            "train.csv",
+            lambda f: f.with_columns(
+                pl.concat_str(
+                    pl.when(pl.col("target") == 1).then(pl.lit("yes")).otherwise(pl.lit("no")),
+                    pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit(" ")).otherwise(pl.lit("")),
+                ).alias("target")
+            ),
+        ),
+        ("warning: class label(s) of 'target' with spaces around them ('no ', 'yes ') are read without them",),
+    ),
+    Case(
+        "train-lines-end-in-a-separator",  # a spreadsheet's export: an unnamed column, empty, that test lacks
+        each_line("train.csv", lambda i, line: line + ","),
+        ("warning: column(s) '' of train (unnamed and empty in every row) are dropped",),
+    ),
+    Case(
+        "header-repeats-a-name",  # both files: the run goes on, with the repeat read as x1_duplicated_0
+        chain(*(each_line(f, lambda i, line: line.replace("x2", "x1") if i == 0 else line) for f in TABLES)),
+        ("warning: the header of the train file", "names column(s) 'x1' (2 times): the repeats are read as"),
     ),
     Case(
         "test-column-empty",

@@ -16,7 +16,7 @@ from kaggle_kit.errors import DataError, DataWarning, StoreError
 from kaggle_kit.init_config import _sample_metric, infer_spec
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runtime.store import RunStore
-from kaggle_kit.submit import match_sample_frame
+from kaggle_kit.submit import class_prefix, match_sample_frame
 
 N_TRAIN, N_TEST = 160, 40
 
@@ -411,6 +411,45 @@ def test_a_numbered_class_probability_sample_stays_multiclass(levels: str, tmp_p
     assert (spec.task, spec.metric, spec.data.target) == ("multiclass", "log_loss", "target")
     assert "distribution" not in said
     assert store.read_predictions("lgbm", "oof").width == 1 + 9
+
+
+@pytest.mark.parametrize("labels", ["text", "numbers"])
+def test_class_columns_named_with_a_prefix_are_the_classes_in_the_submission(labels: str, tmp_path: Path) -> None:
+    """Cirrhosis-like: ``Status_C``, ``Status_CL``, ``Status_D`` for the classes ``C``, ``CL``, ``D`` of ``Status``
+    (or ``class_0`` .. ``class_2`` for the numbers 0 .. 2, in another order): init reads log loss from them, and
+    ``submit`` writes each class's probability under the sample's name for it (it used to stop: no such column)."""
+    rng = np.random.default_rng(11)
+    frame, x = _features(rng)
+    code = np.digitize(x[:, 0], [-0.4, 0.4])
+    names, prefix = (["C", "CL", "D"], "Status_") if labels == "text" else (["0", "1", "2"], "class_")
+    target = np.array(names)[code] if labels == "text" else code
+    columns = [f"{prefix}{names[i]}" for i in (2, 0, 1)]
+    train = _write(tmp_path / "data", frame, {"Status": target}, dict.fromkeys(columns, 1 / 3))
+    spec, store, said = _init_and_run(tmp_path, "prefixed", train, "--target", "Status")
+    assert (spec.task, spec.metric) == ("multiclass", "log_loss")
+    assert "one probability column per class: 3" in said
+    assert main(["submit", str(store.root), "--model", "lgbm"]) == 0
+    sub = pl.read_csv(store.root / "submissions" / "lgbm.csv")
+    assert sub.columns == ["id", *columns]
+    own = store.read_predictions("lgbm", "test")
+    np.testing.assert_array_equal(sub["id"].to_numpy(), np.arange(N_TRAIN, N_TRAIN + N_TEST))
+    for column, label in zip(columns, [names[i] for i in (2, 0, 1)], strict=True):
+        np.testing.assert_allclose(sub[column].to_numpy(), own[f"p_{label}"].to_numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("columns", "classes", "prefix"),
+    [
+        (["Status_C", "Status_CL", "Status_D"], ["C", "CL", "D"], "Status_"),
+        (["c_1", "c_11"], ["1", "11"], "c_"),  # 'c_1' is a prefix of 'c_11', but not of a column for every class
+        (["STATUS_c", "status_d"], ["C", "D"], "STATUS_"),  # case aside; the sample's first spelling
+        (["a", "b"], ["a", "b"], ""),  # the labels themselves
+        (["p_a", "q_b"], ["a", "b"], ""),  # no one prefix
+        (["x_a", "x_b"], ["a", "c"], ""),  # no column for 'c'
+    ],
+)
+def test_the_prefix_before_each_class_label(columns: list[str], classes: list[str], prefix: str) -> None:
+    assert class_prefix(columns, classes) == prefix
 
 
 def test_a_grid_sample_naming_no_train_column_stays_on_todays_path_and_names_the_flag(tmp_path: Path) -> None:

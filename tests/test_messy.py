@@ -10,6 +10,7 @@ label order, and model-safe feature names.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,10 @@ from messy import LEVELS, make_messy
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.errors import DataError
+from kaggle_kit.errors import DataError, DataWarning
 from kaggle_kit.features import model_feature_names, original_feature_names
-from kaggle_kit.readers.competition import load_competition, prepare_competition
+from kaggle_kit.init_config import _sample_metric, infer_spec
+from kaggle_kit.readers.competition import check_new_test, load_competition, prepare_competition
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import _match_sample
@@ -252,6 +254,29 @@ def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spel
     assert out["target"].to_list() == [0.75, 0.25]
 
 
+def test_a_sample_id_column_headed_otherwise_is_the_id_and_keeps_its_header(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.csv"
+    sample.write_text("ID,target\n8,0\n7,0\n")
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
+    out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out.columns == ["ID", "target"]
+    assert out["ID"].to_list() == ["8", "7"] and out["target"].to_list() == [0.75, 0.25]
+
+
+def test_sample_ids_written_as_floats_are_matched_and_kept(tmp_path: Path) -> None:
+    """pandas writes an id column that once held a missing value as floats ("8.0"): the same ids as the test file's
+    8 and 7, written as the sample spells them; a "7.5" is no id of the test file, so it stays an error."""
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n8.0,0\n7.0,0\n")
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
+    out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out["id"].to_list() == ["8.0", "7.0"]
+    assert out["target"].to_list() == [0.75, 0.25]
+    sample.write_text("id,target\n8.0,0\n7.5,0\n")
+    with pytest.raises(DataError, match=r"test id\(s\) are not in it \(e.g. '7'\)"):
+        _match_sample(frame, sample, {"id_column": "id"})
+
+
 # ------------------------------------------------------------------------------------------------ names
 def test_model_feature_names_are_safe_unique_and_map_back() -> None:
     names = ["x[1]", "x_1_", "y<2>", "a:b", "{c}", '"q"', "größe", "", "plain", "f1_x_1", "f0_x_1"]
@@ -337,3 +362,168 @@ def test_init_writes_a_config_for_messy_files_and_run_then_names_the_key(
     assert code == 0, err
     code, err = cli(["run", str(tmp_path / "cfg" / "messy2.toml"), "--runs-root", str(tmp_path / "runs")], capsys)
     assert code == 2 and "column 'amount' of the train file" in err and "set thousands = ','" in err, err
+
+
+def test_a_new_test_files_headers_spelled_otherwise_are_trains_columns() -> None:
+    """``predict``'s check of a new test file: ``" X1 "`` and ``"CAT"`` are train's ``x1`` and ``cat`` (renamed, with a
+    warning naming each), their values unchanged; two test columns that both could be ``x1`` are left to the error."""
+    record = {"x1": ["Float64", "numeric"], "cat": ["String", "categorical"]}
+    test = pl.DataFrame({"Id ": [1, 2], " X1 ": [0.5, 1.5], "CAT": ["a", "b"]})
+    with pytest.warns(DataWarning) as caught:
+        out = check_new_test(test, record, id_column="id", target="target", categorical=[])
+    said = [str(w.message) for w in caught]
+    named = "named otherwise than in train (spaces or case) are read as train's:"
+    assert f"test id column(s) {named} 'Id ' as 'id'" in said
+    assert f"test column(s) {named} ' X1 ' as 'x1', 'CAT' as 'cat'" in said
+    assert out.columns == ["id", "x1", "cat"]
+    assert out["x1"].to_list() == [0.5, 1.5] and out["cat"].to_list() == ["a", "b"]
+    both = test.rename({"Id ": "id"}).with_columns(pl.col(" X1 ").alias("x1 "))
+    with pytest.raises(DataError, match=r"test lacks feature column\(s\) 'x1' that train has"):
+        check_new_test(both, record, id_column="id", target="target", categorical=[])
+
+
+@pytest.mark.parametrize("missing", ["NA", ""])
+def test_init_counts_no_class_for_a_missing_target(missing: str, tmp_path: Path) -> None:
+    """A yes/no target with a few missing cells is binary, not three classes (init wrote multiclass and log loss,
+    which still ran once the rows were dropped); run then names the missing rows."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    target = np.where(x > 0, "yes", "no").astype(object)
+    target[[3, 17]] = missing
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    pl.DataFrame({"id": range(40), "x": x, "target": target.tolist()}).write_csv(folder / "train.csv")
+    spec, why = infer_spec("na", folder / "train.csv", preset="fast")
+    assert spec["task"] == "binary" and "task = 'binary' (2 distinct target values)" in why
+
+
+@pytest.mark.parametrize(
+    ("sample_value", "rare", "task"),
+    [
+        ("9.5", False, "regression"),  # the sample predicts decimals: a number
+        ("10.0", False, "regression"),
+        ("10", True, "regression"),  # 'classes' held by 1 row: no stratified folds, so a count (Abalone's Rings)
+        ("10", False, "multiclass"),  # every class held by 5+ rows, the sample a label: classes as before
+    ],
+)
+def test_init_reads_a_whole_number_target_as_a_count_when_it_cannot_be_classes(
+    sample_value: str, rare: bool, task: str, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(4)
+    n = 200
+    x = rng.normal(size=n)
+    rings = np.clip(np.round(10 + 4 * x), 1, 29) if rare else 5 + np.arange(n) % 12
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    pl.DataFrame({"id": range(n), "x": x, "Rings": rings.astype(np.int64)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(n, n + 20), "x": x[:20]}).write_csv(folder / "test.csv")
+    rows = "".join(f"{i},{sample_value}\n" for i in range(n, n + 20))
+    (folder / "sample_submission.csv").write_text("id,Rings\n" + rows)
+    spec, why = infer_spec("rings", folder / "train.csv", preset="fast")
+    assert spec["task"] == task, why
+    if task == "regression":
+        assert any("pass --task multiclass if" in line for line in why), why
+
+
+def test_a_sample_label_that_is_no_training_label_is_warned(tmp_path: Path) -> None:
+    """Train labels 0, 1, 2 and a sample holding ``class_1``: the submission writes train's labels (it cannot know the
+    competition's mapping) and says so; a sample holding a training label, or a number, says nothing."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [1, 2], "0": [0.1, 0.1], "1": [0.8, 0.1], "2": [0.1, 0.8]})
+    meta = {"id_column": "id", "classes": [0, 1, 2]}
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n7,class_1\n8,class_1\n")
+    with pytest.warns(DataWarning, match=r"holds 'class_1' in 'target', which is none of the training labels"):
+        out = _match_sample(frame, sample, meta)
+    assert out["target"].to_list() == [1, 2]
+    for quiet in ("1", "0.5"):
+        sample.write_text(f"id,target\n7,{quiet}\n8,{quiet}\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert _match_sample(frame, sample, meta)["target"].to_list() == [1, 2]
+
+
+def test_init_reads_class_labels_without_the_spaces_around_them(tmp_path: Path) -> None:
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    labels = ["yes", "no", "yes ", " no", "yes", "no"] * 5
+    pl.DataFrame({"id": range(30), "x": np.arange(30.0), "target": labels}).write_csv(folder / "train.csv")
+    spec, why = infer_spec("spaces", folder / "train.csv", preset="fast")
+    assert spec["task"] == "binary" and "task = 'binary' (2 distinct target values)" in why
+
+
+@pytest.mark.parametrize(
+    ("column", "wanted"),
+    [
+        ("no", "No"),  # a class label case aside: that class's probability (it got the positive class's: 1 - p)
+        ("target_No", "No"),  # the target's name, then the label
+        ("NO", "No"),
+        ("Yes", "Yes"),
+        ("target", "Yes"),  # the target's own name: the positive class, the second label
+        ("Probability", "Yes"),  # any other name: the same
+    ],
+)
+def test_a_single_sample_column_naming_a_class_gets_that_class(column: str, wanted: str, tmp_path: Path) -> None:
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.9, 0.2], "No": [0.1, 0.8], "Yes": [0.9, 0.2]})
+    meta = {"id_column": "id", "classes": ["No", "Yes"], "target_column": "target"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text(f"id,{column}\n7,0.5\n8,0.5\n")
+    out = _match_sample(frame, sample, meta)
+    assert out.columns == ["id", column]
+    assert out[column].to_list() == frame[wanted].to_list()
+
+
+def test_a_label_sample_spelled_in_another_case_is_read_as_labels_and_probabilities_for_it_are_warned(
+    tmp_path: Path,
+) -> None:
+    """init: a sample holding ``no`` for the labels No / Yes asks for labels (accuracy; it guessed roc_auc, and the
+    submission wrote probabilities where the competition wants labels). submit: a run whose metric scores
+    probabilities, for a sample holding labels, writes them and says how to get labels."""
+    why: list[str] = []
+    sample = pl.DataFrame({"id": [1, 2], "target": ["no", "no"]})
+    assert _sample_metric(sample, pl.Series("target", ["Yes", "No", "No"]), "binary", why) == "accuracy"
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.9, 0.2], "No": [0.1, 0.8], "Yes": [0.9, 0.2]})
+    meta = {"id_column": "id", "classes": ["No", "Yes"], "target_column": "target", "metric": "roc_auc"}
+    path = tmp_path / "sample.csv"
+    path.write_text("id,target\n7,No\n8,No\n")
+    with pytest.warns(DataWarning, match=r"holds labels \('No'\) in 'target', but the run's metric 'roc_auc' scores"):
+        assert _match_sample(frame, path, meta)["target"].to_list() == [0.9, 0.2]
+
+
+def test_a_sample_whose_first_column_holds_the_test_ids_under_another_name_is_matched(tmp_path: Path) -> None:
+    """The sample names its id column ``row_id`` where the data says ``id``: its first column lists exactly the test
+    ids (here spelled ``007``), so it is the id column, with a warning; a first column of other values stays an
+    error."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.9, 0.2]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text("row_id,target\n008,0.5\n007,0.5\n")
+    with pytest.warns(DataWarning, match=r"its first column 'row_id' holds the test ids, so it is the id column"):
+        out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out.columns == ["row_id", "target"]
+    assert out["row_id"].to_list() == ["008", "007"] and out["target"].to_list() == [0.2, 0.9]
+    sample.write_text("row_id,target\n9,0.5\n7,0.5\n")
+    with pytest.raises(DataError, match=r"has no id column 'id'"):
+        _match_sample(frame, sample, {"id_column": "id"})
+
+
+def test_the_submission_keeps_the_samples_column_order_with_the_id_last(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text("target,id\n0,8\n0,7\n")
+    out = _match_sample(frame, sample, {"id_column": "id"})
+    assert out.columns == ["target", "id"]
+    assert out.rows() == [(0.75, "8"), (0.25, "7")]
+
+
+def test_init_finds_the_id_headed_otherwise_in_train_than_in_the_sample(tmp_path: Path) -> None:
+    """train heads its id ``"Id "``, test and the sample ``id``: init found no id (rows numbered, so the submission
+    matched a shuffled sample by position: each id got another row's prediction) and the id was a feature."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.arange(40.0)
+    pl.DataFrame({"Id ": range(30), "x": x[:30], "target": [0, 1] * 15}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(30, 40), "x": x[30:]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": [35, 30, 39, 31, 32, 33, 34, 36, 37, 38], "target": 0.5}).write_csv(
+        folder / "sample_submission.csv"
+    )
+    spec, why = infer_spec("idspace", folder / "train.csv", preset="fast")
+    assert spec["data"]["id"] == "Id " and "id = 'Id '" in why

@@ -208,6 +208,7 @@ def prepare_competition(
         _require_column(train, d.id, "train", "data.id")
         _check_unique_ids(train, d.id, "train")
         if test is not None:
+            test = _match_test_names(test, [d.id], "id ")
             _require_column(test, d.id, "test", "data.id")
             _check_unique_ids(test, d.id, "test")
             ids_train, ids_test = train.select(d.id), test.select(d.id)
@@ -263,6 +264,8 @@ def prepare_competition(
         test = _infinite_as_missing(test, features, "test")
 
     multi = spec.task in ("multilabel", "multiregression")
+    if not multi and spec.task in ("binary", "multiclass"):
+        train = _labels_without_spaces(train, d.target)
     if multi:
         from .targets import encode_targets
 
@@ -360,6 +363,7 @@ def check_new_test(
     (:func:`column_record`): the id column present and unique, every feature present, no column turned from
     numbers into text (or back), the target ignored, infinite values as missing. Same messages as ``run``."""
     if id_column is not None:
+        test = _match_test_names(test, [id_column], "id ")
         _require_column(test, id_column, "test", "data.id")
         _check_unique_ids(test, id_column, "test")
     features = list(record)
@@ -382,6 +386,7 @@ def _check_test_against(
     target: str | Sequence[str],
     train_schema: Mapping[str, pl.DataType] | None = None,
 ) -> pl.DataFrame:
+    test = _match_test_names(test, features)
     test_schema = test.schema  # read once: each access rebuilds it
     missing = [c for c in features if c not in test_schema]
     if missing:
@@ -401,6 +406,13 @@ def _check_test_against(
             if dtype is not None:
                 casts.append(_cast_losslessly(test[col], dtype))
             continue
+        if "temporal" in (kind_tr, kind_te):  # one file's dates in another format ('01/31/2020' for 2020-01-31)
+            text_role, text = ("test", test[col]) if kind_tr == "temporal" else ("train", None)
+            example = f" (e.g. {text.drop_nulls()[0]!r})" if text is not None and text.drop_nulls().len() else ""
+            raise DataError(
+                f"column {col!r} is {tr} in train but {te} in test: the {text_role} file's values{example} are not "
+                "read as dates; write both files' dates in one format (e.g. 2020-01-31), or drop it with data.drop"
+            )
         raise DataError(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "
             "(or list it in data.categorical, or drop it with data.drop)"
@@ -418,6 +430,37 @@ def _check_test_against(
     return test.with_columns(casts) if casts else test
 
 
+def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -> pl.DataFrame:
+    """``test`` with a column named like a train feature that test lacks, spaces around it and case aside (``"F1 "``
+    for ``f1``), renamed to the train name, with a warning: the same column, not a missing one. A name two test
+    columns (or two features) share so is left alone, and the missing column is named in the error as before."""
+
+    def key(name: str) -> str:
+        return name.strip().casefold()
+
+    present = set(test.columns)
+    missing = [c for c in features if c not in present]
+    if not missing:
+        return test
+    wanted: dict[str, list[str]] = {}
+    for c in features:
+        wanted.setdefault(key(c), []).append(c)
+    spare: dict[str, list[str]] = {}
+    for c in test.columns:
+        if c not in features:
+            spare.setdefault(key(c), []).append(c)
+    renames = {}
+    for c in missing:
+        found, same = spare.get(key(c), []), wanted[key(c)]
+        if len(found) == 1 and len(same) == 1:
+            renames[found[0]] = c
+    if not renames:
+        return test
+    shown = ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())
+    _warn(f"test {role}column(s) named otherwise than in train (spaces or case) are read as train's: {shown}")
+    return test.rename(renames)
+
+
 def _warn(message: str) -> None:
     """A :class:`DataWarning`, from the process that runs the competition only (pool workers read the data again)."""
     if multiprocessing.parent_process() is None:
@@ -431,14 +474,22 @@ def _is_unnamed(column: str) -> bool:
 def _drop_saved_index(
     train: pl.DataFrame, test: pl.DataFrame | None, keep: set[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Drop a saved pandas index (an unnamed column of distinct whole numbers): row numbers are not a feature."""
-    dropped = []
+    """Drop a saved pandas index (an unnamed column of distinct whole numbers): row numbers are not a feature; and an
+    unnamed column empty in every row (each line ending in a separator)."""
+    dropped, empty = [], []
     for col in train.columns:
         values = train[col]
-        if col in keep or not _is_unnamed(col) or not values.dtype.is_integer():
+        if col in keep or not _is_unnamed(col):
             continue
-        if values.null_count() == 0 and values.n_unique() == values.len():
+        if values.null_count() == values.len():  # a trailing separator on every line (a spreadsheet's export)
+            empty.append(col)
+        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
             dropped.append(col)
+    if empty:
+        _warn(f"column(s) {allowed(empty)} of train (unnamed and empty in every row) are dropped")
+        train = train.drop(empty)
+        if test is not None:
+            test = test.drop([c for c in empty if c in test.columns])
     if not dropped:
         return train, test
     lo, hi = train[dropped[0]].min(), train[dropped[0]].max()
@@ -481,6 +532,25 @@ def _cast_losslessly(column: pl.Series, dtype: pl.DataType) -> pl.Series:
     except pl.exceptions.PolarsError:  # e.g. text -> boolean, which polars does not cast
         pass
     return column
+
+
+def strip_labels(labels: pl.Series) -> tuple[pl.Series, list[str]]:
+    """Text class labels without the spaces around them (``"yes "`` is the class ``"yes"``, not a class of its own; one
+    of spaces only is missing), and the labels so changed (none: ``labels`` as they were)."""
+    if labels.dtype != pl.String:
+        return labels, []
+    stripped = labels.str.strip_chars()
+    changed = sorted(labels.filter(stripped != labels).unique().to_list())
+    return (stripped.replace("", None), changed) if changed else (labels, [])
+
+
+def _labels_without_spaces(train: pl.DataFrame, target: str) -> pl.DataFrame:
+    labels, changed = strip_labels(train[target])
+    if not changed:
+        return train
+    shown = ", ".join(repr(c) for c in changed[:3])
+    _warn(f"class label(s) of {target!r} with spaces around them ({shown}) are read without them")
+    return train.with_columns(labels)
 
 
 def _encode_target(

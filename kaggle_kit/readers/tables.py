@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import multiprocessing
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from ..config import CompetitionSpec
-from ..errors import DataError
+from ..errors import DataError, DataWarning
 
 #: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
 #: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
@@ -97,12 +99,31 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     except DataError:
         raise
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"could not read the {role} file {str(path)!r}: {_without_hints(exc)}") from None
+        reason = _without_hints(exc)
+        if "utf-8" in reason.lower() or "utf8" in reason.lower():
+            reason += _not_utf8(path)
+        raise DataError(f"could not read the {role} file {str(path)!r}: {reason}") from None
     if frame.height == 0:
         raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
     if is_csv:
         frame = _keep_spelling(frame, options.keep_text)
     return _numbers_from_text(frame, options, role, path, _separator(path, options) if is_csv else None)
+
+
+def _not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8 (the line and its bytes) and the fix: a spreadsheet's Latin-1 / cp1252 export."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:  # type: ignore[operator]
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[max(exc.start - 10, 0) : exc.end + 10]
+                return (
+                    f" at line {number} ({bad!r}); the file is not UTF-8 (Latin-1 or Windows-1252?): save it as UTF-8, "
+                    "e.g. iconv -f cp1252 -t utf-8"
+                )
+    return ""
 
 
 def _open_text(path: Path) -> Iterator[str]:
@@ -124,6 +145,23 @@ def _separator(path: Path, options: ReadOptions) -> str:
     return options.separator or sniff_separator(path)
 
 
+def _warn_repeated_names(header: list[str], path: Path, role: str) -> None:
+    """A header naming a column twice: polars reads the second as ``<name>_duplicated_0``; say so, since a column of
+    that name is what the other file then lacks (or has as a feature of its own)."""
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    repeated = [n for n, k in seen.items() if k > 1]
+    if repeated and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
+        shown = ", ".join(f"{n!r} ({seen[n]} times)" for n in repeated[:5])
+        warnings.warn(
+            f"the header of the {role} file {str(path)!r} names column(s) {shown}: the repeats are read as "
+            f"'{repeated[0]}_duplicated_0', ..; rename them in the file",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     sep = _separator(path, options)
     if sep == options.decimal:
@@ -132,6 +170,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             "is; set data.separator to the file's separator (e.g. ';')"
         )
     header = next(csv.reader(_open_text(path), delimiter=sep), [])
+    _warn_repeated_names(header, path, role)
     overrides = {c: pl.String for c in options.keep_text if c in header}
     try:
         frame = pl.read_csv(
