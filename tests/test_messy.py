@@ -527,3 +527,21 @@ def test_init_finds_the_id_headed_otherwise_in_train_than_in_the_sample(tmp_path
     )
     spec, why = infer_spec("idspace", folder / "train.csv", preset="fast")
     assert spec["data"]["id"] == "Id " and "id = 'Id '" in why
+
+
+@pytest.mark.parametrize("order", ["same", "shuffled"])
+def test_without_data_id_a_sample_listing_test_ids_in_another_order_is_refused(order: str, tmp_path: Path) -> None:
+    """No data.id: the submission's rows are matched to the sample's by position. A test column holding the sample's
+    ids in another order would give each id another row's prediction: refused before any fit, naming the column."""
+    ids = np.arange(100, 120)
+    pl.DataFrame({"row": np.arange(40), "x": np.arange(40.0), "y": np.arange(40) % 2}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"key": ids, "x": np.arange(20.0)}).write_csv(tmp_path / "test.csv")
+    listed = ids if order == "same" else ids[::-1]
+    pl.DataFrame({"key": listed, "y": 0.5}).write_csv(tmp_path / "sample.csv")
+    spec = _spec(tmp_path, "binary", "roc_auc", test="test.csv", sample_submission="sample.csv", drop=["row"])
+    if order == "same":
+        assert load_competition(spec).test is not None
+        return
+    with pytest.raises(DataError, match=r"test file's column 'key' lists the sample's ids in another order \(row 1: "
+                       r"'100' in test, '119' in the sample\): set data.id = 'key'"):  # fmt: skip
+        load_competition(spec)

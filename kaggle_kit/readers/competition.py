@@ -30,7 +30,7 @@ from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
-from .tables import ReadOptions, read_table
+from .tables import ReadOptions, read_table, sniff_separator
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -134,7 +134,34 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
             f"the sample_submission file {str(spec.resolve(d.sample_submission))!r} does not exist; check "
             "data.sample_submission in the config"
         )
+    if d.id is None and test is not None and d.sample_submission is not None:
+        _check_rows_match_by_position(test, spec.resolve(d.sample_submission))
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
+
+
+def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path) -> None:
+    """Without ``data.id`` a submission's rows are matched to the sample's by position. Where a test column lists
+    the sample's first column's ids in another order, each id would get another row's prediction: refused before
+    anything is fitted, naming the column to set as ``data.id``."""
+    try:
+        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path), columns=[0])
+    except (pl.exceptions.PolarsError, OSError):
+        return  # an unreadable sample is reported where the submission is written
+    ids = sample.to_series().str.strip_chars()
+    if ids.len() != test.height:
+        return
+    for column in test.columns:
+        values = test[column].cast(pl.String).str.strip_chars()
+        if values.n_unique() != test.height or set(values.to_list()) != set(ids.to_list()):
+            continue
+        if not values.equals(ids):
+            first = int((values != ids).arg_true()[0])
+            raise DataError(
+                f"data.id is not set, so the submission's rows would be matched to the sample submission "
+                f"{str(sample_path)!r} by position, but the test file's column {column!r} lists the sample's ids in "
+                f"another order (row {first + 1}: {values[first]!r} in test, {ids[first]!r} in the sample): set "
+                f"data.id = {column!r}"
+            )
 
 
 def _read_sequences(spec: CompetitionSpec) -> tuple[pl.DataFrame, pl.DataFrame | None] | None:
