@@ -545,3 +545,38 @@ def test_without_data_id_a_sample_listing_test_ids_in_another_order_is_refused(o
     with pytest.raises(DataError, match=r"test file's column 'key' lists the sample's ids in another order \(row 1: "
                        r"'100' in test, '119' in the sample\): set data.id = 'key'"):  # fmt: skip
         load_competition(spec)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_train_rows_repeating_another_rows_features_and_target_are_warned_of(grouped: bool, tmp_path: Path) -> None:
+    """Two ids, the same features and target: split between folds, the CV flatters. Grouped folds are left alone."""
+    x = np.arange(30.0)
+    x[7] = x[3]
+    pl.DataFrame({"id": np.arange(30), "x": x, "g": np.arange(30) // 3, "y": (x > 10).astype(int)}).write_csv(
+        tmp_path / "train.csv"
+    )
+    spec = _spec(tmp_path, "binary", "roc_auc", id="id", drop=[] if grouped else ["g"])
+    if grouped:
+        spec = spec.model_copy(update={"folds": spec.folds.model_copy(update={"group": "g"})})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_competition(spec)
+    said = [str(w.message) for w in caught if "repeat an earlier row" in str(w.message)]
+    expected = (
+        "1 train row(s) repeat an earlier row's features and target exactly (e.g. row 8): in different folds a repeat "
+        "is predicted by a model that saw its twin, so the CV flatters; drop the repeats, or keep them together with "
+        "folds.group"
+    )
+    assert said == ([] if grouped else [expected])
+
+
+def test_rows_with_streamed_images_are_not_compared() -> None:
+    """Their images are features outside the table: the same table values and label are no repeat."""
+    from kaggle_kit.readers.competition import IMAGE_REF, _warn_repeated_rows
+
+    train = pl.DataFrame({"ink": [1.0, 1.0], "y": [0, 0], IMAGE_REF: [0, 1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_repeated_rows(train, ["ink"], ["y"], None)
+        with pytest.raises(DataWarning, match="1 train row"):
+            _warn_repeated_rows(train.drop(IMAGE_REF), ["ink"], ["y"], None)

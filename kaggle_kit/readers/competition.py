@@ -285,6 +285,7 @@ def prepare_competition(
         )
 
     train = _infinite_as_missing(train, features, "train")
+    _warn_repeated_rows(train, [*features, *text], d.targets, spec.folds.group)
     if test is not None:
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
         test = _check_test_columns(train, test, features, d.categorical or [], d.targets)
@@ -455,6 +456,24 @@ def _check_test_against(
             "values they never see at test time; add them to data.drop (or fix the test file)"
         )
     return test.with_columns(casts) if casts else test
+
+
+def _warn_repeated_rows(train: pl.DataFrame, columns: list[str], targets: list[str], group: str | None) -> None:
+    """A warning when train rows repeat another row's features and target under other ids: split between folds, a
+    repeat is predicted by a model that trained on its twin, and the CV is better than the leaderboard will be.
+    Grouped folds (``folds.group``) decide themselves what stays together; rows with streamed images or sequences
+    (features outside the table) are not compared."""
+    if group is not None or not columns or IMAGE_REF in train.columns or SEQUENCE_ROW in train.columns:
+        return
+    repeats = train.select(~pl.struct([*columns, *targets]).is_first_distinct()).to_series()  # an earlier row again
+    n = int(repeats.sum())
+    if n:
+        first = int(repeats.arg_true()[0])
+        _warn(
+            f"{n} train row(s) repeat an earlier row's features and target exactly (e.g. row {first + 1}): in "
+            "different folds a repeat is predicted by a model that saw its twin, so the CV flatters; drop the repeats, "
+            "or keep them together with folds.group"
+        )
 
 
 def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -> pl.DataFrame:
