@@ -6,9 +6,9 @@ the blend's *nested OOF*, pooled over repeats as a model's fold models are (clas
 :mod:`kaggle_kit.runtime.pooling`), as are a stacker's test predictions over its fold fits; the nested OOF is scored
 exactly as a model's OOF is (:func:`~.scoring.score_folds`): each fold on its own, and all rows at once.
 
-Pooling a stacker's five fold fits in log space instead of averaging their probabilities: anes96's 20 hold-out
-splits (offline, the stored runs of ``hidden_gap.py``), hidden log loss 1.37962 -> 1.37926 for ``good``'s stack
-(better on 17 of 20), 1.37718 -> 1.37699 for the two-GBDT config's (12 of 20).
+Pooling a stacker's fold fits in log space instead of averaging their probabilities (``benchmarks/fold_pooling.py``,
+``benchmarks/RESULTS.md`` section 20; hidden log loss of ``good``'s stack): anes96 1.37829 -> 1.37803 over 20 hold-out
+splits (better on 17), digits better on 3 of 3, fair level, breast cancer better on 2 of 3.
 
 Where the metric labels a binary prediction at a decision threshold, each fold's threshold is chosen on the fold's
 training rows only (the fold fit's predictions there), never on the held-out rows it is scored on; so is a
