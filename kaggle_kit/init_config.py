@@ -49,7 +49,7 @@ from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
 from .readers.competition import load_competition, strip_labels
 from .readers.tables import ReadOptions, read_table
-from .submit import class_prefix
+from .sample_submission import class_prefix
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",

@@ -10,27 +10,23 @@ A label metric writes labels: the most probable class, or for a binary task the 
 exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold``; a model's chosen on its OOF). A
 MAP@k metric writes the ``k`` most probable labels of each row, space-separated, most probable first.
 
-A sample that also asks for class columns no training row held (a class absent from train, seen in Kaggle samples
-that list every class of the competition) gets them as Laplace's rule of succession would: probability
-``1 / (n_train + K)`` each over the sample's ``K`` classes, the run's own classes scaled to leave each row summing to
-1, with a warning naming the columns. Log loss scores a 0 there as about 34.5 on any test row of that class.
-
 A distribution task writes one column per bin (the CDF) or quantile level: named by ``[distribution] columns``
 (``"Yards{}"`` -> ``Yards-99 .. Yards99``), else as the sample submission's prediction columns, in order.
+
+Matching the sample (its ids, its column names, class columns named otherwise): :mod:`kaggle_kit.sample_submission`.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import polars as pl
 
 from .config import SAFE_NAME
-from .errors import ConfigError, DataError, DataWarning, KitError, StoreError
+from .errors import ConfigError, DataError, KitError, StoreError
 from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
-from .readers.tables import sniff_separator
 from .runtime.store import RunStore
+from .sample_submission import match_sample, read_sample
 
 
 def write_submission(
@@ -65,7 +61,7 @@ def write_submission(
     frame = submission_frame(preds, meta, threshold)
     sample_path = meta.get("sample_submission")
     if sample_path:
-        frame = _match_sample(frame, Path(sample_path), meta)
+        frame = match_sample(frame, Path(sample_path), meta)
     default = store.root / "submissions" / (f"{model}.csv" if model else f"blend-{blend}.csv")
     path = Path(out) if out else default
     _write(frame, path, default.name)
@@ -145,244 +141,3 @@ def distribution_columns(meta: dict) -> list[str]:
             )
         return header
     return grid_columns(run_metric(meta))  # the stored prediction columns
-
-
-def _match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
-    """Shape the predictions like the sample submission: its id order, its column names.
-
-    A single prediction column in the sample takes the target prediction whatever it is called (Digit Recognizer's
-    ``Label`` for a ``label`` target); several columns are matched to the class labels. Without an id column in the
-    data (``data.id`` unset), the sample's first column holds the ids and rows are matched by position.
-    """
-    if not sample_path.is_file():
-        raise StoreError(
-            f"the sample submission {str(sample_path)!r} recorded for this run no longer exists; put it back, or set "
-            "data.sample_submission to where it is now and run the competition again (nothing is refit)"
-        )
-    return match_sample_frame(frame, read_sample(sample_path), sample_path, meta)
-
-
-def read_sample(sample_path: Path) -> pl.DataFrame:
-    """The sample submission, every column as text: the ids are written back exactly as the sample spells them
-    ("007" stays "007")."""
-    try:
-        return pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
-
-
-def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
-    """:func:`_match_sample` on a sample already read (``sample_path`` names it in messages)."""
-    id_col = meta["id_column"]
-    sample_id = id_col if id_col is not None else sample.columns[0]
-    same = [c for c in sample.columns if c.strip().casefold() == str(sample_id).strip().casefold()]
-    if sample_id not in sample.columns and len(same) == 1:  # 'ID' for the data's 'id': written as the sample has it
-        sample_id = same[0]
-    if sample_id not in sample.columns and _holds_the_ids(sample[sample.columns[0]], frame[frame.columns[0]]):
-        warnings.warn(
-            f"the sample submission {str(sample_path)!r} has no column {sample_id!r}; its first column "
-            f"{sample.columns[0]!r} holds the test ids, so it is the id column (written as the sample names it)",
-            DataWarning,
-            stacklevel=3,
-        )
-        sample_id = sample.columns[0]
-    if sample_id not in sample.columns:
-        raise DataError(f"the sample submission {str(sample_path)!r} has no id column {sample_id!r}: {sample.columns}")
-    wanted = [c for c in sample.columns if c != sample_id]
-    if not wanted:
-        raise DataError(f"the sample submission {str(sample_path)!r} has only the id column {sample_id!r}")
-    ours = frame.columns[0]
-    named = _class_named(wanted[0], frame.columns[2:], meta) if len(wanted) == 1 else None
-    if named is not None:  # 'no' for the class 'No', 'Survived_0' for the class 0 of 'Survived': that class's column
-        values = frame.select(ours, pl.col(named).alias(wanted[0]))
-    elif len(wanted) == 1 and wanted[0] not in frame.columns:
-        values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
-    else:
-        prefix = class_prefix(wanted, [str(c) for c in meta.get("classes") or ()])
-        if prefix:  # Status_C, Status_CL, Status_D for the classes C, CL, D: the sample's names, the classes' values
-            classes = [str(c) for c in meta["classes"]]
-            frame = frame.rename({c: prefix + c for c in classes if c in frame.columns})
-            meta = {**meta, "classes": [prefix + c for c in classes]}
-        lower = {c.lower(): c for c in frame.columns[1:]}
-        missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
-        if missing:
-            frame = _with_unseen_classes(frame, sample, wanted, missing, meta, sample_path)
-        values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
-    if len(wanted) == 1:
-        _warn_other_labels(sample[wanted[0]], values[wanted[0]], meta, sample_path)
-
-    if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
-        if sample.height != values.height:
-            raise DataError(
-                f"the sample submission has {sample.height} rows but the test file {values.height}; without data.id "
-                "rows are matched by position, so both must list the same rows in the same order"
-            )
-        return pl.concat([sample.select(sample_id), values.drop(ours)], how="horizontal").select(sample.columns)
-
-    key = "__id"
-    left, right = _id_keys(
-        sample.select(pl.col(sample_id).alias(key), pl.col(sample_id)),
-        values.select(pl.col(ours).cast(pl.String).alias(key), *wanted),
-        key,
-    )
-    _check_sample_rows(left[key], right[key], sample_path, sample_id)
-    out = left.join(right, on=key, how="left", maintain_order="left")
-    n_missing = out[wanted[0]].null_count()
-    if n_missing:
-        raise DataError(
-            f"{n_missing} id(s) of the sample submission {str(sample_path)!r} have no test prediction (e.g. "
-            f"{out.filter(pl.col(wanted[0]).is_null())[sample_id][0]!r}): data.test and data.sample_submission must "
-            "be the same competition's files; fix the one that is not, and run again"
-        )
-    return out.select(sample.columns)  # the sample's column order, the id wherever it is
-
-
-def _class_named(column: str, class_columns: list[str], meta: dict) -> str | None:
-    """The class column a single sample column names other than exactly (exactly: it is taken as it is): the label
-    case aside (``no`` for ``No``), or after the target's name (``Survived_0``, ``target_no``); else None."""
-    classes = [str(c) for c in meta.get("classes") or ()]
-    if column in class_columns or not classes or meta.get("targets"):
-        return None
-    key = column.strip().casefold()
-    target = str(meta.get("target_column") or "").casefold()
-    for c in classes:
-        label = c.casefold()
-        if c in class_columns and key in (label, f"{target}_{label}", f"{target}{label}", f"{target}-{label}"):
-            return c
-    return None
-
-
-def class_prefix(columns: list[str], classes: list[str]) -> str:
-    """The text the sample's class columns put before each class label (``Status_`` in ``Status_C``, ``Status_CL``
-    for the classes ``C``, ``CL``; case aside): a column for every class, and every column starting with it. Empty
-    when the columns are the labels themselves, when no one prefix fits, or when two would (ambiguous)."""
-    lowered = [c.lower() for c in columns]
-    labels = {c.lower() for c in classes}
-    if len(columns) < 2 or len(labels) < 2 or labels <= set(lowered):
-        return ""
-    candidates = {w[: len(w) - len(c)] for w in lowered for c in labels if w.endswith(c) and len(w) > len(c)}
-    fits = [p for p in candidates if all(w.startswith(p) for w in lowered) and {p + c for c in labels} <= set(lowered)]
-    if len(fits) != 1:
-        return ""
-    return next(w for w in columns if w.lower().startswith(fits[0]))[: len(fits[0])]
-
-
-def _with_unseen_classes(
-    frame: pl.DataFrame, sample: pl.DataFrame, wanted: list[str], missing: list[str], meta: dict, sample_path: Path
-) -> pl.DataFrame:
-    """``frame`` with the class columns ``missing`` added (see the module's docstring), when the sample's other
-    prediction columns are exactly the run's classes and ``missing`` hold numbers (or nothing) in the sample; else
-    the error naming what the sample asks for."""
-    classes = [str(c) for c in meta.get("classes") or ()]
-    found = {c.lower() for c in wanted if c not in missing}
-    fits = len(classes) >= 2 and not meta.get("targets") and found == {c.lower() for c in classes}
-    if not fits or not _numbers(sample, missing):
-        raise DataError(
-            f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
-            f"{frame.columns[1:]}; its columns must be the target column or the class labels"
-        )
-    if "n_train" not in meta:
-        raise StoreError(
-            "the run's run.json does not say how many training rows it had (n_train), which the class column(s) "
-            f"{missing} of the sample submission need; run the competition again (nothing is refit)"
-        )
-    k = len(classes) + len(missing)
-    unseen = 1.0 / (int(meta["n_train"]) + k)
-    warnings.warn(
-        f"the sample submission {str(sample_path)!r} asks for class column(s) {missing} that no training row holds; "
-        f"they get probability {unseen:.3g} each (1 / (training rows + classes)), the other classes the rest. If "
-        "they are not classes of the target, check data.target and the sample submission",
-        DataWarning,
-        stacklevel=4,
-    )
-    scaled = [(pl.col(c) * (1.0 - len(missing) * unseen)).alias(c) for c in classes]
-    return frame.with_columns(*scaled, *(pl.lit(unseen, dtype=frame[classes[0]].dtype).alias(c) for c in missing))
-
-
-def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_path: Path) -> None:
-    """A warning when the sample's column holds text but the submission writes probabilities (the metric scores
-    them: the competition may want labels), or labels none of which the sample holds (``class_1`` where train's labels
-    are 0, 1, 2: the competition may spell them otherwise)."""
-    classes = {str(c) for c in meta.get("classes") or ()}
-    shown = given.str.strip_chars().replace("", None).drop_nulls().unique(maintain_order=True)
-    if not classes or shown.is_empty() or _numbers(shown.to_frame(), [shown.name]):
-        return
-    if written.dtype.is_float():  # probabilities where the sample holds labels: the run's metric wants scores
-        warnings.warn(
-            f"the sample submission {str(sample_path)!r} holds labels ({shown[0]!r}) in {given.name!r}, but the "
-            f"run's metric {meta.get('metric')!r} scores probabilities, which the submission writes; if the "
-            "competition wants labels, set metric = 'accuracy' (or its label metric) and run again",
-            DataWarning,
-            stacklevel=4,
-        )
-        return
-    if shown.is_in(list(classes)).any():
-        return
-    warnings.warn(
-        f"the sample submission {str(sample_path)!r} holds {shown[0]!r} in {given.name!r}, which is none of the "
-        f"training labels {sorted(classes)[:5]}; the submission writes the training labels: if the competition "
-        "spells its labels otherwise, map them in the train file",
-        DataWarning,
-        stacklevel=4,
-    )
-
-
-def _numbers(sample: pl.DataFrame, columns: list[str]) -> bool:
-    """Whether the sample's ``columns`` (read as text) hold only numbers or nothing: probabilities, not a note."""
-    for c in columns:
-        given = sample[c].str.strip_chars().replace("", None)
-        if given.cast(pl.Float64, strict=False).null_count() != given.null_count():
-            return False
-    return True
-
-
-def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Match ids by their text; where the two files spell the same numbers differently ("007" in the sample, 7 in
-    the test file), by their integer value. The sample's spelling is what the submission writes either way."""
-    matched = int(right[key].is_in(left[key].implode()).sum())
-    if matched == right.height:
-        return left, right
-    as_int = [_whole_numbers(f[key]) for f in (left, right)]
-    if any(k.null_count() for k in as_int) or int(as_int[1].is_in(as_int[0].implode()).sum()) <= matched:
-        return left, right
-    return left.with_columns(as_int[0].alias(key)), right.with_columns(as_int[1].alias(key))
-
-
-def _holds_the_ids(given: pl.Series, ids: pl.Series) -> bool:
-    """Whether the sample's column ``given`` (text) lists exactly the test ids, by their text or their whole numbers."""
-    if given.len() != ids.len() or given.n_unique() != given.len():
-        return False
-    ours = ids.cast(pl.String)
-    if set(given.str.strip_chars().to_list()) == set(ours.to_list()):
-        return True
-    a, b = _whole_numbers(given), _whole_numbers(ours)
-    return not a.null_count() and not b.null_count() and set(a.to_list()) == set(b.to_list())
-
-
-def _whole_numbers(ids: pl.Series) -> pl.Series:
-    """Ids read as text as the integers they spell (``"007"``, ``" 7"``, ``"7.0"`` as pandas writes an id column that
-    once held a missing value); null where one is not a whole number."""
-    text = pl.col(ids.name).str.strip_chars()
-    as_float = text.cast(pl.Float64, strict=False)
-    exact = (as_float % 1 == 0) & (as_float.abs() < 2**53)  # beyond 2**53 a float no longer holds every integer
-    whole = pl.when(exact).then(as_float).otherwise(None).cast(pl.Int64)
-    return ids.to_frame().select(pl.coalesce(text.cast(pl.Int64, strict=False), whole)).to_series()
-
-
-def _check_sample_rows(sample_ids: pl.Series, test_ids: pl.Series, sample_path: Path, sample_id: str) -> None:
-    """The sample decides the rows: it must list every test id once, or Kaggle rejects the file (wrong row count)."""
-    dupes = sample_ids.filter(sample_ids.is_duplicated())
-    if dupes.len():
-        raise DataError(
-            f"the sample submission {str(sample_path)!r} lists {dupes.n_unique()} id(s) more than once in column "
-            f"{sample_id!r} (e.g. {dupes[0]!r}); a submission has one row per test id: use the competition's own "
-            "sample_submission file"
-        )
-    extra = test_ids.filter(~test_ids.is_in(sample_ids.implode()))
-    if extra.len():
-        raise DataError(
-            f"the sample submission {str(sample_path)!r} has {sample_ids.len()} row(s) but the run has "
-            f"{test_ids.len()} test predictions: {extra.len()} test id(s) are not in it (e.g. {extra[0]!r}), so the "
-            "submission would have the wrong row count. Point data.sample_submission at the file that goes with "
-            "data.test, and run again"
-        )

@@ -16,7 +16,7 @@ from kaggle_kit.errors import DataError, DataWarning, StoreError
 from kaggle_kit.init_config import _sample_metric, infer_spec
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runtime.store import RunStore
-from kaggle_kit.submit import class_prefix, match_sample_frame
+from kaggle_kit.sample_submission import class_prefix, match_sample_frame
 
 N_TRAIN, N_TEST = 160, 40
 

@@ -26,7 +26,7 @@ from kaggle_kit.init_config import _sample_metric, infer_spec
 from kaggle_kit.readers.competition import check_new_test, load_competition, prepare_competition
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
-from kaggle_kit.submit import _match_sample
+from kaggle_kit.sample_submission import match_sample
 
 SCENARIOS = {
     "binary-everything": dict(
@@ -249,7 +249,7 @@ def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spel
     sample = tmp_path / "sample.csv"
     sample.write_text("id,target\n008,0\n007,0\n")
     frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
-    out = _match_sample(frame, sample, {"id_column": "id"})
+    out = match_sample(frame, sample, {"id_column": "id"})
     assert out["id"].to_list() == ["008", "007"]
     assert out["target"].to_list() == [0.75, 0.25]
 
@@ -258,7 +258,7 @@ def test_a_sample_id_column_headed_otherwise_is_the_id_and_keeps_its_header(tmp_
     sample = tmp_path / "sample.csv"
     sample.write_text("ID,target\n8,0\n7,0\n")
     frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
-    out = _match_sample(frame, sample, {"id_column": "id"})
+    out = match_sample(frame, sample, {"id_column": "id"})
     assert out.columns == ["ID", "target"]
     assert out["ID"].to_list() == ["8", "7"] and out["target"].to_list() == [0.75, 0.25]
 
@@ -269,12 +269,12 @@ def test_sample_ids_written_as_floats_are_matched_and_kept(tmp_path: Path) -> No
     sample = tmp_path / "sample.csv"
     sample.write_text("id,target\n8.0,0\n7.0,0\n")
     frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
-    out = _match_sample(frame, sample, {"id_column": "id"})
+    out = match_sample(frame, sample, {"id_column": "id"})
     assert out["id"].to_list() == ["8.0", "7.0"]
     assert out["target"].to_list() == [0.75, 0.25]
     sample.write_text("id,target\n8.0,0\n7.5,0\n")
     with pytest.raises(DataError, match=r"test id\(s\) are not in it \(e.g. '7'\)"):
-        _match_sample(frame, sample, {"id_column": "id"})
+        match_sample(frame, sample, {"id_column": "id"})
 
 
 # ------------------------------------------------------------------------------------------------ names
@@ -433,13 +433,13 @@ def test_a_sample_label_that_is_no_training_label_is_warned(tmp_path: Path) -> N
     sample = tmp_path / "sample.csv"
     sample.write_text("id,target\n7,class_1\n8,class_1\n")
     with pytest.warns(DataWarning, match=r"holds 'class_1' in 'target', which is none of the training labels"):
-        out = _match_sample(frame, sample, meta)
+        out = match_sample(frame, sample, meta)
     assert out["target"].to_list() == [1, 2]
     for quiet in ("1", "0.5"):
         sample.write_text(f"id,target\n7,{quiet}\n8,{quiet}\n")
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert _match_sample(frame, sample, meta)["target"].to_list() == [1, 2]
+            assert match_sample(frame, sample, meta)["target"].to_list() == [1, 2]
 
 
 def test_init_reads_class_labels_without_the_spaces_around_them(tmp_path: Path) -> None:
@@ -467,7 +467,7 @@ def test_a_single_sample_column_naming_a_class_gets_that_class(column: str, want
     meta = {"id_column": "id", "classes": ["No", "Yes"], "target_column": "target"}
     sample = tmp_path / "sample.csv"
     sample.write_text(f"id,{column}\n7,0.5\n8,0.5\n")
-    out = _match_sample(frame, sample, meta)
+    out = match_sample(frame, sample, meta)
     assert out.columns == ["id", column]
     assert out[column].to_list() == frame[wanted].to_list()
 
@@ -486,7 +486,7 @@ def test_a_label_sample_spelled_in_another_case_is_read_as_labels_and_probabilit
     path = tmp_path / "sample.csv"
     path.write_text("id,target\n7,No\n8,No\n")
     with pytest.warns(DataWarning, match=r"holds labels \('No'\) in 'target', but the run's metric 'roc_auc' scores"):
-        assert _match_sample(frame, path, meta)["target"].to_list() == [0.9, 0.2]
+        assert match_sample(frame, path, meta)["target"].to_list() == [0.9, 0.2]
 
 
 def test_a_sample_whose_first_column_holds_the_test_ids_under_another_name_is_matched(tmp_path: Path) -> None:
@@ -497,19 +497,19 @@ def test_a_sample_whose_first_column_holds_the_test_ids_under_another_name_is_ma
     sample = tmp_path / "sample.csv"
     sample.write_text("row_id,target\n008,0.5\n007,0.5\n")
     with pytest.warns(DataWarning, match=r"its first column 'row_id' holds the test ids, so it is the id column"):
-        out = _match_sample(frame, sample, {"id_column": "id"})
+        out = match_sample(frame, sample, {"id_column": "id"})
     assert out.columns == ["row_id", "target"]
     assert out["row_id"].to_list() == ["008", "007"] and out["target"].to_list() == [0.2, 0.9]
     sample.write_text("row_id,target\n9,0.5\n7,0.5\n")
     with pytest.raises(DataError, match=r"has no id column 'id'"):
-        _match_sample(frame, sample, {"id_column": "id"})
+        match_sample(frame, sample, {"id_column": "id"})
 
 
 def test_the_submission_keeps_the_samples_column_order_with_the_id_last(tmp_path: Path) -> None:
     frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75]})
     sample = tmp_path / "sample.csv"
     sample.write_text("target,id\n0,8\n0,7\n")
-    out = _match_sample(frame, sample, {"id_column": "id"})
+    out = match_sample(frame, sample, {"id_column": "id"})
     assert out.columns == ["target", "id"]
     assert out.rows() == [(0.75, "8"), (0.25, "7")]
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ..submit import _write, match_sample_frame, read_sample, submission_frame
+from ..sample_submission import match_sample_frame, read_sample
+from ..submit import _write, submission_frame
 from .run_folder import RunFolder
 
 
