@@ -140,8 +140,7 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                     "page may say log_loss: pass --metric)"
                 )
             return metric
-    elif _class_probability_columns(sample, preds, labels):
-        prefix = class_prefix(preds, sorted(labels)).lower()
+    elif (prefix := _class_probability_prefix(sample, preds, labels)) is not None:
         lower = {prefix + label.lower() for label in labels}
         unseen = [c for c in preds if c.lower() not in lower]
         why.append(
@@ -186,14 +185,15 @@ def _rare_numbers(y: pl.Series, n: int) -> str | None:
     )
 
 
-def _class_probability_columns(sample: pl.DataFrame, preds: list[str], labels: set[str]) -> bool:
-    """Whether the sample's 2+ ``preds`` are one probability column per class of a target labelled ``labels``:
-    numbers, a column for every label (case aside, as ``submit`` matches them), and the labels at least half of them
-    (the others: classes no training row holds, as a sample listing every class of the competition has)."""
+def _class_probability_prefix(sample: pl.DataFrame, preds: list[str], labels: set[str]) -> str | None:
+    """When the sample's 2+ ``preds`` are one probability column per class of a target labelled ``labels``, the text
+    before each label in their names (``Status_``, lower case; often none); else None. That is: numbers, a column
+    for every label (case aside, as ``submit`` matches them), and the labels at least half of them (the others:
+    classes no training row holds, as a sample listing every class of the competition has)."""
     numeric = all(sample[c].dtype.is_numeric() for c in preds)
     prefix = class_prefix(preds, sorted(labels)).lower()
     named = {prefix + label.lower() for label in labels} <= {c.lower() for c in preds}
-    return numeric and named and 2 * len(labels) >= len(preds)
+    return prefix if numeric and named and 2 * len(labels) >= len(preds) else None
 
 
 def _rows_sum_to_one(sample: pl.DataFrame, preds: list[str]) -> bool:

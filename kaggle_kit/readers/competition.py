@@ -30,7 +30,7 @@ from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
-from .tables import ReadOptions, read_table, sniff_separator
+from .tables import ReadOptions, read_table
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -143,11 +143,10 @@ def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path) -> None
     """Without ``data.id`` a submission's rows are matched to the sample's by position. Where a test column lists
     the sample's first column's ids in another order, each id would get another row's prediction: refused before
     anything is fitted, naming the column to set as ``data.id``."""
-    try:
-        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path), columns=[0])
-    except (pl.exceptions.PolarsError, OSError):
-        return  # an unreadable sample is reported where the submission is written
-    ids = sample.to_series().str.strip_chars()
+    from ..sample_submission import read_sample  # imported here: it imports this package's tables module
+
+    sample = read_sample(sample_path)
+    ids = sample[sample.columns[0]].str.strip_chars()
     if ids.len() != test.height:
         return
     for column in test.columns:
