@@ -227,7 +227,11 @@ class DataSpec(_Strict):
         default_factory=list, description="more strings read as missing, e.g. ['?', '-']; 'NA', '' etc. always are"
     )
     thousands: str | None = Field(default=None, description="the thousands separator of numbers, e.g. ',' (51,257.30)")
-    decimal: Literal[".", ","] = Field(default=".", description="the decimal mark of numbers: '.' or ','")
+    decimal: Literal[".", ","] | dict[Literal["train", "test"], Literal[".", ","]] = Field(
+        default=".",
+        description="the decimal mark of numbers: '.' or ','; or one per file when they differ, e.g. "
+        "{ train = ',', test = '.' } (a file not named: '.'). A ','-separated file's unquoted numbers use '.'",
+    )
     separator: str | None = Field(default=None, description="the CSV field separator; default: sniffed (, ; tab |)")
     classes: list[str | int] | None = Field(
         default=None,
@@ -240,6 +244,19 @@ class DataSpec(_Strict):
     def _one_character(cls, value: str | None) -> str | None:
         if value is not None and (len(value) != 1 or value in '"\r\n'):
             raise ValueError(f"must be one character such as ',' ';' or '\\t' (not a quote or newline); got {value!r}")
+        return value
+
+    @field_validator("decimal", mode="before")
+    @classmethod
+    def _decimal_marks(cls, value: Any) -> Any:
+        # one clear message instead of one per member of the union
+        marks = value.values() if isinstance(value, dict) else [value]
+        files = [k for k in value if k not in ("train", "test")] if isinstance(value, dict) else []
+        if files or any(m not in (".", ",") for m in marks):
+            raise ValueError(
+                "must be '.' or ',', or one per file as { train = ',', test = '.' } (the files 'train' and 'test'); "
+                f"got {value!r}"
+            )
         return value
 
     @field_validator("classes")
@@ -298,9 +315,10 @@ class DataSpec(_Strict):
 
     @model_validator(mode="after")
     def _reading(self) -> DataSpec:
-        if self.thousands is not None and self.thousands == self.decimal:
-            raise ValueError(f"data.thousands and data.decimal are both {self.decimal!r}; they must differ")
-        if self.separator is not None and self.separator == self.decimal == ",":
+        marks = set(self.decimal.values()) if isinstance(self.decimal, dict) else {self.decimal}
+        if self.thousands is not None and self.thousands in marks:
+            raise ValueError(f"data.thousands and data.decimal are both {self.thousands!r}; they must differ")
+        if self.separator is not None and self.separator == "," and "," in marks:
             raise ValueError("data.decimal = ',' needs another data.separator (e.g. ';'), as such files use")
         return self
 

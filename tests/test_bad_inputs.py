@@ -295,6 +295,19 @@ def semicolons_with_decimal_commas(name: str) -> Mutation:
     return mutate
 
 
+def semicolons(name: str) -> Mutation:
+    """The CSV ``name`` rewritten ';'-separated, its numbers still written with dots."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / name
+        pl.read_csv(path).write_csv(path, separator=";")
+
+    return mutate
+
+
+DECIMAL_COMMA = config('target = "target"', 'target = "target"\ndecimal = ","')
+
+
 def each_line(name: str, edit: Callable[[int, str], str]) -> Mutation:
     """Rewrite each line of the CSV ``name`` as text: ``edit(line number, line)`` (0 is the header)."""
 
@@ -676,6 +689,11 @@ BEFORE_RUN: list[Case] = [
         ("column 'x1' of the train file", "set decimal = ',' in [data]"),
     ),
     Case(
+        "test-decimal-mark-unlike-train",  # one data.decimal cannot read both files: the key per file can
+        chain(semicolons_with_decimal_commas("train.csv"), semicolons("test.csv"), DECIMAL_COMMA),
+        ("column 'x1' of the test file", "written like '", "set decimal = { train = ',', test = '.' } in [data]"),
+    ),
+    Case(
         "ragged-line",
         append_line("train.csv", "99,0.5,0.5,a,1,extra"),
         ("line 38 of the train file", "train.csv' has 6 fields but its header has 5", "double quotes"),
@@ -1047,6 +1065,11 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         "header-repeats-a-name",  # both files: the run goes on, with the repeat read as x1_duplicated_0
         chain(*(each_line(f, lambda i, line: line.replace("x2", "x1") if i == 0 else line) for f in TABLES)),
         ("warning: the header of the train file", "names column(s) 'x1' (2 times): the repeats are read as"),
+    ),
+    Case(
+        "decimal-comma-train-beside-a-comma-separated-test",  # read as written, without a word: ',' files use dots
+        chain(semicolons_with_decimal_commas("train.csv"), DECIMAL_COMMA),
+        (),
     ),
     Case(
         "test-column-empty",

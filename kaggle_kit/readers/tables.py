@@ -11,7 +11,7 @@ import multiprocessing
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -70,6 +70,7 @@ class ReadOptions:
     keep_text: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     lenient: bool = False  # keep a mostly-numeric text column as text instead of stopping (kaggle-kit init)
+    decimals: tuple[tuple[str, str], ...] = ()  # data.decimal given per file: (file, mark); a file not named: '.'
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -77,12 +78,36 @@ class ReadOptions:
         labels = d.target if spec.task in ("binary", "multiclass") else None  # multi-target labels are numbers
         keep = [c for c in (d.id, labels) if c]
         never_numbers = (*(d.categorical or ()), *(d.text or ()))  # free text is never parsed as numbers
-        return cls(tuple(d.na_values), d.thousands, d.decimal, d.separator, tuple(keep), never_numbers)
+        per_file = tuple(d.decimal.items()) if isinstance(d.decimal, dict) else ()
+        decimal = "." if isinstance(d.decimal, dict) else d.decimal
+        return cls(tuple(d.na_values), d.thousands, decimal, d.separator, tuple(keep), never_numbers, decimals=per_file)
+
+    def for_file(self, role: str) -> ReadOptions:
+        """These options with the decimal mark data.decimal gives the file ``role`` (a long table's: its split's)."""
+        if not self.decimals:
+            return self
+        return replace(self, decimal=dict(self.decimals).get(_file_key(role), "."))
+
+
+def _file_key(role: str) -> str:
+    return role.removeprefix("sequences.")
+
+
+def _decimal_key(options: ReadOptions, role: str, mark: str) -> str:
+    """The [data] ``decimal`` that reads the file ``role``'s numbers with ``mark``, the other files' as they are read:
+    one mark for all, or one per file where this file's differs from the train file's (a test file written apart)."""
+    file = _file_key(role)
+    if file not in ("train", "test") or (not options.decimals and (file == "train" or mark == options.decimal)):
+        return f"decimal = {mark!r}"
+    marks = dict(options.decimals) if options.decimals else {"train": options.decimal}
+    marks[file] = mark
+    per_file = ", ".join(f"{k} = {marks[k]!r}" for k in ("train", "test") if k in marks)
+    return f"decimal = {{ {per_file} }}"
 
 
 def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> pl.DataFrame:
     """Read a CSV or parquet file, with errors that name the file and what to do."""
-    options = options or ReadOptions()
+    options = (options or ReadOptions()).for_file(role)
     if not path.exists():
         raise DataError(f"the {role} file {str(path)!r} does not exist; check data.{role} in the config")
     suffix = path.suffix.lower()
@@ -164,10 +189,14 @@ def _warn_repeated_names(header: list[str], path: Path, role: str) -> None:
 
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     sep = _separator(path, options)
-    if sep == options.decimal:
+    # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
+    # from a ';'-separated, decimal-comma train file); quoted ones ("1,5") with data.decimal, as text below.
+    decimal_comma = options.decimal == "," and sep != ","
+    if options.decimal == "," and sep == "," and options.thousands == ".":
         raise DataError(
-            f"the {role} file {str(path)!r} is separated by {sep!r}, which data.decimal = {options.decimal!r} also "
-            "is; set data.separator to the file's separator (e.g. ';')"
+            f"the {role} file {str(path)!r} is separated by ',', so its numbers cannot hold the decimal comma of "
+            "data.decimal = ',' and a number such as 1.500 could mean 1.5 or (data.thousands = '.') 1500: save the "
+            "file separated by ';' as the other files are"
         )
     header = next(csv.reader(_open_text(path), delimiter=sep), [])
     _warn_repeated_names(header, path, role)
@@ -179,7 +208,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             infer_schema_length=100_000,
             try_parse_dates=True,
             null_values=[*NA_VALUES, *options.na_values],
-            decimal_comma=options.decimal == ",",
+            decimal_comma=decimal_comma,
             schema_overrides=overrides or None,
         )
     except pl.exceptions.ComputeError as exc:
@@ -279,9 +308,10 @@ def _readings(options: ReadOptions, sep: str | None) -> list[tuple[str | None, s
     return [configured, *[r for r in [(None, "."), *usual] if r != configured]]
 
 
-def _keys(thousands: str | None, decimal: str) -> str:
+def _keys(thousands: str | None, decimal: str, options: ReadOptions, role: str) -> str:
     keys = [f"thousands = {thousands!r}"] if thousands else []
-    return " and ".join([*keys, f"decimal = {decimal!r}"] if decimal != "." or not keys else keys)
+    shown = decimal != "." or not keys or decimal != options.decimal
+    return " and ".join([*keys, _decimal_key(options, role, decimal)] if shown else keys)
 
 
 def _numbers_from_text(
@@ -304,13 +334,13 @@ def _numbers_from_text(
         if parsed.null_count() == text.null_count():
             updates.append(parsed)
             continue
-        problem = None if options.lenient else _numeric_text_problem(present, options, sep)
+        problem = None if options.lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
     return frame.with_columns(updates) if updates else frame
 
 
-def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None) -> str | None:
+def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None, role: str) -> str | None:
     """What is wrong with a text column that is mostly numbers, and which [data] key fixes it; None for real text.
 
     Works on the distinct values (weighted by their counts), so a category column costs a few regex passes over its
@@ -339,9 +369,10 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
             for i in range(1, len(readings))
             if failing[i] == failing[best] and i != best and not parsed[i].equals(parsed[best])
         ]
-        also = f" (or {_keys(*ties[0])}, if that is how they are written)" if ties else ""
+        also = f" (or {_keys(*ties[0], options, role)}, if that is how they are written)" if ties else ""
         parts.append(
-            f"holds numbers written like {example!r}: set {_keys(thousands, decimal)} in [data]{also} to read them "
+            f"holds numbers written like {example!r}: set {_keys(thousands, decimal, options, role)} in [data]{also} "
+            "to read them "
             "as numbers"
         )
     if counts.height:
