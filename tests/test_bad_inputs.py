@@ -1067,6 +1067,12 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         ("warning: the header of the train file", "names column(s) 'x1' (2 times): the repeats are read as"),
     ),
     Case(
+        "init-header-repeats-a-name",  # init reads train twice (roles, then as run will): printed once all the same
+        chain(*(each_line(f, lambda i, line: line.replace("x2", "x1") if i == 0 else line) for f in TABLES)),
+        ("warning: the header of the train file", "names column(s) 'x1' (2 times)"),
+        argv=("init", "again", "--train", "{folder}/train.csv", "--out", "{folder}/cfg", "--preset", "fast"),
+    ),
+    Case(
         "decimal-comma-train-beside-a-comma-separated-test",  # read as written, without a word: ',' files use dots
         chain(semicolons_with_decimal_commas("train.csv"), DECIMAL_COMMA),
         (),
@@ -1089,6 +1095,8 @@ def test_handled_with_a_warning(case: Case, tmp_path: Path, capsys: pytest.Captu
     for fragment in case.says:
         assert fragment in err, f"{fragment!r} not in:\n{err}"
     assert all(line.startswith(("warning: ", "baseline", "logreg")) for line in err.splitlines() if line), err
+    lines = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(lines) == len(set(lines)), f"a warning printed twice:\n{err}"
 
 
 def test_each_competition_is_valid_before_it_is_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

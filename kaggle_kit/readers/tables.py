@@ -179,11 +179,14 @@ def _warn_repeated_names(header: list[str], path: Path, role: str) -> None:
     repeated = [n for n, k in seen.items() if k > 1]
     if repeated and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
         shown = ", ".join(f"{n!r} ({seen[n]} times)" for n in repeated[:5])
+        # stacklevel 1: the warning's place is this line, whoever reads the file, so the "default" filter (the CLI's)
+        # shows it once however often a command reads the file (`init` reads train to infer the roles, then as
+        # `run` will, with the roles' spellings kept)
         warnings.warn(
             f"the header of the {role} file {str(path)!r} names column(s) {shown}: the repeats are read as "
             f"'{repeated[0]}_duplicated_0', ..; rename them in the file",
             DataWarning,
-            stacklevel=4,
+            stacklevel=1,
         )
 
 
