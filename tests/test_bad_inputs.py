@@ -1078,6 +1078,16 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         (),
     ),
     Case(
+        "test-dates-after-train",  # a test file later in time: a random K-fold CV flatters
+        chain(*(table(f, lambda f: f.with_columns(day=pl.date(2020, 1, 1) + pl.duration(days="id"))) for f in TABLES)),
+        (
+            "warning: most test dates lie outside the train dates (column 'day': train 2020-01-02 .. 2020-02-06, "
+            "test 2020-02-07 .. 2020-02-18 (100% of the test dates after train's last date)): ",
+            "time-based drift",
+            "[folds] strategy = 'time' and time = 'day'",
+        ),
+    ),
+    Case(
         "test-column-empty",
         table("test.csv", lambda f: f.with_columns(pl.lit(None, dtype=pl.Float64).alias("x2"))),
         ("warning: column(s) 'x2' are empty in every test row but have values in train", "add them to data.drop"),

@@ -28,6 +28,7 @@ from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
+from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .tables import ReadOptions, read_table
@@ -289,6 +290,9 @@ def prepare_competition(
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
         test = _check_test_columns(train, test, features, d.categorical or [], d.targets)
         test = _infinite_as_missing(test, features, "test")
+        drift = dates_outside_train(train, test, [c for c in train.columns if c not in d.targets], spec.fold_strategy)
+        if drift:
+            _warn(drift)
 
     multi = spec.task in ("multilabel", "multiregression")
     if not multi and spec.task in ("binary", "multiclass"):

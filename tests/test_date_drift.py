@@ -1,0 +1,87 @@
+"""Test dates outside the training range (a test file later in time than train): one warning naming the column,
+both ranges and what it means for a random K-fold CV; none when the ranges overlap as a random split's do."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.config import build_spec
+from kaggle_kit.errors import DataWarning
+from kaggle_kit.readers.competition import prepare_competition
+
+MODEL = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+DAY0 = date(2020, 1, 1)
+
+
+def frames(train_days: list[int], test_days: list[int], *, as_datetime: bool = False) -> tuple[pl.DataFrame, ...]:
+    rng = np.random.default_rng(0)
+
+    def when(days: list[int]) -> list[object]:
+        if as_datetime:
+            return [datetime(2020, 1, 1, 6, 30) + timedelta(days=d) for d in days]
+        return [DAY0 + timedelta(days=d) for d in days]
+
+    n, m = len(train_days), len(test_days)
+    train = pl.DataFrame(
+        {"id": range(n), "date": when(train_days), "x": rng.normal(size=n), "y": [i % 2 for i in range(n)]}
+    )
+    test = pl.DataFrame({"id": range(n, n + m), "date": when(test_days), "x": rng.normal(size=m)})
+    return train, test
+
+
+def drift_warnings(train: pl.DataFrame, test: pl.DataFrame, **folds: object) -> list[str]:
+    spec = build_spec(
+        {
+            "name": "d",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"},
+            "folds": folds,
+            "models": [MODEL],
+        }
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_competition(spec, train, test)
+    return [str(w.message) for w in caught if issubclass(w.category, DataWarning) and "test dates" in str(w.message)]
+
+
+def test_test_dates_after_train_are_warned_once_with_both_ranges_and_the_time_folds_fix() -> None:
+    said = drift_warnings(*frames(list(range(0, 360, 9)), list(range(400, 480, 7))))
+    assert len(said) == 1
+    message = said[0]
+    assert "column 'date': train 2020-01-01 .. 2020-12-17, test 2021-02-04 .. 2021-04-22" in message
+    assert "100% of the test dates after train's last date" in message
+    assert "time-based drift" in message and "random K-fold CV" in message and "optimistic" in message
+    assert "[folds] strategy = 'time' and time = 'date'" in message
+
+
+def test_test_dates_before_train_are_named_so() -> None:
+    said = drift_warnings(*frames(list(range(400, 760, 9)), list(range(0, 80, 7))))
+    assert len(said) == 1 and "before train's first date" in said[0]
+
+
+def test_datetimes_are_compared_too() -> None:
+    said = drift_warnings(*frames(list(range(0, 360, 9)), list(range(400, 480, 7)), as_datetime=True))
+    assert len(said) == 1 and "train 2020-01-01 06:30:00 .. 2020-12-17 06:30:00" in said[0]
+
+
+@pytest.mark.parametrize(
+    "test_days",
+    [
+        list(range(3, 360, 30)),  # a random split: test dates among train's
+        [100, 200, 300, 350, 370, 380, 390],  # 3 of 7 after train's last date: not most
+    ],
+)
+def test_no_warning_when_the_ranges_overlap(test_days: list[int]) -> None:
+    assert drift_warnings(*frames(list(range(0, 360, 9)), test_days)) == []
+
+
+def test_no_warning_when_the_folds_are_in_time_already() -> None:
+    train, test = frames(list(range(0, 360, 9)), list(range(400, 480, 7)))
+    assert drift_warnings(train, test, strategy="time", time="date") == []
