@@ -69,5 +69,13 @@ def test_a_table_naming_another_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_dots_in_a_comma_separated_file_are_refused_when_dots_group_thousands(tmp_path: Path) -> None:
     """1.500 in a ','-separated file cannot use the decimal comma: 1.5, or 1500 as data.thousands = '.' says?"""
-    with pytest.raises(DataError, match=r"the test file .* is separated by ',', .* save the file separated by ';'"):
-        load_competition(spec(tmp_path, "id,x,cat\n5,1.500,a\n", decimal=",", thousands="."))
+    s = spec(tmp_path, "id,x,cat\n5,1.500,a\n6,2,b\n", decimal=",", thousands=".")
+    with pytest.raises(
+        DataError, match=r"column 'x' of the test file .* holds numbers like '1\.500': .* save the file"
+    ):
+        load_competition(s)
+
+
+def test_a_comma_separated_file_of_whole_numbers_is_read_beside_dot_thousands(tmp_path: Path) -> None:
+    data = load_competition(spec(tmp_path, 'id,x,cat\n5,"1.500,5",a\n6,2,b\n', decimal=",", thousands="."))
+    assert data.test["x"].to_list() == [1500.5, 2.0]  # the quoted number read as data.thousands and decimal say

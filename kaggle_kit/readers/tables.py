@@ -195,12 +195,6 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
     # from a ';'-separated, decimal-comma train file); quoted ones ("1,5") with data.decimal, as text below.
     decimal_comma = options.decimal == "," and sep != ","
-    if options.decimal == "," and sep == "," and options.thousands == ".":
-        raise DataError(
-            f"the {role} file {str(path)!r} is separated by ',', so its numbers cannot hold the decimal comma of "
-            "data.decimal = ',' and a number such as 1.500 could mean 1.5 or (data.thousands = '.') 1500: save the "
-            "file separated by ';' as the other files are"
-        )
     header = next(csv.reader(_open_text(path), delimiter=sep), [])
     _warn_repeated_names(header, path, role)
     overrides = {c: pl.String for c in options.keep_text if c in header}
@@ -219,6 +213,8 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         if scan.ragged is None:
             raise
         raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+    if options.decimal == "," and sep == "," and options.thousands == ".":
+        _refuse_dots_beside_dot_thousands(frame, path, role)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
     # file, an empty line is that column's missing value.)
     if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
@@ -229,6 +225,24 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
     return frame
+
+
+def _refuse_dots_beside_dot_thousands(frame: pl.DataFrame, path: Path, role: str) -> None:
+    """A ','-separated file's numbers with a '.' (read with '.' as their decimal mark) while data.thousands = '.'
+    groups thousands with it: '1.500' would be 1.5 here and 1500 in the other files. An error naming a value."""
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if not floats:
+        return
+    text = pl.read_csv(path, columns=[floats[0]], infer_schema=False, n_rows=10_000).to_series()
+    dotted = text.drop_nulls().filter(text.drop_nulls().str.contains(".", literal=True))
+    example = f" like {dotted[0]!r}" if dotted.len() else ""
+    raise DataError(
+        f"column {floats[0]!r} of the {role} file {str(path)!r} holds numbers{example}: the file is separated by ',', "
+        "so they cannot use the decimal comma of data.decimal = ',' and are read with '.' as their decimal mark, while "
+        "data.thousands = '.' says '.' groups thousands (1.500 would be 1.5 here, 1500 in the other files): save the "
+        "file separated by ';' with decimal commas as the other files are, or remove data.thousands if no file "
+        "groups thousands with '.'"
+    )
 
 
 @dataclass(frozen=True)
