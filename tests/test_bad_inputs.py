@@ -1064,12 +1064,16 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
     Case(
         "header-repeats-a-name",  # both files: the run goes on, with the repeat read as x1_duplicated_0
         chain(*(each_line(f, lambda i, line: line.replace("x2", "x1") if i == 0 else line) for f in TABLES)),
-        ("warning: the header of the train file", "names column(s) 'x1' (2 times): the repeats are read as"),
+        (
+            "warning: the header of the file '",
+            "train.csv' names column(s) 'x1' (2 times): the repeats are read as",
+            "test.csv' names column(s) 'x1' (2 times): the repeats are read as",
+        ),
     ),
     Case(
         "init-header-repeats-a-name",  # init reads train twice (roles, then as run will): printed once all the same
         chain(*(each_line(f, lambda i, line: line.replace("x2", "x1") if i == 0 else line) for f in TABLES)),
-        ("warning: the header of the train file", "names column(s) 'x1' (2 times)"),
+        ("warning: the header of the file '", "train.csv' names column(s) 'x1' (2 times)"),
         argv=("init", "again", "--train", "{folder}/train.csv", "--out", "{folder}/cfg", "--preset", "fast"),
     ),
     Case(

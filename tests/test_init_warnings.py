@@ -24,9 +24,8 @@ def test_init_prints_each_warning_about_the_train_file_once(tmp_path: Path, caps
     args = ["init", "rep", "--train", str(train), "--out", str(tmp_path / "cfg"), "--preset", "fast"]
     assert main(args) == 0
     err = capsys.readouterr().err
-    header = "warning: the header of the train file"
-    assert err.count(header) == 1, err
-    assert "names column(s) 'a' (2 times)" in err
+    assert err.count("warning: the header of the file") == 1, err
+    assert f"{str(train)!r} names column(s) 'a' (2 times)" in err
     assert err.count("warning: 1 train row(s) repeat an earlier row's features and target") == 1, err
     assert (tmp_path / "cfg" / "rep.toml").is_file()
 
@@ -36,4 +35,16 @@ def test_a_second_command_in_the_same_process_warns_again(tmp_path: Path, capsys
     train = _train_with_a_repeated_name_and_a_repeated_row(tmp_path / "train.csv")
     for slug in ("one", "two"):
         assert main(["init", slug, "--train", str(train), "--out", str(tmp_path / "cfg"), "--preset", "fast"]) == 0
-        assert capsys.readouterr().err.count("warning: the header of the train file") == 1
+        assert capsys.readouterr().err.count("warning: the header of the file") == 1
+
+
+def test_init_on_a_long_table_warns_of_its_header_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A long table is read as train (to infer the roles), then as data.sequences.train: one file, one warning."""
+    rng = np.random.default_rng(0)
+    rows = [f"{i},{s},{rng.normal():.3f},{rng.normal():.3f},{i % 2}" for i in range(30) for s in range(4)]
+    train = tmp_path / "train.csv"
+    train.write_text("\n".join(["id,step,a,a,y", *rows]) + "\n")
+    assert main(["init", "long", "--train", str(train), "--out", str(tmp_path / "cfg"), "--preset", "fast"]) == 0
+    captured = capsys.readouterr()
+    assert "long table" in captured.out
+    assert captured.err.count("warning: the header of the file") == 1, captured.err

@@ -170,7 +170,7 @@ def _separator(path: Path, options: ReadOptions) -> str:
     return options.separator or sniff_separator(path)
 
 
-def _warn_repeated_names(header: list[str], path: Path, role: str) -> None:
+def _warn_repeated_names(header: list[str], path: Path) -> None:
     """A header naming a column twice: polars reads the second as ``<name>_duplicated_0``; say so, since a column of
     that name is what the other file then lacks (or has as a feature of its own)."""
     seen: dict[str, int] = {}
@@ -179,11 +179,11 @@ def _warn_repeated_names(header: list[str], path: Path, role: str) -> None:
     repeated = [n for n, k in seen.items() if k > 1]
     if repeated and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
         shown = ", ".join(f"{n!r} ({seen[n]} times)" for n in repeated[:5])
-        # stacklevel 1: the warning's place is this line, whoever reads the file, so the "default" filter (the CLI's)
-        # shows it once however often a command reads the file (`init` reads train to infer the roles, then as
-        # `run` will, with the roles' spellings kept)
+        # Said of the file, not of its role, from this line (stacklevel 1) whoever reads it: the "default" filter (the
+        # CLI's) shows it once however often a command reads the file in whatever role (`init` reads train to infer
+        # the roles, then as `run` will: with the id's spelling kept, a long table as data.sequences.train)
         warnings.warn(
-            f"the header of the {role} file {str(path)!r} names column(s) {shown}: the repeats are read as "
+            f"the header of the file {str(path)!r} names column(s) {shown}: the repeats are read as "
             f"'{repeated[0]}_duplicated_0', ..; rename them in the file",
             DataWarning,
             stacklevel=1,
@@ -196,7 +196,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     # from a ';'-separated, decimal-comma train file); quoted ones ("1,5") with data.decimal, as text below.
     decimal_comma = options.decimal == "," and sep != ","
     header = next(csv.reader(_open_text(path), delimiter=sep), [])
-    _warn_repeated_names(header, path, role)
+    _warn_repeated_names(header, path)
     overrides = {c: pl.String for c in options.keep_text if c in header}
     try:
         frame = pl.read_csv(
