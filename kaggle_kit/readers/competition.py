@@ -290,7 +290,9 @@ def prepare_competition(
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
         test = _check_test_columns(train, test, features, d.categorical or [], d.targets)
         test = _infinite_as_missing(test, features, "test")
-        drift = dates_outside_train(train, test, [c for c in train.columns if c not in d.targets], spec.fold_strategy)
+        targets = set(d.targets)
+        dated = [c for c in train.columns if c not in targets]  # the id and dropped columns too: the rows' time
+        drift = dates_outside_train(train, test, dated, spec.fold_strategy)
         if drift:
             _warn(drift)
 

@@ -20,10 +20,11 @@ def dates_outside_train(
     if fold_strategy == "time":
         return None
     found = []
+    train_schema, test_schema = train.schema, test.schema  # each access rebuilds it: once, not per column
     for col in columns:
-        if col not in test.columns or not isinstance(train.schema[col], pl.Date | pl.Datetime):
+        if col not in test_schema or not isinstance(train_schema[col], pl.Date | pl.Datetime):
             continue
-        if train.schema[col] != test.schema[col]:
+        if train_schema[col] != test_schema[col]:
             continue  # Date in one file, Datetime in the other: no comparison without a guess at the time of day
         shifted = _outside(train[col], test[col])
         if shifted is not None:
