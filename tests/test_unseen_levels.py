@@ -1,0 +1,68 @@
+"""Test categories no training row has: one warning per run, from the whole train file (``readers/levels.py``),
+and none from the folds, whose validation rows hold levels their training rows lack as K-fold CV always does."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from kaggle_kit.config import build_spec
+from kaggle_kit.errors import DataWarning
+from kaggle_kit.features.base import FeatureWarning
+from kaggle_kit.readers.levels import levels_missing_from_train
+from kaggle_kit.runtime.runner import run
+
+
+def test_names_each_column_with_its_new_rows_levels_and_an_example() -> None:
+    train = pl.DataFrame({"city": ["a", "b", None], "code": [1, 2, 3], "shop": ["x", "y", "x"]})
+    test = pl.DataFrame({"city": ["a", "paris", "lyon", "paris", None], "code": [1, 2, 9, 3, 1], "shop": ["x"] * 5})
+    message = levels_missing_from_train(train, test, ["city", "code", "shop"])
+    assert message is not None
+    assert message.startswith(
+        "test rows hold categories that no training row has (column 'city': 3 row(s), 2 level(s) (e.g. 'paris'); "
+        "column 'code': 1 row(s), 1 level(s) (e.g. '9')): "
+    )
+    assert "shop" not in message  # every test level is in train; a missing value is no new level
+
+
+def test_none_when_test_holds_only_training_levels_and_more_columns_are_counted() -> None:
+    train = pl.DataFrame({f"c{i}": ["a", "b"] for i in range(8)})
+    assert levels_missing_from_train(train, pl.DataFrame({"c0": ["b", "a", None]}), ["c0"]) is None
+    message = levels_missing_from_train(train, pl.DataFrame({f"c{i}": ["z"] for i in range(8)}), list(train.columns))
+    assert message is not None
+    assert "column 'c4'" in message and "column 'c5'" not in message and "and 3 more column(s)" in message
+
+
+def test_a_run_warns_once_of_test_levels_and_never_of_each_folds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+    cities = np.array([f"c{i}" for i in range(8)])[rng.integers(0, 8, n)]
+    train = pl.DataFrame({"id": range(n), "city": cities, "x": rng.normal(size=n), "y": rng.integers(0, 2, n)})
+    test = pl.DataFrame({"id": range(n, n + 6), "city": ["c0", "new1", "new2", "new1", "c3", "c9"], "x": [0.0] * 6})
+    spec = build_spec(
+        {
+            "name": "levels",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 5},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "pipelines": {"te": {"steps": [{"step": "target_encode", "columns": ["city"]}]}},
+            "models": [{"name": "lgbm", "kind": "lightgbm", "pipeline": "te", "num_boost_round": 5}],
+        },
+        base_dir=tmp_path,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(spec, runs_root=tmp_path / "runs", train=train, test=test, progress=None, record_history=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, DataWarning | FeatureWarning)]
+    levels = [m for m in said if "categories" in m]
+    assert levels == [
+        "test rows hold categories that no training row has (column 'city': 4 row(s), 3 level(s) (e.g. 'new1')): "
+        "no model learnt anything of them; each reads them as a level unseen in training (missing to the GBDTs, the "
+        "training mean to a target encoding, a count of 0), as the CV's validation rows read the levels their folds "
+        "lacked"
+    ]
