@@ -254,3 +254,15 @@ def test_fold_pooling_scores_both_poolings_of_the_same_fitted_models(tmp_path: P
     assert figures["anes96"][0]["scores"]["baseline"][0] == pytest.approx(figures["anes96"][0]["scores"]["baseline"][1])
     stack_mean, stack_pooled = figures["anes96"][0]["scores"]["{stack}"]  # the stack's fold fits, pooled both ways
     assert 1.0 < stack_pooled < 1.8 and stack_mean != stack_pooled
+
+
+def test_linear_levels_runs_each_cap_on_each_table_and_the_preset(tmp_path: Path) -> None:
+    """Each table's linear model under each max_levels value, and good's submission on houses with each: figures
+    that are scores (an RMSLE, an AUC), the same tables for every value."""
+    figures = _run("linear_levels.py", "--quick", tmp_path=tmp_path)
+    assert set(figures) == {"houses", "shops", "houses_good"}
+    for table in ("houses", "shops", "houses_good"):
+        assert set(figures[table]) == {"50", "auto"}
+    assert all(0.0 < figures["houses"][v]["cv"] < 1.0 for v in ("50", "auto"))  # RMSLE of prices near 30,000
+    assert all(0.5 < figures["shops"][v]["cv"] <= 1.0 for v in ("50", "auto"))
+    assert all(figures["houses_good"][v]["submitted"] for v in ("50", "auto"))

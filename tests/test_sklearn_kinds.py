@@ -20,6 +20,7 @@ from kaggle_kit.errors import ConfigError, KitError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import FitContext, make_adapter
+from kaggle_kit.models.linear_adapter import auto_max_levels
 
 DATA = {
     "binary": (load_breast_cancer, "roc_auc"),
@@ -516,3 +517,23 @@ def test_a_run_stores_each_fold_and_the_saved_models_reproduce_its_test_predicti
             adapter = make_adapter(ModelSpec(name=name, kind=kind))
             pred = adapter.predict(adapter.load(fold / "model.json", ctx), encoder.transform(test, state), ctx)
             np.testing.assert_array_equal(pred, np.load(fold / "test.npy", allow_pickle=False))
+
+
+def test_linear_auto_max_levels_keeps_every_frequent_level_of_a_wide_column() -> None:
+    """80 levels, each seen 15 times with its own effect: "auto" keeps all 80 where a fixed 50 grouped 30 into one
+    column and lost their effects; the cap shrinks with the rows (the one-hot block's memory) but not below 50."""
+    rng = np.random.default_rng(3)
+    codes = np.repeat(np.arange(80), 15).astype(np.float32)
+    effect = rng.normal(size=80)
+    y = effect[codes.astype(int)] + 0.05 * rng.normal(size=codes.size)
+    fm = FeatureMatrix(np.column_stack([codes, rng.normal(size=codes.size)]).astype(np.float32), ("hood", "x"), (0,))
+    ctx = context("regression")
+    auto = make_adapter(spec("linear")).fit(fm, y, fm, y, ctx)
+    fixed = make_adapter(spec("linear", max_levels=50)).fit(fm, y, fm, y, ctx)
+    assert len(auto.model["prep"].levels[0]) == 80 and auto.model["prep"].rare == [[]]
+    err = {name: np.sqrt(np.mean((make_adapter(spec("linear")).predict(f, fm, ctx)[:, 0] - y) ** 2))
+           for name, f in (("auto", auto), ("fixed", fixed))}  # fmt: skip
+    assert err["auto"] < 0.1 < err["fixed"], err
+    assert auto_max_levels(1_000_000, 5) == 50 and auto_max_levels(100_000, 2) == 250
+    with pytest.raises(ConfigError, match=r'params.max_levels must be a whole number >= 1 or "auto"; got 0'):
+        make_adapter(spec("linear", max_levels=0))
