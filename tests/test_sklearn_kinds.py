@@ -19,8 +19,8 @@ from kaggle_kit.config import ModelSpec
 from kaggle_kit.errors import ConfigError, KitError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.models import FitContext, make_adapter
-from kaggle_kit.models.linear_adapter import auto_max_levels
+from kaggle_kit.models import FitContext, linear_adapter, make_adapter
+from kaggle_kit.models.linear_adapter import level_caps
 
 DATA = {
     "binary": (load_breast_cancer, "roc_auc"),
@@ -534,6 +534,28 @@ def test_linear_auto_max_levels_keeps_every_frequent_level_of_a_wide_column() ->
     err = {name: np.sqrt(np.mean((make_adapter(spec("linear")).predict(f, fm, ctx)[:, 0] - y) ** 2))
            for name, f in (("auto", auto), ("fixed", fixed))}  # fmt: skip
     assert err["auto"] < 0.1 < err["fixed"], err
-    assert auto_max_levels(1_000_000, 5) == 50 and auto_max_levels(100_000, 2) == 250
+    # 50 M cells of 100,000 rows: 500 levels; a narrow column takes what it needs, the wide ones share the rest
+    assert level_caps([3, 2, 900, 900], 100_000) == [3, 2, 247, 248]
+    assert level_caps([900], 1_000_000) == [50] and level_caps([10, 900], 10_000) == [10, 900]
     with pytest.raises(ConfigError, match=r'params.max_levels must be a whole number >= 1 or "auto"; got 0'):
         make_adapter(spec("linear", max_levels=0))
+
+
+def test_linear_predicts_a_large_file_in_row_chunks_as_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test rows' dense one-hot is built a chunk of rows at a time (its memory bounded by ONE_HOT_CELLS): the
+    predictions equal those of one block, for classes and for values."""
+    fm, y, _ = _categorical_data()
+    for task, target in (("regression", y), ("multiclass", (y > 0).astype(int) + (y > 1.5).astype(int))):
+        ctx = context(task) if task == "regression" else FitContext(task, 3, get_metric("log_loss"), 0, "cpu", 1)
+        adapter = make_adapter(spec("linear"))
+        fitted = adapter.fit(fm, target, fm, target, ctx)
+        whole = adapter.predict(fitted, fm, ctx)
+        prep = fitted.model["prep"]
+        rows: list[int] = []
+        transform = prep.transform
+        monkeypatch.setattr(prep, "transform", lambda X: rows.append(len(X)) or transform(X))
+        monkeypatch.setattr(linear_adapter, "ONE_HOT_CELLS", 8 * 100)  # width 8 (noise, 6 levels, rare): 100 rows
+        chunked = adapter.predict(fitted, fm, ctx)
+        monkeypatch.undo()
+        assert prep.width == 8 and rows == [100] * 9  # 900 rows
+        np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-7)

@@ -36,12 +36,22 @@ def test_none_when_test_holds_only_training_levels_and_more_columns_are_counted(
     assert "column 'c4'" in message and "column 'c5'" not in message and "and 3 more column(s)" in message
 
 
-def test_a_run_warns_once_of_test_levels_and_never_of_each_folds(tmp_path: Path) -> None:
+def test_a_run_warns_once_of_test_levels_and_of_an_undeclared_keys_in_one_fold(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     n = 200
     cities = np.array([f"c{i}" for i in range(8)])[rng.integers(0, 8, n)]
-    train = pl.DataFrame({"id": range(n), "city": cities, "x": rng.normal(size=n), "y": rng.integers(0, 2, n)})
-    test = pl.DataFrame({"id": range(n, n + 6), "city": ["c0", "new1", "new2", "new1", "c3", "c9"], "x": [0.0] * 6})
+    zips = rng.integers(0, 5, n)  # a number used as a key: not categorical to the run, so not in its warning
+    train = pl.DataFrame(
+        {"id": range(n), "city": cities, "zip": zips, "x": rng.normal(size=n), "y": rng.integers(0, 2, n)}
+    )
+    test = pl.DataFrame(
+        {
+            "id": range(n, n + 6),
+            "city": ["c0", "new1", "new2", "new1", "c3", "c9"],
+            "zip": [0, 1, 100, 101, 2, 3],
+            "x": [0.0] * 6,
+        }
+    )
     spec = build_spec(
         {
             "name": "levels",
@@ -50,7 +60,7 @@ def test_a_run_warns_once_of_test_levels_and_never_of_each_folds(tmp_path: Path)
             "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"},
             "folds": {"n_splits": 5},
             "run": {"n_jobs": 1, "threads_per_task": 1},
-            "pipelines": {"te": {"steps": [{"step": "target_encode", "columns": ["city"]}]}},
+            "pipelines": {"te": {"steps": [{"step": "target_encode", "columns": ["city", "zip"]}]}},
             "models": [{"name": "lgbm", "kind": "lightgbm", "pipeline": "te", "num_boost_round": 5}],
         },
         base_dir=tmp_path,
@@ -64,5 +74,8 @@ def test_a_run_warns_once_of_test_levels_and_never_of_each_folds(tmp_path: Path)
         "test rows hold categories that no training row has (column 'city': 4 row(s), 3 level(s) (e.g. 'new1')): "
         "no model learnt anything of them; each reads them as a level unseen in training (missing to the GBDTs, the "
         "training mean to a target encoding, a count of 0), as the CV's validation rows read the levels their folds "
-        "lacked"
+        "lacked",
+        # the fold's check on the test rows, for the key the run did not tell of: once (the first fold), not per fold
+        "column 'zip': 2 row(s) hold categories not seen in the training rows (e.g. '100'); target_encode gives "
+        "them the training mean",
     ]

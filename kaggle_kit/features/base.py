@@ -215,6 +215,9 @@ class Check:
 
     frame: pl.LazyFrame
     message: str  # formatted with {count} and {example}
+    #: the input column it looks at (None: several, e.g. a group's key): a caller that told the user of that
+    #: column's unseen levels already may skip it (``Pipeline.transform(told=...)``)
+    column: str | None = None
 
 
 #: step kind -> class; filled by :func:`register`.
@@ -266,6 +269,7 @@ def unseen_check(frame: pl.LazyFrame, column: str, key: pl.Expr, levels: list[An
         summary,
         f"column {column!r}: {{count}} row(s) hold categories not seen in the training rows (e.g. {{example!r}}); "
         f"{step} {rule}",
+        column,
     )
 
 

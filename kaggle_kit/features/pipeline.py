@@ -23,7 +23,7 @@ that do not convert becoming missing, with a :class:`FeatureWarning` naming the 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -244,17 +244,20 @@ class Pipeline:
         return _back(df, kind), state
 
     # ------------------------------------------------------------------ applying
-    def transform(self, frame: Any, state: Mapping[str, Any], *, checks: bool = True) -> Any:
+    def transform(
+        self, frame: Any, state: Mapping[str, Any], *, checks: bool = True, told: Collection[str] = ()
+    ) -> Any:
         """Apply the fitted steps to any rows (validation, test, new data); same frame kind back. ``checks``: warn
-        of rows a step's state has not seen (categories, keys); a fold turns them off, where a validation row's new
-        category is what K-fold CV is made of and the run warns once of the test file's (``readers/levels.py``)."""
+        of rows a step's state has not seen (categories, keys), except of the input columns in ``told`` (the run
+        warned of the test file's new categories once, ``readers/levels.py``); a fold turns them off for its
+        validation rows, whose new categories are what K-fold CV is made of."""
         self._check_state(state)
         df, kind = _as_polars(frame)
         df = self._conform(df, state["inputs"])
         for step, entry in zip(self.steps, state["steps"], strict=True):
             st = entry["state"]
             lazy = df.lazy()
-            found = step.checks(lazy, st) if checks else []
+            found = [c for c in step.checks(lazy, st) if c.column not in told] if checks else []
             out = step.transform(lazy, st)
             if not found:
                 df = out.collect()
@@ -272,8 +275,10 @@ class Pipeline:
         encoder = TableEncoder(tuple(state["features"]), tuple(state["categorical"]))
         return encoder.transform(df, state["encoder"])
 
-    def transform_matrix(self, frame: Any, state: Mapping[str, Any], *, checks: bool = True) -> FeatureMatrix:
-        return self.matrix(self.transform(frame, state, checks=checks), state)
+    def transform_matrix(
+        self, frame: Any, state: Mapping[str, Any], *, checks: bool = True, told: Collection[str] = ()
+    ) -> FeatureMatrix:
+        return self.matrix(self.transform(frame, state, checks=checks, told=told), state)
 
     # ------------------------------------------------------------------ helpers
     def _label(self) -> str:

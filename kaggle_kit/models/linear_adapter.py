@@ -9,8 +9,10 @@ training rows:
   standardises the result, ``"quantile"`` maps each onto a normal distribution by its training quantiles;
 * categorical columns (the feature matrix's code columns): one-hot, levels seen fewer than ``min_frequency`` times
   (or beyond the ``max_levels`` most frequent) share one "rare" column, and a level never seen in training or a
-  missing value sets no column. ``max_levels = "auto"`` (the default) keeps as many levels per column as keep the
-  dense one-hot block within :data:`ONE_HOT_CELLS` cells of the fold's rows, and at least :data:`MIN_LEVELS`: a fixed
+  missing value sets no column. ``max_levels = "auto"`` (the default) keeps as many levels as keep the dense one-hot
+  block within :data:`ONE_HOT_CELLS` cells of the fold's rows (:func:`level_caps`: the narrow columns keep theirs,
+  the wide ones share the rest), and at least :data:`MIN_LEVELS` per column; predictions are made in row chunks of
+  that size. A fixed
   50 had grouped a 60-level neighbourhood's last 10 levels into one column: CV RMSLE 0.194 where every level kept
   gives 0.151, and a 300-level shop's ROC AUC 0.708 where 0.788 (``benchmarks/linear_levels.py``, RESULTS 22).
 
@@ -126,11 +128,20 @@ class LinearAdapter:
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         est, prep = fitted.model["estimator"], fitted.model["prep"]
+        # in row chunks: the dense one-hot of a large test file at once could take gigabytes (a block of the fit's
+        # budget, ONE_HOT_CELLS, at most)
+        step = max(1, ONE_HOT_CELLS // max(1, prep.width))
+        parts = []
         with threadpool_limits(limits=ctx.threads):
-            Z = prep.transform(X.X)
-            if ctx.task == "regression":
-                return np.asarray(est.predict(Z), dtype=np.float32).reshape(-1, 1)
-            return classifier_proba(est, Z, ctx.n_classes)
+            for start in range(0, len(X.X), step):
+                Z = prep.transform(X.X[start : start + step])
+                if ctx.task == "regression":
+                    parts.append(np.asarray(est.predict(Z), dtype=np.float32).reshape(-1, 1))
+                else:
+                    parts.append(classifier_proba(est, Z, ctx.n_classes))
+        if not parts:
+            return np.zeros((0, 1 if ctx.task == "regression" else ctx.n_classes), dtype=np.float32)
+        return np.concatenate(parts)
 
     def save(self, fitted: Fitted, path: Path) -> None:
         est, prep = fitted.model["estimator"], fitted.model["prep"]
@@ -203,6 +214,12 @@ class _Preprocessor:
         self.steps = steps  # fitted scikit-learn transformers: "scaler", "spline", "quantile"
         self.spline_cols = spline_cols  # positions (within numeric) expanded into splines
 
+    @property
+    def width(self) -> int:
+        """The columns :meth:`transform` writes, about (a spline's basis counted as 8): sizes its row chunks."""
+        one_hot = sum(len(kept) + bool(rare) for kept, rare in zip(self.levels, self.rare, strict=True))
+        return len(self.numeric) + 7 * len(self.spline_cols) + len(self.indicators) + one_hot
+
     @classmethod
     def fit(cls, train: FeatureMatrix, own: dict[str, Any], seed: int) -> _Preprocessor:
         from sklearn.preprocessing import QuantileTransformer, SplineTransformer, StandardScaler
@@ -228,10 +245,7 @@ class _Preprocessor:
                 n_quantiles=min(own["n_quantiles"], len(num)), output_distribution="normal", random_state=seed
             ).fit(num)
         prep = cls(numeric, medians, indicators, categorical, [], [], steps, spline_cols)
-        max_levels = own["max_levels"]
-        if max_levels == "auto":
-            max_levels = auto_max_levels(len(X), len(categorical))
-        prep.levels, prep.rare = _one_hot_levels(X, categorical, own["min_frequency"], max_levels)
+        prep.levels, prep.rare = _one_hot_levels(X, categorical, own["min_frequency"], own["max_levels"])
         if own["numeric"] != "quantile" and num.shape[1]:
             steps["scaler"] = StandardScaler().fit(prep._numeric_part(num))
         return prep
@@ -294,26 +308,38 @@ class _Preprocessor:
         )
 
 
-def auto_max_levels(n_rows: int, n_categorical: int) -> int:
-    """The levels per categorical column ``max_levels = "auto"`` keeps: the :data:`ONE_HOT_CELLS` budget shared by
-    the columns, at least :data:`MIN_LEVELS`."""
-    return max(MIN_LEVELS, ONE_HOT_CELLS // max(1, n_rows * n_categorical))
+def level_caps(wanted: list[int], n_rows: int) -> list[int]:
+    """The levels each categorical column keeps under ``max_levels = "auto"``: ``wanted`` (its levels seen
+    ``min_frequency`` times) where the :data:`ONE_HOT_CELLS` budget of ``n_rows`` rows allows, shared by water-filling
+    (the narrow columns take what they need, the wide ones split the rest), at least :data:`MIN_LEVELS` each."""
+    left = ONE_HOT_CELLS // max(1, n_rows)
+    caps = [0] * len(wanted)
+    order = sorted(range(len(wanted)), key=lambda j: wanted[j])
+    for done, j in enumerate(order):
+        share = left // (len(wanted) - done)
+        caps[j] = min(wanted[j], max(MIN_LEVELS, share))
+        left = max(0, left - caps[j])
+    return caps
 
 
 def _one_hot_levels(
-    X: np.ndarray, categorical: list[int], min_frequency: int, max_levels: int
+    X: np.ndarray, categorical: list[int], min_frequency: int, max_levels: int | str
 ) -> tuple[list[list[int]], list[list[int]]]:
     """Per categorical column: the codes that get their own column (most frequent first), and the rare ones."""
-    levels, rare = [], []
+    frequent = []
     for j in categorical:
         col = X[:, j]
         codes = col[~np.isnan(col)].astype(np.int64)
         counts = np.bincount(codes) if len(codes) else np.zeros(0, dtype=np.int64)
         seen = np.flatnonzero(counts)
         order = seen[np.lexsort((seen, -counts[seen]))]  # by count, descending; ties by code
-        kept = [int(c) for c in order if counts[c] >= min_frequency][:max_levels]
-        levels.append(kept)
-        rare.append(sorted(int(c) for c in set(order.tolist()) - set(kept)))
+        frequent.append(([int(c) for c in order if counts[c] >= min_frequency], order))
+    wanted = [len(kept) for kept, _ in frequent]
+    caps = level_caps(wanted, len(X)) if max_levels == "auto" else [int(max_levels)] * len(wanted)
+    levels, rare = [], []
+    for (kept, order), cap in zip(frequent, caps, strict=True):
+        levels.append(kept[:cap])
+        rare.append(sorted(set(order.tolist()) - set(kept[:cap])))
     return levels, rare
 
 

@@ -632,6 +632,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
     y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
     encode: Callable[[pl.DataFrame], FeatureMatrix]
+    encode_test: Callable[[pl.DataFrame], FeatureMatrix] | None = None  # when not ``encode``
     state: dict[str, Any]
     if not adapter.reads_features:  # the baseline predicts from the target alone: nothing to encode
         state, encode = {}, _no_features
@@ -655,7 +656,11 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         )
         X_train = pipeline.matrix(train_out, state)
         del train_out
-        encode = partial(pipeline.transform_matrix, state=state, checks=False)  # the run warned of test's levels
+        encode = partial(pipeline.transform_matrix, state=state, checks=False)  # validation rows: CV's own
+        # the test rows' unseen keys, once per model (its first fold), but for the categorical columns the run
+        # warned of already (readers/levels.py): an undeclared number used as a key, a group of keys
+        if (task.repeat, task.fold) == (0, 0):
+            encode_test = partial(pipeline.transform_matrix, state=state, told=frozenset(data.categorical))
     X_valid = encode(valid_rows)
     emb = embeddings.for_fold(ctx, task)  # a net's out-of-fold embeddings as columns (runtime/embeddings.py)
     if emb is not None:
@@ -680,7 +685,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     valid_pred = _from_fit_space(adapter.predict(fitted, X_valid, fit_ctx), metric)
     test_pred = None
     if data.test is not None:
-        X_test = encode(data.test)
+        X_test = (encode_test or encode)(data.test)
         raw = (
             adapter.predict(fitted, X_test, fit_ctx)
             if emb is None
