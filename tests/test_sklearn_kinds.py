@@ -553,7 +553,8 @@ def test_linear_predicts_a_large_file_in_row_chunks_as_at_once(monkeypatch: pyte
         prep = fitted.model["prep"]
         rows: list[int] = []
         transform = prep.transform
-        monkeypatch.setattr(prep, "transform", lambda X: rows.append(len(X)) or transform(X))
+        spy = lambda X, rows=rows, transform=transform: rows.append(len(X)) or transform(X)  # noqa: E731
+        monkeypatch.setattr(prep, "transform", spy)
         monkeypatch.setattr(linear_adapter, "ONE_HOT_CELLS", 8 * 100)  # width 8 (noise, 6 levels, rare): 100 rows
         chunked = adapter.predict(fitted, fm, ctx)
         monkeypatch.undo()

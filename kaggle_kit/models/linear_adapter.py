@@ -12,9 +12,9 @@ training rows:
   missing value sets no column. ``max_levels = "auto"`` (the default) keeps as many levels as keep the dense one-hot
   block within :data:`ONE_HOT_CELLS` cells of the fold's rows (:func:`level_caps`: the narrow columns keep theirs,
   the wide ones share the rest), and at least :data:`MIN_LEVELS` per column; predictions are made in row chunks of
-  that size. A fixed
-  50 had grouped a 60-level neighbourhood's last 10 levels into one column: CV RMSLE 0.194 where every level kept
-  gives 0.151, and a 300-level shop's ROC AUC 0.708 where 0.788 (``benchmarks/linear_levels.py``, RESULTS 22).
+  that size. A fixed 50 had grouped a 60-level neighbourhood's last 10 levels into one column: CV RMSLE 0.194 where
+  every level kept gives 0.151, and a 300-level shop's ROC AUC 0.708 where 0.788 (``benchmarks/linear_levels.py``,
+  RESULTS section 22).
 
 Regularisation: ``C`` (classification) / ``alpha`` (regression) default to scikit-learn's 1.0: measured with 5-fold
 OOF on breast_cancer, wine, digits (log loss) and diabetes (RMSE), the fixed value was as good as an inner search on
