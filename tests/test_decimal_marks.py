@@ -79,3 +79,33 @@ def test_dots_in_a_comma_separated_file_are_refused_when_dots_group_thousands(tm
 def test_a_comma_separated_file_of_whole_numbers_is_read_beside_dot_thousands(tmp_path: Path) -> None:
     data = load_competition(spec(tmp_path, 'id,x,cat\n5,"1.500,5",a\n6,2,b\n', decimal=",", thousands="."))
     assert data.test["x"].to_list() == [1500.5, 2.0]  # the quoted number read as data.thousands and decimal say
+
+
+def test_dots_that_cannot_group_thousands_are_read_beside_dot_thousands(tmp_path: Path) -> None:
+    """2.75 is no thousands grouping: read as 2.75; the refusal names the column that holds '1.500', not the first
+    float column."""
+    data = load_competition(spec(tmp_path, "id,x,cat\n5,2.75,a\n6,0.5,b\n", decimal=",", thousands="."))
+    assert data.test["x"].to_list() == [2.75, 0.5]
+    (tmp_path / "train.csv").write_text("id;a;x;cat;y\n1;1,5;1,5;a;0\n2;2,25;2,25;b;1\n")
+    with pytest.raises(DataError, match=r"column 'x' of the test file .* like '1\.500'"):
+        load_competition(spec_of(tmp_path, "id,a,x,cat\n5,1e5,1.500,a\n6,2.5,2,b\n", decimal=",", thousands="."))
+
+
+def test_numbers_no_setting_can_read_beside_the_train_file_say_to_save_the_file(tmp_path: Path) -> None:
+    """Train's decimal comma and test's '1,234.5': data.thousands = ',' (one for all files) would clash with train's
+    decimal mark, which the config refuses; the error must not suggest it."""
+    with pytest.raises(DataError) as err:
+        load_competition(spec(tmp_path, "id;x;cat\n5;1,234.5;a\n6;2,000.25;b\n", decimal=","))
+    message = str(err.value)
+    assert "column 'x' of the test file" in message and "like '1,234.5'" in message
+    assert "save this file with its numbers written without thousands grouping" in message
+    assert "thousands = ','" not in message
+
+
+def spec_of(folder: Path, test: str, **data: object):
+    """As :func:`spec`, keeping the train file already written."""
+    (folder / "test.csv").write_text(test)
+    keys = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y", **data}
+    return build_spec(
+        {"name": "t", "task": "binary", "metric": "roc_auc", "data": keys, "models": [MODEL]}, base_dir=folder
+    )

@@ -296,9 +296,6 @@ def prepare_competition(
         drift = dates_outside_train(train, test, dated, spec.fold_strategy)
         if drift:
             _warn(drift)
-        unseen = levels_missing_from_train(train, test, categorical)
-        if unseen:
-            _warn(unseen)
 
     multi = spec.task in ("multilabel", "multiregression")
     if not multi and spec.task in ("binary", "multiclass"):
@@ -309,6 +306,8 @@ def prepare_competition(
         y, classes = encode_targets(train, d.targets, spec.task), None
     else:
         y, classes = _encode_target(train[d.target], spec.task, get_metric(spec.metric), d.classes)
+    if test is not None and (unseen := levels_missing_from_train(train, test, categorical)):
+        _warn(unseen)  # after the checks that refuse the data: a warning about data that is refused helps no one
     return CompetitionData(
         train=train,
         test=test,

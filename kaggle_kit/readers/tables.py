@@ -105,6 +105,16 @@ def _decimal_key(options: ReadOptions, role: str, mark: str) -> str:
     return f"decimal = {{ {per_file} }}"
 
 
+def _other_files_marks(options: ReadOptions, role: str, mark: str) -> set[str]:
+    """The decimal marks the other files keep under :func:`_decimal_key`'s setting for the file ``role`` (none when
+    that setting is one mark for all files): a data.thousands equal to one of them is refused by the config."""
+    file = _file_key(role)
+    if file not in ("train", "test") or (not options.decimals and (file == "train" or mark == options.decimal)):
+        return set()
+    marks = dict(options.decimals) if options.decimals else {"train": options.decimal}
+    return {marks.get(other, ".") for other in ("train", "test") if other != file}
+
+
 def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> pl.DataFrame:
     """Read a CSV or parquet file, with errors that name the file and what to do."""
     options = (options or ReadOptions()).for_file(role)
@@ -227,17 +237,29 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     return frame
 
 
+#: a number a '.' may group the thousands of (1.500, -12.345.678): 1.5 to a decimal dot, 1500 to a thousands dot
+_DOT_GROUPED = r"^[+-]?[0-9]{1,3}(\.[0-9]{3})+$"
+
+
 def _refuse_dots_beside_dot_thousands(frame: pl.DataFrame, path: Path, role: str) -> None:
-    """A ','-separated file's numbers with a '.' (read with '.' as their decimal mark) while data.thousands = '.'
-    groups thousands with it: '1.500' would be 1.5 here and 1500 in the other files. An error naming a value."""
+    """A ','-separated file's numbers read with '.' as their decimal mark while data.thousands = '.' groups thousands
+    with it: a value such as '1.500' would be 1.5 here and 1500 in the other files. An error naming the first column
+    holding one (2.75 cannot be grouped thousands: read as it is); the first 10,000 rows are looked at."""
     floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
     if not floats:
         return
-    text = pl.read_csv(path, columns=[floats[0]], infer_schema=False, n_rows=10_000).to_series()
-    dotted = text.drop_nulls().filter(text.drop_nulls().str.contains(".", literal=True))
-    example = f" like {dotted[0]!r}" if dotted.len() else ""
-    raise DataError(
-        f"column {floats[0]!r} of the {role} file {str(path)!r} holds numbers{example}: the file is separated by ',', "
+    text = pl.read_csv(path, columns=floats, infer_schema=False, n_rows=10_000, separator=",")
+    for column in floats:
+        values = text[column].drop_nulls().str.strip_chars()
+        grouped = values.filter(values.str.contains(_DOT_GROUPED))
+        if grouped.len():
+            raise _dot_grouped_error(column, grouped[0], path, role)
+
+
+def _dot_grouped_error(column: str, example: str, path: Path, role: str) -> DataError:
+    return DataError(
+        f"column {column!r} of the {role} file {str(path)!r} holds numbers like {example!r}: the file is separated by "
+        "',', "
         "so they cannot use the decimal comma of data.decimal = ',' and are read with '.' as their decimal mark, while "
         "data.thousands = '.' says '.' groups thousands (1.500 would be 1.5 here, 1500 in the other files): save the "
         "file separated by ';' with decimal commas as the other files are, or remove data.thousands if no file "
@@ -385,13 +407,21 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
             readings[i]
             for i in range(1, len(readings))
             if failing[i] == failing[best] and i != best and not parsed[i].equals(parsed[best])
-        ]
+            and readings[i][0] not in _other_files_marks(options, role, readings[i][1])
+        ]  # fmt: skip
         also = f" (or {_keys(*ties[0], options, role)}, if that is how they are written)" if ties else ""
-        parts.append(
-            f"holds numbers written like {example!r}: set {_keys(thousands, decimal, options, role)} in [data]{also} "
-            "to read them "
-            "as numbers"
-        )
+        if thousands is not None and thousands in _other_files_marks(options, role, decimal):
+            parts.append(
+                f"holds numbers written like {example!r} (thousands grouped by {thousands!r}, decimal mark "
+                f"{decimal!r}), which no [data] setting reads beside the other files: data.thousands is one for all "
+                f"files, and {thousands!r} is another file's decimal mark; save this file with its numbers written "
+                "without thousands grouping"
+            )
+        else:
+            parts.append(
+                f"holds numbers written like {example!r}: set {_keys(thousands, decimal, options, role)} in [data]"
+                f"{also} to read them as numbers"
+            )
     if counts.height:
         shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in counts.iter_rows())
         listed = ", ".join(repr(v) for v in counts[name].to_list())
