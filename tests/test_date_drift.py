@@ -85,3 +85,31 @@ def test_no_warning_when_the_ranges_overlap(test_days: list[int]) -> None:
 def test_no_warning_when_the_folds_are_in_time_already() -> None:
     train, test = frames(list(range(0, 360, 9)), list(range(400, 480, 7)))
     assert drift_warnings(train, test, strategy="time", time="date") == []
+
+
+def test_test_dates_before_train_do_not_advise_time_folds() -> None:
+    """Time-ordered folds validate on later rows; a test file from before train is not that."""
+    (message,) = drift_warnings(*frames(list(range(400, 760, 9)), list(range(0, 80, 7))))
+    assert "strategy = 'time'" not in message and "expect the leaderboard below the CV" in message
+
+
+def test_another_time_unit_or_zone_in_test_is_compared_and_missing_dates_are_not_counted() -> None:
+    train, test = frames(list(range(0, 360, 9)), list(range(400, 480, 7)), as_datetime=True)
+    test = test.with_columns(pl.col("date").dt.cast_time_unit("ms"))  # train's are microseconds
+    nulls = pl.DataFrame({"id": [900, 901, 902], "date": [None, None, None], "x": [0.0] * 3}, schema=test.schema)
+    (message,) = drift_warnings(train, pl.concat([test, nulls]))
+    assert "100% of the test dates after train's last date" in message  # the 3 missing dates are no test dates
+    zoned = [f.with_columns(pl.col("date").dt.replace_time_zone("UTC")) for f in (train, test)]
+    paris = zoned[1].with_columns(pl.col("date").dt.convert_time_zone("Europe/Paris"))
+    assert len(drift_warnings(zoned[0], paris)) == 1
+
+
+def test_a_bare_majority_reads_as_one_and_many_columns_are_counted() -> None:
+    train, test = frames(list(range(0, 360, 9)), [400 + i for i in range(501)] + [10 + i % 300 for i in range(499)])
+    (message,) = drift_warnings(train, test)
+    assert "(50.1% of the test dates after train's last date)" in message
+    wide_train = train.with_columns(pl.col("date").alias(f"d{i}") for i in range(7))
+    wide_test = frames(list(range(0, 360, 9)), list(range(400, 480, 7)))[1]
+    wide_test = wide_test.with_columns(pl.col("date").alias(f"d{i}") for i in range(7))
+    (message,) = drift_warnings(wide_train, wide_test)
+    assert "column 'd3'" in message and "column 'd4'" not in message and "and 3 more column(s)" in message

@@ -9,6 +9,7 @@ import polars as pl
 
 #: Warn when more than this share of a column's test dates lies outside train's [first, last] date.
 OUTSIDE_SHARE = 0.5
+MAX_NAMED = 5  #: columns named in the warning; the rest are counted
 
 
 def dates_outside_train(
@@ -24,24 +25,51 @@ def dates_outside_train(
     for col in columns:
         if col not in test_schema or not isinstance(train_schema[col], pl.Date | pl.Datetime):
             continue
-        if train_schema[col] != test_schema[col]:
+        later = _comparable(train_schema[col], test[col])
+        if later is None:
             continue  # Date in one file, Datetime in the other: no comparison without a guess at the time of day
-        shifted = _outside(train[col], test[col])
+        shifted = _outside(train[col], later)
         if shifted is not None:
             found.append((col, *shifted))
     if not found:
         return None
     described = "; ".join(
-        f"column {col!r}: train {t_lo} .. {t_hi}, test {s_lo} .. {s_hi} ({share:.0%} of the test dates {where})"
-        for col, t_lo, t_hi, s_lo, s_hi, share, where in found
+        f"column {col!r}: train {t_lo} .. {t_hi}, test {s_lo} .. {s_hi} ({_share(share)} of the test dates {where})"
+        for col, t_lo, t_hi, s_lo, s_hi, share, where in found[:MAX_NAMED]
     )
-    first = found[0][0]
+    more = f"; and {len(found) - MAX_NAMED} more column(s)" if len(found) > MAX_NAMED else ""
+    first, later = found[0][0], all(where.startswith("after") for *_, where in found)
+    fix = (
+        f"validate on later rows as the leaderboard will, with [folds] strategy = 'time' and time = {first!r} (the "
+        "column then orders the folds and is no feature), or expect the leaderboard below the CV"
+        if later
+        else "expect the leaderboard below the CV (time-ordered folds validate on later rows, which these are not)"
+    )
     return (
-        f"most test dates lie outside the train dates ({described}): the test rows are from another time than the "
-        "training rows (time-based drift), so a random K-fold CV, which validates on rows from train's own time, will "
-        f"be optimistic; validate on later rows as the leaderboard will, with [folds] strategy = 'time' and time = "
-        f"{first!r} (the column then orders the folds and is no feature), or expect the leaderboard below the CV"
+        f"most test dates lie outside the train dates ({described}{more}): the test rows are from another time than "
+        "the training rows (time-based drift), so a random K-fold CV, which validates on rows from train's own time, "
+        f"will be optimistic; {fix}"
     )
+
+
+def _comparable(dtype: pl.DataType, test: pl.Series) -> pl.Series | None:
+    """``test`` in the train column's ``dtype`` (another time unit, another time zone converted), or None when the two
+    cannot be compared without a guess (a Date beside a Datetime, a time zone beside none)."""
+    if test.dtype == dtype:
+        return test
+    if not (isinstance(dtype, pl.Datetime) and isinstance(test.dtype, pl.Datetime)):
+        return None
+    zone, test_zone = dtype.time_zone, test.dtype.time_zone
+    if (zone is None) != (test_zone is None):
+        return None
+    if zone is not None and zone != test_zone:
+        test = test.dt.convert_time_zone(zone)
+    return test.cast(dtype)
+
+
+def _share(share: float) -> str:
+    """A majority as a percentage that reads as one: 50.4 % is not '50%'."""
+    return f"{share:.0%}" if round(share * 100) > 50 else f"{share:.1%}"
 
 
 def _outside(train: pl.Series, test: pl.Series) -> tuple[object, object, object, object, float, str] | None:

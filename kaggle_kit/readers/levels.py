@@ -20,18 +20,20 @@ def levels_missing_from_train(train: pl.DataFrame, test: pl.DataFrame, categoric
     """A warning's text naming the categorical columns whose test rows hold levels no training row holds (with the
     rows, the levels and an example), or None when there are none."""
     found = []
+    in_test = set(test.columns)  # each access rebuilds the list: once, not per column
     for col in categorical:
-        if col not in test.columns:
+        if col not in in_test:
             continue
-        known = train.get_column(col).cast(pl.String).drop_nulls().unique()
-        values = test.get_column(col).cast(pl.String)
-        new = values.filter(values.is_not_null() & ~values.is_in(known.implode()))
+        known, values = train.get_column(col), test.get_column(col)
+        if known.dtype != values.dtype:  # e.g. codes declared categorical, read as numbers in one file only
+            known, values = known.cast(pl.String), values.cast(pl.String)
+        new = values.filter(values.is_not_null() & ~values.is_in(known.drop_nulls().unique().implode()))
         if new.len():
             found.append((col, new.len(), new.n_unique(), new[0]))
     if not found:
         return None
     described = "; ".join(
-        f"column {col!r}: {rows} row(s), {levels} level(s) (e.g. {example!r})"
+        f"column {col!r}: {rows} row(s), {levels} level(s) (e.g. {str(example)!r})"
         for col, rows, levels, example in found[:MAX_NAMED]
     )
     more = f"; and {len(found) - MAX_NAMED} more column(s)" if len(found) > MAX_NAMED else ""
