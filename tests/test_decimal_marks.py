@@ -17,8 +17,10 @@ TRAIN = "id;x;cat;y\n1;1,5;a;0\n2;2,25;b;1\n3;3,0;a;0\n4;-0,5;b;1\n"
 MODEL = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
 
 
-def spec(folder: Path, test: str, **data: object):
-    (folder / "train.csv").write_text(TRAIN)
+def spec(folder: Path, test: str, *, train: str | None = TRAIN, **data: object):
+    """The spec of ``train`` (None: the train file already written) and ``test`` written in ``folder``."""
+    if train is not None:
+        (folder / "train.csv").write_text(train)
     (folder / "test.csv").write_text(test)
     keys = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y", **data}
     return build_spec(
@@ -88,7 +90,9 @@ def test_dots_that_cannot_group_thousands_are_read_beside_dot_thousands(tmp_path
     assert data.test["x"].to_list() == [2.75, 0.5]
     (tmp_path / "train.csv").write_text("id;a;x;cat;y\n1;1,5;1,5;a;0\n2;2,25;2,25;b;1\n")
     with pytest.raises(DataError, match=r"column 'x' of the test file .* like '1\.500'"):
-        load_competition(spec_of(tmp_path, "id,a,x,cat\n5,1e5,1.500,a\n6,2.5,2,b\n", decimal=",", thousands="."))
+        load_competition(
+            spec(tmp_path, "id,a,x,cat\n5,1e5,1.500,a\n6,2.5,2,b\n", train=None, decimal=",", thousands=".")
+        )
 
 
 def test_numbers_no_setting_can_read_beside_the_train_file_say_to_save_the_file(tmp_path: Path) -> None:
@@ -100,12 +104,3 @@ def test_numbers_no_setting_can_read_beside_the_train_file_say_to_save_the_file(
     assert "column 'x' of the test file" in message and "like '1,234.5'" in message
     assert "save this file with its numbers written without thousands grouping" in message
     assert "thousands = ','" not in message
-
-
-def spec_of(folder: Path, test: str, **data: object):
-    """As :func:`spec`, keeping the train file already written."""
-    (folder / "test.csv").write_text(test)
-    keys = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y", **data}
-    return build_spec(
-        {"name": "t", "task": "binary", "metric": "roc_auc", "data": keys, "models": [MODEL]}, base_dir=folder
-    )
