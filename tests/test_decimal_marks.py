@@ -17,10 +17,8 @@ TRAIN = "id;x;cat;y\n1;1,5;a;0\n2;2,25;b;1\n3;3,0;a;0\n4;-0,5;b;1\n"
 MODEL = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
 
 
-def spec(folder: Path, test: str, *, train: str | None = TRAIN, **data: object):
-    """The spec of ``train`` (None: the train file already written) and ``test`` written in ``folder``."""
-    if train is not None:
-        (folder / "train.csv").write_text(train)
+def spec(folder: Path, test: str, *, train: str = TRAIN, **data: object):
+    (folder / "train.csv").write_text(train)
     (folder / "test.csv").write_text(test)
     keys = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y", **data}
     return build_spec(
@@ -88,11 +86,10 @@ def test_dots_that_cannot_group_thousands_are_read_beside_dot_thousands(tmp_path
     float column."""
     data = load_competition(spec(tmp_path, "id,x,cat\n5,2.75,a\n6,0.5,b\n", decimal=",", thousands="."))
     assert data.test["x"].to_list() == [2.75, 0.5]
-    (tmp_path / "train.csv").write_text("id;a;x;cat;y\n1;1,5;1,5;a;0\n2;2,25;2,25;b;1\n")
+    train = "id;a;x;cat;y\n1;1,5;1,5;a;0\n2;2,25;2,25;b;1\n"
+    two_floats = spec(tmp_path, "id,a,x,cat\n5,1e5,1.500,a\n6,2.5,2,b\n", train=train, decimal=",", thousands=".")
     with pytest.raises(DataError, match=r"column 'x' of the test file .* like '1\.500'"):
-        load_competition(
-            spec(tmp_path, "id,a,x,cat\n5,1e5,1.500,a\n6,2.5,2,b\n", train=None, decimal=",", thousands=".")
-        )
+        load_competition(two_floats)
 
 
 def test_numbers_no_setting_can_read_beside_the_train_file_say_to_save_the_file(tmp_path: Path) -> None:
