@@ -12,6 +12,7 @@ import polars as pl
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import DataWarning
 from kaggle_kit.features.base import FeatureWarning
+from kaggle_kit.predict.api import predict
 from kaggle_kit.readers.levels import levels_missing_from_train
 from kaggle_kit.runtime.runner import run
 
@@ -67,7 +68,7 @@ def test_a_run_warns_once_of_test_levels_and_of_an_undeclared_keys_in_one_fold(t
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run(spec, runs_root=tmp_path / "runs", train=train, test=test, progress=None, record_history=False)
+        result = run(spec, runs_root=tmp_path / "runs", train=train, test=test, progress=None, record_history=False)
     said = [str(w.message) for w in caught if issubclass(w.category, DataWarning | FeatureWarning)]
     levels = [m for m in said if "categories" in m]
     assert levels == [
@@ -76,6 +77,19 @@ def test_a_run_warns_once_of_test_levels_and_of_an_undeclared_keys_in_one_fold(t
         "training mean to a target encoding, a count of 0), as the CV's validation rows read the levels their folds "
         "lacked",
         # the fold's check on the test rows, for the key the run did not tell of: once (the first fold), not per fold
+        "column 'zip': 2 row(s) hold categories not seen in the training rows (e.g. '100'); target_encode gives "
+        "them the training mean",
+    ]
+
+    # predict on new rows with the finished run: the fold models' pipelines tell of unseen values once, not per fold
+    new = test.with_columns(pl.Series("zip", [0, 1, 100, 555, 2, 3]), pl.Series("id", range(900, 906)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predict(result.run_dir, new, model="lgbm", out=tmp_path / "new.csv")
+    said = [str(w.message) for w in caught if issubclass(w.category, FeatureWarning)]
+    assert said == [
+        "column 'city': 4 row(s) hold categories not seen in the training rows (e.g. 'new1'); target_encode gives "
+        "them the training mean",
         "column 'zip': 2 row(s) hold categories not seen in the training rows (e.g. '100'); target_encode gives "
         "them the training mean",
     ]

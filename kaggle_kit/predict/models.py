@@ -25,11 +25,12 @@ from .run_folder import RunFolder
 REFIT = "refit"  #: the folder, beside ``folds/``, of a model refit on all training rows
 
 
-def encoder_for(state: dict[str, Any], adapter: ModelAdapter) -> Any:
-    """The function the runner encoded rows with, rebuilt from a fold's fitted ``state``."""
+def encoder_for(state: dict[str, Any], adapter: ModelAdapter, *, checks: bool = True) -> Any:
+    """The function the runner encoded rows with, rebuilt from a fold's fitted ``state`` (``checks``: warn of values
+    its pipeline has not seen)."""
     if not adapter.reads_features:
         return lambda rows: FeatureMatrix(np.empty((rows.height, 0), dtype=np.float32), (), ())
-    return encoder_from_state(state)
+    return encoder_from_state(state, checks=checks)
 
 
 def load_model(adapter: ModelAdapter, path: Path, ctx: FitContext, where: str) -> Fitted:
@@ -68,6 +69,7 @@ def predict_folder(
     images: Any = None,
     sequences: Any = None,
     embeddings: FoldEmbeddings | None = None,
+    checks: bool = True,
 ) -> np.ndarray:
     """One fitted model (a fold folder, or the refit folder) on ``test``, as the runner post-processes its test
     predictions: back from the metric's fit space (e.g. ``expm1`` for RMSLE), clipped into its domain, float32.
@@ -84,7 +86,7 @@ def predict_folder(
     where = f"model {name!r} ({model_dir.name})"
     fitted = load_model(adapter, model_dir / adapter.file_name, ctx, where)
     try:
-        X = encoder_for(state, adapter)(test)
+        X = encoder_for(state, adapter, checks=checks)(test)
     except (KeyError, TypeError) as exc:
         raise StoreError(f"{model_dir / 'features.json'} is not a fitted feature state ({exc})") from None
     raw = (
@@ -135,7 +137,7 @@ def model_predictions(
     pool: FoldPool | None = None
     tasks = list(folder.folds().tasks())
     embedded = new_row_embeddings(folder, source, test, threads=threads, device=device) if source else {}
-    for r, k in tasks:
+    for i, (r, k) in enumerate(tasks):
         fold_dir, _ = folder.fold(name, r, k)
         pred = predict_folder(
             folder,
@@ -148,6 +150,7 @@ def model_predictions(
             images=images,
             sequences=sequences,
             embeddings=embedded.get(r),
+            checks=i == 0,  # the new rows' unseen values, told once (by the first fold model), not once per fold
         )
         pool = pool or FoldPool(len(pred), pred.shape[1], pooling_space(folder.meta["task"]))
         pool.add(pred)
