@@ -3,8 +3,10 @@ both ranges and what it means for a random K-fold CV; none when the ranges overl
 
 from __future__ import annotations
 
+import json
 import warnings
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -12,7 +14,10 @@ import pytest
 
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import DataWarning
+from kaggle_kit.predict.api import predict
 from kaggle_kit.readers.competition import prepare_competition
+from kaggle_kit.readers.dates import date_ranges, ranges_frame
+from kaggle_kit.runtime.runner import run
 
 MODEL = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
 DAY0 = date(2020, 1, 1)
@@ -113,3 +118,47 @@ def test_a_bare_majority_reads_as_one_and_many_columns_are_counted() -> None:
     wide_test = wide_test.with_columns(pl.col("date").alias(f"d{i}") for i in range(7))
     (message,) = drift_warnings(wide_train, wide_test)
     assert "column 'd3'" in message and "column 'd4'" not in message and "and 3 more column(s)" in message
+
+
+def test_recorded_ranges_stand_in_for_the_training_rows_in_every_dtype() -> None:
+    stamp = datetime(2020, 1, 1, 6, 30)
+    train = pl.DataFrame(
+        {
+            "d": [DAY0, DAY0 + timedelta(days=40), None],
+            "t": pl.Series([stamp, stamp + timedelta(hours=5), stamp], dtype=pl.Datetime("ms", "Europe/Paris")),
+            "x": [1.0, 2.0, 3.0],
+            "empty": pl.Series([None, None, None], dtype=pl.Date),
+        }
+    )
+    ranges = date_ranges(train, train.columns)
+    assert set(ranges) == {"d", "t"}  # not a number, not a column without a date
+    back = ranges_frame(json.loads(json.dumps(ranges)))  # as the run folder's meta stores them
+    assert back.schema == {"d": pl.Date, "t": pl.Datetime("ms", "Europe/Paris")}
+    assert back["d"].to_list() == [DAY0, DAY0 + timedelta(days=40)]
+    assert back["t"].to_list() == [train["t"].min(), train["t"].max()]
+
+
+def test_predict_warns_of_a_new_test_file_later_than_the_training_dates(tmp_path: Path) -> None:
+    train, test = frames(list(range(0, 360, 9)), list(range(3, 360, 30)))  # the run's own test: among train's dates
+    spec = build_spec(
+        {
+            "name": "d",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [MODEL],
+        },
+        base_dir=tmp_path,
+    )
+    result = run(spec, runs_root=tmp_path / "runs", train=train, test=test, progress=None, record_history=False)
+    later = frames(list(range(0, 360, 9)), list(range(400, 480, 7)))[1]
+    for new, expected in ((test, 0), (later, 1)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            predict(result.run_dir, new, model="lr", out=tmp_path / "p.csv")
+        said = [
+            str(w.message) for w in caught if issubclass(w.category, DataWarning) and "test dates" in str(w.message)
+        ]
+        assert len(said) == expected
+    assert "column 'date': train 2020-01-01 .. 2020-12-17, test 2021-02-04 .. 2021-04-22" in said[0]

@@ -12,6 +12,7 @@ paths hold only where the run was made (a moved run folder must be told).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,9 +20,10 @@ import numpy as np
 import polars as pl
 
 from ..config import CompetitionSpec
-from ..errors import ConfigError, DataError, StoreError
+from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.competition import check_new_test, read_long_table
+from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
 from ..readers.sequences import read_test_sequences
@@ -82,9 +84,22 @@ def read_test_rows(
         target=folder.meta.get("targets") or folder.meta["target_column"],
         categorical=folder.meta.get("categorical") or [],
     )
+    _warn_dates_after_training(folder, frame)
     if store is not None and SEQUENCE_ROW not in checked.columns:  # not a feature: keep it beside them
         checked = checked.with_columns(frame[SEQUENCE_ROW])
     return NewRows(checked, store, stream)
+
+
+def _warn_dates_after_training(folder: RunFolder, frame: pl.DataFrame) -> None:
+    """The run's warning of test dates outside the training dates (:mod:`kaggle_kit.readers.dates`), for a new test
+    file, against the first and last training dates the run recorded (none in a run made before they were)."""
+    ranges = folder.meta.get("date_ranges") or {}
+    shared = {c: r for c, r in ranges.items() if c in frame.columns}
+    if not shared:
+        return
+    drift = dates_outside_train(ranges_frame(shared), frame, list(shared), folder.spec.fold_strategy)
+    if drift:
+        warnings.warn(drift, DataWarning, stacklevel=3)
 
 
 def _table(source: Source | None, what: str, read: Any) -> pl.DataFrame | None:

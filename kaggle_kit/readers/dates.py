@@ -90,3 +90,31 @@ def _outside(train: pl.Series, test: pl.Series) -> tuple[object, object, object,
     else:
         where = "outside train's range"
     return t_lo, t_hi, s_lo, s_hi, (after + before) / n, where
+
+
+def date_ranges(train: pl.DataFrame, columns: Sequence[str]) -> dict[str, dict[str, object]]:
+    """The first and last value of each Date / Datetime column of ``columns`` as JSON (their physical integers, the
+    dtype's unit and time zone): what ``kaggle-kit predict`` compares a new test file with."""
+    schema, out = train.schema, {}
+    for col in columns:
+        dtype = schema.get(col)
+        if not isinstance(dtype, pl.Date | pl.Datetime) or train[col].null_count() == train.height:
+            continue
+        physical = train[col].to_physical()
+        out[col] = {"first": int(physical.min()), "last": int(physical.max())}  # type: ignore[arg-type]
+        if isinstance(dtype, pl.Datetime):
+            out[col].update(unit=dtype.time_unit, zone=dtype.time_zone)
+    return out
+
+
+def ranges_frame(ranges: dict[str, dict[str, object]]) -> pl.DataFrame:
+    """Two rows (first, last) per recorded column, in its dtype: a stand-in for the training rows that
+    :func:`dates_outside_train` reads only the minimum and maximum of."""
+    columns = {}
+    for col, r in ranges.items():
+        values = pl.Series(col, [r["first"], r["last"]], dtype=pl.Int64)
+        if "unit" in r:
+            columns[col] = values.cast(pl.Datetime(r["unit"], r["zone"]))  # type: ignore[arg-type]
+        else:
+            columns[col] = values.cast(pl.Int32).cast(pl.Date)
+    return pl.DataFrame(columns)

@@ -54,6 +54,7 @@ from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping
 from ..models.files import file_fingerprints, resolve_files
 from ..presets import DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
+from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.sequences import sequence_layout
 from . import embeddings
@@ -593,6 +594,8 @@ def _write_meta(
             # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
             "columns": column_record(data.train, data.features, data.categorical),
             "categorical": list(data.categorical),
+            # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file
+            "date_ranges": date_ranges(data.train, data.train.columns),
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": list(data.images.shape) if data.images is not None else image_shape(spec, data.train),
             "image_mode": image_mode(spec, data.train),
