@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import DataWarning
@@ -93,3 +94,31 @@ def test_a_run_warns_once_of_test_levels_and_of_an_undeclared_keys_in_one_fold(t
         "column 'zip': 2 row(s) hold categories not seen in the training rows (e.g. '100'); target_encode gives "
         "them the training mean",
     ]
+
+
+def test_a_pool_worker_reading_the_data_again_does_not_scan_it_for_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repeated-row, date and level scans run in the process that runs the competition, not in every worker."""
+    from kaggle_kit.readers import competition
+
+    def scanned(*_: object) -> None:
+        raise AssertionError("a worker scanned the data for warnings")
+
+    train = pl.DataFrame({"id": range(20), "city": ["a", "b"] * 10, "y": [0, 1] * 10})
+    test = pl.DataFrame({"id": range(20, 24), "city": ["a", "z", "b", "z"]})
+    spec = build_spec(
+        {
+            "name": "w",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"},
+            "models": [{"name": "lgbm", "kind": "lightgbm"}],
+        }
+    )
+    for name in ("_warn_repeated_rows", "dates_outside_train", "levels_missing_from_train"):
+        monkeypatch.setattr(competition, name, scanned)
+    monkeypatch.setattr(competition.multiprocessing, "parent_process", lambda: object())
+    competition.prepare_competition(spec, train, test)  # a worker: no scan
+    monkeypatch.undo()
+    monkeypatch.setattr(competition, "levels_missing_from_train", scanned)
+    with pytest.raises(AssertionError, match="scanned"):  # the main process scans
+        competition.prepare_competition(spec, train, test)

@@ -136,8 +136,8 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
             f"the sample_submission file {str(spec.resolve(d.sample_submission))!r} does not exist; check "
             "data.sample_submission in the config"
         )
-    if d.id is None and test is not None and d.sample_submission is not None:
-        _check_rows_match_by_position(test, spec.resolve(d.sample_submission))
+    if d.id is None and test is not None and d.sample_submission is not None and _in_main_process():
+        _check_rows_match_by_position(test, spec.resolve(d.sample_submission))  # a worker's data passed it
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
 
 
@@ -286,16 +286,10 @@ def prepare_competition(
         )
 
     train = _infinite_as_missing(train, features, "train")
-    _warn_repeated_rows(train, [*features, *text], d.targets, spec.folds.group)
     if test is not None:
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
         test = _check_test_columns(train, test, features, d.categorical or [], d.targets)
         test = _infinite_as_missing(test, features, "test")
-        targets = set(d.targets)
-        dated = [c for c in train.columns if c not in targets]  # the id and dropped columns too: the rows' time
-        drift = dates_outside_train(train, test, dated, spec.fold_strategy)
-        if drift:
-            _warn(drift)
 
     multi = spec.task in ("multilabel", "multiregression")
     if not multi and spec.task in ("binary", "multiclass"):
@@ -306,8 +300,8 @@ def prepare_competition(
         y, classes = encode_targets(train, d.targets, spec.task), None
     else:
         y, classes = _encode_target(train[d.target], spec.task, get_metric(spec.metric), d.classes)
-    if test is not None and (unseen := levels_missing_from_train(train, test, categorical)):
-        _warn(unseen)  # after the checks that refuse the data: a warning about data that is refused helps no one
+    if _in_main_process():  # after the checks that refuse the data: a warning about refused data helps no one
+        _advise(spec, train, test, [*features, *text], categorical)
     return CompetitionData(
         train=train,
         test=test,
@@ -466,6 +460,30 @@ def _check_test_against(
     return test.with_columns(casts) if casts else test
 
 
+def _in_main_process() -> bool:
+    """Not a pool worker: workers read the data the run has checked already, and must not say it all again."""
+    return multiprocessing.parent_process() is None
+
+
+def _advise(
+    spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None, columns: list[str], categorical: list[str]
+) -> None:
+    """The warnings about data that is used as it is: repeated train rows, test dates after train's, test categories
+    train lacks. Computed once, by the process that runs the competition (their scans of every row and column cost
+    time a pool worker has no use for)."""
+    _warn_repeated_rows(train, columns, spec.data.targets, spec.folds.group)
+    if test is None:
+        return
+    targets = set(spec.data.targets)
+    dated = [c for c in train.columns if c not in targets]  # the id and dropped columns too: the rows' time
+    for advice in (
+        dates_outside_train(train, test, dated, spec.fold_strategy),
+        levels_missing_from_train(train, test, categorical),
+    ):
+        if advice:
+            _warn(advice)
+
+
 def _warn_repeated_rows(train: pl.DataFrame, columns: list[str], targets: list[str], group: str | None) -> None:
     """A warning when train rows repeat another row's features and target under other ids: split between folds, a
     repeat is predicted by a model that trained on its twin, and the CV is better than the leaderboard will be.
@@ -517,7 +535,7 @@ def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -
 
 def _warn(message: str) -> None:
     """A :class:`DataWarning`, from the process that runs the competition only (pool workers read the data again)."""
-    if multiprocessing.parent_process() is None:
+    if _in_main_process():
         warnings.warn(message, DataWarning, stacklevel=3)
 
 

@@ -25,10 +25,10 @@ def dates_outside_train(
     for col in columns:
         if col not in test_schema or not isinstance(train_schema[col], pl.Date | pl.Datetime):
             continue
-        later = _comparable(train_schema[col], test[col])
-        if later is None:
+        values = _comparable(train_schema[col], test[col])
+        if values is None:
             continue  # Date in one file, Datetime in the other: no comparison without a guess at the time of day
-        shifted = _outside(train[col], later)
+        shifted = _outside(train[col], values)
         if shifted is not None:
             found.append((col, *shifted))
     if not found:

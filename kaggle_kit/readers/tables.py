@@ -93,14 +93,21 @@ def _file_key(role: str) -> str:
     return role.removeprefix("sequences.")
 
 
-def _decimal_key(options: ReadOptions, role: str, mark: str) -> str:
-    """The [data] ``decimal`` that reads the file ``role``'s numbers with ``mark``, the other files' as they are read:
-    one mark for all, or one per file where this file's differs from the train file's (a test file written apart)."""
+def _per_file_marks(options: ReadOptions, role: str, mark: str) -> dict[str, str] | None:
+    """The data.decimal that reads the file ``role``'s numbers with ``mark`` and the other files' as they are read: one
+    mark for all (None), or one per file (a test file written apart from train), as ``{file: mark}``."""
     file = _file_key(role)
     if file not in ("train", "test") or (not options.decimals and (file == "train" or mark == options.decimal)):
-        return f"decimal = {mark!r}"
+        return None
     marks = dict(options.decimals) if options.decimals else {"train": options.decimal}
-    marks[file] = mark
+    return {**marks, file: mark}
+
+
+def _decimal_key(options: ReadOptions, role: str, mark: str) -> str:
+    """:func:`_per_file_marks` as the [data] key to set."""
+    marks = _per_file_marks(options, role, mark)
+    if marks is None:
+        return f"decimal = {mark!r}"
     per_file = ", ".join(f"{k} = {marks[k]!r}" for k in ("train", "test") if k in marks)
     return f"decimal = {{ {per_file} }}"
 
@@ -108,11 +115,9 @@ def _decimal_key(options: ReadOptions, role: str, mark: str) -> str:
 def _other_files_marks(options: ReadOptions, role: str, mark: str) -> set[str]:
     """The decimal marks the other files keep under :func:`_decimal_key`'s setting for the file ``role`` (none when
     that setting is one mark for all files): a data.thousands equal to one of them is refused by the config."""
+    marks = _per_file_marks(options, role, mark)
     file = _file_key(role)
-    if file not in ("train", "test") or (not options.decimals and (file == "train" or mark == options.decimal)):
-        return set()
-    marks = dict(options.decimals) if options.decimals else {"train": options.decimal}
-    return {marks.get(other, ".") for other in ("train", "test") if other != file}
+    return set() if marks is None else {marks.get(other, ".") for other in ("train", "test") if other != file}
 
 
 def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> pl.DataFrame:
