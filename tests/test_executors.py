@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from kaggle_kit.metrics import get_metric
 from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.runtime import threads
 from kaggle_kit.runtime.executors import Context, Job, Task, execute
+from kaggle_kit.runtime.pool import SCRIPT_RERAN_EXIT, WorkerDied, WorkerPool
 from kaggle_kit.runtime.ray_executor import TaskResources, gpu_share, task_resources
 from kaggle_kit.runtime.runner import RunSession, resolve_folds, run
 from kaggle_kit.runtime.store import FoldResult, RunStore
@@ -571,3 +573,57 @@ def test_cli_run_options_reach_the_run_settings() -> None:
     assert _run_settings(RunSpec(n_jobs=3), "ray", None) == RunSpec(n_jobs=3, executor="ray")
     with pytest.raises(ConfigError, match=r"invalid run options:\n  - executor must be one of 'local' or 'ray'"):
         _run_settings(RunSpec(), "spark", None)
+
+
+# --------------------------------------------------------------------------------------------- a script's main guard
+_UNGUARDED = """
+from kaggle_kit.config import build_spec
+from kaggle_kit.runtime.runner import run
+spec = build_spec({{"name": "h", "task": "binary", "metric": "roc_auc",
+    "data": {{"train": "train.csv", "id": "id", "target": "y"}},
+    "models": [{{"name": "lgbm", "kind": "lightgbm", "num_boost_round": 5}}], "run": {{"n_jobs": 2}}}}, base_dir=".")
+{call}
+"""
+
+
+def _script_run(tmp_path: Path, call: str) -> tuple[subprocess.CompletedProcess, Path]:
+    X, y = load_breast_cancer(return_X_y=True)
+    frame = pl.DataFrame(X[:, :4], schema=[f"f{i}" for i in range(4)])
+    frame.with_columns(pl.Series("y", y), pl.Series("id", range(len(y)))).write_csv(tmp_path / "train.csv")
+    (tmp_path / "script.py").write_text(_UNGUARDED.format(call=call))
+    done = subprocess.run(
+        [sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    return done, tmp_path / "runs" / "h" / "run.log"
+
+
+def test_a_script_without_a_main_guard_is_told_the_fix_and_its_workers_start_no_second_run(tmp_path: Path) -> None:
+    """Spawned workers import the script that started the run: its top-level run() would run again inside each one,
+    on the same run folder (seen: a hang; then every fold 'WorkerDied' and the call ending as if it had run). The
+    worker ends at once and the run fails with the fix, naming the script."""
+    done, log = _script_run(tmp_path, 'run(spec, runs_root="runs", progress=None, record_history=False)')
+    assert done.returncode != 0
+    assert "ConfigError" in done.stderr and 'if __name__ == "__main__":' in done.stderr
+    assert "script.py" in done.stderr and "bootstrapping phase" not in done.stderr  # not multiprocessing's own text
+    assert log.read_text().count("--- fitting") == 1  # the workers did not start runs of their own
+
+
+def test_the_same_script_under_a_main_guard_runs(tmp_path: Path) -> None:
+    call = 'if __name__ == "__main__":\n    print([m.status for m in run(spec, progress=None).models])'
+    done, _ = _script_run(tmp_path, call)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['ok', 'ok']"
+
+
+def test_a_worker_that_ends_so_after_it_started_is_a_worker_death_not_the_script_error() -> None:
+    """The exit code alone is not the cause: a worker that said ready and then ended with it died in a task."""
+    pool = WorkerPool(1, int, ())
+    try:
+        pool.submit("dies", os._exit, (SCRIPT_RERAN_EXIT,), time.monotonic())
+        got: list = []
+        deadline = time.monotonic() + 60
+        while not got and time.monotonic() < deadline:
+            got = pool.wait(5.0)
+        assert isinstance(got[0][2], WorkerDied)
+    finally:
+        pool.close()

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
+
+from ..errors import ConfigError
+
+#: the exit code of a worker that was asked, while it started, to run the kit itself (:func:`stop_if_worker_starting`)
+SCRIPT_RERAN_EXIT = 86
 
 
 class RemoteTraceback(Exception):
@@ -39,6 +46,26 @@ class WorkerDied(RuntimeError):
     """A worker process ended while it ran a task, not by the pool's hand (out of memory, a crash in a library)."""
 
 
+def stop_if_worker_starting() -> None:
+    """End this process now if it is a worker still starting. A spawned worker first imports the script that started
+    the run (as ``__mp_main__``); a script that calls the kit at its top level, not under
+    ``if __name__ == "__main__":``, would start a second run from inside each worker, on the same run folder. The
+    parent sees the exit code and names the fix (:func:`script_reran_error`). (``_inheriting`` is the flag
+    multiprocessing itself reads to refuse a process started at that point.)"""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        os._exit(SCRIPT_RERAN_EXIT)
+
+
+def script_reran_error() -> ConfigError:
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    script = repr(main) if main else "the script that started the run"
+    return ConfigError(
+        f"the fold workers could not start: each worker process imports {script} (Python's 'spawn' start method), "
+        "and its top-level code called kaggle_kit again. Put the calls to kaggle_kit in that file under "
+        "`if __name__ == \"__main__\":` (a notebook needs nothing)"
+    )
+
+
 @dataclass
 class Worker:
     """One worker process, its end of the pipe and the task it runs now (None: idle)."""
@@ -49,6 +76,7 @@ class Worker:
     started_at: float = 0.0  #: time.monotonic() when its task was sent
     spawned_at: float = field(default_factory=time.monotonic)
     tasks_run: int = field(default=0)
+    ready: bool = False  #: its initializer has run (it said "ready")
 
     @property
     def pid(self) -> int:
@@ -159,6 +187,8 @@ class WorkerPool:
                 w.process.join(timeout=1)
                 code = w.process.exitcode
                 self._drop(w)
+                if code == SCRIPT_RERAN_EXIT and not w.ready:
+                    raise script_reran_error()
                 out.append((handle, None, WorkerDied(f"the worker process ended (exit code {code}) while fitting")))
             elif reply[0] == "ok":
                 out.append((handle, reply[1], None))
@@ -175,6 +205,7 @@ class WorkerPool:
                 kind, payload = worker.conn.recv()
                 if kind != "ready":
                     return kind, payload
+                worker.ready = True
                 self.startup = time.monotonic() - worker.spawned_at
         except (EOFError, OSError):
             pass

@@ -60,7 +60,7 @@ from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds
-from .pool import WorkerPool
+from .pool import WorkerPool, stop_if_worker_starting
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
@@ -220,6 +220,7 @@ def run(
     The
     limit counts from ``started`` (a ``time.monotonic()`` value; default: now), e.g. the start of a command.
     """
+    stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
     check_kinds(spec.models)
     take_reading()  # the thread rule measures the cores' load from here, while the data is read
