@@ -7,7 +7,7 @@ without a traceback.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class KitError(ValueError):
@@ -49,3 +49,13 @@ def allowed(choices: Iterable[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+#: the items (columns, classes) a message names; the rest are counted
+MAX_NAMED = 5
+
+
+def name_a_few(parts: Sequence[str], what: str, sep: str = "; ") -> str:
+    """The first :data:`MAX_NAMED` of ``parts`` joined by ``sep``, then ``"and N more <what>"`` for the rest."""
+    shown = sep.join(parts[:MAX_NAMED])
+    return shown + (f"{sep}and {len(parts) - MAX_NAMED} more {what}" if len(parts) > MAX_NAMED else "")

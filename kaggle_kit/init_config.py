@@ -594,15 +594,25 @@ def infer_spec(
         task = "distribution"
     elif task is None:
         n = y.drop_nulls().n_unique()  # a missing target is no class (run names those rows)
-        whole = y.dtype in (pl.String, pl.Boolean, pl.Categorical) or (
-            y.dtype.is_numeric() and (y.drop_nulls() % 1 == 0).all()
+        labels = y.dtype in (pl.String, pl.Boolean, pl.Categorical)  # never a number to predict, however many
+        whole = labels or (y.dtype.is_numeric() and (y.drop_nulls() % 1 == 0).all())
+        preds = _prediction_columns(sample, id_column)
+        per_class = (  # the sample has a probability column per class: classes, however many
+            sample is not None
+            and len(preds) > 2
+            and whole
+            and _class_probability_prefix(sample, preds, set(y.drop_nulls().cast(pl.String).unique().to_list()))
+            is not None
         )
-        task = "binary" if n == 2 else "multiclass" if whole and n <= 50 else "regression"
-        numbers = task == "multiclass" and y.dtype.is_numeric()
+        task = "binary" if n == 2 else "multiclass" if labels or per_class or (whole and n <= 50) else "regression"
+        numbers = task == "multiclass" and y.dtype.is_numeric() and not per_class
         sampled = (_sample_numbers(sample, id_column, y) or _rare_numbers(y, n)) if numbers else None
         if sampled:  # Abalone's Rings: whole numbers 1 .. 29, but the sample's 9.5 is a number to predict, no class
             task = "regression"
             why.append(f"task = 'regression' ({n} distinct whole target values, but {sampled})")
+        elif task == "multiclass" and n > 50:
+            reason = "text labels" if labels else f"the sample submission has a column per class ({len(preds)})"
+            why.append(f"task = 'multiclass' ({n} distinct target values: {reason})")
         else:
             why.append(f"task = {task!r} ({n} distinct target values)")
     if task == "distribution":

@@ -346,6 +346,10 @@ MULTICLASS_WITH_A_RARE_CLASS = chain(
     config('metric = "roc_auc"', 'metric = "accuracy"'),
     table("train.csv", set_value("target", 3, 7)),  # class 7 has one member; 3 folds
 )
+#: the same, with stratified folds asked for by name (the default's folds take the rare class: WARNED)
+STRATIFIED_WITH_A_RARE_CLASS = chain(
+    MULTICLASS_WITH_A_RARE_CLASS, config("n_splits = 3", 'n_splits = 3\nstrategy = "stratified"')
+)
 
 
 # ------------------------------------------------------------------------------------------------ the table
@@ -635,17 +639,17 @@ BEFORE_RUN: list[Case] = [
     ),
     Case(
         "rare-class-for-stratified-folds",
-        MULTICLASS_WITH_A_RARE_CLASS,
+        STRATIFIED_WITH_A_RARE_CLASS,
         ("has only 1 member: too few rows for any stratified split", "strategy='kfold'", "drop or merge"),
     ),
     Case(
         "rare-class-named-by-its-label",
-        MULTICLASS_WITH_A_RARE_CLASS,
+        STRATIFIED_WITH_A_RARE_CLASS,
         ("class 7 ",),
     ),
     Case(
         "rare-class-with-two-folds",
-        chain(MULTICLASS_WITH_A_RARE_CLASS, config("n_splits = 3", "n_splits = 2")),
+        chain(STRATIFIED_WITH_A_RARE_CLASS, config("n_splits = 3", "n_splits = 2")),
         ("class 7 of y has only 1 member: too few rows for any stratified split", "strategy='kfold'"),
     ),
     Case(
@@ -1100,6 +1104,11 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         "test-column-empty",
         table("test.csv", lambda f: f.with_columns(pl.lit(None, dtype=pl.Float64).alias("x2"))),
         ("warning: column(s) 'x2' are empty in every test row but have values in train", "add them to data.drop"),
+    ),
+    Case(
+        "rare-class-with-the-default-folds",
+        MULTICLASS_WITH_A_RARE_CLASS,
+        ("warning: 1 class(es) have fewer training rows than the 3 folds: 7 (1 row). The folds spread their rows",),
     ),
 ]
 

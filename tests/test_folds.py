@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 from kaggle_kit.errors import ConfigError, DataError, KitError
-from kaggle_kit.runtime.folds import Folds, make_folds
+from kaggle_kit.runtime.folds import Folds, make_folds, rare_classes
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +99,35 @@ def test_stratified_keeps_class_ratios(dataset: str, request: pytest.FixtureRequ
             in_fold = np.bincount(y[valid], minlength=len(class_counts))
             ideal = class_counts / n_splits
             assert np.all(np.abs(in_fold - ideal) <= 1), (r, k, in_fold, ideal)
+
+
+def test_merge_rare_stratifies_the_rare_classes_as_one_and_the_others_each() -> None:
+    """Classes rarer than the folds (two 3-row classes, one 2-row class: 8 rows) are refused by default; with
+    ``merge_rare`` their 8 rows are spread over the 5 folds as one class (1 or 2 a fold, never 3), and each common
+    class keeps its ratio in every fold."""
+    y = np.array(["a"] * 50 + ["b"] * 30 + ["r1"] * 3 + ["r2"] * 3 + ["r3"] * 2)
+    with pytest.raises(DataError, match="class 'r3' of y has only 2 member"):
+        make_folds(len(y), strategy="stratified", y=y, seed=0)
+    folds = make_folds(len(y), strategy="stratified", y=y, seed=0, merge_rare=True)
+    assert_partition(folds)
+    for k in range(5):
+        _, valid = folds.train_valid(0, k)
+        assert (y[valid] == "a").sum() == 10 and (y[valid] == "b").sum() == 6
+        assert np.isin(y[valid], ["r1", "r2", "r3"]).sum() in (1, 2)
+    assert rare_classes(y, 5) == [("r3", 2), ("r1", 3), ("r2", 3)]
+
+
+def test_merge_rare_joins_rare_classes_fewer_than_the_folds_together_to_the_largest_class() -> None:
+    """Two 1-row classes, fewer rows together than the 5 folds, are stratified with the largest class: scikit-learn
+    would warn of a class smaller than n_splits. Every fold keeps the other class's ratio."""
+    y = np.array(["a"] * 48 + ["b"] * 20 + ["r1", "r2"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'least populated class' warning
+        folds = make_folds(len(y), strategy="stratified", y=y, seed=0, merge_rare=True)
+    assert_partition(folds)
+    for k in range(5):
+        _, valid = folds.train_valid(0, k)
+        assert (y[valid] == "b").sum() == 4 and np.isin(y[valid], ["a", "r1", "r2"]).sum() == 10
 
 
 def test_stratified_accepts_string_labels(cancer_y: np.ndarray) -> None:

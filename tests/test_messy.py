@@ -425,6 +425,40 @@ def test_init_reads_a_whole_number_target_as_a_count_when_it_cannot_be_classes(
         assert any("pass --task multiclass if" in line for line in why), why
 
 
+@pytest.mark.parametrize(
+    ("labels", "sample", "task", "said"),
+    [
+        ("text", "label", "multiclass", "60 distinct target values: text labels"),  # was 'regression', then refused
+        ("text", "per-class", "multiclass", "text labels"),
+        ("numbers", "per-class", "multiclass", "the sample submission has a column per class (60)"),
+        ("numbers", "value", "regression", "task = 'regression' (60 distinct target values)"),  # a number: as before
+    ],
+)
+def test_init_reads_over_50_text_labels_or_a_sample_column_per_class_as_classes(
+    labels: str, sample: str, task: str, said: str, tmp_path: Path
+) -> None:
+    """Over 50 distinct values made a whole target 'regression': 60 text labels then failed the run ('target is
+    String, not numeric'); a sample with one probability column per class says they are classes too."""
+    n = 600
+    codes = np.arange(n) % 60
+    y = [f"c{c}" for c in codes] if labels == "text" else codes.tolist()
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    pl.DataFrame({"id": range(n), "x": np.arange(n) * 0.5, "y": y}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(n, n + 4), "x": [1.0] * 4}).write_csv(folder / "test.csv")
+    names = sorted({str(v) for v in y})
+    if sample == "per-class":
+        out = pl.DataFrame({"id": range(n, n + 4), **{c: [1 / 60] * 4 for c in names}})
+    else:
+        out = pl.DataFrame({"id": range(n, n + 4), "y": [y[0]] * 4 if sample == "label" else [2.5] * 4})
+    out.write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("many", folder / "train.csv", preset="fast")
+    assert spec["task"] == task, why
+    assert any(said in line for line in why), why
+    if sample == "per-class":
+        assert spec["metric"] == "log_loss", why
+
+
 def test_a_sample_label_that_is_no_training_label_is_warned(tmp_path: Path) -> None:
     """Train labels 0, 1, 2 and a sample holding ``class_1``: the submission writes train's labels (it cannot know the
     competition's mapping) and says so; a sample holding a training label, or a number, says nothing."""

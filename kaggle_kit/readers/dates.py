@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from ..errors import name_a_few
+
 #: Warn when more than this share of a column's test dates lies outside train's [first, last] date.
 OUTSIDE_SHARE = 0.5
-MAX_NAMED = 5  #: columns named in the warning; the rest are counted
 
 
 def dates_outside_train(
@@ -33,11 +34,13 @@ def dates_outside_train(
             found.append((col, *shifted))
     if not found:
         return None
-    described = "; ".join(
-        f"column {col!r}: train {t_lo} .. {t_hi}, test {s_lo} .. {s_hi} ({_share(share)} of the test dates {where})"
-        for col, t_lo, t_hi, s_lo, s_hi, share, where in found[:MAX_NAMED]
+    described = name_a_few(
+        [
+            f"column {col!r}: train {t_lo} .. {t_hi}, test {s_lo} .. {s_hi} ({_share(share)} of the test dates {where})"
+            for col, t_lo, t_hi, s_lo, s_hi, share, where in found
+        ],
+        "column(s)",
     )
-    more = f"; and {len(found) - MAX_NAMED} more column(s)" if len(found) > MAX_NAMED else ""
     first, later = found[0][0], all(where.startswith("after") for *_, where in found)
     fix = (
         f"validate on later rows as the leaderboard will, with [folds] strategy = 'time' and time = {first!r} (the "
@@ -46,7 +49,7 @@ def dates_outside_train(
         else "expect the leaderboard below the CV (time-ordered folds validate on later rows, which these are not)"
     )
     return (
-        f"most test dates lie outside the train dates ({described}{more}): the test rows are from another time than "
+        f"most test dates lie outside the train dates ({described}): the test rows are from another time than "
         "the training rows (time-based drift), so a random K-fold CV, which validates on rows from train's own time, "
         f"will be optimistic; {fix}"
     )

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-#: columns named in the warning; the rest are counted
-MAX_NAMED = 5
+from ..errors import name_a_few
 
 
 def levels_missing_from_train(train: pl.DataFrame, test: pl.DataFrame, categorical: Sequence[str]) -> str | None:
@@ -32,13 +31,15 @@ def levels_missing_from_train(train: pl.DataFrame, test: pl.DataFrame, categoric
             found.append((col, new.len(), new.n_unique(), new[0]))
     if not found:
         return None
-    described = "; ".join(
-        f"column {col!r}: {rows} row(s), {levels} level(s) (e.g. {str(example)!r})"
-        for col, rows, levels, example in found[:MAX_NAMED]
+    described = name_a_few(
+        [
+            f"column {col!r}: {rows} row(s), {levels} level(s) (e.g. {str(example)!r})"
+            for col, rows, levels, example in found
+        ],
+        "column(s)",
     )
-    more = f"; and {len(found) - MAX_NAMED} more column(s)" if len(found) > MAX_NAMED else ""
     return (
-        f"test rows hold categories that no training row has ({described}{more}): no model learnt anything of "
+        f"test rows hold categories that no training row has ({described}): no model learnt anything of "
         "them; each reads them as a level unseen in training (missing to the GBDTs, the training mean to a target "
         "encoding, a count of 0), as the CV's validation rows read the levels their folds lacked"
     )

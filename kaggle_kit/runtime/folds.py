@@ -231,6 +231,7 @@ def make_folds(
     groups: np.ndarray | None = None,
     order: np.ndarray | None = None,
     shuffle: bool = True,
+    merge_rare: bool = False,
 ) -> Folds:
     """Assign every row to a fold, ``n_repeats`` times, with a scikit-learn splitter.
 
@@ -242,7 +243,10 @@ def make_folds(
       (:mod:`kaggle_kit.runtime.iterative_stratification`). A floating 1-D ``y`` is taken
       as a regression target and stratified on quantile bins: ``MAX_QUANTILE_BINS`` (10) bins, or fewer when
       rows are few (at most ``n_rows // n_splits``), with tied edges collapsed and any bin smaller than
-      ``n_splits`` merged into its neighbour. Pass class labels as ints, bools or strings, never floats.
+      ``n_splits`` merged into its neighbour. Pass class labels as ints, bools or strings, never floats. A class
+      with fewer than ``n_splits`` rows is refused, unless ``merge_rare``: then the rare classes are stratified as
+      one (:func:`rare_classes` names them), joined to the largest class where they are fewer than ``n_splits``
+      rows together.
     * ``"group"``: :class:`~sklearn.model_selection.GroupKFold` on ``groups``; a group never spans two folds.
       With ``shuffle=True`` scikit-learn permutes the groups and deals out equal *numbers of groups* per fold,
       so fold sizes in rows vary when group sizes do; ``shuffle=False`` balances rows instead but is
@@ -293,7 +297,7 @@ def make_folds(
 
     labels = group_codes = None
     if strategy in ("stratified", "stratified_group"):
-        labels = _stratification_labels(y, n_rows, n_splits, strategy)
+        labels = _stratification_labels(y, n_rows, n_splits, strategy, merge_rare)
     if strategy in ("group", "stratified_group"):
         group_codes = _group_codes(groups, n_rows, n_splits, strategy)
 
@@ -393,7 +397,17 @@ def _reject_missing(key: str, array: np.ndarray, strategy: str) -> None:
         )
 
 
-def _stratification_labels(y: object, n_rows: int, n_splits: int, strategy: str) -> np.ndarray:
+def rare_classes(y: np.ndarray, n_splits: int) -> list[tuple[Any, int]]:
+    """The classes of ``y`` with fewer than ``n_splits`` rows, with their counts (fewest first)."""
+    classes, codes = _factorize(_as_column("y", y, len(y)))
+    counts = np.bincount(codes, minlength=len(classes))
+    small = np.flatnonzero(counts < n_splits)
+    return [(classes[i], int(counts[i])) for i in small[np.argsort(counts[small], kind="stable")]]
+
+
+def _stratification_labels(
+    y: object, n_rows: int, n_splits: int, strategy: str, merge_rare: bool = False
+) -> np.ndarray:
     if y is None:
         raise ConfigError(
             f"folds: strategy={strategy!r} needs y (the target) to stratify on; pass y= or use "
@@ -406,6 +420,12 @@ def _stratification_labels(y: object, n_rows: int, n_splits: int, strategy: str)
     classes, codes = _factorize(array)
     counts = np.bincount(codes, minlength=len(classes))
     small = np.flatnonzero(counts < n_splits)
+    if small.size and merge_rare:  # one stratum of the rare classes' rows, spread over the folds
+        rare = counts < n_splits
+        merged = np.where(rare[codes], len(classes), codes)
+        if counts[rare].sum() < n_splits:  # too few even together: they are stratified with the largest class
+            merged[rare[codes]] = int(np.argmax(counts))
+        return merged
     if small.size:
         worst = int(small[np.argmin(counts[small])])
         others = f" ({small.size} classes are that small)" if small.size > 1 else ""

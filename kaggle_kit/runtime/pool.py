@@ -62,7 +62,7 @@ def script_reran_error() -> ConfigError:
     return ConfigError(
         f"the fold workers could not start: each worker process imports {script} (Python's 'spawn' start method), "
         "and its top-level code called kaggle_kit again. Put the calls to kaggle_kit in that file under "
-        "`if __name__ == \"__main__\":` (a notebook needs nothing)"
+        '`if __name__ == "__main__":` (a notebook needs nothing)'
     )
 
 

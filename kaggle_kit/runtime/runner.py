@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -45,7 +46,7 @@ from ..config import (
     validation_message,
 )
 from ..device import resolve_device
-from ..errors import ConfigError, DataError, StoreError
+from ..errors import ConfigError, DataError, DataWarning, StoreError, name_a_few
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric, grid_columns
@@ -59,7 +60,7 @@ from ..readers.images import image_mode, image_shape
 from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
-from .folds import Folds, make_folds
+from .folds import Folds, make_folds, rare_classes
 from .pool import WorkerPool, stop_if_worker_starting
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
@@ -172,6 +173,32 @@ def resolve_folds(spec: CompetitionSpec, data: CompetitionData) -> Folds:
         groups=groups,
         order=order,
         shuffle=f.shuffle,
+        merge_rare=_merges_rare_classes(spec),
+    )
+
+
+def _merges_rare_classes(spec: CompetitionSpec) -> bool:
+    """Whether the run's folds stratify classes rarer than the folds as one: when the folds' strategy is the
+    default's (a ``strategy`` the user set refuses them with the fixes), for one class column."""
+    return spec.folds.strategy is None and spec.task in ("binary", "multiclass")
+
+
+def _warn_rare_classes(spec: CompetitionSpec, data: CompetitionData) -> None:
+    """The classes with fewer rows than folds, told once per run (:func:`_merges_rare_classes`)."""
+    if not _merges_rare_classes(spec):
+        return
+    rare = rare_classes(_fold_labels(data), spec.folds.n_splits)
+    if not rare:
+        return
+    rows = [f"{label!r} ({count} row{'s' if count > 1 else ''})" for label, count in rare]
+    named = name_a_few(rows, "class(es)", ", ")
+    warnings.warn(
+        f"{len(rare)} class(es) have fewer training rows than the {spec.folds.n_splits} folds: {named}. The folds "
+        "spread their rows as one group; a fold whose training rows lack a class cannot predict it, so its "
+        "validation rows of that class score as new data would. Merge rare classes (or lower folds.n_splits) to "
+        "stratify each; with folds.strategy = 'stratified' set, such data is refused instead",
+        DataWarning,
+        stacklevel=2,
     )
 
 
@@ -535,6 +562,7 @@ def _execution(
 
 def _folds_for_run(store: RunStore, spec: CompetitionSpec, data: CompetitionData) -> Folds:
     folds = resolve_folds(spec, data)
+    _warn_rare_classes(spec, data)
     try:
         saved = store.load_folds(folds.n_splits, folds.scheme)
         fits = saved is None or saved == folds
