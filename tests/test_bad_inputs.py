@@ -1106,6 +1106,19 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         ("warning: column(s) 'x2' are empty in every test row but have values in train", "add them to data.drop"),
     ),
     Case(
+        "numbers-with-a-unit",
+        chain(
+            table("train.csv", lambda f: f.with_columns(pl.format("${}", pl.col("x1")).alias("x1"))),
+            table("test.csv", lambda f: f.with_columns(pl.format("{} %", pl.col("x1")).alias("x1"))),
+        ),
+        (
+            "warning: column(s) 'x1' (e.g. '$",
+            "of the train file '",
+            "hold numbers written with a unit (a currency sign, '%'): read as the numbers, the unit dropped",
+            "warning: column(s) 'x1' (e.g. '",
+        ),
+    ),
+    Case(
         "rare-class-with-the-default-folds",
         MULTICLASS_WITH_A_RARE_CLASS,
         ("warning: 1 class(es) have fewer training rows than the 3 folds: 7 (1 row). The folds spread their rows",),

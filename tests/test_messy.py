@@ -24,6 +24,7 @@ from kaggle_kit.errors import DataError, DataWarning
 from kaggle_kit.features import model_feature_names, original_feature_names
 from kaggle_kit.init_config import _sample_metric, infer_spec
 from kaggle_kit.readers.competition import check_new_test, load_competition, prepare_competition
+from kaggle_kit.readers.tables import ReadOptions, read_table
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.sample_submission import match_sample
@@ -614,3 +615,42 @@ def test_rows_with_streamed_images_are_not_compared() -> None:
         _warn_repeated_rows(train, ["ink"], ["y"], None)
         with pytest.raises(DataWarning, match="1 train row"):
             _warn_repeated_rows(train.drop(IMAGE_REF), ["ink"], ["y"], None)
+
+
+def test_numbers_written_with_a_unit_are_read_as_numbers_and_said(tmp_path: Path) -> None:
+    """'51.9%', '$1,200.50' and '-$5.00' were read as text: one category per value, and the signal lost (a made-up
+    price table scored as the baseline). They are the numbers now, with one warning naming the columns; text with
+    a currency sign that is no number ('$$') stays text."""
+    path = tmp_path / "train.csv"
+    path.write_text('rate,price,tier\n51.9%,"$1,200.50",$$\n12 %,-$5.00,$\n,$0.75,$$$\n-3%,"$ 12,345",$\n')
+    with pytest.warns(DataWarning, match=r"'rate' \(e.g. '51.9%'\), 'price' \(e.g. '\$1,200.50'\) of the train"):
+        frame = read_table(path, role="train")
+    assert frame["rate"].to_list() == [51.9, 12.0, None, -3.0]
+    assert frame["price"].to_list() == [1200.5, -5.0, 0.75, 12345.0]
+    assert frame.schema["tier"] == pl.String
+
+
+def test_a_placeholder_among_numbers_with_a_unit_is_named_as_written(tmp_path: Path) -> None:
+    """'x%' among percentages: the error names 'x%' (not 'x', which na_values would not match), and its fix reads
+    the column."""
+    path = tmp_path / "train.csv"
+    path.write_text("code\n5%\nx%\n7%\n8%\n")
+    with pytest.raises(DataError, match=r"column 'code' .* is numbers but for 'x%' \(1 row\).*na_values = \['x%'\]"):
+        read_table(path, role="train")
+    with pytest.warns(DataWarning, match="'code'"):
+        assert read_table(path, role="train", options=ReadOptions(na_values=("x%",)))["code"].to_list() == [
+            5.0,
+            None,
+            7.0,
+            8.0,
+        ]
+
+
+def test_numbers_with_a_unit_follow_the_decimal_comma_and_a_listed_column_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text("id;price;x\n1;1.200,50 €;1\n2;12,50 €;2\n3;-0,75 €;3\n")
+    with pytest.warns(DataWarning, match="'price'"):
+        frame = read_table(path, role="train", options=ReadOptions(decimal=","))
+    assert frame["price"].to_list() == [1200.5, 12.5, -0.75]
+    kept = read_table(path, role="train", options=ReadOptions(decimal=",", categorical=("price",)))
+    assert kept["price"].to_list() == ["1.200,50 €", "12,50 €", "-0,75 €"]

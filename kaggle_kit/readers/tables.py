@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from ..config import CompetitionSpec
-from ..errors import DataError, DataWarning
+from ..errors import DataError, DataWarning, name_a_few
 
 #: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
 #: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
@@ -365,6 +365,7 @@ def _numbers_from_text(
     numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
     skip = {*options.keep_text, *options.categorical}
     updates = []
+    with_unit: list[str] = []
     for name, dtype in frame.schema.items():
         if dtype != pl.String or name in skip:
             continue
@@ -378,10 +379,45 @@ def _numbers_from_text(
         if parsed.null_count() == text.null_count():
             updates.append(parsed)
             continue
+        bare = _without_units(text)
+        if bare is not None:  # '51.9%', '$1,200.50', '12,50 €': the numbers, with the thousands mark they use
+            groupings = dict.fromkeys([options.thousands, _GROUPING[options.decimal]])
+            parsed = min((_as_numbers(bare, t, options.decimal) for t in groupings), key=lambda p: p.null_count())
+            if parsed.null_count() == bare.null_count():
+                updates.append(parsed)
+                with_unit.append(f"{name!r} (e.g. {present.filter(bare.drop_nulls() != present)[0]!r})")
+                continue
+            # what else the column holds, said as written: the numbers without their units, the rest as they are
+            present = bare.zip_with(parsed.is_not_null(), text).drop_nulls()
         problem = None if options.lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
+    if with_unit and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
+        warnings.warn(
+            f"column(s) {name_a_few(with_unit, 'column(s)', ', ')} of the {role} file {str(path)!r} hold numbers "
+            "written with a unit (a currency sign, '%'): read as the numbers, the unit dropped; list a column in "
+            "data.categorical to keep it as text",
+            DataWarning,
+            stacklevel=1,
+        )
     return frame.with_columns(updates) if updates else frame
+
+
+#: the unit signs stripped from numbers written with one: a currency sign before or after the number, '%' after it
+_CURRENCY = "$€£¥₹"
+_UNIT_BEFORE = rf"^([+-]?)\s*[{_CURRENCY}]\s*"
+_UNIT_AFTER = rf"\s*[{_CURRENCY}%]$"
+#: the thousands mark that goes with a decimal mark, where a file writes amounts ('$1,200.50', '1.200,50 €')
+_GROUPING = {".": ",", ",": "."}
+
+
+def _without_units(text: pl.Series) -> pl.Series | None:
+    """``text`` (stripped) with each value's unit sign removed ('-$5.00' -> '-5.00', '12 %' -> '12'), or None when
+    no value has one."""
+    marked = text.str.contains(_UNIT_BEFORE) | text.str.contains(_UNIT_AFTER)
+    if not marked.any():
+        return None
+    return text.str.replace(_UNIT_BEFORE, "${1}").str.replace(_UNIT_AFTER, "")
 
 
 def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None, role: str) -> str | None:
