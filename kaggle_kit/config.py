@@ -233,6 +233,12 @@ class DataSpec(_Strict):
         "{ train = ',', test = '.' } (a file not named: '.'). A ','-separated file's unquoted numbers use '.'",
     )
     separator: str | None = Field(default=None, description="the CSV field separator; default: sniffed (, ; tab |)")
+    date_formats: dict[str, str] = Field(
+        default_factory=dict,
+        description="strptime formats of date columns written as text, e.g. { day = '%d/%m/%Y' }. Default: a text "
+        "column that one usual format (03/22/2022, 22 Mar 2022, with a time or not) reads in full is read with it, "
+        "and the run records the format in its spec.toml; ISO dates need nothing",
+    )
     classes: list[str | int] | None = Field(
         default=None,
         description="the class labels in their order (codes 0..C-1; the positive class of a binary task is the "
@@ -244,6 +250,16 @@ class DataSpec(_Strict):
     def _one_character(cls, value: str | None) -> str | None:
         if value is not None and (len(value) != 1 or value in '"\r\n'):
             raise ValueError(f"must be one character such as ',' ';' or '\\t' (not a quote or newline); got {value!r}")
+        return value
+
+    @field_validator("date_formats")
+    @classmethod
+    def _strptime_formats(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, fmt in value.items():
+            if "%" not in fmt:
+                raise ValueError(
+                    f"{column} = {fmt!r} is no strptime format: write it with % codes, e.g. '%d/%m/%Y' for 22/03/2022"
+                )
         return value
 
     @field_validator("decimal", mode="before")

@@ -341,6 +341,11 @@ def append_line(name: str, line: str) -> Mutation:
 
 TABLES = ("train.csv", "test.csv")
 
+DAY_FIRST = 'target = "target"\ndate_formats = { day = "%d/%m/%Y" }'
+#: a date column written month first, as text (days mixed over a year: train's and test's ranges overlap)
+US_DATES = lambda f: f.with_columns(  # noqa: E731
+    day=(pl.date(2020, 1, 1) + pl.duration(days=(pl.col("id") * 37) % 360)).dt.strftime("%m/%d/%Y")
+)
 MULTICLASS_WITH_A_RARE_CLASS = chain(
     config('task = "binary"', 'task = "multiclass"'),
     config('metric = "roc_auc"', 'metric = "accuracy"'),
@@ -636,6 +641,19 @@ BEFORE_RUN: list[Case] = [
         "target-fractions-for-classification",
         table("train.csv", set_value("target", 3, 0.5)),
         ("the target column 'target' has non-integer numbers; use task = 'regression'",),
+    ),
+    Case(
+        "date-format-does-not-read",
+        chain(*(table(f, US_DATES) for f in TABLES), config('target = "target"', DAY_FIRST)),
+        (
+            "column 'day' of the train rows holds '03/15/2020' (21 value(s)), which the date format '%d/%m/%Y' "
+            "(data.date_formats) does not read: fix the format, or add such values to data.na_values",
+        ),
+    ),
+    Case(
+        "date-format-without-percent-codes",
+        config('target = "target"', 'target = "target"\ndate_formats = { day = "dd/mm/yyyy" }'),
+        ("data.date_formats: day = 'dd/mm/yyyy' is no strptime format: write it with % codes",),
     ),
     Case(
         "rare-class-for-stratified-folds",
@@ -1084,6 +1102,11 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         "decimal-comma-train-beside-a-comma-separated-test",  # read as written, without a word: ',' files use dots
         chain(semicolons_with_decimal_commas("train.csv"), DECIMAL_COMMA),
         (),
+    ),
+    Case(
+        "dates-written-as-text",  # a day per category: the date's signal lost
+        chain(*(table(f, US_DATES) for f in TABLES)),
+        ("warning: text column(s) 'day' (e.g. '02/07/2020': '%m/%d/%Y') hold dates: read as dates with those formats",),
     ),
     Case(
         "test-dates-after-train",  # a test file later in time: a random K-fold CV flatters

@@ -23,6 +23,7 @@ from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.competition import check_new_test, read_long_table
+from ..readers.date_formats import apply_formats
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
@@ -62,6 +63,7 @@ def read_test_rows(
         raise ConfigError("--sequences (sequences=) is for a run with [data.sequences]; this run reads one table")
     if frame is None:
         raise ConfigError("name the test rows to predict: --test FILE (the `test` argument in Python)")
+    frame = apply_formats(frame, d.date_formats, "test")  # dates written as text, read as the run read them
     stream = None
     if d.images is not None:
         streamed = folder.meta.get("image_mode") == "stream"

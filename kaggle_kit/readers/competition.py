@@ -18,7 +18,7 @@ import multiprocessing
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
+from .date_formats import apply_formats, find_formats
 from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
@@ -75,6 +76,8 @@ class CompetitionData:
     #: ``data.sequences.layout = "streamed"``: the sequences, train ids then test ids (``__sequence`` = position);
     #: None in a worker given the frames only (the runner reads the store from the run folder)
     sequences: SequenceStore | None = None
+    #: the strptime formats text date columns were read with (data.date_formats, and those found in train)
+    date_formats: dict[str, str] = field(default_factory=dict)
 
     def features_for(self, reads_images: bool) -> tuple[str, ...]:
         """The columns a model encodes: ``features``, plus the streamed images' position column for a model that
@@ -252,6 +255,7 @@ def prepare_competition(
         _require_column(train, col, "train", "data.drop" if col in d.drop else "data.categorical")
     text = d.text or []
     train, test = _check_text_columns(train, test, text)
+    train, test, date_formats = _dates_from_text(spec, train, test)
     for key, col in (("folds.group", spec.folds.group), ("folds.time", spec.folds.time)):
         if col is not None:
             _require_column(train, col, "train", key)
@@ -316,7 +320,34 @@ def prepare_competition(
         text=tuple(text),
         images=images,
         sequences=store,
+        date_formats=date_formats,
     )
+
+
+def _dates_from_text(
+    spec: CompetitionSpec, train: pl.DataFrame, test: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None, dict[str, str]]:
+    """Date columns written as text (:mod:`.date_formats`): those data.date_formats names, and those one usual
+    format reads in every train row, parsed in train and test alike. Returns the frames and every format used."""
+    d = spec.data
+    formats = dict(d.date_formats)
+    for col in formats:
+        _require_column(train, col, "train", "data.date_formats")
+    skip = {c for c in (d.id, *d.targets, *d.drop, *(d.categorical or []), *(d.text or [])) if c} | set(formats)
+    found, ambiguous = find_formats(train, skip)
+    if found:
+        shown = ", ".join(f"{c!r} (e.g. {train[c].drop_nulls()[0]!r}: {f!r})" for c, f in found.items())
+        _warn(f"text column(s) {shown} hold dates: read as dates with those formats (data.date_formats sets others)")
+    for col, fmts in ambiguous.items():
+        _warn(
+            f"column {col!r} holds dates that read as {' and as '.join(repr(f) for f in fmts)}, to other dates (no "
+            f"day after the 12th): it stays text; set data.date_formats = {{ {col} = {fmts[0]!r} }} (or another of "
+            "them) to read it as dates"
+        )
+    formats |= found
+    train = apply_formats(train, formats, "train")
+    test = apply_formats(test, formats, "test") if test is not None else None
+    return train, test, formats
 
 
 def _check_text_columns(

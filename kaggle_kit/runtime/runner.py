@@ -357,6 +357,8 @@ class RunSession:
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
         data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
+        if data.date_formats != spec.data.date_formats:  # found in train: the spec.toml beside the run records them
+            spec = spec.model_copy(update={"data": spec.data.model_copy(update={"date_formats": data.date_formats})})
         streamed = spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
         if streamed and data.sequences is None:
             raise DataError(
