@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -233,6 +234,11 @@ class DataSpec(_Strict):
         "{ train = ',', test = '.' } (a file not named: '.'). A ','-separated file's unquoted numbers use '.'",
     )
     separator: str | None = Field(default=None, description="the CSV field separator; default: sniffed (, ; tab |)")
+    encoding: str | None = Field(
+        default=None,
+        description="the text encoding of the CSV files, e.g. 'cp1252' or 'shift_jis'. Default: UTF-8, and a file "
+        "that is not UTF-8 is read as Windows-1252 (Latin-1) with a warning",
+    )
     date_formats: dict[str, str] = Field(
         default_factory=dict,
         description="strptime formats of date columns written as text, e.g. { day = '%d/%m/%Y' }. Default: a text "
@@ -250,6 +256,18 @@ class DataSpec(_Strict):
     def _one_character(cls, value: str | None) -> str | None:
         if value is not None and (len(value) != 1 or value in '"\r\n'):
             raise ValueError(f"must be one character such as ',' ';' or '\\t' (not a quote or newline); got {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(
+                    f"{value!r} is no text encoding Python knows; e.g. 'utf-8', 'cp1252', 'latin-1', 'shift_jis'"
+                ) from None
         return value
 
     @field_validator("date_formats")

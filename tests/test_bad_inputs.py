@@ -341,6 +341,7 @@ def append_line(name: str, line: str) -> Mutation:
 
 TABLES = ("train.csv", "test.csv")
 
+UTF8_SET = 'target = "target"\nencoding = "utf-8"'
 DAY_FIRST = 'target = "target"\ndate_formats = { day = "%d/%m/%Y" }'
 #: a date column written month first, as text (days mixed over a year: train's and test's ranges overlap)
 US_DATES = lambda f: f.with_columns(  # noqa: E731
@@ -756,20 +757,30 @@ BEFORE_RUN: list[Case] = [
         ("1 id(s) in column 'id' appear in both train and test (e.g. 5)",),
     ),
     Case(
-        "test-dates-in-another-format",
+        "test-dates-in-another-format",  # day and month cannot be told apart: no format is guessed
         chain(
             table("train.csv", lambda f: f.with_columns(day=pl.format("2020-01-{}", 10 + pl.int_range(pl.len()) % 9))),
-            table("test.csv", lambda f: f.with_columns(day=pl.format("01/{}/2020", 10 + pl.int_range(pl.len()) % 9))),
+            table("test.csv", lambda f: f.with_columns(day=pl.format("01/0{}/2020", 1 + pl.int_range(pl.len()) % 9))),
         ),
         (
-            "column 'day' is Date in train but String in test: the test file's values (e.g. '01/10/2020') are not read "
-            "as dates; write both files' dates in one format",
+            "column 'day' is Date in train but String in test: the test file's values (e.g. '01/01/2020') are not read "
+            "as dates; set data.date_formats for it, or write both files' dates in one format",
         ),
     ),
     Case(
-        "test-not-utf8",
-        latin1("test.csv", "cat", 39, "Zürich"),
-        ("could not read the test file", "at line 4 (b'", "Z\\xfcrich", "the file is not UTF-8", "save it as UTF-8"),
+        "test-not-utf8-with-utf8-set",
+        chain(latin1("test.csv", "cat", 39, "Zürich"), config('target = "target"', UTF8_SET)),
+        (
+            "could not read the test file",
+            "at line 4 (b'",
+            "Z\\xfcrich",
+            "the file is not UTF-8: set data.encoding = 'cp1252' (or the file's encoding), or save it as UTF-8",
+        ),
+    ),
+    Case(
+        "encoding-unknown",
+        config('target = "target"', 'target = "target"\nencoding = "latin-9000"'),
+        ("data.encoding: 'latin-9000' is no text encoding Python knows; e.g. 'utf-8', 'cp1252'",),
     ),
     Case(
         "test-header-two-spellings",  # 'X1' and 'x1 ': which one is train's x1 is not for the kit to guess
@@ -1102,6 +1113,28 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         "decimal-comma-train-beside-a-comma-separated-test",  # read as written, without a word: ',' files use dots
         chain(semicolons_with_decimal_commas("train.csv"), DECIMAL_COMMA),
         (),
+    ),
+    Case(
+        "test-not-utf8",  # a spreadsheet's export
+        latin1("test.csv", "cat", 39, "Zürich"),
+        (
+            "warning: the test file '",
+            "is not UTF-8 (at line 4 (b'",
+            "Z\\xfcrich",
+            "read as cp1252; set data.encoding if it is another",
+            "(e.g. 'Zürich')",  # the level the warning of new test categories names: read as the file meant it
+        ),
+    ),
+    Case(
+        "test-dates-written-otherwise",  # a test file written apart: '01/10/2020' beside train's 2020-01-10
+        chain(
+            table("train.csv", lambda f: f.with_columns(day=pl.format("2020-01-{}", 10 + pl.int_range(pl.len()) % 9))),
+            table("test.csv", lambda f: f.with_columns(day=pl.format("01/{}/2020", 10 + pl.int_range(pl.len()) % 9))),
+        ),
+        (
+            "warning: text column(s) 'day' (e.g. '01/10/2020': '%m/%d/%Y') of the test file (dates in train) hold "
+            "dates: read as dates with those formats",
+        ),
     ),
     Case(
         "dates-written-as-text",  # a day per category: the date's signal lost

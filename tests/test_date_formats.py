@@ -95,6 +95,15 @@ def test_a_run_reads_us_dates_as_dates_records_the_format_and_predict_reads_a_ne
     again = predict(result.run_dir, tmp_path / "test.csv", model="lgbm")
     assert again.columns == stored.columns
     np.testing.assert_allclose(again.to_series(1).to_numpy(), stored.to_series(1).to_numpy(), rtol=1e-6)
+    # a new file whose days are all <= 12 reads month first, as the run did (polars alone read them day first)
+    new = tmp_path / "new.csv"
+    new.write_text("id,when,x\n900,01/12/2021,0.1\n901,02/11/2021,0.2\n902,03/10/2021,0.3\n")
+    typed = pl.DataFrame(
+        {"id": [900, 901, 902], "when": [date(2021, 1, 12), date(2021, 2, 11), date(2021, 3, 10)], "x": [0.1, 0.2, 0.3]}
+    )
+    from_file, from_dates = predict(result.run_dir, new, model="lgbm"), predict(result.run_dir, typed, model="lgbm")
+    np.testing.assert_allclose(from_file.to_series(1).to_numpy(), from_dates.to_series(1).to_numpy(), rtol=1e-6)
+    assert np.ptp(from_file.to_series(1).to_numpy()) > 0.1  # the dates matter to the model
 
 
 def test_frames_in_memory_and_a_given_format_are_read_alike(tmp_path: Path) -> None:

@@ -334,20 +334,37 @@ def _dates_from_text(
     for col in formats:
         _require_column(train, col, "train", "data.date_formats")
     skip = {c for c in (d.id, *d.targets, *d.drop, *(d.categorical or []), *(d.text or [])) if c} | set(formats)
-    found, ambiguous = find_formats(train, skip)
-    if found:
-        shown = ", ".join(f"{c!r} (e.g. {train[c].drop_nulls()[0]!r}: {f!r})" for c, f in found.items())
-        _warn(f"text column(s) {shown} hold dates: read as dates with those formats (data.date_formats sets others)")
-    for col, fmts in ambiguous.items():
-        _warn(
-            f"column {col!r} holds dates that read as {' and as '.join(repr(f) for f in fmts)}, to other dates (no "
-            f"day after the 12th): it stays text; set data.date_formats = {{ {col} = {fmts[0]!r} }} (or another of "
-            "them) to read it as dates"
-        )
-    formats |= found
+    for role, frame, found, ambiguous in _text_dates(train, test, skip):
+        if found:
+            shown = ", ".join(f"{c!r} (e.g. {frame[c].drop_nulls()[0]!r}: {f!r})" for c, f in found.items())
+            where = "" if role == "train" else " of the test file (dates in train)"
+            _warn(
+                f"text column(s) {shown}{where} hold dates: read as dates with those formats (data.date_formats "
+                "sets others)"
+            )
+        for col, fmts in ambiguous.items() if role == "train" else ():  # test's: train's dates refuse it below
+            _warn(
+                f"column {col!r} of the {role} file holds dates that read as {' and as '.join(repr(f) for f in fmts)}, "
+                f"to other dates (no day after the 12th): it stays text; set data.date_formats = {{ {col} = "
+                f"{fmts[0]!r} }} (or another of them) to read it as dates"
+            )
+        formats |= found
     train = apply_formats(train, formats, "train")
     test = apply_formats(test, formats, "test") if test is not None else None
     return train, test, formats
+
+
+def _text_dates(
+    train: pl.DataFrame, test: pl.DataFrame | None, skip: set[str]
+) -> list[tuple[str, pl.DataFrame, dict[str, str], dict[str, list[str]]]]:
+    """Where to find the formats of dates written as text: train's text columns, and the test file's text columns
+    that train holds as dates (a test file written apart: '01/31/2020' beside train's 2020-01-31)."""
+    out = [("train", train, *find_formats(train, skip))]
+    if test is not None:
+        dated = [c for c, t in train.schema.items() if t.is_temporal() and c not in skip]
+        late = test.select([c for c in dated if c in test.columns and test.schema[c] == pl.String])
+        out.append(("test", late, *find_formats(late, ())))
+    return out
 
 
 def _check_text_columns(
@@ -472,7 +489,8 @@ def _check_test_against(
             example = f" (e.g. {text.drop_nulls()[0]!r})" if text is not None and text.drop_nulls().len() else ""
             raise DataError(
                 f"column {col!r} is {tr} in train but {te} in test: the {text_role} file's values{example} are not "
-                "read as dates; write both files' dates in one format (e.g. 2020-01-31), or drop it with data.drop"
+                "read as dates; set data.date_formats for it, or write both files' dates in one format (e.g. "
+                "2020-01-31), or drop it with data.drop"
             )
         raise DataError(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "

@@ -5,8 +5,10 @@ category with one level per row. The id column and class labels keep their spell
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
+import io
 import multiprocessing
 import re
 import warnings
@@ -71,6 +73,7 @@ class ReadOptions:
     categorical: tuple[str, ...] = ()
     lenient: bool = False  # keep a mostly-numeric text column as text instead of stopping (kaggle-kit init)
     decimals: tuple[tuple[str, str], ...] = ()  # data.decimal given per file: (file, mark); a file not named: '.'
+    encoding: str | None = None  # data.encoding; None: UTF-8, or Windows-1252 for a file that is not UTF-8
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -80,7 +83,16 @@ class ReadOptions:
         never_numbers = (*(d.categorical or ()), *(d.text or ()))  # free text is never parsed as numbers
         per_file = tuple(d.decimal.items()) if isinstance(d.decimal, dict) else ()
         decimal = "." if isinstance(d.decimal, dict) else d.decimal
-        return cls(tuple(d.na_values), d.thousands, decimal, d.separator, tuple(keep), never_numbers, decimals=per_file)
+        return cls(
+            tuple(d.na_values),
+            d.thousands,
+            decimal,
+            d.separator,
+            tuple(keep),
+            never_numbers,
+            decimals=per_file,
+            encoding=d.encoding,
+        )
 
     def for_file(self, role: str) -> ReadOptions:
         """These options with the decimal mark data.decimal gives the file ``role`` (a long table's: its split's)."""
@@ -151,25 +163,62 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
 
 
 def _not_utf8(path: Path) -> str:
-    """Where a file stops being UTF-8 (the line and its bytes) and the fix: a spreadsheet's Latin-1 / cp1252 export."""
+    """Where a file stops being UTF-8 and the fix, when data.encoding says UTF-8 (a spreadsheet's cp1252 export)."""
+    where = _utf8_break(path)
+    if not where:
+        return ""
+    return f"{where}; the file is not UTF-8: set data.encoding = 'cp1252' (or the file's encoding), or save it as UTF-8"
+
+
+def _utf8_break(path: Path) -> str:
+    """Where a file stops being UTF-8: `` at line N (the bytes around it)``; "" where it is UTF-8 throughout."""
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rb") as f:  # type: ignore[operator]
         for number, line in enumerate(f, start=1):
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                bad = line[max(exc.start - 10, 0) : exc.end + 10]
-                return (
-                    f" at line {number} ({bad!r}); the file is not UTF-8 (Latin-1 or Windows-1252?): save it as UTF-8, "
-                    "e.g. iconv -f cp1252 -t utf-8"
-                )
+                return f" at line {number} ({line[max(exc.start - 10, 0) : exc.end + 10]!r})"
     return ""
 
 
-def _open_text(path: Path) -> Iterator[str]:
+def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as f:  # type: ignore[operator]
+    text_encoding = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    with opener(path, "rt", encoding=text_encoding, errors="replace", newline="") as f:  # type: ignore[operator]
         yield from f
+
+
+def _is_utf8_error(exc: Exception) -> bool:
+    return "utf-8" in str(exc).lower() or "utf8" in str(exc).lower()
+
+
+def _raw_bytes(path: Path) -> bytes:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:  # type: ignore[operator]
+        return bytes(f.read())
+
+
+def _single_byte_encoding(path: Path) -> str:
+    """Windows-1252 where it decodes the file (a spreadsheet's export), else Latin-1 (which decodes any byte)."""
+    try:
+        _raw_bytes(path).decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+def _recoded(path: Path, encoding: str) -> io.BytesIO:
+    """The file's text in ``encoding``, as UTF-8 bytes for polars (which reads UTF-8 only); a byte the encoding does
+    not define is an error naming the file."""
+    try:
+        text = _raw_bytes(path).decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"the file {str(path)!r} is not {encoding} text (data.encoding): byte {exc.object[exc.start : exc.end]!r} "
+            f"at offset {exc.start}; set data.encoding to the file's encoding"
+        ) from None
+    return io.BytesIO(text.encode("utf-8"))
 
 
 def sniff_separator(path: Path) -> str:
@@ -210,24 +259,47 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
     # from a ';'-separated, decimal-comma train file); quoted ones ("1,5") with data.decimal, as text below.
     decimal_comma = options.decimal == "," and sep != ","
-    header = next(csv.reader(_open_text(path), delimiter=sep), [])
+    encoding = options.encoding or "utf-8"
+    header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])
     _warn_repeated_names(header, path)
     overrides = {c: pl.String for c in options.keep_text if c in header}
-    try:
-        frame = pl.read_csv(
-            path,
+
+    def read(source: Path | io.BytesIO) -> pl.DataFrame:
+        # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
+        # 1 February, whatever the file means (readers/date_formats.py tells the orders apart from train's values)
+        kept = {c: pl.String for c in _numeric_dates(source, sep, options.na_values)} if role in _TABLES else {}
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        return pl.read_csv(
+            source,
             separator=sep,
             infer_schema_length=100_000,
             try_parse_dates=True,
             null_values=[*NA_VALUES, *options.na_values],
             decimal_comma=decimal_comma,
-            schema_overrides=overrides or None,
+            schema_overrides={**kept, **overrides} or None,
         )
+
+    try:
+        frame = read(path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding))
     except pl.exceptions.ComputeError as exc:
-        scan = _scan_records(path, sep, len(header))
-        if scan.ragged is None:
-            raise
-        raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+        if options.encoding is None and _is_utf8_error(exc):  # a spreadsheet's export: Windows-1252, said once
+            encoding = _single_byte_encoding(path)
+            if multiprocessing.parent_process() is None:
+                warnings.warn(
+                    f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(path).strip()}): read as {encoding}; "
+                    "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
+                    DataWarning,
+                    stacklevel=1,
+                )
+            header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])  # its names, decoded so
+            overrides = {c: pl.String for c in options.keep_text if c in header}
+            frame = read(_recoded(path, encoding))
+        else:
+            scan = _scan_records(path, sep, len(header))
+            if scan.ragged is None:
+                raise
+            raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
     if options.decimal == "," and sep == "," and options.thousands == ".":
         _refuse_dots_beside_dot_thousands(frame, path, role)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
@@ -240,6 +312,27 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
     return frame
+
+
+#: the files whose text dates readers/date_formats.py reads (the run's tables, a later test file)
+_TABLES = ("train", "test", "labels")
+#: a date written day or month first, in numbers ('03/22/2022', '22.03.22', '1-2-2020'), a time of day or not
+_NUMERIC_DATE = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(\s|T|$)"
+
+
+def _numeric_dates(source: Path | io.BytesIO, sep: str, na_values: tuple[str, ...]) -> list[str]:
+    """The columns whose first 200 values are all dates written day or month first (none where those rows cannot be
+    read: the whole read then says why)."""
+    try:
+        head = pl.read_csv(source, separator=sep, n_rows=200, infer_schema=False, null_values=[*NA_VALUES, *na_values])
+    except (pl.exceptions.PolarsError, OSError):
+        return []
+    out = []
+    for name in head.columns:
+        values = head[name].drop_nulls().str.strip_chars()
+        if values.len() and values.str.contains(_NUMERIC_DATE).all():
+            out.append(name)
+    return out
 
 
 #: a number a '.' may group the thousands of (1.500, -12.345.678): 1.5 to a decimal dot, 1500 to a thousands dot
