@@ -48,6 +48,7 @@ from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSp
 from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
 from .readers.competition import load_competition, strip_labels
+from .readers.date_formats import find_formats
 from .readers.tables import ReadOptions, read_table
 from .sample_submission import class_prefix
 
@@ -63,6 +64,8 @@ _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|fra
 _SUFFIXES = (".csv", ".parquet", ".csv.gz")
 #: free text (data.text): words and characters per value on average, and the share of distinct values at least
 _TEXT_WORDS, _TEXT_CHARS, _TEXT_DISTINCT = 5, 30, 0.5
+#: a text column distinct in at least this share of at least this many rows is no category (_route_distinct_text)
+_DISTINCT_SHARE, _DISTINCT_MIN_ROWS = 0.95, 50
 
 
 def _sibling(train: Path, *stems: str) -> Path | None:
@@ -450,6 +453,39 @@ def free_text_columns(frame: pl.DataFrame, exclude: Collection[str | None] = ())
     return found
 
 
+def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: dict[str, Any], why: list[str]) -> None:
+    """Text columns with a different value in almost every row (a passenger's name, a ticket code): as categories
+    nothing repeats, so no model can learn from them. Words (``Braund, Mr. Owen``) go to ``data.text``, whose TF-IDF
+    finds the ones that repeat (a title); a one-word code goes to ``data.drop``. Dates written as text are none of
+    these (the run reads them as dates)."""
+    dated = set().union(*find_formats(frame, ()))
+    text, drop = [], []
+    for c, dtype in frame.schema.items():
+        if dtype != pl.String or c in exclude or c in dated:
+            continue
+        values = frame[c].drop_nulls()
+        if values.len() < _DISTINCT_MIN_ROWS or values.n_unique() < _DISTINCT_SHARE * values.len():
+            continue
+        words = float(values.str.count_matches(r"\S+").mean() or 0.0)
+        share = values.n_unique() / values.len()
+        if words >= 2:
+            text.append(c)
+            why.append(
+                f"text = [{c!r}] (a different value in {share:.0%} of the rows, {words:.1f} words each: as a category "
+                "nothing repeats to learn from; its words may)"
+            )
+        else:
+            drop.append(c)
+            why.append(
+                f"drop = [{c!r}] (a different value in {share:.0%} of the rows, one word each: a code no model can "
+                "learn from as a category)"
+            )
+    if text:
+        data["text"] = [*data.get("text", []), *text]
+    if drop:
+        data["drop"] = [*data.get("drop", []), *drop]
+
+
 def infer_spec(
     slug: str,
     train_path: Path,
@@ -648,6 +684,8 @@ def infer_spec(
                 f"text = [{c!r}] (free text: {words:.0f} words per row on average, mostly distinct): TF-IDF, a linear "
                 "model's out-of-fold predictions, an SVD and statistics become its features inside each fold"
             )
+
+    _route_distinct_text(labels_frame, {*targets, id_column, seq_id, *text}, data, why)
 
     spec: dict[str, Any] = {"name": slug, "task": task, "metric": metric, "seed": 42, "data": data, "preset": preset}
     if distribution is not None:

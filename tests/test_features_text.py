@@ -346,11 +346,13 @@ def test_init_proposes_text_for_free_text_only(tmp_path: Path) -> None:
         }
     ).write_csv(tmp_path / "train.csv")
     spec, why = infer_spec("reviews", tmp_path / "train.csv", target="target", preset="fast")
-    assert spec["data"]["text"] == ["review"]
-    assert any(line.startswith("text = ['review']") for line in why)
+    # the name joins data.text as no category (distinct in every row: test_messy), not as free text
+    assert spec["data"]["text"] == ["review", "title"]
+    assert any(line.startswith("text = ['review'] (free text: ") for line in why)
+    assert any(line.startswith("text = ['title'] (a different value in 100% of the rows") for line in why)
     # the written config reads back with it
     assert main(["init", "reviews", "--train", str(tmp_path / "train.csv"), "--out", str(tmp_path / "cfg")]) == 0
-    assert load_spec(tmp_path / "cfg" / "reviews.toml").data.text == ["review"]
+    assert load_spec(tmp_path / "cfg" / "reviews.toml").data.text == ["review", "title"]
 
 
 # ------------------------------------------------------------------------------------------------ the demo

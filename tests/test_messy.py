@@ -685,3 +685,35 @@ def test_dates_written_day_or_month_first_are_left_to_the_kit_not_read_day_first
     path.write_text("id,day,iso\n" + "".join(f"{i},01/0{i}/2020,2020-01-0{i}\n" for i in range(1, 10)))
     frame = read_table(path, role="train")
     assert frame.schema["day"] == pl.String and frame.schema["iso"] == pl.Date
+
+
+def test_init_sends_a_column_distinct_in_every_row_to_text_or_drop_and_keeps_dates_and_categories(
+    tmp_path: Path,
+) -> None:
+    """A name ('Braund, Mr. Owen') or a code distinct in every row is no category: nothing repeats to learn from.
+    init writes the name into data.text (its words repeat: a title) and the code into data.drop, and says why; a
+    repeating category, a text date and a column below 50 rows stay as they are."""
+    n = 120
+    rng = np.random.default_rng(0)
+    titles = np.array(["Mr.", "Mrs.", "Miss."])[np.arange(n) % 3]
+    frame = pl.DataFrame(
+        {
+            "id": range(n),
+            "name": [f"Smith{i}, {t} John" for i, t in enumerate(titles)],
+            "ticket": [f"A/{100000 + i}" for i in range(n)],
+            "port": np.array(["S", "C", "Q"])[np.arange(n) % 3],
+            "day": [f"{1 + i % 12:02d}/{13 + i % 15}/{2000 + i // 60}" for i in range(n)],  # distinct too
+            "x": rng.normal(size=n),
+            "y": np.arange(n) % 2,
+        }
+    )
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    frame.write_csv(folder / "train.csv")
+    spec, why = infer_spec("titanicish", folder / "train.csv", preset="fast")
+    assert spec["data"]["text"] == ["name"] and spec["data"]["drop"] == ["ticket"], why
+    assert any(line.startswith("text = ['name'] (a different value in 100% of the rows, 3.0 words") for line in why)
+    assert any(line.startswith("drop = ['ticket'] (a different value in 100% of the rows, one word") for line in why)
+    frame.head(40).write_csv(folder / "train.csv")  # too few rows to tell a code from a category
+    small, _ = infer_spec("few", folder / "train.csv", preset="fast")
+    assert "drop" not in small["data"] or small["data"]["drop"] == []
