@@ -266,3 +266,15 @@ def test_linear_levels_runs_each_cap_on_each_table_and_the_preset(tmp_path: Path
     assert all(0.0 < figures["houses"][v]["cv"] < 1.0 for v in ("50", "auto"))  # RMSLE of prices near 30,000
     assert all(0.5 < figures["shops"][v]["cv"] <= 1.0 for v in ("50", "auto"))
     assert all(figures["houses_good"][v]["submitted"] for v in ("50", "auto"))
+
+
+def test_lgbm_bins_fits_each_kind_at_each_bin_count_on_the_same_folds(tmp_path: Path) -> None:
+    """Both LightGBM kinds at each max_bin, on the wide and tall tables made in the script: log losses and RMSEs of
+    sense, and the bin count reaching LightGBM (fewer bins give other scores)."""
+    figures = _run("lgbm_bins.py", "--quick", "--tables", "wide,tall", "--bins", "255,15", tmp_path=tmp_path)
+    assert set(figures) == {"wide", "tall"}
+    for table, (low, high) in {"wide": (0.2, 1.1), "tall": (0.5, 5.0)}.items():
+        models = figures[table]["models"]
+        assert set(models) == {f"{k}_{b}" for k in ("lightgbm", "lightgbm_xt") for b in (255, 15)}
+        assert all(low < m["cv"] < high for m in models.values()), models
+        assert models["lightgbm_255"]["cv"] != models["lightgbm_15"]["cv"]
