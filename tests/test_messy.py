@@ -657,6 +657,17 @@ def test_numbers_with_a_unit_follow_the_decimal_comma_and_a_listed_column_stays_
     assert kept["price"].to_list() == ["1.200,50 €", "12,50 €", "-0,75 €"]
 
 
+def test_numbers_with_a_unit_and_a_decimal_comma_read_with_a_decimal_dot_name_the_decimal_key(tmp_path: Path) -> None:
+    """'12,50 €' in a file read with the default decimal '.': the same numbers without '€' stop the run naming
+    data.decimal; with '€' the column had been kept as text without a word (one category per price)."""
+    path = tmp_path / "train.csv"
+    path.write_text("id;price\n1;12,50 €\n2;7,25 €\n3;3 €\n")
+    with pytest.raises(DataError, match=r"column 'price' .* holds numbers written like '12,50': set decimal = ','"):
+        read_table(path, role="train")
+    with pytest.warns(DataWarning, match="'price'"):
+        assert read_table(path, role="train", options=ReadOptions(decimal=","))["price"].to_list() == [12.5, 7.25, 3.0]
+
+
 def test_a_file_that_is_not_utf8_is_read_as_windows_1252_with_a_warning_or_as_data_encoding_says(
     tmp_path: Path,
 ) -> None:

@@ -480,8 +480,10 @@ def _numbers_from_text(
                 updates.append(parsed)
                 with_unit.append(f"{name!r} (e.g. {present.filter(bare.drop_nulls() != present)[0]!r})")
                 continue
-            # what else the column holds, said as written: the numbers without their units, the rest as they are
-            present = bare.zip_with(parsed.is_not_null(), text).drop_nulls()
+            # what else the column holds: a number without its unit, for the check below to name the marks that read
+            # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
+            present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
+            present = present.drop_nulls()
         problem = None if options.lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
