@@ -140,6 +140,15 @@ def test_merge_rare_leaves_a_binary_minority_of_two_rows_in_every_folds_training
     assert all(y[folds.train_valid(0, k)[0]].sum() >= 1 for k in range(5))
 
 
+def test_merge_rare_still_refuses_a_binary_class_of_one_row() -> None:
+    """Merged, a binary target's single minority row left its fold's training rows with one class: the linear model
+    failed ('needs samples of at least 2 classes') and the CV (ROC AUC 0.1) meant nothing. Refused, as before."""
+    with pytest.raises(DataError, match="class 1 of y has only 1 member: too few rows for any stratified split"):
+        make_folds(51, strategy="stratified", y=np.array([0] * 50 + [1]), seed=0, merge_rare=True)
+    three = np.array([0] * 50 + [1] * 10 + [2])  # multiclass: the other classes train every fold
+    assert_partition(make_folds(len(three), strategy="stratified", y=three, seed=0, merge_rare=True))
+
+
 def test_stratified_accepts_string_labels(cancer_y: np.ndarray) -> None:
     labels = np.where(cancer_y == 1, "benign", "malignant")
     folds = make_folds(len(labels), strategy="stratified", y=labels, seed=0)

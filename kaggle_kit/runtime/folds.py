@@ -246,7 +246,8 @@ def make_folds(
       rows are few (at most ``n_rows // n_splits``), with tied edges collapsed and any bin smaller than
       ``n_splits`` merged into its neighbour. Pass class labels as ints, bools or strings, never floats. A class
       with fewer than ``n_splits`` rows is refused, unless ``merge_rare``: then the rare classes are stratified as
-      one (:func:`rare_classes` names them), one row a fold where they are fewer than ``n_splits`` rows together.
+      one (:func:`rare_classes` names them), one row a fold where they are fewer than ``n_splits`` rows together
+      (a two-class ``y`` whose rarer class has one row is still refused).
     * ``"group"``: :class:`~sklearn.model_selection.GroupKFold` on ``groups``; a group never spans two folds.
       With ``shuffle=True`` scikit-learn permutes the groups and deals out equal *numbers of groups* per fold,
       so fold sizes in rows vary when group sizes do; ``shuffle=False`` balances rows instead but is
@@ -423,7 +424,10 @@ def _stratification_labels(
     classes, codes = _factorize(array)
     counts = np.bincount(codes, minlength=len(classes))
     small = np.flatnonzero(counts < n_splits)
-    if small.size and merge_rare:  # one stratum of the rare classes' rows, spread over the folds
+    # a binary target's 1-row class stays refused: the fold that validates it trains on one class (a linear model
+    # fails, the CV means nothing), and no fold split helps
+    if small.size and merge_rare and not (len(classes) == 2 and counts.min() < 2):
+        # one stratum of the rare classes' rows, spread over the folds
         rare = counts < n_splits
         # fewer than n_splits rows even together: still their own stratum, which StratifiedKFold deals one a fold
         # (its 'least populated class' warning is silenced below); joined to a large class, two of a binary task's
