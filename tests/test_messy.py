@@ -689,6 +689,15 @@ def test_a_file_that_is_not_utf8_is_read_as_windows_1252_with_a_warning_or_as_da
         read_table(path, role="train", options=ReadOptions(encoding="utf-8"))
 
 
+def test_a_header_that_is_not_utf8_above_ascii_rows_is_read_as_windows_1252_too(tmp_path: Path) -> None:
+    """polars reads a header's bytes that are no UTF-8 without an error: 'Größe' above ASCII rows had become
+    'Gr\ufffd\ufffde' without a word (the config's names then missing)."""
+    path = tmp_path / "train.csv"
+    path.write_bytes("id,Größe\n1,5\n2,7\n".encode("cp1252"))
+    with pytest.warns(DataWarning, match=r"is not UTF-8 \(at line 1 .*read as cp1252"):
+        assert read_table(path, role="train").columns == ["id", "Größe"]
+
+
 def test_dates_written_day_or_month_first_are_left_to_the_kit_not_read_day_first_by_polars(tmp_path: Path) -> None:
     """polars read '01/02/2020' .. '01/09/2020' as 1 February .. 1 September by itself: a month-first file read wrong
     without a word. Such columns stay text for readers/date_formats.py; ISO dates are still read by polars."""

@@ -189,6 +189,17 @@ def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
         yield from f
 
 
+def _header_is_utf8(path: Path) -> bool:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:  # type: ignore[operator]
+        line = f.readline()
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _is_utf8_error(exc: Exception) -> bool:
     return "utf-8" in str(exc).lower() or "utf8" in str(exc).lower()
 
@@ -280,26 +291,30 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             schema_overrides={**kept, **overrides} or None,
         )
 
+    # polars reads a header's bytes that are no UTF-8 as '\ufffd' without an error: a file whose other lines are
+    # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
+    frame = None
     try:
-        frame = read(path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding))
+        if options.encoding is not None or _header_is_utf8(path):
+            frame = read(path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding))
     except pl.exceptions.ComputeError as exc:
-        if options.encoding is None and _is_utf8_error(exc):  # a spreadsheet's export: Windows-1252, said once
-            encoding = _single_byte_encoding(path)
-            if multiprocessing.parent_process() is None:
-                warnings.warn(
-                    f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(path).strip()}): read as {encoding}; "
-                    "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
-                    DataWarning,
-                    stacklevel=1,
-                )
-            header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])  # its names, decoded so
-            overrides = {c: pl.String for c in options.keep_text if c in header}
-            frame = read(_recoded(path, encoding))
-        else:
+        if not (options.encoding is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
             if scan.ragged is None:
                 raise
             raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+    if frame is None:  # a spreadsheet's export: Windows-1252, said once
+        encoding = _single_byte_encoding(path)
+        if multiprocessing.parent_process() is None:
+            warnings.warn(
+                f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(path).strip()}): read as {encoding}; "
+                "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
+                DataWarning,
+                stacklevel=1,
+            )
+        header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])  # its names, decoded so
+        overrides = {c: pl.String for c in options.keep_text if c in header}
+        frame = read(_recoded(path, encoding))
     if options.decimal == "," and sep == "," and options.thousands == ".":
         _refuse_dots_beside_dot_thousands(frame, path, role)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
