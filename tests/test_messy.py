@@ -705,3 +705,23 @@ def test_dates_written_day_or_month_first_are_left_to_the_kit_not_read_day_first
     path.write_text("id,day,iso\n" + "".join(f"{i},01/0{i}/2020,2020-01-0{i}\n" for i in range(1, 10)))
     frame = read_table(path, role="train")
     assert frame.schema["day"] == pl.String and frame.schema["iso"] == pl.Date
+
+
+def test_version_numbers_stay_text_not_dates_of_the_first_century(tmp_path: Path) -> None:
+    """polars read '1.2.3' (and '1/2/3', '4-0-1') as a date in the year 3: a version column became dates without a
+    word. Such columns stay text, and no usual date format reads a one-digit year."""
+    path = tmp_path / "train.csv"
+    path.write_text("id,version,ratio,y\n1,1.2.3,1/2/3,0.5\n2,4.0.1,4/5/6,1.5\n3,2.10.7,2/3/4,2.5\n")
+    frame = read_table(path, role="train")
+    assert frame["version"].to_list() == ["1.2.3", "4.0.1", "2.10.7"] and frame.schema["ratio"] == pl.String
+    spec = build_spec(
+        {
+            "name": "v",
+            "task": "regression",
+            "metric": "rmse",
+            "data": {"train": "train.csv", "target": "y"},
+            "models": [{"name": "lgbm", "kind": "lightgbm"}],
+        },
+        base_dir=tmp_path,
+    )
+    assert prepare_competition(spec, frame, None).train.schema["version"] == pl.String
