@@ -698,6 +698,14 @@ def test_a_header_that_is_not_utf8_above_ascii_rows_is_read_as_windows_1252_too(
         assert read_table(path, role="train").columns == ["id", "Größe"]
 
 
+def test_a_file_with_a_byte_windows_1252_leaves_undefined_is_read_as_latin_1(tmp_path: Path) -> None:
+    """0x81 is no Windows-1252 character: such a file is read as Latin-1 (which decodes any byte), said so."""
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"id,name\n1,caf\xe9\n2,a\x81b\n")
+    with pytest.warns(DataWarning, match="read as latin-1"):
+        assert read_table(path, role="train")["name"].to_list() == ["café", "a\x81b"]
+
+
 def test_dates_written_day_or_month_first_are_left_to_the_kit_not_read_day_first_by_polars(tmp_path: Path) -> None:
     """polars read '01/02/2020' .. '01/09/2020' as 1 February .. 1 September by itself: a month-first file read wrong
     without a word. Such columns stay text for readers/date_formats.py; ISO dates are still read by polars."""
