@@ -141,3 +141,28 @@ def test_a_date_format_without_percent_codes_is_refused() -> None:
                 "models": [{"name": "lgbm", "kind": "lightgbm"}],
             }
         )
+
+
+def test_predict_reads_a_new_files_text_dates_where_train_had_dates_as_run_reads_its_test_file(tmp_path: Path) -> None:
+    """Train's ISO dates, a new file's '01/31/2021': ``run`` reads such a test file with the one format that reads it
+    (competition._text_dates); predict had refused it ('Date in train but String in test'), and a run made before
+    data.date_formats (its polars read '22.03.2022' itself; such a column now stays text) alike."""
+    _files(tmp_path, "%Y-%m-%d")
+    result = run(_spec(tmp_path), runs_root=tmp_path / "runs", progress=None, record_history=False)
+    new = tmp_path / "new.csv"
+    new.write_text("id,when,x\n900,01/31/2021,0.1\n901,02/11/2021,0.2\n902,03/10/2021,0.3\n")
+    typed = pl.DataFrame(
+        {"id": [900, 901, 902], "when": [date(2021, 1, 31), date(2021, 2, 11), date(2021, 3, 10)], "x": [0.1, 0.2, 0.3]}
+    )
+    with pytest.warns(DataWarning, match=r"'when' \(e.g. '01/31/2021': '%m/%d/%Y'\) of the test file \(dates in"):
+        from_file = predict(result.run_dir, new, model="lgbm")
+    from_dates = predict(result.run_dir, typed, model="lgbm")
+    np.testing.assert_allclose(from_file.to_series(1).to_numpy(), from_dates.to_series(1).to_numpy(), rtol=1e-6)
+    dotted = tmp_path / "dotted.csv"
+    dotted.write_text("id,when,x\n900,31.01.2021,0.1\n901,11.02.2021,0.2\n902,10.03.2021,0.3\n")
+    with pytest.warns(DataWarning, match="'%d.%m.%Y'"):
+        np.testing.assert_allclose(
+            predict(result.run_dir, dotted, model="lgbm").to_series(1).to_numpy(),
+            from_dates.to_series(1).to_numpy(),
+            rtol=1e-6,
+        )

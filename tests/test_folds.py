@@ -117,9 +117,9 @@ def test_merge_rare_stratifies_the_rare_classes_as_one_and_the_others_each() -> 
     assert rare_classes(y, 5) == [("r3", 2), ("r1", 3), ("r2", 3)]
 
 
-def test_merge_rare_joins_rare_classes_fewer_than_the_folds_together_to_the_largest_class() -> None:
-    """Two 1-row classes, fewer rows together than the 5 folds, are stratified with the largest class: scikit-learn
-    would warn of a class smaller than n_splits. Every fold keeps the other class's ratio."""
+def test_merge_rare_deals_rare_classes_fewer_than_the_folds_together_one_a_fold() -> None:
+    """Two 1-row classes, fewer rows together than the 5 folds, are one stratum dealt one row a fold, without
+    scikit-learn's warning of a class smaller than n_splits. Every fold keeps the other classes' ratio."""
     y = np.array(["a"] * 48 + ["b"] * 20 + ["r1", "r2"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no 'least populated class' warning
@@ -128,6 +128,25 @@ def test_merge_rare_joins_rare_classes_fewer_than_the_folds_together_to_the_larg
     for k in range(5):
         _, valid = folds.train_valid(0, k)
         assert (y[valid] == "b").sum() == 4 and np.isin(y[valid], ["a", "r1", "r2"]).sum() == 10
+    assert folds.ids[0, -2] != folds.ids[0, -1]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_merge_rare_leaves_a_binary_minority_of_two_rows_in_every_folds_training_rows(seed: int) -> None:
+    """A binary target with 2 minority rows and 5 folds: joined to the majority, the two rows shared a fold for some
+    seeds, whose training rows then held one class (a linear model failed: 'needs samples of at least 2 classes')."""
+    y = np.array([0] * 50 + [1] * 2)
+    folds = make_folds(len(y), strategy="stratified", y=y, seed=seed, merge_rare=True)
+    assert all(y[folds.train_valid(0, k)[0]].sum() >= 1 for k in range(5))
+
+
+def test_merge_rare_still_refuses_a_binary_class_of_one_row() -> None:
+    """Merged, a binary target's single minority row left its fold's training rows with one class: the linear model
+    failed ('needs samples of at least 2 classes') and the CV (ROC AUC 0.1) meant nothing. Refused, as before."""
+    with pytest.raises(DataError, match="class 1 of y has only 1 member: too few rows for any stratified split"):
+        make_folds(51, strategy="stratified", y=np.array([0] * 50 + [1]), seed=0, merge_rare=True)
+    three = np.array([0] * 50 + [1] * 10 + [2])  # multiclass: the other classes train every fold
+    assert_partition(make_folds(len(three), strategy="stratified", y=three, seed=0, merge_rare=True))
 
 
 def test_stratified_accepts_string_labels(cancer_y: np.ndarray) -> None:

@@ -657,6 +657,17 @@ def test_numbers_with_a_unit_follow_the_decimal_comma_and_a_listed_column_stays_
     assert kept["price"].to_list() == ["1.200,50 €", "12,50 €", "-0,75 €"]
 
 
+def test_numbers_with_a_unit_and_a_decimal_comma_read_with_a_decimal_dot_name_the_decimal_key(tmp_path: Path) -> None:
+    """'12,50 €' in a file read with the default decimal '.': the same numbers without '€' stop the run naming
+    data.decimal; with '€' the column had been kept as text without a word (one category per price)."""
+    path = tmp_path / "train.csv"
+    path.write_text("id;price\n1;12,50 €\n2;7,25 €\n3;3 €\n")
+    with pytest.raises(DataError, match=r"column 'price' .* holds numbers written like '12,50': set decimal = ','"):
+        read_table(path, role="train")
+    with pytest.warns(DataWarning, match="'price'"):
+        assert read_table(path, role="train", options=ReadOptions(decimal=","))["price"].to_list() == [12.5, 7.25, 3.0]
+
+
 def test_a_file_that_is_not_utf8_is_read_as_windows_1252_with_a_warning_or_as_data_encoding_says(
     tmp_path: Path,
 ) -> None:
@@ -676,6 +687,23 @@ def test_a_file_that_is_not_utf8_is_read_as_windows_1252_with_a_warning_or_as_da
     assert read_table(japanese, role="train", options=ReadOptions(encoding="shift_jis"))["名前"].to_list() == ["東京"]
     with pytest.raises(DataError, match=r"not UTF-8: set data.encoding = 'cp1252' \(or the file's encoding\)"):
         read_table(path, role="train", options=ReadOptions(encoding="utf-8"))
+
+
+def test_a_header_that_is_not_utf8_above_ascii_rows_is_read_as_windows_1252_too(tmp_path: Path) -> None:
+    """polars reads a header's bytes that are no UTF-8 without an error: 'Größe' above ASCII rows had become
+    'Gr\ufffd\ufffde' without a word (the config's names then missing)."""
+    path = tmp_path / "train.csv"
+    path.write_bytes("id,Größe\n1,5\n2,7\n".encode("cp1252"))
+    with pytest.warns(DataWarning, match=r"is not UTF-8 \(at line 1 .*read as cp1252"):
+        assert read_table(path, role="train").columns == ["id", "Größe"]
+
+
+def test_a_file_with_a_byte_windows_1252_leaves_undefined_is_read_as_latin_1(tmp_path: Path) -> None:
+    """0x81 is no Windows-1252 character: such a file is read as Latin-1 (which decodes any byte), said so."""
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"id,name\n1,caf\xe9\n2,a\x81b\n")
+    with pytest.warns(DataWarning, match="read as latin-1"):
+        assert read_table(path, role="train")["name"].to_list() == ["café", "a\x81b"]
 
 
 def test_dates_written_day_or_month_first_are_left_to_the_kit_not_read_day_first_by_polars(tmp_path: Path) -> None:
@@ -717,3 +745,23 @@ def test_init_sends_a_column_distinct_in_every_row_to_text_or_drop_and_keeps_dat
     frame.head(40).write_csv(folder / "train.csv")  # too few rows to tell a code from a category
     small, _ = infer_spec("few", folder / "train.csv", preset="fast")
     assert "drop" not in small["data"] or small["data"]["drop"] == []
+
+
+def test_version_numbers_stay_text_not_dates_of_the_first_century(tmp_path: Path) -> None:
+    """polars read '1.2.3' (and '1/2/3', '4-0-1') as a date in the year 3: a version column became dates without a
+    word. Such columns stay text, and no usual date format reads a one-digit year."""
+    path = tmp_path / "train.csv"
+    path.write_text("id,version,ratio,y\n1,1.2.3,1/2/3,0.5\n2,4.0.1,4/5/6,1.5\n3,2.10.7,2/3/4,2.5\n")
+    frame = read_table(path, role="train")
+    assert frame["version"].to_list() == ["1.2.3", "4.0.1", "2.10.7"] and frame.schema["ratio"] == pl.String
+    spec = build_spec(
+        {
+            "name": "v",
+            "task": "regression",
+            "metric": "rmse",
+            "data": {"train": "train.csv", "target": "y"},
+            "models": [{"name": "lgbm", "kind": "lightgbm"}],
+        },
+        base_dir=tmp_path,
+    )
+    assert prepare_competition(spec, frame, None).train.schema["version"] == pl.String

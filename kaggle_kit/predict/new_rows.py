@@ -23,7 +23,7 @@ from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.competition import check_new_test, read_long_table
-from ..readers.date_formats import apply_formats
+from ..readers.date_formats import apply_formats, find_formats
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
@@ -64,6 +64,7 @@ def read_test_rows(
     if frame is None:
         raise ConfigError("name the test rows to predict: --test FILE (the `test` argument in Python)")
     frame = apply_formats(frame, d.date_formats, "test")  # dates written as text, read as the run read them
+    frame = _text_dates_where_train_has_dates(frame, folder.meta.get("columns") or {})
     stream = None
     if d.images is not None:
         streamed = folder.meta.get("image_mode") == "stream"
@@ -90,6 +91,23 @@ def read_test_rows(
     if store is not None and SEQUENCE_ROW not in checked.columns:  # not a feature: keep it beside them
         checked = checked.with_columns(frame[SEQUENCE_ROW])
     return NewRows(checked, store, stream)
+
+
+def _text_dates_where_train_has_dates(frame: pl.DataFrame, record: dict[str, list[str]]) -> pl.DataFrame:
+    """A new file's text dates in a column the run read as dates without a format (train's 2020-01-31 beside the
+    file's '01/31/2020'; a run made before data.date_formats, whose polars read '22.03.2022' itself): read with the
+    one usual format that reads them all, as ``run`` reads its own test file's. Any other is left to the check's
+    error."""
+    dated = [c for c, (_, kind) in record.items() if kind == "temporal" and frame.schema.get(c) == pl.String]
+    found, _ = find_formats(frame.select(dated), ()) if dated else ({}, {})
+    if found:
+        shown = ", ".join(f"{c!r} (e.g. {frame[c].drop_nulls()[0]!r}: {f!r})" for c, f in found.items())
+        warnings.warn(
+            f"text column(s) {shown} of the test file (dates in train) hold dates: read as dates with those formats",
+            DataWarning,
+            stacklevel=3,
+        )
+    return apply_formats(frame, found, "test")
 
 
 def _warn_dates_after_training(folder: RunFolder, frame: pl.DataFrame) -> None:

@@ -189,6 +189,17 @@ def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
         yield from f
 
 
+def _header_is_utf8(path: Path) -> bool:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:  # type: ignore[operator]
+        line = f.readline()
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _is_utf8_error(exc: Exception) -> bool:
     return "utf-8" in str(exc).lower() or "utf8" in str(exc).lower()
 
@@ -280,26 +291,30 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             schema_overrides={**kept, **overrides} or None,
         )
 
+    # polars reads a header's bytes that are no UTF-8 as '\ufffd' without an error: a file whose other lines are
+    # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
+    frame = None
     try:
-        frame = read(path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding))
+        if options.encoding is not None or _header_is_utf8(path):
+            frame = read(path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding))
     except pl.exceptions.ComputeError as exc:
-        if options.encoding is None and _is_utf8_error(exc):  # a spreadsheet's export: Windows-1252, said once
-            encoding = _single_byte_encoding(path)
-            if multiprocessing.parent_process() is None:
-                warnings.warn(
-                    f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(path).strip()}): read as {encoding}; "
-                    "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
-                    DataWarning,
-                    stacklevel=1,
-                )
-            header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])  # its names, decoded so
-            overrides = {c: pl.String for c in options.keep_text if c in header}
-            frame = read(_recoded(path, encoding))
-        else:
+        if not (options.encoding is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
             if scan.ragged is None:
                 raise
             raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+    if frame is None:  # a spreadsheet's export: Windows-1252, said once
+        encoding = _single_byte_encoding(path)
+        if multiprocessing.parent_process() is None:
+            warnings.warn(
+                f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(path).strip()}): read as {encoding}; "
+                "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
+                DataWarning,
+                stacklevel=1,
+            )
+        header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])  # its names, decoded so
+        overrides = {c: pl.String for c in options.keep_text if c in header}
+        frame = read(_recoded(path, encoding))
     if options.decimal == "," and sep == "," and options.thousands == ".":
         _refuse_dots_beside_dot_thousands(frame, path, role)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
@@ -316,8 +331,9 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
 
 #: the files whose text dates readers/date_formats.py reads (the run's tables, a later test file)
 _TABLES = ("train", "test", "labels")
-#: a date written day or month first, in numbers ('03/22/2022', '22.03.22', '1-2-2020'), a time of day or not
-_NUMERIC_DATE = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(\s|T|$)"
+#: a date written day or month first, in numbers ('03/22/2022', '22.03.22', '1-2-2020'), a time of day or not; and
+#: a version number ('1.2.3', '4.0.1'), which polars read as a date in the year 3 or 1
+_NUMERIC_DATE = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{1,4}(\s|T|$)"
 
 
 def _numeric_dates(source: Path | io.BytesIO, sep: str, na_values: tuple[str, ...]) -> list[str]:
@@ -480,8 +496,10 @@ def _numbers_from_text(
                 updates.append(parsed)
                 with_unit.append(f"{name!r} (e.g. {present.filter(bare.drop_nulls() != present)[0]!r})")
                 continue
-            # what else the column holds, said as written: the numbers without their units, the rest as they are
-            present = bare.zip_with(parsed.is_not_null(), text).drop_nulls()
+            # what else the column holds: a number without its unit, for the check below to name the marks that read
+            # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
+            present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
+            present = present.drop_nulls()
         problem = None if options.lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")

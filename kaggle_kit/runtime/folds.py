@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -245,8 +246,8 @@ def make_folds(
       rows are few (at most ``n_rows // n_splits``), with tied edges collapsed and any bin smaller than
       ``n_splits`` merged into its neighbour. Pass class labels as ints, bools or strings, never floats. A class
       with fewer than ``n_splits`` rows is refused, unless ``merge_rare``: then the rare classes are stratified as
-      one (:func:`rare_classes` names them), joined to the largest class where they are fewer than ``n_splits``
-      rows together.
+      one (:func:`rare_classes` names them), one row a fold where they are fewer than ``n_splits`` rows together
+      (a two-class ``y`` whose rarer class has one row is still refused).
     * ``"group"``: :class:`~sklearn.model_selection.GroupKFold` on ``groups``; a group never spans two folds.
       With ``shuffle=True`` scikit-learn permutes the groups and deals out equal *numbers of groups* per fold,
       so fold sizes in rows vary when group sizes do; ``shuffle=False`` balances rows instead but is
@@ -318,8 +319,11 @@ def make_folds(
             splitter = GroupKFold(n_splits, shuffle=shuffle, random_state=random_state)
         else:
             splitter = StratifiedGroupKFold(n_splits, shuffle=shuffle, random_state=random_state)
-        for k, (_, valid) in enumerate(splitter.split(placeholder, labels, group_codes)):
-            ids[r, valid] = k
+        with warnings.catch_warnings():
+            if merge_rare:  # a merged stratum of fewer than n_splits rows: one row a fold, as meant
+                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+            for k, (_, valid) in enumerate(splitter.split(placeholder, labels, group_codes)):
+                ids[r, valid] = k
         if np.any(ids[r] < 0):  # pragma: no cover - scikit-learn splitters partition the rows
             raise RuntimeError(f"folds: {type(splitter).__name__} left rows unassigned in repeat {r}")
     return Folds(ids=ids, n_splits=n_splits, scheme="complement")
@@ -420,12 +424,15 @@ def _stratification_labels(
     classes, codes = _factorize(array)
     counts = np.bincount(codes, minlength=len(classes))
     small = np.flatnonzero(counts < n_splits)
-    if small.size and merge_rare:  # one stratum of the rare classes' rows, spread over the folds
+    # a binary target's 1-row class stays refused: the fold that validates it trains on one class (a linear model
+    # fails, the CV means nothing), and no fold split helps
+    if small.size and merge_rare and not (len(classes) == 2 and counts.min() < 2):
+        # one stratum of the rare classes' rows, spread over the folds
         rare = counts < n_splits
-        merged = np.where(rare[codes], len(classes), codes)
-        if counts[rare].sum() < n_splits:  # too few even together: they are stratified with the largest class
-            merged[rare[codes]] = int(np.argmax(counts))
-        return merged
+        # fewer than n_splits rows even together: still their own stratum, which StratifiedKFold deals one a fold
+        # (its 'least populated class' warning is silenced below); joined to a large class, two of a binary task's
+        # 2 minority rows could share a fold, and that fold's training rows then hold none of them
+        return np.where(rare[codes], len(classes), codes)
     if small.size:
         worst = int(small[np.argmin(counts[small])])
         others = f" ({small.size} classes are that small)" if small.size > 1 else ""
