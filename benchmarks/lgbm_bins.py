@@ -8,7 +8,9 @@ and a tall one made here (scikit-learn's generators, seeded; nothing is download
 
 * ``wide``: ``make_classification``, 10,000 rows x 300 numbers (30 informative), 3 classes, log loss;
 * ``tall``: ``make_friedman1``, 100,000 rows x 10 numbers (5 used, smooth effects), RMSE: where a split's resolution
-  could matter most.
+  could matter most;
+* ``wide_smooth``: ``make_friedman1``, 8,000 rows x 200 numbers (5 used), RMSE: a wide table whose few signals are
+  smooth.
 
 Printed per table and kind: each ``max_bin``'s CV, its difference from 255's, and its fit seconds (all folds) with
 the ratio to 255's. One run per table fits every variant (the same folds, interleaved on the same workers).
@@ -49,10 +51,10 @@ def _wide(rows: int) -> pl.DataFrame:
     )
 
 
-def _tall(rows: int) -> pl.DataFrame:
+def _tall(rows: int, columns: int = 10) -> pl.DataFrame:
     from sklearn.datasets import make_friedman1
 
-    X, y = make_friedman1(n_samples=rows, n_features=10, noise=1.0, random_state=0)
+    X, y = make_friedman1(n_samples=rows, n_features=columns, noise=1.0, random_state=0)
     return pl.DataFrame(X, schema=[f"f{i}" for i in range(X.shape[1])], orient="row").with_columns(
         pl.Series("target", y)
     )
@@ -63,6 +65,7 @@ TABLES: dict[str, tuple[str, str, str, Callable[[bool], pl.DataFrame]]] = {
     **{d.name: (d.task, d.metric, d.target, lambda quick, d=d: d.load()) for d in DATASETS},
     "wide": ("multiclass", "log_loss", "target", lambda quick: _wide(600 if quick else 10_000)),
     "tall": ("regression", "rmse", "target", lambda quick: _tall(2_000 if quick else 100_000)),
+    "wide_smooth": ("regression", "rmse", "target", lambda quick: _tall(600 if quick else 8_000, 200)),
 }
 
 

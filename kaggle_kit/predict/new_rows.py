@@ -23,7 +23,7 @@ from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.competition import check_new_test, read_long_table
-from ..readers.date_formats import apply_formats, find_formats
+from ..readers.date_formats import apply_formats, find_formats, found_message
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
@@ -101,12 +101,7 @@ def _text_dates_where_train_has_dates(frame: pl.DataFrame, record: dict[str, lis
     dated = [c for c, (_, kind) in record.items() if kind == "temporal" and frame.schema.get(c) == pl.String]
     found, _ = find_formats(frame.select(dated), ()) if dated else ({}, {})
     if found:
-        shown = ", ".join(f"{c!r} (e.g. {frame[c].drop_nulls()[0]!r}: {f!r})" for c, f in found.items())
-        warnings.warn(
-            f"text column(s) {shown} of the test file (dates in train) hold dates: read as dates with those formats",
-            DataWarning,
-            stacklevel=3,
-        )
+        warnings.warn(found_message(frame, found, " of the test file (dates in train)"), DataWarning, stacklevel=3)
     return apply_formats(frame, found, "test")
 
 

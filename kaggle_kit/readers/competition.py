@@ -28,7 +28,7 @@ from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
-from .date_formats import apply_formats, find_formats
+from .date_formats import apply_formats, find_formats, found_message
 from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
@@ -336,12 +336,7 @@ def _dates_from_text(
     skip = {c for c in (d.id, *d.targets, *d.drop, *(d.categorical or []), *(d.text or [])) if c} | set(formats)
     for role, frame, found, ambiguous in _text_dates(train, test, skip):
         if found:
-            shown = ", ".join(f"{c!r} (e.g. {frame[c].drop_nulls()[0]!r}: {f!r})" for c, f in found.items())
-            where = "" if role == "train" else " of the test file (dates in train)"
-            _warn(
-                f"text column(s) {shown}{where} hold dates: read as dates with those formats (data.date_formats "
-                "sets others)"
-            )
+            _warn(found_message(frame, found, "" if role == "train" else " of the test file (dates in train)"))
         for col, fmts in ambiguous.items() if role == "train" else ():  # test's: train's dates refuse it below
             _warn(
                 f"column {col!r} of the {role} file holds dates that read as {' and as '.join(repr(f) for f in fmts)}, "

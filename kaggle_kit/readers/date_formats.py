@@ -80,6 +80,13 @@ def apply_formats(frame: pl.DataFrame, formats: Mapping[str, str], role: str) ->
     return frame.with_columns(casts) if casts else frame
 
 
+def found_message(frame: pl.DataFrame, found: Mapping[str, str], where: str = "") -> str:
+    """The warning that the text columns ``found`` of ``frame`` (``where``: e.g. " of the test file") are read as
+    dates with their formats."""
+    shown = ", ".join(f"{c!r} (e.g. {frame[c].drop_nulls()[0]!r}: {f!r})" for c, f in found.items())
+    return f"text column(s) {shown}{where} hold dates: read as dates with those formats (data.date_formats sets others)"
+
+
 def find_formats(frame: pl.DataFrame, skip: Collection[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For each text column of ``frame`` not in ``skip`` whose every value one of :data:`DATE_FORMATS` reads (with a
     time of day from :data:`TIMES`, or none): ``found`` maps it to that format; ``ambiguous`` maps a column that
