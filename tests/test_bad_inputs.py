@@ -1170,7 +1170,8 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         (
             "warning: column(s) 'x1' (e.g. '$",
             "of the train file '",
-            "hold numbers written with a unit (a currency sign, '%'): read as the numbers, the unit dropped",
+            "hold numbers written with a unit (a currency sign, '%', an accountant's parentheses): read as the "
+            "numbers, the unit dropped",
             "warning: column(s) 'x1' (e.g. '",
         ),
     ),

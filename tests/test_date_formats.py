@@ -166,3 +166,9 @@ def test_predict_reads_a_new_files_text_dates_where_train_had_dates_as_run_reads
             from_dates.to_series(1).to_numpy(),
             rtol=1e-6,
         )
+
+
+def test_a_code_read_as_a_date_far_from_now_is_no_date() -> None:
+    """'13-05-1234' reads as 13 May 1234 with '%d-%m-%Y': a code, not a date; years outside 1800-2200 are refused."""
+    frame = pl.DataFrame({"code": ["13-05-1234", "14-06-1235", "15-07-1236"], "day": ["13-05-1999"] * 3})
+    assert find_formats(frame, ()) == ({"day": "%d-%m-%Y"}, {})

@@ -765,3 +765,12 @@ def test_version_numbers_stay_text_not_dates_of_the_first_century(tmp_path: Path
         base_dir=tmp_path,
     )
     assert prepare_competition(spec, frame, None).train.schema["version"] == pl.String
+
+
+def test_an_accountants_negative_amounts_in_parentheses_are_read_as_negative_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_text('id,balance,label\n1,"($1,200.50)",(A)\n2,$3.00,(B)\n3,(5.00),(A)\n')
+    with pytest.warns(DataWarning, match=r"'balance' \(e.g. '\(\$1,200.50\)'\).*an accountant's parentheses"):
+        frame = read_table(path, role="train")
+    assert frame["balance"].to_list() == [-1200.5, 3.0, -5.0]
+    assert frame["label"].to_list() == ["(A)", "(B)", "(A)"]  # no number inside: text as written

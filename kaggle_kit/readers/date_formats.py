@@ -113,14 +113,19 @@ def find_formats(frame: pl.DataFrame, skip: Collection[str]) -> tuple[dict[str, 
     return found, ambiguous
 
 
+#: the years a found format may read: a code such as '13-05-1234' is no date of the year 1234
+YEARS = (1800, 2200)
+
+
 def _formats_reading(values: pl.Series) -> list[str]:
-    """The formats (a date's, then with a time of day) that read every one of ``values``."""
+    """The formats (a date's, then with a time of day) that read every one of ``values`` as a date in :data:`YEARS`."""
     out = []
     for date_fmt, date_re in DATE_FORMATS:
         for time_fmt, time_re in (("", ""), *TIMES):
             if not values.str.contains(f"^{date_re}{time_re}$").all():
                 continue
             fmt = date_fmt + time_fmt
-            if parse(values, fmt).null_count() == 0:
+            parsed = parse(values, fmt)
+            if parsed.null_count() == 0 and YEARS[0] <= parsed.dt.year().min() <= parsed.dt.year().max() <= YEARS[1]:
                 out.append(fmt)
     return out

@@ -506,8 +506,8 @@ def _numbers_from_text(
     if with_unit and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
         warnings.warn(
             f"column(s) {name_a_few(with_unit, 'column(s)', ', ')} of the {role} file {str(path)!r} hold numbers "
-            "written with a unit (a currency sign, '%'): read as the numbers, the unit dropped; list a column in "
-            "data.categorical to keep it as text",
+            "written with a unit (a currency sign, '%', an accountant's parentheses): read as the numbers, the unit "
+            "dropped; list a column in data.categorical to keep it as text",
             DataWarning,
             stacklevel=1,
         )
@@ -522,13 +522,20 @@ _UNIT_AFTER = rf"\s*[{_CURRENCY}%]$"
 _GROUPING = {".": ",", ",": "."}
 
 
+#: an accountant's negative amount: '(5.00)', '($1,200.50)'
+_PARENTHESISED = r"^\(\s*([^()]*?)\s*\)$"
+
+
 def _without_units(text: pl.Series) -> pl.Series | None:
-    """``text`` (stripped) with each value's unit sign removed ('-$5.00' -> '-5.00', '12 %' -> '12'), or None when
-    no value has one."""
-    marked = text.str.contains(_UNIT_BEFORE) | text.str.contains(_UNIT_AFTER)
+    """``text`` (stripped) with each value's unit sign removed ('-$5.00' -> '-5.00', '12 %' -> '12') and an
+    accountant's parentheses read as a minus ('($5.00)' -> '-5.00'), or None when no value has either."""
+    negative = text.str.contains(_PARENTHESISED)
+    marked = negative | text.str.contains(_UNIT_BEFORE) | text.str.contains(_UNIT_AFTER)
     if not marked.any():
         return None
-    return text.str.replace(_UNIT_BEFORE, "${1}").str.replace(_UNIT_AFTER, "")
+    inner = text.str.replace(_PARENTHESISED, "${1}")
+    bare = inner.str.replace(_UNIT_BEFORE, "${1}").str.replace(_UNIT_AFTER, "")
+    return pl.select(pl.when(negative).then(pl.lit("-") + bare).otherwise(bare)).to_series().alias(text.name)
 
 
 def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None, role: str) -> str | None:
