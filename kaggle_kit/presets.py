@@ -68,6 +68,9 @@ class DataProfile:
     gpu: bool = False
     #: the images are streamed ([data.images] stream mode): only a cnn reads them, the other models the other columns
     streamed_images: bool = False
+    #: Date / Datetime feature columns, and whether any holds a time of day (Datetime)
+    n_dates: int = 0
+    times_of_day: bool = False
 
     @property
     def cells(self) -> int:
@@ -90,6 +93,7 @@ class DataProfile:
         cardinality = max((train[c].n_unique() for c in cats), default=0)
         pixels = [c for c in features if _PIXEL.fullmatch(c)]
         steps = [c for c in features if _STEP.fullmatch(c)]
+        dates = [train.schema[c] for c in features if c in train.columns and train.schema[c].is_temporal()]
         return cls(
             task=task,
             n_rows=train.height,
@@ -102,6 +106,8 @@ class DataProfile:
             streamed_sequences=SEQUENCE_ROW in train.columns,
             gpu=gpu,
             streamed_images=streamed_shape is not None,
+            n_dates=len(dates),
+            times_of_day=any(isinstance(d, pl.Datetime) for d in dates),
         )
 
 
@@ -198,6 +204,10 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
     if profile.sequence_columns:
         pipelines["trees"] = {"steps": [{"step": "drop", "pattern": r".+__t\d+"}]}
         trees_pipeline = "trees"
+    dates = _date_parts(profile)
+    if dates is not None and trees_pipeline is None:  # every table model reads the dates' parts
+        pipelines[DATES] = {"steps": [dates]}
+        trees_pipeline = DATES
 
     def tree(spec: dict[str, Any]) -> dict[str, Any]:
         return {**spec, "pipeline": trees_pipeline} if trees_pipeline else spec
@@ -216,7 +226,7 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
     )
     if not profile.image_shape and not profile.sequence_columns:
         add(
-            {"name": "linear", "kind": "linear"},
+            tree({"name": "linear", "kind": "linear"}),
             "linear model on impute + one-hot + standardize: a different error pattern that blends well",
         )
     if not fast:
@@ -236,17 +246,21 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         generated = _generated_features(profile)
         spec_xt: dict[str, Any] = {"name": "lgbm_xt", "kind": "lightgbm_xt"}
         why_xt = "extra-trees LightGBM: randomised splits, a diverse partner for the blend"
-        if generated is not None and not trees_pipeline:
+        if generated is not None and trees_pipeline in (None, DATES):
+            if dates is not None:
+                generated = {"steps": [dates, *generated["steps"]]}
             pipelines["generated"] = generated
             spec_xt["pipeline"] = "generated"
             why_xt += "; on in-fold count and target encodings of the categorical columns"
-        add(tree(spec_xt), why_xt)
+            add(spec_xt, why_xt)
+        else:
+            add(tree(spec_xt), why_xt)
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_NET_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
                 steps = _NET_STEPS if batch == 256 else _NET_STEPS_LARGE
                 add(
-                    {"name": "realmlp", "kind": "realmlp", "params": {"epochs": epochs, "batch_size": batch}},
+                    tree({"name": "realmlp", "kind": "realmlp", "params": {"epochs": epochs, "batch_size": batch}}),
                     "RealMLP-style net: the strongest tuned-and-ensembled CPU family (TabArena); the deep half "
                     f"({epochs} epochs of {batch} rows: about {steps} steps a fold)",
                 )
@@ -262,7 +276,7 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
             if profile.gpu or profile.cells <= _CPU_TABM_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
                 add(
-                    {"name": "tabm", "kind": "tabm", "params": {"epochs": epochs, "batch_size": batch}},
+                    tree({"name": "tabm", "kind": "tabm", "params": {"epochs": epochs, "batch_size": batch}}),
                     f"TabM: 32 weight-sharing MLPs trained as one ensemble ({epochs} epochs of {batch} rows)",
                 )
             else:
@@ -280,7 +294,29 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         add({"name": "cnn1d", "kind": "cnn1d", "params": params}, "1D-CNN on the steps of the sequences")
         if not fast:
             add({"name": "gru", "kind": "rnn", "params": dict(params)}, "GRU on the steps")
+    if dates is not None and trees_pipeline == DATES:
+        parts = ", ".join(dates["parts"])
+        models = [
+            PresetModel(m.spec, f"{m.why}; with the {parts} of the {profile.n_dates} date column(s)")
+            if m.spec.get("pipeline") in (DATES, "generated")
+            else m
+            for m in models
+        ]
     return ResolvedPreset(models, pipelines, left_out + no_input)
+
+
+#: the preset's pipeline of the date columns' parts (every table model's, where the table has dates)
+DATES = "dates"
+
+
+def _date_parts(profile: DataProfile) -> dict[str, Any] | None:
+    """The ``date_parts`` step that gives the models a date's calendar (the base encoding gives days since 1970,
+    from which a tree cannot learn a weekday: neighbouring days differ in it), as AutoGluon's datetime features do;
+    the hour where a column holds times of day. None without date columns."""
+    if profile.n_dates == 0:
+        return None
+    parts = ["year", "month", "day", "weekday", "dayofyear", *(["hour"] if profile.times_of_day else [])]
+    return {"step": "date_parts", "columns": "temporal", "parts": parts}
 
 
 def _no_input(spec: dict[str, Any], profile: DataProfile) -> str | None:

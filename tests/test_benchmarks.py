@@ -278,3 +278,14 @@ def test_lgbm_bins_fits_each_kind_at_each_bin_count_on_the_same_folds(tmp_path: 
         assert set(models) == {f"{k}_{b}" for k in ("lightgbm", "lightgbm_xt") for b in (255, 15)}
         assert all(low < m["cv"] < high for m in models.values()), models
         assert models["lightgbm_255"]["cv"] != models["lightgbm_15"]["cv"]
+
+
+def test_date_parts_runs_both_variants_on_both_tables(tmp_path: Path) -> None:
+    """Each table with the preset's date parts and without: a CV per model and a hidden RMSE for each, from the same
+    models."""
+    figures = _run("date_parts.py", "--quick", tmp_path=tmp_path)
+    assert set(figures) == {"sales", "rides"}
+    for entry in figures.values():
+        assert set(entry) == {"date parts", "days since 1970"}
+        assert set(entry["date parts"]["models"]) == set(entry["days since 1970"]["models"]) == {"lgbm", "linear"}
+        assert all(0 < v["hidden_rmse"] < 500 for v in entry.values())
