@@ -396,3 +396,29 @@ def test_the_date_parts_let_the_models_learn_a_weekday(tmp_path: Path) -> None:
     with_parts = {m.name: m.cv for m in preset.models}
     without = {m.name: m.cv for m in plain.models}
     assert with_parts["lgbm"] < 1.2 < 0.8 * without["baseline"] < without["lgbm"], (with_parts, without)
+
+
+def test_a_searchs_configs_read_the_date_parts_the_preset_gave_its_models(tmp_path: Path) -> None:
+    """A search beside the preset: its configs (lightgbm_c000, ...) get the preset's dates pipeline too, unless its
+    overrides name another; without it they would read days since 1970 beside models that read the calendar."""
+    rng = np.random.default_rng(1)
+    day = rng.integers(0, 700, 400)
+    date = pl.Series("date", day).cast(pl.Date)
+    y = 10 + 5 * (date.dt.weekday().to_numpy() >= 6) + rng.normal(0, 1, 400)
+    train = pl.DataFrame({"id": range(400), "date": date, "x": rng.normal(size=400), "y": y})
+    raw = {
+        "name": "searched",
+        "task": "regression",
+        "metric": "rmse",
+        "preset": "fast",
+        "data": {"train": "train.csv", "id": "id", "target": "y"},
+        "folds": {"n_splits": 2},
+        "run": {"n_jobs": 1, "threads_per_task": 1},
+        "search": {"families": ["lightgbm"], "n_configs": 1, "overrides": {"lightgbm": {"num_boost_round": 30}}},
+    }
+    result = run(build_spec(raw, base_dir=tmp_path), runs_root=tmp_path / "runs", train=train, progress=None,
+                 record_history=False)  # fmt: skip
+    written = load_spec(result.run_dir / "spec.toml")
+    config = next(m for m in result.models if m.name == "lightgbm_c000")
+    assert config.cv < 1.5, {m.name: m.cv for m in result.models}  # the weekend learnt (baseline ~2.3)
+    assert "dates" in written.pipelines

@@ -53,7 +53,7 @@ from ..metrics import Metric, get_metric, grid_columns
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..models.files import file_fingerprints, resolve_files
-from ..presets import DataProfile, expand_preset
+from ..presets import DATES, DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
 from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
@@ -277,7 +277,7 @@ def _run(
     clash = sorted({m.name for m in extra_models if [x.name for x in models].count(m.name) > 1})
     if clash:
         raise ConfigError(f"extra_models: {clash[0]!r} is the name of another model of the run; rename it")
-    search = search if search is not None else spec.search
+    search = _with_date_parts(search if search is not None else spec.search, spec)
     limit = time_limit if time_limit is not None else spec.run.time_limit
     from .pseudo import plan_pseudo, run_pseudo
 
@@ -525,6 +525,17 @@ def _with_preset(
     for line in resolved.left_out:
         say(f"preset {spec.preset!r} left out {line}")
     return expanded
+
+
+def _with_date_parts(search: SearchSpec | None, spec: CompetitionSpec) -> SearchSpec | None:
+    """``search`` with its configs reading the date parts the preset gave its models (the ``dates`` pipeline), for
+    every family whose ``[search.overrides]`` names no pipeline of its own."""
+    if search is None or DATES not in spec.pipelines:
+        return search
+    overrides = {f: dict(search.overrides.get(f, {})) for f in search.families}
+    for table in overrides.values():
+        table.setdefault("pipeline", DATES)
+    return search.model_copy(update={"overrides": {**search.overrides, **overrides}})
 
 
 def _run_settings(run: RunSpec, executor: str | None, ray_address: str | None) -> RunSpec:
