@@ -343,6 +343,10 @@ TABLES = ("train.csv", "test.csv")
 
 UTF8_SET = 'target = "target"\nencoding = "utf-8"'
 DAY_FIRST = 'target = "target"\ndate_formats = { day = "%d/%m/%Y" }'
+#: train's column `day` of ISO dates, 2020-01-10 .. 2020-01-18
+TRAIN_ISO_DAYS = table(
+    "train.csv", lambda f: f.with_columns(day=pl.format("2020-01-{}", 10 + pl.int_range(pl.len()) % 9))
+)
 #: a date column written month first, as text (days mixed over a year: train's and test's ranges overlap)
 US_DATES = lambda f: f.with_columns(  # noqa: E731
     day=(pl.date(2020, 1, 1) + pl.duration(days=(pl.col("id") * 37) % 360)).dt.strftime("%m/%d/%Y")
@@ -759,7 +763,7 @@ BEFORE_RUN: list[Case] = [
     Case(
         "test-dates-in-another-format",  # day and month cannot be told apart: no format is guessed
         chain(
-            table("train.csv", lambda f: f.with_columns(day=pl.format("2020-01-{}", 10 + pl.int_range(pl.len()) % 9))),
+            TRAIN_ISO_DAYS,
             table("test.csv", lambda f: f.with_columns(day=pl.format("01/0{}/2020", 1 + pl.int_range(pl.len()) % 9))),
         ),
         (
@@ -1128,7 +1132,7 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
     Case(
         "test-dates-written-otherwise",  # a test file written apart: '01/10/2020' beside train's 2020-01-10
         chain(
-            table("train.csv", lambda f: f.with_columns(day=pl.format("2020-01-{}", 10 + pl.int_range(pl.len()) % 9))),
+            TRAIN_ISO_DAYS,
             table("test.csv", lambda f: f.with_columns(day=pl.format("01/{}/2020", 10 + pl.int_range(pl.len()) % 9))),
         ),
         (
