@@ -648,6 +648,12 @@ def infer_spec(
             why.append(f"task = 'regression' ({n} distinct whole target values, but {sampled})")
         elif task == "multiclass" and n > 50:
             reason = "text labels" if labels else f"the sample submission has a column per class ({len(preds)})"
+            once = int((y.drop_nulls().value_counts()["count"] == 1).sum())
+            if 2 * once > n:  # a free-text target, or an id: no fold can learn a class it sees once
+                reason += (
+                    f"; {once} of them hold one row each, which no fold can learn: check that --target names the "
+                    "column to predict"
+                )
             why.append(f"task = 'multiclass' ({n} distinct target values: {reason})")
         else:
             why.append(f"task = {task!r} ({n} distinct target values)")

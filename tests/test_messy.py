@@ -774,3 +774,22 @@ def test_an_accountants_negative_amounts_in_parentheses_are_read_as_negative_num
         frame = read_table(path, role="train")
     assert frame["balance"].to_list() == [-1200.5, 3.0, -5.0]
     assert frame["label"].to_list() == ["(A)", "(B)", "(A)"]  # no number inside: text as written
+
+
+def test_init_says_when_most_of_many_text_classes_hold_one_row(tmp_path: Path) -> None:
+    """A free-text target (or an id named as the target): hundreds of distinct texts, most of them once. It is read
+    as classes like any text target, and init says that no fold can learn a class it sees once."""
+    n = 300
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    texts = [f"review {i} of the film" for i in range(250)] + ["good"] * 25 + ["bad"] * 25
+    pl.DataFrame({"id": range(n), "x": np.arange(n) * 0.1, "y": texts}).write_csv(folder / "train.csv")
+    spec, why = infer_spec("texty", folder / "train.csv", target="y", preset="fast")
+    assert spec["task"] == "multiclass"
+    line = next(line for line in why if line.startswith("task = 'multiclass' (252 distinct target values"))
+    assert "250 of them hold one row each, which no fold can learn: check that --target names" in line, line
+    pl.DataFrame({"id": range(n), "x": np.arange(n) * 0.1, "y": [f"c{i % 60}" for i in range(n)]}).write_csv(
+        folder / "train.csv"
+    )  # 60 classes of 5 rows: nothing said
+    _, why = infer_spec("classes", folder / "train.csv", target="y", preset="fast")
+    assert not any("no fold can learn" in line for line in why), why
