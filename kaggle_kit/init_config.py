@@ -458,16 +458,19 @@ def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: di
     nothing repeats, so no model can learn from them. Words (``Braund, Mr. Owen``) go to ``data.text``, whose TF-IDF
     finds the ones that repeat (a title); a one-word code goes to ``data.drop``. Dates written as text are none of
     these (the run reads them as dates)."""
-    dated = set().union(*find_formats(frame, ()))
-    text, drop = [], []
+    shares = {}
     for c, dtype in frame.schema.items():
-        if dtype != pl.String or c in exclude or c in dated:
+        values = frame[c].drop_nulls() if dtype == pl.String and c not in exclude else None
+        if values is not None and values.len() >= _DISTINCT_MIN_ROWS:
+            share = values.n_unique() / values.len()
+            if share >= _DISTINCT_SHARE:
+                shares[c] = share
+    dated = set().union(*find_formats(frame.select(list(shares)), ()))
+    text, drop = [], []
+    for c, share in shares.items():
+        if c in dated:
             continue
-        values = frame[c].drop_nulls()
-        if values.len() < _DISTINCT_MIN_ROWS or values.n_unique() < _DISTINCT_SHARE * values.len():
-            continue
-        words = float(values.str.count_matches(r"\S+").mean() or 0.0)
-        share = values.n_unique() / values.len()
+        words = float(frame[c].drop_nulls().str.count_matches(r"\S+").mean() or 0.0)
         if words >= 2:
             text.append(c)
             why.append(

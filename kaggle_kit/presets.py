@@ -188,7 +188,12 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
     no_input: list[str] = []  # said after the other reasons
     budget = profile.memory_bytes * 0.7
 
+    dates = _date_parts(profile)
+    dated_why = f"; with the {', '.join(dates['parts'])} of the {profile.n_dates} date column(s)" if dates else ""
+
     def add(spec: dict[str, Any], why: str) -> None:
+        if dates is not None and spec.get("pipeline") in (DATES, "generated"):
+            why += dated_why
         need = profile.cells * 4 * _memory_factor(spec["kind"]) * jobs
         if need > budget:
             left_out.append(
@@ -204,13 +209,13 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
     if profile.sequence_columns:
         pipelines["trees"] = {"steps": [{"step": "drop", "pattern": r".+__t\d+"}]}
         trees_pipeline = "trees"
-    dates = _date_parts(profile)
     if dates is not None and trees_pipeline is None:  # every table model reads the dates' parts
         pipelines[DATES] = {"steps": [dates]}
         trees_pipeline = DATES
 
     def tree(spec: dict[str, Any]) -> dict[str, Any]:
-        return {**spec, "pipeline": trees_pipeline} if trees_pipeline else spec
+        """``spec`` reading the table models' pipeline, where it has none of its own."""
+        return {**spec, "pipeline": trees_pipeline} if trees_pipeline and "pipeline" not in spec else spec
 
     fast = name == "fast"
     add(
@@ -247,14 +252,10 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         spec_xt: dict[str, Any] = {"name": "lgbm_xt", "kind": "lightgbm_xt"}
         why_xt = "extra-trees LightGBM: randomised splits, a diverse partner for the blend"
         if generated is not None and trees_pipeline in (None, DATES):
-            if dates is not None:
-                generated = {"steps": [dates, *generated["steps"]]}
-            pipelines["generated"] = generated
+            pipelines["generated"] = {"steps": [*([dates] if dates else []), *generated["steps"]]}
             spec_xt["pipeline"] = "generated"
             why_xt += "; on in-fold count and target encodings of the categorical columns"
-            add(spec_xt, why_xt)
-        else:
-            add(tree(spec_xt), why_xt)
+        add(tree(spec_xt), why_xt)
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_NET_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
@@ -294,14 +295,6 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         add({"name": "cnn1d", "kind": "cnn1d", "params": params}, "1D-CNN on the steps of the sequences")
         if not fast:
             add({"name": "gru", "kind": "rnn", "params": dict(params)}, "GRU on the steps")
-    if dates is not None and trees_pipeline == DATES:
-        parts = ", ".join(dates["parts"])
-        models = [
-            PresetModel(m.spec, f"{m.why}; with the {parts} of the {profile.n_dates} date column(s)")
-            if m.spec.get("pipeline") in (DATES, "generated")
-            else m
-            for m in models
-        ]
     return ResolvedPreset(models, pipelines, left_out + no_input)
 
 

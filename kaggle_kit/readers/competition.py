@@ -28,7 +28,7 @@ from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
-from .date_formats import apply_formats, find_formats, found_message
+from .date_formats import apply_formats, find_formats, formats_where_dated, found_message
 from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
@@ -334,32 +334,23 @@ def _dates_from_text(
     for col in formats:
         _require_column(train, col, "train", "data.date_formats")
     skip = {c for c in (d.id, *d.targets, *d.drop, *(d.categorical or []), *(d.text or [])) if c} | set(formats)
-    for role, frame, found, ambiguous in _text_dates(train, test, skip):
-        if found:
-            _warn(found_message(frame, found, "" if role == "train" else " of the test file (dates in train)"))
-        for col, fmts in ambiguous.items() if role == "train" else ():  # test's: train's dates refuse it below
-            _warn(
-                f"column {col!r} of the {role} file holds dates that read as {' and as '.join(repr(f) for f in fmts)}, "
-                f"to other dates (no day after the 12th): it stays text; set data.date_formats = {{ {col} = "
-                f"{fmts[0]!r} }} (or another of them) to read it as dates"
-            )
-        formats |= found
+    found, ambiguous = find_formats(train, skip)
+    if found:
+        _warn(found_message(train, found))
+    for col, fmts in ambiguous.items():
+        _warn(
+            f"column {col!r} of the train file holds dates that read as {' and as '.join(repr(f) for f in fmts)}, "
+            f"to other dates (no day after the 12th): it stays text; set data.date_formats = {{ {col} = "
+            f"{fmts[0]!r} }} (or another of them) to read it as dates"
+        )
+    # the test file's text dates where train has dates; another's are refused by the test columns' check
+    late = {} if test is None else formats_where_dated(test, [c for c, t in train.schema.items() if t.is_temporal()])
+    if late:
+        _warn(found_message(test, late, " of the test file (dates in train)"))  # type: ignore[arg-type]
+    formats |= found | late
     train = apply_formats(train, formats, "train")
     test = apply_formats(test, formats, "test") if test is not None else None
     return train, test, formats
-
-
-def _text_dates(
-    train: pl.DataFrame, test: pl.DataFrame | None, skip: set[str]
-) -> list[tuple[str, pl.DataFrame, dict[str, str], dict[str, list[str]]]]:
-    """Where to find the formats of dates written as text: train's text columns, and the test file's text columns
-    that train holds as dates (a test file written apart: '01/31/2020' beside train's 2020-01-31)."""
-    out = [("train", train, *find_formats(train, skip))]
-    if test is not None:
-        dated = [c for c, t in train.schema.items() if t.is_temporal() and c not in skip]
-        late = test.select([c for c in dated if c in test.columns and test.schema[c] == pl.String])
-        out.append(("test", late, *find_formats(late, ())))
-    return out
 
 
 def _check_text_columns(

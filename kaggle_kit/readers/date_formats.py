@@ -87,6 +87,12 @@ def found_message(frame: pl.DataFrame, found: Mapping[str, str], where: str = ""
     return f"text column(s) {shown}{where} hold dates: read as dates with those formats (data.date_formats sets others)"
 
 
+def formats_where_dated(frame: pl.DataFrame, dated: Collection[str]) -> dict[str, str]:
+    """The formats of ``frame``'s text columns among ``dated`` (columns training read as dates: a test file written
+    apart, '01/31/2020' beside train's 2020-01-31), where one usual format reads all their values."""
+    return find_formats(frame.select([c for c in dated if frame.schema.get(c) == pl.String]), ())[0]
+
+
 def find_formats(frame: pl.DataFrame, skip: Collection[str]) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For each text column of ``frame`` not in ``skip`` whose every value one of :data:`DATE_FORMATS` reads (with a
     time of day from :data:`TIMES`, or none): ``found`` maps it to that format; ``ambiguous`` maps a column that
@@ -99,11 +105,8 @@ def find_formats(frame: pl.DataFrame, skip: Collection[str]) -> tuple[dict[str, 
         present = frame[col].drop_nulls().str.strip_chars()
         if present.len() == 0 or not present.head(100).str.contains(_DATE_LIKE).all():
             continue  # a category, a name: told apart on a few values
-        values = present.unique()
-        readers = _formats_reading(values)
-        distinct: dict[str, pl.Series] = {}
-        for fmt in readers:
-            parsed = parse(values, fmt)
+        distinct: dict[str, pl.Series] = {}  # the formats that read the values to other dates
+        for fmt, parsed in _formats_reading(present.unique()):
             if not any(parsed.equals(other) for other in distinct.values()):
                 distinct[fmt] = parsed
         if len(distinct) == 1:
@@ -117,8 +120,9 @@ def find_formats(frame: pl.DataFrame, skip: Collection[str]) -> tuple[dict[str, 
 YEARS = (1800, 2200)
 
 
-def _formats_reading(values: pl.Series) -> list[str]:
-    """The formats (a date's, then with a time of day) that read every one of ``values`` as a date in :data:`YEARS`."""
+def _formats_reading(values: pl.Series) -> list[tuple[str, pl.Series]]:
+    """The formats (a date's, then with a time of day) that read every one of ``values`` as a date in :data:`YEARS`,
+    each with the dates it reads."""
     out = []
     for date_fmt, date_re in DATE_FORMATS:
         for time_fmt, time_re in (("", ""), *TIMES):
@@ -127,5 +131,5 @@ def _formats_reading(values: pl.Series) -> list[str]:
             fmt = date_fmt + time_fmt
             parsed = parse(values, fmt)
             if parsed.null_count() == 0 and YEARS[0] <= parsed.dt.year().min() <= parsed.dt.year().max() <= YEARS[1]:
-                out.append(fmt)
+                out.append((fmt, parsed))
     return out

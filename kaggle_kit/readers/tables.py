@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -162,42 +163,41 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     return _numbers_from_text(frame, options, role, path, _separator(path, options) if is_csv else None)
 
 
+def _opener(path: Path) -> Any:
+    return gzip.open if path.name.endswith(".gz") else open
+
+
 def _not_utf8(path: Path) -> str:
     """Where a file stops being UTF-8 and the fix, when data.encoding says UTF-8 (a spreadsheet's cp1252 export)."""
-    where = _utf8_break(path)
+    where = _utf8_break(_raw_bytes(path))
     if not where:
         return ""
     return f"{where}; the file is not UTF-8: set data.encoding = 'cp1252' (or the file's encoding), or save it as UTF-8"
 
 
-def _utf8_break(path: Path) -> str:
-    """Where a file stops being UTF-8: `` at line N (the bytes around it)``; "" where it is UTF-8 throughout."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as f:  # type: ignore[operator]
-        for number, line in enumerate(f, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return f" at line {number} ({line[max(exc.start - 10, 0) : exc.end + 10]!r})"
+def _utf8_break(raw: bytes) -> str:
+    """Where a file's bytes stop being UTF-8: `` at line N (the bytes around it)``; "" where they are UTF-8."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        end = raw.find(b"\n", exc.start)
+        line = raw[start : end + 1 if end >= 0 else len(raw)]
+        at, number = exc.start - start, raw.count(b"\n", 0, exc.start) + 1
+        return f" at line {number} ({line[max(at - 10, 0) : at + exc.end - exc.start + 10]!r})"
     return ""
 
 
 def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
-    opener = gzip.open if path.name.endswith(".gz") else open
     text_encoding = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
-    with opener(path, "rt", encoding=text_encoding, errors="replace", newline="") as f:  # type: ignore[operator]
+    with _opener(path)(path, "rt", encoding=text_encoding, errors="replace", newline="") as f:
         yield from f
 
 
 def _header_is_utf8(path: Path) -> bool:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as f:  # type: ignore[operator]
+    with _opener(path)(path, "rb") as f:
         line = f.readline()
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return not _utf8_break(line)
 
 
 def _is_utf8_error(exc: Exception) -> bool:
@@ -205,18 +205,17 @@ def _is_utf8_error(exc: Exception) -> bool:
 
 
 def _raw_bytes(path: Path) -> bytes:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as f:  # type: ignore[operator]
+    with _opener(path)(path, "rb") as f:
         return bytes(f.read())
 
 
-def _single_byte_encoding(path: Path) -> str:
-    """Windows-1252 where it decodes the file (a spreadsheet's export), else Latin-1 (which decodes any byte)."""
+def _single_byte(raw: bytes) -> tuple[str, str]:
+    """(the text, its encoding): Windows-1252 where it decodes the bytes (a spreadsheet's export), else Latin-1 (which
+    decodes any byte)."""
     try:
-        _raw_bytes(path).decode("cp1252")
+        return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
-        return "latin-1"
-    return "cp1252"
+        return raw.decode("latin-1"), "latin-1"
 
 
 def _recoded(path: Path, encoding: str) -> io.BytesIO:
@@ -303,18 +302,19 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             if scan.ragged is None:
                 raise
             raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
-    if frame is None:  # a spreadsheet's export: Windows-1252, said once
-        encoding = _single_byte_encoding(path)
+    if frame is None:  # a spreadsheet's export: Windows-1252, said once; the file's bytes read once
+        raw = _raw_bytes(path)
+        text, encoding = _single_byte(raw)
         if multiprocessing.parent_process() is None:
             warnings.warn(
-                f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(path).strip()}): read as {encoding}; "
+                f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(raw).strip()}): read as {encoding}; "
                 "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
                 DataWarning,
                 stacklevel=1,
             )
-        header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])  # its names, decoded so
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])  # its names, decoded so
         overrides = {c: pl.String for c in options.keep_text if c in header}
-        frame = read(_recoded(path, encoding))
+        frame = read(io.BytesIO(text.encode("utf-8")))
     if options.decimal == "," and sep == "," and options.thousands == ".":
         _refuse_dots_beside_dot_thousands(frame, path, role)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
