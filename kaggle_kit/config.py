@@ -245,6 +245,12 @@ class DataSpec(_Strict):
         "column that one usual format (03/22/2022, 22 Mar 2022, with a time or not) reads in full is read with it, "
         "and the run records the format in its spec.toml; ISO dates need nothing",
     )
+    split_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description="text code columns split into their parts, column -> separator, e.g. { Cabin = '/' }: 'B/45/P' "
+        "becomes Cabin_1 = 'B', Cabin_2 = 45, Cabin_3 = 'P' (a number where every train value of the part is one). "
+        "kaggle-kit init proposes it for codes whose parts repeat",
+    )
     classes: list[str | int] | None = Field(
         default=None,
         description="the class labels in their order (codes 0..C-1; the positive class of a binary task is the "
@@ -345,6 +351,21 @@ class DataSpec(_Strict):
                     f"data.text lists {col!r}, which data.categorical also lists; a column is free text (TF-IDF "
                     "features) or a category, not both: remove it from one of them"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _split_roles(self) -> DataSpec:
+        roles = {"id": [self.id], "target": self.targets, "drop": self.drop, "text": self.text or []}
+        roles |= {"categorical": self.categorical or [], "date_formats": list(self.date_formats)}
+        for col, sep in self.split_codes.items():
+            if not sep:
+                raise ValueError(f"data.split_codes: {col} = '' is no separator; give the text that cuts the code")
+            for key, names in roles.items():
+                if col in names:
+                    raise ValueError(
+                        f"data.split_codes names {col!r}, which data.{key} also names; a column is split into its "
+                        "parts or has that role: remove it from one of them"
+                    )
         return self
 
     @model_validator(mode="after")

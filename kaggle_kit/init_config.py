@@ -47,6 +47,7 @@ import polars as pl
 from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSpec, build_spec
 from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
+from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.tables import ReadOptions, read_table
@@ -66,6 +67,8 @@ _SUFFIXES = (".csv", ".parquet", ".csv.gz")
 _TEXT_WORDS, _TEXT_CHARS, _TEXT_DISTINCT = 5, 30, 0.5
 #: a text column distinct in at least this share of at least this many rows is no category (_route_distinct_text)
 _DISTINCT_SHARE, _DISTINCT_MIN_ROWS = 0.95, 50
+#: a code column distinct in at least this share of the rows is split where its parts repeat (readers/codes.py)
+_SPLIT_SHARE = 0.5
 
 
 def _sibling(train: Path, *stems: str) -> Path | None:
@@ -455,20 +458,32 @@ def free_text_columns(frame: pl.DataFrame, exclude: Collection[str | None] = ())
 
 def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: dict[str, Any], why: list[str]) -> None:
     """Text columns with a different value in almost every row (a passenger's name, a ticket code): as categories
-    nothing repeats, so no model can learn from them. Words (``Braund, Mr. Owen``) go to ``data.text``, whose TF-IDF
-    finds the ones that repeat (a title); a one-word code goes to ``data.drop``. Dates written as text are none of
-    these (the run reads them as dates)."""
+    nothing repeats, so no model can learn from them. A code whose parts repeat (a cabin ``B/45/P``) is split into
+    them (``data.split_codes``; so is one distinct in half the rows or more); words (``Braund, Mr. Owen``) go to
+    ``data.text``, whose TF-IDF finds the ones that repeat (a title); another one-word code goes to ``data.drop``.
+    Dates written as text are none of these (the run reads them as dates)."""
     shares = {}
     for c, dtype in frame.schema.items():
         values = frame[c].drop_nulls() if dtype == pl.String and c not in exclude else None
         if values is not None and values.len() >= _DISTINCT_MIN_ROWS:
             share = values.n_unique() / values.len()
-            if share >= _DISTINCT_SHARE:
+            if share >= _SPLIT_SHARE:
                 shares[c] = share
     dated = set().union(*find_formats(frame.select(list(shares)), ()))
-    text, drop = [], []
+    text, drop, split = [], [], {}
     for c, share in shares.items():
         if c in dated:
+            continue
+        found = find_split(frame[c])
+        if found is not None:
+            sep, n_parts = found
+            split[c] = sep
+            why.append(
+                f"split_codes = {{ {c} = {sep!r} }} (a different value in {share:.0%} of the rows, but its {n_parts} "
+                f"parts split by {sep!r} repeat: each part a column, {', '.join(part_names(c, n_parts))})"
+            )
+            continue
+        if share < _DISTINCT_SHARE:
             continue
         words = float(frame[c].drop_nulls().str.count_matches(r"\S+").mean() or 0.0)
         if words >= 2:
@@ -487,6 +502,8 @@ def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: di
         data["text"] = [*data.get("text", []), *text]
     if drop:
         data["drop"] = [*data.get("drop", []), *drop]
+    if split:
+        data["split_codes"] = split
 
 
 def infer_spec(

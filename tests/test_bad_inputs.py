@@ -661,6 +661,19 @@ BEFORE_RUN: list[Case] = [
         ("data.date_formats: day = 'dd/mm/yyyy' is no strptime format: write it with % codes",),
     ),
     Case(
+        "split-codes-of-a-dropped-column",
+        config('target = "target"', 'target = "target"\ndrop = ["cat"]\nsplit_codes = { cat = "/" }'),
+        ("data.split_codes names 'cat', which data.drop also names; a column is split into its parts or has that",),
+    ),
+    Case(
+        "split-codes-separator-not-in-values",
+        config('target = "target"', 'target = "target"\nsplit_codes = { cat = "/" }'),
+        (
+            "data.split_codes = { cat = '/' }: most values of 'cat' (e.g. 'a') hold no '/'; give the separator its "
+            "values use, or remove the column from data.split_codes",
+        ),
+    ),
+    Case(
         "rare-class-for-stratified-folds",
         STRATIFIED_WITH_A_RARE_CLASS,
         ("has only 1 member: too few rows for any stratified split", "strategy='kfold'", "drop or merge"),

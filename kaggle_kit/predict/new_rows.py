@@ -22,6 +22,7 @@ import polars as pl
 from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
+from ..readers.codes import split_like, splits_from_record
 from ..readers.competition import check_new_test, read_long_table
 from ..readers.date_formats import apply_formats, formats_where_dated, found_message
 from ..readers.dates import dates_outside_train, ranges_frame
@@ -63,6 +64,9 @@ def read_test_rows(
         raise ConfigError("--sequences (sequences=) is for a run with [data.sequences]; this run reads one table")
     if frame is None:
         raise ConfigError("name the test rows to predict: --test FILE (the `test` argument in Python)")
+    if d.split_codes:  # code columns split into their parts, each read as the run read it
+        splits = splits_from_record(d.split_codes, folder.meta.get("columns") or {})
+        frame = split_like(frame, splits, "test", lambda m: warnings.warn(m, DataWarning, stacklevel=3))
     frame = apply_formats(frame, d.date_formats, "test")  # dates written as text, read as the run read them
     frame = _text_dates_where_train_has_dates(frame, folder.meta.get("columns") or {})
     stream = None

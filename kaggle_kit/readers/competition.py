@@ -28,6 +28,7 @@ from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
+from .codes import split_like, split_train
 from .date_formats import apply_formats, find_formats, formats_where_dated, found_message
 from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
@@ -251,6 +252,9 @@ def prepare_competition(
                     f"{overlap.height} id(s) in column {d.id!r} appear in both train and test "
                     f"(e.g. {overlap[d.id][0]!r}); the test rows must be different rows"
                 )
+    if d.split_codes:  # before the roles' checks: data.drop or data.categorical may name a part
+        train, splits = split_train(train, d.split_codes, _warn)
+        test = split_like(test, splits, "test", _warn) if test is not None else None
     for col in d.drop + (d.categorical or []):
         _require_column(train, col, "train", "data.drop" if col in d.drop else "data.categorical")
     text = d.text or []
