@@ -289,3 +289,24 @@ def test_date_parts_runs_both_variants_on_both_tables(tmp_path: Path) -> None:
         assert set(entry) == {"date parts", "days since 1970"}
         assert set(entry["date parts"]["models"]) == set(entry["days since 1970"]["models"]) == {"lgbm", "linear"}
         assert all(0 < v["hidden_rmse"] < 500 for v in entry.values())
+
+
+def test_lgbm_categoricals_fits_each_variant_of_each_kind_and_scores_the_hidden_rows(tmp_path: Path) -> None:
+    """Both LightGBM kinds under LightGBM's own group size and the kit's, on every table made in the script: scores
+    of sense on the hidden rows, and the group size reaching LightGBM (200 rows: the kit's 20 scores otherwise)."""
+    figures = _run("lgbm_categoricals.py", "--quick", tmp_path=tmp_path)
+    assert set(figures) == {f"{t}-200" for t in ("decks", "shops", "zips", "mixed")}
+    ranges = {"decks": (0.5, 1.0), "shops": (0.5, 3.0), "zips": (0.4, 1.0), "mixed": (0.5, 1.2)}
+    for name, entry in figures.items():
+        low, high = ranges[name.split("-")[0]]
+        models = entry["models"]
+        assert set(models) == {
+            f"{k}_{v}" for k in ("lightgbm", "lightgbm_xt") for v in ("lightgbm100", "kit", "group20")
+        }
+        assert all(low < m["hidden"] < high for m in models.values()), (name, models)
+    decks = figures["decks-200"]["models"]
+    assert (
+        decks["lightgbm_kit"]["hidden"]
+        == decks["lightgbm_group20"]["hidden"]
+        != decks["lightgbm_lightgbm100"]["hidden"]
+    )
