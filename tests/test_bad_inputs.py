@@ -272,6 +272,11 @@ TEXT_LEVELS = chain(  # ordinal text labels, scored by quadratic weighted kappa
 )
 
 
+def steps_as(pattern: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """A long table whose ``step`` k is written ``pattern`` of k + 1 (the steps as text dates)."""
+    return lambda f: f.with_columns(pl.format(pattern, pl.col("step") + 1).alias("step"))
+
+
 def thousands(column: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """``column`` written as text with thousands separators, e.g. "51,257.30" (quoted in the CSV)."""
     return lambda f: f.with_columns(pl.col(column).map_elements(lambda v: f"{v * 10_000:,.2f}", return_dtype=pl.String))
@@ -936,6 +941,17 @@ BEFORE_RUN: list[Case] = [
         competition="sequences",
         marks=(PENDING_SEQUENCES,),
     ),
+    Case(
+        "sequence-steps-dates-ambiguous",
+        chain(*(table(f, steps_as("01/0{}/2020")) for f in ("seq_train.csv", "seq_test.csv"))),
+        (
+            "the step column 'step' (data.sequences.order_by) of the train long table (data.sequences.train) holds "
+            "dates that read as '%m/%d/%Y' and as '%d/%m/%Y', in other orders (no day after the 12th): set "
+            "data.date_formats = { step = '%m/%d/%Y' } (or another of them)",
+        ),
+        competition="sequences",
+        marks=(PENDING_SEQUENCES,),
+    ),
     # --- [search] and the time limit
     Case(
         "search-unknown-family",
@@ -1191,6 +1207,16 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
             "numbers, the unit dropped",
             "warning: column(s) 'x1' (e.g. '",
         ),
+    ),
+    Case(
+        "sequence-steps-as-text-dates",  # a file's '01/13/2020' .. '04/13/2020', read as dates (not sorted as text)
+        chain(*(table(f, steps_as("{}/13/2020")) for f in ("seq_train.csv", "seq_test.csv"))),
+        (
+            "warning: text column(s) 'step' (e.g. '",
+            "/13/2020': '%m/%d/%Y') of the train long table (data.sequences.train) hold dates: read as dates",
+        ),
+        competition="sequences",
+        marks=(PENDING_SEQUENCES,),
     ),
     Case(
         "rare-class-with-the-default-folds",

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from kaggle_kit.config import CompetitionSpec, build_spec, load_spec
-from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.errors import ConfigError, DataError, DataWarning
 from kaggle_kit.features import FeatureMatrix, Pipeline, sequence_aggregates
 from kaggle_kit.features.sequence import infer_sequence_shape
 from kaggle_kit.models.nn.inputs import SequenceInputs
@@ -405,3 +405,89 @@ def test_run_end_to_end_on_long_tables(tmp_path: Path) -> None:
         assert test_pred["series_id"].to_list() == list(range(6000, 6010))
     config = json.loads(next((result.run_dir / "models" / "cnn1d").rglob("model.json")).read_text())
     assert config["inputs"]["shape"] == [16, 1]  # sequence_shape read from the step columns' names
+
+
+# ---------------------------------------------------------------------------------------------- steps written as dates
+def _dated(frame: pl.DataFrame, fmt: str) -> pl.DataFrame:
+    """``frame`` with its ``step`` k written as the date of 2020-01-01 + 100 k days in ``fmt``: sorted as text,
+    '04/10/2020' (k = 1) would come after '02/04/2021' (k = 4)."""
+    from datetime import date, timedelta
+
+    dates = [(date(2020, 1, 1) + timedelta(days=100 * int(k))).strftime(fmt) for k in frame["step"]]
+    return frame.with_columns(pl.Series("step", dates))
+
+
+def test_steps_written_as_text_dates_are_ordered_in_time_in_files_and_frames(tmp_path: Path) -> None:
+    """A long table's steps written '03/22/2022' were sorted as text: id 2's values in another order, without a word
+    (and polars read a file's '01/02/2020' day first by itself). The format is found in the train long table, said,
+    recorded in data.date_formats (for the test tables and predict) and the steps are read in time."""
+    train_long, test_long = (
+        _dated(long_table(n, seed=s), "%m/%d/%Y") for n, s in ((TRAIN_LENGTHS, 0), (TEST_LENGTHS, 1))
+    )
+    train_long.write_csv(tmp_path / "X_train.csv")
+    test_long.write_csv(tmp_path / "X_test.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    with pytest.warns(DataWarning, match=r"'step' \(e.g. '\d\d/\d\d/\d{4}': '%m/%d/%Y'\) of the train long table"):
+        data = load_competition(make_spec(tmp_path))
+    row = data.train.filter(pl.col("series_id") == 2).row(0, named=True)
+    assert [row[f"a__t{t}"] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])
+    assert data.date_formats == {"step": "%m/%d/%Y"}
+    assert data.test is not None and data.test.filter(pl.col("series_id") == 10)["a__t5"].to_list() == [10.5]
+    # the run records the format; predict reads a new test long table with it, as the run read its own
+    from kaggle_kit.predict.api import predict
+    from kaggle_kit.predict.new_rows import read_test_rows
+    from kaggle_kit.predict.run_folder import RunFolder
+    from kaggle_kit.runtime.runner import run
+    from kaggle_kit.runtime.store import RunStore
+
+    lengths = {i: 2 + i % 4 for i in range(21, 41)}  # test ids are 10 and 11
+    _dated(long_table(lengths), "%m/%d/%Y").write_csv(tmp_path / "X_train.csv")
+    labels = pl.DataFrame({"series_id": list(lengths), "label": ["x", "y"] * 10})
+    labels.write_csv(tmp_path / "y_train.csv")
+    raw = copy.deepcopy(BASE) | {"folds": {"n_splits": 2}, "run": {"n_jobs": 1, "threads_per_task": 1}}
+    with pytest.warns(DataWarning, match="'%m/%d/%Y'"):
+        result = run(build_spec(raw, base_dir=tmp_path), runs_root=tmp_path / "runs", progress=None)
+    assert load_spec(result.run_dir / "spec.toml").data.date_formats == {"step": "%m/%d/%Y"}
+    stored = RunStore(result.run_dir).read_predictions("xgb", "test").sort("series_id")
+    again = predict(result.run_dir, sequences=tmp_path / "X_test.csv", model="xgb").sort("series_id")
+    assert again.equals(stored)
+    rows = read_test_rows(RunFolder.open(result.run_dir), None, sequences=tmp_path / "X_test.csv").frame
+    assert rows.filter(pl.col("series_id") == 10).select(f"a__t{t}" for t in range(6)).row(0) == pytest.approx(
+        [10.0, 10.1, 10.2, 10.3, 10.4, 10.5]
+    )
+    with pytest.warns(DataWarning, match="'%m/%d/%Y'"):
+        train, _ = join_sequences(make_spec(), train_long, None, labels=LABELS)  # frames: the same reading
+    assert train.filter(pl.col("series_id") == 2)["a__t1"].to_list() == pytest.approx([2.1])
+
+
+def test_steps_whose_day_and_month_cannot_be_told_apart_stop_the_run_naming_the_setting(tmp_path: Path) -> None:
+    """Steps on days 1-12 of three months: month first or day first, both read, in other orders. Given a format, the
+    steps are read with it."""
+    from datetime import date
+
+    days = [date(2021, m, d).strftime("%m/%d/%Y") for m in (1, 2, 3) for d in (1, 5, 9, 12)]
+    frame = pl.DataFrame({"series_id": [1] * 6 + [3] * 6, "step": days, "a": range(12), "b": range(12)})
+    labels = LABELS.filter(pl.col("series_id").is_in([1, 3]))
+    spec = make_spec()
+    with pytest.raises(DataError, match=r"'step' \(data.sequences.order_by\) of the train long table \(data.sequences."
+                       r"train\) holds dates that read as '%m/%d/%Y' and as '%d/%m/%Y', in other orders .* set "
+                       r"data.date_formats = \{ step = '%m/%d/%Y' \}"):  # fmt: skip
+        prepare_competition(spec, labels, None, sequences=(frame, None))
+    # from a file too: polars read such dates day first by itself, silently (a long table is read as train is)
+    frame.write_csv(tmp_path / "X_train.csv")
+    labels.write_csv(tmp_path / "y_train.csv")
+    files = build_spec({**BASE, "data": {**BASE["data"], "sequences": {"train": "X_train.csv", "order_by": "step"}}},
+                       base_dir=tmp_path)  # fmt: skip
+    with pytest.raises(DataError, match=r"holds dates that read as '%m/%d/%Y' and as '%d/%m/%Y'"):
+        load_competition(files)
+    given = build_spec({**BASE, "data": {**BASE["data"], "date_formats": {"step": "%d/%m/%Y"}}}, base_dir=".")
+    data = prepare_competition(given, labels, None, sequences=(frame, None))
+    # id 1's steps 01/01 01/05 01/09 01/12 02/01 02/05 (a = 0..5) read day first: 1 Jan, 1 May, 1 Sep, 1 Dec, 2 Jan,
+    # 2 May; in time a = 0, 4, 1, 5, 2, 3
+    assert [data.train.filter(pl.col("series_id") == 1)[f"a__t{t}"].item() for t in range(6)] == [0, 4, 1, 5, 2, 3]
+
+
+def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:
+    frame = long_table(TRAIN_LENGTHS).with_columns(pl.format("s{}", pl.col("step")).alias("step"))
+    with pytest.warns(DataWarning, match=r"the step column 'step' .* holds text \(e.g. 's\d'\): the steps are sorted"):
+        join_sequences(make_spec(), frame, None, labels=LABELS)

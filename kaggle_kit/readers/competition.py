@@ -221,9 +221,10 @@ def prepare_competition(
     d = spec.data
     store = None
     if d.sequences is not None:
-        from .sequences import check_joined, read_sequences
+        from .sequences import check_joined, read_sequences, step_dates
 
         if sequences is not None:
+            spec = step_dates(spec, sequences[0], _warn)
             train, test, store = read_sequences(spec, sequences[0], sequences[1], labels=train, test_ids=test)
         else:
             train = check_joined(spec, train)
@@ -335,8 +336,10 @@ def _dates_from_text(
     format reads in every train row, parsed in train and test alike. Returns the frames and every format used."""
     d = spec.data
     formats = dict(d.date_formats)
+    steps = d.sequences.order_by if d.sequences is not None else None
     for col in formats:
-        _require_column(train, col, "train", "data.date_formats")
+        if col != steps:  # a long table's step column is no column of the joined rows (readers/sequences.py)
+            _require_column(train, col, "train", "data.date_formats")
     skip = {c for c in (d.id, *d.targets, *d.drop, *(d.categorical or []), *(d.text or [])) if c} | set(formats)
     found, ambiguous = find_formats(train, skip)
     if found:

@@ -27,7 +27,9 @@ From a notebook, join the long frames yourself and run on the result::
 
 from __future__ import annotations
 
+import multiprocessing
 import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,7 @@ from ..config import CompetitionSpec, SequenceSpec
 from ..errors import ConfigError, DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore, build_sequence_store, concat_stores
+from .date_formats import apply_formats, find_formats, found_message
 
 
 def join_sequences(
@@ -60,6 +63,7 @@ def join_sequences(
             "kaggle_kit.readers.sequences.read_sequences(...) (frames and store), or prepare_competition(spec, "
             "labels, test, sequences=(train_long, test_long)), or run from the spec's files"
         )
+    spec = step_dates(spec, train_long, lambda message: warnings.warn(message, DataWarning, stacklevel=3))
     train, test, _ = read_sequences(spec, train_long, test_long, labels=labels, test_ids=test_ids)
     return train, test
 
@@ -78,10 +82,10 @@ def read_sequences(
     d, s = spec.data, _sequence_spec(spec)
     key = s.id or d.id
     assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences
-    train_long = _check_long(as_frame(train_long), s, key, "train")
+    train_long = _check_long(as_frame(train_long), s, key, "train", d.date_formats)
     columns = _sequence_columns(train_long, s, key, spec)
     if test_long is not None:
-        test_long = _check_test_long(test_long, s, key, columns)
+        test_long = _check_test_long(test_long, s, key, columns, d.date_formats)
     elif test_ids is not None:
         raise DataError(
             "test ids were given (data.test) but no test long table: pass the test sequences too "
@@ -138,7 +142,8 @@ def read_test_sequences(
     key = s.id or d.id
     assert d.id is not None and key is not None  # DataSpec requires data.id with data.sequences
     columns = list(layout["columns"])
-    test_long, test_ids = _test_rows(_check_test_long(test_long, s, key, columns), test_ids, d.id, key)
+    checked = _check_test_long(test_long, s, key, columns, d.date_formats)
+    test_long, test_ids = _test_rows(checked, test_ids, d.id, key)
     if layout.get("layout", "wide") == "streamed":
         store = build_sequence_store(
             test_long, key, columns, ids=test_ids[d.id], order_by=s.order_by, max_len=s.max_len, keep=s.keep
@@ -172,8 +177,10 @@ def sequence_layout(
     return {"columns": columns, "n_steps": max((int(m.group(2)) for m in steps), default=-1) + 1}
 
 
-def _check_test_long(test_long: Any, s: SequenceSpec, key: str, columns: list[str]) -> pl.DataFrame:
-    test_long = _check_long(as_frame(test_long), s, key, "test")
+def _check_test_long(
+    test_long: Any, s: SequenceSpec, key: str, columns: list[str], formats: Mapping[str, str]
+) -> pl.DataFrame:
+    test_long = _check_long(as_frame(test_long), s, key, "test", formats)
     _check_columns_in(test_long, columns, "test")
     return test_long
 
@@ -223,7 +230,33 @@ def _where(role: str) -> str:
     return f"the {role} long table (data.sequences.{role})"
 
 
-def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str) -> pl.DataFrame:
+def step_dates(spec: CompetitionSpec, train_long: Any, warn: Callable[[str], None]) -> CompetitionSpec:
+    """``spec`` with the date format of the train long table's step column (``data.sequences.order_by``) in
+    ``data.date_formats`` where the steps are dates written as text (``03/22/2022 14:05``; the run records it, and
+    the test long tables, a later one too, are read with it): as text they would sort '01/02/2021' before
+    '12/01/2020'. Where day and month cannot be told apart the order is unknown: an error naming the setting."""
+    s, d = spec.data.sequences, spec.data
+    train_long = as_frame(train_long)
+    if s is None or s.order_by is None or s.order_by in d.date_formats or s.order_by not in train_long.columns:
+        return spec
+    if train_long.schema[s.order_by] != pl.String:
+        return spec
+    found, ambiguous = find_formats(train_long.select(s.order_by), ())
+    if s.order_by in ambiguous:
+        fmts = ambiguous[s.order_by]
+        raise DataError(
+            f"the step column {s.order_by!r} (data.sequences.order_by) of {_where('train')} holds dates that read as "
+            f"{' and as '.join(repr(f) for f in fmts)}, in other orders (no day after the 12th): set "
+            f"data.date_formats = {{ {s.order_by} = {fmts[0]!r} }} (or another of them)"
+        )
+    if not found:
+        return spec
+    warn(found_message(train_long, found, f" of {_where('train')}"))
+    data = d.model_copy(update={"date_formats": {**d.date_formats, **found}})
+    return spec.model_copy(update={"data": data})
+
+
+def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
     where = _where(role)
     if frame.height == 0:
         raise DataError(f"{where} has no rows")
@@ -238,6 +271,7 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str) -> pl
     if nulls:
         raise DataError(f"the id column {key!r} of {where} has {nulls} missing value(s); every row needs its id")
     if s.order_by is not None:
+        frame = _steps_in_order(frame, s.order_by, role, formats)
         if frame[s.order_by].null_count():
             raise DataError(
                 f"the step column {s.order_by!r} (data.sequences.order_by) of {where} has "
@@ -251,6 +285,25 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str) -> pl
                 f"{where} has {repeated.unique().height} ({key}, {s.order_by}) pair(s) on more than one row, e.g. "
                 f"id {first[key]!r} step {first[s.order_by]!r}; each step of a sequence must appear once"
             )
+    return frame
+
+
+def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
+    """The step column as dates where ``formats`` gives its format (:func:`step_dates`); other text is sorted as
+    text, said once."""
+    if frame.schema[column] != pl.String:
+        return frame
+    if column in formats:
+        return apply_formats(frame, {column: formats[column]}, f"{role} long table")
+    if multiprocessing.parent_process() is None:
+        example = frame[column].drop_nulls().head(1).to_list()
+        warnings.warn(
+            f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds text "
+            f"(e.g. {example[0] if example else ''!r}): the steps are sorted as text ('10' before '9'); write them as "
+            "numbers or dates, or set data.date_formats for dates",
+            DataWarning,
+            stacklevel=4,
+        )
     return frame
 
 

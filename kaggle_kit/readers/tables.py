@@ -329,8 +329,9 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     return frame
 
 
-#: the files whose text dates readers/date_formats.py reads (the run's tables, a later test file)
-_TABLES = ("train", "test", "labels")
+#: the files whose text dates readers/date_formats.py reads (the run's tables, a later test file; a long table's
+#: step column, readers/sequences.py)
+_TABLES = ("train", "test", "labels", "sequences.train", "sequences.test")
 #: a date written day or month first, in numbers ('03/22/2022', '22.03.22', '1-2-2020'), a time of day or not; and
 #: a version number ('1.2.3', '4.0.1'), which polars read as a date in the year 3 or 1
 _NUMERIC_DATE = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{1,4}(\s|T|$)"
