@@ -144,38 +144,42 @@ def measure(name: str, rows: int, variants: list[str], root: Path, quick: bool) 
         for kind in KINDS
         for v in variants
     ]
-    spec = build_spec(
-        {
-            "name": f"cats-{name}-{rows}",
-            "task": task,
-            "metric": metric_name,
-            "seed": 0,
-            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "target"},
-            "folds": {"n_splits": n_splits},
-            "models": models,
-            **({"run": {"n_jobs": 1, "threads_per_task": 1}} if quick else {}),
-        },
-        base_dir=root,
-    )
+    spec = _spec(root, f"cats-{name}-{rows}", name, models, n_splits=n_splits, quick=quick)
     metric = get_metric(metric_name)
     load_before = load_average()
     result = run(spec, runs_root=root / "runs", train=train, test=test, progress=None, record_history=False)
     store = RunStore(result.run_dir)
     out: dict[str, Any] = {"load": [load_before, load_average()], "models": {}}
     for m in result.models:
-        if m.name == "baseline":
-            continue
-        preds = store.read_predictions(m.name, "test").sort("id").drop("id").to_numpy()
-        if task == "binary":
-            preds = preds[:, -1]
-        elif task == "regression":
-            preds = preds[:, 0]
-        out["models"][m.name] = {
-            "cv": m.cv,
-            "hidden": float(metric.score(hidden_y, preds)),
-            "fit_seconds": m.fit_seconds,
-        }
+        if m.name != "baseline":
+            hidden = metric.score(hidden_y, _scored(store.read_predictions(m.name, "test"), task))
+            out["models"][m.name] = {"cv": m.cv, "hidden": float(hidden), "fit_seconds": m.fit_seconds}
     return out
+
+
+def _spec(
+    root: Path, run_name: str, table: str, models: list[dict[str, Any]], *, n_splits: int = 5, quick: bool = False,
+    pipelines: dict[str, Any] | None = None,
+) -> Any:  # fmt: skip
+    task, metric_name, _ = TABLES[table]
+    raw = {
+        "name": run_name,
+        "task": task,
+        "metric": metric_name,
+        "seed": 0,
+        "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "target"},
+        "folds": {"n_splits": n_splits},
+        "models": models,
+        "pipelines": pipelines or {},
+        **({"run": {"n_jobs": 1, "threads_per_task": 1}} if quick else {}),
+    }
+    return build_spec(raw, base_dir=root)
+
+
+def _scored(preds: pl.DataFrame, task: str) -> np.ndarray:
+    """Stored test predictions in id order, as the metric scores them."""
+    values = preds.sort("id").drop("id").to_numpy()
+    return values[:, -1] if task == "binary" else values[:, 0] if task == "regression" else values
 
 
 def measure_good(name: str, rows: int, root: Path) -> dict[str, Any]:
@@ -196,18 +200,7 @@ def measure_good(name: str, rows: int, root: Path) -> dict[str, Any]:
             for m in models:
                 if m["kind"] in KINDS:
                     m["params"] = {**m.get("params", {}), "min_data_per_group": 100}
-        spec = build_spec(
-            {
-                "name": f"cats-good-{name}-{rows}-{variant}",
-                "task": task,
-                "metric": metric_name,
-                "seed": 0,
-                "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "target"},
-                "models": models,
-                "pipelines": resolved.pipelines,
-            },
-            base_dir=root,
-        )
+        spec = _spec(root, f"cats-good-{name}-{rows}-{variant}", name, models, pipelines=resolved.pipelines)
         load_before = load_average()
         result = run(spec, runs_root=root / "runs", train=train, test=test, progress=None, record_history=False)
         kind, chosen = blend_report(result.run_dir, "all").choice()
@@ -217,11 +210,9 @@ def measure_good(name: str, rows: int, root: Path) -> dict[str, Any]:
             if kind == "blend"
             else store.read_predictions(chosen, "test")
         )
-        values = preds.sort("id").drop("id").to_numpy()
-        values = values[:, -1] if task == "binary" else values[:, 0] if task == "regression" else values
         out[variant] = {
             "submitted": chosen,
-            "hidden": float(metric.score(hidden_y, values)),
+            "hidden": float(metric.score(hidden_y, _scored(preds, task))),
             "models": {m.name: m.cv for m in result.models if m.name != "baseline"},
             "load": [load_before, load_average()],
         }
