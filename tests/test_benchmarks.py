@@ -310,3 +310,14 @@ def test_lgbm_categoricals_fits_each_variant_of_each_kind_and_scores_the_hidden_
         == decks["lightgbm_group20"]["hidden"]
         != decks["lightgbm_lightgbm100"]["hidden"]
     )
+
+
+def test_thresholds_scores_both_labellings_of_the_same_predictions(tmp_path: Path) -> None:
+    """Each dataset's hidden accuracy at 0.5 and at the OOF threshold (the one submit uses), from one run."""
+    figures = _run("thresholds.py", "--quick", "--datasets", "breast_cancer,synth_imbalanced", tmp_path=tmp_path)
+    assert set(figures) == {"breast_cancer", "synth_imbalanced"}
+    for entry in figures.values():
+        (row,) = entry["splits"]
+        assert 0.6 < row["at_0.5"] <= 1.0 and 0.6 < row["at_chosen"] <= 1.0 and 0.0 < row["threshold"] < 1.0
+    imbalanced = figures["synth_imbalanced"]["splits"][0]
+    assert imbalanced["threshold"] != 0.5 and imbalanced["at_chosen"] != imbalanced["at_0.5"]
