@@ -65,6 +65,7 @@ def _spec(tmp_path: Path, **data: object) -> object:
         ([f"AX-{i}-{'RL'[i % 2]}" for i in range(60)] + ["AX-1"], ("-", 3)),  # 1 of 61 with fewer parts
         ([f"A/{100000 + i}" for i in range(60)], None),  # a constant prefix and a serial: no structure
         ([f"{i:08x}-{i * 7919:08x}" for i in range(60)], None),  # hex ids: no part repeats
+        ([f"{i * 7919:08x}-{i % 2000:04x}" for i in range(6000)], None),  # a hash's tail: 2,000 levels, 3 rows each
         ([f"Smith{i}, Mr. John" for i in range(60)], None),  # words, not a code
         ([f"{'AB'[i % 2]}/{i}" if i % 3 else f"{i}" for i in range(60)], None),  # a third has no separator
     ],

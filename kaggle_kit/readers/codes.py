@@ -23,6 +23,9 @@ from ..errors import DataError
 SEPARATORS: tuple[str, ...] = ("/", "_", "-", "|", ":", ".", "#", "+")
 #: the share of a column's values that one separator must cut into the same number of parts
 _SHARE = 0.95
+#: a part "repeats" with at most this many levels, or a hundredth of the rows where that is more: a deck, a side,
+#: a product line (a hash's 4-digit tail, 65,536 levels, does not)
+_FEW_LEVELS = 20
 _INTEGER = r"^[+-]?\d+$"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
@@ -47,8 +50,8 @@ def part_names(column: str, n_parts: int) -> list[str]:
 def find_split(values: pl.Series) -> tuple[str, int] | None:
     """``(separator, number of parts)`` where one of :data:`SEPARATORS` cuts at least 95 % of the text ``values``
     (missing ones aside; one word each) into the same number of non-empty parts, 2 or more, at least one of which
-    repeats (2 or more distinct values, fewer than half the rows: a constant prefix ``A/`` is no structure); None
-    where none does."""
+    repeats: 2 to 20 distinct values, or to a hundredth of the rows where that is more (a constant prefix ``A/`` is
+    no structure, nor a hash's tail); None where none does."""
     values = values.drop_nulls()
     if values.dtype != pl.String or values.len() == 0 or values.str.contains(r"\s").mean() > 1 - _SHARE:  # type: ignore[operator]
         return None
@@ -62,7 +65,8 @@ def find_split(values: pl.Series) -> tuple[str, int] | None:
         parts = [regular.list.get(i) for i in range(mode)]
         if any((p == "").any() for p in parts):
             continue
-        if any(2 <= p.n_unique() < 0.5 * p.len() for p in parts):
+        few = max(_FEW_LEVELS, regular.len() // 100)
+        if any(2 <= p.n_unique() <= few for p in parts):
             return sep, mode
     return None
 
