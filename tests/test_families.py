@@ -288,7 +288,7 @@ def test_a_heavily_regularised_linear_model_on_a_nonlinear_target_underfits(tmp_
 def test_report_command_and_files_show_the_families(searched: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(searched), "--no-adversarial"]) == 0
     out = capsys.readouterr().out
-    assert "Families (CV roc_auc" in out and "Diagnosis (bias-variance" in out and "Selected ensemble" in out
+    assert "Families (CV roc_auc" in out and "Diagnosis (bias-variance" in out and "Ensemble weights of " in out
     html = (searched / "report" / "report.html").read_text()
     assert 'id="families-table"' in html and 'data-family="lightgbm"' in html and 'data-family="linear"' in html
     md = (searched / "report" / "report.md").read_text()
@@ -313,7 +313,7 @@ def test_a_time_limited_search_prints_the_families_and_counts_seed_bags_in_their
     runs = tmp_path / "runs"
     assert main(["search", str(config), "--runs-root", str(runs), "--time-limit", "120"]) == 0
     out = capsys.readouterr().out
-    assert "Families (CV roc_auc" in out and "Diagnosis (bias-variance" in out and "Selected ensemble: " in out
+    assert "Families (CV roc_auc" in out and "Diagnosis (bias-variance" in out and "Ensemble weights of " in out
     assert out.index("submission (") < out.index("Families (CV") < out.index("time: ")
     meta = RunStore(runs / spec.run_name).read_meta()
     bags = [m for members in meta["bags"].values() for m in members["models"][1:]]

@@ -367,8 +367,8 @@ def format_families(report: FamilyReport) -> str:
     if e is not None:
         lines += [
             "",
-            f"Selected ensemble: {e.name} ({e.method}), nested CV {e.mean:.5f} (fold mean; all rows "
-            f"{e.nested_cv:.5f}); weights by family:",
+            f"Ensemble weights of {e.name} ({e.method}; nested CV {e.mean:.5f}, fold mean; all rows "
+            f"{e.nested_cv:.5f}), by family:",
         ]
         for f in e.families:
             members = ", ".join(f"{n} {w:.3f}" for n, w in f.models)

@@ -236,7 +236,7 @@ def _families(r: Report) -> str:
     e = f.ensemble
     if e is not None:
         body += (
-            f"<h3>Selected ensemble: {escape(e.name)} <span class='small'>({escape(e.method)})</span></h3>\n"
+            f"<h3>Ensemble weights of {escape(e.name)} <span class='small'>({escape(e.method)})</span></h3>\n"
             f"<p>Nested CV {fmt(e.mean)} (fold mean), {fmt(e.nested_cv)} (all rows).</p>\n"
         )
         body += _table(

@@ -75,7 +75,7 @@ def render_markdown(r: Report) -> str:
         out += [f"- **{x.family}** ({x.best_model}): {x.diagnosis.text}\n" for x in f.rows]
         if f.ensemble is not None:
             e = f.ensemble
-            out.append(f"\nSelected ensemble **{e.name}** ({e.method}), nested CV {fmt(e.mean)}; weights by family:\n")
+            out.append(f"\nEnsemble weights of **{e.name}** ({e.method}; nested CV {fmt(e.mean)}), by family:\n")
             out += [
                 f"- {g.family} {g.weight:.3f}: " + ", ".join(f"{n} {w:.3f}" for n, w in g.models) + "\n"
                 for g in e.families
