@@ -82,18 +82,56 @@ def test_a_run_warns_once_of_test_levels_and_of_an_undeclared_keys_in_one_fold(t
         "them the training mean",
     ]
 
-    # predict on new rows with the finished run: the fold models' pipelines tell of unseen values once, not per fold
+    # predict on new rows with the finished run: the categorical columns' new levels told as the run told them,
+    # against all the training rows (levels.parquet); the undeclared key by the fold models' pipeline, once
     new = test.with_columns(pl.Series("zip", [0, 1, 100, 555, 2, 3]), pl.Series("id", range(900, 906)))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        predict(result.run_dir, new, model="lgbm", out=tmp_path / "new.csv")
-    said = [str(w.message) for w in caught if issubclass(w.category, FeatureWarning)]
-    assert said == [
+
+    def predicted() -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            predict(result.run_dir, new, model="lgbm", out=tmp_path / "new.csv")
+        return [str(w.message) for w in caught if issubclass(w.category, DataWarning | FeatureWarning)]
+
+    assert predicted() == [
+        levels[0],  # the run's own words, for the same new levels
+        "column 'zip': 2 row(s) hold categories not seen in the training rows (e.g. '100'); target_encode gives "
+        "them the training mean",
+    ]
+    (result.run_dir / "levels.parquet").unlink()  # a run folder made before the levels were recorded
+    assert predicted() == [
         "column 'city': 4 row(s) hold categories not seen in the training rows (e.g. 'new1'); target_encode gives "
         "them the training mean",
         "column 'zip': 2 row(s) hold categories not seen in the training rows (e.g. '100'); target_encode gives "
         "them the training mean",
     ]
+
+
+def test_predict_tells_of_new_levels_for_a_model_without_a_pipeline_against_every_training_row(tmp_path: Path) -> None:
+    """The base encoding reads a new level as missing and said nothing at predict; a fold's steps (which saw 80 % of
+    the rows) would name a level only the other folds' training rows held. Told once, against all training rows."""
+    rng = np.random.default_rng(1)
+    n = 100
+    shops = [f"s{i}" for i in range(n)]  # every level in one row: each fold's training rows lack 20 of them
+    train = pl.DataFrame({"id": range(n), "shop": shops, "x": rng.normal(size=n), "y": rng.integers(0, 2, n)})
+    spec = build_spec(
+        {
+            "name": "base",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 5},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "lgbm", "kind": "lightgbm", "num_boost_round": 5}],
+        },
+        base_dir=tmp_path,
+    )
+    result = run(spec, runs_root=tmp_path / "runs", train=train, progress=None, record_history=False)
+    known = pl.DataFrame({"id": [900, 901], "shop": ["s0", "s99"], "x": [0.0, 0.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every level is a training level: nothing to say
+        predict(result.run_dir, known, model="lgbm")
+    with pytest.warns(DataWarning, match=r"column 'shop': 2 row\(s\), 1 level\(s\) \(e.g. 'paris'\)"):
+        predict(result.run_dir, known.with_columns(shop=pl.lit("paris")), model="lgbm")
 
 
 def test_a_pool_worker_reading_the_data_again_does_not_scan_it_for_warnings(monkeypatch: pytest.MonkeyPatch) -> None:

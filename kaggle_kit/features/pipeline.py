@@ -327,11 +327,13 @@ class Pipeline:
         return df.with_columns(casts) if casts else df
 
 
-def encoder_from_state(state: Mapping[str, Any], *, checks: bool = True) -> Callable[[Any], FeatureMatrix]:
+def encoder_from_state(
+    state: Mapping[str, Any], *, checks: bool = True, told: Collection[str] = ()
+) -> Callable[[Any], FeatureMatrix]:
     """The function a fold encoded rows with, rebuilt from its fitted ``state`` (``features.json``): a declared
-    pipeline's (``Pipeline.fit_transform``, its steps' warnings on unseen values as ``checks`` says) or the base
-    encoding's (``TableEncoder.fit``)."""
+    pipeline's (``Pipeline.fit_transform``, its steps' warnings on unseen values as ``checks`` and ``told`` say) or
+    the base encoding's (``TableEncoder.fit``)."""
     if "steps" in state:
-        return partial(Pipeline.from_state(state).transform_matrix, state=state, checks=checks)
+        return partial(Pipeline.from_state(state).transform_matrix, state=state, checks=checks, told=told)
     encoder = TableEncoder(tuple(state["features"]), tuple(state["levels"]))
     return partial(encoder.transform, state=state)

@@ -9,6 +9,7 @@ dicts with ``weights_only=True``, scikit-learn state as JSON + ``.npz`` with ``a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,21 @@ from .run_folder import RunFolder
 REFIT = "refit"  #: the folder, beside ``folds/``, of a model refit on all training rows
 
 
-def encoder_for(state: dict[str, Any], adapter: ModelAdapter, *, checks: bool = True) -> Any:
+def encoder_for(
+    state: dict[str, Any], adapter: ModelAdapter, *, checks: bool = True, told: Collection[str] = ()
+) -> Any:
     """The function the runner encoded rows with, rebuilt from a fold's fitted ``state`` (``checks``: warn of values
-    its pipeline has not seen)."""
+    its pipeline has not seen, but of the columns in ``told``)."""
     if not adapter.reads_features:
         return lambda rows: FeatureMatrix(np.empty((rows.height, 0), dtype=np.float32), (), ())
-    return encoder_from_state(state, checks=checks)
+    return encoder_from_state(state, checks=checks, told=told)
+
+
+def told_levels(folder: RunFolder) -> frozenset[str]:
+    """The categorical columns whose new levels predict told of from all the training rows (a run's
+    ``levels.parquet``, :func:`~kaggle_kit.predict.new_rows.read_test_rows`): a fold's steps, which saw its training
+    rows only, do not tell of them again. None in a run folder made before the levels were recorded."""
+    return frozenset(folder.meta.get("categorical") or []) if folder.store.levels_path.is_file() else frozenset()
 
 
 def load_model(adapter: ModelAdapter, path: Path, ctx: FitContext, where: str) -> Fitted:
@@ -86,7 +96,7 @@ def predict_folder(
     where = f"model {name!r} ({model_dir.name})"
     fitted = load_model(adapter, model_dir / adapter.file_name, ctx, where)
     try:
-        X = encoder_for(state, adapter, checks=checks)(test)
+        X = encoder_for(state, adapter, checks=checks, told=told_levels(folder))(test)
     except (KeyError, TypeError) as exc:
         raise StoreError(f"{model_dir / 'features.json'} is not a fitted feature state ({exc})") from None
     raw = (

@@ -28,6 +28,7 @@ from ..readers.date_formats import apply_formats, formats_where_dated, found_mes
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
+from ..readers.levels import unseen_levels_message
 from ..readers.sequences import read_test_sequences
 from ..readers.tables import ReadOptions, read_table
 from .run_folder import RunFolder
@@ -92,6 +93,7 @@ def read_test_rows(
         categorical=folder.meta.get("categorical") or [],
     )
     _warn_dates_after_training(folder, frame)
+    _warn_levels_not_in_training(folder, checked)
     if store is not None and SEQUENCE_ROW not in checked.columns:  # not a feature: keep it beside them
         checked = checked.with_columns(frame[SEQUENCE_ROW])
     return NewRows(checked, store, stream)
@@ -118,6 +120,15 @@ def _warn_dates_after_training(folder: RunFolder, frame: pl.DataFrame) -> None:
     drift = dates_outside_train(ranges_frame(shared), frame, list(shared), folder.spec.fold_strategy)
     if drift:
         warnings.warn(drift, DataWarning, stacklevel=3)
+
+
+def _warn_levels_not_in_training(folder: RunFolder, frame: pl.DataFrame) -> None:
+    """The run's warning of test categories no training row has (:mod:`kaggle_kit.readers.levels`), for a new test
+    file, against the levels the run recorded (none in a run made before it recorded them)."""
+    known = folder.store.read_levels()
+    message = unseen_levels_message(known, frame) if known else None
+    if message:
+        warnings.warn(message, DataWarning, stacklevel=3)
 
 
 def _table(source: Source | None, what: str, read: Any) -> pl.DataFrame | None:

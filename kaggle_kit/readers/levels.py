@@ -8,7 +8,7 @@ the user once. Every model reads such a level as it reads an unseen one in CV: t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -18,15 +18,25 @@ from ..errors import name_a_few
 def levels_missing_from_train(train: pl.DataFrame, test: pl.DataFrame, categorical: Sequence[str]) -> str | None:
     """A warning's text naming the categorical columns whose test rows hold levels no training row holds (with the
     rows, the levels and an example), or None when there are none."""
+    return unseen_levels_message(training_levels(train, categorical), test)
+
+
+def training_levels(train: pl.DataFrame, categorical: Sequence[str]) -> dict[str, pl.Series]:
+    """Each categorical column's distinct training levels (missing values aside), as text: what a run records
+    (``levels.parquet``) for ``kaggle-kit predict`` to tell a new file's unseen levels as the run told its test
+    file's."""
+    return {c: train.get_column(c).drop_nulls().unique().cast(pl.String) for c in categorical if c in train.columns}
+
+
+def unseen_levels_message(known: Mapping[str, pl.Series], test: pl.DataFrame) -> str | None:
+    """:func:`levels_missing_from_train`'s warning, against the training levels ``known`` (column -> levels)."""
     found = []
     in_test = set(test.columns)  # each access rebuilds the list: once, not per column
-    for col in categorical:
+    for col, levels in known.items():
         if col not in in_test:
             continue
-        known, values = train.get_column(col), test.get_column(col)
-        if known.dtype != values.dtype:  # e.g. codes declared categorical, read as numbers in one file only
-            known, values = known.cast(pl.String), values.cast(pl.String)
-        new = values.filter(values.is_not_null() & ~values.is_in(known.drop_nulls().unique().implode()))
+        values = test.get_column(col).cast(pl.String)  # codes declared categorical may be numbers in one file only
+        new = values.filter(values.is_not_null() & ~values.is_in(levels.implode()))
         if new.len():
             found.append((col, new.len(), new.n_unique(), new[0]))
     if not found:

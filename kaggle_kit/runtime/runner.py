@@ -57,6 +57,7 @@ from ..presets import DATES, DataProfile, expand_preset
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
 from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
+from ..readers.levels import training_levels
 from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
@@ -652,6 +653,7 @@ def _write_meta(
         }
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
+    store.save_levels(training_levels(data.train, data.categorical))
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:

@@ -7,6 +7,7 @@ Layout (``<key>`` is a hash of everything a model's predictions depend on: its s
     runs/<run>/folds.parquet                     id + fold_r0, fold_r1, ... (-1 = never validated)
     runs/<run>/target.parquet                    id + y: the target as models see it (class codes, or values;
                                                  y_0 .. y_{T-1} for a multi-target task, NaN = missing label)
+    runs/<run>/levels.parquet                    column + level: each categorical training column's levels
     runs/<run>/models/<name>/<key>/folds/r0_f3/  valid.npy, test.npy, the native model file, result.json
     runs/<run>/models/<name>/<key>/oof.parquet   id + one float32 column per class (row order = train order)
     runs/<run>/models/<name>/<key>/test.parquet  id + the same columns, pooled over folds (runtime.pooling)
@@ -289,6 +290,30 @@ class RunStore:
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise StoreError(f"{self.folds_path} is corrupted ({exc}); delete it to recompute the folds") from None
         return Folds.from_frame(frame.select(pl.col("^fold_r\\d+$")), n_splits=n_splits, scheme=scheme)
+
+    # ----------------------------------------------------------------- training levels
+    @property
+    def levels_path(self) -> Path:
+        return self.root / "levels.parquet"
+
+    def save_levels(self, levels: dict[str, pl.Series]) -> None:
+        """Each categorical training column's levels (``readers.levels.training_levels``), one row per level: what
+        ``kaggle-kit predict`` tells a new file's unseen levels against."""
+        parts = [
+            pl.DataFrame({"column": pl.repeat(c, v.len(), dtype=pl.String, eager=True), "level": v})
+            for c, v in levels.items()
+        ]
+        frame = pl.concat(parts) if parts else pl.DataFrame(schema={"column": pl.String, "level": pl.String})
+        atomic_write(self.levels_path, parquet_bytes(frame))
+
+    def read_levels(self) -> dict[str, pl.Series] | None:
+        """The levels :meth:`save_levels` wrote; None for a run folder made before them, or an unreadable file
+        (the levels only serve a warning)."""
+        try:
+            frame = pl.read_parquet(self.levels_path)
+        except (pl.exceptions.PolarsError, OSError):
+            return None
+        return {str(c): part["level"] for (c,), part in frame.partition_by("column", as_dict=True).items()}
 
     # ----------------------------------------------------------------- target
     @property
