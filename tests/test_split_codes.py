@@ -4,6 +4,7 @@ signal. Train, test and a later test file are split alike; ``init`` proposes the
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import polars as pl
 import pytest
 
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.errors import ConfigError, DataError, DataWarning
+from kaggle_kit.errors import ConfigError, DataError, DataWarning, StoreError
 from kaggle_kit.init_config import infer_spec
 from kaggle_kit.predict.api import predict
 from kaggle_kit.readers.codes import find_split
@@ -106,6 +107,12 @@ def test_a_run_splits_the_code_learns_from_its_parts_and_predict_splits_a_new_fi
     with pytest.warns(DataWarning, match=warned + " where train's parts are whole numbers: read as missing"):
         p = predict(result.run_dir, new, model="lgbm")["p_1"].to_numpy()
     assert p[0] < p[1] - 0.1, p  # deck A: the side decides
+    meta = json.loads((result.run_dir / "run.json").read_text())
+    assert meta["split_codes"] == {"cabin": ["String", "Int64", "String"]}
+    del meta["split_codes"]  # a run folder made before the kit recorded the parts
+    (result.run_dir / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(StoreError, match=r"records no parts of 'cabin' \(data.split_codes\): .* run its config again"):
+        predict(result.run_dir, new, model="lgbm")
 
 
 def test_predict_splits_as_the_run_did_where_the_last_part_is_dropped_or_a_fold_group(tmp_path: Path) -> None:
@@ -186,6 +193,18 @@ def test_bad_split_codes_are_refused_with_the_key_and_the_column(
     _files(tmp_path)
     with pytest.raises(error, match=match):
         prepare_competition(_spec(tmp_path, **data), pl.read_csv(tmp_path / "train.csv"), None)
+
+
+def test_a_code_column_of_categories_is_split_as_its_text(tmp_path: Path) -> None:
+    """A parquet file keeps a column of categories as such: it was refused as 'Categorical values, not text codes'."""
+    _files(tmp_path)
+    train, test = (
+        pl.read_csv(tmp_path / f).with_columns(pl.col("cabin").cast(pl.Categorical)) for f in ("train.csv", "test.csv")
+    )
+    data = prepare_competition(_spec(tmp_path, split_codes={"cabin": "/"}), train, test)
+    assert data.test is not None and data.features == ("cabin_1", "cabin_2", "cabin_3", "x")
+    assert data.train["cabin_2"].dtype == data.test["cabin_2"].dtype == pl.Int64
+    assert data.test["cabin_3"].to_list()[:3] == [c.split("/")[2] for c in test["cabin"].cast(pl.String)[:3]]
 
 
 def test_a_part_whose_name_a_column_has_already_is_refused(tmp_path: Path) -> None:

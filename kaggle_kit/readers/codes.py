@@ -83,6 +83,9 @@ def split_train(
         if col not in frame.columns:
             raise DataError(f"data.split_codes = {{ {col} = {sep!r} }}: {col!r} is not a column of the train file")
         values = frame[col]
+        if isinstance(values.dtype, (pl.Categorical, pl.Enum)):  # a parquet file's categories: their text
+            values = values.cast(pl.String)
+            frame = frame.with_columns(values)
         if values.dtype != pl.String:
             raise DataError(
                 f"data.split_codes names {col!r}, but the train column holds {values.dtype} values, not text codes; "
