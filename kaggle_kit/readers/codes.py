@@ -111,8 +111,12 @@ def split_like(
     """``frame`` (a test file) split as train was: the same parts, read as train's were. A part train read as a
     number that is no number here is read as missing, with a warning (``warn``) naming the column and the value."""
     for s in splits:
-        if s.column not in frame.columns:
-            continue  # the test checks name a feature column the file lacks
+        if s.column not in frame.columns:  # the test checks would name its parts, which no file has
+            raise DataError(
+                f"the {role} file has no column {s.column!r}, which data.split_codes splits into "
+                f"{', '.join(map(repr, s.parts))}: add it to the file, or remove it from data.split_codes and add it "
+                "to data.drop"
+            )
         clash = [p for p in s.parts if p in frame.columns]
         if clash:
             raise DataError(
