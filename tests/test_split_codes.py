@@ -223,3 +223,14 @@ def test_init_splits_a_code_whose_parts_repeat_and_says_so(tmp_path: Path) -> No
         line.startswith("split_codes = { cabin = '/' } (a different value in 100% of the rows, but its 3 parts")
         for line in why
     ), why
+
+
+def test_init_splits_no_code_whose_part_names_a_column_has(tmp_path: Path) -> None:
+    """A table with 'cabin' and 'cabin_1' was given split_codes = { cabin = '/' }, and the run it proposed stopped on
+    the clash of names."""
+    cabins, y = _cabins(N, 0)
+    pl.DataFrame({"id": range(N), "cabin": cabins, "cabin_1": np.arange(N) % 7, "y": y}).write_csv(
+        tmp_path / "train.csv"
+    )
+    spec, why = infer_spec("cabins", tmp_path / "train.csv", preset="fast")
+    assert "split_codes" not in spec["data"] and spec["data"]["drop"] == ["cabin"], why
