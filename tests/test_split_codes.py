@@ -229,8 +229,7 @@ def test_init_splits_no_code_whose_part_names_a_column_has(tmp_path: Path) -> No
     """A table with 'cabin' and 'cabin_1' was given split_codes = { cabin = '/' }, and the run it proposed stopped on
     the clash of names."""
     cabins, y = _cabins(N, 0)
-    pl.DataFrame({"id": range(N), "cabin": cabins, "cabin_1": np.arange(N) % 7, "y": y}).write_csv(
-        tmp_path / "train.csv"
-    )
+    frame = pl.DataFrame({"id": range(N), "cabin": cabins, "cabin_1": np.arange(N) % 7, "x": np.arange(N) / 10, "y": y})
+    frame.write_csv(tmp_path / "train.csv")
     spec, why = infer_spec("cabins", tmp_path / "train.csv", preset="fast")
     assert "split_codes" not in spec["data"] and spec["data"]["drop"] == ["cabin"], why
