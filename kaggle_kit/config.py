@@ -916,6 +916,12 @@ class CompetitionSpec(_Strict):
         self._check_pipelines()
         self._check_pseudo_label(names)
         self._check_embeddings()
+        for key, col in (("group", self.folds.group), ("time", self.folds.time)):
+            if col in self.data.split_codes:
+                raise ValueError(
+                    f"folds.{key} names {col!r}, which data.split_codes splits into its parts ({col}_1, {col}_2, ...): "
+                    f"name one of them, or remove {col!r} from data.split_codes"
+                )
         return self
 
     def _check_pseudo_label(self, names: list[str]) -> None:

@@ -475,7 +475,7 @@ def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: di
         if c in dated:
             continue
         found = find_split(frame[c])
-        if found is not None:
+        if found is not None and not set(part_names(c, found[1])) & set(frame.columns):  # a part's name is free
             sep, n_parts = found
             split[c] = sep
             why.append(

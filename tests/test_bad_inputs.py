@@ -679,6 +679,29 @@ BEFORE_RUN: list[Case] = [
         ),
     ),
     Case(
+        "split-codes-column-not-in-test",  # it said "test lacks feature column(s) 'cat_1' or 'cat_2' that train has"
+        chain(
+            config('target = "target"', 'target = "target"\nsplit_codes = { cat = "/" }'),
+            table("train.csv", lambda f: f.with_columns(pl.format("{}/{}", "cat", pl.col("id") % 3).alias("cat"))),
+            table("test.csv", lambda f: f.drop("cat")),
+        ),
+        (
+            "the test file has no column 'cat', which data.split_codes splits into 'cat_1', 'cat_2': add it to the "
+            "file, or remove it from data.split_codes and add it to data.drop",
+        ),
+    ),
+    Case(
+        "split-codes-of-the-fold-group",  # it said "folds.group = 'cat' is not a column of the train file"
+        chain(
+            config('target = "target"', 'target = "target"\nsplit_codes = { cat = "/" }'),
+            config("n_splits = 3", 'n_splits = 3\nstrategy = "group"\ngroup = "cat"'),
+        ),
+        (
+            "folds.group names 'cat', which data.split_codes splits into its parts (cat_1, cat_2, ...): name one of "
+            "them, or remove 'cat' from data.split_codes",
+        ),
+    ),
+    Case(
         "rare-class-for-stratified-folds",
         STRATIFIED_WITH_A_RARE_CLASS,
         ("has only 1 member: too few rows for any stratified split", "strategy='kfold'", "drop or merge"),

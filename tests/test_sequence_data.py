@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -491,3 +492,27 @@ def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:
     frame = long_table(TRAIN_LENGTHS).with_columns(pl.format("s{}", pl.col("step")).alias("step"))
     with pytest.warns(DataWarning, match=r"the step column 'step' .* holds text \(e.g. 's\d'\): the steps are sorted"):
         join_sequences(make_spec(), frame, None, labels=LABELS)
+
+
+def test_text_date_steps_are_read_in_time_where_no_format_was_recorded() -> None:
+    """A run on frames joined in a notebook (join_sequences) records no format of the steps: predict sorted its test
+    long table's steps as text ('04/10/2020' after '02/04/2021'), and predicted from steps out of order; so did
+    read_sequences called by itself. The table's own steps give the format, which is said."""
+    from kaggle_kit.readers.sequences import read_sequences
+
+    train_long, test_long = (
+        _dated(long_table(n, seed=s), "%m/%d/%Y") for n, s in ((TRAIN_LENGTHS, 0), (TEST_LENGTHS, 1))
+    )
+    with pytest.warns(DataWarning) as said:
+        train, test, _ = read_sequences(make_spec(), train_long, test_long, labels=LABELS)
+    assert [re.sub(r"\d", "9", str(w.message)).split(" hold dates")[0] for w in said] == [
+        f"text column(s) 'step' (e.g. '99/99/9999': '%m/%d/%Y') of the {role} long table (data.sequences.{role})"
+        for role in ("train", "test")
+    ]
+    assert train.filter(pl.col("series_id") == 2).select(f"a__t{t}" for t in range(5)).row(0) == pytest.approx(
+        [2.0, 2.1, 2.2, 2.3, 2.4]
+    )
+    assert test is not None
+    assert test.filter(pl.col("series_id") == 10).select(f"a__t{t}" for t in range(6)).row(0) == pytest.approx(
+        [10.0, 10.1, 10.2, 10.3, 10.4, 10.5]
+    )

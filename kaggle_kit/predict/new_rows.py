@@ -66,7 +66,7 @@ def read_test_rows(
     if frame is None:
         raise ConfigError("name the test rows to predict: --test FILE (the `test` argument in Python)")
     if d.split_codes:  # code columns split into their parts, each read as the run read it
-        splits = splits_from_record(d.split_codes, folder.meta.get("columns") or {})
+        splits = splits_from_record(d.split_codes, folder.meta.get("split_codes") or {})
         frame = split_like(frame, splits, "test", lambda m: warnings.warn(m, DataWarning, stacklevel=3))
     frame = apply_formats(frame, d.date_formats, "test")  # dates written as text, read as the run read them
     frame = _text_dates_where_train_has_dates(frame, folder.meta.get("columns") or {})

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ..errors import DataError
+from ..errors import DataError, StoreError
 
 #: the separators :func:`find_split` tries, in this order
 SEPARATORS: tuple[str, ...] = ("/", "_", "-", "|", ":", ".", "#", "+")
@@ -28,6 +28,8 @@ _SHARE = 0.95
 _FEW_LEVELS = 20
 _INTEGER = r"^[+-]?\d+$"
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: a code's part: letters and digits (``_`` too, where another separator cuts)
+_WORD = r"^\w+$"
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,15 @@ def part_names(column: str, n_parts: int) -> list[str]:
 
 def find_split(values: pl.Series) -> tuple[str, int] | None:
     """``(separator, number of parts)`` where one of :data:`SEPARATORS` cuts at least 95 % of the text ``values``
-    (missing ones aside; one word each) into the same number of non-empty parts, 2 or more, at least one of which
-    repeats: 2 to 20 distinct values, or to a hundredth of the rows where that is more (a constant prefix ``A/`` is
-    no structure, nor a hash's tail); None where none does."""
+    (missing ones aside; one word each) into the same number of parts, 2 or more, each of letters and digits, at
+    least one of which repeats: 2 to 20 distinct values, or to a hundredth of the rows where that is more (a constant
+    prefix ``A/`` is no structure, nor a hash's tail); None where none does. Numbers written as text (``12.05``: not
+    12 and 5) are no codes, nor are e-mail addresses, web addresses and file names, whose parts hold other marks
+    (``name@mail``, ``//host.com``, ``0.jpg``)."""
     values = values.drop_nulls()
     if values.dtype != pl.String or values.len() == 0 or values.str.contains(r"\s").mean() > 1 - _SHARE:  # type: ignore[operator]
+        return None
+    if values.str.contains(_NUMBER).mean() >= 0.5:  # type: ignore[operator]
         return None
     for sep in SEPARATORS:
         pieces = values.str.split(sep)
@@ -63,7 +69,7 @@ def find_split(values: pl.Series) -> tuple[str, int] | None:
             continue
         regular = pieces.filter(counts == mode)
         parts = [regular.list.get(i) for i in range(mode)]
-        if any((p == "").any() for p in parts):
+        if not all(p.str.contains(_WORD).all() for p in parts):
             continue
         few = max(_FEW_LEVELS, regular.len() // 100)
         if any(2 <= p.n_unique() <= few for p in parts):
@@ -81,6 +87,9 @@ def split_train(
         if col not in frame.columns:
             raise DataError(f"data.split_codes = {{ {col} = {sep!r} }}: {col!r} is not a column of the train file")
         values = frame[col]
+        if isinstance(values.dtype, (pl.Categorical, pl.Enum)):  # a parquet file's categories: their text
+            values = values.cast(pl.String)
+            frame = frame.with_columns(values)
         if values.dtype != pl.String:
             raise DataError(
                 f"data.split_codes names {col!r}, but the train column holds {values.dtype} values, not text codes; "
@@ -106,8 +115,12 @@ def split_like(
     """``frame`` (a test file) split as train was: the same parts, read as train's were. A part train read as a
     number that is no number here is read as missing, with a warning (``warn``) naming the column and the value."""
     for s in splits:
-        if s.column not in frame.columns:
-            continue  # the test checks name a feature column the file lacks
+        if s.column not in frame.columns:  # the test checks would name its parts, which no file has
+            raise DataError(
+                f"the {role} file has no column {s.column!r}, which data.split_codes splits into "
+                f"{', '.join(map(repr, s.parts))}: add it to the file, or remove it from data.split_codes and add it "
+                "to data.drop"
+            )
         clash = [p for p in s.parts if p in frame.columns]
         if clash:
             raise DataError(
@@ -123,7 +136,7 @@ def split_like(
             if bad.len():
                 warn(
                     f"column {name!r} (a part of {s.column!r}, data.split_codes) of the {role} rows holds "
-                    f"{bad[0]!r} ({bad.len()} value(s)) where train's parts are numbers: read as missing"
+                    f"{bad[0]!r} ({bad.len()} value(s)) where train's parts are {_NUMBERS[dtype]}: read as missing"
                 )
             parts.append(part)
         at = frame.columns.index(s.column)
@@ -133,19 +146,26 @@ def split_like(
     return frame
 
 
+def split_record(splits: Sequence[CodeSplit]) -> dict[str, list[str]]:
+    """column -> its parts' types, as ``run.json`` records them: ``kaggle-kit predict`` splits a later test file as
+    the run split train (:func:`splits_from_record`), its dropped parts and fold columns included."""
+    return {s.column: [str(dtype) for dtype in s.dtypes] for s in splits}
+
+
 def splits_from_record(codes: Mapping[str, str], record: Mapping[str, Sequence[str]]) -> list[CodeSplit]:
-    """The splits a run made, from the training columns it recorded (column -> ``[dtype, kind]``): for a later
-    test file (``kaggle-kit predict``). A part the run dropped (data.drop) is read as text and then ignored."""
-    splits = []
-    for col, sep in codes.items():
-        n_parts = max((i for i in range(1, len(record) + 1) if f"{col}_{i}" in record), default=0)
-        names = part_names(col, n_parts)
-        dtypes = tuple(_RECORDED.get(record[n][0], pl.String()) if n in record else pl.String() for n in names)
-        if n_parts:
-            splits.append(CodeSplit(col, sep, dtypes))
-    return splits
+    """The splits a run made (``data.split_codes`` and the parts' types :func:`split_record` gave), for a later test
+    file (``kaggle-kit predict``)."""
+    missing = [col for col in codes if col not in record]
+    if missing:
+        raise StoreError(
+            f"the run folder records no parts of {missing[0]!r} (data.split_codes): it was made before the kit "
+            "recorded them; run its config again (the fitted folds are reused) and predict then"
+        )
+    return [CodeSplit(c, sep, tuple(_RECORDED.get(t, pl.String()) for t in record[c])) for c, sep in codes.items()]
 
 
+#: what train's parts are, by type, as the warning of a test value that is none says
+_NUMBERS = {pl.Int64(): "whole numbers", pl.Float64(): "numbers"}
 #: the part types a run records (``str(dtype)``) that are numbers
 _RECORDED: dict[str, pl.DataType] = {"Int64": pl.Int64(), "Float64": pl.Float64()}
 
@@ -157,18 +177,18 @@ def _pieces(values: pl.Series, sep: str, n_parts: int) -> list[pl.Series]:
 
 
 def _part_dtype(part: pl.Series) -> pl.DataType:
+    """Whole numbers where every present value is one that fits 64 bits, else numbers where every one is a number, else
+    text."""
     present = part.drop_nulls().str.strip_chars()
     if present.len() == 0 or not present.str.contains(_NUMBER).all():
         return pl.String()
-    return pl.Int64() if present.str.contains(_INTEGER).all() else pl.Float64()
+    whole = present.str.contains(_INTEGER).all() and not present.cast(pl.Int64, strict=False).null_count()
+    return pl.Int64() if whole else pl.Float64()
 
 
 def _read_part(piece: pl.Series, dtype: pl.DataType, name: str) -> tuple[pl.Series, pl.Series]:
-    """The part read as ``dtype``, and the values that are no number where ``dtype`` is one."""
+    """The part read as ``dtype``, and the values that are no such number where ``dtype`` is a number."""
     if dtype == pl.String:
         return piece.alias(name), piece.clear()
-    read = piece.str.strip_chars().cast(pl.Float64, strict=False)
-    bad = piece.filter(read.is_null() & piece.is_not_null())
-    if dtype == pl.Int64 and (read.drop_nulls() % 1 == 0).all():
-        read = read.cast(pl.Int64)
-    return read.alias(name), bad
+    read = piece.str.strip_chars().cast(dtype, strict=False)
+    return read.alias(name), piece.filter(read.is_null() & piece.is_not_null())

@@ -28,7 +28,7 @@ from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
-from .codes import split_like, split_train
+from .codes import CodeSplit, split_like, split_train
 from .date_formats import apply_formats, find_formats, formats_where_dated, found_message
 from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
@@ -79,6 +79,8 @@ class CompetitionData:
     sequences: SequenceStore | None = None
     #: the strptime formats text date columns were read with (data.date_formats, and those found in train)
     date_formats: dict[str, str] = field(default_factory=dict)
+    #: the code columns split into their parts (data.split_codes), the parts' types read in train
+    splits: tuple[CodeSplit, ...] = ()
 
     def features_for(self, reads_images: bool) -> tuple[str, ...]:
         """The columns a model encodes: ``features``, plus the streamed images' position column for a model that
@@ -253,6 +255,7 @@ def prepare_competition(
                     f"{overlap.height} id(s) in column {d.id!r} appear in both train and test "
                     f"(e.g. {overlap[d.id][0]!r}); the test rows must be different rows"
                 )
+    splits: list[CodeSplit] = []
     if d.split_codes:  # before the roles' checks: data.drop or data.categorical may name a part
         train, splits = split_train(train, d.split_codes, _warn)
         test = split_like(test, splits, "test", _warn) if test is not None else None
@@ -326,6 +329,7 @@ def prepare_competition(
         images=images,
         sequences=store,
         date_formats=date_formats,
+        splits=tuple(splits),
     )
 
 

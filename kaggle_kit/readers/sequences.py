@@ -63,7 +63,7 @@ def join_sequences(
             "kaggle_kit.readers.sequences.read_sequences(...) (frames and store), or prepare_competition(spec, "
             "labels, test, sequences=(train_long, test_long)), or run from the spec's files"
         )
-    spec = step_dates(spec, train_long, lambda message: warnings.warn(message, DataWarning, stacklevel=3))
+    spec = step_dates(spec, train_long, lambda message: warnings.warn(message, DataWarning, stacklevel=4))
     train, test, _ = read_sequences(spec, train_long, test_long, labels=labels, test_ids=test_ids)
     return train, test
 
@@ -239,21 +239,28 @@ def step_dates(spec: CompetitionSpec, train_long: Any, warn: Callable[[str], Non
     train_long = as_frame(train_long)
     if s is None or s.order_by is None or s.order_by in d.date_formats or s.order_by not in train_long.columns:
         return spec
-    if train_long.schema[s.order_by] != pl.String:
+    found = _step_format(train_long, s.order_by, "train")
+    if found is None:
         return spec
-    found, ambiguous = find_formats(train_long.select(s.order_by), ())
-    if s.order_by in ambiguous:
-        fmts = ambiguous[s.order_by]
-        raise DataError(
-            f"the step column {s.order_by!r} (data.sequences.order_by) of {_where('train')} holds dates that read as "
-            f"{' and as '.join(repr(f) for f in fmts)}, in other orders (no day after the 12th): set "
-            f"data.date_formats = {{ {s.order_by} = {fmts[0]!r} }} (or another of them)"
-        )
-    if not found:
-        return spec
-    warn(found_message(train_long, found, f" of {_where('train')}"))
-    data = d.model_copy(update={"date_formats": {**d.date_formats, **found}})
+    warn(found_message(train_long, {s.order_by: found}, f" of {_where('train')}"))
+    data = d.model_copy(update={"date_formats": {**d.date_formats, s.order_by: found}})
     return spec.model_copy(update={"data": data})
+
+
+def _step_format(frame: pl.DataFrame, column: str, role: str) -> str | None:
+    """The one usual date format that reads every (text) step of ``frame``; None where the steps are no text dates;
+    an error where day and month cannot be told apart."""
+    if frame.schema[column] != pl.String:
+        return None
+    found, ambiguous = find_formats(frame.select(column), ())
+    if column in ambiguous:
+        fmts = ambiguous[column]
+        raise DataError(
+            f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds dates that read as "
+            f"{' and as '.join(repr(f) for f in fmts)}, in other orders (no day after the 12th): set "
+            f"data.date_formats = {{ {column} = {fmts[0]!r} }} (or another of them)"
+        )
+    return found.get(column)
 
 
 def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
@@ -289,13 +296,18 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, forma
 
 
 def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
-    """The step column as dates where ``formats`` gives its format (:func:`step_dates`); other text is sorted as
-    text, said once."""
+    """The step column as dates where they are text dates: read with ``formats``' format (:func:`step_dates`), or
+    with the one this table's steps give where the run recorded none (a run on frames joined in a notebook). Other text
+    is sorted as text, said once."""
     if frame.schema[column] != pl.String:
         return frame
-    if column in formats:
-        return apply_formats(frame, {column: formats[column]}, f"{role} long table")
-    if multiprocessing.parent_process() is None:
+    fmt = formats.get(column) or _step_format(frame, column, role)
+    main = multiprocessing.parent_process() is None
+    if fmt is not None:
+        if column not in formats and main:
+            warnings.warn(found_message(frame, {column: fmt}, f" of {_where(role)}"), DataWarning, stacklevel=4)
+        return apply_formats(frame, {column: fmt}, f"{role} long table")
+    if main:
         example = frame[column].drop_nulls().head(1).to_list()
         warnings.warn(
             f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds text "

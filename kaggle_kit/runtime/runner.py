@@ -54,6 +54,7 @@ from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..models.files import file_fingerprints, resolve_files
 from ..presets import DATES, DataProfile, expand_preset
+from ..readers.codes import split_record
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
 from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
@@ -637,6 +638,8 @@ def _write_meta(
             # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
             "columns": column_record(data.train, data.features, data.categorical),
             "categorical": list(data.categorical),
+            # the code columns' parts (data.split_codes): `kaggle-kit predict` splits a new test file alike
+            "split_codes": split_record(data.splits),
             # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file
             "date_ranges": date_ranges(data.train, data.train.columns),
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
