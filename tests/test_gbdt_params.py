@@ -551,3 +551,38 @@ def test_lightgbm_splits_a_small_tables_categories_and_a_users_group_size_wins(k
     assert _trained_params(kind, fitted)["min_data_per_group"] == 100
     assert rmse_kit < rmse_lightgbm - 0.05, (rmse_kit, rmse_lightgbm)
     assert [category_groups(n) for n in (100, 400, 1000, 2000, 10**6)] == [20, 20, 50, 100, 100]
+
+
+def test_a_lightgbm_key_changes_only_where_the_group_size_changed_its_folds(tmp_path: Path) -> None:
+    """Stored LightGBM folds of a small table with categories were fitted with LightGBM's 100 groups: the key says
+    the rule, so they are refitted, not reused as if it had made them. A numeric table's or a large one's keys stay
+    (their folds are the same), and so does a model that sets the size itself."""
+    spec = _key_spec("binary", "log_loss")
+    model = spec.models[0]
+    old = _old_key("binary", "log_loss")
+    assert model_key(model, spec, "d", "f") == old
+    assert model_key(model, spec, "d", "f", small_categorical=True) != old
+    own = model.model_copy(update={"params": {**model.params, "min_data_per_group": 100}})
+    assert model_key(own, spec, "d", "f", small_categorical=True) == model_key(own, spec, "d", "f")
+
+    def stored_key_is_the_old_one(rows: int, category: bool) -> bool:
+        rng = np.random.default_rng(0)
+        frame = pl.DataFrame({"id": range(rows), "x": rng.normal(size=rows), "y": rng.integers(0, 2, rows)})
+        if category:
+            frame = frame.with_columns(c=pl.Series(rng.choice(["a", "b"], rows)))
+        raw = {
+            "name": f"k{rows}{category}",
+            "task": "binary",
+            "metric": "log_loss",
+            "data": {"train": "t.csv", "id": "id", "target": "y"},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "m", "kind": "lightgbm", "num_boost_round": 2}],
+        }
+        spec = build_spec(raw, base_dir=tmp_path)
+        result = run(spec, runs_root=tmp_path / "runs", train=frame, progress=None, record_history=False)
+        meta = json.loads((result.run_dir / "run.json").read_text())
+        old = model_key(spec.models[0], spec, meta["data_fingerprint"], meta["folds_fingerprint"])
+        return bool(meta["models"]["m"] == old)
+
+    assert stored_key_is_the_old_one(300, category=False) and stored_key_is_the_old_one(3000, category=True)
+    assert not stored_key_is_the_old_one(300, category=True)  # 240 rows a fold, categories: the rule's key

@@ -82,12 +82,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _CHECKED: set[str] = set()  # parameter sets LightGBM accepted in this process
 
 
+#: the kinds this adapter fits
+LIGHTGBM_KINDS = ("lightgbm", "lightgbm_xt")
+#: from this many training rows :func:`category_groups` is LightGBM's own 100
+GROUPS_FROM_ROWS = 2000
+
+
 def category_groups(train_rows: int) -> int:
     """``min_data_per_group``, the rows each side of a categorical split must hold: a 20th of the training rows, 20
     to 100 (LightGBM's default, from 2,000 rows). LightGBM's 100 leaves a small table's categories unsplit: on 300
     rows, ROC AUC 0.680 -> 0.790 and RMSE 1.674 -> 1.365 with this rule; from 1,000 rows within +-0.005 of the default
     (``benchmarks/lgbm_categoricals.py``, RESULTS section 26)."""
-    return min(100, max(20, train_rows // 20))
+    return min(100, max(20, train_rows * 100 // GROUPS_FROM_ROWS))
 
 
 def lightgbm_seed(seed: int) -> int:

@@ -53,6 +53,7 @@ from ..metrics import Metric, get_metric, grid_columns
 from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..models.files import file_fingerprints, resolve_files
+from ..models.lightgbm_adapter import GROUPS_FROM_ROWS, LIGHTGBM_KINDS
 from ..presets import DATES, DataProfile, expand_preset
 from ..readers.codes import split_record
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
@@ -113,12 +114,16 @@ _NEW_MODEL_FIELDS: dict[str, Any] = {
 }
 
 
-def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: str) -> str:
+def model_key(
+    model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: str, *, small_categorical: bool = False
+) -> str:
     """Everything a model's OOF predictions depend on, hashed: same key = same predictions, reuse them.
 
     A declared pipeline enters as its resolved steps (base steps included), not its name: editing a pipeline refits
     the models that use it, renaming one refits nothing. A model without one hashes as before pipelines existed.
     A file a param names (a backbone's ``pretrained`` weights) enters as the SHA-256 of its bytes.
+    ``small_categorical``: the data has categorical features and its folds' training rows are fewer than 2,000,
+    where LightGBM's group size (``category_groups``) is not the 100 its folds were fitted with before it.
     """
     dump = model.model_dump(mode="json")
     if dump.get("seed") is None:  # keys of models without a seed of their own stay what they were before seeds
@@ -150,6 +155,8 @@ def model_key(model: ModelSpec, spec: CompetitionSpec, data_fp: str, folds_fp: s
         stops_on = stopping_metric(metric, spec.task)
         if stops_on != legacy_stopping_metric(metric, spec.task):  # "auto" changed its answer for this metric
             payload["early_stopping"] = stops_on
+    if small_categorical and model.kind in LIGHTGBM_KINDS and "min_data_per_group" not in model.params:
+        payload["lightgbm_groups"] = "a 20th of the fit's rows, 20 to 100"  # session 14: was LightGBM's 100
     return spec_hash(payload)
 
 
@@ -344,6 +351,7 @@ class RunSession:
     #: the worker processes, kept from the first task to :meth:`close` (every wave of a time-limited run uses them)
     pool: WorkerPool | None = None
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
+    _fewest: int | None = None  # the fewest training rows of a fold (:meth:`_smallest_fit`)
 
     @classmethod
     def open(
@@ -396,10 +404,22 @@ class RunSession:
                 )
             )
 
+    def _smallest_fit(self) -> int:
+        """The fewest training rows of any fold (a time-ordered scheme's first fold trains on the fewest)."""
+        if self._fewest is None:
+            self._fewest = min(self.folds.train_valid(r, k)[0].size for r, k in self.folds.tasks())
+        return self._fewest
+
     def key(self, model: ModelSpec) -> str:
         cache = (model.name, model.model_dump_json())
         if cache not in self._keys:
-            self._keys[cache] = model_key(model, self.spec, self.data.fingerprint(), self.folds.fingerprint())
+            self._keys[cache] = model_key(
+                model,
+                self.spec,
+                self.data.fingerprint(),
+                self.folds.fingerprint(),
+                small_categorical=bool(self.data.categorical) and self._smallest_fit() < GROUPS_FROM_ROWS,
+            )
         return self._keys[cache]
 
     def tasks(self, model: ModelSpec) -> tuple[list[Task], list[FoldResult]]:
