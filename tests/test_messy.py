@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import warnings
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -232,8 +233,12 @@ def test_classes_key_orders_text_labels_for_qwk(tmp_path: Path) -> None:
 
 
 def test_parquet_text_columns_get_the_same_reading(tmp_path: Path) -> None:
-    """na_values and thousands apply to a parquet file's text columns too (a CSV reader applies them itself)."""
-    pl.DataFrame({"x": ["1,200.5", "?", "3"], "y": [0, 1, 0]}).write_parquet(tmp_path / "train.parquet")
+    """na_values and thousands apply to a parquet file's text columns too (a CSV reader applies them itself): to
+    numbers written as text, and to any text (a category's '?' was a level of its own, and dates among '?' stayed
+    text)."""
+    days = ["03/22/2022", "?", "12/31/2021"] * 12
+    frame = pl.DataFrame({"x": ["1,200.5", "?", "3"] * 12, "city": ["a", " ?", "b"] * 12, "day": days})
+    frame.with_columns(y=pl.Series([0, 1, 0] * 12)).write_parquet(tmp_path / "train.parquet")
     spec = build_spec(
         {
             "name": "t",
@@ -244,7 +249,10 @@ def test_parquet_text_columns_get_the_same_reading(tmp_path: Path) -> None:
         },
         base_dir=tmp_path,
     )
-    assert load_competition(spec).train["x"].to_list() == [1200.5, None, 3.0]
+    with pytest.warns(DataWarning, match=r"'day' \(e.g. '03/22/2022': '%m/%d/%Y'\) hold dates"):
+        train = load_competition(spec).train
+    assert train["x"].to_list()[:3] == [1200.5, None, 3.0] and train["city"].to_list()[:3] == ["a", None, "b"]
+    assert train["day"].to_list()[:3] == [date(2022, 3, 22), None, date(2021, 12, 31)]
 
 
 def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spells_them(tmp_path: Path) -> None:

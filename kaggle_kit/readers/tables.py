@@ -12,7 +12,7 @@ import io
 import multiprocessing
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -142,7 +142,7 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:
         if suffix in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
+            frame = _missing_as_null(pl.read_parquet(path), options.na_values)
         elif is_csv:
             if path.stat().st_size == 0:
                 raise DataError(f"the {role} file {str(path)!r} is empty")
@@ -161,6 +161,18 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     if is_csv:
         frame = _keep_spelling(frame, options.keep_text)
     return _numbers_from_text(frame, options, role, path, _separator(path, options) if is_csv else None)
+
+
+def _missing_as_null(frame: pl.DataFrame, na_values: Sequence[str]) -> pl.DataFrame:
+    """A parquet file's text values that data.na_values lists, as missing (a CSV reader reads them so itself): a
+    text column's '?' was a category of its own, and its dates were no dates."""
+    if not na_values:
+        return frame
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    listed = pl.lit(list(na_values))
+    return frame.with_columns(
+        pl.when(pl.col(c).str.strip_chars().is_in(listed)).then(None).otherwise(pl.col(c)).alias(c) for c in text
+    )
 
 
 def _opener(path: Path) -> Any:
@@ -480,7 +492,7 @@ def _numbers_from_text(
         if dtype != pl.String or name in skip:
             continue
         text = frame[name].str.strip_chars()
-        if options.na_values:  # a CSV reader applied them already; a parquet file's text gets them here
+        if options.na_values:  # the CSV reader's own matching is exact: ' ?' is one too
             text = text.set(text.is_in(list(options.na_values)), None)  # type: ignore[arg-type]
         present = text.drop_nulls()
         if present.len() == 0:
