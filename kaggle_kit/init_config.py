@@ -462,24 +462,27 @@ def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: di
     them (``data.split_codes``; so is one distinct in half the rows or more); words (``Braund, Mr. Owen``) go to
     ``data.text``, whose TF-IDF finds the ones that repeat (a title); another one-word code goes to ``data.drop``.
     Dates written as text are none of these (the run reads them as dates)."""
-    shares = {}
+    shares, rows = {}, {}
     for c, dtype in frame.schema.items():
         values = frame[c].drop_nulls() if dtype == pl.String and c not in exclude else None
         if values is not None and values.len() >= _DISTINCT_MIN_ROWS:
             share = values.n_unique() / values.len()
             if share >= _SPLIT_SHARE:
                 shares[c] = share
+                filled = values.len()  # the share is of the filled rows: say so where some are missing
+                rows[c] = "the rows" if filled == frame.height else f"its {filled:,} filled rows of {frame.height:,}"
     dated = set().union(*find_formats(frame.select(list(shares)), ()))
     text, drop, split = [], [], {}
     for c, share in shares.items():
         if c in dated:
             continue
+        distinct = f"a different value in {share:.0%} of {rows[c]}"
         found = find_split(frame[c])
         if found is not None and not set(part_names(c, found[1])) & set(frame.columns):  # a part's name is free
             sep, n_parts = found
             split[c] = sep
             why.append(
-                f"split_codes = {{ {c} = {sep!r} }} (a different value in {share:.0%} of the rows, but its {n_parts} "
+                f"split_codes = {{ {c} = {sep!r} }} ({distinct}, but its {n_parts} "
                 f"parts split by {sep!r} repeat: each part a column, {', '.join(part_names(c, n_parts))})"
             )
             continue
@@ -489,15 +492,12 @@ def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: di
         if words >= 2:
             text.append(c)
             why.append(
-                f"text = [{c!r}] (a different value in {share:.0%} of the rows, {words:.1f} words each: as a category "
+                f"text = [{c!r}] ({distinct}, {words:.1f} words each: as a category "
                 "nothing repeats to learn from; its words may)"
             )
         else:
             drop.append(c)
-            why.append(
-                f"drop = [{c!r}] (a different value in {share:.0%} of the rows, one word each: a code no model can "
-                "learn from as a category)"
-            )
+            why.append(f"drop = [{c!r}] ({distinct}, one word each: a code no model can learn from as a category)")
     if text:
         data["text"] = [*data.get("text", []), *text]
     if drop:
