@@ -321,3 +321,25 @@ def test_thresholds_scores_both_labellings_of_the_same_predictions(tmp_path: Pat
         assert 0.6 < row["at_0.5"] <= 1.0 and 0.6 < row["at_chosen"] <= 1.0 and 0.0 < row["threshold"] < 1.0
     imbalanced = figures["synth_imbalanced"]["splits"][0]
     assert imbalanced["threshold"] != 0.5 and imbalanced["at_chosen"] != imbalanced["at_0.5"]
+
+
+def test_arithmetic_features_scores_both_variants_on_the_same_folds(tmp_path: Path) -> None:
+    """Each table's LightGBM-XT with its columns as they are and with the pairs added: scores of sense, from the same
+    folds, and the pairs reaching the model (another score)."""
+    figures = _run("arithmetic_features.py", "--quick", "--datasets", "diabetes,fair", tmp_path=tmp_path)
+    assert set(figures) == {"diabetes", "fair"}
+    for name, (low, high) in {"diabetes": (30.0, 90.0), "fair": (0.55, 0.9)}.items():
+        scores = figures[name]["scores"]
+        assert set(scores) == {"as they are", "with pairs"}
+        assert all(low < s < high for v in scores.values() for s in v), scores
+        assert scores["as they are"] != scores["with pairs"]
+
+
+def test_arithmetic_pairs_are_the_sums_differences_products_and_ratios() -> None:
+    from arithmetic_features import with_pairs  # benchmarks/ is on the path (above)
+
+    X = np.array([[6.0, 3.0, 1.0], [1.0, 0.0, 2.0]])
+    out = with_pairs(X, [0, 1])
+    np.testing.assert_array_equal(out[:, :3], X)
+    np.testing.assert_array_equal(out[:, 3:6], [[9.0, 3.0, 18.0], [1.0, 1.0, 0.0]])
+    assert out[0, 6] == 2.0 and np.isnan(out[1, 6])  # 6 / 3, and 1 / 0 is missing
