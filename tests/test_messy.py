@@ -253,6 +253,13 @@ def test_parquet_text_columns_get_the_same_reading(tmp_path: Path) -> None:
         train = load_competition(spec).train
     assert train["x"].to_list()[:3] == [1200.5, None, 3.0] and train["city"].to_list()[:3] == ["a", None, "b"]
     assert train["day"].to_list()[:3] == [date(2022, 3, 22), None, date(2021, 12, 31)]
+    # a CSV file, read the same way (its reader matches ' ?' exactly: it was a category of its own)
+    frame.with_columns(y=pl.Series([0, 1, 0] * 12)).write_csv(tmp_path / "train.csv")
+    with pytest.warns(DataWarning, match="hold dates"):
+        from_csv = load_competition(
+            spec.model_copy(update={"data": spec.data.model_copy(update={"train": Path("train.csv")})})
+        ).train
+    assert from_csv.equals(train)
 
 
 def test_sample_ids_spelled_otherwise_are_matched_and_written_as_the_sample_spells_them(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.codes import split_like, splits_from_record
 from ..readers.competition import check_new_test, read_long_table
-from ..readers.date_formats import apply_formats, formats_where_dated, found_message
+from ..readers.date_formats import apply_formats, formats_where_dated
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
@@ -104,9 +104,8 @@ def _text_dates_where_train_has_dates(frame: pl.DataFrame, record: dict[str, lis
     file's '01/31/2020'; a run made before data.date_formats, whose polars read '22.03.2022' itself): read with the
     one usual format that reads them all, as ``run`` reads its own test file's. Any other is left to the check's
     error."""
-    found = formats_where_dated(frame, [c for c, (_, kind) in record.items() if kind == "temporal"])
-    if found:
-        warnings.warn(found_message(frame, found, " of the test file (dates in train)"), DataWarning, stacklevel=3)
+    dated = [c for c, (_, kind) in record.items() if kind == "temporal"]
+    found = formats_where_dated(frame, dated, lambda message: warnings.warn(message, DataWarning, stacklevel=4))
     return apply_formats(frame, found, "test")
 
 

@@ -95,7 +95,7 @@ def split_train(
                 f"data.split_codes names {col!r}, but the train column holds {values.dtype} values, not text codes; "
                 "remove it from data.split_codes"
             )
-        counts = values.drop_nulls().str.split(sep).list.len()
+        counts = values.drop_nulls().str.count_matches(sep, literal=True) + 1
         n_parts = int(counts.mode().min()) if counts.len() else 0  # type: ignore[arg-type]
         if n_parts < 2:
             example = f" (e.g. {values.drop_nulls()[0]!r})" if counts.len() else ""
@@ -104,9 +104,10 @@ def split_train(
                 "give the separator its values use, or remove the column from data.split_codes"
             )
         pieces = _pieces(values, sep, n_parts)
-        dtypes = tuple(_part_dtype(p) for p in pieces)
-        splits.append(CodeSplit(col, sep, dtypes))
-    return split_like(frame, splits, "train", warn), splits
+        split = CodeSplit(col, sep, tuple(_part_dtype(p) for p in pieces))
+        frame = _with_parts(frame, split, pieces, "train", warn)  # the pieces the types were read from
+        splits.append(split)
+    return frame, splits
 
 
 def split_like(
@@ -121,28 +122,35 @@ def split_like(
                 f"{', '.join(map(repr, s.parts))}: add it to the file, or remove it from data.split_codes and add it "
                 "to data.drop"
             )
-        clash = [p for p in s.parts if p in frame.columns]
-        if clash:
-            raise DataError(
-                f"data.split_codes splits {s.column!r} into {', '.join(map(repr, s.parts))}, but the {role} file has "
-                f"a column {clash[0]!r} already; rename that column"
-            )
         if frame.schema[s.column] != pl.String:  # an all-missing test column, read as Null or numbers
             frame = frame.with_columns(pl.col(s.column).cast(pl.String))
-        pieces = _pieces(frame[s.column], s.separator, len(s.dtypes))
-        parts = []
-        for piece, dtype, name in zip(pieces, s.dtypes, s.parts, strict=True):
-            part, bad = _read_part(piece, dtype, name)
-            if bad.len():
-                warn(
-                    f"column {name!r} (a part of {s.column!r}, data.split_codes) of the {role} rows holds "
-                    f"{bad[0]!r} ({bad.len()} value(s)) where train's parts are {_NUMBERS[dtype]}: read as missing"
-                )
-            parts.append(part)
-        at = frame.columns.index(s.column)
-        frame = frame.drop(s.column)
-        for offset, part in enumerate(parts):
-            frame = frame.insert_column(at + offset, part)
+        frame = _with_parts(frame, s, _pieces(frame[s.column], s.separator, len(s.dtypes)), role, warn)
+    return frame
+
+
+def _with_parts(
+    frame: pl.DataFrame, s: CodeSplit, pieces: list[pl.Series], role: str, warn: Callable[[str], None]
+) -> pl.DataFrame:
+    """``frame`` with column ``s.column`` replaced, where it stood, by its ``pieces`` read as ``s`` says."""
+    clash = [p for p in s.parts if p in frame.columns]
+    if clash:
+        raise DataError(
+            f"data.split_codes splits {s.column!r} into {', '.join(map(repr, s.parts))}, but the {role} file has "
+            f"a column {clash[0]!r} already; rename that column"
+        )
+    parts = []
+    for piece, dtype, name in zip(pieces, s.dtypes, s.parts, strict=True):
+        part, bad = _read_part(piece, dtype, name)
+        if bad.len():
+            warn(
+                f"column {name!r} (a part of {s.column!r}, data.split_codes) of the {role} rows holds "
+                f"{bad[0]!r} ({bad.len()} value(s)) where train's parts are {_NUMBERS[dtype]}: read as missing"
+            )
+        parts.append(part)
+    at = frame.columns.index(s.column)
+    frame = frame.drop(s.column)
+    for offset, part in enumerate(parts):
+        frame = frame.insert_column(at + offset, part)
     return frame
 
 

@@ -355,10 +355,8 @@ def _dates_from_text(
             f"{fmts[0]!r} }} (or another of them) to read it as dates"
         )
     # the test file's text dates where train has dates; another's are refused by the test columns' check
-    late = {} if test is None else formats_where_dated(test, [c for c, t in train.schema.items() if t.is_temporal()])
-    if late:
-        _warn(found_message(test, late, " of the test file (dates in train)"))  # type: ignore[arg-type]
-    formats |= found | late
+    dated = [c for c, t in train.schema.items() if t.is_temporal()]
+    formats |= found | ({} if test is None else formats_where_dated(test, dated, _warn))
     train = apply_formats(train, formats, "train")
     test = apply_formats(test, formats, "test") if test is not None else None
     return train, test, formats

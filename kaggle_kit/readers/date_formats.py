@@ -11,7 +11,7 @@ the setting that reads it. ``data.date_formats`` given in the config is applied 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import polars as pl
 
@@ -87,10 +87,14 @@ def found_message(frame: pl.DataFrame, found: Mapping[str, str], where: str = ""
     return f"text column(s) {shown}{where} hold dates: read as dates with those formats (data.date_formats sets others)"
 
 
-def formats_where_dated(frame: pl.DataFrame, dated: Collection[str]) -> dict[str, str]:
-    """The formats of ``frame``'s text columns among ``dated`` (columns training read as dates: a test file written
-    apart, '01/31/2020' beside train's 2020-01-31), where one usual format reads all their values."""
-    return find_formats(frame.select([c for c in dated if frame.schema.get(c) == pl.String]), ())[0]
+def formats_where_dated(frame: pl.DataFrame, dated: Collection[str], warn: Callable[[str], None]) -> dict[str, str]:
+    """The formats of a test file's (``frame``) text columns among ``dated`` (columns training read as dates: a file
+    written apart, '01/31/2020' beside train's 2020-01-31), where one usual format reads all their values; said with
+    ``warn``."""
+    found = find_formats(frame.select([c for c in dated if frame.schema.get(c) == pl.String]), ())[0]
+    if found:
+        warn(found_message(frame, found, " of the test file (dates in train)"))
+    return found
 
 
 def find_formats(frame: pl.DataFrame, skip: Collection[str]) -> tuple[dict[str, str], dict[str, list[str]]]:

@@ -142,7 +142,7 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:
         if suffix in (".parquet", ".pq"):
-            frame = _missing_as_null(pl.read_parquet(path), options.na_values)
+            frame = pl.read_parquet(path)
         elif is_csv:
             if path.stat().st_size == 0:
                 raise DataError(f"the {role} file {str(path)!r} is empty")
@@ -160,12 +160,14 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
         raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
     if is_csv:
         frame = _keep_spelling(frame, options.keep_text)
+    frame = _missing_as_null(frame, options.na_values)
     return _numbers_from_text(frame, options, role, path, _separator(path, options) if is_csv else None)
 
 
 def _missing_as_null(frame: pl.DataFrame, na_values: Sequence[str]) -> pl.DataFrame:
-    """A parquet file's text values that data.na_values lists, as missing (a CSV reader reads them so itself): a
-    text column's '?' was a category of its own, and its dates were no dates."""
+    """Text values that data.na_values lists, spaces around them aside, as missing, in a file of either format (a
+    CSV reader's own matching is exact, and a parquet file has none): a parquet text column's '?' was a category of
+    its own, and its dates were no dates."""
     if not na_values:
         return frame
     text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
@@ -491,9 +493,7 @@ def _numbers_from_text(
     for name, dtype in frame.schema.items():
         if dtype != pl.String or name in skip:
             continue
-        text = frame[name].str.strip_chars()
-        if options.na_values:  # the CSV reader's own matching is exact: ' ?' is one too
-            text = text.set(text.is_in(list(options.na_values)), None)  # type: ignore[arg-type]
+        text = frame[name].str.strip_chars()  # data.na_values are missing already (_missing_as_null)
         present = text.drop_nulls()
         if present.len() == 0:
             continue
