@@ -71,6 +71,8 @@ class DataProfile:
     #: Date / Datetime feature columns, and whether any holds a time of day (Datetime)
     n_dates: int = 0
     times_of_day: bool = False
+    #: numeric feature columns (not categorical, not dates): what ``arithmetic_pairs`` combines
+    n_numeric: int = 0
 
     @property
     def cells(self) -> int:
@@ -108,6 +110,7 @@ class DataProfile:
             streamed_images=streamed_shape is not None,
             n_dates=len(dates),
             times_of_day=any(isinstance(d, pl.Datetime) for d in dates),
+            n_numeric=sum(c in train.columns and train.schema[c].is_numeric() and c not in set(cats) for c in features),
         )
 
 
@@ -192,7 +195,7 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
     dated_why = f"; with the {', '.join(dates['parts'])} of the {profile.n_dates} date column(s)" if dates else ""
 
     def add(spec: dict[str, Any], why: str) -> None:
-        if dates is not None and spec.get("pipeline") in (DATES, "generated"):
+        if dates is not None and spec.get("pipeline") in (DATES, "generated", ARITHMETIC):
             why += dated_why
         need = profile.cells * 4 * _memory_factor(spec["kind"]) * jobs
         if need > budget:
@@ -273,6 +276,20 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         add(tree({"name": "xgb", "kind": "xgboost"}), "XGBoost: a third GBDT with depth-wise trees")
         add(tree({"name": "rf", "kind": "random_forest"}), "random forest: bagged deep trees, low-variance partner")
         add(tree({"name": "xt", "kind": "extra_trees"}), "extra trees: fully randomised splits")
+        if (
+            profile.n_numeric >= 2
+            and profile.task in ("binary", "multiclass", "regression")
+            and profile.image_shape is None
+            and trees_pipeline in (None, DATES)
+        ):
+            generated = _generated_features(profile)
+            steps = [{"step": "arithmetic_pairs"}, *([dates] if dates else []), *(generated or {"steps": []})["steps"]]
+            pipelines[ARITHMETIC] = {"steps": steps}
+            add(
+                {"name": "lgbm_ar", "kind": "lightgbm_xt", "pipeline": ARITHMETIC},
+                "extra-trees LightGBM on in-fold sums, differences, products and ratios of the 6 numeric columns a "
+                "quick LightGBM finds most useful (AutoGluon's portfolio entry)",
+            )
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_TABM_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
@@ -300,6 +317,8 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
 
 #: the preset's pipeline of the date columns' parts (every table model's, where the table has dates)
 DATES = "dates"
+#: the preset's pipeline of the extra-trees LightGBM on arithmetic pairs (``best``)
+ARITHMETIC = "arithmetic"
 
 
 def _date_parts(profile: DataProfile) -> dict[str, Any] | None:

@@ -343,3 +343,15 @@ def test_arithmetic_pairs_are_the_sums_differences_products_and_ratios() -> None
     np.testing.assert_array_equal(out[:, :3], X)
     np.testing.assert_array_equal(out[:, 3:6], [[9.0, 3.0, 18.0], [1.0, 1.0, 0.0]])
     assert out[0, 6] == 2.0 and np.isnan(out[1, 6])  # 6 / 3, and 1 / 0 is missing
+
+
+def test_arithmetic_member_blends_with_and_without_the_member_of_one_run(tmp_path: Path) -> None:
+    figures = _run("arithmetic_member.py", "--quick", "--datasets", "diabetes", "--split-seeds", "0,1",
+                   tmp_path=tmp_path)  # fmt: skip
+    splits = figures["diabetes"]
+    assert set(splits) == {"0", "1"}
+    for entry in splits.values():
+        assert 30.0 < entry["member_cv"] < 90.0 and 30.0 < entry["member_test"] < 90.0
+        assert "lgbm_ar" in entry["fit_seconds"] and entry["without"]["submitted"] != "lgbm_ar"
+    # the member counts where the blends may take it: a different submission on at least one split
+    assert any(e["with"]["test"] != e["without"]["test"] for e in splits.values())

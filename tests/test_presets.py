@@ -42,7 +42,7 @@ def test_presets_grow_from_fast_to_best() -> None:
 
 @pytest.mark.parametrize("preset", ["fast", "good", "best"])
 def test_every_preset_model_is_a_valid_spec_with_valid_params(preset: str) -> None:
-    for prof in (profile(), profile(n_categorical=3, max_cardinality=40), profile(n_features=64)):
+    for prof in (profile(), profile(n_categorical=3, max_cardinality=40), profile(n_features=64, n_numeric=64)):
         resolved = resolve_preset(preset, prof)
         names = [m.spec["name"] for m in resolved.models]
         assert len(names) == len(set(names))
@@ -60,6 +60,23 @@ def test_categorical_columns_feed_generated_features_to_the_extra_trees_lightgbm
     assert steps == ["count_encode", "target_encode"]
     assert "categorical" in next(m.why for m in with_cats.models if m.spec["kind"] == "catboost")
     assert any(line.startswith("catboost: no categorical columns") for line in plain.left_out)
+
+
+def test_best_adds_an_extra_trees_lightgbm_on_arithmetic_pairs_where_two_numeric_columns_exist() -> None:
+    numeric = profile(n_numeric=5)
+    best = resolve_preset("best", numeric)
+    member = next(m for m in best.models if m.spec["name"] == "lgbm_ar")
+    assert member.spec == {"name": "lgbm_ar", "kind": "lightgbm_xt", "pipeline": "arithmetic"}
+    assert best.pipelines["arithmetic"]["steps"] == [{"step": "arithmetic_pairs"}]
+    assert "lgbm_ar" not in kinds("good", numeric)  # measured: its time is not worth it in good (RESULTS)
+    assert "lgbm_ar" not in kinds("best", profile(n_numeric=1))
+    assert "lgbm_ar" not in kinds("best", profile(n_numeric=5, task="multilabel"))  # the step reads one target
+    mixed = resolve_preset("best", profile(n_numeric=3, n_categorical=2, max_cardinality=30, n_dates=1))
+    steps = [s["step"] for s in mixed.pipelines["arithmetic"]["steps"]]
+    assert steps == ["arithmetic_pairs", "date_parts", "count_encode", "target_encode"]
+    assert "date column" in next(m.why for m in mixed.models if m.spec["name"] == "lgbm_ar")
+    frame = pl.DataFrame({"a": [1.0, 2.0], "b": [1, 2], "c": ["x", "y"], "d": [True, False]})
+    assert DataProfile.of(frame, ["a", "b", "c", "d"], ["c"], "binary", 2).n_numeric == 2
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ JSON-able dict) and ``transform(frame, state)``, written as polars expressions o
 
 ========================  ==========================================================================
 numeric                   ``standardize``, ``robust_scale``, ``quantile`` (rank-gauss), ``log1p``, ``clip``,
-                          ``missing_indicator``, ``impute``
+                          ``missing_indicator``, ``impute``; ``arithmetic_pairs`` (sums, differences,
+                          products, ratios of the columns that tell the most of the target)
 categorical               ``ordinal``, ``one_hot``, ``count_encode``, ``target_encode`` (out of fold),
                           ``rare_group``
 dates                     ``date_parts``, ``cyclical``
@@ -23,6 +24,7 @@ aggregates                ``group_aggregate``; for long tables :func:`sequence_a
 from __future__ import annotations
 
 from .aggregate import GroupAggregate
+from .arithmetic import ArithmeticPairs
 from .base import SELECTORS, STEPS, FeatureWarning, Roles, Step, StepContext, register
 from .categorical import CountEncode, OneHot, OrdinalEncode, RareGroup, TargetEncode
 from .encoder import FeatureMatrix, TableEncoder, model_feature_names, original_feature_names
@@ -37,6 +39,7 @@ from .text import TextFeatures
 __all__ = [
     "SELECTORS",
     "STEPS",
+    "ArithmeticPairs",
     "Clip",
     "CountEncode",
     "Cyclical",
