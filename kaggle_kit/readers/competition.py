@@ -31,6 +31,7 @@ from ..metrics import Metric, get_metric
 from .codes import CodeSplit, split_like, split_train
 from .date_formats import apply_formats, find_formats, formats_where_dated, found_message
 from .dates import dates_outside_train
+from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
@@ -222,6 +223,9 @@ def prepare_competition(
     """
     d = spec.data
     store = None
+    train, test = as_polars(train, "train"), as_polars(test, "test")
+    if sequences is not None:
+        sequences = (as_polars(sequences[0], "train long table"), as_polars(sequences[1], "test long table"))
     if d.sequences is not None:
         from .sequences import check_joined, read_sequences, step_dates
 

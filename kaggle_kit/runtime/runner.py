@@ -237,7 +237,8 @@ def run(
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
 
-    ``train``/``test`` frames, when given, are used instead of reading ``spec.data`` paths (notebooks). ``only``
+    ``train``/``test`` frames (polars or pandas), when given, are used instead of reading ``spec.data`` paths
+    (notebooks); one needs the other (no ``test`` frame: ``spec.data.test`` must be None). ``only``
     restricts the run to the named models. ``n_jobs``, ``executor`` (``"local"`` or ``"ray"``) and ``ray_address``
     override ``spec.run``'s (an address implies Ray). Each run is recorded in the run history
     (``<runs_root>/history.sqlite``) unless ``record_history`` is False.
@@ -366,6 +367,19 @@ class RunSession:
         progress: RunProgress | Progress | Literal["auto"] | None,
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
+        # frames stand in for spec.data's files together: one alone was a test frame dropped for data.test's file, or
+        # a run without test predictions (nothing to submit) while the spec names a test file, both without a word
+        if train is None and test is not None:
+            raise ConfigError(
+                "a test frame was given without a train frame; frames stand in for spec.data's files together: "
+                "pass train= too (or leave test= out to read data.test)"
+            )
+        if train is not None and test is None and spec.data.test is not None:
+            raise ConfigError(
+                f"a train frame was given without a test frame, but data.test names {str(spec.data.test)!r}: frames "
+                "stand in for spec.data's files together, so the run would make no test predictions (nothing to "
+                "submit). Pass test= too, or set data.test = None for a run without test rows"
+            )
         data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
         if data.date_formats != spec.data.date_formats:  # found in train: the spec.toml beside the run records them
             spec = spec.model_copy(update={"data": spec.data.model_copy(update={"date_formats": data.date_formats})})

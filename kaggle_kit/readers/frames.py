@@ -1,0 +1,26 @@
+"""Frames handed to the kit in Python (a notebook's ``train_df``), as the polars frames every reader returns.
+
+A Kaggle notebook holds pandas frames as often as polars ones: both are taken, a pandas frame converted once at the
+boundary (its index kept as a column where it is named: ``df.set_index("id")`` still has its id column). Anything
+else is refused naming the argument, not met later as an ``AttributeError`` deep inside the checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from ..errors import DataError
+
+
+def as_polars(frame: Any, what: str) -> pl.DataFrame | None:
+    """``frame`` as a polars DataFrame (None stays None); ``what`` names the argument in the error, e.g. ``'train'``."""
+    if frame is None or isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    if type(frame).__module__.startswith("pandas") and hasattr(frame, "index") and hasattr(frame, "columns"):
+        named_index = any(name is not None for name in frame.index.names)
+        return pl.from_pandas(frame, include_index=named_index)
+    raise DataError(f"the {what} data must be a polars or pandas DataFrame; got {type(frame).__name__}")
