@@ -1403,6 +1403,11 @@ def _junk_without_checksums(folder: Path) -> None:
     (folder / "checksums.json").unlink()
 
 
+def _blend_and_new_test(folder: Path) -> None:
+    stored_blend(lambda f: None)(folder)
+    new_test(lambda f: f)(folder)
+
+
 def _blend_and_file(folder: Path) -> None:
     stored_blend(lambda f: None)(folder)
     predictions_file("logreg", lambda f: f, to="p.csv")(folder)
@@ -1462,6 +1467,18 @@ AFTER_RUN: list[Case] = [
         nothing,
         ("no blend named 'nelder'", "kaggle-kit blend"),
         argv=("submit", "{run}", "--blend", "nelder"),
+    ),
+    Case(  # the hint had been to make a blend of that name, which blend refuses (`blend-name-of-a-model`)
+        "submit-blend-names-a-model",
+        nothing,
+        ("'logreg' is a model of the run", "not a blend: name it with --model logreg (model='logreg' in Python)"),
+        argv=("submit", "{run}", "--blend", "logreg"),
+    ),
+    Case(
+        "submit-model-names-a-blend",
+        stored_blend(lambda f: None),
+        ("'mean' is a blend of the run", "not a model: name it with --blend mean (blend='mean' in Python)"),
+        argv=("submit", "{run}", "--model", "mean"),
     ),
     Case(
         "submit-blend-name-dotdot",
@@ -1523,6 +1540,18 @@ AFTER_RUN: list[Case] = [
         new_test(lambda f: f),
         ("no finished model named 'logre'", "Did you mean 'logreg'?"),
         argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "logre", "--out", "{folder}/s.csv"),
+    ),
+    Case(
+        "predict-model-names-a-blend",
+        _blend_and_new_test,
+        ("'mean' is a blend of the run", "not a model: name it with --blend mean"),
+        argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "mean", "--out", "{folder}/s.csv"),
+    ),
+    Case(
+        "predict-blend-names-a-model",
+        new_test(lambda f: f),
+        ("'logreg' is a model of the run", "not a blend: name it with --model logreg"),
+        argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--blend", "logreg", "--out", "{folder}/s.csv"),
     ),
     Case(
         "predict-no-refit-yet",
