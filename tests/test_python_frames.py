@@ -14,11 +14,12 @@ import polars as pl
 import pytest
 
 from kaggle_kit.config import CompetitionSpec, build_spec
-from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.errors import ConfigError, DataError, StoreError
 from kaggle_kit.predict import refit
 from kaggle_kit.readers.frames import as_polars
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
+from kaggle_kit.submit import write_submission
 
 
 def _frames() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -83,6 +84,10 @@ def test_a_train_frame_alone_runs_when_the_spec_has_no_test_file(tmp_path: Path)
     train, _ = _frames()
     result = run(_spec(tmp_path, "cv", test=None), train=train, runs_root=tmp_path, progress=None, record_history=False)
     assert _predictions(result.run_dir, "oof").height == train.height
+    # a finished run without test rows: submit says so and how to predict them (it said "its run did not finish")
+    with pytest.raises(StoreError, match=r"no test predictions .*: the run had no test rows \(no data.test\); "
+                       r"predict the test file with `kaggle-kit predict .* --test FILE --model logreg`"):  # fmt: skip
+        write_submission(result.run_dir, "logreg")
 
 
 def test_other_objects_are_refused_naming_the_argument() -> None:

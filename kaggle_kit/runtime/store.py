@@ -512,6 +512,12 @@ class RunStore:
         """The assembled ``oof`` or ``test`` predictions of a current model."""
         path = self.model_dir(name, self._key(name)) / f"{kind}.parquet"
         if not path.is_file():
+            if kind == "test" and self.read_meta().get("n_test") == 0:  # finished, but there were no test rows
+                raise StoreError(
+                    f"model {name!r} has no test predictions in {self.root}: the run had no test rows (no data.test); "
+                    f"predict the test file with `kaggle-kit predict {self.root} --test FILE --model {name}`, or set "
+                    "data.test in the config and run it again"
+                )
             raise StoreError(f"model {name!r} has no {kind} predictions in {self.root}; its run did not finish")
         blob = path.read_bytes()
         fix = "rerun `kaggle-kit run` on its config to rebuild it from the folds (refitting any corrupted fold)"
