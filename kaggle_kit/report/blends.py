@@ -131,7 +131,8 @@ def current_blends(run_dir: Path | str, blends: list[BlendSummary]) -> tuple[lis
     keys = current_keys(run_dir)
     fresh, stale = [], []
     for b in blends:
-        old = [m for m in b.models if keys.get(m) != b.model_keys.get(m)]
+        # a summary that records no keys (written by hand, in the tolerant layout above) cannot be judged: kept
+        old = [m for m in b.models if keys.get(m) != b.model_keys.get(m)] if b.model_keys else []
         if old:
             command = blend_command(run_dir, b.method, b.name, b.calibrate)
             stale.append(f"{b.name!r} (made from earlier versions of {allowed(old)}; blend again: {command})")
