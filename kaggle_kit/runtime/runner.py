@@ -662,6 +662,9 @@ def _write_meta(
             "n_train": data.train.height,
             "n_test": data.test.height if data.test is not None else 0,
             "sample_submission": str(sample) if sample else None,
+            # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
+            # competition's dataset), not the kit's own layout
+            "sample_columns": _sample_columns(sample),
             "config_dir": str(spec.base_dir.resolve()),
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
@@ -691,6 +694,15 @@ def _write_meta(
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
     store.save_levels(training_levels(data.train, data.categorical))
+
+
+def _sample_columns(sample: Path | None) -> list[str] | None:
+    """The sample submission's header (None without a sample file)."""
+    if sample is None or not sample.is_file():
+        return None
+    from ..sample_submission import read_sample
+
+    return read_sample(sample).columns
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
