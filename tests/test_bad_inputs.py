@@ -1014,6 +1014,12 @@ BEFORE_RUN: list[Case] = [
         ("--time-limit takes seconds, more than 0; got 0",),
         argv=(*RUN, "--time-limit", "0"),
     ),
+    Case(  # scikit-learn's "every core": it had run one task at a time, without a word
+        "run-jobs-negative",
+        unchanged,
+        ("n_jobs (--jobs) must be 0 (one task per CPU core) or a positive number; got -1",),
+        argv=(*RUN, "--jobs", "-1"),
+    ),
     Case(
         "config-time-limit-negative",
         config("[run]", "[run]\ntime_limit = -5"),

@@ -260,6 +260,9 @@ def run(
     stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
     check_kinds(spec.models)
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
+        # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
+        raise ConfigError(f"n_jobs (--jobs) must be 0 (one task per CPU core) or a positive number; got {n_jobs!r}")
     take_reading()  # the thread rule measures the cores' load from here, while the data is read
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
