@@ -504,5 +504,12 @@ def test_a_blend_of_models_refit_since_is_left_out_and_named(tmp_path: Path) -> 
     assert [e.name for e in report.entries if e.is_blend] == [] and report.blends == ()
     assert any("Blends left out" in n and "'mean' (made from earlier versions of 'weak'" in n for n in report.notes)
     assert family_report(result.run_dir).ensemble is None  # nor weighed by family
+    # submit --best: not "no blend is stored", which there is
+    from kaggle_kit.predict import best_choice
+
+    assert (
+        "no stored blend can predict these rows ('mean': made from earlier versions"
+        in best_choice(result.run_dir).verdict
+    )
     blend_report(result.run_dir, "mean")  # blended again: ranked again
     assert [e.name for e in collect_report(result.run_dir, adversarial=False).entries if e.is_blend] == ["mean"]
