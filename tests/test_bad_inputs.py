@@ -1247,6 +1247,17 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         competition="sequences",
         marks=(PENDING_SEQUENCES,),
     ),
+    Case(  # the fold that validates group 0 trains on 10 rows: its score and OOF were a small model's, unsaid
+        "group-holds-most-rows",
+        chain(
+            table("train.csv", lambda f: f.with_columns(g=pl.Series([0] * 24 + [1, 2, 3, 4, 5, 6] * 2))),
+            config("n_splits = 3", 'n_splits = 3\nstrategy = "group"\ngroup = "g"'),
+        ),
+        (
+            "warning: folds.group: the group 0 of column 'g' holds 24 of the 36 training rows (67%), so the fold that "
+            "validates it trains on 10 rows",
+        ),
+    ),
     Case(
         "rare-class-with-the-default-folds",
         MULTICLASS_WITH_A_RARE_CLASS,

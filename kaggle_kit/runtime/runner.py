@@ -211,6 +211,27 @@ def _warn_rare_classes(spec: CompetitionSpec, data: CompetitionData) -> None:
     )
 
 
+def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds) -> None:
+    """Group folds where one group holds most rows: the fold that validates it trains on the few rows left, so its
+    score and OOF predictions (most of the OOF) are a small model's, which the leaderboard did not say."""
+    column = spec.folds.group
+    if column is None:  # group or stratified_group folds
+        return
+    n = data.train.height
+    fewest = min(folds.train_valid(r, k)[0].size for r, k in folds.tasks())
+    if fewest >= n / 2:
+        return
+    top = data.train[column].value_counts(sort=True).row(0)
+    warnings.warn(
+        f"folds.group: the group {top[0]!r} of column {column!r} holds {top[1]} of the {n} training rows "
+        f"({top[1] / n:.0%}), so the fold that validates it trains on {fewest} rows: its score and its OOF "
+        "predictions are those of a model fitted on few rows, not on most of them as in the other folds. Split that "
+        "group (a finer folds.group column) or use another folds.strategy",
+        DataWarning,
+        stacklevel=2,
+    )
+
+
 def _fold_labels(data: CompetitionData) -> np.ndarray:
     """What stratified folds stratify on: the labels themselves (not their codes) so that a message about a rare class
     names the user's label (the codes are the indices of the sorted labels, so the folds are the same); a multilabel
@@ -615,6 +636,7 @@ def _execution(
 def _folds_for_run(store: RunStore, spec: CompetitionSpec, data: CompetitionData) -> Folds:
     folds = resolve_folds(spec, data)
     _warn_rare_classes(spec, data)
+    _warn_large_group(spec, data, folds)
     try:
         saved = store.load_folds(folds.n_splits, folds.scheme)
         fits = saved is None or saved == folds
