@@ -1782,6 +1782,12 @@ AFTER_RUN: list[Case] = [
         argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.csv"),
     ),
     # --- the config edited after the run
+    Case(  # it had said the folder "does not exist"
+        "run-given-the-run-folder",
+        nothing,
+        ("runs/tiny' is a run folder, not a config file; pass the path of a competition TOML file",),
+        argv=("run", "{run}"),
+    ),
     Case(
         "config-edited-invalid",
         config("n_splits = 3", "n_splits = 1"),
