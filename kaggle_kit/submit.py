@@ -18,6 +18,7 @@ Matching the sample (its ids, its column names, class columns named otherwise): 
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -86,12 +87,28 @@ def _check_row_count(preds: pl.DataFrame, meta: dict, what: str) -> None:
         )
 
 
+#: endings of archives Kaggle takes that the kit does not write: refused, not written as plain text under that name
+_OTHER_ARCHIVES = (".bz2", ".xz", ".zst", ".7z", ".tar", ".tgz")
+
+
 def _write(frame: pl.DataFrame, path: Path, default_name: str) -> None:
+    """The submission as CSV; ``.gz`` gzipped and ``.zip`` a zip archive of one CSV, as Kaggle takes them (a large
+    file uploads faster). polars had raised on '.gz' (a traceback) and written plain text into '.zip'."""
     if path.is_dir():
         raise KitError(f"--out {str(path)!r} is a folder; give a file name, e.g. {str(path / default_name)!r}")
+    suffix = path.suffix.lower()
+    if suffix in _OTHER_ARCHIVES:
+        raise KitError(f"--out {str(path)!r}: a submission is written as .csv, .csv.gz or .zip; got {suffix!r}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_csv(path)
+        if suffix == ".gz":
+            frame.write_csv(path, compression="gzip")
+        elif suffix == ".zip":  # one CSV inside, named as the archive without '.zip' ('sub.csv.zip' -> 'sub.csv')
+            inner = path.stem if path.stem.lower().endswith(".csv") else f"{path.stem}.csv"
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(inner, frame.write_csv())
+        else:
+            frame.write_csv(path)
     except OSError as exc:
         raise KitError(
             f"cannot write the submission {str(path)!r} ({exc.strerror or exc}); choose another --out"

@@ -1515,6 +1515,12 @@ AFTER_RUN: list[Case] = [
         ("is a folder; give a file name", "logreg.csv"),
         argv=(*SUBMIT, "--out", "{folder}"),
     ),
+    Case(  # not plain text under an archive's name
+        "submit-out-another-archive",
+        nothing,
+        ("sub.bz2': a submission is written as .csv, .csv.gz or .zip; got '.bz2'",),
+        argv=(*SUBMIT, "--out", "{folder}/sub.bz2"),
+    ),
     Case(
         "submit-blend-predictions-edited",
         stored_blend(_scale_test_predictions),
@@ -1831,6 +1837,28 @@ def test_the_doc_lists_every_row() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the fixes work
+def test_submit_and_predict_write_gzip_and_zip_as_kaggle_takes_them(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'--out sub.csv.gz' had been a polars traceback, and '--out sub.zip' plain text under an archive's name."""
+    import gzip
+    import zipfile
+
+    folder = copy_run(finished_run, tmp_path / "comp")
+    for command in (SUBMIT, ("predict", "{run}", "--test", "{folder}/test.csv", "--model", "logreg")):
+        code, err, _ = run_cli((*command, "--out", "{folder}/plain.csv"), folder, capsys)
+        assert code == 0, err
+        plain = (folder / "plain.csv").read_bytes()
+        for name in ("sub.csv.gz", "sub.zip", "sub.csv.zip"):
+            code, err, _ = run_cli((*command, "--out", f"{{folder}}/{name}"), folder, capsys)
+            assert code == 0 and "Traceback" not in err, err
+            if name.endswith(".gz"):
+                assert gzip.decompress((folder / name).read_bytes()) == plain
+            else:
+                with zipfile.ZipFile(folder / name) as archive:
+                    assert archive.namelist() == ["sub.csv"] and archive.read("sub.csv") == plain
+
+
 def test_corrupted_folds_fix_recomputes_the_same_folds_and_refits_nothing(
     finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
