@@ -1903,6 +1903,17 @@ def test_installed_command_exits_2_without_traceback(case_id: str, tmp_path: Pat
     assert_one_clear_error(done.returncode, done.stderr, case.says)
 
 
+def test_output_closed_by_its_reader_ends_without_a_traceback(finished_run: Path) -> None:
+    """`kaggle-kit leaderboard RUN | head -1`: the pipe's reader leaves; it had been a BrokenPipeError traceback."""
+    cmd = [sys.executable, "-m", "kaggle_kit.cli", "leaderboard", str(finished_run / "runs" / "tiny")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader ends before the command writes a line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "stopped: the output was closed" in err
+
+
 # ------------------------------------------------------------------------------------------------ security
 def test_pickles_in_a_run_store_are_never_unpickled(
     finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
