@@ -302,6 +302,7 @@ def _run(
     record_history: bool,
 ) -> RunResult:
     spec = session.spec  # with its preset's models, resolved for the data
+    listed_before = _listed_models(session.store)
     models = [baseline_spec(), *spec.models]
     if only:
         for name in only:
@@ -334,6 +335,16 @@ def _run(
         from ..report.history import record_run
 
         record_run(session.store.root)
+    listed = _listed_models(session.store)
+    dropped = [name for name in listed_before if name not in listed]
+    notes = outcome.notes
+    if dropped:  # a search's configs after a plain run: gone from the leaderboard and blends, which had not said so
+        notes += (
+            f"{len(dropped)} model(s) of the run folder's last command are not models of this one: "
+            f"{name_a_few(dropped, 'models', ', ')}. Their folds stay in the run folder and a command that names them "
+            "again (the same --search, or the model back in the config) reuses them; until then the leaderboard, "
+            "blends and submissions leave them out",
+        )
     return RunResult(
         session.store.root,
         spec.metric,
@@ -341,8 +352,16 @@ def _run(
         fitted=outcome.fitted,
         reused=outcome.reused,
         incomplete=tuple(r.name for r in outcome.results if r.status == "incomplete"),
-        notes=outcome.notes,
+        notes=notes,
     )
+
+
+def _listed_models(store: RunStore) -> list[str]:
+    """The models run.json lists (the run's current models), none before the first command."""
+    try:
+        return list(store.read_meta().get("models") or {}) if store.exists() else []
+    except StoreError:  # a corrupted run.json: its own error comes where it is needed
+        return []
 
 
 @dataclass(frozen=True)
