@@ -600,7 +600,14 @@ def _with_preset(
     )  # fmt: skip
     expanded, resolved = expand_preset(spec, profile, jobs=jobs)
     assert resolved is not None
-    say(f"preset {spec.preset!r}: " + "; ".join(f"{m.spec['name']} ({m.spec['kind']})" for m in resolved.models))
+    own = {m.name for m in spec.models}  # a model of the spec's own wins a name clash: said, not only done
+
+    def told(m: Any) -> str:
+        name, kind = m.spec["name"], m.spec["kind"]
+        clash = f": not added, the config's own model {name!r} has the name" if name in own else ""
+        return f"{name} ({kind}{clash})"
+
+    say(f"preset {spec.preset!r}: " + "; ".join(told(m) for m in resolved.models))
     for line in resolved.left_out:
         say(f"preset {spec.preset!r} left out {line}")
     return expanded
