@@ -201,6 +201,23 @@ def test_a_moved_run_without_its_sample_writes_the_sample_columns_it_recorded(tm
     assert pl.read_csv(tmp_path / "old.csv").columns == ["id", "target", "0", "1"]
 
 
+def test_a_model_that_failed_is_named_as_failed_not_as_unknown(tmp_path: Path) -> None:
+    """It had said "no finished model named 'knn'", as for a typo, listing the others."""
+    train, test = _frames()
+    knn = {"name": "knn", "kind": "sklearn", "estimator": "sklearn.neighbors.KNeighborsClassifier",
+           "params": {"n_neighbors": 10_000}}  # fmt: skip
+    spec = build_spec(
+        {"name": "failed", "task": "binary", "metric": "roc_auc", "data": {"train": "t.csv", "id": "id",
+         "target": "target"}, "folds": {"n_splits": 2}, "run": {"n_jobs": 1, "threads_per_task": 1}, "models": [knn]}
+    )  # fmt: skip
+    run_dir = run(spec, runs_root=tmp_path, train=train[["id", "f0", "target"]], progress=None).run_dir
+    with pytest.raises(ConfigError, match=r"model 'knn' did not finish in .* \(failed: ValueError: .*n_neighbors.*\): "
+                       r"it has no model for every fold; rerun `kaggle-kit run CONFIG` once it is fixed"):  # fmt: skip
+        kaggle_kit.predict(run_dir, test[["id", "f0"]], model="knn")
+    with pytest.raises(ConfigError, match=r"model 'knn' did not finish"):
+        refit(run_dir, ["knn"], progress=None)
+
+
 def test_a_sample_given_orders_the_rows(built: dict[str, Path], tmp_path: Path) -> None:
     rows = pl.read_csv(built["comp"] / "test.csv")[:10]
     sample = tmp_path / "sample.csv"

@@ -91,6 +91,13 @@ class RunFolder:
                 f"{name!r} is a blend of the run {str(self.root)!r}, not a model: name it with --blend {name} "
                 f"(blend={name!r} in Python)"
             )
+        if name not in names and name in self.store.current_models() and self.store.has_summary(name):
+            summary = self.store.read_summary(name)  # a model of the run that failed, or that a time limit cut
+            raise ConfigError(
+                f"model {name!r} did not finish in {str(self.root)!r} ({summary.status}: {summary.error}): it has no "
+                f"model for every fold; rerun `kaggle-kit run CONFIG` once it is fixed. The finished models are "
+                f"{allowed(names)}"
+            )
         if name not in names:
             raise ConfigError(
                 f"no finished model named {name!r} in {str(self.root)!r}; it has {allowed(names)}."
