@@ -206,16 +206,22 @@ def test_a_model_that_failed_is_named_as_failed_not_as_unknown(tmp_path: Path) -
     train, test = _frames()
     knn = {"name": "knn", "kind": "sklearn", "estimator": "sklearn.neighbors.KNeighborsClassifier",
            "params": {"n_neighbors": 10_000}}  # fmt: skip
+    data = {"train": "t.csv", "test": "u.csv", "id": "id", "target": "target"}
     spec = build_spec(
-        {"name": "failed", "task": "binary", "metric": "roc_auc", "data": {"train": "t.csv", "id": "id",
-         "target": "target"}, "folds": {"n_splits": 2}, "run": {"n_jobs": 1, "threads_per_task": 1}, "models": [knn]}
+        {"name": "failed", "task": "binary", "metric": "roc_auc", "data": data, "folds": {"n_splits": 2},
+         "run": {"n_jobs": 1, "threads_per_task": 1}, "models": [knn]}
     )  # fmt: skip
-    run_dir = run(spec, runs_root=tmp_path, train=train[["id", "f0", "target"]], progress=None).run_dir
+    frames = {"train": train[["id", "f0", "target"]], "test": test[["id", "f0"]]}
+    run_dir = run(spec, runs_root=tmp_path, progress=None, **frames).run_dir
     with pytest.raises(ConfigError, match=r"model 'knn' did not finish in .* \(failed: ValueError: .*n_neighbors.*\): "
                        r"it has no model for every fold; rerun `kaggle-kit run CONFIG` once it is fixed"):  # fmt: skip
         kaggle_kit.predict(run_dir, test[["id", "f0"]], model="knn")
     with pytest.raises(ConfigError, match=r"model 'knn' did not finish"):
         refit(run_dir, ["knn"], progress=None)
+    from kaggle_kit.submit import write_submission
+
+    with pytest.raises(StoreError, match=r"no test predictions .*: it did not finish \(failed: ValueError: "):
+        write_submission(run_dir, "knn")  # it had said "its run did not finish"
 
 
 def test_a_sample_given_orders_the_rows(built: dict[str, Path], tmp_path: Path) -> None:

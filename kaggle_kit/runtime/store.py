@@ -518,6 +518,11 @@ class RunStore:
                     f"predict the test file with `kaggle-kit predict {self.root} --test FILE --model {name}`, or set "
                     "data.test in the config and run it again"
                 )
+            if self.has_summary(name) and (summary := self.read_summary(name)).status != "ok":
+                raise StoreError(
+                    f"model {name!r} has no {kind} predictions in {self.root}: it did not finish ({summary.status}: "
+                    f"{summary.error}); rerun `kaggle-kit run CONFIG` once it is fixed"
+                )
             raise StoreError(f"model {name!r} has no {kind} predictions in {self.root}; its run did not finish")
         blob = path.read_bytes()
         fix = "rerun `kaggle-kit run` on its config to rebuild it from the folds (refitting any corrupted fold)"
