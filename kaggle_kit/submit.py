@@ -73,6 +73,7 @@ def write_submission(
         frame = match_sample(frame, Path(sample_path), meta)
     default = store.root / "submissions" / (f"{model}.csv" if model else f"blend-{blend}.csv")
     path = Path(out) if out else default
+    refuse_overwriting_inputs(path, {"sample submission": sample_path})
     _write(frame, path, default.name)
     return path
 
@@ -85,6 +86,20 @@ def _check_row_count(preds: pl.DataFrame, meta: dict, what: str) -> None:
             f"the test predictions of {what} have {preds.height} row(s) but the run's test file has {n_test}; "
             "the run folder was edited or is stale: run the competition again (`kaggle-kit run CONFIG`)"
         )
+
+
+def refuse_overwriting_inputs(out: Path | str | None, inputs: dict[str, object]) -> None:
+    """``--out`` naming a file the command reads (``inputs``: what it is -> its path) would replace it with the
+    submission, without a word (a test file typed twice); refused."""
+    if out is None:
+        return
+    target = Path(out).resolve()
+    for what, source in inputs.items():
+        if isinstance(source, (str, Path)) and Path(source).is_file() and Path(source).resolve() == target:
+            raise KitError(
+                f"--out {str(out)!r} is the {what} this command reads: the submission would replace it; give the "
+                "submission another file name, e.g. 'submission.csv'"
+            )
 
 
 #: endings of archives Kaggle takes that the kit does not write: refused, not written as plain text under that name

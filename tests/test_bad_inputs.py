@@ -1515,6 +1515,12 @@ AFTER_RUN: list[Case] = [
         ("is a folder; give a file name", "logreg.csv"),
         argv=(*SUBMIT, "--out", "{folder}"),
     ),
+    Case(  # the sample had been replaced by the submission, without a word
+        "submit-out-is-the-sample",
+        nothing,
+        ("sample_submission.csv' is the sample submission this command reads: the submission would replace it",),
+        argv=(*SUBMIT, "--out", "{folder}/sample_submission.csv"),
+    ),
     Case(  # not plain text under an archive's name
         "submit-out-another-archive",
         nothing,
@@ -1575,6 +1581,12 @@ AFTER_RUN: list[Case] = [
         new_test(lambda f: f),
         ("'logreg' is a model of the run", "not a blend: name it with --model logreg"),
         argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--blend", "logreg", "--out", "{folder}/s.csv"),
+    ),
+    Case(  # the test file had been replaced by the submission, without a word
+        "predict-out-is-the-test-file",
+        new_test(lambda f: f),
+        ("new_test.csv' is the test file this command reads: the submission would replace it",),
+        argv=(*PREDICT[:-1], "{folder}/new_test.csv"),
     ),
     Case(
         "predict-no-refit-yet",
