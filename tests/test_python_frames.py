@@ -93,3 +93,18 @@ def test_a_train_frame_alone_runs_when_the_spec_has_no_test_file(tmp_path: Path)
 def test_other_objects_are_refused_naming_the_argument() -> None:
     with pytest.raises(DataError, match=r"the train data must be a polars or pandas DataFrame; got list"):
         as_polars([[1, 2]], "train")
+
+
+def test_a_pandas_column_of_mixed_types_is_named_with_its_cast() -> None:
+    """polars' TypeError ("'int' object is not an instance of 'str'") named no column."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": [1, 2, 3], "ok": [0.5, 1.5, None], "mixed": ["x", 2, 3.5]})
+    with pytest.raises(DataError, match=r"the test data's column 'mixed' holds values of several types \(float, int, "
+                       r"str\), .* df\['mixed'\] = df\['mixed'\].astype\(str\)"):  # fmt: skip
+        as_polars(frame, "test")
+    from kaggle_kit.predict.new_rows import _table
+
+    with pytest.raises(DataError, match=r"the test data's column 'mixed' holds values of several types"):
+        _table(frame, "test", None)  # kaggle_kit.predict's reading of a pandas test frame
+    assert _table(frame[["id", "ok"]].set_index("id"), "test", None).columns == ["id", "ok"]  # the named index kept
