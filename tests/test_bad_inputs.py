@@ -1549,7 +1549,8 @@ AFTER_RUN: list[Case] = [
     Case(
         "predict-test-lacks-column",
         new_test(lambda f: f.drop("x2")),
-        ("test lacks feature column(s) 'x2' that train has",),
+        # not run's "add them to data.drop": the finished run's models read them
+        ("test lacks feature column(s) 'x2' that train has; the run's models read them: give a test file",),
         argv=PREDICT,
     ),
     Case(
