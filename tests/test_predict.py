@@ -222,6 +222,10 @@ def test_a_model_that_failed_is_named_as_failed_not_as_unknown(tmp_path: Path) -
 
     with pytest.raises(StoreError, match=r"no test predictions .*: it did not finish \(failed: ValueError: "):
         write_submission(run_dir, "knn")  # it had said "its run did not finish"
+    # one a time limit cut: its status said once, and more time as the fix (not "once it is fixed")
+    cut = RunStore(run_dir).read_summary("knn")
+    cut = type(cut)(**{**cut.__dict__, "status": "incomplete", "error": "incomplete: time limit (1 of 2 folds)"})
+    assert cut.why == "incomplete: time limit (1 of 2 folds)" and "with a longer --time-limit" in cut.rerun
 
 
 def test_a_sample_given_orders_the_rows(built: dict[str, Path], tmp_path: Path) -> None:

@@ -94,9 +94,8 @@ class RunFolder:
         if name not in names and name in self.store.current_models() and self.store.has_summary(name):
             summary = self.store.read_summary(name)  # a model of the run that failed, or that a time limit cut
             raise ConfigError(
-                f"model {name!r} did not finish in {str(self.root)!r} ({summary.status}: {summary.error}): it has no "
-                f"model for every fold; rerun `kaggle-kit run CONFIG` once it is fixed. The finished models are "
-                f"{allowed(names)}"
+                f"model {name!r} did not finish in {str(self.root)!r} ({summary.why}): it has no model for every "
+                f"fold; {summary.rerun}. The finished models are {allowed(names)}"
             )
         if name not in names:
             raise ConfigError(

@@ -110,6 +110,19 @@ class ModelResult:
         return float(np.mean(self.fold_scores)) if self.fold_scores else float("nan")
 
     @property
+    def why(self) -> str:
+        """Its status and error said once: 'failed: ValueError: ...', 'incomplete: time limit (1 of 4 folds)'."""
+        error = self.error or ""
+        return error if error.startswith(self.status) else f"{self.status}: {error}"
+
+    @property
+    def rerun(self) -> str:
+        """What makes it finish: more time for one a time limit cut (its folds are reused), a fix for a failure."""
+        if self.status == "incomplete":
+            return "rerun `kaggle-kit run CONFIG` with a longer --time-limit (its finished folds are reused)"
+        return "rerun `kaggle-kit run CONFIG` once it is fixed"
+
+    @property
     def std(self) -> float:
         return float(np.std(self.fold_scores)) if self.fold_scores else float("nan")
 
@@ -520,8 +533,8 @@ class RunStore:
                 )
             if self.has_summary(name) and (summary := self.read_summary(name)).status != "ok":
                 raise StoreError(
-                    f"model {name!r} has no {kind} predictions in {self.root}: it did not finish ({summary.status}: "
-                    f"{summary.error}); rerun `kaggle-kit run CONFIG` once it is fixed"
+                    f"model {name!r} has no {kind} predictions in {self.root}: it did not finish ({summary.why}); "
+                    f"{summary.rerun}"
                 )
             raise StoreError(f"model {name!r} has no {kind} predictions in {self.root}; its run did not finish")
         blob = path.read_bytes()
