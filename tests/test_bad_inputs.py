@@ -1247,6 +1247,11 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         competition="sequences",
         marks=(PENDING_SEQUENCES,),
     ),
+    Case(  # `pipeline = "scaled"` forgotten on the model: it ran on the base encoding, unsaid
+        "pipeline-declared-unused",
+        config("[run]", '[pipelines.scaled]\nsteps = [{ step = "standardize", columns = "numeric" }]\n\n[run]'),
+        ("warning: pipeline(s) 'scaled' are declared but no model reads them; set pipeline = 'scaled' on a model",),
+    ),
     Case(  # the fold that validates group 0 trains on 10 rows: its score and OOF were a small model's, unsaid
         "group-holds-most-rows",
         chain(

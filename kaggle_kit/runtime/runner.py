@@ -46,7 +46,7 @@ from ..config import (
     validation_message,
 )
 from ..device import resolve_device
-from ..errors import ConfigError, DataError, DataWarning, StoreError, name_a_few
+from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed, name_a_few
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric, grid_columns
@@ -230,6 +230,28 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
         DataWarning,
         stacklevel=2,
     )
+
+
+def _warn_unused_pipelines(spec: CompetitionSpec, declared: Sequence[str]) -> None:
+    """A pipeline the config declares (``declared``) that no model of ``spec`` reads (``pipeline = ...`` forgotten on
+    the model): the model ran on the base encoding, which nothing had said."""
+    used = {m.pipeline for m in spec.models if m.pipeline}
+    if spec.search is not None:
+        used |= {str(o["pipeline"]) for o in spec.search.overrides.values() if o.get("pipeline")}
+    frontier = list(used)
+    while frontier:  # the pipelines they extend run too
+        base = spec.pipelines[name].extends if (name := frontier.pop()) in spec.pipelines else None
+        if base is not None and base not in used:
+            used.add(base)
+            frontier.append(base)
+    unused = [name for name in declared if name not in used]
+    if unused:
+        warnings.warn(
+            f"pipeline(s) {allowed(unused)} are declared but no model reads them; set pipeline = {unused[0]!r} on a "
+            "model ([[models]]) for its steps to make that model's features",
+            DataWarning,
+            stacklevel=2,
+        )
 
 
 def _fold_labels(data: CompetitionData) -> np.ndarray:
@@ -437,7 +459,9 @@ class RunSession:
         store = RunStore.in_runs_folder(runs_root, spec.run_name)
         store.ensure_writable()
         say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
+        declared = list(spec.pipelines)  # the config's own: a preset's pipelines come with the models reading them
         spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
+        _warn_unused_pipelines(spec, declared)
         folds = _folds_for_run(store, spec, data)
         if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
             data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
