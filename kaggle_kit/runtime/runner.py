@@ -363,9 +363,9 @@ def _run(
     if dropped:  # a search's configs after a plain run: gone from the leaderboard and blends, which had not said so
         notes += (
             f"{len(dropped)} model(s) of the run folder's last command are not models of this one: "
-            f"{name_a_few(dropped, 'models', ', ')}. Their folds stay in the run folder and a command that names them "
-            "again (the same --search, or the model back in the config) reuses them; until then the leaderboard, "
-            "blends and submissions leave them out",
+            f"{name_a_few(dropped, 'models', ', ')}. Their folds stay in the run folder, and a command that makes them "
+            "again (the same --search, a --time-limit's seed bags, the model back in the config) reuses them; until "
+            "then the leaderboard, blends and submissions leave them out",
         )
     return RunResult(
         session.store.root,
