@@ -772,12 +772,16 @@ def _write_meta(
 
 
 def _sample_columns(sample: Path | None) -> list[str] | None:
-    """The sample submission's header (None without a sample file)."""
+    """The sample submission's header, read as :func:`~kaggle_kit.sample_submission.read_sample` reads it but for
+    its first row only (run.json is written after every wave of a time-limited run); None without a sample file."""
     if sample is None or not sample.is_file():
         return None
-    from ..sample_submission import read_sample
+    from ..readers.tables import sniff_separator
 
-    return read_sample(sample).columns
+    try:
+        return pl.read_csv(sample, n_rows=1, infer_schema=False, separator=sniff_separator(sample)).columns
+    except pl.exceptions.PolarsError:  # `submit` reads the file itself and says what is wrong with it
+        return None
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
