@@ -8,6 +8,7 @@ traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -550,6 +551,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished folds are kept; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kaggle-kit leaderboard RUN | head`: the reader left; no traceback, as for SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush would raise again
+        print("stopped: the output was closed (its reader ended); nothing finished is lost", file=sys.stderr)
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1230,6 +1230,12 @@ def load_spec(path: Path | str, *, preset: str | None = None) -> CompetitionSpec
     (``kaggle-kit run --preset``) replaces the file's ``preset`` before validation: a config with no models of its
     own is then valid."""
     path = Path(path)
+    if path.is_dir():  # "does not exist" had sent the user looking for a folder that is there
+        what = "a run folder" if (path / "run.json").is_file() else "a folder"
+        raise ConfigError(
+            f"{str(path)!r} is {what}, not a config file; pass the path of a competition TOML file (e.g. "
+            "competitions/<name>.toml)"
+        )
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist; pass the path of a competition TOML file")
     try:

@@ -18,6 +18,7 @@ Matching the sample (its ids, its column names, class columns named otherwise): 
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -52,6 +53,14 @@ def write_submission(
         # the name comes from run.json, which a downloaded run folder may have crafted: it must name no other folder
         if not SAFE_NAME.match(model) or ".." in model:
             raise ConfigError(f"the model name {model!r} must be a plain name as on the leaderboard (it names a file)")
+        if model not in store.current_models():
+            from .blend.storage import blend_names
+
+            if model in blend_names(run_dir):  # else "no model named ..." lists the models, none of them it
+                raise ConfigError(
+                    f"{model!r} is a blend of the run {str(store.root)!r}, not a model: name it with --blend {model} "
+                    f"(blend={model!r} in Python)"
+                )
         preds = store.read_predictions(model, "test")
         if metric is not None and metric.needs == "label":
             from .blend.threshold import model_threshold
@@ -64,6 +73,7 @@ def write_submission(
         frame = match_sample(frame, Path(sample_path), meta)
     default = store.root / "submissions" / (f"{model}.csv" if model else f"blend-{blend}.csv")
     path = Path(out) if out else default
+    refuse_overwriting_inputs(path, {"sample submission": sample_path})
     _write(frame, path, default.name)
     return path
 
@@ -78,12 +88,42 @@ def _check_row_count(preds: pl.DataFrame, meta: dict, what: str) -> None:
         )
 
 
+def refuse_overwriting_inputs(out: Path | str | None, inputs: dict[str, object]) -> None:
+    """``--out`` naming a file the command reads (``inputs``: what it is -> its path) would replace it with the
+    submission, without a word (a test file typed twice); refused."""
+    if out is None:
+        return
+    target = Path(out).resolve()
+    for what, source in inputs.items():
+        if isinstance(source, (str, Path)) and Path(source).is_file() and Path(source).resolve() == target:
+            raise KitError(
+                f"--out {str(out)!r} is the {what} this command reads: the submission would replace it; give the "
+                "submission another file name, e.g. 'submission.csv'"
+            )
+
+
+#: endings of archives Kaggle takes that the kit does not write: refused, not written as plain text under that name
+_OTHER_ARCHIVES = (".bz2", ".xz", ".zst", ".7z", ".tar", ".tgz")
+
+
 def _write(frame: pl.DataFrame, path: Path, default_name: str) -> None:
+    """The submission as CSV; ``.gz`` gzipped and ``.zip`` a zip archive of one CSV, as Kaggle takes them (a large
+    file uploads faster). polars had raised on '.gz' (a traceback) and written plain text into '.zip'."""
     if path.is_dir():
         raise KitError(f"--out {str(path)!r} is a folder; give a file name, e.g. {str(path / default_name)!r}")
+    suffix = path.suffix.lower()
+    if suffix in _OTHER_ARCHIVES:
+        raise KitError(f"--out {str(path)!r}: a submission is written as .csv, .csv.gz or .zip; got {suffix!r}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_csv(path)
+        if suffix == ".gz":
+            frame.write_csv(path, compression="gzip")
+        elif suffix == ".zip":  # one CSV inside, named as the archive without '.zip' ('sub.csv.zip' -> 'sub.csv')
+            inner = path.stem if path.stem.lower().endswith(".csv") else f"{path.stem}.csv"
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(inner, frame.write_csv())
+        else:
+            frame.write_csv(path)
     except OSError as exc:
         raise KitError(
             f"cannot write the submission {str(path)!r} ({exc.strerror or exc}); choose another --out"

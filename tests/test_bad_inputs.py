@@ -1014,6 +1014,12 @@ BEFORE_RUN: list[Case] = [
         ("--time-limit takes seconds, more than 0; got 0",),
         argv=(*RUN, "--time-limit", "0"),
     ),
+    Case(  # scikit-learn's "every core": it had run one task at a time, without a word
+        "run-jobs-negative",
+        unchanged,
+        ("n_jobs (--jobs) must be 0 (one task per CPU core) or a positive number; got -1",),
+        argv=(*RUN, "--jobs", "-1"),
+    ),
     Case(
         "config-time-limit-negative",
         config("[run]", "[run]\ntime_limit = -5"),
@@ -1241,6 +1247,22 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         competition="sequences",
         marks=(PENDING_SEQUENCES,),
     ),
+    Case(  # `pipeline = "scaled"` forgotten on the model: it ran on the base encoding, unsaid
+        "pipeline-declared-unused",
+        config("[run]", '[pipelines.scaled]\nsteps = [{ step = "standardize", columns = "numeric" }]\n\n[run]'),
+        ("warning: pipeline(s) 'scaled' are declared but no model reads them; set pipeline = 'scaled' on a model",),
+    ),
+    Case(  # the fold that validates group 0 trains on 10 rows: its score and OOF were a small model's, unsaid
+        "group-holds-most-rows",
+        chain(
+            table("train.csv", lambda f: f.with_columns(g=pl.Series([0] * 24 + [1, 2, 3, 4, 5, 6] * 2))),
+            config("n_splits = 3", 'n_splits = 3\nstrategy = "group"\ngroup = "g"'),
+        ),
+        (
+            "warning: folds.group: the group 0 of column 'g' holds 24 of the 36 training rows (67%), so the fold that "
+            "validates it trains on 10 rows",
+        ),
+    ),
     Case(
         "rare-class-with-the-default-folds",
         MULTICLASS_WITH_A_RARE_CLASS,
@@ -1403,6 +1425,11 @@ def _junk_without_checksums(folder: Path) -> None:
     (folder / "checksums.json").unlink()
 
 
+def _blend_and_new_test(folder: Path) -> None:
+    stored_blend(lambda f: None)(folder)
+    new_test(lambda f: f)(folder)
+
+
 def _blend_and_file(folder: Path) -> None:
     stored_blend(lambda f: None)(folder)
     predictions_file("logreg", lambda f: f, to="p.csv")(folder)
@@ -1463,6 +1490,18 @@ AFTER_RUN: list[Case] = [
         ("no blend named 'nelder'", "kaggle-kit blend"),
         argv=("submit", "{run}", "--blend", "nelder"),
     ),
+    Case(  # the hint had been to make a blend of that name, which blend refuses (`blend-name-of-a-model`)
+        "submit-blend-names-a-model",
+        nothing,
+        ("'logreg' is a model of the run", "not a blend: name it with --model logreg (model='logreg' in Python)"),
+        argv=("submit", "{run}", "--blend", "logreg"),
+    ),
+    Case(
+        "submit-model-names-a-blend",
+        stored_blend(lambda f: None),
+        ("'mean' is a blend of the run", "not a model: name it with --blend mean (blend='mean' in Python)"),
+        argv=("submit", "{run}", "--model", "mean"),
+    ),
     Case(
         "submit-blend-name-dotdot",
         nothing,
@@ -1480,6 +1519,18 @@ AFTER_RUN: list[Case] = [
         nothing,
         ("is a folder; give a file name", "logreg.csv"),
         argv=(*SUBMIT, "--out", "{folder}"),
+    ),
+    Case(  # the sample had been replaced by the submission, without a word
+        "submit-out-is-the-sample",
+        nothing,
+        ("sample_submission.csv' is the sample submission this command reads: the submission would replace it",),
+        argv=(*SUBMIT, "--out", "{folder}/sample_submission.csv"),
+    ),
+    Case(  # not plain text under an archive's name
+        "submit-out-another-archive",
+        nothing,
+        ("sub.bz2': a submission is written as .csv, .csv.gz or .zip; got '.bz2'",),
+        argv=(*SUBMIT, "--out", "{folder}/sub.bz2"),
     ),
     Case(
         "submit-blend-predictions-edited",
@@ -1503,7 +1554,8 @@ AFTER_RUN: list[Case] = [
     Case(
         "predict-test-lacks-column",
         new_test(lambda f: f.drop("x2")),
-        ("test lacks feature column(s) 'x2' that train has",),
+        # not run's "add them to data.drop": the finished run's models read them
+        ("test lacks feature column(s) 'x2' that train has; the run's models read them: give a test file",),
         argv=PREDICT,
     ),
     Case(
@@ -1523,6 +1575,24 @@ AFTER_RUN: list[Case] = [
         new_test(lambda f: f),
         ("no finished model named 'logre'", "Did you mean 'logreg'?"),
         argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "logre", "--out", "{folder}/s.csv"),
+    ),
+    Case(
+        "predict-model-names-a-blend",
+        _blend_and_new_test,
+        ("'mean' is a blend of the run", "not a model: name it with --blend mean"),
+        argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "mean", "--out", "{folder}/s.csv"),
+    ),
+    Case(
+        "predict-blend-names-a-model",
+        new_test(lambda f: f),
+        ("'logreg' is a model of the run", "not a blend: name it with --model logreg"),
+        argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--blend", "logreg", "--out", "{folder}/s.csv"),
+    ),
+    Case(  # the test file had been replaced by the submission, without a word
+        "predict-out-is-the-test-file",
+        new_test(lambda f: f),
+        ("new_test.csv' is the test file this command reads: the submission would replace it",),
+        argv=(*PREDICT[:-1], "{folder}/new_test.csv"),
     ),
     Case(
         "predict-no-refit-yet",
@@ -1736,6 +1806,12 @@ AFTER_RUN: list[Case] = [
         argv=("import-predictions", "{run}", "ext", "--oof", "{folder}/p.csv"),
     ),
     # --- the config edited after the run
+    Case(  # it had said the folder "does not exist"
+        "run-given-the-run-folder",
+        nothing,
+        ("runs/tiny' is a run folder, not a config file; pass the path of a competition TOML file",),
+        argv=("run", "{run}"),
+    ),
     Case(
         "config-edited-invalid",
         config("n_splits = 3", "n_splits = 1"),
@@ -1779,6 +1855,28 @@ def test_the_doc_lists_every_row() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the fixes work
+def test_submit_and_predict_write_gzip_and_zip_as_kaggle_takes_them(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'--out sub.csv.gz' had been a polars traceback, and '--out sub.zip' plain text under an archive's name."""
+    import gzip
+    import zipfile
+
+    folder = copy_run(finished_run, tmp_path / "comp")
+    for command in (SUBMIT, ("predict", "{run}", "--test", "{folder}/test.csv", "--model", "logreg")):
+        code, err, _ = run_cli((*command, "--out", "{folder}/plain.csv"), folder, capsys)
+        assert code == 0, err
+        plain = (folder / "plain.csv").read_bytes()
+        for name in ("sub.csv.gz", "sub.zip", "sub.csv.zip"):
+            code, err, _ = run_cli((*command, "--out", f"{{folder}}/{name}"), folder, capsys)
+            assert code == 0 and "Traceback" not in err, err
+            if name.endswith(".gz"):
+                assert gzip.decompress((folder / name).read_bytes()) == plain
+            else:
+                with zipfile.ZipFile(folder / name) as archive:
+                    assert archive.namelist() == ["sub.csv"] and archive.read("sub.csv") == plain
+
+
 def test_corrupted_folds_fix_recomputes_the_same_folds_and_refits_nothing(
     finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -1821,6 +1919,17 @@ def test_installed_command_exits_2_without_traceback(case_id: str, tmp_path: Pat
     argv = [a.format(config=tmp_path / "tiny.toml", runs=tmp_path / "runs") for a in case.argv]
     done = subprocess.run([str(exe), *argv], capture_output=True, text=True, timeout=120, check=False)
     assert_one_clear_error(done.returncode, done.stderr, case.says)
+
+
+def test_output_closed_by_its_reader_ends_without_a_traceback(finished_run: Path) -> None:
+    """`kaggle-kit leaderboard RUN | head -1`: the pipe's reader leaves; it had been a BrokenPipeError traceback."""
+    cmd = [sys.executable, "-m", "kaggle_kit.cli", "leaderboard", str(finished_run / "runs" / "tiny")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader ends before the command writes a line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "stopped: the output was closed" in err
 
 
 # ------------------------------------------------------------------------------------------------ security

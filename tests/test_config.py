@@ -349,7 +349,7 @@ def test_missing_config_file(tmp_path: Path) -> None:
     missing = tmp_path / "competitions" / "nope.toml"
     with pytest.raises(ConfigError, match=rf"config file {re.escape(repr(str(missing)))} does not exist"):
         load_spec(missing)
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="is a folder, not a config file; pass the path of a competition TOML"):
         load_spec(tmp_path)  # a folder is not a config file
 
 

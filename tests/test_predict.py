@@ -20,7 +20,7 @@ import kaggle_kit
 from kaggle_kit.blend import blend_report, fit_blend, read_blend
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
-from kaggle_kit.errors import ConfigError, DataError, StoreError
+from kaggle_kit.errors import ConfigError, DataError, DataWarning, StoreError
 from kaggle_kit.predict import best_choice, prediction_speed, refit
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore, sha256_bytes
@@ -154,8 +154,9 @@ def test_the_submission_has_the_sample_columns_and_the_new_rows(built: dict[str,
     rows = pl.read_csv(built["comp"] / "test.csv")[:25]
     rows.write_csv(tmp_path / "new_test.csv")
     want = kaggle_kit.predict(built["moved"], rows, blend="nelder_mead", threads=1)["p_1"].to_numpy()
-    for run_dir, columns in ((built["run"], ["id", "target"]), (built["moved"], ["id", "target", "0", "1"])):
-        # the run's recorded sample lists other ids: its columns are used; moved, it is gone: submit's own format
+    for run_dir in (built["run"], built["moved"]):
+        # the run's recorded sample lists other ids: its columns are used; moved, it is gone: the columns it recorded
+        columns = ["id", "target"]
         out = tmp_path / f"{run_dir.name}.csv"
         args = ["predict", str(run_dir), "--test", str(tmp_path / "new_test.csv"), "--blend", "nelder_mead"]
         assert main([*args, "--out", str(out)]) == 0
@@ -163,6 +164,68 @@ def test_the_submission_has_the_sample_columns_and_the_new_rows(built: dict[str,
         assert sub.columns == columns and sub["id"].to_list() == rows["id"].to_list()
         np.testing.assert_allclose(sub["target"].to_numpy(), want, atol=1e-6)
     assert main(["predict", str(built["moved"]), "--test", str(tmp_path / "missing.csv"), "--model", "xgb"]) == 2
+
+
+def test_a_moved_run_without_its_sample_writes_the_sample_columns_it_recorded(tmp_path: Path) -> None:
+    """A run folder uploaded as a code competition's dataset has no sample file beside it: predict had written the
+    kit's own layout (id, target, 0, 1), which Kaggle refuses, without a word. A run made before it recorded the
+    sample's columns says so, and how to give them."""
+    train, test = _frames()
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    train.select("id", "f0", "f1", "target").write_csv(comp / "train.csv")
+    test.select("id", "f0", "f1").write_csv(comp / "test.csv")
+    test.select("id", pl.lit(0.5).alias("target")).write_csv(comp / "sample_submission.csv")
+    data = {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv", "id": "id",
+            "target": "target"}  # fmt: skip
+    logreg = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    spec = build_spec(
+        {"name": "moved", "task": "binary", "metric": "roc_auc", "data": data, "folds": {"n_splits": 2},
+         "run": {"n_jobs": 1, "threads_per_task": 1}, "models": [logreg]},
+        base_dir=comp,
+    )  # fmt: skip
+    run_dir = run(spec, runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    moved = tmp_path / "input" / "moved"
+    shutil.copytree(run_dir, moved)
+    shutil.rmtree(comp)  # nothing of the competition's folder is left
+    rows = test.select("id", "f0", "f1")[:7]
+    kaggle_kit.predict(moved, rows, model="lr", out=tmp_path / "sub.csv")
+    sub = pl.read_csv(tmp_path / "sub.csv")
+    assert sub.columns == ["id", "target"] and sub["id"].to_list() == rows["id"].to_list()
+    meta = json.loads((moved / "run.json").read_text())
+    del meta["sample_columns"]  # a run made before run.json recorded them
+    (moved / "run.json").write_text(json.dumps(meta))
+    with pytest.warns(DataWarning, match=r"sample submission recorded for this run .* is not here, so the file has "
+                      r"the kit's own columns \(id, target, 0, 1\).* --sample FILE"):  # fmt: skip
+        kaggle_kit.predict(moved, rows, model="lr", out=tmp_path / "old.csv")
+    assert pl.read_csv(tmp_path / "old.csv").columns == ["id", "target", "0", "1"]
+
+
+def test_a_model_that_failed_is_named_as_failed_not_as_unknown(tmp_path: Path) -> None:
+    """It had said "no finished model named 'knn'", as for a typo, listing the others."""
+    train, test = _frames()
+    knn = {"name": "knn", "kind": "sklearn", "estimator": "sklearn.neighbors.KNeighborsClassifier",
+           "params": {"n_neighbors": 10_000}}  # fmt: skip
+    data = {"train": "t.csv", "test": "u.csv", "id": "id", "target": "target"}
+    spec = build_spec(
+        {"name": "failed", "task": "binary", "metric": "roc_auc", "data": data, "folds": {"n_splits": 2},
+         "run": {"n_jobs": 1, "threads_per_task": 1}, "models": [knn]}
+    )  # fmt: skip
+    frames = {"train": train[["id", "f0", "target"]], "test": test[["id", "f0"]]}
+    run_dir = run(spec, runs_root=tmp_path, progress=None, **frames).run_dir
+    with pytest.raises(ConfigError, match=r"model 'knn' did not finish in .* \(failed: ValueError: .*n_neighbors.*\): "
+                       r"it has no model for every fold; rerun `kaggle-kit run CONFIG` once it is fixed"):  # fmt: skip
+        kaggle_kit.predict(run_dir, test[["id", "f0"]], model="knn")
+    with pytest.raises(ConfigError, match=r"model 'knn' did not finish"):
+        refit(run_dir, ["knn"], progress=None)
+    from kaggle_kit.submit import write_submission
+
+    with pytest.raises(StoreError, match=r"no test predictions .*: it did not finish \(failed: ValueError: "):
+        write_submission(run_dir, "knn")  # it had said "its run did not finish"
+    # one a time limit cut: its status said once, and more time as the fix (not "once it is fixed")
+    cut = RunStore(run_dir).read_summary("knn")
+    cut = type(cut)(**{**cut.__dict__, "status": "incomplete", "error": "incomplete: time limit (1 of 2 folds)"})
+    assert cut.why == "incomplete: time limit (1 of 2 folds)" and "with a longer --time-limit" in cut.rerun
 
 
 def test_a_sample_given_orders_the_rows(built: dict[str, Path], tmp_path: Path) -> None:

@@ -240,6 +240,24 @@ def test_run_with_a_preset_fits_its_models(tmp_path: Path) -> None:
     assert "\npreset" not in (result.run_dir / "spec.toml").read_text()  # the resolved models are recorded
 
 
+def test_a_preset_model_named_as_one_of_the_configs_own_is_said_not_added(tmp_path: Path) -> None:
+    """The config's own 'lgbm' wins the name clash (expand_preset); the line had said the preset's was added."""
+    from kaggle_kit import run
+
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"a": rng.normal(size=90), "b": rng.normal(size=90), "y": rng.integers(0, 2, 90)})
+    logreg = {"name": "lgbm", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    spec = build_spec(
+        {"name": "clash", "task": "binary", "metric": "roc_auc", "preset": "fast", "models": [logreg],
+         "data": {"train": "t.csv", "target": "y"}, "folds": {"n_splits": 2}, "run": {"n_jobs": 1}}
+    )  # fmt: skip
+    said: list[str] = []
+    result = run(spec, runs_root=tmp_path, train=frame, progress=said.append, record_history=False)
+    (line,) = [s for s in said if s.startswith("preset 'fast': ")]
+    assert "lgbm (lightgbm: not added, the config's own model 'lgbm' has the name)" in line
+    assert {m.name: m.kind for m in result.models}["lgbm"] == "sklearn"
+
+
 # ------------------------------------------------------------------------------------------------ init
 def _write_table(folder: Path, rng: np.random.Generator) -> None:
     n = 300

@@ -469,3 +469,47 @@ def test_a_broken_blend_summary_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"2 weights for 1 models"):
         read_blends(tmp_path)
     assert read_blends(tmp_path / "nowhere") == []
+
+
+def test_a_blend_of_models_refit_since_is_left_out_and_named(tmp_path: Path) -> None:
+    """A blend stored, then one of its models refit with other params (a new key): `submit --blend` refuses it, but
+    the report had ranked it with its old scores and weights, and named it the best."""
+    from kaggle_kit.blend import blend_report
+    from kaggle_kit.config import build_spec
+    from kaggle_kit.report.families import family_report
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(90, 2))
+    frame = pl.DataFrame({"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+
+    def spec(c: float) -> object:
+        logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+        return build_spec(
+            {
+                "name": "stale",
+                "task": "binary",
+                "metric": "roc_auc",
+                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+                "folds": {"n_splits": 3},
+                "run": {"n_jobs": 1, "threads_per_task": 1},
+                "models": [{"name": "lr", **logreg}, {"name": "weak", **logreg, "params": {"C": c}}],
+            }
+        )
+
+    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
+    result = run(spec(1e-4), train=frame[:60], test=frame[60:].drop("y"), **kwargs)
+    blend_report(result.run_dir, "mean")
+    run(spec(1e-3), train=frame[:60], test=frame[60:].drop("y"), **kwargs)  # 'weak' refit: a new key
+    report = collect_report(result.run_dir, adversarial=False)
+    assert [e.name for e in report.entries if e.is_blend] == [] and report.blends == ()
+    assert any("Blends left out" in n and "'mean' (made from earlier versions of 'weak'" in n for n in report.notes)
+    assert family_report(result.run_dir).ensemble is None  # nor weighed by family
+    # submit --best: not "no blend is stored", which there is
+    from kaggle_kit.predict import best_choice
+
+    assert (
+        "no stored blend can predict these rows ('mean': made from earlier versions"
+        in best_choice(result.run_dir).verdict
+    )
+    blend_report(result.run_dir, "mean")  # blended again: ranked again
+    assert [e.name for e in collect_report(result.run_dir, adversarial=False).entries if e.is_blend] == ["mean"]

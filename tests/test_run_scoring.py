@@ -92,3 +92,17 @@ def test_run_leaderboard_report_and_blend_score_a_label_metric_alike(f1_run) -> 
     assert blends.model_pooled(model) == pytest.approx(row.cv, abs=1e-12)
     assert blends.model_scores(model) == pytest.approx(row.fold_scores, abs=1e-12)
     assert blends.blends[0].mean == pytest.approx(row.mean, abs=1e-12)  # a blend of one model scores that model
+
+
+def test_a_fold_without_a_positive_is_left_out_of_the_mean_not_made_nan() -> None:
+    """ROC AUC is undefined on held-out rows of one label (3 positives in 3,000 rows, 5 folds: two folds have none).
+    Its ``nan`` had made every model's and blend's mean ``nan``: ``submit --best`` then kept the first model it saw."""
+    from kaggle_kit.runtime.folds import Folds
+    from kaggle_kit.runtime.scoring import score_folds
+
+    y = np.array([1, 0, 0, 1, 0, 0, 0, 0, 0])
+    folds = Folds(np.array([[0, 0, 0, 1, 1, 1, 2, 2, 2]]), 3, "complement")
+    pred = np.array([0.9, 0.2, 0.1, 0.3, 0.4, 0.1, 0.5, 0.6, 0.7])[:, None]
+    scored = score_folds(pred, y, folds, get_metric("roc_auc"))
+    assert scored.folds == ((0, 0), (0, 1)) and scored.scores == (1.0, 0.5)  # fold 2: no positive, no score
+    assert scored.mean == 0.75

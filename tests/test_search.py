@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from conftest import demo_spec
 
@@ -721,3 +722,51 @@ def test_a_sizing_fold_found_in_the_store_replans_the_wave_before_any_config_is_
     cut = wave[0][0].model.num_boost_round
     assert cut < 1000 and state.shrunk == {"x": (1000, cut)} and "x" in state.sized
     assert queue[1].model == lgbm
+
+
+def test_the_time_limit_note_names_the_models_it_left_out(tmp_path: Path) -> None:
+    """It said "3 model(s) not started", counting seed bags the spec never asked for, and named none: a model of the
+    spec left out is missing from the leaderboard, so the note names it."""
+    rng = np.random.default_rng(0)
+    train = pl.DataFrame({"id": np.arange(60), "x": rng.normal(size=60), "y": rng.integers(0, 2, 60)})
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    spec = build_spec(
+        {
+            "name": "cut",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "t.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 2},
+            "run": SEQUENTIAL,
+            "models": [{"name": "lr_a", **logreg}, {"name": "lr_b", **logreg}],
+        }
+    )
+    cut = run(spec, runs_root=tmp_path, train=train, time_limit=0.01, progress=None, record_history=False)
+    (note,) = [n for n in cut.notes if n.startswith("time limit")]
+    assert "3 model(s) not started (baseline, lr_a, lr_b)" in note and "seed bag" not in note
+
+
+def test_a_plain_run_after_a_search_names_the_configs_it_no_longer_lists(tmp_path: Path) -> None:
+    """A search's configs (here an extra model) are models of the command that fitted them; a later plain run drops
+    them from run.json, and so from the leaderboard, blends and submissions. It had said nothing."""
+    rng = np.random.default_rng(0)
+    train = pl.DataFrame({"id": np.arange(60), "x": rng.normal(size=60), "y": rng.integers(0, 2, 60)})
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    raw = {
+        "name": "dropped",
+        "task": "binary",
+        "metric": "roc_auc",
+        "data": {"train": "t.csv", "id": "id", "target": "y"},
+        "folds": {"n_splits": 2},
+        "run": SEQUENTIAL,
+        "models": [{"name": "lr", **logreg}],
+    }
+    spec, extra = build_spec(raw), ModelSpec(name="lr_c000", params={"C": 0.1}, **logreg)
+    kwargs = {"runs_root": tmp_path, "train": train, "progress": None, "record_history": False}
+    first = run(spec, extra_models=[extra], **kwargs)
+    assert not any("not models of this one" in n for n in first.notes)
+    again = run(spec, **kwargs)
+    assert again.reused == 4 and [m.name for m in again.models] == ["baseline", "lr"]
+    (note,) = [n for n in again.notes if "not models of this one" in n]
+    assert note.startswith("1 model(s) of the run folder's last command are not models of this one: lr_c000.")
+    assert not any("not models of this one" in n for n in run(spec, **kwargs).notes)  # said once

@@ -17,6 +17,7 @@ import polars as pl
 
 from ..errors import ConfigError
 from ..runtime.threads import cpu_count
+from ..submit import refuse_overwriting_inputs
 from .best import best_choice
 from .blends import apply_blend, blend_spec
 from .models import model_predictions
@@ -56,6 +57,10 @@ def predict(
     if sum(x is not None for x in (model, blend)) + bool(best) != 1:
         raise ConfigError("name exactly one of a model (--model), a blend (--blend) or --best to predict with")
     folder = RunFolder.open(run_dir)
+    recorded = folder.meta.get("sample_submission")  # `submit` reads it again: not to be replaced either
+    refuse_overwriting_inputs(
+        out, {"test file": test, "sample submission": sample, "run's sample submission": recorded}
+    )
     if best:
         choice = best_choice(folder.root)
         model, blend = (choice.name, None) if choice.kind == "model" else (None, choice.name)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..blend.inputs import default_models, load_run
 from ..blend.report import BlendReport, oof_correlation
 from ..blend.storage import blend_names
-from ..errors import KitError, StoreError
+from ..errors import KitError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from .blends import blend_spec
 from .run_folder import RunFolder
@@ -57,6 +57,13 @@ def best_choice(run_dir: Path | str) -> Choice:
     report = stored_report(run_dir)
     if not report.blends:
         best = report.best_model
-        return Choice("model", best.name, f"no blend is stored: the best model by CV is {best.name!r}")
+        left = blend_names(run_dir)  # stored, but stale or of imported predictions: not "no blend is stored"
+        why = (
+            f"no stored blend can predict these rows ({allowed(left)}: made from earlier versions of their models, "
+            "which were refit since (blend again), or of imported predictions)"
+            if left
+            else "no blend is stored"
+        )
+        return Choice("model", best.name, f"{why}: the best model by CV is {best.name!r}")
     kind, name = report.choice()
     return Choice(kind, name, report.verdict())

@@ -26,6 +26,7 @@ from ..readers.codes import split_like, splits_from_record
 from ..readers.competition import check_new_test, read_long_table
 from ..readers.date_formats import apply_formats, formats_where_dated
 from ..readers.dates import dates_outside_train, ranges_frame
+from ..readers.frames import as_polars
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
 from ..readers.levels import unseen_levels_message
@@ -137,7 +138,7 @@ def _table(source: Source | None, what: str, read: Any) -> pl.DataFrame | None:
     if isinstance(source, (str, Path)):
         return read(Path(source))
     if type(source).__module__.startswith("pandas"):
-        return pl.from_pandas(source)
+        return as_polars(source, what)  # as `run` reads one: a named index kept, a mixed column named
     raise DataError(f"the {what} data must be a file path or a polars / pandas frame; got {type(source).__name__}")
 
 

@@ -102,12 +102,10 @@ def _training_data(folder: RunFolder, train: pl.DataFrame | str | Path | None) -
         return load_competition(spec)
     if spec.data.sequences is not None or spec.data.images is not None:
         raise DataError("--train with [data.sequences] or [data.images] is not supported yet; refit from the spec")
-    frame = (
-        read_table(Path(train), role="train", options=ReadOptions.from_spec(spec))
-        if not isinstance(train, pl.DataFrame)
-        else train
-    )
-    return prepare_competition(spec, frame, None)
+    if isinstance(train, (str, Path)):
+        frame = read_table(Path(train), role="train", options=ReadOptions.from_spec(spec))
+        return prepare_competition(spec, frame, None)
+    return prepare_competition(spec, train, None)  # a polars or pandas frame (prepare_competition converts it)
 
 
 def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:

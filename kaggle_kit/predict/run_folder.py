@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..blend.storage import blend_names
 from ..config import BASELINE_NAME, SAFE_NAME, CompetitionSpec, ModelSpec, build_spec
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
 from ..metrics import Metric, run_metric
@@ -85,6 +86,17 @@ class RunFolder:
     def check_model(self, name: str) -> str:
         """``name`` if it is a finished model of the run, else an error listing those there are."""
         names = self.model_names()
+        if name not in names and name in blend_names(self.root):
+            raise ConfigError(
+                f"{name!r} is a blend of the run {str(self.root)!r}, not a model: name it with --blend {name} "
+                f"(blend={name!r} in Python)"
+            )
+        if name not in names and name in self.store.current_models() and self.store.has_summary(name):
+            summary = self.store.read_summary(name)  # a model of the run that failed, or that a time limit cut
+            raise ConfigError(
+                f"model {name!r} did not finish in {str(self.root)!r} ({summary.why}): it has no model for every "
+                f"fold; {summary.rerun}. The finished models are {allowed(names)}"
+            )
         if name not in names:
             raise ConfigError(
                 f"no finished model named {name!r} in {str(self.root)!r}; it has {allowed(names)}."

@@ -2,15 +2,18 @@
 
 The sample decides the columns. A sample given here (the one beside a code competition's hidden test file) also
 decides the rows and their order, as for ``kaggle-kit submit``; the sample recorded by the run lists the *run's*
-test ids, so for other rows only its columns are used.
+test ids, so for other rows only its columns are used. A run folder moved without that file (uploaded as a code
+competition's dataset) writes the columns the run recorded from it (``sample_columns`` in run.json).
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import polars as pl
 
+from ..errors import DataWarning
 from ..sample_submission import match_sample_frame, read_sample
 from ..submit import _write, submission_frame
 from .run_folder import RunFolder
@@ -34,6 +37,17 @@ def write_submission_csv(
         frame = match_sample_frame(frame, read_sample(path), path, meta)
     elif recorded is not None and recorded.is_file():
         frame = _like_sample(frame, read_sample(recorded), recorded, meta)
+    elif recorded is not None and meta.get("sample_columns"):  # a moved run folder: the columns the run recorded
+        header = pl.DataFrame(schema={c: pl.String for c in meta["sample_columns"]})
+        frame = _like_sample(frame, header, recorded, meta)
+    elif recorded is not None:  # a run made before it recorded them, moved without the file
+        warnings.warn(
+            f"the sample submission recorded for this run ({str(recorded)!r}) is not here, so the file has the kit's "
+            f"own columns ({', '.join(frame.columns)}), not the sample's; pass the competition's sample submission "
+            "with --sample FILE (sample= in Python) to write its columns",
+            DataWarning,
+            stacklevel=2,
+        )
     out = Path(out)
     _write(frame, out, "submission.csv")
     return out

@@ -31,6 +31,7 @@ from ..metrics import Metric, get_metric
 from .codes import CodeSplit, split_like, split_train
 from .date_formats import apply_formats, find_formats, formats_where_dated, found_message
 from .dates import dates_outside_train
+from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
@@ -222,6 +223,9 @@ def prepare_competition(
     """
     d = spec.data
     store = None
+    train, test = as_polars(train, "train"), as_polars(test, "test")
+    if sequences is not None:
+        sequences = (as_polars(sequences[0], "train long table"), as_polars(sequences[1], "test long table"))
     if d.sequences is not None:
         from .sequences import check_joined, read_sequences, step_dates
 
@@ -434,13 +438,15 @@ def check_new_test(
 ) -> pl.DataFrame:
     """The checks :func:`prepare_competition` makes on a test file, against the training columns' ``record``
     (:func:`column_record`): the id column present and unique, every feature present, no column turned from
-    numbers into text (or back), the target ignored, infinite values as missing. Same messages as ``run``."""
+    numbers into text (or back), the target ignored, infinite values as missing. Same messages as ``run``, but for
+    a missing feature: a finished run's models read it, so data.drop is no fix."""
     if id_column is not None:
         test = _match_test_names(test, [id_column], "id ")
         _require_column(test, id_column, "test", "data.id")
         _check_unique_ids(test, id_column, "test")
     features = list(record)
-    test = _check_test_against(record, test, features, list(categorical), target)
+    lacks = "the run's models read them: give a test file with every training feature column"
+    test = _check_test_against(record, test, features, list(categorical), target, lacks_fix=lacks)
     return _infinite_as_missing(test, features, "test")
 
 
@@ -458,15 +464,13 @@ def _check_test_against(
     categorical: list[str],
     target: str | Sequence[str],
     train_schema: Mapping[str, pl.DataType] | None = None,
+    lacks_fix: str = "add them to data.drop to train without them",
 ) -> pl.DataFrame:
     test = _match_test_names(test, features)
     test_schema = test.schema  # read once: each access rebuilds it
     missing = [c for c in features if c not in test_schema]
     if missing:
-        raise DataError(
-            f"test lacks feature column(s) {allowed(missing)} that train has; add them to data.drop to train "
-            "without them"
-        )
+        raise DataError(f"test lacks feature column(s) {allowed(missing)} that train has; {lacks_fix}")
     casts = []
     for col in features:
         tr, te = record[col][0], test_schema[col]

@@ -36,6 +36,7 @@ class BlendSummary:
     # a binary label metric's decision threshold per nested-CV fold, as the blend scored it
     fold_thresholds: dict[tuple[int, int], float] = field(default_factory=dict)
     calibrate: str | None = None  # "temperature" or "isotonic": the blend's --calibrate (hill_climb_temperature's)
+    model_keys: dict[str, str] = field(default_factory=dict)  # name -> store key (or file hash) of what it blended
 
     @property
     def mean(self) -> float:
@@ -95,6 +96,7 @@ def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
                 for (r, k), t in zip(data.get("folds") or [], data.get("fold_thresholds") or [], strict=False)
             },
             calibrate=calibration_of(data.get("temperature"), data.get("isotonic")),
+            model_keys={str(k): str(v) for k, v in (data.get("model_keys") or {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{folder / 'summary.json'} is not a blend summary ({type(exc).__name__}: {exc})") from None
@@ -116,3 +118,24 @@ def read_blends(run_dir: Path | str) -> list[BlendSummary]:
             raise StoreError(f"{path} is corrupted ({exc}); rerun the blend") from None
         blends.append(parse_blend_summary(data, folder))
     return blends
+
+
+def current_blends(run_dir: Path | str, blends: list[BlendSummary]) -> tuple[list[BlendSummary], list[str]]:
+    """The ``blends`` made from the current versions of their models, and a line for each of the others: a blend
+    whose models were refit since (another key) scores, and weighs, models the run no longer has. `submit` refuses
+    it; the report had ranked it, and named it the best, all the same."""
+    from ..blend.inputs import current_keys
+    from ..blend.storage import blend_command
+    from ..errors import allowed
+
+    keys = current_keys(run_dir)
+    fresh, stale = [], []
+    for b in blends:
+        # a summary that records no keys (written by hand, in the tolerant layout above) cannot be judged: kept
+        old = [m for m in b.models if keys.get(m) != b.model_keys.get(m)] if b.model_keys else []
+        if old:
+            command = blend_command(run_dir, b.method, b.name, b.calibrate)
+            stale.append(f"{b.name!r} (made from earlier versions of {allowed(old)}; blend again: {command})")
+        else:
+            fresh.append(b)
+    return fresh, stale

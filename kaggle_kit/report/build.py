@@ -30,7 +30,7 @@ from ..readers.competition import CompetitionData
 from ..runtime.pseudo import pseudo_notes
 from ..runtime.store import RunStore, atomic_write
 from .adversarial import AdversarialResult, adversarial_validation
-from .blends import BlendSummary, read_blends
+from .blends import BlendSummary, current_blends, read_blends
 from .diversity import Correlation, oof_correlation
 from .entries import Entry, best_entry, format_entries, rank_entries
 from .families import FamilyReport, family_report
@@ -116,7 +116,9 @@ def collect_report(
     models = [store.read_summary(name) for name in store.current_models()]
     notes.extend(f"{m.name}: {m.note}" for m in models if m.note)  # e.g. predictions clipped into the domain
     notes.extend(pseudo_notes(store, metric))  # did pseudo-labelling help: each <model>@pl<r> vs its base model
-    blends = read_blends(store.root)
+    blends, stale = current_blends(store.root, read_blends(store.root))
+    if stale:
+        notes.append("Blends left out, their models refit since they were made: " + "; ".join(stale))
     ok = [m.name for m in models if m.status == "ok"]
     oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
     for b in blends:

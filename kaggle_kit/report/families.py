@@ -44,7 +44,7 @@ from ..config import BASELINE_NAME
 from ..leaderboard import direction
 from ..metrics import Metric, run_metric
 from ..runtime.store import FoldResult, ModelResult, RunStore
-from .blends import BlendSummary, read_blends
+from .blends import BlendSummary, current_blends, read_blends
 from .training import fold_dirs
 
 OVERFIT = 0.10  #: a gap of at least this share of the headroom: overfits
@@ -272,7 +272,10 @@ def family_report(run_dir: Path | str) -> FamilyReport:
         if not ok
     ]
     kinds = {s.name: s.kind for s in summaries}
-    ensemble, why = _ensemble(read_blends(store.root), kinds, metric)
+    fresh, stale = current_blends(store.root, read_blends(store.root))
+    ensemble, why = _ensemble(fresh, kinds, metric)
+    if stale and not fresh:  # not "no blend stored yet": the report names them, and the command that remakes them
+        why = "No stored blend is made from the current versions of its models: blend again."
     if why:
         notes.append(why)
     return FamilyReport(metric, tuple(rows), baseline, scale, total, ensemble, tuple(notes))

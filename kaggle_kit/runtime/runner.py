@@ -46,7 +46,7 @@ from ..config import (
     validation_message,
 )
 from ..device import resolve_device
-from ..errors import ConfigError, DataError, DataWarning, StoreError, name_a_few
+from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed, name_a_few
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric, grid_columns
@@ -211,6 +211,49 @@ def _warn_rare_classes(spec: CompetitionSpec, data: CompetitionData) -> None:
     )
 
 
+def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds) -> None:
+    """Group folds where one group holds most rows: the fold that validates it trains on the few rows left, so its
+    score and OOF predictions (most of the OOF) are a small model's, which the leaderboard did not say."""
+    column = spec.folds.group
+    if column is None:  # group or stratified_group folds
+        return
+    n = data.train.height
+    fewest = min(folds.train_valid(r, k)[0].size for r, k in folds.tasks())
+    if fewest >= n / 2:
+        return
+    top = data.train[column].value_counts(sort=True).row(0)
+    warnings.warn(
+        f"folds.group: the group {top[0]!r} of column {column!r} holds {top[1]} of the {n} training rows "
+        f"({top[1] / n:.0%}), so the fold that validates it trains on {fewest} rows: its score and its OOF "
+        "predictions are those of a model fitted on few rows, not on most of them as in the other folds. Split that "
+        "group (a finer folds.group column) or use another folds.strategy",
+        DataWarning,
+        stacklevel=2,
+    )
+
+
+def _warn_unused_pipelines(spec: CompetitionSpec, declared: Sequence[str]) -> None:
+    """A pipeline the config declares (``declared``) that no model of ``spec`` reads (``pipeline = ...`` forgotten on
+    the model): the model ran on the base encoding, which nothing had said."""
+    used = {m.pipeline for m in spec.models if m.pipeline}
+    if spec.search is not None:
+        used |= {str(o["pipeline"]) for o in spec.search.overrides.values() if o.get("pipeline")}
+    frontier = list(used)
+    while frontier:  # the pipelines they extend run too
+        base = spec.pipelines[name].extends if (name := frontier.pop()) in spec.pipelines else None
+        if base is not None and base not in used:
+            used.add(base)
+            frontier.append(base)
+    unused = [name for name in declared if name not in used]
+    if unused:
+        warnings.warn(
+            f"pipeline(s) {allowed(unused)} are declared but no model reads them; set pipeline = {unused[0]!r} on a "
+            "model ([[models]]) for its steps to make that model's features",
+            DataWarning,
+            stacklevel=2,
+        )
+
+
 def _fold_labels(data: CompetitionData) -> np.ndarray:
     """What stratified folds stratify on: the labels themselves (not their codes) so that a message about a rare class
     names the user's label (the codes are the indices of the sorted labels, so the folds are the same); a multilabel
@@ -237,7 +280,8 @@ def run(
 ) -> RunResult:
     """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
 
-    ``train``/``test`` frames, when given, are used instead of reading ``spec.data`` paths (notebooks). ``only``
+    ``train``/``test`` frames (polars or pandas), when given, are used instead of reading ``spec.data`` paths
+    (notebooks); one needs the other (no ``test`` frame: ``spec.data.test`` must be None). ``only``
     restricts the run to the named models. ``n_jobs``, ``executor`` (``"local"`` or ``"ray"``) and ``ray_address``
     override ``spec.run``'s (an address implies Ray). Each run is recorded in the run history
     (``<runs_root>/history.sqlite``) unless ``record_history`` is False.
@@ -259,6 +303,9 @@ def run(
     stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
     check_kinds(spec.models)
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
+        # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
+        raise ConfigError(f"n_jobs (--jobs) must be 0 (one task per CPU core) or a positive number; got {n_jobs!r}")
     take_reading()  # the thread rule measures the cores' load from here, while the data is read
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
@@ -277,6 +324,7 @@ def _run(
     record_history: bool,
 ) -> RunResult:
     spec = session.spec  # with its preset's models, resolved for the data
+    listed_before = _listed_models(session.store)
     models = [baseline_spec(), *spec.models]
     if only:
         for name in only:
@@ -309,6 +357,16 @@ def _run(
         from ..report.history import record_run
 
         record_run(session.store.root)
+    listed = _listed_models(session.store)
+    dropped = [name for name in listed_before if name not in listed]
+    notes = outcome.notes
+    if dropped:  # a search's configs after a plain run: gone from the leaderboard and blends, which had not said so
+        notes += (
+            f"{len(dropped)} model(s) of the run folder's last command are not models of this one: "
+            f"{name_a_few(dropped, 'models', ', ')}. Their folds stay in the run folder, and a command that makes them "
+            "again (the same --search, a --time-limit's seed bags, the model back in the config) reuses them; until "
+            "then the leaderboard, blends and submissions leave them out",
+        )
     return RunResult(
         session.store.root,
         spec.metric,
@@ -316,8 +374,16 @@ def _run(
         fitted=outcome.fitted,
         reused=outcome.reused,
         incomplete=tuple(r.name for r in outcome.results if r.status == "incomplete"),
-        notes=outcome.notes,
+        notes=notes,
     )
+
+
+def _listed_models(store: RunStore) -> list[str]:
+    """The models run.json lists (the run's current models), none before the first command."""
+    try:
+        return list(store.read_meta().get("models") or {}) if store.exists() else []
+    except StoreError:  # a corrupted run.json: its own error comes where it is needed
+        return []
 
 
 @dataclass(frozen=True)
@@ -366,6 +432,19 @@ class RunSession:
         progress: RunProgress | Progress | Literal["auto"] | None,
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
+        # frames stand in for spec.data's files together: one alone was a test frame dropped for data.test's file, or
+        # a run without test predictions (nothing to submit) while the spec names a test file, both without a word
+        if train is None and test is not None:
+            raise ConfigError(
+                "a test frame was given without a train frame; frames stand in for spec.data's files together: "
+                "pass train= too (or leave test= out to read data.test)"
+            )
+        if train is not None and test is None and spec.data.test is not None:
+            raise ConfigError(
+                f"a train frame was given without a test frame, but data.test names {str(spec.data.test)!r}: frames "
+                "stand in for spec.data's files together, so the run would make no test predictions (nothing to "
+                "submit). Pass test= too, or set data.test = None for a run without test rows"
+            )
         data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
         if data.date_formats != spec.data.date_formats:  # found in train: the spec.toml beside the run records them
             spec = spec.model_copy(update={"data": spec.data.model_copy(update={"date_formats": data.date_formats})})
@@ -380,7 +459,9 @@ class RunSession:
         store = RunStore.in_runs_folder(runs_root, spec.run_name)
         store.ensure_writable()
         say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
+        declared = list(spec.pipelines)  # the config's own: a preset's pipelines come with the models reading them
         spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
+        _warn_unused_pipelines(spec, declared)
         folds = _folds_for_run(store, spec, data)
         if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
             data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
@@ -543,7 +624,14 @@ def _with_preset(
     )  # fmt: skip
     expanded, resolved = expand_preset(spec, profile, jobs=jobs)
     assert resolved is not None
-    say(f"preset {spec.preset!r}: " + "; ".join(f"{m.spec['name']} ({m.spec['kind']})" for m in resolved.models))
+    own = {m.name for m in spec.models}  # a model of the spec's own wins a name clash: said, not only done
+
+    def told(m: Any) -> str:
+        name, kind = m.spec["name"], m.spec["kind"]
+        clash = f": not added, the config's own model {name!r} has the name" if name in own else ""
+        return f"{name} ({kind}{clash})"
+
+    say(f"preset {spec.preset!r}: " + "; ".join(told(m) for m in resolved.models))
     for line in resolved.left_out:
         say(f"preset {spec.preset!r} left out {line}")
     return expanded
@@ -598,6 +686,7 @@ def _execution(
 def _folds_for_run(store: RunStore, spec: CompetitionSpec, data: CompetitionData) -> Folds:
     folds = resolve_folds(spec, data)
     _warn_rare_classes(spec, data)
+    _warn_large_group(spec, data, folds)
     try:
         saved = store.load_folds(folds.n_splits, folds.scheme)
         fits = saved is None or saved == folds
@@ -648,6 +737,9 @@ def _write_meta(
             "n_train": data.train.height,
             "n_test": data.test.height if data.test is not None else 0,
             "sample_submission": str(sample) if sample else None,
+            # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
+            # competition's dataset), not the kit's own layout
+            "sample_columns": _sample_columns(sample),
             "config_dir": str(spec.base_dir.resolve()),
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
@@ -677,6 +769,19 @@ def _write_meta(
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
     store.save_levels(training_levels(data.train, data.categorical))
+
+
+def _sample_columns(sample: Path | None) -> list[str] | None:
+    """The sample submission's header, read as :func:`~kaggle_kit.sample_submission.read_sample` reads it but for
+    its first row only (run.json is written after every wave of a time-limited run); None without a sample file."""
+    if sample is None or not sample.is_file():
+        return None
+    from ..readers.tables import sniff_separator
+
+    try:
+        return pl.read_csv(sample, n_rows=1, infer_schema=False, separator=sniff_separator(sample)).columns
+    except pl.exceptions.PolarsError:  # `submit` reads the file itself and says what is wrong with it
+        return None
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:

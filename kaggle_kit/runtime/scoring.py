@@ -51,7 +51,9 @@ def score_folds(
     thresholds: Thresholds | float | None = None,
 ) -> FoldScores:
     """Score ``pred`` (``(n_rows, n_columns)`` in train row order; ``nan`` rows were never predicted) fold by fold
-    over ``tasks`` (default: every ``(repeat, fold)`` of ``folds``); a fold with no predicted row is left out.
+    over ``tasks`` (default: every ``(repeat, fold)`` of ``folds``); a fold with no predicted row is left out, and so
+    is a fold whose held-out rows hold one label, where the metric is undefined (ROC AUC on a fold without a positive
+    of a rare class): its ``nan`` had made the mean of every model and blend ``nan``, and their ranking arbitrary.
 
     Where the metric uses a decision threshold (:meth:`~kaggle_kit.metrics.Metric.thresholded`), each fold is scored
     at ``thresholds[(repeat, fold)]``, or at one threshold for all when a number is given; otherwise (a fold not in
@@ -79,11 +81,15 @@ def score_folds(
             else:  # chosen on the fold's training rows of pred
                 train_idx = train_idx[finite[train_idx]]
                 t = choose_threshold(metric, y[train_idx], pred[train_idx]) if train_idx.size else 0.5
-            chosen.append(t)
             row_threshold[valid_idx] += t
             row_count[valid_idx] += 1
+        score = float(metric.score(y[valid_idx], pred[valid_idx], t))
+        if np.isnan(score) and np.unique(y[valid_idx]).size < 2:
+            continue  # the metric is undefined on one label (ROC AUC, a fold without a positive): not a score of 0
+        if use_threshold:
+            chosen.append(t)
         pairs.append((int(r), int(k)))
-        scores.append(float(metric.score(y[valid_idx], pred[valid_idx], t)))
+        scores.append(score)
     pooled = float("nan")
     if use_threshold:
         scored = finite & (row_count > 0)

@@ -110,6 +110,19 @@ class ModelResult:
         return float(np.mean(self.fold_scores)) if self.fold_scores else float("nan")
 
     @property
+    def why(self) -> str:
+        """Its status and error said once: 'failed: ValueError: ...', 'incomplete: time limit (1 of 4 folds)'."""
+        error = self.error or ""
+        return error if error.startswith(self.status) else f"{self.status}: {error}"
+
+    @property
+    def rerun(self) -> str:
+        """What makes it finish: more time for one a time limit cut (its folds are reused), a fix for a failure."""
+        if self.status == "incomplete":
+            return "rerun `kaggle-kit run CONFIG` with a longer --time-limit (its finished folds are reused)"
+        return "rerun `kaggle-kit run CONFIG` once it is fixed"
+
+    @property
     def std(self) -> float:
         return float(np.std(self.fold_scores)) if self.fold_scores else float("nan")
 
@@ -512,6 +525,17 @@ class RunStore:
         """The assembled ``oof`` or ``test`` predictions of a current model."""
         path = self.model_dir(name, self._key(name)) / f"{kind}.parquet"
         if not path.is_file():
+            if kind == "test" and self.read_meta().get("n_test") == 0:  # finished, but there were no test rows
+                raise StoreError(
+                    f"model {name!r} has no test predictions in {self.root}: the run had no test rows (no data.test); "
+                    f"predict the test file with `kaggle-kit predict {self.root} --test FILE --model {name}`, or set "
+                    "data.test in the config and run it again"
+                )
+            if self.has_summary(name) and (summary := self.read_summary(name)).status != "ok":
+                raise StoreError(
+                    f"model {name!r} has no {kind} predictions in {self.root}: it did not finish ({summary.why}); "
+                    f"{summary.rerun}"
+                )
             raise StoreError(f"model {name!r} has no {kind} predictions in {self.root}; its run did not finish")
         blob = path.read_bytes()
         fix = "rerun `kaggle-kit run` on its config to rebuild it from the folds (refitting any corrupted fold)"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...config import BASELINE_NAME, ModelSpec, SearchSpec
+from ...errors import name_a_few
 from ..store import ModelResult
 from .budget import Budget, CostModel, bag_floor, cap_of, plan_wave, with_cap
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
@@ -470,12 +471,16 @@ class _State:
                 path = self.session.store.root.joinpath(*SEARCH_DB)
                 lines.append(f"TPE study: optuna.load_study(study_name='search', storage='sqlite:///{path}')")
         if self.budget is not None:
-            not_started = [it.model.name for it in queue if not it.started]
+            # named: a model of the spec (or a search's config) the limit left out is missing from the leaderboard
+            not_started = [it.model.name for it in queue if not it.started and it.bag_of is None]
+            bags_left = sum(1 for it in queue if not it.started and it.bag_of is not None)
             incomplete = [n for n, r in self.results.items() if r.status == "incomplete"]
             bags = sum(len(m) for m in self.bag_members.values())
             parts = [f"time limit {self.budget.limit:g} s: fitting ended at {self.budget.used():.1f} s"]
             if not_started:
-                parts.append(f"{len(not_started)} model(s) not started")
+                parts.append(f"{len(not_started)} model(s) not started ({name_a_few(not_started, 'models', ', ')})")
+            if bags_left:
+                parts.append(f"{bags_left} seed bag(s) not started")
             if incomplete:
                 parts.append(f"{len(incomplete)} incomplete")
             if self.shrunk:
