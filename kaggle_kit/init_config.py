@@ -50,7 +50,7 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.tables import ReadOptions, read_table
+from .readers.tables import ReadOptions, numbers_as_text, read_table
 from .sample_submission import class_prefix
 
 DEFAULT_METRIC = {
@@ -461,11 +461,13 @@ def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: di
     nothing repeats, so no model can learn from them. A code whose parts repeat (a cabin ``B/45/P``) is split into
     them (``data.split_codes``; so is one distinct in half the rows or more); words (``Braund, Mr. Owen``) go to
     ``data.text``, whose TF-IDF finds the ones that repeat (a title); another one-word code goes to ``data.drop``.
-    Dates written as text are none of these (the run reads them as dates)."""
+    Dates written as text are none of these (the run reads them as dates), nor are numbers a [data] reading key
+    reads (``'1,234.5'``, a ``'?'`` among numbers: the run names the key; dropped here, the column was lost without a
+    word once the key was set)."""
     shares, rows = {}, {}
     for c, dtype in frame.schema.items():
         values = frame[c].drop_nulls() if dtype == pl.String and c not in exclude else None
-        if values is not None and values.len() >= _DISTINCT_MIN_ROWS:
+        if values is not None and values.len() >= _DISTINCT_MIN_ROWS and not numbers_as_text(values):
             share = values.n_unique() / values.len()
             if share >= _SPLIT_SHARE:
                 shares[c] = share

@@ -762,6 +762,34 @@ def test_init_sends_a_column_distinct_in_every_row_to_text_or_drop_and_keeps_dat
     assert "drop" not in small["data"] or small["data"]["drop"] == []
 
 
+def test_init_keeps_numbers_written_with_placeholders_or_thousands_marks_as_features(tmp_path: Path) -> None:
+    """A number column distinct in every row but for a '?' among its values (or written '1,234.56') reads as text
+    until run's [data] key is set; init sent it to data.drop as a code, so once the key was set the column was
+    dropped without a word. It stays a feature, and the config runs once the key is set."""
+    n = 120
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=n).round(4).astype(str).astype(object)
+    x[[5, 40]] = "?"
+    frame = pl.DataFrame(
+        {
+            "id": range(n),
+            "x": x.tolist(),
+            "amount": [f"{1000 + 37 * i:,}.{i % 100:02d}" for i in range(n)],
+            "ticket": [f"A{100000 + i}" for i in range(n)],  # a code: still dropped
+            "y": np.arange(n) % 2,
+        }
+    )
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    frame.write_csv(folder / "train.csv")
+    spec, why = infer_spec("placeholders", folder / "train.csv", target="y", preset="fast")
+    assert spec["data"]["drop"] == ["ticket"], why
+    spec["data"] |= {"na_values": ["?"], "thousands": ","}
+    data = load_competition(build_spec(spec))
+    assert {"x", "amount"} <= set(data.features)
+    assert data.train["amount"][1] == 1037.01 and data.train["x"].null_count() == 2
+
+
 def test_version_numbers_stay_text_not_dates_of_the_first_century(tmp_path: Path) -> None:
     """polars read '1.2.3' (and '1/2/3', '4-0-1') as a date in the year 3: a version column became dates without a
     word. Such columns stay text, and no usual date format reads a one-digit year."""

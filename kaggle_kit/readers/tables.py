@@ -551,6 +551,14 @@ def _without_units(text: pl.Series) -> pl.Series | None:
     return pl.select(pl.when(negative).then(pl.lit("-") + bare).otherwise(bare)).to_series().alias(text.name)
 
 
+def numbers_as_text(values: pl.Series) -> bool:
+    """Whether a text column (as a lenient read leaves it) is numbers that a [data] reading key (``na_values``,
+    ``thousands``, ``decimal``) would read: ``kaggle-kit run`` names that key, and the column is a number, not text
+    nor a code (``kaggle-kit init`` routes neither to data.drop nor to data.text)."""
+    present = values.str.strip_chars().drop_nulls()
+    return present.len() > 0 and _numeric_text_problem(present, ReadOptions(), None, "train") is not None
+
+
 def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None, role: str) -> str | None:
     """What is wrong with a text column that is mostly numbers, and which [data] key fixes it; None for real text.
 
