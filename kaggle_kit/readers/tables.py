@@ -75,6 +75,9 @@ class ReadOptions:
     lenient: bool = False  # keep a mostly-numeric text column as text instead of stopping (kaggle-kit init)
     decimals: tuple[tuple[str, str], ...] = ()  # data.decimal given per file: (file, mark); a file not named: '.'
     encoding: str | None = None  # data.encoding; None: UTF-8, or Windows-1252 for a file that is not UTF-8
+    #: data.drop: columns whose values no model reads, so never refused for how they write numbers (read as any
+    #: column where they parse; else kept as text): a column dropped for its junk stopped the run all the same
+    dropped: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -93,6 +96,7 @@ class ReadOptions:
             never_numbers,
             decimals=per_file,
             encoding=d.encoding,
+            dropped=tuple(d.drop),
         )
 
     def for_file(self, role: str) -> ReadOptions:
@@ -513,7 +517,8 @@ def _numbers_from_text(
             # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
             present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
             present = present.drop_nulls()
-        problem = None if options.lenient else _numeric_text_problem(present, options, sep, role)
+        lenient = options.lenient or name in options.dropped
+        problem = None if lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
     if with_unit and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
