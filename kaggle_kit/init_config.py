@@ -25,6 +25,8 @@ What it infers, each overridable and each shown to the user as one line:
   sample cannot tell, the task's usual metric, said as a guess (several 0/1 labels: ``mean_log_loss``, as MoA; the
   sample cannot tell it from ``mean_roc_auc``, as the toxic comments competition; values: ``mean_rmse``);
 * free-text columns (``text = [...]``): text values of 5+ words and 30+ characters on average, mostly distinct;
+* train columns the test file lacks (not the target, not the id): ``data.drop`` (no model can read them for
+  the test rows: Bike Sharing's ``casual`` and ``registered`` beside ``count``);
 * the models: a preset (:mod:`kaggle_kit.presets`, ``good`` by default) resolved for this data, written out as
   ``[[models]]`` tables with one comment line each saying why the model is there.
 
@@ -456,6 +458,13 @@ def free_text_columns(frame: pl.DataFrame, exclude: Collection[str | None] = ())
     return found
 
 
+def _columns_test_lacks(train: pl.DataFrame, test: pl.DataFrame, roles: set[str | None]) -> list[str]:
+    """Train columns (not the target(s) nor the id) that the test file lacks, spaces around a name and case aside (the
+    run reads test's ``'X1 '`` as train's ``x1``): `kaggle-kit run` refuses a feature test lacks."""
+    in_test = {c.strip().casefold() for c in test.columns}
+    return [c for c in train.columns if c not in roles and c.strip().casefold() not in in_test]
+
+
 def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: dict[str, Any], why: list[str]) -> None:
     """Text columns with a different value in almost every row (a passenger's name, a ticket code): as categories
     nothing repeats, so no model can learn from them. A code whose parts repeat (a cabin ``B/45/P``) is split into
@@ -703,7 +712,14 @@ def infer_spec(
     else:
         why.append(f"metric = {metric!r} (given)")
 
-    text = free_text_columns(labels_frame, exclude={*targets, id_column, seq_id})
+    only_train = _columns_test_lacks(labels_frame, test, {*targets, id_column}) if test is not None else []
+    if only_train:  # Bike Sharing's casual and registered beside its count: no model can read them in test
+        data["drop"] = only_train
+        why.append(
+            f"drop = {only_train} (train column(s) the test file lacks: no model can read them for the test rows; "
+            "if one is the target, pass --target)"
+        )
+    text = free_text_columns(labels_frame, exclude={*targets, id_column, seq_id, *only_train})
     if text:
         data["text"] = text
         for c in text:
@@ -713,7 +729,7 @@ def infer_spec(
                 "model's out-of-fold predictions, an SVD and statistics become its features inside each fold"
             )
 
-    _route_distinct_text(labels_frame, {*targets, id_column, seq_id, *text}, data, why)
+    _route_distinct_text(labels_frame, {*targets, id_column, seq_id, *text, *only_train}, data, why)
 
     spec: dict[str, Any] = {"name": slug, "task": task, "metric": metric, "seed": 42, "data": data, "preset": preset}
     if distribution is not None:

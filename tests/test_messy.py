@@ -790,6 +790,37 @@ def test_init_keeps_numbers_written_with_placeholders_or_thousands_marks_as_feat
     assert data.train["amount"][1] == 1037.01 and data.train["x"].null_count() == 2
 
 
+def test_init_drops_the_train_columns_test_lacks_and_the_config_runs(tmp_path: Path) -> None:
+    """Bike Sharing: train has casual and registered beside the target count, test has neither. init wrote them as
+    features, and run refused the config it had just written ('test lacks feature column(s) ...'). They go to
+    data.drop with a line saying why; a test column headed otherwise (' X1') is train's x1, not a lack."""
+    n = 120
+    rng = np.random.default_rng(2)
+    casual, registered = rng.integers(0, 50, n), rng.integers(0, 200, n)
+    train = pl.DataFrame(
+        {
+            "id": range(n),
+            "x1": rng.normal(size=n),
+            "casual": casual,
+            "registered": registered,
+            "count": casual + registered,
+        }
+    )
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    train.write_csv(folder / "train.csv")
+    test = pl.DataFrame({"id": range(n, n + 30), " X1": rng.normal(size=30)})
+    test.write_csv(folder / "test.csv")
+    test.select("id", count=pl.lit(0)).write_csv(folder / "sample_submission.csv")
+    with pytest.warns(DataWarning, match="read as train's: ' X1' as 'x1'"):  # init reads the files as run will
+        spec, why = infer_spec("bikes", folder / "train.csv", preset="fast")
+    assert spec["data"]["target"] == "count" and spec["data"]["drop"] == ["casual", "registered"], why
+    assert "drop = ['casual', 'registered'] (train column(s) the test file lacks" in "\n".join(why)
+    with pytest.warns(DataWarning, match="read as train's: ' X1' as 'x1'"):
+        data = load_competition(build_spec(spec))
+    assert data.features == ("x1",)
+
+
 def test_version_numbers_stay_text_not_dates_of_the_first_century(tmp_path: Path) -> None:
     """polars read '1.2.3' (and '1/2/3', '4-0-1') as a date in the year 3: a version column became dates without a
     word. Such columns stay text, and no usual date format reads a one-digit year."""
