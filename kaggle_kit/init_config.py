@@ -537,6 +537,9 @@ def infer_spec(
     # leniently: a column of numbers written as text is a question for `kaggle-kit run` (its error names the
     # [data] key to add to the config written here), not a reason to write no config at all
     lenient = ReadOptions(lenient=True)
+    # the path the config's run reads (and names in its warnings): a warning about the file is shown once per
+    # command, which `--train train.csv` (relative) beside the run's absolute path made twice
+    train_path = Path(train_path).resolve()
     train = read_table(train_path, role="train", options=lenient)
     test_path = _sibling(train_path, "test", train_path.name.replace("train", "test").split(".")[0])
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
