@@ -821,6 +821,19 @@ def test_init_drops_the_train_columns_test_lacks_and_the_config_runs(tmp_path: P
     assert data.features == ("x1",)
 
 
+def test_a_new_test_file_read_with_a_runs_keys_is_told_to_fix_the_file_not_a_key(tmp_path: Path) -> None:
+    """`kaggle-kit predict` reads a new file with the finished run's [data] keys, which it cannot change: the message
+    named data.na_values / data.thousands to set and data.categorical (the models read the column as numbers)."""
+    path = tmp_path / "new_test.csv"
+    path.write_text('id,x\n1,"1,500.5"\n2,-\n3,"2,000.25"\n4,7\n')
+    with pytest.raises(DataError) as caught:
+        read_table(path, role="test", options=ReadOptions(from_run=True))
+    message = str(caught.value)
+    assert "holds numbers written like '1,500.5' and is numbers but for '-' (1 row), which the run's [data]" in message
+    assert "write these values as the training file wrote them" in message
+    assert "data.na_values" not in message and "data.categorical" not in message and "thousands =" not in message
+
+
 def test_version_numbers_stay_text_not_dates_of_the_first_century(tmp_path: Path) -> None:
     """polars read '1.2.3' (and '1/2/3', '4-0-1') as a date in the year 3: a version column became dates without a
     word. Such columns stay text, and no usual date format reads a one-digit year."""

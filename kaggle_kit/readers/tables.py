@@ -78,6 +78,9 @@ class ReadOptions:
     #: data.drop: columns whose values no model reads, so never refused for how they write numbers (read as any
     #: column where they parse; else kept as text): a column dropped for its junk stopped the run all the same
     dropped: tuple[str, ...] = ()
+    #: the keys are a finished run's (``kaggle-kit predict`` reading a new test file): a value they do not read is
+    #: the file's to fix, so a message names no [data] key to set
+    from_run: bool = False
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -556,6 +559,23 @@ def _without_units(text: pl.Series) -> pl.Series | None:
     return pl.select(pl.when(negative).then(pl.lit("-") + bare).otherwise(bare)).to_series().alias(text.name)
 
 
+def _problem_of_a_new_file(values: pl.Series, as_read: pl.Series, placeholders: pl.DataFrame) -> str:
+    """:func:`_numeric_text_problem` for a new test file read with a finished run's [data] keys, which ``predict``
+    cannot change (nor data.categorical: the models read the column as numbers): the values the keys do not read,
+    and the file's fix."""
+    name = values.name
+    unread = values.filter(as_read.is_null() & ~values.is_in(placeholders[name].implode()))
+    parts = [f"holds numbers written like {unread[0]!r}"] if unread.len() else []
+    if placeholders.height:
+        shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in placeholders.iter_rows())
+        parts.append(f"is numbers but for {shown}")
+    return (
+        " and ".join(parts) + ", which the run's [data] keys (its spec.toml) do not read as numbers or as missing; "
+        "`kaggle-kit predict` reads a new file as the run read its files: write these values as the training file "
+        "wrote them (a missing value as an empty field)"
+    )
+
+
 def numbers_as_text(values: pl.Series) -> bool:
     """Whether a text column (as a lenient read leaves it) is numbers that a [data] reading key (``na_values``,
     ``thousands``, ``decimal``) would read: ``kaggle-kit run`` names that key, and the column is a number, not text
@@ -585,6 +605,8 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
     counts = counted.filter(parsed[best].is_null())
     if counts.height > _MAX_PLACEHOLDERS:
         return None  # a text column where some values happen to be numbers (e.g. ticket codes)
+    if options.from_run:
+        return _problem_of_a_new_file(values, parsed[0], counts)
     parts = []
     if best != 0:
         example = values.filter(parsed[best].is_not_null() & parsed[0].is_null())[0]
