@@ -82,6 +82,7 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
             frame = _with_unseen_classes(frame, sample, wanted, missing, meta, sample_path)
         values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
     if len(wanted) == 1:
+        values = values.with_columns(_labels_spelled_as_sample(values[wanted[0]], sample[wanted[0]]))
         _warn_other_labels(sample[wanted[0]], values[wanted[0]], meta, sample_path)
 
     if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
@@ -170,6 +171,23 @@ def _with_unseen_classes(
     )
     scaled = [(pl.col(c) * (1.0 - len(missing) * unseen)).alias(c) for c in classes]
     return frame.with_columns(*scaled, *(pl.lit(unseen, dtype=frame[classes[0]].dtype).alias(c) for c in missing))
+
+
+#: a whole number as the sample spells it (no '.0', no leading zero), and as train may spell it ('1.0')
+_WHOLE = r"^-?(0|[1-9][0-9]*)$"
+_WHOLE_WITH_POINT = r"^-?(0|[1-9][0-9]*)(\.0+)?$"
+
+
+def _labels_spelled_as_sample(written: pl.Series, given: pl.Series) -> pl.Series:
+    """Text labels that are whole numbers spelled ``'1.0'`` (pandas writes an integer target holding a missing value
+    so; the labels keep train's spelling), written as whole numbers where the sample spells its labels so (``'0'``):
+    the submission's ``1.0`` is not Kaggle's label ``1``. Other labels, and probabilities, as they are."""
+    shown = given.str.strip_chars().replace("", None).drop_nulls()
+    if written.dtype != pl.String or shown.is_empty() or not shown.str.contains(_WHOLE).all():
+        return written
+    if not written.drop_nulls().str.contains(_WHOLE_WITH_POINT).all():  # '007', '2.5', 'cat': as spelled
+        return written
+    return written.str.replace(r"\.0+$", "")
 
 
 def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_path: Path) -> None:

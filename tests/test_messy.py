@@ -493,6 +493,36 @@ def test_a_sample_label_that_is_no_training_label_is_warned(tmp_path: Path) -> N
             assert match_sample(frame, sample, meta)["target"].to_list() == [1, 2]
 
 
+def test_whole_number_labels_train_spells_with_a_point_are_written_as_the_sample_spells_them(tmp_path: Path) -> None:
+    """pandas writes an integer target that held a missing value as 0.0 / 1.0; the labels keep train's spelling, so
+    the submission wrote '1.0' where the sample (and Kaggle's scorer) has '1': every row a wrong label, without a
+    word. A sample spelling whole numbers so gets them so; a sample spelling '0.0', and other labels, as they are."""
+    frame = pl.DataFrame({"id": [7, 8], "target": ["1.0", "0.0"], "0.0": [0.2, 0.9], "1.0": [0.8, 0.1]})
+    meta = {"id_column": "id", "classes": ["0.0", "1.0"], "metric": "accuracy"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n7,0\n8,0\n")
+    assert match_sample(frame, sample, meta)["target"].to_list() == ["1", "0"]
+    sample.write_text("id,target\n7,0.0\n8,0.0\n")
+    assert match_sample(frame, sample, meta)["target"].to_list() == ["1.0", "0.0"]
+    codes = frame.with_columns(target=pl.Series(["007", "012"]))
+    sample.write_text("id,target\n7,0\n8,0\n")
+    assert match_sample(codes, sample, {**meta, "classes": ["007", "012"]})["target"].to_list() == ["007", "012"]
+
+
+def test_init_reads_a_sample_of_whole_numbers_as_labels_of_a_target_spelled_with_a_point(tmp_path: Path) -> None:
+    """Train's 0.0 / 1.0 and the sample's 0: labels, so accuracy (init said the sample does not tell: roc_auc)."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=40)
+    pl.DataFrame({"id": range(40), "x": x, "target": (x > 0).astype(float)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(40, 50), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(40, 50), "target": 0}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("points", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "accuracy" and "metric = 'accuracy' (the sample submission's 'target' holds labels" in (
+        "\n".join(why)
+    )
+
+
 def test_init_reads_class_labels_without_the_spaces_around_them(tmp_path: Path) -> None:
     folder = tmp_path / "comp"
     folder.mkdir()
