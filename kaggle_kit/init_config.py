@@ -125,6 +125,18 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
     return None
 
 
+def _id_first(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The sample submission with its id column first, where the inferences look for it: the one column of the sample
+    that test also has (spaces and case aside), when it is not first already (a few samples put it last)."""
+    if sample is None or test is None:
+        return sample
+    in_test = {c.strip().casefold() for c in test.columns}
+    shared = [c for c in sample.columns if c.strip().casefold() in in_test]
+    if len(shared) != 1 or shared[0] == sample.columns[0]:
+        return sample
+    return sample.select(shared[0], pl.exclude(shared[0]))
+
+
 def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, why: list[str]) -> str | None:
     """The metric the sample submission's values point to, or None when they do not tell."""
     if sample is None or sample.width < 2:
@@ -556,6 +568,7 @@ def infer_spec(
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
     test = read_table(test_path, role="test", options=lenient) if test_path else None
     sample = read_table(sample_path, role="sample_submission", options=lenient) if sample_path else None
+    sample = _id_first(sample, test)
     why: list[str] = []
     data: dict[str, Any] = {}
 

@@ -523,6 +523,25 @@ def test_init_reads_a_sample_of_whole_numbers_as_labels_of_a_target_spelled_with
     )
 
 
+def test_init_finds_the_id_of_a_sample_that_lists_it_last(tmp_path: Path) -> None:
+    """A sample headed 'target,id': init took its first column for the id, found 'target' repeated in train and
+    wrote a long-table ([data.sequences]) config with 'id' as the target, which run refused."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"target": [0.5] * 10, "id": range(60, 70)}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("idlast", folder / "train.csv", preset="fast")
+    assert "sequences" not in spec["data"], why
+    assert (spec["data"]["id"], spec["data"]["target"], spec["task"], spec["metric"]) == (
+        "id",
+        "target",
+        "binary",
+        "roc_auc",
+    )
+
+
 def test_init_reads_class_labels_without_the_spaces_around_them(tmp_path: Path) -> None:
     folder = tmp_path / "comp"
     folder.mkdir()
