@@ -53,7 +53,7 @@ from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.tables import ReadOptions, numbers_as_text, read_table
-from .sample_submission import class_prefix
+from .sample_submission import class_prefix, whole_label
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -163,7 +163,7 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                 )
             return metric
     elif (prefix := _class_probability_prefix(sample, preds, labels)) is not None:
-        lower = {prefix + label.lower() for label in labels}
+        lower = {prefix + whole_label(label).lower() for label in labels}
         unseen = [c for c in preds if c.lower() not in lower]
         why.append(
             f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})"
@@ -222,6 +222,7 @@ def _class_probability_prefix(sample: pl.DataFrame, preds: list[str], labels: se
     for every label (case aside, as ``submit`` matches them), and the labels at least half of them (the others:
     classes no training row holds, as a sample listing every class of the competition has)."""
     numeric = all(sample[c].dtype.is_numeric() for c in preds)
+    labels = {whole_label(label) for label in labels}  # the class 1.0 (an integer target pandas wrote so) is '1'
     prefix = class_prefix(preds, sorted(labels)).lower()
     named = {prefix + label.lower() for label in labels} <= {c.lower() for c in preds}
     return prefix if numeric and named and 2 * len(labels) >= len(preds) else None
@@ -244,7 +245,7 @@ def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
     wanted = set(names)
     for c in frame.columns:
         small = c not in wanted and frame[c].n_unique() <= len(wanted) + 1  # + 1: a missing value
-        if small and set(frame[c].drop_nulls().cast(pl.String).unique().to_list()) == wanted:
+        if small and {whole_label(v) for v in frame[c].drop_nulls().cast(pl.String).unique().to_list()} == wanted:
             return True
     return False
 

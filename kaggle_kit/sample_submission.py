@@ -15,6 +15,7 @@ that list every class of the competition) gets them as Laplace's rule of success
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -71,16 +72,18 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     elif len(wanted) == 1 and wanted[0] not in frame.columns:
         values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
     else:
-        prefix = class_prefix(wanted, [str(c) for c in meta.get("classes") or ()])
+        prefix = class_prefix(wanted, [whole_label(str(c)) for c in meta.get("classes") or ()])
         if prefix:  # Status_C, Status_CL, Status_D for the classes C, CL, D: the sample's names, the classes' values
             classes = [str(c) for c in meta["classes"]]
-            frame = frame.rename({c: prefix + c for c in classes if c in frame.columns})
-            meta = {**meta, "classes": [prefix + c for c in classes]}
-        lower = {c.lower(): c for c in frame.columns[1:]}
-        missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
+            frame = frame.rename({c: prefix + whole_label(c) for c in classes if c in frame.columns})
+            meta = {**meta, "classes": [prefix + whole_label(c) for c in classes]}
+        keys = {_column_key(c): c for c in frame.columns[1:]}
+        missing = [c for c in wanted if c not in frame.columns and _column_key(c) not in keys]
         if missing:
             frame = _with_unseen_classes(frame, sample, wanted, missing, meta, sample_path)
-        values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
+        values = frame.select(
+            ours, *[pl.col(c if c in frame.columns else keys[_column_key(c)]).alias(c) for c in wanted]
+        )
     if len(wanted) == 1:
         values = values.with_columns(_labels_spelled_as_sample(values[wanted[0]], sample[wanted[0]]))
         _warn_other_labels(sample[wanted[0]], values[wanted[0]], meta, sample_path)
@@ -126,6 +129,18 @@ def _class_named(column: str, class_columns: list[str], meta: dict) -> str | Non
     return None
 
 
+def whole_label(label: str) -> str:
+    """A class label as a sample submission spells it: a whole number without the ``.0`` pandas writes an integer
+    target holding a missing value with (``'1.0'`` -> ``'1'``); any other label as it is."""
+    return re.sub(r"\.0+$", "", label) if re.match(_WHOLE_WITH_POINT, label) else label
+
+
+def _column_key(name: str) -> str:
+    """A class column's name as the sample's columns are matched to the classes: case aside, and ``'1'`` for the
+    class ``'1.0'``."""
+    return whole_label(name).lower()
+
+
 def class_prefix(columns: list[str], classes: list[str]) -> str:
     """The text the sample's class columns put before each class label (``Status_`` in ``Status_C``, ``Status_CL``
     for the classes ``C``, ``CL``; case aside): a column for every class, and every column starting with it. Empty
@@ -148,8 +163,8 @@ def _with_unseen_classes(
     prediction columns are exactly the run's classes and ``missing`` hold numbers (or nothing) in the sample; else
     the error naming what the sample asks for."""
     classes = [str(c) for c in meta.get("classes") or ()]
-    found = {c.lower() for c in wanted if c not in missing}
-    fits = len(classes) >= 2 and not meta.get("targets") and found == {c.lower() for c in classes}
+    found = {_column_key(c) for c in wanted if c not in missing}
+    fits = len(classes) >= 2 and not meta.get("targets") and found == {_column_key(c) for c in classes}
     if not fits or not _numbers(sample, missing):
         raise DataError(
             f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
@@ -187,7 +202,7 @@ def _labels_spelled_as_sample(written: pl.Series, given: pl.Series) -> pl.Series
         return written
     if not written.drop_nulls().str.contains(_WHOLE_WITH_POINT).all():  # '007', '2.5', 'cat': as spelled
         return written
-    return written.str.replace(r"\.0+$", "")
+    return written.str.replace(r"\.0+$", "")  # whole_label, on every label
 
 
 def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_path: Path) -> None:

@@ -523,6 +523,42 @@ def test_init_reads_a_sample_of_whole_numbers_as_labels_of_a_target_spelled_with
     )
 
 
+@pytest.mark.parametrize("names", [["3", "1", "2"], ["class_3", "class_1", "class_2"], ["3", "1", "2", "4"]])
+def test_class_columns_of_whole_number_labels_train_spells_with_a_point_are_matched(
+    names: list[str], tmp_path: Path
+) -> None:
+    """Classes 1.0, 2.0, 3.0 (an integer target pandas wrote so) and a sample with a column per class named 1, 2, 3
+    (or class_1 ..): the finished run's submission stopped with 'asks for column(s) ['1', '2', '3'] but the
+    predictions have ['target', '1.0', '2.0', '3.0']'. A column the run has no class for (4) is an unseen class."""
+    probs = {"1.0": [0.7, 0.1], "2.0": [0.2, 0.3], "3.0": [0.1, 0.6]}
+    frame = pl.DataFrame({"id": [7, 8], "target": ["1.0", "3.0"], **probs})
+    meta = {"id_column": "id", "classes": ["1.0", "2.0", "3.0"], "metric": "log_loss", "n_train": 96}
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",".join(["id", *names]) + "\n7" + ",0.25" * len(names) + "\n8" + ",0.25" * len(names) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", *names]
+    scale = 1 - 1 / 100 if len(names) == 4 else 1.0  # the unseen class 4: 1 / (96 rows + 4 classes)
+    assert out[names[1]].to_list() == pytest.approx([0.7 * scale, 0.1 * scale])
+    assert out[names[0]].to_list() == pytest.approx([0.1 * scale, 0.6 * scale])
+    assert [str(w.message).count("asks for class column(s) ['4']") for w in caught] == ([1] if scale < 1 else [])
+
+
+def test_init_reads_class_columns_of_whole_number_labels_spelled_with_a_point(tmp_path: Path) -> None:
+    """init said the sample does not tell the metric, and read its columns 1 .. 3 as a distribution's grid."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    target = np.digitize(x, [-0.5, 0.5]).astype(float) + 1
+    pl.DataFrame({"id": range(60), "x": x, "target": target}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(60, 70), "1": 0.3, "2": 0.3, "3": 0.4}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("pointclasses", folder / "train.csv", preset="fast")
+    assert (spec["task"], spec["metric"]) == ("multiclass", "log_loss"), why
+    assert not any("grid" in line for line in why), why
+
+
 def test_init_finds_the_id_of_a_sample_that_lists_it_last(tmp_path: Path) -> None:
     """A sample headed 'target,id': init took its first column for the id, found 'target' repeated in train and
     wrote a long-table ([data.sequences]) config with 'id' as the target, which run refused."""
