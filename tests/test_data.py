@@ -336,6 +336,28 @@ def test_csv_rows_with_empty_fields_quoted_newlines_and_blank_lines_are_read_as_
     assert frame.equals(expected), frame
 
 
+@pytest.mark.parametrize(("codec", "bom", "sep"), [("utf-16-le", b"\xff\xfe", "\t"), ("utf-16-be", b"\xfe\xff", ",")])
+def test_a_utf16_file_with_its_byte_order_mark_is_read_as_utf16(
+    codec: str, bom: bytes, sep: str, tmp_path: Path
+) -> None:
+    """A spreadsheet's "Unicode text" export (UTF-16, tab-separated) was read as Windows-1252 with a warning, every
+    other byte a NUL, and stopped at 'line 10 has 1 fields but its header has 3'. Its byte order mark says its
+    encoding: read as such, without a warning, as the UTF-8 file is."""
+    text = (
+        sep.join(["id", "city", "x"])
+        + "\r\n"
+        + "".join(f"{i}{sep}Zürich{sep}{i / 2 if i % 3 else ''}\r\n" for i in range(8))
+    )
+    path = tmp_path / "train.csv"
+    path.write_bytes(bom + text.encode(codec))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = read_table(path, role="train")
+    (tmp_path / "utf8.csv").write_text(text, encoding="utf-8")
+    assert frame.equals(read_table(tmp_path / "utf8.csv", role="train")), frame
+    assert frame.columns == ["id", "city", "x"] and frame["city"][0] == "Zürich" and frame["x"].null_count() == 3
+
+
 def test_read_table_error_names_the_role(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"the sample_submission file '.*s\.csv' does not exist"):
         read_table(tmp_path / "s.csv", role="sample_submission")

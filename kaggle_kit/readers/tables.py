@@ -210,9 +210,24 @@ def _utf8_break(raw: bytes) -> str:
 
 
 def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
-    text_encoding = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    if codecs.lookup(encoding).name == "utf-8":  # UTF-8, a BOM or not; or UTF-16 / 32, which a BOM says
+        with _opener(path)(path, "rb") as f:
+            text_encoding = _wide_encoding(f.read(4)) or "utf-8-sig"
+    else:
+        text_encoding = encoding
     with _opener(path)(path, "rt", encoding=text_encoding, errors="replace", newline="") as f:
         yield from f
+
+
+def _wide_encoding(start: bytes) -> str | None:
+    """'utf-16' or 'utf-32' where a file's first bytes are their byte order mark (a spreadsheet's "Unicode text"
+    export: UTF-16, tab-separated), else None. Such a file is no UTF-8 and no Windows-1252: read as either, every
+    other byte was a NUL in the names and values, and the rows broke at the wrong places."""
+    if start.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
 
 
 def _header_is_utf8(path: Path) -> bool:
@@ -325,8 +340,9 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
     if frame is None:  # a spreadsheet's export: Windows-1252, said once; the file's bytes read once
         raw = _raw_bytes(path)
-        text, encoding = _single_byte(raw)
-        if multiprocessing.parent_process() is None:
+        wide = _wide_encoding(raw[:4])
+        text, encoding = (raw.decode(wide), wide) if wide else _single_byte(raw)
+        if not wide and multiprocessing.parent_process() is None:  # a byte order mark says its encoding itself
             warnings.warn(
                 f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(raw).strip()}): read as {encoding}; "
                 "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
