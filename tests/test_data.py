@@ -17,7 +17,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
 from kaggle_kit.config import CompetitionSpec, build_spec
-from kaggle_kit.errors import DataError, KitError
+from kaggle_kit.errors import DataError, DataWarning, KitError
 from kaggle_kit.readers.competition import CompetitionData, load_competition, prepare_competition
 from kaggle_kit.readers.tables import read_table
 
@@ -526,6 +526,25 @@ def test_class_labels_become_codes_in_sorted_order(tmp_path: Path) -> None:
     assert np.issubdtype(data.y.dtype, np.integer)
     decoded = np.asarray(data.classes, dtype=object)[data.y]
     assert decoded.tolist() == labels
+
+
+def test_class_labels_differing_only_in_case_are_warned_and_kept_apart(tmp_path: Path) -> None:
+    """'Yes', 'yes' and 'YES' were three classes without a word (a yes/no target ran as 5 classes, its CV fell). They
+    stay apart ('a' and 'A' may be two classes), with a warning naming them; labels cased one way say nothing."""
+    labels = ["Yes", "no", "yes", "No", "YES", "No", "Yes", "No"]
+    train = good_train().with_columns(pl.Series("target", labels))
+    with pytest.warns(DataWarning) as caught:
+        data = prepare_competition(make_spec(tmp_path, task="multiclass"), train, good_test())
+    said = [str(w.message) for w in caught]
+    assert (
+        "class labels of 'target' differ only in case ('No', 'no'; 'YES', 'Yes', 'yes'): each is a class of its own "
+        "(5 classes, 2 with case aside); if they are one class, write them alike in the train file"
+    ) in said
+    assert data.n_classes == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lower = good_train().with_columns(pl.Series("target", labels).str.to_lowercase())
+        assert prepare_competition(make_spec(tmp_path, test=None), lower, None).classes == ("no", "yes")
 
 
 def test_multiclass_codes_follow_sorted_classes(tmp_path: Path) -> None:

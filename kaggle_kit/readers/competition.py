@@ -662,11 +662,31 @@ def strip_labels(labels: pl.Series) -> tuple[pl.Series, list[str]]:
 
 def _labels_without_spaces(train: pl.DataFrame, target: str) -> pl.DataFrame:
     labels, changed = strip_labels(train[target])
-    if not changed:
-        return train
-    shown = ", ".join(repr(c) for c in changed[:3])
-    _warn(f"class label(s) of {target!r} with spaces around them ({shown}) are read without them")
-    return train.with_columns(labels)
+    if changed:
+        shown = ", ".join(repr(c) for c in changed[:3])
+        _warn(f"class label(s) of {target!r} with spaces around them ({shown}) are read without them")
+        train = train.with_columns(labels)
+    _warn_labels_cased_otherwise(train[target])
+    return train
+
+
+def _warn_labels_cased_otherwise(labels: pl.Series) -> None:
+    """A warning naming text labels that differ only in case ('Yes', 'yes', 'YES'): each is a class of its own, so a
+    yes/no target became 5 classes and its CV fell without a word. Not merged: 'a' and 'A' may be two classes."""
+    if labels.dtype != pl.String:
+        return
+    groups: dict[str, list[str]] = {}
+    for label in sorted(labels.drop_nulls().unique().to_list()):
+        groups.setdefault(label.casefold(), []).append(label)
+    alike = [g for g in groups.values() if len(g) > 1]
+    if not alike:
+        return
+    shown = "; ".join(", ".join(repr(label) for label in g) for g in alike[:3])
+    n_classes = sum(len(g) for g in groups.values())
+    _warn(
+        f"class labels of {labels.name!r} differ only in case ({shown}): each is a class of its own ({n_classes} "
+        f"classes, {len(groups)} with case aside); if they are one class, write them alike in the train file"
+    )
 
 
 def _encode_target(
