@@ -152,7 +152,14 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
             {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels} or _same_numbers(as_text, labels)
         ):
             shown = sorted(as_text)[:3]
-            why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown})")
+            # Titanic's sample holds both labels; Santander's target = 0 in every row stands for an AUC probability
+            placeholder = (
+                "; one value in every row, which may stand for probabilities as well: if the evaluation page says "
+                "AUC or log loss, pass --metric roc_auc (or log_loss)"
+                if len(as_text) == 1 and task == "binary"
+                else ""
+            )
+            why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown}{placeholder})")
             return "accuracy"
         if values.dtype.is_float() and values.min() >= 0 and values.max() <= 1:  # type: ignore[operator]
             metric = "roc_auc" if task == "binary" else None

@@ -559,6 +559,26 @@ def test_init_reads_class_columns_of_whole_number_labels_spelled_with_a_point(tm
     assert not any("grid" in line for line in why), why
 
 
+@pytest.mark.parametrize(("sample_labels", "said"), [([0] * 10, True), ([0, 1] * 5, False)])
+def test_init_says_a_sample_of_one_label_may_stand_for_probabilities(
+    sample_labels: list[int], said: bool, tmp_path: Path
+) -> None:
+    """Santander's sample holds target = 0 in every row, for a competition scored by AUC: init chose accuracy (hard
+    labels on the leaderboard) and called it the sample's word. Titanic's holds both labels: accuracy, said plainly."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(60, 70), "target": sample_labels}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("one_label", folder / "train.csv", preset="fast")
+    line = next(line for line in why if line.startswith("metric = "))
+    assert spec["metric"] == "accuracy"
+    assert (
+        "may stand for probabilities as well: if the evaluation page says AUC or log loss, pass --metric" in line
+    ) == said
+
+
 def test_init_finds_the_id_of_a_sample_that_lists_it_last(tmp_path: Path) -> None:
     """A sample headed 'target,id': init took its first column for the id, found 'target' repeated in train and
     wrote a long-table ([data.sequences]) config with 'id' as the target, which run refused."""
