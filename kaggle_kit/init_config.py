@@ -156,7 +156,7 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
             placeholder = (
                 "; one value in every row, which may stand for probabilities as well: if the evaluation page says "
                 "AUC or log loss, pass --metric roc_auc (or log_loss)"
-                if len(as_text) == 1 and task == "binary"
+                if len(as_text) == 1 and task == "binary" and values.dtype.is_numeric()  # 'N': a label only
                 else ""
             )
             why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown}{placeholder})")

@@ -559,7 +559,7 @@ def test_init_reads_class_columns_of_whole_number_labels_spelled_with_a_point(tm
     assert not any("grid" in line for line in why), why
 
 
-@pytest.mark.parametrize(("sample_labels", "said"), [([0] * 10, True), ([0, 1] * 5, False)])
+@pytest.mark.parametrize(("sample_labels", "said"), [([0] * 10, True), ([0, 1] * 5, False), (["no"] * 10, False)])
 def test_init_says_a_sample_of_one_label_may_stand_for_probabilities(
     sample_labels: list[int], said: bool, tmp_path: Path
 ) -> None:
@@ -568,7 +568,8 @@ def test_init_says_a_sample_of_one_label_may_stand_for_probabilities(
     folder = tmp_path / "comp"
     folder.mkdir()
     x = np.random.default_rng(0).normal(size=60)
-    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    target = (x > 0).astype(int) if isinstance(sample_labels[0], int) else np.where(x > 0, "yes", "no")
+    pl.DataFrame({"id": range(60), "x": x, "target": target}).write_csv(folder / "train.csv")
     pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
     pl.DataFrame({"id": range(60, 70), "target": sample_labels}).write_csv(folder / "sample_submission.csv")
     spec, why = infer_spec("one_label", folder / "train.csv", preset="fast")
