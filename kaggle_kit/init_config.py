@@ -52,8 +52,8 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.tables import ReadOptions, numbers_as_text, read_table
-from .sample_submission import class_prefix, whole_label
+from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
+from .sample_submission import class_prefix, saved_index, whole_label
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -127,11 +127,15 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
 
 def _id_first(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
     """The sample submission with its id column first, where the inferences look for it: the one column of the sample
-    that test also has (spaces and case aside), when it is not first already (a few samples put it last)."""
+    that test also has (spaces and case aside), when it is not first already (a few samples put it last). A saved
+    pandas index beside it (test's too: files re-saved with ``to_csv``) is left out: no id, no prediction."""
     if sample is None or test is None:
         return sample
     in_test = {c.strip().casefold() for c in test.columns}
-    shared = [c for c in sample.columns if c.strip().casefold() in in_test]
+    shared = [c for c in sample.columns if c.strip().casefold() in in_test and not is_unnamed(c)]
+    index = saved_index(sample, shared[0]) if len(shared) == 1 else None
+    if index is not None:
+        sample = sample.drop(index)
     if len(shared) != 1 or shared[0] == sample.columns[0]:
         return sample
     return sample.select(shared[0], pl.exclude(shared[0]))

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
-from .readers.tables import sniff_separator
+from .readers.tables import is_unnamed, sniff_separator
 
 
 def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
@@ -45,9 +45,30 @@ def read_sample(sample_path: Path) -> pl.DataFrame:
         raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
 
 
+def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:
+    """The sample's saved pandas index: an unnamed column (``""``, ``Unnamed: 0``) of distinct whole numbers beside
+    its id column ``id_column`` (a sample re-saved with ``to_csv`` and its index); None where there is none."""
+    has_id = id_column is not None and any(c.strip().casefold() == id_column.strip().casefold() for c in sample.columns)
+    for c in sample.columns:
+        if has_id and is_unnamed(c) and c != id_column:
+            values = sample[c].cast(pl.String).str.strip_chars()
+            if values.null_count() == 0 and values.str.contains(r"^[0-9]+$").all() and values.is_unique().all():
+                return c
+    return None
+
+
 def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
     """:func:`match_sample` on a sample already read (``sample_path`` names it in messages)."""
     id_col = meta["id_column"]
+    index = saved_index(sample, id_col)
+    if index is not None:  # else one more prediction column, which the run has none of
+        warnings.warn(
+            f"the sample submission {str(sample_path)!r} has an unnamed column {index!r} of row numbers (a pandas "
+            "index saved with it): left out of the submission, which has the competition's columns",
+            DataWarning,
+            stacklevel=3,
+        )
+        sample = sample.drop(index)
     sample_id = id_col if id_col is not None else sample.columns[0]
     same = [c for c in sample.columns if c.strip().casefold() == str(sample_id).strip().casefold()]
     if sample_id not in sample.columns and len(same) == 1:  # 'ID' for the data's 'id': written as the sample has it
@@ -65,7 +86,10 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     wanted = [c for c in sample.columns if c != sample_id]
     if not wanted:
         raise DataError(f"the sample submission {str(sample_path)!r} has only the id column {sample_id!r}")
-    ours = frame.columns[0]
+    # the test ids under a name no sample column has: without data.id they were 'id', and a sample column 'id' after
+    # its first one (a saved pandas index) was selected twice, a traceback
+    ours = "__ids__"
+    frame = frame.rename({frame.columns[0]: ours})
     named = _class_named(wanted[0], frame.columns[2:], meta) if len(wanted) == 1 else None
     if named is not None:  # 'no' for the class 'No', 'Survived_0' for the class 0 of 'Survived': that class's column
         values = frame.select(ours, pl.col(named).alias(wanted[0]))

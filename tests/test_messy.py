@@ -580,6 +580,37 @@ def test_init_says_a_sample_of_one_label_may_stand_for_probabilities(
     ) == said
 
 
+def test_a_sample_resaved_with_its_pandas_index_is_matched_without_it(tmp_path: Path) -> None:
+    """A sample re-saved with ``to_csv`` (its index an unnamed first column): submit gave a polars traceback where the
+    run has no id (the ids' default name 'id' selected twice), and with one stopped at "asks for column(s) ['']". The
+    index is left out, with a warning; without data.id the sample's columns are refused with the kit's own error."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    meta = {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",id,target\n0,8,0.5\n1,7,0.5\n")
+    with pytest.warns(DataWarning, match=r"has an unnamed column '' of row numbers \(a pandas index saved with it\)"):
+        out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", "target"] and out.rows() == [("8", 0.75), ("7", 0.25)]
+    with pytest.raises(DataError, match=r"asks for column\(s\) \['id'\] but the predictions have"):
+        match_sample(frame, sample, {**meta, "id_column": None})
+
+
+def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:
+    """train, test and the sample each with an unnamed first column of row numbers: init found no id ('rows are
+    numbered'), said the sample does not tell the metric, and the run's submit gave a traceback."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=70)
+    frame = pl.DataFrame({"": range(70), "id": range(100, 170), "x": x, "target": (x > 0).astype(int)})
+    frame.head(60).write_csv(folder / "train.csv")
+    frame.tail(10).drop("target").with_columns(pl.int_range(10).alias("")).write_csv(folder / "test.csv")
+    sample = frame.tail(10).select(pl.int_range(10).alias(""), "id", target=pl.lit(0.5))
+    sample.write_csv(folder / "sample_submission.csv")
+    with pytest.warns(DataWarning, match="a saved pandas index"):  # the run's reader drops train's
+        spec, why = infer_spec("resaved", folder / "train.csv", preset="fast")
+    assert (spec["data"].get("id"), spec["metric"]) == ("id", "roc_auc"), why
+
+
 def test_init_finds_the_id_of_a_sample_that_lists_it_last(tmp_path: Path) -> None:
     """A sample headed 'target,id': init took its first column for the id, found 'target' repeated in train and
     wrote a long-table ([data.sequences]) config with 'id' as the target, which run refused."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,7 +33,7 @@ from .dates import dates_outside_train
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
-from .tables import ReadOptions, read_table
+from .tables import ReadOptions, is_unnamed, read_table
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -583,10 +582,6 @@ def _warn(message: str) -> None:
         warnings.warn(message, DataWarning, stacklevel=3)
 
 
-def _is_unnamed(column: str) -> bool:
-    return column.strip() == "" or re.fullmatch(r"Unnamed: \d+", column) is not None
-
-
 def _drop_saved_index(
     train: pl.DataFrame, test: pl.DataFrame | None, keep: set[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -595,7 +590,7 @@ def _drop_saved_index(
     dropped, empty = [], []
     for col in train.columns:
         values = train[col]
-        if col in keep or not _is_unnamed(col):
+        if col in keep or not is_unnamed(col):
             continue
         if values.null_count() == values.len():  # a trailing separator on every line (a spreadsheet's export)
             empty.append(col)

@@ -592,6 +592,11 @@ def _problem_of_a_new_file(values: pl.Series, as_read: pl.Series, placeholders: 
     )
 
 
+def is_unnamed(column: str) -> bool:
+    """Whether a header names no column: empty, or pandas' ``Unnamed: 0`` (what it reads an empty name as)."""
+    return column.strip() == "" or re.fullmatch(r"Unnamed: \d+", column) is not None
+
+
 def numbers_as_text(values: pl.Series) -> bool:
     """Whether a text column (as a lenient read leaves it) is numbers that a [data] reading key (``na_values``,
     ``thousands``, ``decimal``) would read: ``kaggle-kit run`` names that key, and the column is a number, not text
