@@ -128,8 +128,13 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
 def _id_first(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
     """The sample submission with its id column first, where the inferences look for it: the one column of the sample
     that test also has (spaces and case aside), when it is not first already (a few samples put it last). A saved
-    pandas index beside it (test's too: files re-saved with ``to_csv``) is left out: no id, no prediction."""
-    if sample is None or test is None:
+    pandas index beside it (test's too: files re-saved with ``to_csv``) and an unnamed empty column (each line ending
+    in a separator) are left out: no id, no prediction."""
+    if sample is None:
+        return sample
+    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
+    sample = sample.drop(empty)  # each line ending in a separator: no prediction column (submit leaves it out too)
+    if test is None:
         return sample
     in_test = {c.strip().casefold() for c in test.columns}
     shared = [c for c in sample.columns if c.strip().casefold() in in_test and not is_unnamed(c)]

@@ -40,9 +40,21 @@ def read_sample(sample_path: Path) -> pl.DataFrame:
     """The sample submission, every column as text: the ids are written back exactly as the sample spells them
     ("007" stays "007")."""
     try:
-        return pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
+        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
+    # a blank line (a file ending in two newlines) holds no row, as in the run's files: polars read a row of nulls,
+    # an id 'None' the test file lacks
+    sample = sample.filter(~pl.all_horizontal(pl.all().is_null()))
+    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
+    if empty:  # each line ending in a separator (a spreadsheet's export): no column of the competition's
+        warnings.warn(
+            f"the sample submission {str(sample_path)!r} has an unnamed column empty in every row (each line ends "
+            "in a separator): left out of the submission",
+            DataWarning,
+            stacklevel=3,
+        )
+    return sample.drop(empty)
 
 
 def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:

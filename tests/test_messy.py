@@ -595,6 +595,39 @@ def test_a_sample_resaved_with_its_pandas_index_is_matched_without_it(tmp_path: 
         match_sample(frame, sample, {**meta, "id_column": None})
 
 
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [
+        ("id,target\n8,0.5\n7,0.5\n\n", False),  # a file ending in a blank line: 'no test prediction (e.g. None)'
+        ("id,target\r\n8,0.5\r\n\r\n7,0.5\r\n", False),
+        ("id,target,\n8,0.5,\n7,0.5,\n", True),  # lines ending in a separator: "asks for column(s) ['']"
+    ],
+)
+def test_a_sample_with_a_blank_line_or_lines_ending_in_a_separator_is_matched(
+    text: str, warned: bool, tmp_path: Path
+) -> None:
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes(text.encode())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
+    assert out.columns == ["id", "target"] and out.rows() == [("8", 0.75), ("7", 0.25)]
+    said = [str(w.message) for w in caught]
+    assert any("has an unnamed column empty in every row (each line ends in a separator)" in m for m in said) == warned
+
+
+def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_path: Path) -> None:
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    (folder / "sample_submission.csv").write_text("id,target,\n" + "".join(f"{i},0.5,\n" for i in range(60, 70)))
+    spec, why = infer_spec("trailing", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
+
+
 def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:
     """train, test and the sample each with an unnamed first column of row numbers: init found no id ('rows are
     numbered'), said the sample does not tell the metric, and the run's submit gave a traceback."""
