@@ -53,7 +53,7 @@ from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
-from .sample_submission import class_prefix, saved_index, whole_label
+from .sample_submission import class_prefix, sample_numbers, saved_index, whole_label
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -125,25 +125,22 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
     return None
 
 
-def _id_first(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
-    """The sample submission with its id column first, where the inferences look for it: the one column of the sample
-    that test also has (spaces and case aside), when it is not first already (a few samples put it last). A saved
-    pandas index beside it (test's too: files re-saved with ``to_csv``) and an unnamed empty column (each line ending
-    in a separator) are left out: no id, no prediction."""
+def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The sample submission as the inferences read it: an unnamed empty column (each line ending in a separator) and
+    a saved pandas index beside the id (files re-saved with ``to_csv``) left out, as ``submit`` leaves them out; the
+    id column first (the one column test also has, spaces and case aside: a few samples put it last); numbers
+    written with a decimal comma (``0,5``, a spreadsheet's re-save) as numbers."""
     if sample is None:
         return sample
     empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
-    sample = sample.drop(empty)  # each line ending in a separator: no prediction column (submit leaves it out too)
-    if test is None:
-        return sample
-    in_test = {c.strip().casefold() for c in test.columns}
+    sample = sample.drop(empty)
+    in_test = {c.strip().casefold() for c in test.columns} if test is not None else set()
     shared = [c for c in sample.columns if c.strip().casefold() in in_test and not is_unnamed(c)]
-    index = saved_index(sample, shared[0]) if len(shared) == 1 else None
-    if index is not None:
-        sample = sample.drop(index)
-    if len(shared) != 1 or shared[0] == sample.columns[0]:
-        return sample
-    return sample.select(shared[0], pl.exclude(shared[0]))
+    if len(shared) == 1:
+        index = saved_index(sample, shared[0])
+        sample = sample.select(shared[0], pl.exclude(shared[0], *([index] if index else [])))
+    numbers = [sample_numbers(sample[c]) for c in sample.columns[1:] if sample.schema[c] == pl.String]
+    return sample.with_columns(n for n in numbers if n is not None)
 
 
 def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, why: list[str]) -> str | None:
@@ -585,7 +582,7 @@ def infer_spec(
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
     test = read_table(test_path, role="test", options=lenient) if test_path else None
     sample = read_table(sample_path, role="sample_submission", options=lenient) if sample_path else None
-    sample = _id_first(sample, test)
+    sample = _tidy_sample(sample, test)
     why: list[str] = []
     data: dict[str, Any] = {}
 

@@ -271,11 +271,15 @@ def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_
 
 def _numbers(sample: pl.DataFrame, columns: list[str]) -> bool:
     """Whether the sample's ``columns`` (read as text) hold only numbers or nothing: probabilities, not a note."""
-    for c in columns:
-        given = sample[c].str.strip_chars().replace("", None)
-        if given.cast(pl.Float64, strict=False).null_count() != given.null_count():
-            return False
-    return True
+    return all(sample_numbers(sample[c]) is not None for c in columns)
+
+
+def sample_numbers(given: pl.Series) -> pl.Series | None:
+    """A sample column read as text, as the numbers it holds (missing where empty), also written with a decimal comma
+    (``0,5``: a sample re-saved by a spreadsheet in a ';'-separated locale); None where a value is no number."""
+    text = given.cast(pl.String).str.strip_chars().replace("", None)
+    numbers = text.str.replace(r"^([+-]?[0-9]*),([0-9]+)$", "${1}.${2}").cast(pl.Float64, strict=False)
+    return numbers.alias(given.name) if numbers.null_count() == text.null_count() else None
 
 
 def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:

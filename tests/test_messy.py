@@ -628,6 +628,26 @@ def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_pa
     assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
 
 
+def test_a_sample_of_decimal_commas_is_read_as_probabilities(tmp_path: Path) -> None:
+    """A sample re-saved by a spreadsheet in a ';'-separated locale holds 0,5: submit warned that it holds labels
+    ('0,5') and told to switch to accuracy, and init said the sample does not tell the metric."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("\ufeffid;target\r\n8;0,5\r\n7;0,5\r\n".encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
+    assert out.rows() == [("8", 0.75), ("7", 0.25)]
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    (folder / "sample_submission.csv").write_text("id;target\n" + "".join(f"{i};0,5\n" for i in range(60, 70)))
+    spec, why = infer_spec("commas", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
+
+
 def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:
     """train, test and the sample each with an unnamed first column of row numbers: init found no id ('rows are
     numbered'), said the sample does not tell the metric, and the run's submit gave a traceback."""
