@@ -53,7 +53,7 @@ from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
-from .sample_submission import class_prefix, sample_numbers, saved_index, whole_label
+from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -176,8 +176,8 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                 )
             return metric
     elif (prefix := _class_probability_prefix(sample, preds, labels)) is not None:
-        lower = {prefix + whole_label(label).lower() for label in labels}
-        unseen = [c for c in preds if c.lower() not in lower]
+        known = {prefix + label_key(label) for label in labels}
+        unseen = [c for c in preds if label_key(c) not in known]
         why.append(
             f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})"
             + (
@@ -235,9 +235,9 @@ def _class_probability_prefix(sample: pl.DataFrame, preds: list[str], labels: se
     for every label (case aside, as ``submit`` matches them), and the labels at least half of them (the others:
     classes no training row holds, as a sample listing every class of the competition has)."""
     numeric = all(sample[c].dtype.is_numeric() for c in preds)
-    labels = {whole_label(label) for label in labels}  # the class 1.0 (an integer target pandas wrote so) is '1'
-    prefix = class_prefix(preds, sorted(labels)).lower()
-    named = {prefix + label.lower() for label in labels} <= {c.lower() for c in preds}
+    labels = {label_key(label) for label in labels}  # the class 1.0 is '1', the class 'High Risk' 'high_risk'
+    prefix = class_prefix([label_key(c) for c in preds], sorted(labels))
+    named = {prefix + label for label in labels} <= {label_key(c) for c in preds}
     return prefix if numeric and named and 2 * len(labels) >= len(preds) else None
 
 

@@ -113,13 +113,11 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
             classes = [str(c) for c in meta["classes"]]
             frame = frame.rename({c: prefix + whole_label(c) for c in classes if c in frame.columns})
             meta = {**meta, "classes": [prefix + whole_label(c) for c in classes]}
-        keys = {_column_key(c): c for c in frame.columns[1:]}
-        missing = [c for c in wanted if c not in frame.columns and _column_key(c) not in keys]
+        keys = {label_key(c): c for c in frame.columns[1:]}
+        missing = [c for c in wanted if c not in frame.columns and label_key(c) not in keys]
         if missing:
             frame = _with_unseen_classes(frame, sample, wanted, missing, meta, sample_path)
-        values = frame.select(
-            ours, *[pl.col(c if c in frame.columns else keys[_column_key(c)]).alias(c) for c in wanted]
-        )
+        values = frame.select(ours, *[pl.col(c if c in frame.columns else keys[label_key(c)]).alias(c) for c in wanted])
     if len(wanted) == 1:
         values = values.with_columns(_labels_spelled_as_sample(values[wanted[0]], sample[wanted[0]]))
         _warn_other_labels(sample[wanted[0]], values[wanted[0]], meta, sample_path)
@@ -171,10 +169,10 @@ def whole_label(label: str) -> str:
     return re.sub(r"\.0+$", "", label) if re.match(_WHOLE_WITH_POINT, label) else label
 
 
-def _column_key(name: str) -> str:
-    """A class column's name as the sample's columns are matched to the classes: case aside, and ``'1'`` for the
-    class ``'1.0'``."""
-    return whole_label(name).lower()
+def label_key(name: str) -> str:
+    """A class column's name as the sample's columns are matched to the classes: case aside, ``'1'`` for the class
+    ``'1.0'``, and ``'_'`` for a space (a header ``High_Risk`` for the class ``High Risk``)."""
+    return re.sub(r"\s", "_", whole_label(name).lower())
 
 
 def class_prefix(columns: list[str], classes: list[str]) -> str:
@@ -199,8 +197,8 @@ def _with_unseen_classes(
     prediction columns are exactly the run's classes and ``missing`` hold numbers (or nothing) in the sample; else
     the error naming what the sample asks for."""
     classes = [str(c) for c in meta.get("classes") or ()]
-    found = {_column_key(c) for c in wanted if c not in missing}
-    fits = len(classes) >= 2 and not meta.get("targets") and found == {_column_key(c) for c in classes}
+    found = {label_key(c) for c in wanted if c not in missing}
+    fits = len(classes) >= 2 and not meta.get("targets") and found == {label_key(c) for c in classes}
     if not fits or not _numbers(sample, missing):
         raise DataError(
             f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "

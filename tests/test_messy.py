@@ -664,6 +664,28 @@ def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> Non
     assert (spec["data"].get("id"), spec["metric"]) == ("id", "roc_auc"), why
 
 
+def test_class_columns_headed_with_underscores_for_the_labels_spaces_are_matched(tmp_path: Path) -> None:
+    """Classes 'High Risk', 'Low Risk' and a sample headed High_Risk, Low_Risk: submit stopped after the whole run
+    ("asks for column(s) ['Low_Risk', 'High_Risk'] but the predictions have ..."), and init guessed the metric."""
+    frame = pl.DataFrame({"id": [7, 8], "target": ["Low Risk", "High Risk"], "High Risk": [0.3, 0.9]})
+    frame = frame.with_columns((1 - pl.col("High Risk")).alias("Low Risk"))
+    meta = {"id_column": "id", "classes": ["High Risk", "Low Risk"], "metric": "log_loss"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,Low_Risk,High_Risk\n8,0.5,0.5\n7,0.5,0.5\n")
+    out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", "Low_Risk", "High_Risk"]
+    assert out.rows() == [("8", pytest.approx(0.1), 0.9), ("7", pytest.approx(0.7), 0.3)]
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    labels = np.where(x > 0, "High Risk", "Low Risk")
+    pl.DataFrame({"id": range(60), "x": x, "level": labels}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(60, 70), "Low_Risk": 0.5, "High_Risk": 0.5}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("risk", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "log_loss" and any("one probability column per class: 2" in line for line in why), why
+
+
 def test_init_finds_the_id_of_a_sample_that_lists_it_last(tmp_path: Path) -> None:
     """A sample headed 'target,id': init took its first column for the id, found 'target' repeated in train and
     wrote a long-table ([data.sequences]) config with 'id' as the target, which run refused."""
