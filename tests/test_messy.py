@@ -1002,6 +1002,32 @@ def test_init_keeps_numbers_written_with_placeholders_or_thousands_marks_as_feat
     assert data.train["amount"][1] == 1037.01 and data.train["x"].null_count() == 2
 
 
+def test_init_keeps_amounts_written_with_a_unit_and_decimal_commas_as_features(tmp_path: Path) -> None:
+    """'5.034,19 €' reads as two words to init's lenient read: it went to data.text (TF-IDF on amounts), where the
+    run never reads it as numbers, even once decimal = ',' and thousands = '.' are set."""
+    n = 120
+    frame = pl.DataFrame(
+        {
+            "id": range(n),
+            "amount": [
+                f"{1000 + 37 * i:,}.{i % 100:02d} €".replace(",", "X").replace(".", ",").replace("X", ".")
+                for i in range(n)
+            ],
+            "y": np.arange(n) % 2,
+        }
+    )
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    frame.write_csv(folder / "train.csv", separator=";")
+    spec, why = infer_spec("amounts", folder / "train.csv", target="y", preset="fast")
+    assert "amount" not in spec["data"].get("text", []) + spec["data"].get("drop", []), why
+    assert any("set thousands = '.' and decimal = ','" in line for line in why), why
+    spec["data"] |= {"decimal": ",", "thousands": "."}
+    with pytest.warns(DataWarning, match="written with a unit"):
+        data = load_competition(build_spec(spec))
+    assert "amount" in data.features and data.train["amount"][1] == 1037.01
+
+
 def test_init_drops_the_train_columns_test_lacks_and_the_config_runs(tmp_path: Path) -> None:
     """Bike Sharing: train has casual and registered beside the target count, test has neither. init wrote them as
     features, and run refused the config it had just written ('test lacks feature column(s) ...'). They go to

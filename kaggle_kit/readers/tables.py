@@ -602,6 +602,8 @@ def numbers_as_text(values: pl.Series) -> bool:
     ``thousands``, ``decimal``) would read: ``kaggle-kit run`` names that key, and the column is a number, not text
     nor a code (``kaggle-kit init`` routes neither to data.drop nor to data.text)."""
     present = values.str.strip_chars().drop_nulls()
+    bare = _without_units(present)  # '5.034,19 €': a number once its unit is dropped, as the run reads it
+    present = present if bare is None else bare
     return present.len() > 0 and _numeric_text_problem(present, ReadOptions(), None, "train") is not None
 
 
