@@ -69,18 +69,25 @@ def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:
     return None
 
 
+def without_saved_index(sample: pl.DataFrame, id_column: str | None, sample_path: Path) -> pl.DataFrame:
+    """The sample without its :func:`saved_index` (else one more prediction column, which the run has none of), with a
+    warning naming it."""
+    index = saved_index(sample, id_column)
+    if index is None:
+        return sample
+    warnings.warn(
+        f"the sample submission {str(sample_path)!r} has an unnamed column {index!r} of row numbers (a pandas index "
+        "saved with it): left out of the submission, which has the competition's columns",
+        DataWarning,
+        stacklevel=4,
+    )
+    return sample.drop(index)
+
+
 def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
     """:func:`match_sample` on a sample already read (``sample_path`` names it in messages)."""
     id_col = meta["id_column"]
-    index = saved_index(sample, id_col)
-    if index is not None:  # else one more prediction column, which the run has none of
-        warnings.warn(
-            f"the sample submission {str(sample_path)!r} has an unnamed column {index!r} of row numbers (a pandas "
-            "index saved with it): left out of the submission, which has the competition's columns",
-            DataWarning,
-            stacklevel=3,
-        )
-        sample = sample.drop(index)
+    sample = without_saved_index(sample, id_col, sample_path)
     sample_id = id_col if id_col is not None else sample.columns[0]
     same = [c for c in sample.columns if c.strip().casefold() == str(sample_id).strip().casefold()]
     if sample_id not in sample.columns and len(same) == 1:  # 'ID' for the data's 'id': written as the sample has it

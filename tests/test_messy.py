@@ -29,7 +29,7 @@ from kaggle_kit.readers.competition import check_new_test, load_competition, pre
 from kaggle_kit.readers.tables import ReadOptions, read_table
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
-from kaggle_kit.sample_submission import match_sample
+from kaggle_kit.sample_submission import match_sample, read_sample
 
 SCENARIOS = {
     "binary-everything": dict(
@@ -646,6 +646,19 @@ def test_a_sample_of_decimal_commas_is_read_as_probabilities(tmp_path: Path) -> 
     (folder / "sample_submission.csv").write_text("id;target\n" + "".join(f"{i};0,5\n" for i in range(60, 70)))
     spec, why = infer_spec("commas", folder / "train.csv", preset="fast")
     assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
+
+
+def test_predict_on_new_ids_with_a_run_sample_resaved_with_its_index(tmp_path: Path) -> None:
+    """`kaggle-kit predict` on new ids takes only the run's sample's columns: its header kept the saved index's ''
+    column, and the command stopped with "asks for column(s) ['']"."""
+    from kaggle_kit.predict.submission import _like_sample
+
+    frame = pl.DataFrame({"id": [107, 108], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",id,target\n0,8,0.5\n1,7,0.5\n")
+    with pytest.warns(DataWarning, match="a pandas index saved with it"):
+        out = _like_sample(frame, read_sample(sample), sample, {"id_column": "id", "classes": [0, 1], "metric": "auc"})
+    assert out.columns == ["id", "target"] and out.rows() == [("107", 0.25), ("108", 0.75)]
 
 
 def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:
