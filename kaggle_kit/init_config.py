@@ -25,6 +25,8 @@ What it infers, each overridable and each shown to the user as one line:
   sample cannot tell, the task's usual metric, said as a guess (several 0/1 labels: ``mean_log_loss``, as MoA; the
   sample cannot tell it from ``mean_roc_auc``, as the toxic comments competition; values: ``mean_rmse``);
 * free-text columns (``text = [...]``): text values of 5+ words and 30+ characters on average, mostly distinct;
+* train columns the test file lacks (not the target, not the id): ``data.drop`` (no model can read them for
+  the test rows: Bike Sharing's ``casual`` and ``registered`` beside ``count``);
 * the models: a preset (:mod:`kaggle_kit.presets`, ``good`` by default) resolved for this data, written out as
   ``[[models]]`` tables with one comment line each saying why the model is there.
 
@@ -50,8 +52,8 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.tables import ReadOptions, read_table
-from .sample_submission import class_prefix
+from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
+from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -123,6 +125,24 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
     return None
 
 
+def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The sample submission as the inferences read it: an unnamed empty column (each line ending in a separator) and
+    a saved pandas index beside the id (files re-saved with ``to_csv``) left out, as ``submit`` leaves them out; the
+    id column first (the one column test also has, spaces and case aside: a few samples put it last); numbers
+    written with a decimal comma (``0,5``, a spreadsheet's re-save) as numbers."""
+    if sample is None:
+        return sample
+    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
+    sample = sample.drop(empty)
+    in_test = {c.strip().casefold() for c in test.columns} if test is not None else set()
+    shared = [c for c in sample.columns if c.strip().casefold() in in_test and not is_unnamed(c)]
+    if len(shared) == 1:
+        index = saved_index(sample, shared[0])
+        sample = sample.select(shared[0], pl.exclude(shared[0], *([index] if index else [])))
+    numbers = [sample_numbers(sample[c]) for c in sample.columns[1:] if sample.schema[c] == pl.String]
+    return sample.with_columns(n for n in numbers if n is not None)
+
+
 def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, why: list[str]) -> str | None:
     """The metric the sample submission's values point to, or None when they do not tell."""
     if sample is None or sample.width < 2:
@@ -134,9 +154,18 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
     if len(preds) == 1:
         values = sample[preds[0]].drop_nulls()
         as_text = set(values.cast(pl.String).unique().to_list())
-        if as_text and {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels}:
+        if as_text and (
+            {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels} or _same_numbers(as_text, labels)
+        ):
             shown = sorted(as_text)[:3]
-            why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown})")
+            # Titanic's sample holds both labels; Santander's target = 0 in every row stands for an AUC probability
+            placeholder = (
+                "; one value in every row, which may stand for probabilities as well: if the evaluation page says "
+                "AUC or log loss, pass --metric roc_auc (or log_loss)"
+                if len(as_text) == 1 and task == "binary" and values.dtype.is_numeric()  # 'N': a label only
+                else ""
+            )
+            why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown}{placeholder})")
             return "accuracy"
         if values.dtype.is_float() and values.min() >= 0 and values.max() <= 1:  # type: ignore[operator]
             metric = "roc_auc" if task == "binary" else None
@@ -147,8 +176,8 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
                 )
             return metric
     elif (prefix := _class_probability_prefix(sample, preds, labels)) is not None:
-        lower = {prefix + label.lower() for label in labels}
-        unseen = [c for c in preds if c.lower() not in lower]
+        known = {prefix + label_key(label) for label in labels}
+        unseen = [c for c in preds if label_key(c) not in known]
         why.append(
             f"metric = 'log_loss' (the sample submission holds one probability column per class: {len(preds)})"
             + (
@@ -160,6 +189,15 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
         )
         return "log_loss"
     return None
+
+
+def _same_numbers(values: set[str], labels: set[str]) -> bool:
+    """Whether the sample's ``values`` are numbers among the target's ``labels`` as numbers: its ``0`` is the label
+    train spells ``0.0`` (an integer column holding a missing value, as pandas writes it)."""
+    as_numbers = [pl.Series(sorted(v)).str.strip_chars().cast(pl.Float64, strict=False) for v in (values, labels)]
+    if any(s.null_count() for s in as_numbers):
+        return False
+    return set(as_numbers[0].to_list()) <= set(as_numbers[1].to_list())
 
 
 def _sample_numbers(sample: pl.DataFrame | None, id_column: str | None, y: pl.Series) -> str | None:
@@ -197,8 +235,9 @@ def _class_probability_prefix(sample: pl.DataFrame, preds: list[str], labels: se
     for every label (case aside, as ``submit`` matches them), and the labels at least half of them (the others:
     classes no training row holds, as a sample listing every class of the competition has)."""
     numeric = all(sample[c].dtype.is_numeric() for c in preds)
-    prefix = class_prefix(preds, sorted(labels)).lower()
-    named = {prefix + label.lower() for label in labels} <= {c.lower() for c in preds}
+    labels = {label_key(label) for label in labels}  # the class 1.0 is '1', the class 'High Risk' 'high_risk'
+    prefix = class_prefix([label_key(c) for c in preds], sorted(labels))
+    named = {prefix + label for label in labels} <= {label_key(c) for c in preds}
     return prefix if numeric and named and 2 * len(labels) >= len(preds) else None
 
 
@@ -219,7 +258,7 @@ def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
     wanted = set(names)
     for c in frame.columns:
         small = c not in wanted and frame[c].n_unique() <= len(wanted) + 1  # + 1: a missing value
-        if small and set(frame[c].drop_nulls().cast(pl.String).unique().to_list()) == wanted:
+        if small and {whole_label(v) for v in frame[c].drop_nulls().cast(pl.String).unique().to_list()} == wanted:
             return True
     return False
 
@@ -456,16 +495,25 @@ def free_text_columns(frame: pl.DataFrame, exclude: Collection[str | None] = ())
     return found
 
 
+def _columns_test_lacks(train: pl.DataFrame, test: pl.DataFrame, roles: set[str | None]) -> list[str]:
+    """Train columns (not the target(s) nor the id) that the test file lacks, spaces around a name and case aside (the
+    run reads test's ``'X1 '`` as train's ``x1``): `kaggle-kit run` refuses a feature test lacks."""
+    in_test = {c.strip().casefold() for c in test.columns}
+    return [c for c in train.columns if c not in roles and c.strip().casefold() not in in_test]
+
+
 def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: dict[str, Any], why: list[str]) -> None:
     """Text columns with a different value in almost every row (a passenger's name, a ticket code): as categories
     nothing repeats, so no model can learn from them. A code whose parts repeat (a cabin ``B/45/P``) is split into
     them (``data.split_codes``; so is one distinct in half the rows or more); words (``Braund, Mr. Owen``) go to
     ``data.text``, whose TF-IDF finds the ones that repeat (a title); another one-word code goes to ``data.drop``.
-    Dates written as text are none of these (the run reads them as dates)."""
+    Dates written as text are none of these (the run reads them as dates), nor are numbers a [data] reading key
+    reads (``'1,234.5'``, a ``'?'`` among numbers: the run names the key; dropped here, the column was lost without a
+    word once the key was set)."""
     shares, rows = {}, {}
     for c, dtype in frame.schema.items():
         values = frame[c].drop_nulls() if dtype == pl.String and c not in exclude else None
-        if values is not None and values.len() >= _DISTINCT_MIN_ROWS:
+        if values is not None and values.len() >= _DISTINCT_MIN_ROWS and not numbers_as_text(values):
             share = values.n_unique() / values.len()
             if share >= _SPLIT_SHARE:
                 shares[c] = share
@@ -526,11 +574,15 @@ def infer_spec(
     # leniently: a column of numbers written as text is a question for `kaggle-kit run` (its error names the
     # [data] key to add to the config written here), not a reason to write no config at all
     lenient = ReadOptions(lenient=True)
+    # the path the config's run reads (and names in its warnings): a warning about the file is shown once per
+    # command, which `--train train.csv` (relative) beside the run's absolute path made twice
+    train_path = Path(train_path).resolve()
     train = read_table(train_path, role="train", options=lenient)
     test_path = _sibling(train_path, "test", train_path.name.replace("train", "test").split(".")[0])
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
     test = read_table(test_path, role="test", options=lenient) if test_path else None
     sample = read_table(sample_path, role="sample_submission", options=lenient) if sample_path else None
+    sample = _tidy_sample(sample, test)
     why: list[str] = []
     data: dict[str, Any] = {}
 
@@ -701,7 +753,14 @@ def infer_spec(
     else:
         why.append(f"metric = {metric!r} (given)")
 
-    text = free_text_columns(labels_frame, exclude={*targets, id_column, seq_id})
+    only_train = _columns_test_lacks(labels_frame, test, {*targets, id_column}) if test is not None else []
+    if only_train:  # Bike Sharing's casual and registered beside its count: no model can read them in test
+        data["drop"] = only_train
+        why.append(
+            f"drop = {only_train} (train column(s) the test file lacks: no model can read them for the test rows; "
+            "if one is the target, pass --target)"
+        )
+    text = free_text_columns(labels_frame, exclude={*targets, id_column, seq_id, *only_train})
     if text:
         data["text"] = text
         for c in text:
@@ -711,7 +770,7 @@ def infer_spec(
                 "model's out-of-fold predictions, an SVD and statistics become its features inside each fold"
             )
 
-    _route_distinct_text(labels_frame, {*targets, id_column, seq_id, *text}, data, why)
+    _route_distinct_text(labels_frame, {*targets, id_column, seq_id, *text, *only_train}, data, why)
 
     spec: dict[str, Any] = {"name": slug, "task": task, "metric": metric, "seed": 42, "data": data, "preset": preset}
     if distribution is not None:

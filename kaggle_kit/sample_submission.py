@@ -15,13 +15,14 @@ that list every class of the competition) gets them as Laplace's rule of success
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
-from .readers.tables import sniff_separator
+from .readers.tables import is_unnamed, sniff_separator
 
 
 def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
@@ -39,14 +40,54 @@ def read_sample(sample_path: Path) -> pl.DataFrame:
     """The sample submission, every column as text: the ids are written back exactly as the sample spells them
     ("007" stays "007")."""
     try:
-        return pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
+        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
+    # a blank line (a file ending in two newlines) holds no row, as in the run's files: polars read a row of nulls,
+    # an id 'None' the test file lacks
+    sample = sample.filter(~pl.all_horizontal(pl.all().is_null()))
+    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
+    if empty:  # each line ending in a separator (a spreadsheet's export): no column of the competition's
+        warnings.warn(
+            f"the sample submission {str(sample_path)!r} has an unnamed column empty in every row (each line ends "
+            "in a separator): left out of the submission",
+            DataWarning,
+            stacklevel=3,
+        )
+    return sample.drop(empty)
+
+
+def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:
+    """The sample's saved pandas index: an unnamed column (``""``, ``Unnamed: 0``) of distinct whole numbers beside
+    its id column ``id_column`` (a sample re-saved with ``to_csv`` and its index); None where there is none."""
+    has_id = id_column is not None and any(c.strip().casefold() == id_column.strip().casefold() for c in sample.columns)
+    for c in sample.columns:
+        if has_id and is_unnamed(c) and c != id_column:
+            values = sample[c].cast(pl.String).str.strip_chars()
+            if values.null_count() == 0 and values.str.contains(r"^[0-9]+$").all() and values.is_unique().all():
+                return c
+    return None
+
+
+def without_saved_index(sample: pl.DataFrame, id_column: str | None, sample_path: Path) -> pl.DataFrame:
+    """The sample without its :func:`saved_index` (else one more prediction column, which the run has none of), with a
+    warning naming it."""
+    index = saved_index(sample, id_column)
+    if index is None:
+        return sample
+    warnings.warn(
+        f"the sample submission {str(sample_path)!r} has an unnamed column {index!r} of row numbers (a pandas index "
+        "saved with it): left out of the submission, which has the competition's columns",
+        DataWarning,
+        stacklevel=4,
+    )
+    return sample.drop(index)
 
 
 def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
     """:func:`match_sample` on a sample already read (``sample_path`` names it in messages)."""
     id_col = meta["id_column"]
+    sample = without_saved_index(sample, id_col, sample_path)
     sample_id = id_col if id_col is not None else sample.columns[0]
     same = [c for c in sample.columns if c.strip().casefold() == str(sample_id).strip().casefold()]
     if sample_id not in sample.columns and len(same) == 1:  # 'ID' for the data's 'id': written as the sample has it
@@ -64,24 +105,28 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     wanted = [c for c in sample.columns if c != sample_id]
     if not wanted:
         raise DataError(f"the sample submission {str(sample_path)!r} has only the id column {sample_id!r}")
-    ours = frame.columns[0]
+    # the test ids under a name no sample column has: without data.id they were 'id', and a sample column 'id' after
+    # its first one (a saved pandas index) was selected twice, a traceback
+    ours = "__ids__"
+    frame = frame.rename({frame.columns[0]: ours})
     named = _class_named(wanted[0], frame.columns[2:], meta) if len(wanted) == 1 else None
     if named is not None:  # 'no' for the class 'No', 'Survived_0' for the class 0 of 'Survived': that class's column
         values = frame.select(ours, pl.col(named).alias(wanted[0]))
     elif len(wanted) == 1 and wanted[0] not in frame.columns:
         values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
     else:
-        prefix = class_prefix(wanted, [str(c) for c in meta.get("classes") or ()])
+        prefix = class_prefix(wanted, [whole_label(str(c)) for c in meta.get("classes") or ()])
         if prefix:  # Status_C, Status_CL, Status_D for the classes C, CL, D: the sample's names, the classes' values
             classes = [str(c) for c in meta["classes"]]
-            frame = frame.rename({c: prefix + c for c in classes if c in frame.columns})
-            meta = {**meta, "classes": [prefix + c for c in classes]}
-        lower = {c.lower(): c for c in frame.columns[1:]}
-        missing = [c for c in wanted if c not in frame.columns and c.lower() not in lower]
+            frame = frame.rename({c: prefix + whole_label(c) for c in classes if c in frame.columns})
+            meta = {**meta, "classes": [prefix + whole_label(c) for c in classes]}
+        keys = {label_key(c): c for c in frame.columns[1:]}
+        missing = [c for c in wanted if c not in frame.columns and label_key(c) not in keys]
         if missing:
             frame = _with_unseen_classes(frame, sample, wanted, missing, meta, sample_path)
-        values = frame.select(ours, *[pl.col(c if c in frame.columns else lower[c.lower()]).alias(c) for c in wanted])
+        values = frame.select(ours, *[pl.col(c if c in frame.columns else keys[label_key(c)]).alias(c) for c in wanted])
     if len(wanted) == 1:
+        values = values.with_columns(_labels_spelled_as_sample(values[wanted[0]], sample[wanted[0]]))
         _warn_other_labels(sample[wanted[0]], values[wanted[0]], meta, sample_path)
 
     if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
@@ -125,6 +170,18 @@ def _class_named(column: str, class_columns: list[str], meta: dict) -> str | Non
     return None
 
 
+def whole_label(label: str) -> str:
+    """A class label as a sample submission spells it: a whole number without the ``.0`` pandas writes an integer
+    target holding a missing value with (``'1.0'`` -> ``'1'``); any other label as it is."""
+    return re.sub(r"\.0+$", "", label) if re.match(_WHOLE_WITH_POINT, label) else label
+
+
+def label_key(name: str) -> str:
+    """A class column's name as the sample's columns are matched to the classes: case aside, ``'1'`` for the class
+    ``'1.0'``, and ``'_'`` for a space (a header ``High_Risk`` for the class ``High Risk``)."""
+    return re.sub(r"\s", "_", whole_label(name).lower())
+
+
 def class_prefix(columns: list[str], classes: list[str]) -> str:
     """The text the sample's class columns put before each class label (``Status_`` in ``Status_C``, ``Status_CL``
     for the classes ``C``, ``CL``; case aside): a column for every class, and every column starting with it. Empty
@@ -147,8 +204,8 @@ def _with_unseen_classes(
     prediction columns are exactly the run's classes and ``missing`` hold numbers (or nothing) in the sample; else
     the error naming what the sample asks for."""
     classes = [str(c) for c in meta.get("classes") or ()]
-    found = {c.lower() for c in wanted if c not in missing}
-    fits = len(classes) >= 2 and not meta.get("targets") and found == {c.lower() for c in classes}
+    found = {label_key(c) for c in wanted if c not in missing}
+    fits = len(classes) >= 2 and not meta.get("targets") and found == {label_key(c) for c in classes}
     if not fits or not _numbers(sample, missing):
         raise DataError(
             f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
@@ -170,6 +227,23 @@ def _with_unseen_classes(
     )
     scaled = [(pl.col(c) * (1.0 - len(missing) * unseen)).alias(c) for c in classes]
     return frame.with_columns(*scaled, *(pl.lit(unseen, dtype=frame[classes[0]].dtype).alias(c) for c in missing))
+
+
+#: a whole number as the sample spells it (no '.0', no leading zero), and as train may spell it ('1.0')
+_WHOLE = r"^-?(0|[1-9][0-9]*)$"
+_WHOLE_WITH_POINT = r"^-?(0|[1-9][0-9]*)(\.0+)?$"
+
+
+def _labels_spelled_as_sample(written: pl.Series, given: pl.Series) -> pl.Series:
+    """Text labels that are whole numbers spelled ``'1.0'`` (pandas writes an integer target holding a missing value
+    so; the labels keep train's spelling), written as whole numbers where the sample spells its labels so (``'0'``):
+    the submission's ``1.0`` is not Kaggle's label ``1``. Other labels, and probabilities, as they are."""
+    shown = given.str.strip_chars().replace("", None).drop_nulls()
+    if written.dtype != pl.String or shown.is_empty() or not shown.str.contains(_WHOLE).all():
+        return written
+    if not written.drop_nulls().str.contains(_WHOLE_WITH_POINT).all():  # '007', '2.5', 'cat': as spelled
+        return written
+    return written.str.replace(r"\.0+$", "")  # whole_label, on every label
 
 
 def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_path: Path) -> None:
@@ -202,11 +276,15 @@ def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_
 
 def _numbers(sample: pl.DataFrame, columns: list[str]) -> bool:
     """Whether the sample's ``columns`` (read as text) hold only numbers or nothing: probabilities, not a note."""
-    for c in columns:
-        given = sample[c].str.strip_chars().replace("", None)
-        if given.cast(pl.Float64, strict=False).null_count() != given.null_count():
-            return False
-    return True
+    return all(sample_numbers(sample[c]) is not None for c in columns)
+
+
+def sample_numbers(given: pl.Series) -> pl.Series | None:
+    """A sample column read as text, as the numbers it holds (missing where empty), also written with a decimal comma
+    (``0,5``: a sample re-saved by a spreadsheet in a ';'-separated locale); None where a value is no number."""
+    text = given.cast(pl.String).str.strip_chars().replace("", None)
+    numbers = text.str.replace(r"^([+-]?[0-9]*),([0-9]+)$", "${1}.${2}").cast(pl.Float64, strict=False)
+    return numbers.alias(given.name) if numbers.null_count() == text.null_count() else None
 
 
 def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:

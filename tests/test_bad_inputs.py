@@ -1565,6 +1565,24 @@ AFTER_RUN: list[Case] = [
         argv=PREDICT,
     ),
     Case(
+        "predict-test-numbers-with-a-placeholder",
+        new_test(
+            lambda f: f.with_columns(
+                pl.when(pl.int_range(pl.len()) == 0)
+                .then(pl.lit("?"))
+                .otherwise(pl.col("x2").cast(pl.String))
+                .alias("x2")
+            )
+        ),
+        (
+            "column 'x2' of the test file '",
+            "new_test.csv' is numbers but for '?' (1 row), which the run's [data] keys (its spec.toml) do not read as "
+            "numbers or as missing; `kaggle-kit predict` reads a new file as the run read its files: write these "
+            "values as the training file wrote them (a missing value as an empty field)",
+        ),
+        argv=PREDICT,
+    ),
+    Case(
         "predict-test-file-missing",
         nothing,
         ("the test file '", "nope.csv' does not exist"),

@@ -30,6 +30,19 @@ def test_init_prints_each_warning_about_the_train_file_once(tmp_path: Path, caps
     assert (tmp_path / "cfg" / "rep.toml").is_file()
 
 
+def test_init_on_a_relative_train_path_prints_each_warning_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--train train.csv`, as typed in the competition's folder: the lenient read named 'train.csv', the run's read
+    the absolute path, so each warning about the file was printed twice."""
+    train = _train_with_a_repeated_name_and_a_repeated_row(tmp_path / "train.csv")
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "rel", "--train", "train.csv", "--out", "cfg", "--preset", "fast"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: the header of the file") == 1, err
+    assert f"{str(train)!r} names column(s) 'a' (2 times)" in err
+
+
 def test_a_second_command_in_the_same_process_warns_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Once per command, not once per process: a notebook (or a test) running init twice sees it each time."""
     train = _train_with_a_repeated_name_and_a_repeated_row(tmp_path / "train.csv")

@@ -29,7 +29,7 @@ from kaggle_kit.readers.competition import check_new_test, load_competition, pre
 from kaggle_kit.readers.tables import ReadOptions, read_table
 from kaggle_kit.report.training import feature_importance
 from kaggle_kit.runtime.store import RunStore
-from kaggle_kit.sample_submission import match_sample
+from kaggle_kit.sample_submission import match_sample, read_sample
 
 SCENARIOS = {
     "binary-everything": dict(
@@ -493,6 +493,231 @@ def test_a_sample_label_that_is_no_training_label_is_warned(tmp_path: Path) -> N
             assert match_sample(frame, sample, meta)["target"].to_list() == [1, 2]
 
 
+def test_whole_number_labels_train_spells_with_a_point_are_written_as_the_sample_spells_them(tmp_path: Path) -> None:
+    """pandas writes an integer target that held a missing value as 0.0 / 1.0; the labels keep train's spelling, so
+    the submission wrote '1.0' where the sample (and Kaggle's scorer) has '1': every row a wrong label, without a
+    word. A sample spelling whole numbers so gets them so; a sample spelling '0.0', and other labels, as they are."""
+    frame = pl.DataFrame({"id": [7, 8], "target": ["1.0", "0.0"], "0.0": [0.2, 0.9], "1.0": [0.8, 0.1]})
+    meta = {"id_column": "id", "classes": ["0.0", "1.0"], "metric": "accuracy"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n7,0\n8,0\n")
+    assert match_sample(frame, sample, meta)["target"].to_list() == ["1", "0"]
+    sample.write_text("id,target\n7,0.0\n8,0.0\n")
+    assert match_sample(frame, sample, meta)["target"].to_list() == ["1.0", "0.0"]
+    codes = frame.with_columns(target=pl.Series(["007", "012"]))
+    sample.write_text("id,target\n7,0\n8,0\n")
+    assert match_sample(codes, sample, {**meta, "classes": ["007", "012"]})["target"].to_list() == ["007", "012"]
+
+
+def test_init_reads_a_sample_of_whole_numbers_as_labels_of_a_target_spelled_with_a_point(tmp_path: Path) -> None:
+    """Train's 0.0 / 1.0 and the sample's 0: labels, so accuracy (init said the sample does not tell: roc_auc)."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=40)
+    pl.DataFrame({"id": range(40), "x": x, "target": (x > 0).astype(float)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(40, 50), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(40, 50), "target": 0}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("points", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "accuracy" and "metric = 'accuracy' (the sample submission's 'target' holds labels" in (
+        "\n".join(why)
+    )
+
+
+@pytest.mark.parametrize("names", [["3", "1", "2"], ["class_3", "class_1", "class_2"], ["3", "1", "2", "4"]])
+def test_class_columns_of_whole_number_labels_train_spells_with_a_point_are_matched(
+    names: list[str], tmp_path: Path
+) -> None:
+    """Classes 1.0, 2.0, 3.0 (an integer target pandas wrote so) and a sample with a column per class named 1, 2, 3
+    (or class_1 ..): the finished run's submission stopped with 'asks for column(s) ['1', '2', '3'] but the
+    predictions have ['target', '1.0', '2.0', '3.0']'. A column the run has no class for (4) is an unseen class."""
+    probs = {"1.0": [0.7, 0.1], "2.0": [0.2, 0.3], "3.0": [0.1, 0.6]}
+    frame = pl.DataFrame({"id": [7, 8], "target": ["1.0", "3.0"], **probs})
+    meta = {"id_column": "id", "classes": ["1.0", "2.0", "3.0"], "metric": "log_loss", "n_train": 96}
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",".join(["id", *names]) + "\n7" + ",0.25" * len(names) + "\n8" + ",0.25" * len(names) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", *names]
+    scale = 1 - 1 / 100 if len(names) == 4 else 1.0  # the unseen class 4: 1 / (96 rows + 4 classes)
+    assert out[names[1]].to_list() == pytest.approx([0.7 * scale, 0.1 * scale])
+    assert out[names[0]].to_list() == pytest.approx([0.1 * scale, 0.6 * scale])
+    assert [str(w.message).count("asks for class column(s) ['4']") for w in caught] == ([1] if scale < 1 else [])
+
+
+def test_init_reads_class_columns_of_whole_number_labels_spelled_with_a_point(tmp_path: Path) -> None:
+    """init said the sample does not tell the metric, and read its columns 1 .. 3 as a distribution's grid."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    target = np.digitize(x, [-0.5, 0.5]).astype(float) + 1
+    pl.DataFrame({"id": range(60), "x": x, "target": target}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(60, 70), "1": 0.3, "2": 0.3, "3": 0.4}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("pointclasses", folder / "train.csv", preset="fast")
+    assert (spec["task"], spec["metric"]) == ("multiclass", "log_loss"), why
+    assert not any("grid" in line for line in why), why
+
+
+@pytest.mark.parametrize(("sample_labels", "said"), [([0] * 10, True), ([0, 1] * 5, False), (["no"] * 10, False)])
+def test_init_says_a_sample_of_one_label_may_stand_for_probabilities(
+    sample_labels: list[int], said: bool, tmp_path: Path
+) -> None:
+    """Santander's sample holds target = 0 in every row, for a competition scored by AUC: init chose accuracy (hard
+    labels on the leaderboard) and called it the sample's word. Titanic's holds both labels: accuracy, said plainly."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    target = (x > 0).astype(int) if isinstance(sample_labels[0], int) else np.where(x > 0, "yes", "no")
+    pl.DataFrame({"id": range(60), "x": x, "target": target}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(60, 70), "target": sample_labels}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("one_label", folder / "train.csv", preset="fast")
+    line = next(line for line in why if line.startswith("metric = "))
+    assert spec["metric"] == "accuracy"
+    assert (
+        "may stand for probabilities as well: if the evaluation page says AUC or log loss, pass --metric" in line
+    ) == said
+
+
+def test_a_sample_resaved_with_its_pandas_index_is_matched_without_it(tmp_path: Path) -> None:
+    """A sample re-saved with ``to_csv`` (its index an unnamed first column): submit gave a polars traceback where the
+    run has no id (the ids' default name 'id' selected twice), and with one stopped at "asks for column(s) ['']". The
+    index is left out, with a warning; without data.id the sample's columns are refused with the kit's own error."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    meta = {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",id,target\n0,8,0.5\n1,7,0.5\n")
+    with pytest.warns(DataWarning, match=r"has an unnamed column '' of row numbers \(a pandas index saved with it\)"):
+        out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", "target"] and out.rows() == [("8", 0.75), ("7", 0.25)]
+    with pytest.raises(DataError, match=r"asks for column\(s\) \['id'\] but the predictions have"):
+        match_sample(frame, sample, {**meta, "id_column": None})
+
+
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [
+        ("id,target\n8,0.5\n7,0.5\n\n", False),  # a file ending in a blank line: 'no test prediction (e.g. None)'
+        ("id,target\r\n8,0.5\r\n\r\n7,0.5\r\n", False),
+        ("id,target,\n8,0.5,\n7,0.5,\n", True),  # lines ending in a separator: "asks for column(s) ['']"
+    ],
+)
+def test_a_sample_with_a_blank_line_or_lines_ending_in_a_separator_is_matched(
+    text: str, warned: bool, tmp_path: Path
+) -> None:
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes(text.encode())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
+    assert out.columns == ["id", "target"] and out.rows() == [("8", 0.75), ("7", 0.25)]
+    said = [str(w.message) for w in caught]
+    assert any("has an unnamed column empty in every row (each line ends in a separator)" in m for m in said) == warned
+
+
+def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_path: Path) -> None:
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    (folder / "sample_submission.csv").write_text("id,target,\n" + "".join(f"{i},0.5,\n" for i in range(60, 70)))
+    spec, why = infer_spec("trailing", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
+
+
+def test_a_sample_of_decimal_commas_is_read_as_probabilities(tmp_path: Path) -> None:
+    """A sample re-saved by a spreadsheet in a ';'-separated locale holds 0,5: submit warned that it holds labels
+    ('0,5') and told to switch to accuracy, and init said the sample does not tell the metric."""
+    frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("\ufeffid;target\r\n8;0,5\r\n7;0,5\r\n".encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
+    assert out.rows() == [("8", 0.75), ("7", 0.25)]
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    (folder / "sample_submission.csv").write_text("id;target\n" + "".join(f"{i};0,5\n" for i in range(60, 70)))
+    spec, why = infer_spec("commas", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
+
+
+def test_predict_on_new_ids_with_a_run_sample_resaved_with_its_index(tmp_path: Path) -> None:
+    """`kaggle-kit predict` on new ids takes only the run's sample's columns: its header kept the saved index's ''
+    column, and the command stopped with "asks for column(s) ['']"."""
+    from kaggle_kit.predict.submission import _like_sample
+
+    frame = pl.DataFrame({"id": [107, 108], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",id,target\n0,8,0.5\n1,7,0.5\n")
+    with pytest.warns(DataWarning, match="a pandas index saved with it"):
+        out = _like_sample(frame, read_sample(sample), sample, {"id_column": "id", "classes": [0, 1], "metric": "auc"})
+    assert out.columns == ["id", "target"] and out.rows() == [("107", 0.25), ("108", 0.75)]
+
+
+def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:
+    """train, test and the sample each with an unnamed first column of row numbers: init found no id ('rows are
+    numbered'), said the sample does not tell the metric, and the run's submit gave a traceback."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=70)
+    frame = pl.DataFrame({"": range(70), "id": range(100, 170), "x": x, "target": (x > 0).astype(int)})
+    frame.head(60).write_csv(folder / "train.csv")
+    frame.tail(10).drop("target").with_columns(pl.int_range(10).alias("")).write_csv(folder / "test.csv")
+    sample = frame.tail(10).select(pl.int_range(10).alias(""), "id", target=pl.lit(0.5))
+    sample.write_csv(folder / "sample_submission.csv")
+    with pytest.warns(DataWarning, match="a saved pandas index"):  # the run's reader drops train's
+        spec, why = infer_spec("resaved", folder / "train.csv", preset="fast")
+    assert (spec["data"].get("id"), spec["metric"]) == ("id", "roc_auc"), why
+
+
+def test_class_columns_headed_with_underscores_for_the_labels_spaces_are_matched(tmp_path: Path) -> None:
+    """Classes 'High Risk', 'Low Risk' and a sample headed High_Risk, Low_Risk: submit stopped after the whole run
+    ("asks for column(s) ['Low_Risk', 'High_Risk'] but the predictions have ..."), and init guessed the metric."""
+    frame = pl.DataFrame({"id": [7, 8], "target": ["Low Risk", "High Risk"], "High Risk": [0.3, 0.9]})
+    frame = frame.with_columns((1 - pl.col("High Risk")).alias("Low Risk"))
+    meta = {"id_column": "id", "classes": ["High Risk", "Low Risk"], "metric": "log_loss"}
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,Low_Risk,High_Risk\n8,0.5,0.5\n7,0.5,0.5\n")
+    out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", "Low_Risk", "High_Risk"]
+    assert out.rows() == [("8", pytest.approx(0.1), 0.9), ("7", pytest.approx(0.7), 0.3)]
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    labels = np.where(x > 0, "High Risk", "Low Risk")
+    pl.DataFrame({"id": range(60), "x": x, "level": labels}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(60, 70), "Low_Risk": 0.5, "High_Risk": 0.5}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("risk", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "log_loss" and any("one probability column per class: 2" in line for line in why), why
+
+
+def test_init_finds_the_id_of_a_sample_that_lists_it_last(tmp_path: Path) -> None:
+    """A sample headed 'target,id': init took its first column for the id, found 'target' repeated in train and
+    wrote a long-table ([data.sequences]) config with 'id' as the target, which run refused."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=60)
+    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"target": [0.5] * 10, "id": range(60, 70)}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("idlast", folder / "train.csv", preset="fast")
+    assert "sequences" not in spec["data"], why
+    assert (spec["data"]["id"], spec["data"]["target"], spec["task"], spec["metric"]) == (
+        "id",
+        "target",
+        "binary",
+        "roc_auc",
+    )
+
+
 def test_init_reads_class_labels_without_the_spaces_around_them(tmp_path: Path) -> None:
     folder = tmp_path / "comp"
     folder.mkdir()
@@ -760,6 +985,104 @@ def test_init_sends_a_column_distinct_in_every_row_to_text_or_drop_and_keeps_dat
     frame.head(40).write_csv(folder / "train.csv")  # too few rows to tell a code from a category
     small, _ = infer_spec("few", folder / "train.csv", preset="fast")
     assert "drop" not in small["data"] or small["data"]["drop"] == []
+
+
+def test_init_keeps_numbers_written_with_placeholders_or_thousands_marks_as_features(tmp_path: Path) -> None:
+    """A number column distinct in every row but for a '?' among its values (or written '1,234.56') reads as text
+    until run's [data] key is set; init sent it to data.drop as a code, so once the key was set the column was
+    dropped without a word. It stays a feature, and the config runs once the key is set."""
+    n = 120
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=n).round(4).astype(str).astype(object)
+    x[[5, 40]] = "?"
+    frame = pl.DataFrame(
+        {
+            "id": range(n),
+            "x": x.tolist(),
+            "amount": [f"{1000 + 37 * i:,}.{i % 100:02d}" for i in range(n)],
+            "ticket": [f"A{100000 + i}" for i in range(n)],  # a code: still dropped
+            "y": np.arange(n) % 2,
+        }
+    )
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    frame.write_csv(folder / "train.csv")
+    spec, why = infer_spec("placeholders", folder / "train.csv", target="y", preset="fast")
+    assert spec["data"]["drop"] == ["ticket"], why
+    spec["data"] |= {"na_values": ["?"], "thousands": ","}
+    data = load_competition(build_spec(spec))
+    assert {"x", "amount"} <= set(data.features)
+    assert data.train["amount"][1] == 1037.01 and data.train["x"].null_count() == 2
+
+
+def test_init_keeps_amounts_written_with_a_unit_and_decimal_commas_as_features(tmp_path: Path) -> None:
+    """'5.034,19 €' reads as two words to init's lenient read: it went to data.text (TF-IDF on amounts), where the
+    run never reads it as numbers, even once decimal = ',' and thousands = '.' are set."""
+    n = 120
+    frame = pl.DataFrame(
+        {
+            "id": range(n),
+            "amount": [
+                f"{1000 + 37 * i:,}.{i % 100:02d} €".replace(",", "X").replace(".", ",").replace("X", ".")
+                for i in range(n)
+            ],
+            "y": np.arange(n) % 2,
+        }
+    )
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    frame.write_csv(folder / "train.csv", separator=";")
+    spec, why = infer_spec("amounts", folder / "train.csv", target="y", preset="fast")
+    assert "amount" not in spec["data"].get("text", []) + spec["data"].get("drop", []), why
+    assert any("set thousands = '.' and decimal = ','" in line for line in why), why
+    spec["data"] |= {"decimal": ",", "thousands": "."}
+    with pytest.warns(DataWarning, match="written with a unit"):
+        data = load_competition(build_spec(spec))
+    assert "amount" in data.features and data.train["amount"][1] == 1037.01
+
+
+def test_init_drops_the_train_columns_test_lacks_and_the_config_runs(tmp_path: Path) -> None:
+    """Bike Sharing: train has casual and registered beside the target count, test has neither. init wrote them as
+    features, and run refused the config it had just written ('test lacks feature column(s) ...'). They go to
+    data.drop with a line saying why; a test column headed otherwise (' X1') is train's x1, not a lack."""
+    n = 120
+    rng = np.random.default_rng(2)
+    casual, registered = rng.integers(0, 50, n), rng.integers(0, 200, n)
+    train = pl.DataFrame(
+        {
+            "id": range(n),
+            "x1": rng.normal(size=n),
+            "casual": casual,
+            "registered": registered,
+            "count": casual + registered,
+        }
+    )
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    train.write_csv(folder / "train.csv")
+    test = pl.DataFrame({"id": range(n, n + 30), " X1": rng.normal(size=30)})
+    test.write_csv(folder / "test.csv")
+    test.select("id", count=pl.lit(0)).write_csv(folder / "sample_submission.csv")
+    with pytest.warns(DataWarning, match="read as train's: ' X1' as 'x1'"):  # init reads the files as run will
+        spec, why = infer_spec("bikes", folder / "train.csv", preset="fast")
+    assert spec["data"]["target"] == "count" and spec["data"]["drop"] == ["casual", "registered"], why
+    assert "drop = ['casual', 'registered'] (train column(s) the test file lacks" in "\n".join(why)
+    with pytest.warns(DataWarning, match="read as train's: ' X1' as 'x1'"):
+        data = load_competition(build_spec(spec))
+    assert data.features == ("x1",)
+
+
+def test_a_new_test_file_read_with_a_runs_keys_is_told_to_fix_the_file_not_a_key(tmp_path: Path) -> None:
+    """`kaggle-kit predict` reads a new file with the finished run's [data] keys, which it cannot change: the message
+    named data.na_values / data.thousands to set and data.categorical (the models read the column as numbers)."""
+    path = tmp_path / "new_test.csv"
+    path.write_text('id,x\n1,"1,500.5"\n2,-\n3,"2,000.25"\n4,7\n')
+    with pytest.raises(DataError) as caught:
+        read_table(path, role="test", options=ReadOptions(from_run=True))
+    message = str(caught.value)
+    assert "holds numbers written like '1,500.5' and is numbers but for '-' (1 row), which the run's [data]" in message
+    assert "write these values as the training file wrote them" in message
+    assert "data.na_values" not in message and "data.categorical" not in message and "thousands =" not in message
 
 
 def test_version_numbers_stay_text_not_dates_of_the_first_century(tmp_path: Path) -> None:

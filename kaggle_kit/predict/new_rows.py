@@ -13,6 +13,7 @@ paths hold only where the run was made (a moved run folder must be told).
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -57,7 +58,8 @@ def read_test_rows(
     stream for these rows (each new image file checked once, here: the stream is the one the attach step built)."""
     spec = folder.spec
     d = spec.data
-    frame = _table(test, "test", lambda p: read_table(p, role="test", options=ReadOptions.from_spec(spec)))
+    options = replace(ReadOptions.from_spec(spec), from_run=True)  # the run's keys: a bad value is the file's to fix
+    frame = _table(test, "test", lambda p: read_table(p, role="test", options=options))
     store = None
     if d.sequences is not None:
         long = _long_table(folder, sequences)

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import DataWarning
-from ..sample_submission import match_sample_frame, read_sample
+from ..sample_submission import match_sample_frame, read_sample, without_saved_index
 from ..submit import _write, submission_frame
 from .run_folder import RunFolder
 
@@ -56,6 +56,7 @@ def write_submission_csv(
 def _like_sample(frame: pl.DataFrame, sample: pl.DataFrame, path: Path, meta: dict) -> pl.DataFrame:
     """The sample's rows when it lists exactly these ids, else only its columns (our rows, in test order)."""
     id_col = meta["id_column"]
+    sample = without_saved_index(sample, id_col, path)  # its row numbers are no column of the header below
     sample_id = id_col if id_col is not None and id_col in sample.columns else sample.columns[0]
     ours = frame[frame.columns[0]].cast(pl.String)
     same_rows = sample.height == frame.height and (

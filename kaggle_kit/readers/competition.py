@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,7 +34,7 @@ from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
-from .tables import ReadOptions, read_table
+from .tables import ReadOptions, is_unnamed, read_table
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -587,10 +586,6 @@ def _warn(message: str) -> None:
         warnings.warn(message, DataWarning, stacklevel=3)
 
 
-def _is_unnamed(column: str) -> bool:
-    return column.strip() == "" or re.fullmatch(r"Unnamed: \d+", column) is not None
-
-
 def _drop_saved_index(
     train: pl.DataFrame, test: pl.DataFrame | None, keep: set[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -599,7 +594,7 @@ def _drop_saved_index(
     dropped, empty = [], []
     for col in train.columns:
         values = train[col]
-        if col in keep or not _is_unnamed(col):
+        if col in keep or not is_unnamed(col):
             continue
         if values.null_count() == values.len():  # a trailing separator on every line (a spreadsheet's export)
             empty.append(col)
@@ -666,11 +661,31 @@ def strip_labels(labels: pl.Series) -> tuple[pl.Series, list[str]]:
 
 def _labels_without_spaces(train: pl.DataFrame, target: str) -> pl.DataFrame:
     labels, changed = strip_labels(train[target])
-    if not changed:
-        return train
-    shown = ", ".join(repr(c) for c in changed[:3])
-    _warn(f"class label(s) of {target!r} with spaces around them ({shown}) are read without them")
-    return train.with_columns(labels)
+    if changed:
+        shown = ", ".join(repr(c) for c in changed[:3])
+        _warn(f"class label(s) of {target!r} with spaces around them ({shown}) are read without them")
+        train = train.with_columns(labels)
+    _warn_labels_cased_otherwise(train[target])
+    return train
+
+
+def _warn_labels_cased_otherwise(labels: pl.Series) -> None:
+    """A warning naming text labels that differ only in case ('Yes', 'yes', 'YES'): each is a class of its own, so a
+    yes/no target became 5 classes and its CV fell without a word. Not merged: 'a' and 'A' may be two classes."""
+    if labels.dtype != pl.String:
+        return
+    groups: dict[str, list[str]] = {}
+    for label in sorted(labels.drop_nulls().unique().to_list()):
+        groups.setdefault(label.casefold(), []).append(label)
+    alike = [g for g in groups.values() if len(g) > 1]
+    if not alike:
+        return
+    shown = "; ".join(", ".join(repr(label) for label in g) for g in alike[:3])
+    n_classes = sum(len(g) for g in groups.values())
+    _warn(
+        f"class labels of {labels.name!r} differ only in case ({shown}): each is a class of its own ({n_classes} "
+        f"classes, {len(groups)} with case aside); if they are one class, write them alike in the train file"
+    )
 
 
 def _encode_target(

@@ -75,6 +75,12 @@ class ReadOptions:
     lenient: bool = False  # keep a mostly-numeric text column as text instead of stopping (kaggle-kit init)
     decimals: tuple[tuple[str, str], ...] = ()  # data.decimal given per file: (file, mark); a file not named: '.'
     encoding: str | None = None  # data.encoding; None: UTF-8, or Windows-1252 for a file that is not UTF-8
+    #: data.drop: columns whose values no model reads, so never refused for how they write numbers (read as any
+    #: column where they parse; else kept as text): a column dropped for its junk stopped the run all the same
+    dropped: tuple[str, ...] = ()
+    #: the keys are a finished run's (``kaggle-kit predict`` reading a new test file): a value they do not read is
+    #: the file's to fix, so a message names no [data] key to set
+    from_run: bool = False
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -93,6 +99,7 @@ class ReadOptions:
             never_numbers,
             decimals=per_file,
             encoding=d.encoding,
+            dropped=tuple(d.drop),
         )
 
     def for_file(self, role: str) -> ReadOptions:
@@ -203,9 +210,24 @@ def _utf8_break(raw: bytes) -> str:
 
 
 def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
-    text_encoding = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    if codecs.lookup(encoding).name == "utf-8":  # UTF-8, a BOM or not; or UTF-16 / 32, which a BOM says
+        with _opener(path)(path, "rb") as f:
+            text_encoding = _wide_encoding(f.read(4)) or "utf-8-sig"
+    else:
+        text_encoding = encoding
     with _opener(path)(path, "rt", encoding=text_encoding, errors="replace", newline="") as f:
         yield from f
+
+
+def _wide_encoding(start: bytes) -> str | None:
+    """'utf-16' or 'utf-32' where a file's first bytes are their byte order mark (a spreadsheet's "Unicode text"
+    export: UTF-16, tab-separated), else None. Such a file is no UTF-8 and no Windows-1252: read as either, every
+    other byte was a NUL in the names and values, and the rows broke at the wrong places."""
+    if start.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
 
 
 def _header_is_utf8(path: Path) -> bool:
@@ -318,8 +340,9 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
     if frame is None:  # a spreadsheet's export: Windows-1252, said once; the file's bytes read once
         raw = _raw_bytes(path)
-        text, encoding = _single_byte(raw)
-        if multiprocessing.parent_process() is None:
+        wide = _wide_encoding(raw[:4])
+        text, encoding = (raw.decode(wide), wide) if wide else _single_byte(raw)
+        if not wide and multiprocessing.parent_process() is None:  # a byte order mark says its encoding itself
             warnings.warn(
                 f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(raw).strip()}): read as {encoding}; "
                 "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
@@ -513,7 +536,8 @@ def _numbers_from_text(
             # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
             present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
             present = present.drop_nulls()
-        problem = None if options.lenient else _numeric_text_problem(present, options, sep, role)
+        lenient = options.lenient or name in options.dropped
+        problem = None if lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
     if with_unit and multiprocessing.parent_process() is None:  # once, from the process that runs the competition
@@ -551,6 +575,38 @@ def _without_units(text: pl.Series) -> pl.Series | None:
     return pl.select(pl.when(negative).then(pl.lit("-") + bare).otherwise(bare)).to_series().alias(text.name)
 
 
+def _problem_of_a_new_file(values: pl.Series, as_read: pl.Series, placeholders: pl.DataFrame) -> str:
+    """:func:`_numeric_text_problem` for a new test file read with a finished run's [data] keys, which ``predict``
+    cannot change (nor data.categorical: the models read the column as numbers): the values the keys do not read,
+    and the file's fix."""
+    name = values.name
+    unread = values.filter(as_read.is_null() & ~values.is_in(placeholders[name].implode()))
+    parts = [f"holds numbers written like {unread[0]!r}"] if unread.len() else []
+    if placeholders.height:
+        shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in placeholders.iter_rows())
+        parts.append(f"is numbers but for {shown}")
+    return (
+        " and ".join(parts) + ", which the run's [data] keys (its spec.toml) do not read as numbers or as missing; "
+        "`kaggle-kit predict` reads a new file as the run read its files: write these values as the training file "
+        "wrote them (a missing value as an empty field)"
+    )
+
+
+def is_unnamed(column: str) -> bool:
+    """Whether a header names no column: empty, or pandas' ``Unnamed: 0`` (what it reads an empty name as)."""
+    return column.strip() == "" or re.fullmatch(r"Unnamed: \d+", column) is not None
+
+
+def numbers_as_text(values: pl.Series) -> bool:
+    """Whether a text column (as a lenient read leaves it) is numbers that a [data] reading key (``na_values``,
+    ``thousands``, ``decimal``) would read: ``kaggle-kit run`` names that key, and the column is a number, not text
+    nor a code (``kaggle-kit init`` routes neither to data.drop nor to data.text)."""
+    present = values.str.strip_chars().drop_nulls()
+    bare = _without_units(present)  # '5.034,19 €': a number once its unit is dropped, as the run reads it
+    present = present if bare is None else bare
+    return present.len() > 0 and _numeric_text_problem(present, ReadOptions(), None, "train") is not None
+
+
 def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | None, role: str) -> str | None:
     """What is wrong with a text column that is mostly numbers, and which [data] key fixes it; None for real text.
 
@@ -572,6 +628,8 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
     counts = counted.filter(parsed[best].is_null())
     if counts.height > _MAX_PLACEHOLDERS:
         return None  # a text column where some values happen to be numbers (e.g. ticket codes)
+    if options.from_run:
+        return _problem_of_a_new_file(values, parsed[0], counts)
     parts = []
     if best != 0:
         example = values.filter(parsed[best].is_not_null() & parsed[0].is_null())[0]
