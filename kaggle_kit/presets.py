@@ -251,14 +251,29 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
                 "catboost: no categorical columns, where its ordered target statistics pay; on numeric tables it "
                 "took 5-25x LightGBM's time for no better CV (benchmarks/portfolio.py): it is in preset 'best'"
             )
-        generated = _generated_features(profile)
-        spec_xt: dict[str, Any] = {"name": "lgbm_xt", "kind": "lightgbm_xt"}
+        generated = _generated_features(profile) if trees_pipeline in (None, DATES) else None
         why_xt = "extra-trees LightGBM: randomised splits, a diverse partner for the blend"
-        if generated is not None and trees_pipeline in (None, DATES):
-            pipelines["generated"] = {"steps": [*([dates] if dates else []), *generated["steps"]]}
-            spec_xt["pipeline"] = "generated"
-            why_xt += "; on in-fold count and target encodings of the categorical columns"
-        add(tree(spec_xt), why_xt)
+        why_generated = "; on in-fold count and target encodings of the categorical columns" if generated else ""
+        pairs = _pairs_apply(profile, trees_pipeline)
+        if not pairs or name == "best":  # good: the model on the pairs in its place (benchmarks/arithmetic_member.py)
+            spec_xt: dict[str, Any] = {"name": "lgbm_xt", "kind": "lightgbm_xt"}
+            if generated is not None:
+                pipelines["generated"] = {"steps": [*([dates] if dates else []), *generated["steps"]]}
+                spec_xt["pipeline"] = "generated"
+            add(tree(spec_xt), why_xt + why_generated)
+        if pairs:
+            pipelines[ARITHMETIC] = {
+                "steps": [
+                    {"step": "arithmetic_pairs"},
+                    *([dates] if dates else []),
+                    *(generated or {}).get("steps", []),
+                ]
+            }
+            why_ar = (
+                f"{why_xt}; on in-fold sums, differences, products and ratios of the 6 numeric columns a quick "
+                "LightGBM finds most useful (AutoGluon's portfolio entry)"
+            )
+            add({"name": "lgbm_ar", "kind": "lightgbm_xt", "pipeline": ARITHMETIC}, why_ar + why_generated)
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_NET_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
@@ -276,20 +291,6 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         add(tree({"name": "xgb", "kind": "xgboost"}), "XGBoost: a third GBDT with depth-wise trees")
         add(tree({"name": "rf", "kind": "random_forest"}), "random forest: bagged deep trees, low-variance partner")
         add(tree({"name": "xt", "kind": "extra_trees"}), "extra trees: fully randomised splits")
-        if (
-            profile.n_numeric >= 2
-            and profile.task in ("binary", "multiclass", "regression")
-            and profile.image_shape is None
-            and trees_pipeline in (None, DATES)
-        ):
-            generated = _generated_features(profile)
-            steps = [{"step": "arithmetic_pairs"}, *([dates] if dates else []), *(generated or {"steps": []})["steps"]]
-            pipelines[ARITHMETIC] = {"steps": steps}
-            add(
-                {"name": "lgbm_ar", "kind": "lightgbm_xt", "pipeline": ARITHMETIC},
-                "extra-trees LightGBM on in-fold sums, differences, products and ratios of the 6 numeric columns a "
-                "quick LightGBM finds most useful (AutoGluon's portfolio entry)",
-            )
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_TABM_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
@@ -346,6 +347,17 @@ def _no_input(spec: dict[str, Any], profile: DataProfile) -> str | None:
     else:
         return None
     return f"{spec['name']}: the images are streamed ([data.images] stream mode) and the table has {missing} for it"
+
+
+def _pairs_apply(profile: DataProfile, trees_pipeline: str | None) -> bool:
+    """Whether the extra-trees LightGBM on ``arithmetic_pairs`` has pairs to read: two numeric columns or more, one
+    target (the step picks its columns by it), and no pixel or step columns (their pairs mean nothing)."""
+    return (
+        profile.n_numeric >= 2
+        and profile.task in ("binary", "multiclass", "regression")
+        and profile.image_shape is None
+        and trees_pipeline in (None, DATES)
+    )
 
 
 def _generated_features(profile: DataProfile) -> dict[str, Any] | None:

@@ -62,15 +62,26 @@ def test_categorical_columns_feed_generated_features_to_the_extra_trees_lightgbm
     assert any(line.startswith("catboost: no categorical columns") for line in plain.left_out)
 
 
-def test_best_adds_an_extra_trees_lightgbm_on_arithmetic_pairs_where_two_numeric_columns_exist() -> None:
+def test_the_extra_trees_lightgbm_reads_arithmetic_pairs_where_two_numeric_columns_exist() -> None:
+    """``good``: the model on the pairs in the place of the plain extra-trees LightGBM; ``best``: both (measured,
+    ``benchmarks/arithmetic_member.py``); neither ``fast``, nor a table of one numeric column or several targets."""
     numeric = profile(n_numeric=5)
     best = resolve_preset("best", numeric)
     member = next(m for m in best.models if m.spec["name"] == "lgbm_ar")
     assert member.spec == {"name": "lgbm_ar", "kind": "lightgbm_xt", "pipeline": "arithmetic"}
     assert best.pipelines["arithmetic"]["steps"] == [{"step": "arithmetic_pairs"}]
-    assert "lgbm_ar" not in kinds("good", numeric)  # measured: its time is not worth it in good (RESULTS)
-    assert "lgbm_ar" not in kinds("best", profile(n_numeric=1))
-    assert "lgbm_ar" not in kinds("best", profile(n_numeric=5, task="multilabel"))  # the step reads one target
+    assert {"lgbm_xt", "lgbm_ar"} <= set(kinds("best", numeric))
+    good = kinds("good", numeric)
+    assert good["lgbm_ar"] == "lightgbm_xt" and "lgbm_xt" not in good
+    assert "lgbm_ar" not in kinds("fast", numeric)
+    others = (
+        profile(n_numeric=1),
+        profile(n_numeric=5, task="multilabel"),  # the step picks its columns by one target
+        profile(n_numeric=784, image_shape=(28, 28, 1)),  # pixels: their ratios mean nothing
+        profile(n_numeric=33, sequence_columns=30),
+    )
+    for other in others:
+        assert "lgbm_ar" not in kinds("best", other) and "lgbm_xt" in kinds("good", other)
     mixed = resolve_preset("best", profile(n_numeric=3, n_categorical=2, max_cardinality=30, n_dates=1))
     steps = [s["step"] for s in mixed.pipelines["arithmetic"]["steps"]]
     assert steps == ["arithmetic_pairs", "date_parts", "count_encode", "target_encode"]
