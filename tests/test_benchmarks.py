@@ -353,5 +353,6 @@ def test_arithmetic_member_blends_with_and_without_the_member_of_one_run(tmp_pat
     for entry in splits.values():
         assert 30.0 < entry["member_cv"] < 90.0 and 30.0 < entry["member_test"] < 90.0
         assert "lgbm_ar" in entry["fit_seconds"] and entry["without"]["submitted"] != "lgbm_ar"
+        assert entry["instead"]["submitted"] != "lgbm_xt"  # the member in the place of the plain one
     # the member counts where the blends may take it: a different submission on at least one split
     assert any(e["with"]["test"] != e["without"]["test"] for e in splits.values())
