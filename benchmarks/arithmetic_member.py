@@ -24,8 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from _datasets import Dataset, by_name, split
+from _datasets import Dataset, by_name, paired, split
 from _machine import load_average, machine_line
 from portfolio import config, hidden_score
 
@@ -120,15 +119,10 @@ def main() -> None:
                 f"fit {res['member_seconds']:.1f} s of {res['run_seconds']:.1f} s | {subs}  load {load_average()}",
                 flush=True,
             )
+        base = [per_seed[s]["without"]["test"] for s in seeds]
         for variant in [v for v in VARIANTS[1:] if v in per_seed[seeds[0]]]:
-            pairs = [(per_seed[s][variant]["test"], per_seed[s]["without"]["test"]) for s in seeds]
-            diff = np.array([a - b for a, b in pairs])
-            se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
-            print(
-                f"  {variant} - without, hidden: {diff.mean():+.5f} (s.e. {se:.5f}); better on "
-                f"{sum(metric.better(a, b) for a, b in pairs)}, worse on {sum(metric.better(b, a) for a, b in pairs)} "
-                f"of {len(seeds)} splits"
-            )
+            scores = [per_seed[s][variant]["test"] for s in seeds]
+            print(f"  {variant} - without, hidden: {paired(scores, base, metric.better)}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1, default=str))
 

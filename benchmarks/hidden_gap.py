@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _datasets import by_name, split
+from _datasets import by_name, paired, split
 from _machine import load_average, machine_line
 from portfolio import hidden_score, run_config
 
@@ -108,12 +108,9 @@ def main() -> None:
                 [_pick_without(per_seed[s][args.preset]["all"], args.without, metric)["test"] for s in seeds]
             )
         for label, test in picks.items():
-            diff = test - old
-            wins = sum(metric.better(t, o) for t, o in zip(test, old, strict=True))
             print(
-                f"  {label}: hidden {test.mean():.5f} vs old {old.mean():.5f}: difference {diff.mean():+.5f} "
-                f"(standard error {diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float('nan'):.5f}); "
-                f"beats old on {wins} of {len(seeds)} splits"
+                f"  {label}: hidden {test.mean():.5f} vs old {old.mean():.5f}: difference "
+                f"{paired(list(test), list(old), metric.better)}"
             )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1, default=str))
