@@ -102,3 +102,15 @@ def test_an_extra_trees_lightgbm_gains_from_the_pairs_in_a_run(tmp_path) -> None
                  record_history=False)  # fmt: skip
     cv = {m.name: m.cv for m in result.models}
     assert cv["paired"] < 0.92 * cv["plain"]  # the ratio read off one column instead of two
+
+
+def test_a_large_table_is_scored_on_rows_drawn_by_the_seed(monkeypatch) -> None:
+    import kaggle_kit.features.arithmetic as arithmetic
+
+    frame, y = _ratio_table(1500)
+    full = Pipeline([ArithmeticPairs(top=2)]).fit(frame, y, task="regression")["steps"][0]["state"]
+    monkeypatch.setattr(arithmetic, "_SCORE_ROWS", 700)
+    drawn = [Pipeline([ArithmeticPairs(top=2)]).fit(frame, y, task="regression", seed=s) for s in (0, 0, 1)]
+    states = [d["steps"][0]["state"] for d in drawn]
+    assert all(s["columns"] == ["a", "b"] for s in states)  # each row's target stays with its row
+    assert states[0] == states[1] and states[0]["scores"] != states[2]["scores"] != full["scores"]

@@ -77,11 +77,12 @@ class ArithmeticPairs(Step):
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
         y = ctx.target(self.kind)
-        rows = np.arange(len(y))
-        if len(y) > _SCORE_ROWS:
+        values = [num(c).cast(pl.Float32) for c in cols]
+        if len(y) > _SCORE_ROWS:  # only the drawn rows are read into memory
             rows = np.sort(np.random.default_rng(ctx.seed).choice(len(y), _SCORE_ROWS, replace=False))
-        X = frame.select(num(c) for c in cols).collect().to_numpy()[rows].astype(np.float32)
-        gains = column_gains(X, y[rows], ctx.task, ctx.n_classes, ctx.seed) if cols else []
+            values, y = [v.gather(pl.Series(rows)) for v in values], y[rows]
+        X = frame.select(values).collect().to_numpy() if cols else None
+        gains = column_gains(X, y, ctx.task, ctx.n_classes, ctx.seed) if X is not None else []
         scores = dict(zip(cols, map(float, gains), strict=True))
         best = sorted((c for c in cols if scores[c] > 0), key=lambda c: (-scores[c], cols.index(c)))[: self.top]
         pairs = [list(p) for p in itertools.combinations(best, 2)]
