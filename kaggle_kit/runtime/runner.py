@@ -61,6 +61,7 @@ from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
 from ..readers.sequences import sequence_layout
+from ..sample_submission import sample_header
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds, rare_classes
@@ -739,7 +740,7 @@ def _write_meta(
             "sample_submission": str(sample) if sample else None,
             # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
             # competition's dataset), not the kit's own layout
-            "sample_columns": _sample_columns(sample),
+            "sample_columns": sample_header(sample),
             "config_dir": str(spec.base_dir.resolve()),
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
@@ -769,19 +770,6 @@ def _write_meta(
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
     store.save_levels(training_levels(data.train, data.categorical))
-
-
-def _sample_columns(sample: Path | None) -> list[str] | None:
-    """The sample submission's header, read as :func:`~kaggle_kit.sample_submission.read_sample` reads it but for
-    its first row only (run.json is written after every wave of a time-limited run); None without a sample file."""
-    if sample is None or not sample.is_file():
-        return None
-    from ..readers.tables import sniff_separator
-
-    try:
-        return pl.read_csv(sample, n_rows=1, infer_schema=False, separator=sniff_separator(sample)).columns
-    except pl.exceptions.PolarsError:  # `submit` reads the file itself and says what is wrong with it
-        return None
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
