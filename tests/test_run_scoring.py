@@ -106,3 +106,16 @@ def test_a_fold_without_a_positive_is_left_out_of_the_mean_not_made_nan() -> Non
     scored = score_folds(pred, y, folds, get_metric("roc_auc"))
     assert scored.folds == ((0, 0), (0, 1)) and scored.scores == (1.0, 0.5)  # fold 2: no positive, no score
     assert scored.mean == 0.75
+
+
+def test_a_multilabel_fold_of_one_class_per_column_is_left_out_too() -> None:
+    """Each column of fold 2 holds one class (0 in the first, 1 in the second): mean ROC AUC is undefined there, though
+    the fold holds both labels (a check of the labels over all columns at once kept its ``nan``)."""
+    from kaggle_kit.runtime.folds import Folds
+    from kaggle_kit.runtime.scoring import score_folds
+
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [0, 1], [0, 1], [np.nan, 1]])
+    folds = Folds(np.array([[0, 0, 1, 1, 2, 2, 2]]), 3, "complement")
+    pred = np.array([[0.9, 0.2], [0.1, 0.8], [0.6, 0.3], [0.4, 0.7], [0.5, 0.5], [0.2, 0.9], [0.3, 0.4]])
+    scored = score_folds(pred, y, folds, get_metric("mean_roc_auc"))
+    assert scored.folds == ((0, 0), (0, 1)) and scored.scores == (1.0, 0.5)

@@ -84,7 +84,7 @@ def score_folds(
             row_threshold[valid_idx] += t
             row_count[valid_idx] += 1
         score = float(metric.score(y[valid_idx], pred[valid_idx], t))
-        if np.isnan(score) and np.unique(y[valid_idx]).size < 2:
+        if np.isnan(score) and _one_label(y[valid_idx]):
             continue  # the metric is undefined on one label (ROC AUC, a fold without a positive): not a score of 0
         if use_threshold:
             chosen.append(t)
@@ -99,3 +99,11 @@ def score_folds(
     elif finite.any():
         pooled = float(metric.score(y[finite], pred[finite]))
     return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
+
+
+def _one_label(y: np.ndarray) -> bool:
+    """Whether every target column of ``y`` holds at most one distinct label (``nan``: a multi-target row's missing
+    label), where a metric such as ROC AUC is undefined: a multilabel fold whose columns are each of one class, though
+    of different classes (0 in one, 1 in another), is undefined too."""
+    columns = np.asarray(y).reshape(len(y), -1).T
+    return all(np.unique(c[c == c]).size < 2 for c in columns)
