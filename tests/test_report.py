@@ -511,5 +511,9 @@ def test_a_blend_of_models_refit_since_is_left_out_and_named(tmp_path: Path) -> 
         "no stored blend can predict these rows ('mean': made from earlier versions"
         in best_choice(result.run_dir).verdict
     )
+    from kaggle_kit.report.records import snapshot
+
+    assert snapshot(result.run_dir).blends == ()  # nor recorded in the run history (its best there)
     blend_report(result.run_dir, "mean")  # blended again: ranked again
     assert [e.name for e in collect_report(result.run_dir, adversarial=False).entries if e.is_blend] == ["mean"]
+    assert [b.name for b in snapshot(result.run_dir).blends] == ["mean"]
