@@ -1950,6 +1950,24 @@ def test_output_closed_by_its_reader_ends_without_a_traceback(finished_run: Path
     assert "Traceback" not in err and "stopped: the output was closed" in err
 
 
+def test_a_broken_pipe_of_the_commands_own_is_a_failure_shown_not_a_closed_output() -> None:
+    """A BrokenPipeError from another pipe (a worker process's) while the output is open: it had been "stopped: the
+    output was closed (its reader ended); nothing finished is lost", status 141 and no traceback."""
+    code = (
+        "import argparse, sys\n"
+        "from kaggle_kit.cli import _dispatch\n"
+        "def func(args):\n"
+        "    print('a line the reader reads')\n"
+        "    raise BrokenPipeError(32, 'Broken pipe')\n"
+        "sys.exit(_dispatch(argparse.Namespace(func=func)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=120
+    )
+    assert proc.returncode == 1 and "BrokenPipeError" in proc.stderr and "stopped:" not in proc.stderr
+    assert proc.stdout == "a line the reader reads\n"
+
+
 # ------------------------------------------------------------------------------------------------ security
 def test_pickles_in_a_run_store_are_never_unpickled(
     finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
