@@ -219,10 +219,13 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     if column is None:  # group or stratified_group folds
         return
     n = data.train.height
-    fewest = min(folds.train_valid(r, k)[0].size for r, k in folds.tasks())
-    if fewest >= n / 2:
+    sizes = {(r, k): folds.train_valid(r, k)[0].size for r, k in folds.tasks()}
+    smallest, fewest = min(sizes.items(), key=lambda item: item[1])
+    # half what a fold trains on where the rows spread evenly ((k - 1) / k of them): 2-fold group CV's folds train on
+    # about half the rows each, and had been warned of whatever the groups
+    if fewest >= n * (folds.n_splits - 1) / folds.n_splits / 2:
         return
-    top = data.train[column].value_counts(sort=True).row(0)
+    top = data.train[column].gather(folds.train_valid(*smallest)[1]).value_counts(sort=True).row(0)  # in that fold
     warnings.warn(
         f"folds.group: the group {top[0]!r} of column {column!r} holds {top[1]} of the {n} training rows "
         f"({top[1] / n:.0%}), so the fold that validates it trains on {fewest} rows: its score and its OOF "
