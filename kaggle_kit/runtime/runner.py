@@ -236,12 +236,14 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     )
 
 
-def _warn_unused_pipelines(spec: CompetitionSpec, declared: Sequence[str]) -> None:
-    """A pipeline the config declares (``declared``) that no model of ``spec`` reads (``pipeline = ...`` forgotten on
-    the model): the model ran on the base encoding, which nothing had said."""
-    used = {m.pipeline for m in spec.models if m.pipeline}
-    if spec.search is not None:
-        used |= {str(o["pipeline"]) for o in spec.search.overrides.values() if o.get("pipeline")}
+def _warn_unused_pipelines(
+    spec: CompetitionSpec, declared: Sequence[str], extra_models: Sequence[ModelSpec], search: SearchSpec | None
+) -> None:
+    """A pipeline the config declares (``declared``) that no model of ``spec`` (nor of ``extra_models``, nor a config
+    of ``search``) reads (``pipeline = ...`` forgotten on the model): the model ran on the base encoding, unsaid."""
+    used = {m.pipeline for m in [*spec.models, *extra_models] if m.pipeline}
+    if search is not None:
+        used |= {str(o["pipeline"]) for o in search.overrides.values() if o.get("pipeline")}
     frontier = list(used)
     while frontier:  # the pipelines they extend run too
         base = spec.pipelines[name].extends if (name := frontier.pop()) in spec.pipelines else None
@@ -313,6 +315,11 @@ def run(
     take_reading()  # the thread rule measures the cores' load from here, while the data is read
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
+        # the config's own pipelines (a preset's come with the models reading them), against the models with the
+        # preset's, and those run(search=..., extra_models=...) adds in Python
+        _warn_unused_pipelines(
+            session.spec, list(spec.pipelines), extra_models, search if search is not None else spec.search
+        )
         return _run(session, only, extra_models, search, time_limit, started, record_history)
     finally:
         session.close()
@@ -463,9 +470,7 @@ class RunSession:
         store = RunStore.in_runs_folder(runs_root, spec.run_name)
         store.ensure_writable()
         say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
-        declared = list(spec.pipelines)  # the config's own: a preset's pipelines come with the models reading them
         spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
-        _warn_unused_pipelines(spec, declared)
         folds = _folds_for_run(store, spec, data)
         if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
             data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
