@@ -69,7 +69,7 @@ from .pool import WorkerPool, stop_if_worker_starting
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
-from .scoring import score_folds
+from .scoring import score_folds, undefined_folds
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
@@ -370,7 +370,7 @@ def _run(
         record_run(session.store.root)
     listed = _listed_models(session.store)
     dropped = [name for name in listed_before if name not in listed]
-    notes = outcome.notes
+    notes = outcome.notes + _undefined_folds_note(session)
     if dropped:  # a search's configs after a plain run: gone from the leaderboard and blends, which had not said so
         notes += (
             f"{len(dropped)} model(s) of the run folder's last command are not models of this one: "
@@ -386,6 +386,23 @@ def _run(
         reused=outcome.reused,
         incomplete=tuple(r.name for r in outcome.results if r.status == "incomplete"),
         notes=notes,
+    )
+
+
+def _undefined_folds_note(session: RunSession) -> tuple[str, ...]:
+    """A line on the folds where the metric is undefined (one label in their held-out rows), which every fold mean
+    leaves out: the leaderboard's fold scores are fewer than the folds, and the means rest on the others."""
+    data, folds, metric = session.data, session.folds, session.metric
+    undefined = undefined_folds(data.y, folds, metric, len(prediction_columns(data, metric)))
+    if not undefined:
+        return ()
+    n = len(folds.tasks())
+    named = [f"fold {k}" if folds.n_repeats == 1 else f"repeat {r} fold {k}" for r, k in undefined]
+    rest = f"the means rest on the other {n - len(undefined)}" if len(undefined) < n else "no model has a fold mean"
+    return (
+        f"{metric.name} is undefined on the held-out rows of {len(undefined)} of the {n} folds ("
+        f"{name_a_few(named, 'folds', ', ')}: one label only): every model's and blend's fold mean leaves them out, "
+        f"{rest}. Fewer folds, or folds that spread each label over all of them (stratified), make every fold count",
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import KitError
 from ..metrics import Metric, choose_threshold
 from .folds import Folds
 
@@ -99,6 +100,25 @@ def score_folds(
     elif finite.any():
         pooled = float(metric.score(y[finite], pred[finite]))
     return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
+
+
+def undefined_folds(y: np.ndarray, folds: Folds, metric: Metric, n_columns: int) -> tuple[tuple[int, int], ...]:
+    """The ``(repeat, fold)`` pairs whose held-out labels leave ``metric`` undefined (one label: ROC AUC without a
+    positive), which :func:`score_folds` leaves out of every model's and blend's mean; said once by a run, since the
+    leaderboard's fold scores are then fewer than its folds. Probed with a constant ``n_columns``-column prediction:
+    whether the metric is undefined on one label depends on the labels alone."""
+    out = []
+    for r, k in folds.tasks():
+        labels = y[folds.train_valid(r, k)[1]]
+        if not labels.size or not _one_label(labels):
+            continue
+        try:
+            score = metric.score(labels, np.full((len(labels), n_columns), 1 / max(n_columns, 2)))
+        except (KitError, ValueError):  # a prediction this probe cannot stand in for: not said
+            continue
+        if np.isnan(score):
+            out.append((int(r), int(k)))
+    return tuple(out)
 
 
 def _one_label(y: np.ndarray) -> bool:
