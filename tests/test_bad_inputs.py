@@ -1612,6 +1612,12 @@ AFTER_RUN: list[Case] = [
         ("new_test.csv' is the test file this command reads: the submission would replace it",),
         argv=(*PREDICT[:-1], "{folder}/new_test.csv"),
     ),
+    Case(  # `submit` reads it again: replaced, the run's next submission had the predictions' rows, not the sample's
+        "predict-out-is-the-runs-sample",
+        new_test(lambda f: f),
+        ("sample_submission.csv' is the run's sample submission this command reads: the submission would replace it",),
+        argv=(*PREDICT[:-1], "{folder}/sample_submission.csv"),
+    ),
     Case(
         "predict-no-refit-yet",
         new_test(lambda f: f),
