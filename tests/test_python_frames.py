@@ -109,6 +109,12 @@ def test_a_pandas_column_of_mixed_types_is_named_with_its_cast() -> None:
         _table(frame, "test", None)  # kaggle_kit.predict's reading of a pandas test frame
     assert _table(frame[["id", "ok"]].set_index("id"), "test", None).columns == ["id", "ok"]  # the named index kept
 
+    class Point:  # one type, but no table column's: not "several types (Point)"
+        pass
+
+    with pytest.raises(DataError, match=r"the test data's column 'p' holds Python objects \(Point\), which a table"):
+        as_polars(pd.DataFrame({"p": [Point(), Point()]}), "test")
+
 
 def test_a_pandas_frame_with_a_column_named_twice_is_named_as_such() -> None:
     """polars' "duplicate column names" had been taken for a column of mixed types ("several types (str)")."""

@@ -46,9 +46,10 @@ def _unconvertible(frame: Any, what: str, exc: Exception) -> str:
         except (TypeError, ValueError, pl.exceptions.PolarsError):
             values = frame[column].dropna()
             kinds = sorted({type(v).__name__ for v in values})
+            held = f"values of several types ({', '.join(kinds)})" if len(kinds) > 1 else f"Python objects ({kinds[0]})"
             return (
-                f"the {what} data's column {column!r} holds values of several types ({', '.join(kinds)}), which a "
-                f"table column cannot; cast it to one, e.g. df[{column!r}] = df[{column!r}].astype(str) for text or "
+                f"the {what} data's column {column!r} holds {held}, which a table column cannot; cast it to text or "
+                f"numbers, e.g. df[{column!r}] = df[{column!r}].astype(str) for text or "
                 f"pd.to_numeric(df[{column!r}], errors='coerce') for numbers"
             )
     return f"the {what} data cannot be read as a table ({type(exc).__name__}: {exc})"
