@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
+import stat
 import sys
 import time
 import warnings
@@ -552,9 +554,27 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("interrupted: finished folds are kept; run the same command again to resume", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `kaggle-kit leaderboard RUN | head`: the reader left; no traceback, as for SIGPIPE
+        if not _output_closed():  # a pipe of the command's own (a worker's, a library's): a failure, not the reader
+            raise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush would raise again
         print("stopped: the output was closed (its reader ended); nothing finished is lost", file=sys.stderr)
         return 141
+
+
+def _output_closed() -> bool:
+    """Whether standard output is a pipe whose reader left (a BrokenPipeError from another pipe, a worker
+    process's, is a failure to show): on POSIX the pipe itself says so (POLLERR); elsewhere any piped output."""
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False  # a terminal or a file: the broken pipe was another one
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout (a notebook's)
+        return False
+    if not hasattr(select, "poll"):  # pragma: no cover (Windows)
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
 if __name__ == "__main__":  # pragma: no cover

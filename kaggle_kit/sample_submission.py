@@ -36,11 +36,11 @@ def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataF
     return match_sample_frame(frame, read_sample(sample_path), sample_path, meta)
 
 
-def read_sample(sample_path: Path) -> pl.DataFrame:
+def read_sample(sample_path: Path, n_rows: int | None = None) -> pl.DataFrame:
     """The sample submission, every column as text: the ids are written back exactly as the sample spells them
-    ("007" stays "007")."""
+    ("007" stays "007"); ``n_rows``: its first rows only (:func:`sample_header`)."""
     try:
-        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
+        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path), n_rows=n_rows)
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
     # a blank line (a file ending in two newlines) holds no row, as in the run's files: polars read a row of nulls,
@@ -55,6 +55,20 @@ def read_sample(sample_path: Path) -> pl.DataFrame:
             stacklevel=3,
         )
     return sample.drop(empty)
+
+
+def sample_header(sample_path: Path | None) -> list[str] | None:
+    """The columns :func:`read_sample` gives the sample submission, read from its first row only (``run.json``
+    records them after every wave of a run; a moved run folder's ``predict`` writes them); None without a readable
+    file, whose own error (and warnings) come where ``submit`` reads it whole."""
+    if sample_path is None or not sample_path.is_file():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            return read_sample(sample_path, n_rows=1).columns
+    except DataError:
+        return None
 
 
 def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:

@@ -1612,6 +1612,12 @@ AFTER_RUN: list[Case] = [
         ("new_test.csv' is the test file this command reads: the submission would replace it",),
         argv=(*PREDICT[:-1], "{folder}/new_test.csv"),
     ),
+    Case(  # `submit` reads it again: replaced, the run's next submission had the predictions' rows, not the sample's
+        "predict-out-is-the-runs-sample",
+        new_test(lambda f: f),
+        ("sample_submission.csv' is the run's sample submission this command reads: the submission would replace it",),
+        argv=(*PREDICT[:-1], "{folder}/sample_submission.csv"),
+    ),
     Case(
         "predict-no-refit-yet",
         new_test(lambda f: f),
@@ -1948,6 +1954,24 @@ def test_output_closed_by_its_reader_ends_without_a_traceback(finished_run: Path
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "stopped: the output was closed" in err
+
+
+def test_a_broken_pipe_of_the_commands_own_is_a_failure_shown_not_a_closed_output() -> None:
+    """A BrokenPipeError from another pipe (a worker process's) while the output is open: it had been "stopped: the
+    output was closed (its reader ended); nothing finished is lost", status 141 and no traceback."""
+    code = (
+        "import argparse, sys\n"
+        "from kaggle_kit.cli import _dispatch\n"
+        "def func(args):\n"
+        "    print('a line the reader reads')\n"
+        "    raise BrokenPipeError(32, 'Broken pipe')\n"
+        "sys.exit(_dispatch(argparse.Namespace(func=func)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=120
+    )
+    assert proc.returncode == 1 and "BrokenPipeError" in proc.stderr and "stopped:" not in proc.stderr
+    assert proc.stdout == "a line the reader reads\n"
 
 
 # ------------------------------------------------------------------------------------------------ security

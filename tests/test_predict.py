@@ -175,7 +175,9 @@ def test_a_moved_run_without_its_sample_writes_the_sample_columns_it_recorded(tm
     comp.mkdir()
     train.select("id", "f0", "f1", "target").write_csv(comp / "train.csv")
     test.select("id", "f0", "f1").write_csv(comp / "test.csv")
-    test.select("id", pl.lit(0.5).alias("target")).write_csv(comp / "sample_submission.csv")
+    # each line ends in a separator (a spreadsheet's export): its empty unnamed column is no column of the sample's
+    sample = "id,target,\n" + "".join(f"{i},0.5,\n" for i in test["id"])
+    (comp / "sample_submission.csv").write_text(sample)
     data = {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv", "id": "id",
             "target": "target"}  # fmt: skip
     logreg = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
@@ -185,6 +187,7 @@ def test_a_moved_run_without_its_sample_writes_the_sample_columns_it_recorded(tm
         base_dir=comp,
     )  # fmt: skip
     run_dir = run(spec, runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    assert json.loads((run_dir / "run.json").read_text())["sample_columns"] == ["id", "target"]
     moved = tmp_path / "input" / "moved"
     shutil.copytree(run_dir, moved)
     shutil.rmtree(comp)  # nothing of the competition's folder is left

@@ -108,3 +108,30 @@ def test_a_pandas_column_of_mixed_types_is_named_with_its_cast() -> None:
     with pytest.raises(DataError, match=r"the test data's column 'mixed' holds values of several types"):
         _table(frame, "test", None)  # kaggle_kit.predict's reading of a pandas test frame
     assert _table(frame[["id", "ok"]].set_index("id"), "test", None).columns == ["id", "ok"]  # the named index kept
+
+    class Point:  # one type, but no table column's: not "several types (Point)"
+        pass
+
+    with pytest.raises(DataError, match=r"the test data's column 'p' holds Python objects \(Point\), which a table"):
+        as_polars(pd.DataFrame({"p": [Point(), Point()]}), "test")
+
+
+def test_a_pandas_frame_with_a_column_named_twice_is_named_as_such() -> None:
+    """polars' "duplicate column names" had been taken for a column of mixed types ("several types (str)")."""
+    import pandas as pd
+
+    with pytest.raises(DataError, match=r"the train data has more than one column named 'a'; give each column its own"):
+        as_polars(pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"]), "train")
+
+
+def test_a_pandas_index_is_kept_only_where_it_is_named_and_no_column_holds_it() -> None:
+    """``set_index("id", drop=False)`` had been refused ("indices and column names must not overlap"), and an unnamed
+    level of a MultiIndex made a feature column called 'None'."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": [7, 8], "a": [0.5, 1.5]})
+    assert as_polars(frame.set_index("id", drop=False), "train").columns == ["id", "a"]
+    both = pd.MultiIndex.from_tuples([(1, 2), (3, 4)], names=["id", None])
+    converted = as_polars(pd.DataFrame({"a": [0.5, 1.5]}, index=both), "train")
+    assert converted.columns == ["id", "a"] and converted["id"].to_list() == [1, 3]
+    assert as_polars(frame.iloc[1:], "train").columns == ["id", "a"]  # a RangeIndex's row numbers: no column

@@ -511,5 +511,51 @@ def test_a_blend_of_models_refit_since_is_left_out_and_named(tmp_path: Path) -> 
         "no stored blend can predict these rows ('mean': made from earlier versions"
         in best_choice(result.run_dir).verdict
     )
+    from kaggle_kit.report.records import snapshot
+
+    assert snapshot(result.run_dir).blends == ()  # nor recorded in the run history (its best there)
     blend_report(result.run_dir, "mean")  # blended again: ranked again
     assert [e.name for e in collect_report(result.run_dir, adversarial=False).entries if e.is_blend] == ["mean"]
+    assert [b.name for b in snapshot(result.run_dir).blends] == ["mean"]
+
+
+def test_a_blend_of_a_model_the_run_no_longer_lists_is_named_so_not_refit(tmp_path: Path) -> None:
+    """A model left out of the config (or a search's config after a plain run) is not refit: the report, submit and
+    predict had all said the blend was "made from earlier versions of" it."""
+    from kaggle_kit.blend import blend_report
+    from kaggle_kit.config import build_spec
+    from kaggle_kit.errors import StoreError
+    from kaggle_kit.submit import write_submission
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 2))
+    frame = pl.DataFrame({"id": np.arange(60), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+    def spec(*names: str) -> object:
+        return build_spec(
+            {
+                "name": "gone",
+                "task": "binary",
+                "metric": "roc_auc",
+                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+                "folds": {"n_splits": 2},
+                "run": {"n_jobs": 1, "threads_per_task": 1},
+                "models": [{"name": n, **logreg, "params": {"C": {"lr": 1.0, "weak": 1e-3}[n]}} for n in names],
+            }
+        )
+
+    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
+    run_dir = run(spec("lr", "weak"), train=frame[:40], test=frame[40:].drop("y"), **kwargs).run_dir
+    blend_report(run_dir, "mean")
+    run(spec("lr"), train=frame[:40], test=frame[40:].drop("y"), **kwargs)  # 'weak' no longer listed, 'lr' as it was
+    (note,) = [n for n in collect_report(run_dir, adversarial=False).notes if "Blends left out" in n]
+    assert "'mean' (made from 'weak', which the run no longer lists" in note and "earlier versions" not in note
+    from kaggle_kit.predict.blends import blend_spec
+    from kaggle_kit.predict.run_folder import RunFolder
+
+    refused = r"the blend 'mean' was made from 'weak', which the run no longer lists .*; blend again"
+    with pytest.raises(StoreError, match=refused):
+        write_submission(run_dir, blend="mean")
+    with pytest.raises(StoreError, match=refused):
+        blend_spec(RunFolder.open(run_dir), "mean")  # predict's reading of it

@@ -106,3 +106,41 @@ def test_a_fold_without_a_positive_is_left_out_of_the_mean_not_made_nan() -> Non
     scored = score_folds(pred, y, folds, get_metric("roc_auc"))
     assert scored.folds == ((0, 0), (0, 1)) and scored.scores == (1.0, 0.5)  # fold 2: no positive, no score
     assert scored.mean == 0.75
+
+
+def test_a_multilabel_fold_of_one_class_per_column_is_left_out_too() -> None:
+    """Each column of fold 2 holds one class (0 in the first, 1 in the second): mean ROC AUC is undefined there, though
+    the fold holds both labels (a check of the labels over all columns at once kept its ``nan``)."""
+    from kaggle_kit.runtime.folds import Folds
+    from kaggle_kit.runtime.scoring import score_folds
+
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [0, 1], [0, 1], [np.nan, 1]])
+    folds = Folds(np.array([[0, 0, 1, 1, 2, 2, 2]]), 3, "complement")
+    pred = np.array([[0.9, 0.2], [0.1, 0.8], [0.6, 0.3], [0.4, 0.7], [0.5, 0.5], [0.2, 0.9], [0.3, 0.4]])
+    scored = score_folds(pred, y, folds, get_metric("mean_roc_auc"))
+    assert scored.folds == ((0, 0), (0, 1)) and scored.scores == (1.0, 0.5)
+
+
+def test_a_run_says_which_folds_its_fold_means_leave_out(tmp_path) -> None:
+    """The folds left out of every mean had been left out without a word: the leaderboard showed 2 fold scores for 3
+    folds, and a mean resting on them. A regression run (the metric defined on any labels) says nothing."""
+    from kaggle_kit.runtime.folds import Folds
+    from kaggle_kit.runtime.scoring import undefined_folds
+
+    rng = np.random.default_rng(0)
+    y = np.zeros(30, dtype=int)
+    y[[0, 1]] = 1  # two positives, three folds: one fold holds none
+    frame = pl.DataFrame({"id": np.arange(30), "x": rng.normal(size=30) + y, "y": y})
+    spec = build_spec(
+        {"name": "rare", "task": "binary", "metric": "roc_auc", "data": {"train": "t.csv", "id": "id", "target": "y"},
+         "folds": {"n_splits": 3}, "run": {"n_jobs": 1, "threads_per_task": 1},
+         "models": [{"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}]}
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="fewer training rows than the 3 folds"):
+        result = run(spec, train=frame, runs_root=tmp_path, progress=None, record_history=False)
+    (note,) = [n for n in result.notes if "is undefined" in n]
+    assert note.startswith("roc_auc is undefined on the held-out rows of 1 of the 3 folds (fold ")
+    assert "the means rest on the other 2" in note
+    assert all(len(m.fold_scores) == 2 for m in result.models)
+    constant = Folds(np.array([[0, 0, 1, 1]]), 2, "complement")  # fold 0's targets all 1.0: rmse is defined there
+    assert undefined_folds(np.array([1.0, 1.0, 2.0, 3.0]), constant, get_metric("rmse"), 1) == ()

@@ -770,3 +770,32 @@ def test_a_plain_run_after_a_search_names_the_configs_it_no_longer_lists(tmp_pat
     (note,) = [n for n in again.notes if "not models of this one" in n]
     assert note.startswith("1 model(s) of the run folder's last command are not models of this one: lr_c000.")
     assert not any("not models of this one" in n for n in run(spec, **kwargs).notes)  # said once
+
+
+def test_a_pipeline_read_by_an_extra_model_is_not_warned_of_as_unused(tmp_path: Path) -> None:
+    """run(extra_models=...) in Python: a model reading the declared pipeline had been met by "declared but no model
+    reads them" (the check saw the spec's models only); one read by no model is still warned of."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    train = pl.DataFrame({"id": np.arange(40), "x": rng.normal(size=40), "y": rng.integers(0, 2, 40)})
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    spec = build_spec(
+        {
+            "name": "piped",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "t.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 2},
+            "run": SEQUENTIAL,
+            "pipelines": {"scaled": {"steps": [{"step": "standardize", "columns": "numeric"}]}},
+            "models": [{"name": "lr", **logreg}],
+        }
+    )
+    kwargs = {"runs_root": tmp_path, "train": train, "progress": None, "record_history": False}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(spec, extra_models=[ModelSpec(name="lr_scaled", pipeline="scaled", **logreg)], **kwargs)
+    assert not [w for w in caught if "declared but no model reads" in str(w.message)]
+    with pytest.warns(UserWarning, match=r"pipeline\(s\) 'scaled' are declared but no model reads them"):
+        run(spec, **kwargs)

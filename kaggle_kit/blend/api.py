@@ -22,7 +22,7 @@ from ..errors import ConfigError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore
 from .engine import BlendOutcome, blend_predictions, stacking_guard
-from .inputs import RunPredictions, current_keys, load_run
+from .inputs import RunPredictions, current_keys, load_run, stale_reason
 from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
@@ -254,11 +254,7 @@ def blend_test_predictions(run_dir: Path | str, name: str) -> pl.DataFrame:
     """The stored test predictions of blend ``name``, refusing a blend whose models have been refit since
     (their keys changed) or whose imported predictions were replaced."""
     result = read_blend(run_dir, name)
-    keys = current_keys(run_dir)
-    stale = [m for m in result.models if keys.get(m) != result.model_keys.get(m)]
-    if stale:
-        raise StoreError(
-            f"the blend {name!r} was made from earlier versions of {allowed(stale)} (refit or re-imported since); "
-            f"blend again: {reblend_command(run_dir, result)}"
-        )
+    why = stale_reason(result.models, result.model_keys, current_keys(run_dir))
+    if why:
+        raise StoreError(f"the blend {name!r} was {why}; blend again: {reblend_command(run_dir, result)}")
     return read_blend_predictions(run_dir, name, "test")

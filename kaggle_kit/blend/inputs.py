@@ -108,6 +108,21 @@ def current_keys(run_dir: Path | str) -> dict[str, str]:
     return keys
 
 
+def stale_reason(models: Sequence[str], model_keys: dict[str, str], keys: dict[str, str]) -> str:
+    """Why a blend of ``models`` (``model_keys``: their keys when it was made) no longer matches the run (``keys``:
+    :func:`current_keys`), to follow "the blend 'x' was": refit since, or no longer listed by the run (a plain run
+    after a search or a time limit's seed bags); "" when it matches. One wording for submit, predict and report."""
+    gone = [m for m in models if m not in keys]
+    refit = [m for m in models if m in keys and keys[m] != model_keys.get(m)]
+    parts = [f"made from earlier versions of {allowed(refit)} (refit or re-imported since)"] if refit else []
+    if gone:
+        parts.append(
+            f"made from {allowed(gone)}, which the run no longer lists (its last command did not make them; the "
+            "command that did, e.g. the same --search, lists them again)"
+        )
+    return " and ".join(parts)
+
+
 def default_models(run_dir: Path | str) -> list[str]:
     """The models a blend uses when none are named: every finished model but the baseline, then every import."""
     store = RunStore(run_dir)

@@ -60,7 +60,7 @@ def best_choice(run_dir: Path | str) -> Choice:
         left = blend_names(run_dir)  # stored, but stale or of imported predictions: not "no blend is stored"
         why = (
             f"no stored blend can predict these rows ({allowed(left)}: made from earlier versions of their models, "
-            "which were refit since (blend again), or of imported predictions)"
+            "or from models the run no longer lists (blend again), or of imported predictions)"
             if left
             else "no blend is stored"
         )

@@ -18,7 +18,7 @@ import numpy as np
 from ..blend.base import Fitted
 from ..blend.calibration import calibrate_blend
 from ..blend.engine import stack_predictions
-from ..blend.inputs import current_keys, load_run
+from ..blend.inputs import current_keys, load_run, stale_reason
 from ..blend.nested import nested_cv
 from ..blend.registry import make_blender
 from ..blend.result import BlendResult
@@ -32,13 +32,9 @@ def blend_spec(folder: RunFolder, name: str) -> BlendResult:
     """The stored blend ``name``, refused when it cannot be applied to new rows: its models were refit since it was
     made, or it blends imported predictions (made elsewhere: there is no model here to predict new rows with)."""
     result = read_blend(folder.root, name)
-    keys = current_keys(folder.root)
-    stale = [m for m in result.models if keys.get(m) != result.model_keys.get(m)]
-    if stale:
-        raise StoreError(
-            f"the blend {name!r} was made from earlier versions of {allowed(stale)} (refit or re-imported since); "
-            f"blend again: {reblend_command(folder.root, result)}"
-        )
+    why = stale_reason(result.models, result.model_keys, current_keys(folder.root))
+    if why:
+        raise StoreError(f"the blend {name!r} was {why}; blend again: {reblend_command(folder.root, result)}")
     imported = [m for m in result.models if m in external_sources(folder.root)]
     if imported:
         raise StoreError(

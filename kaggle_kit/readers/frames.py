@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import DataError
+from ..errors import DataError, allowed
 
 
 def as_polars(frame: Any, what: str) -> pl.DataFrame | None:
@@ -21,9 +21,18 @@ def as_polars(frame: Any, what: str) -> pl.DataFrame | None:
     if isinstance(frame, pl.LazyFrame):
         return frame.collect()
     if type(frame).__module__.startswith("pandas") and hasattr(frame, "index") and hasattr(frame, "columns"):
-        named_index = any(name is not None for name in frame.index.names)
+        columns = [str(c) for c in frame.columns]  # as polars names them: 0 -> '0'
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if repeated:  # polars' "duplicate column names" was read below as a column of mixed types
+            raise DataError(
+                f"the {what} data has more than one column named {allowed(repeated)}; give each column its own name "
+                "(df.columns = [...])"
+            )
+        # its named index levels as columns (df.set_index("id")), but one a column already holds (drop=False): the
+        # column; an unnamed level (a RangeIndex) is row numbers, no column of the data
+        kept = [n for n in frame.index.names if n is not None and str(n) not in columns]
         try:
-            return pl.from_pandas(frame, include_index=named_index)
+            return pl.from_pandas(frame.reset_index(level=kept) if kept else frame)
         except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:  # an object column of mixed types
             raise DataError(_unconvertible(frame, what, exc)) from None
     raise DataError(f"the {what} data must be a polars or pandas DataFrame; got {type(frame).__name__}")
@@ -37,9 +46,10 @@ def _unconvertible(frame: Any, what: str, exc: Exception) -> str:
         except (TypeError, ValueError, pl.exceptions.PolarsError):
             values = frame[column].dropna()
             kinds = sorted({type(v).__name__ for v in values})
+            held = f"values of several types ({', '.join(kinds)})" if len(kinds) > 1 else f"Python objects ({kinds[0]})"
             return (
-                f"the {what} data's column {column!r} holds values of several types ({', '.join(kinds)}), which a "
-                f"table column cannot; cast it to one, e.g. df[{column!r}] = df[{column!r}].astype(str) for text or "
+                f"the {what} data's column {column!r} holds {held}, which a table column cannot; cast it to text or "
+                f"numbers, e.g. df[{column!r}] = df[{column!r}].astype(str) for text or "
                 f"pd.to_numeric(df[{column!r}], errors='coerce') for numbers"
             )
     return f"the {what} data cannot be read as a table ({type(exc).__name__}: {exc})"

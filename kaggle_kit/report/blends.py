@@ -124,18 +124,17 @@ def current_blends(run_dir: Path | str, blends: list[BlendSummary]) -> tuple[lis
     """The ``blends`` made from the current versions of their models, and a line for each of the others: a blend
     whose models were refit since (another key) scores, and weighs, models the run no longer has. `submit` refuses
     it; the report had ranked it, and named it the best, all the same."""
-    from ..blend.inputs import current_keys
+    from ..blend.inputs import current_keys, stale_reason
     from ..blend.storage import blend_command
-    from ..errors import allowed
 
     keys = current_keys(run_dir)
     fresh, stale = [], []
     for b in blends:
         # a summary that records no keys (written by hand, in the tolerant layout above) cannot be judged: kept
-        old = [m for m in b.models if keys.get(m) != b.model_keys.get(m)] if b.model_keys else []
-        if old:
+        why = stale_reason(b.models, b.model_keys, keys) if b.model_keys else ""
+        if why:
             command = blend_command(run_dir, b.method, b.name, b.calibrate)
-            stale.append(f"{b.name!r} (made from earlier versions of {allowed(old)}; blend again: {command})")
+            stale.append(f"{b.name!r} ({why}; blend again: {command})")
         else:
             fresh.append(b)
     return fresh, stale

@@ -118,7 +118,7 @@ def collect_report(
     notes.extend(pseudo_notes(store, metric))  # did pseudo-labelling help: each <model>@pl<r> vs its base model
     blends, stale = current_blends(store.root, read_blends(store.root))
     if stale:
-        notes.append("Blends left out, their models refit since they were made: " + "; ".join(stale))
+        notes.append("Blends left out, their models changed since they were made: " + "; ".join(stale))
     ok = [m.name for m in models if m.status == "ok"]
     oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
     for b in blends:

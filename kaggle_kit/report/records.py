@@ -15,7 +15,7 @@ from ..config import spec_hash
 from ..errors import StoreError
 from ..metrics import get_metric
 from ..runtime.store import ModelResult, RunStore
-from .blends import BlendSummary, read_blends
+from .blends import BlendSummary, current_blends, read_blends
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,7 +68,9 @@ def snapshot(run_dir: Path | str, *, code_dir: Path | str | None = None) -> RunS
         n_train=meta.get("n_train"),
         n_test=meta.get("n_test"),
         models=tuple(models),
-        blends=tuple(read_blends(store.root)),
+        # those made from the current versions of their models, as `report` ranks them: a run refit after a blend is
+        # recorded at its end, and the stale blend had been its best in `kaggle-kit history`
+        blends=tuple(current_blends(store.root, read_blends(store.root))[0]),
     )
 
 

@@ -61,6 +61,7 @@ from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
 from ..readers.sequences import sequence_layout
+from ..sample_submission import sample_header
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds, rare_classes
@@ -68,7 +69,7 @@ from .pool import WorkerPool, stop_if_worker_starting
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
-from .scoring import score_folds
+from .scoring import score_folds, undefined_folds
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
@@ -218,10 +219,13 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     if column is None:  # group or stratified_group folds
         return
     n = data.train.height
-    fewest = min(folds.train_valid(r, k)[0].size for r, k in folds.tasks())
-    if fewest >= n / 2:
+    sizes = {(r, k): folds.train_valid(r, k)[0].size for r, k in folds.tasks()}
+    smallest, fewest = min(sizes.items(), key=lambda item: item[1])
+    # half what a fold trains on where the rows spread evenly ((k - 1) / k of them): 2-fold group CV's folds train on
+    # about half the rows each, and had been warned of whatever the groups
+    if fewest >= n * (folds.n_splits - 1) / folds.n_splits / 2:
         return
-    top = data.train[column].value_counts(sort=True).row(0)
+    top = data.train[column].gather(folds.train_valid(*smallest)[1]).value_counts(sort=True).row(0)  # in that fold
     warnings.warn(
         f"folds.group: the group {top[0]!r} of column {column!r} holds {top[1]} of the {n} training rows "
         f"({top[1] / n:.0%}), so the fold that validates it trains on {fewest} rows: its score and its OOF "
@@ -232,12 +236,14 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     )
 
 
-def _warn_unused_pipelines(spec: CompetitionSpec, declared: Sequence[str]) -> None:
-    """A pipeline the config declares (``declared``) that no model of ``spec`` reads (``pipeline = ...`` forgotten on
-    the model): the model ran on the base encoding, which nothing had said."""
-    used = {m.pipeline for m in spec.models if m.pipeline}
-    if spec.search is not None:
-        used |= {str(o["pipeline"]) for o in spec.search.overrides.values() if o.get("pipeline")}
+def _warn_unused_pipelines(
+    spec: CompetitionSpec, declared: Sequence[str], extra_models: Sequence[ModelSpec], search: SearchSpec | None
+) -> None:
+    """A pipeline the config declares (``declared``) that no model of ``spec`` (nor of ``extra_models``, nor a config
+    of ``search``) reads (``pipeline = ...`` forgotten on the model): the model ran on the base encoding, unsaid."""
+    used = {m.pipeline for m in [*spec.models, *extra_models] if m.pipeline}
+    if search is not None:
+        used |= {str(o["pipeline"]) for o in search.overrides.values() if o.get("pipeline")}
     frontier = list(used)
     while frontier:  # the pipelines they extend run too
         base = spec.pipelines[name].extends if (name := frontier.pop()) in spec.pipelines else None
@@ -309,6 +315,11 @@ def run(
     take_reading()  # the thread rule measures the cores' load from here, while the data is read
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
+        # the config's own pipelines (a preset's come with the models reading them), against the models with the
+        # preset's, and those run(search=..., extra_models=...) adds in Python
+        _warn_unused_pipelines(
+            session.spec, list(spec.pipelines), extra_models, search if search is not None else spec.search
+        )
         return _run(session, only, extra_models, search, time_limit, started, record_history)
     finally:
         session.close()
@@ -359,7 +370,7 @@ def _run(
         record_run(session.store.root)
     listed = _listed_models(session.store)
     dropped = [name for name in listed_before if name not in listed]
-    notes = outcome.notes
+    notes = outcome.notes + _undefined_folds_note(session)
     if dropped:  # a search's configs after a plain run: gone from the leaderboard and blends, which had not said so
         notes += (
             f"{len(dropped)} model(s) of the run folder's last command are not models of this one: "
@@ -375,6 +386,23 @@ def _run(
         reused=outcome.reused,
         incomplete=tuple(r.name for r in outcome.results if r.status == "incomplete"),
         notes=notes,
+    )
+
+
+def _undefined_folds_note(session: RunSession) -> tuple[str, ...]:
+    """A line on the folds where the metric is undefined (one label in their held-out rows), which every fold mean
+    leaves out: the leaderboard's fold scores are fewer than the folds, and the means rest on the others."""
+    data, folds, metric = session.data, session.folds, session.metric
+    undefined = undefined_folds(data.y, folds, metric, len(prediction_columns(data, metric)))
+    if not undefined:
+        return ()
+    n = len(folds.tasks())
+    named = [f"fold {k}" if folds.n_repeats == 1 else f"repeat {r} fold {k}" for r, k in undefined]
+    rest = f"the means rest on the other {n - len(undefined)}" if len(undefined) < n else "no model has a fold mean"
+    return (
+        f"{metric.name} is undefined on the held-out rows of {len(undefined)} of the {n} folds ("
+        f"{name_a_few(named, 'folds', ', ')}: one label only): every model's and blend's fold mean leaves them out, "
+        f"{rest}. Fewer folds, or folds that spread each label over all of them (stratified), make every fold count",
     )
 
 
@@ -459,9 +487,7 @@ class RunSession:
         store = RunStore.in_runs_folder(runs_root, spec.run_name)
         store.ensure_writable()
         say = Fanout(RunLog(store.root / "run.log"), as_progress(progress, metric=metric))
-        declared = list(spec.pipelines)  # the config's own: a preset's pipelines come with the models reading them
         spec = _with_preset(spec, data, device, n_jobs or settings.n_jobs or cpu_count(), say)
-        _warn_unused_pipelines(spec, declared)
         folds = _folds_for_run(store, spec, data)
         if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
             data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
@@ -739,7 +765,7 @@ def _write_meta(
             "sample_submission": str(sample) if sample else None,
             # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
             # competition's dataset), not the kit's own layout
-            "sample_columns": _sample_columns(sample),
+            "sample_columns": sample_header(sample),
             "config_dir": str(spec.base_dir.resolve()),
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
@@ -769,19 +795,6 @@ def _write_meta(
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
     store.save_levels(training_levels(data.train, data.categorical))
-
-
-def _sample_columns(sample: Path | None) -> list[str] | None:
-    """The sample submission's header, read as :func:`~kaggle_kit.sample_submission.read_sample` reads it but for
-    its first row only (run.json is written after every wave of a time-limited run); None without a sample file."""
-    if sample is None or not sample.is_file():
-        return None
-    from ..readers.tables import sniff_separator
-
-    try:
-        return pl.read_csv(sample, n_rows=1, infer_schema=False, separator=sniff_separator(sample)).columns
-    except pl.exceptions.PolarsError:  # `submit` reads the file itself and says what is wrong with it
-        return None
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:

@@ -84,7 +84,7 @@ def score_folds(
             row_threshold[valid_idx] += t
             row_count[valid_idx] += 1
         score = float(metric.score(y[valid_idx], pred[valid_idx], t))
-        if np.isnan(score) and np.unique(y[valid_idx]).size < 2:
+        if np.isnan(score) and _one_label(y[valid_idx]):
             continue  # the metric is undefined on one label (ROC AUC, a fold without a positive): not a score of 0
         if use_threshold:
             chosen.append(t)
@@ -99,3 +99,31 @@ def score_folds(
     elif finite.any():
         pooled = float(metric.score(y[finite], pred[finite]))
     return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
+
+
+def undefined_folds(y: np.ndarray, folds: Folds, metric: Metric, n_columns: int) -> tuple[tuple[int, int], ...]:
+    """The ``(repeat, fold)`` pairs whose held-out labels leave ``metric`` undefined (one label: ROC AUC without a
+    positive), which :func:`score_folds` leaves out of every model's and blend's mean; said once by a run, since the
+    leaderboard's fold scores are then fewer than its folds. Probed with a constant ``n_columns``-column prediction:
+    whether the metric is undefined on one label depends on the labels alone."""
+    out = []
+    for r, k in folds.tasks():
+        labels = y[folds.train_valid(r, k)[1]]
+        if not labels.size or not _one_label(labels):
+            continue
+        try:
+            score = metric.score(labels, np.full((len(labels), n_columns), 1 / max(n_columns, 2)))
+        except Exception:  # a prediction this probe cannot stand in for: not said (a note, never a failed run)
+            continue
+        if np.isnan(score):
+            out.append((int(r), int(k)))
+    return tuple(out)
+
+
+def _one_label(y: np.ndarray) -> bool:
+    """Whether every target column of ``y`` holds at most one distinct label (``nan``: a multi-target row's missing
+    label), where a metric such as ROC AUC is undefined: a multilabel fold whose columns are each of one class, though
+    of different classes (0 in one, 1 in another), is undefined too."""
+    columns = np.asarray(y).reshape(len(y), -1).T
+    labelled = (c[c == c] for c in columns)
+    return all(not (c != c[0]).any() for c in labelled if c.size)  # one pass, no sort: a run asks of every fold
