@@ -155,7 +155,8 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
         values = sample[preds[0]].drop_nulls()
         as_text = set(values.cast(pl.String).unique().to_list())
         if as_text and (
-            {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels} or _same_numbers(as_text, labels)
+            {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels}
+            or {v.strip() for v in as_text} <= {whole_label(v) for v in labels}  # train's 1.0 is the sample's 1
         ):
             shown = sorted(as_text)[:3]
             # Titanic's sample holds both labels; Santander's target = 0 in every row stands for an AUC probability
@@ -189,15 +190,6 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
         )
         return "log_loss"
     return None
-
-
-def _same_numbers(values: set[str], labels: set[str]) -> bool:
-    """Whether the sample's ``values`` are numbers among the target's ``labels`` as numbers: its ``0`` is the label
-    train spells ``0.0`` (an integer column holding a missing value, as pandas writes it)."""
-    as_numbers = [pl.Series(sorted(v)).str.strip_chars().cast(pl.Float64, strict=False) for v in (values, labels)]
-    if any(s.null_count() for s in as_numbers):
-        return False
-    return set(as_numbers[0].to_list()) <= set(as_numbers[1].to_list())
 
 
 def _sample_numbers(sample: pl.DataFrame | None, id_column: str | None, y: pl.Series) -> str | None:

@@ -523,6 +523,20 @@ def test_init_reads_a_sample_of_whole_numbers_as_labels_of_a_target_spelled_with
     )
 
 
+def test_init_reads_a_sample_of_zeros_spelled_with_a_point_beside_whole_labels_as_probabilities(tmp_path: Path) -> None:
+    """The reverse spelling is no label: train's labels 0 / 1 and a sample of 0.0 in every row (probabilities a pandas
+    float column wrote) point to roc_auc, as before whole-number labels were matched; they were read as the label 0
+    and init chose accuracy, while `submit` (which writes '1.0' as '1' only where the sample spells '1') agrees."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=40)
+    pl.DataFrame({"id": range(40), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(40, 50), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(40, 50), "target": 0.0}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("zeros", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
+
+
 @pytest.mark.parametrize("names", [["3", "1", "2"], ["class_3", "class_1", "class_2"], ["3", "1", "2", "4"]])
 def test_class_columns_of_whole_number_labels_train_spells_with_a_point_are_matched(
     names: list[str], tmp_path: Path
