@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
-from .readers.tables import is_unnamed, sniff_separator
+from .readers.tables import ReadOptions, is_unnamed, read_table
 
 
 def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
@@ -39,13 +39,9 @@ def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataF
 def read_sample(sample_path: Path) -> pl.DataFrame:
     """The sample submission, every column as text: the ids are written back exactly as the sample spells them
     ("007" stays "007")."""
-    try:
-        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path))
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
-    # a blank line (a file ending in two newlines) holds no row, as in the run's files: polars read a row of nulls,
-    # an id 'None' the test file lacks
-    sample = sample.filter(~pl.all_horizontal(pl.all().is_null()))
+    # the table reader's: its encoding (a BOM's UTF-16, a spreadsheet's cp1252), a blank line holding no row, a ragged
+    # line named; polars read a UTF-16 sample as no CSV at all
+    sample = read_table(sample_path, role="sample_submission", options=ReadOptions(as_text=True))
     empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
     if empty:  # each line ending in a separator (a spreadsheet's export): no column of the competition's
         warnings.warn(

@@ -631,6 +631,24 @@ def test_a_sample_with_a_blank_line_or_lines_ending_in_a_separator_is_matched(
     assert any("has an unnamed column empty in every row (each line ends in a separator)" in m for m in said) == warned
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "cp1252"])
+def test_a_sample_submission_in_utf16_or_cp1252_is_read_as_the_run_reads_its_files(codec: str, tmp_path: Path) -> None:
+    """The sample was read by polars itself, not by the table reader: a spreadsheet's "Unicode text" (UTF-16 with its
+    byte order mark, tab-separated) sample stopped `submit` with 'could not read the sample submission', after the
+    whole run, and run.json recorded no columns of it; a cp1252 one alike. One reader reads every file."""
+    from kaggle_kit.runtime.runner import _sample_columns
+
+    frame = pl.DataFrame({"id": ["Zürich", "Genève"], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("id\ttarget\r\nGenève\t0.5\r\nZürich\t0.5\r\n".encode(codec))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
+    assert out.rows() == [("Genève", 0.75), ("Zürich", 0.25)]
+    assert [("is not UTF-8" in str(w.message)) for w in caught] == ([True] if codec == "cp1252" else [])
+    assert _sample_columns(sample) == ["id", "target"]
+
+
 def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_path: Path) -> None:
     folder = tmp_path / "comp"
     folder.mkdir()

@@ -81,6 +81,9 @@ class ReadOptions:
     #: the keys are a finished run's (``kaggle-kit predict`` reading a new test file): a value they do not read is
     #: the file's to fix, so a message names no [data] key to set
     from_run: bool = False
+    #: every column as text, spelled as the file writes it, no value read as missing but an empty one (a sample
+    #: submission: its ids are written back as it spells them, "007" and "NA" alike)
+    as_text: bool = False
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -150,6 +153,7 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     try:
         if suffix in (".parquet", ".pq"):
             frame = pl.read_parquet(path)
+            frame = frame.select(pl.all().cast(pl.String)) if options.as_text else frame
         elif is_csv:
             if path.stat().st_size == 0:
                 raise DataError(f"the {role} file {str(path)!r} is empty")
@@ -165,6 +169,8 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
         raise DataError(f"could not read the {role} file {str(path)!r}: {reason}") from None
     if frame.height == 0:
         raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
+    if options.as_text:
+        return frame
     if is_csv:
         frame = _keep_spelling(frame, options.keep_text)
     frame = _missing_as_null(frame, options.na_values)
@@ -267,6 +273,12 @@ def _recoded(path: Path, encoding: str) -> io.BytesIO:
     return io.BytesIO(text.encode("utf-8"))
 
 
+def read_header(path: Path) -> list[str]:
+    """A CSV file's column names as :func:`read_table` reads them (its encoding and separator found alike), from its
+    first line only."""
+    return next(csv.reader(_open_text(path), delimiter=sniff_separator(path)), [])
+
+
 def sniff_separator(path: Path) -> str:
     """The separator of a CSV file: the candidate found most often in its header line outside quotes (',' on a tie)."""
     header = next(iter(_open_text(path)), "")
@@ -311,6 +323,8 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     overrides = {c: pl.String for c in options.keep_text if c in header}
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
+        if options.as_text:
+            return pl.read_csv(source, separator=sep, infer_schema=False)
         # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
         # 1 February, whatever the file means (readers/date_formats.py tells the orders apart from train's values)
         kept = {c: pl.String for c in _numeric_dates(source, sep, options.na_values)} if role in _TABLES else {}

@@ -776,11 +776,11 @@ def _sample_columns(sample: Path | None) -> list[str] | None:
     its first row only (run.json is written after every wave of a time-limited run); None without a sample file."""
     if sample is None or not sample.is_file():
         return None
-    from ..readers.tables import sniff_separator
+    from ..readers.tables import read_header
 
     try:
-        return pl.read_csv(sample, n_rows=1, infer_schema=False, separator=sniff_separator(sample)).columns
-    except pl.exceptions.PolarsError:  # `submit` reads the file itself and says what is wrong with it
+        return read_header(sample)
+    except (OSError, UnicodeError):  # `submit` reads the file itself and says what is wrong with it
         return None
 
 
