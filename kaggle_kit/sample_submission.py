@@ -41,7 +41,13 @@ def read_sample(sample_path: Path) -> pl.DataFrame:
     ("007" stays "007")."""
     # the table reader's: its encoding (a BOM's UTF-16, a spreadsheet's cp1252), a blank line holding no row, a ragged
     # line named; polars read a UTF-16 sample as no CSV at all
-    sample = read_table(sample_path, role="sample_submission", options=ReadOptions(as_text=True))
+    return without_empty_columns(
+        read_table(sample_path, role="sample_submission", options=ReadOptions(as_text=True)), sample_path
+    )
+
+
+def without_empty_columns(sample: pl.DataFrame, sample_path: Path) -> pl.DataFrame:
+    """The sample without an unnamed column empty in every row, with a warning naming the file."""
     empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
     if empty:  # each line ending in a separator (a spreadsheet's export): no column of the competition's
         warnings.warn(

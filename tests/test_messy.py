@@ -636,7 +636,7 @@ def test_a_sample_submission_in_utf16_or_cp1252_is_read_as_the_run_reads_its_fil
     """The sample was read by polars itself, not by the table reader: a spreadsheet's "Unicode text" (UTF-16 with its
     byte order mark, tab-separated) sample stopped `submit` with 'could not read the sample submission', after the
     whole run, and run.json recorded no columns of it; a cp1252 one alike. One reader reads every file."""
-    from kaggle_kit.runtime.runner import _sample_columns
+    from kaggle_kit.runtime.runner import _sample_head
 
     frame = pl.DataFrame({"id": ["Zürich", "Genève"], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
     sample = tmp_path / "sample.csv"
@@ -646,7 +646,7 @@ def test_a_sample_submission_in_utf16_or_cp1252_is_read_as_the_run_reads_its_fil
         out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
     assert out.rows() == [("Genève", 0.75), ("Zürich", 0.25)]
     assert [("is not UTF-8" in str(w.message)) for w in caught] == ([True] if codec == "cp1252" else [])
-    assert _sample_columns(sample) == ["id", "target"]
+    assert _sample_head(sample) == [["id", "target"], ["Genève", "0.5"]]
 
 
 def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_path: Path) -> None:
@@ -691,6 +691,32 @@ def test_predict_on_new_ids_with_a_run_sample_resaved_with_its_index(tmp_path: P
     with pytest.warns(DataWarning, match="a pandas index saved with it"):
         out = _like_sample(frame, read_sample(sample), sample, {"id_column": "id", "classes": [0, 1], "metric": "auc"})
     assert out.columns == ["id", "target"] and out.rows() == [("107", 0.25), ("108", 0.75)]
+
+
+def test_predict_on_new_ids_writes_whole_number_labels_as_the_runs_sample_spells_them(tmp_path: Path) -> None:
+    """`kaggle-kit predict` on new ids took only the run's sample's columns, not its values: labels train spells
+    '1.0' were written '1.0' where the sample (and `submit`) spells '1'. The sample's first row says how it spells
+    them, read from the file, or from run.json where the run folder moved without it."""
+    from kaggle_kit.predict.submission import _like_sample, _recorded_sample
+    from kaggle_kit.runtime.runner import _sample_head
+
+    frame = pl.DataFrame({"id": [107, 108], "target": ["1.0", "0.0"], "0.0": [0.2, 0.9], "1.0": [0.8, 0.1]})
+    meta = {"id_column": "id", "classes": ["0.0", "1.0"], "metric": "accuracy"}
+    sample = tmp_path / "sample.csv"
+    for text, spelled in [("id,target\n7,0\n8,0\n", ["1", "0"]), ("id,target\n7,0.0\n8,0.0\n", ["1.0", "0.0"])]:
+        sample.write_text(text)
+        out = _like_sample(frame, read_sample(sample), sample, meta)
+        assert out.rows() == [("107", spelled[0]), ("108", spelled[1])]
+        head = _sample_head(sample)
+        recorded = {**meta, "sample_columns": head[0], "sample_first_row": head[1]}
+        moved = _like_sample(frame, _recorded_sample(recorded, sample), sample, recorded)
+        assert moved.rows() == out.rows()
+    sample.write_text("id,target,\n7,0,\n8,0,\n")  # lines ending in a separator: the empty column left out
+    head = _sample_head(sample)
+    recorded = {**meta, "sample_columns": head[0], "sample_first_row": head[1]}
+    with pytest.warns(DataWarning, match="an unnamed column empty in every row"):
+        moved = _like_sample(frame, _recorded_sample(recorded, sample), sample, recorded)
+    assert moved.columns == ["id", "target"] and moved["target"].to_list() == ["1", "0"]
 
 
 def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import multiprocessing
 import re
 import warnings
@@ -273,10 +274,14 @@ def _recoded(path: Path, encoding: str) -> io.BytesIO:
     return io.BytesIO(text.encode("utf-8"))
 
 
-def read_header(path: Path) -> list[str]:
-    """A CSV file's column names as :func:`read_table` reads them (its encoding and separator found alike), from its
-    first line only."""
-    return next(csv.reader(_open_text(path), delimiter=sniff_separator(path)), [])
+def read_head(path: Path, lines: int) -> list[list[str]]:
+    """A CSV file's first ``lines`` records, its header first, as text, as :func:`read_table` reads them (its encoding
+    and separator found alike): a large file's header and first row without reading the rest."""
+    sep = sniff_separator(path)
+    head = list(itertools.islice(csv.reader(_open_text(path), delimiter=sep), lines))
+    if any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as read_table reads such a file
+        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))
+    return head
 
 
 def sniff_separator(path: Path) -> str:

@@ -722,6 +722,7 @@ def _write_meta(
             f"{previous.get('metric')!r}; set run.name to a new name for this spec"
         )
     sample = spec.resolve(spec.data.sample_submission).resolve() if spec.data.sample_submission else None
+    head = _sample_head(sample)
     store.write_meta(
         {
             "name": spec.name,
@@ -739,7 +740,9 @@ def _write_meta(
             "sample_submission": str(sample) if sample else None,
             # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
             # competition's dataset), not the kit's own layout
-            "sample_columns": _sample_columns(sample),
+            "sample_columns": head[0] if head else None,
+            # and its first row, which spells its labels ('1' where train spells '1.0'), as `predict` writes them
+            "sample_first_row": head[1] if len(head) > 1 else None,
             "config_dir": str(spec.base_dir.resolve()),
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
@@ -771,17 +774,18 @@ def _write_meta(
     store.save_levels(training_levels(data.train, data.categorical))
 
 
-def _sample_columns(sample: Path | None) -> list[str] | None:
-    """The sample submission's header, read as :func:`~kaggle_kit.sample_submission.read_sample` reads it but for
-    its first row only (run.json is written after every wave of a time-limited run); None without a sample file."""
+def _sample_head(sample: Path | None) -> list[list[str]]:
+    """The sample submission's header and first row, read as :func:`~kaggle_kit.sample_submission.read_sample` reads
+    it but for those lines only (run.json is written after every wave of a time-limited run); none without a sample
+    file."""
     if sample is None or not sample.is_file():
-        return None
-    from ..readers.tables import read_header
+        return []
+    from ..readers.tables import read_head
 
     try:
-        return read_header(sample)
-    except (OSError, UnicodeError):  # `submit` reads the file itself and says what is wrong with it
-        return None
+        return read_head(sample, 2)
+    except OSError:  # `submit` reads the file itself and says what is wrong with it
+        return []
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
