@@ -60,6 +60,9 @@ _CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
 #: Placeholders ("?", "-", "missing") among numbers are named one by one; more distinct non-numbers than this make
 #: a text column holding some numbers (ticket codes), which stays text.
 _MAX_PLACEHOLDERS = 5
+#: Non-numbers holding this share of a mostly-numeric column's values or more are more likely its levels (grades
+#: 'A', 'B', '1', '2') than placeholders for a missing value: the error offers data.categorical first.
+_LEVELS_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -671,11 +674,17 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
                 f"holds numbers written like {example!r}: set {_keys(thousands, decimal, options, role)} in [data]"
                 f"{also} to read them as numbers"
             )
+    categorical = "list the column in data.categorical to keep it as text"
     if counts.height:
         shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in counts.iter_rows())
         listed = ", ".join(repr(v) for v in counts[name].to_list())
-        parts.append(
-            f"is numbers but for {shown}: add {'it' if counts.height == 1 else 'them'} to data.na_values "
-            f"(na_values = [{listed}]) to read them as missing"
-        )
-    return "; it ".join(parts) + "; or list the column in data.categorical to keep it as text"
+        missing = f"add {'it' if counts.height == 1 else 'them'} to data.na_values (na_values = [{listed}])"
+        share = counts["n"].sum() / n.sum()
+        if not parts and share >= _LEVELS_SHARE:  # 'A', 'B' beside '1', '2': a category's levels, not placeholders
+            return (
+                f"is numbers but for {shown} ({share:.0%} of its values): if they are levels of a category, "
+                f"{categorical} (categorical = [{name!r}]); if they stand for a missing value, {missing} to read them "
+                "as missing"
+            )
+        parts.append(f"is numbers but for {shown}: {missing} to read them as missing")
+    return "; it ".join(parts) + f"; or {categorical}"
