@@ -360,8 +360,8 @@ def test_a_utf16_file_with_its_byte_order_mark_is_read_as_utf16(
 
 def test_a_mostly_number_category_is_told_data_categorical_first(tmp_path: Path) -> None:
     """Grades 'A', 'B' beside '1' .. '4' (a quarter of the rows): the error offered na_values = ['A', 'B'] first, which
-    reads a category's levels as missing. Non-numbers this common are offered data.categorical first; a '?' in 1 row
-    of 12 is still a placeholder, na_values first."""
+    reads a category's levels as missing. Non-numbers this common are offered data.categorical first; a '?', '--' or
+    'unknown' is a placeholder however common, na_values first."""
     path = tmp_path / "train.csv"
     pl.DataFrame(
         {"id": range(120), "grade": ["A", "B", "1", "2", "3", "4", "1", "2", "3", "4", "A", "2"] * 10}
@@ -373,9 +373,12 @@ def test_a_mostly_number_category_is_told_data_categorical_first(tmp_path: Path)
         "the column in data.categorical to keep it as text (categorical = ['grade']); if they stand for a missing "
         "value, add them to data.na_values (na_values = ['A', 'B']) to read them as missing"
     )
-    pl.DataFrame({"id": range(12), "x": ["?", *map(str, range(11))]}).write_csv(path)
-    with pytest.raises(DataError, match=r"is numbers but for '\?' \(1 row\): add it to data.na_values .*; or list"):
-        read_table(path, role="train")
+    for placeholder in ["?", "unknown", "--"]:  # a placeholder for a missing value, however common
+        pl.DataFrame({"id": range(4), "x": [placeholder, "1.5", placeholder, "2"]}).write_csv(path)
+        with pytest.raises(
+            DataError, match=r"is numbers but for '.*' \(2 rows\): add it to data.na_values .*; or list"
+        ):
+            read_table(path, role="train")
 
 
 def test_read_table_error_names_the_role(tmp_path: Path) -> None:

@@ -63,6 +63,8 @@ _MAX_PLACEHOLDERS = 5
 #: Non-numbers holding this share of a mostly-numeric column's values or more are more likely its levels (grades
 #: 'A', 'B', '1', '2') than placeholders for a missing value: the error offers data.categorical first.
 _LEVELS_SHARE = 0.1
+#: Values that stand for a missing value however common ('?', '-', 'n/a' in a parquet file, 'unknown'): never levels.
+_MISSING_WORDS = {v.lower() for v in NA_VALUES} | {"missing", "unknown", "none", "nil", "not available", "n.a."}
 
 
 @dataclass(frozen=True)
@@ -679,7 +681,10 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
         shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in counts.iter_rows())
         listed = ", ".join(repr(v) for v in counts[name].to_list())
         missing = f"add {'it' if counts.height == 1 else 'them'} to data.na_values (na_values = [{listed}])"
-        share = counts["n"].sum() / n.sum()
+        levels = counts.filter(
+            pl.col(name).str.contains(r"[^\W_]") & ~pl.col(name).str.to_lowercase().is_in(list(_MISSING_WORDS))
+        )
+        share = levels["n"].sum() / n.sum()
         if not parts and share >= _LEVELS_SHARE:  # 'A', 'B' beside '1', '2': a category's levels, not placeholders
             return (
                 f"is numbers but for {shown} ({share:.0%} of its values): if they are levels of a category, "
