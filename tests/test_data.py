@@ -471,6 +471,37 @@ def test_a_dropped_column_is_never_refused_for_how_it_writes_numbers(tmp_path: P
     assert "junk" not in data.features and data.features == ("f_num", "f_int", "f_cat", "patient")
 
 
+@pytest.mark.parametrize(
+    "levels", [["7", "4", "7"], ["7", "x1", "4"], ["7.5", "4", "7"]], ids=["numbers", "a-level", "decimals"]
+)
+def test_a_test_column_train_holds_as_text_is_read_as_text(levels: list[str], tmp_path: Path) -> None:
+    """A category whose test rows hold only numbers (train's 'x1', '7', '4'; test's '7', '4'): read as Int64, `run`
+    refused it ('String in train but Int64 in test') while `kaggle-kit predict` took the same file; with one train
+    level among them ('x1') it was "numbers but for 'x1'", a placeholder. Read as text, as train's levels, spelled as
+    written ('7.5', not a float; a test header ' F_CODE' is train's 'f_code' all the same)."""
+    codes = ["x1", "7", "x3", "4", "x5", "7.5", "x1", "x2"]
+    write(good_train().with_columns(f_code=pl.Series(codes)), tmp_path / "train.csv")
+    write(good_test().with_columns(pl.Series(" F_CODE", levels)), tmp_path / "test.csv")
+    with pytest.warns(DataWarning, match="read as train's: ' F_CODE' as 'f_code'"):
+        data = load_competition(make_spec(tmp_path, train="train.csv", test="test.csv"))
+    assert "f_code" in data.categorical and data.test["f_code"].to_list() == levels
+
+
+def test_predict_reads_a_new_files_column_train_holds_as_text_as_text(tmp_path: Path) -> None:
+    """`kaggle-kit predict` reads a new test file as `run` reads its test file: train's text column 'f_code' whose new
+    rows hold '7', 'x1', '4' (one train level among numbers) stopped with "is numbers but for 'x1'"."""
+    import kaggle_kit
+    from kaggle_kit.runtime.runner import run
+
+    codes = ["x1", "7", "x3", "4", "x5", "7.5", "x1", "x2"]
+    write(good_train().with_columns(f_code=pl.Series(codes)), tmp_path / "train.csv")
+    write(good_test().with_columns(f_code=pl.Series(["x1", "7", "x3"])), tmp_path / "test.csv")
+    spec = make_spec(tmp_path, train="train.csv", test="test.csv", folds={"n_splits": 2})
+    run_dir = run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False).run_dir
+    write(good_test().with_columns(f_code=pl.Series(["7", "x1", "4"])), tmp_path / "new.csv")
+    assert kaggle_kit.predict(run_dir, tmp_path / "new.csv", model="m").height == 3
+
+
 def test_without_id_rows_are_numbered(tmp_path: Path) -> None:
     spec = make_spec(tmp_path, id=None, drop=["row_id"])
     data = prepare_competition(spec, good_train(), good_test())

@@ -135,7 +135,9 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
     d = spec.data
     options = ReadOptions.from_spec(spec)
     train = None if d.labels_in_sequences else read_table(spec.resolve(d.train), role="train", options=options)
-    test = read_table(spec.resolve(d.test), role="test", options=options) if d.test else None
+    # test's columns that train holds as text are read as text: a category's levels are no numbers in test alone
+    text = tuple(c for c, dtype in train.schema.items() if dtype == pl.String) if train is not None else ()
+    test = read_table(spec.resolve(d.test), role="test", options=replace(options, text=text)) if d.test else None
     if d.sample_submission is not None and not spec.resolve(d.sample_submission).is_file():
         # checked before anything is fitted, not first noticed when a submission is written hours later
         raise DataError(

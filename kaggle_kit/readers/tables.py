@@ -90,6 +90,10 @@ class ReadOptions:
     #: every column as text, spelled as the file writes it, no value read as missing but an empty one (a sample
     #: submission: its ids are written back as it spells them, "007" and "NA" alike)
     as_text: bool = False
+    #: columns read as text whatever they hold, spaces around a name and case aside: train's text columns, when its
+    #: test file is read (a category whose test rows hold only numbers, '7' and '8', is read as train's levels; it
+    #: was Int64, which `run` refused, or numbers but for a level, refused as a placeholder)
+    text: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -322,6 +326,12 @@ def _warn_repeated_names(header: list[str], path: Path) -> None:
         )
 
 
+def _text_overrides(header: list[str], options: ReadOptions) -> dict[str, pl.DataType]:
+    """The header's columns read as text: the id and labels (data.id, data.target) and ``options.text``."""
+    text = {c.strip().casefold() for c in options.text}
+    return {c: pl.String() for c in header if c in options.keep_text or c.strip().casefold() in text}
+
+
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     sep = _separator(path, options)
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
@@ -330,7 +340,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     encoding = options.encoding or "utf-8"
     header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])
     _warn_repeated_names(header, path)
-    overrides = {c: pl.String for c in options.keep_text if c in header}
+    overrides = _text_overrides(header, options)
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
         if options.as_text:
@@ -374,7 +384,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 stacklevel=1,
             )
         header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])  # its names, decoded so
-        overrides = {c: pl.String for c in options.keep_text if c in header}
+        overrides = _text_overrides(header, options)
         frame = read(io.BytesIO(text.encode("utf-8")))
     if options.decimal == "," and sep == "," and options.thousands == ".":
         _refuse_dots_beside_dot_thousands(frame, path, role)
@@ -534,7 +544,8 @@ def _numbers_from_text(
 ) -> pl.DataFrame:
     """Text columns whose values are all numbers (as the options write them) become numbers; a column that is mostly
     numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
-    skip = {*options.keep_text, *options.categorical}
+    text = {c.strip().casefold() for c in options.text}
+    skip = {*options.keep_text, *options.categorical, *(c for c in frame.columns if c.strip().casefold() in text)}
     updates = []
     with_unit: list[str] = []
     for name, dtype in frame.schema.items():
