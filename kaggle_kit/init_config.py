@@ -50,7 +50,7 @@ from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSp
 from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
-from .readers.competition import load_competition, strip_labels
+from .readers.competition import load_competition, strip_labels, unnamed_to_drop
 from .readers.date_formats import find_formats
 from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
@@ -491,7 +491,8 @@ def _columns_test_lacks(train: pl.DataFrame, test: pl.DataFrame, roles: set[str 
     """Train columns (not the target(s) nor the id) that the test file lacks, spaces around a name and case aside (the
     run reads test's ``'X1 '`` as train's ``x1``): `kaggle-kit run` refuses a feature test lacks."""
     in_test = {c.strip().casefold() for c in test.columns}
-    return [c for c in train.columns if c not in roles and c.strip().casefold() not in in_test]
+    skip = roles | {c for columns in unnamed_to_drop(train) for c in columns}  # a saved index: the run drops it
+    return [c for c in train.columns if c not in skip and c.strip().casefold() not in in_test]
 
 
 def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: dict[str, Any], why: list[str]) -> None:

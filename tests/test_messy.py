@@ -735,6 +735,25 @@ def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> Non
     assert (spec["data"].get("id"), spec["metric"]) == ("id", "roc_auc"), why
 
 
+@pytest.mark.parametrize("empty", [False, True])
+def test_init_leaves_trains_saved_index_to_the_run_where_test_lacks_it(empty: bool, tmp_path: Path) -> None:
+    """train alone re-saved with its index (or with every line ending in a separator): init wrote drop = [''] (a
+    train column the test file lacks), and run, which drops such a column itself, refused the config with "data.drop
+    = '' is not a column of the train file"."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=70)
+    frame = pl.DataFrame({"id": range(100, 170), "x": x, "target": (x > 0).astype(int)})
+    unnamed = pl.lit(None, pl.Int64) if empty else pl.int_range(60)
+    frame.head(60).with_columns(unnamed.alias("")).write_csv(folder / "train.csv")
+    frame.tail(10).drop("target").write_csv(folder / "test.csv")
+    frame.tail(10).select("id", target=pl.lit(0.5)).write_csv(folder / "sample_submission.csv")
+    with pytest.warns(DataWarning, match="empty in every row" if empty else "a saved pandas index"):
+        spec, why = infer_spec("resaved", folder / "train.csv", preset="fast")
+        data = load_competition(build_spec(spec))
+    assert not spec["data"].get("drop") and data.features == ("x",), why
+
+
 def test_class_columns_headed_with_underscores_for_the_labels_spaces_are_matched(tmp_path: Path) -> None:
     """Classes 'High Risk', 'Low Risk' and a sample headed High_Risk, Low_Risk: submit stopped after the whole run
     ("asks for column(s) ['Low_Risk', 'High_Risk'] but the predictions have ..."), and init guessed the metric."""

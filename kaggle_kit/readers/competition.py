@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -588,20 +588,27 @@ def _warn(message: str) -> None:
         warnings.warn(message, DataWarning, stacklevel=3)
 
 
+def unnamed_to_drop(train: pl.DataFrame, keep: Collection[str] = ()) -> tuple[list[str], list[str]]:
+    """Train's unnamed columns (but ``keep``) that the run drops itself: those empty in every row (a trailing
+    separator on every line, a spreadsheet's export), and a saved pandas index (distinct whole numbers)."""
+    empty, index = [], []
+    for col in train.columns:
+        values = train[col]
+        if col in keep or not is_unnamed(col):
+            continue
+        if values.null_count() == values.len():
+            empty.append(col)
+        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
+            index.append(col)
+    return empty, index
+
+
 def _drop_saved_index(
     train: pl.DataFrame, test: pl.DataFrame | None, keep: set[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """Drop a saved pandas index (an unnamed column of distinct whole numbers): row numbers are not a feature; and an
     unnamed column empty in every row (each line ending in a separator)."""
-    dropped, empty = [], []
-    for col in train.columns:
-        values = train[col]
-        if col in keep or not is_unnamed(col):
-            continue
-        if values.null_count() == values.len():  # a trailing separator on every line (a spreadsheet's export)
-            empty.append(col)
-        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
-            dropped.append(col)
+    empty, dropped = unnamed_to_drop(train, keep)
     if empty:
         _warn(f"column(s) {allowed(empty)} of train (unnamed and empty in every row) are dropped")
         train = train.drop(empty)
