@@ -471,6 +471,20 @@ def test_a_dropped_column_is_never_refused_for_how_it_writes_numbers(tmp_path: P
     assert "junk" not in data.features and data.features == ("f_num", "f_int", "f_cat", "patient")
 
 
+@pytest.mark.parametrize("key", ["drop", "categorical"])
+def test_a_test_header_spelled_otherwise_is_read_by_the_keys_naming_trains_column(key: str, tmp_path: Path) -> None:
+    """data.drop / data.categorical name train's 'junk'; the test file heads it ' Junk' (read as train's, spaces and
+    case aside): its '?' among numbers still stopped the run, the keys being matched to the exact header."""
+    write(good_train().with_columns(junk=pl.Series([1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5])), tmp_path / "train.csv")
+    write(good_test().with_columns(pl.Series(" Junk", ["1.5", "?", "2"])), tmp_path / "test.csv")
+    spec = make_spec(tmp_path, train="train.csv", test="test.csv", **{key: ["junk"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # unseen levels; ' Junk' read as train's 'junk' (a feature)
+        data = load_competition(spec)
+    column = "junk" if key == "categorical" else " Junk"  # a dropped column is no feature: not renamed
+    assert ("junk" in data.features) == (key == "categorical") and data.test[column][1] == "?"
+
+
 @pytest.mark.parametrize(
     "levels", [["7", "4", "7"], ["7", "x1", "4"], ["7.5", "4", "7"]], ids=["numbers", "a-level", "decimals"]
 )

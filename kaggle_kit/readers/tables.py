@@ -328,8 +328,17 @@ def _warn_repeated_names(header: list[str], path: Path) -> None:
 
 def _text_overrides(header: list[str], options: ReadOptions) -> dict[str, pl.DataType]:
     """The header's columns read as text: the id and labels (data.id, data.target) and ``options.text``."""
-    text = {c.strip().casefold() for c in options.text}
-    return {c: pl.String() for c in header if c in options.keep_text or c.strip().casefold() in text}
+    text = _keys_of(options.text)
+    return {c: pl.String() for c in header if c in options.keep_text or _name_key(c) in text}
+
+
+def _name_key(column: str) -> str:
+    """A column's name as a test file's header is matched to train's: spaces around it and case aside."""
+    return column.strip().casefold()
+
+
+def _keys_of(columns: Sequence[str]) -> set[str]:
+    return {_name_key(c) for c in columns}
 
 
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
@@ -544,8 +553,9 @@ def _numbers_from_text(
 ) -> pl.DataFrame:
     """Text columns whose values are all numbers (as the options write them) become numbers; a column that is mostly
     numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
-    text = {c.strip().casefold() for c in options.text}
-    skip = {*options.keep_text, *options.categorical, *(c for c in frame.columns if c.strip().casefold() in text)}
+    # data.categorical, train's text columns and data.drop by a test header's name too (' CODE' is train's 'code')
+    text, dropped = _keys_of((*options.categorical, *options.text)), _keys_of(options.dropped)
+    skip = {*options.keep_text, *(c for c in frame.columns if _name_key(c) in text)}
     updates = []
     with_unit: list[str] = []
     for name, dtype in frame.schema.items():
@@ -571,7 +581,7 @@ def _numbers_from_text(
             # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
             present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
             present = present.drop_nulls()
-        lenient = options.lenient or name in options.dropped
+        lenient = options.lenient or _name_key(name) in dropped
         problem = None if lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
