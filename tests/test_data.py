@@ -501,6 +501,19 @@ def test_a_test_column_train_holds_as_text_is_read_as_text(levels: list[str], tm
     assert "f_code" in data.categorical and data.test["f_code"].to_list() == levels
 
 
+def test_a_test_column_of_iso_dates_beside_trains_text_dates_stays_dates(tmp_path: Path) -> None:
+    """Train's dates written '01/31/2020' are text as read (their format is found from train's values); a test file's
+    ISO dates are read as dates by polars. Reading test's columns train holds as text as text made them text, which
+    train's format '%m/%d/%Y' then refused: only columns this file reads as numbers are read again as text."""
+    days = [date(2020, 1, 13 + i) for i in range(8)]  # a day after the 12th: the format is found
+    write(good_train().with_columns(day=pl.Series([d.strftime("%m/%d/%Y") for d in days])), tmp_path / "train.csv")
+    write(good_test().with_columns(day=pl.Series([date(2020, 3, 1 + i) for i in range(3)])), tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # text dates read with a format; unseen levels
+        data = load_competition(make_spec(tmp_path, train="train.csv", test="test.csv"))
+    assert data.test["day"].to_list() == [date(2020, 3, 1 + i) for i in range(3)]
+
+
 def test_predict_reads_a_new_files_column_train_holds_as_text_as_text(tmp_path: Path) -> None:
     """`kaggle-kit predict` reads a new test file as `run` reads its test file: train's text column 'f_code' whose new
     rows hold '7', 'x1', '4' (one train level among numbers) stopped with "is numbers but for 'x1'"."""

@@ -326,12 +326,6 @@ def _warn_repeated_names(header: list[str], path: Path) -> None:
         )
 
 
-def _text_overrides(header: list[str], options: ReadOptions) -> dict[str, pl.DataType]:
-    """The header's columns read as text: the id and labels (data.id, data.target) and ``options.text``."""
-    text = _keys_of(options.text)
-    return {c: pl.String() for c in header if c in options.keep_text or _name_key(c) in text}
-
-
 def _name_key(column: str) -> str:
     """A column's name as a test file's header is matched to train's: spaces around it and case aside."""
     return column.strip().casefold()
@@ -349,7 +343,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     encoding = options.encoding or "utf-8"
     header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])
     _warn_repeated_names(header, path)
-    overrides = _text_overrides(header, options)
+    overrides = {c: pl.String for c in options.keep_text if c in header}
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
         if options.as_text:
@@ -357,17 +351,26 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
         # 1 February, whatever the file means (readers/date_formats.py tells the orders apart from train's values)
         kept = {c: pl.String for c in _numeric_dates(source, sep, options.na_values)} if role in _TABLES else {}
-        if isinstance(source, io.BytesIO):
-            source.seek(0)
-        return pl.read_csv(
-            source,
-            separator=sep,
-            infer_schema_length=100_000,
-            try_parse_dates=True,
-            null_values=[*NA_VALUES, *options.na_values],
-            decimal_comma=decimal_comma,
-            schema_overrides={**kept, **overrides} or None,
-        )
+
+        def parse(as_text: dict[str, type[pl.String]]) -> pl.DataFrame:
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            return pl.read_csv(
+                source,
+                separator=sep,
+                infer_schema_length=100_000,
+                try_parse_dates=True,
+                null_values=[*NA_VALUES, *options.na_values],
+                decimal_comma=decimal_comma,
+                schema_overrides={**kept, **overrides, **as_text} or None,
+            )
+
+        frame = parse({})
+        # train's text columns that this file's values alone read as numbers (a category's '7', '8'): read again as
+        # text, spelled as written; dates stay dates (train's '01/31/2020' beside this file's 2020-03-01)
+        text = _keys_of(options.text)
+        numbers = {c: pl.String for c, dtype in frame.schema.items() if dtype.is_numeric() and _name_key(c) in text}
+        return parse(numbers) if numbers else frame
 
     # polars reads a header's bytes that are no UTF-8 as '\ufffd' without an error: a file whose other lines are
     # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
@@ -393,7 +396,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 stacklevel=1,
             )
         header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])  # its names, decoded so
-        overrides = _text_overrides(header, options)
+        overrides = {c: pl.String for c in options.keep_text if c in header}
         frame = read(io.BytesIO(text.encode("utf-8")))
     if options.decimal == "," and sep == "," and options.thousands == ".":
         _refuse_dots_beside_dot_thousands(frame, path, role)
