@@ -719,6 +719,18 @@ def test_predict_on_new_ids_writes_whole_number_labels_as_the_runs_sample_spells
     assert moved.columns == ["id", "target"] and moved["target"].to_list() == ["1", "0"]
 
 
+def test_predict_on_new_ids_with_a_run_sample_of_a_header_only(tmp_path: Path) -> None:
+    """A sample holding its header alone (a code competition's template) gives `kaggle-kit predict` its columns: the
+    table reader, which now reads the sample, refused it ('has a header but no rows')."""
+    from kaggle_kit.predict.submission import _like_sample
+
+    frame = pl.DataFrame({"id": [107, 108], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n")
+    out = _like_sample(frame, read_sample(sample), sample, {"id_column": "id", "classes": [0, 1], "metric": "auc"})
+    assert out.columns == ["id", "target"] and out.rows() == [("107", 0.25), ("108", 0.75)]
+
+
 def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:
     """train, test and the sample each with an unnamed first column of row numbers: init found no id ('rows are
     numbered'), said the sample does not tell the metric, and the run's submit gave a traceback."""

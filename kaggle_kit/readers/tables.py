@@ -177,10 +177,10 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
         if "utf-8" in reason.lower() or "utf8" in reason.lower():
             reason += _not_utf8(path)
         raise DataError(f"could not read the {role} file {str(path)!r}: {reason}") from None
+    if options.as_text:  # a sample's header alone still gives its columns (`kaggle-kit predict` on new ids)
+        return frame
     if frame.height == 0:
         raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
-    if options.as_text:
-        return frame
     if is_csv:
         frame = _keep_spelling(frame, options.keep_text)
     frame = _missing_as_null(frame, options.na_values)
