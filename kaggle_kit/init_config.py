@@ -50,9 +50,9 @@ from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSp
 from .errors import ConfigError, DataError, did_you_mean
 from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
-from .readers.competition import load_competition, strip_labels, unnamed_to_drop
+from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
+from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
 DEFAULT_METRIC = {
@@ -132,8 +132,7 @@ def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.D
     written with a decimal comma (``0,5``, a spreadsheet's re-save) as numbers."""
     if sample is None:
         return sample
-    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
-    sample = sample.drop(empty)
+    sample = sample.drop(unnamed_to_drop(sample)[0])
     in_test = {c.strip().casefold() for c in test.columns} if test is not None else set()
     shared = [c for c in sample.columns if c.strip().casefold() in in_test and not is_unnamed(c)]
     if len(shared) == 1:

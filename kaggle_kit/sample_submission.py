@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
-from .readers.tables import ReadOptions, is_unnamed, read_table
+from .readers.tables import ReadOptions, is_unnamed, read_table, unnamed_to_drop
 
 
 def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
@@ -48,7 +48,7 @@ def read_sample(sample_path: Path) -> pl.DataFrame:
 
 def without_empty_columns(sample: pl.DataFrame, sample_path: Path) -> pl.DataFrame:
     """The sample without an unnamed column empty in every row, with a warning naming the file."""
-    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
+    empty = unnamed_to_drop(sample)[0]
     if empty:  # each line ending in a separator (a spreadsheet's export): no column of the competition's
         warnings.warn(
             f"the sample submission {str(sample_path)!r} has an unnamed column empty in every row (each line ends "

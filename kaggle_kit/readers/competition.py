@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
-from .tables import ReadOptions, is_unnamed, read_table
+from .tables import ReadOptions, read_table, unnamed_to_drop
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -586,21 +586,6 @@ def _warn(message: str) -> None:
     """A :class:`DataWarning`, from the process that runs the competition only (pool workers read the data again)."""
     if _in_main_process():
         warnings.warn(message, DataWarning, stacklevel=3)
-
-
-def unnamed_to_drop(train: pl.DataFrame, keep: Collection[str] = ()) -> tuple[list[str], list[str]]:
-    """Train's unnamed columns (but ``keep``) that the run drops itself: those empty in every row (a trailing
-    separator on every line, a spreadsheet's export), and a saved pandas index (distinct whole numbers)."""
-    empty, index = [], []
-    for col in train.columns:
-        values = train[col]
-        if col in keep or not is_unnamed(col):
-            continue
-        if values.null_count() == values.len():
-            empty.append(col)
-        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
-            index.append(col)
-    return empty, index
 
 
 def _drop_saved_index(

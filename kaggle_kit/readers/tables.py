@@ -13,7 +13,7 @@ import itertools
 import multiprocessing
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -643,6 +643,21 @@ def _problem_of_a_new_file(values: pl.Series, as_read: pl.Series, placeholders: 
 def is_unnamed(column: str) -> bool:
     """Whether a header names no column: empty, or pandas' ``Unnamed: 0`` (what it reads an empty name as)."""
     return column.strip() == "" or re.fullmatch(r"Unnamed: \d+", column) is not None
+
+
+def unnamed_to_drop(train: pl.DataFrame, keep: Collection[str] = ()) -> tuple[list[str], list[str]]:
+    """Train's unnamed columns (but ``keep``) that the run drops itself: those empty in every row (a trailing
+    separator on every line, a spreadsheet's export), and a saved pandas index (distinct whole numbers)."""
+    empty, index = [], []
+    for col in train.columns:
+        values = train[col]
+        if col in keep or not is_unnamed(col):
+            continue
+        if values.null_count() == values.len():
+            empty.append(col)
+        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
+            index.append(col)
+    return empty, index
 
 
 def numbers_as_text(values: pl.Series) -> bool:
