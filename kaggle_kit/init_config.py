@@ -52,7 +52,7 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
+from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
 DEFAULT_METRIC = {
@@ -132,8 +132,7 @@ def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.D
     written with a decimal comma (``0,5``, a spreadsheet's re-save) as numbers."""
     if sample is None:
         return sample
-    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
-    sample = sample.drop(empty)
+    sample = sample.drop(unnamed_to_drop(sample)[0])
     in_test = {c.strip().casefold() for c in test.columns} if test is not None else set()
     shared = [c for c in sample.columns if c.strip().casefold() in in_test and not is_unnamed(c)]
     if len(shared) == 1:
@@ -155,7 +154,8 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
         values = sample[preds[0]].drop_nulls()
         as_text = set(values.cast(pl.String).unique().to_list())
         if as_text and (
-            {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels} or _same_numbers(as_text, labels)
+            {v.strip().casefold() for v in as_text} <= {v.casefold() for v in labels}
+            or {v.strip() for v in as_text} <= {whole_label(v) for v in labels}  # train's 1.0 is the sample's 1
         ):
             shown = sorted(as_text)[:3]
             # Titanic's sample holds both labels; Santander's target = 0 in every row stands for an AUC probability
@@ -189,15 +189,6 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
         )
         return "log_loss"
     return None
-
-
-def _same_numbers(values: set[str], labels: set[str]) -> bool:
-    """Whether the sample's ``values`` are numbers among the target's ``labels`` as numbers: its ``0`` is the label
-    train spells ``0.0`` (an integer column holding a missing value, as pandas writes it)."""
-    as_numbers = [pl.Series(sorted(v)).str.strip_chars().cast(pl.Float64, strict=False) for v in (values, labels)]
-    if any(s.null_count() for s in as_numbers):
-        return False
-    return set(as_numbers[0].to_list()) <= set(as_numbers[1].to_list())
 
 
 def _sample_numbers(sample: pl.DataFrame | None, id_column: str | None, y: pl.Series) -> str | None:
@@ -499,7 +490,8 @@ def _columns_test_lacks(train: pl.DataFrame, test: pl.DataFrame, roles: set[str 
     """Train columns (not the target(s) nor the id) that the test file lacks, spaces around a name and case aside (the
     run reads test's ``'X1 '`` as train's ``x1``): `kaggle-kit run` refuses a feature test lacks."""
     in_test = {c.strip().casefold() for c in test.columns}
-    return [c for c in train.columns if c not in roles and c.strip().casefold() not in in_test]
+    skip = roles | {c for columns in unnamed_to_drop(train) for c in columns}  # a saved index: the run drops it
+    return [c for c in train.columns if c not in skip and c.strip().casefold() not in in_test]
 
 
 def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: dict[str, Any], why: list[str]) -> None:

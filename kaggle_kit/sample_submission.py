@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
-from .readers.tables import is_unnamed, sniff_separator
+from .readers.tables import ReadOptions, is_unnamed, read_table, unnamed_to_drop
 
 
 def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
@@ -36,17 +36,19 @@ def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataF
     return match_sample_frame(frame, read_sample(sample_path), sample_path, meta)
 
 
-def read_sample(sample_path: Path, n_rows: int | None = None) -> pl.DataFrame:
+def read_sample(sample_path: Path) -> pl.DataFrame:
     """The sample submission, every column as text: the ids are written back exactly as the sample spells them
-    ("007" stays "007"); ``n_rows``: its first rows only (:func:`sample_header`)."""
-    try:
-        sample = pl.read_csv(sample_path, infer_schema=False, separator=sniff_separator(sample_path), n_rows=n_rows)
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"could not read the sample submission {str(sample_path)!r}: {exc}") from None
-    # a blank line (a file ending in two newlines) holds no row, as in the run's files: polars read a row of nulls,
-    # an id 'None' the test file lacks
-    sample = sample.filter(~pl.all_horizontal(pl.all().is_null()))
-    empty = [c for c in sample.columns if is_unnamed(c) and sample[c].null_count() == sample.height]
+    ("007" stays "007")."""
+    # the table reader's: its encoding (a BOM's UTF-16, a spreadsheet's cp1252), a blank line holding no row, a ragged
+    # line named; polars read a UTF-16 sample as no CSV at all
+    return without_empty_columns(
+        read_table(sample_path, role="sample_submission", options=ReadOptions(as_text=True)), sample_path
+    )
+
+
+def without_empty_columns(sample: pl.DataFrame, sample_path: Path) -> pl.DataFrame:
+    """The sample without an unnamed column empty in every row, with a warning naming the file."""
+    empty = unnamed_to_drop(sample)[0]
     if empty:  # each line ending in a separator (a spreadsheet's export): no column of the competition's
         warnings.warn(
             f"the sample submission {str(sample_path)!r} has an unnamed column empty in every row (each line ends "
@@ -55,20 +57,6 @@ def read_sample(sample_path: Path, n_rows: int | None = None) -> pl.DataFrame:
             stacklevel=3,
         )
     return sample.drop(empty)
-
-
-def sample_header(sample_path: Path | None) -> list[str] | None:
-    """The columns :func:`read_sample` gives the sample submission, read from its first row only (``run.json``
-    records them after every wave of a run; a moved run folder's ``predict`` writes them); None without a readable
-    file, whose own error (and warnings) come where ``submit`` reads it whole."""
-    if sample_path is None or not sample_path.is_file():
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)
-            return read_sample(sample_path, n_rows=1).columns
-    except DataError:
-        return None
 
 
 def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:

@@ -358,6 +358,29 @@ def test_a_utf16_file_with_its_byte_order_mark_is_read_as_utf16(
     assert frame.columns == ["id", "city", "x"] and frame["city"][0] == "Zürich" and frame["x"].null_count() == 3
 
 
+def test_a_mostly_number_category_is_told_data_categorical_first(tmp_path: Path) -> None:
+    """Grades 'A', 'B' beside '1' .. '4' (a quarter of the rows): the error offered na_values = ['A', 'B'] first, which
+    reads a category's levels as missing. Non-numbers this common are offered data.categorical first; a '?', '--' or
+    'unknown' is a placeholder however common, na_values first."""
+    path = tmp_path / "train.csv"
+    pl.DataFrame(
+        {"id": range(120), "grade": ["A", "B", "1", "2", "3", "4", "1", "2", "3", "4", "A", "2"] * 10}
+    ).write_csv(path)
+    with pytest.raises(DataError) as caught:
+        read_table(path, role="train")
+    assert str(caught.value).endswith(
+        "is numbers but for 'A' (20 rows), 'B' (10 rows) (25% of its values): if they are levels of a category, list "
+        "the column in data.categorical to keep it as text (categorical = ['grade']); if they stand for a missing "
+        "value, add them to data.na_values (na_values = ['A', 'B']) to read them as missing"
+    )
+    for placeholder in ["?", "unknown", "--"]:  # a placeholder for a missing value, however common
+        pl.DataFrame({"id": range(4), "x": [placeholder, "1.5", placeholder, "2"]}).write_csv(path)
+        with pytest.raises(
+            DataError, match=r"is numbers but for '.*' \(2 rows\): add it to data.na_values .*; or list"
+        ):
+            read_table(path, role="train")
+
+
 def test_read_table_error_names_the_role(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"the sample_submission file '.*s\.csv' does not exist"):
         read_table(tmp_path / "s.csv", role="sample_submission")
@@ -446,6 +469,64 @@ def test_a_dropped_column_is_never_refused_for_how_it_writes_numbers(tmp_path: P
         load_competition(make_spec(tmp_path, **files))
     data = load_competition(make_spec(tmp_path, drop=["junk"], **files))
     assert "junk" not in data.features and data.features == ("f_num", "f_int", "f_cat", "patient")
+
+
+@pytest.mark.parametrize("key", ["drop", "categorical"])
+def test_a_test_header_spelled_otherwise_is_read_by_the_keys_naming_trains_column(key: str, tmp_path: Path) -> None:
+    """data.drop / data.categorical name train's 'junk'; the test file heads it ' Junk' (read as train's, spaces and
+    case aside): its '?' among numbers still stopped the run, the keys being matched to the exact header."""
+    write(good_train().with_columns(junk=pl.Series([1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5])), tmp_path / "train.csv")
+    write(good_test().with_columns(pl.Series(" Junk", ["1.5", "?", "2"])), tmp_path / "test.csv")
+    spec = make_spec(tmp_path, train="train.csv", test="test.csv", **{key: ["junk"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # unseen levels; ' Junk' read as train's 'junk' (a feature)
+        data = load_competition(spec)
+    column = "junk" if key == "categorical" else " Junk"  # a dropped column is no feature: not renamed
+    assert ("junk" in data.features) == (key == "categorical") and data.test[column][1] == "?"
+
+
+@pytest.mark.parametrize(
+    "levels", [["7", "4", "7"], ["7", "x1", "4"], ["7.5", "4", "7"]], ids=["numbers", "a-level", "decimals"]
+)
+def test_a_test_column_train_holds_as_text_is_read_as_text(levels: list[str], tmp_path: Path) -> None:
+    """A category whose test rows hold only numbers (train's 'x1', '7', '4'; test's '7', '4'): read as Int64, `run`
+    refused it ('String in train but Int64 in test') while `kaggle-kit predict` took the same file; with one train
+    level among them ('x1') it was "numbers but for 'x1'", a placeholder. Read as text, as train's levels, spelled as
+    written ('7.5', not a float; a test header ' F_CODE' is train's 'f_code' all the same)."""
+    codes = ["x1", "7", "x3", "4", "x5", "7.5", "x1", "x2"]
+    write(good_train().with_columns(f_code=pl.Series(codes)), tmp_path / "train.csv")
+    write(good_test().with_columns(pl.Series(" F_CODE", levels)), tmp_path / "test.csv")
+    with pytest.warns(DataWarning, match="read as train's: ' F_CODE' as 'f_code'"):
+        data = load_competition(make_spec(tmp_path, train="train.csv", test="test.csv"))
+    assert "f_code" in data.categorical and data.test["f_code"].to_list() == levels
+
+
+def test_a_test_column_of_iso_dates_beside_trains_text_dates_stays_dates(tmp_path: Path) -> None:
+    """Train's dates written '01/31/2020' are text as read (their format is found from train's values); a test file's
+    ISO dates are read as dates by polars. Reading test's columns train holds as text as text made them text, which
+    train's format '%m/%d/%Y' then refused: only columns this file reads as numbers are read again as text."""
+    days = [date(2020, 1, 13 + i) for i in range(8)]  # a day after the 12th: the format is found
+    write(good_train().with_columns(day=pl.Series([d.strftime("%m/%d/%Y") for d in days])), tmp_path / "train.csv")
+    write(good_test().with_columns(day=pl.Series([date(2020, 3, 1 + i) for i in range(3)])), tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # text dates read with a format; unseen levels
+        data = load_competition(make_spec(tmp_path, train="train.csv", test="test.csv"))
+    assert data.test["day"].to_list() == [date(2020, 3, 1 + i) for i in range(3)]
+
+
+def test_predict_reads_a_new_files_column_train_holds_as_text_as_text(tmp_path: Path) -> None:
+    """`kaggle-kit predict` reads a new test file as `run` reads its test file: train's text column 'f_code' whose new
+    rows hold '7', 'x1', '4' (one train level among numbers) stopped with "is numbers but for 'x1'"."""
+    import kaggle_kit
+    from kaggle_kit.runtime.runner import run
+
+    codes = ["x1", "7", "x3", "4", "x5", "7.5", "x1", "x2"]
+    write(good_train().with_columns(f_code=pl.Series(codes)), tmp_path / "train.csv")
+    write(good_test().with_columns(f_code=pl.Series(["x1", "7", "x3"])), tmp_path / "test.csv")
+    spec = make_spec(tmp_path, train="train.csv", test="test.csv", folds={"n_splits": 2})
+    run_dir = run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False).run_dir
+    write(good_test().with_columns(f_code=pl.Series(["7", "x1", "4"])), tmp_path / "new.csv")
+    assert kaggle_kit.predict(run_dir, tmp_path / "new.csv", model="m").height == 3
 
 
 def test_without_id_rows_are_numbered(tmp_path: Path) -> None:

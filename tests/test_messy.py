@@ -523,6 +523,20 @@ def test_init_reads_a_sample_of_whole_numbers_as_labels_of_a_target_spelled_with
     )
 
 
+def test_init_reads_a_sample_of_zeros_spelled_with_a_point_beside_whole_labels_as_probabilities(tmp_path: Path) -> None:
+    """The reverse spelling is no label: train's labels 0 / 1 and a sample of 0.0 in every row (probabilities a pandas
+    float column wrote) point to roc_auc, as before whole-number labels were matched; they were read as the label 0
+    and init chose accuracy, while `submit` (which writes '1.0' as '1' only where the sample spells '1') agrees."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=40)
+    pl.DataFrame({"id": range(40), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": range(40, 50), "x": x[:10]}).write_csv(folder / "test.csv")
+    pl.DataFrame({"id": range(40, 50), "target": 0.0}).write_csv(folder / "sample_submission.csv")
+    spec, why = infer_spec("zeros", folder / "train.csv", preset="fast")
+    assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
+
+
 @pytest.mark.parametrize("names", [["3", "1", "2"], ["class_3", "class_1", "class_2"], ["3", "1", "2", "4"]])
 def test_class_columns_of_whole_number_labels_train_spells_with_a_point_are_matched(
     names: list[str], tmp_path: Path
@@ -617,6 +631,24 @@ def test_a_sample_with_a_blank_line_or_lines_ending_in_a_separator_is_matched(
     assert any("has an unnamed column empty in every row (each line ends in a separator)" in m for m in said) == warned
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "cp1252"])
+def test_a_sample_submission_in_utf16_or_cp1252_is_read_as_the_run_reads_its_files(codec: str, tmp_path: Path) -> None:
+    """The sample was read by polars itself, not by the table reader: a spreadsheet's "Unicode text" (UTF-16 with its
+    byte order mark, tab-separated) sample stopped `submit` with 'could not read the sample submission', after the
+    whole run, and run.json recorded no columns of it; a cp1252 one alike. One reader reads every file."""
+    from kaggle_kit.runtime.runner import _sample_head
+
+    frame = pl.DataFrame({"id": ["Zürich", "Genève"], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("id\ttarget\r\nGenève\t0.5\r\nZürich\t0.5\r\n".encode(codec))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
+    assert out.rows() == [("Genève", 0.75), ("Zürich", 0.25)]
+    assert [("is not UTF-8" in str(w.message)) for w in caught] == ([True] if codec == "cp1252" else [])
+    assert _sample_head(sample) == [["id", "target"], ["Genève", "0.5"]]
+
+
 def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_path: Path) -> None:
     folder = tmp_path / "comp"
     folder.mkdir()
@@ -661,6 +693,44 @@ def test_predict_on_new_ids_with_a_run_sample_resaved_with_its_index(tmp_path: P
     assert out.columns == ["id", "target"] and out.rows() == [("107", 0.25), ("108", 0.75)]
 
 
+def test_predict_on_new_ids_writes_whole_number_labels_as_the_runs_sample_spells_them(tmp_path: Path) -> None:
+    """`kaggle-kit predict` on new ids took only the run's sample's columns, not its values: labels train spells
+    '1.0' were written '1.0' where the sample (and `submit`) spells '1'. The sample's first row says how it spells
+    them, read from the file, or from run.json where the run folder moved without it."""
+    from kaggle_kit.predict.submission import _like_sample, _recorded_sample
+    from kaggle_kit.runtime.runner import _sample_head
+
+    frame = pl.DataFrame({"id": [107, 108], "target": ["1.0", "0.0"], "0.0": [0.2, 0.9], "1.0": [0.8, 0.1]})
+    meta = {"id_column": "id", "classes": ["0.0", "1.0"], "metric": "accuracy"}
+    sample = tmp_path / "sample.csv"
+    for text, spelled in [("id,target\n7,0\n8,0\n", ["1", "0"]), ("id,target\n7,0.0\n8,0.0\n", ["1.0", "0.0"])]:
+        sample.write_text(text)
+        out = _like_sample(frame, read_sample(sample), sample, meta)
+        assert out.rows() == [("107", spelled[0]), ("108", spelled[1])]
+        head = _sample_head(sample)
+        recorded = {**meta, "sample_columns": head[0], "sample_first_row": head[1]}
+        moved = _like_sample(frame, _recorded_sample(recorded, sample), sample, recorded)
+        assert moved.rows() == out.rows()
+    sample.write_text("id,target,\n7,0,\n8,0,\n")  # lines ending in a separator: the empty column left out
+    head = _sample_head(sample)
+    recorded = {**meta, "sample_columns": head[0], "sample_first_row": head[1]}
+    with pytest.warns(DataWarning, match="an unnamed column empty in every row"):
+        moved = _like_sample(frame, _recorded_sample(recorded, sample), sample, recorded)
+    assert moved.columns == ["id", "target"] and moved["target"].to_list() == ["1", "0"]
+
+
+def test_predict_on_new_ids_with_a_run_sample_of_a_header_only(tmp_path: Path) -> None:
+    """A sample holding its header alone (a code competition's template) gives `kaggle-kit predict` its columns: the
+    table reader, which now reads the sample, refused it ('has a header but no rows')."""
+    from kaggle_kit.predict.submission import _like_sample
+
+    frame = pl.DataFrame({"id": [107, 108], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text("id,target\n")
+    out = _like_sample(frame, read_sample(sample), sample, {"id_column": "id", "classes": [0, 1], "metric": "auc"})
+    assert out.columns == ["id", "target"] and out.rows() == [("107", 0.25), ("108", 0.75)]
+
+
 def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> None:
     """train, test and the sample each with an unnamed first column of row numbers: init found no id ('rows are
     numbered'), said the sample does not tell the metric, and the run's submit gave a traceback."""
@@ -675,6 +745,25 @@ def test_init_reads_files_resaved_with_their_pandas_index(tmp_path: Path) -> Non
     with pytest.warns(DataWarning, match="a saved pandas index"):  # the run's reader drops train's
         spec, why = infer_spec("resaved", folder / "train.csv", preset="fast")
     assert (spec["data"].get("id"), spec["metric"]) == ("id", "roc_auc"), why
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_init_leaves_trains_saved_index_to_the_run_where_test_lacks_it(empty: bool, tmp_path: Path) -> None:
+    """train alone re-saved with its index (or with every line ending in a separator): init wrote drop = [''] (a
+    train column the test file lacks), and run, which drops such a column itself, refused the config with "data.drop
+    = '' is not a column of the train file"."""
+    folder = tmp_path / "comp"
+    folder.mkdir()
+    x = np.random.default_rng(0).normal(size=70)
+    frame = pl.DataFrame({"id": range(100, 170), "x": x, "target": (x > 0).astype(int)})
+    unnamed = pl.lit(None, pl.Int64) if empty else pl.int_range(60)
+    frame.head(60).with_columns(unnamed.alias("")).write_csv(folder / "train.csv")
+    frame.tail(10).drop("target").write_csv(folder / "test.csv")
+    frame.tail(10).select("id", target=pl.lit(0.5)).write_csv(folder / "sample_submission.csv")
+    with pytest.warns(DataWarning, match="empty in every row" if empty else "a saved pandas index"):
+        spec, why = infer_spec("resaved", folder / "train.csv", preset="fast")
+        data = load_competition(build_spec(spec))
+    assert not spec["data"].get("drop") and data.features == ("x",), why
 
 
 def test_class_columns_headed_with_underscores_for_the_labels_spaces_are_matched(tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ def read_test_rows(
     stream for these rows (each new image file checked once, here: the stream is the one the attach step built)."""
     spec = folder.spec
     d = spec.data
-    options = replace(ReadOptions.from_spec(spec), from_run=True)  # the run's keys: a bad value is the file's to fix
+    # the run's keys (a bad value is the file's to fix), and train's text columns read as text, as `run` reads test
+    text = tuple(c for c, (dtype, _) in (folder.meta.get("columns") or {}).items() if dtype == "String")
+    options = replace(ReadOptions.from_spec(spec), from_run=True, text=text)
     frame = _table(test, "test", lambda p: read_table(p, role="test", options=options))
     store = None
     if d.sequences is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import DataWarning
-from ..sample_submission import match_sample_frame, read_sample, without_saved_index
+from ..sample_submission import match_sample_frame, read_sample, without_empty_columns, without_saved_index
 from ..submit import _write, submission_frame
 from .run_folder import RunFolder
 
@@ -38,8 +38,7 @@ def write_submission_csv(
     elif recorded is not None and recorded.is_file():
         frame = _like_sample(frame, read_sample(recorded), recorded, meta)
     elif recorded is not None and meta.get("sample_columns"):  # a moved run folder: the columns the run recorded
-        header = pl.DataFrame(schema={c: pl.String for c in meta["sample_columns"]})
-        frame = _like_sample(frame, header, recorded, meta)
+        frame = _like_sample(frame, _recorded_sample(meta, recorded), recorded, meta)
     elif recorded is not None:  # a run made before it recorded them, moved without the file
         warnings.warn(
             f"the sample submission recorded for this run ({str(recorded)!r}) is not here, so the file has the kit's "
@@ -64,5 +63,22 @@ def _like_sample(frame: pl.DataFrame, sample: pl.DataFrame, path: Path, meta: di
     )
     if same_rows:
         return match_sample_frame(frame, sample, path, meta)
-    header = pl.DataFrame({c: ours if c == sample_id else pl.Series(c, [""] * frame.height) for c in sample.columns})
+    # our ids, and the sample's first value in each other column: the spelling of its labels ('1' where train spells
+    # '1.0', as `submit` writes them; the labels were written '1.0' here)
+    first = {c: sample[c][0] if sample.height else None for c in sample.columns}
+    header = pl.DataFrame(
+        {c: ours if c == sample_id else pl.Series([first[c]] * frame.height, dtype=pl.String) for c in sample.columns}
+    )  # a dict: polars names a Series named '' 'column_0'
     return match_sample_frame(frame, header, path, meta)
+
+
+def _recorded_sample(meta: dict, path: Path) -> pl.DataFrame:
+    """The sample as run.json records it (a run folder moved without the file): its columns, and its first row where
+    the run recorded one (runs made before it did: no row)."""
+    columns, row = meta["sample_columns"], meta.get("sample_first_row")
+    schema = dict.fromkeys(columns, pl.String)
+    if not row or len(row) != len(columns):
+        sample = pl.DataFrame(schema=schema)
+    else:
+        sample = pl.DataFrame({c: [v.strip() or None] for c, v in zip(columns, row, strict=True)}, schema=schema)
+    return without_empty_columns(sample, path)  # as read_sample leaves them out of the file

@@ -34,7 +34,7 @@ from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
-from .tables import ReadOptions, is_unnamed, read_table
+from .tables import ReadOptions, read_table, unnamed_to_drop
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -135,7 +135,9 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
     d = spec.data
     options = ReadOptions.from_spec(spec)
     train = None if d.labels_in_sequences else read_table(spec.resolve(d.train), role="train", options=options)
-    test = read_table(spec.resolve(d.test), role="test", options=options) if d.test else None
+    # test's columns that train holds as text are read as text: a category's levels are no numbers in test alone
+    text = tuple(c for c, dtype in train.schema.items() if dtype == pl.String) if train is not None else ()
+    test = read_table(spec.resolve(d.test), role="test", options=replace(options, text=text)) if d.test else None
     if d.sample_submission is not None and not spec.resolve(d.sample_submission).is_file():
         # checked before anything is fitted, not first noticed when a submission is written hours later
         raise DataError(
@@ -591,15 +593,7 @@ def _drop_saved_index(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """Drop a saved pandas index (an unnamed column of distinct whole numbers): row numbers are not a feature; and an
     unnamed column empty in every row (each line ending in a separator)."""
-    dropped, empty = [], []
-    for col in train.columns:
-        values = train[col]
-        if col in keep or not is_unnamed(col):
-            continue
-        if values.null_count() == values.len():  # a trailing separator on every line (a spreadsheet's export)
-            empty.append(col)
-        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
-            dropped.append(col)
+    empty, dropped = unnamed_to_drop(train, keep)
     if empty:
         _warn(f"column(s) {allowed(empty)} of train (unnamed and empty in every row) are dropped")
         train = train.drop(empty)

@@ -9,10 +9,11 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import multiprocessing
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ _CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
 #: Placeholders ("?", "-", "missing") among numbers are named one by one; more distinct non-numbers than this make
 #: a text column holding some numbers (ticket codes), which stays text.
 _MAX_PLACEHOLDERS = 5
+#: Non-numbers holding this share of a mostly-numeric column's values or more are more likely its levels (grades
+#: 'A', 'B', '1', '2') than placeholders for a missing value: the error offers data.categorical first.
+_LEVELS_SHARE = 0.1
+#: Values that stand for a missing value however common ('?', '-', 'n/a' in a parquet file, 'unknown'): never levels.
+_MISSING_WORDS = {v.lower() for v in NA_VALUES} | {"missing", "unknown", "none", "nil", "not available", "n.a."}
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,13 @@ class ReadOptions:
     #: the keys are a finished run's (``kaggle-kit predict`` reading a new test file): a value they do not read is
     #: the file's to fix, so a message names no [data] key to set
     from_run: bool = False
+    #: every column as text, spelled as the file writes it, no value read as missing but an empty one (a sample
+    #: submission: its ids are written back as it spells them, "007" and "NA" alike)
+    as_text: bool = False
+    #: columns read as text whatever they hold, spaces around a name and case aside: train's text columns, when its
+    #: test file is read (a category whose test rows hold only numbers, '7' and '8', is read as train's levels; it
+    #: was Int64, which `run` refused, or numbers but for a level, refused as a placeholder)
+    text: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -150,6 +163,7 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     try:
         if suffix in (".parquet", ".pq"):
             frame = pl.read_parquet(path)
+            frame = frame.select(pl.all().cast(pl.String)) if options.as_text else frame
         elif is_csv:
             if path.stat().st_size == 0:
                 raise DataError(f"the {role} file {str(path)!r} is empty")
@@ -163,6 +177,8 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
         if "utf-8" in reason.lower() or "utf8" in reason.lower():
             reason += _not_utf8(path)
         raise DataError(f"could not read the {role} file {str(path)!r}: {reason}") from None
+    if options.as_text:  # a sample's header alone still gives its columns (`kaggle-kit predict` on new ids)
+        return frame
     if frame.height == 0:
         raise DataError(f"the {role} file {str(path)!r} has a header but no rows")
     if is_csv:
@@ -267,6 +283,16 @@ def _recoded(path: Path, encoding: str) -> io.BytesIO:
     return io.BytesIO(text.encode("utf-8"))
 
 
+def read_head(path: Path, lines: int) -> list[list[str]]:
+    """A CSV file's first ``lines`` records, its header first, as text, as :func:`read_table` reads them (its encoding
+    and separator found alike): a large file's header and first row without reading the rest."""
+    sep = sniff_separator(path)
+    head = list(itertools.islice(csv.reader(_open_text(path), delimiter=sep), lines))
+    if any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as read_table reads such a file
+        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))
+    return head
+
+
 def sniff_separator(path: Path) -> str:
     """The separator of a CSV file: the candidate found most often in its header line outside quotes (',' on a tie)."""
     header = next(iter(_open_text(path)), "")
@@ -300,6 +326,15 @@ def _warn_repeated_names(header: list[str], path: Path) -> None:
         )
 
 
+def _name_key(column: str) -> str:
+    """A column's name as a test file's header is matched to train's: spaces around it and case aside."""
+    return column.strip().casefold()
+
+
+def _keys_of(columns: Sequence[str]) -> set[str]:
+    return {_name_key(c) for c in columns}
+
+
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     sep = _separator(path, options)
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
@@ -311,20 +346,31 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     overrides = {c: pl.String for c in options.keep_text if c in header}
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
+        if options.as_text:
+            return pl.read_csv(source, separator=sep, infer_schema=False)
         # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
         # 1 February, whatever the file means (readers/date_formats.py tells the orders apart from train's values)
         kept = {c: pl.String for c in _numeric_dates(source, sep, options.na_values)} if role in _TABLES else {}
-        if isinstance(source, io.BytesIO):
-            source.seek(0)
-        return pl.read_csv(
-            source,
-            separator=sep,
-            infer_schema_length=100_000,
-            try_parse_dates=True,
-            null_values=[*NA_VALUES, *options.na_values],
-            decimal_comma=decimal_comma,
-            schema_overrides={**kept, **overrides} or None,
-        )
+
+        def parse(as_text: dict[str, type[pl.String]]) -> pl.DataFrame:
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            return pl.read_csv(
+                source,
+                separator=sep,
+                infer_schema_length=100_000,
+                try_parse_dates=True,
+                null_values=[*NA_VALUES, *options.na_values],
+                decimal_comma=decimal_comma,
+                schema_overrides={**kept, **overrides, **as_text} or None,
+            )
+
+        frame = parse({})
+        # train's text columns that this file's values alone read as numbers (a category's '7', '8'): read again as
+        # text, spelled as written; dates stay dates (train's '01/31/2020' beside this file's 2020-03-01)
+        text = _keys_of(options.text)
+        numbers = {c: pl.String for c, dtype in frame.schema.items() if dtype.is_numeric() and _name_key(c) in text}
+        return parse(numbers) if numbers else frame
 
     # polars reads a header's bytes that are no UTF-8 as '\ufffd' without an error: a file whose other lines are
     # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
@@ -510,7 +556,9 @@ def _numbers_from_text(
 ) -> pl.DataFrame:
     """Text columns whose values are all numbers (as the options write them) become numbers; a column that is mostly
     numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
-    skip = {*options.keep_text, *options.categorical}
+    # data.categorical, train's text columns and data.drop by a test header's name too (' CODE' is train's 'code')
+    text, dropped = _keys_of((*options.categorical, *options.text)), _keys_of(options.dropped)
+    skip = {*options.keep_text, *(c for c in frame.columns if _name_key(c) in text)}
     updates = []
     with_unit: list[str] = []
     for name, dtype in frame.schema.items():
@@ -536,7 +584,7 @@ def _numbers_from_text(
             # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
             present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
             present = present.drop_nulls()
-        lenient = options.lenient or name in options.dropped
+        lenient = options.lenient or _name_key(name) in dropped
         problem = None if lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")
@@ -597,6 +645,21 @@ def is_unnamed(column: str) -> bool:
     return column.strip() == "" or re.fullmatch(r"Unnamed: \d+", column) is not None
 
 
+def unnamed_to_drop(train: pl.DataFrame, keep: Collection[str] = ()) -> tuple[list[str], list[str]]:
+    """Train's unnamed columns (but ``keep``) that the run drops itself: those empty in every row (a trailing
+    separator on every line, a spreadsheet's export), and a saved pandas index (distinct whole numbers)."""
+    empty, index = [], []
+    for col in train.columns:
+        values = train[col]
+        if col in keep or not is_unnamed(col):
+            continue
+        if values.null_count() == values.len():
+            empty.append(col)
+        elif values.dtype.is_integer() and values.null_count() == 0 and values.n_unique() == values.len():
+            index.append(col)
+    return empty, index
+
+
 def numbers_as_text(values: pl.Series) -> bool:
     """Whether a text column (as a lenient read leaves it) is numbers that a [data] reading key (``na_values``,
     ``thousands``, ``decimal``) would read: ``kaggle-kit run`` names that key, and the column is a number, not text
@@ -652,11 +715,20 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
                 f"holds numbers written like {example!r}: set {_keys(thousands, decimal, options, role)} in [data]"
                 f"{also} to read them as numbers"
             )
+    categorical = "list the column in data.categorical to keep it as text"
     if counts.height:
         shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in counts.iter_rows())
         listed = ", ".join(repr(v) for v in counts[name].to_list())
-        parts.append(
-            f"is numbers but for {shown}: add {'it' if counts.height == 1 else 'them'} to data.na_values "
-            f"(na_values = [{listed}]) to read them as missing"
+        missing = f"add {'it' if counts.height == 1 else 'them'} to data.na_values (na_values = [{listed}])"
+        levels = counts.filter(
+            pl.col(name).str.contains(r"[^\W_]") & ~pl.col(name).str.to_lowercase().is_in(list(_MISSING_WORDS))
         )
-    return "; it ".join(parts) + "; or list the column in data.categorical to keep it as text"
+        share = levels["n"].sum() / n.sum()
+        if not parts and share >= _LEVELS_SHARE:  # 'A', 'B' beside '1', '2': a category's levels, not placeholders
+            return (
+                f"is numbers but for {shown} ({share:.0%} of its values): if they are levels of a category, "
+                f"{categorical} (categorical = [{name!r}]); if they stand for a missing value, {missing} to read them "
+                "as missing"
+            )
+        parts.append(f"is numbers but for {shown}: {missing} to read them as missing")
+    return "; it ".join(parts) + f"; or {categorical}"

@@ -61,7 +61,6 @@ from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
 from ..readers.sequences import sequence_layout
-from ..sample_submission import sample_header
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds, rare_classes
@@ -748,6 +747,7 @@ def _write_meta(
             f"{previous.get('metric')!r}; set run.name to a new name for this spec"
         )
     sample = spec.resolve(spec.data.sample_submission).resolve() if spec.data.sample_submission else None
+    head = _sample_head(sample)
     store.write_meta(
         {
             "name": spec.name,
@@ -765,7 +765,9 @@ def _write_meta(
             "sample_submission": str(sample) if sample else None,
             # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
             # competition's dataset), not the kit's own layout
-            "sample_columns": sample_header(sample),
+            "sample_columns": head[0] if head else None,
+            # and its first row, which spells its labels ('1' where train spells '1.0'), as `predict` writes them
+            "sample_first_row": head[1] if len(head) > 1 else None,
             "config_dir": str(spec.base_dir.resolve()),
             "data_fingerprint": data.fingerprint(),
             "folds_fingerprint": folds.fingerprint(),
@@ -795,6 +797,20 @@ def _write_meta(
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
     store.save_levels(training_levels(data.train, data.categorical))
+
+
+def _sample_head(sample: Path | None) -> list[list[str]]:
+    """The sample submission's header and first row, read as :func:`~kaggle_kit.sample_submission.read_sample` reads
+    it but for those lines only (run.json is written after every wave of a time-limited run); none without a sample
+    file."""
+    if sample is None or not sample.is_file():
+        return []
+    from ..readers.tables import read_head
+
+    try:
+        return read_head(sample, 2)
+    except OSError:  # `submit` reads the file itself and says what is wrong with it
+        return []
 
 
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
