@@ -270,7 +270,7 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
                 ]
             }
             why_ar = (
-                f"{why_xt}; on in-fold sums, differences, products and ratios of the 6 numeric columns a quick "
+                f"{why_xt}; on in-fold sums, differences, products and ratios of the (up to) 6 numeric columns a quick "
                 "LightGBM finds most useful (AutoGluon's portfolio entry)"
             )
             add({"name": "lgbm_ar", "kind": "lightgbm_xt", "pipeline": ARITHMETIC}, why_ar + why_generated)
