@@ -649,14 +649,19 @@ def test_a_sample_submission_in_utf16_or_cp1252_is_read_as_the_run_reads_its_fil
     assert _sample_head(sample) == [["id", "target"], ["Genève", "0.5"]]
 
 
-def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_path: Path) -> None:
+def _init_binary(tmp_path: Path, sample: str) -> tuple[dict, list[str]]:
+    """What ``init`` infers for a 60-row binary competition whose sample submission's text is ``sample``."""
     folder = tmp_path / "comp"
     folder.mkdir()
     x = np.random.default_rng(0).normal(size=60)
     pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
     pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
-    (folder / "sample_submission.csv").write_text("id,target,\n" + "".join(f"{i},0.5,\n" for i in range(60, 70)))
-    spec, why = infer_spec("trailing", folder / "train.csv", preset="fast")
+    (folder / "sample_submission.csv").write_text(sample)
+    return infer_spec("comp", folder / "train.csv", preset="fast")
+
+
+def test_init_reads_the_metric_of_a_sample_whose_lines_end_in_a_separator(tmp_path: Path) -> None:
+    spec, why = _init_binary(tmp_path, "id,target,\n" + "".join(f"{i},0.5,\n" for i in range(60, 70)))
     assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
 
 
@@ -670,13 +675,7 @@ def test_a_sample_of_decimal_commas_is_read_as_probabilities(tmp_path: Path) -> 
         warnings.simplefilter("error")
         out = match_sample(frame, sample, {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"})
     assert out.rows() == [("8", 0.75), ("7", 0.25)]
-    folder = tmp_path / "comp"
-    folder.mkdir()
-    x = np.random.default_rng(0).normal(size=60)
-    pl.DataFrame({"id": range(60), "x": x, "target": (x > 0).astype(int)}).write_csv(folder / "train.csv")
-    pl.DataFrame({"id": range(60, 70), "x": x[:10]}).write_csv(folder / "test.csv")
-    (folder / "sample_submission.csv").write_text("id;target\n" + "".join(f"{i};0,5\n" for i in range(60, 70)))
-    spec, why = infer_spec("commas", folder / "train.csv", preset="fast")
+    spec, why = _init_binary(tmp_path, "id;target\n" + "".join(f"{i};0,5\n" for i in range(60, 70)))
     assert spec["metric"] == "roc_auc" and any(line.startswith("metric = 'roc_auc' (the sample") for line in why), why
 
 
