@@ -123,6 +123,23 @@ def test_pixel_columns_equal_an_independent_pillow_read(comp) -> None:
     np.testing.assert_array_equal(data.train.select(pl.col(r"^pixel\d+$")).to_numpy()[4], expected)
 
 
+def test_16_bit_grey_images_are_scaled_not_clipped(tmp_path: Path) -> None:
+    """A 16-bit grey PNG (Pillow mode ``I;16``): its values 0..65535 are read onto 0..255 as an 8-bit export of the
+    same picture holds them. Pillow's own ``convert`` clips at 255, so 255 of these 256 pixels had read as white."""
+    from kaggle_kit.models.nn.images import read_image
+
+    wide = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257  # the 8-bit values 0..255, as 16 bits
+    Image.fromarray(wide).save(tmp_path / "deep.png")
+    with Image.open(tmp_path / "deep.png") as img:
+        assert img.mode == "I;16"
+    expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(read_image(tmp_path / "deep.png", channels=1)[..., 0], expected)
+    rgb = read_image(tmp_path / "deep.png", channels=3)
+    np.testing.assert_array_equal(rgb, np.repeat(expected[..., None], 3, axis=-1))
+    resized = read_image(tmp_path / "deep.png", size=(8, 8), channels=1)[..., 0]
+    assert 100 < resized.mean() < 155  # a mid-grey ramp, not a white square
+
+
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
     """The runner hands its prepared frames to worker processes, which prepare them again."""
     root, _ = comp

@@ -34,6 +34,9 @@ import polars as pl
 from ...errors import DataError
 
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+#: Pillow's modes of one 16-bit channel (a 16-bit grey PNG opens as ``I;16``, some as ``I``); their ``convert`` to
+#: ``L`` / ``RGB`` clips at 255 instead of scaling, so nearly every pixel of such an image would read as white
+_WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
@@ -61,7 +64,7 @@ def read_image(
     _check_channels(channels)
     try:
         with Image.open(path) as img:
-            img = img.convert(_MODES[channels])
+            img = _to_8_bits(img).convert(_MODES[channels])
             if size is not None and img.size != (size[1], size[0]):
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
@@ -71,6 +74,17 @@ def read_image(
         ) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
         raise DataError(f"image file {_where(path, label)} could not be read as an image: {exc}") from None
+
+
+def _to_8_bits(img: Any) -> Any:
+    """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
+    as an 8-bit export of the same picture holds it); other images as they are."""
+    from PIL import Image
+
+    if img.mode not in _WIDE:
+        return img
+    wide = np.asarray(img).astype(np.float64)
+    return Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8))
 
 
 def load_images(
