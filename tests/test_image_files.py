@@ -140,6 +140,30 @@ def test_16_bit_grey_images_are_scaled_not_clipped(tmp_path: Path) -> None:
     assert 100 < resized.mean() < 155  # a mid-grey ramp, not a white square
 
 
+def test_a_preset_gives_images_of_any_shape_to_a_cnn_on_the_pixels(tmp_path: Path) -> None:
+    """A preset on [data.images] of 16 x 24 grey images beside a table column: its cnn reads the images' shape and
+    only the pixel columns. Their 384 columns make no square, so the preset had added no cnn (the trees alone, without
+    a word); and its cnn on square images beside a table column stopped the run with 'set params.columns', a key of
+    a model the user had not written."""
+    from kaggle_kit.runtime.runner import _with_preset
+
+    (tmp_path / "images").mkdir()
+    digits = load_digits()
+    for i in range(30):
+        grey = (np.kron(digits.images[i], np.ones((2, 3))) * 255 / 16).astype(np.uint8)  # 16 high, 24 wide
+        Image.fromarray(grey).save(tmp_path / "images" / f"{i}.png")
+    ink = digits.images[:30].mean(axis=(1, 2))
+    pl.DataFrame({"id": range(30), "ink": ink, "label": digits.target[:30]}).write_csv(tmp_path / "train.csv")
+    raw = _raw(models=[])
+    del raw["data"]["test"], raw["models"]
+    raw["preset"] = "fast"
+    spec = build_spec(raw, base_dir=tmp_path)
+    expanded = _with_preset(spec, load_competition(spec), "cpu", 1, lambda _line: None)
+    cnn = next(m for m in expanded.models if m.kind == "cnn")
+    assert cnn.params["image_shape"] == [16, 24, 1] and cnn.params["columns"] == "pixel\\d+"
+    load_competition(expanded)  # the image checks of every cnn pass: it runs as the preset wrote it
+
+
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
     """The runner hands its prepared frames to worker processes, which prepare them again."""
     root, _ = comp
