@@ -382,7 +382,28 @@ def _check_text_columns(
     if not text:
         return train, test
     as_text = [pl.col(c).cast(pl.String) for c in text]
-    return train.with_columns(as_text), test.with_columns(as_text) if test is not None else None
+    train, test = train.with_columns(as_text), test.with_columns(as_text) if test is not None else None
+    if test is not None:
+        warn_text_empty_in_test(test, [c for c in text if not _no_text(train[c])])
+    return train, test
+
+
+def warn_text_empty_in_test(
+    test: pl.DataFrame, text: Sequence[str], fix: str = "remove them from data.text (or fix the test file)"
+) -> None:
+    """A warning naming the data.text columns (of those that hold text in train) that are missing or blank in
+    every test row: the feature columns' warning (:func:`_check_test_against`) does not see data.text's."""
+    empty = [c for c in text if c in test.columns and test.height and _no_text(test[c])]
+    if empty:
+        _warn(
+            f"text column(s) {allowed(empty)} (data.text) are empty in every test row but hold text in train: the "
+            f"models learn from words they never see at test time, and read every test row as an empty text; {fix}"
+        )
+
+
+def _no_text(values: pl.Series) -> bool:
+    """Whether a text column holds no word: every value missing, empty or blank."""
+    return not bool(values.str.strip_chars().str.len_chars().fill_null(0).gt(0).any())
 
 
 def _require_column(frame: pl.DataFrame, column: str, role: str, key: str) -> None:
