@@ -140,6 +140,21 @@ def test_16_bit_grey_images_are_scaled_not_clipped(tmp_path: Path) -> None:
     assert 100 < resized.mean() < 155  # a mid-grey ramp, not a white square
 
 
+def test_a_photo_tagged_to_be_turned_is_read_upright(tmp_path: Path) -> None:
+    """A file stored sideways with EXIF orientation 6 (a phone's portrait photo: turn 90 degrees clockwise to show
+    it) is read as every viewer shows it: 24 high, 16 wide, the stored top row now the right column. It was read as
+    stored, on its side (or failed the one-size check beside untagged files of the shown size)."""
+    from kaggle_kit.models.nn.images import read_image
+
+    stored = np.arange(16 * 24, dtype=np.uint8).reshape(16, 24)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "turned.png", exif=exif)
+    Image.fromarray(stored).save(tmp_path / "plain.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "turned.png", channels=1)[..., 0], np.rot90(stored, k=-1))
+    np.testing.assert_array_equal(read_image(tmp_path / "plain.png", channels=1)[..., 0], stored)
+
+
 def test_a_preset_gives_images_of_any_shape_to_a_cnn_on_the_pixels(tmp_path: Path) -> None:
     """A preset on [data.images] of 16 x 24 grey images beside a table column: its cnn reads the images' shape and
     only the pixel columns. Their 384 columns make no square, so the preset had added no cnn (the trees alone, without
