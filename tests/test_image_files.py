@@ -237,6 +237,17 @@ def _missing(root: Path) -> None:
         (root / "images" / f"{i}.png").unlink()
 
 
+def _upper_case_extension(root: Path) -> None:
+    for path in (root / "images").glob("*.png"):
+        path.rename(path.with_suffix(".PNG"))
+
+
+def _names_with_extension(root: Path) -> None:
+    for name in ("train.csv", "test.csv"):
+        table = pl.read_csv(root / name)
+        table.with_columns(pl.format("{}.png", "id").alias("id")).write_csv(root / name)
+
+
 def _outside(root: Path) -> None:
     pl.DataFrame({"id": [1, 2], "file": ["1000.png", "../../etc/passwd"], "label": [0, 1]}).write_csv(
         root / "train.csv"
@@ -261,6 +272,20 @@ def _outside(root: Path) -> None:
             r"pass size=.*data\.images\.size = \[height, width\]",
         ),
         (_corrupt, {}, DataError, r"image file '.*1001\.png' \(id 1001\) could not be read as an image"),
+        (
+            _upper_case_extension,
+            {},
+            DataError,
+            r"200 of 200 train image files are missing: .*The folder has '1000\.PNG' \(spelled otherwise\): set "
+            r"data\.images\.pattern = '\{id\}\.PNG'",
+        ),
+        (
+            _names_with_extension,
+            {},
+            DataError,
+            r"missing: '.*1000\.png\.png' .*The folder has '1000\.png': the values name the files, so set "
+            r"data\.images\.pattern = '\{id\}'",
+        ),
         (None, {"folder": "pictures"}, DataError, r"data\.images\.folder = 'pictures' \('.*pictures'\) does not exist"),
         (None, {"test_folder": "nope"}, DataError, r"data\.images\.test_folder = 'nope' .* does not exist"),
         (
@@ -270,7 +295,16 @@ def _outside(root: Path) -> None:
             r"the train value '\.\./\.\./etc/passwd' of column 'file' names the file .* outside the image folder",
         ),
     ],
-    ids=["missing", "mixed-sizes", "corrupt", "no-folder", "no-test-folder", "path-traversal"],
+    ids=[
+        "missing",
+        "mixed-sizes",
+        "corrupt",
+        "upper-case-extension",
+        "names-with-extension",
+        "no-folder",
+        "no-test-folder",
+        "path-traversal",
+    ],
 )
 def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: str) -> None:
     root, _ = comp
