@@ -54,7 +54,7 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.image_folders import find_image_files
+from .readers.image_folders import find_image_files, image_folder_message
 from .readers.images import image_shape
 from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
@@ -582,6 +582,8 @@ def infer_spec(
     # the path the config's run reads (and names in its warnings): a warning about the file is shown once per
     # command, which `--train train.csv` (relative) beside the run's absolute path made twice
     train_path = Path(train_path).resolve()
+    if train_path.is_dir():
+        raise DataError(image_folder_message(train_path))
     train = read_table(train_path, role="train", options=lenient)
     test_path = _sibling(train_path, "test", train_path.name.replace("train", "test").split(".")[0])
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")

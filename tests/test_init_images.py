@@ -38,7 +38,9 @@ def test_init_writes_data_images_for_id_named_files_in_train_and_test_folders(tm
     pl.DataFrame({"id": ids[N_TRAIN:], "label": [0] * N_TEST}).write_csv(tmp_path / "sample_submission.csv")
 
     path, why = write_config("digits", tmp_path / "train.csv", tmp_path, preset="fast")
-    assert "images: train/<id>.png (40 files; test's in test/) -> [data.images]" in [w.strip() for w in why]
+    assert "images: train/<id>.png (one file per train row; test's in test/) -> [data.images]" in [
+        w.strip() for w in why
+    ]
     spec = load_spec(path)
     images = spec.data.images
     assert images is not None and images.pattern == "{id}.png" and images.channels == 1 and images.size is None
@@ -87,3 +89,29 @@ def test_init_on_a_table_without_image_files_writes_no_images(tmp_path: Path) ->
     frame.tail(12).drop("label").write_csv(tmp_path / "test.csv")
     path, why = write_config("table", tmp_path / "train.csv", tmp_path, preset="fast")
     assert load_spec(path).data.images is None and not any("images" in w for w in why)
+
+
+def test_init_on_a_folder_of_class_subfolders_says_how_to_write_the_table_and_then_reads_it(tmp_path: Path) -> None:
+    """The ImageFolder layout (train/<class>/<file>.png, no table): `--train train` said `must be .csv or .parquet;
+    got 'no extension'`. Now it says to write a table of paths and labels; init then finds the files by the paths."""
+    from kaggle_kit.errors import DataError
+
+    root = tmp_path / "train"
+    digits = load_digits()
+    for i in range(N_TRAIN):
+        folder = root / ("odd" if digits.target[i] % 2 else "even")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(_digit(i)).save(folder / f"{i}.png")
+    with pytest.raises(DataError, match=r"is a folder; init reads a train table .* subfolders \('even', 'odd'\) look"):
+        write_config("classes", root, tmp_path)
+
+    files = sorted(p.relative_to(root).as_posix() for p in root.glob("*/*") if p.is_file())  # as the message says
+    pl.DataFrame({"id": files, "label": [f.split("/")[0] for f in files]}).write_csv(tmp_path / "train.csv")
+    path, _ = write_config("classes", tmp_path / "train.csv", tmp_path, preset="fast")
+    spec = load_spec(path)
+    assert spec.data.images is not None and spec.data.images.pattern == "{id}"
+    assert spec.data.images.folder == Path("train")
+    data = load_competition(spec)
+    row = data.train["id"].to_list().index("odd/1.png")
+    pixels = data.train.select(pl.col(r"^pixel\d+$")).to_numpy()
+    np.testing.assert_array_equal(pixels[row], _digit(1).reshape(-1))

@@ -42,7 +42,7 @@ def find_image_files(
     for folder in _folders(train_path.parent, _TRAIN_NAMES):
         files = _listing(folder)
         for column in columns:
-            pattern = _pattern(train[column], files)
+            pattern = _pattern(train[column], files, folder)
             if pattern is None:
                 continue
             images: dict[str, Any] = {"pattern": pattern}
@@ -54,7 +54,7 @@ def find_image_files(
             else:
                 images["train_folder"], images["test_folder"] = str(folder), str(test_folder)
             why = [
-                f"images: {folder.name}/{pattern.replace('{id}', '<' + column + '>')} ({len(files):,} files"
+                f"images: {folder.name}/{pattern.replace('{id}', '<' + column + '>')} (one file per train row"
                 + (f"; test's in {test_folder.name}/" if test_folder not in (None, folder) else "")
                 + ") -> [data.images]"
             ]
@@ -75,19 +75,26 @@ def _listing(folder: Path) -> set[str]:
         return {e.name for e in entries if e.is_file()}
 
 
-def _pattern(values: pl.Series, files: set[str]) -> str | None:
-    """``"{id}"`` when the values are the file names, ``"{id}<ext>"`` when they are with the files' most common
-    image extension, else None (every one of the first rows must name a file)."""
+def _pattern(values: pl.Series, files: set[str], folder: Path) -> str | None:
+    """``"{id}"`` when the values are the file names (or their paths under ``folder``: ``cat/0.png`` of one
+    subfolder per class), ``"{id}<ext>"`` when they are with the files' most common image extension, else None
+    (every one of the first rows must name a file)."""
     probe = [str(v) for v in values.drop_nulls().head(_PROBE).to_list()]
-    if not probe or not files:
+    if not probe:
         return None
-    if all(v in files for v in probe):
+    if all(v in files for v in probe) or all(_under(folder, v) for v in probe):
         return "{id}"
     suffixes = Counter(Path(f).suffix for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES)
     for suffix, _ in suffixes.most_common(2):
         if all(v + suffix in files for v in probe):
             return "{id}" + suffix
     return None
+
+
+def _under(folder: Path, name: str) -> bool:
+    """Whether ``name`` is the path of an image file under ``folder`` (never a path leading out of it)."""
+    path = Path(os.path.normpath(folder / name))
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_relative_to(folder) and path.is_file()
 
 
 def _test_folder(parent: Path, train_folder: Path, test: pl.DataFrame, column: str, pattern: str) -> Path | None:
@@ -98,7 +105,7 @@ def _test_folder(parent: Path, train_folder: Path, test: pl.DataFrame, column: s
     probe = [str(v) for v in test[column].drop_nulls().head(_PROBE).to_list()]
     for folder in [train_folder, *(f for f in _folders(parent, _TEST_NAMES) if f != train_folder)]:
         files = _listing(folder)
-        if probe and all(pattern.format(id=v) in files for v in probe):
+        if probe and all(pattern.format(id=v) in files or _under(folder, pattern.format(id=v)) for v in probe):
             return folder
     return None
 
@@ -130,3 +137,20 @@ def _shape(images: dict[str, Any], paths: list[Path], why: list[str]) -> None:
     grey = modes <= _GREY  # a palette image may hold any colour: read as RGB
     images["channels"] = 1 if grey else 3
     why.append(f"channels = {images['channels']} ({'grey' if grey else 'colour'} images: {', '.join(sorted(modes))})")
+
+
+def image_folder_message(folder: Path) -> str:
+    """What to do when ``--train`` names a folder: a table of ids and labels is what the kit reads; for the
+    ImageFolder layout (one subfolder of images per class), the two lines of polars that write it."""
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    head = f"--train {str(folder)!r} is a folder; init reads a train table (.csv or .parquet) of ids and labels"
+    if not classes:
+        return head + ": pass the train file, e.g. --train train.csv"
+    shown = ", ".join(map(repr, classes[:5])) + (", ..." if len(classes) > 5 else "")
+    return (
+        f"{head}. Its subfolders ({shown}) look like one folder of images per class: write that table beside "
+        f"the folder, each file's path under it as the id and its subfolder as the label, e.g. in Python: "
+        f"files = sorted(p.relative_to(root).as_posix() for p in root.glob('*/*') if p.is_file()); "
+        f"pl.DataFrame({{'id': files, 'label': [f.split('/')[0] for f in files]}}).write_csv('train.csv') "
+        f"with root = Path({str(folder)!r}); then pass --train train.csv (init finds the images by their paths)"
+    )
