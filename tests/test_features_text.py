@@ -170,6 +170,23 @@ def test_predict_warns_of_a_new_test_file_without_texts(text_run) -> None:
         predict(result.run_dir, test, model="lgbm")
 
 
+def test_a_text_column_headed_otherwise_in_test_is_read_as_trains(text_run, tmp_path: Path) -> None:
+    """Test's text column headed 'Review ' (case and a space): read as train's 'review' with the warning a feature
+    column gets, by `run` and by `predict`. `run` stopped with `data.text = 'review' is not a column of the test
+    file`, and `predict` with a pipeline error, where a feature column so headed is read."""
+    spec, result = text_run
+    test = pl.read_csv(spec.resolve(spec.data.test))
+    renamed = test.rename({"review": "Review "})
+    with pytest.warns(DataWarning, match=r"test text column\(s\) named otherwise .*'Review ' as 'review'"):
+        again = predict(result.run_dir, renamed, model="lgbm")
+    assert again.equals(predict(result.run_dir, test, model="lgbm"))
+    write_competition(tmp_path, n=60)
+    pl.read_csv(tmp_path / "test.csv").rename({"review": "Review "}).write_csv(tmp_path / "test.csv")
+    with pytest.warns(DataWarning, match=r"test text column\(s\) named otherwise .*'Review ' as 'review'"):
+        data = load_competition(spec_for(tmp_path, text=["review"]))
+    assert data.test is not None and "review" in data.test.columns and data.test["review"].null_count() == 0
+
+
 def test_refit_on_all_rows_takes_the_text_step_too(text_run, tmp_path: Path) -> None:
     """The model refit on every training row fits the text step on them too, and predicts the test rows about as
     the fold models do."""

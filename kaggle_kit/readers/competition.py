@@ -368,7 +368,10 @@ def _dates_from_text(
 def _check_text_columns(
     train: pl.DataFrame, test: pl.DataFrame | None, text: Sequence[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """data.text columns exist in train and test and hold text (an all-missing column is empty text)."""
+    """data.text columns exist in train and test and hold text (an all-missing column is empty text); a test
+    column named so but for spaces and case is read as train's, as a feature's is."""
+    if test is not None:
+        test = match_text_names(test, text)
     frames = [("train", train)] + ([("test", test)] if test is not None else [])
     for col in text:
         for role, frame in frames:
@@ -568,6 +571,11 @@ def _warn_repeated_rows(train: pl.DataFrame, columns: list[str], targets: list[s
             "different folds a repeat is predicted by a model that saw its twin, so the CV flatters; drop the repeats, "
             "or keep them together with folds.group"
         )
+
+
+def match_text_names(test: pl.DataFrame, text: Sequence[str]) -> pl.DataFrame:
+    """``test`` with its data.text columns named as in train, spaces around them and case aside (a warning)."""
+    return _match_test_names(test, list(text), "text ") if text else test
 
 
 def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -> pl.DataFrame:
