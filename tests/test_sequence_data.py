@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,37 @@ def _write(tmp: Path) -> None:
     long_table(TRAIN_LENGTHS).write_csv(tmp / "X_train.csv")
     long_table(TEST_LENGTHS, seed=1).write_csv(tmp / "X_test.csv")
     LABELS.write_csv(tmp / "y_train.csv")
+
+
+def test_test_sequences_shorter_than_trains_are_no_warning(tmp_path: Path) -> None:
+    """Test sequences of 1-2 steps beside train's of up to 5: the step columns past every test sequence's end are
+    missing by design. It was `warning: column(s) 'a__t2', 'a__t3', ... are empty in every test row ...; add them to
+    data.drop`, a fix no step column takes."""
+    long_table(TRAIN_LENGTHS).write_csv(tmp_path / "X_train.csv")
+    long_table({10: 2, 11: 1}, seed=1).write_csv(tmp_path / "X_test.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        data = load_competition(make_spec(tmp_path))
+    assert data.test is not None and data.test["a__t4"].null_count() == 2
+
+
+def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_path: Path) -> None:
+    """The test long table's `b` empty in every row (a CSV column without a value reads as text): one warning
+    naming `b`, the run goes on. It stopped with `the sequence column 'b' of the test long table ... is String, not
+    numeric` (columns = ['a', 'b']), or (columns unset) warned of every 'b__t<k>' and 'b__<stat>' column."""
+    long_table(TRAIN_LENGTHS).write_csv(tmp_path / "X_train.csv")
+    long_table(TEST_LENGTHS, seed=1).with_columns(b=pl.lit(None, dtype=pl.Float64)).write_csv(tmp_path / "X_test.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    for spec in (make_spec(tmp_path), make_spec(tmp_path, columns=["a", "b"])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = load_competition(spec)
+        said = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+        assert len(said) == 1 and said[0].startswith(
+            "sequence column(s) 'b' of the test long table (data.sequences.test) are empty in every row"
+        ), said
+        assert data.test is not None and data.test["b__t0"].null_count() == data.test.height
 
 
 def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:

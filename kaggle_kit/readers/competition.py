@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -303,7 +303,9 @@ def prepare_competition(
     train = _infinite_as_missing(train, features, "train")
     if test is not None:
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
-        test = _check_test_columns(train, test, features, d.categorical or [], d.targets)
+        test = _check_test_columns(
+            train, test, features, d.categorical or [], d.targets, sequences=d.sequences is not None
+        )
         test = _infinite_as_missing(test, features, "test")
 
     multi = spec.task in ("multilabel", "multiregression")
@@ -474,10 +476,20 @@ def check_new_test(
 
 
 def _check_test_columns(
-    train: pl.DataFrame, test: pl.DataFrame, features: list[str], categorical: list[str], target: str | Sequence[str]
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    target: str | Sequence[str],
+    *,
+    sequences: bool = False,
 ) -> pl.DataFrame:
+    """``sequences``: the frames hold [data.sequences]' columns (``<column>__t<k>``, ``<column>__<stat>``), not
+    warned of when empty in every test row: a step past every test sequence's end is missing by design (test
+    sequences shorter than train's), and a long-table column empty in every test row is said by its reader."""
     record = column_record(train, features, categorical)
-    return _check_test_against(record, test, features, categorical, target, train.schema)
+    quiet = {c for c in features if "__" in c} if sequences else set()
+    return _check_test_against(record, test, features, categorical, target, train.schema, quiet=quiet)
 
 
 def _check_test_against(
@@ -488,6 +500,7 @@ def _check_test_against(
     target: str | Sequence[str],
     train_schema: Mapping[str, pl.DataType] | None = None,
     lacks_fix: str = "add them to data.drop to train without them",
+    quiet: Collection[str] = (),
 ) -> pl.DataFrame:
     test = _match_test_names(test, features)
     test_schema = test.schema  # read once: each access rebuilds it
@@ -522,7 +535,7 @@ def _check_test_against(
         if name in test.columns:
             _warn(f"test has the target column {name!r}; it is ignored")
             test = test.drop(name)
-    empty = [c for c in features if test[c].null_count() == test.height and record[c][1] != "null"]
+    empty = [c for c in features if c not in quiet and test[c].null_count() == test.height and record[c][1] != "null"]
     if empty:
         _warn(
             f"column(s) {allowed(empty)} are empty in every test row but have values in train: the models learn from "
