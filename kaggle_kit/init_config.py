@@ -124,10 +124,34 @@ def _long_id(frame: pl.DataFrame, id_column: str | None) -> str | None:
 
 
 def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
-    for c in frame.columns:
-        if c != seq_id and _STEP_NAMES.fullmatch(c) and frame[c].dtype.is_integer():
+    """The column that orders each sequence's rows: a whole-number column named like a step; else one so named of
+    numbers or dates (``time`` in seconds) distinct within each id; else a whole-number column that numbers each
+    id's rows ``0..n-1`` (or ``1..n``) whatever its name. None: the steps are the rows' order in the file."""
+    others = [c for c in frame.columns if c != seq_id]
+    named = [c for c in others if _STEP_NAMES.fullmatch(c)]
+    for c in named:
+        if frame[c].dtype.is_integer():
+            return c
+    for c in named:
+        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal()) and _distinct_within(frame, seq_id, c):
+            return c
+    for c in others:
+        if frame[c].dtype.is_integer() and _distinct_within(frame, seq_id, c, consecutive=True):
             return c
     return None
+
+
+def _distinct_within(frame: pl.DataFrame, seq_id: str, column: str, *, consecutive: bool = False) -> bool:
+    """Whether ``column`` holds a different value in each row of an id (``consecutive``: the id's rows numbered
+    ``0..n-1`` or ``1..n``), none missing."""
+    if frame[column].null_count():
+        return False
+    c = pl.col(column)
+    per_id = frame.group_by(seq_id).agg(n=pl.len(), distinct=c.n_unique(), low=c.min(), high=c.max())
+    ok = per_id["distinct"] == per_id["n"]
+    if consecutive:
+        ok &= per_id["low"].is_in([0, 1]) & (per_id["high"] - per_id["low"] + 1 == per_id["n"])
+    return bool(ok.all())
 
 
 def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -613,7 +637,15 @@ def infer_spec(
                 + (f"; steps ordered by {step!r}" if step else "")
             )
         else:
-            why.append(f"long table: {train_path.name} repeats {seq_id!r} -> [data.sequences]; labels in it")
+            why.append(
+                f"long table: {train_path.name} repeats {seq_id!r} -> [data.sequences]; labels in it"
+                + (f"; steps ordered by {step!r}" if step else "")
+            )
+        if step is None:
+            why.append(
+                "steps: no column orders them, so each sequence's steps are its rows in the file's order; if a "
+                "column does, set data.sequences.order_by to it"
+            )
         id_column = id_column or (seq_id if seq_id in labels_frame.columns else labels_frame.columns[0])
         if id_column != seq_id:
             sequences["id"] = seq_id

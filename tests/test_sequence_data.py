@@ -267,6 +267,39 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
         assert data.test is not None and data.test["b__t0"].null_count() == data.test.height
 
 
+@pytest.mark.parametrize(
+    ("step", "values"),
+    [("time", pl.col("step") * 0.01), ("ts", pl.col("step")), ("n", pl.col("step") + 1)],
+    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1"],
+)
+def test_init_orders_shuffled_steps_by_the_column_that_numbers_them(tmp_path: Path, step: str, values) -> None:
+    """Long tables whose rows are shuffled and whose step column is `time` in seconds (a float), or whole numbers
+    0..n-1 (1..n) under a name no rule knows: init orders the steps by it. It wrote no order_by, so each sequence's
+    steps were its rows in the shuffled file's order, without a word, and the column was read as a sensor."""
+    from kaggle_kit.init_config import infer_spec
+
+    for name, lengths, seed in (("X_train.csv", TRAIN_LENGTHS, 0), ("X_test.csv", TEST_LENGTHS, 1)):
+        long_table(lengths, seed=seed).with_columns(values.alias(step)).drop("step").write_csv(tmp_path / name)
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert spec["data"]["sequences"]["order_by"] == step
+    assert f"steps ordered by {step!r}" in why[0]
+    data = load_competition(build_spec(spec))
+    row = data.train.filter(pl.col("series_id") == 2)
+    assert [row[f"a__t{t}"][0] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])  # a = id + step / 10
+
+
+def test_init_says_when_no_column_orders_the_steps(tmp_path: Path) -> None:
+    from kaggle_kit.init_config import infer_spec
+
+    long_table(TRAIN_LENGTHS, shuffle=False).drop("step").write_csv(tmp_path / "X_train.csv")
+    long_table(TEST_LENGTHS, seed=1, shuffle=False).drop("step").write_csv(tmp_path / "X_test.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert "order_by" not in spec["data"]["sequences"]
+    assert any(w.startswith("steps: no column orders them, so each sequence's steps are its rows") for w in why)
+
+
 def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:
     _write(tmp_path)
     spec = make_spec(tmp_path)
