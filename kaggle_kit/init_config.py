@@ -801,7 +801,12 @@ def infer_spec(
         )
     image_column: str | None = None
     if seq_id is None:  # files named by a column of train, beside it: the images the rows stand for
-        found = find_image_files(train_path, labels_frame, test, id_column, {*targets, *only_train})
+        named, named_test = labels_frame, test
+        if id_column is not None and labels_frame[id_column].dtype != pl.String:  # '0007' as `run` spells it
+            as_text = ReadOptions(lenient=True, keep_text=(id_column,))
+            named = read_table(train_path, role="train", options=as_text)
+            named_test = read_table(test_path, role="test", options=as_text) if test_path else None
+        found = find_image_files(train_path, named, named_test, id_column, {*targets, *only_train})
         if found is not None:
             images, lines = found
             column = images.get("column")

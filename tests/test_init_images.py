@@ -115,3 +115,21 @@ def test_init_on_a_folder_of_class_subfolders_says_how_to_write_the_table_and_th
     row = data.train["id"].to_list().index("odd/1.png")
     pixels = data.train.select(pl.col(r"^pixel\d+$")).to_numpy()
     np.testing.assert_array_equal(pixels[row], _digit(1).reshape(-1))
+
+
+def test_init_finds_files_named_by_zero_padded_ids(tmp_path: Path) -> None:
+    """Ids written '0007' name the files '0007.png'; read as numbers (7) they named none, and init wrote a config
+    with no feature. `run` reads the id as written, so the config runs."""
+    (tmp_path / "images").mkdir()
+    for i in range(N_TRAIN + N_TEST):
+        Image.fromarray(_digit(i)).save(tmp_path / "images" / f"{i:04d}.png")
+    ids = [f"{i:04d}" for i in range(N_TRAIN + N_TEST)]
+    y = load_digits().target[:N_TRAIN] % 2
+    pl.DataFrame({"id": ids[:N_TRAIN], "label": y}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": ids[N_TRAIN:]}).write_csv(tmp_path / "test.csv")
+    path, _ = write_config("padded", tmp_path / "train.csv", tmp_path, preset="fast")
+    spec = load_spec(path)
+    assert spec.data.images is not None and spec.data.images.pattern == "{id}.png"
+    data = load_competition(spec)
+    assert data.test is not None and data.test["id"][0] == "0040"
+    np.testing.assert_array_equal(data.test.select(pl.col(r"^pixel\d+$")).to_numpy()[0], _digit(40).reshape(-1))
