@@ -80,11 +80,22 @@ def test_init_reads_file_names_with_their_extension_as_the_id(tmp_path: Path) ->
 
 
 def test_init_on_a_table_without_image_files_writes_no_images(tmp_path: Path) -> None:
-    """A folder beside train whose files are not named by any column: no [data.images]."""
+    """A folder beside train whose files are not named by any column, and one of text files a column names: no
+    [data.images]."""
     (tmp_path / "train").mkdir()
     Image.fromarray(_digit(0)).save(tmp_path / "train" / "cover.png")
+    (tmp_path / "notes").mkdir()
+    for i in range(60):
+        (tmp_path / "notes" / f"n{i}.txt").write_text("a note")
     rng = np.random.default_rng(0)
-    frame = pl.DataFrame({"id": range(60), "x": rng.normal(size=60), "label": rng.integers(0, 2, 60)})
+    frame = pl.DataFrame(
+        {
+            "id": range(60),
+            "x": rng.normal(size=60),
+            "note": [f"n{i}.txt" for i in range(60)],
+            "label": rng.integers(0, 2, 60),
+        }
+    )
     frame.head(48).write_csv(tmp_path / "train.csv")
     frame.tail(12).drop("label").write_csv(tmp_path / "test.csv")
     path, why = write_config("table", tmp_path / "train.csv", tmp_path, preset="fast")

@@ -82,7 +82,8 @@ def _pattern(values: pl.Series, files: set[str], folder: Path) -> str | None:
     probe = [str(v) for v in values.drop_nulls().head(_PROBE).to_list()]
     if not probe:
         return None
-    if all(v in files for v in probe) or all(_under(folder, v) for v in probe):
+    images = all(Path(v).suffix.lower() in IMAGE_SUFFIXES for v in probe)  # file names of images, no other files
+    if images and (all(v in files for v in probe) or all(_under(folder, v) for v in probe)):
         return "{id}"
     suffixes = Counter(Path(f).suffix for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES)
     for suffix, _ in suffixes.most_common(2):
