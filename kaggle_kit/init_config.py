@@ -5,6 +5,8 @@ What it infers, each overridable and each shown to the user as one line:
 * the files: ``test.*`` and ``sample_submission.*`` beside train; a **long table** (an id repeated over rows, one
   row per id and step) becomes ``[data.sequences]``, with the labels from a ``*labels*`` file beside it (or from the
   long table itself when the target is constant within each id) and the test ids from ``test.*``'s long table;
+* image files beside train, named by the id or another column (:mod:`kaggle_kit.readers.image_folders`):
+  ``[data.images]``, which the preset's ``cnn`` reads;
 * the target: the one train (or labels) column missing from test, else the sample submission's prediction column,
   else a column named target / label / y / class;
 * the id: the sample submission's first column, else a unique column named id / *Id / *_id;
@@ -52,6 +54,8 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
+from .readers.image_folders import find_image_files, image_folder_message
+from .readers.images import image_shape
 from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
@@ -62,6 +66,7 @@ DEFAULT_METRIC = {
     "multilabel": "mean_log_loss",
     "multiregression": "mean_rmse",
 }
+_NO_ID = "id: none found (rows are numbered)"
 _TARGET_NAMES = ("target", "label", "labels", "y", "class")
 _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|frame|measurement_number|.*_step|.*_idx)")
 _SUFFIXES = (".csv", ".parquet", ".csv.gz")
@@ -119,10 +124,34 @@ def _long_id(frame: pl.DataFrame, id_column: str | None) -> str | None:
 
 
 def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
-    for c in frame.columns:
-        if c != seq_id and _STEP_NAMES.fullmatch(c) and frame[c].dtype.is_integer():
+    """The column that orders each sequence's rows: a whole-number column named like a step; else one so named of
+    numbers or dates (``time`` in seconds) distinct within each id; else a whole-number column that numbers each
+    id's rows ``0..n-1`` (or ``1..n``) whatever its name. None: the steps are the rows' order in the file."""
+    others = [c for c in frame.columns if c != seq_id]
+    named = [c for c in others if _STEP_NAMES.fullmatch(c)]
+    for c in named:
+        if frame[c].dtype.is_integer():
+            return c
+    for c in named:
+        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal()) and _distinct_within(frame, seq_id, c):
+            return c
+    for c in others:
+        if frame[c].dtype.is_integer() and _distinct_within(frame, seq_id, c, consecutive=True):
             return c
     return None
+
+
+def _distinct_within(frame: pl.DataFrame, seq_id: str, column: str, *, consecutive: bool = False) -> bool:
+    """Whether ``column`` holds a different value in each row of an id (``consecutive``: the id's rows numbered
+    ``0..n-1`` or ``1..n``), none missing."""
+    if frame[column].null_count():
+        return False
+    c = pl.col(column)
+    per_id = frame.group_by(seq_id).agg(n=pl.len(), distinct=c.n_unique(), low=c.min(), high=c.max())
+    ok = per_id["distinct"] == per_id["n"]
+    if consecutive:
+        ok &= per_id["low"].is_in([0, 1]) & (per_id["high"] - per_id["low"] + 1 == per_id["n"])
+    return bool(ok.all())
 
 
 def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -569,6 +598,8 @@ def infer_spec(
     # the path the config's run reads (and names in its warnings): a warning about the file is shown once per
     # command, which `--train train.csv` (relative) beside the run's absolute path made twice
     train_path = Path(train_path).resolve()
+    if train_path.is_dir():
+        raise DataError(image_folder_message(train_path))
     train = read_table(train_path, role="train", options=lenient)
     test_path = _sibling(train_path, "test", train_path.name.replace("train", "test").split(".")[0])
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
@@ -598,7 +629,15 @@ def infer_spec(
                 + (f"; steps ordered by {step!r}" if step else "")
             )
         else:
-            why.append(f"long table: {train_path.name} repeats {seq_id!r} -> [data.sequences]; labels in it")
+            why.append(
+                f"long table: {train_path.name} repeats {seq_id!r} -> [data.sequences]; labels in it"
+                + (f"; steps ordered by {step!r}" if step else "")
+            )
+        if step is None:
+            why.append(
+                "steps: no column orders them, so each sequence's steps are its rows in the file's order; if a "
+                "column does, set data.sequences.order_by to it"
+            )
         id_column = id_column or (seq_id if seq_id in labels_frame.columns else labels_frame.columns[0])
         if id_column != seq_id:
             sequences["id"] = seq_id
@@ -680,7 +719,7 @@ def infer_spec(
         candidates += [c for c in train.columns if c.strip().casefold() == key]
         candidates += [c for c in train.columns if re.fullmatch(r"(?i)id|.*_id|.*Id", c)]
         id_column = next((c for c in candidates if c in train.columns and train[c].is_unique().all()), None)
-        why.append(f"id = {id_column!r}" if id_column else "id: none found (rows are numbered)")
+        why.append(f"id = {id_column!r}" if id_column else _NO_ID)
     if id_column:
         data["id"] = id_column
     if sample_path:
@@ -752,7 +791,27 @@ def infer_spec(
             f"drop = {only_train} (train column(s) the test file lacks: no model can read them for the test rows; "
             "if one is the target, pass --target)"
         )
-    text = free_text_columns(labels_frame, exclude={*targets, id_column, seq_id, *only_train})
+    image_column: str | None = None
+    if seq_id is None:  # files named by a column of train, beside it: the images the rows stand for
+        named, named_test = labels_frame, test
+        if id_column is not None and labels_frame[id_column].dtype != pl.String:  # '0007' as `run` spells it
+            as_text = ReadOptions(lenient=True, keep_text=(id_column,))
+            named = read_table(train_path, role="train", options=as_text)
+            named_test = read_table(test_path, role="test", options=as_text) if test_path else None
+        found = find_image_files(train_path, named, named_test, id_column, {*targets, *only_train})
+        if found is not None:
+            images, lines = found
+            column = images.get("column")
+            if column is not None and id_column is None and labels_frame[column].is_unique().all():
+                del images["column"]  # the file names are the rows' ids (SIIM-ISIC's image_name)
+                data["id"] = id_column = column
+                why[:] = [line for line in why if line != _NO_ID]
+                lines.append(f"id = {column!r} (the image file names, one per row)")
+            elif column is not None:  # a file name is no feature
+                data["drop"] = [*data.get("drop", []), column]
+            data["images"], image_column = images, column
+            why.extend(lines)
+    text = free_text_columns(labels_frame, exclude={*targets, id_column, seq_id, *only_train, image_column})
     if text:
         data["text"] = text
         for c in text:
@@ -762,7 +821,7 @@ def infer_spec(
                 "model's out-of-fold predictions, an SVD and statistics become its features inside each fold"
             )
 
-    _route_distinct_text(labels_frame, {*targets, id_column, seq_id, *text, *only_train}, data, why)
+    _route_distinct_text(labels_frame, {*targets, id_column, seq_id, *text, *only_train, image_column}, data, why)
 
     spec: dict[str, Any] = {"name": slug, "task": task, "metric": metric, "seed": 42, "data": data, "preset": preset}
     if distribution is not None:
@@ -770,9 +829,11 @@ def infer_spec(
     checked = build_spec(spec, source=f"the inferred config for {slug!r}")
     try:  # the same reading and checks as `run`: a config whose data reads cleanly runs as written
         competition = load_competition(checked)
+        streamed = competition.images.shape if competition.images is not None else None
         profile = DataProfile.of(
-            competition.train, competition.features, competition.categorical, competition.task, competition.n_classes
-        )
+            competition.train, competition.features, competition.categorical, competition.task, competition.n_classes,
+            streamed_shape=streamed, image_shape=image_shape(checked, competition.train) if streamed is None else None,
+        )  # fmt: skip
     except DataError as exc:  # e.g. numbers written as text: `run` names the [data] key to add; the models still fit
         why.append(f"the data does not read cleanly yet ({exc}); the models are chosen from the columns as read")
         features = [c for c in train.columns if c not in (*targets, id_column)]
@@ -805,8 +866,8 @@ def write_config(
         raise ConfigError(f"{path} exists; pass --force to overwrite it, or choose another slug")
     spec, why = infer_spec(slug, train_path, **{k: v for k, v in overrides.items() if v is not None})
     base = out_dir.resolve()
-    for table in (spec["data"], spec["data"].get("sequences", {})):
-        for key in ("train", "test", "sample_submission"):
+    for table in (spec["data"], spec["data"].get("sequences", {}), spec["data"].get("images", {})):
+        for key in ("train", "test", "sample_submission", "folder", "train_folder", "test_folder"):
             if key in table:
                 table[key] = os.path.relpath(table[key], base)
     text = build_spec(spec, base_dir=out_dir).to_toml()

@@ -11,10 +11,12 @@ once, and columns widen to fit their values (an RMSE in the thousands stays alig
 from __future__ import annotations
 
 import math
+import sys
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .metrics import Metric, run_metric
 from .runtime.store import ModelResult, RunStore
@@ -202,3 +204,16 @@ def format_leaderboard(rows: list[ModelResult] | tuple[ModelResult, ...], metric
     title = [f"CV leaderboard ({metric.name}, {direction(metric)})"]
     notes = [f"note: {r.name}: {r.note}" for r in rows if r.note]
     return "\n".join([format_table([model_row(r) for r in rows], columns, metric, title), *notes])
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module (``kaggle-kit run`` does, to print its table) sets the package's attribute
+    ``kaggle_kit.leaderboard`` to the module, in place of the function the package exports under that name: calling
+    the module calls :func:`leaderboard`, so ``kaggle_kit.leaderboard(run_dir)`` works before and after a run in one
+    process (a notebook's), as ``kaggle_kit.predict`` does."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return leaderboard(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

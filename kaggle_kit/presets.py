@@ -26,6 +26,7 @@ import importlib.util
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -89,11 +90,14 @@ class DataProfile:
         *,
         gpu: bool = False,
         streamed_shape: tuple[int, int, int] | None = None,
+        image_shape: Sequence[int] | None = None,
     ) -> DataProfile:
-        """``streamed_shape``: the ``(H, W, C)`` of streamed ``[data.images]`` (no pixel columns)."""
+        """``streamed_shape``: the ``(H, W, C)`` of streamed ``[data.images]`` (no pixel columns); ``image_shape``:
+        that of ``[data.images]`` read into pixel columns, whose count alone tells no shape but a square one."""
         cats = [c for c in categorical if c in train.columns]
         cardinality = max((train[c].n_unique() for c in cats), default=0)
         pixels = [c for c in features if _PIXEL.fullmatch(c)]
+        memory = (image_shape[0], image_shape[1], image_shape[2]) if image_shape else None
         steps = [c for c in features if _STEP.fullmatch(c)]
         dates = [train.schema[c] for c in features if c in train.columns and train.schema[c].is_temporal()]
         return cls(
@@ -103,7 +107,7 @@ class DataProfile:
             n_categorical=len(cats),
             max_cardinality=cardinality,
             n_classes=n_classes,
-            image_shape=streamed_shape or (_square_image(len(pixels)) if len(pixels) >= 16 else None),
+            image_shape=streamed_shape or memory or (_square_image(len(pixels)) if len(pixels) >= 16 else None),
             sequence_columns=len(steps),
             streamed_sequences=SEQUENCE_ROW in train.columns,
             gpu=gpu,
@@ -301,8 +305,12 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
             else:
                 left_out.append(f"tabm: {profile.cells:,} cells is slow for k = 32 members on CPU")
     if profile.image_shape is not None:
+        h, w, c = profile.image_shape
+        cnn: dict[str, Any] = {"image_shape": [h, w, c]}
+        if not profile.streamed_images and profile.n_features > h * w * c:  # table columns beside the pixels
+            cnn["columns"] = r"pixel\d+"
         add(
-            {"name": "cnn", "kind": "cnn", "params": {"image_shape": list(profile.image_shape)}},
+            {"name": "cnn", "kind": "cnn", "params": cnn},
             f"CNN on the {profile.image_shape[0]}x{profile.image_shape[1]}x{profile.image_shape[2]} pixel columns",
         )
         if not fast:

@@ -608,6 +608,22 @@ def test_a_script_without_a_main_guard_is_told_the_fix_and_its_workers_start_no_
     assert log.read_text().count("--- fitting") == 1  # the workers did not start runs of their own
 
 
+def test_a_script_without_a_main_guard_handing_frames_to_the_run_is_told_the_fix_not_hung(tmp_path: Path) -> None:
+    """The same script handing the run its frames (a notebook's `run(spec, train=df)` saved as a script), 145 kB of
+    them: the run hung for ever (multiprocessing's write of a worker's arguments, the frames among them, blocked
+    once the worker had ended while starting). A hang is this subprocess's timeout."""
+    X, y = load_breast_cancer(return_X_y=True)
+    frame = pl.DataFrame(X, schema=[f"f{i}" for i in range(X.shape[1])])
+    frame.with_columns(pl.Series("y", y), pl.Series("id", range(len(y)))).write_csv(tmp_path / "train.csv")
+    call = 'import polars as pl\nrun(spec, train=pl.read_csv("train.csv"), runs_root="runs", progress=None)'
+    (tmp_path / "script.py").write_text(_UNGUARDED.format(call=call))
+    done = subprocess.run(
+        [sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode != 0
+    assert "ConfigError" in done.stderr and 'if __name__ == "__main__":' in done.stderr
+
+
 def test_the_same_script_under_a_main_guard_runs(tmp_path: Path) -> None:
     call = 'if __name__ == "__main__":\n    print([m.status for m in run(spec, progress=None).models])'
     done, _ = _script_run(tmp_path, call)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.errors import ConfigError
+from kaggle_kit.errors import ConfigError, DataWarning
 from kaggle_kit.features import Pipeline, TextFeatures
 from kaggle_kit.features.base import inner_folds
 from kaggle_kit.features.text import STATS, _unpack
@@ -161,6 +162,31 @@ def test_predict_applies_the_fold_pipelines_to_new_text(text_run) -> None:
     np.testing.assert_allclose(again[:, -1].to_numpy(), stored[:, -1].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_predict_warns_of_a_new_test_file_without_texts(text_run) -> None:
+    """``predict`` on new rows whose text column is empty in every row: said, with the fix a finished run takes."""
+    spec, result = text_run
+    test = pl.read_csv(spec.resolve(spec.data.test)).with_columns(review=pl.lit(None, dtype=pl.String))
+    with pytest.warns(DataWarning, match=r"'review' \(data\.text\) are empty in every test row.*give the test rows"):
+        predict(result.run_dir, test, model="lgbm")
+
+
+def test_a_text_column_headed_otherwise_in_test_is_read_as_trains(text_run, tmp_path: Path) -> None:
+    """Test's text column headed 'Review ' (case and a space): read as train's 'review' with the warning a feature
+    column gets, by `run` and by `predict`. `run` stopped with `data.text = 'review' is not a column of the test
+    file`, and `predict` with a pipeline error, where a feature column so headed is read."""
+    spec, result = text_run
+    test = pl.read_csv(spec.resolve(spec.data.test))
+    renamed = test.rename({"review": "Review "})
+    with pytest.warns(DataWarning, match=r"test text column\(s\) named otherwise .*'Review ' as 'review'"):
+        again = predict(result.run_dir, renamed, model="lgbm")
+    assert again.equals(predict(result.run_dir, test, model="lgbm"))
+    write_competition(tmp_path, n=60)
+    pl.read_csv(tmp_path / "test.csv").rename({"review": "Review "}).write_csv(tmp_path / "test.csv")
+    with pytest.warns(DataWarning, match=r"test text column\(s\) named otherwise .*'Review ' as 'review'"):
+        data = load_competition(spec_for(tmp_path, text=["review"]))
+    assert data.test is not None and "review" in data.test.columns and data.test["review"].null_count() == 0
+
+
 def test_refit_on_all_rows_takes_the_text_step_too(text_run, tmp_path: Path) -> None:
     """The model refit on every training row fits the text step on them too, and predicts the test rows about as
     the fold models do."""
@@ -198,6 +224,23 @@ def test_the_key_holds_the_text_step(text_run, tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the step itself
+@pytest.mark.parametrize("blank", [None, "", "  "])
+def test_a_text_column_empty_in_every_test_row_is_warned_of(tmp_path: Path, blank: str | None) -> None:
+    """A test file whose data.text column is missing (or blank) in every row: each test row is read as an empty
+    text, so the predictions are one value for all (a run's CV 1.0 beside a submission of 0.02s), and the run said
+    nothing (the feature columns' warning did not look at data.text). A test with some texts is no warning."""
+    write_competition(tmp_path, n=60)
+    test = pl.read_csv(tmp_path / "test.csv")
+    test.with_columns(review=pl.lit(blank, dtype=pl.String)).write_csv(tmp_path / "test.csv")
+    with pytest.warns(DataWarning, match=r"text column\(s\) 'review' \(data\.text\) are empty in every test row but"):
+        load_competition(spec_for(tmp_path, text=["review"]))
+    half = test.with_columns(review=pl.when(pl.col("id") % 2 == 0).then(pl.col("review")).otherwise(pl.lit(blank)))
+    half.write_csv(tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        load_competition(spec_for(tmp_path, text=["review"]))
+
+
 def test_training_rows_get_inner_out_of_fold_predictions() -> None:
     """Each training row's ``__lin`` is the prediction of a model fitted on the other inner folds' rows (recomputed
     here with scikit-learn alone); validation rows get the model fitted on all training rows."""

@@ -123,6 +123,62 @@ def test_pixel_columns_equal_an_independent_pillow_read(comp) -> None:
     np.testing.assert_array_equal(data.train.select(pl.col(r"^pixel\d+$")).to_numpy()[4], expected)
 
 
+def test_16_bit_grey_images_are_scaled_not_clipped(tmp_path: Path) -> None:
+    """A 16-bit grey PNG (Pillow mode ``I;16``): its values 0..65535 are read onto 0..255 as an 8-bit export of the
+    same picture holds them. Pillow's own ``convert`` clips at 255, so 255 of these 256 pixels had read as white."""
+    from kaggle_kit.models.nn.images import read_image
+
+    wide = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257  # the 8-bit values 0..255, as 16 bits
+    Image.fromarray(wide).save(tmp_path / "deep.png")
+    with Image.open(tmp_path / "deep.png") as img:
+        assert img.mode == "I;16"
+    expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(read_image(tmp_path / "deep.png", channels=1)[..., 0], expected)
+    rgb = read_image(tmp_path / "deep.png", channels=3)
+    np.testing.assert_array_equal(rgb, np.repeat(expected[..., None], 3, axis=-1))
+    resized = read_image(tmp_path / "deep.png", size=(8, 8), channels=1)[..., 0]
+    assert 100 < resized.mean() < 155  # a mid-grey ramp, not a white square
+
+
+def test_a_photo_tagged_to_be_turned_is_read_upright(tmp_path: Path) -> None:
+    """A file stored sideways with EXIF orientation 6 (a phone's portrait photo: turn 90 degrees clockwise to show
+    it) is read as every viewer shows it: 24 high, 16 wide, the stored top row now the right column. It was read as
+    stored, on its side (or failed the one-size check beside untagged files of the shown size)."""
+    from kaggle_kit.models.nn.images import read_image
+
+    stored = np.arange(16 * 24, dtype=np.uint8).reshape(16, 24)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "turned.png", exif=exif)
+    Image.fromarray(stored).save(tmp_path / "plain.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "turned.png", channels=1)[..., 0], np.rot90(stored, k=-1))
+    np.testing.assert_array_equal(read_image(tmp_path / "plain.png", channels=1)[..., 0], stored)
+
+
+def test_a_preset_gives_images_of_any_shape_to_a_cnn_on_the_pixels(tmp_path: Path) -> None:
+    """A preset on [data.images] of 16 x 24 grey images beside a table column: its cnn reads the images' shape and
+    only the pixel columns. Their 384 columns make no square, so the preset had added no cnn (the trees alone, without
+    a word); and its cnn on square images beside a table column stopped the run with 'set params.columns', a key of
+    a model the user had not written."""
+    from kaggle_kit.runtime.runner import _with_preset
+
+    (tmp_path / "images").mkdir()
+    digits = load_digits()
+    for i in range(30):
+        grey = (np.kron(digits.images[i], np.ones((2, 3))) * 255 / 16).astype(np.uint8)  # 16 high, 24 wide
+        Image.fromarray(grey).save(tmp_path / "images" / f"{i}.png")
+    ink = digits.images[:30].mean(axis=(1, 2))
+    pl.DataFrame({"id": range(30), "ink": ink, "label": digits.target[:30]}).write_csv(tmp_path / "train.csv")
+    raw = _raw(models=[])
+    del raw["data"]["test"], raw["models"]
+    raw["preset"] = "fast"
+    spec = build_spec(raw, base_dir=tmp_path)
+    expanded = _with_preset(spec, load_competition(spec), "cpu", 1, lambda _line: None)
+    cnn = next(m for m in expanded.models if m.kind == "cnn")
+    assert cnn.params["image_shape"] == [16, 24, 1] and cnn.params["columns"] == "pixel\\d+"
+    load_competition(expanded)  # the image checks of every cnn pass: it runs as the preset wrote it
+
+
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
     """The runner hands its prepared frames to worker processes, which prepare them again."""
     root, _ = comp
@@ -181,6 +237,17 @@ def _missing(root: Path) -> None:
         (root / "images" / f"{i}.png").unlink()
 
 
+def _upper_case_extension(root: Path) -> None:
+    for path in (root / "images").glob("*.png"):
+        path.rename(path.with_suffix(".PNG"))
+
+
+def _names_with_extension(root: Path) -> None:
+    for name in ("train.csv", "test.csv"):
+        table = pl.read_csv(root / name)
+        table.with_columns(pl.format("{}.png", "id").alias("id")).write_csv(root / name)
+
+
 def _outside(root: Path) -> None:
     pl.DataFrame({"id": [1, 2], "file": ["1000.png", "../../etc/passwd"], "label": [0, 1]}).write_csv(
         root / "train.csv"
@@ -205,6 +272,20 @@ def _outside(root: Path) -> None:
             r"pass size=.*data\.images\.size = \[height, width\]",
         ),
         (_corrupt, {}, DataError, r"image file '.*1001\.png' \(id 1001\) could not be read as an image"),
+        (
+            _upper_case_extension,
+            {},
+            DataError,
+            r"200 of 200 train image files are missing: .*The folder has '1000\.PNG' \(spelled otherwise\): set "
+            r"data\.images\.pattern = '\{id\}\.PNG'",
+        ),
+        (
+            _names_with_extension,
+            {},
+            DataError,
+            r"missing: '.*1000\.png\.png' .*The folder has '1000\.png': the values name the files, so set "
+            r"data\.images\.pattern = '\{id\}'",
+        ),
         (None, {"folder": "pictures"}, DataError, r"data\.images\.folder = 'pictures' \('.*pictures'\) does not exist"),
         (None, {"test_folder": "nope"}, DataError, r"data\.images\.test_folder = 'nope' .* does not exist"),
         (
@@ -214,7 +295,16 @@ def _outside(root: Path) -> None:
             r"the train value '\.\./\.\./etc/passwd' of column 'file' names the file .* outside the image folder",
         ),
     ],
-    ids=["missing", "mixed-sizes", "corrupt", "no-folder", "no-test-folder", "path-traversal"],
+    ids=[
+        "missing",
+        "mixed-sizes",
+        "corrupt",
+        "upper-case-extension",
+        "names-with-extension",
+        "no-folder",
+        "no-test-folder",
+        "path-traversal",
+    ],
 )
 def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: str) -> None:
     root, _ = comp

@@ -105,3 +105,21 @@ def test_blend_table_ranks_models_and_blends_by_their_honest_fold_mean(metric) -
     assert "53.60000 +- 0.40000" in line and line.endswith("b 0.70 a 0.30")
     assert f" {blend.gap:+.5f}  " in line and abs(blend.gap) == pytest.approx(0.2)
     assert rows[order.index("a")].rstrip().endswith("-  lightgbm")  # a model has no in-sample score or gap
+
+
+def test_the_package_name_stays_the_leaderboard_function_once_its_module_is_imported(tmp_path) -> None:
+    """`kaggle-kit run` (and `run(spec)` in a notebook) imports the module kaggle_kit.leaderboard, which Python then
+    sets as the package's attribute `leaderboard`: `kaggle_kit.leaderboard(run_dir)` after a run in the same process
+    was `TypeError: 'module' object is not callable`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kaggle_kit, kaggle_kit.leaderboard\n"
+        "try:\n"
+        "    kaggle_kit.leaderboard(sys.argv[1])\n"
+        "except kaggle_kit.KitError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert "is not a run directory" in out.stdout, out.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,70 @@ def _write(tmp: Path) -> None:
     long_table(TRAIN_LENGTHS).write_csv(tmp / "X_train.csv")
     long_table(TEST_LENGTHS, seed=1).write_csv(tmp / "X_test.csv")
     LABELS.write_csv(tmp / "y_train.csv")
+
+
+def test_test_sequences_shorter_than_trains_are_no_warning(tmp_path: Path) -> None:
+    """Test sequences of 1-2 steps beside train's of up to 5: the step columns past every test sequence's end are
+    missing by design. It was `warning: column(s) 'a__t2', 'a__t3', ... are empty in every test row ...; add them to
+    data.drop`, a fix no step column takes."""
+    long_table(TRAIN_LENGTHS).write_csv(tmp_path / "X_train.csv")
+    long_table({10: 2, 11: 1}, seed=1).write_csv(tmp_path / "X_test.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        data = load_competition(make_spec(tmp_path))
+    assert data.test is not None and data.test["a__t4"].null_count() == 2
+
+
+def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_path: Path) -> None:
+    """The test long table's `b` empty in every row (a CSV column without a value reads as text): one warning
+    naming `b`, the run goes on. It stopped with `the sequence column 'b' of the test long table ... is String, not
+    numeric` (columns = ['a', 'b']), or (columns unset) warned of every 'b__t<k>' and 'b__<stat>' column."""
+    long_table(TRAIN_LENGTHS).write_csv(tmp_path / "X_train.csv")
+    long_table(TEST_LENGTHS, seed=1).with_columns(b=pl.lit(None, dtype=pl.Float64)).write_csv(tmp_path / "X_test.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    for spec in (make_spec(tmp_path), make_spec(tmp_path, columns=["a", "b"])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = load_competition(spec)
+        said = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+        assert len(said) == 1 and said[0].startswith(
+            "sequence column(s) 'b' of the test long table (data.sequences.test) are empty in every row"
+        ), said
+        assert data.test is not None and data.test["b__t0"].null_count() == data.test.height
+
+
+@pytest.mark.parametrize(
+    ("step", "values"),
+    [("time", pl.col("step") * 0.01), ("ts", pl.col("step")), ("n", pl.col("step") + 1)],
+    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1"],
+)
+def test_init_orders_shuffled_steps_by_the_column_that_numbers_them(tmp_path: Path, step: str, values) -> None:
+    """Long tables whose rows are shuffled and whose step column is `time` in seconds (a float), or whole numbers
+    0..n-1 (1..n) under a name no rule knows: init orders the steps by it. It wrote no order_by, so each sequence's
+    steps were its rows in the shuffled file's order, without a word, and the column was read as a sensor."""
+    from kaggle_kit.init_config import infer_spec
+
+    for name, lengths, seed in (("X_train.csv", TRAIN_LENGTHS, 0), ("X_test.csv", TEST_LENGTHS, 1)):
+        long_table(lengths, seed=seed).with_columns(values.alias(step)).drop("step").write_csv(tmp_path / name)
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert spec["data"]["sequences"]["order_by"] == step
+    assert f"steps ordered by {step!r}" in why[0]
+    data = load_competition(build_spec(spec))
+    row = data.train.filter(pl.col("series_id") == 2)
+    assert [row[f"a__t{t}"][0] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])  # a = id + step / 10
+
+
+def test_init_says_when_no_column_orders_the_steps(tmp_path: Path) -> None:
+    from kaggle_kit.init_config import infer_spec
+
+    long_table(TRAIN_LENGTHS, shuffle=False).drop("step").write_csv(tmp_path / "X_train.csv")
+    long_table(TEST_LENGTHS, seed=1, shuffle=False).drop("step").write_csv(tmp_path / "X_test.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert "order_by" not in spec["data"]["sequences"]
+    assert any(w.startswith("steps: no column orders them, so each sequence's steps are its rows") for w in why)
 
 
 def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:

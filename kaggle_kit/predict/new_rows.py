@@ -24,7 +24,7 @@ from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.codes import split_like, splits_from_record
-from ..readers.competition import check_new_test, read_long_table
+from ..readers.competition import check_new_test, match_text_names, read_long_table, warn_text_empty_in_test
 from ..readers.date_formats import apply_formats, formats_where_dated
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.frames import as_polars
@@ -90,6 +90,7 @@ def read_test_rows(
             f"{folder.store.meta_path} does not record the training columns (a run made by an older kaggle_kit); "
             "rerun `kaggle-kit run CONFIG` once to record them (nothing is refit)"
         )
+    frame = match_text_names(frame, d.text or [])  # ' Review' for 'review', as a feature's name is matched
     checked = check_new_test(
         frame,
         record,
@@ -97,6 +98,8 @@ def read_test_rows(
         target=folder.meta.get("targets") or folder.meta["target_column"],
         categorical=folder.meta.get("categorical") or [],
     )
+    # the run's text columns held text in train (its TF-IDF read it); a finished run cannot leave them out
+    warn_text_empty_in_test(frame, d.text or [], fix="give the test rows their texts")
     _warn_dates_after_training(folder, frame)
     _warn_levels_not_in_training(folder, checked)
     if store is not None and SEQUENCE_ROW not in checked.columns:  # not a feature: keep it beside them

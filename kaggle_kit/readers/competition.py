@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -305,7 +305,9 @@ def prepare_competition(
     train = _infinite_as_missing(train, features, "train")
     if test is not None:
         # Only columns the spec declares categorical may change between numeric and text (auto-detected ones may not).
-        test = _check_test_columns(train, test, features, d.categorical or [], d.targets)
+        test = _check_test_columns(
+            train, test, features, d.categorical or [], d.targets, sequences=d.sequences is not None
+        )
         test = _infinite_as_missing(test, features, "test")
 
     multi = spec.task in ("multilabel", "multiregression")
@@ -370,7 +372,10 @@ def _dates_from_text(
 def _check_text_columns(
     train: pl.DataFrame, test: pl.DataFrame | None, text: Sequence[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """data.text columns exist in train and test and hold text (an all-missing column is empty text)."""
+    """data.text columns exist in train and test and hold text (an all-missing column is empty text); a test
+    column named so but for spaces and case is read as train's, as a feature's is."""
+    if test is not None:
+        test = match_text_names(test, text)
     frames = [("train", train)] + ([("test", test)] if test is not None else [])
     for col in text:
         for role, frame in frames:
@@ -384,7 +389,28 @@ def _check_text_columns(
     if not text:
         return train, test
     as_text = [pl.col(c).cast(pl.String) for c in text]
-    return train.with_columns(as_text), test.with_columns(as_text) if test is not None else None
+    train, test = train.with_columns(as_text), test.with_columns(as_text) if test is not None else None
+    if test is not None:
+        warn_text_empty_in_test(test, [c for c in text if not _no_text(train[c])])
+    return train, test
+
+
+def warn_text_empty_in_test(
+    test: pl.DataFrame, text: Sequence[str], fix: str = "remove them from data.text (or fix the test file)"
+) -> None:
+    """A warning naming the data.text columns (of those that hold text in train) that are missing or blank in
+    every test row: the feature columns' warning (:func:`_check_test_against`) does not see data.text's."""
+    empty = [c for c in text if c in test.columns and test.height and _no_text(test[c])]
+    if empty:
+        _warn(
+            f"text column(s) {allowed(empty)} (data.text) are empty in every test row but hold text in train: the "
+            f"models learn from words they never see at test time, and read every test row as an empty text; {fix}"
+        )
+
+
+def _no_text(values: pl.Series) -> bool:
+    """Whether a text column holds no word: every value missing, empty or blank."""
+    return not bool(values.str.strip_chars().str.len_chars().fill_null(0).gt(0).any())
 
 
 def _require_column(frame: pl.DataFrame, column: str, role: str, key: str) -> None:
@@ -452,10 +478,20 @@ def check_new_test(
 
 
 def _check_test_columns(
-    train: pl.DataFrame, test: pl.DataFrame, features: list[str], categorical: list[str], target: str | Sequence[str]
+    train: pl.DataFrame,
+    test: pl.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    target: str | Sequence[str],
+    *,
+    sequences: bool = False,
 ) -> pl.DataFrame:
+    """``sequences``: the frames hold [data.sequences]' columns (``<column>__t<k>``, ``<column>__<stat>``), not
+    warned of when empty in every test row: a step past every test sequence's end is missing by design (test
+    sequences shorter than train's), and a long-table column empty in every test row is said by its reader."""
     record = column_record(train, features, categorical)
-    return _check_test_against(record, test, features, categorical, target, train.schema)
+    quiet = {c for c in features if "__" in c} if sequences else set()
+    return _check_test_against(record, test, features, categorical, target, train.schema, quiet=quiet)
 
 
 def _check_test_against(
@@ -466,6 +502,7 @@ def _check_test_against(
     target: str | Sequence[str],
     train_schema: Mapping[str, pl.DataType] | None = None,
     lacks_fix: str = "add them to data.drop to train without them",
+    quiet: Collection[str] = (),
 ) -> pl.DataFrame:
     test = _match_test_names(test, features)
     test_schema = test.schema  # read once: each access rebuilds it
@@ -500,7 +537,7 @@ def _check_test_against(
         if name in test.columns:
             _warn(f"test has the target column {name!r}; it is ignored")
             test = test.drop(name)
-    empty = [c for c in features if test[c].null_count() == test.height and record[c][1] != "null"]
+    empty = [c for c in features if c not in quiet and test[c].null_count() == test.height and record[c][1] != "null"]
     if empty:
         _warn(
             f"column(s) {allowed(empty)} are empty in every test row but have values in train: the models learn from "
@@ -549,6 +586,11 @@ def _warn_repeated_rows(train: pl.DataFrame, columns: list[str], targets: list[s
             "different folds a repeat is predicted by a model that saw its twin, so the CV flatters; drop the repeats, "
             "or keep them together with folds.group"
         )
+
+
+def match_text_names(test: pl.DataFrame, text: Sequence[str]) -> pl.DataFrame:
+    """``test`` with its data.text columns named as in train, spaces around them and case aside (a warning)."""
+    return _match_test_names(test, list(text), "text ") if text else test
 
 
 def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -> pl.DataFrame:

@@ -199,7 +199,12 @@ def image_shape(spec: CompetitionSpec, train: pl.DataFrame) -> list[int] | None:
 
     key = "train_folder" if images.train_folder is not None else "folder"
     column = _image_column(spec, images)
-    first = _paths(images, train[column][:1], _folder(spec, getattr(images, key), key), "train")[0]
+    folder = _folder(spec, getattr(images, key), key)
+    first = _paths(images, train[column][:1], folder, "train")[0]
+    if not first.is_file():  # the message of every missing file, as the files' own check says it
+        _check_present(
+            _paths(images, train[column], folder, "train"), _labels(spec, train), "train", key, images, column
+        )
     return list(read_image(first, channels=images.channels).shape)
 
 
@@ -325,7 +330,30 @@ def _check_present(
         raise DataError(
             f"{len(missing)} of {len(paths)} {role} image files are missing: {shown}{more}; check "
             f"data.images.{key}, data.images.pattern {images.pattern!r} and the column {column!r}"
+            + _near_miss(paths[missing[0]], images.pattern)
         )
+
+
+def _near_miss(path: Path, pattern: str) -> str:
+    """What the folder holds instead of ``path``, when the pattern's extension is the slip: the file with it spelled
+    in another case (``.JPG``: file names are case-sensitive on Linux and Kaggle), or the column's values being the
+    file names with their extension already (``a.png.png`` missing, ``a.png`` there)."""
+    suffix = Path(pattern).suffix
+    if not suffix or not pattern.endswith(suffix):
+        return ""
+    try:
+        names = set(os.listdir(path.parent))
+    except OSError:
+        return ""
+    spelled = {n.casefold(): n for n in names}.get(path.name.casefold())
+    if spelled is not None:
+        fixed = pattern[: -len(suffix)] + Path(spelled).suffix
+        return f". The folder has {spelled!r} (spelled otherwise): set data.images.pattern = {fixed!r}"
+    named = path.name[: -len(suffix)]
+    if named in names:  # the values end in the extension already
+        fixed = pattern[: -len(suffix)]
+        return f". The folder has {named!r}: the values name the files, so set data.images.pattern = {fixed!r}"
+    return ""
 
 
 def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFrame, *, streamed: bool = False) -> None:

@@ -181,6 +181,16 @@ def _check_test_long(
     test_long: Any, s: SequenceSpec, key: str, columns: list[str], formats: Mapping[str, str]
 ) -> pl.DataFrame:
     test_long = _check_long(as_frame(test_long), s, key, "test", formats)
+    empty = [c for c in columns if c in test_long.columns and test_long[c].null_count() == test_long.height]
+    if empty:  # a CSV column with no value reads as text: the columns' check would call it not numeric
+        warnings.warn(
+            f"sequence column(s) {allowed(empty)} of {_where('test')} are empty in every row but have values in "
+            "train: the models learn from values they never see at test time; leave them out of "
+            "data.sequences.columns (or fix the test long table)",
+            DataWarning,
+            stacklevel=4,
+        )
+        test_long = test_long.with_columns(pl.col(c).cast(pl.Float64) for c in empty)
     _check_columns_in(test_long, columns, "test")
     return test_long
 

@@ -14,6 +14,7 @@ rename), which :func:`kaggle_kit.runtime.store.remove_stale_temps` removes once 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -83,10 +84,12 @@ class Worker:
         return int(self.process.pid or 0)
 
 
-def _serve(conn: multiprocessing.connection.Connection, initializer: Callable[..., None], initargs: tuple) -> None:
-    """A worker's life: run the initializer, then ``(fn, args)`` messages one at a time until told to stop (None)
-    or the parent's end of the pipe closes. Each reply is ``("ok", value)`` or ``("error", (exc, traceback))``."""
+def _serve(conn: multiprocessing.connection.Connection) -> None:
+    """A worker's life: receive the initializer and its arguments and run it, then ``(fn, args)`` messages one at a
+    time until told to stop (None) or the parent's end of the pipe closes. Each reply is ``("ok", value)`` or
+    ``("error", (exc, traceback))``."""
     try:
+        initializer, initargs = conn.recv()
         initializer(*initargs)
         init_error = None
         conn.send(("ready", None))  # the parent times a worker's start (reading the data) from this
@@ -162,7 +165,8 @@ class WorkerPool:
             if len(self.workers) >= self.size:
                 raise RuntimeError(f"all {self.size} workers are busy")
             worker = self._spawn()
-        worker.conn.send((fn, tuple(args)))
+        with contextlib.suppress(OSError):  # it ended while starting: `wait` reads its exit code
+            worker.conn.send((fn, tuple(args)))
         worker.busy, worker.started_at = handle, now
         worker.tasks_run += 1
         return worker
@@ -235,10 +239,17 @@ class WorkerPool:
 
     # ------------------------------------------------------------------ internals
     def _spawn(self) -> Worker:
+        """A started worker. Its initializer's arguments (the data frames of a run given frames) go through the pipe,
+        not the process's arguments: multiprocessing writes those to the child before it reads them all, and a
+        child that ends while starting (a script without a main guard: :func:`stop_if_worker_starting`) left that
+        write blocked for ever once they passed the pipe's 64 kB (a notebook's `run(spec, train=df)` run as a
+        script hung). Sent here, the write fails with the dead child, whose exit code then says why."""
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_serve, args=(child, self._initializer, self._initargs), daemon=True)
+        process = self._ctx.Process(target=_serve, args=(child,), daemon=True)
         process.start()
         child.close()
+        with contextlib.suppress(OSError):  # it ended while starting: `wait` reads its exit code
+            parent.send((self._initializer, self._initargs))
         self.started += 1
         worker = Worker(process, parent)
         self.workers.append(worker)

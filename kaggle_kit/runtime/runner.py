@@ -643,9 +643,11 @@ def _with_preset(
     if spec.preset is None:
         return spec
     streamed = data.images.shape if data.images is not None else None  # streamed [data.images]: the cnn reads them
+    # [data.images] as pixel columns: their shape is the images', which the columns' count tells only when square
+    memory = image_shape(spec, data.train) if streamed is None else None
     profile = DataProfile.of(
         data.train, data.features, data.categorical, data.task, data.n_classes, gpu=device == "cuda",
-        streamed_shape=streamed,
+        streamed_shape=streamed, image_shape=memory,
     )  # fmt: skip
     expanded, resolved = expand_preset(spec, profile, jobs=jobs)
     assert resolved is not None

@@ -34,6 +34,11 @@ import polars as pl
 from ...errors import DataError
 
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+#: Pillow's modes of one 16-bit channel (a 16-bit grey PNG opens as ``I;16``, some as ``I``); their ``convert`` to
+#: ``L`` / ``RGB`` clips at 255 instead of scaling, so nearly every pixel of such an image would read as white
+_WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+#: the EXIF tag of a photo's orientation (1 = upright as stored; 6 = turn 90 degrees clockwise to show it, ...)
+_ORIENTATION = 0x0112
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
@@ -55,13 +60,14 @@ def read_image(
     path: str | Path, *, size: tuple[int, int] | None = None, channels: int = 3, label: str | None = None
 ) -> np.ndarray:
     """One image file as ``(H, W, C)`` uint8, converted to ``channels`` and resized (bilinear) to ``size = (height,
-    width)`` when given. ``label`` (e.g. ``"id 17"``) names the row in error messages."""
+    width)`` when given; upright as a viewer shows it (a camera's EXIF orientation applied). ``label`` (e.g.
+    ``"id 17"``) names the row in error messages."""
     from PIL import Image, UnidentifiedImageError
 
     _check_channels(channels)
     try:
         with Image.open(path) as img:
-            img = img.convert(_MODES[channels])
+            img = _to_8_bits(_upright(img)).convert(_MODES[channels])
             if size is not None and img.size != (size[1], size[0]):
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
@@ -71,6 +77,28 @@ def read_image(
         ) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
         raise DataError(f"image file {_where(path, label)} could not be read as an image: {exc}") from None
+
+
+def _upright(img: Any) -> Any:
+    """The image turned as its EXIF orientation says (a phone's portrait photo is stored sideways, tagged to be shown
+    turned: every viewer, and OpenCV's ``imread``, turn it), else as it is. The labels were given looking at the
+    turned picture; read as stored, the tagged images of a folder lie on their side, or fail the one-size check."""
+    from PIL import ImageOps
+
+    if img.getexif().get(_ORIENTATION, 1) in (1, None):
+        return img
+    return ImageOps.exif_transpose(img)
+
+
+def _to_8_bits(img: Any) -> Any:
+    """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
+    as an 8-bit export of the same picture holds it); other images as they are."""
+    from PIL import Image
+
+    if img.mode not in _WIDE:
+        return img
+    wide = np.asarray(img).astype(np.float64)
+    return Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8))
 
 
 def load_images(

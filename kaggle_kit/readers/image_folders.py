@@ -1,0 +1,157 @@
+"""Which image files a competition's tables name: what ``kaggle-kit init`` writes as ``[data.images]``.
+
+An image competition ships ``train.csv`` (an id and the label) beside a folder of files named by the id
+(``train/<id>.png``, ``train_images/<id>.jpg``, one ``images/`` folder for both, or ids that are file names
+already: ``image_name = 0a1b.JPG``). The table alone has no feature, so a config without the images trains on
+nothing. :func:`find_image_files` looks for such a folder beside the train file: the first folder (by the usual
+names, then any other) in which every one of the first rows' values of the id (or another text column) names a file,
+directly or with the folder's most common extension (spelled as the files spell it: ``.JPG`` is not ``.jpg`` on
+Linux). It then reads the sizes and modes of some of those files (headers only) for ``size`` (when they differ: the
+most common one) and ``channels`` (1 when every one is grey).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+#: image file extensions Pillow reads (lower case; a folder's files may spell them otherwise)
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+#: folder names tried first, in order, for the train and the test images
+_TRAIN_NAMES = ("train_images", "train", "images", "train_imgs", "imgs", "img")
+_TEST_NAMES = ("test_images", "test", "test_imgs")
+#: rows whose files must all be there for a folder to be the one (the first rows); files whose header is read
+_PROBE, _HEADERS = 20, 64
+#: the EXIF tag of a photo's orientation; 5 to 8 turn it a quarter (the kit reads images upright)
+_ORIENTATION = 0x0112
+#: Pillow modes of one grey channel
+_GREY = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+
+
+def find_image_files(
+    train_path: Path, train: pl.DataFrame, test: pl.DataFrame | None, id_column: str | None, roles: set[str | None]
+) -> tuple[dict[str, Any], list[str]] | None:
+    """``[data.images]`` (absolute folders) and the lines saying why, or None when no folder beside ``train_path``
+    holds files named by a column of ``train``. ``roles``: the target(s) and the like, never a file name."""
+    columns = [id_column] if id_column in train.columns else []
+    columns += [c for c in train.columns if c not in roles and c != id_column and train[c].dtype == pl.String]
+    for folder in _folders(train_path.parent, _TRAIN_NAMES):
+        files = _listing(folder)
+        for column in columns:
+            pattern = _pattern(train[column], files, folder)
+            if pattern is None:
+                continue
+            images: dict[str, Any] = {"pattern": pattern}
+            if column != id_column:
+                images["column"] = column
+            test_folder = _test_folder(train_path.parent, folder, test, column, pattern) if test is not None else None
+            if test_folder is None or test_folder == folder:
+                images["folder"] = str(folder)
+            else:
+                images["train_folder"], images["test_folder"] = str(folder), str(test_folder)
+            why = [
+                f"images: {folder.name}/{pattern.replace('{id}', '<' + column + '>')} (one file per train row"
+                + (f"; test's in {test_folder.name}/" if test_folder not in (None, folder) else "")
+                + ") -> [data.images]"
+            ]
+            _shape(images, [folder / pattern.format(id=v) for v in train[column].head(_HEADERS).to_list()], why)
+            return images, why
+    return None
+
+
+def _folders(parent: Path, names: tuple[str, ...]) -> list[Path]:
+    """The folders of ``parent``: the usual ``names`` first, in their order, then the others by name."""
+    found = sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+    first = [p for name in names for p in found if p.name.casefold() == name]
+    return first + [p for p in found if p not in first and not p.name.startswith(("runs", "__"))]
+
+
+def _listing(folder: Path) -> set[str]:
+    with os.scandir(folder) as entries:
+        return {e.name for e in entries if e.is_file()}
+
+
+def _pattern(values: pl.Series, files: set[str], folder: Path) -> str | None:
+    """``"{id}"`` when the values are the file names (or their paths under ``folder``: ``cat/0.png`` of one
+    subfolder per class), ``"{id}<ext>"`` when they are with the files' most common image extension, else None
+    (every one of the first rows must name a file)."""
+    probe = [str(v) for v in values.drop_nulls().head(_PROBE).to_list()]
+    if not probe:
+        return None
+    images = all(Path(v).suffix.lower() in IMAGE_SUFFIXES for v in probe)  # file names of images, no other files
+    if images and (all(v in files for v in probe) or all(_under(folder, v) for v in probe)):
+        return "{id}"
+    suffixes = Counter(Path(f).suffix for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES)
+    for suffix, _ in suffixes.most_common(2):
+        if all(v + suffix in files for v in probe):
+            return "{id}" + suffix
+    return None
+
+
+def _under(folder: Path, name: str) -> bool:
+    """Whether ``name`` is the path of an image file under ``folder`` (never a path leading out of it)."""
+    path = Path(os.path.normpath(folder / name))
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_relative_to(folder) and path.is_file()
+
+
+def _test_folder(parent: Path, train_folder: Path, test: pl.DataFrame, column: str, pattern: str) -> Path | None:
+    """The folder holding the test rows' files (the train folder first), or None when the test table lacks the
+    column or no folder holds them (``run`` then names the files missing)."""
+    if column not in test.columns:
+        return None
+    probe = [str(v) for v in test[column].drop_nulls().head(_PROBE).to_list()]
+    for folder in [train_folder, *(f for f in _folders(parent, _TEST_NAMES) if f != train_folder)]:
+        files = _listing(folder)
+        if probe and all(pattern.format(id=v) in files or _under(folder, pattern.format(id=v)) for v in probe):
+            return folder
+    return None
+
+
+def _shape(images: dict[str, Any], paths: list[Path], why: list[str]) -> None:
+    """``size`` when the first files' sizes differ (their most common one) and ``channels`` 1 when all are grey."""
+    from PIL import Image, UnidentifiedImageError
+
+    sizes: Counter[tuple[int, int]] = Counter()
+    modes: set[str] = set()
+    for path in paths:
+        try:
+            with Image.open(path) as img:  # the header only: nothing is decoded
+                w, h = img.size
+                turned = img.getexif().get(_ORIENTATION) in (5, 6, 7, 8)  # read upright: a quarter turn
+                sizes[(w, h) if turned else (h, w)] += 1
+                modes.add(img.mode)
+        except (UnidentifiedImageError, OSError):
+            continue  # `run` names an unreadable file
+    if not sizes:
+        return
+    (h, w), _ = sizes.most_common(1)[0]
+    if len(sizes) > 1:
+        images["size"] = [h, w]
+        why.append(
+            f"size = [{h}, {w}] (the first {sum(sizes.values())} images have {len(sizes)} sizes; every image is "
+            f"resized to the most common one, height x width)"
+        )
+    grey = modes <= _GREY  # a palette image may hold any colour: read as RGB
+    images["channels"] = 1 if grey else 3
+    why.append(f"channels = {images['channels']} ({'grey' if grey else 'colour'} images: {', '.join(sorted(modes))})")
+
+
+def image_folder_message(folder: Path) -> str:
+    """What to do when ``--train`` names a folder: a table of ids and labels is what the kit reads; for the
+    ImageFolder layout (one subfolder of images per class), the two lines of polars that write it."""
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    head = f"--train {str(folder)!r} is a folder; init reads a train table (.csv or .parquet) of ids and labels"
+    if not classes:
+        return head + ": pass the train file, e.g. --train train.csv"
+    shown = ", ".join(map(repr, classes[:5])) + (", ..." if len(classes) > 5 else "")
+    return (
+        f"{head}. Its subfolders ({shown}) look like one folder of images per class: write that table beside "
+        f"the folder, each file's path under it as the id and its subfolder as the label, e.g. in Python: "
+        f"files = sorted(p.relative_to(root).as_posix() for p in root.glob('*/*') if p.is_file()); "
+        f"pl.DataFrame({{'id': files, 'label': [f.split('/')[0] for f in files]}}).write_csv('train.csv') "
+        f"with root = Path({str(folder)!r}); then pass --train train.csv (init finds the images by their paths)"
+    )
