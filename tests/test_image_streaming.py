@@ -347,6 +347,28 @@ def test_a_cache_larger_than_the_free_disk_is_refused(comp: Path, tmp_path: Path
     assert not list((tmp_path / "image_cache").glob("*.npy"))
 
 
+def test_a_cache_decoded_by_an_older_reading_is_not_reused(tmp_path: Path, monkeypatch) -> None:
+    """The kit now reads a file's pixels otherwise (EXIF orientation, 16-bit grey scaled): the files are unchanged,
+    but a cache (and the stored results keyed by it) decoded the old way must not be read back: a new fingerprint."""
+    from kaggle_kit.models.nn import images as decoding
+    from kaggle_kit.readers.image_stream import ImageStream
+
+    pixels = np.arange(16, dtype=np.uint8).reshape(4, 4) * 16
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+
+    def stream() -> ImageStream:
+        return ImageStream((str(tmp_path / "a.png"),), ("id 0",), (4, 4, 1), False).cached_in(tmp_path / "run")
+
+    monkeypatch.setattr(decoding, "DECODING", decoding.DECODING - 1)
+    old = stream()
+    old.cache_path.parent.mkdir(parents=True)
+    np.save(old.cache_path, np.zeros((1, 4, 4, 1), dtype=np.uint8))  # the older reading's pixels (e.g. on its side)
+    monkeypatch.undo()
+    new = stream()
+    assert new.cache_path != old.cache_path
+    np.testing.assert_array_equal(new.open_cache()[0, :, :, 0], pixels)
+
+
 @pytest.mark.parametrize("others", [0, 1])
 def test_presets_give_streamed_images_to_a_cnn_only(others: int) -> None:
     from kaggle_kit.presets import DataProfile, resolve_preset

@@ -10,8 +10,9 @@ With ``cache = true`` (the default) the first net that needs the images decodes 
 ``(N, H, W, C)`` array saved with ``np.lib.format.open_memmap`` in the run folder (``image_cache/<fingerprint>.npy``,
 written under a temporary name and renamed, with a lock so parallel folds decode it once); every later fold and
 model memory-maps it and reads only its batches' rows. The fingerprint hashes the files' paths, sizes and
-modification times and the decoded shape, so changed images get a new cache (and new stored results: it enters the
-run's data fingerprint).
+modification times, the decoded shape and the version of the decoding (``DECODING``), so changed images, or files
+the kit now reads differently (EXIF orientation, 16-bit grey), get a new cache (and new stored results: it enters
+the run's data fingerprint).
 
 Why 32M pixel values: ``benchmarks/image_files.py`` measured, for 2000 images of 64 x 64 x 3 (24.6M values), one
 fold's float32 matrix at 94 MB and 8.5 s on the project's 2-core machine, built again for every fold and model,
@@ -83,8 +84,11 @@ class ImageStream:
 
     @cached_property
     def fingerprint(self) -> str:
-        """A hash of the files (path, size, modification time) and the decoded shape: what the pixels depend on."""
-        digest = hashlib.sha256(repr((self.shape, self.resize)).encode())
+        """A hash of the files (path, size, modification time), the decoded shape and the decoding's version
+        (:data:`~kaggle_kit.models.nn.images.DECODING`): what the pixels depend on."""
+        from ..models.nn.images import DECODING
+
+        digest = hashlib.sha256(repr((self.shape, self.resize, DECODING)).encode())
         for path in self.paths:
             try:
                 st = os.stat(path)

@@ -39,6 +39,10 @@ _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 _WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 #: the EXIF tag of a photo's orientation (1 = upright as stored; 6 = turn 90 degrees clockwise to show it, ...)
 _ORIENTATION = 0x0112
+#: how files are decoded into pixels: raised whenever :func:`read_image` reads a file differently, so that what was
+#: decoded before (the stream cache ``image_cache/<fingerprint>.npy``, and the stored results whose data fingerprint
+#: holds it) is not reused. 2: EXIF orientation applied, 16-bit grey scaled (1 read them sideways / clipped).
+DECODING = 2
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
