@@ -179,6 +179,22 @@ def test_a_preset_gives_images_of_any_shape_to_a_cnn_on_the_pixels(tmp_path: Pat
     load_competition(expanded)  # the image checks of every cnn pass: it runs as the preset wrote it
 
 
+def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None:
+    """A float TIFF (Pillow mode ``F``) holding 0..1 reads onto 0..255; Pillow's ``convert`` truncates it to 0 or 1
+    (all black). A float image holding 0..255 keeps its values, clipped to that range."""
+    from kaggle_kit.models.nn.images import read_image
+
+    expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(expected.astype(np.float32) / 255).save(tmp_path / "unit.tif")
+    Image.fromarray(expected.astype(np.float32) + np.float32(0.2)).save(tmp_path / "bytes.tif")
+    with Image.open(tmp_path / "unit.tif") as img:
+        assert img.mode == "F"
+    np.testing.assert_array_equal(read_image(tmp_path / "unit.tif", channels=1)[..., 0], expected)
+    np.testing.assert_array_equal(read_image(tmp_path / "bytes.tif", channels=1)[..., 0], expected)
+    rgb = read_image(tmp_path / "unit.tif", channels=3)
+    np.testing.assert_array_equal(rgb, np.repeat(expected[..., None], 3, axis=-1))
+
+
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
     """The runner hands its prepared frames to worker processes, which prepare them again."""
     root, _ = comp

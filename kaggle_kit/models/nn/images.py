@@ -41,7 +41,8 @@ _WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _ORIENTATION = 0x0112
 #: how files are decoded into pixels: raised whenever :func:`read_image` reads a file differently, so that what was
 #: decoded before (the stream cache ``image_cache/<fingerprint>.npy``, and the stored results whose data fingerprint
-#: holds it) is not reused. 2: EXIF orientation applied, 16-bit grey scaled (1 read them sideways / clipped).
+#: holds it) is not reused. 2: EXIF orientation applied, 16-bit grey and 0..1 float images scaled onto 0..255 (1 read
+#: them sideways, clipped white, truncated black).
 DECODING = 2
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
@@ -96,13 +97,20 @@ def _upright(img: Any) -> Any:
 
 def _to_8_bits(img: Any) -> Any:
     """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
-    as an 8-bit export of the same picture holds it); other images as they are."""
+    as an 8-bit export of the same picture holds it); a float image (a TIFF of mode ``F``) whose values lie in
+    ``0..1`` (the usual range of float pixels) onto ``0..255``, any other float image clipped to ``0..255``;
+    other images as they are. (Pillow's ``convert`` would clip the 16-bit values, nearly all white, and truncate
+    the ``0..1`` floats to 0 or 1, nearly all black.)"""
     from PIL import Image
 
-    if img.mode not in _WIDE:
+    if img.mode not in (*_WIDE, "F"):
         return img
     wide = np.asarray(img).astype(np.float64)
-    return Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8))
+    if img.mode != "F":
+        wide = wide / 257.0
+    elif wide.size and np.nanmin(wide) >= 0.0 and np.nanmax(wide) <= 1.0:
+        wide = wide * 255.0
+    return Image.fromarray(np.clip(np.rint(np.nan_to_num(wide)), 0, 255).astype(np.uint8))
 
 
 def load_images(
