@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec, load_spec
-from kaggle_kit.errors import ConfigError, DataWarning
+from kaggle_kit.errors import ConfigError, DataError, DataWarning
 from kaggle_kit.features import Pipeline, TextFeatures
 from kaggle_kit.features.base import inner_folds
 from kaggle_kit.features.text import STATS, _unpack
@@ -167,6 +167,15 @@ def test_predict_warns_of_a_new_test_file_without_texts(text_run) -> None:
     spec, result = text_run
     test = pl.read_csv(spec.resolve(spec.data.test)).with_columns(review=pl.lit(None, dtype=pl.String))
     with pytest.warns(DataWarning, match=r"'review' \(data\.text\) are empty in every test row.*give the test rows"):
+        predict(result.run_dir, test, model="lgbm")
+
+
+def test_predict_on_a_new_test_file_lacking_the_text_column_names_it(text_run) -> None:
+    """No 'review' column at all in the new rows: the kit's message naming the column and the fix, before any model
+    is read (it was the fold pipeline's `pipeline: the frame lacks column 'review'`)."""
+    spec, result = text_run
+    test = pl.read_csv(spec.resolve(spec.data.test)).drop("review")
+    with pytest.raises(DataError, match=r"^test lacks text column\(s\) 'review' \(data\.text\).*give the test rows"):
         predict(result.run_dir, test, model="lgbm")
 
 

@@ -24,7 +24,13 @@ from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..readers.codes import split_like, splits_from_record
-from ..readers.competition import check_new_test, match_text_names, read_long_table, warn_text_empty_in_test
+from ..readers.competition import (
+    check_new_test,
+    check_text_in_new_test,
+    match_text_names,
+    read_long_table,
+    warn_text_empty_in_test,
+)
 from ..readers.date_formats import apply_formats, formats_where_dated
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.frames import as_polars
@@ -91,6 +97,7 @@ def read_test_rows(
             "rerun `kaggle-kit run CONFIG` once to record them (nothing is refit)"
         )
     frame = match_text_names(frame, d.text or [])  # ' Review' for 'review', as a feature's name is matched
+    check_text_in_new_test(frame, d.text or [])
     checked = check_new_test(
         frame,
         record,

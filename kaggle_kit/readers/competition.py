@@ -593,6 +593,18 @@ def match_text_names(test: pl.DataFrame, text: Sequence[str]) -> pl.DataFrame:
     return _match_test_names(test, list(text), "text ") if text else test
 
 
+def check_text_in_new_test(test: pl.DataFrame, text: Sequence[str]) -> None:
+    """New test rows (``predict``) hold each data.text column: a finished run's models read its words (the feature
+    columns' check, :func:`check_new_test`, does not see data.text's; the fold pipelines would stop on it later)."""
+    missing = [c for c in text if c not in test.columns]
+    if missing:
+        raise DataError(
+            f"test lacks text column(s) {allowed(missing)} (data.text) that train has; the run's models read their "
+            "words: give the test rows their texts (a missing or empty text is read as no words)."
+            f"{did_you_mean(missing[0], test.columns)} Columns: {test.columns[:20]}{' ...' if test.width > 20 else ''}"
+        )
+
+
 def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -> pl.DataFrame:
     """``test`` with a column named like a train feature that test lacks, spaces around it and case aside (``"F1 "``
     for ``f1``), renamed to the train name, with a warning: the same column, not a missing one. A name two test
