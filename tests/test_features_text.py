@@ -196,6 +196,18 @@ def test_a_text_column_headed_otherwise_in_test_is_read_as_trains(text_run, tmp_
     assert data.test is not None and "review" in data.test.columns and data.test["review"].null_count() == 0
 
 
+def test_a_feature_headed_like_the_text_column_is_not_taken_for_it(tmp_path: Path) -> None:
+    """Train holds the text 'review' and a number column 'Review'; test lacks 'review': its 'Review' is that feature,
+    not the text headed otherwise. The error names the missing text column (it renamed the feature into the text's
+    place and stopped with `column 'Review' is Int64 in train but String in test`)."""
+    write_competition(tmp_path, n=60)
+    for name in ("train", "test"):
+        frame = pl.read_csv(tmp_path / f"{name}.csv").with_columns(Review=pl.int_range(pl.len()) % 5)
+        (frame.drop("review") if name == "test" else frame).write_csv(tmp_path / f"{name}.csv")
+    with pytest.raises(DataError, match=r"^data\.text = 'review' is not a column of the test file"):
+        load_competition(spec_for(tmp_path, text=["review"]))
+
+
 def test_refit_on_all_rows_takes_the_text_step_too(text_run, tmp_path: Path) -> None:
     """The model refit on every training row fits the text step on them too, and predicts the test rows about as
     the fold models do."""

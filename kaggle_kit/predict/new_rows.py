@@ -96,7 +96,7 @@ def read_test_rows(
             f"{folder.store.meta_path} does not record the training columns (a run made by an older kaggle_kit); "
             "rerun `kaggle-kit run CONFIG` once to record them (nothing is refit)"
         )
-    frame = match_text_names(frame, d.text or [])  # ' Review' for 'review', as a feature's name is matched
+    frame = match_text_names(frame, d.text or [], record)  # ' Review' for 'review', as a feature's name is matched
     check_text_in_new_test(frame, d.text or [])
     checked = check_new_test(
         frame,

@@ -375,7 +375,7 @@ def _check_text_columns(
     """data.text columns exist in train and test and hold text (an all-missing column is empty text); a test
     column named so but for spaces and case is read as train's, as a feature's is."""
     if test is not None:
-        test = match_text_names(test, text)
+        test = match_text_names(test, text, set(train.columns))
     frames = [("train", train)] + ([("test", test)] if test is not None else [])
     for col in text:
         for role, frame in frames:
@@ -588,9 +588,10 @@ def _warn_repeated_rows(train: pl.DataFrame, columns: list[str], targets: list[s
         )
 
 
-def match_text_names(test: pl.DataFrame, text: Sequence[str]) -> pl.DataFrame:
-    """``test`` with its data.text columns named as in train, spaces around them and case aside (a warning)."""
-    return _match_test_names(test, list(text), "text ") if text else test
+def match_text_names(test: pl.DataFrame, text: Sequence[str], train_columns: Collection[str]) -> pl.DataFrame:
+    """``test`` with its data.text columns named as in train, spaces around them and case aside (a warning); a test
+    column that train holds under its own name (a feature ``Review`` beside the text ``review``) is never taken."""
+    return _match_test_names(test, list(text), "text ", keep=train_columns) if text else test
 
 
 def check_text_in_new_test(test: pl.DataFrame, text: Sequence[str]) -> None:
@@ -605,10 +606,13 @@ def check_text_in_new_test(test: pl.DataFrame, text: Sequence[str]) -> None:
         )
 
 
-def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -> pl.DataFrame:
+def _match_test_names(
+    test: pl.DataFrame, features: list[str], role: str = "", keep: Collection[str] = ()
+) -> pl.DataFrame:
     """``test`` with a column named like a train feature that test lacks, spaces around it and case aside (``"F1 "``
     for ``f1``), renamed to the train name, with a warning: the same column, not a missing one. A name two test
-    columns (or two features) share so is left alone, and the missing column is named in the error as before."""
+    columns (or two features) share so is left alone, and the missing column is named in the error as before; so
+    is a test column named in ``keep`` (train's other columns: it is that column, not the missing one)."""
 
     def key(name: str) -> str:
         return name.strip().casefold()
@@ -622,7 +626,7 @@ def _match_test_names(test: pl.DataFrame, features: list[str], role: str = "") -
         wanted.setdefault(key(c), []).append(c)
     spare: dict[str, list[str]] = {}
     for c in test.columns:
-        if c not in features:
+        if c not in features and c not in keep:
             spare.setdefault(key(c), []).append(c)
     renames = {}
     for c in missing:
