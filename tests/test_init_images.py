@@ -144,3 +144,28 @@ def test_init_finds_files_named_by_zero_padded_ids(tmp_path: Path) -> None:
     data = load_competition(spec)
     assert data.test is not None and data.test["id"][0] == "0040"
     np.testing.assert_array_equal(data.test.select(pl.col(r"^pixel\d+$")).to_numpy()[0], _digit(40).reshape(-1))
+
+
+def test_init_sizes_photos_tagged_to_be_turned_as_read_upright(tmp_path: Path) -> None:
+    """Half the photos stored sideways (24 wide x 16 high, EXIF orientation 6), half stored upright (16 x 24): read
+    upright they are all 16 wide x 24 high, so init writes no size (counted as stored, it saw two sizes and resized
+    every image to one of them) and the cnn's shape is the upright one."""
+    (tmp_path / "train").mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for i in range(N_TRAIN):
+        upright = np.kron(_digit(i), np.ones((3, 2), dtype=np.uint8))[::2]  # 24 high x 32 wide, cut to 16 wide
+        upright = np.ascontiguousarray(upright[:, :16])
+        if i % 2:
+            Image.fromarray(np.ascontiguousarray(np.rot90(upright))).save(tmp_path / "train" / f"{i}.png", exif=exif)
+        else:
+            Image.fromarray(upright).save(tmp_path / "train" / f"{i}.png")
+    pl.DataFrame({"id": range(N_TRAIN), "label": load_digits().target[:N_TRAIN] % 2}).write_csv(tmp_path / "train.csv")
+
+    path, _ = write_config("photos", tmp_path / "train.csv", tmp_path, preset="fast")
+    spec = load_spec(path)
+    assert spec.data.images is not None and spec.data.images.size is None
+    cnn = next(m for m in spec.models if m.kind == "cnn")
+    assert cnn.params["image_shape"] == [24, 16, 1]
+    data = load_competition(spec)  # every image read upright at one size: no resize needed
+    assert data.train.select(pl.col(r"^pixel\d+$")).width == 24 * 16
