@@ -26,8 +26,6 @@ _TRAIN_NAMES = ("train_images", "train", "images", "train_imgs", "imgs", "img")
 _TEST_NAMES = ("test_images", "test", "test_imgs")
 #: rows whose files must all be there for a folder to be the one (the first rows); files whose header is read
 _PROBE, _HEADERS = 20, 64
-#: the EXIF tag of a photo's orientation; 5 to 8 turn it a quarter (the kit reads images upright)
-_ORIENTATION = 0x0112
 #: Pillow modes of one grey channel
 _GREY = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 
@@ -115,14 +113,14 @@ def _shape(images: dict[str, Any], paths: list[Path], why: list[str]) -> None:
     """``size`` when the first files' sizes differ (their most common one) and ``channels`` 1 when all are grey."""
     from PIL import Image, UnidentifiedImageError
 
+    from ..models.nn.images import upright_size
+
     sizes: Counter[tuple[int, int]] = Counter()
     modes: set[str] = set()
     for path in paths:
         try:
             with Image.open(path) as img:  # the header only: nothing is decoded
-                w, h = img.size
-                turned = img.getexif().get(_ORIENTATION) in (5, 6, 7, 8)  # read upright: a quarter turn
-                sizes[(w, h) if turned else (h, w)] += 1
+                sizes[upright_size(img)] += 1  # as `run` reads it: upright
                 modes.add(img.mode)
         except (UnidentifiedImageError, OSError):
             continue  # `run` names an unreadable file

@@ -95,6 +95,13 @@ def _upright(img: Any) -> Any:
     return ImageOps.exif_transpose(img)
 
 
+def upright_size(img: Any) -> tuple[int, int]:
+    """``(height, width)`` of an opened image as :func:`read_image` reads it (upright: orientations 5 to 8 turn it a
+    quarter), from its header and EXIF tag, nothing else decoded (but a PNG's, whose EXIF may follow the pixels)."""
+    w, h = img.size
+    return (w, h) if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
+
+
 def _to_8_bits(img: Any) -> Any:
     """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
     as an 8-bit export of the same picture holds it); a float image (a TIFF of mode ``F``) whose values lie in
