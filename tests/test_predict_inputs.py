@@ -123,6 +123,27 @@ def test_image_run_predicts_its_own_test_images_from_a_moved_copy(images: dict[s
     np.testing.assert_allclose(again.drop("id").to_numpy(), want.drop("id").to_numpy(), atol=1e-6, rtol=0)
 
 
+def test_predict_warns_when_the_run_decoded_its_images_otherwise(images: dict[str, Path], tmp_path: Path) -> None:
+    """A run made before the images were read upright (EXIF) and 16-bit / float images scaled (no ``image_decoding``
+    in run.json): its models learnt such files otherwise than `predict` reads new ones now. Said, with the fix; a
+    run of this kit's decoding predicts without a word."""
+    import warnings
+
+    comp = images["comp"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        kaggle_kit.predict(images["run"], comp / "test.csv", model="lgbm", threads=1)
+    old = tmp_path / "old"
+    shutil.copytree(images["run"], old)
+    _writable(old)
+    meta = RunStore(old).meta_path
+    record = json.loads(meta.read_text())
+    del record["image_decoding"]
+    meta.write_text(json.dumps(record))
+    with pytest.warns(DataWarning, match=r"images were decoded by an older kaggle_kit \(image decoding 1.*rerun"):
+        kaggle_kit.predict(old, comp / "test.csv", model="lgbm", threads=1)
+
+
 def _new_image_set(images: dict[str, Path], where: Path, n: int = 12) -> tuple[Path, Path, dict[int, int]]:
     """Test rows ``n`` of the original ones, reversed, under new ids (id + 5000) with their files copied under the
     new names into a new folder; returns (table, folder, new id -> original id)."""

@@ -23,6 +23,7 @@ import polars as pl
 from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
+from ..models.nn.images import DECODING
 from ..readers.codes import split_like, splits_from_record
 from ..readers.competition import (
     check_new_test,
@@ -86,6 +87,7 @@ def read_test_rows(
         streamed = folder.meta.get("image_mode") == "stream"
         spec_images = _with_test_images(folder, images)
         frame, stream = attach_test_image_files(spec_images, frame, _image_shape(folder), streamed=streamed)
+        _warn_images_decoded_otherwise(folder)
     elif images is not None:
         raise ConfigError("--images (images=) is for a run with [data.images]; this run reads no image files")
     if frame.height == 0:
@@ -200,6 +202,22 @@ def _with_test_images(folder: RunFolder, images: str | Path | None) -> Competiti
     folder_path = Path(images).resolve()
     new_images = d.images.model_copy(update={"test_folder": folder_path})
     return spec.model_copy(update={"data": d.model_copy(update={"images": new_images})})
+
+
+def _warn_images_decoded_otherwise(folder: RunFolder) -> None:
+    """A warning when the run's image files were decoded by another version of the reading (a run made before
+    ``image_decoding`` was recorded: version 1) than the new rows' are: its models learnt from photos read on
+    their side (EXIF orientation) or 16-bit / float images read clipped, which these new files are not."""
+    made = folder.meta.get("image_decoding") or 1
+    if made != DECODING:
+        warnings.warn(
+            f"this run's images were decoded by an older kaggle_kit (image decoding {made}, now {DECODING}: photos "
+            "read upright by their EXIF orientation, 16-bit grey and 0..1 float images scaled onto 0..255), so "
+            "new images of those kinds are read otherwise than its models learnt them; rerun `kaggle-kit run "
+            "CONFIG` (the images are read again) to predict them as the models were trained",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _image_shape(folder: RunFolder) -> tuple[int, int, int]:

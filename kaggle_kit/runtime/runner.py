@@ -54,6 +54,7 @@ from ..models import FitContext, check_kinds, make_adapter
 from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
 from ..models.files import file_fingerprints, resolve_files
 from ..models.lightgbm_adapter import GROUPS_FROM_ROWS, LIGHTGBM_KINDS
+from ..models.nn.images import DECODING
 from ..presets import DATES, DataProfile, expand_preset
 from ..readers.codes import split_record
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
@@ -787,6 +788,8 @@ def _write_meta(
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": list(data.images.shape) if data.images is not None else image_shape(spec, data.train),
             "image_mode": image_mode(spec, data.train),
+            # how its image files were decoded: `kaggle-kit predict` warns when it decodes new ones otherwise
+            "image_decoding": DECODING if spec.data.images is not None else None,
             "sequence_layout": sequence_layout(spec, data.train, data.sequences),
             # a distribution task's bins / quantile levels (what its metric scores) and submission column names
             **(
