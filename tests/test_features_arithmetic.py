@@ -81,6 +81,12 @@ def test_it_needs_the_target_and_refuses_a_name_clash_and_bad_params() -> None:
         Pipeline([ArithmeticPairs(top=2)]).fit(clash, y, task="regression")
     with pytest.raises(ConfigError, match="more than once"):
         Pipeline.from_config([{"step": "arithmetic_pairs", "ops": ["add", "add"]}])
+    # names around '__' that run together: (a, b__plus__c) and (a__plus__b, c) both make a__plus__b__plus__c
+    rng = np.random.default_rng(0)
+    runs = pl.DataFrame({c: rng.normal(size=400) for c in ("a", "b__plus__c", "a__plus__b", "c")})
+    weighted = (runs["a"] * 8 + runs["b__plus__c"] * 4 + runs["a__plus__b"] * 2 + runs["c"]).to_numpy()
+    with pytest.raises(DataError, match=r"make column 'a__plus__b__plus__c' twice.*rename one"):
+        Pipeline([ArithmeticPairs(ops=["add"])]).fit(runs, weighted, task="regression")
     with pytest.raises(ConfigError, match="top"):
         Pipeline.from_config([{"step": "arithmetic_pairs", "top": 1}])
 
