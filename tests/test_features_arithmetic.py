@@ -72,6 +72,27 @@ def test_classes_pick_their_columns_too_and_one_useful_column_adds_nothing() -> 
     assert out.columns == lone.columns and state["steps"][0]["state"]["pairs"] == []
 
 
+def test_the_columns_go_best_first_whatever_their_names_or_places() -> None:
+    """The pairs' names put the better column first (``w__minus__a``): the order is the scores', not the frame's or
+    the names'."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({c: rng.normal(size=800) for c in ("b", "a", "w")})
+    y = (4 * frame["w"] + 2 * frame["a"] + frame["b"]).to_numpy()
+    state = Pipeline([ArithmeticPairs()]).fit(frame, y, task="regression")["steps"][0]["state"]
+    assert state["columns"] == ["w", "a", "b"] and state["pairs"] == [["w", "a"], ["w", "b"], ["a", "b"]]
+    assert state["scores"] == sorted(state["scores"], reverse=True)
+
+
+def test_classes_are_scored_as_classes_not_as_numbers() -> None:
+    """``x`` tells class 1 from the others without moving the mean class code (0 or 2 at random where x > 0): a
+    regression on the codes would find nothing in it."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"noise": rng.normal(size=900), "x": rng.normal(size=900)})
+    labels = np.where(frame["x"].to_numpy() > 0, 2 * rng.integers(0, 2, size=900), 1)
+    state = Pipeline([ArithmeticPairs()]).fit(frame, labels, task="multiclass")["steps"][0]["state"]
+    assert state["columns"][0] == "x" and state["scores"][0] > 4 * state["scores"][1]
+
+
 def test_it_needs_the_target_and_refuses_a_name_clash_and_bad_params() -> None:
     frame, y = _ratio_table(200)
     with pytest.raises(ConfigError, match="needs the target"):
