@@ -110,6 +110,9 @@ def test_it_needs_the_target_and_refuses_a_name_clash_and_bad_params() -> None:
         Pipeline([ArithmeticPairs(ops=["add"])]).fit(runs, weighted, task="regression")
     with pytest.raises(ConfigError, match="top"):
         Pipeline.from_config([{"step": "arithmetic_pairs", "top": 1}])
+    text = frame.with_columns(shop=pl.lit("s1"))
+    with pytest.raises(DataError, match="needs numeric columns, but 'shop' is String; leave it out"):
+        Pipeline.from_config([{"step": "arithmetic_pairs", "columns": ["a", "shop"]}]).fit(text, y, task="regression")
 
 
 def test_an_extra_trees_lightgbm_gains_from_the_pairs_in_a_run(tmp_path) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
+from ..errors import DataError
 from .base import Columns, Roles, Step, StepContext, num, register
 
 Op = Literal["add", "subtract", "multiply", "divide"]
@@ -76,6 +77,12 @@ class ArithmeticPairs(Step):
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        bad = [c for c in cols if not schema[c].is_numeric()]
+        if bad:
+            raise DataError(
+                f"{ctx.where}: arithmetic_pairs needs numeric columns, but {bad[0]!r} is {schema[bad[0]]}; leave it "
+                "out of columns (columns = 'numeric' picks the numeric feature columns)"
+            )
         y = ctx.target(self.kind)
         values = [num(c).cast(pl.Float32) for c in cols]
         if len(y) > _SCORE_ROWS:  # only the drawn rows are read into memory
