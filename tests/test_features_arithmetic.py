@@ -62,12 +62,15 @@ def test_the_state_is_seeded_and_a_constant_or_empty_column_is_never_paired() ->
     assert rebuilt.transform(frame, states[0]).equals(pipe.transform(frame, states[0]))
 
 
-def test_classes_pick_their_columns_too_and_one_useful_column_adds_nothing() -> None:
+def test_classes_pick_their_columns_too_and_one_numeric_column_adds_nothing(monkeypatch) -> None:
+    import kaggle_kit.features.arithmetic as arithmetic
+
     frame, y = _ratio_table(900)
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
     state = Pipeline([ArithmeticPairs(top=2)]).fit(frame, labels, task="multiclass")
     assert state["steps"][0]["state"]["columns"] == ["a", "b"]
     lone = pl.DataFrame({"a": frame["a"], "kind": ["x", "y", "z"] * 300})
+    monkeypatch.setattr(arithmetic, "column_gains", None)  # no pair to make: nothing to score
     out, state = Pipeline([ArithmeticPairs()]).fit_transform(lone, labels, task="multiclass")
     assert out.columns == lone.columns and state["steps"][0]["state"]["pairs"] == []
 

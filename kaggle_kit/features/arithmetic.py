@@ -84,12 +84,13 @@ class ArithmeticPairs(Step):
                 "out of columns (columns = 'numeric' picks the numeric feature columns)"
             )
         y = ctx.target(self.kind)
+        if len(cols) < 2:  # no pair to make
+            return {"columns": [], "scores": [], "pairs": []}
         values = [num(c).cast(pl.Float32) for c in cols]
         if len(y) > _SCORE_ROWS:  # only the drawn rows are read into memory
             rows = np.sort(np.random.default_rng(ctx.seed).choice(len(y), _SCORE_ROWS, replace=False))
             values, y = [v.gather(pl.Series(rows)) for v in values], y[rows]
-        X = frame.select(values).collect().to_numpy() if cols else None
-        gains = column_gains(X, y, ctx.task, ctx.n_classes, ctx.seed) if X is not None else []
+        gains = column_gains(frame.select(values).collect().to_numpy(), y, ctx.task, ctx.n_classes, ctx.seed)
         scores = dict(zip(cols, map(float, gains), strict=True))
         best = sorted((c for c in cols if scores[c] > 0), key=lambda c: (-scores[c], cols.index(c)))[: self.top]
         pairs = [list(p) for p in itertools.combinations(best, 2)]
