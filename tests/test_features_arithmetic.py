@@ -96,15 +96,15 @@ def test_classes_are_scored_as_classes_not_as_numbers() -> None:
     assert state["columns"][0] == "x" and state["scores"][0] > 4 * state["scores"][1]
 
 
-def test_thirty_classes_cost_the_quick_lightgbm_about_the_trees_of_one_target(monkeypatch) -> None:
+def test_thirty_classes_cost_the_quick_lightgbm_about_the_trees_of_a_binary_target(monkeypatch) -> None:
     """A multiclass round fits a tree per class: 30 classes at 100 rounds would be 3,000 trees, 30x a binary's."""
     import lightgbm
 
-    trees: list[int] = []
+    trees: list[tuple[str, int]] = []
     train = lightgbm.train
 
     def counted(params: dict, data: object, num_boost_round: int, **kw: object) -> object:
-        trees.append(num_boost_round * params.get("num_class", 1))
+        trees.append((params["objective"], num_boost_round * params.get("num_class", 1)))
         return train(params, data, num_boost_round=num_boost_round, **kw)
 
     monkeypatch.setattr(lightgbm, "train", counted)
@@ -112,7 +112,7 @@ def test_thirty_classes_cost_the_quick_lightgbm_about_the_trees_of_one_target(mo
     labels = np.digitize(y, np.quantile(y, np.linspace(0, 1, 31)[1:-1]))
     Pipeline([ArithmeticPairs()]).fit(frame, labels, task="multiclass", classes=list(range(30)))
     Pipeline([ArithmeticPairs()]).fit(frame, labels > 15, task="binary")
-    assert trees == [300, 100]
+    assert trees == [("multiclass", 300), ("binary", 100)]  # gains of the log loss, not of L2 on the codes
 
 
 def test_it_needs_the_target_and_refuses_a_name_clash_and_bad_params() -> None:
