@@ -1,10 +1,10 @@
 """Arithmetic combinations of the most telling numeric columns (AutoGluon 1.6's in-fold arithmetic features).
 
-``{ step = "arithmetic_pairs", top = 6 }`` scores every numeric column against the training rows' target, keeps the
-``top`` best, and adds for each pair ``(a, b)`` of them (``a`` the better scored) ``a__plus__b``, ``a__minus__b``,
-``a__times__b`` and ``a__over__b``: missing where ``b`` is 0, and where a result is too large for the models'
-float32 matrix. A tree splits on one column at a time, so a sum or a ratio of two quantities is a line it
-can only approximate with many splits.
+``{ step = "arithmetic_pairs", top = 6 }`` scores its ``columns`` (the numeric feature columns by default) against the
+training rows' target, keeps the ``top`` best, and adds for each pair ``(a, b)`` of them (``a`` the better scored)
+``a__plus__b``, ``a__minus__b``, ``a__times__b`` and ``a__over__b``: missing where ``b`` is 0, and where a result is
+too large for the models' float32 matrix. A tree splits on one column at a time, so a sum or a ratio of two
+quantities is a line it can only approximate with many splits.
 
 The columns are scored by the gain of a quick LightGBM on them (100 rounds of 15 leaves, one thread, seeded; fewer
 rounds per class for many classes) fitted to the training rows' target: a column that matters only together with
@@ -48,6 +48,10 @@ def column_gains(X: np.ndarray, y: np.ndarray, task: str | None, n_classes: int,
     return booster.feature_importance("gain")
 
 
+def _name(a: str, op: str, b: str) -> str:
+    return f"{a}__{_OPS[op]}__{b}"
+
+
 def _finite(expr: pl.Expr) -> pl.Expr:
     """``expr`` where the models' float32 matrix can hold it, else missing (a product of two large values)."""
     return pl.when(expr.abs() <= _FLOAT32_MAX).then(expr).otherwise(None)
@@ -72,7 +76,7 @@ class ArithmeticPairs(Step):
         return value
 
     def _names(self, pairs: list[list[str]]) -> list[str]:
-        return [f"{a}__{_OPS[op]}__{b}" for a, b in pairs for op in self.ops]
+        return [_name(a, op, b) for a, b in pairs for op in self.ops]
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
@@ -107,7 +111,7 @@ class ArithmeticPairs(Step):
                 "multiply": x * z,
                 "divide": x / z,  # x / 0 is infinite or NaN: missing, as :func:`_finite` makes it
             }
-            exprs += [_finite(made[op]).alias(f"{a}__{_OPS[op]}__{b}") for op in self.ops]
+            exprs += [_finite(made[op]).alias(_name(a, op, b)) for op in self.ops]
         return frame.with_columns(exprs) if exprs else frame
 
     def update_roles(self, state: dict[str, Any], roles: Roles) -> None:
