@@ -62,14 +62,57 @@ def test_the_state_is_seeded_and_a_constant_or_empty_column_is_never_paired() ->
     assert rebuilt.transform(frame, states[0]).equals(pipe.transform(frame, states[0]))
 
 
-def test_classes_pick_their_columns_too_and_one_useful_column_adds_nothing() -> None:
+def test_classes_pick_their_columns_too_and_one_numeric_column_adds_nothing(monkeypatch) -> None:
+    import kaggle_kit.features.arithmetic as arithmetic
+
     frame, y = _ratio_table(900)
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
     state = Pipeline([ArithmeticPairs(top=2)]).fit(frame, labels, task="multiclass")
     assert state["steps"][0]["state"]["columns"] == ["a", "b"]
     lone = pl.DataFrame({"a": frame["a"], "kind": ["x", "y", "z"] * 300})
+    monkeypatch.setattr(arithmetic, "column_gains", None)  # no pair to make: nothing to score
     out, state = Pipeline([ArithmeticPairs()]).fit_transform(lone, labels, task="multiclass")
     assert out.columns == lone.columns and state["steps"][0]["state"]["pairs"] == []
+
+
+def test_the_columns_go_best_first_whatever_their_names_or_places() -> None:
+    """The pairs' names put the better column first (``w__minus__a``): the order is the scores', not the frame's or
+    the names'."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({c: rng.normal(size=800) for c in ("b", "a", "w")})
+    y = (4 * frame["w"] + 2 * frame["a"] + frame["b"]).to_numpy()
+    state = Pipeline([ArithmeticPairs()]).fit(frame, y, task="regression")["steps"][0]["state"]
+    assert state["columns"] == ["w", "a", "b"] and state["pairs"] == [["w", "a"], ["w", "b"], ["a", "b"]]
+    assert state["scores"] == sorted(state["scores"], reverse=True)
+
+
+def test_classes_are_scored_as_classes_not_as_numbers() -> None:
+    """``x`` tells class 1 from the others without moving the mean class code (0 or 2 at random where x > 0): a
+    regression on the codes would find nothing in it."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"noise": rng.normal(size=900), "x": rng.normal(size=900)})
+    labels = np.where(frame["x"].to_numpy() > 0, 2 * rng.integers(0, 2, size=900), 1)
+    state = Pipeline([ArithmeticPairs()]).fit(frame, labels, task="multiclass")["steps"][0]["state"]
+    assert state["columns"][0] == "x" and state["scores"][0] > 4 * state["scores"][1]
+
+
+def test_thirty_classes_cost_the_quick_lightgbm_about_the_trees_of_a_binary_target(monkeypatch) -> None:
+    """A multiclass round fits a tree per class: 30 classes at 100 rounds would be 3,000 trees, 30x a binary's."""
+    import lightgbm
+
+    trees: list[tuple[str, int]] = []
+    train = lightgbm.train
+
+    def counted(params: dict, data: object, num_boost_round: int, **kw: object) -> object:
+        trees.append((params["objective"], num_boost_round * params.get("num_class", 1)))
+        return train(params, data, num_boost_round=num_boost_round, **kw)
+
+    monkeypatch.setattr(lightgbm, "train", counted)
+    frame, y = _ratio_table(600)
+    labels = np.digitize(y, np.quantile(y, np.linspace(0, 1, 31)[1:-1]))
+    Pipeline([ArithmeticPairs()]).fit(frame, labels, task="multiclass", classes=list(range(30)))
+    Pipeline([ArithmeticPairs()]).fit(frame, labels > 15, task="binary")
+    assert trees == [("multiclass", 300), ("binary", 100)]  # gains of the log loss, not of L2 on the codes
 
 
 def test_it_needs_the_target_and_refuses_a_name_clash_and_bad_params() -> None:
@@ -81,8 +124,17 @@ def test_it_needs_the_target_and_refuses_a_name_clash_and_bad_params() -> None:
         Pipeline([ArithmeticPairs(top=2)]).fit(clash, y, task="regression")
     with pytest.raises(ConfigError, match="more than once"):
         Pipeline.from_config([{"step": "arithmetic_pairs", "ops": ["add", "add"]}])
+    # names around '__' that run together: (a, b__plus__c) and (a__plus__b, c) both make a__plus__b__plus__c
+    rng = np.random.default_rng(0)
+    runs = pl.DataFrame({c: rng.normal(size=400) for c in ("a", "b__plus__c", "a__plus__b", "c")})
+    weighted = (runs["a"] * 8 + runs["b__plus__c"] * 4 + runs["a__plus__b"] * 2 + runs["c"]).to_numpy()
+    with pytest.raises(DataError, match=r"make column 'a__plus__b__plus__c' twice.*rename one"):
+        Pipeline([ArithmeticPairs(ops=["add"])]).fit(runs, weighted, task="regression")
     with pytest.raises(ConfigError, match="top"):
         Pipeline.from_config([{"step": "arithmetic_pairs", "top": 1}])
+    text = frame.with_columns(shop=pl.lit("s1"))
+    with pytest.raises(DataError, match="needs numeric columns, but 'shop' is String; leave it out"):
+        Pipeline.from_config([{"step": "arithmetic_pairs", "columns": ["a", "shop"]}]).fit(text, y, task="regression")
 
 
 def test_an_extra_trees_lightgbm_gains_from_the_pairs_in_a_run(tmp_path) -> None:

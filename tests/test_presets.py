@@ -74,9 +74,12 @@ def test_the_extra_trees_lightgbm_reads_arithmetic_pairs_where_two_numeric_colum
     good = kinds("good", numeric)
     assert good["lgbm_ar"] == "lightgbm_xt" and "lgbm_xt" not in good
     assert "lgbm_ar" not in kinds("fast", numeric)
+    assert "lgbm_ar" in kinds("good", profile(n_numeric=2))  # one pair
     others = (
         profile(n_numeric=1),
         profile(n_numeric=5, task="multilabel"),  # the step picks its columns by one target
+        profile(n_numeric=5, task="multiregression", n_classes=0),
+        profile(n_numeric=5, task="distribution", n_classes=0),
         profile(n_numeric=784, image_shape=(28, 28, 1)),  # pixels: their ratios mean nothing
         profile(n_numeric=33, sequence_columns=30),
     )
@@ -86,8 +89,8 @@ def test_the_extra_trees_lightgbm_reads_arithmetic_pairs_where_two_numeric_colum
     steps = [s["step"] for s in mixed.pipelines["arithmetic"]["steps"]]
     assert steps == ["arithmetic_pairs", "date_parts", "count_encode", "target_encode"]
     assert "date column" in next(m.why for m in mixed.models if m.spec["name"] == "lgbm_ar")
-    frame = pl.DataFrame({"a": [1.0, 2.0], "b": [1, 2], "c": ["x", "y"], "d": [True, False]})
-    assert DataProfile.of(frame, ["a", "b", "c", "d"], ["c"], "binary", 2).n_numeric == 2
+    frame = pl.DataFrame({"a": [1.0, 2.0], "b": [1, 2], "c": ["x", "y"], "d": [True, False], "e": [3, 4]})
+    assert DataProfile.of(frame, ["a", "b", "c", "d", "e"], ["c", "e"], "binary", 2).n_numeric == 2  # e: declared
 
 
 @pytest.mark.parametrize(

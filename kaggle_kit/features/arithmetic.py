@@ -1,10 +1,10 @@
 """Arithmetic combinations of the most telling numeric columns (AutoGluon 1.6's in-fold arithmetic features).
 
-``{ step = "arithmetic_pairs", top = 6 }`` scores every numeric column against the training rows' target, keeps the
-``top`` best, and adds for each pair ``(a, b)`` of them (``a`` the better scored) ``a__plus__b``, ``a__minus__b``,
-``a__times__b`` and ``a__over__b``: missing where ``b`` is 0, and where a result is too large for the models'
-float32 matrix. A tree splits on one column at a time, so a sum or a ratio of two quantities is a line it
-can only approximate with many splits.
+``{ step = "arithmetic_pairs", top = 6 }`` scores its ``columns`` (the numeric feature columns by default) against the
+training rows' target, keeps the ``top`` best, and adds for each pair ``(a, b)`` of them (``a`` the better scored)
+``a__plus__b``, ``a__minus__b``, ``a__times__b`` and ``a__over__b``: missing where ``b`` is 0, and where a result is
+too large for the models' float32 matrix. A tree splits on one column at a time, so a sum or a ratio of two
+quantities is a line it can only approximate with many splits.
 
 The columns are scored by the gain of a quick LightGBM on them (100 rounds of 15 leaves, one thread, seeded; fewer
 rounds per class for many classes) fitted to the training rows' target: a column that matters only together with
@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
+from ..errors import DataError
 from .base import Columns, Roles, Step, StepContext, num, register
 
 Op = Literal["add", "subtract", "multiply", "divide"]
@@ -47,6 +48,10 @@ def column_gains(X: np.ndarray, y: np.ndarray, task: str | None, n_classes: int,
     return booster.feature_importance("gain")
 
 
+def _name(a: str, op: str, b: str) -> str:
+    return f"{a}__{_OPS[op]}__{b}"
+
+
 def _finite(expr: pl.Expr) -> pl.Expr:
     """``expr`` where the models' float32 matrix can hold it, else missing (a product of two large values)."""
     return pl.when(expr.abs() <= _FLOAT32_MAX).then(expr).otherwise(None)
@@ -71,18 +76,25 @@ class ArithmeticPairs(Step):
         return value
 
     def _names(self, pairs: list[list[str]]) -> list[str]:
-        return [f"{a}__{_OPS[op]}__{b}" for a, b in pairs for op in self.ops]
+        return [_name(a, op, b) for a, b in pairs for op in self.ops]
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        bad = [c for c in cols if not schema[c].is_numeric()]
+        if bad:
+            raise DataError(
+                f"{ctx.where}: arithmetic_pairs needs numeric columns, but {bad[0]!r} is {schema[bad[0]]}; leave it "
+                "out of columns (columns = 'numeric' picks the numeric feature columns)"
+            )
         y = ctx.target(self.kind)
+        if len(cols) < 2:  # no pair to make
+            return {"columns": [], "scores": [], "pairs": []}
         values = [num(c).cast(pl.Float32) for c in cols]
         if len(y) > _SCORE_ROWS:  # only the drawn rows are read into memory
             rows = np.sort(np.random.default_rng(ctx.seed).choice(len(y), _SCORE_ROWS, replace=False))
             values, y = [v.gather(pl.Series(rows)) for v in values], y[rows]
-        X = frame.select(values).collect().to_numpy() if cols else None
-        gains = column_gains(X, y, ctx.task, ctx.n_classes, ctx.seed) if X is not None else []
+        gains = column_gains(frame.select(values).collect().to_numpy(), y, ctx.task, ctx.n_classes, ctx.seed)
         scores = dict(zip(cols, map(float, gains), strict=True))
         best = sorted((c for c in cols if scores[c] > 0), key=lambda c: (-scores[c], cols.index(c)))[: self.top]
         pairs = [list(p) for p in itertools.combinations(best, 2)]
@@ -99,7 +111,7 @@ class ArithmeticPairs(Step):
                 "multiply": x * z,
                 "divide": x / z,  # x / 0 is infinite or NaN: missing, as :func:`_finite` makes it
             }
-            exprs += [_finite(made[op]).alias(f"{a}__{_OPS[op]}__{b}") for op in self.ops]
+            exprs += [_finite(made[op]).alias(_name(a, op, b)) for op in self.ops]
         return frame.with_columns(exprs) if exprs else frame
 
     def update_roles(self, state: dict[str, Any], roles: Roles) -> None:

@@ -17,6 +17,7 @@ import math
 import re
 import warnings
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
@@ -149,10 +150,18 @@ class StepContext:
         return [c for c in roles.features if c in schema]
 
     def new_names(self, names: Sequence[str], schema: pl.Schema) -> None:
+        """Refuse new columns whose names the frame has, or that the step would make twice (names holding ``__``
+        run together: the pairs ``(a, b__plus__c)`` and ``(a__plus__b, c)`` both make ``a__plus__b__plus__c``)."""
         taken = [n for n in names if n in schema]
         if taken:
             raise DataError(
                 f"{self.where}: it would add column {taken[0]!r}, which the frame already has; rename that column"
+            )
+        twice = [n for n, count in Counter(names).items() if count > 1]
+        if twice:
+            raise DataError(
+                f"{self.where}: it would make column {twice[0]!r} twice, from input columns whose names run together "
+                "around '__'; rename one of them"
             )
 
 
