@@ -12,6 +12,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
 
+from kaggle_kit.errors import DataError
 from kaggle_kit.features import (
     Clip,
     FeatureWarning,
@@ -155,3 +156,13 @@ def test_constant_and_all_missing_columns_warn_once_and_never_crash() -> None:
     assert out["const"][0] == 0.0 and out["empty"].null_count() == 2
     X = pipe.matrix(out, state).X
     assert X.dtype == np.float32 and X.flags.c_contiguous and np.isfinite(X[:, [0, 2]]).all()
+
+
+@pytest.mark.parametrize("step", [Standardize, RobustScale, QuantileTransform, Log1p, Clip])
+def test_a_text_column_listed_for_a_numeric_step_is_named_and_a_boolean_is_read_as_0_and_1(step: type) -> None:
+    """A text column named in ``columns`` stopped the fit with polars' cast error; a boolean column reads as 0 / 1."""
+    frame = pl.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "shop": ["a", "b", "a", "c"], "flag": [True, False, True, True]})
+    with pytest.raises(DataError, match=r"needs numeric columns, but 'shop' is String; leave it out of columns"):
+        Pipeline([step(columns=["x", "shop"])]).fit(frame)
+    out = Pipeline([step(columns=["flag"])]).fit_transform(frame)[0]
+    assert out["flag"].dtype == pl.Float64 and out["flag"].n_unique() == 2

@@ -21,7 +21,6 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from ..errors import DataError
 from .base import Columns, Roles, Step, StepContext, num, register
 
 Op = Literal["add", "subtract", "multiply", "divide"]
@@ -80,13 +79,7 @@ class ArithmeticPairs(Step):
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
-        cols = ctx.resolve(self.columns, schema)
-        bad = [c for c in cols if not schema[c].is_numeric()]
-        if bad:
-            raise DataError(
-                f"{ctx.where}: arithmetic_pairs needs numeric columns, but {bad[0]!r} is {schema[bad[0]]}; leave it "
-                "out of columns (columns = 'numeric' picks the numeric feature columns)"
-            )
+        cols = ctx.resolve_numeric(self.columns, schema, self.kind)
         y = ctx.target(self.kind)
         if len(cols) < 2:  # no pair to make
             return {"columns": [], "scores": [], "pairs": []}

@@ -98,6 +98,9 @@ class Roles:
         self.categorical = [c for c in self.categorical if c not in gone]
 
 
+_NUMERIC_FIX = "leave it out of columns (columns = 'numeric' picks the numeric feature columns)"
+
+
 @dataclass
 class StepContext:
     """What a step's ``fit`` may know besides the training rows: their target, the task, a seed and the roles."""
@@ -148,6 +151,17 @@ class StepContext:
         if columns == "temporal":
             return [c for c in roles.features if c in schema and isinstance(schema[c], _TEMPORAL)]
         return [c for c in roles.features if c in schema]
+
+    def resolve_numeric(
+        self, columns: list[str] | str, schema: pl.Schema, step: str, fix: str = _NUMERIC_FIX
+    ) -> list[str]:
+        """:meth:`resolve` for a step that computes on numbers: a column that does not read as numbers (text, dates;
+        booleans read as 0 / 1) is a :class:`DataError` naming it and ``fix``, not polars' cast error."""
+        cols = self.resolve(columns, schema)
+        bad = [c for c in cols if not (schema[c].is_numeric() or schema[c] == pl.Boolean)]
+        if bad:
+            raise DataError(f"{self.where}: {step} needs numeric columns, but {bad[0]!r} is {schema[bad[0]]}; {fix}")
+        return cols
 
     def new_names(self, names: Sequence[str], schema: pl.Schema) -> None:
         """Refuse new columns whose names the frame has, or that the step would make twice (names holding ``__``

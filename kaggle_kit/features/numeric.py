@@ -48,7 +48,7 @@ class Standardize(Step):
     columns: Columns = "numeric"
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
-        cols = ctx.resolve(self.columns, frame.collect_schema())
+        cols = ctx.resolve_numeric(self.columns, frame.collect_schema(), self.kind)
         s = _stats(
             frame,
             cols,
@@ -87,7 +87,7 @@ class RobustScale(Step):
         return self
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
-        cols = ctx.resolve(self.columns, frame.collect_schema())
+        cols = ctx.resolve_numeric(self.columns, frame.collect_schema(), self.kind)
         low, high = (q / 100 for q in self.quantile_range)
         s = _stats(
             frame,
@@ -157,7 +157,7 @@ class QuantileTransform(Step):
     subsample: int | None = Field(default=None, ge=10)
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
-        cols = ctx.resolve(self.columns, frame.collect_schema())
+        cols = ctx.resolve_numeric(self.columns, frame.collect_schema(), self.kind)
         if not cols:
             return {"columns": [], "quantiles": [], "constant": []}
         rows = frame.select(pl.len()).collect().item()
@@ -212,7 +212,7 @@ class Log1p(Step):
     columns: Columns = "numeric"
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
-        return {"columns": ctx.resolve(self.columns, frame.collect_schema())}
+        return {"columns": ctx.resolve_numeric(self.columns, frame.collect_schema(), self.kind)}
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         return frame.with_columns((num(c).sign() * num(c).abs().log1p()).alias(c) for c in state["columns"])
@@ -244,7 +244,7 @@ class Clip(Step):
         return self
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
-        cols = ctx.resolve(self.columns, frame.collect_schema())
+        cols = ctx.resolve_numeric(self.columns, frame.collect_schema(), self.kind)
         lq = self.lower_quantile if self.lower is None else None
         uq = self.upper_quantile if self.upper is None else None
         exprs: dict[str, Any] = {"n": lambda c: num(c).count()}

@@ -89,13 +89,8 @@ class Cyclical(Step):
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
-        cols = ctx.resolve(self.columns, schema)
-        bad = [c for c in cols if not schema[c].is_numeric()]
-        if bad:
-            raise DataError(
-                f"{ctx.where}: cyclical needs numeric columns, but {bad[0]!r} is {schema[bad[0]]}; for dates, "
-                "add a date_parts step first and encode e.g. '<date>__month' with period = 12"
-            )
+        fix = "for dates, add a date_parts step first and encode e.g. '<date>__month' with period = 12"
+        cols = ctx.resolve_numeric(self.columns, schema, self.kind, fix)
         ctx.new_names([f"{c}__{f}" for c in cols for f in ("sin", "cos")], schema)
         return {"columns": cols}
 
