@@ -56,7 +56,7 @@ from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.image_folders import find_image_files, image_folder_message
 from .readers.images import image_shape
-from .readers.tables import ReadOptions, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
+from .readers.tables import ReadOptions, header_key, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
 DEFAULT_METRIC = {
@@ -162,8 +162,8 @@ def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.D
     if sample is None:
         return sample
     sample = sample.drop(unnamed_to_drop(sample)[0])
-    in_test = {c.strip().casefold() for c in test.columns} if test is not None else set()
-    shared = [c for c in sample.columns if c.strip().casefold() in in_test and not is_unnamed(c)]
+    in_test = {header_key(c) for c in test.columns} if test is not None else set()
+    shared = [c for c in sample.columns if header_key(c) in in_test and not is_unnamed(c)]
     if len(shared) == 1:
         index = saved_index(sample, shared[0])
         sample = sample.select(shared[0], pl.exclude(shared[0], *([index] if index else [])))
@@ -518,9 +518,9 @@ def free_text_columns(frame: pl.DataFrame, exclude: Collection[str | None] = ())
 def _columns_test_lacks(train: pl.DataFrame, test: pl.DataFrame, roles: set[str | None]) -> list[str]:
     """Train columns (not the target(s) nor the id) that the test file lacks, spaces around a name and case aside (the
     run reads test's ``'X1 '`` as train's ``x1``): `kaggle-kit run` refuses a feature test lacks."""
-    in_test = {c.strip().casefold() for c in test.columns}
+    in_test = {header_key(c) for c in test.columns}
     skip = roles | {c for columns in unnamed_to_drop(train) for c in columns}  # a saved index: the run drops it
-    return [c for c in train.columns if c not in skip and c.strip().casefold() not in in_test]
+    return [c for c in train.columns if c not in skip and header_key(c) not in in_test]
 
 
 def _route_distinct_text(frame: pl.DataFrame, exclude: set[str | None], data: dict[str, Any], why: list[str]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
-from .readers.tables import ReadOptions, is_unnamed, read_table, unnamed_to_drop
+from .readers.tables import ReadOptions, header_key, is_unnamed, read_table, unnamed_to_drop
 
 
 def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
@@ -62,7 +62,7 @@ def without_empty_columns(sample: pl.DataFrame, sample_path: Path) -> pl.DataFra
 def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:
     """The sample's saved pandas index: an unnamed column (``""``, ``Unnamed: 0``) of distinct whole numbers beside
     its id column ``id_column`` (a sample re-saved with ``to_csv`` and its index); None where there is none."""
-    has_id = id_column is not None and any(c.strip().casefold() == id_column.strip().casefold() for c in sample.columns)
+    has_id = id_column is not None and any(header_key(c) == header_key(id_column) for c in sample.columns)
     for c in sample.columns:
         if has_id and is_unnamed(c) and c != id_column:
             values = sample[c].cast(pl.String).str.strip_chars()
@@ -91,7 +91,7 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     id_col = meta["id_column"]
     sample = without_saved_index(sample, id_col, sample_path)
     sample_id = id_col if id_col is not None else sample.columns[0]
-    same = [c for c in sample.columns if c.strip().casefold() == str(sample_id).strip().casefold()]
+    same = [c for c in sample.columns if header_key(c) == header_key(str(sample_id))]
     if sample_id not in sample.columns and len(same) == 1:  # 'ID' for the data's 'id': written as the sample has it
         sample_id = same[0]
     if sample_id not in sample.columns and _holds_the_ids(sample[sample.columns[0]], frame[frame.columns[0]]):
@@ -175,7 +175,7 @@ def _class_named(column: str, class_columns: list[str], meta: dict) -> str | Non
 def whole_label(label: str) -> str:
     """A class label as a sample submission spells it: a whole number without the ``.0`` pandas writes an integer
     target holding a missing value with (``'1.0'`` -> ``'1'``); any other label as it is."""
-    return re.sub(r"\.0+$", "", label) if re.match(_WHOLE_WITH_POINT, label) else label
+    return re.sub(_POINT_ZEROS, "", label) if re.match(_WHOLE_WITH_POINT, label) else label
 
 
 def label_key(name: str) -> str:
@@ -234,6 +234,7 @@ def _with_unseen_classes(
 #: a whole number as the sample spells it (no '.0', no leading zero), and as train may spell it ('1.0')
 _WHOLE = r"^-?(0|[1-9][0-9]*)$"
 _WHOLE_WITH_POINT = r"^-?(0|[1-9][0-9]*)(\.0+)?$"
+_POINT_ZEROS = r"\.0+$"  # what whole_label takes off
 
 
 def _labels_spelled_as_sample(written: pl.Series, given: pl.Series) -> pl.Series:
@@ -245,7 +246,7 @@ def _labels_spelled_as_sample(written: pl.Series, given: pl.Series) -> pl.Series
         return written
     if not written.drop_nulls().str.contains(_WHOLE_WITH_POINT).all():  # '007', '2.5', 'cat': as spelled
         return written
-    return written.str.replace(r"\.0+$", "")  # whole_label, on every label
+    return written.str.replace(_POINT_ZEROS, "")  # whole_label, on every label
 
 
 def _warn_other_labels(given: pl.Series, written: pl.Series, meta: dict, sample_path: Path) -> None:

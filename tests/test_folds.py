@@ -490,3 +490,10 @@ def test_a_large_group_is_warned_of_only_beside_groups_much_smaller(n_splits: in
     assert warned(even) == []
     (line,) = warned([0] * 70 + [g for g in range(1, 11) for _ in range(3)])  # one group holds 70 of 100 rows
     assert line.startswith("folds.group: the group 0 of column 'g' holds 70 of the 100 training rows (70%)")
+
+
+def test_the_fold_training_on_the_fewest_rows_is_found_in_any_repeat() -> None:
+    ids = np.array([[0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 1, 2]])  # complement: repeat 1 fold 1 trains on 2 rows
+    assert Folds(ids=ids, n_splits=3, scheme="complement").fewest_training_rows() == ((1, 1), 2)
+    past = Folds(ids=np.array([[-1, 0, 0, 1, 1, 1]]), n_splits=2, scheme="past")  # time order: the first
+    assert past.fewest_training_rows() == ((0, 0), 1)

@@ -34,7 +34,7 @@ from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
-from .tables import ReadOptions, read_table, unnamed_to_drop
+from .tables import ReadOptions, header_key, read_table, unnamed_to_drop
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -613,24 +613,20 @@ def _match_test_names(
     for ``f1``), renamed to the train name, with a warning: the same column, not a missing one. A name two test
     columns (or two features) share so is left alone, and the missing column is named in the error as before; so
     is a test column named in ``keep`` (train's other columns: it is that column, not the missing one)."""
-
-    def key(name: str) -> str:
-        return name.strip().casefold()
-
     present = set(test.columns)
     missing = [c for c in features if c not in present]
     if not missing:
         return test
     wanted: dict[str, list[str]] = {}
     for c in features:
-        wanted.setdefault(key(c), []).append(c)
+        wanted.setdefault(header_key(c), []).append(c)
     spare: dict[str, list[str]] = {}
     for c in test.columns:
         if c not in features and c not in keep:
-            spare.setdefault(key(c), []).append(c)
+            spare.setdefault(header_key(c), []).append(c)
     renames = {}
     for c in missing:
-        found, same = spare.get(key(c), []), wanted[key(c)]
+        found, same = spare.get(header_key(c), []), wanted[header_key(c)]
         if len(found) == 1 and len(same) == 1:
             renames[found[0]] = c
     if not renames:

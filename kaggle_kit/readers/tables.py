@@ -326,13 +326,14 @@ def _warn_repeated_names(header: list[str], path: Path) -> None:
         )
 
 
-def _name_key(column: str) -> str:
-    """A column's name as a test file's header is matched to train's: spaces around it and case aside."""
+def header_key(column: str) -> str:
+    """A column's name as one file's header is matched to another's (a test file's to train's, a sample's to test's):
+    spaces around it and case aside."""
     return column.strip().casefold()
 
 
 def _keys_of(columns: Sequence[str]) -> set[str]:
-    return {_name_key(c) for c in columns}
+    return {header_key(c) for c in columns}
 
 
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
@@ -369,7 +370,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         # train's text columns that this file's values alone read as numbers (a category's '7', '8'): read again as
         # text, spelled as written; dates stay dates (train's '01/31/2020' beside this file's 2020-03-01)
         text = _keys_of(options.text)
-        numbers = {c: pl.String for c, dtype in frame.schema.items() if dtype.is_numeric() and _name_key(c) in text}
+        numbers = {c: pl.String for c, dtype in frame.schema.items() if dtype.is_numeric() and header_key(c) in text}
         return parse(numbers) if numbers else frame
 
     # polars reads a header's bytes that are no UTF-8 as '\ufffd' without an error: a file whose other lines are
@@ -558,7 +559,7 @@ def _numbers_from_text(
     numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
     # data.categorical, train's text columns and data.drop by a test header's name too (' CODE' is train's 'code')
     text, dropped = _keys_of((*options.categorical, *options.text)), _keys_of(options.dropped)
-    skip = {*options.keep_text, *(c for c in frame.columns if _name_key(c) in text)}
+    skip = {*options.keep_text, *(c for c in frame.columns if header_key(c) in text)}
     updates = []
     with_unit: list[str] = []
     for name, dtype in frame.schema.items():
@@ -584,7 +585,7 @@ def _numbers_from_text(
             # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
             present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
             present = present.drop_nulls()
-        lenient = options.lenient or _name_key(name) in dropped
+        lenient = options.lenient or header_key(name) in dropped
         problem = None if lenient else _numeric_text_problem(present, options, sep, role)
         if problem:
             raise DataError(f"column {name!r} of the {role} file {str(path)!r} {problem}")

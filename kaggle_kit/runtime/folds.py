@@ -130,6 +130,12 @@ class Folds:
         train_mask = row != fold if self.scheme == "complement" else row < fold
         return np.flatnonzero(train_mask).astype(np.int64), valid
 
+    def fewest_training_rows(self) -> tuple[tuple[int, int], int]:
+        """The ``(repeat, fold)`` that trains on the fewest rows, and their count (a time-ordered scheme's first)."""
+        sizes = {(r, k): int(self.train_valid(r, k)[0].size) for r, k in self.tasks()}
+        task = min(sizes, key=sizes.__getitem__)
+        return task, sizes[task]
+
     def fingerprint(self) -> str:
         """SHA-256 hex digest of the ids, ``n_splits`` and ``scheme``.
 

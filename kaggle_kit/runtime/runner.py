@@ -219,8 +219,7 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     if column is None:  # group or stratified_group folds
         return
     n = data.train.height
-    sizes = {(r, k): folds.train_valid(r, k)[0].size for r, k in folds.tasks()}
-    smallest, fewest = min(sizes.items(), key=lambda item: item[1])
+    smallest, fewest = folds.fewest_training_rows()
     # half what a fold trains on where the rows spread evenly ((k - 1) / k of them): 2-fold group CV's folds train on
     # about half the rows each, and had been warned of whatever the groups
     if fewest >= n * (folds.n_splits - 1) / folds.n_splits / 2:
@@ -514,7 +513,7 @@ class RunSession:
     def _smallest_fit(self) -> int:
         """The fewest training rows of any fold (a time-ordered scheme's first fold trains on the fewest)."""
         if self._fewest is None:
-            self._fewest = min(self.folds.train_valid(r, k)[0].size for r, k in self.folds.tasks())
+            self._fewest = self.folds.fewest_training_rows()[1]
         return self._fewest
 
     def key(self, model: ModelSpec) -> str:
