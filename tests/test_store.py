@@ -81,3 +81,13 @@ def test_an_exited_unreaped_worker_is_not_alive() -> None:
     finally:
         running.kill()
         running.wait()
+
+
+def test_listed_models_are_run_jsons_in_spec_order_and_none_where_it_cannot_say(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "run")
+    assert store.listed_models() == []  # no run.json yet
+    store.root.mkdir()
+    store.meta_path.write_text('{"models": {"zeta": "k1", "alpha": "k2"}}')
+    assert store.listed_models() == ["zeta", "alpha"]
+    store.meta_path.write_text("{not json")
+    assert store.listed_models() == []  # corrupted: the error comes where the run's data is read

@@ -230,19 +230,12 @@ def blend_names(run_dir: Path | str) -> list[str]:
     return sorted(p.parent.name for p in folder.glob("*/summary.json")) if folder.is_dir() else []
 
 
-def _model_names(run_dir: Path | str) -> list[str]:
-    """The run's current models, or none where run.json cannot say (its own error comes where it is read)."""
-    try:
-        return list(RunStore(run_dir).current_models()) if (Path(run_dir) / "run.json").is_file() else []
-    except StoreError:
-        return []
-
-
 def read_blend(run_dir: Path | str, name: str) -> BlendResult:
     """The stored summary of the blend called ``name`` in a run folder."""
     path = blend_dir(Path(run_dir), name) / "summary.json"
     if not path.is_file():
-        if name in _model_names(run_dir):  # else the hint below makes a blend of that name, which is refused
+        # else the hint below makes a blend of that name, which is refused
+        if name in RunStore(run_dir).listed_models():
             raise ConfigError(
                 f"{name!r} is a model of the run {str(run_dir)!r}, not a blend: name it with --model {name} "
                 f"(model={name!r} in Python)"

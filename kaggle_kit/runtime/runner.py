@@ -334,7 +334,7 @@ def _run(
     record_history: bool,
 ) -> RunResult:
     spec = session.spec  # with its preset's models, resolved for the data
-    listed_before = _listed_models(session.store)
+    listed_before = session.store.listed_models()
     models = [baseline_spec(), *spec.models]
     if only:
         for name in only:
@@ -367,7 +367,7 @@ def _run(
         from ..report.history import record_run
 
         record_run(session.store.root)
-    listed = _listed_models(session.store)
+    listed = session.store.listed_models()
     dropped = [name for name in listed_before if name not in listed]
     notes = outcome.notes + _undefined_folds_note(session)
     if dropped:  # a search's configs after a plain run: gone from the leaderboard and blends, which had not said so
@@ -403,14 +403,6 @@ def _undefined_folds_note(session: RunSession) -> tuple[str, ...]:
         f"{name_a_few(named, 'folds', ', ')}: one label only): every model's and blend's fold mean leaves them out, "
         f"{rest}. Fewer folds, or folds that spread each label over all of them (stratified), make every fold count",
     )
-
-
-def _listed_models(store: RunStore) -> list[str]:
-    """The models run.json lists (the run's current models), none before the first command."""
-    try:
-        return list(store.read_meta().get("models") or {}) if store.exists() else []
-    except StoreError:  # a corrupted run.json: its own error comes where it is needed
-        return []
 
 
 @dataclass(frozen=True)

@@ -504,6 +504,14 @@ class RunStore:
         """name -> key of the models of the latest run, in spec order (the baseline first)."""
         return dict(self.read_meta().get("models", {}))
 
+    def listed_models(self) -> list[str]:
+        """:meth:`current_models`' names, or none where run.json is not written yet or cannot be read (its own error
+        comes where the run's data is needed): for checks that only look at which models there are."""
+        try:
+            return list(self.current_models()) if self.exists() else []
+        except StoreError:
+            return []
+
     def has_summary(self, name: str) -> bool:
         """Whether a current model has been run (``--only`` may have left it out so far)."""
         return (self.model_dir(name, self._key(name)) / "summary.json").is_file()
