@@ -89,6 +89,11 @@ def _fit_and_finish(
 
         print()
         print(family_report(result.run_dir).text())
+    if limit is None and not failed:  # a time-limited run has blended and submitted already
+        print(
+            f"next: `kaggle-kit blend {result.run_dir} --method all`, then `kaggle-kit submit {result.run_dir} --best` "
+            "(the blend or model the blends' verdict names)"
+        )
     print(f"time: {time.monotonic() - args.started:.1f} s for the whole command")
     return 1 if failed else 0
 

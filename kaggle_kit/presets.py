@@ -131,8 +131,12 @@ def realmlp_schedule(n_rows: int, n_splits: int = 5) -> tuple[int, int]:
     """(epochs, batch size) giving the RealMLP-style net about ``_NET_STEPS`` optimizer steps of 256 rows per fold
     below 4,096 rows and ``_NET_STEPS_LARGE`` of 512 rows above, 8 to 64 epochs."""
     batch, steps = (256, _NET_STEPS) if n_rows < 4096 else (512, _NET_STEPS_LARGE)
-    per_epoch = max(1, math.ceil(n_rows * (n_splits - 1) / n_splits / batch))
-    return min(64, max(8, math.ceil(steps / per_epoch))), batch
+    return min(64, max(8, math.ceil(steps / _steps_per_epoch(n_rows, batch, n_splits)))), batch
+
+
+def _steps_per_epoch(n_rows: int, batch: int, n_splits: int = 5) -> int:
+    """Optimizer steps of one epoch over a fold's training rows."""
+    return max(1, math.ceil(n_rows * (n_splits - 1) / n_splits / batch))
 
 
 def available_memory() -> int:
@@ -281,11 +285,11 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
         if profile.image_shape is None and profile.sequence_columns == 0:
             if profile.gpu or profile.cells <= _CPU_NET_CELLS:
                 epochs, batch = realmlp_schedule(profile.n_rows)
-                steps = _NET_STEPS if batch == 256 else _NET_STEPS_LARGE
+                steps = epochs * _steps_per_epoch(profile.n_rows, batch)  # 8 epochs at least: more on large tables
                 add(
                     tree({"name": "realmlp", "kind": "realmlp", "params": {"epochs": epochs, "batch_size": batch}}),
                     "RealMLP-style net: the strongest tuned-and-ensembled CPU family (TabArena); the deep half "
-                    f"({epochs} epochs of {batch} rows: about {steps} steps a fold)",
+                    f"({epochs} epochs of {batch} rows: about {steps:,} steps a fold)",
                 )
             else:
                 left_out.append(

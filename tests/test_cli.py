@@ -36,6 +36,8 @@ def test_run_prints_progress_and_leaderboard(cli_runs, capsys: pytest.CaptureFix
     lines = [line for line in out.splitlines() if line[:3].strip().isdigit()]
     assert lines[-1].split()[1] == "baseline"  # the baseline ranks last: both GBDTs beat it
     assert "fitted 15 fold(s), reused 0" in out
+    run_dir = tmp / "runs" / "demo-breast-cancer"
+    assert f"next: `kaggle-kit blend {run_dir} --method all`, then `kaggle-kit submit {run_dir} --best`" in out
 
     assert main(["leaderboard", str(tmp / "runs" / "demo-breast-cancer")]) == 0
     assert "baseline" in capsys.readouterr().out

@@ -471,3 +471,13 @@ def test_a_searchs_configs_read_the_date_parts_the_preset_gave_its_models(tmp_pa
     config = next(m for m in result.models if m.name == "lightgbm_c000")
     assert config.cv < 1.5, {m.name: m.cv for m in result.models}  # the weekend learnt (baseline ~2.3)
     assert "dates" in written.pipelines
+
+
+@pytest.mark.parametrize(
+    ("rows", "said"),
+    [(755, "43 epochs of 256 rows: about 129 steps"), (60_000, "8 epochs of 512 rows: about 752 steps")],
+)
+def test_the_realmlp_line_counts_the_steps_its_epochs_take(rows: int, said: str) -> None:
+    # 8 epochs at the least: a large table's folds take many more steps than the 96 the schedule aims at
+    net = next(m for m in resolve_preset("good", profile(n_rows=rows)).models if m.spec["kind"] == "realmlp")
+    assert said in net.why
