@@ -20,14 +20,14 @@ import polars as pl
 
 from ..errors import ConfigError, StoreError, allowed
 from ..runtime.scoring import score_folds
-from ..runtime.store import RunStore
+from ..runtime.store import RunStore, check_writable
 from .engine import BlendOutcome, blend_predictions, stacking_guard
 from .inputs import RunPredictions, current_keys, load_run, stale_reason
 from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
 from .result import BlendResult
-from .storage import check_name, read_blend, read_blend_predictions, reblend_command, write_blend
+from .storage import BLENDS, check_name, read_blend, read_blend_predictions, reblend_command, write_blend
 from .threshold import oof_threshold
 
 #: The methods ``"all"`` stands for, in the order they are reported (each where the metric can score it and its
@@ -62,6 +62,7 @@ def fit_blend(
     preds = load_run(run_dir, models, y=y)
     if save:
         check_blend_name(preds, name or method)
+        check_blends_writable(preds.root)
     outcome = _blend(preds, method, name, options, seed, calibrate)
     if save:
         _save(preds, outcome)
@@ -129,6 +130,7 @@ def blend_report(
     if save:
         for blend_name in [n or m for m, n, _ in runs] + [f"{g}_{group_method}" for g in groups]:
             check_blend_name(preds, blend_name)
+        check_blends_writable(preds.root)
 
     outcomes = []
     for i, (m, blend_name, calibration) in enumerate(runs):
@@ -207,6 +209,17 @@ def check_blend_name(preds: RunPredictions, name: str) -> None:
             f"the blend name {name!r} is the name of a model (or imported predictions) of the run; names are unique "
             f"across models and blends: give the blend another name (--name {name}_blend)"
         )
+
+
+def check_blends_writable(root: Path) -> None:
+    """A blend is stored in its run folder: one mounted read-only (a run uploaded as a Kaggle dataset) is refused
+    before any blend is fitted, with the ways out."""
+    check_writable(
+        root / BLENDS,
+        "the blends",
+        "a blend is stored in its run folder: copy the run folder somewhere writable (on Kaggle: shutil.copytree("
+        "RUN_DIR, '/kaggle/working/<name>')) and blend the copy, or blend without storing (save=False in Python)",
+    )
 
 
 def _blend(

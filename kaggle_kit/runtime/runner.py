@@ -84,7 +84,7 @@ TRAIN_SCORE_ROWS = 10_000
 class RunResult:
     """What :func:`run` did: the leaderboard rows, and how many folds it fitted versus found already finished."""
 
-    run_dir: Path
+    run_dir: Path  #: absolute: a notebook cell may change the working folder before it reads it
     metric: str
     models: tuple[ModelResult, ...]
     fitted: int
@@ -378,7 +378,7 @@ def _run(
             "then the leaderboard, blends and submissions leave them out",
         )
     return RunResult(
-        session.store.root,
+        session.store.root.absolute(),  # a notebook may chdir before it reads the result
         spec.metric,
         outcome.results,
         fitted=outcome.fitted,
