@@ -182,7 +182,7 @@ def test_init_into_a_read_only_folder_says_so(kaggle: dict[str, Path]) -> None:
 def test_a_cell_ending_in_a_result_or_a_blend_report_shows_its_table(kaggle: dict[str, Path]) -> None:
     """Jupyter shows a cell's last value with IPython's pretty printer: it had been the dataclass repr, one line of
     every field of every model."""
-    from IPython.lib.pretty import pretty
+    pretty = pytest.importorskip("IPython.lib.pretty").pretty
 
     result = kaggle_kit.run(_spec(kaggle["comp"]), runs_root=kaggle["run"].parent, progress=None, record_history=False)
     shown = pretty(result)
