@@ -81,6 +81,7 @@ def test_code_competition_notebook_predicts_from_a_read_only_run(tmp_path: Path,
     fit_blend(run_dir, "nelder_mead")
     choice = best_choice(run_dir)
     expected = kaggle_kit_predict(run_dir, comp / "test.csv", choice)
+    before = _hashes(run_dir)  # chmod does not stop root (the suite may run as root): what is there afterwards is
     for dirpath, _, files in os.walk(run_dir):
         for f in files:
             os.chmod(Path(dirpath) / f, stat.S_IRUSR)
@@ -101,6 +102,7 @@ def test_code_competition_notebook_predicts_from_a_read_only_run(tmp_path: Path,
                 os.chmod(Path(dirpath) / f, stat.S_IRUSR | stat.S_IWUSR)
     outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert _hashes(run_dir) == before  # nothing written into the run folder
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "nothing to install" in text and f"best: {choice.kind} {choice.name!r}" in text
     submission = pl.read_csv(work / "submission.csv")
@@ -114,3 +116,12 @@ def kaggle_kit_predict(run_dir: Path, test: Path, choice) -> pl.DataFrame:  # ty
 
     which = {"blend": choice.name} if choice.kind == "blend" else {"model": choice.name}
     return kaggle_kit.predict(run_dir, test, **which, threads=1)
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+        for p in folder.rglob("*")
+    }
