@@ -189,3 +189,13 @@ def test_a_cell_ending_in_a_result_or_a_blend_report_shows_its_table(kaggle: dic
     assert shown == f"{result.leaderboard()}\nrun folder: {kaggle['run']}  (fitted 0 fold(s), reused 9)"
     report = blend_report(kaggle["run"], ["mean"], save=False)
     assert pretty(report) == report.text() and pretty(report).startswith("Blend leaderboard (roc_auc")
+
+
+def test_offline_wheels_into_a_read_only_folder_say_so_before_building(kaggle: dict[str, Path]) -> None:
+    from kaggle_kit.offline import build_offline_wheels
+
+    with (
+        read_only(kaggle["root"] / "input"),
+        pytest.raises(StoreError, match=r"cannot write the wheels in '.*input/wheels' \(Read-only file system\)"),
+    ):
+        build_offline_wheels(kaggle["root"] / "input" / "wheels")
