@@ -199,3 +199,32 @@ def test_offline_wheels_into_a_read_only_folder_say_so_before_building(kaggle: d
         pytest.raises(StoreError, match=r"cannot write the wheels in '.*input/wheels' \(Read-only file system\)"),
     ):
         build_offline_wheels(kaggle["root"] / "input" / "wheels")
+
+
+def test_an_interrupt_during_a_blend_report_keeps_the_blends_already_fitted(
+    uploaded_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook's interrupt (or a later method's failure) during `blend_report`: the blends fitted before it are
+    stored (they had all been kept in memory until the last method ended, and were lost)."""
+    import kaggle_kit.blend.api as api
+
+    real = api.blend_predictions
+
+    def interrupted_at_nelder_mead(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if args[4] == "nelder_mead":
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "blend_predictions", interrupted_at_nelder_mead)
+    with pytest.raises(KeyboardInterrupt):
+        blend_report(uploaded_run, ["mean", "nelder_mead"])
+    assert kaggle_kit.read_blend(uploaded_run, "mean").weight_map == {"lin": 0.5, "lin2": 0.5}
+    assert not (uploaded_run / "blends" / "nelder_mead").exists()
+
+
+def test_a_stacker_is_stored_only_once_the_guard_keeps_it(uploaded_run: Path) -> None:
+    """Stored as each is fitted, but a stacker that does not beat the selection is still neither stored nor ranked."""
+    report = blend_report(uploaded_run, ["stack", "hill_climb"])
+    stored = sorted(p.name for p in (uploaded_run / "blends").iterdir())
+    assert stored == sorted(b.name for b in report.blends)
+    assert ("stack" in stored) == (not report.dropped)

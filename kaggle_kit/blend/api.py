@@ -132,6 +132,9 @@ def blend_report(
             check_blend_name(preds, blend_name)
         check_blends_writable(preds.root)
 
+    # each blend is stored as soon as it is fitted, so that a Ctrl-C (a notebook's interrupt) or a later method's
+    # failure keeps it; a stacker waits for the guard when the selection it must beat is among the methods
+    guarded = "hill_climb" in chosen
     outcomes = []
     for i, (m, blend_name, calibration) in enumerate(runs):
         opts = (options or {}).get(m)
@@ -139,7 +142,13 @@ def blend_report(
             outcomes.append(_blend(preds, m, blend_name, opts, seed, calibration, deadline if i else None))
         except OutOfTime as exc:
             notes.append(f"{blend_name or m!r} left out: {exc}.")
+            continue
+        if save and not (guarded and m == "stack"):
+            _save(preds, outcomes[-1])
     outcomes, dropped = stacking_guard(outcomes, preds.metric)
+    for outcome in outcomes if save and guarded else ():
+        if outcome.result.method == "stack":  # it beat the selection
+            _save(preds, outcome)
     for blend, beaten_by in dropped:
         notes.append(
             f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {blend.mean:.5f} by nested CV, "
@@ -154,6 +163,8 @@ def blend_report(
                 continue
             out = _blend(preds.select(names), group_method, f"{group}_{group_method}", opts, seed, calibrate)
             outcomes.append(out)
+            if save:
+                _save(preds, out)
             group_blends[group] = out.result.name
         union = list(dict.fromkeys(n for names in groups.values() for n in names))
         reuse = next((o for o in outcomes if o.result.method == group_method and list(o.result.models) == union), None)
@@ -162,10 +173,9 @@ def blend_report(
                 preds.select(union), group_method, f"{'+'.join(groups)}_{group_method}", opts, seed, calibrate
             )
             outcomes.append(reuse)
+            if save:
+                _save(preds, reuse)
         group_blends["+".join(groups)] = reuse.result.name
-    if save:
-        for outcome in outcomes:
-            _save(preds, outcome)
     blends = tuple(o.result for o in outcomes)
     tasks = blends[0].folds if blends else tuple(preds.folds.tasks())
     return BlendReport(
