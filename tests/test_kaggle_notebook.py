@@ -102,7 +102,8 @@ def test_a_run_folder_that_cannot_be_written_says_so_for_python(kaggle: dict[str
         pytest.raises(
             StoreError,
             match=r"cannot write to the run folder .*input/runs/nb' \(Read-only file system\); choose another "
-            r"--runs-root \(runs_root= in Python; on Kaggle, only /kaggle/working is writable\)",
+            r"--runs-root \(runs_root= in Python; on Kaggle, only /kaggle/working is writable: to resume a run folder "
+            r"uploaded as a dataset, copy it under a runs root there\)",
         ),
     ):
         kaggle_kit.run(_spec(kaggle["comp"]), runs_root=kaggle["root"] / "input" / "runs", progress=None)

@@ -300,7 +300,8 @@ class RunStore:
             fix = "free some space or choose" if exc.errno == errno.ENOSPC else "choose"
             raise StoreError(
                 f"cannot write to the run folder {str(self.root)!r} ({exc.strerror or exc}); {fix} another "
-                f"--runs-root (runs_root= in Python; {KAGGLE_WRITABLE})"
+                f"--runs-root (runs_root= in Python; {KAGGLE_WRITABLE}: to resume a run folder uploaded as a "
+                "dataset, copy it under a runs root there)"
             ) from None
         if free < min_free:
             raise StoreError(
