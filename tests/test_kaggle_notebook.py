@@ -229,3 +229,17 @@ def test_a_stacker_is_stored_only_once_the_guard_keeps_it(uploaded_run: Path) ->
     stored = sorted(p.name for p in (uploaded_run / "blends").iterdir())
     assert stored == sorted(b.name for b in report.blends)
     assert ("stack" in stored) == (not report.dropped)
+
+
+def test_a_relative_data_path_that_a_change_of_folder_broke_names_the_working_folder(
+    kaggle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec built with paths relative to one folder, run after a cell changed to another."""
+    monkeypatch.chdir(kaggle["working"])
+    spec = _spec(Path("..") / "input" / "comp")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        kaggle_kit.DataError,
+        match=rf"the train file '../input/comp/train.csv' \(from the working folder '{tmp_path}'\) does not exist",
+    ):
+        kaggle_kit.run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
