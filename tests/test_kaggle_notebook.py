@@ -243,3 +243,16 @@ def test_a_relative_data_path_that_a_change_of_folder_broke_names_the_working_fo
         match=rf"the train file '../input/comp/train.csv' \(from the working folder '{tmp_path}'\) does not exist",
     ):
         kaggle_kit.run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
+
+
+def test_the_leaderboard_of_a_run_folder_prints_as_its_table(kaggle: dict[str, Path]) -> None:
+    """`kaggle_kit.leaderboard(run_dir)` is still the list of rows, best first; printed, or shown as a cell's last
+    value, it is the table `kaggle-kit leaderboard` prints (it had been every field of every row on one line)."""
+    from kaggle_kit.leaderboard import format_leaderboard
+
+    rows = kaggle_kit.leaderboard(kaggle["run"])
+    assert [r.name for r in rows][-1] == "baseline" and isinstance(rows, list)
+    table = format_leaderboard(list(rows), kaggle_kit.get_metric("roc_auc"))
+    assert str(rows) == table and table.startswith("CV leaderboard (roc_auc")
+    pretty = pytest.importorskip("IPython.lib.pretty").pretty
+    assert pretty(rows) == table
