@@ -256,3 +256,19 @@ def test_the_leaderboard_of_a_run_folder_prints_as_its_table(kaggle: dict[str, P
     assert str(rows) == table and table.startswith("CV leaderboard (roc_auc")
     pretty = pytest.importorskip("IPython.lib.pretty").pretty
     assert pretty(rows) == table
+
+
+def test_a_submission_into_a_read_only_run_folder_names_out_and_kaggles_file(
+    uploaded_run: Path, tmp_path: Path
+) -> None:
+    """By default a submission goes into the run folder: read-only where a run was uploaded as a dataset."""
+    with read_only(uploaded_run):
+        with pytest.raises(
+            kaggle_kit.KitError,
+            match=r"cannot write the submission '.*my-run/nb/submissions/lin.csv' \(Read-only file system\); choose "
+            r"another --out \(out= in Python; on Kaggle, only /kaggle/working is writable, and a code competition "
+            r"reads /kaggle/working/submission.csv\)",
+        ):
+            kaggle_kit.write_submission(uploaded_run, "lin")
+        out = kaggle_kit.write_submission(uploaded_run, "lin", out=tmp_path / "submission.csv")
+    assert pl.read_csv(out).columns == ["id", "target"]
