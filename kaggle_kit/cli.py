@@ -180,7 +180,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import ProgressBar, build_report
 
-    files = build_report(args.run_dir, adversarial=not args.no_adversarial, progress=ProgressBar())
+    files = build_report(args.run_dir, out_dir=args.out, adversarial=not args.no_adversarial, progress=ProgressBar())
     print(files.leaderboard)
     if files.report.families is not None:
         print()
@@ -464,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run folder")
     p.add_argument("run_dir")
     p.add_argument("--no-adversarial", action="store_true", help="skip adversarial validation (train vs test)")
+    p.add_argument("--out", default=None, help="folder for report.html and report.md (default: RUN_DIR/report)")
     p.add_argument(
         "--mlflow",
         nargs="?",

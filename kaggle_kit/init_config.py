@@ -57,6 +57,7 @@ from .readers.date_formats import find_formats
 from .readers.image_folders import find_image_files, image_folder_message
 from .readers.images import image_shape
 from .readers.tables import ReadOptions, header_key, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
+from .runtime.store import KAGGLE_WRITABLE, check_writable
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
 DEFAULT_METRIC = {
@@ -864,6 +865,7 @@ def write_config(
     path = out_dir / f"{slug}.toml"
     if path.exists() and not overwrite:
         raise ConfigError(f"{path} exists; pass --force to overwrite it, or choose another slug")
+    check_writable(out_dir, "the config", f"choose another --out ({KAGGLE_WRITABLE})")
     spec, why = infer_spec(slug, train_path, **{k: v for k, v in overrides.items() if v is not None})
     base = out_dir.resolve()
     for table in (spec["data"], spec["data"].get("sequences", {}), spec["data"].get("images", {})):

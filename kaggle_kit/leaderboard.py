@@ -27,14 +27,29 @@ T = TypeVar("T")
 MAX_FOLDS_SHOWN = 10
 
 
-def leaderboard(run_dir: Path | str) -> list[ModelResult]:
+class Leaderboard(list[ModelResult]):
+    """The rows of :func:`leaderboard`, a list that prints as the table (``print(...)``, or a notebook cell ending
+    in it) rather than as every field of every row."""
+
+    def __init__(self, rows: Iterable[ModelResult], metric: Metric) -> None:
+        super().__init__(rows)
+        self.metric = metric
+
+    def __str__(self) -> str:
+        return format_leaderboard(self, self.metric)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+def leaderboard(run_dir: Path | str) -> Leaderboard:
     """The current models' results in a run folder, best CV first (failed models last). Configs a time limit left
     without all their folds (status ``"incomplete"``) are not ranked."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = run_metric(meta)
     rows = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
-    return rank([r for r in rows if r.status != "incomplete"], metric)
+    return Leaderboard(rank([r for r in rows if r.status != "incomplete"], metric), metric)
 
 
 def rank_by(items: Iterable[T], metric: Metric, score: Callable[[T], float], ok: Callable[[T], bool]) -> list[T]:

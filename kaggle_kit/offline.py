@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import KitError
+from .runtime.store import check_writable
 
 #: Pure-Python dependencies of the kit that Kaggle's images do not ship.
 EXTRA_WHEELS = ("tomli-w",)
@@ -38,7 +39,7 @@ def project_root() -> Path:
 def build_offline_wheels(out_dir: Path | str, extra: Sequence[str] = EXTRA_WHEELS) -> list[Path]:
     """Write the kit's wheel and ``extra`` wheels into ``out_dir``; returns the wheel files there."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, "the wheels", "choose another folder")
     pip = [sys.executable, "-m", "pip"]
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     commands = [[*pip, "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(project_root())]]

@@ -26,7 +26,7 @@ import polars as pl
 from .config import SAFE_NAME
 from .errors import ConfigError, DataError, KitError, StoreError
 from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
-from .runtime.store import RunStore
+from .runtime.store import KAGGLE_WRITABLE, RunStore
 from .sample_submission import match_sample, read_sample
 
 
@@ -126,7 +126,8 @@ def _write(frame: pl.DataFrame, path: Path, default_name: str) -> None:
             frame.write_csv(path)
     except OSError as exc:
         raise KitError(
-            f"cannot write the submission {str(path)!r} ({exc.strerror or exc}); choose another --out"
+            f"cannot write the submission {str(path)!r} ({exc.strerror or exc}); choose another --out (out= in "
+            f"Python; {KAGGLE_WRITABLE}, and a code competition reads /kaggle/working/submission.csv)"
         ) from None
 
 

@@ -81,6 +81,7 @@ def test_code_competition_notebook_predicts_from_a_read_only_run(tmp_path: Path,
     fit_blend(run_dir, "nelder_mead")
     choice = best_choice(run_dir)
     expected = kaggle_kit_predict(run_dir, comp / "test.csv", choice)
+    before = _hashes(run_dir)  # chmod does not stop root (the suite may run as root): what is there afterwards is
     for dirpath, _, files in os.walk(run_dir):
         for f in files:
             os.chmod(Path(dirpath) / f, stat.S_IRUSR)
@@ -101,6 +102,7 @@ def test_code_competition_notebook_predicts_from_a_read_only_run(tmp_path: Path,
                 os.chmod(Path(dirpath) / f, stat.S_IRUSR | stat.S_IWUSR)
     outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert _hashes(run_dir) == before  # nothing written into the run folder
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "nothing to install" in text and f"best: {choice.kind} {choice.name!r}" in text
     submission = pl.read_csv(work / "submission.csv")
@@ -114,3 +116,43 @@ def kaggle_kit_predict(run_dir: Path, test: Path, choice) -> pl.DataFrame:  # ty
 
     which = {"blend": choice.name} if choice.kind == "blend" else {"model": choice.name}
     return kaggle_kit.predict(run_dir, test, **which, threads=1)
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+        for p in folder.rglob("*")
+    }
+
+
+def test_the_offline_install_cell_says_why_pip_failed_in_the_cell(tmp_path: Path) -> None:
+    """The code-competition notebook's install cell where the kit is not importable and the wheels dataset lacks it:
+    the error in the cell carries pip's reason and the fix (pip's output goes to the kernel's log, not the cell: the
+    cell had said only `CalledProcessError: ... returned non-zero exit status 1`)."""
+    import os
+    import subprocess
+    import sys
+
+    path = next(p for p in NOTEBOOKS if p.name == CODE_COMPETITION)
+    cell = next(
+        c.source for c in nbformat.read(path, as_version=4).cells if "pip" in c.source and c.cell_type == "code"
+    )
+    hide_the_kit = (
+        "import importlib.util\n"
+        "_find = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name == 'kaggle_kit' else _find(name, *a)\n"
+    )
+    (tmp_path / "wheels").mkdir()  # attached, but without the kit's wheel
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(KIT_WHEELS=str(tmp_path / "wheels"), PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    # this environment has the kit installed: pip is to look past it, and anything it installed would go to tmp_path
+    env.update(PIP_IGNORE_INSTALLED="1", PIP_TARGET=str(tmp_path / "site"))
+    done = subprocess.run(
+        [sys.executable, "-c", hide_the_kit + cell], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert done.returncode != 0
+    assert f"RuntimeError: installing kaggle_kit from {tmp_path / 'wheels'} failed (pip exit status 1)" in done.stderr
+    assert "No matching distribution found for kaggle_kit" in done.stderr  # pip's reason, in the cell's error
+    assert "kaggle-kit offline-wheels" in done.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from readonly import read_only
 from sklearn.datasets import load_digits
 
 import kaggle_kit
@@ -107,8 +108,8 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
     result = run(spec, runs_root=comp / "runs", progress=None, record_history=False)
     assert all(m.status == "ok" for m in result.models), [(m.name, m.error) for m in result.models]
     moved = _moved_read_only(result.run_dir, root)
-    yield {"run": result.run_dir, "moved": moved, "comp": comp, "root": root}
-    _writable(moved)
+    with read_only(moved):  # refuses writes also when the tests run as root
+        yield {"run": result.run_dir, "moved": moved, "comp": comp, "root": root}
 
 
 @pytest.mark.parametrize("name", ["cnn", "lgbm"])
@@ -258,8 +259,8 @@ def sequences(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pa
     result = run(spec, runs_root=comp / "runs", progress=None, record_history=False)
     assert all(m.status == "ok" for m in result.models), [(m.name, m.error) for m in result.models]
     moved = _moved_read_only(result.run_dir, root)
-    yield {"run": result.run_dir, "moved": moved, "comp": comp, "root": root}
-    _writable(moved)
+    with read_only(moved):  # refuses writes also when the tests run as root
+        yield {"run": result.run_dir, "moved": moved, "comp": comp, "root": root}
 
 
 @pytest.mark.parametrize("name", ["rnn", "cnn1d", "xgb"])

@@ -20,14 +20,14 @@ import polars as pl
 
 from ..errors import ConfigError, StoreError, allowed
 from ..runtime.scoring import score_folds
-from ..runtime.store import RunStore
+from ..runtime.store import RunStore, check_writable
 from .engine import BlendOutcome, blend_predictions, stacking_guard
 from .inputs import RunPredictions, current_keys, load_run, stale_reason
 from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
 from .result import BlendResult
-from .storage import check_name, read_blend, read_blend_predictions, reblend_command, write_blend
+from .storage import BLENDS, check_name, read_blend, read_blend_predictions, reblend_command, write_blend
 from .threshold import oof_threshold
 
 #: The methods ``"all"`` stands for, in the order they are reported (each where the metric can score it and its
@@ -62,6 +62,7 @@ def fit_blend(
     preds = load_run(run_dir, models, y=y)
     if save:
         check_blend_name(preds, name or method)
+        check_blends_writable(preds.root)
     outcome = _blend(preds, method, name, options, seed, calibrate)
     if save:
         _save(preds, outcome)
@@ -129,7 +130,11 @@ def blend_report(
     if save:
         for blend_name in [n or m for m, n, _ in runs] + [f"{g}_{group_method}" for g in groups]:
             check_blend_name(preds, blend_name)
+        check_blends_writable(preds.root)
 
+    # each blend is stored as soon as it is fitted, so that a Ctrl-C (a notebook's interrupt) or a later method's
+    # failure keeps it; a stacker waits for the guard when the selection it must beat is among the methods
+    guarded = "hill_climb" in chosen
     outcomes = []
     for i, (m, blend_name, calibration) in enumerate(runs):
         opts = (options or {}).get(m)
@@ -137,7 +142,13 @@ def blend_report(
             outcomes.append(_blend(preds, m, blend_name, opts, seed, calibration, deadline if i else None))
         except OutOfTime as exc:
             notes.append(f"{blend_name or m!r} left out: {exc}.")
+            continue
+        if save and not (guarded and m == "stack"):
+            _save(preds, outcomes[-1])
     outcomes, dropped = stacking_guard(outcomes, preds.metric)
+    for outcome in outcomes if save and guarded else ():
+        if outcome.result.method == "stack":  # it beat the selection
+            _save(preds, outcome)
     for blend, beaten_by in dropped:
         notes.append(
             f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {blend.mean:.5f} by nested CV, "
@@ -152,6 +163,8 @@ def blend_report(
                 continue
             out = _blend(preds.select(names), group_method, f"{group}_{group_method}", opts, seed, calibrate)
             outcomes.append(out)
+            if save:
+                _save(preds, out)
             group_blends[group] = out.result.name
         union = list(dict.fromkeys(n for names in groups.values() for n in names))
         reuse = next((o for o in outcomes if o.result.method == group_method and list(o.result.models) == union), None)
@@ -160,10 +173,9 @@ def blend_report(
                 preds.select(union), group_method, f"{'+'.join(groups)}_{group_method}", opts, seed, calibrate
             )
             outcomes.append(reuse)
+            if save:
+                _save(preds, reuse)
         group_blends["+".join(groups)] = reuse.result.name
-    if save:
-        for outcome in outcomes:
-            _save(preds, outcome)
     blends = tuple(o.result for o in outcomes)
     tasks = blends[0].folds if blends else tuple(preds.folds.tasks())
     return BlendReport(
@@ -207,6 +219,17 @@ def check_blend_name(preds: RunPredictions, name: str) -> None:
             f"the blend name {name!r} is the name of a model (or imported predictions) of the run; names are unique "
             f"across models and blends: give the blend another name (--name {name}_blend)"
         )
+
+
+def check_blends_writable(root: Path) -> None:
+    """A blend is stored in its run folder: one mounted read-only (a run uploaded as a Kaggle dataset) is refused
+    before any blend is fitted, with the ways out."""
+    check_writable(
+        root / BLENDS,
+        "the blends",
+        "a blend is stored in its run folder: copy the run folder somewhere writable (on Kaggle: shutil.copytree("
+        "RUN_DIR, '/kaggle/working/<name>')) and blend the copy, or blend without storing (save=False in Python)",
+    )
 
 
 def _blend(

@@ -29,9 +29,9 @@ import polars as pl
 
 from ..errors import DataError, StoreError
 from ..metrics import get_metric
-from ..runtime.store import RunStore, parquet_bytes
+from ..runtime.store import RunStore, check_writable, parquet_bytes
 from .inputs import run_folds, train_ids
-from .storage import blend_names, check_name, write_external
+from .storage import EXTERNAL, blend_names, check_name, write_external
 
 _KEY = "__id"
 #: how far a row's class probabilities may sum from 1 (CSV files round them)
@@ -71,6 +71,12 @@ def import_predictions(
             f"{name!r} is the name of a blend of the run {str(store.root)!r} (names are unique across models, blends "
             "and imports); import under another name"
         )
+    check_writable(
+        store.root / EXTERNAL,
+        "imported predictions",
+        "they are stored in the run folder: copy the run folder somewhere writable (on Kaggle: /kaggle/working) "
+        "and import into the copy",
+    )
     run_ids = train_ids(store)
     id_col = id_column or run_ids.name
     reference = _reference_frame(store)

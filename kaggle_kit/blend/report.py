@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -193,6 +193,10 @@ class BlendReport:
 
     def __str__(self) -> str:
         return self.text()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """A notebook cell ending in the report shows its text (the dataclass repr is one line of every field)."""
+        printer.text(self.text())
 
     def _threshold_text(self) -> str:
         """The decision thresholds a binary label metric labels the positive class at, chosen on OOF rows."""

@@ -157,7 +157,9 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     """Read a CSV or parquet file, with errors that name the file and what to do."""
     options = (options or ReadOptions()).for_file(role)
     if not path.exists():
-        raise DataError(f"the {role} file {str(path)!r} does not exist; check data.{role} in the config")
+        # a relative path is read from the working folder, which a notebook cell may have changed since the spec
+        where = "" if path.is_absolute() else f" (from the working folder {str(Path.cwd())!r})"
+        raise DataError(f"the {role} file {str(path)!r}{where} does not exist; check data.{role} in the config")
     suffix = path.suffix.lower()
     is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:

@@ -28,7 +28,7 @@ from ..errors import KitError
 from ..metrics import Metric, run_metric
 from ..readers.competition import CompetitionData
 from ..runtime.pseudo import pseudo_notes
-from ..runtime.store import RunStore, atomic_write
+from ..runtime.store import KAGGLE_WRITABLE, RunStore, atomic_write, check_writable
 from .adversarial import AdversarialResult, adversarial_validation
 from .blends import BlendSummary, current_blends, read_blends
 from .diversity import Correlation, oof_correlation
@@ -271,6 +271,14 @@ def build_report(
     from .html import render_html
     from .markdown import render_markdown
 
+    store = RunStore(run_dir)
+    store.read_meta()  # not a run folder: that error, before a report folder is made in it
+    folder = Path(out_dir) if out_dir else store.root / "report"
+    check_writable(
+        folder,
+        "the report",
+        f"write it elsewhere: --out DIR (out_dir= in Python; {KAGGLE_WRITABLE})",
+    )
     report = collect_report(
         run_dir,
         data=data,
@@ -283,7 +291,6 @@ def build_report(
     )
     step = _stepper(progress)
     step("render")
-    folder = Path(out_dir) if out_dir else report.run_dir / "report"
     html_path, md_path = folder / "report.html", folder / "report.md"
     atomic_write(html_path, render_html(report).encode())
     atomic_write(md_path, render_markdown(report).encode())

@@ -84,7 +84,7 @@ TRAIN_SCORE_ROWS = 10_000
 class RunResult:
     """What :func:`run` did: the leaderboard rows, and how many folds it fitted versus found already finished."""
 
-    run_dir: Path
+    run_dir: Path  #: absolute: a notebook cell may change the working folder before it reads it
     metric: str
     models: tuple[ModelResult, ...]
     fitted: int
@@ -100,6 +100,13 @@ class RunResult:
         if self.incomplete:
             lines.append(f"incomplete (time limit, not ranked or blended): {', '.join(self.incomplete)}")
         return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """A notebook cell ending in ``run(spec)`` shows the leaderboard and the run folder (the dataclass repr is
+        one line of every model's fields)."""
+        printer.text(
+            f"{self.leaderboard()}\nrun folder: {self.run_dir}  (fitted {self.fitted} fold(s), reused {self.reused})"
+        )
 
 
 def baseline_spec() -> ModelSpec:
@@ -378,7 +385,7 @@ def _run(
             "then the leaderboard, blends and submissions leave them out",
         )
     return RunResult(
-        session.store.root,
+        session.store.root.absolute(),  # a notebook may chdir before it reads the result
         spec.metric,
         outcome.results,
         fitted=outcome.fitted,

@@ -23,6 +23,7 @@ corrupted file read by a blend or a report is an error naming the file and the f
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -171,6 +172,26 @@ def _write_error(path: Path, exc: OSError) -> StoreError:
     )
 
 
+#: Where a notebook on Kaggle may write, for the messages of a folder that cannot be written.
+KAGGLE_WRITABLE = "on Kaggle, only /kaggle/working is writable"
+
+
+def check_writable(folder: Path, what: str, fix: str) -> None:
+    """Fail before any work when ``folder`` (made if missing) cannot be written, with ``fix`` after the reason.
+
+    A folder can be read but not written on Kaggle (``/kaggle/input/...``, where a run folder uploaded as a dataset
+    is mounted read-only; only ``/kaggle/working`` is writable): what writes there checks first, so that nothing is
+    computed only to fail on the first write with an ``OSError``.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise StoreError(f"cannot write {what} in {str(folder)!r} ({exc.strerror or exc}); {fix}") from None
+
+
 def remove_stale_temps(folder: Path) -> list[Path]:
     """Remove the hidden temporary files and folders in ``folder`` whose writing process is gone (a killed write).
 
@@ -276,9 +297,11 @@ class RunStore:
             probe.unlink()
             free = shutil.disk_usage(self.root).free
         except OSError as exc:
+            fix = "free some space or choose" if exc.errno == errno.ENOSPC else "choose"
             raise StoreError(
-                f"cannot write to the run folder {str(self.root)!r} ({exc.strerror or exc}); choose another "
-                "--runs-root or free some space"
+                f"cannot write to the run folder {str(self.root)!r} ({exc.strerror or exc}); {fix} another "
+                f"--runs-root (runs_root= in Python; {KAGGLE_WRITABLE}: to resume a run folder uploaded as a "
+                "dataset, copy it under a runs root there)"
             ) from None
         if free < min_free:
             raise StoreError(

@@ -1,0 +1,274 @@
+"""The kit in a Kaggle notebook: the input folder is read-only, only the working folder is writable, cells change
+the working folder, and a run folder uploaded as a dataset is mounted read-only.
+
+The read-only folders refuse writes also when the suite runs as root (``tests/readonly.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from readonly import read_only
+
+import kaggle_kit
+from kaggle_kit.blend import blend_report, fit_blend, import_predictions
+from kaggle_kit.errors import StoreError
+from kaggle_kit.init_config import write_config
+from kaggle_kit.report import build_report
+
+N = 60
+
+
+def _competition(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, 3))
+    frame = pl.DataFrame({f"f{j}": x[:, j] for j in range(3)}).with_columns(
+        pl.Series("id", np.arange(N)), pl.Series("target", (x[:, 0] + rng.normal(size=N) > 0).astype(int))
+    )
+    folder.mkdir(parents=True)
+    frame[:45].write_csv(folder / "train.csv")
+    frame[45:].drop("target").write_csv(folder / "test.csv")
+    frame[45:].select("id", pl.lit(0.5).alias("target")).write_csv(folder / "sample_submission.csv")
+    return folder
+
+
+def _spec(comp: Path) -> kaggle_kit.CompetitionSpec:
+    return kaggle_kit.build_spec(
+        {
+            "name": "nb",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {
+                "train": str(comp / "train.csv"),
+                "test": str(comp / "test.csv"),
+                "sample_submission": str(comp / "sample_submission.csv"),
+                "id": "id",
+                "target": "target",
+            },
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "lin", "kind": "linear"}, {"name": "lin2", "kind": "linear", "params": {"C": 0.1}}],
+        }
+    )
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def kaggle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """/kaggle/input/comp (the data) and /kaggle/working/runs/nb (a finished run made with the working folder as
+    the current one, the input folder read-only)."""
+    root = tmp_path_factory.mktemp("kaggle")
+    comp = _competition(root / "input" / "comp")
+    working = root / "working"
+    working.mkdir()
+    with pytest.MonkeyPatch.context() as mp, read_only(root / "input"):
+        mp.chdir(working)
+        result = kaggle_kit.run(_spec(comp), progress=None, record_history=False)  # runs_root: "runs", relative
+    assert [m.status for m in result.models] == ["ok"] * 3
+    return {"comp": comp, "working": working, "run": result.run_dir, "root": root}
+
+
+def test_a_run_reads_the_read_only_input_and_writes_under_the_working_folder(kaggle: dict[str, Path]) -> None:
+    assert sorted(p.name for p in kaggle["comp"].iterdir()) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert kaggle["run"] == kaggle["working"] / "runs" / "nb"
+
+
+def test_the_run_folder_of_the_result_is_absolute_so_a_later_cell_may_change_folder(
+    kaggle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook cell that changes the working folder: the result still names its run folder (it had been
+    'runs/nb', relative, and the next cell's leaderboard said 'runs/nb' is not a run directory)."""
+    monkeypatch.chdir(kaggle["working"])
+    result = kaggle_kit.run(_spec(kaggle["comp"]), progress=None, record_history=False)
+    assert result.fitted == 0 and result.run_dir.is_absolute()
+    monkeypatch.chdir(tmp_path)
+    assert {m.name for m in kaggle_kit.leaderboard(result.run_dir)} == {"baseline", "lin", "lin2"}
+    out = kaggle_kit.write_submission(result.run_dir, "lin", out="submission.csv")
+    assert pl.read_csv(tmp_path / "submission.csv")["id"].to_list() == list(range(45, N)) and out.is_file()
+
+
+def test_a_run_folder_that_cannot_be_written_says_so_for_python(kaggle: dict[str, Path]) -> None:
+    with (
+        read_only(kaggle["root"] / "input"),
+        pytest.raises(
+            StoreError,
+            match=r"cannot write to the run folder .*input/runs/nb' \(Read-only file system\); choose another "
+            r"--runs-root \(runs_root= in Python; on Kaggle, only /kaggle/working is writable: to resume a run folder "
+            r"uploaded as a dataset, copy it under a runs root there\)",
+        ),
+    ):
+        kaggle_kit.run(_spec(kaggle["comp"]), runs_root=kaggle["root"] / "input" / "runs", progress=None)
+
+
+@pytest.fixture
+def uploaded_run(kaggle: dict[str, Path], tmp_path: Path) -> Path:
+    """The run folder uploaded as a dataset: a copy, read-only within the test."""
+    import shutil
+
+    copy = tmp_path / "input" / "my-run" / "nb"
+    shutil.copytree(kaggle["run"], copy)
+    return copy
+
+
+@pytest.mark.parametrize("call", ["fit_blend", "blend_report"])
+def test_a_blend_of_a_read_only_run_folder_is_refused_before_fitting_with_the_ways_out(
+    uploaded_run: Path, call: str
+) -> None:
+    """It had been a bare OSError from the first write, after the blends were fitted."""
+    before = _hashes(uploaded_run)
+    with read_only(uploaded_run):
+        with pytest.raises(
+            StoreError,
+            match=r"cannot write the blends in '.*my-run/nb/blends' \(Read-only file system\); a blend is stored in "
+            r"its run folder: copy the run folder somewhere writable .* or blend without storing \(save=False",
+        ):
+            fit_blend(uploaded_run, "mean") if call == "fit_blend" else blend_report(uploaded_run, ["mean"])
+        unsaved = (
+            fit_blend(uploaded_run, "mean", save=False)
+            if call == "fit_blend"
+            else blend_report(uploaded_run, ["mean"], save=False).blends[0]
+        )
+    assert unsaved.weight_map == {"lin": 0.5, "lin2": 0.5}
+    assert _hashes(uploaded_run) == before
+
+
+def test_an_import_into_a_read_only_run_folder_is_refused_with_the_way_out(uploaded_run: Path, tmp_path: Path) -> None:
+    oof = pl.read_parquet(next((uploaded_run / "models" / "lin").glob("*/oof.parquet")))
+    oof.write_csv(tmp_path / "oof.csv")
+    with (
+        read_only(uploaded_run),
+        pytest.raises(
+            StoreError,
+            match=r"cannot write imported predictions in '.*my-run/nb/external' \(Read-only file system\); they are "
+            r"stored in the run folder: copy the run folder somewhere writable",
+        ),
+    ):
+        import_predictions(uploaded_run, "mate", tmp_path / "oof.csv")
+
+
+def test_the_report_of_a_read_only_run_folder_names_out_dir(uploaded_run: Path, tmp_path: Path) -> None:
+    """It had said to free some space or choose another --runs-root, and that finished folds are kept."""
+    with read_only(uploaded_run):
+        with pytest.raises(
+            StoreError,
+            match=r"cannot write the report in '.*my-run/nb/report' \(Read-only file system\); write it elsewhere: "
+            r"--out DIR \(out_dir= in Python; on Kaggle, only /kaggle/working is writable\)",
+        ):
+            build_report(uploaded_run, adversarial=False)
+        files = build_report(uploaded_run, out_dir=tmp_path / "report", adversarial=False)
+    assert files.html == tmp_path / "report" / "report.html" and files.html.is_file()
+
+
+def test_init_into_a_read_only_folder_says_so(kaggle: dict[str, Path]) -> None:
+    """`kaggle-kit init --out` a read-only folder had been an OSError traceback after the data was read."""
+    with (
+        read_only(kaggle["root"] / "input"),
+        pytest.raises(
+            StoreError,
+            match=r"cannot write the config in '.*input/comp' \(Read-only file system\); choose another --out",
+        ),
+    ):
+        write_config("nb", kaggle["comp"] / "train.csv", kaggle["comp"], preset="fast")
+
+
+def test_a_cell_ending_in_a_result_or_a_blend_report_shows_its_table(kaggle: dict[str, Path]) -> None:
+    """Jupyter shows a cell's last value with IPython's pretty printer: it had been the dataclass repr, one line of
+    every field of every model."""
+    pretty = pytest.importorskip("IPython.lib.pretty").pretty
+
+    result = kaggle_kit.run(_spec(kaggle["comp"]), runs_root=kaggle["run"].parent, progress=None, record_history=False)
+    shown = pretty(result)
+    assert shown == f"{result.leaderboard()}\nrun folder: {kaggle['run']}  (fitted 0 fold(s), reused 9)"
+    report = blend_report(kaggle["run"], ["mean"], save=False)
+    assert pretty(report) == report.text() and pretty(report).startswith("Blend leaderboard (roc_auc")
+
+
+def test_offline_wheels_into_a_read_only_folder_say_so_before_building(kaggle: dict[str, Path]) -> None:
+    from kaggle_kit.offline import build_offline_wheels
+
+    with (
+        read_only(kaggle["root"] / "input"),
+        pytest.raises(StoreError, match=r"cannot write the wheels in '.*input/wheels' \(Read-only file system\)"),
+    ):
+        build_offline_wheels(kaggle["root"] / "input" / "wheels")
+
+
+def test_an_interrupt_during_a_blend_report_keeps_the_blends_already_fitted(
+    uploaded_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook's interrupt (or a later method's failure) during `blend_report`: the blends fitted before it are
+    stored (they had all been kept in memory until the last method ended, and were lost)."""
+    import kaggle_kit.blend.api as api
+
+    real = api.blend_predictions
+
+    def interrupted_at_nelder_mead(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if args[4] == "nelder_mead":
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "blend_predictions", interrupted_at_nelder_mead)
+    with pytest.raises(KeyboardInterrupt):
+        blend_report(uploaded_run, ["mean", "nelder_mead"])
+    assert kaggle_kit.read_blend(uploaded_run, "mean").weight_map == {"lin": 0.5, "lin2": 0.5}
+    assert not (uploaded_run / "blends" / "nelder_mead").exists()
+
+
+def test_a_stacker_is_stored_only_once_the_guard_keeps_it(uploaded_run: Path) -> None:
+    """Stored as each is fitted, but a stacker that does not beat the selection is still neither stored nor ranked."""
+    report = blend_report(uploaded_run, ["stack", "hill_climb"])
+    stored = sorted(p.name for p in (uploaded_run / "blends").iterdir())
+    assert stored == sorted(b.name for b in report.blends)
+    assert ("stack" in stored) == (not report.dropped)
+
+
+def test_a_relative_data_path_that_a_change_of_folder_broke_names_the_working_folder(
+    kaggle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec built with paths relative to one folder, run after a cell changed to another."""
+    monkeypatch.chdir(kaggle["working"])
+    spec = _spec(Path("..") / "input" / "comp")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        kaggle_kit.DataError,
+        match=rf"the train file '../input/comp/train.csv' \(from the working folder '{tmp_path}'\) does not exist",
+    ):
+        kaggle_kit.run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
+
+
+def test_the_leaderboard_of_a_run_folder_prints_as_its_table(kaggle: dict[str, Path]) -> None:
+    """`kaggle_kit.leaderboard(run_dir)` is still the list of rows, best first; printed, or shown as a cell's last
+    value, it is the table `kaggle-kit leaderboard` prints (it had been every field of every row on one line)."""
+    from kaggle_kit.leaderboard import format_leaderboard
+
+    rows = kaggle_kit.leaderboard(kaggle["run"])
+    assert [r.name for r in rows][-1] == "baseline" and isinstance(rows, list)
+    table = format_leaderboard(list(rows), kaggle_kit.get_metric("roc_auc"))
+    assert str(rows) == table and table.startswith("CV leaderboard (roc_auc")
+    pretty = pytest.importorskip("IPython.lib.pretty").pretty
+    assert pretty(rows) == table
+
+
+def test_a_submission_into_a_read_only_run_folder_names_out_and_kaggles_file(
+    uploaded_run: Path, tmp_path: Path
+) -> None:
+    """By default a submission goes into the run folder: read-only where a run was uploaded as a dataset."""
+    with read_only(uploaded_run):
+        with pytest.raises(
+            kaggle_kit.KitError,
+            match=r"cannot write the submission '.*my-run/nb/submissions/lin.csv' \(Read-only file system\); choose "
+            r"another --out \(out= in Python; on Kaggle, only /kaggle/working is writable, and a code competition "
+            r"reads /kaggle/working/submission.csv\)",
+        ):
+            kaggle_kit.write_submission(uploaded_run, "lin")
+        out = kaggle_kit.write_submission(uploaded_run, "lin", out=tmp_path / "submission.csv")
+    assert pl.read_csv(out).columns == ["id", "target"]
