@@ -350,3 +350,41 @@ def test_a_time_limited_command_says_which_methods_its_deadline_left_out_and_sti
     assert "'stack' left out: the time limit was reached before it started." in out
     assert [p.name for p in (run_dir / "blends").iterdir()] == ["hill_climb"]
     assert "submission (" in out and len(list((run_dir / "submissions").glob("*.csv"))) == 1
+
+
+def test_submit_best_counts_imported_predictions_and_their_blends(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``submit --best`` writes the run's own test rows, so imported predictions (with test predictions) rank beside
+    the models and blends of them are candidates, as the blend report ranks them (it had submitted the best run
+    model, the report's best being an import); ``predict --best`` (new rows) still leaves them out."""
+    from kaggle_kit.blend.target import run_target
+    from kaggle_kit.predict.best import best_choice, stored_report
+
+    run_dir = Path(shutil.copytree(runs["demo-breast-cancer"], tmp_path / "run"))
+    for folder in ("blends", "submissions", "external"):
+        shutil.rmtree(run_dir / folder, ignore_errors=True)
+    store = RunStore(run_dir)
+    y = run_target(store)
+    ids = store.read_predictions("xgb", "oof")["id"]
+    sure = 0.1 + 0.8 * y  # the labels, blurred: better than any model of the run (AUC 1)
+    folds = pl.read_parquet(store.folds_path)["fold_r0"]
+    pl.DataFrame({"id": ids, "p_malignant": sure, "fold": folds}).write_csv(tmp_path / "oof.csv")
+    test = store.read_predictions("xgb", "test").with_columns(p_malignant=1 - pl.col("p_malignant")).drop("p_benign")
+    test.write_csv(tmp_path / "test.csv")
+    import_predictions(run_dir, "teammate", tmp_path / "oof.csv", tmp_path / "test.csv")
+    with pytest.warns(UserWarning, match="no test predictions given"):
+        import_predictions(run_dir, "notest", tmp_path / "oof.csv")  # no test file: not a candidate
+    assert main(["submit", str(run_dir), "--best"]) == 0
+    assert "--best: model 'teammate'" in capsys.readouterr().out
+    written = pl.read_csv(run_dir / "submissions" / "teammate.csv")
+    expected = written.select("id").join(test, on="id", how="left")["p_malignant"].to_numpy()
+    np.testing.assert_allclose(written["diagnosis"].to_numpy(), expected, rtol=1e-6)  # the sample's column
+    with pytest.raises(StoreError, match=r"'notest' have no test predictions.*--test TEST_FILE"):
+        write_submission(run_dir, "notest")
+    shutil.rmtree(run_dir / "external" / "notest")
+    fit_blend(run_dir, "mean", models=["teammate", "nb"])
+    fit_blend(run_dir, "nelder_mead", models=["xgb", "nb"], options={"restarts": 2})
+    assert {b.name for b in stored_report(run_dir, new_rows=False).blends} == {"mean", "nelder_mead"}
+    assert {b.name for b in stored_report(run_dir).blends} == {"nelder_mead"}
+    assert best_choice(run_dir).name != "teammate"  # predict: no model here predicts new rows for it
