@@ -388,3 +388,33 @@ def test_submit_best_counts_imported_predictions_and_their_blends(
     assert {b.name for b in stored_report(run_dir, new_rows=False).blends} == {"mean", "nelder_mead"}
     assert {b.name for b in stored_report(run_dir).blends} == {"nelder_mead"}
     assert best_choice(run_dir).name != "teammate"  # predict: no model here predicts new rows for it
+
+
+@pytest.mark.parametrize("column", ["p_benign", "benign", "p_malignant", "malignant"])
+def test_one_column_of_either_class_is_read_as_that_class(runs: dict[str, Path], tmp_path: Path, column: str) -> None:
+    """A binary file with one column named by the negative class holds that class's probability: it had been read as
+    the positive class's, silently inverting the import (a ROC AUC of 1 - AUC)."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    label = column.removeprefix("p_")
+    for path in (oof_path, test_path):
+        frame = pl.read_csv(path)
+        frame.select(
+            "id", pl.col(f"p_{label}").alias(column), *(["fold"] if "fold" in frame.columns else [])
+        ).write_csv(path)
+    import_predictions(run_dir, "one_column", oof_path, test_path)
+    store = RunStore(run_dir)
+    for kind in ("oof", "test"):
+        got = pl.read_parquet(run_dir / "external" / "one_column" / f"{kind}.parquet")
+        np.testing.assert_allclose(got.drop("id").to_numpy(), store.read_predictions("xgb", kind).drop("id").to_numpy(),
+                                   atol=1e-6)  # fmt: skip
+
+
+def test_labels_imported_as_probabilities_are_named(runs: dict[str, Path], tmp_path: Path) -> None:
+    """0 / 1 labels (a notebook's ``predict``, not ``predict_proba``) pass every check; the import names them."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, _ = _export(run_dir, "xgb", tmp_path)
+    frame = pl.read_csv(oof_path)
+    frame.select("id", (pl.col("p_malignant") > 0.5).cast(pl.Int64).alias("diagnosis"), "fold").write_csv(oof_path)
+    with pytest.warns(UserWarning, match=r"all 0 or 1: class labels, not probabilities.*predict_proba"):
+        import_predictions(run_dir, "labels", oof_path)

@@ -2,7 +2,8 @@
 
 The files (CSV or parquet) need the run's id column and one prediction column per class: the run's own column names
 (``p_<label>``), the class labels themselves, or, for a binary task, a single column holding the positive class's
-probability (the second label in sorted order); for regression, a single column. They are checked against the run:
+probability (the second label in sorted order), or the negative class's where it is named by it (``p_<label>`` or
+the label); for regression, a single column. They are checked against the run:
 
 * the OOF ids must be exactly the run's training ids and the test ids its test ids (any order; duplicates, missing
   and unknown ids are errors naming how many and an example);
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..errors import DataError, StoreError
+from ..errors import DataError, DataWarning, StoreError
 from ..metrics import get_metric
 from ..runtime.store import RunStore, parquet_bytes
 from .inputs import run_folds, train_ids
@@ -85,6 +86,7 @@ def import_predictions(
     folds = run_folds(store)
     never = (folds.ids == -1).all(axis=0)
     _check_values(oof_values[~never], oof_path, classes is not None)
+    _warn_if_labels(oof_values[~never], oof_path, classes)
     _check_distribution(oof_values[~never], oof_path, meta)
 
     test_frame_out = None
@@ -202,6 +204,8 @@ def _values(
         value = _numeric(frame, others[0], path)
         if classes is None:
             return value[:, None]
+        if others[0] in (columns[0], str(classes[0])):  # named by the negative class: its probability, not the other's
+            return np.column_stack([value, 1 - value])
         return np.column_stack([1 - value, value])  # one column: the positive (second) class's probability
     if not chosen:
         expected = f"the columns {columns}" + (f" (or {[str(c) for c in classes]})" if classes else "")
@@ -308,6 +312,21 @@ def _check_values(values: np.ndarray, path: Path, probabilities: bool) -> None:
                 f"{row}: {float(values[row].sum()):.6g}); give one probability per class of the run, summing to 1 "
                 "(e.g. apply a softmax, or divide each row by its sum)"
             )
+
+
+def _warn_if_labels(values: np.ndarray, path: Path, classes: list | None) -> None:
+    """Hard 0 / 1 values in every column of a classification file are labels (one-hot), not probabilities: valid,
+    but they rank and blend as coarsely as labels do; said, since a notebook's ``predict`` was likely meant as
+    ``predict_proba``."""
+    if classes is None or not values.size or not np.isin(values, (0.0, 1.0)).all():
+        return
+    warnings.warn(
+        f"the predictions in {str(path)!r} are all 0 or 1: class labels, not probabilities; they are imported as "
+        "probabilities of 0 and 1, which rank and blend coarsely (ROC AUC, log loss and blends need probabilities): "
+        "export predict_proba's output if the model has it",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def _check_distribution(values: np.ndarray, path: Path, meta: dict) -> None:
