@@ -418,3 +418,37 @@ def test_labels_imported_as_probabilities_are_named(runs: dict[str, Path], tmp_p
     frame.select("id", (pl.col("p_malignant") > 0.5).cast(pl.Int64).alias("diagnosis"), "fold").write_csv(oof_path)
     with pytest.warns(UserWarning, match=r"all 0 or 1: class labels, not probabilities.*predict_proba"):
         import_predictions(run_dir, "labels", oof_path)
+
+
+def test_imported_values_outside_the_metrics_domain_are_clipped_as_the_runs_are(tmp_path: Path) -> None:
+    """RMSLE scores values >= 0: negative imported predictions were stored as they were, scored clipped, and
+    submitted negative (alone, or in a blend of them); they are clipped into the domain as a model's are, said."""
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(80, 2))
+    frame = pl.DataFrame({"id": np.arange(80), "a": x[:, 0], "b": x[:, 1], "y": np.exp(x[:, 0])})
+    ridge = {"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"}
+    spec = build_spec(
+        {
+            "name": "rmsle",
+            "task": "regression",
+            "metric": "rmsle",
+            "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+            "folds": {"strategy": "kfold", "n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [ridge],
+        }
+    )
+    run_dir = run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(pl.col("prediction") - 3)
+    oof.with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"]).write_csv(tmp_path / "oof.csv")
+    store.read_predictions("ridge", "test").with_columns(pl.col("prediction") - 3).write_csv(tmp_path / "test.csv")
+    with pytest.warns(UserWarning, match=r"prediction value\(s\) of 'low' were outside \[0, inf\], what rmsle scores"):
+        import_predictions(run_dir, "low", tmp_path / "oof.csv", tmp_path / "test.csv")
+    for kind in ("oof", "test"):
+        stored = pl.read_parquet(run_dir / "external" / "low" / f"{kind}.parquet")["prediction"].to_numpy()
+        assert stored.min() == 0.0  # some were below 0
+    fit_blend(run_dir, "mean", models=["ridge", "low"])
+    assert pl.read_csv(write_submission(run_dir, blend="mean"))["y"].min() >= 0

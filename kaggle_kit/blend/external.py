@@ -9,7 +9,8 @@ the label); for regression, a single column. They are checked against the run:
   and unknown ids are errors naming how many and an example);
 * a fold column (``fold`` by default), where the OOF file has one, must split the rows into the same folds as the
   run (fold numbers may differ), or nested CV would score rows the imported model was trained on;
-* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1].
+* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1]; values
+  outside the metric's domain (RMSLE: below 0) are clipped into it, as the run clips its models', with a warning.
 
 Example::
 
@@ -29,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, DataWarning, StoreError
-from ..metrics import get_metric
+from ..metrics import get_metric, run_metric
 from ..runtime.store import RunStore, parquet_bytes
 from .inputs import run_folds, train_ids
 from .storage import blend_names, check_name, write_external
@@ -89,6 +90,8 @@ def import_predictions(
     _warn_if_labels(oof_values[~never], oof_path, classes)
     _check_distribution(oof_values[~never], oof_path, meta)
 
+    metric = run_metric(meta)
+    oof_values, clipped = metric.clip(oof_values)  # into the metric's domain, as the run clips its models'
     test_frame_out = None
     n_test = int(meta.get("n_test") or 0)
     if test is not None:
@@ -99,6 +102,8 @@ def import_predictions(
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
         _check_values(test_values, test_path, classes is not None)
         _check_distribution(test_values, test_path, meta)
+        test_values, clipped_test = metric.clip(test_values)
+        clipped += clipped_test
         test_frame_out = _frame(test_ids, test_values, columns)
     elif n_test:
         warnings.warn(
@@ -107,6 +112,15 @@ def import_predictions(
             stacklevel=2,
         )
 
+    if clipped and classes is None and metric.domain is not None:  # probabilities were checked to lie in [0, 1]
+        lo, hi = metric.domain
+        warnings.warn(
+            f"{clipped} prediction value(s) of {name!r} were outside [{lo:g}, {hi:g}], what {metric.name} scores, "
+            "and were clipped into it, as the run clips its models' (a submission of them, or of a blend of them, "
+            "would hold values the metric cannot score)",
+            DataWarning,
+            stacklevel=2,
+        )
     oof_frame_out = _frame(run_ids, oof_values, columns)
     digest = hashlib.sha256(parquet_bytes(oof_frame_out))
     if test_frame_out is not None:
