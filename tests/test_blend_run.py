@@ -7,6 +7,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -420,14 +421,13 @@ def test_labels_imported_as_probabilities_are_named(runs: dict[str, Path], tmp_p
         import_predictions(run_dir, "labels", oof_path)
 
 
-def test_imported_values_outside_the_metrics_domain_are_clipped_as_the_runs_are(tmp_path: Path) -> None:
-    """RMSLE scores values >= 0: negative imported predictions were stored as they were, scored clipped, and
-    submitted negative (alone, or in a blend of them); they are clipped into the domain as a model's are, said."""
+def _rmsle_run(tmp_path: Path, scale: float = 1.0) -> Path:
+    """A small regression run scored by RMSLE: one ridge, 60 training and 20 test rows, targets ``scale * e^x``."""
     from kaggle_kit.config import build_spec
 
     rng = np.random.default_rng(2)
     x = rng.normal(size=(80, 2))
-    frame = pl.DataFrame({"id": np.arange(80), "a": x[:, 0], "b": x[:, 1], "y": np.exp(x[:, 0])})
+    frame = pl.DataFrame({"id": np.arange(80), "a": x[:, 0], "b": x[:, 1], "y": scale * np.exp(x[:, 0])})
     ridge = {"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"}
     spec = build_spec(
         {
@@ -440,7 +440,13 @@ def test_imported_values_outside_the_metrics_domain_are_clipped_as_the_runs_are(
             "models": [ridge],
         }
     )
-    run_dir = run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
+    return run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
+
+
+def test_imported_values_outside_the_metrics_domain_are_clipped_as_the_runs_are(tmp_path: Path) -> None:
+    """RMSLE scores values >= 0: negative imported predictions were stored as they were, scored clipped, and
+    submitted negative (alone, or in a blend of them); they are clipped into the domain as a model's are, said."""
+    run_dir = _rmsle_run(tmp_path)
     store = RunStore(run_dir)
     oof = store.read_predictions("ridge", "oof").with_columns(pl.col("prediction") - 3)
     oof.with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"]).write_csv(tmp_path / "oof.csv")
@@ -452,3 +458,20 @@ def test_imported_values_outside_the_metrics_domain_are_clipped_as_the_runs_are(
         assert stored.min() == 0.0  # some were below 0
     fit_blend(run_dir, "mean", models=["ridge", "low"])
     assert pl.read_csv(write_submission(run_dir, blend="mean"))["y"].min() >= 0
+
+
+def test_test_predictions_on_another_scale_than_the_oof_are_named(tmp_path: Path) -> None:
+    """An OOF file of values and a test file left in log space (a forgotten ``expm1``) passed every check, and a blend
+    applied its OOF-fitted weights to the mix of scales; the import now says so. The same model's files pass."""
+    run_dir = _rmsle_run(tmp_path, scale=100.0)  # prices, say: log1p of them lies far below
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+    oof.write_csv(tmp_path / "oof.csv")
+    test = store.read_predictions("ridge", "test")
+    test.write_csv(tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the model's own files: no warning
+        import_predictions(run_dir, "same", tmp_path / "oof.csv", tmp_path / "test.csv")
+    test.with_columns(pl.col("prediction").log1p()).write_csv(tmp_path / "test.csv")
+    with pytest.warns(UserWarning, match=r"not on the scale of the OOF predictions: 100% of the test values of "):
+        import_predictions(run_dir, "log_test", tmp_path / "oof.csv", tmp_path / "test.csv")

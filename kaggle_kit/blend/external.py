@@ -102,6 +102,10 @@ def import_predictions(
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
         _check_values(test_values, test_path, classes is not None)
         _check_distribution(test_values, test_path, meta)
+        _warn_if_labels(test_values, test_path, classes)
+        if classes is None and meta.get("grid") is None:  # values (probabilities are checked, and fold-pooled test
+            # probabilities are less extreme than OOF ones by nature: a rare class's lie above its OOF median)
+            _warn_if_another_scale(oof_values[~never], test_values, test_path, columns)
         test_values, clipped_test = metric.clip(test_values)
         clipped += clipped_test
         test_frame_out = _frame(test_ids, test_values, columns)
@@ -341,6 +345,34 @@ def _warn_if_labels(values: np.ndarray, path: Path, classes: list | None) -> Non
         DataWarning,
         stacklevel=3,
     )
+
+
+#: test rows needed before their predictions are compared with the OOF ones (too few say little)
+_SCALE_MIN_ROWS = 20
+#: the share of test predictions on one side of the OOF median taken to say "another scale" (about half expected)
+_SCALE_ONE_SIDE = 0.95
+
+
+def _warn_if_another_scale(oof: np.ndarray, test: np.ndarray, path: Path, columns: list[str]) -> None:
+    """Test values nearly all on one side of the OOF values' median were likely made on another scale (log space, a
+    forgotten ``expm1``): a blend applies weights fitted on the OOF rows to them and submits a mix of
+    scales without a word. About half of them fall on each side when both come from one model."""
+    if len(test) < _SCALE_MIN_ROWS or not oof.size:
+        return
+    for j, column in enumerate(columns):
+        median = float(np.nanmedian(oof[:, j]))
+        below, above = float(np.mean(test[:, j] < median)), float(np.mean(test[:, j] > median))
+        if max(below, above) > _SCALE_ONE_SIDE:
+            warnings.warn(
+                f"the test predictions in {str(path)!r} are not on the scale of the OOF predictions: "
+                f"{max(below, above):.0%} of the test values of {column!r} lie {'below' if below > above else 'above'} "
+                f"the OOF median {median:.4g} (about half would); were they made in another space (log space, logits, "
+                "before an inverse transform)? Blends apply the weights fitted on the OOF rows to them: give both "
+                "files on the same scale",
+                DataWarning,
+                stacklevel=3,
+            )
+            return
 
 
 def _check_distribution(values: np.ndarray, path: Path, meta: dict) -> None:
