@@ -236,8 +236,15 @@ def _drop_first(f: pl.DataFrame) -> pl.DataFrame:
             lambda f: f.rename({"p_malignant": "x", "p_benign": "z"}),
             r"has columns \['z', 'x'\]; the run needs the columns \['p_benign', 'p_malignant'\]",
         ),
-        (lambda f: f.with_columns(p_malignant=pl.col("p_malignant") * 3), r"within \[0, 1\]"),
-        (lambda f: f.with_columns(p_malignant=pl.lit(None, dtype=pl.Float64)), r"missing or infinite predictions"),
+        (lambda f: f.with_columns(p_malignant=pl.col("p_malignant") * 3), r"within \[0, 1\] \(export the model"),
+        (
+            lambda f: f.with_columns(p_malignant=pl.col("p_malignant") - 0.5),
+            r"\(logits or log-probabilities\? apply a sigmoid",
+        ),
+        (
+            lambda f: f.with_columns(p_malignant=pl.lit(None, dtype=pl.Float64)),
+            r"missing or infinite predictions \(e\.g\. id ",
+        ),
     ],
 )
 def test_import_of_mismatched_predictions_fails_clearly(
@@ -475,3 +482,25 @@ def test_test_predictions_on_another_scale_than_the_oof_are_named(tmp_path: Path
     test.with_columns(pl.col("prediction").log1p()).write_csv(tmp_path / "test.csv")
     with pytest.warns(UserWarning, match=r"not on the scale of the OOF predictions: 100% of the test values of "):
         import_predictions(run_dir, "log_test", tmp_path / "oof.csv", tmp_path / "test.csv")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda f: f.rename({"id": "ID"}),  # the id column spelled otherwise (case)
+        lambda f: f.with_columns(pl.col("id").cast(pl.Float64)),  # integer ids written 1000.0 (pandas, once a gap)
+        lambda f: f.rename({c: c.removeprefix("p_").title() for c in f.columns if c.startswith("p_")}),  # 'Benign'
+    ],
+)
+def test_ids_and_columns_spelled_otherwise_are_matched(runs: dict[str, Path], tmp_path: Path, edit) -> None:
+    """A Kaggler's files spell what the run's do otherwise: they had been refused (`has no id column 'id'`; all 300
+    ids `missing`, `'1000.0'` unknown; `the run needs the columns ...`); they import as the exact spelling does."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    for path in (oof_path, test_path):
+        edit(pl.read_csv(path)).write_csv(path)
+    import_predictions(run_dir, "spelled", oof_path, test_path)
+    store = RunStore(run_dir)
+    for kind in ("oof", "test"):
+        got = pl.read_parquet(run_dir / "external" / "spelled" / f"{kind}.parquet")
+        assert got.equals(store.read_predictions("xgb", kind))

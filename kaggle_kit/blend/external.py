@@ -31,6 +31,7 @@ import polars as pl
 
 from ..errors import DataError, DataWarning, StoreError
 from ..metrics import get_metric, run_metric
+from ..readers.tables import header_key
 from ..runtime.store import RunStore, parquet_bytes
 from .inputs import run_folds, train_ids
 from .storage import blend_names, check_name, write_external
@@ -79,14 +80,15 @@ def import_predictions(
     columns = reference.columns[1:]
     classes = meta.get("classes")
 
+    headers = [id_col, fold_column, *columns, *(str(c) for c in classes or [])]
     oof_path = Path(oof)
-    oof_frame = _read(oof_path)
+    oof_frame = _match_headers(_read(oof_path), headers)
     oof_values = _values(oof_frame, oof_path, id_col, columns, classes, fold_column)
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
     folds_checked = _check_folds(store, oof_frame, oof_path, id_col, run_ids, fold_column)
     folds = run_folds(store)
     never = (folds.ids == -1).all(axis=0)
-    _check_values(oof_values[~never], oof_path, classes is not None)
+    _check_values(oof_values[~never], oof_path, classes is not None, run_ids.filter(~never))
     _warn_if_labels(oof_values[~never], oof_path, classes)
     _check_distribution(oof_values[~never], oof_path, meta)
 
@@ -96,11 +98,11 @@ def import_predictions(
     n_test = int(meta.get("n_test") or 0)
     if test is not None:
         test_path = Path(test)
-        test_frame = _read(test_path)
+        test_frame = _match_headers(_read(test_path), headers)
         test_values = _values(test_frame, test_path, id_col, columns, classes, fold_column)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
-        _check_values(test_values, test_path, classes is not None)
+        _check_values(test_values, test_path, classes is not None, test_ids)
         _check_distribution(test_values, test_path, meta)
         _warn_if_labels(test_values, test_path, classes)
         if classes is None and meta.get("grid") is None:  # values (probabilities are checked, and fold-pooled test
@@ -247,7 +249,7 @@ def _align(
     frame: pl.DataFrame, values: np.ndarray, path: Path, id_col: str, run_ids: pl.Series, role: str
 ) -> np.ndarray:
     """``values`` reordered to the run's ``role`` ids, which the file must hold exactly once each."""
-    file_ids = frame[id_col].cast(pl.String)
+    file_ids = _id_text(frame[id_col], run_ids)
     dupes = file_ids.filter(file_ids.is_duplicated())
     if dupes.len():
         raise DataError(
@@ -279,7 +281,7 @@ def _check_folds(
     False when the file has no fold column. A different split raises."""
     if fold_column not in frame.columns:
         return False
-    file_folds = frame.select(pl.col(id_col).cast(pl.String).alias(_KEY), pl.col(fold_column))
+    file_folds = pl.DataFrame({_KEY: _id_text(frame[id_col], run_ids), fold_column: frame[fold_column]})
     aligned = pl.DataFrame({_KEY: run_ids.cast(pl.String)}).join(file_folds, on=_KEY, how="left", maintain_order="left")
     theirs = aligned[fold_column]
     if theirs.null_count():
@@ -309,27 +311,59 @@ def _check_folds(
     return True
 
 
-def _check_values(values: np.ndarray, path: Path, probabilities: bool) -> None:
+def _check_values(values: np.ndarray, path: Path, probabilities: bool, ids: pl.Series) -> None:
+    """Finite values, and probabilities in [0, 1] summing to 1 per row; ``ids``: the rows' ids, which the messages
+    name (the file's row order is not the run's)."""
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise DataError(
-            f"{int(bad.sum())} row(s) of {str(path)!r} have missing or infinite predictions (e.g. row "
-            f"{int(np.flatnonzero(bad)[0])}); every row the run validates needs a prediction"
+            f"{int(bad.sum())} row(s) of {str(path)!r} have missing or infinite predictions (e.g. id "
+            f"{ids[int(np.flatnonzero(bad)[0])]!r}); every row the run validates needs a prediction"
         )
     if probabilities and values.size and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
+        hint = (
+            "logits or log-probabilities? apply a sigmoid (softmax for several classes)"
+            if values.min() < 0
+            else "percentages? divide by 100"
+            if 10 < values.max() <= 100
+            else "export the model's probabilities (predict_proba)"
+        )
         raise DataError(
             f"the predictions in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; a classification "
-            "task needs class probabilities within [0, 1]"
+            f"task needs class probabilities within [0, 1] ({hint})"
         )
     if probabilities and values.size:
         off = np.abs(values.sum(axis=1) - 1) > _SUM_TOLERANCE
         if off.any():
             row = int(np.flatnonzero(off)[0])
             raise DataError(
-                f"{int(off.sum())} row(s) of {str(path)!r} have class probabilities that do not sum to 1 (e.g. row "
-                f"{row}: {float(values[row].sum()):.6g}); give one probability per class of the run, summing to 1 "
-                "(e.g. apply a softmax, or divide each row by its sum)"
+                f"{int(off.sum())} row(s) of {str(path)!r} have class probabilities that do not sum to 1 (e.g. id "
+                f"{ids[row]!r}: {float(values[row].sum()):.6g}); give one probability per class of the run, summing "
+                "to 1 (e.g. apply a softmax, or divide each row by its sum)"
             )
+
+
+def _match_headers(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """``frame`` with a column named as one of ``names`` but for case and spaces around it (``ID`` for ``id``,
+    ``Yes`` for the class ``yes``) renamed to that name, where it is the only such column and the name is missing."""
+    renames = {}
+    for name in dict.fromkeys(names):
+        if name in frame.columns:
+            continue
+        same = [c for c in frame.columns if header_key(c) == header_key(name) and c not in renames]
+        if len(same) == 1 and sum(header_key(n) == header_key(name) for n in set(names)) == 1:
+            renames[same[0]] = name
+    return frame.rename(renames) if renames else frame
+
+
+def _id_text(ids: pl.Series, run_ids: pl.Series) -> pl.Series:
+    """A file's ids as text, to match with the run's: whole numbers written as floats (``1000.0``: pandas writes an
+    integer column that once held a gap so) read as the run's integer ids."""
+    if ids.dtype.is_float() and run_ids.dtype.is_integer():
+        finite = ids.drop_nulls()
+        if finite.len() and bool((finite == finite.round(0)).all()):
+            return ids.cast(pl.Int64).cast(pl.String)
+    return ids.cast(pl.String)
 
 
 def _warn_if_labels(values: np.ndarray, path: Path, classes: list | None) -> None:
