@@ -559,3 +559,28 @@ def test_a_blend_of_a_model_the_run_no_longer_lists_is_named_so_not_refit(tmp_pa
         write_submission(run_dir, blend="mean")
     with pytest.raises(StoreError, match=refused):
         blend_spec(RunFolder.open(run_dir), "mean")  # predict's reading of it
+
+
+def test_imported_predictions_are_rows_of_the_leaderboard(binary: Built, tmp_path) -> None:
+    """Predictions imported from a notebook rank beside the models in `kaggle-kit blend` and are candidates of
+    `submit --best`; the report showed blends of them but never them, so its best could not be one. Their row's
+    fold scores are sklearn's AUC of the stored OOF, fold by fold."""
+    from kaggle_kit.blend import import_predictions
+    from kaggle_kit.report.entries import format_entries
+
+    copy = _copy_run(binary.run_dir, tmp_path)
+    store = RunStore(copy)
+    y = binary.data.y
+    folds = pl.read_parquet(store.folds_path)["fold_r0"]
+    sure = 0.1 + 0.8 * y + np.random.default_rng(0).uniform(-0.05, 0.05, len(y))  # better than any model of the run
+    oof = pl.DataFrame({"id": store.read_predictions("xgb", "oof")["id"], "p_malignant": sure, "fold": folds})
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("xgb", "test").drop("p_benign").write_csv(tmp_path / "test.csv")
+    import_predictions(copy, "notebook", tmp_path / "oof.csv", tmp_path / "test.csv")
+    report = collect_report(copy, adversarial=False)
+    (row,) = [e for e in report.entries if e.name == "notebook"]
+    assert row.kind == "external" and report.entries[0].name == "notebook"  # the best
+    k = folds.to_numpy()
+    assert list(row.fold_scores) == pytest.approx([roc_auc_score(y[k == f], sure[k == f]) for f in range(5)])
+    assert row.cv == pytest.approx(roc_auc_score(y, sure))
+    assert "notebook" in format_entries(list(report.entries), get_metric("roc_auc"))

@@ -23,6 +23,7 @@ import polars as pl
 
 from ..blend.inputs import run_folds
 from ..blend.scoring import honest_scores
+from ..blend.storage import external_sources, read_external_predictions
 from ..config import BASELINE_NAME
 from ..errors import KitError
 from ..metrics import Metric, run_metric
@@ -124,9 +125,10 @@ def collect_report(
     for b in blends:
         if (frame := b.oof()) is not None:
             oofs.setdefault(b.name, _values(frame))
+    imported = _imported(store, oofs)
     entries = rank_entries(
         _honest(
-            [*map(Entry.from_model, models), *map(Entry.from_blend, blends)],
+            [*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)],
             oofs,
             store,
             metric,
@@ -311,6 +313,20 @@ def _stepper(progress: Progress | None) -> Callable[[str], None]:
             progress(_STEPS.index(label), len(_STEPS) - 1, label)
 
     return step
+
+
+def _imported(store: RunStore, oofs: dict[str, np.ndarray]) -> list[Entry]:
+    """A row for each set of imported predictions (``kaggle-kit import-predictions``), scored from its stored OOF as a
+    model is (:func:`_honest`), its OOF added to ``oofs``: they rank beside the models in ``kaggle-kit blend`` and are
+    candidates of ``submit --best``, and the report had shown blends of them but never them."""
+    entries = []
+    for name in external_sources(store.root):
+        frame = read_external_predictions(store.root, name, "oof")
+        if frame is None or name in oofs:  # a name clash is refused by `blend`, which says how to resolve it
+            continue
+        oofs[name] = _values(frame)
+        entries.append(Entry(name=name, kind="external", cv=math.nan, fold_scores=()))
+    return entries
 
 
 def _values(frame: pl.DataFrame) -> np.ndarray:
