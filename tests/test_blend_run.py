@@ -504,3 +504,33 @@ def test_ids_and_columns_spelled_otherwise_are_matched(runs: dict[str, Path], tm
     for kind in ("oof", "test"):
         got = pl.read_parquet(run_dir / "external" / "spelled" / f"{kind}.parquet")
         assert got.equals(store.read_predictions("xgb", kind))
+
+
+@pytest.mark.parametrize("as_codes", [False, True])
+def test_a_target_column_beside_the_predictions_is_checked_against_the_run(
+    runs: dict[str, Path], tmp_path: Path, as_codes: bool
+) -> None:
+    """A notebook's OOF file often keeps the labels (as labels or as codes 0 / 1): it had been refused (`has column(s)
+    ['diagnosis'] besides the run's prediction columns`); it imports, and it is the one check that shows ids which
+    do not name the rows the run's ids name (here: the ids renumbered 0..n-1 over rows in another order), which
+    matched every prediction to another row's label without a word."""
+    from kaggle_kit.blend.target import run_target
+
+    run_dir = runs["demo-breast-cancer"]
+    store = RunStore(run_dir)
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    y = pl.DataFrame({"id": store.read_predictions("xgb", "oof")["id"], "code": run_target(store)})
+    frame = pl.read_csv(oof_path).join(y, on="id")
+    label = (
+        pl.col("code")
+        if as_codes
+        else pl.when(pl.col("code") == 1).then(pl.lit("malignant")).otherwise(pl.lit("benign"))
+    )
+    frame.with_columns(diagnosis=label).drop("code").write_csv(oof_path)
+    import_predictions(run_dir, "with_labels", oof_path, test_path)
+    got = pl.read_parquet(run_dir / "external" / "with_labels" / "oof.parquet")
+    assert got.equals(store.read_predictions("xgb", "oof"))
+    renumbered = pl.read_csv(oof_path).sort("p_malignant").with_columns(id=pl.Series(sorted(y["id"].to_list())))
+    renumbered.drop("fold").write_csv(oof_path)
+    with pytest.raises(DataError, match=r"target column 'diagnosis' of .* disagrees with the run's target on \d+ of"):
+        import_predictions(run_dir, "renumbered", oof_path, test_path)

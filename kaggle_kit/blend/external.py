@@ -9,6 +9,8 @@ the label); for regression, a single column. They are checked against the run:
   and unknown ids are errors naming how many and an example);
 * a fold column (``fold`` by default), where the OOF file has one, must split the rows into the same folds as the
   run (fold numbers may differ), or nested CV would score rows the imported model was trained on;
+* a target column (the run's name for it) kept beside the predictions must agree with the run's target row by row
+  (labels or their codes): else the ids name other rows than the run's;
 * values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1]; values
   outside the metric's domain (RMSLE: below 0) are clipped into it, as the run clips its models', with a warning.
 
@@ -35,6 +37,7 @@ from ..readers.tables import header_key
 from ..runtime.store import RunStore, parquet_bytes
 from .inputs import run_folds, train_ids
 from .storage import blend_names, check_name, write_external
+from .target import run_target
 
 _KEY = "__id"
 #: how far a row's class probabilities may sum from 1 (CSV files round them)
@@ -80,11 +83,15 @@ def import_predictions(
     columns = reference.columns[1:]
     classes = meta.get("classes")
 
-    headers = [id_col, fold_column, *columns, *(str(c) for c in classes or [])]
+    target_col = meta.get("target_column")
+    headers = [id_col, fold_column, *columns, *(str(c) for c in classes or []), *([target_col] if target_col else [])]
     oof_path = Path(oof)
     oof_frame = _match_headers(_read(oof_path), headers)
-    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, fold_column)
+    truth = _truth_column(oof_frame, target_col, (id_col, fold_column))
+    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, (fold_column, truth))
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
+    if truth is not None and not meta.get("targets"):
+        _check_truth(store, oof_frame, truth, oof_path, id_col, run_ids, classes)
     folds_checked = _check_folds(store, oof_frame, oof_path, id_col, run_ids, fold_column)
     folds = run_folds(store)
     never = (folds.ids == -1).all(axis=0)
@@ -99,7 +106,8 @@ def import_predictions(
     if test is not None:
         test_path = Path(test)
         test_frame = _match_headers(_read(test_path), headers)
-        test_values = _values(test_frame, test_path, id_col, columns, classes, fold_column)
+        skip = (fold_column, _truth_column(test_frame, target_col, (id_col, fold_column)))
+        test_values = _values(test_frame, test_path, id_col, columns, classes, skip)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
         _check_values(test_values, test_path, classes is not None, test_ids)
@@ -198,15 +206,17 @@ def _values(
     id_col: str,
     columns: list[str],
     classes: list | None,
-    fold_column: str,
+    skip: tuple[str | None, ...],
 ) -> np.ndarray:
-    """The prediction matrix in the run's column order, from whichever naming the file uses."""
+    """The prediction matrix in the run's column order, from whichever naming the file uses; the columns ``skip``
+    (the fold column, the target column) are not predictions."""
+    fold_column = skip[0]
     if id_col not in frame.columns:
         raise DataError(
             f"the prediction file {str(path)!r} has no id column {id_col!r} (columns: {frame.columns[:12]}); "
             "add the run's ids, or name the id column (id_column= / --id-column)"
         )
-    others = [c for c in frame.columns if c not in (id_col, fold_column)]
+    others = [c for c in frame.columns if c != id_col and c not in skip]
     if all(c in frame.columns for c in columns):
         chosen = columns
     elif classes is not None and all(str(c) in frame.columns for c in classes):
@@ -234,6 +244,63 @@ def _values(
             + (", or one column with the positive class's probability" if classes and len(classes) == 2 else "")
         )
     return np.column_stack([_numeric(frame, c, path) for c in chosen])
+
+
+def _truth_column(frame: pl.DataFrame, target_col: str | None, keys: tuple[str, ...]) -> str | None:
+    """The run's target column where a file holds it beside its predictions (a notebook's OOF file often keeps the
+    labels); ``None`` when absent or when it is the file's only other column (then it holds the predictions, as a
+    submission's target column does)."""
+    if not target_col or target_col not in frame.columns:
+        return None
+    others = [c for c in frame.columns if c not in keys and c != target_col]
+    return target_col if others else None
+
+
+def _check_truth(
+    store: RunStore, frame: pl.DataFrame, column: str, path: Path, id_col: str, run_ids: pl.Series, classes: list | None
+) -> None:
+    """The file's own target column must agree with the run's target row by row (labels or their codes 0..C-1; values
+    to 4 significant digits): if it does not, its ids do not name the rows the run's ids do, and every prediction is
+    matched to another row's label."""
+    theirs = _align(frame, frame[column].to_numpy(), path, id_col, run_ids, "training")
+    y = run_target(store)
+    known = np.array([v is not None and v == v for v in theirs.tolist()], dtype=bool)  # not null, not NaN
+    if classes is not None:
+        labels = np.array([str(classes[int(c)]) for c in y], dtype=object)
+        text = np.array([_label_text(v) for v in theirs.tolist()], dtype=object)
+        as_labels = (text == labels) | ~known
+        as_codes = (text == y.astype(str).astype(object)) | ~known
+        agree = as_labels if as_labels.sum() >= as_codes.sum() else as_codes
+        shown = labels
+    else:
+        values = np.array([float(v) if k else np.nan for v, k in zip(theirs.tolist(), known, strict=True)])
+        agree = np.isclose(values, y, rtol=1e-4, atol=1e-8) | ~known
+        shown = y
+    if agree.all():
+        return
+    row = int(np.flatnonzero(~agree)[0])
+    raise DataError(
+        f"the target column {column!r} of {str(path)!r} disagrees with the run's target on {int((~agree).sum())} of "
+        f"{int(known.sum())} row(s) (e.g. id {run_ids[row]!r}: the file says {_shown(theirs[row])}, the run "
+        f"{_shown(shown[row])}): its ids do not name the rows the run's ids name (ids renumbered, or a row order "
+        "assumed), or it was made for other data; give each prediction its row's id"
+    )
+
+
+def _shown(value: object) -> str:
+    """A label or value as a message shows it: text quoted, numbers to 6 significant digits."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return repr(str(value))
+
+
+def _label_text(value: object) -> str:
+    """A label as text, whole floats without their ``.0`` (a CSV column of 0 / 1 with a gap reads as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _numeric(frame: pl.DataFrame, column: str, path: Path) -> np.ndarray:
