@@ -534,3 +534,22 @@ def test_a_target_column_beside_the_predictions_is_checked_against_the_run(
     renumbered.drop("fold").write_csv(oof_path)
     with pytest.raises(DataError, match=r"target column 'diagnosis' of .* disagrees with the run's target on \d+ of"):
         import_predictions(run_dir, "renumbered", oof_path, test_path)
+
+
+def test_imports_without_test_predictions_are_left_out_of_the_blends_not_stopping_them(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The import said such predictions `can be scored and compared`, but every blend of the run (and a time-limited
+    run's submission, after all its fits) then stopped with `have no test predictions`; they are left out, said. Named
+    with --models, they are still refused."""
+    run_dir = Path(shutil.copytree(runs["demo-breast-cancer"], tmp_path / "run"))
+    shutil.rmtree(run_dir / "blends", ignore_errors=True)
+    oof_path, _ = _export(run_dir, "xgb", tmp_path)
+    with pytest.warns(UserWarning, match="the blends leave it out"):
+        import_predictions(run_dir, "oof_only", oof_path)
+    with pytest.warns(UserWarning, match=r"'oof_only' have no test predictions: left out of the blends"):
+        report = blend_report(run_dir, "mean", options=QUICK)
+    assert "oof_only" not in {m.name for m in report.models} and "oof_only" not in report.blends[0].models
+    assert write_submission(run_dir, blend="mean").is_file()
+    with pytest.raises(StoreError, match="'oof_only' have no test predictions"):
+        fit_blend(run_dir, "mean", models=["xgb", "oof_only"], save=False)

@@ -121,8 +121,8 @@ def import_predictions(
         test_frame_out = _frame(test_ids, test_values, columns)
     elif n_test:
         warnings.warn(
-            f"no test predictions given for {name!r}: it can be scored and compared, but a blend of it has no test "
-            "predictions to submit; pass test= (CLI: --test)",
+            f"no test predictions given for {name!r}: the report scores it, but the blends leave it out (a blend of it "
+            "would have no test predictions to submit); pass test= (CLI: --test)",
             stacklevel=2,
         )
 

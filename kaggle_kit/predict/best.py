@@ -11,7 +11,7 @@ from pathlib import Path
 from ..blend.inputs import current_keys, default_models, load_run, stale_reason
 from ..blend.report import BlendReport, oof_correlation
 from ..blend.result import BlendResult
-from ..blend.storage import blend_dir, blend_names, read_blend, read_external_predictions
+from ..blend.storage import blend_dir, blend_names, read_blend
 from ..errors import KitError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from .blends import blend_spec
@@ -33,11 +33,9 @@ def stored_report(run_dir: Path | str, *, new_rows: bool = True) -> BlendReport:
     imported predictions and blends of them are left out (no model here predicts new rows for them); else
     (``submit``, the run's own test rows) imported predictions with test predictions and their blends count too."""
     folder = RunFolder.open(run_dir)
+    models = default_models(folder.root)  # imports without test predictions left out
     if new_rows:
-        models = [m for m in default_models(folder.root) if m in folder.model_names()]
-    else:
-        n_test = int(folder.meta.get("n_test") or 0)
-        models = [m for m in default_models(folder.root) if m in folder.model_names() or _has_test(folder, m, n_test)]
+        models = [m for m in models if m in folder.model_names()]
     if not models:
         raise StoreError(f"the run {str(folder.root)!r} has no finished model; run its models first")
     preds = load_run(folder.root, models)
@@ -59,11 +57,6 @@ def stored_report(run_dir: Path | str, *, new_rows: bool = True) -> BlendReport:
         train_seconds=0.0,
         blend_seconds=0.0,
     )
-
-
-def _has_test(folder: RunFolder, name: str, n_test: int) -> bool:
-    """Imported predictions ``name`` can be submitted: they have test predictions (or the run has no test rows)."""
-    return not n_test or read_external_predictions(folder.root, name, "test") is not None
 
 
 def _submittable_blend(folder: RunFolder, name: str) -> BlendResult:
