@@ -553,3 +553,20 @@ def test_imports_without_test_predictions_are_left_out_of_the_blends_not_stoppin
     assert write_submission(run_dir, blend="mean").is_file()
     with pytest.raises(StoreError, match="'oof_only' have no test predictions"):
         fit_blend(run_dir, "mean", models=["xgb", "oof_only"], save=False)
+
+
+@pytest.mark.parametrize("column", ["kfold", "Fold", "fold_r0"])
+def test_a_fold_column_named_as_notebooks_name_it_is_checked(
+    runs: dict[str, Path], tmp_path: Path, column: str
+) -> None:
+    """`kfold` (notebooks), `Fold`, or `fold_r0` (the run's folds.parquet joined, as the no-fold-column warning
+    advises) had been taken for a prediction column and the file refused (`has column(s) ['kfold'] besides the run's
+    prediction columns`); it is the fold column, checked against the run's folds: other folds are refused."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    frame = pl.read_csv(oof_path).rename({"fold": column})
+    frame.write_csv(oof_path)
+    assert import_predictions(run_dir, "notebook_folds", oof_path, test_path).folds_checked
+    frame.with_columns(pl.int_range(pl.len()).mod(5).alias(column)).write_csv(oof_path)
+    with pytest.raises(DataError, match=f"the fold column '{column}' of .* splits the rows differently"):
+        import_predictions(run_dir, "other_folds", oof_path, test_path)

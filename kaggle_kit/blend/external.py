@@ -40,6 +40,8 @@ from .storage import blend_names, check_name, write_external
 from .target import run_target
 
 _KEY = "__id"
+#: the names a fold column goes by (case aside): the kit's, notebooks' (``kfold``), and folds.parquet's (``fold_r0``)
+FOLD_COLUMNS = ("fold", "kfold", "folds", "fold_id", "fold_r0")
 #: how far a row's class probabilities may sum from 1 (CSV files round them)
 _SUM_TOLERANCE = 1e-3
 
@@ -64,9 +66,11 @@ def import_predictions(
     test: Path | str | None = None,
     *,
     id_column: str | None = None,
-    fold_column: str = "fold",
+    fold_column: str | None = None,
 ) -> ImportedPredictions:
-    """Check the ``oof`` (and ``test``) prediction files against the run and store them as ``name``."""
+    """Check the ``oof`` (and ``test``) prediction files against the run and store them as ``name``.
+    ``fold_column``: the OOF file's fold column; by default the one column named as :data:`FOLD_COLUMNS` name
+    them (case aside)."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     check_name(name, "external predictions")
@@ -84,9 +88,10 @@ def import_predictions(
     classes = meta.get("classes")
 
     target_col = meta.get("target_column")
-    headers = [id_col, fold_column, *columns, *(str(c) for c in classes or []), *([target_col] if target_col else [])]
+    headers = [id_col, *columns, *(str(c) for c in classes or []), *([target_col] if target_col else [])]
     oof_path = Path(oof)
     oof_frame = _match_headers(_read(oof_path), headers)
+    fold_column = _fold_column(oof_frame, fold_column)
     truth = _truth_column(oof_frame, target_col, (id_col, fold_column))
     oof_values = _values(oof_frame, oof_path, id_col, columns, classes, (fold_column, truth))
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
@@ -106,7 +111,9 @@ def import_predictions(
     if test is not None:
         test_path = Path(test)
         test_frame = _match_headers(_read(test_path), headers)
-        skip = (fold_column, _truth_column(test_frame, target_col, (id_col, fold_column)))
+        # a test file may keep a fold column too (of -1, say): not predictions
+        test_fold = fold_column if fold_column in test_frame.columns else _fold_column(test_frame, None)
+        skip = (test_fold, _truth_column(test_frame, target_col, (id_col, test_fold)))
         test_values = _values(test_frame, test_path, id_col, columns, classes, skip)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
@@ -301,6 +308,15 @@ def _label_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _fold_column(frame: pl.DataFrame, given: str | None) -> str:
+    """The file's fold column: ``given``, else the one column named as :data:`FOLD_COLUMNS` name them (case aside; a
+    fold column named otherwise had been taken for a prediction column, and the file refused), else ``"fold"``."""
+    if given is not None:
+        return given
+    found = [c for c in frame.columns if header_key(c) in FOLD_COLUMNS]
+    return found[0] if len(found) == 1 else "fold"
 
 
 def _numeric(frame: pl.DataFrame, column: str, path: Path) -> np.ndarray:
