@@ -206,7 +206,7 @@ def test_imported_predictions_blend_like_the_runs_own(runs: dict[str, Path], tmp
 def test_import_without_a_fold_column_warns(runs: dict[str, Path], tmp_path: Path) -> None:
     run_dir = runs["demo-breast-cancer"]
     oof_path, test_path = _export(run_dir, "xgb", tmp_path, with_folds=False)
-    with pytest.warns(UserWarning, match=r"no fold column 'fold'.*optimistic"):
+    with pytest.warns(UserWarning, match=r"no fold column \(none named 'fold', 'kfold', .*optimistic"):
         imported = import_predictions(run_dir, "nofolds", oof_path, test_path)
     assert not imported.folds_checked
 

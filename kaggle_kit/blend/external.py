@@ -91,6 +91,7 @@ def import_predictions(
     headers = [id_col, *columns, *(str(c) for c in classes or []), *([target_col] if target_col else [])]
     oof_path = Path(oof)
     oof_frame = _match_headers(_read(oof_path), headers)
+    fold_column_given = fold_column is not None
     fold_column = _fold_column(oof_frame, fold_column)
     truth = _truth_column(oof_frame, target_col, (id_col, fold_column))
     oof_values = _values(oof_frame, oof_path, id_col, columns, classes, (fold_column, truth))
@@ -148,8 +149,9 @@ def import_predictions(
         digest.update(parquet_bytes(test_frame_out))
     key = digest.hexdigest()[:16]
     if not folds_checked:
+        named = repr(fold_column) if fold_column_given else f"(none named {', '.join(map(repr, FOLD_COLUMNS))})"
         warnings.warn(
-            f"{str(oof_path)!r} has no fold column {fold_column!r}, so its folds cannot be checked against the run's; "
+            f"{str(oof_path)!r} has no fold column {named}, so its folds cannot be checked against the run's; "
             "if it was not made with the run's folds (RUN_DIR/folds.parquet), its nested-CV scores are optimistic",
             stacklevel=2,
         )
