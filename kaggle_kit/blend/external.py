@@ -7,8 +7,9 @@ the label); for regression, a single column. They are checked against the run:
 
 * the OOF ids must be exactly the run's training ids and the test ids its test ids (any order; duplicates, missing
   and unknown ids are errors naming how many and an example);
-* a fold column (``fold`` by default), where the OOF file has one, must split the rows into the same folds as the
-  run (fold numbers may differ), or nested CV would score rows the imported model was trained on;
+* a fold column (``fold_column``, or the one named as :data:`FOLD_COLUMNS` name them), where the OOF file has one,
+  must split the rows into the same folds as the run (fold numbers may differ), or nested CV would score rows the
+  imported model was trained on;
 * a target column (the run's name for it) kept beside the predictions must agree with the run's target row by row
   (labels or their codes): else the ids name other rows than the run's;
 * values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1]; values
@@ -282,8 +283,8 @@ def _check_truth(
         agree = as_labels if as_labels.sum() >= as_codes.sum() else as_codes
         shown = labels
     else:
-        values = np.array([float(v) if k else np.nan for v, k in zip(theirs.tolist(), known, strict=True)])
-        agree = np.isclose(values, y, rtol=1e-4, atol=1e-8) | ~known
+        values = np.array([_number(v) if k else np.nan for v, k in zip(theirs.tolist(), known, strict=True)])
+        agree = np.isclose(values, y, rtol=1e-4, atol=1e-8) | ~known  # text that is no number: NaN, disagrees
         shown = y
     if agree.all():
         return
@@ -294,6 +295,13 @@ def _check_truth(
         f"{_shown(shown[row])}): its ids do not name the rows the run's ids name (ids renumbered, or a row order "
         "assumed), or it was made for other data; give each prediction its row's id"
     )
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _shown(value: object) -> str:
