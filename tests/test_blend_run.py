@@ -428,13 +428,16 @@ def test_labels_imported_as_probabilities_are_named(runs: dict[str, Path], tmp_p
         import_predictions(run_dir, "labels", oof_path)
 
 
-def _rmsle_run(tmp_path: Path, scale: float = 1.0) -> Path:
-    """A small regression run scored by RMSLE: one ridge, 60 training and 20 test rows, targets ``scale * e^x``."""
+def _rmsle_run(tmp_path: Path, scale: float = 1.0, folds: dict | None = None) -> Path:
+    """A small regression run scored by RMSLE: one ridge, 60 training and 20 test rows, targets ``scale * e^x``; a
+    column ``t`` (12 steps of 5 rows) for time folds."""
     from kaggle_kit.config import build_spec
 
     rng = np.random.default_rng(2)
     x = rng.normal(size=(80, 2))
-    frame = pl.DataFrame({"id": np.arange(80), "a": x[:, 0], "b": x[:, 1], "y": scale * np.exp(x[:, 0])})
+    frame = pl.DataFrame(
+        {"id": np.arange(80), "a": x[:, 0], "b": x[:, 1], "t": np.arange(80) // 5, "y": scale * np.exp(x[:, 0])}
+    )
     ridge = {"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"}
     spec = build_spec(
         {
@@ -442,7 +445,7 @@ def _rmsle_run(tmp_path: Path, scale: float = 1.0) -> Path:
             "task": "regression",
             "metric": "rmsle",
             "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
-            "folds": {"strategy": "kfold", "n_splits": 3},
+            "folds": folds or {"strategy": "kfold", "n_splits": 3},
             "run": {"n_jobs": 1, "threads_per_task": 1},
             "models": [ridge],
         }
@@ -570,3 +573,23 @@ def test_a_fold_column_named_as_notebooks_name_it_is_checked(
     frame.with_columns(pl.int_range(pl.len()).mod(5).alias(column)).write_csv(oof_path)
     with pytest.raises(DataError, match=f"the fold column '{column}' of .* splits the rows differently"):
         import_predictions(run_dir, "other_folds", oof_path, test_path)
+
+
+def test_time_folds_rows_never_validated_may_have_no_fold_in_the_file(tmp_path: Path) -> None:
+    """Time folds never validate the first block: a file made on the run's folds leaves those rows' prediction and
+    fold empty. It had been refused (`the fold column 'fold' ... has 15 empty value(s)`); an empty fold on a row
+    the run validates still is."""
+    run_dir = _rmsle_run(tmp_path, folds={"strategy": "time", "n_splits": 3, "time": "t"})
+    store = RunStore(run_dir)
+    fold = pl.read_parquet(store.folds_path)["fold_r0"]
+    oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.when(fold >= 0).then(fold))
+    assert oof["fold"].null_count() > 0 and oof["prediction"].is_nan().sum() == oof["fold"].null_count()
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+    assert import_predictions(run_dir, "on_time", tmp_path / "oof.csv", tmp_path / "test.csv").folds_checked
+    validated = int(fold.arg_max() or 0)  # a row the run validates, its fold left empty
+    oof.with_columns(fold=pl.when(pl.int_range(pl.len()) == validated).then(None).otherwise(pl.col("fold"))).write_csv(
+        tmp_path / "oof.csv"
+    )
+    with pytest.raises(DataError, match=r"has 1 empty value\(s\) on rows the run validates"):
+        import_predictions(run_dir, "gap", tmp_path / "oof.csv", tmp_path / "test.csv")

@@ -377,10 +377,13 @@ def _check_folds(
     file_folds = pl.DataFrame({_KEY: _id_text(frame[id_col], run_ids), fold_column: frame[fold_column]})
     aligned = pl.DataFrame({_KEY: run_ids.cast(pl.String)}).join(file_folds, on=_KEY, how="left", maintain_order="left")
     theirs = aligned[fold_column]
-    if theirs.null_count():
-        raise DataError(f"the fold column {fold_column!r} of {str(path)!r} has {theirs.null_count()} empty value(s)")
     ours = run_folds(store).ids[0]
-    validated = np.flatnonzero(ours >= 0)
+    validated = np.flatnonzero(ours >= 0)  # rows time folds never validate may have no fold in the file either
+    empty = int(theirs.gather(validated).is_null().sum())
+    if empty:
+        raise DataError(
+            f"the fold column {fold_column!r} of {str(path)!r} has {empty} empty value(s) on rows the run validates"
+        )
     rows = pl.DataFrame({"row": validated, "ours": ours[validated], "theirs": theirs.to_numpy()[validated]})
     for a, b in (("ours", "theirs"), ("theirs", "ours")):  # a fold of one side must be a single fold of the other
         first = rows.group_by(a, maintain_order=True).agg(
