@@ -593,3 +593,12 @@ def test_time_folds_rows_never_validated_may_have_no_fold_in_the_file(tmp_path: 
     )
     with pytest.raises(DataError, match=r"has 1 empty value\(s\) on rows the run validates"):
         import_predictions(run_dir, "gap", tmp_path / "oof.csv", tmp_path / "test.csv")
+
+
+def test_one_column_of_labels_for_many_classes_is_named(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A multiclass notebook's `predict` (one column of labels): refused, the message saying what it likely is."""
+    run_dir = runs["demo-digits"]
+    oof_path, test_path = _export(run_dir, "lgbm", tmp_path)
+    pl.read_csv(oof_path).select("id", pl.lit(3).alias("label"), "fold").write_csv(oof_path)
+    with pytest.raises(DataError, match=r"one column for 10 classes: labels\? export one probability per class"):
+        import_predictions(run_dir, "labels", oof_path, test_path)

@@ -252,6 +252,11 @@ def _values(
         raise DataError(
             f"the prediction file {str(path)!r} has columns {others[:12]}; the run needs {expected}"
             + (", or one column with the positive class's probability" if classes and len(classes) == 2 else "")
+            + (
+                f" (one column for {len(classes)} classes: labels? export one probability per class, predict_proba)"
+                if classes and len(classes) > 2 and len(others) == 1
+                else ""
+            )
         )
     return np.column_stack([_numeric(frame, c, path) for c in chosen])
 
