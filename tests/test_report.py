@@ -565,8 +565,9 @@ def test_imported_predictions_are_rows_of_the_leaderboard(binary: Built, tmp_pat
     """Predictions imported from a notebook rank beside the models in `kaggle-kit blend` and are candidates of
     `submit --best`; the report showed blends of them but never them, so its best could not be one. Their row's
     fold scores are sklearn's AUC of the stored OOF, fold by fold."""
-    from kaggle_kit.blend import import_predictions
+    from kaggle_kit.blend import fit_blend, import_predictions
     from kaggle_kit.report.entries import format_entries
+    from kaggle_kit.report.families import family_report
 
     copy = _copy_run(binary.run_dir, tmp_path)
     store = RunStore(copy)
@@ -584,3 +585,6 @@ def test_imported_predictions_are_rows_of_the_leaderboard(binary: Built, tmp_pat
     assert list(row.fold_scores) == pytest.approx([roc_auc_score(y[k == f], sure[k == f]) for f in range(5)])
     assert row.cv == pytest.approx(roc_auc_score(y, sure))
     assert "notebook" in format_entries(list(report.entries), get_metric("roc_auc"))
+    fit_blend(copy, "mean", models=["xgb", "notebook"])  # the families' view names its kind, not 'other'
+    ensemble = family_report(copy).ensemble
+    assert ensemble is not None and {f.family for f in ensemble.families} == {"xgboost", "external"}
