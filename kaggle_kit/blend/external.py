@@ -122,8 +122,9 @@ def import_predictions(
         _check_values(test_values, test_path, classes is not None, test_ids)
         _check_distribution(test_values, test_path, meta)
         _warn_if_labels(test_values, test_path, classes)
-        if classes is None and meta.get("grid") is None:  # values (probabilities are checked, and fold-pooled test
-            # probabilities are less extreme than OOF ones by nature: a rare class's lie above its OOF median)
+        if metric.needs == "value" and meta.get("grid") is None:  # values (probabilities are checked, and
+            # fold-pooled test probabilities are less extreme than OOF ones by nature: a rare class's (or label's)
+            # lie above its OOF median)
             _warn_if_another_scale(oof_values[~never], test_values, test_path, columns)
         test_values, clipped_test = metric.clip(test_values)
         clipped += clipped_test
