@@ -102,6 +102,14 @@ def import_predictions(
     folds_checked = _check_folds(store, oof_frame, oof_path, id_col, run_ids, fold_column)
     folds = run_folds(store)
     never = (folds.ids == -1).all(axis=0)
+    if folds_checked and folds.scheme == "past":
+        warnings.warn(
+            f"the folds of {str(oof_path)!r} split the rows as the run's time folds do, but a file cannot show what "
+            "each fold's model trained on: the run's train on the earlier blocks only; if these were trained on "
+            "every other block (later ones too), their OOF and nested-CV scores are optimistic",
+            DataWarning,
+            stacklevel=2,
+        )
     _check_values(oof_values[~never], oof_path, classes is not None, run_ids.filter(~never))
     _warn_if_labels(oof_values[~never], oof_path, classes)
     _check_distribution(oof_values[~never], oof_path, meta)
