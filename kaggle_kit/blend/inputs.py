@@ -119,7 +119,8 @@ def stale_reason(models: Sequence[str], model_keys: dict[str, str], keys: dict[s
     if gone:
         parts.append(
             f"made from {allowed(gone)}, which the run no longer lists (its last command did not make them; the "
-            "command that did, e.g. the same --search, lists them again)"
+            "command that did, e.g. the same --search, lists them again; imported predictions since removed: "
+            "import them again)"
         )
     return " and ".join(parts)
 
