@@ -308,6 +308,7 @@ def _check_truth(
         f"{int(known.sum())} row(s) (e.g. id {run_ids[row]!r}: the file says {_shown(theirs[row])}, the run "
         f"{_shown(shown[row])}): its ids do not name the rows the run's ids name (ids renumbered, or a row order "
         "assumed), or it was made for other data; give each prediction its row's id"
+        + ("; or the column holds the target transformed (e.g. log1p): drop it" if classes is None else "")
     )
 
 
