@@ -588,3 +588,40 @@ def test_imported_predictions_are_rows_of_the_leaderboard(binary: Built, tmp_pat
     fit_blend(copy, "mean", models=["xgb", "notebook"])  # the families' view names its kind, not 'other'
     ensemble = family_report(copy).ensemble
     assert ensemble is not None and {f.family for f in ensemble.families} == {"xgboost", "external"}
+
+
+def test_a_model_finished_after_the_blends_is_named(tmp_path: Path) -> None:
+    """A model added to the config and run after the blends were made: the blends are not stale (their models are
+    unchanged) and stay ranked, but none weighs the new model, and the report said nothing of it."""
+    from kaggle_kit.blend import blend_report
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(90, 2))
+    frame = pl.DataFrame({"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+    def spec(models: list[dict]) -> object:
+        return build_spec(
+            {
+                "name": "added",
+                "task": "binary",
+                "metric": "roc_auc",
+                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+                "folds": {"n_splits": 3},
+                "run": {"n_jobs": 1, "threads_per_task": 1},
+                "models": models,
+            }
+        )
+
+    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
+    first = [{"name": "lr", **logreg}, {"name": "weak", **logreg, "params": {"C": 1e-3}}]
+    result = run(spec(first), train=frame[:60], test=frame[60:].drop("y"), **kwargs)
+    blend_report(result.run_dir, "mean")
+    assert not any("finished after" in n for n in collect_report(result.run_dir, adversarial=False).notes)
+    run(spec([*first, {"name": "late", **logreg, "params": {"C": 10.0}}]), train=frame[:60], test=frame[60:].drop("y"),
+        **kwargs)  # fmt: skip
+    report = collect_report(result.run_dir, adversarial=False)
+    assert [b.name for b in report.blends] == ["mean"]  # not stale: still ranked
+    (note,) = [n for n in report.notes if "finished after" in n]
+    assert note.startswith("'late' finished after the stored blends were made") and "kaggle-kit blend" in note
