@@ -33,9 +33,9 @@ from .sample_submission import match_sample, read_sample
 def write_submission(
     run_dir: Path | str, model: str | None = None, out: Path | str | None = None, *, blend: str | None = None
 ) -> Path:
-    """Write ``model``'s (or the stored ``blend``'s) test predictions as a submission CSV; returns its path
-    (default ``<run_dir>/submissions/<model>.csv``, or ``blend-<name>.csv``). A blend whose models were refit
-    since it was made is refused: blend again first."""
+    """Write ``model``'s (a model of the run, or predictions imported into it) or the stored ``blend``'s test
+    predictions as a submission CSV; returns its path (default ``<run_dir>/submissions/<model>.csv``, or
+    ``blend-<name>.csv``). A blend whose models were refit since it was made is refused: blend again first."""
     if (model is None) == (blend is None):
         raise KitError("name exactly one of a model (--model) or a blend (--blend) to submit")
     store = RunStore(run_dir)
