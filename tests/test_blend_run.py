@@ -20,7 +20,7 @@ import kaggle_kit
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions, read_blend
 from kaggle_kit.blend.inputs import load_run
 from kaggle_kit.cli import main
-from kaggle_kit.errors import DataError, StoreError
+from kaggle_kit.errors import ConfigError, DataError, StoreError
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import write_submission
@@ -428,9 +428,9 @@ def test_labels_imported_as_probabilities_are_named(runs: dict[str, Path], tmp_p
         import_predictions(run_dir, "labels", oof_path)
 
 
-def _rmsle_run(tmp_path: Path, scale: float = 1.0, folds: dict | None = None) -> Path:
-    """A small regression run scored by RMSLE: one ridge, 60 training and 20 test rows, targets ``scale * e^x``; a
-    column ``t`` (12 steps of 5 rows) for time folds."""
+def _rmsle_run(tmp_path: Path, scale: float = 1.0, folds: dict | None = None, more: tuple[str, ...] = ()) -> Path:
+    """A small regression run scored by RMSLE: one ridge (and a ridge named as each of ``more``), 60 training and 20
+    test rows, targets ``scale * e^x``; a column ``t`` (12 steps of 5 rows) for time folds."""
     from kaggle_kit.config import build_spec
 
     rng = np.random.default_rng(2)
@@ -447,7 +447,7 @@ def _rmsle_run(tmp_path: Path, scale: float = 1.0, folds: dict | None = None) ->
             "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
             "folds": folds or {"strategy": "kfold", "n_splits": 3},
             "run": {"n_jobs": 1, "threads_per_task": 1},
-            "models": [ridge],
+            "models": [ridge, *({**ridge, "name": name} for name in more)],
         }
     )
     return run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
@@ -605,3 +605,23 @@ def test_one_column_of_labels_for_many_classes_is_named(runs: dict[str, Path], t
     pl.read_csv(oof_path).select("id", pl.lit(3).alias("label"), "fold").write_csv(oof_path)
     with pytest.raises(DataError, match=r"one column for 10 classes: labels\? export one probability per class"):
         import_predictions(run_dir, "labels", oof_path, test_path)
+
+
+@pytest.mark.parametrize("taken_by", ["import", "blend"])
+def test_a_model_named_as_an_import_or_a_blend_is_refused_before_any_fit(tmp_path: Path, taken_by: str) -> None:
+    """Names are unique across models, blends and imports: a model added under an import's name had been fitted on
+    every fold, and then the blend and submission after them stopped (`model(s) 'friend' are named more than
+    once`); it is refused before anything trains, naming the folder that holds the name."""
+    run_dir = _rmsle_run(tmp_path)
+    store = RunStore(run_dir)
+    if taken_by == "import":
+        oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+        oof.write_csv(tmp_path / "oof.csv")
+        store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+        import_predictions(run_dir, "friend", tmp_path / "oof.csv", tmp_path / "test.csv")
+    else:
+        fit_blend(run_dir, "mean", name="friend")
+    folder = "external" if taken_by == "import" else "blends"
+    with pytest.raises(ConfigError, match=f"model 'friend' has the name of .*delete .*{folder}/friend"):
+        _rmsle_run(tmp_path, more=("friend",))
+    assert not (run_dir / "models" / "friend").exists()  # nothing fitted
