@@ -458,7 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oof", required=True, help="CSV or parquet: id column + one column per class (or one value)")
     p.add_argument("--test", help="CSV or parquet of the test predictions, same columns")
     p.add_argument("--id-column", default=None, help="the id column's name (default: the run's)")
-    p.add_argument("--fold-column", default="fold", help="fold column checked against the run's (default: fold)")
+    p.add_argument(
+        "--fold-column",
+        default=None,
+        help="fold column checked against the run's (default: fold, kfold, fold_id or fold_r0, any case)",
+    )
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run folder")

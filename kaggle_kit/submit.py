@@ -33,9 +33,9 @@ from .sample_submission import match_sample, read_sample
 def write_submission(
     run_dir: Path | str, model: str | None = None, out: Path | str | None = None, *, blend: str | None = None
 ) -> Path:
-    """Write ``model``'s (or the stored ``blend``'s) test predictions as a submission CSV; returns its path
-    (default ``<run_dir>/submissions/<model>.csv``, or ``blend-<name>.csv``). A blend whose models were refit
-    since it was made is refused: blend again first."""
+    """Write ``model``'s (a model of the run, or predictions imported into it) or the stored ``blend``'s test
+    predictions as a submission CSV; returns its path (default ``<run_dir>/submissions/<model>.csv``, or
+    ``blend-<name>.csv``). A blend whose models were refit since it was made is refused: blend again first."""
     if (model is None) == (blend is None):
         raise KitError("name exactly one of a model (--model) or a blend (--blend) to submit")
     store = RunStore(run_dir)
@@ -53,15 +53,23 @@ def write_submission(
         # the name comes from run.json, which a downloaded run folder may have crafted: it must name no other folder
         if not SAFE_NAME.match(model) or ".." in model:
             raise ConfigError(f"the model name {model!r} must be a plain name as on the leaderboard (it names a file)")
+        imported = False
         if model not in store.current_models():
-            from .blend.storage import blend_names
+            from .blend.storage import blend_names, external_sources
 
             if model in blend_names(run_dir):  # else "no model named ..." lists the models, none of them it
                 raise ConfigError(
                     f"{model!r} is a blend of the run {str(store.root)!r}, not a model: name it with --blend {model} "
                     f"(blend={model!r} in Python)"
                 )
-        preds = store.read_predictions(model, "test")
+            # imported predictions rank beside the models (the blend report may name one the best): submittable
+            imported = model in external_sources(run_dir)
+        if imported:
+            from .blend.storage import read_imported_test
+
+            preds = read_imported_test(run_dir, model)
+        else:
+            preds = store.read_predictions(model, "test")
         if metric is not None and metric.needs == "label":
             from .blend.threshold import model_threshold
 

@@ -1430,6 +1430,20 @@ def _blend_and_new_test(folder: Path) -> None:
     new_test(lambda f: f)(folder)
 
 
+def _imported_and_new_test(folder: Path) -> None:
+    """logreg's OOF and test predictions imported as 'friend' (a teammate's), and a new test file."""
+    import warnings
+
+    from kaggle_kit.blend import import_predictions
+
+    predictions_file("logreg", lambda f: f, to="p.csv")(folder)
+    pl.read_parquet(model_file("logreg", "test.parquet")(folder)).write_csv(folder / "p_test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no fold column: said, not the point here
+        import_predictions(folder / "runs" / "tiny", "friend", folder / "p.csv", folder / "p_test.csv")
+    new_test(lambda f: f)(folder)
+
+
 def _blend_and_file(folder: Path) -> None:
     stored_blend(lambda f: None)(folder)
     predictions_file("logreg", lambda f: f, to="p.csv")(folder)
@@ -1599,6 +1613,12 @@ AFTER_RUN: list[Case] = [
         _blend_and_new_test,
         ("'mean' is a blend of the run", "not a model: name it with --blend mean"),
         argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "mean", "--out", "{folder}/s.csv"),
+    ),
+    Case(  # it said `no finished model named 'friend'`, as for a typo (refit alike)
+        "predict-model-names-imported-predictions",
+        _imported_and_new_test,
+        ("'friend' are predictions imported into the run", "kaggle-kit submit", "--model friend"),
+        argv=("predict", "{run}", "--test", "{folder}/new_test.csv", "--model", "friend", "--out", "{folder}/s.csv"),
     ),
     Case(
         "predict-blend-names-a-model",

@@ -587,3 +587,16 @@ def test_a_blend_whose_deadline_has_passed_fits_nothing(monkeypatch: pytest.Monk
         oof, y, _folds(y), "accuracy", "slow", options={"seconds": 0.0}, deadline=time.monotonic() + 600
     )
     assert len(fits) == 1 + 5 and done.result.nested_cv == 1.0
+
+
+def test_a_stackers_predictions_stay_in_the_metrics_domain() -> None:
+    """RMSLE scores values >= 0, the run's models are clipped into it, and a weighted mean of them stays there; a
+    stacker's ridge extrapolated below 0 (nested OOF min -0.127, test -0.108 here): scored as 0, submitted negative."""
+    rng = np.random.default_rng(0)
+    n = 400
+    y = np.exp(rng.normal(size=n) * 1.5)
+    a, b = np.maximum(y + rng.normal(0, 1, n), 0), np.maximum(y * 1.3 + rng.normal(0, 2, n), 0)
+    test_a = np.maximum(rng.exponential(1, 100) - 0.5, 0)
+    folds = make_folds(n, strategy="kfold", n_splits=4)
+    out = blend_predictions({"a": a, "b": b}, y, folds, "rmsle", "stack", test={"a": test_a, "b": test_a / 2})
+    assert np.nanmin(out.oof) == 0.0 and out.test is not None and out.test.min() == 0.0  # clipped, not below 0

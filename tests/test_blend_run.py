@@ -7,6 +7,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import kaggle_kit
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions, read_blend
 from kaggle_kit.blend.inputs import load_run
 from kaggle_kit.cli import main
-from kaggle_kit.errors import DataError, StoreError
+from kaggle_kit.errors import ConfigError, DataError, StoreError
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.submit import write_submission
@@ -205,7 +206,7 @@ def test_imported_predictions_blend_like_the_runs_own(runs: dict[str, Path], tmp
 def test_import_without_a_fold_column_warns(runs: dict[str, Path], tmp_path: Path) -> None:
     run_dir = runs["demo-breast-cancer"]
     oof_path, test_path = _export(run_dir, "xgb", tmp_path, with_folds=False)
-    with pytest.warns(UserWarning, match=r"no fold column 'fold'.*optimistic"):
+    with pytest.warns(UserWarning, match=r"no fold column \(none named 'fold', 'kfold', .*optimistic"):
         imported = import_predictions(run_dir, "nofolds", oof_path, test_path)
     assert not imported.folds_checked
 
@@ -235,8 +236,15 @@ def _drop_first(f: pl.DataFrame) -> pl.DataFrame:
             lambda f: f.rename({"p_malignant": "x", "p_benign": "z"}),
             r"has columns \['z', 'x'\]; the run needs the columns \['p_benign', 'p_malignant'\]",
         ),
-        (lambda f: f.with_columns(p_malignant=pl.col("p_malignant") * 3), r"within \[0, 1\]"),
-        (lambda f: f.with_columns(p_malignant=pl.lit(None, dtype=pl.Float64)), r"missing or infinite predictions"),
+        (lambda f: f.with_columns(p_malignant=pl.col("p_malignant") * 3), r"within \[0, 1\] \(export the model"),
+        (
+            lambda f: f.with_columns(p_malignant=pl.col("p_malignant") - 0.5),
+            r"\(logits or log-probabilities\? apply a sigmoid",
+        ),
+        (
+            lambda f: f.with_columns(p_malignant=pl.lit(None, dtype=pl.Float64)),
+            r"missing or infinite predictions \(e\.g\. id ",
+        ),
     ],
 )
 def test_import_of_mismatched_predictions_fails_clearly(
@@ -350,3 +358,270 @@ def test_a_time_limited_command_says_which_methods_its_deadline_left_out_and_sti
     assert "'stack' left out: the time limit was reached before it started." in out
     assert [p.name for p in (run_dir / "blends").iterdir()] == ["hill_climb"]
     assert "submission (" in out and len(list((run_dir / "submissions").glob("*.csv"))) == 1
+
+
+def test_submit_best_counts_imported_predictions_and_their_blends(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``submit --best`` writes the run's own test rows, so imported predictions (with test predictions) rank beside
+    the models and blends of them are candidates, as the blend report ranks them (it had submitted the best run
+    model, the report's best being an import); ``predict --best`` (new rows) still leaves them out."""
+    from kaggle_kit.blend.target import run_target
+    from kaggle_kit.predict.best import best_choice, stored_report
+
+    run_dir = Path(shutil.copytree(runs["demo-breast-cancer"], tmp_path / "run"))
+    for folder in ("blends", "submissions", "external"):
+        shutil.rmtree(run_dir / folder, ignore_errors=True)
+    store = RunStore(run_dir)
+    y = run_target(store)
+    ids = store.read_predictions("xgb", "oof")["id"]
+    sure = 0.1 + 0.8 * y  # the labels, blurred: better than any model of the run (AUC 1)
+    folds = pl.read_parquet(store.folds_path)["fold_r0"]
+    pl.DataFrame({"id": ids, "p_malignant": sure, "fold": folds}).write_csv(tmp_path / "oof.csv")
+    test = store.read_predictions("xgb", "test").with_columns(p_malignant=1 - pl.col("p_malignant")).drop("p_benign")
+    test.write_csv(tmp_path / "test.csv")
+    import_predictions(run_dir, "teammate", tmp_path / "oof.csv", tmp_path / "test.csv")
+    with pytest.warns(UserWarning, match="no test predictions given"):
+        import_predictions(run_dir, "notest", tmp_path / "oof.csv")  # no test file: not a candidate
+    assert main(["submit", str(run_dir), "--best"]) == 0
+    assert "--best: model 'teammate'" in capsys.readouterr().out
+    written = pl.read_csv(run_dir / "submissions" / "teammate.csv")
+    expected = written.select("id").join(test, on="id", how="left")["p_malignant"].to_numpy()
+    np.testing.assert_allclose(written["diagnosis"].to_numpy(), expected, rtol=1e-6)  # the sample's column
+    with pytest.raises(StoreError, match=r"'notest' have no test predictions.*--test TEST_FILE"):
+        write_submission(run_dir, "notest")
+    shutil.rmtree(run_dir / "external" / "notest")
+    fit_blend(run_dir, "mean", models=["teammate", "nb"])
+    fit_blend(run_dir, "nelder_mead", models=["xgb", "nb"], options={"restarts": 2})
+    assert {b.name for b in stored_report(run_dir, new_rows=False).blends} == {"mean", "nelder_mead"}
+    assert {b.name for b in stored_report(run_dir).blends} == {"nelder_mead"}
+    assert best_choice(run_dir).name != "teammate"  # predict: no model here predicts new rows for it
+
+
+@pytest.mark.parametrize("column", ["p_benign", "benign", "p_malignant", "malignant"])
+def test_one_column_of_either_class_is_read_as_that_class(runs: dict[str, Path], tmp_path: Path, column: str) -> None:
+    """A binary file with one column named by the negative class holds that class's probability: it had been read as
+    the positive class's, silently inverting the import (a ROC AUC of 1 - AUC)."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    label = column.removeprefix("p_")
+    for path in (oof_path, test_path):
+        frame = pl.read_csv(path)
+        frame.select(
+            "id", pl.col(f"p_{label}").alias(column), *(["fold"] if "fold" in frame.columns else [])
+        ).write_csv(path)
+    import_predictions(run_dir, "one_column", oof_path, test_path)
+    store = RunStore(run_dir)
+    for kind in ("oof", "test"):
+        got = pl.read_parquet(run_dir / "external" / "one_column" / f"{kind}.parquet")
+        np.testing.assert_allclose(got.drop("id").to_numpy(), store.read_predictions("xgb", kind).drop("id").to_numpy(),
+                                   atol=1e-6)  # fmt: skip
+
+
+def test_labels_imported_as_probabilities_are_named(runs: dict[str, Path], tmp_path: Path) -> None:
+    """0 / 1 labels (a notebook's ``predict``, not ``predict_proba``) pass every check; the import names them."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, _ = _export(run_dir, "xgb", tmp_path)
+    frame = pl.read_csv(oof_path)
+    frame.select("id", (pl.col("p_malignant") > 0.5).cast(pl.Int64).alias("diagnosis"), "fold").write_csv(oof_path)
+    with pytest.warns(UserWarning, match=r"all 0 or 1: class labels, not probabilities.*predict_proba"):
+        import_predictions(run_dir, "labels", oof_path)
+
+
+def _rmsle_run(tmp_path: Path, scale: float = 1.0, folds: dict | None = None, more: tuple[str, ...] = ()) -> Path:
+    """A small regression run scored by RMSLE: one ridge (and a ridge named as each of ``more``), 60 training and 20
+    test rows, targets ``scale * e^x``; a column ``t`` (12 steps of 5 rows) for time folds."""
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(80, 2))
+    frame = pl.DataFrame(
+        {"id": np.arange(80), "a": x[:, 0], "b": x[:, 1], "t": np.arange(80) // 5, "y": scale * np.exp(x[:, 0])}
+    )
+    ridge = {"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"}
+    spec = build_spec(
+        {
+            "name": "rmsle",
+            "task": "regression",
+            "metric": "rmsle",
+            "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+            "folds": folds or {"strategy": "kfold", "n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [ridge, *({**ridge, "name": name} for name in more)],
+        }
+    )
+    return run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
+
+
+def test_imported_values_outside_the_metrics_domain_are_clipped_as_the_runs_are(tmp_path: Path) -> None:
+    """RMSLE scores values >= 0: negative imported predictions were stored as they were, scored clipped, and
+    submitted negative (alone, or in a blend of them); they are clipped into the domain as a model's are, said."""
+    run_dir = _rmsle_run(tmp_path)
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(pl.col("prediction") - 3)
+    oof.with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"]).write_csv(tmp_path / "oof.csv")
+    store.read_predictions("ridge", "test").with_columns(pl.col("prediction") - 3).write_csv(tmp_path / "test.csv")
+    with pytest.warns(UserWarning, match=r"prediction value\(s\) of 'low' were outside \[0, inf\], what rmsle scores"):
+        import_predictions(run_dir, "low", tmp_path / "oof.csv", tmp_path / "test.csv")
+    for kind in ("oof", "test"):
+        stored = pl.read_parquet(run_dir / "external" / "low" / f"{kind}.parquet")["prediction"].to_numpy()
+        assert stored.min() == 0.0  # some were below 0
+    fit_blend(run_dir, "mean", models=["ridge", "low"])
+    assert pl.read_csv(write_submission(run_dir, blend="mean"))["y"].min() >= 0
+
+
+def test_test_predictions_on_another_scale_than_the_oof_are_named(tmp_path: Path) -> None:
+    """An OOF file of values and a test file left in log space (a forgotten ``expm1``) passed every check, and a blend
+    applied its OOF-fitted weights to the mix of scales; the import now says so. The same model's files pass."""
+    run_dir = _rmsle_run(tmp_path, scale=100.0)  # prices, say: log1p of them lies far below
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+    oof.write_csv(tmp_path / "oof.csv")
+    test = store.read_predictions("ridge", "test")
+    test.write_csv(tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the model's own files: no warning
+        import_predictions(run_dir, "same", tmp_path / "oof.csv", tmp_path / "test.csv")
+    test.with_columns(pl.col("prediction").log1p()).write_csv(tmp_path / "test.csv")
+    with pytest.warns(UserWarning, match=r"not on the scale of the OOF predictions: 100% of the test values of "):
+        import_predictions(run_dir, "log_test", tmp_path / "oof.csv", tmp_path / "test.csv")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda f: f.rename({"id": "ID"}),  # the id column spelled otherwise (case)
+        lambda f: f.with_columns(pl.col("id").cast(pl.Float64)),  # integer ids written 1000.0 (pandas, once a gap)
+        lambda f: f.rename({c: c.removeprefix("p_").title() for c in f.columns if c.startswith("p_")}),  # 'Benign'
+    ],
+)
+def test_ids_and_columns_spelled_otherwise_are_matched(runs: dict[str, Path], tmp_path: Path, edit) -> None:
+    """A Kaggler's files spell what the run's do otherwise: they had been refused (`has no id column 'id'`; all 300
+    ids `missing`, `'1000.0'` unknown; `the run needs the columns ...`); they import as the exact spelling does."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    for path in (oof_path, test_path):
+        edit(pl.read_csv(path)).write_csv(path)
+    import_predictions(run_dir, "spelled", oof_path, test_path)
+    store = RunStore(run_dir)
+    for kind in ("oof", "test"):
+        got = pl.read_parquet(run_dir / "external" / "spelled" / f"{kind}.parquet")
+        assert got.equals(store.read_predictions("xgb", kind))
+
+
+@pytest.mark.parametrize("as_codes", [False, True])
+def test_a_target_column_beside_the_predictions_is_checked_against_the_run(
+    runs: dict[str, Path], tmp_path: Path, as_codes: bool
+) -> None:
+    """A notebook's OOF file often keeps the labels (as labels or as codes 0 / 1): it had been refused (`has column(s)
+    ['diagnosis'] besides the run's prediction columns`); it imports, and it is the one check that shows ids which
+    do not name the rows the run's ids name (here: the ids renumbered 0..n-1 over rows in another order), which
+    matched every prediction to another row's label without a word."""
+    from kaggle_kit.blend.target import run_target
+
+    run_dir = runs["demo-breast-cancer"]
+    store = RunStore(run_dir)
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    y = pl.DataFrame({"id": store.read_predictions("xgb", "oof")["id"], "code": run_target(store)})
+    frame = pl.read_csv(oof_path).join(y, on="id")
+    label = (
+        pl.col("code")
+        if as_codes
+        else pl.when(pl.col("code") == 1).then(pl.lit("malignant")).otherwise(pl.lit("benign"))
+    )
+    frame.with_columns(diagnosis=label).drop("code").write_csv(oof_path)
+    import_predictions(run_dir, "with_labels", oof_path, test_path)
+    got = pl.read_parquet(run_dir / "external" / "with_labels" / "oof.parquet")
+    assert got.equals(store.read_predictions("xgb", "oof"))
+    renumbered = pl.read_csv(oof_path).sort("p_malignant").with_columns(id=pl.Series(sorted(y["id"].to_list())))
+    renumbered.drop("fold").write_csv(oof_path)
+    with pytest.raises(DataError, match=r"target column 'diagnosis' of .* disagrees with the run's target on \d+ of"):
+        import_predictions(run_dir, "renumbered", oof_path, test_path)
+
+
+def test_imports_without_test_predictions_are_left_out_of_the_blends_not_stopping_them(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The import said such predictions `can be scored and compared`, but every blend of the run (and a time-limited
+    run's submission, after all its fits) then stopped with `have no test predictions`; they are left out, said. Named
+    with --models, they are still refused."""
+    run_dir = Path(shutil.copytree(runs["demo-breast-cancer"], tmp_path / "run"))
+    shutil.rmtree(run_dir / "blends", ignore_errors=True)
+    oof_path, _ = _export(run_dir, "xgb", tmp_path)
+    with pytest.warns(UserWarning, match="the blends leave it out"):
+        import_predictions(run_dir, "oof_only", oof_path)
+    with pytest.warns(UserWarning, match=r"'oof_only' have no test predictions: left out of the blends"):
+        report = blend_report(run_dir, "mean", options=QUICK)
+    assert "oof_only" not in {m.name for m in report.models} and "oof_only" not in report.blends[0].models
+    assert write_submission(run_dir, blend="mean").is_file()
+    with pytest.raises(StoreError, match="'oof_only' have no test predictions"):
+        fit_blend(run_dir, "mean", models=["xgb", "oof_only"], save=False)
+
+
+@pytest.mark.parametrize("column", ["kfold", "Fold", "fold_r0"])
+def test_a_fold_column_named_as_notebooks_name_it_is_checked(
+    runs: dict[str, Path], tmp_path: Path, column: str
+) -> None:
+    """`kfold` (notebooks), `Fold`, or `fold_r0` (the run's folds.parquet joined, as the no-fold-column warning
+    advises) had been taken for a prediction column and the file refused (`has column(s) ['kfold'] besides the run's
+    prediction columns`); it is the fold column, checked against the run's folds: other folds are refused."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    frame = pl.read_csv(oof_path).rename({"fold": column})
+    frame.write_csv(oof_path)
+    assert import_predictions(run_dir, "notebook_folds", oof_path, test_path).folds_checked
+    frame.with_columns(pl.int_range(pl.len()).mod(5).alias(column)).write_csv(oof_path)
+    with pytest.raises(DataError, match=f"the fold column '{column}' of .* splits the rows differently"):
+        import_predictions(run_dir, "other_folds", oof_path, test_path)
+
+
+def test_time_folds_rows_never_validated_may_have_no_fold_in_the_file(tmp_path: Path) -> None:
+    """Time folds never validate the first block: a file made on the run's folds leaves those rows' prediction and
+    fold empty. It had been refused (`the fold column 'fold' ... has 15 empty value(s)`); an empty fold on a row
+    the run validates still is."""
+    run_dir = _rmsle_run(tmp_path, folds={"strategy": "time", "n_splits": 3, "time": "t"})
+    store = RunStore(run_dir)
+    fold = pl.read_parquet(store.folds_path)["fold_r0"]
+    oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.when(fold >= 0).then(fold))
+    assert oof["fold"].null_count() > 0 and oof["prediction"].is_nan().sum() == oof["fold"].null_count()
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+    with pytest.warns(
+        UserWarning, match=r"cannot show what each fold's model trained on: the run's train on the earlie"
+    ):
+        assert import_predictions(run_dir, "on_time", tmp_path / "oof.csv", tmp_path / "test.csv").folds_checked
+    validated = int(fold.arg_max() or 0)  # a row the run validates, its fold left empty
+    oof.with_columns(fold=pl.when(pl.int_range(pl.len()) == validated).then(None).otherwise(pl.col("fold"))).write_csv(
+        tmp_path / "oof.csv"
+    )
+    with pytest.raises(DataError, match=r"has 1 empty value\(s\) on rows the run validates"):
+        import_predictions(run_dir, "gap", tmp_path / "oof.csv", tmp_path / "test.csv")
+
+
+def test_one_column_of_labels_for_many_classes_is_named(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A multiclass notebook's `predict` (one column of labels): refused, the message saying what it likely is."""
+    run_dir = runs["demo-digits"]
+    oof_path, test_path = _export(run_dir, "lgbm", tmp_path)
+    pl.read_csv(oof_path).select("id", pl.lit(3).alias("label"), "fold").write_csv(oof_path)
+    with pytest.raises(DataError, match=r"one column for 10 classes: labels\? export one probability per class"):
+        import_predictions(run_dir, "labels", oof_path, test_path)
+
+
+@pytest.mark.parametrize("taken_by", ["import", "blend"])
+def test_a_model_named_as_an_import_or_a_blend_is_refused_before_any_fit(tmp_path: Path, taken_by: str) -> None:
+    """Names are unique across models, blends and imports: a model added under an import's name had been fitted on
+    every fold, and then the blend and submission after them stopped (`model(s) 'friend' are named more than
+    once`); it is refused before anything trains, naming the folder that holds the name."""
+    run_dir = _rmsle_run(tmp_path)
+    store = RunStore(run_dir)
+    if taken_by == "import":
+        oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+        oof.write_csv(tmp_path / "oof.csv")
+        store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+        import_predictions(run_dir, "friend", tmp_path / "oof.csv", tmp_path / "test.csv")
+    else:
+        fit_blend(run_dir, "mean", name="friend")
+    folder = "external" if taken_by == "import" else "blends"
+    with pytest.raises(ConfigError, match=f"model 'friend' has the name of .*delete .*{folder}/friend"):
+        _rmsle_run(tmp_path, more=("friend",))
+    assert not (run_dir / "models" / "friend").exists()  # nothing fitted

@@ -559,3 +559,69 @@ def test_a_blend_of_a_model_the_run_no_longer_lists_is_named_so_not_refit(tmp_pa
         write_submission(run_dir, blend="mean")
     with pytest.raises(StoreError, match=refused):
         blend_spec(RunFolder.open(run_dir), "mean")  # predict's reading of it
+
+
+def test_imported_predictions_are_rows_of_the_leaderboard(binary: Built, tmp_path) -> None:
+    """Predictions imported from a notebook rank beside the models in `kaggle-kit blend` and are candidates of
+    `submit --best`; the report showed blends of them but never them, so its best could not be one. Their row's
+    fold scores are sklearn's AUC of the stored OOF, fold by fold."""
+    from kaggle_kit.blend import fit_blend, import_predictions
+    from kaggle_kit.report.entries import format_entries
+    from kaggle_kit.report.families import family_report
+
+    copy = _copy_run(binary.run_dir, tmp_path)
+    store = RunStore(copy)
+    y = binary.data.y
+    folds = pl.read_parquet(store.folds_path)["fold_r0"]
+    sure = 0.1 + 0.8 * y + np.random.default_rng(0).uniform(-0.05, 0.05, len(y))  # better than any model of the run
+    oof = pl.DataFrame({"id": store.read_predictions("xgb", "oof")["id"], "p_malignant": sure, "fold": folds})
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("xgb", "test").drop("p_benign").write_csv(tmp_path / "test.csv")
+    import_predictions(copy, "notebook", tmp_path / "oof.csv", tmp_path / "test.csv")
+    report = collect_report(copy, adversarial=False)
+    (row,) = [e for e in report.entries if e.name == "notebook"]
+    assert row.kind == "external" and report.entries[0].name == "notebook"  # the best
+    k = folds.to_numpy()
+    assert list(row.fold_scores) == pytest.approx([roc_auc_score(y[k == f], sure[k == f]) for f in range(5)])
+    assert row.cv == pytest.approx(roc_auc_score(y, sure))
+    assert "notebook" in format_entries(list(report.entries), get_metric("roc_auc"))
+    fit_blend(copy, "mean", models=["xgb", "notebook"])  # the families' view names its kind, not 'other'
+    ensemble = family_report(copy).ensemble
+    assert ensemble is not None and {f.family for f in ensemble.families} == {"xgboost", "external"}
+
+
+def test_a_model_finished_after_the_blends_is_named(tmp_path: Path) -> None:
+    """A model added to the config and run after the blends were made: the blends are not stale (their models are
+    unchanged) and stay ranked, but none weighs the new model, and the report said nothing of it."""
+    from kaggle_kit.blend import blend_report
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(90, 2))
+    frame = pl.DataFrame({"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+    def spec(models: list[dict]) -> object:
+        return build_spec(
+            {
+                "name": "added",
+                "task": "binary",
+                "metric": "roc_auc",
+                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+                "folds": {"n_splits": 3},
+                "run": {"n_jobs": 1, "threads_per_task": 1},
+                "models": models,
+            }
+        )
+
+    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
+    first = [{"name": "lr", **logreg}, {"name": "weak", **logreg, "params": {"C": 1e-3}}]
+    result = run(spec(first), train=frame[:60], test=frame[60:].drop("y"), **kwargs)
+    blend_report(result.run_dir, "mean")
+    assert not any("finished after" in n for n in collect_report(result.run_dir, adversarial=False).notes)
+    run(spec([*first, {"name": "late", **logreg, "params": {"C": 10.0}}]), train=frame[:60], test=frame[60:].drop("y"),
+        **kwargs)  # fmt: skip
+    report = collect_report(result.run_dir, adversarial=False)
+    assert [b.name for b in report.blends] == ["mean"]  # not stale: still ranked
+    (note,) = [n for n in report.notes if "finished after" in n]
+    assert note.startswith("'late' finished after the stored blends were made") and "kaggle-kit blend" in note

@@ -152,11 +152,15 @@ def blend_predictions(
     )
     if blender.nested_only:
         blended_test = nested.test
+    # into the metric's domain, as the run clips its models': a weighted mean of clipped predictions stays in it, but
+    # a stacker's ridge can undershoot (RMSLE: negative values, scored as 0 and submitted below 0)
+    nested_oof = in_domain(nested.oof, metric)
+    blended_test = in_domain(blended_test, metric) if blended_test is not None else None
     # the nested OOF is scored as a model's OOF is (one function for both): a blend of one model scores that model
-    honest = score_folds(nested.oof, y, folds, metric, nested.scored, nested.thresholds)
+    honest = score_folds(nested_oof, y, folds, metric, nested.scored, nested.thresholds)
     if blender.nested_only and nested.thresholds is not None:  # the test predictions pool the fold fits
-        seen = np.isfinite(nested.oof).all(axis=1)
-        threshold = choose_threshold(metric, y[seen], nested.oof[seen]) if seen.any() else 0.5
+        seen = np.isfinite(nested_oof).all(axis=1)
+        threshold = choose_threshold(metric, y[seen], nested_oof[seen]) if seen.any() else 0.5
     in_sample_scores: tuple[float, ...] = ()
     if in_sample is not None:  # the full fit scored fold by fold, on the folds nested CV scored: the like-for-like gap
         in_sample_scores = score_folds(in_sample, y, folds, metric, honest.folds, threshold).scores
@@ -184,7 +188,12 @@ def blend_predictions(
         isotonic=calibration.isotonic if calibration is not None else None,
     )
     level2 = tuple(f.model for f in nested.fitted) if blender.nested_only and test_stack is not None else ()
-    return BlendOutcome(result, nested.oof, blended_test, level2)
+    return BlendOutcome(result, nested_oof, blended_test, level2)
+
+
+def in_domain(values: np.ndarray, metric: Metric) -> np.ndarray:
+    """A blend's predictions clipped into ``metric``'s domain (RMSLE: >= 0), where its models' predictions are."""
+    return metric.clip(values)[0]
 
 
 def _objective_name(method: str, metric: Metric) -> str:

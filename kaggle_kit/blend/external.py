@@ -2,13 +2,18 @@
 
 The files (CSV or parquet) need the run's id column and one prediction column per class: the run's own column names
 (``p_<label>``), the class labels themselves, or, for a binary task, a single column holding the positive class's
-probability (the second label in sorted order); for regression, a single column. They are checked against the run:
+probability (the second label in sorted order), or the negative class's where it is named by it (``p_<label>`` or
+the label); for regression, a single column. They are checked against the run:
 
 * the OOF ids must be exactly the run's training ids and the test ids its test ids (any order; duplicates, missing
   and unknown ids are errors naming how many and an example);
-* a fold column (``fold`` by default), where the OOF file has one, must split the rows into the same folds as the
-  run (fold numbers may differ), or nested CV would score rows the imported model was trained on;
-* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1].
+* a fold column (``fold_column``, or the one named as :data:`FOLD_COLUMNS` name them), where the OOF file has one,
+  must split the rows into the same folds as the run (fold numbers may differ), or nested CV would score rows the
+  imported model was trained on;
+* a target column (the run's name for it) kept beside the predictions must agree with the run's target row by row
+  (labels or their codes): else the ids name other rows than the run's;
+* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1]; values
+  outside the metric's domain (RMSLE: below 0) are clipped into it, as the run clips its models', with a warning.
 
 Example::
 
@@ -27,13 +32,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..errors import DataError, StoreError
-from ..metrics import get_metric
+from ..errors import DataError, DataWarning, StoreError
+from ..metrics import get_metric, run_metric
+from ..readers.tables import header_key
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from .inputs import run_folds, train_ids
 from .storage import EXTERNAL, blend_names, check_name, write_external
+from .target import run_target
 
 _KEY = "__id"
+#: the names a fold column goes by (case aside): the kit's, notebooks' (``kfold``), and folds.parquet's (``fold_r0``)
+FOLD_COLUMNS = ("fold", "kfold", "folds", "fold_id", "fold_r0")
 #: how far a row's class probabilities may sum from 1 (CSV files round them)
 _SUM_TOLERANCE = 1e-3
 
@@ -58,9 +67,11 @@ def import_predictions(
     test: Path | str | None = None,
     *,
     id_column: str | None = None,
-    fold_column: str = "fold",
+    fold_column: str | None = None,
 ) -> ImportedPredictions:
-    """Check the ``oof`` (and ``test``) prediction files against the run and store them as ``name``."""
+    """Check the ``oof`` (and ``test``) prediction files against the run and store them as ``name``.
+    ``fold_column``: the OOF file's fold column; by default the one column named as :data:`FOLD_COLUMNS` name
+    them (case aside)."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     check_name(name, "external predictions")
@@ -83,42 +94,80 @@ def import_predictions(
     columns = reference.columns[1:]
     classes = meta.get("classes")
 
+    target_col = meta.get("target_column")
+    headers = [id_col, *columns, *(str(c) for c in classes or []), *([target_col] if target_col else [])]
     oof_path = Path(oof)
-    oof_frame = _read(oof_path)
-    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, fold_column)
+    oof_frame = _match_headers(_read(oof_path), headers)
+    fold_column_given = fold_column is not None
+    fold_column = _fold_column(oof_frame, fold_column)
+    truth = _truth_column(oof_frame, target_col, (id_col, fold_column))
+    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, (fold_column, truth))
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
+    if truth is not None and not meta.get("targets"):
+        _check_truth(store, oof_frame, truth, oof_path, id_col, run_ids, classes)
     folds_checked = _check_folds(store, oof_frame, oof_path, id_col, run_ids, fold_column)
     folds = run_folds(store)
     never = (folds.ids == -1).all(axis=0)
-    _check_values(oof_values[~never], oof_path, classes is not None)
+    if folds_checked and folds.scheme == "past":
+        warnings.warn(
+            f"the folds of {str(oof_path)!r} split the rows as the run's time folds do, but a file cannot show what "
+            "each fold's model trained on: the run's train on the earlier blocks only; if these were trained on "
+            "every other block (later ones too), their OOF and nested-CV scores are optimistic",
+            DataWarning,
+            stacklevel=2,
+        )
+    _check_values(oof_values[~never], oof_path, classes is not None, run_ids.filter(~never))
+    _warn_if_labels(oof_values[~never], oof_path, classes)
     _check_distribution(oof_values[~never], oof_path, meta)
 
+    metric = run_metric(meta)
+    oof_values, clipped = metric.clip(oof_values)  # into the metric's domain, as the run clips its models'
     test_frame_out = None
     n_test = int(meta.get("n_test") or 0)
     if test is not None:
         test_path = Path(test)
-        test_frame = _read(test_path)
-        test_values = _values(test_frame, test_path, id_col, columns, classes, fold_column)
+        test_frame = _match_headers(_read(test_path), headers)
+        # a test file may keep a fold column too (of -1, say): not predictions
+        test_fold = fold_column if fold_column in test_frame.columns else _fold_column(test_frame, None)
+        skip = (test_fold, _truth_column(test_frame, target_col, (id_col, test_fold)))
+        test_values = _values(test_frame, test_path, id_col, columns, classes, skip)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
-        _check_values(test_values, test_path, classes is not None)
+        _check_values(test_values, test_path, classes is not None, test_ids)
         _check_distribution(test_values, test_path, meta)
+        _warn_if_labels(test_values, test_path, classes)
+        if metric.needs == "value" and meta.get("grid") is None:  # values (probabilities are checked, and
+            # fold-pooled test probabilities are less extreme than OOF ones by nature: a rare class's (or label's)
+            # lie above its OOF median)
+            _warn_if_another_scale(oof_values[~never], test_values, test_path, columns)
+        test_values, clipped_test = metric.clip(test_values)
+        clipped += clipped_test
         test_frame_out = _frame(test_ids, test_values, columns)
     elif n_test:
         warnings.warn(
-            f"no test predictions given for {name!r}: it can be scored and compared, but a blend of it has no test "
-            "predictions to submit; pass test= (CLI: --test)",
+            f"no test predictions given for {name!r}: the report scores it, but the blends leave it out (a blend of it "
+            "would have no test predictions to submit); pass test= (CLI: --test)",
             stacklevel=2,
         )
 
+    if clipped and classes is None and metric.domain is not None:  # probabilities were checked to lie in [0, 1]
+        lo, hi = metric.domain
+        warnings.warn(
+            f"{clipped} prediction value(s) of {name!r} were outside [{lo:g}, {hi:g}], what {metric.name} scores, "
+            "and were clipped into it, as the run clips its models' (a submission of them, or of a blend of them, "
+            "would hold values the metric cannot score)",
+            DataWarning,
+            stacklevel=2,
+        )
     oof_frame_out = _frame(run_ids, oof_values, columns)
     digest = hashlib.sha256(parquet_bytes(oof_frame_out))
     if test_frame_out is not None:
         digest.update(parquet_bytes(test_frame_out))
     key = digest.hexdigest()[:16]
     if not folds_checked:
+        named = repr(fold_column) if fold_column_given else f"(none named {', '.join(map(repr, FOLD_COLUMNS))})"
         warnings.warn(
-            f"{str(oof_path)!r} has no fold column {fold_column!r}, so its folds cannot be checked against the run's; "
+            f"{str(oof_path)!r} has no fold column {named}, so its folds cannot be checked against the run's; "
             "if it was not made with the run's folds (RUN_DIR/folds.parquet), its nested-CV scores are optimistic",
             stacklevel=2,
         )
@@ -182,15 +231,17 @@ def _values(
     id_col: str,
     columns: list[str],
     classes: list | None,
-    fold_column: str,
+    skip: tuple[str | None, ...],
 ) -> np.ndarray:
-    """The prediction matrix in the run's column order, from whichever naming the file uses."""
+    """The prediction matrix in the run's column order, from whichever naming the file uses; the columns ``skip``
+    (the fold column, the target column) are not predictions."""
+    fold_column = skip[0]
     if id_col not in frame.columns:
         raise DataError(
             f"the prediction file {str(path)!r} has no id column {id_col!r} (columns: {frame.columns[:12]}); "
             "add the run's ids, or name the id column (id_column= / --id-column)"
         )
-    others = [c for c in frame.columns if c not in (id_col, fold_column)]
+    others = [c for c in frame.columns if c != id_col and c not in skip]
     if all(c in frame.columns for c in columns):
         chosen = columns
     elif classes is not None and all(str(c) in frame.columns for c in classes):
@@ -208,14 +259,95 @@ def _values(
         value = _numeric(frame, others[0], path)
         if classes is None:
             return value[:, None]
+        if others[0] in (columns[0], str(classes[0])):  # named by the negative class: its probability, not the other's
+            return np.column_stack([value, 1 - value])
         return np.column_stack([1 - value, value])  # one column: the positive (second) class's probability
     if not chosen:
         expected = f"the columns {columns}" + (f" (or {[str(c) for c in classes]})" if classes else "")
         raise DataError(
             f"the prediction file {str(path)!r} has columns {others[:12]}; the run needs {expected}"
             + (", or one column with the positive class's probability" if classes and len(classes) == 2 else "")
+            + (
+                f" (one column for {len(classes)} classes: labels? export one probability per class, predict_proba)"
+                if classes and len(classes) > 2 and len(others) == 1
+                else ""
+            )
         )
     return np.column_stack([_numeric(frame, c, path) for c in chosen])
+
+
+def _truth_column(frame: pl.DataFrame, target_col: str | None, keys: tuple[str, ...]) -> str | None:
+    """The run's target column where a file holds it beside its predictions (a notebook's OOF file often keeps the
+    labels); ``None`` when absent or when it is the file's only other column (then it holds the predictions, as a
+    submission's target column does)."""
+    if not target_col or target_col not in frame.columns:
+        return None
+    others = [c for c in frame.columns if c not in keys and c != target_col]
+    return target_col if others else None
+
+
+def _check_truth(
+    store: RunStore, frame: pl.DataFrame, column: str, path: Path, id_col: str, run_ids: pl.Series, classes: list | None
+) -> None:
+    """The file's own target column must agree with the run's target row by row (labels or their codes 0..C-1; values
+    to 4 significant digits): if it does not, its ids do not name the rows the run's ids do, and every prediction is
+    matched to another row's label."""
+    theirs = _align(frame, frame[column].to_numpy(), path, id_col, run_ids, "training")
+    y = run_target(store)
+    known = np.array([v is not None and v == v for v in theirs.tolist()], dtype=bool)  # not null, not NaN
+    if classes is not None:
+        labels = np.array([str(classes[int(c)]) for c in y], dtype=object)
+        text = np.array([_label_text(v) for v in theirs.tolist()], dtype=object)
+        as_labels = (text == labels) | ~known
+        as_codes = (text == y.astype(str).astype(object)) | ~known
+        agree = as_labels if as_labels.sum() >= as_codes.sum() else as_codes
+        shown = labels
+    else:
+        values = np.array([_number(v) if k else np.nan for v, k in zip(theirs.tolist(), known, strict=True)])
+        agree = np.isclose(values, y, rtol=1e-4, atol=1e-8) | ~known  # text that is no number: NaN, disagrees
+        shown = y
+    if agree.all():
+        return
+    row = int(np.flatnonzero(~agree)[0])
+    raise DataError(
+        f"the target column {column!r} of {str(path)!r} disagrees with the run's target on {int((~agree).sum())} of "
+        f"{int(known.sum())} row(s) (e.g. id {run_ids[row]!r}: the file says {_shown(theirs[row])}, the run "
+        f"{_shown(shown[row])}): its ids do not name the rows the run's ids name (ids renumbered, or a row order "
+        "assumed), or it was made for other data; give each prediction its row's id"
+        + ("; or the column holds the target transformed (e.g. log1p): drop it" if classes is None else "")
+    )
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _shown(value: object) -> str:
+    """A label or value as a message shows it: text quoted, numbers to 6 significant digits."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return repr(str(value))
+
+
+def _label_text(value: object) -> str:
+    """A label as text, whole floats without their ``.0`` (a CSV column of 0 / 1 with a gap reads as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _fold_column(frame: pl.DataFrame, given: str | None) -> str:
+    """The file's fold column: ``given``, else the one column named as :data:`FOLD_COLUMNS` name them (case aside; a
+    fold column named otherwise had been taken for a prediction column, and the file refused), else ``"fold"``."""
+    if given is not None:
+        return given
+    found = [c for c in frame.columns if header_key(c) in FOLD_COLUMNS]
+    return found[0] if len(found) == 1 else "fold"
 
 
 def _numeric(frame: pl.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -231,7 +363,7 @@ def _align(
     frame: pl.DataFrame, values: np.ndarray, path: Path, id_col: str, run_ids: pl.Series, role: str
 ) -> np.ndarray:
     """``values`` reordered to the run's ``role`` ids, which the file must hold exactly once each."""
-    file_ids = frame[id_col].cast(pl.String)
+    file_ids = _id_text(frame[id_col], run_ids)
     dupes = file_ids.filter(file_ids.is_duplicated())
     if dupes.len():
         raise DataError(
@@ -263,13 +395,16 @@ def _check_folds(
     False when the file has no fold column. A different split raises."""
     if fold_column not in frame.columns:
         return False
-    file_folds = frame.select(pl.col(id_col).cast(pl.String).alias(_KEY), pl.col(fold_column))
+    file_folds = pl.DataFrame({_KEY: _id_text(frame[id_col], run_ids), fold_column: frame[fold_column]})
     aligned = pl.DataFrame({_KEY: run_ids.cast(pl.String)}).join(file_folds, on=_KEY, how="left", maintain_order="left")
     theirs = aligned[fold_column]
-    if theirs.null_count():
-        raise DataError(f"the fold column {fold_column!r} of {str(path)!r} has {theirs.null_count()} empty value(s)")
     ours = run_folds(store).ids[0]
-    validated = np.flatnonzero(ours >= 0)
+    validated = np.flatnonzero(ours >= 0)  # rows time folds never validate may have no fold in the file either
+    empty = int(theirs.gather(validated).is_null().sum())
+    if empty:
+        raise DataError(
+            f"the fold column {fold_column!r} of {str(path)!r} has {empty} empty value(s) on rows the run validates"
+        )
     rows = pl.DataFrame({"row": validated, "ours": ours[validated], "theirs": theirs.to_numpy()[validated]})
     for a, b in (("ours", "theirs"), ("theirs", "ours")):  # a fold of one side must be a single fold of the other
         first = rows.group_by(a, maintain_order=True).agg(
@@ -293,27 +428,102 @@ def _check_folds(
     return True
 
 
-def _check_values(values: np.ndarray, path: Path, probabilities: bool) -> None:
+def _check_values(values: np.ndarray, path: Path, probabilities: bool, ids: pl.Series) -> None:
+    """Finite values, and probabilities in [0, 1] summing to 1 per row; ``ids``: the rows' ids, which the messages
+    name (the file's row order is not the run's)."""
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise DataError(
-            f"{int(bad.sum())} row(s) of {str(path)!r} have missing or infinite predictions (e.g. row "
-            f"{int(np.flatnonzero(bad)[0])}); every row the run validates needs a prediction"
+            f"{int(bad.sum())} row(s) of {str(path)!r} have missing or infinite predictions (e.g. id "
+            f"{ids[int(np.flatnonzero(bad)[0])]!r}); every row the run validates needs a prediction"
         )
     if probabilities and values.size and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
+        hint = (
+            "logits or log-probabilities? apply a sigmoid (softmax for several classes)"
+            if values.min() < 0
+            else "percentages? divide by 100"
+            if 10 < values.max() <= 100
+            else "export the model's probabilities (predict_proba)"
+        )
         raise DataError(
             f"the predictions in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; a classification "
-            "task needs class probabilities within [0, 1]"
+            f"task needs class probabilities within [0, 1] ({hint})"
         )
     if probabilities and values.size:
         off = np.abs(values.sum(axis=1) - 1) > _SUM_TOLERANCE
         if off.any():
             row = int(np.flatnonzero(off)[0])
             raise DataError(
-                f"{int(off.sum())} row(s) of {str(path)!r} have class probabilities that do not sum to 1 (e.g. row "
-                f"{row}: {float(values[row].sum()):.6g}); give one probability per class of the run, summing to 1 "
-                "(e.g. apply a softmax, or divide each row by its sum)"
+                f"{int(off.sum())} row(s) of {str(path)!r} have class probabilities that do not sum to 1 (e.g. id "
+                f"{ids[row]!r}: {float(values[row].sum()):.6g}); give one probability per class of the run, summing "
+                "to 1 (e.g. apply a softmax, or divide each row by its sum)"
             )
+
+
+def _match_headers(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """``frame`` with a column named as one of ``names`` but for case and spaces around it (``ID`` for ``id``,
+    ``Yes`` for the class ``yes``) renamed to that name, where it is the only such column and the name is missing."""
+    renames = {}
+    for name in dict.fromkeys(names):
+        if name in frame.columns:
+            continue
+        same = [c for c in frame.columns if header_key(c) == header_key(name) and c not in renames]
+        if len(same) == 1 and sum(header_key(n) == header_key(name) for n in set(names)) == 1:
+            renames[same[0]] = name
+    return frame.rename(renames) if renames else frame
+
+
+def _id_text(ids: pl.Series, run_ids: pl.Series) -> pl.Series:
+    """A file's ids as text, to match with the run's: whole numbers written as floats (``1000.0``: pandas writes an
+    integer column that once held a gap so) read as the run's integer ids."""
+    if ids.dtype.is_float() and run_ids.dtype.is_integer():
+        finite = ids.drop_nulls()
+        if finite.len() and bool((finite == finite.round(0)).all()):
+            return ids.cast(pl.Int64).cast(pl.String)
+    return ids.cast(pl.String)
+
+
+def _warn_if_labels(values: np.ndarray, path: Path, classes: list | None) -> None:
+    """Hard 0 / 1 values in every column of a classification file are labels (one-hot), not probabilities: valid,
+    but they rank and blend as coarsely as labels do; said, since a notebook's ``predict`` was likely meant as
+    ``predict_proba``."""
+    if classes is None or not values.size or not np.isin(values, (0.0, 1.0)).all():
+        return
+    warnings.warn(
+        f"the predictions in {str(path)!r} are all 0 or 1: class labels, not probabilities; they are imported as "
+        "probabilities of 0 and 1, which rank and blend coarsely (ROC AUC, log loss and blends need probabilities): "
+        "export predict_proba's output if the model has it",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
+#: test rows needed before their predictions are compared with the OOF ones (too few say little)
+_SCALE_MIN_ROWS = 20
+#: the share of test predictions on one side of the OOF median taken to say "another scale" (about half expected)
+_SCALE_ONE_SIDE = 0.95
+
+
+def _warn_if_another_scale(oof: np.ndarray, test: np.ndarray, path: Path, columns: list[str]) -> None:
+    """Test values nearly all on one side of the OOF values' median were likely made on another scale (log space, a
+    forgotten ``expm1``): a blend applies weights fitted on the OOF rows to them and submits a mix of
+    scales without a word. About half of them fall on each side when both come from one model."""
+    if len(test) < _SCALE_MIN_ROWS or not oof.size:
+        return
+    for j, column in enumerate(columns):
+        median = float(np.nanmedian(oof[:, j]))
+        below, above = float(np.mean(test[:, j] < median)), float(np.mean(test[:, j] > median))
+        if max(below, above) > _SCALE_ONE_SIDE:
+            warnings.warn(
+                f"the test predictions in {str(path)!r} are not on the scale of the OOF predictions: "
+                f"{max(below, above):.0%} of the test values of {column!r} lie {'below' if below > above else 'above'} "
+                f"the OOF median {median:.4g} (about half would); were they made in another space (log space, logits, "
+                "before an inverse transform)? Blends apply the weights fitted on the OOF rows to them: give both "
+                "files on the same scale",
+                DataWarning,
+                stacklevel=3,
+            )
+            return
 
 
 def _check_distribution(values: np.ndarray, path: Path, meta: dict) -> None:

@@ -3,6 +3,7 @@ imported predictions alike), their keys and CV results, the target and the run's
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from ..config import BASELINE_NAME
-from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..errors import ConfigError, DataWarning, StoreError, allowed, did_you_mean
 from ..metrics import Metric, run_metric
 from ..runtime.folds import Folds
 from ..runtime.scoring import score_folds
@@ -118,13 +119,16 @@ def stale_reason(models: Sequence[str], model_keys: dict[str, str], keys: dict[s
     if gone:
         parts.append(
             f"made from {allowed(gone)}, which the run no longer lists (its last command did not make them; the "
-            "command that did, e.g. the same --search, lists them again)"
+            "command that did, e.g. the same --search, lists them again; imported predictions since removed: "
+            "import them again)"
         )
     return " and ".join(parts)
 
 
 def default_models(run_dir: Path | str) -> list[str]:
-    """The models a blend uses when none are named: every finished model but the baseline, then every import."""
+    """The models a blend uses when none are named: every finished model but the baseline, then every import, but
+    for imports without test predictions where the run has test rows (a blend needs every model's to submit: they
+    had stopped every blend of the run, and a time-limited run's submission after all its fits), left out, said."""
     store = RunStore(run_dir)
     names = []
     for name in store.current_models():
@@ -135,7 +139,18 @@ def default_models(run_dir: Path | str) -> list[str]:
                 names.append(name)
         except StoreError:
             continue
-    return names + list(external_sources(run_dir))
+    has_test = int(store.read_meta().get("n_test") or 0) > 0
+    imported = list(external_sources(run_dir))
+    untested = [n for n in imported if has_test and read_external_predictions(run_dir, n, "test") is None]
+    if untested:
+        warnings.warn(
+            f"imported predictions {allowed(untested)} have no test predictions: left out of the blends, which need "
+            "every model's to submit (the report still scores them); import them again with their test file "
+            "(--test) to blend them",
+            DataWarning,
+            stacklevel=2,
+        )
+    return names + [n for n in imported if n not in untested]
 
 
 def load_run(

@@ -293,3 +293,16 @@ def external_sources(run_dir: Path | str) -> dict[str, dict[str, Any]]:
 def read_external_predictions(run_dir: Path | str, name: str, kind: str) -> pl.DataFrame | None:
     path = external_dir(Path(run_dir), name) / f"{kind}.parquet"
     return pl.read_parquet(path) if path.is_file() else None
+
+
+def read_imported_test(run_dir: Path | str, name: str) -> pl.DataFrame:
+    """The test predictions of the imported predictions ``name``, refused when they were imported without them."""
+    frame = read_external_predictions(run_dir, name, "test")
+    if frame is None:
+        source = external_sources(run_dir).get(name, {})
+        raise StoreError(
+            f"the imported predictions {name!r} have no test predictions (imported without --test): import them "
+            f"again with their test file: `kaggle-kit import-predictions {run_dir} {name} --oof "
+            f"{source.get('oof') or 'OOF_FILE'} --test TEST_FILE`"
+        )
+    return frame

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..metrics import Metric, choose_threshold
 from ..runtime.store import RunStore
+from .storage import read_external_predictions
 from .target import run_target
 
 
@@ -27,9 +28,11 @@ def oof_threshold(metric: Metric, y: np.ndarray, oof: np.ndarray) -> float | Non
 
 
 def model_threshold(run_dir: Path | str, model: str, metric: Metric) -> float | None:
-    """The decision threshold of a run's ``model``, chosen on its stored OOF; ``None`` when the metric uses none."""
+    """The decision threshold of a run's ``model`` (or imported predictions), chosen on its stored OOF; ``None``
+    when the metric uses none."""
     store = RunStore(run_dir)
-    oof = store.read_predictions(model, "oof")
+    imported = None if model in store.current_models() else read_external_predictions(run_dir, model, "oof")
+    oof = imported if imported is not None else store.read_predictions(model, "oof")
     values = oof.drop(oof.columns[0]).to_numpy()
     if not metric.thresholded(values):
         return None

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..blend.base import Fitted
 from ..blend.calibration import calibrate_blend
-from ..blend.engine import stack_predictions
+from ..blend.engine import in_domain, stack_predictions
 from ..blend.inputs import current_keys, load_run, stale_reason
 from ..blend.nested import nested_cv
 from ..blend.registry import make_blender
@@ -59,11 +59,11 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
         pool = FoldPool(test.shape[1], test.shape[2], metric_pooling_space(folder.metric))
         for model in level2:
             pool.add(blender.predict(Fitted(model=model), test))
-        return pool.result()
+        return in_domain(pool.result(), folder.metric)  # as the blend clipped its test predictions
     run = load_run(folder.root, list(result.models))  # stored before level-2 models were: fitted again, the same
     oof = stack_predictions(run.oof, folder.metric)
     usable = np.isfinite(oof).all(axis=(0, 2))
     nested = nested_cv(blender, oof, run.y, run.folds, folder.metric, usable=usable, test=test)
     if nested.test is None:
         raise StoreError(f"the blend {result.name!r} has no fold to fit its level-2 model on; blend again")
-    return nested.test
+    return in_domain(nested.test, folder.metric)

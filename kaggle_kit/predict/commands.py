@@ -74,10 +74,11 @@ def _cmd_refit(args: argparse.Namespace) -> int:
 
 
 def best_for_submit(run_dir: str) -> tuple[str | None, str | None]:
-    """``(model, blend)`` for ``kaggle-kit submit --best``, with the verdict printed."""
+    """``(model, blend)`` for ``kaggle-kit submit --best``, with the verdict printed: the run's own test rows, so
+    imported predictions and their blends are candidates (``predict --best`` leaves them out)."""
     from .best import best_choice
 
-    choice = best_choice(run_dir)
+    choice = best_choice(run_dir, new_rows=False)
     print(f"--best: {choice.kind} {choice.name!r}. {choice.verdict}")
     return (choice.name, None) if choice.kind == "model" else (None, choice.name)
 

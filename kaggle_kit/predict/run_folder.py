@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..blend.storage import blend_names
+from ..blend.storage import blend_names, external_sources
 from ..config import BASELINE_NAME, SAFE_NAME, CompetitionSpec, ModelSpec, build_spec
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
 from ..metrics import Metric, run_metric
@@ -90,6 +90,12 @@ class RunFolder:
             raise ConfigError(
                 f"{name!r} is a blend of the run {str(self.root)!r}, not a model: name it with --blend {name} "
                 f"(blend={name!r} in Python)"
+            )
+        if name not in names and name not in self.store.current_models() and name in external_sources(self.root):
+            raise ConfigError(
+                f"{name!r} are predictions imported into the run {str(self.root)!r} (made elsewhere): there is no "
+                f"model here to predict new rows with; name a model of the run ({allowed(names)}), or submit their "
+                f"stored test predictions with `kaggle-kit submit {self.root} --model {name}`"
             )
         if name not in names and name in self.store.current_models() and self.store.has_summary(name):
             summary = self.store.read_summary(name)  # a model of the run that failed, or that a time limit cut

@@ -23,8 +23,9 @@ import polars as pl
 
 from ..blend.inputs import run_folds
 from ..blend.scoring import honest_scores
+from ..blend.storage import external_sources, read_external_predictions
 from ..config import BASELINE_NAME
-from ..errors import KitError
+from ..errors import KitError, allowed
 from ..metrics import Metric, run_metric
 from ..readers.competition import CompetitionData
 from ..runtime.pseudo import pseudo_notes
@@ -120,13 +121,15 @@ def collect_report(
     if stale:
         notes.append("Blends left out, their models changed since they were made: " + "; ".join(stale))
     ok = [m.name for m in models if m.status == "ok"]
+    notes.extend(_finished_after_the_blends(store, blends, ok))
     oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
     for b in blends:
         if (frame := b.oof()) is not None:
             oofs.setdefault(b.name, _values(frame))
+    imported = _imported(store, oofs)
     entries = rank_entries(
         _honest(
-            [*map(Entry.from_model, models), *map(Entry.from_blend, blends)],
+            [*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)],
             oofs,
             store,
             metric,
@@ -318,6 +321,44 @@ def _stepper(progress: Progress | None) -> Callable[[str], None]:
             progress(_STEPS.index(label), len(_STEPS) - 1, label)
 
     return step
+
+
+def _finished_after_the_blends(store: RunStore, blends: list[BlendSummary], ok: list[str]) -> list[str]:
+    """A note naming the models that finished after every stored blend was made and that none of them weighs (a
+    model added to the config and run since): the blends are not stale, their models are unchanged, but the best of
+    them may no longer be the best blend the run can make."""
+    if not blends:
+        return []
+    newest = max((b.folder / "summary.json").stat().st_mtime for b in blends)
+    keys = store.current_models()
+    blended = {m for b in blends for m in b.models}
+    later = [
+        name
+        for name in ok
+        if name != BASELINE_NAME
+        and name not in blended
+        and (store.model_dir(name, keys[name]) / "summary.json").stat().st_mtime > newest
+    ]
+    if not later:
+        return []
+    return [
+        f"{allowed(later)} finished after the stored blends were made, and none of them weighs it: blend again to "
+        f"weigh it (`kaggle-kit blend {store.root} --method auto`)"
+    ]
+
+
+def _imported(store: RunStore, oofs: dict[str, np.ndarray]) -> list[Entry]:
+    """A row for each set of imported predictions (``kaggle-kit import-predictions``), scored from its stored OOF as a
+    model is (:func:`_honest`), its OOF added to ``oofs``: they rank beside the models in ``kaggle-kit blend`` and are
+    candidates of ``submit --best``, and the report had shown blends of them but never them."""
+    entries = []
+    for name in external_sources(store.root):
+        frame = read_external_predictions(store.root, name, "oof")
+        if frame is None or name in oofs:  # a name clash is refused by `blend`, which says how to resolve it
+            continue
+        oofs[name] = _values(frame)
+        entries.append(Entry(name=name, kind="external", cv=math.nan, fold_scores=()))
+    return entries
 
 
 def _values(frame: pl.DataFrame) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The report's leaderboard: every model and every blend of a run as one kind of row, ranked by its honest score.
+"""The report's leaderboard: every model, imported predictions and every blend of a run as one kind of row, ranked by
+its honest score.
 
 A row's honest score is the mean of its fold scores: a model's OOF, and a blend's nested-CV OOF (weights fit on K-1
 folds, scored on the held-out fold; its plain CV scores the rows its weights were fit on), scored fold by fold by

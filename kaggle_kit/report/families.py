@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..blend.storage import external_sources
 from ..config import BASELINE_NAME
 from ..leaderboard import direction
 from ..metrics import Metric, run_metric
@@ -272,6 +273,7 @@ def family_report(run_dir: Path | str) -> FamilyReport:
         if not ok
     ]
     kinds = {s.name: s.kind for s in summaries}
+    kinds.update({name: "external" for name in external_sources(store.root) if name not in kinds})  # imported
     fresh, stale = current_blends(store.root, read_blends(store.root))
     ensemble, why = _ensemble(fresh, kinds, metric)
     if stale and not fresh:  # not "no blend stored yet": the report names them, and the command that remakes them

@@ -497,7 +497,9 @@ class RunSession:
         return resolve_files(model, self.spec.base_dir)
 
     def check(self, models: Sequence[ModelSpec]) -> None:
-        """Reject bad params (a reserved key, a task the model cannot do) before anything trains."""
+        """Reject bad params (a reserved key, a task the model cannot do), and a name the run folder's imported
+        predictions or stored blends hold, before anything trains."""
+        self._check_names_free(models)
         for m in models:
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
@@ -508,6 +510,24 @@ class RunSession:
                     self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
                 )
             )
+
+    def _check_names_free(self, models: Sequence[ModelSpec]) -> None:
+        """Names are unique across models, blends and imported predictions (every blend reads them together): a
+        model named as one of the others had stopped the blend and submission after all its folds were fitted
+        (`model(s) 'x' are named more than once`)."""
+        from ..blend.storage import blend_names, external_sources
+
+        imported, blends = set(external_sources(self.store.root)), set(blend_names(self.store.root))
+        for m in models:
+            if m.name in imported or m.name in blends:
+                held, folder = (
+                    ("predictions imported into", "external") if m.name in imported else ("a blend of", "blends")
+                )
+                raise ConfigError(
+                    f"model {m.name!r} has the name of {held} the run {str(self.store.root)!r}; names are unique "
+                    f"across models, blends and imported predictions: rename the model, or delete "
+                    f"{self.store.root / folder / m.name}"
+                )
 
     def _smallest_fit(self) -> int:
         """The fewest training rows of any fold (a time-ordered scheme's first fold trains on the fewest)."""
