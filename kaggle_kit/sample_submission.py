@@ -33,17 +33,17 @@ def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataF
             f"the sample submission {str(sample_path)!r} recorded for this run no longer exists; put it back, or set "
             "data.sample_submission to where it is now and run the competition again (nothing is refit)"
         )
-    return match_sample_frame(frame, read_sample(sample_path), sample_path, meta)
+    return match_sample_frame(frame, read_sample(sample_path, meta.get("encoding")), sample_path, meta)
 
 
-def read_sample(sample_path: Path) -> pl.DataFrame:
+def read_sample(sample_path: Path, encoding: str | None = None) -> pl.DataFrame:
     """The sample submission, every column as text: the ids are written back exactly as the sample spells them
-    ("007" stays "007")."""
-    # the table reader's: its encoding (a BOM's UTF-16, a spreadsheet's cp1252), a blank line holding no row, a ragged
-    # line named; polars read a UTF-16 sample as no CSV at all
-    return without_empty_columns(
-        read_table(sample_path, role="sample_submission", options=ReadOptions(as_text=True)), sample_path
-    )
+    ("007" stays "007"). ``encoding``: data.encoding (run.json's ``encoding``), as the run's other files are read."""
+    # the table reader's: its encoding (a BOM's UTF-16, a spreadsheet's cp1252, data.encoding), a blank line holding
+    # no row, a ragged line named; polars read a UTF-16 sample as no CSV at all, and a sample in data.encoding was
+    # read as cp1252: a cp1251 sample's ids were no test ids after the whole run
+    options = ReadOptions(as_text=True, encoding=encoding)
+    return without_empty_columns(read_table(sample_path, role="sample_submission", options=options), sample_path)
 
 
 def without_empty_columns(sample: pl.DataFrame, sample_path: Path) -> pl.DataFrame:

@@ -145,17 +145,17 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
             "data.sample_submission in the config"
         )
     if d.id is None and test is not None and d.sample_submission is not None and _in_main_process():
-        _check_rows_match_by_position(test, spec.resolve(d.sample_submission))  # a worker's data passed it
+        _check_rows_match_by_position(test, spec.resolve(d.sample_submission), d.encoding)  # a worker's passed it
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
 
 
-def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path) -> None:
+def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path, encoding: str | None) -> None:
     """Without ``data.id`` a submission's rows are matched to the sample's by position. Where a test column lists
     the sample's first column's ids in another order, each id would get another row's prediction: refused before
     anything is fitted, naming the column to set as ``data.id``."""
     from ..sample_submission import read_sample  # imported here: it imports this package's tables module
 
-    sample = read_sample(sample_path)
+    sample = read_sample(sample_path, encoding)
     ids = sample[sample.columns[0]].str.strip_chars()
     if ids.len() != test.height:
         return

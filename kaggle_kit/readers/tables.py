@@ -283,13 +283,14 @@ def _recoded(path: Path, encoding: str) -> io.BytesIO:
     return io.BytesIO(text.encode("utf-8"))
 
 
-def read_head(path: Path, lines: int) -> list[list[str]]:
+def read_head(path: Path, lines: int, encoding: str | None = None) -> list[list[str]]:
     """A CSV file's first ``lines`` records, its header first, as text, as :func:`read_table` reads them (its encoding
-    and separator found alike): a large file's header and first row without reading the rest."""
+    and separator found alike; ``encoding``: data.encoding): a large file's header and first row without reading the
+    rest."""
     sep = sniff_separator(path)
-    head = list(itertools.islice(csv.reader(_open_text(path), delimiter=sep), lines))
-    if any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as read_table reads such a file
-        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))
+    head = list(itertools.islice(csv.reader(_open_text(path, encoding or "utf-8"), delimiter=sep), lines))
+    if encoding is None and any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as
+        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))  # read_table
     return head
 
 

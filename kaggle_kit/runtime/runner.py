@@ -749,7 +749,7 @@ def _write_meta(
             f"{previous.get('metric')!r}; set run.name to a new name for this spec"
         )
     sample = spec.resolve(spec.data.sample_submission).resolve() if spec.data.sample_submission else None
-    head = _sample_head(sample)
+    head = _sample_head(sample, spec.data.encoding)
     store.write_meta(
         {
             "name": spec.name,
@@ -765,6 +765,7 @@ def _write_meta(
             "n_train": data.train.height,
             "n_test": data.test.height if data.test is not None else 0,
             "sample_submission": str(sample) if sample else None,
+            "encoding": spec.data.encoding,  # data.encoding: `submit` and `predict` read the sample as the run did
             # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
             # competition's dataset), not the kit's own layout
             "sample_columns": head[0] if head else None,
@@ -803,7 +804,7 @@ def _write_meta(
     store.save_levels(training_levels(data.train, data.categorical))
 
 
-def _sample_head(sample: Path | None) -> list[list[str]]:
+def _sample_head(sample: Path | None, encoding: str | None = None) -> list[list[str]]:
     """The sample submission's header and first row, read as :func:`~kaggle_kit.sample_submission.read_sample` reads
     it but for those lines only (run.json is written after every wave of a time-limited run); none without a sample
     file."""
@@ -812,7 +813,7 @@ def _sample_head(sample: Path | None) -> list[list[str]]:
     from ..readers.tables import read_head
 
     try:
-        return read_head(sample, 2)
+        return read_head(sample, 2, encoding)
     except OSError:  # `submit` reads the file itself and says what is wrong with it
         return []
 

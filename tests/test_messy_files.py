@@ -1,0 +1,61 @@
+"""Messy files read as the user's [data] keys say, the same way by every command: the sample submission in
+data.encoding, numbers in a sample, a test column stored in another type than train's, a feature on another scale
+in test than in train, a pipeline naming no column."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import kaggle_kit
+from kaggle_kit.cli import main
+from kaggle_kit.config import build_spec
+from kaggle_kit.runtime.runner import run
+
+LOGREG = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+
+def _spec(comp: Path, data: dict, models: list[dict] | None = None, **top: object):  # type: ignore[no-untyped-def]
+    raw = {"name": "c", "task": "binary", "metric": "accuracy", "data": data, "folds": {"n_splits": 2},
+           "run": {"n_jobs": 1, "threads_per_task": 1}, "models": models or [LOGREG], **top}  # fmt: skip
+    return build_spec(raw, base_dir=comp)
+
+
+def test_the_sample_submission_is_read_in_data_encoding_by_run_submit_and_predict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A competition written in cp1251 with data.encoding = 'cp1251': the sample alone was read as UTF-8, else
+    cp1252, whatever data.encoding said, so `submit` warned that it is not UTF-8 and that its labels ('êîò') are none
+    of train's, then stopped after the whole run: its ids ('т60') were no test ids."""
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=40)
+    labels = np.where(x > 0, "пёс", "кот")
+    train = "id,x,y\n" + "".join(f"т{i},{x[i]:.3f},{labels[i]}\n" for i in range(30))
+    (comp / "train.csv").write_bytes(train.encode("cp1251"))
+    (comp / "test.csv").write_bytes(("id,x\n" + "".join(f"т{i},{x[i]:.3f}\n" for i in range(30, 40))).encode("cp1251"))
+    sample = "id,y\n" + "".join(f"т{i},кот\n" for i in range(39, 29, -1))
+    (comp / "sample_submission.csv").write_bytes(sample.encode("cp1251"))
+    data = {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv", "id": "id",
+            "target": "y", "encoding": "cp1251"}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_dir = run(_spec(comp, data), runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["sample_first_row"] == ["т39", "кот"]
+    capsys.readouterr()
+    assert main(["submit", str(run_dir), "--model", "lr", "--out", str(tmp_path / "sub.csv")]) == 0
+    assert capsys.readouterr().err == ""
+    want = [f"т{i}" for i in range(39, 29, -1)]
+    sub = pl.read_csv(tmp_path / "sub.csv")
+    assert sub["id"].to_list() == want and set(sub["y"]) <= {"кот", "пёс"}
+    test = pl.read_csv((comp / "test.csv").read_bytes().decode("cp1251").encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kaggle_kit.predict(run_dir, test, model="lr", out=tmp_path / "p.csv", sample=comp / "sample_submission.csv")
+    assert pl.read_csv(tmp_path / "p.csv")["id"].to_list() == want
