@@ -282,11 +282,32 @@ def _numbers(sample: pl.DataFrame, columns: list[str]) -> bool:
     return all(sample_numbers(sample[c]) is not None for c in columns)
 
 
-def sample_numbers(given: pl.Series) -> pl.Series | None:
+#: a number written with a decimal comma ('0,5'), and one whose commas may group its thousands ('1,234', '1,234.5')
+_DECIMAL_COMMA = r"^[+-]?[0-9]*,[0-9]+$"
+_COMMA_GROUPED = r"^[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]*)?$"
+
+
+def sample_numbers(given: pl.Series, separator: str | None = None) -> pl.Series | None:
     """A sample column read as text, as the numbers it holds (missing where empty), also written with a decimal comma
-    (``0,5``: a sample re-saved by a spreadsheet in a ';'-separated locale); None where a value is no number."""
+    (``0,5``: a sample re-saved by a spreadsheet in a ';'-separated locale) or with commas grouping thousands
+    (``"1,234"``, quoted in a ','-separated file); None where a value is no number, or where the column writes both.
+
+    A comma is a decimal mark where some value's comma can only be one (``0,5``, ``2,25``), a thousands mark where
+    some value's can only be one (``1,234.5``, ``1,234,567``); where every comma could be either (``1,234``), the
+    file's ``separator`` tells: a ';'-separated file's is a decimal mark, a ','-separated one's groups thousands
+    (1.234 had been read where the file meant 1234), whole numbers as integers. Without the separator (a sample no
+    longer there) such a column is numbers all the same, read with a decimal comma."""
     text = given.cast(pl.String).str.strip_chars().replace("", None)
-    numbers = text.str.replace(r"^([+-]?[0-9]*),([0-9]+)$", "${1}.${2}").cast(pl.Float64, strict=False)
+    decimal, grouped = text.str.contains(_DECIMAL_COMMA), text.str.contains(_COMMA_GROUPED)
+    only_decimal, only_grouped = bool((decimal & ~grouped).any()), bool((grouped & ~decimal).any())
+    if only_decimal and only_grouped:
+        return None
+    if only_grouped or (not only_decimal and grouped.any() and separator == ","):
+        plain = text.str.replace_all(",", "", literal=True)  # whole numbers stay whole: '1,000' is no decimal 1000.0
+        whole = plain.drop_nulls().str.contains(r"^[+-]?[0-9]{1,18}$").all()
+        numbers = plain.cast(pl.Int64 if whole else pl.Float64, strict=False)
+    else:
+        numbers = text.str.replace(r"^([+-]?[0-9]*),([0-9]+)$", "${1}.${2}").cast(pl.Float64, strict=False)
     return numbers.alias(given.name) if numbers.null_count() == text.null_count() else None
 
 

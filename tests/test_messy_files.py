@@ -59,3 +59,26 @@ def test_the_sample_submission_is_read_in_data_encoding_by_run_submit_and_predic
         warnings.simplefilter("error")
         kaggle_kit.predict(run_dir, test, model="lr", out=tmp_path / "p.csv", sample=comp / "sample_submission.csv")
     assert pl.read_csv(tmp_path / "p.csv")["id"].to_list() == want
+
+
+@pytest.mark.parametrize(
+    ("separator", "sample_value", "task"), [(",", '"1,000"', "multiclass"), (";", "1,5", "regression")]
+)
+def test_init_reads_a_samples_comma_as_the_files_separator_says(
+    separator: str, sample_value: str, task: str, tmp_path: Path
+) -> None:
+    """A ','-separated sample's quoted "1,000" was read with a decimal comma, as 1.0: init took a target of the whole
+    numbers 1000 .. 5000 for a number to regress (`the sample submission's 'price' holds decimals (1.0)`). A
+    ';'-separated sample's 1,5 is the decimal 1.5 still."""
+    from kaggle_kit.init_config import infer_spec
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=70)
+    price = 1000 * (np.arange(70) % 5 + 1)
+    pl.DataFrame({"id": range(60), "x": x[:60], "price": price[:60]}).write_csv(comp / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[60:]}).write_csv(comp / "test.csv")
+    sample = f"id{separator}price\n" + "".join(f"{i}{separator}{sample_value}\n" for i in range(60, 70))
+    (comp / "sample_submission.csv").write_text(sample)
+    spec, why = infer_spec("comp", comp / "train.csv", preset="fast")
+    assert spec["task"] == task, why
