@@ -82,3 +82,42 @@ def test_init_reads_a_samples_comma_as_the_files_separator_says(
     (comp / "sample_submission.csv").write_text(sample)
     spec, why = infer_spec("comp", comp / "train.csv", preset="fast")
     assert spec["task"] == task, why
+
+
+@pytest.mark.parametrize(
+    ("stored", "want"),
+    [
+        (pl.Series("code", [10, 20, None]), ["10", "20", None]),
+        (pl.Series("code", [10.0, 20.0, None]), ["10", "20", None]),  # a float column that held a missing value
+        (pl.Series("code", [10.5, 20.0, None]), ["10.5", "20", None]),  # a new level, said as any is
+        (pl.Series("code", [float("inf"), 20.0, None]), "values hold inf, which no text level of train spells"),
+    ],
+)
+def test_a_parquet_test_column_of_numbers_where_train_holds_text_is_read_alike_by_run_and_predict(
+    stored: pl.Series, want: list[str | None] | str, tmp_path: Path
+) -> None:
+    """Train's 'code' holds text ('a1' .. 'a6' beside '10', '20'); a parquet test file stores its codes as numbers.
+    `run` refused the column (`String in train but Int64 in test`) while `predict` cast it, a float to '10.0', a
+    level no training row holds (said as a new level, predicted as one). Both read numbers as the text a CSV file
+    writes (whole ones as their digits), and refuse a value no text spells (inf), naming it."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import check_new_test, column_record, load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    levels = ["10", "20", "a1", "a2", "a3", "a4", "a5", "a6"]
+    x = np.random.default_rng(0).normal(size=32)
+    train = pl.DataFrame({"id": range(32), "x": x, "code": [levels[i % 8] for i in range(32)], "y": (x > 0) * 1})
+    train.write_parquet(comp / "train.parquet")
+    test = pl.DataFrame({"id": [40, 41, 42], "x": [0.1, 0.2, 0.3], "code": stored})
+    test.write_parquet(comp / "test.parquet")
+    spec = _spec(comp, {"train": "train.parquet", "test": "test.parquet", "id": "id", "target": "y"})
+    record = column_record(train, ["x", "code"], ["code"])
+    if isinstance(want, str):
+        with pytest.raises(DataError, match=f"column 'code' is String in train but Float64 in test, whose {want}"):
+            load_competition(spec)
+        with pytest.raises(DataError, match=f"column 'code' is String in train but Float64 in test, whose {want}"):
+            check_new_test(test, record, id_column="id", target="y", categorical=["code"])
+        return
+    assert load_competition(spec).test["code"].to_list() == want  # type: ignore[union-attr]
+    assert check_new_test(test, record, id_column="id", target="y", categorical=["code"])["code"].to_list() == want

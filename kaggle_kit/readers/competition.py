@@ -514,6 +514,9 @@ def _check_test_against(
         tr, te = record[col][0], test_schema[col]
         if tr == str(te):
             continue
+        if tr == "String" and te.is_numeric() and test[col].null_count() < test.height:
+            casts.append(_numbers_as_train_text(test[col]))  # a parquet file's codes stored as numbers
+            continue
         kind_tr, kind_te = record[col][1], _kind(test[col], col in categorical)
         if "null" in (kind_tr, kind_te) or kind_tr == kind_te:
             # int vs float, or an all-missing column read as Null: cast test to train's type where no value changes.
@@ -680,6 +683,30 @@ def _infinite_as_missing(frame: pl.DataFrame, features: list[str], role: str) ->
     shown = ", ".join(f"{c!r} ({n} value{'s' * (n > 1)})" for c, n in found.items())
     _warn(f"infinite values in the {role} column(s) {shown} are read as missing")
     return frame.with_columns(pl.when(pl.col(c).is_infinite()).then(None).otherwise(pl.col(c)).alias(c) for c in found)
+
+
+def _numbers_as_train_text(column: pl.Series) -> pl.Series:
+    """A test column of numbers whose train column is text (a parquet file stores its codes 10, 20 as numbers where
+    train's hold 'a1' too), as the text a CSV file writes them: whole numbers as their digits (10.0 as '10', as a
+    float column that held a missing value stores them), others as the shortest text that reads back as the same
+    number ('7.5'); a level train lacks then is said as any new level is. An infinite or NaN value, which no text
+    level spells, is an error naming it.
+
+    ``run`` and ``predict`` read such a column alike, here (``run`` refused it, ``predict`` cast every float to its
+    own text, '10.0', a level no training row held); a CSV test file's column is read as text in the first place
+    (:class:`~kaggle_kit.readers.tables.ReadOptions` ``text``)."""
+    if column.dtype.is_integer():
+        return column.cast(pl.String)
+    present = column.drop_nulls()
+    if not present.is_finite().all():
+        raise DataError(
+            f"column {column.name!r} is String in train but {column.dtype} in test, whose values hold "
+            f"{present.filter(~present.is_finite())[0]!r}, which no text level of train spells; write the test "
+            "column's values as the train file writes them (as text), a missing value as a missing one"
+        )
+    whole = (pl.col("v") % 1 == 0) & (pl.col("v").abs() < 2**53)
+    text = pl.when(whole).then(pl.col("v").cast(pl.Int64).cast(pl.String)).otherwise(pl.col("v").cast(pl.String))
+    return pl.DataFrame({"v": column}).select(text.alias(column.name)).to_series()
 
 
 def _cast_losslessly(column: pl.Series, dtype: pl.DataType) -> pl.Series:
