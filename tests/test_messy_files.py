@@ -5,6 +5,7 @@ in test than in train, a pipeline naming no column."""
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 import kaggle_kit
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
+from kaggle_kit.errors import DataWarning
 from kaggle_kit.runtime.runner import run
 
 LOGREG = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
@@ -121,3 +123,131 @@ def test_a_parquet_test_column_of_numbers_where_train_holds_text_is_read_alike_b
         return
     assert load_competition(spec).test["code"].to_list() == want  # type: ignore[union-attr]
     assert check_new_test(test, record, id_column="id", target="y", categorical=["code"])["code"].to_list() == want
+
+
+# ------------------------------------------------------------------------- a finished run, for `predict`
+N = 40
+
+
+def _frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Train and test rows: a pixel column 'p' (0 .. 255), counts 'n', booleans 'b', a number 'x'."""
+    rng = np.random.default_rng(1)
+    p = rng.integers(0, 256, size=N + 24)
+    frame = pl.DataFrame(
+        {
+            "id": range(N + 24),
+            "x": rng.normal(size=N + 24),
+            "n": rng.integers(0, 5, size=N + 24),
+            "p": p,
+            "b": rng.random(N + 24) > 0.5,
+            "y": (p > 128) * 1,
+        }
+    )
+    return frame[:N], frame[N:].drop("y")
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A run of two logistic regressions sharing a pipeline (standardize 'x', 'n'), 2 folds."""
+    comp = tmp_path_factory.mktemp("finished")
+    train, test = _frames()
+    train.write_csv(comp / "train.csv")
+    test.write_csv(comp / "test.csv")
+    data = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    models = [{**LOGREG, "pipeline": "scaled"}, {**LOGREG, "name": "lr2", "pipeline": "scaled", "params": {"C": 0.5}}]
+    pipelines = {"scaled": {"steps": [{"step": "standardize", "columns": ["x", "n"]}]}}
+    spec = _spec(comp, data, models, pipelines=pipelines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_dir = run(spec, runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    return {"comp": comp, "run": run_dir}
+
+
+def test_predict_reads_trains_booleans_written_0_1_as_run_does(finished: dict[str, Path]) -> None:
+    """Train's booleans 'b' written 0 / 1 in a test file: `run` refused them (`Boolean in train but Int64 in test`)
+    while `predict` cast them; 0 / 1 / 2 `predict` kept as numbers, new levels of a boolean column. Both read 0 / 1
+    as train's booleans now and refuse a 2, in one check (the categorical columns the spec lists, for both)."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = finished["comp"]
+    _, test = _frames()
+    as_01 = test.with_columns(pl.col("b").cast(pl.Int64))
+    as_01.write_csv(comp / "test01.csv")
+    data = {"train": "train.csv", "test": "test01.csv", "id": "id", "target": "y"}
+    assert load_competition(_spec(comp, data)).test["b"].to_list() == test["b"].to_list()  # type: ignore[index]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kaggle_kit.predict(finished["run"], as_01, model="lr", out=comp / "p01.csv")
+    with pytest.raises(DataError, match="column 'b' is Boolean in train but Int32 in test"):
+        kaggle_kit.predict(finished["run"], as_01.with_columns(b=pl.lit(2)), model="lr", out=comp / "p2.csv")
+
+
+def test_predict_says_a_pipelines_dtype_cast_once(
+    finished: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Counts 'n' written 2.5 in a new file: each fold model's pipeline said its cast, and each model of the blend
+    (or two models with one pipeline) again: Python's once-per-place display forgets what it showed whenever a
+    library enters ``warnings.catch_warnings``. Said once, by the first fold model, and once per command."""
+    from kaggle_kit.runtime.progress import install_plain_warnings
+
+    comp = finished["comp"]
+    _, test = _frames()
+    halves = test.with_columns(pl.col("n") + 0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kaggle_kit.predict(finished["run"], halves, model="lr", out=comp / "halves.csv")
+    said = [str(w.message) for w in caught if "is Float64 here but was Int64" in str(w.message)]
+    assert len(said) == 1, said
+    with warnings.catch_warnings():
+        install_plain_warnings()
+        warnings.simplefilter("always")
+        for _ in range(2):  # two models, one pipeline: one message
+            warnings.warn(said[0], UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == f"warning: {said[0]}\n"
+
+
+def test_a_test_column_on_another_scale_than_trains_is_warned_of_by_run_and_predict(finished: dict[str, Path]) -> None:
+    """Pixels 0 .. 255 in train and 0 .. 1 in test ran without a word: every model read test's pixels as near-black.
+    `run` and `predict` name the column, both ranges and the factor."""
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = finished["comp"]
+    _, test = _frames()
+    scaled = test.with_columns(pl.col("p") / 255)
+    scaled.write_csv(comp / "scaled.csv")
+    said = (
+        r"column\(s\) 'p' \(train \d+ \.\. \d+, test 0\.\d+ \.\. 0\.\d+: test's values are about 1/255 train's: pixels"
+    )
+    with pytest.warns(DataWarning, match=said + ".*on another scale than train's.*write both files on one scale"):
+        load_competition(_spec(comp, {"train": "train.csv", "test": "scaled.csv", "id": "id", "target": "y"}))
+    with pytest.warns(DataWarning, match=said + ".*write its values on the training file's scale"):
+        kaggle_kit.predict(finished["run"], scaled, model="lr", out=comp / "scaled_sub.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same scale: no word
+        kaggle_kit.predict(finished["run"], test, model="lr", out=comp / "same_sub.csv")
+
+
+@pytest.mark.parametrize(
+    ("train", "test", "said"),
+    [
+        ([0.0, 0.2, 0.5, 0.8, 1.0] * 4, [0, 50, 128, 200, 255] * 4, "about 255 times train's: pixels"),
+        ([5.0, 12.5, 20.0, 30.0] * 5, [0.05, 0.125, 0.2, 0.3] * 5, r"about 1/100 train's: a percentage .*'12%'"),
+        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.03, 0.06, 0.09] * 5, r"about 1/33.3 train's\)"),
+        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.5, 1.0, 1.5, 3.0] * 4, None),  # a narrower spread, not 30 times
+        ([0.0, 100.0, 200.0] * 5, [150.0, 150.5, 151.0] * 5, None),  # within train's range: no scale of it
+    ],
+)
+def test_a_scale_mismatch_is_a_spread_30_times_apart_that_lines_up_once_scaled(
+    train: list[float], test: list[float], said: str | None
+) -> None:
+    """The reverse of pixels (0 .. 1 in train), a percentage read as 12 from train's '12%' beside test's 0.12, any
+    factor of 30 or more; not a narrower test spread, nor test values bunched within train's range."""
+    from kaggle_kit.readers.scales import numeric_ranges, scale_mismatch
+
+    ranges = numeric_ranges(pl.DataFrame({"c": train}), ["c"])
+    found = scale_mismatch(ranges, pl.DataFrame({"c": test}), "fix it")
+    if said is None:
+        assert found is None, found
+    else:
+        assert found is not None and re.search(said, found), found

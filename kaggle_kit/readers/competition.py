@@ -34,7 +34,14 @@ from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
+from .scales import numeric_ranges, scale_mismatch
 from .tables import ReadOptions, header_key, read_table, unnamed_to_drop
+
+#: what to do about a test column on another scale than train's (:mod:`.scales`)
+SCALE_FIX = (
+    "write both files on one scale (multiply or divide test's values by that factor), or leave the column(s) out "
+    "with data.drop"
+)
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -532,6 +539,11 @@ def _check_test_against(
                 "read as dates; set data.date_formats for it, or write both files' dates in one format (e.g. "
                 "2020-01-31), or drop it with data.drop"
             )
+        dtype = train_schema[col] if train_schema is not None else _DTYPES_BY_NAME.get(tr)
+        cast = _cast_losslessly(test[col], dtype) if dtype is not None else test[col]
+        if cast.dtype == dtype:  # train's booleans written 0 / 1: read as train's type where every value converts
+            casts.append(cast)
+            continue
         raise DataError(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "
             "(or list it in data.categorical, or drop it with data.drop)"
@@ -565,9 +577,11 @@ def _advise(
         return
     targets = set(spec.data.targets)
     dated = [c for c in train.columns if c not in targets]  # the id and dropped columns too: the rows' time
+    numeric = [c for c in columns if c not in categorical]
     for advice in (
         dates_outside_train(train, test, dated, spec.fold_strategy),
         levels_missing_from_train(train, test, categorical),
+        scale_mismatch(numeric_ranges(train, numeric), test, SCALE_FIX),
     ):
         if advice:
             _warn(advice)

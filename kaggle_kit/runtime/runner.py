@@ -61,6 +61,7 @@ from ..readers.competition import CompetitionData, column_record, load_competiti
 from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
+from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
@@ -785,6 +786,8 @@ def _write_meta(
             "split_codes": split_record(data.splits),
             # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file
             "date_ranges": date_ranges(data.train, data.train.columns),
+            # each numeric feature's spread: `kaggle-kit predict` warns of a new file on another scale (0 .. 1 pixels)
+            "numeric_ranges": numeric_ranges(data.train, [c for c in data.features if c not in data.categorical]),
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": list(data.images.shape) if data.images is not None else image_shape(spec, data.train),
             "image_mode": image_mode(spec, data.train),
