@@ -251,3 +251,44 @@ def test_a_scale_mismatch_is_a_spread_30_times_apart_that_lines_up_once_scaled(
         assert found is None, found
     else:
         assert found is not None and re.search(said, found), found
+
+
+def test_a_pipeline_naming_no_column_is_refused_before_any_fit(tmp_path: Path) -> None:
+    """`columns = ["Agee"]`: the run fitted the baseline (and every model before the pipeline's) and stopped at the
+    pipeline's first fold with the step's `column 'Agee' is not in the frame`. Refused when the data is read, naming
+    the model, the pipeline, the step, the column and the near miss; nothing is fitted."""
+    from kaggle_kit.errors import ConfigError
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    train, test = _frames()
+    train.rename({"n": "Age"}).write_csv(comp / "train.csv")
+    test.rename({"n": "Age"}).write_csv(comp / "test.csv")
+    data = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    steps = [{"step": "clip", "columns": ["x"]}, {"step": "standardize", "columns": ["x", "Agee"]}]
+    spec = _spec(comp, data, [LOGREG, {**LOGREG, "name": "lr2", "pipeline": "p"}], pipelines={"p": {"steps": steps}})
+    said = (
+        r"model 'lr2' \(pipeline 'p'\) steps\[1\] \(standardize\): columns names 'Agee', which is not a column of the "
+        r"data\. Did you mean 'Age'\? Columns: \['id', 'x', 'Age', 'p', 'b', 'y'\]"
+    )
+    with pytest.raises(ConfigError, match=said):
+        run(spec, runs_root=comp / "runs", progress=None, record_history=False)
+    assert not list((comp / "runs").glob("*/models/*/*/folds/*")), "a model was fitted before the refusal"
+
+
+def test_a_step_may_name_the_columns_an_earlier_step_makes() -> None:
+    """A name an earlier step makes (`x__isna`, `day__year`, `a__plus__b`) is not known before the fit: a column of
+    the data then `__` passes; the same name in the first step, or another name, does not."""
+    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.features.pipeline import check_step_columns
+
+    columns = ["id", "x", "day", "y"]
+    made = [
+        {"step": "date_parts", "columns": ["day"]},
+        {"step": "group_aggregate", "by": "day__year", "columns": ["x"]},
+    ]
+    check_step_columns(made, columns, "pipeline 'p'")
+    with pytest.raises(ConfigError, match=r"steps\[0\] \(group_aggregate\): by names 'day__year'"):
+        check_step_columns(made[1:], columns, "pipeline 'p'")
+    with pytest.raises(ConfigError, match=r"by names 'dya'.* Did you mean 'day'\?"):
+        check_step_columns([made[0], {**made[1], "by": "dya"}], columns, "pipeline 'p'")

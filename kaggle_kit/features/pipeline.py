@@ -91,6 +91,27 @@ def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "step
 
 
 # ---------------------------------------------------------------------------------------------- frames and target
+def check_step_columns(steps: Sequence[Mapping[str, Any]], columns: Sequence[str], label: str) -> None:
+    """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (the rows' the
+    pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic pairs,
+    aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr' (pipeline 'scaled')``), the
+    column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its model's
+    first fold, after the models before it had fitted."""
+    known = set(columns)
+    for i, step in enumerate(steps):
+        for key in ("columns", "by"):
+            value = step.get(key)
+            names = [value] if isinstance(value, str) and key == "by" else value if isinstance(value, list) else []
+            for name in names:
+                made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
+                if name in known or made:
+                    continue
+                raise ConfigError(
+                    f"{label} steps[{i}] ({step.get('step')}): {key} names {name!r}, which is not a column of the "
+                    f"data.{did_you_mean(name, columns)} Columns: {list(columns)[:20]}{' ...' * (len(columns) > 20)}"
+                )
+
+
 def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
     if isinstance(frame, pl.DataFrame):
         return frame, "polars"

@@ -48,6 +48,7 @@ from ..config import (
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed, name_a_few
 from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..features.pipeline import check_step_columns
 from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric, grid_columns
 from ..models import FitContext, check_kinds, make_adapter
@@ -500,7 +501,12 @@ class RunSession:
 
     def check(self, models: Sequence[ModelSpec]) -> None:
         """Reject bad params (a reserved key, a task the model cannot do) before anything trains."""
+        columns = self.data.train.columns
         for m in models:
+            steps = self.spec.feature_steps(m)
+            if steps:  # a step's column typo, named now: not at the model's first fold, after the models before it
+                label = f"model {m.name!r} (pipeline {m.pipeline!r})" if m.pipeline else f"model {m.name!r}"
+                check_step_columns(steps, columns, label)
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
 
