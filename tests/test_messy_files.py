@@ -292,3 +292,58 @@ def test_a_step_may_name_the_columns_an_earlier_step_makes() -> None:
         check_step_columns(made[1:], columns, "pipeline 'p'")
     with pytest.raises(ConfigError, match=r"by names 'dya'.* Did you mean 'day'\?"):
         check_step_columns([made[0], {**made[1], "by": "dya"}], columns, "pipeline 'p'")
+
+
+# ------------------------------------------------------------------------- CSV files as they come
+ROWS = "".join(f"{i},{i / 2},{'ab'[i % 2]}\n" for i in range(1, 7))
+
+
+def test_a_header_repeated_among_the_rows_is_read_as_no_row(tmp_path: Path) -> None:
+    """Two files joined one after another repeat the header: its line was a row of the header's names, which turned
+    'x' to text (an error naming 'x' as a placeholder to add to na_values), made 'label' a class, and gave a sample an
+    id 'id' no test row has (`submit` stopped after the run). Said, and read as no row, by every reader."""
+    from kaggle_kit.readers.tables import read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    path = tmp_path / "train.csv"
+    more = "".join(f"{i},{i / 2},{'ab'[i % 2]}\n" for i in range(11, 17))  # the second file's rows
+    path.write_text('"id","x","label"\n' + ROWS + "id,x,label\n" + more)
+    with pytest.warns(DataWarning, match=r"repeats its header line 1 time\(s\) among its rows \(first as row 7: files"):
+        frame = read_table(path, role="train")
+    assert frame.schema["x"] == pl.Float64 and frame.height == 12 and set(frame["label"]) == {"a", "b"}
+    with pytest.warns(DataWarning, match="repeats its header line"):
+        sample = read_sample(path)
+    assert sample.height == 12 and "id" not in sample["id"].to_list()
+
+
+def test_a_file_whose_lines_end_in_a_carriage_return_alone_is_read_by_every_reader(tmp_path: Path) -> None:
+    """An old Mac's "CSV (Macintosh)": polars read no line end, so train had 'a header but no rows' and a sample's
+    names ran into its values ('label\\r1'). Read as the same file with line feeds."""
+    from kaggle_kit.readers.tables import read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    path = tmp_path / "train.csv"
+    path.write_bytes(("id,x,label\n" + ROWS).replace("\n", "\r").encode())
+    lf = tmp_path / "lf.csv"
+    lf.write_text("id,x,label\n" + ROWS)
+    assert read_table(path, role="train").equals(read_table(lf, role="train"))
+    assert read_sample(path).equals(read_sample(lf))
+    path.write_bytes(("id,x,label\n" + ROWS).replace("\n", "\r").encode("cp1252") + "7,3.5,é\r".encode("cp1252"))
+    with pytest.warns(DataWarning, match="is not UTF-8"):
+        assert read_table(path, role="train")["label"].to_list()[-1] == "é"
+
+
+def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
+    """A download that stopped mid-row: its last line, without a line end, has too few fields. It was named as any
+    short line ("every column needs a field ..."), whose fix is no fix of a file cut short."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "test.csv"
+    path.write_text("id,x,label\n" + ROWS + "7,3.")
+    with pytest.raises(DataError, match=r"line 8 .* has 2 fields but its header has 3, and it is the file's last line, "
+                       r"without a line end: the file is cut short"):  # fmt: skip
+        read_table(path, role="test")
+    path.write_text("id,x,label\n1,2\n" + ROWS)
+    with pytest.raises(DataError, match=r"line 2 .* has 2 fields .*every column needs a field"):
+        read_table(path, role="test")

@@ -348,6 +348,29 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     overrides = {c: pl.String for c in options.keep_text if c in header}
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
+        """The file read once; read again without the lines that repeat its header (files joined one after another:
+        each line read as a row of the header's names, which turned every number column to text, a class label
+        'label', or a sample's id 'id' that no test row has)."""
+        frame = read_once(source)
+        if not frame.width or any(dtype != pl.String for dtype in frame.schema.values()):
+            return frame  # a column of numbers or dates holds no name: no line repeats the header (and no cost)
+        repeats = pl.all_horizontal([pl.col(c).str.strip_chars() == c.strip() for c in frame.columns])
+        at = frame.select(repeats.arg_true()).to_series()
+        if at.len() == 0:
+            return frame
+        if multiprocessing.parent_process() is None:  # once, from the process that runs the competition
+            warnings.warn(
+                f"the {role} file {str(path)!r} repeats its header line {at.len()} time(s) among its rows (first as "
+                f"row {int(at[0]) + 1}: files joined one after another?): read as no rows",
+                DataWarning,
+                stacklevel=1,
+            )
+        kept = frame.filter(~repeats)
+        if options.as_text:
+            return kept
+        return read_once(io.BytesIO(kept.write_csv(separator=sep).encode()))  # the values as written, parsed anew
+
+    def read_once(source: Path | io.BytesIO) -> pl.DataFrame:
         if options.as_text:
             return pl.read_csv(source, separator=sep, infer_schema=False)
         # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
@@ -379,17 +402,19 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     frame = None
     try:
         if options.encoding is not None or _header_is_utf8(path):
-            frame = read(path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding))
+            source = path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
+            frame = read(_with_line_feeds(source) if _ends_lines_with_cr(path) else source)
     except pl.exceptions.ComputeError as exc:
         if not (options.encoding is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
             if scan.ragged is None:
                 raise
-            raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+            raise _ragged_error(path, role, sep, len(header), scan.ragged, scan.cut) from exc
     if frame is None:  # a spreadsheet's export: Windows-1252, said once; the file's bytes read once
         raw = _raw_bytes(path)
         wide = _wide_encoding(raw[:4])
         text, encoding = (raw.decode(wide), wide) if wide else _single_byte(raw)
+        text = text.replace("\r\n", "\n").replace("\r", "\n") if _ends_lines_with_cr(path) else text
         if not wide and multiprocessing.parent_process() is None:  # a byte order mark says its encoding itself
             warnings.warn(
                 f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(raw).strip()}): read as {encoding}; "
@@ -408,10 +433,24 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         return frame
     scan = _scan_records(path, sep, len(header))
     if scan.ragged is not None:
-        raise _ragged_error(path, role, sep, len(header), scan.ragged)
+        raise _ragged_error(path, role, sep, len(header), scan.ragged, scan.cut)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
     return frame
+
+
+def _ends_lines_with_cr(path: Path) -> bool:
+    """Whether the file ends its lines with a carriage return alone (an old Mac's "CSV (Macintosh)" export), which
+    polars does not read as line ends: the whole file was one header line, 'a header but no rows', and a sample's
+    names ran into its values ('y\r1')."""
+    with _opener(path)(path, "rb") as f:
+        start = f.read(1 << 16)
+    return b"\r" in start and b"\n" not in start
+
+
+def _with_line_feeds(source: Path | io.BytesIO) -> io.BytesIO:
+    raw = source.getvalue() if isinstance(source, io.BytesIO) else _raw_bytes(source)
+    return io.BytesIO(raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
 
 
 #: the files whose text dates readers/date_formats.py reads (the run's tables, a later test file; a long table's
@@ -474,6 +513,7 @@ class _RecordScan:
     ragged: tuple[int, int] | None  # (first line of the record, its number of fields)
     blank: list[int]  # indices (0 = the first record after the header) of the blank lines
     n_records: int  # records read (all of them when none is ragged)
+    cut: bool = False  # the ragged record is the file's last line, short, without a line end: the file is cut short
 
 
 def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
@@ -487,14 +527,32 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
         if not row:
             blank.append(index)
         elif len(row) != n_header:
-            return _RecordScan((first_line, len(row)), blank, index + 1)
+            cut = len(row) < n_header and next(reader, None) is None and not _ends_with_line_end(path)
+            return _RecordScan((first_line, len(row)), blank, index + 1, cut)
         first_line = reader.line_num + 1
     return _RecordScan(None, blank, index + 1)
 
 
-def _ragged_error(path: Path, role: str, sep: str, n_header: int, ragged: tuple[int, int]) -> DataError:
+def _ends_with_line_end(path: Path) -> bool:
+    with _opener(path)(path, "rb") as f:
+        if not path.name.endswith(".gz"):
+            f.seek(max(f.seek(0, io.SEEK_END) - 1, 0))
+        last = b""
+        while chunk := f.read(1 << 16):
+            last = chunk[-1:]
+    return last in (b"\n", b"\r")
+
+
+def _ragged_error(
+    path: Path, role: str, sep: str, n_header: int, ragged: tuple[int, int], cut: bool = False
+) -> DataError:
     line, n_fields = ragged
     where = f"line {line} of the {role} file {str(path)!r} has {n_fields} fields but its header has {n_header}"
+    if cut:  # a download or a copy that stopped mid-row: every row before it read, this one half there
+        return DataError(
+            f"{where}, and it is the file's last line, without a line end: the file is cut short (a download or "
+            "copy that stopped mid-row?); download or copy it again"
+        )
     if n_fields > n_header:
         fix = f"fix that line (a value holding {sep!r} must be in double quotes)"
     else:
