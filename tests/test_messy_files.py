@@ -347,3 +347,18 @@ def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
     path.write_text("id,x,label\n1,2\n" + ROWS)
     with pytest.raises(DataError, match=r"line 2 .* has 2 fields .*every column needs a field"):
         read_table(path, role="test")
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(ending: str, tmp_path: Path) -> None:
+    """Excel writes 'sep=;' above a CSV file's header to name its separator: it was read as a header of one column,
+    and every row named as ragged (`line 2 ... has 3 fields but its header has 2`), in whichever file it was."""
+    from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    path = tmp_path / "train.csv"
+    path.write_text(f"sep=;{ending}id;x;label{ending}1;0,5;a{ending}2;1,5;b{ending}", newline="")
+    frame = read_table(path, role="train", options=ReadOptions(decimal=","))
+    assert frame.rows() == [(1, 0.5, "a"), (2, 1.5, "b")] and frame.columns == ["id", "x", "label"]
+    assert read_head(path, 2) == [["id", "x", "label"], ["1", "0,5", "a"]]
+    assert read_sample(path).rows() == [("1", "0,5", "a"), ("2", "1,5", "b")]

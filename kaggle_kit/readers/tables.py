@@ -232,7 +232,15 @@ def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
     else:
         text_encoding = encoding
     with _opener(path)(path, "rt", encoding=text_encoding, errors="replace", newline="") as f:
+        first = f.readline()
+        if first and not _SEP_LINE.fullmatch(first):  # Excel's 'sep=;' line is no header (_for_polars)
+            yield first
         yield from f
+
+
+#: Excel's first line naming a CSV file's separator ('sep=;'), above its header: neither a header nor a row
+_SEP_LINE = re.compile("\ufeff?sep=[^\r\n]?(\r\n|\r|\n)")
+_SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=[^\r\n]?(\r\n|\r|\n)")
 
 
 def _wide_encoding(start: bytes) -> str | None:
@@ -403,7 +411,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     try:
         if options.encoding is not None or _header_is_utf8(path):
             source = path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
-            frame = read(_with_line_feeds(source) if _ends_lines_with_cr(path) else source)
+            frame = read(_for_polars(path, source))
     except pl.exceptions.ComputeError as exc:
         if not (options.encoding is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
@@ -415,6 +423,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         wide = _wide_encoding(raw[:4])
         text, encoding = (raw.decode(wide), wide) if wide else _single_byte(raw)
         text = text.replace("\r\n", "\n").replace("\r", "\n") if _ends_lines_with_cr(path) else text
+        text = text[m.end() :] if (m := _SEP_LINE.match(text)) else text
         if not wide and multiprocessing.parent_process() is None:  # a byte order mark says its encoding itself
             warnings.warn(
                 f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(raw).strip()}): read as {encoding}; "
@@ -448,9 +457,18 @@ def _ends_lines_with_cr(path: Path) -> bool:
     return b"\r" in start and b"\n" not in start
 
 
-def _with_line_feeds(source: Path | io.BytesIO) -> io.BytesIO:
+def _for_polars(path: Path, source: Path | io.BytesIO) -> Path | io.BytesIO:
+    """``source`` (the file, or its text recoded as UTF-8) as polars can read it: lines that end in a carriage return
+    alone ending in a line feed (:func:`_ends_lines_with_cr`), and without Excel's ``sep=;`` first line, which the
+    text readers skip (:func:`_open_text`; it was read as a header of 1 column, and every row named as ragged)."""
+    with _opener(path)(path, "rb") as f:
+        sep_line = _SEP_LINE_BYTES.match(f.read(16)) is not None
+    cr_only = _ends_lines_with_cr(path)
+    if not (sep_line or cr_only):
+        return source
     raw = source.getvalue() if isinstance(source, io.BytesIO) else _raw_bytes(source)
-    return io.BytesIO(raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    raw = raw[m.end() :] if sep_line and (m := _SEP_LINE_BYTES.match(raw)) else raw
+    return io.BytesIO(raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if cr_only else raw)
 
 
 #: the files whose text dates readers/date_formats.py reads (the run's tables, a later test file; a long table's
