@@ -23,23 +23,29 @@ _MIN_VALUES = 20
 _LOW, _HIGH = 0.1, 0.9
 
 
-def numeric_ranges(frame: pl.DataFrame, columns: Sequence[str]) -> dict[str, list[float]]:
+def numeric_ranges(frame: pl.DataFrame, columns: Sequence[str], min_values: int = 1) -> dict[str, list[float]]:
     """``[min, 10th percentile, 90th percentile, max]`` of each numeric (not boolean) column of ``columns`` whose
-    10th and 90th percentiles differ: what :func:`scale_mismatch` compares a test file with (``run.json`` records
-    them)."""
+    10th and 90th percentiles differ and that holds ``min_values`` values or more: what :func:`scale_mismatch`
+    compares a test file with (``run.json`` records them). One pass over the frame for all the columns."""
     schema = frame.schema
     numeric = [c for c in columns if c in schema and schema[c].is_numeric()]
-    if not numeric or frame.height == 0:
+    if not numeric or frame.height < min_values:
         return {}
     stats = frame.select(
         *(
-            pl.concat_list(pl.col(c).min(), pl.col(c).quantile(_LOW), pl.col(c).quantile(_HIGH), pl.col(c).max())
+            pl.concat_list(
+                pl.col(c).min(), pl.col(c).quantile(_LOW), pl.col(c).quantile(_HIGH), pl.col(c).max(), pl.col(c).count()
+            )
             .cast(pl.List(pl.Float64))
             .alias(c)
             for c in numeric
         )
     ).row(0)
-    return {c: list(v) for c, v in zip(numeric, stats, strict=True) if v[1] is not None and v[2] > v[1]}
+    return {
+        c: list(v[:4])
+        for c, v in zip(numeric, stats, strict=True)
+        if v[1] is not None and v[2] > v[1] and v[4] >= min_values and all(map(math.isfinite, v[:4]))
+    }
 
 
 def scale_mismatch(ranges: Mapping[str, Sequence[float]], test: pl.DataFrame, fix: str) -> str | None:
@@ -47,11 +53,11 @@ def scale_mismatch(ranges: Mapping[str, Sequence[float]], test: pl.DataFrame, fi
     train's ``ranges`` (:func:`numeric_ranges`) and line up with them once scaled (so a column whose test rows
     all hold one of train's values is no mismatch); None where none does. ``fix``: what the user does about it."""
     found = []
+    tested = numeric_ranges(test, list(ranges), _MIN_VALUES)
     for col, (t_min, t_lo, t_hi, t_max) in ranges.items():
-        seen = _test_range(test, col)
-        if seen is None:
+        if col not in tested:
             continue
-        s_min, s_lo, s_hi, s_max = seen
+        s_min, s_lo, s_hi, s_max = tested[col]
         ratio = (s_hi - s_lo) / (t_hi - t_lo)
         if 1 / SCALE_FACTOR < ratio < SCALE_FACTOR:
             continue
@@ -73,19 +79,6 @@ def scale_mismatch(ranges: Mapping[str, Sequence[float]], test: pl.DataFrame, fi
         f"column(s) {name_a_few(found, 'column(s)', '; ')} hold test values on another scale than train's: the "
         f"models learnt train's values and read test's as other ones, without an error; {fix}"
     )
-
-
-def _test_range(test: pl.DataFrame, col: str) -> tuple[float, float, float, float] | None:
-    if col not in test.columns or not test.schema[col].is_numeric() or test.schema[col] == pl.Boolean:
-        return None
-    values = test[col].drop_nulls().cast(pl.Float64)
-    values = values.filter(values.is_finite())
-    if values.len() < _MIN_VALUES:
-        return None
-    lo, hi = values.quantile(_LOW), values.quantile(_HIGH)
-    if lo is None or hi is None or hi <= lo:
-        return None
-    return float(values.min()), lo, hi, float(values.max())  # type: ignore[arg-type]
 
 
 def _num(value: float) -> str:
