@@ -362,3 +362,25 @@ def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(endin
     assert frame.rows() == [(1, 0.5, "a"), (2, 1.5, "b")] and frame.columns == ["id", "x", "label"]
     assert read_head(path, 2) == [["id", "x", "label"], ["1", "0,5", "a"]]
     assert read_sample(path).rows() == [("1", "0,5", "a"), ("2", "1,5", "b")]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "id,x,y\n1,0.5,a,\n2,1.5,b,\n",
+            "its rows end in a separator .* and its header does not; remove the separator",
+        ),
+        ("id,x,y,\n1,0.5,a\n2,1.5,b\n", "its header ends in a separator .* and its rows do not; remove the separator"),
+    ],
+)
+def test_rows_and_a_header_ending_apart_in_a_separator_are_named_so(text: str, said: str, tmp_path: Path) -> None:
+    """Every row ends in ',' and the header does not (or the reverse): each row was named as too long (`a value
+    holding ',' must be in double quotes`) or too short, whose fix is not that line's."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match="line 2 of the train file .* fields but its header has .*: " + said):
+        read_table(path, role="train")

@@ -417,7 +417,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             scan = _scan_records(path, sep, len(header))
             if scan.ragged is None:
                 raise
-            raise _ragged_error(path, role, sep, len(header), scan.ragged, scan.cut) from exc
+            raise _ragged_error(path, role, sep, len(header), scan) from exc
     if frame is None:  # a spreadsheet's export: Windows-1252, said once; the file's bytes read once
         raw = _raw_bytes(path)
         wide = _wide_encoding(raw[:4])
@@ -442,7 +442,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         return frame
     scan = _scan_records(path, sep, len(header))
     if scan.ragged is not None:
-        raise _ragged_error(path, role, sep, len(header), scan.ragged, scan.cut)
+        raise _ragged_error(path, role, sep, len(header), scan)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
     return frame
@@ -532,12 +532,15 @@ class _RecordScan:
     blank: list[int]  # indices (0 = the first record after the header) of the blank lines
     n_records: int  # records read (all of them when none is ragged)
     cut: bool = False  # the ragged record is the file's last line, short, without a line end: the file is cut short
+    #: 'rows' where the first row ends in a separator (an empty last field) its header does not; 'header' where the
+    #: header does (an empty last name) and the first row does not
+    ends_apart: str | None = None
 
 
 def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
     """Read the records as Python's csv module does (quoted fields may hold the separator and newlines)."""
     reader = csv.reader(_open_text(path), delimiter=sep)
-    next(reader, None)
+    header = next(reader, None) or []
     blank: list[int] = []
     first_line = reader.line_num + 1
     index = -1
@@ -546,7 +549,12 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
             blank.append(index)
         elif len(row) != n_header:
             cut = len(row) < n_header and next(reader, None) is None and not _ends_with_line_end(path)
-            return _RecordScan((first_line, len(row)), blank, index + 1, cut)
+            first = len(blank) == index  # the first row: the file's lines are so, not this one
+            ends = (
+                "rows" if first and len(row) == n_header + 1 and not row[-1].strip() else
+                "header" if first and len(row) == n_header - 1 and header and not header[-1].strip() else None
+            )  # fmt: skip
+            return _RecordScan((first_line, len(row)), blank, index + 1, cut, ends)
         first_line = reader.line_num + 1
     return _RecordScan(None, blank, index + 1)
 
@@ -561,12 +569,18 @@ def _ends_with_line_end(path: Path) -> bool:
     return last in (b"\n", b"\r")
 
 
-def _ragged_error(
-    path: Path, role: str, sep: str, n_header: int, ragged: tuple[int, int], cut: bool = False
-) -> DataError:
-    line, n_fields = ragged
+def _ragged_error(path: Path, role: str, sep: str, n_header: int, scan: _RecordScan) -> DataError:
+    line, n_fields = scan.ragged or (0, 0)  # called for a scan that found a ragged record
     where = f"line {line} of the {role} file {str(path)!r} has {n_fields} fields but its header has {n_header}"
-    if cut:  # a download or a copy that stopped mid-row: every row before it read, this one half there
+    if scan.ends_apart is not None:  # an exporter that ends every row in a separator, or only its header
+        rows = scan.ends_apart == "rows"
+        ends, other = ("its rows end", "its header does") if rows else ("its header ends", "its rows do")
+        return DataError(
+            f"{where}: {ends} in a separator ({sep!r}, an empty last field) and {other} not; remove the separator at "
+            f"the end of the {'rows' if rows else 'header'} (or add one at the end of the "
+            f"{'header' if rows else 'rows'}: an empty unnamed column is dropped)"
+        )
+    if scan.cut:  # a download or a copy that stopped mid-row: every row before it read, this one half there
         return DataError(
             f"{where}, and it is the file's last line, without a line end: the file is cut short (a download or "
             "copy that stopped mid-row?); download or copy it again"
