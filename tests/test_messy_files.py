@@ -298,16 +298,18 @@ def test_a_step_may_name_the_columns_an_earlier_step_makes() -> None:
 ROWS = "".join(f"{i},{i / 2},{'ab'[i % 2]}\n" for i in range(1, 7))
 
 
-def test_a_header_repeated_among_the_rows_is_read_as_no_row(tmp_path: Path) -> None:
+@pytest.mark.parametrize("again", ["id,x,label\n", '\ufeff"id", "x" ,"label"\n'], ids=["plain", "bom-quoted"])
+def test_a_header_repeated_among_the_rows_is_read_as_no_row(again: str, tmp_path: Path) -> None:
     """Two files joined one after another repeat the header: its line was a row of the header's names, which turned
     'x' to text (an error naming 'x' as a placeholder to add to na_values), made 'label' a class, and gave a sample an
-    id 'id' no test row has (`submit` stopped after the run). Said, and read as no row, by every reader."""
+    id 'id' no test row has (`submit` stopped after the run). Said, and read as no row, by every reader; a repeat
+    with a byte order mark (two files saved with one, joined by `cat`), quotes or spaces around its names alike."""
     from kaggle_kit.readers.tables import read_table
     from kaggle_kit.sample_submission import read_sample
 
     path = tmp_path / "train.csv"
     more = "".join(f"{i},{i / 2},{'ab'[i % 2]}\n" for i in range(11, 17))  # the second file's rows
-    path.write_text('"id","x","label"\n' + ROWS + "id,x,label\n" + more)
+    path.write_text('"id","x","label"\n' + ROWS + again + more)  # `cat` of two files (saved with a BOM)
     with pytest.warns(DataWarning, match=r"repeats its header line 1 time\(s\) among its rows \(first as row 7: files"):
         frame = read_table(path, role="train")
     assert frame.schema["x"] == pl.Float64 and frame.height == 12 and set(frame["label"]) == {"a", "b"}

@@ -238,6 +238,8 @@ def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
         yield from f
 
 
+#: what a header line repeated among the rows may have around its names, which the header line itself had not
+_AROUND = ' \t\ufeff"'
 #: Excel's first line naming a CSV file's separator ('sep=;'), above its header: neither a header nor a row
 _SEP_LINE = re.compile("\ufeff?sep=[^\r\n]?(\r\n|\r|\n)")
 _SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=[^\r\n]?(\r\n|\r|\n)")
@@ -362,7 +364,8 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         frame = read_once(source)
         if not frame.width or any(dtype != pl.String for dtype in frame.schema.values()):
             return frame  # a column of numbers or dates holds no name: no line repeats the header (and no cost)
-        repeats = pl.all_horizontal([pl.col(c).str.strip_chars() == c.strip() for c in frame.columns])
+        # spaces, quotes and a byte order mark aside: `cat a.csv b.csv` of two files saved with one repeats it too
+        repeats = pl.all_horizontal([pl.col(c).str.strip_chars(_AROUND) == c.strip(_AROUND) for c in frame.columns])
         at = frame.select(repeats.arg_true()).to_series()
         if at.len() == 0:
             return frame
