@@ -386,3 +386,21 @@ def test_rows_and_a_header_ending_apart_in_a_separator_are_named_so(text: str, s
     path.write_text(text)
     with pytest.raises(DataError, match="line 2 of the train file .* fields but its header has .*: " + said):
         read_table(path, role="train")
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16"])
+def test_a_byte_order_mark_says_the_files_encoding_whatever_data_encoding_says(codec: str, tmp_path: Path) -> None:
+    """Train and test in cp1252 (data.encoding = 'cp1252'), the sample re-saved as Excel's "CSV UTF-8" (or as
+    "Unicode text"): read in data.encoding, its first name was 'ï»¿id' and its ids 'ZÃ¼rich'."""
+    from kaggle_kit.readers.tables import read_head
+    from kaggle_kit.sample_submission import match_sample
+
+    frame = pl.DataFrame({"id": ["Zürich", "Genève"], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("id,target\r\nGenève,0.5\r\nZürich,0.5\r\n".encode(codec))
+    meta = {"id_column": "id", "classes": [0, 1], "metric": "roc_auc", "encoding": "cp1252"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", "target"] and out.rows() == [("Genève", 0.75), ("Zürich", 0.25)]
+    assert read_head(sample, 2, "cp1252") == [["id", "target"], ["Genève", "0.5"]]

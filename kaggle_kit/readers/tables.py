@@ -245,6 +245,15 @@ _SEP_LINE = re.compile("\ufeff?sep=[^\r\n]?(\r\n|\r|\n)")
 _SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=[^\r\n]?(\r\n|\r|\n)")
 
 
+def _has_bom(path: Path) -> bool:
+    """Whether the file starts with a UTF-8, -16 or -32 byte order mark, which says its encoding whatever
+    data.encoding says (a sample re-saved as Excel's "CSV UTF-8" beside cp1252 train and test files: its first name
+    read as 'ï»¿id' in cp1252)."""
+    with _opener(path)(path, "rb") as f:
+        start = f.read(4)
+    return start.startswith(codecs.BOM_UTF8) or _wide_encoding(start) is not None
+
+
 def _wide_encoding(start: bytes) -> str | None:
     """'utf-16' or 'utf-32' where a file's first bytes are their byte order mark (a spreadsheet's "Unicode text"
     export: UTF-16, tab-separated), else None. Such a file is no UTF-8 and no Windows-1252: read as either, every
@@ -298,6 +307,7 @@ def read_head(path: Path, lines: int, encoding: str | None = None) -> list[list[
     and separator found alike; ``encoding``: data.encoding): a large file's header and first row without reading the
     rest."""
     sep = sniff_separator(path)
+    encoding = None if _has_bom(path) else encoding  # as read_table reads it
     head = list(itertools.islice(csv.reader(_open_text(path, encoding or "utf-8"), delimiter=sep), lines))
     if encoding is None and any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as
         head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))  # read_table
@@ -352,7 +362,8 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
     # from a ';'-separated, decimal-comma train file); quoted ones ("1,5") with data.decimal, as text below.
     decimal_comma = options.decimal == "," and sep != ","
-    encoding = options.encoding or "utf-8"
+    given = None if _has_bom(path) else options.encoding  # a byte order mark says the file's encoding itself
+    encoding = given or "utf-8"
     header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])
     _warn_repeated_names(header, path)
     overrides = {c: pl.String for c in options.keep_text if c in header}
@@ -412,11 +423,11 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
     frame = None
     try:
-        if options.encoding is not None or _header_is_utf8(path):
+        if given is not None or _header_is_utf8(path):
             source = path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
             frame = read(_for_polars(path, source))
     except pl.exceptions.ComputeError as exc:
-        if not (options.encoding is None and _is_utf8_error(exc)):
+        if not (given is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
             if scan.ragged is None:
                 raise
