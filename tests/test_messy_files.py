@@ -90,7 +90,7 @@ def test_init_reads_a_samples_comma_as_the_files_separator_says(
     ("stored", "want"),
     [
         (pl.Series("code", [10, 20, None]), ["10", "20", None]),
-        (pl.Series("code", [10.0, 20.0, None]), ["10", "20", None]),  # a float column that held a missing value
+        (pl.Series("code", [10.0, 20.0, float("nan")]), ["10", "20", None]),  # a float column that held a NaN
         (pl.Series("code", [10.5, 20.0, None]), ["10.5", "20", None]),  # a new level, said as any is
         (pl.Series("code", [float("inf"), 20.0, None]), "values hold inf, which no text level of train spells"),
     ],

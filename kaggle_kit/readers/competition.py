@@ -703,14 +703,15 @@ def _numbers_as_train_text(column: pl.Series) -> pl.Series:
     """A test column of numbers whose train column is text (a parquet file stores its codes 10, 20 as numbers where
     train's hold 'a1' too), as the text a CSV file writes them: whole numbers as their digits (10.0 as '10', as a
     float column that held a missing value stores them), others as the shortest text that reads back as the same
-    number ('7.5'); a level train lacks then is said as any new level is. An infinite or NaN value, which no text
-    level spells, is an error naming it.
+    number ('7.5'), NaN as missing; a level train lacks then is said as any new level is. An infinite value, which no
+    text level spells, is an error naming it.
 
     ``run`` and ``predict`` read such a column alike, here (``run`` refused it, ``predict`` cast every float to its
     own text, '10.0', a level no training row held); a CSV test file's column is read as text in the first place
     (:class:`~kaggle_kit.readers.tables.ReadOptions` ``text``)."""
     if column.dtype.is_integer():
         return column.cast(pl.String)
+    column = column.fill_nan(None)  # pandas' missing value
     present = column.drop_nulls()
     if not present.is_finite().all():
         raise DataError(

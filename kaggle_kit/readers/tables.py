@@ -465,7 +465,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
 def _ends_lines_with_cr(path: Path) -> bool:
     """Whether the file ends its lines with a carriage return alone (an old Mac's "CSV (Macintosh)" export), which
     polars does not read as line ends: the whole file was one header line, 'a header but no rows', and a sample's
-    names ran into its values ('y\r1')."""
+    names ran into its values ('y\\r1')."""
     with _opener(path)(path, "rb") as f:
         start = f.read(1 << 16)
     return b"\r" in start and b"\n" not in start
