@@ -92,11 +92,11 @@ def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "step
 
 # ---------------------------------------------------------------------------------------------- frames and target
 def check_step_columns(steps: Sequence[Mapping[str, Any]], columns: Sequence[str], label: str) -> None:
-    """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (the rows' the
-    pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic pairs,
-    aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr' (pipeline 'scaled')``), the
-    column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its model's
-    first fold, after the models before it had fitted."""
+    """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (those of the
+    rows the pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic
+    pairs, aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr' (pipeline 'p')``),
+    the column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its
+    model's first fold, after the models before it had fitted."""
     known = set(columns)
     for i, step in enumerate(steps):
         for key in ("columns", "by"):
