@@ -337,7 +337,8 @@ def test_a_file_whose_lines_end_in_a_carriage_return_alone_is_read_by_every_read
 
 def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
     """A download that stopped mid-row: its last line, without a line end, has too few fields. It was named as any
-    short line ("every column needs a field ..."), whose fix is no fix of a file cut short."""
+    short line ("every column needs a field ..."), whose fix is no fix of a file cut short. Cut right after a
+    separator, the row is whole but for its last value: read as missing, with a warning (it was silent)."""
     from kaggle_kit.errors import DataError
     from kaggle_kit.readers.tables import read_table
 
@@ -349,6 +350,14 @@ def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
     path.write_text("id,x,label\n1,2\n" + ROWS)
     with pytest.raises(DataError, match=r"line 2 .* has 2 fields .*every column needs a field"):
         read_table(path, role="test")
+    path.write_text("id,x,label\n" + ROWS + "7,3.5,")  # cut right after a separator: as many fields as the header
+    with pytest.warns(DataWarning, match="ends in a separator without a line end: .* the file may be cut short"):
+        assert read_table(path, role="test").row(-1) == (7, 3.5, None)
+    for whole in ("id,x,label\n" + ROWS + "7,3.5,\n", "id,x,\n1,0.5,\n2,1.5,"):  # a missing value; every line so
+        path.write_text(whole)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            read_table(path, role="test")
 
 
 @pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])

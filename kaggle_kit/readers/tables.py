@@ -459,6 +459,15 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         raise _ragged_error(path, role, sep, len(header), scan)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
+    ends_in_sep = header[-1].strip() and _last_byte(path) == sep.encode()  # '7,3.5,' and no more (every line: no)
+    if ends_in_sep and multiprocessing.parent_process() is None:
+        warnings.warn(
+            f"the {role} file {str(path)!r} ends in a separator without a line end: its last row's last value is read "
+            "as missing, but the file may be cut short (a download or copy that stopped mid-row?); download or copy "
+            "it again if so",
+            DataWarning,
+            stacklevel=1,
+        )
     return frame
 
 
@@ -574,13 +583,17 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
 
 
 def _ends_with_line_end(path: Path) -> bool:
+    return _last_byte(path) in (b"\n", b"\r")
+
+
+def _last_byte(path: Path) -> bytes:
     with _opener(path)(path, "rb") as f:
         if not path.name.endswith(".gz"):
             f.seek(max(f.seek(0, io.SEEK_END) - 1, 0))
         last = b""
         while chunk := f.read(1 << 16):
             last = chunk[-1:]
-    return last in (b"\n", b"\r")
+    return bytes(last)
 
 
 def _ragged_error(path: Path, role: str, sep: str, n_header: int, scan: _RecordScan) -> DataError:
