@@ -317,7 +317,7 @@ def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.Data
     matched = int(right[key].is_in(left[key].implode()).sum())
     if matched == right.height:
         return left, right
-    as_int = [_whole_numbers(f[key]) for f in (left, right)]
+    as_int = [whole_numbers(f[key]) for f in (left, right)]
     if any(k.null_count() for k in as_int) or int(as_int[1].is_in(as_int[0].implode()).sum()) <= matched:
         return left, right
     return left.with_columns(as_int[0].alias(key)), right.with_columns(as_int[1].alias(key))
@@ -330,11 +330,11 @@ def _holds_the_ids(given: pl.Series, ids: pl.Series) -> bool:
     ours = ids.cast(pl.String)
     if set(given.str.strip_chars().to_list()) == set(ours.to_list()):
         return True
-    a, b = _whole_numbers(given), _whole_numbers(ours)
+    a, b = whole_numbers(given), whole_numbers(ours)
     return not a.null_count() and not b.null_count() and set(a.to_list()) == set(b.to_list())
 
 
-def _whole_numbers(ids: pl.Series) -> pl.Series:
+def whole_numbers(ids: pl.Series) -> pl.Series:
     """Ids read as text as the integers they spell (``"007"``, ``" 7"``, ``"7.0"`` as pandas writes an id column that
     once held a missing value); null where one is not a whole number."""
     text = pl.col(ids.name).str.strip_chars()

@@ -413,3 +413,29 @@ def test_a_byte_order_mark_says_the_files_encoding_whatever_data_encoding_says(c
         out = match_sample(frame, sample, meta)
     assert out.columns == ["id", "target"] and out.rows() == [("Genève", 0.75), ("Zürich", 0.25)]
     assert read_head(sample, 2, "cp1252") == [["id", "target"], ["Genève", "0.5"]]
+
+
+@pytest.mark.parametrize("order", [[7, 8, 9, 10], [10, 9, 8, 7]], ids=["same-order", "another-order"])
+def test_without_data_id_a_sample_spelling_the_ids_otherwise_is_checked_for_their_order(
+    order: list[int], tmp_path: Path
+) -> None:
+    """Without data.id the rows are matched by position; a test column listing the sample's ids in another order is
+    refused before any fit. A sample spelling them '007' beside test's 7 was not compared at all: each id got another
+    row's prediction, without a word."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=20)
+    pl.DataFrame({"x": x[:16], "y": (x[:16] > 0) * 1}).write_csv(comp / "train.csv")
+    pl.DataFrame({"id": [7, 8, 9, 10], "x": x[16:]}).write_csv(comp / "test.csv")
+    (comp / "sample.csv").write_text("id,y\n" + "".join(f"{i:03d},0.5\n" for i in order))
+    spec = _spec(comp, {"train": "train.csv", "test": "test.csv", "sample_submission": "sample.csv", "target": "y",
+                        "drop": []})  # fmt: skip
+    if order == sorted(order):
+        load_competition(spec)
+        return
+    with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: '7' in test, '010' in the "
+                       r"sample\): set data.id = 'id'"):  # fmt: skip
+        load_competition(spec)

@@ -160,7 +160,7 @@ def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path, encodin
     """Without ``data.id`` a submission's rows are matched to the sample's by position. Where a test column lists
     the sample's first column's ids in another order, each id would get another row's prediction: refused before
     anything is fitted, naming the column to set as ``data.id``."""
-    from ..sample_submission import read_sample  # imported here: it imports this package's tables module
+    from ..sample_submission import read_sample, whole_numbers  # here: it imports this package's tables module
 
     sample = read_sample(sample_path, encoding)
     ids = sample[sample.columns[0]].str.strip_chars()
@@ -168,10 +168,16 @@ def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path, encodin
         return
     for column in test.columns:
         values = test[column].cast(pl.String).str.strip_chars()
-        if values.n_unique() != test.height or set(values.to_list()) != set(ids.to_list()):
+        if values.n_unique() != test.height:
             continue
-        if not values.equals(ids):
-            first = int((values != ids).arg_true()[0])
+        same = values == ids
+        if set(values.to_list()) != set(ids.to_list()):  # '007' in the sample for test's 7: the same whole numbers
+            numbers, sample_numbers = whole_numbers(values), whole_numbers(ids)
+            if numbers.null_count() or sample_numbers.null_count() or set(numbers) != set(sample_numbers):
+                continue
+            same = numbers == sample_numbers
+        if not same.all():
+            first = int((~same).arg_true()[0])
             raise DataError(
                 f"data.id is not set, so the submission's rows would be matched to the sample submission "
                 f"{str(sample_path)!r} by position, but the test file's column {column!r} lists the sample's ids in "
