@@ -56,7 +56,15 @@ from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.image_folders import find_image_files, image_folder_message
 from .readers.images import image_shape
-from .readers.tables import ReadOptions, header_key, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
+from .readers.tables import (
+    ReadOptions,
+    header_key,
+    is_unnamed,
+    numbers_as_text,
+    read_table,
+    sniff_separator,
+    unnamed_to_drop,
+)
 from .runtime.store import KAGGLE_WRITABLE, check_writable
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
@@ -155,11 +163,12 @@ def _distinct_within(frame: pl.DataFrame, seq_id: str, column: str, *, consecuti
     return bool(ok.all())
 
 
-def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.DataFrame | None:
+def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None, separator: str) -> pl.DataFrame | None:
     """The sample submission as the inferences read it: an unnamed empty column (each line ending in a separator) and
     a saved pandas index beside the id (files re-saved with ``to_csv``) left out, as ``submit`` leaves them out; the
     id column first (the one column test also has, spaces and case aside: a few samples put it last); numbers
-    written with a decimal comma (``0,5``, a spreadsheet's re-save) as numbers."""
+    written with a decimal comma (``0,5``, a spreadsheet's re-save) or grouped thousands (``"1,234"``) as numbers
+    (``separator``: the sample file's, which tells a comma that may be either)."""
     if sample is None:
         return sample
     sample = sample.drop(unnamed_to_drop(sample)[0])
@@ -168,7 +177,7 @@ def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None) -> pl.D
     if len(shared) == 1:
         index = saved_index(sample, shared[0])
         sample = sample.select(shared[0], pl.exclude(shared[0], *([index] if index else [])))
-    numbers = [sample_numbers(sample[c]) for c in sample.columns[1:] if sample.schema[c] == pl.String]
+    numbers = [sample_numbers(sample[c], separator) for c in sample.columns[1:] if sample.schema[c] == pl.String]
     return sample.with_columns(n for n in numbers if n is not None)
 
 
@@ -606,7 +615,8 @@ def infer_spec(
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
     test = read_table(test_path, role="test", options=lenient) if test_path else None
     sample = read_table(sample_path, role="sample_submission", options=lenient) if sample_path else None
-    sample = _tidy_sample(sample, test)
+    csv_sample = sample_path is not None and sample_path.suffix.lower() not in (".parquet", ".pq")
+    sample = _tidy_sample(sample, test, sniff_separator(sample_path) if csv_sample and sample_path else ",")
     why: list[str] = []
     data: dict[str, Any] = {}
 

@@ -33,17 +33,17 @@ def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataF
             f"the sample submission {str(sample_path)!r} recorded for this run no longer exists; put it back, or set "
             "data.sample_submission to where it is now and run the competition again (nothing is refit)"
         )
-    return match_sample_frame(frame, read_sample(sample_path), sample_path, meta)
+    return match_sample_frame(frame, read_sample(sample_path, meta.get("encoding")), sample_path, meta)
 
 
-def read_sample(sample_path: Path) -> pl.DataFrame:
+def read_sample(sample_path: Path, encoding: str | None = None) -> pl.DataFrame:
     """The sample submission, every column as text: the ids are written back exactly as the sample spells them
-    ("007" stays "007")."""
-    # the table reader's: its encoding (a BOM's UTF-16, a spreadsheet's cp1252), a blank line holding no row, a ragged
-    # line named; polars read a UTF-16 sample as no CSV at all
-    return without_empty_columns(
-        read_table(sample_path, role="sample_submission", options=ReadOptions(as_text=True)), sample_path
-    )
+    ("007" stays "007"). ``encoding``: data.encoding (run.json's ``encoding``), as the run's other files are read."""
+    # the table reader's: its encoding (a BOM's UTF-16, a spreadsheet's cp1252, data.encoding), a blank line holding
+    # no row, a ragged line named; polars read a UTF-16 sample as no CSV at all, and a sample in data.encoding was
+    # read as cp1252: a cp1251 sample's ids were no test ids after the whole run
+    options = ReadOptions(as_text=True, encoding=encoding)
+    return without_empty_columns(read_table(sample_path, role="sample_submission", options=options), sample_path)
 
 
 def without_empty_columns(sample: pl.DataFrame, sample_path: Path) -> pl.DataFrame:
@@ -282,11 +282,32 @@ def _numbers(sample: pl.DataFrame, columns: list[str]) -> bool:
     return all(sample_numbers(sample[c]) is not None for c in columns)
 
 
-def sample_numbers(given: pl.Series) -> pl.Series | None:
+#: a number written with a decimal comma ('0,5'), and one whose commas may group its thousands ('1,234', '1,234.5')
+_DECIMAL_COMMA = r"^[+-]?[0-9]*,[0-9]+$"
+_COMMA_GROUPED = r"^[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]*)?$"
+
+
+def sample_numbers(given: pl.Series, separator: str | None = None) -> pl.Series | None:
     """A sample column read as text, as the numbers it holds (missing where empty), also written with a decimal comma
-    (``0,5``: a sample re-saved by a spreadsheet in a ';'-separated locale); None where a value is no number."""
+    (``0,5``: a sample re-saved by a spreadsheet in a ';'-separated locale) or with commas grouping thousands
+    (``"1,234"``, quoted in a ','-separated file); None where a value is no number, or where the column writes both.
+
+    A comma is a decimal mark where some value's comma can only be one (``0,5``, ``2,25``), a thousands mark where
+    some value's can only be one (``1,234.5``, ``1,234,567``); where every comma could be either (``1,234``), the
+    file's ``separator`` tells: a ';'-separated file's is a decimal mark, a ','-separated one's groups thousands
+    (1.234 had been read where the file meant 1234), whole numbers as integers. Without the separator (a sample no
+    longer there) such a column is numbers all the same, read with a decimal comma."""
     text = given.cast(pl.String).str.strip_chars().replace("", None)
-    numbers = text.str.replace(r"^([+-]?[0-9]*),([0-9]+)$", "${1}.${2}").cast(pl.Float64, strict=False)
+    decimal, grouped = text.str.contains(_DECIMAL_COMMA), text.str.contains(_COMMA_GROUPED)
+    only_decimal, only_grouped = bool((decimal & ~grouped).any()), bool((grouped & ~decimal).any())
+    if only_decimal and only_grouped:
+        return None
+    if only_grouped or (not only_decimal and grouped.any() and separator == ","):
+        plain = text.str.replace_all(",", "", literal=True)  # whole numbers stay whole: '1,000' is no decimal 1000.0
+        whole = plain.drop_nulls().str.contains(r"^[+-]?[0-9]{1,18}$").all()
+        numbers = plain.cast(pl.Int64 if whole else pl.Float64, strict=False)
+    else:
+        numbers = text.str.replace(r"^([+-]?[0-9]*),([0-9]+)$", "${1}.${2}").cast(pl.Float64, strict=False)
     return numbers.alias(given.name) if numbers.null_count() == text.null_count() else None
 
 
@@ -296,7 +317,7 @@ def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.Data
     matched = int(right[key].is_in(left[key].implode()).sum())
     if matched == right.height:
         return left, right
-    as_int = [_whole_numbers(f[key]) for f in (left, right)]
+    as_int = [whole_numbers(f[key]) for f in (left, right)]
     if any(k.null_count() for k in as_int) or int(as_int[1].is_in(as_int[0].implode()).sum()) <= matched:
         return left, right
     return left.with_columns(as_int[0].alias(key)), right.with_columns(as_int[1].alias(key))
@@ -309,11 +330,11 @@ def _holds_the_ids(given: pl.Series, ids: pl.Series) -> bool:
     ours = ids.cast(pl.String)
     if set(given.str.strip_chars().to_list()) == set(ours.to_list()):
         return True
-    a, b = _whole_numbers(given), _whole_numbers(ours)
+    a, b = whole_numbers(given), whole_numbers(ours)
     return not a.null_count() and not b.null_count() and set(a.to_list()) == set(b.to_list())
 
 
-def _whole_numbers(ids: pl.Series) -> pl.Series:
+def whole_numbers(ids: pl.Series) -> pl.Series:
     """Ids read as text as the integers they spell (``"007"``, ``" 7"``, ``"7.0"`` as pandas writes an id column that
     once held a missing value); null where one is not a whole number."""
     text = pl.col(ids.name).str.strip_chars()

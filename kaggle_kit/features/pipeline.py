@@ -91,6 +91,27 @@ def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "step
 
 
 # ---------------------------------------------------------------------------------------------- frames and target
+def check_step_columns(steps: Sequence[Mapping[str, Any]], columns: Sequence[str], label: str) -> None:
+    """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (those of the
+    rows the pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic
+    pairs, aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr' (pipeline 'p')``),
+    the column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its
+    model's first fold, after the models before it had fitted."""
+    known = set(columns)
+    for i, step in enumerate(steps):
+        for key in ("columns", "by"):
+            value = step.get(key)
+            names = [value] if isinstance(value, str) and key == "by" else value if isinstance(value, list) else []
+            for name in names:
+                made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
+                if name in known or made:
+                    continue
+                raise ConfigError(
+                    f"{label} steps[{i}] ({step.get('step')}): {key} names {name!r}, which is not a column of the "
+                    f"data.{did_you_mean(name, columns)} Columns: {list(columns)[:20]}{' ...' * (len(columns) > 20)}"
+                )
+
+
 def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
     if isinstance(frame, pl.DataFrame):
         return frame, "polars"
@@ -248,12 +269,13 @@ class Pipeline:
         self, frame: Any, state: Mapping[str, Any], *, checks: bool = True, told: Collection[str] = ()
     ) -> Any:
         """Apply the fitted steps to any rows (validation, test, new data); same frame kind back. ``checks``: warn
-        of rows a step's state has not seen (categories, keys), except of the input columns in ``told`` (the run
-        warned of the test file's new categories once, ``readers/levels.py``); a fold turns them off for its
-        validation rows, whose new categories are what K-fold CV is made of."""
+        of a column cast to its training dtype and of rows a step's state has not seen (categories, keys), except of
+        the input columns in ``told`` (the run warned of the test file's new categories once, ``readers/levels.py``);
+        a fold turns them off for its validation rows, whose new categories are what K-fold CV is made of, and
+        ``predict`` for its fold models after the first (the same rows: said once)."""
         self._check_state(state)
         df, kind = _as_polars(frame)
-        df = self._conform(df, state["inputs"])
+        df = self._conform(df, state["inputs"], warns=checks)
         for step, entry in zip(self.steps, state["steps"], strict=True):
             st = entry["state"]
             lazy = df.lazy()
@@ -292,7 +314,9 @@ class Pipeline:
                 "Pipeline.from_state(state) to rebuild the pipeline that made it"
             )
 
-    def _conform(self, df: pl.DataFrame, inputs: Mapping[str, str]) -> pl.DataFrame:
+    def _conform(self, df: pl.DataFrame, inputs: Mapping[str, str], *, warns: bool = True) -> pl.DataFrame:
+        """``df``'s input columns as the pipeline read them at fit time; a cast said unless ``warns`` is False (the
+        fold models after the first, in ``predict``: the same rows, the same cast, said once)."""
         schema = df.schema
         missing = [c for c in inputs if c not in schema]
         if missing:
@@ -320,6 +344,8 @@ class Pipeline:
             lost = int((~same & original.is_not_null()).sum())
             kept = pl.DataFrame({"value": cast, "ok": same.fill_null(False)})
             casts.append(kept.select(pl.when(pl.col("ok")).then(pl.col("value")).alias(col)).to_series())
+            if not warns:
+                continue
             warn(
                 f"column {col!r} is {got} here but was {expected} in the training rows; {self._label()} casts it "
                 f"to {expected}" + (f" ({lost} value(s) that do not convert become missing)" if lost else "")

@@ -38,6 +38,7 @@ from ..readers.frames import as_polars
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files
 from ..readers.levels import unseen_levels_message
+from ..readers.scales import scale_mismatch
 from ..readers.sequences import read_test_sequences
 from ..readers.tables import ReadOptions, read_table
 from .run_folder import RunFolder
@@ -105,11 +106,19 @@ def read_test_rows(
         record,
         id_column=folder.meta["id_column"],
         target=folder.meta.get("targets") or folder.meta["target_column"],
-        categorical=folder.meta.get("categorical") or [],
+        categorical=d.categorical or [],  # those the spec lists, as `run` checks its test file
     )
     # the run's text columns held text in train (its TF-IDF read it); a finished run cannot leave them out
     warn_text_empty_in_test(frame, d.text or [], fix="give the test rows their texts")
     _warn_dates_after_training(folder, frame)
+    scales = scale_mismatch(
+        folder.meta.get("numeric_ranges") or {},  # none in a run made before they were recorded
+        checked,
+        "`kaggle-kit predict` reads a new file as the run read its files: write its values on the training file's "
+        "scale",
+    )
+    if scales:
+        warnings.warn(scales, DataWarning, stacklevel=2)
     _warn_levels_not_in_training(folder, checked)
     if store is not None and SEQUENCE_ROW not in checked.columns:  # not a feature: keep it beside them
         checked = checked.with_columns(frame[SEQUENCE_ROW])

@@ -34,9 +34,9 @@ def write_submission_csv(
     path = Path(sample) if sample is not None else None
     recorded = Path(meta["sample_submission"]) if meta.get("sample_submission") else None
     if path is not None:
-        frame = match_sample_frame(frame, read_sample(path), path, meta)
+        frame = match_sample_frame(frame, read_sample(path, meta.get("encoding")), path, meta)
     elif recorded is not None and recorded.is_file():
-        frame = _like_sample(frame, read_sample(recorded), recorded, meta)
+        frame = _like_sample(frame, read_sample(recorded, meta.get("encoding")), recorded, meta)
     elif recorded is not None and meta.get("sample_columns"):  # a moved run folder: the columns the run recorded
         frame = _like_sample(frame, _recorded_sample(meta, recorded), recorded, meta)
     elif recorded is not None:  # a run made before it recorded them, moved without the file

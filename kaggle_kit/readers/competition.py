@@ -34,7 +34,14 @@ from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
+from .scales import numeric_ranges, scale_mismatch
 from .tables import ReadOptions, header_key, read_table, unnamed_to_drop
+
+#: what to do about a test column on another scale than train's (:mod:`.scales`)
+SCALE_FIX = (
+    "write both files on one scale (multiply or divide test's values by that factor), or leave the column(s) out "
+    "with data.drop"
+)
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -145,26 +152,32 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
             "data.sample_submission in the config"
         )
     if d.id is None and test is not None and d.sample_submission is not None and _in_main_process():
-        _check_rows_match_by_position(test, spec.resolve(d.sample_submission))  # a worker's data passed it
+        _check_rows_match_by_position(test, spec.resolve(d.sample_submission), d.encoding)  # a worker's passed it
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
 
 
-def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path) -> None:
+def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path, encoding: str | None) -> None:
     """Without ``data.id`` a submission's rows are matched to the sample's by position. Where a test column lists
     the sample's first column's ids in another order, each id would get another row's prediction: refused before
     anything is fitted, naming the column to set as ``data.id``."""
-    from ..sample_submission import read_sample  # imported here: it imports this package's tables module
+    from ..sample_submission import read_sample, whole_numbers  # here: it imports this package's tables module
 
-    sample = read_sample(sample_path)
+    sample = read_sample(sample_path, encoding)
     ids = sample[sample.columns[0]].str.strip_chars()
     if ids.len() != test.height:
         return
     for column in test.columns:
         values = test[column].cast(pl.String).str.strip_chars()
-        if values.n_unique() != test.height or set(values.to_list()) != set(ids.to_list()):
+        if values.n_unique() != test.height:
             continue
-        if not values.equals(ids):
-            first = int((values != ids).arg_true()[0])
+        same = values == ids
+        if set(values.to_list()) != set(ids.to_list()):  # '007' in the sample for test's 7: the same whole numbers
+            numbers, sample_numbers = whole_numbers(values), whole_numbers(ids)
+            if numbers.null_count() or sample_numbers.null_count() or set(numbers) != set(sample_numbers):
+                continue
+            same = numbers == sample_numbers
+        if not same.all():
+            first = int((~same).arg_true()[0])
             raise DataError(
                 f"data.id is not set, so the submission's rows would be matched to the sample submission "
                 f"{str(sample_path)!r} by position, but the test file's column {column!r} lists the sample's ids in "
@@ -514,6 +527,9 @@ def _check_test_against(
         tr, te = record[col][0], test_schema[col]
         if tr == str(te):
             continue
+        if tr == "String" and te.is_numeric() and test[col].null_count() < test.height:
+            casts.append(_numbers_as_train_text(test[col]))  # a parquet file's codes stored as numbers
+            continue
         kind_tr, kind_te = record[col][1], _kind(test[col], col in categorical)
         if "null" in (kind_tr, kind_te) or kind_tr == kind_te:
             # int vs float, or an all-missing column read as Null: cast test to train's type where no value changes.
@@ -529,6 +545,11 @@ def _check_test_against(
                 "read as dates; set data.date_formats for it, or write both files' dates in one format (e.g. "
                 "2020-01-31), or drop it with data.drop"
             )
+        dtype = train_schema[col] if train_schema is not None else _DTYPES_BY_NAME.get(tr)
+        cast = _cast_losslessly(test[col], dtype) if dtype is not None else test[col]
+        if cast.dtype == dtype:  # train's booleans written 0 / 1: read as train's type where every value converts
+            casts.append(cast)
+            continue
         raise DataError(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "
             "(or list it in data.categorical, or drop it with data.drop)"
@@ -562,9 +583,11 @@ def _advise(
         return
     targets = set(spec.data.targets)
     dated = [c for c in train.columns if c not in targets]  # the id and dropped columns too: the rows' time
+    numeric = [c for c in columns if c not in categorical]
     for advice in (
         dates_outside_train(train, test, dated, spec.fold_strategy),
         levels_missing_from_train(train, test, categorical),
+        scale_mismatch(numeric_ranges(train, numeric), test, SCALE_FIX),
     ):
         if advice:
             _warn(advice)
@@ -680,6 +703,31 @@ def _infinite_as_missing(frame: pl.DataFrame, features: list[str], role: str) ->
     shown = ", ".join(f"{c!r} ({n} value{'s' * (n > 1)})" for c, n in found.items())
     _warn(f"infinite values in the {role} column(s) {shown} are read as missing")
     return frame.with_columns(pl.when(pl.col(c).is_infinite()).then(None).otherwise(pl.col(c)).alias(c) for c in found)
+
+
+def _numbers_as_train_text(column: pl.Series) -> pl.Series:
+    """A test column of numbers whose train column is text (a parquet file stores its codes 10, 20 as numbers where
+    train's hold 'a1' too), as the text a CSV file writes them: whole numbers as their digits (10.0 as '10', as a
+    float column that held a missing value stores them), others as the shortest text that reads back as the same
+    number ('7.5'), NaN as missing; a level train lacks then is said as any new level is. An infinite value, which no
+    text level spells, is an error naming it.
+
+    ``run`` and ``predict`` read such a column alike, here (``run`` refused it, ``predict`` cast every float to its
+    own text, '10.0', a level no training row held); a CSV test file's column is read as text in the first place
+    (:class:`~kaggle_kit.readers.tables.ReadOptions` ``text``)."""
+    if column.dtype.is_integer():
+        return column.cast(pl.String)
+    column = column.fill_nan(None)  # pandas' missing value
+    present = column.drop_nulls()
+    if not present.is_finite().all():
+        raise DataError(
+            f"column {column.name!r} is String in train but {column.dtype} in test, whose values hold "
+            f"{present.filter(~present.is_finite())[0]!r}, which no text level of train spells; write the test "
+            "column's values as the train file writes them (as text), a missing value as a missing one"
+        )
+    whole = (pl.col("v") % 1 == 0) & (pl.col("v").abs() < 2**53)
+    text = pl.when(whole).then(pl.col("v").cast(pl.Int64).cast(pl.String)).otherwise(pl.col("v").cast(pl.String))
+    return pl.DataFrame({"v": column}).select(text.alias(column.name)).to_series()
 
 
 def _cast_losslessly(column: pl.Series, dtype: pl.DataType) -> pl.Series:

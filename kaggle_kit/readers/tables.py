@@ -234,7 +234,26 @@ def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
     else:
         text_encoding = encoding
     with _opener(path)(path, "rt", encoding=text_encoding, errors="replace", newline="") as f:
+        first = f.readline()
+        if first and not _SEP_LINE.fullmatch(first):  # Excel's 'sep=;' line is no header (_for_polars)
+            yield first
         yield from f
+
+
+#: what a header line repeated among the rows may have around its names, which the header line itself had not
+_AROUND = ' \t\ufeff"'
+#: Excel's first line naming a CSV file's separator ('sep=;'), above its header: neither a header nor a row
+_SEP_LINE = re.compile("\ufeff?sep=[^\r\n]?(\r\n|\r|\n)")
+_SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=[^\r\n]?(\r\n|\r|\n)")
+
+
+def _has_bom(path: Path) -> bool:
+    """Whether the file starts with a UTF-8, -16 or -32 byte order mark, which says its encoding whatever
+    data.encoding says (a sample re-saved as Excel's "CSV UTF-8" beside cp1252 train and test files: its first name
+    read as 'ï»¿id' in cp1252)."""
+    with _opener(path)(path, "rb") as f:
+        start = f.read(4)
+    return start.startswith(codecs.BOM_UTF8) or _wide_encoding(start) is not None
 
 
 def _wide_encoding(start: bytes) -> str | None:
@@ -285,13 +304,15 @@ def _recoded(path: Path, encoding: str) -> io.BytesIO:
     return io.BytesIO(text.encode("utf-8"))
 
 
-def read_head(path: Path, lines: int) -> list[list[str]]:
+def read_head(path: Path, lines: int, encoding: str | None = None) -> list[list[str]]:
     """A CSV file's first ``lines`` records, its header first, as text, as :func:`read_table` reads them (its encoding
-    and separator found alike): a large file's header and first row without reading the rest."""
+    and separator found alike; ``encoding``: data.encoding): a large file's header and first row without reading the
+    rest."""
     sep = sniff_separator(path)
-    head = list(itertools.islice(csv.reader(_open_text(path), delimiter=sep), lines))
-    if any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as read_table reads such a file
-        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))
+    encoding = None if _has_bom(path) else encoding  # as read_table reads it
+    head = list(itertools.islice(csv.reader(_open_text(path, encoding or "utf-8"), delimiter=sep), lines))
+    if encoding is None and any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as
+        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))  # read_table
     return head
 
 
@@ -343,12 +364,37 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
     # from a ';'-separated, decimal-comma train file); quoted ones ("1,5") with data.decimal, as text below.
     decimal_comma = options.decimal == "," and sep != ","
-    encoding = options.encoding or "utf-8"
+    given = None if _has_bom(path) else options.encoding  # a byte order mark says the file's encoding itself
+    encoding = given or "utf-8"
     header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])
     _warn_repeated_names(header, path)
     overrides = {c: pl.String for c in options.keep_text if c in header}
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
+        """The file read once; read again without the lines that repeat its header (files joined one after another:
+        each line read as a row of the header's names, which turned every number column to text, a class label
+        'label', or a sample's id 'id' that no test row has)."""
+        frame = read_once(source)
+        if not frame.width or any(dtype != pl.String for dtype in frame.schema.values()):
+            return frame  # a column of numbers or dates holds no name: no line repeats the header (and no cost)
+        # spaces, quotes and a byte order mark aside: `cat a.csv b.csv` of two files saved with one repeats it too
+        repeats = pl.all_horizontal([pl.col(c).str.strip_chars(_AROUND) == c.strip(_AROUND) for c in frame.columns])
+        at = frame.select(repeats.arg_true()).to_series()
+        if at.len() == 0:
+            return frame
+        if multiprocessing.parent_process() is None:  # once, from the process that runs the competition
+            warnings.warn(
+                f"the {role} file {str(path)!r} repeats its header line {at.len()} time(s) among its rows (first as "
+                f"row {int(at[0]) + 1}: files joined one after another?): read as no rows",
+                DataWarning,
+                stacklevel=1,
+            )
+        kept = frame.filter(~repeats)
+        if options.as_text:
+            return kept
+        return read_once(io.BytesIO(kept.write_csv(separator=sep).encode()))  # the values as written, parsed anew
+
+    def read_once(source: Path | io.BytesIO) -> pl.DataFrame:
         if options.as_text:
             return pl.read_csv(source, separator=sep, infer_schema=False)
         # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
@@ -379,18 +425,21 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
     frame = None
     try:
-        if options.encoding is not None or _header_is_utf8(path):
-            frame = read(path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding))
+        if given is not None or _header_is_utf8(path):
+            source = path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
+            frame = read(_for_polars(path, source))
     except pl.exceptions.ComputeError as exc:
-        if not (options.encoding is None and _is_utf8_error(exc)):
+        if not (given is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
             if scan.ragged is None:
                 raise
-            raise _ragged_error(path, role, sep, len(header), scan.ragged) from exc
+            raise _ragged_error(path, role, sep, len(header), scan) from exc
     if frame is None:  # a spreadsheet's export: Windows-1252, said once; the file's bytes read once
         raw = _raw_bytes(path)
         wide = _wide_encoding(raw[:4])
         text, encoding = (raw.decode(wide), wide) if wide else _single_byte(raw)
+        text = text.replace("\r\n", "\n").replace("\r", "\n") if _ends_lines_with_cr(path) else text
+        text = text[m.end() :] if (m := _SEP_LINE.match(text)) else text
         if not wide and multiprocessing.parent_process() is None:  # a byte order mark says its encoding itself
             warnings.warn(
                 f"the {role} file {str(path)!r} is not UTF-8 ({_utf8_break(raw).strip()}): read as {encoding}; "
@@ -409,10 +458,42 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         return frame
     scan = _scan_records(path, sep, len(header))
     if scan.ragged is not None:
-        raise _ragged_error(path, role, sep, len(header), scan.ragged)
+        raise _ragged_error(path, role, sep, len(header), scan)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
+    ends_in_sep = header[-1].strip() and _last_byte(path) == sep.encode()  # '7,3.5,' and no more (every line: no)
+    if ends_in_sep and multiprocessing.parent_process() is None:
+        warnings.warn(
+            f"the {role} file {str(path)!r} ends in a separator without a line end: its last row's last value is read "
+            "as missing, but the file may be cut short (a download or copy that stopped mid-row?); download or copy "
+            "it again if so",
+            DataWarning,
+            stacklevel=1,
+        )
     return frame
+
+
+def _ends_lines_with_cr(path: Path) -> bool:
+    """Whether the file ends its lines with a carriage return alone (an old Mac's "CSV (Macintosh)" export), which
+    polars does not read as line ends: the whole file was one header line, 'a header but no rows', and a sample's
+    names ran into its values ('y\\r1')."""
+    with _opener(path)(path, "rb") as f:
+        start = f.read(1 << 16)
+    return b"\r" in start and b"\n" not in start
+
+
+def _for_polars(path: Path, source: Path | io.BytesIO) -> Path | io.BytesIO:
+    """``source`` (the file, or its text recoded as UTF-8) as polars can read it: lines that end in a carriage return
+    alone ending in a line feed (:func:`_ends_lines_with_cr`), and without Excel's ``sep=;`` first line, which the
+    text readers skip (:func:`_open_text`; it was read as a header of 1 column, and every row named as ragged)."""
+    with _opener(path)(path, "rb") as f:
+        sep_line = _SEP_LINE_BYTES.match(f.read(16)) is not None
+    cr_only = _ends_lines_with_cr(path)
+    if not (sep_line or cr_only):
+        return source
+    raw = source.getvalue() if isinstance(source, io.BytesIO) else _raw_bytes(source)
+    raw = raw[m.end() :] if sep_line and (m := _SEP_LINE_BYTES.match(raw)) else raw
+    return io.BytesIO(raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if cr_only else raw)
 
 
 #: the files whose text dates readers/date_formats.py reads (the run's tables, a later test file; a long table's
@@ -475,12 +556,16 @@ class _RecordScan:
     ragged: tuple[int, int] | None  # (first line of the record, its number of fields)
     blank: list[int]  # indices (0 = the first record after the header) of the blank lines
     n_records: int  # records read (all of them when none is ragged)
+    cut: bool = False  # the ragged record is the file's last line, short, without a line end: the file is cut short
+    #: 'rows' where the first row ends in a separator (an empty last field) its header does not; 'header' where the
+    #: header does (an empty last name) and the first row does not
+    ends_apart: str | None = None
 
 
 def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
     """Read the records as Python's csv module does (quoted fields may hold the separator and newlines)."""
     reader = csv.reader(_open_text(path), delimiter=sep)
-    next(reader, None)
+    header = next(reader, None) or []
     blank: list[int] = []
     first_line = reader.line_num + 1
     index = -1
@@ -488,14 +573,47 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
         if not row:
             blank.append(index)
         elif len(row) != n_header:
-            return _RecordScan((first_line, len(row)), blank, index + 1)
+            cut = len(row) < n_header and next(reader, None) is None and not _ends_with_line_end(path)
+            first = len(blank) == index  # the first row: the file's lines are so, not this one
+            ends = (
+                "rows" if first and len(row) == n_header + 1 and not row[-1].strip() else
+                "header" if first and len(row) == n_header - 1 and header and not header[-1].strip() else None
+            )  # fmt: skip
+            return _RecordScan((first_line, len(row)), blank, index + 1, cut, ends)
         first_line = reader.line_num + 1
     return _RecordScan(None, blank, index + 1)
 
 
-def _ragged_error(path: Path, role: str, sep: str, n_header: int, ragged: tuple[int, int]) -> DataError:
-    line, n_fields = ragged
+def _ends_with_line_end(path: Path) -> bool:
+    return _last_byte(path) in (b"\n", b"\r")
+
+
+def _last_byte(path: Path) -> bytes:
+    with _opener(path)(path, "rb") as f:
+        if not path.name.endswith(".gz"):
+            f.seek(max(f.seek(0, io.SEEK_END) - 1, 0))
+        last = b""
+        while chunk := f.read(1 << 16):
+            last = chunk[-1:]
+    return bytes(last)
+
+
+def _ragged_error(path: Path, role: str, sep: str, n_header: int, scan: _RecordScan) -> DataError:
+    line, n_fields = scan.ragged or (0, 0)  # called for a scan that found a ragged record
     where = f"line {line} of the {role} file {str(path)!r} has {n_fields} fields but its header has {n_header}"
+    if scan.ends_apart is not None:  # an exporter that ends every row in a separator, or only its header
+        rows = scan.ends_apart == "rows"
+        ends, other = ("its rows end", "its header does") if rows else ("its header ends", "its rows do")
+        return DataError(
+            f"{where}: {ends} in a separator ({sep!r}, an empty last field) and {other} not; remove the separator at "
+            f"the end of the {'rows' if rows else 'header'} (or add one at the end of the "
+            f"{'header' if rows else 'rows'}: an empty unnamed column is dropped)"
+        )
+    if scan.cut:  # a download or a copy that stopped mid-row: every row before it read, this one half there
+        return DataError(
+            f"{where}, and it is the file's last line, without a line end: the file is cut short (a download or "
+            "copy that stopped mid-row?); download or copy it again"
+        )
     if n_fields > n_header:
         fix = f"fix that line (a value holding {sep!r} must be in double quotes)"
     else:

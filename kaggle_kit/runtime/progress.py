@@ -387,12 +387,24 @@ def plain_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    """``warnings.showwarning`` for the command line: ``warning: <message>``, without the source file and line."""
+    """``warnings.showwarning`` for the command line: ``warning: <message>``, without the source file and line; a
+    message said already by this command is not said again (Python's "once per place" forgets what it showed each
+    time a library enters ``warnings.catch_warnings``: `predict` said a pipeline's dtype cast once per fold model)."""
+    text = str(message)
+    if text in _SHOWN:
+        return
+    _SHOWN.add(text)
     stream = file if file is not None else sys.stderr
     with contextlib.suppress(OSError):  # stderr closed: a warning must not end the run
-        stream.write(f"warning: {message}\n")
+        stream.write(f"warning: {text}\n")
+
+
+#: the messages :func:`plain_warning` printed since :func:`install_plain_warnings` (one command)
+_SHOWN: set[str] = set()
 
 
 def install_plain_warnings() -> None:
-    """Print warnings as ``warning: ...`` lines (the CLI does, inside ``warnings.catch_warnings``)."""
+    """Print warnings as ``warning: ...`` lines, each message once (the CLI does, inside
+    ``warnings.catch_warnings``)."""
+    _SHOWN.clear()
     warnings.showwarning = plain_warning

@@ -48,6 +48,7 @@ from ..config import (
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed, name_a_few
 from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..features.pipeline import check_step_columns
 from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
 from ..metrics import Metric, get_metric, grid_columns
 from ..models import FitContext, check_kinds, make_adapter
@@ -61,6 +62,7 @@ from ..readers.competition import CompetitionData, column_record, load_competiti
 from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
+from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
@@ -497,10 +499,15 @@ class RunSession:
         return resolve_files(model, self.spec.base_dir)
 
     def check(self, models: Sequence[ModelSpec]) -> None:
-        """Reject bad params (a reserved key, a task the model cannot do), and a name the run folder's imported
-        predictions or stored blends hold, before anything trains."""
+        """Reject bad params (a reserved key, a task the model cannot do), a step column the data lacks, and a name
+        the run folder's imported predictions or stored blends hold, before anything trains."""
         self._check_names_free(models)
+        columns = self.data.train.columns
         for m in models:
+            steps = self.spec.feature_steps(m)
+            if steps:  # a step's column typo, named now: not at the model's first fold, after the models before it
+                label = f"model {m.name!r} (pipeline {m.pipeline!r})" if m.pipeline else f"model {m.name!r}"
+                check_step_columns(steps, columns, label)
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
 
@@ -768,7 +775,7 @@ def _write_meta(
             f"{previous.get('metric')!r}; set run.name to a new name for this spec"
         )
     sample = spec.resolve(spec.data.sample_submission).resolve() if spec.data.sample_submission else None
-    head = _sample_head(sample)
+    head = _sample_head(sample, spec.data.encoding)
     store.write_meta(
         {
             "name": spec.name,
@@ -784,6 +791,7 @@ def _write_meta(
             "n_train": data.train.height,
             "n_test": data.test.height if data.test is not None else 0,
             "sample_submission": str(sample) if sample else None,
+            "encoding": spec.data.encoding,  # data.encoding: `submit` and `predict` read the sample as the run did
             # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
             # competition's dataset), not the kit's own layout
             "sample_columns": head[0] if head else None,
@@ -803,6 +811,8 @@ def _write_meta(
             "split_codes": split_record(data.splits),
             # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file
             "date_ranges": date_ranges(data.train, data.train.columns),
+            # each numeric feature's spread: `kaggle-kit predict` warns of a new file on another scale (0 .. 1 pixels)
+            "numeric_ranges": numeric_ranges(data.train, [c for c in data.features if c not in data.categorical]),
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": list(data.images.shape) if data.images is not None else image_shape(spec, data.train),
             "image_mode": image_mode(spec, data.train),
@@ -822,7 +832,7 @@ def _write_meta(
     store.save_levels(training_levels(data.train, data.categorical))
 
 
-def _sample_head(sample: Path | None) -> list[list[str]]:
+def _sample_head(sample: Path | None, encoding: str | None = None) -> list[list[str]]:
     """The sample submission's header and first row, read as :func:`~kaggle_kit.sample_submission.read_sample` reads
     it but for those lines only (run.json is written after every wave of a time-limited run); none without a sample
     file."""
@@ -831,7 +841,7 @@ def _sample_head(sample: Path | None) -> list[list[str]]:
     from ..readers.tables import read_head
 
     try:
-        return read_head(sample, 2)
+        return read_head(sample, 2, encoding)
     except OSError:  # `submit` reads the file itself and says what is wrong with it
         return []
 

@@ -1,0 +1,85 @@
+"""Test columns on another scale than train's: pixels written 0 .. 255 in one file and 0 .. 1 in the other, a
+percentage read as 12 from train's ``12%`` beside test's 0.12. Every model reads such a column as other values than
+it learnt (a tree splits at 128 where every test value lies below 1), without an error. Told, never refused: from
+each numeric column's spread (its 10th to 90th percentile), recorded by the run for a later test file."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from ..errors import name_a_few
+
+#: Warn when a column's test spread is this many times smaller or larger than its train spread.
+SCALE_FACTOR = 30.0
+#: Factors named by what usually makes them (the nearer, where the factor found is within 1.6 times it).
+_KNOWN = {255.0: "pixels written 0 .. 255 in one file and 0 .. 1 in the other?", 100.0: "a percentage written 12 in "
+          "one file and 0.12 in the other, e.g. '12%' read as 12?"}  # fmt: skip
+#: Fewer test values than this tell no spread (a few new rows: two outliers among six made a "factor" of 100).
+_MIN_VALUES = 20
+#: The spread of a column: between these quantiles (an outlier or two aside).
+_LOW, _HIGH = 0.1, 0.9
+
+
+def numeric_ranges(frame: pl.DataFrame, columns: Sequence[str], min_values: int = 1) -> dict[str, list[float]]:
+    """``[min, 10th percentile, 90th percentile, max]`` of each numeric (not boolean) column of ``columns`` whose
+    10th and 90th percentiles differ and that holds ``min_values`` values or more: what :func:`scale_mismatch`
+    compares a test file with (``run.json`` records them). One pass over the frame for all the columns."""
+    schema = frame.schema
+    numeric = [c for c in columns if c in schema and schema[c].is_numeric()]
+    if not numeric or frame.height < min_values:
+        return {}
+    stats = frame.select(
+        *(
+            pl.concat_list(
+                pl.col(c).min(), pl.col(c).quantile(_LOW), pl.col(c).quantile(_HIGH), pl.col(c).max(), pl.col(c).count()
+            )
+            .cast(pl.List(pl.Float64))
+            .alias(c)
+            for c in numeric
+        )
+    ).row(0)
+    return {
+        c: list(v[:4])
+        for c, v in zip(numeric, stats, strict=True)
+        if v[1] is not None and v[2] > v[1] and v[4] >= min_values and all(map(math.isfinite, v[:4]))
+    }
+
+
+def scale_mismatch(ranges: Mapping[str, Sequence[float]], test: pl.DataFrame, fix: str) -> str | None:
+    """A warning's text when test columns' values spread over a range ``SCALE_FACTOR`` times smaller or larger than
+    train's ``ranges`` (:func:`numeric_ranges`) and line up with them once scaled (so a column whose test rows
+    all hold one of train's values is no mismatch); None where none does. ``fix``: what the user does about it."""
+    found = []
+    tested = numeric_ranges(test, list(ranges), _MIN_VALUES)
+    for col, (t_min, t_lo, t_hi, t_max) in ranges.items():
+        if col not in tested:
+            continue
+        s_min, s_lo, s_hi, s_max = tested[col]
+        ratio = (s_hi - s_lo) / (t_hi - t_lo)
+        if 1 / SCALE_FACTOR < ratio < SCALE_FACTOR:
+            continue
+        overlap = min(s_hi / ratio, t_hi) - max(s_lo / ratio, t_lo)  # test's spread scaled back onto train's
+        if overlap < 0.5 * (t_hi - t_lo):
+            continue
+        factor = 1 / ratio if ratio < 1 else ratio
+        known = min(_KNOWN, key=lambda k: abs(math.log(factor / k)))  # a small test file's spread is rough
+        known = known if abs(math.log(factor / known)) < math.log(1.6) else None
+        size = f"1/{known or factor:.3g}" if ratio < 1 else f"{known or factor:.3g} times"
+        why = f": {_KNOWN[known]}" if known else ""
+        found.append(
+            f"{col!r} (train {_num(t_min)} .. {_num(t_max)}, test {_num(s_min)} .. {_num(s_max)}: test's values are "
+            f"about {size} train's{why})"
+        )
+    if not found:
+        return None
+    return (
+        f"column(s) {name_a_few(found, 'column(s)', '; ')} hold test values on another scale than train's: the "
+        f"models learnt train's values and read test's as other ones, without an error; {fix}"
+    )
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"

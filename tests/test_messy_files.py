@@ -1,0 +1,441 @@
+"""Messy files read as the user's [data] keys say, the same way by every command: the sample submission in
+data.encoding, numbers in a sample, a test column stored in another type than train's, a feature on another scale
+in test than in train, a pipeline naming no column."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import kaggle_kit
+from kaggle_kit.cli import main
+from kaggle_kit.config import build_spec
+from kaggle_kit.errors import DataWarning
+from kaggle_kit.runtime.runner import run
+
+LOGREG = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+
+def _spec(comp: Path, data: dict, models: list[dict] | None = None, **top: object):  # type: ignore[no-untyped-def]
+    raw = {"name": "c", "task": "binary", "metric": "accuracy", "data": data, "folds": {"n_splits": 2},
+           "run": {"n_jobs": 1, "threads_per_task": 1}, "models": models or [LOGREG], **top}  # fmt: skip
+    return build_spec(raw, base_dir=comp)
+
+
+def test_the_sample_submission_is_read_in_data_encoding_by_run_submit_and_predict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A competition written in cp1251 with data.encoding = 'cp1251': the sample alone was read as UTF-8, else
+    cp1252, whatever data.encoding said, so `submit` warned that it is not UTF-8 and that its labels ('êîò') are none
+    of train's, then stopped after the whole run: its ids ('т60') were no test ids."""
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=40)
+    labels = np.where(x > 0, "пёс", "кот")
+    train = "id,x,y\n" + "".join(f"т{i},{x[i]:.3f},{labels[i]}\n" for i in range(30))
+    (comp / "train.csv").write_bytes(train.encode("cp1251"))
+    (comp / "test.csv").write_bytes(("id,x\n" + "".join(f"т{i},{x[i]:.3f}\n" for i in range(30, 40))).encode("cp1251"))
+    sample = "id,y\n" + "".join(f"т{i},кот\n" for i in range(39, 29, -1))
+    (comp / "sample_submission.csv").write_bytes(sample.encode("cp1251"))
+    data = {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv", "id": "id",
+            "target": "y", "encoding": "cp1251"}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_dir = run(_spec(comp, data), runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["sample_first_row"] == ["т39", "кот"]
+    capsys.readouterr()
+    assert main(["submit", str(run_dir), "--model", "lr", "--out", str(tmp_path / "sub.csv")]) == 0
+    assert capsys.readouterr().err == ""
+    want = [f"т{i}" for i in range(39, 29, -1)]
+    sub = pl.read_csv(tmp_path / "sub.csv")
+    assert sub["id"].to_list() == want and set(sub["y"]) <= {"кот", "пёс"}
+    test = pl.read_csv((comp / "test.csv").read_bytes().decode("cp1251").encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kaggle_kit.predict(run_dir, test, model="lr", out=tmp_path / "p.csv", sample=comp / "sample_submission.csv")
+    assert pl.read_csv(tmp_path / "p.csv")["id"].to_list() == want
+
+
+@pytest.mark.parametrize(
+    ("separator", "sample_value", "task"), [(",", '"1,000"', "multiclass"), (";", "1,5", "regression")]
+)
+def test_init_reads_a_samples_comma_as_the_files_separator_says(
+    separator: str, sample_value: str, task: str, tmp_path: Path
+) -> None:
+    """A ','-separated sample's quoted "1,000" was read with a decimal comma, as 1.0: init took a target of the whole
+    numbers 1000 .. 5000 for a number to regress (`the sample submission's 'price' holds decimals (1.0)`). A
+    ';'-separated sample's 1,5 is the decimal 1.5 still."""
+    from kaggle_kit.init_config import infer_spec
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=70)
+    price = 1000 * (np.arange(70) % 5 + 1)
+    pl.DataFrame({"id": range(60), "x": x[:60], "price": price[:60]}).write_csv(comp / "train.csv")
+    pl.DataFrame({"id": range(60, 70), "x": x[60:]}).write_csv(comp / "test.csv")
+    sample = f"id{separator}price\n" + "".join(f"{i}{separator}{sample_value}\n" for i in range(60, 70))
+    (comp / "sample_submission.csv").write_text(sample)
+    spec, why = infer_spec("comp", comp / "train.csv", preset="fast")
+    assert spec["task"] == task, why
+
+
+@pytest.mark.parametrize(
+    ("stored", "want"),
+    [
+        (pl.Series("code", [10, 20, None]), ["10", "20", None]),
+        (pl.Series("code", [10.0, 20.0, float("nan")]), ["10", "20", None]),  # a float column that held a NaN
+        (pl.Series("code", [10.5, 20.0, None]), ["10.5", "20", None]),  # a new level, said as any is
+        (pl.Series("code", [float("inf"), 20.0, None]), "values hold inf, which no text level of train spells"),
+    ],
+)
+def test_a_parquet_test_column_of_numbers_where_train_holds_text_is_read_alike_by_run_and_predict(
+    stored: pl.Series, want: list[str | None] | str, tmp_path: Path
+) -> None:
+    """Train's 'code' holds text ('a1' .. 'a6' beside '10', '20'); a parquet test file stores its codes as numbers.
+    `run` refused the column (`String in train but Int64 in test`) while `predict` cast it, a float to '10.0', a
+    level no training row holds (said as a new level, predicted as one). Both read numbers as the text a CSV file
+    writes (whole ones as their digits), and refuse a value no text spells (inf), naming it."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import check_new_test, column_record, load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    levels = ["10", "20", "a1", "a2", "a3", "a4", "a5", "a6"]
+    x = np.random.default_rng(0).normal(size=32)
+    train = pl.DataFrame({"id": range(32), "x": x, "code": [levels[i % 8] for i in range(32)], "y": (x > 0) * 1})
+    train.write_parquet(comp / "train.parquet")
+    test = pl.DataFrame({"id": [40, 41, 42], "x": [0.1, 0.2, 0.3], "code": stored})
+    test.write_parquet(comp / "test.parquet")
+    spec = _spec(comp, {"train": "train.parquet", "test": "test.parquet", "id": "id", "target": "y"})
+    record = column_record(train, ["x", "code"], ["code"])
+    if isinstance(want, str):
+        with pytest.raises(DataError, match=f"column 'code' is String in train but Float64 in test, whose {want}"):
+            load_competition(spec)
+        with pytest.raises(DataError, match=f"column 'code' is String in train but Float64 in test, whose {want}"):
+            check_new_test(test, record, id_column="id", target="y", categorical=["code"])
+        return
+    assert load_competition(spec).test["code"].to_list() == want  # type: ignore[union-attr]
+    assert check_new_test(test, record, id_column="id", target="y", categorical=["code"])["code"].to_list() == want
+
+
+# ------------------------------------------------------------------------- a finished run, for `predict`
+N = 40
+
+
+def _frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Train and test rows: a pixel column 'p' (0 .. 255), counts 'n', booleans 'b', a number 'x'."""
+    rng = np.random.default_rng(1)
+    p = rng.integers(0, 256, size=N + 24)
+    frame = pl.DataFrame(
+        {
+            "id": range(N + 24),
+            "x": rng.normal(size=N + 24),
+            "n": rng.integers(0, 5, size=N + 24),
+            "p": p,
+            "b": rng.random(N + 24) > 0.5,
+            "y": (p > 128) * 1,
+        }
+    )
+    return frame[:N], frame[N:].drop("y")
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A run of two logistic regressions sharing a pipeline (standardize 'x', 'n'), 2 folds."""
+    comp = tmp_path_factory.mktemp("finished")
+    train, test = _frames()
+    train.write_csv(comp / "train.csv")
+    test.write_csv(comp / "test.csv")
+    data = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    models = [{**LOGREG, "pipeline": "scaled"}, {**LOGREG, "name": "lr2", "pipeline": "scaled", "params": {"C": 0.5}}]
+    pipelines = {"scaled": {"steps": [{"step": "standardize", "columns": ["x", "n"]}]}}
+    spec = _spec(comp, data, models, pipelines=pipelines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_dir = run(spec, runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    return {"comp": comp, "run": run_dir}
+
+
+def test_predict_reads_trains_booleans_written_0_1_as_run_does(finished: dict[str, Path]) -> None:
+    """Train's booleans 'b' written 0 / 1 in a test file: `run` refused them (`Boolean in train but Int64 in test`)
+    while `predict` cast them; 0 / 1 / 2 `predict` kept as numbers, new levels of a boolean column. Both read 0 / 1
+    as train's booleans now and refuse a 2, in one check (the categorical columns the spec lists, for both)."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = finished["comp"]
+    _, test = _frames()
+    as_01 = test.with_columns(pl.col("b").cast(pl.Int64))
+    as_01.write_csv(comp / "test01.csv")
+    data = {"train": "train.csv", "test": "test01.csv", "id": "id", "target": "y"}
+    assert load_competition(_spec(comp, data)).test["b"].to_list() == test["b"].to_list()  # type: ignore[index]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kaggle_kit.predict(finished["run"], as_01, model="lr", out=comp / "p01.csv")
+    with pytest.raises(DataError, match="column 'b' is Boolean in train but Int32 in test"):
+        kaggle_kit.predict(finished["run"], as_01.with_columns(b=pl.lit(2)), model="lr", out=comp / "p2.csv")
+
+
+def test_predict_says_a_pipelines_dtype_cast_once(
+    finished: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Counts 'n' written 2.5 in a new file: each fold model's pipeline said its cast, and each model of the blend
+    (or two models with one pipeline) again: Python's once-per-place display forgets what it showed whenever a
+    library enters ``warnings.catch_warnings``. Said once, by the first fold model, and once per command."""
+    from kaggle_kit.runtime.progress import install_plain_warnings
+
+    comp = finished["comp"]
+    _, test = _frames()
+    halves = test.with_columns(pl.col("n") + 0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kaggle_kit.predict(finished["run"], halves, model="lr", out=comp / "halves.csv")
+    said = [str(w.message) for w in caught if "is Float64 here but was Int64" in str(w.message)]
+    assert len(said) == 1, said
+    with warnings.catch_warnings():
+        install_plain_warnings()
+        warnings.simplefilter("always")
+        for _ in range(2):  # two models, one pipeline: one message
+            warnings.warn(said[0], UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == f"warning: {said[0]}\n"
+
+
+def test_a_test_column_on_another_scale_than_trains_is_warned_of_by_run_and_predict(finished: dict[str, Path]) -> None:
+    """Pixels 0 .. 255 in train and 0 .. 1 in test ran without a word: every model read test's pixels as near-black.
+    `run` and `predict` name the column, both ranges and the factor."""
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = finished["comp"]
+    _, test = _frames()
+    scaled = test.with_columns(pl.col("p") / 255)
+    scaled.write_csv(comp / "scaled.csv")
+    said = (
+        r"column\(s\) 'p' \(train \d+ \.\. \d+, test 0\.\d+ \.\. 0\.\d+: test's values are about 1/255 train's: pixels"
+    )
+    with pytest.warns(DataWarning, match=said + ".*on another scale than train's.*write both files on one scale"):
+        load_competition(_spec(comp, {"train": "train.csv", "test": "scaled.csv", "id": "id", "target": "y"}))
+    with pytest.warns(DataWarning, match=said + ".*write its values on the training file's scale"):
+        kaggle_kit.predict(finished["run"], scaled, model="lr", out=comp / "scaled_sub.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same scale: no word
+        kaggle_kit.predict(finished["run"], test, model="lr", out=comp / "same_sub.csv")
+
+
+@pytest.mark.parametrize(
+    ("train", "test", "said"),
+    [
+        ([0.0, 0.2, 0.5, 0.8, 1.0] * 4, [0, 50, 128, 200, 255] * 4, "about 255 times train's: pixels"),
+        ([5.0, 12.5, 20.0, 30.0] * 5, [0.05, 0.125, 0.2, 0.3] * 5, r"about 1/100 train's: a percentage .*'12%'"),
+        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.03, 0.06, 0.09] * 5, r"about 1/33.3 train's\)"),
+        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.5, 1.0, 1.5, 3.0] * 4, None),  # a narrower spread, not 30 times
+        ([0.0, 100.0, 200.0] * 5, [150.0, 150.5, 151.0] * 5, None),  # within train's range: no scale of it
+    ],
+)
+def test_a_scale_mismatch_is_a_spread_30_times_apart_that_lines_up_once_scaled(
+    train: list[float], test: list[float], said: str | None
+) -> None:
+    """The reverse of pixels (0 .. 1 in train), a percentage read as 12 from train's '12%' beside test's 0.12, any
+    factor of 30 or more; not a narrower test spread, nor test values bunched within train's range."""
+    from kaggle_kit.readers.scales import numeric_ranges, scale_mismatch
+
+    ranges = numeric_ranges(pl.DataFrame({"c": train}), ["c"])
+    found = scale_mismatch(ranges, pl.DataFrame({"c": test}), "fix it")
+    if said is None:
+        assert found is None, found
+    else:
+        assert found is not None and re.search(said, found), found
+
+
+def test_a_pipeline_naming_no_column_is_refused_before_any_fit(tmp_path: Path) -> None:
+    """`columns = ["Agee"]`: the run fitted the baseline (and every model before the pipeline's) and stopped at the
+    pipeline's first fold with the step's `column 'Agee' is not in the frame`. Refused when the data is read, naming
+    the model, the pipeline, the step, the column and the near miss; nothing is fitted."""
+    from kaggle_kit.errors import ConfigError
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    train, test = _frames()
+    train.rename({"n": "Age"}).write_csv(comp / "train.csv")
+    test.rename({"n": "Age"}).write_csv(comp / "test.csv")
+    data = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    steps = [{"step": "clip", "columns": ["x"]}, {"step": "standardize", "columns": ["x", "Agee"]}]
+    spec = _spec(comp, data, [LOGREG, {**LOGREG, "name": "lr2", "pipeline": "p"}], pipelines={"p": {"steps": steps}})
+    said = (
+        r"model 'lr2' \(pipeline 'p'\) steps\[1\] \(standardize\): columns names 'Agee', which is not a column of the "
+        r"data\. Did you mean 'Age'\? Columns: \['id', 'x', 'Age', 'p', 'b', 'y'\]"
+    )
+    with pytest.raises(ConfigError, match=said):
+        run(spec, runs_root=comp / "runs", progress=None, record_history=False)
+    assert not list((comp / "runs").glob("*/models/*/*/folds/*")), "a model was fitted before the refusal"
+
+
+def test_a_step_may_name_the_columns_an_earlier_step_makes() -> None:
+    """A name an earlier step makes (`x__isna`, `day__year`, `a__plus__b`) is not known before the fit: a column of
+    the data then `__` passes; the same name in the first step, or another name, does not."""
+    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.features.pipeline import check_step_columns
+
+    columns = ["id", "x", "day", "y"]
+    made = [
+        {"step": "date_parts", "columns": ["day"]},
+        {"step": "group_aggregate", "by": "day__year", "columns": ["x"]},
+    ]
+    check_step_columns(made, columns, "pipeline 'p'")
+    with pytest.raises(ConfigError, match=r"steps\[0\] \(group_aggregate\): by names 'day__year'"):
+        check_step_columns(made[1:], columns, "pipeline 'p'")
+    with pytest.raises(ConfigError, match=r"by names 'dya'.* Did you mean 'day'\?"):
+        check_step_columns([made[0], {**made[1], "by": "dya"}], columns, "pipeline 'p'")
+
+
+# ------------------------------------------------------------------------- CSV files as they come
+ROWS = "".join(f"{i},{i / 2},{'ab'[i % 2]}\n" for i in range(1, 7))
+
+
+@pytest.mark.parametrize("again", ["id,x,label\n", '\ufeff"id", "x" ,"label"\n'], ids=["plain", "bom-quoted"])
+def test_a_header_repeated_among_the_rows_is_read_as_no_row(again: str, tmp_path: Path) -> None:
+    """Two files joined one after another repeat the header: its line was a row of the header's names, which turned
+    'x' to text (an error naming 'x' as a placeholder to add to na_values), made 'label' a class, and gave a sample an
+    id 'id' no test row has (`submit` stopped after the run). Said, and read as no row, by every reader; a repeat
+    with a byte order mark (two files saved with one, joined by `cat`), quotes or spaces around its names alike."""
+    from kaggle_kit.readers.tables import read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    path = tmp_path / "train.csv"
+    more = "".join(f"{i},{i / 2},{'ab'[i % 2]}\n" for i in range(11, 17))  # the second file's rows
+    path.write_text('"id","x","label"\n' + ROWS + again + more)  # `cat` of two files (saved with a BOM)
+    with pytest.warns(DataWarning, match=r"repeats its header line 1 time\(s\) among its rows \(first as row 7: files"):
+        frame = read_table(path, role="train")
+    assert frame.schema["x"] == pl.Float64 and frame.height == 12 and set(frame["label"]) == {"a", "b"}
+    with pytest.warns(DataWarning, match="repeats its header line"):
+        sample = read_sample(path)
+    assert sample.height == 12 and "id" not in sample["id"].to_list()
+
+
+def test_a_file_whose_lines_end_in_a_carriage_return_alone_is_read_by_every_reader(tmp_path: Path) -> None:
+    """An old Mac's "CSV (Macintosh)": polars read no line end, so train had 'a header but no rows' and a sample's
+    names ran into its values ('label\\r1'). Read as the same file with line feeds."""
+    from kaggle_kit.readers.tables import read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    path = tmp_path / "train.csv"
+    path.write_bytes(("id,x,label\n" + ROWS).replace("\n", "\r").encode())
+    lf = tmp_path / "lf.csv"
+    lf.write_text("id,x,label\n" + ROWS)
+    assert read_table(path, role="train").equals(read_table(lf, role="train"))
+    assert read_sample(path).equals(read_sample(lf))
+    path.write_bytes(("id,x,label\n" + ROWS).replace("\n", "\r").encode("cp1252") + "7,3.5,é\r".encode("cp1252"))
+    with pytest.warns(DataWarning, match="is not UTF-8"):
+        assert read_table(path, role="train")["label"].to_list()[-1] == "é"
+
+
+def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
+    """A download that stopped mid-row: its last line, without a line end, has too few fields. It was named as any
+    short line ("every column needs a field ..."), whose fix is no fix of a file cut short. Cut right after a
+    separator, the row is whole but for its last value: read as missing, with a warning (it was silent)."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "test.csv"
+    path.write_text("id,x,label\n" + ROWS + "7,3.")
+    with pytest.raises(DataError, match=r"line 8 .* has 2 fields but its header has 3, and it is the file's last line, "
+                       r"without a line end: the file is cut short"):  # fmt: skip
+        read_table(path, role="test")
+    path.write_text("id,x,label\n1,2\n" + ROWS)
+    with pytest.raises(DataError, match=r"line 2 .* has 2 fields .*every column needs a field"):
+        read_table(path, role="test")
+    path.write_text("id,x,label\n" + ROWS + "7,3.5,")  # cut right after a separator: as many fields as the header
+    with pytest.warns(DataWarning, match="ends in a separator without a line end: .* the file may be cut short"):
+        assert read_table(path, role="test").row(-1) == (7, 3.5, None)
+    for whole in ("id,x,label\n" + ROWS + "7,3.5,\n", "id,x,\n1,0.5,\n2,1.5,"):  # a missing value; every line so
+        path.write_text(whole)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            read_table(path, role="test")
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(ending: str, tmp_path: Path) -> None:
+    """Excel writes 'sep=;' above a CSV file's header to name its separator: it was read as a header of one column,
+    and every row named as ragged (`line 2 ... has 3 fields but its header has 2`), in whichever file it was."""
+    from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    path = tmp_path / "train.csv"
+    path.write_text(f"sep=;{ending}id;x;label{ending}1;0,5;a{ending}2;1,5;b{ending}", newline="")
+    frame = read_table(path, role="train", options=ReadOptions(decimal=","))
+    assert frame.rows() == [(1, 0.5, "a"), (2, 1.5, "b")] and frame.columns == ["id", "x", "label"]
+    assert read_head(path, 2) == [["id", "x", "label"], ["1", "0,5", "a"]]
+    assert read_sample(path).rows() == [("1", "0,5", "a"), ("2", "1,5", "b")]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "id,x,y\n1,0.5,a,\n2,1.5,b,\n",
+            "its rows end in a separator .* and its header does not; remove the separator",
+        ),
+        ("id,x,y,\n1,0.5,a\n2,1.5,b\n", "its header ends in a separator .* and its rows do not; remove the separator"),
+    ],
+)
+def test_rows_and_a_header_ending_apart_in_a_separator_are_named_so(text: str, said: str, tmp_path: Path) -> None:
+    """Every row ends in ',' and the header does not (or the reverse): each row was named as too long (`a value
+    holding ',' must be in double quotes`) or too short, whose fix is not that line's."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match="line 2 of the train file .* fields but its header has .*: " + said):
+        read_table(path, role="train")
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16"])
+def test_a_byte_order_mark_says_the_files_encoding_whatever_data_encoding_says(codec: str, tmp_path: Path) -> None:
+    """Train and test in cp1252 (data.encoding = 'cp1252'), the sample re-saved as Excel's "CSV UTF-8" (or as
+    "Unicode text"): read in data.encoding, its first name was 'ï»¿id' and its ids 'ZÃ¼rich'."""
+    from kaggle_kit.readers.tables import read_head
+    from kaggle_kit.sample_submission import match_sample
+
+    frame = pl.DataFrame({"id": ["Zürich", "Genève"], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("id,target\r\nGenève,0.5\r\nZürich,0.5\r\n".encode(codec))
+    meta = {"id_column": "id", "classes": [0, 1], "metric": "roc_auc", "encoding": "cp1252"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(frame, sample, meta)
+    assert out.columns == ["id", "target"] and out.rows() == [("Genève", 0.75), ("Zürich", 0.25)]
+    assert read_head(sample, 2, "cp1252") == [["id", "target"], ["Genève", "0.5"]]
+
+
+@pytest.mark.parametrize("order", [[7, 8, 9, 10], [10, 9, 8, 7]], ids=["same-order", "another-order"])
+def test_without_data_id_a_sample_spelling_the_ids_otherwise_is_checked_for_their_order(
+    order: list[int], tmp_path: Path
+) -> None:
+    """Without data.id the rows are matched by position; a test column listing the sample's ids in another order is
+    refused before any fit. A sample spelling them '007' beside test's 7 was not compared at all: each id got another
+    row's prediction, without a word."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=20)
+    pl.DataFrame({"x": x[:16], "y": (x[:16] > 0) * 1}).write_csv(comp / "train.csv")
+    pl.DataFrame({"id": [7, 8, 9, 10], "x": x[16:]}).write_csv(comp / "test.csv")
+    (comp / "sample.csv").write_text("id,y\n" + "".join(f"{i:03d},0.5\n" for i in order))
+    spec = _spec(comp, {"train": "train.csv", "test": "test.csv", "sample_submission": "sample.csv", "target": "y",
+                        "drop": []})  # fmt: skip
+    if order == sorted(order):
+        load_competition(spec)
+        return
+    with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: '7' in test, '010' in the "
+                       r"sample\): set data.id = 'id'"):  # fmt: skip
+        load_competition(spec)
