@@ -195,6 +195,52 @@ def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None
     np.testing.assert_array_equal(rgb, np.repeat(expected[..., None], 3, axis=-1))
 
 
+def test_transparent_images_are_laid_onto_white(tmp_path: Path) -> None:
+    """A transparent image read without alpha (channels 1 or 3) shows white where it is transparent, as a viewer on
+    a page shows it, whatever colour the file stores under those pixels: an RGBA drawing, a grey + alpha PNG, a
+    palette PNG with a transparent index. Pillow's ``convert`` dropped the alpha: a black drawing on a transparent
+    page (stored black under it, as most exports do) read all black. With channels 4 the alpha is kept."""
+    from kaggle_kit.models.nn.images import read_image
+
+    alpha = np.array([[255, 0], [128, 0]], dtype=np.uint8)
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)  # black everywhere, drawn where alpha > 0
+    rgba[..., 3] = alpha
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(np.stack([np.zeros_like(alpha), alpha], axis=-1), mode="LA").save(tmp_path / "la.png")
+    palette = Image.fromarray(np.array([[1, 0], [1, 0]], dtype=np.uint8), mode="P")
+    palette.putpalette([0, 0, 0, 10, 20, 30])
+    palette.save(tmp_path / "p.png", transparency=0)  # index 0 (black) transparent
+
+    expected = np.array([[0, 255], [127, 255]], dtype=np.uint8)  # 128/255 of black over white: 127
+    for name in ("rgba.png", "la.png"):
+        np.testing.assert_array_equal(read_image(tmp_path / name, channels=1)[..., 0], expected)
+        np.testing.assert_array_equal(read_image(tmp_path / name, channels=3), np.repeat(expected[..., None], 3, -1))
+    np.testing.assert_array_equal(read_image(tmp_path / "rgba.png", channels=4), rgba)  # the alpha kept
+    colour = np.array([[[10, 20, 30], [255, 255, 255]]] * 2, dtype=np.uint8)
+    np.testing.assert_array_equal(read_image(tmp_path / "p.png", channels=3), colour)
+
+
+def test_32_bit_integer_images_beyond_16_bits_are_refused(tmp_path: Path) -> None:
+    """A 32-bit integer TIFF (Pillow mode ``I``) holding values beyond 0..65535 is an error naming the file and its
+    range: no usual scale maps such values onto 0..255 (they were read as 16-bit values, every pixel above 65535
+    clipped white, without a word). A mode ``I`` image holding 16-bit values (a 16-bit PGM opens so) is scaled as a
+    16-bit image is."""
+    from kaggle_kit.models.nn.images import read_image
+
+    wide = (np.arange(16, dtype=np.int32).reshape(4, 4) * 100_000).astype(np.int32)
+    Image.fromarray(wide).save(tmp_path / "wide.tif")
+    with Image.open(tmp_path / "wide.tif") as img:
+        assert img.mode == "I"
+    with pytest.raises(DataError, match=r"'.*wide\.tif' \(id 7\) is a 32-bit integer image .* 0\.\.1500000, beyond"):
+        read_image(tmp_path / "wide.tif", channels=1, label="id 7")
+    deep = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257
+    (tmp_path / "deep.pgm").write_bytes(b"P5\n16 16\n65535\n" + deep.astype(">u2").tobytes())
+    with Image.open(tmp_path / "deep.pgm") as img:
+        assert img.mode == "I"
+    expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(read_image(tmp_path / "deep.pgm", channels=1)[..., 0], expected)
+
+
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
     """The runner hands its prepared frames to worker processes, which prepare them again."""
     root, _ = comp

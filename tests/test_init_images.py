@@ -169,3 +169,41 @@ def test_init_sizes_photos_tagged_to_be_turned_as_read_upright(tmp_path: Path) -
     assert cnn.params["image_shape"] == [24, 16, 1]
     data = load_competition(spec)  # every image read upright at one size: no resize needed
     assert data.train.select(pl.col(r"^pixel\d+$")).width == 24 * 16
+
+
+def test_init_reads_sizes_and_modes_from_a_sample_of_the_whole_folder(tmp_path: Path) -> None:
+    """80 train images, the first 64 grey 16 x 16, the last 16 colour and 18 high x 20 wide, and 12 test images:
+    init reads a sample drawn from all of train's and test's files, so it writes size = [16, 16] (the most common)
+    and channels = 3, and says what it saw. It read the first 64 rows' headers only: no size (run stopped at the
+    first 20 x 18 file) and channels = 1 (the colour images read grey without a word)."""
+    (tmp_path / "images").mkdir()
+    n_train = 80
+    for i in range(n_train + N_TEST):
+        img = Image.fromarray(_digit(i))
+        if 64 <= i < n_train:
+            img = img.convert("RGB").resize((20, 18))
+        img.save(tmp_path / "images" / f"{i}.png")
+    y = load_digits().target[:n_train] % 2
+    pl.DataFrame({"id": range(n_train), "label": y}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": range(n_train, n_train + N_TEST)}).write_csv(tmp_path / "test.csv")
+
+    path, why = write_config("later", tmp_path / "train.csv", tmp_path, preset="fast")
+    said = [w.strip() for w in why]
+    assert (
+        "size = [16, 16] (the 92 train and test images have 2 sizes, height x width: 16 x 16 (76), 18 x 20 (16); "
+        "every image is resized to the most common one)" in said
+    )
+    assert "channels = 3 (colour images: L, RGB)" in said
+    spec = load_spec(path)
+    assert spec.data.images is not None and spec.data.images.size == [16, 16] and spec.data.images.channels == 3
+    assert load_competition(spec).train.select(pl.col(r"^pixel\d+$")).width == 16 * 16 * 3  # runs as written
+
+
+def test_the_sample_of_image_headers_is_seeded_and_spread_over_every_file() -> None:
+    from kaggle_kit.readers.image_folders import sample_files
+
+    paths = [Path(f"{i}.png") for i in range(10_000)]
+    sample = sample_files(paths, 500)
+    assert sample == sample_files(paths, 500) and len(set(sample)) == 500  # seeded: the same config every time
+    picked = sorted(int(p.stem) for p in sample)
+    assert picked == [int(p.stem) for p in sample] and picked[0] < 500 and picked[-1] > 9_500  # over the whole
