@@ -241,6 +241,22 @@ def test_32_bit_integer_images_beyond_16_bits_are_refused(tmp_path: Path) -> Non
     np.testing.assert_array_equal(read_image(tmp_path / "deep.pgm", channels=1)[..., 0], expected)
 
 
+def test_an_image_too_large_for_pillow_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow refuses files above twice its ``MAX_IMAGE_PIXELS`` (a whole-slide scan) with its
+    ``DecompressionBombError``, which is no ``OSError``: it escaped as a stack trace (from a decoding thread). Now an
+    error naming the file and the fix; init skips such a file when it reads the headers (run names it)."""
+    from kaggle_kit.models.nn.images import read_image
+    from kaggle_kit.readers.image_folders import _shape
+
+    Image.fromarray(np.zeros((16, 16), dtype=np.uint8)).save(tmp_path / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 256 pixels: above twice the limit
+    with pytest.raises(DataError, match=r"'.*huge\.png' \(id 3\) is too large for Pillow to open .* shrink such"):
+        read_image(tmp_path / "huge.png", channels=1, label="id 3")
+    images: dict[str, object] = {}
+    _shape(images, [tmp_path / "huge.png"], [], "train")
+    assert images == {}
+
+
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
     """The runner hands its prepared frames to worker processes, which prepare them again."""
     root, _ = comp

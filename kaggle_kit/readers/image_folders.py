@@ -141,8 +141,8 @@ def _shape(images: dict[str, Any], paths: list[Path], why: list[str], roles: str
             with Image.open(path) as img:  # the header only: nothing is decoded
                 sizes[upright_size(img)] += 1  # as `run` reads it: upright
                 modes.add(img.mode)
-        except (UnidentifiedImageError, OSError):
-            continue  # `run` names an unreadable file
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            continue  # `run` names an unreadable (or too large) file
     if not sizes:
         return
     (h, w), _ = sizes.most_common(1)[0]

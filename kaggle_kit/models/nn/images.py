@@ -95,6 +95,12 @@ def read_image(
         raise DataError(
             f"image file {_where(path, label)} does not exist; check the image folder and file pattern"
         ) from None
+    except Image.DecompressionBombError as exc:  # not an OSError: it escaped as a stack trace
+        raise DataError(
+            f"image file {_where(path, label)} is too large for Pillow to open ({exc}); shrink such files "
+            "beforehand (e.g. with Pillow in Python after setting PIL.Image.MAX_IMAGE_PIXELS = None, for files "
+            "you trust) to about the size the nets read"
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
         raise DataError(f"image file {_where(path, label)} could not be read as an image: {exc}") from None
 
