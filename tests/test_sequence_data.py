@@ -189,6 +189,7 @@ def test_no_aggregates_and_chosen_columns() -> None:
         ("empty-long", r"the train long table \(data\.sequences\.train\) has no rows"),
         ("text-column", r"the sequence column 'a' of the train long table .* is String, not numeric"),
         ("duplicate-step", r"1 \(series_id, step\) pair\(s\) on more than one row, e\.g\. id 2 step 1"),
+        ("nan-step", r"the step column 'step' .* of the train long table .* has 1 missing \(or NaN\) value\(s\)"),
         ("no-order-column", r"data\.sequences\.order_by = 'stp' is not a column .*Did you mean 'step'\?"),
         ("unknown-column", r"data\.sequences\.columns: 'bb' is not a column .*Did you mean 'b'\?"),
         ("test-lacks-column", r"data\.sequences\.columns: 'b' is not a column of the test long table"),
@@ -212,6 +213,11 @@ def test_bad_long_tables(case: str, match: str) -> None:
         spec, long = make_spec(columns=["a"]), long.with_columns(pl.col("a").cast(pl.String))
     elif case == "duplicate-step":
         long = pl.concat([long, long.filter((pl.col("series_id") == 2) & (pl.col("step") == 1))])
+    elif case == "nan-step":  # a float step column's NaN: sorted after every step, without a word
+        long = long.with_columns(
+            pl.when((pl.col("series_id") == 2) & (pl.col("step") == 1)).then(float("nan")).otherwise(pl.col("step"))
+            .cast(pl.Float64).alias("step")
+        )  # fmt: skip
     elif case == "no-order-column":
         spec = make_spec(order_by="stp")
     elif case == "unknown-column":

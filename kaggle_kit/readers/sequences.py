@@ -289,10 +289,12 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, forma
         raise DataError(f"the id column {key!r} of {where} has {nulls} missing value(s); every row needs its id")
     if s.order_by is not None:
         frame = _steps_in_order(frame, s.order_by, role, formats)
-        if frame[s.order_by].null_count():
+        steps = frame[s.order_by]
+        missing = steps.null_count() + (int(steps.is_nan().sum()) if steps.dtype.is_float() else 0)
+        if missing:  # a NaN step (a float column from parquet or a frame) sorted after every step, without a word
             raise DataError(
-                f"the step column {s.order_by!r} (data.sequences.order_by) of {where} has "
-                f"{frame[s.order_by].null_count()} missing value(s)"
+                f"the step column {s.order_by!r} (data.sequences.order_by) of {where} has {missing} missing (or NaN) "
+                "value(s); every row needs its step"
             )
         pairs = frame.select(key, s.order_by)
         repeated = pairs.filter(pairs.is_duplicated())
