@@ -190,6 +190,12 @@ def test_no_aggregates_and_chosen_columns() -> None:
         ("text-column", r"the sequence column 'a' of the train long table .* is String, not numeric"),
         ("duplicate-step", r"1 \(series_id, step\) pair\(s\) on more than one row, e\.g\. id 2 step 1"),
         ("nan-step", r"the step column 'step' .* of the train long table .* has 1 missing \(or NaN\) value\(s\)"),
+        (
+            "too-wide",
+            r"the wide layout of the sequences would be 20,002 step columns \(10,001 steps x 2 columns; the longest "
+            r"sequence, id 4 of the train long table .* has 10,001 steps, the median one 4\).*set "
+            r"data\.sequences\.layout = 'streamed' .* or data\.sequences\.max_len \(at most 10,000\)",
+        ),
         ("no-order-column", r"data\.sequences\.order_by = 'stp' is not a column .*Did you mean 'step'\?"),
         ("unknown-column", r"data\.sequences\.columns: 'bb' is not a column .*Did you mean 'b'\?"),
         ("test-lacks-column", r"data\.sequences\.columns: 'b' is not a column of the test long table"),
@@ -218,6 +224,8 @@ def test_bad_long_tables(case: str, match: str) -> None:
             pl.when((pl.col("series_id") == 2) & (pl.col("step") == 1)).then(float("nan")).otherwise(pl.col("step"))
             .cast(pl.Float64).alias("step")
         )  # fmt: skip
+    elif case == "too-wide":  # one long sequence among short ones: its pivot to 20,002 columns took minutes
+        long = long_table({**TRAIN_LENGTHS, 4: 10_001})
     elif case == "no-order-column":
         spec = make_spec(order_by="stp")
     elif case == "unknown-column":

@@ -41,6 +41,10 @@ from ..features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequ
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore, build_sequence_store, concat_stores
 from .date_formats import apply_formats, find_formats, found_message
 
+#: the most step columns (steps x sequence columns) the wide layout builds: past it, laying them side by side takes
+#: minutes (``init`` proposes ``layout = "streamed"`` past 5,000 already)
+MAX_STEP_COLUMNS = 20_000
+
 
 def join_sequences(
     spec: CompetitionSpec,
@@ -117,6 +121,9 @@ def read_sequences(
 
     lengths = [_longest(frame, key) for frame in (train_long, test_long) if frame is not None]
     n_steps = s.max_len or max(lengths)
+    _check_wide(
+        n_steps, len(columns), [(r, f) for r, f in (("train", train_long), ("test", test_long)) if f is not None], key
+    )
     train = _join(labels, _features(train_long, s, key, columns, n_steps), d.id, key, "data.train")
     test = None
     if test_long is not None and test_ids is not None:
@@ -437,6 +444,26 @@ def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, ro
 
 def _longest(frame: pl.DataFrame, key: str) -> int:
     return int(frame.group_by(key).len()["len"].max())  # type: ignore[arg-type]
+
+
+def _check_wide(n_steps: int, n_columns: int, frames: list[tuple[str, pl.DataFrame]], key: str) -> None:
+    """An error when the wide layout's ``n_steps x n_columns`` step columns are past :data:`MAX_STEP_COLUMNS`, naming
+    the longest sequence: laying them side by side takes minutes to hours (polars' cost grows faster than the
+    columns: 6,000 took 5 s, 12,000 14 s, 60,000 over 5 minutes), one long sequence enough among short ones."""
+    if n_steps * n_columns <= MAX_STEP_COLUMNS:
+        return
+    role, frame = max(frames, key=lambda rf: _longest(rf[1], key))
+    counts = frame.group_by(key).len()
+    longest = counts.sort("len", descending=True).row(0)
+    typical = int(counts["len"].median())  # type: ignore[arg-type]
+    cut = max(1, MAX_STEP_COLUMNS // n_columns)
+    raise DataError(
+        f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns ({n_steps:,} steps x "
+        f"{n_columns} columns; the longest sequence, id {longest[0]!r} of {_where(role)}, has {longest[1]:,} steps, "
+        f"the median one {typical:,}), more than a table holds in reasonable time ({MAX_STEP_COLUMNS:,}); set "
+        "data.sequences.layout = 'streamed' (the steps end to end, read per batch, any length), or "
+        f"data.sequences.max_len (at most {cut:,}) to cut the longer ones"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the join
