@@ -243,6 +243,24 @@ def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
     assert sorted(train["series_id"].to_list()) == [1, 2, 3, 4]
 
 
+def test_sequences_missing_steps_among_numbered_ones_are_warned_of() -> None:
+    """Id 2 lacks step 2 of 0..4 while the other ids number their rows 0, 1, ...: its steps 3 and 4 land in the
+    columns of steps 2 and 3 (the rows are laid side by side in order), which was said nowhere. Steps that number no
+    sequence without gaps (timestamps) are taken as they are, without a word."""
+    long = long_table(TRAIN_LENGTHS).filter(~((pl.col("series_id") == 2) & (pl.col("step") == 2)))
+    with pytest.warns(
+        DataWarning,
+        match=r"1 of the 4 sequences of the train long table .* miss steps of 'step' \(e\.g\. id 2: 1 of "
+        r"its steps 0\.\.4\).*add the missing steps as rows with empty values",
+    ):
+        train, _ = join_sequences(make_spec(), long, labels=LABELS)
+    assert train.filter(pl.col("series_id") == 2)["a__t2"].item() == pytest.approx(2.3)  # step 3, at position 2
+    stamps = long_table(TRAIN_LENGTHS).with_columns(pl.col("step") * 7 + pl.col("series_id") * pl.col("step") ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        join_sequences(make_spec(), stamps, labels=LABELS)
+
+
 # ---------------------------------------------------------------------------------------------- loading
 def _write(tmp: Path) -> None:
     long_table(TRAIN_LENGTHS).write_csv(tmp / "X_train.csv")

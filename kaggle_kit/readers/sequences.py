@@ -311,7 +311,33 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, forma
                 f"{where} has {repeated.unique().height} ({key}, {s.order_by}) pair(s) on more than one row, e.g. "
                 f"id {first[key]!r} step {first[s.order_by]!r}; each step of a sequence must appear once"
             )
+        _warn_gaps(frame, key, s.order_by, role)
     return frame
+
+
+def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
+    """A warning when whole-number steps that number most sequences' rows ``a, a+1, ...`` skip some in others: the
+    steps are laid side by side in order, so after a gap ``<column>__t<k>`` (and a net's position ``k``) holds a
+    later step than that of the sequences without one. Steps of other kinds (times, irregular counts: no sequence
+    numbered without gaps) are taken as they are."""
+    if not frame.schema[step].is_integer() or multiprocessing.parent_process() is not None:
+        return
+    spans = frame.group_by(key, maintain_order=True).agg(
+        pl.len().alias("n"), pl.col(step).min().alias("lo"), pl.col(step).max().alias("hi")
+    )
+    gaps = spans.filter(pl.col("hi") - pl.col("lo") + 1 != pl.col("n"))
+    if not gaps.height or 2 * gaps.height > spans.height:  # most sequences with gaps: the steps are no row numbers
+        return
+    first = gaps.row(0, named=True)
+    missing = first["hi"] - first["lo"] + 1 - first["n"]
+    warnings.warn(
+        f"{gaps.height} of the {spans.height} sequences of {_where(role)} miss steps of {step!r} (e.g. id "
+        f"{first[key]!r}: {missing} of its steps {first['lo']}..{first['hi']}): the steps are laid side by side in "
+        "order, so after a gap a sequence's position k holds a later step than the others' position k; add the "
+        "missing steps as rows with empty values where positions matter",
+        DataWarning,
+        stacklevel=5,
+    )
 
 
 def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
