@@ -585,6 +585,27 @@ def test_steps_whose_day_and_month_cannot_be_told_apart_stop_the_run_naming_the_
     assert [data.train.filter(pl.col("series_id") == 1)[f"a__t{t}"].item() for t in range(6)] == [0, 4, 1, 5, 2, 3]
 
 
+def test_steps_written_as_times_of_day_are_read_and_ordered_in_time(tmp_path: Path) -> None:
+    """A file's steps written as times of day, with and without seconds ('9:58', '10:00:05'): polars took the column
+    for times from its first values and stopped the whole file at the others ('could not read the sequences.train
+    file ...: conversion from `str` to `time` failed'); read as text, they were sorted as text ('10:00:05' before
+    '9:58'). Now the file is read and the steps ordered as times, with a word."""
+    times = ["9:58", "9:59:30", "10:00:05", "10:01", "23:59:59.5"]  # step k's text; as text: 10:00:05 first
+    for role, lengths in (("train", TRAIN_LENGTHS), ("test", TEST_LENGTHS)):
+        frame = long_table({i: min(n, 5) for i, n in lengths.items()}, shuffle=False)
+        frame = frame.with_columns(pl.col("step").map_elements(lambda k: times[k], pl.String))
+        frame.write_csv(tmp_path / f"X_{role}.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    with pytest.warns(DataWarning, match=r"'step' .* of the train long table .* holds times of day written as text"):
+        data = load_competition(make_spec(tmp_path))
+    row = data.train.filter(pl.col("series_id") == 2).row(0, named=True)
+    assert [row[f"a__t{t}"] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])  # in time
+    assert data.test is not None
+    assert data.test.filter(pl.col("series_id") == 10).select(f"a__t{t}" for t in range(5)).row(0) == pytest.approx(
+        (10.0, 10.1, 10.2, 10.3, 10.4)
+    )
+
+
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:
     frame = long_table(TRAIN_LENGTHS).with_columns(pl.format("s{}", pl.col("step")).alias("step"))
     with pytest.warns(DataWarning, match=r"the step column 'step' .* holds text \(e.g. 's\d'\): the steps are sorted"):

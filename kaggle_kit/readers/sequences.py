@@ -44,6 +44,8 @@ from .date_formats import apply_formats, find_formats, found_message
 #: the most step columns (steps x sequence columns) the wide layout builds: past it, laying them side by side takes
 #: minutes (``init`` proposes ``layout = "streamed"`` past 5,000 already)
 MAX_STEP_COLUMNS = 20_000
+#: a time of day written as text (``9:59``, ``10:00:05``, ``10:00:05.25``): a step column of them is ordered as times
+_TIME_OF_DAY = r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$"
 
 
 def join_sequences(
@@ -352,6 +354,22 @@ def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mappin
         if column not in formats and main:
             warnings.warn(found_message(frame, {column: fmt}, f" of {_where(role)}"), DataWarning, stacklevel=4)
         return apply_formats(frame, {column: fmt}, f"{role} long table")
+    values = frame[column].drop_nulls()
+    if values.len() and values.str.contains(_TIME_OF_DAY).all():  # '9:59:00' before '10:00:05', not after
+        if main:
+            warnings.warn(
+                f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds times of day written "
+                f"as text (e.g. {values[0]!r}): ordered as times (read as seconds since midnight)",
+                DataWarning,
+                stacklevel=4,
+            )
+        part = pl.col(column).str.extract_groups(_TIME_OF_DAY)
+        seconds = (
+            part.struct[0].cast(pl.Float64) * 3600
+            + part.struct[1].cast(pl.Float64) * 60
+            + part.struct[2].cast(pl.Float64).fill_null(0.0)
+        )
+        return frame.with_columns(seconds.alias(column))
     if main:
         example = frame[column].drop_nulls().head(1).to_list()
         warnings.warn(
