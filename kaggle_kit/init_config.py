@@ -92,13 +92,15 @@ def _sibling(train: Path, *stems: str) -> Path | None:
 WIDE_COLUMNS, WIDE_VALUES = 5_000, 100_000_000
 
 
-def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None) -> str | None:
-    """What the wide layout of ``long`` would cost, said in a line, when it is past :data:`WIDE_COLUMNS` or
-    :data:`WIDE_VALUES`; None when it is small enough."""
+def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None, test: pl.DataFrame | None = None) -> str | None:
+    """What the wide layout of ``long`` (and the ``test`` long table: the run lays out the longest sequence of
+    either) would cost, said in a line, when it is past :data:`WIDE_COLUMNS` or :data:`WIDE_VALUES`; None when it is
+    small enough."""
     schema = long.schema
     columns = sum(1 for c in long.columns if c not in (seq_id, step) and schema[c].is_numeric())
-    longest = int(long.group_by(seq_id).len()["len"].max() or 0)  # type: ignore[arg-type]
-    ids = long[seq_id].n_unique()
+    tables = [long, *([test] if test is not None and seq_id in test.columns else [])]
+    longest = max(int(t.group_by(seq_id).len()["len"].max() or 0) for t in tables)  # type: ignore[arg-type]
+    ids = sum(t[seq_id].n_unique() for t in tables)
     if longest * columns <= WIDE_COLUMNS and ids * longest * columns <= WIDE_VALUES:
         return None
     return f"{ids:,} sequences of up to {longest:,} steps x {columns} columns = {longest * columns:,} step columns"
@@ -641,7 +643,7 @@ def infer_spec(
         id_column = id_column or (seq_id if seq_id in labels_frame.columns else labels_frame.columns[0])
         if id_column != seq_id:
             sequences["id"] = seq_id
-        wide = _wide_size(train, seq_id, step)
+        wide = _wide_size(train, seq_id, step, test)
         if wide is not None:
             sequences["layout"] = "streamed"
             why.append(f"{wide}: too many as columns -> layout = 'streamed' (steps end to end, read per batch)")
