@@ -320,6 +320,11 @@ def _upper_case_extension(root: Path) -> None:
         path.rename(path.with_suffix(".PNG"))
 
 
+def _zero_padded_names(root: Path) -> None:
+    for path in (root / "images").glob("*.png"):
+        path.rename(path.with_name(f"{int(path.stem):06d}.png"))
+
+
 def _names_with_extension(root: Path) -> None:
     for name in ("train.csv", "test.csv"):
         table = pl.read_csv(root / name)
@@ -364,6 +369,13 @@ def _outside(root: Path) -> None:
             r"missing: '.*1000\.png\.png' .*The folder has '1000\.png': the values name the files, so set "
             r"data\.images\.pattern = '\{id\}'",
         ),
+        (
+            _zero_padded_names,
+            {},
+            DataError,
+            r"missing: '.*/1000\.png' .*The folder has '001000\.png': the files' names are the ids padded with zeros "
+            r"to 6 digits, so set data\.images\.pattern = '\{id:06d\}\.png'",
+        ),
         (None, {"folder": "pictures"}, DataError, r"data\.images\.folder = 'pictures' \('.*pictures'\) does not exist"),
         (None, {"test_folder": "nope"}, DataError, r"data\.images\.test_folder = 'nope' .* does not exist"),
         (
@@ -379,6 +391,7 @@ def _outside(root: Path) -> None:
         "corrupt",
         "upper-case-extension",
         "names-with-extension",
+        "zero-padded-names",
         "no-folder",
         "no-test-folder",
         "path-traversal",

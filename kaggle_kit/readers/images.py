@@ -353,6 +353,15 @@ def _near_miss(path: Path, pattern: str) -> str:
     if named in names:  # the values end in the extension already
         fixed = pattern[: -len(suffix)]
         return f". The folder has {named!r}: the values name the files, so set data.images.pattern = {fixed!r}"
+    if named.isdigit() and pattern in ("{id}" + suffix, "{}" + suffix):  # ids 7 .. beside files 0007.png ..
+        for width in range(len(named) + 1, 13):
+            padded = named.zfill(width) + suffix
+            if padded in names:
+                fixed = f"{{id:0{width}d}}{suffix}"
+                return (
+                    f". The folder has {padded!r}: the files' names are the ids padded with zeros to {width} digits, "
+                    f"so set data.images.pattern = {fixed!r}"
+                )
     return ""
 
 
