@@ -257,6 +257,19 @@ def test_an_image_too_large_for_pillow_is_named(tmp_path: Path, monkeypatch: pyt
     assert images == {}
 
 
+def test_files_of_formats_pillow_cannot_read_say_how_to_convert_them(tmp_path: Path) -> None:
+    """A DICOM scan or a numpy array named by the id (medical and preprocessed competitions ship them): the error says
+    what the files are and how to turn them into images Pillow reads. It said only 'cannot identify image file'."""
+    from kaggle_kit.models.nn.images import read_image
+
+    np.save(tmp_path / "a.npy", np.zeros((4, 4), dtype=np.uint8))
+    (tmp_path / "b.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 64)
+    with pytest.raises(DataError, match=r"'.*a\.npy' could not be read as an image: .*; \.npy files are numpy arrays"):
+        read_image(tmp_path / "a.npy")
+    with pytest.raises(DataError, match=r"could not be read as an image: .*; \.dcm files are DICOM.*pydicom\.dcmread"):
+        read_image(tmp_path / "b.dcm")
+
+
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
     """The runner hands its prepared frames to worker processes, which prepare them again."""
     root, _ = comp

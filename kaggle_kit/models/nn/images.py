@@ -102,7 +102,27 @@ def read_image(
             "you trust) to about the size the nets read"
         ) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
-        raise DataError(f"image file {_where(path, label)} could not be read as an image: {exc}") from None
+        raise DataError(
+            f"image file {_where(path, label)} could not be read as an image: {exc}{_format_hint(path)}"
+        ) from None
+
+
+#: files of formats Pillow does not read, which image competitions ship (by the name's ending), and how to convert
+_NOT_PILLOW = {
+    ".dcm": "DICOM, which Pillow does not read: convert them to PNG first (pydicom.dcmread(path).pixel_array)",
+    ".dicom": "DICOM, which Pillow does not read: convert them to PNG first (pydicom.dcmread(path).pixel_array)",
+    ".npy": "numpy arrays, not image files: save them as PNG first (PIL.Image.fromarray(np.load(path)))",
+    ".nii": "NIfTI volumes, which Pillow does not read: save their slices as PNG first (e.g. with nibabel)",
+    ".nii.gz": "NIfTI volumes, which Pillow does not read: save their slices as PNG first (e.g. with nibabel)",
+}
+
+
+def _format_hint(path: str | Path) -> str:
+    name = str(path).lower()
+    for ending, what in _NOT_PILLOW.items():
+        if name.endswith(ending):
+            return f"; {ending} files are {what}"
+    return ""
 
 
 def _upright(img: Any) -> Any:
