@@ -238,7 +238,7 @@ def test_bad_long_tables(case: str, match: str) -> None:
 
 def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
     long = long_table({**TRAIN_LENGTHS, 7: 2, 8: 3})
-    with pytest.warns(UserWarning, match=r"2 id\(s\) of the train long table .* not in data\.train \(e\.g\. 7\)"):
+    with pytest.warns(DataWarning, match=r"2 id\(s\) of the train long table .* not in data\.train \(e\.g\. 7\)"):
         train, _ = join_sequences(make_spec(), long, labels=LABELS)
     assert sorted(train["series_id"].to_list()) == [1, 2, 3, 4]
 

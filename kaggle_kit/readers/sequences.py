@@ -480,6 +480,7 @@ def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, ro
         example = extra.sort(key)[key][0]
         warnings.warn(
             f"{extra.height} id(s) of {_where(role)} are not in data.{role} (e.g. {example!r}); their rows are ignored",
+            DataWarning,
             stacklevel=4,
         )
         long = long.join(wanted, on=key, how="semi", maintain_order="left")
