@@ -54,7 +54,7 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.image_folders import find_image_files, image_folder_message
+from .readers.image_folders import find_image_files, image_files_hint, image_folder_message
 from .readers.images import image_shape
 from .readers.tables import ReadOptions, header_key, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
@@ -801,6 +801,8 @@ def infer_spec(
             named = read_table(train_path, role="train", options=as_text)
             named_test = read_table(test_path, role="test", options=as_text) if test_path else None
         found = find_image_files(train_path, named, named_test, id_column, {*targets, *only_train})
+        if found is None and (hint := image_files_hint(train_path, named, id_column, {*targets, *only_train})):
+            why.append(hint)
         if found is not None:
             images, lines = found
             column = images.get("column")

@@ -207,3 +207,37 @@ def test_the_sample_of_image_headers_is_seeded_and_spread_over_every_file() -> N
     assert sample == sample_files(paths, 500) and len(set(sample)) == 500  # seeded: the same config every time
     picked = sorted(int(p.stem) for p in sample)
     assert picked == [int(p.stem) for p in sample] and picked[0] < 500 and picked[-1] > 9_500  # over the whole
+
+
+def test_init_says_why_files_named_by_the_ids_are_not_read(tmp_path: Path) -> None:
+    """A folder of the rows' files half .png, half .jpg (one pattern names one extension), or of DICOM scans: init
+    wrote a config with no feature (trees on nothing) and said nothing of the files. Now it says why and what to do;
+    done as it says (a column of the file names), init reads the images."""
+    (tmp_path / "train").mkdir()
+    ids = [f"im{i}" for i in range(N_TRAIN)]
+    names = [f"{name}.{'png' if i % 2 else 'jpg'}" for i, name in enumerate(ids)]
+    for i, name in enumerate(names):
+        Image.fromarray(_digit(i)).save(tmp_path / "train" / name)
+    y = load_digits().target[:N_TRAIN] % 2
+    pl.DataFrame({"id": ids, "label": y}).write_csv(tmp_path / "train.csv")
+    _, why = write_config("mixed", tmp_path / "train.csv", tmp_path, preset="fast")
+    assert (
+        "images: train/ holds the files 'id' names, with 2 extensions (.jpg, .png), and data.images.pattern names "
+        "one: add a column of the file names with their extensions to the train and test tables (init then reads "
+        "the images by it), or convert the files to one format"
+    ) in [w.strip() for w in why]
+
+    pl.DataFrame({"id": ids, "file": names, "label": y}).write_csv(tmp_path / "train.csv")  # as it says
+    path, why = write_config("mixed", tmp_path / "train.csv", tmp_path, preset="fast", overwrite=True)
+    spec = load_spec(path)
+    assert spec.data.images is not None and spec.data.images.column == "file" and spec.data.images.pattern == "{id}"
+    assert load_competition(spec).train.select(pl.col(r"^pixel\d+$")).width == 16 * 16
+
+    (tmp_path / "scans").mkdir()
+    for name in ids:
+        (tmp_path / "scans" / f"{name}.dcm").write_bytes(b"\0" * 132)
+    for path in (tmp_path / "train").iterdir():
+        path.unlink()
+    pl.DataFrame({"id": ids, "label": y}).write_csv(tmp_path / "train.csv")
+    _, why = write_config("scans", tmp_path / "train.csv", tmp_path, preset="fast")
+    assert any(w.strip().startswith("images: scans/ holds the files 'id' names as .dcm files") for w in why)

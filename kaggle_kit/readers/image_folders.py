@@ -70,6 +70,46 @@ def find_image_files(
     return None
 
 
+#: endings of files that image competitions ship but Pillow does not read (the kit's reading says how to convert them)
+_OTHER_FORMATS = (".dcm", ".dicom", ".npy", ".nii", ".nii.gz")
+
+
+def image_files_hint(
+    train_path: Path, train: pl.DataFrame, id_column: str | None, roles: set[str | None]
+) -> str | None:
+    """A line saying why a folder beside ``train_path`` whose files a column of ``train`` names (without their
+    extension) is no ``[data.images]``, where :func:`find_image_files` found none: their extensions differ (one
+    pattern names one), or Pillow does not read them (DICOM, numpy arrays); None when no folder holds such files."""
+    columns = [id_column] if id_column in train.columns else []
+    columns += [c for c in train.columns if c not in roles and c != id_column and train[c].dtype == pl.String]
+    for folder in _folders(train_path.parent, _TRAIN_NAMES):
+        endings: dict[str, set[str]] = {}
+        for name in _listing(folder):
+            lower = name.lower()
+            ending = next((e for e in _OTHER_FORMATS if lower.endswith(e)), Path(name).suffix)
+            if ending:
+                endings.setdefault(name[: -len(ending)], set()).add(name[-len(ending) :])
+        for column in columns:
+            probe = [str(v) for v in train[column].drop_nulls().head(_PROBE).to_list()]
+            if not probe or not all(v in endings for v in probe):
+                continue
+            found = sorted({e for v in probe for e in endings[v]})
+            other = [e for e in found if e.lower() in _OTHER_FORMATS]
+            if other:
+                return (
+                    f"images: {folder.name}/ holds the files {column!r} names as {other[0]} files, which Pillow does "
+                    "not read: convert them to PNG (the same names), then run init again"
+                )
+            if len(found) > 1 and all(e.lower() in IMAGE_SUFFIXES for e in found):
+                return (
+                    f"images: {folder.name}/ holds the files {column!r} names, with {len(found)} extensions "
+                    f"({', '.join(found)}), and data.images.pattern names one: add a column of the file names with "
+                    f"their extensions to the train and test tables (init then reads the images by it), or convert "
+                    "the files to one format"
+                )
+    return None
+
+
 def _folders(parent: Path, names: tuple[str, ...]) -> list[Path]:
     """The folders of ``parent``: the usual ``names`` first, in their order, then the others by name."""
     found = sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
