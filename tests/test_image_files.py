@@ -181,7 +181,8 @@ def test_a_preset_gives_images_of_any_shape_to_a_cnn_on_the_pixels(tmp_path: Pat
 
 def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None:
     """A float TIFF (Pillow mode ``F``) holding 0..1 reads onto 0..255; Pillow's ``convert`` truncates it to 0 or 1
-    (all black). A float image holding 0..255 keeps its values, clipped to that range."""
+    (all black). A float image holding 0..255 keeps its values, clipped to that range. A 0..1 image a resampling
+    overshot a little (-0.02, 1.04) is scaled too: read as 0..255 values, it was nearly black."""
     from kaggle_kit.models.nn.images import read_image
 
     expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
@@ -193,6 +194,12 @@ def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None
     np.testing.assert_array_equal(read_image(tmp_path / "bytes.tif", channels=1)[..., 0], expected)
     rgb = read_image(tmp_path / "unit.tif", channels=3)
     np.testing.assert_array_equal(rgb, np.repeat(expected[..., None], 3, axis=-1))
+    overshot = expected.astype(np.float32) / 255  # 0..1 resampled (bicubic): a little below 0 and above 1
+    overshot[0, 0], overshot[15, 15] = -0.02, 1.04
+    Image.fromarray(overshot).save(tmp_path / "overshot.tif")
+    clipped = expected.copy()
+    clipped[0, 0], clipped[15, 15] = 0, 255
+    np.testing.assert_array_equal(read_image(tmp_path / "overshot.tif", channels=1)[..., 0], clipped)  # not black
 
 
 def test_transparent_images_are_laid_onto_white(tmp_path: Path) -> None:

@@ -41,6 +41,10 @@ _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 _WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 #: the largest value of a 16-bit pixel
 _MAX16 = 65535
+#: the range of a float image read as ``0..1`` pixels (scaled by 255, then clipped): ``0..1`` with the overshoot a
+#: resampling (bicubic, Lanczos) leaves around it; read as ``0..255`` values, such an image was nearly black. (A
+#: ``0..255`` float image with every value below 1.5 is black to the eye either way.)
+_UNIT = (-0.5, 1.5)
 #: Pillow's modes holding an alpha channel (``RGBa`` / ``La``: premultiplied); a palette, grey or RGB image may carry
 #: its transparency in ``info["transparency"]`` instead (a PNG's ``tRNS``, a GIF's transparent index)
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -53,8 +57,8 @@ _ORIENTATION = 0x0112
 #: decoded before (the stream cache ``image_cache/<fingerprint>.npy``, and the stored results whose data fingerprint
 #: holds it) is not reused. 2: EXIF orientation applied, 16-bit grey and 0..1 float images scaled onto 0..255 (1 read
 #: them sideways, clipped white, truncated black). 3: transparent images laid onto white (:data:`BACKGROUND`) when
-#: read without alpha (2 kept the colours stored under the transparent pixels, often black), and 32-bit integer
-#: images beyond 0..65535 refused (2 clipped them white).
+#: read without alpha (2 kept the colours stored under the transparent pixels, often black), 32-bit integer images
+#: beyond 0..65535 refused (2 clipped them white), float images of 0..1 overshot a little scaled (2: nearly black).
 DECODING = 3
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
@@ -158,7 +162,8 @@ def _opaque(img: Any, channels: int) -> Any:
 def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
     """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
     as an 8-bit export of the same picture holds it); a float image (a TIFF of mode ``F``) whose values lie in
-    ``0..1`` (the usual range of float pixels) onto ``0..255``, any other float image clipped to ``0..255``;
+    ``0..1`` (the usual range of float pixels; :data:`_UNIT` allows a resampling's overshoot, clipped) onto
+    ``0..255``, any other float image clipped to ``0..255``;
     other images as they are. (Pillow's ``convert`` would clip the 16-bit values, nearly all white, and truncate
     the ``0..1`` floats to 0 or 1, nearly all black.) A 32-bit integer image (mode ``I``) holding values beyond
     ``0..65535`` is an error: such values have no usual range to scale from (scaled by the 32-bit range, 16-bit
@@ -178,7 +183,7 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
         )
     if img.mode != "F":
         wide = wide / 257.0
-    elif wide.size and np.nanmin(wide) >= 0.0 and np.nanmax(wide) <= 1.0:
+    elif wide.size and np.nanmin(wide) >= _UNIT[0] and np.nanmax(wide) <= _UNIT[1]:
         wide = wide * 255.0
     return Image.fromarray(np.clip(np.rint(np.nan_to_num(wide)), 0, 255).astype(np.uint8))
 
