@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -432,6 +433,25 @@ def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: s
         del raw["data"]["test"]
     with pytest.raises(error, match=match):
         load_competition(build_spec(raw, base_dir=work))
+
+
+def test_absolute_paths_in_the_column_name_the_folder_to_set(comp, tmp_path: Path) -> None:
+    """A table written in a Kaggle notebook names each image by its absolute path (/kaggle/input/<comp>/...): refused
+    as outside the image folder (file names come from the data), now with the folder that holds them all, which then
+    reads them as they are. It said only that names must stay inside the folder."""
+    root, _ = comp
+    files = [str(root / "images" / f"{1000 + i}.png") for i in range(30)]
+    pl.DataFrame({"id": range(30), "file": files, "label": load_digits().target[:30]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"column": "file", "pattern": "{}", "folder": str(tmp_path)}, models=[LGBM])
+    raw["data"]["drop"] = ["file"]
+    del raw["data"]["test"]
+    folder = str(root / "images")
+    with pytest.raises(
+        DataError, match=rf"outside the image folder .*set data\.images\.folder = '{re.escape(folder)}'"
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+    raw["data"]["images"]["folder"] = folder
+    assert load_competition(build_spec(raw, base_dir=tmp_path)).train.width == 3 + SIDE * SIDE
 
 
 def _copy_images(root: Path, work: Path) -> None:
