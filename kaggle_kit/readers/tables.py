@@ -377,7 +377,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         # text, spelled as written; dates stay dates (train's '01/31/2020' beside this file's 2020-03-01)
         text = _keys_of(options.text)
         numbers = {c: pl.String for c, dtype in frame.schema.items() if dtype.is_numeric() and header_key(c) in text}
-        return parse(numbers) if numbers else frame
+        return _parse_times_as_text_where_mixed(lambda more: parse({**numbers, **more})) if numbers else frame
 
     # polars reads a header's bytes that are no UTF-8 as '\ufffd' without an error: a file whose other lines are
     # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
