@@ -56,6 +56,7 @@ from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.image_folders import find_image_files, image_files_hint, image_folder_message
 from .readers.images import image_shape
+from .readers.sequences import TIME_OF_DAY
 from .readers.tables import ReadOptions, header_key, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 
@@ -135,12 +136,19 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
         if frame[c].dtype.is_integer():
             return c
     for c in named:
-        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal()) and _distinct_within(frame, seq_id, c):
+        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal() or _times_of_day(frame[c])) and (
+            _distinct_within(frame, seq_id, c)
+        ):
             return c
     for c in others:
         if frame[c].dtype.is_integer() and _distinct_within(frame, seq_id, c, consecutive=True):
             return c
     return None
+
+
+def _times_of_day(values: pl.Series) -> bool:
+    """Whether ``values`` are times of day written as text (``9:58``, ``10:00:05``), which ``run`` orders as times."""
+    return values.dtype == pl.String and bool(values.drop_nulls().str.contains(TIME_OF_DAY).all())
 
 
 def _distinct_within(frame: pl.DataFrame, seq_id: str, column: str, *, consecutive: bool = False) -> bool:

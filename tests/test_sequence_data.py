@@ -301,8 +301,18 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
 
 @pytest.mark.parametrize(
     ("step", "values"),
-    [("time", pl.col("step") * 0.01), ("ts", pl.col("step")), ("n", pl.col("step") + 1)],
-    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1"],
+    [
+        ("time", pl.col("step") * 0.01),
+        ("ts", pl.col("step")),
+        ("n", pl.col("step") + 1),
+        (  # 8:00, 9:00:00, 10:00, ...: text, before 10:00 as text
+            "time",
+            pl.when(pl.col("step") % 2 == 0)
+            .then(pl.format("{}:00", pl.col("step") + 8))
+            .otherwise(pl.format("{}:00:00", pl.col("step") + 8)),
+        ),
+    ],
+    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1", "times-of-day-as-text"],
 )
 def test_init_orders_shuffled_steps_by_the_column_that_numbers_them(tmp_path: Path, step: str, values) -> None:
     """Long tables whose rows are shuffled and whose step column is `time` in seconds (a float), or whole numbers

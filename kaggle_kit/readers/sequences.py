@@ -45,7 +45,7 @@ from .date_formats import apply_formats, find_formats, found_message
 #: minutes (``init`` proposes ``layout = "streamed"`` past 5,000 already)
 MAX_STEP_COLUMNS = 20_000
 #: a time of day written as text (``9:59``, ``10:00:05``, ``10:00:05.25``): a step column of them is ordered as times
-_TIME_OF_DAY = r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$"
+TIME_OF_DAY = r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$"
 
 
 def join_sequences(
@@ -355,7 +355,7 @@ def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mappin
             warnings.warn(found_message(frame, {column: fmt}, f" of {_where(role)}"), DataWarning, stacklevel=4)
         return apply_formats(frame, {column: fmt}, f"{role} long table")
     values = frame[column].drop_nulls()
-    if values.len() and values.str.contains(_TIME_OF_DAY).all():  # '9:59:00' before '10:00:05', not after
+    if values.len() and values.str.contains(TIME_OF_DAY).all():  # '9:59:00' before '10:00:05', not after
         if main:
             warnings.warn(
                 f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds times of day written "
@@ -363,7 +363,7 @@ def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mappin
                 DataWarning,
                 stacklevel=4,
             )
-        part = pl.col(column).str.extract_groups(_TIME_OF_DAY)
+        part = pl.col(column).str.extract_groups(TIME_OF_DAY)
         seconds = (
             part.struct[0].cast(pl.Float64) * 3600
             + part.struct[1].cast(pl.Float64) * 60
