@@ -54,8 +54,9 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.image_folders import find_image_files, image_folder_message
+from .readers.image_folders import find_image_files, image_files_hint, image_folder_message
 from .readers.images import image_shape
+from .readers.sequences import TIME_OF_DAY
 from .readers.tables import (
     ReadOptions,
     header_key,
@@ -101,13 +102,15 @@ def _sibling(train: Path, *stems: str) -> Path | None:
 WIDE_COLUMNS, WIDE_VALUES = 5_000, 100_000_000
 
 
-def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None) -> str | None:
-    """What the wide layout of ``long`` would cost, said in a line, when it is past :data:`WIDE_COLUMNS` or
-    :data:`WIDE_VALUES`; None when it is small enough."""
+def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None, test: pl.DataFrame | None = None) -> str | None:
+    """What the wide layout of ``long`` (and the ``test`` long table: the run lays out the longest sequence of
+    either) would cost, said in a line, when it is past :data:`WIDE_COLUMNS` or :data:`WIDE_VALUES`; None when it is
+    small enough."""
     schema = long.schema
     columns = sum(1 for c in long.columns if c not in (seq_id, step) and schema[c].is_numeric())
-    longest = int(long.group_by(seq_id).len()["len"].max() or 0)  # type: ignore[arg-type]
-    ids = long[seq_id].n_unique()
+    tables = [long, *([test] if test is not None and seq_id in test.columns else [])]
+    longest = max(int(t.group_by(seq_id).len()["len"].max() or 0) for t in tables)  # type: ignore[arg-type]
+    ids = sum(t[seq_id].n_unique() for t in tables)
     if longest * columns <= WIDE_COLUMNS and ids * longest * columns <= WIDE_VALUES:
         return None
     return f"{ids:,} sequences of up to {longest:,} steps x {columns} columns = {longest * columns:,} step columns"
@@ -142,12 +145,19 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
         if frame[c].dtype.is_integer():
             return c
     for c in named:
-        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal()) and _distinct_within(frame, seq_id, c):
+        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal() or _times_of_day(frame[c])) and (
+            _distinct_within(frame, seq_id, c)
+        ):
             return c
     for c in others:
         if frame[c].dtype.is_integer() and _distinct_within(frame, seq_id, c, consecutive=True):
             return c
     return None
+
+
+def _times_of_day(values: pl.Series) -> bool:
+    """Whether ``values`` are times of day written as text (``9:58``, ``10:00:05``), which ``run`` orders as times."""
+    return values.dtype == pl.String and bool(values.drop_nulls().str.contains(TIME_OF_DAY).all())
 
 
 def _distinct_within(frame: pl.DataFrame, seq_id: str, column: str, *, consecutive: bool = False) -> bool:
@@ -652,7 +662,7 @@ def infer_spec(
         id_column = id_column or (seq_id if seq_id in labels_frame.columns else labels_frame.columns[0])
         if id_column != seq_id:
             sequences["id"] = seq_id
-        wide = _wide_size(train, seq_id, step)
+        wide = _wide_size(train, seq_id, step, test)
         if wide is not None:
             sequences["layout"] = "streamed"
             why.append(f"{wide}: too many as columns -> layout = 'streamed' (steps end to end, read per batch)")
@@ -810,6 +820,8 @@ def infer_spec(
             named = read_table(train_path, role="train", options=as_text)
             named_test = read_table(test_path, role="test", options=as_text) if test_path else None
         found = find_image_files(train_path, named, named_test, id_column, {*targets, *only_train})
+        if found is None and (hint := image_files_hint(train_path, named, id_column, {*targets, *only_train})):
+            why.append(hint)
         if found is not None:
             images, lines = found
             column = images.get("column")

@@ -172,3 +172,17 @@ def test_a_code_read_as_a_date_far_from_now_is_no_date() -> None:
     """'13-05-1234' reads as 13 May 1234 with '%d-%m-%Y': a code, not a date; years outside 1800-2200 are refused."""
     frame = pl.DataFrame({"code": ["13-05-1234", "14-06-1235", "15-07-1236"], "day": ["13-05-1999"] * 3})
     assert find_formats(frame, ()) == ({"day": "%d-%m-%Y"}, {})
+
+
+def test_a_column_of_times_spelled_two_ways_is_read_as_text_not_a_failed_file(tmp_path: Path) -> None:
+    """polars takes a column for times from its first values ('10:00') and stopped the whole file at the others
+    ('10:00:05': "conversion from `str` to `time` failed"). The column is read as text, also where the file is read
+    again for train's text columns that its own values read as numbers (a test file's codes '7', '8')."""
+    from kaggle_kit.readers.tables import ReadOptions, read_table
+
+    path = tmp_path / "test.csv"
+    path.write_text("code,at,x\n7,10:00,1.5\n8,10:00:05,2.5\n")
+    for options in (ReadOptions(), ReadOptions(text=("code",))):
+        frame = read_table(path, role="test", options=options)
+        assert frame["at"].to_list() == ["10:00", "10:00:05"] and frame["x"].to_list() == [1.5, 2.5]
+    assert read_table(path, role="test", options=ReadOptions(text=("code",)))["code"].to_list() == ["7", "8"]

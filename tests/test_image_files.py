@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,8 @@ def test_a_preset_gives_images_of_any_shape_to_a_cnn_on_the_pixels(tmp_path: Pat
 
 def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None:
     """A float TIFF (Pillow mode ``F``) holding 0..1 reads onto 0..255; Pillow's ``convert`` truncates it to 0 or 1
-    (all black). A float image holding 0..255 keeps its values, clipped to that range."""
+    (all black). A float image holding 0..255 keeps its values, clipped to that range. A 0..1 image a resampling
+    overshot a little (-0.02, 1.04) is scaled too: read as 0..255 values, it was nearly black."""
     from kaggle_kit.models.nn.images import read_image
 
     expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
@@ -193,6 +195,87 @@ def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None
     np.testing.assert_array_equal(read_image(tmp_path / "bytes.tif", channels=1)[..., 0], expected)
     rgb = read_image(tmp_path / "unit.tif", channels=3)
     np.testing.assert_array_equal(rgb, np.repeat(expected[..., None], 3, axis=-1))
+    overshot = expected.astype(np.float32) / 255  # 0..1 resampled (bicubic): a little below 0 and above 1
+    overshot[0, 0], overshot[15, 15] = -0.02, 1.04
+    Image.fromarray(overshot).save(tmp_path / "overshot.tif")
+    clipped = expected.copy()
+    clipped[0, 0], clipped[15, 15] = 0, 255
+    np.testing.assert_array_equal(read_image(tmp_path / "overshot.tif", channels=1)[..., 0], clipped)  # not black
+
+
+def test_transparent_images_are_laid_onto_white(tmp_path: Path) -> None:
+    """A transparent image read without alpha (channels 1 or 3) shows white where it is transparent, as a viewer on
+    a page shows it, whatever colour the file stores under those pixels: an RGBA drawing, a grey + alpha PNG, a
+    palette PNG with a transparent index. Pillow's ``convert`` dropped the alpha: a black drawing on a transparent
+    page (stored black under it, as most exports do) read all black. With channels 4 the alpha is kept."""
+    from kaggle_kit.models.nn.images import read_image
+
+    alpha = np.array([[255, 0], [128, 0]], dtype=np.uint8)
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)  # black everywhere, drawn where alpha > 0
+    rgba[..., 3] = alpha
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(np.stack([np.zeros_like(alpha), alpha], axis=-1), mode="LA").save(tmp_path / "la.png")
+    palette = Image.fromarray(np.array([[1, 0], [1, 0]], dtype=np.uint8), mode="P")
+    palette.putpalette([0, 0, 0, 10, 20, 30])
+    palette.save(tmp_path / "p.png", transparency=0)  # index 0 (black) transparent
+
+    expected = np.array([[0, 255], [127, 255]], dtype=np.uint8)  # 128/255 of black over white: 127
+    for name in ("rgba.png", "la.png"):
+        np.testing.assert_array_equal(read_image(tmp_path / name, channels=1)[..., 0], expected)
+        np.testing.assert_array_equal(read_image(tmp_path / name, channels=3), np.repeat(expected[..., None], 3, -1))
+    np.testing.assert_array_equal(read_image(tmp_path / "rgba.png", channels=4), rgba)  # the alpha kept
+    colour = np.array([[[10, 20, 30], [255, 255, 255]]] * 2, dtype=np.uint8)
+    np.testing.assert_array_equal(read_image(tmp_path / "p.png", channels=3), colour)
+
+
+def test_32_bit_integer_images_beyond_16_bits_are_refused(tmp_path: Path) -> None:
+    """A 32-bit integer TIFF (Pillow mode ``I``) holding values beyond 0..65535 is an error naming the file and its
+    range: no usual scale maps such values onto 0..255 (they were read as 16-bit values, every pixel above 65535
+    clipped white, without a word). A mode ``I`` image holding 16-bit values (a 16-bit PGM opens so) is scaled as a
+    16-bit image is."""
+    from kaggle_kit.models.nn.images import read_image
+
+    wide = (np.arange(16, dtype=np.int32).reshape(4, 4) * 100_000).astype(np.int32)
+    Image.fromarray(wide).save(tmp_path / "wide.tif")
+    with Image.open(tmp_path / "wide.tif") as img:
+        assert img.mode == "I"
+    with pytest.raises(DataError, match=r"'.*wide\.tif' \(id 7\) is a 32-bit integer image .* 0\.\.1500000, beyond"):
+        read_image(tmp_path / "wide.tif", channels=1, label="id 7")
+    deep = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257
+    (tmp_path / "deep.pgm").write_bytes(b"P5\n16 16\n65535\n" + deep.astype(">u2").tobytes())
+    with Image.open(tmp_path / "deep.pgm") as img:
+        assert img.mode == "I"
+    expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(read_image(tmp_path / "deep.pgm", channels=1)[..., 0], expected)
+
+
+def test_an_image_too_large_for_pillow_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow refuses files above twice its ``MAX_IMAGE_PIXELS`` (a whole-slide scan) with its
+    ``DecompressionBombError``, which is no ``OSError``: it escaped as a stack trace (from a decoding thread). Now an
+    error naming the file and the fix; init skips such a file when it reads the headers (run names it)."""
+    from kaggle_kit.models.nn.images import read_image
+    from kaggle_kit.readers.image_folders import _shape
+
+    Image.fromarray(np.zeros((16, 16), dtype=np.uint8)).save(tmp_path / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 256 pixels: above twice the limit
+    with pytest.raises(DataError, match=r"'.*huge\.png' \(id 3\) is too large for Pillow to open .* shrink such"):
+        read_image(tmp_path / "huge.png", channels=1, label="id 3")
+    images: dict[str, object] = {}
+    _shape(images, [tmp_path / "huge.png"], [], "train")
+    assert images == {}
+
+
+def test_files_of_formats_pillow_cannot_read_say_how_to_convert_them(tmp_path: Path) -> None:
+    """A DICOM scan or a numpy array named by the id (medical and preprocessed competitions ship them): the error says
+    what the files are and how to turn them into images Pillow reads. It said only 'cannot identify image file'."""
+    from kaggle_kit.models.nn.images import read_image
+
+    np.save(tmp_path / "a.npy", np.zeros((4, 4), dtype=np.uint8))
+    (tmp_path / "b.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 64)
+    with pytest.raises(DataError, match=r"'.*a\.npy' could not be read as an image: .*; \.npy files are numpy arrays"):
+        read_image(tmp_path / "a.npy")
+    with pytest.raises(DataError, match=r"could not be read as an image: .*; \.dcm files are DICOM.*pydicom\.dcmread"):
+        read_image(tmp_path / "b.dcm")
 
 
 def test_prepared_frames_are_not_attached_twice(comp) -> None:
@@ -258,6 +341,11 @@ def _upper_case_extension(root: Path) -> None:
         path.rename(path.with_suffix(".PNG"))
 
 
+def _zero_padded_names(root: Path) -> None:
+    for path in (root / "images").glob("*.png"):
+        path.rename(path.with_name(f"{int(path.stem):06d}.png"))
+
+
 def _names_with_extension(root: Path) -> None:
     for name in ("train.csv", "test.csv"):
         table = pl.read_csv(root / name)
@@ -302,6 +390,13 @@ def _outside(root: Path) -> None:
             r"missing: '.*1000\.png\.png' .*The folder has '1000\.png': the values name the files, so set "
             r"data\.images\.pattern = '\{id\}'",
         ),
+        (
+            _zero_padded_names,
+            {},
+            DataError,
+            r"missing: '.*/1000\.png' .*The folder has '001000\.png': the files' names are the ids padded with zeros "
+            r"to 6 digits, so set data\.images\.pattern = '\{id:06d\}\.png'",
+        ),
         (None, {"folder": "pictures"}, DataError, r"data\.images\.folder = 'pictures' \('.*pictures'\) does not exist"),
         (None, {"test_folder": "nope"}, DataError, r"data\.images\.test_folder = 'nope' .* does not exist"),
         (
@@ -317,6 +412,7 @@ def _outside(root: Path) -> None:
         "corrupt",
         "upper-case-extension",
         "names-with-extension",
+        "zero-padded-names",
         "no-folder",
         "no-test-folder",
         "path-traversal",
@@ -337,6 +433,25 @@ def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: s
         del raw["data"]["test"]
     with pytest.raises(error, match=match):
         load_competition(build_spec(raw, base_dir=work))
+
+
+def test_absolute_paths_in_the_column_name_the_folder_to_set(comp, tmp_path: Path) -> None:
+    """A table written in a Kaggle notebook names each image by its absolute path (/kaggle/input/<comp>/...): refused
+    as outside the image folder (file names come from the data), now with the folder that holds them all, which then
+    reads them as they are. It said only that names must stay inside the folder."""
+    root, _ = comp
+    files = [str(root / "images" / f"{1000 + i}.png") for i in range(30)]
+    pl.DataFrame({"id": range(30), "file": files, "label": load_digits().target[:30]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"column": "file", "pattern": "{}", "folder": str(tmp_path)}, models=[LGBM])
+    raw["data"]["drop"] = ["file"]
+    del raw["data"]["test"]
+    folder = str(root / "images")
+    with pytest.raises(
+        DataError, match=rf"outside the image folder .*set data\.images\.folder = '{re.escape(folder)}'"
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+    raw["data"]["images"]["folder"] = folder
+    assert load_competition(build_spec(raw, base_dir=tmp_path)).train.width == 3 + SIDE * SIDE
 
 
 def _copy_images(root: Path, work: Path) -> None:

@@ -210,6 +210,17 @@ def test_a_corrupt_file_is_named(comp: Path, tmp_path: Path, images: dict[str, o
         _run(work, tmp_path / "runs", "bad", {"mode": "stream", **images}, models)
 
 
+def test_a_corrupt_file_stops_a_cached_run_before_any_fold_fits(comp: Path, tmp_path: Path) -> None:
+    """The cache is decoded before any fold fits: a corrupt file stops the run with its name before the lgbm listed
+    first has fitted its folds for nothing. It was found by the cnn's first fold, after every lgbm fold had run (and
+    fixing the file changes the data's fingerprint: they were fitted again)."""
+    work = _damaged(comp, tmp_path)
+    models = [LGBM, {"name": "cnn", "kind": "cnn", "params": {**CNN, "epochs": 1}}]
+    with pytest.raises(DataError, match=r"^image file '.*1007\.png' \(id 1007\) could not be read as an image"):
+        _run(work, tmp_path / "runs", "early", {"mode": "stream"}, models)
+    assert not list((tmp_path / "runs" / "early").rglob("result.json"))  # no fold of the lgbm fitted
+
+
 def test_a_missing_file_is_named_before_anything_trains(comp: Path, tmp_path: Path) -> None:
     work = tmp_path / "comp"
     shutil.copytree(comp, work)

@@ -169,3 +169,75 @@ def test_init_sizes_photos_tagged_to_be_turned_as_read_upright(tmp_path: Path) -
     assert cnn.params["image_shape"] == [24, 16, 1]
     data = load_competition(spec)  # every image read upright at one size: no resize needed
     assert data.train.select(pl.col(r"^pixel\d+$")).width == 24 * 16
+
+
+def test_init_reads_sizes_and_modes_from_a_sample_of_the_whole_folder(tmp_path: Path) -> None:
+    """80 train images, the first 64 grey 16 x 16, the last 16 colour and 18 high x 20 wide, and 12 test images:
+    init reads a sample drawn from all of train's and test's files, so it writes size = [16, 16] (the most common)
+    and channels = 3, and says what it saw. It read the first 64 rows' headers only: no size (run stopped at the
+    first 20 x 18 file) and channels = 1 (the colour images read grey without a word)."""
+    (tmp_path / "images").mkdir()
+    n_train = 80
+    for i in range(n_train + N_TEST):
+        img = Image.fromarray(_digit(i))
+        if 64 <= i < n_train:
+            img = img.convert("RGB").resize((20, 18))
+        img.save(tmp_path / "images" / f"{i}.png")
+    y = load_digits().target[:n_train] % 2
+    pl.DataFrame({"id": range(n_train), "label": y}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": range(n_train, n_train + N_TEST)}).write_csv(tmp_path / "test.csv")
+
+    path, why = write_config("later", tmp_path / "train.csv", tmp_path, preset="fast")
+    said = [w.strip() for w in why]
+    assert (
+        "size = [16, 16] (the 92 train and test images have 2 sizes, height x width: 16 x 16 (76), 18 x 20 (16); "
+        "every image is resized to the most common one)" in said
+    )
+    assert "channels = 3 (colour images: L, RGB)" in said
+    spec = load_spec(path)
+    assert spec.data.images is not None and spec.data.images.size == [16, 16] and spec.data.images.channels == 3
+    assert load_competition(spec).train.select(pl.col(r"^pixel\d+$")).width == 16 * 16 * 3  # runs as written
+
+
+def test_the_sample_of_image_headers_is_seeded_and_spread_over_every_file() -> None:
+    from kaggle_kit.readers.image_folders import sample_files
+
+    paths = [Path(f"{i}.png") for i in range(10_000)]
+    sample = sample_files(paths, 500)
+    assert sample == sample_files(paths, 500) and len(set(sample)) == 500  # seeded: the same config every time
+    picked = sorted(int(p.stem) for p in sample)
+    assert picked == [int(p.stem) for p in sample] and picked[0] < 500 and picked[-1] > 9_500  # over the whole
+
+
+def test_init_says_why_files_named_by_the_ids_are_not_read(tmp_path: Path) -> None:
+    """A folder of the rows' files half .png, half .jpg (one pattern names one extension), or of DICOM scans: init
+    wrote a config with no feature (trees on nothing) and said nothing of the files. Now it says why and what to do;
+    done as it says (a column of the file names), init reads the images."""
+    (tmp_path / "train").mkdir()
+    ids = [f"im{i}" for i in range(N_TRAIN)]
+    names = [f"{name}.{'png' if i % 2 else 'jpg'}" for i, name in enumerate(ids)]
+    for i, name in enumerate(names):
+        Image.fromarray(_digit(i)).save(tmp_path / "train" / name)
+    y = load_digits().target[:N_TRAIN] % 2
+    pl.DataFrame({"id": ids, "label": y}).write_csv(tmp_path / "train.csv")
+    _, why = write_config("mixed", tmp_path / "train.csv", tmp_path, preset="fast")
+    assert (
+        "images: train/ holds the files 'id' names, with 2 extensions (.jpg, .png), and data.images.pattern names "
+        "one: add a column of the file names with their extensions to the train and test tables (init then reads "
+        "the images by it), or convert the files to one format"
+    ) in [w.strip() for w in why]
+
+    pl.DataFrame({"id": ids, "file": names, "label": y}).write_csv(tmp_path / "train.csv")  # as it says
+    path, why = write_config("mixed", tmp_path / "train.csv", tmp_path, preset="fast", overwrite=True)
+    spec = load_spec(path)
+    assert spec.data.images is not None and spec.data.images.column == "file" and spec.data.images.pattern == "{id}"
+    assert load_competition(spec).train.select(pl.col(r"^pixel\d+$")).width == 16 * 16
+
+    (tmp_path / "scans").mkdir()
+    for name in ids:
+        (tmp_path / "scans" / f"{name}.dcm").write_bytes(b"\0" * 132)
+    for path in (tmp_path / "train").iterdir():
+        path.unlink()
+    pl.DataFrame({"id": ids, "label": y}).write_csv(tmp_path / "train.csv")
+    _, why = write_config("scans", tmp_path / "train.csv", tmp_path, preset="fast")
+    assert any(w.strip().startswith("images: scans/ holds the files 'id' names as .dcm files") for w in why)

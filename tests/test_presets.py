@@ -374,6 +374,35 @@ def test_init_proposes_streamed_sequences_when_the_steps_are_too_many_for_column
     assert nets and "columns" not in nets[0].params and all(m.pipeline is None for m in spec.models)
 
 
+def test_init_counts_the_test_long_tables_steps_for_the_layout(tmp_path: Path) -> None:
+    """Train's sequences are 50 steps, one test sequence 2,600: the run lays out the longest of either (5,200 step
+    columns), so init proposes the streamed layout. It counted train's alone and wrote the wide layout, which run
+    then laid out for minutes (now refused: tests/test_sequence_data.py)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+
+    def long(ids: np.ndarray, steps: list[int]) -> pl.DataFrame:
+        n = sum(steps)
+        return pl.DataFrame(
+            {
+                "series_id": np.repeat(ids, steps),
+                "step": np.concatenate([np.arange(k) for k in steps]),
+                "a": rng.normal(size=n),
+                "b": rng.normal(size=n),
+            }
+        )
+
+    long(np.arange(20), [50] * 20).write_csv(folder / "train.csv")
+    long(np.arange(100, 104), [50, 2_600, 50, 50]).write_csv(folder / "test.csv")
+    pl.DataFrame({"series_id": np.arange(20), "label": np.arange(20) % 2}).write_csv(folder / "train_labels.csv")
+    assert main(["init", "long", "--train", str(folder / "train.csv"), "--out", str(tmp_path), "--preset", "fast"]) == 0
+    text = (tmp_path / "long.toml").read_text()
+    assert "24 sequences of up to 2,600 steps x 2 columns = 5,200 step columns: too many as columns" in text
+    spec = load_spec(tmp_path / "long.toml")
+    assert spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
+
+
 @pytest.mark.parametrize(
     ("rows", "epochs", "batch"), [(450, 64, 256), (3_000, 13, 256), (5_000, 12, 512), (16_000, 8, 512)]
 )

@@ -189,6 +189,13 @@ def test_no_aggregates_and_chosen_columns() -> None:
         ("empty-long", r"the train long table \(data\.sequences\.train\) has no rows"),
         ("text-column", r"the sequence column 'a' of the train long table .* is String, not numeric"),
         ("duplicate-step", r"1 \(series_id, step\) pair\(s\) on more than one row, e\.g\. id 2 step 1"),
+        ("nan-step", r"the step column 'step' .* of the train long table .* has 1 missing \(or NaN\) value\(s\)"),
+        (
+            "too-wide",
+            r"the wide layout of the sequences would be 20,002 step columns \(10,001 steps x 2 columns; the longest "
+            r"sequence, id 4 of the train long table .* has 10,001 steps, the median one 4\).*set "
+            r"data\.sequences\.layout = 'streamed' .* or data\.sequences\.max_len \(at most 10,000\)",
+        ),
         ("no-order-column", r"data\.sequences\.order_by = 'stp' is not a column .*Did you mean 'step'\?"),
         ("unknown-column", r"data\.sequences\.columns: 'bb' is not a column .*Did you mean 'b'\?"),
         ("test-lacks-column", r"data\.sequences\.columns: 'b' is not a column of the test long table"),
@@ -212,6 +219,13 @@ def test_bad_long_tables(case: str, match: str) -> None:
         spec, long = make_spec(columns=["a"]), long.with_columns(pl.col("a").cast(pl.String))
     elif case == "duplicate-step":
         long = pl.concat([long, long.filter((pl.col("series_id") == 2) & (pl.col("step") == 1))])
+    elif case == "nan-step":  # a float step column's NaN: sorted after every step, without a word
+        long = long.with_columns(
+            pl.when((pl.col("series_id") == 2) & (pl.col("step") == 1)).then(float("nan")).otherwise(pl.col("step"))
+            .cast(pl.Float64).alias("step")
+        )  # fmt: skip
+    elif case == "too-wide":  # one long sequence among short ones: its pivot to 20,002 columns took minutes
+        long = long_table({**TRAIN_LENGTHS, 4: 10_001})
     elif case == "no-order-column":
         spec = make_spec(order_by="stp")
     elif case == "unknown-column":
@@ -224,9 +238,27 @@ def test_bad_long_tables(case: str, match: str) -> None:
 
 def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
     long = long_table({**TRAIN_LENGTHS, 7: 2, 8: 3})
-    with pytest.warns(UserWarning, match=r"2 id\(s\) of the train long table .* not in data\.train \(e\.g\. 7\)"):
+    with pytest.warns(DataWarning, match=r"2 id\(s\) of the train long table .* not in data\.train \(e\.g\. 7\)"):
         train, _ = join_sequences(make_spec(), long, labels=LABELS)
     assert sorted(train["series_id"].to_list()) == [1, 2, 3, 4]
+
+
+def test_sequences_missing_steps_among_numbered_ones_are_warned_of() -> None:
+    """Id 2 lacks step 2 of 0..4 while the other ids number their rows 0, 1, ...: its steps 3 and 4 land in the
+    columns of steps 2 and 3 (the rows are laid side by side in order), which was said nowhere. Steps that number no
+    sequence without gaps (timestamps) are taken as they are, without a word."""
+    long = long_table(TRAIN_LENGTHS).filter(~((pl.col("series_id") == 2) & (pl.col("step") == 2)))
+    with pytest.warns(
+        DataWarning,
+        match=r"1 of the 4 sequences of the train long table .* miss steps of 'step' \(e\.g\. id 2: 1 of "
+        r"its steps 0\.\.4\).*add the missing steps as rows with empty values",
+    ):
+        train, _ = join_sequences(make_spec(), long, labels=LABELS)
+    assert train.filter(pl.col("series_id") == 2)["a__t2"].item() == pytest.approx(2.3)  # step 3, at position 2
+    stamps = long_table(TRAIN_LENGTHS).with_columns(pl.col("step") * 7 + pl.col("series_id") * pl.col("step") ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        join_sequences(make_spec(), stamps, labels=LABELS)
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -269,8 +301,18 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
 
 @pytest.mark.parametrize(
     ("step", "values"),
-    [("time", pl.col("step") * 0.01), ("ts", pl.col("step")), ("n", pl.col("step") + 1)],
-    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1"],
+    [
+        ("time", pl.col("step") * 0.01),
+        ("ts", pl.col("step")),
+        ("n", pl.col("step") + 1),
+        (  # 8:00, 9:00:00, 10:00, ...: text, before 10:00 as text
+            "time",
+            pl.when(pl.col("step") % 2 == 0)
+            .then(pl.format("{}:00", pl.col("step") + 8))
+            .otherwise(pl.format("{}:00:00", pl.col("step") + 8)),
+        ),
+    ],
+    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1", "times-of-day-as-text"],
 )
 def test_init_orders_shuffled_steps_by_the_column_that_numbers_them(tmp_path: Path, step: str, values) -> None:
     """Long tables whose rows are shuffled and whose step column is `time` in seconds (a float), or whole numbers
@@ -551,6 +593,27 @@ def test_steps_whose_day_and_month_cannot_be_told_apart_stop_the_run_naming_the_
     # id 1's steps 01/01 01/05 01/09 01/12 02/01 02/05 (a = 0..5) read day first: 1 Jan, 1 May, 1 Sep, 1 Dec, 2 Jan,
     # 2 May; in time a = 0, 4, 1, 5, 2, 3
     assert [data.train.filter(pl.col("series_id") == 1)[f"a__t{t}"].item() for t in range(6)] == [0, 4, 1, 5, 2, 3]
+
+
+def test_steps_written_as_times_of_day_are_read_and_ordered_in_time(tmp_path: Path) -> None:
+    """A file's steps written as times of day, with and without seconds ('9:58', '10:00:05'): polars took the column
+    for times from its first values and stopped the whole file at the others ('could not read the sequences.train
+    file ...: conversion from `str` to `time` failed'); read as text, they were sorted as text ('10:00:05' before
+    '9:58'). Now the file is read and the steps ordered as times, with a word."""
+    times = ["9:58", "9:59:30", "10:00:05", "10:01", "23:59:59.5"]  # step k's text; as text: 10:00:05 first
+    for role, lengths in (("train", TRAIN_LENGTHS), ("test", TEST_LENGTHS)):
+        frame = long_table({i: min(n, 5) for i, n in lengths.items()}, shuffle=False)
+        frame = frame.with_columns(pl.col("step").map_elements(lambda k: times[k], pl.String))
+        frame.write_csv(tmp_path / f"X_{role}.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    with pytest.warns(DataWarning, match=r"'step' .* of the train long table .* holds times of day written as text"):
+        data = load_competition(make_spec(tmp_path))
+    row = data.train.filter(pl.col("series_id") == 2).row(0, named=True)
+    assert [row[f"a__t{t}"] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])  # in time
+    assert data.test is not None
+    assert data.test.filter(pl.col("series_id") == 10).select(f"a__t{t}" for t in range(5)).row(0) == pytest.approx(
+        (10.0, 10.1, 10.2, 10.3, 10.4)
+    )
 
 
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:

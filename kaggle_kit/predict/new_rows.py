@@ -216,13 +216,15 @@ def _with_test_images(folder: RunFolder, images: str | Path | None) -> Competiti
 def _warn_images_decoded_otherwise(folder: RunFolder) -> None:
     """A warning when the run's image files were decoded by another version of the reading (a run made before
     ``image_decoding`` was recorded: version 1) than the new rows' are: its models learnt from photos read on
-    their side (EXIF orientation) or 16-bit / float images read clipped, which these new files are not."""
+    their side (EXIF orientation), 16-bit / float images read clipped, or transparent images on the colours
+    stored under their transparent pixels, which these new files are not."""
     made = folder.meta.get("image_decoding") or 1
     if made != DECODING:
         warnings.warn(
             f"this run's images were decoded by an older kaggle_kit (image decoding {made}, now {DECODING}: photos "
-            "read upright by their EXIF orientation, 16-bit grey and 0..1 float images scaled onto 0..255), so "
-            "new images of those kinds are read otherwise than its models learnt them; rerun `kaggle-kit run "
+            "read upright by their EXIF orientation, 16-bit grey and 0..1 float images scaled onto 0..255, "
+            "transparent images laid onto white), so new images of those kinds are read otherwise than its models "
+            "learnt them; rerun `kaggle-kit run "
             "CONFIG` (the images are read again) to predict them as the models were trained",
             DataWarning,
             stacklevel=3,

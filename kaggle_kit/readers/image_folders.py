@@ -6,8 +6,10 @@ already: ``image_name = 0a1b.JPG``). The table alone has no feature, so a config
 nothing. :func:`find_image_files` looks for such a folder beside the train file: the first folder (by the usual
 names, then any other) in which every one of the first rows' values of the id (or another text column) names a file,
 directly or with the folder's most common extension (spelled as the files spell it: ``.JPG`` is not ``.jpg`` on
-Linux). It then reads the sizes and modes of some of those files (headers only) for ``size`` (when they differ: the
-most common one) and ``channels`` (1 when every one is grey).
+Linux). It then reads the sizes and modes of up to :data:`_HEADERS` of the train and test files (headers only), drawn
+at random (seeded) from all of them, not the first rows' (a folder sorted by size, or colour images after the grey
+ones, had been read as one size or grey), for ``size`` (when they differ: the most common one) and ``channels`` (1
+when every one is grey), and says what it saw.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 #: image file extensions Pillow reads (lower case; a folder's files may spell them otherwise)
@@ -24,8 +27,11 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".t
 #: folder names tried first, in order, for the train and the test images
 _TRAIN_NAMES = ("train_images", "train", "images", "train_imgs", "imgs", "img")
 _TEST_NAMES = ("test_images", "test", "test_imgs")
-#: rows whose files must all be there for a folder to be the one (the first rows); files whose header is read
-_PROBE, _HEADERS = 20, 64
+#: rows whose files must all be there for a folder to be the one (the first rows); files whose header is read (a
+#: seeded sample of the train and test files: a header costs about a millisecond, a PNG's EXIF looked for)
+_PROBE, _HEADERS = 20, 512
+#: the seed of the sample of headers (init writes the same config for the same folder)
+_SEED = 0
 #: Pillow modes of one grey channel
 _GREY = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 
@@ -56,8 +62,51 @@ def find_image_files(
                 + (f"; test's in {test_folder.name}/" if test_folder not in (None, folder) else "")
                 + ") -> [data.images]"
             ]
-            _shape(images, [folder / pattern.format(id=v) for v in train[column].head(_HEADERS).to_list()], why)
+            paths = [folder / pattern.format(id=v) for v in train[column].drop_nulls().to_list()]
+            if test_folder is not None and test is not None:
+                paths += [test_folder / pattern.format(id=v) for v in test[column].drop_nulls().to_list()]
+            _shape(images, paths, why, "train and test" if test_folder is not None else "train")
             return images, why
+    return None
+
+
+#: endings of files that image competitions ship but Pillow does not read (the kit's reading says how to convert them)
+_OTHER_FORMATS = (".dcm", ".dicom", ".npy", ".nii", ".nii.gz")
+
+
+def image_files_hint(
+    train_path: Path, train: pl.DataFrame, id_column: str | None, roles: set[str | None]
+) -> str | None:
+    """A line saying why a folder beside ``train_path`` whose files a column of ``train`` names (without their
+    extension) is no ``[data.images]``, where :func:`find_image_files` found none: their extensions differ (one
+    pattern names one), or Pillow does not read them (DICOM, numpy arrays); None when no folder holds such files."""
+    columns = [id_column] if id_column in train.columns else []
+    columns += [c for c in train.columns if c not in roles and c != id_column and train[c].dtype == pl.String]
+    for folder in _folders(train_path.parent, _TRAIN_NAMES):
+        endings: dict[str, set[str]] = {}
+        for name in _listing(folder):
+            lower = name.lower()
+            ending = next((e for e in _OTHER_FORMATS if lower.endswith(e)), Path(name).suffix)
+            if ending:
+                endings.setdefault(name[: -len(ending)], set()).add(name[-len(ending) :])
+        for column in columns:
+            probe = [str(v) for v in train[column].drop_nulls().head(_PROBE).to_list()]
+            if not probe or not all(v in endings for v in probe):
+                continue
+            found = sorted({e for v in probe for e in endings[v]})
+            other = [e for e in found if e.lower() in _OTHER_FORMATS]
+            if other:
+                return (
+                    f"images: {folder.name}/ holds the files {column!r} names as {other[0]} files, which Pillow does "
+                    "not read: convert them to PNG (the same names), then run init again"
+                )
+            if len(found) > 1 and all(e.lower() in IMAGE_SUFFIXES for e in found):
+                return (
+                    f"images: {folder.name}/ holds the files {column!r} names, with {len(found)} extensions "
+                    f"({', '.join(found)}), and data.images.pattern names one: add a column of the file names with "
+                    f"their extensions to the train and test tables (init then reads the images by it), or convert "
+                    "the files to one format"
+                )
     return None
 
 
@@ -109,30 +158,49 @@ def _test_folder(parent: Path, train_folder: Path, test: pl.DataFrame, column: s
     return None
 
 
-def _shape(images: dict[str, Any], paths: list[Path], why: list[str]) -> None:
-    """``size`` when the first files' sizes differ (their most common one) and ``channels`` 1 when all are grey."""
+def sample_files(paths: list[Path], n: int = _HEADERS, seed: int = _SEED) -> list[Path]:
+    """Up to ``n`` of ``paths``, drawn at random with ``seed`` from all of them (kept in their order)."""
+    if len(paths) <= n:
+        return paths
+    picked = np.sort(np.random.default_rng(seed).choice(len(paths), size=n, replace=False))
+    return [paths[i] for i in picked]
+
+
+def _shape(images: dict[str, Any], paths: list[Path], why: list[str], roles: str) -> None:
+    """``size`` when the sampled files' sizes differ (their most common one) and ``channels`` 1 when all are grey,
+    and a line saying what the sample saw."""
     from PIL import Image, UnidentifiedImageError
 
     from ..models.nn.images import upright_size
 
     sizes: Counter[tuple[int, int]] = Counter()
     modes: set[str] = set()
-    for path in paths:
+    sample = sample_files(paths)
+    for path in sample:
         try:
             with Image.open(path) as img:  # the header only: nothing is decoded
                 sizes[upright_size(img)] += 1  # as `run` reads it: upright
                 modes.add(img.mode)
-        except (UnidentifiedImageError, OSError):
-            continue  # `run` names an unreadable file
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            continue  # `run` names an unreadable (or too large) file
     if not sizes:
         return
     (h, w), _ = sizes.most_common(1)[0]
+    read = sum(sizes.values())
+    if len(sample) < len(paths):
+        seen = f"{read} of the {len(paths)} {roles} images, drawn at random,"
+    else:
+        seen = f"the {read} {roles} images" if read == len(paths) else f"{read} of the {len(paths)} {roles} images"
     if len(sizes) > 1:
         images["size"] = [h, w]
+        shown = ", ".join(f"{a} x {b} ({k})" for (a, b), k in sizes.most_common(4))
+        more = f", {len(sizes) - 4} more" if len(sizes) > 4 else ""
         why.append(
-            f"size = [{h}, {w}] (the first {sum(sizes.values())} images have {len(sizes)} sizes; every image is "
-            f"resized to the most common one, height x width)"
+            f"size = [{h}, {w}] ({seen} have {len(sizes)} sizes, height x width: {shown}{more}; every image is "
+            f"resized to the most common one)"
         )
+    else:
+        why.append(f"size: not set ({seen} are {h} x {w}, height x width)")
     grey = modes <= _GREY  # a palette image may hold any colour: read as RGB
     images["channels"] = 1 if grey else 3
     why.append(f"channels = {images['channels']} ({'grey' if grey else 'colour'} images: {', '.join(sorted(modes))})")

@@ -6,7 +6,9 @@ the store, OOF and blends see one row per image exactly as with pixel columns. T
 column and decode their batches' files (:mod:`kaggle_kit.models.nn.streaming`); every other model never sees it:
 it is not among the run's features (a row's position is no feature), so trees read the table's other columns.
 
-With ``cache = true`` (the default) the first net that needs the images decodes them all once into a uint8
+With ``cache = true`` (the default) the run (before any fold fits, when a pending model reads the images: an
+unreadable file stops it before other models' folds are fitted for nothing), or else the first net that needs them,
+decodes them all once into a uint8
 ``(N, H, W, C)`` array saved with ``np.lib.format.open_memmap`` in the run folder (``image_cache/<fingerprint>.npy``,
 written under a temporary name and renamed, with a lock so parallel folds decode it once); every later fold and
 model memory-maps it and reads only its batches' rows. The fingerprint hashes the files' paths, sizes and

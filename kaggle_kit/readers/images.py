@@ -272,9 +272,26 @@ def _paths(images: ImageFilesSpec, values: pl.Series, folder: Path, role: str) -
             raise DataError(
                 f"the {role} value {value!r} of column {values.name!r} names the file {name!r}, which is outside the "
                 f"image folder {root!r}; image file names must stay inside data.images' folder"
+                + (_absolute_hint(images.pattern, values) if os.path.isabs(name) else "")
             )
         paths.append(Path(path))
     return paths
+
+
+def _absolute_hint(pattern: str, values: pl.Series) -> str:
+    """The folder to set where the column holds absolute paths (a table written in a Kaggle notebook:
+    ``/kaggle/input/<comp>/train/1.png``): the folder holding them all, which the paths then stay inside."""
+    try:
+        names = [pattern.format(v, id=v) for v in values.drop_nulls().to_list()]
+    except (ValueError, IndexError, KeyError):
+        return ""
+    if not all(os.path.isabs(n) for n in names):
+        return ""
+    common = os.path.commonpath([os.path.dirname(os.path.normpath(n)) for n in names])
+    return (
+        f". The values are absolute paths: set data.images.folder = {common!r} (the folder holding them all), or "
+        "write them relative to the image folder"
+    )
 
 
 def _labels(spec: CompetitionSpec, frame: pl.DataFrame) -> list[str]:
@@ -353,6 +370,15 @@ def _near_miss(path: Path, pattern: str) -> str:
     if named in names:  # the values end in the extension already
         fixed = pattern[: -len(suffix)]
         return f". The folder has {named!r}: the values name the files, so set data.images.pattern = {fixed!r}"
+    if named.isdigit() and pattern in ("{id}" + suffix, "{}" + suffix):  # ids 7 .. beside files 0007.png ..
+        for width in range(len(named) + 1, 13):
+            padded = named.zfill(width) + suffix
+            if padded in names:
+                fixed = f"{{id:0{width}d}}{suffix}"
+                return (
+                    f". The folder has {padded!r}: the files' names are the ids padded with zeros to {width} digits, "
+                    f"so set data.images.pattern = {fixed!r}"
+                )
     return ""
 
 

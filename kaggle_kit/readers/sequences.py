@@ -41,6 +41,12 @@ from ..features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequ
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore, build_sequence_store, concat_stores
 from .date_formats import apply_formats, find_formats, found_message
 
+#: the most step columns (steps x sequence columns) the wide layout builds: past it, laying them side by side takes
+#: minutes (``init`` proposes ``layout = "streamed"`` past 5,000 already)
+MAX_STEP_COLUMNS = 20_000
+#: a time of day written as text (``9:59``, ``10:00:05``, ``10:00:05.25``): a step column of them is ordered as times
+TIME_OF_DAY = r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$"
+
 
 def join_sequences(
     spec: CompetitionSpec,
@@ -117,6 +123,9 @@ def read_sequences(
 
     lengths = [_longest(frame, key) for frame in (train_long, test_long) if frame is not None]
     n_steps = s.max_len or max(lengths)
+    _check_wide(
+        n_steps, len(columns), [(r, f) for r, f in (("train", train_long), ("test", test_long)) if f is not None], key
+    )
     train = _join(labels, _features(train_long, s, key, columns, n_steps), d.id, key, "data.train")
     test = None
     if test_long is not None and test_ids is not None:
@@ -289,10 +298,12 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, forma
         raise DataError(f"the id column {key!r} of {where} has {nulls} missing value(s); every row needs its id")
     if s.order_by is not None:
         frame = _steps_in_order(frame, s.order_by, role, formats)
-        if frame[s.order_by].null_count():
+        steps = frame[s.order_by]
+        missing = steps.null_count() + (int(steps.is_nan().sum()) if steps.dtype.is_float() else 0)
+        if missing:  # a NaN step (a float column from parquet or a frame) sorted after every step, without a word
             raise DataError(
-                f"the step column {s.order_by!r} (data.sequences.order_by) of {where} has "
-                f"{frame[s.order_by].null_count()} missing value(s)"
+                f"the step column {s.order_by!r} (data.sequences.order_by) of {where} has {missing} missing (or NaN) "
+                "value(s); every row needs its step"
             )
         pairs = frame.select(key, s.order_by)
         repeated = pairs.filter(pairs.is_duplicated())
@@ -302,7 +313,33 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, forma
                 f"{where} has {repeated.unique().height} ({key}, {s.order_by}) pair(s) on more than one row, e.g. "
                 f"id {first[key]!r} step {first[s.order_by]!r}; each step of a sequence must appear once"
             )
+        _warn_gaps(frame, key, s.order_by, role)
     return frame
+
+
+def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
+    """A warning when whole-number steps that number most sequences' rows ``a, a+1, ...`` skip some in others: the
+    steps are laid side by side in order, so after a gap ``<column>__t<k>`` (and a net's position ``k``) holds a
+    later step than that of the sequences without one. Steps of other kinds (times, irregular counts: no sequence
+    numbered without gaps) are taken as they are."""
+    if not frame.schema[step].is_integer() or multiprocessing.parent_process() is not None:
+        return
+    spans = frame.group_by(key, maintain_order=True).agg(
+        pl.len().alias("n"), pl.col(step).min().alias("lo"), pl.col(step).max().alias("hi")
+    )
+    gaps = spans.filter(pl.col("hi") - pl.col("lo") + 1 != pl.col("n"))
+    if not gaps.height or 2 * gaps.height > spans.height:  # most sequences with gaps: the steps are no row numbers
+        return
+    first = gaps.row(0, named=True)
+    missing = first["hi"] - first["lo"] + 1 - first["n"]
+    warnings.warn(
+        f"{gaps.height} of the {spans.height} sequences of {_where(role)} miss steps of {step!r} (e.g. id "
+        f"{first[key]!r}: {missing} of its steps {first['lo']}..{first['hi']}): the steps are laid side by side in "
+        "order, so after a gap a sequence's position k holds a later step than the others' position k; add the "
+        "missing steps as rows with empty values where positions matter",
+        DataWarning,
+        stacklevel=5,
+    )
 
 
 def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
@@ -317,6 +354,22 @@ def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mappin
         if column not in formats and main:
             warnings.warn(found_message(frame, {column: fmt}, f" of {_where(role)}"), DataWarning, stacklevel=4)
         return apply_formats(frame, {column: fmt}, f"{role} long table")
+    values = frame[column].drop_nulls()
+    if values.len() and values.str.contains(TIME_OF_DAY).all():  # '9:59:00' before '10:00:05', not after
+        if main:
+            warnings.warn(
+                f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds times of day written "
+                f"as text (e.g. {values[0]!r}): ordered as times (read as seconds since midnight)",
+                DataWarning,
+                stacklevel=4,
+            )
+        part = pl.col(column).str.extract_groups(TIME_OF_DAY)
+        seconds = (
+            part.struct[0].cast(pl.Float64) * 3600
+            + part.struct[1].cast(pl.Float64) * 60
+            + part.struct[2].cast(pl.Float64).fill_null(0.0)
+        )
+        return frame.with_columns(seconds.alias(column))
     if main:
         example = frame[column].drop_nulls().head(1).to_list()
         warnings.warn(
@@ -427,6 +480,7 @@ def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, ro
         example = extra.sort(key)[key][0]
         warnings.warn(
             f"{extra.height} id(s) of {_where(role)} are not in data.{role} (e.g. {example!r}); their rows are ignored",
+            DataWarning,
             stacklevel=4,
         )
         long = long.join(wanted, on=key, how="semi", maintain_order="left")
@@ -435,6 +489,26 @@ def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, ro
 
 def _longest(frame: pl.DataFrame, key: str) -> int:
     return int(frame.group_by(key).len()["len"].max())  # type: ignore[arg-type]
+
+
+def _check_wide(n_steps: int, n_columns: int, frames: list[tuple[str, pl.DataFrame]], key: str) -> None:
+    """An error when the wide layout's ``n_steps x n_columns`` step columns are past :data:`MAX_STEP_COLUMNS`, naming
+    the longest sequence: laying them side by side takes minutes to hours (polars' cost grows faster than the
+    columns: 6,000 took 5 s, 12,000 14 s, 60,000 over 5 minutes), one long sequence enough among short ones."""
+    if n_steps * n_columns <= MAX_STEP_COLUMNS:
+        return
+    role, frame = max(frames, key=lambda rf: _longest(rf[1], key))
+    counts = frame.group_by(key).len()
+    longest = counts.sort("len", descending=True).row(0)
+    typical = int(counts["len"].median())  # type: ignore[arg-type]
+    cut = max(1, MAX_STEP_COLUMNS // n_columns)
+    raise DataError(
+        f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns ({n_steps:,} steps x "
+        f"{n_columns} columns; the longest sequence, id {longest[0]!r} of {_where(role)}, has {longest[1]:,} steps, "
+        f"the median one {typical:,}), more than a table holds in reasonable time ({MAX_STEP_COLUMNS:,}); set "
+        "data.sequences.layout = 'streamed' (the steps end to end, read per batch, any length), or "
+        f"data.sequences.max_len (at most {cut:,}) to cut the longer ones"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the join

@@ -56,6 +56,12 @@ _INF_WORDS = ["inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"]
 #: A whole number as a CSV writes one: no sign but '-', no leading zero, no '.0'. An id or label spelled so is read
 #: as an integer; any other spelling ("007", "1.0", "True") is kept as text, so that submissions write it unchanged.
 _CANONICAL_INT = r"^-?(0|[1-9][0-9]{0,17})$"
+#: polars' error where a column it read as dates or times holds some spelled otherwise (the column's name caught)
+_MIXED_DATES = re.compile(
+    r"conversion from `str` to `(?:time|date|datetime)[^`]*` failed in column '(.*?)' for \d+ out of", re.DOTALL
+)
+#: the most such columns read again as text, one retry each
+_MIXED_DATES_MAX = 50
 
 #: Placeholders ("?", "-", "missing") among numbers are named one by one; more distinct non-numbers than this make
 #: a text column holding some numbers (ticket codes), which stays text.
@@ -414,12 +420,12 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 schema_overrides={**kept, **overrides, **as_text} or None,
             )
 
-        frame = parse({})
+        frame = _parse_times_as_text_where_mixed(parse)
         # train's text columns that this file's values alone read as numbers (a category's '7', '8'): read again as
         # text, spelled as written; dates stay dates (train's '01/31/2020' beside this file's 2020-03-01)
         text = _keys_of(options.text)
         numbers = {c: pl.String for c, dtype in frame.schema.items() if dtype.is_numeric() and header_key(c) in text}
-        return parse(numbers) if numbers else frame
+        return _parse_times_as_text_where_mixed(lambda more: parse({**numbers, **more})) if numbers else frame
 
     # polars reads a header's bytes that are no UTF-8 as '\ufffd' without an error: a file whose other lines are
     # ASCII kept garbled names ('Gr\ufffd\ufffde'), without a word
@@ -620,6 +626,23 @@ def _ragged_error(path: Path, role: str, sep: str, n_header: int, scan: _RecordS
         example = sep.join(["1", "", "3"])
         fix = f"fix that line (every column needs a field, an empty one where the value is missing, as in {example!r})"
     return DataError(f"{where} (separator {sep!r}); {fix}, or set data.separator if the file uses another one")
+
+
+def _parse_times_as_text_where_mixed(parse: Any) -> pl.DataFrame:
+    """``parse({})``, or, where polars took a column for times or dates from its first values and then met others
+    spelled otherwise (``10:00`` then ``10:00:05``: its date parsing stops the whole file with "conversion from
+    `str` to `time` failed"), ``parse`` with those columns read as text (the date formats' reading, or the
+    step column's, then takes them as the other text dates are taken)."""
+    as_text: dict[str, type[pl.String]] = {}
+    for _ in range(_MIXED_DATES_MAX):
+        try:
+            return parse(as_text)
+        except pl.exceptions.InvalidOperationError as exc:
+            found = _MIXED_DATES.search(str(exc))
+            if found is None or found.group(1) in as_text:
+                raise
+            as_text[found.group(1)] = pl.String
+    return parse(as_text)
 
 
 def _without_hints(exc: Exception) -> str:

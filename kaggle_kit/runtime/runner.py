@@ -600,6 +600,21 @@ class RunSession:
             adaptive_threads=not settings.threads_per_task,
         )
 
+    def decode_images(self, pending: Sequence[Task]) -> None:
+        """Streamed images with a cache, when a pending fold's model reads them: decoded into the cache now, before
+        any fold fits (the first such fold would decode them all anyway, in its worker), so that a file that cannot
+        be read stops the run before the other models' folds have been fitted for nothing. ``start()`` first."""
+        images = self.data.images
+        if images is None or not images.cache or self.job is None:
+            return
+        models = {t.model.name: t.model for t in pending}.values()
+        if not any(getattr(make_adapter(m, self.data.task), "reads_images", False) for m in models):
+            return
+        stream = images.cached_in(self.store.root)
+        if stream.cache_path is not None and not stream.cache_path.is_file():
+            self.say(f"decoding the {len(stream)} image files into the run's image cache (once)")
+        stream.open_cache(max(1, self.job.context.threads * self.job.jobs))
+
     @property
     def jobs(self) -> int:
         assert self.job is not None, "start() first"
@@ -657,6 +672,7 @@ class RunSession:
             self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
         self.start(len(pending))
         self.write_meta(current)
+        self.decode_images(pending)
         errors = embeddings.execute_in_stages(self, pending)  # a net's embeddings before the models reading them
         results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
         return FitOutcome(results, fitted=len(pending), reused=reused)

@@ -34,16 +34,32 @@ import polars as pl
 from ...errors import DataError
 
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
-#: Pillow's modes of one 16-bit channel (a 16-bit grey PNG opens as ``I;16``, some as ``I``); their ``convert`` to
-#: ``L`` / ``RGB`` clips at 255 instead of scaling, so nearly every pixel of such an image would read as white
+#: Pillow's modes of one 16-bit channel (a 16-bit grey PNG opens as ``I;16``, a 16-bit PGM as ``I``); their
+#: ``convert`` to ``L`` / ``RGB`` clips at 255 instead of scaling, so nearly every pixel of such an image would read
+#: as white. ``I`` is Pillow's 32-bit integer mode: it holds 16-bit values (a PGM's, an older Pillow's PNG) or wider
+#: ones (a 32-bit integer TIFF), which have no usual range to scale from (:func:`_to_8_bits`)
 _WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+#: the largest value of a 16-bit pixel
+_MAX16 = 65535
+#: the range of a float image read as ``0..1`` pixels (scaled by 255, then clipped): ``0..1`` with the overshoot a
+#: resampling (bicubic, Lanczos) leaves around it; read as ``0..255`` values, such an image was nearly black. (A
+#: ``0..255`` float image with every value below 1.5 is black to the eye either way.)
+_UNIT = (-0.5, 1.5)
+#: Pillow's modes holding an alpha channel (``RGBa`` / ``La``: premultiplied); a palette, grey or RGB image may carry
+#: its transparency in ``info["transparency"]`` instead (a PNG's ``tRNS``, a GIF's transparent index)
+_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+#: the colour a transparent image is laid onto when read without its alpha (``channels`` 1 or 3): white, as a viewer
+#: on a page shows it; the same in train, test and predict
+BACKGROUND = (255, 255, 255)
 #: the EXIF tag of a photo's orientation (1 = upright as stored; 6 = turn 90 degrees clockwise to show it, ...)
 _ORIENTATION = 0x0112
 #: how files are decoded into pixels: raised whenever :func:`read_image` reads a file differently, so that what was
 #: decoded before (the stream cache ``image_cache/<fingerprint>.npy``, and the stored results whose data fingerprint
 #: holds it) is not reused. 2: EXIF orientation applied, 16-bit grey and 0..1 float images scaled onto 0..255 (1 read
-#: them sideways, clipped white, truncated black).
-DECODING = 2
+#: them sideways, clipped white, truncated black). 3: transparent images laid onto white (:data:`BACKGROUND`) when
+#: read without alpha (2 kept the colours stored under the transparent pixels, often black), 32-bit integer images
+#: beyond 0..65535 refused (2 clipped them white), float images of 0..1 overshot a little scaled (2: nearly black).
+DECODING = 3
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
@@ -65,23 +81,52 @@ def read_image(
     path: str | Path, *, size: tuple[int, int] | None = None, channels: int = 3, label: str | None = None
 ) -> np.ndarray:
     """One image file as ``(H, W, C)`` uint8, converted to ``channels`` and resized (bilinear) to ``size = (height,
-    width)`` when given; upright as a viewer shows it (a camera's EXIF orientation applied). ``label`` (e.g.
-    ``"id 17"``) names the row in error messages."""
+    width)`` when given; upright as a viewer shows it (a camera's EXIF orientation applied); a transparent image read
+    without alpha (``channels`` 1 or 3) laid onto :data:`BACKGROUND`. ``label`` (e.g. ``"id 17"``) names the row in
+    error messages."""
     from PIL import Image, UnidentifiedImageError
 
     _check_channels(channels)
     try:
         with Image.open(path) as img:
-            img = _to_8_bits(_upright(img)).convert(_MODES[channels])
+            img = _opaque(_to_8_bits(_upright(img), path, label), channels).convert(_MODES[channels])
             if size is not None and img.size != (size[1], size[0]):
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
+    except DataError:
+        raise
     except FileNotFoundError:
         raise DataError(
             f"image file {_where(path, label)} does not exist; check the image folder and file pattern"
         ) from None
+    except Image.DecompressionBombError as exc:  # not an OSError: it escaped as a stack trace
+        raise DataError(
+            f"image file {_where(path, label)} is too large for Pillow to open ({exc}); shrink such files "
+            "beforehand (e.g. with Pillow in Python after setting PIL.Image.MAX_IMAGE_PIXELS = None, for files "
+            "you trust) to about the size the nets read"
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
-        raise DataError(f"image file {_where(path, label)} could not be read as an image: {exc}") from None
+        raise DataError(
+            f"image file {_where(path, label)} could not be read as an image: {exc}{_format_hint(path)}"
+        ) from None
+
+
+#: files of formats Pillow does not read, which image competitions ship (by the name's ending), and how to convert
+_NOT_PILLOW = {
+    ".dcm": "DICOM, which Pillow does not read: convert them to PNG first (pydicom.dcmread(path).pixel_array)",
+    ".dicom": "DICOM, which Pillow does not read: convert them to PNG first (pydicom.dcmread(path).pixel_array)",
+    ".npy": "numpy arrays, not image files: save them as PNG first (PIL.Image.fromarray(np.load(path)))",
+    ".nii": "NIfTI volumes, which Pillow does not read: save their slices as PNG first (e.g. with nibabel)",
+    ".nii.gz": "NIfTI volumes, which Pillow does not read: save their slices as PNG first (e.g. with nibabel)",
+}
+
+
+def _format_hint(path: str | Path) -> str:
+    name = str(path).lower()
+    for ending, what in _NOT_PILLOW.items():
+        if name.endswith(ending):
+            return f"; {ending} files are {what}"
+    return ""
 
 
 def _upright(img: Any) -> Any:
@@ -102,20 +147,43 @@ def upright_size(img: Any) -> tuple[int, int]:
     return (w, h) if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
 
 
-def _to_8_bits(img: Any) -> Any:
+def _opaque(img: Any, channels: int) -> Any:
+    """``img`` laid onto :data:`BACKGROUND` where it is transparent, when it is read without alpha (``channels`` 1 or
+    3); else as it is. Pillow's ``convert`` to ``L`` / ``RGB`` drops the alpha and keeps whatever colour is stored
+    under the transparent pixels (black for most exports: a black drawing on a transparent page read all black)."""
+    from PIL import Image
+
+    if channels == 4 or (img.mode not in _ALPHA_MODES and "transparency" not in img.info):
+        return img
+    rgba = img.convert("RGBA")  # a palette's or tRNS colour's transparency becomes the alpha channel
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (*BACKGROUND, 255)), rgba)
+
+
+def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
     """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
     as an 8-bit export of the same picture holds it); a float image (a TIFF of mode ``F``) whose values lie in
-    ``0..1`` (the usual range of float pixels) onto ``0..255``, any other float image clipped to ``0..255``;
+    ``0..1`` (the usual range of float pixels; :data:`_UNIT` allows a resampling's overshoot, clipped) onto
+    ``0..255``, any other float image clipped to ``0..255``;
     other images as they are. (Pillow's ``convert`` would clip the 16-bit values, nearly all white, and truncate
-    the ``0..1`` floats to 0 or 1, nearly all black.)"""
+    the ``0..1`` floats to 0 or 1, nearly all black.) A 32-bit integer image (mode ``I``) holding values beyond
+    ``0..65535`` is an error: such values have no usual range to scale from (scaled by the 32-bit range, 16-bit
+    values in a 32-bit file read black; by each image's own range, the images of a folder read on different
+    scales), and reading them as 16-bit clipped them white."""
     from PIL import Image
 
     if img.mode not in (*_WIDE, "F"):
         return img
     wide = np.asarray(img).astype(np.float64)
+    if img.mode == "I" and wide.size and (wide.min() < 0 or wide.max() > _MAX16):
+        raise DataError(
+            f"image file {_where(path, label)} is a 32-bit integer image (Pillow mode 'I') holding values "
+            f"{wide.min():.0f}..{wide.max():.0f}, beyond the 16-bit range 0..{_MAX16} the kit scales onto 0..255; "
+            "write the images as 8-bit or 16-bit files on one scale for every image (e.g. with numpy: "
+            "np.clip(a * 255 / a_max, 0, 255).astype(np.uint8), a_max the largest value of the whole folder)"
+        )
     if img.mode != "F":
         wide = wide / 257.0
-    elif wide.size and np.nanmin(wide) >= 0.0 and np.nanmax(wide) <= 1.0:
+    elif wide.size and np.nanmin(wide) >= _UNIT[0] and np.nanmax(wide) <= _UNIT[1]:
         wide = wide * 255.0
     return Image.fromarray(np.clip(np.rint(np.nan_to_num(wide)), 0, 255).astype(np.uint8))
 
