@@ -299,13 +299,20 @@ def _sample_targets(
 ) -> list[str] | None:
     """The targets of a multi-target competition: the sample submission's 2+ prediction columns when each is a column
     of the training (or labels) table and none is the id or a test column; None otherwise. Columns that are together
-    the levels of one train column are that column's class probabilities (a multiclass submission), not targets."""
+    the levels of one train column are that column's class probabilities (a multiclass submission), not targets.
+    A sample column is matched to train's spaces and case aside (``" b"`` for ``b``, as ``submit`` matches them);
+    the targets are named as train spells them."""
     preds = _prediction_columns(sample, id_column)
-    if len(preds) < 2 or any(c not in frame.columns for c in preds):
+    in_train: dict[str, list[str]] = {}
+    for c in frame.columns:
+        in_train.setdefault(header_key(c), []).append(c)
+    found = [in_train.get(header_key(c), []) for c in preds]
+    if len(preds) < 2 or any(len(f) != 1 for f in found):
         return None
-    if test is not None and any(c in test.columns for c in preds):
+    targets = [f[0] for f in found]
+    if test is not None and {header_key(c) for c in targets} & {header_key(c) for c in test.columns}:
         return None
-    return None if _levels_of_a_column(frame, preds) else preds
+    return None if _levels_of_a_column(frame, targets) else targets
 
 
 def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) -> str:

@@ -179,9 +179,10 @@ def whole_label(label: str) -> str:
 
 
 def label_key(name: str) -> str:
-    """A class column's name as the sample's columns are matched to the classes: case aside, ``'1'`` for the class
-    ``'1.0'``, and ``'_'`` for a space (a header ``High_Risk`` for the class ``High Risk``)."""
-    return re.sub(r"\s", "_", whole_label(name).lower())
+    """A class (or target) column's name as the sample's columns are matched to the run's: spaces around it and case
+    aside (:func:`~kaggle_kit.readers.tables.header_key`, a header `` b`` for the target ``b``), ``'1'`` for the class
+    ``'1.0'``, and ``'_'`` for a space within (a header ``High_Risk`` for the class ``High Risk``)."""
+    return re.sub(r"\s", "_", whole_label(header_key(name)))
 
 
 def class_prefix(columns: list[str], classes: list[str]) -> str:

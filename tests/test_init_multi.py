@@ -244,6 +244,25 @@ def test_a_sample_column_that_is_no_class_still_fails_with_its_name(tmp_path: Pa
         match_sample_frame(frame, extra, tmp_path / "s.csv", {k: v for k, v in meta.items() if k != "n_train"})
 
 
+def test_sample_target_columns_spelled_otherwise_are_the_targets_in_init_and_submit(tmp_path: Path) -> None:
+    """A sample heading the targets ``TOXIC``, `` obscene``, ``insult `` (case, spaces around; another order than
+    train's): init names train's columns (it stopped: `cannot tell the target column`), and the submission puts each
+    target's predictions under the sample's header for it (it stopped after the run: `asks for column(s)
+    [' obscene', 'insult ']`)."""
+    rng = np.random.default_rng(7)
+    frame, x = _features(rng)
+    labels = {t: (x[:, j] > 0).astype(float) for j, t in enumerate(("toxic", "obscene", "insult"))}
+    train = _write(tmp_path / "data", frame, labels, {"insult ": 0.5, "TOXIC": 0.5, " obscene": 0.5})
+    spec, _ = infer_spec("toxic", train, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("multilabel", ["insult", "toxic", "obscene"])
+    predictions = pl.DataFrame({"id": [1, 2], "toxic": [0.1, 0.2], "obscene": [0.3, 0.4], "insult": [0.5, 0.6]})
+    sample = pl.DataFrame({"id": ["1", "2"], "insult ": ["0"] * 2, "TOXIC": ["0"] * 2, " obscene": ["0"] * 2})
+    meta = {"id_column": "id", "targets": ["toxic", "obscene", "insult"]}
+    written = match_sample_frame(predictions, sample, tmp_path / "s.csv", meta)
+    assert written.columns == sample.columns
+    assert written.drop("id").rows() == [(0.5, 0.1, 0.3), (0.6, 0.2, 0.4)]
+
+
 def test_only_some_sample_columns_in_train_keeps_one_target(tmp_path: Path) -> None:
     """Two sample columns, one of them a train column: today's rule (the one train column test lacks) holds."""
     rng = np.random.default_rng(6)

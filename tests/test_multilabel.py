@@ -27,7 +27,7 @@ from kaggle_kit.blend import read_blend
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
 from kaggle_kit.demo import MULTILABEL_TARGETS
-from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.errors import ConfigError, DataError, DataWarning
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.metrics import get_metric
@@ -503,3 +503,21 @@ def test_bad_label_columns_and_target_steps_are_refused(tmp_path: Path) -> None:
     ok = frame.with_columns(pl.Series("b", [1, 0, 0, 1] * 10))
     with pytest.raises(ConfigError, match=r"'lgbm': pipeline step 0 .* learns from the target"):
         run(encoded, runs_root=tmp_path, train=ok, n_jobs=1, progress=None, record_history=False)
+
+
+def test_a_label_never_positive_in_train_is_kept_and_predicted_at_its_smoothed_rate(tmp_path: Path) -> None:
+    """A label with no positive row (a MoA target no training row has) was refused with `remove it from
+    data.target`, a dead end: the sample submission still asks for it. It is warned of and predicted at its smoothed
+    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=60)
+    frame = pl.DataFrame({"id": range(60), "x": x, "a": (x > 0).astype(int), "b": [0] * 60})
+    test = pl.DataFrame({"id": range(60, 70), "x": x[:10]})
+    spec = build_spec(_spec(folds={"n_splits": 3}))
+    with pytest.warns(DataWarning, match=r"'b' holds one label \(0\) in every labelled row: no model can learn it"):
+        result = run(spec, runs_root=tmp_path, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
+    store = RunStore(result.run_dir)
+    rate = 0.5 / (40 + 1)  # 3 folds of 60 rows: 40 training rows each
+    for kind in ("oof", "test"):
+        np.testing.assert_allclose(store.read_predictions("lr", kind)["p_b"].to_numpy(), rate, rtol=1e-6)
+    assert store.read_predictions("lr", "oof")["p_a"].std() > 0.1  # the other label is learnt

@@ -316,7 +316,7 @@ def prepare_competition(
     if multi:
         from .targets import encode_targets
 
-        y, classes = encode_targets(train, d.targets, spec.task), None
+        y, classes = encode_targets(train, d.targets, spec.task, _warn), None
     else:
         y, classes = _encode_target(train[d.target], spec.task, get_metric(spec.metric), d.classes)
     if _in_main_process():  # after the checks that refuse the data: a warning about refused data helps no one
