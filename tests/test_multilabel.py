@@ -505,19 +505,61 @@ def test_bad_label_columns_and_target_steps_are_refused(tmp_path: Path) -> None:
         run(encoded, runs_root=tmp_path, train=ok, n_jobs=1, progress=None, record_history=False)
 
 
-def test_a_label_never_positive_in_train_is_kept_and_predicted_at_its_smoothed_rate(tmp_path: Path) -> None:
-    """A label with no positive row (a MoA target no training row has) was refused with `remove it from
-    data.target`, a dead end: the sample submission still asks for it. It is warned of and predicted at its smoothed
-    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows."""
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A 60-row multilabel run (3 folds, logistic regression) whose label ``b`` is 0 in every row; the run folder and
+    the data warnings it gave."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=60)
     frame = pl.DataFrame({"id": range(60), "x": x, "a": (x > 0).astype(int), "b": [0] * 60})
     test = pl.DataFrame({"id": range(60, 70), "x": x[:10]})
     spec = build_spec(_spec(folds={"n_splits": 3}))
-    with pytest.warns(DataWarning, match=r"'b' holds one label \(0\) in every labelled row: no model can learn it"):
-        result = run(spec, runs_root=tmp_path, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
-    store = RunStore(result.run_dir)
+    root = tmp_path_factory.mktemp("small")
+    with pytest.warns(DataWarning) as caught:
+        result = run(spec, runs_root=root, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
+    return result.run_dir, [str(w.message) for w in caught if w.category is DataWarning]
+
+
+def test_a_label_never_positive_in_train_is_kept_and_predicted_at_its_smoothed_rate(
+    small_run: tuple[Path, list[str]],
+) -> None:
+    """A label with no positive row (a MoA target no training row has) was refused with `remove it from
+    data.target`, a dead end: the sample submission still asks for it. It is warned of and predicted at its smoothed
+    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows."""
+    run_dir, said = small_run
+    assert any("'b' holds one label (0) in every labelled row: no model can learn it" in w for w in said), said
+    store = RunStore(run_dir)
     rate = 0.5 / (40 + 1)  # 3 folds of 60 rows: 40 training rows each
     for kind in ("oof", "test"):
         np.testing.assert_allclose(store.read_predictions("lr", kind)["p_b"].to_numpy(), rate, rtol=1e-6)
     assert store.read_predictions("lr", "oof")["p_a"].std() > 0.1  # the other label is learnt
+
+
+def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """A teammate's multilabel file named as the submission (the targets, in another order) is read by name; a file
+    of one column was an IndexError traceback, and logits were stored as probabilities without a word."""
+    from kaggle_kit.blend import import_predictions
+
+    run_dir = small_run[0]
+    store = RunStore(run_dir)
+    own = {kind: store.read_predictions("lr", kind) for kind in ("oof", "test")}
+    files = {}
+    for kind, frame in own.items():
+        files[kind] = tmp_path / f"{kind}.csv"
+        frame.select("id", pl.col("p_b").alias("b"), pl.col("p_a").alias("a")).write_csv(files[kind])
+    with pytest.warns(UserWarning, match="no fold column"):
+        import_predictions(run_dir, "mate", files["oof"], files["test"])
+    for kind in ("oof", "test"):
+        stored = pl.read_parquet(run_dir / "external" / "mate" / f"{kind}.parquet").sort("id")
+        assert stored.columns == ["id", "p_a", "p_b"]
+        np.testing.assert_allclose(stored.drop("id").to_numpy(), own[kind].sort("id").drop("id").to_numpy())
+    one = tmp_path / "one.csv"
+    own["oof"].select("id", "p_a").write_csv(one)
+    with pytest.raises(
+        DataError, match=r"has columns \['p_a'\]; the run needs the columns \['p_a', 'p_b'\] \(or \['a', 'b'\]\)"
+    ):
+        import_predictions(run_dir, "one", one)
+    logits = tmp_path / "logits.csv"
+    own["oof"].with_columns(pl.col("p_a") * 8 - 4).write_csv(logits)
+    with pytest.raises(DataError, match=r"a multilabel task needs each label's probability within \[0, 1\]"):
+        import_predictions(run_dir, "logits", logits)

@@ -2,13 +2,16 @@
 
 The files (CSV or parquet) need the run's id column and one prediction column per class: the run's own column names
 (``p_<label>``), the class labels themselves, or, for a binary task, a single column holding the positive class's
-probability (the second label in sorted order); for regression, a single column. They are checked against the run:
+probability (the second label in sorted order); for regression, a single column; for a multilabel / multiregression
+run, one column per target, named as the run's or as the targets (the submission's layout). They are checked against
+the run:
 
 * the OOF ids must be exactly the run's training ids and the test ids its test ids (any order; duplicates, missing
   and unknown ids are errors naming how many and an example);
 * a fold column (``fold`` by default), where the OOF file has one, must split the rows into the same folds as the
   run (fold numbers may differ), or nested CV would score rows the imported model was trained on;
-* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1].
+* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1] (a
+  multilabel run's too: logits are refused).
 
 Example::
 
@@ -76,15 +79,18 @@ def import_predictions(
     reference = _reference_frame(store)
     columns = reference.columns[1:]
     classes = meta.get("classes")
+    # a multilabel / multiregression run: one column per target, which a file may name as the submission does
+    targets = [str(t) for t in meta.get("targets") or ()]
+    kind = "classes" if classes is not None else "labels" if meta.get("task") == "multilabel" else None
 
     oof_path = Path(oof)
     oof_frame = _read(oof_path)
-    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, fold_column)
+    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, targets, fold_column)
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
     folds_checked = _check_folds(store, oof_frame, oof_path, id_col, run_ids, fold_column)
     folds = run_folds(store)
     never = (folds.ids == -1).all(axis=0)
-    _check_values(oof_values[~never], oof_path, classes is not None)
+    _check_values(oof_values[~never], oof_path, kind)
     _check_distribution(oof_values[~never], oof_path, meta)
 
     test_frame_out = None
@@ -92,10 +98,10 @@ def import_predictions(
     if test is not None:
         test_path = Path(test)
         test_frame = _read(test_path)
-        test_values = _values(test_frame, test_path, id_col, columns, classes, fold_column)
+        test_values = _values(test_frame, test_path, id_col, columns, classes, targets, fold_column)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
-        _check_values(test_values, test_path, classes is not None)
+        _check_values(test_values, test_path, kind)
         _check_distribution(test_values, test_path, meta)
         test_frame_out = _frame(test_ids, test_values, columns)
     elif n_test:
@@ -176,9 +182,11 @@ def _values(
     id_col: str,
     columns: list[str],
     classes: list | None,
+    targets: list[str],
     fold_column: str,
 ) -> np.ndarray:
-    """The prediction matrix in the run's column order, from whichever naming the file uses."""
+    """The prediction matrix in the run's column order, from whichever naming the file uses: the run's own
+    (``p_<label>``, ``pred_<target>``), the class labels, or a multi-target run's target names (the submission's)."""
     if id_col not in frame.columns:
         raise DataError(
             f"the prediction file {str(path)!r} has no id column {id_col!r} (columns: {frame.columns[:12]}); "
@@ -189,6 +197,8 @@ def _values(
         chosen = columns
     elif classes is not None and all(str(c) in frame.columns for c in classes):
         chosen = [str(c) for c in classes]
+    elif targets and all(t in frame.columns for t in targets):
+        chosen = targets
     else:
         chosen = []
     extra = [c for c in others if c not in chosen]
@@ -198,13 +208,15 @@ def _values(
             f"{chosen}; it must hold one column per class of the run (and the ids, and optionally {fold_column!r}): "
             "drop the other columns, or check that it was made for this competition"
         )
-    if not chosen and len(others) == 1 and (classes is None or len(classes) == 2):
+    one_value = len(columns) == 1 if classes is None else len(classes) == 2  # regression; a binary's positive class
+    if not chosen and len(others) == 1 and one_value:
         value = _numeric(frame, others[0], path)
         if classes is None:
             return value[:, None]
         return np.column_stack([1 - value, value])  # one column: the positive (second) class's probability
     if not chosen:
-        expected = f"the columns {columns}" + (f" (or {[str(c) for c in classes]})" if classes else "")
+        names = [str(c) for c in classes] if classes else targets
+        expected = f"the columns {columns}" + (f" (or {names})" if names else "")
         raise DataError(
             f"the prediction file {str(path)!r} has columns {others[:12]}; the run needs {expected}"
             + (", or one column with the positive class's probability" if classes and len(classes) == 2 else "")
@@ -287,19 +299,23 @@ def _check_folds(
     return True
 
 
-def _check_values(values: np.ndarray, path: Path, probabilities: bool) -> None:
+def _check_values(values: np.ndarray, path: Path, kind: str | None) -> None:
+    """Finite values; ``kind`` ``"classes"``: each row one probability per class, summing to 1; ``"labels"`` (a
+    multilabel run): each value a label's probability, within [0, 1]; None: values (regression, several targets)."""
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise DataError(
             f"{int(bad.sum())} row(s) of {str(path)!r} have missing or infinite predictions (e.g. row "
             f"{int(np.flatnonzero(bad)[0])}); every row the run validates needs a prediction"
         )
-    if probabilities and values.size and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
-        raise DataError(
-            f"the predictions in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; a classification "
-            "task needs class probabilities within [0, 1]"
+    if kind is not None and values.size and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
+        needs = (
+            "a classification task needs class probabilities within [0, 1]"
+            if kind == "classes"
+            else "a multilabel task needs each label's probability within [0, 1] (logits: apply a sigmoid)"
         )
-    if probabilities and values.size:
+        raise DataError(f"the predictions in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; {needs}")
+    if kind == "classes" and values.size:
         off = np.abs(values.sum(axis=1) - 1) > _SUM_TOLERANCE
         if off.any():
             row = int(np.flatnonzero(off)[0])
