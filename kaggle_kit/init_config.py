@@ -337,6 +337,33 @@ def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) 
     return "multiregression"
 
 
+def _label_lists(y: pl.Series) -> list[str] | None:
+    """The labels of a target written as space-separated label lists (Planet's ``tags`` = ``haze primary``, a
+    multilabel task in one column): every value a list of distinct words, some rows with two or more, fewer labels
+    than distinct values (the combinations); None for any other target (a free text has more words than values)."""
+    if y.dtype != pl.String:
+        return None
+    values = y.drop_nulls().str.strip_chars()
+    words = values.str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    several = words.list.len() >= 2
+    if values.is_empty() or float(several.mean() or 0) < 0.05 or not (words.list.n_unique() == words.list.len()).all():
+        return None
+    labels = sorted(set(words.explode().drop_nulls().to_list()))
+    return labels if 2 <= len(labels) < values.n_unique() else None
+
+
+def _label_lists_note(target: str, labels: list[str], combinations: int) -> str:
+    """The line init prints for a target of label lists: each combination is a class unless it is expanded."""
+    shown = ", ".join(labels[:8]) + (f", ... ({len(labels)} in all)" if len(labels) > 8 else "")
+    return (
+        f"note: {target!r} holds space-separated label lists ({shown}): a multilabel task written in one column. "
+        f"As written, each of its {combinations} combinations is a class of its own (a row with no label is a "
+        "missing target), and the submission writes one combination per row. The kit's multilabel task takes one "
+        f"0/1 column per label: expand them (pandas: train.join(train[{target!r}].fillna('').str.get_dummies(sep=' '))"
+        ") and pass --target with the labels; its submission then holds a probability per label"
+    )
+
+
 #: ``--task distribution``: a sample column naming its bin / level (``Yards-99``, ``Progression40``, ``q_0.5``)
 _GRID_NAME = re.compile(r"(.*?)(-?\d+(?:\.\d+)?)")
 #: without a sample submission: about this many bins over the target's observed range (an integer target spanning
@@ -767,6 +794,9 @@ def infer_spec(
             why.append(f"task = 'multiclass' ({n} distinct target values: {reason})")
         else:
             why.append(f"task = {task!r} ({n} distinct target values)")
+        listed = _label_lists(y)
+        if listed is not None and task == "multiclass":
+            why.append(_label_lists_note(target, listed, n))
     if task == "distribution":
         distribution, metric = _distribution(y, sample, id_column, metric, grid, why)
     elif grid is not None:

@@ -13,7 +13,7 @@ import pytest
 from kaggle_kit.cli import build_parser, main
 from kaggle_kit.config import Task, load_spec
 from kaggle_kit.errors import DataError, DataWarning, StoreError
-from kaggle_kit.init_config import _sample_metric, infer_spec
+from kaggle_kit.init_config import _label_lists, _sample_metric, infer_spec
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.sample_submission import class_prefix, match_sample_frame
@@ -261,6 +261,37 @@ def test_sample_target_columns_spelled_otherwise_are_the_targets_in_init_and_sub
     written = match_sample_frame(predictions, sample, tmp_path / "s.csv", meta)
     assert written.columns == sample.columns
     assert written.drop("id").rows() == [(0.5, 0.1, 0.3), (0.6, 0.2, 0.4)]
+
+
+@pytest.mark.parametrize(
+    ("values", "labels"),
+    [
+        (
+            ["haze primary", "clear primary water", "clear", "primary", None, "haze"],
+            ["clear", "haze", "primary", "water"],
+        ),
+        (["Class 1", "Class 2", "Class 3", "Class 1"], None),  # one word in common: more words than classes
+        (["New York", "Los Angeles", "New Jersey", "Boston"], None),  # city names
+        (["cat", "dog", "bird"], None),  # one label a row
+        (["a a", "b", "a"], None),  # a word twice is no list of labels
+    ],
+)
+def test_a_target_of_space_separated_label_lists(values: list[str | None], labels: list[str] | None) -> None:
+    assert _label_lists(pl.Series(values, dtype=pl.String)) == labels
+
+
+def test_init_says_a_target_of_label_lists_is_a_multilabel_task_in_one_column(tmp_path: Path) -> None:
+    """Planet's ``tags`` (``haze primary``): init made each combination a class without a word, and its `missing
+    value(s)` line called a row without labels a missing target; it says what the column is and how to expand it."""
+    rng = np.random.default_rng(8)
+    frame, x = _features(rng)
+    lists = [" ".join(t for j, t in enumerate(("haze", "primary", "water")) if row[j] > 0) for row in x]
+    train = _write(tmp_path / "data", frame, {"tags": np.array(lists, dtype=object)}, {"tags": "primary"})
+    spec, why = infer_spec("planet", train, preset="fast")
+    assert spec["task"] == "multiclass"
+    note = next(line for line in why if line.startswith("note: 'tags' holds space-separated label lists"))
+    assert "(haze, primary, water): a multilabel task written in one column" in note
+    assert "str.get_dummies(sep=' ')" in note and "pass --target with the labels" in note
 
 
 def test_only_some_sample_columns_in_train_keeps_one_target(tmp_path: Path) -> None:
