@@ -210,9 +210,15 @@ def _with_unseen_classes(
     found = {label_key(c) for c in wanted if c not in missing}
     fits = len(classes) >= 2 and not meta.get("targets") and found == {label_key(c) for c in classes}
     if not fits or not _numbers(sample, missing):
+        must = (
+            "its prediction columns must be the run's targets: add them to data.target (or check that the sample "
+            "is this competition's)"
+            if meta.get("targets")
+            else "its columns must be the target column or the class labels"
+        )
         raise DataError(
             f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
-            f"{frame.columns[1:]}; its columns must be the target column or the class labels"
+            f"{frame.columns[1:]}; {must}"
         )
     if "n_train" not in meta:
         raise StoreError(

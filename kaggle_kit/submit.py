@@ -18,9 +18,11 @@ Matching the sample (its ids, its column names, class columns named otherwise): 
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from .config import SAFE_NAME
@@ -76,6 +78,26 @@ def write_submission(
     refuse_overwriting_inputs(path, {"sample submission": sample_path})
     _write(frame, path, default.name)
     return path
+
+
+def check_sample_fits(meta: dict, test_ids: pl.Series) -> None:
+    """Shape a submission of zeros for ``test_ids`` as ``submit`` will shape the run's (``meta``: its run.json), before
+    the run fits anything: a sample submission its predictions cannot fill (a target or class column the run makes no
+    prediction for, a grid of another size, the ids of another test file) stops the run with ``submit``'s error
+    instead of after the fits. Its warnings are left to ``submit``."""
+    sample_path = meta.get("sample_submission")
+    if not sample_path or not Path(sample_path).is_file():
+        return
+    width = len(meta.get("targets") or ()) or len(meta.get("grid") or ()) or len(meta.get("classes") or ()) or 1
+    zeros = [pl.Series(f"__{j}", np.zeros(len(test_ids), dtype=np.float32)) for j in range(width)]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            match_sample(submission_frame(pl.DataFrame([test_ids, *zeros]), meta), Path(sample_path), meta)
+    except DataError as exc:
+        raise DataError(
+            f"{exc} (found before fitting anything: `kaggle-kit submit` would stop here after the run)"
+        ) from None
 
 
 def _check_row_count(preds: pl.DataFrame, meta: dict, what: str) -> None:

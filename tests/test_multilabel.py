@@ -563,3 +563,21 @@ def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str
     own["oof"].with_columns(pl.col("p_a") * 8 - 4).write_csv(logits)
     with pytest.raises(DataError, match=r"a multilabel task needs each label's probability within \[0, 1\]"):
         import_predictions(run_dir, "logits", logits)
+
+
+def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(tmp_path: Path) -> None:
+    """The sample asks for a label ``c`` that data.target leaves out: `submit` refused it, after every fold was fitted;
+    the run now stops with that error before fitting anything."""
+    x = np.random.default_rng(4).normal(size=40)
+    frame = pl.DataFrame({"id": range(40), "x": x, "a": (x > 0).astype(int), "b": (x > 1).astype(int)})
+    test = pl.DataFrame({"id": range(40, 50), "x": x[:10]})
+    sample = tmp_path / "sample_submission.csv"
+    pl.DataFrame({"id": range(40, 50), "a": 0.5, "b": 0.5, "c": 0.5}).write_csv(sample)
+    raw = _spec(folds={"n_splits": 2})
+    spec = build_spec({**raw, "data": {**raw["data"], "sample_submission": str(sample)}})
+    with pytest.raises(
+        DataError,
+        match=r"asks for column\(s\) \['c'\] .* targets: add them to data.target .*\(found before fitting anything",
+    ):
+        run(spec, runs_root=tmp_path, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
+    assert not (tmp_path / "ml" / "models").exists()  # no fold was fitted

@@ -445,6 +445,7 @@ class RunSession:
     pool: WorkerPool | None = None
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
     _fewest: int | None = None  # the fewest training rows of a fold (:meth:`_smallest_fit`)
+    _sample_checked: bool = False  # the sample submission fits the run's predictions (:meth:`fit_all`)
 
     @classmethod
     def open(
@@ -631,6 +632,11 @@ class RunSession:
             self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
         self.start(len(pending))
         self.write_meta(current)
+        if not self._sample_checked and self.data.test_ids is not None:  # once per run: before any fit
+            from ..submit import check_sample_fits
+
+            check_sample_fits(self.store.read_meta(), self.data.test_ids)
+            self._sample_checked = True
         errors = embeddings.execute_in_stages(self, pending)  # a net's embeddings before the models reading them
         results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
         return FitOutcome(results, fitted=len(pending), reused=reused)
