@@ -58,6 +58,7 @@ from .readers.image_folders import find_image_files, image_folder_message
 from .readers.images import image_shape
 from .readers.tables import ReadOptions, header_key, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
+from .submit import GRID_NAME
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -285,7 +286,7 @@ def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
 
 def _named_grid(columns: list[str]) -> tuple[str, list[float]] | None:
     """2+ columns named one prefix and an increasing number (``Yards-99`` .. ``Yards99``): the prefix, the numbers."""
-    named = [_GRID_NAME.fullmatch(c) for c in columns]
+    named = [GRID_NAME.fullmatch(c) for c in columns]
     if len(columns) < 2 or not all(named) or len({m.group(1) for m in named if m}) != 1:
         return None
     values = [float(m.group(2)) for m in named if m]
@@ -364,8 +365,6 @@ def _label_lists_note(target: str, labels: list[str], combinations: int) -> str:
     )
 
 
-#: ``--task distribution``: a sample column naming its bin / level (``Yards-99``, ``Progression40``, ``q_0.5``)
-_GRID_NAME = re.compile(r"(.*?)(-?\d+(?:\.\d+)?)")
 #: without a sample submission: about this many bins over the target's observed range (an integer target spanning
 #: at most ``_UNIT_BINS`` values gets a bin per value, as the NFL's yards), or these quantile levels for pinball
 _RANGE_BINS, _UNIT_BINS = 50, 200

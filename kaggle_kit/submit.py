@@ -18,6 +18,9 @@ Matching the sample (its ids, its column names, class columns named otherwise): 
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -183,6 +186,34 @@ def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = 
     return pl.DataFrame([ids, labels, *per_class])
 
 
+#: a sample column naming its bin / level, a prefix and a number (``Yards-99``, ``Progression40``, ``q_0.5``): how
+#: submit matches the columns to the bins, and init reads a distribution's grid from the sample
+GRID_NAME = re.compile(r"(.*?)(-?\d+(?:\.\d+)?)")
+
+
+def _columns_by_value(header: list[str], grid: list[float], sample_path: str) -> list[str]:
+    """The sample's column for each bin / level of ``grid``, in the grid's order: the column naming its value where
+    every column names one (``Yards20 .. Yards-20`` for the bins -20 .. 20: the sample's order need not be the
+    grid's), else the columns in the sample's order. Columns named in another order than the grid, whose values are
+    not the grid's, are a :class:`DataError`: which column takes which bin cannot be told (in order, the CDF at
+    -20 was written under ``Yards20``)."""
+    named = [GRID_NAME.fullmatch(c.strip()) for c in header]
+    if not all(named):
+        return header
+    values = [float(m.group(2)) for m in named if m]
+    by_value = {v: c for v, c in zip(values, header, strict=True)}
+    if len(by_value) == len(grid) and all(any(math.isclose(v, g, abs_tol=1e-9) for v in by_value) for g in grid):
+        return [next(c for v, c in by_value.items() if math.isclose(v, g, abs_tol=1e-9)) for g in grid]
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise DataError(
+            f"the sample submission {sample_path!r} names its columns by values in another order than the run's "
+            f"bins / quantile levels ({header[0]!r}, {header[1]!r}, .. for {grid_label(grid[0])}, "
+            f"{grid_label(grid[1])}, ..), and not the same values: set [distribution] bins (or quantiles) to the "
+            "values the sample's columns name, or name the columns with [distribution] columns = 'Name{}'"
+        )
+    return header
+
+
 def distribution_columns(meta: dict) -> list[str]:
     """A distribution task's submission columns, one per bin / level: ``[distribution] columns`` filled in, else the
     sample submission's columns after the id (as many as there are bins), else ``cdf_<bin>`` / ``q_<level>``."""
@@ -201,5 +232,5 @@ def distribution_columns(meta: dict) -> list[str]:
                 f"{len(grid)} (one per bin / quantile level); name them with [distribution] columns = 'Name{{}}', or "
                 "give the bins the sample's columns stand for"
             )
-        return header
+        return _columns_by_value(header, grid, sample_path)
     return grid_columns(run_metric(meta))  # the stored prediction columns
