@@ -11,7 +11,8 @@ exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold`
 MAP@k metric writes the ``k`` most probable labels of each row, space-separated, most probable first.
 
 A distribution task writes one column per bin (the CDF) or quantile level: named by ``[distribution] columns``
-(``"Yards{}"`` -> ``Yards-99 .. Yards99``), else as the sample submission's prediction columns, in order.
+(``"Yards{}"`` -> ``Yards-99 .. Yards99``), else as the sample submission's prediction columns: each the bin its
+name's number is (``Yards20 .. Yards-20`` in any order), or in order where they name no numbers.
 
 Matching the sample (its ids, its column names, class columns named otherwise): :mod:`kaggle_kit.sample_submission`.
 """
