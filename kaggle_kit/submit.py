@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from .config import SAFE_NAME
-from .errors import ConfigError, DataError, KitError, StoreError
+from .errors import ConfigError, DataError, DataWarning, KitError, StoreError
 from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
 from .runtime.store import RunStore
 from .sample_submission import match_sample, read_sample
@@ -211,6 +211,17 @@ def _columns_by_value(header: list[str], grid: list[float], sample_path: str) ->
             f"bins / quantile levels ({header[0]!r}, {header[1]!r}, .. for {grid_label(grid[0])}, "
             f"{grid_label(grid[1])}, ..), and not the same values: set [distribution] bins (or quantiles) to the "
             "values the sample's columns name, or name the columns with [distribution] columns = 'Name{}'"
+        )
+    percent = all(math.isclose(v, 100 * g, abs_tol=1e-9) for v, g in zip(values, grid, strict=True))  # q5 for 0.05
+    if not percent:
+        warnings.warn(
+            f"the sample submission {sample_path!r} names its columns by the values {grid_label(values[0])} .. "
+            f"{grid_label(values[-1])}, but the run's bins / quantile levels are {grid_label(grid[0])} .. "
+            f"{grid_label(grid[-1])}: each column takes the one in its place ({header[0]!r} gets "
+            f"{grid_label(grid[0])}'s). If the sample's values are the ones to predict, set [distribution] bins (or "
+            "quantiles) to them and run again",
+            DataWarning,
+            stacklevel=4,
         )
     return header
 

@@ -5,6 +5,7 @@ the competition's columns, and the spec's errors."""
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 from kaggle_kit.blend import blend_predictions
 from kaggle_kit.config import ModelSpec, build_spec, load_spec
-from kaggle_kit.errors import ConfigError, DataError, KitError
+from kaggle_kit.errors import ConfigError, DataError, DataWarning, KitError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import distribution_median, get_metric, grid_label, run_metric
 from kaggle_kit.models import FitContext, make_adapter
@@ -385,6 +386,15 @@ def test_sample_columns_naming_the_bins_in_another_order_take_their_own_bins(tmp
     pl.DataFrame({"id": [1, 2], "Yards2": [0, 0], "Yards1": [0, 0], "Yards0": [0, 0]}).write_csv(sample)
     with pytest.raises(DataError, match=r"names its columns by values in another order than the run's bins"):
         submission_frame(preds, meta)
+    pl.DataFrame({"id": [1, 2], "Yards0": [0, 0], "Yards1": [0, 0], "Yards2": [0, 0]}).write_csv(sample)  # off by one
+    with pytest.warns(DataWarning, match=r"by the values 0 \.\. 2, but the run's bins / quantile levels are -1 \.\. 1"):
+        assert submission_frame(preds, meta).columns == ["id", "Yards0", "Yards1", "Yards2"]  # in their places
+    pl.DataFrame({"id": [1, 2], "q25": [0, 0], "q50": [0, 0]}).write_csv(sample)  # quantile levels in percent: quiet
+    levels = {**meta, "metric": "pinball", "grid": [0.25, 0.5]}
+    quantiles = pl.DataFrame({"id": [1, 2], "q_0.25": [1.0, 2.0], "q_0.5": [3.0, 4.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert submission_frame(quantiles, levels).columns == ["id", "q25", "q50"]
 
 
 # ------------------------------------------------------------------------------------------------ the spec
