@@ -56,7 +56,15 @@ from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
 from .readers.image_folders import find_image_files, image_folder_message
 from .readers.images import image_shape
-from .readers.tables import ReadOptions, header_key, is_unnamed, numbers_as_text, read_table, unnamed_to_drop
+from .readers.tables import (
+    ReadOptions,
+    header_key,
+    is_unnamed,
+    numbers_as_text,
+    read_head,
+    read_table,
+    unnamed_to_drop,
+)
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 from .submit import GRID_NAME
 
@@ -85,6 +93,26 @@ def _sibling(train: Path, *stems: str) -> Path | None:
             candidate = train.with_name(stem + suffix)
             if candidate.is_file() and candidate != train:
                 return candidate
+    return None
+
+
+def _targets_file(train: Path, preds: list[str], skip: set[Path | None]) -> Path | None:
+    """A table beside ``train`` whose header holds every one of the sample's prediction columns ``preds`` (spaces and
+    case aside), asked where train does not: the competition keeps its targets in a file of their own (MoA's
+    ``train_targets_scored.csv`` beside ``train_features.csv``); None when there is no such file."""
+    if len(preds) < 1:
+        return None
+    wanted = {header_key(c) for c in preds}
+    for path in sorted(train.parent.iterdir()):
+        if path == train or path in skip or not path.is_file() or path.suffix.lower() not in (".csv", ".parquet"):
+            continue
+        try:
+            parquet = path.suffix.lower() == ".parquet"
+            header = list(pl.read_parquet_schema(path)) if parquet else read_head(path, 1)[0]
+        except (OSError, IndexError, pl.exceptions.PolarsError):
+            continue
+        if wanted <= {header_key(c) for c in header}:
+            return path
     return None
 
 
@@ -714,6 +742,16 @@ def infer_spec(
                 targets = [found[0]]
                 why.append(f"target = {found[0]!r} ({reason})")
                 break
+        preds = _prediction_columns(sample, id_column or id_hint)
+        elsewhere = _targets_file(train_path, preds, {test_path, sample_path}) if targets is None else None
+        if elsewhere is not None:  # MoA: train_features.csv beside train_targets_scored.csv
+            key = id_column or id_hint
+            raise DataError(
+                f"the sample submission's prediction columns are not in {train_path.name} but in {elsewhere.name}: "
+                "the kit reads the targets from the train file, so join the two into one, e.g. in Python: "
+                f"pd.read_csv('{train_path.name}').merge(pd.read_csv('{elsewhere.name}'), on={key!r})"
+                ".to_csv('train.csv', index=False); then pass --train train.csv"
+            )
         if targets is None:
             raise DataError(
                 f"cannot tell the target column of {train_path}; pass --target (several: --target a,b,c; columns: "

@@ -294,6 +294,25 @@ def test_init_says_a_target_of_label_lists_is_a_multilabel_task_in_one_column(tm
     assert "str.get_dummies(sep=' ')" in note and "pass --target with the labels" in note
 
 
+def test_init_names_the_file_holding_the_targets_where_train_has_none(tmp_path: Path) -> None:
+    """MoA's layout: ``train_features.csv`` beside ``train_targets_scored.csv`` (the sample's columns). init said
+    `cannot tell the target column ...; pass --target`, which no flag could satisfy; it names the file and the join."""
+    rng = np.random.default_rng(9)
+    frame, x = _features(rng)
+    folder = tmp_path / "moa"
+    train = _write(folder, frame.rename({"id": "sig_id"}), {}, None)
+    train = train.rename(folder / "train_features.csv")
+    (folder / "test.csv").rename(folder / "test_features.csv")
+    labels = {"sig_id": np.arange(N_TRAIN), "nfkb": (x[:N_TRAIN, 0] > 0).astype(int), "egfr": (x[:N_TRAIN, 1] > 0)}
+    pl.DataFrame(labels).write_csv(folder / "train_targets_scored.csv")
+    pl.DataFrame({"sig_id": np.arange(N_TRAIN, N_TRAIN + N_TEST), "nfkb": 0.5, "egfr": 0.5}).write_csv(
+        folder / "sample_submission.csv"
+    )
+    with pytest.raises(DataError, match=r"columns are not in train_features.csv but in train_targets_scored.csv") as e:
+        infer_spec("moa", train, preset="fast")
+    assert "merge(pd.read_csv('train_targets_scored.csv'), on='sig_id')" in str(e.value)
+
+
 def test_only_some_sample_columns_in_train_keeps_one_target(tmp_path: Path) -> None:
     """Two sample columns, one of them a train column: today's rule (the one train column test lacks) holds."""
     rng = np.random.default_rng(6)
