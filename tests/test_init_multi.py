@@ -294,6 +294,18 @@ def test_init_says_a_target_of_label_lists_is_a_multilabel_task_in_one_column(tm
     assert "str.get_dummies(sep=' ')" in note and "pass --target with the labels" in note
 
 
+def test_a_sample_of_one_target_column_takes_that_targets_predictions(tmp_path: Path) -> None:
+    """A multi-target run whose sample scores one of its targets (the others trained alongside): the sample's column
+    ``B`` gets the predictions of ``b``. The first target's went under it, whichever target it named, and under a
+    column naming none, without a word."""
+    predictions = pl.DataFrame({"id": [1, 2], "a": [0.1, 0.2], "b": [0.8, 0.9]})
+    meta = {"id_column": "id", "targets": ["a", "b"]}
+    sample = pl.DataFrame({"id": ["1", "2"], "B": ["0", "0"]})
+    assert match_sample_frame(predictions, sample, tmp_path / "s.csv", meta)["B"].to_list() == [0.8, 0.9]
+    with pytest.raises(DataError, match=r"asks for column\(s\) \['z'\] .* must be the run's targets"):
+        match_sample_frame(predictions, sample.rename({"B": "z"}), tmp_path / "s.csv", meta)
+
+
 def test_init_names_the_file_holding_the_targets_where_train_has_none(tmp_path: Path) -> None:
     """MoA's layout: ``train_features.csv`` beside ``train_targets_scored.csv`` (the sample's columns). init said
     `cannot tell the target column ...; pass --target`, which no flag could satisfy; it names the file and the join."""
