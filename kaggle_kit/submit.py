@@ -228,16 +228,21 @@ def _columns_by_value(header: list[str], grid: list[float], sample_path: str) ->
 
 def distribution_columns(meta: dict) -> list[str]:
     """A distribution task's submission columns, one per bin / level: ``[distribution] columns`` filled in, else the
-    sample submission's columns after the id (as many as there are bins), else ``cdf_<bin>`` / ``q_<level>``."""
+    sample submission's columns after the id (as many as there are bins; those run.json recorded where the run folder
+    moved without the file), else ``cdf_<bin>`` / ``q_<level>``."""
     grid = [float(v) for v in meta["grid"]]
     template = meta.get("grid_columns")
     if template:
         return [template.replace("{}", grid_label(v)) for v in grid]
     sample_path = meta.get("sample_submission")
+    columns: list[str] = []
     if sample_path and Path(sample_path).is_file():
-        sample = read_sample(Path(sample_path))
-        id_col = meta.get("id_column") or sample.columns[0]
-        header = [c for c in sample.columns if c.strip().casefold() != id_col.strip().casefold()]
+        columns = read_sample(Path(sample_path)).columns
+    elif sample_path and meta.get("sample_columns"):  # `predict` from a moved run folder (a code competition's)
+        columns = [c for c in meta["sample_columns"] if c.strip()]
+    if columns:
+        id_col = meta.get("id_column") or columns[0]
+        header = [c for c in columns if c.strip().casefold() != id_col.strip().casefold()]
         if len(header) != len(grid):
             raise DataError(
                 f"the sample submission {sample_path!r} has {len(header)} prediction column(s) but the run predicts "

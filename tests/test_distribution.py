@@ -369,6 +369,17 @@ def test_submission_columns_from_the_template_the_sample_or_the_default(tmp_path
     assert distribution_columns(quantiles) == ["q_0.25", "q_0.5"]
 
 
+def test_a_moved_run_folder_names_the_columns_its_run_recorded(tmp_path: Path) -> None:
+    """`predict` from a run folder moved without the sample (a code competition's dataset): the columns run.json
+    recorded, each for the bin it names. They were the kit's own (``cdf_-1`` ..), which the recorded sample's columns
+    then refused: `asks for column(s) ['Yards1', ...]`."""
+    meta = {
+        "id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": [-1.0, 0.0, 1.0],
+        "sample_submission": str(tmp_path / "gone.csv"), "sample_columns": ["id", "Yards1", "Yards0", "Yards-1"],
+    }  # fmt: skip
+    assert distribution_columns(meta) == ["Yards-1", "Yards0", "Yards1"]
+
+
 def test_sample_columns_naming_the_bins_in_another_order_take_their_own_bins(tmp_path: Path) -> None:
     """A sample headed ``Yards1, Yards0, Yards-1`` (its bins from the top) for the bins -1, 0, 1: each column gets the
     CDF at the bin it names. In the sample's order, the CDF at -1 (0.1) was written under ``Yards1`` without a word.
