@@ -327,10 +327,11 @@ def _sample_targets(
     sample: pl.DataFrame | None, frame: pl.DataFrame, test: pl.DataFrame | None, id_column: str | None
 ) -> list[str] | None:
     """The targets of a multi-target competition: the sample submission's 2+ prediction columns when each is a column
-    of the training (or labels) table and none is the id or a test column; None otherwise. Columns that are together
-    the levels of one train column are that column's class probabilities (a multiclass submission), not targets.
-    A sample column is matched to train's spaces and case aside (``" b"`` for ``b``, as ``submit`` matches them);
-    the targets are named as train spells them."""
+    of the training (or labels) table and none is the id or a test column (one empty in every test row aside: the
+    targets' placeholders); None otherwise. Columns that are together the levels of one train column are that
+    column's class probabilities (a multiclass submission), not targets. A sample column is matched to train's
+    spaces and case aside (``" b"`` for ``b``, as ``submit`` matches them); the targets are named as train spells
+    them."""
     preds = _prediction_columns(sample, id_column)
     in_train: dict[str, list[str]] = {}
     for c in frame.columns:
@@ -339,7 +340,9 @@ def _sample_targets(
     if len(preds) < 2 or any(len(f) != 1 for f in found):
         return None
     targets = [f[0] for f in found]
-    if test is not None and {header_key(c) for c in targets} & {header_key(c) for c in test.columns}:
+    # a test column empty in every row is the target's placeholder (some test files carry the columns, unfilled)
+    filled = {header_key(c) for c in test.columns if test[c].null_count() < test.height} if test is not None else set()
+    if {header_key(c) for c in targets} & filled:
         return None
     return None if _levels_of_a_column(frame, targets) else targets
 

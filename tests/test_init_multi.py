@@ -294,6 +294,22 @@ def test_init_says_a_target_of_label_lists_is_a_multilabel_task_in_one_column(tm
     assert "str.get_dummies(sep=' ')" in note and "pass --target with the labels" in note
 
 
+def test_target_columns_the_test_file_leaves_empty_are_still_the_targets(tmp_path: Path) -> None:
+    """A test file carrying the target columns unfilled (placeholders): init stopped with `cannot tell the target
+    column`; a test column holding values still keeps a sample column from being a target."""
+    rng = np.random.default_rng(10)
+    frame, x = _features(rng)
+    labels = {t: (x[:, j] > 0).astype(float) for j, t in enumerate(("toxic", "obscene"))}
+    train = _write(tmp_path / "data", frame, labels, dict.fromkeys(labels, 0.5))
+    test = pl.read_csv(tmp_path / "data" / "test.csv")
+    test.with_columns(toxic=pl.lit(None), obscene=pl.lit(None)).write_csv(tmp_path / "data" / "test.csv")
+    spec, _ = infer_spec("toxic", train, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("multilabel", ["toxic", "obscene"])
+    test.with_columns(toxic=pl.lit(None), obscene=pl.lit(1.0)).write_csv(tmp_path / "data" / "test.csv")
+    with pytest.raises(DataError, match="cannot tell the target column"):
+        infer_spec("toxic", train, preset="fast")
+
+
 def test_a_sample_of_one_target_column_takes_that_targets_predictions(tmp_path: Path) -> None:
     """A multi-target run whose sample scores one of its targets (the others trained alongside): the sample's column
     ``B`` gets the predictions of ``b``. The first target's went under it, whichever target it named, and under a
