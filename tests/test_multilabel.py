@@ -581,3 +581,20 @@ def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(tmp_pat
     ):
         run(spec, runs_root=tmp_path, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
     assert not (tmp_path / "ml" / "models").exists()  # no fold was fitted
+
+
+def test_target_columns_in_the_test_file_are_named_in_one_warning() -> None:
+    """A test file carrying a multi-target task's target columns (placeholders): one warning naming a few, not one
+    line per target (MoA's 206 made 206 lines)."""
+    from kaggle_kit.readers.competition import prepare_competition
+
+    targets = [f"t{j}" for j in range(7)]
+    frame = pl.DataFrame({"id": range(20), "x": np.arange(20.0), **{t: [0, 1] * 10 for t in targets}})
+    test = pl.DataFrame({"id": range(20, 24), "x": np.arange(4.0), **{t: [None] * 4 for t in targets}})
+    raw = _spec()
+    spec = build_spec({**raw, "data": {**raw["data"], "target": targets}})
+    with pytest.warns(DataWarning) as caught:
+        data = prepare_competition(spec, frame, test)
+    said = [str(w.message) for w in caught if "target column" in str(w.message)]
+    assert said == ["test has the 7 target columns ('t0', 't1', 't2', 't3', 't4', and 2 more); they are ignored"]
+    assert data.test is not None and data.test.columns == ["id", "x"]
