@@ -598,3 +598,13 @@ def test_target_columns_in_the_test_file_are_named_in_one_warning() -> None:
     said = [str(w.message) for w in caught if "target column" in str(w.message)]
     assert said == ["test has the 7 target columns ('t0', 't1', 't2', 't3', 't4', and 2 more); they are ignored"]
     assert data.test is not None and data.test.columns == ["id", "x"]
+
+
+@pytest.mark.parametrize("calibrate", ["temperature", "isotonic"])
+def test_calibration_of_a_multilabel_blend_says_why_it_is_refused(calibrate: str) -> None:
+    """It said temperature scaling `changes no ranking ... so it cannot move 'mean_log_loss'`, which it would: the
+    calibrations fit one target column."""
+    from kaggle_kit.blend.calibration import check_calibration
+
+    with pytest.raises(ConfigError, match=r"fits the probabilities of one target column, and a run scored by "):
+        check_calibration(calibrate, get_metric("mean_log_loss"), "mean", nested_only=False)
