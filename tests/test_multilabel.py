@@ -608,3 +608,37 @@ def test_calibration_of_a_multilabel_blend_says_why_it_is_refused(calibrate: str
 
     with pytest.raises(ConfigError, match=r"fits the probabilities of one target column, and a run scored by "):
         check_calibration(calibrate, get_metric("mean_log_loss"), "mean", nested_only=False)
+
+
+def test_a_refit_trains_each_target_for_its_own_rounds(tmp_path: Path) -> None:
+    """A refit on all rows trained every target for the mean over targets and folds of the kept rounds: a noise label
+    that early stopping kept at a few rounds was refit for the many of a learnable one. Each target now gets the mean
+    over its folds of its own rounds."""
+    import lightgbm
+
+    from kaggle_kit.predict.refit import refit
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(150, 2))
+    frame = pl.DataFrame(
+        {
+            "id": range(150),
+            "x0": x[:, 0],
+            "x1": x[:, 1],
+            "a": (x[:, 0] + x[:, 1] ** 2 > 0.5).astype(int),
+            "b": rng.integers(0, 2, 150),
+        }
+    )
+    model = {"name": "gbm", "kind": "lightgbm", "params": {"learning_rate": 0.3, "min_data_in_leaf": 5}}
+    spec = build_spec(_spec(folds={"n_splits": 3}, models=[model]))
+    result = run(spec, runs_root=tmp_path, train=frame, n_jobs=1, progress=None, record_history=False)
+    store = RunStore(result.run_dir)
+    key = store.current_models()["gbm"]
+    folds = [json.loads(p.read_text()) for p in sorted((store.model_dir("gbm", key) / "folds").glob("*/result.json"))]
+    per_target = np.array([f["target_iterations"] for f in folds], dtype=float)
+    expected = [max(1, round(float(v))) for v in per_target.mean(axis=0)]
+    assert expected[0] != expected[1], expected  # the learnable label runs longer than the noise
+    refit(result.run_dir, ["gbm"], train=frame)
+    refit_dir = store.model_dir("gbm", key) / "refit"
+    trees = [lightgbm.Booster(model_file=str(f)).num_trees() for f in sorted(refit_dir.glob("t*-*"))]
+    assert trees == expected

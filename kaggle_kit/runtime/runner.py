@@ -934,6 +934,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         fold=task.fold,
         score=metric.score(data.y[valid_idx], valid_pred),
         best_iteration=fitted.best_iteration,
+        target_iterations=fitted.target_iterations,
         n_train=len(train_idx),
         n_valid=len(valid_idx),
         fit_seconds=round(fit_seconds, 4),
