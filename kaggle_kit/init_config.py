@@ -62,12 +62,14 @@ from .readers.tables import (
     header_key,
     is_unnamed,
     numbers_as_text,
+    read_head,
     read_table,
     sniff_separator,
     unnamed_to_drop,
 )
 from .runtime.store import KAGGLE_WRITABLE, check_writable
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
+from .submit import GRID_NAME
 
 DEFAULT_METRIC = {
     "binary": "roc_auc",
@@ -94,6 +96,26 @@ def _sibling(train: Path, *stems: str) -> Path | None:
             candidate = train.with_name(stem + suffix)
             if candidate.is_file() and candidate != train:
                 return candidate
+    return None
+
+
+def _targets_file(train: Path, preds: list[str], skip: set[Path | None]) -> Path | None:
+    """A table beside ``train`` whose header holds every one of the sample's prediction columns ``preds`` (spaces and
+    case aside), asked where train does not: the competition keeps its targets in a file of their own (MoA's
+    ``train_targets_scored.csv`` beside ``train_features.csv``); None when there is no such file."""
+    if len(preds) < 1:
+        return None
+    wanted = {header_key(c) for c in preds}
+    for path in sorted(train.parent.iterdir()):
+        if path == train or path in skip or not path.is_file() or path.suffix.lower() not in (".csv", ".parquet"):
+            continue
+        try:
+            parquet = path.suffix.lower() == ".parquet"
+            header = list(pl.read_parquet_schema(path)) if parquet else read_head(path, 1)[0]
+        except (OSError, IndexError, pl.exceptions.PolarsError):
+            continue
+        if wanted <= {header_key(c) for c in header}:
+            return path
     return None
 
 
@@ -305,7 +327,7 @@ def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
 
 def _named_grid(columns: list[str]) -> tuple[str, list[float]] | None:
     """2+ columns named one prefix and an increasing number (``Yards-99`` .. ``Yards99``): the prefix, the numbers."""
-    named = [_GRID_NAME.fullmatch(c) for c in columns]
+    named = [GRID_NAME.fullmatch(c) for c in columns]
     if len(columns) < 2 or not all(named) or len({m.group(1) for m in named if m}) != 1:
         return None
     values = [float(m.group(2)) for m in named if m]
@@ -318,14 +340,24 @@ def _sample_targets(
     sample: pl.DataFrame | None, frame: pl.DataFrame, test: pl.DataFrame | None, id_column: str | None
 ) -> list[str] | None:
     """The targets of a multi-target competition: the sample submission's 2+ prediction columns when each is a column
-    of the training (or labels) table and none is the id or a test column; None otherwise. Columns that are together
-    the levels of one train column are that column's class probabilities (a multiclass submission), not targets."""
+    of the training (or labels) table and none is the id or a test column (one empty in every test row aside: the
+    targets' placeholders); None otherwise. Columns that are together the levels of one train column are that
+    column's class probabilities (a multiclass submission), not targets. A sample column is matched to train's
+    spaces and case aside (``" b"`` for ``b``, as ``submit`` matches them); the targets are named as train spells
+    them."""
     preds = _prediction_columns(sample, id_column)
-    if len(preds) < 2 or any(c not in frame.columns for c in preds):
+    in_train: dict[str, list[str]] = {}
+    for c in frame.columns:
+        in_train.setdefault(header_key(c), []).append(c)
+    found = [in_train.get(header_key(c), []) for c in preds]
+    if len(preds) < 2 or any(len(f) != 1 for f in found):
         return None
-    if test is not None and any(c in test.columns for c in preds):
+    targets = [f[0] for f in found]
+    # a test column empty in every row is the target's placeholder (some test files carry the columns, unfilled)
+    filled = {header_key(c) for c in test.columns if test[c].null_count() < test.height} if test is not None else set()
+    if {header_key(c) for c in targets} & filled:
         return None
-    return None if _levels_of_a_column(frame, preds) else preds
+    return None if _levels_of_a_column(frame, targets) else targets
 
 
 def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) -> str:
@@ -350,8 +382,33 @@ def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) 
     return "multiregression"
 
 
-#: ``--task distribution``: a sample column naming its bin / level (``Yards-99``, ``Progression40``, ``q_0.5``)
-_GRID_NAME = re.compile(r"(.*?)(-?\d+(?:\.\d+)?)")
+def _label_lists(y: pl.Series) -> list[str] | None:
+    """The labels of a target written as space-separated label lists (Planet's ``tags`` = ``haze primary``, a
+    multilabel task in one column): every value a list of distinct words, some rows with two or more, fewer labels
+    than distinct values (the combinations); None for any other target (a free text has more words than values)."""
+    if y.dtype != pl.String:
+        return None
+    values = y.drop_nulls().str.strip_chars()
+    words = values.str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    several = words.list.len() >= 2
+    if values.is_empty() or float(several.mean() or 0) < 0.05 or not (words.list.n_unique() == words.list.len()).all():
+        return None
+    labels = sorted(set(words.explode().drop_nulls().to_list()))
+    return labels if 2 <= len(labels) < values.n_unique() else None
+
+
+def _label_lists_note(target: str, labels: list[str], combinations: int) -> str:
+    """The line init prints for a target of label lists: each combination is a class unless it is expanded."""
+    shown = ", ".join(labels[:8]) + (f", ... ({len(labels)} in all)" if len(labels) > 8 else "")
+    return (
+        f"note: {target!r} holds space-separated label lists ({shown}): a multilabel task written in one column. "
+        f"As written, each of its {combinations} combinations is a class of its own (a row with no label is a "
+        "missing target), and the submission writes one combination per row. The kit's multilabel task takes one "
+        f"0/1 column per label: expand them (pandas: train.join(train[{target!r}].fillna('').str.get_dummies(sep=' '))"
+        ") and pass --target with the labels; its submission then holds a probability per label"
+    )
+
+
 #: without a sample submission: about this many bins over the target's observed range (an integer target spanning
 #: at most ``_UNIT_BINS`` values gets a bin per value, as the NFL's yards), or these quantile levels for pinball
 _RANGE_BINS, _UNIT_BINS = 50, 200
@@ -702,6 +759,16 @@ def infer_spec(
                 targets = [found[0]]
                 why.append(f"target = {found[0]!r} ({reason})")
                 break
+        preds = _prediction_columns(sample, id_column or id_hint)
+        elsewhere = _targets_file(train_path, preds, {test_path, sample_path}) if targets is None else None
+        if elsewhere is not None:  # MoA: train_features.csv beside train_targets_scored.csv
+            key = id_column or id_hint
+            raise DataError(
+                f"the sample submission's prediction columns are not in {train_path.name} but in {elsewhere.name}: "
+                "the kit reads the targets from the train file, so join the two into one, e.g. in Python: "
+                f"pd.read_csv('{train_path.name}').merge(pd.read_csv('{elsewhere.name}'), on={key!r})"
+                ".to_csv('train.csv', index=False); then pass --train train.csv"
+            )
         if targets is None:
             raise DataError(
                 f"cannot tell the target column of {train_path}; pass --target (several: --target a,b,c; columns: "
@@ -781,6 +848,9 @@ def infer_spec(
             why.append(f"task = 'multiclass' ({n} distinct target values: {reason})")
         else:
             why.append(f"task = {task!r} ({n} distinct target values)")
+        listed = _label_lists(y)
+        if listed is not None and task == "multiclass":
+            why.append(_label_lists_note(target, listed, n))
     if task == "distribution":
         distribution, metric = _distribution(y, sample, id_column, metric, grid, why)
     elif grid is not None:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from .config import SEQUENCE_KINDS
+from .config import MULTI_TARGET_TASKS, SEQUENCE_KINDS
 from .errors import ConfigError, allowed
 from .features.sequence_store import SEQUENCE_ROW
 
@@ -261,7 +261,8 @@ def resolve_preset(name: str, profile: DataProfile, *, jobs: int = 2) -> Resolve
             )
         generated = _generated_features(profile) if trees_pipeline in (None, DATES) else None
         why_xt = "extra-trees LightGBM: randomised splits, a diverse partner for the blend"
-        why_generated = "; on in-fold count and target encodings of the categorical columns" if generated else ""
+        encodings = "count and target encodings" if len((generated or {}).get("steps", [])) > 1 else "count encodings"
+        why_generated = f"; on in-fold {encodings} of the categorical columns" if generated else ""
         pairs = _pairs_apply(profile, trees_pipeline)
         if not pairs or name == "best":  # good: the model on the pairs in its place (benchmarks/arithmetic_member.py)
             spec_xt: dict[str, Any] = {"name": "lgbm_xt", "kind": "lightgbm_xt"}
@@ -374,15 +375,14 @@ def _pairs_apply(profile: DataProfile, trees_pipeline: str | None) -> bool:
 
 def _generated_features(profile: DataProfile) -> dict[str, Any] | None:
     """In-fold generated features for the extra-trees LightGBM (AutoGluon's XT portfolio entry): counts and
-    out-of-fold target encodings of the categorical columns beside them. None without categorical columns."""
+    out-of-fold target encodings of the categorical columns beside them; counts alone for a task of several target
+    columns, which a target encoding (of one) cannot read (the run refuses it). None without categorical columns."""
     if profile.n_categorical == 0:
         return None
-    return {
-        "steps": [
-            {"step": "count_encode", "columns": "categorical", "keep": True},
-            {"step": "target_encode", "columns": "categorical", "keep": True},
-        ]
-    }
+    steps: list[dict[str, Any]] = [{"step": "count_encode", "columns": "categorical", "keep": True}]
+    if profile.task not in MULTI_TARGET_TASKS:
+        steps.append({"step": "target_encode", "columns": "categorical", "keep": True})
+    return {"steps": steps}
 
 
 def expand_preset(spec: Any, profile: DataProfile, *, jobs: int = 2) -> tuple[Any, ResolvedPreset | None]:

@@ -114,7 +114,9 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     named = _class_named(wanted[0], frame.columns[2:], meta) if len(wanted) == 1 else None
     if named is not None:  # 'no' for the class 'No', 'Survived_0' for the class 0 of 'Survived': that class's column
         values = frame.select(ours, pl.col(named).alias(wanted[0]))
-    elif len(wanted) == 1 and wanted[0] not in frame.columns:
+    elif len(wanted) == 1 and wanted[0] not in frame.columns and not meta.get("targets"):
+        # the one prediction column, whatever the sample calls it; a multi-target run's is matched to its target by
+        # name below (the first target's predictions went under the sample's one column, whichever it named)
         values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
     else:
         prefix = class_prefix(wanted, [whole_label(str(c)) for c in meta.get("classes") or ()])
@@ -179,9 +181,10 @@ def whole_label(label: str) -> str:
 
 
 def label_key(name: str) -> str:
-    """A class column's name as the sample's columns are matched to the classes: case aside, ``'1'`` for the class
-    ``'1.0'``, and ``'_'`` for a space (a header ``High_Risk`` for the class ``High Risk``)."""
-    return re.sub(r"\s", "_", whole_label(name).lower())
+    """A class (or target) column's name as the sample's columns are matched to the run's: spaces around it and case
+    aside (:func:`~kaggle_kit.readers.tables.header_key`, a header `` b`` for the target ``b``), ``'1'`` for the class
+    ``'1.0'``, and ``'_'`` for a space within (a header ``High_Risk`` for the class ``High Risk``)."""
+    return re.sub(r"\s", "_", whole_label(header_key(name)))
 
 
 def class_prefix(columns: list[str], classes: list[str]) -> str:
@@ -209,9 +212,15 @@ def _with_unseen_classes(
     found = {label_key(c) for c in wanted if c not in missing}
     fits = len(classes) >= 2 and not meta.get("targets") and found == {label_key(c) for c in classes}
     if not fits or not _numbers(sample, missing):
+        must = (
+            "its prediction columns must be the run's targets: add them to data.target (or check that the sample "
+            "is this competition's)"
+            if meta.get("targets")
+            else "its columns must be the target column or the class labels"
+        )
         raise DataError(
             f"the sample submission {str(sample_path)!r} asks for column(s) {missing} but the predictions have "
-            f"{frame.columns[1:]}; its columns must be the target column or the class labels"
+            f"{frame.columns[1:]}; {must}"
         )
     if "n_train" not in meta:
         raise StoreError(

@@ -11,20 +11,26 @@ exceeds the decision threshold chosen on OOF rows (a blend's stored ``threshold`
 MAP@k metric writes the ``k`` most probable labels of each row, space-separated, most probable first.
 
 A distribution task writes one column per bin (the CDF) or quantile level: named by ``[distribution] columns``
-(``"Yards{}"`` -> ``Yards-99 .. Yards99``), else as the sample submission's prediction columns, in order.
+(``"Yards{}"`` -> ``Yards-99 .. Yards99``), else as the sample submission's prediction columns: each the bin its
+name's number is (``Yards20 .. Yards-20`` in any order), or in order where they name no numbers.
 
 Matching the sample (its ids, its column names, class columns named otherwise): :mod:`kaggle_kit.sample_submission`.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
+import warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from .config import SAFE_NAME
-from .errors import ConfigError, DataError, KitError, StoreError
+from .errors import ConfigError, DataError, DataWarning, KitError, StoreError
 from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
 from .runtime.store import KAGGLE_WRITABLE, RunStore
 from .sample_submission import match_sample, read_sample
@@ -84,6 +90,26 @@ def write_submission(
     refuse_overwriting_inputs(path, {"sample submission": sample_path})
     _write(frame, path, default.name)
     return path
+
+
+def check_sample_fits(meta: dict, test_ids: pl.Series) -> None:
+    """Shape a submission of zeros for ``test_ids`` as ``submit`` will shape the run's (``meta``: its run.json), before
+    the run fits anything: a sample submission its predictions cannot fill (a target or class column the run makes no
+    prediction for, a grid of another size, the ids of another test file) stops the run with ``submit``'s error
+    instead of after the fits. Its warnings are left to ``submit``."""
+    sample_path = meta.get("sample_submission")
+    if not sample_path or not Path(sample_path).is_file():
+        return
+    width = len(meta.get("targets") or ()) or len(meta.get("grid") or ()) or len(meta.get("classes") or ()) or 1
+    zeros = [pl.Series(f"__{j}", np.zeros(len(test_ids), dtype=np.float32)) for j in range(width)]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            match_sample(submission_frame(pl.DataFrame([test_ids, *zeros]), meta), Path(sample_path), meta)
+    except DataError as exc:
+        raise DataError(
+            f"{exc} (found before fitting anything: `kaggle-kit submit` would stop here after the run)"
+        ) from None
 
 
 def _check_row_count(preds: pl.DataFrame, meta: dict, what: str) -> None:
@@ -170,23 +196,67 @@ def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = 
     return pl.DataFrame([ids, labels, *per_class])
 
 
+#: a sample column naming its bin / level, a prefix and a number (``Yards-99``, ``Progression40``, ``q_0.5``): how
+#: submit matches the columns to the bins, and init reads a distribution's grid from the sample
+GRID_NAME = re.compile(r"(.*?)(-?\d+(?:\.\d+)?)")
+
+
+def _columns_by_value(header: list[str], grid: list[float], sample_path: str) -> list[str]:
+    """The sample's column for each bin / level of ``grid``, in the grid's order: the column naming its value where
+    every column names one (``Yards20 .. Yards-20`` for the bins -20 .. 20: the sample's order need not be the
+    grid's), else the columns in the sample's order. Columns named in another order than the grid, whose values are
+    not the grid's, are a :class:`DataError`: which column takes which bin cannot be told (in order, the CDF at
+    -20 was written under ``Yards20``)."""
+    named = [GRID_NAME.fullmatch(c.strip()) for c in header]
+    if not all(named):
+        return header
+    values = [float(m.group(2)) for m in named if m]
+    by_value = {v: c for v, c in zip(values, header, strict=True)}
+    if len(by_value) == len(grid) and all(any(math.isclose(v, g, abs_tol=1e-9) for v in by_value) for g in grid):
+        return [next(c for v, c in by_value.items() if math.isclose(v, g, abs_tol=1e-9)) for g in grid]
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise DataError(
+            f"the sample submission {sample_path!r} names its columns by values in another order than the run's "
+            f"bins / quantile levels ({header[0]!r}, {header[1]!r}, .. for {grid_label(grid[0])}, "
+            f"{grid_label(grid[1])}, ..), and not the same values: set [distribution] bins (or quantiles) to the "
+            "values the sample's columns name, or name the columns with [distribution] columns = 'Name{}'"
+        )
+    percent = all(math.isclose(v, 100 * g, abs_tol=1e-9) for v, g in zip(values, grid, strict=True))  # q5 for 0.05
+    if not percent:
+        warnings.warn(
+            f"the sample submission {sample_path!r} names its columns by the values {grid_label(values[0])} .. "
+            f"{grid_label(values[-1])}, but the run's bins / quantile levels are {grid_label(grid[0])} .. "
+            f"{grid_label(grid[-1])}: each column takes the one in its place ({header[0]!r} gets "
+            f"{grid_label(grid[0])}'s). If the sample's values are the ones to predict, set [distribution] bins (or "
+            "quantiles) to them and run again",
+            DataWarning,
+            stacklevel=4,
+        )
+    return header
+
+
 def distribution_columns(meta: dict) -> list[str]:
     """A distribution task's submission columns, one per bin / level: ``[distribution] columns`` filled in, else the
-    sample submission's columns after the id (as many as there are bins), else ``cdf_<bin>`` / ``q_<level>``."""
+    sample submission's columns after the id (as many as there are bins; those run.json recorded where the run folder
+    moved without the file), else ``cdf_<bin>`` / ``q_<level>``."""
     grid = [float(v) for v in meta["grid"]]
     template = meta.get("grid_columns")
     if template:
         return [template.replace("{}", grid_label(v)) for v in grid]
     sample_path = meta.get("sample_submission")
+    columns: list[str] = []
     if sample_path and Path(sample_path).is_file():
-        sample = read_sample(Path(sample_path))
-        id_col = meta.get("id_column") or sample.columns[0]
-        header = [c for c in sample.columns if c.strip().casefold() != id_col.strip().casefold()]
+        columns = read_sample(Path(sample_path)).columns
+    elif sample_path and meta.get("sample_columns"):  # `predict` from a moved run folder (a code competition's)
+        columns = [c for c in meta["sample_columns"] if c.strip()]
+    if columns:
+        id_col = meta.get("id_column") or columns[0]
+        header = [c for c in columns if c.strip().casefold() != id_col.strip().casefold()]
         if len(header) != len(grid):
             raise DataError(
                 f"the sample submission {sample_path!r} has {len(header)} prediction column(s) but the run predicts "
                 f"{len(grid)} (one per bin / quantile level); name them with [distribution] columns = 'Name{{}}', or "
                 "give the bins the sample's columns stand for"
             )
-        return header
+        return _columns_by_value(header, grid, sample_path)
     return grid_columns(run_metric(meta))  # the stored prediction columns

@@ -5,6 +5,7 @@ the competition's columns, and the spec's errors."""
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +14,14 @@ import pytest
 
 from kaggle_kit.blend import blend_predictions
 from kaggle_kit.config import ModelSpec, build_spec, load_spec
-from kaggle_kit.errors import ConfigError, DataError, KitError
+from kaggle_kit.errors import ConfigError, DataError, DataWarning, KitError
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.metrics import distribution_median, get_metric, grid_label, run_metric
 from kaggle_kit.models import FitContext, make_adapter
 from kaggle_kit.models.distribution import STATE_FILE, bin_codes, method_for
 from kaggle_kit.runtime.folds import make_folds
 from kaggle_kit.runtime.runner import run
+from kaggle_kit.sample_submission import match_sample
 from kaggle_kit.submit import distribution_columns, submission_frame
 
 BINS = tuple(float(b) for b in range(-20, 21))
@@ -365,6 +367,45 @@ def test_submission_columns_from_the_template_the_sample_or_the_default(tmp_path
         distribution_columns({**meta, "sample_submission": str(sample)})
     quantiles = {**meta, "metric": "pinball", "grid": [0.25, 0.5]}
     assert distribution_columns(quantiles) == ["q_0.25", "q_0.5"]
+
+
+def test_a_moved_run_folder_names_the_columns_its_run_recorded(tmp_path: Path) -> None:
+    """`predict` from a run folder moved without the sample (a code competition's dataset): the columns run.json
+    recorded, each for the bin it names. They were the kit's own (``cdf_-1`` ..), which the recorded sample's columns
+    then refused: `asks for column(s) ['Yards1', ...]`."""
+    meta = {
+        "id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": [-1.0, 0.0, 1.0],
+        "sample_submission": str(tmp_path / "gone.csv"), "sample_columns": ["id", "Yards1", "Yards0", "Yards-1"],
+    }  # fmt: skip
+    assert distribution_columns(meta) == ["Yards-1", "Yards0", "Yards1"]
+
+
+def test_sample_columns_naming_the_bins_in_another_order_take_their_own_bins(tmp_path: Path) -> None:
+    """A sample headed ``Yards1, Yards0, Yards-1`` (its bins from the top) for the bins -1, 0, 1: each column gets the
+    CDF at the bin it names. In the sample's order, the CDF at -1 (0.1) was written under ``Yards1`` without a word.
+    Named values that are not the bins, in another order, are refused."""
+    preds = pl.DataFrame({"id": [1, 2], "cdf_-1": [0.1, 0.2], "cdf_0": [0.5, 0.6], "cdf_1": [0.9, 1.0]})
+    sample = tmp_path / "sample.csv"
+    pl.DataFrame({"id": [1, 2], "Yards1": [0, 0], "Yards0": [0, 0], "Yards-1": [0, 0]}).write_csv(sample)
+    meta = {
+        "id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": [-1.0, 0.0, 1.0],
+        "sample_submission": str(sample),
+    }  # fmt: skip
+    written = match_sample(submission_frame(preds, meta), sample, meta)
+    assert written.columns == ["id", "Yards1", "Yards0", "Yards-1"]
+    assert written["Yards1"].to_list() == [0.9, 1.0] and written["Yards-1"].to_list() == [0.1, 0.2]
+    pl.DataFrame({"id": [1, 2], "Yards2": [0, 0], "Yards1": [0, 0], "Yards0": [0, 0]}).write_csv(sample)
+    with pytest.raises(DataError, match=r"names its columns by values in another order than the run's bins"):
+        submission_frame(preds, meta)
+    pl.DataFrame({"id": [1, 2], "Yards0": [0, 0], "Yards1": [0, 0], "Yards2": [0, 0]}).write_csv(sample)  # off by one
+    with pytest.warns(DataWarning, match=r"by the values 0 \.\. 2, but the run's bins / quantile levels are -1 \.\. 1"):
+        assert submission_frame(preds, meta).columns == ["id", "Yards0", "Yards1", "Yards2"]  # in their places
+    pl.DataFrame({"id": [1, 2], "q25": [0, 0], "q50": [0, 0]}).write_csv(sample)  # quantile levels in percent: quiet
+    levels = {**meta, "metric": "pinball", "grid": [0.25, 0.5]}
+    quantiles = pl.DataFrame({"id": [1, 2], "q_0.25": [1.0, 2.0], "q_0.5": [3.0, 4.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert submission_frame(quantiles, levels).columns == ["id", "q25", "q50"]
 
 
 # ------------------------------------------------------------------------------------------------ the spec

@@ -13,7 +13,7 @@ import pytest
 from kaggle_kit.cli import build_parser, main
 from kaggle_kit.config import Task, load_spec
 from kaggle_kit.errors import DataError, DataWarning, StoreError
-from kaggle_kit.init_config import _sample_metric, infer_spec
+from kaggle_kit.init_config import _label_lists, _sample_metric, infer_spec
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.runtime.store import RunStore
 from kaggle_kit.sample_submission import class_prefix, match_sample_frame
@@ -242,6 +242,103 @@ def test_a_sample_column_that_is_no_class_still_fails_with_its_name(tmp_path: Pa
         assert match_sample_frame(frame, extra, tmp_path / "s.csv", meta)["c"].to_list() == [1 / 13, 1 / 13]
     with pytest.raises(StoreError, match=r"does not say how many training rows it had \(n_train\)"):
         match_sample_frame(frame, extra, tmp_path / "s.csv", {k: v for k, v in meta.items() if k != "n_train"})
+
+
+def test_sample_target_columns_spelled_otherwise_are_the_targets_in_init_and_submit(tmp_path: Path) -> None:
+    """A sample heading the targets ``TOXIC``, `` obscene``, ``insult `` (case, spaces around; another order than
+    train's): init names train's columns (it stopped: `cannot tell the target column`), and the submission puts each
+    target's predictions under the sample's header for it (it stopped after the run: `asks for column(s)
+    [' obscene', 'insult ']`)."""
+    rng = np.random.default_rng(7)
+    frame, x = _features(rng)
+    labels = {t: (x[:, j] > 0).astype(float) for j, t in enumerate(("toxic", "obscene", "insult"))}
+    train = _write(tmp_path / "data", frame, labels, {"insult ": 0.5, "TOXIC": 0.5, " obscene": 0.5})
+    spec, _ = infer_spec("toxic", train, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("multilabel", ["insult", "toxic", "obscene"])
+    predictions = pl.DataFrame({"id": [1, 2], "toxic": [0.1, 0.2], "obscene": [0.3, 0.4], "insult": [0.5, 0.6]})
+    sample = pl.DataFrame({"id": ["1", "2"], "insult ": ["0"] * 2, "TOXIC": ["0"] * 2, " obscene": ["0"] * 2})
+    meta = {"id_column": "id", "targets": ["toxic", "obscene", "insult"]}
+    written = match_sample_frame(predictions, sample, tmp_path / "s.csv", meta)
+    assert written.columns == sample.columns
+    assert written.drop("id").rows() == [(0.5, 0.1, 0.3), (0.6, 0.2, 0.4)]
+
+
+@pytest.mark.parametrize(
+    ("values", "labels"),
+    [
+        (
+            ["haze primary", "clear primary water", "clear", "primary", None, "haze"],
+            ["clear", "haze", "primary", "water"],
+        ),
+        (["Class 1", "Class 2", "Class 3", "Class 1"], None),  # one word in common: more words than classes
+        (["New York", "Los Angeles", "New Jersey", "Boston"], None),  # city names
+        (["cat", "dog", "bird"], None),  # one label a row
+        (["a a", "b", "a"], None),  # a word twice is no list of labels
+    ],
+)
+def test_a_target_of_space_separated_label_lists(values: list[str | None], labels: list[str] | None) -> None:
+    assert _label_lists(pl.Series(values, dtype=pl.String)) == labels
+
+
+def test_init_says_a_target_of_label_lists_is_a_multilabel_task_in_one_column(tmp_path: Path) -> None:
+    """Planet's ``tags`` (``haze primary``): init made each combination a class without a word, and its `missing
+    value(s)` line called a row without labels a missing target; it says what the column is and how to expand it."""
+    rng = np.random.default_rng(8)
+    frame, x = _features(rng)
+    lists = [" ".join(t for j, t in enumerate(("haze", "primary", "water")) if row[j] > 0) for row in x]
+    train = _write(tmp_path / "data", frame, {"tags": np.array(lists, dtype=object)}, {"tags": "primary"})
+    spec, why = infer_spec("planet", train, preset="fast")
+    assert spec["task"] == "multiclass"
+    note = next(line for line in why if line.startswith("note: 'tags' holds space-separated label lists"))
+    assert "(haze, primary, water): a multilabel task written in one column" in note
+    assert "str.get_dummies(sep=' ')" in note and "pass --target with the labels" in note
+
+
+def test_target_columns_the_test_file_leaves_empty_are_still_the_targets(tmp_path: Path) -> None:
+    """A test file carrying the target columns unfilled (placeholders): init stopped with `cannot tell the target
+    column`; a test column holding values still keeps a sample column from being a target."""
+    rng = np.random.default_rng(10)
+    frame, x = _features(rng)
+    labels = {t: (x[:, j] > 0).astype(float) for j, t in enumerate(("toxic", "obscene"))}
+    train = _write(tmp_path / "data", frame, labels, dict.fromkeys(labels, 0.5))
+    test = pl.read_csv(tmp_path / "data" / "test.csv")
+    test.with_columns(toxic=pl.lit(None), obscene=pl.lit(None)).write_csv(tmp_path / "data" / "test.csv")
+    spec, _ = infer_spec("toxic", train, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("multilabel", ["toxic", "obscene"])
+    test.with_columns(toxic=pl.lit(None), obscene=pl.lit(1.0)).write_csv(tmp_path / "data" / "test.csv")
+    with pytest.raises(DataError, match="cannot tell the target column"):
+        infer_spec("toxic", train, preset="fast")
+
+
+def test_a_sample_of_one_target_column_takes_that_targets_predictions(tmp_path: Path) -> None:
+    """A multi-target run whose sample scores one of its targets (the others trained alongside): the sample's column
+    ``B`` gets the predictions of ``b``. The first target's went under it, whichever target it named, and under a
+    column naming none, without a word."""
+    predictions = pl.DataFrame({"id": [1, 2], "a": [0.1, 0.2], "b": [0.8, 0.9]})
+    meta = {"id_column": "id", "targets": ["a", "b"]}
+    sample = pl.DataFrame({"id": ["1", "2"], "B": ["0", "0"]})
+    assert match_sample_frame(predictions, sample, tmp_path / "s.csv", meta)["B"].to_list() == [0.8, 0.9]
+    with pytest.raises(DataError, match=r"asks for column\(s\) \['z'\] .* must be the run's targets"):
+        match_sample_frame(predictions, sample.rename({"B": "z"}), tmp_path / "s.csv", meta)
+
+
+def test_init_names_the_file_holding_the_targets_where_train_has_none(tmp_path: Path) -> None:
+    """MoA's layout: ``train_features.csv`` beside ``train_targets_scored.csv`` (the sample's columns). init said
+    `cannot tell the target column ...; pass --target`, which no flag could satisfy; it names the file and the join."""
+    rng = np.random.default_rng(9)
+    frame, x = _features(rng)
+    folder = tmp_path / "moa"
+    train = _write(folder, frame.rename({"id": "sig_id"}), {}, None)
+    train = train.rename(folder / "train_features.csv")
+    (folder / "test.csv").rename(folder / "test_features.csv")
+    labels = {"sig_id": np.arange(N_TRAIN), "nfkb": (x[:N_TRAIN, 0] > 0).astype(int), "egfr": (x[:N_TRAIN, 1] > 0)}
+    pl.DataFrame(labels).write_csv(folder / "train_targets_scored.csv")
+    pl.DataFrame({"sig_id": np.arange(N_TRAIN, N_TRAIN + N_TEST), "nfkb": 0.5, "egfr": 0.5}).write_csv(
+        folder / "sample_submission.csv"
+    )
+    with pytest.raises(DataError, match=r"columns are not in train_features.csv but in train_targets_scored.csv") as e:
+        infer_spec("moa", train, preset="fast")
+    assert "merge(pd.read_csv('train_targets_scored.csv'), on='sig_id')" in str(e.value)
 
 
 def test_only_some_sample_columns_in_train_keeps_one_target(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from kaggle_kit.blend import read_blend
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
 from kaggle_kit.demo import MULTILABEL_TARGETS
-from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.errors import ConfigError, DataError, DataWarning
 from kaggle_kit.features import FeatureMatrix
 from kaggle_kit.leaderboard import leaderboard
 from kaggle_kit.metrics import get_metric
@@ -503,3 +503,142 @@ def test_bad_label_columns_and_target_steps_are_refused(tmp_path: Path) -> None:
     ok = frame.with_columns(pl.Series("b", [1, 0, 0, 1] * 10))
     with pytest.raises(ConfigError, match=r"'lgbm': pipeline step 0 .* learns from the target"):
         run(encoded, runs_root=tmp_path, train=ok, n_jobs=1, progress=None, record_history=False)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A 60-row multilabel run (3 folds, logistic regression) whose label ``b`` is 0 in every row; the run folder and
+    the data warnings it gave."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=60)
+    frame = pl.DataFrame({"id": range(60), "x": x, "a": (x > 0).astype(int), "b": [0] * 60})
+    test = pl.DataFrame({"id": range(60, 70), "x": x[:10]})
+    spec = build_spec(_spec(folds={"n_splits": 3}))
+    root = tmp_path_factory.mktemp("small")
+    with pytest.warns(DataWarning) as caught:
+        result = run(spec, runs_root=root, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
+    return result.run_dir, [str(w.message) for w in caught if w.category is DataWarning]
+
+
+def test_a_label_never_positive_in_train_is_kept_and_predicted_at_its_smoothed_rate(
+    small_run: tuple[Path, list[str]],
+) -> None:
+    """A label with no positive row (a MoA target no training row has) was refused with `remove it from
+    data.target`, a dead end: the sample submission still asks for it. It is warned of and predicted at its smoothed
+    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows."""
+    run_dir, said = small_run
+    assert any("'b' holds one label (0) in every labelled row: no model can learn it" in w for w in said), said
+    store = RunStore(run_dir)
+    rate = 0.5 / (40 + 1)  # 3 folds of 60 rows: 40 training rows each
+    for kind in ("oof", "test"):
+        np.testing.assert_allclose(store.read_predictions("lr", kind)["p_b"].to_numpy(), rate, rtol=1e-6)
+    assert store.read_predictions("lr", "oof")["p_a"].std() > 0.1  # the other label is learnt
+
+
+def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """A teammate's multilabel file named as the submission (the targets, in another order) is read by name; a file
+    of one column was an IndexError traceback, and logits were stored as probabilities without a word."""
+    from kaggle_kit.blend import import_predictions
+
+    run_dir = small_run[0]
+    store = RunStore(run_dir)
+    own = {kind: store.read_predictions("lr", kind) for kind in ("oof", "test")}
+    files = {}
+    for kind, frame in own.items():
+        files[kind] = tmp_path / f"{kind}.csv"
+        frame.select("id", pl.col("p_b").alias("b"), pl.col("p_a").alias("a")).write_csv(files[kind])
+    with pytest.warns(UserWarning, match="no fold column"):
+        import_predictions(run_dir, "mate", files["oof"], files["test"])
+    for kind in ("oof", "test"):
+        stored = pl.read_parquet(run_dir / "external" / "mate" / f"{kind}.parquet").sort("id")
+        assert stored.columns == ["id", "p_a", "p_b"]
+        np.testing.assert_allclose(stored.drop("id").to_numpy(), own[kind].sort("id").drop("id").to_numpy())
+    one = tmp_path / "one.csv"
+    own["oof"].select("id", "p_a").write_csv(one)
+    with pytest.raises(
+        DataError, match=r"has columns \['p_a'\]; the run needs the columns \['p_a', 'p_b'\] \(or \['a', 'b'\]\)"
+    ):
+        import_predictions(run_dir, "one", one)
+    logits = tmp_path / "logits.csv"
+    own["oof"].with_columns(pl.col("p_a") * 8 - 4).write_csv(logits)
+    with pytest.raises(DataError, match=r"a multilabel task needs each label's probability within \[0, 1\]"):
+        import_predictions(run_dir, "logits", logits)
+
+
+def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(tmp_path: Path) -> None:
+    """The sample asks for a label ``c`` that data.target leaves out: `submit` refused it, after every fold was fitted;
+    the run now stops with that error before fitting anything."""
+    x = np.random.default_rng(4).normal(size=40)
+    frame = pl.DataFrame({"id": range(40), "x": x, "a": (x > 0).astype(int), "b": (x > 1).astype(int)})
+    test = pl.DataFrame({"id": range(40, 50), "x": x[:10]})
+    sample = tmp_path / "sample_submission.csv"
+    pl.DataFrame({"id": range(40, 50), "a": 0.5, "b": 0.5, "c": 0.5}).write_csv(sample)
+    raw = _spec(folds={"n_splits": 2})
+    spec = build_spec({**raw, "data": {**raw["data"], "sample_submission": str(sample)}})
+    with pytest.raises(
+        DataError,
+        match=r"asks for column\(s\) \['c'\] .* targets: add them to data.target .*\(found before fitting anything",
+    ):
+        run(spec, runs_root=tmp_path, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
+    assert not (tmp_path / "ml" / "models").exists()  # no fold was fitted
+
+
+def test_target_columns_in_the_test_file_are_named_in_one_warning() -> None:
+    """A test file carrying a multi-target task's target columns (placeholders): one warning naming a few, not one
+    line per target (MoA's 206 made 206 lines)."""
+    from kaggle_kit.readers.competition import prepare_competition
+
+    targets = [f"t{j}" for j in range(7)]
+    frame = pl.DataFrame({"id": range(20), "x": np.arange(20.0), **{t: [0, 1] * 10 for t in targets}})
+    test = pl.DataFrame({"id": range(20, 24), "x": np.arange(4.0), **{t: [None] * 4 for t in targets}})
+    raw = _spec()
+    spec = build_spec({**raw, "data": {**raw["data"], "target": targets}})
+    with pytest.warns(DataWarning) as caught:
+        data = prepare_competition(spec, frame, test)
+    said = [str(w.message) for w in caught if "target column" in str(w.message)]
+    assert said == ["test has the 7 target columns ('t0', 't1', 't2', 't3', 't4', and 2 more); they are ignored"]
+    assert data.test is not None and data.test.columns == ["id", "x"]
+
+
+@pytest.mark.parametrize("calibrate", ["temperature", "isotonic"])
+def test_calibration_of_a_multilabel_blend_says_why_it_is_refused(calibrate: str) -> None:
+    """It said temperature scaling `changes no ranking ... so it cannot move 'mean_log_loss'`, which it would: the
+    calibrations fit one target column."""
+    from kaggle_kit.blend.calibration import check_calibration
+
+    with pytest.raises(ConfigError, match=r"fits the probabilities of one target column, and a run scored by "):
+        check_calibration(calibrate, get_metric("mean_log_loss"), "mean", nested_only=False)
+
+
+def test_a_refit_trains_each_target_for_its_own_rounds(tmp_path: Path) -> None:
+    """A refit on all rows trained every target for the mean over targets and folds of the kept rounds: a noise label
+    that early stopping kept at a few rounds was refit for the many of a learnable one. Each target now gets the mean
+    over its folds of its own rounds."""
+    import lightgbm
+
+    from kaggle_kit.predict.refit import refit
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(150, 2))
+    frame = pl.DataFrame(
+        {
+            "id": range(150),
+            "x0": x[:, 0],
+            "x1": x[:, 1],
+            "a": (x[:, 0] + x[:, 1] ** 2 > 0.5).astype(int),
+            "b": rng.integers(0, 2, 150),
+        }
+    )
+    model = {"name": "gbm", "kind": "lightgbm", "params": {"learning_rate": 0.3, "min_data_in_leaf": 5}}
+    spec = build_spec(_spec(folds={"n_splits": 3}, models=[model]))
+    result = run(spec, runs_root=tmp_path, train=frame, n_jobs=1, progress=None, record_history=False)
+    store = RunStore(result.run_dir)
+    key = store.current_models()["gbm"]
+    folds = [json.loads(p.read_text()) for p in sorted((store.model_dir("gbm", key) / "folds").glob("*/result.json"))]
+    per_target = np.array([f["target_iterations"] for f in folds], dtype=float)
+    expected = [max(1, round(float(v))) for v in per_target.mean(axis=0)]
+    assert expected[0] != expected[1], expected  # the learnable label runs longer than the noise
+    refit(result.run_dir, ["gbm"], train=frame)
+    refit_dir = store.model_dir("gbm", key) / "refit"
+    trees = [lightgbm.Booster(model_file=str(f)).num_trees() for f in sorted(refit_dir.glob("t*-*"))]
+    assert trees == expected

@@ -62,6 +62,24 @@ def test_categorical_columns_feed_generated_features_to_the_extra_trees_lightgbm
     assert any(line.startswith("catboost: no categorical columns") for line in plain.left_out)
 
 
+@pytest.mark.parametrize("task", ["multilabel", "multiregression"])
+@pytest.mark.parametrize("preset", ["good", "best"])
+def test_a_preset_of_several_targets_gives_no_model_a_step_that_learns_from_one(task: str, preset: str) -> None:
+    """`init --preset good` on a multilabel table with a categorical column wrote the extra-trees LightGBM on a
+    target encoding, which the run then refused (`pipeline step 1 ('target_encode') learns from the target`): the
+    counts stay, the target encoding goes, as arithmetic_pairs does."""
+    from kaggle_kit.models.multi_target import check_target_free
+
+    prof = profile(task=task, n_classes=3, n_categorical=2, max_cardinality=30, n_numeric=6)
+    resolved = resolve_preset(preset, prof)
+    piped = [m for m in resolved.models if "pipeline" in m.spec]
+    assert piped  # the extra-trees LightGBM still reads its count encodings
+    for m in piped:
+        check_target_free(m.spec["name"], resolved.pipelines[m.spec["pipeline"]]["steps"], task)
+    xt = next(m for m in resolved.models if m.spec["name"] == "lgbm_xt")
+    assert xt.why.endswith("on in-fold count encodings of the categorical columns")
+
+
 def test_the_extra_trees_lightgbm_reads_arithmetic_pairs_where_two_numeric_columns_exist() -> None:
     """``good``: the model on the pairs in the place of the plain extra-trees LightGBM; ``best``: both (measured,
     ``benchmarks/arithmetic_member.py``); neither ``fast``, nor a table of one numeric column or several targets."""

@@ -47,6 +47,11 @@ def check_calibration(calibrate: str | None, metric: Metric, method: str, nested
         return
     if calibrate not in CALIBRATIONS:
         raise ConfigError(f"unknown calibration {calibrate!r}; allowed: {allowed(CALIBRATIONS)}")
+    if metric.column_metric == "log_loss":  # mean_log_loss: it would serve, but the calibrations fit one target
+        raise ConfigError(
+            f"calibration {calibrate!r} fits the probabilities of one target column, and a run scored by "
+            f"{metric.name!r} has several (each its own label): it is not built for them; leave --calibrate out"
+        )
     if metric.name != "log_loss":
         why = (
             "changes no ranking and no most-probable class, so it cannot move"

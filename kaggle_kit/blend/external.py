@@ -3,7 +3,8 @@
 The files (CSV or parquet) need the run's id column and one prediction column per class: the run's own column names
 (``p_<label>``), the class labels themselves, or, for a binary task, a single column holding the positive class's
 probability (the second label in sorted order), or the negative class's where it is named by it (``p_<label>`` or
-the label); for regression, a single column. They are checked against the run:
+the label); for regression, a single column; for a multilabel / multiregression run, one column per target, named as
+the run's or as the targets (the submission's layout). They are checked against the run:
 
 * the OOF ids must be exactly the run's training ids and the test ids its test ids (any order; duplicates, missing
   and unknown ids are errors naming how many and an example);
@@ -12,8 +13,9 @@ the label); for regression, a single column. They are checked against the run:
   imported model was trained on;
 * a target column (the run's name for it) kept beside the predictions must agree with the run's target row by row
   (labels or their codes): else the ids name other rows than the run's;
-* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1]; values
-  outside the metric's domain (RMSLE: below 0) are clipped into it, as the run clips its models', with a warning.
+* values must be finite (OOF rows the run never validates may be empty) and probabilities within [0, 1] (a
+  multilabel run's too: logits are refused); values outside the metric's domain (RMSLE: below 0) are clipped into
+  it, as the run clips its models', with a warning.
 
 Example::
 
@@ -93,15 +95,18 @@ def import_predictions(
     reference = _reference_frame(store)
     columns = reference.columns[1:]
     classes = meta.get("classes")
+    # a multilabel / multiregression run: one column per target, which a file may name as the submission does
+    targets = [str(t) for t in meta.get("targets") or ()]
+    kind = "classes" if classes is not None else "labels" if meta.get("task") == "multilabel" else None
 
     target_col = meta.get("target_column")
-    headers = [id_col, *columns, *(str(c) for c in classes or []), *([target_col] if target_col else [])]
+    headers = [id_col, *columns, *(str(c) for c in classes or []), *targets, *([target_col] if target_col else [])]
     oof_path = Path(oof)
     oof_frame = _match_headers(_read(oof_path), headers)
     fold_column_given = fold_column is not None
     fold_column = _fold_column(oof_frame, fold_column)
     truth = _truth_column(oof_frame, target_col, (id_col, fold_column))
-    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, (fold_column, truth))
+    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, targets, (fold_column, truth))
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
     if truth is not None and not meta.get("targets"):
         _check_truth(store, oof_frame, truth, oof_path, id_col, run_ids, classes)
@@ -116,7 +121,7 @@ def import_predictions(
             DataWarning,
             stacklevel=2,
         )
-    _check_values(oof_values[~never], oof_path, classes is not None, run_ids.filter(~never))
+    _check_values(oof_values[~never], oof_path, kind, run_ids.filter(~never))
     _warn_if_labels(oof_values[~never], oof_path, classes)
     _check_distribution(oof_values[~never], oof_path, meta)
 
@@ -130,10 +135,10 @@ def import_predictions(
         # a test file may keep a fold column too (of -1, say): not predictions
         test_fold = fold_column if fold_column in test_frame.columns else _fold_column(test_frame, None)
         skip = (test_fold, _truth_column(test_frame, target_col, (id_col, test_fold)))
-        test_values = _values(test_frame, test_path, id_col, columns, classes, skip)
+        test_values = _values(test_frame, test_path, id_col, columns, classes, targets, skip)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
-        _check_values(test_values, test_path, classes is not None, test_ids)
+        _check_values(test_values, test_path, kind, test_ids)
         _check_distribution(test_values, test_path, meta)
         _warn_if_labels(test_values, test_path, classes)
         if metric.needs == "value" and meta.get("grid") is None:  # values (probabilities are checked, and
@@ -231,10 +236,12 @@ def _values(
     id_col: str,
     columns: list[str],
     classes: list | None,
+    targets: list[str],
     skip: tuple[str | None, ...],
 ) -> np.ndarray:
-    """The prediction matrix in the run's column order, from whichever naming the file uses; the columns ``skip``
-    (the fold column, the target column) are not predictions."""
+    """The prediction matrix in the run's column order, from whichever naming the file uses: the run's own
+    (``p_<label>``, ``pred_<target>``), the class labels, or a multi-target run's target names (the submission's);
+    the columns ``skip`` (the fold column, the target column) are not predictions."""
     fold_column = skip[0]
     if id_col not in frame.columns:
         raise DataError(
@@ -246,6 +253,8 @@ def _values(
         chosen = columns
     elif classes is not None and all(str(c) in frame.columns for c in classes):
         chosen = [str(c) for c in classes]
+    elif targets and all(t in frame.columns for t in targets):
+        chosen = targets
     else:
         chosen = []
     extra = [c for c in others if c not in chosen]
@@ -255,7 +264,8 @@ def _values(
             f"{chosen}; it must hold one column per class of the run (and the ids, and optionally {fold_column!r}): "
             "drop the other columns, or check that it was made for this competition"
         )
-    if not chosen and len(others) == 1 and (classes is None or len(classes) == 2):
+    one_value = len(columns) == 1 if classes is None else len(classes) == 2  # regression; a binary's positive class
+    if not chosen and len(others) == 1 and one_value:
         value = _numeric(frame, others[0], path)
         if classes is None:
             return value[:, None]
@@ -263,7 +273,8 @@ def _values(
             return np.column_stack([value, 1 - value])
         return np.column_stack([1 - value, value])  # one column: the positive (second) class's probability
     if not chosen:
-        expected = f"the columns {columns}" + (f" (or {[str(c) for c in classes]})" if classes else "")
+        names = [str(c) for c in classes] if classes else targets
+        expected = f"the columns {columns}" + (f" (or {names})" if names else "")
         raise DataError(
             f"the prediction file {str(path)!r} has columns {others[:12]}; the run needs {expected}"
             + (", or one column with the positive class's probability" if classes and len(classes) == 2 else "")
@@ -428,28 +439,30 @@ def _check_folds(
     return True
 
 
-def _check_values(values: np.ndarray, path: Path, probabilities: bool, ids: pl.Series) -> None:
-    """Finite values, and probabilities in [0, 1] summing to 1 per row; ``ids``: the rows' ids, which the messages
-    name (the file's row order is not the run's)."""
+def _check_values(values: np.ndarray, path: Path, kind: str | None, ids: pl.Series) -> None:
+    """Finite values; ``kind`` ``"classes"``: each row one probability per class, summing to 1; ``"labels"`` (a
+    multilabel run): each value a label's probability, within [0, 1]; None: values (regression, several targets).
+    ``ids``: the rows' ids, which the messages name (the file's row order is not the run's)."""
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise DataError(
             f"{int(bad.sum())} row(s) of {str(path)!r} have missing or infinite predictions (e.g. id "
             f"{ids[int(np.flatnonzero(bad)[0])]!r}); every row the run validates needs a prediction"
         )
-    if probabilities and values.size and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
-        hint = (
-            "logits or log-probabilities? apply a sigmoid (softmax for several classes)"
-            if values.min() < 0
-            else "percentages? divide by 100"
-            if 10 < values.max() <= 100
-            else "export the model's probabilities (predict_proba)"
-        )
-        raise DataError(
-            f"the predictions in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; a classification "
-            f"task needs class probabilities within [0, 1] ({hint})"
-        )
-    if probabilities and values.size:
+    if kind is not None and values.size and (values.min() < -1e-6 or values.max() > 1 + 1e-6):
+        if kind == "classes":
+            hint = (
+                "logits or log-probabilities? apply a sigmoid (softmax for several classes)"
+                if values.min() < 0
+                else "percentages? divide by 100"
+                if 10 < values.max() <= 100
+                else "export the model's probabilities (predict_proba)"
+            )
+            needs = f"a classification task needs class probabilities within [0, 1] ({hint})"
+        else:
+            needs = "a multilabel task needs each label's probability within [0, 1] (logits: apply a sigmoid)"
+        raise DataError(f"the predictions in {str(path)!r} lie in [{values.min():.4g}, {values.max():.4g}]; {needs}")
+    if kind == "classes" and values.size:
         off = np.abs(values.sum(axis=1) - 1) > _SUM_TOLERANCE
         if off.any():
             row = int(np.flatnonzero(off)[0])

@@ -68,6 +68,9 @@ class Fitted:
     history: dict[str, list[float]] = field(default_factory=dict)
     #: where it was trained when not the run's device (a small boosting fit of a CUDA run: :func:`boosting_context`)
     device: str | None = None
+    #: a model fitted one target at a time (:mod:`.multi_target`): each target's kept rounds / epochs (None: a
+    #: target predicted at its rate, or a family without rounds), which a refit on all rows trains each target for
+    target_iterations: tuple[int | None, ...] | None = None
 
 
 class ModelAdapter(Protocol):

@@ -40,8 +40,11 @@ class PerTargetAdapter:
 
     multi_target = True
 
-    def __init__(self, inner: ModelAdapter, name: str) -> None:
+    def __init__(self, inner: ModelAdapter, name: str, per_target: list[ModelAdapter] | None = None) -> None:
         self.inner = inner
+        #: one adapter per target (a refit trains each for its own rounds: :func:`kaggle_kit.predict.refit`); else
+        #: ``inner`` fits every target
+        self.per_target = per_target
         self.name = name
         self.file_name = TARGETS_FILE
         self.uses_gpu = inner.uses_gpu
@@ -66,11 +69,15 @@ class PerTargetAdapter:
         models: list[Fitted | float] = []
         history: dict[str, list[float]] = {}
         iterations = []
+        per_target: list[int | None] = []
+        if self.per_target is not None and len(self.per_target) != y_train.shape[1]:
+            raise ValueError(f"{len(self.per_target)} adapters for {y_train.shape[1]} targets")
         for j in range(y_train.shape[1]):
             rows = np.flatnonzero(~np.isnan(y_train[:, j]))
             labels = y_train[rows, j]
             if inner_ctx.task == "binary" and np.unique(labels).size < 2:
                 models.append(float((labels.sum() + 0.5) / (labels.size + 1)))  # one class (or none) to learn from
+                per_target.append(None)
                 continue
             if rows.size == 0:
                 raise DataError(
@@ -83,7 +90,8 @@ class PerTargetAdapter:
                 stop_X, stop_y = take_rows(valid, seen), y_valid[seen, j]
             else:
                 stop_X, stop_y = take_rows(train, rows), labels
-            fitted = self.inner.fit(
+            inner = self.per_target[j] if self.per_target is not None else self.inner
+            fitted = inner.fit(
                 take_rows(train, rows),
                 _inner_target(labels, inner_ctx),
                 stop_X,
@@ -92,10 +100,11 @@ class PerTargetAdapter:
             )
             models.append(fitted)
             history.update({f"t{j}/{k}": v for k, v in fitted.history.items()})
+            per_target.append(fitted.best_iteration)
             if fitted.best_iteration is not None:
                 iterations.append(fitted.best_iteration)
         best = round(float(np.mean(iterations))) if iterations else None
-        return Fitted(model=models, best_iteration=best, history=history)
+        return Fitted(model=models, best_iteration=best, history=history, target_iterations=tuple(per_target))
 
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         inner_ctx = self.target_context(ctx)

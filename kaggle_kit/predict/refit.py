@@ -2,7 +2,8 @@
 
 Each model is trained as its folds were, with the number of boosting rounds (or net epochs) fixed to the mean over
 its folds of the best iteration early stopping found, and no early stopping (``num_boost_round`` = that,
-``early_stopping_rounds`` off; nets: ``epochs`` = that, ``patience`` 0). Its feature pipeline is fitted on all rows.
+``early_stopping_rounds`` off; nets: ``epochs`` = that, ``patience`` 0); a model fitted one target at a time
+(multilabel / multiregression) trains each target for the mean of its own. Its feature pipeline is fitted on all rows.
 It is stored beside the fold models as ``models/<name>/<key>/refit/`` (``features.json``, the native model file,
 ``result.json`` with the files' SHA-256) and used by ``kaggle-kit predict --refit``. It has no held-out rows, so its
 CV is "not measured": the fold models' CV is the estimate it inherits.
@@ -31,6 +32,7 @@ from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, make_adapter
 from ..models.files import resolve_files
+from ..models.multi_target import PerTargetAdapter
 from ..models.nn.families import FAMILIES
 from ..readers.competition import CompetitionData, load_competition, prepare_competition
 from ..readers.tables import ReadOptions, read_table
@@ -130,6 +132,8 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     iterations = max(1, round(summary.best_iteration)) if summary.best_iteration is not None else None
     spec = resolve_files(refit_spec(folder.model_spec(name), iterations), folder.spec.base_dir)
     adapter = make_adapter(spec, data.task)
+    if isinstance(adapter, PerTargetAdapter):  # each target for its own rounds (a rare label stops early)
+        adapter = _per_target_rounds(adapter, folder, name, data.task)
     images = data.images.cached_in(folder.root) if data.images is not None else None
     ctx = FitContext(
         data.task,
@@ -177,6 +181,30 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         lambda tmp: adapter.save(fitted, tmp / adapter.file_name),
     )
     return result
+
+
+def _per_target_rounds(adapter: PerTargetAdapter, folder: RunFolder, name: str, task: str) -> PerTargetAdapter:
+    """``adapter`` with one inner adapter per target, each trained for the mean over the folds of that target's kept
+    rounds (its folds' ``target_iterations``); ``adapter`` as it is where the folds recorded none (a family without
+    rounds, or folds stored before they were recorded). The mean over every target trained a label early stopping
+    kept at 20 rounds for the 300 of a common one."""
+    per_fold = [folder.fold(name, r, k)[1].target_iterations for r, k in folder.folds().tasks()]
+    if not per_fold or any(t is None for t in per_fold):
+        return adapter
+    rounds = []
+    for j in range(len(per_fold[0] or ())):
+        kept = [t[j] for t in per_fold if t is not None and t[j] is not None]
+        rounds.append(max(1, round(float(np.mean(kept)))) if kept else None)
+    if all(r is None for r in rounds):
+        return adapter
+    spec = folder.model_spec(name)
+    inners = [
+        make_adapter(resolve_files(refit_spec(spec, r), folder.spec.base_dir), task).inner  # type: ignore[attr-defined]
+        if r is not None
+        else adapter.inner
+        for r in rounds
+    ]
+    return PerTargetAdapter(adapter.inner, adapter.name, per_target=inners)
 
 
 def _write_refit(final: Path, result: RefitResult, blobs: dict[str, bytes], save: Callable[[Path], None]) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from ..config import CompetitionSpec
-from ..errors import DataError, DataWarning, allowed, did_you_mean
+from ..errors import DataError, DataWarning, allowed, did_you_mean, name_a_few
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
 from .codes import CodeSplit, split_like, split_train
@@ -329,7 +329,7 @@ def prepare_competition(
     if multi:
         from .targets import encode_targets
 
-        y, classes = encode_targets(train, d.targets, spec.task), None
+        y, classes = encode_targets(train, d.targets, spec.task, _warn), None
     else:
         y, classes = _encode_target(train[d.target], spec.task, get_metric(spec.metric), d.classes)
     if _in_main_process():  # after the checks that refuse the data: a warning about refused data helps no one
@@ -554,10 +554,13 @@ def _check_test_against(
             f"column {col!r} is {tr} in train but {te} in test; make both numeric or both text "
             "(or list it in data.categorical, or drop it with data.drop)"
         )
-    for name in [target] if isinstance(target, str) else target:
-        if name in test.columns:
-            _warn(f"test has the target column {name!r}; it is ignored")
-            test = test.drop(name)
+    present = [name for name in ([target] if isinstance(target, str) else target) if name in test.columns]
+    if len(present) == 1:
+        _warn(f"test has the target column {present[0]!r}; it is ignored")
+    elif present:  # a multi-target task's: one line, not one per target (MoA has 206)
+        shown = name_a_few([repr(c) for c in present], "", sep=", ").rstrip()
+        _warn(f"test has the {len(present)} target columns ({shown}); they are ignored")
+    test = test.drop(present)
     empty = [c for c in features if c not in quiet and test[c].null_count() == test.height and record[c][1] != "null"]
     if empty:
         _warn(

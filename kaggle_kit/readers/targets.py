@@ -7,7 +7,7 @@ A multilabel column holds 0/1 labels (integers, whole floats or booleans); a mul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -15,9 +15,15 @@ import polars as pl
 from ..errors import DataError, allowed
 
 
-def encode_targets(train: pl.DataFrame, targets: Sequence[str], task: str) -> np.ndarray:
+def encode_targets(
+    train: pl.DataFrame, targets: Sequence[str], task: str, warn: Callable[[str], None] = lambda message: None
+) -> np.ndarray:
     """``train``'s target columns as ``(n, T)`` float64, NaN where a label is missing; a column that cannot be the
-    task's target (text, labels other than 0/1, no labelled row) is a :class:`DataError` naming it."""
+    task's target (text, labels other than 0/1, no labelled row) is a :class:`DataError` naming it.
+
+    A multilabel column holding one label in every row is ``warn``-ed of and kept: the sample submission asks for
+    it, and :class:`~kaggle_kit.models.multi_target.PerTargetAdapter` predicts such a label's smoothed rate (it was
+    refused, and the fix it named, leaving the column out, then stopped ``submit`` at the sample's column)."""
     columns = []
     for name in targets:
         column = train[name]
@@ -46,9 +52,16 @@ def encode_targets(train: pl.DataFrame, targets: Sequence[str], task: str) -> np
                     "0/1 label per column (empty = missing): encode it, or use task = 'multiregression'"
                 )
             if np.unique(values[seen]).size < 2:
-                raise DataError(
-                    f"the target column {name!r} holds one label ({values[seen][0]:g}) in every labelled row; a "
-                    "classifier needs both 0 and 1 to learn from: remove it from data.target"
+                one = int(values[seen][0])
+                warn(
+                    f"the target column {name!r} holds one label ({one}) in every labelled row: no model can learn "
+                    f"it, so each predicts its smoothed rate (about {_smoothed(one, int(seen.sum())):.2g}, the "
+                    "submission's column too); a column the competition does not score can leave data.target"
                 )
         columns.append(values)
     return np.column_stack(columns)
+
+
+def _smoothed(label: int, rows: int) -> float:
+    """The rate a one-class label is predicted at (:class:`~kaggle_kit.models.multi_target.PerTargetAdapter`'s)."""
+    return (label * rows + 0.5) / (rows + 1)

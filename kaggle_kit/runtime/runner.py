@@ -446,6 +446,7 @@ class RunSession:
     pool: WorkerPool | None = None
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
     _fewest: int | None = None  # the fewest training rows of a fold (:meth:`_smallest_fit`)
+    _sample_checked: bool = False  # the sample submission fits the run's predictions (:meth:`fit_all`)
 
     @classmethod
     def open(
@@ -659,6 +660,15 @@ class RunSession:
             extra=extra,
         )
 
+    def check_sample(self) -> None:
+        """Once per run, before any fit: the sample submission fits the predictions the run will make
+        (:func:`kaggle_kit.submit.check_sample_fits`)."""
+        if not self._sample_checked and self.data.test_ids is not None:
+            from ..submit import check_sample_fits
+
+            check_sample_fits(_submission_meta(self.spec, self.data, self.metric), self.data.test_ids)
+            self._sample_checked = True
+
     def fit_all(self, models: Sequence[ModelSpec], current: Sequence[ModelSpec]) -> FitOutcome:
         """Every unfinished fold of ``models`` at once (``current``: all models run.json lists)."""
         self.check(models)
@@ -670,6 +680,7 @@ class RunSession:
             reused += len(done)
         if reused:
             self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
+        self.check_sample()
         self.start(len(pending))
         self.write_meta(current)
         self.decode_images(pending)
@@ -790,8 +801,10 @@ def _write_meta(
             f"the run folder {str(store.root)!r} belongs to a {previous.get('task')} run scored by "
             f"{previous.get('metric')!r}; set run.name to a new name for this spec"
         )
-    sample = spec.resolve(spec.data.sample_submission).resolve() if spec.data.sample_submission else None
-    head = _sample_head(sample, spec.data.encoding)
+    submission = _submission_meta(spec, data, metric)
+    head = _sample_head(
+        Path(submission["sample_submission"]) if submission["sample_submission"] else None, spec.data.encoding
+    )
     store.write_meta(
         {
             "name": spec.name,
@@ -799,15 +812,8 @@ def _write_meta(
             "created": previous.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "task": spec.task,
-            "metric": metric.name,
-            "id_column": data.id_column,
-            "target_column": data.target_column,
-            "classes": list(data.classes) if data.classes is not None else None,
-            "targets": list(data.targets) or None,  # a multilabel / multiregression task's target columns
-            "n_train": data.train.height,
+            **submission,
             "n_test": data.test.height if data.test is not None else 0,
-            "sample_submission": str(sample) if sample else None,
-            "encoding": spec.data.encoding,  # data.encoding: `submit` and `predict` read the sample as the run did
             # its columns: `kaggle-kit predict` writes them where the run folder moved without the file (a code
             # competition's dataset), not the kit's own layout
             "sample_columns": head[0] if head else None,
@@ -835,17 +841,33 @@ def _write_meta(
             # how its image files were decoded: `kaggle-kit predict` warns when it decodes new ones otherwise
             "image_decoding": DECODING if spec.data.images is not None else None,
             "sequence_layout": sequence_layout(spec, data.train, data.sequences),
-            # a distribution task's bins / quantile levels (what its metric scores) and submission column names
-            **(
-                {"grid": list(spec.distribution.grid), "grid_columns": spec.distribution.columns}
-                if spec.distribution is not None
-                else {}
-            ),
             **(extra or {}),
         }
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
     store.save_levels(training_levels(data.train, data.categorical))
+
+
+def _submission_meta(spec: CompetitionSpec, data: CompetitionData, metric: Metric) -> dict[str, Any]:
+    """The part of run.json that shapes a submission (:func:`kaggle_kit.submit.submission_frame`, the sample's
+    matching): before any fit, :meth:`RunSession.check_sample` shapes one from it."""
+    sample = spec.resolve(spec.data.sample_submission).resolve() if spec.data.sample_submission else None
+    return {
+        "metric": metric.name,
+        "id_column": data.id_column,
+        "target_column": data.target_column,
+        "classes": list(data.classes) if data.classes is not None else None,
+        "targets": list(data.targets) or None,  # a multilabel / multiregression task's target columns
+        "n_train": data.train.height,
+        "sample_submission": str(sample) if sample else None,
+        "encoding": spec.data.encoding,  # data.encoding: `submit` and `predict` read the sample as the run did
+        # a distribution task's bins / quantile levels (what its metric scores) and submission column names
+        **(
+            {"grid": list(spec.distribution.grid), "grid_columns": spec.distribution.columns}
+            if spec.distribution is not None
+            else {}
+        ),
+    }
 
 
 def _sample_head(sample: Path | None, encoding: str | None = None) -> list[list[str]]:
@@ -959,6 +981,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         fold=task.fold,
         score=metric.score(data.y[valid_idx], valid_pred),
         best_iteration=fitted.best_iteration,
+        target_iterations=fitted.target_iterations,
         n_train=len(train_idx),
         n_valid=len(valid_idx),
         fit_seconds=round(fit_seconds, 4),

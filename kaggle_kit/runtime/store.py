@@ -78,6 +78,8 @@ class FoldResult:
     train_score: float | None = None
     train_rows: int = 0  # how many training rows ``train_score`` scored
     n_pseudo: int = 0  # pseudo-labelled test rows added to the fold's training rows (``n_train`` counts its own)
+    # a model fitted one target at a time: each target's kept rounds (None: a constant); a refit trains each so long
+    target_iterations: tuple[int | None, ...] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -87,6 +89,8 @@ class FoldResult:
         data = json.loads(text)
         if "clipped" in data:
             data["clipped"] = tuple(data["clipped"])
+        if data.get("target_iterations") is not None:
+            data["target_iterations"] = tuple(data["target_iterations"])
         return cls(**data)
 
 

@@ -145,6 +145,7 @@ def drive(
             proposer = RandomProposer(random_configs(search, spec))
         n_models += sum(search.count(f) for f in search.families)
     session.check(models)
+    session.check_sample()
     session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
     jobs = session.jobs
 
