@@ -7,6 +7,7 @@ The read-only folders refuse writes also when the suite runs as root (``tests/re
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from readonly import read_only
 
 import kaggle_kit
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions
+from kaggle_kit.cli import main
 from kaggle_kit.errors import StoreError
 from kaggle_kit.init_config import write_config
 from kaggle_kit.report import build_report
@@ -119,25 +121,34 @@ def uploaded_run(kaggle: dict[str, Path], tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("call", ["fit_blend", "blend_report"])
+@pytest.mark.parametrize("call", ["fit_blend", "blend_report", "cli"])
 def test_a_blend_of_a_read_only_run_folder_is_refused_before_fitting_with_the_ways_out(
-    uploaded_run: Path, call: str
+    uploaded_run: Path, call: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """It had been a bare OSError from the first write, after the blends were fitted."""
+    """It had been a bare OSError from the first write, after the blends were fitted. The run was blended at home
+    (its blends folder is there: making it is not what fails), and the command line is given its own way out (it
+    had been told save=False, which only Python has)."""
+    fit_blend(uploaded_run, "nelder_mead")
     before = _hashes(uploaded_run)
+    ways_out = (
+        rf"cannot write the blends in '.*my-run/nb/blends' \(Read-only file system\); a blend is stored in its run "
+        rf"folder: copy the run folder somewhere writable and blend the copy \(on Kaggle: `cp -r '{uploaded_run}' "
+        rf"/kaggle/working/`, then `kaggle-kit blend /kaggle/working/nb`; shutil.copytree\('{uploaded_run}', "
+        r"'/kaggle/working/nb'\) in Python\), or, in Python, blend without storing: save=False"
+    )
     with read_only(uploaded_run):
-        with pytest.raises(
-            StoreError,
-            match=r"cannot write the blends in '.*my-run/nb/blends' \(Read-only file system\); a blend is stored in "
-            r"its run folder: copy the run folder somewhere writable .* or blend without storing \(save=False",
-        ):
-            fit_blend(uploaded_run, "mean") if call == "fit_blend" else blend_report(uploaded_run, ["mean"])
-        unsaved = (
-            fit_blend(uploaded_run, "mean", save=False)
-            if call == "fit_blend"
-            else blend_report(uploaded_run, ["mean"], save=False).blends[0]
-        )
-    assert unsaved.weight_map == {"lin": 0.5, "lin2": 0.5}
+        if call == "cli":
+            assert main(["blend", str(uploaded_run), "--method", "mean"]) == 2
+            assert re.fullmatch(f"error: {ways_out}\n", capsys.readouterr().err)
+        else:
+            with pytest.raises(StoreError, match=ways_out):
+                fit_blend(uploaded_run, "mean") if call == "fit_blend" else blend_report(uploaded_run, ["mean"])
+            unsaved = (
+                fit_blend(uploaded_run, "mean", save=False)
+                if call == "fit_blend"
+                else blend_report(uploaded_run, ["mean"], save=False).blends[0]
+            )
+            assert unsaved.weight_map == {"lin": 0.5, "lin2": 0.5}
     assert _hashes(uploaded_run) == before
 
 
@@ -166,6 +177,68 @@ def test_the_report_of_a_read_only_run_folder_names_out_dir(uploaded_run: Path, 
             build_report(uploaded_run, adversarial=False)
         files = build_report(uploaded_run, out_dir=tmp_path / "report", adversarial=False)
     assert files.html == tmp_path / "report" / "report.html" and files.html.is_file()
+
+
+def test_kaggle_kit_report_of_a_read_only_run_folder_writes_to_out(
+    uploaded_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kaggle-kit report RUN --out DIR`; without --out, a run folder whose report was written at home (its report
+    folder is there: making it is not what fails) is refused before the report is computed."""
+    assert main(["report", str(uploaded_run), "--no-adversarial"]) == 0
+    before = _hashes(uploaded_run)
+    capsys.readouterr()
+    with read_only(uploaded_run):
+        assert main(["report", str(uploaded_run), "--no-adversarial"]) == 2
+        assert re.fullmatch(
+            r"error: cannot write the report in '.*my-run/nb/report' \(Read-only file system\); write it elsewhere: "
+            r"--out DIR \(out_dir= in Python; on Kaggle, only /kaggle/working is writable\)\n",
+            capsys.readouterr().err,
+        )
+        assert main(["report", str(uploaded_run), "--no-adversarial", "--out", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.md"]
+    assert _hashes(uploaded_run) == before
+
+
+def test_a_run_folder_on_a_full_disk_says_to_free_space(
+    kaggle: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (not a read-only folder) is the one case where freeing space is the fix."""
+    import errno
+    import os
+
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        if self.name.startswith(".write-probe-"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(
+        StoreError,
+        match=r"cannot write to the run folder '.*runs/nb' \(No space left on device\); free some space or choose "
+        r"another --runs-root \(runs_root= in Python",
+    ):
+        kaggle_kit.run(_spec(kaggle["comp"]), runs_root=kaggle["run"].parent, progress=None, record_history=False)
+
+
+def test_a_write_that_gets_past_the_refusal_fails_the_read_only_block(tmp_path: Path) -> None:
+    """tests/readonly.py: polars writes a path with its own (Rust) file I/O, which no audit event announces; as root
+    nothing refuses it, so the block must fail afterwards rather than let a test pass over a write."""
+    import subprocess
+
+    (tmp_path / "ro" / "sub").mkdir(parents=True)
+    past = r"written under the read-only folder .* past the refusal.*sub/x\.csv"
+    with pytest.raises(AssertionError, match=past), read_only(tmp_path / "ro"):
+        # not as root, the folder's mode would refuse the write: another process (unrefused) lifts it first
+        subprocess.run(["chmod", "u+w", str(tmp_path / "ro" / "sub")], check=True)
+        pl.DataFrame({"a": [1]}).write_csv(tmp_path / "ro" / "sub" / "x.csv")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "ro")
+    with read_only(tmp_path / "ro"):  # what Python opens is refused by where it leads, not how it is spelt
+        for path in (tmp_path / "elsewhere" / ".." / "ro" / "sub" / "y.csv", tmp_path / "link" / "sub" / "y.csv"):
+            with pytest.raises(OSError, match="Read-only file system"):
+                path.write_text("x")
 
 
 def test_init_into_a_read_only_folder_says_so(kaggle: dict[str, Path]) -> None:
@@ -223,12 +296,39 @@ def test_an_interrupt_during_a_blend_report_keeps_the_blends_already_fitted(
     assert not (uploaded_run / "blends" / "nelder_mead").exists()
 
 
-def test_a_stacker_is_stored_only_once_the_guard_keeps_it(uploaded_run: Path) -> None:
-    """Stored as each is fitted, but a stacker that does not beat the selection is still neither stored nor ranked."""
+@pytest.mark.parametrize("kept", [True, False])
+def test_a_stacker_is_stored_only_once_the_guard_keeps_it(
+    uploaded_run: Path, monkeypatch: pytest.MonkeyPatch, kept: bool
+) -> None:
+    """Stored as each is fitted, but a stacker waits for the stacked-overfitting guard: stored when it keeps it,
+    neither stored nor ranked when it drops it. The guard's decision is forced both ways (on these rows it drops the
+    stacker), so that storing it before the guard, or never after it, fails one of the two."""
+    import kaggle_kit.blend.api as api
+
+    real = api.stacking_guard
+    monkeypatch.setattr(api, "stacking_guard", real if not kept else lambda outcomes, metric: (list(outcomes), []))
     report = blend_report(uploaded_run, ["stack", "hill_climb"])
+    assert bool(report.dropped) is not kept
     stored = sorted(p.name for p in (uploaded_run / "blends").iterdir())
+    assert stored == (["hill_climb", "stack"] if kept else ["hill_climb"])
     assert stored == sorted(b.name for b in report.blends)
-    assert ("stack" in stored) == (not report.dropped)
+
+
+@pytest.mark.parametrize(
+    ("groups", "made"),
+    [
+        ({"both": ["lin", "lin2"]}, ["both_nelder_mead", "mean"]),  # the union's blend is the group's
+        ({"a": ["lin"], "b": ["lin2"]}, ["a+b_nelder_mead", "mean"]),  # groups of one model: only the union's
+    ],
+)
+def test_the_blends_of_groups_are_stored_as_they_are_fitted(
+    uploaded_run: Path, groups: dict[str, list[str]], made: list[str]
+) -> None:
+    """Each group's blend and the blend of all groups' models are stored with the rest (each where it is fitted)."""
+    report = blend_report(uploaded_run, ["mean"], groups=groups, group_method="nelder_mead")
+    assert sorted(b.name for b in report.blends) == made
+    for name in made:
+        assert kaggle_kit.read_blend(uploaded_run, name).models == ("lin", "lin2")
 
 
 def test_a_relative_data_path_that_a_change_of_folder_broke_names_the_working_folder(
