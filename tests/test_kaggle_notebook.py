@@ -38,7 +38,8 @@ def _competition(folder: Path) -> Path:
     return folder
 
 
-def _spec(comp: Path) -> kaggle_kit.CompetitionSpec:
+def _spec(comp: Path, **data: object) -> kaggle_kit.CompetitionSpec:
+    """The competition's spec; ``data`` replaces or adds keys of its data table."""
     return kaggle_kit.build_spec(
         {
             "name": "nb",
@@ -50,6 +51,7 @@ def _spec(comp: Path) -> kaggle_kit.CompetitionSpec:
                 "sample_submission": str(comp / "sample_submission.csv"),
                 "id": "id",
                 "target": "target",
+                **data,
             },
             "folds": {"n_splits": 3},
             "run": {"n_jobs": 1, "threads_per_task": 1},
@@ -331,16 +333,28 @@ def test_the_blends_of_groups_are_stored_as_they_are_fitted(
         assert kaggle_kit.read_blend(uploaded_run, name).models == ("lin", "lin2")
 
 
+@pytest.mark.parametrize(
+    ("relative", "says"),
+    [
+        ("train", "the train file '../input/comp/train.csv' {cwd} does not exist"),
+        ("sample_submission", "the sample_submission file '../input/comp/sample_submission.csv' {cwd} does not exist"),
+        ("images", "data.images.folder = '../input/comp/images' ('../input/comp/images') {cwd} does not exist"),
+    ],
+)
 def test_a_relative_data_path_that_a_change_of_folder_broke_names_the_working_folder(
-    kaggle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kaggle: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: str, says: str
 ) -> None:
-    """A spec built with paths relative to one folder, run after a cell changed to another."""
+    """A spec built with a path relative to one folder (the others absolute), run after a cell changed to another:
+    each data path's message says the working folder it was looked for from (train and test had, the sample
+    submission and the image folder had not)."""
     monkeypatch.chdir(kaggle["working"])
-    spec = _spec(Path("..") / "input" / "comp")
+    if relative == "images":
+        spec = _spec(kaggle["comp"], images={"folder": "../input/comp/images", "pattern": "{id}.png"})
+    else:
+        spec = _spec(kaggle["comp"], **{relative: f"../input/comp/{relative}.csv"})
     monkeypatch.chdir(tmp_path)
     with pytest.raises(
-        kaggle_kit.DataError,
-        match=rf"the train file '../input/comp/train.csv' \(from the working folder '{tmp_path}'\) does not exist",
+        kaggle_kit.DataError, match=re.escape(says.format(cwd=f"(from the working folder '{tmp_path}')"))
     ):
         kaggle_kit.run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
 

@@ -34,7 +34,7 @@ from .frames import as_polars
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
-from .tables import ReadOptions, header_key, read_table, unnamed_to_drop
+from .tables import ReadOptions, header_key, read_table, shown_path, unnamed_to_drop
 
 #: Column dtypes treated as categorical unless the spec lists the categorical columns itself.
 _CATEGORICAL_DTYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean)
@@ -141,7 +141,7 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
     if d.sample_submission is not None and not spec.resolve(d.sample_submission).is_file():
         # checked before anything is fitted, not first noticed when a submission is written hours later
         raise DataError(
-            f"the sample_submission file {str(spec.resolve(d.sample_submission))!r} does not exist; check "
+            f"the sample_submission file {shown_path(spec.resolve(d.sample_submission))} does not exist; check "
             "data.sample_submission in the config"
         )
     if d.id is None and test is not None and d.sample_submission is not None and _in_main_process():
