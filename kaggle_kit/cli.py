@@ -545,6 +545,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _dispatch(args)
 
 
+#: what an interrupt (Ctrl-C, a notebook's stop button) keeps, by command
+_INTERRUPTED = {
+    "run": "finished folds are kept; run the same command again to resume",
+    "blend": "the blends fitted before it are stored (each as it is fitted; a stacker once the stacking guard keeps "
+    "it); for the rest run it again, --method naming the methods left",
+}
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from .runtime.progress import install_plain_warnings
 
@@ -557,7 +565,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished folds are kept; run the same command again to resume", file=sys.stderr)
+        print(f"interrupted: {_INTERRUPTED.get(args.command, _INTERRUPTED['run'])}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `kaggle-kit leaderboard RUN | head`: the reader left; no traceback, as for SIGPIPE
         if not _output_closed():  # a pipe of the command's own (a worker's, a library's): a failure, not the reader

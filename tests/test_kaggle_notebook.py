@@ -277,11 +277,13 @@ def test_offline_wheels_into_a_read_only_folder_say_so_before_building(kaggle: d
         build_offline_wheels(kaggle["root"] / "input" / "wheels")
 
 
+@pytest.mark.parametrize("call", ["python", "cli"])
 def test_an_interrupt_during_a_blend_report_keeps_the_blends_already_fitted(
-    uploaded_run: Path, monkeypatch: pytest.MonkeyPatch
+    uploaded_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], call: str
 ) -> None:
     """A notebook's interrupt (or a later method's failure) during `blend_report`: the blends fitted before it are
-    stored (they had all been kept in memory until the last method ended, and were lost)."""
+    stored (they had all been kept in memory until the last method ended, and were lost). `kaggle-kit blend` says
+    so (it had said that finished folds are kept and to run it again to resume)."""
     import kaggle_kit.blend.api as api
 
     real = api.blend_predictions
@@ -292,8 +294,15 @@ def test_an_interrupt_during_a_blend_report_keeps_the_blends_already_fitted(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(api, "blend_predictions", interrupted_at_nelder_mead)
-    with pytest.raises(KeyboardInterrupt):
-        blend_report(uploaded_run, ["mean", "nelder_mead"])
+    if call == "cli":
+        assert main(["blend", str(uploaded_run), "--method", "mean,nelder_mead"]) == 130
+        assert capsys.readouterr().err == (
+            "interrupted: the blends fitted before it are stored (each as it is fitted; a stacker once the stacking "
+            "guard keeps it); for the rest run it again, --method naming the methods left\n"
+        )
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            blend_report(uploaded_run, ["mean", "nelder_mead"])
     assert kaggle_kit.read_blend(uploaded_run, "mean").weight_map == {"lin": 0.5, "lin2": 0.5}
     assert not (uploaded_run / "blends" / "nelder_mead").exists()
 
