@@ -257,12 +257,12 @@ def test_init_into_a_read_only_folder_says_so(kaggle: dict[str, Path]) -> None:
 
 def test_a_cell_ending_in_a_result_or_a_blend_report_shows_its_table(kaggle: dict[str, Path]) -> None:
     """Jupyter shows a cell's last value with IPython's pretty printer: it had been the dataclass repr, one line of
-    every field of every model."""
-    pretty = pytest.importorskip("IPython.lib.pretty").pretty
-
+    every field of every model. `print(result)` shows the same (as `print` of a blend report or a leaderboard)."""
     result = kaggle_kit.run(_spec(kaggle["comp"]), runs_root=kaggle["run"].parent, progress=None, record_history=False)
-    shown = pretty(result)
-    assert shown == f"{result.leaderboard()}\nrun folder: {kaggle['run']}  (fitted 0 fold(s), reused 9)"
+    shown = f"{result.leaderboard()}\nrun folder: {kaggle['run']}  (fitted 0 fold(s), reused 9)"
+    assert str(result) == shown
+    pretty = pytest.importorskip("IPython.lib.pretty").pretty
+    assert pretty(result) == shown
     report = blend_report(kaggle["run"], ["mean"], save=False)
     assert pretty(report) == report.text() and pretty(report).startswith("Blend leaderboard (roc_auc")
 
