@@ -3,8 +3,9 @@
 ``chmod a-w`` alone does not stop root (the kit's CI and many containers run the suite as root), so a test that
 relied on it would pass while the kit wrote into the folder. :func:`read_only` also refuses, through a Python audit
 hook (:pep:`578`), every write the Python process starts under the folder: opening a file for writing or creating
-it, making or removing a folder, removing, renaming, replacing or linking a file, changing its mode, owner or times.
-The refusal is the ``OSError`` a read-only mount gives (``EROFS``), raised where the kit's own code made the call.
+it, making or removing a folder, removing, renaming, replacing or linking a file, changing its mode, owner or times,
+creating an SQLite database. The refusal is the error a read-only mount gives (``OSError`` ``EROFS``; sqlite's
+``unable to open database file``), raised where the kit's own code made the call.
 
 Writes that no audit event announces (a library's own file I/O in C or Rust, as polars' ``write_csv(path)`` or
 LightGBM's ``save_model``, or another process) cannot be refused as root; they are caught after the fact instead: a
@@ -66,6 +67,12 @@ def _hook(event: str, args: tuple) -> None:
     elif event in _EVENTS:
         where, follow = _EVENTS[event]
         targets = [(args[i], follow) for i in where if i < len(args)]
+    elif event == "sqlite3.connect":  # sqlite opens in C: a database the mount has not is one it cannot create
+        if _under_guard(_real(args[0], True)) and not os.path.exists(args[0]):
+            import sqlite3
+
+            raise sqlite3.OperationalError("unable to open database file")
+        return  # one it has opens (read-only on the mount): its writes are caught when the block ends
     else:
         return
     for path, follow in targets:

@@ -381,6 +381,27 @@ def test_the_leaderboard_of_a_run_folder_prints_as_its_table(kaggle: dict[str, P
     assert pretty(rows) == table
 
 
+@pytest.mark.parametrize("which", [["--model", "lin"], ["--best"]])
+def test_kaggle_kit_submit_of_a_read_only_run_folder_writes_out_and_says_it_is_not_recorded(
+    uploaded_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], which: list[str]
+) -> None:
+    """`kaggle-kit submit /kaggle/input/<run> --out submission.csv` in a notebook: the submission is written; the
+    run history beside the run folder cannot be, which is said, and the command succeeds (it had failed, exit 2,
+    `cannot open the history database`, after the submission was written)."""
+    out = tmp_path / "submission.csv"
+    capsys.readouterr()
+    with read_only(uploaded_run.parent):
+        assert main(["submit", str(uploaded_run), *which, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        rf"warning: {out} is not recorded in the run history \(cannot write the run history in "
+        rf"'{uploaded_run.parent}' \(Read-only file system\); a submission is recorded beside its run folder\); "
+        r"`kaggle-kit lb add` and `kaggle-kit history --submissions` will not know it\n",
+        err,
+    ), err
+    assert pl.read_csv(out)["id"].to_list() == list(range(45, N))
+
+
 def test_a_submission_into_a_read_only_run_folder_names_out_and_kaggles_file(
     uploaded_run: Path, tmp_path: Path
 ) -> None:
