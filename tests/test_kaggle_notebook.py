@@ -243,6 +243,35 @@ def test_a_write_that_gets_past_the_refusal_fails_the_read_only_block(tmp_path: 
                 path.write_text("x")
 
 
+@pytest.mark.parametrize("call", ["python", "cli"])
+def test_a_refit_of_a_read_only_run_folder_is_refused_before_fitting(
+    uploaded_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], call: str
+) -> None:
+    """A refit on all rows (hours for a large model) had failed on its first write, after the fit:
+    `refit needs a writable run folder`, without the way out."""
+    import importlib
+
+    refit_module = importlib.import_module("kaggle_kit.predict.refit")  # the package's `refit` is the function
+
+    def fitted(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was fitted before the run folder was found read-only")
+
+    monkeypatch.setattr(refit_module, "refit_model", fitted)
+    says = (
+        r"cannot write the refit models in '.*my-run/nb/models' \(Read-only file system\); a refit is stored in its "
+        r"run folder: copy the run folder somewhere writable and refit the copy \(on Kaggle, only /kaggle/working "
+        r"is writable\)"
+    )
+    capsys.readouterr()
+    with read_only(uploaded_run):
+        if call == "cli":
+            assert main(["refit", str(uploaded_run), "--model", "lin"]) == 2
+            assert re.fullmatch(f"error: {says}\n", capsys.readouterr().err)
+        else:
+            with pytest.raises(StoreError, match=says):
+                refit_module.refit(uploaded_run, ["lin"], progress=None)
+
+
 def test_init_into_a_read_only_folder_says_so(kaggle: dict[str, Path]) -> None:
     """`kaggle-kit init --out` a read-only folder had been an OSError traceback after the data was read."""
     with (
