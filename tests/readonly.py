@@ -18,7 +18,7 @@ import errno
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,15 +97,30 @@ def _state(folder: Path) -> dict[str, tuple[int, int, int]]:
     return state
 
 
+def _chmod_all(folder: Path, mode: Callable[[str, bool], int]) -> None:
+    """Set the mode of ``folder`` and everything in it (a folder's before its entries); symbolic links are left
+    alone (``chmod`` would change what they lead to, maybe outside the folder)."""
+    for dirpath, _, files in os.walk(folder):
+        os.chmod(dirpath, mode(dirpath, True))
+        for f in files:
+            path = os.path.join(dirpath, f)
+            if not os.path.islink(path):
+                os.chmod(path, mode(path, False))
+
+
 @contextmanager
 def read_only(folder: Path) -> Iterator[Path]:
     """Within the block, ``folder`` and everything in it cannot be written by this process (nor by another user);
-    a write that got past the refusal (see the module's docstring) fails the block when it ends."""
+    a write that got past the refusal (see the module's docstring) fails the block when it ends. The modes are
+    restored afterwards as they were."""
     folder = folder.absolute()
-    for dirpath, _, files in os.walk(folder):
-        for f in files:
-            os.chmod(Path(dirpath) / f, stat.S_IRUSR)
-        os.chmod(dirpath, stat.S_IRUSR | stat.S_IXUSR)
+    modes: dict[str, int] = {}
+
+    def read_only_mode(path: str, is_dir: bool) -> int:
+        modes[path] = stat.S_IMODE(os.stat(path).st_mode)
+        return stat.S_IRUSR | stat.S_IXUSR if is_dir else stat.S_IRUSR
+
+    _chmod_all(folder, read_only_mode)
     real = os.path.realpath(folder)
     before = _state(folder)
     _GUARDED.append(real)
@@ -114,10 +129,9 @@ def read_only(folder: Path) -> Iterator[Path]:
         after = _state(folder)  # only for a block that ended normally: a failing one reports its own error
     finally:
         _GUARDED.remove(real)
-        for dirpath, _, files in os.walk(folder):
-            os.chmod(dirpath, stat.S_IRWXU)
-            for f in files:
-                os.chmod(Path(dirpath) / f, stat.S_IRUSR | stat.S_IWUSR)
+        _chmod_all(
+            folder, lambda path, is_dir: modes.get(path, stat.S_IRWXU if is_dir else stat.S_IRUSR | stat.S_IWUSR)
+        )
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
     if changed:
         raise AssertionError(
