@@ -272,6 +272,24 @@ def test_a_refit_of_a_read_only_run_folder_is_refused_before_fitting(
                 refit_module.refit(uploaded_run, ["lin"], progress=None)
 
 
+def test_the_read_only_block_restores_the_modes_and_leaves_links_alone(tmp_path: Path) -> None:
+    """tests/readonly.py: the modes as they were afterwards (it had left every file 0600 and folder 0700), and what
+    a symbolic link in the folder leads to untouched (chmod follows links)."""
+    (tmp_path / "ro" / "sub").mkdir(parents=True)
+    (tmp_path / "ro" / "sub" / "tool.sh").write_text("exit 0")
+    (tmp_path / "ro" / "sub" / "tool.sh").chmod(0o751)
+    (tmp_path / "ro" / "sub").chmod(0o755)
+    (tmp_path / "data.csv").write_text("a\n1")
+    (tmp_path / "data.csv").chmod(0o644)
+    (tmp_path / "ro" / "data.csv").symlink_to(tmp_path / "data.csv")
+    with read_only(tmp_path / "ro"):
+        assert (tmp_path / "ro" / "sub" / "tool.sh").stat().st_mode & 0o777 == 0o400
+        assert (tmp_path / "data.csv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "ro" / "sub" / "tool.sh").stat().st_mode & 0o777 == 0o751
+    assert (tmp_path / "ro" / "sub").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "data.csv").stat().st_mode & 0o777 == 0o644
+
+
 def test_init_into_a_read_only_folder_says_so(kaggle: dict[str, Path]) -> None:
     """`kaggle-kit init --out` a read-only folder had been an OSError traceback after the data was read."""
     with (
