@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
-from .errors import DataWarning, KitError
+from .errors import DataWarning, KitError, StoreError
 
 if TYPE_CHECKING:
     from .blend import BlendReport
@@ -114,13 +114,28 @@ def _select_and_submit(run_dir: Path, deadline: float) -> None:
 def _submit_verdict(run_dir: Path, report: BlendReport) -> None:
     """Submit what the blend report's verdict picks: the best blend when its nested CV beats the best single model
     on the same held-out folds, else that model; recorded in the run history."""
-    from .report import record_submission
     from .submit import write_submission
 
     kind, name = report.choice()
     path = write_submission(run_dir, blend=name) if kind == "blend" else write_submission(run_dir, name)
-    record_submission(run_dir, name, path)
+    _record_submission(run_dir, name, path)
     print(f"\nsubmission ({kind} {name}): {path}")
+
+
+def _record_submission(run_dir: Path | str, source: str, path: Path) -> None:
+    """Record a written submission in the run history; where the history cannot be written (beside a run folder
+    mounted read-only, as a Kaggle dataset), say so and go on: the file is written (the command had failed after
+    writing it)."""
+    from .report import record_submission
+
+    try:
+        record_submission(run_dir, source, path)
+    except StoreError as exc:
+        print(
+            f"warning: {path} is not recorded in the run history ({exc}); `kaggle-kit lb add` and `kaggle-kit "
+            "history --submissions` will not know it",
+            file=sys.stderr,
+        )
 
 
 def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
@@ -164,7 +179,6 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
-    from .report import record_submission
     from .submit import write_submission
 
     if getattr(args, "best", False):
@@ -172,7 +186,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
         args.model, args.blend = best_for_submit(args.run_dir)
     path = write_submission(args.run_dir, args.model, args.out, blend=args.blend)
-    record_submission(args.run_dir, args.model or args.blend, path)
+    _record_submission(args.run_dir, args.model or args.blend, path)
     print(f"wrote {path}")
     return 0
 
@@ -549,6 +563,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _dispatch(args)
 
 
+#: what an interrupt (Ctrl-C, a notebook's stop button) keeps, by command
+_INTERRUPTED = {
+    "run": "finished folds are kept; run the same command again to resume",
+    "blend": "the blends fitted before it are stored (each as it is fitted; a stacker once the stacking guard keeps "
+    "it); for the rest run it again, --method naming the methods left",
+}
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from .runtime.progress import install_plain_warnings
 
@@ -561,7 +583,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished folds are kept; run the same command again to resume", file=sys.stderr)
+        print(f"interrupted: {_INTERRUPTED.get(args.command, _INTERRUPTED['run'])}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `kaggle-kit leaderboard RUN | head`: the reader left; no traceback, as for SIGPIPE
         if not _output_closed():  # a pipe of the command's own (a worker's, a library's): a failure, not the reader

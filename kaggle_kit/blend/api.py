@@ -223,12 +223,14 @@ def check_blend_name(preds: RunPredictions, name: str) -> None:
 
 def check_blends_writable(root: Path) -> None:
     """A blend is stored in its run folder: one mounted read-only (a run uploaded as a Kaggle dataset) is refused
-    before any blend is fitted, with the ways out."""
+    before any blend is fitted, with the ways out: the command line's (a copy) and Python's (a copy, or no store)."""
+    copy = f"/kaggle/working/{root.name}"
     check_writable(
         root / BLENDS,
         "the blends",
-        "a blend is stored in its run folder: copy the run folder somewhere writable (on Kaggle: shutil.copytree("
-        "RUN_DIR, '/kaggle/working/<name>')) and blend the copy, or blend without storing (save=False in Python)",
+        f"a blend is stored in its run folder: copy the run folder somewhere writable and blend the copy (on Kaggle: "
+        f"`cp -r {str(root)!r} /kaggle/working/`, then `kaggle-kit blend {copy}`; shutil.copytree({str(root)!r}, "
+        f"{copy!r}) in Python), or, in Python, blend without storing: save=False",
     )
 
 

@@ -36,7 +36,7 @@ from ..models.multi_target import PerTargetAdapter
 from ..models.nn.families import FAMILIES
 from ..readers.competition import CompetitionData, load_competition, prepare_competition
 from ..readers.tables import ReadOptions, read_table
-from ..runtime.store import sha256_bytes
+from ..runtime.store import KAGGLE_WRITABLE, check_writable, sha256_bytes
 from .models import REFIT
 from .run_folder import RunFolder
 
@@ -82,6 +82,13 @@ def refit(
         for name in readers:
             say(f"not refit {name!r}: it reads out-of-fold embeddings, so it predicts with its fold models")
         names = [n for n in names if n not in readers]
+    if names:  # before the training rows are read and the models fitted, not on the first write after that
+        check_writable(
+            folder.store.root / "models",
+            "the refit models",
+            f"a refit is stored in its run folder: copy the run folder somewhere writable and refit the copy "
+            f"({KAGGLE_WRITABLE})",
+        )
     data = _training_data(folder, train)
     out = []
     for name in names:

@@ -35,7 +35,7 @@ from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
 from .scales import numeric_ranges, scale_mismatch
-from .tables import ReadOptions, header_key, read_table, unnamed_to_drop
+from .tables import ReadOptions, header_key, read_table, shown_path, unnamed_to_drop
 
 #: what to do about a test column on another scale than train's (:mod:`.scales`)
 SCALE_FIX = (
@@ -148,7 +148,7 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
     if d.sample_submission is not None and not spec.resolve(d.sample_submission).is_file():
         # checked before anything is fitted, not first noticed when a submission is written hours later
         raise DataError(
-            f"the sample_submission file {str(spec.resolve(d.sample_submission))!r} does not exist; check "
+            f"the sample_submission file {shown_path(spec.resolve(d.sample_submission))} does not exist; check "
             "data.sample_submission in the config"
         )
     if d.id is None and test is not None and d.sample_submission is not None and _in_main_process():

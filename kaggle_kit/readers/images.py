@@ -43,6 +43,7 @@ from ..config import SEQUENCE_KINDS, CompetitionSpec, ImageFilesSpec
 from ..errors import ConfigError, DataError
 from ..features.sequence_store import SEQUENCE_ROW
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
+from .tables import working_folder_note
 
 _PIXEL = re.compile(r"pixel\d+")
 #: files listed in a "missing" error
@@ -247,7 +248,10 @@ def _folder(spec: CompetitionSpec, folder: Path, key: str) -> Path:
     path = spec.resolve(folder)
     if not path.is_dir():
         what = "is not a folder" if path.exists() else "does not exist"
-        raise DataError(f"data.images.{key} = {str(folder)!r} ({str(path)!r}) {what}; point it at the image folder")
+        raise DataError(
+            f"data.images.{key} = {str(folder)!r} ({str(path)!r}){working_folder_note(path)} {what}; point it at the "
+            "image folder"
+        )
     return path
 
 

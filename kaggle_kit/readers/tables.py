@@ -159,13 +159,21 @@ def _other_files_marks(options: ReadOptions, role: str, mark: str) -> set[str]:
     return set() if marks is None else {marks.get(other, ".") for other in ("train", "test") if other != file}
 
 
+def shown_path(path: Path) -> str:
+    """``path`` quoted for a message that it is missing; a relative one with the working folder it was looked for
+    from, which a notebook cell may have changed since the spec was built."""
+    return f"{str(path)!r}{working_folder_note(path)}"
+
+
+def working_folder_note(path: Path) -> str:
+    return "" if path.is_absolute() else f" (from the working folder {str(Path.cwd())!r})"
+
+
 def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> pl.DataFrame:
     """Read a CSV or parquet file, with errors that name the file and what to do."""
     options = (options or ReadOptions()).for_file(role)
     if not path.exists():
-        # a relative path is read from the working folder, which a notebook cell may have changed since the spec
-        where = "" if path.is_absolute() else f" (from the working folder {str(Path.cwd())!r})"
-        raise DataError(f"the {role} file {str(path)!r}{where} does not exist; check data.{role} in the config")
+        raise DataError(f"the {role} file {shown_path(path)} does not exist; check data.{role} in the config")
     suffix = path.suffix.lower()
     is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:

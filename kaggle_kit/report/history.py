@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import StoreError
+from ..runtime.store import check_writable
 from .entries import Entry
 from .records import RunSnapshot, snapshot
 
@@ -474,9 +475,13 @@ def record_submission(
     run_dir: Path | str, source: str, path: Path | str, *, db: Path | str | None = None
 ) -> SubmissionRecord:
     """Record a submission file written from ``source`` (a model or blend of the run); records the run first if the
-    history has no record of it yet."""
+    history has no record of it yet. A history that cannot be written (a run folder mounted read-only, as a Kaggle
+    dataset: the history is beside it) is a :class:`StoreError` before it is opened (sqlite's own errors came later,
+    or not as a StoreError)."""
     snap = snapshot(run_dir)
-    with History(db or default_db(run_dir)) as h:
+    db = Path(db) if db is not None else default_db(run_dir)
+    check_writable(db.parent, "the run history", "a submission is recorded beside its run folder")
+    with History(db) as h:
         run_id = h.latest_run_id(run_dir) or h.record_run(snap)
         return h.record_submission(run_id, source, path, _source_cv(snap, source))
 

@@ -103,12 +103,13 @@ class RunResult:
             lines.append(f"incomplete (time limit, not ranked or blended): {', '.join(self.incomplete)}")
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        """``print(run(spec))``, as a notebook cell ending in ``run(spec)``, shows the leaderboard and the run folder
+        (the dataclass repr is one line of every model's fields)."""
+        return f"{self.leaderboard()}\nrun folder: {self.run_dir}  (fitted {self.fitted} fold(s), reused {self.reused})"
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """A notebook cell ending in ``run(spec)`` shows the leaderboard and the run folder (the dataclass repr is
-        one line of every model's fields)."""
-        printer.text(
-            f"{self.leaderboard()}\nrun folder: {self.run_dir}  (fitted {self.fitted} fold(s), reused {self.reused})"
-        )
+        printer.text(str(self))
 
 
 def baseline_spec() -> ModelSpec:
