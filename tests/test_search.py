@@ -429,6 +429,27 @@ def test_once_measured_only_by_sizing_folds_a_kind_is_expected_to_run_its_whole_
     assert "x" not in [a.model.name for a in wave]
 
 
+def test_two_models_of_one_kind_on_differently_priced_pipelines_get_their_own_costs() -> None:
+    """Preset 'best''s ``lgbm_ar`` (lightgbm_xt on the arithmetic pairs) runs about twice as long a round as
+    ``lgbm_xt`` (the same kind on the base encoding); one per-kind cost had predicted the dearer one at the cheaper
+    one's price (and the reverse), so a wave planned from it overran. Each is predicted from its own folds, and a
+    kind on a pipeline not yet measured is sized again rather than priced as the kind's other models."""
+    cost = CostModel()
+    xt = ModelSpec(name="lgbm_xt", kind="lightgbm_xt", num_boost_round=100, early_stopping_rounds=0)
+    ar = xt.model_copy(update={"name": "lgbm_ar", "pipeline": "arithmetic"})
+    wide = xt.model_copy(update={"name": "lgbm_wide", "pipeline": "wide"})
+
+    def fold(m: ModelSpec, seconds: float) -> FoldResult:
+        return FoldResult(m.name, m.name, 0, 0, 0.5, 100, 80, 20, seconds, 0.0, "cpu", 1)
+
+    cost.observe_wave(3.0, [(xt, fold(xt, 1.0)), (ar, fold(ar, 2.0))], jobs=1, fresh=False)
+    # 100 rounds a fold: 0.01 s (xt) and 0.02 s (ar) a round, x 1.2
+    assert cost.fold_cost(xt) == pytest.approx((1.2, 1.2))
+    assert cost.fold_cost(ar) == pytest.approx((2.4, 2.4))
+    wave = plan_wave([(wide, 3, True)], cost, remaining=100.0, jobs=1, startup=0.0)
+    assert [(a.model.name, a.probe) for a in wave] == [("lgbm_wide", True)]  # measured first, not priced as xt
+
+
 @pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_configs(
     demo_data: Path, tmp_path: Path

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ...config import BASELINE_NAME, ModelSpec, SearchSpec
 from ...errors import name_a_few
 from ..store import ModelResult
-from .budget import Budget, CostModel, bag_floor, cap_of, plan_wave, with_cap
+from .budget import Budget, CostModel, bag_floor, cap_of, cost_key, plan_wave, with_cap
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
 from .sampler import TPESearch
 from .spaces import SPACES
@@ -340,7 +340,7 @@ class _State:
         errors = outcomes.errors
         for task, _seconds in outcomes.stopped:
             if task.max_seconds is not None:  # a probe: one fold of the kind takes longer than its config could
-                self.cost.too_slow.add(task.model.kind)
+                self.cost.too_slow.add(cost_key(task.model))
         folds = []
         finished = set()
         for task in tasks:
