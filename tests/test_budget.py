@@ -63,7 +63,7 @@ def test_a_slow_first_fold_is_stopped_and_the_command_ends_within_its_limit_with
     assert "mlp" not in ranked  # never whole: not ranked, blended or submitted
     assert "submission (" in proc.stdout and list((run_dir / "submissions").glob("*.csv"))
     assert _temps(run_dir) == [] and not list(run_dir.glob("models/mlp/*/folds/*"))
-    assert RunStore(run_dir).read_meta()["execution"]["where"] == "a local process pool"  # even with one job
+    assert RunStore(run_dir).read_meta()["execution"]["where"].startswith("one worker process")  # even with one job
 
     stamps = {p: p.stat().st_mtime_ns for p in run_dir.glob("models/*/*/folds/*/result.json")}
     again = run(spec, runs_root=runs, progress=None, record_history=False)

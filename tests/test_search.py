@@ -820,3 +820,34 @@ def test_a_pipeline_read_by_an_extra_model_is_not_warned_of_as_unused(tmp_path: 
     assert not [w for w in caught if "declared but no model reads" in str(w.message)]
     with pytest.warns(UserWarning, match=r"pipeline\(s\) 'scaled' are declared but no model reads them"):
         run(spec, **kwargs)
+
+
+def _tiny(name: str, models: list[dict], n: int = 60, **over: object) -> tuple:
+    """A spec of ``models`` on a table of ``n`` rows (one feature), and that table."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=n)
+    train = pl.DataFrame({"id": np.arange(n), "x": x, "y": (x + rng.normal(size=n) > 0).astype(int)})
+    raw = {
+        "name": name,
+        "task": "binary",
+        "metric": "roc_auc",
+        "data": {"train": "t.csv", "id": "id", "target": "y"},
+        "folds": {"n_splits": 2},
+        "run": SEQUENTIAL,
+        "models": models,
+        **over,
+    }
+    return build_spec(raw), train
+
+
+LOGREG = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+
+def test_a_time_limited_run_with_one_job_says_why_it_fits_in_a_worker_process(tmp_path: Path) -> None:
+    """n_jobs = 1 runs in this process, except under a time limit: only a worker can be ended to stop a fold at the
+    deadline. The line had said "a local process pool" for one job, as if n_jobs had been ignored."""
+    spec, train = _tiny("one_job", [{"name": "lr", **LOGREG}])
+    lines: list[str] = []
+    run(spec, runs_root=tmp_path, train=train, time_limit=60, progress=lines.append, record_history=False)
+    (line,) = [x for x in lines if x.startswith("fitting ")]
+    assert "1 worker(s)" in line and "(one worker process: the time limit stops a fold still running at" in line

@@ -698,6 +698,8 @@ def _execution(
         where = f"Ray at {settings.ray_address}" if settings.ray_address else "a local Ray"
     else:
         where = "this process" if jobs == 1 and not in_workers else "a local process pool"
+        if jobs == 1 and in_workers:  # n_jobs = 1 under a time limit: why not this process, said where it shows
+            where = "one worker process: the time limit stops a fold still running at its deadline by ending it"
     return {
         "executor": settings.executor,
         "where": where,
