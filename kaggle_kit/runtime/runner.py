@@ -70,6 +70,7 @@ from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
 from .scoring import score_folds, undefined_folds
+from .search.recorded import Recorded
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
@@ -351,8 +352,14 @@ def _run(
     pseudo = plan_pseudo(session) if not only else None  # [pseudo_label] checked before anything is fitted
     if only and spec.pseudo_label is not None:
         session.say("pseudo-labelling skipped: --only fits the models named, not [pseudo_label]'s rounds")
+    # what earlier commands fitted and recorded (seed bags, shortened models): kept unless that model's spec changed
+    recorded = Recorded.read(session.store)
     if search is None and limit is None and not extra_models:
-        outcome = session.fit_all(models, current=[baseline_spec(), *spec.models])
+        current, bags = _carried(session, recorded, models, [baseline_spec(), *spec.models])
+        named = {m.name for m in models}
+        kept_bags = [b for config, members in bags.items() if config in named for b in members]  # reused, not fitted
+        extra = recorded.meta(bags, current, spec.seed)
+        outcome = session.fit_all([*models, *kept_bags], current=current, extra=extra)
     else:
         from .search.driver import drive
 
@@ -360,7 +367,7 @@ def _run(
 
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
-        outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep)
+        outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep, recorded=recorded)
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
         outcome = run_pseudo(session, pseudo, outcome)
     if record_history:
@@ -386,6 +393,23 @@ def _run(
         incomplete=tuple(r.name for r in outcome.results if r.status == "incomplete"),
         notes=notes,
     )
+
+
+def _carried(
+    session: RunSession, recorded: Recorded, models: Sequence[ModelSpec], listed: Sequence[ModelSpec]
+) -> tuple[list[ModelSpec], dict[str, list[ModelSpec]]]:
+    """run.json's models for a plain run fitting ``models``: each of ``listed``, the ones it does not fit (``--only``)
+    as the last command fitted them (a time limit's lowered cap), and after each the seed bags run.json recorded of
+    it that the store holds whole; and those bags by model."""
+    fitted = {m.name for m in models}
+    current, bags = [], {}
+    for model in listed:
+        as_fitted = recorded.as_fitted(model, session.key)
+        current.append(model if model.name in fitted or as_fitted is None else as_fitted)
+        if as_fitted is not None:
+            bags[model.name] = recorded.bags_of(as_fitted, session.key, lambda bag: not session.tasks(bag)[0])
+            current += bags[model.name]
+    return current, bags
 
 
 def _undefined_folds_note(session: RunSession) -> tuple[str, ...]:
@@ -618,8 +642,11 @@ class RunSession:
             extra=extra,
         )
 
-    def fit_all(self, models: Sequence[ModelSpec], current: Sequence[ModelSpec]) -> FitOutcome:
-        """Every unfinished fold of ``models`` at once (``current``: all models run.json lists)."""
+    def fit_all(
+        self, models: Sequence[ModelSpec], current: Sequence[ModelSpec], extra: dict[str, Any] | None = None
+    ) -> FitOutcome:
+        """Every unfinished fold of ``models`` at once (``current``: all models run.json lists; ``extra``: more of
+        run.json, e.g. the seed bags kept)."""
         self.check(models)
         pending: list[Task] = []
         reused = 0
@@ -630,7 +657,7 @@ class RunSession:
         if reused:
             self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
         self.start(len(pending))
-        self.write_meta(current)
+        self.write_meta(current, extra)
         errors = embeddings.execute_in_stages(self, pending)  # a net's embeddings before the models reading them
         results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
         return FitOutcome(results, fitted=len(pending), reused=reused)

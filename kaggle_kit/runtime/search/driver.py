@@ -22,6 +22,7 @@ from ...errors import name_a_few
 from ..store import ModelResult
 from .budget import Budget, CostModel, bag_floor, cap_of, cost_key, plan_wave, with_cap
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
+from .recorded import Recorded
 from .sampler import TPESearch
 from .spaces import SPACES
 
@@ -128,9 +129,11 @@ def drive(
     time_limit: float | None,
     started: float,
     keep: Sequence[ModelSpec] = (),
+    recorded: Recorded | None = None,
 ) -> FitOutcome:
     """Fit ``models`` and the configs of ``search`` under ``time_limit`` seconds counted from ``started``
-    (``time.monotonic()``); ``keep``: models run.json lists although this call fits none of their folds."""
+    (``time.monotonic()``); ``keep``: models run.json lists although this call fits none of their folds;
+    ``recorded``: what earlier commands fitted and recorded (seed bags, shortened models), kept where unchanged."""
     from ..runner import FitOutcome
 
     spec = session.spec
@@ -148,7 +151,7 @@ def drive(
     session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
     jobs = session.jobs
 
-    state = _State(session, budget, keep)
+    state = _State(session, budget, keep, recorded)
     queue = [Item(m) for m in models]
     parked: list[Item] = []  #: models that did not fit in the time left (not started, or incomplete)
     bag_round = 0
@@ -161,8 +164,8 @@ def drive(
             session.check([m for m in families.values() if m.name not in state.checked])
             state.checked.update(m.name for m in families.values())
             queue += [Item(c.model, config=c) for c in configs]
-        if not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
-            bag_round += 1
+        while not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
+            bag_round += 1  # a round whose bags an earlier command fitted (kept already) has none to add
             queue = state.bags(bag_round)
         if not queue:
             break
@@ -185,15 +188,27 @@ def drive(
 class _State:
     """What :func:`drive` has done so far: the models of the run, their results, costs, bags."""
 
-    def __init__(self, session: RunSession, budget: Budget | None, keep: Sequence[ModelSpec]) -> None:
+    def __init__(
+        self,
+        session: RunSession,
+        budget: Budget | None,
+        keep: Sequence[ModelSpec],
+        recorded: Recorded | None = None,
+    ) -> None:
         self.session, self.budget = session, budget
+        self.recorded = recorded = recorded or Recorded()
         self.cost = CostModel()
-        self.order: dict[str, ModelSpec] = {m.name: m for m in keep}  # run.json's models, in order
+        self.order: dict[str, ModelSpec] = {}  # run.json's models, in order
         self.results: dict[str, ModelResult] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.shrunk: dict[str, tuple[int, int]] = {}
         self.bag_members: dict[str, list[str]] = {}
         self.fitted = self.reused = 0
+        for model in keep:  # listed as the last command fitted them (a lowered cap), with their seed bags
+            fitted = recorded.as_fitted(model, session.key)
+            self.order[model.name] = fitted or model
+            if fitted is not None:
+                self._keep_bags(fitted, assemble=False)
         self.checked: set[str] = set()  #: configs whose params were checked (session.check)
         self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         self.sized: set[str] = set()  #: configs whose sizing fold is stored (fold 0 of the config at SIZING_UNITS)
@@ -218,6 +233,27 @@ class _State:
         self._record(item)
         if proposer is not None and item.config is not None:
             proposer.tell(result)
+        if result.status == "ok" and item.bag_of is None:
+            self._keep_bags(item.model, assemble=True)
+
+    def _keep_bags(self, model: ModelSpec, assemble: bool) -> None:
+        """List the seed bags of ``model`` (as fitted) that an earlier command recorded, unchanged and whole in the
+        store (a plain or ``--only`` run fits no bag; a time-limited one would make the same ones again); with
+        ``assemble``, as models of this command's results too."""
+        if model.name in self.bag_members:
+            return
+        if self.recorded.lowered(model) and model.name not in self.shrunk:
+            short = self.recorded.shortened[model.name]
+            self.shrunk[model.name] = (int(short["from"]), int(short["to"]))
+        for bag in self.recorded.bags_of(model, self.session.key, lambda b: not self.session.tasks(b)[0]):
+            self.order[bag.name] = bag
+            self.bag_members.setdefault(model.name, []).append(bag.name)
+            if self.recorded.lowered(bag):
+                short = self.recorded.shortened[bag.name]
+                self.shrunk[bag.name] = (int(short["from"]), int(short["to"]))
+            if assemble:
+                self.results[bag.name] = self.session.assemble(bag, None)
+                self.reused += len(self.session.folds.tasks())
 
     def take_finished(self, queue: list[Item], proposer: Proposer | None) -> list[Item]:
         """Assemble the items whose folds are all in the store already (a resumed or repeated run); learn the cost
@@ -445,6 +481,8 @@ class _State:
                 bags[config] = {"models": [config, *kept], "seeds": [self._seed(config), *map(self._seed, kept)]}
         if bags:
             extra["bags"] = bags
+        if self.budget is None and self.shrunk:  # kept from an earlier time-limited command
+            extra["time_limit"] = {"shortened": {name: {"from": a, "to": b} for name, (a, b) in self.shrunk.items()}}
         if self.budget is not None:
             extra["time_limit"] = {
                 "limit_s": self.budget.limit,
