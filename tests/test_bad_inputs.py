@@ -997,6 +997,16 @@ BEFORE_RUN: list[Case] = [
         ("search.overrides.lightgbm.rounds is not a model field a search may set", "'num_boost_round'"),
     ),
     Case(
+        "search-override-params-not-a-table",
+        append('[search]\nfamilies = ["lightgbm"]\n[search.overrides.lightgbm]\nparams = 5\n'),
+        ("search.overrides.lightgbm.params must be a table of the library's parameters", "got 5"),
+    ),
+    Case(
+        "search-override-bad-value",
+        append('[search]\nfamilies = ["lightgbm"]\n[search.overrides.lightgbm]\nnum_boost_round = 0\n'),
+        ("search.overrides.lightgbm.num_boost_round = 0: Input should be greater than or equal to 1",),
+    ),
+    Case(
         "search-family-kind-not-installed",
         append('[search]\nfamilies = ["catboost"]\n'),
         ("search family 'catboost' runs as model kind 'catboost', which this installation does not have",),

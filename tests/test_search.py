@@ -523,7 +523,11 @@ def test_a_model_seed_changes_the_fit_and_the_key(demo_data: Path, tmp_path: Pat
         ({"families": ["xgboost"], "n_configs": {"lightgbm": 3}}, r"names 'lightgbm', which is not in search.families"),
         ({"families": ["xgboost"], "sampler": "tpx"}, r"search.sampler must be one of.*Did you mean 'tpe'\?"),
         ({"families": ["xgboost"], "overrides": {"xgboost": {"rounds": 5}}}, r"overrides.xgboost.rounds is not a"),
-        ({"families": ["xgboost"], "overrides": {"xgboost": {"pipeline": "nn"}}}, r"'nn' is not a declared pipeline"),
+        ({"families": ["xgboost"], "overrides": {"xgboost": {"pipeline": "nn"}}}, r"'nn': the spec declares no pipel"),
+        # a bad override's value: a TypeError's traceback (params = 5) or pydantic's own text once the search started
+        ({"families": ["lightgbm"], "overrides": {"lightgbm": {"params": 5}}}, r"overrides.lightgbm.params must be a"),
+        ({"families": ["lightgbm"], "overrides": {"lightgbm": {"num_boost_round": 0}}}, r"num_boost_round = 0: Input"),
+        ({"families": ["xgboost"], "overrides": {"xgboost": {"early_stopping_rounds": "x"}}}, r"rounds = 'x': Input"),
     ],
 )
 def test_bad_search_specs_are_config_errors(search: dict, match: str) -> None:
