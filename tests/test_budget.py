@@ -158,6 +158,36 @@ def test_worker_pool_returns_values_errors_deaths_and_ends_a_worker_on_demand() 
     assert pool.workers == []
 
 
+def test_a_workers_start_and_what_it_sets_apart_as_uncounted_are_not_its_tasks_own_time() -> None:
+    """A measuring fold's own limit (``max_seconds``) counted its worker's start and its library's import (``import
+    lightgbm``, 2.5 s on a loaded machine): LightGBM's sizing fold on a 300-row table was stopped at a 12 s limit, the
+    kind never started again, and the command failed with nothing whole. The task's clock starts once the worker is
+    ready and stands still between the worker's "pause" and "resume" (pool.uncounted); the run's deadline is apart."""
+    import multiprocessing
+
+    from kaggle_kit.runtime.pool import Worker
+
+    pool = WorkerPool(1, int, ())
+    parent, child = multiprocessing.Pipe(duplex=True)
+    worker = Worker(process=None, conn=parent, busy="probe", started_at=time.monotonic())
+    time.sleep(0.2)  # the worker starting: reading the data
+    child.send(("ready", None))
+    assert pool._read(worker) is None and worker.ready
+    assert time.monotonic() - worker.task_clock(time.monotonic()) < 0.1  # its task begins now
+    child.send(("pause", None))
+    pool._read(worker)
+    time.sleep(0.2)  # importing the library
+    now = time.monotonic()
+    assert now - worker.task_clock(now) < 0.1  # standing still while paused
+    child.send(("resume", None))
+    pool._read(worker)
+    time.sleep(0.1)  # the fit
+    child.send(("ok", 1))
+    assert pool._read(worker) == ("ok", 1)
+    now = time.monotonic()
+    assert 0.1 <= now - worker.task_clock(now) < 0.2
+
+
 @pytest.mark.parametrize(
     ("kind", "params", "unit", "cap"),
     [

@@ -450,6 +450,17 @@ def test_two_models_of_one_kind_on_differently_priced_pipelines_get_their_own_co
     assert [(a.model.name, a.probe) for a in wave] == [("lgbm_wide", True)]  # measured first, not priced as xt
 
 
+def test_a_librarys_import_is_not_a_folds_cost() -> None:
+    """The first fold of a kind in a worker imports its library (``import lightgbm``: 2 s under load); that fold,
+    the kind's only measure, had priced every fold of it at 2 s beyond its fit, so nothing fitted in the time left."""
+    cost = CostModel()
+    m = ModelSpec(name="l", kind="lightgbm", num_boost_round=100, early_stopping_rounds=0)
+    first = FoldResult("l", "k", 0, 0, 0.5, 100, 80, 20, 0.04, 0.01, "cpu", 1, task_seconds=2.06, import_seconds=2.0)
+    cost.observe_wave(2.1, [(m, first)], jobs=1, fresh=True)
+    expected, _ = cost.fold_cost(m)
+    assert expected == pytest.approx((0.01 + 0.05) * 1.2)  # the rest of its task, and its 100 rounds
+
+
 @pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_configs(
     demo_data: Path, tmp_path: Path

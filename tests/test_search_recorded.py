@@ -3,6 +3,7 @@ run, unless the user changed that model's spec."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,9 @@ def test_only_and_plain_runs_keep_the_seed_bags_a_time_limited_run_fitted(tmp_pa
     bags = RunStore(first.run_dir).read_meta()["bags"]
     assert set(bags) == {"lgb_a", "lgb_b"} and len(bags["lgb_b"]["models"]) > 1
     listed = list(RunStore(first.run_dir).read_meta()["models"])
+    # the worker's first LightGBM fold imported the library: recorded apart from the fold's cost (search.budget)
+    imports = [json.loads(p.read_text())["import_seconds"] for p in first.run_dir.glob("models/lgb_*/*/folds/*/res*")]
+    assert sum(s > 0.05 for s in imports) == 1, imports
 
     only = run(_spec(), only=["lgb_a"], **kwargs)
     meta = RunStore(first.run_dir).read_meta()

@@ -77,6 +77,9 @@ class FoldResult:
     train_score: float | None = None
     train_rows: int = 0  # how many training rows ``train_score`` scored
     n_pseudo: int = 0  # pseudo-labelled test rows added to the fold's training rows (``n_train`` counts its own)
+    # of task_seconds: importing the model's library, a one-time cost of the process that the fold's next ones in the
+    # same process do not pay (a time limit's cost model leaves it out of a fold's cost)
+    import_seconds: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
