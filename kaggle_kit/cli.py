@@ -119,7 +119,9 @@ def _submit_verdict(run_dir: Path, report: BlendReport) -> None:
 
 
 def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
-    """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models."""
+    """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models, on the
+    pipeline its models of that kind read where they all read one (the configs had run on the base encoding, without
+    the features the user's models had: another feature set, not shown on the leaderboard)."""
     from .config import SearchSpec
     from .errors import ConfigError
     from .presets import PRESET_SEARCH_KINDS
@@ -136,7 +138,12 @@ def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
             "the spec has no [search] table and none of its models' kinds has a search space; add e.g.\n"
             '[search]\nfamilies = ["lightgbm", "xgboost"]\nn_configs = 8'
         )
-    return SearchSpec(families=families, n_configs=n or 8)
+    overrides = {}
+    for family in families:
+        pipelines = {m.pipeline for m in spec.models if m.kind == SPACES[family].kind}
+        if len(pipelines) == 1 and None not in pipelines:
+            overrides[family] = {"pipeline": pipelines.pop()}
+    return SearchSpec(families=families, n_configs=n or 8, overrides=overrides)
 
 
 def _time_limit(limit: float | None) -> float | None:

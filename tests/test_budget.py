@@ -66,10 +66,13 @@ def test_a_slow_first_fold_is_stopped_and_the_command_ends_within_its_limit_with
     assert RunStore(run_dir).read_meta()["execution"]["where"].startswith("one worker process")  # even with one job
 
     stamps = {p: p.stat().st_mtime_ns for p in run_dir.glob("models/*/*/folds/*/result.json")}
+    bags = [m for b in RunStore(run_dir).read_meta().get("bags", {}).values() for m in b["models"][1:]]
     again = run(spec, runs_root=runs, progress=None, record_history=False)
-    assert again.fitted == 3 and again.reused == 6  # the net's 3 folds; the baseline's and lgbm's reused
+    # the net's 3 folds; the baseline's and lgbm's reused, and those of lgbm's seed bags (kept by a plain run)
+    assert again.fitted == 3 and again.reused == 6 + 3 * len(bags)
     assert all(p.stat().st_mtime_ns == s for p, s in stamps.items())
-    assert {m.name: m.status for m in again.models} == {"baseline": "ok", "mlp": "ok", "lgbm": "ok"}
+    statuses = {"baseline": "ok", "mlp": "ok", "lgbm": "ok", **dict.fromkeys(bags, "ok")}
+    assert {m.name: m.status for m in again.models} == statuses
 
 
 def test_a_fold_stopped_mid_write_leaves_nothing_and_its_worker_is_replaced(

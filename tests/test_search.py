@@ -212,6 +212,20 @@ def test_run_search_flag_and_search_command(demo_data: Path, tmp_path: Path, cap
     assert list(meta["models"]) == ["baseline", "lgbm", "lightgbm_c000", "lightgbm_c001"]
 
 
+def test_run_search_searches_on_the_pipeline_its_models_of_that_kind_read() -> None:
+    """``kaggle-kit run CONFIG --search N`` over the families of the models: their configs ran on the base encoding
+    although every LightGBM model of the spec read its pipeline (another feature set, not shown anywhere)."""
+    from kaggle_kit.cli import _search
+
+    pipes = {"fe": {"steps": [{"step": "log1p", "columns": ["x"]}]}, "other": {"steps": []}}
+    lgbm = {"kind": "lightgbm", "pipeline": "fe"}
+    base = {"name": "s", "task": "binary", "metric": "roc_auc", "data": {"train": "t.csv", "target": "y"}}
+    spec = build_spec({**base, "pipelines": pipes, "models": [{"name": "a", **lgbm}, {"name": "b", "kind": "xgboost"}]})
+    assert _search(spec, 3).overrides == {"lightgbm": {"pipeline": "fe"}}  # xgboost's model reads none
+    mixed = [{"name": "a", **lgbm}, {"name": "b", **lgbm, "pipeline": "other"}]
+    assert _search(build_spec({**base, "pipelines": pipes, "models": mixed}), 3).overrides == {}  # no one pipeline
+
+
 # ------------------------------------------------------------------------------------------------ TPE
 @pytest.mark.slow
 def test_tpe_study_is_stored_in_the_run_folder_and_reopens_with_optuna(demo_data: Path, tmp_path: Path) -> None:
