@@ -78,7 +78,7 @@ def _fit_and_finish(
         if not any(m.status == "ok" and m.name != BASELINE_NAME for m in result.models):
             print(
                 f"error: the time limit left no model with all its folds (nothing to blend or submit); give more "
-                f"time, or fewer / cheaper models (the first fold of each kind is in {result.run_dir / 'run.log'})",
+                f"time, or fewer / cheaper models (what was fitted and stopped is in {result.run_dir / 'run.log'})",
                 file=sys.stderr,
             )
             return 1

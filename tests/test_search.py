@@ -794,6 +794,7 @@ def test_the_time_limit_note_names_the_models_it_left_out(tmp_path: Path) -> Non
     cut = run(spec, runs_root=tmp_path, train=train, time_limit=0.01, progress=None, record_history=False)
     (note,) = [n for n in cut.notes if n.startswith("time limit")]
     assert "3 model(s) not started (baseline, lr_a, lr_b)" in note and "seed bag" not in note
+    assert "no fold could start: the limit had gone to what comes before the fits" in note  # not to the models
 
 
 def test_a_plain_run_after_a_search_names_the_configs_it_no_longer_lists(tmp_path: Path) -> None:

@@ -210,6 +210,7 @@ class _State:
             if fitted is not None:
                 self._keep_bags(fitted, assemble=False)
         self.checked: set[str] = set()  #: configs whose params were checked (session.check)
+        self.waves = 0  #: waves run so far
         self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         self.sized: set[str] = set()  #: configs whose sizing fold is stored (fold 0 of the config at SIZING_UNITS)
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
@@ -349,6 +350,7 @@ class _State:
         is done)."""
         import time
 
+        self.waves += 1
         unchecked = [item.model for item, _ in wave if item.config is not None and item.model.name not in self.checked]
         self.session.check(unchecked)
         self.checked.update(m.name for m in unchecked)
@@ -517,6 +519,11 @@ class _State:
             parts = [f"time limit {self.budget.limit:g} s: fitting ended at {self.budget.used():.1f} s"]
             if not_started:
                 parts.append(f"{len(not_started)} model(s) not started ({name_a_few(not_started, 'models', ', ')})")
+            if not self.waves:  # not one fold started: the time went before the first wave, not to the models
+                parts.append(
+                    "no fold could start: the limit had gone to what comes before the fits (reading the data, checking "
+                    "the models, the reserve for what follows them)"
+                )
             if bags_left:
                 parts.append(f"{bags_left} seed bag(s) not started")
             if incomplete:
