@@ -403,4 +403,4 @@ def _stop_overrunning(pool: WorkerPool, job: Job, outcomes: Outcomes) -> None:
             continue
         pool.kill(w)
         job.context.store.remove_stale_temps(task.model.name, task.key)
-        outcomes.stop(task, now - w.task_clock(now))
+        outcomes.stop(task, now - w.started_at)  # the worker's time it took, its library's import included

@@ -74,17 +74,18 @@ class Worker:
     process: Any  # multiprocessing's SpawnProcess
     conn: multiprocessing.connection.Connection
     busy: Any = None  #: the caller's handle of the task it runs
-    started_at: float = 0.0  #: time.monotonic() when its task was sent
+    started_at: float = 0.0  #: time.monotonic() when its task was sent, or its worker became ready if later
     spawned_at: float = field(default_factory=time.monotonic)
     tasks_run: int = field(default=0)
     ready: bool = False  #: its initializer has run (it said "ready")
     #: when its task's one-time cost began (:func:`uncounted`: importing a library), while it lasts; else None
     paused_at: float | None = None
+    uncounted: float = 0.0  #: seconds of its task that :func:`uncounted` set apart, once ended
 
     def task_clock(self, now: float) -> float:
         """When its task's own time began, as a task's ``max_seconds`` counts it: from when the task was sent or the
         worker became ready, whichever is later, leaving out what :func:`uncounted` set apart (so far, ``now``)."""
-        return self.started_at + (now - self.paused_at if self.paused_at is not None else 0.0)
+        return self.started_at + self.uncounted + (now - self.paused_at if self.paused_at is not None else 0.0)
 
     @property
     def pid(self) -> int:
@@ -199,7 +200,7 @@ class WorkerPool:
             worker = self._spawn()
         with contextlib.suppress(OSError):  # it ended while starting: `wait` reads its exit code
             worker.conn.send((fn, tuple(args)))
-        worker.busy, worker.started_at, worker.paused_at = handle, now, None
+        worker.busy, worker.started_at, worker.paused_at, worker.uncounted = handle, now, None, 0.0
         worker.tasks_run += 1
         return worker
 
@@ -244,7 +245,7 @@ class WorkerPool:
                     worker.paused_at = now
                 elif kind == "resume":
                     if worker.paused_at is not None:
-                        worker.started_at += now - worker.paused_at
+                        worker.uncounted += now - worker.paused_at
                     worker.paused_at = None
                 elif kind == "ready":
                     worker.ready = True
