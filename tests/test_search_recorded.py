@@ -18,7 +18,7 @@ from kaggle_kit.runtime.store import RunStore
 LGBM = {"kind": "lightgbm", "num_boost_round": 12, "early_stopping_rounds": 0}
 
 
-def _spec(leaves_b: int = 7):
+def _spec(leaves_b: int = 7, *extra: dict):
     raw = {
         "name": "bags",
         "task": "binary",
@@ -29,6 +29,7 @@ def _spec(leaves_b: int = 7):
         "models": [
             {"name": "lgb_a", **LGBM},
             {"name": "lgb_b", **LGBM, "params": {"num_leaves": leaves_b, "bagging_fraction": 0.7, "bagging_freq": 1}},
+            *extra,
         ],
     }
     return build_spec(raw)
@@ -68,6 +69,13 @@ def test_only_and_plain_runs_keep_the_seed_bags_a_time_limited_run_fitted(tmp_pa
     assert set(meta["bags"]) == {"lgb_a"} and not set(bags["lgb_b"]["models"][1:]) & set(meta["models"])
     (note,) = [n for n in changed.notes if "not models of this one" in n]
     assert bags["lgb_b"]["models"][1] in note
+
+    # a model of the spec named as a kept bag is that model: run.json lists one key a name, and it is the model's
+    taken = bags["lgb_a"]["models"][1]
+    logreg = {"name": taken, "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    run(_spec(5, logreg), **kwargs)
+    meta = RunStore(first.run_dir).read_meta()
+    assert meta["kinds"][taken] == "sklearn" and taken not in meta.get("bags", {}).get("lgb_a", {}).get("models", [])
 
 
 def test_a_model_a_time_limit_shortened_is_listed_at_that_size_with_its_bags() -> None:

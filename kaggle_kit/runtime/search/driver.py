@@ -152,6 +152,7 @@ def drive(
     jobs = session.jobs
 
     state = _State(session, budget, keep, recorded)
+    state.reserved = {m.name for m in [*models, *keep]}
     queue = [Item(m) for m in models]
     parked: list[Item] = []  #: models that did not fit in the time left (not started, or incomplete)
     bag_round = 0
@@ -211,6 +212,8 @@ class _State:
                 self._keep_bags(fitted, assemble=False)
         self.checked: set[str] = set()  #: configs whose params were checked (session.check)
         self.waves = 0  #: waves run so far
+        #: the names of the models given (a seed bag never takes one: run.json would list it under the bag's key)
+        self.reserved: set[str] = set()
         self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         self.sized: set[str] = set()  #: configs whose sizing fold is stored (fold 0 of the config at SIZING_UNITS)
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
@@ -247,6 +250,8 @@ class _State:
             short = self.recorded.shortened[model.name]
             self.shrunk[model.name] = (int(short["from"]), int(short["to"]))
         for bag in self.recorded.bags_of(model, self.session.key, lambda b: not self.session.tasks(b)[0]):
+            if bag.name in self.reserved or bag.name in self.order:
+                continue
             self.order[bag.name] = bag
             self.bag_members.setdefault(model.name, []).append(bag.name)
             if self.recorded.lowered(bag):
@@ -444,7 +449,7 @@ class _State:
             model = self.order[r.name]
             seed = (self.session.spec.seed if model.seed is None else model.seed) + round_
             name = f"{r.name}_s{seed}"
-            if name in self.order:
+            if name in self.order or name in self.reserved:
                 continue
             try:
                 bag = ModelSpec.model_validate({**model.model_dump(), "name": name, "seed": seed})
