@@ -60,6 +60,11 @@ def test_only_and_plain_runs_keep_the_seed_bags_a_time_limited_run_fitted(tmp_pa
     assert only.fitted == 0 and not any("not models of this one" in n for n in only.notes)
     assert set(bags["lgb_a"]["models"]) <= {m.name for m in only.models}  # lgb_a's bags are models of the command
 
+    limited = run(_spec(), only=["lgb_b"], time_limit=60, **kwargs)  # the same under a time limit
+    meta = RunStore(first.run_dir).read_meta()
+    assert set(meta["models"]) >= set(listed) and meta["bags"]["lgb_a"] == bags["lgb_a"]
+    assert not any("not models of this one" in n for n in limited.notes)
+
     plain = run(_spec(), **kwargs)
     assert plain.fitted == 0 and RunStore(first.run_dir).read_meta()["bags"] == bags
     assert {m.name for m in plain.models} == set(listed)

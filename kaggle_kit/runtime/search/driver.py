@@ -151,8 +151,7 @@ def drive(
     session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
     jobs = session.jobs
 
-    state = _State(session, budget, keep, recorded)
-    state.reserved = {m.name for m in [*models, *keep]}
+    state = _State(session, budget, keep, recorded, reserved={m.name for m in [*models, *keep]})
     queue = [Item(m) for m in models]
     parked: list[Item] = []  #: models that did not fit in the time left (not started, or incomplete)
     bag_round = 0
@@ -195,9 +194,12 @@ class _State:
         budget: Budget | None,
         keep: Sequence[ModelSpec],
         recorded: Recorded | None = None,
+        reserved: set[str] | None = None,
     ) -> None:
         self.session, self.budget = session, budget
         self.recorded = recorded = recorded or Recorded()
+        #: the names of the models given (a seed bag never takes one: run.json would list it under the bag's key)
+        self.reserved: set[str] = reserved or set()
         self.cost = CostModel()
         self.order: dict[str, ModelSpec] = {}  # run.json's models, in order
         self.results: dict[str, ModelResult] = {}
@@ -205,15 +207,8 @@ class _State:
         self.shrunk: dict[str, tuple[int, int]] = {}
         self.bag_members: dict[str, list[str]] = {}
         self.fitted = self.reused = 0
-        for model in keep:  # listed as the last command fitted them (a lowered cap), with their seed bags
-            fitted = recorded.as_fitted(model, session.key)
-            self.order[model.name] = fitted or model
-            if fitted is not None:
-                self._keep_bags(fitted, assemble=False)
         self.checked: set[str] = set()  #: configs whose params were checked (session.check)
         self.waves = 0  #: waves run so far
-        #: the names of the models given (a seed bag never takes one: run.json would list it under the bag's key)
-        self.reserved: set[str] = set()
         self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         self.sized: set[str] = set()  #: configs whose sizing fold is stored (fold 0 of the config at SIZING_UNITS)
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
@@ -221,6 +216,11 @@ class _State:
         self.shortened_before: dict[str, int] = {
             name: int(v["to"]) for name, v in previous.get("time_limit", {}).get("shortened", {}).items()
         }
+        for model in keep:  # listed as the last command fitted them (a lowered cap), with their seed bags
+            fitted = recorded.as_fitted(model, session.key)
+            self.order[model.name] = fitted or model
+            if fitted is not None:
+                self._keep_bags(fitted, assemble=False)
 
     # ------------------------------------------------------------------ bookkeeping
     def _record(self, item: Item) -> None:
