@@ -122,13 +122,15 @@ def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
     """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models, on the
     pipeline its models of that kind read where they all read one (the configs had run on the base encoding, without
     the features the user's models had: another feature set, not shown on the leaderboard)."""
-    from .config import SearchSpec
+    from .config import MAX_SEARCH_CONFIGS, SearchSpec
     from .errors import ConfigError
     from .presets import PRESET_SEARCH_KINDS
     from .runtime.search import SPACES
 
-    if n is not None and n < 1:
-        raise ConfigError(f"--search / --n takes the number of configs per family (1 or more); got {n}")
+    if n is not None and not 1 <= n <= MAX_SEARCH_CONFIGS:  # above it: pydantic's traceback, as the search began
+        raise ConfigError(
+            f"--search / --n takes the number of configs per family, from 1 to {MAX_SEARCH_CONFIGS}; got {n}"
+        )
     if spec.search is not None:
         return spec.search if n is None else spec.search.with_count(n)
     kinds = {m.kind for m in spec.models} or (set(PRESET_SEARCH_KINDS) if spec.preset else set())

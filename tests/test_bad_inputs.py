@@ -1019,6 +1019,12 @@ BEFORE_RUN: list[Case] = [
         argv=(*RUN, "--search", "0"),
     ),
     Case(
+        "run-search-too-many",
+        unchanged,
+        ("--search / --n takes the number of configs per family, from 1 to 1000", "got 5000"),
+        argv=(*RUN, "--search", "5000"),
+    ),
+    Case(
         "run-time-limit-zero",
         unchanged,
         ("--time-limit takes seconds, more than 0; got 0",),
