@@ -8,6 +8,7 @@ traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import select
 import stat
@@ -154,6 +155,8 @@ def _time_limit(limit: float | None) -> float | None:
 
     if limit is not None and limit <= 0:
         raise ConfigError(f"--time-limit takes seconds, more than 0; got {limit:g}")
+    if limit is not None and not math.isfinite(limit):  # a run without an end: its budget all NaN, folds stopped
+        raise ConfigError(f"--time-limit takes seconds, a finite number more than 0; got {limit:g}")
     return limit
 
 

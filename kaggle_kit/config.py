@@ -482,6 +482,7 @@ class RunSpec(_Strict):
     time_limit: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,  # TOML writes inf and nan: a run without an end, its budget all NaN
         description="wall-clock seconds for the whole run (also `--time-limit`): configs that cannot finish all their "
         "folds in time are not started, late ones get fewer rounds / epochs, time left over bags the best with "
         "other seeds (kaggle_kit.runtime.search.budget)",

@@ -1030,6 +1030,12 @@ BEFORE_RUN: list[Case] = [
         ("--time-limit takes seconds, more than 0; got 0",),
         argv=(*RUN, "--time-limit", "0"),
     ),
+    Case(
+        "run-time-limit-inf",
+        unchanged,
+        ("--time-limit takes seconds, a finite number more than 0; got inf",),
+        argv=(*RUN, "--time-limit", "inf"),
+    ),
     Case(  # scikit-learn's "every core": it had run one task at a time, without a word
         "run-jobs-negative",
         unchanged,
@@ -1040,6 +1046,11 @@ BEFORE_RUN: list[Case] = [
         "config-time-limit-negative",
         config("[run]", "[run]\ntime_limit = -5"),
         ("run.time_limit", "greater than 0"),
+    ),
+    Case(
+        "config-time-limit-nan",
+        config("[run]", "[run]\ntime_limit = nan"),
+        ("run.time_limit", "finite number"),
     ),
     # --- [pseudo_label]
     Case(

@@ -873,6 +873,15 @@ def _tiny(name: str, models: list[dict], n: int = 60, **over: object) -> tuple:
 LOGREG = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
 
 
+@pytest.mark.parametrize("limit", [float("inf"), float("nan"), 0, -3.0, True])
+def test_run_rejects_a_time_limit_that_is_not_finite_seconds(limit: float, tmp_path: Path) -> None:
+    """``run(spec, time_limit=inf)``: a budget all NaN, every fold stopped as it started, a call that never ended."""
+    spec, train = _tiny("no_end", [{"name": "lr", **LOGREG}])
+    with pytest.raises(ConfigError, match=r"time_limit\) takes seconds, a finite number more than 0; got"):
+        run(spec, runs_root=tmp_path, train=train, time_limit=limit, progress=None, record_history=False)
+    assert not (tmp_path / "no_end").exists()  # before the run folder
+
+
 def test_a_time_limited_run_with_one_job_says_why_it_fits_in_a_worker_process(tmp_path: Path) -> None:
     """n_jobs = 1 runs in this process, except under a time limit: only a worker can be ended to stop a fold at the
     deadline. The line had said "a local process pool" for one job, as if n_jobs had been ignored."""

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -260,6 +262,15 @@ def _warn_unused_pipelines(
         )
 
 
+def check_time_limit(limit: float | None) -> None:
+    """``time_limit`` (``--time-limit``): seconds, a finite number more than 0. ``inf`` or ``nan`` had started a run
+    whose budget was all NaN: every fold was stopped as it started, and the command never ended."""
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, numbers.Real) or not 0 < limit < math.inf
+    ):
+        raise ConfigError(f"--time-limit (time_limit) takes seconds, a finite number more than 0; got {limit!r}")
+
+
 def _fold_labels(data: CompetitionData) -> np.ndarray:
     """What stratified folds stratify on: the labels themselves (not their codes) so that a message about a rare class
     names the user's label (the codes are the indices of the sorted labels, so the folds are the same); a multilabel
@@ -312,6 +323,7 @@ def run(
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
         # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
         raise ConfigError(f"n_jobs (--jobs) must be 0 (one task per CPU core) or a positive number; got {n_jobs!r}")
+    check_time_limit(time_limit)
     take_reading()  # the thread rule measures the cores' load from here, while the data is read
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
