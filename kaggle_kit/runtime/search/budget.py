@@ -32,7 +32,9 @@ after which no fold starts and a running one is stopped by ending its worker pro
 cheapest unmeasured kind without a sizing cap (:data:`PRIOR_ORDER`; once some kind is measured, only up to
 :data:`CHEAP_ANCHOR`) gets all its folds at once instead of a probe, so a whole model exists early; probes and
 sizing folds go after a wave's whole configs, cheapest kind first, each stopped at :func:`probe_limit` (a kind whose
-probe or sizing fold is stopped is not started again) and not started later than that into its wave.
+probe or sizing fold is stopped is not started again) and not started later than that into its wave. That limit
+counts from when its worker is ready and leaves out its library's import (:func:`kaggle_kit.runtime.pool.uncounted`),
+which the cost model also leaves out of a fold's cost (``FoldResult.import_seconds``): a one-time cost of the worker.
 """
 
 from __future__ import annotations
