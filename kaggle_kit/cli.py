@@ -8,6 +8,7 @@ traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import select
 import stat
@@ -78,7 +79,7 @@ def _fit_and_finish(
         if not any(m.status == "ok" and m.name != BASELINE_NAME for m in result.models):
             print(
                 f"error: the time limit left no model with all its folds (nothing to blend or submit); give more "
-                f"time, or fewer / cheaper models (the first fold of each kind is in {result.run_dir / 'run.log'})",
+                f"time, or fewer / cheaper models (what was fitted and stopped is in {result.run_dir / 'run.log'})",
                 file=sys.stderr,
             )
             return 1
@@ -139,14 +140,18 @@ def _record_submission(run_dir: Path | str, source: str, path: Path) -> None:
 
 
 def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
-    """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models."""
-    from .config import SearchSpec
+    """The spec's [search] (with ``n`` configs per family when given), or one over the families of its models, on the
+    pipeline its models of that kind read where they all read one (the configs had run on the base encoding, without
+    the features the user's models had: another feature set, not shown on the leaderboard)."""
+    from .config import MAX_SEARCH_CONFIGS, SearchSpec
     from .errors import ConfigError
     from .presets import PRESET_SEARCH_KINDS
     from .runtime.search import SPACES
 
-    if n is not None and n < 1:
-        raise ConfigError(f"--search / --n takes the number of configs per family (1 or more); got {n}")
+    if n is not None and not 1 <= n <= MAX_SEARCH_CONFIGS:  # above it: pydantic's traceback, as the search began
+        raise ConfigError(
+            f"--search / --n takes the number of configs per family, from 1 to {MAX_SEARCH_CONFIGS}; got {n}"
+        )
     if spec.search is not None:
         return spec.search if n is None else spec.search.with_count(n)
     kinds = {m.kind for m in spec.models} or (set(PRESET_SEARCH_KINDS) if spec.preset else set())
@@ -156,7 +161,12 @@ def _search(spec: CompetitionSpec, n: int | None) -> SearchSpec:
             "the spec has no [search] table and none of its models' kinds has a search space; add e.g.\n"
             '[search]\nfamilies = ["lightgbm", "xgboost"]\nn_configs = 8'
         )
-    return SearchSpec(families=families, n_configs=n or 8)
+    overrides = {}
+    for family in families:
+        pipelines = {m.pipeline for m in spec.models if m.kind == SPACES[family].kind}
+        if len(pipelines) == 1 and None not in pipelines:
+            overrides[family] = {"pipeline": pipelines.pop()}
+    return SearchSpec(families=families, n_configs=n or 8, overrides=overrides)
 
 
 def _time_limit(limit: float | None) -> float | None:
@@ -165,6 +175,8 @@ def _time_limit(limit: float | None) -> float | None:
 
     if limit is not None and limit <= 0:
         raise ConfigError(f"--time-limit takes seconds, more than 0; got {limit:g}")
+    if limit is not None and not math.isfinite(limit):  # a run without an end: its budget all NaN, folds stopped
+        raise ConfigError(f"--time-limit takes seconds, a finite number more than 0; got {limit:g}")
     return limit
 
 

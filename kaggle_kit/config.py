@@ -482,6 +482,7 @@ class RunSpec(_Strict):
     time_limit: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,  # TOML writes inf and nan: a run without an end, its budget all NaN
         description="wall-clock seconds for the whole run (also `--time-limit`): configs that cannot finish all their "
         "folds in time are not started, late ones get fewer rounds / epochs, time left over bags the best with "
         "other seeds (kaggle_kit.runtime.search.budget)",
@@ -715,6 +716,28 @@ SEARCH_OVERRIDE_KEYS = ("params", "num_boost_round", "early_stopping_rounds", "p
 MAX_SEARCH_CONFIGS = 1000  #: configs per family: names run from <family>_c000 to <family>_c999
 
 
+def _check_override(family: str, table: dict[str, Any]) -> None:
+    """``[search.overrides.<family>]``'s values, as the spec is read: each is set on every config of the family, and
+    a bad one had failed as the search started (``params = 5``: a TypeError's traceback; ``num_boost_round = 0``:
+    pydantic's own text, with a link)."""
+    from .runtime.search.spaces import SPACES
+
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(
+            f"search.overrides.{family}.params must be a table of the library's parameters, such as "
+            f"{{ num_leaves = 31 }}; got {params!r}"
+        )
+    space = SPACES[family]
+    fields = {**space.model, **{k: v for k, v in table.items() if k != "params"}}
+    try:
+        ModelSpec(name=f"{family}_c000", kind=space.kind, params={**space.fixed, **params}, **fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ValueError(f"search.overrides.{family}.{where} = {error.get('input')!r}: {error['msg']}") from None
+
+
 class SearchSpec(_Strict):
     """A search over model families (``[search]``): per family its default config, then configs drawn from its space
     (:data:`kaggle_kit.runtime.search.SPACES`), each a model of the run named ``<family>_c<index>``
@@ -782,6 +805,7 @@ class SearchSpec(_Strict):
                         f"search.overrides.{family}.{key} is not a model field a search may set; allowed: "
                         f"{allowed(SEARCH_OVERRIDE_KEYS)}.{did_you_mean(key, SEARCH_OVERRIDE_KEYS)}"
                     )
+            _check_override(family, table)
         return self
 
     def count(self, family: str) -> int:
@@ -1039,6 +1063,11 @@ class CompetitionSpec(_Strict):
         if self.search is not None:
             for family, table in self.search.overrides.items():
                 pipe = table.get("pipeline")
+                if pipe is not None and pipe not in declared and not declared:
+                    raise ValueError(
+                        f"search.overrides.{family}.pipeline = {pipe!r}: the spec declares no pipelines; add a "
+                        f"[pipelines.{pipe}] table"
+                    )
                 if pipe is not None and pipe not in declared:
                     raise ValueError(
                         f"search.overrides.{family}.pipeline = {pipe!r} is not a declared pipeline; declared: "

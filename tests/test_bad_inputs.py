@@ -997,6 +997,16 @@ BEFORE_RUN: list[Case] = [
         ("search.overrides.lightgbm.rounds is not a model field a search may set", "'num_boost_round'"),
     ),
     Case(
+        "search-override-params-not-a-table",
+        append('[search]\nfamilies = ["lightgbm"]\n[search.overrides.lightgbm]\nparams = 5\n'),
+        ("search.overrides.lightgbm.params must be a table of the library's parameters", "got 5"),
+    ),
+    Case(
+        "search-override-bad-value",
+        append('[search]\nfamilies = ["lightgbm"]\n[search.overrides.lightgbm]\nnum_boost_round = 0\n'),
+        ("search.overrides.lightgbm.num_boost_round = 0: Input should be greater than or equal to 1",),
+    ),
+    Case(
         "search-family-kind-not-installed",
         append('[search]\nfamilies = ["catboost"]\n'),
         ("search family 'catboost' runs as model kind 'catboost', which this installation does not have",),
@@ -1009,10 +1019,22 @@ BEFORE_RUN: list[Case] = [
         argv=(*RUN, "--search", "0"),
     ),
     Case(
+        "run-search-too-many",
+        unchanged,
+        ("--search / --n takes the number of configs per family, from 1 to 1000", "got 5000"),
+        argv=(*RUN, "--search", "5000"),
+    ),
+    Case(
         "run-time-limit-zero",
         unchanged,
         ("--time-limit takes seconds, more than 0; got 0",),
         argv=(*RUN, "--time-limit", "0"),
+    ),
+    Case(
+        "run-time-limit-inf",
+        unchanged,
+        ("--time-limit takes seconds, a finite number more than 0; got inf",),
+        argv=(*RUN, "--time-limit", "inf"),
     ),
     Case(  # scikit-learn's "every core": it had run one task at a time, without a word
         "run-jobs-negative",
@@ -1024,6 +1046,11 @@ BEFORE_RUN: list[Case] = [
         "config-time-limit-negative",
         config("[run]", "[run]\ntime_limit = -5"),
         ("run.time_limit", "greater than 0"),
+    ),
+    Case(
+        "config-time-limit-nan",
+        config("[run]", "[run]\ntime_limit = nan"),
+        ("run.time_limit", "finite number"),
     ),
     # --- [pseudo_label]
     Case(

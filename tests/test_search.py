@@ -212,6 +212,20 @@ def test_run_search_flag_and_search_command(demo_data: Path, tmp_path: Path, cap
     assert list(meta["models"]) == ["baseline", "lgbm", "lightgbm_c000", "lightgbm_c001"]
 
 
+def test_run_search_searches_on_the_pipeline_its_models_of_that_kind_read() -> None:
+    """``kaggle-kit run CONFIG --search N`` over the families of the models: their configs ran on the base encoding
+    although every LightGBM model of the spec read its pipeline (another feature set, not shown anywhere)."""
+    from kaggle_kit.cli import _search
+
+    pipes = {"fe": {"steps": [{"step": "log1p", "columns": ["x"]}]}, "other": {"steps": []}}
+    lgbm = {"kind": "lightgbm", "pipeline": "fe"}
+    base = {"name": "s", "task": "binary", "metric": "roc_auc", "data": {"train": "t.csv", "target": "y"}}
+    spec = build_spec({**base, "pipelines": pipes, "models": [{"name": "a", **lgbm}, {"name": "b", "kind": "xgboost"}]})
+    assert _search(spec, 3).overrides == {"lightgbm": {"pipeline": "fe"}}  # xgboost's model reads none
+    mixed = [{"name": "a", **lgbm}, {"name": "b", **lgbm, "pipeline": "other"}]
+    assert _search(build_spec({**base, "pipelines": pipes, "models": mixed}), 3).overrides == {}  # no one pipeline
+
+
 # ------------------------------------------------------------------------------------------------ TPE
 @pytest.mark.slow
 def test_tpe_study_is_stored_in_the_run_folder_and_reopens_with_optuna(demo_data: Path, tmp_path: Path) -> None:
@@ -429,6 +443,38 @@ def test_once_measured_only_by_sizing_folds_a_kind_is_expected_to_run_its_whole_
     assert "x" not in [a.model.name for a in wave]
 
 
+def test_two_models_of_one_kind_on_differently_priced_pipelines_get_their_own_costs() -> None:
+    """Preset 'best''s ``lgbm_ar`` (lightgbm_xt on the arithmetic pairs) runs about twice as long a round as
+    ``lgbm_xt`` (the same kind on the base encoding); one per-kind cost had predicted the dearer one at the cheaper
+    one's price (and the reverse), so a wave planned from it overran. Each is predicted from its own folds, and a
+    kind on a pipeline not yet measured is sized again rather than priced as the kind's other models."""
+    cost = CostModel()
+    xt = ModelSpec(name="lgbm_xt", kind="lightgbm_xt", num_boost_round=100, early_stopping_rounds=0)
+    ar = xt.model_copy(update={"name": "lgbm_ar", "pipeline": "arithmetic"})
+    wide = xt.model_copy(update={"name": "lgbm_wide", "pipeline": "wide"})
+
+    def fold(m: ModelSpec, seconds: float) -> FoldResult:
+        return FoldResult(m.name, m.name, 0, 0, 0.5, 100, 80, 20, seconds, 0.0, "cpu", 1)
+
+    cost.observe_wave(3.0, [(xt, fold(xt, 1.0)), (ar, fold(ar, 2.0))], jobs=1, fresh=False)
+    # 100 rounds a fold: 0.01 s (xt) and 0.02 s (ar) a round, x 1.2
+    assert cost.fold_cost(xt) == pytest.approx((1.2, 1.2))
+    assert cost.fold_cost(ar) == pytest.approx((2.4, 2.4))
+    wave = plan_wave([(wide, 3, True)], cost, remaining=100.0, jobs=1, startup=0.0)
+    assert [(a.model.name, a.probe) for a in wave] == [("lgbm_wide", True)]  # measured first, not priced as xt
+
+
+def test_a_librarys_import_is_not_a_folds_cost() -> None:
+    """The first fold of a kind in a worker imports its library (``import lightgbm``: 2 s under load); that fold,
+    the kind's only measure, had priced every fold of it at 2 s beyond its fit, so nothing fitted in the time left."""
+    cost = CostModel()
+    m = ModelSpec(name="l", kind="lightgbm", num_boost_round=100, early_stopping_rounds=0)
+    first = FoldResult("l", "k", 0, 0, 0.5, 100, 80, 20, 0.04, 0.01, "cpu", 1, task_seconds=2.06, import_seconds=2.0)
+    cost.observe_wave(2.1, [(m, first)], jobs=1, fresh=True)
+    expected, _ = cost.fold_cost(m)
+    assert expected == pytest.approx((0.01 + 0.05) * 1.2)  # the rest of its task, and its 100 rounds
+
+
 @pytest.mark.slow  # an end-to-end run: CI runs it, `make test-fast` leaves it out
 def test_a_time_limited_search_ends_within_the_limit_and_ranks_only_whole_configs(
     demo_data: Path, tmp_path: Path
@@ -502,7 +548,11 @@ def test_a_model_seed_changes_the_fit_and_the_key(demo_data: Path, tmp_path: Pat
         ({"families": ["xgboost"], "n_configs": {"lightgbm": 3}}, r"names 'lightgbm', which is not in search.families"),
         ({"families": ["xgboost"], "sampler": "tpx"}, r"search.sampler must be one of.*Did you mean 'tpe'\?"),
         ({"families": ["xgboost"], "overrides": {"xgboost": {"rounds": 5}}}, r"overrides.xgboost.rounds is not a"),
-        ({"families": ["xgboost"], "overrides": {"xgboost": {"pipeline": "nn"}}}, r"'nn' is not a declared pipeline"),
+        ({"families": ["xgboost"], "overrides": {"xgboost": {"pipeline": "nn"}}}, r"'nn': the spec declares no pipel"),
+        # a bad override's value: a TypeError's traceback (params = 5) or pydantic's own text once the search started
+        ({"families": ["lightgbm"], "overrides": {"lightgbm": {"params": 5}}}, r"overrides.lightgbm.params must be a"),
+        ({"families": ["lightgbm"], "overrides": {"lightgbm": {"num_boost_round": 0}}}, r"num_boost_round = 0: Input"),
+        ({"families": ["xgboost"], "overrides": {"xgboost": {"early_stopping_rounds": "x"}}}, r"rounds = 'x': Input"),
     ],
 )
 def test_bad_search_specs_are_config_errors(search: dict, match: str) -> None:
@@ -744,6 +794,7 @@ def test_the_time_limit_note_names_the_models_it_left_out(tmp_path: Path) -> Non
     cut = run(spec, runs_root=tmp_path, train=train, time_limit=0.01, progress=None, record_history=False)
     (note,) = [n for n in cut.notes if n.startswith("time limit")]
     assert "3 model(s) not started (baseline, lr_a, lr_b)" in note and "seed bag" not in note
+    assert "no fold could start: the limit had gone to what comes before the fits" in note  # not to the models
 
 
 def test_a_plain_run_after_a_search_names_the_configs_it_no_longer_lists(tmp_path: Path) -> None:
@@ -799,3 +850,43 @@ def test_a_pipeline_read_by_an_extra_model_is_not_warned_of_as_unused(tmp_path: 
     assert not [w for w in caught if "declared but no model reads" in str(w.message)]
     with pytest.warns(UserWarning, match=r"pipeline\(s\) 'scaled' are declared but no model reads them"):
         run(spec, **kwargs)
+
+
+def _tiny(name: str, models: list[dict], n: int = 60, **over: object) -> tuple:
+    """A spec of ``models`` on a table of ``n`` rows (one feature), and that table."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=n)
+    train = pl.DataFrame({"id": np.arange(n), "x": x, "y": (x + rng.normal(size=n) > 0).astype(int)})
+    raw = {
+        "name": name,
+        "task": "binary",
+        "metric": "roc_auc",
+        "data": {"train": "t.csv", "id": "id", "target": "y"},
+        "folds": {"n_splits": 2},
+        "run": SEQUENTIAL,
+        "models": models,
+        **over,
+    }
+    return build_spec(raw), train
+
+
+LOGREG = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+
+@pytest.mark.parametrize("limit", [float("inf"), float("nan"), 0, -3.0, True])
+def test_run_rejects_a_time_limit_that_is_not_finite_seconds(limit: float, tmp_path: Path) -> None:
+    """``run(spec, time_limit=inf)``: a budget all NaN, every fold stopped as it started, a call that never ended."""
+    spec, train = _tiny("no_end", [{"name": "lr", **LOGREG}])
+    with pytest.raises(ConfigError, match=r"time_limit\) takes seconds, a finite number more than 0; got"):
+        run(spec, runs_root=tmp_path, train=train, time_limit=limit, progress=None, record_history=False)
+    assert not (tmp_path / "no_end").exists()  # before the run folder
+
+
+def test_a_time_limited_run_with_one_job_says_why_it_fits_in_a_worker_process(tmp_path: Path) -> None:
+    """n_jobs = 1 runs in this process, except under a time limit: only a worker can be ended to stop a fold at the
+    deadline. The line had said "a local process pool" for one job, as if n_jobs had been ignored."""
+    spec, train = _tiny("one_job", [{"name": "lr", **LOGREG}])
+    lines: list[str] = []
+    run(spec, runs_root=tmp_path, train=train, time_limit=60, progress=lines.append, record_history=False)
+    (line,) = [x for x in lines if x.startswith("fitting ")]
+    assert "1 worker(s)" in line and "(one worker process: the time limit stops a fold still running at" in line

@@ -387,7 +387,7 @@ def _wait_timeout(pool: WorkerPool, job: Job) -> float:
     """Wake up at the next task limit (or in 2 s, to re-read the load)."""
     now, timeout = time.monotonic(), 2.0
     for w in pool.running():
-        limit = task_limit(w.busy[0], w.started_at, job.deadline)
+        limit = task_limit(w.busy[0], w.task_clock(now), job.deadline)
         if limit is not None:
             timeout = min(timeout, max(0.0, limit - now) + 0.01)
     return timeout
@@ -398,9 +398,9 @@ def _stop_overrunning(pool: WorkerPool, job: Job, outcomes: Outcomes) -> None:
     now = time.monotonic()
     for w in list(pool.running()):
         task, _ = w.busy
-        limit = task_limit(task, w.started_at, job.deadline)
+        limit = task_limit(task, w.task_clock(now), job.deadline)
         if limit is None or now < limit:
             continue
         pool.kill(w)
         job.context.store.remove_stale_temps(task.model.name, task.key)
-        outcomes.stop(task, now - w.started_at)
+        outcomes.stop(task, now - w.started_at)  # the worker's time it took, its library's import included

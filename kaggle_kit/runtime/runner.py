@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -67,11 +69,12 @@ from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
 from .folds import Folds, make_folds, rare_classes
-from .pool import WorkerPool, stop_if_worker_starting
+from .pool import WorkerPool, stop_if_worker_starting, uncounted
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
 from .scoring import score_folds, undefined_folds
+from .search.recorded import Recorded
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
@@ -269,6 +272,15 @@ def _warn_unused_pipelines(
         )
 
 
+def check_time_limit(limit: float | None) -> None:
+    """``time_limit`` (``--time-limit``): seconds, a finite number more than 0. ``inf`` or ``nan`` had started a run
+    whose budget was all NaN: every fold was stopped as it started, and the command never ended."""
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, numbers.Real) or not 0 < limit < math.inf
+    ):
+        raise ConfigError(f"--time-limit (time_limit) takes seconds, a finite number more than 0; got {limit!r}")
+
+
 def _fold_labels(data: CompetitionData) -> np.ndarray:
     """What stratified folds stratify on: the labels themselves (not their codes) so that a message about a rare class
     names the user's label (the codes are the indices of the sorted labels, so the folds are the same); a multilabel
@@ -321,6 +333,7 @@ def run(
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
         # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
         raise ConfigError(f"n_jobs (--jobs) must be 0 (one task per CPU core) or a positive number; got {n_jobs!r}")
+    check_time_limit(time_limit)
     take_reading()  # the thread rule measures the cores' load from here, while the data is read
     session = RunSession.open(spec, runs_root, train, test, n_jobs, executor, ray_address, progress)
     try:
@@ -361,8 +374,14 @@ def _run(
     pseudo = plan_pseudo(session) if not only else None  # [pseudo_label] checked before anything is fitted
     if only and spec.pseudo_label is not None:
         session.say("pseudo-labelling skipped: --only fits the models named, not [pseudo_label]'s rounds")
+    # what earlier commands fitted and recorded (seed bags, shortened models): kept unless that model's spec changed
+    recorded = Recorded.read(session.store)
     if search is None and limit is None and not extra_models:
-        outcome = session.fit_all(models, current=[baseline_spec(), *spec.models])
+        current, bags = _carried(session, recorded, models, [baseline_spec(), *spec.models])
+        named = {m.name for m in models}
+        kept_bags = [b for config, members in bags.items() if config in named for b in members]  # reused, not fitted
+        extra = recorded.meta(bags, current, spec.seed)
+        outcome = session.fit_all([*models, *kept_bags], current=current, extra=extra)
     else:
         from .search.driver import drive
 
@@ -370,7 +389,7 @@ def _run(
 
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
-        outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep)
+        outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep, recorded=recorded)
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
         outcome = run_pseudo(session, pseudo, outcome)
     if record_history:
@@ -396,6 +415,24 @@ def _run(
         incomplete=tuple(r.name for r in outcome.results if r.status == "incomplete"),
         notes=notes,
     )
+
+
+def _carried(
+    session: RunSession, recorded: Recorded, models: Sequence[ModelSpec], listed: Sequence[ModelSpec]
+) -> tuple[list[ModelSpec], dict[str, list[ModelSpec]]]:
+    """run.json's models for a plain run fitting ``models``: each of ``listed``, the ones it does not fit (``--only``)
+    as the last command fitted them (a time limit's lowered cap), and after each the seed bags run.json recorded of
+    it that the store holds whole; and those bags by model."""
+    fitted, names = {m.name for m in models}, {m.name for m in listed}
+    current, bags = [], {}
+    for model in listed:
+        as_fitted = recorded.as_fitted(model, session.key)
+        current.append(model if model.name in fitted or as_fitted is None else as_fitted)
+        if as_fitted is not None:  # a bag never takes the name of a model of the spec (run.json lists one key a name)
+            kept = recorded.bags_of(as_fitted, session.key, lambda bag: not session.tasks(bag)[0])
+            bags[model.name] = [bag for bag in kept if bag.name not in names]
+            current += bags[model.name]
+    return current, bags
 
 
 def _undefined_folds_note(session: RunSession) -> tuple[str, ...]:
@@ -670,8 +707,11 @@ class RunSession:
             check_sample_fits(_submission_meta(self.spec, self.data, self.metric), self.data.test_ids)
             self._sample_checked = True
 
-    def fit_all(self, models: Sequence[ModelSpec], current: Sequence[ModelSpec]) -> FitOutcome:
-        """Every unfinished fold of ``models`` at once (``current``: all models run.json lists)."""
+    def fit_all(
+        self, models: Sequence[ModelSpec], current: Sequence[ModelSpec], extra: dict[str, Any] | None = None
+    ) -> FitOutcome:
+        """Every unfinished fold of ``models`` at once (``current``: all models run.json lists; ``extra``: more of
+        run.json, e.g. the seed bags kept)."""
         self.check(models)
         pending: list[Task] = []
         reused = 0
@@ -683,7 +723,7 @@ class RunSession:
             self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
         self.check_sample()
         self.start(len(pending))
-        self.write_meta(current)
+        self.write_meta(current, extra)
         self.decode_images(pending)
         errors = embeddings.execute_in_stages(self, pending)  # a net's embeddings before the models reading them
         results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
@@ -752,6 +792,8 @@ def _execution(
         where = f"Ray at {settings.ray_address}" if settings.ray_address else "a local Ray"
     else:
         where = "this process" if jobs == 1 and not in_workers else "a local process pool"
+        if jobs == 1 and in_workers:  # n_jobs = 1 under a time limit: why not this process, said where it shows
+            where = "one worker process: the time limit stops a fold still running at its deadline by ending it"
     return {
         "executor": settings.executor,
         "where": where,
@@ -885,6 +927,26 @@ def _sample_head(sample: Path | None, encoding: str | None = None) -> list[list[
         return []
 
 
+_SET_UP: set[str] = set()  #: model kinds whose adapter (and library) this process has made
+
+
+def _adapter(model: ModelSpec, task: str) -> tuple[ModelAdapter, float]:
+    """The fold's adapter, and the seconds its library's import took where it is the first of its kind in this
+    process: a one-time cost of the process (``make_adapter`` imports LightGBM, and LightGBM scikit-learn: 3 s on a
+    loaded machine), which a time limit's measuring fold does not count (:func:`~kaggle_kit.runtime.pool.uncounted`)
+    and its cost model leaves out of a fold's cost (``FoldResult.import_seconds``)."""
+    if model.kind in _SET_UP:
+        return make_adapter(model, task), 0.0
+    with uncounted():
+        start = time.perf_counter()
+        adapter = make_adapter(model, task)
+        if (library := getattr(adapter, "library", None)) is not None:
+            importlib.import_module(library)
+        seconds = time.perf_counter() - start
+    _SET_UP.add(model.kind)
+    return adapter, seconds
+
+
 def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
     """Fit one model on one fold: features fitted on the fold's training rows, early stopping on its validation
     rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step.
@@ -892,7 +954,9 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     task_start = time.perf_counter()
     data, metric = ctx.data, ctx.metric
     train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
-    adapter = make_adapter(task.model, data.task)  # per target (multi_target) where the family fits one only
+    adapter, import_seconds = _adapter(
+        task.model, data.task
+    )  # per target (multi_target) where the family fits one only
     fit_ctx = FitContext(
         task=data.task,
         n_classes=data.n_classes,
@@ -949,7 +1013,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         fit_with, n_pseudo = replace(fit_ctx, sample_weight=weight), int(pseudo.rows.size)
 
     if (library := getattr(adapter, "library", None)) is not None:  # an import is not the fit: ModelAdapter.library
-        importlib.import_module(library)
+        importlib.import_module(library)  # (imported by _adapter already, but where a family imports it lazily)
     start = time.perf_counter()
     try:
         fitted = adapter.fit(X_fit, y_fit, X_valid, y_valid, fit_with)
@@ -991,6 +1055,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         threads=ctx.threads,
         clipped=(clipped_valid, clipped_test),
         task_seconds=round(time.perf_counter() - task_start, 4),
+        import_seconds=round(import_seconds, 4),
         train_score=train_score,
         train_rows=train_rows,
         n_pseudo=n_pseudo,

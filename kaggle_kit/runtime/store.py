@@ -80,6 +80,9 @@ class FoldResult:
     n_pseudo: int = 0  # pseudo-labelled test rows added to the fold's training rows (``n_train`` counts its own)
     # a model fitted one target at a time: each target's kept rounds (None: a constant); a refit trains each so long
     target_iterations: tuple[int | None, ...] | None = None
+    # of task_seconds: importing the model's library, a one-time cost of the process that the fold's next ones in the
+    # same process do not pay (a time limit's cost model leaves it out of a fold's cost)
+    import_seconds: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)

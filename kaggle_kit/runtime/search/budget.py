@@ -1,6 +1,7 @@
 """One wall-clock budget for a run: which configs to start, when to shorten them, when to stop.
 
-The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind. A kind with
+The scheduler predicts each (config, fold) task's cost from what it has measured so far, per model kind and pipeline
+(:func:`cost_key`; "kind" below means that pair). A kind with
 a cap (boosting rounds, epochs) is first measured on one short fold (a sizing fold: :data:`SIZING_UNITS`, its own
 content key, not a model of the run): at full size even the cheapest kind's fold may outlast the limit on a large
 table. The first wave sizes the cheapest capped kinds, one per worker; later waves size the others after their whole
@@ -31,7 +32,9 @@ after which no fold starts and a running one is stopped by ending its worker pro
 cheapest unmeasured kind without a sizing cap (:data:`PRIOR_ORDER`; once some kind is measured, only up to
 :data:`CHEAP_ANCHOR`) gets all its folds at once instead of a probe, so a whole model exists early; probes and
 sizing folds go after a wave's whole configs, cheapest kind first, each stopped at :func:`probe_limit` (a kind whose
-probe or sizing fold is stopped is not started again) and not started later than that into its wave.
+probe or sizing fold is stopped is not started again) and not started later than that into its wave. That limit
+counts from when its worker is ready and leaves out its library's import (:func:`kaggle_kit.runtime.pool.uncounted`),
+which the cost model also leaves out of a fold's cost (``FoldResult.import_seconds``): a one-time cost of the worker.
 """
 
 from __future__ import annotations
@@ -97,6 +100,14 @@ SHRUNK_SLACK = 0.85
 #: every config (nested CV) and the submission
 RESERVE_SHARE, MIN_RESERVE_S = 0.05, 2.0
 PER_MODEL_RESERVE_S = 0.05  #: and per model of the run (its selection candidates, history rows, leaderboard line)
+
+
+def cost_key(model: ModelSpec) -> str:
+    """What the cost model measures a fold's cost by: the model kind, and the pipeline its features come from. One
+    kind on another pipeline is another cost: preset 'best''s ``lgbm_ar`` (LightGBM extra trees on the arithmetic
+    pairs) runs about twice as long a round as ``lgbm_xt`` (the same kind on the base encoding), and sharing one
+    per-round cost had predicted the dearer one low."""
+    return model.kind if model.pipeline is None else f"{model.kind} on {model.pipeline}"
 
 
 def unit_of(model: ModelSpec) -> Unit | None:
@@ -204,11 +215,11 @@ class CostModel:
 
     def _add(self, model: ModelSpec, result: FoldResult, sizing: bool = False) -> None:
         n = units_run(model, result)
-        self.per_unit.setdefault(model.kind, []).append(max(_fit_seconds(result), 1e-4) / n)
+        self.per_unit.setdefault(cost_key(model), []).append(max(_fit_seconds(result), 1e-4) / n)
         if not sizing:
-            self.units.setdefault(model.kind, []).append(n)
+            self.units.setdefault(cost_key(model), []).append(n)
         if result.task_seconds > 0:
-            self.fixed.setdefault(model.kind, []).append(max(0.0, result.task_seconds - _fit_seconds(result)))
+            self.fixed.setdefault(cost_key(model), []).append(_rest_seconds(result))
 
     def observe_wave(
         self,
@@ -225,7 +236,7 @@ class CostModel:
         folds. Returns the tasks' seconds."""
         by_kind: dict[str, list[tuple[ModelSpec, FoldResult]]] = {}
         for model, res in folds:
-            by_kind.setdefault(model.kind, []).append((model, res))
+            by_kind.setdefault(cost_key(model), []).append((model, res))
         for kind, group in by_kind.items():
             first = min(jobs, len(group)) if fresh or not self.knows(kind) else 0
             ordered = sorted(group, key=lambda g: _fit_seconds(g[1]) / units_run(g[0], g[1]))
@@ -237,7 +248,7 @@ class CostModel:
                 if res.key not in sizing:  # a full-size fold: where its early stopping ended is worth knowing
                     self.units.setdefault(kind, []).append(units_run(model, res))
                 if res.task_seconds > 0 and not self.fixed.get(kind):
-                    self.fixed.setdefault(kind, []).append(max(0.0, res.task_seconds - _fit_seconds(res)))
+                    self.fixed.setdefault(kind, []).append(_rest_seconds(res))
             if clean and slow:
                 extra = float(
                     np.median([_task_seconds(r) for _, r in slow]) - np.median([_task_seconds(r) for _, r in clean])
@@ -287,12 +298,12 @@ class CostModel:
 
     def fold_cost(self, model: ModelSpec) -> tuple[float, float]:
         """(expected, worst-case) seconds of one fold of ``model``; its kind must be known."""
-        unit, most = self.unit_cost(model.kind), self.unit_cost(model.kind, worst=True)
-        base = self.task_overhead(model.kind)
+        unit, most = self.unit_cost(cost_key(model)), self.unit_cost(cost_key(model), worst=True)
+        base = self.task_overhead(cost_key(model))
         cap = cap_of(model)
         if cap is None:
             return base + unit, base + most * 1.5
-        return base + unit * self.expected_units(model.kind, cap), base + most * cap
+        return base + unit * self.expected_units(cost_key(model), cap), base + most * cap
 
 
 @dataclass
@@ -400,25 +411,27 @@ def plan_wave(
     post = cost.post * SAFETY  # each finished config is assembled here after the wave, one after another
     serial = 0.0
     unknown = [
-        m for m, _, _ in candidates if not cost.knows(m.kind) and m.kind not in cost.too_slow and m.kind != "dummy"
+        m
+        for m, _, _ in candidates
+        if not cost.knows(cost_key(m)) and cost_key(m) not in cost.too_slow and m.kind != "dummy"
     ]
     folds_of = {id(m): n for m, n, _ in candidates}
     sizable: dict[str, tuple[ModelSpec, int, int]] = {}  # kind -> its first config, that config's folds, sizing cap
     for m in sorted(unknown, key=lambda m: prior_rank(m.kind)):
         small = sizing_cap(m)
-        if small is not None and m.kind not in sizable:
-            sizable[m.kind] = (m, folds_of[id(m)], small)
-    measured = any(cost.knows(m.kind) for m, _, _ in candidates if m.kind != "dummy")
+        if small is not None and cost_key(m) not in sizable:
+            sizable[cost_key(m)] = (m, folds_of[id(m)], small)
+    measured = any(cost.knows(cost_key(m)) for m, _, _ in candidates if m.kind != "dummy")
     if anchor and sizable and remaining > 0 and not measured:
         # nothing is whole and nothing is known: a full-size fold of even the cheapest kind may outlast the limit
         # (LightGBM, 5 classes, 200,000 rows, 1 thread: > 160 s a fold), so the cheapest capped kinds, one per worker,
         # are first measured on one short fold each, and the next wave sizes their configs from that (lowering caps
         # where the time asks) beside the other kinds' sizing folds. Sizing every kind first had taken a 60 s limit's
         # first 27 s on that table (5 kinds on 2 workers), and only a linear model was whole at the end
-        wave = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(m.kind)]
+        wave = [Admitted(m, n) for m, n, _ in candidates if m.kind == "dummy" and not cost.knows(cost_key(m))]
         return wave + [_sizing_fold(*s, remaining, jobs) for s in list(sizable.values())[: max(1, jobs)]]
     # a capped kind is measured by a sizing fold (below), never by a full-size fold
-    uncapped = [m for m in unknown if m.kind not in sizable]
+    uncapped = [m for m in unknown if cost_key(m) not in sizable]
     first = min(uncapped, key=lambda m: prior_rank(m.kind)) if uncapped else None
     # a kind without a cap anchors only where nothing else can be whole, or where it is cheap (a linear model): a
     # forest's every fold at full size, unmeasured and not counted in the wave, could take the limit from the configs
@@ -426,29 +439,30 @@ def plan_wave(
     if anchor and first is not None and remaining > 0 and (not measured or prior_rank(first.kind) <= CHEAP_ANCHOR):
         n = next(n for m, n, _ in candidates if m is first)
         admitted.append(Admitted(first, n))
-        probed.add(first.kind)
+        probed.add(cost_key(first))
         serial += post
     for model, n, shrinkable in candidates:
         if remaining <= 0:
             break
-        if model.kind in cost.too_slow:
+        if cost_key(model) in cost.too_slow:
             continue
-        if model.kind == "dummy" and not cost.knows(model.kind):  # the baseline: no fit to speak of, never probed
+        if model.kind == "dummy" and not cost.knows(cost_key(model)):  # the baseline: no fit to speak of, never probed
             admitted.insert(0, Admitted(model, n))
             serial += post
             continue
-        if not cost.knows(model.kind):
-            if model.kind not in probed:
-                probed.add(model.kind)
-                if model.kind in sizable:  # the config the first wave sizes: the kind's first worth sizing
-                    probes.append(_sizing_fold(*sizable[model.kind], remaining, jobs))
+        if not cost.knows(key := cost_key(model)):
+            if key not in probed:
+                probed.add(key)
+                if key in sizable:  # the config the first wave sizes: the kind's first worth sizing
+                    probes.append(_sizing_fold(*sizable[key], remaining, jobs))
                 else:
                     probes.append(Admitted(model, 1, probe=True, max_seconds=probe_limit(remaining, n, jobs)))
                     serial += post
             continue
-        if model.kind not in started_kinds and cost.first_use.get(model.kind, 0.0) > 0:
+        key = cost_key(model)
+        if key not in started_kinds and cost.first_use.get(key, 0.0) > 0:
             before = loads  # every worker that runs the kind pays its first use once: count it on each
-            loads = [load + cost.first_use[model.kind] for load in loads]
+            loads = [load + cost.first_use[key] for load in loads]
         else:
             before = None
         bound = wave_budget if started_kinds else remaining  # the first config may take all the time left
@@ -465,19 +479,19 @@ def plan_wave(
         if _fits(loads, n, expected, hard, left, room):
             admitted.append(Admitted(model, n))
             loads = lpt(loads, [expected] * n)
-            started_kinds.add(model.kind)
+            started_kinds.add(key)
             serial += post
             continue
         if fixed:
             loads = before if before is not None else loads
             continue
         assert cap is not None
-        unit, top = cost.unit_cost(model.kind), cost.unit_cost(model.kind, worst=True)
-        overhead = cost.task_overhead(model.kind)
+        unit, top = cost.unit_cost(key), cost.unit_cost(key, worst=True)
+        overhead = cost.task_overhead(key)
         lo, hi = 0, cap - 1  # the largest lowered cap that fits (fitting holds up to some cap, not beyond)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            expected = overhead + unit * cost.expected_units(model.kind, mid)
+            expected = overhead + unit * cost.expected_units(key, mid)
             if _fits(loads, n, expected, overhead + top * mid, left * SHRUNK_SLACK, room):
                 lo = mid
             else:
@@ -494,8 +508,8 @@ def plan_wave(
                 best, todo = small, n - 1
         if best >= max(MIN_UNITS[unit_name], floor or 0):
             admitted.append(Admitted(with_cap(model, best), todo, shrunk_from=cap))
-            loads = lpt(loads, [overhead + unit * cost.expected_units(model.kind, best)] * todo)
-            started_kinds.add(model.kind)
+            loads = lpt(loads, [overhead + unit * cost.expected_units(key, best)] * todo)
+            started_kinds.add(key)
             serial += post
         elif before is not None:
             loads = before
@@ -516,6 +530,14 @@ def _fit_seconds(result: FoldResult) -> float:
     return result.fit_seconds + result.predict_seconds
 
 
+def _rest_seconds(result: FoldResult) -> float:
+    """A fold's task beyond its fit and predictions (encoding its features), without its library's import: a
+    process's one-time cost, which a fold's cost left the only measure of its kind with (``import lightgbm``, 2.5 s on
+    a loaded machine, had priced each of a 300-row table's LightGBM folds at 3 s, and nothing fitted in a 12 s
+    limit's 3.4 s left)."""
+    return max(0.0, result.task_seconds - _fit_seconds(result) - result.import_seconds)
+
+
 def _task_seconds(result: FoldResult) -> float:
     return result.task_seconds if result.task_seconds > 0 else _fit_seconds(result)
 
@@ -530,6 +552,7 @@ __all__ = [
     "CostModel",
     "bag_floor",
     "cap_of",
+    "cost_key",
     "faster_learning_rate",
     "lpt",
     "makespan",

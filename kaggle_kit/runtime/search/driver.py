@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ...config import BASELINE_NAME, ModelSpec, SearchSpec
 from ...errors import name_a_few
 from ..store import ModelResult
-from .budget import Budget, CostModel, bag_floor, cap_of, plan_wave, with_cap
+from .budget import Budget, CostModel, bag_floor, cap_of, cost_key, plan_wave, with_cap
 from .plan import Config, build_model, check_search, config_order, default_params, random_configs, search_seed
+from .recorded import Recorded
 from .sampler import TPESearch
 from .spaces import SPACES
 
@@ -128,9 +129,11 @@ def drive(
     time_limit: float | None,
     started: float,
     keep: Sequence[ModelSpec] = (),
+    recorded: Recorded | None = None,
 ) -> FitOutcome:
     """Fit ``models`` and the configs of ``search`` under ``time_limit`` seconds counted from ``started``
-    (``time.monotonic()``); ``keep``: models run.json lists although this call fits none of their folds."""
+    (``time.monotonic()``); ``keep``: models run.json lists although this call fits none of their folds;
+    ``recorded``: what earlier commands fitted and recorded (seed bags, shortened models), kept where unchanged."""
     from ..runner import FitOutcome
 
     spec = session.spec
@@ -149,7 +152,7 @@ def drive(
     session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
     jobs = session.jobs
 
-    state = _State(session, budget, keep)
+    state = _State(session, budget, keep, recorded, reserved={m.name for m in [*models, *keep]})
     queue = [Item(m) for m in models]
     parked: list[Item] = []  #: models that did not fit in the time left (not started, or incomplete)
     bag_round = 0
@@ -162,8 +165,8 @@ def drive(
             session.check([m for m in families.values() if m.name not in state.checked])
             state.checked.update(m.name for m in families.values())
             queue += [Item(c.model, config=c) for c in configs]
-        if not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
-            bag_round += 1
+        while not queue and budget is not None and bag_round < BAG_SEEDS and budget.remaining() > 0:
+            bag_round += 1  # a round whose bags an earlier command fitted (kept already) has none to add
             queue = state.bags(bag_round)
         if not queue:
             break
@@ -186,16 +189,27 @@ def drive(
 class _State:
     """What :func:`drive` has done so far: the models of the run, their results, costs, bags."""
 
-    def __init__(self, session: RunSession, budget: Budget | None, keep: Sequence[ModelSpec]) -> None:
+    def __init__(
+        self,
+        session: RunSession,
+        budget: Budget | None,
+        keep: Sequence[ModelSpec],
+        recorded: Recorded | None = None,
+        reserved: set[str] | None = None,
+    ) -> None:
         self.session, self.budget = session, budget
+        self.recorded = recorded = recorded or Recorded()
+        #: the names of the models given (a seed bag never takes one: run.json would list it under the bag's key)
+        self.reserved: set[str] = reserved or set()
         self.cost = CostModel()
-        self.order: dict[str, ModelSpec] = {m.name: m for m in keep}  # run.json's models, in order
+        self.order: dict[str, ModelSpec] = {}  # run.json's models, in order
         self.results: dict[str, ModelResult] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.shrunk: dict[str, tuple[int, int]] = {}
         self.bag_members: dict[str, list[str]] = {}
         self.fitted = self.reused = 0
         self.checked: set[str] = set()  #: configs whose params were checked (session.check)
+        self.waves = 0  #: waves run so far
         self.slots = session.jobs  #: tasks that can run at once: the workers, or fewer when the last wave ran fewer
         self.sized: set[str] = set()  #: configs whose sizing fold is stored (fold 0 of the config at SIZING_UNITS)
         # configs an earlier time-limited run shortened: their folds are kept and resumed, not refitted at full size
@@ -203,6 +217,11 @@ class _State:
         self.shortened_before: dict[str, int] = {
             name: int(v["to"]) for name, v in previous.get("time_limit", {}).get("shortened", {}).items()
         }
+        for model in keep:  # listed as the last command fitted them (a lowered cap), with their seed bags
+            fitted = recorded.as_fitted(model, session.key)
+            self.order[model.name] = fitted or model
+            if fitted is not None:
+                self._keep_bags(fitted, assemble=False)
 
     # ------------------------------------------------------------------ bookkeeping
     def _record(self, item: Item) -> None:
@@ -219,6 +238,29 @@ class _State:
         self._record(item)
         if proposer is not None and item.config is not None:
             proposer.tell(result)
+        if result.status == "ok" and item.bag_of is None:
+            self._keep_bags(item.model, assemble=True)
+
+    def _keep_bags(self, model: ModelSpec, assemble: bool) -> None:
+        """List the seed bags of ``model`` (as fitted) that an earlier command recorded, unchanged and whole in the
+        store (a plain or ``--only`` run fits no bag; a time-limited one would make the same ones again); with
+        ``assemble``, as models of this command's results too."""
+        if model.name in self.bag_members:
+            return
+        if self.recorded.lowered(model) and model.name not in self.shrunk:
+            short = self.recorded.shortened[model.name]
+            self.shrunk[model.name] = (int(short["from"]), int(short["to"]))
+        for bag in self.recorded.bags_of(model, self.session.key, lambda b: not self.session.tasks(b)[0]):
+            if bag.name in self.reserved or bag.name in self.order:
+                continue
+            self.order[bag.name] = bag
+            self.bag_members.setdefault(model.name, []).append(bag.name)
+            if self.recorded.lowered(bag):
+                short = self.recorded.shortened[bag.name]
+                self.shrunk[bag.name] = (int(short["from"]), int(short["to"]))
+            if assemble:
+                self.results[bag.name] = self.session.assemble(bag, None)
+                self.reused += len(self.session.folds.tasks())
 
     def take_finished(self, queue: list[Item], proposer: Proposer | None) -> list[Item]:
         """Assemble the items whose folds are all in the store already (a resumed or repeated run); learn the cost
@@ -314,6 +356,7 @@ class _State:
         is done)."""
         import time
 
+        self.waves += 1
         unchecked = [item.model for item, _ in wave if item.config is not None and item.model.name not in self.checked]
         self.session.check(unchecked)
         self.checked.update(m.name for m in unchecked)
@@ -341,7 +384,7 @@ class _State:
         errors = outcomes.errors
         for task, _seconds in outcomes.stopped:
             if task.max_seconds is not None:  # a probe: one fold of the kind takes longer than its config could
-                self.cost.too_slow.add(task.model.kind)
+                self.cost.too_slow.add(cost_key(task.model))
         folds = []
         finished = set()
         for task in tasks:
@@ -407,7 +450,7 @@ class _State:
             model = self.order[r.name]
             seed = (self.session.spec.seed if model.seed is None else model.seed) + round_
             name = f"{r.name}_s{seed}"
-            if name in self.order:
+            if name in self.order or name in self.reserved:
                 continue
             try:
                 bag = ModelSpec.model_validate({**model.model_dump(), "name": name, "seed": seed})
@@ -446,6 +489,8 @@ class _State:
                 bags[config] = {"models": [config, *kept], "seeds": [self._seed(config), *map(self._seed, kept)]}
         if bags:
             extra["bags"] = bags
+        if self.budget is None and self.shrunk:  # kept from an earlier time-limited command
+            extra["time_limit"] = {"shortened": {name: {"from": a, "to": b} for name, (a, b) in self.shrunk.items()}}
         if self.budget is not None:
             extra["time_limit"] = {
                 "limit_s": self.budget.limit,
@@ -480,6 +525,11 @@ class _State:
             parts = [f"time limit {self.budget.limit:g} s: fitting ended at {self.budget.used():.1f} s"]
             if not_started:
                 parts.append(f"{len(not_started)} model(s) not started ({name_a_few(not_started, 'models', ', ')})")
+            if not self.waves:  # not one fold started: the time went before the first wave, not to the models
+                parts.append(
+                    "no fold could start: the limit had gone to what comes before the fits (reading the data, checking "
+                    "the models, the reserve for what follows them)"
+                )
             if bags_left:
                 parts.append(f"{bags_left} seed bag(s) not started")
             if incomplete:
