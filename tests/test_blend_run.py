@@ -625,3 +625,45 @@ def test_a_model_named_as_an_import_or_a_blend_is_refused_before_any_fit(tmp_pat
     with pytest.raises(ConfigError, match=f"model 'friend' has the name of .*delete .*{folder}/friend"):
         _rmsle_run(tmp_path, more=("friend",))
     assert not (run_dir / "models" / "friend").exists()  # nothing fitted
+
+
+def _binary_run(tmp_path: Path, metric: str = "roc_auc") -> Path:
+    """A small binary run of classes 0 / 1 (one logistic regression, 60 training and 30 test rows)."""
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(90, 2))
+    frame = pl.DataFrame(
+        {"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] + rng.normal(size=90) > 0).astype(int)}
+    )
+    spec = build_spec(
+        {
+            "name": "zero_one",
+            "task": "binary",
+            "metric": metric,
+            "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}],
+        }
+    )
+    return run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
+
+
+def test_one_column_named_0_as_pandas_names_it_is_the_positive_class(tmp_path: Path) -> None:
+    """``pd.DataFrame(model.predict_proba(X)[:, 1])`` names its column 0: for classes 0 / 1 that is the negative
+    class's label, and the one column was read as class 0's probability, inverting the import without a word. A
+    number names no class for sure: read as the positive class's, as any one column is, and said."""
+    run_dir = _binary_run(tmp_path)
+    store = RunStore(run_dir)
+    folds = pl.read_parquet(store.folds_path)["fold_r0"]
+    for kind in ("oof", "test"):
+        frame = store.read_predictions("lr", kind)
+        extra = [folds.alias("fold")] if kind == "oof" else []
+        frame.select(pl.col("p_1").alias("0"), "id", *extra).write_csv(tmp_path / f"{kind}.csv")
+    with pytest.warns(UserWarning, match=r"one prediction column '0' of .* positive class '1' .* name it 'p_0'"):
+        import_predictions(run_dir, "pandas", tmp_path / "oof.csv", tmp_path / "test.csv")
+    for kind in ("oof", "test"):
+        got = pl.read_parquet(run_dir / "external" / "pandas" / f"{kind}.parquet")
+        np.testing.assert_allclose(got["p_1"].to_numpy(), store.read_predictions("lr", kind)["p_1"].to_numpy(),
+                                   atol=1e-6)  # fmt: skip

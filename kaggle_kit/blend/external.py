@@ -2,8 +2,9 @@
 
 The files (CSV or parquet) need the run's id column and one prediction column per class: the run's own column names
 (``p_<label>``), the class labels themselves, or, for a binary task, a single column holding the positive class's
-probability (the second label in sorted order), or the negative class's where it is named by it (``p_<label>`` or
-the label); for regression, a single column. They are checked against the run:
+probability (the second label in sorted order), or the negative class's where it is named by it (``p_<label>``, or
+the label where it is no number: pandas names an array's column ``0``); for regression, a single column. They are
+checked against the run:
 
 * the OOF ids must be exactly the run's training ids and the test ids its test ids (any order; duplicates, missing
   and unknown ids are errors naming how many and an example);
@@ -259,7 +260,7 @@ def _values(
         value = _numeric(frame, others[0], path)
         if classes is None:
             return value[:, None]
-        if others[0] in (columns[0], str(classes[0])):  # named by the negative class: its probability, not the other's
+        if _names_negative_class(others[0], columns, classes, path):  # its probability, not the other class's
             return np.column_stack([value, 1 - value])
         return np.column_stack([1 - value, value])  # one column: the positive (second) class's probability
     if not chosen:
@@ -274,6 +275,30 @@ def _values(
             )
         )
     return np.column_stack([_numeric(frame, c, path) for c in chosen])
+
+
+def _names_negative_class(column: str, columns: list[str], classes: list, path: Path) -> bool:
+    """Whether a binary file's one prediction column is named by the negative class: the run's name for its column
+    (``p_<label>``), or the label itself where it is no number. pandas names a 1-D array's column ``0`` and a 2-D
+    array's by position, so a number names no class for sure (``0`` is the common name of a notebook's
+    ``predict_proba(X)[:, 1]``): such a column is read as the positive class's, as any one column is, said."""
+    label = str(classes[0])
+    if column == columns[0]:
+        return True
+    if column != label:
+        return False
+    try:
+        float(label)
+    except ValueError:
+        return True
+    warnings.warn(
+        f"the one prediction column {column!r} of {str(path)!r} is read as the probability of the positive class "
+        f"{str(classes[1])!r} (pandas names a 1-D array's column 0); if it holds the probability of the class "
+        f"{label!r}, name it {columns[0]!r}",
+        DataWarning,
+        stacklevel=4,
+    )
+    return False
 
 
 def _truth_column(frame: pl.DataFrame, target_col: str | None, keys: tuple[str, ...]) -> str | None:
