@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..errors import ConfigError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore, check_writable
 from .engine import BlendOutcome, blend_predictions, stacking_guard
-from .inputs import RunPredictions, current_keys, load_run, stale_reason
+from .inputs import RunPredictions, blendable_keys, current_keys, load_run, stale_reason
 from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
@@ -243,7 +244,7 @@ def _blend(
 ) -> BlendOutcome:
     if name is not None:
         check_name(name, "blend")
-    return blend_predictions(
+    outcome = blend_predictions(
         preds.oof,
         preds.y,
         preds.folds,
@@ -257,6 +258,9 @@ def _blend(
         calibrate=calibrate,
         deadline=deadline,
     )
+    # what the run could blend now, weighed or not: a model finished later is named by the report (not a file time,
+    # which a resumed run, rewriting every model's summary, or a copy of the folder changes)
+    return replace(outcome, result=replace(outcome.result, run_models=blendable_keys(preds.root)))
 
 
 def _save(preds: RunPredictions, outcome: BlendOutcome) -> None:
