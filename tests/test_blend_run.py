@@ -667,3 +667,30 @@ def test_one_column_named_0_as_pandas_names_it_is_the_positive_class(tmp_path: P
         got = pl.read_parquet(run_dir / "external" / "pandas" / f"{kind}.parquet")
         np.testing.assert_allclose(got["p_1"].to_numpy(), store.read_predictions("lr", kind)["p_1"].to_numpy(),
                                    atol=1e-6)  # fmt: skip
+
+
+def test_a_stack_applied_to_new_rows_stays_in_the_metrics_domain(tmp_path: Path) -> None:
+    """RMSLE scores values >= 0: a stack's level-2 ridge extrapolates below 0 for new rows its models predict 0 for
+    (clipped there, as a model's predictions are); ``predict`` applied the stored fold models, or fitted them again
+    where they were not stored, without clipping, and submitted negative values."""
+    from kaggle_kit.blend.base import Fitted
+    from kaggle_kit.blend.registry import make_blender
+    from kaggle_kit.blend.storage import read_level2
+    from kaggle_kit.predict.blends import apply_blend
+    from kaggle_kit.predict.run_folder import RunFolder
+
+    run_dir = _rmsle_run(tmp_path, more=("twin",))
+    result = fit_blend(run_dir, "stack", models=["ridge", "twin"])
+    rows = {"ridge": np.array([[0.0], [4.0]]), "twin": np.array([[0.0], [4.0]])}  # new rows' predictions
+    level2 = read_level2(run_dir, result, "blend again")
+    assert level2 is not None
+    stacker, stacked = make_blender("stack", result.options), np.stack(list(rows.values())).astype(np.float32)
+    raw = [stacker.predict(Fitted(model=m), stacked)[0, 0] for m in level2]
+    assert max(raw) < 0  # the premise: every fold's ridge predicts below 0 for the first row
+    folder = RunFolder.open(run_dir)
+    stored = apply_blend(folder, result, rows)
+    for name in ("level2.json", "level2.npz"):  # a stack stored without them: fitted again
+        (run_dir / "blends" / "stack" / name).unlink()
+    again = apply_blend(folder, result, rows)
+    for got in (stored, again):
+        assert got[0, 0] == 0.0 and got[1, 0] > 0  # clipped into [0, inf]; the other row as the stack predicts it
