@@ -694,3 +694,16 @@ def test_a_stack_applied_to_new_rows_stays_in_the_metrics_domain(tmp_path: Path)
     again = apply_blend(folder, result, rows)
     for got in (stored, again):
         assert got[0, 0] == 0.0 and got[1, 0] > 0  # clipped into [0, inf]; the other row as the stack predicts it
+
+
+def test_imported_predictions_are_submitted_as_labels_at_their_own_threshold(tmp_path: Path) -> None:
+    """A label metric's submission of imported predictions labels them at the threshold chosen on their own OOF, as
+    a model's is: a model's copy imported submits what the model submits."""
+    run_dir = _binary_run(tmp_path, "accuracy")
+    store = RunStore(run_dir)
+    oof = store.read_predictions("lr", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("lr", "test").write_csv(tmp_path / "test.csv")
+    import_predictions(run_dir, "copy", tmp_path / "oof.csv", tmp_path / "test.csv")
+    theirs = pl.read_csv(write_submission(run_dir, "copy"))
+    assert theirs.equals(pl.read_csv(write_submission(run_dir, "lr"))) and set(theirs["y"]) <= {0, 1}

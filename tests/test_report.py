@@ -511,6 +511,10 @@ def test_a_blend_of_models_refit_since_is_left_out_and_named(tmp_path: Path) -> 
         "no stored blend can predict these rows ('mean': made from earlier versions"
         in best_choice(result.run_dir).verdict
     )
+    assert (  # submit --best (the run's own test rows) alike: the stale blend's stored test predictions are refused
+        "no stored blend is current ('mean': made from earlier versions"
+        in best_choice(result.run_dir, new_rows=False).verdict
+    )
     from kaggle_kit.report.records import snapshot
 
     assert snapshot(result.run_dir).blends == ()  # nor recorded in the run history (its best there)
