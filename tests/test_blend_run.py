@@ -707,3 +707,18 @@ def test_imported_predictions_are_submitted_as_labels_at_their_own_threshold(tmp
     import_predictions(run_dir, "copy", tmp_path / "oof.csv", tmp_path / "test.csv")
     theirs = pl.read_csv(write_submission(run_dir, "copy"))
     assert theirs.equals(pl.read_csv(write_submission(run_dir, "lr"))) and set(theirs["y"]) <= {0, 1}
+
+
+def test_a_binary_file_with_its_classes_swapped_is_named(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A column named by one class holding the other's probability passed every check, and every blend of it was
+    wrong (its OOF ROC AUC 1 - AUC); the import names the swap. The model's own files say nothing."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        import_predictions(run_dir, "same", oof_path, test_path)
+    for path in (oof_path, test_path):
+        frame = pl.read_csv(path)
+        frame.with_columns(p_benign=pl.col("p_malignant"), p_malignant=pl.col("p_benign")).write_csv(path)
+    with pytest.warns(UserWarning, match=r"far below chance \(OOF ROC AUC 0\.0\d+ as the probability of 'p_malignant'"):
+        import_predictions(run_dir, "swapped", oof_path, test_path)

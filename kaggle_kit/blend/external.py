@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, DataWarning, StoreError
-from ..metrics import get_metric, run_metric
+from ..metrics import get_metric, roc_auc, run_metric
 from ..readers.tables import header_key
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from .inputs import run_folds, train_ids
@@ -119,6 +120,8 @@ def import_predictions(
         )
     _check_values(oof_values[~never], oof_path, classes is not None, run_ids.filter(~never))
     _warn_if_labels(oof_values[~never], oof_path, classes)
+    if classes is not None and len(classes) == 2 and not meta.get("targets"):
+        _warn_if_inverted(oof_values[~never], run_target(store)[~never], oof_path, columns)
     _check_distribution(oof_values[~never], oof_path, meta)
 
     metric = run_metric(meta)
@@ -518,6 +521,27 @@ def _warn_if_labels(values: np.ndarray, path: Path, classes: list | None) -> Non
         f"the predictions in {str(path)!r} are all 0 or 1: class labels, not probabilities; they are imported as "
         "probabilities of 0 and 1, which rank and blend coarsely (ROC AUC, log loss and blends need probabilities): "
         "export predict_proba's output if the model has it",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
+#: a binary file's OOF ROC AUC below this is taken for its classes swapped (no model ranks that far below chance)
+_INVERTED_AUC = 0.3
+
+
+def _warn_if_inverted(values: np.ndarray, y: np.ndarray, path: Path, columns: list[str]) -> None:
+    """A binary file whose positive-class probabilities rank the run's target far below chance holds the classes
+    swapped (a column named by one class holding the other's probability): it passes every other check, and every
+    blend of it is wrong; said, naming the score the other reading would have."""
+    auc = roc_auc(y, values[:, 1]) if len(values) else math.nan
+    if not auc < _INVERTED_AUC:  # nan (one class only) says nothing
+        return
+    warnings.warn(
+        f"the predictions in {str(path)!r} rank the run's target far below chance (OOF ROC AUC {auc:.3f} as the "
+        f"probability of {columns[1]!r}; {1 - auc:.3f} as that of {columns[0]!r}): are the classes swapped? A column "
+        f"named by one class must hold that class's probability (a single column: {columns[1]!r} for the positive "
+        f"class, {columns[0]!r} for the negative)",
         DataWarning,
         stacklevel=3,
     )
