@@ -722,3 +722,22 @@ def test_a_binary_file_with_its_classes_swapped_is_named(runs: dict[str, Path], 
         frame.with_columns(p_benign=pl.col("p_malignant"), p_malignant=pl.col("p_benign")).write_csv(path)
     with pytest.warns(UserWarning, match=r"far below chance \(OOF ROC AUC 0\.0\d+ as the probability of 'p_malignant'"):
         import_predictions(run_dir, "swapped", oof_path, test_path)
+
+
+def test_a_regression_files_target_column_is_checked_as_values(tmp_path: Path) -> None:
+    """A regression OOF file keeping the target beside its predictions: the same values (to 4 digits) import; the
+    target transformed (log1p) or text disagrees, said, with the hint (text had raised a bare ValueError)."""
+    from kaggle_kit.blend.target import run_target
+
+    run_dir = _rmsle_run(tmp_path)
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(
+        fold=pl.read_parquet(store.folds_path)["fold_r0"], y=pl.Series(run_target(store)).round_sig_figs(6)
+    )
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+    import_predictions(run_dir, "kept", tmp_path / "oof.csv", tmp_path / "test.csv")
+    for y in (pl.col("y").log1p(), pl.lit("n/a")):
+        oof.with_columns(y=y).write_csv(tmp_path / "oof.csv")
+        with pytest.raises(DataError, match=r"target column 'y' .* disagrees .*transformed \(e\.g\. log1p\): drop it"):
+            import_predictions(run_dir, "other", tmp_path / "oof.csv", tmp_path / "test.csv")
