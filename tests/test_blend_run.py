@@ -630,8 +630,9 @@ def test_a_model_named_as_an_import_or_a_blend_is_refused_before_any_fit(tmp_pat
     assert not (run_dir / "models" / "friend").exists()  # nothing fitted
 
 
-def _binary_run(tmp_path: Path, metric: str = "roc_auc") -> Path:
-    """A small binary run of classes 0 / 1 (one logistic regression, 60 training and 30 test rows)."""
+def _binary_run(tmp_path: Path, metric: str = "roc_auc", more: tuple[str, ...] = ()) -> Path:
+    """A small binary run of classes 0 / 1 (a logistic regression ``lr``, and a weaker one named as each of
+    ``more``; 60 training and 30 test rows)."""
     from kaggle_kit.config import build_spec
 
     rng = np.random.default_rng(3)
@@ -639,6 +640,7 @@ def _binary_run(tmp_path: Path, metric: str = "roc_auc") -> Path:
     frame = pl.DataFrame(
         {"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] + rng.normal(size=90) > 0).astype(int)}
     )
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
     spec = build_spec(
         {
             "name": "zero_one",
@@ -647,7 +649,7 @@ def _binary_run(tmp_path: Path, metric: str = "roc_auc") -> Path:
             "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
             "folds": {"n_splits": 3},
             "run": {"n_jobs": 1, "threads_per_task": 1},
-            "models": [{"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}],
+            "models": [{"name": "lr", **logreg}, *({"name": n, **logreg, "params": {"C": 0.1}} for n in more)],
         }
     )
     return run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
@@ -744,3 +746,17 @@ def test_a_regression_files_target_column_is_checked_as_values(tmp_path: Path) -
         oof.with_columns(y=y).write_csv(tmp_path / "oof.csv")
         with pytest.raises(DataError, match=r"target column 'y' .* disagrees .*transformed \(e\.g\. log1p\): drop it"):
             import_predictions(run_dir, "other", tmp_path / "oof.csv", tmp_path / "test.csv")
+
+
+def test_several_methods_blend_when_a_model_has_a_methods_name(tmp_path: Path) -> None:
+    """A model named as a blend method (``mean``, ``stack``): every blend of several methods stopped (`the blend name
+    'mean' is the name of a model ...: --name mean_blend`, which several methods cannot take), and a time-limited
+    run's selection and submission after all its fits with them; that method's blend is stored under another name,
+    said. One method without a name is still refused, naming --name."""
+    run_dir = _binary_run(tmp_path, more=("mean",))
+    report = blend_report(run_dir, "mean,nelder_mead", options=QUICK)
+    assert [b.name for b in report.blends] == ["mean_blend", "nelder_mead"]
+    assert "('mean' stored as 'mean_blend': 'mean' is the name of a model of the run.)" in report.notes
+    assert read_blend(run_dir, "mean_blend").method == "mean"
+    with pytest.raises(ConfigError, match=r"the blend name 'mean' is the name of a model .*--name mean_blend"):
+        fit_blend(run_dir, "mean")

@@ -123,8 +123,14 @@ def blend_report(
     group_method = group_method or (chosen[0] if len(chosen) == 1 else "nelder_mead")
     # (method, stored name, calibration) in order: the tempered selection right after the plain one
     runs = [(m, name, calibrate) for m in chosen]
+    taken = set(current_keys(preds.root))
+    if name is None and len(chosen) > 1:  # a method's name taken by a model: --name cannot help with several methods
+        for i, m in enumerate(chosen):
+            if m in taken:  # it had stopped every blend (and a time-limited run's submission, after all its fits)
+                runs[i] = (m, f"{m}_blend", calibrate)
+                notes.append(f"({m!r} stored as '{m}_blend': {m!r} is the name of a model of the run.)")
     if methods in ("all", "auto") and preds.metric.name == "log_loss" and "hill_climb" in chosen:
-        if TEMPERED in current_keys(preds.root):  # a model (or imported predictions) took the name
+        if TEMPERED in taken:  # a model (or imported predictions) took the name
             notes.append(f"({TEMPERED!r} left out: it is the name of a model of the run.)")
         else:
             runs.insert(chosen.index("hill_climb") + 1, ("hill_climb", TEMPERED, "temperature"))
