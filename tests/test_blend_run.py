@@ -756,7 +756,7 @@ def test_several_methods_blend_when_a_model_has_a_methods_name(tmp_path: Path) -
     run_dir = _binary_run(tmp_path, more=("mean",))
     report = blend_report(run_dir, "mean,nelder_mead", options=QUICK)
     assert [b.name for b in report.blends] == ["mean_blend", "nelder_mead"]
-    assert "('mean' stored as 'mean_blend': 'mean' is the name of a model of the run.)" in report.notes
+    assert "('mean' stored as 'mean_blend': 'mean' names a model or imported predictions of the run.)" in report.notes
     assert read_blend(run_dir, "mean_blend").method == "mean"
     with pytest.raises(ConfigError, match=r"the blend name 'mean' is the name of a model .*--name mean_blend"):
         fit_blend(run_dir, "mean")

@@ -128,7 +128,7 @@ def blend_report(
         for i, m in enumerate(chosen):
             if m in taken:  # it had stopped every blend (and a time-limited run's submission, after all its fits)
                 runs[i] = (m, f"{m}_blend", calibrate)
-                notes.append(f"({m!r} stored as '{m}_blend': {m!r} is the name of a model of the run.)")
+                notes.append(f"({m!r} stored as '{m}_blend': {m!r} names a model or imported predictions of the run.)")
     if methods in ("all", "auto") and preds.metric.name == "log_loss" and "hill_climb" in chosen:
         if TEMPERED in taken:  # a model (or imported predictions) took the name
             notes.append(f"({TEMPERED!r} left out: it is the name of a model of the run.)")
