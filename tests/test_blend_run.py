@@ -760,3 +760,19 @@ def test_several_methods_blend_when_a_model_has_a_methods_name(tmp_path: Path) -
     assert read_blend(run_dir, "mean_blend").method == "mean"
     with pytest.raises(ConfigError, match=r"the blend name 'mean' is the name of a model .*--name mean_blend"):
         fit_blend(run_dir, "mean")
+
+
+def test_values_outside_the_domain_by_rounding_are_clipped_without_a_word(tmp_path: Path) -> None:
+    """A value a hair below 0 (rounding: 1 - 1.0000000000000002) is clipped, as any is, but the warning counts only
+    values outside by more than rounding: it had said the file held values the metric cannot score."""
+    run_dir = _rmsle_run(tmp_path)
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+    oof.with_columns(prediction=pl.when(pl.int_range(pl.len()) == 0).then(-1e-12).otherwise("prediction")).write_csv(
+        tmp_path / "oof.csv"
+    )
+    store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        import_predictions(run_dir, "hair", tmp_path / "oof.csv", tmp_path / "test.csv")
+    assert pl.read_parquet(run_dir / "external" / "hair" / "oof.parquet")["prediction"].min() == 0.0

@@ -35,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, DataWarning, StoreError
-from ..metrics import get_metric, roc_auc, run_metric
+from ..metrics import Metric, get_metric, roc_auc, run_metric
 from ..readers.tables import header_key
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from .inputs import run_folds, train_ids
@@ -47,6 +47,8 @@ _KEY = "__id"
 FOLD_COLUMNS = ("fold", "kfold", "folds", "fold_id", "fold_r0")
 #: how far a row's class probabilities may sum from 1 (CSV files round them)
 _SUM_TOLERANCE = 1e-3
+#: how far outside the metric's domain a value may lie by rounding alone (clipped without a warning)
+_ROUNDING = 1e-6
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ def import_predictions(
     _check_distribution(oof_values[~never], oof_path, meta)
 
     metric = run_metric(meta)
-    oof_values, clipped = metric.clip(oof_values)  # into the metric's domain, as the run clips its models'
+    clipped = _outside(oof_values, metric)
+    oof_values, _ = metric.clip(oof_values)  # into the metric's domain, as the run clips its models'
     test_frame_out = None
     n_test = int(meta.get("n_test") or 0)
     if test is not None:
@@ -144,8 +147,8 @@ def import_predictions(
             # fold-pooled test probabilities are less extreme than OOF ones by nature: a rare class's (or label's)
             # lie above its OOF median)
             _warn_if_another_scale(oof_values[~never], test_values, test_path, columns)
-        test_values, clipped_test = metric.clip(test_values)
-        clipped += clipped_test
+        clipped += _outside(test_values, metric)
+        test_values, _ = metric.clip(test_values)
         test_frame_out = _frame(test_ids, test_values, columns)
     elif n_test:
         warnings.warn(
@@ -594,6 +597,16 @@ def _check_distribution(values: np.ndarray, path: Path, meta: dict) -> None:
             f"{int(falling.sum())} row(s) of {str(path)!r} are not distributions: their {what} to the next (e.g. "
             f"row {row}); give non-decreasing values in the run's column order ({values.shape[1]} columns)"
         )
+
+
+def _outside(values: np.ndarray, metric: Metric) -> int:
+    """How many ``values`` lie outside ``metric``'s domain by more than rounding: the clipping warning's count. Those
+    within it (a CDF's cumulative sum ending at 1.0000000000000002) are clipped without a word."""
+    if metric.domain is None:
+        return 0
+    lo, hi = metric.domain
+    with np.errstate(invalid="ignore"):
+        return int(np.count_nonzero((values < lo - _ROUNDING) | (values > hi + _ROUNDING)))
 
 
 def _frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:
