@@ -487,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fold-column",
         default=None,
-        help="fold column checked against the run's (default: fold, kfold, fold_id or fold_r0, any case)",
+        help="fold column checked against the run's (default: fold, kfold, folds, fold_id or fold_r0, any case)",
     )
     p.set_defaults(func=_cmd_import)
 

@@ -600,3 +600,17 @@ def test_a_stackers_predictions_stay_in_the_metrics_domain() -> None:
     folds = make_folds(n, strategy="kfold", n_splits=4)
     out = blend_predictions({"a": a, "b": b}, y, folds, "rmsle", "stack", test={"a": test_a, "b": test_a / 2})
     assert np.nanmin(out.oof) == 0.0 and out.test is not None and out.test.min() == 0.0  # clipped, not below 0
+
+
+def test_a_metric_without_a_domain_leaves_a_blends_predictions_as_they_are() -> None:
+    """Clipping into the metric's domain changes nothing where the metric has none (RMSE scores any value): a stack
+    of negative targets keeps its negative nested OOF and test predictions, as blended."""
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.normal(size=n) * 3 - 2  # mostly below 0
+    a, b = y + rng.normal(0, 1, n), 0.5 * y + rng.normal(0, 2, n)
+    folds = make_folds(n, strategy="kfold", n_splits=4)
+    test = {"a": rng.normal(size=100) - 2, "b": rng.normal(size=100) - 1}
+    plain = blend_predictions({"a": a, "b": b}, y, folds, "rmse", "stack", test=test)
+    assert plain.test is not None and np.nanmin(plain.oof) < -5 and plain.test.min() < 0
+    assert plain.result.nested_cv == pytest.approx(math.sqrt(np.nanmean((plain.oof[:, 0] - y) ** 2)), rel=1e-5)

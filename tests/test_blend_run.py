@@ -193,7 +193,10 @@ def _export(run_dir: Path, model: str, folder: Path, *, with_folds: bool = True)
 def test_imported_predictions_blend_like_the_runs_own(runs: dict[str, Path], tmp_path: Path) -> None:
     run_dir = runs["demo-digits"]
     oof_path, test_path = _export(run_dir, "lgbm", tmp_path)
-    imported = import_predictions(run_dir, "teammate", oof_path, test_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a model's own files: no warning (fold-pooled test probabilities of a class
+        # lie above its OOF median by nature: no scale check on probabilities)
+        imported = import_predictions(run_dir, "teammate", oof_path, test_path)
     assert imported.folds_checked and imported.n_rows == RunStore(run_dir).read_meta()["n_train"]
     own = fit_blend(run_dir, "nelder_mead", models=["nb", "lgbm"], options={"restarts": 2}, save=False)
     theirs = fit_blend(run_dir, "nelder_mead", models=["nb", "teammate"], options={"restarts": 2}, save=False)
@@ -625,3 +628,151 @@ def test_a_model_named_as_an_import_or_a_blend_is_refused_before_any_fit(tmp_pat
     with pytest.raises(ConfigError, match=f"model 'friend' has the name of .*delete .*{folder}/friend"):
         _rmsle_run(tmp_path, more=("friend",))
     assert not (run_dir / "models" / "friend").exists()  # nothing fitted
+
+
+def _binary_run(tmp_path: Path, metric: str = "roc_auc", more: tuple[str, ...] = ()) -> Path:
+    """A small binary run of classes 0 / 1 (a logistic regression ``lr``, and a weaker one named as each of
+    ``more``; 60 training and 30 test rows)."""
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(90, 2))
+    frame = pl.DataFrame(
+        {"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] + rng.normal(size=90) > 0).astype(int)}
+    )
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    spec = build_spec(
+        {
+            "name": "zero_one",
+            "task": "binary",
+            "metric": metric,
+            "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "lr", **logreg}, *({"name": n, **logreg, "params": {"C": 0.1}} for n in more)],
+        }
+    )
+    return run(spec, train=frame[:60], test=frame[60:].drop("y"), runs_root=tmp_path, progress=None).run_dir
+
+
+def test_one_column_named_0_as_pandas_names_it_is_the_positive_class(tmp_path: Path) -> None:
+    """``pd.DataFrame(model.predict_proba(X)[:, 1])`` names its column 0: for classes 0 / 1 that is the negative
+    class's label, and the one column was read as class 0's probability, inverting the import without a word. A
+    number names no class for sure: read as the positive class's, as any one column is, and said."""
+    run_dir = _binary_run(tmp_path)
+    store = RunStore(run_dir)
+    folds = pl.read_parquet(store.folds_path)["fold_r0"]
+    for kind in ("oof", "test"):
+        frame = store.read_predictions("lr", kind)
+        extra = [folds.alias("fold")] if kind == "oof" else []
+        frame.select(pl.col("p_1").alias("0"), "id", *extra).write_csv(tmp_path / f"{kind}.csv")
+    with pytest.warns(UserWarning, match=r"one prediction column '0' of .* positive class '1' .* name it 'p_0'"):
+        import_predictions(run_dir, "pandas", tmp_path / "oof.csv", tmp_path / "test.csv")
+    for kind in ("oof", "test"):
+        got = pl.read_parquet(run_dir / "external" / "pandas" / f"{kind}.parquet")
+        np.testing.assert_allclose(got["p_1"].to_numpy(), store.read_predictions("lr", kind)["p_1"].to_numpy(),
+                                   atol=1e-6)  # fmt: skip
+
+
+def test_a_stack_applied_to_new_rows_stays_in_the_metrics_domain(tmp_path: Path) -> None:
+    """RMSLE scores values >= 0: a stack's level-2 ridge extrapolates below 0 for new rows its models predict 0 for
+    (clipped there, as a model's predictions are); ``predict`` applied the stored fold models, or fitted them again
+    where they were not stored, without clipping, and submitted negative values."""
+    from kaggle_kit.blend.base import Fitted
+    from kaggle_kit.blend.registry import make_blender
+    from kaggle_kit.blend.storage import read_level2
+    from kaggle_kit.predict.blends import apply_blend
+    from kaggle_kit.predict.run_folder import RunFolder
+
+    run_dir = _rmsle_run(tmp_path, more=("twin",))
+    result = fit_blend(run_dir, "stack", models=["ridge", "twin"])
+    rows = {"ridge": np.array([[0.0], [4.0]]), "twin": np.array([[0.0], [4.0]])}  # new rows' predictions
+    level2 = read_level2(run_dir, result, "blend again")
+    assert level2 is not None
+    stacker, stacked = make_blender("stack", result.options), np.stack(list(rows.values())).astype(np.float32)
+    raw = [stacker.predict(Fitted(model=m), stacked)[0, 0] for m in level2]
+    assert max(raw) < 0  # the premise: every fold's ridge predicts below 0 for the first row
+    folder = RunFolder.open(run_dir)
+    stored = apply_blend(folder, result, rows)
+    for name in ("level2.json", "level2.npz"):  # a stack stored without them: fitted again
+        (run_dir / "blends" / "stack" / name).unlink()
+    again = apply_blend(folder, result, rows)
+    for got in (stored, again):
+        assert got[0, 0] == 0.0 and got[1, 0] > 0  # clipped into [0, inf]; the other row as the stack predicts it
+
+
+def test_imported_predictions_are_submitted_as_labels_at_their_own_threshold(tmp_path: Path) -> None:
+    """A label metric's submission of imported predictions labels them at the threshold chosen on their own OOF, as
+    a model's is: a model's copy imported submits what the model submits."""
+    run_dir = _binary_run(tmp_path, "accuracy")
+    store = RunStore(run_dir)
+    oof = store.read_predictions("lr", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("lr", "test").write_csv(tmp_path / "test.csv")
+    import_predictions(run_dir, "copy", tmp_path / "oof.csv", tmp_path / "test.csv")
+    theirs = pl.read_csv(write_submission(run_dir, "copy"))
+    assert theirs.equals(pl.read_csv(write_submission(run_dir, "lr"))) and set(theirs["y"]) <= {0, 1}
+
+
+def test_a_binary_file_with_its_classes_swapped_is_named(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A column named by one class holding the other's probability passed every check, and every blend of it was
+    wrong (its OOF ROC AUC 1 - AUC); the import names the swap. The model's own files say nothing."""
+    run_dir = runs["demo-breast-cancer"]
+    oof_path, test_path = _export(run_dir, "xgb", tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        import_predictions(run_dir, "same", oof_path, test_path)
+    for path in (oof_path, test_path):
+        frame = pl.read_csv(path)
+        frame.with_columns(p_benign=pl.col("p_malignant"), p_malignant=pl.col("p_benign")).write_csv(path)
+    with pytest.warns(UserWarning, match=r"far below chance \(OOF ROC AUC 0\.0\d+ as the probability of 'p_malignant'"):
+        import_predictions(run_dir, "swapped", oof_path, test_path)
+
+
+def test_a_regression_files_target_column_is_checked_as_values(tmp_path: Path) -> None:
+    """A regression OOF file keeping the target beside its predictions: the same values (to 4 digits) import; the
+    target transformed (log1p) or text disagrees, said, with the hint (text had raised a bare ValueError)."""
+    from kaggle_kit.blend.target import run_target
+
+    run_dir = _rmsle_run(tmp_path)
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(
+        fold=pl.read_parquet(store.folds_path)["fold_r0"], y=pl.Series(run_target(store)).round_sig_figs(6)
+    )
+    oof.write_csv(tmp_path / "oof.csv")
+    store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+    import_predictions(run_dir, "kept", tmp_path / "oof.csv", tmp_path / "test.csv")
+    for y in (pl.col("y").log1p(), pl.lit("n/a")):
+        oof.with_columns(y=y).write_csv(tmp_path / "oof.csv")
+        with pytest.raises(DataError, match=r"target column 'y' .* disagrees .*transformed \(e\.g\. log1p\): drop it"):
+            import_predictions(run_dir, "other", tmp_path / "oof.csv", tmp_path / "test.csv")
+
+
+def test_several_methods_blend_when_a_model_has_a_methods_name(tmp_path: Path) -> None:
+    """A model named as a blend method (``mean``, ``stack``): every blend of several methods stopped (`the blend name
+    'mean' is the name of a model ...: --name mean_blend`, which several methods cannot take), and a time-limited
+    run's selection and submission after all its fits with them; that method's blend is stored under another name,
+    said. One method without a name is still refused, naming --name."""
+    run_dir = _binary_run(tmp_path, more=("mean",))
+    report = blend_report(run_dir, "mean,nelder_mead", options=QUICK)
+    assert [b.name for b in report.blends] == ["mean_blend", "nelder_mead"]
+    assert "('mean' stored as 'mean_blend': 'mean' names a model or imported predictions of the run.)" in report.notes
+    assert read_blend(run_dir, "mean_blend").method == "mean"
+    with pytest.raises(ConfigError, match=r"the blend name 'mean' is the name of a model .*--name mean_blend"):
+        fit_blend(run_dir, "mean")
+
+
+def test_values_outside_the_domain_by_rounding_are_clipped_without_a_word(tmp_path: Path) -> None:
+    """A value a hair below 0 (rounding: 1 - 1.0000000000000002) is clipped, as any is, but the warning counts only
+    values outside by more than rounding: it had said the file held values the metric cannot score."""
+    run_dir = _rmsle_run(tmp_path)
+    store = RunStore(run_dir)
+    oof = store.read_predictions("ridge", "oof").with_columns(fold=pl.read_parquet(store.folds_path)["fold_r0"])
+    oof.with_columns(prediction=pl.when(pl.int_range(pl.len()) == 0).then(-1e-12).otherwise("prediction")).write_csv(
+        tmp_path / "oof.csv"
+    )
+    store.read_predictions("ridge", "test").write_csv(tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        import_predictions(run_dir, "hair", tmp_path / "oof.csv", tmp_path / "test.csv")
+    assert pl.read_parquet(run_dir / "external" / "hair" / "oof.parquet")["prediction"].min() == 0.0

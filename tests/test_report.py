@@ -511,6 +511,10 @@ def test_a_blend_of_models_refit_since_is_left_out_and_named(tmp_path: Path) -> 
         "no stored blend can predict these rows ('mean': made from earlier versions"
         in best_choice(result.run_dir).verdict
     )
+    assert (  # submit --best (the run's own test rows) alike: the stale blend's stored test predictions are refused
+        "no stored blend is current ('mean': made from earlier versions"
+        in best_choice(result.run_dir, new_rows=False).verdict
+    )
     from kaggle_kit.report.records import snapshot
 
     assert snapshot(result.run_dir).blends == ()  # nor recorded in the run history (its best there)
@@ -593,7 +597,7 @@ def test_imported_predictions_are_rows_of_the_leaderboard(binary: Built, tmp_pat
 def test_a_model_finished_after_the_blends_is_named(tmp_path: Path) -> None:
     """A model added to the config and run after the blends were made: the blends are not stale (their models are
     unchanged) and stay ranked, but none weighs the new model, and the report said nothing of it."""
-    from kaggle_kit.blend import blend_report
+    from kaggle_kit.blend import blend_report, fit_blend
     from kaggle_kit.config import build_spec
 
     rng = np.random.default_rng(3)
@@ -625,3 +629,40 @@ def test_a_model_finished_after_the_blends_is_named(tmp_path: Path) -> None:
     assert [b.name for b in report.blends] == ["mean"]  # not stale: still ranked
     (note,) = [n for n in report.notes if "finished after" in n]
     assert note.startswith("'late' finished after the stored blends were made") and "kaggle-kit blend" in note
+    fit_blend(result.run_dir, "mean", models=["lr", "weak"], name="later")  # made with 'late' finished, left out
+    assert not any("finished after" in n for n in collect_report(result.run_dir, adversarial=False).notes)
+
+
+def test_a_resumed_run_names_no_model_finished_after_the_blends(tmp_path: Path) -> None:
+    """The note on models finished after the blends compared file times: a run resumed unchanged (every fold reused)
+    rewrites each model's summary, and a model a blend left out (``--models``) was named as finished after it,
+    which it was not. A blend records what the run could blend when it was made; a model refit since is named."""
+    from kaggle_kit.blend import fit_blend
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(90, 2))
+    frame = pl.DataFrame({"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+    def spec(weak_c: float) -> object:
+        return build_spec(
+            {
+                "name": "resumed",
+                "task": "binary",
+                "metric": "roc_auc",
+                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+                "folds": {"n_splits": 3},
+                "run": {"n_jobs": 1, "threads_per_task": 1},
+                "models": [{"name": "lr", **logreg}, {"name": "weak", **logreg, "params": {"C": weak_c}}],
+            }
+        )
+
+    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
+    run_dir = run(spec(1e-3), train=frame[:60], test=frame[60:].drop("y"), **kwargs).run_dir
+    fit_blend(run_dir, "mean", models=["lr"])  # 'weak' finished, left out
+    run(spec(1e-3), train=frame[:60], test=frame[60:].drop("y"), **kwargs)  # resumed: every fold reused
+    assert not [n for n in collect_report(run_dir, adversarial=False).notes if "finished after" in n]
+    run(spec(1e-2), train=frame[:60], test=frame[60:].drop("y"), **kwargs)  # 'weak' refit (a new key): no blend saw it
+    (note,) = [n for n in collect_report(run_dir, adversarial=False).notes if "finished after" in n]
+    assert note.startswith("'weak' finished after the stored blends were made")

@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..errors import ConfigError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore, check_writable
 from .engine import BlendOutcome, blend_predictions, stacking_guard
-from .inputs import RunPredictions, current_keys, load_run, stale_reason
+from .inputs import RunPredictions, blendable_keys, current_keys, load_run, stale_reason
 from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
@@ -122,8 +123,14 @@ def blend_report(
     group_method = group_method or (chosen[0] if len(chosen) == 1 else "nelder_mead")
     # (method, stored name, calibration) in order: the tempered selection right after the plain one
     runs = [(m, name, calibrate) for m in chosen]
+    taken = set(current_keys(preds.root))
+    if name is None and len(chosen) > 1:  # a method's name taken by a model: --name cannot help with several methods
+        for i, m in enumerate(chosen):
+            if m in taken:  # it had stopped every blend (and a time-limited run's submission, after all its fits)
+                runs[i] = (m, f"{m}_blend", calibrate)
+                notes.append(f"({m!r} stored as '{m}_blend': {m!r} names a model or imported predictions of the run.)")
     if methods in ("all", "auto") and preds.metric.name == "log_loss" and "hill_climb" in chosen:
-        if TEMPERED in current_keys(preds.root):  # a model (or imported predictions) took the name
+        if TEMPERED in taken:  # a model (or imported predictions) took the name
             notes.append(f"({TEMPERED!r} left out: it is the name of a model of the run.)")
         else:
             runs.insert(chosen.index("hill_climb") + 1, ("hill_climb", TEMPERED, "temperature"))
@@ -245,7 +252,7 @@ def _blend(
 ) -> BlendOutcome:
     if name is not None:
         check_name(name, "blend")
-    return blend_predictions(
+    outcome = blend_predictions(
         preds.oof,
         preds.y,
         preds.folds,
@@ -259,6 +266,9 @@ def _blend(
         calibrate=calibrate,
         deadline=deadline,
     )
+    # what the run could blend now, weighed or not: a model finished later is named by the report (not a file time,
+    # which a resumed run, rewriting every model's summary, or a copy of the folder changes)
+    return replace(outcome, result=replace(outcome.result, run_models=blendable_keys(preds.root)))
 
 
 def _save(preds: RunPredictions, outcome: BlendOutcome) -> None:

@@ -2,9 +2,10 @@
 
 The files (CSV or parquet) need the run's id column and one prediction column per class: the run's own column names
 (``p_<label>``), the class labels themselves, or, for a binary task, a single column holding the positive class's
-probability (the second label in sorted order), or the negative class's where it is named by it (``p_<label>`` or
-the label); for regression, a single column; for a multilabel / multiregression run, one column per target, named as
-the run's or as the targets (the submission's layout). They are checked against the run:
+probability (the second label in sorted order), or the negative class's where it is named by it (``p_<label>``, or
+the label where it is no number: pandas names an array's column ``0``); for regression, a single column; for a
+multilabel / multiregression run, one column per target, named as the run's or as the targets (the submission's
+layout). They are checked against the run:
 
 * the OOF ids must be exactly the run's training ids and the test ids its test ids (any order; duplicates, missing
   and unknown ids are errors naming how many and an example);
@@ -26,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, DataWarning, StoreError
-from ..metrics import get_metric, run_metric
+from ..metrics import Metric, get_metric, roc_auc, run_metric
 from ..readers.tables import header_key
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from .inputs import run_folds, train_ids
@@ -47,6 +49,8 @@ _KEY = "__id"
 FOLD_COLUMNS = ("fold", "kfold", "folds", "fold_id", "fold_r0")
 #: how far a row's class probabilities may sum from 1 (CSV files round them)
 _SUM_TOLERANCE = 1e-3
+#: how far outside the metric's domain a value may lie by rounding alone (clipped without a warning)
+_ROUNDING = 1e-6
 
 
 @dataclass(frozen=True)
@@ -123,10 +127,13 @@ def import_predictions(
         )
     _check_values(oof_values[~never], oof_path, kind, run_ids.filter(~never))
     _warn_if_labels(oof_values[~never], oof_path, classes)
+    if classes is not None and len(classes) == 2 and not meta.get("targets"):
+        _warn_if_inverted(oof_values[~never], run_target(store)[~never], oof_path, columns)
     _check_distribution(oof_values[~never], oof_path, meta)
 
     metric = run_metric(meta)
-    oof_values, clipped = metric.clip(oof_values)  # into the metric's domain, as the run clips its models'
+    clipped = _outside(oof_values, metric)
+    oof_values, _ = metric.clip(oof_values)  # into the metric's domain, as the run clips its models'
     test_frame_out = None
     n_test = int(meta.get("n_test") or 0)
     if test is not None:
@@ -145,8 +152,8 @@ def import_predictions(
             # fold-pooled test probabilities are less extreme than OOF ones by nature: a rare class's (or label's)
             # lie above its OOF median)
             _warn_if_another_scale(oof_values[~never], test_values, test_path, columns)
-        test_values, clipped_test = metric.clip(test_values)
-        clipped += clipped_test
+        clipped += _outside(test_values, metric)
+        test_values, _ = metric.clip(test_values)
         test_frame_out = _frame(test_ids, test_values, columns)
     elif n_test:
         warnings.warn(
@@ -269,7 +276,7 @@ def _values(
         value = _numeric(frame, others[0], path)
         if classes is None:
             return value[:, None]
-        if others[0] in (columns[0], str(classes[0])):  # named by the negative class: its probability, not the other's
+        if _names_negative_class(others[0], columns, classes, path):  # its probability, not the other class's
             return np.column_stack([value, 1 - value])
         return np.column_stack([1 - value, value])  # one column: the positive (second) class's probability
     if not chosen:
@@ -285,6 +292,30 @@ def _values(
             )
         )
     return np.column_stack([_numeric(frame, c, path) for c in chosen])
+
+
+def _names_negative_class(column: str, columns: list[str], classes: list, path: Path) -> bool:
+    """Whether a binary file's one prediction column is named by the negative class: the run's name for its column
+    (``p_<label>``), or the label itself where it is no number. pandas names a 1-D array's column ``0`` and a 2-D
+    array's by position, so a number names no class for sure (``0`` is the common name of a notebook's
+    ``predict_proba(X)[:, 1]``): such a column is read as the positive class's, as any one column is, said."""
+    label = str(classes[0])
+    if column == columns[0]:
+        return True
+    if column != label:
+        return False
+    try:
+        float(label)
+    except ValueError:
+        return True
+    warnings.warn(
+        f"the one prediction column {column!r} of {str(path)!r} is read as the probability of the positive class "
+        f"{str(classes[1])!r} (pandas names a 1-D array's column 0); if it holds the probability of the class "
+        f"{label!r}, name it {columns[0]!r}",
+        DataWarning,
+        stacklevel=4,
+    )
+    return False
 
 
 def _truth_column(frame: pl.DataFrame, target_col: str | None, keys: tuple[str, ...]) -> str | None:
@@ -511,6 +542,27 @@ def _warn_if_labels(values: np.ndarray, path: Path, classes: list | None) -> Non
     )
 
 
+#: a binary file's OOF ROC AUC below this is taken for its classes swapped (no model ranks that far below chance)
+_INVERTED_AUC = 0.3
+
+
+def _warn_if_inverted(values: np.ndarray, y: np.ndarray, path: Path, columns: list[str]) -> None:
+    """A binary file whose positive-class probabilities rank the run's target far below chance holds the classes
+    swapped (a column named by one class holding the other's probability): it passes every other check, and every
+    blend of it is wrong; said, naming the score the other reading would have."""
+    auc = roc_auc(y, values[:, 1]) if len(values) else math.nan
+    if not auc < _INVERTED_AUC:  # nan (one class only) says nothing
+        return
+    warnings.warn(
+        f"the predictions in {str(path)!r} rank the run's target far below chance (OOF ROC AUC {auc:.3f} as the "
+        f"probability of {columns[1]!r}; {1 - auc:.3f} as that of {columns[0]!r}): are the classes swapped? A column "
+        f"named by one class must hold that class's probability (a single column: {columns[1]!r} for the positive "
+        f"class, {columns[0]!r} for the negative)",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
 #: test rows needed before their predictions are compared with the OOF ones (too few say little)
 _SCALE_MIN_ROWS = 20
 #: the share of test predictions on one side of the OOF median taken to say "another scale" (about half expected)
@@ -558,6 +610,16 @@ def _check_distribution(values: np.ndarray, path: Path, meta: dict) -> None:
             f"{int(falling.sum())} row(s) of {str(path)!r} are not distributions: their {what} to the next (e.g. "
             f"row {row}); give non-decreasing values in the run's column order ({values.shape[1]} columns)"
         )
+
+
+def _outside(values: np.ndarray, metric: Metric) -> int:
+    """How many ``values`` lie outside ``metric``'s domain by more than rounding: the clipping warning's count. Those
+    within it (a CDF's cumulative sum ending at 1.0000000000000002) are clipped without a word."""
+    if metric.domain is None:
+        return 0
+    lo, hi = metric.domain
+    with np.errstate(invalid="ignore"):
+        return int(np.count_nonzero((values < lo - _ROUNDING) | (values > hi + _ROUNDING)))
 
 
 def _frame(ids: pl.Series, values: np.ndarray, columns: list[str]) -> pl.DataFrame:

@@ -125,20 +125,34 @@ def stale_reason(models: Sequence[str], model_keys: dict[str, str], keys: dict[s
     return " and ".join(parts)
 
 
+def _finished(store: RunStore) -> dict[str, str]:
+    """name -> key of the run's current models that finished (status ok), in run order."""
+    keys = store.current_models()
+    done = {}
+    for name, key in keys.items():
+        try:
+            if store.read_summary(name).status == "ok":
+                done[name] = key
+        except StoreError:
+            continue
+    return done
+
+
+def blendable_keys(run_dir: Path | str) -> dict[str, str]:
+    """name -> key of everything a blend made now could weigh: the run's finished models and imported predictions.
+    A blend records them (:attr:`~.result.BlendResult.run_models`): a model not among them finished after it."""
+    store = RunStore(run_dir)
+    keys = _finished(store)
+    keys.update({name: src["key"] for name, src in external_sources(run_dir).items()})
+    return keys
+
+
 def default_models(run_dir: Path | str) -> list[str]:
     """The models a blend uses when none are named: every finished model but the baseline, then every import, but
     for imports without test predictions where the run has test rows (a blend needs every model's to submit: they
     had stopped every blend of the run, and a time-limited run's submission after all its fits), left out, said."""
     store = RunStore(run_dir)
-    names = []
-    for name in store.current_models():
-        if name == BASELINE_NAME:
-            continue
-        try:
-            if store.read_summary(name).status == "ok":
-                names.append(name)
-        except StoreError:
-            continue
+    names = [name for name in _finished(store) if name != BASELINE_NAME]
     has_test = int(store.read_meta().get("n_test") or 0) > 0
     imported = list(external_sources(run_dir))
     untested = [n for n in imported if has_test and read_external_predictions(run_dir, n, "test") is None]

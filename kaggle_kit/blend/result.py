@@ -50,6 +50,9 @@ class BlendResult:
     # isotonic calibration (--calibrate isotonic): per calibrated column, the knots (x, y) of its map, fitted on all
     # OOF rows and applied to the test predictions (:mod:`.calibration`)
     isotonic: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] | None = None
+    # name -> key of what the run could blend when this blend was made (its finished models and imported predictions,
+    # weighed or not): a model not among them finished after it (the report's note). Empty: not recorded (older)
+    run_models: dict[str, str] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:

@@ -37,6 +37,7 @@ class BlendSummary:
     fold_thresholds: dict[tuple[int, int], float] = field(default_factory=dict)
     calibrate: str | None = None  # "temperature" or "isotonic": the blend's --calibrate (hill_climb_temperature's)
     model_keys: dict[str, str] = field(default_factory=dict)  # name -> store key (or file hash) of what it blended
+    run_models: dict[str, str] = field(default_factory=dict)  # name -> key of what the run could blend then
 
     @property
     def mean(self) -> float:
@@ -97,6 +98,7 @@ def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
             },
             calibrate=calibration_of(data.get("temperature"), data.get("isotonic")),
             model_keys={str(k): str(v) for k, v in (data.get("model_keys") or {}).items()},
+            run_models={str(k): str(v) for k, v in (data.get("run_models") or {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"{folder / 'summary.json'} is not a blend summary ({type(exc).__name__}: {exc})") from None

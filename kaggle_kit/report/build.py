@@ -324,21 +324,15 @@ def _stepper(progress: Progress | None) -> Callable[[str], None]:
 
 
 def _finished_after_the_blends(store: RunStore, blends: list[BlendSummary], ok: list[str]) -> list[str]:
-    """A note naming the models that finished after every stored blend was made and that none of them weighs (a
-    model added to the config and run since): the blends are not stale, their models are unchanged, but the best of
-    them may no longer be the best blend the run can make."""
-    if not blends:
+    """A note naming the models that finished after every stored blend was made (a model added to the config and run
+    since): the blends are not stale, their models are unchanged, but none of them could weigh it, and the best of
+    them may no longer be the best blend the run can make. A blend records what the run could blend when it was
+    made (:attr:`~kaggle_kit.blend.result.BlendResult.run_models`); file times cannot tell (a resumed run rewrites
+    every model's summary, a copy of the folder sets new times). Blends that record nothing (older) say nothing."""
+    if not blends or not all(b.run_models for b in blends):
         return []
-    newest = max((b.folder / "summary.json").stat().st_mtime for b in blends)
     keys = store.current_models()
-    blended = {m for b in blends for m in b.models}
-    later = [
-        name
-        for name in ok
-        if name != BASELINE_NAME
-        and name not in blended
-        and (store.model_dir(name, keys[name]) / "summary.json").stat().st_mtime > newest
-    ]
+    later = [name for name in ok if name != BASELINE_NAME and all(b.run_models.get(name) != keys[name] for b in blends)]
     if not later:
         return []
     return [
