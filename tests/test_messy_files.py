@@ -4,6 +4,7 @@ in test than in train, a pipeline naming no column."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import warnings
@@ -234,8 +235,10 @@ def test_a_test_column_on_another_scale_than_trains_is_warned_of_by_run_and_pred
         ([0.0, 0.2, 0.5, 0.8, 1.0] * 4, [0, 50, 128, 200, 255] * 4, "about 255 times train's: pixels"),
         ([5.0, 12.5, 20.0, 30.0] * 5, [0.05, 0.125, 0.2, 0.3] * 5, r"about 1/100 train's: a percentage .*'12%'"),
         ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.03, 0.06, 0.09] * 5, r"about 1/33.3 train's\)"),
-        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.5, 1.0, 1.5, 3.0] * 4, None),  # a narrower spread, not 30 times
-        ([0.0, 100.0, 200.0] * 5, [150.0, 150.5, 151.0] * 5, None),  # within train's range: no scale of it
+        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.1, 0.2, 0.3] * 5, None),  # a narrower spread, 10 times: not 30
+        ([0.0, 100.0, 200.0] * 7, [150.0, 150.5, 151.0] * 7, None),  # within train's range: no scale of it
+        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.01, 0.02] * 6 + [0.03], None),  # 19 test values tell no spread
+        ([0.0, 1.0, 2.0, 3.0] * 5 + [3000.0], [0.0, 1.0, 2.0, 3.0] * 5, None),  # an outlier in train: no spread of it
     ],
 )
 def test_a_scale_mismatch_is_a_spread_30_times_apart_that_lines_up_once_scaled(
@@ -318,6 +321,41 @@ def test_a_header_repeated_among_the_rows_is_read_as_no_row(again: str, tmp_path
     assert sample.height == 12 and "id" not in sample["id"].to_list()
 
 
+def test_a_repeated_header_is_looked_for_in_the_other_columns_only_where_the_first_holds_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every column of every row compared with its name cost 3 s on a sample-like text file of 1M rows x 100
+    columns (twice the read): the first column tells where a repeat may be."""
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "sample.csv"
+    path.write_text("id,label\n" + "".join(f"a{i},b{i}\n" for i in range(20)))
+
+    def compared(*args: object, **kwargs: object) -> None:
+        raise AssertionError("every column compared with its name")
+
+    monkeypatch.setattr(pl, "all_horizontal", compared)
+    assert read_table(path, role="train").height == 20
+
+
+def test_a_files_last_byte_is_read_only_where_its_last_value_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file ending in a separator leaves its last value missing: the last byte is read only then (a .gz file's
+    last byte is its whole text decompressed: 2.5 s more for a 1M x 100 file missing a value in its last column)."""
+    from kaggle_kit.readers import tables
+
+    path = tmp_path / "train.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("id,x\n1,\n2,0.5\n")
+
+    def last_byte(path: Path) -> bytes:
+        raise AssertionError("the last byte read")
+
+    monkeypatch.setattr(tables, "_last_byte", last_byte)
+    assert tables.read_table(path, role="train")["x"].to_list() == [None, 0.5]
+
+
 def test_a_file_whose_lines_end_in_a_carriage_return_alone_is_read_by_every_reader(tmp_path: Path) -> None:
     """An old Mac's "CSV (Macintosh)": polars read no line end, so train had 'a header but no rows' and a sample's
     names ran into its values ('label\\r1'). Read as the same file with line feeds."""
@@ -353,6 +391,16 @@ def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
     path.write_text("id,x,label\n" + ROWS + "7,3.5,")  # cut right after a separator: as many fields as the header
     with pytest.warns(DataWarning, match="ends in a separator without a line end: .* the file may be cut short"):
         assert read_table(path, role="test").row(-1) == (7, 3.5, None)
+    path.write_text("id,x,label\n" + ROWS + '7,"3"5,a\n8,3.\n')  # a short last line with its line end: no cut
+    with pytest.raises(DataError, match=r"line 9 .* has 2 fields .*every column needs a field"):
+        read_table(path, role="test")
+    for cut, said in [
+        ('id,text\n1,"a, b"\n2,"hel\nlo', r"ends inside a quoted value .*: the file is cut short"),
+        ('id,text,y\n1,"a, b",0\n2,"hel\n', r"line 3 .* has 2 fields .*, within a quoted value: the file is cut short"),
+    ]:  # cut within a text: polars said 'could not parse `"hel lo` as dtype `str`', or 'every column needs a field'
+        path.write_text(cut)
+        with pytest.raises(DataError, match=said):
+            read_table(path, role="test")
     for whole in ("id,x,label\n" + ROWS + "7,3.5,\n", "id,x,\n1,0.5,\n2,1.5,"):  # a missing value; every line so
         path.write_text(whole)
         with warnings.catch_warnings():
@@ -373,6 +421,9 @@ def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(endin
     assert frame.rows() == [(1, 0.5, "a"), (2, 1.5, "b")] and frame.columns == ["id", "x", "label"]
     assert read_head(path, 2) == [["id", "x", "label"], ["1", "0,5", "a"]]
     assert read_sample(path).rows() == [("1", "0,5", "a"), ("2", "1,5", "b")]
+    path.write_bytes(f"sep=;{ending}id;x;label{ending}1;0,5;\xe9{ending}".encode("cp1252"))  # no UTF-8: read apart
+    with pytest.warns(DataWarning, match="is not UTF-8"):
+        assert read_table(path, role="train", options=ReadOptions(decimal=",")).rows() == [(1, 0.5, "\xe9")]
 
 
 @pytest.mark.parametrize(
@@ -395,6 +446,21 @@ def test_rows_and_a_header_ending_apart_in_a_separator_are_named_so(text: str, s
     path.write_text(text)
     with pytest.raises(DataError, match="line 2 of the train file .* fields but its header has .*: " + said):
         read_table(path, role="train")
+
+
+@pytest.mark.parametrize("text", ["id,x,y\n1,0.5,a\n2,1.5,b,\n", "id,x,y\n1,0.5,a,z\n2,1.5,b,z\n"])
+def test_a_row_ending_in_a_separator_is_named_as_its_file_s_ending_only_when_the_first_row_does(
+    text: str, tmp_path: Path
+) -> None:
+    """A later row ending in a separator, or rows whose extra last field holds a value, are ragged lines as any."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=r"has 4 fields but its header has 3 \(separator ','\); fix that line") as got:
+        read_table(path, role="train")
+    assert "end in a separator" not in str(got.value)
 
 
 @pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16"])
