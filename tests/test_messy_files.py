@@ -279,6 +279,37 @@ def test_a_pipeline_naming_no_column_is_refused_before_any_fit(tmp_path: Path) -
     assert not list((comp / "runs").glob("*/models/*/*/folds/*")), "a model was fitted before the refusal"
 
 
+def test_a_step_naming_no_column_is_named_where_the_user_wrote_it(tmp_path: Path) -> None:
+    """The index was the fitted list's: a pipeline extending another, or data.text's own step first, made the user's
+    `steps[0]` of pipeline 'p' 'steps[2]' (pipeline 'p' has one step)."""
+    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.features.pipeline import check_step_columns
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    train, test = _frames()
+    train.rename({"n": "Age"}).write_csv(comp / "train.csv")
+    test.rename({"n": "Age"}).write_csv(comp / "test.csv")
+    data = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    pipelines = {
+        "base": {"steps": [{"step": "clip", "columns": ["x"]}]},
+        "p": {"extends": "base", "steps": [{"step": "standardize", "columns": ["x", "Agee"]}]},
+    }
+    spec = _spec(comp, data, [{**LOGREG, "pipeline": "p"}], pipelines=pipelines)
+    with pytest.raises(
+        ConfigError, match=r"model 'lr' \(pipeline 'p'\) steps\[0\] \(standardize\): columns names 'Agee'"
+    ):
+        run(spec, runs_root=comp / "runs", progress=None, record_history=False)
+    pipelines["base"]["steps"][0]["columns"] = ["xx"]
+    spec = _spec(comp, {**data, "text": ["b"]}, [{**LOGREG, "pipeline": "p"}], pipelines=pipelines)
+    model = spec.models[0]
+    steps, places = spec.feature_steps(model), spec.feature_step_places(model)
+    assert places == ["(data.text)", "(pipeline 'base', which 'p' extends) steps[0]", "(pipeline 'p') steps[0]"]
+    assert [s["step"] for s in steps] == ["text", "clip", "standardize"]
+    with pytest.raises(ConfigError, match=r"model 'lr' \(pipeline 'base', which 'p' extends\) steps\[0\] \(clip\)"):
+        check_step_columns(steps, ["id", "x", "b", "y"], "model 'lr'", places)
+
+
 def test_a_step_may_name_the_columns_an_earlier_step_makes() -> None:
     """A name an earlier step makes (`x__isna`, `day__year`, `a__plus__b`) is not known before the fit: a column of
     the data then `__` passes; the same name in the first step, or another name, does not."""
