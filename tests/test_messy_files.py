@@ -88,6 +88,25 @@ def test_init_reads_a_samples_comma_as_the_files_separator_says(
 
 
 @pytest.mark.parametrize(
+    ("values", "separator", "want"),
+    [
+        (["0,123", "0,5"], ",", [0.123, 0.5]),  # probabilities with a decimal comma, quoted in a ','-separated file
+        (["1,000", "0,250"], ",", [1.0, 0.25]),  # '1,000' beside '0,250': a decimal comma too
+        (["1,000", "2,500"], ",", [1000, 2500]),  # either: the ',' separator's thousands
+        (["1,000", "2,500"], ";", [1.0, 2.5]),  # either: the ';' separator's decimal comma
+        (["0,5", "1,234.5"], ",", None),  # one of each: no numbers (neither reading is right for both)
+    ],
+)
+def test_a_samples_commas_are_read_as_its_values_and_separator_say(
+    values: list[str], separator: str, want: list[float] | None
+) -> None:
+    from kaggle_kit.sample_submission import sample_numbers
+
+    got = sample_numbers(pl.Series("p", values), separator)
+    assert (got if got is None else got.to_list()) == want
+
+
+@pytest.mark.parametrize(
     ("stored", "want"),
     [
         (pl.Series("code", [10, 20, None]), ["10", "20", None]),
@@ -347,6 +366,7 @@ def test_a_header_repeated_among_the_rows_is_read_as_no_row(again: str, tmp_path
     with pytest.warns(DataWarning, match=r"repeats its header line 1 time\(s\) among its rows \(first as row 7: files"):
         frame = read_table(path, role="train")
     assert frame.schema["x"] == pl.Float64 and frame.height == 12 and set(frame["label"]) == {"a", "b"}
+    assert frame.schema["id"] == pl.Int64  # the rows parsed anew, as a file without the repeat (dates as dates)
     with pytest.warns(DataWarning, match="repeats its header line"):
         sample = read_sample(path)
     assert sample.height == 12 and "id" not in sample["id"].to_list()
@@ -510,6 +530,27 @@ def test_a_byte_order_mark_says_the_files_encoding_whatever_data_encoding_says(c
         out = match_sample(frame, sample, meta)
     assert out.columns == ["id", "target"] and out.rows() == [("Genève", 0.75), ("Zürich", 0.25)]
     assert read_head(sample, 2, "cp1252") == [["id", "target"], ["Genève", "0.5"]]
+
+
+def test_without_data_id_a_sample_in_data_encoding_is_checked_for_its_order(tmp_path: Path) -> None:
+    """The order check read the sample as if no data.encoding were set: a cp1251 sample's ids were none of test's,
+    and its rows in another order went unsaid."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=20)
+    pl.DataFrame({"x": x[:16], "y": (x[:16] > 0) * 1}).write_csv(comp / "train.csv")
+    cities = ["Москва", "Тверь", "Омск", "Сочи"]
+    (comp / "test.csv").write_bytes(
+        ("key,x\n" + "".join(f"{c},{v}\n" for c, v in zip(cities, x[16:], strict=True))).encode("cp1251")
+    )
+    (comp / "sample.csv").write_bytes(("key,y\n" + "".join(f"{c},0.5\n" for c in cities[::-1])).encode("cp1251"))
+    data = {"train": "train.csv", "test": "test.csv", "sample_submission": "sample.csv", "target": "y", "drop": [],
+            "encoding": "cp1251"}  # fmt: skip
+    with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: 'Москва' in test, 'Сочи'"):
+        load_competition(_spec(comp, data))
 
 
 @pytest.mark.parametrize("order", [[7, 8, 9, 10], [10, 9, 8, 7]], ids=["same-order", "another-order"])
