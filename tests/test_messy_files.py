@@ -463,6 +463,7 @@ def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
 def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(ending: str, tmp_path: Path) -> None:
     """Excel writes 'sep=;' above a CSV file's header to name its separator: it was read as a header of one column,
     and every row named as ragged (`line 2 ... has 3 fields but its header has 2`), in whichever file it was."""
+    from kaggle_kit.errors import DataError
     from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
     from kaggle_kit.sample_submission import read_sample
 
@@ -472,6 +473,9 @@ def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(endin
     assert frame.rows() == [(1, 0.5, "a"), (2, 1.5, "b")] and frame.columns == ["id", "x", "label"]
     assert read_head(path, 2) == [["id", "x", "label"], ["1", "0,5", "a"]]
     assert read_sample(path).rows() == [("1", "0,5", "a"), ("2", "1,5", "b")]
+    path.write_text(f"sep=;{ending}id;x;label{ending}1;0,5;a{ending}2;1,5{ending}", newline="")
+    with pytest.raises(DataError, match="line 4 of the train file"):  # the file's line, the 'sep=;' line counted
+        read_table(path, role="train")
     path.write_bytes(f"sep=;{ending}id;x;label{ending}1;0,5;\xe9{ending}".encode("cp1252"))  # no UTF-8: read apart
     with pytest.warns(DataWarning, match="is not UTF-8"):
         assert read_table(path, role="train", options=ReadOptions(decimal=",")).rows() == [(1, 0.5, "\xe9")]

@@ -492,12 +492,17 @@ def _ends_lines_with_cr(path: Path) -> bool:
     return b"\r" in start and b"\n" not in start
 
 
+def _has_sep_line(path: Path) -> bool:
+    """Whether the file's first line is Excel's ``sep=;`` (skipped by every reader)."""
+    with _opener(path)(path, "rb") as f:
+        return _SEP_LINE_BYTES.match(f.read(16)) is not None
+
+
 def _for_polars(path: Path, source: Path | io.BytesIO) -> Path | io.BytesIO:
     """``source`` (the file, or its text recoded as UTF-8) as polars can read it: lines that end in a carriage return
     alone ending in a line feed (:func:`_ends_lines_with_cr`), and without Excel's ``sep=;`` first line, which the
     text readers skip (:func:`_open_text`; it was read as a header of 1 column, and every row named as ragged)."""
-    with _opener(path)(path, "rb") as f:
-        sep_line = _SEP_LINE_BYTES.match(f.read(16)) is not None
+    sep_line = _has_sep_line(path)
     cr_only = _ends_lines_with_cr(path)
     if not (sep_line or cr_only):
         return source
@@ -579,7 +584,8 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
     reader = csv.reader(_open_text(path), delimiter=sep)
     header = next(reader, None) or []
     blank: list[int] = []
-    first_line = reader.line_num + 1
+    skipped = int(_has_sep_line(path))  # Excel's 'sep=;' line, which _open_text skips: the file's line numbers
+    first_line = reader.line_num + 1 + skipped
     index = -1
     for index, row in enumerate(reader):
         if not row:
@@ -597,7 +603,7 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
                 "header" if first and len(row) == n_header - 1 and header and not header[-1].strip() else None
             )  # fmt: skip
             return _RecordScan((first_line, len(row)), blank, index + 1, cut, ends)
-        first_line = reader.line_num + 1
+        first_line = reader.line_num + 1 + skipped
     return _RecordScan(None, blank, index + 1)
 
 
