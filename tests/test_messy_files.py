@@ -62,6 +62,10 @@ def test_the_sample_submission_is_read_in_data_encoding_by_run_submit_and_predic
         warnings.simplefilter("error")
         kaggle_kit.predict(run_dir, test, model="lr", out=tmp_path / "p.csv", sample=comp / "sample_submission.csv")
     assert pl.read_csv(tmp_path / "p.csv")["id"].to_list() == want
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no sample given: the one the run recorded, read in its encoding alike
+        kaggle_kit.predict(run_dir, test, model="lr", out=tmp_path / "q.csv")
+    assert pl.read_csv(tmp_path / "q.csv").columns == ["id", "y"]
 
 
 @pytest.mark.parametrize(
