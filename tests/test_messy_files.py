@@ -279,6 +279,25 @@ def test_a_scale_mismatch_is_a_spread_30_times_apart_that_lines_up_once_scaled(
         assert found is not None and re.search(said, found), found
 
 
+def test_a_large_frames_spread_is_read_from_every_kth_row_its_ends_and_count_from_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each column's percentiles sorted every row: 4.6 s for 1M rows x 100, for train, test and each run.json. Read
+    from about _SAMPLE_ROWS rows; the min, max and the count of values (a column mostly missing) from every row."""
+    from kaggle_kit.readers import scales
+
+    monkeypatch.setattr(scales, "_SAMPLE_ROWS", 50)
+    sparse = [float(i) if i % 40 == 1 else None for i in range(1000)]  # 25 values, none on a 20th row
+    frame = pl.DataFrame({"a": np.arange(1000.0), "sparse": sparse})
+    ranges = scales.numeric_ranges(frame, ["a", "sparse"], min_values=20)
+    assert ranges["a"][0] == 0 and ranges["a"][3] == 999 and abs(ranges["a"][1] - 100) <= 20
+    assert abs(ranges["a"][2] - 900) <= 20
+    assert "sparse" not in ranges  # no value among the rows read for its spread: none told
+    sparse = [float(i) if i % 30 == 0 else None for i in range(1000)]  # 34 values, 17 of them on a 20th row
+    ranges = scales.numeric_ranges(pl.DataFrame({"sparse": sparse}), ["sparse"], min_values=20)
+    assert ranges["sparse"][0] == 0 and ranges["sparse"][3] == 990  # 17 values read for the spread, 34 counted
+
+
 def test_a_pipeline_naming_no_column_is_refused_before_any_fit(tmp_path: Path) -> None:
     """`columns = ["Agee"]`: the run fitted the baseline (and every model before the pipeline's) and stopped at the
     pipeline's first fold with the step's `column 'Agee' is not in the frame`. Refused when the data is read, naming
