@@ -580,6 +580,48 @@ def test_without_data_id_a_sample_in_data_encoding_is_checked_for_its_order(tmp_
         load_competition(_spec(comp, data))
 
 
+def test_without_data_id_a_test_column_is_compared_with_the_samples_ids_only_where_its_first_values_are_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every column of unique values was written as text and compared in full, as Python sets and as whole numbers:
+    1.7 s a column of 1M rows (a test file of 1M rows x 100 floats: minutes before any fit). A list column (a parquet
+    file's embeddings) stopped the run with polars' `cannot cast List type`, data.drop naming it or not."""
+    from kaggle_kit import sample_submission
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    x = np.random.default_rng(0).normal(size=500)
+    pl.DataFrame({"x": x[:200], "e": [[0.5, 1.5]] * 200, "y": (x[:200] > 0) * 1}).write_parquet(comp / "train.parquet")
+    pl.DataFrame({"id": range(300), "x": x[200:], "e": [[0.5, 1.5]] * 300}).write_parquet(comp / "test.parquet")
+    (comp / "sample.csv").write_text("id,y\n" + "".join(f"{i:03d},0.5\n" for i in range(300)))
+    data = {"train": "train.parquet", "test": "test.parquet", "sample_submission": "sample.csv", "target": "y"}
+    with pytest.raises(DataError, match=r"column\(s\) 'e' have types the models cannot use \(List\(Float64\)\)"):
+        load_competition(_spec(comp, {**data, "drop": []}))
+    read: list[tuple[str, int]] = []
+    whole_numbers = sample_submission.whole_numbers
+
+    def spy(ids: pl.Series) -> pl.Series:
+        read.append((ids.name, ids.len()))
+        return whole_numbers(ids)
+
+    monkeypatch.setattr(sample_submission, "whole_numbers", spy)
+    load_competition(_spec(comp, {**data, "drop": ["e"]}))
+    assert ("id", 300) in read and ("x", 300) not in read  # test's ids as numbers ('000' for 0); x: its first values
+
+
+def test_without_data_id_ids_007_and_7_of_test_are_not_the_samples_7_and_another(tmp_path: Path) -> None:
+    """Test's text ids '007' and '7' are two ids: as whole numbers they are one, and a sample of 8, 9, 7 was said to
+    list test's ids in another order (set data.id = 'key'), which it does not. (A test file's '007' and '7' are read
+    as the number 7 before this check; a frame given as it is keeps them.)"""
+    from kaggle_kit.readers.competition import _check_rows_match_by_position
+
+    (tmp_path / "sample.csv").write_text("key,y\n8,0.5\n9,0.5\n7,0.5\n")
+    test = pl.DataFrame({"key": ["007", "7", "8"], "x": [0.5, 1.5, 2.5]})
+    _check_rows_match_by_position(test, tmp_path / "sample.csv", None)
+
+
 @pytest.mark.parametrize("order", [[7, 8, 9, 10], [10, 9, 8, 7]], ids=["same-order", "another-order"])
 def test_without_data_id_a_sample_spelling_the_ids_otherwise_is_checked_for_their_order(
     order: list[int], tmp_path: Path
