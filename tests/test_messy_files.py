@@ -502,6 +502,9 @@ def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(endin
     path.write_bytes(f"sep=;{ending}id;x;label{ending}1;0,5;\xe9{ending}".encode("cp1252"))  # no UTF-8: read apart
     with pytest.warns(DataWarning, match="is not UTF-8"):
         assert read_table(path, role="train", options=ReadOptions(decimal=",")).rows() == [(1, 0.5, "\xe9")]
+    path.write_bytes(f"sep=;{ending}id;Gr\xf6\xdfe{ending}1;2{ending}".encode("cp1252"))  # a header no UTF-8 alone
+    with pytest.warns(DataWarning, match="is not UTF-8"):  # it was 'Gr\ufffd\ufffde', without a word
+        assert read_table(path, role="train").columns == ["id", "Gr\xf6\xdfe"]
 
 
 @pytest.mark.parametrize(

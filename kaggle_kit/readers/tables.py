@@ -270,6 +270,8 @@ def _wide_encoding(start: bytes) -> str | None:
 def _header_is_utf8(path: Path) -> bool:
     with _opener(path)(path, "rb") as f:
         line = f.readline()
+        if _SEP_LINE_BYTES.fullmatch(line):  # Excel's 'sep=;' line: the header is the next (a cp1252 'Größe' was
+            line = f.readline()  # read as 'Gr\ufffd\ufffde', without a word)
     return not _utf8_break(line)
 
 
