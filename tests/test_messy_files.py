@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,7 @@ def test_a_samples_commas_are_read_as_its_values_and_separator_say(
         (pl.Series("code", [10, 20, None]), ["10", "20", None]),
         (pl.Series("code", [10.0, 20.0, float("nan")]), ["10", "20", None]),  # a float column that held a NaN
         (pl.Series("code", [10.5, 20.0, None]), ["10.5", "20", None]),  # a new level, said as any is
+        (pl.Series("code", [Decimal("10.00"), Decimal("20.50"), None]), ["10", "20.5", None]),  # decimals: a trace
         (pl.Series("code", [float("inf"), 20.0, None]), "values hold inf, which no text level of train spells"),
     ],
 )

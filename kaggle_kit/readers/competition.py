@@ -738,6 +738,8 @@ def _numbers_as_train_text(column: pl.Series) -> pl.Series:
     (:class:`~kaggle_kit.readers.tables.ReadOptions` ``text``)."""
     if column.dtype.is_integer():
         return column.cast(pl.String)
+    if isinstance(column.dtype, pl.Decimal):  # a parquet file's decimals (10.00): no NaN to read as missing
+        column = column.cast(pl.Float64)
     column = column.fill_nan(None)  # pandas' missing value
     present = column.drop_nulls()
     if not present.is_finite().all():
