@@ -471,7 +471,7 @@ def test_a_file_cut_short_mid_row_says_so(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"line 9 .* has 2 fields .*every column needs a field"):
         read_table(path, role="test")
     for cut, said in [
-        ('id,text\n1,"a, b"\n2,"hel\nlo', r"ends inside a quoted value .*: the file is cut short"),
+        ('id,text\n1,"a, b"\n2,"hel\nlo', r"ends inside a quoted value that opens on line 3 .*: the file is cut short"),
         ('id,text,y\n1,"a, b",0\n2,"hel\n', r"line 3 .* has 2 fields .*, within a quoted value: the file is cut short"),
     ]:  # cut within a text: polars said 'could not parse `"hel lo` as dtype `str`', or 'every column needs a field'
         path.write_text(cut)

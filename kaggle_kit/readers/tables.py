@@ -436,10 +436,12 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     except pl.exceptions.ComputeError as exc:
         if not (given is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
-            if scan.ragged is None and _ends_in_open_quote(path, sep):  # polars: 'could not parse `"hel` as str'
+            opened = _open_quote_line(path, sep) if scan.ragged is None else None
+            if opened is not None:  # polars said 'could not parse `"hel` as dtype `str`'
                 raise DataError(
-                    f"the {role} file {str(path)!r} ends inside a quoted value (its last opening '\"' is never "
-                    f"closed): {_CUT}"
+                    f"the {role} file {str(path)!r} ends inside a quoted value that opens on line {opened} (its '\"' "
+                    f"is never closed): {_CUT}; or, if that line is whole, a value there opens a quote it does not "
+                    "close (a '\"' inside a quoted value is written '\"\"')"
                 ) from exc
             if scan.ragged is None:
                 raise
@@ -613,15 +615,23 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
 _CUT = "the file is cut short (a download or copy that stopped mid-row?); download or copy it again"
 
 
-def _ends_in_open_quote(path: Path, sep: str) -> bool:
-    """Whether the file ends inside a quoted value, as a file cut short within a text does (Python's strict csv
-    reader says 'unexpected end of data' there, and only there at the end of a file). Read on error paths only."""
+def _open_quote_line(path: Path, sep: str) -> int | None:
+    """The line of the file where a quoted value opens that the file's end leaves open, as a file cut short within a
+    text does (Python's strict csv reader says 'unexpected end of data' there, and only there at the end of a file);
+    None where none is. Read on error paths only."""
+    skipped = int(_has_sep_line(path))  # Excel's 'sep=;' line, which _open_text skips
+    reader = csv.reader(_open_text(path), delimiter=sep, strict=True)
+    start = 1
     try:
-        for _ in csv.reader(_open_text(path), delimiter=sep, strict=True):
-            pass
+        for _ in reader:
+            start = reader.line_num + 1
     except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
-    return False
+        return start + skipped if "unexpected end of data" in str(exc) else None
+    return None
+
+
+def _ends_in_open_quote(path: Path, sep: str) -> bool:
+    return _open_quote_line(path, sep) is not None
 
 
 def _ends_with_line_end(path: Path) -> bool:
