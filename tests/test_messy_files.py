@@ -259,7 +259,12 @@ def test_a_test_column_on_another_scale_than_trains_is_warned_of_by_run_and_pred
     [
         ([0.0, 0.2, 0.5, 0.8, 1.0] * 4, [0, 50, 128, 200, 255] * 4, "about 255 times train's: pixels"),
         ([5.0, 12.5, 20.0, 30.0] * 5, [0.05, 0.125, 0.2, 0.3] * 5, r"about 1/100 train's: a percentage .*'12%'"),
-        ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.03, 0.06, 0.09] * 5, r"about 1/33.3 train's\)"),
+        (
+            [0.0, 1.0, 2.0, 3.0] * 5,
+            [0.0, 0.03, 0.06, 0.09] * 5,
+            r"about 1/33.3 train's, or test's rows hold a narrower "
+            r"range\)",
+        ),  # no usual factor: a count of days of new customers alone too
         ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.1, 0.2, 0.3] * 5, None),  # a narrower spread, 10 times: not 30
         ([0.0, 100.0, 200.0] * 7, [150.0, 150.5, 151.0] * 7, None),  # within train's range: no scale of it
         ([0.0, 1.0, 2.0, 3.0] * 5, [0.0, 0.01, 0.02] * 6 + [0.03], None),  # 19 test values tell no spread

@@ -73,7 +73,8 @@ def scale_mismatch(ranges: Mapping[str, Sequence[float]], test: pl.DataFrame, fi
         known = min(_KNOWN, key=lambda k: abs(math.log(factor / k)))  # a small test file's spread is rough
         known = known if abs(math.log(factor / known)) < math.log(1.6) else None
         size = f"1/{known or factor:.3g}" if ratio < 1 else f"{known or factor:.3g} times"
-        why = f": {_KNOWN[known]}" if known else ""
+        # no usual factor: as likely test rows that hold a narrower range (a count of days of new customers only)
+        why = f": {_KNOWN[known]}" if known else f", or test's rows hold a {'narrower' if ratio < 1 else 'wider'} range"
         found.append(
             f"{col!r} (train {_num(t_min)} .. {_num(t_max)}, test {_num(s_min)} .. {_num(s_max)}: test's values are "
             f"about {size} train's{why})"
