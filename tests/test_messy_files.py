@@ -503,6 +503,8 @@ def test_excels_separator_line_above_the_header_is_skipped_by_every_reader(endin
     assert frame.rows() == [(1, 0.5, "a"), (2, 1.5, "b")] and frame.columns == ["id", "x", "label"]
     assert read_head(path, 2) == [["id", "x", "label"], ["1", "0,5", "a"]]
     assert read_sample(path).rows() == [("1", "0,5", "a"), ("2", "1,5", "b")]
+    path.write_text(f"sep=;{ending}id;Preis, EUR{ending}1;0,5{ending}", newline="")  # a ',' in a name: a tie
+    assert read_table(path, role="train", options=ReadOptions(decimal=",")).columns == ["id", "Preis, EUR"]
     path.write_text(f"sep=;{ending}id;x;label{ending}1;0,5;a{ending}2;1,5{ending}", newline="")
     with pytest.raises(DataError, match="line 4 of the train file"):  # the file's line, the 'sep=;' line counted
         read_table(path, role="train")

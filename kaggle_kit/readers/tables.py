@@ -244,7 +244,7 @@ def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
 _AROUND = ' \t\ufeff"'
 #: Excel's first line naming a CSV file's separator ('sep=;'), above its header: neither a header nor a row
 _SEP_LINE = re.compile("\ufeff?sep=[^\r\n]?(\r\n|\r|\n)")
-_SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=[^\r\n]?(\r\n|\r|\n)")
+_SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=([^\r\n]?)(\r\n|\r|\n)")
 
 
 def _has_bom(path: Path) -> bool:
@@ -319,7 +319,12 @@ def read_head(path: Path, lines: int, encoding: str | None = None) -> list[list[
 
 
 def sniff_separator(path: Path) -> str:
-    """The separator of a CSV file: the candidate found most often in its header line outside quotes (',' on a tie)."""
+    """The separator of a CSV file: the one Excel's ``sep=;`` first line names, else the candidate found most often in
+    its header line outside quotes (',' on a tie: 'Preis, EUR;Menge' below 'sep=;' was cut at its ',')."""
+    with _opener(path)(path, "rb") as f:
+        named = _SEP_LINE_BYTES.match(f.read(16))
+    if named and named.group(2).decode("latin-1") in SEPARATORS:
+        return named.group(2).decode("latin-1")
     header = next(iter(_open_text(path)), "")
     unquoted = re.sub(r'"[^"]*"', "", header)
     counts = {sep: unquoted.count(sep) for sep in SEPARATORS}
