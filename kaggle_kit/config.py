@@ -1118,17 +1118,43 @@ class CompetitionSpec(_Strict):
         """The steps fitted in each fold for ``model``: a ``text`` step for the ``data.text`` columns its pipeline
         does not treat itself, then its pipeline's steps (and, for a sequence net of a streamed ``data.sequences``,
         ``sequence_rows``); None for the base encoding alone (no pipeline, no text, no such net)."""
-        steps = self.pipeline_steps(model.pipeline) if model.pipeline is not None else []
-        covered = {c for s in steps if s["step"] == "text" for c in s["columns"]}
+        placed = self._placed_steps(model)
+        return [step for step, _ in placed] if placed or model.pipeline is not None else None
+
+    def feature_step_places(self, model: ModelSpec) -> list[str]:
+        """Where each of :meth:`feature_steps`' steps is written, as a message names it: ``(pipeline 'p')
+        steps[1]``, its index among that pipeline's own steps (a pipeline ``p`` extends named so), ``(data.text)``,
+        ``(data.sequences)``. A step's index in the fitted list is not the user's where ``data.text`` adds a step
+        first or the pipeline extends another."""
+        return [place for _, place in self._placed_steps(model)]
+
+    def _placed_steps(self, model: ModelSpec) -> list[tuple[dict[str, Any], str]]:
+        placed: list[tuple[dict[str, Any], str]] = []
+        chain: list[str] = []
+        if model.pipeline is not None:
+            self.pipeline_steps(model.pipeline)  # an unknown name: its error
+        current = model.pipeline
+        while current is not None:  # as pipeline_steps: the base's steps before its own
+            chain.append(current)
+            current = self.pipelines[current].extends
+        for name in reversed(chain):
+            of = (
+                f"pipeline {name!r}"
+                if name == model.pipeline
+                else f"pipeline {name!r}, which {model.pipeline!r} extends"
+            )
+            placed += [(step, f"({of}) steps[{j}]") for j, step in enumerate(self.pipelines[name].steps)]
+        covered = {c for s, _ in placed if s["step"] == "text" for c in s["columns"]}
         untreated = [c for c in self.data.text or [] if c not in covered]
         if untreated:
             from .features import TextFeatures
 
-            steps = [TextFeatures(columns=untreated).to_config(), *steps]
+            placed = [(TextFeatures(columns=untreated).to_config(), "(data.text)"), *placed]
         s = self.data.sequences
         if s is not None and s.layout == "streamed" and model.kind in SEQUENCE_KINDS:
-            steps = [*steps, {"step": "sequence_rows"}]  # the net reads its rows' sequences from the run's store
-        return steps if steps or model.pipeline is not None else None
+            # the net reads its rows' sequences from the run's store
+            placed = [*placed, ({"step": "sequence_rows"}, "(data.sequences)")]
+        return placed
 
     def model(self, name: str) -> ModelSpec:
         for m in self.models:

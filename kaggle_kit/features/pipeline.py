@@ -91,12 +91,15 @@ def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "step
 
 
 # ---------------------------------------------------------------------------------------------- frames and target
-def check_step_columns(steps: Sequence[Mapping[str, Any]], columns: Sequence[str], label: str) -> None:
+def check_step_columns(
+    steps: Sequence[Mapping[str, Any]], columns: Sequence[str], label: str, places: Sequence[str] | None = None
+) -> None:
     """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (those of the
     rows the pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic
-    pairs, aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr' (pipeline 'p')``),
+    pairs, aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr'``),
     the column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its
-    model's first fold, after the models before it had fitted."""
+    model's first fold, after the models before it had fitted. ``places``: where each step is written, in the
+    message's words (:meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`), else ``steps[i]``."""
     known = set(columns)
     for i, step in enumerate(steps):
         for key in ("columns", "by"):
@@ -106,8 +109,9 @@ def check_step_columns(steps: Sequence[Mapping[str, Any]], columns: Sequence[str
                 made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
                 if name in known or made:
                     continue
+                place = places[i] if places else f"steps[{i}]"
                 raise ConfigError(
-                    f"{label} steps[{i}] ({step.get('step')}): {key} names {name!r}, which is not a column of the "
+                    f"{label} {place} ({step.get('step')}): {key} names {name!r}, which is not a column of the "
                     f"data.{did_you_mean(name, columns)} Columns: {list(columns)[:20]}{' ...' * (len(columns) > 20)}"
                 )
 

@@ -156,24 +156,45 @@ def load_competition(spec: CompetitionSpec) -> CompetitionData:
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
 
 
+#: the first values of a test column that must all be sample ids before the rest is read
+_PEEK = 100
+
+
 def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path, encoding: str | None) -> None:
     """Without ``data.id`` a submission's rows are matched to the sample's by position. Where a test column lists
     the sample's first column's ids in another order, each id would get another row's prediction: refused before
-    anything is fitted, naming the column to set as ``data.id``."""
+    anything is fitted, naming the column to set as ``data.id``. A test column of lists holds no ids (polars cannot
+    write it as text: a stack trace, also once data.drop named the column)."""
     from ..sample_submission import read_sample, whole_numbers  # here: it imports this package's tables module
 
     sample = read_sample(sample_path, encoding)
     ids = sample[sample.columns[0]].str.strip_chars()
-    if ids.len() != test.height:
+    if ids.len() != test.height or ids.n_unique() != test.height:  # no column of unique values lists them
         return
-    for column in test.columns:
+    # the sample's ids as whole numbers ('007' for test's 7), where they are and tell its rows apart
+    numbers_of_ids = whole_numbers(ids)
+    unique = not numbers_of_ids.null_count() and numbers_of_ids.n_unique() == test.height
+    sample_numbers = numbers_of_ids if unique else None
+    id_set = set(ids.to_list())
+    number_set = set(sample_numbers.to_list()) if sample_numbers is not None else set()
+    for column, dtype in test.schema.items():
+        if dtype.is_nested() or dtype == pl.Object:
+            continue  # no ids: lists (a parquet file's embeddings), which polars cannot write as text
+        # a column whose first values are no ids is not read further (1M rows: 1 s a column, 100 s for 100)
+        peek = test[column].head(_PEEK).cast(pl.String).str.strip_chars().rename(column)
+        if not all(v in id_set for v in peek) and not (
+            number_set and all(v in number_set for v in whole_numbers(peek))
+        ):
+            continue
         values = test[column].cast(pl.String).str.strip_chars()
         if values.n_unique() != test.height:
             continue
-        same = values == ids
-        if set(values.to_list()) != set(ids.to_list()):  # '007' in the sample for test's 7: the same whole numbers
-            numbers, sample_numbers = whole_numbers(values), whole_numbers(ids)
-            if numbers.null_count() or sample_numbers.null_count() or set(numbers) != set(sample_numbers):
+        same = values == ids  # unique values all among the unique ids: the same ids
+        if not values.is_in(ids.implode()).all():  # '007' in the sample for test's 7: the same whole numbers
+            numbers = whole_numbers(values) if sample_numbers is not None else None
+            if numbers is None or numbers.null_count() or not numbers.is_in(sample_numbers.implode()).all():
+                continue
+            if numbers.n_unique() != test.height:  # '007' and '7', two ids of test: no number tells them apart
                 continue
             same = numbers == sample_numbers
         if not same.all():
@@ -720,6 +741,8 @@ def _numbers_as_train_text(column: pl.Series) -> pl.Series:
     (:class:`~kaggle_kit.readers.tables.ReadOptions` ``text``)."""
     if column.dtype.is_integer():
         return column.cast(pl.String)
+    if isinstance(column.dtype, pl.Decimal):  # a parquet file's decimals (10.00): no NaN to read as missing
+        column = column.cast(pl.Float64)
     column = column.fill_nan(None)  # pandas' missing value
     present = column.drop_nulls()
     if not present.is_finite().all():

@@ -258,7 +258,7 @@ def _open_text(path: Path, encoding: str = "utf-8") -> Iterator[str]:
 _AROUND = ' \t\ufeff"'
 #: Excel's first line naming a CSV file's separator ('sep=;'), above its header: neither a header nor a row
 _SEP_LINE = re.compile("\ufeff?sep=[^\r\n]?(\r\n|\r|\n)")
-_SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=[^\r\n]?(\r\n|\r|\n)")
+_SEP_LINE_BYTES = re.compile(b"(\xef\xbb\xbf)?sep=([^\r\n]?)(\r\n|\r|\n)")
 
 
 def _has_bom(path: Path) -> bool:
@@ -284,6 +284,8 @@ def _wide_encoding(start: bytes) -> str | None:
 def _header_is_utf8(path: Path) -> bool:
     with _opener(path)(path, "rb") as f:
         line = f.readline()
+        if _SEP_LINE_BYTES.fullmatch(line):  # Excel's 'sep=;' line: the header is the next (a cp1252 'Größe' was
+            line = f.readline()  # read as 'Gr\ufffd\ufffde', without a word)
     return not _utf8_break(line)
 
 
@@ -331,7 +333,12 @@ def read_head(path: Path, lines: int, encoding: str | None = None) -> list[list[
 
 
 def sniff_separator(path: Path) -> str:
-    """The separator of a CSV file: the candidate found most often in its header line outside quotes (',' on a tie)."""
+    """The separator of a CSV file: the one Excel's ``sep=;`` first line names, else the candidate found most often in
+    its header line outside quotes (',' on a tie: 'Preis, EUR;Menge' below 'sep=;' was cut at its ',')."""
+    with _opener(path)(path, "rb") as f:
+        named = _SEP_LINE_BYTES.match(f.read(16))
+    if named and named.group(2).decode("latin-1") in SEPARATORS:
+        return named.group(2).decode("latin-1")
     header = next(iter(_open_text(path)), "")
     unquoted = re.sub(r'"[^"]*"', "", header)
     counts = {sep: unquoted.count(sep) for sep in SEPARATORS}
@@ -392,6 +399,9 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         if not frame.width or any(dtype != pl.String for dtype in frame.schema.values()):
             return frame  # a column of numbers or dates holds no name: no line repeats the header (and no cost)
         # spaces, quotes and a byte order mark aside: `cat a.csv b.csv` of two files saved with one repeats it too
+        first = frame.columns[0]
+        if not frame.select((pl.col(first).str.strip_chars(_AROUND) == first.strip(_AROUND)).any()).item():
+            return frame  # no row starts with the first name: the other columns unread (1M rows x 100: 3 s -> 0.03 s)
         repeats = pl.all_horizontal([pl.col(c).str.strip_chars(_AROUND) == c.strip(_AROUND) for c in frame.columns])
         at = frame.select(repeats.arg_true()).to_series()
         if at.len() == 0:
@@ -445,6 +455,13 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     except pl.exceptions.ComputeError as exc:
         if not (given is None and _is_utf8_error(exc)):
             scan = _scan_records(path, sep, len(header))
+            opened = _open_quote_line(path, sep) if scan.ragged is None else None
+            if opened is not None:  # polars said 'could not parse `"hel` as dtype `str`'
+                raise DataError(
+                    f"the {role} file {str(path)!r} ends inside a quoted value that opens on line {opened} (its '\"' "
+                    f"is never closed): {_CUT}; or, if that line is whole, a value there opens a quote it does not "
+                    "close (a '\"' inside a quoted value is written '\"\"')"
+                ) from exc
             if scan.ragged is None:
                 raise
             raise _ragged_error(path, role, sep, len(header), scan) from exc
@@ -475,7 +492,9 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         raise _ragged_error(path, role, sep, len(header), scan)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
-    ends_in_sep = header[-1].strip() and _last_byte(path) == sep.encode()  # '7,3.5,' and no more (every line: no)
+    # '7,3.5,' and no more (every line: no); the last byte read where the last value is missing (a .gz file's is its
+    # whole text decompressed)
+    ends_in_sep = header[-1].strip() and frame.to_series(-1)[-1] is None and _last_byte(path) == sep.encode()
     if ends_in_sep and multiprocessing.parent_process() is None:
         warnings.warn(
             f"the {role} file {str(path)!r} ends in a separator without a line end: its last row's last value is read "
@@ -496,12 +515,17 @@ def _ends_lines_with_cr(path: Path) -> bool:
     return b"\r" in start and b"\n" not in start
 
 
+def _has_sep_line(path: Path) -> bool:
+    """Whether the file's first line is Excel's ``sep=;`` (skipped by every reader)."""
+    with _opener(path)(path, "rb") as f:
+        return _SEP_LINE_BYTES.match(f.read(16)) is not None
+
+
 def _for_polars(path: Path, source: Path | io.BytesIO) -> Path | io.BytesIO:
     """``source`` (the file, or its text recoded as UTF-8) as polars can read it: lines that end in a carriage return
     alone ending in a line feed (:func:`_ends_lines_with_cr`), and without Excel's ``sep=;`` first line, which the
     text readers skip (:func:`_open_text`; it was read as a header of 1 column, and every row named as ragged)."""
-    with _opener(path)(path, "rb") as f:
-        sep_line = _SEP_LINE_BYTES.match(f.read(16)) is not None
+    sep_line = _has_sep_line(path)
     cr_only = _ends_lines_with_cr(path)
     if not (sep_line or cr_only):
         return source
@@ -570,7 +594,9 @@ class _RecordScan:
     ragged: tuple[int, int] | None  # (first line of the record, its number of fields)
     blank: list[int]  # indices (0 = the first record after the header) of the blank lines
     n_records: int  # records read (all of them when none is ragged)
-    cut: bool = False  # the ragged record is the file's last line, short, without a line end: the file is cut short
+    #: the ragged record is the file's last line, short, and ends so ('without a line end', 'within a quoted value'):
+    #: the file is cut short
+    cut: str | None = None
     #: 'rows' where the first row ends in a separator (an empty last field) its header does not; 'header' where the
     #: header does (an empty last name) and the first row does not
     ends_apart: str | None = None
@@ -581,21 +607,50 @@ def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
     reader = csv.reader(_open_text(path), delimiter=sep)
     header = next(reader, None) or []
     blank: list[int] = []
-    first_line = reader.line_num + 1
+    skipped = int(_has_sep_line(path))  # Excel's 'sep=;' line, which _open_text skips: the file's line numbers
+    first_line = reader.line_num + 1 + skipped
     index = -1
     for index, row in enumerate(reader):
         if not row:
             blank.append(index)
         elif len(row) != n_header:
-            cut = len(row) < n_header and next(reader, None) is None and not _ends_with_line_end(path)
+            cut = None  # the last line, short: without a line end, or within a quoted value ('"hel\n', cut there)
+            if len(row) < n_header and next(reader, None) is None:
+                if not _ends_with_line_end(path):
+                    cut = "without a line end"
+                elif _ends_in_open_quote(path, sep):
+                    cut = "within a quoted value"
             first = len(blank) == index  # the first row: the file's lines are so, not this one
             ends = (
                 "rows" if first and len(row) == n_header + 1 and not row[-1].strip() else
                 "header" if first and len(row) == n_header - 1 and header and not header[-1].strip() else None
             )  # fmt: skip
             return _RecordScan((first_line, len(row)), blank, index + 1, cut, ends)
-        first_line = reader.line_num + 1
+        first_line = reader.line_num + 1 + skipped
     return _RecordScan(None, blank, index + 1)
+
+
+#: what to do about a file cut short
+_CUT = "the file is cut short (a download or copy that stopped mid-row?); download or copy it again"
+
+
+def _open_quote_line(path: Path, sep: str) -> int | None:
+    """The line of the file where a quoted value opens that the file's end leaves open, as a file cut short within a
+    text does (Python's strict csv reader says 'unexpected end of data' there, and only there at the end of a file);
+    None where none is. Read on error paths only."""
+    skipped = int(_has_sep_line(path))  # Excel's 'sep=;' line, which _open_text skips
+    reader = csv.reader(_open_text(path), delimiter=sep, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        return start + skipped if "unexpected end of data" in str(exc) else None
+    return None
+
+
+def _ends_in_open_quote(path: Path, sep: str) -> bool:
+    return _open_quote_line(path, sep) is not None
 
 
 def _ends_with_line_end(path: Path) -> bool:
@@ -624,10 +679,7 @@ def _ragged_error(path: Path, role: str, sep: str, n_header: int, scan: _RecordS
             f"{'header' if rows else 'rows'}: an empty unnamed column is dropped)"
         )
     if scan.cut:  # a download or a copy that stopped mid-row: every row before it read, this one half there
-        return DataError(
-            f"{where}, and it is the file's last line, without a line end: the file is cut short (a download or "
-            "copy that stopped mid-row?); download or copy it again"
-        )
+        return DataError(f"{where}, and it is the file's last line, {scan.cut}: {_CUT}")
     if n_fields > n_header:
         fix = f"fix that line (a value holding {sep!r} must be in double quotes)"
     else:

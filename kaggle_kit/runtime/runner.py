@@ -545,8 +545,7 @@ class RunSession:
         for m in models:
             steps = self.spec.feature_steps(m)
             if steps:  # a step's column typo, named now: not at the model's first fold, after the models before it
-                label = f"model {m.name!r} (pipeline {m.pipeline!r})" if m.pipeline else f"model {m.name!r}"
-                check_step_columns(steps, columns, label)
+                check_step_columns(steps, columns, f"model {m.name!r}", self.spec.feature_step_places(m))
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
 
