@@ -616,6 +616,32 @@ def test_steps_written_as_times_of_day_are_read_and_ordered_in_time(tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize("as_time", [False, True], ids=["text", "polars-time"])
+def test_times_of_day_of_a_sequence_crossing_midnight_are_read_on_past_it(as_time: bool) -> None:
+    """Id 2's steps run 23:59:58 .. 00:00:02: as seconds since midnight (or as polars' times: a CSV column spelled
+    one way reads as Time) 00:00:00 sorted before 23:59:58, its last steps first, without a word. A sequence whose
+    times pause for over 12 hours, and 4 times as long as they would across midnight, is read on past it, and said.
+    Kept as they are: 06:00 .. 20:00 (id 1: 10 hours across midnight), 00:30 .. 23:30 every 8 hours (id 3: no pause
+    of 12 hours), 07:00 and 20:00 (id 4: ambiguous)."""
+    clock = {1: ["06:00:00", "13:00:00", "20:00:00"], 2: ["23:59:58", "23:59:59", "00:00:00", "00:00:01", "00:00:02"]}
+    clock |= {3: ["00:30:00", "08:30:00", "16:30:00", "23:30:00"], 4: ["07:00:00", "20:00:00"]}
+    long = long_table(TRAIN_LENGTHS).with_columns(
+        pl.struct("series_id", "step").map_elements(lambda r: clock[r["series_id"]][r["step"]], pl.String).alias("step")
+    )
+    if as_time:
+        long = long.with_columns(pl.col("step").str.to_time("%H:%M:%S"))
+    with pytest.warns(
+        DataWarning,
+        match=r"1 sequence\(s\) cross midnight \(e\.g\. id 2: 23:59:58 \.\. 00:00:02; their times pause for over 12 "
+        r"hours otherwise\), read on past it",
+    ):
+        train, _ = join_sequences(make_spec(), long, labels=LABELS)
+    by_id = {row["series_id"]: row for row in train.iter_rows(named=True)}
+    assert [by_id[2][f"a__t{t}"] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])  # in time
+    for i, n in ((1, 3), (3, 4), (4, 2)):  # kept as they are
+        assert [by_id[i][f"a__t{t}"] for t in range(n)] == pytest.approx([i + t / 10 for t in range(n)])
+
+
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:
     frame = long_table(TRAIN_LENGTHS).with_columns(pl.format("s{}", pl.col("step")).alias("step"))
     with pytest.warns(DataWarning, match=r"the step column 'step' .* holds text \(e.g. 's\d'\): the steps are sorted"):

@@ -297,7 +297,7 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, forma
     if nulls:
         raise DataError(f"the id column {key!r} of {where} has {nulls} missing value(s); every row needs its id")
     if s.order_by is not None:
-        frame = _steps_in_order(frame, s.order_by, role, formats)
+        frame = _steps_in_order(frame, s.order_by, role, formats, key)
         steps = frame[s.order_by]
         missing = steps.null_count() + (int(steps.is_nan().sum()) if steps.dtype.is_float() else 0)
         if missing:  # a NaN step (a float column from parquet or a frame) sorted after every step, without a word
@@ -342,34 +342,44 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
     )
 
 
-def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
+def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str], key: str) -> pl.DataFrame:
     """The step column as dates where they are text dates: read with ``formats``' format (:func:`step_dates`), or
-    with the one this table's steps give where the run recorded none (a run on frames joined in a notebook). Other text
-    is sorted as text, said once."""
+    with the one this table's steps give where the run recorded none (a run on frames joined in a notebook). Times of
+    day (text, or polars' ``Time``) as seconds since midnight, a sequence that crosses midnight read on past it
+    (:func:`_past_midnight`). Other text is sorted as text, said once."""
+    main = multiprocessing.parent_process() is None
+    if frame.schema[column] == pl.Time:  # polars read '23:59:58', '00:00:02' as times: 00:00:02 sorted first
+        seconds, crossing = _past_midnight(frame.select(key, pl.col(column).cast(pl.Int64) / 1e9), key, column)
+        if not crossing:
+            return frame
+        if main:
+            warnings.warn(_midnight_message(column, role, crossing), DataWarning, stacklevel=4)
+        return frame.with_columns(seconds)
     if frame.schema[column] != pl.String:
         return frame
     fmt = formats.get(column) or _step_format(frame, column, role)
-    main = multiprocessing.parent_process() is None
     if fmt is not None:
         if column not in formats and main:
             warnings.warn(found_message(frame, {column: fmt}, f" of {_where(role)}"), DataWarning, stacklevel=4)
         return apply_formats(frame, {column: fmt}, f"{role} long table")
     values = frame[column].drop_nulls()
     if values.len() and values.str.contains(TIME_OF_DAY).all():  # '9:59:00' before '10:00:05', not after
-        if main:
-            warnings.warn(
-                f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds times of day written "
-                f"as text (e.g. {values[0]!r}): ordered as times (read as seconds since midnight)",
-                DataWarning,
-                stacklevel=4,
-            )
         part = pl.col(column).str.extract_groups(TIME_OF_DAY)
         seconds = (
             part.struct[0].cast(pl.Float64) * 3600
             + part.struct[1].cast(pl.Float64) * 60
             + part.struct[2].cast(pl.Float64).fill_null(0.0)
         )
-        return frame.with_columns(seconds.alias(column))
+        read, crossing = _past_midnight(frame.select(key, seconds.alias(column)), key, column)
+        if main:
+            warnings.warn(
+                f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds times of day written "
+                f"as text (e.g. {values[0]!r}): ordered as times (read as seconds since midnight)"
+                + (f"; {_midnight_message(column, role, crossing, said=True)}" if crossing else ""),
+                DataWarning,
+                stacklevel=4,
+            )
+        return frame.with_columns(read)
     if main:
         example = frame[column].drop_nulls().head(1).to_list()
         warnings.warn(
@@ -380,6 +390,56 @@ def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mappin
             stacklevel=4,
         )
     return frame
+
+
+#: a pause within a sequence of times of day longer than this, and over 4 times the one across midnight were the
+#: sequence to cross it, is taken for midnight crossed: a sequence of 22:00 .. 02:00 read as seconds since midnight
+#: spans 00:00 .. 23:59, its times pausing for 20 hours between 02:00 and 22:00, where they would step over midnight
+#: as over any other minute. (06:00 .. 20:00 pauses 10 hours across midnight: kept; 07:00, 20:00 too, ambiguous.)
+_HALF_DAY = 12 * 3600.0
+
+
+#: how many sequences cross midnight, and the first one's id, first and last time (seconds since midnight)
+_Crossing = tuple[int, Any, float, float]
+
+
+def _past_midnight(seconds: pl.DataFrame, key: str, column: str) -> tuple[pl.Series, _Crossing | None]:
+    """``seconds``' step column (the ids and their steps as seconds since midnight) with the times of a sequence that
+    crosses midnight read on past it: where a sequence's times, sorted, pause as :data:`_HALF_DAY` says, the times
+    before the pause (``00:00:02``) are the next day's (+ 24 hours), after the ones after it (``23:59:58``).
+    Also how many sequences were so read and the first of them (in row order); None when none."""
+    ordered = seconds.with_row_index("__row").sort(key, column)
+    pause = ordered.with_columns(pl.col(column).diff().over(key).fill_null(0.0).alias("__pause"))
+    spans = pause.group_by(key, maintain_order=True).agg(
+        pl.col("__pause").max().alias("__longest"),
+        pl.col(column).get(pl.col("__pause").arg_max()).alias("__start"),
+        pl.col(column).get((pl.col("__pause").arg_max().cast(pl.Int64) - 1).clip(0)).alias("__end"),  # 0: no pause
+        (2 * _HALF_DAY - pl.col(column).max() + pl.col(column).min()).alias("__across"),
+        pl.col("__row").min().alias("__row"),
+    )
+    crossing = spans.filter((pl.col("__longest") > _HALF_DAY) & (pl.col("__longest") > 4 * pl.col("__across")))
+    crossing = crossing.sort("__row")
+    if not crossing.height:
+        return seconds[column], None
+    moved = seconds.join(crossing.select(key, "__start"), on=key, how="left", maintain_order="left")
+    day = pl.when(pl.col(column) < pl.col("__start")).then(pl.col(column) + 2 * _HALF_DAY).otherwise(pl.col(column))
+    first = crossing.row(0, named=True)
+    return moved.select(day.alias(column))[column], (crossing.height, first[key], first["__start"], first["__end"])
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _midnight_message(column: str, role: str, crossing: _Crossing, *, said: bool = False) -> str:
+    n, key, start, end = crossing
+    where = "" if said else f"the step column {column!r} (data.sequences.order_by) of {_where(role)}: "
+    return (
+        f"{where}{n} sequence(s) cross midnight (e.g. id {key!r}: {_clock(start)} .. {_clock(end)}; their times "
+        "pause for over 12 hours otherwise), read on past it (the times after midnight follow the ones before); "
+        "write the steps with their dates if a sequence's steps lie further apart"
+    )
 
 
 def _sequence_columns(frame: pl.DataFrame, s: SequenceSpec, key: str, spec: CompetitionSpec) -> list[str]:
