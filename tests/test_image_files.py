@@ -228,6 +228,47 @@ def test_transparent_images_are_laid_onto_white(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_image(tmp_path / "p.png", channels=3), colour)
 
 
+@pytest.mark.filterwarnings("ignore:.*repeat an earlier row")  # every image all white: rows repeat
+@pytest.mark.parametrize("mode", ["memory", "stream"])
+def test_transparent_images_laid_onto_black_where_the_config_says(tmp_path: Path, mode: str) -> None:
+    """White drawings on a transparent page (stored white under it: made to be shown on a dark page) read all white
+    on white: ``background = "black"`` lays them onto black, in pixel columns and streamed (whose cache is another
+    file than the white one's), and the spec keeps the key for ``predict``."""
+    from kaggle_kit.readers.image_stream import ImageStream
+
+    (tmp_path / "images").mkdir()
+    for i in range(3):
+        rgba = np.full((2, 2, 4), 255, dtype=np.uint8)  # white everywhere, drawn where alpha > 0
+        rgba[..., 3] = [[255, 0], [0, 100 * i]]
+        Image.fromarray(rgba, mode="RGBA").save(tmp_path / "images" / f"{i}.png")
+    pl.DataFrame({"id": [0, 1, 2], "y": [0, 1, 0]}).write_csv(tmp_path / "train.csv")
+    raw = {
+        "name": "dark",
+        "task": "binary",
+        "metric": "accuracy",
+        "data": {"train": "train.csv", "id": "id", "target": "y", "images": {"folder": "images", "channels": 1}},
+        "models": [{"name": "cnn", "kind": "cnn", "params": {"image_shape": [2, 2, 1]}}],
+    }
+    expected = {i: [255, 0, 0, 100 * i] for i in range(3)}  # white * alpha onto black
+    streams: dict[str, ImageStream] = {}
+    for background in ("black", "white"):
+        raw["data"]["images"] |= {"mode": mode, "background": background}
+        spec = build_spec(raw, base_dir=tmp_path)
+        (tmp_path / "dark.toml").write_text(spec.to_toml())
+        assert load_spec(tmp_path / "dark.toml").data.images.background == background  # predict reads it so
+        data = load_competition(spec)
+        if mode == "memory":
+            got = {i: list(row[1:]) for i, row in enumerate(data.train.select("id", "^pixel\\d+$").rows())}
+        else:
+            assert data.images is not None
+            streams[background] = data.images
+            got = {i: data.images.decode(i).ravel().tolist() for i in range(3)}
+        white = {i: [255] * 4 for i in range(3)}
+        assert got == (expected if background == "black" else white)
+    if mode == "stream":
+        assert streams["black"].fingerprint != streams["white"].fingerprint  # not the other's cache
+
+
 def test_32_bit_integer_images_beyond_16_bits_are_refused(tmp_path: Path) -> None:
     """A 32-bit integer TIFF (Pillow mode ``I``) holding values beyond 0..65535 is an error naming the file and its
     range: no usual scale maps such values onto 0..255 (they were read as 16-bit values, every pixel above 65535

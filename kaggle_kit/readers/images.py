@@ -107,7 +107,13 @@ def _stream(images: ImageFilesSpec, paths: list[str], labels: list[str], shape: 
     assert shape is not None
     h, w, c = shape
     return ImageStream(
-        tuple(paths), tuple(labels), (h, w, c), images.size is not None, cache=images.cache, workers=images.workers
+        tuple(paths),
+        tuple(labels),
+        (h, w, c),
+        images.size is not None,
+        cache=images.cache,
+        workers=images.workers,
+        background=images.background,
     )
 
 
@@ -336,7 +342,15 @@ def _attach(
             "rename or drop them"
         )
     _check_present(paths, labels, role, key, images, column)
-    pixels = load_images(paths, size=size, channels=images.channels, threads=threads, labels=labels, dtype=np.uint8)
+    pixels = load_images(
+        paths,
+        size=size,
+        channels=images.channels,
+        threads=threads,
+        labels=labels,
+        dtype=np.uint8,
+        background=images.background,
+    )
     h, w, c = pixels.shape[1:]
     return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
 
