@@ -280,8 +280,12 @@ def test_32_bit_integer_images_beyond_16_bits_are_refused(tmp_path: Path) -> Non
     Image.fromarray(wide).save(tmp_path / "wide.tif")
     with Image.open(tmp_path / "wide.tif") as img:
         assert img.mode == "I"
-    with pytest.raises(DataError, match=r"'.*wide\.tif' \(id 7\) is a 32-bit integer image .* 0\.\.1500000, beyond"):
+    with pytest.raises(DataError, match=r"'.*wide\.tif' \(id 7\) is an integer image .* 0\.\.1500000, beyond"):
         read_image(tmp_path / "wide.tif", channels=1, label="id 7")
+    # a signed 16-bit TIFF (a CT scan's Hounsfield units) opens as mode I too: negative values are no 16-bit image's
+    Image.fromarray(np.array([[-1000, 0], [500, 1000]], dtype=np.int16)).save(tmp_path / "signed.tif")
+    with pytest.raises(DataError, match=r"'.*signed\.tif' is an integer image .* holding values -1000\.\.1000, beyond"):
+        read_image(tmp_path / "signed.tif", channels=1)
     deep = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257
     (tmp_path / "deep.pgm").write_bytes(b"P5\n16 16\n65535\n" + deep.astype(">u2").tobytes())
     with Image.open(tmp_path / "deep.pgm") as img:

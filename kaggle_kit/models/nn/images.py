@@ -187,7 +187,8 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
     wide = np.asarray(img).astype(np.float64)
     if img.mode == "I" and wide.size and (wide.min() < 0 or wide.max() > _MAX16):
         raise DataError(
-            f"image file {_where(path, label)} is a 32-bit integer image (Pillow mode 'I') holding values "
+            f"image file {_where(path, label)} is an integer image (Pillow mode 'I': 32-bit, or signed 16-bit, "
+            f"values) holding values "
             f"{wide.min():.0f}..{wide.max():.0f}, beyond the 16-bit range 0..{_MAX16} the kit scales onto 0..255; "
             "write the images as 8-bit or 16-bit files on one scale for every image (e.g. with numpy: "
             "np.clip(a * 255 / a_max, 0, 255).astype(np.uint8), a_max the largest value of the whole folder)"
