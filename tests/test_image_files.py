@@ -497,6 +497,17 @@ def test_absolute_paths_in_the_column_name_the_folder_to_set(comp, tmp_path: Pat
         load_competition(build_spec(raw, base_dir=tmp_path))
     raw["data"]["images"]["folder"] = folder
     assert load_competition(build_spec(raw, base_dir=tmp_path)).train.width == 3 + SIDE * SIDE
+    # in a folder per class (train/cat/1.png, train/dog/2.png): the folder holding them all, not the first one's
+    for i, name in enumerate(files):
+        (tmp_path / "pics" / "ab"[i % 2]).mkdir(parents=True, exist_ok=True)
+        files[i] = str((tmp_path / "pics" / "ab"[i % 2] / Path(name).name).resolve())
+        Path(files[i]).write_bytes(Path(name).read_bytes())
+    pl.DataFrame({"id": range(30), "file": files, "label": load_digits().target[:30]}).write_csv(tmp_path / "train.csv")
+    (tmp_path / "other").mkdir()
+    raw["data"]["images"]["folder"] = str(tmp_path / "other")
+    pics = str((tmp_path / "pics").resolve())
+    with pytest.raises(DataError, match=rf"set data\.images\.folder = '{re.escape(pics)}' \(the folder holding them"):
+        load_competition(build_spec(raw, base_dir=tmp_path))
 
 
 def _copy_images(root: Path, work: Path) -> None:
