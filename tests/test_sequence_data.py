@@ -236,6 +236,20 @@ def test_bad_long_tables(case: str, match: str) -> None:
         join_sequences(spec, long, test, labels=labels)
 
 
+def test_the_wide_layouts_limit_counts_the_steps_max_len_keeps() -> None:
+    """One sequence of 10,001 steps (20,002 step columns, refused as too wide above) with max_len = 5 is cut to 5
+    steps: laid out. A max_len of 12,000 pads every sequence to it (24,000 columns): refused, naming max_len (the
+    message had named the longest sequence, 5 steps, as the cause)."""
+    train, _ = join_sequences(make_spec(max_len=5), long_table({**TRAIN_LENGTHS, 4: 10_001}), labels=LABELS)
+    assert [c for c in train.columns if c.startswith("a__t")] == [f"a__t{t}" for t in range(5)]
+    with pytest.raises(
+        DataError,
+        match=r"would be 24,000 step columns \(data\.sequences\.max_len = 12,000 steps, every sequence padded or cut "
+        r"to it, x 2 columns\).*set data\.sequences\.layout = 'streamed' .*or max_len to at most 10,000$",
+    ):
+        join_sequences(make_spec(max_len=12_000), long_table(TRAIN_LENGTHS), labels=LABELS)
+
+
 def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
     long = long_table({**TRAIN_LENGTHS, 7: 2, 8: 3})
     with pytest.warns(DataWarning, match=r"2 id\(s\) of the train long table .* not in data\.train \(e\.g\. 7\)"):

@@ -123,9 +123,8 @@ def read_sequences(
 
     lengths = [_longest(frame, key) for frame in (train_long, test_long) if frame is not None]
     n_steps = s.max_len or max(lengths)
-    _check_wide(
-        n_steps, len(columns), [(r, f) for r, f in (("train", train_long), ("test", test_long)) if f is not None], key
-    )
+    frames = [(r, f) for r, f in (("train", train_long), ("test", test_long)) if f is not None]
+    _check_wide(n_steps, len(columns), frames, key, s.max_len)
     train = _join(labels, _features(train_long, s, key, columns, n_steps), d.id, key, "data.train")
     test = None
     if test_long is not None and test_ids is not None:
@@ -551,17 +550,27 @@ def _longest(frame: pl.DataFrame, key: str) -> int:
     return int(frame.group_by(key).len()["len"].max())  # type: ignore[arg-type]
 
 
-def _check_wide(n_steps: int, n_columns: int, frames: list[tuple[str, pl.DataFrame]], key: str) -> None:
+def _check_wide(
+    n_steps: int, n_columns: int, frames: list[tuple[str, pl.DataFrame]], key: str, max_len: int | None
+) -> None:
     """An error when the wide layout's ``n_steps x n_columns`` step columns are past :data:`MAX_STEP_COLUMNS`, naming
-    the longest sequence: laying them side by side takes minutes to hours (polars' cost grows faster than the
-    columns: 6,000 took 5 s, 12,000 14 s, 60,000 over 5 minutes), one long sequence enough among short ones."""
+    the longest sequence (or ``max_len``, which sets the steps where given: shorter sequences are padded to it):
+    laying them side by side takes minutes to hours (polars' cost grows faster than the columns: 6,000 took 5 s,
+    12,000 14 s, 60,000 over 5 minutes), one long sequence enough among short ones."""
     if n_steps * n_columns <= MAX_STEP_COLUMNS:
         return
+    cut = max(1, MAX_STEP_COLUMNS // n_columns)
+    if max_len is not None:
+        raise DataError(
+            f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns (data.sequences.max_len "
+            f"= {max_len:,} steps, every sequence padded or cut to it, x {n_columns} columns), more than a table "
+            f"holds in reasonable time ({MAX_STEP_COLUMNS:,}); set data.sequences.layout = 'streamed' (the steps end "
+            f"to end, read per batch, any length), or max_len to at most {cut:,}"
+        )
     role, frame = max(frames, key=lambda rf: _longest(rf[1], key))
     counts = frame.group_by(key).len()
     longest = counts.sort("len", descending=True).row(0)
     typical = int(counts["len"].median())  # type: ignore[arg-type]
-    cut = max(1, MAX_STEP_COLUMNS // n_columns)
     raise DataError(
         f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns ({n_steps:,} steps x "
         f"{n_columns} columns; the longest sequence, id {longest[0]!r} of {_where(role)}, has {longest[1]:,} steps, "
