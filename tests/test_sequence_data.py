@@ -270,9 +270,11 @@ def test_sequences_missing_steps_among_numbered_ones_are_warned_of() -> None:
         train, _ = join_sequences(make_spec(), long, labels=LABELS)
     assert train.filter(pl.col("series_id") == 2)["a__t2"].item() == pytest.approx(2.3)  # step 3, at position 2
     stamps = long_table(TRAIN_LENGTHS).with_columns(pl.col("step") * 7 + pl.col("series_id") * pl.col("step") ** 2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        join_sequences(make_spec(), stamps, labels=LABELS)
+    single = long_table({1: 1, 2: 3, 3: 1, 4: 1}).with_columns(pl.col("step") * 5)  # one step each but id 2's
+    for frame in (stamps, single):  # timestamps every 5 s: one sequence of one step numbers nothing
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            join_sequences(make_spec(), frame, labels=LABELS)
 
 
 # ---------------------------------------------------------------------------------------------- loading
