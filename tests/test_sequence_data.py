@@ -638,24 +638,37 @@ def test_times_of_day_of_a_sequence_crossing_midnight_are_read_on_past_it(as_tim
     one way reads as Time) 00:00:00 sorted before 23:59:58, its last steps first, without a word. A sequence whose
     times pause for over 12 hours, and 4 times as long as they would across midnight, is read on past it, and said.
     Kept as they are: 06:00 .. 20:00 (id 1: 10 hours across midnight), 00:30 .. 23:30 every 8 hours (id 3: no pause
-    of 12 hours), 07:00 and 20:00 (id 4: ambiguous)."""
+    of 12 hours), 07:00 and 20:00 (id 4: ambiguous); and minutes and seconds past an hour ('33:00': no time of day)."""
     clock = {1: ["06:00:00", "13:00:00", "20:00:00"], 2: ["23:59:58", "23:59:59", "00:00:00", "00:00:01", "00:00:02"]}
     clock |= {3: ["00:30:00", "08:30:00", "16:30:00", "23:30:00"], 4: ["07:00:00", "20:00:00"]}
-    long = long_table(TRAIN_LENGTHS).with_columns(
-        pl.struct("series_id", "step").map_elements(lambda r: clock[r["series_id"]][r["step"]], pl.String).alias("step")
-    )
-    if as_time:
-        long = long.with_columns(pl.col("step").str.to_time("%H:%M:%S"))
+
+    def steps(clock: dict[int, list[str]]) -> pl.DataFrame:
+        text = pl.struct("series_id", "step").map_elements(lambda r: clock[r["series_id"]][r["step"]], pl.String)
+        long = long_table(TRAIN_LENGTHS).with_columns(text.alias("step"))
+        return long.with_columns(pl.col("step").str.to_time("%H:%M:%S")) if as_time else long
+
+    def in_time(train: pl.DataFrame, ids: tuple[int, ...]) -> bool:
+        rows = {row["series_id"]: row for row in train.iter_rows(named=True)}
+        n = TRAIN_LENGTHS
+        return all(
+            [rows[i][f"a__t{t}"] for t in range(n[i])] == pytest.approx([i + t / 10 for t in range(n[i])]) for i in ids
+        )
+
     with pytest.warns(
         DataWarning,
         match=r"1 sequence\(s\) cross midnight \(e\.g\. id 2: 23:59:58 \.\. 00:00:02; their times pause for over 12 "
         r"hours otherwise\), read on past it",
     ):
-        train, _ = join_sequences(make_spec(), long, labels=LABELS)
-    by_id = {row["series_id"]: row for row in train.iter_rows(named=True)}
-    assert [by_id[2][f"a__t{t}"] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])  # in time
-    for i, n in ((1, 3), (3, 4), (4, 2)):  # kept as they are
-        assert [by_id[i][f"a__t{t}"] for t in range(n)] == pytest.approx([i + t / 10 for t in range(n)])
+        train, _ = join_sequences(make_spec(), steps(clock), labels=LABELS)
+    assert in_time(train, (1, 2, 3, 4))  # id 2 in time, the others as they were
+    if not as_time:
+        clock = {i: [v[:5] for v in values] for i, values in clock.items()} | {
+            2: ["0:00", "5:10", "20:30", "33:00", "35:00"]
+        }
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*cross midnight")
+            train, _ = join_sequences(make_spec(), steps(clock), labels=LABELS)
+        assert in_time(train, (1, 2, 3, 4))
 
 
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:

@@ -408,6 +408,8 @@ def _past_midnight(seconds: pl.DataFrame, key: str, column: str) -> tuple[pl.Ser
     crosses midnight read on past it: where a sequence's times, sorted, pause as :data:`_HALF_DAY` says, the times
     before the pause (``00:00:02``) are the next day's (+ 24 hours), after the ones after it (``23:59:58``).
     Also how many sequences were so read and the first of them (in row order); None when none."""
+    if (seconds[column].max() or 0.0) > 2 * _HALF_DAY:  # type: ignore[operator]
+        return seconds[column], None  # '33:00': no time of day (minutes and seconds, or hours of a duration)
     ordered = seconds.with_row_index("__row").sort(key, column)
     pause = ordered.with_columns(pl.col(column).diff().over(key).fill_null(0.0).alias("__pause"))
     spans = pause.group_by(key, maintain_order=True).agg(
