@@ -153,6 +153,10 @@ class ImageFilesSpec(_Strict):
     pattern: str = Field(default="{id}.png", description="file name from the column value: '{id}.png', '{}.jpg', '{}'")
     size: list[int] | None = Field(default=None, description="[height, width] to resize to; default: all the same size")
     channels: Literal[1, 3, 4] = Field(default=3, description="1 = grey, 3 = RGB, 4 = RGBA")
+    background: Literal["white", "black"] = Field(
+        default="white",
+        description="what a transparent image is laid onto when read with channels 1 or 3 (4 keeps the alpha)",
+    )
     mode: Literal["auto", "memory", "stream"] = Field(
         default="auto",
         description="'memory' = pixel columns; 'stream' = files decoded per batch for the image nets; 'auto' = "

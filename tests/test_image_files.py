@@ -228,6 +228,47 @@ def test_transparent_images_are_laid_onto_white(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_image(tmp_path / "p.png", channels=3), colour)
 
 
+@pytest.mark.filterwarnings("ignore:.*repeat an earlier row")  # every image all white: rows repeat
+@pytest.mark.parametrize("mode", ["memory", "stream"])
+def test_transparent_images_laid_onto_black_where_the_config_says(tmp_path: Path, mode: str) -> None:
+    """White drawings on a transparent page (stored white under it: made to be shown on a dark page) read all white
+    on white: ``background = "black"`` lays them onto black, in pixel columns and streamed (whose cache is another
+    file than the white one's), and the spec keeps the key for ``predict``."""
+    from kaggle_kit.readers.image_stream import ImageStream
+
+    (tmp_path / "images").mkdir()
+    for i in range(3):
+        rgba = np.full((2, 2, 4), 255, dtype=np.uint8)  # white everywhere, drawn where alpha > 0
+        rgba[..., 3] = [[255, 0], [0, 100 * i]]
+        Image.fromarray(rgba, mode="RGBA").save(tmp_path / "images" / f"{i}.png")
+    pl.DataFrame({"id": [0, 1, 2], "y": [0, 1, 0]}).write_csv(tmp_path / "train.csv")
+    raw = {
+        "name": "dark",
+        "task": "binary",
+        "metric": "accuracy",
+        "data": {"train": "train.csv", "id": "id", "target": "y", "images": {"folder": "images", "channels": 1}},
+        "models": [{"name": "cnn", "kind": "cnn", "params": {"image_shape": [2, 2, 1]}}],
+    }
+    expected = {i: [255, 0, 0, 100 * i] for i in range(3)}  # white * alpha onto black
+    streams: dict[str, ImageStream] = {}
+    for background in ("black", "white"):
+        raw["data"]["images"] |= {"mode": mode, "background": background}
+        spec = build_spec(raw, base_dir=tmp_path)
+        (tmp_path / "dark.toml").write_text(spec.to_toml())
+        assert load_spec(tmp_path / "dark.toml").data.images.background == background  # predict reads it so
+        data = load_competition(spec)
+        if mode == "memory":
+            got = {i: list(row[1:]) for i, row in enumerate(data.train.select("id", "^pixel\\d+$").rows())}
+        else:
+            assert data.images is not None
+            streams[background] = data.images
+            got = {i: data.images.decode(i).ravel().tolist() for i in range(3)}
+        white = {i: [255] * 4 for i in range(3)}
+        assert got == (expected if background == "black" else white)
+    if mode == "stream":
+        assert streams["black"].fingerprint != streams["white"].fingerprint  # not the other's cache
+
+
 def test_32_bit_integer_images_beyond_16_bits_are_refused(tmp_path: Path) -> None:
     """A 32-bit integer TIFF (Pillow mode ``I``) holding values beyond 0..65535 is an error naming the file and its
     range: no usual scale maps such values onto 0..255 (they were read as 16-bit values, every pixel above 65535
@@ -239,8 +280,12 @@ def test_32_bit_integer_images_beyond_16_bits_are_refused(tmp_path: Path) -> Non
     Image.fromarray(wide).save(tmp_path / "wide.tif")
     with Image.open(tmp_path / "wide.tif") as img:
         assert img.mode == "I"
-    with pytest.raises(DataError, match=r"'.*wide\.tif' \(id 7\) is a 32-bit integer image .* 0\.\.1500000, beyond"):
+    with pytest.raises(DataError, match=r"'.*wide\.tif' \(id 7\) is an integer image .* 0\.\.1500000, beyond"):
         read_image(tmp_path / "wide.tif", channels=1, label="id 7")
+    # a signed 16-bit TIFF (a CT scan's Hounsfield units) opens as mode I too: negative values are no 16-bit image's
+    Image.fromarray(np.array([[-1000, 0], [500, 1000]], dtype=np.int16)).save(tmp_path / "signed.tif")
+    with pytest.raises(DataError, match=r"'.*signed\.tif' is an integer image .* holding values -1000\.\.1000, beyond"):
+        read_image(tmp_path / "signed.tif", channels=1)
     deep = np.arange(256, dtype=np.uint16).reshape(16, 16) * 257
     (tmp_path / "deep.pgm").write_bytes(b"P5\n16 16\n65535\n" + deep.astype(">u2").tobytes())
     with Image.open(tmp_path / "deep.pgm") as img:
@@ -452,6 +497,17 @@ def test_absolute_paths_in_the_column_name_the_folder_to_set(comp, tmp_path: Pat
         load_competition(build_spec(raw, base_dir=tmp_path))
     raw["data"]["images"]["folder"] = folder
     assert load_competition(build_spec(raw, base_dir=tmp_path)).train.width == 3 + SIDE * SIDE
+    # in a folder per class (train/cat/1.png, train/dog/2.png): the folder holding them all, not the first one's
+    for i, name in enumerate(files):
+        (tmp_path / "pics" / "ab"[i % 2]).mkdir(parents=True, exist_ok=True)
+        files[i] = str((tmp_path / "pics" / "ab"[i % 2] / Path(name).name).resolve())
+        Path(files[i]).write_bytes(Path(name).read_bytes())
+    pl.DataFrame({"id": range(30), "file": files, "label": load_digits().target[:30]}).write_csv(tmp_path / "train.csv")
+    (tmp_path / "other").mkdir()
+    raw["data"]["images"]["folder"] = str(tmp_path / "other")
+    pics = str((tmp_path / "pics").resolve())
+    with pytest.raises(DataError, match=rf"set data\.images\.folder = '{re.escape(pics)}' \(the folder holding them"):
+        load_competition(build_spec(raw, base_dir=tmp_path))
 
 
 def _copy_images(root: Path, work: Path) -> None:

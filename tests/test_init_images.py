@@ -241,3 +241,24 @@ def test_init_says_why_files_named_by_the_ids_are_not_read(tmp_path: Path) -> No
     pl.DataFrame({"id": ids, "label": y}).write_csv(tmp_path / "train.csv")
     _, why = write_config("scans", tmp_path / "train.csv", tmp_path, preset="fast")
     assert any(w.strip().startswith("images: scans/ holds the files 'id' names as .dcm files") for w in why)
+
+
+def test_large_pngs_headers_stop_at_a_budget_still_drawn_from_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow decodes a PNG to look for its EXIF: 512 headers of 1024 x 1024 PNGs took 14 s. Past a budget of
+    decoded pixels (here none) init reads no further header once it has 64, in a seeded random order, so the 64 are
+    drawn from every file: the last 30 of 100 files, 18 x 20, are among them (read in order, the first 64 were all
+    16 x 16 and no size was written)."""
+    from kaggle_kit.readers import image_folders
+
+    paths = []
+    for i in range(100):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("L", (20, 18) if i >= 70 else (16, 16)).save(paths[-1])
+    monkeypatch.setattr(image_folders, "_PNG_PIXELS", 0)
+    images: dict[str, object] = {}
+    why: list[str] = []
+    image_folders._shape(images, paths, why, "train")
+    assert images["size"] == [16, 16]
+    assert why[0].startswith("size = [16, 16] (64 of the 100 train images, drawn at random, have 2 sizes")

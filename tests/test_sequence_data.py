@@ -236,6 +236,20 @@ def test_bad_long_tables(case: str, match: str) -> None:
         join_sequences(spec, long, test, labels=labels)
 
 
+def test_the_wide_layouts_limit_counts_the_steps_max_len_keeps() -> None:
+    """One sequence of 10,001 steps (20,002 step columns, refused as too wide above) with max_len = 5 is cut to 5
+    steps: laid out. A max_len of 12,000 pads every sequence to it (24,000 columns): refused, naming max_len (the
+    message had named the longest sequence, 5 steps, as the cause)."""
+    train, _ = join_sequences(make_spec(max_len=5), long_table({**TRAIN_LENGTHS, 4: 10_001}), labels=LABELS)
+    assert [c for c in train.columns if c.startswith("a__t")] == [f"a__t{t}" for t in range(5)]
+    with pytest.raises(
+        DataError,
+        match=r"would be 24,000 step columns \(data\.sequences\.max_len = 12,000 steps, every sequence padded or cut "
+        r"to it, x 2 columns\).*set data\.sequences\.layout = 'streamed' .*or max_len to at most 10,000$",
+    ):
+        join_sequences(make_spec(max_len=12_000), long_table(TRAIN_LENGTHS), labels=LABELS)
+
+
 def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
     long = long_table({**TRAIN_LENGTHS, 7: 2, 8: 3})
     with pytest.warns(DataWarning, match=r"2 id\(s\) of the train long table .* not in data\.train \(e\.g\. 7\)"):
@@ -256,9 +270,11 @@ def test_sequences_missing_steps_among_numbered_ones_are_warned_of() -> None:
         train, _ = join_sequences(make_spec(), long, labels=LABELS)
     assert train.filter(pl.col("series_id") == 2)["a__t2"].item() == pytest.approx(2.3)  # step 3, at position 2
     stamps = long_table(TRAIN_LENGTHS).with_columns(pl.col("step") * 7 + pl.col("series_id") * pl.col("step") ** 2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        join_sequences(make_spec(), stamps, labels=LABELS)
+    single = long_table({1: 1, 2: 3, 3: 1, 4: 1}).with_columns(pl.col("step") * 5)  # one step each but id 2's
+    for frame in (stamps, single):  # timestamps every 5 s: one sequence of one step numbers nothing
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            join_sequences(make_spec(), frame, labels=LABELS)
 
 
 # ---------------------------------------------------------------------------------------------- loading
@@ -614,6 +630,45 @@ def test_steps_written_as_times_of_day_are_read_and_ordered_in_time(tmp_path: Pa
     assert data.test.filter(pl.col("series_id") == 10).select(f"a__t{t}" for t in range(5)).row(0) == pytest.approx(
         (10.0, 10.1, 10.2, 10.3, 10.4)
     )
+
+
+@pytest.mark.parametrize("as_time", [False, True], ids=["text", "polars-time"])
+def test_times_of_day_of_a_sequence_crossing_midnight_are_read_on_past_it(as_time: bool) -> None:
+    """Id 2's steps run 23:59:58 .. 00:00:02: as seconds since midnight (or as polars' times: a CSV column spelled
+    one way reads as Time) 00:00:00 sorted before 23:59:58, its last steps first, without a word. A sequence whose
+    times pause for over 12 hours, and 4 times as long as they would across midnight, is read on past it, and said.
+    Kept as they are: 06:00 .. 20:00 (id 1: 10 hours across midnight), 00:30 .. 23:30 every 8 hours (id 3: no pause
+    of 12 hours), 07:00 and 20:00 (id 4: ambiguous); and minutes and seconds past an hour ('33:00': no time of day)."""
+    clock = {1: ["06:00:00", "13:00:00", "20:00:00"], 2: ["23:59:58", "23:59:59", "00:00:00", "00:00:01", "00:00:02"]}
+    clock |= {3: ["00:30:00", "08:30:00", "16:30:00", "23:30:00"], 4: ["07:00:00", "20:00:00"]}
+
+    def steps(clock: dict[int, list[str]]) -> pl.DataFrame:
+        text = pl.struct("series_id", "step").map_elements(lambda r: clock[r["series_id"]][r["step"]], pl.String)
+        long = long_table(TRAIN_LENGTHS).with_columns(text.alias("step"))
+        return long.with_columns(pl.col("step").str.to_time("%H:%M:%S")) if as_time else long
+
+    def in_time(train: pl.DataFrame, ids: tuple[int, ...]) -> bool:
+        rows = {row["series_id"]: row for row in train.iter_rows(named=True)}
+        n = TRAIN_LENGTHS
+        return all(
+            [rows[i][f"a__t{t}"] for t in range(n[i])] == pytest.approx([i + t / 10 for t in range(n[i])]) for i in ids
+        )
+
+    with pytest.warns(
+        DataWarning,
+        match=r"1 sequence\(s\) cross midnight \(e\.g\. id 2: 23:59:58 \.\. 00:00:02; their times pause for over 12 "
+        r"hours otherwise\), read on past it",
+    ):
+        train, _ = join_sequences(make_spec(), steps(clock), labels=LABELS)
+    assert in_time(train, (1, 2, 3, 4))  # id 2 in time, the others as they were
+    if not as_time:
+        clock = {i: [v[:5] for v in values] for i, values in clock.items()} | {
+            2: ["0:00", "5:10", "20:30", "33:00", "35:00"]
+        }
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*cross midnight")
+            train, _ = join_sequences(make_spec(), steps(clock), labels=LABELS)
+        assert in_time(train, (1, 2, 3, 4))
 
 
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:

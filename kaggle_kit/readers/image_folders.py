@@ -8,7 +8,8 @@ names, then any other) in which every one of the first rows' values of the id (o
 directly or with the folder's most common extension (spelled as the files spell it: ``.JPG`` is not ``.jpg`` on
 Linux). It then reads the sizes and modes of up to :data:`_HEADERS` of the train and test files (headers only), drawn
 at random (seeded) from all of them, not the first rows' (a folder sorted by size, or colour images after the grey
-ones, had been read as one size or grey), for ``size`` (when they differ: the most common one) and ``channels`` (1
+ones, had been read as one size or grey; fewer, at least 64, of large PNGs, which Pillow decodes to read their
+EXIF: :data:`_PNG_PIXELS`), for ``size`` (when they differ: the most common one) and ``channels`` (1
 when every one is grey), and says what it saw.
 """
 
@@ -32,6 +33,10 @@ _TEST_NAMES = ("test_images", "test", "test_imgs")
 _PROBE, _HEADERS = 20, 512
 #: the seed of the sample of headers (init writes the same config for the same folder)
 _SEED = 0
+#: the PNG pixels reading the headers may decode: Pillow decodes a PNG to look for its EXIF (which may follow the
+#: pixels), about 28 ms for 1024 x 1024 (512 such headers took 14 s); past it, the headers read (at least
+#: :data:`_MIN_HEADERS`, in a seeded random order: still a sample of the whole folder) are the sample
+_PNG_PIXELS, _MIN_HEADERS = 64_000_000, 64
 #: Pillow modes of one grey channel
 _GREY = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 
@@ -176,21 +181,28 @@ def _shape(images: dict[str, Any], paths: list[Path], why: list[str], roles: str
     sizes: Counter[tuple[int, int]] = Counter()
     modes: set[str] = set()
     sample = sample_files(paths)
-    for path in sample:
+    decoded, stopped = 0, False
+    for k in np.random.default_rng(_SEED).permutation(len(sample)):  # stopped early, still drawn from every file
+        if decoded > _PNG_PIXELS and sum(sizes.values()) >= _MIN_HEADERS:
+            stopped = True
+            break
         try:
-            with Image.open(path) as img:  # the header only: nothing is decoded
+            with Image.open(sample[k]) as img:  # the header only (a PNG's pixels decoded to look for its EXIF)
                 sizes[upright_size(img)] += 1  # as `run` reads it: upright
                 modes.add(img.mode)
+                decoded += img.size[0] * img.size[1] if img.format == "PNG" else 0
         except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             continue  # `run` names an unreadable (or too large) file
     if not sizes:
         return
     (h, w), _ = sizes.most_common(1)[0]
     read = sum(sizes.values())
-    if len(sample) < len(paths):
+    if read == len(paths):
+        seen = f"the {read} {roles} images"
+    elif len(sample) < len(paths) or stopped:
         seen = f"{read} of the {len(paths)} {roles} images, drawn at random,"
     else:
-        seen = f"the {read} {roles} images" if read == len(paths) else f"{read} of the {len(paths)} {roles} images"
+        seen = f"{read} of the {len(paths)} {roles} images"
     if len(sizes) > 1:
         images["size"] = [h, w]
         shown = ", ".join(f"{a} x {b} ({k})" for (a, b), k in sizes.most_common(4))

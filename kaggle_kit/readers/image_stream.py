@@ -12,7 +12,8 @@ decodes them all once into a uint8
 ``(N, H, W, C)`` array saved with ``np.lib.format.open_memmap`` in the run folder (``image_cache/<fingerprint>.npy``,
 written under a temporary name and renamed, with a lock so parallel folds decode it once); every later fold and
 model memory-maps it and reads only its batches' rows. The fingerprint hashes the files' paths, sizes and
-modification times, the decoded shape and the version of the decoding (``DECODING``), so changed images, or files
+modification times, the decoded shape, the background transparent images are laid onto (``data.images.background``)
+and the version of the decoding (``DECODING``), so changed images, or files
 the kit now reads differently (EXIF orientation, 16-bit grey), get a new cache (and new stored results: it enters
 the run's data fingerprint).
 
@@ -79,6 +80,7 @@ class ImageStream:
     resize: bool
     cache: bool = True
     workers: int | None = None
+    background: str = "white"
     cache_path: Path | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
@@ -86,11 +88,11 @@ class ImageStream:
 
     @cached_property
     def fingerprint(self) -> str:
-        """A hash of the files (path, size, modification time), the decoded shape and the decoding's version
-        (:data:`~kaggle_kit.models.nn.images.DECODING`): what the pixels depend on."""
+        """A hash of the files (path, size, modification time), the decoded shape, the decoding's version
+        (:data:`~kaggle_kit.models.nn.images.DECODING`) and the background: what the pixels depend on."""
         from ..models.nn.images import DECODING
 
-        digest = hashlib.sha256(repr((self.shape, self.resize, DECODING)).encode())
+        digest = hashlib.sha256(repr((self.shape, self.resize, DECODING, self.background)).encode())
         for path in self.paths:
             try:
                 st = os.stat(path)
@@ -110,7 +112,13 @@ class ImageStream:
         from ..models.nn.images import RESIZE_HINT, read_image
 
         h, w, c = self.shape
-        image = read_image(self.paths[i], size=(h, w) if self.resize else None, channels=c, label=self.labels[i])
+        image = read_image(
+            self.paths[i],
+            size=(h, w) if self.resize else None,
+            channels=c,
+            label=self.labels[i],
+            background=self.background,
+        )
         with _lock:
             _decodes[0] += 1
         if image.shape != self.shape:

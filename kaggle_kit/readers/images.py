@@ -107,7 +107,13 @@ def _stream(images: ImageFilesSpec, paths: list[str], labels: list[str], shape: 
     assert shape is not None
     h, w, c = shape
     return ImageStream(
-        tuple(paths), tuple(labels), (h, w, c), images.size is not None, cache=images.cache, workers=images.workers
+        tuple(paths),
+        tuple(labels),
+        (h, w, c),
+        images.size is not None,
+        cache=images.cache,
+        workers=images.workers,
+        background=images.background,
     )
 
 
@@ -201,7 +207,7 @@ def image_shape(spec: CompetitionSpec, train: pl.DataFrame) -> list[int] | None:
     key = "train_folder" if images.train_folder is not None else "folder"
     column = _image_column(spec, images)
     folder = _folder(spec, getattr(images, key), key)
-    first = _paths(images, train[column][:1], folder, "train")[0]
+    first = _paths(images, train[column][:1], folder, "train", every=train[column])[0]
     if not first.is_file():  # the message of every missing file, as the files' own check says it
         _check_present(
             _paths(images, train[column], folder, "train"), _labels(spec, train), "train", key, images, column
@@ -255,8 +261,11 @@ def _folder(spec: CompetitionSpec, folder: Path, key: str) -> Path:
     return path
 
 
-def _paths(images: ImageFilesSpec, values: pl.Series, folder: Path, role: str) -> list[Path]:
-    """Each row's file; a name that would leave ``folder`` (``..``, an absolute path) is an error."""
+def _paths(
+    images: ImageFilesSpec, values: pl.Series, folder: Path, role: str, *, every: pl.Series | None = None
+) -> list[Path]:
+    """Each row's file; a name that would leave ``folder`` (``..``, an absolute path) is an error. ``every``: the
+    whole column where ``values`` are some of its rows (the folder that holds absolute paths is that of them all)."""
     root = os.path.normpath(folder)
     paths = []
     for i, value in enumerate(values.to_list()):
@@ -276,7 +285,7 @@ def _paths(images: ImageFilesSpec, values: pl.Series, folder: Path, role: str) -
             raise DataError(
                 f"the {role} value {value!r} of column {values.name!r} names the file {name!r}, which is outside the "
                 f"image folder {root!r}; image file names must stay inside data.images' folder"
-                + (_absolute_hint(images.pattern, values) if os.path.isabs(name) else "")
+                + (_absolute_hint(images.pattern, values if every is None else every) if os.path.isabs(name) else "")
             )
         paths.append(Path(path))
     return paths
@@ -336,7 +345,15 @@ def _attach(
             "rename or drop them"
         )
     _check_present(paths, labels, role, key, images, column)
-    pixels = load_images(paths, size=size, channels=images.channels, threads=threads, labels=labels, dtype=np.uint8)
+    pixels = load_images(
+        paths,
+        size=size,
+        channels=images.channels,
+        threads=threads,
+        labels=labels,
+        dtype=np.uint8,
+        background=images.background,
+    )
     h, w, c = pixels.shape[1:]
     return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
 

@@ -123,9 +123,8 @@ def read_sequences(
 
     lengths = [_longest(frame, key) for frame in (train_long, test_long) if frame is not None]
     n_steps = s.max_len or max(lengths)
-    _check_wide(
-        n_steps, len(columns), [(r, f) for r, f in (("train", train_long), ("test", test_long)) if f is not None], key
-    )
+    frames = [(r, f) for r, f in (("train", train_long), ("test", test_long)) if f is not None]
+    _check_wide(n_steps, len(columns), frames, key, s.max_len)
     train = _join(labels, _features(train_long, s, key, columns, n_steps), d.id, key, "data.train")
     test = None
     if test_long is not None and test_ids is not None:
@@ -297,7 +296,7 @@ def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, forma
     if nulls:
         raise DataError(f"the id column {key!r} of {where} has {nulls} missing value(s); every row needs its id")
     if s.order_by is not None:
-        frame = _steps_in_order(frame, s.order_by, role, formats)
+        frame = _steps_in_order(frame, s.order_by, role, formats, key)
         steps = frame[s.order_by]
         missing = steps.null_count() + (int(steps.is_nan().sum()) if steps.dtype.is_float() else 0)
         if missing:  # a NaN step (a float column from parquet or a frame) sorted after every step, without a word
@@ -328,7 +327,8 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
         pl.len().alias("n"), pl.col(step).min().alias("lo"), pl.col(step).max().alias("hi")
     )
     gaps = spans.filter(pl.col("hi") - pl.col("lo") + 1 != pl.col("n"))
-    if not gaps.height or 2 * gaps.height > spans.height:  # most sequences with gaps: the steps are no row numbers
+    several = int((spans["n"] > 1).sum())  # a sequence of one step numbers its rows whatever its step: no evidence
+    if not gaps.height or 2 * gaps.height > several:  # most sequences with gaps: the steps are no row numbers
         return
     first = gaps.row(0, named=True)
     missing = first["hi"] - first["lo"] + 1 - first["n"]
@@ -342,34 +342,44 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
     )
 
 
-def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
+def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str], key: str) -> pl.DataFrame:
     """The step column as dates where they are text dates: read with ``formats``' format (:func:`step_dates`), or
-    with the one this table's steps give where the run recorded none (a run on frames joined in a notebook). Other text
-    is sorted as text, said once."""
+    with the one this table's steps give where the run recorded none (a run on frames joined in a notebook). Times of
+    day (text, or polars' ``Time``) as seconds since midnight, a sequence that crosses midnight read on past it
+    (:func:`_past_midnight`). Other text is sorted as text, said once."""
+    main = multiprocessing.parent_process() is None
+    if frame.schema[column] == pl.Time:  # polars read '23:59:58', '00:00:02' as times: 00:00:02 sorted first
+        seconds, crossing = _past_midnight(frame.select(key, pl.col(column).cast(pl.Int64) / 1e9), key, column)
+        if not crossing:
+            return frame
+        if main:
+            warnings.warn(_midnight_message(column, role, crossing), DataWarning, stacklevel=4)
+        return frame.with_columns(seconds)
     if frame.schema[column] != pl.String:
         return frame
     fmt = formats.get(column) or _step_format(frame, column, role)
-    main = multiprocessing.parent_process() is None
     if fmt is not None:
         if column not in formats and main:
             warnings.warn(found_message(frame, {column: fmt}, f" of {_where(role)}"), DataWarning, stacklevel=4)
         return apply_formats(frame, {column: fmt}, f"{role} long table")
     values = frame[column].drop_nulls()
     if values.len() and values.str.contains(TIME_OF_DAY).all():  # '9:59:00' before '10:00:05', not after
-        if main:
-            warnings.warn(
-                f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds times of day written "
-                f"as text (e.g. {values[0]!r}): ordered as times (read as seconds since midnight)",
-                DataWarning,
-                stacklevel=4,
-            )
         part = pl.col(column).str.extract_groups(TIME_OF_DAY)
         seconds = (
             part.struct[0].cast(pl.Float64) * 3600
             + part.struct[1].cast(pl.Float64) * 60
             + part.struct[2].cast(pl.Float64).fill_null(0.0)
         )
-        return frame.with_columns(seconds.alias(column))
+        read, crossing = _past_midnight(frame.select(key, seconds.alias(column)), key, column)
+        if main:
+            warnings.warn(
+                f"the step column {column!r} (data.sequences.order_by) of {_where(role)} holds times of day written "
+                f"as text (e.g. {values[0]!r}): ordered as times (read as seconds since midnight)"
+                + (f"; {_midnight_message(column, role, crossing, said=True)}" if crossing else ""),
+                DataWarning,
+                stacklevel=4,
+            )
+        return frame.with_columns(read)
     if main:
         example = frame[column].drop_nulls().head(1).to_list()
         warnings.warn(
@@ -380,6 +390,58 @@ def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mappin
             stacklevel=4,
         )
     return frame
+
+
+#: a pause within a sequence of times of day longer than this, and over 4 times the one across midnight were the
+#: sequence to cross it, is taken for midnight crossed: a sequence of 22:00 .. 02:00 read as seconds since midnight
+#: spans 00:00 .. 23:59, its times pausing for 20 hours between 02:00 and 22:00, where they would step over midnight
+#: as over any other minute. (06:00 .. 20:00 pauses 10 hours across midnight: kept; 07:00, 20:00 too, ambiguous.)
+_HALF_DAY = 12 * 3600.0
+
+
+#: how many sequences cross midnight, and the first one's id, first and last time (seconds since midnight)
+_Crossing = tuple[int, Any, float, float]
+
+
+def _past_midnight(seconds: pl.DataFrame, key: str, column: str) -> tuple[pl.Series, _Crossing | None]:
+    """``seconds``' step column (the ids and their steps as seconds since midnight) with the times of a sequence that
+    crosses midnight read on past it: where a sequence's times, sorted, pause as :data:`_HALF_DAY` says, the times
+    before the pause (``00:00:02``) are the next day's (+ 24 hours), after the ones after it (``23:59:58``).
+    Also how many sequences were so read and the first of them (in row order); None when none."""
+    if (seconds[column].max() or 0.0) > 2 * _HALF_DAY:  # type: ignore[operator]
+        return seconds[column], None  # '33:00': no time of day (minutes and seconds, or hours of a duration)
+    ordered = seconds.with_row_index("__row").sort(key, column)
+    pause = ordered.with_columns(pl.col(column).diff().over(key).fill_null(0.0).alias("__pause"))
+    spans = pause.group_by(key, maintain_order=True).agg(
+        pl.col("__pause").max().alias("__longest"),
+        pl.col(column).get(pl.col("__pause").arg_max()).alias("__start"),
+        pl.col(column).get((pl.col("__pause").arg_max().cast(pl.Int64) - 1).clip(0)).alias("__end"),  # 0: no pause
+        (2 * _HALF_DAY - pl.col(column).max() + pl.col(column).min()).alias("__across"),
+        pl.col("__row").min().alias("__row"),
+    )
+    crossing = spans.filter((pl.col("__longest") > _HALF_DAY) & (pl.col("__longest") > 4 * pl.col("__across")))
+    crossing = crossing.sort("__row")
+    if not crossing.height:
+        return seconds[column], None
+    moved = seconds.join(crossing.select(key, "__start"), on=key, how="left", maintain_order="left")
+    day = pl.when(pl.col(column) < pl.col("__start")).then(pl.col(column) + 2 * _HALF_DAY).otherwise(pl.col(column))
+    first = crossing.row(0, named=True)
+    return moved.select(day.alias(column))[column], (crossing.height, first[key], first["__start"], first["__end"])
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _midnight_message(column: str, role: str, crossing: _Crossing, *, said: bool = False) -> str:
+    n, key, start, end = crossing
+    where = "" if said else f"the step column {column!r} (data.sequences.order_by) of {_where(role)}: "
+    return (
+        f"{where}{n} sequence(s) cross midnight (e.g. id {key!r}: {_clock(start)} .. {_clock(end)}; their times "
+        "pause for over 12 hours otherwise), read on past it (the times after midnight follow the ones before); "
+        "write the steps with their dates if a sequence's steps lie further apart"
+    )
 
 
 def _sequence_columns(frame: pl.DataFrame, s: SequenceSpec, key: str, spec: CompetitionSpec) -> list[str]:
@@ -491,17 +553,27 @@ def _longest(frame: pl.DataFrame, key: str) -> int:
     return int(frame.group_by(key).len()["len"].max())  # type: ignore[arg-type]
 
 
-def _check_wide(n_steps: int, n_columns: int, frames: list[tuple[str, pl.DataFrame]], key: str) -> None:
+def _check_wide(
+    n_steps: int, n_columns: int, frames: list[tuple[str, pl.DataFrame]], key: str, max_len: int | None
+) -> None:
     """An error when the wide layout's ``n_steps x n_columns`` step columns are past :data:`MAX_STEP_COLUMNS`, naming
-    the longest sequence: laying them side by side takes minutes to hours (polars' cost grows faster than the
-    columns: 6,000 took 5 s, 12,000 14 s, 60,000 over 5 minutes), one long sequence enough among short ones."""
+    the longest sequence (or ``max_len``, which sets the steps where given: shorter sequences are padded to it):
+    laying them side by side takes minutes to hours (polars' cost grows faster than the columns: 6,000 took 5 s,
+    12,000 14 s, 60,000 over 5 minutes), one long sequence enough among short ones."""
     if n_steps * n_columns <= MAX_STEP_COLUMNS:
         return
+    cut = max(1, MAX_STEP_COLUMNS // n_columns)
+    if max_len is not None:
+        raise DataError(
+            f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns (data.sequences.max_len "
+            f"= {max_len:,} steps, every sequence padded or cut to it, x {n_columns} columns), more than a table "
+            f"holds in reasonable time ({MAX_STEP_COLUMNS:,}); set data.sequences.layout = 'streamed' (the steps end "
+            f"to end, read per batch, any length), or max_len to at most {cut:,}"
+        )
     role, frame = max(frames, key=lambda rf: _longest(rf[1], key))
     counts = frame.group_by(key).len()
     longest = counts.sort("len", descending=True).row(0)
     typical = int(counts["len"].median())  # type: ignore[arg-type]
-    cut = max(1, MAX_STEP_COLUMNS // n_columns)
     raise DataError(
         f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns ({n_steps:,} steps x "
         f"{n_columns} columns; the longest sequence, id {longest[0]!r} of {_where(role)}, has {longest[1]:,} steps, "

@@ -48,9 +48,12 @@ _UNIT = (-0.5, 1.5)
 #: Pillow's modes holding an alpha channel (``RGBa`` / ``La``: premultiplied); a palette, grey or RGB image may carry
 #: its transparency in ``info["transparency"]`` instead (a PNG's ``tRNS``, a GIF's transparent index)
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
-#: the colour a transparent image is laid onto when read without its alpha (``channels`` 1 or 3): white, as a viewer
-#: on a page shows it; the same in train, test and predict
-BACKGROUND = (255, 255, 255)
+#: the colours a transparent image may be laid onto when read without its alpha (``channels`` 1 or 3;
+#: ``data.images.background``): white by default, as a viewer on a page shows it; black where the pictures were made
+#: to be shown on a dark page (a white drawing on a transparent page read all white on white); the same in train,
+#: test and predict
+BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0)}
+BACKGROUND = "white"
 #: the EXIF tag of a photo's orientation (1 = upright as stored; 6 = turn 90 degrees clockwise to show it, ...)
 _ORIENTATION = 0x0112
 #: how files are decoded into pixels: raised whenever :func:`read_image` reads a file differently, so that what was
@@ -78,18 +81,25 @@ def _where(path: str | Path, label: str | None) -> str:
 
 
 def read_image(
-    path: str | Path, *, size: tuple[int, int] | None = None, channels: int = 3, label: str | None = None
+    path: str | Path,
+    *,
+    size: tuple[int, int] | None = None,
+    channels: int = 3,
+    label: str | None = None,
+    background: str = BACKGROUND,
 ) -> np.ndarray:
     """One image file as ``(H, W, C)`` uint8, converted to ``channels`` and resized (bilinear) to ``size = (height,
     width)`` when given; upright as a viewer shows it (a camera's EXIF orientation applied); a transparent image read
-    without alpha (``channels`` 1 or 3) laid onto :data:`BACKGROUND`. ``label`` (e.g. ``"id 17"``) names the row in
-    error messages."""
+    without alpha (``channels`` 1 or 3) laid onto ``background`` (:data:`BACKGROUNDS`). ``label`` (e.g. ``"id 17"``)
+    names the row in error messages."""
     from PIL import Image, UnidentifiedImageError
 
     _check_channels(channels)
+    if background not in BACKGROUNDS:
+        raise DataError(f"background must be one of {sorted(BACKGROUNDS)}; got {background!r}")
     try:
         with Image.open(path) as img:
-            img = _opaque(_to_8_bits(_upright(img), path, label), channels).convert(_MODES[channels])
+            img = _opaque(_to_8_bits(_upright(img), path, label), channels, background).convert(_MODES[channels])
             if size is not None and img.size != (size[1], size[0]):
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
@@ -147,16 +157,17 @@ def upright_size(img: Any) -> tuple[int, int]:
     return (w, h) if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
 
 
-def _opaque(img: Any, channels: int) -> Any:
-    """``img`` laid onto :data:`BACKGROUND` where it is transparent, when it is read without alpha (``channels`` 1 or
-    3); else as it is. Pillow's ``convert`` to ``L`` / ``RGB`` drops the alpha and keeps whatever colour is stored
-    under the transparent pixels (black for most exports: a black drawing on a transparent page read all black)."""
+def _opaque(img: Any, channels: int, background: str) -> Any:
+    """``img`` laid onto the colour ``background`` names (:data:`BACKGROUNDS`) where it is transparent, when it is
+    read without alpha (``channels`` 1 or 3); else as it is. Pillow's ``convert`` to ``L`` / ``RGB`` drops the alpha
+    and keeps whatever colour is stored under the transparent pixels (black for most exports: a black drawing on a
+    transparent page read all black)."""
     from PIL import Image
 
     if channels == 4 or (img.mode not in _ALPHA_MODES and "transparency" not in img.info):
         return img
     rgba = img.convert("RGBA")  # a palette's or tRNS colour's transparency becomes the alpha channel
-    return Image.alpha_composite(Image.new("RGBA", rgba.size, (*BACKGROUND, 255)), rgba)
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (*BACKGROUNDS[background], 255)), rgba)
 
 
 def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
@@ -176,7 +187,8 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
     wide = np.asarray(img).astype(np.float64)
     if img.mode == "I" and wide.size and (wide.min() < 0 or wide.max() > _MAX16):
         raise DataError(
-            f"image file {_where(path, label)} is a 32-bit integer image (Pillow mode 'I') holding values "
+            f"image file {_where(path, label)} is an integer image (Pillow mode 'I': 32-bit, or signed 16-bit, "
+            f"values) holding values "
             f"{wide.min():.0f}..{wide.max():.0f}, beyond the 16-bit range 0..{_MAX16} the kit scales onto 0..255; "
             "write the images as 8-bit or 16-bit files on one scale for every image (e.g. with numpy: "
             "np.clip(a * 255 / a_max, 0, 255).astype(np.uint8), a_max the largest value of the whole folder)"
@@ -196,21 +208,23 @@ def load_images(
     threads: int = 4,
     labels: Sequence[str] | None = None,
     dtype: type[np.generic] = np.float32,
+    background: str = BACKGROUND,
 ) -> np.ndarray:
     """``(N, H, W, C)`` pixel values (0-255) of the image files, as ``dtype``; ``size = (height, width)`` resizes
-    (bilinear), otherwise every image must have the size of the first. ``labels`` name the rows in errors."""
+    (bilinear), otherwise every image must have the size of the first. ``labels`` name the rows in errors;
+    ``background``: what transparent images are laid onto (:func:`read_image`)."""
     _check_channels(channels)
     if labels is not None and len(labels) != len(paths):
         raise ValueError(f"labels has {len(labels)} items for {len(paths)} paths")
     label = (lambda i: labels[i]) if labels is not None else (lambda i: None)
     if not len(paths):
         return np.zeros((0, *(size or (0, 0)), channels), dtype=dtype)
-    first = read_image(paths[0], size=size, channels=channels, label=label(0))
+    first = read_image(paths[0], size=size, channels=channels, label=label(0), background=background)
     out = np.empty((len(paths), *first.shape), dtype=dtype)  # filled in place: no list of N arrays, then a copy
     out[0] = first
 
     def fill(i: int) -> None:
-        img = read_image(paths[i], size=size, channels=channels, label=label(i))
+        img = read_image(paths[i], size=size, channels=channels, label=label(i), background=background)
         if img.shape != first.shape:
             raise DataError(
                 f"image file {_where(paths[i], label(i))} is {img.shape[1]} x {img.shape[0]} but "
@@ -238,10 +252,11 @@ def image_columns(
     channels: int = 3,
     threads: int = 4,
     id_name: str | None = None,
+    background: str = BACKGROUND,
 ) -> pl.DataFrame:
     """A frame of the ids and their images' float32 ``pixel{k}`` columns (``hwc`` order), to join on the id."""
     values = ids.to_list() if isinstance(ids, pl.Series) else list(ids)
     name = id_name or (ids.name if isinstance(ids, pl.Series) and ids.name else "id")
     paths = [Path(directory) / pattern.format(v, id=v) for v in values]
-    frame = pixel_frame(load_images(paths, size=size, channels=channels, threads=threads))
+    frame = pixel_frame(load_images(paths, size=size, channels=channels, threads=threads, background=background))
     return frame.insert_column(0, pl.Series(name, values))
