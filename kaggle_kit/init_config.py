@@ -16,8 +16,8 @@ What it infers, each overridable and each shown to the user as one line:
 * the task from the target (2 values: binary; up to 50 whole-number or text values: multiclass; else regression);
   ``distribution`` when asked (``--task distribution``), its ``[distribution]`` grid from the sample's column
   names (``Yards-99`` .. ``Yards99``), else bins spanning the target's observed range (quantile levels for pinball);
-  inferred when the sample's 2+ prediction columns are one prefix and an increasing grid of numbers (not train
-  columns, not the levels of one train column, not exactly the target's values) over a numeric target that
+  inferred when the sample's 2+ prediction columns are one prefix and a grid of numbers (increasing, or decreasing;
+  not train columns, not the levels of one train column, not exactly the target's values) over a numeric target that
   ``--target`` or the prefix names (``Yards`` for ``Yards-99``, separators and case aside): bins and ``crps``, or
   levels all in (0, 1) over a target that is not, quantiles and ``pinball``. A prefix naming no train column and no
   ``--target``: today's rules pick the target (numbered columns are also a numbered target's class probabilities)
@@ -326,14 +326,15 @@ def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
 
 
 def _named_grid(columns: list[str]) -> tuple[str, list[float]] | None:
-    """2+ columns named one prefix and an increasing number (``Yards-99`` .. ``Yards99``): the prefix, the numbers."""
+    """2+ columns named one prefix and an increasing or a decreasing number (``Yards-99`` .. ``Yards99``, or from the
+    top: ``submit`` gives each column its own bin): the prefix, the numbers in increasing order."""
     named = [GRID_NAME.fullmatch(c) for c in columns]
     if len(columns) < 2 or not all(named) or len({m.group(1) for m in named if m}) != 1:
         return None
     values = [float(m.group(2)) for m in named if m]
-    if any(b <= a for a, b in itertools.pairwise(values)):
+    if any(b <= a for a, b in itertools.pairwise(values)) and any(b >= a for a, b in itertools.pairwise(values)):
         return None
-    return named[0].group(1), values  # type: ignore[union-attr]
+    return named[0].group(1), sorted(values)  # type: ignore[union-attr]
 
 
 def _sample_targets(
@@ -539,7 +540,7 @@ def _grid_over(
     shown = f"{len(cols)} columns {cols[0]} .. {cols[-1]}"
     if named is None:
         why.append(
-            f"the sample submission's {shown} end in an increasing grid of numbers, but "
+            f"the sample submission's {shown} end in a grid of numbers, but "
             + (f"no train column is named {prefix.strip('-_. ')!r}" if _squash(prefix) else "they name no column")
             + ": if they are a distribution's bins or quantile levels, pass --target COLUMN "
             "(the number they are over) and init writes a distribution task"

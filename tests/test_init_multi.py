@@ -393,6 +393,20 @@ def test_init_distribution_reads_the_bins_from_the_sample_columns(tmp_path: Path
     assert pl.read_csv(sub).columns == ["id", *[f"Progression{b}" for b in bins]]  # the sample's layout
 
 
+@pytest.mark.parametrize("task", ["distribution", None])
+def test_init_reads_the_bins_of_a_sample_heading_them_from_the_top(task: str | None, tmp_path: Path) -> None:
+    """A sample heading its bins from the top (``Progression100`` .. ``Progression0``), asked for or not: the bins
+    increase (0 .. 100), and `submit` gives each column its own. init said the columns name no bins and asked for
+    --grid in the sample's order, a decreasing grid the config refuses."""
+    bins = list(range(100, -1, -10))
+    train = _regression_table(tmp_path / "data", {f"Progression{b}": 0.5 for b in bins})
+    (tmp_path / "data" / "test.csv").unlink()  # without --task, only the sample's prefix names the target
+    pl.read_csv(train).rename({"y": "progression"}).write_csv(train)
+    spec, _ = infer_spec("cdf", train, task=task, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("distribution", "progression")
+    assert spec["distribution"]["bins"] == {"first": 0, "last": 100, "step": 10}
+
+
 def test_init_distribution_quantiles_for_pinball(tmp_path: Path) -> None:
     train = _regression_table(tmp_path / "data", None)
     out = tmp_path / "cfg"
