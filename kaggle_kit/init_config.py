@@ -386,7 +386,9 @@ def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) 
 def _label_lists(y: pl.Series) -> list[str] | None:
     """The labels of a target written as space-separated label lists (Planet's ``tags`` = ``haze primary``, a
     multilabel task in one column): every value a list of distinct words, some rows with two or more, fewer labels
-    than distinct values (the combinations); None for any other target (a free text has more words than values)."""
+    than distinct values (the combinations), and some value listing three or more or twice as many combinations as
+    labels; None for any other target (a free text has more words than values; class names of two words, as
+    ``Extremely Positive`` beside ``Positive``, are a handful of classes, not combinations)."""
     if y.dtype != pl.String:
         return None
     values = y.drop_nulls().str.strip_chars()
@@ -395,7 +397,9 @@ def _label_lists(y: pl.Series) -> list[str] | None:
     if values.is_empty() or float(several.mean() or 0) < 0.05 or not (words.list.n_unique() == words.list.len()).all():
         return None
     labels = sorted(set(words.explode().drop_nulls().to_list()))
-    return labels if 2 <= len(labels) < values.n_unique() else None
+    combinations = values.n_unique()
+    lists = int(words.list.len().max() or 0) >= 3 or combinations >= 2 * len(labels)
+    return labels if 2 <= len(labels) < combinations and lists else None
 
 
 def _label_lists_note(target: str, labels: list[str], combinations: int) -> str:

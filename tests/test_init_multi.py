@@ -274,6 +274,9 @@ def test_sample_target_columns_spelled_otherwise_are_the_targets_in_init_and_sub
         (["New York", "Los Angeles", "New Jersey", "Boston"], None),  # city names
         (["cat", "dog", "bird"], None),  # one label a row
         (["a a", "b", "a"], None),  # a word twice is no list of labels
+        (["a b", "a c", "b c", "a", "b", "c"], ["a", "b", "c"]),  # pairs only: twice as many combinations as labels
+        # classes named in two words (Coronavirus tweets' sentiment): a handful of classes, no combinations
+        (["Extremely Positive", "Positive", "Neutral", "Negative", "Extremely Negative"], None),
     ],
 )
 def test_a_target_of_space_separated_label_lists(values: list[str | None], labels: list[str] | None) -> None:
