@@ -507,13 +507,15 @@ def test_bad_label_columns_and_target_steps_are_refused(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """A 60-row multilabel run (3 folds, logistic regression) whose label ``b`` is 0 in every row; the run folder and
-    the data warnings it gave."""
+    """A 60-row multilabel run (3 folds, logistic regression and a small net) whose label ``b`` is 0 in every row; the
+    run folder and the data warnings it gave."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=60)
     frame = pl.DataFrame({"id": range(60), "x": x, "a": (x > 0).astype(int), "b": [0] * 60})
     test = pl.DataFrame({"id": range(60, 70), "x": x[:10]})
-    spec = build_spec(_spec(folds={"n_splits": 3}))
+    net = {"name": "mlp", "kind": "mlp", "params": {"hidden": [8], "epochs": 3}}
+    models = [*_spec()["models"], net]
+    spec = build_spec(_spec(folds={"n_splits": 3}, models=models))
     root = tmp_path_factory.mktemp("small")
     with pytest.warns(DataWarning) as caught:
         result = run(spec, runs_root=root, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
@@ -525,14 +527,16 @@ def test_a_label_never_positive_in_train_is_kept_and_predicted_at_its_smoothed_r
 ) -> None:
     """A label with no positive row (a MoA target no training row has) was refused with `remove it from
     data.target`, a dead end: the sample submission still asks for it. It is warned of and predicted at its smoothed
-    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows."""
+    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows, by a model fitted per
+    target and by a net (one output per label: it predicted where its output drifted, 0.04 .. 0.24)."""
     run_dir, said = small_run
     assert any("'b' holds one label (0) in every labelled row: no model can learn it" in w for w in said), said
     store = RunStore(run_dir)
     rate = 0.5 / (40 + 1)  # 3 folds of 60 rows: 40 training rows each
-    for kind in ("oof", "test"):
-        np.testing.assert_allclose(store.read_predictions("lr", kind)["p_b"].to_numpy(), rate, rtol=1e-6)
-    assert store.read_predictions("lr", "oof")["p_a"].std() > 0.1  # the other label is learnt
+    for model in ("lr", "mlp"):
+        for kind in ("oof", "test"):
+            np.testing.assert_allclose(store.read_predictions(model, kind)["p_b"].to_numpy(), rate, rtol=1e-6)
+        assert store.read_predictions(model, "oof")["p_a"].std() > 0.01  # the other label is learnt
 
 
 def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str]], tmp_path: Path) -> None:
