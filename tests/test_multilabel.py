@@ -569,9 +569,12 @@ def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str
         import_predictions(run_dir, "logits", logits)
 
 
-def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("time_limit", [None, 600.0])
+def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(
+    time_limit: float | None, tmp_path: Path
+) -> None:
     """The sample asks for a label ``c`` that data.target leaves out: `submit` refused it, after every fold was fitted;
-    the run now stops with that error before fitting anything."""
+    the run now stops with that error before fitting anything (a time-limited run or a search too: its own loop)."""
     x = np.random.default_rng(4).normal(size=40)
     frame = pl.DataFrame({"id": range(40), "x": x, "a": (x > 0).astype(int), "b": (x > 1).astype(int)})
     test = pl.DataFrame({"id": range(40, 50), "x": x[:10]})
@@ -583,7 +586,16 @@ def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(tmp_pat
         DataError,
         match=r"asks for column\(s\) \['c'\] .* targets: add them to data.target .*\(found before fitting anything",
     ):
-        run(spec, runs_root=tmp_path, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
+        run(
+            spec,
+            runs_root=tmp_path,
+            train=frame,
+            test=test,
+            n_jobs=1,
+            progress=None,
+            record_history=False,
+            time_limit=time_limit,
+        )
     assert not (tmp_path / "ml" / "models").exists()  # no fold was fitted
 
 
