@@ -323,6 +323,10 @@ def test_a_sample_of_one_target_column_takes_that_targets_predictions(tmp_path: 
     assert match_sample_frame(predictions, sample, tmp_path / "s.csv", meta)["B"].to_list() == [0.8, 0.9]
     with pytest.raises(DataError, match=r"asks for column\(s\) \['z'\] .* must be the run's targets"):
         match_sample_frame(predictions, sample.rename({"B": "z"}), tmp_path / "s.csv", meta)
+    # a run of one target (data.target = ['b']): the sample's one column is its column, whatever its name (refused)
+    one = {"id_column": "id", "targets": ["b"]}
+    written = match_sample_frame(predictions.drop("a"), sample.rename({"B": "z"}), tmp_path / "s.csv", one)
+    assert written["z"].to_list() == [0.8, 0.9]
 
 
 def test_init_names_the_file_holding_the_targets_where_train_has_none(tmp_path: Path) -> None:
