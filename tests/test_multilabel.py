@@ -539,6 +539,26 @@ def test_a_label_never_positive_in_train_is_kept_and_predicted_at_its_smoothed_r
         assert store.read_predictions(model, "oof")["p_a"].std() > 0.01  # the other label is learnt
 
 
+def test_an_imported_multilabel_oof_file_keeping_its_labels(small_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """A notebook's OOF file with the run's columns ``p_a``, ``p_b`` and the labels ``a``, ``b`` beside them: the
+    labels are no predictions. The first target was taken as a one-target run's truth column and ``b`` refused
+    (`has column(s) ['b'] besides the run's prediction columns`)."""
+    from kaggle_kit.blend import import_predictions
+    from kaggle_kit.blend.target import run_target
+
+    run_dir = small_run[0]
+    store = RunStore(run_dir)
+    oof = store.read_predictions("lr", "oof")
+    labels = run_target(store)
+    path = tmp_path / "oof.csv"
+    oof.with_columns(pl.Series("a", labels[:, 0]), pl.Series("b", labels[:, 1])).write_csv(path)
+    with pytest.warns(UserWarning, match="no fold column"):
+        import_predictions(run_dir, "with_labels", path)
+    stored = pl.read_parquet(run_dir / "external" / "with_labels" / "oof.parquet").sort("id")
+    assert stored.columns == ["id", "p_a", "p_b"]
+    np.testing.assert_allclose(stored.drop("id").to_numpy(), oof.sort("id").drop("id").to_numpy())
+
+
 def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str]], tmp_path: Path) -> None:
     """A teammate's multilabel file named as the submission (the targets, in another order) is read by name; a file
     of one column was an IndexError traceback, and logits were stored as probabilities without a word."""
