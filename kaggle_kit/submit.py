@@ -246,7 +246,7 @@ def distribution_columns(meta: dict) -> list[str]:
     sample_path = meta.get("sample_submission")
     columns: list[str] = []
     if sample_path and Path(sample_path).is_file():
-        columns = read_sample(Path(sample_path)).columns
+        columns = read_sample(Path(sample_path), meta.get("encoding")).columns
     elif sample_path and meta.get("sample_columns"):  # `predict` from a moved run folder (a code competition's)
         columns = [c for c in meta["sample_columns"] if c.strip()]
     if columns:

@@ -435,6 +435,20 @@ def test_sample_columns_named_by_ranges_or_percent_take_the_bin_they_name(
     assert out.columns == ["id", *header] and out.drop("id").row(0, named=True) == written
 
 
+def test_a_distribution_sample_in_the_data_encoding_names_the_columns(tmp_path: Path) -> None:
+    """A sample in data.encoding (cp1251: ``Ярды-1`` ..): its columns, read as the run reads the file. They were read
+    without it (as cp1252), and its own columns then missed the submission's: `asks for column(s) ['Ярды-1', ..]`."""
+    preds = pl.DataFrame({"id": [1], "cdf_-1": [0.1], "cdf_0": [0.5], "cdf_1": [0.9]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("id,Ярды-1,Ярды0,Ярды1\n1,0,0,0\n".encode("cp1251"))
+    meta = {
+        "id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": [-1.0, 0.0, 1.0],
+        "sample_submission": str(sample), "encoding": "cp1251",
+    }  # fmt: skip
+    out = match_sample(submission_frame(preds, meta), sample, meta)
+    assert out.columns == ["id", "Ярды-1", "Ярды0", "Ярды1"] and out.row(0) == ("1", 0.1, 0.5, 0.9)
+
+
 # ------------------------------------------------------------------------------------------------ the spec
 def _spec(**overrides: object) -> dict[str, object]:
     raw: dict[str, object] = {
