@@ -99,15 +99,23 @@ def _sibling(train: Path, *stems: str) -> Path | None:
     return None
 
 
+#: words in a file name that say it holds predictions (a submission, OOF predictions), not a competition's targets
+_PREDICTIONS_FILE = ("submission", "oof", "pred")
+
+
 def _targets_file(train: Path, preds: list[str], skip: set[Path | None]) -> Path | None:
     """A table beside ``train`` whose header holds every one of the sample's prediction columns ``preds`` (spaces and
     case aside), asked where train does not: the competition keeps its targets in a file of their own (MoA's
-    ``train_targets_scored.csv`` beside ``train_features.csv``); None when there is no such file."""
+    ``train_targets_scored.csv`` beside ``train_features.csv``); None when there is no such file. A file named as
+    predictions (``submission.csv``, ``train_oof.csv``: the sample's columns too) is none (``submission.csv`` was
+    named as the targets' file, sorted before ``train_targets_scored.csv``)."""
     if len(preds) < 1:
         return None
     wanted = {header_key(c) for c in preds}
     for path in sorted(train.parent.iterdir()):
         if path == train or path in skip or not path.is_file() or path.suffix.lower() not in (".csv", ".parquet"):
+            continue
+        if any(w in path.stem.lower() for w in _PREDICTIONS_FILE):
             continue
         try:
             parquet = path.suffix.lower() == ".parquet"

@@ -343,6 +343,9 @@ def test_init_names_the_file_holding_the_targets_where_train_has_none(tmp_path: 
     pl.DataFrame({"sig_id": np.arange(N_TRAIN, N_TRAIN + N_TEST), "nfkb": 0.5, "egfr": 0.5}).write_csv(
         folder / "sample_submission.csv"
     )
+    # predictions written beside them (the sample's columns too, sorted first) are not the targets
+    pl.read_csv(folder / "sample_submission.csv").write_csv(folder / "submission.csv")
+    pl.read_csv(folder / "sample_submission.csv").write_csv(folder / "train_oof.csv")
     with pytest.raises(DataError, match=r"columns are not in train_features.csv but in train_targets_scored.csv") as e:
         infer_spec("moa", train, preset="fast")
     assert "merge(pd.read_csv('train_targets_scored.csv'), on='sig_id')" in str(e.value)
