@@ -16,8 +16,8 @@ What it infers, each overridable and each shown to the user as one line:
 * the task from the target (2 values: binary; up to 50 whole-number or text values: multiclass; else regression);
   ``distribution`` when asked (``--task distribution``), its ``[distribution]`` grid from the sample's column
   names (``Yards-99`` .. ``Yards99``), else bins spanning the target's observed range (quantile levels for pinball);
-  inferred when the sample's 2+ prediction columns are one prefix and an increasing grid of numbers (not train
-  columns, not the levels of one train column, not exactly the target's values) over a numeric target that
+  inferred when the sample's 2+ prediction columns are one prefix and a grid of numbers (increasing, or decreasing;
+  not train columns, not the levels of one train column, not exactly the target's values) over a numeric target that
   ``--target`` or the prefix names (``Yards`` for ``Yards-99``, separators and case aside): bins and ``crps``, or
   levels all in (0, 1) over a target that is not, quantiles and ``pinball``. A prefix naming no train column and no
   ``--target``: today's rules pick the target (numbered columns are also a numbered target's class probabilities)
@@ -99,15 +99,23 @@ def _sibling(train: Path, *stems: str) -> Path | None:
     return None
 
 
+#: words in a file name that say it holds predictions (a submission, OOF predictions), not a competition's targets
+_PREDICTIONS_FILE = ("submission", "oof", "pred")
+
+
 def _targets_file(train: Path, preds: list[str], skip: set[Path | None]) -> Path | None:
     """A table beside ``train`` whose header holds every one of the sample's prediction columns ``preds`` (spaces and
     case aside), asked where train does not: the competition keeps its targets in a file of their own (MoA's
-    ``train_targets_scored.csv`` beside ``train_features.csv``); None when there is no such file."""
+    ``train_targets_scored.csv`` beside ``train_features.csv``); None when there is no such file. A file named as
+    predictions (``submission.csv``, ``train_oof.csv``: the sample's columns too) is none (``submission.csv`` was
+    named as the targets' file, sorted before ``train_targets_scored.csv``)."""
     if len(preds) < 1:
         return None
     wanted = {header_key(c) for c in preds}
     for path in sorted(train.parent.iterdir()):
         if path == train or path in skip or not path.is_file() or path.suffix.lower() not in (".csv", ".parquet"):
+            continue
+        if any(w in path.stem.lower() for w in _PREDICTIONS_FILE):
             continue
         try:
             parquet = path.suffix.lower() == ".parquet"
@@ -326,14 +334,15 @@ def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
 
 
 def _named_grid(columns: list[str]) -> tuple[str, list[float]] | None:
-    """2+ columns named one prefix and an increasing number (``Yards-99`` .. ``Yards99``): the prefix, the numbers."""
+    """2+ columns named one prefix and an increasing or a decreasing number (``Yards-99`` .. ``Yards99``, or from the
+    top: ``submit`` gives each column its own bin): the prefix, the numbers in increasing order."""
     named = [GRID_NAME.fullmatch(c) for c in columns]
     if len(columns) < 2 or not all(named) or len({m.group(1) for m in named if m}) != 1:
         return None
     values = [float(m.group(2)) for m in named if m]
-    if any(b <= a for a, b in itertools.pairwise(values)):
+    if any(b <= a for a, b in itertools.pairwise(values)) and any(b >= a for a, b in itertools.pairwise(values)):
         return None
-    return named[0].group(1), values  # type: ignore[union-attr]
+    return named[0].group(1), sorted(values)  # type: ignore[union-attr]
 
 
 def _sample_targets(
@@ -385,7 +394,9 @@ def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) 
 def _label_lists(y: pl.Series) -> list[str] | None:
     """The labels of a target written as space-separated label lists (Planet's ``tags`` = ``haze primary``, a
     multilabel task in one column): every value a list of distinct words, some rows with two or more, fewer labels
-    than distinct values (the combinations); None for any other target (a free text has more words than values)."""
+    than distinct values (the combinations), and some value listing three or more or twice as many combinations as
+    labels; None for any other target (a free text has more words than values; class names of two words, as
+    ``Extremely Positive`` beside ``Positive``, are a handful of classes, not combinations)."""
     if y.dtype != pl.String:
         return None
     values = y.drop_nulls().str.strip_chars()
@@ -394,7 +405,9 @@ def _label_lists(y: pl.Series) -> list[str] | None:
     if values.is_empty() or float(several.mean() or 0) < 0.05 or not (words.list.n_unique() == words.list.len()).all():
         return None
     labels = sorted(set(words.explode().drop_nulls().to_list()))
-    return labels if 2 <= len(labels) < values.n_unique() else None
+    combinations = values.n_unique()
+    lists = int(words.list.len().max() or 0) >= 3 or combinations >= 2 * len(labels)
+    return labels if 2 <= len(labels) < combinations and lists else None
 
 
 def _label_lists_note(target: str, labels: list[str], combinations: int) -> str:
@@ -539,7 +552,7 @@ def _grid_over(
     shown = f"{len(cols)} columns {cols[0]} .. {cols[-1]}"
     if named is None:
         why.append(
-            f"the sample submission's {shown} end in an increasing grid of numbers, but "
+            f"the sample submission's {shown} end in a grid of numbers, but "
             + (f"no train column is named {prefix.strip('-_. ')!r}" if _squash(prefix) else "they name no column")
             + ": if they are a distribution's bins or quantile levels, pass --target COLUMN "
             "(the number they are over) and init writes a distribution task"

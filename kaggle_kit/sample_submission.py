@@ -114,9 +114,10 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     named = _class_named(wanted[0], frame.columns[2:], meta) if len(wanted) == 1 else None
     if named is not None:  # 'no' for the class 'No', 'Survived_0' for the class 0 of 'Survived': that class's column
         values = frame.select(ours, pl.col(named).alias(wanted[0]))
-    elif len(wanted) == 1 and wanted[0] not in frame.columns and not meta.get("targets"):
-        # the one prediction column, whatever the sample calls it; a multi-target run's is matched to its target by
-        # name below (the first target's predictions went under the sample's one column, whichever it named)
+    elif len(wanted) == 1 and wanted[0] not in frame.columns and len(meta.get("targets") or ()) < 2:
+        # the one prediction column, whatever the sample calls it (a run of one target too); a run of several
+        # targets' is matched to its target by name below (the first target's predictions went under the sample's
+        # one column, whichever it named)
         values = frame.select(ours, pl.col(frame.columns[1]).alias(wanted[0]))
     else:
         prefix = class_prefix(wanted, [whole_label(str(c)) for c in meta.get("classes") or ()])

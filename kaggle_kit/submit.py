@@ -197,8 +197,9 @@ def submission_frame(preds: pl.DataFrame, meta: dict, threshold: float | None = 
 
 
 #: a sample column naming its bin / level, a prefix and a number (``Yards-99``, ``Progression40``, ``q_0.5``): how
-#: submit matches the columns to the bins, and init reads a distribution's grid from the sample
-GRID_NAME = re.compile(r"(.*?)(-?\d+(?:\.\d+)?)")
+#: submit matches the columns to the bins, and init reads a distribution's grid from the sample. A '-' after a digit
+#: joins a range (``p0-5`` names 5, not -5: the columns ``p0-5``, ``p5-10`` were read as -5, -10 and refused)
+GRID_NAME = re.compile(r"(.*?)((?<![\d.])-?\d+(?:\.\d+)?)")
 
 
 def _columns_by_value(header: list[str], grid: list[float], sample_path: str) -> list[str]:
@@ -211,9 +212,10 @@ def _columns_by_value(header: list[str], grid: list[float], sample_path: str) ->
     if not all(named):
         return header
     values = [float(m.group(2)) for m in named if m]
-    by_value = {v: c for v, c in zip(values, header, strict=True)}
-    if len(by_value) == len(grid) and all(any(math.isclose(v, g, abs_tol=1e-9) for v in by_value) for g in grid):
-        return [next(c for v, c in by_value.items() if math.isclose(v, g, abs_tol=1e-9)) for g in grid]
+    for scale in (1.0, 100.0):  # the values, or quantile levels in percent (q90 .. q10 for 0.9 .. 0.1)
+        by_value = {v / scale: c for v, c in zip(values, header, strict=True)}
+        if len(by_value) == len(grid) and all(any(math.isclose(v, g, abs_tol=1e-9) for v in by_value) for g in grid):
+            return [next(c for v, c in by_value.items() if math.isclose(v, g, abs_tol=1e-9)) for g in grid]
     if any(b <= a for a, b in itertools.pairwise(values)):
         raise DataError(
             f"the sample submission {sample_path!r} names its columns by values in another order than the run's "
@@ -221,17 +223,15 @@ def _columns_by_value(header: list[str], grid: list[float], sample_path: str) ->
             f"{grid_label(grid[1])}, ..), and not the same values: set [distribution] bins (or quantiles) to the "
             "values the sample's columns name, or name the columns with [distribution] columns = 'Name{}'"
         )
-    percent = all(math.isclose(v, 100 * g, abs_tol=1e-9) for v, g in zip(values, grid, strict=True))  # q5 for 0.05
-    if not percent:
-        warnings.warn(
-            f"the sample submission {sample_path!r} names its columns by the values {grid_label(values[0])} .. "
-            f"{grid_label(values[-1])}, but the run's bins / quantile levels are {grid_label(grid[0])} .. "
-            f"{grid_label(grid[-1])}: each column takes the one in its place ({header[0]!r} gets "
-            f"{grid_label(grid[0])}'s). If the sample's values are the ones to predict, set [distribution] bins (or "
-            "quantiles) to them and run again",
-            DataWarning,
-            stacklevel=4,
-        )
+    warnings.warn(
+        f"the sample submission {sample_path!r} names its columns by the values {grid_label(values[0])} .. "
+        f"{grid_label(values[-1])}, but the run's bins / quantile levels are {grid_label(grid[0])} .. "
+        f"{grid_label(grid[-1])}: each column takes the one in its place ({header[0]!r} gets "
+        f"{grid_label(grid[0])}'s). If the sample's values are the ones to predict, set [distribution] bins (or "
+        "quantiles) to them and run again",
+        DataWarning,
+        stacklevel=4,
+    )
     return header
 
 
@@ -246,7 +246,7 @@ def distribution_columns(meta: dict) -> list[str]:
     sample_path = meta.get("sample_submission")
     columns: list[str] = []
     if sample_path and Path(sample_path).is_file():
-        columns = read_sample(Path(sample_path)).columns
+        columns = read_sample(Path(sample_path), meta.get("encoding")).columns
     elif sample_path and meta.get("sample_columns"):  # `predict` from a moved run folder (a code competition's)
         columns = [c for c in meta["sample_columns"] if c.strip()]
     if columns:

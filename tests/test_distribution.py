@@ -408,6 +408,47 @@ def test_sample_columns_naming_the_bins_in_another_order_take_their_own_bins(tmp
         assert submission_frame(quantiles, levels).columns == ["id", "q25", "q50"]
 
 
+@pytest.mark.parametrize(
+    ("header", "grid", "written"),
+    [
+        # ranges named by their edges: a '-' after a digit is no sign (read as -5, -10, .. they were refused)
+        (["p0-5", "p5-10", "p10-20"], [5.0, 10.0, 20.0], {"p0-5": 5.0, "p5-10": 10.0, "p10-20": 20.0}),
+        # quantile levels in percent from the top: each its own level (the refusal said "another order")
+        (["q90", "q50", "q10"], [0.1, 0.5, 0.9], {"q90": 0.9, "q50": 0.5, "q10": 0.1}),
+        ([" Yards1", "Yards0 ", "Yards-1"], [-1.0, 0.0, 1.0], {" Yards1": 1.0, "Yards0 ": 0.0, "Yards-1": -1.0}),
+    ],
+)
+def test_sample_columns_named_by_ranges_or_percent_take_the_bin_they_name(
+    header: list[str], grid: list[float], written: dict[str, float], tmp_path: Path
+) -> None:
+    """Each column gets the predictions of the bin / level it names, quietly; the value written is the grid's."""
+    preds = pl.DataFrame({"id": [1], **{f"cdf_{j}": [g] for j, g in enumerate(grid)}})
+    sample = tmp_path / "sample.csv"
+    pl.DataFrame({"id": [1], **{c: [0] for c in header}}).write_csv(sample)
+    meta = {
+        "id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": grid,
+        "sample_submission": str(sample),
+    }  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(submission_frame(preds, meta), sample, meta)
+    assert out.columns == ["id", *header] and out.drop("id").row(0, named=True) == written
+
+
+def test_a_distribution_sample_in_the_data_encoding_names_the_columns(tmp_path: Path) -> None:
+    """A sample in data.encoding (cp1251: ``Ярды-1`` ..): its columns, read as the run reads the file. They were read
+    without it (as cp1252), and its own columns then missed the submission's: `asks for column(s) ['Ярды-1', ..]`."""
+    preds = pl.DataFrame({"id": [1], "cdf_-1": [0.1], "cdf_0": [0.5], "cdf_1": [0.9]})
+    sample = tmp_path / "sample.csv"
+    sample.write_bytes("id,Ярды-1,Ярды0,Ярды1\n1,0,0,0\n".encode("cp1251"))
+    meta = {
+        "id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": [-1.0, 0.0, 1.0],
+        "sample_submission": str(sample), "encoding": "cp1251",
+    }  # fmt: skip
+    out = match_sample(submission_frame(preds, meta), sample, meta)
+    assert out.columns == ["id", "Ярды-1", "Ярды0", "Ярды1"] and out.row(0) == ("1", 0.1, 0.5, 0.9)
+
+
 # ------------------------------------------------------------------------------------------------ the spec
 def _spec(**overrides: object) -> dict[str, object]:
     raw: dict[str, object] = {

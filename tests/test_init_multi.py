@@ -274,6 +274,9 @@ def test_sample_target_columns_spelled_otherwise_are_the_targets_in_init_and_sub
         (["New York", "Los Angeles", "New Jersey", "Boston"], None),  # city names
         (["cat", "dog", "bird"], None),  # one label a row
         (["a a", "b", "a"], None),  # a word twice is no list of labels
+        (["a b", "a c", "b c", "a", "b", "c"], ["a", "b", "c"]),  # pairs only: twice as many combinations as labels
+        # classes named in two words (Coronavirus tweets' sentiment): a handful of classes, no combinations
+        (["Extremely Positive", "Positive", "Neutral", "Negative", "Extremely Negative"], None),
     ],
 )
 def test_a_target_of_space_separated_label_lists(values: list[str | None], labels: list[str] | None) -> None:
@@ -320,6 +323,10 @@ def test_a_sample_of_one_target_column_takes_that_targets_predictions(tmp_path: 
     assert match_sample_frame(predictions, sample, tmp_path / "s.csv", meta)["B"].to_list() == [0.8, 0.9]
     with pytest.raises(DataError, match=r"asks for column\(s\) \['z'\] .* must be the run's targets"):
         match_sample_frame(predictions, sample.rename({"B": "z"}), tmp_path / "s.csv", meta)
+    # a run of one target (data.target = ['b']): the sample's one column is its column, whatever its name (refused)
+    one = {"id_column": "id", "targets": ["b"]}
+    written = match_sample_frame(predictions.drop("a"), sample.rename({"B": "z"}), tmp_path / "s.csv", one)
+    assert written["z"].to_list() == [0.8, 0.9]
 
 
 def test_init_names_the_file_holding_the_targets_where_train_has_none(tmp_path: Path) -> None:
@@ -336,6 +343,9 @@ def test_init_names_the_file_holding_the_targets_where_train_has_none(tmp_path: 
     pl.DataFrame({"sig_id": np.arange(N_TRAIN, N_TRAIN + N_TEST), "nfkb": 0.5, "egfr": 0.5}).write_csv(
         folder / "sample_submission.csv"
     )
+    # predictions written beside them (the sample's columns too, sorted first) are not the targets
+    pl.read_csv(folder / "sample_submission.csv").write_csv(folder / "submission.csv")
+    pl.read_csv(folder / "sample_submission.csv").write_csv(folder / "train_oof.csv")
     with pytest.raises(DataError, match=r"columns are not in train_features.csv but in train_targets_scored.csv") as e:
         infer_spec("moa", train, preset="fast")
     assert "merge(pd.read_csv('train_targets_scored.csv'), on='sig_id')" in str(e.value)
@@ -391,6 +401,20 @@ def test_init_distribution_reads_the_bins_from_the_sample_columns(tmp_path: Path
     sub = tmp_path / "sub.csv"
     assert main(["submit", str(store.root), "--model", "linear", "--out", str(sub)]) == 0
     assert pl.read_csv(sub).columns == ["id", *[f"Progression{b}" for b in bins]]  # the sample's layout
+
+
+@pytest.mark.parametrize("task", ["distribution", None])
+def test_init_reads_the_bins_of_a_sample_heading_them_from_the_top(task: str | None, tmp_path: Path) -> None:
+    """A sample heading its bins from the top (``Progression100`` .. ``Progression0``), asked for or not: the bins
+    increase (0 .. 100), and `submit` gives each column its own. init said the columns name no bins and asked for
+    --grid in the sample's order, a decreasing grid the config refuses."""
+    bins = list(range(100, -1, -10))
+    train = _regression_table(tmp_path / "data", {f"Progression{b}": 0.5 for b in bins})
+    (tmp_path / "data" / "test.csv").unlink()  # without --task, only the sample's prefix names the target
+    pl.read_csv(train).rename({"y": "progression"}).write_csv(train)
+    spec, _ = infer_spec("cdf", train, task=task, preset="fast")
+    assert (spec["task"], spec["data"]["target"]) == ("distribution", "progression")
+    assert spec["distribution"]["bins"] == {"first": 0, "last": 100, "step": 10}
 
 
 def test_init_distribution_quantiles_for_pinball(tmp_path: Path) -> None:

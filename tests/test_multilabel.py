@@ -507,13 +507,15 @@ def test_bad_label_columns_and_target_steps_are_refused(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """A 60-row multilabel run (3 folds, logistic regression) whose label ``b`` is 0 in every row; the run folder and
-    the data warnings it gave."""
+    """A 60-row multilabel run (3 folds, logistic regression and a small net) whose label ``b`` is 0 in every row; the
+    run folder and the data warnings it gave."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=60)
     frame = pl.DataFrame({"id": range(60), "x": x, "a": (x > 0).astype(int), "b": [0] * 60})
     test = pl.DataFrame({"id": range(60, 70), "x": x[:10]})
-    spec = build_spec(_spec(folds={"n_splits": 3}))
+    net = {"name": "mlp", "kind": "mlp", "params": {"hidden": [8], "epochs": 3}}
+    models = [*_spec()["models"], net]
+    spec = build_spec(_spec(folds={"n_splits": 3}, models=models))
     root = tmp_path_factory.mktemp("small")
     with pytest.warns(DataWarning) as caught:
         result = run(spec, runs_root=root, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
@@ -525,14 +527,36 @@ def test_a_label_never_positive_in_train_is_kept_and_predicted_at_its_smoothed_r
 ) -> None:
     """A label with no positive row (a MoA target no training row has) was refused with `remove it from
     data.target`, a dead end: the sample submission still asks for it. It is warned of and predicted at its smoothed
-    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows."""
+    rate, ``0.5 / (rows + 1)`` on each fold's training rows, out of fold and on the test rows, by a model fitted per
+    target and by a net (one output per label: it predicted where its output drifted, 0.04 .. 0.24)."""
     run_dir, said = small_run
     assert any("'b' holds one label (0) in every labelled row: no model can learn it" in w for w in said), said
     store = RunStore(run_dir)
     rate = 0.5 / (40 + 1)  # 3 folds of 60 rows: 40 training rows each
-    for kind in ("oof", "test"):
-        np.testing.assert_allclose(store.read_predictions("lr", kind)["p_b"].to_numpy(), rate, rtol=1e-6)
-    assert store.read_predictions("lr", "oof")["p_a"].std() > 0.1  # the other label is learnt
+    for model in ("lr", "mlp"):
+        for kind in ("oof", "test"):
+            np.testing.assert_allclose(store.read_predictions(model, kind)["p_b"].to_numpy(), rate, rtol=1e-6)
+        assert store.read_predictions(model, "oof")["p_a"].std() > 0.01  # the other label is learnt
+
+
+def test_an_imported_multilabel_oof_file_keeping_its_labels(small_run: tuple[Path, list[str]], tmp_path: Path) -> None:
+    """A notebook's OOF file with the run's columns ``p_a``, ``p_b`` and the labels ``a``, ``b`` beside them: the
+    labels are no predictions. The first target was taken as a one-target run's truth column and ``b`` refused
+    (`has column(s) ['b'] besides the run's prediction columns`)."""
+    from kaggle_kit.blend import import_predictions
+    from kaggle_kit.blend.target import run_target
+
+    run_dir = small_run[0]
+    store = RunStore(run_dir)
+    oof = store.read_predictions("lr", "oof")
+    labels = run_target(store)
+    path = tmp_path / "oof.csv"
+    oof.with_columns(pl.Series("a", labels[:, 0]), pl.Series("b", labels[:, 1])).write_csv(path)
+    with pytest.warns(UserWarning, match="no fold column"):
+        import_predictions(run_dir, "with_labels", path)
+    stored = pl.read_parquet(run_dir / "external" / "with_labels" / "oof.parquet").sort("id")
+    assert stored.columns == ["id", "p_a", "p_b"]
+    np.testing.assert_allclose(stored.drop("id").to_numpy(), oof.sort("id").drop("id").to_numpy())
 
 
 def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str]], tmp_path: Path) -> None:
@@ -565,9 +589,12 @@ def test_imported_predictions_of_several_targets(small_run: tuple[Path, list[str
         import_predictions(run_dir, "logits", logits)
 
 
-def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("time_limit", [None, 600.0])
+def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(
+    time_limit: float | None, tmp_path: Path
+) -> None:
     """The sample asks for a label ``c`` that data.target leaves out: `submit` refused it, after every fold was fitted;
-    the run now stops with that error before fitting anything."""
+    the run now stops with that error before fitting anything (a time-limited run or a search too: its own loop)."""
     x = np.random.default_rng(4).normal(size=40)
     frame = pl.DataFrame({"id": range(40), "x": x, "a": (x > 0).astype(int), "b": (x > 1).astype(int)})
     test = pl.DataFrame({"id": range(40, 50), "x": x[:10]})
@@ -579,7 +606,16 @@ def test_a_sample_submission_the_run_cannot_fill_stops_it_before_any_fit(tmp_pat
         DataError,
         match=r"asks for column\(s\) \['c'\] .* targets: add them to data.target .*\(found before fitting anything",
     ):
-        run(spec, runs_root=tmp_path, train=frame, test=test, n_jobs=1, progress=None, record_history=False)
+        run(
+            spec,
+            runs_root=tmp_path,
+            train=frame,
+            test=test,
+            n_jobs=1,
+            progress=None,
+            record_history=False,
+            time_limit=time_limit,
+        )
     assert not (tmp_path / "ml" / "models").exists()  # no fold was fitted
 
 

@@ -110,7 +110,8 @@ def import_predictions(
     fold_column_given = fold_column is not None
     fold_column = _fold_column(oof_frame, fold_column)
     truth = _truth_column(oof_frame, target_col, (id_col, fold_column))
-    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, targets, (fold_column, truth))
+    skip = (fold_column, truth, *_label_columns(oof_frame, columns, targets))
+    oof_values = _values(oof_frame, oof_path, id_col, columns, classes, targets, skip)
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
     if truth is not None and not meta.get("targets"):
         _check_truth(store, oof_frame, truth, oof_path, id_col, run_ids, classes)
@@ -141,7 +142,8 @@ def import_predictions(
         test_frame = _match_headers(_read(test_path), headers)
         # a test file may keep a fold column too (of -1, say): not predictions
         test_fold = fold_column if fold_column in test_frame.columns else _fold_column(test_frame, None)
-        skip = (test_fold, _truth_column(test_frame, target_col, (id_col, test_fold)))
+        truth_test = _truth_column(test_frame, target_col, (id_col, test_fold))
+        skip = (test_fold, truth_test, *_label_columns(test_frame, columns, targets))
         test_values = _values(test_frame, test_path, id_col, columns, classes, targets, skip)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
@@ -326,6 +328,16 @@ def _truth_column(frame: pl.DataFrame, target_col: str | None, keys: tuple[str, 
         return None
     others = [c for c in frame.columns if c not in keys and c != target_col]
     return target_col if others else None
+
+
+def _label_columns(frame: pl.DataFrame, columns: list[str], targets: list[str]) -> list[str]:
+    """A multi-target run's target columns a file keeps beside the run's own prediction columns (``a``, ``b`` beside
+    ``p_a``, ``p_b``: a notebook's OOF file with its labels): not predictions. None where the file lacks the run's
+    columns (then the target-named columns are the predictions, the submission's layout). The first target alone was
+    left out (as a one-target run's truth column), the others refused as columns besides the predictions."""
+    if not targets or not all(c in frame.columns for c in columns):
+        return []
+    return [t for t in targets if t in frame.columns and t not in columns]
 
 
 def _check_truth(
