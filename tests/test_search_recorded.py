@@ -128,9 +128,65 @@ def test_only_lists_a_model_left_out_at_the_size_a_time_limit_fitted_it(tmp_path
     store = RunStore(first.run_dir)
     meta = store.read_meta()
     store.write_meta({**meta, "time_limit": {"shortened": {"m": {"from": 400, "to": 30}}}})
-    for limit in (None, 60):
-        again = run(spec(full), only=["lr"], time_limit=limit, **kwargs)
-        assert again.fitted == 0 or limit is not None  # (a time limit's seed bags of lr)
+    extra = ModelSpec.model_validate({**logreg, "name": "lr2"})
+    for limit, more in ((None, ()), (60, ()), (None, (extra,))):  # plain; time-limited; fitted without a budget
+        again = run(spec(full), only=["lr"], time_limit=limit, extra_models=more, **kwargs)
+        assert again.fitted == 0 or limit is not None or more  # (a time limit's seed bags of lr; lr2)
         after = store.read_meta()
         assert after["models"]["m"] == meta["models"]["m"], limit  # the shortened key, whose folds are stored
         assert after["time_limit"]["shortened"]["m"] == {"from": 400, "to": 30}  # and the next command knows it
+
+
+def test_a_plain_run_refitting_a_shortened_model_at_full_size_drops_the_bags_of_its_shortened_size(
+    tmp_path: Path,
+) -> None:
+    """``m`` was fitted shortened (30 of 400 rounds) with a seed bag ``m_s43`` of that size. ``--only lr`` keeps both
+    as they were fitted; a plain run refits ``m`` at its full size, and ``m_s43`` is no bag of that model (a search
+    without a time limit dropped it, a plain run had kept it beside the full-size ``m`` in run.json's ``bags``)."""
+    full = ModelSpec(name="m", **LGBM | {"num_boost_round": 400})
+    short = with_cap(full, 30)
+    bag = ModelSpec.model_validate({**short.model_dump(), "name": "m_s43", "seed": 43})
+    logreg = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+    def spec(*models: ModelSpec):
+        raw = _spec().model_dump(mode="json", exclude_none=True)
+        return build_spec({**raw, "models": [*(m.model_dump(mode="json", exclude_none=True) for m in models), logreg]})
+
+    kwargs = {"runs_root": tmp_path, "train": _train(), "progress": None, "record_history": False}
+    store = RunStore(run(spec(short, bag), **kwargs).run_dir)
+    meta = store.read_meta()
+    recorded = {"bags": {"m": {"models": ["m", "m_s43"], "seeds": [42, 43]}}}
+    store.write_meta({**meta, **recorded, "time_limit": {"shortened": {"m": {"from": 400, "to": 30}}}})
+    run(spec(full), only=["lr"], **kwargs)
+    assert store.read_meta()["bags"] == recorded["bags"] and "m_s43" in store.read_meta()["models"]
+    plain = run(spec(full), **kwargs)
+    after = store.read_meta()
+    assert after["models"]["m"] != meta["models"]["m"]  # refitted at 400 rounds
+    assert "m_s43" not in after["models"] and "bags" not in after
+    assert any("m_s43" in note for note in plain.notes)  # named among the models no longer listed
+
+
+def test_a_time_limited_run_keeps_recorded_bags_of_every_round_and_never_lists_a_model_as_a_bag(
+    tmp_path: Path,
+) -> None:
+    """A round of seed bags an earlier command fitted (kept) has none to add: the later rounds are still made (their
+    folds reused), not skipped. A model of the spec named as a recorded bag is that model, also under a time limit
+    (run.json lists one key a name)."""
+    kwargs = {"runs_root": tmp_path, "train": _train(), "progress": None, "record_history": False}
+    first = run(_spec(), time_limit=60, **kwargs)
+    store = RunStore(first.run_dir)
+    meta = store.read_meta()
+    bags = meta["bags"]
+    assert len(bags["lgb_a"]["models"]) > 2  # the model and the bags of two rounds at least
+    cut = {c: {"models": b["models"][:2], "seeds": b["seeds"][:2]} for c, b in bags.items()}  # round 1 only
+    later = {m for b in bags.values() for m in b["models"][2:]}
+    store.write_meta({**meta, "bags": cut, "models": {n: k for n, k in meta["models"].items() if n not in later}})
+    again = run(_spec(), time_limit=60, **kwargs)
+    assert again.fitted == 0 and store.read_meta()["bags"] == bags
+
+    taken = bags["lgb_a"]["models"][1]
+    logreg = {"name": taken, "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    named = run(_spec(7, logreg), time_limit=60, **kwargs)
+    meta = store.read_meta()
+    assert meta["kinds"][taken] == "sklearn" and taken not in meta["bags"]["lgb_a"]["models"]
+    assert [m.kind for m in named.models if m.name == taken] == ["sklearn"]

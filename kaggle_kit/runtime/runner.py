@@ -422,14 +422,16 @@ def _carried(
 ) -> tuple[list[ModelSpec], dict[str, list[ModelSpec]]]:
     """run.json's models for a plain run fitting ``models``: each of ``listed``, the ones it does not fit (``--only``)
     as the last command fitted them (a time limit's lowered cap), and after each the seed bags run.json recorded of
-    it that the store holds whole; and those bags by model."""
+    it as this command lists it that the store holds whole; and those bags by model. A model it fits at its full size
+    keeps none of the bags of its shortened size: they are another config's seeds (a search dropped them alike)."""
     fitted, names = {m.name for m in models}, {m.name for m in listed}
     current, bags = [], {}
     for model in listed:
         as_fitted = recorded.as_fitted(model, session.key)
         current.append(model if model.name in fitted or as_fitted is None else as_fitted)
-        if as_fitted is not None:  # a bag never takes the name of a model of the spec (run.json lists one key a name)
+        if as_fitted is not None and current[-1] is as_fitted:
             kept = recorded.bags_of(as_fitted, session.key, lambda bag: not session.tasks(bag)[0])
+            # a bag never takes the name of a model of the spec (run.json lists one key a name)
             bags[model.name] = [bag for bag in kept if bag.name not in names]
             current += bags[model.name]
     return current, bags
