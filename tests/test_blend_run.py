@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 import kaggle_kit
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions, read_blend
 from kaggle_kit.blend.inputs import load_run
+from kaggle_kit.blend.storage import read_blend_predictions
 from kaggle_kit.cli import main
 from kaggle_kit.errors import ConfigError, DataError, StoreError
 from kaggle_kit.runtime.runner import run
@@ -776,3 +777,37 @@ def test_values_outside_the_domain_by_rounding_are_clipped_without_a_word(tmp_pa
         warnings.simplefilter("error")
         import_predictions(run_dir, "hair", tmp_path / "oof.csv", tmp_path / "test.csv")
     assert pl.read_parquet(run_dir / "external" / "hair" / "oof.parquet")["prediction"].min() == 0.0
+
+
+def _with_bag(run_dir: Path, tmp_path: Path, members: list[str]) -> Path:
+    """A copy of ``run_dir`` whose run.json records ``members`` as a seed bag of the first (as a time limit does)."""
+    copy = tmp_path / run_dir.name
+    shutil.copytree(run_dir, copy)
+    store = RunStore(copy)
+    meta = store.read_meta()
+    store.write_meta({**meta, "bags": {members[0]: {"models": members, "seeds": list(range(42, 42 + len(members)))}}})
+    return copy
+
+
+def test_the_default_blends_add_each_seed_bags_mean(runs: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = _with_bag(runs["demo-digits"], tmp_path, ["lgbm", "nb"])
+    report = blend_report(run_dir, "auto")
+    bag = next(b for b in report.blends if b.name == "lgbm_bag")
+    assert bag.method == "mean" and list(bag.models) == ["lgbm", "nb"]
+    preds = load_run(run_dir, ["lgbm", "nb"])
+    expected = (preds.oof["lgbm"] + preds.oof["nb"]) / 2  # an independent mean of the two models' OOF
+    stored = read_blend_predictions(run_dir, "lgbm_bag", "oof").drop("id").to_numpy()
+    np.testing.assert_allclose(stored, expected, rtol=1e-5, atol=1e-6)
+    assert "lgbm_bag" in {b.name for b in blend_report(run_dir, "all", options=QUICK).blends}
+
+
+@pytest.mark.parametrize(
+    ("members", "methods"),
+    [(["lgbm", "nb"], "hill_climb"), (["lgbm", "gone"], "auto"), (["lgbm"], "auto")],
+    ids=["a-named-method", "a-member-not-in-the-run", "a-bag-of-one"],
+)
+def test_no_bag_mean_where_it_was_not_asked_for_or_cannot_be(
+    runs: dict[str, Path], tmp_path: Path, members: list[str], methods: str
+) -> None:
+    run_dir = _with_bag(runs["demo-digits"], tmp_path, members)
+    assert not [b for b in blend_report(run_dir, methods).blends if b.name.endswith("_bag")]

@@ -134,8 +134,14 @@ def blend_report(
             notes.append(f"({TEMPERED!r} left out: it is the name of a model of the run.)")
         else:
             runs.insert(chosen.index("hill_climb") + 1, ("hill_climb", TEMPERED, "temperature"))
+    # the default sets: each seed bag's mean beside them (a time limit's bags of its best configs): a bag member's CV
+    # is its seed's luck, the best of 5 seeds' an optimistic one, and the verdict would submit that seed alone
+    bags = _seed_bags(preds) if isinstance(methods, str) and methods in ("all", "auto") and name is None else {}
+    for bag in [b for b in bags if b in taken]:
+        notes.append(f"(the mean of its seed bag left out: {bag!r} names a model of the run.)")
+        del bags[bag]
     if save:
-        for blend_name in [n or m for m, n, _ in runs] + [f"{g}_{group_method}" for g in groups]:
+        for blend_name in [n or m for m, n, _ in runs] + [f"{g}_{group_method}" for g in groups] + list(bags):
             check_blend_name(preds, blend_name)
         check_blends_writable(preds.root)
 
@@ -162,6 +168,10 @@ def blend_report(
             f"which does not beat the ensemble selection {beaten_by.name!r} ({beaten_by.mean:.5f}); it is neither "
             "stored nor ranked."
         )
+    for bag, members in bags.items():
+        outcomes.append(_blend(preds.select(members), "mean", bag, None, seed, calibrate))
+        if save:
+            _save(preds, outcomes[-1])
     group_blends: dict[str, str] = {}
     if groups:
         opts = (options or {}).get(group_method)
@@ -202,6 +212,23 @@ def blend_report(
         group_blends=group_blends,
         notes=tuple(notes),
     )
+
+
+def _seed_bags(preds: RunPredictions) -> dict[str, list[str]]:
+    """``<config>_bag`` -> the config and its seed bags (run.json's ``bags``: a time limit refitted its best configs
+    with other seeds), for each bag whose models are all among ``preds``' and where averaging means something."""
+    if not applicable("mean", preds.metric):
+        return {}
+    try:
+        recorded = RunStore(preds.root).read_meta().get("bags") or {}
+    except StoreError:
+        return {}
+    out = {}
+    for config, bag in recorded.items():
+        members = [str(n) for n in bag.get("models") or []]
+        if len(members) > 1 and all(n in preds.names for n in members):
+            out[f"{config}_bag"] = members
+    return out
 
 
 def _methods(methods: str | Sequence[str], preds: RunPredictions) -> list[str]:
