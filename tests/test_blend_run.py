@@ -811,3 +811,16 @@ def test_no_bag_mean_where_it_was_not_asked_for_or_cannot_be(
 ) -> None:
     run_dir = _with_bag(runs["demo-digits"], tmp_path, members)
     assert not [b for b in blend_report(run_dir, methods).blends if b.name.endswith("_bag")]
+
+
+def test_no_bag_mean_of_copies(runs: dict[str, Path], tmp_path: Path) -> None:
+    # a kind that ignores the seed (a linear model): its bag is a copy of it, and its mean that model again
+    run_dir = _with_bag(runs["demo-digits"], tmp_path, ["nb", "nb_s43"])
+    store = RunStore(run_dir)
+    key = store.current_models()["nb"]
+    shutil.copytree(store.model_dir("nb", key), store.model_dir("nb_s43", key))
+    summary = json.loads((store.model_dir("nb_s43", key) / "summary.json").read_text())
+    (store.model_dir("nb_s43", key) / "summary.json").write_text(json.dumps({**summary, "name": "nb_s43"}))
+    store.write_meta({**store.read_meta(), "models": {**store.current_models(), "nb_s43": key}})
+    assert "nb_s43" in load_run(run_dir).names
+    assert not [b for b in blend_report(run_dir, "auto").blends if b.name.endswith("_bag")]

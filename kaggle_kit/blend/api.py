@@ -227,7 +227,9 @@ def _seed_bags(preds: RunPredictions) -> dict[str, list[str]]:
     for config, bag in recorded.items():
         members = [str(n) for n in bag.get("models") or []]
         if len(members) > 1 and all(n in preds.names for n in members):
-            out[f"{config}_bag"] = members
+            first = preds.oof[members[0]]
+            if any(not np.array_equal(preds.oof[n], first) for n in members[1:]):  # a seed-blind kind's are copies
+                out[f"{config}_bag"] = members
     return out
 
 
