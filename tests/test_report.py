@@ -471,35 +471,47 @@ def test_a_broken_blend_summary_is_an_error(tmp_path: Path) -> None:
     assert read_blends(tmp_path / "nowhere") == []
 
 
+_LOGREG = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+
+
+def _logreg_runs(tmp_path: Path, name: str, seed: int, rows: int = 90, n_splits: int = 3):
+    """``run_with({model: C, ...})``: run ``name`` of those logistic regressions on a made binary table of ``rows``
+    rows (two thirds train, the rest test) in ``tmp_path``; each call runs the same folder again (resumes)."""
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 2))
+    frame = pl.DataFrame({"id": np.arange(rows), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+    cut = rows * 2 // 3
+
+    def run_with(models: dict[str, float]):
+        spec = build_spec(
+            {
+                "name": name,
+                "task": "binary",
+                "metric": "roc_auc",
+                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+                "folds": {"n_splits": n_splits},
+                "run": {"n_jobs": 1, "threads_per_task": 1},
+                "models": [{"name": n, **_LOGREG, "params": {"C": c}} for n, c in models.items()],
+            }
+        )
+        train, test = frame[:cut], frame[cut:].drop("y")
+        return run(spec, runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+
+    return run_with
+
+
 def test_a_blend_of_models_refit_since_is_left_out_and_named(tmp_path: Path) -> None:
     """A blend stored, then one of its models refit with other params (a new key): `submit --blend` refuses it, but
     the report had ranked it with its old scores and weights, and named it the best."""
     from kaggle_kit.blend import blend_report
-    from kaggle_kit.config import build_spec
     from kaggle_kit.report.families import family_report
 
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(90, 2))
-    frame = pl.DataFrame({"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
-
-    def spec(c: float) -> object:
-        logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
-        return build_spec(
-            {
-                "name": "stale",
-                "task": "binary",
-                "metric": "roc_auc",
-                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
-                "folds": {"n_splits": 3},
-                "run": {"n_jobs": 1, "threads_per_task": 1},
-                "models": [{"name": "lr", **logreg}, {"name": "weak", **logreg, "params": {"C": c}}],
-            }
-        )
-
-    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
-    result = run(spec(1e-4), train=frame[:60], test=frame[60:].drop("y"), **kwargs)
+    run_with = _logreg_runs(tmp_path, "stale", seed=1)
+    result = run_with({"lr": 1.0, "weak": 1e-4})
     blend_report(result.run_dir, "mean")
-    run(spec(1e-3), train=frame[:60], test=frame[60:].drop("y"), **kwargs)  # 'weak' refit: a new key
+    run_with({"lr": 1.0, "weak": 1e-3})  # 'weak' refit: a new key
     report = collect_report(result.run_dir, adversarial=False)
     assert [e.name for e in report.entries if e.is_blend] == [] and report.blends == ()
     assert any("Blends left out" in n and "'mean' (made from earlier versions of 'weak'" in n for n in report.notes)
@@ -527,32 +539,13 @@ def test_a_blend_of_a_model_the_run_no_longer_lists_is_named_so_not_refit(tmp_pa
     """A model left out of the config (or a search's config after a plain run) is not refit: the report, submit and
     predict had all said the blend was "made from earlier versions of" it."""
     from kaggle_kit.blend import blend_report
-    from kaggle_kit.config import build_spec
     from kaggle_kit.errors import StoreError
     from kaggle_kit.submit import write_submission
 
-    rng = np.random.default_rng(2)
-    x = rng.normal(size=(60, 2))
-    frame = pl.DataFrame({"id": np.arange(60), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
-    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
-
-    def spec(*names: str) -> object:
-        return build_spec(
-            {
-                "name": "gone",
-                "task": "binary",
-                "metric": "roc_auc",
-                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
-                "folds": {"n_splits": 2},
-                "run": {"n_jobs": 1, "threads_per_task": 1},
-                "models": [{"name": n, **logreg, "params": {"C": {"lr": 1.0, "weak": 1e-3}[n]}} for n in names],
-            }
-        )
-
-    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
-    run_dir = run(spec("lr", "weak"), train=frame[:40], test=frame[40:].drop("y"), **kwargs).run_dir
+    run_with = _logreg_runs(tmp_path, "gone", seed=2, rows=60, n_splits=2)
+    run_dir = run_with({"lr": 1.0, "weak": 1e-3}).run_dir
     blend_report(run_dir, "mean")
-    run(spec("lr"), train=frame[:40], test=frame[40:].drop("y"), **kwargs)  # 'weak' no longer listed, 'lr' as it was
+    run_with({"lr": 1.0})  # 'weak' no longer listed, 'lr' as it was
     (note,) = [n for n in collect_report(run_dir, adversarial=False).notes if "Blends left out" in n]
     assert "'mean' (made from 'weak', which the run no longer lists" in note and "earlier versions" not in note
     from kaggle_kit.predict.blends import blend_spec
@@ -598,33 +591,12 @@ def test_a_model_finished_after_the_blends_is_named(tmp_path: Path) -> None:
     """A model added to the config and run after the blends were made: the blends are not stale (their models are
     unchanged) and stay ranked, but none weighs the new model, and the report said nothing of it."""
     from kaggle_kit.blend import blend_report, fit_blend
-    from kaggle_kit.config import build_spec
 
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(90, 2))
-    frame = pl.DataFrame({"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
-    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
-
-    def spec(models: list[dict]) -> object:
-        return build_spec(
-            {
-                "name": "added",
-                "task": "binary",
-                "metric": "roc_auc",
-                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
-                "folds": {"n_splits": 3},
-                "run": {"n_jobs": 1, "threads_per_task": 1},
-                "models": models,
-            }
-        )
-
-    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
-    first = [{"name": "lr", **logreg}, {"name": "weak", **logreg, "params": {"C": 1e-3}}]
-    result = run(spec(first), train=frame[:60], test=frame[60:].drop("y"), **kwargs)
+    run_with = _logreg_runs(tmp_path, "added", seed=3)
+    result = run_with({"lr": 1.0, "weak": 1e-3})
     blend_report(result.run_dir, "mean")
     assert not any("finished after" in n for n in collect_report(result.run_dir, adversarial=False).notes)
-    run(spec([*first, {"name": "late", **logreg, "params": {"C": 10.0}}]), train=frame[:60], test=frame[60:].drop("y"),
-        **kwargs)  # fmt: skip
+    run_with({"lr": 1.0, "weak": 1e-3, "late": 10.0})
     report = collect_report(result.run_dir, adversarial=False)
     assert [b.name for b in report.blends] == ["mean"]  # not stale: still ranked
     (note,) = [n for n in report.notes if "finished after" in n]
@@ -638,31 +610,12 @@ def test_a_resumed_run_names_no_model_finished_after_the_blends(tmp_path: Path) 
     rewrites each model's summary, and a model a blend left out (``--models``) was named as finished after it,
     which it was not. A blend records what the run could blend when it was made; a model refit since is named."""
     from kaggle_kit.blend import fit_blend
-    from kaggle_kit.config import build_spec
 
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(90, 2))
-    frame = pl.DataFrame({"id": np.arange(90), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
-    logreg = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
-
-    def spec(weak_c: float) -> object:
-        return build_spec(
-            {
-                "name": "resumed",
-                "task": "binary",
-                "metric": "roc_auc",
-                "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
-                "folds": {"n_splits": 3},
-                "run": {"n_jobs": 1, "threads_per_task": 1},
-                "models": [{"name": "lr", **logreg}, {"name": "weak", **logreg, "params": {"C": weak_c}}],
-            }
-        )
-
-    kwargs = {"runs_root": tmp_path, "progress": None, "record_history": False}
-    run_dir = run(spec(1e-3), train=frame[:60], test=frame[60:].drop("y"), **kwargs).run_dir
+    run_with = _logreg_runs(tmp_path, "resumed", seed=3)
+    run_dir = run_with({"lr": 1.0, "weak": 1e-3}).run_dir
     fit_blend(run_dir, "mean", models=["lr"])  # 'weak' finished, left out
-    run(spec(1e-3), train=frame[:60], test=frame[60:].drop("y"), **kwargs)  # resumed: every fold reused
+    run_with({"lr": 1.0, "weak": 1e-3})  # resumed: every fold reused
     assert not [n for n in collect_report(run_dir, adversarial=False).notes if "finished after" in n]
-    run(spec(1e-2), train=frame[:60], test=frame[60:].drop("y"), **kwargs)  # 'weak' refit (a new key): no blend saw it
+    run_with({"lr": 1.0, "weak": 1e-2})  # 'weak' refit (a new key): no blend saw it
     (note,) = [n for n in collect_report(run_dir, adversarial=False).notes if "finished after" in n]
     assert note.startswith("'weak' finished after the stored blends were made")
