@@ -419,3 +419,35 @@ def test_a_named_target_column_is_never_a_feature(shop) -> None:
     frame = train.with_columns(pl.Series("label", y))
     _, state = Pipeline([Standardize()]).fit_transform(frame, frame["label"], task="binary")
     assert "label" not in state["features"] and "label" not in state["steps"][0]["state"]["columns"]
+
+
+# ---------------------------------------------------------------------------------------------- empty selectors
+def _feature_warnings(fit: Any) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    return [str(w.message) for w in caught if issubclass(w.category, FeatureWarning)]
+
+
+def test_a_shortcut_an_earlier_step_emptied_is_said_with_that_step() -> None:
+    """count_encode (keep = false) turns the categorical columns into counts: a target_encode on 'categorical'
+    after it encodes nothing. It did so without a word; the message must not name the fold (said once per run)."""
+    frame = pl.DataFrame({"city": ["a", "b", "a", "c"] * 10, "x": np.arange(40.0)})
+    y = np.array([0, 1] * 20)
+    pipe = Pipeline([{"step": "count_encode"}, {"step": "target_encode", "columns": "categorical"}], name="enc")
+    folds = [frame[:30], frame[10:]]
+    said = [_feature_warnings(lambda f=f: pipe.fit_transform(f, y[: f.height], task="binary")) for f in folds]
+    expected = (
+        "pipeline 'enc' steps[1] (target_encode): columns = 'categorical' picks no column, so the step does nothing: "
+        "steps[0] (count_encode) replaced the last categorical column(s) before it"
+    )
+    assert [m for m in said[0] if m.startswith(expected)] == [m for m in said[1] if m.startswith(expected)]
+    assert len([m for m in said[0] if m.startswith(expected)]) == 1
+    # no earlier step to blame: the data has none; a shortcut that picks columns says nothing
+    numbers = frame.drop("city")
+    assert any(
+        "steps[0] (target_encode): columns = 'categorical' picks no column, so the step does nothing: the data has "
+        "no categorical feature column" in m
+        for m in _feature_warnings(lambda: Pipeline([{"step": "target_encode"}]).fit_transform(numbers, y))
+    )
+    assert not [m for m in _feature_warnings(lambda: Pipeline([{"step": "count_encode"}]).fit(frame)) if "picks" in m]

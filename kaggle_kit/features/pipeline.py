@@ -163,6 +163,24 @@ def _prepare_target(
     return codes.astype(np.int64), task, [v.item() if hasattr(v, "item") else v for v in labels]
 
 
+#: the selectors a step may find empty because of the data or an earlier step ("all" is never empty while the
+#: pipeline has a feature)
+_SHORTCUTS = ("categorical", "numeric", "temporal")
+
+
+def _warn_empty_selector(where: str, selector: str, emptied_by: str | None) -> None:
+    """A step whose ``columns`` shortcut picks no column does nothing: say so (once per pipeline: the message names
+    no fold, and the command line says a message once), naming the earlier step that left none where one did."""
+    if emptied_by is not None:
+        why = (
+            f"{emptied_by} replaced the last {selector} column(s) before it; name the columns it should read "
+            f"(columns = [...], e.g. the originals kept with keep = true), or move it before {emptied_by}"
+        )
+    else:
+        why = f"the data has no {selector} feature column; name the columns it should read (columns = [...])"
+    warn(f"{where}: columns = {selector!r} picks no column, so the step does nothing: {why}")
+
+
 # ---------------------------------------------------------------------------------------------- the pipeline
 class Pipeline:
     """Steps applied in order, fitted on training rows; :meth:`matrix` ends with the base encoding."""
@@ -237,9 +255,14 @@ class Pipeline:
         inputs: dict[str, str] = {c: dtype_name(schema[c]) for c in feats}
         created: set[str] = set()
         states = []
+        emptied: dict[str, str] = {}  # selector -> the step after which it picked no column
         for i, step in enumerate(self.steps):
             ctx.where = f"{self._label()} steps[{i}] ({step.kind})"
             before, schema = set(df.columns), df.schema
+            picks = {s: ctx.resolve(s, schema) for s in _SHORTCUTS}
+            selector = getattr(step, "columns", None)
+            if isinstance(selector, str) and selector in picks and not picks[selector]:
+                _warn_empty_selector(ctx.where, selector, emptied.get(selector))
             lazy, state = step.fit_transform(df.lazy(), ctx)
             for col in step.inputs(state):
                 if col in before and col not in created and col not in inputs:
@@ -248,6 +271,10 @@ class Pipeline:
             created |= set(df.columns) - before
             step.update_roles(state, roles)
             states.append({"step": step.kind, "params": step.to_config(), "state": state})
+            schema = df.schema
+            for s, cols in picks.items():
+                if cols and not ctx.resolve(s, schema):
+                    emptied[s] = f"steps[{i}] ({step.kind})"
 
         # anything left as text is categorical for the base encoding
         schema = df.schema
