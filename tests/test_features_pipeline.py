@@ -451,3 +451,55 @@ def test_a_shortcut_an_earlier_step_emptied_is_said_with_that_step() -> None:
         for m in _feature_warnings(lambda: Pipeline([{"step": "target_encode"}]).fit_transform(numbers, y))
     )
     assert not [m for m in _feature_warnings(lambda: Pipeline([{"step": "count_encode"}]).fit(frame)) if "picks" in m]
+
+
+# ---------------------------------------------------------------------------------------------- int train, 2.5 test
+def test_an_integer_columns_non_whole_test_values_are_numbers_to_numeric_steps_and_unseen_levels_to_lookups() -> None:
+    """Train's counts 'n' are Int64; the test rows hold 2.5. The pipeline cast them to Int64, the 2.5 becoming
+    missing (while a model without a pipeline reads 2.5). Numeric steps now read the number; lookups take 2.5 for an
+    unseen level (never the truncated 2), a whole 2.0 for the level 2, and say so."""
+    n = np.array([1, 2, 3, 2, 1, 3, 2, 2] * 3)
+    train = pl.DataFrame({"n": n, "m": n * 10, "c": ["a", "b"] * 12})
+    y = np.array([0, 1, 1, 0] * 6)
+    test = pl.DataFrame({"n": [2.0, 2.5, 3.0, None], "m": [20, 25, 30, 10], "c": ["a", "b", "a", "b"]})
+    steps = [
+        {"step": "count_encode", "columns": ["n"], "keep": True},
+        {"step": "target_encode", "columns": ["n"], "keep": True, "smooth": 0},
+        {"step": "group_aggregate", "by": ["n", "c"], "columns": ["m"], "stats": ["count"]},
+        {"step": "rare_group", "columns": ["n"], "min_count": 1, "label": "rare"},
+    ]
+    scaled = Pipeline([{"step": "standardize", "columns": ["n"]}])
+    _, state = scaled.fit_transform(train)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = scaled.transform(test, state)
+    np.testing.assert_allclose(out["n"].to_numpy()[:3], (np.array([2.0, 2.5, 3.0]) - n.mean()) / n.std())
+    said = [str(w.message) for w in caught]
+    assert any(
+        "column 'n' is Float64 here but was Int64 in the training rows, and holds 1 non-whole value(s) (e.g. 2.5); "
+        "pipeline reads it as numbers: steps that compute on numbers"
+        in m
+        and "take a non-whole value for a level the training rows never held" in m
+        for m in said
+    ), said
+
+    lookups = Pipeline(steps)
+    _, state = lookups.fit_transform(train, y, task="binary")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = lookups.transform(test, state)
+    assert out["n__count"].to_list() == [int((n == 2).sum()), 0, int((n == 3).sum()), 0]
+    assert out["n__te"].to_list()[:3] == [y[n == 2].mean(), y.mean(), y[n == 3].mean()]
+    assert out["m__count_by_n+c"].to_list()[:3] == [
+        float(((n == 2) & (train["c"] == "a").to_numpy()).sum()),
+        0.0,
+        float(((n == 3) & (train["c"] == "a").to_numpy()).sum()),
+    ]
+    assert out["n"].to_list() == ["2", "rare", "3", None]
+    said = [str(w.message) for w in caught]
+    assert any("column 'n': 1 row(s) hold categories not seen in the training rows (e.g. '2.5')" in m for m in said)
+    # no step reads 'n': the base encoding's codes of a declared categorical integer column (2.0 is the level 2)
+    plain = Pipeline([{"step": "standardize", "columns": ["m"]}])
+    _, state = plain.fit_transform(train, features=["n", "m"], categorical=["n"])
+    codes = plain.transform_matrix(test, state, checks=False).X[:, 0]
+    assert codes[0] == state["encoder"]["levels"]["n"].index("2") and np.isnan(codes[1])

@@ -80,10 +80,15 @@ class GroupAggregate(Step):
     def inputs(self, state: dict[str, Any]) -> list[str]:
         return [*self.keys, *state["columns"]]
 
-    def _table(self, state: dict[str, Any]) -> pl.LazyFrame:
+    def _table(self, state: dict[str, Any], schema: pl.Schema) -> pl.LazyFrame:
+        """The training rows' statistics by key, each key of the dtype :func:`key_cast` gives it in ``schema``'s
+        frame (an integer key whose column holds floats here is joined as float64)."""
         columns: dict[str, pl.Series] = {}
         for k in self.keys:
-            columns[k] = pl.Series(k, state["keys"][k], dtype=dtype_from_name(state["key_dtype"][k]), strict=False)
+            dtype = dtype_from_name(state["key_dtype"][k])
+            if dtype is not None and dtype.is_integer() and schema.get(k, dtype).is_float():
+                dtype = pl.Float64
+            columns[k] = pl.Series(k, state["keys"][k], dtype=dtype, strict=False)
         for name, values in state["values"].items():
             columns[name] = pl.Series(name, values, dtype=pl.Float64)
         return pl.DataFrame(columns).lazy()
@@ -92,8 +97,9 @@ class GroupAggregate(Step):
         if not state["values"]:
             return frame
         counts = {self._name(c, s) for c in state["columns"] for s in self.stats if s in _COUNTS}
+        schema = frame.collect_schema()
         if len(self.keys) == 1:  # one key: a lookup per statistic (faster than a join)
-            key = key_cast(self.keys[0], state["key_dtype"][self.keys[0]])
+            key = key_cast(self.keys[0], state["key_dtype"][self.keys[0]], schema)
             known = state["keys"][self.keys[0]]
             return frame.with_columns(
                 key.replace_strict(known, values, default=0.0 if name in counts else None, return_dtype=pl.Float64)
@@ -103,9 +109,12 @@ class GroupAggregate(Step):
             )
         tmp = [f"__key{i}" for i in range(len(self.keys))]
         joined = frame.with_columns(
-            key_cast(k, state["key_dtype"][k]).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+            key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
         ).join(
-            self._table(state).rename(dict(zip(self.keys, tmp, strict=True))), on=tmp, how="left", maintain_order="left"
+            self._table(state, schema).rename(dict(zip(self.keys, tmp, strict=True))),
+            on=tmp,
+            how="left",
+            maintain_order="left",
         )
         return joined.with_columns(pl.col(n).fill_null(0.0) for n in counts).drop(tmp)
 
@@ -113,10 +122,11 @@ class GroupAggregate(Step):
         if not state["values"]:
             return []
         tmp = [f"__key{i}" for i in range(len(self.keys))]
+        schema = frame.collect_schema()
         keys = frame.select(
-            key_cast(k, state["key_dtype"][k]).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+            key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
         ).drop_nulls()
-        known = self._table(state).select(self.keys).rename(dict(zip(self.keys, tmp, strict=True)))
+        known = self._table(state, schema).select(self.keys).rename(dict(zip(self.keys, tmp, strict=True)))
         unseen = keys.join(known, on=tmp, how="anti")
         summary = unseen.select(
             pl.len().alias("count"), pl.concat_str(pl.col(tmp).cast(pl.String), separator="/").first().alias("example")

@@ -272,21 +272,33 @@ def key_expr(column: str, dtype: pl.DataType) -> tuple[pl.Expr, str]:
     return pl.col(column).cast(pl.String), "String"
 
 
-def key_cast(column: str, key_dtype: str) -> pl.Expr:
-    """The same key at transform time, whatever the column's dtype now is."""
+def key_cast(column: str, key_dtype: str, schema: pl.Schema | None = None) -> pl.Expr:
+    """The same key at transform time, whatever the column's dtype now is. An integer key whose column holds floats
+    here (``schema``: the frame's; the pipeline keeps an integer column's non-whole values, 2.5, as numbers) is
+    compared as float64: a whole 2.0 finds the level 2, a 2.5 finds none (an unseen level, never the truncated 2)."""
     dtype = dtype_from_name(key_dtype)
     expr = pl.col(column)
     if dtype == pl.String:
         return expr.cast(pl.String)
     if dtype is not None and dtype.is_float():
         return expr.cast(pl.Float64).fill_nan(None)
+    if dtype is not None and dtype.is_integer() and schema is not None and schema.get(column, dtype).is_float():
+        return expr.cast(pl.Float64).fill_nan(None)
     return expr.cast(dtype) if dtype is not None else expr
+
+
+def is_level(key: pl.Expr, levels: list[Any]) -> pl.Expr:
+    """``key.is_in(levels)`` (False for a missing key) that also compares a float key with integer levels (polars'
+    ``is_in`` refuses Float64 in a list of Int64: :func:`key_cast`'s float keys)."""
+    if not levels:
+        return pl.lit(False)
+    return key.replace_strict(levels, [True] * len(levels), default=False, return_dtype=pl.Boolean)
 
 
 def unseen_check(frame: pl.LazyFrame, column: str, key: pl.Expr, levels: list[Any], step: str, rule: str) -> Check:
     """Count rows whose non-missing level was never seen in training; the warning names the column and the rule."""
     known = [v for v in levels if v is not None]
-    unseen = key.is_not_null() & (~key.is_in(known) if known else pl.lit(True))
+    unseen = key.is_not_null() & ~is_level(key, known)
     summary = frame.select(count=unseen.sum(), example=key.filter(unseen).first().cast(pl.String))
     return Check(
         summary,

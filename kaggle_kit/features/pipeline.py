@@ -17,7 +17,9 @@ encoders their in-sample (leaky) values.
 
 Rules for a frame being transformed: a column the pipeline read at fit time must be there (else
 :class:`~kaggle_kit.errors.DataError`); one of another dtype than in training is cast to the training dtype, values
-that do not convert becoming missing, with a :class:`FeatureWarning` naming the column.
+that do not convert becoming missing, with a :class:`FeatureWarning` naming the column. An integer column holding
+non-whole numbers (2.5) is read as float64 instead: numeric steps take the values as they are, lookups (see
+:func:`~kaggle_kit.features.base.key_cast`) take a non-whole value for an unseen level.
 """
 
 from __future__ import annotations
@@ -365,6 +367,18 @@ class Pipeline:
                 casts.append(pl.col(col).cast(dtype) if dtype is not None else pl.col(col))
                 continue
             original = df[col]
+            if dtype.is_integer() and schema[col].is_float() and (part := _non_whole(original)) is not None:
+                casts.append(original.cast(pl.Float64).fill_nan(None))
+                if warns:
+                    warn(
+                        f"column {col!r} is {got} here but was {expected} in the training rows, and holds "
+                        f"{part[0]} non-whole value(s) (e.g. {part[1]}); {self._label()} reads it as numbers: steps "
+                        "that compute on numbers (standardize, quantile, clip, arithmetic_pairs, group_aggregate's "
+                        "statistics, ...) take the values as they are, and steps that look a value up (ordinal, "
+                        "one_hot, count_encode, target_encode, rare_group, group_aggregate's keys) take a non-whole "
+                        "value for a level the training rows never held (a whole 2.0 is the level 2)"
+                    )
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
@@ -382,6 +396,15 @@ class Pipeline:
                 f"to {expected}" + (f" ({lost} value(s) that do not convert become missing)" if lost else "")
             )
         return df.with_columns(casts) if casts else df
+
+
+def _non_whole(values: pl.Series) -> tuple[int, float] | None:
+    """How many of a float column's values are not whole numbers (infinities aside: no integer spells them either),
+    and one of them; None when every value is whole or missing."""
+    x = values.cast(pl.Float64).fill_nan(None)
+    odd = x.is_finite() & (x != x.round())
+    count = int(odd.sum())
+    return (count, float(x.filter(odd)[0])) if count else None
 
 
 def encoder_from_state(
