@@ -136,6 +136,13 @@ def test_impute_constant_and_categorical_fill() -> None:
         [Impute(strategy="constant", fill_value=-1.0), Impute(columns=["city"], strategy="most_frequent")]
     ).fit_transform(frame)
     assert out["x"].to_list() == [1.0, -1.0, 3.0] and out["city"].to_list() == ["a", "a", "a"]
+    # text for a numeric column: polars' "conversion from `str` to `f64` failed in column 'literal'" before
+    with pytest.raises(
+        DataError, match=r"steps\[0\] \(impute\): fill_value 'missing' is text, but column 'x' is numeric"
+    ):
+        Pipeline([Impute(strategy="constant", fill_value="missing", columns="all")]).fit(frame)
+    out, _ = Pipeline([Impute(strategy="constant", fill_value="0", columns="all")]).fit_transform(frame)
+    assert out["x"].to_list() == [1.0, 0.0, 3.0] and out["city"].to_list() == ["a", "0", "a"]
 
 
 # ---------------------------------------------------------------------------------------------- awkward columns

@@ -327,7 +327,7 @@ class Impute(Step):
                     f"{schema[bad[0]]}; use strategy = 'most_frequent' or 'constant' for it"
                 )
         if self.strategy == "constant":
-            values = [self.fill_value] * len(cols)
+            values = [self._constant(c, is_num, schema, ctx) for c, is_num in zip(cols, numeric, strict=True)]
         elif self.strategy == "most_frequent":
             values = [_most_frequent(frame, c, is_num) for c, is_num in zip(cols, numeric, strict=True)]
         else:
@@ -337,6 +337,21 @@ class Impute(Step):
             if v is None:
                 warn(f"column {c!r} has no values in the training rows; impute leaves it missing")
         return {"columns": cols, "numeric": numeric, "values": values}
+
+    def _constant(self, column: str, numeric: bool, schema: pl.Schema, ctx: StepContext) -> float | str | None:
+        """``fill_value`` for ``column``: a number for a numeric column (text that spells one, "0", is read so);
+        other text there is a :class:`DataError` naming the column (it was polars' "conversion from str to f64
+        failed in column 'literal'", at the first fold's transform)."""
+        value = self.fill_value
+        if not numeric or not isinstance(value, str):
+            return value
+        try:
+            return float(value)
+        except ValueError:
+            raise DataError(
+                f"{ctx.where}: fill_value {value!r} is text, but column {column!r} is numeric ({schema[column]}); "
+                "give a number (fill_value = -1), or name only the text columns in columns (columns = 'categorical')"
+            ) from None
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         exprs = []
