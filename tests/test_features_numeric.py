@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
 
-from kaggle_kit.errors import DataError
+from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.features import (
     Clip,
     FeatureWarning,
@@ -141,6 +141,8 @@ def test_impute_constant_and_categorical_fill() -> None:
         DataError, match=r"steps\[0\] \(impute\): fill_value 'missing' is text, but column 'x' is numeric"
     ):
         Pipeline([Impute(strategy="constant", fill_value="missing", columns="all")]).fit(frame)
+    with pytest.raises(ConfigError, match=r"fill_value 'missing' is text, but columns = 'numeric' \(the default\)"):
+        Pipeline([{"step": "impute", "strategy": "constant", "fill_value": "missing"}])
     out, _ = Pipeline([Impute(strategy="constant", fill_value="0", columns="all")]).fit_transform(frame)
     assert out["x"].to_list() == [1.0, 0.0, 3.0] and out["city"].to_list() == ["a", "0", "a"]
 

@@ -313,6 +313,11 @@ class Impute(Step):
             raise ValueError("strategy = 'constant' needs fill_value")
         if self.strategy != "constant" and self.fill_value is not None:
             raise ValueError(f"fill_value is only for strategy = 'constant'; got strategy = {self.strategy!r}")
+        if self.columns == "numeric" and isinstance(self.fill_value, str) and not _spells_number(self.fill_value):
+            raise ValueError(
+                f"fill_value {self.fill_value!r} is text, but columns = 'numeric' (the default) picks numeric "
+                "columns; give a number (fill_value = -1), or name text columns (columns = 'categorical')"
+            )
         return self
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
@@ -361,6 +366,14 @@ class Impute(Step):
             elif v is not None:
                 exprs.append(pl.col(c).cast(pl.String).fill_null(pl.lit(str(v))).alias(c))
         return frame.with_columns(exprs)
+
+
+def _spells_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool) -> Any:
