@@ -503,3 +503,29 @@ def test_an_integer_columns_non_whole_test_values_are_numbers_to_numeric_steps_a
     _, state = plain.fit_transform(train, features=["n", "m"], categorical=["n"])
     codes = plain.transform_matrix(test, state, checks=False).X[:, 0]
     assert codes[0] == state["encoder"]["levels"]["n"].index("2") and np.isnan(codes[1])
+
+
+# ---------------------------------------------------------------------------------------------- determinism
+def test_the_same_rows_give_the_same_state_bit_for_bit_whatever_their_memory_layout() -> None:
+    """polars sums a column chunk by chunk and a group in parallel: the same training rows held in three chunks
+    (a concat, a parallel read, a worker's copy) gave a standardize / impute mean in other last bits, and a group's
+    mean could differ between two fits of the same frame; a fold's features then differed from a refit's."""
+    rng = np.random.default_rng(3)
+    frame = pl.DataFrame({"a": rng.normal(size=5000) * 1e3, "g": rng.integers(0, 5, 5000)})
+    chunked = pl.concat([frame[:1237], frame[1237:3001], frame[3001:]], rechunk=False)
+    assert chunked.n_chunks() == 3
+    steps = [
+        {"step": "group_aggregate", "by": "g", "columns": ["a"], "stats": ["mean", "std", "sum"]},
+        {"step": "impute", "strategy": "mean", "columns": ["a"]},
+        {"step": "standardize", "columns": ["a"]},
+    ]
+    pipe = Pipeline(steps)
+    state = pipe.fit(frame)
+    assert pipe.fit(chunked)["steps"] == state["steps"]
+    # the group statistics against numpy, in row order
+    values = state["steps"][0]["state"]["values"]
+    a, g = frame["a"].to_numpy(), frame["g"].to_numpy()
+    np.testing.assert_allclose(values["a__sum_by_g"], [a[g == k].sum() for k in range(5)], rtol=1e-12)
+    np.testing.assert_allclose(values["a__mean_by_g"], [a[g == k].mean() for k in range(5)], rtol=1e-12)
+    np.testing.assert_allclose(values["a__std_by_g"], [a[g == k].std(ddof=1) for k in range(5)], rtol=1e-12)
+    assert all(pipe.fit(frame)["steps"][0] == state["steps"][0] for _ in range(5))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
@@ -30,6 +31,7 @@ _AGGS = {
     "nunique": lambda c: pl.col(c).drop_nulls().n_unique(),
 }
 _COUNTS = ("count", "size", "nunique")
+_SUMMED = ("mean", "std", "sum")  # summed with numpy, in row order (see GroupAggregate._sums)
 
 
 @register
@@ -62,20 +64,44 @@ class GroupAggregate(Step):
         cols = [c for c in ctx.resolve(self.columns, schema) if c not in self.keys]
         ctx.new_names([self._name(c, s) for c in cols for s in self.stats], schema)
         keys = {k: key_expr(k, schema[k]) for k in self.keys}
+        rows = frame.select(*(e.alias(k) for k, (e, _) in keys.items()), *cols).drop_nulls(self.keys).collect()
         table = (
-            frame.select(*(e.alias(k) for k, (e, _) in keys.items()), *cols)
-            .drop_nulls(self.keys)
+            rows.lazy()
             .group_by(self.keys)
             .agg(_AGGS[s](c).cast(pl.Float64).alias(self._name(c, s)) for c in cols for s in self.stats)
             .sort(self.keys)
             .collect()
         )
+        summed = [s for s in self.stats if s in _SUMMED]
+        if summed and table.height:
+            table = table.with_columns(self._sums(rows, table, cols, summed))
         return {
             "columns": cols,
             "keys": {k: table[k].to_list() for k in self.keys},
             "key_dtype": {k: dtype for k, (_, dtype) in keys.items()},
             "values": {name: table[name].to_list() for name in table.columns if name not in self.keys},
         }
+
+    def _sums(self, rows: pl.DataFrame, table: pl.DataFrame, cols: list[str], stats: list[str]) -> list[pl.Series]:
+        """``mean``, ``std`` and ``sum`` by group, summed in row order with numpy: polars' parallel group sums
+        add in an order that varies from one call to the next, so the same rows gave statistics (and a fold's
+        features) that differed in their last bits between two fits."""
+        index = table.select(self.keys).with_row_index("__group")
+        group = rows.join(index, on=self.keys, how="left", maintain_order="left")["__group"].to_numpy()
+        n_groups, out = table.height, []
+        for c in cols:
+            values = rows[c].cast(pl.Float64).fill_nan(None).to_numpy()
+            seen = ~np.isnan(values)
+            g, v = group[seen], values[seen]
+            n = np.bincount(g, minlength=n_groups).astype(np.float64)
+            total = np.bincount(g, weights=v, minlength=n_groups)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / n
+                squares = np.bincount(g, weights=(v - mean[g]) ** 2, minlength=n_groups)
+                std = np.sqrt(squares / (n - 1))
+            made = {"sum": total, "mean": np.where(n > 0, mean, np.nan), "std": np.where(n > 1, std, np.nan)}
+            out += [pl.Series(self._name(c, s), made[s]).fill_nan(None) for s in stats]
+        return out
 
     def inputs(self, state: dict[str, Any]) -> list[str]:
         return [*self.keys, *state["columns"]]

@@ -231,6 +231,9 @@ class Pipeline:
         categorical).
         """
         df, kind = _as_polars(frame)
+        # one chunk per column: polars sums chunk by chunk, so a mean or a group's std of the same rows read in
+        # another layout (a CSV read in parallel, a concat, a worker's copy) differed in its last bits
+        df = df.rechunk()
         # default: every column, except the target when it is a named column of the frame (y = train["target"])
         target_name = getattr(y, "name", None) if y is not None else None
         feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
@@ -269,7 +272,7 @@ class Pipeline:
             for col in step.inputs(state):
                 if col in before and col not in created and col not in inputs:
                     inputs[col] = dtype_name(schema[col])
-            df = lazy.collect()
+            df = lazy.collect().rechunk()
             created |= set(df.columns) - before
             step.update_roles(state, roles)
             states.append({"step": step.kind, "params": step.to_config(), "state": state})
