@@ -39,6 +39,13 @@ def _warn_empty(step: str, columns: list[str], counts: list[int], rule: str) -> 
             warn(f"column {col!r} has no values in the training rows; {step} {rule}")
 
 
+def _scaled(column: str, center: float | None, scale: float) -> pl.Expr:
+    """``(x - center) / scale`` as ``(x - center) * (1 / scale)``: polars divides a column of many rows by a number
+    so (a multiplication by its reciprocal) but one row exactly, so a row's feature differed in its last bit between
+    a 100-row test file and the same row predicted alone; the one multiplication is the same for any rows."""
+    return ((num(column) - pl.lit(center, pl.Float64)) * pl.lit(1.0 / scale, pl.Float64)).alias(column)
+
+
 @register
 class Standardize(Step):
     """``(x - mean) / std`` with the training rows' mean and (population) standard deviation, like scikit-learn's
@@ -65,8 +72,7 @@ class Standardize(Step):
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         return frame.with_columns(
-            ((num(c) - pl.lit(m, pl.Float64)) / s).alias(c)
-            for c, m, s in zip(state["columns"], state["mean"], state["scale"], strict=True)
+            _scaled(c, m, s) for c, m, s in zip(state["columns"], state["mean"], state["scale"], strict=True)
         )
 
 
@@ -112,8 +118,7 @@ class RobustScale(Step):
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         return frame.with_columns(
-            ((num(c) - pl.lit(m, pl.Float64)) / s).alias(c)
-            for c, m, s in zip(state["columns"], state["center"], state["scale"], strict=True)
+            _scaled(c, m, s) for c, m, s in zip(state["columns"], state["center"], state["scale"], strict=True)
         )
 
 
