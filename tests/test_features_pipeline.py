@@ -451,6 +451,28 @@ def test_a_shortcut_an_earlier_step_emptied_is_said_with_that_step() -> None:
         for m in _feature_warnings(lambda: Pipeline([{"step": "target_encode"}]).fit_transform(numbers, y))
     )
     assert not [m for m in _feature_warnings(lambda: Pipeline([{"step": "count_encode"}]).fit(frame)) if "picks" in m]
+    # as the user wrote them: data.text adds a step first, 'te' extends 'counts' (the fitted list's steps[1], [2])
+    spec = build_spec(
+        {
+            **BASE,
+            "data": {**BASE["data"], "text": ["note"]},
+            "pipelines": {
+                "counts": {"steps": [{"step": "count_encode"}]},
+                "te": {"extends": "counts", "steps": [{"step": "target_encode"}]},
+            },
+            "models": [{**BASE["models"][1], "pipeline": "te"}],
+        }
+    )
+    model = spec.models[0]
+    pipe = Pipeline(spec.feature_steps(model), name="te", places=spec.feature_step_places(model))
+    noted = frame.with_columns(note=pl.lit("so so"))
+    assert any(
+        m.startswith(
+            "pipeline 'te' steps[0] (target_encode): columns = 'categorical' picks no column, so the step does "
+            "nothing: pipeline 'counts', which 'te' extends, steps[0] (count_encode) replaced the last categorical"
+        )
+        for m in _feature_warnings(lambda: pipe.fit_transform(noted, y, task="binary"))
+    )
 
 
 # ---------------------------------------------------------------------------------------------- int train, 2.5 test

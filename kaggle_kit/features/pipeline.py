@@ -187,9 +187,19 @@ def _warn_empty_selector(where: str, selector: str, emptied_by: str | None) -> N
 class Pipeline:
     """Steps applied in order, fitted on training rows; :meth:`matrix` ends with the base encoding."""
 
-    def __init__(self, steps: Sequence[Step | Mapping[str, Any]] = (), name: str | None = None) -> None:
+    def __init__(
+        self,
+        steps: Sequence[Step | Mapping[str, Any]] = (),
+        name: str | None = None,
+        places: Sequence[str] | None = None,
+    ) -> None:
+        """``places``: where each step is written, in a message's words (a spec's
+        :meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`: ``(pipeline 'p') steps[0]``, ``(data.text)``):
+        the index of a step among the fitted ones is not the user's where ``data.text`` adds a step first or the
+        pipeline extends another."""
         self.steps: tuple[Step, ...] = tuple(step_from_config(s, f"steps[{i}]") for i, s in enumerate(steps))
         self.name = name
+        self.places = list(places) if places is not None and len(places) == len(self.steps) else None
 
     @classmethod
     def from_config(cls, steps: Sequence[Mapping[str, Any]], name: str | None = None) -> Pipeline:
@@ -262,7 +272,7 @@ class Pipeline:
         states = []
         emptied: dict[str, str] = {}  # selector -> the step after which it picked no column
         for i, step in enumerate(self.steps):
-            ctx.where = f"{self._label()} steps[{i}] ({step.kind})"
+            ctx.where = f"{self._place(i)} ({step.kind})"
             before, schema = set(df.columns), df.schema
             picks = {s: ctx.resolve(s, schema) for s in _SHORTCUTS}
             selector = getattr(step, "columns", None)
@@ -279,7 +289,7 @@ class Pipeline:
             schema = df.schema
             for s, cols in picks.items():
                 if cols and not ctx.resolve(s, schema):
-                    emptied[s] = f"steps[{i}] ({step.kind})"
+                    emptied[s] = f"{self._place(i, short=True)} ({step.kind})"
 
         # anything left as text is categorical for the base encoding
         schema = df.schema
@@ -341,6 +351,17 @@ class Pipeline:
     # ------------------------------------------------------------------ helpers
     def _label(self) -> str:
         return f"pipeline {self.name!r}" if self.name else "pipeline"
+
+    def _place(self, i: int, *, short: bool = False) -> str:
+        """Step ``i`` in a message: ``pipeline 'p' steps[1]`` (``short``: ``steps[1]`` where it is of this
+        pipeline), as the user wrote it where :attr:`places` says."""
+        if self.places is None:
+            return f"steps[{i}]" if short else f"{self._label()} steps[{i}]"
+        place = self.places[i]
+        if place.startswith("(") and ") " in place:  # "(pipeline 'p') steps[0]" -> "pipeline 'p' steps[0]"
+            of, at = place[1:].split(") ", 1)
+            return at if short and of == self._label() else f"{of} {at}" if "," not in of else f"{of}, {at}"
+        return place.strip("()") + " step"  # "(data.text)": the step data.text adds
 
     def _check_state(self, state: Mapping[str, Any]) -> None:
         kinds = [s["step"] for s in state.get("steps", [])]

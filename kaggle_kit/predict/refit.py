@@ -163,7 +163,7 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         state = encoder.fit(data.train)
         X = encoder.transform(data.train, state)
     else:
-        pipeline = Pipeline(steps, name=spec.pipeline)
+        pipeline = Pipeline(steps, name=spec.pipeline, places=folder.spec.feature_step_places(spec))
         y_steps, step_task, classes = pipeline_target(data, y)
         out, state = pipeline.fit_transform(
             data.train,

@@ -982,7 +982,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         X_train = encoder.transform(train_rows, state)
         encode = partial(encoder.transform, state=state)
     else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
-        pipeline = Pipeline(steps, name=task.model.pipeline)
+        pipeline = Pipeline(steps, name=task.model.pipeline, places=ctx.spec.feature_step_places(task.model))
         y_steps, step_task, classes = pipeline_target(data, y_train)
         train_out, state = pipeline.fit_transform(
             train_rows,
