@@ -551,3 +551,21 @@ def test_the_same_rows_give_the_same_state_bit_for_bit_whatever_their_memory_lay
     np.testing.assert_allclose(values["a__mean_by_g"], [a[g == k].mean() for k in range(5)], rtol=1e-12)
     np.testing.assert_allclose(values["a__std_by_g"], [a[g == k].std(ddof=1) for k in range(5)], rtol=1e-12)
     assert all(pipe.fit(frame)["steps"][0] == state["steps"][0] for _ in range(5))
+
+
+def test_times_of_day_in_a_date_column_are_read_as_their_dates() -> None:
+    """Train's 'd' holds dates; the test rows hold timestamps: the pipeline cast them to Date where lossless only,
+    each 13:30 becoming missing (date parts and all), while a model without a pipeline read the timestamp."""
+    train = pl.DataFrame({"d": [dt.date(2020, 1, k) for k in range(1, 11)]})
+    test = pl.DataFrame({"d": [dt.datetime(2020, 2, 3), dt.datetime(2020, 2, 4, 13, 30), None]})
+    pipe = Pipeline([DateParts(parts=["day", "weekday"])])
+    _, state = pipe.fit_transform(train)
+    said = _feature_warnings(lambda: pipe.transform(test, state))
+    out = pipe.transform(test, state, checks=False)
+    assert out["d"].to_list() == [dt.date(2020, 2, 3), dt.date(2020, 2, 4), None]
+    assert out["d__day"].to_list() == [3, 4, None] and out["d__weekday"].to_list() == [1, 2, None]
+    assert said == [
+        "column 'd' is Datetime(time_unit='us', time_zone=None) here but was Date in the training rows, and 1 "
+        "value(s) hold a time of day (e.g. 2020-02-04 13:30:00); pipeline reads their dates (the time of day is "
+        "dropped, as no training row had one)"
+    ]

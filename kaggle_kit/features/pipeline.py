@@ -391,6 +391,17 @@ class Pipeline:
                 casts.append(pl.col(col).cast(dtype) if dtype is not None else pl.col(col))
                 continue
             original = df[col]
+            if dtype == pl.Date and isinstance(schema[col], pl.Datetime):
+                days = original.dt.date()
+                timed = original.is_not_null() & (original != days.cast(schema[col]))
+                casts.append(days)
+                if warns and (n_timed := int(timed.sum())):
+                    warn(
+                        f"column {col!r} is {got} here but was Date in the training rows, and {n_timed} value(s) hold "
+                        f"a time of day (e.g. {original.filter(timed)[0]}); {self._label()} reads their dates (the "
+                        "time of day is dropped, as no training row had one)"
+                    )
+                continue
             if dtype.is_integer() and schema[col].is_float() and (part := _non_whole(original)) is not None:
                 casts.append(original.cast(pl.Float64).fill_nan(None))
                 if warns:
