@@ -569,3 +569,17 @@ def test_times_of_day_in_a_date_column_are_read_as_their_dates() -> None:
         "value(s) hold a time of day (e.g. 2020-02-04 13:30:00); pipeline reads their dates (the time of day is "
         "dropped, as no training row had one)"
     ]
+
+
+def test_a_column_an_earlier_step_replaced_is_named_with_that_step() -> None:
+    """A multiclass target_encode replaces 'code' by 'code__te_0' .. 'code__te_2'; a later step naming 'code' said
+    only `column 'code' is not in the frame`, after the run's data checks had passed (the data has 'code')."""
+    frame = pl.DataFrame({"code": ["a", "b", "c"] * 10, "x": np.arange(30.0)})
+    y = np.arange(30) % 3
+    pipe = Pipeline([TargetEncode(columns=["code"]), {"step": "count_encode", "columns": ["code"]}], name="p")
+    with pytest.raises(
+        DataError,
+        match=r"^pipeline 'p' steps\[1\] \(count_encode\): column 'code' is no longer in the frame: pipeline 'p' "
+        r"steps\[0\] \(target_encode\) replaced or dropped it; move this step before that one",
+    ):
+        pipe.fit(frame, y, task="multiclass")

@@ -113,6 +113,8 @@ class StepContext:
     task: TargetKind | None = None
     n_classes: int = 0
     where: str = "step"
+    #: columns an earlier step of the pipeline replaced or dropped -> that step, as a message names it
+    gone: dict[str, str] = field(default_factory=dict)
     _folds: dict[int, np.ndarray] = field(default_factory=dict)
 
     def target(self, step: str) -> np.ndarray:
@@ -137,6 +139,12 @@ class StepContext:
         roles = self.roles
         if isinstance(columns, list):
             missing = [c for c in columns if c not in schema]
+            if missing and missing[0] in self.gone:
+                raise DataError(
+                    f"{self.where}: column {missing[0]!r} is no longer in the frame: {self.gone[missing[0]]} replaced "
+                    "or dropped it; move this step before that one, or keep the column there (keep = true where the "
+                    "step has it)"
+                )
             if missing:
                 raise DataError(
                     f"{self.where}: column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], schema)} "

@@ -284,6 +284,7 @@ class Pipeline:
                     inputs[col] = dtype_name(schema[col])
             df = lazy.collect().rechunk()
             created |= set(df.columns) - before
+            ctx.gone.update((c, f"{self._place(i)} ({step.kind})") for c in before - set(df.columns))
             step.update_roles(state, roles)
             states.append({"step": step.kind, "params": step.to_config(), "state": state})
             schema = df.schema
