@@ -21,6 +21,7 @@ from kaggle_kit.features import (
     RareGroup,
     TargetEncode,
 )
+from kaggle_kit.errors import DataError
 from kaggle_kit.features.base import inner_folds
 
 PIXELS = ["p19", "p26", "p36", "p43", "p53"]  # 17 levels at most; edge-ish pixels with rare levels
@@ -205,3 +206,11 @@ def test_unseen_categories_warn_once_per_transform_naming_the_column() -> None:
         "them the training mean"
     ]
     assert out["city"][1] == pytest.approx(0.5)  # the prior
+
+
+def test_one_hot_names_two_columns_would_share_are_refused() -> None:
+    """Column 'a' with the level 'b__c' and column 'a__b' with the level 'c' both make 'a__b__c': each column's
+    names were checked alone, and polars stopped the fit with its own duplicate-name error."""
+    frame = pl.DataFrame({"a": ["b__c", "x"], "a__b": ["c", "y"]})
+    with pytest.raises(DataError, match=r"\(one_hot\): it would make column 'a__b__c' twice"):
+        Pipeline([{"step": "one_hot"}]).fit(frame)

@@ -155,7 +155,7 @@ class OneHot(Step):
                     f"column {c!r}: one_hot makes {len(outputs[c])} columns; set min_frequency or max_categories "
                     "(or use target_encode / count_encode for a column with this many levels)"
                 )
-            ctx.new_names(outputs[c], schema)
+        ctx.new_names([name for c in cols for name in outputs[c]], schema)  # across columns: a/'b__c', a__b/'c'
         return {
             "columns": cols,
             "key_dtype": key_dtype,
