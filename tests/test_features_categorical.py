@@ -12,6 +12,7 @@ from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import PredefinedSplit
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
+from kaggle_kit.errors import DataError
 from kaggle_kit.features import (
     CountEncode,
     FeatureWarning,
@@ -21,7 +22,6 @@ from kaggle_kit.features import (
     RareGroup,
     TargetEncode,
 )
-from kaggle_kit.errors import DataError
 from kaggle_kit.features.base import inner_folds
 
 PIXELS = ["p19", "p26", "p36", "p43", "p53"]  # 17 levels at most; edge-ish pixels with rare levels
