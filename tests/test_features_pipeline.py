@@ -583,3 +583,15 @@ def test_a_column_an_earlier_step_replaced_is_named_with_that_step() -> None:
         r"steps\[0\] \(target_encode\) replaced or dropped it; move this step before that one",
     ):
         pipe.fit(frame, y, task="multiclass")
+
+
+def test_select_on_a_shortcut_that_picks_nothing_is_refused() -> None:
+    """select with columns = 'categorical' on data with no categorical column kept no feature at all: the model
+    was fitted on an empty matrix without a word (a pattern that matches nothing was refused already)."""
+    frame = pl.DataFrame({"x": [1.0, 2.0, 3.0], "z": [3.0, 1.0, 2.0]})
+    with pytest.raises(
+        DataError, match=r"steps\[0\] \(select\): columns = 'categorical' picks no feature column, so select would"
+    ):
+        Pipeline([{"step": "select", "columns": "categorical"}]).fit(frame)
+    out, _ = Pipeline([{"step": "select", "columns": "numeric"}]).fit_transform(frame)
+    assert out.columns == ["x", "z"]

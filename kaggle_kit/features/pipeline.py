@@ -276,7 +276,7 @@ class Pipeline:
             before, schema = set(df.columns), df.schema
             picks = {s: ctx.resolve(s, schema) for s in _SHORTCUTS}
             selector = getattr(step, "columns", None)
-            if isinstance(selector, str) and selector in picks and not picks[selector]:
+            if isinstance(selector, str) and selector in picks and not picks[selector] and step.kind != "select":
                 _warn_empty_selector(ctx.where, selector, emptied.get(selector))
             lazy, state = step.fit_transform(df.lazy(), ctx)
             for col in step.inputs(state):
