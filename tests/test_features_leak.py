@@ -220,3 +220,29 @@ def test_a_rows_features_do_not_depend_on_the_rows_transformed_with_it(step: dic
         pipe.transform(test, state).select(pl.selectors.float()).to_numpy()[::7],
         alone.select(pl.selectors.float()).to_numpy(),
     )
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        {"step": "cyclical", "columns": ["y"], "period": 4},
+        {"step": "group_aggregate", "by": "code", "columns": ["y"], "stats": ["mean"]},
+        {"step": "arithmetic_pairs", "columns": ["y", "noise"]},
+    ],
+    ids=lambda s: s["step"],
+)
+def test_a_step_naming_the_target_is_refused_before_any_fit(step: dict, tmp_path: Path) -> None:
+    """The target column was in the frames the pipeline saw: `cyclical` on 'y' gave each validation row features of
+    its own target (CV AUC 1.0 on noise), `group_aggregate` of 'y' an in-sample target encoding."""
+    from kaggle_kit.errors import ConfigError
+
+    _noise_frame().write_csv(tmp_path / "train.csv")
+    spec = _spec(tmp_path, {"p": {"steps": [step]}}, {"pipeline": "p"})
+    with pytest.raises(ConfigError, match=r"\(pipeline 'p'\) steps\[0\] \(\w+\): (columns|by) names 'y', the target"):
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    # the runner hands the pipeline no target column at all (fold or refit): no step can read it
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame()
+    with pytest.raises(DataError, match=r"column 'y' is the target \(y\): no step reads it as a column"):
+        Pipeline([step]).fit(frame.drop("id"), frame["y"], task="binary")

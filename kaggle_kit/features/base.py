@@ -113,6 +113,8 @@ class StepContext:
     task: TargetKind | None = None
     n_classes: int = 0
     where: str = "step"
+    #: the frame's column of the target ``y`` came from (``y = train["target"]``), which no step may read
+    target_name: str | None = None
     #: columns an earlier step of the pipeline replaced or dropped -> that step, as a message names it
     gone: dict[str, str] = field(default_factory=dict)
     _folds: dict[int, np.ndarray] = field(default_factory=dict)
@@ -138,6 +140,11 @@ class StepContext:
         """A step's ``columns`` as names of the frame: explicit names must exist; shortcuts pick feature columns."""
         roles = self.roles
         if isinstance(columns, list):
+            if self.target_name in columns:
+                raise DataError(
+                    f"{self.where}: column {self.target_name!r} is the target (y): no step reads it as a column (the "
+                    "rows transformed would get features made of their own target); leave it out of columns"
+                )
             missing = [c for c in columns if c not in schema]
             if missing and missing[0] in self.gone:
                 raise DataError(

@@ -94,20 +94,32 @@ def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "step
 
 # ---------------------------------------------------------------------------------------------- frames and target
 def check_step_columns(
-    steps: Sequence[Mapping[str, Any]], columns: Sequence[str], label: str, places: Sequence[str] | None = None
+    steps: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    label: str,
+    places: Sequence[str] | None = None,
+    targets: Collection[str] = (),
 ) -> None:
     """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (those of the
     rows the pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic
     pairs, aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr'``),
     the column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its
     model's first fold, after the models before it had fitted. ``places``: where each step is written, in the
-    message's words (:meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`), else ``steps[i]``."""
+    message's words (:meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`), else ``steps[i]``.
+    A step may not name one of ``targets``: the validation rows' own target would become their feature."""
     known = set(columns)
     for i, step in enumerate(steps):
         for key in ("columns", "by"):
             value = step.get(key)
             names = [value] if isinstance(value, str) and key == "by" else value if isinstance(value, list) else []
             for name in names:
+                if name in targets:
+                    place = places[i] if places else f"steps[{i}]"
+                    raise ConfigError(
+                        f"{label} {place} ({step.get('step')}): {key} names {name!r}, the target: a step never reads "
+                        "it (each validation and test row's features would be made of its own target); the steps that "
+                        "use the target (target_encode, arithmetic_pairs, text) are given the training rows' apart"
+                    )
                 made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
                 if name in known or made:
                     continue
@@ -257,7 +269,7 @@ class Pipeline:
         else:
             cats = [c for c in feats if c in set(categorical)]
         roles = Roles(feats, cats)
-        ctx = StepContext(roles=roles, seed=seed)
+        ctx = StepContext(roles=roles, seed=seed, target_name=target_name if target_name in present else None)
         target: dict[str, Any] | None = None
         if y is not None:
             ctx.y, ctx.task, labels = _prepare_target(y, task, classes, df.height)

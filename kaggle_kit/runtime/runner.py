@@ -545,7 +545,8 @@ class RunSession:
         for m in models:
             steps = self.spec.feature_steps(m)
             if steps:  # a step's column typo, named now: not at the model's first fold, after the models before it
-                check_step_columns(steps, columns, f"model {m.name!r}", self.spec.feature_step_places(m))
+                targets = self.data.targets or (self.data.target_column,)
+                check_step_columns(steps, columns, f"model {m.name!r}", self.spec.feature_step_places(m), targets)
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
 
@@ -985,7 +986,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         pipeline = Pipeline(steps, name=task.model.pipeline, places=ctx.spec.feature_step_places(task.model))
         y_steps, step_task, classes = pipeline_target(data, y_train)
         train_out, state = pipeline.fit_transform(
-            train_rows,
+            train_rows.drop(data.targets or data.target_column, strict=False),  # the target goes in as y only
             y_steps,
             task=step_task,  # type: ignore[arg-type]
             classes=classes,
