@@ -246,3 +246,23 @@ def test_a_step_naming_the_target_is_refused_before_any_fit(step: dict, tmp_path
     frame = _noise_frame()
     with pytest.raises(DataError, match=r"column 'y' is the target \(y\): no step reads it as a column"):
         Pipeline([step]).fit(frame.drop("id"), frame["y"], task="binary")
+
+
+def test_a_step_naming_a_column_the_test_file_lacks_is_refused_before_any_fit(tmp_path: Path) -> None:
+    """A data.drop column used as a group key, absent from the test file: each fold fitted its model, then stopped
+    at its test rows (`the frame lacks column 'shop', which the pipeline was fitted with`)."""
+    from kaggle_kit.errors import ConfigError
+
+    frame = _noise_frame().with_columns(shop=(pl.col("id") % 7).cast(pl.String))
+    frame[:2400].write_csv(tmp_path / "train.csv")
+    frame[2400:].drop("y", "shop").write_csv(tmp_path / "test.csv")
+    steps = [{"step": "group_aggregate", "by": "shop", "columns": ["noise"], "stats": ["mean"]}]
+    spec = _spec(tmp_path, {"p": {"steps": steps}}, {"pipeline": "p"})
+    spec = spec.model_copy(
+        update={"data": spec.data.model_copy(update={"test": tmp_path / "test.csv", "drop": ["shop"]})}
+    )
+    with pytest.raises(
+        ConfigError, match=r"steps\[0\] \(group_aggregate\): by names 'shop', which the test file lacks"
+    ):
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*/features.json"))

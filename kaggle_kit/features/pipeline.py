@@ -99,6 +99,7 @@ def check_step_columns(
     label: str,
     places: Sequence[str] | None = None,
     targets: Collection[str] = (),
+    test_columns: Collection[str] | None = None,
 ) -> None:
     """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (those of the
     rows the pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic
@@ -106,7 +107,9 @@ def check_step_columns(
     the column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its
     model's first fold, after the models before it had fitted. ``places``: where each step is written, in the
     message's words (:meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`), else ``steps[i]``.
-    A step may not name one of ``targets``: the validation rows' own target would become their feature."""
+    A step may not name one of ``targets``: the validation rows' own target would become their feature; nor a
+    column of the training rows the test rows lack (``test_columns``; a ``data.drop`` column used as a group key):
+    each fold stopped at its test rows, after its fit."""
     known = set(columns)
     for i, step in enumerate(steps):
         for key in ("columns", "by"):
@@ -121,9 +124,15 @@ def check_step_columns(
                         "use the target (target_encode, arithmetic_pairs, text) are given the training rows' apart"
                     )
                 made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
+                place = places[i] if places else f"steps[{i}]"
+                if name in known and test_columns is not None and name not in test_columns:
+                    raise ConfigError(
+                        f"{label} {place} ({step.get('step')}): {key} names {name!r}, which the test file lacks: "
+                        "the fitted steps could not be applied to the test rows; add the column to the test file, "
+                        "or leave it out of the step"
+                    )
                 if name in known or made:
                     continue
-                place = places[i] if places else f"steps[{i}]"
                 raise ConfigError(
                     f"{label} {place} ({step.get('step')}): {key} names {name!r}, which is not a column of the "
                     f"data.{did_you_mean(name, columns)} Columns: {list(columns)[:20]}{' ...' * (len(columns) > 20)}"

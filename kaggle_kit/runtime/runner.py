@@ -546,7 +546,9 @@ class RunSession:
             steps = self.spec.feature_steps(m)
             if steps:  # a step's column typo, named now: not at the model's first fold, after the models before it
                 targets = self.data.targets or (self.data.target_column,)
-                check_step_columns(steps, columns, f"model {m.name!r}", self.spec.feature_step_places(m), targets)
+                test_columns = self.data.test.columns if self.data.test is not None else None
+                places = self.spec.feature_step_places(m)
+                check_step_columns(steps, columns, f"model {m.name!r}", places, targets, test_columns)
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
 
