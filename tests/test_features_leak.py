@@ -266,3 +266,19 @@ def test_a_step_naming_a_column_the_test_file_lacks_is_refused_before_any_fit(tm
     ):
         run(spec, runs_root=tmp_path / "runs", progress=None)
     assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*/features.json"))
+
+
+def test_a_shortcut_that_picks_nothing_is_said_once_per_model_not_per_fold(tmp_path: Path) -> None:
+    """count_encode then target_encode on 'categorical': the no-op was said on every fold of the model (5 times in a
+    notebook, where Python's once-per-place display forgets what it showed)."""
+    import warnings
+
+    _noise_frame()[:600].write_csv(tmp_path / "train.csv")
+    steps = [{"step": "count_encode", "columns": ["code"]}, {"step": "target_encode"}]
+    spec = _spec(tmp_path, {"p": {"steps": steps}}, {"pipeline": "p"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    said = [str(w.message) for w in caught if "picks no column" in str(w.message)]
+    assert len(said) == 1, said
+    assert said[0].startswith("pipeline 'p' steps[1] (target_encode): columns = 'categorical' picks no column")

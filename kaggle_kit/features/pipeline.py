@@ -252,6 +252,7 @@ class Pipeline:
         seed: int = 0,
         features: Sequence[str] | None = None,
         categorical: Sequence[str] | None = None,
+        say_empty: bool = True,
     ) -> tuple[Any, dict[str, Any]]:
         """Fit on the training rows and return them transformed (target encodings out of fold) with the state.
 
@@ -259,7 +260,8 @@ class Pipeline:
         (default: regression for a float target, binary for two values). ``seed`` fixes the inner folds.
         ``features`` / ``categorical``: the columns the steps' ``"numeric"`` / ``"categorical"`` shortcuts pick
         from and the matrix holds (default: every column but a named ``y``'s; text, categorical and boolean ones as
-        categorical).
+        categorical). ``say_empty``: warn of a step whose ``columns`` shortcut picks no column (it depends on the
+        columns' types only, not on the rows: the runner says it on a model's first fold, not on each).
         """
         df, kind = _as_polars(frame)
         # one chunk per column: polars sums chunk by chunk, so a mean or a group's std of the same rows read in
@@ -297,7 +299,8 @@ class Pipeline:
             before, schema = set(df.columns), df.schema
             picks = {s: ctx.resolve(s, schema) for s in _SHORTCUTS}
             selector = getattr(step, "columns", None)
-            if isinstance(selector, str) and selector in picks and not picks[selector] and step.kind != "select":
+            empty = isinstance(selector, str) and selector in picks and not picks[selector]
+            if say_empty and empty and step.kind != "select":
                 _warn_empty_selector(ctx.where, selector, emptied.get(selector))
             lazy, state = step.fit_transform(df.lazy(), ctx)
             for col in step.inputs(state):

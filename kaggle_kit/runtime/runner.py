@@ -995,6 +995,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
             seed=fit_ctx.seed,
             features=features,
             categorical=data.categorical,
+            say_empty=(task.repeat, task.fold) == (0, 0),  # the same on every fold: said once per model
         )
         X_train = pipeline.matrix(train_out, state)
         del train_out
