@@ -273,8 +273,11 @@ def register(cls: type[Step]) -> type[Step]:
 
 # ---------------------------------------------------------------------------------------------- helpers for steps
 def num(column: str) -> pl.Expr:
-    """A column as float64 with NaN read as missing: numeric steps compute and output in float64."""
-    return pl.col(column).cast(pl.Float64).fill_nan(None)
+    """A column as float64 with NaN and infinities read as missing (as the readers read a file's ``inf``): numeric
+    steps compute and output in float64. An infinity in a notebook's frame made standardize's scale NaN, then a
+    ``TypeError`` (``float / None``); robust_scale and quantile turned whole columns into NaN."""
+    x = pl.col(column).cast(pl.Float64)
+    return pl.when(x.is_finite()).then(x).alias(column)
 
 
 def key_expr(column: str, dtype: pl.DataType) -> tuple[pl.Expr, str]:
