@@ -282,3 +282,16 @@ def test_a_shortcut_that_picks_nothing_is_said_once_per_model_not_per_fold(tmp_p
     said = [str(w.message) for w in caught if "picks no column" in str(w.message)]
     assert len(said) == 1, said
     assert said[0].startswith("pipeline 'p' steps[1] (target_encode): columns = 'categorical' picks no column")
+
+
+def test_a_notebook_frame_holding_the_target_as_a_feature_is_refused() -> None:
+    """`pipe.fit(train, train["y"].to_numpy())`: the array has no name, so the column 'y' stayed a feature and
+    every row's matrix held its own target, without a word (y = train["y"], a named series, left it out)."""
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame().drop("id")
+    pipe = Pipeline([TargetEncode(columns=["code"])])
+    with pytest.raises(DataError, match=r"column 'y' of the frame holds the target y itself"):
+        pipe.fit(frame, frame["y"].to_numpy(), task="binary")
+    assert "y" not in pipe.fit(frame, frame["y"], task="binary")["features"]
+    assert pipe.fit(frame.drop("y"), frame["y"].to_numpy(), task="binary")["features"] == ["code", "noise"]

@@ -139,6 +139,31 @@ def check_step_columns(
                 )
 
 
+def _refuse_target_column(df: pl.DataFrame, y: Any, columns: Sequence[str]) -> None:
+    """A feature column that holds the target ``y`` itself (``fit(train, train["y"].to_numpy())``: the array has no
+    name, so the column stayed a feature): every row's features would hold its own target. A :class:`DataError`
+    naming it; columns are compared on their first rows, then in full."""
+    values = pl.Series("y", np.asarray(y).reshape(-1))
+    if len(values) != df.height or values.dtype == pl.Object:
+        return
+    same_kind = [
+        c
+        for c in columns
+        if (df.schema[c].is_numeric() and values.dtype.is_numeric())
+        or (df.schema[c] == pl.String and values.dtype == pl.String)
+    ]
+    head = min(df.height, 1000)
+    for c in same_kind:
+        if df[c][:head].equals(values[:head].cast(df.schema[c], strict=False), check_names=False) and df[c].equals(
+            values.cast(df.schema[c], strict=False), check_names=False
+        ):
+            raise DataError(
+                f"column {c!r} of the frame holds the target y itself, so every row's features would hold its own "
+                f"target; drop it from the frame, or pass y as that column (y = frame[{c!r}]: a named column is left "
+                "out of the features)"
+            )
+
+
 def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
     if isinstance(frame, pl.DataFrame):
         return frame, "polars"
@@ -272,6 +297,8 @@ class Pipeline:
         feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
         # a frame's schema and columns are rebuilt on each access: read them once (10k pixel columns are normal)
         schema, present = df.schema, set(df.columns)
+        if features is None and y is not None and target_name is None:
+            _refuse_target_column(df, y, feats)
         missing = [c for c in feats if c not in present]
         if missing:
             raise DataError(f"feature column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], df.columns)}")
