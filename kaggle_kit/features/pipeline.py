@@ -139,7 +139,7 @@ def check_step_columns(
                 )
 
 
-def _refuse_target_column(df: pl.DataFrame, y: Any, columns: Sequence[str]) -> None:
+def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> None:
     """A feature column that holds the target ``y`` itself (``fit(train, train["y"].to_numpy())``: the array has no
     name, so the column stayed a feature): every row's features would hold its own target. A :class:`DataError`
     naming it; columns are compared on their first rows, then in full."""
@@ -149,14 +149,14 @@ def _refuse_target_column(df: pl.DataFrame, y: Any, columns: Sequence[str]) -> N
     same_kind = [
         c
         for c in columns
-        if (df.schema[c].is_numeric() and values.dtype.is_numeric())
-        or (df.schema[c] == pl.String and values.dtype == pl.String)
+        if (schema[c].is_numeric() and values.dtype.is_numeric())
+        or (schema[c] == pl.String and values.dtype == pl.String)
     ]
     head = min(df.height, 1000)
     for c in same_kind:
-        if df[c][:head].equals(values[:head].cast(df.schema[c], strict=False), check_names=False) and df[c].equals(
-            values.cast(df.schema[c], strict=False), check_names=False
-        ):
+        if not df[c][:head].equals(values[:head].cast(schema[c], strict=False), check_names=False):
+            continue  # most columns: told apart on their first rows, without casting the whole target
+        if df[c].equals(values.cast(schema[c], strict=False), check_names=False):
             raise DataError(
                 f"column {c!r} of the frame holds the target y itself, so every row's features would hold its own "
                 f"target; drop it from the frame, or pass y as that column (y = frame[{c!r}]: a named column is left "
@@ -298,7 +298,7 @@ class Pipeline:
         # a frame's schema and columns are rebuilt on each access: read them once (10k pixel columns are normal)
         schema, present = df.schema, set(df.columns)
         if features is None and y is not None and target_name is None:
-            _refuse_target_column(df, y, feats)
+            _refuse_target_column(df, schema, y, feats)
         missing = [c for c in feats if c not in present]
         if missing:
             raise DataError(f"feature column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], df.columns)}")
