@@ -136,11 +136,12 @@ class StepContext:
             self._folds[n_splits] = inner_folds(y, n_splits, self.seed, stratify=self.task != "regression")
         return self._folds[n_splits]
 
-    def resolve(self, columns: list[str] | str, schema: pl.Schema) -> list[str]:
-        """A step's ``columns`` as names of the frame: explicit names must exist; shortcuts pick feature columns."""
+    def resolve(self, columns: list[str] | str, schema: pl.Schema, *, reads: bool = True) -> list[str]:
+        """A step's ``columns`` as names of the frame: explicit names must exist; shortcuts pick feature columns.
+        ``reads``: the step reads the columns' values (select / drop only name them: the target is no feature)."""
         roles = self.roles
         if isinstance(columns, list):
-            if self.target_name in columns:
+            if reads and self.target_name in columns:
                 raise DataError(
                     f"{self.where}: column {self.target_name!r} is the target (y): no step reads it as a column (the "
                     "rows transformed would get features made of their own target); leave it out of columns"

@@ -116,7 +116,7 @@ def check_step_columns(
             value = step.get(key)
             names = [value] if isinstance(value, str) and key == "by" else value if isinstance(value, list) else []
             for name in names:
-                if name in targets:
+                if name in targets and step.get("step") not in ("select", "drop"):  # those only name columns
                     place = places[i] if places else f"steps[{i}]"
                     raise ConfigError(
                         f"{label} {place} ({step.get('step')}): {key} names {name!r}, the target: a step never reads "

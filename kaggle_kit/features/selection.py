@@ -51,7 +51,7 @@ class _Selection(Step):
                     f"{features[:10]}{' ...' if len(features) > 10 else ''}"
                 )
             return matched
-        names = ctx.resolve(self.columns, schema)  # type: ignore[arg-type]  # explicit names must exist
+        names = ctx.resolve(self.columns, schema, reads=False)  # type: ignore[arg-type]  # explicit names must exist
         not_features = [c for c in names if c not in features]
         if not_features:
             raise DataError(
