@@ -116,7 +116,13 @@ def check_step_columns(
             value = step.get(key)
             names = [value] if isinstance(value, str) and key == "by" else value if isinstance(value, list) else []
             for name in names:
-                if name in targets and step.get("step") not in ("select", "drop"):  # those only name columns
+                if name in targets and step.get("step") in ("select", "drop"):  # they only name feature columns
+                    place = places[i] if places else f"steps[{i}]"
+                    raise ConfigError(
+                        f"{label} {place} ({step.get('step')}): {key} names {name!r}, the target, which is not a "
+                        "feature column (select and drop name feature columns); leave it out"
+                    )
+                if name in targets:
                     place = places[i] if places else f"steps[{i}]"
                     raise ConfigError(
                         f"{label} {place} ({step.get('step')}): {key} names {name!r}, the target: a step never reads "
