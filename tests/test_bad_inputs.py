@@ -1092,6 +1092,18 @@ BEFORE_RUN: list[Case] = [
             "leave it out of pseudo_label.models",
         ),
     ),
+    Case(  # cyclical on the target: each validation row's features were made of its own target (CV AUC 1.0)
+        "pipeline-step-names-the-target",
+        config(
+            'estimator = "sklearn.linear_model.LogisticRegression"\n',
+            'estimator = "sklearn.linear_model.LogisticRegression"\npipeline = "p"\n\n'
+            '[pipelines.p]\nsteps = [{ step = "cyclical", columns = ["target"], period = 2 }]\n',
+        ),
+        (
+            "model 'logreg' (pipeline 'p') steps[0] (cyclical): columns names 'target', the target: a step never "
+            "reads it",
+        ),
+    ),
 ]
 
 

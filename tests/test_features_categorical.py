@@ -12,6 +12,7 @@ from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import PredefinedSplit
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
+from kaggle_kit.errors import DataError
 from kaggle_kit.features import (
     CountEncode,
     FeatureWarning,
@@ -205,3 +206,11 @@ def test_unseen_categories_warn_once_per_transform_naming_the_column() -> None:
         "them the training mean"
     ]
     assert out["city"][1] == pytest.approx(0.5)  # the prior
+
+
+def test_one_hot_names_two_columns_would_share_are_refused() -> None:
+    """Column 'a' with the level 'b__c' and column 'a__b' with the level 'c' both make 'a__b__c': each column's
+    names were checked alone, and polars stopped the fit with its own duplicate-name error."""
+    frame = pl.DataFrame({"a": ["b__c", "x"], "a__b": ["c", "y"]})
+    with pytest.raises(DataError, match=r"\(one_hot\): it would make column 'a__b__c' twice"):
+        Pipeline([{"step": "one_hot"}]).fit(frame)

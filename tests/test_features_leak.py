@@ -106,3 +106,195 @@ def test_scaling_statistics_are_those_of_the_folds_training_rows(demo_data: Path
         # the robust scaler came after: it saw the standardised training rows, so its median is theirs
         standardised = (rows["mean radius"].to_numpy() - scaler["mean"][0]) / scaler["scale"][0]
         assert state["steps"][1]["state"]["center"] == [pytest.approx(float(np.median(standardised)), abs=1e-12)]
+
+
+# ---------------------------------------------------------------------------------------------- every step
+#: one of each step that fits something, the target-aware ones (target_encode, arithmetic_pairs, text) among them
+EVERY_STEP = [
+    {"step": "target_encode", "columns": ["code"], "keep": True},
+    {"step": "count_encode", "columns": ["shop"], "keep": True},
+    {"step": "group_aggregate", "by": "shop", "columns": ["a"], "stats": ["mean", "count"]},
+    {"step": "rare_group", "columns": ["shop"], "min_count": 20},
+    {"step": "one_hot", "columns": ["shop"]},
+    {"step": "ordinal", "columns": ["code"], "categorical": False},
+    {"step": "arithmetic_pairs", "columns": ["a", "b", "noise"], "top": 3},
+    {"step": "text", "columns": ["review"], "min_df": 1, "max_features": 40, "svd": 2, "cv": 3},
+    {"step": "impute", "columns": ["b"]},
+    {"step": "quantile", "columns": ["a"], "n_quantiles": 20},
+    {"step": "clip", "columns": ["noise"]},
+    {"step": "robust_scale", "columns": ["b"]},
+    {"step": "standardize", "columns": ["a", "noise"]},
+]
+
+
+def _mixed_frame(n: int = 240) -> pl.DataFrame:
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 3, n)
+    words = np.array(["good", "bad", "fine", "meh", "great", "awful"])
+    return pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "code": [f"k{v}" for v in rng.integers(0, 30, n)],
+            "shop": rng.choice(["s1", "s2", "s3", "s4"], n, p=[0.5, 0.3, 0.15, 0.05]).tolist(),
+            "a": y + rng.normal(size=n),
+            "b": pl.Series(rng.normal(size=n)).scatter(np.flatnonzero(rng.random(n) < 0.1), None),
+            "noise": rng.normal(size=n),
+            "review": [" ".join(rng.choice(words, 3)) for _ in range(n)],
+            "y": y,
+        }
+    )
+
+
+@pytest.mark.filterwarnings("ignore::kaggle_kit.features.base.FeatureWarning")
+def test_every_steps_fold_state_is_that_of_the_folds_training_rows_and_target(tmp_path: Path) -> None:
+    """Each fold's stored state of every fitting step (target-aware ones included) is, bit for bit, the state of
+    the pipeline fitted on that fold's training rows and their target alone: no step saw a validation row, or its
+    target. A step that fitted on all rows, or read another fold's target, gives another state."""
+    _mixed_frame().write_csv(tmp_path / "train.csv")
+    spec = build_spec(
+        {
+            "name": "mixed",
+            "task": "multiclass",
+            "metric": "log_loss",
+            "seed": 5,
+            "data": {"train": "train.csv", "id": "id", "target": "y", "text": ["review"]},
+            "folds": {"n_splits": 3},
+            "run": SEQUENTIAL,
+            "pipelines": {"every": {"steps": EVERY_STEP}},
+            "models": [{"name": "logreg", **LOGREG, "pipeline": "every"}],
+        },
+        base_dir=tmp_path,
+    )
+    result = run(spec, runs_root=tmp_path / "runs", progress=None)
+    assert {m.name: m.status for m in result.models}["logreg"] == "ok"
+    store = RunStore(result.run_dir)
+    data = load_competition(spec)
+    folds = store.load_folds(3, "complement")
+    key = store.current_models()["logreg"]
+    whole = Pipeline(spec.pipeline_steps("every")).fit(
+        data.train,
+        data.y,
+        task="multiclass",
+        classes=range(3),
+        seed=0,
+        features=data.features,
+        categorical=data.categorical,
+    )
+    for r, k in folds.tasks():
+        train_idx, _ = folds.train_valid(r, k)
+        state = json.loads((store.fold_dir("logreg", key, r, k) / "features.json").read_text())
+        alone = Pipeline(spec.pipeline_steps("every")).fit(
+            data.train[train_idx],
+            data.y[train_idx],
+            task="multiclass",
+            classes=range(3),
+            seed=state["seed"],
+            features=data.features,
+            categorical=data.categorical,
+        )
+        assert [s["step"] for s in state["steps"]] == [s["step"] for s in EVERY_STEP]
+        for fold_step, own, all_rows in zip(state["steps"], alone["steps"], whole["steps"], strict=True):
+            assert fold_step == own, fold_step["step"]
+            if fold_step["step"] not in ("rare_group", "one_hot", "ordinal"):  # levels only: alike on all rows
+                assert fold_step["state"] != all_rows["state"], fold_step["step"]
+
+
+@pytest.mark.filterwarnings("ignore::kaggle_kit.features.base.FeatureWarning")
+@pytest.mark.parametrize("step", EVERY_STEP, ids=lambda s: s["step"])
+def test_a_rows_features_do_not_depend_on_the_rows_transformed_with_it(step: dict) -> None:
+    """Validation and test rows are transformed with the training rows' state only: a row's features are the same
+    whether it is transformed among the other rows or alone (no step computes statistics of the rows it is
+    applied to), bit for bit, and the same seed gives the same state and features."""
+    frame = _mixed_frame()
+    train, test = frame[:180].drop("id", "y"), frame[180:].drop("id", "y")
+    y = frame["y"][:180].to_numpy()
+    pipe = Pipeline([step])
+    out, state = pipe.fit_transform(train, y, task="multiclass", seed=2)
+    again, same = pipe.fit_transform(train, y, task="multiclass", seed=2)
+    assert same == state and again.equals(out)
+    together = pipe.transform(test, state)
+    alone = pl.concat([pipe.transform(test[i : i + 1], state) for i in range(0, test.height, 7)], how="vertical")
+    # bit for bit: standardize divided a column of many rows (polars: times the reciprocal) and one row exactly
+    np.testing.assert_array_equal(pipe.matrix(alone, state).X, pipe.matrix(together[::7], state).X)
+    np.testing.assert_array_equal(
+        pipe.transform(test, state).select(pl.selectors.float()).to_numpy()[::7],
+        alone.select(pl.selectors.float()).to_numpy(),
+    )
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        {"step": "cyclical", "columns": ["y"], "period": 4},
+        {"step": "group_aggregate", "by": "code", "columns": ["y"], "stats": ["mean"]},
+        {"step": "arithmetic_pairs", "columns": ["y", "noise"]},
+        {"step": "drop", "columns": ["y"]},
+    ],
+    ids=lambda s: s["step"],
+)
+def test_a_step_naming_the_target_is_refused_before_any_fit(step: dict, tmp_path: Path) -> None:
+    """The target column was in the frames the pipeline saw: `cyclical` on 'y' gave each validation row features of
+    its own target (CV AUC 1.0 on noise), `group_aggregate` of 'y' an in-sample target encoding."""
+    from kaggle_kit.errors import ConfigError
+
+    _noise_frame().write_csv(tmp_path / "train.csv")
+    spec = _spec(tmp_path, {"p": {"steps": [step]}}, {"pipeline": "p"})
+    with pytest.raises(ConfigError, match=r"\(pipeline 'p'\) steps\[0\] \(\w+\): (columns|by) names 'y', the target"):
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    if step["step"] == "drop":  # names it only: its own message, as for any column that is no feature
+        return
+    # the runner hands the pipeline no target column at all (fold or refit): no step can read it
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame()
+    with pytest.raises(DataError, match=r"column 'y' is the target \(y\): no step reads it as a column"):
+        Pipeline([step]).fit(frame.drop("id"), frame["y"], task="binary")
+
+
+def test_a_step_naming_a_column_the_test_file_lacks_is_refused_before_any_fit(tmp_path: Path) -> None:
+    """A data.drop column used as a group key, absent from the test file: each fold fitted its model, then stopped
+    at its test rows (`the frame lacks column 'shop', which the pipeline was fitted with`)."""
+    from kaggle_kit.errors import ConfigError
+
+    frame = _noise_frame().with_columns(shop=(pl.col("id") % 7).cast(pl.String))
+    frame[:2400].write_csv(tmp_path / "train.csv")
+    frame[2400:].drop("y", "shop").write_csv(tmp_path / "test.csv")
+    steps = [{"step": "group_aggregate", "by": "shop", "columns": ["noise"], "stats": ["mean"]}]
+    spec = _spec(tmp_path, {"p": {"steps": steps}}, {"pipeline": "p"})
+    spec = spec.model_copy(
+        update={"data": spec.data.model_copy(update={"test": tmp_path / "test.csv", "drop": ["shop"]})}
+    )
+    with pytest.raises(
+        ConfigError, match=r"steps\[0\] \(group_aggregate\): by names 'shop', which the test file lacks"
+    ):
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*/features.json"))
+
+
+def test_a_shortcut_that_picks_nothing_is_said_once_per_model_not_per_fold(tmp_path: Path) -> None:
+    """count_encode then target_encode on 'categorical': the no-op was said on every fold of the model (5 times in a
+    notebook, where Python's once-per-place display forgets what it showed)."""
+    import warnings
+
+    _noise_frame()[:600].write_csv(tmp_path / "train.csv")
+    steps = [{"step": "count_encode", "columns": ["code"]}, {"step": "target_encode"}]
+    spec = _spec(tmp_path, {"p": {"steps": steps}}, {"pipeline": "p"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    said = [str(w.message) for w in caught if "picks no column" in str(w.message)]
+    assert len(said) == 1, said
+    assert said[0].startswith("pipeline 'p' steps[1] (target_encode): columns = 'categorical' picks no column")
+
+
+def test_a_notebook_frame_holding_the_target_as_a_feature_is_refused() -> None:
+    """`pipe.fit(train, train["y"].to_numpy())`: the array has no name, so the column 'y' stayed a feature and
+    every row's matrix held its own target, without a word (y = train["y"], a named series, left it out)."""
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame().drop("id")
+    pipe = Pipeline([TargetEncode(columns=["code"])])
+    with pytest.raises(DataError, match=r"column 'y' of the frame holds the target y itself"):
+        pipe.fit(frame, frame["y"].to_numpy(), task="binary")
+    assert "y" not in pipe.fit(frame, frame["y"], task="binary")["features"]
+    assert pipe.fit(frame.drop("y"), frame["y"].to_numpy(), task="binary")["features"] == ["code", "noise"]

@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
 
-from kaggle_kit.errors import DataError
+from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.features import (
     Clip,
     FeatureWarning,
@@ -136,6 +136,15 @@ def test_impute_constant_and_categorical_fill() -> None:
         [Impute(strategy="constant", fill_value=-1.0), Impute(columns=["city"], strategy="most_frequent")]
     ).fit_transform(frame)
     assert out["x"].to_list() == [1.0, -1.0, 3.0] and out["city"].to_list() == ["a", "a", "a"]
+    # text for a numeric column: polars' "conversion from `str` to `f64` failed in column 'literal'" before
+    with pytest.raises(
+        DataError, match=r"steps\[0\] \(impute\): fill_value 'missing' is text, but column 'x' is numeric"
+    ):
+        Pipeline([Impute(strategy="constant", fill_value="missing", columns="all")]).fit(frame)
+    with pytest.raises(ConfigError, match=r"fill_value 'missing' is text, but columns = 'numeric' \(the default\)"):
+        Pipeline([{"step": "impute", "strategy": "constant", "fill_value": "missing"}])
+    out, _ = Pipeline([Impute(strategy="constant", fill_value="0", columns="all")]).fit_transform(frame)
+    assert out["x"].to_list() == [1.0, 0.0, 3.0] and out["city"].to_list() == ["a", "0", "a"]
 
 
 # ---------------------------------------------------------------------------------------------- awkward columns
@@ -166,3 +175,17 @@ def test_a_text_column_listed_for_a_numeric_step_is_named_and_a_boolean_is_read_
         Pipeline([step(columns=["x", "shop"])]).fit(frame)
     out = Pipeline([step(columns=["flag"])]).fit_transform(frame)[0]
     assert out["flag"].dtype == pl.Float64 and out["flag"].n_unique() == 2
+
+
+@pytest.mark.filterwarnings("ignore::kaggle_kit.features.base.FeatureWarning")
+@pytest.mark.parametrize("step", [Standardize(), RobustScale(), QuantileTransform(n_quantiles=5), Clip(), Log1p()])
+def test_infinities_are_missing_to_numeric_steps(step) -> None:
+    """A notebook frame holding inf (the readers turn a file's inf into missing): standardize stopped with
+    `TypeError: unsupported operand type(s) for /: 'float' and 'NoneType'`, robust_scale and quantile made the whole
+    column NaN. Infinities are missing values to every numeric step, as to the readers."""
+    x = [1.0, float("inf"), 2.0, 3.0, -float("inf"), 5.0]
+    finite = pl.DataFrame({"x": [1.0, None, 2.0, 3.0, None, 5.0]})
+    out, state = Pipeline([step]).fit_transform(pl.DataFrame({"x": x}))
+    reference, reference_state = Pipeline([step]).fit_transform(finite)
+    assert state["steps"] == reference_state["steps"]
+    assert out["x"].to_list() == reference["x"].to_list()

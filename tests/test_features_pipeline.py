@@ -419,3 +419,179 @@ def test_a_named_target_column_is_never_a_feature(shop) -> None:
     frame = train.with_columns(pl.Series("label", y))
     _, state = Pipeline([Standardize()]).fit_transform(frame, frame["label"], task="binary")
     assert "label" not in state["features"] and "label" not in state["steps"][0]["state"]["columns"]
+
+
+# ---------------------------------------------------------------------------------------------- empty selectors
+def _feature_warnings(fit: Any) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit()
+    return [str(w.message) for w in caught if issubclass(w.category, FeatureWarning)]
+
+
+def test_a_shortcut_an_earlier_step_emptied_is_said_with_that_step() -> None:
+    """count_encode (keep = false) turns the categorical columns into counts: a target_encode on 'categorical'
+    after it encodes nothing. It did so without a word; the message must not name the fold (said once per run)."""
+    frame = pl.DataFrame({"city": ["a", "b", "a", "c"] * 10, "x": np.arange(40.0)})
+    y = np.array([0, 1] * 20)
+    pipe = Pipeline([{"step": "count_encode"}, {"step": "target_encode", "columns": "categorical"}], name="enc")
+    folds = [frame[:30], frame[10:]]
+    said = [_feature_warnings(lambda f=f: pipe.fit_transform(f, y[: f.height], task="binary")) for f in folds]
+    expected = (
+        "pipeline 'enc' steps[1] (target_encode): columns = 'categorical' picks no column, so the step does nothing: "
+        "steps[0] (count_encode) replaced the last categorical column(s) before it"
+    )
+    assert [m for m in said[0] if m.startswith(expected)] == [m for m in said[1] if m.startswith(expected)]
+    assert len([m for m in said[0] if m.startswith(expected)]) == 1
+    # no earlier step to blame: the data has none; a shortcut that picks columns says nothing
+    numbers = frame.drop("city")
+    assert any(
+        "steps[0] (target_encode): columns = 'categorical' picks no column, so the step does nothing: the data has "
+        "no categorical feature column" in m
+        for m in _feature_warnings(lambda: Pipeline([{"step": "target_encode"}]).fit_transform(numbers, y))
+    )
+    assert not [m for m in _feature_warnings(lambda: Pipeline([{"step": "count_encode"}]).fit(frame)) if "picks" in m]
+    # as the user wrote them: data.text adds a step first, 'te' extends 'counts' (the fitted list's steps[1], [2])
+    spec = build_spec(
+        {
+            **BASE,
+            "data": {**BASE["data"], "text": ["note"]},
+            "pipelines": {
+                "counts": {"steps": [{"step": "count_encode"}]},
+                "te": {"extends": "counts", "steps": [{"step": "target_encode"}]},
+            },
+            "models": [{**BASE["models"][1], "pipeline": "te"}],
+        }
+    )
+    model = spec.models[0]
+    pipe = Pipeline(spec.feature_steps(model), name="te", places=spec.feature_step_places(model))
+    noted = frame.with_columns(note=pl.lit("so so"))
+    assert any(
+        m.startswith(
+            "pipeline 'te' steps[0] (target_encode): columns = 'categorical' picks no column, so the step does "
+            "nothing: pipeline 'counts', which 'te' extends, steps[0] (count_encode) replaced the last categorical"
+        )
+        for m in _feature_warnings(lambda: pipe.fit_transform(noted, y, task="binary"))
+    )
+
+
+# ---------------------------------------------------------------------------------------------- int train, 2.5 test
+def test_an_integer_columns_non_whole_test_values_are_numbers_to_numeric_steps_and_unseen_levels_to_lookups() -> None:
+    """Train's counts 'n' are Int64; the test rows hold 2.5. The pipeline cast them to Int64, the 2.5 becoming
+    missing (while a model without a pipeline reads 2.5). Numeric steps now read the number; lookups take 2.5 for an
+    unseen level (never the truncated 2), a whole 2.0 for the level 2, and say so."""
+    n = np.array([1, 2, 3, 2, 1, 3, 2, 2] * 3)
+    train = pl.DataFrame({"n": n, "m": n * 10, "c": ["a", "b"] * 12})
+    y = np.array([0, 1, 1, 0] * 6)
+    test = pl.DataFrame({"n": [2.0, 2.5, 3.0, None], "m": [20, 25, 30, 10], "c": ["a", "b", "a", "b"]})
+    steps = [
+        {"step": "count_encode", "columns": ["n"], "keep": True},
+        {"step": "target_encode", "columns": ["n"], "keep": True, "smooth": 0},
+        {"step": "group_aggregate", "by": ["n", "c"], "columns": ["m"], "stats": ["count"]},
+        {"step": "rare_group", "columns": ["n"], "min_count": 1, "label": "rare"},
+    ]
+    scaled = Pipeline([{"step": "standardize", "columns": ["n"]}])
+    _, state = scaled.fit_transform(train)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = scaled.transform(test, state)
+    np.testing.assert_allclose(out["n"].to_numpy()[:3], (np.array([2.0, 2.5, 3.0]) - n.mean()) / n.std())
+    said = [str(w.message) for w in caught]
+    assert any(
+        "column 'n' is Float64 here but was Int64 in the training rows, and holds 1 non-whole value(s) (e.g. 2.5); "
+        "pipeline reads it as numbers: steps that compute on numbers"
+        in m
+        and "take a non-whole value for a level the training rows never held" in m
+        for m in said
+    ), said
+
+    lookups = Pipeline(steps)
+    _, state = lookups.fit_transform(train, y, task="binary")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = lookups.transform(test, state)
+    assert out["n__count"].to_list() == [int((n == 2).sum()), 0, int((n == 3).sum()), 0]
+    assert out["n__te"].to_list()[:3] == [y[n == 2].mean(), y.mean(), y[n == 3].mean()]
+    assert out["m__count_by_n+c"].to_list()[:3] == [
+        float(((n == 2) & (train["c"] == "a").to_numpy()).sum()),
+        0.0,
+        float(((n == 3) & (train["c"] == "a").to_numpy()).sum()),
+    ]
+    assert out["n"].to_list() == ["2", "rare", "3", None]
+    said = [str(w.message) for w in caught]
+    assert any("column 'n': 1 row(s) hold categories not seen in the training rows (e.g. '2.5')" in m for m in said)
+    # no step reads 'n': the base encoding's codes of a declared categorical integer column (2.0 is the level 2)
+    plain = Pipeline([{"step": "standardize", "columns": ["m"]}])
+    _, state = plain.fit_transform(train, features=["n", "m"], categorical=["n"])
+    codes = plain.transform_matrix(test, state, checks=False).X[:, 0]
+    assert codes[0] == state["encoder"]["levels"]["n"].index("2") and np.isnan(codes[1])
+
+
+# ---------------------------------------------------------------------------------------------- determinism
+def test_the_same_rows_give_the_same_state_bit_for_bit_whatever_their_memory_layout() -> None:
+    """polars sums a column chunk by chunk and a group in parallel: the same training rows held in three chunks
+    (a concat, a parallel read, a worker's copy) gave a standardize / impute mean in other last bits, and a group's
+    mean could differ between two fits of the same frame; a fold's features then differed from a refit's."""
+    rng = np.random.default_rng(3)
+    frame = pl.DataFrame({"a": rng.normal(size=5000) * 1e3, "g": rng.integers(0, 5, 5000)})
+    chunked = pl.concat([frame[:1237], frame[1237:3001], frame[3001:]], rechunk=False)
+    assert chunked.n_chunks() == 3
+    steps = [
+        {"step": "group_aggregate", "by": "g", "columns": ["a"], "stats": ["mean", "std", "sum"]},
+        {"step": "impute", "strategy": "mean", "columns": ["a"]},
+        {"step": "standardize", "columns": ["a"]},
+    ]
+    pipe = Pipeline(steps)
+    state = pipe.fit(frame)
+    assert pipe.fit(chunked)["steps"] == state["steps"]
+    # the group statistics against numpy, in row order
+    values = state["steps"][0]["state"]["values"]
+    a, g = frame["a"].to_numpy(), frame["g"].to_numpy()
+    np.testing.assert_allclose(values["a__sum_by_g"], [a[g == k].sum() for k in range(5)], rtol=1e-12)
+    np.testing.assert_allclose(values["a__mean_by_g"], [a[g == k].mean() for k in range(5)], rtol=1e-12)
+    np.testing.assert_allclose(values["a__std_by_g"], [a[g == k].std(ddof=1) for k in range(5)], rtol=1e-12)
+    assert all(pipe.fit(frame)["steps"][0] == state["steps"][0] for _ in range(5))
+
+
+def test_times_of_day_in_a_date_column_are_read_as_their_dates() -> None:
+    """Train's 'd' holds dates; the test rows hold timestamps: the pipeline cast them to Date where lossless only,
+    each 13:30 becoming missing (date parts and all), while a model without a pipeline read the timestamp."""
+    train = pl.DataFrame({"d": [dt.date(2020, 1, k) for k in range(1, 11)]})
+    test = pl.DataFrame({"d": [dt.datetime(2020, 2, 3), dt.datetime(2020, 2, 4, 13, 30), None]})
+    pipe = Pipeline([DateParts(parts=["day", "weekday"])])
+    _, state = pipe.fit_transform(train)
+    said = _feature_warnings(lambda: pipe.transform(test, state))
+    out = pipe.transform(test, state, checks=False)
+    assert out["d"].to_list() == [dt.date(2020, 2, 3), dt.date(2020, 2, 4), None]
+    assert out["d__day"].to_list() == [3, 4, None] and out["d__weekday"].to_list() == [1, 2, None]
+    assert said == [
+        "column 'd' is Datetime(time_unit='us', time_zone=None) here but was Date in the training rows, and 1 "
+        "value(s) hold a time of day (e.g. 2020-02-04 13:30:00); pipeline reads their dates (the time of day is "
+        "dropped, as no training row had one)"
+    ]
+
+
+def test_a_column_an_earlier_step_replaced_is_named_with_that_step() -> None:
+    """A multiclass target_encode replaces 'code' by 'code__te_0' .. 'code__te_2'; a later step naming 'code' said
+    only `column 'code' is not in the frame`, after the run's data checks had passed (the data has 'code')."""
+    frame = pl.DataFrame({"code": ["a", "b", "c"] * 10, "x": np.arange(30.0)})
+    y = np.arange(30) % 3
+    pipe = Pipeline([TargetEncode(columns=["code"]), {"step": "count_encode", "columns": ["code"]}], name="p")
+    with pytest.raises(
+        DataError,
+        match=r"^pipeline 'p' steps\[1\] \(count_encode\): column 'code' is no longer in the frame: pipeline 'p' "
+        r"steps\[0\] \(target_encode\) replaced or dropped it; move this step before that one",
+    ):
+        pipe.fit(frame, y, task="multiclass")
+
+
+def test_select_on_a_shortcut_that_picks_nothing_is_refused() -> None:
+    """select with columns = 'categorical' on data with no categorical column kept no feature at all: the model
+    was fitted on an empty matrix without a word (a pattern that matches nothing was refused already)."""
+    frame = pl.DataFrame({"x": [1.0, 2.0, 3.0], "z": [3.0, 1.0, 2.0]})
+    with pytest.raises(
+        DataError, match=r"steps\[0\] \(select\): columns = 'categorical' picks no feature column, so select would"
+    ):
+        Pipeline([{"step": "select", "columns": "categorical"}]).fit(frame)
+    out, _ = Pipeline([{"step": "select", "columns": "numeric"}]).fit_transform(frame)
+    assert out.columns == ["x", "z"]

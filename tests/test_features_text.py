@@ -440,3 +440,13 @@ def test_demo_reviews_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFixt
     joined = truth.join(pl.read_csv(out), on="id", suffix="_pred")
     assert joined.height == truth.height
     assert roc_auc_score(joined["liked"] == "yes", joined["liked_pred"]) > 0.8
+
+
+def test_identical_training_texts_raise_no_numpy_warning() -> None:
+    """Every training text alike: scikit-learn's SVD divided a zero variance by zero, and numpy's bare `invalid value
+    encountered in divide` reached the user beside the kit's own warnings."""
+    frame = pl.DataFrame({"r": ["same words here"] * 30})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out, _ = Pipeline([TextFeatures(columns=["r"], svd=2)]).fit_transform(frame, np.arange(30) % 2, task="binary")
+    assert np.isfinite(out.select(pl.selectors.starts_with("r__svd")).to_numpy()).all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
@@ -30,6 +31,7 @@ _AGGS = {
     "nunique": lambda c: pl.col(c).drop_nulls().n_unique(),
 }
 _COUNTS = ("count", "size", "nunique")
+_SUMMED = ("mean", "std", "sum")  # summed with numpy, in row order (see GroupAggregate._sums)
 
 
 @register
@@ -62,14 +64,17 @@ class GroupAggregate(Step):
         cols = [c for c in ctx.resolve(self.columns, schema) if c not in self.keys]
         ctx.new_names([self._name(c, s) for c in cols for s in self.stats], schema)
         keys = {k: key_expr(k, schema[k]) for k in self.keys}
+        rows = frame.select(*(e.alias(k) for k, (e, _) in keys.items()), *cols).drop_nulls(self.keys).collect()
         table = (
-            frame.select(*(e.alias(k) for k, (e, _) in keys.items()), *cols)
-            .drop_nulls(self.keys)
+            rows.lazy()
             .group_by(self.keys)
             .agg(_AGGS[s](c).cast(pl.Float64).alias(self._name(c, s)) for c in cols for s in self.stats)
             .sort(self.keys)
             .collect()
         )
+        summed = [s for s in self.stats if s in _SUMMED]
+        if summed and table.height:
+            table = table.with_columns(self._sums(rows, table, cols, summed))
         return {
             "columns": cols,
             "keys": {k: table[k].to_list() for k in self.keys},
@@ -77,13 +82,39 @@ class GroupAggregate(Step):
             "values": {name: table[name].to_list() for name in table.columns if name not in self.keys},
         }
 
+    def _sums(self, rows: pl.DataFrame, table: pl.DataFrame, cols: list[str], stats: list[str]) -> list[pl.Series]:
+        """``mean``, ``std`` and ``sum`` by group, summed in row order with numpy: polars' parallel group sums
+        add in an order that varies from one call to the next, so the same rows gave statistics (and a fold's
+        features) that differed in their last bits between two fits."""
+        index = table.select(self.keys).with_row_index("__group")
+        group = rows.join(index, on=self.keys, how="left", maintain_order="left")["__group"].to_numpy()
+        n_groups, out = table.height, []
+        for c in cols:
+            values = rows[c].cast(pl.Float64).fill_nan(None).to_numpy()
+            seen = ~np.isnan(values)
+            g, v = group[seen], values[seen]
+            n = np.bincount(g, minlength=n_groups).astype(np.float64)
+            total = np.bincount(g, weights=v, minlength=n_groups)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / n
+                squares = np.bincount(g, weights=(v - mean[g]) ** 2, minlength=n_groups)
+                std = np.sqrt(squares / (n - 1))
+            made = {"sum": total, "mean": np.where(n > 0, mean, np.nan), "std": np.where(n > 1, std, np.nan)}
+            out += [pl.Series(self._name(c, s), made[s]).fill_nan(None) for s in stats]
+        return out
+
     def inputs(self, state: dict[str, Any]) -> list[str]:
         return [*self.keys, *state["columns"]]
 
-    def _table(self, state: dict[str, Any]) -> pl.LazyFrame:
+    def _table(self, state: dict[str, Any], schema: pl.Schema) -> pl.LazyFrame:
+        """The training rows' statistics by key, each key of the dtype :func:`key_cast` gives it in ``schema``'s
+        frame (an integer key whose column holds floats here is joined as float64)."""
         columns: dict[str, pl.Series] = {}
         for k in self.keys:
-            columns[k] = pl.Series(k, state["keys"][k], dtype=dtype_from_name(state["key_dtype"][k]), strict=False)
+            dtype = dtype_from_name(state["key_dtype"][k])
+            if dtype is not None and dtype.is_integer() and schema.get(k, dtype).is_float():
+                dtype = pl.Float64
+            columns[k] = pl.Series(k, state["keys"][k], dtype=dtype, strict=False)
         for name, values in state["values"].items():
             columns[name] = pl.Series(name, values, dtype=pl.Float64)
         return pl.DataFrame(columns).lazy()
@@ -92,8 +123,9 @@ class GroupAggregate(Step):
         if not state["values"]:
             return frame
         counts = {self._name(c, s) for c in state["columns"] for s in self.stats if s in _COUNTS}
+        schema = frame.collect_schema()
         if len(self.keys) == 1:  # one key: a lookup per statistic (faster than a join)
-            key = key_cast(self.keys[0], state["key_dtype"][self.keys[0]])
+            key = key_cast(self.keys[0], state["key_dtype"][self.keys[0]], schema)
             known = state["keys"][self.keys[0]]
             return frame.with_columns(
                 key.replace_strict(known, values, default=0.0 if name in counts else None, return_dtype=pl.Float64)
@@ -103,9 +135,12 @@ class GroupAggregate(Step):
             )
         tmp = [f"__key{i}" for i in range(len(self.keys))]
         joined = frame.with_columns(
-            key_cast(k, state["key_dtype"][k]).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+            key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
         ).join(
-            self._table(state).rename(dict(zip(self.keys, tmp, strict=True))), on=tmp, how="left", maintain_order="left"
+            self._table(state, schema).rename(dict(zip(self.keys, tmp, strict=True))),
+            on=tmp,
+            how="left",
+            maintain_order="left",
         )
         return joined.with_columns(pl.col(n).fill_null(0.0) for n in counts).drop(tmp)
 
@@ -113,10 +148,11 @@ class GroupAggregate(Step):
         if not state["values"]:
             return []
         tmp = [f"__key{i}" for i in range(len(self.keys))]
+        schema = frame.collect_schema()
         keys = frame.select(
-            key_cast(k, state["key_dtype"][k]).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+            key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
         ).drop_nulls()
-        known = self._table(state).select(self.keys).rename(dict(zip(self.keys, tmp, strict=True)))
+        known = self._table(state, schema).select(self.keys).rename(dict(zip(self.keys, tmp, strict=True)))
         unseen = keys.join(known, on=tmp, how="anti")
         summary = unseen.select(
             pl.len().alias("count"), pl.concat_str(pl.col(tmp).cast(pl.String), separator="/").first().alias("example")

@@ -113,6 +113,10 @@ class StepContext:
     task: TargetKind | None = None
     n_classes: int = 0
     where: str = "step"
+    #: the frame's column of the target ``y`` came from (``y = train["target"]``), which no step may read
+    target_name: str | None = None
+    #: columns an earlier step of the pipeline replaced or dropped -> that step, as a message names it
+    gone: dict[str, str] = field(default_factory=dict)
     _folds: dict[int, np.ndarray] = field(default_factory=dict)
 
     def target(self, step: str) -> np.ndarray:
@@ -132,11 +136,23 @@ class StepContext:
             self._folds[n_splits] = inner_folds(y, n_splits, self.seed, stratify=self.task != "regression")
         return self._folds[n_splits]
 
-    def resolve(self, columns: list[str] | str, schema: pl.Schema) -> list[str]:
-        """A step's ``columns`` as names of the frame: explicit names must exist; shortcuts pick feature columns."""
+    def resolve(self, columns: list[str] | str, schema: pl.Schema, *, reads: bool = True) -> list[str]:
+        """A step's ``columns`` as names of the frame: explicit names must exist; shortcuts pick feature columns.
+        ``reads``: the step reads the columns' values (select / drop only name them: the target is no feature)."""
         roles = self.roles
         if isinstance(columns, list):
+            if reads and self.target_name in columns:
+                raise DataError(
+                    f"{self.where}: column {self.target_name!r} is the target (y): no step reads it as a column (the "
+                    "rows transformed would get features made of their own target); leave it out of columns"
+                )
             missing = [c for c in columns if c not in schema]
+            if missing and missing[0] in self.gone:
+                raise DataError(
+                    f"{self.where}: column {missing[0]!r} is no longer in the frame: {self.gone[missing[0]]} replaced "
+                    "or dropped it; move this step before that one, or keep the column there (keep = true where the "
+                    "step has it)"
+                )
             if missing:
                 raise DataError(
                     f"{self.where}: column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], schema)} "
@@ -258,8 +274,11 @@ def register(cls: type[Step]) -> type[Step]:
 
 # ---------------------------------------------------------------------------------------------- helpers for steps
 def num(column: str) -> pl.Expr:
-    """A column as float64 with NaN read as missing: numeric steps compute and output in float64."""
-    return pl.col(column).cast(pl.Float64).fill_nan(None)
+    """A column as float64 with NaN and infinities read as missing (as the readers read a file's ``inf``): numeric
+    steps compute and output in float64. An infinity in a notebook's frame made standardize's scale NaN, then a
+    ``TypeError`` (``float / None``); robust_scale and quantile turned whole columns into NaN."""
+    x = pl.col(column).cast(pl.Float64)
+    return pl.when(x.is_finite()).then(x).alias(column)
 
 
 def key_expr(column: str, dtype: pl.DataType) -> tuple[pl.Expr, str]:
@@ -272,21 +291,33 @@ def key_expr(column: str, dtype: pl.DataType) -> tuple[pl.Expr, str]:
     return pl.col(column).cast(pl.String), "String"
 
 
-def key_cast(column: str, key_dtype: str) -> pl.Expr:
-    """The same key at transform time, whatever the column's dtype now is."""
+def key_cast(column: str, key_dtype: str, schema: pl.Schema | None = None) -> pl.Expr:
+    """The same key at transform time, whatever the column's dtype now is. An integer key whose column holds floats
+    here (``schema``: the frame's; the pipeline keeps an integer column's non-whole values, 2.5, as numbers) is
+    compared as float64: a whole 2.0 finds the level 2, a 2.5 finds none (an unseen level, never the truncated 2)."""
     dtype = dtype_from_name(key_dtype)
     expr = pl.col(column)
     if dtype == pl.String:
         return expr.cast(pl.String)
     if dtype is not None and dtype.is_float():
         return expr.cast(pl.Float64).fill_nan(None)
+    if dtype is not None and dtype.is_integer() and schema is not None and schema.get(column, dtype).is_float():
+        return expr.cast(pl.Float64).fill_nan(None)
     return expr.cast(dtype) if dtype is not None else expr
+
+
+def is_level(key: pl.Expr, levels: list[Any]) -> pl.Expr:
+    """``key.is_in(levels)`` (False for a missing key) that also compares a float key with integer levels (polars'
+    ``is_in`` refuses Float64 in a list of Int64: :func:`key_cast`'s float keys)."""
+    if not levels:
+        return pl.lit(False)
+    return key.replace_strict(levels, [True] * len(levels), default=False, return_dtype=pl.Boolean)
 
 
 def unseen_check(frame: pl.LazyFrame, column: str, key: pl.Expr, levels: list[Any], step: str, rule: str) -> Check:
     """Count rows whose non-missing level was never seen in training; the warning names the column and the rule."""
     known = [v for v in levels if v is not None]
-    unseen = key.is_not_null() & (~key.is_in(known) if known else pl.lit(True))
+    unseen = key.is_not_null() & ~is_level(key, known)
     summary = frame.select(count=unseen.sum(), example=key.filter(unseen).first().cast(pl.String))
     return Check(
         summary,

@@ -24,7 +24,20 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from .base import Check, Columns, Roles, Step, StepContext, key_cast, key_expr, register, unseen_check, warn
+from .base import (
+    Check,
+    Columns,
+    Roles,
+    Step,
+    StepContext,
+    dtype_from_name,
+    is_level,
+    key_cast,
+    key_expr,
+    register,
+    unseen_check,
+    warn,
+)
 
 
 def _level_counts(frame: pl.LazyFrame, columns: list[str]) -> dict[str, tuple[str, pl.DataFrame]]:
@@ -49,8 +62,9 @@ def _warn_all_missing(column: str, table: pl.DataFrame, step: str, rule: str) ->
 
 
 def _unseen(frame: pl.LazyFrame, state: dict[str, Any], step: str, rule: str) -> list[Check]:
+    schema = frame.collect_schema()
     return [
-        unseen_check(frame, c, key_cast(c, state["key_dtype"][c]), state["levels"][c], step, rule)
+        unseen_check(frame, c, key_cast(c, state["key_dtype"][c], schema), state["levels"][c], step, rule)
         for c in state["columns"]
     ]
 
@@ -82,8 +96,9 @@ class OrdinalEncode(Step):
         return {"columns": cols, "key_dtype": key_dtype, "levels": levels, "codes": codes}
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
         return frame.with_columns(
-            key_cast(c, state["key_dtype"][c])
+            key_cast(c, state["key_dtype"][c], schema)
             .replace_strict(state["levels"][c], state["codes"][c], default=0, return_dtype=pl.Int32)
             .alias(c)
             for c in state["columns"]
@@ -140,7 +155,7 @@ class OneHot(Step):
                     f"column {c!r}: one_hot makes {len(outputs[c])} columns; set min_frequency or max_categories "
                     "(or use target_encode / count_encode for a column with this many levels)"
                 )
-            ctx.new_names(outputs[c], schema)
+        ctx.new_names([name for c in cols for name in outputs[c]], schema)  # across columns: a/'b__c', a__b/'c'
         return {
             "columns": cols,
             "key_dtype": key_dtype,
@@ -168,23 +183,25 @@ class OneHot(Step):
         return mask
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
         exprs = []
         for c in state["columns"]:
-            key = key_cast(c, state["key_dtype"][c])
+            key = key_cast(c, state["key_dtype"][c], schema)
             frequent = state["frequent"][c]
             for level, name in zip(frequent, state["outputs"][c][: len(frequent)], strict=True):
                 exprs.append((key == level).fill_null(False).cast(pl.UInt8).alias(name))
             if state["infrequent"][c]:
-                known = key.is_in(frequent) if frequent else pl.lit(False)
+                known = is_level(key, frequent)
                 exprs.append((key.is_not_null() & ~known).cast(pl.UInt8).alias(f"{c}__infrequent"))
         return frame.with_columns(exprs).drop(state["columns"])
 
     def checks(self, frame: pl.LazyFrame, state: dict[str, Any]) -> list[Check]:
+        schema = frame.collect_schema()
         return [
             unseen_check(
                 frame,
                 c,
-                key_cast(c, state["key_dtype"][c]),
+                key_cast(c, state["key_dtype"][c], schema),
                 state["levels"][c],
                 self.kind,
                 f"puts them in {c + '__infrequent'!r}" if state["infrequent"][c] else "gives them all zeros",
@@ -226,9 +243,10 @@ class CountEncode(Step):
         return {"columns": cols, "key_dtype": key_dtype, "levels": levels, "values": values}
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
         dtype = pl.Float64 if self.normalize else pl.Int64
         return frame.with_columns(
-            key_cast(c, state["key_dtype"][c])
+            key_cast(c, state["key_dtype"][c], schema)
             .replace_strict(state["levels"][c], state["values"][c], default=0, return_dtype=dtype)
             .alias(self._name(c))
             for c in state["columns"]
@@ -407,9 +425,10 @@ class TargetEncode(Step):
         return out if self.keep else out.drop(cols)
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
         exprs = []
         for c in state["columns"]:
-            key = key_cast(c, state["key_dtype"][c])
+            key = key_cast(c, state["key_dtype"][c], schema)
             for name, values, prior in zip(state["outputs"][c], state["values"][c], state["prior"], strict=True):
                 exprs.append(
                     key.replace_strict(state["levels"][c], values, default=prior, return_dtype=pl.Float64).alias(name)
@@ -457,15 +476,19 @@ class RareGroup(Step):
         return {"columns": cols, "key_dtype": key_dtype, "levels": levels, "keep": keep}
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
         exprs = []
         for c in state["columns"]:
-            key = key_cast(c, state["key_dtype"][c])
-            known = key.is_in(state["keep"][c]) if state["keep"][c] else pl.lit(False)
+            key = key_cast(c, state["key_dtype"][c], schema)
+            known = is_level(key, state["keep"][c])
+            as_text = key.cast(pl.String)
+            if (dtype := dtype_from_name(state["key_dtype"][c])) is not None and dtype.is_integer():
+                as_text = key.cast(dtype, strict=False).cast(pl.String)  # a kept level is whole: 2.0 reads '2'
             exprs.append(
                 pl.when(key.is_null())
                 .then(pl.lit(None, pl.String))
                 .when(known)
-                .then(key.cast(pl.String))
+                .then(as_text)
                 .otherwise(pl.lit(self.label))
                 .alias(c)
             )

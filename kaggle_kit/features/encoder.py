@@ -72,6 +72,20 @@ class FeatureMatrix:
         return model_feature_names(self.names)
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+def _as_level_text(column: str, dtype: pl.DataType, levels: Sequence[str]) -> pl.Expr:
+    """A categorical column as the text of its levels. A float column whose training levels are all whole numbers
+    (an integer column that holds a 2.5 in these rows: it was not cast to integers) writes its whole values as
+    integers, 2.0 as '2' (polars writes '2.0', which no level spells); a non-whole 2.5 stays '2.5', an unseen level."""
+    expr = pl.col(column)
+    if dtype.is_float() and levels and all(_WHOLE_NUMBER.fullmatch(v) for v in levels):
+        whole = expr.is_finite() & (expr == expr.round())
+        return pl.when(whole).then(expr.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(expr.cast(pl.String))
+    return expr.cast(pl.String)
+
+
 @dataclass(frozen=True)
 class TableEncoder:
     """Encode ``features`` of a frame; ``categorical`` ones as codes of the levels seen at fit time."""
@@ -99,10 +113,8 @@ class TableEncoder:
         for col in state["features"]:
             if col in levels:
                 codes = list(range(len(levels[col])))
-                expr = (
-                    pl.col(col)
-                    .cast(pl.String)
-                    .replace_strict(levels[col], codes, default=None, return_dtype=pl.Float32)
+                expr = _as_level_text(col, schema[col], levels[col]).replace_strict(
+                    levels[col], codes, default=None, return_dtype=pl.Float32
                 )
             elif isinstance(schema[col], _TEMPORAL):
                 expr = pl.col(col).cast(pl.Datetime("us")).dt.epoch("us").cast(pl.Float64) / _US_PER_DAY

@@ -39,6 +39,13 @@ def _warn_empty(step: str, columns: list[str], counts: list[int], rule: str) -> 
             warn(f"column {col!r} has no values in the training rows; {step} {rule}")
 
 
+def _scaled(column: str, center: float | None, scale: float) -> pl.Expr:
+    """``(x - center) / scale`` as ``(x - center) * (1 / scale)``: polars divides a column of many rows by a number
+    so (a multiplication by its reciprocal) but one row exactly, so a row's feature differed in its last bit between
+    a 100-row test file and the same row predicted alone; the one multiplication is the same for any rows."""
+    return ((num(column) - pl.lit(center, pl.Float64)) * pl.lit(1.0 / scale, pl.Float64)).alias(column)
+
+
 @register
 class Standardize(Step):
     """``(x - mean) / std`` with the training rows' mean and (population) standard deviation, like scikit-learn's
@@ -65,8 +72,7 @@ class Standardize(Step):
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         return frame.with_columns(
-            ((num(c) - pl.lit(m, pl.Float64)) / s).alias(c)
-            for c, m, s in zip(state["columns"], state["mean"], state["scale"], strict=True)
+            _scaled(c, m, s) for c, m, s in zip(state["columns"], state["mean"], state["scale"], strict=True)
         )
 
 
@@ -112,8 +118,7 @@ class RobustScale(Step):
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         return frame.with_columns(
-            ((num(c) - pl.lit(m, pl.Float64)) / s).alias(c)
-            for c, m, s in zip(state["columns"], state["center"], state["scale"], strict=True)
+            _scaled(c, m, s) for c, m, s in zip(state["columns"], state["center"], state["scale"], strict=True)
         )
 
 
@@ -313,6 +318,11 @@ class Impute(Step):
             raise ValueError("strategy = 'constant' needs fill_value")
         if self.strategy != "constant" and self.fill_value is not None:
             raise ValueError(f"fill_value is only for strategy = 'constant'; got strategy = {self.strategy!r}")
+        if self.columns == "numeric" and isinstance(self.fill_value, str) and not _spells_number(self.fill_value):
+            raise ValueError(
+                f"fill_value {self.fill_value!r} is text, but columns = 'numeric' (the default) picks numeric "
+                "columns; give a number (fill_value = -1), or name text columns (columns = 'categorical')"
+            )
         return self
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
@@ -327,7 +337,7 @@ class Impute(Step):
                     f"{schema[bad[0]]}; use strategy = 'most_frequent' or 'constant' for it"
                 )
         if self.strategy == "constant":
-            values = [self.fill_value] * len(cols)
+            values = [self._constant(c, is_num, schema, ctx) for c, is_num in zip(cols, numeric, strict=True)]
         elif self.strategy == "most_frequent":
             values = [_most_frequent(frame, c, is_num) for c, is_num in zip(cols, numeric, strict=True)]
         else:
@@ -338,6 +348,21 @@ class Impute(Step):
                 warn(f"column {c!r} has no values in the training rows; impute leaves it missing")
         return {"columns": cols, "numeric": numeric, "values": values}
 
+    def _constant(self, column: str, numeric: bool, schema: pl.Schema, ctx: StepContext) -> float | str | None:
+        """``fill_value`` for ``column``: a number for a numeric column (text that spells one, "0", is read so);
+        other text there is a :class:`DataError` naming the column (it was polars' "conversion from str to f64
+        failed in column 'literal'", at the first fold's transform)."""
+        value = self.fill_value
+        if not numeric or not isinstance(value, str):
+            return value
+        try:
+            return float(value)
+        except ValueError:
+            raise DataError(
+                f"{ctx.where}: fill_value {value!r} is text, but column {column!r} is numeric ({schema[column]}); "
+                "give a number (fill_value = -1), or name only the text columns in columns (columns = 'categorical')"
+            ) from None
+
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         exprs = []
         for c, is_num, v in zip(state["columns"], state["numeric"], state["values"], strict=True):
@@ -346,6 +371,14 @@ class Impute(Step):
             elif v is not None:
                 exprs.append(pl.col(c).cast(pl.String).fill_null(pl.lit(str(v))).alias(c))
         return frame.with_columns(exprs)
+
+
+def _spells_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool) -> Any:

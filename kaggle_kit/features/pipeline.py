@@ -17,7 +17,9 @@ encoders their in-sample (leaky) values.
 
 Rules for a frame being transformed: a column the pipeline read at fit time must be there (else
 :class:`~kaggle_kit.errors.DataError`); one of another dtype than in training is cast to the training dtype, values
-that do not convert becoming missing, with a :class:`FeatureWarning` naming the column.
+that do not convert becoming missing, with a :class:`FeatureWarning` naming the column. An integer column holding
+non-whole numbers (2.5) is read as float64 instead: numeric steps take the values as they are, lookups (see
+:func:`~kaggle_kit.features.base.key_cast`) take a non-whole value for an unseen level.
 """
 
 from __future__ import annotations
@@ -92,28 +94,80 @@ def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "step
 
 # ---------------------------------------------------------------------------------------------- frames and target
 def check_step_columns(
-    steps: Sequence[Mapping[str, Any]], columns: Sequence[str], label: str, places: Sequence[str] | None = None
+    steps: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    label: str,
+    places: Sequence[str] | None = None,
+    targets: Collection[str] = (),
+    test_columns: Collection[str] | None = None,
 ) -> None:
     """Each column a step names (its ``columns`` list, group_aggregate's ``by``) is one of ``columns`` (those of the
     rows the pipeline is fitted on) or may be one an earlier step makes (``<column>__<what>``: date parts, arithmetic
     pairs, aggregates); else a :class:`ConfigError` naming the step of ``label`` (``model 'lr'``),
     the column and the near miss. Checked when the data is read, before any fit: a typo stopped the run at its
     model's first fold, after the models before it had fitted. ``places``: where each step is written, in the
-    message's words (:meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`), else ``steps[i]``."""
+    message's words (:meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`), else ``steps[i]``.
+    A step may not name one of ``targets``: the validation rows' own target would become their feature; nor a
+    column of the training rows the test rows lack (``test_columns``; a ``data.drop`` column used as a group key):
+    each fold stopped at its test rows, after its fit."""
     known = set(columns)
     for i, step in enumerate(steps):
         for key in ("columns", "by"):
             value = step.get(key)
             names = [value] if isinstance(value, str) and key == "by" else value if isinstance(value, list) else []
             for name in names:
+                if name in targets and step.get("step") in ("select", "drop"):  # they only name feature columns
+                    place = places[i] if places else f"steps[{i}]"
+                    raise ConfigError(
+                        f"{label} {place} ({step.get('step')}): {key} names {name!r}, the target, which is not a "
+                        "feature column (select and drop name feature columns); leave it out"
+                    )
+                if name in targets:
+                    place = places[i] if places else f"steps[{i}]"
+                    raise ConfigError(
+                        f"{label} {place} ({step.get('step')}): {key} names {name!r}, the target: a step never reads "
+                        "it (each validation and test row's features would be made of its own target); the steps that "
+                        "use the target (target_encode, arithmetic_pairs, text) are given the training rows' apart"
+                    )
                 made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
+                place = places[i] if places else f"steps[{i}]"
+                if name in known and test_columns is not None and name not in test_columns:
+                    raise ConfigError(
+                        f"{label} {place} ({step.get('step')}): {key} names {name!r}, which the test file lacks: "
+                        "the fitted steps could not be applied to the test rows; add the column to the test file, "
+                        "or leave it out of the step"
+                    )
                 if name in known or made:
                     continue
-                place = places[i] if places else f"steps[{i}]"
                 raise ConfigError(
                     f"{label} {place} ({step.get('step')}): {key} names {name!r}, which is not a column of the "
                     f"data.{did_you_mean(name, columns)} Columns: {list(columns)[:20]}{' ...' * (len(columns) > 20)}"
                 )
+
+
+def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> None:
+    """A feature column that holds the target ``y`` itself (``fit(train, train["y"].to_numpy())``: the array has no
+    name, so the column stayed a feature): every row's features would hold its own target. A :class:`DataError`
+    naming it; columns are compared on their first rows, then in full."""
+    values = pl.Series("y", np.asarray(y).reshape(-1))
+    if len(values) != df.height or values.dtype == pl.Object:
+        return
+    same_kind = [
+        c
+        for c in columns
+        if (schema[c].is_numeric() and values.dtype.is_numeric())
+        or (schema[c] == pl.String and values.dtype == pl.String)
+    ]
+    head = min(df.height, 1000)
+    for c in same_kind:
+        if not df[c][:head].equals(values[:head].cast(schema[c], strict=False), check_names=False):
+            continue  # most columns: told apart on their first rows, without casting the whole target
+        if df[c].equals(values.cast(schema[c], strict=False), check_names=False):
+            raise DataError(
+                f"column {c!r} of the frame holds the target y itself, so every row's features would hold its own "
+                f"target; drop it from the frame, or pass y as that column (y = frame[{c!r}]: a named column is left "
+                "out of the features)"
+            )
 
 
 def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
@@ -163,13 +217,41 @@ def _prepare_target(
     return codes.astype(np.int64), task, [v.item() if hasattr(v, "item") else v for v in labels]
 
 
+#: the selectors a step may find empty because of the data or an earlier step ("all" is never empty while the
+#: pipeline has a feature)
+_SHORTCUTS = ("categorical", "numeric", "temporal")
+
+
+def _warn_empty_selector(where: str, selector: str, emptied_by: str | None) -> None:
+    """A step whose ``columns`` shortcut picks no column does nothing: say so (once per pipeline: the message names
+    no fold, and the command line says a message once), naming the earlier step that left none where one did."""
+    if emptied_by is not None:
+        why = (
+            f"{emptied_by} replaced the last {selector} column(s) before it; name the columns it should read "
+            f"(columns = [...], e.g. the originals kept with keep = true), or move it before {emptied_by}"
+        )
+    else:
+        why = f"the data has no {selector} feature column; name the columns it should read (columns = [...])"
+    warn(f"{where}: columns = {selector!r} picks no column, so the step does nothing: {why}")
+
+
 # ---------------------------------------------------------------------------------------------- the pipeline
 class Pipeline:
     """Steps applied in order, fitted on training rows; :meth:`matrix` ends with the base encoding."""
 
-    def __init__(self, steps: Sequence[Step | Mapping[str, Any]] = (), name: str | None = None) -> None:
+    def __init__(
+        self,
+        steps: Sequence[Step | Mapping[str, Any]] = (),
+        name: str | None = None,
+        places: Sequence[str] | None = None,
+    ) -> None:
+        """``places``: where each step is written, in a message's words (a spec's
+        :meth:`~kaggle_kit.config.CompetitionSpec.feature_step_places`: ``(pipeline 'p') steps[0]``, ``(data.text)``):
+        the index of a step among the fitted ones is not the user's where ``data.text`` adds a step first or the
+        pipeline extends another."""
         self.steps: tuple[Step, ...] = tuple(step_from_config(s, f"steps[{i}]") for i, s in enumerate(steps))
         self.name = name
+        self.places = list(places) if places is not None and len(places) == len(self.steps) else None
 
     @classmethod
     def from_config(cls, steps: Sequence[Mapping[str, Any]], name: str | None = None) -> Pipeline:
@@ -201,6 +283,7 @@ class Pipeline:
         seed: int = 0,
         features: Sequence[str] | None = None,
         categorical: Sequence[str] | None = None,
+        say_empty: bool = True,
     ) -> tuple[Any, dict[str, Any]]:
         """Fit on the training rows and return them transformed (target encodings out of fold) with the state.
 
@@ -208,14 +291,20 @@ class Pipeline:
         (default: regression for a float target, binary for two values). ``seed`` fixes the inner folds.
         ``features`` / ``categorical``: the columns the steps' ``"numeric"`` / ``"categorical"`` shortcuts pick
         from and the matrix holds (default: every column but a named ``y``'s; text, categorical and boolean ones as
-        categorical).
+        categorical). ``say_empty``: warn of a step whose ``columns`` shortcut picks no column (it depends on the
+        columns' types only, not on the rows: the runner says it on a model's first fold, not on each).
         """
         df, kind = _as_polars(frame)
+        # one chunk per column: polars sums chunk by chunk, so a mean or a group's std of the same rows read in
+        # another layout (a CSV read in parallel, a concat, a worker's copy) differed in its last bits
+        df = df.rechunk()
         # default: every column, except the target when it is a named column of the frame (y = train["target"])
         target_name = getattr(y, "name", None) if y is not None else None
         feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
         # a frame's schema and columns are rebuilt on each access: read them once (10k pixel columns are normal)
         schema, present = df.schema, set(df.columns)
+        if features is None and y is not None and target_name is None:
+            _refuse_target_column(df, schema, y, feats)
         missing = [c for c in feats if c not in present]
         if missing:
             raise DataError(f"feature column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], df.columns)}")
@@ -224,7 +313,7 @@ class Pipeline:
         else:
             cats = [c for c in feats if c in set(categorical)]
         roles = Roles(feats, cats)
-        ctx = StepContext(roles=roles, seed=seed)
+        ctx = StepContext(roles=roles, seed=seed, target_name=target_name if target_name in present else None)
         target: dict[str, Any] | None = None
         if y is not None:
             ctx.y, ctx.task, labels = _prepare_target(y, task, classes, df.height)
@@ -237,17 +326,28 @@ class Pipeline:
         inputs: dict[str, str] = {c: dtype_name(schema[c]) for c in feats}
         created: set[str] = set()
         states = []
+        emptied: dict[str, str] = {}  # selector -> the step after which it picked no column
         for i, step in enumerate(self.steps):
-            ctx.where = f"{self._label()} steps[{i}] ({step.kind})"
+            ctx.where = f"{self._place(i)} ({step.kind})"
             before, schema = set(df.columns), df.schema
+            picks = {s: ctx.resolve(s, schema) for s in _SHORTCUTS}
+            selector = getattr(step, "columns", None)
+            empty = isinstance(selector, str) and selector in picks and not picks[selector]
+            if say_empty and empty and step.kind != "select":
+                _warn_empty_selector(ctx.where, selector, emptied.get(selector))
             lazy, state = step.fit_transform(df.lazy(), ctx)
             for col in step.inputs(state):
                 if col in before and col not in created and col not in inputs:
                     inputs[col] = dtype_name(schema[col])
-            df = lazy.collect()
+            df = lazy.collect().rechunk()
             created |= set(df.columns) - before
+            ctx.gone.update((c, f"{self._place(i)} ({step.kind})") for c in before - set(df.columns))
             step.update_roles(state, roles)
             states.append({"step": step.kind, "params": step.to_config(), "state": state})
+            schema = df.schema
+            for s, cols in picks.items():
+                if cols and not ctx.resolve(s, schema):
+                    emptied[s] = f"{self._place(i, short=True)} ({step.kind})"
 
         # anything left as text is categorical for the base encoding
         schema = df.schema
@@ -310,6 +410,17 @@ class Pipeline:
     def _label(self) -> str:
         return f"pipeline {self.name!r}" if self.name else "pipeline"
 
+    def _place(self, i: int, *, short: bool = False) -> str:
+        """Step ``i`` in a message: ``pipeline 'p' steps[1]`` (``short``: ``steps[1]`` where it is of this
+        pipeline), as the user wrote it where :attr:`places` says."""
+        if self.places is None:
+            return f"steps[{i}]" if short else f"{self._label()} steps[{i}]"
+        place = self.places[i]
+        if place.startswith("(") and ") " in place:  # "(pipeline 'p') steps[0]" -> "pipeline 'p' steps[0]"
+            of, at = place[1:].split(") ", 1)
+            return at if short and of == self._label() else f"{of} {at}" if "," not in of else f"{of}, {at}"
+        return place.strip("()") + " step"  # "(data.text)": the step data.text adds
+
     def _check_state(self, state: Mapping[str, Any]) -> None:
         kinds = [s["step"] for s in state.get("steps", [])]
         if state.get("format") != STATE_FORMAT or kinds != [s.kind for s in self.steps]:
@@ -338,6 +449,29 @@ class Pipeline:
                 casts.append(pl.col(col).cast(dtype) if dtype is not None else pl.col(col))
                 continue
             original = df[col]
+            if dtype == pl.Date and isinstance(schema[col], pl.Datetime):
+                days = original.dt.date()
+                timed = original.is_not_null() & (original != days.cast(schema[col]))
+                casts.append(days)
+                if warns and (n_timed := int(timed.sum())):
+                    warn(
+                        f"column {col!r} is {got} here but was Date in the training rows, and {n_timed} value(s) hold "
+                        f"a time of day (e.g. {original.filter(timed)[0]}); {self._label()} reads their dates (the "
+                        "time of day is dropped, as no training row had one)"
+                    )
+                continue
+            if dtype.is_integer() and schema[col].is_float() and (part := _non_whole(original)) is not None:
+                casts.append(original.cast(pl.Float64).fill_nan(None))
+                if warns:
+                    warn(
+                        f"column {col!r} is {got} here but was {expected} in the training rows, and holds "
+                        f"{part[0]} non-whole value(s) (e.g. {part[1]}); {self._label()} reads it as numbers: steps "
+                        "that compute on numbers (standardize, quantile, clip, arithmetic_pairs, group_aggregate's "
+                        "statistics, ...) take the values as they are, and steps that look a value up (ordinal, "
+                        "one_hot, count_encode, target_encode, rare_group, group_aggregate's keys) take a non-whole "
+                        "value for a level the training rows never held (a whole 2.0 is the level 2)"
+                    )
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
@@ -355,6 +489,15 @@ class Pipeline:
                 f"to {expected}" + (f" ({lost} value(s) that do not convert become missing)" if lost else "")
             )
         return df.with_columns(casts) if casts else df
+
+
+def _non_whole(values: pl.Series) -> tuple[int, float] | None:
+    """How many of a float column's values are not whole numbers (infinities aside: no integer spells them either),
+    and one of them; None when every value is whole or missing."""
+    x = values.cast(pl.Float64).fill_nan(None)
+    odd = x.is_finite() & (x != x.round())
+    count = int(odd.sum())
+    return (count, float(x.filter(odd)[0])) if count else None
 
 
 def encoder_from_state(

@@ -51,7 +51,7 @@ class _Selection(Step):
                     f"{features[:10]}{' ...' if len(features) > 10 else ''}"
                 )
             return matched
-        names = ctx.resolve(self.columns, schema)  # type: ignore[arg-type]  # explicit names must exist
+        names = ctx.resolve(self.columns, schema, reads=False)  # type: ignore[arg-type]  # explicit names must exist
         not_features = [c for c in names if c not in features]
         if not_features:
             raise DataError(
@@ -80,6 +80,11 @@ class Select(_Selection):
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         kept = self._matched(frame, ctx)
+        if not kept:  # a shortcut that picks nothing (no categorical column): no feature would be left
+            raise DataError(
+                f"{ctx.where}: columns = {self.columns!r} picks no feature column, so select would keep none; name "
+                "the columns to keep (columns = [...])"
+            )
         return {"kept": kept, "dropped": [c for c in ctx.roles.features if c not in set(kept)]}
 
 

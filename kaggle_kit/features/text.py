@@ -204,7 +204,10 @@ class TextFeatures(Step):
         components = np.zeros((self.svd, X.shape[1]), dtype=np.float32)
         k = min(self.svd, X.shape[1] - 1, X.shape[0] - 1)
         if k >= 1:
-            svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=5, random_state=seed).fit(X)
+            # every training text alike (no variance): scikit-learn's explained-variance ratio divides 0 by 0 and
+            # numpy's "invalid value encountered in divide" reached the user; the components are what is used
+            with np.errstate(invalid="ignore", divide="ignore"):
+                svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=5, random_state=seed).fit(X)
             components[:k] = svd.components_
         return components
 

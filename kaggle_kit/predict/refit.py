@@ -163,10 +163,10 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         state = encoder.fit(data.train)
         X = encoder.transform(data.train, state)
     else:
-        pipeline = Pipeline(steps, name=spec.pipeline)
+        pipeline = Pipeline(steps, name=spec.pipeline, places=folder.spec.feature_step_places(spec))
         y_steps, step_task, classes = pipeline_target(data, y)
         out, state = pipeline.fit_transform(
-            data.train,
+            data.train.drop(data.targets or data.target_column, strict=False),  # the target goes in as y only
             y_steps,
             task=step_task,  # type: ignore[arg-type]
             classes=classes,

@@ -547,7 +547,10 @@ class RunSession:
         for m in models:
             steps = self.spec.feature_steps(m)
             if steps:  # a step's column typo, named now: not at the model's first fold, after the models before it
-                check_step_columns(steps, columns, f"model {m.name!r}", self.spec.feature_step_places(m))
+                targets = self.data.targets or (self.data.target_column,)
+                test_columns = self.data.test.columns if self.data.test is not None else None
+                places = self.spec.feature_step_places(m)
+                check_step_columns(steps, columns, f"model {m.name!r}", places, targets, test_columns)
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
 
@@ -984,16 +987,17 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         X_train = encoder.transform(train_rows, state)
         encode = partial(encoder.transform, state=state)
     else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
-        pipeline = Pipeline(steps, name=task.model.pipeline)
+        pipeline = Pipeline(steps, name=task.model.pipeline, places=ctx.spec.feature_step_places(task.model))
         y_steps, step_task, classes = pipeline_target(data, y_train)
         train_out, state = pipeline.fit_transform(
-            train_rows,
+            train_rows.drop(data.targets or data.target_column, strict=False),  # the target goes in as y only
             y_steps,
             task=step_task,  # type: ignore[arg-type]
             classes=classes,
             seed=fit_ctx.seed,
             features=features,
             categorical=data.categorical,
+            say_empty=(task.repeat, task.fold) == (0, 0),  # the same on every fold: said once per model
         )
         X_train = pipeline.matrix(train_out, state)
         del train_out
