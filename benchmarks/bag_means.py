@@ -1,11 +1,14 @@
-"""What a time-limited run submits with and without its seed bags' means among the blends (session 16).
+"""What the verdict submits with and without seed bags' means among the blends (session 16).
 
 A time limit spends the time left after the preset's models on seed bags of the best configs (``<config>_s<seed>``).
 Before session 16 the blends saw each bag member as a model of its own: the verdict weighed the blends against the
 luckiest seed's CV and could submit that seed alone. Now ``auto`` / ``all`` add each bag's mean (``<config>_bag``).
-This script fits one time-limited ``best`` run per dataset and split, then asks the blend report twice on the same
-fitted models (so the machine's load, which decides what fits in time, is the same for both): once on a copy whose
-run.json records no bags (as before), once as it is; each verdict's pick is scored on the hidden rows.
+
+What fits in a time limit depends on the machine's load, so the bags here are made without one: ``good``'s models
+plus ``--seeds`` more seeds of its LightGBM and RealMLP (what a time limit bags: the best configs, refitted with
+seed + 1, + 2, ...), recorded in run.json as a time limit records them. The blend report is asked twice on the same
+fitted models: on a copy whose run.json records no bags (as before), and as it is; each verdict's pick is scored on
+the hidden rows.
 
     .venv/bin/python benchmarks/bag_means.py --datasets breast_cancer,diabetes,fair,anes96 --split-seeds 0,1,2
     .venv/bin/python benchmarks/bag_means.py --quick      # seconds: the code path only (the tests)
@@ -27,6 +30,7 @@ from portfolio import hidden_score
 from kaggle_kit.blend import blend_report, blend_test_predictions
 from kaggle_kit.config import build_spec
 from kaggle_kit.metrics import get_metric
+from kaggle_kit.presets import DataProfile, resolve_preset
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
 
@@ -55,8 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="breast_cancer,diabetes,fair,anes96")
     parser.add_argument("--split-seeds", default="0,1,2")
-    parser.add_argument("--time-limit", type=float, default=60.0)
-    parser.add_argument("--quick", action="store_true", help="fast preset, 2 folds, 15 s: the code path, in seconds")
+    parser.add_argument("--seeds", type=int, default=4, help="seeds in each bag besides the model's own")
+    parser.add_argument("--quick", action="store_true", help="fast preset, 2 folds: the code path, in seconds")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     print(machine_line())
@@ -72,16 +76,28 @@ def main() -> None:
                     "task": ds.task,
                     "metric": ds.metric,
                     "seed": 42,
-                    "preset": "fast" if args.quick else "best",
+                    "preset": "fast" if args.quick else "good",
                     "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": ds.target},
                 }
+                bagged = ["lgbm"] if args.quick else ["lgbm", "realmlp"]
                 if args.quick:
                     raw["folds"] = {"n_splits": 2}
                 load = load_average()
-                result = run(build_spec(raw, base_dir=Path(tmp)), runs_root=Path(tmp) / "runs", train=train,
-                             test=hidden.drop(ds.target), progress=None, record_history=False,
-                             time_limit=15.0 if args.quick else args.time_limit)  # fmt: skip
-                bags = RunStore(result.run_dir).read_meta().get("bags") or {}
+                profile = DataProfile.of(train, [c for c in train.columns if c not in ("id", ds.target)], [], ds.task,
+                                         train[ds.target].n_unique() if ds.task != "regression" else 0)  # fmt: skip
+                preset = {m.spec["name"]: m.spec for m in resolve_preset(raw["preset"], profile).models}
+                extra = [
+                    {**preset[name], "name": f"{name}_s{42 + k}", "seed": 42 + k}
+                    for name in bagged
+                    for k in range(1, args.seeds + 1)
+                ]
+                spec = build_spec({**raw, "models": extra}, base_dir=Path(tmp))
+                result = run(spec, runs_root=Path(tmp) / "runs", train=train, test=hidden.drop(ds.target),
+                             progress=None, record_history=False)  # fmt: skip
+                store = RunStore(result.run_dir)
+                seeds = list(range(42, 43 + args.seeds))
+                bags = {n: {"models": [n, *(f"{n}_s{s}" for s in seeds[1:])], "seeds": seeds} for n in bagged}
+                store.write_meta({**store.read_meta(), "bags": bags})
                 old = submitted(ds, without_bags(result.run_dir, Path(tmp) / "old"), hidden)
                 new = submitted(ds, result.run_dir, hidden)
             before.append(old["test"])
