@@ -141,8 +141,9 @@ def check_step_columns(
 
 def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> None:
     """A feature column that holds the target ``y`` itself (``fit(train, train["y"].to_numpy())``: the array has no
-    name, so the column stayed a feature): every row's features would hold its own target. A :class:`DataError`
-    naming it; columns are compared on their first rows, then in full."""
+    name, so the column stayed a feature; a polars series renamed or built from the values, ``pl.Series(arr)``, is
+    named otherwise, ``''``): every row's features would hold its own target. A :class:`DataError` naming it;
+    columns are compared on their first rows, then in full."""
     values = pl.Series("y", np.asarray(y).reshape(-1))
     if len(values) != df.height or values.dtype == pl.Object:
         return
@@ -150,7 +151,7 @@ def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: 
         c
         for c in columns
         if (schema[c].is_numeric() and values.dtype.is_numeric())
-        or (schema[c] == pl.String and values.dtype == pl.String)
+        or (schema[c] == values.dtype and values.dtype in (pl.String, pl.Boolean))
     ]
     head = min(df.height, 1000)
     for c in same_kind:
@@ -297,7 +298,7 @@ class Pipeline:
         feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
         # a frame's schema and columns are rebuilt on each access: read them once (10k pixel columns are normal)
         schema, present = df.schema, set(df.columns)
-        if features is None and y is not None and target_name is None:
+        if features is None and y is not None and target_name not in present:  # no column named as y: compare
             _refuse_target_column(df, schema, y, feats)
         missing = [c for c in feats if c not in present]
         if missing:
