@@ -315,7 +315,9 @@ def test_the_folds_pipelines_never_see_the_target_column_even_past_the_runs_chec
         run(spec, runs_root=tmp_path / "runs", progress=None)
 
 
-def test_a_step_naming_any_target_of_a_multi_target_run_is_refused(tmp_path: Path) -> None:
+def test_a_step_naming_any_target_of_a_multi_target_run_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A multilabel run's second target column ('b', not the first) named by a step: refused as the first is."""
     from kaggle_kit.errors import ConfigError
 
@@ -337,6 +339,14 @@ def test_a_step_naming_any_target_of_a_multi_target_run_is_refused(tmp_path: Pat
         base_dir=tmp_path,
     )
     with pytest.raises(ConfigError, match=r"steps\[0\] \(cyclical\): columns names 'b', the target"):
+        run(spec, runs_root=tmp_path / "runs", train=frame, progress=None, record_history=False)
+    # past the run's check, the folds' pipelines are handed none of the target columns (the first's drop alone
+    # left 'b' in their frames)
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.runtime import runner
+
+    monkeypatch.setattr(runner, "check_step_columns", lambda *args, **kwargs: None)
+    with pytest.raises(DataError, match=r"column 'b' is not in the frame"):
         run(spec, runs_root=tmp_path / "runs", train=frame, progress=None, record_history=False)
 
 
@@ -368,3 +378,11 @@ def test_a_notebook_boolean_target_column_is_refused() -> None:
         Pipeline([{"step": "standardize"}]).fit(frame, frame["y"].to_numpy(), task="binary")
     other = frame.with_columns(flag=pl.col("noise") > 0)  # a Boolean feature that is not y: no word
     assert "flag" in Pipeline([{"step": "standardize"}]).fit(other.drop("y"), frame["y"].to_numpy())["features"]
+
+
+def test_a_notebook_column_equal_to_y_on_its_first_rows_only_is_a_feature() -> None:
+    """The first rows tell most columns apart quickly; a column that agrees with y there but not further is not y."""
+    frame = _noise_frame().drop("id")
+    y = frame["y"].to_numpy()
+    near = frame.with_columns(pl.Series("y", np.r_[y[:1500], 1 - y[1500:]])).rename({"y": "near"})
+    assert "near" in Pipeline([{"step": "standardize"}]).fit(near, y, task="binary")["features"]
