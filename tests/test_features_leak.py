@@ -386,3 +386,17 @@ def test_a_notebook_column_equal_to_y_on_its_first_rows_only_is_a_feature() -> N
     y = frame["y"].to_numpy()
     near = frame.with_columns(pl.Series("y", np.r_[y[:1500], 1 - y[1500:]])).rename({"y": "near"})
     assert "near" in Pipeline([{"step": "standardize"}]).fit(near, y, task="binary")["features"]
+
+
+def test_a_notebook_step_naming_the_target_column_left_out_of_features_is_refused() -> None:
+    """`fit(train, y_array, features=[...])`, train holding the target column outside the features (as the runner's
+    frames held it): a step naming that column read each row's own target (y had no name to tell it by). The column
+    holding y is the target to the steps; another column outside the features (a group key) is still read."""
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame().with_columns(shop=(pl.col("id") % 7).cast(pl.String)).drop("id")
+    y, features = frame["y"].to_numpy(), ["code", "noise"]
+    with pytest.raises(DataError, match=r"column 'y' is the target \(y\): no step reads it as a column"):
+        Pipeline([{"step": "cyclical", "columns": ["y"], "period": 4}]).fit(frame, y, features=features)
+    keyed = Pipeline([{"step": "group_aggregate", "by": "shop", "columns": ["noise"], "stats": ["mean"]}])
+    assert "noise__mean_by_shop" in keyed.fit(frame, y, task="binary", features=features)["features"]

@@ -142,11 +142,22 @@ def check_step_columns(
 def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> None:
     """A feature column that holds the target ``y`` itself (``fit(train, train["y"].to_numpy())``: the array has no
     name, so the column stayed a feature; a polars series renamed or built from the values, ``pl.Series(arr)``, is
-    named otherwise, ``''``): every row's features would hold its own target. A :class:`DataError` naming it;
-    columns are compared on their first rows, then in full."""
+    named otherwise, ``''``): every row's features would hold its own target. A :class:`DataError` naming it."""
+    c = _target_column(df, schema, y, columns)
+    if c is not None:
+        raise DataError(
+            f"column {c!r} of the frame holds the target y itself, so every row's features would hold its own "
+            f"target; drop it from the frame, or pass y as that column (y = frame[{c!r}]: a named column is left "
+            "out of the features)"
+        )
+
+
+def _target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> str | None:
+    """The first of ``columns`` that holds the values of ``y``, else None; compared on their first rows, then in
+    full."""
     values = pl.Series("y", np.asarray(y).reshape(-1))
     if len(values) != df.height or values.dtype == pl.Object:
-        return
+        return None
     same_kind = [
         c
         for c in columns
@@ -158,11 +169,8 @@ def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: 
         if not df[c][:head].equals(values[:head].cast(schema[c], strict=False), check_names=False):
             continue  # most columns: told apart on their first rows, without casting the whole target
         if df[c].equals(values.cast(schema[c], strict=False), check_names=False):
-            raise DataError(
-                f"column {c!r} of the frame holds the target y itself, so every row's features would hold its own "
-                f"target; drop it from the frame, or pass y as that column (y = frame[{c!r}]: a named column is left "
-                "out of the features)"
-            )
+            return c
+    return None
 
 
 def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
@@ -298,8 +306,12 @@ class Pipeline:
         feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
         # a frame's schema and columns are rebuilt on each access: read them once (10k pixel columns are normal)
         schema, present = df.schema, set(df.columns)
-        if features is None and y is not None and target_name not in present:  # no column named as y: compare
-            _refuse_target_column(df, schema, y, feats)
+        if y is not None and target_name not in present:  # no column named as y: the one holding its values
+            if features is None:  # a feature: refused
+                _refuse_target_column(df, schema, y, feats)
+            else:  # not a feature (features given), but a step may name it: resolve refuses it as the target
+                kept = set(feats)
+                target_name = _target_column(df, schema, y, [c for c in df.columns if c not in kept])
         missing = [c for c in feats if c not in present]
         if missing:
             raise DataError(f"feature column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], df.columns)}")
