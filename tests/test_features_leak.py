@@ -400,3 +400,15 @@ def test_a_notebook_step_naming_the_target_column_left_out_of_features_is_refuse
         Pipeline([{"step": "cyclical", "columns": ["y"], "period": 4}]).fit(frame, y, features=features)
     keyed = Pipeline([{"step": "group_aggregate", "by": "shop", "columns": ["noise"], "stats": ["mean"]}])
     assert "noise__mean_by_shop" in keyed.fit(frame, y, task="binary", features=features)["features"]
+
+
+def test_a_name_only_a_target_could_make_is_refused_before_any_fit() -> None:
+    """'y__sin' after a step: passed as a column an earlier step may make (a column's name then '__'), then stopped
+    the model's first fold (not in the frame); no step reads the target, so none makes it: named now."""
+    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.features.pipeline import check_step_columns
+
+    steps = [{"step": "cyclical", "columns": ["noise"], "period": 4}, {"step": "standardize", "columns": ["y__sin"]}]
+    with pytest.raises(ConfigError, match=r"steps\[1\] \(standardize\): columns names 'y__sin', which is not a column"):
+        check_step_columns(steps, ["id", "noise", "y"], "model 'lr'", targets=("y",))
+    check_step_columns([steps[0], {**steps[1], "columns": ["noise__sin"]}], ["id", "noise", "y"], "m", targets=("y",))

@@ -123,7 +123,8 @@ def check_step_columns(
                         "it (each validation and test row's features would be made of its own target); the steps that "
                         "use the target (target_encode, arithmetic_pairs, text) are given the training rows' apart"
                     )
-                made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
+                # an earlier step's output; never of a target's ('y__sin': no step reads the target, so none makes it)
+                made = i > 0 and any(name.startswith(f"{c}__") for c in columns if c not in targets)
                 place = places[i] if places else f"steps[{i}]"
                 if name in known and test_columns is not None and name not in test_columns:
                     raise ConfigError(
