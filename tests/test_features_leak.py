@@ -229,8 +229,9 @@ def test_a_rows_features_do_not_depend_on_the_rows_transformed_with_it(step: dic
         {"step": "group_aggregate", "by": "code", "columns": ["y"], "stats": ["mean"]},
         {"step": "arithmetic_pairs", "columns": ["y", "noise"]},
         {"step": "drop", "columns": ["y"]},
+        {"step": "group_aggregate", "by": "y", "columns": ["noise"], "stats": ["mean"]},  # the target as a key
     ],
-    ids=lambda s: s["step"],
+    ids=lambda s: f"{s['step']}-{s.get('by', '')}",
 )
 def test_a_step_naming_the_target_is_refused_before_any_fit(step: dict, tmp_path: Path) -> None:
     """The target column was in the frames the pipeline saw: `cyclical` on 'y' gave each validation row features of
@@ -298,3 +299,119 @@ def test_a_notebook_frame_holding_the_target_as_a_feature_is_refused() -> None:
         pipe.fit(frame, frame["y"].to_numpy(), task="binary")
     assert "y" not in pipe.fit(frame, frame["y"], task="binary")["features"]
     assert pipe.fit(frame.drop("y"), frame["y"].to_numpy(), task="binary")["features"] == ["code", "noise"]
+
+
+def test_the_folds_pipelines_never_see_the_target_column_even_past_the_runs_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's check refuses a step naming the target before any fit; behind it, each fold's pipeline is fitted on
+    frames without the target column (it goes in as y only). With the check skipped, cyclical on 'y' stops at the
+    fold (the column is not in the frame) instead of scoring CV AUC 1.0 on noise."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.runtime import runner
+
+    monkeypatch.setattr(runner, "check_step_columns", lambda *args, **kwargs: None)
+    _noise_frame()[:600].write_csv(tmp_path / "train.csv")
+    steps = [{"step": "cyclical", "columns": ["y"], "period": 4}]
+    spec = _spec(tmp_path, {"p": {"steps": steps}}, {"pipeline": "p"})
+    with pytest.raises(DataError, match=r"column 'y' is not in the frame"):
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+
+
+def test_a_step_naming_any_target_of_a_multi_target_run_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multilabel run's second target column ('b', not the first) named by a step: refused as the first is."""
+    from kaggle_kit.errors import ConfigError
+
+    rng = np.random.default_rng(5)
+    n = 60
+    frame = pl.DataFrame(
+        {"id": range(n), "x": rng.normal(size=n), "a": rng.integers(0, 2, n), "b": rng.integers(0, 2, n)}
+    )
+    spec = build_spec(
+        {
+            "name": "ml",
+            "task": "multilabel",
+            "metric": "mean_log_loss",
+            "data": {"train": "train.csv", "id": "id", "target": ["a", "b"]},
+            "run": SEQUENTIAL,
+            "pipelines": {"p": {"steps": [{"step": "cyclical", "columns": ["x", "b"], "period": 2}]}},
+            "models": [{"name": "lr", **LOGREG, "pipeline": "p"}],
+        },
+        base_dir=tmp_path,
+    )
+    with pytest.raises(ConfigError, match=r"steps\[0\] \(cyclical\): columns names 'b', the target"):
+        run(spec, runs_root=tmp_path / "runs", train=frame, progress=None, record_history=False)
+    # past the run's check, the folds' pipelines are handed none of the target columns (the first's drop alone
+    # left 'b' in their frames)
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.runtime import runner
+
+    monkeypatch.setattr(runner, "check_step_columns", lambda *args, **kwargs: None)
+    with pytest.raises(DataError, match=r"column 'b' is not in the frame"):
+        run(spec, runs_root=tmp_path / "runs", train=frame, progress=None, record_history=False)
+
+
+@pytest.mark.parametrize(
+    "as_y",
+    [
+        lambda f: pl.Series(f["y"].to_numpy()),  # a polars series built from the values: named ''
+        lambda f: f["y"].alias("label"),  # renamed
+        lambda f: f["y"].to_list(),
+    ],
+    ids=["unnamed-series", "renamed-series", "list"],
+)
+def test_a_notebook_target_not_named_as_its_column_is_refused(as_y) -> None:
+    """y handed over under another name than its column's (a polars series is always named, '' by default): the
+    column was a feature, each row's features held its own target (only a nameless numpy array was compared)."""
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame().drop("id")
+    with pytest.raises(DataError, match=r"column 'y' of the frame holds the target y itself"):
+        Pipeline([TargetEncode(columns=["code"])]).fit(frame, as_y(frame), task="binary")
+
+
+def test_a_notebook_boolean_target_column_is_refused() -> None:
+    """A True / False target column, y its values: a Boolean column was not compared (numbers and text only)."""
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame().drop("id").with_columns(pl.col("y").cast(pl.Boolean))
+    with pytest.raises(DataError, match=r"column 'y' of the frame holds the target y itself"):
+        Pipeline([{"step": "standardize"}]).fit(frame, frame["y"].to_numpy(), task="binary")
+    other = frame.with_columns(flag=pl.col("noise") > 0)  # a Boolean feature that is not y: no word
+    assert "flag" in Pipeline([{"step": "standardize"}]).fit(other.drop("y"), frame["y"].to_numpy())["features"]
+
+
+def test_a_notebook_column_equal_to_y_on_its_first_rows_only_is_a_feature() -> None:
+    """The first rows tell most columns apart quickly; a column that agrees with y there but not further is not y."""
+    frame = _noise_frame().drop("id")
+    y = frame["y"].to_numpy()
+    near = frame.with_columns(pl.Series("y", np.r_[y[:1500], 1 - y[1500:]])).rename({"y": "near"})
+    assert "near" in Pipeline([{"step": "standardize"}]).fit(near, y, task="binary")["features"]
+
+
+def test_a_notebook_step_naming_the_target_column_left_out_of_features_is_refused() -> None:
+    """`fit(train, y_array, features=[...])`, train holding the target column outside the features (as the runner's
+    frames held it): a step naming that column read each row's own target (y had no name to tell it by). The column
+    holding y is the target to the steps; another column outside the features (a group key) is still read."""
+    from kaggle_kit.errors import DataError
+
+    frame = _noise_frame().with_columns(shop=(pl.col("id") % 7).cast(pl.String)).drop("id")
+    y, features = frame["y"].to_numpy(), ["code", "noise"]
+    with pytest.raises(DataError, match=r"column 'y' is the target \(y\): no step reads it as a column"):
+        Pipeline([{"step": "cyclical", "columns": ["y"], "period": 4}]).fit(frame, y, features=features)
+    keyed = Pipeline([{"step": "group_aggregate", "by": "shop", "columns": ["noise"], "stats": ["mean"]}])
+    assert "noise__mean_by_shop" in keyed.fit(frame, y, task="binary", features=features)["features"]
+
+
+def test_a_name_only_a_target_could_make_is_refused_before_any_fit() -> None:
+    """'y__sin' after a step: passed as a column an earlier step may make (a column's name then '__'), then stopped
+    the model's first fold (not in the frame); no step reads the target, so none makes it: named now."""
+    from kaggle_kit.errors import ConfigError
+    from kaggle_kit.features.pipeline import check_step_columns
+
+    steps = [{"step": "cyclical", "columns": ["noise"], "period": 4}, {"step": "standardize", "columns": ["y__sin"]}]
+    with pytest.raises(ConfigError, match=r"steps\[1\] \(standardize\): columns names 'y__sin', which is not a column"):
+        check_step_columns(steps, ["id", "noise", "y"], "model 'lr'", targets=("y",))
+    check_step_columns([steps[0], {**steps[1], "columns": ["noise__sin"]}], ["id", "noise", "y"], "m", targets=("y",))

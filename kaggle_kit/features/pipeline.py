@@ -129,7 +129,8 @@ def check_step_columns(
                         "it (each validation and test row's features would be made of its own target); the steps that "
                         "use the target (target_encode, arithmetic_pairs, text) are given the training rows' apart"
                     )
-                made = i > 0 and any(name.startswith(f"{c}__") for c in columns)  # an earlier step's output
+                # an earlier step's output; never of a target's ('y__sin': no step reads the target, so none makes it)
+                made = i > 0 and any(name.startswith(f"{c}__") for c in columns if c not in targets)
                 place = places[i] if places else f"steps[{i}]"
                 if name in known and test_columns is not None and name not in test_columns:
                     raise ConfigError(
@@ -147,27 +148,36 @@ def check_step_columns(
 
 def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> None:
     """A feature column that holds the target ``y`` itself (``fit(train, train["y"].to_numpy())``: the array has no
-    name, so the column stayed a feature): every row's features would hold its own target. A :class:`DataError`
-    naming it; columns are compared on their first rows, then in full."""
+    name, so the column stayed a feature; a polars series renamed or built from the values, ``pl.Series(arr)``, is
+    named otherwise, ``''``): every row's features would hold its own target. A :class:`DataError` naming it."""
+    c = _target_column(df, schema, y, columns)
+    if c is not None:
+        raise DataError(
+            f"column {c!r} of the frame holds the target y itself, so every row's features would hold its own "
+            f"target; drop it from the frame, or pass y as that column (y = frame[{c!r}]: a named column is left "
+            "out of the features)"
+        )
+
+
+def _target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> str | None:
+    """The first of ``columns`` that holds the values of ``y``, else None; compared on their first rows, then in
+    full."""
     values = pl.Series("y", np.asarray(y).reshape(-1))
     if len(values) != df.height or values.dtype == pl.Object:
-        return
+        return None
     same_kind = [
         c
         for c in columns
         if (schema[c].is_numeric() and values.dtype.is_numeric())
-        or (schema[c] == pl.String and values.dtype == pl.String)
+        or (schema[c] == values.dtype and values.dtype in (pl.String, pl.Boolean))
     ]
     head = min(df.height, 1000)
     for c in same_kind:
         if not df[c][:head].equals(values[:head].cast(schema[c], strict=False), check_names=False):
             continue  # most columns: told apart on their first rows, without casting the whole target
         if df[c].equals(values.cast(schema[c], strict=False), check_names=False):
-            raise DataError(
-                f"column {c!r} of the frame holds the target y itself, so every row's features would hold its own "
-                f"target; drop it from the frame, or pass y as that column (y = frame[{c!r}]: a named column is left "
-                "out of the features)"
-            )
+            return c
+    return None
 
 
 def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
@@ -303,8 +313,12 @@ class Pipeline:
         feats = list(features) if features is not None else [c for c in df.columns if c != target_name]
         # a frame's schema and columns are rebuilt on each access: read them once (10k pixel columns are normal)
         schema, present = df.schema, set(df.columns)
-        if features is None and y is not None and target_name is None:
-            _refuse_target_column(df, schema, y, feats)
+        if y is not None and target_name not in present:  # no column named as y: the one holding its values
+            if features is None:  # a feature: refused
+                _refuse_target_column(df, schema, y, feats)
+            else:  # not a feature (features given), but a step may name it: resolve refuses it as the target
+                kept = set(feats)
+                target_name = _target_column(df, schema, y, [c for c in df.columns if c not in kept])
         missing = [c for c in feats if c not in present]
         if missing:
             raise DataError(f"feature column {missing[0]!r} is not in the frame.{did_you_mean(missing[0], df.columns)}")
