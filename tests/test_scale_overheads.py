@@ -4,6 +4,7 @@ timings: the sizes that made the slow paths show are in the commit messages."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import polars as pl
 import pytest
 
 import kaggle_kit.init_config as init_config
-from kaggle_kit.config import load_spec
+from kaggle_kit.config import build_spec, load_spec
+from kaggle_kit.errors import DataWarning
 from kaggle_kit.init_config import write_config
+from kaggle_kit.readers.competition import _warn_repeated_rows, load_competition, repeat_candidates, repeated_rows
 
 
 def _competition(folder: Path, n: int = 60) -> Path:
@@ -62,3 +65,68 @@ def test_init_still_reads_the_ids_as_written_where_a_folder_beside_train_may_hol
     reads = _counting_reads(monkeypatch)
     write_config("folder", train, tmp_path / "cfg", preset="fast")
     assert ("train", ("id",)) in reads and ("test", ("id",)) in reads, reads
+
+
+def _reference_repeats(frame: pl.DataFrame) -> list[int]:
+    """The rows equal to an earlier row, by the struct of every column over every row (the former whole-frame way)."""
+    return frame.select(~pl.struct(frame.columns).is_first_distinct()).to_series().arg_true().to_list()
+
+
+def test_repeated_rows_are_the_rows_equal_to_an_earlier_one_as_polars_compares_them() -> None:
+    """Zero and minus zero, NaNs and nulls compare equal; text and dates too; a row differing in one column does not
+    repeat. The positions are in order, each repeat after its first twin."""
+    frame = pl.DataFrame(
+        {
+            "x": [0.0, -0.0, float("nan"), float("nan"), None, None, 1.0, 1.0, 2.0],
+            "t": ["a", "a", "b", "b", None, None, "c", "d", "a"],
+            "n": [1, 1, 2, 2, None, None, 3, 3, 1],
+        }
+    )
+    at = repeated_rows(frame)
+    assert at.to_list() == [1, 3, 5] == _reference_repeats(frame)
+
+
+def test_repeated_rows_match_the_whole_frame_comparison_on_many_repeats() -> None:
+    rng = np.random.default_rng(1)
+    n = 2_000
+    base = pl.DataFrame(
+        {"a": rng.integers(0, 4, n), "b": rng.choice(["x", "y", None], n), "c": rng.integers(0, 3, n) / 2}
+    )
+    assert repeated_rows(base).to_list() == _reference_repeats(base)
+
+
+def test_rows_without_repeats_are_compared_by_their_hashes_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No row repeats: no candidate is left for the exact comparison, so the check of train's rows never builds the
+    struct of every column (a row encoding as large as the frame: +0.9 GB on 1M rows x 58 columns)."""
+    rng = np.random.default_rng(2)
+    frame = pl.DataFrame({"a": rng.normal(size=5_000), "b": rng.choice(["p", "q"], 5_000), "y": np.arange(5_000)})
+    assert repeat_candidates(frame).len() == 0
+    structs: list[Any] = []
+    real = pl.struct
+    monkeypatch.setattr(pl, "struct", lambda *a, **k: structs.append(a) or real(*a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no repeat: no warning
+        _warn_repeated_rows(frame, ["a", "b"], ["y"], None)
+    assert repeated_rows(frame).len() == 0 and structs == []
+
+
+def test_the_warning_names_the_repeats_and_the_first_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    x[25], x[31] = x[3], x[7]  # rows 26 and 32 repeat rows 4 and 8 (features and target)
+    y = np.arange(40) % 2
+    y[25], y[31] = y[3], y[7]
+    pl.DataFrame({"id": range(40), "x": x, "y": y}).write_csv(tmp_path / "train.csv")
+    spec = build_spec(
+        {
+            "name": "t",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "target": "y", "id": "id"},
+            "models": [{"name": "m", "kind": "dummy"}],
+        },
+        base_dir=tmp_path,
+    )
+    with pytest.warns(DataWarning, match=r"^2 train row\(s\) repeat an earlier row's features and target exactly "
+                      r"\(e\.g\. row 26\)"):  # fmt: skip
+        load_competition(spec)

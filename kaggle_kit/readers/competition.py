@@ -624,15 +624,32 @@ def _warn_repeated_rows(train: pl.DataFrame, columns: list[str], targets: list[s
     (features outside the table) are not compared."""
     if group is not None or not columns or IMAGE_REF in train.columns or SEQUENCE_ROW in train.columns:
         return
-    repeats = train.select(~pl.struct([*columns, *targets]).is_first_distinct()).to_series()  # an earlier row again
-    n = int(repeats.sum())
+    at = repeated_rows(train.select([*columns, *targets]))  # rows that repeat an earlier row
+    n = at.len()
     if n:
-        first = int(repeats.arg_true()[0])
+        first = int(at[0])
         _warn(
             f"{n} train row(s) repeat an earlier row's features and target exactly (e.g. row {first + 1}): in "
             "different folds a repeat is predicted by a model that saw its twin, so the CV flatters; drop the repeats, "
             "or keep them together with folds.group"
         )
+
+
+def repeat_candidates(frame: pl.DataFrame) -> pl.Series:
+    """The positions of the rows whose hash another row shares: every row equal to another is among them (equal rows
+    hash alike, 0.0 and -0.0, NaNs and nulls as ``is_first_distinct`` compares them), usually none at all."""
+    return frame.hash_rows(seed=0).is_duplicated().arg_true()
+
+
+def repeated_rows(frame: pl.DataFrame) -> pl.Series:
+    """The positions of the rows of ``frame`` equal to an earlier row, in order. The rows are compared exactly only
+    among the candidates their hashes leave (:func:`repeat_candidates`): a struct of every column compared over every
+    row held a row encoding as large as the frame (1M rows x 58 columns: +0.9 GB at the peak before any fit, 1 s)."""
+    candidates = repeat_candidates(frame)
+    if candidates.len() == 0:
+        return candidates
+    again = frame[candidates].select(~pl.struct(frame.columns).is_first_distinct()).to_series()
+    return candidates.filter(again)
 
 
 def match_text_names(test: pl.DataFrame, text: Sequence[str], train_columns: Collection[str]) -> pl.DataFrame:
