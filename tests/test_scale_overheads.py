@@ -17,6 +17,8 @@ from kaggle_kit.config import build_spec, load_spec
 from kaggle_kit.errors import DataWarning
 from kaggle_kit.init_config import write_config
 from kaggle_kit.readers.competition import _warn_repeated_rows, load_competition, repeat_candidates, repeated_rows
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
 
 
 def _competition(folder: Path, n: int = 60) -> Path:
@@ -130,3 +132,41 @@ def test_the_warning_names_the_repeats_and_the_first_one(tmp_path: Path) -> None
     with pytest.warns(DataWarning, match=r"^2 train row\(s\) repeat an earlier row's features and target exactly "
                       r"\(e\.g\. row 26\)"):  # fmt: skip
         load_competition(spec)
+
+
+def test_the_baseline_fold_gathers_one_column_of_its_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The baseline predicts from the target alone: its folds' rows were gathered with every column (two gathers of
+    500k rows x 60 columns a fold, about 1 s), for their count. Its predictions are as before (the class rate)."""
+    rng = np.random.default_rng(4)
+    n = 80
+    train = pl.DataFrame(
+        {"id": range(n), **{f"x{j}": rng.normal(size=n) for j in range(6)}, "y": (np.arange(n) % 4 == 0).astype(int)}
+    )
+    spec = build_spec(
+        {
+            "name": "base",
+            "task": "binary",
+            "metric": "log_loss",
+            "data": {"train": "train.csv", "target": "y", "id": "id"},
+            "folds": {"n_splits": 2},
+            "models": [{"name": "m", "kind": "dummy"}],
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+        },
+        base_dir=tmp_path,
+    )
+    widths: list[int] = []
+    real = pl.DataFrame.__getitem__
+
+    def recorded(self: pl.DataFrame, key: Any) -> Any:
+        if isinstance(key, np.ndarray) and self.height == n:  # a fold's rows of train
+            widths.append(self.width)
+        return real(self, key)
+
+    monkeypatch.setattr(pl.DataFrame, "__getitem__", recorded)
+    result = run(spec, train=train, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    assert widths and max(widths) == 1, widths  # the baseline and the dummy model: one column each
+    oof = RunStore(result.run_dir).read_predictions("m", "oof").drop("id").to_numpy()
+    fold = pl.read_parquet(RunStore(result.run_dir).folds_path).to_series(-1).to_numpy()
+    y = train["y"].to_numpy()
+    expected = np.array([y[fold != f].mean() for f in fold])  # each row: the class rate of the other fold's rows
+    np.testing.assert_allclose(oof[:, -1], expected, rtol=1e-6)
