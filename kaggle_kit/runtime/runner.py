@@ -60,7 +60,14 @@ from ..models.lightgbm_adapter import GROUPS_FROM_ROWS, LIGHTGBM_KINDS
 from ..models.nn.images import DECODING
 from ..presets import DATES, DataProfile, expand_preset
 from ..readers.codes import split_record
-from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
+from ..readers.competition import (
+    CompetitionData,
+    RawFrames,
+    column_record,
+    load_competition,
+    prepare_competition,
+    read_frames,
+)
 from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
@@ -485,6 +492,9 @@ class RunSession:
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
     _fewest: int | None = None  # the fewest training rows of a fold (:meth:`_smallest_fit`)
     _sample_checked: bool = False  # the sample submission fits the run's predictions (:meth:`fit_all`)
+    #: train and test as read from the spec's files, and the spec they were read by: handed to the pool's workers,
+    #: which prepare them instead of reading the files again (:meth:`start`, which lets them go)
+    read: tuple[RawFrames, CompetitionSpec] | None = None
 
     @classmethod
     def open(
@@ -512,7 +522,9 @@ class RunSession:
                 "stand in for spec.data's files together, so the run would make no test predictions (nothing to "
                 "submit). Pass test= too, or set data.test = None for a run without test rows"
             )
-        data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
+        raw = read_frames(spec) if train is None else None
+        data = prepare_competition(spec, train, test) if raw is None else load_competition(spec, frames=raw)
+        read_with = spec
         if data.date_formats != spec.data.date_formats:  # found in train: the spec.toml beside the run records them
             spec = spec.model_copy(update={"data": spec.data.model_copy(update={"date_formats": data.date_formats})})
         streamed = spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
@@ -531,7 +543,8 @@ class RunSession:
         if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
             data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
         store.save_target(data.train_ids, data.y)
-        return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs)
+        read = (raw, read_with) if raw is not None else None
+        return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs, read=read)
 
     def resolved(self, model: ModelSpec) -> ModelSpec:
         """``model`` with the files its params name (``pretrained``) as paths from the config file's folder."""
@@ -603,6 +616,19 @@ class RunSession:
                 done.append(found)
         return todo, done
 
+    def _frames_for_workers(self, pooled: bool) -> RawFrames | None:
+        """The frames read from the spec's files for the pool's workers (``pooled``: the tasks run in a local process
+        pool), where this run's spec reads its files as the spec they were read by did (the run adds the date formats
+        it found, and its models); None otherwise: the workers read the files. Let go here either way: the run holds
+        its prepared frames only from now on."""
+        read, self.read = self.read, None
+        if read is None or not pooled:
+            return None
+        raw, read_with = read
+        now, then = self.spec.data, read_with.data
+        same = now.model_copy(update={"date_formats": then.date_formats}) == then
+        return raw if same and self.spec.base_dir == read_with.base_dir and self.spec.task == read_with.task else None
+
     def start(self, n_tasks: int, in_workers: bool = False) -> None:
         """Fix the worker count and threads per task (once per run) and say so; ``in_workers``: the tasks run in
         worker processes even with one job (a time limit, which stops a fold by ending its worker)."""
@@ -631,6 +657,7 @@ class RunSession:
                 gpu_share=1.0 if settings.executor == "ray" else 1.0 / jobs,  # Ray: per task, its gpus_per_task
             ),
             in_memory=self.in_memory,
+            frames=self._frames_for_workers(settings.executor == "local" and (jobs > 1 or in_workers)),
             jobs=jobs,
             executor=settings.executor,
             ray_address=settings.ray_address,
