@@ -274,3 +274,28 @@ def test_the_frames_go_to_workers_only_where_the_run_reads_its_files_as_they_wer
         if frames is not None:
             assert frames[0] is not None and frames[0].height == 108 and frames[1] is not None
         session.close()
+
+
+def test_run_json_records_the_training_frame_once_per_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A time-limited search writes run.json twice a wave: each write computed every numeric feature's spread over
+    the training rows again (0.45 s on 1M rows). Computed once; every write records the same."""
+    import kaggle_kit.runtime.runner as runner
+
+    _competition(tmp_path, n=120)
+    session = RunSession.open(_pooled_spec(tmp_path), tmp_path / "runs", None, None, 1, None, None, None)
+    spreads: list[int] = []
+    real = runner.numeric_ranges
+
+    def counted(frame: pl.DataFrame, *args: Any, **kwargs: Any) -> dict[str, list[float]]:
+        spreads.append(frame.height)
+        return real(frame, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "numeric_ranges", counted)
+    recorded = []
+    for _ in range(3):
+        session.write_meta(session.spec.models)
+        recorded.append({k: v for k, v in session.store.read_meta().items() if k not in ("updated", "created")})
+    session.close()
+    assert spreads == [108] and recorded[0] == recorded[1] == recorded[2]
+    assert set(recorded[0]["numeric_ranges"]) == {"x"} and recorded[0]["columns"]
+    assert recorded[0]["numeric_ranges"]["x"] == real(session.data.train, ["x"])["x"]
