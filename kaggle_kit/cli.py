@@ -363,6 +363,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .predict.commands import cmd_predict
+
+    return cmd_predict(args)
+
+
+def _cmd_refit(args: argparse.Namespace) -> int:
+    from .predict.commands import cmd_refit
+
+    return cmd_refit(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kaggle-kit", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -438,9 +450,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output CSV (default: RUN_DIR/submissions/MODEL.csv or blend-NAME.csv)")
     p.set_defaults(func=_cmd_submit)
 
-    from .predict.commands import add_commands
+    p = sub.add_parser(
+        "predict", help="predict a new test file with a finished run folder (read-only is fine) -> submission CSV"
+    )
+    p.add_argument("run_dir")
+    p.add_argument(
+        "--test", default=None, help="the test file (CSV or parquet), columns as in training (data.test of the spec)"
+    )
+    p.add_argument("--images", default=None, help="[data.images] runs: the test images' folder (its test_folder)")
+    p.add_argument(
+        "--sequences", default=None, help="[data.sequences] runs: the test long table (its test; ids from it or --test)"
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", help="model name as on the leaderboard")
+    which.add_argument("--blend", help="blend name as stored by `kaggle-kit blend`")
+    which.add_argument("--best", action="store_true", help="the blend or model the blend report's verdict names")
+    p.add_argument("--refit", action="store_true", help="use the models refit on all rows (`kaggle-kit refit`)")
+    p.add_argument("--out", default="submission.csv", help="output CSV (default: submission.csv)")
+    p.add_argument("--sample", default=None, help="the sample submission of these test rows (its rows and order)")
+    p.add_argument("--threads", type=int, default=None, help="threads per model (default: up to 4)")
+    p.set_defaults(func=_cmd_predict)
 
-    add_commands(sub)  # predict, refit
+    p = sub.add_parser(
+        "refit", help="refit each model on all training rows with its folds' mean best iteration (no early stopping)"
+    )
+    p.add_argument("run_dir")
+    p.add_argument("--model", action="append", default=None, help="a model to refit, repeatable (default: all)")
+    p.add_argument("--train", default=None, help="the training file (default: data.train of the run's spec)")
+    p.add_argument("--threads", type=int, default=1, help="threads per model (default: 1)")
+    p.set_defaults(func=_cmd_refit)
 
     p = sub.add_parser(
         "blend",

@@ -54,7 +54,7 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
-from .readers.image_folders import find_image_files, image_files_hint, image_folder_message
+from .readers.image_folders import find_image_files, has_folders, image_files_hint, image_folder_message
 from .readers.images import image_shape
 from .readers.sequences import TIME_OF_DAY
 from .readers.tables import (
@@ -896,7 +896,7 @@ def infer_spec(
             "if one is the target, pass --target)"
         )
     image_column: str | None = None
-    if seq_id is None:  # files named by a column of train, beside it: the images the rows stand for
+    if seq_id is None and has_folders(train_path):  # files named by a column of train, beside it: the images
         named, named_test = labels_frame, test
         if id_column is not None and labels_frame[id_column].dtype != pl.String:  # '0007' as `run` spells it
             as_text = ReadOptions(lenient=True, keep_text=(id_column,))

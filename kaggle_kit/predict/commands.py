@@ -1,5 +1,6 @@
 """The ``predict`` and ``refit`` subcommands of ``kaggle-kit`` (thin over :mod:`kaggle_kit.predict`), and the
-``--best`` choice ``submit`` shares."""
+``--best`` choice ``submit`` shares. Their arguments are in :func:`kaggle_kit.cli.build_parser`: importing this module
+imports the package, and with it the blends and scipy (1.3 s), which every other command has no use for."""
 
 from __future__ import annotations
 
@@ -7,40 +8,7 @@ import argparse
 from typing import Any
 
 
-def add_commands(sub: Any) -> None:
-    """Add ``predict`` and ``refit`` to the CLI's subparsers."""
-    p = sub.add_parser(
-        "predict", help="predict a new test file with a finished run folder (read-only is fine) -> submission CSV"
-    )
-    p.add_argument("run_dir")
-    p.add_argument(
-        "--test", default=None, help="the test file (CSV or parquet), columns as in training (data.test of the spec)"
-    )
-    p.add_argument("--images", default=None, help="[data.images] runs: the test images' folder (its test_folder)")
-    p.add_argument(
-        "--sequences", default=None, help="[data.sequences] runs: the test long table (its test; ids from it or --test)"
-    )
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model", help="model name as on the leaderboard")
-    which.add_argument("--blend", help="blend name as stored by `kaggle-kit blend`")
-    which.add_argument("--best", action="store_true", help="the blend or model the blend report's verdict names")
-    p.add_argument("--refit", action="store_true", help="use the models refit on all rows (`kaggle-kit refit`)")
-    p.add_argument("--out", default="submission.csv", help="output CSV (default: submission.csv)")
-    p.add_argument("--sample", default=None, help="the sample submission of these test rows (its rows and order)")
-    p.add_argument("--threads", type=int, default=None, help="threads per model (default: up to 4)")
-    p.set_defaults(func=_cmd_predict)
-
-    p = sub.add_parser(
-        "refit", help="refit each model on all training rows with its folds' mean best iteration (no early stopping)"
-    )
-    p.add_argument("run_dir")
-    p.add_argument("--model", action="append", default=None, help="a model to refit, repeatable (default: all)")
-    p.add_argument("--train", default=None, help="the training file (default: data.train of the run's spec)")
-    p.add_argument("--threads", type=int, default=1, help="threads per model (default: 1)")
-    p.set_defaults(func=_cmd_refit)
-
-
-def _cmd_predict(args: argparse.Namespace) -> int:
+def cmd_predict(args: argparse.Namespace) -> int:
     from .api import predict
     from .best import best_choice
 
@@ -66,7 +34,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_refit(args: argparse.Namespace) -> int:
+def cmd_refit(args: argparse.Namespace) -> int:
     from .refit import refit
 
     refit(args.run_dir, args.model, train=args.train, threads=args.threads)

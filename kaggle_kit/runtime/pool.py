@@ -5,7 +5,7 @@ pool (every pending future fails), and it exposes its processes only through a p
 run needs both: a fold that would overrun the limit is stopped by ending its worker, the other workers carry on,
 and the thread rule reads the workers' process ids to tell this run's load from other processes'. So the run keeps
 its own small pool: one spawned process per slot, each with a pipe, fed one task at a time. A worker is started
-when a task first needs it (its initializer reads the data once) and serves every later task of the run, whatever
+when a task first needs it (its initializer prepares the data once) and serves every later task of the run, whatever
 wave of a time-limited run it belongs to: importing torch or reading the data is paid once per worker, not per wave.
 
 A worker that is ended mid-task leaves at most a hidden temporary fold folder (fold folders are published by one

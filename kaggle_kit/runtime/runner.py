@@ -60,7 +60,14 @@ from ..models.lightgbm_adapter import GROUPS_FROM_ROWS, LIGHTGBM_KINDS
 from ..models.nn.images import DECODING
 from ..presets import DATES, DataProfile, expand_preset
 from ..readers.codes import split_record
-from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
+from ..readers.competition import (
+    CompetitionData,
+    RawFrames,
+    column_record,
+    load_competition,
+    prepare_competition,
+    read_frames,
+)
 from ..readers.dates import date_ranges
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
@@ -487,6 +494,10 @@ class RunSession:
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
     _fewest: int | None = None  # the fewest training rows of a fold (:meth:`_smallest_fit`)
     _sample_checked: bool = False  # the sample submission fits the run's predictions (:meth:`fit_all`)
+    #: train and test as read from the spec's files, and the spec they were read by: handed to the pool's workers,
+    #: which prepare them instead of reading the files again (:meth:`start`, which lets them go)
+    read: tuple[RawFrames, CompetitionSpec] | None = None
+    _record: tuple[CompetitionData, dict[str, Any]] | None = None  # (the data, :func:`data_record` of it)
 
     @classmethod
     def open(
@@ -514,7 +525,9 @@ class RunSession:
                 "stand in for spec.data's files together, so the run would make no test predictions (nothing to "
                 "submit). Pass test= too, or set data.test = None for a run without test rows"
             )
-        data = prepare_competition(spec, train, test) if train is not None else load_competition(spec)
+        raw = read_frames(spec) if train is None else None
+        data = prepare_competition(spec, train, test) if raw is None else load_competition(spec, frames=raw)
+        read_with = spec
         if data.date_formats != spec.data.date_formats:  # found in train: the spec.toml beside the run records them
             spec = spec.model_copy(update={"data": spec.data.model_copy(update={"date_formats": data.date_formats})})
         streamed = spec.data.sequences is not None and spec.data.sequences.layout == "streamed"
@@ -533,7 +546,8 @@ class RunSession:
         if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
             data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
         store.save_target(data.train_ids, data.y)
-        return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs)
+        read = (raw, read_with) if raw is not None else None
+        return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs, read=read)
 
     def resolved(self, model: ModelSpec) -> ModelSpec:
         """``model`` with the files its params name (``pretrained``) as paths from the config file's folder."""
@@ -608,6 +622,19 @@ class RunSession:
                 done.append(found)
         return todo, done
 
+    def _frames_for_workers(self, pooled: bool) -> RawFrames | None:
+        """The frames read from the spec's files for the pool's workers (``pooled``: the tasks run in a local process
+        pool), where this run's spec reads its files as the spec they were read by did (the run adds the date formats
+        it found, and its models); None otherwise: the workers read the files. Let go here either way: the run holds
+        its prepared frames only from now on."""
+        read, self.read = self.read, None
+        if read is None or not pooled:
+            return None
+        raw, read_with = read
+        now, then = self.spec.data, read_with.data
+        same = now.model_copy(update={"date_formats": then.date_formats}) == then
+        return raw if same and self.spec.base_dir == read_with.base_dir and self.spec.task == read_with.task else None
+
     def start(self, n_tasks: int, in_workers: bool = False) -> None:
         """Fix the worker count and threads per task (once per run) and say so; ``in_workers``: the tasks run in
         worker processes even with one job (a time limit, which stops a fold by ending its worker)."""
@@ -636,6 +663,7 @@ class RunSession:
                 gpu_share=1.0 if settings.executor == "ray" else 1.0 / jobs,  # Ray: per task, its gpus_per_task
             ),
             in_memory=self.in_memory,
+            frames=self._frames_for_workers(settings.executor == "local" and (jobs > 1 or in_workers)),
             jobs=jobs,
             executor=settings.executor,
             ray_address=settings.ray_address,
@@ -700,7 +728,15 @@ class RunSession:
             self.execution or {},
             kinds=kinds,
             extra=extra,
+            record=self._data_record(),
         )
+
+    def _data_record(self) -> dict[str, Any]:
+        """What run.json records of the training frame (:func:`data_record`), once per data: a time-limited search
+        writes run.json twice a wave, and each numeric feature's spread over 1M rows took 0.45 s a write."""
+        if self._record is None or self._record[0] is not self.data:
+            self._record = (self.data, data_record(self.data))
+        return self._record[1]
 
     def check_sample(self) -> None:
         """Once per run, before any fit: the sample submission fits the predictions the run will make
@@ -841,7 +877,11 @@ def _write_meta(
     *,
     kinds: dict[str, str],
     extra: dict[str, Any] | None = None,
+    record: dict[str, Any] | None = None,
 ) -> None:
+    """run.json, spec.toml and levels.parquet. ``record``: :func:`data_record` of ``data`` where the caller keeps
+    it (computed here otherwise)."""
+    record = data_record(data) if record is None else record
     previous = store.read_meta() if store.exists() else {}
     if previous and (previous.get("task"), previous.get("metric")) != (spec.task, spec.metric):
         raise StoreError(
@@ -873,15 +913,12 @@ def _write_meta(
             "execution": execution,
             "models": keys,
             "kinds": kinds,
-            # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
-            "columns": column_record(data.train, data.features, data.categorical),
+            "columns": record["columns"],
             "categorical": list(data.categorical),
             # the code columns' parts (data.split_codes): `kaggle-kit predict` splits a new test file alike
             "split_codes": split_record(data.splits),
-            # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file
-            "date_ranges": date_ranges(data.train, data.train.columns),
-            # each numeric feature's spread: `kaggle-kit predict` warns of a new file on another scale (0 .. 1 pixels)
-            "numeric_ranges": numeric_ranges(data.train, [c for c in data.features if c not in data.categorical]),
+            "date_ranges": record["date_ranges"],
+            "numeric_ranges": record["numeric_ranges"],
             # how image files / long tables became columns: `kaggle-kit predict` reads new ones to the same shape
             "image_shape": list(data.images.shape) if data.images is not None else image_shape(spec, data.train),
             "image_mode": image_mode(spec, data.train),
@@ -893,6 +930,18 @@ def _write_meta(
     )
     (store.root / "spec.toml").write_text(spec.to_toml())
     store.save_levels(training_levels(data.train, data.categorical))
+
+
+def data_record(data: CompetitionData) -> dict[str, Any]:
+    """What run.json records of the training frame, for `kaggle-kit predict`'s checks of a new test file."""
+    return {
+        # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
+        "columns": column_record(data.train, data.features, data.categorical),
+        # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file
+        "date_ranges": date_ranges(data.train, data.train.columns),
+        # each numeric feature's spread: `kaggle-kit predict` warns of a new file on another scale (0 .. 1 pixels)
+        "numeric_ranges": numeric_ranges(data.train, [c for c in data.features if c not in data.categorical]),
+    }
 
 
 def _submission_meta(spec: CompetitionSpec, data: CompetitionData, metric: Metric) -> dict[str, Any]:
@@ -973,7 +1022,10 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         sequences=run_sequences(ctx),
     )
     features = data.features_for(getattr(adapter, "reads_images", False))  # streamed images: the image nets only
-    train_rows, valid_rows = data.train[train_idx], data.train[valid_idx]
+    # the baseline reads the rows' count alone: the fold's rows of one column, not of every column (two gathers of
+    # 500k rows x 60 columns, 1 s a fold)
+    rows_of = data.train if adapter.reads_features else data.train.select(pl.first())
+    train_rows, valid_rows = rows_of[train_idx], rows_of[valid_idx]
     y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
     encode: Callable[[pl.DataFrame], FeatureMatrix]
     encode_test: Callable[[pl.DataFrame], FeatureMatrix] | None = None  # when not ``encode``
