@@ -299,3 +299,45 @@ def test_run_json_records_the_training_frame_once_per_session(tmp_path: Path, mo
     assert spreads == [108] and recorded[0] == recorded[1] == recorded[2]
     assert set(recorded[0]["numeric_ranges"]) == {"x"} and recorded[0]["columns"]
     assert recorded[0]["numeric_ranges"]["x"] == real(session.data.train, ["x"])["x"]
+
+
+def test_repeated_rows_compare_rows_whose_hashes_collide_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows that only share a hash are no repeats: the hashes pick the candidates, the exact comparison decides.
+    Here every row hashes alike (as if all collided): the answer is still the whole-frame comparison's."""
+    frame = pl.DataFrame(
+        {"x": [1.0, 2.0, 1.0, 3.0, 2.0, float("nan"), float("nan")], "t": ["a", "a", "a", "b", "a", None, None]}
+    )
+    expected = _reference_repeats(frame)
+    monkeypatch.setattr(pl.DataFrame, "hash_rows", lambda self, *a, **k: pl.Series("h", [7] * self.height))
+    assert repeat_candidates(frame).len() == frame.height  # every row a candidate
+    assert repeated_rows(frame).to_list() == expected == [2, 4, 6]
+
+
+def test_the_frames_go_to_workers_when_the_run_found_date_formats_or_runs_one_worker_to_a_time_limit(
+    tmp_path: Path,
+) -> None:
+    """The date formats found in train are added to the run's spec (its spec.toml records them): the frames still
+    stand for its files, and go to the workers. A time limit runs the folds in a worker process even with one job
+    (to stop one at the deadline): that worker prepares the frames too."""
+    n = 60
+    frame = pl.DataFrame(
+        {
+            "id": range(n),
+            "x": np.random.default_rng(5).normal(size=n),
+            "when": [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2020" for i in range(n)],  # day first: a format found
+            "y": np.arange(n) % 2,
+        }
+    )
+    frame.head(48).write_csv(tmp_path / "train.csv")
+    frame.tail(12).drop("y").write_csv(tmp_path / "test.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # the dates found are said
+        session = RunSession.open(_pooled_spec(tmp_path), tmp_path / "runs", None, None, 1, None, None, None)
+    try:
+        assert session.spec.data.date_formats == {"when": "%d/%m/%Y"} and session.read is not None
+        assert session.read[1].data.date_formats == {}  # the spec the files were read by
+        session.start(4, in_workers=True)  # one job, a time limit
+        assert session.job is not None and session.job.jobs == 1 and session.job.frames is not None
+        assert session.job.frames[0] is not None and session.job.frames[0].height == 48
+    finally:
+        session.close()
