@@ -37,13 +37,26 @@ from kaggle_kit.runtime.store import RunStore
 
 def submitted(ds: Any, run_dir: Path, hidden: Any) -> dict[str, Any]:
     """The blend report's verdict on ``run_dir`` (methods ``auto``, as a time-limited command asks) and its pick's
-    score on the hidden rows."""
+    score on the hidden rows; ``bag_rule``: the pick where a lone bag member the verdict names gives way to its
+    bag's mean (a stronger rule, measured beside)."""
     report = blend_report(run_dir, "auto")
     kind, name = report.choice()
-    preds = (
-        blend_test_predictions(run_dir, name) if kind == "blend" else RunStore(run_dir).read_predictions(name, "test")
-    )
-    return {"pick": name, "test": hidden_score(ds, run_dir, preds, hidden)}
+    out = {"pick": name, "test": _hidden(ds, run_dir, hidden, kind, name)}
+    bags = RunStore(run_dir).read_meta().get("bags") or {}
+    member_of = {m: config for config, bag in bags.items() for m in bag["models"]}
+    blends = {b.name for b in report.blends}
+    if kind == "model" and f"{member_of.get(name)}_bag" in blends:
+        bag = f"{member_of[name]}_bag"
+        out["bag_rule"] = {"pick": bag, "test": _hidden(ds, run_dir, hidden, "blend", bag)}
+    else:
+        out["bag_rule"] = {"pick": name, "test": out["test"]}
+    return out
+
+
+def _hidden(ds: Any, run_dir: Path, hidden: Any, kind: str, name: str) -> float:
+    store = RunStore(run_dir)
+    preds = blend_test_predictions(run_dir, name) if kind == "blend" else store.read_predictions(name, "test")
+    return hidden_score(ds, run_dir, preds, hidden)
 
 
 def without_bags(run_dir: Path, copy: Path) -> Path:
@@ -67,7 +80,7 @@ def main() -> None:
     figures: dict[str, Any] = {}
     for ds in by_name(args.datasets):
         metric = get_metric(ds.metric)
-        before, after = [], []
+        before, after, rule = [], [], []
         for seed in (int(s) for s in args.split_seeds.split(",")):
             train, hidden = split(ds, seed=seed)
             with tempfile.TemporaryDirectory(prefix=f"kit-bags-{ds.name}-") as tmp:
@@ -102,13 +115,16 @@ def main() -> None:
                 new = submitted(ds, result.run_dir, hidden)
             before.append(old["test"])
             after.append(new["test"])
+            rule.append(new["bag_rule"]["test"])
             figures[f"{ds.name}-{seed}"] = {"bags": len(bags), "before": old, "after": new, "load": load}
             print(
                 f"{ds.name:<14} split {seed}: {len(bags)} bag(s); before {old['pick']!r} {old['test']:.5f}, "
-                f"after {new['pick']!r} {new['test']:.5f}  load {load} -> {load_average()}",
+                f"after {new['pick']!r} {new['test']:.5f}; a member giving way to its bag "
+                f"{new['bag_rule']['pick']!r} {new['bag_rule']['test']:.5f}  load {load} -> {load_average()}",
                 flush=True,
             )
         print(f"{ds.name:<14} after - before: {paired(after, before, metric.better)}")
+        print(f"{ds.name:<14} a member giving way to its bag - before: {paired(rule, before, metric.better)}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1, default=str))
 
