@@ -342,7 +342,15 @@ def _named_grid(columns: list[str]) -> tuple[str, list[float]] | None:
     values = [float(m.group(2)) for m in named if m]
     if any(b <= a for a, b in itertools.pairwise(values)) and any(b >= a for a, b in itertools.pairwise(values)):
         return None
-    return named[0].group(1), sorted(values)  # type: ignore[union-attr]
+    prefix = named[0].group(1)  # type: ignore[union-attr]
+    if _squash(prefix) in _PERCENT_LEVELS and all(0 < v < 100 for v in values) and max(values) >= 1:
+        values = [v / 100 for v in values]  # q10 .. q90: quantile levels in percent (submit reads them so too)
+    return prefix, sorted(values)
+
+
+#: prefixes of columns naming quantile levels in percent (``q10``, ``quantile_90``): levels 0.1 .. 0.9, not bins
+#: 10 .. 90 of a CDF (a pinball competition's sample read as CRPS bins was silently the wrong task)
+_PERCENT_LEVELS = ("q", "quantile", "percentile", "pct")
 
 
 def _sample_targets(

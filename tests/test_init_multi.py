@@ -431,6 +431,17 @@ def test_init_distribution_quantiles_for_pinball(tmp_path: Path) -> None:
     assert spec.metric == "pinball" and spec.distribution is not None and spec.distribution.quantiles == [0.1, 0.5, 0.9]
 
 
+@pytest.mark.parametrize("names", [["q10", "q50", "q90"], ["Quantile_90", "Quantile_50", "Quantile_10"]])
+def test_init_reads_quantile_levels_named_in_percent(names: list[str], tmp_path: Path) -> None:
+    """A pinball competition's sample headed q10, q50, q90: levels 0.1, 0.5, 0.9. init wrote CRPS bins at 10, 50, 90
+    of the target, silently another task than the competition's."""
+    train = _regression_table(tmp_path / "data", dict.fromkeys(names, 1.0))
+    out = tmp_path / "cfg"
+    assert main(["init", "q", "--train", str(train), "--out", str(out), "--task", "distribution"]) == 0
+    spec = load_spec(out / "q.toml")
+    assert spec.metric == "pinball" and spec.distribution is not None and spec.distribution.quantiles == [0.1, 0.5, 0.9]
+
+
 def test_init_distribution_needs_the_grid_when_the_sample_does_not_name_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
