@@ -39,6 +39,7 @@ from ..errors import DataError, DataWarning, StoreError
 from ..metrics import run_metric
 from ..readers.tables import header_key
 from ..runtime.store import RunStore, check_writable, parquet_bytes
+from ..sample_submission import whole_label
 from .import_checks import (
     check_distribution,
     check_values,
@@ -354,7 +355,7 @@ def _check_truth(
     known = np.array([v is not None and v == v for v in theirs.tolist()], dtype=bool)  # not null, not NaN
     if classes is not None:
         labels = np.array([str(classes[int(c)]) for c in y], dtype=object)
-        text = np.array([_label_text(v) for v in theirs.tolist()], dtype=object)
+        text = np.array([whole_label(str(v)) for v in theirs.tolist()], dtype=object)  # 1.0: a CSV's 1 with a gap
         as_labels = (text == labels) | ~known
         as_codes = (text == y.astype(str).astype(object)) | ~known
         agree = as_labels if as_labels.sum() >= as_codes.sum() else as_codes
@@ -389,13 +390,6 @@ def _shown(value: object) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     return repr(str(value))
-
-
-def _label_text(value: object) -> str:
-    """A label as text, whole floats without their ``.0`` (a CSV column of 0 / 1 with a gap reads as floats)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _fold_column(frame: pl.DataFrame, given: str | None) -> str:

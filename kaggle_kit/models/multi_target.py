@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import DataError
 from ..features import FeatureMatrix
 from ..metrics import get_metric
+from ..readers.targets import one_class_rate
 from .base import FitContext, Fitted, ModelAdapter, take_rows
 
 TARGETS_FILE = "targets.json"
@@ -75,8 +76,8 @@ class PerTargetAdapter:
         for j in range(y_train.shape[1]):
             rows = np.flatnonzero(~np.isnan(y_train[:, j]))
             labels = y_train[rows, j]
-            if inner_ctx.task == "binary" and np.unique(labels).size < 2:
-                models.append(float((labels.sum() + 0.5) / (labels.size + 1)))  # one class (or none) to learn from
+            if inner_ctx.task == "binary" and (rate := one_class_rate(labels)) is not None:
+                models.append(rate)  # one class (or none) to learn from
                 per_target.append(None)
                 continue
             if rows.size == 0:

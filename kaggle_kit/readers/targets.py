@@ -51,17 +51,21 @@ def encode_targets(
                     f"the target column {name!r} holds {allowed(found)} besides 0 and 1; a multilabel target is a "
                     "0/1 label per column (empty = missing): encode it, or use task = 'multiregression'"
                 )
-            if np.unique(values[seen]).size < 2:
+            if (rate := one_class_rate(values[seen])) is not None:
                 one = int(values[seen][0])
                 warn(
                     f"the target column {name!r} holds one label ({one}) in every labelled row: no model can learn "
-                    f"it, so each predicts its smoothed rate (about {_smoothed(one, int(seen.sum())):.2g}, the "
+                    f"it, so each predicts its smoothed rate (about {rate:.2g}, the "
                     "submission's column too); a column the competition does not score can leave data.target"
                 )
         columns.append(values)
     return np.column_stack(columns)
 
 
-def _smoothed(label: int, rows: int) -> float:
-    """The rate a one-class label is predicted at (:class:`~kaggle_kit.models.multi_target.PerTargetAdapter`'s)."""
-    return (label * rows + 0.5) / (rows + 1)
+def one_class_rate(labels: np.ndarray) -> float | None:
+    """The smoothed rate ``(positives + 0.5) / (rows + 1)`` a 0/1 label column is predicted at where its labelled
+    rows hold one class (or none): no model can learn it (the per-target models and the nets alike); None where they
+    hold both."""
+    if np.unique(labels).size >= 2:
+        return None
+    return float((labels.sum() + 0.5) / (labels.size + 1))

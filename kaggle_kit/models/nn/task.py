@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...readers.targets import one_class_rate
+
 
 @dataclass(frozen=True)
 class TaskHead:
@@ -53,7 +55,7 @@ class TaskHead:
 
     def fit_target(self, y: np.ndarray) -> dict[str, Any]:
         if self.task == "multilabel":  # a label of one class in the training rows: its smoothed rate, as per target
-            return {"constant": [_one_class_rate(c[~np.isnan(c)]) for c in np.asarray(y, dtype=np.float64).T]}
+            return {"constant": [one_class_rate(c[~np.isnan(c)]) for c in np.asarray(y, dtype=np.float64).T]}
         if self.task == "multiregression":
             y = np.asarray(y, dtype=np.float64)
             means = [float(np.nanmean(c)) if np.isfinite(c).any() else 0.0 for c in y.T]
@@ -139,15 +141,6 @@ class TaskHead:
             return pred
 
         return output
-
-
-def _one_class_rate(labels: np.ndarray) -> float | None:
-    """A multilabel column's smoothed rate where its labelled training rows hold one class (or none), as
-    :class:`~kaggle_kit.models.multi_target.PerTargetAdapter` predicts it; None where they hold both. Without it the
-    net's output for a label never positive drifted from its start (0.04 .. 0.24 where the rate was 0.0025)."""
-    if np.unique(labels).size >= 2:
-        return None
-    return float((labels.sum() + 0.5) / (labels.size + 1))
 
 
 def _cdf(out: torch.Tensor) -> torch.Tensor:
