@@ -913,8 +913,9 @@ class CompetitionSpec(_Strict):
     def _known_metric(cls, value: str) -> str:
         from .metrics import get_metric
 
-        get_metric(value)  # raises ConfigError naming the allowed metrics
-        return value
+        # raises ConfigError naming the allowed metrics; "AUC", "logloss", "MAP@3" become the canonical name, the one
+        # a run folder stores and every comparison of metric names expects
+        return get_metric(value).name
 
     @model_validator(mode="after")
     def _consistent(self) -> CompetitionSpec:

@@ -50,6 +50,7 @@ import polars as pl
 
 from .config import MAX_DISTRIBUTION_GRID, MULTI_TARGET_TASKS, SAFE_NAME, FoldSpec, build_spec
 from .errors import ConfigError, DataError, did_you_mean
+from .metrics import get_metric
 from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
@@ -690,6 +691,8 @@ def infer_spec(
     or quantile levels (``--grid``), else read from the sample submission or the target's range."""
     if not SAFE_NAME.match(slug):
         raise ConfigError(f"the competition slug must be letters, digits, '_', '-' or '.'; got {slug!r}")
+    if metric is not None:  # "AUC", "logloss": the canonical name, which the rules below compare with
+        metric = get_metric(metric).name
     # leniently: a column of numbers written as text is a question for `kaggle-kit run` (its error names the
     # [data] key to add to the config written here), not a reason to write no config at all
     lenient = ReadOptions(lenient=True)

@@ -16,7 +16,9 @@ function:
   does; scikit-learn weights by the distance between *indices of the labels seen*, which differs only when a
   code in the middle appears in neither ``y_true`` nor the predictions.
 * ``rmsle`` clips negative predictions at 0 and refuses a negative target.
-* No metric warns: undefined values come back as ``nan`` for the caller to handle.
+* No metric warns: undefined values come back as ``nan`` for the caller to handle. A NaN *input* is no undefined
+  value: :meth:`Metric.score` refuses it (a :class:`~kaggle_kit.errors.DataError` naming the rows), since a label
+  metric would read a NaN row as class 0 and a multiclass ROC AUC would leave the column out, without a word.
 
 A distribution task (``task = "distribution"``) is scored on a CDF at bins (``crps``) or on values at quantile levels
 (``pinball``): those metrics are bound to the run's bins / levels (:meth:`Metric.bind`, :func:`run_metric`).
@@ -106,9 +108,29 @@ def _codes(y_true: np.ndarray) -> np.ndarray:
             codes = y.astype(np.intp)
         if np.array_equal(codes, y):
             return codes
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        rows = np.flatnonzero(np.isnan(y.reshape(y.shape[0], -1)).any(axis=1))
+        raise DataError(
+            f"a classification y_true holds NaN (a missing label) in {rows.shape[0]} of {y.shape[0]} rows (first: row "
+            f"{int(rows[0])}); score the labelled rows only"
+        )
     raise DataError(
         "a classification y_true must hold integer class codes 0..C-1; got dtype "
         f"{y.dtype} with values such as {y[:3].tolist()}; encode the target column first"
+    )
+
+
+def _refuse_nan(metric: str, values: np.ndarray, what: str) -> None:
+    """Raise a :class:`DataError` when ``values`` hold NaN: a metric has no score for a missing value, and the
+    functions would not say so (a label metric reads a NaN row as class 0, a multiclass ROC AUC leaves its column
+    out, the others return ``nan``). One ``min`` over the array, which NaN propagates through: the blend optimiser
+    scores thousands of times."""
+    if values.dtype.kind != "f" or not values.size or not np.isnan(values.min()):
+        return
+    rows = np.flatnonzero(np.isnan(values.reshape(values.shape[0], -1)).any(axis=1))
+    raise DataError(
+        f"metric {metric!r}: the {what} holds NaN in {rows.shape[0]} of {values.shape[0]} rows (first: row "
+        f"{int(rows[0])}), which no metric can score; score the rows that have a value only"
     )
 
 
@@ -588,6 +610,9 @@ class Metric:
             )
         if y.shape[0] == 0:
             raise KitError(f"metric {self.name!r}: nothing to score (0 rows)")
+        _refuse_nan(self.name, p, "prediction")
+        if self.needs in DISTRIBUTION_INPUTS or self.needs == "value":
+            _refuse_nan(self.name, y, "y_true")
 
         if self.needs in DISTRIBUTION_INPUTS:
             if self.grid is None:
@@ -645,6 +670,8 @@ class Metric:
             seen = ~np.isnan(y[:, j])
             if not seen.any():
                 continue
+            # a NaN prediction of a labelled row had made the column's score nan, and the column left out of the mean
+            _refuse_nan(self.name, p[seen, j], f"prediction of target column {j}")
             target = y[seen, j].astype(np.int64) if self.needs != "value" else y[seen, j]
             score = inner.fn(target, p[seen, j])
             if not math.isnan(score):
@@ -697,12 +724,47 @@ def register(metric: Metric) -> Metric:
 
 _MAP_AT_K = re.compile(r"map@([1-9][0-9]?)")
 
+#: names a competition's evaluation page (or a library) uses for a registered metric, spelt as :func:`_name_key`
+#: writes them; case, spaces and hyphens aside, a registered name is found without an entry here
+ALIASES: dict[str, str] = {
+    "auc": "roc_auc",
+    "rocauc": "roc_auc",
+    "area_under_the_roc_curve": "roc_auc",
+    "logloss": "log_loss",
+    "mlogloss": "log_loss",
+    "multi_logloss": "log_loss",
+    "binary_logloss": "log_loss",
+    "cross_entropy": "log_loss",
+    "acc": "accuracy",
+    "macro_f1": "f1_macro",
+    "f1_score": "f1",
+    "quadratic_weighted_kappa": "qwk",
+    "root_mean_squared_error": "rmse",
+    "root_mean_squared_log_error": "rmsle",
+    "root_mean_squared_logarithmic_error": "rmsle",
+    "mean_absolute_error": "mae",
+    "r2_score": "r2",
+    "mcrmse": "mean_rmse",
+    "pinball_loss": "pinball",
+    "quantile_loss": "pinball",
+}
+
+
+def _name_key(name: str) -> str:
+    """A metric name as a user may type it, folded for lookup: ``" Log-Loss "`` -> ``log_loss``, ``MAP @ 3`` ->
+    ``map@3``."""
+    key = re.sub(r"[\s\-]+", "_", name.strip().casefold())
+    return re.sub(r"_*@_*", "@", key)
+
 
 def get_metric(name: str, grid: tuple[float, ...] | list[float] | None = None) -> Metric:
     """The registered metric called ``name``; an unknown name raises a :class:`ConfigError` listing all.
 
-    ``map@K`` (K from 1 to 99) is registered on first use: MAP@K for ranked label lists. ``grid``: a distribution
-    metric's bins or quantile levels (:meth:`Metric.bind`); ignored by every other metric."""
+    Case, surrounding spaces and ``-`` / space for ``_`` aside (``"Log-Loss"``, ``"MAP@3"``), and the usual other
+    names (:data:`ALIASES`: ``"auc"``, ``"logloss"``, ...), find the registered metric, whose :attr:`Metric.name` is
+    the canonical name a config and a run store. ``map@K`` (K from 1 to 99) is registered on first use: MAP@K for
+    ranked label lists. ``grid``: a distribution metric's bins or quantile levels (:meth:`Metric.bind`); ignored by
+    every other metric."""
     metric = _registered(name)
     return metric.bind(grid) if grid is not None and metric.needs in DISTRIBUTION_INPUTS else metric
 
@@ -716,12 +778,18 @@ def _registered(name: str) -> Metric:
     try:
         return METRICS[name]
     except (KeyError, TypeError):
-        match = _MAP_AT_K.fullmatch(name) if isinstance(name, str) else None
+        key = _name_key(name) if isinstance(name, str) else None
+        if key is not None:
+            key = ALIASES.get(key, key)
+            folded = {_name_key(registered): registered for registered in METRICS}
+            if key in folded:
+                return METRICS[folded[key]]
+        match = _MAP_AT_K.fullmatch(key) if key is not None else None
         if match:
             k = int(match.group(1))
             return register(
                 Metric(
-                    name,
+                    f"map@{k}",
                     map_at_k(k),
                     greater_is_better=True,
                     needs="proba",
@@ -731,7 +799,8 @@ def _registered(name: str) -> Metric:
                 )
             )
         raise ConfigError(
-            f"unknown metric {name!r}; allowed: {allowed(METRICS)}." + did_you_mean(str(name), METRICS)
+            f"unknown metric {name!r}; allowed: {allowed(METRICS)}."
+            + did_you_mean(key if key is not None else str(name), [*METRICS, *ALIASES])
         ) from None
 
 

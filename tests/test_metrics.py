@@ -320,3 +320,114 @@ def test_metric_validates_its_fields() -> None:
         Metric("m", _custom_rmse, greater_is_better=True, needs="value", tasks=frozenset({"binary"}))
     m = Metric("m", _custom_rmse, greater_is_better=True, needs="proba", tasks={"binary"})  # type: ignore[arg-type]
     assert m.tasks == frozenset({"binary"})
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Names a user types (an evaluation page's spelling), and NaN inputs
+# ------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("AUC", "roc_auc"),
+        ("auc", "roc_auc"),
+        (" ROC-AUC ", "roc_auc"),
+        ("LogLoss", "log_loss"),
+        ("log loss", "log_loss"),
+        ("RMSLE", "rmsle"),
+        ("MAE", "mae"),
+        ("Accuracy", "accuracy"),
+        ("MAP@3", "map@3"),
+        ("MAP @ 7", "map@7"),
+        ("QWK", "qwk"),
+        ("quadratic weighted kappa", "qwk"),
+        ("F1-Macro", "f1_macro"),
+        ("macro_f1", "f1_macro"),
+        ("MCRMSE", "mean_rmse"),
+    ],
+)
+def test_get_metric_finds_a_name_as_users_type_it(typed: str, name: str) -> None:
+    """'AUC' or 'MAP@3' (an evaluation page's spelling) was refused as an unknown metric."""
+    metric = get_metric(typed)
+    assert metric.name == name
+    assert metric is METRICS[name]
+
+
+def test_a_config_stores_the_canonical_metric_name() -> None:
+    """The spec's metric is the registered name, the one a run folder stores and the code compares with."""
+    from kaggle_kit.config import build_spec
+
+    raw = {
+        "name": "c",
+        "task": "multiclass",
+        "data": {"train": "t.csv", "target": "y"},
+        "models": [{"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}],
+    }
+    assert build_spec({**raw, "metric": "MAP@3"}).metric == "map@3"
+    assert build_spec({**raw, "metric": "Multi-LogLoss"}).metric == "log_loss"
+    with pytest.raises(ConfigError, match=r"unknown metric 'AUCC'; allowed: .*'roc_auc'.* Did you mean 'auc'\?"):
+        build_spec({**raw, "metric": "AUCC"})
+
+
+def _nan_at(a: np.ndarray, row: int) -> np.ndarray:
+    a = np.array(a, dtype=np.float64)
+    a[row] = np.nan
+    return a
+
+
+_LABEL_AND_PROBA = ["accuracy", "f1", "f1_macro", "balanced_accuracy", "qwk", "map@3", "roc_auc", "log_loss"]
+
+
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [(name, 2) for name in _LABEL_AND_PROBA] + [(name, 3) for name in _LABEL_AND_PROBA if name != "f1"],
+)
+def test_a_nan_prediction_is_refused_not_scored(name: str, columns: int) -> None:
+    """A label metric read a NaN row as a class (argmax, or ``p > threshold``), MAP@k ranked it anywhere, a multiclass
+    ROC AUC left its column out of the mean: each a plausible score for predictions that were never made."""
+    metric = get_metric(name)
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, columns, 40)
+    proba = rng.dirichlet(np.ones(columns), 40)
+    pred = proba.copy()
+    pred[7, 1] = np.nan
+    with pytest.raises(DataError, match=rf"metric {name!r}: the prediction holds NaN in 1 of 40 rows \(first: row 7\)"):
+        metric.score(y, pred)
+    if metric.thresholded(pred):
+        with pytest.raises(DataError, match="holds NaN"):
+            metric.score(y, pred, threshold=0.3)
+
+
+@pytest.mark.parametrize("name", ["rmse", "rmsle", "mae", "r2"])
+def test_a_nan_value_is_refused_in_either_argument(name: str) -> None:
+    y = np.linspace(0.0, 5.0, 30)
+    pred = y + 0.5
+    with pytest.raises(DataError, match=rf"metric {name!r}: the prediction holds NaN in 1 of 30 rows \(first: row 4\)"):
+        get_metric(name).score(y, _nan_at(pred, 4))
+    with pytest.raises(DataError, match=rf"metric {name!r}: the y_true holds NaN in 1 of 30 rows \(first: row 2\)"):
+        get_metric(name).score(_nan_at(y, 2), pred)
+
+
+def test_a_nan_label_is_named_as_missing() -> None:
+    y = _nan_at(np.array([0, 1, 1, 0, 1, 0]), 3)
+    with pytest.raises(DataError, match=r"y_true holds NaN \(a missing label\) in 1 of 6 rows \(first: row 3\)"):
+        get_metric("roc_auc").score(y, np.linspace(0.1, 0.9, 6))
+
+
+def test_distribution_and_multi_target_metrics_refuse_nan_predictions() -> None:
+    y = np.array([1.0, 2.0, 3.0])
+    q = np.column_stack([y - 1, y, y + 1])
+    with pytest.raises(DataError, match="'pinball': the prediction holds NaN in 1 of 3 rows"):
+        get_metric("pinball", [0.1, 0.5, 0.9]).score(y, _nan_at(q, 1))
+    with pytest.raises(DataError, match="'pinball': the y_true holds NaN"):
+        get_metric("pinball", [0.1, 0.5, 0.9]).score(_nan_at(y, 0), q)
+    # a multilabel column: a missing label (NaN in y) is left out, a NaN prediction of a labelled row is refused;
+    # it had made the column's AUC nan and the column silently left out of the mean
+    labels = np.array([[0, 1], [1, 0], [0, 1], [1, np.nan]])
+    proba = np.array([[0.2, 0.7], [0.8, 0.1], [0.3, 0.9], [np.nan, 0.5]])
+    with pytest.raises(DataError, match="'mean_roc_auc': the prediction of target column 0 holds NaN in 1 of 4 rows"):
+        get_metric("mean_roc_auc").score(labels, proba)
+    proba[3, 0] = 0.6
+    proba[3, 1] = np.nan  # under a missing label: not scored
+    assert get_metric("mean_roc_auc").score(labels, proba) == 1.0
