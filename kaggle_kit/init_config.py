@@ -23,7 +23,8 @@ What it infers, each overridable and each shown to the user as one line:
   ``--target``: today's rules pick the target (numbered columns are also a numbered target's class probabilities)
   and a line says to pass ``--target`` for a distribution;
 * the metric from the sample submission's values: labels (values of the target) mean the competition scores labels
-  (accuracy), one probability column per class means log loss, probabilities of a binary target ROC AUC; when the
+  (accuracy), K space-separated labels per row a ranking (``map@K``), one probability column per class means log
+  loss, probabilities of a binary target ROC AUC; when the
   sample cannot tell, the task's usual metric, said as a guess (several 0/1 labels: ``mean_log_loss``, as MoA; the
   sample cannot tell it from ``mean_roc_auc``, as the toxic comments competition; values: ``mean_rmse``);
 * free-text columns (``text = [...]``): text values of 5+ words and 30+ characters on average, mostly distinct;
@@ -222,6 +223,17 @@ def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None, separat
     return sample.with_columns(n for n in numbers if n is not None)
 
 
+def _ranked_labels(values: set[str], labels: set[str]) -> int | None:
+    """K when each of the sample's ``values`` is a space-separated list of at most K training labels and some hold K
+    (K from 2 to 99): the most probable labels first, as MAP@K scores them; None for anything else."""
+    known = {v.casefold() for v in labels} | {whole_label(v).casefold() for v in labels}
+    lists = [v.split() for v in values]
+    k = max((len(words) for words in lists), default=0)
+    if not 2 <= k <= 99 or not all(words and {w.casefold() for w in words} <= known for words in lists):
+        return None
+    return k
+
+
 def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, why: list[str]) -> str | None:
     """The metric the sample submission's values point to, or None when they do not tell."""
     if sample is None or sample.width < 2:
@@ -247,6 +259,13 @@ def _sample_metric(sample: pl.DataFrame | None, target: pl.Series, task: str, wh
             )
             why.append(f"metric = 'accuracy' (the sample submission's {preds[0]!r} holds labels: {shown}{placeholder})")
             return "accuracy"
+        k = _ranked_labels(as_text, labels) if task == "multiclass" else None
+        if k is not None:  # the Fertilizer competition's '14-35-14 10-26-26 Urea': MAP@3
+            why.append(
+                f"metric = 'map@{k}' (the sample submission's {preds[0]!r} holds {k} labels per row, e.g. "
+                f"{sorted(as_text)[0]!r}: a ranked guess, as MAP@{k} scores)"
+            )
+            return f"map@{k}"
         if values.dtype.is_float() and values.min() >= 0 and values.max() <= 1:  # type: ignore[operator]
             metric = "roc_auc" if task == "binary" else None
             if metric:

@@ -4,6 +4,7 @@ out-of-fold rows (per fold on its training rows only, in scoring and in a blend'
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -433,3 +434,37 @@ def test_chosen_threshold_is_the_best_cut_by_brute_force(name: str, reference) -
     t = choose_threshold(get_metric(name), y, p)
     assert t == pytest.approx(candidates[best], abs=1e-12)
     assert get_metric(name).score(y, p, t) == pytest.approx(scores[best], abs=1e-12)
+
+
+# ------------------------------------------------------------------------------------------ MAP@K from the sample
+def test_init_reads_map_at_k_from_a_sample_of_ranked_labels_and_submit_takes_it_quietly(tmp_path, capsys) -> None:
+    """A sample holding K space-separated training labels per row (the Fertilizer competition's '14-35-14 10-26-26
+    Urea') is scored by MAP@K: init guessed log_loss ('the sample does not tell'), and submit, under map@3, warned that
+    the sample's value is none of the training labels."""
+    from kaggle_kit.cli import main
+    from kaggle_kit.init_config import infer_spec
+
+    config = _competition(tmp_path, "ranked", "multiclass", "map@3")
+    sample = pl.read_csv(tmp_path / "sample.csv").with_columns(pl.lit("high mid low").alias("target"))
+    sample.write_csv(tmp_path / "sample_submission.csv")
+    spec, why = infer_spec("ranked", tmp_path / "train.csv")
+    assert spec["metric"] == "map@3"
+    assert "metric = 'map@3' (the sample submission's 'target' holds 3 labels per row" in "\n".join(why)
+    sample.with_columns(pl.lit("mid low").alias("target")).write_csv(tmp_path / "sample_submission.csv")
+    assert infer_spec("ranked", tmp_path / "train.csv")[0]["metric"] == "map@2"
+    sample.with_columns(pl.lit("mid lo").alias("target")).write_csv(tmp_path / "sample_submission.csv")
+    assert infer_spec("ranked", tmp_path / "train.csv")[0]["metric"] == "log_loss"  # 'lo' is no label: a guess
+    # --metric as an evaluation page spells it is written as the registered name
+    assert infer_spec("ranked", tmp_path / "train.csv", metric="MAP@3")[0]["metric"] == "map@3"
+
+    sample.write_csv(tmp_path / "sample.csv")  # the config's sample submission
+    runs = tmp_path / "runs"
+    assert main(["run", str(config), "--runs-root", str(runs)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "sub.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["submit", str(runs / "ranked"), "--model", "logreg", "--out", str(out)]) == 0
+    assert "none of the training labels" not in capsys.readouterr().err
+    written = pl.read_csv(out)["target"].to_list()
+    assert all(sorted(row.split()) == ["high", "low", "mid"] for row in written)
