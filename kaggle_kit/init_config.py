@@ -225,7 +225,10 @@ def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None, separat
 
 def _ranked_labels(values: set[str], labels: set[str]) -> int | None:
     """K when each of the sample's ``values`` is a space-separated list of at most K training labels and some hold K
-    (K from 2 to 99): the most probable labels first, as MAP@K scores them; None for anything else."""
+    (K from 2 to 99): the most probable labels first, as MAP@K scores them; None for anything else, and where a training
+    label holds a space (a target of label lists, as the Amazon's tags 'clear primary': the sample lists tags, too)."""
+    if any(len(label.split()) > 1 for label in labels):
+        return None
     known = {v.casefold() for v in labels} | {whole_label(v).casefold() for v in labels}
     lists = [v.split() for v in values]
     k = max((len(words) for words in lists), default=0)

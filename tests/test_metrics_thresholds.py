@@ -454,6 +454,14 @@ def test_init_reads_map_at_k_from_a_sample_of_ranked_labels_and_submit_takes_it_
     assert infer_spec("ranked", tmp_path / "train.csv")[0]["metric"] == "map@2"
     sample.with_columns(pl.lit("mid lo").alias("target")).write_csv(tmp_path / "sample_submission.csv")
     assert infer_spec("ranked", tmp_path / "train.csv")[0]["metric"] == "log_loss"  # 'lo' is no label: a guess
+    # a target of label lists ('high mid' a training label): the sample lists labels too, no ranking
+    train = pl.read_csv(tmp_path / "train.csv")
+    listed = train.with_columns(
+        pl.when(pl.col("id") % 3 == 0).then(pl.lit("high mid")).otherwise("target").alias("target")
+    )
+    listed.write_csv(tmp_path / "listed.csv")
+    sample.write_csv(tmp_path / "sample_submission.csv")
+    assert infer_spec("ranked", tmp_path / "listed.csv")[0]["metric"] != "map@3"
     # --metric as an evaluation page spells it is written as the registered name
     assert infer_spec("ranked", tmp_path / "train.csv", metric="MAP@3")[0]["metric"] == "map@3"
 
