@@ -114,6 +114,13 @@ def _codes(y_true: np.ndarray) -> np.ndarray:
             f"a classification y_true holds NaN (a missing label) in {rows.shape[0]} of {y.shape[0]} rows (first: row "
             f"{int(rows[0])}); score the labelled rows only"
         )
+    if y.dtype.kind == "f":  # name a value that is no whole number: the first three may all be
+        odd = np.flatnonzero(codes != y)
+        first = float(y.reshape(-1)[odd[0]])
+        raise DataError(
+            f"a classification y_true must hold integer class codes 0..C-1; got {first!r} in row {int(odd[0])} "
+            f"({odd.shape[0]} of {y.size} values are no whole number); encode the target column first"
+        )
     raise DataError(
         "a classification y_true must hold integer class codes 0..C-1; got dtype "
         f"{y.dtype} with values such as {y[:3].tolist()}; encode the target column first"
@@ -672,7 +679,15 @@ class Metric:
                 continue
             # a NaN prediction of a labelled row had made the column's score nan, and the column left out of the mean
             _refuse_nan(self.name, p[seen, j], f"prediction of target column {j}")
-            target = y[seen, j].astype(np.int64) if self.needs != "value" else y[seen, j]
+            target = y[seen, j]
+            if self.needs != "value":  # 0 / 1 labels: a soft 0.5 had been truncated to 0, a 2 read as a negative
+                target = _codes(target)
+                outside = target[(target < 0) | (target > 1)]
+                if outside.size:
+                    raise DataError(
+                        f"metric {self.name!r}: target column {j} holds label {int(outside[0])}; a multilabel column "
+                        "holds 0 / 1 labels (NaN = missing)"
+                    )
             score = inner.fn(target, p[seen, j])
             if not math.isnan(score):
                 scores.append(score)

@@ -431,3 +431,19 @@ def test_distribution_and_multi_target_metrics_refuse_nan_predictions() -> None:
     proba[3, 0] = 0.6
     proba[3, 1] = np.nan  # under a missing label: not scored
     assert get_metric("mean_roc_auc").score(labels, proba) == 1.0
+
+
+def test_a_multilabel_column_scores_0_1_labels_only() -> None:
+    """A soft label (0.5) had been truncated to 0 and a 2 read as a negative: scores of other labels, unsaid."""
+    proba = np.array([[0.2, 0.7], [0.8, 0.1], [0.3, 0.9], [0.6, 0.5]])
+    soft = np.array([[0, 1], [1, 0.5], [0, 1], [1, 0]])
+    for name in ("mean_log_loss", "mean_roc_auc"):
+        with pytest.raises(DataError, match=r"integer class codes 0..C-1; got 0.5 in row 1 \(1 of 4 values"):
+            get_metric(name).score(soft, proba)
+        with pytest.raises(
+            DataError, match=rf"'{name}': target column 1 holds label 2; a multilabel column holds 0 / 1"
+        ):
+            get_metric(name).score(np.where(soft == 0.5, 2, soft), proba)
+    labels = np.where(soft == 0.5, 0, soft)
+    expected = np.mean([skm.log_loss(labels[:, j], proba[:, j]) for j in range(2)])
+    assert get_metric("mean_log_loss").score(labels, proba) == pytest.approx(expected, abs=TOL)
