@@ -447,3 +447,41 @@ def test_a_multilabel_column_scores_0_1_labels_only() -> None:
     labels = np.where(soft == 0.5, 0, soft)
     expected = np.mean([skm.log_loss(labels[:, j], proba[:, j]) for j in range(2)])
     assert get_metric("mean_log_loss").score(labels, proba) == pytest.approx(expected, abs=TOL)
+
+
+@pytest.mark.parametrize("shape", ["matrix", "column"])
+def test_log_loss_of_float32_predictions_clips_as_float64(shape: str) -> None:
+    """A run stores float32 predictions: clipped at float32's epsilon (1.2e-7, as scikit-learn does for float32), an
+    exact 0 for the true class cost 15.9 instead of 36.04 (Kaggle's 1e-15: 34.5), and a 1e-10 cost 15.9 instead of
+    23.0, so an overconfident model scored better than on float64 and than on the leaderboard."""
+    y = np.array([1, 1, 1, 0, 0])
+    p1 = np.array([1e-10, 0.7, 0.0, 0.4, 0.25])  # a 1e-10 and an exact 0 for a true positive
+    proba = np.column_stack([1 - p1, p1]) if shape == "matrix" else p1
+    as64 = get_metric("log_loss").score(y, proba)
+    assert as64 == pytest.approx(skm.log_loss(y, np.column_stack([1 - p1, p1])), abs=TOL)
+    as32 = get_metric("log_loss").score(y, proba.astype(np.float32))
+    assert as32 == pytest.approx(as64, rel=1e-6)
+    assert as32 > (-np.log(1e-10) - np.log(np.finfo(np.float64).eps)) / 5  # the two misses at full cost
+
+
+def test_blend_log_loss_scorers_clip_as_the_metric_on_confident_misses() -> None:
+    """The blend's fast log loss (Nelder-Mead's objective, hill climbing's scorer) clipped at float32's epsilon too:
+    they must score a confident miss as the metric does, or a blend leaning on an overconfident model wins."""
+    from kaggle_kit.blend.objective import make_objective
+    from kaggle_kit.blend.selection import make_scorer
+
+    rng = np.random.default_rng(4)
+    n, m = 200, 3
+    y = rng.integers(0, 3, n)
+    preds = rng.dirichlet(np.ones(3), size=(m, n)).astype(np.float32)
+    preds[0, :20] = np.eye(3, dtype=np.float32)[(y[:20] + 1) % 3]  # model 0: 20 exact zeros for the true class
+    preds[1, 20:30] = np.eye(3, dtype=np.float32)[(y[20:30] + 2) % 3]
+    metric = get_metric("log_loss")
+    objective = make_objective(metric, preds, y)
+    for w in (np.array([0.6, 0.3, 0.1]), np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])):
+        expected = metric.score(y, np.tensordot(w.astype(np.float32), preds, axes=1))
+        assert objective.loss(w) == pytest.approx(expected, rel=1e-5)
+    scorer = make_scorer(metric, preds, y)
+    singles = scorer.losses(scorer.empty(), 0, np.arange(m))
+    np.testing.assert_allclose(singles, [metric.score(y, preds[j]) for j in range(m)], rtol=1e-5)
+    assert singles[0] > 20 * 36.0 / n  # each exact zero costs -log(2.2e-16) = 36.04

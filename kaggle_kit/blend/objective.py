@@ -82,7 +82,7 @@ def _log_loss_loss(preds: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], f
     single = preds.shape[2] == 1
     true_p = np.where(codes == 1, preds[:, :, 0], 1 - preds[:, :, 0]) if single else preds[:, rows, codes]
     true_p = np.ascontiguousarray(true_p, dtype=np.float32)
-    eps = np.float32(np.finfo(np.float32).eps)  # the clip metrics.log_loss applies to stored float32 predictions
+    eps = np.float32(np.finfo(np.float64).eps)  # the clip metrics.log_loss applies, whatever the dtype (2.2e-16)
 
     def loss(w: np.ndarray) -> float:
         p = np.asarray(w, dtype=np.float32) @ true_p

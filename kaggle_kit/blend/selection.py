@@ -46,7 +46,7 @@ from .objective import search_metric
 
 #: rows per block: a block of 256 candidates x 4096 rows of float32 is 4 MiB, within a core's cache
 _BLOCK = 4096
-_EPS = np.float32(np.finfo(np.float32).eps)  # the clip metrics.log_loss applies to stored float32 predictions
+_EPS = np.float32(np.finfo(np.float64).eps)  # the clip metrics.log_loss applies, whatever the dtype (2.2e-16)
 
 
 # ---------------------------------------------------------------------------------------------- scorers
