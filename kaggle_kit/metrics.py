@@ -127,6 +127,22 @@ def _codes(y_true: np.ndarray) -> np.ndarray:
     )
 
 
+def _numbers(metric: str, values: np.ndarray, what: str) -> np.ndarray:
+    """``values`` as numbers: an object array (a pandas column) converted; text refused with a :class:`DataError`
+    (ROC AUC had ranked text predictions alphabetically, without a word)."""
+    if values.dtype.kind in "iufb":
+        return values
+    if values.dtype.kind == "O":
+        try:
+            return values.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    shown = [str(v) for v in values.reshape(-1)[:3]]
+    raise DataError(
+        f"metric {metric!r}: the {what} must hold numbers; got dtype {values.dtype} with values such as {shown}"
+    )
+
+
 def _refuse_nan(metric: str, values: np.ndarray, what: str) -> None:
     """Raise a :class:`DataError` when ``values`` hold NaN: a metric has no score for a missing value, and the
     functions would not say so (a label metric reads a NaN row as class 0, a multiclass ROC AUC leaves its column
@@ -616,8 +632,10 @@ class Metric:
             )
         if y.shape[0] == 0:
             raise KitError(f"metric {self.name!r}: nothing to score (0 rows)")
+        p = _numbers(self.name, p, "prediction")
         _refuse_nan(self.name, p, "prediction")
         if self.needs in DISTRIBUTION_INPUTS or self.needs == "value":
+            y = _numbers(self.name, y, "y_true")
             _refuse_nan(self.name, y, "y_true")
 
         if self.needs in DISTRIBUTION_INPUTS:
@@ -669,6 +687,7 @@ class Metric:
             )
         if y.shape[0] == 0:
             raise KitError(f"metric {self.name!r}: nothing to score (0 rows)")
+        p = _numbers(self.name, p, "prediction")
         inner = get_metric(self.column_metric)  # type: ignore[arg-type]
         y = np.asarray(y, dtype=np.float64)
         scores = []

@@ -485,3 +485,22 @@ def test_blend_log_loss_scorers_clip_as_the_metric_on_confident_misses() -> None
     singles = scorer.losses(scorer.empty(), 0, np.arange(m))
     np.testing.assert_allclose(singles, [metric.score(y, preds[j]) for j in range(m)], rtol=1e-5)
     assert singles[0] > 20 * 36.0 / n  # each exact zero costs -log(2.2e-16) = 36.04
+
+
+@pytest.mark.parametrize("name", ["roc_auc", "accuracy", "rmse", "mean_roc_auc"])
+def test_text_predictions_are_refused_and_object_numbers_read(name: str) -> None:
+    """ROC AUC ranked text predictions alphabetically (0.5 here, without a word); rmse raised numpy's ValueError."""
+    y = np.array([[1.0], [0.0], [1.0]]) if name == "mean_roc_auc" else np.array([1, 0, 1])
+    text = np.array(["a", "b", "c"]).reshape(y.shape)
+    with pytest.raises(DataError, match=rf"metric {name!r}: the prediction must hold numbers; got dtype <U1"):
+        get_metric(name).score(y, text)
+    numbers = np.array([0.9, 0.2, 0.3], dtype=object).reshape(y.shape)  # a pandas object column
+    expected = get_metric(name).score(y, numbers.astype(np.float64))
+    assert get_metric(name).score(y, numbers) == expected
+
+
+def test_a_regression_target_of_text_is_refused() -> None:
+    with pytest.raises(
+        DataError, match=r"metric 'rmse': the y_true must hold numbers; got dtype <U1 .*\['1', '2', 'x'\]"
+    ):
+        get_metric("rmse").score(np.array(["1", "2", "x"]), np.array([1.0, 2.0, 3.0]))
