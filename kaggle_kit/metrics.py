@@ -744,12 +744,21 @@ def _qualname(fn: Callable[..., object]) -> str:
 
 
 def register(metric: Metric) -> Metric:
-    """Add ``metric`` to :data:`METRICS` and return it; a name already taken raises a :class:`ConfigError`."""
+    """Add ``metric`` to :data:`METRICS` and return it; a name already taken raises a :class:`ConfigError`, and so
+    does one that :func:`get_metric` reads as another metric's (``"Log-Loss"``, ``"AUC"``: case, spaces and ``-``
+    aside, and :data:`ALIASES`)."""
     existing = METRICS.get(metric.name)
     if existing is not None:
         raise ConfigError(
             f"metric {metric.name!r} is already registered with fn {_qualname(existing.fn)}; cannot register "
             f"{_qualname(metric.fn)} under the same name; pick another name"
+        )
+    key = _name_key(metric.name)
+    taken = ALIASES.get(key) or next((name for name in METRICS if _name_key(name) == key), None)
+    if taken is not None:
+        raise ConfigError(
+            f"metric {metric.name!r} would read as the registered metric {taken!r} (names are matched with case, "
+            "spaces and '-' aside, and by their usual other names); pick another name"
         )
     METRICS[metric.name] = metric
     return metric

@@ -303,6 +303,10 @@ def test_register_duplicate_names_both_functions(monkeypatch: pytest.MonkeyPatch
     dup = Metric("rmse", _custom_rmse, greater_is_better=False, needs="value", tasks=frozenset({"regression"}))
     with pytest.raises(ConfigError, match=r"'rmse'.*kaggle_kit\.metrics\.rmse.*_custom_rmse"):
         register(dup)
+    for taken, as_ in (("RMSE", "rmse"), ("Log-Loss", "log_loss"), ("AUC", "roc_auc")):  # get_metric reads these so
+        clash = Metric(taken, _custom_rmse, greater_is_better=False, needs="value", tasks=frozenset({"regression"}))
+        with pytest.raises(ConfigError, match=rf"metric '{taken}' would read as the registered metric '{as_}'"):
+            register(clash)
     fresh = Metric("my_rmse", _custom_rmse, greater_is_better=False, needs="value", tasks=frozenset({"regression"}))
     assert register(fresh) is fresh
     assert metrics.get_metric("my_rmse") is fresh
