@@ -80,7 +80,7 @@ from .pool import WorkerPool, stop_if_worker_starting, uncounted
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
-from .scoring import score_folds, undefined_folds
+from .scoring import score_oof, undefined_folds
 from .search.recorded import Recorded
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
@@ -1264,7 +1264,7 @@ def _assemble(
         store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test_pool.result(), columns))
 
     iters = [r.best_iteration for r in done if r.best_iteration is not None]
-    honest = score_folds(oof, data.y, folds, metric)  # as `report` and `blend` score it (label metrics: thresholds)
+    honest = score_oof(oof, data.y, folds, metric)  # as `report` and `blend` score it; the live CV scored it already
     summary = ModelResult(
         name=model.name,
         kind=model.kind,
