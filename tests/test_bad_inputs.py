@@ -1036,6 +1036,17 @@ BEFORE_RUN: list[Case] = [
         ("--time-limit takes seconds, a finite number more than 0; got inf",),
         argv=(*RUN, "--time-limit", "inf"),
     ),
+    Case(  # it read the data, fitted nothing and failed after the reading
+        "run-time-limit-below-the-reserve",
+        unchanged,
+        ("--time-limit (run.time_limit) must be more than 2 seconds; got 1", "kept for what follows the fits"),
+        argv=(*RUN, "--time-limit", "1"),
+    ),
+    Case(
+        "config-time-limit-below-the-reserve",
+        config("[run]", "[run]\ntime_limit = 1.5"),
+        ("--time-limit (run.time_limit) must be more than 2 seconds; got 1.5", "kaggle-kit submit RUN_DIR --best"),
+    ),
     Case(  # scikit-learn's "every core": it had run one task at a time, without a word
         "run-jobs-negative",
         unchanged,
