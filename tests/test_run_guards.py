@@ -55,3 +55,43 @@ def test_each_model_is_scored_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=Live(), record_history=False)
     assert calls == [60, 60]  # baseline, logreg: once each
     assert live == {m.name: pytest.approx(m.cv) for m in result.models}  # the live CV is the leaderboard's
+
+
+def _multiregression(labelled: int) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """30 training rows, targets ``t0`` (every row labelled) and ``t1`` (its first ``labelled`` rows)."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"id": range(40), "x": rng.normal(size=40), "t0": rng.normal(size=40)})
+    t1 = [float(v) if i < labelled else None for i, v in enumerate(rng.normal(size=40))]
+    frame = frame.with_columns(pl.Series("t1", t1, dtype=pl.Float64))
+    raw = {
+        "name": "mreg",
+        "task": "multiregression",
+        "metric": "mean_rmse",
+        "data": {"train": "train.csv", "id": "id", "target": ["t0", "t1"]},
+        "folds": {"n_splits": 3},
+        "models": [{"name": "ridge", "kind": "linear"}],
+    }
+    return frame[:30], frame[30:].drop(["t0", "t1"]), raw
+
+
+@pytest.mark.parametrize(
+    ("labelled", "fix"),
+    [
+        (1, r"fold \d leaves 0 of them .* label more rows, or remove 't1' from data.target"),
+        (3, r"fold \d leaves 1 of them .* use fewer folds \(folds.n_splits, now 3\)"),
+    ],
+)
+def test_a_multiregression_target_labelled_on_too_few_rows_is_refused_before_any_fit(
+    labelled: int, fix: str, tmp_path: Path
+) -> None:
+    """Fewer labelled rows of one target than folds: refused up front, naming the column; it failed inside a fold (a
+    DataError naming ``data.target[1]``, or LightGBM's stack trace on one row)."""
+    from kaggle_kit.errors import DataError
+
+    train, test, raw = _multiregression(labelled)
+    with pytest.raises(DataError, match=rf"the target column 't1' has {labelled} labelled row\(s\) of 30; {fix}"):
+        run(build_spec(raw), runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=None, record_history=False)
+    assert not list(tmp_path.glob("*/models/*"))  # no fold was fitted
+    train, test, raw = _multiregression(12)  # 4 a fold: each trains on 8
+    result = run(build_spec(raw), runs_root=tmp_path / "ok", train=train, test=test, n_jobs=1, progress=None)
+    assert [m.status for m in result.models] == ["ok", "ok"]

@@ -75,7 +75,7 @@ from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
-from .folds import Folds, make_folds, rare_classes
+from .folds import Folds, check_labelled_targets, make_folds, rare_classes
 from .pool import WorkerPool, stop_if_worker_starting, uncounted
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
@@ -848,6 +848,8 @@ def _execution(
 
 def _folds_for_run(store: RunStore, spec: CompetitionSpec, data: CompetitionData) -> Folds:
     folds = resolve_folds(spec, data)
+    if spec.task == "multiregression":  # a target labelled on too few rows had failed inside a fold
+        check_labelled_targets(data.y, data.targets, folds)
     _warn_rare_classes(spec, data)
     _warn_large_group(spec, data, folds)
     try:
