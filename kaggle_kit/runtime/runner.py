@@ -738,13 +738,15 @@ class RunSession:
             self._record = (self.data, data_record(self.data))
         return self._record[1]
 
-    def check_sample(self) -> None:
+    def check_sample(self, submits: bool = False) -> None:
         """Once per run, before any fit: the sample submission fits the predictions the run will make
-        (:func:`kaggle_kit.submit.check_sample_fits`)."""
+        (:func:`kaggle_kit.submit.check_sample_fits`; ``submits``: a time-limited command submits after its fits, so
+        a sample of another test set's rows stops it too)."""
         if not self._sample_checked and self.data.test_ids is not None:
             from ..submit import check_sample_fits
 
-            check_sample_fits(_submission_meta(self.spec, self.data, self.metric), self.data.test_ids)
+            meta = _submission_meta(self.spec, self.data, self.metric)
+            check_sample_fits(meta, self.data.test_ids, submits=submits)
             self._sample_checked = True
 
     def fit_all(
