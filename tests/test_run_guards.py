@@ -95,3 +95,32 @@ def test_a_multiregression_target_labelled_on_too_few_rows_is_refused_before_any
     train, test, raw = _multiregression(12)  # 4 a fold: each trains on 8
     result = run(build_spec(raw), runs_root=tmp_path / "ok", train=train, test=test, n_jobs=1, progress=None)
     assert [m.status for m in result.models] == ["ok", "ok"]
+
+
+def test_a_worker_killed_mid_fold_names_the_model_the_fold_and_the_likely_cause(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each worker SIGKILLs itself as it writes its first fold (as the out-of-memory killer ends one): every model
+    fails naming its fold and the likely cause, and the run counts no fold as fitted. It said ``WorkerDied: the worker
+    process ended (exit code -9) while fitting`` (no fold, no cause) and ``fitted 6 fold(s)``: the tasks it planned."""
+    monkeypatch.setenv("KAGGLE_KIT_FAULT", "fold-files:1")  # read by the workers only: this process fits nothing
+    train, test = _binary()
+    spec = build_spec(
+        {
+            "name": "killed",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "models": [{"name": "logreg", "kind": "linear"}],
+        }
+    )
+    result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=2, progress=None, record_history=False)
+    assert result.fitted == 0
+    for m in result.models:
+        assert m.status == "failed"
+        assert m.error is not None and m.error.startswith("WorkerDied (repeat 0 fold ")
+        assert (
+            "exit code -9) while fitting: killed (SIGKILL), most often by the system's out-of-memory killer" in m.error
+        )
+        assert "fewer folds at once (--jobs 1, run.n_jobs)" in m.error

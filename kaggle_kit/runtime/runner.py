@@ -769,7 +769,9 @@ class RunSession:
         self.decode_images(pending)
         errors = embeddings.execute_in_stages(self, pending)  # a net's embeddings before the models reading them
         results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
-        return FitOutcome(results, fitted=len(pending), reused=reused)
+        # the folds now in the store (a failed model's were counted as fitted, its skipped folds too)
+        fitted = sum(self.store.finished(t.model.name, t.key, t.repeat, t.fold) is not None for t in pending)
+        return FitOutcome(results, fitted=fitted, reused=reused)
 
 
 def _with_preset(
