@@ -642,6 +642,12 @@ class RunSession:
             return
         settings = self.settings
         jobs = max(1, min(self.n_jobs or settings.n_jobs or cpu_count(), n_tasks or 1))
+        if settings.executor == "local" and jobs > cpu_count():  # each worker a copy of the data and libraries
+            self.say(
+                f"n_jobs (--jobs) {jobs} is more than the {cpu_count()} core(s) this process may use: {cpu_count()} "
+                "worker process(es), as more would only take turns on the cores, each with its own copy of the data"
+            )
+            jobs = cpu_count()
         load = machine_load(wait=not settings.threads_per_task)  # measured when it sets the threads
         threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
         self.execution = _execution(settings, jobs, threads, load, in_workers)
