@@ -54,6 +54,7 @@ def _fit_and_finish(
     from .runtime.runner import run
 
     limit = _time_limit(args.time_limit)
+    _check_time_to_fit(limit if limit is not None else spec.run.time_limit)
     result = run(
         spec,
         runs_root=args.runs_root,
@@ -178,6 +179,23 @@ def _time_limit(limit: float | None) -> float | None:
     if limit is not None and not math.isfinite(limit):  # a run without an end: its budget all NaN, folds stopped
         raise ConfigError(f"--time-limit takes seconds, a finite number more than 0; got {limit:g}")
     return limit
+
+
+def _check_time_to_fit(limit: float | None) -> None:
+    """A command's time limit (``--time-limit`` or ``run.time_limit``) must leave time for a fold after the reserve
+    kept for what follows the fits (:data:`~kaggle_kit.runtime.search.budget.MIN_RESERVE_S`): refused before the
+    data is read. It read the data, fitted nothing and failed. (``run(time_limit=...)`` in Python takes any limit: a
+    tiny one assembles what the run folder holds.)"""
+    from .errors import ConfigError
+    from .runtime.search.budget import MIN_RESERVE_S
+
+    if limit is not None and limit <= MIN_RESERVE_S:
+        raise ConfigError(
+            f"--time-limit (run.time_limit) must be more than {MIN_RESERVE_S:g} seconds; got {limit:g}: the last "
+            f"{MIN_RESERVE_S:g} s of a limit are kept for what follows the fits (the blends, the submission, the "
+            "report), so no fold could start. Give the command more time; to submit what the run folder holds "
+            "already, use `kaggle-kit blend RUN_DIR` and `kaggle-kit submit RUN_DIR --best`"
+        )
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:

@@ -25,6 +25,15 @@ from .errors import DataError, DataWarning, StoreError
 from .readers.tables import ReadOptions, header_key, is_unnamed, read_table, unnamed_to_drop
 
 
+class OtherTestRows(DataError):
+    """The sample submission lists other rows than the run's test file (``rows`` says how): the sample of another
+    test set, e.g. a code competition's hidden one, which ``kaggle-kit predict --test --sample`` can still fill."""
+
+    def __init__(self, message: str, rows: str) -> None:
+        super().__init__(message)
+        self.rows = rows
+
+
 def match_sample(frame: pl.DataFrame, sample_path: Path, meta: dict) -> pl.DataFrame:
     """``frame`` (:func:`kaggle_kit.submit.submission_frame`'s) shaped like the sample submission at ``sample_path``
     (see the module's docstring); ``meta``: the run's ``run.json``."""
@@ -136,9 +145,10 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
 
     if id_col is None:  # no ids in the data: the i-th test row is the sample's i-th row
         if sample.height != values.height:
-            raise DataError(
+            raise OtherTestRows(
                 f"the sample submission has {sample.height} rows but the test file {values.height}; without data.id "
-                "rows are matched by position, so both must list the same rows in the same order"
+                "rows are matched by position, so both must list the same rows in the same order",
+                f"{sample.height} rows against the test file's {values.height}",
             )
         return pl.concat([sample.select(sample_id), values.drop(ours)], how="horizontal").select(sample.columns)
 
@@ -152,10 +162,12 @@ def match_sample_frame(frame: pl.DataFrame, sample: pl.DataFrame, sample_path: P
     out = left.join(right, on=key, how="left", maintain_order="left")
     n_missing = out[wanted[0]].null_count()
     if n_missing:
-        raise DataError(
+        example = out.filter(pl.col(wanted[0]).is_null())[sample_id][0]
+        raise OtherTestRows(
             f"{n_missing} id(s) of the sample submission {str(sample_path)!r} have no test prediction (e.g. "
-            f"{out.filter(pl.col(wanted[0]).is_null())[sample_id][0]!r}): data.test and data.sample_submission must "
-            "be the same competition's files; fix the one that is not, and run again"
+            f"{example!r}): data.test and data.sample_submission must be the same competition's files; fix the one "
+            "that is not, and run again",
+            f"{n_missing} of its id(s) are not in data.test (e.g. {example!r})",
         )
     return out.select(sample.columns)  # the sample's column order, the id wherever it is
 
@@ -367,9 +379,10 @@ def _check_sample_rows(sample_ids: pl.Series, test_ids: pl.Series, sample_path: 
         )
     extra = test_ids.filter(~test_ids.is_in(sample_ids.implode()))
     if extra.len():
-        raise DataError(
+        raise OtherTestRows(
             f"the sample submission {str(sample_path)!r} has {sample_ids.len()} row(s) but the run has "
             f"{test_ids.len()} test predictions: {extra.len()} test id(s) are not in it (e.g. {extra[0]!r}), so the "
             "submission would have the wrong row count. Point data.sample_submission at the file that goes with "
-            "data.test, and run again"
+            "data.test, and run again",
+            f"{extra.len()} of data.test's {test_ids.len()} id(s) are not in it (e.g. {extra[0]!r})",
         )

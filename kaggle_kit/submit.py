@@ -33,7 +33,7 @@ from .config import SAFE_NAME
 from .errors import ConfigError, DataError, DataWarning, KitError, StoreError
 from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
 from .runtime.store import KAGGLE_WRITABLE, RunStore
-from .sample_submission import match_sample, read_sample
+from .sample_submission import OtherTestRows, match_sample, read_sample
 
 
 def write_submission(
@@ -92,11 +92,14 @@ def write_submission(
     return path
 
 
-def check_sample_fits(meta: dict, test_ids: pl.Series) -> None:
+def check_sample_fits(meta: dict, test_ids: pl.Series, *, submits: bool = True) -> None:
     """Shape a submission of zeros for ``test_ids`` as ``submit`` will shape the run's (``meta``: its run.json), before
     the run fits anything: a sample submission its predictions cannot fill (a target or class column the run makes no
-    prediction for, a grid of another size, the ids of another test file) stops the run with ``submit``'s error
-    instead of after the fits. Its warnings are left to ``submit``."""
+    prediction for, a grid of another size) stops the run with ``submit``'s error instead of after the fits. A sample
+    of other rows than the test file's (another test set's: a code competition's hidden test) stops it only where
+    the command ``submits`` after its fits (a time-limited run); otherwise the run goes on with a warning, since
+    ``kaggle-kit predict --test --sample`` can write that test set's submission. Its other warnings are left to
+    ``submit``."""
     sample_path = meta.get("sample_submission")
     if not sample_path or not Path(sample_path).is_file():
         return
@@ -106,6 +109,19 @@ def check_sample_fits(meta: dict, test_ids: pl.Series) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             match_sample(submission_frame(pl.DataFrame([test_ids, *zeros]), meta), Path(sample_path), meta)
+    except OtherTestRows as exc:
+        if submits:
+            raise DataError(
+                f"{exc} (found before fitting anything: `kaggle-kit submit` would stop here after the run)"
+            ) from None
+        warnings.warn(
+            f"the sample submission {str(sample_path)!r} lists other rows than data.test: {exc.rows}. The run goes "
+            "on (a sample of another test set, such as a code competition's hidden one, is fine), but "
+            "`kaggle-kit submit` will refuse this pair: write that test set's submission with `kaggle-kit predict "
+            "RUN_DIR --test ITS_TEST_FILE --sample SAMPLE`, or point data.sample_submission at data.test's sample",
+            DataWarning,
+            stacklevel=2,
+        )
     except DataError as exc:
         raise DataError(
             f"{exc} (found before fitting anything: `kaggle-kit submit` would stop here after the run)"

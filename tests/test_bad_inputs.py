@@ -1036,6 +1036,23 @@ BEFORE_RUN: list[Case] = [
         ("--time-limit takes seconds, a finite number more than 0; got inf",),
         argv=(*RUN, "--time-limit", "inf"),
     ),
+    Case(  # it read the data, fitted nothing and failed after the reading
+        "run-time-limit-below-the-reserve",
+        unchanged,
+        ("--time-limit (run.time_limit) must be more than 2 seconds; got 1", "kept for what follows the fits"),
+        argv=(*RUN, "--time-limit", "1"),
+    ),
+    Case(
+        "config-time-limit-below-the-reserve",
+        config("[run]", "[run]\ntime_limit = 1.5"),
+        ("--time-limit (run.time_limit) must be more than 2 seconds; got 1.5", "kaggle-kit submit RUN_DIR --best"),
+    ),
+    Case(  # a time-limited command submits after its fits: a sample of other rows still stops it up front
+        "time-limited-run-with-a-sample-of-another-test-set",
+        table("sample_submission.csv", lambda f: f.with_columns(pl.col("id") + 1000)),
+        ("12 test id(s) are not in it (e.g. '37')", "(found before fitting anything"),
+        argv=(*RUN, "--time-limit", "60"),
+    ),
     Case(  # scikit-learn's "every core": it had run one task at a time, without a word
         "run-jobs-negative",
         unchanged,
@@ -1300,6 +1317,16 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         (
             "warning: folds.group: the group 0 of column 'g' holds 24 of the 36 training rows (67%), so the fold that "
             "validates it trains on 10 rows",
+        ),
+    ),
+    Case(  # a code competition's sample of its hidden test: the run had stopped before fitting anything
+        "sample-of-another-test-set",
+        table("sample_submission.csv", lambda f: f.with_columns(pl.col("id") + 1000)),
+        (
+            "warning: the sample submission '",
+            "sample_submission.csv' lists other rows than data.test: 12 of data.test's 12 id(s) are not in it (e.g. "
+            "'37'). The run goes on",
+            "`kaggle-kit predict RUN_DIR --test ITS_TEST_FILE --sample SAMPLE`",
         ),
     ),
     Case(

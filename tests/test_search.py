@@ -641,7 +641,7 @@ def test_a_time_limit_that_leaves_no_whole_model_fails_the_command(demo_data: Pa
     config = tmp_path / "search.toml"
     config.write_text(spec.to_toml())
     cmd = [sys.executable, "-m", "kaggle_kit.cli", "search", str(config), "--runs-root", str(tmp_path / "runs")]
-    proc = subprocess.run([*cmd, "--time-limit", "0.5"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([*cmd, "--time-limit", "2.5"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "error: the time limit left no model with all its folds" in proc.stderr
     assert "Traceback" not in proc.stderr

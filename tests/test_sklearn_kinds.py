@@ -241,6 +241,43 @@ def test_linear_max_levels_caps_the_columns() -> None:
     assert prep.transform(fm.X).shape[1] == 1 + 2 + 1  # noise, two levels, the rare column
 
 
+@pytest.mark.parametrize("numeric", ["standard", "spline", "quantile"])
+def test_linear_design_matrix_is_the_parts_side_by_side(numeric: str) -> None:
+    """The preallocated design (no ``np.hstack`` copy) is, column for column, the scaled numeric part, the missing
+    indicators, then each categorical column's one-hot (its kept levels, then the rare column), built here on its
+    own; a level unseen in training and a missing code set no column."""
+    rng = np.random.default_rng(3)
+    n = 400
+    a, b = rng.normal(size=n), rng.exponential(size=n)
+    a[rng.random(n) < 0.1] = np.nan
+    shop, city = rng.integers(0, 9, size=n).astype(float), rng.integers(0, 3, size=n).astype(float)
+    shop[:5] = np.nan
+    X = np.column_stack([a, shop, b, city]).astype(np.float32)
+    fm = FeatureMatrix(X, ("a", "shop", "b", "city"), (1, 3))
+    y = np.nan_to_num(a) + b + (shop == 2)
+    adapter = make_adapter(spec("linear", numeric=numeric, n_knots=4, max_levels=5, alpha=1.0))
+    prep = adapter.fit(fm, y, fm, y, context("regression")).model["prep"]
+    rows = X.copy()
+    rows[:3, 1] = [50.0, np.nan, 8.0]  # unseen, missing, a level of training
+    num = rows[:, [0, 2]].astype(np.float64)
+    filled = np.where(np.isnan(num), prep.medians, num)
+    part = prep._numeric_part(filled)
+    part = prep.steps["scaler"].transform(part) if "scaler" in prep.steps else part
+    blocks = [part, np.isnan(num)[:, prep.indicators].astype(np.float64)]
+    for j, kept, rare in zip(prep.categorical, prep.levels, prep.rare, strict=True):
+        block = np.zeros((n, len(kept) + bool(rare)))
+        for i, code in enumerate(rows[:, j]):
+            if not np.isnan(code) and int(code) in kept:
+                block[i, kept.index(int(code))] = 1.0
+            elif not np.isnan(code) and int(code) in rare:
+                block[i, len(kept)] = 1.0
+        blocks.append(block)
+    design = prep.transform(rows)
+    assert design.dtype == np.float64 and design.flags.c_contiguous
+    np.testing.assert_allclose(design, np.concatenate(blocks, axis=1), rtol=0, atol=1e-12)
+    assert prep.levels[0] and prep.rare[0] and not design[0, -9:-3].any()  # shop 50: no column
+
+
 # ------------------------------------------------------------------------------------------------ rare classes
 @pytest.mark.parametrize("kind", ["random_forest", "extra_trees", "linear"])
 def test_fold_without_a_rare_class(kind: str, splits: dict) -> None:

@@ -38,7 +38,7 @@ from ..models import thread_invariant
 from ..readers.competition import CompetitionData, RawFrames, load_competition, prepare_competition
 from .folds import Folds
 from .lifeline import exit_with_parent
-from .pool import WorkerPool
+from .pool import WorkerDied, WorkerPool
 from .pooling import pooling_space
 from .progress import RunProgress, as_progress, install_plain_warnings, model_cv, plain_warning
 from .store import FoldResult, RunStore
@@ -135,6 +135,9 @@ class Outcomes:
             if isinstance(exc, KitError):
                 raise exc
             error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, WorkerDied):  # no traceback tells which fold it was
+                fold = f"repeat {task.repeat} fold {task.fold + 1}/{self._ctx.folds.n_splits}"
+                error = f"{type(exc).__name__} ({fold}): {exc}"
             details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self.reporter.task_failed(task, f"{self._where(task)}  FAILED: {error}", details)
             if name not in self.errors:

@@ -20,6 +20,7 @@ import itertools
 import json
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -413,6 +414,38 @@ def rare_classes(y: np.ndarray, n_splits: int) -> list[tuple[Any, int]]:
     counts = np.bincount(codes, minlength=len(classes))
     small = np.flatnonzero(counts < n_splits)
     return [(classes[i], int(counts[i])) for i in small[np.argsort(counts[small], kind="stable")]]
+
+
+#: labelled training rows a fold needs of each multiregression target: a model of it fitted on one row predicts a
+#: constant, and LightGBM stops on it (``Check failed: (num_data) > (0)``)
+MIN_LABELLED_TRAINING_ROWS = 2
+
+
+def check_labelled_targets(y: np.ndarray, targets: Sequence[str], folds: Folds) -> None:
+    """Every fold of a multiregression run must train on at least :data:`MIN_LABELLED_TRAINING_ROWS` labelled rows of
+    each target (``y``: ``(n, T)``, NaN where a label is missing); refused before any fit, naming the column and the
+    fix. A target labelled on fewer rows than there are folds had failed inside a fold: a DataError naming
+    ``data.target[1]``, or LightGBM's stack trace."""
+    labelled = ~np.isnan(np.asarray(y, dtype=np.float64).reshape(len(y), -1))
+    counts = labelled.sum(axis=0)
+    for r, k in folds.tasks():
+        training = labelled[folds.train_valid(r, k)[0]].sum(axis=0)
+        short = np.flatnonzero(training < MIN_LABELLED_TRAINING_ROWS)
+        if not short.size:
+            continue
+        j = int(short[0])
+        name, count, where = targets[j], int(counts[j]), f"fold {k + 1}" + (f" of repeat {r}" if r else "")
+        fix = (
+            f"use fewer folds (folds.n_splits, now {folds.n_splits}), label more rows, or remove {name!r} from "
+            "data.target"
+            if count > MIN_LABELLED_TRAINING_ROWS
+            else f"label more rows, or remove {name!r} from data.target"
+        )
+        raise DataError(
+            f"the target column {name!r} has {count} labelled row(s) of {len(labelled)}; {where} leaves "
+            f"{int(training[j])} of them to train on, and a model of it needs at least {MIN_LABELLED_TRAINING_ROWS} "
+            f"in every fold: {fix}"
+        )
 
 
 def _stratification_labels(

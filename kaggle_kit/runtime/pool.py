@@ -18,6 +18,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import time
 import traceback
@@ -41,6 +42,21 @@ class RemoteTraceback(Exception):
 
     def __str__(self) -> str:
         return self.text
+
+
+def died_message(code: int | None) -> str:
+    """Why a worker ended mid-task, as far as its exit code tells: SIGKILL, which the pool never sends mid-task, is
+    most often the system's out-of-memory killer."""
+    said = f"the worker process ended (exit code {code}) while fitting"
+    if code == -signal.SIGKILL:
+        return (
+            f"{said}: killed (SIGKILL), most often by the system's out-of-memory killer; give each fold more memory: "
+            "fewer folds at once (--jobs 1, run.n_jobs), or a smaller model or table"
+        )
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"{said}: {signal.Signals(-code).name}, a crash in its library"
+    return said
 
 
 class WorkerDied(RuntimeError):
@@ -226,7 +242,7 @@ class WorkerPool:
                 self._drop(w)
                 if code == SCRIPT_RERAN_EXIT and not w.ready:
                     raise script_reran_error()
-                out.append((handle, None, WorkerDied(f"the worker process ended (exit code {code}) while fitting")))
+                out.append((handle, None, WorkerDied(died_message(code))))
             elif reply[0] == "ok":
                 out.append((handle, reply[1], None))
             else:

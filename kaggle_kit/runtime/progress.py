@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import StoreError
 from .pooling import FoldPool, Space
-from .scoring import score_folds
+from .scoring import score_oof
 from .store import FoldResult, RunStore
 
 #: a model whose folds of this batch finished while others are still to fit (a time limit's probe or sizing fold)
@@ -373,7 +373,7 @@ def model_cv(
     if pool is None:
         return None
     try:
-        return score_folds(pool.result(), y, folds, metric).pooled
+        return score_oof(pool.result(), y, folds, metric).pooled
     except (ValueError, FloatingPointError):
         return None
 

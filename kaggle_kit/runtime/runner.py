@@ -75,12 +75,12 @@ from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
-from .folds import Folds, make_folds, rare_classes
+from .folds import Folds, check_labelled_targets, make_folds, rare_classes
 from .pool import WorkerPool, stop_if_worker_starting, uncounted
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
-from .scoring import score_folds, undefined_folds
+from .scoring import score_oof, undefined_folds
 from .search.recorded import Recorded
 from .store import FoldResult, ModelResult, RunStore
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
@@ -642,6 +642,12 @@ class RunSession:
             return
         settings = self.settings
         jobs = max(1, min(self.n_jobs or settings.n_jobs or cpu_count(), n_tasks or 1))
+        if settings.executor == "local" and jobs > cpu_count():  # each worker a copy of the data and libraries
+            self.say(
+                f"n_jobs (--jobs) {jobs} is more than the {cpu_count()} core(s) this process may use: {cpu_count()} "
+                "worker process(es), as more would only take turns on the cores, each with its own copy of the data"
+            )
+            jobs = cpu_count()
         load = machine_load(wait=not settings.threads_per_task)  # measured when it sets the threads
         threads = settings.threads_per_task or task_threads(load.cores, jobs, load.others)
         self.execution = _execution(settings, jobs, threads, load, in_workers)
@@ -738,13 +744,15 @@ class RunSession:
             self._record = (self.data, data_record(self.data))
         return self._record[1]
 
-    def check_sample(self) -> None:
+    def check_sample(self, submits: bool = False) -> None:
         """Once per run, before any fit: the sample submission fits the predictions the run will make
-        (:func:`kaggle_kit.submit.check_sample_fits`)."""
+        (:func:`kaggle_kit.submit.check_sample_fits`; ``submits``: a time-limited command submits after its fits, so
+        a sample of another test set's rows stops it too)."""
         if not self._sample_checked and self.data.test_ids is not None:
             from ..submit import check_sample_fits
 
-            check_sample_fits(_submission_meta(self.spec, self.data, self.metric), self.data.test_ids)
+            meta = _submission_meta(self.spec, self.data, self.metric)
+            check_sample_fits(meta, self.data.test_ids, submits=submits)
             self._sample_checked = True
 
     def fit_all(
@@ -767,7 +775,9 @@ class RunSession:
         self.decode_images(pending)
         errors = embeddings.execute_in_stages(self, pending)  # a net's embeddings before the models reading them
         results = tuple(self.assemble(m, errors.get(m.name)) for m in models)
-        return FitOutcome(results, fitted=len(pending), reused=reused)
+        # the folds now in the store (a failed model's were counted as fitted, its skipped folds too)
+        fitted = sum(self.store.finished(t.model.name, t.key, t.repeat, t.fold) is not None for t in pending)
+        return FitOutcome(results, fitted=fitted, reused=reused)
 
 
 def _with_preset(
@@ -848,6 +858,8 @@ def _execution(
 
 def _folds_for_run(store: RunStore, spec: CompetitionSpec, data: CompetitionData) -> Folds:
     folds = resolve_folds(spec, data)
+    if spec.task == "multiregression":  # a target labelled on too few rows had failed inside a fold
+        check_labelled_targets(data.y, data.targets, folds)
     _warn_rare_classes(spec, data)
     _warn_large_group(spec, data, folds)
     try:
@@ -1264,7 +1276,7 @@ def _assemble(
         store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test_pool.result(), columns))
 
     iters = [r.best_iteration for r in done if r.best_iteration is not None]
-    honest = score_folds(oof, data.y, folds, metric)  # as `report` and `blend` score it (label metrics: thresholds)
+    honest = score_oof(oof, data.y, folds, metric)  # as `report` and `blend` score it; the live CV scored it already
     summary = ModelResult(
         name=model.name,
         kind=model.kind,

@@ -12,6 +12,8 @@ the comparison of several matrices on common folds.
 
 from __future__ import annotations
 
+import hashlib
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -99,6 +101,28 @@ def score_folds(
     elif finite.any():
         pooled = float(metric.score(y[finite], pred[finite]))
     return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
+
+
+#: the last OOF matrices :func:`score_oof` scored: (digest, y, folds, metric, scores); the entry keeps ``y``, ``folds``
+#: and ``metric`` themselves, so that the identity it is matched by cannot pass to another object
+_SCORED: deque[tuple[bytes, np.ndarray, Folds, Metric, FoldScores]] = deque(maxlen=4)
+
+
+def score_oof(pred: np.ndarray, y: np.ndarray, folds: Folds, metric: Metric) -> FoldScores:
+    """:func:`score_folds` of a model's OOF, remembered for the last few matrices: a run scores each model's OOF when
+    its last fold is in (the live CV, :func:`kaggle_kit.runtime.progress.model_cv`) and again when it assembles the
+    model for the leaderboard (the same pooled folds: 0.33 s a model on 1M rows, twice). A matrix is known again by
+    a digest of its bytes, scored against the same ``y``, ``folds`` and ``metric`` objects."""
+    pred = np.ascontiguousarray(pred)
+    digest = hashlib.blake2b(pred.data, digest_size=20)
+    digest.update(f"{pred.dtype.str}{pred.shape}".encode())
+    key = digest.digest()
+    for known, *against, scores in _SCORED:
+        if known == key and all(a is b for a, b in zip(against, (y, folds, metric), strict=True)):
+            return scores
+    scores = score_folds(pred, y, folds, metric)
+    _SCORED.append((key, y, folds, metric, scores))
+    return scores
 
 
 def undefined_folds(y: np.ndarray, folds: Folds, metric: Metric, n_columns: int) -> tuple[tuple[int, int], ...]:

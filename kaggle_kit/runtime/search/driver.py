@@ -148,7 +148,7 @@ def drive(
             proposer = RandomProposer(random_configs(search, spec))
         n_models += sum(search.count(f) for f in search.families)
     session.check(models)
-    session.check_sample()
+    session.check_sample(submits=budget is not None)  # a time-limited command submits after its fits
     session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
     jobs = session.jobs
 

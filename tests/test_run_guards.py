@@ -1,0 +1,149 @@
+"""A run's guards before any fit and its bookkeeping: what is scored once, what is refused up front.
+
+Small tables made here; every run is in this process (``n_jobs=1``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit import run
+from kaggle_kit.config import build_spec
+from kaggle_kit.runtime import scoring
+from kaggle_kit.runtime.progress import RunProgress
+
+
+def _binary(n: int = 60) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=n + 10)
+    frame = pl.DataFrame({"id": range(n + 10), "x": x, "y": (x + rng.normal(size=n + 10) > 0).astype(int)})
+    return frame[:n], frame[n:].drop("y")
+
+
+def test_each_model_is_scored_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The live CV line and the leaderboard's assembly score the same pooled OOF: once a model (it was scored twice,
+    0.33 s a model on 1M rows). Counted on ``score_folds`` wherever the run's modules call it from."""
+    calls: list[int] = []
+    real = scoring.score_folds
+
+    def counted(pred: np.ndarray, *args: object, **kwargs: object) -> scoring.FoldScores:
+        calls.append(len(pred))
+        return real(pred, *args, **kwargs)
+
+    for module in ("kaggle_kit.runtime.scoring", "kaggle_kit.runtime.progress", "kaggle_kit.runtime.runner"):
+        monkeypatch.setattr(f"{module}.score_folds", counted, raising=False)
+    train, test = _binary()
+    spec = build_spec(
+        {
+            "name": "once",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "models": [{"name": "logreg", "kind": "linear"}],
+        }
+    )
+    live: dict[str, float | None] = {}
+
+    class Live(RunProgress):
+        def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+            live[model] = cv
+
+    result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=Live(), record_history=False)
+    assert calls == [60, 60]  # baseline, logreg: once each
+    assert live == {m.name: pytest.approx(m.cv) for m in result.models}  # the live CV is the leaderboard's
+
+
+def _multiregression(labelled: int) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """30 training rows, targets ``t0`` (every row labelled) and ``t1`` (its first ``labelled`` rows)."""
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"id": range(40), "x": rng.normal(size=40), "t0": rng.normal(size=40)})
+    t1 = [float(v) if i < labelled else None for i, v in enumerate(rng.normal(size=40))]
+    frame = frame.with_columns(pl.Series("t1", t1, dtype=pl.Float64))
+    raw = {
+        "name": "mreg",
+        "task": "multiregression",
+        "metric": "mean_rmse",
+        "data": {"train": "train.csv", "id": "id", "target": ["t0", "t1"]},
+        "folds": {"n_splits": 3},
+        "models": [{"name": "ridge", "kind": "linear"}],
+    }
+    return frame[:30], frame[30:].drop(["t0", "t1"]), raw
+
+
+@pytest.mark.parametrize(
+    ("labelled", "fix"),
+    [
+        (1, r"fold \d leaves 0 of them .* label more rows, or remove 't1' from data.target"),
+        (3, r"fold \d leaves 1 of them .* use fewer folds \(folds.n_splits, now 3\)"),
+    ],
+)
+def test_a_multiregression_target_labelled_on_too_few_rows_is_refused_before_any_fit(
+    labelled: int, fix: str, tmp_path: Path
+) -> None:
+    """Fewer labelled rows of one target than folds: refused up front, naming the column; it failed inside a fold (a
+    DataError naming ``data.target[1]``, or LightGBM's stack trace on one row)."""
+    from kaggle_kit.errors import DataError
+
+    train, test, raw = _multiregression(labelled)
+    with pytest.raises(DataError, match=rf"the target column 't1' has {labelled} labelled row\(s\) of 30; {fix}"):
+        run(build_spec(raw), runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=None, record_history=False)
+    assert not list(tmp_path.glob("*/models/*"))  # no fold was fitted
+    train, test, raw = _multiregression(12)  # 4 a fold: each trains on 8
+    result = run(build_spec(raw), runs_root=tmp_path / "ok", train=train, test=test, n_jobs=1, progress=None)
+    assert [m.status for m in result.models] == ["ok", "ok"]
+
+
+def test_a_worker_killed_mid_fold_names_the_model_the_fold_and_the_likely_cause(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each worker SIGKILLs itself as it writes its first fold (as the out-of-memory killer ends one): every model
+    fails naming its fold and the likely cause, and the run counts no fold as fitted. It said ``WorkerDied: the worker
+    process ended (exit code -9) while fitting`` (no fold, no cause) and ``fitted 6 fold(s)``: the tasks it planned."""
+    monkeypatch.setenv("KAGGLE_KIT_FAULT", "fold-files:1")  # read by the workers only: this process fits nothing
+    train, test = _binary()
+    spec = build_spec(
+        {
+            "name": "killed",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "models": [{"name": "logreg", "kind": "linear"}],
+        }
+    )
+    result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=2, progress=None, record_history=False)
+    assert result.fitted == 0
+    for m in result.models:
+        assert m.status == "failed"
+        assert m.error is not None and m.error.startswith("WorkerDied (repeat 0 fold ")
+        assert (
+            "exit code -9) while fitting: killed (SIGKILL), most often by the system's out-of-memory killer" in m.error
+        )
+        assert "fewer folds at once (--jobs 1, run.n_jobs)" in m.error
+
+
+def test_more_jobs_than_cores_start_one_worker_per_core(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``n_jobs = 5`` on 2 cores (threads fixed, so no load reading holds tasks back): 2 worker processes, said;
+    it started 5, each with a copy of the data, taking turns on the 2 cores."""
+    monkeypatch.setattr("kaggle_kit.runtime.runner.cpu_count", lambda: 2)
+    train, test = _binary()
+    spec = build_spec(
+        {
+            "name": "jobs",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"threads_per_task": 1},
+            "models": [{"name": "logreg", "kind": "linear"}],
+        }
+    )
+    lines: list[str] = []
+    result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=5, progress=lines.append)
+    assert "n_jobs (--jobs) 5 is more than the 2 core(s) this process may use: 2 worker process(es)" in lines[0]
+    assert lines[1].startswith("fitting 6 fold(s) with 2 worker(s) x 1 thread(s)"), lines[:2]
+    assert result.fitted == 6
