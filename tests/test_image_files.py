@@ -203,6 +203,24 @@ def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None
     np.testing.assert_array_equal(read_image(tmp_path / "overshot.tif", channels=1)[..., 0], clipped)  # not black
 
 
+def test_float_images_of_minus_1_to_1_are_scaled_onto_0_to_255(tmp_path: Path) -> None:
+    """A float image of -1..1 (``x * 2 - 1``, how a net's input or a tanh output is saved) reads -1 as 0 and 1 as
+    255, in memory and streamed alike (one reading); it was clipped: its dark half black, the rest 0 or 1 (black).
+    One of only its upper half (0..1, no value below -0.5) reads as a 0..1 image: the two cannot be told apart."""
+    from kaggle_kit.models.nn.images import read_image
+    from kaggle_kit.readers.image_stream import ImageStream
+
+    expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(expected.astype(np.float32) / np.float32(127.5) - 1).save(tmp_path / "signed.tif")
+    np.testing.assert_array_equal(read_image(tmp_path / "signed.tif", channels=1)[..., 0], expected)
+    stream = ImageStream((str(tmp_path / "signed.tif"),), ("id 1",), (16, 16, 3), False, cache=False)
+    np.testing.assert_array_equal(stream.read(np.array([0]))[0], np.repeat(expected[..., None], 3, axis=-1))
+    overshot = expected.astype(np.float32) / np.float32(127.5) - 1
+    overshot[0, 0], overshot[15, 15] = -1.04, 1.04  # resampled: a little beyond -1 and 1, clipped
+    Image.fromarray(overshot).save(tmp_path / "overshot.tif")
+    np.testing.assert_array_equal(read_image(tmp_path / "overshot.tif", channels=1)[..., 0], expected)
+
+
 def test_transparent_images_are_laid_onto_white(tmp_path: Path) -> None:
     """A transparent image read without alpha (channels 1 or 3) shows white where it is transparent, as a viewer on
     a page shows it, whatever colour the file stores under those pixels: an RGBA drawing, a grey + alpha PNG, a

@@ -30,6 +30,7 @@ import hashlib
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, DataWarning
 
 #: the column that holds a row's position in the run's :class:`ImageStream` (stream mode)
 IMAGE_REF = "__image__"
@@ -107,8 +108,9 @@ class ImageStream:
             return self
         return replace(self, cache_path=Path(folder) / "image_cache" / f"{self.fingerprint}.npy")
 
-    def decode(self, i: int) -> np.ndarray:
-        """Image ``i`` as ``(H, W, C)`` uint8, read from its file (an error names the file and the row)."""
+    def decode(self, i: int, frames: list[tuple[str, str | None, int]] | None = None) -> np.ndarray:
+        """Image ``i`` as ``(H, W, C)`` uint8, read from its file (an error names the file and the row); ``frames``
+        collects the files of several frames (:func:`~kaggle_kit.models.nn.images.read_image`)."""
         from ..models.nn.images import RESIZE_HINT, read_image
 
         h, w, c = self.shape
@@ -118,6 +120,7 @@ class ImageStream:
             channels=c,
             label=self.labels[i],
             background=self.background,
+            frames=frames,
         )
         with _lock:
             _decodes[0] += 1
@@ -136,6 +139,33 @@ class ImageStream:
         for k, i in enumerate(rows):
             out[k] = self.decode(int(i))
         return out
+
+    def check_files(self, threads: int = 1) -> None:
+        """Every file checked readable, cheaply (:func:`~kaggle_kit.models.nn.images.check_image`: about a
+        millisecond a file, none decoded whole but formats other than PNG and JPEG), for a stream without a cache
+        (which decodes every file before any fold fits): a corrupt file had been found by the batch of a net that
+        read it, minutes of folds in. One error names every unreadable file found (how many, the first few); a
+        :class:`~kaggle_kit.errors.DataWarning` names the files of several frames (their first one is read)."""
+        from ..models.nn.images import check_image
+
+        def one(i: int) -> int | str:
+            try:
+                return check_image(self.paths[i], self.labels[i])
+            except DataError as exc:
+                return str(exc)
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            found = list(pool.map(one, range(len(self))))
+        bad = [(i, f) for i, f in enumerate(found) if isinstance(f, str)]
+        if bad:
+            more = [f"{self.paths[i]!r} ({self.labels[i]})" for i, _ in bad[1:4]]
+            also = f"; also {', '.join(more)}" + (f" and {len(bad) - 4} more" if len(bad) > 4 else "") if more else ""
+            raise DataError(
+                f"{len(bad)} of {len(self)} image files cannot be read, found before any model fits: {bad[0][1]}"
+                f"{also}; replace them (download them again) or remove their rows, then run again"
+            )
+        several = [(self.paths[i], self.labels[i], f) for i, f in enumerate(found) if isinstance(f, int) and f > 1]
+        _warn_frames(several, len(self))
 
     def open_cache(self, threads: int = 1) -> np.ndarray | None:
         """The cache memory-mapped read-only, decoding every image into it first if it is not there (once: other
@@ -175,13 +205,25 @@ class ImageStream:
                 tmp.unlink()
 
     def _fill(self, out: np.ndarray, threads: int) -> None:
+        frames: list[tuple[str, str | None, int]] = []
+
         def fill(i: int) -> None:
-            out[i] = self.decode(i)
+            out[i] = self.decode(i, frames)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # Pillow releases the GIL
             for start in range(0, len(self), _CHUNK):
                 list(pool.map(fill, range(start, min(start + _CHUNK, len(self)))))  # re-raises, in row order
         out.flush()  # type: ignore[attr-defined]
+        _warn_frames(frames, len(self))
+
+
+def _warn_frames(found: list[tuple[str, str | None, int]], total: int) -> None:
+    """The one :class:`~kaggle_kit.errors.DataWarning` naming the files of several frames, if any."""
+    from ..models.nn.images import several_frames_warning
+
+    message = several_frames_warning(found, total)
+    if message is not None:
+        warnings.warn(message, DataWarning, stacklevel=3)
 
 
 @contextlib.contextmanager

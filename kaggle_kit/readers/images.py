@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +41,7 @@ import numpy as np
 import polars as pl
 
 from ..config import SEQUENCE_KINDS, CompetitionSpec, ImageFilesSpec
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DataWarning
 from ..features.sequence_store import SEQUENCE_ROW
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
 from .tables import working_folder_note
@@ -323,7 +324,7 @@ def _attach(
     threads: int,
 ) -> tuple[pl.DataFrame, tuple[int, int, int]]:
     """``frame`` with its rows' images appended as pixel columns, and the images' ``(H, W, C)``."""
-    from ..models.nn.images import load_images, pixel_frame, pixel_names, read_image
+    from ..models.nn.images import load_images, pixel_frame, pixel_names, read_image, several_frames_warning
 
     if column not in frame.columns:
         raise DataError(
@@ -345,6 +346,7 @@ def _attach(
             "rename or drop them"
         )
     _check_present(paths, labels, role, key, images, column)
+    frames: list[tuple[str, str | None, int]] = []
     pixels = load_images(
         paths,
         size=size,
@@ -353,7 +355,11 @@ def _attach(
         labels=labels,
         dtype=np.uint8,
         background=images.background,
+        frames=frames,
     )
+    several = several_frames_warning(frames, len(paths))
+    if several is not None:
+        warnings.warn(f"{role}: {several}", DataWarning, stacklevel=2)
     h, w, c = pixels.shape[1:]
     return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
 

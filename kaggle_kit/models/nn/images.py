@@ -23,8 +23,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,11 @@ _MAX16 = 65535
 #: resampling (bicubic, Lanczos) leaves around it; read as ``0..255`` values, such an image was nearly black. (A
 #: ``0..255`` float image with every value below 1.5 is black to the eye either way.)
 _UNIT = (-0.5, 1.5)
+#: the range of a float image read as ``-1..1`` pixels (``x * 2 - 1``: how a net's input, or a ``tanh`` output,
+#: is saved), ``-1`` onto 0 and ``1`` onto 255, when it holds values below :data:`_UNIT` (below -0.5: no overshoot
+#: of a ``0..1`` image). Clipped to 0 as a ``0..255`` image's negatives were, its dark half read black. A ``-1..1``
+#: image with no value below -0.5 (no pixel darker than a quarter grey) cannot be told from a ``0..1`` one
+_SIGNED = (-1.5, 1.5)
 #: Pillow's modes holding an alpha channel (``RGBa`` / ``La``: premultiplied); a palette, grey or RGB image may carry
 #: its transparency in ``info["transparency"]`` instead (a PNG's ``tRNS``, a GIF's transparent index)
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -62,7 +68,8 @@ _ORIENTATION = 0x0112
 #: them sideways, clipped white, truncated black). 3: transparent images laid onto white (:data:`BACKGROUND`) when
 #: read without alpha (2 kept the colours stored under the transparent pixels, often black), 32-bit integer images
 #: beyond 0..65535 refused (2 clipped them white), float images of 0..1 overshot a little scaled (2: nearly black).
-DECODING = 3
+#: 4: float images of -1..1 scaled onto 0..255 (3 clipped their negative half black, the rest nearly black).
+DECODING = 4
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
@@ -87,22 +94,55 @@ def read_image(
     channels: int = 3,
     label: str | None = None,
     background: str = BACKGROUND,
+    frames: list[tuple[str, str | None, int]] | None = None,
 ) -> np.ndarray:
     """One image file as ``(H, W, C)`` uint8, converted to ``channels`` and resized (bilinear) to ``size = (height,
     width)`` when given; upright as a viewer shows it (a camera's EXIF orientation applied); a transparent image read
     without alpha (``channels`` 1 or 3) laid onto ``background`` (:data:`BACKGROUNDS`). ``label`` (e.g. ``"id 17"``)
-    names the row in error messages."""
-    from PIL import Image, UnidentifiedImageError
+    names the row in error messages. A file of several frames (a multi-page TIFF, an animated GIF) is read by its
+    first frame; ``frames``, when given, gets ``(path, label, frame count)`` of each such file, for the caller's
+    one warning (:func:`several_frames_warning`)."""
+    from PIL import Image
 
     _check_channels(channels)
     if background not in BACKGROUNDS:
         raise DataError(f"background must be one of {sorted(BACKGROUNDS)}; got {background!r}")
+    with _reading(path, label), Image.open(path) as img:
+        if frames is not None and getattr(img, "is_animated", False):  # a GIF's: reads up to its second frame only
+            frames.append((str(path), label, int(img.n_frames)))
+            img.seek(0)
+        img = _opaque(_to_8_bits(_upright(img), path, label), channels, background).convert(_MODES[channels])
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
+
+
+def check_image(path: str | Path, label: str | None = None) -> int:
+    """The number of frames of an image file, once it is found readable, cheaply: a PNG's chunks and checksums read
+    (not inflated), a JPEG decoded at 1/8 scale (a cut-off file fails), other formats decoded. Raises
+    :func:`read_image`'s :class:`DataError` for a file it could not read (about a millisecond a file: streamed
+    images without the cache are checked so before any fold fits, not found by a net's batch minutes in)."""
+    from PIL import Image
+
+    with _reading(path, label), Image.open(path) as img:
+        count = int(getattr(img, "n_frames", 1)) if getattr(img, "is_animated", False) else 1
+        img.seek(0)
+        if img.format == "PNG":
+            img.verify()
+        else:
+            if img.format == "JPEG":
+                img.draft(img.mode, (1, 1))
+            img.load()
+        return count
+
+
+@contextmanager
+def _reading(path: str | Path, label: str | None) -> Iterator[None]:
+    """Pillow's errors on reading ``path`` as the :class:`DataError` naming the file (and the row ``label``)."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        with Image.open(path) as img:
-            img = _opaque(_to_8_bits(_upright(img), path, label), channels, background).convert(_MODES[channels])
-            if size is not None and img.size != (size[1], size[0]):
-                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
+        yield
     except DataError:
         raise
     except FileNotFoundError:
@@ -115,10 +155,25 @@ def read_image(
             "beforehand (e.g. with Pillow in Python after setting PIL.Image.MAX_IMAGE_PIXELS = None, for files "
             "you trust) to about the size the nets read"
         ) from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:  # truncated / corrupt files: OSError
         raise DataError(
             f"image file {_where(path, label)} could not be read as an image: {exc}{_format_hint(path)}"
         ) from None
+
+
+def several_frames_warning(found: Sequence[tuple[str, str | None, int]], total: int) -> str | None:
+    """The one warning for the files of several frames among ``total`` (:func:`read_image`'s ``frames``), or None:
+    only their first frame is read. A multi-page TIFF (a stain per page) or an animated GIF had been read by its
+    first frame without a word, as any viewer that shows one picture does."""
+    if not found:
+        return None
+    path, label, count = sorted(found)[0]
+    return (
+        f"{len(found)} of {total} image files hold several frames (multi-page TIFF, animated GIF), e.g. "
+        f"{_where(path, label)} with {count}: the kit reads frame 0 (the first) of each and no other; if the "
+        "picture is in another frame, or in all of them, save the frame(s) as files of their own (Pillow: "
+        "img.seek(k); img.save(...)) and point data.images at them"
+    )
 
 
 #: files of formats Pillow does not read, which image competitions ship (by the name's ending), and how to convert
@@ -174,7 +229,8 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
     """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
     as an 8-bit export of the same picture holds it); a float image (a TIFF of mode ``F``) whose values lie in
     ``0..1`` (the usual range of float pixels; :data:`_UNIT` allows a resampling's overshoot, clipped) onto
-    ``0..255``, any other float image clipped to ``0..255``;
+    ``0..255``, one of ``-1..1`` (:data:`_SIGNED`, values below -0.5) likewise, any other float image clipped to
+    ``0..255``;
     other images as they are. (Pillow's ``convert`` would clip the 16-bit values, nearly all white, and truncate
     the ``0..1`` floats to 0 or 1, nearly all black.) A 32-bit integer image (mode ``I``) holding values beyond
     ``0..65535`` is an error: such values have no usual range to scale from (scaled by the 32-bit range, 16-bit
@@ -197,6 +253,8 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
         wide = wide / 257.0
     elif wide.size and np.nanmin(wide) >= _UNIT[0] and np.nanmax(wide) <= _UNIT[1]:
         wide = wide * 255.0
+    elif wide.size and np.nanmin(wide) >= _SIGNED[0] and np.nanmax(wide) <= _SIGNED[1]:
+        wide = (wide + 1.0) * 127.5
     return Image.fromarray(np.clip(np.rint(np.nan_to_num(wide)), 0, 255).astype(np.uint8))
 
 
@@ -209,22 +267,24 @@ def load_images(
     labels: Sequence[str] | None = None,
     dtype: type[np.generic] = np.float32,
     background: str = BACKGROUND,
+    frames: list[tuple[str, str | None, int]] | None = None,
 ) -> np.ndarray:
     """``(N, H, W, C)`` pixel values (0-255) of the image files, as ``dtype``; ``size = (height, width)`` resizes
     (bilinear), otherwise every image must have the size of the first. ``labels`` name the rows in errors;
-    ``background``: what transparent images are laid onto (:func:`read_image`)."""
+    ``background``: what transparent images are laid onto; ``frames``: gets the files of several frames
+    (:func:`read_image`)."""
     _check_channels(channels)
     if labels is not None and len(labels) != len(paths):
         raise ValueError(f"labels has {len(labels)} items for {len(paths)} paths")
     label = (lambda i: labels[i]) if labels is not None else (lambda i: None)
     if not len(paths):
         return np.zeros((0, *(size or (0, 0)), channels), dtype=dtype)
-    first = read_image(paths[0], size=size, channels=channels, label=label(0), background=background)
+    first = read_image(paths[0], size=size, channels=channels, label=label(0), background=background, frames=frames)
     out = np.empty((len(paths), *first.shape), dtype=dtype)  # filled in place: no list of N arrays, then a copy
     out[0] = first
 
     def fill(i: int) -> None:
-        img = read_image(paths[i], size=size, channels=channels, label=label(i), background=background)
+        img = read_image(paths[i], size=size, channels=channels, label=label(i), background=background, frames=frames)
         if img.shape != first.shape:
             raise DataError(
                 f"image file {_where(paths[i], label(i))} is {img.shape[1]} x {img.shape[0]} but "

@@ -1,0 +1,115 @@
+"""Image files checked before any fold fits (streamed without the cache) and files of several frames (a multi-page
+TIFF, an animated GIF): read by their first frame, with one warning naming a file, in every way of reading them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.config import build_spec
+from kaggle_kit.errors import DataError, DataWarning
+from kaggle_kit.readers.competition import load_competition
+from kaggle_kit.readers.image_stream import ImageStream
+
+Image = pytest.importorskip("PIL.Image")
+
+SIDE, N = 8, 12
+#: frame k of a file of several frames is this grey everywhere (frame 0 the one read)
+FRAME_GREYS = (40, 200, 120)
+
+
+def _frames(path: Path) -> None:
+    frames = [Image.fromarray(np.full((SIDE, SIDE), g, np.uint8), mode="L") for g in FRAME_GREYS]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+
+
+def _comp(root: Path, ext: str) -> Path:
+    """``images/<id><ext>`` of ids 0..N-1 (grey, each its own grey), id 5 of three frames; train.csv (id, label)."""
+    (root / "images").mkdir()
+    for i in range(N):
+        Image.fromarray(np.full((SIDE, SIDE), 10 * i, np.uint8), mode="L").save(root / "images" / f"{i}{ext}")
+    _frames(root / "images" / f"5{ext}")
+    pl.DataFrame({"id": list(range(N)), "label": [i % 2 for i in range(N)]}).write_csv(root / "train.csv")
+    return root
+
+
+def _spec(root: Path, ext: str, images: dict[str, object]):
+    raw = {
+        "name": "frames",
+        "task": "binary",
+        "metric": "roc_auc",
+        "data": {
+            "train": "train.csv",
+            "id": "id",
+            "target": "label",
+            "images": {"folder": "images", "pattern": "{id}" + ext, "channels": 1, **images},
+        },
+        "folds": {"n_splits": 2},
+        "models": [{"name": "cnn", "kind": "cnn", "params": {"image_shape": [SIDE, SIDE, 1]}}],
+    }
+    return build_spec(raw, base_dir=root)
+
+
+FRAMES_WARNING = (
+    r"1 of 12 image files hold several frames \(multi-page TIFF, animated GIF\), e\.g\. '.*5\.{ext}' \(id 5\) with "
+    r"3: the kit reads frame 0 \(the first\) of each and no other; .*save the frame\(s\) as files of their own"
+)
+
+
+@pytest.mark.parametrize("ext", [".tif", ".gif"])
+def test_a_file_of_several_frames_is_read_by_its_first_with_a_warning_memory(tmp_path: Path, ext: str) -> None:
+    """Pixel columns: the multi-page file's columns hold frame 0 (grey 40 everywhere), and one warning names it.
+    It had been read by its first frame without a word."""
+    root = _comp(tmp_path, ext)
+    with pytest.warns(DataWarning, match="train: " + FRAMES_WARNING.format(ext=ext[1:])):
+        data = load_competition(_spec(root, ext, {"mode": "memory"}))
+    pixels = data.train.filter(pl.col("id") == 5).select(pl.col(r"^pixel\d+$")).to_numpy()
+    assert pixels.shape == (1, SIDE * SIDE) and (pixels == FRAME_GREYS[0]).all()
+
+
+def _stream(root: Path, ext: str, **kwargs: object) -> ImageStream:
+    paths = tuple(str(root / "images" / f"{i}{ext}") for i in range(N))
+    return ImageStream(paths, tuple(f"id {i}" for i in range(N)), (SIDE, SIDE, 1), False, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("ext", [".tif", ".gif"])
+def test_a_file_of_several_frames_is_named_when_streamed(tmp_path: Path, ext: str) -> None:
+    """Streamed: the check of the files without a cache, and the cache's decoding, each warn once, naming the file;
+    the cache holds frame 0."""
+    root = _comp(tmp_path, ext)
+    match = FRAMES_WARNING.format(ext=ext[1:])
+    with pytest.warns(DataWarning, match=match) as seen:
+        _stream(root, ext, cache=False).check_files(threads=2)
+    assert len([w for w in seen if issubclass(w.category, DataWarning)]) == 1
+    with pytest.warns(DataWarning, match=match):
+        cache = _stream(root, ext).cached_in(tmp_path / "run").open_cache(threads=2)
+    assert cache is not None and (cache[5] == FRAME_GREYS[0]).all() and (cache[4] == 40).all()
+
+
+def test_check_files_names_every_unreadable_file_before_anything_decodes_them(tmp_path: Path) -> None:
+    """A PNG and a JPEG cut off halfway (their headers whole: Pillow opens them) and a file that is no image: one
+    error counts them and names each. A cut-off JPEG passes Pillow's ``verify``: only decoding finds it."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    names = []
+    for i, ext in enumerate([".png", ".jpg", ".png", ".jpg", ".png"]):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i}{ext}")
+        names.append(f"{i}{ext}")
+    for name in ("1.jpg", "2.png"):
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
+    (folder / "4.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    paths = tuple(str(folder / n) for n in names)
+    stream = ImageStream(paths, tuple(f"id {i}" for i in range(5)), (64, 64, 3), False, cache=False)
+    with pytest.raises(
+        DataError,
+        match=r"^3 of 5 image files cannot be read, found before any model fits: image file '.*1\.jpg' \(id 1\) "
+        r"could not be read as an image: image file is truncated.*; also '.*2\.png' \(id 2\), '.*4\.png' \(id 4\); "
+        r"replace them \(download them again\) or remove their rows",
+    ):
+        stream.check_files(threads=2)
+    ImageStream(paths[:1] + paths[3:4], ("id 0", "id 3"), (64, 64, 3), False).check_files()  # the whole ones pass
