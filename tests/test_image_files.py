@@ -498,6 +498,33 @@ def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: s
         load_competition(build_spec(raw, base_dir=work))
 
 
+@pytest.mark.parametrize(
+    ("value", "file", "pattern", "match"),
+    [
+        ("IMG7", "img7.png", "{id}.png", r"The folder has 'img7\.png' for 'IMG7\.png', its name in another case: .*"
+         r"write the column 'id' as the files are named .*\(in polars: pl\.col\('id'\)\.str\.to_lowercase\(\)\)"),
+        ("IMG7.png", "IMG7.PNG", "{id}", r"The folder has 'IMG7\.PNG' for 'IMG7\.png', its name in another case: .*"
+         r"\(in polars: pl\.col\('id'\)\.str\.to_uppercase\(\)\), or rename the files"),
+        ("img7", "IMG7.PNG", "{id}.png", r"The folder has 'IMG7\.PNG' for 'img7\.png', its name in another case: "
+         r"file names are case-sensitive on Linux and Kaggle; write the column 'id' as the files are named in the "
+         r"train and test tables, or rename the files$"),
+    ],
+    ids=["name-lower", "extension-in-the-values", "both"],
+)  # fmt: skip
+def test_file_names_cased_otherwise_than_the_column_say_what_to_fix(
+    tmp_path: Path, value: str, file: str, pattern: str, match: str
+) -> None:
+    """The column's ``IMG7`` beside the file ``img7.png``: the missing error had advised setting the pattern it had
+    (``'{id}.png'``); where the values carry the extension (pattern ``'{id}'``) it had said nothing of the file."""
+    (tmp_path / "images").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "images" / file)
+    pl.DataFrame({"id": [value], "label": [1]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"pattern": pattern, "mode": "memory"})
+    del raw["data"]["test"]
+    with pytest.raises(DataError, match=r"1 of 1 train image files are missing: .*" + match):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+
+
 def test_absolute_paths_in_the_column_name_the_folder_to_set(comp, tmp_path: Path) -> None:
     """A table written in a Kaggle notebook names each image by its absolute path (/kaggle/input/<comp>/...): refused
     as outside the image folder (file names come from the data), now with the folder that holds them all, which then

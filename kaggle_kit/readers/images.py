@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
@@ -374,25 +375,40 @@ def _check_present(
         raise DataError(
             f"{len(missing)} of {len(paths)} {role} image files are missing: {shown}{more}; check "
             f"data.images.{key}, data.images.pattern {images.pattern!r} and the column {column!r}"
-            + _near_miss(paths[missing[0]], images.pattern)
+            + _near_miss(paths[missing[0]], images.pattern, column)
         )
 
 
-def _near_miss(path: Path, pattern: str) -> str:
-    """What the folder holds instead of ``path``, when the pattern's extension is the slip: the file with it spelled
-    in another case (``.JPG``: file names are case-sensitive on Linux and Kaggle), or the column's values being the
-    file names with their extension already (``a.png.png`` missing, ``a.png`` there)."""
-    suffix = Path(pattern).suffix
-    if not suffix or not pattern.endswith(suffix):
-        return ""
+def _near_miss(path: Path, pattern: str, column: str) -> str:
+    """What the folder holds instead of ``path``: the file with the pattern's extension spelled in another case
+    (``.JPG``: file names are case-sensitive on Linux and Kaggle), or its name so (the column's ``IMG7`` beside the
+    file ``img7.png``, or its ``a.png`` beside ``a.PNG``: a fix of the column's values, which the advice to set the
+    pattern it has had not been), or the column's values being the file names with their extension already
+    (``a.png.png`` missing, ``a.png`` there)."""
     try:
         names = set(os.listdir(path.parent))
     except OSError:
         return ""
+    suffix = Path(pattern).suffix if pattern.endswith(Path(pattern).suffix) else ""
     spelled = {n.casefold(): n for n in names}.get(path.name.casefold())
-    if spelled is not None:
+    if spelled is not None and suffix and spelled[: -len(suffix)] == path.name[: -len(suffix)]:
         fixed = pattern[: -len(suffix)] + Path(spelled).suffix
         return f". The folder has {spelled!r} (spelled otherwise): set data.images.pattern = {fixed!r}"
+    if spelled is not None:
+        literal = "".join(text for text, _, _, _ in string.Formatter().parse(pattern))
+        cased = [
+            polars_name
+            for change, polars_name in ((str.lower, "to_lowercase"), (str.upper, "to_uppercase"))
+            if change(path.name) == spelled and change(literal) == literal  # the pattern's own text spelled so
+        ]
+        how = f" (in polars: pl.col({column!r}).str.{cased[0]}())" if cased else ""
+        return (
+            f". The folder has {spelled!r} for {path.name!r}, its name in another case: file names are "
+            f"case-sensitive on Linux and Kaggle; write the column {column!r} as the files are named in the train "
+            f"and test tables{how}, or rename the files"
+        )
+    if not suffix:
+        return ""
     named = path.name[: -len(suffix)]
     if named in names:  # the values end in the extension already
         fixed = pattern[: -len(suffix)]
