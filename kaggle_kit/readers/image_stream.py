@@ -142,13 +142,14 @@ class ImageStream:
 
     def check_files(self, threads: int = 1) -> None:
         """Every file checked readable, cheaply (:func:`~kaggle_kit.models.nn.images.check_image`: about a
-        millisecond a file, none decoded whole but formats other than PNG and JPEG), for a stream without a cache
-        (which decodes every file before any fold fits): a corrupt file had been found by the batch of a net that
-        read it, minutes of folds in. One error names every unreadable file found (how many, the first few); a
+        millisecond a file, none decoded whole but formats other than PNG and JPEG), and of the stream's size unless
+        it resizes them, for a stream without a cache (which decodes every file before any fold fits): a corrupt or
+        odd-sized file had been found by the batch of a net that read it, minutes of folds in. One error names
+        every unreadable file found (how many, the first few), or else every file of another size; a
         :class:`~kaggle_kit.errors.DataWarning` names the files of several frames (their first one is read)."""
-        from ..models.nn.images import check_image
+        from ..models.nn.images import RESIZE_HINT, check_image
 
-        def one(i: int) -> int | str:
+        def one(i: int) -> tuple[int, tuple[int, int]] | str:
             try:
                 return check_image(self.paths[i], self.labels[i])
             except DataError as exc:
@@ -158,14 +159,28 @@ class ImageStream:
             found = list(pool.map(one, range(len(self))))
         bad = [(i, f) for i, f in enumerate(found) if isinstance(f, str)]
         if bad:
-            more = [f"{self.paths[i]!r} ({self.labels[i]})" for i, _ in bad[1:4]]
-            also = f"; also {', '.join(more)}" + (f" and {len(bad) - 4} more" if len(bad) > 4 else "") if more else ""
             raise DataError(
                 f"{len(bad)} of {len(self)} image files cannot be read, found before any model fits: {bad[0][1]}"
-                f"{also}; replace them (download them again) or remove their rows, then run again"
+                f"{self._also(bad)}; replace them (download them again) or remove their rows, then run again"
             )
-        several = [(self.paths[i], self.labels[i], f) for i, f in enumerate(found) if isinstance(f, int) and f > 1]
-        _warn_frames(several, len(self))
+        read = [f for f in found if not isinstance(f, str)]  # every file: none was unreadable
+        h, w, _ = self.shape
+        odd = [(i, f"{f[1][1]} x {f[1][0]}") for i, f in enumerate(read) if not self.resize and f[1] != (h, w)]
+        if odd:
+            i, size = odd[0]
+            raise DataError(
+                f"{len(odd)} of {len(self)} image files are not {w} x {h} (width x height) as the others are, found "
+                f"before any model fits: {self.paths[i]!r} ({self.labels[i]}) is {size}{self._also(odd)}; "
+                f"{RESIZE_HINT}"
+            )
+        _warn_frames([(self.paths[i], self.labels[i], f[0]) for i, f in enumerate(read) if f[0] > 1], len(self))
+
+    def _also(self, found: list[tuple[int, str]]) -> str:
+        """``; also`` the files of ``found`` after its first (three of them, then how many more)."""
+        more = [f"{self.paths[i]!r} ({self.labels[i]})" for i, _ in found[1:4]]
+        if not more:
+            return ""
+        return f"; also {', '.join(more)}" + (f" and {len(found) - 4} more" if len(found) > 4 else "")
 
     def open_cache(self, threads: int = 1) -> np.ndarray | None:
         """The cache memory-mapped read-only, decoding every image into it first if it is not there (once: other

@@ -117,23 +117,29 @@ def read_image(
         return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
 
 
-def check_image(path: str | Path, label: str | None = None) -> int:
-    """The number of frames of an image file, once it is found readable, cheaply: a PNG's chunks and checksums read
-    (not inflated), a JPEG decoded at 1/8 scale (a cut-off file fails), other formats decoded. Raises
-    :func:`read_image`'s :class:`DataError` for a file it could not read (about a millisecond a file: streamed
-    images without the cache are checked so before any fold fits, not found by a net's batch minutes in)."""
+def check_image(path: str | Path, label: str | None = None) -> tuple[int, tuple[int, int]]:
+    """The number of frames and the upright ``(height, width)`` (:func:`upright_size`) of an image file, once it is
+    found readable, cheaply: a PNG's chunks and checksums read (not inflated), a JPEG decoded at 1/8 scale (a
+    cut-off file fails), other formats decoded. Raises :func:`read_image`'s :class:`DataError` for a file it could
+    not read (about a millisecond a file: streamed images without the cache are checked so before any fold fits,
+    not found by a net's batch minutes in)."""
     from PIL import Image
 
     with _reading(path, label), Image.open(path) as img:
         count = int(getattr(img, "n_frames", 1)) if getattr(img, "is_animated", False) else 1
         img.seek(0)
+        w, h = img.size  # before a JPEG's draft, which shrinks it
         if img.format == "PNG":
-            img.verify()
+            img.verify()  # reads every chunk: an eXIf after the pixels too (getexif would decode them)
+            exif = Image.Exif()
+            if img.info.get("exif"):
+                exif.load(img.info["exif"])
         else:
+            exif = img.getexif()
             if img.format == "JPEG":
                 img.draft(img.mode, (1, 1))
             img.load()
-        return count
+        return count, ((w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w))
 
 
 @contextmanager
