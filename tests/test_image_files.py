@@ -525,6 +525,47 @@ def test_file_names_cased_otherwise_than_the_column_say_what_to_fix(
         load_competition(build_spec(raw, base_dir=tmp_path))
 
 
+def test_a_pattern_without_the_extension_the_files_have_names_it(tmp_path: Path) -> None:
+    """Pattern ``'{id}'`` (init writes it where the values are file names) on values without an extension (``a``,
+    the file ``a.png``): the missing error names the pattern to set. It named the missing files only."""
+    (tmp_path / "images").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "images" / "a.png")
+    pl.DataFrame({"id": ["a"], "label": [1]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"pattern": "{id}", "mode": "memory"})
+    del raw["data"]["test"]
+    with pytest.raises(
+        DataError,
+        match=r"1 of 1 train image files are missing: .*The folder has 'a\.png': the values name the files without "
+        r"their extension, so set data\.images\.pattern = '\{id\}\.png'$",
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+
+
+def test_a_broken_link_among_the_files_is_named_as_one(tmp_path: Path) -> None:
+    """A file that is a symbolic link to a file no longer there (a dataset linked from elsewhere, then moved) is
+    missing, said to be a broken link with its target; links that lead to files are read as the files."""
+    (tmp_path / "images").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    Image.new("L", (4, 4), 77).save(elsewhere / "a.png")
+    (tmp_path / "images" / "a.png").symlink_to(elsewhere / "a.png")
+    (tmp_path / "images" / "b.png").symlink_to(elsewhere / "gone.png")
+    pl.DataFrame({"id": ["a", "b"], "label": [1, 0]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"mode": "memory"}, [{"name": "cnn", "kind": "cnn", "params": {**CNN, "image_shape": [4, 4, 1]}}])
+    del raw["data"]["test"]
+    with pytest.raises(
+        DataError,
+        match=r"1 of 2 train image files are missing: '.*b\.png' \(id 'b'\) \(a link to '.*elsewhere/gone\.png', "
+        r"which does not exist\); check data\.images\.folder",
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+    Image.new("L", (4, 4), 77).save(tmp_path / "images" / "c.png")
+    pl.DataFrame({"id": ["a", "c"], "label": [1, 0]}).write_csv(tmp_path / "train.csv")
+    raw.update(task="binary", metric="roc_auc")
+    train = load_competition(build_spec(raw, base_dir=tmp_path)).train
+    assert (train.select(pl.col(r"^pixel\d+$")).to_numpy() == 77).all()
+
+
 def test_absolute_paths_in_the_column_name_the_folder_to_set(comp, tmp_path: Path) -> None:
     """A table written in a Kaggle notebook names each image by its absolute path (/kaggle/input/<comp>/...): refused
     as outside the image folder (file names come from the data), now with the folder that holds them all, which then

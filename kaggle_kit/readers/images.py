@@ -44,6 +44,7 @@ import polars as pl
 from ..config import SEQUENCE_KINDS, CompetitionSpec, ImageFilesSpec
 from ..errors import ConfigError, DataError, DataWarning
 from ..features.sequence_store import SEQUENCE_ROW
+from .image_folders import IMAGE_SUFFIXES
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
 from .tables import working_folder_note
 
@@ -370,7 +371,7 @@ def _check_present(
 ) -> None:
     missing = [i for i, p in enumerate(paths) if not p.is_file()]
     if missing:
-        shown = ", ".join(f"{str(paths[i])!r} ({labels[i]})" for i in missing[:_SHOWN])
+        shown = ", ".join(f"{str(paths[i])!r} ({labels[i]}){_link_note(paths[i])}" for i in missing[:_SHOWN])
         more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
         raise DataError(
             f"{len(missing)} of {len(paths)} {role} image files are missing: {shown}{more}; check "
@@ -408,7 +409,7 @@ def _near_miss(path: Path, pattern: str, column: str) -> str:
             f"and test tables{how}, or rename the files"
         )
     if not suffix:
-        return ""
+        return _extension_left_out(path.name, names, pattern)
     named = path.name[: -len(suffix)]
     if named in names:  # the values end in the extension already
         fixed = pattern[: -len(suffix)]
@@ -423,6 +424,27 @@ def _near_miss(path: Path, pattern: str, column: str) -> str:
                     f"so set data.images.pattern = {fixed!r}"
                 )
     return ""
+
+
+def _extension_left_out(name: str, names: set[str], pattern: str) -> str:
+    """The pattern to set where it has no extension and the column's values have none either (``a`` missing,
+    ``a.png`` there: the pattern ``'{id}'`` init writes for values that are file names, set for values that are not);
+    else ``""``."""
+    found = sorted(n for n in names if n.startswith(name + ".") and Path(n).suffix.lower() in IMAGE_SUFFIXES)
+    if not found or not pattern.endswith("}"):
+        return ""
+    fixed = pattern + Path(found[0]).suffix
+    return (
+        f". The folder has {found[0]!r}: the values name the files without their extension, so set "
+        f"data.images.pattern = {fixed!r}"
+    )
+
+
+def _link_note(path: Path) -> str:
+    """`` (a link to ..., which does not exist)`` for a missing file that is a broken symbolic link, else ``""``."""
+    if not path.is_symlink():
+        return ""
+    return f" (a link to {os.readlink(path)!r}, which does not exist)"
 
 
 def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFrame, *, streamed: bool = False) -> None:
