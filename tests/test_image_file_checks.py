@@ -107,7 +107,7 @@ def test_check_files_names_every_unreadable_file_before_anything_decodes_them(tm
     stream = ImageStream(paths, tuple(f"id {i}" for i in range(5)), (64, 64, 3), False, cache=False)
     with pytest.raises(
         DataError,
-        match=r"^3 of 5 image files cannot be read, found before any model fits: image file '.*1\.jpg' \(id 1\) "
+        match=r"^3 of 5 image files cannot be read, found before any model reads them: image file '.*1\.jpg' \(id 1\) "
         r"could not be read as an image: image file is truncated.*; also '.*2\.png' \(id 2\), '.*4\.png' \(id 4\); "
         r"replace them \(download them again\) or remove their rows",
     ):
@@ -133,8 +133,8 @@ def test_check_files_names_the_files_of_another_size_reading_them_upright(tmp_pa
     ImageStream(paths[:5], labels[:5], (12, 8, 3), False, cache=False).check_files()
     with pytest.raises(
         DataError,
-        match=r"^1 of 6 image files are not 8 x 12 \(width x height\) as the others are, found before any model "
-        r"fits: '.*5\.png' \(id 5\) is 9 x 12; pass size=\(height, width\)",
+        match=r"^1 of 6 image files are not 8 x 12 \(width x height\) as the training images are, found before any "
+        r"model reads them: '.*5\.png' \(id 5\) is 9 x 12; pass size=\(height, width\)",
     ):
         ImageStream(paths, labels, (12, 8, 3), False, cache=False).check_files()
     ImageStream(paths, labels, (12, 8, 3), True, cache=False).check_files()

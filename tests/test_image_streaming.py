@@ -243,7 +243,7 @@ def test_a_corrupt_file_stops_a_run_without_the_cache_before_any_fold_fits(comp:
     models = [LGBM, {"name": "cnn", "kind": "cnn", "params": {**CNN, "epochs": 1}}]
     with pytest.raises(
         DataError,
-        match=r"^1 of 180 image files cannot be read, found before any model fits: image file '.*1007\.png' "
+        match=r"^1 of 180 image files cannot be read, found before any model reads them: image file '.*1007\.png' "
         r"\(id 1007\) could not be read as an image: .*; replace them \(download them again\) or remove their rows",
     ):
         _run(work, tmp_path / "runs", "early", {"mode": "stream", "cache": False, "workers": 0}, models)
@@ -464,7 +464,8 @@ def test_predict_from_a_streamed_run_checks_each_new_file_once(
     comp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`predict` on a streamed run hands the stream its attach step built to the nets: each new test file is checked
-    once (not again to build the stream), and the predictions are the run's own test predictions."""
+    once (not again to build the stream), and the predictions are the run's own test predictions; new files of
+    another size are named before any model predicts."""
     import kaggle_kit.readers.images as readers
 
     cnn = {**CNN, "channels": [4], "epochs": 1}
@@ -488,3 +489,15 @@ def test_predict_from_a_streamed_run_checks_each_new_file_once(
     assert sorted(checked) == test_files  # each new test file once, no training file
     assert got["id"].to_list() == store.read_predictions("cnn", "test")["id"].to_list()
     np.testing.assert_allclose(got.drop("id").to_numpy(), _values(store, "cnn", "test"), atol=1e-6)
+    # new files of another size than the run's (no data.images.size) are named before any model predicts; they
+    # had stopped the cnn's first batch, after the models before it had predicted
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(N_TRAIN, N_TRAIN + N_TEST):
+        Image.new("L", (SIDE, SIDE + 2) if i == N_TRAIN + 3 else (SIDE, SIDE)).save(other / f"{1000 + i}.png")
+    with pytest.raises(
+        DataError,
+        match=r"^1 of 30 image files are not 16 x 16 \(width x height\) as the training images are, found before any "
+        r"model reads them: '.*1153\.png' \(id 1153\) is 16 x 18; pass size=",
+    ):
+        kaggle_kit.predict(store.root, comp / "test.csv", images=other, model="cnn", threads=1)

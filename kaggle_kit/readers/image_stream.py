@@ -160,7 +160,7 @@ class ImageStream:
         bad = [(i, f) for i, f in enumerate(found) if isinstance(f, str)]
         if bad:
             raise DataError(
-                f"{len(bad)} of {len(self)} image files cannot be read, found before any model fits: {bad[0][1]}"
+                f"{len(bad)} of {len(self)} image files cannot be read, found before any model reads them: {bad[0][1]}"
                 f"{self._also(bad)}; replace them (download them again) or remove their rows, then run again"
             )
         read = [f for f in found if not isinstance(f, str)]  # every file: none was unreadable
@@ -169,8 +169,9 @@ class ImageStream:
         if odd:
             i, size = odd[0]
             raise DataError(
-                f"{len(odd)} of {len(self)} image files are not {w} x {h} (width x height) as the others are, found "
-                f"before any model fits: {self.paths[i]!r} ({self.labels[i]}) is {size}{self._also(odd)}; "
+                f"{len(odd)} of {len(self)} image files are not {w} x {h} (width x height) as the training images "
+                f"are, found before any model reads them: {self.paths[i]!r} ({self.labels[i]}) is {size}"
+                f"{self._also(odd)}; "
                 f"{RESIZE_HINT}"
             )
         _warn_frames([(self.paths[i], self.labels[i], f[0]) for i, f in enumerate(read) if f[0] > 1], len(self))

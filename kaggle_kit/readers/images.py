@@ -86,7 +86,10 @@ def attach_test_image_files(
 
     ``streamed`` (the run streamed its images): the rows get their positions 0.. and the
     :class:`ImageStream` of their files (decoded to ``shape``, never cached: new rows are read once), built from
-    the same file check, so each new file is checked once and none is decoded here."""
+    the same file check, so each new file is checked once and none is decoded here; every new file is checked
+    readable and of ``shape`` (unless ``data.images.size`` resizes them) from its header
+    (:meth:`ImageStream.check_files`): a corrupt or odd-sized file had stopped a net's batch, after the models
+    before it had predicted."""
     images = spec.data.images
     if images is None:
         return test, None
@@ -94,6 +97,7 @@ def attach_test_image_files(
     if streamed:
         paths, labels = _files(spec, images, test, "test", column, _test_key(images))
         stream = replace(_stream(images, paths, labels, list(shape)), cache=False)
+        stream.check_files(_threads())
         return _with_refs(test, 0, "test"), stream
     h, w, c = shape
     return _attach_test(spec, images, test, column, (h, w, c)), None
