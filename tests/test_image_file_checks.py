@@ -3,6 +3,7 @@ TIFF, an animated GIF): read by their first frame, with one warning naming a fil
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,7 @@ def test_a_file_of_several_frames_is_read_by_its_first_with_a_warning_memory(tmp
     """Pixel columns: the multi-page file's columns hold frame 0 (grey 40 everywhere), and one warning names it.
     It had been read by its first frame without a word."""
     root = _comp(tmp_path, ext)
-    with pytest.warns(DataWarning, match="train: " + FRAMES_WARNING.format(ext=ext[1:])):
+    with pytest.warns(DataWarning, match=FRAMES_WARNING.format(ext=ext[1:])):
         data = load_competition(_spec(root, ext, {"mode": "memory"}))
     pixels = data.train.filter(pl.col("id") == 5).select(pl.col(r"^pixel\d+$")).to_numpy()
     assert pixels.shape == (1, SIDE * SIDE) and (pixels == FRAME_GREYS[0]).all()
@@ -138,3 +139,47 @@ def test_check_files_names_the_files_of_another_size_reading_them_upright(tmp_pa
     ):
         ImageStream(paths, labels, (12, 8, 3), False, cache=False).check_files()
     ImageStream(paths, labels, (12, 8, 3), True, cache=False).check_files()
+
+
+def _signed_comp(root: Path) -> Path:
+    """Float TIFFs of -1..1 (ids 0..11; train 0..7, test 8..11), test's id 9 holding only 0..1 (no pixel darker
+    than mid grey): told to be a 0..1 image by its values, it would read brighter than it is."""
+    (root / "images").mkdir()
+    ramp = np.linspace(-1, 1, SIDE * SIDE, dtype=np.float32).reshape(SIDE, SIDE)
+    for i in range(N):
+        image = ramp * np.float32(1 - 0.02 * i)  # each its own: no repeated rows
+        Image.fromarray(np.abs(image) if i == 9 else image).save(root / "images" / f"{i}.tif")
+    pl.DataFrame({"id": list(range(8)), "label": [i % 2 for i in range(8)]}).write_csv(root / "train.csv")
+    pl.DataFrame({"id": list(range(8, N))}).write_csv(root / "test.csv")
+    return root
+
+
+SCALES_WARNING = (
+    r"float image files were read on 2 scales: -1\.\.1 \(e\.g\. '.*/0\.tif' \(id 0\)\), 0\.\.1 \(e\.g\. '.*/9\.tif' "
+    r"\(id 9\)\)\. A float image's scale is told from its values .*save the images as 8-bit or 16-bit PNG"
+)
+
+
+def test_float_images_told_on_other_scales_in_train_and_test_are_said(tmp_path: Path) -> None:
+    """Pixel columns: train's -1..1 images and a test image told to be 0..1 (each file's scale is read from its own
+    values): one warning names a file of each scale. Test's image had been read on another scale than train's
+    without a word; the -1..1 ones read -1 as 0 and 1 as 255."""
+    root = _signed_comp(tmp_path)
+    spec = _spec(root, ".tif", {"mode": "memory"})
+    spec = spec.model_copy(update={"data": spec.data.model_copy(update={"test": Path("test.csv")})})
+    with pytest.warns(DataWarning, match=SCALES_WARNING):
+        data = load_competition(spec)
+    pixels = data.train.filter(pl.col("id") == 0).select(pl.col(r"^pixel\d+$")).to_numpy()[0]
+    assert pixels[0] == 0 and pixels[-1] == 255
+
+
+def test_float_images_on_other_scales_are_said_by_the_check_of_streamed_files(tmp_path: Path) -> None:
+    root = _signed_comp(tmp_path)
+    with pytest.warns(DataWarning, match=SCALES_WARNING):
+        _stream(root, ".tif", cache=False).check_files(threads=2)
+    with pytest.warns(DataWarning, match=SCALES_WARNING):
+        _stream(root, ".tif").cached_in(tmp_path / "run").open_cache(threads=2)
+    paths = tuple(str(root / "images" / f"{i}.tif") for i in (0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # one scale: no word
+        ImageStream(paths, ("id 0", "id 1"), (SIDE, SIDE, 1), False, cache=False).check_files()

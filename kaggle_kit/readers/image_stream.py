@@ -30,16 +30,19 @@ import hashlib
 import os
 import shutil
 import threading
-import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DataError, DataWarning
+from ..errors import DataError
+
+if TYPE_CHECKING:
+    from ..models.nn.images import ReadNotes
 
 #: the column that holds a row's position in the run's :class:`ImageStream` (stream mode)
 IMAGE_REF = "__image__"
@@ -108,9 +111,9 @@ class ImageStream:
             return self
         return replace(self, cache_path=Path(folder) / "image_cache" / f"{self.fingerprint}.npy")
 
-    def decode(self, i: int, frames: list[tuple[str, str | None, int]] | None = None) -> np.ndarray:
-        """Image ``i`` as ``(H, W, C)`` uint8, read from its file (an error names the file and the row); ``frames``
-        collects the files of several frames (:func:`~kaggle_kit.models.nn.images.read_image`)."""
+    def decode(self, i: int, notes: ReadNotes | None = None) -> np.ndarray:
+        """Image ``i`` as ``(H, W, C)`` uint8, read from its file (an error names the file and the row); ``notes``
+        gets what reading it found (:class:`~kaggle_kit.models.nn.images.ReadNotes`)."""
         from ..models.nn.images import RESIZE_HINT, read_image
 
         h, w, c = self.shape
@@ -120,7 +123,7 @@ class ImageStream:
             channels=c,
             label=self.labels[i],
             background=self.background,
-            frames=frames,
+            notes=notes,
         )
         with _lock:
             _decodes[0] += 1
@@ -146,12 +149,15 @@ class ImageStream:
         it resizes them, for a stream without a cache (which decodes every file before any fold fits): a corrupt or
         odd-sized file had been found by the batch of a net that read it, minutes of folds in. One error names
         every unreadable file found (how many, the first few), or else every file of another size; a
-        :class:`~kaggle_kit.errors.DataWarning` names the files of several frames (their first one is read)."""
-        from ..models.nn.images import RESIZE_HINT, check_image
+        :class:`~kaggle_kit.errors.DataWarning` names the files of several frames (their first one is read), and
+        one the float images told to be on different scales (:class:`~kaggle_kit.models.nn.images.ReadNotes`)."""
+        from ..models.nn.images import RESIZE_HINT, ReadNotes, check_image
 
-        def one(i: int) -> tuple[int, tuple[int, int]] | str:
+        notes = ReadNotes()
+
+        def one(i: int) -> tuple[int, int] | str:
             try:
-                return check_image(self.paths[i], self.labels[i])
+                return check_image(self.paths[i], self.labels[i], notes)
             except DataError as exc:
                 return str(exc)
 
@@ -165,7 +171,7 @@ class ImageStream:
             )
         read = [f for f in found if not isinstance(f, str)]  # every file: none was unreadable
         h, w, _ = self.shape
-        odd = [(i, f"{f[1][1]} x {f[1][0]}") for i, f in enumerate(read) if not self.resize and f[1] != (h, w)]
+        odd = [(i, f"{f[1]} x {f[0]}") for i, f in enumerate(read) if not self.resize and f != (h, w)]
         if odd:
             i, size = odd[0]
             raise DataError(
@@ -174,7 +180,7 @@ class ImageStream:
                 f"{self._also(odd)}; "
                 f"{RESIZE_HINT}"
             )
-        _warn_frames([(self.paths[i], self.labels[i], f[0]) for i, f in enumerate(read) if f[0] > 1], len(self))
+        notes.warn(len(self))
 
     def _also(self, found: list[tuple[int, str]]) -> str:
         """``; also`` the files of ``found`` after its first (three of them, then how many more)."""
@@ -221,25 +227,18 @@ class ImageStream:
                 tmp.unlink()
 
     def _fill(self, out: np.ndarray, threads: int) -> None:
-        frames: list[tuple[str, str | None, int]] = []
+        from ..models.nn.images import ReadNotes
+
+        notes = ReadNotes()
 
         def fill(i: int) -> None:
-            out[i] = self.decode(i, frames)
+            out[i] = self.decode(i, notes)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # Pillow releases the GIL
             for start in range(0, len(self), _CHUNK):
                 list(pool.map(fill, range(start, min(start + _CHUNK, len(self)))))  # re-raises, in row order
         out.flush()  # type: ignore[attr-defined]
-        _warn_frames(frames, len(self))
-
-
-def _warn_frames(found: list[tuple[str, str | None, int]], total: int) -> None:
-    """The one :class:`~kaggle_kit.errors.DataWarning` naming the files of several frames, if any."""
-    from ..models.nn.images import several_frames_warning
-
-    message = several_frames_warning(found, total)
-    if message is not None:
-        warnings.warn(message, DataWarning, stacklevel=3)
+        notes.warn(len(self))
 
 
 @contextlib.contextmanager

@@ -33,7 +33,6 @@ from __future__ import annotations
 import os
 import re
 import string
-import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -42,8 +41,9 @@ import numpy as np
 import polars as pl
 
 from ..config import SEQUENCE_KINDS, CompetitionSpec, ImageFilesSpec
-from ..errors import ConfigError, DataError, DataWarning
+from ..errors import ConfigError, DataError
 from ..features.sequence_store import SEQUENCE_ROW
+from ..models.nn.images import ReadNotes
 from .image_folders import IMAGE_SUFFIXES
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
 from .tables import working_folder_note
@@ -70,9 +70,11 @@ def attach_image_files(
         train, test, stream = _attach_refs(spec, images, train, test, column, train_key, shape)
         check_image_models(spec, list(stream.shape), train, streamed=True)
         return train, test, stream
-    train, shape = _attach(spec, images, train, "train", column, train_key, _threads())
+    notes = ReadNotes()  # said once for train's and test's files together: one scale for both
+    train, shape = _attach(spec, images, train, "train", column, train_key, _threads(), notes)
     if test is not None:
-        test = _attach_test(spec, images, test, column, shape)
+        test = _attach_test(spec, images, test, column, shape, notes)
+    notes.warn(train.height + (test.height if test is not None else 0))
     check_image_models(spec, list(shape), train)
     return train, test, None
 
@@ -100,7 +102,10 @@ def attach_test_image_files(
         stream.check_files(_threads())
         return _with_refs(test, 0, "test"), stream
     h, w, c = shape
-    return _attach_test(spec, images, test, column, (h, w, c)), None
+    notes = ReadNotes()
+    test = _attach_test(spec, images, test, column, (h, w, c), notes)
+    notes.warn(test.height)
+    return test, None
 
 
 def image_mode(spec: CompetitionSpec, train: pl.DataFrame) -> str | None:
@@ -242,13 +247,18 @@ def _image_column(spec: CompetitionSpec, images: ImageFilesSpec) -> str:
 
 
 def _attach_test(
-    spec: CompetitionSpec, images: ImageFilesSpec, test: pl.DataFrame, column: str, shape: tuple[int, int, int]
+    spec: CompetitionSpec,
+    images: ImageFilesSpec,
+    test: pl.DataFrame,
+    column: str,
+    shape: tuple[int, int, int],
+    notes: ReadNotes,
 ) -> pl.DataFrame:
     """The test rows with their images, which must have the training images' ``shape``."""
     test_key = "test_folder" if images.test_folder is not None else "folder"
     if getattr(images, test_key) is None:
         raise ConfigError("data.test is set but data.images has no folder or test_folder for the test images")
-    test, test_shape = _attach(spec, images, test, "test", column, test_key, _threads())
+    test, test_shape = _attach(spec, images, test, "test", column, test_key, _threads(), notes)
     if tuple(test_shape) != tuple(shape):
         raise DataError(
             f"the train images are {shape[1]} x {shape[0]} (width x height) but the test images "
@@ -328,9 +338,11 @@ def _attach(
     column: str,
     key: str,
     threads: int,
+    notes: ReadNotes,
 ) -> tuple[pl.DataFrame, tuple[int, int, int]]:
-    """``frame`` with its rows' images appended as pixel columns, and the images' ``(H, W, C)``."""
-    from ..models.nn.images import load_images, pixel_frame, pixel_names, read_image, several_frames_warning
+    """``frame`` with its rows' images appended as pixel columns, and the images' ``(H, W, C)``; ``notes`` gets
+    what reading them found, for warnings once for train's and test's files."""
+    from ..models.nn.images import load_images, pixel_frame, pixel_names, read_image
 
     if column not in frame.columns:
         raise DataError(
@@ -352,7 +364,6 @@ def _attach(
             "rename or drop them"
         )
     _check_present(paths, labels, role, key, images, column)
-    frames: list[tuple[str, str | None, int]] = []
     pixels = load_images(
         paths,
         size=size,
@@ -361,11 +372,8 @@ def _attach(
         labels=labels,
         dtype=np.uint8,
         background=images.background,
-        frames=frames,
+        notes=notes,
     )
-    several = several_frames_warning(frames, len(paths))
-    if several is not None:
-        warnings.warn(f"{role}: {several}", DataWarning, stacklevel=2)
     h, w, c = pixels.shape[1:]
     return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
 

@@ -23,16 +23,18 @@ Example::
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from ...errors import DataError
+from ...errors import DataError, DataWarning
 
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 #: Pillow's modes of one 16-bit channel (a 16-bit grey PNG opens as ``I;16``, a 16-bit PGM as ``I``); their
@@ -73,6 +75,45 @@ DECODING = 4
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
+@dataclass
+class ReadNotes:
+    """What reading a set of files (a run's train and test images) found that is said once for the set, not once a
+    file: the files of several frames (their first one is read), and the scales float images were told to be on
+    (:func:`_float_scale`), each with a file read so. Filled by :func:`read_image` / :func:`check_image` from threads
+    (``list.append`` and ``dict.setdefault`` are atomic)."""
+
+    frames: list[tuple[str, str | None, int]] = field(default_factory=list)
+    scales: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    def messages(self, total: int) -> list[str]:
+        """The warnings' texts, for ``total`` files read (none when nothing was found)."""
+        out = []
+        if self.frames:
+            path, label, count = sorted(self.frames, key=lambda f: f[0])[0]
+            out.append(
+                f"{len(self.frames)} of {total} image files hold several frames (multi-page TIFF, animated GIF), "
+                f"e.g. {_where(path, label)} with {count}: the kit reads frame 0 (the first) of each and no other; if "
+                "the picture is in another frame, or in all of them, save the frame(s) as files of their own "
+                "(Pillow: img.seek(k); img.save(...)) and point data.images at them"
+            )
+        if len(self.scales) > 1:
+            seen = ", ".join(f"{scale} (e.g. {_where(*self.scales[scale])})" for scale in sorted(self.scales))
+            out.append(
+                f"float image files were read on {len(self.scales)} scales: {seen}. A float image's scale is told "
+                f"from its values (0..1 within {_UNIT[0]}..{_UNIT[1]}, -1..1 with values below {_UNIT[0]}, else "
+                "0..255), and the files of one folder share one: an image whose values fill only part of its scale "
+                "(a -1..1 image without dark pixels, a 0..255 one nearly black) reads as another, brighter or darker "
+                "than it is; save the images as 8-bit or 16-bit PNG on the folder's scale (numpy: "
+                "np.clip((a - lo) * 255 / (hi - lo), 0, 255).astype(np.uint8), lo..hi that scale)"
+            )
+        return out
+
+    def warn(self, total: int, stacklevel: int = 3) -> None:
+        """Each message as a :class:`~kaggle_kit.errors.DataWarning`."""
+        for message in self.messages(total):
+            warnings.warn(message, DataWarning, stacklevel=stacklevel)
+
+
 def pixel_names(n: int) -> list[str]:
     """``pixel0 .. pixel{n-1}``: the names of an image's columns (Kaggle's Digit Recognizer naming)."""
     return [f"pixel{k}" for k in range(n)]
@@ -94,39 +135,40 @@ def read_image(
     channels: int = 3,
     label: str | None = None,
     background: str = BACKGROUND,
-    frames: list[tuple[str, str | None, int]] | None = None,
+    notes: ReadNotes | None = None,
 ) -> np.ndarray:
     """One image file as ``(H, W, C)`` uint8, converted to ``channels`` and resized (bilinear) to ``size = (height,
     width)`` when given; upright as a viewer shows it (a camera's EXIF orientation applied); a transparent image read
     without alpha (``channels`` 1 or 3) laid onto ``background`` (:data:`BACKGROUNDS`). ``label`` (e.g. ``"id 17"``)
     names the row in error messages. A file of several frames (a multi-page TIFF, an animated GIF) is read by its
-    first frame; ``frames``, when given, gets ``(path, label, frame count)`` of each such file, for the caller's
-    one warning (:func:`several_frames_warning`)."""
+    first frame; ``notes``, when given, gets each such file, and the scale of a float image, for the caller's
+    warnings once for all its files (:class:`ReadNotes`)."""
     from PIL import Image
 
     _check_channels(channels)
     if background not in BACKGROUNDS:
         raise DataError(f"background must be one of {sorted(BACKGROUNDS)}; got {background!r}")
     with _reading(path, label), Image.open(path) as img:
-        if frames is not None and getattr(img, "is_animated", False):  # a GIF's: reads up to its second frame only
-            frames.append((str(path), label, int(img.n_frames)))
+        if notes is not None and getattr(img, "is_animated", False):  # a GIF's: reads up to its second frame only
+            notes.frames.append((str(path), label, int(img.n_frames)))
             img.seek(0)
-        img = _opaque(_to_8_bits(_upright(img), path, label), channels, background).convert(_MODES[channels])
+        img = _opaque(_to_8_bits(_upright(img), path, label, notes), channels, background).convert(_MODES[channels])
         if size is not None and img.size != (size[1], size[0]):
             img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
 
 
-def check_image(path: str | Path, label: str | None = None) -> tuple[int, tuple[int, int]]:
-    """The number of frames and the upright ``(height, width)`` (:func:`upright_size`) of an image file, once it is
-    found readable, cheaply: a PNG's chunks and checksums read (not inflated), a JPEG decoded at 1/8 scale (a
-    cut-off file fails), other formats decoded. Raises :func:`read_image`'s :class:`DataError` for a file it could
-    not read (about a millisecond a file: streamed images without the cache are checked so before any fold fits,
-    not found by a net's batch minutes in)."""
+def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | None = None) -> tuple[int, int]:
+    """The upright ``(height, width)`` (:func:`upright_size`) of an image file, once it is found readable, cheaply: a
+    PNG's chunks and checksums read (not inflated), a JPEG decoded at 1/8 scale (a cut-off file fails), other
+    formats decoded. Raises :func:`read_image`'s :class:`DataError` for a file it could not read (about a
+    millisecond a file: streamed images without the cache are checked so before any fold fits, not found by a net's
+    batch minutes in); ``notes`` gets what :func:`read_image` would note of it."""
     from PIL import Image
 
     with _reading(path, label), Image.open(path) as img:
-        count = int(getattr(img, "n_frames", 1)) if getattr(img, "is_animated", False) else 1
+        if notes is not None and getattr(img, "is_animated", False):
+            notes.frames.append((str(path), label, int(img.n_frames)))
         img.seek(0)
         w, h = img.size  # before a JPEG's draft, which shrinks it
         if img.format == "PNG":
@@ -139,7 +181,9 @@ def check_image(path: str | Path, label: str | None = None) -> tuple[int, tuple[
             if img.format == "JPEG":
                 img.draft(img.mode, (1, 1))
             img.load()
-        return count, ((w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w))
+            if img.mode == "F" and notes is not None:
+                _float_scale(np.asarray(img), path, label, notes)
+        return (w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
 
 
 @contextmanager
@@ -165,21 +209,6 @@ def _reading(path: str | Path, label: str | None) -> Iterator[None]:
         raise DataError(
             f"image file {_where(path, label)} could not be read as an image: {exc}{_format_hint(path)}"
         ) from None
-
-
-def several_frames_warning(found: Sequence[tuple[str, str | None, int]], total: int) -> str | None:
-    """The one warning for the files of several frames among ``total`` (:func:`read_image`'s ``frames``), or None:
-    only their first frame is read. A multi-page TIFF (a stain per page) or an animated GIF had been read by its
-    first frame without a word, as any viewer that shows one picture does."""
-    if not found:
-        return None
-    path, label, count = sorted(found)[0]
-    return (
-        f"{len(found)} of {total} image files hold several frames (multi-page TIFF, animated GIF), e.g. "
-        f"{_where(path, label)} with {count}: the kit reads frame 0 (the first) of each and no other; if the "
-        "picture is in another frame, or in all of them, save the frame(s) as files of their own (Pillow: "
-        "img.seek(k); img.save(...)) and point data.images at them"
-    )
 
 
 #: files of formats Pillow does not read, which image competitions ship (by the name's ending), and how to convert
@@ -231,7 +260,7 @@ def _opaque(img: Any, channels: int, background: str) -> Any:
     return Image.alpha_composite(Image.new("RGBA", rgba.size, (*BACKGROUNDS[background], 255)), rgba)
 
 
-def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
+def _to_8_bits(img: Any, path: str | Path, label: str | None, notes: ReadNotes | None = None) -> Any:
     """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
     as an 8-bit export of the same picture holds it); a float image (a TIFF of mode ``F``) whose values lie in
     ``0..1`` (the usual range of float pixels; :data:`_UNIT` allows a resampling's overshoot, clipped) onto
@@ -257,11 +286,26 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
         )
     if img.mode != "F":
         wide = wide / 257.0
-    elif wide.size and np.nanmin(wide) >= _UNIT[0] and np.nanmax(wide) <= _UNIT[1]:
-        wide = wide * 255.0
-    elif wide.size and np.nanmin(wide) >= _SIGNED[0] and np.nanmax(wide) <= _SIGNED[1]:
-        wide = (wide + 1.0) * 127.5
+    else:
+        scale = _float_scale(wide, path, label, notes)
+        wide = wide * 255.0 if scale == "0..1" else (wide + 1.0) * 127.5 if scale == "-1..1" else wide
     return Image.fromarray(np.clip(np.rint(np.nan_to_num(wide)), 0, 255).astype(np.uint8))
+
+
+def _float_scale(values: np.ndarray, path: str | Path, label: str | None, notes: ReadNotes | None) -> str:
+    """The scale a float image's ``values`` are on: ``"0..1"`` within :data:`_UNIT`, ``"-1..1"`` within
+    :data:`_SIGNED` (with values below :data:`_UNIT`), else ``"0..255"``; noted with the file in ``notes``."""
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if _UNIT[0] <= low and high <= _UNIT[1]:
+        scale = "0..1"
+    elif _SIGNED[0] <= low and high <= _SIGNED[1]:
+        scale = "-1..1"
+    else:
+        scale = "0..255"
+    if notes is not None:
+        notes.scales.setdefault(scale, (str(path), label))
+    return scale
 
 
 def load_images(
@@ -273,24 +317,24 @@ def load_images(
     labels: Sequence[str] | None = None,
     dtype: type[np.generic] = np.float32,
     background: str = BACKGROUND,
-    frames: list[tuple[str, str | None, int]] | None = None,
+    notes: ReadNotes | None = None,
 ) -> np.ndarray:
     """``(N, H, W, C)`` pixel values (0-255) of the image files, as ``dtype``; ``size = (height, width)`` resizes
     (bilinear), otherwise every image must have the size of the first. ``labels`` name the rows in errors;
-    ``background``: what transparent images are laid onto; ``frames``: gets the files of several frames
-    (:func:`read_image`)."""
+    ``background``: what transparent images are laid onto; ``notes``: gets what reading them found
+    (:class:`ReadNotes`)."""
     _check_channels(channels)
     if labels is not None and len(labels) != len(paths):
         raise ValueError(f"labels has {len(labels)} items for {len(paths)} paths")
     label = (lambda i: labels[i]) if labels is not None else (lambda i: None)
     if not len(paths):
         return np.zeros((0, *(size or (0, 0)), channels), dtype=dtype)
-    first = read_image(paths[0], size=size, channels=channels, label=label(0), background=background, frames=frames)
+    first = read_image(paths[0], size=size, channels=channels, label=label(0), background=background, notes=notes)
     out = np.empty((len(paths), *first.shape), dtype=dtype)  # filled in place: no list of N arrays, then a copy
     out[0] = first
 
     def fill(i: int) -> None:
-        img = read_image(paths[i], size=size, channels=channels, label=label(i), background=background, frames=frames)
+        img = read_image(paths[i], size=size, channels=channels, label=label(i), background=background, notes=notes)
         if img.shape != first.shape:
             raise DataError(
                 f"image file {_where(paths[i], label(i))} is {img.shape[1]} x {img.shape[0]} but "
