@@ -79,11 +79,11 @@ RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in 
 class ReadNotes:
     """What reading a set of files (a run's train and test images) found that is said once for the set, not once a
     file: the files of several frames (their first one is read), and the scales float images were told to be on
-    (:func:`_float_scale`), each with a file read so. Filled by :func:`read_image` / :func:`check_image` from threads
-    (``list.append`` and ``dict.setdefault`` are atomic)."""
+    (:func:`_float_scale`) and their files. Filled by :func:`read_image` / :func:`check_image` from threads
+    (``list.append`` is atomic); the file a message names is the first by path, whatever the threads' order."""
 
     frames: list[tuple[str, str | None, int]] = field(default_factory=list)
-    scales: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    scales: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     def messages(self, total: int) -> list[str]:
         """The warnings' texts, for ``total`` files read (none when nothing was found)."""
@@ -96,10 +96,13 @@ class ReadNotes:
                 "the picture is in another frame, or in all of them, save the frame(s) as files of their own "
                 "(Pillow: img.seek(k); img.save(...)) and point data.images at them"
             )
-        if len(self.scales) > 1:
-            seen = ", ".join(f"{scale} (e.g. {_where(*self.scales[scale])})" for scale in sorted(self.scales))
+        first: dict[str, tuple[str, str | None]] = {}
+        for scale, path, label in sorted(self.scales, key=lambda f: f[1]):
+            first.setdefault(scale, (path, label))
+        if len(first) > 1:
+            seen = ", ".join(f"{scale} (e.g. {_where(*first[scale])})" for scale in sorted(first))
             out.append(
-                f"float image files were read on {len(self.scales)} scales: {seen}. A float image's scale is told "
+                f"float image files were read on {len(first)} scales: {seen}. A float image's scale is told "
                 f"from its values (0..1 within {_UNIT[0]}..{_UNIT[1]}, -1..1 with values below {_UNIT[0]}, else "
                 "0..255), and the files of one folder share one: an image whose values fill only part of its scale "
                 "(a -1..1 image without dark pixels, a 0..255 one nearly black) reads as another, brighter or darker "
@@ -304,7 +307,7 @@ def _float_scale(values: np.ndarray, path: str | Path, label: str | None, notes:
     else:
         scale = "0..255"
     if notes is not None:
-        notes.scales.setdefault(scale, (str(path), label))
+        notes.scales.append((scale, str(path), label))
     return scale
 
 
