@@ -183,3 +183,37 @@ def test_float_images_on_other_scales_are_said_by_the_check_of_streamed_files(tm
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)  # one scale: no word
         ImageStream(paths, ("id 0", "id 1"), (SIDE, SIDE, 1), False, cache=False).check_files()
+
+
+def test_pixel_columns_name_every_unreadable_or_odd_sized_file_at_once(tmp_path: Path) -> None:
+    """Reading pixel columns, every file is read before an error: it counts the unreadable ones and names the first
+    few (then, once they are fixed, those of another size). It named the first only: five corrupt files took five
+    runs to find. The first file unreadable too: the next one sets the size. One such file keeps its own message."""
+    from kaggle_kit.models.nn.images import load_images
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    paths = [folder / f"{i}.png" for i in range(8)]
+    for i, path in enumerate(paths):
+        Image.new("L", (6, 4) if i in (3, 6) else (4, 4)).save(path)
+    for i in (0, 2, 5):
+        paths[i].write_bytes(b"not an image")
+    labels = [f"id {i}" for i in range(8)]
+    with pytest.raises(
+        DataError,
+        match=r"^3 of 8 image files cannot be read: image file '.*/0\.png' \(id 0\) could not be read as an image: "
+        r".*; also '.*/2\.png' \(id 2\), '.*/5\.png' \(id 5\); replace them \(download them again\) or remove",
+    ):
+        load_images(paths, channels=1, labels=labels, threads=2)
+    for i in (0, 2, 5):
+        Image.new("L", (4, 4)).save(paths[i])
+    with pytest.raises(
+        DataError,
+        match=r"^2 of 8 image files are not the size of the first one: image file '.*/3\.png' \(id 3\) is 6 x 4 but "
+        r"'.*/0\.png' \(id 0\) is 4 x 4; also '.*/6\.png' \(id 6\); pass size=",
+    ):
+        load_images(paths, channels=1, labels=labels, threads=2)
+    Image.new("L", (4, 4)).save(paths[6])
+    with pytest.raises(DataError, match=r"^image file '.*/3\.png' \(id 3\) is 6 x 4 but '.*/0\.png' \(id 0\) is 4 x 4"):
+        load_images(paths, channels=1, labels=labels, threads=2)
+    assert load_images(paths, channels=1, labels=labels, size=(4, 4)).shape == (8, 4, 4, 1)

@@ -183,11 +183,9 @@ class ImageStream:
         notes.warn(len(self))
 
     def _also(self, found: list[tuple[int, str]]) -> str:
-        """``; also`` the files of ``found`` after its first (three of them, then how many more)."""
-        more = [f"{self.paths[i]!r} ({self.labels[i]})" for i, _ in found[1:4]]
-        if not more:
-            return ""
-        return f"; also {', '.join(more)}" + (f" and {len(found) - 4} more" if len(found) > 4 else "")
+        from ..models.nn.images import _also
+
+        return _also(found, self.paths, lambda i: self.labels[i])
 
     def open_cache(self, threads: int = 1) -> np.ndarray | None:
         """The cache memory-mapped read-only, decoding every image into it first if it is not there (once: other

@@ -332,22 +332,61 @@ def load_images(
     label = (lambda i: labels[i]) if labels is not None else (lambda i: None)
     if not len(paths):
         return np.zeros((0, *(size or (0, 0)), channels), dtype=dtype)
-    first = read_image(paths[0], size=size, channels=channels, label=label(0), background=background, notes=notes)
-    out = np.empty((len(paths), *first.shape), dtype=dtype)  # filled in place: no list of N arrays, then a copy
-    out[0] = first
+    unreadable: list[tuple[int, str]] = []  # every file read before any error is raised: one error names them all
+    odd: list[tuple[int, str]] = []
+
+    def read(i: int) -> np.ndarray | None:
+        try:
+            return read_image(
+                paths[i], size=size, channels=channels, label=label(i), background=background, notes=notes
+            )
+        except DataError as exc:
+            unreadable.append((i, str(exc)))
+            return None
+
+    at, first = 0, read(0)
+    while first is None and at + 1 < len(paths):  # the first readable file sets the size
+        at += 1
+        first = read(at)
+    out = np.empty((len(paths), *(first.shape if first is not None else (0, 0, channels))), dtype=dtype)
+    if first is not None:
+        out[at] = first  # filled in place: no list of N arrays, then a copy
 
     def fill(i: int) -> None:
-        img = read_image(paths[i], size=size, channels=channels, label=label(i), background=background, notes=notes)
-        if img.shape != first.shape:
-            raise DataError(
-                f"image file {_where(paths[i], label(i))} is {img.shape[1]} x {img.shape[0]} but "
-                f"{_where(paths[0], label(0))} is {first.shape[1]} x {first.shape[0]}; {RESIZE_HINT}"
-            )
-        out[i] = img
+        img = read(i)
+        if img is not None and first is not None and img.shape != first.shape:
+            odd.append((i, f"{img.shape[1]} x {img.shape[0]}"))
+        elif img is not None:
+            out[i] = img
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(fill, range(1, len(paths))))  # list(): re-raises the first error, in row order
+        list(pool.map(fill, range(at + 1, len(paths))))
+    if unreadable:
+        unreadable.sort()
+        raise DataError(
+            unreadable[0][1]
+            if len(unreadable) == 1
+            else f"{len(unreadable)} of {len(paths)} image files cannot be read: {unreadable[0][1]}"
+            f"{_also(unreadable, paths, label)}; replace them (download them again) or remove their rows"
+        )
+    if odd:
+        assert first is not None
+        odd.sort()
+        i, size_read = odd[0]
+        many = f"{len(odd)} of {len(paths)} image files are not the size of the first one: " if len(odd) > 1 else ""
+        raise DataError(
+            f"{many}image file {_where(paths[i], label(i))} is {size_read} but {_where(paths[at], label(at))} is "
+            f"{first.shape[1]} x {first.shape[0]}{_also(odd, paths, label)}; {RESIZE_HINT}"
+        )
     return out
+
+
+def _also(found: list[tuple[int, str]], paths: Sequence[str | Path], label: Any) -> str:
+    """``; also`` the files of ``found`` after its first (three of them, then how many more)."""
+    more = [_where(paths[i], label(i)) for i, _ in found[1:4]]
+    if not more:
+        return ""
+    return f"; also {', '.join(more)}" + (f" and {len(found) - 4} more" if len(found) > 4 else "")
 
 
 def pixel_frame(images: np.ndarray) -> pl.DataFrame:
