@@ -217,3 +217,21 @@ def test_pixel_columns_name_every_unreadable_or_odd_sized_file_at_once(tmp_path:
     with pytest.raises(DataError, match=r"^image file '.*/3\.png' \(id 3\) is 6 x 4 but '.*/0\.png' \(id 0\) is 4 x 4"):
         load_images(paths, channels=1, labels=labels, threads=2)
     assert load_images(paths, channels=1, labels=labels, size=(4, 4)).shape == (8, 4, 4, 1)
+
+
+def test_the_cache_names_every_unreadable_file_at_once(tmp_path: Path) -> None:
+    """Decoding the stream's cache stops at a file it cannot read; where the check of the headers finds more, the
+    error counts and names them (five corrupt files had taken five runs, each decoding up to the next one). One
+    such file keeps its own message."""
+    root = _comp(tmp_path, ".png")
+    for i in (3, 7):
+        (root / "images" / f"{i}.png").write_bytes(b"not an image")
+    with pytest.raises(
+        DataError,
+        match=r"^2 of 12 image files cannot be read, found before any model reads them: image file '.*/3\.png' "
+        r"\(id 3\) could not be read as an image: .*; also '.*/7\.png' \(id 7\); replace them",
+    ):
+        _stream(root, ".png").cached_in(tmp_path / "run").open_cache(threads=2)
+    Image.new("L", (SIDE, SIDE)).save(root / "images" / "3.png")
+    with pytest.raises(DataError, match=r"^image file '.*/7\.png' \(id 7\) could not be read as an image"):
+        _stream(root, ".png").cached_in(tmp_path / "run").open_cache(threads=2)

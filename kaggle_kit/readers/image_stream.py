@@ -151,6 +151,14 @@ class ImageStream:
         every unreadable file found (how many, the first few), or else every file of another size; a
         :class:`~kaggle_kit.errors.DataWarning` names the files of several frames (their first one is read), and
         one the float images told to be on different scales (:class:`~kaggle_kit.models.nn.images.ReadNotes`)."""
+        notes, error = self._scan(threads)
+        if error is not None:
+            raise DataError(error[1])
+        notes.warn(len(self))
+
+    def _scan(self, threads: int) -> tuple[ReadNotes, tuple[int, str] | None]:
+        """What :meth:`check_files` found: its notes, and its error's text with the count of files it names
+        (None where every file passed)."""
         from ..models.nn.images import RESIZE_HINT, ReadNotes, check_image
 
         notes = ReadNotes()
@@ -165,22 +173,24 @@ class ImageStream:
             found = list(pool.map(one, range(len(self))))
         bad = [(i, f) for i, f in enumerate(found) if isinstance(f, str)]
         if bad:
-            raise DataError(
-                f"{len(bad)} of {len(self)} image files cannot be read, found before any model reads them: {bad[0][1]}"
-                f"{self._also(bad)}; replace them (download them again) or remove their rows, then run again"
+            return notes, (
+                len(bad),
+                f"{len(bad)} of {len(self)} image files cannot be read, found before any model reads them: "
+                f"{bad[0][1]}{self._also(bad)}; replace them (download them again) or remove their rows, then run "
+                "again",
             )
         read = [f for f in found if not isinstance(f, str)]  # every file: none was unreadable
         h, w, _ = self.shape
         odd = [(i, f"{f[1]} x {f[0]}") for i, f in enumerate(read) if not self.resize and f != (h, w)]
         if odd:
             i, size = odd[0]
-            raise DataError(
+            return notes, (
+                len(odd),
                 f"{len(odd)} of {len(self)} image files are not {w} x {h} (width x height) as the training images "
                 f"are, found before any model reads them: {self.paths[i]!r} ({self.labels[i]}) is {size}"
-                f"{self._also(odd)}; "
-                f"{RESIZE_HINT}"
+                f"{self._also(odd)}; {RESIZE_HINT}",
             )
-        notes.warn(len(self))
+        return notes, None
 
     def _also(self, found: list[tuple[int, str]]) -> str:
         from ..models.nn.images import _also
@@ -218,7 +228,13 @@ class ImageStream:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(self), *self.shape))
-            self._fill(out, threads)
+            try:
+                self._fill(out, threads)
+            except DataError:
+                _, found = self._scan(threads)  # the first file that failed decoding; are there more?
+                if found is not None and found[0] > 1:  # named all at once: one run, not one per file, to find them
+                    raise DataError(found[1]) from None
+                raise
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
