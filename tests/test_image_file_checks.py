@@ -3,6 +3,7 @@ TIFF, an animated GIF): read by their first frame, with one warning naming a fil
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -235,3 +236,29 @@ def test_the_cache_names_every_unreadable_file_at_once(tmp_path: Path) -> None:
     Image.new("L", (SIDE, SIDE)).save(root / "images" / "3.png")
     with pytest.raises(DataError, match=r"^image file '.*/7\.png' \(id 7\) could not be read as an image"):
         _stream(root, ".png").cached_in(tmp_path / "run").open_cache(threads=2)
+
+
+@pytest.mark.parametrize("top", [4000, 60000])
+def test_16_bit_images_of_12_bit_values_are_said_to_read_nearly_black(tmp_path: Path, top: int) -> None:
+    """16-bit grey PNGs whose values stop at 4000 (12-bit data: DICOM pixels saved as 16-bit PNG) read on the 16-bit
+    scale, at most 16 of 255: one warning says so with the fix, naming the file of the largest value. They read
+    nearly black without a word. Images that use the 16-bit range read without one."""
+    (tmp_path / "images").mkdir()
+    for i in range(N):
+        ramp = np.linspace(0, top * (1 - 0.01 * i), SIDE * SIDE).reshape(SIDE, SIDE).astype(np.uint16)
+        Image.fromarray(ramp).save(tmp_path / "images" / f"{i}.png")
+    pl.DataFrame({"id": list(range(N)), "label": [i % 2 for i in range(N)]}).write_csv(tmp_path / "train.csv")
+    spec = _spec(tmp_path, ".png", {"mode": "memory"})
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        data = load_competition(spec)
+    said = [str(w.message) for w in seen if "16-bit image files hold values up to" in str(w.message)]
+    if top == 60000:
+        assert not said
+        return
+    assert len(said) == 1 and re.match(
+        r"the 12 16-bit image files hold values up to 4000 only, of 0\.\.65535 \(e\.g\. '.*/0\.png' \(id 0\)\): 12-bit "
+        r"data .*they reach 16 of 255, nearly black; .*np\.clip\(a \* 255 / 4000, 0, 255\)",
+        said[0],
+    )
+    assert data.train.select(pl.col(r"^pixel\d+$")).to_numpy().max() == 16

@@ -44,6 +44,8 @@ _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 _WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 #: the largest value of a 16-bit pixel
 _MAX16 = 65535
+#: 16-bit images none of whose values reach this are said to hold 12-bit data (read nearly black: :class:`ReadNotes`)
+_TWELVE_BITS = 4096
 #: the range of a float image read as ``0..1`` pixels (scaled by 255, then clipped): ``0..1`` with the overshoot a
 #: resampling (bicubic, Lanczos) leaves around it; read as ``0..255`` values, such an image was nearly black. (A
 #: ``0..255`` float image with every value below 1.5 is black to the eye either way.)
@@ -84,6 +86,8 @@ class ReadNotes:
 
     frames: list[tuple[str, str | None, int]] = field(default_factory=list)
     scales: list[tuple[str, str, str | None]] = field(default_factory=list)
+    #: the largest value of each 16-bit image read, with its file
+    deep: list[tuple[float, str, str | None]] = field(default_factory=list)
 
     def messages(self, total: int) -> list[str]:
         """The warnings' texts, for ``total`` files read (none when nothing was found)."""
@@ -108,6 +112,15 @@ class ReadNotes:
                 "(a -1..1 image without dark pixels, a 0..255 one nearly black) reads as another, brighter or darker "
                 "than it is; save the images as 8-bit or 16-bit PNG on the folder's scale (numpy: "
                 "np.clip((a - lo) * 255 / (hi - lo), 0, 255).astype(np.uint8), lo..hi that scale)"
+            )
+        top = max(self.deep, default=None)
+        if top is not None and 0 < top[0] < _TWELVE_BITS:
+            out.append(
+                f"the {len(self.deep)} 16-bit image files hold values up to {top[0]:.0f} only, of 0..{_MAX16} (e.g. "
+                f"{_where(top[1], top[2])}): 12-bit data (a scanner's, or DICOM pixels saved as 16-bit PNG)? Read "
+                f"on the 16-bit scale, as a viewer shows them, they reach {top[0] / 257:.0f} of 255, nearly black; "
+                f"if the picture is in that range, save the images on the 8-bit scale first (numpy: "
+                f"np.clip(a * 255 / {top[0]:.0f}, 0, 255).astype(np.uint8), one scale for the whole folder)"
             )
         return out
 
@@ -288,6 +301,8 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None, notes: ReadNotes |
             "np.clip(a * 255 / a_max, 0, 255).astype(np.uint8), a_max the largest value of the whole folder)"
         )
     if img.mode != "F":
+        if notes is not None and wide.size:
+            notes.deep.append((float(wide.max()), str(path), label))
         wide = wide / 257.0
     else:
         scale = _float_scale(wide, path, label, notes)
