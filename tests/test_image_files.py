@@ -541,6 +541,23 @@ def test_a_pattern_without_the_extension_the_files_have_names_it(tmp_path: Path)
         load_competition(build_spec(raw, base_dir=tmp_path))
 
 
+def test_paths_written_with_backslashes_say_how_to_write_them(tmp_path: Path) -> None:
+    """A table written on Windows: the column holds ``cats\\1.png`` for the file ``cats/1.png``; on Linux (Kaggle) a
+    backslash is part of a file's name, so the file was missing with no hint."""
+    (tmp_path / "images" / "cats").mkdir(parents=True)
+    Image.new("L", (4, 4)).save(tmp_path / "images" / "cats" / "1.png")
+    pl.DataFrame({"id": ["cats\\1.png"], "label": [1]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"pattern": "{id}", "mode": "memory"})
+    del raw["data"]["test"]
+    with pytest.raises(
+        DataError,
+        match=r"1 of 1 train image files are missing: .*The folder has 'cats/1\.png': the column 'id' writes its "
+        r"paths with backslashes \(Windows'\); write them with '/' .*pl\.col\('id'\)\.str\.replace_all\('\\\\', '/', "
+        r"literal=True\)\)$",
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+
+
 def test_a_broken_link_among_the_files_is_named_as_one(tmp_path: Path) -> None:
     """A file that is a symbolic link to a file no longer there (a dataset linked from elsewhere, then moved) is
     missing, said to be a broken link with its target; links that lead to files are read as the files."""

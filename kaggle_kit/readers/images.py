@@ -398,6 +398,12 @@ def _near_miss(path: Path, pattern: str, column: str) -> str:
     file ``img7.png``, or its ``a.png`` beside ``a.PNG``: a fix of the column's values, which the advice to set the
     pattern it has had not been), or the column's values being the file names with their extension already
     (``a.png.png`` missing, ``a.png`` there)."""
+    if "\\" in path.name and Path(path.parent, *path.name.split("\\")).is_file():  # a table written on Windows
+        return (
+            f". The folder has {path.name.replace(chr(92), '/')!r}: the column {column!r} writes its paths with "
+            f"backslashes (Windows'); write them with '/' in the train and test tables (in polars: "
+            f"pl.col({column!r}).str.replace_all('\\\\', '/', literal=True))"
+        )
     try:
         names = set(os.listdir(path.parent))
     except OSError:
