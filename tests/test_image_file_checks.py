@@ -262,3 +262,18 @@ def test_16_bit_images_of_12_bit_values_are_said_to_read_nearly_black(tmp_path: 
         said[0],
     )
     assert data.train.select(pl.col(r"^pixel\d+$")).to_numpy().max() == 16
+
+
+def test_a_phones_jpeg_of_several_pictures_is_read_without_a_warning(tmp_path: Path) -> None:
+    """A phone's JPEG holding a second picture (MPO: a preview or depth map after the photo) is its first picture, as
+    every viewer shows it: no frames warning for every photo of a folder."""
+    from kaggle_kit.models.nn.images import ReadNotes, check_image, read_image
+
+    photo, depth = Image.new("RGB", (8, 8), (10, 20, 30)), Image.new("RGB", (8, 8), (200, 0, 0))
+    photo.save(tmp_path / "p.jpg", format="MPO", save_all=True, append_images=[depth])
+    notes = ReadNotes()
+    with Image.open(tmp_path / "p.jpg") as img:
+        assert img.format == "MPO" and img.n_frames == 2
+    assert check_image(tmp_path / "p.jpg", notes=notes) == (8, 8)
+    pixels = read_image(tmp_path / "p.jpg", notes=notes)
+    assert np.abs(pixels.astype(int) - [10, 20, 30]).max() <= 3 and notes.messages(1) == []

@@ -165,7 +165,7 @@ def read_image(
     if background not in BACKGROUNDS:
         raise DataError(f"background must be one of {sorted(BACKGROUNDS)}; got {background!r}")
     with _reading(path, label), Image.open(path) as img:
-        if notes is not None and getattr(img, "is_animated", False):  # a GIF's: reads up to its second frame only
+        if notes is not None and _several_frames(img):
             notes.frames.append((str(path), label, int(img.n_frames)))
             img.seek(0)
         img = _opaque(_to_8_bits(_upright(img), path, label, notes), channels, background).convert(_MODES[channels])
@@ -183,7 +183,7 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
     from PIL import Image
 
     with _reading(path, label), Image.open(path) as img:
-        if notes is not None and getattr(img, "is_animated", False):
+        if notes is not None and _several_frames(img):
             notes.frames.append((str(path), label, int(img.n_frames)))
         img.seek(0)
         w, h = img.size  # before a JPEG's draft, which shrinks it
@@ -200,6 +200,13 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
             if img.mode == "F" and notes is not None:
                 _float_scale(np.asarray(img), path, label, notes)
         return (w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
+
+
+def _several_frames(img: Any) -> bool:
+    """Whether an opened image holds frames besides the first that may be its picture (a multi-page TIFF, an animated
+    GIF / PNG / WebP): a GIF's ``is_animated`` reads up to its second frame only. Not a phone's JPEG of several
+    pictures (MPO: the photo first, then a preview or depth map), whose first is the photo every viewer shows."""
+    return img.format != "MPO" and bool(getattr(img, "is_animated", False))
 
 
 @contextmanager
