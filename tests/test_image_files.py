@@ -203,6 +203,24 @@ def test_float_images_of_0_to_1_are_scaled_not_truncated(tmp_path: Path) -> None
     np.testing.assert_array_equal(read_image(tmp_path / "overshot.tif", channels=1)[..., 0], clipped)  # not black
 
 
+def test_float_images_of_minus_1_to_1_are_scaled_onto_0_to_255(tmp_path: Path) -> None:
+    """A float image of -1..1 (``x * 2 - 1``, how a net's input or a tanh output is saved) reads -1 as 0 and 1 as
+    255, in memory and streamed alike (one reading); it was clipped: its dark half black, the rest 0 or 1 (black).
+    One of only its upper half (0..1, no value below -0.5) reads as a 0..1 image: the two cannot be told apart."""
+    from kaggle_kit.models.nn.images import read_image
+    from kaggle_kit.readers.image_stream import ImageStream
+
+    expected = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(expected.astype(np.float32) / np.float32(127.5) - 1).save(tmp_path / "signed.tif")
+    np.testing.assert_array_equal(read_image(tmp_path / "signed.tif", channels=1)[..., 0], expected)
+    stream = ImageStream((str(tmp_path / "signed.tif"),), ("id 1",), (16, 16, 3), False, cache=False)
+    np.testing.assert_array_equal(stream.read(np.array([0]))[0], np.repeat(expected[..., None], 3, axis=-1))
+    overshot = expected.astype(np.float32) / np.float32(127.5) - 1
+    overshot[0, 0], overshot[15, 15] = -1.04, 1.04  # resampled: a little beyond -1 and 1, clipped
+    Image.fromarray(overshot).save(tmp_path / "overshot.tif")
+    np.testing.assert_array_equal(read_image(tmp_path / "overshot.tif", channels=1)[..., 0], expected)
+
+
 def test_transparent_images_are_laid_onto_white(tmp_path: Path) -> None:
     """A transparent image read without alpha (channels 1 or 3) shows white where it is transparent, as a viewer on
     a page shows it, whatever colour the file stores under those pixels: an RGBA drawing, a grey + alpha PNG, a
@@ -478,6 +496,91 @@ def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: s
         del raw["data"]["test"]
     with pytest.raises(error, match=match):
         load_competition(build_spec(raw, base_dir=work))
+
+
+@pytest.mark.parametrize(
+    ("value", "file", "pattern", "match"),
+    [
+        ("IMG7", "img7.png", "{id}.png", r"The folder has 'img7\.png' for 'IMG7\.png', its name in another case: .*"
+         r"write the column 'id' as the files are named .*\(in polars: pl\.col\('id'\)\.str\.to_lowercase\(\)\)"),
+        ("IMG7.png", "IMG7.PNG", "{id}", r"The folder has 'IMG7\.PNG' for 'IMG7\.png', its name in another case: .*"
+         r"\(in polars: pl\.col\('id'\)\.str\.to_uppercase\(\)\), or rename the files"),
+        ("img7", "IMG7.PNG", "{id}.png", r"The folder has 'IMG7\.PNG' for 'img7\.png', its name in another case: "
+         r"file names are case-sensitive on Linux and Kaggle; write the column 'id' as the files are named in the "
+         r"train and test tables, or rename the files$"),
+    ],
+    ids=["name-lower", "extension-in-the-values", "both"],
+)  # fmt: skip
+def test_file_names_cased_otherwise_than_the_column_say_what_to_fix(
+    tmp_path: Path, value: str, file: str, pattern: str, match: str
+) -> None:
+    """The column's ``IMG7`` beside the file ``img7.png``: the missing error had advised setting the pattern it had
+    (``'{id}.png'``); where the values carry the extension (pattern ``'{id}'``) it had said nothing of the file."""
+    (tmp_path / "images").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "images" / file)
+    pl.DataFrame({"id": [value], "label": [1]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"pattern": pattern, "mode": "memory"})
+    del raw["data"]["test"]
+    with pytest.raises(DataError, match=r"1 of 1 train image files are missing: .*" + match):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+
+
+def test_a_pattern_without_the_extension_the_files_have_names_it(tmp_path: Path) -> None:
+    """Pattern ``'{id}'`` (init writes it where the values are file names) on values without an extension (``a``,
+    the file ``a.png``): the missing error names the pattern to set. It named the missing files only."""
+    (tmp_path / "images").mkdir()
+    Image.new("L", (4, 4)).save(tmp_path / "images" / "a.png")
+    pl.DataFrame({"id": ["a"], "label": [1]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"pattern": "{id}", "mode": "memory"})
+    del raw["data"]["test"]
+    with pytest.raises(
+        DataError,
+        match=r"1 of 1 train image files are missing: .*The folder has 'a\.png': the values name the files without "
+        r"their extension, so set data\.images\.pattern = '\{id\}\.png'$",
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+
+
+def test_paths_written_with_backslashes_say_how_to_write_them(tmp_path: Path) -> None:
+    """A table written on Windows: the column holds ``cats\\1.png`` for the file ``cats/1.png``; on Linux (Kaggle) a
+    backslash is part of a file's name, so the file was missing with no hint."""
+    (tmp_path / "images" / "cats").mkdir(parents=True)
+    Image.new("L", (4, 4)).save(tmp_path / "images" / "cats" / "1.png")
+    pl.DataFrame({"id": ["cats\\1.png"], "label": [1]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"pattern": "{id}", "mode": "memory"})
+    del raw["data"]["test"]
+    with pytest.raises(
+        DataError,
+        match=r"1 of 1 train image files are missing: .*The folder has 'cats/1\.png': the column 'id' writes its "
+        r"paths with backslashes \(Windows'\); write them with '/' .*pl\.col\('id'\)\.str\.replace_all\('\\\\', '/', "
+        r"literal=True\)\)$",
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+
+
+def test_a_broken_link_among_the_files_is_named_as_one(tmp_path: Path) -> None:
+    """A file that is a symbolic link to a file no longer there (a dataset linked from elsewhere, then moved) is
+    missing, said to be a broken link with its target; links that lead to files are read as the files."""
+    (tmp_path / "images").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    Image.new("L", (4, 4), 77).save(elsewhere / "a.png")
+    (tmp_path / "images" / "a.png").symlink_to(elsewhere / "a.png")
+    (tmp_path / "images" / "b.png").symlink_to(elsewhere / "gone.png")
+    pl.DataFrame({"id": ["a", "b"], "label": [1, 0]}).write_csv(tmp_path / "train.csv")
+    raw = _raw({"mode": "memory"}, [{"name": "cnn", "kind": "cnn", "params": {**CNN, "image_shape": [4, 4, 1]}}])
+    del raw["data"]["test"]
+    with pytest.raises(
+        DataError,
+        match=r"1 of 2 train image files are missing: '.*b\.png' \(id 'b'\) \(a link to '.*elsewhere/gone\.png', "
+        r"which does not exist\); check data\.images\.folder",
+    ):
+        load_competition(build_spec(raw, base_dir=tmp_path))
+    Image.new("L", (4, 4), 77).save(tmp_path / "images" / "c.png")
+    pl.DataFrame({"id": ["a", "c"], "label": [1, 0]}).write_csv(tmp_path / "train.csv")
+    raw.update(task="binary", metric="roc_auc")
+    train = load_competition(build_spec(raw, base_dir=tmp_path)).train
+    assert (train.select(pl.col(r"^pixel\d+$")).to_numpy() == 77).all()
 
 
 def test_absolute_paths_in_the_column_name_the_folder_to_set(comp, tmp_path: Path) -> None:

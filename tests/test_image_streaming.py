@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -192,10 +193,21 @@ def test_predict_from_a_streamed_run(runs, comp: Path, tmp_path: Path) -> None:
         kaggle_kit.predict(runs["files"].root, comp / "test.csv", images=moved, model="cnn")
 
 
-def _damaged(comp: Path, tmp_path: Path) -> Path:
+def _damaged(comp: Path, tmp_path: Path, *, inside: bool = False) -> Path:
+    """A copy of ``comp`` whose ``1007.png`` is no PNG; ``inside``: a PNG whose pixel data is garbage under valid
+    checksums (the check of the files before any fold reads checksums only: found by decoding it)."""
     work = tmp_path / "comp"
     shutil.copytree(comp, work)
-    (work / "images" / "1007.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    path = work / "images" / "1007.png"
+    if not inside:
+        path.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+        return work
+    data = path.read_bytes()
+    at = data.index(b"IDAT") - 4
+    size = int.from_bytes(data[at : at + 4], "big")
+    garbage = bytes((7 + k) % 256 for k in range(size))
+    chunk = size.to_bytes(4, "big") + b"IDAT" + garbage + zlib.crc32(b"IDAT" + garbage).to_bytes(4, "big")
+    path.write_bytes(data[:at] + chunk + data[at + 12 + size :])
     return work
 
 
@@ -203,8 +215,10 @@ def _damaged(comp: Path, tmp_path: Path) -> Path:
     "images", [{"cache": True}, {"cache": False, "workers": 2}, {"cache": False, "workers": 0}], ids=str
 )
 def test_a_corrupt_file_is_named(comp: Path, tmp_path: Path, images: dict[str, object]) -> None:
-    """Decoded into the cache, by a DataLoader worker process or in the fitting process: the error names the file."""
-    work = _damaged(comp, tmp_path)
+    """Decoded into the cache, by a DataLoader worker process or in the fitting process: the error names the file
+    (without the cache, a file whose damage the check before the folds does not see: garbage under valid
+    checksums)."""
+    work = _damaged(comp, tmp_path, inside=not images["cache"])
     models = [{"name": "cnn", "kind": "cnn", "params": {**CNN, "epochs": 1}}]
     with pytest.raises(DataError, match=r"^image file '.*1007\.png' \(id 1007\) could not be read as an image"):
         _run(work, tmp_path / "runs", "bad", {"mode": "stream", **images}, models)
@@ -218,6 +232,21 @@ def test_a_corrupt_file_stops_a_cached_run_before_any_fold_fits(comp: Path, tmp_
     models = [LGBM, {"name": "cnn", "kind": "cnn", "params": {**CNN, "epochs": 1}}]
     with pytest.raises(DataError, match=r"^image file '.*1007\.png' \(id 1007\) could not be read as an image"):
         _run(work, tmp_path / "runs", "early", {"mode": "stream"}, models)
+    assert not list((tmp_path / "runs" / "early").rglob("result.json"))  # no fold of the lgbm fitted
+
+
+def test_a_corrupt_file_stops_a_run_without_the_cache_before_any_fold_fits(comp: Path, tmp_path: Path) -> None:
+    """Without the cache, every file is checked readable before any fold fits (a header, a PNG's checksums): the
+    corrupt file stops the run before the lgbm listed first fits. It had been found by the cnn's first batch that
+    read it, after every lgbm fold (and epochs of the cnn's first fold) had run."""
+    work = _damaged(comp, tmp_path)
+    models = [LGBM, {"name": "cnn", "kind": "cnn", "params": {**CNN, "epochs": 1}}]
+    with pytest.raises(
+        DataError,
+        match=r"^1 of 180 image files cannot be read, found before any model reads them: image file '.*1007\.png' "
+        r"\(id 1007\) could not be read as an image: .*; replace them \(download them again\) or remove their rows",
+    ):
+        _run(work, tmp_path / "runs", "early", {"mode": "stream", "cache": False, "workers": 0}, models)
     assert not list((tmp_path / "runs" / "early").rglob("result.json"))  # no fold of the lgbm fitted
 
 
@@ -435,7 +464,8 @@ def test_predict_from_a_streamed_run_checks_each_new_file_once(
     comp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`predict` on a streamed run hands the stream its attach step built to the nets: each new test file is checked
-    once (not again to build the stream), and the predictions are the run's own test predictions."""
+    once (not again to build the stream), and the predictions are the run's own test predictions; new files of
+    another size are named before any model predicts."""
     import kaggle_kit.readers.images as readers
 
     cnn = {**CNN, "channels": [4], "epochs": 1}
@@ -459,3 +489,15 @@ def test_predict_from_a_streamed_run_checks_each_new_file_once(
     assert sorted(checked) == test_files  # each new test file once, no training file
     assert got["id"].to_list() == store.read_predictions("cnn", "test")["id"].to_list()
     np.testing.assert_allclose(got.drop("id").to_numpy(), _values(store, "cnn", "test"), atol=1e-6)
+    # new files of another size than the run's (no data.images.size) are named before any model predicts; they
+    # had stopped the cnn's first batch, after the models before it had predicted
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(N_TRAIN, N_TRAIN + N_TEST):
+        Image.new("L", (SIDE, SIDE + 2) if i == N_TRAIN + 3 else (SIDE, SIDE)).save(other / f"{1000 + i}.png")
+    with pytest.raises(
+        DataError,
+        match=r"^1 of 30 image files are not 16 x 16 \(width x height\) as the training images are, found before any "
+        r"model reads them: '.*1153\.png' \(id 1153\) is 16 x 18; pass size=",
+    ):
+        kaggle_kit.predict(store.root, comp / "test.csv", images=other, model="cnn", threads=1)

@@ -222,7 +222,7 @@ def _warn_images_decoded_otherwise(folder: RunFolder) -> None:
     if made != DECODING:
         warnings.warn(
             f"this run's images were decoded by an older kaggle_kit (image decoding {made}, now {DECODING}: photos "
-            "read upright by their EXIF orientation, 16-bit grey and 0..1 float images scaled onto 0..255, "
+            "read upright by their EXIF orientation, 16-bit grey and 0..1 or -1..1 float images scaled onto 0..255, "
             "transparent images laid onto white), so new images of those kinds are read otherwise than its models "
             "learnt them; rerun `kaggle-kit run "
             "CONFIG` (the images are read again) to predict them as the models were trained",

@@ -35,10 +35,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    from ..models.nn.images import ReadNotes
 
 #: the column that holds a row's position in the run's :class:`ImageStream` (stream mode)
 IMAGE_REF = "__image__"
@@ -107,8 +111,9 @@ class ImageStream:
             return self
         return replace(self, cache_path=Path(folder) / "image_cache" / f"{self.fingerprint}.npy")
 
-    def decode(self, i: int) -> np.ndarray:
-        """Image ``i`` as ``(H, W, C)`` uint8, read from its file (an error names the file and the row)."""
+    def decode(self, i: int, notes: ReadNotes | None = None) -> np.ndarray:
+        """Image ``i`` as ``(H, W, C)`` uint8, read from its file (an error names the file and the row); ``notes``
+        gets what reading it found (:class:`~kaggle_kit.models.nn.images.ReadNotes`)."""
         from ..models.nn.images import RESIZE_HINT, read_image
 
         h, w, c = self.shape
@@ -118,6 +123,7 @@ class ImageStream:
             channels=c,
             label=self.labels[i],
             background=self.background,
+            notes=notes,
         )
         with _lock:
             _decodes[0] += 1
@@ -136,6 +142,60 @@ class ImageStream:
         for k, i in enumerate(rows):
             out[k] = self.decode(int(i))
         return out
+
+    def check_files(self, threads: int = 1) -> None:
+        """Every file checked readable, cheaply (:func:`~kaggle_kit.models.nn.images.check_image`: about a
+        millisecond a file, none decoded whole but formats other than PNG and JPEG), and of the stream's size unless
+        it resizes them, for a stream without a cache (which decodes every file before any fold fits): a corrupt or
+        odd-sized file had been found by the batch of a net that read it, minutes of folds in. One error names
+        every unreadable file found (how many, the first few), or else every file of another size; a
+        :class:`~kaggle_kit.errors.DataWarning` names the files of several frames (their first one is read), and
+        one the float images told to be on different scales (:class:`~kaggle_kit.models.nn.images.ReadNotes`)."""
+        notes, error = self._scan(threads)
+        if error is not None:
+            raise DataError(error[1])
+        notes.warn(len(self))
+
+    def _scan(self, threads: int) -> tuple[ReadNotes, tuple[int, str] | None]:
+        """What :meth:`check_files` found: its notes, and its error's text with the count of files it names
+        (None where every file passed)."""
+        from ..models.nn.images import RESIZE_HINT, ReadNotes, check_image
+
+        notes = ReadNotes()
+
+        def one(i: int) -> tuple[int, int] | str:
+            try:
+                return check_image(self.paths[i], self.labels[i], notes)
+            except DataError as exc:
+                return str(exc)
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            found = list(pool.map(one, range(len(self))))
+        bad = [(i, f) for i, f in enumerate(found) if isinstance(f, str)]
+        if bad:
+            return notes, (
+                len(bad),
+                f"{len(bad)} of {len(self)} image files cannot be read, found before any model reads them: "
+                f"{bad[0][1]}{self._also(bad)}; replace them (download them again) or remove their rows, then run "
+                "again",
+            )
+        read = [f for f in found if not isinstance(f, str)]  # every file: none was unreadable
+        h, w, _ = self.shape
+        odd = [(i, f"{f[1]} x {f[0]}") for i, f in enumerate(read) if not self.resize and f != (h, w)]
+        if odd:
+            i, size = odd[0]
+            return notes, (
+                len(odd),
+                f"{len(odd)} of {len(self)} image files are not {w} x {h} (width x height) as the training images "
+                f"are, found before any model reads them: {self.paths[i]!r} ({self.labels[i]}) is {size}"
+                f"{self._also(odd)}; {RESIZE_HINT}",
+            )
+        return notes, None
+
+    def _also(self, found: list[tuple[int, str]]) -> str:
+        from ..models.nn.images import _also
+
+        return _also(found, self.paths, lambda i: self.labels[i])
 
     def open_cache(self, threads: int = 1) -> np.ndarray | None:
         """The cache memory-mapped read-only, decoding every image into it first if it is not there (once: other
@@ -168,20 +228,31 @@ class ImageStream:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(self), *self.shape))
-            self._fill(out, threads)
+            try:
+                self._fill(out, threads)
+            except DataError:
+                _, found = self._scan(threads)  # the first file that failed decoding; are there more?
+                if found is not None and found[0] > 1:  # named all at once: one run, not one per file, to find them
+                    raise DataError(found[1]) from None
+                raise
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
     def _fill(self, out: np.ndarray, threads: int) -> None:
+        from ..models.nn.images import ReadNotes
+
+        notes = ReadNotes()
+
         def fill(i: int) -> None:
-            out[i] = self.decode(i)
+            out[i] = self.decode(i, notes)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:  # Pillow releases the GIL
             for start in range(0, len(self), _CHUNK):
                 list(pool.map(fill, range(start, min(start + _CHUNK, len(self)))))  # re-raises, in row order
         out.flush()  # type: ignore[attr-defined]
+        notes.warn(len(self))
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -42,6 +43,8 @@ import polars as pl
 from ..config import SEQUENCE_KINDS, CompetitionSpec, ImageFilesSpec
 from ..errors import ConfigError, DataError
 from ..features.sequence_store import SEQUENCE_ROW
+from ..models.nn.images import ReadNotes
+from .image_folders import IMAGE_SUFFIXES
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
 from .tables import working_folder_note
 
@@ -67,9 +70,11 @@ def attach_image_files(
         train, test, stream = _attach_refs(spec, images, train, test, column, train_key, shape)
         check_image_models(spec, list(stream.shape), train, streamed=True)
         return train, test, stream
-    train, shape = _attach(spec, images, train, "train", column, train_key, _threads())
+    notes = ReadNotes()  # said once for train's and test's files together: one scale for both
+    train, shape = _attach(spec, images, train, "train", column, train_key, _threads(), notes)
     if test is not None:
-        test = _attach_test(spec, images, test, column, shape)
+        test = _attach_test(spec, images, test, column, shape, notes)
+    notes.warn(train.height + (test.height if test is not None else 0))
     check_image_models(spec, list(shape), train)
     return train, test, None
 
@@ -83,7 +88,10 @@ def attach_test_image_files(
 
     ``streamed`` (the run streamed its images): the rows get their positions 0.. and the
     :class:`ImageStream` of their files (decoded to ``shape``, never cached: new rows are read once), built from
-    the same file check, so each new file is checked once and none is decoded here."""
+    the same file check, so each new file is checked once and none is decoded here; every new file is checked
+    readable and of ``shape`` (unless ``data.images.size`` resizes them) from its header
+    (:meth:`ImageStream.check_files`): a corrupt or odd-sized file had stopped a net's batch, after the models
+    before it had predicted."""
     images = spec.data.images
     if images is None:
         return test, None
@@ -91,9 +99,13 @@ def attach_test_image_files(
     if streamed:
         paths, labels = _files(spec, images, test, "test", column, _test_key(images))
         stream = replace(_stream(images, paths, labels, list(shape)), cache=False)
+        stream.check_files(_threads())
         return _with_refs(test, 0, "test"), stream
     h, w, c = shape
-    return _attach_test(spec, images, test, column, (h, w, c)), None
+    notes = ReadNotes()
+    test = _attach_test(spec, images, test, column, (h, w, c), notes)
+    notes.warn(test.height)
+    return test, None
 
 
 def image_mode(spec: CompetitionSpec, train: pl.DataFrame) -> str | None:
@@ -235,13 +247,18 @@ def _image_column(spec: CompetitionSpec, images: ImageFilesSpec) -> str:
 
 
 def _attach_test(
-    spec: CompetitionSpec, images: ImageFilesSpec, test: pl.DataFrame, column: str, shape: tuple[int, int, int]
+    spec: CompetitionSpec,
+    images: ImageFilesSpec,
+    test: pl.DataFrame,
+    column: str,
+    shape: tuple[int, int, int],
+    notes: ReadNotes,
 ) -> pl.DataFrame:
     """The test rows with their images, which must have the training images' ``shape``."""
     test_key = "test_folder" if images.test_folder is not None else "folder"
     if getattr(images, test_key) is None:
         raise ConfigError("data.test is set but data.images has no folder or test_folder for the test images")
-    test, test_shape = _attach(spec, images, test, "test", column, test_key, _threads())
+    test, test_shape = _attach(spec, images, test, "test", column, test_key, _threads(), notes)
     if tuple(test_shape) != tuple(shape):
         raise DataError(
             f"the train images are {shape[1]} x {shape[0]} (width x height) but the test images "
@@ -321,8 +338,10 @@ def _attach(
     column: str,
     key: str,
     threads: int,
+    notes: ReadNotes,
 ) -> tuple[pl.DataFrame, tuple[int, int, int]]:
-    """``frame`` with its rows' images appended as pixel columns, and the images' ``(H, W, C)``."""
+    """``frame`` with its rows' images appended as pixel columns, and the images' ``(H, W, C)``; ``notes`` gets
+    what reading them found, for warnings once for train's and test's files."""
     from ..models.nn.images import load_images, pixel_frame, pixel_names, read_image
 
     if column not in frame.columns:
@@ -353,6 +372,7 @@ def _attach(
         labels=labels,
         dtype=np.uint8,
         background=images.background,
+        notes=notes,
     )
     h, w, c = pixels.shape[1:]
     return pl.concat([frame, pixel_frame(pixels)], how="horizontal"), (h, w, c)
@@ -363,30 +383,51 @@ def _check_present(
 ) -> None:
     missing = [i for i, p in enumerate(paths) if not p.is_file()]
     if missing:
-        shown = ", ".join(f"{str(paths[i])!r} ({labels[i]})" for i in missing[:_SHOWN])
+        shown = ", ".join(f"{str(paths[i])!r} ({labels[i]}){_link_note(paths[i])}" for i in missing[:_SHOWN])
         more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
         raise DataError(
             f"{len(missing)} of {len(paths)} {role} image files are missing: {shown}{more}; check "
             f"data.images.{key}, data.images.pattern {images.pattern!r} and the column {column!r}"
-            + _near_miss(paths[missing[0]], images.pattern)
+            + _near_miss(paths[missing[0]], images.pattern, column)
         )
 
 
-def _near_miss(path: Path, pattern: str) -> str:
-    """What the folder holds instead of ``path``, when the pattern's extension is the slip: the file with it spelled
-    in another case (``.JPG``: file names are case-sensitive on Linux and Kaggle), or the column's values being the
-    file names with their extension already (``a.png.png`` missing, ``a.png`` there)."""
-    suffix = Path(pattern).suffix
-    if not suffix or not pattern.endswith(suffix):
-        return ""
+def _near_miss(path: Path, pattern: str, column: str) -> str:
+    """What the folder holds instead of ``path``: the file with the pattern's extension spelled in another case
+    (``.JPG``: file names are case-sensitive on Linux and Kaggle), or its name so (the column's ``IMG7`` beside the
+    file ``img7.png``, or its ``a.png`` beside ``a.PNG``: a fix of the column's values, which the advice to set the
+    pattern it has had not been), or the column's values being the file names with their extension already
+    (``a.png.png`` missing, ``a.png`` there)."""
+    if "\\" in path.name and Path(path.parent, *path.name.split("\\")).is_file():  # a table written on Windows
+        return (
+            f". The folder has {path.name.replace(chr(92), '/')!r}: the column {column!r} writes its paths with "
+            f"backslashes (Windows'); write them with '/' in the train and test tables (in polars: "
+            f"pl.col({column!r}).str.replace_all('\\\\', '/', literal=True))"
+        )
     try:
         names = set(os.listdir(path.parent))
     except OSError:
         return ""
+    suffix = Path(pattern).suffix if pattern.endswith(Path(pattern).suffix) else ""
     spelled = {n.casefold(): n for n in names}.get(path.name.casefold())
-    if spelled is not None:
+    if spelled is not None and suffix and spelled[: -len(suffix)] == path.name[: -len(suffix)]:
         fixed = pattern[: -len(suffix)] + Path(spelled).suffix
         return f". The folder has {spelled!r} (spelled otherwise): set data.images.pattern = {fixed!r}"
+    if spelled is not None:
+        literal = "".join(text for text, _, _, _ in string.Formatter().parse(pattern))
+        cased = [
+            polars_name
+            for change, polars_name in ((str.lower, "to_lowercase"), (str.upper, "to_uppercase"))
+            if change(path.name) == spelled and change(literal) == literal  # the pattern's own text spelled so
+        ]
+        how = f" (in polars: pl.col({column!r}).str.{cased[0]}())" if cased else ""
+        return (
+            f". The folder has {spelled!r} for {path.name!r}, its name in another case: file names are "
+            f"case-sensitive on Linux and Kaggle; write the column {column!r} as the files are named in the train "
+            f"and test tables{how}, or rename the files"
+        )
+    if not suffix:
+        return _extension_left_out(path.name, names, pattern)
     named = path.name[: -len(suffix)]
     if named in names:  # the values end in the extension already
         fixed = pattern[: -len(suffix)]
@@ -401,6 +442,27 @@ def _near_miss(path: Path, pattern: str) -> str:
                     f"so set data.images.pattern = {fixed!r}"
                 )
     return ""
+
+
+def _extension_left_out(name: str, names: set[str], pattern: str) -> str:
+    """The pattern to set where it has no extension and the column's values have none either (``a`` missing,
+    ``a.png`` there: the pattern ``'{id}'`` init writes for values that are file names, set for values that are not);
+    else ``""``."""
+    found = sorted(n for n in names if n.startswith(name + ".") and Path(n).suffix.lower() in IMAGE_SUFFIXES)
+    if not found or not pattern.endswith("}"):
+        return ""
+    fixed = pattern + Path(found[0]).suffix
+    return (
+        f". The folder has {found[0]!r}: the values name the files without their extension, so set "
+        f"data.images.pattern = {fixed!r}"
+    )
+
+
+def _link_note(path: Path) -> str:
+    """`` (a link to ..., which does not exist)`` for a missing file that is a broken symbolic link, else ``""``."""
+    if not path.is_symlink():
+        return ""
+    return f" (a link to {os.readlink(path)!r}, which does not exist)"
 
 
 def check_image_models(spec: CompetitionSpec, shape: list[int], train: pl.DataFrame, *, streamed: bool = False) -> None:

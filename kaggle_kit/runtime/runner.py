@@ -680,12 +680,18 @@ class RunSession:
     def decode_images(self, pending: Sequence[Task]) -> None:
         """Streamed images with a cache, when a pending fold's model reads them: decoded into the cache now, before
         any fold fits (the first such fold would decode them all anyway, in its worker), so that a file that cannot
-        be read stops the run before the other models' folds have been fitted for nothing. ``start()`` first."""
+        be read stops the run before the other models' folds have been fitted for nothing; without the cache, every
+        file checked readable now (:meth:`ImageStream.check_files`: a corrupt file had been found by a net's batch,
+        minutes of folds in). ``start()`` first."""
         images = self.data.images
-        if images is None or not images.cache or self.job is None:
+        if images is None or self.job is None:
             return
         models = {t.model.name: t.model for t in pending}.values()
         if not any(getattr(make_adapter(m, self.data.task), "reads_images", False) for m in models):
+            return
+        if not images.cache:
+            self.say(f"checking the {len(images)} image files")
+            images.check_files(max(1, self.job.context.threads * self.job.jobs))
             return
         stream = images.cached_in(self.store.root)
         if stream.cache_path is not None and not stream.cache_path.is_file():

@@ -23,15 +23,18 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from ...errors import DataError
+from ...errors import DataError, DataWarning
 
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 #: Pillow's modes of one 16-bit channel (a 16-bit grey PNG opens as ``I;16``, a 16-bit PGM as ``I``); their
@@ -41,10 +44,17 @@ _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 _WIDE = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 #: the largest value of a 16-bit pixel
 _MAX16 = 65535
+#: 16-bit images none of whose values reach this are said to hold 12-bit data (read nearly black: :class:`ReadNotes`)
+_TWELVE_BITS = 4096
 #: the range of a float image read as ``0..1`` pixels (scaled by 255, then clipped): ``0..1`` with the overshoot a
 #: resampling (bicubic, Lanczos) leaves around it; read as ``0..255`` values, such an image was nearly black. (A
 #: ``0..255`` float image with every value below 1.5 is black to the eye either way.)
 _UNIT = (-0.5, 1.5)
+#: the range of a float image read as ``-1..1`` pixels (``x * 2 - 1``: how a net's input, or a ``tanh`` output,
+#: is saved), ``-1`` onto 0 and ``1`` onto 255, when it holds values below :data:`_UNIT` (below -0.5: no overshoot
+#: of a ``0..1`` image). Clipped to 0 as a ``0..255`` image's negatives were, its dark half read black. A ``-1..1``
+#: image with no value below -0.5 (no pixel darker than a quarter grey) cannot be told from a ``0..1`` one
+_SIGNED = (-1.5, 1.5)
 #: Pillow's modes holding an alpha channel (``RGBa`` / ``La``: premultiplied); a palette, grey or RGB image may carry
 #: its transparency in ``info["transparency"]`` instead (a PNG's ``tRNS``, a GIF's transparent index)
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -62,8 +72,62 @@ _ORIENTATION = 0x0112
 #: them sideways, clipped white, truncated black). 3: transparent images laid onto white (:data:`BACKGROUND`) when
 #: read without alpha (2 kept the colours stored under the transparent pixels, often black), 32-bit integer images
 #: beyond 0..65535 refused (2 clipped them white), float images of 0..1 overshot a little scaled (2: nearly black).
-DECODING = 3
+#: 4: float images of -1..1 scaled onto 0..255 (3 clipped their negative half black, the rest nearly black).
+DECODING = 4
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
+
+
+@dataclass
+class ReadNotes:
+    """What reading a set of files (a run's train and test images) found that is said once for the set, not once a
+    file: the files of several frames (their first one is read), and the scales float images were told to be on
+    (:func:`_float_scale`) and their files. Filled by :func:`read_image` / :func:`check_image` from threads
+    (``list.append`` is atomic); the file a message names is the first by path, whatever the threads' order."""
+
+    frames: list[tuple[str, str | None, int]] = field(default_factory=list)
+    scales: list[tuple[str, str, str | None]] = field(default_factory=list)
+    #: the largest value of each 16-bit image read, with its file
+    deep: list[tuple[float, str, str | None]] = field(default_factory=list)
+
+    def messages(self, total: int) -> list[str]:
+        """The warnings' texts, for ``total`` files read (none when nothing was found)."""
+        out = []
+        if self.frames:
+            path, label, count = sorted(self.frames, key=lambda f: f[0])[0]
+            out.append(
+                f"{len(self.frames)} of {total} image files hold several frames (multi-page TIFF, animated GIF), "
+                f"e.g. {_where(path, label)} with {count}: the kit reads frame 0 (the first) of each and no other; if "
+                "the picture is in another frame, or in all of them, save the frame(s) as files of their own "
+                "(Pillow: img.seek(k); img.save(...)) and point data.images at them"
+            )
+        first: dict[str, tuple[str, str | None]] = {}
+        for scale, path, label in sorted(self.scales, key=lambda f: f[1]):
+            first.setdefault(scale, (path, label))
+        if len(first) > 1:
+            seen = ", ".join(f"{scale} (e.g. {_where(*first[scale])})" for scale in sorted(first))
+            out.append(
+                f"float image files were read on {len(first)} scales: {seen}. A float image's scale is told "
+                f"from its values (0..1 within {_UNIT[0]}..{_UNIT[1]}, -1..1 with values below {_UNIT[0]}, else "
+                "0..255), and the files of one folder share one: an image whose values fill only part of its scale "
+                "(a -1..1 image without dark pixels, a 0..255 one nearly black) reads as another, brighter or darker "
+                "than it is; save the images as 8-bit or 16-bit PNG on the folder's scale (numpy: "
+                "np.clip((a - lo) * 255 / (hi - lo), 0, 255).astype(np.uint8), lo..hi that scale)"
+            )
+        top = max(self.deep, default=None)
+        if top is not None and 0 < top[0] < _TWELVE_BITS:
+            out.append(
+                f"the {len(self.deep)} 16-bit image files hold values up to {top[0]:.0f} only, of 0..{_MAX16} (e.g. "
+                f"{_where(top[1], top[2])}): 12-bit data (a scanner's, or DICOM pixels saved as 16-bit PNG)? Read "
+                f"on the 16-bit scale, as a viewer shows them, they reach {top[0] / 257:.0f} of 255, nearly black; "
+                f"if the picture is in that range, save the images on the 8-bit scale first (numpy: "
+                f"np.clip(a * 255 / {top[0]:.0f}, 0, 255).astype(np.uint8), one scale for the whole folder)"
+            )
+        return out
+
+    def warn(self, total: int, stacklevel: int = 3) -> None:
+        """Each message as a :class:`~kaggle_kit.errors.DataWarning`."""
+        for message in self.messages(total):
+            warnings.warn(message, DataWarning, stacklevel=stacklevel)
 
 
 def pixel_names(n: int) -> list[str]:
@@ -87,22 +151,71 @@ def read_image(
     channels: int = 3,
     label: str | None = None,
     background: str = BACKGROUND,
+    notes: ReadNotes | None = None,
 ) -> np.ndarray:
     """One image file as ``(H, W, C)`` uint8, converted to ``channels`` and resized (bilinear) to ``size = (height,
     width)`` when given; upright as a viewer shows it (a camera's EXIF orientation applied); a transparent image read
     without alpha (``channels`` 1 or 3) laid onto ``background`` (:data:`BACKGROUNDS`). ``label`` (e.g. ``"id 17"``)
-    names the row in error messages."""
-    from PIL import Image, UnidentifiedImageError
+    names the row in error messages. A file of several frames (a multi-page TIFF, an animated GIF) is read by its
+    first frame; ``notes``, when given, gets each such file, and the scale of a float image, for the caller's
+    warnings once for all its files (:class:`ReadNotes`)."""
+    from PIL import Image
 
     _check_channels(channels)
     if background not in BACKGROUNDS:
         raise DataError(f"background must be one of {sorted(BACKGROUNDS)}; got {background!r}")
+    with _reading(path, label), Image.open(path) as img:
+        if notes is not None and _several_frames(img):
+            notes.frames.append((str(path), label, int(img.n_frames)))
+            img.seek(0)
+        img = _opaque(_to_8_bits(_upright(img), path, label, notes), channels, background).convert(_MODES[channels])
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
+
+
+def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | None = None) -> tuple[int, int]:
+    """The upright ``(height, width)`` (:func:`upright_size`) of an image file, once it is found readable, cheaply: a
+    PNG's chunks and checksums read (not inflated), a JPEG decoded at 1/8 scale (a cut-off file fails), other
+    formats decoded. Raises :func:`read_image`'s :class:`DataError` for a file it could not read (about a
+    millisecond a file: streamed images without the cache are checked so before any fold fits, not found by a net's
+    batch minutes in); ``notes`` gets what :func:`read_image` would note of it."""
+    from PIL import Image
+
+    with _reading(path, label), Image.open(path) as img:
+        if notes is not None and _several_frames(img):
+            notes.frames.append((str(path), label, int(img.n_frames)))
+        img.seek(0)
+        w, h = img.size  # before a JPEG's draft, which shrinks it
+        if img.format == "PNG":
+            img.verify()  # reads every chunk: an eXIf after the pixels too (getexif would decode them)
+            exif = Image.Exif()
+            if img.info.get("exif"):
+                exif.load(img.info["exif"])
+        else:
+            exif = img.getexif()
+            if img.format == "JPEG":
+                img.draft(img.mode, (1, 1))
+            img.load()
+            if img.mode == "F" and notes is not None:
+                _float_scale(np.asarray(img), path, label, notes)
+        return (w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
+
+
+def _several_frames(img: Any) -> bool:
+    """Whether an opened image holds frames besides the first that may be its picture (a multi-page TIFF, an animated
+    GIF / PNG / WebP): a GIF's ``is_animated`` reads up to its second frame only. Not a phone's JPEG of several
+    pictures (MPO: the photo first, then a preview or depth map), whose first is the photo every viewer shows."""
+    return img.format != "MPO" and bool(getattr(img, "is_animated", False))
+
+
+@contextmanager
+def _reading(path: str | Path, label: str | None) -> Iterator[None]:
+    """Pillow's errors on reading ``path`` as the :class:`DataError` naming the file (and the row ``label``)."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        with Image.open(path) as img:
-            img = _opaque(_to_8_bits(_upright(img), path, label), channels, background).convert(_MODES[channels])
-            if size is not None and img.size != (size[1], size[0]):
-                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)
+        yield
     except DataError:
         raise
     except FileNotFoundError:
@@ -115,7 +228,7 @@ def read_image(
             "beforehand (e.g. with Pillow in Python after setting PIL.Image.MAX_IMAGE_PIXELS = None, for files "
             "you trust) to about the size the nets read"
         ) from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:  # truncated / corrupt files raise OSError
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:  # truncated / corrupt files: OSError
         raise DataError(
             f"image file {_where(path, label)} could not be read as an image: {exc}{_format_hint(path)}"
         ) from None
@@ -170,11 +283,12 @@ def _opaque(img: Any, channels: int, background: str) -> Any:
     return Image.alpha_composite(Image.new("RGBA", rgba.size, (*BACKGROUNDS[background], 255)), rgba)
 
 
-def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
+def _to_8_bits(img: Any, path: str | Path, label: str | None, notes: ReadNotes | None = None) -> Any:
     """A 16-bit grey image as 8-bit grey, its full range ``0..65535`` onto ``0..255`` (as a viewer shows it, and
     as an 8-bit export of the same picture holds it); a float image (a TIFF of mode ``F``) whose values lie in
     ``0..1`` (the usual range of float pixels; :data:`_UNIT` allows a resampling's overshoot, clipped) onto
-    ``0..255``, any other float image clipped to ``0..255``;
+    ``0..255``, one of ``-1..1`` (:data:`_SIGNED`, values below -0.5) likewise, any other float image clipped to
+    ``0..255``;
     other images as they are. (Pillow's ``convert`` would clip the 16-bit values, nearly all white, and truncate
     the ``0..1`` floats to 0 or 1, nearly all black.) A 32-bit integer image (mode ``I``) holding values beyond
     ``0..65535`` is an error: such values have no usual range to scale from (scaled by the 32-bit range, 16-bit
@@ -194,10 +308,29 @@ def _to_8_bits(img: Any, path: str | Path, label: str | None) -> Any:
             "np.clip(a * 255 / a_max, 0, 255).astype(np.uint8), a_max the largest value of the whole folder)"
         )
     if img.mode != "F":
+        if notes is not None and wide.size:
+            notes.deep.append((float(wide.max()), str(path), label))
         wide = wide / 257.0
-    elif wide.size and np.nanmin(wide) >= _UNIT[0] and np.nanmax(wide) <= _UNIT[1]:
-        wide = wide * 255.0
+    else:
+        scale = _float_scale(wide, path, label, notes)
+        wide = wide * 255.0 if scale == "0..1" else (wide + 1.0) * 127.5 if scale == "-1..1" else wide
     return Image.fromarray(np.clip(np.rint(np.nan_to_num(wide)), 0, 255).astype(np.uint8))
+
+
+def _float_scale(values: np.ndarray, path: str | Path, label: str | None, notes: ReadNotes | None) -> str:
+    """The scale a float image's ``values`` are on: ``"0..1"`` within :data:`_UNIT`, ``"-1..1"`` within
+    :data:`_SIGNED` (with values below :data:`_UNIT`), else ``"0..255"``; noted with the file in ``notes``."""
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if _UNIT[0] <= low and high <= _UNIT[1]:
+        scale = "0..1"
+    elif _SIGNED[0] <= low and high <= _SIGNED[1]:
+        scale = "-1..1"
+    else:
+        scale = "0..255"
+    if notes is not None:
+        notes.scales.append((scale, str(path), label))
+    return scale
 
 
 def load_images(
@@ -209,32 +342,73 @@ def load_images(
     labels: Sequence[str] | None = None,
     dtype: type[np.generic] = np.float32,
     background: str = BACKGROUND,
+    notes: ReadNotes | None = None,
 ) -> np.ndarray:
     """``(N, H, W, C)`` pixel values (0-255) of the image files, as ``dtype``; ``size = (height, width)`` resizes
     (bilinear), otherwise every image must have the size of the first. ``labels`` name the rows in errors;
-    ``background``: what transparent images are laid onto (:func:`read_image`)."""
+    ``background``: what transparent images are laid onto; ``notes``: gets what reading them found
+    (:class:`ReadNotes`)."""
     _check_channels(channels)
     if labels is not None and len(labels) != len(paths):
         raise ValueError(f"labels has {len(labels)} items for {len(paths)} paths")
     label = (lambda i: labels[i]) if labels is not None else (lambda i: None)
     if not len(paths):
         return np.zeros((0, *(size or (0, 0)), channels), dtype=dtype)
-    first = read_image(paths[0], size=size, channels=channels, label=label(0), background=background)
-    out = np.empty((len(paths), *first.shape), dtype=dtype)  # filled in place: no list of N arrays, then a copy
-    out[0] = first
+    unreadable: list[tuple[int, str]] = []  # every file read before any error is raised: one error names them all
+    odd: list[tuple[int, str]] = []
+
+    def read(i: int) -> np.ndarray | None:
+        try:
+            return read_image(
+                paths[i], size=size, channels=channels, label=label(i), background=background, notes=notes
+            )
+        except DataError as exc:
+            unreadable.append((i, str(exc)))
+            return None
+
+    at, first = 0, read(0)
+    while first is None and at + 1 < len(paths):  # the first readable file sets the size
+        at += 1
+        first = read(at)
+    out = np.empty((len(paths), *(first.shape if first is not None else (0, 0, channels))), dtype=dtype)
+    if first is not None:
+        out[at] = first  # filled in place: no list of N arrays, then a copy
 
     def fill(i: int) -> None:
-        img = read_image(paths[i], size=size, channels=channels, label=label(i), background=background)
-        if img.shape != first.shape:
-            raise DataError(
-                f"image file {_where(paths[i], label(i))} is {img.shape[1]} x {img.shape[0]} but "
-                f"{_where(paths[0], label(0))} is {first.shape[1]} x {first.shape[0]}; {RESIZE_HINT}"
-            )
-        out[i] = img
+        img = read(i)
+        if img is not None and first is not None and img.shape != first.shape:
+            odd.append((i, f"{img.shape[1]} x {img.shape[0]}"))
+        elif img is not None:
+            out[i] = img
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(fill, range(1, len(paths))))  # list(): re-raises the first error, in row order
+        list(pool.map(fill, range(at + 1, len(paths))))
+    if unreadable:
+        unreadable.sort()
+        raise DataError(
+            unreadable[0][1]
+            if len(unreadable) == 1
+            else f"{len(unreadable)} of {len(paths)} image files cannot be read: {unreadable[0][1]}"
+            f"{_also(unreadable, paths, label)}; replace them (download them again) or remove their rows"
+        )
+    if odd:
+        assert first is not None
+        odd.sort()
+        i, size_read = odd[0]
+        many = f"{len(odd)} of {len(paths)} image files are not the size of the first one: " if len(odd) > 1 else ""
+        raise DataError(
+            f"{many}image file {_where(paths[i], label(i))} is {size_read} but {_where(paths[at], label(at))} is "
+            f"{first.shape[1]} x {first.shape[0]}{_also(odd, paths, label)}; {RESIZE_HINT}"
+        )
     return out
+
+
+def _also(found: list[tuple[int, str]], paths: Sequence[str | Path], label: Any) -> str:
+    """``; also`` the files of ``found`` after its first (three of them, then how many more)."""
+    more = [_where(paths[i], label(i)) for i, _ in found[1:4]]
+    if not more:
+        return ""
+    return f"; also {', '.join(more)}" + (f" and {len(found) - 4} more" if len(found) > 4 else "")
 
 
 def pixel_frame(images: np.ndarray) -> pl.DataFrame:

@@ -1,0 +1,279 @@
+"""Image files checked before any fold fits (streamed without the cache) and files of several frames (a multi-page
+TIFF, an animated GIF): read by their first frame, with one warning naming a file, in every way of reading them."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.config import build_spec
+from kaggle_kit.errors import DataError, DataWarning
+from kaggle_kit.readers.competition import load_competition
+from kaggle_kit.readers.image_stream import ImageStream
+
+Image = pytest.importorskip("PIL.Image")
+
+SIDE, N = 8, 12
+#: frame k of a file of several frames is this grey everywhere (frame 0 the one read)
+FRAME_GREYS = (40, 200, 120)
+
+
+def _frames(path: Path) -> None:
+    frames = [Image.fromarray(np.full((SIDE, SIDE), g, np.uint8), mode="L") for g in FRAME_GREYS]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+
+
+def _comp(root: Path, ext: str) -> Path:
+    """``images/<id><ext>`` of ids 0..N-1 (grey, each its own grey), id 5 of three frames; train.csv (id, label)."""
+    (root / "images").mkdir()
+    for i in range(N):
+        Image.fromarray(np.full((SIDE, SIDE), 10 * i, np.uint8), mode="L").save(root / "images" / f"{i}{ext}")
+    _frames(root / "images" / f"5{ext}")
+    pl.DataFrame({"id": list(range(N)), "label": [i % 2 for i in range(N)]}).write_csv(root / "train.csv")
+    return root
+
+
+def _spec(root: Path, ext: str, images: dict[str, object]):
+    raw = {
+        "name": "frames",
+        "task": "binary",
+        "metric": "roc_auc",
+        "data": {
+            "train": "train.csv",
+            "id": "id",
+            "target": "label",
+            "images": {"folder": "images", "pattern": "{id}" + ext, "channels": 1, **images},
+        },
+        "folds": {"n_splits": 2},
+        "models": [{"name": "cnn", "kind": "cnn", "params": {"image_shape": [SIDE, SIDE, 1]}}],
+    }
+    return build_spec(raw, base_dir=root)
+
+
+FRAMES_WARNING = (
+    r"1 of 12 image files hold several frames \(multi-page TIFF, animated GIF\), e\.g\. '.*5\.{ext}' \(id 5\) with "
+    r"3: the kit reads frame 0 \(the first\) of each and no other; .*save the frame\(s\) as files of their own"
+)
+
+
+@pytest.mark.parametrize("ext", [".tif", ".gif"])
+def test_a_file_of_several_frames_is_read_by_its_first_with_a_warning_memory(tmp_path: Path, ext: str) -> None:
+    """Pixel columns: the multi-page file's columns hold frame 0 (grey 40 everywhere), and one warning names it.
+    It had been read by its first frame without a word."""
+    root = _comp(tmp_path, ext)
+    with pytest.warns(DataWarning, match=FRAMES_WARNING.format(ext=ext[1:])):
+        data = load_competition(_spec(root, ext, {"mode": "memory"}))
+    pixels = data.train.filter(pl.col("id") == 5).select(pl.col(r"^pixel\d+$")).to_numpy()
+    assert pixels.shape == (1, SIDE * SIDE) and (pixels == FRAME_GREYS[0]).all()
+
+
+def _stream(root: Path, ext: str, **kwargs: object) -> ImageStream:
+    paths = tuple(str(root / "images" / f"{i}{ext}") for i in range(N))
+    return ImageStream(paths, tuple(f"id {i}" for i in range(N)), (SIDE, SIDE, 1), False, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("ext", [".tif", ".gif"])
+def test_a_file_of_several_frames_is_named_when_streamed(tmp_path: Path, ext: str) -> None:
+    """Streamed: the check of the files without a cache, and the cache's decoding, each warn once, naming the file;
+    the cache holds frame 0."""
+    root = _comp(tmp_path, ext)
+    match = FRAMES_WARNING.format(ext=ext[1:])
+    with pytest.warns(DataWarning, match=match) as seen:
+        _stream(root, ext, cache=False).check_files(threads=2)
+    assert len([w for w in seen if issubclass(w.category, DataWarning)]) == 1
+    with pytest.warns(DataWarning, match=match):
+        cache = _stream(root, ext).cached_in(tmp_path / "run").open_cache(threads=2)
+    assert cache is not None and (cache[5] == FRAME_GREYS[0]).all() and (cache[4] == 40).all()
+
+
+def test_check_files_names_every_unreadable_file_before_anything_decodes_them(tmp_path: Path) -> None:
+    """A PNG and a JPEG cut off halfway (their headers whole: Pillow opens them) and a file that is no image: one
+    error counts them and names each. A cut-off JPEG passes Pillow's ``verify``: only decoding finds it."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    names = []
+    for i, ext in enumerate([".png", ".jpg", ".png", ".jpg", ".png"]):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i}{ext}")
+        names.append(f"{i}{ext}")
+    for name in ("1.jpg", "2.png"):
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
+    (folder / "4.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    paths = tuple(str(folder / n) for n in names)
+    stream = ImageStream(paths, tuple(f"id {i}" for i in range(5)), (64, 64, 3), False, cache=False)
+    with pytest.raises(
+        DataError,
+        match=r"^3 of 5 image files cannot be read, found before any model reads them: image file '.*1\.jpg' \(id 1\) "
+        r"could not be read as an image: image file is truncated.*; also '.*2\.png' \(id 2\), '.*4\.png' \(id 4\); "
+        r"replace them \(download them again\) or remove their rows",
+    ):
+        stream.check_files(threads=2)
+    ImageStream(paths[:1] + paths[3:4], ("id 0", "id 3"), (64, 64, 3), False).check_files()  # the whole ones pass
+
+
+def test_check_files_names_the_files_of_another_size_reading_them_upright(tmp_path: Path) -> None:
+    """Without the cache, a file of another size had stopped a net's batch minutes of folds in: named before any
+    fold fits, with the fix. A photo stored 12 x 8 and tagged to be turned (EXIF orientation 6) is 8 x 12 as read,
+    like the others: no error (sizes read from the headers as stored would have said it was odd); with ``resize``
+    every size is fine."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(4):
+        Image.new("RGB", (8, 12)).save(folder / f"{i}.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (12, 8)).save(folder / "4.jpg", exif=exif)
+    Image.new("RGB", (9, 12)).save(folder / "5.png")
+    paths = tuple(str(folder / n) for n in ("0.png", "1.png", "2.png", "3.png", "4.jpg", "5.png"))
+    labels = tuple(f"id {i}" for i in range(6))
+    ImageStream(paths[:5], labels[:5], (12, 8, 3), False, cache=False).check_files()
+    with pytest.raises(
+        DataError,
+        match=r"^1 of 6 image files are not 8 x 12 \(width x height\) as the training images are, found before any "
+        r"model reads them: '.*5\.png' \(id 5\) is 9 x 12; pass size=\(height, width\)",
+    ):
+        ImageStream(paths, labels, (12, 8, 3), False, cache=False).check_files()
+    ImageStream(paths, labels, (12, 8, 3), True, cache=False).check_files()
+
+
+def _signed_comp(root: Path) -> Path:
+    """Float TIFFs of -1..1 (ids 0..11; train 0..7, test 8..11), test's id 9 holding only 0..1 (no pixel darker
+    than mid grey): told to be a 0..1 image by its values, it would read brighter than it is."""
+    (root / "images").mkdir()
+    ramp = np.linspace(-1, 1, SIDE * SIDE, dtype=np.float32).reshape(SIDE, SIDE)
+    for i in range(N):
+        image = ramp * np.float32(1 - 0.02 * i)  # each its own: no repeated rows
+        Image.fromarray(np.abs(image) if i == 9 else image).save(root / "images" / f"{i}.tif")
+    pl.DataFrame({"id": list(range(8)), "label": [i % 2 for i in range(8)]}).write_csv(root / "train.csv")
+    pl.DataFrame({"id": list(range(8, N))}).write_csv(root / "test.csv")
+    return root
+
+
+SCALES_WARNING = (
+    r"float image files were read on 2 scales: -1\.\.1 \(e\.g\. '.*/0\.tif' \(id 0\)\), 0\.\.1 \(e\.g\. '.*/9\.tif' "
+    r"\(id 9\)\)\. A float image's scale is told from its values .*save the images as 8-bit or 16-bit PNG"
+)
+
+
+def test_float_images_told_on_other_scales_in_train_and_test_are_said(tmp_path: Path) -> None:
+    """Pixel columns: train's -1..1 images and a test image told to be 0..1 (each file's scale is read from its own
+    values): one warning names a file of each scale. Test's image had been read on another scale than train's
+    without a word; the -1..1 ones read -1 as 0 and 1 as 255."""
+    root = _signed_comp(tmp_path)
+    spec = _spec(root, ".tif", {"mode": "memory"})
+    spec = spec.model_copy(update={"data": spec.data.model_copy(update={"test": Path("test.csv")})})
+    with pytest.warns(DataWarning, match=SCALES_WARNING):
+        data = load_competition(spec)
+    pixels = data.train.filter(pl.col("id") == 0).select(pl.col(r"^pixel\d+$")).to_numpy()[0]
+    assert pixels[0] == 0 and pixels[-1] == 255
+
+
+def test_float_images_on_other_scales_are_said_by_the_check_of_streamed_files(tmp_path: Path) -> None:
+    root = _signed_comp(tmp_path)
+    with pytest.warns(DataWarning, match=SCALES_WARNING):
+        _stream(root, ".tif", cache=False).check_files(threads=2)
+    with pytest.warns(DataWarning, match=SCALES_WARNING):
+        _stream(root, ".tif").cached_in(tmp_path / "run").open_cache(threads=2)
+    paths = tuple(str(root / "images" / f"{i}.tif") for i in (0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # one scale: no word
+        ImageStream(paths, ("id 0", "id 1"), (SIDE, SIDE, 1), False, cache=False).check_files()
+
+
+def test_pixel_columns_name_every_unreadable_or_odd_sized_file_at_once(tmp_path: Path) -> None:
+    """Reading pixel columns, every file is read before an error: it counts the unreadable ones and names the first
+    few (then, once they are fixed, those of another size). It named the first only: five corrupt files took five
+    runs to find. The first file unreadable too: the next one sets the size. One such file keeps its own message."""
+    from kaggle_kit.models.nn.images import load_images
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    paths = [folder / f"{i}.png" for i in range(8)]
+    for i, path in enumerate(paths):
+        Image.new("L", (6, 4) if i in (3, 6) else (4, 4)).save(path)
+    for i in (0, 2, 5):
+        paths[i].write_bytes(b"not an image")
+    labels = [f"id {i}" for i in range(8)]
+    with pytest.raises(
+        DataError,
+        match=r"^3 of 8 image files cannot be read: image file '.*/0\.png' \(id 0\) could not be read as an image: "
+        r".*; also '.*/2\.png' \(id 2\), '.*/5\.png' \(id 5\); replace them \(download them again\) or remove",
+    ):
+        load_images(paths, channels=1, labels=labels, threads=2)
+    for i in (0, 2, 5):
+        Image.new("L", (4, 4)).save(paths[i])
+    with pytest.raises(
+        DataError,
+        match=r"^2 of 8 image files are not the size of the first one: image file '.*/3\.png' \(id 3\) is 6 x 4 but "
+        r"'.*/0\.png' \(id 0\) is 4 x 4; also '.*/6\.png' \(id 6\); pass size=",
+    ):
+        load_images(paths, channels=1, labels=labels, threads=2)
+    Image.new("L", (4, 4)).save(paths[6])
+    with pytest.raises(DataError, match=r"^image file '.*/3\.png' \(id 3\) is 6 x 4 but '.*/0\.png' \(id 0\) is 4 x 4"):
+        load_images(paths, channels=1, labels=labels, threads=2)
+    assert load_images(paths, channels=1, labels=labels, size=(4, 4)).shape == (8, 4, 4, 1)
+
+
+def test_the_cache_names_every_unreadable_file_at_once(tmp_path: Path) -> None:
+    """Decoding the stream's cache stops at a file it cannot read; where the check of the headers finds more, the
+    error counts and names them (five corrupt files had taken five runs, each decoding up to the next one). One
+    such file keeps its own message."""
+    root = _comp(tmp_path, ".png")
+    for i in (3, 7):
+        (root / "images" / f"{i}.png").write_bytes(b"not an image")
+    with pytest.raises(
+        DataError,
+        match=r"^2 of 12 image files cannot be read, found before any model reads them: image file '.*/3\.png' "
+        r"\(id 3\) could not be read as an image: .*; also '.*/7\.png' \(id 7\); replace them",
+    ):
+        _stream(root, ".png").cached_in(tmp_path / "run").open_cache(threads=2)
+    Image.new("L", (SIDE, SIDE)).save(root / "images" / "3.png")
+    with pytest.raises(DataError, match=r"^image file '.*/7\.png' \(id 7\) could not be read as an image"):
+        _stream(root, ".png").cached_in(tmp_path / "run").open_cache(threads=2)
+
+
+@pytest.mark.parametrize("top", [4000, 60000])
+def test_16_bit_images_of_12_bit_values_are_said_to_read_nearly_black(tmp_path: Path, top: int) -> None:
+    """16-bit grey PNGs whose values stop at 4000 (12-bit data: DICOM pixels saved as 16-bit PNG) read on the 16-bit
+    scale, at most 16 of 255: one warning says so with the fix, naming the file of the largest value. They read
+    nearly black without a word. Images that use the 16-bit range read without one."""
+    (tmp_path / "images").mkdir()
+    for i in range(N):
+        ramp = np.linspace(0, top * (1 - 0.01 * i), SIDE * SIDE).reshape(SIDE, SIDE).astype(np.uint16)
+        Image.fromarray(ramp).save(tmp_path / "images" / f"{i}.png")
+    pl.DataFrame({"id": list(range(N)), "label": [i % 2 for i in range(N)]}).write_csv(tmp_path / "train.csv")
+    spec = _spec(tmp_path, ".png", {"mode": "memory"})
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        data = load_competition(spec)
+    said = [str(w.message) for w in seen if "16-bit image files hold values up to" in str(w.message)]
+    if top == 60000:
+        assert not said
+        return
+    assert len(said) == 1 and re.match(
+        r"the 12 16-bit image files hold values up to 4000 only, of 0\.\.65535 \(e\.g\. '.*/0\.png' \(id 0\)\): 12-bit "
+        r"data .*they reach 16 of 255, nearly black; .*np\.clip\(a \* 255 / 4000, 0, 255\)",
+        said[0],
+    )
+    assert data.train.select(pl.col(r"^pixel\d+$")).to_numpy().max() == 16
+
+
+def test_a_phones_jpeg_of_several_pictures_is_read_without_a_warning(tmp_path: Path) -> None:
+    """A phone's JPEG holding a second picture (MPO: a preview or depth map after the photo) is its first picture, as
+    every viewer shows it: no frames warning for every photo of a folder."""
+    from kaggle_kit.models.nn.images import ReadNotes, check_image, read_image
+
+    photo, depth = Image.new("RGB", (8, 8), (10, 20, 30)), Image.new("RGB", (8, 8), (200, 0, 0))
+    photo.save(tmp_path / "p.jpg", format="MPO", save_all=True, append_images=[depth])
+    notes = ReadNotes()
+    with Image.open(tmp_path / "p.jpg") as img:
+        assert img.format == "MPO" and img.n_frames == 2
+    assert check_image(tmp_path / "p.jpg", notes=notes) == (8, 8)
+    pixels = read_image(tmp_path / "p.jpg", notes=notes)
+    assert np.abs(pixels.astype(int) - [10, 20, 30]).max() <= 3 and notes.messages(1) == []
