@@ -658,3 +658,96 @@ def test_without_data_id_a_sample_spelling_the_ids_otherwise_is_checked_for_thei
     with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: '7' in test, '010' in the "
                        r"sample\): set data.id = 'id'"):  # fmt: skip
         load_competition(spec)
+
+
+@pytest.mark.parametrize(
+    "header", ['"id", "x", "label"', '"id" ,"x" , "label" ', '"id";\t"x"; "label"'], ids=["after", "before", "semi"]
+)
+def test_a_header_quoted_with_spaces_around_its_names_names_the_columns_within_the_quotes(
+    header: str, tmp_path: Path
+) -> None:
+    """A header written ``"id", "x", "label"``: polars and the csv module kept the quotes of each name after the first
+    (``' "x"'``: data.target = 'label' was no column of the train file) or cut one (``'x"'``); a sample's id column
+    was no test column. The names are the text within the quotes, for every reader, and the id keeps its spelling."""
+    from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    sep = ";" if ";" in header else ","
+    path = tmp_path / "train.csv"
+    path.write_text(f"{header}\n007{sep}0.5{sep}a\n008{sep}1.5{sep}b\n")
+    frame = read_table(path, role="train", options=ReadOptions(keep_text=("id", "label")))
+    assert frame.columns == ["id", "x", "label"] and frame["id"].to_list() == ["007", "008"]
+    assert frame["x"].to_list() == [0.5, 1.5]
+    assert read_sample(path).columns == ["id", "x", "label"] and read_head(path, 1) == [["id", "x", "label"]]
+    path.write_text(f'"x"{sep} "x"\n1{sep}2\n')  # a name twice: numbered as polars numbers it, and said
+    with pytest.warns(DataWarning, match=r"names column\(s\) 'x' \(2 times\)"):
+        assert read_table(path, role="train").columns == ["x", "x_duplicated_0"]
+
+
+def test_a_header_repeated_among_rows_of_columns_named_by_numbers_is_read_as_no_row(tmp_path: Path) -> None:
+    """Files joined one after another whose columns are named by numbers beside a text name (``id,1,2``): the
+    number columns read the repeated ``1``, ``2`` as numbers, so the repeat was looked for in text columns only, and
+    its line read as a row (id 'id', 1.0, 2.0) without a word. A header of numbers alone is a row like any other
+    where a row repeats it (``0,1`` under ``0,1``: a row of 0/1 values, no repeat)."""
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text("id,1,2\n1,0.5,0.25\n2,1.5,3\nid,1,2\n3,1,1\n")
+    with pytest.warns(DataWarning, match=r"repeats its header line 1 time\(s\) among its rows \(first as row 3"):
+        frame = read_table(path, role="train")
+    assert frame.schema == pl.Schema({"id": pl.Int64, "1": pl.Float64, "2": pl.Float64})
+    assert frame.rows() == [(1, 0.5, 0.25), (2, 1.5, 3.0), (3, 1.0, 1.0)]
+    path.write_text("id,1\n1,0.5\n2,1\n")  # the first column never holds its name: a row of its values
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_table(path, role="train").rows() == [(1, 0.5), (2, 1.0)]
+        path.write_text("0,1\n1,0\n0,1\n")
+        assert read_table(path, role="train").rows() == [(1, 0), (0, 1)]
+
+
+@pytest.mark.parametrize("name", ["ID", " id", "Id "])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_an_id_column_named_otherwise_keeps_its_spelling(name: str, suffix: str, tmp_path: Path) -> None:
+    """A test file's id column named as data.id but for case and spaces (``ID`` for ``id``): read as numbers, its
+    ``'007'`` was 7.0 from a parquet file (7 from a CSV one), and `predict` wrote '7.0' for Kaggle's '007'. It keeps
+    its text as written, as the column named exactly does; a column named exactly is the one kept."""
+    from kaggle_kit.readers.tables import ReadOptions, read_table
+
+    path = tmp_path / f"test{suffix}"
+    frame = pl.DataFrame({name: ["007", "010"], "x": ["1.5", "2"]})
+    frame.write_parquet(path) if suffix == ".parquet" else frame.write_csv(path)
+    read = read_table(path, role="test", options=ReadOptions(keep_text=("id",)))
+    assert read.schema == pl.Schema({name: pl.String, "x": pl.Float64}) and read[name].to_list() == ["007", "010"]
+    frame = pl.DataFrame({"id": ["007", "010"], name: ["007", "010"]})  # the id itself, and a feature named alike
+    frame.write_parquet(path) if suffix == ".parquet" else frame.write_csv(path)
+    read = read_table(path, role="test", options=ReadOptions(keep_text=("id",)))
+    assert read["id"].to_list() == ["007", "010"] and read[name].to_list() == [7, 10]
+
+
+def test_a_file_is_read_as_another_files_names_by_one_rule_everywhere() -> None:
+    """One rule (readers.tables.header_renames) renames a test column to train's name, an imported predictions
+    file's to the run's, and finds the id whose spelling a file keeps: the one column named so but for spaces and
+    case, never where two columns or two names share that key, never a column in ``keep`` or one of the names."""
+    from kaggle_kit.readers.tables import header_renames
+
+    assert header_renames(["ID", "F1 ", "x"], ["id", "f1", "x"]) == {"ID": "id", "F1 ": "f1"}
+    assert header_renames(["id", "ID"], ["id"]) == {}  # the name is there
+    assert header_renames(["ID", "Id"], ["id"]) == {}  # two columns: which one cannot be told
+    assert header_renames(["ID"], ["id", "Id"]) == {}  # two names alike
+    assert header_renames(["Review", "x"], ["review"], keep=["Review"]) == {}  # train's other column
+    assert header_renames(["Yes", "no"], ["yes", "yes", "no"]) == {"Yes": "yes"}  # a name listed twice is one name
+
+
+def test_without_data_id_a_sample_saved_with_its_pandas_index_is_checked_by_its_ids(tmp_path: Path) -> None:
+    """A sample re-saved with its index (``,id,y``) and no data.id: its first column, the row numbers 0 .. n-1, was
+    taken for the ids, so test's ids in another order than the sample's went unsaid (each row another's prediction),
+    and `submit` stopped after the run (`asks for column(s) ['id']`). The ids are the column after the index."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import _check_rows_match_by_position
+
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",id,y\n0,10,0.5\n1,9,0.5\n2,8,0.5\n3,7,0.5\n")
+    test = pl.DataFrame({"id": [7, 8, 9, 10], "x": [0.5, 1.5, 2.5, 3.5]})
+    with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: '7' in test, '10' in the"):
+        _check_rows_match_by_position(test, sample, None)
+    _check_rows_match_by_position(test.reverse(), sample, None)  # the sample's order

@@ -328,8 +328,10 @@ def read_head(path: Path, lines: int, encoding: str | None = None) -> list[list[
     encoding = None if _has_bom(path) else encoding  # as read_table reads it
     head = list(itertools.islice(csv.reader(_open_text(path, encoding or "utf-8"), delimiter=sep), lines))
     if encoding is None and any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as
-        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))  # read_table
-    return head
+        encoding = "cp1252"  # read_table
+        head = list(itertools.islice(csv.reader(_open_text(path, encoding), delimiter=sep), lines))
+    names = _header(_open_text(path, encoding or "utf-8"), sep)[1]
+    return [names, *head[1:]] if head and names else head
 
 
 def sniff_separator(path: Path) -> str:
@@ -370,6 +372,80 @@ def _warn_repeated_names(header: list[str], path: Path) -> None:
         )
 
 
+def _header(lines: Iterator[str] | io.StringIO, sep: str) -> tuple[list[str], list[str] | None]:
+    """A CSV file's header: its names, and the names polars is to give its columns where it reads others (else
+    None): a name in quotes with spaces around them (``"id", "x"``) is the text within the quotes. polars and
+    Python's csv module kept the quotes of ``"x"`` after ``", "`` (``' "x"'``: data.target = 'x' was no column) and
+    cut one after ``"x" ,`` (``'x"'``)."""
+    lines = iter(lines)
+    first = next(lines, "")
+    header = next(csv.reader(itertools.chain([first], lines), delimiter=sep), [])
+    names = _quoted_names(first, sep)
+    if names is None or len(names) != len(header) or names == header:
+        return header, None
+    return names, _numbered_repeats(names)
+
+
+def _quoted_names(line: str, sep: str) -> list[str] | None:
+    """The names of a header line, each one in quotes read as the text within them (spaces outside the quotes
+    aside); None where a quote stands within a name, or a quoted name runs past the line (the csv module's header
+    then)."""
+    s = re.escape(sep)
+    space = "[ \t]" if sep != "\t" else "[ ]"
+    field = re.compile(rf'{space}*"((?:[^"]|"")*)"{space}*(?={s}|$)|([^"{s}]*)(?={s}|$)')
+    line = line.rstrip("\r\n").removeprefix("\ufeff")
+    names, at = [], 0
+    while True:
+        found = field.match(line, at)
+        if found is None:
+            return None
+        quoted, plain = found.groups()
+        names.append(quoted.replace('""', '"') if quoted is not None else plain)
+        at = found.end()
+        if at == len(line):
+            return names
+        at += len(sep)
+
+
+def _numbered_repeats(names: list[str]) -> list[str]:
+    """``names`` with a name's repeats numbered as polars numbers them (``x``, ``x_duplicated_0``, ..)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        k = seen.get(name, -1)
+        seen[name] = k + 1
+        out.append(name if k < 0 else f"{name}_duplicated_{k}")
+    return out
+
+
+def _may_repeat_header(frame: pl.DataFrame) -> bool:
+    """Whether a row of ``frame`` may repeat its header line (files joined one after another), as far as its first
+    column and its types tell: each column of numbers or dates is named by one (a grid's ``1``, ``2`` beside ``id``,
+    whose repeats were read as rows without a word), some text column by no number, and the first column holds its
+    name (1M rows x 100 columns compared with their names: 3 s; the first column alone: 0.03 s)."""
+    if not frame.width:
+        return False
+    typed, named_by_text = False, False
+    holds = {}
+    for column, dtype in frame.schema.items():
+        name = column.strip(_AROUND)
+        if dtype == pl.String:
+            holds[column] = pl.col(column).str.strip_chars(_AROUND) == name
+            named_by_text |= pl.Series([name]).cast(pl.Float64, strict=False)[0] is None
+            continue
+        try:
+            value = pl.Series([name]).cast(dtype, strict=False)[0]
+        except pl.exceptions.PolarsError:  # no text reads as its type (booleans, times): it holds no name
+            return False
+        if value is None:
+            return False
+        typed = True
+        holds[column] = pl.col(column) == value
+    if typed and not named_by_text:  # numbers alone: a row '0,1' under the header '0,1' may be a row
+        return False
+    return bool(frame.select(holds[frame.columns[0]].any()).item())
+
+
 def header_key(column: str) -> str:
     """A column's name as one file's header is matched to another's (a test file's to train's, a sample's to test's):
     spaces around it and case aside."""
@@ -380,6 +456,38 @@ def _keys_of(columns: Sequence[str]) -> set[str]:
     return {header_key(c) for c in columns}
 
 
+def header_renames(columns: Sequence[str], names: Sequence[str], keep: Collection[str] = ()) -> dict[str, str]:
+    """The columns of a file to read as the ``names`` it lacks, ``{column: name}``: for each name not among
+    ``columns``, the one column named so but for spaces around it and case (:func:`header_key`; ``"F1 "`` for ``f1``,
+    ``ID`` for ``id``). None where two columns, or two of ``names``, share that key (which one is meant cannot be
+    told), and a column that is one of ``names`` or in ``keep`` (another file's other columns: it is that column, not
+    the missing one) is never taken. A test file's names matched to train's, an imported predictions file's to the
+    run's, the id and labels a file keeps the spelling of."""
+    present = set(columns)
+    if all(name in present for name in names):
+        return {}
+    wanted: dict[str, list[str]] = {}
+    for name in dict.fromkeys(names):
+        wanted.setdefault(header_key(name), []).append(name)
+    spare: dict[str, list[str]] = {}
+    for c in columns:
+        if c not in wanted.get(header_key(c), ()) and c not in keep:
+            spare.setdefault(header_key(c), []).append(c)
+    renames = {}
+    for name in dict.fromkeys(names):
+        found, same = spare.get(header_key(name), []), wanted[header_key(name)]
+        if name not in present and len(found) == 1 and len(same) == 1:
+            renames[found[0]] = name
+    return renames
+
+
+def _kept_as_written(columns: Sequence[str], keep_text: Sequence[str]) -> set[str]:
+    """The columns read as text, spelled as written (the id, class labels): those ``keep_text`` names, and a column
+    named so but for spaces and case (a test file's ``ID`` or `` id`` for data.id ``id``: its ``'007'`` was read as
+    7.0 from a parquet file, 7 from a CSV one, and the submission wrote that)."""
+    return {c for c in columns if c in keep_text} | set(header_renames(columns, keep_text))
+
+
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     sep = _separator(path, options)
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
@@ -387,25 +495,26 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     decimal_comma = options.decimal == "," and sep != ","
     given = None if _has_bom(path) else options.encoding  # a byte order mark says the file's encoding itself
     encoding = given or "utf-8"
-    header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])
+    header, names = _header(_open_text(path, encoding), sep)
     _warn_repeated_names(header, path)
-    overrides = {c: pl.String for c in options.keep_text if c in header}
+    overrides = dict.fromkeys(_kept_as_written(names or header, options.keep_text), pl.String)
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
         """The file read once; read again without the lines that repeat its header (files joined one after another:
         each line read as a row of the header's names, which turned every number column to text, a class label
         'label', or a sample's id 'id' that no test row has)."""
         frame = read_once(source)
-        if not frame.width or any(dtype != pl.String for dtype in frame.schema.values()):
-            return frame  # a column of numbers or dates holds no name: no line repeats the header (and no cost)
-        # spaces, quotes and a byte order mark aside: `cat a.csv b.csv` of two files saved with one repeats it too
-        first = frame.columns[0]
-        if not frame.select((pl.col(first).str.strip_chars(_AROUND) == first.strip(_AROUND)).any()).item():
-            return frame  # no row starts with the first name: the other columns unread (1M rows x 100: 3 s -> 0.03 s)
+        if not _may_repeat_header(frame):
+            return frame  # a column that holds no value spelled as its name: no line repeats the header (no cost)
+        parsed = frame
+        if any(dtype != pl.String for dtype in frame.schema.values()):  # a column of numbers named by a number ('1',
+            if isinstance(source, io.BytesIO):  # '2' beside 'id'): the rows compared as written
+                source.seek(0)
+            frame = pl.read_csv(source, separator=sep, infer_schema=False, new_columns=names)
         repeats = pl.all_horizontal([pl.col(c).str.strip_chars(_AROUND) == c.strip(_AROUND) for c in frame.columns])
         at = frame.select(repeats.arg_true()).to_series()
         if at.len() == 0:
-            return frame
+            return parsed
         if multiprocessing.parent_process() is None:  # once, from the process that runs the competition
             warnings.warn(
                 f"the {role} file {str(path)!r} repeats its header line {at.len()} time(s) among its rows (first as "
@@ -420,10 +529,11 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
 
     def read_once(source: Path | io.BytesIO) -> pl.DataFrame:
         if options.as_text:
-            return pl.read_csv(source, separator=sep, infer_schema=False)
+            return pl.read_csv(source, separator=sep, infer_schema=False, new_columns=names)
         # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
         # 1 February, whatever the file means (readers/date_formats.py tells the orders apart from train's values)
-        kept = {c: pl.String for c in _numeric_dates(source, sep, options.na_values)} if role in _TABLES else {}
+        dated = _numeric_dates(source, sep, options.na_values, names) if role in _TABLES else []
+        kept = dict.fromkeys(dated, pl.String)
 
         def parse(as_text: dict[str, type[pl.String]]) -> pl.DataFrame:
             if isinstance(source, io.BytesIO):
@@ -436,6 +546,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 null_values=[*NA_VALUES, *options.na_values],
                 decimal_comma=decimal_comma,
                 schema_overrides={**kept, **overrides, **as_text} or None,
+                new_columns=names,
             )
 
         frame = _parse_times_as_text_where_mixed(parse)
@@ -478,11 +589,11 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 DataWarning,
                 stacklevel=1,
             )
-        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])  # its names, decoded so
-        overrides = {c: pl.String for c in options.keep_text if c in header}
+        header, names = _header(io.StringIO(text, newline=""), sep)  # its names, decoded so
+        overrides = dict.fromkeys(_kept_as_written(names or header, options.keep_text), pl.String)
         frame = read(io.BytesIO(text.encode("utf-8")))
     if options.decimal == "," and sep == "," and options.thousands == ".":
-        _refuse_dots_beside_dot_thousands(frame, path, role)
+        _refuse_dots_beside_dot_thousands(frame, path, role, names)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
     # file, an empty line is that column's missing value.)
     if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
@@ -542,11 +653,16 @@ _TABLES = ("train", "test", "labels", "sequences.train", "sequences.test")
 _NUMERIC_DATE = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{1,4}(\s|T|$)"
 
 
-def _numeric_dates(source: Path | io.BytesIO, sep: str, na_values: tuple[str, ...]) -> list[str]:
+def _numeric_dates(
+    source: Path | io.BytesIO, sep: str, na_values: tuple[str, ...], names: list[str] | None
+) -> list[str]:
     """The columns whose first 200 values are all dates written day or month first (none where those rows cannot be
-    read: the whole read then says why)."""
+    read: the whole read then says why); ``names``: the columns' names where polars reads others (:func:`_header`)."""
     try:
-        head = pl.read_csv(source, separator=sep, n_rows=200, infer_schema=False, null_values=[*NA_VALUES, *na_values])
+        missing = [*NA_VALUES, *na_values]
+        head = pl.read_csv(
+            source, separator=sep, n_rows=200, infer_schema=False, null_values=missing, new_columns=names
+        )
     except (pl.exceptions.PolarsError, OSError):
         return []
     out = []
@@ -561,14 +677,14 @@ def _numeric_dates(source: Path | io.BytesIO, sep: str, na_values: tuple[str, ..
 _DOT_GROUPED = r"^[+-]?[0-9]{1,3}(\.[0-9]{3})+$"
 
 
-def _refuse_dots_beside_dot_thousands(frame: pl.DataFrame, path: Path, role: str) -> None:
+def _refuse_dots_beside_dot_thousands(frame: pl.DataFrame, path: Path, role: str, names: list[str] | None) -> None:
     """A ','-separated file's numbers read with '.' as their decimal mark while data.thousands = '.' groups thousands
     with it: a value such as '1.500' would be 1.5 here and 1500 in the other files. An error naming the first column
     holding one (2.75 cannot be grouped thousands: read as it is); the first 10,000 rows are looked at."""
     floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
     if not floats:
         return
-    text = pl.read_csv(path, columns=floats, infer_schema=False, n_rows=10_000, separator=",")
+    text = pl.read_csv(path, infer_schema=False, n_rows=10_000, separator=",", new_columns=names).select(floats)
     for column in floats:
         values = text[column].drop_nulls().str.strip_chars()
         grouped = values.filter(values.str.contains(_DOT_GROUPED))
@@ -714,8 +830,8 @@ def _without_hints(exc: Exception) -> str:
 def _keep_spelling(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     """Columns read as text (ids, labels) become integers where every value is spelled as one; else stay text."""
     casts = []
-    for col in dict.fromkeys(columns):
-        if col in frame.columns and frame.schema[col] == pl.String:
+    for col in sorted(_kept_as_written(frame.columns, columns)):
+        if frame.schema[col] == pl.String:
             values = frame[col].drop_nulls()
             if values.len() and values.str.contains(_CANONICAL_INT).all():
                 casts.append(pl.col(col).cast(pl.Int64))
@@ -762,7 +878,7 @@ def _numbers_from_text(
     numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
     # data.categorical, train's text columns and data.drop by a test header's name too (' CODE' is train's 'code')
     text, dropped = _keys_of((*options.categorical, *options.text)), _keys_of(options.dropped)
-    skip = {*options.keep_text, *(c for c in frame.columns if header_key(c) in text)}
+    skip = {*_kept_as_written(frame.columns, options.keep_text), *(c for c in frame.columns if header_key(c) in text)}
     updates = []
     with_unit: list[str] = []
     for name, dtype in frame.schema.items():
