@@ -751,3 +751,21 @@ def test_without_data_id_a_sample_saved_with_its_pandas_index_is_checked_by_its_
     with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: '7' in test, '10' in the"):
         _check_rows_match_by_position(test, sample, None)
     _check_rows_match_by_position(test.reverse(), sample, None)  # the sample's order
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f"], ids=["no-break", "narrow"])
+def test_numbers_grouped_by_a_no_break_space_are_read_with_thousands_space(space: str, tmp_path: Path) -> None:
+    """A spreadsheet in a French (Russian, Polish) locale groups thousands with a no-break space: '1\u00a0234,5'. No
+    reading matched it, so the column stayed text, a category of one level per value, without a word. It is named
+    with the keys that read it, and thousands = ' ' reads any space."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import ReadOptions, read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text(f"id;x\n1;12,5\n2;1{space}234,5\n3;2{space}000{space}000\n")
+    shown = ascii(space)[1:-1]
+    with pytest.raises(DataError, match=rf"holds numbers written like '1\{shown}234,5': set thousands = ' ' and deci"):
+        read_table(path, role="train")
+    path.write_text(f"id;x\n1;12,5\n2;1{space}234,5\n3;2{space}000{space}000\n4;1 000\n")
+    frame = read_table(path, role="train", options=ReadOptions(thousands=" ", decimal=","))
+    assert frame["x"].to_list() == [12.5, 1234.5, 2_000_000.0, 1000.0]

@@ -838,17 +838,28 @@ def _keep_spelling(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFram
     return frame.with_columns(casts) if casts else frame
 
 
+#: the spaces a thousands space stands for: a spreadsheet in a French, Russian or Polish locale groups thousands with
+#: a no-break space (U+00A0) or a narrow one (U+202F), '1\u00a0234,5'; such a column stayed text, a category of one
+#: level per value, without a word
+_SPACES = " \u00a0\u202f"
+
+
+def _thousands_class(thousands: str) -> str:
+    """A regex character class for the ``thousands`` mark (a space: any of :data:`_SPACES`)."""
+    return f"[{_SPACES}]" if thousands == " " else re.escape(thousands)
+
+
 def _number_pattern(thousands: str | None, decimal: str) -> str:
     """A regex for one number as written with ``thousands`` grouping (valid groups of 3 only) and ``decimal``."""
     dec = re.escape(decimal)
-    whole = r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|[0-9]+)"
+    whole = r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:{_thousands_class(thousands)}[0-9]{{3}})+|[0-9]+)"
     return rf"^[+-]?(?:{whole}(?:{dec}[0-9]*)?|{dec}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 def _as_numbers(text: pl.Series, thousands: str | None, decimal: str) -> pl.Series:
     """``text`` (stripped) parsed as numbers written that way; null where a value is not such a number."""
     t = pl.col("t")
-    clean = t.str.replace_all(thousands, "", literal=True) if thousands else t
+    clean = t.str.replace_all(_thousands_class(thousands), "") if thousands else t
     if decimal != ".":
         clean = clean.str.replace(decimal, ".", literal=True)
     ok = t.str.contains(_number_pattern(thousands, decimal)) | t.str.to_lowercase().is_in(_INF_WORDS)
@@ -902,7 +913,7 @@ def _numbers_from_text(
                 continue
             # what else the column holds: a number without its unit, for the check below to name the marks that read
             # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
-            present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
+            present = bare.zip_with(parsed.is_not_null() | bare.str.contains(rf"^[+-]?[0-9][0-9.,'{_SPACES}]*$"), text)
             present = present.drop_nulls()
         lenient = options.lenient or header_key(name) in dropped
         problem = None if lenient else _numeric_text_problem(present, options, sep, role)
@@ -1015,7 +1026,9 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
         return _problem_of_a_new_file(values, parsed[0], counts)
     parts = []
     if best != 0:
-        example = values.filter(parsed[best].is_not_null() & parsed[0].is_null())[0]
+        read = values.filter(parsed[best].is_not_null() & parsed[0].is_null())
+        grouped = read.filter(read.str.contains(_thousands_class(thousands))) if thousands is not None else read
+        example = (grouped if grouped.len() else read)[0]  # one showing the mark ('1\u00a0234,5', not '12,5')
         ties = [  # other readings that parse as many values, to other numbers ("1,234": 1234 or 1.234)
             readings[i]
             for i in range(1, len(readings))
