@@ -769,3 +769,43 @@ def test_numbers_grouped_by_a_no_break_space_are_read_with_thousands_space(space
     path.write_text(f"id;x\n1;12,5\n2;1{space}234,5\n3;2{space}000{space}000\n4;1 000\n")
     frame = read_table(path, role="train", options=ReadOptions(thousands=" ", decimal=","))
     assert frame["x"].to_list() == [12.5, 1234.5, 2_000_000.0, 1000.0]
+
+
+def test_a_table_zipped_on_its_own_is_read_as_the_file_inside_by_every_reader(tmp_path: Path) -> None:
+    """Kaggle serves many files zipped one by one (``train.csv.zip``; ``train.zip`` holding ``train.csv``), which
+    pandas reads as they are: refused with `must be .csv or .parquet; got '.zip'`, with no word of unzipping. Read as
+    the file inside (a CSV as any: its BOM, separator, decimal commas; a parquet file), the id's spelling kept; an
+    archive of several files (a competition's whole download), of another kind of file, or no zip at all is an error
+    naming the file and the fix."""
+    import io
+    import zipfile
+
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    def zipped(name: str, files: dict[str, str | bytes]) -> Path:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for inner, text in files.items():
+                archive.writestr(inner, text)
+        return path
+
+    keep = ReadOptions(keep_text=("id",), decimal=",")
+    path = zipped("train.zip", {"train.csv": "\ufeffid;x;y\r\n007;0,5;a\r\n008;1,5;b\r\n", "__MACOSX/._train.csv": "-"})
+    assert read_table(path, role="train", options=keep).rows() == [("007", 0.5, "a"), ("008", 1.5, "b")]
+    assert read_head(path, 2) == [["id", "x", "y"], ["007", "0,5", "a"]]
+    assert read_sample(path).rows() == [("007", "0,5", "a"), ("008", "1,5", "b")]
+    parquet = io.BytesIO()
+    pl.DataFrame({"id": ["007"], "x": [1.5]}).write_parquet(parquet)
+    path = zipped("test.parquet.zip", {"data/test.parquet": parquet.getvalue()})
+    assert read_table(path, role="test", options=keep).rows() == [("007", 1.5)]
+    path = zipped("comp.zip", {"train.csv": "a\n1\n", "test.csv": "a\n2\n"})
+    said = r"comp.zip' is a zip archive that holds 2 files \('train.csv', 'test.csv'\); the kit reads an archive of one"
+    with pytest.raises(DataError, match=said + r" CSV or parquet file: unzip it \(unzip -o"):
+        read_table(path, role="train")
+    with pytest.raises(DataError, match=r"is a zip archive of 'train.xlsx', which must be .csv or .parquet: unzip it"):
+        read_table(zipped("x.zip", {"train.xlsx": "-"}), role="train")
+    (tmp_path / "no.zip").write_text("id,x\n1,2\n")
+    with pytest.raises(DataError, match=r"the test file '.*no.zip' ends in .zip but is no zip archive; download it"):
+        read_table(tmp_path / "no.zip", role="test")

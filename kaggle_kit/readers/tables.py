@@ -22,6 +22,7 @@ import polars as pl
 
 from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, name_a_few
+from .archives import is_zip, member_bytes, open_member, zip_member
 
 #: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
 #: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
@@ -175,10 +176,11 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     if not path.exists():
         raise DataError(f"the {role} file {shown_path(path)} does not exist; check data.{role} in the config")
     suffix = path.suffix.lower()
-    is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:
-        if suffix in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
+        inner = Path(zip_member(path, role)).suffix.lower() if is_zip(path) else None  # train.csv.zip: train.csv
+        is_csv = (inner or suffix) in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
+        if (inner or suffix) in (".parquet", ".pq"):
+            frame = pl.read_parquet(_polars_source(path))
             frame = frame.select(pl.all().cast(pl.String)) if options.as_text else frame
         elif is_csv:
             if path.stat().st_size == 0:
@@ -217,7 +219,12 @@ def _missing_as_null(frame: pl.DataFrame, na_values: Sequence[str]) -> pl.DataFr
 
 
 def _opener(path: Path) -> Any:
-    return gzip.open if path.name.endswith(".gz") else open
+    return gzip.open if path.name.endswith(".gz") else open_member if is_zip(path) else open
+
+
+def _polars_source(path: Path) -> Path | io.BytesIO:
+    """The file as polars reads it: itself (a .gz one too), or the file a zip archive holds."""
+    return io.BytesIO(member_bytes(path)) if is_zip(path) else path
 
 
 def _not_utf8(path: Path) -> str:
@@ -561,7 +568,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     frame = None
     try:
         if given is not None or _header_is_utf8(path):
-            source = path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
+            source = _polars_source(path) if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
             frame = read(_for_polars(path, source))
     except pl.exceptions.ComputeError as exc:
         if not (given is None and _is_utf8_error(exc)):
@@ -684,7 +691,8 @@ def _refuse_dots_beside_dot_thousands(frame: pl.DataFrame, path: Path, role: str
     floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
     if not floats:
         return
-    text = pl.read_csv(path, infer_schema=False, n_rows=10_000, separator=",", new_columns=names).select(floats)
+    source = _polars_source(path)
+    text = pl.read_csv(source, infer_schema=False, n_rows=10_000, separator=",", new_columns=names).select(floats)
     for column in floats:
         values = text[column].drop_nulls().str.strip_chars()
         grouped = values.filter(values.str.contains(_DOT_GROUPED))
@@ -775,7 +783,7 @@ def _ends_with_line_end(path: Path) -> bool:
 
 def _last_byte(path: Path) -> bytes:
     with _opener(path)(path, "rb") as f:
-        if not path.name.endswith(".gz"):
+        if not path.name.endswith(".gz") and not is_zip(path):
             f.seek(max(f.seek(0, io.SEEK_END) - 1, 0))
         last = b""
         while chunk := f.read(1 << 16):
