@@ -809,3 +809,24 @@ def test_a_table_zipped_on_its_own_is_read_as_the_file_inside_by_every_reader(tm
     (tmp_path / "no.zip").write_text("id,x\n1,2\n")
     with pytest.raises(DataError, match=r"the test file '.*no.zip' ends in .zip but is no zip archive; download it"):
         read_table(tmp_path / "no.zip", role="test")
+
+
+def test_an_id_spelled_as_a_missing_value_is_that_id(tmp_path: Path) -> None:
+    """Ids 'NA' (Namibia), 'None', 'nan' (words) were read as missing, as pandas reads them in any column: the run
+    stopped with "the id column 'id' of train has 1 missing value(s)", and no [data] key could change it. The id
+    column keeps them as written (the sample read them so already); an empty id is missing, and other columns read
+    'NA' as missing as before."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    (comp / "train.csv").write_text("id,x,y\nNA,1,0\nNone,NA,1\nUS,3,0\nFR,4,1\n")
+    (comp / "test.csv").write_text("id,x\nnan,5\nDE,6\n")
+    data = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    loaded = load_competition(_spec(comp, data))
+    assert loaded.train["id"].to_list() == ["NA", "None", "US", "FR"] and loaded.train["x"].to_list() == [1, None, 3, 4]
+    assert loaded.test is not None and loaded.test["id"].to_list() == ["nan", "DE"]
+    (comp / "test.csv").write_text("id,x\n,5\nDE,6\n")
+    with pytest.raises(DataError, match="the id column 'id' of test has 1 missing value"):
+        load_competition(_spec(comp, data))

@@ -244,7 +244,8 @@ def read_long_table(spec: CompetitionSpec, path: Path, role: str) -> pl.DataFram
     column keeping its spelling as the labels' id does."""
     s = spec.data.sequences
     options = ReadOptions.from_spec(spec)
-    options = replace(options, keep_text=(*options.keep_text, (s.id if s else None) or spec.data.id or ""))
+    ids = tuple(c for c in ((s.id if s else None) or spec.data.id,) if c)
+    options = replace(options, keep_text=(*options.keep_text, *ids), ids=ids)
     return read_table(path, role=f"sequences.{role}", options=options)
 
 

@@ -101,6 +101,10 @@ class ReadOptions:
     #: test file is read (a category whose test rows hold only numbers, '7' and '8', is read as train's levels; it
     #: was Int64, which `run` refused, or numbers but for a level, refused as a placeholder)
     text: tuple[str, ...] = ()
+    #: the id columns (of ``keep_text``), whose text a CSV file never writes for a missing value: an id 'NA'
+    #: (Namibia), 'None' or 'nan' (a word) is that id (it was read as missing: "the id column 'id' of train has 1
+    #: missing value(s)", with nothing to set)
+    ids: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -120,6 +124,7 @@ class ReadOptions:
             decimals=per_file,
             encoding=d.encoding,
             dropped=tuple(d.drop),
+            ids=(d.id,) if d.id else (),
         )
 
     def for_file(self, role: str) -> ReadOptions:
@@ -556,7 +561,7 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 new_columns=names,
             )
 
-        frame = _parse_times_as_text_where_mixed(parse)
+        frame = _ids_as_written(_parse_times_as_text_where_mixed(parse), source, sep, names, options.ids)
         # train's text columns that this file's values alone read as numbers (a category's '7', '8'): read again as
         # text, spelled as written; dates stay dates (train's '01/31/2020' beside this file's 2020-03-01)
         text = _keys_of(options.text)
@@ -622,6 +627,22 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             stacklevel=1,
         )
     return frame
+
+
+def _ids_as_written(
+    frame: pl.DataFrame, source: Path | io.BytesIO, sep: str, names: list[str] | None, ids: Sequence[str]
+) -> pl.DataFrame:
+    """``frame`` with its id columns' values that the missing-value strings took ('NA', 'None', 'nan') as written,
+    read again as text where some are (a file whose rows a text read gives otherwise is left as it is)."""
+    columns = [c for c in _kept_as_written(frame.columns, ids) if frame[c].dtype == pl.String and frame[c].null_count()]
+    if not columns:
+        return frame
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    text = pl.read_csv(source, separator=sep, infer_schema=False, new_columns=names)
+    if text.height != frame.height:
+        return frame
+    return frame.with_columns(pl.coalesce(frame[c], text[c]).alias(c) for c in columns)
 
 
 def _ends_lines_with_cr(path: Path) -> bool:
