@@ -668,7 +668,8 @@ def test_a_header_quoted_with_spaces_around_its_names_names_the_columns_within_t
 ) -> None:
     """A header written ``"id", "x", "label"``: polars and the csv module kept the quotes of each name after the first
     (``' "x"'``: data.target = 'label' was no column of the train file) or cut one (``'x"'``); a sample's id column
-    was no test column. The names are the text within the quotes, for every reader, and the id keeps its spelling."""
+    was no test column; a value quoted so was read with its quotes, and one holding the separator split in two (`line
+    2 has 4 fields but its header has 3`). Names and values are the text within the quotes, for every reader."""
     from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
     from kaggle_kit.sample_submission import read_sample
 
@@ -679,6 +680,9 @@ def test_a_header_quoted_with_spaces_around_its_names_names_the_columns_within_t
     assert frame.columns == ["id", "x", "label"] and frame["id"].to_list() == ["007", "008"]
     assert frame["x"].to_list() == [0.5, 1.5]
     assert read_sample(path).columns == ["id", "x", "label"] and read_head(path, 1) == [["id", "x", "label"]]
+    path.write_text(f'{header}\n1{sep} "0.5"{sep} "b{sep} c"\n2{sep}1.5{sep} "say ""hi"""\n')  # values quoted alike
+    assert read_table(path, role="train").rows() == [(1, 0.5, f"b{sep} c"), (2, 1.5, 'say "hi"')]
+    assert read_sample(path).rows() == [("1", "0.5", f"b{sep} c"), ("2", "1.5", 'say "hi"')]
     path.write_text(f'"x"{sep} "x"\n1{sep}2\n')  # a name twice: numbered as polars numbers it, and said
     with pytest.warns(DataWarning, match=r"names column\(s\) 'x' \(2 times\)"):
         assert read_table(path, role="train").columns == ["x", "x_duplicated_0"]

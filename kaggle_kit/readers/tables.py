@@ -574,10 +574,11 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     try:
         if given is not None or _header_is_utf8(path):
             source = _polars_source(path) if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
-            frame = read(_for_polars(path, source))
+            source = _for_polars(path, source)
+            frame = read(_quotes_after_spaces(source, sep) if names else source)
     except pl.exceptions.ComputeError as exc:
         if not (given is None and _is_utf8_error(exc)):
-            scan = _scan_records(path, sep, len(header))
+            scan = _scan_records(path, sep, len(header), names is not None)
             opened = _open_quote_line(path, sep) if scan.ragged is None else None
             if opened is not None:  # polars said 'could not parse `"hel` as dtype `str`'
                 raise DataError(
@@ -603,14 +604,15 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             )
         header, names = _header(io.StringIO(text, newline=""), sep)  # its names, decoded so
         overrides = dict.fromkeys(_kept_as_written(names or header, options.keep_text), pl.String)
-        frame = read(io.BytesIO(text.encode("utf-8")))
+        decoded = io.BytesIO(text.encode("utf-8"))
+        frame = read(_quotes_after_spaces(decoded, sep) if names else decoded)
     if options.decimal == "," and sep == "," and options.thousands == ".":
         _refuse_dots_beside_dot_thousands(frame, path, role, names)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
     # file, an empty line is that column's missing value.)
     if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
         return frame
-    scan = _scan_records(path, sep, len(header))
+    scan = _scan_records(path, sep, len(header), names is not None)
     if scan.ragged is not None:
         raise _ragged_error(path, role, sep, len(header), scan)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
@@ -643,6 +645,19 @@ def _ids_as_written(
     if text.height != frame.height:
         return frame
     return frame.with_columns(pl.coalesce(frame[c], text[c]).alias(c) for c in columns)
+
+
+def _quotes_after_spaces(source: Path | io.BytesIO, sep: str) -> io.BytesIO:
+    """A file whose header quotes its names after a space (``"id", "x"``, :func:`_header`) written as polars reads
+    it: each value without the spaces around it, quoted where it must be. polars reads a quote after a space as a
+    character of the value (``' "a"'``, a class of its own), and a separator within such quotes as a separator (``1,
+    "b, c"``: a line of one field too many, said to lack the quotes it has)."""
+    raw = source.getvalue() if isinstance(source, io.BytesIO) else _raw_bytes(source)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
+    for row in csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=sep, skipinitialspace=True):
+        writer.writerow([value.rstrip(" \t") for value in row])
+    return io.BytesIO(out.getvalue().encode("utf-8"))
 
 
 def _ends_lines_with_cr(path: Path) -> bool:
@@ -747,9 +762,10 @@ class _RecordScan:
     ends_apart: str | None = None
 
 
-def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
-    """Read the records as Python's csv module does (quoted fields may hold the separator and newlines)."""
-    reader = csv.reader(_open_text(path), delimiter=sep)
+def _scan_records(path: Path, sep: str, n_header: int, spaced: bool = False) -> _RecordScan:
+    """Read the records as Python's csv module does (quoted fields may hold the separator and newlines); ``spaced``:
+    a quote may open after spaces (:func:`_quotes_after_spaces`)."""
+    reader = csv.reader(_open_text(path), delimiter=sep, skipinitialspace=spaced)
     header = next(reader, None) or []
     blank: list[int] = []
     skipped = int(_has_sep_line(path))  # Excel's 'sep=;' line, which _open_text skips: the file's line numbers
