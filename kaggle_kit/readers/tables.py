@@ -432,30 +432,35 @@ def _numbered_repeats(names: list[str]) -> list[str]:
 
 def _may_repeat_header(frame: pl.DataFrame) -> bool:
     """Whether a row of ``frame`` may repeat its header line (files joined one after another), as far as its first
-    column and its types tell: each column of numbers or dates is named by one (a grid's ``1``, ``2`` beside ``id``,
-    whose repeats were read as rows without a word), some text column by no number, and the first column holds its
-    name (1M rows x 100 columns compared with their names: 3 s; the first column alone: 0.03 s)."""
+    column and its types tell: the first column holds its name (1M rows x 100 columns compared with their names: 3 s;
+    the first column alone: 0.03 s), each column of numbers or dates is named by one (a grid's ``1``, ``2`` beside
+    ``id``, whose repeats were read as rows without a word), and some text column by no number."""
     if not frame.width:
         return False
-    typed, named_by_text = False, False
-    holds = {}
-    for column, dtype in frame.schema.items():
-        name = column.strip(_AROUND)
-        if dtype == pl.String:
-            holds[column] = pl.col(column).str.strip_chars(_AROUND) == name
-            named_by_text |= pl.Series([name]).cast(pl.Float64, strict=False)[0] is None
-            continue
-        try:
-            value = pl.Series([name]).cast(dtype, strict=False)[0]
-        except pl.exceptions.PolarsError:  # no text reads as its type (booleans, times): it holds no name
-            return False
-        if value is None:
-            return False
-        typed = True
-        holds[column] = pl.col(column) == value
-    if typed and not named_by_text:  # numbers alone: a row '0,1' under the header '0,1' may be a row
+    first = _holds_name(frame.columns[0], frame.schema[frame.columns[0]])
+    if first is None or not frame.select(first.any()).item():
         return False
-    return bool(frame.select(holds[frame.columns[0]].any()).item())
+    typed = [(c, dtype) for c, dtype in frame.schema.items() if dtype != pl.String]
+    if not typed:
+        return True
+    if any(_holds_name(c, dtype) is None for c, dtype in typed):
+        return False
+    # numbers alone: a row '0,1' under the header '0,1' may be a row
+    text = [c.strip(_AROUND) for c, dtype in frame.schema.items() if dtype == pl.String]
+    return pl.Series(text, dtype=pl.String).cast(pl.Float64, strict=False).null_count() > 0
+
+
+def _holds_name(column: str, dtype: pl.DataType) -> pl.Expr | None:
+    """Whether each value of ``column`` is its name (spaces, quotes and a byte order mark aside); None where no value
+    of its type can be (a number column named by no number; booleans and times, which no text casts to)."""
+    name = column.strip(_AROUND)
+    if dtype == pl.String:
+        return pl.col(column).str.strip_chars(_AROUND) == name
+    try:
+        value = pl.Series([name]).cast(dtype, strict=False)[0]
+    except pl.exceptions.PolarsError:
+        return None
+    return None if value is None else pl.col(column) == value
 
 
 def header_key(column: str) -> str:
