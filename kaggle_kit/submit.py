@@ -33,7 +33,7 @@ from .config import SAFE_NAME
 from .errors import ConfigError, DataError, DataWarning, KitError, StoreError
 from .metrics import get_metric, grid_columns, grid_label, run_metric, to_labels, top_k_codes
 from .runtime.store import KAGGLE_WRITABLE, RunStore
-from .sample_submission import OtherTestRows, match_sample, read_sample
+from .sample_submission import OtherTestRows, match_sample, read_sample, saved_index
 
 
 def write_submission(
@@ -228,6 +228,8 @@ def _columns_by_value(header: list[str], grid: list[float], sample_path: str) ->
     if not all(named):
         return header
     values = [float(m.group(2)) for m in named if m]
+    if _positions([m.group(1) for m in named if m], values, len(grid)):
+        return header  # bin_0 .. bin_40: the first bin, the second, .. (it was warned of as values 0 .. 40, every time)
     for scale in (1.0, 100.0):  # the values, or quantile levels in percent (q90 .. q10 for 0.9 .. 0.1)
         by_value = {v / scale: c for v, c in zip(values, header, strict=True)}
         if len(by_value) == len(grid) and all(any(math.isclose(v, g, abs_tol=1e-9) for v in by_value) for g in grid):
@@ -251,6 +253,19 @@ def _columns_by_value(header: list[str], grid: list[float], sample_path: str) ->
     return header
 
 
+#: prefixes of columns that number the bins by their place, not by their value (``bin_0`` .. ``bin_40``)
+_POSITION_PREFIXES = ("bin", "bins", "col", "column", "idx", "index", "pos", "position")
+
+
+def _positions(prefixes: list[str], values: list[float], n: int) -> bool:
+    """Whether columns named ``prefixes[i]`` + ``values[i]`` number ``n`` bins by their place: one prefix of
+    :data:`_POSITION_PREFIXES` (case and separators aside) and the numbers 0 .. n-1 or 1 .. n in order."""
+    squashed = {re.sub(r"[^0-9a-z]", "", p.lower()) for p in prefixes}
+    if len(squashed) != 1 or squashed.pop() not in _POSITION_PREFIXES or len(values) != n:
+        return False
+    return values in ([float(i) for i in range(n)], [float(i) for i in range(1, n + 1)])
+
+
 def distribution_columns(meta: dict) -> list[str]:
     """A distribution task's submission columns, one per bin / level: ``[distribution] columns`` filled in, else the
     sample submission's columns after the id (as many as there are bins; those run.json recorded where the run folder
@@ -261,10 +276,17 @@ def distribution_columns(meta: dict) -> list[str]:
         return [template.replace("{}", grid_label(v)) for v in grid]
     sample_path = meta.get("sample_submission")
     columns: list[str] = []
+    sample = None
     if sample_path and Path(sample_path).is_file():
-        columns = read_sample(Path(sample_path), meta.get("encoding")).columns
+        sample = read_sample(Path(sample_path), meta.get("encoding"))
     elif sample_path and meta.get("sample_columns"):  # `predict` from a moved run folder (a code competition's)
-        columns = [c for c in meta["sample_columns"] if c.strip()]
+        recorded, row = [c for c in meta["sample_columns"] if c.strip()], meta.get("sample_first_row")
+        row = row if row and len(row) == len(meta["sample_columns"]) else None
+        row = [v for c, v in zip(meta["sample_columns"], row, strict=True) if c.strip()] if row else None
+        sample = pl.DataFrame({c: [v] for c, v in zip(recorded, row, strict=True)} if row else dict.fromkeys(recorded))
+    if sample is not None:  # without a saved pandas index (row numbers, which `submit` leaves out, saying so): no bin
+        index = saved_index(sample, meta.get("id_column"))
+        columns = [c for c in sample.columns if c != index]
     if columns:
         id_col = meta.get("id_column") or columns[0]
         header = [c for c in columns if c.strip().casefold() != id_col.strip().casefold()]

@@ -449,6 +449,60 @@ def test_a_distribution_sample_in_the_data_encoding_names_the_columns(tmp_path: 
     assert out.columns == ["id", "Ярды-1", "Ярды0", "Ярды1"] and out.row(0) == ("1", 0.1, 0.5, 0.9)
 
 
+@pytest.mark.parametrize("index", ["", "Unnamed: 0"])
+@pytest.mark.parametrize("id_column", ["id", None])
+def test_a_pandas_index_saved_in_a_distribution_sample_is_no_bin(
+    index: str, id_column: str | None, tmp_path: Path
+) -> None:
+    """A sample re-saved with its pandas index (``,id,bin_0,..`` or ``Unnamed: 0``): the index was one more
+    prediction column (`has 4 prediction column(s) but the run predicts 3`, before any fit); without data.id it was
+    taken for the ids, and the id column for a bin. Left out, as `submit` leaves it out of any sample, saying so."""
+    grid = [-1.0, 0.0, 1.0]
+    preds = pl.DataFrame({"id": [7, 8], "cdf_-1": [0.1, 0.2], "cdf_0": [0.5, 0.6], "cdf_1": [0.9, 1.0]})
+    sample = tmp_path / "sample.csv"
+    sample.write_text(f"{index},id,Yards-1,Yards0,Yards1\n0,7,0,0,0\n1,8,0,0,0\n")
+    meta = {
+        "id_column": id_column, "target_column": "y", "classes": None, "metric": "crps", "grid": grid,
+        "sample_submission": str(sample),
+    }  # fmt: skip
+    assert distribution_columns(meta) == ["Yards-1", "Yards0", "Yards1"]
+    with pytest.warns(DataWarning, match=f"has an unnamed column '{index}' of row numbers"):
+        out = match_sample(submission_frame(preds, meta), sample, meta)
+    assert out.columns == ["id", "Yards-1", "Yards0", "Yards1"] and out.rows() == [
+        ("7", 0.1, 0.5, 0.9),
+        ("8", 0.2, 0.6, 1.0),
+    ]
+    recorded = {
+        "sample_columns": [index, "id", "Yards-1", "Yards0", "Yards1"],
+        "sample_first_row": ["0", "7", "0", "0", "0"],
+    }
+    moved = {**meta, "sample_submission": str(tmp_path / "gone.csv"), **recorded}
+    assert distribution_columns(moved) == ["Yards-1", "Yards0", "Yards1"]  # a moved run folder's recorded columns
+
+
+@pytest.mark.parametrize("start", [0, 1])
+def test_columns_numbering_the_bins_by_their_place_take_them_in_order_quietly(start: int, tmp_path: Path) -> None:
+    """``bin_0 .. bin_40`` (or ``bin_1 .. bin_41``) for 41 bins 1 .. 41: the columns number the bins, they do not name
+    their values; every `submit` warned that the values 0 .. 40 are not the bins 1 .. 41, an off-by-one that was
+    none. Numbers that are not the places (``bin_0, bin_2, ..``), or another prefix (``Yards0 ..``), are warned of as
+    before."""
+    grid = [float(v) for v in range(1, 42)]
+    preds = pl.DataFrame({"id": [1], **{f"cdf_{j}": [j / 40] for j in range(41)}})
+    sample = tmp_path / "sample.csv"
+    meta = {"id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": grid,
+            "sample_submission": str(sample)}  # fmt: skip
+    header = [f"bin_{j + start}" for j in range(41)]
+    pl.DataFrame({"id": [1], **{c: [0] for c in header}}).write_csv(sample)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(submission_frame(preds, meta), sample, meta)
+    assert out.columns == ["id", *header] and out.row(0)[1:] == tuple(j / 40 for j in range(41))
+    for other in ([f"bin_{2 * j}" for j in range(41)], [f"Yards{j + start - 1}" for j in range(41)]):
+        pl.DataFrame({"id": [1], **{c: [0] for c in other}}).write_csv(sample)
+        with pytest.warns(DataWarning, match="names its columns by the values"):
+            submission_frame(preds, meta)
+
+
 # ------------------------------------------------------------------------------------------------ the spec
 def _spec(**overrides: object) -> dict[str, object]:
     raw: dict[str, object] = {

@@ -597,7 +597,9 @@ def test_init_says_a_sample_of_one_label_may_stand_for_probabilities(
 def test_a_sample_resaved_with_its_pandas_index_is_matched_without_it(tmp_path: Path) -> None:
     """A sample re-saved with ``to_csv`` (its index an unnamed first column): submit gave a polars traceback where the
     run has no id (the ids' default name 'id' selected twice), and with one stopped at "asks for column(s) ['']". The
-    index is left out, with a warning; without data.id the sample's columns are refused with the kit's own error."""
+    index is left out, with a warning; without data.id too, where it is the first column, of the row numbers 0 .. n-1
+    (the rows are then matched by position, the ids the column after it: they were the index, and 'id' a column the
+    run has no prediction for, `asks for column(s) ['id']`)."""
     frame = pl.DataFrame({"id": [7, 8], "target": [0.25, 0.75], "0": [0.75, 0.25], "1": [0.25, 0.75]})
     meta = {"id_column": "id", "classes": [0, 1], "metric": "roc_auc"}
     sample = tmp_path / "sample.csv"
@@ -605,8 +607,9 @@ def test_a_sample_resaved_with_its_pandas_index_is_matched_without_it(tmp_path: 
     with pytest.warns(DataWarning, match=r"has an unnamed column '' of row numbers \(a pandas index saved with it\)"):
         out = match_sample(frame, sample, meta)
     assert out.columns == ["id", "target"] and out.rows() == [("8", 0.75), ("7", 0.25)]
-    with pytest.raises(DataError, match=r"asks for column\(s\) \['id'\] but the predictions have"):
-        match_sample(frame, sample, {**meta, "id_column": None})
+    with pytest.warns(DataWarning, match=r"has an unnamed column '' of row numbers \(a pandas index saved with it\)"):
+        out = match_sample(frame, sample, {**meta, "id_column": None})
+    assert out.columns == ["id", "target"] and out.rows() == [("8", 0.25), ("7", 0.75)]  # by position
 
 
 @pytest.mark.parametrize(

@@ -658,3 +658,179 @@ def test_without_data_id_a_sample_spelling_the_ids_otherwise_is_checked_for_thei
     with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: '7' in test, '010' in the "
                        r"sample\): set data.id = 'id'"):  # fmt: skip
         load_competition(spec)
+
+
+@pytest.mark.parametrize(
+    "header", ['"id", "x", "label"', '"id" ,"x" , "label" ', '"id";\t"x"; "label"'], ids=["after", "before", "semi"]
+)
+def test_a_header_quoted_with_spaces_around_its_names_names_the_columns_within_the_quotes(
+    header: str, tmp_path: Path
+) -> None:
+    """A header written ``"id", "x", "label"``: polars and the csv module kept the quotes of each name after the first
+    (``' "x"'``: data.target = 'label' was no column of the train file) or cut one (``'x"'``); a sample's id column
+    was no test column; a value quoted so was read with its quotes, and one holding the separator split in two (`line
+    2 has 4 fields but its header has 3`). Names and values are the text within the quotes, for every reader."""
+    from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    sep = ";" if ";" in header else ","
+    path = tmp_path / "train.csv"
+    path.write_text(f"{header}\n007{sep}0.5{sep}a\n008{sep}1.5{sep}b\n")
+    frame = read_table(path, role="train", options=ReadOptions(keep_text=("id", "label")))
+    assert frame.columns == ["id", "x", "label"] and frame["id"].to_list() == ["007", "008"]
+    assert frame["x"].to_list() == [0.5, 1.5]
+    assert read_sample(path).columns == ["id", "x", "label"] and read_head(path, 1) == [["id", "x", "label"]]
+    path.write_text(f'{header}\n1{sep} "0.5"{sep} "b{sep} c"\n2{sep}1.5{sep} "say ""hi"""\n')  # values quoted alike
+    assert read_table(path, role="train").rows() == [(1, 0.5, f"b{sep} c"), (2, 1.5, 'say "hi"')]
+    assert read_sample(path).rows() == [("1", "0.5", f"b{sep} c"), ("2", "1.5", 'say "hi"')]
+    path.write_text(f'"x"{sep} "x"\n1{sep}2\n')  # a name twice: numbered as polars numbers it, and said
+    with pytest.warns(DataWarning, match=r"names column\(s\) 'x' \(2 times\)"):
+        assert read_table(path, role="train").columns == ["x", "x_duplicated_0"]
+
+
+def test_a_header_repeated_among_rows_of_columns_named_by_numbers_is_read_as_no_row(tmp_path: Path) -> None:
+    """Files joined one after another whose columns are named by numbers beside a text name (``id,1,2``): the
+    number columns read the repeated ``1``, ``2`` as numbers, so the repeat was looked for in text columns only, and
+    its line read as a row (id 'id', 1.0, 2.0) without a word. A header of numbers alone is a row like any other
+    where a row repeats it (``0,1`` under ``0,1``: a row of 0/1 values, no repeat)."""
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text("id,1,2\n1,0.5,0.25\n2,1.5,3\nid,1,2\n3,1,1\n")
+    with pytest.warns(DataWarning, match=r"repeats its header line 1 time\(s\) among its rows \(first as row 3"):
+        frame = read_table(path, role="train")
+    assert frame.schema == pl.Schema({"id": pl.Int64, "1": pl.Float64, "2": pl.Float64})
+    assert frame.rows() == [(1, 0.5, 0.25), (2, 1.5, 3.0), (3, 1.0, 1.0)]
+    path.write_text("id,1\n1,0.5\n2,1\n")  # the first column never holds its name: a row of its values
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_table(path, role="train").rows() == [(1, 0.5), (2, 1.0)]
+        path.write_text("0,1\n1,0\n0,1\n")
+        assert read_table(path, role="train").rows() == [(1, 0), (0, 1)]
+
+
+@pytest.mark.parametrize("name", ["ID", " id", "Id "])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_an_id_column_named_otherwise_keeps_its_spelling(name: str, suffix: str, tmp_path: Path) -> None:
+    """A test file's id column named as data.id but for case and spaces (``ID`` for ``id``): read as numbers, its
+    ``'007'`` was 7.0 from a parquet file (7 from a CSV one), and `predict` wrote '7.0' for Kaggle's '007'. It keeps
+    its text as written, as the column named exactly does; a column named exactly is the one kept."""
+    from kaggle_kit.readers.tables import ReadOptions, read_table
+
+    path = tmp_path / f"test{suffix}"
+    frame = pl.DataFrame({name: ["007", "010"], "x": ["1.5", "2"]})
+    frame.write_parquet(path) if suffix == ".parquet" else frame.write_csv(path)
+    read = read_table(path, role="test", options=ReadOptions(keep_text=("id",)))
+    assert read.schema == pl.Schema({name: pl.String, "x": pl.Float64}) and read[name].to_list() == ["007", "010"]
+    frame = pl.DataFrame({"id": ["007", "010"], name: ["007", "010"]})  # the id itself, and a feature named alike
+    frame.write_parquet(path) if suffix == ".parquet" else frame.write_csv(path)
+    read = read_table(path, role="test", options=ReadOptions(keep_text=("id",)))
+    assert read["id"].to_list() == ["007", "010"] and read[name].to_list() == [7, 10]
+
+
+def test_a_file_is_read_as_another_files_names_by_one_rule_everywhere() -> None:
+    """One rule (readers.tables.header_renames) renames a test column to train's name, an imported predictions
+    file's to the run's, and finds the id whose spelling a file keeps: the one column named so but for spaces and
+    case, never where two columns or two names share that key, never a column in ``keep`` or one of the names."""
+    from kaggle_kit.readers.tables import header_renames
+
+    assert header_renames(["ID", "F1 ", "x"], ["id", "f1", "x"]) == {"ID": "id", "F1 ": "f1"}
+    assert header_renames(["id", "ID"], ["id"]) == {}  # the name is there
+    assert header_renames(["ID", "Id"], ["id"]) == {}  # two columns: which one cannot be told
+    assert header_renames(["ID"], ["id", "Id"]) == {}  # two names alike
+    assert header_renames(["Review", "x"], ["review"], keep=["Review"]) == {}  # train's other column
+    assert header_renames(["Yes", "no"], ["yes", "yes", "no"]) == {"Yes": "yes"}  # a name listed twice is one name
+
+
+def test_without_data_id_a_sample_saved_with_its_pandas_index_is_checked_by_its_ids(tmp_path: Path) -> None:
+    """A sample re-saved with its index (``,id,y``) and no data.id: its first column, the row numbers 0 .. n-1, was
+    taken for the ids, so test's ids in another order than the sample's went unsaid (each row another's prediction),
+    and `submit` stopped after the run (`asks for column(s) ['id']`). The ids are the column after the index."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import _check_rows_match_by_position
+
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",id,y\n0,10,0.5\n1,9,0.5\n2,8,0.5\n3,7,0.5\n")
+    test = pl.DataFrame({"id": [7, 8, 9, 10], "x": [0.5, 1.5, 2.5, 3.5]})
+    with pytest.raises(DataError, match=r"lists the sample's ids in another order \(row 1: '7' in test, '10' in the"):
+        _check_rows_match_by_position(test, sample, None)
+    _check_rows_match_by_position(test.reverse(), sample, None)  # the sample's order
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f"], ids=["no-break", "narrow"])
+def test_numbers_grouped_by_a_no_break_space_are_read_with_thousands_space(space: str, tmp_path: Path) -> None:
+    """A spreadsheet in a French (Russian, Polish) locale groups thousands with a no-break space: '1\u00a0234,5'. No
+    reading matched it, so the column stayed text, a category of one level per value, without a word. It is named
+    with the keys that read it, and thousands = ' ' reads any space."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import ReadOptions, read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text(f"id;x\n1;12,5\n2;1{space}234,5\n3;2{space}000{space}000\n")
+    shown = ascii(space)[1:-1]
+    with pytest.raises(DataError, match=rf"holds numbers written like '1\{shown}234,5': set thousands = ' ' and deci"):
+        read_table(path, role="train")
+    path.write_text(f"id;x\n1;12,5\n2;1{space}234,5\n3;2{space}000{space}000\n4;1 000\n")
+    frame = read_table(path, role="train", options=ReadOptions(thousands=" ", decimal=","))
+    assert frame["x"].to_list() == [12.5, 1234.5, 2_000_000.0, 1000.0]
+
+
+def test_a_table_zipped_on_its_own_is_read_as_the_file_inside_by_every_reader(tmp_path: Path) -> None:
+    """Kaggle serves many files zipped one by one (``train.csv.zip``; ``train.zip`` holding ``train.csv``), which
+    pandas reads as they are: refused with `must be .csv or .parquet; got '.zip'`, with no word of unzipping. Read as
+    the file inside (a CSV as any: its BOM, separator, decimal commas; a parquet file), the id's spelling kept; an
+    archive of several files (a competition's whole download), of another kind of file, or no zip at all is an error
+    naming the file and the fix."""
+    import io
+    import zipfile
+
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import ReadOptions, read_head, read_table
+    from kaggle_kit.sample_submission import read_sample
+
+    def zipped(name: str, files: dict[str, str | bytes]) -> Path:
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for inner, text in files.items():
+                archive.writestr(inner, text)
+        return path
+
+    keep = ReadOptions(keep_text=("id",), decimal=",")
+    path = zipped("train.zip", {"train.csv": "\ufeffid;x;y\r\n007;0,5;a\r\n008;1,5;b\r\n", "__MACOSX/._train.csv": "-"})
+    assert read_table(path, role="train", options=keep).rows() == [("007", 0.5, "a"), ("008", 1.5, "b")]
+    assert read_head(path, 2) == [["id", "x", "y"], ["007", "0,5", "a"]]
+    assert read_sample(path).rows() == [("007", "0,5", "a"), ("008", "1,5", "b")]
+    parquet = io.BytesIO()
+    pl.DataFrame({"id": ["007"], "x": [1.5]}).write_parquet(parquet)
+    path = zipped("test.parquet.zip", {"data/test.parquet": parquet.getvalue()})
+    assert read_table(path, role="test", options=keep).rows() == [("007", 1.5)]
+    path = zipped("comp.zip", {"train.csv": "a\n1\n", "test.csv": "a\n2\n"})
+    said = r"comp.zip' is a zip archive that holds 2 files \('train.csv', 'test.csv'\); the kit reads an archive of one"
+    with pytest.raises(DataError, match=said + r" CSV or parquet file: unzip it \(unzip -o"):
+        read_table(path, role="train")
+    with pytest.raises(DataError, match=r"is a zip archive of 'train.xlsx', which must be .csv or .parquet: unzip it"):
+        read_table(zipped("x.zip", {"train.xlsx": "-"}), role="train")
+    (tmp_path / "no.zip").write_text("id,x\n1,2\n")
+    with pytest.raises(DataError, match=r"the test file '.*no.zip' ends in .zip but is no zip archive; download it"):
+        read_table(tmp_path / "no.zip", role="test")
+
+
+def test_an_id_spelled_as_a_missing_value_is_that_id(tmp_path: Path) -> None:
+    """Ids 'NA' (Namibia), 'None', 'nan' (words) were read as missing, as pandas reads them in any column: the run
+    stopped with "the id column 'id' of train has 1 missing value(s)", and no [data] key could change it. The id
+    column keeps them as written (the sample read them so already); an empty id is missing, and other columns read
+    'NA' as missing as before."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    (comp / "train.csv").write_text("id,x,y\nNA,1,0\nNone,NA,1\nUS,3,0\nFR,4,1\n")
+    (comp / "test.csv").write_text("id,x\nnan,5\nDE,6\n")
+    data = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    loaded = load_competition(_spec(comp, data))
+    assert loaded.train["id"].to_list() == ["NA", "None", "US", "FR"] and loaded.train["x"].to_list() == [1, None, 3, 4]
+    assert loaded.test is not None and loaded.test["id"].to_list() == ["nan", "DE"]
+    (comp / "test.csv").write_text("id,x\n,5\nDE,6\n")
+    with pytest.raises(DataError, match="the id column 'id' of test has 1 missing value"):
+        load_competition(_spec(comp, data))

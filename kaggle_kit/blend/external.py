@@ -37,7 +37,7 @@ import polars as pl
 
 from ..errors import DataError, DataWarning, StoreError
 from ..metrics import run_metric
-from ..readers.tables import header_key
+from ..readers.tables import header_key, header_renames
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from ..sample_submission import whole_label
 from .import_checks import (
@@ -482,13 +482,7 @@ def _check_folds(
 def _match_headers(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """``frame`` with a column named as one of ``names`` but for case and spaces around it (``ID`` for ``id``,
     ``Yes`` for the class ``yes``) renamed to that name, where it is the only such column and the name is missing."""
-    renames = {}
-    for name in dict.fromkeys(names):
-        if name in frame.columns:
-            continue
-        same = [c for c in frame.columns if header_key(c) == header_key(name) and c not in renames]
-        if len(same) == 1 and sum(header_key(n) == header_key(name) for n in set(names)) == 1:
-            renames[same[0]] = name
+    renames = header_renames(frame.columns, names)
     return frame.rename(renames) if renames else frame
 
 

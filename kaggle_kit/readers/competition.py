@@ -35,7 +35,7 @@ from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
 from .scales import numeric_ranges, scale_mismatch
-from .tables import ReadOptions, header_key, read_table, shown_path, unnamed_to_drop
+from .tables import ReadOptions, header_renames, read_table, shown_path, unnamed_to_drop
 
 #: what to do about a test column on another scale than train's (:mod:`.scales`)
 SCALE_FIX = (
@@ -188,9 +188,10 @@ def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path, encodin
     the sample's first column's ids in another order, each id would get another row's prediction: refused before
     anything is fitted, naming the column to set as ``data.id``. A test column of lists holds no ids (polars cannot
     write it as text: a stack trace, also once data.drop named the column)."""
-    from ..sample_submission import read_sample, whole_numbers  # here: it imports this package's tables module
+    from ..sample_submission import read_sample, saved_index, whole_numbers  # here: it imports this package's tables
 
     sample = read_sample(sample_path, encoding)
+    sample = sample.drop(index) if (index := saved_index(sample, None)) is not None else sample  # row numbers: no ids
     ids = sample[sample.columns[0]].str.strip_chars()
     if ids.len() != test.height or ids.n_unique() != test.height:  # no column of unique values lists them
         return
@@ -243,7 +244,8 @@ def read_long_table(spec: CompetitionSpec, path: Path, role: str) -> pl.DataFram
     column keeping its spelling as the labels' id does."""
     s = spec.data.sequences
     options = ReadOptions.from_spec(spec)
-    options = replace(options, keep_text=(*options.keep_text, (s.id if s else None) or spec.data.id or ""))
+    ids = tuple(c for c in ((s.id if s else None) or spec.data.id,) if c)
+    options = replace(options, keep_text=(*options.keep_text, *ids), ids=ids)
     return read_table(path, role=f"sequences.{role}", options=options)
 
 
@@ -700,22 +702,7 @@ def _match_test_names(
     for ``f1``), renamed to the train name, with a warning: the same column, not a missing one. A name two test
     columns (or two features) share so is left alone, and the missing column is named in the error as before; so
     is a test column named in ``keep`` (train's other columns: it is that column, not the missing one)."""
-    present = set(test.columns)
-    missing = [c for c in features if c not in present]
-    if not missing:
-        return test
-    wanted: dict[str, list[str]] = {}
-    for c in features:
-        wanted.setdefault(header_key(c), []).append(c)
-    spare: dict[str, list[str]] = {}
-    for c in test.columns:
-        if c not in features and c not in keep:
-            spare.setdefault(header_key(c), []).append(c)
-    renames = {}
-    for c in missing:
-        found, same = spare.get(header_key(c), []), wanted[header_key(c)]
-        if len(found) == 1 and len(same) == 1:
-            renames[found[0]] = c
+    renames = header_renames(test.columns, features, keep)
     if not renames:
         return test
     shown = ", ".join(f"{old!r} as {new!r}" for old, new in renames.items())

@@ -22,6 +22,7 @@ import polars as pl
 
 from ..config import CompetitionSpec
 from ..errors import DataError, DataWarning, name_a_few
+from .archives import is_zip, member_bytes, open_member, zip_member
 
 #: Strings read as missing in CSV files: pandas' defaults, which Kaggle's files are written for (House Prices marks
 #: missing values "NA"; without this a numeric column holding one "NA" would be read as text).
@@ -100,6 +101,10 @@ class ReadOptions:
     #: test file is read (a category whose test rows hold only numbers, '7' and '8', is read as train's levels; it
     #: was Int64, which `run` refused, or numbers but for a level, refused as a placeholder)
     text: tuple[str, ...] = ()
+    #: the id columns (of ``keep_text``), whose text a CSV file never writes for a missing value: an id 'NA'
+    #: (Namibia), 'None' or 'nan' (a word) is that id (it was read as missing: "the id column 'id' of train has 1
+    #: missing value(s)", with nothing to set)
+    ids: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: CompetitionSpec) -> ReadOptions:
@@ -119,6 +124,7 @@ class ReadOptions:
             decimals=per_file,
             encoding=d.encoding,
             dropped=tuple(d.drop),
+            ids=(d.id,) if d.id else (),
         )
 
     def for_file(self, role: str) -> ReadOptions:
@@ -175,10 +181,11 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     if not path.exists():
         raise DataError(f"the {role} file {shown_path(path)} does not exist; check data.{role} in the config")
     suffix = path.suffix.lower()
-    is_csv = suffix in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
     try:
-        if suffix in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
+        inner = Path(zip_member(path, role)).suffix.lower() if is_zip(path) else None  # train.csv.zip: train.csv
+        is_csv = (inner or suffix) in (".csv", ".tsv", ".txt") or path.name.endswith((".csv.gz", ".tsv.gz"))
+        if (inner or suffix) in (".parquet", ".pq"):
+            frame = pl.read_parquet(_polars_source(path))
             frame = frame.select(pl.all().cast(pl.String)) if options.as_text else frame
         elif is_csv:
             if path.stat().st_size == 0:
@@ -217,7 +224,12 @@ def _missing_as_null(frame: pl.DataFrame, na_values: Sequence[str]) -> pl.DataFr
 
 
 def _opener(path: Path) -> Any:
-    return gzip.open if path.name.endswith(".gz") else open
+    return gzip.open if path.name.endswith(".gz") else open_member if is_zip(path) else open
+
+
+def _polars_source(path: Path) -> Path | io.BytesIO:
+    """The file as polars reads it: itself (a .gz one too), or the file a zip archive holds."""
+    return io.BytesIO(member_bytes(path)) if is_zip(path) else path
 
 
 def _not_utf8(path: Path) -> str:
@@ -328,8 +340,10 @@ def read_head(path: Path, lines: int, encoding: str | None = None) -> list[list[
     encoding = None if _has_bom(path) else encoding  # as read_table reads it
     head = list(itertools.islice(csv.reader(_open_text(path, encoding or "utf-8"), delimiter=sep), lines))
     if encoding is None and any("\ufffd" in value for row in head for value in row):  # no UTF-8: cp1252, as
-        head = list(itertools.islice(csv.reader(_open_text(path, "cp1252"), delimiter=sep), lines))  # read_table
-    return head
+        encoding = "cp1252"  # read_table
+        head = list(itertools.islice(csv.reader(_open_text(path, encoding), delimiter=sep), lines))
+    names = _header(_open_text(path, encoding or "utf-8"), sep)[1]
+    return [names, *head[1:]] if head and names else head
 
 
 def sniff_separator(path: Path) -> str:
@@ -370,6 +384,85 @@ def _warn_repeated_names(header: list[str], path: Path) -> None:
         )
 
 
+def _header(lines: Iterator[str] | io.StringIO, sep: str) -> tuple[list[str], list[str] | None]:
+    """A CSV file's header: its names, and the names polars is to give its columns where it reads others (else
+    None): a name in quotes with spaces around them (``"id", "x"``) is the text within the quotes. polars and
+    Python's csv module kept the quotes of ``"x"`` after ``", "`` (``' "x"'``: data.target = 'x' was no column) and
+    cut one after ``"x" ,`` (``'x"'``)."""
+    lines = iter(lines)
+    first = next(lines, "")
+    header = next(csv.reader(itertools.chain([first], lines), delimiter=sep), [])
+    names = _quoted_names(first, sep)
+    if names is None or len(names) != len(header) or names == header:
+        return header, None
+    return names, _numbered_repeats(names)
+
+
+def _quoted_names(line: str, sep: str) -> list[str] | None:
+    """The names of a header line, each one in quotes read as the text within them (spaces outside the quotes
+    aside); None where a quote stands within a name, or a quoted name runs past the line (the csv module's header
+    then)."""
+    s = re.escape(sep)
+    space = "[ \t]" if sep != "\t" else "[ ]"
+    field = re.compile(rf'{space}*"((?:[^"]|"")*)"{space}*(?={s}|$)|([^"{s}]*)(?={s}|$)')
+    line = line.rstrip("\r\n").removeprefix("\ufeff")
+    names, at = [], 0
+    while True:
+        found = field.match(line, at)
+        if found is None:
+            return None
+        quoted, plain = found.groups()
+        names.append(quoted.replace('""', '"') if quoted is not None else plain)
+        at = found.end()
+        if at == len(line):
+            return names
+        at += len(sep)
+
+
+def _numbered_repeats(names: list[str]) -> list[str]:
+    """``names`` with a name's repeats numbered as polars numbers them (``x``, ``x_duplicated_0``, ..)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        k = seen.get(name, -1)
+        seen[name] = k + 1
+        out.append(name if k < 0 else f"{name}_duplicated_{k}")
+    return out
+
+
+def _may_repeat_header(frame: pl.DataFrame) -> bool:
+    """Whether a row of ``frame`` may repeat its header line (files joined one after another), as far as its first
+    column and its types tell: the first column holds its name (1M rows x 100 columns compared with their names: 3 s;
+    the first column alone: 0.03 s), each column of numbers or dates is named by one (a grid's ``1``, ``2`` beside
+    ``id``, whose repeats were read as rows without a word), and some text column by no number."""
+    if not frame.width:
+        return False
+    first = _holds_name(frame.columns[0], frame.schema[frame.columns[0]])
+    if first is None or not frame.select(first.any()).item():
+        return False
+    typed = [(c, dtype) for c, dtype in frame.schema.items() if dtype != pl.String]
+    if not typed:
+        return True
+    if any(_holds_name(c, dtype) is None for c, dtype in typed):
+        return False
+    # numbers alone: a row '0,1' under the header '0,1' may be a row
+    text = [c.strip(_AROUND) for c, dtype in frame.schema.items() if dtype == pl.String]
+    return pl.Series(text, dtype=pl.String).cast(pl.Float64, strict=False).null_count() > 0
+
+
+def _holds_name(column: str, dtype: pl.DataType) -> pl.Expr | None:
+    """Whether each value of ``column`` is its name (spaces, quotes and a byte order mark aside); None where no value
+    of its type can be (a number column named by no number; booleans and times, which no text casts to)."""
+    name = column.strip(_AROUND)
+    if dtype == pl.String:
+        return pl.col(column).str.strip_chars(_AROUND) == name
+    try:
+        value = pl.Series([name]).cast(dtype, strict=False)[0]
+    except pl.exceptions.PolarsError:
+        return None
+    return None if value is None else pl.col(column) == value
+
+
 def header_key(column: str) -> str:
     """A column's name as one file's header is matched to another's (a test file's to train's, a sample's to test's):
     spaces around it and case aside."""
@@ -380,6 +473,38 @@ def _keys_of(columns: Sequence[str]) -> set[str]:
     return {header_key(c) for c in columns}
 
 
+def header_renames(columns: Sequence[str], names: Sequence[str], keep: Collection[str] = ()) -> dict[str, str]:
+    """The columns of a file to read as the ``names`` it lacks, ``{column: name}``: for each name not among
+    ``columns``, the one column named so but for spaces around it and case (:func:`header_key`; ``"F1 "`` for ``f1``,
+    ``ID`` for ``id``). None where two columns, or two of ``names``, share that key (which one is meant cannot be
+    told), and a column that is one of ``names`` or in ``keep`` (another file's other columns: it is that column, not
+    the missing one) is never taken. A test file's names matched to train's, an imported predictions file's to the
+    run's, the id and labels a file keeps the spelling of."""
+    present = set(columns)
+    if all(name in present for name in names):
+        return {}
+    wanted: dict[str, list[str]] = {}
+    for name in dict.fromkeys(names):
+        wanted.setdefault(header_key(name), []).append(name)
+    spare: dict[str, list[str]] = {}
+    for c in columns:
+        if c not in wanted.get(header_key(c), ()) and c not in keep:
+            spare.setdefault(header_key(c), []).append(c)
+    renames = {}
+    for name in dict.fromkeys(names):
+        found, same = spare.get(header_key(name), []), wanted[header_key(name)]
+        if name not in present and len(found) == 1 and len(same) == 1:
+            renames[found[0]] = name
+    return renames
+
+
+def _kept_as_written(columns: Sequence[str], keep_text: Sequence[str]) -> set[str]:
+    """The columns read as text, spelled as written (the id, class labels): those ``keep_text`` names, and a column
+    named so but for spaces and case (a test file's ``ID`` or `` id`` for data.id ``id``: its ``'007'`` was read as
+    7.0 from a parquet file, 7 from a CSV one, and the submission wrote that)."""
+    return {c for c in columns if c in keep_text} | set(header_renames(columns, keep_text))
+
+
 def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     sep = _separator(path, options)
     # A ','-separated file holds no unquoted decimal comma: its numbers are read with '.' (a test file written apart
@@ -387,25 +512,26 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     decimal_comma = options.decimal == "," and sep != ","
     given = None if _has_bom(path) else options.encoding  # a byte order mark says the file's encoding itself
     encoding = given or "utf-8"
-    header = next(csv.reader(_open_text(path, encoding), delimiter=sep), [])
+    header, names = _header(_open_text(path, encoding), sep)
     _warn_repeated_names(header, path)
-    overrides = {c: pl.String for c in options.keep_text if c in header}
+    overrides = dict.fromkeys(_kept_as_written(names or header, options.keep_text), pl.String)
 
     def read(source: Path | io.BytesIO) -> pl.DataFrame:
         """The file read once; read again without the lines that repeat its header (files joined one after another:
         each line read as a row of the header's names, which turned every number column to text, a class label
         'label', or a sample's id 'id' that no test row has)."""
         frame = read_once(source)
-        if not frame.width or any(dtype != pl.String for dtype in frame.schema.values()):
-            return frame  # a column of numbers or dates holds no name: no line repeats the header (and no cost)
-        # spaces, quotes and a byte order mark aside: `cat a.csv b.csv` of two files saved with one repeats it too
-        first = frame.columns[0]
-        if not frame.select((pl.col(first).str.strip_chars(_AROUND) == first.strip(_AROUND)).any()).item():
-            return frame  # no row starts with the first name: the other columns unread (1M rows x 100: 3 s -> 0.03 s)
+        if not _may_repeat_header(frame):
+            return frame  # a column that holds no value spelled as its name: no line repeats the header (no cost)
+        parsed = frame
+        if any(dtype != pl.String for dtype in frame.schema.values()):  # a column of numbers named by a number ('1',
+            if isinstance(source, io.BytesIO):  # '2' beside 'id'): the rows compared as written
+                source.seek(0)
+            frame = pl.read_csv(source, separator=sep, infer_schema=False, new_columns=names)
         repeats = pl.all_horizontal([pl.col(c).str.strip_chars(_AROUND) == c.strip(_AROUND) for c in frame.columns])
         at = frame.select(repeats.arg_true()).to_series()
         if at.len() == 0:
-            return frame
+            return parsed
         if multiprocessing.parent_process() is None:  # once, from the process that runs the competition
             warnings.warn(
                 f"the {role} file {str(path)!r} repeats its header line {at.len()} time(s) among its rows (first as "
@@ -420,10 +546,11 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
 
     def read_once(source: Path | io.BytesIO) -> pl.DataFrame:
         if options.as_text:
-            return pl.read_csv(source, separator=sep, infer_schema=False)
+            return pl.read_csv(source, separator=sep, infer_schema=False, new_columns=names)
         # dates written day or month first stay text in the tables the run reads: polars would read '01/02/2020' as
         # 1 February, whatever the file means (readers/date_formats.py tells the orders apart from train's values)
-        kept = {c: pl.String for c in _numeric_dates(source, sep, options.na_values)} if role in _TABLES else {}
+        dated = _numeric_dates(source, sep, options.na_values, names) if role in _TABLES else []
+        kept = dict.fromkeys(dated, pl.String)
 
         def parse(as_text: dict[str, type[pl.String]]) -> pl.DataFrame:
             if isinstance(source, io.BytesIO):
@@ -436,9 +563,10 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 null_values=[*NA_VALUES, *options.na_values],
                 decimal_comma=decimal_comma,
                 schema_overrides={**kept, **overrides, **as_text} or None,
+                new_columns=names,
             )
 
-        frame = _parse_times_as_text_where_mixed(parse)
+        frame = _ids_as_written(_parse_times_as_text_where_mixed(parse), source, sep, names, options.ids)
         # train's text columns that this file's values alone read as numbers (a category's '7', '8'): read again as
         # text, spelled as written; dates stay dates (train's '01/31/2020' beside this file's 2020-03-01)
         text = _keys_of(options.text)
@@ -450,11 +578,12 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
     frame = None
     try:
         if given is not None or _header_is_utf8(path):
-            source = path if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
-            frame = read(_for_polars(path, source))
+            source = _polars_source(path) if codecs.lookup(encoding).name == "utf-8" else _recoded(path, encoding)
+            source = _for_polars(path, source)
+            frame = read(_quotes_after_spaces(source, sep) if names else source)
     except pl.exceptions.ComputeError as exc:
         if not (given is None and _is_utf8_error(exc)):
-            scan = _scan_records(path, sep, len(header))
+            scan = _scan_records(path, sep, len(header), names is not None)
             opened = _open_quote_line(path, sep) if scan.ragged is None else None
             if opened is not None:  # polars said 'could not parse `"hel` as dtype `str`'
                 raise DataError(
@@ -478,16 +607,17 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 DataWarning,
                 stacklevel=1,
             )
-        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])  # its names, decoded so
-        overrides = {c: pl.String for c in options.keep_text if c in header}
-        frame = read(io.BytesIO(text.encode("utf-8")))
+        header, names = _header(io.StringIO(text, newline=""), sep)  # its names, decoded so
+        overrides = dict.fromkeys(_kept_as_written(names or header, options.keep_text), pl.String)
+        decoded = io.BytesIO(text.encode("utf-8"))
+        frame = read(_quotes_after_spaces(decoded, sep) if names else decoded)
     if options.decimal == "," and sep == "," and options.thousands == ".":
-        _refuse_dots_beside_dot_thousands(frame, path, role)
+        _refuse_dots_beside_dot_thousands(frame, path, role, names)
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
     # file, an empty line is that column's missing value.)
     if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
         return frame
-    scan = _scan_records(path, sep, len(header))
+    scan = _scan_records(path, sep, len(header), names is not None)
     if scan.ragged is not None:
         raise _ragged_error(path, role, sep, len(header), scan)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
@@ -504,6 +634,35 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             stacklevel=1,
         )
     return frame
+
+
+def _ids_as_written(
+    frame: pl.DataFrame, source: Path | io.BytesIO, sep: str, names: list[str] | None, ids: Sequence[str]
+) -> pl.DataFrame:
+    """``frame`` with its id columns' values that the missing-value strings took ('NA', 'None', 'nan') as written,
+    read again as text where some are (a file whose rows a text read gives otherwise is left as it is)."""
+    columns = [c for c in _kept_as_written(frame.columns, ids) if frame[c].dtype == pl.String and frame[c].null_count()]
+    if not columns:
+        return frame
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    text = pl.read_csv(source, separator=sep, infer_schema=False, new_columns=names)
+    if text.height != frame.height:
+        return frame
+    return frame.with_columns(pl.coalesce(frame[c], text[c]).alias(c) for c in columns)
+
+
+def _quotes_after_spaces(source: Path | io.BytesIO, sep: str) -> io.BytesIO:
+    """A file whose header quotes its names after a space (``"id", "x"``, :func:`_header`) written as polars reads
+    it: each value without the spaces around it, quoted where it must be. polars reads a quote after a space as a
+    character of the value (``' "a"'``, a class of its own), and a separator within such quotes as a separator (``1,
+    "b, c"``: a line of one field too many, said to lack the quotes it has)."""
+    raw = source.getvalue() if isinstance(source, io.BytesIO) else _raw_bytes(source)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
+    for row in csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=sep, skipinitialspace=True):
+        writer.writerow([value.rstrip(" \t") for value in row])
+    return io.BytesIO(out.getvalue().encode("utf-8"))
 
 
 def _ends_lines_with_cr(path: Path) -> bool:
@@ -542,11 +701,16 @@ _TABLES = ("train", "test", "labels", "sequences.train", "sequences.test")
 _NUMERIC_DATE = r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{1,4}(\s|T|$)"
 
 
-def _numeric_dates(source: Path | io.BytesIO, sep: str, na_values: tuple[str, ...]) -> list[str]:
+def _numeric_dates(
+    source: Path | io.BytesIO, sep: str, na_values: tuple[str, ...], names: list[str] | None
+) -> list[str]:
     """The columns whose first 200 values are all dates written day or month first (none where those rows cannot be
-    read: the whole read then says why)."""
+    read: the whole read then says why); ``names``: the columns' names where polars reads others (:func:`_header`)."""
     try:
-        head = pl.read_csv(source, separator=sep, n_rows=200, infer_schema=False, null_values=[*NA_VALUES, *na_values])
+        missing = [*NA_VALUES, *na_values]
+        head = pl.read_csv(
+            source, separator=sep, n_rows=200, infer_schema=False, null_values=missing, new_columns=names
+        )
     except (pl.exceptions.PolarsError, OSError):
         return []
     out = []
@@ -561,14 +725,15 @@ def _numeric_dates(source: Path | io.BytesIO, sep: str, na_values: tuple[str, ..
 _DOT_GROUPED = r"^[+-]?[0-9]{1,3}(\.[0-9]{3})+$"
 
 
-def _refuse_dots_beside_dot_thousands(frame: pl.DataFrame, path: Path, role: str) -> None:
+def _refuse_dots_beside_dot_thousands(frame: pl.DataFrame, path: Path, role: str, names: list[str] | None) -> None:
     """A ','-separated file's numbers read with '.' as their decimal mark while data.thousands = '.' groups thousands
     with it: a value such as '1.500' would be 1.5 here and 1500 in the other files. An error naming the first column
     holding one (2.75 cannot be grouped thousands: read as it is); the first 10,000 rows are looked at."""
     floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
     if not floats:
         return
-    text = pl.read_csv(path, columns=floats, infer_schema=False, n_rows=10_000, separator=",")
+    source = _polars_source(path)
+    text = pl.read_csv(source, infer_schema=False, n_rows=10_000, separator=",", new_columns=names).select(floats)
     for column in floats:
         values = text[column].drop_nulls().str.strip_chars()
         grouped = values.filter(values.str.contains(_DOT_GROUPED))
@@ -602,9 +767,10 @@ class _RecordScan:
     ends_apart: str | None = None
 
 
-def _scan_records(path: Path, sep: str, n_header: int) -> _RecordScan:
-    """Read the records as Python's csv module does (quoted fields may hold the separator and newlines)."""
-    reader = csv.reader(_open_text(path), delimiter=sep)
+def _scan_records(path: Path, sep: str, n_header: int, spaced: bool = False) -> _RecordScan:
+    """Read the records as Python's csv module does (quoted fields may hold the separator and newlines); ``spaced``:
+    a quote may open after spaces (:func:`_quotes_after_spaces`)."""
+    reader = csv.reader(_open_text(path), delimiter=sep, skipinitialspace=spaced)
     header = next(reader, None) or []
     blank: list[int] = []
     skipped = int(_has_sep_line(path))  # Excel's 'sep=;' line, which _open_text skips: the file's line numbers
@@ -659,7 +825,7 @@ def _ends_with_line_end(path: Path) -> bool:
 
 def _last_byte(path: Path) -> bytes:
     with _opener(path)(path, "rb") as f:
-        if not path.name.endswith(".gz"):
+        if not path.name.endswith(".gz") and not is_zip(path):
             f.seek(max(f.seek(0, io.SEEK_END) - 1, 0))
         last = b""
         while chunk := f.read(1 << 16):
@@ -714,25 +880,36 @@ def _without_hints(exc: Exception) -> str:
 def _keep_spelling(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     """Columns read as text (ids, labels) become integers where every value is spelled as one; else stay text."""
     casts = []
-    for col in dict.fromkeys(columns):
-        if col in frame.columns and frame.schema[col] == pl.String:
+    for col in sorted(_kept_as_written(frame.columns, columns)):
+        if frame.schema[col] == pl.String:
             values = frame[col].drop_nulls()
             if values.len() and values.str.contains(_CANONICAL_INT).all():
                 casts.append(pl.col(col).cast(pl.Int64))
     return frame.with_columns(casts) if casts else frame
 
 
+#: the spaces a thousands space stands for: a spreadsheet in a French, Russian or Polish locale groups thousands with
+#: a no-break space (U+00A0) or a narrow one (U+202F), '1\u00a0234,5'; such a column stayed text, a category of one
+#: level per value, without a word
+_SPACES = " \u00a0\u202f"
+
+
+def _thousands_class(thousands: str) -> str:
+    """A regex character class for the ``thousands`` mark (a space: any of :data:`_SPACES`)."""
+    return f"[{_SPACES}]" if thousands == " " else re.escape(thousands)
+
+
 def _number_pattern(thousands: str | None, decimal: str) -> str:
     """A regex for one number as written with ``thousands`` grouping (valid groups of 3 only) and ``decimal``."""
     dec = re.escape(decimal)
-    whole = r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|[0-9]+)"
+    whole = r"[0-9]+" if thousands is None else rf"(?:[0-9]{{1,3}}(?:{_thousands_class(thousands)}[0-9]{{3}})+|[0-9]+)"
     return rf"^[+-]?(?:{whole}(?:{dec}[0-9]*)?|{dec}[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
 def _as_numbers(text: pl.Series, thousands: str | None, decimal: str) -> pl.Series:
     """``text`` (stripped) parsed as numbers written that way; null where a value is not such a number."""
     t = pl.col("t")
-    clean = t.str.replace_all(thousands, "", literal=True) if thousands else t
+    clean = t.str.replace_all(_thousands_class(thousands), "") if thousands else t
     if decimal != ".":
         clean = clean.str.replace(decimal, ".", literal=True)
     ok = t.str.contains(_number_pattern(thousands, decimal)) | t.str.to_lowercase().is_in(_INF_WORDS)
@@ -762,7 +939,7 @@ def _numbers_from_text(
     numbers written otherwise, or numbers among a few placeholders, is an error naming the values and the fix."""
     # data.categorical, train's text columns and data.drop by a test header's name too (' CODE' is train's 'code')
     text, dropped = _keys_of((*options.categorical, *options.text)), _keys_of(options.dropped)
-    skip = {*options.keep_text, *(c for c in frame.columns if header_key(c) in text)}
+    skip = {*_kept_as_written(frame.columns, options.keep_text), *(c for c in frame.columns if header_key(c) in text)}
     updates = []
     with_unit: list[str] = []
     for name, dtype in frame.schema.items():
@@ -786,7 +963,7 @@ def _numbers_from_text(
                 continue
             # what else the column holds: a number without its unit, for the check below to name the marks that read
             # it ('12,50 €' in a file read with decimal '.': data.decimal); the rest as written ('x%': na_values)
-            present = bare.zip_with(parsed.is_not_null() | bare.str.contains(r"^[+-]?[0-9][0-9.,' ]*$"), text)
+            present = bare.zip_with(parsed.is_not_null() | bare.str.contains(rf"^[+-]?[0-9][0-9.,'{_SPACES}]*$"), text)
             present = present.drop_nulls()
         lenient = options.lenient or header_key(name) in dropped
         problem = None if lenient else _numeric_text_problem(present, options, sep, role)
@@ -899,7 +1076,9 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
         return _problem_of_a_new_file(values, parsed[0], counts)
     parts = []
     if best != 0:
-        example = values.filter(parsed[best].is_not_null() & parsed[0].is_null())[0]
+        read = values.filter(parsed[best].is_not_null() & parsed[0].is_null())
+        grouped = read.filter(read.str.contains(_thousands_class(thousands))) if thousands is not None else read
+        example = (grouped if grouped.len() else read)[0]  # one showing the mark ('1\u00a0234,5', not '12,5')
         ties = [  # other readings that parse as many values, to other numbers ("1,234": 1234 or 1.234)
             readings[i]
             for i in range(1, len(readings))
