@@ -35,6 +35,11 @@ from ...errors import ConfigError, did_you_mean
 from ...features import FeatureMatrix
 from ...features.sequence import STEP_COLUMN, infer_sequence_shape
 
+#: the smallest std a column is scaled by: float32's smallest normal number. A constant float32 column's float64 std
+#: is exactly 0 (the sum of its copies is exact), so any spread above this is the column's own: a column of values
+#: around 1e-14 is scaled to unit spread, not taken for a constant (an absolute 1e-12 zeroed it)
+_MIN_STD = float(np.finfo(np.float32).tiny)
+
 
 def _mean_std(values: np.ndarray, axis: tuple[int, ...] | int) -> tuple[np.ndarray, np.ndarray]:
     """NaN-aware mean and std in float64 (mean 0 where all missing, std 1 where constant or all missing)."""
@@ -43,7 +48,7 @@ def _mean_std(values: np.ndarray, axis: tuple[int, ...] | int) -> tuple[np.ndarr
         v = np.where(np.isfinite(values), values, np.nan)
         mean = np.nanmean(v, axis=axis, dtype=np.float64)
         std = np.nanstd(v, axis=axis, dtype=np.float64)
-    return np.nan_to_num(mean), np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+    return np.nan_to_num(mean), np.where(np.isfinite(std) & (std >= _MIN_STD), std, 1.0)
 
 
 def pixel_histogram(images: np.ndarray) -> np.ndarray:

@@ -1,0 +1,102 @@
+"""The table nets (``mlp``, ``realmlp``, ``tabm``) on the edges of real tables, through the adapter's fit path:
+columns and targets of tiny magnitude are learnt at their own scale (the predictions of a rescaled problem are the
+rescaled predictions), and a single training row under BatchNorm is a clear error, not torch's stack trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kaggle_kit.config import ModelSpec
+from kaggle_kit.errors import DataError
+from kaggle_kit.features import FeatureMatrix
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.models import FitContext, make_adapter
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
+
+TINY = {
+    "mlp": {"hidden": [8], "epochs": 3, "patience": 0, "batch_size": 32},
+    "realmlp": {"hidden": [8], "epochs": 3, "patience": 0, "batch_size": 32},
+    "tabm": {"hidden": [8], "epochs": 3, "patience": 0, "batch_size": 32, "k": 2, "bins": 4, "num_embedding_dim": 4},
+}
+NAMES = ("a", "b", "c")
+
+
+def _matrix(X: np.ndarray) -> FeatureMatrix:
+    return FeatureMatrix(np.ascontiguousarray(X, dtype=np.float32), NAMES, ())
+
+
+def _fit_predict(kind: str, task: str, X: np.ndarray, y: np.ndarray, n_classes: int, **params: object) -> np.ndarray:
+    metric = {"binary": "roc_auc", "regression": "rmse", "multiregression": "mean_rmse"}[task]
+    ctx = FitContext(task, n_classes, get_metric(metric), seed=3, device="cpu", threads=1)
+    adapter = make_adapter(ModelSpec(name=f"m_{kind}", kind=kind, params={**TINY[kind], **params}))
+    fitted = adapter.fit(_matrix(X[:120]), y[:120], _matrix(X[120:]), y[120:], ctx)
+    return adapter.predict(fitted, _matrix(X[120:]), ctx)
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(160, 3))
+    return X, X[:, 0] + 0.5 * X[:, 1] + 0.1 * rng.normal(size=160)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "realmlp", "tabm"])
+def test_a_column_of_tiny_values_is_scaled_not_taken_for_a_constant(kind: str) -> None:
+    """A feature in units of 1e-14 (its std below the old absolute floor of 1e-12): the mlp standardised it by 1,
+    so the net saw 0 in every row and lost the column (AUC 0.98 -> 0.41 in the hunt). Standardisation is scale-free,
+    so the net fit on the rescaled column predicts what the one fit on the column itself does."""
+    X, score = _data()
+    y = (score > 0).astype(np.int64)
+    small = X.copy()
+    small[:, 0] *= 1e-14
+    np.testing.assert_allclose(
+        _fit_predict(kind, "binary", small, y, 2), _fit_predict(kind, "binary", X, y, 2), rtol=1e-4, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("kind", ["mlp", "realmlp", "tabm"])
+def test_a_target_of_tiny_values_is_predicted_in_its_own_units(kind: str) -> None:
+    """A regression target in units of 1e-14 (std below 1e-12): it was divided by 1, not its std, and the net's
+    outputs (order 0.1) were added to its mean, so predictions were 10^12 times the target's spread off. Now the
+    predictions of ``1e-14 y`` are ``1e-14`` times those of ``y``."""
+    X, y = _data()
+    y = 3.0 + y
+    unit = _fit_predict(kind, "regression", X, y, 1)
+    np.testing.assert_allclose(_fit_predict(kind, "regression", X, 1e-14 * y, 1), 1e-14 * unit, rtol=1e-4)
+
+
+def test_multiregression_targets_are_each_scaled_by_their_own_spread() -> None:
+    """Per target column: a tiny column next to a unit one, each predicted in its own units."""
+    X, y = _data()
+    Y = np.column_stack([3.0 + y, 1.0 - y])
+    unit = _fit_predict("mlp", "multiregression", X, Y, 2)
+    tiny = _fit_predict("mlp", "multiregression", X, Y * np.array([1e-14, 1.0]), 2)
+    np.testing.assert_allclose(tiny, unit * np.array([1e-14, 1.0]), rtol=1e-4)
+
+
+def test_a_constant_target_is_still_predicted_as_its_value() -> None:
+    """The relative floor keeps a constant target (std 0, or float rounding of a large one) at scale 1: no division
+    by a rounding error."""
+    X, _ = _data()
+    pred = _fit_predict("mlp", "regression", X, np.full(160, 1e6 + 0.1), 1)
+    assert np.abs(pred - (1e6 + 0.1)).max() < 5.0  # the net's outputs, of order 1, in the target's units
+
+
+def test_one_training_row_under_batch_norm_is_a_clear_error() -> None:
+    """torch stopped with ``ValueError: Expected more than 1 value per channel when training`` (a stack trace) on a
+    fold with one training row; the error now names the model and the fix, and the fix works."""
+    X, y = _data()
+    ctx = FitContext("regression", 1, get_metric("rmse"), seed=0, device="cpu", threads=1)
+    adapter = make_adapter(ModelSpec(name="net", kind="mlp", params=TINY["mlp"]))
+    match = r"model 'net': kind 'mlp' trains BatchNorm.*1 training row.*batch_norm = false"
+    with pytest.raises(DataError, match=match):
+        adapter.fit(_matrix(X[:1]), y[:1], _matrix(X[120:]), y[120:], ctx)
+    plain = make_adapter(ModelSpec(name="net", kind="mlp", params={**TINY["mlp"], "batch_norm": False}))
+    pred = plain.predict(plain.fit(_matrix(X[:1]), y[:1], _matrix(X[120:]), y[120:], ctx), _matrix(X[120:]), ctx)
+    assert pred.shape == (40, 1) and np.isfinite(pred).all()
+    # two rows (a batch of two) train as before
+    fitted = adapter.fit(_matrix(X[:2]), y[:2], _matrix(X[120:]), y[120:], ctx)
+    assert np.isfinite(adapter.predict(fitted, _matrix(X[120:]), ctx)).all()
