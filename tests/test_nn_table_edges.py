@@ -100,3 +100,18 @@ def test_one_training_row_under_batch_norm_is_a_clear_error() -> None:
     # two rows (a batch of two) train as before
     fitted = adapter.fit(_matrix(X[:2]), y[:2], _matrix(X[120:]), y[120:], ctx)
     assert np.isfinite(adapter.predict(fitted, _matrix(X[120:]), ctx)).all()
+
+
+@pytest.mark.parametrize("kind", ["mlp", "realmlp"])
+def test_a_validation_fold_of_one_class_stops_early_on_the_loss(kind: str) -> None:
+    """Binary, AUC monitored, no positive among the validation rows: AUC is NaN in every epoch. Training stopped at
+    epoch ``patience`` (3 of 12) with the loss still falling; now the epoch kept is the one of the lowest loss."""
+    X, score = _data()
+    y = (score > 1.0).astype(np.int64)
+    y[120:] = 0
+    ctx = FitContext("binary", 2, get_metric("roc_auc"), seed=0, device="cpu", threads=1)
+    adapter = make_adapter(ModelSpec(name="m", kind=kind, params={**TINY[kind], "epochs": 12, "patience": 3}))
+    fitted = adapter.fit(_matrix(X[:120]), y[:120], _matrix(X[120:]), y[120:], ctx)
+    loss = fitted.history["valid_loss"]
+    assert np.isnan(fitted.history["valid_roc_auc"]).all()
+    assert fitted.best_iteration == int(np.argmin(loss)) + 1 and len(loss) > 3
