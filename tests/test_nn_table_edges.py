@@ -115,3 +115,26 @@ def test_a_validation_fold_of_one_class_stops_early_on_the_loss(kind: str) -> No
     loss = fitted.history["valid_loss"]
     assert np.isnan(fitted.history["valid_roc_auc"]).all()
     assert fitted.best_iteration == int(np.argmin(loss)) + 1 and len(loss) > 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "match"),
+    [
+        ("mlp", {"batch_size": 1}, r"model 'net': params.batch_size = 1 trains the BatchNorm.*, or params.batch_norm"),
+        ("hybrid", {"batch_size": 1, "image_shape": [2, 2, 1]}, r"params.batch_size = 1 trains the BatchNorm"),
+    ],
+)
+def test_batches_of_one_row_under_batch_norm_are_refused_with_the_spec(kind: str, params: dict, match: str) -> None:
+    """Every batch one row: torch's ``ValueError: Expected more than 1 value per channel`` in the first step of the
+    first fold (the model FAILED); now a ConfigError when the spec is read."""
+    from kaggle_kit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        make_adapter(ModelSpec(name="net", kind=kind, params=params))
+
+
+@pytest.mark.parametrize("params", [{"batch_norm": False}, {"self_normalizing": True}])
+def test_batches_of_one_row_train_a_mlp_without_batch_norm(params: dict) -> None:
+    X, y = _data()
+    pred = _fit_predict("mlp", "regression", X, y, 1, **{**params, "batch_size": 1, "epochs": 1})
+    assert pred.shape == (40, 1) and np.isfinite(pred).all()
