@@ -138,3 +138,19 @@ def test_batches_of_one_row_train_a_mlp_without_batch_norm(params: dict) -> None
     X, y = _data()
     pred = _fit_predict("mlp", "regression", X, y, 1, **{**params, "batch_size": 1, "epochs": 1})
     assert pred.shape == (40, 1) and np.isfinite(pred).all()
+
+
+@pytest.mark.parametrize("train_value", [np.nan, 0.0])
+@pytest.mark.parametrize("kind", ["mlp", "realmlp", "tabm"])
+def test_a_column_without_spread_in_training_is_read_as_nothing_learnt(kind: str, train_value: float) -> None:
+    """Column ``c`` all missing (or constant) in the training rows, around 5e4 in the rows predicted: the net learnt
+    nothing of it, so the predictions are those of rows holding the training value (missing) there. The mlp divided
+    such a column by 1, took 5e4 in, and predicted 10^4 target spreads off."""
+    X, y = _data()
+    X[:, 2] = 5e4 + 1e4 * np.random.default_rng(5).normal(size=len(X))
+    X[:120, 2] = train_value
+    unseen = X.copy()
+    unseen[120:, 2] = train_value
+    pred = _fit_predict(kind, "regression", X, y, 1)
+    np.testing.assert_allclose(pred, _fit_predict(kind, "regression", unseen, y, 1), rtol=1e-6, atol=1e-6)
+    assert np.sqrt(np.mean((pred[:, 0] - y[120:]) ** 2)) < 2 * y.std()
