@@ -154,3 +154,34 @@ def test_a_column_without_spread_in_training_is_read_as_nothing_learnt(kind: str
     pred = _fit_predict(kind, "regression", X, y, 1)
     np.testing.assert_allclose(pred, _fit_predict(kind, "regression", unseen, y, 1), rtol=1e-6, atol=1e-6)
     assert np.sqrt(np.mean((pred[:, 0] - y[120:]) ** 2)) < 2 * y.std()
+
+
+def test_saved_weights_forwarded_by_hand_give_the_predictions_in_the_targets_units(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A target of 1e6 + a spread of 1e3, early stopping on RMSE: the state_dict saved (read back with
+    ``weights_only=True`` into a fresh MLP) and fed the training rows' standardisation computed here, its output
+    scaled by the training target's std and mean, gives the adapter's predictions; they score the best epoch's RMSE,
+    the epoch kept."""
+    from kaggle_kit.models.nn.architectures.mlp import MLP
+
+    X, y = _data()
+    X[::7, 1] = np.nan
+    y = 1e6 + 1e3 * y
+    ctx = FitContext("regression", 1, get_metric("rmse"), seed=1, device="cpu", threads=1)
+    params = {"hidden": [32], "epochs": 30, "patience": 3, "batch_size": 16, "lr": 0.03, "schedule": "constant"}
+    adapter = make_adapter(ModelSpec(name="m", kind="mlp", params=params))
+    fitted = adapter.fit(_matrix(X[:120]), y[:120], _matrix(X[120:]), y[120:], ctx)
+    pred = adapter.predict(fitted, _matrix(X[120:]), ctx)[:, 0]
+    adapter.save(fitted, tmp_path / "model.pt")
+
+    module = MLP(3, [], 1, hidden=[32])
+    module.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    train = X[:120].astype(np.float32).astype(np.float64)
+    mean, std = np.nanmean(train, axis=0), np.nanstd(train, axis=0)
+    x = np.nan_to_num((X[120:].astype(np.float32) - mean) / std).astype(np.float32)
+    with torch.no_grad():
+        out = module.eval()(torch.from_numpy(x), torch.zeros((40, 0), dtype=torch.int64)).numpy()[:, 0]
+    np.testing.assert_allclose(pred, out * y[:120].std() + y[:120].mean(), rtol=0, atol=0.25)  # float32 at 1e6
+
+    curve = fitted.history["valid_rmse"]
+    assert fitted.best_iteration == int(np.argmin(curve)) + 1 < len(curve) < 30  # stopped early, the best kept
+    assert np.sqrt(np.mean((pred - y[120:]) ** 2)) == pytest.approx(curve[fitted.best_iteration - 1], rel=1e-6)
