@@ -224,3 +224,18 @@ def test_an_unseen_level_reads_as_the_centre_of_the_levels_not_a_random_one(kind
     module = fitted.model.module
     table = module.embeddings[0] if kind == "mlp" else module.front.categorical.embeddings["0"]
     assert torch.count_nonzero(table.weight[0]) > 0
+
+
+def test_a_multiregression_target_without_values_in_the_training_rows_is_refused() -> None:
+    """Target 1 (around 1e6) has no value in the training rows: the net assumed mean 0 and std 1 and predicted it
+    around 0, silently. Refused as the per-target models refuse it."""
+    X, y = _data()
+    Y = np.column_stack([y, 1e6 + 1e3 * y])
+    Y[:120, 1] = np.nan
+    ctx = FitContext("multiregression", 2, get_metric("mean_rmse"), seed=0, device="cpu", threads=1)
+    adapter = make_adapter(ModelSpec(name="m", kind="mlp", params=TINY["mlp"]))
+    with pytest.raises(DataError, match=r"model 'm': the target data.target\[1\] has no value in this fold's training"):
+        adapter.fit(_matrix(X[:120]), Y[:120], _matrix(X[120:]), Y[120:], ctx)
+    Y[:120:2, 1] = 1e6  # a few values: fitted, in the target's units
+    fitted = adapter.fit(_matrix(X[:120]), Y[:120], _matrix(X[120:]), Y[120:], ctx)
+    assert np.abs(adapter.predict(fitted, _matrix(X[120:]), ctx)[:, 1] - 1e6).max() < 1e3

@@ -99,6 +99,8 @@ def fit_net(
         "inputs": _fit_inputs(model, params, inputs, source, train, threads),
     }
     head = _head(config)
+    if task == "multiregression":
+        _check_targets_have_values(model, y_train)
     config["target"] = head.fit_target(y_train)
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     callbacks = [*callbacks, *family.callbacks(params)]
@@ -163,6 +165,18 @@ def fit_net(
         result = trainer.fit(train_batches, valid_batches, y_valid)
     config["best_epoch"] = result.best_epoch
     return FittedNet(trainer.module.eval(), config), result
+
+
+def _check_targets_have_values(model: str, y: np.ndarray) -> None:
+    """A multiregression target with no value in the training rows: nothing to learn its scale from (its mean 0 and
+    std 1 were assumed, and a target around 1e6 was predicted around 0). The per-target models refuse it alike."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    empty = np.flatnonzero(~np.isfinite(y).any(axis=0))
+    if empty.size:
+        raise DataError(
+            f"model {model!r}: the target data.target[{int(empty[0])}] has no value in this fold's training rows; a "
+            "multiregression target needs values to fit: use fewer folds, or remove it from data.target"
+        )
 
 
 def _check_batch_norm_rows(model: str, kind: str, module: nn.Module, rows: int) -> None:
