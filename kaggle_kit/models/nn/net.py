@@ -185,10 +185,10 @@ def _check_batch_norm_rows(model: str, kind: str, module: nn.Module, rows: int) 
     1 value per channel when training`` (a last batch of one row is dropped, but not the only one)."""
     if rows != 1 or not any(type(m) is nn.BatchNorm1d for m in module.modules()):
         return
-    fix = "set params.batch_norm = false (or use kind realmlp or tabm), or" if kind == "mlp" else ""
+    fix = "set params.batch_norm = false (or use kind realmlp or tabm), or " if kind == "mlp" else ""
     raise DataError(
         f"model {model!r}: kind {kind!r} trains BatchNorm layers, which need at least 2 rows, but it has 1 training "
-        f"row (a fold's, or the data's); {fix} train on more rows"
+        f"row (a fold's, or the data's); {fix}train on more rows"
     )
 
 
