@@ -79,6 +79,22 @@ def test_early_stopping_on_a_flat_metric_breaks_ties_by_loss() -> None:
     assert stopper.best_epoch == 2 and state.epoch == 4 and state.stop  # NaN never improves
 
 
+def test_early_stopping_on_a_metric_nan_in_every_epoch_follows_the_loss() -> None:
+    """A validation fold of one class has no AUC in any epoch: the loss picks the epoch. NaN never improving had
+    stopped training at epoch ``patience`` and kept that epoch's weights, however the loss went on falling."""
+    state = TrainState(module=nn.Linear(1, 1), optimizer=None, epochs=10)  # type: ignore[arg-type]
+    stopper = EarlyStopping("valid_roc_auc", patience=2, greater_is_better=True)
+    stopper.on_train_begin(state)
+    for epoch, loss in enumerate([0.6, 0.5, 0.4, 0.3, 0.35, 0.36, 0.2], 1):
+        state.epoch = epoch
+        state.history.setdefault("valid_roc_auc", []).append(float("nan"))
+        state.history.setdefault("valid_loss", []).append(loss)
+        stopper.on_epoch_end(state)
+        if state.stop:
+            break
+    assert stopper.best_epoch == 4 and state.epoch == 6 and state.stop
+
+
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_overfits_a_tiny_batch_to_100_percent(kind: str) -> None:
     """The classic sanity check: 16 rows with random labels are memorised exactly."""

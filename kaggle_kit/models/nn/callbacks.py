@@ -77,7 +77,9 @@ class EarlyStopping(Callback):
 
     An epoch improves on the best when its value is strictly better, or equal and ``tie_breaker`` (a lower-is-
     better history key, the validation loss) is strictly lower: flat metrics such as accuracy tie often. A NaN
-    value never improves. The weights of the best epoch are kept as a copy on the device.
+    value is the worst there is: it never beats a number, and between NaN epochs the tie-breaker decides (a
+    validation fold of one class has no AUC in any epoch: the loss picks the epoch, where training had stopped at
+    epoch ``patience`` with that epoch's weights). The weights of the best epoch are kept as a copy on the device.
     """
 
     def __init__(
@@ -99,11 +101,12 @@ class EarlyStopping(Callback):
     def _key(self, state: TrainState) -> tuple[float, float]:
         value = state.history[self.monitor][-1]
         tie = state.history[self.tie_breaker][-1] if self.tie_breaker in state.history else 0.0
-        return (value if self.greater_is_better else -value, -tie)
+        primary = -math.inf if math.isnan(value) else value if self.greater_is_better else -value
+        return (primary, -tie)
 
     def on_epoch_end(self, state: TrainState) -> None:
         key = self._key(state)
-        if not math.isnan(key[0]) and (self.best is None or key > self.best):
+        if not math.isnan(key[1]) and (self.best is None or key > self.best):
             self.best, self.best_epoch = key, state.epoch
             self.best_weights = {k: v.detach().clone() for k, v in state.module.state_dict().items()}
         elif state.epoch - (self.best_epoch or 0) >= self.patience:

@@ -78,6 +78,12 @@ class Family:
                     f"model {model!r}: params.self_normalizing = true sets the activation (SELU) and drops BatchNorm; "
                     f"remove params.{clash[0]}"
                 )
+        if out.get("batch_size") == 1 and _has_batch_norm_1d(out):
+            raise ConfigError(
+                f"model {model!r}: params.batch_size = 1 trains the BatchNorm layers of kind {self.kind!r} on one row "
+                "at a time, which they cannot do (torch stops with 'Expected more than 1 value per channel'); set "
+                "params.batch_size to 2 or more" + (", or params.batch_norm = false" if self.kind == "mlp" else "")
+            )
         pre = self.backbone_prefix
         if f"{pre}backbone" in out:
             _check_backbone_keys(model, out[f"{pre}backbone"], params, pre)
@@ -205,6 +211,16 @@ class Family:
 
         if backbone.get("pretrained") is not None:
             load_pretrained(module, backbone["pretrained"], model=model, backbone=backbone["backbone"])
+
+
+def _has_batch_norm_1d(params: Mapping[str, Any]) -> bool:
+    """Whether validated params build a ``BatchNorm1d`` over ``(N, C)`` features, which a batch of one row cannot
+    train: the mlp's hidden layers (unless self-normalising), the hybrid's dense branch and head."""
+    if "batch_norm" in params:  # mlp
+        return bool(params["batch_norm"] and not params["self_normalizing"])
+    if "table_batch_norm" in params:  # hybrid
+        return bool((params["table_batch_norm"] and params["table_hidden"]) or params["head_hidden"])
+    return False
 
 
 def _check_branch_keys(model: str, params: Mapping[str, Any]) -> None:

@@ -35,15 +35,25 @@ from ...errors import ConfigError, did_you_mean
 from ...features import FeatureMatrix
 from ...features.sequence import STEP_COLUMN, infer_sequence_shape
 
+#: the smallest std a column is scaled by: float32's smallest normal number. A constant float32 column's float64 std
+#: is exactly 0 (the sum of its copies is exact), so any spread above this is the column's own: a column of values
+#: around 1e-14 is scaled to unit spread, not taken for a constant (an absolute 1e-12 zeroed it)
+_MIN_STD = float(np.finfo(np.float32).tiny)
+
 
 def _mean_std(values: np.ndarray, axis: tuple[int, ...] | int) -> tuple[np.ndarray, np.ndarray]:
-    """NaN-aware mean and std in float64 (mean 0 where all missing, std 1 where constant or all missing)."""
+    """NaN-aware mean and std in float64: mean 0 where all missing; std 0 where constant or all missing, which
+    :func:`_standardise` reads as "nothing learnt": 0 (the training value) in every row, whatever it holds.
+
+    A std of 1 there had passed the rows' raw values on: a column all missing (or constant) in a fold's training
+    rows but 5e4 in its validation rows reached the mlp as 5e4, to weights no row had trained, and its predictions
+    were 10^4 target spreads off. (realmlp's robust scaling zeroes such a column the same way.)"""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: handled below
         v = np.where(np.isfinite(values), values, np.nan)
         mean = np.nanmean(v, axis=axis, dtype=np.float64)
         std = np.nanstd(v, axis=axis, dtype=np.float64)
-    return np.nan_to_num(mean), np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+    return np.nan_to_num(mean), np.where(np.isfinite(std) & (std >= _MIN_STD), std, 0.0)
 
 
 def pixel_histogram(images: np.ndarray) -> np.ndarray:
@@ -116,7 +126,9 @@ def take_columns(X: FeatureMatrix, names: list[str]) -> FeatureMatrix:
 
 
 def _standardise(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    out = (values - mean.astype(np.float32)) / std.astype(np.float32)
+    """``(values - mean) / std`` in float32; missing, infinite and std-0 (constant in training) cells -> 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # std 0: +-inf or NaN, zeroed below
+        out = (values - mean.astype(np.float32)) / std.astype(np.float32)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False)
 
 
@@ -240,7 +252,7 @@ class ImageInputs:
             mean, std = histogram_mean_std(pixel_histogram(pixels.transpose(0, 2, 3, 1)))
         else:
             m, s = _mean_std(images, axis=(0, 2, 3))
-            mean, std = m.tolist(), s.tolist()
+            mean, std = m.tolist(), np.where(s > 0, s, 1.0).tolist()  # a constant channel: 1, as the histogram's
         return {"layout": "image", "shape": list(self.shape), "order": self.order, "mean": mean, "std": std}
 
     def arrays(self, X: FeatureMatrix, state: dict[str, Any]) -> tuple[np.ndarray, ...]:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...errors import ConfigError, KitError
+from ...errors import ConfigError, DataError, KitError
 from ...features import FeatureMatrix
 from ...features.sequence_store import SequenceStore
 from ...metrics import Metric, get_metric
@@ -99,6 +99,8 @@ def fit_net(
         "inputs": _fit_inputs(model, params, inputs, source, train, threads),
     }
     head = _head(config)
+    if task == "multiregression":
+        _check_targets_have_values(model, y_train)
     config["target"] = head.fit_target(y_train)
     plan = plan_device(device, amp=params["amp"], channels_last=params["channels_last"], image_input=family.has_images)
     callbacks = [*callbacks, *family.callbacks(params)]
@@ -123,6 +125,7 @@ def fit_net(
         seeded(seed, device, deterministic=params["deterministic"]) as generator,
     ):
         module = family.build(params, config["inputs"], head.n_outputs)
+        _check_batch_norm_rows(model, kind, module, len(y_train))
         family.prepare_for_fit(module, model, params)
         train_batches = batches_for(
             config,
@@ -162,6 +165,31 @@ def fit_net(
         result = trainer.fit(train_batches, valid_batches, y_valid)
     config["best_epoch"] = result.best_epoch
     return FittedNet(trainer.module.eval(), config), result
+
+
+def _check_targets_have_values(model: str, y: np.ndarray) -> None:
+    """A multiregression target with no value in the training rows: nothing to learn its scale from (its mean 0 and
+    std 1 were assumed, and a target around 1e6 was predicted around 0). The per-target models refuse it alike."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    empty = np.flatnonzero(~np.isfinite(y).any(axis=0))
+    if empty.size:
+        raise DataError(
+            f"model {model!r}: the target data.target[{int(empty[0])}] has no value in this fold's training rows; a "
+            "multiregression target needs values to fit: use fewer folds, or remove it from data.target"
+        )
+
+
+def _check_batch_norm_rows(model: str, kind: str, module: nn.Module, rows: int) -> None:
+    """A training set of one row and a ``BatchNorm1d`` over ``(N, C)`` features (the mlp's hidden layers, the
+    hybrid's): a batch of one row has no spread to normalise by, and torch stops with ``ValueError: Expected more than
+    1 value per channel when training`` (a last batch of one row is dropped, but not the only one)."""
+    if rows != 1 or not any(type(m) is nn.BatchNorm1d for m in module.modules()):
+        return
+    fix = "set params.batch_norm = false (or use kind realmlp or tabm), or " if kind == "mlp" else ""
+    raise DataError(
+        f"model {model!r}: kind {kind!r} trains BatchNorm layers, which need at least 2 rows, but it has 1 training "
+        f"row (a fold's, or the data's); {fix}train on more rows"
+    )
 
 
 def predict_net(

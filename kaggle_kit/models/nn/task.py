@@ -60,12 +60,12 @@ class TaskHead:
             y = np.asarray(y, dtype=np.float64)
             means = [float(np.nanmean(c)) if np.isfinite(c).any() else 0.0 for c in y.T]
             stds = [float(np.nanstd(c)) if np.isfinite(c).any() else 1.0 for c in y.T]
-            return {"mean": means, "std": [s if s > 1e-12 else 1.0 for s in stds]}
+            return {"mean": means, "std": [target_scale(m, s) for m, s in zip(means, stds, strict=True)]}
         if not self.regression:
             return {}
         y = np.asarray(y, dtype=np.float64)
-        std = float(np.std(y))
-        return {"mean": float(np.mean(y)), "std": std if std > 1e-12 else 1.0}
+        mean = float(np.mean(y))
+        return {"mean": mean, "std": target_scale(mean, float(np.std(y)))}
 
     def target_array(self, y: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         if self.multi:  # (n, 2T): labels (missing -> 0), then the mask of present labels
@@ -141,6 +141,14 @@ class TaskHead:
             return pred
 
         return output
+
+
+def target_scale(mean: float, std: float) -> float:
+    """The std a regression target is divided by: its own, relative to its size, so a target in units of 1e-14 is
+    learnt at unit scale (an absolute floor of 1e-12 left it at 1e-14 while the outputs, of order 0.1, were added to
+    the mean unscaled: predictions off by 10^13 times the target's spread); 1 where the target is constant (0, or
+    float rounding: below 1e-12 of its mean)."""
+    return std if np.isfinite(std) and std > 1e-12 * abs(mean) and std > 0 else 1.0
 
 
 def _cdf(out: torch.Tensor) -> torch.Tensor:

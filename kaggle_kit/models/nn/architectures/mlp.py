@@ -17,6 +17,18 @@ def embedding_width(levels: int, dim: int) -> int:
     return dim if dim > 0 else max(1, min(50, (levels + 1) // 2))
 
 
+def missing_at_zero(embedding: nn.Embedding) -> nn.Embedding:
+    """``embedding`` with row 0 (a missing or unseen level) starting at zeros, as a one-hot column's all-zero row.
+
+    Drawn at random like the others, it stayed random where the training rows had no missing value (nothing moves
+    it): a level unseen in training, as test rows hold, was read as one more random level, and a net's predictions
+    for those rows moved by about a level effect, up or down by the seed. At zero it is the centre the levels'
+    vectors start around; training rows that miss the column still train it."""
+    with torch.no_grad():
+        embedding.weight[0].zero_()
+    return embedding
+
+
 class MLP(nn.Module):
     def __init__(
         self,
@@ -32,7 +44,9 @@ class MLP(nn.Module):
         embedding_dim: int = 0,
     ) -> None:
         super().__init__()
-        self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, embedding_dim)) for c in cardinalities)
+        self.embeddings = nn.ModuleList(
+            missing_at_zero(nn.Embedding(c, embedding_width(c, embedding_dim))) for c in cardinalities
+        )
         width = n_numeric + sum(e.embedding_dim for e in self.embeddings)
         layers: list[nn.Module] = []
         for size in hidden:

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .mlp import missing_at_zero
+
 
 def factors(p: nn.Parameter, *, lr: float = 1.0, wd: float | None = None) -> nn.Parameter:
     """Tag ``p`` with its learning-rate and weight-decay factors (see the optimizer)."""
@@ -116,7 +118,11 @@ class CategoricalEncoder(nn.Module):
         self.cardinalities = list(cardinalities)
         self.one_hot = [c - 1 <= one_hot_max for c in self.cardinalities]
         self.embeddings = nn.ModuleDict(
-            {str(i): nn.Embedding(c, dim) for i, c in enumerate(self.cardinalities) if not self.one_hot[i]}
+            {
+                str(i): missing_at_zero(nn.Embedding(c, dim))
+                for i, c in enumerate(self.cardinalities)
+                if not self.one_hot[i]
+            }
         )
         self.width = sum(c - 1 if oh else dim for c, oh in zip(self.cardinalities, self.one_hot, strict=True))
 
