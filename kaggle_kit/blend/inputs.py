@@ -167,6 +167,12 @@ def default_models(run_dir: Path | str) -> list[str]:
     return names + [n for n in imported if n not in untested]
 
 
+def unchecked_imports(run_dir: Path | str) -> tuple[str, ...]:
+    """Imported predictions whose folds could not be checked against every repeat of the run's (imported without a
+    fold column, or with only some repeats'): a blend of them may score optimistically by nested CV."""
+    return tuple(name for name, src in external_sources(run_dir).items() if not src.get("folds_checked"))
+
+
 def load_run(
     run_dir: Path | str,
     models: Sequence[str] | None = None,

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..blend.engine import guard_note, stored_guard
 from ..blend.inputs import run_folds
 from ..blend.scoring import honest_scores
 from ..blend.storage import external_sources, read_external_predictions
@@ -120,6 +121,9 @@ def collect_report(
     blends, stale = current_blends(store.root, read_blends(store.root))
     if stale:
         notes.append("Blends left out, their models changed since they were made: " + "; ".join(stale))
+    blends, dropped = stored_guard(blends, metric)  # as `submit --best` ranks them
+    if dropped:
+        notes.append(guard_note(dropped))
     ok = [m.name for m in models if m.status == "ok"]
     notes.extend(_finished_after_the_blends(store, blends, ok))
     oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
@@ -129,7 +133,7 @@ def collect_report(
     imported = _imported(store, oofs)
     entries = rank_entries(
         _honest(
-            [*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)],
+            _marked([*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)], store, blends, notes),
             oofs,
             store,
             metric,
@@ -353,6 +357,47 @@ def _imported(store: RunStore, oofs: dict[str, np.ndarray]) -> list[Entry]:
         oofs[name] = _values(frame)
         entries.append(Entry(name=name, kind="external", cv=math.nan, fold_scores=()))
     return entries
+
+
+def _marked(entries: list[Entry], store: RunStore, blends: list[BlendSummary], notes: list[str]) -> list[Entry]:
+    """The entries marked as ``submit --best`` sees them: imported predictions without test predictions (where the run
+    has test rows), and blends without them, cannot be submitted, so are never named the best; imports whose folds
+    were not checked, and blends of them, may score optimistically by nested CV. Each with a note saying so."""
+    has_test = int(store.read_meta().get("n_test") or 0) > 0
+    sources = external_sources(store.root)
+    unchecked = {n for n, src in sources.items() if not src.get("folds_checked")}
+    folders = {b.name: b.folder for b in blends}
+    out, untested, marked = [], [], []
+    for e in entries:
+        if e.is_blend:
+            tested = not has_test or (folders[e.name] / "test.parquet").is_file()
+            flagged = any(m in unchecked for m in next(b.models for b in blends if b.name == e.name))
+        elif e.name in sources:
+            tested = not has_test or read_external_predictions(store.root, e.name, "test") is not None
+            flagged = e.name in unchecked
+        else:
+            out.append(e)
+            continue
+        if not tested:
+            untested.append(e.name)
+        if flagged:
+            marked.append(e.name)
+        out.append(replace(e, submittable=tested, unchecked=flagged))
+    if untested:
+        notes.append(
+            f"{allowed(untested)} have no test predictions (imported without --test): ranked by their CV, but "
+            "`kaggle-kit submit --best` cannot submit them, so the report never names them the best; import them "
+            "again with their test file (--test)"
+        )
+    if marked:
+        blended = [n for n in marked if n not in unchecked]
+        what = f"the nested CV of the blends of them ({allowed(blended)}) is" if blended else "a blend of them would be"
+        notes.append(
+            f"Folds unchecked: {allowed(sorted(unchecked))} came without a fold column matching the run's folds "
+            f"(every repeat's), so {what} optimistic if they were made on other folds; import them again with their "
+            "fold column (--fold-column)"
+        )
+    return out
 
 
 def _values(frame: pl.DataFrame) -> np.ndarray:

@@ -174,7 +174,7 @@ def _leaderboard(r: Report) -> str:
         if best is not None and e.name == best.name and e.kind == best.kind:
             cls += " best"
         folds: list[object] = [*e.fold_scores, *([None] * (n_folds - len(e.fold_scores)))]
-        kind = f"blend: {e.method}" if e.is_blend else e.kind
+        kind = e.label
         status = e.status if e.status == "ok" else f"{e.status}: {e.error or ''}"
         cells = [i, e.name, kind, e.cv, e.nested_cv, e.mean, e.std, *folds]
         cells += [Num(e.fit_seconds, ".1f"), Num(e.best_iteration, ".0f"), status]
