@@ -4,6 +4,7 @@ folds could not be checked, and a repeated run's fold columns."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -174,3 +175,24 @@ def test_a_repeated_runs_fold_columns_that_do_not_match_are_refused(
     oof_path, test_path = _export(run_dir, tmp_path, folds)
     with pytest.raises(DataError, match=match):
         import_predictions(run_dir, "bad", oof_path, test_path)
+
+
+# ------------------------------------------------------------------------------- blends written by hand
+def test_a_hand_written_blend_in_another_row_order_is_scored_on_its_own_rows(single: Path) -> None:
+    """The report's tolerant layout (a blend written elsewhere): its OOF rows in another order had been scored
+    against other rows' targets, and one row short stopped the report with an IndexError."""
+    store = RunStore(single)
+    oof = store.read_predictions("nb", "oof")
+    for name, frame in (("shuffled", oof.sample(fraction=1.0, shuffle=True, seed=3)), ("short", oof.slice(5))):
+        folder = single / "blends" / name
+        folder.mkdir(parents=True)
+        frame.write_parquet(folder / "oof.parquet")
+        store.read_predictions("nb", "test").write_parquet(folder / "test.parquet")
+        summary = {"name": name, "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.5, "nested_cv": 0.5}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    report = collect_report(single, adversarial=False)
+    entries = {e.name: e for e in report.entries}
+    assert entries["shuffled"].fold_scores == entries["nb"].fold_scores  # nb's OOF, weight 1: nb's scores
+    assert entries["shuffled"].label == "blend: mean"
+    assert "short" not in entries
+    assert any(n.startswith("Blend 'short' left out: the ids of") and "(451 row(s)" in n for n in report.notes)

@@ -38,6 +38,7 @@ from .entries import Entry, best_entry, format_entries, rank_entries
 from .families import FamilyReport, family_report
 from .history import History, SubmissionRecord, default_db
 from .inputs import check_run_data, try_load_run_data
+from .marks import blend_oofs, marked, matrix
 from .mistakes import ErrorAnalysis, analyse_errors, pixel_images, stream_images
 from .training import Curve, Importance, feature_importance, learning_curves
 
@@ -126,14 +127,12 @@ def collect_report(
         notes.append(guard_note(dropped))
     ok = [m.name for m in models if m.status == "ok"]
     notes.extend(_finished_after_the_blends(store, blends, ok))
-    oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
-    for b in blends:
-        if (frame := b.oof()) is not None:
-            oofs.setdefault(b.name, _values(frame))
+    oofs = {name: matrix(store.read_predictions(name, "oof")) for name in ok}
+    blends = blend_oofs(store, blends, oofs, notes)
     imported = _imported(store, oofs)
     entries = rank_entries(
         _honest(
-            _marked([*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)], store, blends, notes),
+            marked([*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)], store, blends, notes),
             oofs,
             store,
             metric,
@@ -354,55 +353,9 @@ def _imported(store: RunStore, oofs: dict[str, np.ndarray]) -> list[Entry]:
         frame = read_external_predictions(store.root, name, "oof")
         if frame is None or name in oofs:  # a name clash is refused by `blend`, which says how to resolve it
             continue
-        oofs[name] = _values(frame)
+        oofs[name] = matrix(frame)
         entries.append(Entry(name=name, kind="external", cv=math.nan, fold_scores=()))
     return entries
-
-
-def _marked(entries: list[Entry], store: RunStore, blends: list[BlendSummary], notes: list[str]) -> list[Entry]:
-    """The entries marked as ``submit --best`` sees them: imported predictions without test predictions (where the run
-    has test rows), and blends without them, cannot be submitted, so are never named the best; imports whose folds
-    were not checked, and blends of them, may score optimistically by nested CV. Each with a note saying so."""
-    has_test = int(store.read_meta().get("n_test") or 0) > 0
-    sources = external_sources(store.root)
-    unchecked = {n for n, src in sources.items() if not src.get("folds_checked")}
-    folders = {b.name: b.folder for b in blends}
-    out, untested, marked = [], [], []
-    for e in entries:
-        if e.is_blend:
-            tested = not has_test or (folders[e.name] / "test.parquet").is_file()
-            flagged = any(m in unchecked for m in next(b.models for b in blends if b.name == e.name))
-        elif e.name in sources:
-            tested = not has_test or read_external_predictions(store.root, e.name, "test") is not None
-            flagged = e.name in unchecked
-        else:
-            out.append(e)
-            continue
-        if not tested:
-            untested.append(e.name)
-        if flagged:
-            marked.append(e.name)
-        out.append(replace(e, submittable=tested, unchecked=flagged))
-    if untested:
-        notes.append(
-            f"{allowed(untested)} have no test predictions (imported without --test): ranked by their CV, but "
-            "`kaggle-kit submit --best` cannot submit them, so the report never names them the best; import them "
-            "again with their test file (--test)"
-        )
-    if marked:
-        blended = [n for n in marked if n not in unchecked]
-        what = f"the nested CV of the blends of them ({allowed(blended)}) is" if blended else "a blend of them would be"
-        notes.append(
-            f"Folds unchecked: {allowed(sorted(unchecked))} came without a fold column matching the run's folds "
-            f"(every repeat's), so {what} optimistic if they were made on other folds; import them again with their "
-            "fold column (--fold-column)"
-        )
-    return out
-
-
-def _values(frame: pl.DataFrame) -> np.ndarray:
-    """A stored prediction frame (id + prediction columns) as its float matrix."""
-    return frame.drop(frame.columns[0]).to_numpy().astype(np.float64)
 
 
 def _error_rows(
