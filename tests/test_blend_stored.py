@@ -15,7 +15,7 @@ import pytest
 from conftest import demo_spec
 
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions
-from kaggle_kit.errors import DataError
+from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.predict.best import best_choice, stored_report
 from kaggle_kit.report import collect_report
 from kaggle_kit.runtime.runner import run
@@ -199,3 +199,10 @@ def test_a_hand_written_blend_in_another_row_order_is_scored_on_its_own_rows(sin
     assert entries["shuffled"].label == "blend: mean"
     assert "short" not in entries
     assert any(n.startswith("Blend 'short' left out: the ids of") and "(451 row(s)" in n for n in report.notes)
+
+
+def test_a_blend_named_as_a_model_of_a_blend_is_refused_naming_its_models(single: Path) -> None:
+    """`--models hill_climb,nb`: it had said "no model or imported predictions named 'hill_climb'", as for a typo."""
+    fit_blend(single, "hill_climb", models=["nb", "lr"])
+    with pytest.raises(ConfigError, match=r"'hill_climb' is a blend of the run, not a model: .* --models nb,lr$"):
+        fit_blend(single, "mean", models=["hill_climb", "nb"])
