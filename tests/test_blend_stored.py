@@ -112,7 +112,7 @@ def test_imports_without_test_predictions_are_ranked_but_never_named_the_best(si
     with pytest.warns(UserWarning, match="'oracle' have no test predictions: left out of the blends"):
         choice = best_choice(single, new_rows=False)
     assert report.best is not None and report.best.name == choice.name != "oracle"
-    assert any("'oracle' have no test predictions" in n and "submit --best" in n for n in report.notes)
+    assert any("without --test: 'oracle')" in n and "submit --best" in n for n in report.notes)
 
 
 def test_blends_of_imports_whose_folds_were_not_checked_are_marked(single: Path, tmp_path: Path) -> None:

@@ -178,8 +178,9 @@ class BlendReport:
         ]
         marked = [b.name for b in self.blends if self.unchecked_in(b)]
         if marked:
+            names = sorted({m for b in self.blends for m in self.unchecked_in(b)})
             parts.append(
-                f"Folds unchecked: the imported predictions {allowed(list(self.unchecked))} came without a fold "
+                f"Folds unchecked: the imported predictions {allowed(names)} came without a fold "
                 "column matching the run's folds (every repeat's), so the nested CV of the blends of them "
                 f"({allowed(marked)}) is optimistic if they were made on other folds; import them again with their "
                 "fold column (--fold-column)."

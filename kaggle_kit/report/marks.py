@@ -64,7 +64,7 @@ def marked(entries: list[Entry], store: RunStore, blends: list[BlendSummary], no
     sources = external_sources(store.root)
     unchecked = {n for n, src in sources.items() if not src.get("folds_checked")}
     folders = {b.name: b.folder for b in blends}
-    out, untested, marked = [], [], []
+    out, untested, flagged_names = [], [], []
     for e in entries:
         if e.is_blend:
             tested = not has_test or (folders[e.name] / "test.parquet").is_file()
@@ -78,14 +78,14 @@ def marked(entries: list[Entry], store: RunStore, blends: list[BlendSummary], no
         if not tested:
             untested.append(e.name)
         if flagged:
-            marked.append(e.name)
+            flagged_names.append(e.name)
         out.append(replace(e, submittable=tested, unchecked=flagged))
     imports = [n for n in untested if n in sources]
     if imports:
         notes.append(
-            f"{allowed(imports)} have no test predictions (imported without --test): ranked by their CV, but "
-            "`kaggle-kit submit --best` cannot submit them, so the report never names them the best; import them "
-            "again with their test file (--test)"
+            f"Imported predictions without test predictions (imported without --test: {allowed(imports)}): ranked "
+            "by their CV, but `kaggle-kit submit --best` cannot submit them, so the report never names them the "
+            "best; import them again with their test file (--test)"
         )
     if len(imports) < len(untested):
         notes.append(
@@ -93,13 +93,13 @@ def marked(entries: list[Entry], store: RunStore, blends: list[BlendSummary], no
             "(test.parquet): ranked, but `kaggle-kit submit --best` cannot submit them, so the report never names "
             "them the best; blend again (`kaggle-kit blend`)"
         )
-    if marked:
-        blended = [n for n in marked if n not in unchecked]
+    if flagged_names:
+        blended = [n for n in flagged_names if n not in unchecked]
         what = f"the nested CV of the blends of them ({allowed(blended)}) is" if blended else "a blend of them would be"
         notes.append(
-            f"Folds unchecked: {allowed(sorted(unchecked))} came without a fold column matching the run's folds "
-            f"(every repeat's), so {what} optimistic if they were made on other folds; import them again with their "
-            "fold column (--fold-column)"
+            f"Folds unchecked (imported without a fold column matching the run's folds, every repeat's: "
+            f"{allowed(sorted(unchecked))}): {what} optimistic if they were made on other folds; import them again "
+            "with their fold column (--fold-column)"
         )
     return out
 
