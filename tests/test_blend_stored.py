@@ -17,7 +17,7 @@ from conftest import demo_spec
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions
 from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.predict.best import best_choice, stored_report
-from kaggle_kit.report import collect_report
+from kaggle_kit.report import build_report, collect_report
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
 
@@ -206,3 +206,20 @@ def test_a_blend_named_as_a_model_of_a_blend_is_refused_naming_its_models(single
     fit_blend(single, "hill_climb", models=["nb", "lr"])
     with pytest.raises(ConfigError, match=r"'hill_climb' is a blend of the run, not a model: .* --models nb,lr$"):
         fit_blend(single, "mean", models=["hill_climb", "nb"])
+
+
+def test_a_hand_written_blend_named_with_markup_stays_text_in_the_report(single: Path, tmp_path: Path) -> None:
+    """A blend written elsewhere names itself in its summary: its name had ended the weights table's id attribute
+    in report.html, and the rest of it became markup."""
+    store = RunStore(single)
+    folder = single / "blends" / "odd"
+    folder.mkdir(parents=True)
+    for kind in ("oof", "test"):
+        store.read_predictions("nb", kind).write_parquet(folder / f"{kind}.parquet")
+    name = 'a"><i>x</i>|b c'
+    summary = {"name": name, "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.5, "nested_cv": 0.5}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    files = build_report(single, out_dir=tmp_path / "report", adversarial=False)
+    html = files.html.read_text()
+    assert "<i>x</i>" not in html and 'id="blend-a&quot;&gt;&lt;i&gt;x&lt;/i&gt;|b c-weights"' in html
+    assert r'a"><i>x</i>\|b c' in files.markdown.read_text()  # the table's bar escaped
