@@ -337,7 +337,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
         )
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    folds = "folds checked" if imported.folds_checked else "folds NOT checked"
+    folds = (
+        "folds checked"
+        if imported.folds_checked
+        else f"folds checked on {', '.join(f'fold_r{r}' for r in imported.fold_repeats)} only"
+        if imported.fold_repeats
+        else "folds NOT checked"
+    )
     print(
         f"imported {imported.name!r}: {imported.n_rows} OOF row(s), {imported.n_test} test row(s), {folds}; "
         f"stored in {imported.folder}. Blend it like a model: kaggle-kit blend {args.run_dir}"

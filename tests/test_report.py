@@ -153,14 +153,17 @@ class Built:
 
 
 def _write_blend(run_dir: Path, y: np.ndarray) -> dict:
-    """A blend in the layout of kaggle_kit.blend: RUN_DIR/blends/<name>/{oof.parquet, summary.json}."""
+    """A blend in the layout of kaggle_kit.blend: RUN_DIR/blends/<name>/{oof.parquet, test.parquet, summary.json}
+    (without its test predictions the report marks it, and never names it the best: `submit --best` cannot pick it)."""
     store = RunStore(run_dir)
-    a, b = store.read_predictions("xgb", "oof"), store.read_predictions("lgbm", "oof")
     weights = [0.35, 0.65]
-    oof = a.select("id").with_columns([(weights[0] * a[c] + weights[1] * b[c]).alias(c) for c in a.columns[1:]])
     folder = run_dir / "blends" / "nm"
     folder.mkdir(parents=True)
-    oof.write_parquet(folder / "oof.parquet")
+    for kind in ("oof", "test"):
+        a, b = store.read_predictions("xgb", kind), store.read_predictions("lgbm", kind)
+        frame = a.select("id").with_columns([(weights[0] * a[c] + weights[1] * b[c]).alias(c) for c in a.columns[1:]])
+        frame.write_parquet(folder / f"{kind}.parquet")
+    oof = pl.read_parquet(folder / "oof.parquet")
     cv = get_metric("roc_auc").score(y, oof.drop("id").to_numpy())
     summary = {
         "name": "nm",
@@ -341,6 +344,12 @@ def test_markdown_summary_and_printed_leaderboard(binary: Built) -> None:
     for name in ("xgb", "lgbm", "baseline"):
         cv = store.read_summary(name).cv
         assert f"| {name} |" in text and f"{cv:.5f}" in text
+        row = next(line for line in text.splitlines() if f"| {name} |" in line).split(" | ")
+        summary = store.read_summary(name)
+        assert row[-3:-1] == [  # fit seconds and rounds as the HTML shows them, not as scores (0.33300)
+            f"{summary.fit_seconds:.1f}",
+            f"{summary.best_iteration:.0f}" if summary.best_iteration is not None else "-",
+        ]
         assert name in binary.files.leaderboard and f"{cv:.5f}" in binary.files.leaderboard
     assert "**nm** (nelder_mead)" in text and f"{binary.blend['nested_cv']:.5f}" in text
     assert "## Adversarial validation" in text and "## CV vs public leaderboard" in text

@@ -23,12 +23,20 @@ from ..errors import ConfigError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore, check_writable
 from .engine import BlendOutcome, blend_predictions, stacking_guard
-from .inputs import RunPredictions, blendable_keys, current_keys, load_run, stale_reason
+from .inputs import RunPredictions, blendable_keys, current_keys, load_run, stale_reason, unchecked_imports
 from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
 from .report import BlendReport, oof_correlation
 from .result import BlendResult
-from .storage import BLENDS, check_name, read_blend, read_blend_predictions, reblend_command, write_blend
+from .storage import (
+    BLENDS,
+    check_name,
+    read_blend,
+    read_blend_predictions,
+    reblend_command,
+    remove_blend,
+    write_blend,
+)
 from .threshold import oof_threshold
 
 #: The methods ``"all"`` stands for, in the order they are reported (each where the metric can score it and its
@@ -163,10 +171,14 @@ def blend_report(
         if outcome.result.method == "stack":  # it beat the selection
             _save(preds, outcome)
     for blend, beaten_by in dropped:
+        # a blend of that name stored by an earlier call (over other models) goes too: else `submit --best` and the
+        # report ranked, and could submit, the stacker this call says is neither stored nor ranked
+        removed = save and remove_blend(RunStore(preds.root), blend.name)
         notes.append(
             f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {blend.mean:.5f} by nested CV, "
             f"which does not beat the ensemble selection {beaten_by.name!r} ({beaten_by.mean:.5f}); it is neither "
-            "stored nor ranked."
+            "stored nor ranked"
+            + (" (the blend stored under its name by an earlier call was removed)." if removed else ".")
         )
     for bag, members in bags.items():
         outcomes.append(_blend(preds.select(members), "mean", bag, None, seed, calibrate))
@@ -211,6 +223,7 @@ def blend_report(
         groups=groups,
         group_blends=group_blends,
         notes=tuple(notes),
+        unchecked=tuple(n for n in unchecked_imports(preds.root) if n in preds.names),
     )
 
 

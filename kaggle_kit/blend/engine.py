@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -216,3 +216,58 @@ def stacking_guard(
     if stacker is None or selection is None or metric.better(stacker.result.mean, selection.result.mean):
         return list(outcomes), []
     return [o for o in outcomes if o is not stacker], [(stacker.result, selection.result)]
+
+
+class _Stored(Protocol):
+    """A stored blend as :func:`stored_guard` reads it (a :class:`BlendResult`, or the report's summary of one)."""
+
+    name: str
+    method: str
+    model_keys: dict[str, str]
+
+    @property
+    def mean(self) -> float: ...
+
+
+_B = TypeVar("_B", bound=_Stored)
+
+
+def stored_guard(blends: Sequence[_B], metric: Metric) -> tuple[list[_B], list[tuple[_B, _B]]]:
+    """:func:`stacking_guard` over blends stored by separate calls (``kaggle-kit blend --method stack``, then
+    ``--method hill_climb``), for what ranks stored blends (``submit --best``, ``kaggle-kit report``): a stored
+    stacker is left out when a stored selection (``hill_climb``) over the same models, the same versions of them
+    (their keys), scores at least as well by nested CV. Returns the blends kept and, for each stacker left out,
+    ``(it, the selection)``. A stacker without such a selection beside it is kept, as one call of ``stack`` alone
+    keeps it."""
+    # the plain selection, as one call's guard compares with (not hill_climb_temperature: calibrated)
+    selections = [b for b in blends if b.method == "hill_climb" and b.model_keys and not _calibrated(b)]
+    kept, dropped = [], []
+    for b in blends:
+        rival = next(
+            (
+                s
+                for s in selections
+                if b.method == "stack" and s.model_keys == b.model_keys and not metric.better(b.mean, s.mean)
+            ),
+            None,
+        )
+        if rival is None:
+            kept.append(b)
+        else:
+            dropped.append((b, rival))
+    return kept, dropped
+
+
+def _calibrated(blend: _Stored) -> bool:
+    """Whether a stored blend was calibrated: a :class:`BlendResult`'s temperature or isotonic maps, or the report's
+    summary's ``calibrate``."""
+    return any(getattr(blend, a, None) is not None for a in ("temperature", "isotonic", "calibrate"))
+
+
+def guard_note(dropped: Sequence[tuple[_Stored, _Stored]]) -> str:
+    """The note for stored stackers :func:`stored_guard` left out."""
+    return "Stacking left out (stacked-overfitting guard, over stored blends): " + "; ".join(
+        f"{b.name!r} scores {b.mean:.5f} by nested CV, which does not beat the ensemble selection {s.name!r} over the "
+        f"same models ({s.mean:.5f})"
+        for b, s in dropped
+    )

@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,6 +39,7 @@ import polars as pl
 from ..errors import DataError, DataWarning, StoreError
 from ..metrics import run_metric
 from ..readers.tables import header_key, header_renames
+from ..runtime.folds import Folds
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from ..sample_submission import whole_label
 from .import_checks import (
@@ -53,6 +55,8 @@ from .storage import EXTERNAL, blend_names, check_name, write_external
 from .target import run_target
 
 _KEY = "__id"
+#: folds.parquet's column of one repeat's fold ids (case aside)
+_REPEAT_COLUMN = re.compile(r"fold_r(\d+)")
 #: the names a fold column goes by (case aside): the kit's, notebooks' (``kfold``), and folds.parquet's (``fold_r0``)
 FOLD_COLUMNS = ("fold", "kfold", "folds", "fold_id", "fold_r0")
 
@@ -68,6 +72,7 @@ class ImportedPredictions:
     n_test: int
     folds_checked: bool
     folder: Path
+    fold_repeats: tuple[int, ...] = ()  # the run's repeats the file's fold column(s) were checked against
 
 
 def import_predictions(
@@ -112,15 +117,19 @@ def import_predictions(
     oof_path = Path(oof)
     oof_frame = _match_headers(_read(oof_path), headers)
     fold_column_given = fold_column is not None
-    fold_column = _fold_column(oof_frame, fold_column)
-    truth = _truth_column(oof_frame, target_col, (id_col, fold_column))
-    skip = (fold_column, truth, *_label_columns(oof_frame, columns, targets))
+    fold_columns = _fold_columns(oof_frame, fold_column)
+    fold_column = fold_columns[0]
+    truth = _truth_column(oof_frame, target_col, (id_col, *fold_columns))
+    skip = (*fold_columns, truth, *_label_columns(oof_frame, columns, targets))
     oof_values = _values(oof_frame, oof_path, id_col, columns, classes, targets, skip)
     oof_values = _align(oof_frame, oof_values, oof_path, id_col, run_ids, "training")
     if truth is not None and not meta.get("targets"):
         _check_truth(store, oof_frame, truth, oof_path, id_col, run_ids, classes)
-    folds_checked = _check_folds(store, oof_frame, oof_path, id_col, run_ids, fold_column)
     folds = run_folds(store)
+    fold_repeats = _check_folds(store, folds, oof_frame, oof_path, id_col, run_ids, fold_columns)
+    folds_checked = len(fold_repeats) == folds.n_repeats
+    if fold_repeats and not folds_checked:
+        _warn_repeats_unchecked(oof_path, fold_repeats, folds.n_repeats)
     never = (folds.ids == -1).all(axis=0)
     if folds_checked and folds.scheme == "past":
         warnings.warn(
@@ -145,9 +154,9 @@ def import_predictions(
         test_path = Path(test)
         test_frame = _match_headers(_read(test_path), headers)
         # a test file may keep a fold column too (of -1, say): not predictions
-        test_fold = fold_column if fold_column in test_frame.columns else _fold_column(test_frame, None)
-        truth_test = _truth_column(test_frame, target_col, (id_col, test_fold))
-        skip = (test_fold, truth_test, *_label_columns(test_frame, columns, targets))
+        test_folds = tuple(c for c in fold_columns if c in test_frame.columns) or _fold_columns(test_frame, None)
+        truth_test = _truth_column(test_frame, target_col, (id_col, *test_folds))
+        skip = (*test_folds, truth_test, *_label_columns(test_frame, columns, targets))
         test_values = _values(test_frame, test_path, id_col, columns, classes, targets, skip)
         test_ids = _test_ids(store)
         test_values = _align(test_frame, test_values, test_path, id_col, test_ids, "test")
@@ -182,11 +191,13 @@ def import_predictions(
     if test_frame_out is not None:
         digest.update(parquet_bytes(test_frame_out))
     key = digest.hexdigest()[:16]
-    if not folds_checked:
+    if not fold_repeats:
         named = repr(fold_column) if fold_column_given else f"(none named {', '.join(map(repr, FOLD_COLUMNS))})"
         warnings.warn(
             f"{str(oof_path)!r} has no fold column {named}, so its folds cannot be checked against the run's; "
-            "if it was not made with the run's folds (RUN_DIR/folds.parquet), its nested-CV scores are optimistic",
+            "if it was not made with the run's folds (RUN_DIR/folds.parquet), its nested-CV scores are optimistic: "
+            "the blend report and `submit --best` mark every blend of it (folds unchecked); import it again with "
+            "its fold column (--fold-column) to clear that",
             stacklevel=2,
         )
     source = {
@@ -196,6 +207,7 @@ def import_predictions(
         "test": str(Path(test).resolve()) if test is not None else None,
         "id_column": id_col,
         "folds_checked": folds_checked,
+        "fold_repeats": list(fold_repeats),
         "imported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     write_external(store, name, oof_frame_out, test_frame_out, source)
@@ -206,6 +218,7 @@ def import_predictions(
         n_test=test_frame_out.height if test_frame_out is not None else 0,
         folds_checked=folds_checked,
         folder=store.root / "external" / name,
+        fold_repeats=fold_repeats,
     )
 
 
@@ -392,13 +405,18 @@ def _shown(value: object) -> str:
     return repr(str(value))
 
 
-def _fold_column(frame: pl.DataFrame, given: str | None) -> str:
-    """The file's fold column: ``given``, else the one column named as :data:`FOLD_COLUMNS` name them (case aside; a
-    fold column named otherwise had been taken for a prediction column, and the file refused), else ``"fold"``."""
+def _fold_columns(frame: pl.DataFrame, given: str | None) -> tuple[str, ...]:
+    """The file's fold column(s): ``given``, else one per repeat where the file holds several of folds.parquet's
+    (``fold_r0``, ``fold_r1``, ...: a repeated run's folds joined; ``fold_r1`` had been taken for a prediction
+    column, and the file refused), else the one column named as :data:`FOLD_COLUMNS` name them (case aside; a fold
+    column named otherwise had been taken for a prediction column), else ``("fold",)``."""
     if given is not None:
-        return given
+        return (given,)
+    repeats = sorted((int(m[1]), c) for c in frame.columns if (m := _REPEAT_COLUMN.fullmatch(header_key(c))))
     found = [c for c in frame.columns if header_key(c) in FOLD_COLUMNS]
-    return found[0] if len(found) == 1 else "fold"
+    if len(repeats) > 1 or (repeats and not found):  # fold_r1 alone: one repeat's, checked against each
+        return tuple(c for _, c in repeats)
+    return (found[0],) if len(found) == 1 else ("fold",)
 
 
 def _numeric(frame: pl.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -440,22 +458,59 @@ def _align(
 
 
 def _check_folds(
-    store: RunStore, frame: pl.DataFrame, path: Path, id_col: str, run_ids: pl.Series, fold_column: str
-) -> bool:
-    """True when the file's fold column splits the rows as the run's first repeat does (fold numbers may differ);
-    False when the file has no fold column. A different split raises."""
-    if fold_column not in frame.columns:
-        return False
-    file_folds = pl.DataFrame({_KEY: _id_text(frame[id_col], run_ids), fold_column: frame[fold_column]})
-    aligned = pl.DataFrame({_KEY: run_ids.cast(pl.String)}).join(file_folds, on=_KEY, how="left", maintain_order="left")
-    theirs = aligned[fold_column]
-    ours = run_folds(store).ids[0]
+    store: RunStore,
+    folds: Folds,
+    frame: pl.DataFrame,
+    path: Path,
+    id_col: str,
+    run_ids: pl.Series,
+    fold_columns: tuple[str, ...],
+) -> tuple[int, ...]:
+    """The run's repeats the file's fold column(s) split the rows as (fold numbers may differ): one per repeat
+    column (``fold_r<r>`` against repeat ``r``), or the repeat a single fold column matches (any: it had been
+    compared with the first repeat only, so a file made on a later repeat's folds was refused); ``()`` when the
+    file has no fold column. A split the run does not have raises."""
+    present = [c for c in fold_columns if c in frame.columns]
+    if not present:
+        return ()
+    keys = pl.DataFrame({_KEY: run_ids.cast(pl.String)})
+    file_keys = _id_text(frame[id_col], run_ids)
+    if len(present) == 1:
+        theirs = _aligned_folds(keys, file_keys, frame[present[0]])
+        clashes = [_split_clash(folds.ids[r], theirs, run_ids) for r in range(folds.n_repeats)]
+        match = next((r for r, clash in enumerate(clashes) if clash is None), None)
+        if match is None:
+            _refuse_split(store, path, present[0], clashes[0], folds.n_repeats)
+        return (match,)
+    checked = []
+    for column in present:
+        r = int(_REPEAT_COLUMN.fullmatch(header_key(column))[1])  # type: ignore[index]
+        if r >= folds.n_repeats:
+            raise DataError(
+                f"the fold column {column!r} of {str(path)!r} names repeat {r}, but the run has "
+                f"{folds.n_repeats} repeat(s) of its folds (fold_r0 .. fold_r{folds.n_repeats - 1} in "
+                f"{store.folds_path}); were the predictions made for another run?"
+            )
+        clash = _split_clash(folds.ids[r], _aligned_folds(keys, file_keys, frame[column]), run_ids)
+        if clash is not None:
+            _refuse_split(store, path, column, clash, 1)
+        checked.append(r)
+    return tuple(sorted(checked))
+
+
+def _aligned_folds(keys: pl.DataFrame, file_keys: pl.Series, column: pl.Series) -> pl.Series:
+    file_folds = pl.DataFrame({_KEY: file_keys, "__fold": column})
+    return keys.join(file_folds, on=_KEY, how="left", maintain_order="left")["__fold"]
+
+
+def _split_clash(ours: np.ndarray, theirs: pl.Series, run_ids: pl.Series) -> str | None:
+    """Why the file's folds ``theirs`` (train row order) do not split the rows the run validates as ``ours`` (one
+    repeat's fold ids) does, or None when they do: two rows one side keeps together and the other splits (fold
+    numbers alone would not show the clash), or empty folds on rows the run validates."""
     validated = np.flatnonzero(ours >= 0)  # rows time folds never validate may have no fold in the file either
     empty = int(theirs.gather(validated).is_null().sum())
     if empty:
-        raise DataError(
-            f"the fold column {fold_column!r} of {str(path)!r} has {empty} empty value(s) on rows the run validates"
-        )
+        return f"has {empty} empty value(s) on rows the run validates"
     rows = pl.DataFrame({"row": validated, "ours": ours[validated], "theirs": theirs.to_numpy()[validated]})
     for a, b in (("ours", "theirs"), ("theirs", "ours")):  # a fold of one side must be a single fold of the other
         first = rows.group_by(a, maintain_order=True).agg(
@@ -463,7 +518,6 @@ def _check_folds(
         )
         bad = rows.join(first, on=a, how="left", maintain_order="left").filter(pl.col(b) != pl.col("__first"))
         if bad.height:
-            # two rows one side keeps together and the other splits: fold numbers alone would not show the clash
             i, j = int(bad["__first_row"][0]), int(bad["row"][0])
             pair = f"ids {run_ids[i]!r} and {run_ids[j]!r}"
             where = (
@@ -471,12 +525,33 @@ def _check_folds(
                 if a == "ours"
                 else f"share the file's fold {theirs[i]!r} but are in the run's folds {int(ours[i])} and {int(ours[j])}"
             )
-            raise DataError(
-                f"the fold column {fold_column!r} of {str(path)!r} splits the rows differently from the run's folds "
-                f"({pair} {where}); predictions made on other folds leak into the blend's nested CV. Make them with "
-                f"the run's folds ({store.folds_path}), or name the right column with --fold-column (fold_column=)"
-            )
-    return True
+            return f"splits the rows differently from the run's folds ({pair} {where})"
+    return None
+
+
+def _refuse_split(store: RunStore, path: Path, column: str, clash: str | None, n_repeats: int) -> None:
+    if clash is not None and clash.startswith("has "):
+        raise DataError(f"the fold column {column!r} of {str(path)!r} {clash}")
+    repeats = f" (nor any of its {n_repeats} repeats)" if n_repeats > 1 else ""
+    raise DataError(
+        f"the fold column {column!r} of {str(path)!r} {clash}{repeats}; predictions made on other folds leak into "
+        f"the blend's nested CV. Make them with the run's folds ({store.folds_path}), or name the right column "
+        "with --fold-column (fold_column=)"
+    )
+
+
+def _warn_repeats_unchecked(path: Path, checked: tuple[int, ...], n_repeats: int) -> None:
+    """A repeated run's nested CV scores every repeat's folds; a file made on some of them says nothing of the
+    others (the run's models pool every repeat's OOF)."""
+    which = ", ".join(f"fold_r{r}" for r in checked)
+    warnings.warn(
+        f"the run repeats its folds {n_repeats} times and nested CV scores each repeat's, but the folds of "
+        f"{str(path)!r} match {which} only: if its predictions were made on that split alone, nested CV scores them "
+        "on the other repeats' folds, which they were not made with, optimistically; give one fold column per repeat "
+        "(RUN_DIR/folds.parquet joined: fold_r0, fold_r1, ...), the OOF pooled over them as the run's models' is",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def _match_headers(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:

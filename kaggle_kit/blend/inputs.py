@@ -12,12 +12,12 @@ import numpy as np
 import polars as pl
 
 from ..config import BASELINE_NAME
-from ..errors import ConfigError, DataWarning, StoreError, allowed, did_you_mean
+from ..errors import ConfigError, DataWarning, KitError, StoreError, allowed, did_you_mean
 from ..metrics import Metric, run_metric
 from ..runtime.folds import Folds
 from ..runtime.scoring import score_folds
 from ..runtime.store import ModelResult, RunStore
-from .storage import blend_names, external_sources, read_external_predictions
+from .storage import blend_names, external_sources, read_blend, read_external_predictions
 from .target import run_target
 
 
@@ -167,6 +167,12 @@ def default_models(run_dir: Path | str) -> list[str]:
     return names + [n for n in imported if n not in untested]
 
 
+def unchecked_imports(run_dir: Path | str) -> tuple[str, ...]:
+    """Imported predictions whose folds could not be checked against every repeat of the run's (imported without a
+    fold column, or with only some repeats'): a blend of them may score optimistically by nested CV."""
+    return tuple(name for name, src in external_sources(run_dir).items() if not src.get("folds_checked"))
+
+
 def load_run(
     run_dir: Path | str,
     models: Sequence[str] | None = None,
@@ -200,7 +206,14 @@ def load_run(
             "blend again"
         )
     known = [*run_models, *sources]
+    stored = blend_names(store.root)
     for name in names:
+        if name in stored:  # it had been "no model named 'hill_climb'", as for a typo
+            raise ConfigError(
+                f"{name!r} is a blend of the run, not a model: a blend weighs models and imported predictions, never "
+                f"another blend (a blend of blends is not scored by nested CV as its parts were); name its models "
+                f"instead: --models {','.join(_blend_models(store.root, name)) or 'MODEL,MODEL'}"
+            )
         if name not in known:
             raise ConfigError(
                 f"no model or imported predictions named {name!r} in {str(store.root)!r}; it has {allowed(known)}."
@@ -256,6 +269,14 @@ def load_run(
         y=target,
         folds=folds,
     )
+
+
+def _blend_models(root: Path, name: str) -> list[str]:
+    """The models a stored blend weighs, as its summary lists them (none when it cannot be read)."""
+    try:
+        return list(read_blend(root, name).models)
+    except KitError:
+        return []
 
 
 def score_predictions(name: str, oof: np.ndarray, y: np.ndarray, folds: Folds, metric: Metric, key: str) -> ModelResult:

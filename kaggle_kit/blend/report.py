@@ -4,12 +4,13 @@ the wide-and-deep groups, and a plain verdict on whether blending beat the best 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from ..errors import allowed
 from ..leaderboard import (
     TableRow,
     direction,
@@ -56,6 +57,13 @@ class BlendReport:
     model_folds: dict[str, FoldScores] = field(default_factory=dict)
     dropped: tuple[tuple[BlendResult, BlendResult], ...] = ()
     model_thresholds: dict[str, float] = field(default_factory=dict)  # binary label metrics: chosen on each OOF
+    # imported predictions whose folds could not be checked against (every repeat of) the run's: a blend of them is
+    # scored by nested CV on folds they may not have been made with, optimistically; marked wherever it is ranked
+    unchecked: tuple[str, ...] = ()
+
+    def unchecked_in(self, blend: BlendResult) -> list[str]:
+        """The models of ``blend`` whose folds could not be checked (:attr:`unchecked`)."""
+        return [m for m in blend.models if m in self.unchecked]
 
     def model_scores(self, model: ModelResult) -> tuple[float, ...]:
         """A model's fold scores on the folds the blends were scored on (all but the first block of time folds)."""
@@ -116,6 +124,13 @@ class BlendReport:
                     f" The margin is within noise, though: less than twice the standard error of the fold-by-fold "
                     f"differences ({se:.5f})."
                 )
+            unchecked = self.unchecked_in(blend)
+            if unchecked:
+                text += (
+                    f" Its nested CV is optimistic, though, if {allowed(unchecked)} (imported predictions whose folds "
+                    "could not be checked against the run's) were made on other folds: import them again with their "
+                    "fold column (--fold-column) to check them."
+                )
             return text
         reasons = self._reasons(model, blend, abs(diff))
         return (
@@ -158,7 +173,18 @@ class BlendReport:
 
     def text(self) -> str:
         metric = get_metric(self.metric)
-        parts = [format_blend_leaderboard(self.models, self.blends, metric, self.tasks, self.model_folds)]
+        parts = [
+            format_blend_leaderboard(self.models, self.blends, metric, self.tasks, self.model_folds, self.unchecked)
+        ]
+        marked = [b.name for b in self.blends if self.unchecked_in(b)]
+        if marked:
+            names = sorted({m for b in self.blends for m in self.unchecked_in(b)})
+            parts.append(
+                f"Folds unchecked: the imported predictions {allowed(names)} came without a fold "
+                "column matching the run's folds (every repeat's), so the nested CV of the blends of them "
+                f"({allowed(marked)}) is optimistic if they were made on other folds; import them again with their "
+                "fold column (--fold-column)."
+            )
         if self.groups:
             parts.append(self._group_text())
         if 1 < len(self.models) <= 12:
@@ -249,14 +275,16 @@ def format_blend_leaderboard(
     metric: Metric,
     tasks: tuple[tuple[int, int], ...] = (),
     model_folds: Mapping[str, FoldScores] | None = None,
+    unchecked: Collection[str] = (),
 ) -> str:
     """Models and blends ranked by their honest score: the mean of per-fold scores over the folds nested CV scored
     (``model_folds``: each model's OOF scored by :func:`~.scoring.score_folds`, as a blend's nested OOF is; without
     it, a model's recorded fold scores, which match only without repeated folds). Beside it: all held-out rows
     scored at once (a model's CV, a blend's nested CV), a blend's in-sample fold mean, the gap between the two
-    means, the weights."""
+    means, the weights. ``unchecked``: imported predictions whose folds were not checked, marked with every blend
+    of them (its nested CV may be optimistic)."""
     folds = blends[0].folds if blends else tasks
-    rows = [_blend_row(b) for b in blends]
+    rows = [_blend_row(b, any(m in unchecked for m in b.models)) for b in blends]
     for m in models:
         honest = (model_folds or {}).get(m.name)
         if honest is not None:
@@ -265,7 +293,8 @@ def format_blend_leaderboard(
             scores, cv = (matched_scores(m, folds, tasks) if tasks else m.fold_scores), m.cv
         mean = float(np.mean(scores)) if scores else float("nan")
         std = float(np.std(scores)) if scores else float("nan")
-        rows.append(TableRow(name=m.name, kind="model", score=mean, cv=cv, mean=mean, std=std, note=m.kind))
+        note = f"{m.kind}, folds unchecked" if m.name in unchecked else m.kind
+        rows.append(TableRow(name=m.name, kind="model", score=mean, cv=cv, mean=mean, std=std, note=note))
     columns = [
         name_column("name", 22),
         kind_column("method", 12),
@@ -284,12 +313,14 @@ def format_blend_leaderboard(
     return format_table(rows, columns, metric, title)
 
 
-def _blend_row(b: BlendResult) -> TableRow:
+def _blend_row(b: BlendResult, unchecked: bool = False) -> TableRow:
     if b.weights is None:
         weights = f"level-2 model on {len(b.models)} models"
     else:
         ordered = sorted(zip(b.models, b.weights, strict=True), key=lambda t: -t[1])
         weights = " ".join(f"{n} {w:.2f}" for n, w in ordered if w > 0.005)
+    if unchecked:
+        weights = f"folds unchecked; {weights}"
     return TableRow(
         name=b.name,
         kind=b.method,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..blend.inputs import current_keys, default_models, load_run, stale_reason
+from ..blend.engine import guard_note, stored_guard
+from ..blend.inputs import current_keys, default_models, load_run, stale_reason, unchecked_imports
 from ..blend.report import BlendReport, oof_correlation
 from ..blend.result import BlendResult
 from ..blend.storage import blend_dir, blend_names, read_blend
@@ -45,6 +46,7 @@ def stored_report(run_dir: Path | str, *, new_rows: bool = True) -> BlendReport:
             blends.append(blend_spec(folder, name) if new_rows else _submittable_blend(folder, name))
         except KitError:  # stale, or (new rows) blends imported predictions: not a candidate
             continue
+    blends, dropped = stored_guard(blends, preds.metric)
     tasks = blends[0].folds if blends else tuple(preds.folds.tasks())
     return BlendReport(
         metric=preds.metric.name,
@@ -56,6 +58,9 @@ def stored_report(run_dir: Path | str, *, new_rows: bool = True) -> BlendReport:
         correlation=oof_correlation(preds.oof),
         train_seconds=0.0,
         blend_seconds=0.0,
+        dropped=tuple(dropped),
+        notes=(guard_note(dropped),) if dropped else (),
+        unchecked=unchecked_imports(folder.root),
     )
 
 

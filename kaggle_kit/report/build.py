@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..blend.engine import guard_note, stored_guard
 from ..blend.inputs import run_folds
 from ..blend.scoring import honest_scores
 from ..blend.storage import external_sources, read_external_predictions
@@ -37,6 +38,7 @@ from .entries import Entry, best_entry, format_entries, rank_entries
 from .families import FamilyReport, family_report
 from .history import History, SubmissionRecord, default_db
 from .inputs import check_run_data, try_load_run_data
+from .marks import blend_oofs, marked, matrix
 from .mistakes import ErrorAnalysis, analyse_errors, pixel_images, stream_images
 from .training import Curve, Importance, feature_importance, learning_curves
 
@@ -120,16 +122,17 @@ def collect_report(
     blends, stale = current_blends(store.root, read_blends(store.root))
     if stale:
         notes.append("Blends left out, their models changed since they were made: " + "; ".join(stale))
+    blends, dropped = stored_guard(blends, metric)  # as `submit --best` ranks them
+    if dropped:
+        notes.append(guard_note(dropped))
     ok = [m.name for m in models if m.status == "ok"]
     notes.extend(_finished_after_the_blends(store, blends, ok))
-    oofs = {name: _values(store.read_predictions(name, "oof")) for name in ok}
-    for b in blends:
-        if (frame := b.oof()) is not None:
-            oofs.setdefault(b.name, _values(frame))
+    oofs = {name: matrix(store.read_predictions(name, "oof")) for name in ok}
+    blends = blend_oofs(store, blends, oofs, notes)
     imported = _imported(store, oofs)
     entries = rank_entries(
         _honest(
-            [*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)],
+            marked([*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)], store, blends, notes),
             oofs,
             store,
             metric,
@@ -350,14 +353,9 @@ def _imported(store: RunStore, oofs: dict[str, np.ndarray]) -> list[Entry]:
         frame = read_external_predictions(store.root, name, "oof")
         if frame is None or name in oofs:  # a name clash is refused by `blend`, which says how to resolve it
             continue
-        oofs[name] = _values(frame)
+        oofs[name] = matrix(frame)
         entries.append(Entry(name=name, kind="external", cv=math.nan, fold_scores=()))
     return entries
-
-
-def _values(frame: pl.DataFrame) -> np.ndarray:
-    """A stored prediction frame (id + prediction columns) as its float matrix."""
-    return frame.drop(frame.columns[0]).to_numpy().astype(np.float64)
 
 
 def _error_rows(

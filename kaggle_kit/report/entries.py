@@ -44,6 +44,20 @@ class Entry:
     method: str | None = None  # blends: the blend method
     status: str = "ok"
     error: str | None = None
+    # what `submit --best` cannot pick (imported predictions without test predictions, a blend without them): ranked
+    # by its score, marked, and never named the best
+    submittable: bool = True
+    unchecked: bool = False  # imported predictions whose folds were not checked, or a blend of them: see the note
+
+    @property
+    def label(self) -> str:
+        """The kind column: a blend's method, marked when ``submit --best`` cannot pick it or its folds were not
+        checked."""
+        kind = f"blend: {self.method}" if self.is_blend and self.method else self.kind
+        marks = [
+            m for m, on in (("no test predictions", not self.submittable), ("folds unchecked", self.unchecked)) if on
+        ]
+        return f"{kind} ({', '.join(marks)})" if marks else kind
 
     @property
     def is_blend(self) -> bool:
@@ -106,9 +120,16 @@ def rank_entries(entries: list[Entry], metric: Metric) -> list[Entry]:
 
 
 def best_entry(entries: list[Entry], metric: Metric, *, blends: bool = True) -> Entry | None:
-    """The best scored row that is not the baseline (optionally not a blend)."""
+    """The best scored row that is not the baseline (optionally not a blend) and that ``submit --best`` could pick
+    (imported predictions without test predictions are ranked, never named the best)."""
     for e in rank_entries(entries, metric):
-        if e.status == "ok" and not math.isnan(e.rank_score) and not e.is_baseline and (blends or not e.is_blend):
+        if (
+            e.status == "ok"
+            and not math.isnan(e.rank_score)
+            and not e.is_baseline
+            and e.submittable
+            and (blends or not e.is_blend)
+        ):
             return e
     return None
 
@@ -117,7 +138,7 @@ def entry_row(e: Entry) -> TableRow:
     """The row :func:`format_entries` prints for ``e``: a blend's kind column shows its method."""
     return TableRow(
         name=e.name,
-        kind=(e.method or e.kind) if e.is_blend else e.kind,
+        kind=e.label.removeprefix("blend: "),
         score=e.rank_score,
         cv=e.cv,
         nested_cv=e.nested_cv,

@@ -95,11 +95,12 @@ def _cell(value: object, digits: int = 5) -> str:
 
 
 def _table(table_id: str, headers: Sequence[str], rows: Iterable[tuple[str, Sequence[object]]], digits: int = 5) -> str:
-    """``rows``: (tr attributes, cell values)."""
+    """``rows``: (tr attributes, cell values). ``table_id`` is escaped: it may hold a name from a file (a blend
+    written by hand names itself in its summary: a quote in it had ended the attribute, and its text became markup)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(f"<tr{attrs}>{''.join(_cell(v, digits) for v in cells)}</tr>\n" for attrs, cells in rows)
     return (
-        f'<div class="scroll"><table id="{table_id}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>'
+        f'<div class="scroll"><table id="{escape(table_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>'
         "</table></div>\n"
     )
 
@@ -174,7 +175,7 @@ def _leaderboard(r: Report) -> str:
         if best is not None and e.name == best.name and e.kind == best.kind:
             cls += " best"
         folds: list[object] = [*e.fold_scores, *([None] * (n_folds - len(e.fold_scores)))]
-        kind = f"blend: {e.method}" if e.is_blend else e.kind
+        kind = e.label
         status = e.status if e.status == "ok" else f"{e.status}: {e.error or ''}"
         cells = [i, e.name, kind, e.cv, e.nested_cv, e.mean, e.std, *folds]
         cells += [Num(e.fit_seconds, ".1f"), Num(e.best_iteration, ".0f"), status]

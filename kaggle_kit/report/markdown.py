@@ -37,10 +37,13 @@ def render_markdown(r: Report) -> str:
     out.append("## Leaderboard\n")
     rows = []
     for i, e in enumerate(r.entries, 1):
-        kind = f"blend: {e.method}" if e.is_blend else e.kind
+        kind = e.label
         folds = " ".join(f"{s:.4f}" for s in e.fold_scores)
         status = "ok" if e.status == "ok" else f"FAILED: {e.error or ''}"
-        rows.append([i, e.name, kind, e.cv, e.nested_cv, e.mean, e.std, folds, e.fit_seconds, e.best_iteration, status])
+        # seconds and rounds as the HTML shows them (as scores, they read 0.33300 and 60.00000)
+        fit = f"{e.fit_seconds:.1f}" if e.fit_seconds is not None else None
+        rounds = f"{e.best_iteration:.0f}" if e.best_iteration is not None else None
+        rows.append([i, e.name, kind, e.cv, e.nested_cv, e.mean, e.std, folds, fit, rounds, status])
     headers = ["#", "name", "kind", f"CV {r.metric.name}", "nested CV", "mean", "std", "folds", "fit s"]
     out.append(_table([*headers, "best iter", "status"], rows))
 

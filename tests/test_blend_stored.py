@@ -1,0 +1,225 @@
+"""What ranks stored blends and imported predictions (``submit --best``, ``kaggle-kit report``) against what one
+``blend`` call decides: the stacked-overfitting guard across calls, imports without test predictions, imports whose
+folds could not be checked, and a repeated run's fold columns."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import demo_spec
+
+from kaggle_kit.blend import blend_report, fit_blend, import_predictions
+from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.predict.best import best_choice, stored_report
+from kaggle_kit.report import build_report, collect_report
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import RunStore
+
+NB = {"name": "nb", "kind": "sklearn", "estimator": "sklearn.naive_bayes.GaussianNB"}
+LR = {
+    "name": "lr",
+    "kind": "sklearn",
+    "estimator": "sklearn.linear_model.LogisticRegression",
+    "params": {"max_iter": 500},
+}
+
+
+def _run(demo_data: Path, root: Path, n_repeats: int) -> Path:
+    spec = demo_spec(
+        "demo-breast-cancer",
+        demo_data,
+        models=[NB, LR],
+        folds={"strategy": "stratified", "n_splits": 5, "n_repeats": n_repeats},
+        run={"n_jobs": 1, "threads_per_task": 1},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the logistic regression's convergence
+        return run(spec, runs_root=root, progress=None).run_dir
+
+
+@pytest.fixture(scope="module")
+def built(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """Breast cancer with naive Bayes and a logistic regression: 5 folds, and 2 x 5 folds."""
+    return {n: _run(demo_data, tmp_path_factory.mktemp(f"stored{n}"), n) for n in (1, 2)}
+
+
+@pytest.fixture
+def single(built: dict[int, Path], tmp_path: Path) -> Path:
+    """A copy of the 5-fold run, for a test to store blends and imports in."""
+    return Path(shutil.copytree(built[1], tmp_path / "run"))
+
+
+def _export(run_dir: Path, folder: Path, folds: dict[str, str] | None) -> tuple[Path, Path]:
+    """naive Bayes' OOF (with ``folds``: file column -> folds.parquet column) and test predictions, as files."""
+    store = RunStore(run_dir)
+    oof = store.read_predictions("nb", "oof")
+    if folds:
+        ids = pl.read_parquet(store.folds_path)
+        oof = oof.join(ids.select("id", *(pl.col(c).alias(f) for f, c in folds.items())), on="id")
+    oof_path, test_path = folder / "oof.csv", folder / "test.csv"
+    oof.write_csv(oof_path)
+    store.read_predictions("nb", "test").write_csv(test_path)
+    return oof_path, test_path
+
+
+# ------------------------------------------------------------------------------- the guard across calls
+def test_a_stacker_the_guard_drops_takes_an_earlier_one_of_its_name_with_it(single: Path) -> None:
+    """`blend --method stack` over nb and lr is stored as 'stack'; a later call over nb alone drops its stacker
+    ("neither stored nor ranked"). The earlier 'stack' had stayed, and `submit --best` submitted it."""
+    fit_blend(single, "stack", models=["nb", "lr"])
+    report = blend_report(single, "hill_climb,stack", models=["nb"])
+    assert [b.name for b, _ in report.dropped] == ["stack"]  # the precondition: this call's guard drops it
+    assert "stored under its name by an earlier call was removed" in report.text()
+    assert not (single / "blends" / "stack").exists()
+    assert "stack" not in {b.name for b in stored_report(single, new_rows=False).blends}
+    assert best_choice(single, new_rows=False).name != "stack"
+
+
+def test_stored_stackers_are_guarded_across_calls(single: Path) -> None:
+    """`--method stack` and then `--method hill_climb`, each alone, over the same models: one call of both drops
+    the stacker (it does not beat the selection); what ranks stored blends now drops it too, and says why."""
+    stack = fit_blend(single, "stack", models=["nb"])
+    selection = fit_blend(single, "hill_climb", models=["nb"])
+    assert stack.mean < selection.mean  # the precondition (ROC AUC): the guard of one call would drop it
+    report = stored_report(single, new_rows=False)
+    assert [b.name for b in report.blends] == ["hill_climb"]
+    assert [(b.name, s.name) for b, s in report.dropped] == [("stack", "hill_climb")]
+    assert "Stacking left out (stacked-overfitting guard, over stored blends): 'stack'" in report.text()
+    entries = collect_report(single, adversarial=False).entries
+    assert "stack" not in {e.name for e in entries} and "hill_climb" in {e.name for e in entries}
+
+
+# ------------------------------------------------------------------------------- imports the report ranks
+def test_imports_without_test_predictions_are_ranked_but_never_named_the_best(single: Path, tmp_path: Path) -> None:
+    """An OOF file near the truth, imported without test predictions, ranks first; `submit --best` cannot submit
+    it, and the report had named it the best all the same."""
+    y = pl.read_parquet(single / "target.parquet")["y"].to_numpy()
+    oof = RunStore(single).read_predictions("nb", "oof")
+    p = np.clip(0.9 * y + 0.05, 0, 1)
+    oof.with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p)).write_csv(tmp_path / "oracle.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no fold column, no test file: both said
+        import_predictions(single, "oracle", tmp_path / "oracle.csv")
+    report = collect_report(single, adversarial=False)
+    oracle = next(e for e in report.entries if e.name == "oracle")
+    assert report.entries[0] is oracle and oracle.label == "external (no test predictions, folds unchecked)"
+    with pytest.warns(UserWarning, match="'oracle' have no test predictions: left out of the blends"):
+        choice = best_choice(single, new_rows=False)
+    assert report.best is not None and report.best.name == choice.name != "oracle"
+    assert any("without --test: 'oracle')" in n and "submit --best" in n for n in report.notes)
+
+
+def test_blends_of_imports_whose_folds_were_not_checked_are_marked(single: Path, tmp_path: Path) -> None:
+    oof_path, test_path = _export(single, tmp_path, None)
+    with pytest.warns(UserWarning, match="no fold column"):
+        import_predictions(single, "nofolds", oof_path, test_path)
+    report = blend_report(single, "mean", models=["lr", "nofolds"])
+    assert report.unchecked == ("nofolds",)
+    text = report.text()
+    assert "Folds unchecked: the imported predictions 'nofolds'" in text and "blends of them ('mean')" in text
+    assert "external, folds unchecked" in text and "folds unchecked; " in text  # the rows of the leaderboard
+    assert report.beats_best_model  # the precondition: the verdict names a blend of them
+    assert "Its nested CV is optimistic, though, if 'nofolds'" in report.verdict()
+    choice = best_choice(single, new_rows=False)  # what `submit --best` prints
+    assert choice.name == "mean" and "Its nested CV is optimistic, though, if 'nofolds'" in choice.verdict
+    entries = {e.name: e for e in collect_report(single, adversarial=False).entries}
+    assert entries["nofolds"].unchecked and entries["mean"].unchecked and not entries["lr"].unchecked
+    assert entries["mean"].label == "blend: mean (folds unchecked)"
+
+
+# ------------------------------------------------------------------------------- a repeated run's fold columns
+def test_a_repeated_runs_folds_joined_are_checked_repeat_by_repeat(built: dict[int, Path], tmp_path: Path) -> None:
+    """folds.parquet joined (as the no-fold-column warning advises) gives fold_r0 and fold_r1: the second had been
+    taken for a prediction column and the file refused."""
+    run_dir = Path(shutil.copytree(built[2], tmp_path / "run"))
+    oof_path, test_path = _export(run_dir, tmp_path, {"fold_r0": "fold_r0", "fold_r1": "fold_r1"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        imported = import_predictions(run_dir, "joined", oof_path, test_path)
+    assert imported.folds_checked and imported.fold_repeats == (0, 1)
+
+
+def test_a_repeated_runs_single_fold_column_is_checked_against_each_repeat(
+    built: dict[int, Path], tmp_path: Path
+) -> None:
+    """One fold column on a run of 2 repeats: it had been compared with repeat 0 only, so a file made on repeat 1's
+    folds was refused, and one made on repeat 0's passed as checked without a word about repeat 1; folds.parquet's
+    fold_r1 alone had been taken for a prediction column."""
+    run_dir = Path(shutil.copytree(built[2], tmp_path / "run"))
+    for repeat, column in (("fold_r1", "fold"), ("fold_r0", "fold"), ("fold_r1", "fold_r1")):
+        oof_path, test_path = _export(run_dir, tmp_path, {column: repeat})
+        with pytest.warns(UserWarning, match=rf"repeats its folds 2 times .* match {repeat} only"):
+            imported = import_predictions(run_dir, f"{column}_on_{repeat}", oof_path, test_path)
+        assert not imported.folds_checked and imported.fold_repeats == (int(repeat[-1]),)
+    assert stored_report(run_dir, new_rows=False).unchecked == (
+        "fold_on_fold_r0",
+        "fold_on_fold_r1",
+        "fold_r1_on_fold_r1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("folds", "match"),
+    [
+        ({"fold_r0": "fold_r0", "fold_r1": "fold_r0"}, r"fold column 'fold_r1' .* splits the rows differently"),
+        ({"fold_r0": "fold_r0", "fold_r2": "fold_r1"}, r"'fold_r2' .* names repeat 2, but the run has 2 repeat"),
+    ],
+)
+def test_a_repeated_runs_fold_columns_that_do_not_match_are_refused(
+    built: dict[int, Path], tmp_path: Path, folds: dict[str, str], match: str
+) -> None:
+    run_dir = Path(shutil.copytree(built[2], tmp_path / "run"))
+    oof_path, test_path = _export(run_dir, tmp_path, folds)
+    with pytest.raises(DataError, match=match):
+        import_predictions(run_dir, "bad", oof_path, test_path)
+
+
+# ------------------------------------------------------------------------------- blends written by hand
+def test_a_hand_written_blend_in_another_row_order_is_scored_on_its_own_rows(single: Path) -> None:
+    """The report's tolerant layout (a blend written elsewhere): its OOF rows in another order had been scored
+    against other rows' targets, and one row short stopped the report with an IndexError."""
+    store = RunStore(single)
+    oof = store.read_predictions("nb", "oof")
+    for name, frame in (("shuffled", oof.sample(fraction=1.0, shuffle=True, seed=3)), ("short", oof.slice(5))):
+        folder = single / "blends" / name
+        folder.mkdir(parents=True)
+        frame.write_parquet(folder / "oof.parquet")
+        store.read_predictions("nb", "test").write_parquet(folder / "test.parquet")
+        summary = {"name": name, "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.5, "nested_cv": 0.5}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    report = collect_report(single, adversarial=False)
+    entries = {e.name: e for e in report.entries}
+    assert entries["shuffled"].fold_scores == entries["nb"].fold_scores  # nb's OOF, weight 1: nb's scores
+    assert entries["shuffled"].label == "blend: mean"
+    assert "short" not in entries
+    assert any(n.startswith("Blend 'short' left out: the ids of") and "(451 row(s)" in n for n in report.notes)
+
+
+def test_a_blend_named_as_a_model_of_a_blend_is_refused_naming_its_models(single: Path) -> None:
+    """`--models hill_climb,nb`: it had said "no model or imported predictions named 'hill_climb'", as for a typo."""
+    fit_blend(single, "hill_climb", models=["nb", "lr"])
+    with pytest.raises(ConfigError, match=r"'hill_climb' is a blend of the run, not a model: .* --models nb,lr$"):
+        fit_blend(single, "mean", models=["hill_climb", "nb"])
+
+
+def test_a_hand_written_blend_named_with_markup_stays_text_in_the_report(single: Path, tmp_path: Path) -> None:
+    """A blend written elsewhere names itself in its summary: its name had ended the weights table's id attribute
+    in report.html, and the rest of it became markup."""
+    store = RunStore(single)
+    folder = single / "blends" / "odd"
+    folder.mkdir(parents=True)
+    for kind in ("oof", "test"):
+        store.read_predictions("nb", kind).write_parquet(folder / f"{kind}.parquet")
+    name = 'a"><i>x</i>|b c'
+    summary = {"name": name, "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.5, "nested_cv": 0.5}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    files = build_report(single, out_dir=tmp_path / "report", adversarial=False)
+    html = files.html.read_text()
+    assert "<i>x</i>" not in html and 'id="blend-a&quot;&gt;&lt;i&gt;x&lt;/i&gt;|b c-weights"' in html
+    assert r'a"><i>x</i>\|b c' in files.markdown.read_text()  # the table's bar escaped
