@@ -214,9 +214,13 @@ class History:
                     f"the history database {str(self.path)!r} was written by a newer kaggle_kit (schema {version}); "
                     "upgrade kaggle_kit"
                 )
-            with self.conn:
-                self.conn.executescript(_SCHEMA)
-                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:  # a new database: its tables (one of this schema is only read: it may be
+                with self._tx():  # a read-only file, which `kaggle-kit history` lists)
+                    self.conn.executescript(_SCHEMA)
+                    self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except StoreError:
+            self.conn.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise StoreError(f"{str(self.path)!r} is not a usable history database ({exc})") from None
@@ -232,8 +236,19 @@ class History:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self.conn:
-            yield self.conn
+        """A transaction; a database file that cannot be written (read-only, as a run folder's history copied from
+        a Kaggle dataset keeps its mode) is a :class:`StoreError` saying so, not sqlite's "attempt to write a
+        readonly database"."""
+        try:
+            with self.conn:
+                yield self.conn
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc) and "read-only" not in str(exc):
+                raise
+            raise StoreError(
+                f"cannot write the run history {str(self.path)!r}: the file is read-only ({exc}); make it writable "
+                f"(chmod u+w {str(self.path)!r}), or move it away to start a new history there"
+            ) from None
 
     # ------------------------------------------------------------------------------------------ writing
     def record_run(self, snap: RunSnapshot) -> int:

@@ -82,7 +82,7 @@ from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
 from .scoring import score_folds, undefined_folds
 from .search.recorded import Recorded
-from .store import FoldResult, ModelResult, RunStore
+from .store import FoldResult, ModelResult, RunStore, StoreWarning
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
 Progress = Callable[[str], None]
@@ -211,6 +211,23 @@ def _merges_rare_classes(spec: CompetitionSpec) -> bool:
     """Whether the run's folds stratify classes rarer than the folds as one: when the folds' strategy is the
     default's (a ``strategy`` the user set refuses them with the fixes), for one class column."""
     return spec.folds.strategy is None and spec.task in ("binary", "multiclass")
+
+
+def _record_history(run_dir: Path) -> None:
+    """Record the run in the history beside its folder; a history that cannot be written (a read-only or foreign
+    database file in a writable runs root) is a warning: the run's folds are stored, and the command had failed after
+    fitting them all."""
+    from ..report.history import record_run
+
+    try:
+        record_run(run_dir)
+    except StoreError as exc:
+        warnings.warn(
+            f"the run is not recorded in the run history ({exc}); `kaggle-kit history` will not list it "
+            "(its folds are stored in the run folder as usual)",
+            StoreWarning,
+            stacklevel=3,
+        )
 
 
 def _warn_rare_classes(spec: CompetitionSpec, data: CompetitionData) -> None:
@@ -400,9 +417,7 @@ def _run(
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
         outcome = run_pseudo(session, pseudo, outcome)
     if record_history:
-        from ..report.history import record_run
-
-        record_run(session.store.root)
+        _record_history(session.store.root)
     listed = session.store.listed_models()
     dropped = [name for name in listed_before if name not in listed]
     notes = outcome.notes + _undefined_folds_note(session)

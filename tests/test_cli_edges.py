@@ -1,0 +1,160 @@
+"""The command line's edges: `init` given a data folder, `demo` from any working folder (or an installed wheel), and
+a run history file that cannot be written."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import COMPETITIONS
+from readonly import read_only_file
+
+from kaggle_kit.cli import main
+from kaggle_kit.config import build_spec
+from kaggle_kit.demo import demo_config, demo_config_names
+from kaggle_kit.errors import ConfigError, StoreError
+from kaggle_kit.report import History, format_history, format_submissions, record_submission
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import StoreWarning
+
+
+def _competition(folder: Path, n: int = 48) -> Path:
+    """A small binary competition in Kaggle's layout: train.csv, test.csv, sample_submission.csv."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, 2))
+    frame = pl.DataFrame({"id": np.arange(n), "a": x[:, 0], "b": x[:, 1], "y": (x[:, 0] > 0).astype(int)})
+    folder.mkdir(parents=True, exist_ok=True)
+    frame[:36].write_csv(folder / "train.csv")
+    frame[36:].drop("y").write_csv(folder / "test.csv")
+    frame[36:].select("id", pl.lit(0.5).alias("y")).write_csv(folder / "sample_submission.csv")
+    return folder
+
+
+# --------------------------------------------------------------------------------------------- init
+def test_init_of_a_data_folder_finds_its_train_file_and_names_the_competition_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kaggle-kit init .` got argparse's "the following arguments are required: --train"."""
+    data = _competition(tmp_path / "my-comp")
+    monkeypatch.chdir(data)
+    assert main(["init", ".", "--out", str(tmp_path / "cfg"), "--preset", "fast"]) == 0
+    out = capsys.readouterr().out
+    assert "competition 'my-comp', training table train.csv" in out
+    config = (tmp_path / "cfg" / "my-comp.toml").read_text()
+    assert 'train = "../my-comp/train.csv"' in config and 'test = "../my-comp/test.csv"' in config
+    assert 'sample_submission = "../my-comp/sample_submission.csv"' in config
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "other", "my-comp", "--out", "cfg", "--preset", "fast"]) == 0  # SLUG DATA_DIR
+    assert 'name = "other"' in (tmp_path / "cfg" / "other.toml").read_text()
+    assert main(["init", "third", "--train", "my-comp", "--out", "cfg", "--preset", "fast"]) == 0  # --train DIR
+    assert 'train = "../my-comp/train.csv"' in (tmp_path / "cfg" / "third.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "files", "message"),
+    [
+        (["init", "titanic"], (), r"error: init needs the competition's data: its folder \(kaggle-kit init titanic "
+         r"DATA_DIR, or kaggle-kit init DATA_DIR; .*or its training file \(kaggle-kit init titanic --train FILE; .*"
+         r"'titanic' is no folder here"),
+        (["init", "."], ("notes.txt", "test.csv"), r"error: no training table in '.*' \(train.csv, train.parquet or "
+         r"train.csv.gz; it holds test.csv\); pass the training file with --train FILE"),
+        (["init", "."], ("train_a.csv", "train_b.csv"), r"error: the folder '.*' holds several training tables "
+         r"\(train_a.csv, train_b.csv\); pass the one of features with --train FILE"),
+        (["init", "x", "data", "--train", "t.csv"], (), r"error: give the data folder \('data'\) or --train FILE, not "
+         r"both"),
+    ],
+)  # fmt: skip
+def test_init_without_data_says_what_to_pass(
+    argv: list[str],
+    files: tuple[str, ...],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in files:
+        (tmp_path / name).write_text("id,x\n1,2\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    import re
+
+    assert re.search(message, err), err
+
+
+# --------------------------------------------------------------------------------------------- demo
+def test_the_packaged_demo_configs_are_the_repositorys() -> None:
+    """`kaggle-kit demo` reads the copies the package ships (a wheel has no competitions/ folder): they must say
+    what the repository's configs say."""
+    repo = sorted(p.stem for p in COMPETITIONS.glob("demo-*.toml"))
+    assert demo_config_names() == repo
+    package = Path(__import__("kaggle_kit").__file__).parent / "demo_configs"
+    for name in repo:
+        assert (package / f"{name}.toml").read_text() == (COMPETITIONS / f"{name}.toml").read_text(), name
+
+
+def test_demo_configs_resolve_from_any_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kaggle-kit demo` read ./competitions/NAME.toml: from another folder (or an installed wheel) it said the config
+    does not exist. The packaged config's data goes to ./data/NAME, as `kaggle-kit demo-data` writes it."""
+    monkeypatch.chdir(tmp_path)
+    spec, where = demo_config("demo-breast-cancer")
+    assert spec.resolve(spec.data.train) == tmp_path / "data" / "demo-breast-cancer" / "train.csv"
+    assert where == "demo-breast-cancer (packaged)"
+    spec, where = demo_config("demo-breast-cancer", COMPETITIONS)  # --competitions DIR: its paths, as before
+    assert spec.resolve(spec.data.train) == COMPETITIONS.parent / "data" / "demo-breast-cancer" / "train.csv"
+    with pytest.raises(ConfigError, match=r"no demo config named 'demo-nope'; the package has 'demo-breast-cancer'"):
+        demo_config("demo-nope")
+
+
+# --------------------------------------------------------------------------------------------- the run history
+def _spec(folder: Path):
+    return build_spec(
+        {
+            "name": "hist",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv",
+                     "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "logreg", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}],
+        },
+        base_dir=folder,
+    )  # fmt: skip
+
+
+def test_a_read_only_history_file_is_read_and_its_writes_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The history database read-only in a writable runs root: `history` said `not a usable history database
+    (attempt to write a readonly database)` (it wrote its schema on every open), a run failed after fitting every
+    fold, and a submission's record gave sqlite's words."""
+    spec = _spec(_competition(tmp_path / "comp"))
+    runs = tmp_path / "runs"
+    result = run(spec, runs_root=runs, progress=None)  # recorded: history.sqlite
+    db = runs / "history.sqlite"
+    with read_only_file(db):
+        assert "hist" in format_history(db) and "no submissions recorded" in format_submissions(db)
+        with History(db) as h:
+            assert [r.competition for r in h.runs()] == ["hist"]
+        with pytest.warns(StoreWarning, match=r"the run is not recorded in the run history \(cannot write the run "
+                          r"history '.*history.sqlite': the file is read-only \(attempt to write a readonly "
+                          r"database\); make it writable \(chmod u\+w '.*history.sqlite'\)"):  # fmt: skip
+            again = run(spec, runs_root=runs, progress=None)
+        assert again.reused == 6
+        sub = tmp_path / "sub.csv"
+        assert main(["submit", str(result.run_dir), "--model", "logreg", "--out", str(sub)]) == 0
+        err = capsys.readouterr().err
+        assert sub.is_file() and "warning: " in err and "is not recorded in the run history" in err
+        assert "the file is read-only" in err and "Traceback" not in err
+        with pytest.raises(StoreError, match=r"cannot write the run history .*: the file is read-only"):
+            record_submission(result.run_dir, "logreg", sub)
+        assert main(["history", "--runs-root", str(runs)]) == 0
+        assert "hist" in capsys.readouterr().out
+    with sqlite3.connect(db) as conn:  # nothing was written: one run, no submission
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+        assert conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
