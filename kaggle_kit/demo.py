@@ -246,4 +246,5 @@ def demo_config(name: str, competitions: Path | str | None = None) -> tuple[Comp
     text = (resources.files(__package__) / _PACKAGED / f"{name}.toml").read_text(encoding="utf-8")
     # its data paths are '../data/<name>/...': relative to a 'competitions' folder in the working folder
     base = Path.cwd() / "competitions"
-    return build_spec(tomllib.loads(text), base_dir=base, source=f"the packaged {name}.toml"), f"{name} (packaged)"
+    spec = build_spec(tomllib.loads(text), base_dir=base, source=f"the packaged {name}.toml")
+    return spec, "the config the package ships"

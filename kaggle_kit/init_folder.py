@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import SAFE_NAME
 from .errors import ConfigError
+from .readers.tables import require_given_file
 
 #: the table endings init reads (as init_config's siblings)
 TABLE_SUFFIXES = (".csv", ".parquet", ".csv.gz")
@@ -79,6 +80,8 @@ def _train_file(train: Path) -> Path:
     init's own message, which tells how to write that table)."""
     if train.is_dir() and any(_stem(t).startswith("train") for t in _tables(train)):
         return find_train(train)
+    if not train.is_dir():  # a folder without a table: init's own message tells how to write one
+        require_given_file(train, "train", "--train FILE")
     return train
 
 

@@ -103,7 +103,7 @@ def test_demo_configs_resolve_from_any_working_folder(tmp_path: Path, monkeypatc
     monkeypatch.chdir(tmp_path)
     spec, where = demo_config("demo-breast-cancer")
     assert spec.resolve(spec.data.train) == tmp_path / "data" / "demo-breast-cancer" / "train.csv"
-    assert where == "demo-breast-cancer (packaged)"
+    assert where == "the config the package ships"
     spec, where = demo_config("demo-breast-cancer", COMPETITIONS)  # --competitions DIR: its paths, as before
     assert spec.resolve(spec.data.train) == COMPETITIONS.parent / "data" / "demo-breast-cancer" / "train.csv"
     with pytest.raises(ConfigError, match=r"no demo config named 'demo-nope'; the package has 'demo-breast-cancer'"):
@@ -158,3 +158,58 @@ def test_a_read_only_history_file_is_read_and_its_writes_say_so(
     with sqlite3.connect(db) as conn:  # nothing was written: one run, no submission
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
         assert conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
+
+
+def test_lb_add_without_a_history_says_where_it_looked_and_makes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kaggle-kit lb add` from another folder (the default --runs-root runs) made runs/history.sqlite, empty, then
+    said that no recorded submission matched."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub.csv").write_text("id,y\n1,0\n")
+    assert main(["lb", "add", "sub.csv", "0.9"]) == 2
+    err = capsys.readouterr().err
+    assert "error: no run history at 'runs/history.sqlite': `kaggle-kit submit` records a submission" in err
+    assert "pass that runs root with --runs-root DIR" in err and not (tmp_path / "runs").exists()
+
+
+def test_history_of_a_competition_it_lacks_names_those_it_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _spec(_competition(tmp_path / "comp"))
+    run(spec, runs_root=tmp_path / "runs", progress=None)
+    for flags in ([], ["--submissions"]):
+        assert main(["history", "--runs-root", str(tmp_path / "runs"), "--competition", "hits", *flags]) == 0
+        out = capsys.readouterr().out
+        assert "recorded for 'hits'; the history has 'hist'. Did you mean 'hist'?" in out
+
+
+def test_a_missing_file_argument_is_named_by_its_option_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """They said `check data.test in the config` (a config predict, refit and init do not read), and predict read its
+    --sample only after predicting every row."""
+    data = _competition(tmp_path / "comp")
+    result = run(_spec(data), runs_root=tmp_path / "runs", progress=None, record_history=False)
+    monkeypatch.chdir(tmp_path)
+    test = str(data / "test.csv")
+    predict = ["predict", str(result.run_dir), "--model", "logreg"]
+    cases = [
+        ([*predict, "--test", "nope.csv"],
+         "the test file 'nope.csv' (from the working folder '{}') does not exist; check --test FILE (test= in Python)"),
+        ([*predict, "--test", "comp"],
+         "the test file 'comp' (from the working folder '{}') is a folder, not a file; check --test FILE"),
+        ([*predict, "--test", test, "--sample", "nope.csv", "--out", "o.csv"],
+         "the sample submission file 'nope.csv' (from the working folder '{}') does not exist; check --sample FILE "
+         "(sample= in Python)"),
+        (["refit", str(result.run_dir), "--train", "nope.csv"],
+         "the train file 'nope.csv' (from the working folder '{}') does not exist; check --train FILE (train= in "
+         "Python)"),
+        (["init", "t", "--train", "nope.csv"],
+         "the train file 'nope.csv' (from the working folder '{}') does not exist; check --train FILE"),
+    ]  # fmt: skip
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert f"error: {message.format(tmp_path)}" in err, err
+    assert not (tmp_path / "o.csv").exists() and not list(result.run_dir.glob("models/*/*/refit"))

@@ -17,6 +17,7 @@ import polars as pl
 
 from ..errors import ConfigError
 from ..readers.frames import is_pandas, like_input
+from ..readers.tables import require_given_file
 from ..runtime.threads import cpu_count
 from ..submit import refuse_overwriting_inputs
 from .best import best_choice
@@ -59,6 +60,10 @@ def predict(
     if sum(x is not None for x in (model, blend)) + bool(best) != 1:
         raise ConfigError("name exactly one of a model (--model), a blend (--blend) or --best to predict with")
     folder = RunFolder.open(run_dir)
+    require_given_file(test, "test", "--test FILE (test= in Python)")
+    if folder.spec.data.sequences is not None:  # else "--sequences is for a run with [data.sequences]"
+        require_given_file(sequences, "test long table", "--sequences FILE (sequences= in Python)")
+    require_given_file(sample, "sample submission", "--sample FILE (sample= in Python)")
     recorded = folder.meta.get("sample_submission")  # `submit` reads it again: not to be replaced either
     refuse_overwriting_inputs(
         out, {"test file": test, "sample submission": sample, "run's sample submission": recorded}

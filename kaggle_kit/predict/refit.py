@@ -35,7 +35,7 @@ from ..models.files import resolve_files
 from ..models.multi_target import PerTargetAdapter
 from ..models.nn.families import FAMILIES
 from ..readers.competition import CompetitionData, load_competition, prepare_competition
-from ..readers.tables import ReadOptions, read_table
+from ..readers.tables import ReadOptions, read_table, require_given_file
 from ..runtime.store import KAGGLE_WRITABLE, check_writable, sha256_bytes
 from .models import REFIT
 from .run_folder import RunFolder
@@ -65,6 +65,7 @@ def refit(
     """Refit ``models`` (default: every finished model of the run) on all training rows; see the module doc."""
     say = progress or (lambda _msg: None)
     folder = RunFolder.open(run_dir)
+    require_given_file(train, "train", "--train FILE (train= in Python)")
     from ..runtime.pseudo import pseudo_base
 
     names = [folder.check_model(n) for n in models] if models else folder.model_names()

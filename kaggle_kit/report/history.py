@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import StoreError, allowed, did_you_mean
 from ..runtime.store import check_writable
 from .entries import Entry
 from .records import RunSnapshot, snapshot
@@ -515,8 +515,21 @@ def add_lb_score(
     submission: Path | str | int, score: float, *, db: Path | str, private: float | None = None
 ) -> SubmissionRecord:
     """Record the public (and optionally private) leaderboard score a submission got (``kaggle-kit lb add``)."""
+    if not Path(db).is_file():  # History() would make it (and its folder): an empty history, then "no match"
+        raise StoreError(
+            f"no run history at {str(db)!r}: `kaggle-kit submit` records a submission in the history of its run "
+            "folder's runs root; pass that runs root with --runs-root DIR (db= in Python)"
+        )
     with History(db) as h:
         return h.add_lb_score(submission, score, private)
+
+
+def _other_competitions(h: History, competition: str) -> str:
+    """`` for 'x'``, and the competitions the history has (a typo said only "no runs recorded for 'titanc'")."""
+    known = sorted({r["competition"] for r in h.conn.execute("SELECT DISTINCT competition FROM runs").fetchall()})
+    if not known:
+        return f" for {competition!r}"
+    return f" for {competition!r}; the history has {allowed(known)}.{did_you_mean(competition, known)}"
 
 
 def _num(value: float | None, fmt: str = ".5f") -> str:
@@ -529,8 +542,8 @@ def format_history(db: Path | str, *, competition: str | None = None, limit: int
         return f"no run history yet ({db} does not exist); `kaggle-kit run` records every run"
     with History(db) as h:
         runs = h.runs(competition, limit)
-    if not runs:
-        return "no runs recorded" + (f" for {competition!r}" if competition else "")
+        if not runs:
+            return "no runs recorded" + (_other_competitions(h, competition) if competition else "")
     header = (
         f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'metric':<9} {'best':<16} {'best CV':>10} "
         f"{'models':>6}  {'config':<16} {'code':<16} kit"
@@ -551,8 +564,8 @@ def format_submissions(db: Path | str, *, competition: str | None = None) -> str
         return f"no run history yet ({db} does not exist)"
     with History(db) as h:
         subs = h.submissions(competition)
-    if not subs:
-        return "no submissions recorded" + (f" for {competition!r}" if competition else "")
+        if not subs:
+            return "no submissions recorded" + (_other_competitions(h, competition) if competition else "")
     header = f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'source':<16} {'CV':>10} {'public LB':>10}  path"
     lines = [header, "-" * len(header)]
     for s in subs:
