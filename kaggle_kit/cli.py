@@ -24,6 +24,7 @@ from .errors import DataWarning, KitError, StoreError
 if TYPE_CHECKING:
     from .blend import BlendReport
     from .config import CompetitionSpec, SearchSpec
+    from .runtime.runner import RunResult
 
 #: what `kaggle-kit demo` (and `make demo`) runs: one competition of each task, about 2 minutes on 2 cores
 DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
@@ -69,9 +70,7 @@ def _fit_and_finish(
     print()
     print(result.leaderboard())
     print(f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused})")
-    failed = [m for m in result.models if m.status == "failed"]
-    for m in failed:  # the user asked for every model: any failure fails the command (finished results are kept)
-        print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
+    failed = _say_failed(result)
     limit = limit if limit is not None else spec.run.time_limit  # the run's, given either way
     if limit is not None:
         from .config import BASELINE_NAME
@@ -97,6 +96,15 @@ def _fit_and_finish(
         )
     print(f"time: {time.monotonic() - args.started:.1f} s for the whole command")
     return 1 if failed else 0
+
+
+def _say_failed(result: RunResult) -> list[str]:
+    """One line per model that failed, on stderr; their names. The user asked for every model: any failure fails the
+    command (exit status 1; the finished results are kept)."""
+    failed = [m for m in result.models if m.status == "failed"]
+    for m in failed:
+        print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
+    return [m.name for m in failed]
 
 
 def _select_and_submit(run_dir: Path, deadline: float) -> None:
@@ -350,6 +358,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .report import build_report
     from .runtime.runner import run
 
+    failed = []
     for name in args.names or DEMO_CONFIGS:
         spec, config = demo_config(name, args.competitions)
         make_demo(name, spec.resolve(spec.data.train).parent.parent)
@@ -357,12 +366,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         result = run(spec, runs_root=args.runs_root, n_jobs=args.jobs)
         print()
         print(result.leaderboard())
+        # a failed model fails the command, as in `kaggle-kit run` (it exited 0); the others are blended
+        failed += [f"{name}: {m}" for m in _say_failed(result)]
         blends = blend_report(result.run_dir, "all")
         print()
         print(blends.text())
         _submit_verdict(result.run_dir, blends)
         print(f"report: {build_report(result.run_dir).html}")
-    return 0
+    if failed:
+        print(f"failed: {len(failed)} model(s) of the demos ({', '.join(failed)}); see above", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:

@@ -213,3 +213,37 @@ def test_a_missing_file_argument_is_named_by_its_option_before_any_work(
         err = capsys.readouterr().err
         assert f"error: {message.format(tmp_path)}" in err, err
     assert not (tmp_path / "o.csv").exists() and not list(result.run_dir.glob("models/*/*/refit"))
+
+
+@pytest.mark.slow  # a whole demo: run, every blend, the report (about 10 s)
+def test_demo_exits_1_when_a_model_of_a_demo_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kaggle-kit run` exits 1 when a model failed; `kaggle-kit demo` exited 0 (its other models blended and
+    submitted, as now)."""
+    (tmp_path / "competitions").mkdir()
+    config = build_spec(
+        {
+            "name": "demo-breast-cancer",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "../data/demo-breast-cancer/train.csv", "test": "../data/demo-breast-cancer/test.csv",
+                     "id": "id", "target": "diagnosis"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [
+                {"name": "logreg", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression",
+                 "params": {"max_iter": 3000}},
+                {"name": "broken", "kind": "sklearn", "estimator": "sklearn.neighbors.KNeighborsClassifier",
+                 "params": {"n_neighbors": 100000}},  # valid, but more neighbours than a fold has rows
+            ],
+        },
+        base_dir=tmp_path / "competitions",
+    )  # fmt: skip
+    (tmp_path / "competitions" / "demo-breast-cancer.toml").write_text(config.to_toml())
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "demo-breast-cancer", "--competitions", "competitions"]) == 1
+    err = capsys.readouterr().err
+    assert "failed: broken: ValueError: Expected n_neighbors <= n_samples" in err and "Traceback" not in err
+    assert "failed: 1 model(s) of the demos (demo-breast-cancer: broken); see above" in err
+    assert list((tmp_path / "runs" / "demo-breast-cancer" / "submissions").glob("*.csv"))  # the rest went on

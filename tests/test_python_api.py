@@ -62,7 +62,8 @@ def test_write_submission_returns_the_frame_written_and_stands_for_its_path(
 ) -> None:
     run_dir, test = finished
     sub = kaggle_kit.write_submission(run_dir, "logreg", out=tmp_path / "submission.csv")
-    assert isinstance(sub, Submission) and (sub.kind, sub.source) == ("model", "logreg")
+    assert isinstance(sub, kaggle_kit.Submission) and (sub.kind, sub.source) == ("model", "logreg")
+    assert kaggle_kit.Submission is Submission and set(kaggle_kit.__all__) == set(kaggle_kit._PUBLIC)
     assert sub.path == tmp_path / "submission.csv"
     written = pl.read_csv(sub.path)
     assert sub.frame.columns == written.columns == ["id", "y", "0", "1"]  # the file's, not the store's p_0, p_1

@@ -5,7 +5,7 @@ to the worker's own standard error: the command line printed it there, but a Pyt
 ``pytest.warns``, ``warnings.catch_warnings(record=True)``) never saw it, and a notebook showed it, if at all, in the
 kernel's log. The worker records the warnings of each task (:func:`recording`) and hands them back with its result;
 the parent warns them again (:func:`warn_again`), each (category, message) once per run, under the parent's own
-filters, as a fold fitted in the parent would have.
+filters too, as a fold fitted in the parent would have.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ Caught = tuple[str, str]
 
 
 def recording(fn: Callable[..., T], *args: Any) -> tuple[T, tuple[Caught, ...]]:
-    """``fn(*args)`` and the warnings it raised, in order, each (category, message) once; none is shown here."""
+    """``fn(*args)`` and the warnings it raised, in order, each (category, message) once; none is shown here.
+
+    The filters in force here still apply (what this process would have shown is what is handed back): a library's
+    own, set when it was imported here (the parent may not import it), and Python's defaults (no DeprecationWarning).
+    """
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # every one: the parent's filters decide what is shown
         value = fn(*args)
     out: dict[Caught, None] = {}
     for w in caught:
