@@ -1,8 +1,9 @@
 """``kaggle-kit``: a thin command line over the library (a notebook calls the same functions).
 
 Bad input ends with one ``error: ...`` line naming the key, column or file and the fix, and exit status 2; never a
-traceback from deep inside a library. ``kaggle-kit run`` exits 1 when a model failed (one line per failed model, the
-traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings print as one ``warning: ...`` line.
+traceback from deep inside a library. ``kaggle-kit run`` (``search``, ``demo``) exits 1 when a model failed (one line
+per failed model, the traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings print as one
+``warning: ...`` line.
 """
 
 from __future__ import annotations
