@@ -46,6 +46,8 @@ def test_init_of_a_data_folder_finds_its_train_file_and_names_the_competition_af
     config = (tmp_path / "cfg" / "my-comp.toml").read_text()
     assert 'train = "../my-comp/train.csv"' in config and 'test = "../my-comp/test.csv"' in config
     assert 'sample_submission = "../my-comp/sample_submission.csv"' in config
+    assert main(["init", ".", "--train", "train.csv", "--out", str(tmp_path / "cfg2"), "--preset", "fast"]) == 0
+    assert (tmp_path / "cfg2" / "my-comp.toml").is_file()  # `.` is the folder, not the competition's name
     monkeypatch.chdir(tmp_path)
     assert main(["init", "other", "my-comp", "--out", "cfg", "--preset", "fast"]) == 0  # SLUG DATA_DIR
     assert 'name = "other"' in (tmp_path / "cfg" / "other.toml").read_text()
