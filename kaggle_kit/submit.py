@@ -98,6 +98,12 @@ def write_submission(
     """
     if (model is None) == (blend is None):
         raise KitError("name exactly one of a model (--model) or a blend (--blend) to submit")
+    for what, name in (("model", model), ("blend", blend)):
+        if name is not None and not isinstance(name, str):  # write_submission(run_dir, Path("sub.csv")): a TypeError
+            raise KitError(
+                f"{what}= takes the name of a {what} of the run (a str, as on the leaderboard); got "
+                f"{type(name).__name__} {str(name)!r}" + (": the file to write is out=" if what == "model" else "")
+            )
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = get_metric(meta["metric"]) if meta.get("classes") is not None else None

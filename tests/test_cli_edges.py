@@ -3,6 +3,7 @@ a run history file that cannot be written."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from kaggle_kit.errors import ConfigError, StoreError
 from kaggle_kit.report import History, format_history, format_submissions, record_submission
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import StoreWarning
+from kaggle_kit.submit import write_submission as kaggle_write
 
 
 def _competition(folder: Path, n: int = 48) -> Path:
@@ -83,8 +85,6 @@ def test_init_without_data_says_what_to_pass(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    import re
-
     assert re.search(message, err), err
 
 
@@ -249,3 +249,33 @@ def test_demo_exits_1_when_a_model_of_a_demo_failed(
     assert "failed: broken: ValueError: Expected n_neighbors <= n_samples" in err and "Traceback" not in err
     assert "failed: 1 model(s) of the demos (demo-breast-cancer: broken); see above" in err
     assert list((tmp_path / "runs" / "demo-breast-cancer" / "submissions").glob("*.csv"))  # the rest went on
+
+
+def test_a_history_another_process_keeps_locked_is_said_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another command (or a database browser) holding the history past the wait: sqlite's bare
+    `OperationalError: database is locked` (a traceback after every fold of a run was fitted), or, where it came on
+    opening, `not a usable history database`, which sent the user to delete a sound file."""
+    from kaggle_kit.report import history
+
+    spec = _spec(_competition(tmp_path / "comp"))
+    runs = tmp_path / "runs"
+    result = run(spec, runs_root=runs, progress=None)
+    sub = tmp_path / "sub.csv"
+    record_submission(result.run_dir, "logreg", kaggle_write(result.run_dir, "logreg", sub))
+    monkeypatch.setattr(history, "LOCK_TIMEOUT", 0.05)
+    holder = sqlite3.connect(runs / "history.sqlite", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        locked = (r"cannot write the run history '.*history.sqlite': another process kept it locked for 0.05 s "
+                  r"\(database is locked\): a kaggle-kit command writing the same runs root, or a program that holds "
+                  r"it open \(a database browser\); close it and run the command again")  # fmt: skip
+        with pytest.warns(StoreWarning, match=r"the run is not recorded in the run history \(" + locked):
+            assert run(spec, runs_root=runs, progress=None).reused == 6  # the run itself goes on
+        assert main(["lb", "add", str(sub), "0.9", "--runs-root", str(runs)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and re.search("error: " + locked, err), err
+    finally:
+        holder.close()
+    assert main(["lb", "add", str(sub), "0.9", "--runs-root", str(runs)]) == 0  # once it is free

@@ -18,7 +18,7 @@ import pytest
 
 import kaggle_kit
 from kaggle_kit.config import CompetitionSpec, build_spec
-from kaggle_kit.errors import DataWarning
+from kaggle_kit.errors import DataWarning, KitError
 from kaggle_kit.features.base import FeatureWarning
 from kaggle_kit.runtime.relay import recording, warn_again
 from kaggle_kit.runtime.runner import run
@@ -76,6 +76,10 @@ def test_write_submission_returns_the_frame_written_and_stands_for_its_path(
     assert sub.is_file() and sub.name == "submission.csv" and sub.parent == tmp_path and sub.parent.frame is None
     assert "submission.csv" in repr(sub) and f"{test.height} row(s)" in repr(sub)
     assert "<table" in sub._repr_html_()  # a notebook cell ending in it shows the frame
+    # the file given where the model's name goes (the second argument): TypeError: expected string, got 'PosixPath'
+    with pytest.raises(KitError, match=r"model= takes the name of a model of the run \(a str, as on the leaderboard\); "
+                       r"got PosixPath '.*other.csv': the file to write is out="):  # fmt: skip
+        kaggle_kit.write_submission(run_dir, tmp_path / "other.csv")
 
 
 def test_predict_hands_a_pandas_caller_pandas_back(finished: tuple[Path, pl.DataFrame]) -> None:

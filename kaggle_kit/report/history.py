@@ -34,6 +34,8 @@ from .records import RunSnapshot, snapshot
 
 DB_NAME = "history.sqlite"
 SCHEMA_VERSION = 1
+#: seconds a write waits for another process's lock on the database (two commands finishing at once)
+LOCK_TIMEOUT = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -202,7 +204,7 @@ class History:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30)
+            self.conn = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the history database {str(self.path)!r}: {exc}") from None
         self.conn.row_factory = sqlite3.Row
@@ -221,6 +223,11 @@ class History:
         except StoreError:
             self.conn.close()
             raise
+        except sqlite3.OperationalError as exc:
+            self.conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):  # not the file's fault: another process holds it
+                raise self._cannot_write(exc) from None
+            raise StoreError(f"{str(self.path)!r} is not a usable history database ({exc})") from None
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise StoreError(f"{str(self.path)!r} is not a usable history database ({exc})") from None
@@ -243,12 +250,25 @@ class History:
             with self.conn:
                 yield self.conn
         except sqlite3.OperationalError as exc:
-            if "readonly" not in str(exc) and "read-only" not in str(exc):
-                raise
-            raise StoreError(
-                f"cannot write the run history {str(self.path)!r}: the file is read-only ({exc}); make it writable "
-                f"(chmod u+w {str(self.path)!r}), or move it away to start a new history there"
-            ) from None
+            raise self._cannot_write(exc) from None
+
+    def _cannot_write(self, exc: sqlite3.Error) -> StoreError:
+        """sqlite's error on a write, as what stands in the way and the fix."""
+        text = str(exc)
+        if "readonly" in text or "read-only" in text:
+            fix = (
+                f"the file is read-only ({exc}); make it writable (chmod u+w {str(self.path)!r}), or move it away to "
+                "start a new history there"
+            )
+        elif "locked" in text or "busy" in text:  # another command held it past the timeout
+            fix = (
+                f"another process kept it locked for {LOCK_TIMEOUT:g} s ({exc}): a kaggle-kit command writing the "
+                "same runs root, or a program that holds it open (a database browser); close it and run the command "
+                "again"
+            )
+        else:  # a full disk, an I/O error: sqlite's reason
+            fix = f"{exc}; free some space, or move the file away to start a new history there"
+        return StoreError(f"cannot write the run history {str(self.path)!r}: {fix}")
 
     # ------------------------------------------------------------------------------------------ writing
     def record_run(self, snap: RunSnapshot) -> int:
