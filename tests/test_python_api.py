@@ -18,7 +18,7 @@ import pytest
 
 import kaggle_kit
 from kaggle_kit.config import CompetitionSpec, build_spec
-from kaggle_kit.errors import DataWarning, KitError
+from kaggle_kit.errors import ConfigError, DataWarning, KitError
 from kaggle_kit.features.base import FeatureWarning
 from kaggle_kit.runtime.relay import recording, warn_again
 from kaggle_kit.runtime.runner import run
@@ -128,3 +128,19 @@ def test_relayed_warnings_keep_their_category_and_are_said_once() -> None:
         warn_again((*caught, ("no.such.module:Gone", "c")), seen)  # another fold's: only the new one
     said = [(w.category, str(w.message)) for w in again]
     assert said == [(DataWarning, "a"), (RuntimeWarning, "b"), (UserWarning, "c")]
+
+
+def test_run_and_load_competition_take_a_configs_path(tmp_path: Path) -> None:
+    """`kaggle-kit run CONFIG` takes the TOML's path; run("competitions/x.toml") met AttributeError: 'str' object has
+    no attribute 'models' (load_competition: 'kaggle')."""
+    train, test = _frames()
+    train.write_csv(tmp_path / "train.csv")
+    test.write_csv(tmp_path / "test.csv")
+    config = tmp_path / "api.toml"
+    config.write_text(_spec(tmp_path).to_toml())
+    assert kaggle_kit.load_competition(str(config)).train.height == train.height
+    result = kaggle_kit.run(config, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    assert result.run_dir == tmp_path / "runs" / "api" and result.fitted == 6
+    with pytest.raises(ConfigError, match=r"the spec must be a CompetitionSpec or the path of a competition TOML "
+                       r"file; got dict \(build_spec\(d, base_dir=...\) makes one of a dict\)"):  # fmt: skip
+        kaggle_kit.run({"name": "api"})

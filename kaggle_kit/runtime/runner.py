@@ -44,6 +44,7 @@ from ..config import (
     ModelSpec,
     RunSpec,
     SearchSpec,
+    as_spec,
     spec_hash,
     validation_message,
 )
@@ -313,7 +314,7 @@ def _fold_labels(data: CompetitionData) -> np.ndarray:
 
 
 def run(
-    spec: CompetitionSpec,
+    spec: CompetitionSpec | Path | str,
     *,
     runs_root: Path | str = "runs",
     train: pl.DataFrame | None = None,
@@ -329,7 +330,8 @@ def run(
     search: SearchSpec | None = None,
     started: float | None = None,
 ) -> RunResult:
-    """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
+    """Fit every model of ``spec`` (a spec, or a competition TOML's path) plus the baseline on every fold, or reuse
+    what the run store already holds.
 
     ``train``/``test`` frames (polars or pandas), when given, are used instead of reading ``spec.data`` paths
     (notebooks); one needs the other (no ``test`` frame: ``spec.data.test`` must be None). ``only``
@@ -353,6 +355,7 @@ def run(
     """
     stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
+    spec = as_spec(spec)  # a config's path too, as `kaggle-kit run CONFIG` takes it
     check_kinds(spec.models)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
         # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
