@@ -144,3 +144,9 @@ def test_run_and_load_competition_take_a_configs_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"the spec must be a CompetitionSpec or the path of a competition TOML "
                        r"file; got dict \(build_spec\(d, base_dir=...\) makes one of a dict\)"):  # fmt: skip
         kaggle_kit.run({"name": "api"})
+
+
+def test_fit_blend_of_an_unknown_method_names_the_methods(finished: tuple[Path, pl.DataFrame]) -> None:
+    """fit_blend(run_dir, "nope") met `KeyError: 'nope'` in the blenders' registry (blend_report said it clearly)."""
+    with pytest.raises(ConfigError, match=r"unknown blend method 'nope'; allowed: .*'nelder_mead'"):
+        kaggle_kit.fit_blend(finished[0], "nope")
