@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -1321,3 +1322,13 @@ def as_spec(spec: object) -> CompetitionSpec:
     raise ConfigError(
         f"the spec must be a CompetitionSpec or the path of a competition TOML file; got {type(spec).__name__} ({fix})"
     )
+
+
+def names_of(names: str | Iterable[str] | None) -> list[str] | None:
+    """Model names a Python caller passed: a list, or one name or several comma-separated in a str, as the command
+    line takes them (``--models a,b``): ``refit(run_dir, "lgbm")`` had read the letters 'l', 'g', 'b', 'm'."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",") if n.strip()]
+    return list(names)

@@ -8,6 +8,7 @@ frame to a caller who gave it a pandas one, and a worker's warnings never reache
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def test_run_and_load_competition_take_a_configs_path(tmp_path: Path) -> None:
     config = tmp_path / "api.toml"
     config.write_text(_spec(tmp_path).to_toml())
     assert kaggle_kit.load_competition(str(config)).train.height == train.height
-    result = kaggle_kit.run(config, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    result = kaggle_kit.run(config, runs_root=tmp_path / "runs", progress=None, record_history=False, only="logreg")
     assert result.run_dir == tmp_path / "runs" / "api" and result.fitted == 6
     with pytest.raises(ConfigError, match=r"the spec must be a CompetitionSpec or the path of a competition TOML "
                        r"file; got dict \(build_spec\(d, base_dir=...\) makes one of a dict\)"):  # fmt: skip
@@ -150,3 +151,18 @@ def test_fit_blend_of_an_unknown_method_names_the_methods(finished: tuple[Path, 
     """fit_blend(run_dir, "nope") met `KeyError: 'nope'` in the blenders' registry (blend_report said it clearly)."""
     with pytest.raises(ConfigError, match=r"unknown blend method 'nope'; allowed: .*'nelder_mead'"):
         kaggle_kit.fit_blend(finished[0], "nope")
+
+
+def test_model_names_in_a_str_are_names_not_letters(finished: tuple[Path, pl.DataFrame], tmp_path: Path) -> None:
+    """refit(run_dir, "logreg") said `no finished model named 'l'`: the str was read letter by letter (so were
+    fit_blend's and blend_report's models=, and run's only=); one name, or several comma-separated, as the CLI."""
+    from kaggle_kit.predict import refit
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished[0], run_dir)  # refit writes into the run folder: not into the shared one
+    (done,) = refit(run_dir, "logreg", train=_frames()[0], progress=None)
+    assert done.model == "logreg"
+    blend = kaggle_kit.fit_blend(run_dir, "mean", models="logreg, baseline", save=False)
+    assert blend.models == ("logreg", "baseline")
+    report = kaggle_kit.blend_report(run_dir, "mean", models="logreg,baseline", save=False)
+    assert report.blends[0].models == ("logreg", "baseline")

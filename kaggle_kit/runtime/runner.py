@@ -45,6 +45,7 @@ from ..config import (
     RunSpec,
     SearchSpec,
     as_spec,
+    names_of,
     spec_hash,
     validation_message,
 )
@@ -319,7 +320,7 @@ def run(
     runs_root: Path | str = "runs",
     train: pl.DataFrame | None = None,
     test: pl.DataFrame | None = None,
-    only: Sequence[str] | None = None,
+    only: Sequence[str] | str | None = None,
     n_jobs: int | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
@@ -356,6 +357,7 @@ def run(
     stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
     spec = as_spec(spec)  # a config's path too, as `kaggle-kit run CONFIG` takes it
+    only = names_of(only)  # only="lgbm": the model, not its letters
     check_kinds(spec.models)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
         # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
