@@ -96,7 +96,8 @@ def test_the_packaged_demo_configs_are_the_repositorys() -> None:
     assert demo_config_names() == repo
     package = Path(__import__("kaggle_kit").__file__).parent / "demo_configs"
     for name in repo:
-        assert (package / f"{name}.toml").read_text() == (COMPETITIONS / f"{name}.toml").read_text(), name
+        same = (package / f"{name}.toml").read_text() == (COMPETITIONS / f"{name}.toml").read_text()
+        assert same, f"copy competitions/{name}.toml to kaggle_kit/demo_configs/ (the demo's packaged copy)"
 
 
 def test_demo_configs_resolve_from_any_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
