@@ -32,6 +32,7 @@ _PUBLIC = {
     "RunStore": "runtime.store",
     "leaderboard": "leaderboard",
     "write_submission": "submit",
+    "Submission": "submit",
     "BlendReport": "blend",
     "BlendResult": "blend",
     "blend_predictions": "blend",
@@ -61,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .runtime.folds import Folds, make_folds
     from .runtime.runner import RunResult, run
     from .runtime.store import RunStore
-    from .submit import write_submission
+    from .submit import Submission, write_submission
 
 
 def __getattr__(name: str) -> Any:
@@ -95,6 +96,7 @@ __all__ = [
     "RunStore",
     "SearchSpec",
     "StoreError",
+    "Submission",
     "blend_predictions",
     "blend_report",
     "build_spec",

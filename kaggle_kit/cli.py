@@ -1,8 +1,9 @@
 """``kaggle-kit``: a thin command line over the library (a notebook calls the same functions).
 
 Bad input ends with one ``error: ...`` line naming the key, column or file and the fix, and exit status 2; never a
-traceback from deep inside a library. ``kaggle-kit run`` exits 1 when a model failed (one line per failed model, the
-traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings print as one ``warning: ...`` line.
+traceback from deep inside a library. ``kaggle-kit run`` (``search``, ``demo``) exits 1 when a model failed (one line
+per failed model, the traceback in the run's ``run.log``) and 130 when interrupted (Ctrl-C). Warnings print as one
+``warning: ...`` line.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .errors import DataWarning, KitError, StoreError
 if TYPE_CHECKING:
     from .blend import BlendReport
     from .config import CompetitionSpec, SearchSpec
+    from .runtime.runner import RunResult
 
 #: what `kaggle-kit demo` (and `make demo`) runs: one competition of each task, about 2 minutes on 2 cores
 DEMO_CONFIGS = ("demo-breast-cancer", "demo-digits", "demo-diabetes")
@@ -70,9 +72,7 @@ def _fit_and_finish(
     print()
     print(result.leaderboard())
     print(f"\nrun folder: {result.run_dir}  (fitted {result.fitted} fold(s), reused {result.reused})")
-    failed = [m for m in result.models if m.status == "failed"]
-    for m in failed:  # the user asked for every model: any failure fails the command (finished results are kept)
-        print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
+    failed = _say_failed(result)
     limit = limit if limit is not None else spec.run.time_limit  # the run's, given either way
     if limit is not None:
         from .config import BASELINE_NAME
@@ -100,6 +100,15 @@ def _fit_and_finish(
     return 1 if failed else 0
 
 
+def _say_failed(result: RunResult) -> list[str]:
+    """One line per model that failed, on stderr; their names. The user asked for every model: any failure fails the
+    command (exit status 1; the finished results are kept)."""
+    failed = [m for m in result.models if m.status == "failed"]
+    for m in failed:
+        print(f"failed: {m.name}: {m.error} (full log: {result.run_dir / 'run.log'})", file=sys.stderr)
+    return [m.name for m in failed]
+
+
 def _select_and_submit(run_dir: Path, deadline: float) -> None:
     """Ensemble selection over every finished config (+ the calibrated selection and the stacking guard, each left
     out when it would end after ``deadline``), then the verdict's pick submitted."""
@@ -119,9 +128,9 @@ def _submit_verdict(run_dir: Path, report: BlendReport) -> None:
     from .submit import write_submission
 
     kind, name = report.choice()
-    path = write_submission(run_dir, blend=name) if kind == "blend" else write_submission(run_dir, name)
-    _record_submission(run_dir, name, path)
-    print(f"\nsubmission ({kind} {name}): {path}")
+    sub = write_submission(run_dir, blend=name) if kind == "blend" else write_submission(run_dir, name)
+    _record_submission(run_dir, name, sub.path)
+    print(f"\nsubmission ({kind} {name}): {sub.path}")
 
 
 def _record_submission(run_dir: Path | str, source: str, path: Path) -> None:
@@ -215,9 +224,9 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         from .predict.commands import best_for_submit
 
         args.model, args.blend = best_for_submit(args.run_dir)
-    path = write_submission(args.run_dir, args.model, args.out, blend=args.blend)
-    _record_submission(args.run_dir, args.model or args.blend, path)
-    print(f"wrote {path}")
+    sub = write_submission(args.run_dir, args.model, args.out, blend=args.blend)
+    _record_submission(args.run_dir, args.model or args.blend, sub.path)
+    print(f"wrote {sub.path} ({sub.frame.height} rows)")
     return 0
 
 
@@ -263,11 +272,15 @@ def _cmd_lb_add(args: argparse.Namespace) -> int:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from .init_config import parse_grid, write_config
+    from .init_folder import init_inputs
 
+    slug, train = init_inputs(args.slug, args.folder, args.train)
+    if args.train is None or train != Path(args.train):
+        print(f"competition {slug!r}, training table {train}")
     targets = [t.strip() for t in args.target.split(",") if t.strip()] if args.target else None
     path, why = write_config(
-        args.slug,
-        Path(args.train),
+        slug,
+        train,
         Path(args.out),
         overwrite=args.force,
         task=args.task,
@@ -366,25 +379,28 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     """Materialise the demo data, run each demo competition, and write a submission of its best model."""
     from .blend import blend_report
-    from .config import load_spec
-    from .demo import make_demo
+    from .demo import demo_config, make_demo
     from .report import build_report
     from .runtime.runner import run
 
+    failed = []
     for name in args.names or DEMO_CONFIGS:
-        config = Path(args.competitions) / f"{name}.toml"
-        spec = load_spec(config)
+        spec, config = demo_config(name, args.competitions)
         make_demo(name, spec.resolve(spec.data.train).parent.parent)
         print(f"\n=== {name} ({config})")
         result = run(spec, runs_root=args.runs_root, n_jobs=args.jobs)
         print()
         print(result.leaderboard())
+        # a failed model fails the command, as in `kaggle-kit run` (it exited 0); the others are blended
+        failed += [f"{name}: {m}" for m in _say_failed(result)]
         blends = blend_report(result.run_dir, "all")
         print()
         print(blends.text())
         _submit_verdict(result.run_dir, blends)
         print(f"report: {build_report(result.run_dir).html}")
-    return 0
+    if failed:
+        print(f"failed: {len(failed)} model(s) of the demos ({', '.join(failed)}); see above", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -585,10 +601,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .config import Task  # the tasks `init` offers are the kit's, not a copy of them
 
-    p = sub.add_parser("init", help="write a new competition config from a data file (roles inferred and shown)")
-    p.add_argument("slug", help="the competition's name (names the config and the run folder)")
+    p = sub.add_parser(
+        "init", help="write a new competition config from its data folder or file (roles inferred and shown)"
+    )
     p.add_argument(
-        "--train", required=True, help="the training file; test.* and sample_submission.* beside it are found"
+        "slug",
+        metavar="SLUG|DATA_DIR",
+        help="the competition's name (names the config and the run folder), or its data folder (`init .`): its "
+        "train.* is read and the competition named after it",
+    )
+    p.add_argument(
+        "folder", nargs="?", default=None, metavar="DATA_DIR", help="the data folder of the competition SLUG"
+    )
+    p.add_argument(
+        "--train",
+        default=None,
+        help="the training file (default: train.* in DATA_DIR); test.* and sample_submission.* beside it are found",
     )
     p.add_argument("--task", choices=get_args(Task), default=None, help="default: inferred from the target(s)")
     p.add_argument("--target", default=None, help="the target column; several (multilabel / multiregression): a,b,c")
@@ -621,7 +649,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="create the demo data, run the demo competitions, write submissions")
     p.add_argument("names", nargs="*", help=f"demo configs to run (default: {' '.join(DEMO_CONFIGS)})")
-    p.add_argument("--competitions", default="competitions", help="folder with the demo configs")
+    p.add_argument(
+        "--competitions",
+        default=None,
+        help="folder with the demo configs, their data paths relative to it (default: the configs the package ships, "
+        "their data written to ./data)",
+    )
     p.add_argument("--runs-root", default="runs")
     p.add_argument("--jobs", type=int, default=None)
     p.set_defaults(func=_cmd_demo)

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -1308,3 +1309,27 @@ def load_spec(path: Path | str, *, preset: str | None = None) -> CompetitionSpec
     if preset is not None:
         data["preset"] = preset
     return build_spec(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def as_spec(spec: object) -> CompetitionSpec:
+    """What a Python caller passed as the spec: a :class:`CompetitionSpec`, or the path of a competition TOML (read
+    as `kaggle-kit run CONFIG` reads it); anything else is a :class:`ConfigError` naming what to pass (a path or a
+    dict had met ``AttributeError: 'str' object has no attribute 'models'`` deep inside)."""
+    if isinstance(spec, CompetitionSpec):
+        return spec
+    if isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    fix = "build_spec(d, base_dir=...) makes one of a dict" if isinstance(spec, dict) else "load_spec(path) reads one"
+    raise ConfigError(
+        f"the spec must be a CompetitionSpec or the path of a competition TOML file; got {type(spec).__name__} ({fix})"
+    )
+
+
+def names_of(names: str | Iterable[str] | None) -> list[str] | None:
+    """Model names a Python caller passed: a list, or one name or several comma-separated in a str, as the command
+    line takes them (``--models a,b``): ``refit(run_dir, "lgbm")`` had read the letters 'l', 'g', 'b', 'm'."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",") if n.strip()]
+    return list(names)

@@ -12,12 +12,17 @@ and a pretrained checkpoint.
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from .errors import ConfigError, allowed
+
+if TYPE_CHECKING:
+    from .config import CompetitionSpec
 
 
 def _breast_cancer() -> tuple[pl.DataFrame, str]:
@@ -212,3 +217,34 @@ def make_demo(
     columns = DISTRIBUTION_SAMPLES.get(name, targets)
     test.select("id", *(pl.lit(placeholder).alias(c) for c in columns)).write_csv(folder / "sample_submission.csv")
     return folder
+
+
+#: the demo configs shipped inside the package (copies of the repository's ``competitions/demo-*.toml``, kept equal
+#: by ``tests/test_cli_edges.py``): ``kaggle-kit demo`` runs from an installed wheel and from any working folder
+_PACKAGED = "demo_configs"
+
+
+def demo_config_names() -> list[str]:
+    """The demo configs the package ships."""
+    folder = resources.files(__package__) / _PACKAGED
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def demo_config(name: str, competitions: Path | str | None = None) -> tuple[CompetitionSpec, str]:
+    """The spec of demo ``name`` and where it was read from. ``competitions``: a folder of configs
+    (``<competitions>/<name>.toml``, its data paths relative to it, as ``kaggle-kit run`` reads it); None: the copy
+    the package ships, its data under ``./data/<name>`` (the working folder's, where ``kaggle-kit demo-data`` writes
+    it), as the repository's ``competitions/<name>.toml`` reads it from the repository's root."""
+    from .config import build_spec, load_spec, tomllib
+
+    if competitions is not None:
+        path = Path(competitions) / f"{name}.toml"
+        return load_spec(path), str(path)
+    names = demo_config_names()
+    if name not in names:
+        raise ConfigError(f"no demo config named {name!r}; the package has {allowed(names)}")
+    text = (resources.files(__package__) / _PACKAGED / f"{name}.toml").read_text(encoding="utf-8")
+    # its data paths are '../data/<name>/...': relative to a 'competitions' folder in the working folder
+    base = Path.cwd() / "competitions"
+    spec = build_spec(tomllib.loads(text), base_dir=base, source=f"the packaged {name}.toml")
+    return spec, "the config the package ships"

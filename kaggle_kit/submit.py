@@ -25,6 +25,7 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -36,14 +37,73 @@ from .runtime.store import KAGGLE_WRITABLE, RunStore
 from .sample_submission import OtherTestRows, match_sample, read_sample, saved_index
 
 
+class Submission(type(Path())):  # type: ignore[misc]  # PosixPath / WindowsPath: polars reads only a str or a Path
+    """A submission file written by :func:`write_submission`: its path (it *is* that :class:`~pathlib.Path`, as
+    ``write_submission`` returned before: ``pl.read_csv(sub)``, ``sub.is_file()``, ``str(sub)``), with what it holds,
+    ``frame`` (the rows and columns written, in the sample submission's format), and whose predictions they are:
+    ``kind`` (``"model"`` or ``"blend"``) and ``source`` (its name). A notebook cell ending in it shows the frame.
+
+    Paths made from it (``sub.parent``, ``sub.with_suffix(...)``) are of this class too, with no frame (None).
+    """
+
+    frame: pl.DataFrame | None = None
+    kind: Literal["model", "blend"] | None = None
+    source: str | None = None
+
+    @classmethod
+    def of(cls, path: Path, frame: pl.DataFrame, kind: Literal["model", "blend"], source: str) -> Submission:
+        sub = cls(path)
+        sub.frame, sub.kind, sub.source = frame, kind, source
+        return sub
+
+    @property
+    def path(self) -> Path:
+        """The file, as a plain :class:`~pathlib.Path`."""
+        return Path(self)
+
+    def __repr__(self) -> str:
+        if self.frame is None:
+            return f"Submission({str(self)!r})"
+        more = ", ..." if self.frame.width > 6 else ""
+        return (
+            f"Submission({str(self)!r}, {self.kind} {self.source!r}: {self.frame.height} row(s), columns "
+            f"{', '.join(self.frame.columns[:6])}{more})"
+        )
+
+    def _repr_html_(self) -> str | None:
+        """A notebook shows the frame written, under the file's path."""
+        if self.frame is None:
+            return None
+        import html
+
+        where, source = html.escape(str(self)), html.escape(str(self.source))
+        head = f"<p><code>{where}</code> ({self.kind} <code>{source}</code>)</p>"
+        return head + self.frame._repr_html_()
+
+
 def write_submission(
     run_dir: Path | str, model: str | None = None, out: Path | str | None = None, *, blend: str | None = None
-) -> Path:
+) -> Submission:
     """Write ``model``'s (a model of the run, or predictions imported into it) or the stored ``blend``'s test
-    predictions as a submission CSV; returns its path (default ``<run_dir>/submissions/<model>.csv``, or
-    ``blend-<name>.csv``). A blend whose models were refit since it was made is refused: blend again first."""
+    predictions as a submission CSV (default ``<run_dir>/submissions/<model>.csv``, or ``blend-<name>.csv``). A blend
+    whose models were refit since it was made is refused: blend again first.
+
+    Returns a :class:`Submission`: the file's path (a :class:`~pathlib.Path`, as before) with the ``frame`` written
+    (the sample submission's ids and columns), its ``kind`` and ``source``.
+
+    Example::
+
+        sub = write_submission(result.run_dir, blend="nelder_mead", out="submission.csv")
+        sub.frame.head()  # what was written; sub itself is the file's path
+    """
     if (model is None) == (blend is None):
         raise KitError("name exactly one of a model (--model) or a blend (--blend) to submit")
+    for what, name in (("model", model), ("blend", blend)):
+        if name is not None and not isinstance(name, str):  # write_submission(run_dir, Path("sub.csv")): a TypeError
+            raise KitError(
+                f"{what}= takes the name of a {what} of the run (a str, as on the leaderboard); got "
+                f"{type(name).__name__} {str(name)!r}" + (": the file to write is out=" if what == "model" else "")
+            )
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = get_metric(meta["metric"]) if meta.get("classes") is not None else None
@@ -89,7 +149,7 @@ def write_submission(
     path = Path(out) if out else default
     refuse_overwriting_inputs(path, {"sample submission": sample_path})
     _write(frame, path, default.name)
-    return path
+    return Submission.of(path, frame, "blend" if blend is not None else "model", blend or str(model))
 
 
 def check_sample_fits(meta: dict, test_ids: pl.Series, *, submits: bool = True) -> None:

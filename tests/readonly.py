@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _GUARDED: list[str] = []  # the guarded folders, their real paths
+_GUARDED_FILES: list[str] = []  # the guarded files (read_only_file), their real paths
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 #: event -> (which of its arguments name a path written, whether the call follows a symbolic link there)
 _EVENTS: dict[str, tuple[tuple[int, ...], bool]] = {
@@ -58,7 +59,7 @@ def _under_guard(real: str | None) -> bool:
 
 
 def _hook(event: str, args: tuple) -> None:
-    if not _GUARDED:
+    if not _GUARDED and not _GUARDED_FILES:
         return
     if event == "open":
         path, mode, flags = args
@@ -76,6 +77,8 @@ def _hook(event: str, args: tuple) -> None:
     else:
         return
     for path, follow in targets:
+        if _GUARDED_FILES and _real(path, follow) in _GUARDED_FILES:  # a read-only file in a writable folder
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))
         if _under_guard(_real(path, follow)):
             if event == "os.mkdir" and os.path.lexists(path):  # as the mount says: "exists" before "read-only"
                 raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(path))
@@ -138,3 +141,37 @@ def read_only(folder: Path) -> Iterator[Path]:
             f"written under the read-only folder {str(folder)!r} past the refusal (a library's own file I/O, or "
             f"another process): {', '.join(changed)}"
         )
+
+
+@contextmanager
+def read_only_file(path: Path) -> Iterator[Path]:
+    """Within the block, the file ``path`` (its folder writable) cannot be written by this process, also as root:
+    its mode is read-only, Python's writes to it are refused (``PermissionError``, as for a file one may not write),
+    and SQLite opens it read-only, as it does a file it may not write (its writes then fail with "attempt to write a
+    readonly database"; root's would not). Restored afterwards; a change past the refusal fails the block."""
+    import sqlite3
+    from urllib.parse import quote
+
+    path = path.absolute()
+    real = os.path.realpath(path)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    connect = sqlite3.connect
+
+    def read_only_connect(database: object, *args: object, **kwargs: object) -> sqlite3.Connection:
+        if isinstance(database, str | os.PathLike) and os.path.realpath(os.fspath(database)) == real:
+            return connect(f"file:{quote(real)}?mode=ro", *args, uri=True, **kwargs)  # type: ignore[arg-type]
+        return connect(database, *args, **kwargs)  # type: ignore[arg-type]
+
+    os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    before = os.stat(path)
+    _GUARDED_FILES.append(real)
+    sqlite3.connect = read_only_connect  # type: ignore[assignment]
+    try:
+        yield path
+        after = os.stat(path)
+    finally:
+        sqlite3.connect = connect  # type: ignore[assignment]
+        _GUARDED_FILES.remove(real)
+        os.chmod(path, mode)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise AssertionError(f"the read-only file {str(path)!r} was written past the refusal")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -101,17 +100,19 @@ def test_missing_data_file_names_the_key(tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.slow
-def test_demo_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's demo command: data created, the named demo run, a submission written (tests/test_demos.py
-    runs every demo config in full)."""
-    shutil.copytree(COMPETITIONS, tmp_path / "competitions")
+def test_demo_command_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's demo command, from a working folder without competitions/ (as from an installed wheel: the
+    configs the package ships): data created under ./data, the named demo run under ./runs, a submission written
+    (tests/test_demos.py runs every demo config in full). It had read ./competitions/NAME.toml, there or nowhere."""
+    monkeypatch.chdir(tmp_path)
     name = "demo-breast-cancer"
-    argv = ["demo", name, "--competitions", str(tmp_path / "competitions"), "--runs-root", str(tmp_path / "runs")]
-    assert main(argv) == 0
+    assert main(["demo", name]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "data" / name / "train.csv").is_file()
     assert list((tmp_path / "runs" / name / "submissions").glob("*.csv"))
-    assert f"=== {name}" in out
+    assert f"=== {name} (the config the package ships)" in out
     assert out.count("CV leaderboard") == 1
 
 

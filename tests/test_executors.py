@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -420,6 +421,26 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
     # model is tried again
     again = run(spec, runs_root=tmp_path / "ray", only=["xgb"], progress=None, record_history=False)
     assert again.fitted == 0 and again.reused == 6
+
+
+def test_ray_fold_warnings_reach_the_caller_once(tmp_path: Path, local_ray) -> None:
+    """A Ray task's warnings went to the worker's log (Ray echoes it to the terminal); the driver warns them again,
+    once each, as for the process pool (kaggle_kit.runtime.relay)."""
+    from kaggle_kit.features.base import FeatureWarning
+
+    linear = {"name": "lin", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression",
+              "pipeline": "scaled"}  # fmt: skip
+    spec = _spec(
+        tmp_path, models=[linear], pipelines={"scaled": {"steps": [{"step": "standardize", "columns": "numeric"}]}}
+    )
+    for name in ("train.csv", "test.csv"):  # a constant column: each fold's standardize warns of it
+        pl.read_csv(tmp_path / name).with_columns(c=pl.lit(1.0)).write_csv(tmp_path / name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(spec, runs_root=tmp_path / "runs", executor="ray", progress=None, record_history=False)
+    assert result.fitted == 6
+    said = [w for w in caught if "column 'c' is constant in the training rows" in str(w.message)]
+    assert len(said) == 1 and said[0].category is FeatureWarning
 
 
 def test_ray_kit_error_in_a_task_aborts_the_run(tmp_path: Path, local_ray) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..config import names_of
 from ..errors import ConfigError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore, check_writable
@@ -56,7 +57,7 @@ def fit_blend(
     run_dir: Path | str,
     method: str = "nelder_mead",
     *,
-    models: Sequence[str] | None = None,
+    models: Sequence[str] | str | None = None,
     name: str | None = None,
     options: Mapping[str, Any] | None = None,
     y: np.ndarray | None = None,
@@ -68,7 +69,7 @@ def fit_blend(
     ``method`` and, unless ``save=False``, store it as ``RUN_DIR/blends/<name>/`` (``name`` defaults to the
     method). ``y`` is the training target (class codes); by default the run folder's ``target.parquet``.
     ``calibrate="temperature"`` or ``"isotonic"``: calibrate the blend (log loss only), fitted out of fold."""
-    preds = load_run(run_dir, models, y=y)
+    preds = load_run(run_dir, names_of(models), y=y)  # a str: one name, or several comma-separated
     if save:
         check_blend_name(preds, name or method)
         check_blends_writable(preds.root)
@@ -82,7 +83,7 @@ def blend_report(
     run_dir: Path | str,
     methods: str | Sequence[str] = "all",
     *,
-    models: Sequence[str] | None = None,
+    models: Sequence[str] | str | None = None,
     name: str | None = None,
     groups: Mapping[str, Sequence[str]] | None = None,
     group_method: str | None = None,
@@ -109,10 +110,10 @@ def blend_report(
     ``deadline`` (``time.monotonic()``, a time-limited command's): every method after the first is left out, with a
     note, once its nested CV's fold fits say it would end after the deadline; the first always runs.
     """
-    groups = {check_name(g, "group"): tuple(names) for g, names in (groups or {}).items()}
+    groups = {check_name(g, "group"): tuple(names_of(names) or ()) for g, names in (groups or {}).items()}
     if groups and models is None:
         models = list(dict.fromkeys(n for names in groups.values() for n in names))
-    preds = load_run(run_dir, models, y=y)
+    preds = load_run(run_dir, names_of(models), y=y)  # a str: one name, or several comma-separated
     for group, names in groups.items():
         outside = [n for n in names if n not in preds.names]
         if outside or not names:

@@ -60,6 +60,9 @@ def applicable(method: str, metric: Metric) -> bool:
     """Whether ``method`` can be scored by ``metric`` (a rank average only by a rank metric; a distribution task's
     CDFs / quantiles only by weighted averages, which keep them distributions, not by a level-2 model; a level-2
     model not by a multi-target metric)."""
+    cls = BLENDERS.get(method) if isinstance(method, str) else None
+    if cls is None:  # fit_blend(run_dir, "nope") had met a KeyError here
+        make_blender(method)  # the unknown method's ConfigError, with the allowed ones
     cls = BLENDERS[method]
     if metric.needs in DISTRIBUTION_INPUTS:
         return not cls.needs_rank_metric and not cls.nested_only

@@ -16,6 +16,8 @@ import numpy as np
 import polars as pl
 
 from ..errors import ConfigError
+from ..readers.frames import is_pandas, like_input
+from ..readers.tables import require_given_file
 from ..runtime.threads import cpu_count
 from ..submit import refuse_overwriting_inputs
 from .best import best_choice
@@ -40,14 +42,15 @@ def predict(
     sample: Path | str | None = None,
     threads: int | None = None,
     device: str = "cpu",
-) -> pl.DataFrame:
+) -> pl.DataFrame | Any:
     """Predict ``test`` (a file or a frame) with model ``model``, stored blend ``blend``, or (``best=True``) the one
     the blend report's verdict names; ``refit=True`` uses the models refit on all rows instead of the fold models.
 
     Returns the predictions as the run stores its test predictions (id + ``p_<label>`` per class, or
-    ``prediction``); with ``out``, also writes them as a submission CSV in the sample submission's format
-    (``sample``: the sample submission of these rows; default: the run's, for its columns). Reads the run folder
-    only: it may be read-only and moved.
+    ``prediction``): a pandas frame where ``test`` (else ``sequences``) is one (the id its index where it was the
+    given frame's named index), else a polars frame. With ``out``, also writes them as a submission CSV in the
+    sample submission's format (``sample``: the sample submission of these rows; default: the run's, for its
+    columns). Reads the run folder only: it may be read-only and moved.
 
     A run with ``[data.images]`` reads the test rows' image files from the folder ``images`` (what
     ``data.images.test_folder`` was to the run); one with ``[data.sequences]`` reads the test long table
@@ -57,6 +60,10 @@ def predict(
     if sum(x is not None for x in (model, blend)) + bool(best) != 1:
         raise ConfigError("name exactly one of a model (--model), a blend (--blend) or --best to predict with")
     folder = RunFolder.open(run_dir)
+    require_given_file(test, "test", "--test FILE (test= in Python)")
+    if folder.spec.data.sequences is not None:  # else "--sequences is for a run with [data.sequences]"
+        require_given_file(sequences, "test long table", "--sequences FILE (sequences= in Python)")
+    require_given_file(sample, "sample submission", "--sample FILE (sample= in Python)")
     recorded = folder.meta.get("sample_submission")  # `submit` reads it again: not to be replaced either
     refuse_overwriting_inputs(
         out, {"test file": test, "sample submission": sample, "run's sample submission": recorded}
@@ -85,7 +92,7 @@ def predict(
     if out is not None:
         # a binary label metric labels at the threshold chosen on OOF rows, as `kaggle-kit submit` does
         write_submission_csv(folder, out_frame, out, sample=sample, threshold=threshold)
-    return out_frame
+    return like_input(out_frame, test if test is not None or not is_pandas(sequences) else sequences)
 
 
 def _model_threshold(folder: RunFolder, model: str) -> float | None:

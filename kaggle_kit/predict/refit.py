@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..config import ModelSpec
+from ..config import ModelSpec, names_of
 from ..errors import ConfigError, DataError, StoreError
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, make_adapter
@@ -35,7 +35,7 @@ from ..models.files import resolve_files
 from ..models.multi_target import PerTargetAdapter
 from ..models.nn.families import FAMILIES
 from ..readers.competition import CompetitionData, load_competition, prepare_competition
-from ..readers.tables import ReadOptions, read_table
+from ..readers.tables import ReadOptions, read_table, require_given_file
 from ..runtime.store import KAGGLE_WRITABLE, check_writable, sha256_bytes
 from .models import REFIT
 from .run_folder import RunFolder
@@ -56,7 +56,7 @@ class RefitResult:
 
 def refit(
     run_dir: Path | str,
-    models: Sequence[str] | None = None,
+    models: Sequence[str] | str | None = None,
     *,
     train: pl.DataFrame | str | Path | None = None,
     threads: int = 1,
@@ -65,8 +65,10 @@ def refit(
     """Refit ``models`` (default: every finished model of the run) on all training rows; see the module doc."""
     say = progress or (lambda _msg: None)
     folder = RunFolder.open(run_dir)
+    require_given_file(train, "train", "--train FILE (train= in Python)")
     from ..runtime.pseudo import pseudo_base
 
+    models = names_of(models)  # refit(run_dir, "lgbm"): the model, not its letters
     names = [folder.check_model(n) for n in models] if models else folder.model_names()
     pseudo = [n for n in names if pseudo_base(n) is not None]
     if pseudo and models:

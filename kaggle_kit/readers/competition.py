@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ..config import CompetitionSpec
+from ..config import CompetitionSpec, as_spec
 from ..errors import DataError, DataWarning, allowed, did_you_mean, name_a_few
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
 from ..metrics import Metric, get_metric
@@ -150,10 +150,11 @@ class CompetitionData:
 RawFrames = tuple[pl.DataFrame | None, pl.DataFrame | None]
 
 
-def load_competition(spec: CompetitionSpec, *, frames: RawFrames | None = None) -> CompetitionData:
-    """Read train (and test) from the paths in ``spec.data`` and check them. ``frames``: :func:`read_frames`'s reading
-    of those files in the process that runs the competition, which a pool worker prepares instead of reading the
-    files again (1M rows x 60 columns and a 400k test: 14 s a worker)."""
+def load_competition(spec: CompetitionSpec | Path | str, *, frames: RawFrames | None = None) -> CompetitionData:
+    """Read train (and test) from the paths in ``spec.data`` (a spec, or a competition TOML's path) and check them.
+    ``frames``: :func:`read_frames`'s reading of those files in the process that runs the competition, which a pool
+    worker prepares instead of reading the files again (1M rows x 60 columns and a 400k test: 14 s a worker)."""
+    spec = as_spec(spec)
     train, test = read_frames(spec) if frames is None else frames
     return prepare_competition(spec, train, test, sequences=_read_sequences(spec))
 

@@ -14,13 +14,30 @@ import polars as pl
 from ..errors import DataError, allowed
 
 
+def is_pandas(frame: Any) -> bool:
+    """Whether ``frame`` is a pandas DataFrame (told without importing pandas)."""
+    return type(frame).__module__.startswith("pandas") and hasattr(frame, "index") and hasattr(frame, "columns")
+
+
+def like_input(result: pl.DataFrame, given: Any) -> Any:
+    """``result`` as the kind of frame the caller gave (``given``): a pandas frame for a pandas frame (its id as the
+    index where the caller's id was its named index: ``df.set_index("id")``), else the polars frame itself."""
+    if not is_pandas(given):
+        return result
+    out = result.to_pandas()
+    first = result.columns[0] if result.width else None
+    if first is not None and first in [str(n) for n in given.index.names if n is not None]:
+        out = out.set_index(first)
+    return out
+
+
 def as_polars(frame: Any, what: str) -> pl.DataFrame | None:
     """``frame`` as a polars DataFrame (None stays None); ``what`` names the argument in the error, e.g. ``'train'``."""
     if frame is None or isinstance(frame, pl.DataFrame):
         return frame
     if isinstance(frame, pl.LazyFrame):
         return frame.collect()
-    if type(frame).__module__.startswith("pandas") and hasattr(frame, "index") and hasattr(frame, "columns"):
+    if is_pandas(frame):
         columns = [str(c) for c in frame.columns]  # as polars names them: 0 -> '0'
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         if repeated:  # polars' "duplicate column names" was read below as a column of mixed types

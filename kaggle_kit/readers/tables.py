@@ -171,6 +171,15 @@ def shown_path(path: Path) -> str:
     return f"{str(path)!r}{working_folder_note(path)}"
 
 
+def require_given_file(path: Path | str | None, role: str, option: str) -> None:
+    """A file a command's argument names (``option``: ``"--test FILE (test= in Python)"``) that is not there, said
+    with that argument before any work: :func:`read_table`'s "check data.test in the config" named a config the
+    command does not read (``predict``, ``refit``, ``init``), and ``predict`` read its ``--sample`` after predicting."""
+    if isinstance(path, (str, Path)) and not Path(path).is_file():
+        what = "is a folder, not a file" if Path(path).is_dir() else "does not exist"
+        raise DataError(f"the {role} file {shown_path(Path(path))} {what}; check {option}")
+
+
 def working_folder_note(path: Path) -> str:
     return "" if path.is_absolute() else f" (from the working folder {str(Path.cwd())!r})"
 

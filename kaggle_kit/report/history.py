@@ -27,13 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import StoreError, allowed, did_you_mean
 from ..runtime.store import check_writable
 from .entries import Entry
 from .records import RunSnapshot, snapshot
 
 DB_NAME = "history.sqlite"
 SCHEMA_VERSION = 1
+#: seconds a write waits for another process's lock on the database (two commands finishing at once)
+LOCK_TIMEOUT = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -202,7 +204,7 @@ class History:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30)
+            self.conn = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the history database {str(self.path)!r}: {exc}") from None
         self.conn.row_factory = sqlite3.Row
@@ -214,9 +216,18 @@ class History:
                     f"the history database {str(self.path)!r} was written by a newer kaggle_kit (schema {version}); "
                     "upgrade kaggle_kit"
                 )
-            with self.conn:
-                self.conn.executescript(_SCHEMA)
-                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:  # a new database: its tables (one of this schema is only read: it may be
+                with self._tx():  # a read-only file, which `kaggle-kit history` lists)
+                    self.conn.executescript(_SCHEMA)
+                    self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except StoreError:
+            self.conn.close()
+            raise
+        except sqlite3.OperationalError as exc:
+            self.conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):  # not the file's fault: another process holds it
+                raise self._cannot_write(exc) from None
+            raise StoreError(f"{str(self.path)!r} is not a usable history database ({exc})") from None
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise StoreError(f"{str(self.path)!r} is not a usable history database ({exc})") from None
@@ -232,8 +243,32 @@ class History:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self.conn:
-            yield self.conn
+        """A transaction; a database file that cannot be written (read-only, as a run folder's history copied from
+        a Kaggle dataset keeps its mode) is a :class:`StoreError` saying so, not sqlite's "attempt to write a
+        readonly database"."""
+        try:
+            with self.conn:
+                yield self.conn
+        except sqlite3.OperationalError as exc:
+            raise self._cannot_write(exc) from None
+
+    def _cannot_write(self, exc: sqlite3.Error) -> StoreError:
+        """sqlite's error on a write, as what stands in the way and the fix."""
+        text = str(exc)
+        if "readonly" in text or "read-only" in text:
+            fix = (
+                f"the file is read-only ({exc}); make it writable (chmod u+w {str(self.path)!r}), or move it away to "
+                "start a new history there"
+            )
+        elif "locked" in text or "busy" in text:  # another command held it past the timeout
+            fix = (
+                f"another process kept it locked for {LOCK_TIMEOUT:g} s ({exc}): a kaggle-kit command writing the "
+                "same runs root, or a program that holds it open (a database browser); close it and run the command "
+                "again"
+            )
+        else:  # a full disk, an I/O error: sqlite's reason
+            fix = f"{exc}; free some space, or move the file away to start a new history there"
+        return StoreError(f"cannot write the run history {str(self.path)!r}: {fix}")
 
     # ------------------------------------------------------------------------------------------ writing
     def record_run(self, snap: RunSnapshot) -> int:
@@ -500,8 +535,21 @@ def add_lb_score(
     submission: Path | str | int, score: float, *, db: Path | str, private: float | None = None
 ) -> SubmissionRecord:
     """Record the public (and optionally private) leaderboard score a submission got (``kaggle-kit lb add``)."""
+    if not Path(db).is_file():  # History() would make it (and its folder): an empty history, then "no match"
+        raise StoreError(
+            f"no run history at {str(db)!r}: `kaggle-kit submit` records a submission in the history of its run "
+            "folder's runs root; pass that runs root with --runs-root DIR (db= in Python)"
+        )
     with History(db) as h:
         return h.add_lb_score(submission, score, private)
+
+
+def _other_competitions(h: History, competition: str) -> str:
+    """`` for 'x'``, and the competitions the history has (a typo said only "no runs recorded for 'titanc'")."""
+    known = sorted({r["competition"] for r in h.conn.execute("SELECT DISTINCT competition FROM runs").fetchall()})
+    if not known:
+        return f" for {competition!r}"
+    return f" for {competition!r}; the history has {allowed(known)}.{did_you_mean(competition, known)}"
 
 
 def _num(value: float | None, fmt: str = ".5f") -> str:
@@ -514,8 +562,8 @@ def format_history(db: Path | str, *, competition: str | None = None, limit: int
         return f"no run history yet ({db} does not exist); `kaggle-kit run` records every run"
     with History(db) as h:
         runs = h.runs(competition, limit)
-    if not runs:
-        return "no runs recorded" + (f" for {competition!r}" if competition else "")
+        if not runs:
+            return "no runs recorded" + (_other_competitions(h, competition) if competition else "")
     header = (
         f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'metric':<9} {'best':<16} {'best CV':>10} "
         f"{'models':>6}  {'config':<16} {'code':<16} kit"
@@ -536,8 +584,8 @@ def format_submissions(db: Path | str, *, competition: str | None = None) -> str
         return f"no run history yet ({db} does not exist)"
     with History(db) as h:
         subs = h.submissions(competition)
-    if not subs:
-        return "no submissions recorded" + (f" for {competition!r}" if competition else "")
+        if not subs:
+            return "no submissions recorded" + (_other_competitions(h, competition) if competition else "")
     header = f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'source':<16} {'CV':>10} {'public LB':>10}  path"
     lines = [header, "-" * len(header)]
     for s in subs:

@@ -41,6 +41,7 @@ from .lifeline import exit_with_parent
 from .pool import WorkerDied, WorkerPool
 from .pooling import pooling_space
 from .progress import RunProgress, as_progress, install_plain_warnings, model_cv, plain_warning
+from .relay import Caught, recording, warn_again
 from .store import FoldResult, RunStore
 from .threads import allocate_threads, available_cores, machine_load, thread_env
 
@@ -273,7 +274,12 @@ def _init_worker(
     _WORKER = (Context(spec, data, folds, store, metric, device, threads, gpu_share), fit)
 
 
-def _run_in_worker(task: Task, threads: int | None = None) -> FoldResult:
+def _run_in_worker(task: Task, threads: int | None = None) -> tuple[FoldResult, tuple[Caught, ...]]:
+    """The task's fold, and the warnings it raised: the parent warns them (:mod:`.relay`)."""
+    return recording(_fit_in_worker, task, threads)
+
+
+def _fit_in_worker(task: Task, threads: int | None) -> FoldResult:
     assert _WORKER is not None
     ctx, fit = _WORKER
     if threads is None or threads == ctx.threads:
@@ -360,6 +366,9 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
             if not pool.running():
                 continue
             for (task, _), value, exc in pool.wait(_wait_timeout(pool, job)):  # timeout: re-read the load
+                if value is not None:
+                    value, caught = value
+                    warn_again(caught, pool.warned)
                 outcomes.record(task, value, exc)
             _stop_overrunning(pool, job, outcomes)
     except BaseException:

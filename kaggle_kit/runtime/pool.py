@@ -192,6 +192,8 @@ class WorkerPool:
         self.workers: list[Worker] = []
         self.started = 0  #: worker processes started so far (a replacement of an ended one counts too)
         self.startup: float | None = None  #: seconds the last worker took from its start to being ready
+        #: the workers' warnings warned again in this process (``runtime.relay``): each once per pool (a run)
+        self.warned: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ state
     def pids(self) -> list[int]:

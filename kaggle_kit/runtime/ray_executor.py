@@ -33,6 +33,7 @@ from ..errors import ConfigError, KitError
 from ..metrics import get_metric
 from ..models import make_adapter
 from .executors import Context, FitFold, Job, Outcomes, Progress, Task
+from .relay import Caught, recording, warn_again
 from .store import FoldResult, RunStore
 from .threads import thread_env
 
@@ -102,16 +103,17 @@ def _worker_context(
 
 def _fit_remote(
     fit: FitFold, spec: CompetitionSpec, shared: list[Any], device: str, threads: int, gpu_share: float, task: Task
-) -> tuple[FoldResult, dict[str, bytes]]:  # pragma: no cover - runs in Ray workers
-    """Fit one task into a temporary store and return its fold folder's files (the driver writes them)."""
+) -> tuple[FoldResult, dict[str, bytes], tuple[Caught, ...]]:  # pragma: no cover - runs in Ray workers
+    """Fit one task into a temporary store and return its fold folder's files (the driver writes them), and the
+    warnings the fit raised (the driver warns them: :mod:`.relay`)."""
     ctx = replace(_worker_context(spec, shared, device, threads), gpu_share=gpu_share)
     scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
     try:
         store = RunStore(scratch)
-        result = fit(replace(ctx, store=store), task)
+        result, caught = recording(fit, replace(ctx, store=store), task)
         folder = store.fold_dir(task.model.name, task.key, task.repeat, task.fold)
         files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name != "result.json"}
-        return result, files
+        return result, files, caught
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -198,6 +200,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
 
 
 def _collect(ray: Any, running: dict[Any, Task], ctx: Context, outcomes: Outcomes) -> None:
+    warned: set[Caught] = set()  # each warning of the tasks once
     try:
         while running:
             done, _ = ray.wait(list(running), num_returns=1)
@@ -205,7 +208,7 @@ def _collect(ray: Any, running: dict[Any, Task], ctx: Context, outcomes: Outcome
                 task = running.pop(ref)
                 failure: BaseException | None = None
                 try:
-                    result, files = ray.get(ref)
+                    result, files, caught = ray.get(ref)
                 except ray.exceptions.TaskCancelledError:
                     continue  # a fold of a model that had already failed
                 except ray.exceptions.RayTaskError as err:  # the task raised: judge it by its own exception
@@ -213,6 +216,7 @@ def _collect(ray: Any, running: dict[Any, Task], ctx: Context, outcomes: Outcome
                 except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost)
                     failure = err
                 if failure is None:
+                    warn_again(caught, warned)
                     outcomes.record(task, store_shipped(ctx.store, result, files), None)
                     continue
                 if not isinstance(failure, KitError):  # a failed model: cancel its other folds, carry on

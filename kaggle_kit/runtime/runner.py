@@ -44,6 +44,8 @@ from ..config import (
     ModelSpec,
     RunSpec,
     SearchSpec,
+    as_spec,
+    names_of,
     spec_hash,
     validation_message,
 )
@@ -82,7 +84,7 @@ from .progress import Fanout, RunLog, RunProgress, as_progress
 from .pseudo_rows import PseudoRows
 from .scoring import score_oof, undefined_folds
 from .search.recorded import Recorded
-from .store import FoldResult, ModelResult, RunStore
+from .store import FoldResult, ModelResult, RunStore, StoreWarning
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
 Progress = Callable[[str], None]
@@ -213,6 +215,23 @@ def _merges_rare_classes(spec: CompetitionSpec) -> bool:
     return spec.folds.strategy is None and spec.task in ("binary", "multiclass")
 
 
+def _record_history(run_dir: Path) -> None:
+    """Record the run in the history beside its folder; a history that cannot be written (a read-only or foreign
+    database file in a writable runs root) is a warning: the run's folds are stored, and the command had failed after
+    fitting them all."""
+    from ..report.history import record_run
+
+    try:
+        record_run(run_dir)
+    except StoreError as exc:
+        warnings.warn(
+            f"the run is not recorded in the run history ({exc}); `kaggle-kit history` will not list it "
+            "(its folds are stored in the run folder as usual)",
+            StoreWarning,
+            stacklevel=3,
+        )
+
+
 def _warn_rare_classes(spec: CompetitionSpec, data: CompetitionData) -> None:
     """The classes with fewer rows than folds, told once per run (:func:`_merges_rare_classes`)."""
     if not _merges_rare_classes(spec):
@@ -296,12 +315,12 @@ def _fold_labels(data: CompetitionData) -> np.ndarray:
 
 
 def run(
-    spec: CompetitionSpec,
+    spec: CompetitionSpec | Path | str,
     *,
     runs_root: Path | str = "runs",
     train: pl.DataFrame | None = None,
     test: pl.DataFrame | None = None,
-    only: Sequence[str] | None = None,
+    only: Sequence[str] | str | None = None,
     n_jobs: int | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
@@ -312,7 +331,8 @@ def run(
     search: SearchSpec | None = None,
     started: float | None = None,
 ) -> RunResult:
-    """Fit every model of ``spec`` (plus the baseline) on every fold, or reuse what the run store already holds.
+    """Fit every model of ``spec`` (a spec, or a competition TOML's path) plus the baseline on every fold, or reuse
+    what the run store already holds.
 
     ``train``/``test`` frames (polars or pandas), when given, are used instead of reading ``spec.data`` paths
     (notebooks); one needs the other (no ``test`` frame: ``spec.data.test`` must be None). ``only``
@@ -336,6 +356,8 @@ def run(
     """
     stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
+    spec = as_spec(spec)  # a config's path too, as `kaggle-kit run CONFIG` takes it
+    only = names_of(only)  # only="lgbm": the model, not its letters
     check_kinds(spec.models)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
         # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
@@ -400,9 +422,7 @@ def _run(
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
         outcome = run_pseudo(session, pseudo, outcome)
     if record_history:
-        from ..report.history import record_run
-
-        record_run(session.store.root)
+        _record_history(session.store.root)
     listed = session.store.listed_models()
     dropped = [name for name in listed_before if name not in listed]
     notes = outcome.notes + _undefined_folds_note(session)
