@@ -371,3 +371,36 @@ def test_embed_net_takes_the_input_of_the_output_layer_of_a_resnet_and_a_hybrid(
         want = m.head[:-1](joined).numpy()
     np.testing.assert_allclose(embed_net(net, Xh), want, atol=1e-5)
     assert want.shape == (24, 12)
+
+
+@pytest.mark.parametrize("via", ["blend", "preset"])
+def test_pseudo_labelling_a_reader_is_refused_before_anything_is_fitted(
+    via: str, shapes_run: ShapesRun, tmp_path: Path
+) -> None:
+    """The spec's own check sees ``pseudo_label.models`` (or the source) only: a stored blend's models (the default
+    when the source is a blend) and a preset's spec went past it, and the reader was refit with pseudo rows that have
+    pixel columns where its training rows have embeddings (a numpy shape error, or, where the widths agree, pixels
+    read as embeddings)."""
+    import shutil
+
+    from kaggle_kit.blend import fit_blend
+
+    runs = tmp_path / "runs"
+    shutil.copytree(shapes_run.run_dir.parent, runs)
+    if via == "blend":
+        fit_blend(runs / shapes_run.run_dir.name, "mean", models=["lgbm_pixels", "lgbm_emb"], name="trees")
+        spec = spec_of(tmp_path, MODELS, pseudo_label={"source": "trees"})  # models: the blend's
+    else:
+        spec = spec_of(tmp_path, MODELS, preset="fast", pseudo_label={"source": "cnn", "models": ["lgbm_emb"]})
+    fits: list[str] = []
+    real = runner.fit_fold
+
+    def counting_fit(ctx, task, *args):  # type: ignore[no-untyped-def]
+        fits.append(task.model.name)
+        return real(ctx, task, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "fit_fold", counting_fit)
+        with pytest.raises(ConfigError, match=r"pseudo_label would refit model 'lgbm_emb', which reads the out-of"):
+            runner.run(spec, runs_root=runs, train=shapes_run.train, test=shapes_run.test, progress=None)
+    assert fits == []
