@@ -305,6 +305,12 @@ def test_embeddings_under_a_time_limit_or_on_ray_are_refused(tmp_path: Path) -> 
         )
     with pytest.raises(ConfigError, match=r"model 'lgbm_emb': embeddings are not supported on the Ray executor"):
         runner.run(spec_of(tmp_path, MODELS), runs_root=tmp_path / "ray", train=shapes(60, 1), executor="ray")
+    # extra models are fitted in the search's waves: the error named a time limit or a [search], neither of which
+    # the run had
+    extra = [ModelSpec(name="lgbm2", kind="lightgbm", **TREE)]
+    want = r"'lgbm_emb': embeddings are not supported with run\(extra_models=...\) yet.*spec's \[\[models\]\] instead"
+    with pytest.raises(ConfigError, match=want):
+        runner.run(spec_of(tmp_path, MODELS), runs_root=tmp_path / "x", train=shapes(60, 1), extra_models=extra)
 
 
 @pytest.mark.parametrize(

@@ -314,12 +314,19 @@ def _build_for(session: RunSession, source: str) -> str | None:
     return None
 
 
-def check_supported(models: Sequence[ModelSpec]) -> None:
-    """Readers of embeddings need their net's folds first, which the waves of a time limit or a search do not
-    order: refuse them there (until built), naming the model."""
+def check_supported(models: Sequence[ModelSpec], *, time_limit: bool, search: bool) -> None:
+    """Readers of embeddings need their net's folds first, which the waves of a time limit, a search or a run with
+    ``extra_models`` (fitted in those waves) do not order: refuse them there, naming the model and the cause."""
+    cause, fix = (
+        ("a time limit", "run without one")
+        if time_limit
+        else ("a [search]", "run the search without them")
+        if search
+        else ("run(extra_models=...)", "put the extra models in the spec's [[models]] instead")
+    )
     for m in models:
         if m.embeddings is not None:
             raise ConfigError(
-                f"model {m.name!r}: embeddings are not supported with a time limit or a [search] yet (the net's "
-                "folds must finish before its readers start); run without them, or remove embeddings"
+                f"model {m.name!r}: embeddings are not supported with {cause} yet (the net's folds must finish before "
+                f"its readers start); {fix}, or remove embeddings"
             )

@@ -392,7 +392,7 @@ def _run(
     else:
         from .search.driver import drive
 
-        embeddings.check_supported(models)
+        embeddings.check_supported(models, time_limit=limit is not None, search=search is not None)
 
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
