@@ -620,6 +620,11 @@ class RunSession:
                 todo.append(Task(self.resolved(model), key, r, k))
             else:
                 done.append(found)
+        stale = embeddings.stale_reader_folds(self, model, done)  # a reader whose net's folds changed
+        if stale:
+            todo += [Task(self.resolved(model), key, d.repeat, d.fold) for d in done if (d.repeat, d.fold) in stale]
+            todo.sort(key=lambda t: (t.repeat, t.fold))
+            done = [d for d in done if (d.repeat, d.fold) not in stale]
         return todo, done
 
     def _frames_for_workers(self, pooled: bool) -> RawFrames | None:
@@ -1116,6 +1121,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         train_score=train_score,
         train_rows=train_rows,
         n_pseudo=n_pseudo,
+        embedded_by=emb.nets if emb is not None else None,
     )
     extras = {
         "features.json": json.dumps(state).encode(),
