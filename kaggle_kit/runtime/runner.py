@@ -612,7 +612,8 @@ class RunSession:
         return self._keys[cache]
 
     def tasks(self, model: ModelSpec) -> tuple[list[Task], list[FoldResult]]:
-        """The model's unfinished (repeat, fold) tasks, and the results of its finished folds."""
+        """The model's unfinished (repeat, fold) tasks, and the results of its finished folds (a reader's folds read
+        through net folds refitted since count as unfinished: :func:`embeddings.stale_reader_folds`)."""
         key, todo, done = self.key(model), [], []
         for r, k in self.folds.tasks():
             found = self.store.finished(model.name, key, r, k)
