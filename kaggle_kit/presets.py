@@ -391,7 +391,9 @@ def expand_preset(spec: Any, profile: DataProfile, *, jobs: int = 2) -> tuple[An
     pipelines win on a name clash."""
     if spec.preset is None:
         return spec, None
-    from .config import ModelSpec, PipelineSpec
+    from pydantic import ValidationError
+
+    from .config import ModelSpec, PipelineSpec, validation_message
 
     resolved = resolve_preset(spec.preset, profile, jobs=jobs)
     own = {m.name for m in spec.models}
@@ -403,4 +405,7 @@ def expand_preset(spec: Any, profile: DataProfile, *, jobs: int = 2) -> tuple[An
         raise ConfigError(f"preset {spec.preset!r} left no model for this data: {'; '.join(resolved.left_out)}")
     fields = {name: getattr(spec, name) for name in type(spec).model_fields}
     expanded = {**fields, "preset": None, "models": [*spec.models, *added], "pipelines": pipelines}
-    return type(spec).model_validate(expanded), resolved
+    try:  # the spec's checks of its models' names ([pseudo_label], a reader's net) wait for the preset's models
+        return type(spec).model_validate(expanded), resolved
+    except ValidationError as exc:  # was raised as pydantic's own error: a traceback from the command line
+        raise ConfigError(validation_message(exc, f"the spec with the models of preset {spec.preset!r}")) from None

@@ -126,6 +126,17 @@ def test_early_stopping_compares_the_metric_and_the_loss(tmp_path: Path) -> None
     assert set(row["better"].values()) <= {"metric", "loss", "tie"}
 
 
+def test_embedding_leak_scores_every_fold_model_on_cv_and_hidden_rows(tmp_path: Path) -> None:
+    figures = _run("embedding_leak.py", "--quick", tmp_path=tmp_path)
+    rows = {r["model"]: r for r in figures["rows"]}
+    assert set(rows) == {"cnn", "lgbm_pixels", "lgbm_emb"}
+    for model, row in rows.items():
+        assert 0 <= row["cv_acc"] <= 1 and 0 <= row["pooled_hidden_acc"] <= 1, model
+        assert np.isfinite([row["optimism_acc"], row["optimism_ll"]]).all(), model
+    assert -1 <= rows["lgbm_emb"]["other_nets_gain_acc"] <= 1
+    assert set(figures["paired"]) == {"cnn", "lgbm_pixels"}
+
+
 def test_predict_speed_times_every_family_and_blend_folds_and_refit(tmp_path: Path) -> None:
     figures = _run("predict_speed.py", "--quick", tmp_path=tmp_path)
     assert set(figures["models"]) == {"xgboost", "lightgbm", "mlp", "linear", "random_forest", "hist_gradient_boosting"}

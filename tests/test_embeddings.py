@@ -305,6 +305,12 @@ def test_embeddings_under_a_time_limit_or_on_ray_are_refused(tmp_path: Path) -> 
         )
     with pytest.raises(ConfigError, match=r"model 'lgbm_emb': embeddings are not supported on the Ray executor"):
         runner.run(spec_of(tmp_path, MODELS), runs_root=tmp_path / "ray", train=shapes(60, 1), executor="ray")
+    # extra models are fitted in the search's waves: the error named a time limit or a [search], neither of which
+    # the run had
+    extra = [ModelSpec(name="lgbm2", kind="lightgbm", **TREE)]
+    want = r"'lgbm_emb': embeddings are not supported with run\(extra_models=...\) yet.*spec's \[\[models\]\] instead"
+    with pytest.raises(ConfigError, match=want):
+        runner.run(spec_of(tmp_path, MODELS), runs_root=tmp_path / "x", train=shapes(60, 1), extra_models=extra)
 
 
 @pytest.mark.parametrize(
@@ -371,3 +377,74 @@ def test_embed_net_takes_the_input_of_the_output_layer_of_a_resnet_and_a_hybrid(
         want = m.head[:-1](joined).numpy()
     np.testing.assert_allclose(embed_net(net, Xh), want, atol=1e-5)
     assert want.shape == (24, 12)
+
+
+@pytest.mark.parametrize("via", ["blend", "preset"])
+def test_pseudo_labelling_a_reader_is_refused_before_anything_is_fitted(
+    via: str, shapes_run: ShapesRun, tmp_path: Path
+) -> None:
+    """The spec's own check sees ``pseudo_label.models`` (or the source) only: a stored blend's models (the default
+    when the source is a blend) and a preset's spec went past it, and the reader was refit with pseudo rows that have
+    pixel columns where its training rows have embeddings (a numpy shape error, or, where the widths agree, pixels
+    read as embeddings)."""
+    import shutil
+
+    from kaggle_kit.blend import fit_blend
+
+    runs = tmp_path / "runs"
+    shutil.copytree(shapes_run.run_dir.parent, runs)
+    if via == "blend":
+        fit_blend(runs / shapes_run.run_dir.name, "mean", models=["lgbm_pixels", "lgbm_emb"], name="trees")
+        spec = spec_of(tmp_path, MODELS, pseudo_label={"source": "trees"})  # models: the blend's
+    else:
+        spec = spec_of(tmp_path, MODELS, preset="fast", pseudo_label={"source": "cnn", "models": ["lgbm_emb"]})
+    fits: list[str] = []
+    real = runner.fit_fold
+
+    def counting_fit(ctx, task, *args):  # type: ignore[no-untyped-def]
+        fits.append(task.model.name)
+        return real(ctx, task, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "fit_fold", counting_fit)
+        with pytest.raises(ConfigError, match=r"pseudo_label would refit model 'lgbm_emb', which reads the out-of"):
+            runner.run(spec, runs_root=runs, train=shapes_run.train, test=shapes_run.test, progress=None)
+    assert fits == []
+
+
+def test_a_net_fold_refitted_to_other_weights_makes_its_embeddings_and_readers_again(tmp_path: Path) -> None:
+    """A net fold deleted (the kit's advice for a corrupted one) and refitted under the same key to other weights
+    (another thread count or device gives other floats; here another seed): the embeddings were reused, made by the
+    net before, the readers' folds too, and `predict` (through the nets now) disagreed with the run's predictions."""
+    frame = shapes(90, 4)
+    train, test = frame[:60], frame[60:].drop("label")
+    small = {"num_boost_round": 20, "early_stopping_rounds": 0, "params": {"num_leaves": 3, "min_data_in_leaf": 5}}
+    models = [
+        {**MODELS[0], "params": {**NET, "epochs": 2}},
+        {"name": "lgbm_emb", "kind": "lightgbm", "embeddings": "cnn", **small},
+    ]
+    spec = spec_of(tmp_path, models)
+    runs = tmp_path / "runs"
+    first = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    store = RunStore(first.run_dir)
+    key = store.current_models()["cnn"]
+    oof_before = np.load(store.model_dir("cnn", key) / "embeddings" / "oof_r0.npy")
+    import shutil
+
+    shutil.rmtree(store.fold_dir("cnn", key, 0, 1))
+    real_seed = runner.model_seed
+    with pytest.MonkeyPatch.context() as mp:  # the refitted fold's net gets other weights
+        mp.setattr(runner, "model_seed", lambda m, s: real_seed(m, s) + (m.name == "cnn"))
+        second = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    assert store.current_models()["cnn"] == key and second.fitted == 1 + 3  # the net's fold, the reader's three
+    embeddings._read_files.cache_clear()
+    oof_after = embeddings.read(store, "cnn", key, 0, with_test=False).oof
+    fold1 = run_folds(store).train_valid(0, 1)[1]
+    assert np.abs(oof_after[fold1] - oof_before[fold1]).max() > 1e-3  # made again, by the refitted net
+    others = np.setdiff1d(np.arange(60), fold1)
+    np.testing.assert_array_equal(oof_after[others], oof_before[others])
+    got = kaggle_kit.predict(first.run_dir, test, model="lgbm_emb", threads=1)
+    want = store.read_predictions("lgbm_emb", "test")
+    np.testing.assert_allclose(got.drop("id").to_numpy(), want.drop("id").to_numpy(), atol=1e-5)
+    third = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    assert third.fitted == 0  # nothing stale is left

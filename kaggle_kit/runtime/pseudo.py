@@ -119,6 +119,12 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
                 f"pseudo_label.models names {name!r}, which is not a model of the spec; models: {allowed(models)}."
                 f"{did_you_mean(name, list(models))}"
             )
+        reads = models[name].embeddings
+        if reads is not None:  # the spec's own check misses a preset's spec and a blend's models (the default)
+            raise ConfigError(
+                f"pseudo_label would refit model {name!r}, which reads the out-of-fold embeddings of {reads!r}: test "
+                "rows have no out-of-fold embedding to train on; leave it out of pseudo_label.models"
+            )
         adapter = make_adapter(models[name])
         takes_soft = getattr(adapter, "sample_weights", False) or getattr(adapter, "soft_targets", False)
         if pseudo.soft and not takes_soft:

@@ -414,7 +414,7 @@ def _run(
     else:
         from .search.driver import drive
 
-        embeddings.check_supported(models)
+        embeddings.check_supported(models, time_limit=limit is not None, search=search is not None)
 
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
@@ -632,7 +632,8 @@ class RunSession:
         return self._keys[cache]
 
     def tasks(self, model: ModelSpec) -> tuple[list[Task], list[FoldResult]]:
-        """The model's unfinished (repeat, fold) tasks, and the results of its finished folds."""
+        """The model's unfinished (repeat, fold) tasks, and the results of its finished folds (a reader's folds read
+        through net folds refitted since count as unfinished: :func:`embeddings.stale_reader_folds`)."""
         key, todo, done = self.key(model), [], []
         for r, k in self.folds.tasks():
             found = self.store.finished(model.name, key, r, k)
@@ -640,6 +641,11 @@ class RunSession:
                 todo.append(Task(self.resolved(model), key, r, k))
             else:
                 done.append(found)
+        stale = embeddings.stale_reader_folds(self, model, done)  # a reader whose net's folds changed
+        if stale:
+            todo += [Task(self.resolved(model), key, d.repeat, d.fold) for d in done if (d.repeat, d.fold) in stale]
+            todo.sort(key=lambda t: (t.repeat, t.fold))
+            done = [d for d in done if (d.repeat, d.fold) not in stale]
         return todo, done
 
     def _frames_for_workers(self, pooled: bool) -> RawFrames | None:
@@ -1154,6 +1160,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         train_score=train_score,
         train_rows=train_rows,
         n_pseudo=n_pseudo,
+        embedded_by=emb.nets if emb is not None else None,
     )
     extras = {
         "features.json": json.dumps(state).encode(),

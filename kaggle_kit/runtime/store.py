@@ -83,6 +83,9 @@ class FoldResult:
     # of task_seconds: importing the model's library, a one-time cost of the process that the fold's next ones in the
     # same process do not pay (a time limit's cost model leaves it out of a fold's cost)
     import_seconds: float = 0.0
+    # a model reading a net's embeddings: the digest of the net's fold files it read them through
+    # (runtime/embeddings.nets_digest); a fold whose net has been refitted since is fitted again. None: no reader
+    embedded_by: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -451,7 +454,8 @@ class RunStore:
     ) -> FoldResult:
         """Write a fold's files into a temporary folder, record their checksums, and rename it into place.
 
-        A fold folder already in place that fails its checksums (the reason this fold is being refitted) is replaced.
+        A fold folder already in place that fails its checksums (the reason this fold is being refitted) is replaced,
+        as is a reader's fold read through other net folds (:func:`~kaggle_kit.runtime.embeddings.stale_reader_folds`).
         A write the disk refuses (ENOSPC) leaves no folder in place and is a :class:`StoreError` naming the fold.
         """
         final = self.fold_dir(result.model, result.key, result.repeat, result.fold)
@@ -474,8 +478,9 @@ class RunStore:
             (tmp / "result.json").write_text(done.to_json())
             _fsync_dir(tmp)
             fault_point("fold-files")
-            if final.is_dir() and not isinstance(self._fold_problem(final), FoldResult):
-                _discard(final)  # a corrupted fold, refitted: this write replaces it
+            there = self._fold_problem(final) if final.is_dir() else None
+            if there is not None and (not isinstance(there, FoldResult) or there.embedded_by != done.embedded_by):
+                _discard(final)  # a corrupted fold, or a reader's read through a net refitted since: replaced
             try:
                 os.rename(tmp, final)
             except OSError:
