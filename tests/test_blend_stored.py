@@ -117,6 +117,10 @@ def test_imports_without_test_predictions_are_ranked_but_never_named_the_best(si
 
 def test_blends_of_imports_whose_folds_were_not_checked_are_marked(single: Path, tmp_path: Path) -> None:
     oof_path, test_path = _export(single, tmp_path, None)
+    y = pl.read_parquet(single / "target.parquet")["y"].to_numpy()
+    # weaker than lr, its errors independent of lr's (noise beside the truth): their mean beats lr
+    p = 0.3 * y + 0.7 * np.random.default_rng(0).uniform(size=len(y))
+    pl.read_csv(oof_path).with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p)).write_csv(oof_path)
     with pytest.warns(UserWarning, match="no fold column"):
         import_predictions(single, "nofolds", oof_path, test_path)
     report = blend_report(single, "mean", models=["lr", "nofolds"])
