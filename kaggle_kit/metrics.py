@@ -721,13 +721,14 @@ class Metric:
             _refuse_nan(self.name, p[seen, j], f"prediction of target column {j}")
             target = y[seen, j]
             if self.needs != "value":  # 0 / 1 labels: a soft 0.5 had been truncated to 0, a 2 read as a negative
-                target = _codes(target)
-                outside = target[(target < 0) | (target > 1)]
-                if outside.size:
+                odd = np.flatnonzero(seen & (y[:, j] != 0) & (y[:, j] != 1))  # rows of the target, not of the column
+                if odd.size:
                     raise DataError(
-                        f"metric {self.name!r}: target column {j} holds label {int(outside[0])}; a multilabel column "
-                        "holds 0 / 1 labels (NaN = missing)"
+                        f"metric {self.name!r}: target column {j} holds {float(y[odd[0], j]):g} in row {int(odd[0])} "
+                        f"({odd.size} of {int(seen.sum())} labelled rows); a multilabel column holds 0 / 1 labels "
+                        "(NaN = missing)"
                     )
+                target = target.astype(np.intp)
             score = inner.fn(target, p[seen, j])
             if not math.isnan(score):
                 scores.append(score)

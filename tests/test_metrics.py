@@ -426,6 +426,10 @@ def test_a_nan_label_is_named_as_missing() -> None:
     y = _nan_at(np.array([0, 1, 1, 0, 1, 0]), 3)
     with pytest.raises(DataError, match=r"y_true holds NaN \(a missing label\) in 1 of 6 rows \(first: row 3\)"):
         get_metric("roc_auc").score(y, np.linspace(0.1, 0.9, 6))
+    # a value that is no class code is named with its row, though the first three rows are whole numbers
+    soft = np.array([0.0, 1.0, 1.0, 0.0, 0.5, 1.0])
+    with pytest.raises(DataError, match=r"integer class codes 0..C-1; got 0.5 in row 4 \(1 of 6 values are no whole"):
+        get_metric("accuracy").score(soft, np.linspace(0.1, 0.9, 6))
 
 
 def test_distribution_and_multi_target_metrics_refuse_nan_predictions() -> None:
@@ -451,12 +455,15 @@ def test_a_multilabel_column_scores_0_1_labels_only() -> None:
     proba = np.array([[0.2, 0.7], [0.8, 0.1], [0.3, 0.9], [0.6, 0.5]])
     soft = np.array([[0, 1], [1, 0.5], [0, 1], [1, 0]])
     for name in ("mean_log_loss", "mean_roc_auc"):
-        with pytest.raises(DataError, match=r"integer class codes 0..C-1; got 0.5 in row 1 \(1 of 4 values"):
+        with pytest.raises(DataError, match=rf"'{name}': target column 1 holds 0.5 in row 1 \(1 of 4 labelled rows"):
             get_metric(name).score(soft, proba)
-        with pytest.raises(
-            DataError, match=rf"'{name}': target column 1 holds label 2; a multilabel column holds 0 / 1"
-        ):
+        with pytest.raises(DataError, match=rf"'{name}': target column 1 holds 2 in row 1 .*; a multilabel column"):
             get_metric(name).score(np.where(soft == 0.5, 2, soft), proba)
+    # the row is the target's, not the position among the column's labelled rows (labels missing above it): it
+    # had said 'row 1' for row 3, and named neither the metric nor the column
+    gaps = np.array([[0, 1], [1, np.nan], [0, np.nan], [1, 0.5], [0, 1]])
+    with pytest.raises(DataError, match=r"'mean_log_loss': target column 1 holds 0.5 in row 3 \(1 of 3 labelled rows"):
+        get_metric("mean_log_loss").score(gaps, np.full((5, 2), 0.5))
     labels = np.where(soft == 0.5, 0, soft)
     expected = np.mean([skm.log_loss(labels[:, j], proba[:, j]) for j in range(2)])
     assert get_metric("mean_log_loss").score(labels, proba) == pytest.approx(expected, abs=TOL)
