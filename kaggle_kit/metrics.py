@@ -143,17 +143,19 @@ def _numbers(metric: str, values: np.ndarray, what: str) -> np.ndarray:
     )
 
 
-def _refuse_nan(metric: str, values: np.ndarray, what: str) -> None:
+def _refuse_nan(metric: str, values: np.ndarray, what: str, rows: np.ndarray | None = None) -> None:
     """Raise a :class:`DataError` when ``values`` hold NaN: a metric has no score for a missing value, and the
     functions would not say so (a label metric reads a NaN row as class 0, a multiclass ROC AUC leaves its column
     out, the others return ``nan``). One ``min`` over the array, which NaN propagates through: the blend optimiser
-    scores thousands of times."""
+    scores thousands of times. ``rows``: the target's row of each value (a multi-target column's labelled rows)."""
     if values.dtype.kind != "f" or not values.size or not np.isnan(values.min()):
         return
-    rows = np.flatnonzero(np.isnan(values.reshape(values.shape[0], -1)).any(axis=1))
+    bad = np.flatnonzero(np.isnan(values.reshape(values.shape[0], -1)).any(axis=1))
+    first = int(bad[0] if rows is None else rows[bad[0]])
     raise DataError(
-        f"metric {metric!r}: the {what} holds NaN in {rows.shape[0]} of {values.shape[0]} rows (first: row "
-        f"{int(rows[0])}), which no metric can score; score the rows that have a value only"
+        f"metric {metric!r}: the {what} holds NaN in {bad.shape[0]} of {values.shape[0]} "
+        f"{'rows' if rows is None else 'labelled rows'} (first: row {first}), which no metric can score; score the "
+        "rows that have a value only"
     )
 
 
@@ -718,7 +720,7 @@ class Metric:
             if not seen.any():
                 continue
             # a NaN prediction of a labelled row had made the column's score nan, and the column left out of the mean
-            _refuse_nan(self.name, p[seen, j], f"prediction of target column {j}")
+            _refuse_nan(self.name, p[seen, j], f"prediction of target column {j}", np.flatnonzero(seen))
             target = y[seen, j]
             if self.needs != "value":  # 0 / 1 labels: a soft 0.5 had been truncated to 0, a 2 read as a negative
                 odd = np.flatnonzero(seen & (y[:, j] != 0) & (y[:, j] != 1))  # rows of the target, not of the column

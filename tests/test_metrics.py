@@ -443,11 +443,17 @@ def test_distribution_and_multi_target_metrics_refuse_nan_predictions() -> None:
     # it had made the column's AUC nan and the column silently left out of the mean
     labels = np.array([[0, 1], [1, 0], [0, 1], [1, np.nan]])
     proba = np.array([[0.2, 0.7], [0.8, 0.1], [0.3, 0.9], [np.nan, 0.5]])
-    with pytest.raises(DataError, match="'mean_roc_auc': the prediction of target column 0 holds NaN in 1 of 4 rows"):
+    with pytest.raises(DataError, match="'mean_roc_auc': the prediction of target column 0 holds NaN in 1 of 4 label"):
         get_metric("mean_roc_auc").score(labels, proba)
     proba[3, 0] = 0.6
     proba[3, 1] = np.nan  # under a missing label: not scored
     assert get_metric("mean_roc_auc").score(labels, proba) == 1.0
+    # the row named is the target's: with labels missing above it, it had been the position among the labelled rows
+    gaps = np.array([[0, 1], [np.nan, 1], [np.nan, 0], [1, 0], [0, 1]])
+    pred = np.full((5, 2), 0.5)
+    pred[3, 0] = np.nan
+    with pytest.raises(DataError, match=r"target column 0 holds NaN in 1 of 3 labelled rows \(first: row 3\)"):
+        get_metric("mean_log_loss").score(gaps, pred)
 
 
 def test_a_multilabel_column_scores_0_1_labels_only() -> None:
