@@ -358,6 +358,8 @@ def test_metric_validates_its_fields() -> None:
         ("Mean Column-wise ROC AUC", "mean_roc_auc"),
         ("Mean Columnwise Log Loss", "mean_log_loss"),
         ("Continuous Ranked Probability Score", "crps"),
+        ("roc_auc_score", "roc_auc"),  # scikit-learn's function names
+        ("balanced_accuracy_score", "balanced_accuracy"),
     ],
 )
 def test_get_metric_finds_a_name_as_users_type_it(typed: str, name: str) -> None:
