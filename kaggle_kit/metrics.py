@@ -143,17 +143,19 @@ def _numbers(metric: str, values: np.ndarray, what: str) -> np.ndarray:
     )
 
 
-def _refuse_nan(metric: str, values: np.ndarray, what: str) -> None:
+def _refuse_nan(metric: str, values: np.ndarray, what: str, rows: np.ndarray | None = None) -> None:
     """Raise a :class:`DataError` when ``values`` hold NaN: a metric has no score for a missing value, and the
     functions would not say so (a label metric reads a NaN row as class 0, a multiclass ROC AUC leaves its column
     out, the others return ``nan``). One ``min`` over the array, which NaN propagates through: the blend optimiser
-    scores thousands of times."""
+    scores thousands of times. ``rows``: the target's row of each value (a multi-target column's labelled rows)."""
     if values.dtype.kind != "f" or not values.size or not np.isnan(values.min()):
         return
-    rows = np.flatnonzero(np.isnan(values.reshape(values.shape[0], -1)).any(axis=1))
+    bad = np.flatnonzero(np.isnan(values.reshape(values.shape[0], -1)).any(axis=1))
+    first = int(bad[0] if rows is None else rows[bad[0]])
     raise DataError(
-        f"metric {metric!r}: the {what} holds NaN in {rows.shape[0]} of {values.shape[0]} rows (first: row "
-        f"{int(rows[0])}), which no metric can score; score the rows that have a value only"
+        f"metric {metric!r}: the {what} holds NaN in {bad.shape[0]} of {values.shape[0]} "
+        f"{'rows' if rows is None else 'labelled rows'} (first: row {first}), which no metric can score; score the "
+        "rows that have a value only"
     )
 
 
@@ -270,6 +272,20 @@ def f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     tp = int(np.count_nonzero(y & p))
     denominator = 2 * tp + int(np.count_nonzero(y ^ p))
     return 2.0 * tp / denominator if denominator else math.nan
+
+
+def mcc(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Matthews correlation coefficient of class codes (``sklearn.metrics.matthews_corrcoef``; multiclass: its
+    K-class form, ``(c s - t.p) / sqrt((s^2 - p.p) (s^2 - t.t))`` over the confusion matrix). A constant prediction
+    scores 0 (no correlation, as scikit-learn); ``nan`` when ``y_true`` holds one class, where it is undefined
+    (scikit-learn gives 0): a fold without a positive is left out, as ROC AUC's is."""
+    cm = _confusion(y_true, y_pred).astype(np.float64)
+    true, predicted = cm.sum(axis=1), cm.sum(axis=0)
+    if np.count_nonzero(true) < 2:
+        return math.nan
+    s = cm.sum()
+    denominator = math.sqrt((s * s - float(predicted @ predicted)) * (s * s - float(true @ true)))  # as sklearn
+    return float((np.trace(cm) * s - float(true @ predicted)) / denominator) if denominator else 0.0
 
 
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -451,12 +467,20 @@ def _balanced_accuracy_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn
     return tp / n_pos if n_pos[0] else tn / n_neg
 
 
+def _mcc_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> np.ndarray:
+    # a cut predicting one class scores 0, as mcc() does (the rows of one class only: 0 at every cut, 0.5 kept)
+    denominator = np.sqrt((tp + fp) * (tn + fn) * (tp + fn) * (tn + fp))  # float64 counts: no integer overflow
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, (tp * tn - fp * fn) / denominator, 0.0)
+
+
 #: binary label metrics as a vectorised function of the confusion counts at every threshold (exact and fast);
 #: any other label metric is evaluated candidate by candidate
 _FROM_COUNTS: dict[Callable[..., float], Callable[..., np.ndarray]] = {
     f1: _f1_counts,
     accuracy: _accuracy_counts,
     balanced_accuracy: _balanced_accuracy_counts,
+    mcc: _mcc_counts,
 }
 
 
@@ -464,7 +488,7 @@ def choose_threshold(metric: Metric, y_true: np.ndarray, pred: np.ndarray, max_c
     """The decision threshold on the positive-class probability that scores best by ``metric`` on these rows.
 
     Candidates are 0.5 and the midpoints between consecutive distinct probabilities: all of them for F1 / Dice,
-    accuracy and balanced accuracy (scored at once from confusion counts, ``O(n log n)``), at most
+    accuracy, balanced accuracy and MCC (scored at once from confusion counts, ``O(n log n)``), at most
     ``max_candidates`` (at evenly spaced quantiles) for another label metric, which is scored at each. Ties go to
     the candidate nearest 0.5. Call it on out-of-fold rows only: the threshold is fitted to them. Returns 0.5 for a
     metric that uses none (see :meth:`Metric.thresholded`) or when there are no rows.
@@ -689,23 +713,24 @@ class Metric:
             raise KitError(f"metric {self.name!r}: nothing to score (0 rows)")
         p = _numbers(self.name, p, "prediction")
         inner = get_metric(self.column_metric)  # type: ignore[arg-type]
-        y = np.asarray(y, dtype=np.float64)
+        y = _numbers(self.name, y, "y_true").astype(np.float64, copy=False)  # text: not '1' read as 1
         scores = []
         for j in range(y.shape[1]):
             seen = ~np.isnan(y[:, j])
             if not seen.any():
                 continue
             # a NaN prediction of a labelled row had made the column's score nan, and the column left out of the mean
-            _refuse_nan(self.name, p[seen, j], f"prediction of target column {j}")
+            _refuse_nan(self.name, p[seen, j], f"prediction of target column {j}", np.flatnonzero(seen))
             target = y[seen, j]
             if self.needs != "value":  # 0 / 1 labels: a soft 0.5 had been truncated to 0, a 2 read as a negative
-                target = _codes(target)
-                outside = target[(target < 0) | (target > 1)]
-                if outside.size:
+                odd = np.flatnonzero(seen & (y[:, j] != 0) & (y[:, j] != 1))  # rows of the target, not of the column
+                if odd.size:
                     raise DataError(
-                        f"metric {self.name!r}: target column {j} holds label {int(outside[0])}; a multilabel column "
-                        "holds 0 / 1 labels (NaN = missing)"
+                        f"metric {self.name!r}: target column {j} holds {float(y[odd[0], j]):g} in row {int(odd[0])} "
+                        f"({odd.size} of {int(seen.sum())} labelled rows); a multilabel column holds 0 / 1 labels "
+                        "(NaN = missing)"
                     )
+                target = target.astype(np.intp)
             score = inner.fn(target, p[seen, j])
             if not math.isnan(score):
                 scores.append(score)
@@ -754,6 +779,11 @@ def register(metric: Metric) -> Metric:
             f"{_qualname(metric.fn)} under the same name; pick another name"
         )
     key = _name_key(metric.name)
+    if _MAP_AT_K.fullmatch(key) and metric.name != key:  # get_metric reads 'MAP@7' as the built-in map@7
+        raise ConfigError(
+            f"metric {metric.name!r} would read as the built-in metric {key!r} (MAP@K, registered on first use; "
+            "names are matched with case and spaces aside); pick another name"
+        )
     taken = ALIASES.get(key) or next((name for name in METRICS if _name_key(name) == key), None)
     if taken is not None:
         raise ConfigError(
@@ -771,16 +801,32 @@ _MAP_AT_K = re.compile(r"map@([1-9][0-9]?)")
 ALIASES: dict[str, str] = {
     "auc": "roc_auc",
     "rocauc": "roc_auc",
+    "auc_roc": "roc_auc",
+    "roc_auc_score": "roc_auc",
     "area_under_the_roc_curve": "roc_auc",
     "logloss": "log_loss",
     "mlogloss": "log_loss",
     "multi_logloss": "log_loss",
     "binary_logloss": "log_loss",
     "cross_entropy": "log_loss",
+    "logarithmic_loss": "log_loss",
+    "multi_class_log_loss": "log_loss",
+    "multiclass_log_loss": "log_loss",
+    "multi_class_logarithmic_loss": "log_loss",
+    "mean_column_wise_log_loss": "mean_log_loss",
+    "mean_columnwise_log_loss": "mean_log_loss",
+    "mean_column_wise_roc_auc": "mean_roc_auc",
+    "mean_columnwise_roc_auc": "mean_roc_auc",
+    "continuous_ranked_probability_score": "crps",
     "acc": "accuracy",
+    "accuracy_score": "accuracy",
+    "balanced_accuracy_score": "balanced_accuracy",
     "macro_f1": "f1_macro",
     "f1_score": "f1",
     "quadratic_weighted_kappa": "qwk",
+    "matthews_corrcoef": "mcc",
+    "matthews_correlation": "mcc",
+    "matthews_correlation_coefficient": "mcc",
     "root_mean_squared_error": "rmse",
     "root_mean_squared_log_error": "rmsle",
     "root_mean_squared_logarithmic_error": "rmsle",
@@ -864,6 +910,7 @@ register(
     )
 )
 get_metric("map@3")  # registers MAP@3 up front, so that error messages list it
+register(Metric("mcc", mcc, greater_is_better=True, needs="label", tasks=_CLASSIFICATION, domain=_PROBA))
 register(Metric("qwk", qwk, greater_is_better=True, needs="label", tasks=_CLASSIFICATION, domain=_PROBA, ordinal=True))
 register(Metric("rmse", rmse, greater_is_better=False, needs="value", tasks=_REGRESSION))
 register(

@@ -20,8 +20,8 @@ from kaggle_kit.errors import ConfigError, DataError, KitError
 from kaggle_kit.metrics import METRICS, Metric, get_metric, register, to_labels
 
 TOL = 1e-9
-BUILTIN = {"accuracy", "log_loss", "roc_auc", "f1_macro", "qwk", "rmse", "rmsle", "mae", "r2"}
-CLASSIFICATION = ["accuracy", "log_loss", "roc_auc", "f1_macro", "qwk"]
+BUILTIN = {"accuracy", "log_loss", "roc_auc", "f1_macro", "qwk", "mcc", "rmse", "rmsle", "mae", "r2"}
+CLASSIFICATION = ["accuracy", "log_loss", "roc_auc", "f1_macro", "qwk", "mcc"]
 REGRESSION = ["rmse", "rmsle", "mae", "r2"]
 
 
@@ -104,6 +104,7 @@ def _sk_reference(name: str, y: np.ndarray, pred: np.ndarray) -> float:
         ),
         "f1_macro": lambda: skm.f1_score(y, labels, average="macro"),
         "qwk": lambda: skm.cohen_kappa_score(y, labels, weights="quadratic"),
+        "mcc": lambda: skm.matthews_corrcoef(y, labels if labels is not None else value > 0.5),
         "rmse": lambda: skm.root_mean_squared_error(y, value),
         "rmsle": lambda: skm.root_mean_squared_log_error(y, np.maximum(value, 0)),
         "mae": lambda: skm.mean_absolute_error(y, value),
@@ -272,7 +273,7 @@ def test_direction_better_and_worst(name: str) -> None:
 
 def test_known_directions() -> None:
     greater = {name for name, m in METRICS.items() if m.greater_is_better}
-    assert greater & BUILTIN == {"accuracy", "roc_auc", "f1_macro", "qwk", "r2"}
+    assert greater & BUILTIN == {"accuracy", "roc_auc", "f1_macro", "qwk", "mcc", "r2"}
     assert get_metric("log_loss").worst == math.inf
     assert get_metric("roc_auc").worst == -math.inf
 
@@ -349,6 +350,16 @@ def test_metric_validates_its_fields() -> None:
         ("F1-Macro", "f1_macro"),
         ("macro_f1", "f1_macro"),
         ("MCRMSE", "mean_rmse"),
+        ("MCC", "mcc"),
+        ("Matthews Correlation Coefficient", "mcc"),
+        ("matthews_corrcoef", "mcc"),
+        ("AUC-ROC", "roc_auc"),
+        ("Multi-class Log Loss", "log_loss"),
+        ("Mean Column-wise ROC AUC", "mean_roc_auc"),
+        ("Mean Columnwise Log Loss", "mean_log_loss"),
+        ("Continuous Ranked Probability Score", "crps"),
+        ("roc_auc_score", "roc_auc"),  # scikit-learn's function names
+        ("balanced_accuracy_score", "balanced_accuracy"),
     ],
 )
 def test_get_metric_finds_a_name_as_users_type_it(typed: str, name: str) -> None:
@@ -380,7 +391,7 @@ def _nan_at(a: np.ndarray, row: int) -> np.ndarray:
     return a
 
 
-_LABEL_AND_PROBA = ["accuracy", "f1", "f1_macro", "balanced_accuracy", "qwk", "map@3", "roc_auc", "log_loss"]
+_LABEL_AND_PROBA = ["accuracy", "f1", "f1_macro", "balanced_accuracy", "qwk", "mcc", "map@3", "roc_auc", "log_loss"]
 
 
 @pytest.mark.parametrize(
@@ -417,6 +428,10 @@ def test_a_nan_label_is_named_as_missing() -> None:
     y = _nan_at(np.array([0, 1, 1, 0, 1, 0]), 3)
     with pytest.raises(DataError, match=r"y_true holds NaN \(a missing label\) in 1 of 6 rows \(first: row 3\)"):
         get_metric("roc_auc").score(y, np.linspace(0.1, 0.9, 6))
+    # a value that is no class code is named with its row, though the first three rows are whole numbers
+    soft = np.array([0.0, 1.0, 1.0, 0.0, 0.5, 1.0])
+    with pytest.raises(DataError, match=r"integer class codes 0..C-1; got 0.5 in row 4 \(1 of 6 values are no whole"):
+        get_metric("accuracy").score(soft, np.linspace(0.1, 0.9, 6))
 
 
 def test_distribution_and_multi_target_metrics_refuse_nan_predictions() -> None:
@@ -430,11 +445,17 @@ def test_distribution_and_multi_target_metrics_refuse_nan_predictions() -> None:
     # it had made the column's AUC nan and the column silently left out of the mean
     labels = np.array([[0, 1], [1, 0], [0, 1], [1, np.nan]])
     proba = np.array([[0.2, 0.7], [0.8, 0.1], [0.3, 0.9], [np.nan, 0.5]])
-    with pytest.raises(DataError, match="'mean_roc_auc': the prediction of target column 0 holds NaN in 1 of 4 rows"):
+    with pytest.raises(DataError, match="'mean_roc_auc': the prediction of target column 0 holds NaN in 1 of 4 label"):
         get_metric("mean_roc_auc").score(labels, proba)
     proba[3, 0] = 0.6
     proba[3, 1] = np.nan  # under a missing label: not scored
     assert get_metric("mean_roc_auc").score(labels, proba) == 1.0
+    # the row named is the target's: with labels missing above it, it had been the position among the labelled rows
+    gaps = np.array([[0, 1], [np.nan, 1], [np.nan, 0], [1, 0], [0, 1]])
+    pred = np.full((5, 2), 0.5)
+    pred[3, 0] = np.nan
+    with pytest.raises(DataError, match=r"target column 0 holds NaN in 1 of 3 labelled rows \(first: row 3\)"):
+        get_metric("mean_log_loss").score(gaps, pred)
 
 
 def test_a_multilabel_column_scores_0_1_labels_only() -> None:
@@ -442,12 +463,15 @@ def test_a_multilabel_column_scores_0_1_labels_only() -> None:
     proba = np.array([[0.2, 0.7], [0.8, 0.1], [0.3, 0.9], [0.6, 0.5]])
     soft = np.array([[0, 1], [1, 0.5], [0, 1], [1, 0]])
     for name in ("mean_log_loss", "mean_roc_auc"):
-        with pytest.raises(DataError, match=r"integer class codes 0..C-1; got 0.5 in row 1 \(1 of 4 values"):
+        with pytest.raises(DataError, match=rf"'{name}': target column 1 holds 0.5 in row 1 \(1 of 4 labelled rows"):
             get_metric(name).score(soft, proba)
-        with pytest.raises(
-            DataError, match=rf"'{name}': target column 1 holds label 2; a multilabel column holds 0 / 1"
-        ):
+        with pytest.raises(DataError, match=rf"'{name}': target column 1 holds 2 in row 1 .*; a multilabel column"):
             get_metric(name).score(np.where(soft == 0.5, 2, soft), proba)
+    # the row is the target's, not the position among the column's labelled rows (labels missing above it): it
+    # had said 'row 1' for row 3, and named neither the metric nor the column
+    gaps = np.array([[0, 1], [1, np.nan], [0, np.nan], [1, 0.5], [0, 1]])
+    with pytest.raises(DataError, match=r"'mean_log_loss': target column 1 holds 0.5 in row 3 \(1 of 3 labelled rows"):
+        get_metric("mean_log_loss").score(gaps, np.full((5, 2), 0.5))
     labels = np.where(soft == 0.5, 0, soft)
     expected = np.mean([skm.log_loss(labels[:, j], proba[:, j]) for j in range(2)])
     assert get_metric("mean_log_loss").score(labels, proba) == pytest.approx(expected, abs=TOL)
@@ -508,3 +532,83 @@ def test_a_regression_target_of_text_is_refused() -> None:
         DataError, match=r"metric 'rmse': the y_true must hold numbers; got dtype <U1 .*\['1', '2', 'x'\]"
     ):
         get_metric("rmse").score(np.array(["1", "2", "x"]), np.array([1.0, 2.0, 3.0]))
+    # a multi-target metric's targets alike: mean_rmse raised numpy's ValueError, and mean_roc_auc scored the text
+    # '1' / '0' as numbers (the single-target metrics refuse it)
+    text = np.array([["1", "0"], ["x", "1"], ["0", "1"]])
+    proba = np.array([[0.9, 0.2], [0.3, 0.8], [0.1, 0.7]])
+    for name in ("mean_rmse", "mean_roc_auc"):
+        with pytest.raises(DataError, match=rf"metric '{name}': the y_true must hold numbers; got dtype <U1"):
+            get_metric(name).score(text, proba)
+    with pytest.raises(DataError, match=r"metric 'mean_roc_auc': the y_true must hold numbers"):
+        get_metric("mean_roc_auc").score(np.where(text == "x", "0", text), proba)
+
+
+def test_register_refuses_a_spelling_of_map_at_k(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A metric registered as 'MAP@7' before map@7's first use was what get_metric('map@7') (a config's, init's
+    inference from the sample) then found: the user's function scored under the built-in's name."""
+    monkeypatch.setattr(metrics, "METRICS", dict(METRICS))
+    for spelling in ("MAP@7", "map @ 7", "Map@7"):
+        clash = Metric(spelling, _custom_rmse, greater_is_better=True, needs="proba", tasks=frozenset({"multiclass"}))
+        with pytest.raises(ConfigError, match=rf"metric '{spelling}' would read as the built-in metric 'map@7'"):
+            register(clash)
+    assert metrics.get_metric("MAP@7").fn.__qualname__ == "map_at_k(7)"
+    assert metrics.get_metric("map@7") is metrics.METRICS["map@7"]
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int64])
+def test_log_loss_of_hard_label_predictions(dtype: type) -> None:
+    """Hard 0 / 1 predictions (a bool or int column) are probabilities 0 and 1: each miss costs 36.04, as in
+    scikit-learn on the same values as floats."""
+    y = np.array([0, 1, 1, 0, 1])
+    hard = np.array([0, 1, 0, 0, 1]).astype(dtype)
+    expected = skm.log_loss(y, hard.astype(np.float64))
+    assert get_metric("log_loss").score(y, hard) == pytest.approx(expected, abs=TOL)
+    matrix = np.column_stack([1 - hard.astype(np.int64), hard]).astype(dtype)
+    assert get_metric("log_loss").score(y, matrix) == pytest.approx(expected, abs=TOL)
+
+
+def test_mcc_is_sklearn_matthews_corrcoef_and_nan_only_on_one_class() -> None:
+    """Matthews correlation: a constant prediction of both classes' rows scores 0 (scikit-learn's value, no
+    correlation), so a dummy baseline is ranked; a target of one class leaves it undefined (``nan``: its fold is left
+    out, as ROC AUC's is), where scikit-learn gives 0."""
+    mcc = get_metric("mcc")
+    assert mcc.greater_is_better and mcc.needs == "label" and mcc.tasks == {"binary", "multiclass"}
+    y = np.array([0, 1, 1, 0, 1, 0, 0])
+    p = np.array([0.2, 0.9, 0.4, 0.7, 0.6, 0.1, 0.3])
+    for t in (None, 0.35, 0.65):
+        labels = p > (0.5 if t is None else t)
+        assert mcc.score(y, p, t) == pytest.approx(skm.matthews_corrcoef(y, labels), abs=TOL)
+        assert mcc.score(y, np.column_stack([1 - p, p]), t) == mcc.score(y, p, t)
+    assert mcc.score(y, np.full(7, 0.2)) == 0.0 == skm.matthews_corrcoef(y, np.zeros(7))
+    assert mcc.score(y, np.full(7, 0.8)) == 0.0
+    assert math.isnan(mcc.score(np.ones(4, dtype=int), np.array([0.2, 0.9, 0.7, 0.6])))
+    assert math.isnan(mcc.score(np.zeros(4, dtype=int), np.full(4, 0.1)))
+    assert mcc.score(y, np.where(y == 1, 0.9, 0.1)) == 1.0
+    assert mcc.score(y, np.where(y == 1, 0.1, 0.9)) == -1.0
+    # multiclass: the K-class generalisation (Gorodkin's R_K), as scikit-learn
+    rng = np.random.default_rng(5)
+    y3 = rng.integers(0, 4, 200)
+    proba = rng.dirichlet(np.ones(4), 200)
+    proba[np.arange(120), y3[:120]] += 0.5
+    assert mcc.score(y3, proba) == pytest.approx(skm.matthews_corrcoef(y3, proba.argmax(axis=1)), abs=TOL)
+    assert mcc.score(y3, np.tile([0.1, 0.6, 0.2, 0.1], (200, 1))) == 0.0
+
+
+def test_log_loss_of_float32_predictions_is_that_of_their_float64_values() -> None:
+    """A run's stored float32 probabilities are scored as the same values in float64 (scikit-learn on them), to
+    1e-14: ``1 - p`` of a float32 ``p`` below 0.5 rounded in float32 (3e-8 on a row, 3e-13 on the mean here)."""
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 5000)
+    p = rng.uniform(0.001, 0.5, 5000).astype(np.float32)
+    expected = skm.log_loss(y, p.astype(np.float64))
+    assert get_metric("log_loss").score(y, p) == pytest.approx(expected, rel=1e-14, abs=0)
+
+
+def test_every_alias_names_a_registered_metric_and_shadows_none() -> None:
+    """An alias pointing at no metric would turn a typed name into a KeyError; one whose key is a registered name's
+    spelling would never be reached (and, in register, would refuse that very name)."""
+    folded = {metrics._name_key(name) for name in METRICS}
+    for key, name in metrics.ALIASES.items():
+        assert name in METRICS, key
+        assert key == metrics._name_key(key) and key not in folded, key
+        assert get_metric(key) is METRICS[name]

@@ -148,7 +148,7 @@ def test_to_labels_with_a_threshold() -> None:
 def test_threshold_chosen_on_oof_beats_half_on_held_out_rows() -> None:
     y, proba = _imbalanced(4000, seed=0)
     fit, held = slice(0, 2000), slice(2000, None)
-    for name in ("f1", "dice", "balanced_accuracy"):
+    for name in ("f1", "dice", "balanced_accuracy", "mcc"):
         metric = get_metric(name)
         t = choose_threshold(metric, y[fit], proba[fit])
         assert t < 0.4  # rare positives: the best cut is well below 0.5
@@ -420,6 +420,7 @@ def test_cli_blend_with_temperature_scaling_then_predict(tmp_path, capsys) -> No
         ("accuracy", skm.accuracy_score),
         ("balanced_accuracy", skm.balanced_accuracy_score),
         ("qwk", lambda y, lab: skm.cohen_kappa_score(y, lab, weights="quadratic")),
+        ("mcc", skm.matthews_corrcoef),
     ],
 )
 def test_chosen_threshold_is_the_best_cut_by_brute_force(name: str, reference) -> None:
@@ -476,3 +477,30 @@ def test_init_reads_map_at_k_from_a_sample_of_ranked_labels_and_submit_takes_it_
     assert "none of the training labels" not in capsys.readouterr().err
     written = pl.read_csv(out)["target"].to_list()
     assert all(sorted(row.split()) == ["high", "low", "mid"] for row in written)
+
+
+def test_mcc_threshold_is_chosen_from_confusion_counts_on_every_cut() -> None:
+    """MCC is scored from the confusion counts at every midpoint at once, as F1 is (not at 256 sampled quantiles):
+    the chosen cut is the best of all of them, and a blend's honest score takes it per fold on training rows."""
+    from kaggle_kit.metrics import _FROM_COUNTS
+
+    metric = get_metric("mcc")
+    assert metric.thresholded(np.zeros((3, 2))) and not metric.thresholded(np.zeros((3, 3)))
+    assert metric.fn in _FROM_COUNTS
+    rng = np.random.default_rng(12)
+    y = (rng.random(2000) < 0.1).astype(int)
+    p = 0.2 * y + rng.random(2000) * 0.45  # 2000 distinct values: more than 256 candidates; the best cut below 0.5
+    values = np.unique(p)
+    candidates = [*((values[1:] + values[:-1]) / 2), 0.5]
+    best = max(skm.matthews_corrcoef(y, p > c) for c in candidates)
+    t = choose_threshold(metric, y, p)
+    assert metric.score(y, p, t) == pytest.approx(best, abs=1e-12)
+    folds = make_folds(len(y), strategy="stratified", n_splits=4, y=y)
+    honest = score_folds(np.column_stack([1 - p, p]), y, folds, metric)
+    assert len(honest.thresholds) == 4 and all(c < 0.48 for c in honest.thresholds)
+    assert honest.pooled > metric.score(y, p) + 0.05
+    # probabilities anti-correlated with the labels, all below 0.5: every cut between them scores below 0, and 0.5
+    # (one class predicted) scores 0, as scikit-learn says, so it is kept
+    y6, p6 = np.array([1, 0, 1, 0, 1, 0]), np.array([0.1, 0.35, 0.15, 0.4, 0.2, 0.3])
+    assert choose_threshold(metric, y6, p6) == 0.5
+    assert metric.score(y6, p6, 0.5) == 0.0 == skm.matthews_corrcoef(y6, p6 > 0.5)

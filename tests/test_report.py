@@ -441,6 +441,18 @@ def test_worst_mistakes_of_a_classifier_and_its_confusion_matrix() -> None:
     np.testing.assert_array_equal(result.confusion, [[1, 0, 0], [1, 1, 0], [0, 0, 1]])
 
 
+def test_a_confident_miss_costs_in_the_error_analysis_what_the_metric_charges() -> None:
+    """The report's worst rows showed -log(1e-15) = 34.5 for a 0 given to the true class, where log loss (and so the
+    CV beside it) charges -log(2.2e-16) = 36.04: the row's cost is the metric's."""
+    y = np.array([0, 1, 1])
+    oof = np.array([[0.0, 1.0], [0.3, 0.7], [0.4, 0.6]], dtype=np.float32)
+    result = analyse_errors("m", oof, y, np.array([1, 2, 3]), ["no", "yes"], n_worst=1)
+    assert result.mistakes[0].error == pytest.approx(get_metric("log_loss").score(y[:1], oof[:1]), rel=1e-12)
+    labels = np.array([[0.0, 1.0], [1.0, np.nan]])
+    multi = analyse_errors("m", np.array([[1.0, 0.9], [0.0, 0.5]]), labels, np.array([1, 2]), None, multilabel=True)
+    assert multi.mistakes[0].error == pytest.approx(-np.log(np.finfo(np.float64).eps), rel=1e-12)
+
+
 def test_lower_is_better_metrics_rank_the_smallest_first() -> None:
     rows = [Entry("a", "xgboost", 0.30, (0.3,)), Entry("b", "lightgbm", 0.25, (0.25,)), Entry("c", "x", math.nan, ())]
     blend = Entry("nm", "blend", 0.20, (0.26,), nested_cv=0.26, method="hill_climbing")

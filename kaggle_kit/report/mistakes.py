@@ -20,6 +20,8 @@ import polars as pl
 
 from ..metrics import Metric, crps_rows, distribution_median, pinball_rows, to_labels
 
+#: the clip metrics.log_loss applies (2.2e-16, whatever the dtype): a row's loss here is what the metric charges it
+_EPS = float(np.finfo(np.float64).eps)
 _PIXEL = re.compile(r"pixel(\d+)")
 
 
@@ -99,7 +101,7 @@ def analyse_errors(
             classes[codes[i]],
             classes[labels[i]],
             float(p_true[i]),
-            -math.log(max(float(p_true[i]), 1e-15)),
+            -math.log(min(max(float(p_true[i]), _EPS), 1 - _EPS)),
         )
         for i in worst
     )
@@ -143,7 +145,7 @@ def _multi_target_errors(
     one value per target, ``-`` for a missing label."""
     present = ~np.isnan(y)
     if multilabel:
-        p = np.clip(oof, 1e-15, 1 - 1e-15)
+        p = np.clip(oof, _EPS, 1 - _EPS)
         cell = -np.where(y == 1, np.log(p), np.log(1 - p))
     else:
         cell = np.abs(np.nan_to_num(y) - oof)
