@@ -147,3 +147,47 @@ def test_more_jobs_than_cores_start_one_worker_per_core(monkeypatch: pytest.Monk
     assert "n_jobs (--jobs) 5 is more than the 2 core(s) this process may use: 2 worker process(es)" in lines[0]
     assert lines[1].startswith("fitting 6 fold(s) with 2 worker(s) x 1 thread(s)"), lines[:2]
     assert result.fitted == 6
+
+
+def test_a_remembered_oof_score_is_only_that_of_the_same_labels_folds_metric_and_dtype() -> None:
+    """``score_oof`` answers from its memory only for the same bytes *and* dtype, against the same ``y``, folds and
+    metric objects: the same matrix against other labels, other folds or another metric (or its bytes read as another
+    dtype) is scored afresh, never given the remembered score."""
+    from kaggle_kit.metrics import get_metric
+    from kaggle_kit.runtime.folds import make_folds
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=40)
+    pred = (y + rng.normal(size=40))[:, None]
+    folds = make_folds(40, strategy="kfold", n_splits=4, seed=0)
+    rmse = get_metric("rmse")
+    first = scoring.score_oof(pred, y, folds, rmse)
+    assert scoring.score_oof(pred.copy(), y, folds, rmse) is first  # the same bytes: remembered
+    cases = [
+        (pred, y + 1.0, folds, rmse),  # other labels
+        (pred, y, make_folds(40, strategy="kfold", n_splits=4, seed=7), rmse),  # other folds
+        (pred, y, folds, get_metric("mae")),  # another metric
+        (pred.view(np.int64) % 5, y, folds, rmse),  # another matrix (a control: other bytes)
+    ]
+    for p, labels, f, metric in cases:
+        assert scoring.score_oof(p, labels, f, metric) == scoring.score_folds(p, labels, f, metric)
+    as_int = pred.view(np.int64)  # the same bytes, another dtype
+    assert scoring.score_oof(as_int, y, folds, rmse) == scoring.score_folds(as_int, y, folds, rmse) != first
+
+
+def test_remembered_oof_scores_keep_no_run_alive() -> None:
+    """The memory of scored OOF matrices holds no run's labels or folds once the run lets go of them (it held the
+    last 4 runs' ``y`` and folds in a notebook's process: a 1M x 10 multiregression ``y`` is 80 MB each)."""
+    import gc
+    import weakref
+
+    from kaggle_kit.metrics import get_metric
+    from kaggle_kit.runtime.folds import make_folds
+
+    y = np.random.default_rng(2).normal(size=30)
+    folds = make_folds(30, strategy="kfold", n_splits=3, seed=0)
+    scoring.score_oof(y[:, None] + 0.5, y, folds, get_metric("rmse"))
+    refs = weakref.ref(y), weakref.ref(folds)
+    del y, folds
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
