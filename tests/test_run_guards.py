@@ -163,6 +163,8 @@ def test_a_remembered_oof_score_is_only_that_of_the_same_labels_folds_metric_and
     rmse = get_metric("rmse")
     first = scoring.score_oof(pred, y, folds, rmse)
     assert scoring.score_oof(pred.copy(), y, folds, rmse) is first  # the same bytes: remembered
+    as_int = pred.view(np.int64)  # the same bytes, another dtype
+    assert scoring.score_oof(as_int, y, folds, rmse) == scoring.score_folds(as_int, y, folds, rmse) != first
     cases = [
         (pred, y + 1.0, folds, rmse),  # other labels
         (pred, y, make_folds(40, strategy="kfold", n_splits=4, seed=7), rmse),  # other folds
@@ -171,8 +173,6 @@ def test_a_remembered_oof_score_is_only_that_of_the_same_labels_folds_metric_and
     ]
     for p, labels, f, metric in cases:
         assert scoring.score_oof(p, labels, f, metric) == scoring.score_folds(p, labels, f, metric)
-    as_int = pred.view(np.int64)  # the same bytes, another dtype
-    assert scoring.score_oof(as_int, y, folds, rmse) == scoring.score_folds(as_int, y, folds, rmse) != first
 
 
 def test_remembered_oof_scores_keep_no_run_alive() -> None:
