@@ -196,3 +196,15 @@ def test_remembered_oof_scores_keep_no_run_alive() -> None:
     del y, folds
     gc.collect()
     assert [r() for r in refs] == [None, None]
+
+
+def test_a_multilabel_target_labelled_on_one_row_is_not_refused(tmp_path: Path) -> None:
+    """The up-front check is multiregression's: a multilabel column whose folds train on no labelled row of it is
+    predicted at its smoothed rate (:func:`kaggle_kit.readers.targets.one_class_rate`), and the run finishes."""
+    train, test, raw = _multiregression(1)
+    train = train.with_columns((pl.col("t0") > 0).cast(pl.Float64), pl.col("t1").is_not_null().cast(pl.Float64) * 1)
+    train = train.with_columns(pl.when(pl.int_range(pl.len()) < 1).then(pl.col("t1")).alias("t1"))
+    raw = {**raw, "task": "multilabel", "metric": "mean_log_loss"}
+    with pytest.warns(UserWarning, match="'t1' holds one label"):
+        result = run(build_spec(raw), runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=None)
+    assert [m.status for m in result.models] == ["ok", "ok"]
