@@ -208,3 +208,16 @@ def test_a_multilabel_target_labelled_on_one_row_is_not_refused(tmp_path: Path) 
     with pytest.warns(UserWarning, match="'t1' holds one label"):
         result = run(build_spec(raw), runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=None)
     assert [m.status for m in result.models] == ["ok", "ok"]
+
+
+def test_the_labelled_rows_are_checked_in_every_repeat() -> None:
+    """3 labelled rows of ``t1``, 3 folds x 2 repeats (seed 0): the first repeat's folds each train on 2 of them, one
+    fold of the second repeat on 1; named with its repeat."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.runtime.folds import check_labelled_targets, make_folds
+
+    y = np.column_stack([np.ones(30), np.where(np.arange(30) < 3, 1.0, np.nan)])
+    folds = make_folds(30, strategy="kfold", n_splits=3, n_repeats=2, seed=0)
+    with pytest.raises(DataError, match=r"'t1' has 3 labelled row\(s\) of 30; fold \d of repeat 1 leaves 1 of them"):
+        check_labelled_targets(y, ["t0", "t1"], folds)
+    check_labelled_targets(y, ["t0", "t1"], make_folds(30, strategy="kfold", n_splits=3, seed=0))  # repeat 0: fine
