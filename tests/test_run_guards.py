@@ -221,3 +221,31 @@ def test_the_labelled_rows_are_checked_in_every_repeat() -> None:
     with pytest.raises(DataError, match=r"'t1' has 3 labelled row\(s\) of 30; fold \d of repeat 1 leaves 1 of them"):
         check_labelled_targets(y, ["t0", "t1"], folds)
     check_labelled_targets(y, ["t0", "t1"], make_folds(30, strategy="kfold", n_splits=3, seed=0))  # repeat 0: fine
+
+
+def test_more_ray_jobs_than_cores_are_left_as_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The cap is the local pool's (its workers share this machine's cores): Ray's tasks run where its cluster has
+    cores, so ``n_jobs = 5`` on 2 local cores stays 5, without the note."""
+    from kaggle_kit.runtime.runner import RunSession
+
+    monkeypatch.setattr("kaggle_kit.runtime.runner.cpu_count", lambda: 2)
+    train, test = _binary()
+    spec = build_spec(
+        {
+            "name": "ray_jobs",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"threads_per_task": 1},
+            "models": [{"name": "logreg", "kind": "linear"}],
+        }
+    )
+    lines: list[str] = []
+    session = RunSession.open(spec, tmp_path / "runs", train, test, 5, "ray", None, lines.append)
+    try:
+        session.start(n_tasks=9)  # no Ray started: the pool of tasks is made when they run
+        assert session.jobs == 5
+        assert not any("more than the" in line for line in lines), lines
+    finally:
+        session.close()
