@@ -249,3 +249,39 @@ def test_more_ray_jobs_than_cores_are_left_as_asked(monkeypatch: pytest.MonkeyPa
         assert not any("more than the" in line for line in lines), lines
     finally:
         session.close()
+
+
+def test_a_run_of_waves_counts_no_failed_model_fold_as_fitted(tmp_path: Path) -> None:
+    """The waves' driver (a search, a time limit, ``extra_models``) counts the folds in the store as ``fit_all`` does:
+    a model that fails in each fold adds none (it counted all 3 of a failed model's folds: ``fitted 9``)."""
+    from kaggle_kit.config import ModelSpec
+
+    train, test = _binary()
+    spec = build_spec(
+        {
+            "name": "waves",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "models": [{"name": "logreg", "kind": "linear"}],
+        }
+    )
+    broken = ModelSpec(  # more neighbours than a fold has rows: fails in each fold
+        name="broken",
+        kind="sklearn",
+        estimator="sklearn.neighbors.KNeighborsClassifier",
+        params={"n_neighbors": 100000},
+    )
+    result = run(
+        spec,
+        runs_root=tmp_path,
+        train=train,
+        test=test,
+        n_jobs=1,
+        extra_models=[broken],
+        progress=None,
+        record_history=False,
+    )
+    assert {m.name: m.status for m in result.models} == {"baseline": "ok", "logreg": "ok", "broken": "failed"}
+    assert result.fitted == 6
