@@ -285,3 +285,30 @@ def test_a_run_of_waves_counts_no_failed_model_fold_as_fitted(tmp_path: Path) ->
     )
     assert {m.name: m.status for m in result.models} == {"baseline": "ok", "logreg": "ok", "broken": "failed"}
     assert result.fitted == 6
+
+
+def test_remembered_oof_scores_stand_another_threads_append(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs in two threads of one process (a notebook's background run) share the memory of scored matrices:
+    one appending while the other looks through it had raised ``RuntimeError: deque mutated during iteration``. The
+    other thread's append is played here by an entry whose comparison appends (a thread switch at that bytecode)."""
+    from collections import deque
+
+    from kaggle_kit.metrics import get_metric
+    from kaggle_kit.runtime.folds import make_folds
+
+    memory: deque = deque(maxlen=4)
+    monkeypatch.setattr(scoring, "_SCORED", memory)
+
+    class OtherThread(bytes):
+        def __eq__(self, other: object) -> bool:
+            memory.append((b"", *memory[0][1:]))  # another run's matrix, scored meanwhile
+            return False
+
+        __hash__ = bytes.__hash__
+
+    y = np.random.default_rng(3).normal(size=30)
+    folds, rmse = make_folds(30, strategy="kfold", n_splits=3, seed=0), get_metric("rmse")
+    scoring.score_oof(y[:, None], y, folds, rmse)
+    memory[0] = (OtherThread(b"x"), *memory[0][1:])
+    memory.append((b"y", *memory[0][1:]))
+    assert scoring.score_oof(y[:, None] + 1, y, folds, rmse) == scoring.score_folds(y[:, None] + 1, y, folds, rmse)

@@ -120,7 +120,7 @@ def score_oof(pred: np.ndarray, y: np.ndarray, folds: Folds, metric: Metric) -> 
     digest = hashlib.blake2b(pred.data, digest_size=20)
     digest.update(f"{pred.dtype.str}{pred.shape}".encode())
     key = digest.digest()
-    for known, *against, scores in _SCORED:
+    for known, *against, scores in tuple(_SCORED):  # a copy: another thread's run may append meanwhile
         if known == key and all(ref() is obj for ref, obj in zip(against, (y, folds, metric), strict=True)):
             return scores
     scores = score_folds(pred, y, folds, metric)
