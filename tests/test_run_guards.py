@@ -313,3 +313,16 @@ def test_remembered_oof_scores_stand_another_threads_append(monkeypatch: pytest.
     memory[0] = (OtherThread(b"x"), *memory[0][1:])
     memory.append((b"y", *memory[0][1:]))
     assert scoring.score_oof(y[:, None] + 1, y, folds, rmse) == scoring.score_folds(y[:, None] + 1, y, folds, rmse)
+
+
+def test_a_dead_workers_signal_is_called_a_crash_only_where_it_is_one() -> None:
+    """A worker ended by SIGSEGV crashed in a library; one ended by SIGTERM was ended by another process (it was
+    called a crash too); SIGKILL names the out-of-memory killer."""
+    import signal
+
+    from kaggle_kit.runtime.pool import died_message
+
+    assert died_message(-signal.SIGSEGV).endswith("(exit code -11) while fitting: SIGSEGV, a crash in its library")
+    assert died_message(-signal.SIGTERM).endswith(": SIGTERM, sent by another process (the system stopping, a `kill`)")
+    assert "out-of-memory killer" in died_message(-signal.SIGKILL)
+    assert died_message(3) == "the worker process ended (exit code 3) while fitting"
