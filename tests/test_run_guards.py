@@ -323,6 +323,7 @@ def test_a_dead_workers_signal_is_called_a_crash_only_where_it_is_one() -> None:
     from kaggle_kit.runtime.pool import died_message
 
     assert died_message(-signal.SIGSEGV).endswith("(exit code -11) while fitting: SIGSEGV, a crash in its library")
-    assert died_message(-signal.SIGTERM).endswith(": SIGTERM, sent by another process (the system stopping, a `kill`)")
+    term = ": SIGTERM, sent by another process (the system stopping, a kill command)"
+    assert died_message(-signal.SIGTERM).endswith(term)
     assert "out-of-memory killer" in died_message(-signal.SIGKILL)
     assert died_message(3) == "the worker process ended (exit code 3) while fitting"

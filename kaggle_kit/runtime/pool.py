@@ -59,7 +59,7 @@ def died_message(code: int | None) -> str:
             if name in _CRASHES:
                 return f"{said}: {name}, a crash in its library"
             # SIGTERM, SIGHUP: another process ended it (it said "a crash in its library" of these too)
-            return f"{said}: {name}, sent by another process (the system stopping, a `kill`)"
+            return f"{said}: {name}, sent by another process (the system stopping, a kill command)"
     return said
 
 
