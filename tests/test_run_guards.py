@@ -327,3 +327,21 @@ def test_a_dead_workers_signal_is_called_a_crash_only_where_it_is_one() -> None:
     assert died_message(-signal.SIGTERM).endswith(term)
     assert "out-of-memory killer" in died_message(-signal.SIGKILL)
     assert died_message(3) == "the worker process ended (exit code 3) while fitting"
+
+
+def test_a_per_target_model_without_labelled_training_rows_names_no_fold_count_as_the_fix() -> None:
+    """The per-target adapter's own refusal (a fold of no labelled row of a target, outside the runner's up-front
+    check) says what check_labelled_targets says: it said "use fewer folds", which leaves each fold fewer rows."""
+    from kaggle_kit.config import ModelSpec
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.features import FeatureMatrix
+    from kaggle_kit.metrics import get_metric
+    from kaggle_kit.models import FitContext, make_adapter
+
+    X = FeatureMatrix(np.random.default_rng(4).normal(size=(20, 2)).astype(np.float32), ("a", "b"), ())
+    y = np.column_stack([np.arange(20.0), np.full(20, np.nan)])
+    adapter = make_adapter(ModelSpec(name="ridge", kind="linear"), "multiregression")
+    ctx = FitContext("multiregression", 2, get_metric("mean_rmse"), seed=0, device="cpu", threads=1)
+    with pytest.raises(DataError, match=r"data.target\[1\] has no value .* label more rows, or remove it") as caught:
+        adapter.fit(X, y, X, y, ctx)
+    assert "fewer folds" not in str(caught.value)
