@@ -345,3 +345,32 @@ def test_a_per_target_model_without_labelled_training_rows_names_no_fold_count_a
     with pytest.raises(DataError, match=r"data.target\[1\] has no value .* label more rows, or remove it") as caught:
         adapter.fit(X, y, X, y, ctx)
     assert "fewer folds" not in str(caught.value)
+
+
+def test_a_failed_pseudo_labelling_round_counts_no_fold_as_fitted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A ``[pseudo_label]`` round whose model fails in each fold adds none of them to ``fitted N fold(s)`` (it added
+    every fold it planned, as the runner had before it counted the store)."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("broken pseudo fold")
+
+    monkeypatch.setattr("kaggle_kit.runtime.pseudo.fit_pseudo_fold", broken)  # one job: the folds fit here
+    train, test = _binary()
+    spec = build_spec(
+        {
+            "name": "pseudo",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"threads_per_task": 1},
+            "models": [{"name": "logreg", "kind": "linear"}],
+            "pseudo_label": {"source": "logreg", "threshold": 0.6, "models": ["logreg"]},
+        }
+    )
+    result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=1, progress=None, record_history=False)
+    statuses = {m.name: m.status for m in result.models}
+    assert statuses["logreg"] == "ok" and [s for n, s in statuses.items() if "@pl" in n] == ["failed"], statuses
+    assert result.fitted == 6  # baseline and logreg: 3 folds each
