@@ -2007,6 +2007,23 @@ def test_a_run_warned_of_another_test_sets_sample_writes_no_submission_of_the_wr
     assert pl.read_csv(out)["id"].to_list() == list(range(N_TRAIN + 1001, N_TRAIN + N_TEST + 1001))
 
 
+def test_a_sample_of_the_test_ids_in_another_order_is_no_other_test_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample lists data.test's ids in reverse: the same rows, so no warning of another test set, and ``submit``
+    writes them in the sample's order; a sample of half of them is another test set (warned)."""
+    write_table_competition(tmp_path)
+    table("sample_submission.csv", lambda f: f.reverse())(tmp_path)
+    code, err, _ = run_cli(RUN, tmp_path, capsys)
+    assert code == 0 and "other rows" not in err, err
+    code, err, _ = run_cli(("submit", "{run}", "--model", "logreg", "--out", "{folder}/sub.csv"), tmp_path, capsys)
+    assert code == 0, err
+    assert pl.read_csv(tmp_path / "sub.csv")["id"].to_list() == list(range(N_TRAIN + N_TEST, N_TRAIN, -1))
+    table("sample_submission.csv", lambda f: f.head(N_TEST // 2))(tmp_path)
+    code, err, _ = run_cli((*RUN[:3], "{folder}/runs2"), tmp_path, capsys)
+    assert code == 0 and "lists other rows than data.test: 6 of data.test's 12 id(s) are not in it" in err, err
+
+
 def test_submit_and_predict_write_gzip_and_zip_as_kaggle_takes_them(
     finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
