@@ -1042,6 +1042,12 @@ BEFORE_RUN: list[Case] = [
         ("--time-limit (run.time_limit) must be more than 2 seconds; got 1", "kept for what follows the fits"),
         argv=(*RUN, "--time-limit", "1"),
     ),
+    Case(  # the limit is the reserve exactly: no fold time either
+        "run-time-limit-at-the-reserve",
+        unchanged,
+        ("--time-limit (run.time_limit) must be more than 2 seconds; got 2:",),
+        argv=(*RUN, "--time-limit", "2"),
+    ),
     Case(
         "config-time-limit-below-the-reserve",
         config("[run]", "[run]\ntime_limit = 1.5"),
@@ -1328,6 +1334,19 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
             "'37'). The run goes on",
             "`kaggle-kit predict RUN_DIR --test ITS_TEST_FILE --sample SAMPLE`",
         ),
+    ),
+    Case(  # every test id and 3 more: the sample of a larger test set
+        "sample-of-more-rows-than-data-test",
+        table("sample_submission.csv", lambda f: pl.concat([f, f.head(3).with_columns(pl.col("id") + 1000)])),
+        (
+            "sample_submission.csv' lists other rows than data.test: 3 of its id(s) are not in data.test (e.g. "
+            "'1037'). The run goes on",
+        ),
+    ),
+    Case(  # no data.id: rows matched by position, and the sample has 10 of the test file's 12
+        "sample-of-other-length-without-ids",
+        chain(config('id = "id"\n', 'drop = ["id"]\n'), table("sample_submission.csv", lambda f: f.head(10))),
+        ("sample_submission.csv' lists other rows than data.test: 10 rows against the test file's 12. The run",),
     ),
     Case(
         "rare-class-with-the-default-folds",
@@ -1965,6 +1984,46 @@ def test_the_doc_lists_every_row() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the fixes work
+def test_a_run_warned_of_another_test_sets_sample_writes_no_submission_of_the_wrong_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sample-of-another-test-set``: the run goes on with a warning, but no submission is written for that pair:
+    ``submit`` (a model, ``--best``) refuses it and leaves no file; ``predict --test HIDDEN --sample SAMPLE`` writes
+    the other test set's rows in the sample's order."""
+    write_table_competition(tmp_path)
+    hidden = pl.read_csv(tmp_path / "test.csv").with_columns(pl.col("id") + 1000).reverse()
+    hidden.write_csv(tmp_path / "hidden_test.csv")
+    table("sample_submission.csv", lambda f: f.with_columns(pl.col("id") + 1000))(tmp_path)
+    code, err, _ = run_cli(RUN, tmp_path, capsys)
+    assert code == 0 and "lists other rows than data.test" in err, err
+    for which in (("--model", "logreg"), ("--best",)):
+        code, err, _ = run_cli(("submit", "{run}", *which), tmp_path, capsys)
+        assert code == 2 and "12 test id(s) are not in it (e.g. '37')" in err, err
+    assert not list((tmp_path / "runs" / "tiny").glob("submissions/*"))
+    out = tmp_path / "hidden_submission.csv"
+    argv = ("predict", "{run}", "--model", "logreg", "--test", str(tmp_path / "hidden_test.csv"))
+    code, err, _ = run_cli((*argv, "--sample", "{folder}/sample_submission.csv", "--out", str(out)), tmp_path, capsys)
+    assert code == 0, err
+    assert pl.read_csv(out)["id"].to_list() == list(range(N_TRAIN + 1001, N_TRAIN + N_TEST + 1001))
+
+
+def test_a_sample_of_the_test_ids_in_another_order_is_no_other_test_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample lists data.test's ids in reverse: the same rows, so no warning of another test set, and ``submit``
+    writes them in the sample's order; a sample of half of them is another test set (warned)."""
+    write_table_competition(tmp_path)
+    table("sample_submission.csv", lambda f: f.reverse())(tmp_path)
+    code, err, _ = run_cli(RUN, tmp_path, capsys)
+    assert code == 0 and "other rows" not in err, err
+    code, err, _ = run_cli(("submit", "{run}", "--model", "logreg", "--out", "{folder}/sub.csv"), tmp_path, capsys)
+    assert code == 0, err
+    assert pl.read_csv(tmp_path / "sub.csv")["id"].to_list() == list(range(N_TRAIN + N_TEST, N_TRAIN, -1))
+    table("sample_submission.csv", lambda f: f.head(N_TEST // 2))(tmp_path)
+    code, err, _ = run_cli((*RUN[:3], "{folder}/runs2"), tmp_path, capsys)
+    assert code == 0 and "lists other rows than data.test: 6 of data.test's 12 id(s) are not in it" in err, err
+
+
 def test_submit_and_predict_write_gzip_and_zip_as_kaggle_takes_them(
     finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

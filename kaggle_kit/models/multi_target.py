@@ -83,7 +83,7 @@ class PerTargetAdapter:
             if rows.size == 0:
                 raise DataError(
                     f"model {self.name!r}: the target data.target[{j}] has no value in this fold's training rows; "
-                    "a multiregression target needs values to fit: use fewer folds, or remove it from data.target"
+                    "a multiregression target needs values to fit: label more rows, or remove it from data.target"
                 )
             seen = np.flatnonzero(~np.isnan(y_valid[:, j]))
             # early stopping needs labelled rows: a fold where this target has none stops on the training rows

@@ -424,7 +424,7 @@ MIN_LABELLED_TRAINING_ROWS = 2
 def check_labelled_targets(y: np.ndarray, targets: Sequence[str], folds: Folds) -> None:
     """Every fold of a multiregression run must train on at least :data:`MIN_LABELLED_TRAINING_ROWS` labelled rows of
     each target (``y``: ``(n, T)``, NaN where a label is missing); refused before any fit, naming the column and the
-    fix. A target labelled on fewer rows than there are folds had failed inside a fold: a DataError naming
+    fix. A target whose labels left a fold fewer than that had failed inside the fold: a DataError naming
     ``data.target[1]``, or LightGBM's stack trace."""
     labelled = ~np.isnan(np.asarray(y, dtype=np.float64).reshape(len(y), -1))
     counts = labelled.sum(axis=0)
@@ -435,12 +435,9 @@ def check_labelled_targets(y: np.ndarray, targets: Sequence[str], folds: Folds) 
             continue
         j = int(short[0])
         name, count, where = targets[j], int(counts[j]), f"fold {k + 1}" + (f" of repeat {r}" if r else "")
-        fix = (
-            f"use fewer folds (folds.n_splits, now {folds.n_splits}), label more rows, or remove {name!r} from "
-            "data.target"
-            if count > MIN_LABELLED_TRAINING_ROWS
-            else f"label more rows, or remove {name!r} from data.target"
-        )
+        # no fold count is the fix: fewer folds hold more of its labelled rows out of each fold's training rows (it
+        # said "use fewer folds" at n_splits = 2), and more spread them only by chance
+        fix = f"label more rows, or remove {name!r} from data.target"
         raise DataError(
             f"the target column {name!r} has {count} labelled row(s) of {len(labelled)}; {where} leaves "
             f"{int(training[j])} of them to train on, and a model of it needs at least {MIN_LABELLED_TRAINING_ROWS} "

@@ -55,8 +55,16 @@ def died_message(code: int | None) -> str:
         )
     if code is not None and code < 0:
         with contextlib.suppress(ValueError):
-            return f"{said}: {signal.Signals(-code).name}, a crash in its library"
+            name = signal.Signals(-code).name
+            if name in _CRASHES:
+                return f"{said}: {name}, a crash in its library"
+            # SIGTERM, SIGHUP: another process ended it (it said "a crash in its library" of these too)
+            return f"{said}: {name}, sent by another process (the system stopping, a kill command)"
     return said
+
+
+#: the signals a process gets from its own fault: a crash in a compiled library, not another process's doing
+_CRASHES = frozenset({"SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP"})
 
 
 class WorkerDied(RuntimeError):

@@ -184,7 +184,8 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
         session.start(len(tasks))
         assert session.job is not None
         errors = run_tasks(tasks, session.job, fit_pseudo_fold, session.say).errors if tasks else {}
-        fitted += len(tasks)
+        # the folds now in the store, as the runner counts them (a failed model's planned folds were counted)
+        fitted += sum(store.finished(t.model.name, t.key, t.repeat, t.fold) is not None for t in tasks)
         made = []
         for base, model, key in specs:
             result = _assemble(store, model, key, session.data, folds, metric, errors.get(model.name))

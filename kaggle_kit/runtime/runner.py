@@ -667,10 +667,11 @@ class RunSession:
         if self.job is not None:
             return
         settings = self.settings
-        jobs = max(1, min(self.n_jobs or settings.n_jobs or cpu_count(), n_tasks or 1))
+        asked = self.n_jobs or settings.n_jobs or cpu_count()
+        jobs = max(1, min(asked, n_tasks or 1))
         if settings.executor == "local" and jobs > cpu_count():  # each worker a copy of the data and libraries
-            self.say(
-                f"n_jobs (--jobs) {jobs} is more than the {cpu_count()} core(s) this process may use: {cpu_count()} "
+            self.say(  # the number asked (it said the tasks' count where there were fewer tasks than that)
+                f"n_jobs (--jobs) {asked} is more than the {cpu_count()} core(s) this process may use: {cpu_count()} "
                 "worker process(es), as more would only take turns on the cores, each with its own copy of the data"
             )
             jobs = cpu_count()

@@ -392,10 +392,9 @@ class _State:
             if res is not None:
                 folds.append((task.model, res))
                 finished.add((task.model.name, task.repeat, task.fold))
-        # fitted: the folds that finished, and those of failed models (as without a time limit); not the stopped ones
-        self.fitted += len(finished) + sum(
-            1 for t in tasks if t.model.name in errors and (t.model.name, t.repeat, t.fold) not in finished
-        )
+        # fitted: the folds now in the store, as without a time limit (RunSession.fit_all); neither a failed model's
+        # folds (they were counted) nor the stopped ones
+        self.fitted += len(finished)
         post, completed = 0.0, 0
         for item, _ in wave:
             if item.sizing:  # its fold only measured the kind (observed below); the config is planned next wave
