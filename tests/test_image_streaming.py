@@ -501,3 +501,9 @@ def test_predict_from_a_streamed_run_checks_each_new_file_once(
         r"model reads them: '.*1153\.png' \(id 1153\) is 16 x 18; pass size=",
     ):
         kaggle_kit.predict(store.root, comp / "test.csv", images=other, model="cnn", threads=1)
+
+
+def test_a_run_without_the_cache_records_its_files_checked(runs) -> None:
+    """The run without the cache records the check of its files (resumed, it does not check them again, nor say
+    their warnings again), and holds no cache."""
+    assert [p.suffix for p in (runs["files"].root / "image_cache").iterdir()] == [".checked"]

@@ -55,6 +55,9 @@ _UNIT = (-0.5, 1.5)
 #: of a ``0..1`` image). Clipped to 0 as a ``0..255`` image's negatives were, its dark half read black. A ``-1..1``
 #: image with no value below -0.5 (no pixel darker than a quarter grey) cannot be told from a ``0..1`` one
 _SIGNED = (-1.5, 1.5)
+#: the scale :class:`ReadNotes` notes of a float image all 0 (or NaN: an empty tile, a blank mask), which reads black
+#: on the ``0..1`` and ``0..255`` scales alike: not said to be on another scale than a folder's of either
+_BLANK = "blank"
 #: Pillow's modes holding an alpha channel (``RGBa`` / ``La``: premultiplied); a palette, grey or RGB image may carry
 #: its transparency in ``info["transparency"]`` instead (a PNG's ``tRNS``, a GIF's transparent index)
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -103,6 +106,9 @@ class ReadNotes:
         first: dict[str, tuple[str, str | None]] = {}
         for scale, path, label in sorted(self.scales, key=lambda f: f[1]):
             first.setdefault(scale, (path, label))
+        blank = first.pop(_BLANK, None)  # black on 0..1 and 0..255 alike; on -1..1 it would be mid grey
+        if blank is not None and "-1..1" in first:
+            first.setdefault("0..1", blank)
         if len(first) > 1:
             seen = ", ".join(f"{scale} (e.g. {_where(*first[scale])})" for scale in sorted(first))
             out.append(
@@ -187,8 +193,11 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
             notes.frames.append((str(path), label, int(img.n_frames)))
         img.seek(0)
         w, h = img.size  # before a JPEG's draft, which shrinks it
+        if img.format == "PNG" and not _png_checked_whole(img, path):
+            with Image.open(path) as again:  # decoded as read_image does: only pixels that do not decode fail
+                again.load()
+                return upright_size(again)
         if img.format == "PNG":
-            img.verify()  # reads every chunk: an eXIf after the pixels too (getexif would decode them)
             exif = Image.Exif()
             if img.info.get("exif"):
                 exif.load(img.info["exif"])
@@ -200,6 +209,20 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
             if img.mode == "F" and notes is not None:
                 _float_scale(np.asarray(img), path, label, notes)
         return (w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
+
+
+def _png_checked_whole(img: Any, path: str | Path) -> bool:
+    """Whether an opened PNG's chunks all carry their checksums (read, not inflated) and its EXIF, if any, was read
+    with its header. Else it is decoded whole by :func:`check_image`, as :func:`read_image` reads it: Pillow decodes a
+    PNG whose checksum is off (a tool that rewrote a chunk, a text after the pixels, without it), which ``verify``
+    refuses (such a file had been called unreadable without the cache, and read with it); and an ``eXIf`` written
+    after the pixels (which ``verify`` skips) turns the picture as read (its size had been told as stored: every such
+    photo odd-sized)."""
+    try:
+        img.verify()
+    except (OSError, SyntaxError):  # Pillow's "broken PNG file (bad header checksum ...)" is a SyntaxError
+        return False
+    return "exif" in img.info or b"eXIf" not in Path(path).read_bytes()
 
 
 def _several_frames(img: Any) -> bool:
@@ -329,7 +352,8 @@ def _float_scale(values: np.ndarray, path: str | Path, label: str | None, notes:
     else:
         scale = "0..255"
     if notes is not None:
-        notes.scales.append((scale, str(path), label))
+        blank = scale == "0..1" and low == high == 0  # all 0 (or NaN): black on 0..255 too
+        notes.scales.append((_BLANK if blank else scale, str(path), label))
     return scale
 
 
