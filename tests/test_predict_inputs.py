@@ -141,8 +141,16 @@ def test_predict_warns_when_the_run_decoded_its_images_otherwise(images: dict[st
     record = json.loads(meta.read_text())
     del record["image_decoding"]
     meta.write_text(json.dumps(record))
-    with pytest.warns(DataWarning, match=r"images were decoded by an older kaggle_kit \(image decoding 1.*rerun"):
+    with pytest.warns(
+        DataWarning, match=r"images were decoded by an older kaggle_kit \(image decoding 1, .*EXIF.*rerun"
+    ):
         kaggle_kit.predict(old, comp / "test.csv", model="lgbm", threads=1)
+    # a run of version 3 is told what version 4 reads otherwise (-1..1 floats) only: it reads photos upright too
+    meta.write_text(json.dumps({**record, "image_decoding": 3}))
+    with pytest.warns(DataWarning) as seen:
+        kaggle_kit.predict(old, comp / "test.csv", model="lgbm", threads=1)
+    (said,) = [str(w.message) for w in seen if "older kaggle_kit" in str(w.message)]
+    assert "(image decoding 3, now 4: -1..1 float images scaled onto 0..255), so new" in said, said
 
 
 def _new_image_set(images: dict[str, Path], where: Path, n: int = 12) -> tuple[Path, Path, dict[int, int]]:

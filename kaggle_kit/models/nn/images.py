@@ -77,6 +77,13 @@ _ORIENTATION = 0x0112
 #: beyond 0..65535 refused (2 clipped them white), float images of 0..1 overshot a little scaled (2: nearly black).
 #: 4: float images of -1..1 scaled onto 0..255 (3 clipped their negative half black, the rest nearly black).
 DECODING = 4
+#: what each version of :data:`DECODING` reads otherwise than the one before: `kaggle-kit predict` on an older run
+#: names those since the run's (a run of version 3 reads photos upright as this one does)
+DECODING_CHANGES = {
+    2: "photos read upright by their EXIF orientation, 16-bit grey and 0..1 float images scaled onto 0..255",
+    3: "transparent images laid onto white, 0..1 float images a resampling overshot scaled onto 0..255",
+    4: "-1..1 float images scaled onto 0..255",
+}
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
