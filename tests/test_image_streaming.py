@@ -385,6 +385,14 @@ def test_a_cache_larger_than_the_free_disk_is_refused(comp: Path, tmp_path: Path
     ):
         stream.cached_in(tmp_path).open_cache()
     assert not list((tmp_path / "image_cache").glob("*.npy"))
+    # a cache of other files (or an older decoding) left in the folder is named: deleting it may be the space needed
+    np.save(tmp_path / "image_cache" / "0123456789abcdef.npy", np.zeros(10, np.uint8))
+    with pytest.raises(
+        DataError,
+        match=r"free some space \(delete the 1 older cache\(s\) there, 0\.0 GiB, of files since changed or an older "
+        r"kaggle_kit's decoding, which this run reads no more: '.*/image_cache/0123456789abcdef\.npy'\) or set data",
+    ):
+        stream.cached_in(tmp_path).open_cache()
 
 
 def test_a_cache_decoded_by_an_older_reading_is_not_reused(tmp_path: Path, monkeypatch) -> None:

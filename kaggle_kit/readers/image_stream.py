@@ -237,7 +237,7 @@ class ImageStream:
             raise DataError(
                 f"the image cache {str(path)!r} needs {need / 2**30:.1f} GiB ({len(self)} images of "
                 f"{' x '.join(map(str, self.shape))} bytes) but {free / 2**30:.1f} GiB are free there; free some space "
-                "or set data.images.cache = false (every batch is then decoded from the files)"
+                f"{_stale_caches(path)}or set data.images.cache = false (every batch is then decoded from the files)"
             )
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
@@ -267,6 +267,22 @@ class ImageStream:
                 list(pool.map(fill, range(start, min(start + _CHUNK, len(self)))))  # re-raises, in row order
         out.flush()  # type: ignore[attr-defined]
         notes.warn(len(self))
+
+
+def _stale_caches(path: Path) -> str:
+    """``(delete ...)`` naming the caches beside ``path`` of other fingerprints, which the run reads no more (its
+    files changed since, or an older kaggle_kit decoded them: :data:`~kaggle_kit.models.nn.images.DECODING`), with
+    the space they hold; else ``""``. They stay where they were written: a cache of 15 GB left by a decoding's
+    change had made the new one not fit, said without a word of them."""
+    stale = sorted(p for p in path.parent.glob("*.npy") if p != path)
+    if not stale:
+        return ""
+    size = sum(p.stat().st_size for p in stale) / 2**30
+    shown = ", ".join(repr(str(p)) for p in stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+    return (
+        f"(delete the {len(stale)} older cache(s) there, {size:.1f} GiB, of files since changed or an older "
+        f"kaggle_kit's decoding, which this run reads no more: {shown}) "
+    )
 
 
 @contextlib.contextmanager
