@@ -400,3 +400,53 @@ def test_a_blank_float_image_is_on_every_scale_but_minus_1_to_1(
         r"float image files were read on 2 scales: -1\.\.1 \(e\.g\. '.*/0\.tif'\), 0\.\.1 \(e\.g\. '.*/3\.tif'\)",
         message,
     )
+
+
+def test_a_warning_names_the_first_file_by_path_whatever_order_threads_noted_them() -> None:
+    """Threads note the files in any order: a warning names the first by path, the same in every run."""
+    from kaggle_kit.models.nn.images import ReadNotes
+
+    notes = ReadNotes(frames=[("b/9.gif", "id 9", 2), ("a/3.gif", "id 3", 4), ("b/1.gif", "id 1", 3)])
+    (message,) = notes.messages(10)
+    assert message.startswith("3 of 10 image files hold several frames (multi-page TIFF, animated GIF), e.g. 'a/3.gif'")
+
+
+def test_pixel_columns_name_the_unreadable_files_in_row_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files a thread finds unreadable last (a slow disk) are named in row order, as the first and the "also";
+    one unreadable file keeps its own message."""
+    import time
+
+    import kaggle_kit.models.nn.images as images
+
+    paths = [tmp_path / f"{i}.png" for i in range(6)]
+    for i, path in enumerate(paths):
+        path.write_bytes(b"not an image") if i in (2, 5) else Image.new("L", (4, 4)).save(path)
+    read = images.read_image
+
+    def slow(path: Path, **kwargs: object) -> np.ndarray:
+        if Path(path).name == "2.png":
+            time.sleep(0.3)  # its thread finds it unreadable after 5.png's
+        return read(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(images, "read_image", slow)
+    labels = [f"id {i}" for i in range(6)]
+    with pytest.raises(
+        DataError, match=r"^2 of 6 image files cannot be read: image file '.*/2\.png' \(id 2\) .*; also "
+    ):
+        images.load_images(paths, channels=1, labels=labels, threads=2)
+    Image.new("L", (4, 4)).save(paths[2])
+    with pytest.raises(DataError, match=r"^image file '.*/5\.png' \(id 5\) could not be read as an image: [^;]*$"):
+        images.load_images(paths, channels=1, labels=labels, threads=2)
+
+
+@pytest.mark.parametrize("top", [0, 1])
+def test_blank_16_bit_images_are_not_said_to_hold_12_bit_values(tmp_path: Path, top: int) -> None:
+    """All-0 16-bit images (blank masks) read black on any scale: no word of 12-bit data, a warning for nothing that
+    would say they hold "values up to 0". Masks of 0 and 1 (read all black) are said."""
+    from kaggle_kit.models.nn.images import ReadNotes, load_images
+
+    for i in range(3):
+        Image.fromarray(np.eye(4, dtype=np.uint16) * top).save(tmp_path / f"{i}.png")
+    notes = ReadNotes()
+    load_images([tmp_path / f"{i}.png" for i in range(3)], channels=1, notes=notes)
+    assert [m.startswith("the 3 16-bit image files hold values up to 1 only") for m in notes.messages(3)] == [top] * top
