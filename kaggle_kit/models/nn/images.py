@@ -98,6 +98,8 @@ class ReadNotes:
     scales: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: the largest value of each 16-bit image read, with its file
     deep: list[tuple[float, str, str | None]] = field(default_factory=list)
+    #: the float images holding NaN pixels (read as 0), with their files
+    nans: list[tuple[str, str | None]] = field(default_factory=list)
 
     def messages(self, total: int) -> list[str]:
         """The warnings' texts, for ``total`` files read (none when nothing was found)."""
@@ -125,6 +127,13 @@ class ReadNotes:
                 "(a -1..1 image without dark pixels, a 0..255 one nearly black) reads as another, brighter or darker "
                 "than it is; save the images as 8-bit or 16-bit PNG on the folder's scale (numpy: "
                 "np.clip((a - lo) * 255 / (hi - lo), 0, 255).astype(np.uint8), lo..hi that scale)"
+            )
+        if self.nans:
+            path, label = min(self.nans)
+            out.append(
+                f"{len(self.nans)} of {total} float image files hold NaN pixels (e.g. {_where(path, label)}), read "
+                "as 0 (black): fill them before (numpy: np.nan_to_num(a, nan=v), v a value on the images' scale) "
+                "where black is not what they stand for (a no-data mark, a masked-out area)"
             )
         top = max(self.deep, default=None)
         if top is not None and 0 < top[0] < _TWELVE_BITS:
@@ -361,6 +370,8 @@ def _float_scale(values: np.ndarray, path: str | Path, label: str | None, notes:
     if notes is not None:
         blank = scale == "0..1" and low == high == 0  # all 0 (or NaN): black on 0..255 too
         notes.scales.append((_BLANK if blank else scale, str(path), label))
+        if np.isnan(values).any():  # read as 0 below: the darkest value on any scale, silent before
+            notes.nans.append((str(path), label))
     return scale
 
 
