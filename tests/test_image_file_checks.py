@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -277,3 +278,205 @@ def test_a_phones_jpeg_of_several_pictures_is_read_without_a_warning(tmp_path: P
     assert check_image(tmp_path / "p.jpg", notes=notes) == (8, 8)
     pixels = read_image(tmp_path / "p.jpg", notes=notes)
     assert np.abs(pixels.astype(int) - [10, 20, 30]).max() <= 3 and notes.messages(1) == []
+
+
+def _png_chunk(kind: bytes, data: bytes, crc: int | None = None) -> bytes:
+    crc = zlib.crc32(kind + data) if crc is None else crc
+    return len(data).to_bytes(4, "big") + kind + data + crc.to_bytes(4, "big")
+
+
+def _before_iend(path: Path, chunk: bytes) -> None:
+    """``chunk`` written into the PNG at ``path`` after its pixels (before ``IEND``), as some tools add metadata."""
+    data = path.read_bytes()
+    at = data.rindex(b"IEND") - 4
+    path.write_bytes(data[:at] + chunk + data[at:])
+
+
+def test_a_png_whose_exif_follows_its_pixels_is_checked_upright(tmp_path: Path) -> None:
+    """A PNG stored 12 wide x 8 high whose EXIF (orientation 6) is written after its pixels reads 8 x 12, as the
+    untagged 8 x 12 files beside it. Pillow's ``verify`` skips such a chunk: the check told it 12 x 8, as stored, and
+    called every such photo odd-sized (without the cache), though each reads as the others."""
+    from kaggle_kit.models.nn.images import check_image, read_image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.new("RGB", (8, 12)).save(folder / "0.png")
+    Image.new("RGB", (12, 8)).save(folder / "1.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    _before_iend(folder / "1.png", _png_chunk(b"eXIf", exif.tobytes()))
+    assert read_image(folder / "1.png").shape == (12, 8, 3)
+    assert check_image(folder / "1.png") == (12, 8)
+    paths = (str(folder / "0.png"), str(folder / "1.png"))
+    ImageStream(paths, ("id 0", "id 1"), (12, 8, 3), False, cache=False).check_files()
+
+
+def test_a_png_read_whole_despite_a_checksum_off_passes_the_check(tmp_path: Path) -> None:
+    """A PNG whose text chunk after the pixels carries a wrong checksum (a tool that rewrote it without one), or whose
+    pixel chunk's checksum alone is off: Pillow decodes them (the cache and pixel columns read them) but its
+    ``verify`` refuses them, so the check without the cache had called them unreadable. One whose checksum is off
+    before the pixels is refused by both, as is one whose pixels do not decode."""
+    from kaggle_kit.models.nn.images import check_image, read_image
+
+    Image.new("RGB", (6, 4), (9, 8, 7)).save(tmp_path / "text.png")
+    _before_iend(tmp_path / "text.png", _png_chunk(b"tEXt", b"k\x00v", crc=0))
+    Image.new("RGB", (6, 4), (9, 8, 7)).save(tmp_path / "idat.png")
+    data = bytearray((tmp_path / "idat.png").read_bytes())
+    at = data.index(b"IDAT")
+    data[at + 4 + int.from_bytes(data[at - 4 : at], "big")] ^= 1  # the pixel chunk's checksum, its data whole
+    (tmp_path / "idat.png").write_bytes(bytes(data))
+    for name in ("text.png", "idat.png"):
+        assert (read_image(tmp_path / name) == (9, 8, 7)).all()
+        assert check_image(tmp_path / name) == (4, 6)
+    Image.new("RGB", (6, 4)).save(tmp_path / "head.png", pnginfo=_text_info())
+    data = bytearray((tmp_path / "head.png").read_bytes())
+    at = data.index(b"tEXt")
+    data[at + 4 + int.from_bytes(data[at - 4 : at], "big")] ^= 1
+    (tmp_path / "head.png").write_bytes(bytes(data))
+    for read in (read_image, check_image):
+        with pytest.raises(DataError, match=r"'.*head\.png' could not be read as an image: cannot identify"):
+            read(tmp_path / "head.png")
+
+
+def _text_info():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("k", "v")
+    return info
+
+
+def test_the_check_of_unchanged_files_is_not_done_again_in_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run resumed (its nets' folds pending) checks its files once: where its record of these files (paths, sizes,
+    modification times) is there, no file is read and no warning said again; it had checked every file, and said the
+    warnings, each time the run went on. A changed file is checked again."""
+    import kaggle_kit.models.nn.images as images
+
+    root = _comp(tmp_path, ".gif")
+    record = _stream(root, ".gif", cache=False).checked_path(tmp_path / "run")
+    with pytest.warns(DataWarning, match=FRAMES_WARNING.format(ext="gif")):
+        _stream(root, ".gif", cache=False).check_files(threads=2, record=record)
+    assert record.is_file()
+    read: list[str] = []
+    check = images.check_image
+    monkeypatch.setattr(images, "check_image", lambda path, *a: read.append(str(path)) or check(path, *a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        _stream(root, ".gif", cache=False).check_files(threads=2, record=record)
+    assert read == []
+    (root / "images" / "3.gif").write_bytes(b"not an image")
+    changed = _stream(root, ".gif", cache=False)
+    assert changed.checked_path(tmp_path / "run") != record
+    with pytest.raises(DataError, match=r"^1 of 12 image files cannot be read.*'.*/3\.gif' \(id 3\)"):
+        changed.check_files(threads=2, record=changed.checked_path(tmp_path / "run"))
+    assert len(read) == N
+
+
+@pytest.mark.parametrize(("folder_scale", "said"), [(255.0, False), (1.0, False), (-1.0, True)])
+def test_a_blank_float_image_is_on_every_scale_but_minus_1_to_1(
+    tmp_path: Path, folder_scale: float, said: bool
+) -> None:
+    """An all-0 float image (an empty tile, a blank mask; its values NaN alike) reads black on the 0..1 and 0..255
+    scales: among 0..255 images it was said to be on another scale, naming it, a warning for nothing. Among -1..1
+    images, where 0 is mid grey, it is said (read black)."""
+    from kaggle_kit.models.nn.images import ReadNotes, load_images
+
+    ramp = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
+    for i in range(3):
+        values = ramp * 2 - 1 if folder_scale < 0 else ramp * folder_scale
+        Image.fromarray((values * (1 - 0.1 * i)).astype(np.float32)).save(tmp_path / f"{i}.tif")
+    Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "3.tif")
+    Image.fromarray(np.full((4, 4), np.nan, np.float32)).save(tmp_path / "4.tif")
+    notes = ReadNotes()
+    pixels = load_images([tmp_path / f"{i}.tif" for i in range(5)], channels=1, notes=notes, dtype=np.uint8)
+    assert (pixels[3:] == 0).all()
+    scales = [m for m in notes.messages(5) if "NaN" not in m]  # the NaN image's own warning aside
+    if not said:
+        assert scales == []
+        return
+    (message,) = scales
+    assert re.match(
+        r"float image files were read on 2 scales: -1\.\.1 \(e\.g\. '.*/0\.tif'\), 0\.\.1 \(e\.g\. '.*/3\.tif'\)",
+        message,
+    )
+
+
+def test_a_warning_names_the_first_file_by_path_whatever_order_threads_noted_them() -> None:
+    """Threads note the files in any order: a warning names the first by path, the same in every run."""
+    from kaggle_kit.models.nn.images import ReadNotes
+
+    notes = ReadNotes(frames=[("b/9.gif", "id 9", 2), ("a/3.gif", "id 3", 4), ("b/1.gif", "id 1", 3)])
+    (message,) = notes.messages(10)
+    assert message.startswith("3 of 10 image files hold several frames (multi-page TIFF, animated GIF), e.g. 'a/3.gif'")
+
+
+def test_pixel_columns_name_the_unreadable_files_in_row_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files a thread finds unreadable last (a slow disk) are named in row order, as the first and the "also";
+    one unreadable file keeps its own message."""
+    import time
+
+    import kaggle_kit.models.nn.images as images
+
+    paths = [tmp_path / f"{i}.png" for i in range(6)]
+    for i, path in enumerate(paths):
+        path.write_bytes(b"not an image") if i in (2, 5) else Image.new("L", (4, 4)).save(path)
+    read = images.read_image
+
+    def slow(path: Path, **kwargs: object) -> np.ndarray:
+        if Path(path).name == "2.png":
+            time.sleep(0.3)  # its thread finds it unreadable after 5.png's
+        return read(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(images, "read_image", slow)
+    labels = [f"id {i}" for i in range(6)]
+    with pytest.raises(
+        DataError, match=r"^2 of 6 image files cannot be read: image file '.*/2\.png' \(id 2\) .*; also "
+    ):
+        images.load_images(paths, channels=1, labels=labels, threads=2)
+    Image.new("L", (4, 4)).save(paths[2])
+    with pytest.raises(DataError, match=r"^image file '.*/5\.png' \(id 5\) could not be read as an image: [^;]*$"):
+        images.load_images(paths, channels=1, labels=labels, threads=2)
+
+
+@pytest.mark.parametrize("top", [0, 1])
+def test_blank_16_bit_images_are_not_said_to_hold_12_bit_values(tmp_path: Path, top: int) -> None:
+    """All-0 16-bit images (blank masks) read black on any scale: no word of 12-bit data, a warning for nothing that
+    would say they hold "values up to 0". Masks of 0 and 1 (read all black) are said."""
+    from kaggle_kit.models.nn.images import ReadNotes, load_images
+
+    for i in range(3):
+        Image.fromarray(np.eye(4, dtype=np.uint16) * top).save(tmp_path / f"{i}.png")
+    notes = ReadNotes()
+    load_images([tmp_path / f"{i}.png" for i in range(3)], channels=1, notes=notes)
+    assert [m.startswith("the 3 16-bit image files hold values up to 1 only") for m in notes.messages(3)] == [top] * top
+
+
+def test_float_images_holding_nan_pixels_are_said_once(tmp_path: Path) -> None:
+    """NaN pixels of float images (a satellite tile's no-data) read 0, black (on -1..1 the darkest value, not its
+    mid grey), as they did without a word: said once for the files, naming the first, with the fix; by the pixel
+    columns' reading and the check of streamed files alike. Images without NaN say nothing."""
+    from kaggle_kit.models.nn.images import ReadNotes, check_image, load_images
+
+    ramp = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
+    for i in range(4):
+        Image.fromarray(np.where(np.eye(4) > 0, np.nan, ramp) if i in (1, 3) else ramp).save(tmp_path / f"{i}.tif")
+    paths = [tmp_path / f"{i}.tif" for i in range(4)]
+    for read in ("columns", "check"):
+        notes = ReadNotes()
+        if read == "columns":
+            pixels = load_images(paths, channels=1, notes=notes, dtype=np.uint8)
+            assert (pixels[1, :, :, 0][np.eye(4) > 0] == 0).all()
+        else:
+            for i, path in enumerate(paths):
+                check_image(path, f"id {i}", notes)
+        (message,) = notes.messages(4)
+        assert re.match(
+            r"2 of 4 float image files hold NaN pixels \(e\.g\. '.*/1\.tif'.*\), read as 0 \(black\): fill them before "
+            r"\(numpy: np\.nan_to_num\(a, nan=v\), v a value on the images' scale\)",
+            message,
+        ), message
+    notes = ReadNotes()
+    load_images(paths[::2], channels=1, notes=notes)
+    assert notes.messages(2) == []

@@ -507,9 +507,15 @@ def test_image_data_errors(comp, tmp_path: Path, damage, images, error, match: s
          r"\(in polars: pl\.col\('id'\)\.str\.to_uppercase\(\)\), or rename the files"),
         ("img7", "IMG7.PNG", "{id}.png", r"The folder has 'IMG7\.PNG' for 'img7\.png', its name in another case: "
          r"file names are case-sensitive on Linux and Kaggle; write the column 'id' as the files are named in the "
-         r"train and test tables, or rename the files$"),
+         r"train and test tables \(in polars: pl\.col\('id'\)\.str\.to_uppercase\(\)\) and set "
+         r"data\.images\.pattern = '\{id\}\.PNG', or rename the files$"),
+        ("Img7", "x_IMG7.PNG", "x_{id}.png", r"The folder has 'x_IMG7\.PNG' for 'x_Img7\.png', its name in another "
+         r"case: .* write the column 'id' as the files are named in the train and test tables and set "
+         r"data\.images\.pattern = 'x_\{id\}\.PNG', or rename the files$"),
+        ("img7.png", "X_IMG7.PNG", "x_{id}", r"The folder has 'X_IMG7\.PNG' for 'x_img7\.png', its name in another "
+         r"case: .* write the column 'id' as the files are named in the train and test tables, or rename the files$"),
     ],
-    ids=["name-lower", "extension-in-the-values", "both"],
+    ids=["name-lower", "extension-in-the-values", "both", "both-mixed", "pattern-text-cased"],
 )  # fmt: skip
 def test_file_names_cased_otherwise_than_the_column_say_what_to_fix(
     tmp_path: Path, value: str, file: str, pattern: str, match: str

@@ -385,6 +385,14 @@ def test_a_cache_larger_than_the_free_disk_is_refused(comp: Path, tmp_path: Path
     ):
         stream.cached_in(tmp_path).open_cache()
     assert not list((tmp_path / "image_cache").glob("*.npy"))
+    # a cache of other files (or an older decoding) left in the folder is named: deleting it may be the space needed
+    np.save(tmp_path / "image_cache" / "0123456789abcdef.npy", np.zeros(10, np.uint8))
+    with pytest.raises(
+        DataError,
+        match=r"free some space \(delete the 1 older cache\(s\) there, 0\.0 GiB, of files since changed or an older "
+        r"kaggle_kit's decoding, which this run reads no more: '.*/image_cache/0123456789abcdef\.npy'\) or set data",
+    ):
+        stream.cached_in(tmp_path).open_cache()
 
 
 def test_a_cache_decoded_by_an_older_reading_is_not_reused(tmp_path: Path, monkeypatch) -> None:
@@ -501,3 +509,9 @@ def test_predict_from_a_streamed_run_checks_each_new_file_once(
         r"model reads them: '.*1153\.png' \(id 1153\) is 16 x 18; pass size=",
     ):
         kaggle_kit.predict(store.root, comp / "test.csv", images=other, model="cnn", threads=1)
+
+
+def test_a_run_without_the_cache_records_its_files_checked(runs) -> None:
+    """The run without the cache records the check of its files (resumed, it does not check them again, nor say
+    their warnings again), and holds no cache."""
+    assert [p.suffix for p in (runs["files"].root / "image_cache").iterdir()] == [".checked"]

@@ -141,8 +141,33 @@ def test_predict_warns_when_the_run_decoded_its_images_otherwise(images: dict[st
     record = json.loads(meta.read_text())
     del record["image_decoding"]
     meta.write_text(json.dumps(record))
-    with pytest.warns(DataWarning, match=r"images were decoded by an older kaggle_kit \(image decoding 1.*rerun"):
+    with pytest.warns(
+        DataWarning, match=r"images were decoded by an older kaggle_kit \(image decoding 1, .*EXIF.*rerun"
+    ):
         kaggle_kit.predict(old, comp / "test.csv", model="lgbm", threads=1)
+    # a run of version 3 is told what version 4 reads otherwise (-1..1 floats) only: it reads photos upright too
+    meta.write_text(json.dumps({**record, "image_decoding": 3}))
+    with pytest.warns(DataWarning) as seen:
+        kaggle_kit.predict(old, comp / "test.csv", model="lgbm", threads=1)
+    (said,) = [str(w.message) for w in seen if "older kaggle_kit" in str(w.message)]
+    assert "(image decoding 3, now 4: -1..1 float images scaled onto 0..255), so new" in said, said
+
+
+def test_predict_says_once_that_a_new_file_holds_several_frames(images: dict[str, Path], tmp_path: Path) -> None:
+    """`predict` reads new image files as the run read its own: one of several frames (an animated PNG) by its first,
+    said in one warning naming it. Read without a word (as pixel columns; a streamed run's check said it)."""
+    from PIL import ImageOps
+
+    table, folder, _ = _new_image_set(images, tmp_path)
+    first = sorted(folder.iterdir())[0]
+    with Image.open(first) as img:
+        picture = img.copy()
+    picture.save(first, save_all=True, append_images=[ImageOps.invert(picture)])
+    with pytest.warns(DataWarning) as seen:
+        kaggle_kit.predict(images["moved"], table, images=folder, model="lgbm", threads=1)
+    said = [str(w.message) for w in seen if "several frames" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("1 of 12 image files hold several frames"), said
+    assert f"{first.name}' (id {first.stem}) with 2: the kit reads frame 0" in said[0]
 
 
 def _new_image_set(images: dict[str, Path], where: Path, n: int = 12) -> tuple[Path, Path, dict[int, int]]:

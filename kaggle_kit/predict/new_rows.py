@@ -23,7 +23,7 @@ import polars as pl
 from ..config import CompetitionSpec
 from ..errors import ConfigError, DataError, DataWarning, StoreError
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore
-from ..models.nn.images import DECODING
+from ..models.nn.images import DECODING, DECODING_CHANGES
 from ..readers.codes import split_like, splits_from_record
 from ..readers.competition import (
     check_new_test,
@@ -221,11 +221,10 @@ def _warn_images_decoded_otherwise(folder: RunFolder) -> None:
     made = folder.meta.get("image_decoding") or 1
     if made != DECODING:
         warnings.warn(
-            f"this run's images were decoded by an older kaggle_kit (image decoding {made}, now {DECODING}: photos "
-            "read upright by their EXIF orientation, 16-bit grey and 0..1 or -1..1 float images scaled onto 0..255, "
-            "transparent images laid onto white), so new images of those kinds are read otherwise than its models "
-            "learnt them; rerun `kaggle-kit run "
-            "CONFIG` (the images are read again) to predict them as the models were trained",
+            f"this run's images were decoded by an older kaggle_kit (image decoding {made}, now {DECODING}: "
+            f"{'; '.join(v for k, v in sorted(DECODING_CHANGES.items()) if k > made)}), so new images of those kinds "
+            "are read otherwise than its models learnt them; rerun `kaggle-kit run CONFIG` (the images are read "
+            "again) to predict them as the models were trained",
             DataWarning,
             stacklevel=3,
         )

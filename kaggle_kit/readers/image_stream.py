@@ -143,18 +143,32 @@ class ImageStream:
             out[k] = self.decode(int(i))
         return out
 
-    def check_files(self, threads: int = 1) -> None:
+    def checked_path(self, folder: Path) -> Path:
+        """``folder/image_cache/<fingerprint>.checked``: where :meth:`check_files` records that these files passed
+        (their paths, sizes and modification times: :attr:`fingerprint`), in a run folder."""
+        return Path(folder) / "image_cache" / f"{self.fingerprint}.checked"
+
+    def check_files(self, threads: int = 1, record: Path | None = None) -> None:
         """Every file checked readable, cheaply (:func:`~kaggle_kit.models.nn.images.check_image`: about a
         millisecond a file, none decoded whole but formats other than PNG and JPEG), and of the stream's size unless
         it resizes them, for a stream without a cache (which decodes every file before any fold fits): a corrupt or
         odd-sized file had been found by the batch of a net that read it, minutes of folds in. One error names
         every unreadable file found (how many, the first few), or else every file of another size; a
         :class:`~kaggle_kit.errors.DataWarning` names the files of several frames (their first one is read), and
-        one the float images told to be on different scales (:class:`~kaggle_kit.models.nn.images.ReadNotes`)."""
+        one the float images told to be on different scales (:class:`~kaggle_kit.models.nn.images.ReadNotes`).
+
+        ``record`` (:meth:`checked_path`): written once the files pass; where it is there, nothing is checked again
+        nor said again (a resumed run's files, unchanged: they had been checked, and the warnings said, each time
+        the run went on)."""
+        if record is not None and record.is_file():
+            return
         notes, error = self._scan(threads)
         if error is not None:
             raise DataError(error[1])
         notes.warn(len(self))
+        if record is not None:
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(f"{len(self)} image files checked\n")
 
     def _scan(self, threads: int) -> tuple[ReadNotes, tuple[int, str] | None]:
         """What :meth:`check_files` found: its notes, and its error's text with the count of files it names
@@ -223,7 +237,7 @@ class ImageStream:
             raise DataError(
                 f"the image cache {str(path)!r} needs {need / 2**30:.1f} GiB ({len(self)} images of "
                 f"{' x '.join(map(str, self.shape))} bytes) but {free / 2**30:.1f} GiB are free there; free some space "
-                "or set data.images.cache = false (every batch is then decoded from the files)"
+                f"{_stale_caches(path)}or set data.images.cache = false (every batch is then decoded from the files)"
             )
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
@@ -253,6 +267,22 @@ class ImageStream:
                 list(pool.map(fill, range(start, min(start + _CHUNK, len(self)))))  # re-raises, in row order
         out.flush()  # type: ignore[attr-defined]
         notes.warn(len(self))
+
+
+def _stale_caches(path: Path) -> str:
+    """``(delete ...)`` naming the caches beside ``path`` of other fingerprints, which the run reads no more (its
+    files changed since, or an older kaggle_kit decoded them: :data:`~kaggle_kit.models.nn.images.DECODING`), with
+    the space they hold; else ``""``. They stay where they were written: a cache of 15 GB left by a decoding's
+    change had made the new one not fit, said without a word of them."""
+    stale = sorted(p for p in path.parent.glob("*.npy") if p != path)
+    if not stale:
+        return ""
+    size = sum(p.stat().st_size for p in stale) / 2**30
+    shown = ", ".join(repr(str(p)) for p in stale[:3]) + (f" and {len(stale) - 3} more" if len(stale) > 3 else "")
+    return (
+        f"(delete the {len(stale)} older cache(s) there, {size:.1f} GiB, of files since changed or an older "
+        f"kaggle_kit's decoding, which this run reads no more: {shown}) "
+    )
 
 
 @contextlib.contextmanager

@@ -414,17 +414,25 @@ def _near_miss(path: Path, pattern: str, column: str) -> str:
         fixed = pattern[: -len(suffix)] + Path(spelled).suffix
         return f". The folder has {spelled!r} (spelled otherwise): set data.images.pattern = {fixed!r}"
     if spelled is not None:
-        literal = "".join(text for text, _, _, _ in string.Formatter().parse(pattern))
+        # the pattern's extension spelled otherwise too (the column's img7, the file IMG7.PNG): both to fix
+        ext = Path(spelled).suffix if suffix and Path(spelled).suffix != suffix else ""
+        name, want, text = (
+            (path.name[: -len(ext)], spelled[: -len(ext)], pattern[: -len(ext)])
+            if ext
+            else (path.name, spelled, pattern)
+        )
+        literal = "".join(part for part, _, _, _ in string.Formatter().parse(text))
         cased = [
             polars_name
             for change, polars_name in ((str.lower, "to_lowercase"), (str.upper, "to_uppercase"))
-            if change(path.name) == spelled and change(literal) == literal  # the pattern's own text spelled so
+            if change(name) == want and change(literal) == literal  # the pattern's own text spelled so
         ]
         how = f" (in polars: pl.col({column!r}).str.{cased[0]}())" if cased else ""
+        also = f" and set data.images.pattern = {text + ext!r}" if ext else ""
         return (
             f". The folder has {spelled!r} for {path.name!r}, its name in another case: file names are "
             f"case-sensitive on Linux and Kaggle; write the column {column!r} as the files are named in the train "
-            f"and test tables{how}, or rename the files"
+            f"and test tables{how}{also}, or rename the files"
         )
     if not suffix:
         return _extension_left_out(path.name, names, pattern)

@@ -717,8 +717,10 @@ class RunSession:
         if not any(getattr(make_adapter(m, self.data.task), "reads_images", False) for m in models):
             return
         if not images.cache:
-            self.say(f"checking the {len(images)} image files")
-            images.check_files(max(1, self.job.context.threads * self.job.jobs))
+            record = images.checked_path(self.store.root)  # a resumed run's unchanged files: checked once
+            if not record.is_file():
+                self.say(f"checking the {len(images)} image files")
+            images.check_files(max(1, self.job.context.threads * self.job.jobs), record)
             return
         stream = images.cached_in(self.store.root)
         if stream.cache_path is not None and not stream.cache_path.is_file():

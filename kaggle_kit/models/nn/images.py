@@ -55,6 +55,9 @@ _UNIT = (-0.5, 1.5)
 #: of a ``0..1`` image). Clipped to 0 as a ``0..255`` image's negatives were, its dark half read black. A ``-1..1``
 #: image with no value below -0.5 (no pixel darker than a quarter grey) cannot be told from a ``0..1`` one
 _SIGNED = (-1.5, 1.5)
+#: the scale :class:`ReadNotes` notes of a float image all 0 (or NaN: an empty tile, a blank mask), which reads black
+#: on the ``0..1`` and ``0..255`` scales alike: not said to be on another scale than a folder's of either
+_BLANK = "blank"
 #: Pillow's modes holding an alpha channel (``RGBa`` / ``La``: premultiplied); a palette, grey or RGB image may carry
 #: its transparency in ``info["transparency"]`` instead (a PNG's ``tRNS``, a GIF's transparent index)
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -74,6 +77,13 @@ _ORIENTATION = 0x0112
 #: beyond 0..65535 refused (2 clipped them white), float images of 0..1 overshot a little scaled (2: nearly black).
 #: 4: float images of -1..1 scaled onto 0..255 (3 clipped their negative half black, the rest nearly black).
 DECODING = 4
+#: what each version of :data:`DECODING` reads otherwise than the one before: `kaggle-kit predict` on an older run
+#: names those since the run's (a run of version 3 reads photos upright as this one does)
+DECODING_CHANGES = {
+    2: "photos read upright by their EXIF orientation, 16-bit grey and 0..1 float images scaled onto 0..255",
+    3: "transparent images laid onto white, 0..1 float images a resampling overshot scaled onto 0..255",
+    4: "-1..1 float images scaled onto 0..255",
+}
 RESIZE_HINT = "pass size=(height, width) (data.images.size = [height, width] in a config) to resize them all"
 
 
@@ -88,6 +98,8 @@ class ReadNotes:
     scales: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: the largest value of each 16-bit image read, with its file
     deep: list[tuple[float, str, str | None]] = field(default_factory=list)
+    #: the float images holding NaN pixels (read as 0), with their files
+    nans: list[tuple[str, str | None]] = field(default_factory=list)
 
     def messages(self, total: int) -> list[str]:
         """The warnings' texts, for ``total`` files read (none when nothing was found)."""
@@ -103,6 +115,9 @@ class ReadNotes:
         first: dict[str, tuple[str, str | None]] = {}
         for scale, path, label in sorted(self.scales, key=lambda f: f[1]):
             first.setdefault(scale, (path, label))
+        blank = first.pop(_BLANK, None)  # black on 0..1 and 0..255 alike; on -1..1 it would be mid grey
+        if blank is not None and "-1..1" in first:
+            first.setdefault("0..1", blank)
         if len(first) > 1:
             seen = ", ".join(f"{scale} (e.g. {_where(*first[scale])})" for scale in sorted(first))
             out.append(
@@ -112,6 +127,13 @@ class ReadNotes:
                 "(a -1..1 image without dark pixels, a 0..255 one nearly black) reads as another, brighter or darker "
                 "than it is; save the images as 8-bit or 16-bit PNG on the folder's scale (numpy: "
                 "np.clip((a - lo) * 255 / (hi - lo), 0, 255).astype(np.uint8), lo..hi that scale)"
+            )
+        if self.nans:
+            path, label = min(self.nans)
+            out.append(
+                f"{len(self.nans)} of {total} float image files hold NaN pixels (e.g. {_where(path, label)}), read "
+                "as 0 (black): fill them before (numpy: np.nan_to_num(a, nan=v), v a value on the images' scale) "
+                "where black is not what they stand for (a no-data mark, a masked-out area)"
             )
         top = max(self.deep, default=None)
         if top is not None and 0 < top[0] < _TWELVE_BITS:
@@ -187,8 +209,11 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
             notes.frames.append((str(path), label, int(img.n_frames)))
         img.seek(0)
         w, h = img.size  # before a JPEG's draft, which shrinks it
+        if img.format == "PNG" and not _png_checked_whole(img, path):
+            with Image.open(path) as again:  # decoded as read_image does: only pixels that do not decode fail
+                again.load()
+                return upright_size(again)
         if img.format == "PNG":
-            img.verify()  # reads every chunk: an eXIf after the pixels too (getexif would decode them)
             exif = Image.Exif()
             if img.info.get("exif"):
                 exif.load(img.info["exif"])
@@ -200,6 +225,20 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
             if img.mode == "F" and notes is not None:
                 _float_scale(np.asarray(img), path, label, notes)
         return (w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
+
+
+def _png_checked_whole(img: Any, path: str | Path) -> bool:
+    """Whether an opened PNG's chunks all carry their checksums (read, not inflated) and its EXIF, if any, was read
+    with its header. Else it is decoded whole by :func:`check_image`, as :func:`read_image` reads it: Pillow decodes a
+    PNG whose checksum is off (a tool that rewrote a chunk, a text after the pixels, without it), which ``verify``
+    refuses (such a file had been called unreadable without the cache, and read with it); and an ``eXIf`` written
+    after the pixels (which ``verify`` skips) turns the picture as read (its size had been told as stored: every such
+    photo odd-sized)."""
+    try:
+        img.verify()
+    except (OSError, SyntaxError):  # Pillow's "broken PNG file (bad header checksum ...)" is a SyntaxError
+        return False
+    return "exif" in img.info or b"eXIf" not in Path(path).read_bytes()
 
 
 def _several_frames(img: Any) -> bool:
@@ -329,7 +368,10 @@ def _float_scale(values: np.ndarray, path: str | Path, label: str | None, notes:
     else:
         scale = "0..255"
     if notes is not None:
-        notes.scales.append((scale, str(path), label))
+        blank = scale == "0..1" and low == high == 0  # all 0 (or NaN): black on 0..255 too
+        notes.scales.append((_BLANK if blank else scale, str(path), label))
+        if np.isnan(values).any():  # read as 0 below: the darkest value on any scale, silent before
+            notes.nans.append((str(path), label))
     return scale
 
 
