@@ -640,8 +640,11 @@ def _ids_as_written(
     frame: pl.DataFrame, source: Path | io.BytesIO, sep: str, names: list[str] | None, ids: Sequence[str]
 ) -> pl.DataFrame:
     """``frame`` with its id columns' values that the missing-value strings took ('NA', 'None', 'nan') as written,
-    read again as text where some are (a file whose rows a text read gives otherwise is left as it is)."""
+    read again as text where some are (a file whose rows a text read gives otherwise is left as it is). An empty id
+    (``""`` quoted, which that read gives as '') stays missing, and so do those of a column whose other ids are all
+    numbers: R's write.csv writes a missing number 'NA' (they were read as the ids '' and 'NA', without a word)."""
     columns = [c for c in _kept_as_written(frame.columns, ids) if frame[c].dtype == pl.String and frame[c].null_count()]
+    columns = [c for c in columns if not _all_numbers(frame[c])]
     if not columns:
         return frame
     if isinstance(source, io.BytesIO):
@@ -649,7 +652,13 @@ def _ids_as_written(
     text = pl.read_csv(source, separator=sep, infer_schema=False, new_columns=names)
     if text.height != frame.height:
         return frame
-    return frame.with_columns(pl.coalesce(frame[c], text[c]).alias(c) for c in columns)
+    return frame.with_columns(pl.coalesce(frame[c], text[c].replace("", None)).alias(c) for c in columns)
+
+
+def _all_numbers(values: pl.Series) -> bool:
+    """Whether ``values`` (text) hold some value and each one is a number."""
+    present = values.drop_nulls().str.strip_chars()
+    return present.len() > 0 and present.cast(pl.Float64, strict=False).null_count() == 0
 
 
 def _quotes_after_spaces(source: Path | io.BytesIO, sep: str) -> io.BytesIO:
