@@ -773,6 +773,9 @@ def test_numbers_grouped_by_a_no_break_space_are_read_with_thousands_space(space
     path.write_text(f"id;x\n1;12,5\n2;1{space}234,5\n3;2{space}000{space}000\n4;1 000\n")
     frame = read_table(path, role="train", options=ReadOptions(thousands=" ", decimal=","))
     assert frame["x"].to_list() == [12.5, 1234.5, 2_000_000.0, 1000.0]
+    path.write_text(f"id;x\n1;12,5 €\n2;1{space}234,5 €\n3;7 €\n")  # with a unit: the mark named alike
+    with pytest.raises(DataError, match=rf"holds numbers written like '1\{shown}234,5': set thousands = ' ' and deci"):
+        read_table(path, role="train")
 
 
 def test_a_table_zipped_on_its_own_is_read_as_the_file_inside_by_every_reader(tmp_path: Path) -> None:
@@ -857,8 +860,11 @@ def test_a_missing_id_stays_missing_however_it_is_written(row: str, why: str, tm
     if why == "quoted empty":
         with pytest.raises(DataError, match="the id column 'id' of train has 1 missing value"):
             load_competition(_spec(comp, data))
-    else:  # among text ids, the country Namibia
+    else:  # among text ids, the country Namibia; alone in a file too (no other id says it is a number)
         assert load_competition(_spec(comp, data)).train["id"].to_list() == ["US", "NA", "FR", "DE"]
+        (comp / "test.csv").write_text("id,x\nNone,5\n")
+        loaded = load_competition(_spec(comp, {**data, "test": "test.csv"}))
+        assert loaded.test is not None and loaded.test["id"].to_list() == ["None"]
 
 
 def test_a_long_tables_id_spelled_as_a_missing_value_is_that_id(tmp_path: Path) -> None:
