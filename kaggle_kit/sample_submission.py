@@ -72,11 +72,14 @@ def saved_index(sample: pl.DataFrame, id_column: str | None) -> str | None:
     """The sample's saved pandas index: an unnamed column (``""``, ``Unnamed: 0``) of distinct whole numbers beside
     its id column ``id_column`` (a sample re-saved with ``to_csv`` and its index); None where there is none. Without
     ``id_column`` (the sample's first column holds the ids), an unnamed first column of the row numbers 0 .. n-1
-    before a named one and a prediction column: the ids are the column after it (the index was taken for the ids,
-    and a distribution's id column for a bin)."""
+    before a named one of distinct values and a prediction column: the ids are the column after it (the index was
+    taken for the ids, and a distribution's id column for a bin). A column after it of repeated values is a
+    prediction's placeholder (``,a,b`` of 0.5s): the unnamed column holds the ids."""
     if id_column is None and sample.width >= 3 and is_unnamed(sample.columns[0]) and not is_unnamed(sample.columns[1]):
         first = sample[sample.columns[0]].cast(pl.String).str.strip_chars()
-        if first.equals(pl.Series(first.name, [str(i) for i in range(sample.height)]), check_names=False):
+        after = sample[sample.columns[1]].cast(pl.String).str.strip_chars()
+        numbered = first.equals(pl.Series(first.name, [str(i) for i in range(sample.height)]), check_names=False)
+        if numbered and after.null_count() == 0 and after.is_unique().all():
             return sample.columns[0]
     has_id = id_column is not None and any(header_key(c) == header_key(id_column) for c in sample.columns)
     for c in sample.columns:

@@ -613,3 +613,19 @@ def test_a_quantile_run_beats_the_baseline_and_stores_increasing_quantiles(tmp_p
             tmp_path / "q", "elsewhere", oof=tmp_path / "fine.csv", test=tmp_path / "fine_test.csv"
         )
     assert imported.n_test == 100
+
+
+def test_columns_numbering_the_bins_from_one_take_them_in_order_quietly(tmp_path: Path) -> None:
+    """``bin_1 .. bin_41`` for the 41 bins -20 .. 20: the columns count the bins from 1, in their order, quietly (they
+    name no value of the grid)."""
+    grid = [float(v) for v in range(-20, 21)]
+    preds = pl.DataFrame({"id": [1], **{f"cdf_{j}": [j / 40] for j in range(41)}})
+    sample = tmp_path / "sample.csv"
+    meta = {"id_column": "id", "target_column": "y", "classes": None, "metric": "crps", "grid": grid,
+            "sample_submission": str(sample)}  # fmt: skip
+    header = [f"bin_{j + 1}" for j in range(41)]
+    pl.DataFrame({"id": [1], **{c: [0] for c in header}}).write_csv(sample)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(submission_frame(preds, meta), sample, meta)
+    assert out.columns == ["id", *header] and out.row(0)[1:] == tuple(j / 40 for j in range(41))

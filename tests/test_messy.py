@@ -594,6 +594,21 @@ def test_init_says_a_sample_of_one_label_may_stand_for_probabilities(
     ) == said
 
 
+def test_a_samples_unnamed_first_column_of_ids_is_no_index_beside_predictions(tmp_path: Path) -> None:
+    """A sample whose ids are an unnamed first column 0 .. n-1 (a frame written with its index as the ids), its
+    other columns the predictions (``,a,b`` for two targets, each 0.5): without data.id, the first column was taken
+    for a saved index and left out, and the 'a' placeholders (0.5) written as the ids, the 'a' predictions dropped.
+    The column after an index holds distinct ids; one holding a placeholder is a prediction column."""
+    sample = tmp_path / "sample.csv"
+    sample.write_text(",a,b\n0,0.5,0.5\n1,0.5,0.5\n2,0.5,0.5\n")
+    frame = pl.DataFrame({"id": [0, 1, 2], "a": [0.1, 0.2, 0.3], "b": [0.4, 0.5, 0.6]})
+    meta = {"id_column": None, "classes": None, "metric": "mean_rmse", "targets": ["a", "b"], "target_column": "a"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = match_sample(frame, sample, meta)
+    assert out.columns == ["", "a", "b"] and out.rows() == [("0", 0.1, 0.4), ("1", 0.2, 0.5), ("2", 0.3, 0.6)]
+
+
 def test_a_sample_resaved_with_its_pandas_index_is_matched_without_it(tmp_path: Path) -> None:
     """A sample re-saved with ``to_csv`` (its index an unnamed first column): submit gave a polars traceback where the
     run has no id (the ids' default name 'id' selected twice), and with one stopped at "asks for column(s) ['']". The

@@ -773,6 +773,9 @@ def test_numbers_grouped_by_a_no_break_space_are_read_with_thousands_space(space
     path.write_text(f"id;x\n1;12,5\n2;1{space}234,5\n3;2{space}000{space}000\n4;1 000\n")
     frame = read_table(path, role="train", options=ReadOptions(thousands=" ", decimal=","))
     assert frame["x"].to_list() == [12.5, 1234.5, 2_000_000.0, 1000.0]
+    path.write_text(f"id;x\n1;12,5 €\n2;1{space}234,5 €\n3;7 €\n")  # with a unit: the mark named alike
+    with pytest.raises(DataError, match=rf"holds numbers written like '1\{shown}234,5': set thousands = ' ' and deci"):
+        read_table(path, role="train")
 
 
 def test_a_table_zipped_on_its_own_is_read_as_the_file_inside_by_every_reader(tmp_path: Path) -> None:
@@ -834,3 +837,90 @@ def test_an_id_spelled_as_a_missing_value_is_that_id(tmp_path: Path) -> None:
     (comp / "test.csv").write_text("id,x\n,5\nDE,6\n")
     with pytest.raises(DataError, match="the id column 'id' of test has 1 missing value"):
         load_competition(_spec(comp, data))
+
+
+@pytest.mark.parametrize(
+    ("row", "why"), [('"",2,1', "quoted empty"), ("NA,2,1", "R's missing number")], ids=["quoted-empty", "r-na"]
+)
+def test_a_missing_id_stays_missing_however_it_is_written(row: str, why: str, tmp_path: Path) -> None:
+    """An id column keeps 'NA', 'None', 'nan' as ids among other text ids (a country code), but a quoted empty id
+    ('""') is no id, and 'NA' among whole numbers is R's missing number (write.csv): both were read as the ids ''
+    and 'NA' once the id column kept its missing-value spellings, the row trained on without a word (and every
+    train id turned to text)."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.competition import load_competition
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    (comp / "train.csv").write_text(f"id,x,y\n1,1,0\n{row}\n3,3,0\n4,4,1\n")
+    data = {"train": "train.csv", "id": "id", "target": "y"}
+    with pytest.raises(DataError, match="the id column 'id' of train has 1 missing value"):
+        load_competition(_spec(comp, data))
+    (comp / "train.csv").write_text(f"id,x,y\nUS,1,0\n{row}\nFR,3,0\nDE,4,1\n")
+    if why == "quoted empty":
+        with pytest.raises(DataError, match="the id column 'id' of train has 1 missing value"):
+            load_competition(_spec(comp, data))
+    else:  # among text ids, the country Namibia; alone in a file too (no other id says it is a number)
+        assert load_competition(_spec(comp, data)).train["id"].to_list() == ["US", "NA", "FR", "DE"]
+        (comp / "test.csv").write_text("id,x\nNone,5\n")
+        loaded = load_competition(_spec(comp, {**data, "test": "test.csv"}))
+        assert loaded.test is not None and loaded.test["id"].to_list() == ["None"]
+
+
+def test_a_long_tables_id_spelled_as_a_missing_value_is_that_id(tmp_path: Path) -> None:
+    """A [data.sequences] long table's id column (data.sequences.id, named apart from data.id) keeps 'NA' as an id,
+    as the labels' id column does."""
+    from kaggle_kit.readers.competition import read_long_table
+
+    comp = tmp_path / "comp"
+    comp.mkdir()
+    (comp / "long.csv").write_text("sid,t,v\nNA,0,1.5\nNA,1,2.5\nUS,0,3.5\n")
+    (comp / "labels.csv").write_text("id,y\nNA,0\nUS,1\n")
+    data = {"train": "labels.csv", "id": "id", "target": "y", "sequences": {"train": "long.csv", "id": "sid"}}
+    long = read_long_table(_spec(comp, data), comp / "long.csv", "train")
+    assert long["sid"].to_list() == ["NA", "NA", "US"] and long["v"].to_list() == [1.5, 2.5, 3.5]
+
+
+def test_a_file_quoted_with_spaces_reads_its_last_missing_values_spaces_and_quoted_names(tmp_path: Path) -> None:
+    """A file written ``"id", "x"`` (its header's names and values quoted after spaces): a missing last value is a
+    missing value (the file was scanned for ragged lines as unspaced: `"b, c"` split, said to be 4 fields), spaces
+    before a separator are no part of a value, and a name's doubled quotes are one quote."""
+    from kaggle_kit.readers.tables import read_table
+
+    path = tmp_path / "train.csv"
+    path.write_text('"id", "x", "say ""y"""\n1 , "b, c" , \n2, "d" , 2.5\n')
+    frame = read_table(path, role="train")
+    assert frame.columns == ["id", "x", 'say "y"'] and frame.rows() == [(1, "b, c", None), (2, "d", 2.5)]
+
+
+def test_an_id_column_named_otherwise_of_whole_numbers_is_read_as_numbers(tmp_path: Path) -> None:
+    """A test id column headed ``ID`` for data.id 'id' holding '7', '10' is read as the same column named exactly:
+    whole numbers, as train's ids (text only where a number would lose its spelling, '007')."""
+    from kaggle_kit.readers.tables import ReadOptions, read_table
+
+    path = tmp_path / "test.csv"
+    path.write_text("ID,x\n7,1.5\n10,2\n")
+    read = read_table(path, role="test", options=ReadOptions(keep_text=("id",)))
+    assert read.schema == pl.Schema({"ID": pl.Int64, "x": pl.Float64}) and read["ID"].to_list() == [7, 10]
+
+
+def test_a_zip_with_folders_and_a_macs_files_is_read_and_its_numbers_checked(tmp_path: Path) -> None:
+    """A zip archive holding, beside its one table, a folder entry, a Mac's ``.DS_Store`` and ``__MACOSX/`` files is
+    that table; a zipped ','-separated file is checked for '1.500' under thousands = '.' as an unzipped one is (the
+    check read the .zip itself)."""
+    import zipfile
+
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import ReadOptions, read_table
+
+    path = tmp_path / "train.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("data/"), "")
+        archive.writestr("data/train.csv", "id,x\n1,2\n2,3\n")
+        archive.writestr(".DS_Store", "-")
+        archive.writestr("__MACOSX/data/train.csv", "-")
+    assert read_table(path, role="train").rows() == [(1, 2), (2, 3)]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("train.csv", "id,x\n1,1.500\n2,2.5\n")
+    with pytest.raises(DataError, match=r"column 'x' of the train file '.*train.zip' holds numbers like '1.500'"):
+        read_table(path, role="train", options=ReadOptions(thousands=".", decimal=","))
