@@ -334,6 +334,7 @@ def test_image_statistics_are_exact_and_the_same_in_both_modes() -> None:
     X.X[0, 0] = np.nan  # not whole 0..255 values: NaN-aware float statistics as before
     state = ImageInputs("cnn", (4, 5, 3)).fit(X)
     assert abs(state["mean"][0] - np.nanmean(X.X[:, 0::3])) < 1e-6
+    assert state["std"][2] == 1.0  # the constant channel: 1, as the histogram's (the float std is 0)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

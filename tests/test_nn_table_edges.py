@@ -43,15 +43,17 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
     return X, X[:, 0] + 0.5 * X[:, 1] + 0.1 * rng.normal(size=160)
 
 
+@pytest.mark.parametrize("scale", [1e-14, 1e-30, 1e20])
 @pytest.mark.parametrize("kind", ["mlp", "realmlp", "tabm"])
-def test_a_column_of_tiny_values_is_scaled_not_taken_for_a_constant(kind: str) -> None:
+def test_a_column_of_tiny_or_huge_values_is_scaled_not_taken_for_a_constant(kind: str, scale: float) -> None:
     """A feature in units of 1e-14 (its std below the old absolute floor of 1e-12): the mlp standardised it by 1,
     so the net saw 0 in every row and lost the column (AUC 0.98 -> 0.41 in the hunt). Standardisation is scale-free,
-    so the net fit on the rescaled column predicts what the one fit on the column itself does."""
+    so the net fit on the rescaled column predicts what the one fit on the column itself does. Units of 1e-30 and
+    1e20 too: numpy's nanstd squares float32 deviations in float32, to 0 and to infinity, and the mlp zeroed them."""
     X, score = _data()
     y = (score > 0).astype(np.int64)
     small = X.copy()
-    small[:, 0] *= 1e-14
+    small[:, 0] *= scale
     np.testing.assert_allclose(
         _fit_predict(kind, "binary", small, y, 2), _fit_predict(kind, "binary", X, y, 2), rtol=1e-4, atol=1e-5
     )
@@ -87,19 +89,61 @@ def test_a_constant_target_is_still_predicted_as_its_value() -> None:
 
 def test_one_training_row_under_batch_norm_is_a_clear_error() -> None:
     """torch stopped with ``ValueError: Expected more than 1 value per channel when training`` (a stack trace) on a
-    fold with one training row; the error now names the model and the fix, and the fix works."""
+    fold with one training row; the error now names the model and the fix, and the fix works. Not a KitError: it
+    fails this model, not the run (see the next test)."""
+    from kaggle_kit.errors import KitError
+    from kaggle_kit.models.nn.trainer import TooFewRows
+
     X, y = _data()
     ctx = FitContext("regression", 1, get_metric("rmse"), seed=0, device="cpu", threads=1)
     adapter = make_adapter(ModelSpec(name="net", kind="mlp", params=TINY["mlp"]))
     match = r"model 'net': kind 'mlp' trains BatchNorm.*1 training row.*batch_norm = false"
-    with pytest.raises(DataError, match=match):
+    with pytest.raises(TooFewRows, match=match) as caught:
         adapter.fit(_matrix(X[:1]), y[:1], _matrix(X[120:]), y[120:], ctx)
+    assert not isinstance(caught.value, KitError)
     plain = make_adapter(ModelSpec(name="net", kind="mlp", params={**TINY["mlp"], "batch_norm": False}))
     pred = plain.predict(plain.fit(_matrix(X[:1]), y[:1], _matrix(X[120:]), y[120:], ctx), _matrix(X[120:]), ctx)
     assert pred.shape == (40, 1) and np.isfinite(pred).all()
     # two rows (a batch of two) train as before
     fitted = adapter.fit(_matrix(X[:2]), y[:2], _matrix(X[120:]), y[120:], ctx)
     assert np.isfinite(adapter.predict(fitted, _matrix(X[120:]), ctx)).all()
+
+
+def test_a_fold_of_one_training_row_fails_the_batch_norm_net_and_the_other_models_carry_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Group folds where the big group's fold trains on the one row of the other group: the mlp cannot train
+    BatchNorm on it. It was a DataError, which stops the whole run (exit 2) with the linear model never fitted, where
+    torch's ValueError had failed the mlp alone; now the mlp fails as a model and the linear model is scored."""
+    import polars as pl
+
+    from kaggle_kit import run
+    from kaggle_kit.config import build_spec
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=25)
+    frame = pl.DataFrame({"id": range(25), "x": x, "g": ["b"] + ["a"] * 24, "y": x + 0.1 * rng.normal(size=25)})
+    spec = build_spec(
+        {
+            "name": "one_row",
+            "task": "regression",
+            "metric": "rmse",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"strategy": "group", "group": "g", "n_splits": 2},
+            "models": [
+                {"name": "net", "kind": "mlp", "params": {"hidden": [4], "epochs": 1, "batch_size": 8}},
+                {"name": "lin", "kind": "linear"},
+            ],
+        }
+    )
+    with pytest.warns(UserWarning, match="trains on 1 rows"):
+        result = run(
+            spec, runs_root=tmp_path, train=frame[:20], test=frame[20:].drop("y"), n_jobs=1, record_history=False
+        )
+    models = {m.name: m for m in result.models}
+    assert (
+        models["net"].error is not None
+        and "TooFewRows: model 'net': kind 'mlp' trains BatchNorm" in models["net"].error
+    )
+    assert models["lin"].error is None and np.isfinite(models["lin"].cv)
 
 
 @pytest.mark.parametrize("kind", ["mlp", "realmlp"])
@@ -122,6 +166,11 @@ def test_a_validation_fold_of_one_class_stops_early_on_the_loss(kind: str) -> No
     [
         ("mlp", {"batch_size": 1}, r"model 'net': params.batch_size = 1 trains the BatchNorm.*, or params.batch_norm"),
         ("hybrid", {"batch_size": 1, "image_shape": [2, 2, 1]}, r"params.batch_size = 1 trains the BatchNorm"),
+        (  # BatchNorm in the head alone
+            "hybrid",
+            {"batch_size": 1, "image_shape": [2, 2, 1], "table_batch_norm": False},
+            r"params.batch_size = 1 trains the BatchNorm",
+        ),
     ],
 )
 def test_batches_of_one_row_under_batch_norm_are_refused_with_the_spec(kind: str, params: dict, match: str) -> None:
@@ -138,6 +187,38 @@ def test_batches_of_one_row_train_a_mlp_without_batch_norm(params: dict) -> None
     X, y = _data()
     pred = _fit_predict("mlp", "regression", X, y, 1, **{**params, "batch_size": 1, "epochs": 1})
     assert pred.shape == (40, 1) and np.isfinite(pred).all()
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("realmlp", {}),
+        ("tabm", {}),
+        ("hybrid", {"image_shape": [2, 2, 1], "table_batch_norm": False, "head_hidden": []}),
+    ],
+)
+def test_batches_of_one_row_are_taken_without_batch_norm_1d(kind: str, params: dict) -> None:
+    """Only a BatchNorm over (rows, features) refuses batch_size = 1: realmlp and tabm have none, nor a hybrid whose
+    dense branch and head have none."""
+    make_adapter(ModelSpec(name="net", kind=kind, params={**params, "batch_size": 1}))
+
+
+def test_a_constant_float64_column_or_a_subnormal_spread_is_read_as_nothing_learnt() -> None:
+    """A float64 matrix (the adapter's callers may hand one): a column of 0.1 has a float64 std of 1e-17 (its mean
+    rounded), above the float32 floor, and ``(0.1 - mean) / 1e-17`` made every row -1e8 to the net; a constant is
+    told exactly now, and the rows hold 0."""
+    from kaggle_kit.models.nn.inputs import TableInputs
+
+    X = np.column_stack([np.linspace(0.0, 1.0, 7), np.full(7, 0.1), np.full(7, 1e6 + 0.3)])
+    fm = FeatureMatrix(X, NAMES, ())
+    inputs = TableInputs("m")
+    x_num, _ = inputs.arrays(fm, inputs.fit(fm))
+    assert np.count_nonzero(x_num[:, 1:]) == 0 and np.abs(x_num[:, 0]).max() > 1
+    # float32 spreads below its smallest normal number (subnormal values, 7 bits of precision or fewer): constant too
+    X32 = np.column_stack([np.linspace(0.0, 1.0, 7), np.linspace(0.0, 1e-39, 7), np.zeros(7)]).astype(np.float32)
+    fm = FeatureMatrix(X32, NAMES, ())
+    x_num, _ = inputs.arrays(fm, inputs.fit(fm))
+    assert np.count_nonzero(x_num[:, 1:]) == 0
 
 
 @pytest.mark.parametrize("train_value", [np.nan, 0.0])

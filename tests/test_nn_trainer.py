@@ -95,6 +95,25 @@ def test_early_stopping_on_a_metric_nan_in_every_epoch_follows_the_loss() -> Non
     assert stopper.best_epoch == 4 and state.epoch == 6 and state.stop
 
 
+def test_early_stopping_never_keeps_an_epoch_whose_loss_is_nan() -> None:
+    """The tie-breaker NaN (a validation loss the trainer would stop on as diverged): that epoch's weights are never
+    the best, however its metric reads, so no NaN weights are put back."""
+    state = TrainState(module=nn.Linear(1, 1), optimizer=None, epochs=10)  # type: ignore[arg-type]
+    stopper = EarlyStopping("valid_roc_auc", patience=3, greater_is_better=True)
+    stopper.on_train_begin(state)
+    for epoch, (auc, loss) in enumerate([(0.6, 0.5), (0.9, float("nan")), (float("nan"), float("nan"))], 1):
+        state.epoch = epoch
+        state.history.setdefault("valid_roc_auc", []).append(auc)
+        state.history.setdefault("valid_loss", []).append(loss)
+        stopper.on_epoch_end(state)
+    assert stopper.best_epoch == 1
+    stopper.on_train_begin(state)  # a first epoch with a NaN loss is not kept either
+    state.history = {"valid_roc_auc": [float("nan")], "valid_loss": [float("nan")]}
+    state.epoch = 1
+    stopper.on_epoch_end(state)
+    assert stopper.best_epoch is None and stopper.best_weights is None
+
+
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_overfits_a_tiny_batch_to_100_percent(kind: str) -> None:
     """The classic sanity check: 16 rows with random labels are memorised exactly."""

@@ -32,7 +32,7 @@ from .inputs import select_columns, take_columns
 from .runtime import seeded, torch_threads
 from .sequence_batches import SequenceBatches, check_store, fit_streamed, need_store, streamed_rows
 from .task import TaskHead
-from .trainer import Scorer, Trainer, TrainResult, infer
+from .trainer import Scorer, TooFewRows, Trainer, TrainResult, infer
 
 FORMAT = 1  #: version of the saved JSON layout
 
@@ -182,11 +182,12 @@ def _check_targets_have_values(model: str, y: np.ndarray) -> None:
 def _check_batch_norm_rows(model: str, kind: str, module: nn.Module, rows: int) -> None:
     """A training set of one row and a ``BatchNorm1d`` over ``(N, C)`` features (the mlp's hidden layers, the
     hybrid's): a batch of one row has no spread to normalise by, and torch stops with ``ValueError: Expected more than
-    1 value per channel when training`` (a last batch of one row is dropped, but not the only one)."""
+    1 value per channel when training`` (a last batch of one row is dropped, but not the only one). It fails this model
+    only (:class:`TooFewRows`): a DataError had stopped the whole run, the other models unfitted."""
     if rows != 1 or not any(type(m) is nn.BatchNorm1d for m in module.modules()):
         return
     fix = "set params.batch_norm = false (or use kind realmlp or tabm), or " if kind == "mlp" else ""
-    raise DataError(
+    raise TooFewRows(
         f"model {model!r}: kind {kind!r} trains BatchNorm layers, which need at least 2 rows, but it has 1 training "
         f"row (a fold's, or the data's); {fix}train on more rows"
     )

@@ -61,6 +61,15 @@ class TrainingDiverged(FloatingPointError):
     """
 
 
+class TooFewRows(ValueError):
+    """The rows a net is fit on are too few for its layers (one row under ``BatchNorm1d``); the message names the
+    model and the fix.
+
+    Not a :class:`~kaggle_kit.errors.KitError`: the config is sound and another model can fit these rows (a group
+    fold that trains on one row), so it fails this model, not the whole run, as torch's own ``ValueError`` did.
+    """
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """``best_epoch``: the (1-based) epoch whose weights the module holds; ``epochs_run`` may be more."""
