@@ -568,3 +568,21 @@ def test_a_run_from_before_the_digests_is_kept_until_a_net_fold_is_refitted(tmp_
     shutil.rmtree(store.fold_dir("cnn", key, 0, 2))
     again = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
     assert again.fitted == 1 + 3
+
+
+def test_a_reader_of_a_presets_net_is_checked_with_the_presets_models(tmp_path: Path) -> None:
+    """``embeddings = "cnn"`` beside ``preset = "fast"``, which adds a ``cnn`` on images: it was refused before the
+    preset's models were known (``embeddings = 'cnn' is not a model of the spec; models: 'lgbm_emb'``); it is checked
+    once they are, and a name neither has is refused then, listing the preset's models too."""
+    from kaggle_kit.presets import DataProfile, expand_preset
+
+    frame = shapes(60, 1)
+    profile = DataProfile.of(frame, [c for c in frame.columns if c.startswith("pixel")], [], "multiclass", 3)
+    reader = {"name": "lgbm_emb", "kind": "lightgbm", **TREE}
+    expanded, _ = expand_preset(spec_of(tmp_path, [{**reader, "embeddings": "cnn"}], preset="fast"), profile)
+    assert expanded.model("lgbm_emb").embeddings == "cnn" and expanded.model("cnn").kind == "cnn"
+    want = r"preset 'fast': invalid competition spec:\n  - model 'lgbm_emb': embeddings = 'cnnx' is not a model of the"
+    with pytest.raises(ConfigError, match=want + r" spec; models: 'cnn', .*Did you mean 'cnn'"):
+        expand_preset(spec_of(tmp_path, [{**reader, "embeddings": "cnnx"}], preset="fast"), profile)
+    with pytest.raises(ConfigError, match=r"embeddings = 'cnn' is not a model of the spec; models: 'lgbm_emb'"):
+        spec_of(tmp_path, [{**reader, "embeddings": "cnn"}])  # no preset: refused at once
