@@ -133,6 +133,8 @@ def one_seed(seed: int, args: argparse.Namespace, root: Path) -> list[dict[str, 
         row["cv_acc"], row["cv_ll"] = scores(y, P)
         row["pooled_hidden_acc"], row["pooled_hidden_ll"] = scores(y_hidden, pooled.drop("id").to_numpy())
         per_fold = []
+        pooled_every: list[np.ndarray] = []  # the reader's fold models over every fold net (the run's way)
+        pooled_skip: list[np.ndarray] = []  # fold model k over the fold nets but net k (whose embeddings it never saw)
         for r, k in folds.tasks():
             _, valid = folds.train_valid(r, k)
             fold_dir, _ = folder.fold(model, r, k)
@@ -142,12 +144,25 @@ def one_seed(seed: int, args: argparse.Namespace, root: Path) -> list[dict[str, 
             fold = {"cv_acc": cv[0], "cv_ll": cv[1], "hidden_acc": own[0], "hidden_ll": own[1]}
             if model == READER:
                 others = [j for j in range(len(nets.tests)) if j != k]
-                fold["others_acc"] = scores(y_hidden, hidden_pred(*at, others, nets))[0]
+                skip_own = hidden_pred(*at, others, nets)
+                fold["others_acc"] = scores(y_hidden, skip_own)[0]
+                every = hidden_pred(*at, list(range(len(nets.tests))), nets)  # as the run predicts test rows
+                fold["all_acc"], fold["all_ll"] = scores(y_hidden, every)
+                fold["skip_acc"], fold["skip_ll"] = scores(y_hidden, skip_own)
+                pooled_every.append(every)
+                pooled_skip.append(skip_own)
             per_fold.append(fold)
         row["optimism_acc"] = float(np.mean([f["cv_acc"] - f["hidden_acc"] for f in per_fold]))
         row["optimism_ll"] = float(np.mean([f["hidden_ll"] - f["cv_ll"] for f in per_fold]))
         if model == READER:
             row["other_nets_gain_acc"] = float(np.mean([f["others_acc"] - f["hidden_acc"] for f in per_fold]))
+            # the test rows read by fold model k through every fold net (the default) or all but net k: per fold model
+            # and pooled over the folds (probabilities averaged, the same way for both)
+            row["skip_own_gain_acc"] = float(np.mean([f["skip_acc"] - f["all_acc"] for f in per_fold]))
+            row["skip_own_gain_ll"] = float(np.mean([f["all_ll"] - f["skip_ll"] for f in per_fold]))
+            every_acc, every_ll = scores(y_hidden, np.mean(pooled_every, axis=0))
+            skip_acc, skip_ll = scores(y_hidden, np.mean(pooled_skip, axis=0))
+            row["pooled_skip_own_gain_acc"], row["pooled_skip_own_gain_ll"] = skip_acc - every_acc, every_ll - skip_ll
         rows.append(row)
     return rows
 
@@ -197,9 +212,19 @@ def main() -> None:
         print(f"reader's optimism beyond {ref}'s (paired): accuracy {paired[ref]['acc']}, log loss {paired[ref]['ll']}")
     gain = mean_se([r["other_nets_gain_acc"] for r in by[READER]])
     print(f"reader's hidden accuracy with the other fold nets' embeddings rather than net k's: {gain}")
+    skip = {
+        f: mean_se([r[f] for r in by[READER]])
+        for f in ("skip_own_gain_acc", "skip_own_gain_ll", "pooled_skip_own_gain_acc", "pooled_skip_own_gain_ll")
+    }
+    print(
+        "reader's test rows through the fold nets but net k rather than every fold net (+: skipping is better): "
+        f"per fold model accuracy {skip['skip_own_gain_acc']}, log loss {skip['skip_own_gain_ll']}; pooled "
+        f"accuracy {skip['pooled_skip_own_gain_acc']}, log loss {skip['pooled_skip_own_gain_ll']}"
+    )
     print(f"load average after: {load_average()}")
     if args.json:
-        figures = {"rows": rows, "paired": paired, "other_nets_gain_acc": gain, "load_after": load_average()}
+        figures = {"rows": rows, "paired": paired, "other_nets_gain_acc": gain, "skip_own": skip}
+        figures["load_after"] = load_average()
         Path(args.json).write_text(json.dumps(figures, indent=1))
 
 

@@ -1017,6 +1017,8 @@ class CompetitionSpec(_Strict):
                     f"{where}: a {m.kind!r} reads images, not embeddings; give them to a tree or linear model"
                 )
             if source is None:
+                if self.preset is not None:  # a net of the preset's, known once the data is read: checked with them
+                    continue
                 raise ValueError(
                     f"{where} is not a model of the spec; models: {allowed(by_name)}."
                     f"{did_you_mean(m.embeddings, by_name)}"

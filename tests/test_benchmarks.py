@@ -135,6 +135,9 @@ def test_embedding_leak_scores_every_fold_model_on_cv_and_hidden_rows(tmp_path: 
         assert np.isfinite([row["optimism_acc"], row["optimism_ll"]]).all(), model
     assert -1 <= rows["lgbm_emb"]["other_nets_gain_acc"] <= 1
     assert set(figures["paired"]) == {"cnn", "lgbm_pixels"}
+    # the reader's test rows through every fold net (the run's way) against all but net k, per fold and pooled
+    for field in ("skip_own_gain_acc", "pooled_skip_own_gain_acc", "skip_own_gain_ll", "pooled_skip_own_gain_ll"):
+        assert np.isfinite(rows["lgbm_emb"][field]) and field in figures["skip_own"], field
 
 
 def test_predict_speed_times_every_family_and_blend_folds_and_refit(tmp_path: Path) -> None:

@@ -448,3 +448,142 @@ def test_a_net_fold_refitted_to_other_weights_makes_its_embeddings_and_readers_a
     np.testing.assert_allclose(got.drop("id").to_numpy(), want.drop("id").to_numpy(), atol=1e-5)
     third = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
     assert third.fitted == 0  # nothing stale is left
+
+
+def _small_reader_run(
+    tmp_path: Path, readers: int = 1
+) -> tuple[kaggle_kit.CompetitionSpec, pl.DataFrame, pl.DataFrame]:
+    """A 2-epoch cnn and ``readers`` small LightGBM readers of it on 60 rows (30 test rows): the spec, train, test."""
+    frame = shapes(90, 4)
+    small = {"num_boost_round": 20, "early_stopping_rounds": 0, "params": {"num_leaves": 3, "min_data_in_leaf": 5}}
+    names = ["lgbm_emb", *(f"lgbm_emb{i}" for i in range(2, readers + 1))]
+    models = [{**MODELS[0], "params": {**NET, "epochs": 2}}]
+    models += [{"name": n, "kind": "lightgbm", "embeddings": "cnn", **small} for n in names]
+    return spec_of(tmp_path, models), frame[:60], frame[60:].drop("label")
+
+
+def test_a_plain_rerun_fits_nothing_and_hashes_the_net_folds_once_for_all_readers(tmp_path: Path) -> None:
+    """Nothing changed: no fold is fitted again (the digest reads each net fold's checksums, not its result.json's
+    timings), and the net's fold files, which a large net makes hundreds of MB (five ResNet-50 folds: 1.3-1.8 s a
+    pass here), are hashed for the readers' digest once, not once per reader."""
+    spec, train, test = _small_reader_run(tmp_path, readers=3)
+    runs = tmp_path / "runs"
+    runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    fits: list[str] = []
+    checks: list[str] = []
+    real_fit, real_check = runner.fit_fold, RunStore._fold_problem
+
+    def counting_fit(ctx, task, *args):  # type: ignore[no-untyped-def]
+        fits.append(task.model.name)
+        return real_fit(ctx, task, *args)
+
+    def counting_check(self: RunStore, folder: Path):  # type: ignore[no-untyped-def]
+        checks.append(folder.parent.parent.parent.name)
+        return real_check(self, folder)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "fit_fold", counting_fit)
+        mp.setattr(RunStore, "_fold_problem", counting_check)
+        again = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    assert fits == [] and again.fitted == 0
+    # each of the 3 net folds: its own tasks, the readers' digest (once for the 3), the model's assembly
+    assert checks.count("cnn") == 3 * 3
+
+
+def test_the_nets_digest_is_hashed_once_a_run_until_a_fold_is_written_again(tmp_path: Path) -> None:
+    import shutil
+
+    store = RunStore(tmp_path)
+
+    def write(fold: int, weights: bytes) -> None:
+        result = runner.FoldResult(
+            model="cnn", key="k1", repeat=0, fold=fold, score=0.0, best_iteration=None, n_train=2, n_valid=1,
+            fit_seconds=0.0, predict_seconds=0.0, device="cpu", threads=1,
+        )  # fmt: skip
+        store.write_fold(
+            result,
+            valid_pred=np.zeros((1, 3)),
+            test_pred=None,
+            save_model=lambda f: (f / "net.pt").write_bytes(weights),
+        )
+
+    write(0, b"a")
+    write(1, b"b")
+    checked: list[Path] = []
+    real = store.check_fold
+    store.check_fold = lambda folder: checked.append(folder) or real(folder)  # type: ignore[method-assign]
+    memo: dict = {}
+    tasks = [(0, 0), (0, 1)]
+    first = embeddings.nets_digest(store, "cnn", "k1", tasks, memo)
+    assert first is not None and len(checked) == 2
+    assert embeddings.nets_digest(store, "cnn", "k1", tasks, memo) == first and len(checked) == 2  # from the memo
+    shutil.rmtree(store.fold_dir("cnn", "k1", 0, 1))
+    write(1, b"c")  # fold 1 deleted and refitted to other weights in the same run: hashed again, another digest
+    second = embeddings.nets_digest(store, "cnn", "k1", tasks, memo)
+    assert second not in (None, first) and len(checked) == 4
+    assert embeddings.nets_digest(store, "cnn", "k1", tasks) == second  # the same without a memo
+    assert embeddings.nets_digest(store, "cnn", "k1", [*tasks, (0, 2)], memo) is None  # a fold not fitted
+
+
+def test_predict_refuses_a_reader_fitted_through_net_folds_refitted_since(tmp_path: Path) -> None:
+    """``--only cnn`` after a net fold was deleted refits it to other weights and leaves the readers: their folds
+    were fitted on the old net's embeddings, and `predict` (through the nets now) disagreed with the run's test
+    predictions (by 0.15), without a word. It is refused, saying to run again; the run refits the stale folds."""
+    import shutil
+
+    spec, train, test = _small_reader_run(tmp_path)
+    runs = tmp_path / "runs"
+    first = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    store = RunStore(first.run_dir)
+    shutil.rmtree(store.fold_dir("cnn", store.current_models()["cnn"], 0, 1))
+    real_seed = runner.model_seed
+    with pytest.MonkeyPatch.context() as mp:  # the refitted fold's net gets other weights
+        mp.setattr(runner, "model_seed", lambda m, s: real_seed(m, s) + (m.name == "cnn"))
+        runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False, only="cnn")
+    want = r"'lgbm_emb' repeat 0 fold 1 was fitted on the embeddings of model 'cnn' made by net folds refitted since"
+    with pytest.raises(StoreError, match=want + r".*Rerun `kaggle-kit run CONFIG`"):
+        kaggle_kit.predict(first.run_dir, test, model="lgbm_emb", threads=1)
+    again = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    assert again.fitted == 3  # the reader's folds, all read through the refitted net fold's embeddings
+    got = kaggle_kit.predict(first.run_dir, test, model="lgbm_emb", threads=1)
+    want_pred = store.read_predictions("lgbm_emb", "test")
+    np.testing.assert_allclose(got.drop("id").to_numpy(), want_pred.drop("id").to_numpy(), atol=1e-5)
+
+
+def test_a_run_from_before_the_digests_is_kept_until_a_net_fold_is_refitted(tmp_path: Path) -> None:
+    """A run whose embeddings.json and reader folds record no digest (written before): rerun, no fold is fitted;
+    a net fold deleted and refitted, every fold of the reader is fitted again (none says which net it read)."""
+    import shutil
+
+    spec, train, test = _small_reader_run(tmp_path)
+    runs = tmp_path / "runs"
+    first = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    store = RunStore(first.run_dir)
+    reader_key, key = store.current_models()["lgbm_emb"], store.current_models()["cnn"]
+    index = store.model_dir("cnn", key) / "embeddings" / "embeddings.json"
+    index.write_text(json.dumps({k: v for k, v in json.loads(index.read_text()).items() if k != "nets"}))
+    for k in range(3):  # result.json is not among the checksummed files: the fold still verifies
+        path = store.fold_dir("lgbm_emb", reader_key, 0, k) / "result.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "embedded_by": None}))
+    assert runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False).fitted == 0
+    shutil.rmtree(store.fold_dir("cnn", key, 0, 2))
+    again = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    assert again.fitted == 1 + 3
+
+
+def test_a_reader_of_a_presets_net_is_checked_with_the_presets_models(tmp_path: Path) -> None:
+    """``embeddings = "cnn"`` beside ``preset = "fast"``, which adds a ``cnn`` on images: it was refused before the
+    preset's models were known (``embeddings = 'cnn' is not a model of the spec; models: 'lgbm_emb'``); it is checked
+    once they are, and a name neither has is refused then, listing the preset's models too."""
+    from kaggle_kit.presets import DataProfile, expand_preset
+
+    frame = shapes(60, 1)
+    profile = DataProfile.of(frame, [c for c in frame.columns if c.startswith("pixel")], [], "multiclass", 3)
+    reader = {"name": "lgbm_emb", "kind": "lightgbm", **TREE}
+    expanded, _ = expand_preset(spec_of(tmp_path, [{**reader, "embeddings": "cnn"}], preset="fast"), profile)
+    assert expanded.model("lgbm_emb").embeddings == "cnn" and expanded.model("cnn").kind == "cnn"
+    want = r"preset 'fast': invalid competition spec:\n  - model 'lgbm_emb': embeddings = 'cnnx' is not a model of the"
+    with pytest.raises(ConfigError, match=want + r" spec; models: 'cnn', .*Did you mean 'cnn'"):
+        expand_preset(spec_of(tmp_path, [{**reader, "embeddings": "cnnx"}], preset="fast"), profile)
+    with pytest.raises(ConfigError, match=r"embeddings = 'cnn' is not a model of the spec; models: 'lgbm_emb'"):
+        spec_of(tmp_path, [{**reader, "embeddings": "cnn"}])  # no preset: refused at once

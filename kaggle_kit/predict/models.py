@@ -19,7 +19,7 @@ import polars as pl
 from ..errors import ConfigError, KitError, StoreError
 from ..features import FeatureMatrix, encoder_from_state
 from ..models import FitContext, Fitted, ModelAdapter, make_adapter
-from ..runtime.embeddings import FoldEmbeddings, fold_embedder, read_index
+from ..runtime.embeddings import FoldEmbeddings, check_read_through, digest_of, fold_embedder, read_index
 from ..runtime.pooling import FoldPool, pooling_space
 from .run_folder import RunFolder
 
@@ -146,7 +146,7 @@ def model_predictions(
         )
     pool: FoldPool | None = None
     tasks = list(folder.folds().tasks())
-    embedded = new_row_embeddings(folder, source, test, threads=threads, device=device) if source else {}
+    embedded = new_row_embeddings(folder, source, test, threads=threads, device=device, reader=name) if source else {}
     for i, (r, k) in enumerate(tasks):
         fold_dir, _ = folder.fold(name, r, k)
         pred = predict_folder(
@@ -169,14 +169,19 @@ def model_predictions(
 
 
 def new_row_embeddings(
-    folder: RunFolder, source: str, test: pl.DataFrame, *, threads: int, device: str
+    folder: RunFolder, source: str, test: pl.DataFrame, *, threads: int, device: str, reader: str
 ) -> dict[int, FoldEmbeddings]:
-    """Net ``source``'s embeddings of new rows, per repeat: one array per fold net (each fold folder verified)."""
+    """Net ``source``'s embeddings of new rows, per repeat: one array per fold net (each fold folder verified).
+    Refused, before any is made, when a fold of ``reader`` was fitted on the embeddings of other net folds than these
+    (a net fold refitted since under ``--only``): through these its predictions would not be the run's."""
     spec = folder.model_spec(source)
     index = read_index(folder.store, source, folder.key(source))  # built by the run: says what the columns are
+    nets = {(r, k): folder.fold(source, r, k) for r, k in folder.folds().tasks()}
+    digest = digest_of(result for _, result in nets.values())
+    for r, k in nets:
+        check_read_through(folder.fold(reader, r, k)[1], source, digest)
     per_repeat: dict[int, list[np.ndarray]] = {}
-    for r, k in folder.folds().tasks():
-        fold_dir, _ = folder.fold(source, r, k)
+    for (r, _), (fold_dir, _) in nets.items():
         embed = fold_embedder(spec, fold_dir, folder.fit_context(r, threads=threads, device=device))
         per_repeat.setdefault(r, []).append(embed(test))
     columns, image = tuple(index["columns"]), tuple(index["image_columns"])

@@ -120,7 +120,7 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
                 f"{did_you_mean(name, list(models))}"
             )
         reads = models[name].embeddings
-        if reads is not None:  # the spec's own check misses a preset's spec and a blend's models (the default)
+        if reads is not None:  # the spec's own check sees its names only, not a blend's models (the default)
             raise ConfigError(
                 f"pseudo_label would refit model {name!r}, which reads the out-of-fold embeddings of {reads!r}: test "
                 "rows have no out-of-fold embedding to train on; leave it out of pseudo_label.models"

@@ -514,6 +514,8 @@ class RunSession:
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
     _fewest: int | None = None  # the fewest training rows of a fold (:meth:`_smallest_fit`)
     _sample_checked: bool = False  # the sample submission fits the run's predictions (:meth:`fit_all`)
+    #: :func:`embeddings.nets_digest`'s memo: a net's fold files hashed once per run, not once per reader and build
+    net_digests: dict[tuple[Any, ...], str | None] = field(default_factory=dict)
     #: train and test as read from the spec's files, and the spec they were read by: handed to the pool's workers,
     #: which prepare them instead of reading the files again (:meth:`start`, which lets them go)
     read: tuple[RawFrames, CompetitionSpec] | None = None
