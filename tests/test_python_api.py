@@ -21,7 +21,7 @@ import kaggle_kit
 from kaggle_kit.config import CompetitionSpec, build_spec
 from kaggle_kit.errors import ConfigError, DataWarning, KitError
 from kaggle_kit.features.base import FeatureWarning
-from kaggle_kit.runtime.relay import recording, warn_again
+from kaggle_kit.runtime.relay import recording, relayed_by, warn_again
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.submit import Submission
 
@@ -111,6 +111,63 @@ def test_a_fold_warning_of_a_worker_process_reaches_a_python_caller_once(tmp_pat
     assert result.fitted == 6  # the logreg's and the baseline's 3 folds, in the workers
     said = [w for w in caught if "column 'c' is constant in the training rows" in str(w.message)]
     assert len(said) == 1 and said[0].category is FeatureWarning  # its own class, as in the worker
+
+
+def _warning_spec(tmp_path: Path, **params: object) -> CompetitionSpec:
+    """Folds in 2 worker processes, each warning of the constant column 'c' (standardize); ``params``: the model's."""
+    raw = _spec(tmp_path).model_dump(mode="json", exclude_none=True)
+    raw["run"] = {"n_jobs": 2, "threads_per_task": 1}
+    raw["pipelines"] = {"scaled": {"steps": [{"step": "standardize", "columns": "numeric"}]}}
+    raw["models"][0] |= {"pipeline": "scaled", "params": params}
+    return build_spec(raw, base_dir=tmp_path)
+
+
+def _constant_c() -> tuple[pl.DataFrame, pl.DataFrame]:
+    train, test = _frames()
+    return train.with_columns(c=pl.lit(1.0)), test.with_columns(c=pl.lit(1.0))
+
+
+def test_a_relayed_warning_under_an_error_filter_does_not_end_the_run(tmp_path: Path) -> None:
+    """simplefilter("error") (pytest -W error): the worker's fold was fitted and stored, and warning it again raised
+    FeatureWarning in the middle of the pool's loop: the run ended, the other worker's fold was killed, and the next
+    run fitted 2 folds again. It is shown (recorded here) instead; every fold is kept."""
+    train, test = _constant_c()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("error")
+        result = run(_warning_spec(tmp_path), train=train, test=test, runs_root=tmp_path / "runs", progress=None,
+                     record_history=False)  # fmt: skip
+    assert result.fitted == 6 and [m.status for m in result.models] == ["ok", "ok"]
+    said = [w for w in caught if "column 'c' is constant in the training rows" in str(w.message)]
+    assert len(said) == 1 and said[0].category is FeatureWarning
+
+
+def test_the_warnings_of_a_failed_fold_in_a_worker_reach_the_caller(tmp_path: Path) -> None:
+    """A fold that warned and then failed in a worker: its warnings were dropped with its result (they may say why
+    it failed); a fold fitted in this process shows them before its failure."""
+    train, test = _constant_c()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = _warning_spec(tmp_path, solver="newton-cg", penalty="l1")  # no l1 for newton-cg: a ValueError in fit
+        result = run(spec, train=train, test=test, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    assert {m.name: m.status for m in result.models} == {"logreg": "failed", "baseline": "ok"}
+    said = [w for w in caught if "column 'c' is constant in the training rows" in str(w.message)]
+    assert len(said) == 1 and said[0].category is FeatureWarning
+
+
+def test_warn_again_under_an_error_filter_shows_the_warning() -> None:
+    seen: set[tuple[str, str]] = set()
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("error")
+        warn_again((("kaggle_kit.errors:DataWarning", "a"),), seen)  # raised DataWarning
+    assert [(w.category, str(w.message)) for w in again] == [(DataWarning, "a")]
+
+    def fails() -> None:
+        warnings.warn("b", DataWarning, stacklevel=1)
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no") as info:
+        recording(fails)
+    assert relayed_by(info.value) == (("kaggle_kit.errors:DataWarning", "b"),) and relayed_by(None) == ()
 
 
 def test_relayed_warnings_keep_their_category_and_are_said_once() -> None:
