@@ -7,7 +7,9 @@ frame to a caller who gave it a pandas one, and a worker's warnings never reache
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -77,6 +79,11 @@ def test_write_submission_returns_the_frame_written_and_stands_for_its_path(
     assert sub.is_file() and sub.name == "submission.csv" and sub.parent == tmp_path and sub.parent.frame is None
     assert "submission.csv" in repr(sub) and f"{test.height} row(s)" in repr(sub)
     assert "<table" in sub._repr_html_()  # a notebook cell ending in it shows the frame
+    # pickled (a cache, a process pool) or copied, it keeps what it holds (PurePath's __reduce__ kept the path only)
+    for again in (pickle.loads(pickle.dumps(sub)), copy.copy(sub), copy.deepcopy(sub)):
+        assert type(again) is Submission and again == sub and (again.kind, again.source) == ("model", "logreg")
+        assert again.frame is not None and again.frame.equals(sub.frame)
+    assert pickle.loads(pickle.dumps(sub.parent)).frame is None
     # the file given where the model's name goes (the second argument): TypeError: expected string, got 'PosixPath'
     with pytest.raises(KitError, match=r"model= takes the name of a model of the run \(a str, as on the leaderboard\); "
                        r"got PosixPath '.*other.csv': the file to write is out="):  # fmt: skip
