@@ -50,7 +50,7 @@ def find_train(folder: Path) -> Path:
         names = ", ".join(t.name for t in trains)
         raise ConfigError(
             f"the folder {str(folder)!r} holds several training tables ({names}); pass the one of features with "
-            f"--train FILE (targets kept in a file of their own are found beside it)"
+            f"--train FILE (targets kept in a file of their own: init says how to join them to it)"
         )
     seen = ", ".join(t.name for t in tables[:8]) + (", ..." if len(tables) > 8 else "") if tables else "no table"
     images = (

@@ -18,7 +18,7 @@ from readonly import read_only_file
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
 from kaggle_kit.demo import demo_config, demo_config_names
-from kaggle_kit.errors import ConfigError, StoreError
+from kaggle_kit.errors import ConfigError, DataError, StoreError
 from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.report import History, format_history, format_submissions, record_submission
 from kaggle_kit.report import history as history_module
@@ -59,6 +59,31 @@ def test_init_of_a_data_folder_finds_its_train_file_and_names_the_competition_af
     assert 'name = "other"' in (tmp_path / "cfg" / "other.toml").read_text()
     assert main(["init", "third", "--train", "my-comp", "--out", "cfg", "--preset", "fast"]) == 0  # --train DIR
     assert 'train = "../my-comp/train.csv"' in (tmp_path / "cfg" / "third.toml").read_text()
+
+
+def test_init_of_a_folder_prefers_kaggles_train_names_over_other_train_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MoA's layout: train_features.csv beside train_targets_scored.csv (two train* tables): the features' is the
+    training table, not "several training tables" (init then says how to join the targets to it)."""
+    rng = np.random.default_rng(3)
+    data = tmp_path / "moa"
+    data.mkdir()
+    ids = [f"id_{i}" for i in range(60)]
+    pl.DataFrame({"sig_id": ids, "g0": rng.normal(size=60), "g1": rng.normal(size=60)}).write_csv(
+        data / "train_features.csv"
+    )
+    labels = pl.DataFrame({"sig_id": ids, "t_a": rng.integers(0, 2, 60), "t_b": rng.integers(0, 2, 60)})
+    labels.write_csv(data / "train_targets_scored.csv")
+    pl.DataFrame({"sig_id": ["x1", "x2"], "g0": [0.1, 0.2], "g1": [0.3, 0.4]}).write_csv(data / "test_features.csv")
+    pl.DataFrame({"sig_id": ["x1", "x2"], "t_a": [0.5, 0.5], "t_b": [0.5, 0.5]}).write_csv(
+        data / "sample_submission.csv"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "moa", "--out", "cfg", "--preset", "fast"]) == 2
+    said = capsys.readouterr()
+    assert "competition 'moa', training table moa/train_features.csv" in said.out
+    assert "error: the sample submission's prediction columns are not in train_features.csv but in " in said.err
 
 
 def test_init_of_a_folder_of_zipped_tables_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,6 +314,23 @@ def test_a_missing_file_argument_is_named_by_its_option_before_any_work(
         err = capsys.readouterr().err
         assert f"error: {message.format(tmp_path)}" in err, err
     assert not (tmp_path / "o.csv").exists() and not list(result.run_dir.glob("models/*/*/refit"))
+
+
+def test_predict_of_a_sequence_run_names_a_missing_sequences_file(tmp_path: Path) -> None:
+    """--sequences FILE (sequences= in Python) that is not there: named by its option before any work."""
+    import tomli_w
+
+    from kaggle_kit.config import tomllib
+    from kaggle_kit.predict import predict
+
+    data = _competition(tmp_path / "comp")
+    result = run(_spec(data), runs_root=tmp_path / "runs", progress=None, record_history=False)
+    raw = tomllib.loads((result.run_dir / "spec.toml").read_text())
+    raw["data"]["sequences"] = {"train": "seq_train.csv", "test": "seq_test.csv", "order_by": "step"}
+    (result.run_dir / "spec.toml").write_text(tomli_w.dumps(raw))  # as a run of a sequence competition records it
+    with pytest.raises(DataError, match=r"the test long table file '.*nope.csv' does not exist; check --sequences "
+                       r"FILE \(sequences= in Python\)"):  # fmt: skip
+        predict(result.run_dir, data / "test.csv", sequences=tmp_path / "nope.csv", model="logreg")
 
 
 @pytest.mark.slow  # a whole demo: run, every blend, the report (about 10 s)

@@ -230,3 +230,5 @@ def test_model_names_in_a_str_are_names_not_letters(finished: tuple[Path, pl.Dat
     assert blend.models == ("logreg", "baseline")
     report = kaggle_kit.blend_report(run_dir, "mean", models="logreg,baseline", save=False)
     assert report.blends[0].models == ("logreg", "baseline")
+    grouped = kaggle_kit.blend_report(run_dir, "mean", groups={"both": "logreg,baseline"}, save=False)
+    assert grouped.groups == {"both": ("logreg", "baseline")}  # a group's str: its names too
