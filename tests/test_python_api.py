@@ -100,6 +100,13 @@ def test_predict_hands_a_pandas_caller_pandas_back(finished: tuple[Path, pl.Data
     indexed = kaggle_kit.predict(run_dir, test.to_pandas().set_index("id"), model="logreg")  # the id as its index
     assert isinstance(indexed, pd.DataFrame) and indexed.index.name == "id"
     assert indexed.index.to_list() == test["id"].to_list() and list(indexed.columns) == ours.columns[1:]
+    # a slice of the test rows (its index 5, 6, ...): the predictions keep its index, so that pandas' assignment,
+    # which aligns on the index, puts each row's beside its own (a fresh 0, 1, ... index: 5 NaN and the rest shifted)
+    part = test.to_pandas().iloc[5:].copy()
+    sliced = kaggle_kit.predict(run_dir, part, model="logreg")
+    assert sliced.index.equals(part.index) and sliced["id"].to_list() == part["id"].to_list()
+    part["p"] = sliced["p_1"]
+    assert np.allclose(part["p"].to_numpy(), ours["p_1"].to_numpy()[5:])
 
 
 def test_a_fold_warning_of_a_worker_process_reaches_a_python_caller_once(tmp_path: Path) -> None:
