@@ -53,6 +53,9 @@ def find_train(folder: Path) -> Path:
             f"--train FILE (targets kept in a file of their own: init says how to join them to it)"
         )
     seen = ", ".join(t.name for t in tables[:8]) + (", ..." if len(tables) > 8 else "") if tables else "no table"
+    zips = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(".zip"))
+    if zips and not tables:  # the competition's download, not unpacked
+        seen += f"; {zips[0]}: unzip it here first, kaggle competitions download writes one zip"
     images = (
         " (its train/ folder of images needs a train table of ids and labels beside it)"
         if (folder / "train").is_dir()

@@ -142,6 +142,8 @@ def test_init_of_a_folder_without_a_test_table_says_so(
          r"'titanic' is no folder here"),
         (["init", "."], ("notes.txt", "test.csv"), r"error: no training table in '.*' \(train.csv, train.parquet, "
          r"train.csv.gz or train.csv.zip; it holds test.csv\); pass the training file with --train FILE"),
+        (["init", "."], ("titanic.zip", "notes.txt"), r"error: no training table in '.*' \(.*; it holds no table; "
+         r"titanic.zip: unzip it here first, kaggle competitions download writes one zip\); pass the training"),
         (["init", "."], ("train_a.csv", "train_b.csv"), r"error: the folder '.*' holds several training tables "
          r"\(train_a.csv, train_b.csv\); pass the one of features with --train FILE"),
         (["init", "x", "data", "--train", "t.csv"], (), r"error: give the data folder \('data'\) or --train FILE, not "
