@@ -256,6 +256,14 @@ def test_an_older_history_gets_its_tables_on_open_and_a_schema_change_needs_a_ne
         assert h.runs() == [] and h.submissions() == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == history_module.SCHEMA_VERSION
+    with sqlite3.connect(db) as conn:  # this version's number, a table missing (it had been made on every open)
+        conn.execute("DROP TABLE submissions")
+    with History(db) as h:
+        assert h.submissions() == []  # sqlite3.OperationalError: no such table: submissions
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE submissions")
+    with read_only_file(db), pytest.raises(StoreError, match=r"cannot write the run history .*: the file is read-only"):
+        History(db)
     schema = hashlib.sha256(history_module._SCHEMA.encode()).hexdigest()[:16]
     assert (history_module.SCHEMA_VERSION, schema) == (1, "9538830fe18738ae"), (
         "the history schema changed: raise SCHEMA_VERSION (History() upgrades an older database only: a new column "
