@@ -219,8 +219,8 @@ def make_demo(
     return folder
 
 
-#: the demo configs shipped inside the package (copies of the repository's ``competitions/demo-*.toml``, kept equal
-#: by ``tests/test_cli_edges.py``): ``kaggle-kit demo`` runs from an installed wheel and from any working folder
+#: the demo configs shipped inside the package: links to the repository's ``competitions/demo-*.toml`` (one file
+#: each; a wheel or sdist holds their contents): ``kaggle-kit demo`` runs from an installed wheel and any folder
 _PACKAGED = "demo_configs"
 
 

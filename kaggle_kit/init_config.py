@@ -83,7 +83,9 @@ DEFAULT_METRIC = {
 _NO_ID = "id: none found (rows are numbered)"
 _TARGET_NAMES = ("target", "label", "labels", "y", "class")
 _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|frame|measurement_number|.*_step|.*_idx)")
-_SUFFIXES = (".csv", ".parquet", ".csv.gz")
+#: the table endings init reads, a data folder's train.* and the test.* / sample_submission.* beside it (Kaggle zips
+#: some competitions' tables one by one: train.csv.zip)
+TABLE_SUFFIXES = (".csv", ".parquet", ".csv.gz", ".csv.zip")
 #: free text (data.text): words and characters per value on average, and the share of distinct values at least
 _TEXT_WORDS, _TEXT_CHARS, _TEXT_DISTINCT = 5, 30, 0.5
 #: a text column distinct in at least this share of at least this many rows is no category (_route_distinct_text)
@@ -94,7 +96,7 @@ _SPLIT_SHARE = 0.5
 
 def _sibling(train: Path, *stems: str) -> Path | None:
     for stem in stems:
-        for suffix in _SUFFIXES:
+        for suffix in TABLE_SUFFIXES:
             candidate = train.with_name(stem + suffix)
             if candidate.is_file() and candidate != train:
                 return candidate
@@ -966,6 +968,11 @@ def infer_spec(
     if distribution is not None:
         spec["distribution"] = distribution
     checked = build_spec(spec, source=f"the inferred config for {slug!r}")
+    if checked.data.test is None and (checked.data.sequences is None or checked.data.sequences.test is None):
+        why.append(  # a code competition's hidden test rows, a test file not downloaded: it had said nothing
+            f"test = (none): no test.* beside {train_path.name}; the run scores its folds only (no submission): add "
+            "test = 'FILE' under [data], or predict the test rows later: kaggle-kit predict RUN_DIR --test FILE"
+        )
     try:  # the same reading and checks as `run`: a config whose data reads cleanly runs as written
         competition = load_competition(checked)
         streamed = competition.images.shape if competition.images is not None else None

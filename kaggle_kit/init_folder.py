@@ -15,10 +15,9 @@ from pathlib import Path
 
 from .config import SAFE_NAME
 from .errors import ConfigError
+from .init_config import TABLE_SUFFIXES
 from .readers.tables import require_given_file
 
-#: the table endings init reads (as init_config's siblings)
-TABLE_SUFFIXES = (".csv", ".parquet", ".csv.gz")
 #: training tables by the names Kaggle gives them, preferred in this order over any other ``train*`` table
 _TRAIN_STEMS = ("train", "train_features", "train_sequences")
 
@@ -44,25 +43,45 @@ def find_train(folder: Path) -> Path:
     for stem in _TRAIN_STEMS:
         if stem in by_stem:
             return by_stem[stem]
-    trains = [t for t in tables if _stem(t).startswith("train")]
+    trains = [t for t in tables if _is_train(t)]
     if len(trains) == 1:
         return trains[0]
     if trains:
         names = ", ".join(t.name for t in trains)
         raise ConfigError(
             f"the folder {str(folder)!r} holds several training tables ({names}); pass the one of features with "
-            f"--train FILE (targets kept in a file of their own are found beside it)"
+            f"--train FILE (targets kept in a file of their own: init says how to join them to it)"
         )
     seen = ", ".join(t.name for t in tables[:8]) + (", ..." if len(tables) > 8 else "") if tables else "no table"
+    zips = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(".zip"))
+    if zips and not tables:  # the competition's download, not unpacked
+        seen += f"; {zips[0]}: unzip it here first, kaggle competitions download writes one zip"
     images = (
         " (its train/ folder of images needs a train table of ids and labels beside it)"
         if (folder / "train").is_dir()
         else ""
     )
     raise ConfigError(
-        f"no training table in {str(folder)!r} (train.csv, train.parquet or train.csv.gz; it holds {seen}){images}; "
-        "pass the training file with --train FILE"
+        f"no training table in {str(folder)!r} (train.csv, train.parquet, train.csv.gz or train.csv.zip; it holds "
+        f"{seen}){images}{_inner(folder)}; pass the training file with --train FILE"
     )
+
+
+def _inner(folder: Path) -> str:
+    """The folders in ``folder`` that hold a training table, as the command for each (``/kaggle/input`` holds one
+    folder per competition or dataset)."""
+    try:
+        inner = sorted(d for d in folder.iterdir() if d.is_dir() and any(_is_train(t) for t in _tables(d)))
+    except OSError:
+        return ""
+    if not inner:
+        return ""
+    which = f"its folder {inner[0].name} holds one" if len(inner) == 1 else "its folders hold them"
+    return f"; {which}: " + ", ".join(f"kaggle-kit init {d}" for d in inner[:4]) + (", ..." if len(inner) > 4 else "")
+
+
+def _is_train(table: Path) -> bool:
+    return _stem(table).startswith("train")
 
 
 def slug_of(folder: Path) -> str:
@@ -78,7 +97,7 @@ def slug_of(folder: Path) -> str:
 def _train_file(train: Path) -> Path:
     """``--train``: a file, or a folder holding the training table (a folder of images without one is left to
     init's own message, which tells how to write that table)."""
-    if train.is_dir() and any(_stem(t).startswith("train") for t in _tables(train)):
+    if train.is_dir() and any(_is_train(t) for t in _tables(train)):
         return find_train(train)
     if not train.is_dir():  # a folder without a table: init's own message tells how to write one
         require_given_file(train, "train", "--train FILE")

@@ -44,6 +44,11 @@ class Submission(type(Path())):  # type: ignore[misc]  # PosixPath / WindowsPath
     ``kind`` (``"model"`` or ``"blend"``) and ``source`` (its name). A notebook cell ending in it shows the frame.
 
     Paths made from it (``sub.parent``, ``sub.with_suffix(...)``) are of this class too, with no frame (None).
+    Pickled or copied, it keeps its frame, kind and source.
+
+    Why a :class:`~pathlib.Path` and not a small record with a ``.path``: code written when ``write_submission``
+    returned the path (``sub.name``, ``sub.read_text()``, ``sub == expected``, ``pl.read_csv(sub)``, which polars
+    takes from a str or a Path only) keeps working unchanged.
     """
 
     frame: pl.DataFrame | None = None
@@ -55,6 +60,10 @@ class Submission(type(Path())):  # type: ignore[misc]  # PosixPath / WindowsPath
         sub = cls(path)
         sub.frame, sub.kind, sub.source = frame, kind, source
         return sub
+
+    def __reduce__(self) -> tuple:
+        # PurePath's (class, parts): a pickled or copied submission had come back without its frame, kind and source
+        return _rebuilt, (str(self), self.frame, self.kind, self.source)
 
     @property
     def path(self) -> Path:
@@ -79,6 +88,13 @@ class Submission(type(Path())):  # type: ignore[misc]  # PosixPath / WindowsPath
         where, source = html.escape(str(self)), html.escape(str(self.source))
         head = f"<p><code>{where}</code> ({self.kind} <code>{source}</code>)</p>"
         return head + self.frame._repr_html_()
+
+
+def _rebuilt(path: str, frame: pl.DataFrame | None, kind: str | None, source: str | None) -> Submission:
+    """A :class:`Submission` unpickled (its ``__reduce__``)."""
+    sub = Submission(path)
+    sub.frame, sub.kind, sub.source = frame, kind, source  # type: ignore[assignment]
+    return sub
 
 
 def write_submission(

@@ -3,8 +3,10 @@ a run history file that cannot be written."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,10 @@ from readonly import read_only_file
 from kaggle_kit.cli import main
 from kaggle_kit.config import build_spec
 from kaggle_kit.demo import demo_config, demo_config_names
-from kaggle_kit.errors import ConfigError, StoreError
+from kaggle_kit.errors import ConfigError, DataError, StoreError
+from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.report import History, format_history, format_submissions, record_submission
+from kaggle_kit.report import history as history_module
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import StoreWarning
 from kaggle_kit.submit import write_submission as kaggle_write
@@ -57,14 +61,89 @@ def test_init_of_a_data_folder_finds_its_train_file_and_names_the_competition_af
     assert 'train = "../my-comp/train.csv"' in (tmp_path / "cfg" / "third.toml").read_text()
 
 
+def test_init_of_a_folder_prefers_kaggles_train_names_over_other_train_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MoA's layout: train_features.csv beside train_targets_scored.csv (two train* tables): the features' is the
+    training table, not "several training tables" (init then says how to join the targets to it)."""
+    rng = np.random.default_rng(3)
+    data = tmp_path / "moa"
+    data.mkdir()
+    ids = [f"id_{i}" for i in range(60)]
+    pl.DataFrame({"sig_id": ids, "g0": rng.normal(size=60), "g1": rng.normal(size=60)}).write_csv(
+        data / "train_features.csv"
+    )
+    labels = pl.DataFrame({"sig_id": ids, "t_a": rng.integers(0, 2, 60), "t_b": rng.integers(0, 2, 60)})
+    labels.write_csv(data / "train_targets_scored.csv")
+    pl.DataFrame({"sig_id": ["x1", "x2"], "g0": [0.1, 0.2], "g1": [0.3, 0.4]}).write_csv(data / "test_features.csv")
+    pl.DataFrame({"sig_id": ["x1", "x2"], "t_a": [0.5, 0.5], "t_b": [0.5, 0.5]}).write_csv(
+        data / "sample_submission.csv"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "moa", "--out", "cfg", "--preset", "fast"]) == 2
+    said = capsys.readouterr()
+    assert "competition 'moa', training table moa/train_features.csv" in said.out
+    assert "error: the sample submission's prediction columns are not in train_features.csv but in " in said.err
+
+
+def test_init_of_a_folder_of_zipped_tables_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kaggle ships some competitions' tables zipped (train.csv.zip): `init --train train.csv.zip` read it, but
+    `init DIR` said "no training table ... it holds no table", and test.csv.zip and sample_submission.csv.zip beside a
+    train file were not found."""
+    data = _competition(tmp_path / "zipped")
+    for name in ("train", "test", "sample_submission"):
+        with zipfile.ZipFile(data / f"{name}.csv.zip", "w") as archive:
+            archive.write(data / f"{name}.csv", f"{name}.csv")
+        (data / f"{name}.csv").unlink()
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "zipped", "--out", "cfg", "--preset", "fast"]) == 0
+    config = (tmp_path / "cfg" / "zipped.toml").read_text()
+    assert 'train = "../zipped/train.csv.zip"' in config and 'test = "../zipped/test.csv.zip"' in config
+    assert 'sample_submission = "../zipped/sample_submission.csv.zip"' in config
+    data = load_competition(tmp_path / "cfg" / "zipped.toml")  # as the run reads them
+    assert (data.train.height, data.test.height) == (36, 12)
+
+
+def test_init_of_a_folder_of_competition_folders_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kaggle-kit init /kaggle/input` (a notebook's inputs: one folder per competition or dataset) said "it holds
+    no table", not which of its folders does."""
+    _competition(tmp_path / "input" / "titanic")
+    (tmp_path / "input" / "weights").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "input"]) == 2
+    err = capsys.readouterr().err
+    assert "no training table in 'input'" in err and "its folder titanic holds one: kaggle-kit init " in err
+    assert "weights" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_init_of_a_folder_without_a_test_table_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sample submission but no test.* (a code competition's hidden test rows, a test file not downloaded): the
+    config was written without a test, without a word, and the run made no submission."""
+    data = _competition(tmp_path / "hidden")
+    (data / "test.csv").unlink()
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "hidden", "--out", "cfg", "--preset", "fast"]) == 0
+    out = capsys.readouterr().out
+    assert "test = (none): no test.* beside train.csv; the run scores its folds only (no submission): add" in out
+    assert "test = " not in (tmp_path / "cfg" / "hidden.toml").read_text().split("[data]")[1].split("[")[0]
+    assert main(["init", "whole", str(_competition(tmp_path / "whole")), "--out", "cfg", "--preset", "fast"]) == 0
+    assert "test = (none)" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("argv", "files", "message"),
     [
         (["init", "titanic"], (), r"error: init needs the competition's data: its folder \(kaggle-kit init titanic "
          r"DATA_DIR, or kaggle-kit init DATA_DIR; .*or its training file \(kaggle-kit init titanic --train FILE; .*"
          r"'titanic' is no folder here"),
-        (["init", "."], ("notes.txt", "test.csv"), r"error: no training table in '.*' \(train.csv, train.parquet or "
-         r"train.csv.gz; it holds test.csv\); pass the training file with --train FILE"),
+        (["init", "."], ("notes.txt", "test.csv"), r"error: no training table in '.*' \(train.csv, train.parquet, "
+         r"train.csv.gz or train.csv.zip; it holds test.csv\); pass the training file with --train FILE"),
+        (["init", "."], ("titanic.zip", "notes.txt"), r"error: no training table in '.*' \(.*; it holds no table; "
+         r"titanic.zip: unzip it here first, kaggle competitions download writes one zip\); pass the training"),
         (["init", "."], ("train_a.csv", "train_b.csv"), r"error: the folder '.*' holds several training tables "
          r"\(train_a.csv, train_b.csv\); pass the one of features with --train FILE"),
         (["init", "x", "data", "--train", "t.csv"], (), r"error: give the data folder \('data'\) or --train FILE, not "
@@ -90,14 +169,17 @@ def test_init_without_data_says_what_to_pass(
 
 # --------------------------------------------------------------------------------------------- demo
 def test_the_packaged_demo_configs_are_the_repositorys() -> None:
-    """`kaggle-kit demo` reads the copies the package ships (a wheel has no competitions/ folder): they must say
-    what the repository's configs say."""
+    """`kaggle-kit demo` reads the configs the package ships (a wheel has no competitions/ folder): each is a link to
+    the repository's competitions/<name>.toml, one file (a wheel or sdist holds its contents), not a copy kept equal
+    by hand."""
     repo = sorted(p.stem for p in COMPETITIONS.glob("demo-*.toml"))
-    assert demo_config_names() == repo
+    assert demo_config_names() == repo, "link each competitions/demo-*.toml into kaggle_kit/demo_configs/"
     package = Path(__import__("kaggle_kit").__file__).parent / "demo_configs"
     for name in repo:
-        same = (package / f"{name}.toml").read_text() == (COMPETITIONS / f"{name}.toml").read_text()
-        assert same, f"copy competitions/{name}.toml to kaggle_kit/demo_configs/ (the demo's packaged copy)"
+        link = package / f"{name}.toml"
+        assert link.is_symlink() and link.resolve() == (COMPETITIONS / f"{name}.toml").resolve(), (
+            f"kaggle_kit/demo_configs/{name}.toml: make it the link ln -s ../../competitions/{name}.toml"
+        )
 
 
 def test_demo_configs_resolve_from_any_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,6 +245,32 @@ def test_a_read_only_history_file_is_read_and_its_writes_say_so(
         assert conn.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
 
 
+def test_an_older_history_gets_its_tables_on_open_and_a_schema_change_needs_a_new_version(tmp_path: Path) -> None:
+    """Opening a history writes its schema only below SCHEMA_VERSION now (a read-only one is read as it is; it had
+    run CREATE TABLE IF NOT EXISTS on every open): an older one gets the tables it lacks, and a table added to the
+    schema without a new version would never reach an existing history."""
+    db = tmp_path / "history.sqlite"
+    with sqlite3.connect(db) as conn:  # an older history: the runs table only, no version
+        conn.execute(history_module._SCHEMA.split(";")[0])
+    with History(db) as h:
+        assert h.runs() == [] and h.submissions() == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == history_module.SCHEMA_VERSION
+    with sqlite3.connect(db) as conn:  # this version's number, a table missing (it had been made on every open)
+        conn.execute("DROP TABLE submissions")
+    with History(db) as h:
+        assert h.submissions() == []  # sqlite3.OperationalError: no such table: submissions
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE submissions")
+    with read_only_file(db), pytest.raises(StoreError, match=r"cannot write the run history .*: the file is read-only"):
+        History(db)
+    schema = hashlib.sha256(history_module._SCHEMA.encode()).hexdigest()[:16]
+    assert (history_module.SCHEMA_VERSION, schema) == (1, "9538830fe18738ae"), (
+        "the history schema changed: raise SCHEMA_VERSION (History() upgrades an older database only: a new column "
+        "needs its ALTER TABLE there), then pin the new version and hash here"
+    )
+
+
 def test_lb_add_without_a_history_says_where_it_looked_and_makes_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -216,6 +324,23 @@ def test_a_missing_file_argument_is_named_by_its_option_before_any_work(
         err = capsys.readouterr().err
         assert f"error: {message.format(tmp_path)}" in err, err
     assert not (tmp_path / "o.csv").exists() and not list(result.run_dir.glob("models/*/*/refit"))
+
+
+def test_predict_of_a_sequence_run_names_a_missing_sequences_file(tmp_path: Path) -> None:
+    """--sequences FILE (sequences= in Python) that is not there: named by its option before any work."""
+    import tomli_w
+
+    from kaggle_kit.config import tomllib
+    from kaggle_kit.predict import predict
+
+    data = _competition(tmp_path / "comp")
+    result = run(_spec(data), runs_root=tmp_path / "runs", progress=None, record_history=False)
+    raw = tomllib.loads((result.run_dir / "spec.toml").read_text())
+    raw["data"]["sequences"] = {"train": "seq_train.csv", "test": "seq_test.csv", "order_by": "step"}
+    (result.run_dir / "spec.toml").write_text(tomli_w.dumps(raw))  # as a run of a sequence competition records it
+    with pytest.raises(DataError, match=r"the test long table file '.*nope.csv' does not exist; check --sequences "
+                       r"FILE \(sequences= in Python\)"):  # fmt: skip
+        predict(result.run_dir, data / "test.csv", sequences=tmp_path / "nope.csv", model="logreg")
 
 
 @pytest.mark.slow  # a whole demo: run, every blend, the report (about 10 s)

@@ -443,6 +443,31 @@ def test_ray_fold_warnings_reach_the_caller_once(tmp_path: Path, local_ray) -> N
     assert len(said) == 1 and said[0].category is FeatureWarning
 
 
+def test_ray_fold_warnings_under_an_error_filter_and_of_a_failed_fold(tmp_path: Path, local_ray) -> None:
+    """On Ray too: a relayed warning under simplefilter("error") is shown, not raised in the driver's loop (it ended
+    the run, its tasks cancelled, the fold whose warning it was not stored); a failed task's warnings come with its
+    exception."""
+    from kaggle_kit.features.base import FeatureWarning
+
+    def linear(name: str, pipeline: str, **params: object) -> dict[str, object]:
+        return {"name": name, "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression",
+                "pipeline": pipeline, "params": params}  # fmt: skip
+
+    spec = _spec(
+        tmp_path,
+        models=[linear("lin", "on_c"), linear("bad", "on_d", solver="newton-cg", penalty="l1")],  # bad: a ValueError
+        pipelines={p: {"steps": [{"step": "standardize", "columns": [p[-1]]}]} for p in ("on_c", "on_d")},
+    )
+    for name in ("train.csv", "test.csv"):  # constant columns: each fold's standardize warns of its own
+        pl.read_csv(tmp_path / name).with_columns(c=pl.lit(1.0), d=pl.lit(2.0)).write_csv(tmp_path / name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("error")
+        result = run(spec, runs_root=tmp_path / "runs", executor="ray", progress=None, record_history=False)
+    assert {m.name: m.status for m in result.models} == {"lin": "ok", "bad": "failed", "baseline": "ok"}
+    said = sorted(str(w.message).split("'")[1] for w in caught if w.category is FeatureWarning)
+    assert said == ["c", "d"]  # once each: d's from the failed tasks
+
+
 def test_ray_kit_error_in_a_task_aborts_the_run(tmp_path: Path, local_ray) -> None:
     pytest.importorskip("torch")
     bad_columns = {"name": "mlp", "kind": "mlp", "params": {"hidden": [4], "epochs": 1, "columns": ["nope"]}}

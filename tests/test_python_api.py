@@ -7,7 +7,9 @@ frame to a caller who gave it a pandas one, and a worker's warnings never reache
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -21,7 +23,7 @@ import kaggle_kit
 from kaggle_kit.config import CompetitionSpec, build_spec
 from kaggle_kit.errors import ConfigError, DataWarning, KitError
 from kaggle_kit.features.base import FeatureWarning
-from kaggle_kit.runtime.relay import recording, warn_again
+from kaggle_kit.runtime.relay import recording, relayed_by, warn_again
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.submit import Submission
 
@@ -77,6 +79,11 @@ def test_write_submission_returns_the_frame_written_and_stands_for_its_path(
     assert sub.is_file() and sub.name == "submission.csv" and sub.parent == tmp_path and sub.parent.frame is None
     assert "submission.csv" in repr(sub) and f"{test.height} row(s)" in repr(sub)
     assert "<table" in sub._repr_html_()  # a notebook cell ending in it shows the frame
+    # pickled (a cache, a process pool) or copied, it keeps what it holds (PurePath's __reduce__ kept the path only)
+    for again in (pickle.loads(pickle.dumps(sub)), copy.copy(sub), copy.deepcopy(sub)):
+        assert type(again) is Submission and again == sub and (again.kind, again.source) == ("model", "logreg")
+        assert again.frame is not None and again.frame.equals(sub.frame)
+    assert pickle.loads(pickle.dumps(sub.parent)).frame is None
     # the file given where the model's name goes (the second argument): TypeError: expected string, got 'PosixPath'
     with pytest.raises(KitError, match=r"model= takes the name of a model of the run \(a str, as on the leaderboard\); "
                        r"got PosixPath '.*other.csv': the file to write is out="):  # fmt: skip
@@ -93,6 +100,13 @@ def test_predict_hands_a_pandas_caller_pandas_back(finished: tuple[Path, pl.Data
     indexed = kaggle_kit.predict(run_dir, test.to_pandas().set_index("id"), model="logreg")  # the id as its index
     assert isinstance(indexed, pd.DataFrame) and indexed.index.name == "id"
     assert indexed.index.to_list() == test["id"].to_list() and list(indexed.columns) == ours.columns[1:]
+    # a slice of the test rows (its index 5, 6, ...): the predictions keep its index, so that pandas' assignment,
+    # which aligns on the index, puts each row's beside its own (a fresh 0, 1, ... index: 5 NaN and the rest shifted)
+    part = test.to_pandas().iloc[5:].copy()
+    sliced = kaggle_kit.predict(run_dir, part, model="logreg")
+    assert sliced.index.equals(part.index) and sliced["id"].to_list() == part["id"].to_list()
+    part["p"] = sliced["p_1"]
+    assert np.allclose(part["p"].to_numpy(), ours["p_1"].to_numpy()[5:])
 
 
 def test_a_fold_warning_of_a_worker_process_reaches_a_python_caller_once(tmp_path: Path) -> None:
@@ -111,6 +125,63 @@ def test_a_fold_warning_of_a_worker_process_reaches_a_python_caller_once(tmp_pat
     assert result.fitted == 6  # the logreg's and the baseline's 3 folds, in the workers
     said = [w for w in caught if "column 'c' is constant in the training rows" in str(w.message)]
     assert len(said) == 1 and said[0].category is FeatureWarning  # its own class, as in the worker
+
+
+def _warning_spec(tmp_path: Path, **params: object) -> CompetitionSpec:
+    """Folds in 2 worker processes, each warning of the constant column 'c' (standardize); ``params``: the model's."""
+    raw = _spec(tmp_path).model_dump(mode="json", exclude_none=True)
+    raw["run"] = {"n_jobs": 2, "threads_per_task": 1}
+    raw["pipelines"] = {"scaled": {"steps": [{"step": "standardize", "columns": "numeric"}]}}
+    raw["models"][0] |= {"pipeline": "scaled", "params": params}
+    return build_spec(raw, base_dir=tmp_path)
+
+
+def _constant_c() -> tuple[pl.DataFrame, pl.DataFrame]:
+    train, test = _frames()
+    return train.with_columns(c=pl.lit(1.0)), test.with_columns(c=pl.lit(1.0))
+
+
+def test_a_relayed_warning_under_an_error_filter_does_not_end_the_run(tmp_path: Path) -> None:
+    """simplefilter("error") (pytest -W error): the worker's fold was fitted and stored, and warning it again raised
+    FeatureWarning in the middle of the pool's loop: the run ended, the other worker's fold was killed, and the next
+    run fitted 2 folds again. It is shown (recorded here) instead; every fold is kept."""
+    train, test = _constant_c()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("error")
+        result = run(_warning_spec(tmp_path), train=train, test=test, runs_root=tmp_path / "runs", progress=None,
+                     record_history=False)  # fmt: skip
+    assert result.fitted == 6 and [m.status for m in result.models] == ["ok", "ok"]
+    said = [w for w in caught if "column 'c' is constant in the training rows" in str(w.message)]
+    assert len(said) == 1 and said[0].category is FeatureWarning
+
+
+def test_the_warnings_of_a_failed_fold_in_a_worker_reach_the_caller(tmp_path: Path) -> None:
+    """A fold that warned and then failed in a worker: its warnings were dropped with its result (they may say why
+    it failed); a fold fitted in this process shows them before its failure."""
+    train, test = _constant_c()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = _warning_spec(tmp_path, solver="newton-cg", penalty="l1")  # no l1 for newton-cg: a ValueError in fit
+        result = run(spec, train=train, test=test, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    assert {m.name: m.status for m in result.models} == {"logreg": "failed", "baseline": "ok"}
+    said = [w for w in caught if "column 'c' is constant in the training rows" in str(w.message)]
+    assert len(said) == 1 and said[0].category is FeatureWarning
+
+
+def test_warn_again_under_an_error_filter_shows_the_warning() -> None:
+    seen: set[tuple[str, str]] = set()
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("error")
+        warn_again((("kaggle_kit.errors:DataWarning", "a"),), seen)  # raised DataWarning
+    assert [(w.category, str(w.message)) for w in again] == [(DataWarning, "a")]
+
+    def fails() -> None:
+        warnings.warn("b", DataWarning, stacklevel=1)
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no") as info:
+        recording(fails)
+    assert relayed_by(info.value) == (("kaggle_kit.errors:DataWarning", "b"),) and relayed_by(None) == ()
 
 
 def test_relayed_warnings_keep_their_category_and_are_said_once() -> None:
@@ -166,3 +237,5 @@ def test_model_names_in_a_str_are_names_not_letters(finished: tuple[Path, pl.Dat
     assert blend.models == ("logreg", "baseline")
     report = kaggle_kit.blend_report(run_dir, "mean", models="logreg,baseline", save=False)
     assert report.blends[0].models == ("logreg", "baseline")
+    grouped = kaggle_kit.blend_report(run_dir, "mean", groups={"both": "logreg,baseline"}, save=False)
+    assert grouped.groups == {"both": ("logreg", "baseline")}  # a group's str: its names too

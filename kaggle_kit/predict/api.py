@@ -48,9 +48,9 @@ def predict(
 
     Returns the predictions as the run stores its test predictions (id + ``p_<label>`` per class, or
     ``prediction``): a pandas frame where ``test`` (else ``sequences``) is one (the id its index where it was the
-    given frame's named index), else a polars frame. With ``out``, also writes them as a submission CSV in the
-    sample submission's format (``sample``: the sample submission of these rows; default: the run's, for its
-    columns). Reads the run folder only: it may be read-only and moved.
+    given frame's named index, else the given frame's index, row for row), else a polars frame. With ``out``, also
+    writes them as a submission CSV in the sample submission's format (``sample``: the sample submission of these
+    rows; default: the run's, for its columns). Reads the run folder only: it may be read-only and moved.
 
     A run with ``[data.images]`` reads the test rows' image files from the folder ``images`` (what
     ``data.images.test_folder`` was to the run); one with ``[data.sequences]`` reads the test long table

@@ -20,14 +20,18 @@ def is_pandas(frame: Any) -> bool:
 
 
 def like_input(result: pl.DataFrame, given: Any) -> Any:
-    """``result`` as the kind of frame the caller gave (``given``): a pandas frame for a pandas frame (its id as the
-    index where the caller's id was its named index: ``df.set_index("id")``), else the polars frame itself."""
+    """``result`` (one row per row of ``given``, in its order, where their counts agree) as the kind of frame the
+    caller gave: a pandas frame for a pandas frame, else the polars frame itself. Its index: the id where the
+    caller's id was its named index (``df.set_index("id")``), else the caller's own index, as pandas aligns an
+    assignment on it (``df["p"] = out["p_1"]`` of a slice ``df.iloc[5:]`` had met 0, 1, ...: NaN and shifted rows)."""
     if not is_pandas(given):
         return result
     out = result.to_pandas()
     first = result.columns[0] if result.width else None
     if first is not None and first in [str(n) for n in given.index.names if n is not None]:
         out = out.set_index(first)
+    elif len(out) == len(given) and (first not in given.columns or list(out[first]) == list(given[first])):
+        out.index = given.index  # row for row (a long table of one step per id in another order: not adopted)
     return out
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,6 +105,8 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS runs_by_dir ON runs (run_dir);
 """
+#: the tables of the schema, each created on open where it is missing
+_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
 
 
 @dataclass(frozen=True)
@@ -216,8 +219,11 @@ class History:
                     f"the history database {str(self.path)!r} was written by a newer kaggle_kit (schema {version}); "
                     "upgrade kaggle_kit"
                 )
-            if version < SCHEMA_VERSION:  # a new database: its tables (one of this schema is only read: it may be
-                with self._tx():  # a read-only file, which `kaggle-kit history` lists)
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            # a new or older database, or one without a table of this schema: its tables; one that has them is only
+            # read (it may be a read-only file, which `kaggle-kit history` lists)
+            if version < SCHEMA_VERSION or not _TABLES.issubset(tables):
+                with self._tx():
                     self.conn.executescript(_SCHEMA)
                     self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except StoreError:

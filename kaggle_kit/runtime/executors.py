@@ -41,7 +41,7 @@ from .lifeline import exit_with_parent
 from .pool import WorkerDied, WorkerPool
 from .pooling import pooling_space
 from .progress import RunProgress, as_progress, install_plain_warnings, model_cv, plain_warning
-from .relay import Caught, recording, warn_again
+from .relay import Caught, recording, relayed_by, warn_again
 from .store import FoldResult, RunStore
 from .threads import allocate_threads, available_cores, machine_load, thread_env
 
@@ -366,9 +366,10 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
             if not pool.running():
                 continue
             for (task, _), value, exc in pool.wait(_wait_timeout(pool, job)):  # timeout: re-read the load
+                caught = relayed_by(exc)  # a failed fold's, on its exception: they may say why it failed
                 if value is not None:
                     value, caught = value
-                    warn_again(caught, pool.warned)
+                warn_again(caught, pool.warned)  # before a KitError of the fold ends the run
                 outcomes.record(task, value, exc)
             _stop_overrunning(pool, job, outcomes)
     except BaseException:

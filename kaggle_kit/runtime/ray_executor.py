@@ -33,7 +33,7 @@ from ..errors import ConfigError, KitError
 from ..metrics import get_metric
 from ..models import make_adapter
 from .executors import Context, FitFold, Job, Outcomes, Progress, Task
-from .relay import Caught, recording, warn_again
+from .relay import Caught, recording, relayed_by, warn_again
 from .store import FoldResult, RunStore
 from .threads import thread_env
 
@@ -207,6 +207,7 @@ def _collect(ray: Any, running: dict[Any, Task], ctx: Context, outcomes: Outcome
             for ref in done:
                 task = running.pop(ref)
                 failure: BaseException | None = None
+                caught: tuple[Caught, ...] = ()
                 try:
                     result, files, caught = ray.get(ref)
                 except ray.exceptions.TaskCancelledError:
@@ -215,8 +216,8 @@ def _collect(ray: Any, running: dict[Any, Task], ctx: Context, outcomes: Outcome
                     failure = err.cause if isinstance(err.cause, BaseException) else err
                 except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost)
                     failure = err
+                warn_again(caught or relayed_by(failure), warned)  # a failed fold's, on its exception
                 if failure is None:
-                    warn_again(caught, warned)
                     outcomes.record(task, store_shipped(ctx.store, result, files), None)
                     continue
                 if not isinstance(failure, KitError):  # a failed model: cancel its other folds, carry on
