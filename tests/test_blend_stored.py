@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,15 +70,29 @@ def _export(run_dir: Path, folder: Path, folds: dict[str, str] | None) -> tuple[
 
 
 # ------------------------------------------------------------------------------- the guard across calls
-def test_a_stacker_the_guard_drops_takes_an_earlier_one_of_its_name_with_it(single: Path) -> None:
-    """`blend --method stack` over nb and lr is stored as 'stack'; a later call over nb alone drops its stacker
-    ("neither stored nor ranked"). The earlier 'stack' had stayed, and `submit --best` submitted it."""
+def test_a_stacker_the_guard_drops_keeps_an_earlier_one_of_its_name(single: Path) -> None:
+    """`blend --method stack` over nb and lr is stored as 'stack'; a later call over nb alone drops its own stacker.
+    The earlier 'stack' is another blend (over nb and lr, which no selection over nb and lr beat): it had been
+    deleted, computed work lost, and `submit --best` could no longer pick it. It stays, ranked as stored blends are,
+    and the note says so."""
     fit_blend(single, "stack", models=["nb", "lr"])
     report = blend_report(single, "hill_climb,stack", models=["nb"])
     assert [b.name for b, _ in report.dropped] == ["stack"]  # the precondition: this call's guard drops it
-    assert "stored under its name by an earlier call was removed" in report.text()
-    assert not (single / "blends" / "stack").exists()
-    assert "stack" not in {b.name for b in stored_report(single, new_rows=False).blends}
+    assert "the blend 'stack' stored by an earlier call (over 'lr', 'nb') is kept" in report.text()
+    assert RunStore(single).root.joinpath("blends", "stack", "summary.json").is_file()
+    assert "stack" in {b.name for b in stored_report(single, new_rows=False).blends}
+
+
+def test_an_earlier_stacker_over_the_same_models_is_kept_but_left_out_of_the_ranking(single: Path) -> None:
+    """The earlier 'stack' over the very models of a later call whose guard drops its stacker: kept on disk (nothing
+    computed is lost), left out of what ranks stored blends by the guard over stored blends, as the call says."""
+    fit_blend(single, "stack", models=["nb"])
+    report = blend_report(single, "hill_climb,stack", models=["nb"])
+    assert [b.name for b, _ in report.dropped] == ["stack"]
+    assert "is kept" in report.text() and "left out of `submit --best` and the report" in report.text()
+    assert (single / "blends" / "stack" / "summary.json").is_file()
+    stored = stored_report(single, new_rows=False)
+    assert [(b.name, s.name) for b, s in stored.dropped] == [("stack", "hill_climb")]
     assert best_choice(single, new_rows=False).name != "stack"
 
 
@@ -216,10 +231,28 @@ def test_a_hand_written_blend_named_with_markup_stays_text_in_the_report(single:
     folder.mkdir(parents=True)
     for kind in ("oof", "test"):
         store.read_predictions("nb", kind).write_parquet(folder / f"{kind}.parquet")
-    name = 'a"><i>x</i>|b c'
+    name = 'a"><i>x</i>|b *c*'
     summary = {"name": name, "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.5, "nested_cv": 0.5}
     (folder / "summary.json").write_text(json.dumps(summary))
     files = build_report(single, out_dir=tmp_path / "report", adversarial=False)
     html = files.html.read_text()
-    assert "<i>x</i>" not in html and 'id="blend-a&quot;&gt;&lt;i&gt;x&lt;/i&gt;|b c-weights"' in html
-    assert r'a"><i>x</i>\|b c' in files.markdown.read_text()  # the table's bar escaped
+    assert "<i>x</i>" not in html and 'id="blend-a&quot;&gt;&lt;i&gt;x&lt;/i&gt;|b *c*-weights"' in html
+    md = files.markdown.read_text()  # its markup had been left raw in report.md (only the table's bar escaped)
+    assert "<i>" not in md and "*c*" not in md
+    assert md.count(r'a"\>\<i\>x\</i\>\|b \*c\*') >= 2  # the leaderboard's row and the blend's line
+
+
+def test_blends_tied_by_nested_cv_are_picked_by_name_in_every_ranking(single: Path) -> None:
+    """Two blends scoring the same, better than every model: one call's verdict had named the first in its method
+    order, `submit --best` (stored blends, listed by name) the first by name; both now break the tie by name."""
+    fit_blend(single, "mean", models=["nb", "lr"], name="zz")
+    fit_blend(single, "mean", models=["nb", "lr"], name="aa")
+    for report in (
+        blend_report(single, "mean", models=["nb", "lr"], save=False),
+        stored_report(single, new_rows=False),
+    ):
+        mean = next(b for b in report.blends if b.method == "mean")
+        won = replace(mean, fold_scores=tuple(1.0 for _ in mean.fold_scores))  # better than every model
+        tied = replace(report, blends=(replace(won, name="zz"), replace(won, name="aa")))
+        assert tied.choice() == ("blend", "aa") == replace(tied, blends=tied.blends[::-1]).choice()
+        assert "'aa'" in tied.verdict() and "'zz'" not in tied.verdict()

@@ -85,9 +85,11 @@ class BlendReport:
 
     @property
     def best_blend(self) -> BlendResult:
-        """The blend with the best honest score, among those of two or more models (when there are any)."""
+        """The blend with the best honest score, among those of two or more models (when there are any); a tie goes
+        to the first by name, whatever the order of :attr:`blends` (one call lists them in its method order, stored
+        blends by name: the verdict and ``submit --best`` had named different blends of one score)."""
         several = [b for b in self.blends if len(b.models) > 1] or list(self.blends)
-        return _best(several, get_metric(self.metric), lambda b: b.mean)
+        return _best(sorted(several, key=lambda b: b.name), get_metric(self.metric), lambda b: b.mean)
 
     @property
     def beats_best_model(self) -> bool:
