@@ -18,7 +18,7 @@ from conftest import demo_spec
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions
 from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.predict.best import best_choice, stored_report
-from kaggle_kit.report import build_report, collect_report
+from kaggle_kit.report import History, build_report, collect_report, record_run
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
 
@@ -256,3 +256,25 @@ def test_blends_tied_by_nested_cv_are_picked_by_name_in_every_ranking(single: Pa
         tied = replace(report, blends=(replace(won, name="zz"), replace(won, name="aa")))
         assert tied.choice() == ("blend", "aa") == replace(tied, blends=tied.blends[::-1]).choice()
         assert "'aa'" in tied.verdict() and "'zz'" not in tied.verdict()
+
+
+# ------------------------------------------------------------------------------- the history's best of the run
+def test_the_historys_best_is_one_submit_best_could_pick(single: Path, tmp_path: Path) -> None:
+    """`kaggle-kit history` named a blend without test predictions (which `submit --best` cannot submit and the
+    report never names the best) the run's best, and recorded a stacker the guard over stored blends leaves out."""
+    folder = single / "blends" / "untested"
+    folder.mkdir(parents=True)
+    RunStore(single).read_predictions("nb", "oof").write_parquet(folder / "oof.parquet")  # no test.parquet
+    scores = [0.9999] * 5
+    summary = {"name": "untested", "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.9999}
+    (folder / "summary.json").write_text(json.dumps({**summary, "nested_cv": 0.9999, "nested_fold_scores": scores}))
+    fit_blend(single, "stack", models=["nb"])
+    fit_blend(single, "hill_climb", models=["nb"])  # the stacker does not beat it (test above)
+    db = tmp_path / "history.sqlite"
+    run_id = record_run(single, db=db)
+    with History(db) as h:
+        record = next(r for r in h.runs() if r.id == run_id)
+        recorded = {b.name: b for b in h.blends(run_id)}
+    assert record.best is not None and record.best != "untested"
+    assert "untested" in recorded and not recorded["untested"].submittable  # recorded, marked
+    assert "stack" not in recorded and "hill_climb" in recorded
