@@ -179,6 +179,37 @@ def test_a_repeated_runs_single_fold_column_is_checked_against_each_repeat(
     )
 
 
+@pytest.fixture(scope="module")
+def three_repeats(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _run(demo_data, tmp_path_factory.mktemp("stored3"), 3)
+
+
+@pytest.mark.parametrize(
+    ("folds", "repeats"),
+    [
+        ({"fold_r0": "fold_r0", "fold_r1": "fold_r1", "fold_r2": "fold_r2"}, (0, 1, 2)),
+        ({"fold_r0": "fold_r0", "fold_r2": "fold_r2"}, (0, 2)),  # a repeat's column left out
+        ({"fold": "fold_r2"}, (2,)),  # one fold column, the last repeat's
+        ({"FOLD_R2": "fold_r2"}, (2,)),
+    ],
+)
+def test_three_repeats_fold_columns(three_repeats: Path, tmp_path: Path, folds: dict[str, str], repeats: tuple) -> None:
+    """n_repeats=3: each repeat's column checked against its repeat, a single one against each repeat; unless every
+    repeat is checked, the import warns and is marked folds unchecked."""
+    run_dir = Path(shutil.copytree(three_repeats, tmp_path / "run"))
+    oof_path, test_path = _export(run_dir, tmp_path, folds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imported = import_predictions(run_dir, "p", oof_path, test_path)
+    assert imported.fold_repeats == repeats and imported.folds_checked == (len(repeats) == 3)
+    said = [str(w.message) for w in caught if "repeats its folds 3 times" in str(w.message)]
+    if len(repeats) < 3:
+        assert len(said) == 1 and f"match {', '.join(f'fold_r{r}' for r in repeats)} only" in said[0]
+        assert stored_report(run_dir, new_rows=False).unchecked == ("p",)
+    else:
+        assert not said and stored_report(run_dir, new_rows=False).unchecked == ()
+
+
 @pytest.mark.parametrize(
     ("folds", "match"),
     [
