@@ -273,20 +273,41 @@ def test_a_hand_written_blend_named_with_markup_stays_text_in_the_report(single:
     assert md.count(r'a"\>\<i\>x\</i\>\|b \*c\*') >= 2  # the leaderboard's row and the blend's line
 
 
-def test_blends_tied_by_nested_cv_are_picked_by_name_in_every_ranking(single: Path) -> None:
-    """Two blends scoring the same, better than every model: one call's verdict had named the first in its method
-    order, `submit --best` (stored blends, listed by name) the first by name; both now break the tie by name."""
-    fit_blend(single, "mean", models=["nb", "lr"], name="zz")
-    fit_blend(single, "mean", models=["nb", "lr"], name="aa")
+def test_blends_tied_by_nested_cv_are_named_alike_by_the_verdict_submit_best_and_the_report(single: Path) -> None:
+    """Blends scoring the same, better than every model: one call's verdict had named the first in its method order,
+    `submit --best` (stored blends, listed by name) and the report the first by name (calibrated_hill_climb before
+    hill_climb). All now name the simpler method, then the first by name."""
+    fit_blend(single, "mean", models=["nb", "lr"])
     for report in (
         blend_report(single, "mean", models=["nb", "lr"], save=False),
         stored_report(single, new_rows=False),
     ):
         mean = next(b for b in report.blends if b.method == "mean")
         won = replace(mean, fold_scores=tuple(1.0 for _ in mean.fold_scores))  # better than every model
-        tied = replace(report, blends=(replace(won, name="zz"), replace(won, name="aa")))
-        assert tied.choice() == ("blend", "aa") == replace(tied, blends=tied.blends[::-1]).choice()
-        assert "'aa'" in tied.verdict() and "'zz'" not in tied.verdict()
+        tied = tuple(replace(won, name=n, method=m) for n, m in (("aa", "stack"), ("zz", "mean"), ("bb", "mean")))
+        for order in (tied, tied[::-1]):
+            assert replace(report, blends=order).choice() == ("blend", "bb")
+    y = pl.read_parquet(single / "target.parquet")["y"].to_numpy()
+    p = np.clip(0.9 * y + 0.05, 0, 1)
+    oof = (
+        RunStore(single).read_predictions("nb", "oof").with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p))
+    )
+    for method in ("calibrated_hill_climb", "hill_climb"):  # the same predictions, better than every model
+        folder = single / "blends" / method
+        folder.mkdir(parents=True)
+        oof.write_parquet(folder / "oof.parquet")
+        RunStore(single).read_predictions("nb", "test").write_parquet(folder / "test.parquet")
+        summary = {
+            "name": method,
+            "method": method,
+            "models": ["nb", "lr"],
+            "weights": None,
+            "cv": 0.5,
+            "nested_cv": 0.5,
+        }
+        (folder / "summary.json").write_text(json.dumps(summary))
+    best = collect_report(single, adversarial=False).best
+    assert best is not None and best.name == "hill_climb"
 
 
 # ------------------------------------------------------------------------------- the history's best of the run
