@@ -16,7 +16,9 @@ import pytest
 from conftest import demo_spec
 
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions
+from kaggle_kit.blend.engine import stored_guard
 from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.metrics import get_metric
 from kaggle_kit.predict.best import best_choice, stored_report
 from kaggle_kit.report import History, build_report, collect_report, record_run
 from kaggle_kit.runtime.runner import run
@@ -330,3 +332,16 @@ def test_the_historys_best_is_one_submit_best_could_pick(single: Path, tmp_path:
     assert record.best is not None and record.best != "untested"
     assert "untested" in recorded and not recorded["untested"].submittable  # recorded, marked
     assert "stack" not in recorded and "hill_climb" in recorded
+
+
+def test_the_guard_over_stored_blends_leaves_out_a_stack_not_calibrated_hill_climb(single: Path) -> None:
+    """calibrated_hill_climb is an ensemble selection (one call's guard keeps it too): a stored one scoring no
+    better than hill_climb is ranked, and the tie goes to hill_climb; a stack of that score is left out."""
+    report = blend_report(single, "hill_climb", models=["nb", "lr"], save=False)
+    (selection,) = report.blends
+    rivals = [replace(selection, name=m, method=m) for m in ("calibrated_hill_climb", "stack")]
+    kept, dropped = stored_guard([*rivals, selection], get_metric(report.metric))
+    assert [b.name for b in kept] == ["calibrated_hill_climb", "hill_climb"]
+    assert [(b.name, s.name) for b, s in dropped] == [("stack", "hill_climb")]
+    won = [replace(b, fold_scores=tuple(1.0 for _ in b.fold_scores)) for b in kept]
+    assert replace(report, blends=tuple(won)).choice() == ("blend", "hill_climb")
