@@ -196,7 +196,7 @@ def make_demo(
     # stratified hold-out: the same class balance (or spread of a continuous target, or number of labels per row) in
     # test as in train
     strata = _strata(frame[target]) if isinstance(target, str) else frame.select(pl.sum_horizontal(targets))[:, 0]
-    for label in strata.unique().to_list():
+    for label in strata.unique().sort().to_list():  # sorted: unique()'s order varied from process to process
         rows = np.flatnonzero((strata == label).to_numpy())
         is_test[rng.choice(rows, size=round(len(rows) * test_fraction), replace=False)] = True
     train, test = frame.filter(~is_test), frame.filter(is_test)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,3 +177,17 @@ def test_demo_command_reuses_the_run_and_submits(demo: DemoRun) -> None:
     chosen = f"blend {verdict.best_blend.name}" if verdict.beats_best_model else f"model {verdict.best_model.name}"
     assert line.startswith(f"submission ({chosen})"), (line, chosen)
     assert (demo.run_dir / "report" / "report.html").is_file()
+
+
+def test_a_demos_test_split_is_the_same_in_every_process(tmp_path: Path) -> None:
+    """The stratified hold-out drew each class's test rows in the order polars' unique() listed the classes, which
+    varies from process to process (its string hashing): the demo's train/test split, and every score on it, changed
+    from one session to the next (a test of a blend beating its models passed or failed by chance)."""
+    code = "import sys; from kaggle_kit.demo import make_demo; make_demo('demo-breast-cancer', sys.argv[1])"
+    ids = []
+    for seed in ("1", "4"):  # two hash seeds that had given different splits
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env, cwd=Path(__file__).parent.parent)
+        ids.append(pl.read_csv(out / "demo-breast-cancer" / "test.csv")["id"].to_list())
+    assert ids[0] == ids[1]
