@@ -17,6 +17,7 @@ from conftest import demo_spec
 
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions
 from kaggle_kit.blend.engine import stored_guard
+from kaggle_kit.cli import main
 from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.predict.best import best_choice, stored_report
@@ -191,6 +192,17 @@ def test_a_repeated_runs_single_fold_column_is_checked_against_each_repeat(
     )
 
 
+def test_the_import_command_says_which_repeats_it_checked(
+    built: dict[int, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One fold column, repeat 1's, on a run of 2 repeats: checked on that repeat only, as the command now says (not
+    `folds NOT checked`, nor `folds checked`)."""
+    run_dir = Path(shutil.copytree(built[2], tmp_path / "run"))
+    oof_path, test_path = _export(run_dir, tmp_path, {"fold": "fold_r1"})
+    assert main(["import-predictions", str(run_dir), "p", "--oof", str(oof_path), "--test", str(test_path)]) == 0
+    assert "folds checked on fold_r1 only;" in capsys.readouterr().out
+
+
 @pytest.fixture(scope="module")
 def three_repeats(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _run(demo_data, tmp_path_factory.mktemp("stored3"), 3)
@@ -272,8 +284,11 @@ def test_a_hand_written_blend_named_with_markup_stays_text_in_the_report(single:
     store = RunStore(single)
     folder = single / "blends" / "odd"
     folder.mkdir(parents=True)
-    for kind in ("oof", "test"):
-        store.read_predictions("nb", kind).write_parquet(folder / f"{kind}.parquet")
+    y = pl.read_parquet(single / "target.parquet")["y"].to_numpy()
+    p = np.clip(0.9 * y + 0.05, 0, 1)  # better than every model: the report's best
+    oof = store.read_predictions("nb", "oof").with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p))
+    oof.write_parquet(folder / "oof.parquet")
+    store.read_predictions("nb", "test").write_parquet(folder / "test.parquet")
     name = 'a"><i>x</i>|b *c*'
     summary = {"name": name, "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.5, "nested_cv": 0.5}
     (folder / "summary.json").write_text(json.dumps(summary))
@@ -282,7 +297,8 @@ def test_a_hand_written_blend_named_with_markup_stays_text_in_the_report(single:
     assert "<i>x</i>" not in html and 'id="blend-a&quot;&gt;&lt;i&gt;x&lt;/i&gt;|b *c*-weights"' in html
     md = files.markdown.read_text()  # its markup had been left raw in report.md (only the table's bar escaped)
     assert "<i>" not in md and "*c*" not in md
-    assert md.count(r'a"\>\<i\>x\</i\>\|b \*c\*') >= 2  # the leaderboard's row and the blend's line
+    assert md.count(r'a"\>\<i\>x\</i\>\|b \*c\*') >= 3  # the best, the leaderboard's row, the blend's line
+    assert r'**Best: a"\>\<i\>x\</i\>\|b \*c\***' in md
 
 
 def test_blends_tied_by_nested_cv_are_named_alike_by_the_verdict_submit_best_and_the_report(single: Path) -> None:
@@ -355,3 +371,6 @@ def test_the_guard_over_stored_blends_leaves_out_a_stack_not_calibrated_hill_cli
     assert [(b.name, s.name) for b, s in dropped] == [("stack", "hill_climb")]
     won = [replace(b, fold_scores=tuple(1.0 for _ in b.fold_scores)) for b in kept]
     assert replace(report, blends=tuple(won)).choice() == ("blend", "hill_climb")
+    # a tempered selection (hill_climb_temperature) is not the selection one call's guard compares with: no rival
+    tempered = replace(selection, name="hill_climb_temperature", temperature=1.5)
+    assert stored_guard([rivals[1], tempered], get_metric(report.metric))[1] == []
