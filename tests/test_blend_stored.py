@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,12 @@ import pytest
 from conftest import demo_spec
 
 from kaggle_kit.blend import blend_report, fit_blend, import_predictions
+from kaggle_kit.blend.engine import stored_guard
+from kaggle_kit.cli import main
 from kaggle_kit.errors import ConfigError, DataError
+from kaggle_kit.metrics import get_metric
 from kaggle_kit.predict.best import best_choice, stored_report
-from kaggle_kit.report import build_report, collect_report
+from kaggle_kit.report import History, build_report, collect_report, record_run
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
 
@@ -69,15 +73,29 @@ def _export(run_dir: Path, folder: Path, folds: dict[str, str] | None) -> tuple[
 
 
 # ------------------------------------------------------------------------------- the guard across calls
-def test_a_stacker_the_guard_drops_takes_an_earlier_one_of_its_name_with_it(single: Path) -> None:
-    """`blend --method stack` over nb and lr is stored as 'stack'; a later call over nb alone drops its stacker
-    ("neither stored nor ranked"). The earlier 'stack' had stayed, and `submit --best` submitted it."""
+def test_a_stacker_the_guard_drops_keeps_an_earlier_one_of_its_name(single: Path) -> None:
+    """`blend --method stack` over nb and lr is stored as 'stack'; a later call over nb alone drops its own stacker.
+    The earlier 'stack' is another blend (over nb and lr, which no selection over nb and lr beat): it had been
+    deleted, computed work lost, and `submit --best` could no longer pick it. It stays, ranked as stored blends are,
+    and the note says so."""
     fit_blend(single, "stack", models=["nb", "lr"])
     report = blend_report(single, "hill_climb,stack", models=["nb"])
     assert [b.name for b, _ in report.dropped] == ["stack"]  # the precondition: this call's guard drops it
-    assert "stored under its name by an earlier call was removed" in report.text()
-    assert not (single / "blends" / "stack").exists()
-    assert "stack" not in {b.name for b in stored_report(single, new_rows=False).blends}
+    assert "the blend 'stack' stored by an earlier call (over 'lr', 'nb') is kept" in report.text()
+    assert RunStore(single).root.joinpath("blends", "stack", "summary.json").is_file()
+    assert "stack" in {b.name for b in stored_report(single, new_rows=False).blends}
+
+
+def test_an_earlier_stacker_over_the_same_models_is_kept_but_left_out_of_the_ranking(single: Path) -> None:
+    """The earlier 'stack' over the very models of a later call whose guard drops its stacker: kept on disk (nothing
+    computed is lost), left out of what ranks stored blends by the guard over stored blends, as the call says."""
+    fit_blend(single, "stack", models=["nb"])
+    report = blend_report(single, "hill_climb,stack", models=["nb"])
+    assert [b.name for b, _ in report.dropped] == ["stack"]
+    assert "is kept" in report.text() and "left out of `submit --best` and the report" in report.text()
+    assert (single / "blends" / "stack" / "summary.json").is_file()
+    stored = stored_report(single, new_rows=False)
+    assert [(b.name, s.name) for b, s in stored.dropped] == [("stack", "hill_climb")]
     assert best_choice(single, new_rows=False).name != "stack"
 
 
@@ -116,11 +134,17 @@ def test_imports_without_test_predictions_are_ranked_but_never_named_the_best(si
 
 
 def test_blends_of_imports_whose_folds_were_not_checked_are_marked(single: Path, tmp_path: Path) -> None:
-    oof_path, test_path = _export(single, tmp_path, None)
+    """(The import is a noisy copy of the target, whose errors owe nothing to lr's, so that the mean of the two beats
+    both whatever the split: naive Bayes' OOF had beaten lr with it on some splits only, and the demo's split had
+    changed from one session to the next.)"""
+    _, test_path = _export(single, tmp_path, None)
     y = pl.read_parquet(single / "target.parquet")["y"].to_numpy()
-    # weaker than lr, its errors independent of lr's (noise beside the truth): their mean beats lr
-    p = 0.3 * y + 0.7 * np.random.default_rng(0).uniform(size=len(y))
-    pl.read_csv(oof_path).with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p)).write_csv(oof_path)
+    p = np.clip(0.45 * y + 0.55 * np.random.default_rng(0).random(len(y)), 0, 1)
+    oof = (
+        RunStore(single).read_predictions("nb", "oof").with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p))
+    )
+    oof_path = tmp_path / "noisy.csv"
+    oof.write_csv(oof_path)
     with pytest.warns(UserWarning, match="no fold column"):
         import_predictions(single, "nofolds", oof_path, test_path)
     report = blend_report(single, "mean", models=["lr", "nofolds"])
@@ -166,6 +190,48 @@ def test_a_repeated_runs_single_fold_column_is_checked_against_each_repeat(
         "fold_on_fold_r1",
         "fold_r1_on_fold_r1",
     )
+
+
+def test_the_import_command_says_which_repeats_it_checked(
+    built: dict[int, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One fold column, repeat 1's, on a run of 2 repeats: checked on that repeat only, as the command now says (not
+    `folds NOT checked`, nor `folds checked`)."""
+    run_dir = Path(shutil.copytree(built[2], tmp_path / "run"))
+    oof_path, test_path = _export(run_dir, tmp_path, {"fold": "fold_r1"})
+    assert main(["import-predictions", str(run_dir), "p", "--oof", str(oof_path), "--test", str(test_path)]) == 0
+    assert "folds checked on fold_r1 only;" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def three_repeats(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _run(demo_data, tmp_path_factory.mktemp("stored3"), 3)
+
+
+@pytest.mark.parametrize(
+    ("folds", "repeats"),
+    [
+        ({"fold_r0": "fold_r0", "fold_r1": "fold_r1", "fold_r2": "fold_r2"}, (0, 1, 2)),
+        ({"fold_r0": "fold_r0", "fold_r2": "fold_r2"}, (0, 2)),  # a repeat's column left out
+        ({"fold": "fold_r2"}, (2,)),  # one fold column, the last repeat's
+        ({"FOLD_R2": "fold_r2"}, (2,)),
+    ],
+)
+def test_three_repeats_fold_columns(three_repeats: Path, tmp_path: Path, folds: dict[str, str], repeats: tuple) -> None:
+    """n_repeats=3: each repeat's column checked against its repeat, a single one against each repeat; unless every
+    repeat is checked, the import warns and is marked folds unchecked."""
+    run_dir = Path(shutil.copytree(three_repeats, tmp_path / "run"))
+    oof_path, test_path = _export(run_dir, tmp_path, folds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imported = import_predictions(run_dir, "p", oof_path, test_path)
+    assert imported.fold_repeats == repeats and imported.folds_checked == (len(repeats) == 3)
+    said = [str(w.message) for w in caught if "repeats its folds 3 times" in str(w.message)]
+    if len(repeats) < 3:
+        assert len(said) == 1 and f"match {', '.join(f'fold_r{r}' for r in repeats)} only" in said[0]
+        assert stored_report(run_dir, new_rows=False).unchecked == ("p",)
+    else:
+        assert not said and stored_report(run_dir, new_rows=False).unchecked == ()
 
 
 @pytest.mark.parametrize(
@@ -218,12 +284,93 @@ def test_a_hand_written_blend_named_with_markup_stays_text_in_the_report(single:
     store = RunStore(single)
     folder = single / "blends" / "odd"
     folder.mkdir(parents=True)
-    for kind in ("oof", "test"):
-        store.read_predictions("nb", kind).write_parquet(folder / f"{kind}.parquet")
-    name = 'a"><i>x</i>|b c'
+    y = pl.read_parquet(single / "target.parquet")["y"].to_numpy()
+    p = np.clip(0.9 * y + 0.05, 0, 1)  # better than every model: the report's best
+    oof = store.read_predictions("nb", "oof").with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p))
+    oof.write_parquet(folder / "oof.parquet")
+    store.read_predictions("nb", "test").write_parquet(folder / "test.parquet")
+    name = 'a"><i>x</i>|b *c*'
     summary = {"name": name, "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.5, "nested_cv": 0.5}
     (folder / "summary.json").write_text(json.dumps(summary))
     files = build_report(single, out_dir=tmp_path / "report", adversarial=False)
     html = files.html.read_text()
-    assert "<i>x</i>" not in html and 'id="blend-a&quot;&gt;&lt;i&gt;x&lt;/i&gt;|b c-weights"' in html
-    assert r'a"><i>x</i>\|b c' in files.markdown.read_text()  # the table's bar escaped
+    assert "<i>x</i>" not in html and 'id="blend-a&quot;&gt;&lt;i&gt;x&lt;/i&gt;|b *c*-weights"' in html
+    md = files.markdown.read_text()  # its markup had been left raw in report.md (only the table's bar escaped)
+    assert "<i>" not in md and "*c*" not in md
+    assert md.count(r'a"\>\<i\>x\</i\>\|b \*c\*') >= 3  # the best, the leaderboard's row, the blend's line
+    assert r'**Best: a"\>\<i\>x\</i\>\|b \*c\***' in md
+
+
+def test_blends_tied_by_nested_cv_are_named_alike_by_the_verdict_submit_best_and_the_report(single: Path) -> None:
+    """Blends scoring the same, better than every model: one call's verdict had named the first in its method order,
+    `submit --best` (stored blends, listed by name) and the report the first by name (calibrated_hill_climb before
+    hill_climb). All now name the simpler method, then the first by name."""
+    fit_blend(single, "mean", models=["nb", "lr"])
+    for report in (
+        blend_report(single, "mean", models=["nb", "lr"], save=False),
+        stored_report(single, new_rows=False),
+    ):
+        mean = next(b for b in report.blends if b.method == "mean")
+        won = replace(mean, fold_scores=tuple(1.0 for _ in mean.fold_scores))  # better than every model
+        tied = tuple(replace(won, name=n, method=m) for n, m in (("aa", "stack"), ("zz", "mean"), ("bb", "mean")))
+        for order in (tied, tied[::-1]):
+            assert replace(report, blends=order).choice() == ("blend", "bb")
+    y = pl.read_parquet(single / "target.parquet")["y"].to_numpy()
+    p = np.clip(0.9 * y + 0.05, 0, 1)
+    oof = (
+        RunStore(single).read_predictions("nb", "oof").with_columns(p_benign=pl.Series(1 - p), p_malignant=pl.Series(p))
+    )
+    for method in ("calibrated_hill_climb", "hill_climb"):  # the same predictions, better than every model
+        folder = single / "blends" / method
+        folder.mkdir(parents=True)
+        oof.write_parquet(folder / "oof.parquet")
+        RunStore(single).read_predictions("nb", "test").write_parquet(folder / "test.parquet")
+        summary = {
+            "name": method,
+            "method": method,
+            "models": ["nb", "lr"],
+            "weights": None,
+            "cv": 0.5,
+            "nested_cv": 0.5,
+        }
+        (folder / "summary.json").write_text(json.dumps(summary))
+    best = collect_report(single, adversarial=False).best
+    assert best is not None and best.name == "hill_climb"
+
+
+# ------------------------------------------------------------------------------- the history's best of the run
+def test_the_historys_best_is_one_submit_best_could_pick(single: Path, tmp_path: Path) -> None:
+    """`kaggle-kit history` named a blend without test predictions (which `submit --best` cannot submit and the
+    report never names the best) the run's best, and recorded a stacker the guard over stored blends leaves out."""
+    folder = single / "blends" / "untested"
+    folder.mkdir(parents=True)
+    RunStore(single).read_predictions("nb", "oof").write_parquet(folder / "oof.parquet")  # no test.parquet
+    scores = [0.9999] * 5
+    summary = {"name": "untested", "method": "mean", "models": ["nb"], "weights": [1.0], "cv": 0.9999}
+    (folder / "summary.json").write_text(json.dumps({**summary, "nested_cv": 0.9999, "nested_fold_scores": scores}))
+    fit_blend(single, "stack", models=["nb"])
+    fit_blend(single, "hill_climb", models=["nb"])  # the stacker does not beat it (test above)
+    db = tmp_path / "history.sqlite"
+    run_id = record_run(single, db=db)
+    with History(db) as h:
+        record = next(r for r in h.runs() if r.id == run_id)
+        recorded = {b.name: b for b in h.blends(run_id)}
+    assert record.best is not None and record.best != "untested"
+    assert "untested" in recorded and not recorded["untested"].submittable  # recorded, marked
+    assert "stack" not in recorded and "hill_climb" in recorded
+
+
+def test_the_guard_over_stored_blends_leaves_out_a_stack_not_calibrated_hill_climb(single: Path) -> None:
+    """calibrated_hill_climb is an ensemble selection (one call's guard keeps it too): a stored one scoring no
+    better than hill_climb is ranked, and the tie goes to hill_climb; a stack of that score is left out."""
+    report = blend_report(single, "hill_climb", models=["nb", "lr"], save=False)
+    (selection,) = report.blends
+    rivals = [replace(selection, name=m, method=m) for m in ("calibrated_hill_climb", "stack")]
+    kept, dropped = stored_guard([*rivals, selection], get_metric(report.metric))
+    assert [b.name for b in kept] == ["calibrated_hill_climb", "hill_climb"]
+    assert [(b.name, s.name) for b, s in dropped] == [("stack", "hill_climb")]
+    won = [replace(b, fold_scores=tuple(1.0 for _ in b.fold_scores)) for b in kept]
+    assert replace(report, blends=tuple(won)).choice() == ("blend", "hill_climb")
+    # a tempered selection (hill_climb_temperature) is not the selection one call's guard compares with: no rival
+    tempered = replace(selection, name="hill_climb_temperature", temperature=1.5)
+    assert stored_guard([rivals[1], tempered], get_metric(report.metric))[1] == []

@@ -265,7 +265,7 @@ def test_an_older_history_gets_its_tables_on_open_and_a_schema_change_needs_a_ne
     with read_only_file(db), pytest.raises(StoreError, match=r"cannot write the run history .*: the file is read-only"):
         History(db)
     schema = hashlib.sha256(history_module._SCHEMA.encode()).hexdigest()[:16]
-    assert (history_module.SCHEMA_VERSION, schema) == (1, "9538830fe18738ae"), (
+    assert (history_module.SCHEMA_VERSION, schema) == (2, "6d34529f81273b6e"), (
         "the history schema changed: raise SCHEMA_VERSION (History() upgrades an older database only: a new column "
         "needs its ALTER TABLE there), then pin the new version and hash here"
     )

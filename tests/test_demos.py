@@ -174,3 +174,21 @@ def test_demo_command_reuses_the_run_and_submits(demo: DemoRun) -> None:
     chosen = f"blend {verdict.best_blend.name}" if verdict.beats_best_model else f"model {verdict.best_model.name}"
     assert line.startswith(f"submission ({chosen})"), (line, chosen)
     assert (demo.run_dir / "report" / "report.html").is_file()
+
+
+def test_a_demos_test_split_is_the_same_in_every_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stratified hold-out drew each class's test rows in the order polars' unique() listed the classes, which
+    varies from process to process (its hashing): the demo's train/test split, and every score on it, changed from
+    one session to the next (a test of a blend beating its models passed or failed by chance). Here unique() lists
+    them in one order, then in the other, as two processes may."""
+    from kaggle_kit.demo import make_demo
+
+    ids = []
+    unique = pl.Series.unique
+    for reverse in (False, True):
+        monkeypatch.setattr(
+            pl.Series, "unique", lambda self, *a, r=reverse, **k: unique(self, maintain_order=True)[:: -1 if r else 1]
+        )
+        make_demo("demo-breast-cancer", tmp_path / str(reverse))
+        ids.append(pl.read_csv(tmp_path / str(reverse) / "demo-breast-cancer" / "test.csv")["id"].to_list())
+    assert ids[0] == ids[1]

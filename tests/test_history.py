@@ -253,3 +253,25 @@ def test_the_same_records_go_to_mlflow(two_runs: TwoRuns, tmp_path: Path) -> Non
             assert f"lb.{s.source}.public" in logged.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert "spec.toml" in artifacts
+
+
+def test_a_history_written_before_blends_recorded_submittable_is_read_and_extended(tmp_path: Path) -> None:
+    """An older history has no `submittable` column: it gets one, its blends counted as submittable (unknown)."""
+    from kaggle_kit.report.history import _SCHEMA
+
+    db = tmp_path / "history.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(_SCHEMA.replace("    submittable INTEGER,\n", ""))
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute(
+            "INSERT INTO runs (recorded_at, competition, run_dir, task, metric, greater_is_better) "
+            "VALUES ('2026-01-01', 'c', '/r', 'binary', 'roc_auc', 1)"
+        )
+        conn.execute(
+            "INSERT INTO blends (run_id, name, method, models, cv, nested_cv, nested_fold_scores) "
+            "VALUES (1, 'old', 'mean', '[\"a\"]', 0.9, 0.9, '[0.9]')"
+        )
+    conn.close()
+    with History(db) as h:
+        assert h.blends(1)[0].submittable and h.runs()[0].best == "old"
+        assert "submittable" in {row[1] for row in h.conn.execute("PRAGMA table_info(blends)")}

@@ -20,10 +20,10 @@ import numpy as np
 import polars as pl
 
 from ..config import names_of
-from ..errors import ConfigError, StoreError, allowed
+from ..errors import ConfigError, KitError, StoreError, allowed
 from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore, check_writable
-from .engine import BlendOutcome, blend_predictions, stacking_guard
+from .engine import BlendOutcome, blend_predictions, stacking_guard, stored_guard
 from .inputs import RunPredictions, blendable_keys, current_keys, load_run, stale_reason, unchecked_imports
 from .nested import OutOfTime
 from .registry import BLENDERS, applicable, make_blender
@@ -35,7 +35,6 @@ from .storage import (
     read_blend,
     read_blend_predictions,
     reblend_command,
-    remove_blend,
     write_blend,
 )
 from .threshold import oof_threshold
@@ -172,14 +171,10 @@ def blend_report(
         if outcome.result.method == "stack":  # it beat the selection
             _save(preds, outcome)
     for blend, beaten_by in dropped:
-        # a blend of that name stored by an earlier call (over other models) goes too: else `submit --best` and the
-        # report ranked, and could submit, the stacker this call says is neither stored nor ranked
-        removed = save and remove_blend(RunStore(preds.root), blend.name)
         notes.append(
             f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {blend.mean:.5f} by nested CV, "
             f"which does not beat the ensemble selection {beaten_by.name!r} ({beaten_by.mean:.5f}); it is neither "
-            "stored nor ranked"
-            + (" (the blend stored under its name by an earlier call was removed)." if removed else ".")
+            f"stored nor ranked{_earlier_stacker(preds, blend.name, beaten_by, save)}."
         )
     for bag, members in bags.items():
         outcomes.append(_blend(preds.select(members), "mean", bag, None, seed, calibrate))
@@ -226,6 +221,23 @@ def blend_report(
         notes=tuple(notes),
         unchecked=tuple(n for n in unchecked_imports(preds.root) if n in preds.names),
     )
+
+
+def _earlier_stacker(preds: RunPredictions, name: str, selection: BlendResult, stored: bool) -> str:
+    """What becomes of a blend stored under a dropped stacker's ``name`` by an earlier call: it is kept (nothing
+    computed is lost: it had been deleted, a stack over other models with it, which may be the run's best), and
+    ranked by ``submit --best`` and the report as stored blends are, through the guard over stored blends
+    (:func:`~.engine.stored_guard`): left out where a selection over its models, this call's, scores at least as
+    well (``stored``: this call stored it)."""
+    try:
+        earlier = read_blend(preds.root, name)
+    except KitError:
+        return ""
+    models = ", ".join(map(repr, sorted(earlier.models)))
+    what = f" (the blend {name!r} stored by an earlier call (over {models}) is kept"
+    if stored and stored_guard([earlier, selection], preds.metric)[1]:
+        return what + f", left out of `submit --best` and the report: it does not beat {selection.name!r} either)"
+    return what + ": `submit --best` and the report rank it, unless a stored hill_climb over its models scores as well)"
 
 
 def _seed_bags(preds: RunPredictions) -> dict[str, list[str]]:

@@ -238,7 +238,13 @@ def stored_guard(blends: Sequence[_B], metric: Metric) -> tuple[list[_B], list[t
     stacker is left out when a stored selection (``hill_climb``) over the same models, the same versions of them
     (their keys), scores at least as well by nested CV. Returns the blends kept and, for each stacker left out,
     ``(it, the selection)``. A stacker without such a selection beside it is kept, as one call of ``stack`` alone
-    keeps it."""
+    keeps it.
+
+    ``calibrated_hill_climb`` is not guarded, though its twins are level-2 fits: it is an ensemble selection, whose
+    search is the guard (a twin enters only where it improves the blend; without one it is ``hill_climb``'s
+    selection), and one call's :func:`stacking_guard` keeps it, so leaving it out here would make ``submit --best``
+    disagree with that call's verdict. A tie with ``hill_climb`` goes to ``hill_climb``
+    (:func:`~.report.tie_order`)."""
     # the plain selection, as one call's guard compares with (not hill_climb_temperature: calibrated)
     selections = [b for b in blends if b.method == "hill_climb" and b.model_keys and not _calibrated(b)]
     kept, dropped = [], []

@@ -24,6 +24,7 @@ from ..leaderboard import (
 from ..metrics import Metric, get_metric
 from ..runtime.scoring import FoldScores
 from ..runtime.store import ModelResult
+from .registry import BLENDERS
 from .result import BlendResult
 
 _CORRELATED = 0.97  # mean pairwise OOF correlation above which models rarely add to each other
@@ -85,9 +86,11 @@ class BlendReport:
 
     @property
     def best_blend(self) -> BlendResult:
-        """The blend with the best honest score, among those of two or more models (when there are any)."""
+        """The blend with the best honest score, among those of two or more models (when there are any); a tie goes
+        as :func:`tie_order` says, whatever the order of :attr:`blends` (one call lists them in its method order,
+        stored blends by name: the verdict and ``submit --best`` had named different blends of one score)."""
         several = [b for b in self.blends if len(b.models) > 1] or list(self.blends)
-        return _best(several, get_metric(self.metric), lambda b: b.mean)
+        return _best(sorted(several, key=tie_order), get_metric(self.metric), lambda b: b.mean)
 
     @property
     def beats_best_model(self) -> bool:
@@ -365,6 +368,15 @@ def _mean_offdiagonal(corr: np.ndarray) -> float:
     if n < 2:
         return float("nan")
     return float(np.nanmean(corr[~np.eye(n, dtype=bool)]))
+
+
+def tie_order(blend: BlendResult | Any) -> tuple[int, str]:
+    """Which of blends tied by their honest score is named: the simpler method first, in the order the methods are
+    registered (mean, rank, nelder_mead, hill_climb, calibrated_hill_climb, stack: the guard's preference for the
+    selection over a level-2 fit that does not beat it; a method registered elsewhere after them), then the first by
+    name (hill_climb before its tempered copy). One order for the verdict, ``submit --best`` and the report."""
+    methods = list(BLENDERS)
+    return (methods.index(blend.method) if blend.method in methods else len(methods), blend.name)
 
 
 def _best(items, metric: Metric, score):  # type: ignore[no-untyped-def]

@@ -82,19 +82,6 @@ def write_blend(
     return folder
 
 
-def remove_blend(store: RunStore, name: str) -> bool:
-    """Delete the stored blend ``name`` (its summary first, so that a half-deleted folder is no blend); True when
-    there was one."""
-    import shutil
-
-    folder = blend_dir(store.root, name)
-    if not (folder / "summary.json").is_file():
-        return False
-    (folder / "summary.json").unlink()
-    shutil.rmtree(folder, ignore_errors=True)
-    return True
-
-
 def read_blend_frame(folder: Path, kind: str, fix: str) -> pl.DataFrame | None:
     """A blend folder's ``<kind>.parquet`` (None when absent), refused with ``fix`` when it does not match the
     checksum recorded when it was written (hand-edited or corrupted) or cannot be read."""

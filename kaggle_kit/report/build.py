@@ -23,6 +23,7 @@ import polars as pl
 
 from ..blend.engine import guard_note, stored_guard
 from ..blend.inputs import run_folds
+from ..blend.report import tie_order
 from ..blend.scoring import honest_scores
 from ..blend.storage import external_sources, read_external_predictions
 from ..config import BASELINE_NAME
@@ -132,7 +133,14 @@ def collect_report(
     imported = _imported(store, oofs)
     entries = rank_entries(
         _honest(
-            marked([*map(Entry.from_model, models), *imported, *map(Entry.from_blend, blends)], store, blends, notes),
+            # blends in the order ties are broken, as `submit --best` and the blend verdict break them (the ranking
+            # is stable; they had been by name: a tie named calibrated_hill_climb where --best named hill_climb)
+            marked(
+                [*map(Entry.from_model, models), *imported, *map(Entry.from_blend, sorted(blends, key=tie_order))],
+                store,
+                blends,
+                notes,
+            ),
             oofs,
             store,
             metric,

@@ -34,7 +34,7 @@ from .entries import Entry
 from .records import RunSnapshot, snapshot
 
 DB_NAME = "history.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: blends.submittable
 #: seconds a write waits for another process's lock on the database (two commands finishing at once)
 LOCK_TIMEOUT = 30.0
 
@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS blends (
     nested_cv REAL,
     nested_fold_scores TEXT NOT NULL,
     gap REAL,
+    submittable INTEGER,
     UNIQUE (run_id, name)
 );
 CREATE TABLE IF NOT EXISTS submissions (
@@ -154,6 +155,7 @@ class BlendRecord:
     nested_cv: float | None
     nested_fold_scores: tuple[float, ...]
     gap: float | None
+    submittable: bool = True  # False: no test predictions, never the run's best (unknown in older records: True)
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,7 @@ class History:
             if version < SCHEMA_VERSION or not _TABLES.issubset(tables):
                 with self._tx():
                     self.conn.executescript(_SCHEMA)
+                    _add_submittable(self.conn)
                     self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except StoreError:
             self.conn.close()
@@ -325,7 +328,7 @@ class History:
             for b in snap.blends:
                 c.execute(
                     "INSERT INTO blends (run_id, name, method, models, weights, cv, nested_cv, nested_fold_scores, "
-                    "gap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "gap, submittable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run_id,
                         b.name,
@@ -336,6 +339,7 @@ class History:
                         _real(b.nested_cv),
                         json.dumps(list(b.nested_fold_scores)),
                         _real(b.gap),
+                        int(b.name not in snap.untested),
                     ),
                 )
         assert run_id is not None
@@ -418,7 +422,15 @@ class History:
         for r in self.conn.execute(sql, params).fetchall():
             entries = [Entry(m.name, m.kind, _nan(m.cv), m.fold_scores, status=m.status) for m in self.models(r["id"])]
             entries += [
-                Entry(b.name, "blend", _nan(b.cv), b.nested_fold_scores, nested_cv=_nan(b.nested_cv), method=b.method)
+                Entry(
+                    b.name,
+                    "blend",
+                    _nan(b.cv),
+                    b.nested_fold_scores,
+                    nested_cv=_nan(b.nested_cv),
+                    method=b.method,
+                    submittable=b.submittable,
+                )
                 for b in self.blends(r["id"])
             ]
             best = _best(entries, bool(r["greater_is_better"]))
@@ -477,6 +489,7 @@ class History:
                 b["nested_cv"],
                 tuple(json.loads(b["nested_fold_scores"])),
                 b["gap"],
+                b["submittable"] != 0,
             )
             for b in rows
         ]
@@ -492,10 +505,20 @@ def _nan(value: float | None) -> float:
 
 
 def _best(entries: list[Entry], greater_is_better: bool) -> Entry | None:
-    scored = [e for e in entries if e.status == "ok" and not e.is_baseline and not math.isnan(e.score)]
+    # as the report names its best: never what `submit --best` cannot submit (a blend without test predictions)
+    scored = [
+        e for e in entries if e.status == "ok" and not e.is_baseline and e.submittable and not math.isnan(e.score)
+    ]
     if not scored:
         return None
     return max(scored, key=lambda e: e.score if greater_is_better else -e.score)
+
+
+def _add_submittable(conn: sqlite3.Connection) -> None:
+    """A history written before blends recorded ``submittable`` gets the column (its records NULL: unknown, counted
+    as submittable), on its way from schema 1 to 2."""
+    if "submittable" not in {row[1] for row in conn.execute("PRAGMA table_info(blends)")}:
+        conn.execute("ALTER TABLE blends ADD COLUMN submittable INTEGER")
 
 
 def _submission(row: sqlite3.Row) -> SubmissionRecord:

@@ -3,16 +3,30 @@ verdict of adversarial validation, CV against the public leaderboard, and what w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .build import Report, cv_lb_agreement, cv_lb_points
 from .html import fmt
 
+#: what Markdown reads as markup in a name (emphasis, code, links, HTML, a table's bar): backslash-escaped
+_MARKUP = re.compile(r"([\\`*\[\]<>|])")
+
+
+def _md(text: object) -> str:
+    """``text`` (a name from a file: a blend written by hand names itself) shown as text in Markdown: its markup had
+    been left raw (``<i>x</i>`` rendered, ``*c*`` emphasised); only a table's bar was escaped."""
+    return _MARKUP.sub(r"\\\1", str(text))
+
+
+def _note(text: str) -> str:
+    """A note as Markdown: HTML in the names it quotes escaped; its own ``code`` spans kept."""
+    return re.sub(r"([<>])", r"\\\1", text)
+
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     def cell(v: object) -> str:
-        text = fmt(v) if isinstance(v, float) or v is None else str(v)
-        return text.replace("|", "\\|")
+        return fmt(v) if isinstance(v, float) or v is None else _md(v)
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
@@ -30,7 +44,7 @@ def render_markdown(r: Report) -> str:
     best = r.best
     if best is not None:
         out.append(
-            f"**Best: {best.name}** — {'nested CV' if best.is_blend else 'CV'} {fmt(best.score)} "
+            f"**Best: {_md(best.name)}** — {'nested CV' if best.is_blend else 'CV'} {fmt(best.score)} "
             f"({fmt(best.mean)} ± {fmt(best.std)} over {len(best.fold_scores)} folds)\n"
         )
 
@@ -75,12 +89,12 @@ def render_markdown(r: Report) -> str:
                 ],
             )
         )
-        out += [f"- **{x.family}** ({x.best_model}): {x.diagnosis.text}\n" for x in f.rows]
+        out += [f"- **{_md(x.family)}** ({_md(x.best_model)}): {_note(x.diagnosis.text)}\n" for x in f.rows]
         if f.ensemble is not None:
             e = f.ensemble
-            out.append(f"\nEnsemble weights of **{e.name}** ({e.method}; nested CV {fmt(e.mean)}), by family:\n")
+            out.append(f"\nEnsemble weights of **{_md(e.name)}** ({e.method}; nested CV {fmt(e.mean)}), by family:\n")
             out += [
-                f"- {g.family} {g.weight:.3f}: " + ", ".join(f"{n} {w:.3f}" for n, w in g.models) + "\n"
+                f"- {_md(g.family)} {g.weight:.3f}: " + ", ".join(f"{_md(n)} {w:.3f}" for n, w in g.models) + "\n"
                 for g in e.families
             ]
         out.append("")
@@ -89,20 +103,20 @@ def render_markdown(r: Report) -> str:
         out.append("## Blends\n")
         for b in r.blends:
             weights = ", ".join(
-                f"{m} {w:.3f}" for m, w in zip(b.models, b.weights or [float("nan")] * len(b.models), strict=True)
+                f"{_md(m)} {w:.3f}" for m, w in zip(b.models, b.weights or [float("nan")] * len(b.models), strict=True)
             )
             out.append(
-                f"- **{b.name}** ({b.method}): CV {fmt(b.cv)}, nested CV {fmt(b.nested_cv)}, gap {fmt(b.gap)}; "
-                f"weights {weights}\n"
+                f"- **{_md(b.name)}** ({_md(b.method)}): CV {fmt(b.cv)}, nested CV {fmt(b.nested_cv)}, "
+                f"gap {fmt(b.gap)}; weights {weights}\n"
             )
 
     if r.correlation is not None and r.correlation.pairs():
         a, b, v = r.correlation.pairs()[0]
-        out.append(f"\n## Diversity\n\nLeast correlated pair of OOF predictions: {a} and {b} ({v:.3f}).\n")
+        out.append(f"\n## Diversity\n\nLeast correlated pair of OOF predictions: {_md(a)} and {_md(b)} ({v:.3f}).\n")
 
     if r.errors is not None:
         e = r.errors
-        out.append(f"\n## Worst OOF mistakes of {e.model}\n")
+        out.append(f"\n## Worst OOF mistakes of {_md(e.model)}\n")
         out.append(
             _table(
                 ["id", "true", "predicted", "p(true)" if e.labels else e.error_name],
@@ -130,5 +144,5 @@ def render_markdown(r: Report) -> str:
 
     if r.notes:
         out.append("\n## Left out\n")
-        out += [f"- {n}\n" for n in r.notes]
+        out += [f"- {_note(n)}\n" for n in r.notes]
     return "\n".join(out)

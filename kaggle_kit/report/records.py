@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..blend.engine import stored_guard
 from ..config import spec_hash
 from ..errors import StoreError
 from ..metrics import get_metric
@@ -41,6 +42,9 @@ class RunSnapshot:
     n_test: int | None
     models: tuple[ModelResult, ...]
     blends: tuple[BlendSummary, ...]
+    # blends without test predictions in a run with test rows: recorded, never the run's best (`submit --best` cannot
+    # submit them, and the report never names them the best)
+    untested: tuple[str, ...] = ()
 
 
 def snapshot(run_dir: Path | str, *, code_dir: Path | str | None = None) -> RunSnapshot:
@@ -54,6 +58,11 @@ def snapshot(run_dir: Path | str, *, code_dir: Path | str | None = None) -> RunS
             models.append(store.read_summary(name))
         except StoreError:  # a model whose run never finished has no summary: nothing to record
             continue
+    # those made from the current versions of their models, as `report` ranks them: a run refit after a blend is
+    # recorded at its end, and the stale blend had been its best in `kaggle-kit history`; a stored stacker the guard
+    # over stored blends leaves out, as `report` and `submit --best` leave it out (it had been the history's best)
+    blends, _ = stored_guard(current_blends(store.root, read_blends(store.root))[0], get_metric(meta["metric"]))
+    has_test = int(meta.get("n_test") or 0) > 0
     return RunSnapshot(
         run_dir=store.root.resolve(),
         competition=str(meta.get("name") or store.root.name),
@@ -68,9 +77,8 @@ def snapshot(run_dir: Path | str, *, code_dir: Path | str | None = None) -> RunS
         n_train=meta.get("n_train"),
         n_test=meta.get("n_test"),
         models=tuple(models),
-        # those made from the current versions of their models, as `report` ranks them: a run refit after a blend is
-        # recorded at its end, and the stale blend had been its best in `kaggle-kit history`
-        blends=tuple(current_blends(store.root, read_blends(store.root))[0]),
+        blends=tuple(blends),
+        untested=tuple(b.name for b in blends if has_test and not (b.folder / "test.parquet").is_file()),
     )
 
 
