@@ -24,7 +24,7 @@ from kaggle_kit.metrics import get_metric
 from kaggle_kit.models import FitContext, make_adapter
 from kaggle_kit.models.nn.families import FAMILIES
 from kaggle_kit.predict.models import encoder_for
-from kaggle_kit.runtime import embeddings, runner
+from kaggle_kit.runtime import embeddings, fold_fit, runner
 from kaggle_kit.runtime.progress import PlainProgress
 from kaggle_kit.runtime.store import RunStore
 
@@ -88,7 +88,7 @@ class ShapesRun:
         self.spec = spec_of(root, MODELS)
         self.fits: list[tuple[FeatureMatrix, FeatureMatrix]] = []
         self.shown = io.StringIO()  # what a user sees  # what lgbm_emb was fitted on, fold by fold
-        real = runner.make_adapter
+        real = fold_fit.make_adapter
 
         def spy(model: ModelSpec, task: str | None = None):  # records the reader's matrices; fits as usual
             adapter = real(model, task)
@@ -103,7 +103,7 @@ class ShapesRun:
             return adapter
 
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(runner, "make_adapter", spy)
+            mp.setattr(fold_fit, "make_adapter", spy)
             result = runner.run(
                 self.spec,
                 runs_root=root / "runs",
@@ -432,9 +432,9 @@ def test_a_net_fold_refitted_to_other_weights_makes_its_embeddings_and_readers_a
     import shutil
 
     shutil.rmtree(store.fold_dir("cnn", key, 0, 1))
-    real_seed = runner.model_seed
+    real_seed = fold_fit.model_seed
     with pytest.MonkeyPatch.context() as mp:  # the refitted fold's net gets other weights
-        mp.setattr(runner, "model_seed", lambda m, s: real_seed(m, s) + (m.name == "cnn"))
+        mp.setattr(fold_fit, "model_seed", lambda m, s: real_seed(m, s) + (m.name == "cnn"))
         second = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
     assert store.current_models()["cnn"] == key and second.fitted == 1 + 3  # the net's fold, the reader's three
     embeddings._read_files.cache_clear()
@@ -536,9 +536,9 @@ def test_predict_refuses_a_reader_fitted_through_net_folds_refitted_since(tmp_pa
     first = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
     store = RunStore(first.run_dir)
     shutil.rmtree(store.fold_dir("cnn", store.current_models()["cnn"], 0, 1))
-    real_seed = runner.model_seed
+    real_seed = fold_fit.model_seed
     with pytest.MonkeyPatch.context() as mp:  # the refitted fold's net gets other weights
-        mp.setattr(runner, "model_seed", lambda m, s: real_seed(m, s) + (m.name == "cnn"))
+        mp.setattr(fold_fit, "model_seed", lambda m, s: real_seed(m, s) + (m.name == "cnn"))
         runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False, only="cnn")
     want = r"'lgbm_emb' repeat 0 fold 1 was fitted on the embeddings of model 'cnn' made by net folds refitted since"
     with pytest.raises(StoreError, match=want + r".*Rerun `kaggle-kit run CONFIG`"):

@@ -576,7 +576,7 @@ def test_a_ray_task_may_take_the_share_of_a_gpu_it_asks_for(num_gpus: float, sha
 def test_a_fold_fit_hands_the_adapter_its_gpu_share_and_records_where_it_ran(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kaggle_kit.runtime import runner
+    from kaggle_kit.runtime import fold_fit
 
     spec = _spec(tmp_path)
     data = load_competition(spec)
@@ -584,7 +584,7 @@ def test_a_fold_fit_hands_the_adapter_its_gpu_share_and_records_where_it_ran(
     store = RunStore(tmp_path / "run")
     store.save_folds(folds, data.train_ids)
     seen: list[float] = []
-    real = runner.make_adapter
+    real = fold_fit.make_adapter
 
     def spying(model, task):
         adapter = real(model, task)
@@ -592,9 +592,9 @@ def test_a_fold_fit_hands_the_adapter_its_gpu_share_and_records_where_it_ran(
         adapter.fit = lambda *a: seen.append(a[-1].gpu_share) or fit(*a)
         return adapter
 
-    monkeypatch.setattr(runner, "make_adapter", spying)
+    monkeypatch.setattr(fold_fit, "make_adapter", spying)
     ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cuda", threads=1, gpu_share=0.25)
-    result = runner.fit_fold(ctx, Task(spec.models[0], "k", 0, 0))
+    result = fold_fit.fit_fold(ctx, Task(spec.models[0], "k", 0, 0))
     assert seen == [0.25]
     assert result.device == "cpu"  # a CUDA run's XGBoost fold too small for the GPU is recorded where it ran
 

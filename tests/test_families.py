@@ -25,7 +25,8 @@ from kaggle_kit.models.base import Fitted
 from kaggle_kit.report import family_report
 from kaggle_kit.report.families import CLOSE, OVERFIT, diagnose, headroom
 from kaggle_kit.runtime.executors import Task
-from kaggle_kit.runtime.runner import _train_score, run
+from kaggle_kit.runtime.fold_fit import _train_score
+from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import FoldResult, RunStore
 
 FAST = {"num_boost_round": 15, "early_stopping_rounds": 0}
@@ -144,9 +145,9 @@ class _Recorder:
 
 
 def test_train_score_scores_a_seeded_subsample_aligned_with_its_targets(monkeypatch: pytest.MonkeyPatch) -> None:
-    import kaggle_kit.runtime.runner as runner
+    from kaggle_kit.runtime import fold_fit
 
-    monkeypatch.setattr(runner, "TRAIN_SCORE_ROWS", 50)
+    monkeypatch.setattr(fold_fit, "TRAIN_SCORE_ROWS", 50)
     rng = np.random.default_rng(3)
     n = 400
     x0 = rng.normal(size=n)

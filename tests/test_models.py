@@ -336,7 +336,7 @@ def test_xgboost_builds_its_matrices_on_the_task_threads(monkeypatch: pytest.Mon
 
 
 def test_each_family_names_the_library_its_fit_imports_and_wrappers_pass_it_on() -> None:
-    """The runner imports ``library`` before timing a fit (runner.fit_fold); the name must be the module the fit
+    """The runner imports ``library`` before timing a fit (fold_fit.fit_fold); the name must be the module the fit
     imports, else the import lands in ``fit_seconds`` again. Per-target and distribution wrappers pass it on."""
     import importlib
 

@@ -87,7 +87,7 @@ def predict_folder(
     ``sequences``: the store of ``test``'s streamed sequences (``data.sequences.layout = "streamed"``);
     ``embeddings``: a reader's net's embeddings of ``test``, one per fold net, over which its predictions are
     averaged as the runner averaged them (:mod:`kaggle_kit.runtime.embeddings`)."""
-    from ..runtime.runner import _from_fit_space
+    from ..runtime.fold_fit import _from_fit_space
 
     spec = folder.model_spec(name)
     adapter = make_adapter(spec, folder.meta["task"])

@@ -129,7 +129,7 @@ def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:
 
 
 def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads: int = 1) -> RefitResult:
-    from ..runtime.runner import _to_fit_space, pipeline_target
+    from ..runtime.fold_fit import _to_fit_space, pipeline_target
 
     source = folder.model_spec(name).embeddings
     if source is not None:

@@ -1,6 +1,6 @@
 """Where the K-fold loop's (model, fold) tasks run: in this process, in a local process pool, or on Ray.
 
-Every executor gives the same answer: each task is one call of the runner's ``fit_fold`` and writes the same fold
+Every executor gives the same answer: each task is one call of ``fold_fit.fit_fold`` and writes the same fold
 folder, so the OOF predictions are byte-identical whichever runs them. They also fail alike: a model that raises is
 recorded as failed (its remaining folds are skipped or cancelled) and the other models carry on, while a
 :class:`~kaggle_kit.errors.KitError` (bad input the user must fix) aborts the run. An interrupt (Ctrl-C) stops the

@@ -139,8 +139,8 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
 
 
 def fit_pseudo_fold(ctx: Context, task: Task) -> FoldResult:
-    """The runner's ``fit_fold`` with the pseudo-labelled rows the driver stored for this fold (worker side)."""
-    from .runner import fit_fold
+    """``fold_fit.fit_fold`` with the pseudo-labelled rows the driver stored for this fold (worker side)."""
+    from .fold_fit import fit_fold
 
     path = pseudo_path(ctx.store.model_dir(task.model.name, task.key), task.repeat, task.fold)
     return fit_fold(ctx, task, read_pseudo_rows(path))

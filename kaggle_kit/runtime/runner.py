@@ -18,8 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import importlib
-import json
 import math
 import numbers
 import time
@@ -27,7 +25,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,7 +36,6 @@ from .. import __version__
 from ..config import (
     BASELINE_NAME,
     BOOSTING_KINDS,
-    MAX_SEED,
     CompetitionSpec,
     ModelSpec,
     RunSpec,
@@ -51,12 +47,11 @@ from ..config import (
 )
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed, name_a_few
-from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..features.pipeline import check_step_columns
-from ..features.sequence_store import SequenceStore, open_sequence_store, run_sequences_folder
+from ..features.sequence_store import run_sequences_folder
 from ..metrics import Metric, get_metric, grid_columns
 from ..models import FitContext, check_kinds, make_adapter
-from ..models.base import Fitted, ModelAdapter, legacy_stopping_metric, stopping_metric
+from ..models.base import legacy_stopping_metric, stopping_metric
 from ..models.files import file_fingerprints, resolve_files
 from ..models.lightgbm_adapter import GROUPS_FROM_ROWS, LIGHTGBM_KINDS
 from ..models.nn.images import DECODING
@@ -77,21 +72,17 @@ from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
 from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
+from .fold_fit import fit_fold, model_seed
 from .folds import Folds, check_labelled_targets, make_folds, rare_classes
-from .pool import WorkerPool, stop_if_worker_starting, uncounted
+from .pool import WorkerPool, stop_if_worker_starting
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
-from .pseudo_rows import PseudoRows
 from .scoring import score_oof, undefined_folds
 from .search.recorded import Recorded
 from .store import FoldResult, ModelResult, RunStore, StoreWarning
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
 
 Progress = Callable[[str], None]
-
-#: at most this many of a fold's training rows (a seeded subsample) are predicted to score the fold on its own
-#: training rows (``FoldResult.train_score``: the train vs validation gap of the report)
-TRAIN_SCORE_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -181,11 +172,6 @@ def model_key(
     if small_categorical and model.kind in LIGHTGBM_KINDS and "min_data_per_group" not in model.params:
         payload["lightgbm_groups"] = "a 20th of the fit's rows, 20 to 100"  # session 14: was LightGBM's 100
     return spec_hash(payload)
-
-
-def model_seed(model: ModelSpec, spec: CompetitionSpec) -> int:
-    """The seed a model's fits start from: its own ``seed``, else the run's (each repeat adds its index)."""
-    return spec.seed if model.seed is None else model.seed
 
 
 def resolve_folds(spec: CompetitionSpec, data: CompetitionData) -> Folds:
@@ -1029,237 +1015,13 @@ def _sample_head(sample: Path | None, encoding: str | None = None) -> list[list[
         return []
 
 
-_SET_UP: set[str] = set()  #: model kinds whose adapter (and library) this process has made
-
-
-def _adapter(model: ModelSpec, task: str) -> tuple[ModelAdapter, float]:
-    """The fold's adapter, and the seconds its library's import took where it is the first of its kind in this
-    process: a one-time cost of the process (``make_adapter`` imports LightGBM, and LightGBM scikit-learn: 3 s on a
-    loaded machine), which a time limit's measuring fold does not count (:func:`~kaggle_kit.runtime.pool.uncounted`)
-    and its cost model leaves out of a fold's cost (``FoldResult.import_seconds``)."""
-    if model.kind in _SET_UP:
-        return make_adapter(model, task), 0.0
-    with uncounted():
-        start = time.perf_counter()
-        adapter = make_adapter(model, task)
-        if (library := getattr(adapter, "library", None)) is not None:
-            importlib.import_module(library)
-        seconds = time.perf_counter() - start
-    _SET_UP.add(model.kind)
-    return adapter, seconds
-
-
-def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> FoldResult:
-    """Fit one model on one fold: features fitted on the fold's training rows, early stopping on its validation
-    rows, predictions for the validation rows (OOF) and the test rows, all written to the store in one step.
-    ``pseudo``: pseudo-labelled test rows added to the training rows only (:mod:`kaggle_kit.runtime.pseudo`)."""
-    task_start = time.perf_counter()
-    data, metric = ctx.data, ctx.metric
-    train_idx, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
-    adapter, import_seconds = _adapter(
-        task.model, data.task
-    )  # per target (multi_target) where the family fits one only
-    fit_ctx = FitContext(
-        task=data.task,
-        n_classes=data.n_classes,
-        metric=metric,
-        seed=(model_seed(task.model, ctx.spec) + task.repeat) % (MAX_SEED + 1),
-        device=ctx.device,
-        threads=ctx.threads,
-        gpu_share=ctx.gpu_share,
-        images=data.images.cached_in(ctx.store.root) if data.images is not None else None,
-        sequences=run_sequences(ctx),
-    )
-    features = data.features_for(getattr(adapter, "reads_images", False))  # streamed images: the image nets only
-    # the baseline reads the rows' count alone: the fold's rows of one column, not of every column (two gathers of
-    # 500k rows x 60 columns, 1 s a fold)
-    rows_of = data.train if adapter.reads_features else data.train.select(pl.first())
-    train_rows, valid_rows = rows_of[train_idx], rows_of[valid_idx]
-    y_train, y_valid = _to_fit_space(data.y[train_idx], metric), _to_fit_space(data.y[valid_idx], metric)
-    encode: Callable[[pl.DataFrame], FeatureMatrix]
-    encode_test: Callable[[pl.DataFrame], FeatureMatrix] | None = None  # when not ``encode``
-    state: dict[str, Any]
-    if not adapter.reads_features:  # the baseline predicts from the target alone: nothing to encode
-        state, encode = {}, _no_features
-        X_train = encode(train_rows)
-    elif (steps := ctx.spec.feature_steps(task.model)) is None:  # the base encoding only
-        encoder = TableEncoder(features, data.categorical)
-        state = encoder.fit(train_rows)
-        X_train = encoder.transform(train_rows, state)
-        encode = partial(encoder.transform, state=state)
-    else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
-        pipeline = Pipeline(steps, name=task.model.pipeline, places=ctx.spec.feature_step_places(task.model))
-        y_steps, step_task, classes = pipeline_target(data, y_train)
-        train_out, state = pipeline.fit_transform(
-            train_rows.drop(data.targets or data.target_column, strict=False),  # the target goes in as y only
-            y_steps,
-            task=step_task,  # type: ignore[arg-type]
-            classes=classes,
-            seed=fit_ctx.seed,
-            features=features,
-            categorical=data.categorical,
-            say_empty=(task.repeat, task.fold) == (0, 0),  # the same on every fold: said once per model
-        )
-        X_train = pipeline.matrix(train_out, state)
-        del train_out
-        encode = partial(pipeline.transform_matrix, state=state, checks=False)  # validation rows: CV's own
-        # the test rows' unseen keys, once per model (its first fold), but for the categorical columns the run
-        # warned of already (readers/levels.py): an undeclared number used as a key, a group of keys
-        if (task.repeat, task.fold) == (0, 0):
-            encode_test = partial(pipeline.transform_matrix, state=state, told=frozenset(data.categorical))
-    X_valid = encode(valid_rows)
-    emb = embeddings.for_fold(ctx, task)  # a net's out-of-fold embeddings as columns (runtime/embeddings.py)
-    if emb is not None:
-        X_train, X_valid = emb.rows(X_train, train_idx), emb.rows(X_valid, valid_idx)
-    del train_rows, valid_rows  # the matrices are what the fit needs: do not hold the frames beside them
-    X_fit, y_fit, fit_with, n_pseudo = X_train, y_train, fit_ctx, 0
-    if pseudo is not None and data.test is not None and pseudo.rows.size:  # encoded as the test rows are
-        soft_targets = getattr(adapter, "soft_targets", False)
-        X_fit, y_fit, weight = pseudo.augment(X_train, y_train, encode(data.test[pseudo.rows]), soft_targets)
-        fit_with, n_pseudo = replace(fit_ctx, sample_weight=weight), int(pseudo.rows.size)
-
-    if (library := getattr(adapter, "library", None)) is not None:  # an import is not the fit: ModelAdapter.library
-        importlib.import_module(library)  # (imported by _adapter already, but where a family imports it lazily)
-    start = time.perf_counter()
-    try:
-        fitted = adapter.fit(X_fit, y_fit, X_valid, y_valid, fit_with)
-    except FloatingPointError as exc:  # a diverged net: say which model and fold (the leaderboard keeps this text)
-        raise type(exc)(f"model {task.model.name!r} repeat {task.repeat} fold {task.fold + 1}: {exc}") from exc
-    fit_seconds = time.perf_counter() - start
-
-    start = time.perf_counter()
-    valid_pred = _from_fit_space(adapter.predict(fitted, X_valid, fit_ctx), metric)
-    test_pred = None
-    if data.test is not None:
-        X_test = (encode_test or encode)(data.test)
-        raw = (
-            adapter.predict(fitted, X_test, fit_ctx)
-            if emb is None
-            else emb.predict_test(lambda X: adapter.predict(fitted, X, fit_ctx), X_test)
-        )
-        test_pred = _from_fit_space(raw, metric)
-    predict_seconds = time.perf_counter() - start
-    _check_finite(valid_pred, test_pred, f"model {task.model.name!r} repeat {task.repeat} fold {task.fold + 1}")
-    # the one place predictions are clipped into the metric's domain (RMSLE: >= 0; probabilities: [0, 1])
-    valid_pred, clipped_valid = metric.clip(valid_pred)
-    test_pred, clipped_test = metric.clip(test_pred) if test_pred is not None else (None, 0)
-    train_score, train_rows = _train_score(adapter, fitted, X_train, data.y[train_idx], metric, fit_ctx, task)
-
-    result = FoldResult(
-        model=task.model.name,
-        key=task.key,
-        repeat=task.repeat,
-        fold=task.fold,
-        score=metric.score(data.y[valid_idx], valid_pred),
-        best_iteration=fitted.best_iteration,
-        target_iterations=fitted.target_iterations,
-        n_train=len(train_idx),
-        n_valid=len(valid_idx),
-        fit_seconds=round(fit_seconds, 4),
-        predict_seconds=round(predict_seconds, 4),
-        device=fitted.device or ctx.device,  # a small boosting fit of a CUDA run: the CPU
-        threads=ctx.threads,
-        clipped=(clipped_valid, clipped_test),
-        task_seconds=round(time.perf_counter() - task_start, 4),
-        import_seconds=round(import_seconds, 4),
-        train_score=train_score,
-        train_rows=train_rows,
-        n_pseudo=n_pseudo,
-        embedded_by=emb.nets if emb is not None else None,
-    )
-    extras = {
-        "features.json": json.dumps(state).encode(),
-        "history.json": json.dumps(fitted.history).encode(),
-    }
-    return ctx.store.write_fold(
-        result,
-        valid_pred=valid_pred,
-        test_pred=test_pred,
-        save_model=lambda folder: adapter.save(fitted, folder / adapter.file_name),
-        extra=extras,
-    )
-
-
-def _train_score(
-    adapter: ModelAdapter,
-    fitted: Fitted,
-    X_train: FeatureMatrix,
-    y_train: np.ndarray,
-    metric: Metric,
-    ctx: FitContext,
-    task: Task,
-) -> tuple[float | None, int]:
-    """The metric on the fold's own training rows (a seeded subsample of at most :data:`TRAIN_SCORE_ROWS`), scored as
-    the validation rows are: the train side of the report's train vs validation gap. One more predict call, on at
-    most that many rows; (None, 0) when the metric is undefined on them (e.g. one class only)."""
-    n = X_train.X.shape[0]
-    if n == 0:
-        return None, 0
-    rows = np.arange(n)
-    if n > TRAIN_SCORE_ROWS:
-        rng = np.random.default_rng((ctx.seed, task.repeat, task.fold))
-        rows = np.sort(rng.choice(n, TRAIN_SCORE_ROWS, replace=False))
-        X_train = FeatureMatrix(np.ascontiguousarray(X_train.X[rows]), X_train.names, X_train.categorical)
-    pred, _ = metric.clip(_from_fit_space(adapter.predict(fitted, X_train, ctx), metric))
-    if not np.isfinite(pred).all():
-        return None, 0
-    score = metric.score(y_train[rows], pred)
-    return (float(score), len(rows)) if np.isfinite(score) else (None, 0)
-
-
-def pipeline_target(data: CompetitionData, y: np.ndarray) -> tuple[np.ndarray | None, str | None, range | None]:
-    """What a feature pipeline's target-aware steps get: ``(y, task, classes)``. A distribution task's target is a
-    number (its encoders see a regression); a multi-target task's steps get no target (none of them may use one:
-    checked when the run starts)."""
-    if data.targets:
-        return None, None, None
-    task = "regression" if data.task == "distribution" else data.task
-    return y, task, (range(data.n_classes) if task != "regression" else None)
-
-
+# --------------------------------------------------------------------------------------------- assembly
 def target_columns(task: str, targets: Sequence[str]) -> list[str]:
     """A multi-target task's stored prediction columns: ``p_<target>`` (the probability of label 1) or
     ``pred_<target>`` (a value)."""
     return [("p_" if task == "multilabel" else "pred_") + t for t in targets]
 
 
-def run_sequences(ctx: Context) -> SequenceStore | None:
-    """The run's streamed sequences: the data's, else (a worker handed the frames only) the run folder's."""
-    spec = ctx.spec.data.sequences
-    if spec is None or spec.layout != "streamed":
-        return None
-    if ctx.data.sequences is not None:
-        return ctx.data.sequences
-    return open_sequence_store(run_sequences_folder(ctx.store.root))
-
-
-def _no_features(rows: pl.DataFrame) -> FeatureMatrix:
-    return FeatureMatrix(np.empty((rows.height, 0), dtype=np.float32), (), ())
-
-
-def _to_fit_space(y: np.ndarray, metric: Metric) -> np.ndarray:
-    return np.log1p(y) if metric.fit_transform == "log1p" else y
-
-
-def _from_fit_space(pred: np.ndarray, metric: Metric) -> np.ndarray:
-    return np.expm1(pred).astype(np.float32) if metric.fit_transform == "log1p" else pred
-
-
-def _check_finite(valid_pred: np.ndarray, test_pred: np.ndarray | None, where: str) -> None:
-    """Reject NaN / infinite predictions before they reach the store (a ``FloatingPointError`` fails the model only).
-
-    ``where`` names the model and fold, e.g. ``"model 'mlp' repeat 0 fold 3"``.
-    """
-    for what, pred in (("validation", valid_pred), ("test", test_pred)):
-        if pred is not None and not np.isfinite(pred).all():
-            bad = int((~np.isfinite(pred)).sum())
-            raise FloatingPointError(
-                f"{where} produced {bad} NaN or infinite {what} prediction value(s) (diverged); check the model's "
-                "params and the inputs for infinite or huge values"
-            )
-
-
-# --------------------------------------------------------------------------------------------- assembly
 def _assemble(
     store: RunStore,
     model: ModelSpec,
