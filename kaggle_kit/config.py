@@ -23,10 +23,19 @@ import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError, allowed, did_you_mean
 
@@ -70,8 +79,32 @@ def _whole_seed(value: Any, key: str) -> Any:
     return value
 
 
+#: what a scalar key of each type is written as, for the message a value of another TOML type gets
+_SCALAR_EXAMPLES = {int: "a whole number such as 5", float: "a number such as 0.5", bool: "true or false"}
+
+
+def _scalar_type(annotation: Any) -> type | None:
+    """int, float or bool when a field holds that type alone (or None besides); None for any other field."""
+    members = set(get_args(annotation)) - {type(None)} if get_origin(annotation) in (Union, UnionType) else {annotation}
+    return members.pop() if len(members) == 1 and members <= set(_SCALAR_EXAMPLES) else None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _scalar_as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads n_splits = "5" as 5, n_jobs = true as 1, time_limit = true as 1.0 and shuffle = "yes" as
+        # true: a quoted number or a boolean where a number goes is a slip in the TOML, not a choice, so it is named
+        kind = _scalar_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if kind is None or value is None:
+            return value
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)  # numpy scalars pass as numbers
+        if (kind is bool and not isinstance(value, bool)) or (kind is not bool and not numeric):
+            quoted = " without quotes" if isinstance(value, str) else ""
+            raise ValueError(f"must be {_SCALAR_EXAMPLES[kind]}{quoted}; got {value!r}")
+        return value
 
 
 def _check_safe_name(value: str, what: str) -> str:
@@ -315,6 +348,17 @@ class DataSpec(_Strict):
             raise ValueError(f"lists the label(s) {allowed(dupes)} more than once")
         if len(texts) < 2:
             raise ValueError(f"needs at least two class labels; got {value!r}")
+        return value
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _column_names(cls, value: Any) -> Any:
+        # one message, not one per member of the union (str, list[str])
+        if not isinstance(value, (str, list)) or any(not isinstance(v, str) for v in value):
+            raise ValueError(
+                "must be the target column's name in quotes, such as 'y', or a list of names for a multilabel / "
+                f"multiregression task, such as ['a', 'b']; got {value!r}"
+            )
         return value
 
     @field_validator("target")
@@ -1106,7 +1150,10 @@ class CompetitionSpec(_Strict):
         return self.run.name or self.name
 
     def resolve(self, path: Path) -> Path:
-        """A data path as the user meant it: relative paths start at the config file's folder."""
+        """A data path as the user meant it: ``~`` is the home folder and ``$VAR`` / ``${VAR}`` an environment
+        variable's value (the spec keeps them as written, so a run folder moved to another machine finds that
+        machine's); relative paths start at the config file's folder."""
+        path = Path(os.path.expanduser(os.path.expandvars(path)))  # they were read as folders named '~' and '$HOME'
         return Path(os.path.normpath(path if path.is_absolute() else self.base_dir / path))
 
     def pipeline_steps(self, name: str) -> list[dict[str, Any]]:
@@ -1239,24 +1286,57 @@ def _section_of(loc: tuple[Any, ...]) -> type[BaseModel]:
     return _SECTION_MODELS.get(names[-1] if names else "", CompetitionSpec)
 
 
-def _explain(error: dict[str, Any]) -> str:
+#: pydantic's bound errors, as a message states the bound
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "greater_than": "more than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
+}
+
+
+#: what a message on these keys adds to say the fix
+_KEY_HINTS = {"early_stopping_rounds": " (0 turns early stopping off)", "n_jobs": " (0 = one task per CPU core)"}
+
+
+def _explain(error: dict[str, Any], data: Any = None) -> str:
     loc = tuple(error["loc"])
     key = _key_path(loc)
+    owner = ""
+    if len(loc) > 2 and loc[0] == "models" and loc[2] != "name" and isinstance(loc[1], int) and isinstance(data, dict):
+        models = data.get("models")  # models[3] alone sends the user counting tables: name the model too
+        model = models[loc[1]] if isinstance(models, list) and loc[1] < len(models) else None
+        if isinstance(model, dict) and isinstance(model.get("name"), str):
+            owner = f" (model {model['name']!r})"
     kind = error["type"]
     if kind == "extra_forbidden":
         section = _section_of(loc)
         fields = [f for f, info in section.model_fields.items() if not info.exclude]
-        return f"unknown key {key!r}; allowed here: {allowed(fields)}.{did_you_mean(str(loc[-1]), fields)}"
+        return f"unknown key {key!r}{owner}; allowed here: {allowed(fields)}.{did_you_mean(str(loc[-1]), fields)}"
     if kind == "missing":
-        return f"missing required key {key!r}"
+        return f"missing required key {key!r}{owner}"
+    key += owner
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{key} must be one of {expected}; got {error.get('input')!r}.{_literal_hint(error)}"
     message = str(error["msg"]).removeprefix("Value error, ")
+    bound = _BOUNDS.get(kind)
+    if bound is not None:  # pydantic's "Input should be greater than or equal to 2" names neither key nor value
+        limit = next(iter(error.get("ctx", {}).values()), "?")
+        hint = _KEY_HINTS.get(str(loc[-1]), "") if loc else ""
+        shown = f"{limit:g}" if isinstance(limit, float) else limit  # 0.0 as 0; a 32-bit seed's bound in full
+        return f"{key} must be {bound} {shown}{hint}; got {error.get('input')!r}"
+    if kind == "int_from_float":
+        return f"{key} must be a whole number; got {error.get('input')!r}"
+    if kind == "dict_type" and loc[-1] == "params":
+        example = "{ num_leaves = 31 }"
+        return f"{key} must be a table of the library's parameters, such as {example}; got {error['input']!r}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{key}: {message}; got {error.get('input')!r}"
     if loc and message.startswith("["):  # a list item named by the validator itself: steps[2] (clip): ...
         return f"{key}{message}"
+    if kind != "value_error" and "input" in error and isinstance(error["input"], (int, float, str)):
+        message += f"; got {error['input']!r}"  # pydantic's own text names no value
     return f"{key}: {message}" if loc else message
 
 
@@ -1266,8 +1346,9 @@ def _literal_hint(error: dict[str, Any]) -> str:
     return did_you_mean(got, expected) if isinstance(got, str) else ""
 
 
-def validation_message(exc: ValidationError, source: str) -> str:
-    lines = [_explain(e) for e in exc.errors()]
+def validation_message(exc: ValidationError, source: str, data: Any = None) -> str:
+    """One line per fault of ``exc``; ``data``, the validated dict, lets a model's fault name the model."""
+    lines = [_explain(e, data) for e in exc.errors()]
     return f"{source}: invalid competition spec:\n  - " + "\n  - ".join(lines)
 
 
@@ -1281,7 +1362,7 @@ def build_spec(data: dict[str, Any], *, base_dir: Path | str = ".", source: str 
     try:
         return CompetitionSpec.model_validate({**data, "base_dir": Path(base_dir)})
     except ValidationError as exc:
-        raise ConfigError(validation_message(exc, source)) from None
+        raise ConfigError(validation_message(exc, source, data)) from None
     except ConfigError as exc:  # raised by a validator (e.g. an unknown metric name)
         raise ConfigError(f"{source}: {exc}") from None
 
