@@ -782,9 +782,8 @@ def _check_override(family: str, table: dict[str, Any]) -> None:
     try:
         ModelSpec(name=f"{family}_c000", kind=space.kind, params={**space.fixed, **params}, **fields)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ValueError(f"search.overrides.{family}.{where} = {error.get('input')!r}: {error['msg']}") from None
+        error = exc.errors()[0]  # said as the key's own fault would be, the override's path before its key
+        raise ValueError(_explain({**error, "loc": ("search", "overrides", family, *error["loc"])})) from None
 
 
 class SearchSpec(_Strict):

@@ -1002,7 +1002,7 @@ BEFORE_RUN: list[Case] = [
     Case(
         "search-override-bad-value",
         append('[search]\nfamilies = ["lightgbm"]\n[search.overrides.lightgbm]\nnum_boost_round = 0\n'),
-        ("search.overrides.lightgbm.num_boost_round = 0: Input should be greater than or equal to 1",),
+        ("search.overrides.lightgbm.num_boost_round must be at least 1; got 0",),
     ),
     Case(
         "search-family-kind-not-installed",
