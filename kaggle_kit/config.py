@@ -981,7 +981,12 @@ class CompetitionSpec(_Strict):
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"model names must be unique; {allowed(dupes)} appear more than once")
+            tables = [f"models[{i}]" for i, n in enumerate(names) if n == dupes[0]]
+            tables_text = ", ".join(tables[:-1]) + " and " + tables[-1]
+            raise ValueError(
+                f"model names must be unique: {dupes[0]!r} names {tables_text}; rename all but one (a name names the "
+                "model's folder in the run)"
+            )
         if BASELINE_NAME in names:
             raise ValueError(
                 f"the model name {BASELINE_NAME!r} is reserved for the dummy baseline every run fits; rename it"
@@ -1325,6 +1330,9 @@ def _explain(error: dict[str, Any], data: Any = None) -> str:
         hint = _KEY_HINTS.get(str(loc[-1]), "") if loc else ""
         shown = f"{limit:g}" if isinstance(limit, float) else limit  # 0.0 as 0; a 32-bit seed's bound in full
         return f"{key} must be {bound} {shown}{hint}; got {error.get('input')!r}"
+    shape = _shape_slip(kind, loc, key, error.get("input"))
+    if shape:
+        return shape
     if kind == "int_from_float":
         return f"{key} must be a whole number; got {error.get('input')!r}"
     if kind == "dict_type" and loc[-1] == "params":
@@ -1337,6 +1345,23 @@ def _explain(error: dict[str, Any], data: Any = None) -> str:
     if kind != "value_error" and "input" in error and isinstance(error["input"], (int, float, str)):
         message += f"; got {error['input']!r}"  # pydantic's own text names no value
     return f"{key}: {message}" if loc else message
+
+
+def _shape_slip(kind: str, loc: tuple[Any, ...], key: str, got: Any) -> str:
+    """A table, array of tables or list written in the other TOML shape, said with the shape to write; "" for any
+    other fault. (pydantic said "Input should be a valid dictionary or instance of DataSpec".)"""
+    if kind == "list_type" and loc == ("models",) and isinstance(got, dict):
+        return "models must be [[models]] tables (two brackets), one per model; got one [models] table"
+    if kind == "list_type" and isinstance(got, (str, int, float)):
+        return f"{key} must be a list; write [{got!r}] for one item; got {got!r}"
+    tables = all(isinstance(part, str) for part in loc)
+    if kind == "dict_type" and loc == ("pipelines",) and isinstance(got, list):
+        return "pipelines are tables by name, [pipelines.NAME] with steps = [...]; got [[pipelines]] (a list)"
+    if kind == "model_type" and tables and isinstance(got, list):
+        return f"{key} must be one [{key}] table (one bracket); got [[{key}]] (a list of {len(got)} table(s))"
+    if kind == "model_type":
+        return f"{key} must be a table of keys (key = value lines, or {{ key = value, ... }}); got {got!r}"
+    return ""
 
 
 def _literal_hint(error: dict[str, Any]) -> str:

@@ -188,15 +188,41 @@ ERRORS = [
         r"^[^\n]*\n  - data\.target: must be the target column's name in quotes.*; got 1$",  # one line, not two
         id="target-number",
     ),
+    # a TOML table written in the other shape ([models] for [[models]], [[data]] for [data], "x" for ["x"])
+    pytest.param(
+        put("models", {"name": "xgb", "kind": "xgboost"}),
+        ConfigError,
+        r"- models must be \[\[models\]\] tables \(two brackets\), one per model; got one \[models\] table$",
+        id="models-one-bracket",
+    ),
+    pytest.param(
+        put("folds", [{"n_splits": 3}]),
+        ConfigError,
+        r"- folds must be one \[folds\] table \(one bracket\); got \[\[folds\]\] \(a list of 1 table\(s\)\)$",
+        id="folds-two-brackets",
+    ),
+    pytest.param(
+        put("pipelines", [{"steps": []}]),
+        ConfigError,
+        r"- pipelines are tables by name, \[pipelines\.NAME\] with steps = \[\.\.\.\]; got \[\[pipelines\]\]",
+        id="pipelines-two-brackets",
+    ),
     pytest.param(
         put("models.0.params", "x"),
         ConfigError,
         r"models\[0\]\.params \(model 'xgb'\) must be a table of the library's parameters, such as .*; got 'x'",
         id="params-str",
     ),
-    pytest.param(put("data", "train.csv"), ConfigError, r"data: .*got 'train\.csv'", id="data-not-a-table"),
+    pytest.param(
+        put("data", "train.csv"), ConfigError, r"data must be a table of keys .*got 'train\.csv'", id="data-not-a-table"
+    ),
     pytest.param(put("models.0.params", [1, 2]), ConfigError, r"models\[0\]\.params .*table", id="params-list"),
-    pytest.param(put("data.drop", "Name"), ConfigError, r"data\.drop: .*list.*got 'Name'", id="drop-not-a-list"),
+    pytest.param(
+        put("data.drop", "Name"),
+        ConfigError,
+        r"data\.drop must be a list; write \['Name'\] for one item; got 'Name'",
+        id="drop-not-a-list",
+    ),
     # enumerations
     pytest.param(
         put("task", "binery"),
@@ -287,7 +313,7 @@ ERRORS = [
     pytest.param(
         put("models.1", {"name": "xgb", "kind": "lightgbm"}),
         ConfigError,
-        r"model names must be unique; 'xgb' appear",
+        r"model names must be unique: 'xgb' names models\[0\] and models\[1\]; rename all but one",
         id="duplicate-model-names",
     ),
     pytest.param(
