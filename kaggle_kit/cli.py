@@ -694,9 +694,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A --time-limit counts from here: the whole command, its data reading, fits, selection and submission. Not from
     # this module's import: a notebook or a test calls main() many times in one process.
     started = time.monotonic()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(parser, args.command, unknown)
     args.started = started
     return _dispatch(args)
+
+
+#: flags of other tools (and of other commands of the kit) a user may type, and this command's flag for them
+_OTHER_NAMES = {"--models": "--only", "--model": "--only", "--n-jobs": "--jobs", "--n_jobs": "--jobs"}
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
+    """argparse's "unrecognized arguments: --models lgbm", with the command's own flag for it: `run --models a,b`
+    (blend's flag) means `run --only a,b`."""
+    import difflib
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    flags = {flag.lstrip("-"): flag for action in sub._actions for flag in action.option_strings}
+    given = unknown[0].split("=")[0]
+    close = difflib.get_close_matches(given.lstrip("-"), list(flags), n=1) if given.startswith("-") else []
+    same = _OTHER_NAMES.get(given)
+    same = same if same in flags.values() else flags[close[0]] if close else None  # compared without their dashes
+    hint = f" Did you mean {same!r}?" if same else ""
+    sub.error(f"unrecognized arguments: {' '.join(unknown)}.{hint}")
 
 
 #: what an interrupt (Ctrl-C, a notebook's stop button) keeps, by command

@@ -95,3 +95,24 @@ def test_a_time_limited_run_without_test_rows_ends_without_a_submission(
     assert "no submission: the run has no test rows (no data.test)" in out
     assert f"`kaggle-kit predict {runs / 'flags'} --test FILE --best`" in out
     assert not (runs / "flags" / "submissions").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "says"),
+    [
+        (["--models", "ridge"], "unrecognized arguments: --models ridge. Did you mean '--only'?"),  # blend's flag
+        (["--time_limit", "60"], "unrecognized arguments: --time_limit 60. Did you mean '--time-limit'?"),
+        (["--jbos", "2"], "unrecognized arguments: --jbos 2. Did you mean '--jobs'?"),
+        (["--bogus"], "unrecognized arguments: --bogus.\n"),  # nothing close: no guess
+    ],
+)
+def test_an_unknown_flag_names_the_commands_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str], says: str
+) -> None:
+    """argparse said `unrecognized arguments: --models ridge` alone; `--models` is blend's flag, run's is --only."""
+    config = _config(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(config), *flag])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: kaggle-kit run") and f"kaggle-kit run: error: {says}" in err, err
