@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import numbers
 import os
 import re
 import sys
@@ -100,8 +101,9 @@ class _Strict(BaseModel):
         kind = _scalar_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
         if kind is None or value is None:
             return value
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)  # numpy scalars pass as numbers
-        if (kind is bool and not isinstance(value, bool)) or (kind is not bool and not numeric):
+        boolean = isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"  # numpy's too
+        numeric = isinstance(value, numbers.Real) and not boolean  # numpy's int64 and float32 too
+        if (kind is bool and not boolean) or (kind is not bool and not numeric):
             quoted = " without quotes" if isinstance(value, str) else ""
             raise ValueError(f"must be {_SCALAR_EXAMPLES[kind]}{quoted}; got {value!r}")
         return value

@@ -751,3 +751,16 @@ def test_to_toml_refuses_a_none_param_it_cannot_write() -> None:
 def test_unknown_model_name_suggests_the_closest() -> None:
     with pytest.raises(ConfigError, match=r"no model named 'XGB'; the spec has 'logreg' or 'xgb'. Did you mean 'xgb'"):
         build_spec(copy.deepcopy(VALID)).model("XGB")
+
+
+def test_numpy_scalars_are_numbers_and_booleans() -> None:
+    """A quoted number or a boolean where a number goes is refused; a Python caller's numpy scalars (a sampled
+    config's np.int64 rounds, np.bool_ shuffle) are numbers and booleans, not slips."""
+    import numpy as np
+
+    model = ModelSpec(name="m", kind="lightgbm", num_boost_round=np.int64(100), seed=np.uint32(3))
+    folds = FoldSpec(n_splits=np.int32(3), shuffle=np.bool_(False))
+    assert (model.num_boost_round, model.seed, folds.n_splits, folds.shuffle) == (100, 3, 3, False)
+    assert RunSpec(time_limit=np.float32(5.0)).time_limit == 5.0
+    with pytest.raises(ValueError, match=r"n_splits\n  Value error, must be a whole number such as 5; got np\.True_"):
+        FoldSpec(n_splits=np.bool_(True))
