@@ -1415,7 +1415,19 @@ def load_spec(path: Path | str, *, preset: str | None = None) -> CompetitionSpec
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     if preset is not None:
         data["preset"] = preset
-    return build_spec(data, base_dir=path.resolve().parent, source=str(path))
+    return build_spec(data, base_dir=_base_dir(path), source=str(path))
+
+
+def _base_dir(config: Path) -> Path:
+    """The folder a config's relative data paths start from: its own; for the ``spec.toml`` a run folder holds (the
+    spec as it ran, a preset's models listed), the folder of the config the run was made from, as ``run.json``
+    records it (they were looked for in the run folder)."""
+    folder = config.resolve().parent
+    try:
+        recorded = json.loads((folder / "run.json").read_text()).get("config_dir")
+    except (OSError, ValueError, AttributeError):  # no run folder (or an unreadable run.json): the config's own
+        return folder
+    return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else folder
 
 
 def as_spec(spec: object) -> CompetitionSpec:

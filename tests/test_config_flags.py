@@ -116,3 +116,15 @@ def test_an_unknown_flag_names_the_commands_own(
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: kaggle-kit run") and f"kaggle-kit run: error: {says}" in err, err
+
+
+def test_the_spec_a_run_folder_holds_reruns_that_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`kaggle-kit run RUN_DIR/spec.toml` (the spec as it ran: a preset's models listed) looked for the data in the
+    run folder (`the train file 'runs/flags/train.csv' does not exist`); its paths are the config's, and it refits
+    nothing."""
+    config = _config(tmp_path / "comp")
+    runs = tmp_path / "runs"
+    code, out, err = _run(["run", str(config), "--runs-root", str(runs), "--jobs", "1"], capsys)
+    assert code == 0 and "fitted 4 fold(s), reused 0" in out, err
+    code, out, err = _run(["run", str(runs / "flags" / "spec.toml"), "--runs-root", str(runs), "--jobs", "1"], capsys)
+    assert code == 0 and "fitted 0 fold(s), reused 4" in out, err
