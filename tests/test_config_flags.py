@@ -128,3 +128,18 @@ def test_the_spec_a_run_folder_holds_reruns_that_run(tmp_path: Path, capsys: pyt
     assert code == 0 and "fitted 4 fold(s), reused 0" in out, err
     code, out, err = _run(["run", str(runs / "flags" / "spec.toml"), "--runs-root", str(runs), "--jobs", "1"], capsys)
     assert code == 0 and "fitted 0 fold(s), reused 4" in out, err
+
+
+def test_a_boosting_params_typo_is_said_before_the_data_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A LightGBM name typo was said once the data was read (minutes for a large table; here: the missing file)."""
+    config = _config(tmp_path, train="missing.csv")
+    text = config.read_text().replace(
+        'kind = "sklearn"\nestimator = "sklearn.linear_model.LogisticRegression"',
+        'kind = "lightgbm"\nparams = { num_leavs = 15 }',
+    )
+    config.write_text(text)
+    code, _, err = _run(["run", str(config), "--runs-root", str(tmp_path / "runs")], capsys)
+    assert code == 2 and err.startswith("error: model 'ridge': params.num_leavs is not a parameter LightGBM knows"), err
+    assert "'num_leaves'" in err
