@@ -169,10 +169,10 @@ def _other_files_marks(options: ReadOptions, role: str, mark: str) -> set[str]:
 def shown_path(path: Path) -> str:
     """``path`` quoted for a message that it is missing; a relative one with the working folder it was looked for
     from, which a notebook cell may have changed since the spec was built."""
-    return f"{str(path)!r}{working_folder_note(path)}{_path_hint(path)}"
+    return f"{str(path)!r}{working_folder_note(path)}{path_hint(path)}"
 
 
-def _path_hint(path: Path) -> str:
+def path_hint(path: Path) -> str:
     """Why a path written in a config may not be found: a Windows folder separator, an unset environment variable."""
     text = str(path)
     if os.sep == "/" and "\\" in text:
