@@ -143,3 +143,17 @@ def test_a_boosting_params_typo_is_said_before_the_data_is_read(
     code, _, err = _run(["run", str(config), "--runs-root", str(tmp_path / "runs")], capsys)
     assert code == 2 and err.startswith("error: model 'ridge': params.num_leavs is not a parameter LightGBM knows"), err
     assert "'num_leaves'" in err
+
+
+def test_a_local_executor_flag_over_a_configs_ray_keys_names_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--executor local` over a config's `[run] ray_address` said `invalid run options: run.ray_address is only used
+    with run.executor = 'ray'; set that, or remove ray_address`, as if the config were wrong alone."""
+    config = _config(tmp_path, train="missing.csv")
+    config.write_text(config.read_text() + '\n[run]\nexecutor = "ray"\nray_address = "auto"\ngpus_per_task = 0.5\n')
+    code, _, err = _run(["run", str(config), "--runs-root", str(tmp_path / "runs"), "--executor", "local"], capsys)
+    assert code == 2 and err == (
+        "error: --executor (executor=) asks for 'local', and the config's run.ray_address = 'auto' and "
+        "run.gpus_per_task = 0.5 are for Ray: leave --executor out to run on Ray, or remove them from [run]\n"
+    ), err

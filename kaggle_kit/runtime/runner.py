@@ -866,6 +866,15 @@ def _run_settings(run: RunSpec, executor: str | None, ray_address: str | None) -
             f"--ray-address (ray_address=) runs the tasks on Ray, and --executor (executor=) asks for {executor!r}: "
             "leave one of them out"
         )
+    ray_only = [
+        f"run.{k} = {getattr(run, k)!r}" for k in ("ray_address", "gpus_per_task") if getattr(run, k) is not None
+    ]
+    if executor not in (None, "ray") and ray_only:  # "run.ray_address is only used with ...", as if it were a typo
+        is_, them = ("is", "it") if len(ray_only) == 1 else ("are", "them")
+        raise ConfigError(
+            f"--executor (executor=) asks for {executor!r}, and the config's {' and '.join(ray_only)} {is_} for Ray: "
+            f"leave --executor out to run on Ray, or remove {them} from [run]"
+        )
     if executor is not None:
         updates["executor"] = executor
     if ray_address is not None:
