@@ -1292,6 +1292,38 @@ def _section_of(loc: tuple[Any, ...]) -> type[BaseModel]:
     return _SECTION_MODELS.get(names[-1] if names else "", CompetitionSpec)
 
 
+#: other tools' names of the spec's keys: scikit-learn's, the libraries' own, other kits'
+_KEY_SYNONYMS = {
+    "n_estimators": "num_boost_round",
+    "num_iterations": "num_boost_round",
+    "iterations": "num_boost_round",
+    "num_rounds": "num_boost_round",
+    "nrounds": "num_boost_round",
+    "early_stopping": "early_stopping_rounds",
+    "random_state": "seed",
+    "random_seed": "seed",
+    "cv": "n_splits",
+    "folds": "n_splits",
+    "nfold": "n_splits",
+}
+
+
+def _unknown_key_hint(section: type[BaseModel], key: str, value: Any, fields: list[str]) -> str:
+    """What an unknown key meant: the spec's name for another tool's (``n_estimators``: it suggested 'estimator'),
+    the closest allowed key, or, in a model, where a library's parameter goes (``learning_rate = 0.05`` beside
+    ``kind``: it was "unknown key" and the list of allowed keys)."""
+    same = _KEY_SYNONYMS.get(key)
+    if same in fields:
+        return f" Did you mean {same!r}?"
+    if same == "seed" and section is FoldSpec:
+        return " The spec's top-level seed = ... fixes the folds."
+    close = did_you_mean(key, fields)
+    if close or section is not ModelSpec:
+        return close
+    shown = tomli_w.dumps({key: value}).strip() if isinstance(value, (str, int, float, bool, list)) else key
+    return f" A library's parameter goes in the model's params table: params = {{ {shown} }}"
+
+
 #: pydantic's bound errors, as a message states the bound
 _BOUNDS = {
     "greater_than_equal": "at least",
@@ -1318,7 +1350,8 @@ def _explain(error: dict[str, Any], data: Any = None) -> str:
     if kind == "extra_forbidden":
         section = _section_of(loc)
         fields = [f for f, info in section.model_fields.items() if not info.exclude]
-        return f"unknown key {key!r}{owner}; allowed here: {allowed(fields)}.{did_you_mean(str(loc[-1]), fields)}"
+        hint = _unknown_key_hint(section, str(loc[-1]), error.get("input"), fields)
+        return f"unknown key {key!r}{owner}; allowed here: {allowed(fields)}.{hint}"
     if kind == "missing":
         return f"missing required key {key!r}{owner}"
     key += owner

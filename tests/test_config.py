@@ -133,6 +133,32 @@ ERRORS = [
         r"unknown key 'models\[1\]\.parms'.*Did you mean 'params'\?",
         id="unknown-in-second-model",
     ),
+    # another tool's name of a key, or a library's parameter beside the model's keys: no allowed key is close
+    pytest.param(
+        put("models.0.n_estimators", 500),
+        ConfigError,
+        r"unknown key 'models\[0\]\.n_estimators' \(model 'xgb'\); .*\. Did you mean 'num_boost_round'\?$",
+        id="n_estimators-in-model",
+    ),
+    pytest.param(
+        put("models.0.learning_rate", 0.05),
+        ConfigError,
+        r"unknown key 'models\[0\]\.learning_rate' \(model 'xgb'\); .*\. A library's parameter goes in the model's "
+        r"params table: params = \{ learning_rate = 0\.05 \}$",
+        id="library-param-in-model",
+    ),
+    pytest.param(
+        put("folds.random_state", 3),
+        ConfigError,
+        r"unknown key 'folds\.random_state'; .*\. The spec's top-level seed = \.\.\. fixes the folds\.$",
+        id="random_state-in-folds",
+    ),
+    pytest.param(
+        put("data.tets", "test.csv"),
+        ConfigError,
+        r"unknown key 'data\.tets'; .*\. Did you mean 'test'\?$",  # swapped letters: not 'text', as close
+        id="swapped-letters",
+    ),
     pytest.param(
         put("base_dir", "/etc"), ConfigError, r"unknown key 'base_dir' \(data paths are relative", id="base_dir-key"
     ),
