@@ -297,6 +297,14 @@ class DataSpec(_Strict):
         "second); needed for an ordinal metric (qwk) on text labels. Default: numeric order, else alphabetical",
     )
 
+    @field_validator("train", "test", "sample_submission", mode="before")
+    @classmethod
+    def _a_file_named(cls, value: Any) -> Any:
+        # pydantic reads "" as Path("."): the config's folder, then "must be .csv or .parquet; got 'no extension'"
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a file, such as 'train.csv' (leave the key out where there is none); got ''")
+        return value
+
     @field_validator("separator", "thousands")
     @classmethod
     def _one_character(cls, value: str | None) -> str | None:

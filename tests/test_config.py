@@ -160,6 +160,12 @@ ERRORS = [
         id="swapped-letters",
     ),
     pytest.param(
+        put("data.train", ""),
+        ConfigError,
+        r"data\.train: must name a file, such as 'train\.csv' .*; got ''$",  # it was read as the config's folder
+        id="train-empty-path",
+    ),
+    pytest.param(
         put("base_dir", "/etc"), ConfigError, r"unknown key 'base_dir' \(data paths are relative", id="base_dir-key"
     ),
     # wrong types
@@ -580,6 +586,23 @@ def test_a_missing_data_file_says_why_a_written_path_was_not_found(
     monkeypatch.delenv("KK_UNSET_DIR", raising=False)
     spec = build_spec({**VALID, "data": {**VALID["data"], "train": train}}, base_dir=tmp_path)
     with pytest.raises(DataError, match=r"the train file .* " + says + r" does not exist; check data\.train"):
+        read_table(spec.resolve(spec.data.train), role="train")
+
+
+def test_a_data_path_naming_a_folder_says_which_table_in_it(tmp_path: Path) -> None:
+    """`train = "data/comp"` (the competition's folder) said `must be .csv or .parquet; got 'no extension'`."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    (tmp_path / "comp").mkdir()
+    (tmp_path / "comp" / "train.csv").write_text("a,y\n1,0\n")
+    (tmp_path / "comp" / "sample_submission.csv").write_text("a,y\n1,0\n")  # listed first, not the train file
+    spec = build_spec({**VALID, "data": {**VALID["data"], "train": "comp"}}, base_dir=tmp_path)
+    with pytest.raises(
+        DataError,
+        match=r"the train file '.*comp' is a folder \(it holds sample_submission\.csv, train\.csv\); set data\.train "
+        r"to the table's file in it \('.*comp/train\.csv', or that path relative to the config's folder\)$",
+    ):
         read_table(spec.resolve(spec.data.train), role="train")
 
 

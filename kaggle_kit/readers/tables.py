@@ -199,6 +199,14 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     options = (options or ReadOptions()).for_file(role)
     if not path.exists():
         raise DataError(f"the {role} file {shown_path(path)} does not exist; check data.{role} in the config")
+    if path.is_dir() and path.suffix.lower() != ".parquet":  # it was "must be .csv or .parquet; got 'no extension'"
+        tables = sorted(f.name for f in path.iterdir() if f.suffix.lower() in (".csv", ".parquet", ".gz", ".zip"))
+        inside = f" (it holds {', '.join(tables[:3])}{', ...' if len(tables) > 3 else ''})" if tables else ""
+        pick = next((t for t in tables if t.lower().startswith(role)), tables[0] if tables else f"{role}.csv")
+        raise DataError(
+            f"the {role} file {shown_path(path)} is a folder{inside}; set data.{role} to the table's file in it "
+            f"({str(path / pick)!r}, or that path relative to the config's folder)"
+        )
     suffix = path.suffix.lower()
     try:
         inner = Path(zip_member(path, role)).suffix.lower() if is_zip(path) else None  # train.csv.zip: train.csv
