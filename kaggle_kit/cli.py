@@ -35,16 +35,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .config import load_spec
 
     spec = load_spec(args.config, preset=args.preset)
+    _say_preset_replaced(args.config, args.preset)
     search = _search(spec, args.search) if args.search is not None else None
-    only = [m.strip() for m in args.only.split(",")] if args.only else None
-    return _fit_and_finish(spec, args, search=search, only=only)
+    return _fit_and_finish(spec, args, search=search, only=_only(args.only))
+
+
+def _only(text: str | None) -> list[str] | None:
+    """--only's model names; one that names none (``--only ""``, ``--only "$MODELS"`` with the variable empty) is
+    refused: it had fitted every model of the config, as if --only were not given."""
+    from .config import names_of
+    from .errors import ConfigError
+
+    names = names_of(text)
+    if names is not None and not names:
+        raise ConfigError(f"--only names no model (got {text!r}); give model names (--only lgbm,xgb) or leave it out")
+    return names
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from .config import load_spec
 
     spec = load_spec(args.config, preset=args.preset)
+    _say_preset_replaced(args.config, args.preset)
     return _fit_and_finish(spec, args, search=_search(spec, args.n), only=None)
+
+
+def _say_preset_replaced(config: str, preset: str | None) -> None:
+    """--preset replaces the config's own ``preset``, a whole portfolio of models: said, not done silently."""
+    from .config import tomllib
+
+    own = tomllib.loads(Path(config).read_text(encoding="utf-8-sig")).get("preset") if preset else None
+    if own is not None and own != preset:
+        print(f"note: --preset {preset} replaces the config's preset = {own!r}: its models are not fitted")
 
 
 def _fit_and_finish(
@@ -125,9 +147,16 @@ def _select_and_submit(run_dir: Path, deadline: float) -> None:
 def _submit_verdict(run_dir: Path, report: BlendReport) -> None:
     """Submit what the blend report's verdict picks: the best blend when its nested CV beats the best single model
     on the same held-out folds, else that model; recorded in the run history."""
+    from .runtime.store import RunStore
     from .submit import write_submission
 
     kind, name = report.choice()
+    if RunStore(run_dir).read_meta().get("n_test") == 0:  # it failed (exit 2) after every fit and blend
+        print(
+            f"\nno submission: the run has no test rows (no data.test); the verdict picks {kind} {name!r}: "
+            f"`kaggle-kit predict {run_dir} --test FILE --best` predicts a test file with it"
+        )
+        return
     sub = write_submission(run_dir, blend=name) if kind == "blend" else write_submission(run_dir, name)
     _record_submission(run_dir, name, sub.path)
     print(f"\nsubmission ({kind} {name}): {sub.path}")
@@ -665,9 +694,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A --time-limit counts from here: the whole command, its data reading, fits, selection and submission. Not from
     # this module's import: a notebook or a test calls main() many times in one process.
     started = time.monotonic()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(parser, args.command, unknown)
     args.started = started
     return _dispatch(args)
+
+
+#: flags of other tools (and of other commands of the kit) a user may type, and this command's flag for them
+_OTHER_NAMES = {"--models": "--only", "--model": "--only", "--n-jobs": "--jobs", "--n_jobs": "--jobs"}
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
+    """argparse's "unrecognized arguments: --models lgbm", with the command's own flag for it: `run --models a,b`
+    (blend's flag) means `run --only a,b`."""
+    import difflib
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    flags = {flag.lstrip("-"): flag for action in sub._actions for flag in action.option_strings}
+    given = unknown[0].split("=")[0]
+    close = difflib.get_close_matches(given.lstrip("-"), list(flags), n=1) if given.startswith("-") else []
+    same = _OTHER_NAMES.get(given)
+    same = same if same in flags.values() else flags[close[0]] if close else None  # compared without their dashes
+    hint = f" Did you mean {same!r}?" if same else ""
+    sub.error(f"unrecognized arguments: {' '.join(unknown)}.{hint}")
 
 
 #: what an interrupt (Ctrl-C, a notebook's stop button) keeps, by command

@@ -18,15 +18,25 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import numbers
 import os
 import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError, allowed, did_you_mean
 
@@ -70,8 +80,33 @@ def _whole_seed(value: Any, key: str) -> Any:
     return value
 
 
+#: what a scalar key of each type is written as, for the message a value of another TOML type gets
+_SCALAR_EXAMPLES = {int: "a whole number such as 5", float: "a number such as 0.5", bool: "true or false"}
+
+
+def _scalar_type(annotation: Any) -> type | None:
+    """int, float or bool when a field holds that type alone (or None besides); None for any other field."""
+    members = set(get_args(annotation)) - {type(None)} if get_origin(annotation) in (Union, UnionType) else {annotation}
+    return members.pop() if len(members) == 1 and members <= set(_SCALAR_EXAMPLES) else None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _scalar_as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads n_splits = "5" as 5, n_jobs = true as 1, time_limit = true as 1.0 and shuffle = "yes" as
+        # true: a quoted number or a boolean where a number goes is a slip in the TOML, not a choice, so it is named
+        kind = _scalar_type(cls.model_fields[info.field_name].annotation) if info.field_name else None
+        if kind is None or value is None:
+            return value
+        boolean = isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"  # numpy's too
+        numeric = isinstance(value, numbers.Real) and not boolean  # numpy's int64 and float32 too
+        if (kind is bool and not boolean) or (kind is not bool and not numeric):
+            quoted = " without quotes" if isinstance(value, str) else ""
+            raise ValueError(f"must be {_SCALAR_EXAMPLES[kind]}{quoted}; got {value!r}")
+        return value
 
 
 def _check_safe_name(value: str, what: str) -> str:
@@ -262,6 +297,14 @@ class DataSpec(_Strict):
         "second); needed for an ordinal metric (qwk) on text labels. Default: numeric order, else alphabetical",
     )
 
+    @field_validator("train", "test", "sample_submission", mode="before")
+    @classmethod
+    def _a_file_named(cls, value: Any) -> Any:
+        # pydantic reads "" as Path("."): the config's folder, then "must be .csv or .parquet; got 'no extension'"
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a file, such as 'train.csv' (leave the key out where there is none); got ''")
+        return value
+
     @field_validator("separator", "thousands")
     @classmethod
     def _one_character(cls, value: str | None) -> str | None:
@@ -315,6 +358,17 @@ class DataSpec(_Strict):
             raise ValueError(f"lists the label(s) {allowed(dupes)} more than once")
         if len(texts) < 2:
             raise ValueError(f"needs at least two class labels; got {value!r}")
+        return value
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _column_names(cls, value: Any) -> Any:
+        # one message, not one per member of the union (str, list[str])
+        if not isinstance(value, (str, list)) or any(not isinstance(v, str) for v in value):
+            raise ValueError(
+                "must be the target column's name in quotes, such as 'y', or a list of names for a multilabel / "
+                f"multiregression task, such as ['a', 'b']; got {value!r}"
+            )
         return value
 
     @field_validator("target")
@@ -738,9 +792,8 @@ def _check_override(family: str, table: dict[str, Any]) -> None:
     try:
         ModelSpec(name=f"{family}_c000", kind=space.kind, params={**space.fixed, **params}, **fields)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ValueError(f"search.overrides.{family}.{where} = {error.get('input')!r}: {error['msg']}") from None
+        error = exc.errors()[0]  # said as the key's own fault would be, the override's path before its key
+        raise ValueError(_explain({**error, "loc": ("search", "overrides", family, *error["loc"])})) from None
 
 
 class SearchSpec(_Strict):
@@ -938,7 +991,12 @@ class CompetitionSpec(_Strict):
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"model names must be unique; {allowed(dupes)} appear more than once")
+            tables = [f"models[{i}]" for i, n in enumerate(names) if n == dupes[0]]
+            tables_text = ", ".join(tables[:-1]) + " and " + tables[-1]
+            raise ValueError(
+                f"model names must be unique: {dupes[0]!r} names {tables_text}; rename all but one (a name names the "
+                "model's folder in the run)"
+            )
         if BASELINE_NAME in names:
             raise ValueError(
                 f"the model name {BASELINE_NAME!r} is reserved for the dummy baseline every run fits; rename it"
@@ -1108,7 +1166,10 @@ class CompetitionSpec(_Strict):
         return self.run.name or self.name
 
     def resolve(self, path: Path) -> Path:
-        """A data path as the user meant it: relative paths start at the config file's folder."""
+        """A data path as the user meant it: ``~`` is the home folder and ``$VAR`` / ``${VAR}`` an environment
+        variable's value (the spec keeps them as written, so a run folder moved to another machine finds that
+        machine's); relative paths start at the config file's folder."""
+        path = Path(os.path.expanduser(os.path.expandvars(path)))  # they were read as folders named '~' and '$HOME'
         return Path(os.path.normpath(path if path.is_absolute() else self.base_dir / path))
 
     def pipeline_steps(self, name: str) -> list[dict[str, Any]]:
@@ -1241,25 +1302,111 @@ def _section_of(loc: tuple[Any, ...]) -> type[BaseModel]:
     return _SECTION_MODELS.get(names[-1] if names else "", CompetitionSpec)
 
 
-def _explain(error: dict[str, Any]) -> str:
+#: other tools' names of the spec's keys: scikit-learn's, the libraries' own, other kits'
+_KEY_SYNONYMS = {
+    "n_estimators": "num_boost_round",
+    "num_iterations": "num_boost_round",
+    "iterations": "num_boost_round",
+    "num_rounds": "num_boost_round",
+    "nrounds": "num_boost_round",
+    "early_stopping": "early_stopping_rounds",
+    "random_state": "seed",
+    "random_seed": "seed",
+    "cv": "n_splits",
+    "folds": "n_splits",
+    "nfold": "n_splits",
+}
+
+
+def _unknown_key_hint(section: type[BaseModel], key: str, value: Any, fields: list[str]) -> str:
+    """What an unknown key meant: the spec's name for another tool's (``n_estimators``: it suggested 'estimator'),
+    the closest allowed key, or, in a model, where a library's parameter goes (``learning_rate = 0.05`` beside
+    ``kind``: it was "unknown key" and the list of allowed keys)."""
+    same = _KEY_SYNONYMS.get(key)
+    if same in fields:
+        return f" Did you mean {same!r}?"
+    if same == "seed" and section is FoldSpec:
+        return " The spec's top-level seed = ... fixes the folds."
+    close = did_you_mean(key, fields)
+    if close or section is not ModelSpec:
+        return close
+    shown = tomli_w.dumps({key: value}).strip() if isinstance(value, (str, int, float, bool, list)) else key
+    return f" A library's parameter goes in the model's params table: params = {{ {shown} }}"
+
+
+#: pydantic's bound errors, as a message states the bound
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "greater_than": "more than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
+}
+
+
+#: what a message on these keys adds to say the fix
+_KEY_HINTS = {"early_stopping_rounds": " (0 turns early stopping off)", "n_jobs": " (0 = one task per CPU core)"}
+
+
+def _explain(error: dict[str, Any], data: Any = None) -> str:
     loc = tuple(error["loc"])
     key = _key_path(loc)
+    owner = ""
+    if len(loc) > 2 and loc[0] == "models" and loc[2] != "name" and isinstance(loc[1], int) and isinstance(data, dict):
+        models = data.get("models")  # models[3] alone sends the user counting tables: name the model too
+        model = models[loc[1]] if isinstance(models, list) and loc[1] < len(models) else None
+        if isinstance(model, dict) and isinstance(model.get("name"), str):
+            owner = f" (model {model['name']!r})"
     kind = error["type"]
     if kind == "extra_forbidden":
         section = _section_of(loc)
         fields = [f for f, info in section.model_fields.items() if not info.exclude]
-        return f"unknown key {key!r}; allowed here: {allowed(fields)}.{did_you_mean(str(loc[-1]), fields)}"
+        hint = _unknown_key_hint(section, str(loc[-1]), error.get("input"), fields)
+        return f"unknown key {key!r}{owner}; allowed here: {allowed(fields)}.{hint}"
     if kind == "missing":
-        return f"missing required key {key!r}"
+        return f"missing required key {key!r}{owner}"
+    key += owner
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{key} must be one of {expected}; got {error.get('input')!r}.{_literal_hint(error)}"
     message = str(error["msg"]).removeprefix("Value error, ")
+    bound = _BOUNDS.get(kind)
+    if bound is not None:  # pydantic's "Input should be greater than or equal to 2" names neither key nor value
+        limit = next(iter(error.get("ctx", {}).values()), "?")
+        hint = _KEY_HINTS.get(str(loc[-1]), "") if loc else ""
+        shown = f"{limit:g}" if isinstance(limit, float) else limit  # 0.0 as 0; a 32-bit seed's bound in full
+        return f"{key} must be {bound} {shown}{hint}; got {error.get('input')!r}"
+    shape = _shape_slip(kind, loc, key, error.get("input"))
+    if shape:
+        return shape
+    if kind == "int_from_float":
+        return f"{key} must be a whole number; got {error.get('input')!r}"
+    if kind == "dict_type" and loc[-1] == "params":
+        example = "{ num_leaves = 31 }"
+        return f"{key} must be a table of the library's parameters, such as {example}; got {error['input']!r}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"{key}: {message}; got {error.get('input')!r}"
     if loc and message.startswith("["):  # a list item named by the validator itself: steps[2] (clip): ...
         return f"{key}{message}"
+    if kind != "value_error" and "input" in error and isinstance(error["input"], (int, float, str)):
+        message += f"; got {error['input']!r}"  # pydantic's own text names no value
     return f"{key}: {message}" if loc else message
+
+
+def _shape_slip(kind: str, loc: tuple[Any, ...], key: str, got: Any) -> str:
+    """A table, array of tables or list written in the other TOML shape, said with the shape to write; "" for any
+    other fault. (pydantic said "Input should be a valid dictionary or instance of DataSpec".)"""
+    if kind == "list_type" and loc == ("models",) and isinstance(got, dict):
+        return "models must be [[models]] tables (two brackets), one per model; got one [models] table"
+    if kind == "list_type" and isinstance(got, (str, int, float)):
+        return f"{key} must be a list; write [{got!r}] for one item; got {got!r}"
+    tables = all(isinstance(part, str) for part in loc)
+    if kind == "dict_type" and loc == ("pipelines",) and isinstance(got, list):
+        return "pipelines are tables by name, [pipelines.NAME] with steps = [...]; got [[pipelines]] (a list)"
+    if kind == "model_type" and tables and isinstance(got, list):
+        return f"{key} must be one [{key}] table (one bracket); got [[{key}]] (a list of {len(got)} table(s))"
+    if kind == "model_type":
+        return f"{key} must be a table of keys (key = value lines, or {{ key = value, ... }}); got {got!r}"
+    return ""
 
 
 def _literal_hint(error: dict[str, Any]) -> str:
@@ -1268,8 +1415,9 @@ def _literal_hint(error: dict[str, Any]) -> str:
     return did_you_mean(got, expected) if isinstance(got, str) else ""
 
 
-def validation_message(exc: ValidationError, source: str) -> str:
-    lines = [_explain(e) for e in exc.errors()]
+def validation_message(exc: ValidationError, source: str, data: Any = None) -> str:
+    """One line per fault of ``exc``; ``data``, the validated dict, lets a model's fault name the model."""
+    lines = [_explain(e, data) for e in exc.errors()]
     return f"{source}: invalid competition spec:\n  - " + "\n  - ".join(lines)
 
 
@@ -1283,7 +1431,7 @@ def build_spec(data: dict[str, Any], *, base_dir: Path | str = ".", source: str 
     try:
         return CompetitionSpec.model_validate({**data, "base_dir": Path(base_dir)})
     except ValidationError as exc:
-        raise ConfigError(validation_message(exc, source)) from None
+        raise ConfigError(validation_message(exc, source, data)) from None
     except ConfigError as exc:  # raised by a validator (e.g. an unknown metric name)
         raise ConfigError(f"{source}: {exc}") from None
 
@@ -1310,7 +1458,19 @@ def load_spec(path: Path | str, *, preset: str | None = None) -> CompetitionSpec
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     if preset is not None:
         data["preset"] = preset
-    return build_spec(data, base_dir=path.resolve().parent, source=str(path))
+    return build_spec(data, base_dir=_base_dir(path), source=str(path))
+
+
+def _base_dir(config: Path) -> Path:
+    """The folder a config's relative data paths start from: its own; for the ``spec.toml`` a run folder holds (the
+    spec as it ran, a preset's models listed), the folder of the config the run was made from, as ``run.json``
+    records it (they were looked for in the run folder)."""
+    folder = config.resolve().parent
+    try:
+        recorded = json.loads((folder / "run.json").read_text()).get("config_dir")
+    except (OSError, ValueError, AttributeError):  # no run folder (or an unreadable run.json): the config's own
+        return folder
+    return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else folder
 
 
 def as_spec(spec: object) -> CompetitionSpec:

@@ -39,8 +39,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     by_lower: dict[str, str] = {}
     for choice in choices:
         by_lower.setdefault(str(choice).lower(), str(choice))
-    close = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
-    return f" Did you mean {by_lower[close[0]]!r}?" if close else ""
+    lower = str(word).lower()
+    close = difflib.get_close_matches(lower, list(by_lower), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    # of the closest alike, two letters swapped ("tets") is the likelier slip: 'test' before 'text' (difflib takes the
+    # alphabetically last of a tie)
+    best = difflib.SequenceMatcher(None, lower, close[0]).ratio()
+    tied = [c for c in close if difflib.SequenceMatcher(None, lower, c).ratio() == best]
+    swapped = [c for c in tied if sorted(c) == sorted(lower)]
+    return f" Did you mean {by_lower[(swapped or close)[0]]!r}?"
 
 
 def allowed(choices: Iterable[str]) -> str:

@@ -614,3 +614,17 @@ def test_a_metric_without_a_domain_leaves_a_blends_predictions_as_they_are() -> 
     plain = blend_predictions({"a": a, "b": b}, y, folds, "rmse", "stack", test=test)
     assert plain.test is not None and np.nanmin(plain.oof) < -5 and plain.test.min() < 0
     assert plain.result.nested_cv == pytest.approx(math.sqrt(np.nanmean((plain.oof[:, 0] - y) ** 2)), rel=1e-5)
+
+
+def test_the_verdicts_mean_correlation_of_constant_models_is_nan_without_a_warning() -> None:
+    """Models whose OOF predictions are constant have NaN correlations: numpy's `Mean of empty slice` warning
+    reached the command line (`warning: Mean of empty slice`) under a time-limited run's verdict."""
+    import warnings
+
+    from kaggle_kit.blend.report import _mean_offdiagonal
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isnan(_mean_offdiagonal(np.array([[1.0, np.nan], [np.nan, 1.0]])))
+        corr = np.array([[1.0, np.nan, 0.5], [np.nan, 1.0, 0.7], [0.5, 0.7, 1.0]])
+        assert _mean_offdiagonal(corr) == pytest.approx(0.6)  # the NaN pairs left out

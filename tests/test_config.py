@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,8 @@ ERRORS = [
     pytest.param(
         put("models.0.early_stoping_rounds", 10),
         ConfigError,
-        r"unknown key 'models\[0\]\.early_stoping_rounds'; allowed here: .*Did you mean 'early_stopping_rounds'\?",
+        r"unknown key 'models\[0\]\.early_stoping_rounds' \(model 'xgb'\); allowed here: .*"
+        r"Did you mean 'early_stopping_rounds'\?",
         id="unknown-in-model",
     ),
     pytest.param(
@@ -131,18 +133,128 @@ ERRORS = [
         r"unknown key 'models\[1\]\.parms'.*Did you mean 'params'\?",
         id="unknown-in-second-model",
     ),
+    # another tool's name of a key, or a library's parameter beside the model's keys: no allowed key is close
+    pytest.param(
+        put("models.0.n_estimators", 500),
+        ConfigError,
+        r"unknown key 'models\[0\]\.n_estimators' \(model 'xgb'\); .*\. Did you mean 'num_boost_round'\?$",
+        id="n_estimators-in-model",
+    ),
+    pytest.param(
+        put("models.0.learning_rate", 0.05),
+        ConfigError,
+        r"unknown key 'models\[0\]\.learning_rate' \(model 'xgb'\); .*\. A library's parameter goes in the model's "
+        r"params table: params = \{ learning_rate = 0\.05 \}$",
+        id="library-param-in-model",
+    ),
+    pytest.param(
+        put("folds.random_state", 3),
+        ConfigError,
+        r"unknown key 'folds\.random_state'; .*\. The spec's top-level seed = \.\.\. fixes the folds\.$",
+        id="random_state-in-folds",
+    ),
+    pytest.param(
+        put("data.tets", "test.csv"),
+        ConfigError,
+        r"unknown key 'data\.tets'; .*\. Did you mean 'test'\?$",  # swapped letters: not 'text', as close
+        id="swapped-letters",
+    ),
+    pytest.param(
+        put("data.train", ""),
+        ConfigError,
+        r"data\.train: must name a file, such as 'train\.csv' .*; got ''$",  # it was read as the config's folder
+        id="train-empty-path",
+    ),
     pytest.param(
         put("base_dir", "/etc"), ConfigError, r"unknown key 'base_dir' \(data paths are relative", id="base_dir-key"
     ),
     # wrong types
     pytest.param(
-        put("folds.n_splits", "five"), ConfigError, r"folds\.n_splits: .*integer.*got 'five'", id="n_splits-str"
+        put("folds.n_splits", "five"),
+        ConfigError,
+        r"folds\.n_splits: must be a whole number such as 5 without quotes; got 'five'",
+        id="n_splits-str",
     ),
-    pytest.param(put("seed", "x"), ConfigError, r"seed: .*integer.*got 'x'", id="seed-str"),
-    pytest.param(put("seed", 1.5), ConfigError, r"seed: .*integer", id="seed-fraction"),
-    pytest.param(put("data", "train.csv"), ConfigError, r"data: .*got 'train\.csv'", id="data-not-a-table"),
-    pytest.param(put("models.0.params", [1, 2]), ConfigError, r"models\[0\]\.params: .*dictionary", id="params-list"),
-    pytest.param(put("data.drop", "Name"), ConfigError, r"data\.drop: .*list.*got 'Name'", id="drop-not-a-list"),
+    pytest.param(put("seed", "x"), ConfigError, r"seed: must be a whole number .*; got 'x'", id="seed-str"),
+    pytest.param(put("seed", 1.5), ConfigError, r"seed must be a whole number; got 1\.5", id="seed-fraction"),
+    # a quoted number or a boolean where a number goes (pydantic read "5" as 5 and true as 1, without a word)
+    pytest.param(
+        put("folds.n_splits", "5"),
+        ConfigError,
+        r"folds\.n_splits: must be a whole number such as 5 without quotes; got '5'",
+        id="n_splits-quoted",
+    ),
+    pytest.param(
+        put("seed", "42"), ConfigError, r"seed: must be a whole number .* without quotes; got '42'", id="seed-quoted"
+    ),
+    pytest.param(
+        put("run.n_jobs", True), ConfigError, r"run\.n_jobs: must be a whole number .*; got True", id="n_jobs-bool"
+    ),
+    pytest.param(
+        put("run.time_limit", True),
+        ConfigError,
+        r"run\.time_limit: must be a number .*; got True",
+        id="time-limit-bool",
+    ),
+    pytest.param(
+        put("models.0.num_boost_round", True),
+        ConfigError,
+        r"models\[0\]\.num_boost_round \(model 'xgb'\): must be a whole number .*; got True",
+        id="rounds-bool",
+    ),
+    pytest.param(
+        put("models.0.early_stopping_rounds", "50"),
+        ConfigError,
+        r"models\[0\]\.early_stopping_rounds \(model 'xgb'\): must be a whole number .* without quotes; got '50'",
+        id="stopping-quoted",
+    ),
+    pytest.param(
+        put("folds.shuffle", "yes"),
+        ConfigError,
+        r"folds\.shuffle: must be true or false without quotes; got 'yes'",
+        id="shuffle-str",
+    ),
+    pytest.param(
+        put("data.target", 1),
+        ConfigError,
+        r"^[^\n]*\n  - data\.target: must be the target column's name in quotes.*; got 1$",  # one line, not two
+        id="target-number",
+    ),
+    # a TOML table written in the other shape ([models] for [[models]], [[data]] for [data], "x" for ["x"])
+    pytest.param(
+        put("models", {"name": "xgb", "kind": "xgboost"}),
+        ConfigError,
+        r"- models must be \[\[models\]\] tables \(two brackets\), one per model; got one \[models\] table$",
+        id="models-one-bracket",
+    ),
+    pytest.param(
+        put("folds", [{"n_splits": 3}]),
+        ConfigError,
+        r"- folds must be one \[folds\] table \(one bracket\); got \[\[folds\]\] \(a list of 1 table\(s\)\)$",
+        id="folds-two-brackets",
+    ),
+    pytest.param(
+        put("pipelines", [{"steps": []}]),
+        ConfigError,
+        r"- pipelines are tables by name, \[pipelines\.NAME\] with steps = \[\.\.\.\]; got \[\[pipelines\]\]",
+        id="pipelines-two-brackets",
+    ),
+    pytest.param(
+        put("models.0.params", "x"),
+        ConfigError,
+        r"models\[0\]\.params \(model 'xgb'\) must be a table of the library's parameters, such as .*; got 'x'",
+        id="params-str",
+    ),
+    pytest.param(
+        put("data", "train.csv"), ConfigError, r"data must be a table of keys .*got 'train\.csv'", id="data-not-a-table"
+    ),
+    pytest.param(put("models.0.params", [1, 2]), ConfigError, r"models\[0\]\.params .*table", id="params-list"),
+    pytest.param(
+        put("data.drop", "Name"),
+        ConfigError,
+        r"data\.drop must be a list; write \['Name'\] for one item; got 'Name'",
+        id="drop-not-a-list",
+    ),
     # enumerations
     pytest.param(
         put("task", "binery"),
@@ -212,17 +324,28 @@ ERRORS = [
         r"folds\.n_repeats must be 1 with folds\.strategy = 'time'",
         id="time-repeated",
     ),
+    pytest.param(put("folds.n_splits", 1), ConfigError, r"folds\.n_splits must be at least 2; got 1$", id="one-split"),
     pytest.param(
-        put("folds.n_splits", 1), ConfigError, r"folds\.n_splits: .*greater than or equal to 2", id="one-split"
+        put("folds.n_repeats", 0), ConfigError, r"folds\.n_repeats must be at least 1; got 0$", id="0-repeats"
     ),
     pytest.param(
-        put("folds.n_repeats", 0), ConfigError, r"folds\.n_repeats: .*greater than or equal to 1", id="0-repeats"
+        put("run.threads_per_task", -1),
+        ConfigError,
+        r"run\.threads_per_task must be at least 0; got -1$",
+        id="threads-neg",
+    ),
+    pytest.param(
+        put("models.0.early_stopping_rounds", -5),
+        ConfigError,
+        r"models\[0\]\.early_stopping_rounds \(model 'xgb'\) must be at least 1 \(0 turns early stopping off\); "
+        r"got -5$",
+        id="stopping-negative",
     ),
     # models
     pytest.param(
         put("models.1", {"name": "xgb", "kind": "lightgbm"}),
         ConfigError,
-        r"model names must be unique; 'xgb' appear",
+        r"model names must be unique: 'xgb' names models\[0\] and models\[1\]; rename all but one",
         id="duplicate-model-names",
     ),
     pytest.param(
@@ -264,7 +387,7 @@ ERRORS = [
     pytest.param(
         put("models.0.num_boost_round", 0),
         ConfigError,
-        r"models\[0\]\.num_boost_round: .*greater than or equal to 1",
+        r"models\[0\]\.num_boost_round \(model 'xgb'\) must be at least 1; got 0$",
         id="zero-rounds",
     ),
     # names that become folders
@@ -373,7 +496,10 @@ def test_a_kind_typo_stops_the_run_before_it_reads_data(tmp_path: Path) -> None:
     spec_dict["models"][0]["kind"] = "xgbost"
     spec = build_spec(spec_dict, base_dir=tmp_path)  # train.csv does not exist: a data read would fail differently
     assert spec.models[0].kind == "xgbost"
-    pattern = r"models\[0\]\.kind: kind must be one of .*'lightgbm'.*'xgboost'; got 'xgbost'\. Did you mean 'xgboost'\?"
+    pattern = (
+        r"models\[0\]\.kind \(model 'xgb'\): kind must be one of .*'lightgbm'.*'xgboost'; got 'xgbost'\. "
+        r"Did you mean 'xgboost'\?"
+    )
     with pytest.raises(ConfigError, match=pattern):
         run(spec, runs_root=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
@@ -425,6 +551,59 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path, monkey
     assert spec.base_dir.is_absolute()
     assert spec.resolve(spec.data.train) == tmp_path.resolve() / "comp" / "input" / "train.csv"
     assert spec.data.test is not None and spec.resolve(spec.data.test) == absolute
+
+
+def test_home_and_environment_variables_in_data_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~/data/train.csv`` and ``$DATA/train.csv`` were read as folders named '~' and '$DATA' of the config's folder;
+    the spec keeps them as written (a run folder moved to another machine finds that machine's)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KK_DATA", str(tmp_path / "kaggle"))
+    data = {**VALID, "data": {**VALID["data"], "train": "~/comp/train.csv", "test": "${KK_DATA}/test.csv"}}
+    spec = load_spec(write(tmp_path / "cfg" / "spec.toml", tomli_w.dumps(data)))
+    assert spec.resolve(spec.data.train) == tmp_path / "home" / "comp" / "train.csv"
+    assert spec.data.test is not None and spec.resolve(spec.data.test) == tmp_path / "kaggle" / "test.csv"
+    assert 'train = "~/comp/train.csv"' in spec.to_toml()
+
+
+@pytest.mark.parametrize(
+    ("train", "says"),
+    [
+        pytest.param(
+            "input\\train.csv",
+            r"\(a '\\' is no folder separator here: write the path with '/', e.g. 'data/train.csv'\)",
+            marks=pytest.mark.skipif(sys.platform == "win32", reason="a folder separator on Windows"),
+        ),
+        ("$KK_UNSET_DIR/train.csv", r"\(the environment variable KK_UNSET_DIR is not set\)"),
+    ],
+)
+def test_a_missing_data_file_says_why_a_written_path_was_not_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, train: str, says: str
+) -> None:
+    """A Windows path and an unset variable were only 'does not exist', the path shown as the cause."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    monkeypatch.delenv("KK_UNSET_DIR", raising=False)
+    spec = build_spec({**VALID, "data": {**VALID["data"], "train": train}}, base_dir=tmp_path)
+    with pytest.raises(DataError, match=r"the train file .* " + says + r" does not exist; check data\.train"):
+        read_table(spec.resolve(spec.data.train), role="train")
+
+
+def test_a_data_path_naming_a_folder_says_which_table_in_it(tmp_path: Path) -> None:
+    """`train = "data/comp"` (the competition's folder) said `must be .csv or .parquet; got 'no extension'`."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    (tmp_path / "comp").mkdir()
+    (tmp_path / "comp" / "train.csv").write_text("a,y\n1,0\n")
+    (tmp_path / "comp" / "sample_submission.csv").write_text("a,y\n1,0\n")  # listed first, not the train file
+    spec = build_spec({**VALID, "data": {**VALID["data"], "train": "comp"}}, base_dir=tmp_path)
+    with pytest.raises(
+        DataError,
+        match=r"the train file '.*comp' is a folder \(it holds sample_submission\.csv, train\.csv\); set data\.train "
+        r"to the table's file in it \('.*comp/train\.csv', or that path relative to the config's folder\)$",
+    ):
+        read_table(spec.resolve(spec.data.train), role="train")
 
 
 def test_build_spec_paths_resolve_against_base_dir(tmp_path: Path) -> None:
@@ -497,7 +676,7 @@ def test_zero_early_stopping_rounds_means_none() -> None:
     put("models.0.early_stopping_rounds", 0)(data)
     assert build_spec(data).model("xgb").early_stopping_rounds is None
     put("models.0.early_stopping_rounds", -1)(data)
-    with pytest.raises(ConfigError, match=r"models\[0\]\.early_stopping_rounds: .*greater than or equal to 1"):
+    with pytest.raises(ConfigError, match=r"models\[0\]\.early_stopping_rounds \(model 'xgb'\) must be at least 1"):
         build_spec(data)
 
 
@@ -621,3 +800,16 @@ def test_to_toml_refuses_a_none_param_it_cannot_write() -> None:
 def test_unknown_model_name_suggests_the_closest() -> None:
     with pytest.raises(ConfigError, match=r"no model named 'XGB'; the spec has 'logreg' or 'xgb'. Did you mean 'xgb'"):
         build_spec(copy.deepcopy(VALID)).model("XGB")
+
+
+def test_numpy_scalars_are_numbers_and_booleans() -> None:
+    """A quoted number or a boolean where a number goes is refused; a Python caller's numpy scalars (a sampled
+    config's np.int64 rounds, np.bool_ shuffle) are numbers and booleans, not slips."""
+    import numpy as np
+
+    model = ModelSpec(name="m", kind="lightgbm", num_boost_round=np.int64(100), seed=np.uint32(3))
+    folds = FoldSpec(n_splits=np.int32(3), shuffle=np.bool_(False))
+    assert (model.num_boost_round, model.seed, folds.n_splits, folds.shuffle) == (100, 3, 3, False)
+    assert RunSpec(time_limit=np.float32(5.0)).time_limit == 5.0
+    with pytest.raises(ValueError, match=r"n_splits\n  Value error, must be a whole number such as 5; got np\.True_"):
+        FoldSpec(n_splits=np.bool_(True))

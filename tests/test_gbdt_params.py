@@ -333,10 +333,10 @@ def test_early_stopping_metric_is_for_boosting_kinds_only() -> None:
 @pytest.mark.parametrize(
     ("where", "seed", "match"),
     [
-        ("run", MAX_SEED + 1, r"seed: Input should be less than or equal to 4294967295"),
-        ("run", -1, r"seed: Input should be greater than or equal to 0"),
-        ("model", MAX_SEED + 1, r"models\[0\]\.seed: Input should be less than or equal to 4294967295"),
-        ("model", True, r"models\[0\]\.seed: seed must be a whole number such as 42; got True"),
+        ("run", MAX_SEED + 1, r"seed must be at most 4294967295; got 4294967296"),
+        ("run", -1, r"seed must be at least 0; got -1"),
+        ("model", MAX_SEED + 1, r"models\[0\]\.seed \(model '\w+'\) must be at most 4294967295; got 4294967296"),
+        ("model", True, r"models\[0\]\.seed \(model 'm'\): seed must be a whole number such as 42; got True"),
     ],
 )
 def test_seeds_outside_32_bits_are_rejected(where: str, seed: object, match: str) -> None:

@@ -463,6 +463,13 @@ def _outside(root: Path) -> None:
         (None, {"folder": "pictures"}, DataError, r"data\.images\.folder = 'pictures' \('.*pictures'\) does not exist"),
         (None, {"test_folder": "nope"}, DataError, r"data\.images\.test_folder = 'nope' .* does not exist"),
         (
+            None,
+            {"folder": "data\\pictures"},  # a Windows path: the folder's name, on Linux and Kaggle
+            DataError,
+            r"data\.images\.folder = 'data\\\\pictures' .* \(a '\\' is no folder separator here: write the path with "
+            r"'/', e\.g\. 'data/train\.csv'\) does not exist",
+        ),
+        (
             _outside,
             {"column": "file", "pattern": "{}"},
             DataError,
@@ -478,6 +485,7 @@ def _outside(root: Path) -> None:
         "zero-padded-names",
         "no-folder",
         "no-test-folder",
+        "folder-with-backslashes",
         "path-traversal",
     ],
 )

@@ -551,8 +551,14 @@ def test_a_model_seed_changes_the_fit_and_the_key(demo_data: Path, tmp_path: Pat
         ({"families": ["xgboost"], "overrides": {"xgboost": {"pipeline": "nn"}}}, r"'nn': the spec declares no pipel"),
         # a bad override's value: a TypeError's traceback (params = 5) or pydantic's own text once the search started
         ({"families": ["lightgbm"], "overrides": {"lightgbm": {"params": 5}}}, r"overrides.lightgbm.params must be a"),
-        ({"families": ["lightgbm"], "overrides": {"lightgbm": {"num_boost_round": 0}}}, r"num_boost_round = 0: Input"),
-        ({"families": ["xgboost"], "overrides": {"xgboost": {"early_stopping_rounds": "x"}}}, r"rounds = 'x': Input"),
+        (
+            {"families": ["lightgbm"], "overrides": {"lightgbm": {"num_boost_round": 0}}},
+            r"overrides\.lightgbm\.num_boost_round must be at least 1; got 0",
+        ),
+        (
+            {"families": ["xgboost"], "overrides": {"xgboost": {"early_stopping_rounds": "x"}}},
+            r"overrides\.xgboost\.early_stopping_rounds: must be a whole number .*; got 'x'",
+        ),
     ],
 )
 def test_bad_search_specs_are_config_errors(search: dict, match: str) -> None:

@@ -102,7 +102,7 @@ def _with(**data: Any) -> dict[str, Any]:
         (_with(seq_aggregates=["meen"]), r"data\.sequences\.aggregates: unknown statistic 'meen'.*Did you mean 'mean'"),
         (_with(seq_aggregates=["mean", "mean"]), r"data\.sequences\.aggregates: lists 'mean' more than once"),
         (_with(seq_keep="end"), r"data\.sequences\.keep must be one of 'first' or 'last'; got 'end'"),
-        (_with(seq_max_len=0), r"data\.sequences\.max_len: .*greater than or equal to 1"),
+        (_with(seq_max_len=0), r"data\.sequences\.max_len must be at least 1; got 0"),
         (_with(seq_columns=[]), r"data\.sequences\.columns: must name at least one column"),
         (_with(seq_columns=["a", "step"]), r"data\.sequences\.columns lists 'step'"),
         (_with(seq_order_by="series_id"), r"data\.sequences\.order_by = 'series_id' is the id or target"),

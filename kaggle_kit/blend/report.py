@@ -367,7 +367,9 @@ def _mean_offdiagonal(corr: np.ndarray) -> float:
     n = corr.shape[0]
     if n < 2:
         return float("nan")
-    return float(np.nanmean(corr[~np.eye(n, dtype=bool)]))
+    off = corr[~np.eye(n, dtype=bool)]
+    off = off[~np.isnan(off)]  # a constant model's correlations are NaN: all of them warned "Mean of empty slice"
+    return float(off.mean()) if off.size else float("nan")
 
 
 def tie_order(blend: BlendResult | Any) -> tuple[int, str]:

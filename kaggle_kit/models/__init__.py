@@ -99,7 +99,7 @@ def check_kinds(models: Sequence[ModelSpec]) -> None:
     for i, model in enumerate(models):
         if model.kind not in ADAPTERS:
             raise ConfigError(
-                f"models[{i}].kind: kind must be one of {allowed(ADAPTERS)}; got {model.kind!r}."
+                f"models[{i}].kind (model {model.name!r}): kind must be one of {allowed(ADAPTERS)}; got {model.kind!r}."
                 f"{did_you_mean(model.kind, ADAPTERS)}"
             )
 

@@ -46,7 +46,7 @@ from ..features.sequence_store import SEQUENCE_ROW
 from ..models.nn.images import ReadNotes
 from .image_folders import IMAGE_SUFFIXES
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
-from .tables import working_folder_note
+from .tables import path_hint, working_folder_note
 
 _PIXEL = re.compile(r"pixel\d+")
 #: files listed in a "missing" error
@@ -272,8 +272,8 @@ def _folder(spec: CompetitionSpec, folder: Path, key: str) -> Path:
     if not path.is_dir():
         what = "is not a folder" if path.exists() else "does not exist"
         raise DataError(
-            f"data.images.{key} = {str(folder)!r} ({str(path)!r}){working_folder_note(path)} {what}; point it at the "
-            "image folder"
+            f"data.images.{key} = {str(folder)!r} ({str(path)!r}){working_folder_note(path)}{path_hint(path)} {what}; "
+            "point it at the image folder"
         )
     return path
 

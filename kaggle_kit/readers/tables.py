@@ -11,6 +11,7 @@ import gzip
 import io
 import itertools
 import multiprocessing
+import os
 import re
 import warnings
 from collections.abc import Collection, Iterator, Sequence
@@ -168,7 +169,16 @@ def _other_files_marks(options: ReadOptions, role: str, mark: str) -> set[str]:
 def shown_path(path: Path) -> str:
     """``path`` quoted for a message that it is missing; a relative one with the working folder it was looked for
     from, which a notebook cell may have changed since the spec was built."""
-    return f"{str(path)!r}{working_folder_note(path)}"
+    return f"{str(path)!r}{working_folder_note(path)}{path_hint(path)}"
+
+
+def path_hint(path: Path) -> str:
+    """Why a path written in a config may not be found: a Windows folder separator, an unset environment variable."""
+    text = str(path)
+    if os.sep == "/" and "\\" in text:
+        return " (a '\\' is no folder separator here: write the path with '/', e.g. 'data/train.csv')"
+    unset = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text)  # os.path.expandvars leaves an unset one as written
+    return f" (the environment variable {unset.group(1)} is not set)" if unset else ""
 
 
 def require_given_file(path: Path | str | None, role: str, option: str) -> None:
@@ -189,6 +199,14 @@ def read_table(path: Path, *, role: str, options: ReadOptions | None = None) -> 
     options = (options or ReadOptions()).for_file(role)
     if not path.exists():
         raise DataError(f"the {role} file {shown_path(path)} does not exist; check data.{role} in the config")
+    if path.is_dir() and path.suffix.lower() != ".parquet":  # it was "must be .csv or .parquet; got 'no extension'"
+        tables = sorted(f.name for f in path.iterdir() if f.suffix.lower() in (".csv", ".parquet", ".gz", ".zip"))
+        inside = f" (it holds {', '.join(tables[:3])}{', ...' if len(tables) > 3 else ''})" if tables else ""
+        pick = next((t for t in tables if t.lower().startswith(role)), tables[0] if tables else f"{role}.csv")
+        raise DataError(
+            f"the {role} file {shown_path(path)} is a folder{inside}; set data.{role} to the table's file in it "
+            f"({str(path / pick)!r}, or that path relative to the config's folder)"
+        )
     suffix = path.suffix.lower()
     try:
         inner = Path(zip_member(path, role)).suffix.lower() if is_zip(path) else None  # train.csv.zip: train.csv

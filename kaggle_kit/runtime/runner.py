@@ -345,6 +345,12 @@ def run(
     spec = as_spec(spec)  # a config's path too, as `kaggle-kit run CONFIG` takes it
     only = names_of(only)  # only="lgbm": the model, not its letters
     check_kinds(spec.models)
+    for m in spec.models:
+        if m.kind in BOOSTING_KINDS:  # their adapters resolve the params' names: a typo is said before the data is
+            make_adapter(m)  # read (a value's check needs the classes: with the other checks, once it is read)
+    if only and spec.preset is None:  # a preset's models are known once the data is read: checked in _run then
+        for name in only:
+            spec.model(name)  # an unknown name, before the data is read (it was read first, then refused)
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 0):
         # as run.n_jobs: scikit-learn's -1 (every core) had run one task at a time, without a word
         raise ConfigError(f"n_jobs (--jobs) must be 0 (one task per CPU core) or a positive number; got {n_jobs!r}")
@@ -845,6 +851,21 @@ def _with_date_parts(search: SearchSpec | None, spec: CompetitionSpec) -> Search
 def _run_settings(run: RunSpec, executor: str | None, ray_address: str | None) -> RunSpec:
     """``spec.run`` with the caller's overrides, validated like the spec itself."""
     updates: dict[str, Any] = {}
+    if ray_address is not None and executor not in (None, "ray"):
+        # it said "run.ray_address is only used with run.executor = 'ray'", keys of a config that set neither
+        raise ConfigError(
+            f"--ray-address (ray_address=) runs the tasks on Ray, and --executor (executor=) asks for {executor!r}: "
+            "leave one of them out"
+        )
+    ray_only = [
+        f"run.{k} = {getattr(run, k)!r}" for k in ("ray_address", "gpus_per_task") if getattr(run, k) is not None
+    ]
+    if executor not in (None, "ray") and ray_only:  # "run.ray_address is only used with ...", as if it were a typo
+        is_, them = ("is", "it") if len(ray_only) == 1 else ("are", "them")
+        raise ConfigError(
+            f"--executor (executor=) asks for {executor!r}, and the config's {' and '.join(ray_only)} {is_} for Ray: "
+            f"leave --executor out to run on Ray, or remove {them} from [run]"
+        )
     if executor is not None:
         updates["executor"] = executor
     if ray_address is not None:
