@@ -175,3 +175,34 @@ def _quiet_fds() -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
+
+
+def check_objective(
+    model: str,
+    library: str,
+    key: str,
+    value: Any,
+    task: str,
+    probability: dict[str, tuple[str, ...]],
+    classification: tuple[str, ...],
+) -> None:
+    """Refuse an objective whose predictions are not what the kit reads for the task, before any fit: class
+    probabilities for a binary or multiclass task (``probability[task]``: the library's objectives that give them),
+    one value per row for a regression (none of the library's ``classification`` objectives).
+
+    Without it XGBoost's ``multi:softmax`` (one class label per row) stopped a fold with numpy's reshape error, and
+    ``binary:logitraw`` margins or a regression objective's values were stored as probabilities."""
+    if not isinstance(value, str):
+        return
+    name = value.strip()
+    allowed = probability.get(task)
+    if allowed is not None and name not in allowed:
+        raise ConfigError(
+            f"model {model!r}: params.{key} = {value!r} does not make {library} predict class probabilities, which "
+            f"a {task} model of the kit predicts; use {' or '.join(repr(a) for a in allowed)}"
+        )
+    if allowed is None and name in classification:
+        raise ConfigError(
+            f"model {model!r}: params.{key} = {value!r} is a classification objective and the task is {task}; "
+            f"leave params.{key} out for {library}'s regression default, or give a regression objective"
+        )

@@ -32,6 +32,7 @@ from .base import FitContext, Fitted, as_probabilities, kit_score, model_stoppin
 from .library_params import (
     Resolved,
     canonicalise,
+    check_objective,
     find_culprit,
     merge,
     per_feature,
@@ -50,6 +51,12 @@ _RESERVED = {
     "categorical_feature": "categorical columns follow from data.categorical and the pipeline",
 }
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
+#: objectives (and LightGBM's aliases of them) whose predictions are class probabilities, per task
+_PROBABILITY = {
+    "binary": ("binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda"),
+    "multiclass": ("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"),
+}
+_CLASSIFICATION = (*_PROBABILITY["binary"], *_PROBABILITY["multiclass"])
 #: kit metric (as named by base.stopping_metric) -> LightGBM metric computing the same value
 _NATIVE = {
     ("roc_auc", "binary"): "auc",
@@ -158,6 +165,10 @@ class LightGBMAdapter:
 
     def check(self, ctx: FitContext) -> None:
         """Let LightGBM parse every value on a few rows (ill-typed or out-of-range values fail here, not in a fold)."""
+        if "objective" in self.resolved.params:
+            key = self.resolved.user_key("objective")
+            objective = self.spec.params[key]
+            check_objective(self.spec.name, "LightGBM", key, objective, ctx.task, _PROBABILITY, _CLASSIFICATION)
         params = self.params(ctx)
         probed = {k: v for k, v in params.items() if k not in ("seed", "num_threads", "device_type")}  # as probed
         key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, probed], sort_keys=True, default=str)

@@ -1,0 +1,150 @@
+"""What the boosting adapters predict for choices a Kaggler makes beyond the kit's defaults: a regression target far
+from zero (XGBoost's float32 labels and margins), count objectives (CatBoost's log-scale raw values), and objectives
+whose output is not what the kit reads for the task (refused before any fit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kaggle_kit.config import ModelSpec
+from kaggle_kit.errors import ConfigError
+from kaggle_kit.features import FeatureMatrix
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.models import FitContext, make_adapter
+
+NAMES = ("a", "b", "c", "d")
+
+
+def _rows(n: int = 300) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(n, 4)).astype(np.float32)
+
+
+def _fit(
+    kind: str, params: dict[str, Any], y: np.ndarray, task: str = "regression", metric: str = "rmse", n_classes: int = 0
+) -> tuple[Any, Any, FeatureMatrix, FitContext]:
+    X = _rows(len(y))
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    tr, va = np.arange(200), np.arange(200, len(y))
+    ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=0, device="cpu", threads=1)
+    spec = ModelSpec(name="m", kind=kind, params=params, num_boost_round=100, early_stopping_rounds=20)
+    adapter = make_adapter(spec)
+    adapter.check(ctx)
+    fitted = adapter.fit(fm(tr), y[tr], fm(va), y[va], ctx)
+    return adapter, fitted, fm(va), ctx
+
+
+def _rmse(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((pred.reshape(-1).astype(np.float64) - y) ** 2)))
+
+
+def test_xgboost_learns_a_target_far_from_zero_as_well_as_one_near_it(tmp_path: Path) -> None:
+    """Would catch fitting XGBoost on the raw target: its float32 margins round away every leaf value at 1e8 (float32's
+    step there is 8), and early stopping kept 1 round (RMSE 9.7 against 2.5 at offset 0)."""
+    X = _rows()
+    signal = 10 * X[:, 0].astype(np.float64) + np.sin(np.arange(len(X)))
+    scores = {}
+    for offset in (0.0, 1e8):
+        y = offset + signal
+        adapter, fitted, valid, ctx = _fit("xgboost", {}, y)
+        pred = adapter.predict(fitted, valid, ctx)
+        scores[offset] = _rmse(pred, y[200:])
+        assert fitted.best_iteration > 50
+        adapter.save(fitted, tmp_path / "model.ubj")  # the offset travels in the model file
+        loaded = make_adapter(adapter.spec).load(tmp_path / "model.ubj", ctx)
+        np.testing.assert_array_equal(make_adapter(adapter.spec).predict(loaded, valid, ctx), pred)
+    # what is left at 1e8 is float32's step in the stored predictions (8 / sqrt(12) ~ 2.3 in quadrature)
+    assert scores[1e8] < np.hypot(scores[0.0], 2.4)
+    assert scores[0.0] < 3.0
+
+
+def test_xgboost_fits_a_log_link_objective_on_the_target_itself() -> None:
+    """Would catch centring a Poisson target: its loss is not shift-invariant (and a count less its mean is
+    negative, which XGBoost's count:poisson refuses)."""
+    X = _rows()
+    y = np.random.default_rng(1).poisson(np.exp(0.5 * X[:, 0] + 1)).astype(np.float64)
+    adapter, fitted, valid, ctx = _fit("xgboost", {"objective": "count:poisson"}, y)
+    assert fitted.model.attr("kaggle_kit_target_offset") is None
+    assert abs(float(adapter.predict(fitted, valid, ctx).mean()) - y[200:].mean()) < 0.5
+
+
+@pytest.mark.parametrize("loss", ["Poisson", "Tweedie:variance_power=1.5"])
+def test_catboost_count_losses_predict_counts_and_stop_on_them(loss: str, tmp_path: Path) -> None:
+    """Would catch predicting CatBoost's raw formula values (log counts: mean 0.82 for counts of mean 2.71) and
+    early-stopping on CatBoost's own RMSE, which scores those log-scale values against the counts."""
+    from catboost import Pool
+
+    X = _rows()
+    y = np.random.default_rng(1).poisson(np.exp(0.5 * X[:, 0] + 1)).astype(np.float64)
+    adapter, fitted, valid, ctx = _fit("catboost", {"loss_function": loss}, y)
+    pred = adapter.predict(fitted, valid, ctx)
+    raw = fitted.model.predict(Pool(valid.X), prediction_type="RawFormulaVal")
+    np.testing.assert_allclose(pred[:, 0], np.exp(raw), rtol=1e-5)
+    assert abs(float(pred.mean()) - y[200:].mean()) < 0.5
+    assert "rmse" in fitted.history and "RMSE" not in fitted.history  # the kit's RMSE on the counts
+    best = fitted.history["rmse"][fitted.best_iteration - 1]
+    assert best == pytest.approx(_rmse(pred, y[200:]), rel=1e-4)
+    adapter.save(fitted, tmp_path / "model.cbm")
+    loaded = make_adapter(adapter.spec).load(tmp_path / "model.cbm", ctx)
+    np.testing.assert_array_equal(make_adapter(adapter.spec).predict(loaded, valid, ctx), pred)
+
+
+def test_catboost_count_loss_on_a_gpu_stops_on_the_loss_itself() -> None:
+    """A Python metric cannot run on CatBoost's GPU: the loss is what it follows there (not refused)."""
+    spec = ModelSpec(name="m", kind="catboost", params={"loss_function": "Poisson"}, early_stopping_rounds=20)
+    ctx = FitContext(task="regression", n_classes=0, metric=get_metric("rmse"), seed=0, device="cuda", threads=1)
+    adapter = make_adapter(spec)
+    adapter.check(ctx)
+    assert adapter.params(ctx)["eval_metric"] == "Poisson"
+
+
+# kind, task, params, the error's match
+WRONG_OBJECTIVES = [
+    ("xgboost", "multiclass", {"objective": "multi:softmax"}, r"'multi:softmax' .*use 'multi:softprob'"),
+    ("xgboost", "binary", {"objective": "binary:logitraw"}, r"does not make XGBoost predict class probabilities"),
+    ("xgboost", "binary", {"objective": "reg:squarederror"}, r"use 'binary:logistic' or 'reg:logistic'"),
+    ("xgboost", "regression", {"objective": "binary:logistic"}, r"is a classification objective and the task is regr"),
+    ("lightgbm", "binary", {"objective": "regression"}, r"params\.objective = 'regression' does not make LightGBM"),
+    ("lightgbm", "binary", {"application": "huber"}, r"params\.application = 'huber' does not make LightGBM"),
+    ("lightgbm", "regression", {"objective": "softmax"}, r"classification objective and the task is regression"),
+    ("catboost", "binary", {"loss_function": "RMSE"}, r"'RMSE' does not fit a binary task; .*'Logloss', 'Cros"),
+    ("catboost", "regression", {"objective": "Logloss"}, r"params\.objective = 'Logloss' does not fit a regression"),
+    ("catboost", "regression", {"loss_function": "RMSEWithUncertainty"}, r"predict several values per row"),
+]
+
+
+@pytest.mark.parametrize(("kind", "task", "params", "match"), WRONG_OBJECTIVES)
+def test_an_objective_whose_output_the_task_cannot_read_is_refused_before_any_fit(
+    kind: str, task: str, params: dict[str, Any], match: str
+) -> None:
+    """Would catch passing the objective through unchecked: XGBoost's multi:softmax stopped a fold with numpy's
+    reshape error, binary:logitraw margins and a regression objective's values were stored as probabilities, a
+    CatBoost RMSE loss on a binary task raised CatBoost's own error from the fold, and RMSEWithUncertainty's two
+    columns were stored as twice the rows."""
+    n_classes = {"binary": 2, "multiclass": 3}.get(task, 0)
+    metric = "rmse" if task == "regression" else "log_loss"
+    ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=0, device="cpu", threads=1)
+    with pytest.raises(ConfigError, match=match):
+        make_adapter(ModelSpec(name="m", kind=kind, params=params)).check(ctx)
+
+
+@pytest.mark.parametrize(
+    ("kind", "task", "params"),
+    [
+        ("xgboost", "binary", {"objective": "reg:logistic"}),
+        ("xgboost", "regression", {"objective": "reg:tweedie"}),
+        ("lightgbm", "binary", {"objective": "xentropy"}),
+        ("lightgbm", "multiclass", {"objective": "multiclassova"}),
+        ("lightgbm", "regression", {"objective": "huber"}),
+        ("catboost", "binary", {"loss_function": "CrossEntropy"}),
+        ("catboost", "regression", {"loss_function": "Quantile:alpha=0.5"}),
+    ],
+)
+def test_objectives_that_give_what_the_task_reads_pass(kind: str, task: str, params: dict[str, Any]) -> None:
+    n_classes = {"binary": 2, "multiclass": 3}.get(task, 0)
+    metric = "rmse" if task == "regression" else "log_loss"
+    ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=0, device="cpu", threads=1)
+    make_adapter(ModelSpec(name="m", kind=kind, params=params)).check(ctx)
