@@ -148,3 +148,109 @@ def test_objectives_that_give_what_the_task_reads_pass(kind: str, task: str, par
     metric = "rmse" if task == "regression" else "log_loss"
     ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=0, device="cpu", threads=1)
     make_adapter(ModelSpec(name="m", kind=kind, params=params)).check(ctx)
+
+
+# ------------------------------------------------------------------------------------------ class-keyed weights
+def _labelled(classes: tuple[object, ...] | None) -> tuple[FeatureMatrix, np.ndarray, FeatureMatrix, np.ndarray, Any]:
+    X = _rows()
+    y = (X[:, 0] > 1.0).astype(np.float64)  # ~16% positives
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    tr, va = np.arange(200), np.arange(200, 300)
+    ctx = FitContext("binary", 2, get_metric("log_loss"), seed=0, device="cpu", threads=1, classes=classes)
+    return fm(tr), y[tr], fm(va), y[va], ctx
+
+
+def _weighted(kind: str, key: str, weights: Any, classes: tuple[object, ...] | None) -> np.ndarray:
+    train, y_train, valid, y_valid, ctx = _labelled(classes)
+    extra = {"n_estimators": 20} if kind == "random_forest" else {}
+    spec = ModelSpec(name="m", kind=kind, params={key: weights, **extra}, num_boost_round=30)
+    adapter = make_adapter(spec)
+    adapter.check(ctx)
+    return adapter.predict(adapter.fit(train, y_train, valid, y_valid, ctx), valid, ctx)
+
+
+def test_catboost_class_weights_keyed_out_of_order_keep_the_columns_in_class_order() -> None:
+    """Would catch handing CatBoost the dict: it takes the keys as its class names, in the dict's order, and orders
+    its probability columns by them, so {"1": 10, "0": 1} swapped p(0) and p(1) (ROC AUC 1.0 -> 0.0)."""
+    by_list = _weighted("catboost", "class_weights", [1.0, 10.0], (0, 1))
+    for weights in ({"1": 10, "0": 1}, {"0": 1, "1": 10}, {"1": 10}):
+        np.testing.assert_array_equal(_weighted("catboost", "class_weights", weights, (0, 1)), by_list)
+
+
+@pytest.mark.parametrize(("kind", "key"), [("catboost", "class_weights"), ("random_forest", "class_weight")])
+def test_class_weights_keyed_by_the_targets_labels_weight_those_classes(kind: str, key: str) -> None:
+    """Would catch handing the labels to the library, which is fitted on codes 0..C-1: scikit-learn failed every fold
+    ("The classes, [0, 1], are not in class_weight"), CatBoost too ("Not all class names are numeric")."""
+    by_label = _weighted(kind, key, {"yes": 10.0}, ("no", "yes"))
+    by_code = _weighted(kind, key, {"0": 1.0, "1": 10.0}, None)  # where the labels are not known: the codes
+    np.testing.assert_array_equal(by_label, by_code)
+    unweighted = _weighted(kind, key, {"yes": 1.0}, ("no", "yes"))
+    assert not np.array_equal(by_label, unweighted)  # the weight reached the model
+
+
+def test_a_forests_class_weight_by_label_is_scikit_learns_weight_of_that_code() -> None:
+    """Independent of the kit: scikit-learn's forest fitted on the codes with the code-keyed weight."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    train, y_train, valid, _, _ = _labelled(("no", "yes"))
+    direct = RandomForestClassifier(
+        n_estimators=20, max_leaf_nodes=15000, class_weight={0: 1.0, 1: 10.0}, n_jobs=1, random_state=0
+    ).fit(train.X, y_train)
+    np.testing.assert_allclose(
+        _weighted("random_forest", "class_weight", {"yes": 10}, ("no", "yes")),
+        direct.predict_proba(valid.X),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "weights", "match"),
+    [
+        (
+            "catboost",
+            "class_weights",
+            {"maybe": 2},
+            r"params\.class_weights names class 'maybe', .*labels: 'no', 'yes'",
+        ),
+        ("random_forest", "class_weight", {"1": 2}, r"params\.class_weight names class '1', which the target does not"),
+        ("random_forest", "class_weight", {"yes": -1}, r"params\.class_weight\.yes must be a weight of 0 or more"),
+    ],
+)
+def test_a_class_weight_of_no_class_is_refused_before_any_fit(kind: str, key: str, weights: Any, match: str) -> None:
+    *_, ctx = _labelled(("no", "yes"))
+    with pytest.raises(ConfigError, match=match):
+        make_adapter(ModelSpec(name="m", kind=kind, params={key: weights})).check(ctx)
+
+
+def test_a_run_hands_the_targets_labels_to_the_models(tmp_path: Path) -> None:
+    """Would catch a runner whose FitContext leaves the labels out: the label-keyed weight is refused there."""
+    import polars as pl
+
+    from kaggle_kit.config import build_spec
+    from kaggle_kit.runtime.runner import run
+    from kaggle_kit.runtime.store import RunStore
+
+    X = _rows()
+    train = pl.DataFrame(
+        {"id": np.arange(len(X)), "a": X[:, 0], "b": X[:, 1], "target": np.where(X[:, 0] > 1, "yes", "no")}
+    )
+    forest = {"kind": "random_forest", "params": {"n_estimators": 10}}
+    spec = build_spec(
+        {
+            "name": "weights",
+            "task": "binary",
+            "metric": "log_loss",
+            "data": {"train": "unused.csv", "id": "id", "target": "target"},
+            "folds": {"n_splits": 2},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [
+                {"name": "plain", **forest},
+                {"name": "weighted", **forest, "params": {"n_estimators": 10, "class_weight": {"yes": 10}}},
+            ],
+        }
+    )
+    result = run(spec, runs_root=tmp_path, train=train, progress=None, record_history=False)
+    assert all(m.status == "ok" for m in result.models), [m.error for m in result.models]
+    store = RunStore(result.run_dir)
+    mean = {m: store.read_predictions(m, "oof")["p_yes"].mean() for m in ("plain", "weighted")}
+    assert mean["weighted"] > mean["plain"]

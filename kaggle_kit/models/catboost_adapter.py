@@ -26,7 +26,15 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ConfigError, DataError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, boosting_context, kit_score, model_stopping_metric
+from .base import (
+    FitContext,
+    Fitted,
+    as_probabilities,
+    boosting_context,
+    class_positions,
+    kit_score,
+    model_stopping_metric,
+)
 from .library_params import Resolved, canonicalise, close_matches
 
 INSTALL_HINT = "pip install 'kaggle-kit[catboost]'"
@@ -149,6 +157,11 @@ class CatBoostAdapter:
             params["use_best_model"] = False  # CatBoost's default with an eval set would keep the best iteration
         if ctx.task == "multiclass":
             params["classes_count"] = ctx.n_classes  # a class absent from a fold's training rows keeps its column
+        weights_key = self.resolved.user_key("class_weights")
+        if ctx.task != "regression" and isinstance(params.get(weights_key), dict):
+            # keyed by label; CatBoost would take the keys as its class names, in their order, as its columns' order
+            weights = class_positions(params[weights_key], ctx, self.spec.name, weights_key)
+            params[weights_key] = [weights[i] for i in range(len(weights))]
         return params
 
     def check(self, ctx: FitContext) -> None:

@@ -591,7 +591,13 @@ class RunSession:
                 check_target_free(m.name, self.spec.feature_steps(m), self.data.task)
             make_adapter(self.resolved(m), self.data.task).check(
                 FitContext(
-                    self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
+                    self.data.task,
+                    self.data.n_classes,
+                    self.metric,
+                    model_seed(m, self.spec),
+                    self.device,
+                    threads=1,
+                    classes=self.data.classes,
                 )
             )
 
@@ -1064,6 +1070,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         gpu_share=ctx.gpu_share,
         images=data.images.cached_in(ctx.store.root) if data.images is not None else None,
         sequences=run_sequences(ctx),
+        classes=data.classes,
     )
     features = data.features_for(getattr(adapter, "reads_images", False))  # streamed images: the image nets only
     # the baseline reads the rows' count alone: the fold's rows of one column, not of every column (two gathers of
