@@ -107,6 +107,7 @@ WRONG_OBJECTIVES = [
     ("xgboost", "binary", {"objective": "binary:logitraw"}, r"does not make XGBoost predict class probabilities"),
     ("xgboost", "binary", {"objective": "reg:squarederror"}, r"use 'binary:logistic' or 'reg:logistic'"),
     ("xgboost", "regression", {"objective": "binary:logistic"}, r"is a classification objective and the task is regr"),
+    ("xgboost", "regression", {"objective": "reg:quantileerror", "quantile_alpha": [0.1, 0.9]}, r"give one number"),
     ("lightgbm", "binary", {"objective": "regression"}, r"params\.objective = 'regression' does not make LightGBM"),
     ("lightgbm", "binary", {"application": "huber"}, r"params\.application = 'huber' does not make LightGBM"),
     ("lightgbm", "regression", {"objective": "softmax"}, r"classification objective and the task is regression"),
@@ -254,3 +255,21 @@ def test_a_run_hands_the_targets_labels_to_the_models(tmp_path: Path) -> None:
     store = RunStore(result.run_dir)
     mean = {m: store.read_predictions(m, "oof")["p_yes"].mean() for m in ("plain", "weighted")}
     assert mean["weighted"] > mean["plain"]
+
+
+def test_xgboost_linear_booster_early_stops_and_keeps_its_best_rounds(tmp_path: Path) -> None:
+    """Would catch slicing a gblinear booster at its best round: XGBoost refuses ("Slice is not supported by the
+    current booster"), and every fold of a ``booster = "gblinear"`` model failed."""
+    X = _rows()
+    y = X[:, 0] * 3.0 + np.random.default_rng(2).normal(size=len(X))
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    ctx = FitContext(task="regression", n_classes=0, metric=get_metric("rmse"), seed=0, device="cpu", threads=1)
+    params = {"booster": "gblinear", "eta": 0.5, "updater": "coord_descent"}
+    spec = ModelSpec(name="m", kind="xgboost", params=params, num_boost_round=400, early_stopping_rounds=3)
+    adapter = make_adapter(spec)
+    adapter.check(ctx)
+    fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+    assert fitted.best_iteration < 400 and fitted.model.num_boosted_rounds() == fitted.best_iteration
+    pred = adapter.predict(fitted, fm(np.arange(200, 300)), ctx)
+    assert _rmse(pred, y[200:]) < 1.3
+    assert min(fitted.history["rmse"]) == pytest.approx(_rmse(pred, y[200:]), rel=1e-4)

@@ -124,6 +124,12 @@ class XGBoostAdapter:
 
     def _resolve(self, ctx: FitContext) -> tuple[Resolved, tuple[str, ...]]:
         name, user = self.spec.name, self.spec.params
+        if isinstance(user.get("quantile_alpha"), (list, tuple)):
+            raise ConfigError(
+                f"model {name!r}: params.quantile_alpha = {user['quantile_alpha']!r} makes XGBoost predict one value "
+                "per quantile and row, and a regression model of the kit predicts one; give one number (one model "
+                "per quantile)"
+            )
         kit = {**self._defaults(ctx), **self._kit_params(ctx)}
         probe = _Prober(ctx)
         failure, unused, booster = probe.run({**kit, **user})
@@ -217,7 +223,10 @@ class XGBoostAdapter:
         )
         if self.spec.early_stopping_rounds is not None:
             best = int(booster.best_iteration) + 1  # XGBoost counts from 0
-            booster = booster[:best]  # keep exactly the trees that scored best
+            if params.get("booster") != "gblinear":
+                booster = booster[:best]  # keep exactly the trees that scored best
+            elif best < booster.num_boosted_rounds():  # a linear booster cannot be sliced: refit for the best rounds
+                booster = xgb.train(params, dtrain, num_boost_round=best, verbose_eval=False)
         else:
             best = booster.num_boosted_rounds()
         if offset:
