@@ -140,11 +140,15 @@ def test_an_objective_whose_output_the_task_cannot_read_is_refused_before_any_fi
         ("lightgbm", "binary", {"objective": "xentropy"}),
         ("lightgbm", "multiclass", {"objective": "multiclassova"}),
         ("lightgbm", "regression", {"objective": "huber"}),
+        ("lightgbm", "regression", {"objective": "xentropy"}),
+        ("xgboost", "regression", {"objective": "reg:logistic"}),  # a target of shares: the probe's rows are in (0, 1)
         ("catboost", "binary", {"loss_function": "CrossEntropy"}),
         ("catboost", "regression", {"loss_function": "Quantile:alpha=0.5"}),
     ],
 )
 def test_objectives_that_give_what_the_task_reads_pass(kind: str, task: str, params: dict[str, Any]) -> None:
+    """Would catch refusing what works: a cross-entropy objective on a regression target of shares had been refused by
+    the probe, whose regression rows were 1 to 2."""
     n_classes = {"binary": 2, "multiclass": 3}.get(task, 0)
     metric = "rmse" if task == "regression" else "log_loss"
     ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=0, device="cpu", threads=1)

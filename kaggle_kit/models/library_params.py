@@ -133,7 +133,9 @@ def probe_rows(task: str, n_classes: int, n_features: int = 2) -> tuple[np.ndarr
     n = max(40, 4 * n_classes)
     X = np.random.default_rng(0).normal(size=(n, n_features))
     if task == "regression":
-        y = 1.0 + np.arange(n, dtype=np.float64) / n  # positive: poisson / gamma / tweedie objectives accept it
+        # in (0, 1): poisson / gamma / tweedie objectives accept it, and so do the cross-entropy ones of a target of
+        # shares or soft labels (LightGBM's xentropy, XGBoost's reg:logistic), which values above 1 had made refused
+        y = (1.0 + np.arange(n, dtype=np.float64)) / (n + 1)
     else:
         y = (np.arange(n) % max(2, n_classes)).astype(np.float64)
     return X, y

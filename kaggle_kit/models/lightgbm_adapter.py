@@ -56,7 +56,8 @@ _PROBABILITY = {
     "binary": ("binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda"),
     "multiclass": ("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"),
 }
-_CLASSIFICATION = (*_PROBABILITY["binary"], *_PROBABILITY["multiclass"])
+#: cross-entropy is left out: on a regression target in [0, 1] (soft labels) it predicts one value per row in [0, 1]
+_CLASSIFICATION = ("binary", *_PROBABILITY["multiclass"])
 #: kit metric (as named by base.stopping_metric) -> LightGBM metric computing the same value
 _NATIVE = {
     ("roc_auc", "binary"): "auc",
