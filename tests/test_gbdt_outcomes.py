@@ -71,7 +71,7 @@ def test_xgboost_fits_a_log_link_objective_on_the_target_itself() -> None:
     assert abs(float(adapter.predict(fitted, valid, ctx).mean()) - y[200:].mean()) < 0.5
 
 
-@pytest.mark.parametrize("loss", ["Poisson", "Tweedie:variance_power=1.5"])
+@pytest.mark.parametrize("loss", ["Poisson", "Tweedie:variance_power=1.5", "LogLinQuantile:alpha=0.5"])
 def test_catboost_count_losses_predict_counts_and_stop_on_them(loss: str, tmp_path: Path) -> None:
     """Would catch predicting CatBoost's raw formula values (log counts: mean 0.82 for counts of mean 2.71) and
     early-stopping on CatBoost's own RMSE, which scores those log-scale values against the counts."""
@@ -83,7 +83,7 @@ def test_catboost_count_losses_predict_counts_and_stop_on_them(loss: str, tmp_pa
     pred = adapter.predict(fitted, valid, ctx)
     raw = fitted.model.predict(Pool(valid.X), prediction_type="RawFormulaVal")
     np.testing.assert_allclose(pred[:, 0], np.exp(raw), rtol=1e-5)
-    assert abs(float(pred.mean()) - y[200:].mean()) < 0.5
+    assert abs(float(pred.mean()) - y[200:].mean()) < 0.8  # log counts: 1.7 off
     assert "rmse" in fitted.history and "RMSE" not in fitted.history  # the kit's RMSE on the counts
     best = fitted.history["rmse"][fitted.best_iteration - 1]
     assert best == pytest.approx(_rmse(pred, y[200:]), rel=1e-4)

@@ -65,9 +65,10 @@ _NATIVE = {
     ("rmse", "regression"): "RMSE",
     ("mae", "regression"): "MAE",
 }
-#: regression losses CatBoost fits on the log scale (its ``_get_default_prediction_type``): predictions are the
-#: exponent of the raw formula value, and CatBoost's own metrics (RMSE, MAE) would score the raw log-scale values
-_EXPONENT_LOSSES = ("Poisson", "Tweedie")
+#: regression losses CatBoost fits on the log scale (its ``_get_default_prediction_type`` names Poisson and Tweedie;
+#: LogLinQuantile's raw values are log quantiles too: mean 1.2 for counts of median 3): predictions are the exponent
+#: of the raw formula value, and CatBoost's own metrics (RMSE, MAE) would score the raw log-scale values
+_EXPONENT_LOSSES = ("Poisson", "Tweedie", "LogLinQuantile")
 #: the losses CatBoost fits each classification task with (its probabilities are what the kit predicts)
 _CLASS_LOSSES = {"binary": ("Logloss", "CrossEntropy"), "multiclass": ("MultiClass",)}
 #: losses whose model predicts more than one value per row, which a kit regression (one column) cannot hold
