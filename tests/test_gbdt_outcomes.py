@@ -61,6 +61,15 @@ def test_xgboost_learns_a_target_far_from_zero_as_well_as_one_near_it(tmp_path: 
     assert scores[0.0] < 3.0
 
 
+def test_a_users_base_score_moves_with_the_target() -> None:
+    """Would catch leaving a user's base_score (in the target's units) where it was once the target is centred: every
+    prediction would start 1e8 off, and 100 rounds of learning rate 0.05 do not come back from that."""
+    X = _rows()
+    y = 1e8 + 10 * X[:, 0].astype(np.float64) + np.sin(np.arange(len(X)))
+    adapter, fitted, valid, ctx = _fit("xgboost", {"base_score": 1e8}, y)
+    assert _rmse(adapter.predict(fitted, valid, ctx), y[200:]) < 4.0
+
+
 def test_xgboost_fits_a_log_link_objective_on_the_target_itself() -> None:
     """Would catch centring a Poisson target: its loss is not shift-invariant (and a count less its mean is
     negative, which XGBoost's count:poisson refuses)."""

@@ -205,6 +205,8 @@ class XGBoostAdapter:
         ctx = boosting_context(ctx, train)
         params = self.params(ctx)
         offset = target_offset(params, ctx.task, y_train)
+        if offset and "base_score" in params:  # the user's, in the target's units: moved as the target is
+            params = {**params, "base_score": float(params["base_score"]) - offset}
         custom = self._custom_metric(ctx, offset)
         dtrain = self._matrix(train, ctx.threads, _less(y_train, offset), ctx.sample_weight)
         dvalid = self._matrix(valid, ctx.threads, _less(y_valid, offset))
