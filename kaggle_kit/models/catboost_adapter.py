@@ -35,7 +35,7 @@ from .base import (
     kit_score,
     model_stopping_metric,
 )
-from .library_params import Resolved, canonicalise, close_matches
+from .library_params import Resolved, canonicalise, check_monotone, close_matches
 
 INSTALL_HINT = "pip install 'kaggle-kit[catboost]'"
 _RESERVED = {
@@ -197,6 +197,10 @@ class CatBoostAdapter:
 
         ctx = boosting_context(ctx, train)
         self.check(ctx)
+        if "monotone_constraints" in self.resolved.params:
+            key = self.resolved.user_key("monotone_constraints")
+            value = self.spec.params[key]
+            check_monotone(self.spec.name, "CatBoost", key, value, train.names, train.categorical, exact=False)
         params = self.params(ctx)
         if "eval_metric" not in params:
             exponent = ctx.task == "regression" and self._loss().startswith(_EXPONENT_LOSSES)

@@ -208,3 +208,50 @@ def check_objective(
             f"model {model!r}: params.{key} = {value!r} is a classification objective and the task is {task}; "
             f"leave params.{key} out for {library}'s regression default, or give a regression objective"
         )
+
+
+def check_monotone(
+    model: str, library: str, key: str, value: Any, names: tuple[str, ...], categorical: tuple[int, ...], *, exact: bool
+) -> None:
+    """Refuse, before a fold's fit, a monotone constraint the library cannot apply to the fold's columns: one on a
+    categorical column (LightGBM aborted the whole process, ``terminate called without an active exception``;
+    CatBoost failed every fold; XGBoost ignored it) and, where the library needs one value per column (``exact``:
+    LightGBM), a list of another length. ``value`` is a list, a ``"(1,0,-1)"`` / ``"1,0,-1"`` string, or a dict
+    keyed by column name (XGBoost, CatBoost)."""
+    if isinstance(value, dict):
+        by_name = {str(k): v for k, v in value.items()}
+        unknown = [k for k in by_name if k not in names]
+        if unknown:
+            raise ConfigError(
+                f"model {model!r}: params.{key} names column {unknown[0]!r}, which the model's matrix does not have; "
+                f"its columns: {', '.join(names)}"
+            )
+        signs = [by_name.get(name, 0) for name in names]
+    elif isinstance(value, (list, tuple)):
+        signs = list(value)
+    elif isinstance(value, str):
+        text = value.strip().strip("()[]")
+        try:
+            signs = [int(float(part)) for part in text.split(",") if part.strip()]
+        except ValueError:
+            return  # the library's own parser names it
+    else:
+        return
+    if exact and len(signs) != len(names):
+        raise ConfigError(
+            f"model {model!r}: params.{key} has {len(signs)} values and the model's matrix has {len(names)} columns; "
+            f"{library} takes one per column, in this order: {', '.join(names)}"
+        )
+    on_categories = [names[i] for i in categorical if i < len(signs) and _nonzero(signs[i])]
+    if on_categories:
+        raise ConfigError(
+            f"model {model!r}: params.{key} constrains categorical column(s) {', '.join(map(repr, on_categories))}, "
+            f"whose levels have no order; {library} constrains numeric columns only: give them 0"
+        )
+
+
+def _nonzero(sign: Any) -> bool:
+    try:
+        return float(sign) != 0
+    except (TypeError, ValueError):
+        return False

@@ -32,6 +32,7 @@ from .base import FitContext, Fitted, as_probabilities, kit_score, model_stoppin
 from .library_params import (
     Resolved,
     canonicalise,
+    check_monotone,
     check_objective,
     find_culprit,
     merge,
@@ -206,6 +207,10 @@ class LightGBMAdapter:
         import lightgbm as lgb
 
         self.check(ctx)
+        if "monotone_constraints" in self.resolved.params:
+            key = self.resolved.user_key("monotone_constraints")
+            value = self.spec.params[key]
+            check_monotone(self.spec.name, "LightGBM", key, value, train.names, train.categorical, exact=True)
         cats = list(train.categorical)
         dtrain = lgb.Dataset(
             train.X,

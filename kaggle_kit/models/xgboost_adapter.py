@@ -26,6 +26,7 @@ from .base import FitContext, Fitted, as_probabilities, boosting_context, kit_sc
 from .library_params import (
     Resolved,
     canonicalise,
+    check_monotone,
     check_objective,
     find_culprit,
     merge,
@@ -204,6 +205,11 @@ class XGBoostAdapter:
 
         ctx = boosting_context(ctx, train)
         params = self.params(ctx)
+        if "monotone_constraints" in params:
+            value = params["monotone_constraints"]
+            check_monotone(
+                self.spec.name, "XGBoost", "monotone_constraints", value, train.names, train.categorical, exact=False
+            )
         offset = target_offset(params, ctx.task, y_train)
         if offset and "base_score" in params:  # the user's, in the target's units: moved as the target is
             params = {**params, "base_score": float(params["base_score"]) - offset}
