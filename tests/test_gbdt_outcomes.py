@@ -316,6 +316,21 @@ def test_a_monotone_constraint_the_columns_cannot_take_is_refused_before_the_fit
         make_adapter(spec).fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
 
 
+def test_xgboost_exact_trees_on_categorical_columns_are_refused_naming_them() -> None:
+    """Would catch fitting them: XGBoost failed every fold with its C++ check and stack trace."""
+    X = _rows()
+    X[:, 1] = np.random.default_rng(3).integers(0, 5, size=len(X))
+    y = (X[:, 0] > 0).astype(np.float64)
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, (1,))  # noqa: E731
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    adapter = make_adapter(ModelSpec(name="m", kind="xgboost", params={"tree_method": "exact"}, num_boost_round=5))
+    adapter.check(ctx)
+    with pytest.raises(
+        ConfigError, match=r"tree_method = 'exact' cannot split categorical columns \('b'\); use 'hist'"
+    ):
+        adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+
+
 def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:
     X = _rows()
     X[:, 1] = np.random.default_rng(3).integers(0, 5, size=len(X))

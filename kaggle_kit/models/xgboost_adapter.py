@@ -205,6 +205,12 @@ class XGBoostAdapter:
 
         ctx = boosting_context(ctx, train)
         params = self.params(ctx)
+        if train.categorical and params.get("tree_method") == "exact":
+            shown = ", ".join(repr(train.names[i]) for i in train.categorical[:5])
+            raise ConfigError(
+                f"model {self.spec.name!r}: params.tree_method = 'exact' cannot split categorical columns ({shown}"
+                f"{', ...' if len(train.categorical) > 5 else ''}); use 'hist' (the kit's default) or 'approx'"
+            )
         if "monotone_constraints" in params:
             value = params["monotone_constraints"]
             check_monotone(
