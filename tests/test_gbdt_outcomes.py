@@ -316,6 +316,35 @@ def test_a_monotone_constraint_the_columns_cannot_take_is_refused_before_the_fit
         make_adapter(spec).fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"max_bin_by_feature": [10, 10]}, {"feature_penalty": "1,1,1"}, {"cegb_penalty_feature_coupled": [1, 1]}],
+)
+def test_a_lightgbm_per_column_list_of_another_length_names_the_columns(params: dict[str, Any]) -> None:
+    """Would catch handing it on: LightGBM's check named its C++ source line, from every fold."""
+    X = _rows()
+    y = (X[:, 0] > 0).astype(np.float64)
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    adapter = make_adapter(ModelSpec(name="m", kind="lightgbm", params=params, num_boost_round=5))
+    key = next(iter(params))
+    with pytest.raises(ConfigError, match=rf"params\.{key} has \d values .* 4 columns; .* in this order: a, b, c, d"):
+        adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+
+
+def test_a_lightgbm_per_column_string_of_the_right_length_is_fitted() -> None:
+    """Would catch probing it on the probe's two columns: "1,1,1,1" for four columns was refused before any fit."""
+    X = _rows()
+    y = (X[:, 0] > 0).astype(np.float64)
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    spec = ModelSpec(name="m", kind="lightgbm", params={"feature_penalty": "1,0.5,1,1"}, num_boost_round=5)
+    adapter = make_adapter(spec)
+    adapter.check(ctx)
+    fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+    assert fitted.model.params["feature_contri"] in ([1.0, 0.5, 1.0, 1.0], "1,0.5,1,1")
+
+
 def test_xgboost_exact_trees_on_categorical_columns_are_refused_naming_them() -> None:
     """Would catch fitting them: XGBoost failed every fold with its C++ check and stack trace."""
     X = _rows()

@@ -237,17 +237,35 @@ def check_monotone(
             return  # the library's own parser names it
     else:
         return
-    if exact and len(signs) != len(names):
-        raise ConfigError(
-            f"model {model!r}: params.{key} has {len(signs)} values and the model's matrix has {len(names)} columns; "
-            f"{library} takes one per column, in this order: {', '.join(names)}"
-        )
+    if exact:
+        check_length(model, library, key, signs, names)
     on_categories = [names[i] for i in categorical if i < len(signs) and _nonzero(signs[i])]
     if on_categories:
         raise ConfigError(
             f"model {model!r}: params.{key} constrains categorical column(s) {', '.join(map(repr, on_categories))}, "
             f"whose levels have no order; {library} constrains numeric columns only: give them 0"
         )
+
+
+def check_length(model: str, library: str, key: str, value: Any, names: tuple[str, ...]) -> None:
+    """Refuse a per-column list (``max_bin_by_feature``, ``feature_contri``, ...) whose length is not the model's
+    column count, naming the columns in order: the kit's pipeline decides them, and the library's own check named
+    only its C++ source line, from every fold."""
+    values = _as_list(value)
+    if values is not None and len(values) != len(names):
+        raise ConfigError(
+            f"model {model!r}: params.{key} has {len(values)} values and the model's matrix has {len(names)} "
+            f"columns; {library} takes one per column, in this order: {', '.join(names)}"
+        )
+
+
+def _as_list(value: Any) -> list[str] | None:
+    """A list, or a comma-separated string (LightGBM's form), as its items; None for anything else."""
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return [part for part in value.strip().strip("()[]").split(",") if part.strip()]
+    return None
 
 
 def _nonzero(sign: Any) -> bool:

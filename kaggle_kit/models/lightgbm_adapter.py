@@ -32,6 +32,7 @@ from .base import FitContext, Fitted, as_probabilities, kit_score, model_stoppin
 from .library_params import (
     Resolved,
     canonicalise,
+    check_length,
     check_monotone,
     check_objective,
     find_culprit,
@@ -69,6 +70,9 @@ _NATIVE = {
     ("rmse", "regression"): "rmse",
     ("mae", "regression"): "l1",
 }
+#: LightGBM parameters holding one value per column (monotone_constraints is checked with them, and for categories)
+_PER_COLUMN = ("max_bin_by_feature", "feature_contri", "cegb_penalty_feature_lazy", "cegb_penalty_feature_coupled")
+_COLUMN_VALUES = (*_PER_COLUMN, "monotone_constraints", "interaction_constraints")
 _COMMON = {"deterministic": True, "force_col_wise": True, "verbosity": -1}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgbm": {
@@ -211,6 +215,10 @@ class LightGBMAdapter:
             key = self.resolved.user_key("monotone_constraints")
             value = self.spec.params[key]
             check_monotone(self.spec.name, "LightGBM", key, value, train.names, train.categorical, exact=True)
+        for canonical in _PER_COLUMN:
+            if canonical in self.resolved.params:
+                key = self.resolved.user_key(canonical)
+                check_length(self.spec.name, "LightGBM", key, self.spec.params[key], train.names)
         cats = list(train.categorical)
         dtrain = lgb.Dataset(
             train.X,
@@ -258,7 +266,8 @@ def _probe(params: dict[str, Any], ctx: FitContext) -> str | None:
     import lightgbm as lgb
 
     X, y = probe_rows(ctx.task, ctx.n_classes)
-    checked = {k: v for k, v in params.items() if not per_feature(v)}
+    # a per-column value ("1,1,1,1" as much as [1, 1, 1, 1]) fits the fold's columns, not the probe's two
+    checked = {k: v for k, v in params.items() if not per_feature(v) and k not in _COLUMN_VALUES}
     checked.update(device_type="cpu", num_threads=1, verbosity=-1)
     try:
         with quiet():
