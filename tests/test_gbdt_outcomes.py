@@ -360,6 +360,22 @@ def test_xgboost_exact_trees_on_categorical_columns_are_refused_naming_them() ->
         adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
 
 
+def test_an_xgboost_monotone_constraint_names_a_column_as_the_data_does() -> None:
+    """Would catch handing XGBoost the data's name of a column it knows by its model name (no ``[``, ``]``, ``<``)."""
+    X = _rows()
+    y = X[:, 0] + np.random.default_rng(4).normal(size=len(X))
+    names = ("x[0]", "b", "c", "d")
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), names, ())  # noqa: E731
+    ctx = FitContext(task="regression", n_classes=0, metric=get_metric("rmse"), seed=0, device="cpu", threads=1)
+    spec = ModelSpec(name="m", kind="xgboost", params={"monotone_constraints": {"x[0]": 1}}, num_boost_round=30)
+    adapter = make_adapter(spec)
+    fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+    grid = np.zeros((50, 4), dtype=np.float32)
+    grid[:, 0] = np.linspace(-3, 3, 50)
+    curve = adapter.predict(fitted, FeatureMatrix(grid, names, ()), ctx)[:, 0]
+    assert np.all(np.diff(curve) >= -1e-6) and curve[-1] > curve[0]
+
+
 def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:
     X = _rows()
     X[:, 1] = np.random.default_rng(3).integers(0, 5, size=len(X))

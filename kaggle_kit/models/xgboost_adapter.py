@@ -216,6 +216,9 @@ class XGBoostAdapter:
             check_monotone(
                 self.spec.name, "XGBoost", "monotone_constraints", value, train.names, train.categorical, exact=False
             )
+            if isinstance(value, dict):  # keyed by the columns' names; XGBoost knows them by their model names
+                to_model = dict(zip(train.names, train.model_names, strict=True))
+                params = {**params, "monotone_constraints": {to_model[str(k)]: v for k, v in value.items()}}
         offset = target_offset(params, ctx.task, y_train)
         if offset and "base_score" in params:  # the user's, in the target's units: moved as the target is
             params = {**params, "base_score": float(params["base_score"]) - offset}
