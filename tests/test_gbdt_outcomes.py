@@ -376,6 +376,18 @@ def test_an_xgboost_monotone_constraint_names_a_column_as_the_data_does() -> Non
     assert np.all(np.diff(curve) >= -1e-6) and curve[-1] > curve[0]
 
 
+def test_an_xgboost_interaction_constraint_names_columns_as_the_data_does() -> None:
+    X = _rows()
+    y = X[:, 0] * X[:, 1] + np.random.default_rng(4).normal(size=len(X))
+    names = ("x[0]", "x<1", "c", "d")
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), names, ())  # noqa: E731
+    ctx = FitContext(task="regression", n_classes=0, metric=get_metric("rmse"), seed=0, device="cpu", threads=1)
+    params = {"interaction_constraints": [["x[0]", "x<1"], ["c", "d"]]}
+    adapter = make_adapter(ModelSpec(name="m", kind="xgboost", params=params, num_boost_round=10))
+    fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+    assert fitted.best_iteration == 10
+
+
 def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:
     X = _rows()
     X[:, 1] = np.random.default_rng(3).integers(0, 5, size=len(X))

@@ -219,6 +219,10 @@ class XGBoostAdapter:
             if isinstance(value, dict):  # keyed by the columns' names; XGBoost knows them by their model names
                 to_model = dict(zip(train.names, train.model_names, strict=True))
                 params = {**params, "monotone_constraints": {to_model[str(k)]: v for k, v in value.items()}}
+        groups = params.get("interaction_constraints")
+        if isinstance(groups, (list, tuple)) and all(isinstance(g, (list, tuple)) for g in groups):
+            to_model = dict(zip(train.names, train.model_names, strict=True))
+            params = {**params, "interaction_constraints": [[to_model.get(c, c) for c in g] for g in groups]}
         offset = target_offset(params, ctx.task, y_train)
         if offset and "base_score" in params:  # the user's, in the target's units: moved as the target is
             params = {**params, "base_score": float(params["base_score"]) - offset}
