@@ -179,14 +179,15 @@ def class_positions(weights: dict[Any, Any], ctx: FitContext, model: str, key: s
 
     Without it the labels reached scikit-learn, which found none of the codes among them in every fold, and a
     CatBoost dict whose keys were not in code order ({"1": 10, "0": 1}) reordered its probability columns."""
-    labels = [str(c) for c in ctx.classes] if ctx.classes is not None else [str(i) for i in range(ctx.n_classes)]
+    known = ctx.classes is not None and len(ctx.classes) == ctx.n_classes  # not a wrapper's own codes (distribution)
+    labels = [str(c) for c in ctx.classes] if known else [str(i) for i in range(ctx.n_classes)]
     out = dict.fromkeys(range(len(labels)), 1.0)
     for k, v in weights.items():
         if str(k) not in labels:
             shown = ", ".join(repr(label) for label in labels[:10]) + (", ..." if len(labels) > 10 else "")
             raise ConfigError(
                 f"model {model!r}: params.{key} names class {k!r}, which the target does not have; its keys are the "
-                f"target's {'labels' if ctx.classes is not None else 'class codes'}: {shown}"
+                f"target's {'labels' if known else 'class codes'}: {shown}"
             )
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) or v < 0:
             raise ConfigError(f"model {model!r}: params.{key}.{k} must be a weight of 0 or more; got {v!r}")
