@@ -345,19 +345,21 @@ def test_a_lightgbm_per_column_string_of_the_right_length_is_fitted() -> None:
     assert fitted.model.params["feature_contri"] in ([1.0, 0.5, 1.0, 1.0], "1,0.5,1,1")
 
 
-def test_xgboost_exact_trees_on_categorical_columns_are_refused_naming_them() -> None:
+def test_xgboost_exact_trees_or_a_linear_booster_on_categorical_columns_are_refused_naming_them() -> None:
     """Would catch fitting them: XGBoost failed every fold with its C++ check and stack trace."""
     X = _rows()
     X[:, 1] = np.random.default_rng(3).integers(0, 5, size=len(X))
     y = (X[:, 0] > 0).astype(np.float64)
     fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, (1,))  # noqa: E731
     ctx = FitContext(task="binary", n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
-    adapter = make_adapter(ModelSpec(name="m", kind="xgboost", params={"tree_method": "exact"}, num_boost_round=5))
-    adapter.check(ctx)
-    with pytest.raises(
-        ConfigError, match=r"tree_method = 'exact' cannot split categorical columns \('b'\); use 'hist'"
+    for params, match in (
+        ({"tree_method": "exact"}, r"tree_method = 'exact' cannot split categorical columns \('b'\); use 'hist'"),
+        ({"booster": "gblinear"}, r"booster = 'gblinear' cannot split categorical columns \('b'\); use a tree"),
     ):
-        adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+        adapter = make_adapter(ModelSpec(name="m", kind="xgboost", params=params, num_boost_round=5))
+        adapter.check(ctx)
+        with pytest.raises(ConfigError, match=match):
+            adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
 
 
 def test_an_xgboost_monotone_constraint_names_a_column_as_the_data_does() -> None:
@@ -386,6 +388,20 @@ def test_an_xgboost_interaction_constraint_names_columns_as_the_data_does() -> N
     adapter = make_adapter(ModelSpec(name="m", kind="xgboost", params=params, num_boost_round=10))
     fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
     assert fitted.best_iteration == 10
+
+
+@pytest.mark.parametrize("params", [{"boosting": "goss"}, {"data_sample_strategy": "goss"}])
+def test_lightgbm_goss_is_fitted_without_the_kits_bagging_defaults(params: dict[str, Any]) -> None:
+    """Would catch keeping the kit's bagging defaults beside the user's GOSS: LightGBM refuses the pair ("Cannot use
+    bagging in GOSS"), so GOSS could not be chosen at all."""
+    X = _rows()
+    y = (X[:, 0] > 0).astype(np.float64)
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    adapter = make_adapter(ModelSpec(name="m", kind="lightgbm", params=params, num_boost_round=5))
+    adapter.check(ctx)
+    fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+    assert "bagging_fraction" not in fitted.model.params and fitted.best_iteration == 5
 
 
 def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:

@@ -160,8 +160,11 @@ class LightGBMAdapter:
             **({"min_data_per_group": category_groups(train_rows)} if train_rows is not None else {}),
             **_COMMON,
         }
-        row_wise = "force_row_wise" in self.resolved.params  # LightGBM refuses both
-        params = merge(defaults, self.resolved, drop=("force_col_wise",) if row_wise else ())
+        user = self.resolved.params
+        drop = ["force_col_wise"] if "force_row_wise" in user else []  # LightGBM refuses both
+        if "goss" in (user.get("boosting"), user.get("data_sample_strategy")):
+            drop += ["bagging_fraction", "bagging_freq"]  # GOSS samples rows itself; LightGBM refuses it with bagging
+        params = merge(defaults, self.resolved, drop=drop)
         params["device_type"] = "cpu"  # in a CUDA run too (module docstring)
         params["num_threads"] = ctx.threads
         params["seed"] = lightgbm_seed(ctx.seed)

@@ -205,11 +205,17 @@ class XGBoostAdapter:
 
         ctx = boosting_context(ctx, train)
         params = self.params(ctx)
-        if train.categorical and params.get("tree_method") == "exact":
+        linear = params.get("booster") == "gblinear"
+        if train.categorical and (linear or params.get("tree_method") == "exact"):
             shown = ", ".join(repr(train.names[i]) for i in train.categorical[:5])
+            what, fix = (
+                ("booster = 'gblinear'", "use a tree booster, or the kind 'linear' (it one-hot encodes them)")
+                if linear
+                else ("tree_method = 'exact'", "use 'hist' (the kit's default) or 'approx'")
+            )
             raise ConfigError(
-                f"model {self.spec.name!r}: params.tree_method = 'exact' cannot split categorical columns ({shown}"
-                f"{', ...' if len(train.categorical) > 5 else ''}); use 'hist' (the kit's default) or 'approx'"
+                f"model {self.spec.name!r}: params.{what} cannot split categorical columns ({shown}"
+                f"{', ...' if len(train.categorical) > 5 else ''}); {fix}"
             )
         if "monotone_constraints" in params:
             value = params["monotone_constraints"]
