@@ -297,6 +297,7 @@ def test_xgboost_linear_booster_early_stops_and_keeps_its_best_rounds(tmp_path: 
         ("catboost", [0, 1, 0, 0], r"constrains categorical column\(s\) 'b'.*CatBoost constrains numeric columns only"),
         ("xgboost", "(0,1,0,0)", r"constrains categorical column\(s\) 'b'.*XGBoost"),
         ("xgboost", {"b": -1}, r"constrains categorical column\(s\) 'b'"),
+        ("catboost", {"1": 1}, r"constrains categorical column\(s\) 'b'"),
         ("xgboost", {"e": 1}, r"names column 'e', which the model's matrix does not have; its columns: a, b, c, d"),
     ],
 )
@@ -412,7 +413,7 @@ def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:
     ctx = FitContext(task="regression", n_classes=0, metric=get_metric("rmse"), seed=0, device="cpu", threads=1)
     grid = np.zeros((50, 4), dtype=np.float32)
     grid[:, 0] = np.linspace(-3, 3, 50)
-    for kind, value in (("lightgbm", [1, 0, 0, 0]), ("xgboost", {"a": 1}), ("catboost", [1, 0, 0, 0])):
+    for kind, value in (("lightgbm", [1, 0, 0, 0]), ("xgboost", {"a": 1}), ("catboost", {"0": 1})):
         spec = ModelSpec(name="m", kind=kind, params={"monotone_constraints": value}, num_boost_round=30)
         adapter = make_adapter(spec)
         fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)

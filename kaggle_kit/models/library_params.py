@@ -218,15 +218,17 @@ def check_monotone(
     CatBoost failed every fold; XGBoost ignored it) and, where the library needs one value per column (``exact``:
     LightGBM), a list of another length. ``value`` is a list, a ``"(1,0,-1)"`` / ``"1,0,-1"`` string, or a dict
     keyed by column name (XGBoost, CatBoost)."""
-    if isinstance(value, dict):
-        by_name = {str(k): v for k, v in value.items()}
-        unknown = [k for k in by_name if k not in names]
+    if isinstance(value, dict):  # keyed by column name, or (CatBoost) by column position
+        position = {name: i for i, name in enumerate(names)} | {str(i): i for i in range(len(names))}
+        unknown = [str(k) for k in value if str(k) not in position]
         if unknown:
             raise ConfigError(
                 f"model {model!r}: params.{key} names column {unknown[0]!r}, which the model's matrix does not have; "
                 f"its columns: {', '.join(names)}"
             )
-        signs = [by_name.get(name, 0) for name in names]
+        signs = [0] * len(names)
+        for k, v in value.items():
+            signs[position[str(k)]] = v
     elif isinstance(value, (list, tuple)):
         signs = list(value)
     elif isinstance(value, str):
