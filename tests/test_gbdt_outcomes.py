@@ -142,6 +142,24 @@ def test_an_objective_whose_output_the_task_cannot_read_is_refused_before_any_fi
 
 
 @pytest.mark.parametrize(
+    ("kind", "task", "params", "match"),
+    [
+        ("xgboost", "binary", {"eval_metric": "mlogloss"}, r"params\.eval_metric = 'mlogloss' is rejected by XGBoost"),
+        ("catboost", "binary", {"eval_metric": "RMSE"}, r"metric \[RMSE\] is incompatible with loss \[Logloss\]"),
+        ("catboost", "binary", {"eval_metric": "MultiClass"}, r"rejects these params for a binary task: Both binary"),
+    ],
+)
+def test_an_eval_metric_of_another_task_is_refused_before_any_fit(
+    kind: str, task: str, params: dict[str, Any], match: str
+) -> None:
+    """Would catch parsing the params without evaluating them: both libraries' parsers let these through, and every
+    fold failed with the library's error and source line."""
+    ctx = FitContext(task=task, n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    with pytest.raises(ConfigError, match=match):
+        make_adapter(ModelSpec(name="m", kind=kind, params=params)).check(ctx)
+
+
+@pytest.mark.parametrize(
     ("kind", "task", "params"),
     [
         ("xgboost", "binary", {"objective": "reg:logistic"}),

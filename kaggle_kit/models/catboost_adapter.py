@@ -35,7 +35,7 @@ from .base import (
     kit_score,
     model_stopping_metric,
 )
-from .library_params import Resolved, canonicalise, check_monotone, close_matches
+from .library_params import Resolved, canonicalise, check_monotone, close_matches, probe_rows, quiet
 
 INSTALL_HINT = "pip install 'kaggle-kit[catboost]'"
 _RESERVED = {
@@ -184,6 +184,7 @@ class CatBoostAdapter:
                 "predict several values per row, and a regression model of the kit predicts one; use a one-output "
                 "loss such as 'RMSE', 'MAE', 'Quantile:alpha=0.5', 'Poisson' or 'Tweedie:variance_power=1.5'"
             )
+        _probe(self.spec.name, {**self.params(ctx), "task_type": "CPU"}, ctx)
         if ctx.device == "cuda" and "eval_metric" not in self.params(ctx):
             raise ConfigError(
                 f"model {self.spec.name!r}: CatBoost on a GPU early-stops only on its own metrics, and it has none "
@@ -240,6 +241,32 @@ class CatBoostAdapter:
         model = CatBoost()
         model.load_model(str(path), format="cbm")
         return Fitted(model=model, best_iteration=int(model.tree_count_))
+
+
+_PROBED: set[str] = set()  # parameter sets CatBoost trained with on a few rows in this process
+
+
+def _probe(model: str, params: dict[str, Any], ctx: FitContext) -> None:
+    """One round on a few rows of the task's kind, evaluated: what CatBoost's option parser lets through and its fit
+    refuses (a metric of another task than the loss's, ``metric [RMSE] is incompatible with loss [Logloss]``) is
+    refused here, before any fold, instead of by every fold with CatBoost's source line."""
+    import json
+
+    from catboost import CatBoost, CatBoostError, Pool
+
+    checked = {k: v for k, v in params.items() if k not in ("gpu_ram_part", "thread_count", "iterations")}
+    key = json.dumps([ctx.task, ctx.n_classes, checked], sort_keys=True, default=str)
+    if key in _PROBED:
+        return
+    X, y = probe_rows(ctx.task, ctx.n_classes)
+    rows = Pool(X, label=y)
+    try:
+        with quiet():
+            CatBoost({**checked, "iterations": 1, "thread_count": 1}).fit(rows, eval_set=rows)
+    except CatBoostError as exc:
+        reason = re.sub(r"^\S+\.(h|cpp):\d+: ", "", " ".join(str(exc).split()))
+        raise ConfigError(f"model {model!r}: CatBoost rejects these params for a {ctx.task} task: {reason}") from None
+    _PROBED.add(key)
 
 
 def _fitted_loss(model: Any) -> str:

@@ -309,7 +309,8 @@ class _Prober:
         with quiet(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                booster = xgb.train(checked, xgb.DMatrix(X, label=y, nthread=1), num_boost_round=1)
+                rows = xgb.DMatrix(X, label=y, nthread=1)  # evaluated too: an eval_metric the task cannot take
+                booster = xgb.train(checked, rows, num_boost_round=1, evals=[(rows, "probe")], verbose_eval=False)
             except xgb.core.XGBoostError as exc:
                 return _reason(str(exc)), set(), None
         unused: set[str] = set()
