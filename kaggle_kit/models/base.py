@@ -43,6 +43,9 @@ class FitContext:
     #: ``data.sequences.layout = "streamed"``: the :class:`~kaggle_kit.features.SequenceStore` whose positions the
     #: sequence nets' ``__sequence`` column holds (the run's, or new test rows' at predict); None otherwise
     sequences: Any = None
+    #: the target's class labels in the order of the prediction columns (what class codes 0..C-1 stand for), where
+    #: the caller knows them; None for a regression. Class-keyed params (``class_weight``) are translated with it.
+    classes: tuple[object, ...] | None = field(default=None, compare=False, repr=False)
 
 
 #: A boosting fit on fewer training cells (rows x columns) than this runs on the CPU even in a CUDA run: kernel
@@ -167,6 +170,29 @@ def kit_score(metric: Metric, y_fit: np.ndarray, pred: np.ndarray, task: str, n_
             y, p = np.expm1(y), np.expm1(p)
         return metric.score(y, p)
     return metric.score(np.asarray(y_fit).astype(np.int64), as_probabilities(pred, n_classes))
+
+
+def class_positions(weights: dict[Any, Any], ctx: FitContext, model: str, key: str) -> dict[int, float]:
+    """A class-keyed parameter (``params.class_weight = { yes = 10 }``) keyed by class code ``0..C-1``, which is what
+    the kit fits the libraries on. A key is the class's label as the target holds it (compared as text: a config's
+    keys are text), or, where the labels are not known, its code. A class left out keeps weight 1.
+
+    Without it the labels reached scikit-learn, which found none of the codes among them in every fold, and a
+    CatBoost dict whose keys were not in code order ({"1": 10, "0": 1}) reordered its probability columns."""
+    known = ctx.classes is not None and len(ctx.classes) == ctx.n_classes  # not a wrapper's own codes (distribution)
+    labels = [str(c) for c in ctx.classes] if known else [str(i) for i in range(ctx.n_classes)]
+    out = dict.fromkeys(range(len(labels)), 1.0)
+    for k, v in weights.items():
+        if str(k) not in labels:
+            shown = ", ".join(repr(label) for label in labels[:10]) + (", ..." if len(labels) > 10 else "")
+            raise ConfigError(
+                f"model {model!r}: params.{key} names class {k!r}, which the target does not have; its keys are the "
+                f"target's {'labels' if known else 'class codes'}: {shown}"
+            )
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) or v < 0:
+            raise ConfigError(f"model {model!r}: params.{key}.{k} must be a weight of 0 or more; got {v!r}")
+        out[labels.index(str(k))] = float(v)
+    return out
 
 
 def take_rows(X: FeatureMatrix, rows: np.ndarray) -> FeatureMatrix:

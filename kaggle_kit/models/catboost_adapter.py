@@ -26,8 +26,16 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ConfigError, DataError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, as_probabilities, boosting_context, kit_score, model_stopping_metric
-from .library_params import Resolved, canonicalise, close_matches
+from .base import (
+    FitContext,
+    Fitted,
+    as_probabilities,
+    boosting_context,
+    class_positions,
+    kit_score,
+    model_stopping_metric,
+)
+from .library_params import Resolved, canonicalise, check_monotone, close_matches, probe_rows, quiet
 
 INSTALL_HINT = "pip install 'kaggle-kit[catboost]'"
 _RESERVED = {
@@ -57,6 +65,14 @@ _NATIVE = {
     ("rmse", "regression"): "RMSE",
     ("mae", "regression"): "MAE",
 }
+#: regression losses CatBoost fits on the log scale (its ``_get_default_prediction_type`` names Poisson and Tweedie;
+#: LogLinQuantile's raw values are log quantiles too: mean 1.2 for counts of median 3): predictions are the exponent
+#: of the raw formula value, and CatBoost's own metrics (RMSE, MAE) would score the raw log-scale values
+_EXPONENT_LOSSES = ("Poisson", "Tweedie", "LogLinQuantile")
+#: the losses CatBoost fits each classification task with (its probabilities are what the kit predicts)
+_CLASS_LOSSES = {"binary": ("Logloss", "CrossEntropy"), "multiclass": ("MultiClass",)}
+#: losses whose model predicts more than one value per row, which a kit regression (one column) cannot hold
+_MULTI_OUTPUT_LOSSES = ("RMSEWithUncertainty", "MultiRMSE", "MultiQuantile", "SurvivalAft")
 DEFAULTS: dict[str, Any] = {"learning_rate": 0.05, "depth": 6, "l2_leaf_reg": 3.0, "border_count": 254}
 #: CatBoost takes one of these at most ("Only one of parameters [...] should be set"); the kit's quiet default
 #: gives way to the user's
@@ -102,7 +118,16 @@ class CatBoostAdapter:
                 "both choose what early stopping follows; keep one"
             )
 
+    def _loss(self) -> str:
+        """The user's ``loss_function`` (under any of its names) as a string, or "" for the kit's."""
+        loss = self.resolved.params.get("loss_function")
+        return loss if isinstance(loss, str) else ""
+
     def _native_metric(self, ctx: FitContext) -> str | None:
+        if ctx.task == "regression" and self._loss().startswith(_EXPONENT_LOSSES):
+            # CatBoost's RMSE / MAE score the log-scale raw values of these losses: the kit's metric is evaluated
+            # on their exponent instead (_KitMetric); on a GPU the loss itself is followed (params)
+            return None
         return _NATIVE.get((model_stopping_metric(self.spec, ctx), ctx.task))
 
     def params(self, ctx: FitContext) -> dict[str, Any]:
@@ -111,6 +136,8 @@ class CatBoostAdapter:
         native = self._native_metric(ctx)
         if native is not None:
             defaults["eval_metric"] = native
+        elif ctx.device == "cuda" and ctx.task == "regression" and self._loss().startswith(_EXPONENT_LOSSES):
+            defaults["eval_metric"] = self._loss()  # a Python metric cannot run on the GPU; the loss can
         quiet_given = any(self.resolved.user_key(k) in _OUTPUT for k in self.resolved.params)
         left_out = {*self.resolved.params, *(("logging_level",) if quiet_given else ())}
         params = {**{k: v for k, v in defaults.items() if k not in left_out}, **self.spec.params}
@@ -131,13 +158,34 @@ class CatBoostAdapter:
             params["use_best_model"] = False  # CatBoost's default with an eval set would keep the best iteration
         if ctx.task == "multiclass":
             params["classes_count"] = ctx.n_classes  # a class absent from a fold's training rows keeps its column
+        weights_key = self.resolved.user_key("class_weights")
+        if ctx.task != "regression" and isinstance(params.get(weights_key), dict):
+            # keyed by label; CatBoost would take the keys as its class names, in their order, as its columns' order
+            weights = class_positions(params[weights_key], ctx, self.spec.name, weights_key)
+            params[weights_key] = [weights[i] for i in range(len(weights))]
         return params
 
     def check(self, ctx: FitContext) -> None:
         """CatBoost's own option parser on the params this run gives it (unknown names, unparsable values, options
         that do not go together), and what CatBoost cannot do on a GPU."""
         _check_values(self.spec, self.resolved, {**self.params(ctx), "task_type": "CPU"})
-        if ctx.device == "cuda" and "eval_metric" not in self.resolved.params and self._native_metric(ctx) is None:
+        loss = self._loss()
+        base = loss.split(":")[0]
+        fits = _CLASS_LOSSES.get(ctx.task)
+        if loss and (base not in fits if fits else base in {*_CLASS_LOSSES["binary"], *_CLASS_LOSSES["multiclass"]}):
+            takes = ", ".join(repr(x) for x in fits) if fits else "a regression loss such as 'RMSE' or 'Poisson'"
+            raise ConfigError(
+                f"model {self.spec.name!r}: params.{self.resolved.user_key('loss_function')} = {loss!r} does not fit "
+                f"a {ctx.task} task; CatBoost models of this task take {takes}"
+            )
+        if ctx.task == "regression" and base in _MULTI_OUTPUT_LOSSES:
+            raise ConfigError(
+                f"model {self.spec.name!r}: params.{self.resolved.user_key('loss_function')} = {loss!r} makes CatBoost "
+                "predict several values per row, and a regression model of the kit predicts one; use a one-output "
+                "loss such as 'RMSE', 'MAE', 'Quantile:alpha=0.5', 'Poisson' or 'Tweedie:variance_power=1.5'"
+            )
+        _probe(self.spec.name, {**self.params(ctx), "task_type": "CPU"}, ctx)
+        if ctx.device == "cuda" and "eval_metric" not in self.params(ctx):
             raise ConfigError(
                 f"model {self.spec.name!r}: CatBoost on a GPU early-stops only on its own metrics, and it has none "
                 f"computing {ctx.metric.name!r}; set early_stopping_metric = 'loss' (or device = 'cpu')"
@@ -150,9 +198,14 @@ class CatBoostAdapter:
 
         ctx = boosting_context(ctx, train)
         self.check(ctx)
+        if "monotone_constraints" in self.resolved.params:
+            key = self.resolved.user_key("monotone_constraints")
+            value = self.spec.params[key]
+            check_monotone(self.spec.name, "CatBoost", key, value, train.names, train.categorical, exact=False)
         params = self.params(ctx)
         if "eval_metric" not in params:
-            params["eval_metric"] = _KitMetric(ctx)
+            exponent = ctx.task == "regression" and self._loss().startswith(_EXPONENT_LOSSES)
+            params["eval_metric"] = _KitMetric(ctx, exponent)
         model = CatBoost(params)
         with warnings.catch_warnings():  # a Python metric is evaluated as it is; numba would only speed it up
             warnings.filterwarnings("ignore", message="Failed to import numba")
@@ -173,7 +226,8 @@ class CatBoostAdapter:
     def predict(self, fitted: Fitted, X: FeatureMatrix, ctx: FitContext) -> np.ndarray:
         pool = _pool(X, None, ctx.threads, self.spec.name)
         if ctx.task == "regression":
-            raw = fitted.model.predict(pool, prediction_type="RawFormulaVal", thread_count=ctx.threads)
+            kind = "Exponent" if _fitted_loss(fitted.model).startswith(_EXPONENT_LOSSES) else "RawFormulaVal"
+            raw = fitted.model.predict(pool, prediction_type=kind, thread_count=ctx.threads)
             return np.asarray(raw, dtype=np.float32).reshape(-1, 1)
         proba = fitted.model.predict(pool, prediction_type="Probability", thread_count=ctx.threads)
         return as_probabilities(proba, ctx.n_classes)
@@ -187,6 +241,37 @@ class CatBoostAdapter:
         model = CatBoost()
         model.load_model(str(path), format="cbm")
         return Fitted(model=model, best_iteration=int(model.tree_count_))
+
+
+_PROBED: set[str] = set()  # parameter sets CatBoost trained with on a few rows in this process
+
+
+def _probe(model: str, params: dict[str, Any], ctx: FitContext) -> None:
+    """One round on a few rows of the task's kind, evaluated: what CatBoost's option parser lets through and its fit
+    refuses (a metric of another task than the loss's, ``metric [RMSE] is incompatible with loss [Logloss]``) is
+    refused here, before any fold, instead of by every fold with CatBoost's source line."""
+    import json
+
+    from catboost import CatBoost, CatBoostError, Pool
+
+    checked = {k: v for k, v in params.items() if k not in ("gpu_ram_part", "thread_count", "iterations")}
+    key = json.dumps([ctx.task, ctx.n_classes, checked], sort_keys=True, default=str)
+    if key in _PROBED:
+        return
+    X, y = probe_rows(ctx.task, ctx.n_classes)
+    rows = Pool(X, label=y)
+    try:
+        with quiet():
+            CatBoost({**checked, "iterations": 1, "thread_count": 1}).fit(rows, eval_set=rows)
+    except CatBoostError as exc:
+        reason = re.sub(r"^\S+\.(h|cpp):\d+: ", "", " ".join(str(exc).split()))
+        raise ConfigError(f"model {model!r}: CatBoost rejects these params for a {ctx.task} task: {reason}") from None
+    _PROBED.add(key)
+
+
+def _fitted_loss(model: Any) -> str:
+    """The loss a fitted or loaded CatBoost model was trained with, as CatBoost records it in the model."""
+    return str(model.get_all_params().get("loss_function", ""))
 
 
 def _resolve(spec: ModelSpec, catboost: Any) -> Resolved:
@@ -271,8 +356,9 @@ def _pool(
 class _KitMetric:
     """The kit's metric as a CatBoost evaluation metric, for early stopping where CatBoost has no native one."""
 
-    def __init__(self, ctx: FitContext) -> None:
+    def __init__(self, ctx: FitContext, exponent: bool = False) -> None:
         self.ctx = ctx
+        self.exponent = exponent
 
     def is_max_optimal(self) -> bool:
         return self.ctx.metric.greater_is_better
@@ -287,6 +373,8 @@ class _KitMetric:
         elif self.ctx.task == "multiclass":
             shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
             pred = shifted / shifted.sum(axis=1, keepdims=True)
+        elif self.exponent:
+            pred = np.exp(raw[:, 0])  # Poisson / Tweedie: the raw values are on the log scale
         else:
             pred = raw[:, 0]
         ctx = self.ctx

@@ -130,7 +130,7 @@ class DistributionAdapter:
         """The context the family is fitted in: a classifier over ``n_codes`` codes, a CDF head, or a regressor."""
         if method == "bins":
             task = "binary" if n_codes == 2 else "multiclass"
-            return replace(ctx, task=task, n_classes=n_codes, metric=get_metric("log_loss"))
+            return replace(ctx, task=task, n_classes=n_codes, metric=get_metric("log_loss"), classes=None)  # codes
         if method == "head":  # codes scored by CRPS at the code indices: 1[code <= j] is 1[y <= bins[j]]
             return replace(ctx, task="cdf", n_classes=n_codes, metric=get_metric("crps", list(range(n_codes - 1))))
         return replace(ctx, task="regression", n_classes=1, metric=get_metric("rmse"))

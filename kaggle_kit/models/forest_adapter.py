@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from ..config import ModelSpec
 from ..errors import KitError
 from ..features import FeatureMatrix
-from .base import FitContext, Fitted, check_reserved
+from .base import FitContext, Fitted, check_reserved, class_positions
 from .sklearn_adapter import (
     check_params,
     check_task,
@@ -71,7 +71,10 @@ class ForestAdapter:
         path = self._class_path(ctx.task)
         cls = estimator_class(path, self.spec.name)
         check_params(cls, self.spec.params, self.spec.name, f"kind = {self.spec.kind!r} ({path})", RESERVED)
-        est = cls(**{**DEFAULTS, **self.spec.params, "n_jobs": ctx.threads, "random_state": ctx.seed})
+        params = {**DEFAULTS, **self.spec.params}
+        if ctx.task != "regression" and isinstance(params.get("class_weight"), dict):  # labels -> the kit's codes
+            params["class_weight"] = class_positions(params["class_weight"], ctx, self.spec.name, "class_weight")
+        est = cls(**{**params, "n_jobs": ctx.threads, "random_state": ctx.seed})
         validate_params(est, self.spec.name, f"kind = {self.spec.kind!r} ({path})")
         return est
 

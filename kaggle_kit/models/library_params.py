@@ -133,7 +133,9 @@ def probe_rows(task: str, n_classes: int, n_features: int = 2) -> tuple[np.ndarr
     n = max(40, 4 * n_classes)
     X = np.random.default_rng(0).normal(size=(n, n_features))
     if task == "regression":
-        y = 1.0 + np.arange(n, dtype=np.float64) / n  # positive: poisson / gamma / tweedie objectives accept it
+        # in (0, 1): poisson / gamma / tweedie objectives accept it, and so do the cross-entropy ones of a target of
+        # shares or soft labels (LightGBM's xentropy, XGBoost's reg:logistic), which values above 1 had made refused
+        y = (1.0 + np.arange(n, dtype=np.float64)) / (n + 1)
     else:
         y = (np.arange(n) % max(2, n_classes)).astype(np.float64)
     return X, y
@@ -175,3 +177,101 @@ def _quiet_fds() -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
+
+
+def check_objective(
+    model: str,
+    library: str,
+    key: str,
+    value: Any,
+    task: str,
+    probability: dict[str, tuple[str, ...]],
+    classification: tuple[str, ...],
+) -> None:
+    """Refuse an objective whose predictions are not what the kit reads for the task, before any fit: class
+    probabilities for a binary or multiclass task (``probability[task]``: the library's objectives that give them),
+    one value per row for a regression (none of the library's ``classification`` objectives).
+
+    Without it XGBoost's ``multi:softmax`` (one class label per row) stopped a fold with numpy's reshape error, and
+    ``binary:logitraw`` margins or a regression objective's values were stored as probabilities."""
+    if not isinstance(value, str):
+        return
+    name = value.strip()
+    allowed = probability.get(task)
+    if allowed is not None and name not in allowed:
+        raise ConfigError(
+            f"model {model!r}: params.{key} = {value!r} does not make {library} predict class probabilities, which "
+            f"a {task} model of the kit predicts; use {' or '.join(repr(a) for a in allowed)}"
+        )
+    if allowed is None and name in classification:
+        raise ConfigError(
+            f"model {model!r}: params.{key} = {value!r} is a classification objective and the task is {task}; "
+            f"leave params.{key} out for {library}'s regression default, or give a regression objective"
+        )
+
+
+def check_monotone(
+    model: str, library: str, key: str, value: Any, names: tuple[str, ...], categorical: tuple[int, ...], *, exact: bool
+) -> None:
+    """Refuse, before a fold's fit, a monotone constraint the library cannot apply to the fold's columns: one on a
+    categorical column (LightGBM aborted the whole process, ``terminate called without an active exception``;
+    CatBoost failed every fold; XGBoost ignored it) and, where the library needs one value per column (``exact``:
+    LightGBM), a list of another length. ``value`` is a list, a ``"(1,0,-1)"`` / ``"1,0,-1"`` string, or a dict
+    keyed by column name (XGBoost, CatBoost)."""
+    if isinstance(value, dict):  # keyed by column name, or (CatBoost) by column position
+        position = {name: i for i, name in enumerate(names)} | {str(i): i for i in range(len(names))}
+        unknown = [str(k) for k in value if str(k) not in position]
+        if unknown:
+            raise ConfigError(
+                f"model {model!r}: params.{key} names column {unknown[0]!r}, which the model's matrix does not have; "
+                f"its columns: {', '.join(names)}"
+            )
+        signs = [0] * len(names)
+        for k, v in value.items():
+            signs[position[str(k)]] = v
+    elif isinstance(value, (list, tuple)):
+        signs = list(value)
+    elif isinstance(value, str):
+        text = value.strip().strip("()[]")
+        try:
+            signs = [int(float(part)) for part in text.split(",") if part.strip()]
+        except ValueError:
+            return  # the library's own parser names it
+    else:
+        return
+    if exact:
+        check_length(model, library, key, signs, names)
+    on_categories = [names[i] for i in categorical if i < len(signs) and _nonzero(signs[i])]
+    if on_categories:
+        raise ConfigError(
+            f"model {model!r}: params.{key} constrains categorical column(s) {', '.join(map(repr, on_categories))}, "
+            f"whose levels have no order; {library} constrains numeric columns only: give them 0"
+        )
+
+
+def check_length(model: str, library: str, key: str, value: Any, names: tuple[str, ...]) -> None:
+    """Refuse a per-column list (``max_bin_by_feature``, ``feature_contri``, ...) whose length is not the model's
+    column count, naming the columns in order: the kit's pipeline decides them, and the library's own check named
+    only its C++ source line, from every fold."""
+    values = _as_list(value)
+    if values is not None and len(values) != len(names):
+        raise ConfigError(
+            f"model {model!r}: params.{key} has {len(values)} values and the model's matrix has {len(names)} "
+            f"columns; {library} takes one per column, in this order: {', '.join(names)}"
+        )
+
+
+def _as_list(value: Any) -> list[str] | None:
+    """A list, or a comma-separated string (LightGBM's form), as its items; None for anything else."""
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return [part for part in value.strip().strip("()[]").split(",") if part.strip()]
+    return None
+
+
+def _nonzero(sign: Any) -> bool:
+    try:
+        return float(sign) != 0
+    except (TypeError, ValueError):
+        return False

@@ -32,6 +32,9 @@ from .base import FitContext, Fitted, as_probabilities, kit_score, model_stoppin
 from .library_params import (
     Resolved,
     canonicalise,
+    check_length,
+    check_monotone,
+    check_objective,
     find_culprit,
     merge,
     per_feature,
@@ -50,6 +53,13 @@ _RESERVED = {
     "categorical_feature": "categorical columns follow from data.categorical and the pipeline",
 }
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
+#: objectives (and LightGBM's aliases of them) whose predictions are class probabilities, per task
+_PROBABILITY = {
+    "binary": ("binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda"),
+    "multiclass": ("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"),
+}
+#: cross-entropy is left out: on a regression target in [0, 1] (soft labels) it predicts one value per row in [0, 1]
+_CLASSIFICATION = ("binary", *_PROBABILITY["multiclass"])
 #: kit metric (as named by base.stopping_metric) -> LightGBM metric computing the same value
 _NATIVE = {
     ("roc_auc", "binary"): "auc",
@@ -60,6 +70,9 @@ _NATIVE = {
     ("rmse", "regression"): "rmse",
     ("mae", "regression"): "l1",
 }
+#: LightGBM parameters holding one value per column (monotone_constraints is checked with them, and for categories)
+_PER_COLUMN = ("max_bin_by_feature", "feature_contri", "cegb_penalty_feature_lazy", "cegb_penalty_feature_coupled")
+_COLUMN_VALUES = (*_PER_COLUMN, "monotone_constraints", "interaction_constraints")
 _COMMON = {"deterministic": True, "force_col_wise": True, "verbosity": -1}
 DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgbm": {
@@ -147,8 +160,11 @@ class LightGBMAdapter:
             **({"min_data_per_group": category_groups(train_rows)} if train_rows is not None else {}),
             **_COMMON,
         }
-        row_wise = "force_row_wise" in self.resolved.params  # LightGBM refuses both
-        params = merge(defaults, self.resolved, drop=("force_col_wise",) if row_wise else ())
+        user = self.resolved.params
+        drop = ["force_col_wise"] if "force_row_wise" in user else []  # LightGBM refuses both
+        if "goss" in (user.get("boosting"), user.get("data_sample_strategy")):
+            drop += ["bagging_fraction", "bagging_freq"]  # GOSS samples rows itself; LightGBM refuses it with bagging
+        params = merge(defaults, self.resolved, drop=drop)
         params["device_type"] = "cpu"  # in a CUDA run too (module docstring)
         params["num_threads"] = ctx.threads
         params["seed"] = lightgbm_seed(ctx.seed)
@@ -158,6 +174,10 @@ class LightGBMAdapter:
 
     def check(self, ctx: FitContext) -> None:
         """Let LightGBM parse every value on a few rows (ill-typed or out-of-range values fail here, not in a fold)."""
+        if "objective" in self.resolved.params:
+            key = self.resolved.user_key("objective")
+            objective = self.spec.params[key]
+            check_objective(self.spec.name, "LightGBM", key, objective, ctx.task, _PROBABILITY, _CLASSIFICATION)
         params = self.params(ctx)
         probed = {k: v for k, v in params.items() if k not in ("seed", "num_threads", "device_type")}  # as probed
         key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, probed], sort_keys=True, default=str)
@@ -194,6 +214,14 @@ class LightGBMAdapter:
         import lightgbm as lgb
 
         self.check(ctx)
+        if "monotone_constraints" in self.resolved.params:
+            key = self.resolved.user_key("monotone_constraints")
+            value = self.spec.params[key]
+            check_monotone(self.spec.name, "LightGBM", key, value, train.names, train.categorical, exact=True)
+        for canonical in _PER_COLUMN:
+            if canonical in self.resolved.params:
+                key = self.resolved.user_key(canonical)
+                check_length(self.spec.name, "LightGBM", key, self.spec.params[key], train.names)
         cats = list(train.categorical)
         dtrain = lgb.Dataset(
             train.X,
@@ -241,7 +269,8 @@ def _probe(params: dict[str, Any], ctx: FitContext) -> str | None:
     import lightgbm as lgb
 
     X, y = probe_rows(ctx.task, ctx.n_classes)
-    checked = {k: v for k, v in params.items() if not per_feature(v)}
+    # a per-column value ("1,1,1,1" as much as [1, 1, 1, 1]) fits the fold's columns, not the probe's two
+    checked = {k: v for k, v in params.items() if not per_feature(v) and k not in _COLUMN_VALUES}
     checked.update(device_type="cpu", num_threads=1, verbosity=-1)
     try:
         with quiet():

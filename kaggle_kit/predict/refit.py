@@ -153,6 +153,7 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
         threads,
         images=images,
         sequences=data.sequences,
+        classes=data.classes,
     )
     features = data.features_for(getattr(adapter, "reads_images", False))
     y = _to_fit_space(data.y, folder.metric)

@@ -83,6 +83,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         gpu_share=ctx.gpu_share,
         images=data.images.cached_in(ctx.store.root) if data.images is not None else None,
         sequences=run_sequences(ctx),
+        classes=data.classes,
     )
     features = data.features_for(getattr(adapter, "reads_images", False))  # streamed images: the image nets only
     # the baseline reads the rows' count alone: the fold's rows of one column, not of every column (two gathers of

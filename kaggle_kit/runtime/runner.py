@@ -585,7 +585,13 @@ class RunSession:
                 check_target_free(m.name, self.spec.feature_steps(m), self.data.task)
             make_adapter(self.resolved(m), self.data.task).check(
                 FitContext(
-                    self.data.task, self.data.n_classes, self.metric, model_seed(m, self.spec), self.device, threads=1
+                    self.data.task,
+                    self.data.n_classes,
+                    self.metric,
+                    model_seed(m, self.spec),
+                    self.device,
+                    threads=1,
+                    classes=self.data.classes,
                 )
             )
 
