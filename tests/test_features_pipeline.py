@@ -115,6 +115,24 @@ def test_group_aggregate_unseen_and_missing_keys() -> None:
     assert out["sales__count_by_store"].to_list() == [1.0, 0.0, 0.0]
 
 
+def test_a_group_aggregate_by_a_key_target_encoded_before_it_is_refused() -> None:
+    """target_encode replaces 'store' in place with each training row's out-of-fold encoding (the other rows get the
+    full fit's): a later group_aggregate by 'store' grouped the training rows by those numbers, so no test key
+    matched and every test aggregate was missing, with a warning about keys like '0.3987'. With keep = true the
+    encoding goes in a column of its own and the key stays the store."""
+    rng = np.random.default_rng(0)
+    train = pl.DataFrame({"store": rng.choice(["a", "b", "c"], 60), "sales": rng.normal(size=60)})
+    y = rng.normal(size=60)
+    steps = [TargetEncode(columns=["store"]), GroupAggregate(by="store", columns=["sales"], stats=["mean"])]
+    with pytest.raises(ConfigError, match=r"by names 'store', which an earlier target_encode step replaced"):
+        Pipeline(steps).fit_transform(train, y, task="regression")
+    kept = [TargetEncode(columns=["store"], keep=True), steps[1]]
+    pipe = Pipeline(kept)
+    _, state = pipe.fit_transform(train, y, task="regression")
+    out = pipe.transform(train.head(5), state)
+    assert out["sales__mean_by_store"].null_count() == 0
+
+
 # ---------------------------------------------------------------------------------------------- sequences
 @pytest.fixture(scope="module")
 def digit_rows() -> tuple[pl.DataFrame, np.ndarray]:

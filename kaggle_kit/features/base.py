@@ -79,6 +79,9 @@ class Roles:
 
     features: list[str]
     categorical: list[str]
+    #: columns an earlier step replaced in place with an out-of-fold encoding (-> that step's kind): their training
+    #: rows hold each row's out-of-fold value and other rows the full fit's, so no step may group by them
+    out_of_fold: dict[str, str] = field(default_factory=dict)
 
     def add(self, names: Sequence[str], *, categorical: bool = False) -> None:
         for name in names:

@@ -450,6 +450,7 @@ class TargetEncode(Step):
                 roles.remove(cols)
         else:
             roles.numeric(cols)
+            roles.out_of_fold.update(dict.fromkeys(cols, self.kind))
 
 
 @register
