@@ -257,6 +257,23 @@ def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
     assert sorted(train["series_id"].to_list()) == [1, 2, 3, 4]
 
 
+def test_channels_that_are_not_numbers_are_named_as_left_out() -> None:
+    """With data.sequences.columns unset, an event type written as text and a flag as booleans vanished from the
+    step columns and the statistics without a word; a column empty in every row (text in a CSV) is not named."""
+    long = long_table(TRAIN_LENGTHS).with_columns(
+        event=pl.when(pl.col("step") % 2 == 0).then(pl.lit("click")).otherwise(pl.lit("view")),
+        flag=pl.col("a") > 2,
+        empty=pl.lit(None, dtype=pl.String),
+    )
+    with pytest.warns(DataWarning, match=r"'event' \(String\), 'flag' \(Boolean\) of the train long table") as seen:
+        train, _ = join_sequences(make_spec(aggregates=["mean"]), long, labels=LABELS)
+    assert not any("'empty'" in str(w.message) for w in seen)
+    assert not any(c.startswith(("event", "flag")) for c in train.columns)
+    with warnings.catch_warnings():  # the columns named: nothing left out unsaid
+        warnings.simplefilter("error")
+        join_sequences(make_spec(columns=["a", "b"]), long, labels=LABELS)
+
+
 def test_sequences_missing_steps_among_numbered_ones_are_warned_of() -> None:
     """Id 2 lacks step 2 of 0..4 while the other ids number their rows 0, 1, ...: its steps 3 and 4 land in the
     columns of steps 2 and 3 (the rows are laid side by side in order), which was said nowhere. Steps that number no

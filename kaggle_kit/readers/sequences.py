@@ -453,9 +453,27 @@ def _sequence_columns(frame: pl.DataFrame, s: SequenceSpec, key: str, spec: Comp
             raise DataError(
                 f"{where} has no numeric column besides the id, step and target; columns: {frame.columns[:20]}"
             )
+        _warn_left_out(frame, [c for c in frame.columns if c not in reserved and c not in columns])
         return columns
     _check_columns_in(frame, s.columns, "train")
     return list(s.columns)
+
+
+def _warn_left_out(frame: pl.DataFrame, others: list[str]) -> None:
+    """A warning naming the columns with values that :func:`_sequence_columns` leaves out for not being numbers (an
+    event type as text, a flag as booleans, a second timestamp): with ``columns`` unset they vanished from the nets'
+    steps and the statistics without a word. A column empty in every row holds nothing to lose."""
+    lost = [c for c in others if frame[c].null_count() < frame.height]
+    if not lost or multiprocessing.parent_process() is not None:
+        return
+    kinds = ", ".join(f"{c!r} ({frame.schema[c]})" for c in lost[:5]) + (" ..." if len(lost) > 5 else "")
+    warnings.warn(
+        f"column(s) {kinds} of {_where('train')} are not numbers, so the sequences leave them out (no step columns, "
+        "no statistics); encode them as numbers (categories as codes, flags as 0/1), or set data.sequences.columns "
+        "to the columns meant",
+        DataWarning,
+        stacklevel=5,
+    )
 
 
 def _check_columns_in(frame: pl.DataFrame, columns: list[str], role: str) -> None:
