@@ -83,6 +83,11 @@ DEFAULT_METRIC = {
 _NO_ID = "id: none found (rows are numbered)"
 _TARGET_NAMES = ("target", "label", "labels", "y", "class")
 _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|frame|measurement_number|.*_step|.*_idx)")
+#: names of times (``ts`` = 1.6e9 + seconds, ``elapsed_time``) and positions that order a sequence's rows only where
+#: they hold a different value in each row of an id (a sensor ``reaction_time`` repeats a value somewhere)
+_TIME_NAMES = re.compile(
+    r"(?i)(ts|date|datetime|date_?time|time_?stamp|.*_(ts|time|timestamp|datetime|date|at)|index|idx|cycle|.*_cycle)"
+)
 #: the table endings init reads, a data folder's train.* and the test.* / sample_submission.* beside it (Kaggle zips
 #: some competitions' tables one by one: train.csv.zip)
 TABLE_SUFFIXES = (".csv", ".parquet", ".csv.gz", ".csv.zip")
@@ -170,15 +175,16 @@ def _long_id(frame: pl.DataFrame, id_column: str | None) -> str | None:
 
 
 def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
-    """The column that orders each sequence's rows: a whole-number column named like a step; else one so named of
-    numbers or dates (``time`` in seconds) distinct within each id; else a whole-number column that numbers each
-    id's rows ``0..n-1`` (or ``1..n``) whatever its name. None: the steps are the rows' order in the file."""
+    """The column that orders each sequence's rows: a whole-number column named like a step; else one so named, or
+    named like a time (``ts``, ``elapsed_time``, ``created_at``), of numbers or dates (``time`` in seconds) distinct
+    within each id; else a whole-number column that numbers each id's rows ``0..n-1`` (or ``1..n``) whatever its
+    name. None: the steps are the rows' order in the file."""
     others = [c for c in frame.columns if c != seq_id]
     named = [c for c in others if _STEP_NAMES.fullmatch(c)]
     for c in named:
         if frame[c].dtype.is_integer():
             return c
-    for c in named:
+    for c in [*named, *(c for c in others if c not in named and _TIME_NAMES.fullmatch(c))]:
         if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal() or _times_of_day(frame[c])) and (
             _distinct_within(frame, seq_id, c)
         ):

@@ -338,6 +338,8 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
         ("time", pl.col("step") * 0.01),
         ("ts", pl.col("step")),
         ("n", pl.col("step") + 1),
+        ("ts", 1.6e9 + pl.col("step") * 0.37),  # Unix seconds
+        ("elapsed_time", pl.col("step") * 1.5 + pl.col("series_id") * 100),
         (  # 8:00, 9:00:00, 10:00, ...: text, before 10:00 as text
             "time",
             pl.when(pl.col("step") % 2 == 0)
@@ -345,7 +347,14 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
             .otherwise(pl.format("{}:00:00", pl.col("step") + 8)),
         ),
     ],
-    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1", "times-of-day-as-text"],
+    ids=[
+        "time-in-seconds",
+        "unnamed-whole-numbers",
+        "numbered-from-1",
+        "unix-seconds-named-ts",
+        "elapsed-time",
+        "times-of-day-as-text",
+    ],
 )
 def test_init_orders_shuffled_steps_by_the_column_that_numbers_them(tmp_path: Path, step: str, values) -> None:
     """Long tables whose rows are shuffled and whose step column is `time` in seconds (a float), or whole numbers
@@ -424,6 +433,20 @@ def test_shape_statistics_match_numpy() -> None:
             "diff_abs_mean": np.abs(np.diff(v)).mean(),
         }
         assert {s: row[f"x__{s}"] for s in stats} == pytest.approx(expected, rel=1e-9)
+
+
+def test_statistics_skip_missing_values_at_the_ends_and_inside() -> None:
+    """'Missing values (and NaN) are skipped': first / last were missing where a sequence's first / last step was
+    (a sensor's dropout), and diff_abs_mean was missing around a missing step."""
+    nan = float("nan")
+    long = pl.DataFrame(
+        {"id": [1] * 5 + [2] * 2, "t": [4, 0, 1, 2, 3, 0, 1], "x": [None, nan, 1.0, None, 5.0, 2.0, 3.0]}
+    )
+    out = sequence_aggregates(long, "id", order_by="t", stats=["first", "last", "diff_abs_mean", "count"])
+    assert out.to_dicts() == [
+        {"id": 1, "n_steps": 5, "x__first": 1.0, "x__last": 5.0, "x__diff_abs_mean": 4.0, "x__count": 2.0},
+        {"id": 2, "n_steps": 2, "x__first": 2.0, "x__last": 3.0, "x__diff_abs_mean": 1.0, "x__count": 2.0},
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- select / drop
