@@ -384,6 +384,29 @@ def test_init_says_when_no_column_orders_the_steps(tmp_path: Path) -> None:
     assert any(w.startswith("steps: no column orders them, so each sequence's steps are its rows") for w in why)
 
 
+def test_init_says_when_one_sequence_dwarfs_the_others(tmp_path: Path) -> None:
+    """One 2,000-step sequence among ones of 2-5 steps: every batch holding it is padded to 2,000 steps (a cnn1d
+    worker reached 7.5 GB with one of 10,000): init names it and max_len; of sequences alike in length it says
+    nothing."""
+    from kaggle_kit.init_config import infer_spec
+
+    long_table({**TRAIN_LENGTHS, 5: 2_000}).write_csv(tmp_path / "X_train.csv")
+    long_table(TEST_LENGTHS, seed=1).write_csv(tmp_path / "X_test.csv")
+    pl.concat([LABELS, pl.DataFrame({"series_id": [5], "label": ["y"]})]).write_csv(tmp_path / "y_train.csv")
+    _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    said = [w for w in why if w.startswith("sequence lengths:")]
+    assert said == [
+        "sequence lengths: the longest (id 5, 2,000 steps) is 500x the median (4): the nets pad each batch to its "
+        "longest sequence, so a batch holding it holds batch_size x 2,000 steps (memory and time grow with it); if "
+        "its steps past the first few hundred matter little, set data.sequences.max_len (keep = 'last' for its "
+        "latest steps)"
+    ]
+    long_table(TRAIN_LENGTHS).write_csv(tmp_path / "X_train.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert not [w for w in why if w.startswith("sequence lengths:")]
+
+
 def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:
     _write(tmp_path)
     spec = make_spec(tmp_path)
