@@ -734,6 +734,19 @@ def test_times_of_day_of_a_sequence_crossing_midnight_are_read_on_past_it(as_tim
         assert in_time(train, (1, 2, 3, 4))
 
 
+def test_iso_steps_with_utc_offsets_are_ordered_in_time_across_a_clock_change() -> None:
+    """'2018-11-04T01:15:00-0500' (06:15 UTC) comes after 01:30-0400 (05:30 UTC) and 01:45-0400: sorted as text (with
+    a warning) it came first; the test long table is read with the same format."""
+    night = ["2018-11-04T01:30:00-0400", "2018-11-04T01:15:00-0500", "2018-11-04T01:45:00-0400"]
+    long = pl.DataFrame({"series_id": [1, 1, 1, 2, 2], "ts": [*night, *night[:2]], "a": [1.0, 3.0, 2.0, 5.0, 6.0]})
+    labels = pl.DataFrame({"series_id": [1, 2], "label": ["x", "y"]})
+    test = long.with_columns(pl.col("series_id") + 10)
+    with pytest.warns(DataWarning, match=r"'ts' \(e\.g\. '2018-11-04T01:30:00-0400': '%Y-%m-%dT%H:%M:%S%z'\)"):
+        train, test_frame = join_sequences(make_spec(order_by="ts"), long, test, labels=labels)
+    assert train.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
+    assert test_frame is not None and test_frame.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
+
+
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:
     frame = long_table(TRAIN_LENGTHS).with_columns(pl.format("s{}", pl.col("step")).alias("step"))
     with pytest.warns(DataWarning, match=r"the step column 'step' .* holds text \(e.g. 's\d'\): the steps are sorted"):

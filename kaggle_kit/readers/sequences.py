@@ -278,7 +278,23 @@ def _step_format(frame: pl.DataFrame, column: str, role: str) -> str | None:
             f"{' and as '.join(repr(f) for f in fmts)}, in other orders (no day after the 12th): set "
             f"data.date_formats = {{ {column} = {fmts[0]!r} }} (or another of them)"
         )
-    return found.get(column)
+    return found.get(column) or _offset_format(frame[column])
+
+
+#: ISO dates and times with a UTC offset (``2018-11-04T01:30:00-0400``: Child Mind Institute's timestamps), which
+#: the usual formats do not read: sorted as text, a night whose clocks fall back put 01:15-0500 before 01:30-0400
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z")
+
+
+def _offset_format(steps: pl.Series) -> str | None:
+    """The format of :data:`_OFFSET_FORMATS` that reads every step (in UTC, so in time order), else None."""
+    values = steps.drop_nulls()
+    if not values.len() or not values.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$").all():
+        return None
+    for fmt in _OFFSET_FORMATS:
+        if values.str.to_datetime(format=fmt, strict=False, time_zone="UTC").null_count() == 0:
+            return fmt
+    return None
 
 
 def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
