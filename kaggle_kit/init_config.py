@@ -83,6 +83,11 @@ DEFAULT_METRIC = {
 _NO_ID = "id: none found (rows are numbered)"
 _TARGET_NAMES = ("target", "label", "labels", "y", "class")
 _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|frame|measurement_number|.*_step|.*_idx)")
+#: names of times (``ts`` = 1.6e9 + seconds, ``elapsed_time``) and positions that order a sequence's rows only where
+#: they hold a different value in each row of an id (a sensor ``reaction_time`` repeats a value somewhere)
+_TIME_NAMES = re.compile(
+    r"(?i)(ts|date|datetime|date_?time|time_?stamp|.*_(ts|time|timestamp|datetime|date|at)|index|idx|cycle|.*_cycle)"
+)
 #: the table endings init reads, a data folder's train.* and the test.* / sample_submission.* beside it (Kaggle zips
 #: some competitions' tables one by one: train.csv.zip)
 TABLE_SUFFIXES = (".csv", ".parquet", ".csv.gz", ".csv.zip")
@@ -150,6 +155,28 @@ def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None, test: pl.DataF
     return f"{ids:,} sequences of up to {longest:,} steps x {columns} columns = {longest * columns:,} step columns"
 
 
+#: a longest sequence past both of these (steps; times the median) is said by ``init``: the nets pad each batch to
+#: its longest sequence, so one such sequence makes its batches ``batch_size x longest`` steps (one 10,000-step
+#: sequence among 200 of 20-60 steps: a cnn1d worker of 7.5 GB on the CPU, its folds minutes where others took
+#: seconds)
+LONG_OUTLIER_STEPS, LONG_OUTLIER_RATIO = 1_000, 20
+
+
+def _length_outlier(long: pl.DataFrame, seq_id: str) -> str | None:
+    """A line on the longest training sequence where it dwarfs the median one, with ``max_len`` as the remedy."""
+    lengths = long.group_by(seq_id).len()
+    longest, median = int(lengths["len"].max()), float(lengths["len"].median())  # type: ignore[arg-type]
+    if longest < LONG_OUTLIER_STEPS or longest < LONG_OUTLIER_RATIO * median:
+        return None
+    which = lengths.sort("len", seq_id, descending=[True, False])[seq_id][0]
+    return (
+        f"sequence lengths: the longest (id {which!r}, {longest:,} steps) is {longest / median:,.0f}x the median "
+        f"({median:g}): the nets pad each batch to its longest sequence, so a batch holding it holds batch_size x "
+        f"{longest:,} steps (memory and time grow with it); if its steps past the first few hundred matter little, "
+        "set data.sequences.max_len (keep = 'last' for its latest steps)"
+    )
+
+
 def _labels_file(train: Path) -> Path | None:
     """A ``*labels*`` / ``y_train`` file beside a long training table."""
     named = _sibling(train, "train_labels", "labels", "y_train", "train_y", train.stem.split(".")[0] + "_labels")
@@ -170,15 +197,16 @@ def _long_id(frame: pl.DataFrame, id_column: str | None) -> str | None:
 
 
 def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
-    """The column that orders each sequence's rows: a whole-number column named like a step; else one so named of
-    numbers or dates (``time`` in seconds) distinct within each id; else a whole-number column that numbers each
-    id's rows ``0..n-1`` (or ``1..n``) whatever its name. None: the steps are the rows' order in the file."""
+    """The column that orders each sequence's rows: a whole-number column named like a step; else one so named, or
+    named like a time (``ts``, ``elapsed_time``, ``created_at``), of numbers or dates (``time`` in seconds) distinct
+    within each id; else a whole-number column that numbers each id's rows ``0..n-1`` (or ``1..n``) whatever its
+    name. None: the steps are the rows' order in the file."""
     others = [c for c in frame.columns if c != seq_id]
     named = [c for c in others if _STEP_NAMES.fullmatch(c)]
     for c in named:
         if frame[c].dtype.is_integer():
             return c
-    for c in named:
+    for c in [*named, *(c for c in others if c not in named and _TIME_NAMES.fullmatch(c))]:
         if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal() or _times_of_day(frame[c])) and (
             _distinct_within(frame, seq_id, c)
         ):
@@ -771,6 +799,9 @@ def infer_spec(
         if wide is not None:
             sequences["layout"] = "streamed"
             why.append(f"{wide}: too many as columns -> layout = 'streamed' (steps end to end, read per batch)")
+        outlier = _length_outlier(train, seq_id)
+        if outlier is not None:
+            why.append(outlier)
         data["sequences"] = sequences
         test = None  # the test ids come from the test long table
     else:

@@ -141,6 +141,25 @@ def test_sequence_columns_bring_sequence_nets_and_trees_read_the_statistics() ->
     assert resolved.pipelines["trees"]["steps"] == [{"step": "drop", "pattern": r".+__t\d+"}]
 
 
+def test_the_profile_reads_a_wide_frames_schema_once_not_once_per_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ``DataFrame.schema`` access rebuilds it (as wide as the frame), and the profile read it per feature: init
+    on a long table laid out as 2,000 step columns spent 9 s there (5,000 columns, the wide layout's limit: ~1 min)."""
+    cols = [f"x__t{t}" for t in range(300)] + ["x__mean", "d"]
+    train = pl.DataFrame({c: np.zeros(3) for c in cols[:-1]}).with_columns(d=pl.lit(None, dtype=pl.Date))
+    reads = 0
+    schema = pl.DataFrame.schema
+
+    def counted(frame: pl.DataFrame) -> pl.Schema:
+        nonlocal reads
+        reads += 1
+        return schema.fget(frame)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(pl.DataFrame, "schema", property(counted))
+    prof = DataProfile.of(train, tuple(cols), (), "binary", 2)
+    assert (prof.sequence_columns, prof.n_numeric, prof.n_dates) == (300, 301, 1)
+    assert reads <= 2
+
+
 def test_streamed_sequences_bring_sequence_nets_reading_the_store() -> None:
     """``data.sequences.layout = "streamed"``: no step columns, the ``__sequence`` column (not a feature) says the
     rows have sequences; the nets take no ``columns`` and the trees need no drop pipeline."""

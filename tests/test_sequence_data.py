@@ -257,6 +257,23 @@ def test_rows_without_a_label_are_ignored_with_a_warning() -> None:
     assert sorted(train["series_id"].to_list()) == [1, 2, 3, 4]
 
 
+def test_channels_that_are_not_numbers_are_named_as_left_out() -> None:
+    """With data.sequences.columns unset, an event type written as text and a flag as booleans vanished from the
+    step columns and the statistics without a word; a column empty in every row (text in a CSV) is not named."""
+    long = long_table(TRAIN_LENGTHS).with_columns(
+        event=pl.when(pl.col("step") % 2 == 0).then(pl.lit("click")).otherwise(pl.lit("view")),
+        flag=pl.col("a") > 2,
+        empty=pl.lit(None, dtype=pl.String),
+    )
+    with pytest.warns(DataWarning, match=r"'event' \(String\), 'flag' \(Boolean\) of the train long table") as seen:
+        train, _ = join_sequences(make_spec(aggregates=["mean"]), long, labels=LABELS)
+    assert not any("'empty'" in str(w.message) for w in seen)
+    assert not any(c.startswith(("event", "flag")) for c in train.columns)
+    with warnings.catch_warnings():  # the columns named: nothing left out unsaid
+        warnings.simplefilter("error")
+        join_sequences(make_spec(columns=["a", "b"]), long, labels=LABELS)
+
+
 def test_sequences_missing_steps_among_numbered_ones_are_warned_of() -> None:
     """Id 2 lacks step 2 of 0..4 while the other ids number their rows 0, 1, ...: its steps 3 and 4 land in the
     columns of steps 2 and 3 (the rows are laid side by side in order), which was said nowhere. Steps that number no
@@ -321,6 +338,8 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
         ("time", pl.col("step") * 0.01),
         ("ts", pl.col("step")),
         ("n", pl.col("step") + 1),
+        ("ts", 1.6e9 + pl.col("step") * 0.37),  # Unix seconds
+        ("elapsed_time", pl.col("step") * 1.5 + pl.col("series_id") * 100),
         (  # 8:00, 9:00:00, 10:00, ...: text, before 10:00 as text
             "time",
             pl.when(pl.col("step") % 2 == 0)
@@ -328,7 +347,14 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
             .otherwise(pl.format("{}:00:00", pl.col("step") + 8)),
         ),
     ],
-    ids=["time-in-seconds", "unnamed-whole-numbers", "numbered-from-1", "times-of-day-as-text"],
+    ids=[
+        "time-in-seconds",
+        "unnamed-whole-numbers",
+        "numbered-from-1",
+        "unix-seconds-named-ts",
+        "elapsed-time",
+        "times-of-day-as-text",
+    ],
 )
 def test_init_orders_shuffled_steps_by_the_column_that_numbers_them(tmp_path: Path, step: str, values) -> None:
     """Long tables whose rows are shuffled and whose step column is `time` in seconds (a float), or whole numbers
@@ -356,6 +382,29 @@ def test_init_says_when_no_column_orders_the_steps(tmp_path: Path) -> None:
     spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
     assert "order_by" not in spec["data"]["sequences"]
     assert any(w.startswith("steps: no column orders them, so each sequence's steps are its rows") for w in why)
+
+
+def test_init_says_when_one_sequence_dwarfs_the_others(tmp_path: Path) -> None:
+    """One 2,000-step sequence among ones of 2-5 steps: every batch holding it is padded to 2,000 steps (a cnn1d
+    worker reached 7.5 GB with one of 10,000): init names it and max_len; of sequences alike in length it says
+    nothing."""
+    from kaggle_kit.init_config import infer_spec
+
+    long_table({**TRAIN_LENGTHS, 5: 2_000}).write_csv(tmp_path / "X_train.csv")
+    long_table(TEST_LENGTHS, seed=1).write_csv(tmp_path / "X_test.csv")
+    pl.concat([LABELS, pl.DataFrame({"series_id": [5], "label": ["y"]})]).write_csv(tmp_path / "y_train.csv")
+    _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    said = [w for w in why if w.startswith("sequence lengths:")]
+    assert said == [
+        "sequence lengths: the longest (id 5, 2,000 steps) is 500x the median (4): the nets pad each batch to its "
+        "longest sequence, so a batch holding it holds batch_size x 2,000 steps (memory and time grow with it); if "
+        "its steps past the first few hundred matter little, set data.sequences.max_len (keep = 'last' for its "
+        "latest steps)"
+    ]
+    long_table(TRAIN_LENGTHS).write_csv(tmp_path / "X_train.csv")
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert not [w for w in why if w.startswith("sequence lengths:")]
 
 
 def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:
@@ -407,6 +456,20 @@ def test_shape_statistics_match_numpy() -> None:
             "diff_abs_mean": np.abs(np.diff(v)).mean(),
         }
         assert {s: row[f"x__{s}"] for s in stats} == pytest.approx(expected, rel=1e-9)
+
+
+def test_statistics_skip_missing_values_at_the_ends_and_inside() -> None:
+    """'Missing values (and NaN) are skipped': first / last were missing where a sequence's first / last step was
+    (a sensor's dropout), and diff_abs_mean was missing around a missing step."""
+    nan = float("nan")
+    long = pl.DataFrame(
+        {"id": [1] * 5 + [2] * 2, "t": [4, 0, 1, 2, 3, 0, 1], "x": [None, nan, 1.0, None, 5.0, 2.0, 3.0]}
+    )
+    out = sequence_aggregates(long, "id", order_by="t", stats=["first", "last", "diff_abs_mean", "count"])
+    assert out.to_dicts() == [
+        {"id": 1, "n_steps": 5, "x__first": 1.0, "x__last": 5.0, "x__diff_abs_mean": 4.0, "x__count": 2.0},
+        {"id": 2, "n_steps": 2, "x__first": 2.0, "x__last": 3.0, "x__diff_abs_mean": 1.0, "x__count": 2.0},
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- select / drop
@@ -669,6 +732,19 @@ def test_times_of_day_of_a_sequence_crossing_midnight_are_read_on_past_it(as_tim
             warnings.filterwarnings("error", message=".*cross midnight")
             train, _ = join_sequences(make_spec(), steps(clock), labels=LABELS)
         assert in_time(train, (1, 2, 3, 4))
+
+
+def test_iso_steps_with_utc_offsets_are_ordered_in_time_across_a_clock_change() -> None:
+    """'2018-11-04T01:15:00-0500' (06:15 UTC) comes after 01:30-0400 (05:30 UTC) and 01:45-0400: sorted as text (with
+    a warning) it came first; the test long table is read with the same format."""
+    night = ["2018-11-04T01:30:00-0400", "2018-11-04T01:15:00-0500", "2018-11-04T01:45:00-0400"]
+    long = pl.DataFrame({"series_id": [1, 1, 1, 2, 2], "ts": [*night, *night[:2]], "a": [1.0, 3.0, 2.0, 5.0, 6.0]})
+    labels = pl.DataFrame({"series_id": [1, 2], "label": ["x", "y"]})
+    test = long.with_columns(pl.col("series_id") + 10)
+    with pytest.warns(DataWarning, match=r"'ts' \(e\.g\. '2018-11-04T01:30:00-0400': '%Y-%m-%dT%H:%M:%S%z'\)"):
+        train, test_frame = join_sequences(make_spec(order_by="ts"), long, test, labels=labels)
+    assert train.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
+    assert test_frame is not None and test_frame.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
 
 
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:

@@ -127,7 +127,8 @@ def sequence_aggregates(
     quantiles (linear interpolation, numpy's default); ``argmin`` / ``argmax`` the step (0-based, in order) of the
     first minimum / maximum; ``skew`` / ``kurtosis`` the biased sample skewness and excess kurtosis (scipy's
     defaults); ``diff_abs_mean`` the mean absolute change from one step to the next (how rough the signal is).
-    Missing values (and NaN) are skipped."""
+    Missing values (and NaN) are skipped: ``first`` / ``last`` are the first / last value present (a sensor's
+    dropout at the last step made ``last`` missing), ``diff_abs_mean`` steps over a missing value."""
     unknown = [s for s in stats if s not in SEQUENCE_STATS]
     if unknown:
         raise DataError(
@@ -142,8 +143,8 @@ def sequence_aggregates(
         "max": lambda c: num(c).max(),
         "median": lambda c: num(c).median(),
         "sum": lambda c: num(c).sum(),
-        "first": lambda c: num(c).first(),
-        "last": lambda c: num(c).last(),
+        "first": lambda c: num(c).drop_nulls().first(),
+        "last": lambda c: num(c).drop_nulls().last(),
         "count": lambda c: num(c).count(),
         "nunique": lambda c: num(c).drop_nulls().n_unique(),
         "q10": lambda c: num(c).quantile(0.10, interpolation="linear"),
@@ -154,7 +155,7 @@ def sequence_aggregates(
         "argmax": lambda c: num(c).arg_max(),
         "skew": lambda c: num(c).skew(bias=True),
         "kurtosis": lambda c: num(c).kurtosis(fisher=True, bias=True),
-        "diff_abs_mean": lambda c: num(c).diff().abs().mean(),
+        "diff_abs_mean": lambda c: num(c).drop_nulls().diff().abs().mean(),
     }
     return (
         frame.lazy()

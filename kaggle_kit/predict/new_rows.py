@@ -107,6 +107,7 @@ def read_test_rows(
         id_column=folder.meta["id_column"],
         target=folder.meta.get("targets") or folder.meta["target_column"],
         categorical=d.categorical or [],  # those the spec lists, as `run` checks its test file
+        sequences=d.sequences is not None,
     )
     # the run's text columns held text in train (its TF-IDF read it); a finished run cannot leave them out
     warn_text_empty_in_test(frame, d.text or [], fix="give the test rows their texts")

@@ -522,18 +522,22 @@ def check_new_test(
     id_column: str | None,
     target: str | Sequence[str],
     categorical: Sequence[str],
+    sequences: bool = False,
 ) -> pl.DataFrame:
     """The checks :func:`prepare_competition` makes on a test file, against the training columns' ``record``
     (:func:`column_record`): the id column present and unique, every feature present, no column turned from
     numbers into text (or back), the target ignored, infinite values as missing. Same messages as ``run``, but for
-    a missing feature: a finished run's models read it, so data.drop is no fix."""
+    a missing feature: a finished run's models read it, so data.drop is no fix. ``sequences``: as for
+    :func:`_check_test_columns`, the [data.sequences] columns empty in every new row are no warning (new sequences
+    shorter than train's leave the later steps' columns empty by design)."""
     if id_column is not None:
         test = _match_test_names(test, [id_column], "id ")
         _require_column(test, id_column, "test", "data.id")
         _check_unique_ids(test, id_column, "test")
     features = list(record)
     lacks = "the run's models read them: give a test file with every training feature column"
-    test = _check_test_against(record, test, features, list(categorical), target, lacks_fix=lacks)
+    quiet = {c for c in features if "__" in c} if sequences else set()
+    test = _check_test_against(record, test, features, list(categorical), target, lacks_fix=lacks, quiet=quiet)
     return _infinite_as_missing(test, features, "test")
 
 

@@ -278,7 +278,23 @@ def _step_format(frame: pl.DataFrame, column: str, role: str) -> str | None:
             f"{' and as '.join(repr(f) for f in fmts)}, in other orders (no day after the 12th): set "
             f"data.date_formats = {{ {column} = {fmts[0]!r} }} (or another of them)"
         )
-    return found.get(column)
+    return found.get(column) or _offset_format(frame[column])
+
+
+#: ISO dates and times with a UTC offset (``2018-11-04T01:30:00-0400``: Child Mind Institute's timestamps), which
+#: the usual formats do not read: sorted as text, a night whose clocks fall back put 01:15-0500 before 01:30-0400
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z")
+
+
+def _offset_format(steps: pl.Series) -> str | None:
+    """The format of :data:`_OFFSET_FORMATS` that reads every step (in UTC, so in time order), else None."""
+    values = steps.drop_nulls()
+    if not values.len() or not values.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$").all():
+        return None
+    for fmt in _OFFSET_FORMATS:
+        if values.str.to_datetime(format=fmt, strict=False, time_zone="UTC").null_count() == 0:
+            return fmt
+    return None
 
 
 def _check_long(frame: pl.DataFrame, s: SequenceSpec, key: str, role: str, formats: Mapping[str, str]) -> pl.DataFrame:
@@ -453,9 +469,27 @@ def _sequence_columns(frame: pl.DataFrame, s: SequenceSpec, key: str, spec: Comp
             raise DataError(
                 f"{where} has no numeric column besides the id, step and target; columns: {frame.columns[:20]}"
             )
+        _warn_left_out(frame, [c for c in frame.columns if c not in reserved and c not in columns])
         return columns
     _check_columns_in(frame, s.columns, "train")
     return list(s.columns)
+
+
+def _warn_left_out(frame: pl.DataFrame, others: list[str]) -> None:
+    """A warning naming the columns with values that :func:`_sequence_columns` leaves out for not being numbers (an
+    event type as text, a flag as booleans, a second timestamp): with ``columns`` unset they vanished from the nets'
+    steps and the statistics without a word. A column empty in every row holds nothing to lose."""
+    lost = [c for c in others if frame[c].null_count() < frame.height]
+    if not lost or multiprocessing.parent_process() is not None:
+        return
+    kinds = ", ".join(f"{c!r} ({frame.schema[c]})" for c in lost[:5]) + (" ..." if len(lost) > 5 else "")
+    warnings.warn(
+        f"column(s) {kinds} of {_where('train')} are not numbers, so the sequences leave them out (no step columns, "
+        "no statistics); encode them as numbers (categories as codes, flags as 0/1), or set data.sequences.columns "
+        "to the columns meant",
+        DataWarning,
+        stacklevel=5,
+    )
 
 
 def _check_columns_in(frame: pl.DataFrame, columns: list[str], role: str) -> None:
