@@ -1,0 +1,107 @@
+"""``refit(run_dir, train=...)`` on training rows given anew (a file or frame): the run's models refit on the run's
+columns, in the run's order, of the run's labels; one small run (a feature pipeline with group aggregates and target
+encoding) built once for the module."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import kaggle_kit
+from kaggle_kit.config import build_spec
+from kaggle_kit.errors import DataError, DataWarning
+from kaggle_kit.predict import refit
+from kaggle_kit.runtime.runner import run
+
+STEPS = [
+    {"step": "group_aggregate", "by": "store", "columns": ["x1"], "stats": ["mean", "std"]},
+    {"step": "target_encode", "columns": ["store"], "cv": 2},
+]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    comp = tmp_path_factory.mktemp("refit_train")
+    rng = np.random.default_rng(0)
+    n = 300
+    store = rng.choice(["s1", "s2", "s3", "s4"], n)
+    x1, x2 = rng.normal(size=n), rng.integers(0, 10, n)
+    y = ((x1 + (store == "s2") + 0.1 * x2 + rng.normal(size=n) * 0.5) > 0.7).astype(int)
+    frame = pl.DataFrame({"id": np.arange(5000, 5000 + n), "x1": x1, "x2": x2, "store": store, "target": y})
+    frame[:200].write_csv(comp / "train.csv")
+    frame[200:].drop("target").write_csv(comp / "test.csv")
+    spec = build_spec(
+        {
+            "name": "refit-train",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "target"},
+            "folds": {"n_splits": 2},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "pipelines": {"fe": {"steps": STEPS}},
+            "models": [
+                {"name": "lgbm", "kind": "lightgbm", "num_boost_round": 30, "early_stopping_rounds": 5,
+                 "pipeline": "fe", "params": {"num_leaves": 7, "min_data_in_leaf": 5, "learning_rate": 0.2}},
+                {"name": "linear", "kind": "linear"},
+            ],
+        },
+        base_dir=comp,
+    )  # fmt: skip
+    result = run(spec, runs_root=comp / "runs", progress=None, record_history=False)
+    assert all(m.status == "ok" for m in result.models), [(m.name, m.error) for m in result.models]
+    yield {"run": result.run_dir, "comp": comp}
+
+
+def _refit_predictions(run_dir: Path, comp: Path, **kw) -> pl.DataFrame:
+    refit(run_dir, ["lgbm", "linear"], progress=None, **kw)
+    test = comp / "test.csv"
+    return pl.concat(
+        [
+            kaggle_kit.predict(run_dir, test, model=m, refit=True, threads=1).select(pl.all().name.prefix(f"{m}_"))
+            for m in ("lgbm", "linear")
+        ],
+        how="horizontal",
+    )
+
+
+def test_a_train_of_other_column_order_and_an_extra_column_refits_the_runs_model(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    own = _refit_predictions(run_dir, made["comp"])  # from the run's own train file
+    train = pl.read_csv(made["comp"] / "train.csv")
+    reordered = train.select(list(reversed(train.columns)))
+    # the lgbm had been fitted on the columns in the file's order: 0.3 off the refit from the run's file
+    assert _refit_predictions(run_dir, made["comp"], train=reordered).equals(own)
+    with pytest.warns(DataWarning, match=r"column\(s\) 'extra' that are no feature of the run: left out"):
+        again = _refit_predictions(run_dir, made["comp"], train=reordered.with_columns(pl.lit(3.0).alias("extra")))
+    assert again.equals(own)  # it was fitted with 'extra', and the new rows (checked without it) then refused
+
+
+def test_a_train_without_a_feature_column_is_refused_naming_it(made: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    path = tmp_path / "train_no_x2.csv"
+    pl.read_csv(made["comp"] / "train.csv").drop("x2").write_csv(path)
+    with pytest.raises(DataError, match=r"lack feature column\(s\) 'x2' that the run's models were trained on"):
+        refit(run_dir, ["linear"], train=path, progress=None)  # it refit a model without x2, without a word
+
+
+def test_a_train_of_other_labels_is_refused_and_labels_written_as_floats_are_the_runs(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    train = pl.read_csv(made["comp"] / "train.csv")
+    with pytest.raises(DataError, match=r"target labels \['1', '2'\], but the run's models predict the classes"):
+        refit(run_dir, ["linear"], train=train.with_columns(pl.col("target") + 1), progress=None)
+    # P(2) had been written under p_1 and P(1) under p_0, without a word; 0.0 / 1.0 are the run's 0 / 1
+    own = _refit_predictions(run_dir, made["comp"])
+    floats = _refit_predictions(run_dir, made["comp"], train=train.with_columns(pl.col("target").cast(pl.Float64)))
+    assert floats.equals(own)
