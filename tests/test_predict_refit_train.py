@@ -1,9 +1,10 @@
 """``refit(run_dir, train=...)`` on training rows given anew (a file or frame): the run's models refit on the run's
-columns, in the run's order, of the run's labels; one small run (a feature pipeline with group aggregates and target
-encoding) built once for the module."""
+columns, in the run's order, of the run's labels; and a run folder of another kaggle_kit version. One small run (a
+feature pipeline with group aggregates and target encoding) built once for the module."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,10 @@ import pytest
 
 import kaggle_kit
 from kaggle_kit.config import build_spec
-from kaggle_kit.errors import DataError, DataWarning
+from kaggle_kit.errors import ConfigError, DataError, DataWarning, StoreError
 from kaggle_kit.predict import refit
 from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import FORMAT_VERSION
 
 STEPS = [
     {"step": "group_aggregate", "by": "store", "columns": ["x1"], "stats": ["mean", "std"]},
@@ -105,3 +107,33 @@ def test_a_train_of_other_labels_is_refused_and_labels_written_as_floats_are_the
     own = _refit_predictions(run_dir, made["comp"])
     floats = _refit_predictions(run_dir, made["comp"], train=train.with_columns(pl.col("target").cast(pl.Float64)))
     assert floats.equals(own)
+
+
+def _edited_copy(made: dict[str, Path], tmp_path: Path, **meta: object) -> Path:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    record = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**record, **meta}))
+    return run_dir
+
+
+def test_a_run_folder_of_a_newer_format_is_refused_naming_the_version(made: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = _edited_copy(made, tmp_path, format_version=FORMAT_VERSION + 1, kit_version="9.0.0")
+    with pytest.raises(
+        StoreError, match=r"run folder format 2 by kaggle_kit 9\.0\.0; this kaggle_kit .* reads format 1"
+    ):
+        kaggle_kit.predict(run_dir, made["comp"] / "test.csv", model="linear")  # it was read as format 1
+
+
+def test_a_spec_of_another_kit_version_names_both_versions(made: dict[str, Path], tmp_path: Path) -> None:
+    run_dir = _edited_copy(made, tmp_path)
+    spec = run_dir / "spec.toml"
+    spec.write_text(spec.read_text().replace("[data]\n", "[data]\nthousands_sep = ','\n"))
+    test = made["comp"] / "test.csv"
+    with pytest.raises(ConfigError, match=r"unknown key 'data.thousands_sep'") as same:
+        kaggle_kit.predict(run_dir, test, model="linear")  # this version's own spec: the key is the message
+    assert "made by kaggle_kit" not in str(same.value)
+    record = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**record, "kit_version": "9.0.0"}))
+    with pytest.raises(StoreError, match=r"(?s)thousands_sep.*made by kaggle_kit 9\.0\.0, and this is kaggle_kit"):
+        kaggle_kit.predict(run_dir, test, model="linear")
