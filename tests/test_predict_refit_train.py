@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 import kaggle_kit
+from kaggle_kit.blend import fit_blend
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import ConfigError, DataError, DataWarning, StoreError
 from kaggle_kit.predict import refit
@@ -137,3 +138,19 @@ def test_a_spec_of_another_kit_version_names_both_versions(made: dict[str, Path]
     (run_dir / "run.json").write_text(json.dumps({**record, "kit_version": "9.0.0"}))
     with pytest.raises(StoreError, match=r"(?s)thousands_sep.*made by kaggle_kit 9\.0\.0, and this is kaggle_kit"):
         kaggle_kit.predict(run_dir, test, model="linear")
+
+
+def test_a_rank_blend_of_a_run_without_test_rows_says_it_ranks_among_the_rows_given(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    fit_blend(run_dir, "rank")
+    test = pl.read_csv(made["comp"] / "test.csv")
+    whole = kaggle_kit.predict(run_dir, test, blend="rank", threads=1)  # ranked among the run's test rows
+    assert kaggle_kit.predict(run_dir, test[:3], blend="rank", threads=1).equals(whole[:3])
+    record = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**record, "n_test": 0}))  # as a run made without data.test
+    with pytest.warns(DataWarning, match=r"ranks each model's predictions among the rows given \(the run had no"):
+        got = kaggle_kit.predict(run_dir, test[:3], blend="rank", threads=1)
+    assert got["p_1"].max() == pytest.approx(1.0)  # the best of three rows, whatever its score among the others
