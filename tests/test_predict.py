@@ -140,6 +140,17 @@ def test_every_blend_method_reproduces_its_stored_test_predictions(built: dict[s
     np.testing.assert_allclose(got.drop("id").to_numpy(), want.drop("id").to_numpy(), atol=1e-6, rtol=0)
 
 
+def test_a_rank_blend_scores_a_few_rows_or_one_as_it_scored_them_among_the_test_rows(built: dict[str, Path]) -> None:
+    test = pl.read_csv(built["comp"] / "test.csv")
+    want = _stored(built["run"], "rank", "blend")
+    for part in (test.reverse()[:7], test[30:31], test.sample(fraction=1.0, shuffle=True, seed=3)):
+        got = kaggle_kit.predict(built["moved"], part, blend="rank", threads=1)
+        joined = got.join(want, on="id", suffix="_want")
+        assert joined.height == part.height
+        # ranked among the rows given, one row scored 1.0 and seven rows k / 7, whatever their models said
+        np.testing.assert_allclose(joined["p_1"].to_numpy(), joined["p_1_want"].to_numpy(), atol=1e-6, rtol=0)
+
+
 def test_new_rows_in_another_order_get_the_same_predictions_per_id(built: dict[str, Path]) -> None:
     test = pl.read_csv(built["comp"] / "test.csv")
     part = test.reverse()[:40]

@@ -1,21 +1,27 @@
 """A stored blend applied to its models' predictions for new rows.
 
 Weighting methods (``mean``, ``nelder_mead``, ``hill_climb``) store their weights in the blend's ``summary.json``;
-``rank`` stores equal weights and ranks within the rows it is given (the new test rows, as it ranked the run's test
-rows). Stacking stores the level-2 model of each nested-CV fold (``level2.json`` + ``level2.npz``: scikit-learn
-state as JSON and arrays, never pickle) and their mean is applied to the new rows, as the blend applied it to the
-run's test rows. A stacking blend stored before they were has its level-2 models fitted again on the run folder's
+``rank`` stores equal weights; each model's prediction for a new row is ranked among that model's stored predictions
+for the run's test rows (average ranks over their count, as the blend ranked them), so a row of the run's test set
+gets its stored value whatever rows it is predicted with, and rows predicted in separate calls (one row, chunks of a
+big file) are on one scale. It had ranked within the rows given: one row scored 1.0 whatever its models said. A run
+without test rows has none to rank against: it ranks within the rows given, with a warning.
+
+Stacking stores the level-2 model of each nested-CV fold (``level2.json`` + ``level2.npz``: scikit-learn state as
+JSON and arrays, never pickle) and their mean is applied to the new rows, as the blend applied it to the run's test
+rows. A stacking blend stored before they were has its level-2 models fitted again on the run folder's
 stored OOF predictions over the run's folds, exactly as the blend fitted them (logistic regression / ridge are
 deterministic).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
-from ..blend.base import Fitted
+from ..blend.base import Fitted, weighted_sum
 from ..blend.calibration import calibrate_blend
 from ..blend.engine import in_domain, stack_predictions
 from ..blend.inputs import current_keys, load_run, stale_reason
@@ -23,7 +29,7 @@ from ..blend.nested import nested_cv
 from ..blend.registry import make_blender
 from ..blend.result import BlendResult
 from ..blend.storage import external_sources, read_blend, read_level2, reblend_command
-from ..errors import StoreError, allowed
+from ..errors import DataWarning, StoreError, allowed
 from ..runtime.pooling import FoldPool, metric_pooling_space
 from .run_folder import RunFolder
 
@@ -51,7 +57,12 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
     if not blender.nested_only:
         if result.weights is None:
             raise StoreError(f"the blend {result.name!r} ({result.method}) stored no weights; blend again")
-        blended = blender.predict(Fitted(weights=np.asarray(result.weights, dtype=np.float64)), test)
+        weights = np.asarray(result.weights, dtype=np.float64)
+        reference = _stored_test(folder, result) if result.method == "rank" else None
+        if reference is not None:
+            blended = _rank_against(weights, test, reference)
+        else:
+            blended = blender.predict(Fitted(weights=weights), test)
         return calibrate_blend(result, blended)
     fix = f"blend again: {reblend_command(folder.root, result)}"
     level2 = read_level2(folder.root, result, fix)
@@ -67,3 +78,51 @@ def apply_blend(folder: RunFolder, result: BlendResult, preds: Mapping[str, np.n
     if nested.test is None:
         raise StoreError(f"the blend {result.name!r} has no fold to fit its level-2 model on; blend again")
     return in_domain(nested.test, folder.metric)
+
+
+def _stored_test(folder: RunFolder, result: BlendResult) -> np.ndarray | None:
+    """The blend's models' stored test predictions, ``(n_models, n_test, n_columns)``; None for a run without test
+    rows (with a warning: the new rows are ranked among themselves)."""
+    if folder.meta.get("n_test") == 0:
+        warnings.warn(
+            f"the rank blend {result.name!r} ranks each model's predictions among the rows given (the run had no "
+            "test rows to rank them against): predict all the rows in one call, as scores of separate calls are "
+            "not on one scale",
+            DataWarning,
+            stacklevel=4,
+        )
+        return None
+    stored = {m: folder.store.read_predictions(m, "test").select(folder.columns).to_numpy() for m in result.models}
+    return stack_predictions(stored, folder.metric, "stored test")
+
+
+def _rank_against(weights: np.ndarray, preds: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """:class:`~kaggle_kit.blend.weighting.Rank`'s blend with each row ranked among ``reference`` (per model and
+    column: its average rank there, a value between two of them half-way, over their count) instead of among
+    ``preds``: equal to ranking the reference rows themselves (scipy's average ranks) for each row they hold."""
+    binary = preds.shape[2] == 2  # binary: rank the positive class, keep the pair complementary, as Rank does
+    cols = [1] if binary else range(preds.shape[2])
+    ranks = np.empty((preds.shape[0], preds.shape[1], len(cols)), dtype=np.float64)
+    for m in range(preds.shape[0]):
+        for j, c in enumerate(cols):
+            ref = np.sort(reference[m, :, c])
+            values = _snapped(preds[m, :, c], ref)
+            below = np.searchsorted(ref, values, side="left")
+            ties = np.searchsorted(ref, values, side="right") - below
+            ranks[m, :, j] = (below + (ties + 1) / 2) / ref.shape[0]
+    ranked = ranks.astype(np.float32)
+    if binary:
+        positive = weighted_sum(weights, ranked)[:, 0]
+        return np.column_stack([1 - positive, positive]).astype(np.float32)
+    return weighted_sum(weights, ranked)
+
+
+def _snapped(values: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``values`` with each one a few float32 steps from a value of the sorted ``ref`` taken as that value: a net
+    predicts a row a step apart in another batch (the rows in another order), which is the same prediction, not
+    half a rank away."""
+    last = ref.shape[0] - 1
+    upper = ref[np.clip(np.searchsorted(ref, values), 0, last)]
+    lower = ref[np.clip(np.searchsorted(ref, values) - 1, 0, last)]
+    nearest = np.where(np.abs(values - lower) <= np.abs(upper - values), lower, upper)
+    return np.where(np.isclose(values, nearest, rtol=1e-6, atol=1e-9), nearest, values)

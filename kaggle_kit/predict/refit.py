@@ -9,7 +9,8 @@ It is stored beside the fold models as ``models/<name>/<key>/refit/`` (``feature
 CV is "not measured": the fold models' CV is the estimate it inherits.
 
 The training rows come from the run's spec (``spec.toml``, paths relative to the recorded config folder) or from
-a ``train`` file / frame given here.
+a ``train`` file / frame given here, taken as the run took its own: the run's feature columns in the run's order
+(one missing is refused, others left out with a warning) and the run's labels.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from ..config import ModelSpec, names_of
-from ..errors import ConfigError, DataError, StoreError
+from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed
 from ..features import FeatureMatrix, Pipeline, TableEncoder
 from ..models import FitContext, make_adapter
 from ..models.files import resolve_files
@@ -110,13 +112,63 @@ def _training_data(folder: RunFolder, train: pl.DataFrame | str | Path | None) -
                 f"refit needs the training rows: {str(path)!r} (data.train of the run's spec) does not exist here; "
                 "pass the training file with --train FILE"
             )
-        return load_competition(spec)
+        return _as_the_run_trained(folder, load_competition(spec), f"the training file {str(path)!r}")
     if spec.data.sequences is not None or spec.data.images is not None:
         raise DataError("--train with [data.sequences] or [data.images] is not supported yet; refit from the spec")
     if isinstance(train, (str, Path)):
         frame = read_table(Path(train), role="train", options=ReadOptions.from_spec(spec))
-        return prepare_competition(spec, frame, None)
-    return prepare_competition(spec, train, None)  # a polars or pandas frame (prepare_competition converts it)
+        return _as_the_run_trained(folder, prepare_competition(spec, frame, None), f"--train {str(train)!r}")
+    # a polars or pandas frame (prepare_competition converts it)
+    return _as_the_run_trained(folder, prepare_competition(spec, train, None), "the train frame given")
+
+
+def _as_the_run_trained(folder: RunFolder, data: CompetitionData, source: str) -> CompetitionData:
+    """``data`` with the run's feature columns, in the run's order, and its classes: the refit is the run's model
+    fitted on all rows. A training file of other columns (one left out, one added, the columns in another order)
+    or other labels had been fitted as it was: a model without the column, or of other columns than the new rows
+    are checked against, or each class's probability written under another class's column, without a word."""
+    record = folder.meta.get("columns")
+    if record is None:  # a run made before it recorded them: predict says to rerun it
+        return data
+    missing = [c for c in record if c not in data.train.columns]
+    if missing:
+        raise DataError(
+            f"the training rows ({source}) lack feature column(s) {allowed(missing)} that the run's models were "
+            "trained on; a refit trains the run's models on all rows of the run's columns: give training rows "
+            "with every feature column of the run"
+        )
+    extra = [c for c in data.features if c not in record]
+    if extra:
+        warnings.warn(
+            f"the training rows ({source}) hold column(s) {allowed(extra)} that are no feature of the run: left "
+            "out of the refit (the run's models never read them, and new rows are checked against the run's "
+            "columns)",
+            DataWarning,
+            stacklevel=4,
+        )
+    run_classes = folder.meta.get("classes")
+    if run_classes is not None and data.classes is not None and not _same_labels(data.classes, run_classes):
+        raise DataError(
+            f"the training rows ({source}) hold the target labels {[str(c) for c in data.classes]}, but the "
+            f"run's models predict the classes {[str(c) for c in run_classes]}; a refit's probabilities are "
+            "written under the run's class columns: give training rows of the run's labels (every class)"
+        )
+    kept = set(record)
+    return replace(data, features=tuple(record), categorical=tuple(c for c in data.categorical if c in kept))
+
+
+def _same_labels(given: Sequence[object], run: Sequence[object]) -> bool:
+    """The same labels in the same order, a number written otherwise alike (``1.0`` for the run's ``1``)."""
+
+    def number(label: object) -> float | None:
+        try:
+            return float(str(label))
+        except ValueError:
+            return None
+
+    return len(given) == len(run) and all(
+        str(a) == str(b) or (number(a) is not None and number(a) == number(b)) for a, b in zip(given, run, strict=True)
+    )
 
 
 def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..blend.storage import blend_names, external_sources
 from ..config import BASELINE_NAME, SAFE_NAME, CompetitionSpec, ModelSpec, build_spec
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
 from ..metrics import Metric, run_metric
 from ..models import FitContext
 from ..runtime.folds import Folds
-from ..runtime.store import FoldResult, RunStore
+from ..runtime.store import FORMAT_VERSION, FoldResult, RunStore
 
 try:
     import tomllib
@@ -38,6 +39,13 @@ class RunFolder:
     def open(cls, run_dir: Path | str) -> RunFolder:
         store = RunStore(run_dir)
         meta = store.read_meta()
+        made_by = _made_by(meta)
+        made = meta.get("format_version")
+        if isinstance(made, int) and made > FORMAT_VERSION:
+            raise StoreError(
+                f"{store.meta_path} is of run folder format {made}{made_by}; this kaggle_kit {__version__} reads "
+                f"format {FORMAT_VERSION}: read it with the kaggle_kit that made the run"
+            )
         spec_path = store.root / "spec.toml"
         if not spec_path.is_file():
             raise StoreError(f"{spec_path} is missing; rerun `kaggle-kit run CONFIG` to write it (nothing is refit)")
@@ -48,6 +56,15 @@ class RunFolder:
             spec = build_spec(tomllib.loads(spec_path.read_text()), base_dir=base, source=str(spec_path))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"{spec_path} is corrupted ({exc}); rerun `kaggle-kit run CONFIG` to write it") from None
+        except ConfigError as exc:
+            if not made_by:  # this version's own spec: the message is the spec's to fix
+                raise
+            # the keys of another version's spec (a run made by a newer kit, read on Kaggle by an older one): no
+            # key of the run folder is the user's to fix
+            raise StoreError(
+                f"{exc}\n(the run was made{made_by}, and this is kaggle_kit {__version__}: read it with the "
+                "kaggle_kit that made the run, or rerun `kaggle-kit run CONFIG` with this one)"
+            ) from None
         return cls(store, meta, spec, run_metric(meta))
 
     @property
@@ -169,3 +186,9 @@ class RunFolder:
             raise StoreError(f"{path} is missing; rerun `kaggle-kit run CONFIG` to refit that fold") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"{path} is corrupted ({type(exc).__name__}); rerun `kaggle-kit run CONFIG`") from None
+
+
+def _made_by(meta: dict[str, Any]) -> str:
+    """`` by kaggle_kit X`` where ``run.json`` names another kaggle_kit version than this one, else empty."""
+    version = meta.get("kit_version")
+    return f" by kaggle_kit {version}" if isinstance(version, str) and version != __version__ else ""
