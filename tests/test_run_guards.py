@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from kaggle_kit import run
-from kaggle_kit.config import build_spec
+from kaggle_kit.config import CompetitionSpec, build_spec
 from kaggle_kit.runtime import scoring
 from kaggle_kit.runtime.progress import RunProgress
 
@@ -21,6 +21,21 @@ def _binary(n: int = 60) -> tuple[pl.DataFrame, pl.DataFrame]:
     x = rng.normal(size=n + 10)
     frame = pl.DataFrame({"id": range(n + 10), "x": x, "y": (x + rng.normal(size=n + 10) > 0).astype(int)})
     return frame[:n], frame[n:].drop("y")
+
+
+def _logreg_spec(name: str, threads: int | None = None) -> CompetitionSpec:
+    """A binary task of :func:`_binary`'s rows, 3 folds, one linear model (``threads``: the run's threads per task)."""
+    return build_spec(
+        {
+            "name": name,
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "models": [{"name": "logreg", "kind": "linear"}],
+        }
+        | ({"run": {"threads_per_task": threads}} if threads else {})
+    )
 
 
 def test_each_model_is_scored_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -36,16 +51,7 @@ def test_each_model_is_scored_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     for module in ("kaggle_kit.runtime.scoring", "kaggle_kit.runtime.progress", "kaggle_kit.runtime.runner"):
         monkeypatch.setattr(f"{module}.score_folds", counted, raising=False)
     train, test = _binary()
-    spec = build_spec(
-        {
-            "name": "once",
-            "task": "binary",
-            "metric": "roc_auc",
-            "data": {"train": "train.csv", "id": "id", "target": "y"},
-            "folds": {"n_splits": 3},
-            "models": [{"name": "logreg", "kind": "linear"}],
-        }
-    )
+    spec = _logreg_spec("once")
     live: dict[str, float | None] = {}
 
     class Live(RunProgress):
@@ -110,16 +116,7 @@ def test_a_worker_killed_mid_fold_names_the_model_the_fold_and_the_likely_cause(
     process ended (exit code -9) while fitting`` (no fold, no cause) and ``fitted 6 fold(s)``: the tasks it planned."""
     monkeypatch.setenv("KAGGLE_KIT_FAULT", "fold-files:1")  # read by the workers only: this process fits nothing
     train, test = _binary()
-    spec = build_spec(
-        {
-            "name": "killed",
-            "task": "binary",
-            "metric": "roc_auc",
-            "data": {"train": "train.csv", "id": "id", "target": "y"},
-            "folds": {"n_splits": 3},
-            "models": [{"name": "logreg", "kind": "linear"}],
-        }
-    )
+    spec = _logreg_spec("killed")
     result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=2, progress=None, record_history=False)
     assert result.fitted == 0
     for m in result.models:
@@ -136,17 +133,7 @@ def test_more_jobs_than_cores_start_one_worker_per_core(monkeypatch: pytest.Monk
     it started one a task (6), each with a copy of the data, taking turns on the 2 cores."""
     monkeypatch.setattr("kaggle_kit.runtime.runner.cpu_count", lambda: 2)
     train, test = _binary()
-    spec = build_spec(
-        {
-            "name": "jobs",
-            "task": "binary",
-            "metric": "roc_auc",
-            "data": {"train": "train.csv", "id": "id", "target": "y"},
-            "folds": {"n_splits": 3},
-            "run": {"threads_per_task": 1},
-            "models": [{"name": "logreg", "kind": "linear"}],
-        }
-    )
+    spec = _logreg_spec("jobs", threads=1)
     lines: list[str] = []
     result = run(spec, runs_root=tmp_path, train=train, test=test, n_jobs=9, progress=lines.append)
     # the number asked, though the run has fewer tasks (6): it said "n_jobs (--jobs) 6"
@@ -231,17 +218,7 @@ def test_more_ray_jobs_than_cores_are_left_as_asked(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr("kaggle_kit.runtime.runner.cpu_count", lambda: 2)
     train, test = _binary()
-    spec = build_spec(
-        {
-            "name": "ray_jobs",
-            "task": "binary",
-            "metric": "roc_auc",
-            "data": {"train": "train.csv", "id": "id", "target": "y"},
-            "folds": {"n_splits": 3},
-            "run": {"threads_per_task": 1},
-            "models": [{"name": "logreg", "kind": "linear"}],
-        }
-    )
+    spec = _logreg_spec("ray_jobs", threads=1)
     lines: list[str] = []
     session = RunSession.open(spec, tmp_path / "runs", train, test, 5, "ray", None, lines.append)
     try:
@@ -258,16 +235,7 @@ def test_a_run_of_waves_counts_no_failed_model_fold_as_fitted(tmp_path: Path) ->
     from kaggle_kit.config import ModelSpec
 
     train, test = _binary()
-    spec = build_spec(
-        {
-            "name": "waves",
-            "task": "binary",
-            "metric": "roc_auc",
-            "data": {"train": "train.csv", "id": "id", "target": "y"},
-            "folds": {"n_splits": 3},
-            "models": [{"name": "logreg", "kind": "linear"}],
-        }
-    )
+    spec = _logreg_spec("waves")
     broken = ModelSpec(  # more neighbours than a fold has rows: fails in each fold
         name="broken",
         kind="sklearn",

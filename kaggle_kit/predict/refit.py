@@ -31,7 +31,7 @@ import polars as pl
 
 from ..config import ModelSpec, names_of
 from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed
-from ..features import FeatureMatrix, Pipeline, TableEncoder
+from ..features import FeatureMatrix
 from ..models import FitContext, make_adapter
 from ..models.files import resolve_files
 from ..models.multi_target import PerTargetAdapter
@@ -181,7 +181,7 @@ def refit_spec(spec: ModelSpec, iterations: int | None) -> ModelSpec:
 
 
 def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads: int = 1) -> RefitResult:
-    from ..runtime.fold_fit import _to_fit_space, pipeline_target
+    from ..runtime.fold_fit import _to_fit_space, fit_features
 
     source = folder.model_spec(name).embeddings
     if source is not None:
@@ -213,23 +213,8 @@ def refit_model(folder: RunFolder, name: str, data: CompetitionData, *, threads:
     if not adapter.reads_features:
         state = {}
         X = FeatureMatrix(np.empty((data.train.height, 0), dtype=np.float32), (), ())
-    elif (steps := folder.spec.feature_steps(spec)) is None:
-        encoder = TableEncoder(features, data.categorical)
-        state = encoder.fit(data.train)
-        X = encoder.transform(data.train, state)
-    else:
-        pipeline = Pipeline(steps, name=spec.pipeline, places=folder.spec.feature_step_places(spec))
-        y_steps, step_task, classes = pipeline_target(data, y)
-        out, state = pipeline.fit_transform(
-            data.train.drop(data.targets or data.target_column, strict=False),  # the target goes in as y only
-            y_steps,
-            task=step_task,  # type: ignore[arg-type]
-            classes=classes,
-            seed=ctx.seed,
-            features=features,
-            categorical=data.categorical,
-        )
-        X = pipeline.matrix(out, state)
+    else:  # as each fold encoded its training rows
+        X, state, _ = fit_features(folder.spec, spec, data, features, data.train, y, ctx.seed)
     start = time.perf_counter()
     # no early stopping: the "validation" rows are the training rows, only for the learning curve in history.json
     fitted = adapter.fit(X, y, X, y, ctx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -97,31 +97,19 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
     if not adapter.reads_features:  # the baseline predicts from the target alone: nothing to encode
         state, encode = {}, _no_features
         X_train = encode(train_rows)
-    elif (steps := ctx.spec.feature_steps(task.model)) is None:  # the base encoding only
-        encoder = TableEncoder(features, data.categorical)
-        state = encoder.fit(train_rows)
-        X_train = encoder.transform(train_rows, state)
-        encode = partial(encoder.transform, state=state)
-    else:  # the model's pipeline, fitted on the training rows only (target encodings out of inner folds)
-        pipeline = Pipeline(steps, name=task.model.pipeline, places=ctx.spec.feature_step_places(task.model))
-        y_steps, step_task, classes = pipeline_target(data, y_train)
-        train_out, state = pipeline.fit_transform(
-            train_rows.drop(data.targets or data.target_column, strict=False),  # the target goes in as y only
-            y_steps,
-            task=step_task,  # type: ignore[arg-type]
-            classes=classes,
-            seed=fit_ctx.seed,
-            features=features,
-            categorical=data.categorical,
-            say_empty=(task.repeat, task.fold) == (0, 0),  # the same on every fold: said once per model
+    else:  # fitted on the training rows only (a pipeline's target encodings out of inner folds)
+        first = (task.repeat, task.fold) == (0, 0)  # a pipeline's notes are the same on every fold: once a model
+        X_train, state, encoder = fit_features(
+            ctx.spec, task.model, data, features, train_rows, y_train, fit_ctx.seed, say_empty=first
         )
-        X_train = pipeline.matrix(train_out, state)
-        del train_out
-        encode = partial(pipeline.transform_matrix, state=state, checks=False)  # validation rows: CV's own
-        # the test rows' unseen keys, once per model (its first fold), but for the categorical columns the run
-        # warned of already (readers/levels.py): an undeclared number used as a key, a group of keys
-        if (task.repeat, task.fold) == (0, 0):
-            encode_test = partial(pipeline.transform_matrix, state=state, told=frozenset(data.categorical))
+        if isinstance(encoder, TableEncoder):
+            encode = partial(encoder.transform, state=state)
+        else:
+            encode = partial(encoder.transform_matrix, state=state, checks=False)  # validation rows: CV's own
+            # the test rows' unseen keys, once per model (its first fold), but for the categorical columns the run
+            # warned of already (readers/levels.py): an undeclared number used as a key, a group of keys
+            if first:
+                encode_test = partial(encoder.transform_matrix, state=state, told=frozenset(data.categorical))
     X_valid = encode(valid_rows)
     emb = embeddings.for_fold(ctx, task)  # a net's out-of-fold embeddings as columns (runtime/embeddings.py)
     if emb is not None:
@@ -193,6 +181,39 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         save_model=lambda folder: adapter.save(fitted, folder / adapter.file_name),
         extra=extras,
     )
+
+
+def fit_features(
+    spec: CompetitionSpec,
+    model: ModelSpec,
+    data: CompetitionData,
+    features: Sequence[str],
+    rows: pl.DataFrame,
+    y: np.ndarray,
+    seed: int,
+    say_empty: bool = True,
+) -> tuple[FeatureMatrix, dict[str, Any], TableEncoder | Pipeline]:
+    """``model``'s features fitted on ``rows`` (a fold's training rows; a refit's, all of them) and those rows'
+    matrix: the base encoding, or the model's pipeline with the target handed in as ``y`` only (``y`` in the fit
+    space). Returns the matrix, the fitted state (``features.json``) and what applies it to other rows. One function
+    for the folds and the refit: a refit encoded otherwise than its folds would predict from other features."""
+    if (steps := spec.feature_steps(model)) is None:
+        encoder = TableEncoder(features, data.categorical)
+        state = encoder.fit(rows)
+        return encoder.transform(rows, state), state, encoder
+    pipeline = Pipeline(steps, name=model.pipeline, places=spec.feature_step_places(model))
+    y_steps, step_task, classes = pipeline_target(data, y)
+    out, state = pipeline.fit_transform(
+        rows.drop(data.targets or data.target_column, strict=False),  # the target goes in as y only
+        y_steps,
+        task=step_task,  # type: ignore[arg-type]
+        classes=classes,
+        seed=seed,
+        features=features,
+        categorical=data.categorical,
+        say_empty=say_empty,
+    )
+    return pipeline.matrix(out, state), state, pipeline
 
 
 def _train_score(
