@@ -88,6 +88,11 @@ _STEP_NAMES = re.compile(r"(?i)(step|time|timestep|time_step|timestamp|t|seq|fra
 _TIME_NAMES = re.compile(
     r"(?i)(ts|date|datetime|date_?time|time_?stamp|.*_(ts|time|timestamp|datetime|date|at)|index|idx|cycle|.*_cycle)"
 )
+#: those of :data:`_TIME_NAMES` that name a measurement as often as a time or position (``reaction_time``,
+#: ``lap_time``, a glucose ``index``, a charge ``cycle`` count): numbers so named order the steps only where they
+#: increase within each id in the file's order already, so that init never reorders a sequence by a sensor's values
+#: (and drops that sensor) where the rows held their order
+_MEASURED_NAMES = re.compile(r"(?i)(.*_time|index|idx|cycle|.*_cycle)")
 #: the table endings init reads, a data folder's train.* and the test.* / sample_submission.* beside it (Kaggle zips
 #: some competitions' tables one by one: train.csv.zip)
 TABLE_SUFFIXES = (".csv", ".parquet", ".csv.gz", ".csv.zip")
@@ -206,11 +211,17 @@ def _step_column(frame: pl.DataFrame, seq_id: str) -> str | None:
     for c in named:
         if frame[c].dtype.is_integer():
             return c
-    for c in [*named, *(c for c in others if c not in named and _TIME_NAMES.fullmatch(c))]:
-        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal() or _times_of_day(frame[c])) and (
-            _distinct_within(frame, seq_id, c)
-        ):
-            return c
+    timed = [c for c in others if c not in named and _TIME_NAMES.fullmatch(c)]
+    found = [
+        c
+        for c in [*named, *timed]
+        if (frame[c].dtype.is_numeric() or frame[c].dtype.is_temporal() or _times_of_day(frame[c]))
+        and _distinct_within(frame, seq_id, c)
+    ]
+    rising = [c for c in found if _rising_within(frame, seq_id, c)]
+    found = [c for c in found if c in rising or not (c in timed and _MEASURED_NAMES.fullmatch(c))]
+    for c in sorted(found, key=lambda c: c not in rising):  # a column already in order first (stable: names first)
+        return c
     for c in others:
         if frame[c].dtype.is_integer() and _distinct_within(frame, seq_id, c, consecutive=True):
             return c
@@ -233,6 +244,13 @@ def _distinct_within(frame: pl.DataFrame, seq_id: str, column: str, *, consecuti
     if consecutive:
         ok &= per_id["low"].is_in([0, 1]) & (per_id["high"] - per_id["low"] + 1 == per_id["n"])
     return bool(ok.all())
+
+
+def _rising_within(frame: pl.DataFrame, seq_id: str, column: str) -> bool:
+    """Whether ``column`` (distinct within each id) increases from each row of an id to the next in the file's order
+    (text: as text)."""
+    c = pl.col(column)
+    return bool(frame.group_by(seq_id).agg(ok=(c == c.sort()).all())["ok"].all())
 
 
 def _tidy_sample(sample: pl.DataFrame | None, test: pl.DataFrame | None, separator: str) -> pl.DataFrame | None:
@@ -786,6 +804,13 @@ def infer_spec(
             why.append(
                 f"long table: {train_path.name} repeats {seq_id!r} -> [data.sequences]; labels in it"
                 + (f"; steps ordered by {step!r}" if step else "")
+            )
+        if step is not None and _TIME_NAMES.fullmatch(step) and not _STEP_NAMES.fullmatch(step):
+            why.append(
+                f"steps: ordered by {step!r} for its name (a time or position, a different value in each row of an "
+                "id), so it is no channel of the nets nor of the statistics; if it is a measurement, delete "
+                "data.sequences.order_by (the steps are then the rows in the file's order) or set it to the column "
+                "that orders them"
             )
         if step is None:
             why.append(

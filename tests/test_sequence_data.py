@@ -332,6 +332,20 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
         assert data.test is not None and data.test["b__t0"].null_count() == data.test.height
 
 
+def test_numbers_written_as_text_are_named_so_and_workers_say_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame given to the API with a channel of numbers as text (``'1.5'``) was named "not numbers" as an event
+    type would be; a worker process (each fold's) says nothing, the run's main process having said it."""
+    from kaggle_kit.readers import sequences
+
+    long = long_table(TRAIN_LENGTHS).with_columns(c=pl.col("b").cast(pl.String), e=pl.lit("on"))
+    with pytest.warns(DataWarning, match=r"'c' \(String: numbers written as text\), 'e' \(String\) of the train"):
+        join_sequences(make_spec(aggregates=["mean"]), long, labels=LABELS)
+    monkeypatch.setattr(sequences.multiprocessing, "parent_process", lambda: object())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        join_sequences(make_spec(aggregates=["mean"]), long, labels=LABELS)
+
+
 @pytest.mark.parametrize(
     ("step", "values"),
     [
@@ -339,7 +353,7 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
         ("ts", pl.col("step")),
         ("n", pl.col("step") + 1),
         ("ts", 1.6e9 + pl.col("step") * 0.37),  # Unix seconds
-        ("elapsed_time", pl.col("step") * 1.5 + pl.col("series_id") * 100),
+        ("event_ts", pl.col("step") * 1.5 + pl.col("series_id") * 100),
         (  # 8:00, 9:00:00, 10:00, ...: text, before 10:00 as text
             "time",
             pl.when(pl.col("step") % 2 == 0)
@@ -352,7 +366,7 @@ def test_a_sequence_column_empty_in_every_test_row_is_warned_of_by_its_name(tmp_
         "unnamed-whole-numbers",
         "numbered-from-1",
         "unix-seconds-named-ts",
-        "elapsed-time",
+        "seconds-named-like-a-clock",
         "times-of-day-as-text",
     ],
 )
@@ -382,6 +396,77 @@ def test_init_says_when_no_column_orders_the_steps(tmp_path: Path) -> None:
     spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
     assert "order_by" not in spec["data"]["sequences"]
     assert any(w.startswith("steps: no column orders them, so each sequence's steps are its rows") for w in why)
+
+
+@pytest.mark.parametrize("name", ["reaction_time", "index", "cycle"])
+def test_init_orders_no_steps_by_a_measurement_named_like_a_time(tmp_path: Path, name: str) -> None:
+    """A sensor of floats named ``reaction_time`` (or ``index``, ``cycle``) holds a different value in each row of an
+    id: init ordered the steps by it (each sequence sorted by the sensor's values, in a file already in order) and
+    left it out of the channels, saying only "steps ordered by 'reaction_time'". Named like a measurement, a column
+    orders the steps only where it rises within each id in the file's order; it is a channel otherwise."""
+    from kaggle_kit.init_config import infer_spec
+
+    for file, lengths, seed in (("X_train.csv", TRAIN_LENGTHS, 0), ("X_test.csv", TEST_LENGTHS, 1)):
+        sensor = pl.Series(name, np.random.default_rng(seed + 5).permutation(sum(lengths.values())) / 7)
+        long_table(lengths, seed=seed, shuffle=False).drop("step").with_columns(sensor).write_csv(tmp_path / file)
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert "order_by" not in spec["data"]["sequences"], why
+    data = load_competition(build_spec(spec))
+    row = data.train.filter(pl.col("series_id") == 2)
+    assert [row[f"a__t{t}"][0] for t in range(5)] == pytest.approx([2.0, 2.1, 2.2, 2.3, 2.4])  # the file's order
+    assert f"{name}__t0" in data.train.columns
+
+
+def test_init_prefers_the_time_column_in_order_and_says_it_is_no_channel(tmp_path: Path) -> None:
+    """``time`` (a measurement, distinct within each id, in no order) and ``elapsed_time`` rising within each id:
+    the one in order orders the steps, and init says that a column picked for its name is no channel (and how to
+    undo it)."""
+    from kaggle_kit.init_config import infer_spec
+
+    for file, lengths, seed in (("X_train.csv", TRAIN_LENGTHS, 0), ("X_test.csv", TEST_LENGTHS, 1)):
+        n = sum(lengths.values())
+        long = long_table(lengths, seed=seed, shuffle=False).with_columns(
+            time=pl.Series(np.random.default_rng(seed + 5).permutation(n) / 7),
+            elapsed_time=pl.col("step") * 1.5 + 0.25,
+        )
+        long.drop("step").write_csv(tmp_path / file)
+    LABELS.write_csv(tmp_path / "y_train.csv")
+    spec, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    assert spec["data"]["sequences"]["order_by"] == "elapsed_time"
+    said = [w for w in why if w.startswith("steps: ordered by 'elapsed_time' for its name")]
+    assert len(said) == 1 and "no channel" in said[0] and "delete data.sequences.order_by" in said[0], why
+
+
+@pytest.mark.parametrize("name", ["created_at", "visit_date", "date", "datetime", "obs_ts", "index", "cycle"])
+def test_the_names_of_times_and_positions_order_the_steps(name: str) -> None:
+    """Each kind of name init takes for a time or position: dates in no order within an id (no channel anyway), and
+    ``index`` / ``cycle`` rising within each id in the file's order (a pandas index saved with the table)."""
+    from kaggle_kit.init_config import _step_column
+
+    ids = [1, 1, 1, 2, 2]
+    if name in ("index", "cycle"):
+        values: Any = pl.Series(name, [0, 1, 2, 3, 4])
+    else:
+        values = pl.Series(name, ["2021-03-02", "2021-03-01", "2021-03-04", "2021-03-09", "2021-03-08"]).str.to_date()
+    frame = pl.DataFrame({"series_id": ids, "x": [0.5, 0.1, 0.7, 0.2, 0.9]}).with_columns(values)
+    assert _step_column(frame, "series_id") == name
+    assert _step_column(frame.rename({name: "other"}), "series_id") is None
+
+
+@pytest.mark.parametrize(
+    ("lengths", "said"),
+    [
+        ({1: 2_000, 2: 4, 3: 4, 4: 4}, True),
+        ({1: 900, 2: 4, 3: 4, 4: 4}, False),  # 225x the median, but short enough to pad
+        ({1: 3_000, 2: 1_500, 3: 1_500, 4: 1_500}, False),  # long, but 2x the median
+    ],
+)
+def test_a_length_outlier_is_one_both_long_and_far_past_the_median(lengths: dict[int, int], said: bool) -> None:
+    from kaggle_kit.init_config import _length_outlier
+
+    long = pl.DataFrame({"series_id": [i for i, n in lengths.items() for _ in range(n)]})
+    assert (_length_outlier(long, "series_id") is not None) is said
 
 
 def test_init_says_when_one_sequence_dwarfs_the_others(tmp_path: Path) -> None:
@@ -456,6 +541,28 @@ def test_shape_statistics_match_numpy() -> None:
             "diff_abs_mean": np.abs(np.diff(v)).mean(),
         }
         assert {s: row[f"x__{s}"] for s in stats} == pytest.approx(expected, rel=1e-9)
+
+
+def test_first_last_and_roughness_with_missing_values_match_numpy() -> None:
+    """Random sequences in shuffled rows, NaN and None at their starts, ends and inside, one sequence missing every
+    value: first / last / diff_abs_mean match numpy on the values present in step order, missing (not an error)
+    where none is."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(30):
+        x = rng.normal(size=int(rng.integers(1, 7)))
+        x[rng.random(x.size) < (1.0 if i == 0 else 0.4)] = np.nan
+        rows += [(i, t, None if np.isnan(v) and t % 2 else float(v)) for t, v in enumerate(x)]
+    long = pl.DataFrame(rows, schema=["id", "t", "x"], orient="row").sample(fraction=1.0, shuffle=True, seed=3)
+    out = sequence_aggregates(long, "id", order_by="t", stats=["first", "last", "diff_abs_mean"])
+    for got in out.iter_rows(named=True):
+        steps = long.filter(pl.col("id") == got["id"]).sort("t")["x"].fill_null(np.nan).to_numpy()
+        v = steps[~np.isnan(steps)]
+        first, last = (v[0], v[-1]) if v.size else (None, None)
+        rough = float(np.abs(np.diff(v)).mean()) if v.size > 1 else None
+        assert (got["x__first"], got["x__last"]) == (first, last), steps
+        assert got["x__diff_abs_mean"] == (None if rough is None else pytest.approx(rough)), steps
+    assert out.filter(pl.col("id") == 0).select("x__first", "x__last", "x__diff_abs_mean").row(0) == (None,) * 3
 
 
 def test_statistics_skip_missing_values_at_the_ends_and_inside() -> None:
@@ -734,6 +841,21 @@ def test_times_of_day_of_a_sequence_crossing_midnight_are_read_on_past_it(as_tim
         assert in_time(train, (1, 2, 3, 4))
 
 
+def test_iso_steps_in_utc_written_with_z_and_fractions_are_ordered_in_time() -> None:
+    """Steps ending in ``Z`` (UTC), some with fractions of a second, some with ``+00:00``: the offset formats read no
+    ``Z``, so they were sorted as text ('05:30:00.5Z' before '05:30:00Z'); a test long table with offsets, fractions
+    and ``Z`` where train had none is read with the format recorded from train."""
+    train_steps = ["2020-01-01T05:30:00.5Z", "2020-01-01T05:29:59.9+00:00", "2020-01-01T05:30:00Z"]
+    long = pl.DataFrame({"series_id": [1, 1, 1, 2, 2], "ts": [*train_steps, *train_steps[:2]], "a": [3.0, 1, 2, 6, 5]})
+    labels = pl.DataFrame({"series_id": [1, 2], "label": ["x", "y"]})
+    test_steps = ["2020-01-01T01:30:00.25-04:00", "2020-01-01T05:30:00Z", "2020-01-01T01:15:00-0500"]
+    test = pl.DataFrame({"series_id": [7, 7, 7], "ts": test_steps, "a": [2.0, 1.0, 3.0]})
+    with pytest.warns(DataWarning, match=r"'ts' \(e\.g\. '2020-01-01T05:30:00\.5Z': '%Y-%m-%dT%H:%M:%S%\.f%#z'\)"):
+        train, test_frame = join_sequences(make_spec(order_by="ts"), long, test, labels=labels)
+    assert train.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
+    assert test_frame is not None and test_frame.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
+
+
 def test_iso_steps_with_utc_offsets_are_ordered_in_time_across_a_clock_change() -> None:
     """'2018-11-04T01:15:00-0500' (06:15 UTC) comes after 01:30-0400 (05:30 UTC) and 01:45-0400: sorted as text (with
     a warning) it came first; the test long table is read with the same format."""
@@ -741,7 +863,7 @@ def test_iso_steps_with_utc_offsets_are_ordered_in_time_across_a_clock_change() 
     long = pl.DataFrame({"series_id": [1, 1, 1, 2, 2], "ts": [*night, *night[:2]], "a": [1.0, 3.0, 2.0, 5.0, 6.0]})
     labels = pl.DataFrame({"series_id": [1, 2], "label": ["x", "y"]})
     test = long.with_columns(pl.col("series_id") + 10)
-    with pytest.warns(DataWarning, match=r"'ts' \(e\.g\. '2018-11-04T01:30:00-0400': '%Y-%m-%dT%H:%M:%S%z'\)"):
+    with pytest.warns(DataWarning, match=r"'ts' \(e\.g\. '2018-11-04T01:30:00-0400': '%Y-%m-%dT%H:%M:%S%\.f%#z'\)"):
         train, test_frame = join_sequences(make_spec(order_by="ts"), long, test, labels=labels)
     assert train.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
     assert test_frame is not None and test_frame.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)

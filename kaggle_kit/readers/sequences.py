@@ -282,8 +282,10 @@ def _step_format(frame: pl.DataFrame, column: str, role: str) -> str | None:
 
 
 #: ISO dates and times with a UTC offset (``2018-11-04T01:30:00-0400``: Child Mind Institute's timestamps), which
-#: the usual formats do not read: sorted as text, a night whose clocks fall back put 01:15-0500 before 01:30-0400
-_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z")
+#: the usual formats do not read: sorted as text, a night whose clocks fall back put 01:15-0500 before 01:30-0400.
+#: ``%.f`` reads seconds with or without a fraction, ``%#z`` an offset with or without its colon and ``Z`` (``%z``
+#: reads no ``Z``: such steps were sorted as text, 05:30:00.5Z before 05:30:00Z), in train and in any later test
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 
 
 def _offset_format(steps: pl.Series) -> str | None:
@@ -478,18 +480,28 @@ def _sequence_columns(frame: pl.DataFrame, s: SequenceSpec, key: str, spec: Comp
 def _warn_left_out(frame: pl.DataFrame, others: list[str]) -> None:
     """A warning naming the columns with values that :func:`_sequence_columns` leaves out for not being numbers (an
     event type as text, a flag as booleans, a second timestamp): with ``columns`` unset they vanished from the nets'
-    steps and the statistics without a word. A column empty in every row holds nothing to lose."""
+    steps and the statistics without a word. A column empty in every row holds nothing to lose. Text that reads
+    as numbers in every row (a frame given to the API; files are read as numbers, or refused, before) is said so."""
     lost = [c for c in others if frame[c].null_count() < frame.height]
     if not lost or multiprocessing.parent_process() is not None:
         return
-    kinds = ", ".join(f"{c!r} ({frame.schema[c]})" for c in lost[:5]) + (" ..." if len(lost) > 5 else "")
+    kinds = ", ".join(f"{c!r} ({_kind(frame[c])})" for c in lost[:5]) + (" ..." if len(lost) > 5 else "")
     warnings.warn(
         f"column(s) {kinds} of {_where('train')} are not numbers, so the sequences leave them out (no step columns, "
-        "no statistics); encode them as numbers (categories as codes, flags as 0/1), or set data.sequences.columns "
-        "to the columns meant",
+        "no statistics); encode them as numbers (categories as codes, flags as 0/1; numbers written as text cast "
+        "to numbers), or set data.sequences.columns to the columns meant",
         DataWarning,
         stacklevel=5,
     )
+
+
+def _kind(values: pl.Series) -> str:
+    """``values``' type, for text that reads as numbers in every row ``String: numbers written as text``."""
+    if values.dtype == pl.String and values.str.strip_chars().cast(pl.Float64, strict=False).null_count() == (
+        values.null_count()
+    ):
+        return "String: numbers written as text"
+    return str(values.dtype)
 
 
 def _check_columns_in(frame: pl.DataFrame, columns: list[str], role: str) -> None:
