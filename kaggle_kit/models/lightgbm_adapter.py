@@ -177,7 +177,9 @@ class LightGBMAdapter:
         if "objective" in self.resolved.params:
             key = self.resolved.user_key("objective")
             objective = self.spec.params[key]
-            check_objective(self.spec.name, "LightGBM", key, objective, ctx.task, _PROBABILITY, _CLASSIFICATION)
+            check_objective(
+                self.spec.name, "LightGBM", key, objective, ctx.task, _PROBABILITY, _CLASSIFICATION, fold_case=True
+            )
         params = self.params(ctx)
         probed = {k: v for k, v in params.items() if k not in ("seed", "num_threads", "device_type")}  # as probed
         key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, probed], sort_keys=True, default=str)
