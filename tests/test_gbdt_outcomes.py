@@ -484,10 +484,12 @@ def test_an_xgboost_interaction_constraint_names_columns_as_the_data_does() -> N
     assert fitted.best_iteration == 10
 
 
-@pytest.mark.parametrize("params", [{"boosting": "goss"}, {"data_sample_strategy": "goss"}])
+@pytest.mark.parametrize(
+    "params", [{"boosting": "goss"}, {"data_sample_strategy": "goss"}, {"boosting": "GOSS"}, {"boosting_type": "Goss"}]
+)
 def test_lightgbm_goss_is_fitted_without_the_kits_bagging_defaults(params: dict[str, Any]) -> None:
     """Would catch keeping the kit's bagging defaults beside the user's GOSS: LightGBM refuses the pair ("Cannot use
-    bagging in GOSS"), so GOSS could not be chosen at all."""
+    bagging in GOSS"), so GOSS could not be chosen at all (nor 'GOSS', which LightGBM reads in any case)."""
     X = _rows()
     y = (X[:, 0] > 0).astype(np.float64)
     fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731

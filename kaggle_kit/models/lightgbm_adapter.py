@@ -162,7 +162,8 @@ class LightGBMAdapter:
         }
         user = self.resolved.params
         drop = ["force_col_wise"] if "force_row_wise" in user else []  # LightGBM refuses both
-        if "goss" in (user.get("boosting"), user.get("data_sample_strategy")):
+        sampling = (str(user.get(k, "")).strip().lower() for k in ("boosting", "data_sample_strategy"))  # any case
+        if "goss" in sampling:
             drop += ["bagging_fraction", "bagging_freq"]  # GOSS samples rows itself; LightGBM refuses it with bagging
         params = merge(defaults, self.resolved, drop=drop)
         params["device_type"] = "cpu"  # in a CUDA run too (module docstring)
