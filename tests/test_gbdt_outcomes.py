@@ -500,6 +500,17 @@ def test_lightgbm_goss_is_fitted_without_the_kits_bagging_defaults(params: dict[
     assert "bagging_fraction" not in fitted.model.params and fitted.best_iteration == 5
 
 
+@pytest.mark.parametrize(
+    "params", [{}, {"boosting": "gbdt"}, {"boosting": "dart"}, {"data_sample_strategy": "bagging"}]
+)
+def test_lightgbm_without_goss_keeps_the_kits_bagging_defaults(params: dict[str, Any]) -> None:
+    """Would catch dropping the bagging defaults for every boosting type: a default run's rows would no longer be
+    subsampled (and its OOF would change)."""
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    trained = make_adapter(ModelSpec(name="m", kind="lightgbm", params=params)).params(ctx)
+    assert (trained["bagging_fraction"], trained["bagging_freq"]) == (0.8, 1)
+
+
 def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:
     X = _rows()
     X[:, 1] = np.random.default_rng(3).integers(0, 5, size=len(X))
