@@ -169,6 +169,9 @@ WRONG_OBJECTIVES = [
     ("lightgbm", "binary", {"objective": "regression"}, r"params\.objective = 'regression' does not make LightGBM"),
     ("lightgbm", "binary", {"application": "huber"}, r"params\.application = 'huber' does not make LightGBM"),
     ("lightgbm", "regression", {"objective": "softmax"}, r"classification objective and the task is regression"),
+    # LightGBM's cross_entropy_lambda predicts the intensity log(1 + exp(score)) (5.5 on a clear positive), not p
+    ("lightgbm", "binary", {"objective": "xentlambda"}, r"'xentlambda' does not make LightGBM predict class proba"),
+    ("lightgbm", "binary", {"objective": "cross_entropy_lambda"}, r"use 'binary' or 'cross_entropy' or 'xentropy'$"),
     ("catboost", "binary", {"loss_function": "RMSE"}, r"'RMSE' does not fit a binary task; .*'Logloss', 'Cros"),
     ("catboost", "regression", {"objective": "Logloss"}, r"params\.objective = 'Logloss' does not fit a regression"),
     ("catboost", "regression", {"loss_function": "RMSEWithUncertainty"}, r"predict several values per row"),

@@ -53,9 +53,10 @@ _RESERVED = {
     "categorical_feature": "categorical columns follow from data.categorical and the pipeline",
 }
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
-#: objectives (and LightGBM's aliases of them) whose predictions are class probabilities, per task
+#: objectives (and LightGBM's aliases of them) whose predictions are class probabilities, per task; not
+#: cross_entropy_lambda, which predicts the intensity log(1 + exp(score)) (5.5 on a clear positive: p(0) was -4.5)
 _PROBABILITY = {
-    "binary": ("binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda"),
+    "binary": ("binary", "cross_entropy", "xentropy"),
     "multiclass": ("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"),
 }
 #: cross-entropy is left out: on a regression target in [0, 1] (soft labels) it predicts one value per row in [0, 1]
