@@ -4,6 +4,7 @@ whose output is not what the kit reads for the task (refused before any fit)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,54 @@ def test_a_users_base_score_moves_with_the_target() -> None:
     assert _rmse(adapter.predict(fitted, valid, ctx), y[200:]) < 4.0
 
 
+def test_xgboost_stops_on_a_kit_metric_of_the_target_itself() -> None:
+    """Would catch scoring a metric XGBoost has no own version of (a registered MAPE, stopped on with
+    early_stopping_metric = 'metric': the kit evaluates it) on the centred labels or the centred predictions alone:
+    early stopping then followed the MAPE of predictions 100 off."""
+    from kaggle_kit.metrics import Metric
+
+    def mape(y: np.ndarray, p: np.ndarray) -> float:
+        return float(np.mean(np.abs(p - y) / np.abs(y)))
+
+    metric = Metric("mape_of_test", mape, greater_is_better=False, needs="value", tasks=frozenset({"regression"}))
+    X = _rows()
+    y = 100.0 + 3 * X[:, 0].astype(np.float64) + np.sin(np.arange(len(X)))
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    ctx = FitContext(task="regression", n_classes=0, metric=metric, seed=0, device="cpu", threads=1)
+    spec = ModelSpec(
+        name="m", kind="xgboost", num_boost_round=100, early_stopping_rounds=20, early_stopping_metric="metric"
+    )
+    adapter = make_adapter(spec)
+    adapter.check(ctx)
+    fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+    pred = adapter.predict(fitted, fm(np.arange(200, 300)), ctx).reshape(-1).astype(np.float64)
+    assert fitted.best_iteration > 20
+    np.testing.assert_allclose(
+        fitted.history["mape_of_test"][fitted.best_iteration - 1], mape(y[200:], pred), rtol=1e-4
+    )
+
+
+@pytest.mark.parametrize("eval_metric", ["mape", "rmsle", "poisson-nloglik", ["rmse", "mape"]])
+def test_xgboost_stops_on_a_users_eval_metric_of_the_target_itself(eval_metric: str | list[str]) -> None:
+    """Would catch centring the target under an eval_metric that is not shift-invariant: XGBoost then scored MAPE,
+    RMSLE or Poisson deviance on the target less its mean (RMSLE of y + 10 stopped after 1 round, RMSE 2.9 against
+    0.6). The value XGBoost stopped on must be the metric of the predictions the kit reads."""
+    X = _rows()
+    y = 10.0 + 3 * X[:, 0].astype(np.float64) + np.sin(np.arange(len(X)))
+    adapter, fitted, valid, ctx = _fit("xgboost", {"eval_metric": eval_metric}, y)
+    pred = adapter.predict(fitted, valid, ctx).reshape(-1).astype(np.float64)
+    truth = y[200:]
+    log_factorial = np.array([math.lgamma(t + 1) for t in truth])  # XGBoost's Poisson deviance keeps lgamma(y + 1)
+    ours = {
+        "mape": np.mean(np.abs(pred - truth) / np.abs(truth)),
+        "rmsle": np.sqrt(np.mean((np.log1p(pred) - np.log1p(truth)) ** 2)),
+        "poisson-nloglik": np.mean(pred - truth * np.log(pred) + log_factorial),
+    }
+    name = eval_metric if isinstance(eval_metric, str) else eval_metric[-1]  # XGBoost stops on the last one
+    stopped_on = fitted.history[name][fitted.best_iteration - 1]
+    np.testing.assert_allclose(stopped_on, ours[name], rtol=1e-3)
+
+
 def test_xgboost_fits_a_log_link_objective_on_the_target_itself() -> None:
     """Would catch centring a Poisson target: its loss is not shift-invariant (and a count less its mean is
     negative, which XGBoost's count:poisson refuses)."""
@@ -120,6 +169,9 @@ WRONG_OBJECTIVES = [
     ("lightgbm", "binary", {"objective": "regression"}, r"params\.objective = 'regression' does not make LightGBM"),
     ("lightgbm", "binary", {"application": "huber"}, r"params\.application = 'huber' does not make LightGBM"),
     ("lightgbm", "regression", {"objective": "softmax"}, r"classification objective and the task is regression"),
+    # LightGBM's cross_entropy_lambda predicts the intensity log(1 + exp(score)) (5.5 on a clear positive), not p
+    ("lightgbm", "binary", {"objective": "xentlambda"}, r"'xentlambda' does not make LightGBM predict class proba"),
+    ("lightgbm", "binary", {"objective": "cross_entropy_lambda"}, r"use 'binary' or 'cross_entropy' or 'xentropy'$"),
     ("catboost", "binary", {"loss_function": "RMSE"}, r"'RMSE' does not fit a binary task; .*'Logloss', 'Cros"),
     ("catboost", "regression", {"objective": "Logloss"}, r"params\.objective = 'Logloss' does not fit a regression"),
     ("catboost", "regression", {"loss_function": "RMSEWithUncertainty"}, r"predict several values per row"),
@@ -171,11 +223,14 @@ def test_an_eval_metric_of_another_task_is_refused_before_any_fit(
         ("xgboost", "regression", {"objective": "reg:logistic"}),  # a target of shares: the probe's rows are in (0, 1)
         ("catboost", "binary", {"loss_function": "CrossEntropy"}),
         ("catboost", "regression", {"loss_function": "Quantile:alpha=0.5"}),
+        ("lightgbm", "binary", {"objective": "Binary"}),  # LightGBM reads its objective's name in any case
+        ("lightgbm", "multiclass", {"objective": "MultiClass"}),
     ],
 )
 def test_objectives_that_give_what_the_task_reads_pass(kind: str, task: str, params: dict[str, Any]) -> None:
     """Would catch refusing what works: a cross-entropy objective on a regression target of shares had been refused by
-    the probe, whose regression rows were 1 to 2."""
+    the probe, whose regression rows were 1 to 2; LightGBM's 'Binary' (LightGBM lower-cases it) by the objective
+    check."""
     n_classes = {"binary": 2, "multiclass": 3}.get(task, 0)
     metric = "rmse" if task == "regression" else "log_loss"
     ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=0, device="cpu", threads=1)
@@ -236,6 +291,25 @@ def test_a_forests_class_weight_by_label_is_scikit_learns_weight_of_that_code() 
 
 
 @pytest.mark.parametrize(
+    ("classes", "weights"),
+    [
+        ((False, True), {"true": 10}),  # a TOML key is text: a bool target's label is written true (or True)
+        ((False, True), {"True": 10}),
+        ((0.0, 1.0), {"1": 10}),  # a float target of whole numbers (a CSV's 0.0 / 1.0): written 1 (or 1.0)
+        ((0.0, 1.0), {"1.0": 10}),
+        ((np.int64(0), np.int64(1)), {"1": 10}),
+    ],
+)
+def test_a_class_weight_keyed_as_a_config_writes_the_label_weights_that_class(
+    classes: tuple[object, ...], weights: dict[str, float]
+) -> None:
+    """Would catch comparing the key with the label's Python text only: {true = 10} on a bool target and {1 = 10} on a
+    float one (labels 'True', '1.0') were refused as naming no class."""
+    by_label = _weighted("random_forest", "class_weight", weights, classes)
+    np.testing.assert_array_equal(by_label, _weighted("random_forest", "class_weight", {"0": 1, "1": 10}, None))
+
+
+@pytest.mark.parametrize(
     ("kind", "key", "weights", "match"),
     [
         (
@@ -255,10 +329,12 @@ def test_a_class_weight_of_no_class_is_refused_before_any_fit(kind: str, key: st
 
 
 def test_a_run_hands_the_targets_labels_to_the_models(tmp_path: Path) -> None:
-    """Would catch a runner whose FitContext leaves the labels out: the label-keyed weight is refused there."""
+    """Would catch a runner (or a refit) whose FitContext leaves the labels out: the label-keyed weight is refused
+    there."""
     import polars as pl
 
     from kaggle_kit.config import build_spec
+    from kaggle_kit.predict.refit import refit
     from kaggle_kit.runtime.runner import run
     from kaggle_kit.runtime.store import RunStore
 
@@ -286,6 +362,8 @@ def test_a_run_hands_the_targets_labels_to_the_models(tmp_path: Path) -> None:
     store = RunStore(result.run_dir)
     mean = {m: store.read_predictions(m, "oof")["p_yes"].mean() for m in ("plain", "weighted")}
     assert mean["weighted"] > mean["plain"]
+    (refitted,) = refit(result.run_dir, "weighted", train=train, progress=None)  # refit's FitContext has them too
+    assert refitted.n_train == len(X)
 
 
 def test_xgboost_linear_booster_early_stops_and_keeps_its_best_rounds(tmp_path: Path) -> None:
@@ -409,10 +487,12 @@ def test_an_xgboost_interaction_constraint_names_columns_as_the_data_does() -> N
     assert fitted.best_iteration == 10
 
 
-@pytest.mark.parametrize("params", [{"boosting": "goss"}, {"data_sample_strategy": "goss"}])
+@pytest.mark.parametrize(
+    "params", [{"boosting": "goss"}, {"data_sample_strategy": "goss"}, {"boosting": "GOSS"}, {"boosting_type": "Goss"}]
+)
 def test_lightgbm_goss_is_fitted_without_the_kits_bagging_defaults(params: dict[str, Any]) -> None:
     """Would catch keeping the kit's bagging defaults beside the user's GOSS: LightGBM refuses the pair ("Cannot use
-    bagging in GOSS"), so GOSS could not be chosen at all."""
+    bagging in GOSS"), so GOSS could not be chosen at all (nor 'GOSS', which LightGBM reads in any case)."""
     X = _rows()
     y = (X[:, 0] > 0).astype(np.float64)
     fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
@@ -421,6 +501,17 @@ def test_lightgbm_goss_is_fitted_without_the_kits_bagging_defaults(params: dict[
     adapter.check(ctx)
     fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
     assert "bagging_fraction" not in fitted.model.params and fitted.best_iteration == 5
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"boosting": "gbdt"}, {"boosting": "dart"}, {"data_sample_strategy": "bagging"}]
+)
+def test_lightgbm_without_goss_keeps_the_kits_bagging_defaults(params: dict[str, Any]) -> None:
+    """Would catch dropping the bagging defaults for every boosting type: a default run's rows would no longer be
+    subsampled (and its OOF would change)."""
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("log_loss"), seed=0, device="cpu", threads=1)
+    trained = make_adapter(ModelSpec(name="m", kind="lightgbm", params=params)).params(ctx)
+    assert (trained["bagging_fraction"], trained["bagging_freq"]) == (0.8, 1)
 
 
 def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:
@@ -437,3 +528,21 @@ def test_a_monotone_constraint_on_numeric_columns_is_kept() -> None:
         fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
         curve = adapter.predict(fitted, FeatureMatrix(grid, NAMES, (1,)), ctx)[:, 0]
         assert np.all(np.diff(curve) >= -1e-6), kind
+
+
+@pytest.mark.parametrize("value", [[0, 0, 0, 1], {"3": 1}])
+def test_a_catboost_monotone_constraint_past_the_probes_columns_is_fitted(value: Any) -> None:
+    """Would catch CatBoost's probe (two columns) judging a constraint on the fold's columns: one on column 3 was
+    refused before any fit, "Monotone constraints may be imposed only on float features" (not one of the probe's)."""
+    X = _rows()
+    y = X[:, 3] + np.random.default_rng(4).normal(size=len(X))
+    fm = lambda rows: FeatureMatrix(np.ascontiguousarray(X[rows]), NAMES, ())  # noqa: E731
+    ctx = FitContext(task="regression", n_classes=0, metric=get_metric("rmse"), seed=0, device="cpu", threads=1)
+    spec = ModelSpec(name="m", kind="catboost", params={"monotone_constraints": value}, num_boost_round=30)
+    adapter = make_adapter(spec)
+    adapter.check(ctx)  # what the runner calls before any fold
+    fitted = adapter.fit(fm(np.arange(200)), y[:200], fm(np.arange(200, 300)), y[200:], ctx)
+    grid = np.zeros((50, 4), dtype=np.float32)
+    grid[:, 3] = np.linspace(-3, 3, 50)
+    curve = adapter.predict(fitted, FeatureMatrix(grid, NAMES, ()), ctx)[:, 0]
+    assert np.all(np.diff(curve) >= -1e-6) and curve[-1] > curve[0]

@@ -174,16 +174,18 @@ def kit_score(metric: Metric, y_fit: np.ndarray, pred: np.ndarray, task: str, n_
 
 def class_positions(weights: dict[Any, Any], ctx: FitContext, model: str, key: str) -> dict[int, float]:
     """A class-keyed parameter (``params.class_weight = { yes = 10 }``) keyed by class code ``0..C-1``, which is what
-    the kit fits the libraries on. A key is the class's label as the target holds it (compared as text: a config's
-    keys are text), or, where the labels are not known, its code. A class left out keeps weight 1.
+    the kit fits the libraries on. A key is the class's label as the target holds it (a config's keys are text:
+    :func:`_names_label`), or, where the labels are not known, its code. A class left out keeps weight 1.
 
     Without it the labels reached scikit-learn, which found none of the codes among them in every fold, and a
     CatBoost dict whose keys were not in code order ({"1": 10, "0": 1}) reordered its probability columns."""
     known = ctx.classes is not None and len(ctx.classes) == ctx.n_classes  # not a wrapper's own codes (distribution)
-    labels = [str(c) for c in ctx.classes] if known else [str(i) for i in range(ctx.n_classes)]
+    classes: tuple[object, ...] = ctx.classes if known and ctx.classes is not None else tuple(range(ctx.n_classes))
+    labels = [str(c) for c in classes]
     out = dict.fromkeys(range(len(labels)), 1.0)
     for k, v in weights.items():
-        if str(k) not in labels:
+        code = next((i for i, c in enumerate(classes) if _names_label(k, c)), None)
+        if code is None:
             shown = ", ".join(repr(label) for label in labels[:10]) + (", ..." if len(labels) > 10 else "")
             raise ConfigError(
                 f"model {model!r}: params.{key} names class {k!r}, which the target does not have; its keys are the "
@@ -191,8 +193,24 @@ def class_positions(weights: dict[Any, Any], ctx: FitContext, model: str, key: s
             )
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) or v < 0:
             raise ConfigError(f"model {model!r}: params.{key}.{k} must be a weight of 0 or more; got {v!r}")
-        out[labels.index(str(k))] = float(v)
+        out[code] = float(v)
     return out
+
+
+def _names_label(key: object, label: object) -> bool:
+    """Whether a config's key names a class label: as its text, or, as a TOML key is text whatever the label, a bool
+    label by true / false in any case and a number by its value (a float target's 1.0 by "1")."""
+    text = str(key).strip()
+    if text == str(label):
+        return True
+    if isinstance(label, (bool, np.bool_)):
+        return text.lower() == str(bool(label)).lower()
+    if isinstance(label, (int, float, np.integer, np.floating)):
+        try:
+            return float(text) == float(label)
+        except ValueError:
+            return False
+    return False
 
 
 def take_rows(X: FeatureMatrix, rows: np.ndarray) -> FeatureMatrix:

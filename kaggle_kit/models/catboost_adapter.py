@@ -73,6 +73,17 @@ _EXPONENT_LOSSES = ("Poisson", "Tweedie", "LogLinQuantile")
 _CLASS_LOSSES = {"binary": ("Logloss", "CrossEntropy"), "multiclass": ("MultiClass",)}
 #: losses whose model predicts more than one value per row, which a kit regression (one column) cannot hold
 _MULTI_OUTPUT_LOSSES = ("RMSEWithUncertainty", "MultiRMSE", "MultiQuantile", "SurvivalAft")
+#: params holding one value per column (or naming columns by position): the probe's two columns are not the fold's
+#: (a constraint on column 3 was refused, "Monotone constraints may be imposed only on float features"); CatBoost's
+#: option parser reads them, and check_monotone and the fold's fit judge them against the fold's columns
+_PER_COLUMN = (
+    "monotone_constraints",
+    "feature_weights",
+    "first_feature_use_penalties",
+    "per_object_feature_penalties",
+    "per_float_feature_quantization",
+    "ignored_features",
+)
 DEFAULTS: dict[str, Any] = {"learning_rate": 0.05, "depth": 6, "l2_leaf_reg": 3.0, "border_count": 254}
 #: CatBoost takes one of these at most ("Only one of parameters [...] should be set"); the kit's quiet default
 #: gives way to the user's
@@ -184,7 +195,9 @@ class CatBoostAdapter:
                 "predict several values per row, and a regression model of the kit predicts one; use a one-output "
                 "loss such as 'RMSE', 'MAE', 'Quantile:alpha=0.5', 'Poisson' or 'Tweedie:variance_power=1.5'"
             )
-        _probe(self.spec.name, {**self.params(ctx), "task_type": "CPU"}, ctx)
+        per_column = {self.resolved.user_key(k) for k in _PER_COLUMN if k in self.resolved.params}
+        probed = {k: v for k, v in self.params(ctx).items() if k not in per_column}
+        _probe(self.spec.name, {**probed, "task_type": "CPU"}, ctx)
         if ctx.device == "cuda" and "eval_metric" not in self.params(ctx):
             raise ConfigError(
                 f"model {self.spec.name!r}: CatBoost on a GPU early-stops only on its own metrics, and it has none "

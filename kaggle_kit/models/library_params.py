@@ -187,16 +187,19 @@ def check_objective(
     task: str,
     probability: dict[str, tuple[str, ...]],
     classification: tuple[str, ...],
+    *,
+    fold_case: bool = False,
 ) -> None:
     """Refuse an objective whose predictions are not what the kit reads for the task, before any fit: class
     probabilities for a binary or multiclass task (``probability[task]``: the library's objectives that give them),
-    one value per row for a regression (none of the library's ``classification`` objectives).
+    one value per row for a regression (none of the library's ``classification`` objectives). ``fold_case``: the
+    library reads the name in any case (LightGBM: 'Binary' is 'binary'), so it is compared lower-cased.
 
     Without it XGBoost's ``multi:softmax`` (one class label per row) stopped a fold with numpy's reshape error, and
     ``binary:logitraw`` margins or a regression objective's values were stored as probabilities."""
     if not isinstance(value, str):
         return
-    name = value.strip()
+    name = value.strip().lower() if fold_case else value.strip()
     allowed = probability.get(task)
     if allowed is not None and name not in allowed:
         raise ConfigError(

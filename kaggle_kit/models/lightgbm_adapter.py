@@ -53,9 +53,10 @@ _RESERVED = {
     "categorical_feature": "categorical columns follow from data.categorical and the pipeline",
 }
 _OBJECTIVE = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
-#: objectives (and LightGBM's aliases of them) whose predictions are class probabilities, per task
+#: objectives (and LightGBM's aliases of them) whose predictions are class probabilities, per task; not
+#: cross_entropy_lambda, which predicts the intensity log(1 + exp(score)) (5.5 on a clear positive: p(0) was -4.5)
 _PROBABILITY = {
-    "binary": ("binary", "cross_entropy", "xentropy", "cross_entropy_lambda", "xentlambda"),
+    "binary": ("binary", "cross_entropy", "xentropy"),
     "multiclass": ("multiclass", "softmax", "multiclassova", "multiclass_ova", "ova", "ovr"),
 }
 #: cross-entropy is left out: on a regression target in [0, 1] (soft labels) it predicts one value per row in [0, 1]
@@ -162,7 +163,8 @@ class LightGBMAdapter:
         }
         user = self.resolved.params
         drop = ["force_col_wise"] if "force_row_wise" in user else []  # LightGBM refuses both
-        if "goss" in (user.get("boosting"), user.get("data_sample_strategy")):
+        sampling = (str(user.get(k, "")).strip().lower() for k in ("boosting", "data_sample_strategy"))  # any case
+        if "goss" in sampling:
             drop += ["bagging_fraction", "bagging_freq"]  # GOSS samples rows itself; LightGBM refuses it with bagging
         params = merge(defaults, self.resolved, drop=drop)
         params["device_type"] = "cpu"  # in a CUDA run too (module docstring)
@@ -177,7 +179,9 @@ class LightGBMAdapter:
         if "objective" in self.resolved.params:
             key = self.resolved.user_key("objective")
             objective = self.spec.params[key]
-            check_objective(self.spec.name, "LightGBM", key, objective, ctx.task, _PROBABILITY, _CLASSIFICATION)
+            check_objective(
+                self.spec.name, "LightGBM", key, objective, ctx.task, _PROBABILITY, _CLASSIFICATION, fold_case=True
+            )
         params = self.params(ctx)
         probed = {k: v for k, v in params.items() if k not in ("seed", "num_threads", "device_type")}  # as probed
         key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, probed], sort_keys=True, default=str)

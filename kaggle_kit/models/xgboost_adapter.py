@@ -72,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
 #: regression objectives whose loss depends on the target only through ``prediction - target``: fitted on the target
 #: less its training mean (:func:`target_offset`), which is added back to the predictions
 _SHIFTABLE = ("reg:squarederror", "reg:absoluteerror", "reg:pseudohubererror", "reg:quantileerror")
+#: XGBoost's evaluation metrics that are shift-invariant too; any other ``eval_metric`` (mape, rmsle, a deviance)
+#: scores the target's own values, so a user's keeps the target uncentred
+_SHIFTABLE_METRICS = ("rmse", "mae", "mphe", "quantile")
 #: the booster attribute (saved in the UBJ file) holding that mean
 OFFSET_ATTR = "kaggle_kit_target_offset"
 _UNPARSABLE = "<not a value>"
@@ -282,9 +285,13 @@ class XGBoostAdapter:
 def target_offset(params: dict[str, Any], task: str, y: np.ndarray) -> float:
     """The training target's mean, which a regression on a shift-invariant objective is fitted around (0.0 for any
     other fit). XGBoost holds labels and margins in float32: on a target of 1e8 + 10 x (float32's step there is 8)
-    every tree's leaf values were rounded away and early stopping kept 1 round (RMSE 9.7 against 2.5 at offset 0)."""
+    every tree's leaf values were rounded away and early stopping kept 1 round (RMSE 9.7 against 2.5 at offset 0).
+    An ``eval_metric`` that is not shift-invariant keeps it 0.0: it must score the target itself."""
     if task != "regression" or params.get("objective") not in _SHIFTABLE:
         return 0.0
+    metrics = params.get("eval_metric", ())
+    if any(m not in _SHIFTABLE_METRICS for m in ([metrics] if isinstance(metrics, str) else metrics)):
+        return 0.0  # MAPE or RMSLE of the target less its mean stopped a y + 10 after 1 round
     mean = float(np.mean(np.asarray(y, dtype=np.float64)))
     return mean if np.isfinite(mean) else 0.0
 
