@@ -1339,8 +1339,18 @@ def _unknown_key_hint(section: type[BaseModel], key: str, value: Any, fields: li
     close = did_you_mean(key, fields)
     if close or section is not ModelSpec:
         return close
-    shown = tomli_w.dumps({key: value}).strip() if isinstance(value, (str, int, float, bool, list)) else key
-    return f" A library's parameter goes in the model's params table: params = {{ {shown} }}"
+    return f" A library's parameter goes in the model's params table: params = {{ {_inline(key, value)} }}"
+
+
+def _inline(key: str, value: Any) -> str:
+    """``key = value`` on one line, as TOML writes it (tomli_w writes a list one item a line); the key alone where the
+    value is no TOML scalar or list of them (a Python caller's None: tomli_w's TypeError)."""
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, (str, int, float, bool)) for v in items):
+        return key
+    parts = [tomli_w.dumps({key: v}).strip().split(" = ", 1) for v in items]
+    values = [part[1] for part in parts]
+    return f"{parts[0][0] if parts else key} = " + (f"[{', '.join(values)}]" if isinstance(value, list) else values[0])
 
 
 #: pydantic's bound errors, as a message states the bound

@@ -147,6 +147,12 @@ ERRORS = [
         r"params table: params = \{ learning_rate = 0\.05 \}$",
         id="library-param-in-model",
     ),
+    pytest.param(  # a list on one line (tomli_w wrote one item a line: the message spanned lines)
+        put("models.0.eval_at", [1, 3]),
+        ConfigError,
+        r"\. A library's parameter goes in the model's params table: params = \{ eval_at = \[1, 3\] \}$",
+        id="library-list-param-in-model",
+    ),
     pytest.param(
         put("folds.random_state", 3),
         ConfigError,
@@ -449,6 +455,17 @@ def test_invalid_toml_file_is_rejected_the_same_way(
         load_spec(path)
     assert str(info.value).startswith(f"{path}: ")
     assert_clean(str(info.value))
+
+
+def test_a_library_parameter_toml_cannot_write_is_named_by_its_key() -> None:
+    """A Python caller's `eval_at = [None]` beside a model's keys met tomli_w's TypeError (a stack trace) as the hint
+    wrote the value."""
+    data = copy.deepcopy(VALID)
+    put("models.0.eval_at", [None])(data)
+    with pytest.raises(
+        ConfigError, match=r"\. A library's parameter goes in the model's params table: params = \{ eval_at \}$"
+    ):
+        build_spec(data)
 
 
 def test_the_valid_spec_is_valid() -> None:
