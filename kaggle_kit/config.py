@@ -363,8 +363,9 @@ class DataSpec(_Strict):
     @field_validator("target", mode="before")
     @classmethod
     def _column_names(cls, value: Any) -> Any:
-        # one message, not one per member of the union (str, list[str])
-        if not isinstance(value, (str, list)) or any(not isinstance(v, str) for v in value):
+        # one message, not one per member of the union (str, list[str]); a Python caller's tuple is a list, as
+        # pydantic reads it
+        if not isinstance(value, (str, list, tuple)) or any(not isinstance(v, str) for v in value):
             raise ValueError(
                 "must be the target column's name in quotes, such as 'y', or a list of names for a multilabel / "
                 f"multiregression task, such as ['a', 'b']; got {value!r}"

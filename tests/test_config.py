@@ -468,6 +468,13 @@ def test_a_library_parameter_toml_cannot_write_is_named_by_its_key() -> None:
         build_spec(data)
 
 
+def test_a_python_callers_tuple_of_targets_is_a_list_of_them() -> None:
+    """`target = ("a", "b")` from Python (pydantic reads a tuple as a list) was refused as no column name by the
+    one-line target message."""
+    data = {**VALID, "task": "multilabel", "metric": "mean_log_loss", "data": {**VALID["data"], "target": ("a", "b")}}
+    assert build_spec(data).data.target == ["a", "b"]
+
+
 def test_the_valid_spec_is_valid() -> None:
     """The table's base is valid, so every failure above is due to its own mutation."""
     spec = build_spec(copy.deepcopy(VALID))
