@@ -718,6 +718,8 @@ def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
     same = _OTHER_NAMES.get(given)
     same = same if same in flags.values() else flags[close[0]] if close else None  # compared without their dashes
     hint = f" Did you mean {same!r}?" if same else ""
+    if same == given:  # `kaggle-kit --verbose run CONFIG`: the command's own flag, written before the command
+        hint = f" {given} is a flag of `kaggle-kit {command}`: write it after `{command}`"
     sub.error(f"unrecognized arguments: {' '.join(unknown)}.{hint}")
 
 

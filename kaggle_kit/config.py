@@ -363,8 +363,9 @@ class DataSpec(_Strict):
     @field_validator("target", mode="before")
     @classmethod
     def _column_names(cls, value: Any) -> Any:
-        # one message, not one per member of the union (str, list[str])
-        if not isinstance(value, (str, list)) or any(not isinstance(v, str) for v in value):
+        # one message, not one per member of the union (str, list[str]); a Python caller's tuple is a list, as
+        # pydantic reads it
+        if not isinstance(value, (str, list, tuple)) or any(not isinstance(v, str) for v in value):
             raise ValueError(
                 "must be the target column's name in quotes, such as 'y', or a list of names for a multilabel / "
                 f"multiregression task, such as ['a', 'b']; got {value!r}"
@@ -729,7 +730,9 @@ class ModelSpec(_Strict):
     @classmethod
     def _zero_is_off(cls, value: Any) -> Any:
         # TOML has no null, so 0 is how a config file (and to_toml) says "no early stopping".
-        return None if type(value) is int and value == 0 else value
+        # numpy's 0 too (a Python caller's np.int64); not 0.0 or false
+        zero = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value == 0
+        return None if zero else value
 
     @model_validator(mode="after")
     def _estimator_for_sklearn(self) -> ModelSpec:
@@ -839,7 +842,7 @@ class SearchSpec(_Strict):
     def _whole_number(cls, value: Any) -> Any:
         counts = value.values() if isinstance(value, dict) else [value]
         for n in counts:
-            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SEARCH_CONFIGS:
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_SEARCH_CONFIGS:
                 raise ValueError(
                     f"must be a whole number from 1 to {MAX_SEARCH_CONFIGS} (configs per family, the default "
                     f"included), or a table of them per family such as {{ lightgbm = 20, xgboost = 10 }}; got {n!r}"
@@ -896,7 +899,7 @@ class PseudoLabelSpec(_Strict):
     @field_validator("threshold", mode="before")
     @classmethod
     def _probability(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
             raise ValueError(
                 "must be a probability between 0 and 1 (exclusive): how sure the source must be of a test row's "
                 f"class for the row to be used, e.g. 0.95; got {value!r}"
@@ -1168,8 +1171,15 @@ class CompetitionSpec(_Strict):
     def resolve(self, path: Path) -> Path:
         """A data path as the user meant it: ``~`` is the home folder and ``$VAR`` / ``${VAR}`` an environment
         variable's value (the spec keeps them as written, so a run folder moved to another machine finds that
-        machine's); relative paths start at the config file's folder."""
-        path = Path(os.path.expanduser(os.path.expandvars(path)))  # they were read as folders named '~' and '$HOME'
+        machine's), unless the path exists as written and not expanded; relative paths start at the config file's
+        folder."""
+        # they were read as folders named '~' and '$HOME'; a path that exists as written wins where the expanded one
+        # does not (a Kaggle dataset folder `data$1`, `prices$HOME`)
+        written = self._from_base(Path(path))
+        expanded = self._from_base(Path(os.path.expanduser(os.path.expandvars(path))))
+        return written if expanded != written and written.exists() and not expanded.exists() else expanded
+
+    def _from_base(self, path: Path) -> Path:
         return Path(os.path.normpath(path if path.is_absolute() else self.base_dir / path))
 
     def pipeline_steps(self, name: str) -> list[dict[str, Any]]:
@@ -1330,8 +1340,18 @@ def _unknown_key_hint(section: type[BaseModel], key: str, value: Any, fields: li
     close = did_you_mean(key, fields)
     if close or section is not ModelSpec:
         return close
-    shown = tomli_w.dumps({key: value}).strip() if isinstance(value, (str, int, float, bool, list)) else key
-    return f" A library's parameter goes in the model's params table: params = {{ {shown} }}"
+    return f" A library's parameter goes in the model's params table: params = {{ {_inline(key, value)} }}"
+
+
+def _inline(key: str, value: Any) -> str:
+    """``key = value`` on one line, as TOML writes it (tomli_w writes a list one item a line); the key alone where the
+    value is no TOML scalar or list of them (a Python caller's None: tomli_w's TypeError)."""
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, (str, int, float, bool)) for v in items):
+        return key
+    parts = [tomli_w.dumps({key: v}).strip().split(" = ", 1) for v in items]
+    values = [part[1] for part in parts]
+    return f"{parts[0][0] if parts else key} = " + (f"[{', '.join(values)}]" if isinstance(value, list) else values[0])
 
 
 #: pydantic's bound errors, as a message states the bound
@@ -1458,19 +1478,46 @@ def load_spec(path: Path | str, *, preset: str | None = None) -> CompetitionSpec
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     if preset is not None:
         data["preset"] = preset
-    return build_spec(data, base_dir=_base_dir(path), source=str(path))
+    base_dir, gone = _base_dir(path)
+    spec = build_spec(data, base_dir=base_dir, source=str(path))
+    if gone is not None:
+        _check_moved_run(spec, path, gone)
+    return spec
 
 
-def _base_dir(config: Path) -> Path:
+def _base_dir(config: Path) -> tuple[Path, str | None]:
     """The folder a config's relative data paths start from: its own; for the ``spec.toml`` a run folder holds (the
     spec as it ran, a preset's models listed), the folder of the config the run was made from, as ``run.json``
-    records it (they were looked for in the run folder)."""
+    records it (they were looked for in the run folder). Second: that recorded folder where it is not on this machine
+    (the run folder was moved), the run folder standing in for it."""
     folder = config.resolve().parent
     try:
         recorded = json.loads((folder / "run.json").read_text()).get("config_dir")
     except (OSError, ValueError, AttributeError):  # no run folder (or an unreadable run.json): the config's own
-        return folder
-    return Path(recorded) if isinstance(recorded, str) and Path(recorded).is_dir() else folder
+        return folder, None
+    if not isinstance(recorded, str):
+        return folder, None
+    return (Path(recorded), None) if Path(recorded).is_dir() else (folder, recorded)
+
+
+def _check_moved_run(spec: CompetitionSpec, config: Path, gone: str) -> None:
+    """A moved run folder's spec.toml whose relative data files are not in the run folder either: said with the
+    folder run.json records (it was `the train file 'RUN_DIR/train.csv' does not exist`, the run folder blamed)."""
+    d = spec.data
+    written = {"train": d.train, "test": d.test, "sample_submission": d.sample_submission}
+    missing = [
+        f"data.{key} = {str(path)!r}"
+        for key, path in written.items()
+        if path is not None
+        and not Path(os.path.expanduser(os.path.expandvars(path))).is_absolute()  # an absolute one: its own message
+        and not spec.resolve(path).exists()
+    ]
+    if missing:
+        raise ConfigError(
+            f"{config}: its relative data paths start at the config's folder run.json records, {gone!r}, not on this "
+            f"machine (was the run folder moved?), nor in the run folder: {', '.join(missing)}; run the config "
+            "itself, or write them in spec.toml as absolute paths"
+        )
 
 
 def as_spec(spec: object) -> CompetitionSpec:

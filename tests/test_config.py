@@ -147,6 +147,12 @@ ERRORS = [
         r"params table: params = \{ learning_rate = 0\.05 \}$",
         id="library-param-in-model",
     ),
+    pytest.param(  # a list on one line (tomli_w wrote one item a line: the message spanned lines)
+        put("models.0.eval_at", [1, 3]),
+        ConfigError,
+        r"\. A library's parameter goes in the model's params table: params = \{ eval_at = \[1, 3\] \}$",
+        id="library-list-param-in-model",
+    ),
     pytest.param(
         put("folds.random_state", 3),
         ConfigError,
@@ -341,6 +347,12 @@ ERRORS = [
         r"got -5$",
         id="stopping-negative",
     ),
+    pytest.param(  # pydantic's own text ("Input should be a finite number") names no value: the value is added
+        put("run.time_limit", float("nan")),
+        ConfigError,
+        r"run\.time_limit: Input should be a finite number; got nan$",
+        id="time-limit-nan",
+    ),
     # models
     pytest.param(
         put("models.1", {"name": "xgb", "kind": "lightgbm"}),
@@ -443,6 +455,24 @@ def test_invalid_toml_file_is_rejected_the_same_way(
         load_spec(path)
     assert str(info.value).startswith(f"{path}: ")
     assert_clean(str(info.value))
+
+
+def test_a_library_parameter_toml_cannot_write_is_named_by_its_key() -> None:
+    """A Python caller's `eval_at = [None]` beside a model's keys met tomli_w's TypeError (a stack trace) as the hint
+    wrote the value."""
+    data = copy.deepcopy(VALID)
+    put("models.0.eval_at", [None])(data)
+    with pytest.raises(
+        ConfigError, match=r"\. A library's parameter goes in the model's params table: params = \{ eval_at \}$"
+    ):
+        build_spec(data)
+
+
+def test_a_python_callers_tuple_of_targets_is_a_list_of_them() -> None:
+    """`target = ("a", "b")` from Python (pydantic reads a tuple as a list) was refused as no column name by the
+    one-line target message."""
+    data = {**VALID, "task": "multilabel", "metric": "mean_log_loss", "data": {**VALID["data"], "target": ("a", "b")}}
+    assert build_spec(data).data.target == ["a", "b"]
 
 
 def test_the_valid_spec_is_valid() -> None:
@@ -587,6 +617,65 @@ def test_a_missing_data_file_says_why_a_written_path_was_not_found(
     spec = build_spec({**VALID, "data": {**VALID["data"], "train": train}}, base_dir=tmp_path)
     with pytest.raises(DataError, match=r"the train file .* " + says + r" does not exist; check data\.train"):
         read_table(spec.resolve(spec.data.train), role="train")
+
+
+def test_a_data_path_with_a_dollar_sign_that_exists_as_written_is_that_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder whose name holds a '$' (a Kaggle dataset folder `data$HOME`, `prices$1`) was expanded to another
+    path when the variable was set, and the file that exists as written was 'does not exist'."""
+    monkeypatch.setenv("KK_PART", "elsewhere")
+    write(tmp_path / "data$KK_PART" / "train.csv", "a,y\n1,0\n")
+    spec = build_spec({**VALID, "data": {**VALID["data"], "train": "data$KK_PART/train.csv"}}, base_dir=tmp_path)
+    assert spec.resolve(spec.data.train) == tmp_path / "data$KK_PART" / "train.csv"
+    write(tmp_path / "dataelsewhere" / "train.csv", "a,y\n1,0\n")  # both exist: the variable's, as documented
+    assert spec.resolve(spec.data.train) == tmp_path / "dataelsewhere" / "train.csv"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="%VAR% is an environment variable on Windows")
+def test_a_windows_environment_variable_in_a_data_path_is_named(tmp_path: Path) -> None:
+    """`%USERPROFILE%\\data\\train.csv` from a Windows machine was only 'does not exist'."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    spec = build_spec({**VALID, "data": {**VALID["data"], "train": "%KK_DATA%/train.csv"}}, base_dir=tmp_path)
+    says = r"\(%KK_DATA% is how Windows writes an environment variable: write \$KK_DATA\) does not exist"
+    with pytest.raises(DataError, match=says):
+        read_table(spec.resolve(spec.data.train), role="train")
+
+
+def test_a_moved_run_folders_spec_names_the_config_folder_it_no_longer_finds(tmp_path: Path) -> None:
+    """A run folder copied to another machine: run.json's config_dir is not there, and `kaggle-kit run
+    RUN_DIR/spec.toml` said `the train file 'RUN_DIR/train.csv' does not exist`, as if the run folder were wrong."""
+    run_dir = tmp_path / "runs" / "titanic-v1"
+    absolute = "/gone/machine/sample_submission.csv"  # not the recorded folder's to blame: a reader says it
+    write(run_dir / "spec.toml", tomli_w.dumps({**VALID, "data": {**VALID["data"], "sample_submission": absolute}}))
+    write(run_dir / "run.json", '{"config_dir": "/gone/machine/competitions"}')
+    with pytest.raises(
+        ConfigError,
+        match=r"spec\.toml: its relative data paths start at the config's folder run\.json records, "
+        r"'/gone/machine/competitions', not on this machine \(was the run folder moved\?\), nor in the run folder: "
+        r"data\.train = 'train\.csv', data\.test = 'test\.csv'; run the config itself, or write them in spec\.toml "
+        r"as absolute paths$",
+    ):
+        load_spec(run_dir / "spec.toml")
+    write(run_dir / "train.csv", "a,y\n1,0\n")  # the data moved with the run folder: read there, as before
+    write(run_dir / "test.csv", "a\n1\n")
+    assert load_spec(run_dir / "spec.toml").resolve(Path("train.csv")) == run_dir / "train.csv"  # no sample: no error
+
+
+def test_numpy_zero_and_counts_from_python_callers() -> None:
+    """np.int64(0) early stopping rounds (off, as 0 is), an np.int64 n_configs and an np.float32 pseudo-label
+    threshold were refused where the Python int / float passed."""
+    import numpy as np
+
+    data = copy.deepcopy(VALID)
+    data["models"][0]["early_stopping_rounds"] = np.int64(0)
+    data["search"] = {"families": ["lightgbm"], "n_configs": np.int64(3)}
+    data["pseudo_label"] = {"source": "xgb", "threshold": np.float32(0.9)}
+    spec = build_spec(data)
+    assert spec.model("xgb").early_stopping_rounds is None and spec.search is not None
+    assert spec.search.n_configs == 3 and spec.pseudo_label is not None
 
 
 def test_a_data_path_naming_a_folder_says_which_table_in_it(tmp_path: Path) -> None:

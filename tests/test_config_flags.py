@@ -118,6 +118,22 @@ def test_an_unknown_flag_names_the_commands_own(
     assert err.startswith("usage: kaggle-kit run") and f"kaggle-kit run: error: {says}" in err, err
 
 
+@pytest.mark.parametrize("flag", [["--verbose"], ["--jobs=2"]])
+def test_a_commands_flag_before_the_command_says_where_it_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    """`kaggle-kit --verbose run CONFIG` said `unrecognized arguments: --verbose. Did you mean '--verbose'?`: the
+    flag suggested for itself."""
+    config = _config(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main([*flag, "run", str(config)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    given = flag[0].split("=")[0]
+    says = f"unrecognized arguments: {' '.join(flag)}. {given} is a flag of `kaggle-kit run`: write it after `run`\n"
+    assert f"kaggle-kit run: error: {says}" in err, err
+
+
 def test_the_spec_a_run_folder_holds_reruns_that_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`kaggle-kit run RUN_DIR/spec.toml` (the spec as it ran: a preset's models listed) looked for the data in the
     run folder (`the train file 'runs/flags/train.csv' does not exist`); its paths are the config's, and it refits
@@ -143,6 +159,16 @@ def test_a_boosting_params_typo_is_said_before_the_data_is_read(
     code, _, err = _run(["run", str(config), "--runs-root", str(tmp_path / "runs")], capsys)
     assert code == 2 and err.startswith("error: model 'ridge': params.num_leavs is not a parameter LightGBM knows"), err
     assert "'num_leaves'" in err
+
+
+def test_a_boosting_model_only_leaves_out_is_not_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--only ridge` fits ridge alone: another model's params typo (or its library missing: CatBoost's adapter imports
+    it) refused the run before the data was read, a model the user did not ask for."""
+    config = _config(tmp_path)
+    typo = '\n[[models]]\nname = "lgbm"\nkind = "lightgbm"\nparams = { num_leavs = 15 }\n'
+    config.write_text(config.read_text() + typo)
+    code, out, err = _run(["run", str(config), "--runs-root", str(tmp_path / "runs"), "--only", "ridge"], capsys)
+    assert code == 0 and "fitted 4 fold(s)" in out, err
 
 
 def test_a_local_executor_flag_over_a_configs_ray_keys_names_both(

@@ -173,10 +173,15 @@ def shown_path(path: Path) -> str:
 
 
 def path_hint(path: Path) -> str:
-    """Why a path written in a config may not be found: a Windows folder separator, an unset environment variable."""
+    """Why a path written in a config may not be found: a Windows folder separator or environment variable
+    (``%DATA%``), an unset environment variable."""
     text = str(path)
     if os.sep == "/" and "\\" in text:
         return " (a '\\' is no folder separator here: write the path with '/', e.g. 'data/train.csv')"
+    windows = re.search(r"%([A-Za-z_][A-Za-z0-9_]*)%", text) if os.sep == "/" else None
+    if windows:
+        name = windows.group(1)
+        return f" (%{name}% is how Windows writes an environment variable: write ${name})"
     unset = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", text)  # os.path.expandvars leaves an unset one as written
     return f" (the environment variable {unset.group(1)} is not set)" if unset else ""
 

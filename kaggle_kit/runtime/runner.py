@@ -345,9 +345,9 @@ def run(
     spec = as_spec(spec)  # a config's path too, as `kaggle-kit run CONFIG` takes it
     only = names_of(only)  # only="lgbm": the model, not its letters
     check_kinds(spec.models)
-    for m in spec.models:
-        if m.kind in BOOSTING_KINDS:  # their adapters resolve the params' names: a typo is said before the data is
-            make_adapter(m)  # read (a value's check needs the classes: with the other checks, once it is read)
+    for m in spec.models:  # not one --only leaves out: a typo, or CatBoost not installed, had refused the run
+        if m.kind in BOOSTING_KINDS and (not only or m.name in only):  # their adapters resolve the params' names: a
+            make_adapter(m)  # typo is said before the data is read (a value's check needs the classes: once it is)
     if only and spec.preset is None:  # a preset's models are known once the data is read: checked in _run then
         for name in only:
             spec.model(name)  # an unknown name, before the data is read (it was read first, then refused)
