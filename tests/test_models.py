@@ -326,9 +326,10 @@ def test_xgboost_builds_its_matrices_on_the_task_threads(monkeypatch: pytest.Mon
         seen.append(kwargs.get("nthread"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(xgb, "DMatrix", recording)
     Xtr, ytr, Xva, yva, ctx = _split("binary")
     adapter = make_adapter(ModelSpec(name="x", kind="xgboost", num_boost_round=5))
+    adapter.check(ctx)  # the parameters' probe (its own small matrix, once per parameter set) before the count
+    monkeypatch.setattr(xgb, "DMatrix", recording)
     fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
     adapter.predict(fitted, Xva, ctx)  # the validation rows' DMatrix is reused
     adapter.predict(fitted, Xtr, ctx)  # other rows get their own
