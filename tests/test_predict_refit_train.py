@@ -18,6 +18,7 @@ from kaggle_kit.blend import fit_blend
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import ConfigError, DataError, DataWarning, StoreError
 from kaggle_kit.predict import refit
+from kaggle_kit.predict.blends import _rank_against
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import FORMAT_VERSION
 
@@ -154,3 +155,34 @@ def test_a_rank_blend_of_a_run_without_test_rows_says_it_ranks_among_the_rows_gi
     with pytest.warns(DataWarning, match=r"ranks each model's predictions among the rows given \(the run had no"):
         got = kaggle_kit.predict(run_dir, test[:3], blend="rank", threads=1)
     assert got["p_1"].max() == pytest.approx(1.0)  # the best of three rows, whatever its score among the others
+
+
+@pytest.mark.parametrize("made_as", [{"format_version": 0}, {"format_version": None}])
+def test_a_run_folder_of_an_older_format_or_none_recorded_is_read_as_before(
+    made: dict[str, Path], tmp_path: Path, made_as: dict[str, object]
+) -> None:
+    run_dir = _edited_copy(made, tmp_path, **made_as)
+    if made_as["format_version"] is None:  # a run.json written before it recorded its format
+        record = json.loads((run_dir / "run.json").read_text())
+        (run_dir / "run.json").write_text(json.dumps({k: v for k, v in record.items() if k != "format_version"}))
+    test = made["comp"] / "test.csv"
+    want = kaggle_kit.predict(made["run"], test, model="linear", threads=1)
+    assert kaggle_kit.predict(run_dir, test, model="linear", threads=1).equals(want)
+
+
+def test_a_rank_blend_scores_a_row_above_every_stored_test_prediction_within_0_1() -> None:
+    stored = np.array([0.1, 0.4, 0.4, 0.9], dtype=np.float32)
+    reference = np.stack([1 - stored, stored], axis=1)[None]
+    new = np.array([0.95, 0.05, 0.4, 0.9], dtype=np.float32)
+    got = _rank_against(np.ones(1), np.stack([1 - new, new], axis=1)[None], reference)
+    # above the stored maximum: ranked as it (4 / 4), not 4.5 / 4, whose pair's other class had scored -0.125
+    np.testing.assert_array_equal(got[:, 1], np.float32([1.0, 0.5 / 4, 2.5 / 4, 1.0]))
+    np.testing.assert_array_equal(got[:, 0], 1 - got[:, 1])
+
+
+def test_a_rank_blend_tells_tiny_predictions_apart_whatever_their_scale() -> None:
+    stored = np.array([1e-10, 3e-10, 5e-10, 9e-10], dtype=np.float32)[None, :, None]
+    new = np.array([4.4e-10, 5e-10 * (1 + 2e-7)], dtype=np.float32)[None, :, None]  # one between, one jittered
+    got = _rank_against(np.ones(1), new, stored)
+    # 4.4e-10 had been taken as 5e-10 (within an absolute 1e-9 of it): ranked 3 / 4 instead of 2.5 / 4
+    np.testing.assert_array_equal(got[:, 0], np.float32([2.5 / 4, 3 / 4]))
