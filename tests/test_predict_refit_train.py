@@ -186,3 +186,15 @@ def test_a_rank_blend_tells_tiny_predictions_apart_whatever_their_scale() -> Non
     got = _rank_against(np.ones(1), new, stored)
     # 4.4e-10 had been taken as 5e-10 (within an absolute 1e-9 of it): ranked 3 / 4 instead of 2.5 / 4
     np.testing.assert_array_equal(got[:, 0], np.float32([2.5 / 4, 3 / 4]))
+
+
+def test_a_train_with_a_numeric_feature_read_as_text_is_refused_naming_it(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    train = pl.read_csv(made["comp"] / "train.csv")
+    text = train.with_columns(pl.col("x2").cast(pl.String).replace({"3": "three"}))  # a frame: no reader's check
+    with pytest.raises(DataError, match=r"column\(s\) 'x2' as categorical \(String\), but the run read them as num"):
+        refit(run_dir, ["lgbm"], train=text, progress=None)  # it refit a LightGBM of x2 as categories, silently
+    refit(run_dir, ["lgbm"], train=train.with_columns(pl.col("x2").cast(pl.Float64)), progress=None)  # numbers
