@@ -198,3 +198,14 @@ def test_a_train_with_a_numeric_feature_read_as_text_is_refused_naming_it(
     with pytest.raises(DataError, match=r"column\(s\) 'x2' as categorical \(String\), but the run read them as num"):
         refit(run_dir, ["lgbm"], train=text, progress=None)  # it refit a LightGBM of x2 as categories, silently
     refit(run_dir, ["lgbm"], train=train.with_columns(pl.col("x2").cast(pl.Float64)), progress=None)  # numbers
+
+
+def test_a_train_with_a_text_feature_given_as_numbers_is_refused_naming_it(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    train = pl.read_csv(made["comp"] / "train.csv")
+    codes = train.with_columns(pl.col("store").str.slice(1).cast(pl.Int64))  # 's2' as 2: other values, not text
+    with pytest.raises(DataError, match=r"'store' as numeric \(Int64\), but the run read them as categorical \(Str"):
+        refit(run_dir, ["lgbm"], train=codes, progress=None)  # its group aggregates and encoding by numbers

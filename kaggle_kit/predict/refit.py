@@ -137,7 +137,7 @@ def _as_the_run_trained(folder: RunFolder, data: CompetitionData, source: str) -
             "trained on; a refit trains the run's models on all rows of the run's columns: give training rows "
             "with every feature column of the run"
         )
-    given = column_record(data.train, list(record), folder.meta.get("categorical", data.categorical))
+    given = column_record(data.train, list(record), data.categorical)  # its own kinds: text read as text
     other = [c for c in record if "null" not in (record[c][1], given[c][1]) and record[c][1] != given[c][1]]
     if other:
         said = ", ".join(f"{c!r} as {given[c][1]} ({given[c][0]})" for c in other)
