@@ -209,3 +209,10 @@ def test_a_train_with_a_text_feature_given_as_numbers_is_refused_naming_it(
     codes = train.with_columns(pl.col("store").str.slice(1).cast(pl.Int64))  # 's2' as 2: other values, not text
     with pytest.raises(DataError, match=r"'store' as numeric \(Int64\), but the run read them as categorical \(Str"):
         refit(run_dir, ["lgbm"], train=codes, progress=None)  # its group aggregates and encoding by numbers
+
+
+def test_a_rank_blend_keeps_a_missing_prediction_missing() -> None:
+    stored = np.array([0.1, 0.4, 0.9], dtype=np.float32)[None, :, None]
+    got = _rank_against(np.ones(1), np.array([np.nan, 0.4], dtype=np.float32)[None, :, None], stored)
+    # NaN sorts above every value: it had scored 1.0, the most likely row, without a word (a mean blend says NaN)
+    np.testing.assert_array_equal(got[:, 0], np.float32([np.nan, 2 / 3]))

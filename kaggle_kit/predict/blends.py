@@ -102,7 +102,8 @@ def _rank_against(weights: np.ndarray, preds: np.ndarray, reference: np.ndarray)
     ``preds``: equal to ranking the reference rows themselves (scipy's average ranks) for each row they hold.
 
     A value above every reference value ranks as the largest (1.0): half a rank above it had scored 1 + 0.5 / n, out
-    of the rank blend's ``(0, 1]``, and a binary pair's other class below 0. A value below them all ranks 0.5 / n."""
+    of the rank blend's ``(0, 1]``, and a binary pair's other class below 0. A value below them all ranks 0.5 / n;
+    a missing one (NaN) stays missing, as in a mean blend."""
     binary = preds.shape[2] == 2  # binary: rank the positive class, keep the pair complementary, as Rank does
     cols = [1] if binary else range(preds.shape[2])
     ranks = np.empty((preds.shape[0], preds.shape[1], len(cols)), dtype=np.float64)
@@ -113,7 +114,8 @@ def _rank_against(weights: np.ndarray, preds: np.ndarray, reference: np.ndarray)
             values = _snapped(preds[m, order, c], ref)
             below = np.searchsorted(ref, values, side="left")
             ties = np.searchsorted(ref, values, side="right") - below
-            ranks[m, order, j] = np.minimum(below + (ties + 1) / 2, ref.shape[0]) / ref.shape[0]
+            rank = np.minimum(below + (ties + 1) / 2, ref.shape[0]) / ref.shape[0]
+            ranks[m, order, j] = np.where(np.isnan(values), np.nan, rank)  # NaN sorts last: it had scored 1.0
     ranked = ranks.astype(np.float32)
     if binary:
         positive = weighted_sum(weights, ranked)[:, 0]
