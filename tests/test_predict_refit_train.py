@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,3 +217,18 @@ def test_a_rank_blend_keeps_a_missing_prediction_missing() -> None:
     got = _rank_against(np.ones(1), np.array([np.nan, 0.4], dtype=np.float32)[None, :, None], stored)
     # NaN sorts above every value: it had scored 1.0, the most likely row, without a word (a mean blend says NaN)
     np.testing.assert_array_equal(got[:, 0], np.float32([np.nan, 2 / 3]))
+
+
+def test_an_extra_text_column_leaves_no_trace_in_the_refits_feature_state(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    train = pl.read_csv(made["comp"] / "train.csv")
+    states = []
+    for given in (train, train.with_columns(pl.lit("a").alias("colour"))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            refit(run_dir, ["linear"], train=given, progress=None)
+        states.append(next(run_dir.glob("models/linear/*/refit/features.json")).read_text())
+    assert states[1] == states[0]  # the levels of 'colour' had been kept, a column the refit never reads
