@@ -148,7 +148,8 @@ def test_a_rank_blend_scores_a_few_rows_or_one_as_it_scored_them_among_the_test_
         joined = got.join(want, on="id", suffix="_want")
         assert joined.height == part.height
         # ranked among the rows given, one row scored 1.0 and seven rows k / 7, whatever their models said
-        np.testing.assert_allclose(joined["p_1"].to_numpy(), joined["p_1_want"].to_numpy(), atol=1e-6, rtol=0)
+        np.testing.assert_array_equal(joined["p_1"].to_numpy(), joined["p_1_want"].to_numpy())
+        np.testing.assert_array_equal(joined["p_0"].to_numpy(), joined["p_0_want"].to_numpy())
 
 
 def test_new_rows_in_another_order_get_the_same_predictions_per_id(built: dict[str, Path]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kaggle_kit.blend import fit_blend
 from kaggle_kit.config import build_spec
 from kaggle_kit.errors import ConfigError, DataError, DataWarning, StoreError
 from kaggle_kit.predict import refit
+from kaggle_kit.predict.blends import _rank_against
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import FORMAT_VERSION
 
@@ -154,3 +156,79 @@ def test_a_rank_blend_of_a_run_without_test_rows_says_it_ranks_among_the_rows_gi
     with pytest.warns(DataWarning, match=r"ranks each model's predictions among the rows given \(the run had no"):
         got = kaggle_kit.predict(run_dir, test[:3], blend="rank", threads=1)
     assert got["p_1"].max() == pytest.approx(1.0)  # the best of three rows, whatever its score among the others
+
+
+@pytest.mark.parametrize("made_as", [{"format_version": 0}, {"format_version": None}])
+def test_a_run_folder_of_an_older_format_or_none_recorded_is_read_as_before(
+    made: dict[str, Path], tmp_path: Path, made_as: dict[str, object]
+) -> None:
+    run_dir = _edited_copy(made, tmp_path, **made_as)
+    if made_as["format_version"] is None:  # a run.json written before it recorded its format
+        record = json.loads((run_dir / "run.json").read_text())
+        (run_dir / "run.json").write_text(json.dumps({k: v for k, v in record.items() if k != "format_version"}))
+    test = made["comp"] / "test.csv"
+    want = kaggle_kit.predict(made["run"], test, model="linear", threads=1)
+    assert kaggle_kit.predict(run_dir, test, model="linear", threads=1).equals(want)
+
+
+def test_a_rank_blend_scores_a_row_above_every_stored_test_prediction_within_0_1() -> None:
+    stored = np.array([0.1, 0.4, 0.4, 0.9], dtype=np.float32)
+    reference = np.stack([1 - stored, stored], axis=1)[None]
+    new = np.array([0.95, 0.05, 0.4, 0.9], dtype=np.float32)
+    got = _rank_against(np.ones(1), np.stack([1 - new, new], axis=1)[None], reference)
+    # above the stored maximum: ranked as it (4 / 4), not 4.5 / 4, whose pair's other class had scored -0.125
+    np.testing.assert_array_equal(got[:, 1], np.float32([1.0, 0.5 / 4, 2.5 / 4, 1.0]))
+    np.testing.assert_array_equal(got[:, 0], 1 - got[:, 1])
+
+
+def test_a_rank_blend_tells_tiny_predictions_apart_whatever_their_scale() -> None:
+    stored = np.array([1e-10, 3e-10, 5e-10, 9e-10], dtype=np.float32)[None, :, None]
+    new = np.array([4.4e-10, 5e-10 * (1 + 2e-7)], dtype=np.float32)[None, :, None]  # one between, one jittered
+    got = _rank_against(np.ones(1), new, stored)
+    # 4.4e-10 had been taken as 5e-10 (within an absolute 1e-9 of it): ranked 3 / 4 instead of 2.5 / 4
+    np.testing.assert_array_equal(got[:, 0], np.float32([2.5 / 4, 3 / 4]))
+
+
+def test_a_train_with_a_numeric_feature_read_as_text_is_refused_naming_it(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    train = pl.read_csv(made["comp"] / "train.csv")
+    text = train.with_columns(pl.col("x2").cast(pl.String).replace({"3": "three"}))  # a frame: no reader's check
+    with pytest.raises(DataError, match=r"column\(s\) 'x2' as categorical \(String\), but the run read them as num"):
+        refit(run_dir, ["lgbm"], train=text, progress=None)  # it refit a LightGBM of x2 as categories, silently
+    refit(run_dir, ["lgbm"], train=train.with_columns(pl.col("x2").cast(pl.Float64)), progress=None)  # numbers
+
+
+def test_a_train_with_a_text_feature_given_as_numbers_is_refused_naming_it(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    train = pl.read_csv(made["comp"] / "train.csv")
+    codes = train.with_columns(pl.col("store").str.slice(1).cast(pl.Int64))  # 's2' as 2: other values, not text
+    with pytest.raises(DataError, match=r"'store' as numeric \(Int64\), but the run read them as categorical \(Str"):
+        refit(run_dir, ["lgbm"], train=codes, progress=None)  # its group aggregates and encoding by numbers
+
+
+def test_a_rank_blend_keeps_a_missing_prediction_missing() -> None:
+    stored = np.array([0.1, 0.4, 0.9], dtype=np.float32)[None, :, None]
+    got = _rank_against(np.ones(1), np.array([np.nan, 0.4], dtype=np.float32)[None, :, None], stored)
+    # NaN sorts above every value: it had scored 1.0, the most likely row, without a word (a mean blend says NaN)
+    np.testing.assert_array_equal(got[:, 0], np.float32([np.nan, 2 / 3]))
+
+
+def test_an_extra_text_column_leaves_no_trace_in_the_refits_feature_state(
+    made: dict[str, Path], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(made["run"], run_dir)
+    train = pl.read_csv(made["comp"] / "train.csv")
+    states = []
+    for given in (train, train.with_columns(pl.lit("a").alias("colour"))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            refit(run_dir, ["linear"], train=given, progress=None)
+        states.append(next(run_dir.glob("models/linear/*/refit/features.json")).read_text())
+    assert states[1] == states[0]  # the levels of 'colour' had been kept, a column the refit never reads

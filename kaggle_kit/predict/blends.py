@@ -99,17 +99,23 @@ def _stored_test(folder: RunFolder, result: BlendResult) -> np.ndarray | None:
 def _rank_against(weights: np.ndarray, preds: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """:class:`~kaggle_kit.blend.weighting.Rank`'s blend with each row ranked among ``reference`` (per model and
     column: its average rank there, a value between two of them half-way, over their count) instead of among
-    ``preds``: equal to ranking the reference rows themselves (scipy's average ranks) for each row they hold."""
+    ``preds``: equal to ranking the reference rows themselves (scipy's average ranks) for each row they hold.
+
+    A value above every reference value ranks as the largest (1.0): half a rank above it had scored 1 + 0.5 / n, out
+    of the rank blend's ``(0, 1]``, and a binary pair's other class below 0. A value below them all ranks 0.5 / n;
+    a missing one (NaN) stays missing, as in a mean blend."""
     binary = preds.shape[2] == 2  # binary: rank the positive class, keep the pair complementary, as Rank does
     cols = [1] if binary else range(preds.shape[2])
     ranks = np.empty((preds.shape[0], preds.shape[1], len(cols)), dtype=np.float64)
     for m in range(preds.shape[0]):
         for j, c in enumerate(cols):
             ref = np.sort(reference[m, :, c])
-            values = _snapped(preds[m, :, c], ref)
+            order = np.argsort(preds[m, :, c])  # sorted needles: searchsorted stays in cache (1M rows: 3x faster)
+            values = _snapped(preds[m, order, c], ref)
             below = np.searchsorted(ref, values, side="left")
             ties = np.searchsorted(ref, values, side="right") - below
-            ranks[m, :, j] = (below + (ties + 1) / 2) / ref.shape[0]
+            rank = np.minimum(below + (ties + 1) / 2, ref.shape[0]) / ref.shape[0]
+            ranks[m, order, j] = np.where(np.isnan(values), np.nan, rank)  # NaN sorts last: it had scored 1.0
     ranked = ranks.astype(np.float32)
     if binary:
         positive = weighted_sum(weights, ranked)[:, 0]
@@ -120,9 +126,11 @@ def _rank_against(weights: np.ndarray, preds: np.ndarray, reference: np.ndarray)
 def _snapped(values: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """``values`` with each one a few float32 steps from a value of the sorted ``ref`` taken as that value: a net
     predicts a row a step apart in another batch (the rows in another order), which is the same prediction, not
-    half a rank away."""
+    half a rank away. The tolerance is relative only (about eight float32 steps): an absolute one had merged tiny
+    predictions of another scale (``4.4e-10`` taken as ``5e-10``, a whole rank off)."""
     last = ref.shape[0] - 1
-    upper = ref[np.clip(np.searchsorted(ref, values), 0, last)]
-    lower = ref[np.clip(np.searchsorted(ref, values) - 1, 0, last)]
+    at = np.searchsorted(ref, values)
+    upper = ref[np.clip(at, 0, last)]
+    lower = ref[np.clip(at - 1, 0, last)]
     nearest = np.where(np.abs(values - lower) <= np.abs(upper - values), lower, upper)
-    return np.where(np.isclose(values, nearest, rtol=1e-6, atol=1e-9), nearest, values)
+    return np.where(np.isclose(values, nearest, rtol=1e-6, atol=0.0), nearest, values)

@@ -36,7 +36,7 @@ from ..models import FitContext, make_adapter
 from ..models.files import resolve_files
 from ..models.multi_target import PerTargetAdapter
 from ..models.nn.families import FAMILIES
-from ..readers.competition import CompetitionData, load_competition, prepare_competition
+from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
 from ..readers.tables import ReadOptions, read_table, require_given_file
 from ..runtime.store import KAGGLE_WRITABLE, check_writable, sha256_bytes
 from .models import REFIT
@@ -136,6 +136,16 @@ def _as_the_run_trained(folder: RunFolder, data: CompetitionData, source: str) -
             f"the training rows ({source}) lack feature column(s) {allowed(missing)} that the run's models were "
             "trained on; a refit trains the run's models on all rows of the run's columns: give training rows "
             "with every feature column of the run"
+        )
+    given = column_record(data.train, list(record), data.categorical)  # its own kinds: text read as text
+    other = [c for c in record if "null" not in (record[c][1], given[c][1]) and record[c][1] != given[c][1]]
+    if other:
+        said = ", ".join(f"{c!r} as {given[c][1]} ({given[c][0]})" for c in other)
+        run_said = ", ".join(f"{record[c][1]} ({record[c][0]})" for c in other)
+        raise DataError(
+            f"the training rows ({source}) hold column(s) {said}, but the run read them as {run_said}; a refit "
+            "trains the run's models on the run's columns: give them as the run's training file does (a value "
+            "that is no number turns a column of numbers into text; dates in another format are text)"
         )
     extra = [c for c in data.features if c not in record]
     if extra:
