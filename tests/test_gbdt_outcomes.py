@@ -164,7 +164,8 @@ WRONG_OBJECTIVES = [
     ("xgboost", "multiclass", {"objective": "multi:softmax"}, r"'multi:softmax' .*use 'multi:softprob'"),
     ("xgboost", "binary", {"objective": "binary:logitraw"}, r"does not make XGBoost predict class probabilities"),
     ("xgboost", "binary", {"objective": "reg:squarederror"}, r"use 'binary:logistic' or 'reg:logistic'"),
-    ("xgboost", "regression", {"objective": "binary:logistic"}, r"is a classification objective and the task is regr"),
+    ("xgboost", "regression", {"objective": "binary:logistic"}, r"task is regression; .*\('reg:logistic' fits the"),
+    ("lightgbm", "regression", {"objective": "Binary"}, r"task is regression; .*\('xentropy' fits the same log"),
     ("xgboost", "regression", {"objective": "reg:quantileerror", "quantile_alpha": [0.1, 0.9]}, r"give one number"),
     ("lightgbm", "binary", {"objective": "regression"}, r"params\.objective = 'regression' does not make LightGBM"),
     ("lightgbm", "binary", {"application": "huber"}, r"params\.application = 'huber' does not make LightGBM"),
@@ -235,6 +236,24 @@ def test_objectives_that_give_what_the_task_reads_pass(kind: str, task: str, par
     metric = "rmse" if task == "regression" else "log_loss"
     ctx = FitContext(task=task, n_classes=n_classes, metric=get_metric(metric), seed=0, device="cpu", threads=1)
     make_adapter(ModelSpec(name="m", kind=kind, params=params)).check(ctx)
+
+
+def test_lightgbm_one_vs_all_predicts_rows_of_probabilities(tmp_path: Path) -> None:
+    """Would catch storing multiclassova's C independent sigmoids as they come: rows summing to 0.99-1.06 were scored
+    by log loss and blended as probabilities. Softmax rows stay exactly LightGBM's."""
+    y = np.digitize(_rows()[:, 0], [-0.5, 0.5]).astype(np.float64)
+    for params in ({"objective": "multiclassova"}, {}):
+        adapter, fitted, valid, ctx = _fit("lightgbm", params, y, "multiclass", "log_loss", n_classes=3)
+        pred = adapter.predict(fitted, valid, ctx)
+        raw = fitted.model.predict(valid.X, num_iteration=fitted.best_iteration)
+        np.testing.assert_allclose(pred.sum(axis=1), 1.0, atol=1e-6)
+        if params:
+            assert np.abs(raw.sum(axis=1) - 1).max() > 1e-3  # the library's rows are not probabilities
+        else:
+            np.testing.assert_array_equal(pred, raw.astype(np.float32))
+        adapter.save(fitted, tmp_path / "m.txt")
+        loaded = make_adapter(adapter.spec).load(tmp_path / "m.txt", ctx)
+        np.testing.assert_array_equal(make_adapter(adapter.spec).predict(loaded, valid, ctx), pred)
 
 
 # ------------------------------------------------------------------------------------------ class-keyed weights

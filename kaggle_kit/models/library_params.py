@@ -207,10 +207,17 @@ def check_objective(
             f"a {task} model of the kit predicts; use {' or '.join(repr(a) for a in allowed)}"
         )
     if allowed is None and name in classification:
+        shares = _SHARE_OBJECTIVES.get(name)
+        hint = f" ({shares!r} fits the same log loss to a target of shares in [0, 1])" if shares else ""
         raise ConfigError(
             f"model {model!r}: params.{key} = {value!r} is a classification objective and the task is {task}; "
-            f"leave params.{key} out for {library}'s regression default, or give a regression objective"
+            f"leave params.{key} out for {library}'s regression default, or give a regression objective{hint}"
         )
+
+
+#: a binary objective -> the regression objective of the same loss, which takes a target of shares (``reg:logistic``
+#: is XGBoost's ``binary:logistic`` for targets in [0, 1]; LightGBM's ``xentropy`` its ``binary``)
+_SHARE_OBJECTIVES = {"binary:logistic": "reg:logistic", "binary": "xentropy"}
 
 
 def check_monotone(

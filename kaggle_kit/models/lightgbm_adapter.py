@@ -256,7 +256,12 @@ class LightGBMAdapter:
         raw = fitted.model.predict(X.X, num_iteration=fitted.best_iteration, num_threads=ctx.threads)
         if ctx.task == "regression":
             return np.asarray(raw, dtype=np.float32).reshape(-1, 1)
-        return as_probabilities(raw, ctx.n_classes)
+        p = as_probabilities(raw, ctx.n_classes)
+        if ctx.task == "multiclass":  # one-vs-all objectives (multiclassova): C sigmoids, rows summing to 0.99-1.06
+            total = p.sum(axis=1, keepdims=True, dtype=np.float64)
+            if np.any(np.abs(total - 1.0) > 1e-4):  # softmax rows are left exactly as LightGBM gave them
+                p = np.ascontiguousarray(p / total, dtype=np.float32)
+        return p
 
     def save(self, fitted: Fitted, path: Path) -> None:
         fitted.model.save_model(str(path), num_iteration=fitted.best_iteration)
