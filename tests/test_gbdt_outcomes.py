@@ -173,6 +173,7 @@ WRONG_OBJECTIVES = [
     # LightGBM's cross_entropy_lambda predicts the intensity log(1 + exp(score)) (5.5 on a clear positive), not p
     ("lightgbm", "binary", {"objective": "xentlambda"}, r"'xentlambda' does not make LightGBM predict class proba"),
     ("lightgbm", "binary", {"objective": "cross_entropy_lambda"}, r"use 'binary' or 'cross_entropy' or 'xentropy'$"),
+    ("lightgbm", "regression", {"objective": "XentLambda"}, r"predict an intensity, .*use 'xentropy'"),
     ("catboost", "binary", {"loss_function": "RMSE"}, r"'RMSE' does not fit a binary task; .*'Logloss', 'Cros"),
     ("catboost", "regression", {"objective": "Logloss"}, r"params\.objective = 'Logloss' does not fit a regression"),
     ("catboost", "regression", {"loss_function": "RMSEWithUncertainty"}, r"predict several values per row"),

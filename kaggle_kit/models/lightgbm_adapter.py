@@ -61,6 +61,8 @@ _PROBABILITY = {
 }
 #: cross-entropy is left out: on a regression target in [0, 1] (soft labels) it predicts one value per row in [0, 1]
 _CLASSIFICATION = ("binary", *_PROBABILITY["multiclass"])
+#: objectives whose predictions are an intensity, not a value of the target (nor a probability)
+_INTENSITY = ("xentlambda", "cross_entropy_lambda")
 #: kit metric (as named by base.stopping_metric) -> LightGBM metric computing the same value
 _NATIVE = {
     ("roc_auc", "binary"): "auc",
@@ -182,6 +184,11 @@ class LightGBMAdapter:
             check_objective(
                 self.spec.name, "LightGBM", key, objective, ctx.task, _PROBABILITY, _CLASSIFICATION, fold_case=True
             )
+            if ctx.task == "regression" and str(objective).strip().lower() in _INTENSITY:
+                raise ConfigError(
+                    f"model {self.spec.name!r}: params.{key} = {objective!r} makes LightGBM predict an intensity, "
+                    "log(1 + exp(score)), not the target's value; for a target of shares in [0, 1] use 'xentropy'"
+                )
         params = self.params(ctx)
         probed = {k: v for k, v in params.items() if k not in ("seed", "num_threads", "device_type")}  # as probed
         key = json.dumps([self.spec.kind, ctx.task, ctx.n_classes, probed], sort_keys=True, default=str)
