@@ -142,50 +142,6 @@ def test_more_jobs_than_cores_start_one_worker_per_core(monkeypatch: pytest.Monk
     assert result.fitted == 6
 
 
-def test_a_remembered_oof_score_is_only_that_of_the_same_labels_folds_metric_and_dtype() -> None:
-    """``score_oof`` answers from its memory only for the same bytes *and* dtype, against the same ``y``, folds and
-    metric objects: the same matrix against other labels, other folds or another metric (or its bytes read as another
-    dtype) is scored afresh, never given the remembered score."""
-    from kaggle_kit.metrics import get_metric
-    from kaggle_kit.runtime.folds import make_folds
-
-    rng = np.random.default_rng(1)
-    y = rng.normal(size=40)
-    pred = (y + rng.normal(size=40))[:, None]
-    folds = make_folds(40, strategy="kfold", n_splits=4, seed=0)
-    rmse = get_metric("rmse")
-    first = scoring.score_oof(pred, y, folds, rmse)
-    assert scoring.score_oof(pred.copy(), y, folds, rmse) is first  # the same bytes: remembered
-    as_int = pred.view(np.int64)  # the same bytes, another dtype
-    assert scoring.score_oof(as_int, y, folds, rmse) == scoring.score_folds(as_int, y, folds, rmse) != first
-    cases = [
-        (pred, y + 1.0, folds, rmse),  # other labels
-        (pred, y, make_folds(40, strategy="kfold", n_splits=4, seed=7), rmse),  # other folds
-        (pred, y, folds, get_metric("mae")),  # another metric
-        (pred.view(np.int64) % 5, y, folds, rmse),  # another matrix (a control: other bytes)
-    ]
-    for p, labels, f, metric in cases:
-        assert scoring.score_oof(p, labels, f, metric) == scoring.score_folds(p, labels, f, metric)
-
-
-def test_remembered_oof_scores_keep_no_run_alive() -> None:
-    """The memory of scored OOF matrices holds no run's labels or folds once the run lets go of them (it held the
-    last 4 runs' ``y`` and folds in a notebook's process: a 1M x 10 multiregression ``y`` is 80 MB each)."""
-    import gc
-    import weakref
-
-    from kaggle_kit.metrics import get_metric
-    from kaggle_kit.runtime.folds import make_folds
-
-    y = np.random.default_rng(2).normal(size=30)
-    folds = make_folds(30, strategy="kfold", n_splits=3, seed=0)
-    scoring.score_oof(y[:, None] + 0.5, y, folds, get_metric("rmse"))
-    refs = weakref.ref(y), weakref.ref(folds)
-    del y, folds
-    gc.collect()
-    assert [r() for r in refs] == [None, None]
-
-
 def test_a_multilabel_target_labelled_on_one_row_is_not_refused(tmp_path: Path) -> None:
     """The up-front check is multiregression's: a multilabel column whose folds train on no labelled row of it is
     predicted at its smoothed rate (:func:`kaggle_kit.readers.targets.one_class_rate`), and the run finishes."""
@@ -254,33 +210,6 @@ def test_a_run_of_waves_counts_no_failed_model_fold_as_fitted(tmp_path: Path) ->
     )
     assert {m.name: m.status for m in result.models} == {"baseline": "ok", "logreg": "ok", "broken": "failed"}
     assert result.fitted == 6
-
-
-def test_remembered_oof_scores_stand_another_threads_append(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two runs in two threads of one process (a notebook's background run) share the memory of scored matrices:
-    one appending while the other looks through it had raised ``RuntimeError: deque mutated during iteration``. The
-    other thread's append is played here by an entry whose comparison appends (a thread switch at that bytecode)."""
-    from collections import deque
-
-    from kaggle_kit.metrics import get_metric
-    from kaggle_kit.runtime.folds import make_folds
-
-    memory: deque = deque(maxlen=4)
-    monkeypatch.setattr(scoring, "_SCORED", memory)
-
-    class OtherThread(bytes):
-        def __eq__(self, other: object) -> bool:
-            memory.append((b"", *memory[0][1:]))  # another run's matrix, scored meanwhile
-            return False
-
-        __hash__ = bytes.__hash__
-
-    y = np.random.default_rng(3).normal(size=30)
-    folds, rmse = make_folds(30, strategy="kfold", n_splits=3, seed=0), get_metric("rmse")
-    scoring.score_oof(y[:, None], y, folds, rmse)
-    memory[0] = (OtherThread(b"x"), *memory[0][1:])
-    memory.append((b"y", *memory[0][1:]))
-    assert scoring.score_oof(y[:, None] + 1, y, folds, rmse) == scoring.score_folds(y[:, None] + 1, y, folds, rmse)
 
 
 def test_a_dead_workers_signal_is_called_a_crash_only_where_it_is_one() -> None:

@@ -12,7 +12,7 @@ from kaggle_kit.blend import blend_report
 from kaggle_kit.config import build_spec
 from kaggle_kit.metrics import choose_threshold, get_metric
 from kaggle_kit.report import collect_report
-from kaggle_kit.runtime.progress import model_cv
+from kaggle_kit.runtime.progress import model_scores
 from kaggle_kit.runtime.runner import run
 from kaggle_kit.runtime.store import RunStore
 
@@ -80,7 +80,8 @@ def test_run_leaderboard_report_and_blend_score_a_label_metric_alike(f1_run) -> 
     # the stored summary (what `kaggle-kit leaderboard` reads) and the live CV line say the same
     assert store.read_summary("logreg").cv == row.cv
     key = store.current_models()["logreg"]
-    assert model_cv(store, folds, y, metric, "logreg", key, space="log") == pytest.approx(row.cv, abs=1e-12)
+    live = model_scores(store, folds, y, metric, "logreg", key, space="log")
+    assert live is not None and live.pooled == pytest.approx(row.cv, abs=1e-12)
 
     # `kaggle-kit report` and `kaggle-kit blend` rank the model by the same numbers
     report = collect_report(result.run_dir, adversarial=False)

@@ -40,8 +40,9 @@ from .folds import Folds
 from .lifeline import exit_with_parent
 from .pool import WorkerDied, WorkerPool
 from .pooling import pooling_space
-from .progress import RunProgress, as_progress, install_plain_warnings, model_cv, plain_warning
+from .progress import RunProgress, as_progress, install_plain_warnings, model_scores, plain_warning
 from .relay import Caught, recording, relayed_by, warn_again
+from .scoring import FoldScores
 from .store import FoldResult, RunStore
 from .threads import allocate_threads, available_cores, machine_load, thread_env
 
@@ -108,6 +109,8 @@ class Outcomes:
 
     def __init__(self, tasks: list[Task], ctx: Context, reporter: RunProgress) -> None:
         self.errors: dict[str, str] = {}
+        #: (model name, key) -> the fold scores of a model whose every fold is in the store, for its assembly
+        self.scores: dict[tuple[str, str], FoldScores] = {}
         #: tasks stopped at their time limit (not failed: nothing of theirs is in the store), and how long they ran
         self.stopped: list[tuple[Task, float]] = []
         self.peak = 0  #: the most tasks that ran at once (fewer than the workers when other processes take cores)
@@ -159,8 +162,10 @@ class Outcomes:
             ctx = self._ctx
             done = self._results.pop(name)
             space = pooling_space(ctx.data.task)
-            cv = model_cv(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space=space)
-            self.reporter.model_done(name, cv, None)
+            scores = model_scores(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space=space)
+            if scores is not None:
+                self.scores[(name, task.key)] = scores
+            self.reporter.model_done(name, scores.pooled if scores is not None else None, None)
 
 
 def execute(

@@ -183,12 +183,15 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
             session.say(f"pseudo-labelling round {round_}: fitting {len(tasks)} fold(s) of {len(specs)} model(s)")
         session.start(len(tasks))
         assert session.job is not None
-        errors = run_tasks(tasks, session.job, fit_pseudo_fold, session.say).errors if tasks else {}
+        outcomes = run_tasks(tasks, session.job, fit_pseudo_fold, session.say) if tasks else None
+        errors = outcomes.errors if outcomes is not None else {}
+        scores = outcomes.scores if outcomes is not None else {}
         # the folds now in the store, as the runner counts them (a failed model's planned folds were counted)
         fitted += sum(store.finished(t.model.name, t.key, t.repeat, t.fold) is not None for t in tasks)
         made = []
         for base, model, key in specs:
-            result = _assemble(store, model, key, session.data, folds, metric, errors.get(model.name))
+            error, known = errors.get(model.name), scores.get((model.name, key))
+            result = _assemble(store, model, key, session.data, folds, metric, error, None, known)
             results.append(result)
             made.append((model.name, key))
             finished = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]

@@ -77,7 +77,7 @@ from .folds import Folds, check_labelled_targets, make_folds, rare_classes
 from .pool import WorkerPool, stop_if_worker_starting
 from .pooling import FoldPool, pooling_space
 from .progress import Fanout, RunLog, RunProgress, as_progress
-from .scoring import score_oof, undefined_folds
+from .scoring import FoldScores, score_folds, undefined_folds
 from .search.recorded import Recorded
 from .store import FoldResult, ModelResult, RunStore, StoreWarning
 from .threads import MachineLoad, cpu_count, machine_load, take_reading, task_threads
@@ -512,6 +512,8 @@ class RunSession:
     #: which prepare them instead of reading the files again (:meth:`start`, which lets them go)
     read: tuple[RawFrames, CompetitionSpec] | None = None
     _record: tuple[CompetitionData, dict[str, Any]] | None = None  # (the data, :func:`data_record` of it)
+    #: (model name, key) -> fold scores of a model whose last fold came in (the live CV's), until it is assembled
+    _scores: dict[tuple[str, str], FoldScores] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -743,7 +745,9 @@ class RunSession:
         job = replace(self.job, deadline=deadline)
         if self.pool is None and job.executor == "local" and (job.jobs > 1 or deadline is not None):
             self.pool = make_pool(self.job, fit_fold)
-        return run_tasks(tasks, job, fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
+        outcomes = run_tasks(tasks, job, fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
+        self._scores.update(outcomes.scores)
+        return outcomes
 
     def close(self) -> None:
         """Stop the worker processes (idle by now)."""
@@ -752,7 +756,9 @@ class RunSession:
             self.pool = None
 
     def assemble(self, model: ModelSpec, error: str | None, incomplete: str | None = None) -> ModelResult:
-        return _assemble(self.store, model, self.key(model), self.data, self.folds, self.metric, error, incomplete)
+        key = self.key(model)
+        scores = self._scores.pop((model.name, key), None)
+        return _assemble(self.store, model, key, self.data, self.folds, self.metric, error, incomplete, scores)
 
     def write_meta(self, models: Sequence[ModelSpec], extra: dict[str, Any] | None = None) -> None:
         """run.json: ``models`` (name -> key) are the run's current models, in this order."""
@@ -1058,10 +1064,13 @@ def _assemble(
     metric: Metric,
     error: str | None,
     incomplete: str | None = None,
+    scores: FoldScores | None = None,
 ) -> ModelResult:
     """Gather a model's folds into OOF (row order = train order, pooled over repeats) and test predictions pooled
-    over folds (:mod:`kaggle_kit.runtime.pooling`), score them, and write them with the model's summary. Temporary
-    fold folders a killed write left behind are removed here, when none of this run's writes is in flight."""
+    over folds (:mod:`kaggle_kit.runtime.pooling`), score them, and write them with the model's summary. ``scores``:
+    the same pooled OOF's, scored when its last fold came in (the live CV); scored here only when not given (a model
+    whose folds were all reused). Temporary fold folders a killed write left behind are removed here, when none of
+    this run's writes is in flight."""
     store.remove_stale_temps(model.name, key)
     results = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
     done = [r for r in results if r is not None]
@@ -1103,7 +1112,7 @@ def _assemble(
         store.write_predictions(model.name, key, "test", _prediction_frame(test_ids, test_pool.result(), columns))
 
     iters = [r.best_iteration for r in done if r.best_iteration is not None]
-    honest = score_oof(oof, data.y, folds, metric)  # as `report` and `blend` score it; the live CV scored it already
+    honest = scores if scores is not None else score_folds(oof, data.y, folds, metric)  # as `report`, `blend` do
     summary = ModelResult(
         name=model.name,
         kind=model.kind,

@@ -12,9 +12,6 @@ the comparison of several matrices on common folds.
 
 from __future__ import annotations
 
-import hashlib
-import weakref
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -102,30 +99,6 @@ def score_folds(
     elif finite.any():
         pooled = float(metric.score(y[finite], pred[finite]))
     return FoldScores(tuple(pairs), tuple(scores), pooled, tuple(chosen))
-
-
-#: the last OOF matrices :func:`score_oof` scored: (digest, y, folds, metric, scores), ``y``, ``folds`` and ``metric``
-#: held by weak references: an entry is matched by their identity while they live, and keeps none of them alive (it
-#: had held the ``y`` and folds of up to 4 finished runs in a notebook's process: a large multi-target ``y`` each)
-_SCORED: deque[tuple[bytes, weakref.ref, weakref.ref, weakref.ref, FoldScores]] = deque(maxlen=4)
-
-
-def score_oof(pred: np.ndarray, y: np.ndarray, folds: Folds, metric: Metric) -> FoldScores:
-    """:func:`score_folds` of a model's OOF, remembered for the last few matrices: a run scores each model's OOF when
-    its last fold is in (the live CV, :func:`kaggle_kit.runtime.progress.model_cv`) and again when it assembles the
-    model for the leaderboard (the same pooled folds: 0.33 s a model on 1M rows, twice). A matrix is known again by
-    a digest of its bytes, dtype and shape, scored against the same ``y``, ``folds`` and ``metric`` objects (still
-    alive: a weak reference to a freed one answers None, never a new object at its address)."""
-    pred = np.ascontiguousarray(pred)
-    digest = hashlib.blake2b(pred.data, digest_size=20)
-    digest.update(f"{pred.dtype.str}{pred.shape}".encode())
-    key = digest.digest()
-    for known, *against, scores in tuple(_SCORED):  # a copy: another thread's run may append meanwhile
-        if known == key and all(ref() is obj for ref, obj in zip(against, (y, folds, metric), strict=True)):
-            return scores
-    scores = score_folds(pred, y, folds, metric)
-    _SCORED.append((key, weakref.ref(y), weakref.ref(folds), weakref.ref(metric), scores))
-    return scores
 
 
 def undefined_folds(y: np.ndarray, folds: Folds, metric: Metric, n_columns: int) -> tuple[tuple[int, int], ...]:
