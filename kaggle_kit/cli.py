@@ -695,6 +695,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # this module's import: a notebook or a test calls main() many times in one process.
     started = time.monotonic()
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    at = next((i for i, a in enumerate(argv) if a in commands), None)
+    if at and argv[0].startswith("-") and not {"-h", "--help"} & set(argv[:at]):
+        # `kaggle-kit --jobs 2 run CONFIG`: argparse took the flag's value for the command ("invalid choice: '2'")
+        _refuse_unknown(parser, argv[at], argv[:at])
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         _refuse_unknown(parser, args.command, unknown)

@@ -118,12 +118,13 @@ def test_an_unknown_flag_names_the_commands_own(
     assert err.startswith("usage: kaggle-kit run") and f"kaggle-kit run: error: {says}" in err, err
 
 
-@pytest.mark.parametrize("flag", [["--verbose"], ["--jobs=2"]])
+@pytest.mark.parametrize("flag", [["--verbose"], ["--jobs=2"], ["--jobs", "2"], ["--jobs", "2", "--verbose"]])
 def test_a_commands_flag_before_the_command_says_where_it_goes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
 ) -> None:
     """`kaggle-kit --verbose run CONFIG` said `unrecognized arguments: --verbose. Did you mean '--verbose'?`: the
-    flag suggested for itself."""
+    flag suggested for itself; `kaggle-kit --jobs 2 run CONFIG` said `invalid choice: '2'` (the value read as the
+    command)."""
     config = _config(tmp_path)
     with pytest.raises(SystemExit) as exit_:
         main([*flag, "run", str(config)])

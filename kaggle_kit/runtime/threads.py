@@ -64,11 +64,64 @@ class MachineLoad:
 
 
 def cpu_count() -> int:
-    """Cores this process may run on (its affinity mask, which containers and `taskset` narrow)."""
+    """Cores this process may use: its affinity mask (which ``taskset`` and ``--cpuset-cpus`` narrow), or fewer where
+    a CPU quota caps it (``docker --cpus 2``, a Kubernetes limit, a hosted notebook's container: the mask shows every
+    core of the host there, and a worker per host core each spinning OpenMP threads ran throttled)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS / Windows
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = cpu_quota()
+    return max(1, min(cores, math.ceil(quota))) if quota is not None else cores
+
+
+def cpu_quota(root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")) -> float | None:
+    """The CPU quota of this process's cgroup in cores (``quota / period``; the tightest of its cgroup and the cgroups
+    above it), or None where none is set or none can be read. cgroup v2 keeps it in ``cpu.max`` (``"200000 100000"``
+    or ``"max 100000"``); v1 in ``cpu.cfs_quota_us`` (-1: none) and ``cpu.cfs_period_us`` of the ``cpu`` hierarchy."""
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return None
+    quotas = []
+    for line in lines:
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        names = [n for n in fields[1].split(",") if n]
+        path = fields[2]
+        if not names:  # v2: "0::/path"
+            found = (_v2_quota(d / "cpu.max") for d in _up_from(root, path))
+        elif "cpu" in names:  # v1: "4:cpu,cpuacct:/path", mounted as cpu, cpu,cpuacct or cpuacct,cpu
+            mounts = [root / m for m in ("cpu", ",".join(names), "cpu,cpuacct", "cpuacct,cpu") if (root / m).is_dir()]
+            found = (_v1_quota(d) for m in mounts[:1] for d in _up_from(m, path))
+        else:
+            continue
+        quotas += [q for q in found if q is not None]
+    return min(quotas) if quotas else None
+
+
+def _up_from(mount: Path, path: str) -> list[Path]:
+    """``mount/path`` and each folder above it up to ``mount`` (a container sees its own cgroup as ``/``)."""
+    parts = [p for p in path.strip().split("/") if p and p != ".."]
+    return [mount.joinpath(*parts[:i]) for i in range(len(parts), -1, -1)]
+
+
+def _v2_quota(path: Path) -> float | None:
+    try:
+        quota, period = path.read_text().split()[:2]
+        return int(quota) / int(period) if quota != "max" and int(period) > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def _v1_quota(folder: Path) -> float | None:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text())
+        period = int((folder / "cpu.cfs_period_us").read_text())
+        return quota / period if quota > 0 and period > 0 else None
+    except (OSError, ValueError):
+        return None
 
 
 def available_cores(cores: int, others_load: float) -> int:
