@@ -46,7 +46,7 @@ from ..features.sequence_store import SEQUENCE_ROW
 from ..models.nn.images import ReadNotes
 from .image_folders import IMAGE_SUFFIXES
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
-from .tables import path_hint, working_folder_note
+from .paths import path_hint, working_folder_note
 
 _PIXEL = re.compile(r"pixel\d+")
 #: files listed in a "missing" error
