@@ -119,14 +119,19 @@ def _check_safe_name(value: str, what: str) -> str:
     return value
 
 
+def _once_each(value: list[str], what: str = "") -> None:
+    """A list's names each named once, else "lists 'a' more than once" (``what`` before the names: "the label(s) ")."""
+    dupes = sorted({n for n in value if value.count(n) > 1})
+    if dupes:
+        raise ValueError(f"lists {what}{allowed(dupes)} more than once")
+
+
 def _known_and_distinct(value: list[str], known: Collection[str], what: str, listed: str) -> list[str]:
     """``value``, a list of names each of which must be one of ``known`` and named once (``what``: "statistic")."""
     for name in value:
         if name not in known:
             raise ValueError(f"unknown {what} {name!r}; {listed}: {allowed(known)}.{did_you_mean(name, known)}")
-    dupes = sorted({n for n in value if value.count(n) > 1})
-    if dupes:
-        raise ValueError(f"lists {allowed(dupes)} more than once")
+    _once_each(value)
     return value
 
 
@@ -358,9 +363,7 @@ class DataSpec(_Strict):
         if value is None:
             return value
         texts = [str(v) for v in value]
-        dupes = sorted({t for t in texts if texts.count(t) > 1})
-        if dupes:
-            raise ValueError(f"lists the label(s) {allowed(dupes)} more than once")
+        _once_each(texts, "the label(s) ")
         if len(texts) < 2:
             raise ValueError(f"needs at least two class labels; got {value!r}")
         return value
@@ -383,9 +386,7 @@ class DataSpec(_Strict):
         if isinstance(value, list):
             if not value:
                 raise ValueError("must name at least one target column")
-            dupes = sorted({t for t in value if value.count(t) > 1})
-            if dupes:
-                raise ValueError(f"lists {allowed(dupes)} more than once")
+            _once_each(value)
         return value
 
     @property
@@ -400,9 +401,7 @@ class DataSpec(_Strict):
             return value
         if not value:
             raise ValueError("must name at least one free-text column (or leave data.text out)")
-        dupes = sorted({t for t in value if value.count(t) > 1})
-        if dupes:
-            raise ValueError(f"lists {allowed(dupes)} more than once")
+        _once_each(value)
         return value
 
     @model_validator(mode="after")
@@ -919,9 +918,7 @@ class PseudoLabelSpec(_Strict):
         if value is not None:
             if not value:
                 raise ValueError("must name at least one model (leave it out to refit the source's models)")
-            dupes = sorted({m for m in value if value.count(m) > 1})
-            if dupes:
-                raise ValueError(f"lists {allowed(dupes)} more than once")
+            _once_each(value)
         return value
 
 
