@@ -233,41 +233,65 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
             frame = read(quotes_after_spaces(source, sep) if names else source)
     except pl.exceptions.ComputeError as exc:
         if not (given is None and is_utf8_error(exc)):
-            scan = scan_records(path, sep, len(header), names is not None)
-            opened = open_quote_line(path, sep) if scan.ragged is None else None
-            if opened is not None:  # polars said 'could not parse `"hel` as dtype `str`'
-                raise DataError(
-                    f"the {role} file {str(path)!r} ends inside a quoted value that opens on line {opened} (its '\"' "
-                    f"is never closed): {CUT_SHORT}; or, if that line is whole, a value there opens a quote it does "
-                    "not close (a '\"' inside a quoted value is written '\"\"')"
-                ) from exc
-            if scan.ragged is None:
+            error = _broken_records_error(path, role, sep, len(header), names is not None)
+            if error is None:
                 raise
-            raise ragged_error(path, role, sep, len(header), scan) from exc
+            raise error from exc
     if frame is None:  # a spreadsheet's export: Windows-1252, said once; the file's bytes read once
-        raw = raw_bytes(path)
-        wide = wide_encoding(raw[:4])
-        text, encoding = (raw.decode(wide), wide) if wide else single_byte(raw)
-        text = text.replace("\r\n", "\n").replace("\r", "\n") if ends_lines_with_cr(path) else text
-        text = text[m.end() :] if (m := SEP_LINE.match(text)) else text
-        if not wide and multiprocessing.parent_process() is None:  # a byte order mark says its encoding itself
-            warnings.warn(
-                f"the {role} file {str(path)!r} is not UTF-8 ({utf8_break(raw).strip()}): read as {encoding}; "
-                "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
-                DataWarning,
-                stacklevel=1,
-            )
+        text = _not_utf8_text(path, role)
         header, names = read_header(io.StringIO(text, newline=""), sep)  # its names, decoded so
         overrides = dict.fromkeys(kept_as_written(names or header, options.keep_text), pl.String)
         decoded = io.BytesIO(text.encode("utf-8"))
         frame = read(quotes_after_spaces(decoded, sep) if names else decoded)
     if options.decimal == "," and sep == "," and options.thousands == ".":
         refuse_dots_beside_dot_thousands(frame, path, role, names)
+    return _checked_records(frame, path, role, sep, header, names is not None)
+
+
+def _broken_records_error(path: Path, role: str, sep: str, n_header: int, spaced: bool) -> DataError | None:
+    """The error for a file polars could not read because of its records: one cut short inside a quoted value, or a
+    ragged record (:func:`~.records.scan_records`); None where the records are whole (polars' own error then)."""
+    scan = scan_records(path, sep, n_header, spaced)
+    opened = open_quote_line(path, sep) if scan.ragged is None else None
+    if opened is not None:  # polars said 'could not parse `"hel` as dtype `str`'
+        return DataError(
+            f"the {role} file {str(path)!r} ends inside a quoted value that opens on line {opened} (its '\"' "
+            f"is never closed): {CUT_SHORT}; or, if that line is whole, a value there opens a quote it does "
+            "not close (a '\"' inside a quoted value is written '\"\"')"
+        )
+    if scan.ragged is None:
+        return None
+    return ragged_error(path, role, sep, n_header, scan)
+
+
+def _not_utf8_text(path: Path, role: str) -> str:
+    """The text of a file that is not UTF-8 (a spreadsheet's export): UTF-16 / 32 where a byte order mark says so,
+    else Windows-1252 (or Latin-1), said once; its lines ending in a line feed, without Excel's ``sep=;`` line."""
+    raw = raw_bytes(path)
+    wide = wide_encoding(raw[:4])
+    text, encoding = (raw.decode(wide), wide) if wide else single_byte(raw)
+    text = text.replace("\r\n", "\n").replace("\r", "\n") if ends_lines_with_cr(path) else text
+    text = text[m.end() :] if (m := SEP_LINE.match(text)) else text
+    if not wide and multiprocessing.parent_process() is None:  # a byte order mark says its encoding itself
+        warnings.warn(
+            f"the {role} file {str(path)!r} is not UTF-8 ({utf8_break(raw).strip()}): read as {encoding}; "
+            "set data.encoding if it is another (e.g. 'shift_jis', 'gbk')",
+            DataWarning,
+            stacklevel=1,
+        )
+    return text
+
+
+def _checked_records(
+    frame: pl.DataFrame, path: Path, role: str, sep: str, header: list[str], spaced: bool
+) -> pl.DataFrame:
+    """``frame`` without the rows of nulls polars read for blank lines; a ragged record that polars read as a short
+    row refused (:func:`~.records.ragged_error`), and a file ending in a separator without a line end warned of."""
     # A short record or a blank line leaves the last column empty: without one, the file is whole. (In a one-column
     # file, an empty line is that column's missing value.)
     if len(header) < 2 or frame.height == 0 or frame.to_series(-1).null_count() == 0:
         return frame
-    scan = scan_records(path, sep, len(header), names is not None)
+    scan = scan_records(path, sep, len(header), spaced)
     if scan.ragged is not None:
         raise ragged_error(path, role, sep, len(header), scan)
     if scan.blank and scan.n_records == frame.height:  # polars reads a blank line as a row of nulls; it holds no row
