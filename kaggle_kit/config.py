@@ -2,7 +2,8 @@
 
 Everything a run needs is declared here and checked once, at the boundary: unknown keys ("did you mean ...?"),
 wrong types, and impossible combinations (a metric that cannot score the task, group folds without a group column)
-are rejected with a :class:`~kaggle_kit.errors.ConfigError` naming the key and the allowed values.
+are rejected with a :class:`~kaggle_kit.errors.ConfigError` naming the key and the allowed values (the message of
+a fault pydantic finds is worded by :mod:`kaggle_kit.config_hints`).
 
 Example::
 
@@ -22,7 +23,7 @@ import numbers
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -118,6 +119,22 @@ def _check_safe_name(value: str, what: str) -> str:
     return value
 
 
+def _once_each(value: list[str], what: str = "") -> None:
+    """A list's names each named once, else "lists 'a' more than once" (``what`` before the names: "the label(s) ")."""
+    dupes = sorted({n for n in value if value.count(n) > 1})
+    if dupes:
+        raise ValueError(f"lists {what}{allowed(dupes)} more than once")
+
+
+def _known_and_distinct(value: list[str], known: Collection[str], what: str, listed: str) -> list[str]:
+    """``value``, a list of names each of which must be one of ``known`` and named once (``what``: "statistic")."""
+    for name in value:
+        if name not in known:
+            raise ValueError(f"unknown {what} {name!r}; {listed}: {allowed(known)}.{did_you_mean(name, known)}")
+    _once_each(value)
+    return value
+
+
 #: What ``data.sequences.aggregates`` holds when it is not given: statistics most sensor competitions start from.
 DEFAULT_SEQUENCE_AGGREGATES = ("mean", "std", "min", "max", "first", "last")
 
@@ -156,14 +173,7 @@ class SequenceSpec(_Strict):
     def _known_stats(cls, value: list[str]) -> list[str]:
         from .features.sequence import SEQUENCE_STATS
 
-        for stat in value:
-            if stat not in SEQUENCE_STATS:
-                hint = did_you_mean(stat, SEQUENCE_STATS)
-                raise ValueError(f"unknown statistic {stat!r}; allowed: {allowed(SEQUENCE_STATS)}.{hint}")
-        dupes = sorted({s for s in value if value.count(s) > 1})
-        if dupes:
-            raise ValueError(f"lists {allowed(dupes)} more than once")
-        return value
+        return _known_and_distinct(value, SEQUENCE_STATS, "statistic", "allowed")
 
     @field_validator("columns")
     @classmethod
@@ -353,9 +363,7 @@ class DataSpec(_Strict):
         if value is None:
             return value
         texts = [str(v) for v in value]
-        dupes = sorted({t for t in texts if texts.count(t) > 1})
-        if dupes:
-            raise ValueError(f"lists the label(s) {allowed(dupes)} more than once")
+        _once_each(texts, "the label(s) ")
         if len(texts) < 2:
             raise ValueError(f"needs at least two class labels; got {value!r}")
         return value
@@ -378,9 +386,7 @@ class DataSpec(_Strict):
         if isinstance(value, list):
             if not value:
                 raise ValueError("must name at least one target column")
-            dupes = sorted({t for t in value if value.count(t) > 1})
-            if dupes:
-                raise ValueError(f"lists {allowed(dupes)} more than once")
+            _once_each(value)
         return value
 
     @property
@@ -395,9 +401,7 @@ class DataSpec(_Strict):
             return value
         if not value:
             raise ValueError("must name at least one free-text column (or leave data.text out)")
-        dupes = sorted({t for t in value if value.count(t) > 1})
-        if dupes:
-            raise ValueError(f"lists {allowed(dupes)} more than once")
+        _once_each(value)
         return value
 
     @model_validator(mode="after")
@@ -782,6 +786,7 @@ def _check_override(family: str, table: dict[str, Any]) -> None:
     """``[search.overrides.<family>]``'s values, as the spec is read: each is set on every config of the family, and
     a bad one had failed as the search started (``params = 5``: a TypeError's traceback; ``num_boost_round = 0``:
     pydantic's own text, with a link)."""
+    from .config_hints import explain  # here: it imports this module's spec classes
     from .runtime.search.spaces import SPACES
 
     params = table.get("params", {})
@@ -796,7 +801,7 @@ def _check_override(family: str, table: dict[str, Any]) -> None:
         ModelSpec(name=f"{family}_c000", kind=space.kind, params={**space.fixed, **params}, **fields)
     except ValidationError as exc:
         error = exc.errors()[0]  # said as the key's own fault would be, the override's path before its key
-        raise ValueError(_explain({**error, "loc": ("search", "overrides", family, *error["loc"])})) from None
+        raise ValueError(explain({**error, "loc": ("search", "overrides", family, *error["loc"])})) from None
 
 
 class SearchSpec(_Strict):
@@ -829,13 +834,7 @@ class SearchSpec(_Strict):
     def _known_families(cls, value: list[str]) -> list[str]:
         from .runtime.search.spaces import SPACES
 
-        for family in value:
-            if family not in SPACES:
-                raise ValueError(f"unknown family {family!r}; known: {allowed(SPACES)}.{did_you_mean(family, SPACES)}")
-        dupes = sorted({f for f in value if value.count(f) > 1})
-        if dupes:
-            raise ValueError(f"lists {allowed(dupes)} more than once")
-        return value
+        return _known_and_distinct(value, SPACES, "family", "known")
 
     @field_validator("n_configs", mode="before")
     @classmethod
@@ -919,9 +918,7 @@ class PseudoLabelSpec(_Strict):
         if value is not None:
             if not value:
                 raise ValueError("must name at least one model (leave it out to refit the source's models)")
-            dupes = sorted({m for m in value if value.count(m) > 1})
-            if dupes:
-                raise ValueError(f"lists {allowed(dupes)} more than once")
+            _once_each(value)
         return value
 
 
@@ -1280,165 +1277,7 @@ def spec_hash(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-# ---------------------------------------------------------------------------------------------- loading + errors
-_SECTION_MODELS: dict[str, type[BaseModel]] = {
-    "": CompetitionSpec,
-    "data": DataSpec,
-    "sequences": SequenceSpec,
-    "images": ImageFilesSpec,
-    "folds": FoldSpec,
-    "run": RunSpec,
-    "models": ModelSpec,
-    "search": SearchSpec,
-    "pseudo_label": PseudoLabelSpec,
-    "distribution": DistributionSpec,
-}
-
-
-def _key_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _section_of(loc: tuple[Any, ...]) -> type[BaseModel]:
-    names = [p for p in loc[:-1] if isinstance(p, str)]
-    if len(names) == 2 and names[0] == "pipelines":  # pipelines.<name>.<key>
-        return PipelineSpec
-    return _SECTION_MODELS.get(names[-1] if names else "", CompetitionSpec)
-
-
-#: other tools' names of the spec's keys: scikit-learn's, the libraries' own, other kits'
-_KEY_SYNONYMS = {
-    "n_estimators": "num_boost_round",
-    "num_iterations": "num_boost_round",
-    "iterations": "num_boost_round",
-    "num_rounds": "num_boost_round",
-    "nrounds": "num_boost_round",
-    "early_stopping": "early_stopping_rounds",
-    "random_state": "seed",
-    "random_seed": "seed",
-    "cv": "n_splits",
-    "folds": "n_splits",
-    "nfold": "n_splits",
-}
-
-
-def _unknown_key_hint(section: type[BaseModel], key: str, value: Any, fields: list[str]) -> str:
-    """What an unknown key meant: the spec's name for another tool's (``n_estimators``: it suggested 'estimator'),
-    the closest allowed key, or, in a model, where a library's parameter goes (``learning_rate = 0.05`` beside
-    ``kind``: it was "unknown key" and the list of allowed keys)."""
-    same = _KEY_SYNONYMS.get(key)
-    if same in fields:
-        return f" Did you mean {same!r}?"
-    if same == "seed" and section is FoldSpec:
-        return " The spec's top-level seed = ... fixes the folds."
-    close = did_you_mean(key, fields)
-    if close or section is not ModelSpec:
-        return close
-    return f" A library's parameter goes in the model's params table: params = {{ {_inline(key, value)} }}"
-
-
-def _inline(key: str, value: Any) -> str:
-    """``key = value`` on one line, as TOML writes it (tomli_w writes a list one item a line); the key alone where the
-    value is no TOML scalar or list of them (a Python caller's None: tomli_w's TypeError)."""
-    items = value if isinstance(value, list) else [value]
-    if not all(isinstance(v, (str, int, float, bool)) for v in items):
-        return key
-    parts = [tomli_w.dumps({key: v}).strip().split(" = ", 1) for v in items]
-    values = [part[1] for part in parts]
-    return f"{parts[0][0] if parts else key} = " + (f"[{', '.join(values)}]" if isinstance(value, list) else values[0])
-
-
-#: pydantic's bound errors, as a message states the bound
-_BOUNDS = {
-    "greater_than_equal": "at least",
-    "greater_than": "more than",
-    "less_than_equal": "at most",
-    "less_than": "less than",
-}
-
-
-#: what a message on these keys adds to say the fix
-_KEY_HINTS = {"early_stopping_rounds": " (0 turns early stopping off)", "n_jobs": " (0 = one task per CPU core)"}
-
-
-def _explain(error: dict[str, Any], data: Any = None) -> str:
-    loc = tuple(error["loc"])
-    key = _key_path(loc)
-    owner = ""
-    if len(loc) > 2 and loc[0] == "models" and loc[2] != "name" and isinstance(loc[1], int) and isinstance(data, dict):
-        models = data.get("models")  # models[3] alone sends the user counting tables: name the model too
-        model = models[loc[1]] if isinstance(models, list) and loc[1] < len(models) else None
-        if isinstance(model, dict) and isinstance(model.get("name"), str):
-            owner = f" (model {model['name']!r})"
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        section = _section_of(loc)
-        fields = [f for f, info in section.model_fields.items() if not info.exclude]
-        hint = _unknown_key_hint(section, str(loc[-1]), error.get("input"), fields)
-        return f"unknown key {key!r}{owner}; allowed here: {allowed(fields)}.{hint}"
-    if kind == "missing":
-        return f"missing required key {key!r}{owner}"
-    key += owner
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"{key} must be one of {expected}; got {error.get('input')!r}.{_literal_hint(error)}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    bound = _BOUNDS.get(kind)
-    if bound is not None:  # pydantic's "Input should be greater than or equal to 2" names neither key nor value
-        limit = next(iter(error.get("ctx", {}).values()), "?")
-        hint = _KEY_HINTS.get(str(loc[-1]), "") if loc else ""
-        shown = f"{limit:g}" if isinstance(limit, float) else limit  # 0.0 as 0; a 32-bit seed's bound in full
-        return f"{key} must be {bound} {shown}{hint}; got {error.get('input')!r}"
-    shape = _shape_slip(kind, loc, key, error.get("input"))
-    if shape:
-        return shape
-    if kind == "int_from_float":
-        return f"{key} must be a whole number; got {error.get('input')!r}"
-    if kind == "dict_type" and loc[-1] == "params":
-        example = "{ num_leaves = 31 }"
-        return f"{key} must be a table of the library's parameters, such as {example}; got {error['input']!r}"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
-        return f"{key}: {message}; got {error.get('input')!r}"
-    if loc and message.startswith("["):  # a list item named by the validator itself: steps[2] (clip): ...
-        return f"{key}{message}"
-    if kind != "value_error" and "input" in error and isinstance(error["input"], (int, float, str)):
-        message += f"; got {error['input']!r}"  # pydantic's own text names no value
-    return f"{key}: {message}" if loc else message
-
-
-def _shape_slip(kind: str, loc: tuple[Any, ...], key: str, got: Any) -> str:
-    """A table, array of tables or list written in the other TOML shape, said with the shape to write; "" for any
-    other fault. (pydantic said "Input should be a valid dictionary or instance of DataSpec".)"""
-    if kind == "list_type" and loc == ("models",) and isinstance(got, dict):
-        return "models must be [[models]] tables (two brackets), one per model; got one [models] table"
-    if kind == "list_type" and isinstance(got, (str, int, float)):
-        return f"{key} must be a list; write [{got!r}] for one item; got {got!r}"
-    tables = all(isinstance(part, str) for part in loc)
-    if kind == "dict_type" and loc == ("pipelines",) and isinstance(got, list):
-        return "pipelines are tables by name, [pipelines.NAME] with steps = [...]; got [[pipelines]] (a list)"
-    if kind == "model_type" and tables and isinstance(got, list):
-        return f"{key} must be one [{key}] table (one bracket); got [[{key}]] (a list of {len(got)} table(s))"
-    if kind == "model_type":
-        return f"{key} must be a table of keys (key = value lines, or {{ key = value, ... }}); got {got!r}"
-    return ""
-
-
-def _literal_hint(error: dict[str, Any]) -> str:
-    expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-    got = error.get("input")
-    return did_you_mean(got, expected) if isinstance(got, str) else ""
-
-
-def validation_message(exc: ValidationError, source: str, data: Any = None) -> str:
-    """One line per fault of ``exc``; ``data``, the validated dict, lets a model's fault name the model."""
-    lines = [_explain(e, data) for e in exc.errors()]
-    return f"{source}: invalid competition spec:\n  - " + "\n  - ".join(lines)
+# ---------------------------------------------------------------------------------------------- loading
 
 
 def build_spec(data: dict[str, Any], *, base_dir: Path | str = ".", source: str = "spec") -> CompetitionSpec:
@@ -1448,6 +1287,8 @@ def build_spec(data: dict[str, Any], *, base_dir: Path | str = ".", source: str 
             f"{source}: unknown key 'base_dir' (data paths are relative to the config file's folder, "
             "or to build_spec's base_dir argument)"
         )
+    from .config_hints import validation_message  # here: it imports this module's spec classes
+
     try:
         return CompetitionSpec.model_validate({**data, "base_dir": Path(base_dir)})
     except ValidationError as exc:

@@ -56,19 +56,12 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
+from .readers.headers import header_key
 from .readers.image_folders import find_image_files, has_folders, image_files_hint, image_folder_message
 from .readers.images import image_shape
+from .readers.numbers import numbers_as_text
 from .readers.sequences import TIME_OF_DAY
-from .readers.tables import (
-    ReadOptions,
-    header_key,
-    is_unnamed,
-    numbers_as_text,
-    read_head,
-    read_table,
-    sniff_separator,
-    unnamed_to_drop,
-)
+from .readers.tables import ReadOptions, is_unnamed, read_head, read_table, sniff_separator, unnamed_to_drop
 from .runtime.store import KAGGLE_WRITABLE, check_writable
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 from .submit import GRID_NAME

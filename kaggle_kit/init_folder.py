@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import SAFE_NAME
 from .errors import ConfigError
 from .init_config import TABLE_SUFFIXES
-from .readers.tables import require_given_file
+from .readers.paths import require_given_file
 
 #: training tables by the names Kaggle gives them, preferred in this order over any other ``train*`` table
 _TRAIN_STEMS = ("train", "train_features", "train_sequences")

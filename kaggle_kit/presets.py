@@ -395,7 +395,8 @@ def expand_preset(spec: Any, profile: DataProfile, *, jobs: int = 2) -> tuple[An
         return spec, None
     from pydantic import ValidationError
 
-    from .config import ModelSpec, PipelineSpec, validation_message
+    from .config import ModelSpec, PipelineSpec
+    from .config_hints import validation_message
 
     resolved = resolve_preset(spec.preset, profile, jobs=jobs)
     own = {m.name for m in spec.models}

@@ -22,7 +22,8 @@ from pathlib import Path
 import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
-from .readers.tables import ReadOptions, header_key, is_unnamed, read_table, unnamed_to_drop
+from .readers.headers import header_key
+from .readers.tables import ReadOptions, is_unnamed, read_table, unnamed_to_drop
 
 
 class OtherTestRows(DataError):
@@ -205,7 +206,7 @@ def whole_label(label: str) -> str:
 
 def label_key(name: str) -> str:
     """A class (or target) column's name as the sample's columns are matched to the run's: spaces around it and case
-    aside (:func:`~kaggle_kit.readers.tables.header_key`, a header `` b`` for the target ``b``), ``'1'`` for the class
+    aside (:func:`~kaggle_kit.readers.headers.header_key`, a header `` b`` for the target ``b``), ``'1'`` for the class
     ``'1.0'``, and ``'_'`` for a space within (a header ``High_Risk`` for the class ``High Risk``)."""
     return re.sub(r"\s", "_", whole_label(header_key(name)))
 

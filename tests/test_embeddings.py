@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,32 +29,20 @@ from kaggle_kit.runtime import embeddings, fold_fit, runner
 from kaggle_kit.runtime.progress import PlainProgress
 from kaggle_kit.runtime.store import RunStore
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # as tests/test_benchmarks.py does
+from embedding_leak import SIDE
+from embedding_leak import shapes as noisy_shapes
+
 torch = pytest.importorskip("torch")
 
-SIDE = 12
-SHAPES = np.array(
-    [
-        [[0, 1, 0], [1, 1, 1], [0, 1, 0]],  # plus
-        [[1, 0, 1], [0, 1, 0], [1, 0, 1]],  # x
-        [[1, 1, 1], [1, 0, 1], [1, 1, 1]],  # ring
-    ],
-    dtype=np.float32,
-)
-NAMES = np.array(["plus", "x", "ring"])
 NET = {"epochs": 12, "patience": 0, "batch_size": 32, "lr": 3e-3, "image_shape": [SIDE, SIDE, 1], "channels": [8, 16]}
 TREE = {"num_boost_round": 200, "early_stopping_rounds": 20, "params": {"learning_rate": 0.1, "num_leaves": 7}}
 N_TRAIN, N_TEST = 300, 90
 
 
 def shapes(n: int, seed: int) -> pl.DataFrame:
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, n)
-    images = rng.normal(0, 0.35, (n, SIDE, SIDE)).astype(np.float32)
-    for i in range(n):
-        r, c = rng.integers(0, SIDE - 2, 2)
-        images[i, r : r + 3, c : c + 3] += SHAPES[y[i]]
-    frame = pl.DataFrame(images.reshape(n, -1), schema=[f"pixel{k}" for k in range(SIDE * SIDE)], orient="row")
-    return frame.with_columns(pl.Series("id", np.arange(n)), pl.Series("label", NAMES[y]))
+    """``n`` images with their shape's name as ``label``: the benchmark's task without its label noise."""
+    return noisy_shapes(n, 0.0, seed)
 
 
 def spec_of(root: Path, models: list[dict], **extra: object) -> kaggle_kit.CompetitionSpec:

@@ -732,7 +732,7 @@ def test_a_file_is_read_as_another_files_names_by_one_rule_everywhere() -> None:
     """One rule (readers.tables.header_renames) renames a test column to train's name, an imported predictions
     file's to the run's, and finds the id whose spelling a file keeps: the one column named so but for spaces and
     case, never where two columns or two names share that key, never a column in ``keep`` or one of the names."""
-    from kaggle_kit.readers.tables import header_renames
+    from kaggle_kit.readers.headers import header_renames
 
     assert header_renames(["ID", "F1 ", "x"], ["id", "f1", "x"]) == {"ID": "id", "F1 ": "f1"}
     assert header_renames(["id", "ID"], ["id"]) == {}  # the name is there

@@ -38,7 +38,7 @@ import polars as pl
 
 from ..errors import DataError, DataWarning, StoreError
 from ..metrics import run_metric
-from ..readers.tables import header_key, header_renames
+from ..readers.headers import header_key, header_renames
 from ..runtime.folds import Folds
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from ..sample_submission import whole_label

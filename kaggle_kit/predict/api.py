@@ -17,7 +17,7 @@ import polars as pl
 
 from ..errors import ConfigError
 from ..readers.frames import is_pandas, like_input
-from ..readers.tables import require_given_file
+from ..readers.paths import require_given_file
 from ..runtime.threads import cpu_count
 from ..submit import refuse_overwriting_inputs
 from .best import best_choice

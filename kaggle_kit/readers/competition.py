@@ -31,11 +31,13 @@ from .codes import CodeSplit, split_like, split_train
 from .date_formats import apply_formats, find_formats, formats_where_dated, found_message
 from .dates import dates_outside_train
 from .frames import as_polars
+from .headers import header_renames
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
+from .paths import shown_path
 from .scales import numeric_ranges, scale_mismatch
-from .tables import ReadOptions, header_renames, read_table, shown_path, unnamed_to_drop
+from .tables import ReadOptions, read_table, unnamed_to_drop
 
 #: what to do about a test column on another scale than train's (:mod:`.scales`)
 SCALE_FIX = (

@@ -46,7 +46,7 @@ from ..features.sequence_store import SEQUENCE_ROW
 from ..models.nn.images import ReadNotes
 from .image_folders import IMAGE_SUFFIXES
 from .image_stream import IMAGE_REF, MAX_ROWS, ImageStream, use_stream
-from .tables import path_hint, working_folder_note
+from .paths import path_hint, working_folder_note
 
 _PIXEL = re.compile(r"pixel\d+")
 #: files listed in a "missing" error
@@ -161,6 +161,16 @@ def _files(
     spec: CompetitionSpec, images: ImageFilesSpec, frame: pl.DataFrame, role: str, column: str, key: str
 ) -> tuple[list[str], list[str]]:
     """The rows' files (each one there, else an error naming them) and the rows' labels for messages."""
+    paths, labels = _row_files(spec, images, frame, role, column, key)
+    _check_present(paths, labels, role, key, images, column)
+    return [str(p) for p in paths], labels
+
+
+def _row_files(
+    spec: CompetitionSpec, images: ImageFilesSpec, frame: pl.DataFrame, role: str, column: str, key: str
+) -> tuple[list[Path], list[str]]:
+    """The paths of the rows' image files (not yet looked for) and the rows' labels for messages; an error where
+    ``frame`` lacks the column that names them, or has no rows."""
     if column not in frame.columns:
         raise DataError(
             f"data.images.column = {column!r} is not a column of the {role} file; columns: {frame.columns[:20]}"
@@ -168,9 +178,7 @@ def _files(
     if frame.height == 0:
         raise DataError(f"the {role} table has no rows, so no images to read")
     paths = _paths(images, frame[column], _folder(spec, getattr(images, key), key), role)
-    labels = _labels(spec, frame)
-    _check_present(paths, labels, role, key, images, column)
-    return [str(p) for p in paths], labels
+    return paths, _labels(spec, frame)
 
 
 def _attach_refs(
@@ -344,15 +352,7 @@ def _attach(
     what reading them found, for warnings once for train's and test's files."""
     from ..models.nn.images import load_images, pixel_frame, pixel_names, read_image
 
-    if column not in frame.columns:
-        raise DataError(
-            f"data.images.column = {column!r} is not a column of the {role} file; columns: {frame.columns[:20]}"
-        )
-    if frame.height == 0:
-        raise DataError(f"the {role} table has no rows, so no images to read")
-    folder = _folder(spec, getattr(images, key), key)
-    paths = _paths(images, frame[column], folder, role)
-    labels = _labels(spec, frame)
+    paths, labels = _row_files(spec, images, frame, role, column, key)
     size = (images.size[0], images.size[1]) if images.size is not None else None
     existing = [c for c in frame.columns if _PIXEL.fullmatch(c)]
     if existing:

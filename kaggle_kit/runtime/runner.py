@@ -43,8 +43,8 @@ from ..config import (
     as_spec,
     names_of,
     spec_hash,
-    validation_message,
 )
+from ..config_hints import validation_message
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed, name_a_few
 from ..features.pipeline import check_step_columns

@@ -187,8 +187,7 @@ def read_image(
     if background not in BACKGROUNDS:
         raise DataError(f"background must be one of {sorted(BACKGROUNDS)}; got {background!r}")
     with _reading(path, label), Image.open(path) as img:
-        if notes is not None and _several_frames(img):
-            notes.frames.append((str(path), label, int(img.n_frames)))
+        if _note_frames(img, path, label, notes):
             img.seek(0)
         img = _opaque(_to_8_bits(_upright(img), path, label, notes), channels, background).convert(_MODES[channels])
         if size is not None and img.size != (size[1], size[0]):
@@ -205,8 +204,7 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
     from PIL import Image
 
     with _reading(path, label), Image.open(path) as img:
-        if notes is not None and _several_frames(img):
-            notes.frames.append((str(path), label, int(img.n_frames)))
+        _note_frames(img, path, label, notes)
         img.seek(0)
         w, h = img.size  # before a JPEG's draft, which shrinks it
         if img.format == "PNG" and not _png_checked_whole(img, path):
@@ -224,7 +222,7 @@ def check_image(path: str | Path, label: str | None = None, notes: ReadNotes | N
             img.load()
             if img.mode == "F" and notes is not None:
                 _float_scale(np.asarray(img), path, label, notes)
-        return (w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
+        return _turned(w, h, exif)
 
 
 def _png_checked_whole(img: Any, path: str | Path) -> bool:
@@ -239,6 +237,15 @@ def _png_checked_whole(img: Any, path: str | Path) -> bool:
     except (OSError, SyntaxError):  # Pillow's "broken PNG file (bad header checksum ...)" is a SyntaxError
         return False
     return "exif" in img.info or b"eXIf" not in Path(path).read_bytes()
+
+
+def _note_frames(img: Any, path: str | Path, label: str | None, notes: ReadNotes | None) -> bool:
+    """Whether ``notes`` is given and an opened image holds several frames (:func:`_several_frames`), which are then
+    noted in it (its first is read)."""
+    if notes is None or not _several_frames(img):
+        return False
+    notes.frames.append((str(path), label, int(img.n_frames)))
+    return True
 
 
 def _several_frames(img: Any) -> bool:
@@ -306,7 +313,13 @@ def upright_size(img: Any) -> tuple[int, int]:
     """``(height, width)`` of an opened image as :func:`read_image` reads it (upright: orientations 5 to 8 turn it a
     quarter), from its header and EXIF tag, nothing else decoded (but a PNG's, whose EXIF may follow the pixels)."""
     w, h = img.size
-    return (w, h) if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
+    return _turned(w, h, img.getexif())
+
+
+def _turned(w: int, h: int, exif: Any) -> tuple[int, int]:
+    """``(height, width)`` of an image stored ``w`` x ``h`` as it is shown: its EXIF orientations 5 to 8 turn it a
+    quarter."""
+    return (w, h) if exif.get(_ORIENTATION) in (5, 6, 7, 8) else (h, w)
 
 
 def _opaque(img: Any, channels: int, background: str) -> Any:
