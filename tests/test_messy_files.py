@@ -433,7 +433,7 @@ def test_a_files_last_byte_is_read_only_where_its_last_value_is_missing(
     def last_byte(path: Path) -> bytes:
         raise AssertionError("the last byte read")
 
-    monkeypatch.setattr(tables, "_last_byte", last_byte)
+    monkeypatch.setattr(tables, "last_byte", last_byte)
     assert tables.read_table(path, role="train")["x"].to_list() == [None, 0.5]
 
 
@@ -729,7 +729,7 @@ def test_an_id_column_named_otherwise_keeps_its_spelling(name: str, suffix: str,
 
 
 def test_a_file_is_read_as_another_files_names_by_one_rule_everywhere() -> None:
-    """One rule (readers.tables.header_renames) renames a test column to train's name, an imported predictions
+    """One rule (readers.headers.header_renames) renames a test column to train's name, an imported predictions
     file's to the run's, and finds the id whose spelling a file keeps: the one column named so but for spaces and
     case, never where two columns or two names share that key, never a column in ``keep`` or one of the names."""
     from kaggle_kit.readers.headers import header_renames

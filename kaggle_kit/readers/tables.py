@@ -43,6 +43,7 @@ from .text_files import (
     has_bom,
     header_is_utf8,
     is_utf8_error,
+    last_byte,
     not_utf8,
     open_text,
     opener,
@@ -53,7 +54,6 @@ from .text_files import (
     utf8_break,
     wide_encoding,
 )
-from .text_files import last_byte as _last_byte  # the name tests/test_messy_files.py patches
 
 #: Separators a CSV file's header line is sniffed for, when data.separator is not set.
 SEPARATORS = (",", ";", "\t", "|")
@@ -298,7 +298,7 @@ def _checked_records(
         frame = frame.with_row_index("__row__").filter(~pl.col("__row__").is_in(scan.blank)).drop("__row__")
     # '7,3.5,' and no more (every line: no); the last byte read where the last value is missing (a .gz file's is its
     # whole text decompressed)
-    ends_in_sep = header[-1].strip() and frame.to_series(-1)[-1] is None and _last_byte(path) == sep.encode()
+    ends_in_sep = header[-1].strip() and frame.to_series(-1)[-1] is None and last_byte(path) == sep.encode()
     if ends_in_sep and multiprocessing.parent_process() is None:
         warnings.warn(
             f"the {role} file {str(path)!r} ends in a separator without a line end: its last row's last value is read "
