@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..config import ModelSpec, spec_hash
-from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..errors import ConfigError, DataError, StoreError, allowed, did_you_mean
 from ..metrics import Metric
 from ..models import make_adapter
 from .executors import Context, Task, run_tasks
@@ -79,6 +79,11 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
         raise ConfigError(
             "pseudo_label labels test rows, and the run has no test rows: set data.test (or pass test=) or remove "
             "[pseudo_label]"
+        )
+    if session.data.test.height == 0:  # else every round refits its models on the training rows alone, as they were
+        raise DataError(
+            "pseudo_label labels test rows, and the run's test table has 0 rows: give the test file its rows, or "
+            "remove [pseudo_label]"
         )
     from ..blend.storage import blend_names, read_blend
 
@@ -158,7 +163,8 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
         note = f"pseudo-labelling skipped: its source {allowed(failed)} has no finished folds in this run"
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
     labels: LabelSource = _first_source(session, plan)
-    results, records = list(outcome.results), []
+    source = _LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
+    results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
     for round_ in range(1, plan.rounds + 1):
         specs = []
@@ -196,13 +202,31 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
             made.append((model.name, key))
             finished = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
             counts = [f.n_pseudo for f in finished if f is not None]
-            records.append(_record(result, base.name, round_, plan, done, counts, key))
-        if any(name in errors for name, _ in made):
-            break  # a later round would label with a model that failed
+            record = _record(result, base.name, round_, plan, done, counts, key, source)
+            if counts and not any(counts):  # the threshold took no test row: the model is its base model refitted
+                record["most_confident"] = max(_top(labels.fold(r, k)) for r, k in folds.tasks())
+            records.append(record)
+        failed_now = [name for name, _ in made if name in errors]
+        if failed_now:  # a later round would label with a model that failed
+            if round_ < plan.rounds:
+                later = (
+                    f"round {plan.rounds} was"
+                    if round_ + 1 == plan.rounds
+                    else f"rounds {round_ + 1}-{plan.rounds} were"
+                )
+                stopped = (
+                    f"pseudo-labelling stopped after round {round_} of {plan.rounds}: {allowed(failed_now)} failed, "
+                    f"and round {round_ + 1} would label with it; {later} not fitted (a rerun fits them, reusing every "
+                    "finished fold)"
+                )
+                session.say(stopped)
+                extra_notes.append(stopped)
+            break
         labels = _PreviousRound(store, made)
+        source = _LabelsOf.round(round_, results[-len(made) :])
     _add_to_meta(store, [(r["name"], r["key"], r["kind"]) for r in records])
     atomic_write(store.root / RECORD, json.dumps({"pseudo_label": records}, indent=1).encode())
-    notes = [pseudo_line(r, metric) for r in records]
+    notes = [*(pseudo_line(r, metric) for r in records), *extra_notes]
     return FitOutcome(tuple(results), outcome.fitted + fitted, outcome.reused + reused, (*outcome.notes, *notes))
 
 
@@ -216,6 +240,33 @@ class LabelSource(ABC):
     @abstractmethod
     def fold(self, repeat: int, fold: int) -> np.ndarray:
         """``(n_test, C)`` probabilities of the test rows for fold ``(repeat, fold)``."""
+
+
+@dataclass(frozen=True)
+class _LabelsOf:
+    """What labels a round, as ``pseudo.json`` and the notes name it: round 1 the plan's source (a model or a blend),
+    round ``r > 1`` round ``r - 1``'s models (their mean), with their CV where one number says it (a model, a blend;
+    the mean of several models was never scored)."""
+
+    kind: str  # "model", "blend" or "round <r - 1>"
+    name: str
+    cv: float | None
+
+    @staticmethod
+    def first(plan: PseudoPlan, done: dict[str, ModelResult]) -> _LabelsOf:
+        cv = done[plan.source].cv if plan.blend is None else plan.blend.nested_cv
+        return _LabelsOf(plan.source_kind, plan.source, cv)
+
+    @staticmethod
+    def round(round_: int, made: Sequence[ModelResult]) -> _LabelsOf:
+        cv = made[0].cv if len(made) == 1 else None
+        return _LabelsOf(f"round {round_}", " + ".join(m.name for m in made), cv)
+
+
+def _top(proba: np.ndarray) -> float:
+    """The highest probability of a most probable class over the test rows (as :func:`_confident` measures it)."""
+    p = np.asarray(proba, dtype=np.float64)
+    return float((p / p.sum(axis=1, keepdims=True)).max(axis=1).max()) if len(p) else 0.0
 
 
 def _source_models(plan: PseudoPlan) -> list[str]:
@@ -322,22 +373,22 @@ def _record(
     done: dict[str, ModelResult],
     counts: list[int],
     key: str,
+    source: _LabelsOf,
 ) -> dict[str, Any]:
-    source_cv = done[plan.source].cv if plan.blend is None else plan.blend.nested_cv
     return {
         "name": result.name,
         "key": key,
         "kind": result.kind,
         "base": base,
         "round": round_,
-        "source": plan.source,
-        "source_kind": plan.source_kind,
+        "source": source.name,
+        "source_kind": source.kind,
         "threshold": plan.threshold,
         "soft": plan.soft,
         "status": result.status,
         "cv": result.cv,
         "base_cv": done[base].cv if base in done else None,
-        "source_cv": source_cv,
+        "source_cv": source.cv,
         "pseudo_rows": counts,
     }
 
@@ -349,11 +400,18 @@ def pseudo_line(record: dict[str, Any], metric: Metric) -> str:
         return f"pseudo-labelling: {name} did not finish ({record['status']})"
     rows = record.get("pseudo_rows") or []
     per_fold = f"{np.mean(rows):.0f} test rows per fold" if rows else "no fold finished"
+    kind = record["source_kind"]
+    of = f"{kind}'s {record['source']!r}" if kind.startswith("round") else f"{kind} {record['source']!r}"
     text = (
-        f"pseudo-labelling: {name} (round {record['round']}, labels from {record['source_kind']} "
-        f"{record['source']!r} at >= {record['threshold']:g}, {'soft' if record['soft'] else 'hard'}, {per_fold}): "
-        f"CV {metric.name} {record['cv']:.5f}"
+        f"pseudo-labelling: {name} (round {record['round']}, labels from {of} at >= {record['threshold']:g}, "
+        f"{'soft' if record['soft'] else 'hard'}, {per_fold}): CV {metric.name} {record['cv']:.5f}"
     )
+    if "most_confident" in record:  # no pseudo row at all: the model is its base model refitted, not a result
+        return (
+            f"{text}: no test row reached pseudo_label.threshold = {record['threshold']:g} in any fold (the most "
+            f"confident had {record['most_confident']:.4f}), so {name} trained on the training rows alone, as {base} "
+            "did; lower the threshold"
+        )
     base_cv = record.get("base_cv")
     if base_cv is not None and np.isfinite(base_cv):
         gain = (record["cv"] - base_cv) * (1 if metric.greater_is_better else -1)
