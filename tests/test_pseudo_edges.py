@@ -5,6 +5,7 @@ that fails; a threshold that takes no row; a 0-row test; `predict --refit` of a 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,9 @@ def test_a_threshold_that_takes_no_test_row_says_so(tmp_path: Path) -> None:
     )
     line = next(n for n in result.notes if n.startswith("pseudo-labelling: lgbm@pl1"))
     assert "no test row reached pseudo_label.threshold = 0.999999 in any fold" in line
-    assert f"the most confident had {top:.4f}" in line and "lower the threshold" in line
+    said = float(re.search(r"the most confident had ([0-9.]+)\)", line).group(1))  # type: ignore[union-attr]
+    assert said == pytest.approx(top, abs=1e-6) and said < 0.999999  # not rounded up to the threshold or past it
+    assert "lower the threshold" in line
     assert "did not help" not in line  # it was called a result: "did not help (+0.00000)"
 
 
@@ -235,3 +238,46 @@ def test_predict_with_refit_refuses_a_pseudo_labelled_model_without_sending_the_
         + stored.read_predictions("lgbm@pl1", "test").drop("id").to_numpy()
     ) / 2
     np.testing.assert_allclose(folds.drop("id").to_numpy(), mean, atol=1e-5)
+
+
+def test_a_calibrated_blend_source_labels_each_fold_with_a_calibration_fitted_on_its_training_rows_only(
+    tmp_path: Path,
+) -> None:
+    """An isotonic map fitted on every OOF row steps at the labels of each fold's held-out rows, and decides which
+    test rows it calls sure: a fold's pseudo labels must come from the map fitted on that fold's training rows."""
+    from sklearn.isotonic import IsotonicRegression
+
+    from kaggle_kit.blend import fit_blend
+
+    first = _run(tmp_path, None)
+    fit_blend(first.run_dir, "mean", models=["logreg", "lgbm"], name="iso", calibrate="isotonic")
+    result = _run(tmp_path, {"source": "iso", "threshold": THRESHOLD, "models": ["lgbm"]})
+    store = RunStore(result.run_dir)
+    keys = store.current_models()
+    folds = store.load_folds(3, "complement")
+    assert folds is not None
+    train, _ = _frames()
+    y = np.array([sorted(CLASSES).index(v) for v in train["target"]])
+    oof = (_oof(result.run_dir, "logreg") + _oof(result.run_dir, "lgbm")) / 2
+    for r, k in folds.tasks():
+        tr, _ = folds.train_valid(r, k)
+        test = (
+            sum(
+                store.read_fold_array(store.finished(m, keys[m], r, k), "test.npy")  # type: ignore[arg-type]
+                for m in ("logreg", "lgbm")
+            )
+            / 2
+        )
+        eps = 1 / (len(tr) + 2)
+        mapped = np.column_stack(
+            [
+                IsotonicRegression(y_min=eps, y_max=1 - eps, out_of_bounds="clip")
+                .fit(oof[tr, c], (y[tr] == c).astype(float))
+                .predict(test[:, c])
+                for c in range(3)
+            ]
+        )
+        expected = mapped / mapped.sum(axis=1, keepdims=True)
+        given = read_pseudo_rows(pseudo_path(store.model_dir("lgbm@pl1", keys["lgbm@pl1"]), r, k))
+        np.testing.assert_array_equal(given.rows, np.flatnonzero(expected.max(axis=1) >= THRESHOLD))
+        np.testing.assert_allclose(given.targets, expected[given.rows], atol=1e-5)

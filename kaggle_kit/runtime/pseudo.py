@@ -10,9 +10,9 @@ targets). Round ``r > 1`` labels with the mean of round ``r - 1``'s models (``<m
 
 Honest OOF: a fold's validation rows are its own training-set rows only, never a test row, and its pseudo labels come
 from the source's model *of the same fold* (its ``test.npy``): a fold model that never saw the fold's validation rows,
-so no validation row's label reaches them through the pseudo labels either. (A blend source applies its weights,
-fitted on all OOF rows as a few numbers are, or a stacker's level-2 model of that fold, to its models' fold test
-predictions.) The feature pipeline is fitted on the real training rows only; the pseudo rows are encoded as test
+so no validation row's label reaches them through the pseudo labels either. (A blend source is fitted per fold as its
+nested CV fits it: a stacker's level-2 model of that fold, or its weights and calibration fitted again on the fold's
+training rows' OOF, applied to its models' fold test predictions.) The feature pipeline is fitted on the real training rows only; the pseudo rows are encoded as test
 rows are. What each fold was given is kept beside it (``pseudo/r{r}_f{k}.npz``), and the key hashes the source's
 keys, the round and the settings: a rerun refits nothing, a changed source refits its pseudo-labelled models.
 
@@ -40,6 +40,7 @@ from .store import FoldResult, ModelResult, RunStore, atomic_write
 
 if TYPE_CHECKING:
     from ..blend.result import BlendResult
+    from .folds import Folds
     from .runner import FitOutcome, RunSession
 
 TAG = "@pl"
@@ -301,15 +302,18 @@ class _PreviousRound(LabelSource):
 
 
 class _BlendSource(LabelSource):
-    """A stored blend applied to its models' test predictions of one fold: its weights (and calibration), or a
-    stacker's level-2 model fitted in nested CV on that fold's training rows."""
+    """A stored blend applied to its models' test predictions of one fold, as its nested CV fitted it for that fold:
+    a stacker's level-2 model of the fold, or the weights (and the calibration) fitted here again on the fold's
+    training rows' OOF only. The stored weights and calibration were fitted on every OOF row, the fold's held-out
+    rows among them: an isotonic map steps at their labels, and the rows it calls sure (the pseudo rows) with them."""
 
-    def __init__(self, store: RunStore, blend: BlendResult, keys: dict[str, str], metric: Metric) -> None:
+    def __init__(self, store: RunStore, blend: BlendResult, keys: dict[str, str], metric: Metric, folds: Folds) -> None:
         from ..blend.registry import make_blender
 
-        self.store, self.blend, self.keys, self.metric = store, blend, keys, metric
+        self.store, self.blend, self.keys, self.metric, self.folds = store, blend, keys, metric, folds
         self.blender = make_blender(blend.method, blend.options)
         self.level2: dict[tuple[int, int], Any] = {}
+        self.oof: np.ndarray | None = None
         if self.blender.nested_only:
             from ..blend.storage import read_level2, reblend_hint
 
@@ -320,6 +324,13 @@ class _BlendSource(LabelSource):
                     f"{reblend_hint(store.root, blend)}"
                 )
             self.level2 = {tuple(rk): m for rk, m in zip(blend.folds, models, strict=True)}  # type: ignore[misc]
+        else:  # the fold fits' inputs: the models' OOF (train row order) and the target's class codes
+            from ..blend.engine import stack_predictions
+            from ..blend.target import run_target
+
+            oof = {m: _read_oof(store, m, keys[m]) for m in blend.models}
+            self.oof, self.y = stack_predictions(oof, metric), run_target(store)
+            self.usable = np.isfinite(self.oof).all(axis=(0, 2))
         self.fingerprint = {
             "blend": blend.name,
             "summary": {
@@ -327,11 +338,11 @@ class _BlendSource(LabelSource):
                 for k, v in json.loads(blend.to_json()).items()
                 if k in ("method", "options", "weights", "models", "model_keys", "temperature", "isotonic", "folds")
             },
+            "fitted": "per fold",  # not the stored weights and calibration (fitted on every OOF row): other labels
         }
 
     def fold(self, repeat: int, fold: int) -> np.ndarray:
         from ..blend.base import Fitted
-        from ..blend.calibration import calibrate_blend
         from ..blend.engine import stack_predictions
 
         preds = {m: _fold_test(self.store, m, self.keys[m], repeat, fold) for m in self.blend.models}
@@ -343,9 +354,40 @@ class _BlendSource(LabelSource):
             else:
                 out = self.blender.predict(Fitted(model=level2), stack)
             return np.asarray(out, dtype=np.float64)
-        assert self.blend.weights is not None
-        out = self.blender.predict(Fitted(weights=np.asarray(self.blend.weights, dtype=np.float64)), stack)
-        return np.asarray(calibrate_blend(self.blend, out), dtype=np.float64)
+        return np.asarray(self._refit(repeat, fold, stack), dtype=np.float64)
+
+    def _refit(self, repeat: int, fold: int, stack: np.ndarray) -> np.ndarray:
+        """The blend (and its calibration) fitted on the fold's training rows, as its nested CV does, on ``stack``."""
+        from ..blend.base import Fitted
+        from ..blend.calibration import calibrate_blend, fit_calibration
+
+        assert self.oof is not None and self.blend.weights is not None
+        train_idx, _ = self.folds.train_valid(repeat, fold)
+        train_idx = train_idx[self.usable[train_idx]]
+        if train_idx.size == 0:  # no training row every model predicted: the stored blend (no fold's labels alone)
+            out = self.blender.predict(Fitted(weights=np.asarray(self.blend.weights, dtype=np.float64)), stack)
+            return calibrate_blend(self.blend, out)
+        oof = self.oof[:, train_idx]
+        rng = np.random.default_rng([0, repeat, fold])  # fit_blend's default seed, per fold as nested CV seeds it
+        fitted = self.blender.fit(oof, self.y[train_idx], self.metric, rng, self.folds.ids[0][train_idx])
+        out = self.blender.predict(fitted, stack)
+        method = "temperature" if self.blend.temperature is not None else "isotonic" if self.blend.isotonic else None
+        if method is not None:
+            calibration = fit_calibration(method, self.y[train_idx], self.blender.predict(fitted, oof))
+            out = calibration.apply(out)
+        return out
+
+
+def _read_oof(store: RunStore, name: str, key: str) -> np.ndarray:
+    import polars as pl
+
+    path = store.model_dir(name, key) / "oof.parquet"
+    if not path.is_file():
+        raise StoreError(
+            f"model {name!r} has no OOF predictions ({str(path)!r}) to fit its blend's folds on; run again"
+        )
+    frame = pl.read_parquet(path)
+    return frame.drop(frame.columns[0]).to_numpy().astype(np.float32, copy=False)
 
 
 def _first_source(session: RunSession, plan: PseudoPlan) -> LabelSource:
@@ -353,7 +395,7 @@ def _first_source(session: RunSession, plan: PseudoPlan) -> LabelSource:
     if plan.blend is None:
         return _ModelSource(session.store, plan.source, session.key(models[plan.source]))
     keys = {m: session.key(models[m]) for m in plan.blend.models}
-    return _BlendSource(session.store, plan.blend, keys, session.metric)
+    return _BlendSource(session.store, plan.blend, keys, session.metric, session.folds)
 
 
 def _confident(proba: np.ndarray, threshold: float, soft: bool) -> PseudoRows:
@@ -409,7 +451,7 @@ def pseudo_line(record: dict[str, Any], metric: Metric) -> str:
     if "most_confident" in record:  # no pseudo row at all: the model is its base model refitted, not a result
         return (
             f"{text}: no test row reached pseudo_label.threshold = {record['threshold']:g} in any fold (the most "
-            f"confident had {record['most_confident']:.4f}), so {name} trained on the training rows alone, as {base} "
+            f"confident had {record['most_confident']:.10g}), so {name} trained on the training rows alone, as {base} "
             "did; lower the threshold"
         )
     base_cv = record.get("base_cv")
