@@ -281,3 +281,28 @@ def test_a_calibrated_blend_source_labels_each_fold_with_a_calibration_fitted_on
         given = read_pseudo_rows(pseudo_path(store.model_dir("lgbm@pl1", keys["lgbm@pl1"]), r, k))
         np.testing.assert_array_equal(given.rows, np.flatnonzero(expected.max(axis=1) >= THRESHOLD))
         np.testing.assert_allclose(given.targets, expected[given.rows], atol=1e-5)
+
+
+def test_only_keeps_the_stored_rounds_listed_while_their_sources_are_unchanged(tmp_path: Path) -> None:
+    """``--only`` fits no pseudo-labelling round; it dropped every ``<model>@pl<r>`` from run.json, so the
+    leaderboard, blends and submissions lost them (a stored blend of one could not be applied) until a full rerun."""
+    from kaggle_kit.blend import fit_blend
+    from kaggle_kit.predict import predict
+
+    pseudo = {"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"], "rounds": 2}
+    first = _run(tmp_path, pseudo)
+    keys = RunStore(first.run_dir).current_models()
+    fit_blend(first.run_dir, "mean", models=["logreg", "lgbm@pl2"], name="mix")
+    train, test = _frames()
+    lines: list[str] = []
+    again = run(_spec(pseudo), runs_root=tmp_path, train=train, test=test, progress=lines.append, only=["logreg"])
+    assert again.fitted == 0
+    assert RunStore(again.run_dir).current_models() == keys  # the pseudo-labelled models' keys too
+    assert any("--only fits the models named" in n and "lgbm@pl1, lgbm@pl2 stay listed" in n for n in lines)
+    predict(again.run_dir, test, blend="mix")  # the blend still applies
+    # lgbm changed and refitted under --only: its pseudo-labelled models are of the old lgbm, and are not listed
+    edited = _spec(pseudo).model_dump(mode="json", exclude={"base_dir"})
+    edited["models"][1]["num_boost_round"] = 20
+    third = run(build_spec(edited), runs_root=tmp_path, train=train, test=test, progress=None, only=["lgbm"])
+    assert third.fitted == 3
+    assert not any("@pl" in name for name in RunStore(third.run_dir).current_models())

@@ -12,9 +12,11 @@ Honest OOF: a fold's validation rows are its own training-set rows only, never a
 from the source's model *of the same fold* (its ``test.npy``): a fold model that never saw the fold's validation rows,
 so no validation row's label reaches them through the pseudo labels either. (A blend source is fitted per fold as its
 nested CV fits it: a stacker's level-2 model of that fold, or its weights and calibration fitted again on the fold's
-training rows' OOF, applied to its models' fold test predictions.) The feature pipeline is fitted on the real training rows only; the pseudo rows are encoded as test
-rows are. What each fold was given is kept beside it (``pseudo/r{r}_f{k}.npz``), and the key hashes the source's
-keys, the round and the settings: a rerun refits nothing, a changed source refits its pseudo-labelled models.
+training rows' OOF, applied to its models' fold test predictions.) The feature pipeline is fitted on the real
+training rows only; the pseudo rows are encoded as test rows are. What each fold was given is kept beside it
+(``pseudo/r{r}_f{k}.npz``), and the key hashes the source's keys, the round and the settings: a rerun refits nothing,
+a changed source refits its pseudo-labelled models; ``--only`` fits no round, and keeps the rounds it would reuse
+listed.
 
 ``pseudo.json`` in the run folder records each pseudo-labelled model's CV beside its base model's and the source's:
 the run's notes and ``kaggle-kit report`` say whether it helped.
@@ -168,14 +170,7 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
     results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
     for round_ in range(1, plan.rounds + 1):
-        specs = []
-        for base in plan.models:
-            model = base.model_copy(update={"name": pseudo_name(base.name, round_)})
-            key = spec_hash(
-                {"model": session.key(model), "round": round_, "threshold": plan.threshold, "soft": plan.soft}
-                | {"labels": labels.fingerprint}
-            )
-            specs.append((base, model, key))
+        specs = _round_specs(session, plan, round_, labels.fingerprint)
         tasks: list[Task] = []
         for _, model, key in specs:
             for r, k in folds.tasks():
@@ -231,6 +226,55 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
     return FitOutcome(tuple(results), outcome.fitted + fitted, outcome.reused + reused, (*outcome.notes, *notes))
 
 
+def _round_specs(
+    session: RunSession, plan: PseudoPlan, round_: int, fingerprint: Any
+) -> list[tuple[ModelSpec, ModelSpec, str]]:
+    """Round ``round_``'s ``(base model, pseudo-labelled model, key)``s, labelled by what ``fingerprint`` names."""
+    specs = []
+    for base in plan.models:
+        model = base.model_copy(update={"name": pseudo_name(base.name, round_)})
+        key = spec_hash(
+            {"model": session.key(model), "round": round_, "threshold": plan.threshold, "soft": plan.soft}
+            | {"labels": fingerprint}
+        )
+        specs.append((base, model, key))
+    return specs
+
+
+def keep_pseudo(session: RunSession) -> list[str]:
+    """``--only`` fits no pseudo-labelling round, and run.json is written again with the models it lists: list again
+    each round's pseudo-labelled models whose every fold is stored for the spec's sources as they are now (what a full
+    run would reuse), so that the leaderboard, blends and submissions keep them. Their names (none where a check of
+    ``[pseudo_label]`` fails now: the full run says why)."""
+    from ..errors import KitError
+
+    try:
+        plan = plan_pseudo(session)
+    except KitError:
+        return []
+    if plan is None:
+        return []
+    store, tasks = session.store, session.folds.tasks()
+    models = {m.name: m for m in session.spec.models}
+    sources = {n: session.key(models[n]) for n in _source_models(plan)}
+    if any(store.finished(n, key, r, k) is None for n, key in sources.items() for r, k in tasks):
+        return []
+    fingerprint = _ModelSource.fingerprint_of(plan.source, sources[plan.source]) if plan.blend is None else None
+    if plan.blend is not None:
+        fingerprint = _BlendSource.fingerprint_of(plan.blend)
+    kept: list[tuple[str, str, str]] = []
+    for round_ in range(1, plan.rounds + 1):
+        specs = _round_specs(session, plan, round_, fingerprint)
+        whole = all(store.finished(m.name, key, r, k) is not None for _, m, key in specs for r, k in tasks)
+        if not whole or not all((store.model_dir(m.name, key) / "summary.json").is_file() for _, m, key in specs):
+            break
+        kept += [(m.name, key, m.kind) for _, m, key in specs]
+        fingerprint = {"round_models": [(m.name, key) for _, m, key in specs]}
+    if kept:
+        _add_to_meta(store, kept)
+    return [name for name, _, _ in kept]
+
+
 # --------------------------------------------------------------------------------------------- where labels come from
 class LabelSource(ABC):
     """Test-row probabilities for one ``(repeat, fold)``, made by a model that never saw that fold's rows;
@@ -284,7 +328,11 @@ def _fold_test(store: RunStore, name: str, key: str, repeat: int, fold: int) -> 
 class _ModelSource(LabelSource):
     def __init__(self, store: RunStore, name: str, key: str) -> None:
         self.store, self.name, self.key = store, name, key
-        self.fingerprint = {"model": name, "key": key}
+        self.fingerprint = self.fingerprint_of(name, key)
+
+    @staticmethod
+    def fingerprint_of(name: str, key: str) -> Any:
+        return {"model": name, "key": key}
 
     def fold(self, repeat: int, fold: int) -> np.ndarray:
         return _fold_test(self.store, self.name, self.key, repeat, fold)
@@ -331,7 +379,11 @@ class _BlendSource(LabelSource):
             oof = {m: _read_oof(store, m, keys[m]) for m in blend.models}
             self.oof, self.y = stack_predictions(oof, metric), run_target(store)
             self.usable = np.isfinite(self.oof).all(axis=(0, 2))
-        self.fingerprint = {
+        self.fingerprint = self.fingerprint_of(blend)
+
+    @staticmethod
+    def fingerprint_of(blend: BlendResult) -> Any:
+        return {
             "blend": blend.name,
             "summary": {
                 k: v
