@@ -306,3 +306,32 @@ def test_only_keeps_the_stored_rounds_listed_while_their_sources_are_unchanged(t
     third = run(build_spec(edited), runs_root=tmp_path, train=train, test=test, progress=None, only=["lgbm"])
     assert third.fitted == 3
     assert not any("@pl" in name for name in RunStore(third.run_dir).current_models())
+
+
+def test_time_folds_first_fold_takes_no_label_it_holds_out_from_a_stacker_source(tmp_path: Path) -> None:
+    """Time folds: the first fold trains on the never-validated first block, which has no OOF, so the stacker's nested
+    CV fits no level-2 model for it. Its pseudo labels were the mean of the other folds' level-2 models, fitted on OOF
+    rows that include this fold's held-out rows (their labels chose its pseudo rows); they are the plain mean of the
+    stacked models' fold test predictions, which no label shaped."""
+    from kaggle_kit.blend import fit_blend
+
+    spec = _spec(None, "time").model_dump(mode="json", exclude={"base_dir"})
+    spec["folds"] = {"strategy": "time", "n_splits": 3}
+    train, test = _frames()
+    first = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    stacked = fit_blend(first.run_dir, "stack", models=["logreg", "lgbm"], name="stk")
+    assert (0, 0) not in stacked.folds  # nested CV fitted no level-2 model for the first fold
+    spec["pseudo_label"] = {"source": "stk", "threshold": 0.6, "models": ["lgbm"]}
+    result = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    store = RunStore(result.run_dir)
+    keys = store.current_models()
+    mean = (
+        sum(
+            store.read_fold_array(store.finished(m, keys[m], 0, 0), "test.npy")  # type: ignore[arg-type]
+            for m in ("logreg", "lgbm")
+        )
+        / 2
+    )
+    given = read_pseudo_rows(pseudo_path(store.model_dir("lgbm@pl1", keys["lgbm@pl1"]), 0, 0))
+    np.testing.assert_array_equal(given.rows, np.flatnonzero(mean.max(axis=1) >= 0.6))
+    np.testing.assert_allclose(given.targets, mean[given.rows], atol=1e-5)

@@ -401,24 +401,20 @@ class _BlendSource(LabelSource):
         stack = stack_predictions(preds, self.metric, "test")
         if self.blender.nested_only:
             level2 = self.level2.get((repeat, fold))
-            if level2 is None:  # a fold nested CV did not fit (the first block of time folds): the mean of all
-                out = np.mean([self.blender.predict(Fitted(model=m), stack) for m in self.level2.values()], axis=0)
-            else:
-                out = self.blender.predict(Fitted(model=level2), stack)
-            return np.asarray(out, dtype=np.float64)
+            if level2 is None:  # a fold nested CV did not fit (time folds' first): see _unfitted
+                return _unfitted(stack)
+            return np.asarray(self.blender.predict(Fitted(model=level2), stack), dtype=np.float64)
         return np.asarray(self._refit(repeat, fold, stack), dtype=np.float64)
 
     def _refit(self, repeat: int, fold: int, stack: np.ndarray) -> np.ndarray:
         """The blend (and its calibration) fitted on the fold's training rows, as its nested CV does, on ``stack``."""
-        from ..blend.base import Fitted
-        from ..blend.calibration import calibrate_blend, fit_calibration
+        from ..blend.calibration import fit_calibration
 
         assert self.oof is not None and self.blend.weights is not None
         train_idx, _ = self.folds.train_valid(repeat, fold)
         train_idx = train_idx[self.usable[train_idx]]
-        if train_idx.size == 0:  # no training row every model predicted: the stored blend (no fold's labels alone)
-            out = self.blender.predict(Fitted(weights=np.asarray(self.blend.weights, dtype=np.float64)), stack)
-            return calibrate_blend(self.blend, out)
+        if train_idx.size == 0:  # no training row every model predicted (time folds' first): see _unfitted
+            return _unfitted(stack)
         oof = self.oof[:, train_idx]
         rng = np.random.default_rng([0, repeat, fold])  # fit_blend's default seed, per fold as nested CV seeds it
         fitted = self.blender.fit(oof, self.y[train_idx], self.metric, rng, self.folds.ids[0][train_idx])
@@ -428,6 +424,14 @@ class _BlendSource(LabelSource):
             calibration = fit_calibration(method, self.y[train_idx], self.blender.predict(fitted, oof))
             out = calibration.apply(out)
         return out
+
+
+def _unfitted(stack: np.ndarray) -> np.ndarray:
+    """A fold none of whose training rows has OOF predictions of every model (the first fold of time folds: its
+    training rows are never validated) has no blend fitted on its training rows alone: the plain mean of the models'
+    probabilities, which no label shaped. (The mean of the other folds' level-2 models, or the stored weights, were
+    fitted on OOF rows that this fold holds out: its held-out labels chose its pseudo rows.)"""
+    return np.asarray(stack, dtype=np.float64).mean(axis=0)
 
 
 def _read_oof(store: RunStore, name: str, key: str) -> np.ndarray:
