@@ -335,3 +335,25 @@ def test_time_folds_first_fold_takes_no_label_it_holds_out_from_a_stacker_source
     given = read_pseudo_rows(pseudo_path(store.model_dir("lgbm@pl1", keys["lgbm@pl1"]), 0, 0))
     np.testing.assert_array_equal(given.rows, np.flatnonzero(mean.max(axis=1) >= 0.6))
     np.testing.assert_allclose(given.targets, mean[given.rows], atol=1e-5)
+
+
+def test_a_time_limit_spent_by_the_models_fits_no_round(tmp_path: Path) -> None:
+    """The rounds came after the time limit's fits with no limit of their own: a Kaggle notebook's run went on past
+    the limit it was given (and its kernel's) for as long as the rounds took."""
+    import time
+
+    _run(tmp_path, None)  # the models' folds: reused below
+    train, test = _frames()
+    pseudo = {"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"]}
+    spec = _spec(pseudo)
+    result = run(
+        spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=30, started=time.monotonic() - 29
+    )
+    assert result.fitted == 0 and "lgbm@pl1" not in {m.name for m in result.models}
+    assert any(
+        n.startswith("pseudo-labelling stopped before round 1 of 1: the time limit's fitting time is spent")
+        and "longer --time-limit" in n
+        for n in result.notes
+    )
+    again = _run(tmp_path, pseudo)  # without the limit: the round is fitted
+    assert again.fitted == 3 and {m.name: m.status for m in again.models}["lgbm@pl1"] == "ok"

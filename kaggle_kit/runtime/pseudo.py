@@ -25,6 +25,7 @@ the run's notes and ``kaggle-kit report`` say whether it helped.
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -154,9 +155,11 @@ def fit_pseudo_fold(ctx: Context, task: Task) -> FoldResult:
     return fit_fold(ctx, task, read_pseudo_rows(path))
 
 
-def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> FitOutcome:
+def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadline: float | None = None) -> FitOutcome:
     """Fit every round of ``plan`` (folds already in the store are reused) and add its models to the outcome, the
-    run's ``run.json`` and ``pseudo.json``."""
+    run's ``run.json`` and ``pseudo.json``. ``deadline`` (a time limit's, ``time.monotonic()``): a round with folds
+    to fit starts only while the time left exceeds what its base models' folds took (a round fits at least as many
+    rows), else the rounds stop there with a note."""
     from .runner import FitOutcome, _assemble
 
     store, folds, metric = session.store, session.folds, session.metric
@@ -181,6 +184,23 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
                 if not path.exists():  # a killed run's file is the same (deterministic): kept
                     write_pseudo_rows(path, _confident(labels.fold(r, k), plan.threshold, plan.soft))
                 tasks.append(Task(session.resolved(model), key, r, k))  # pretrained: from the config's folder
+        if tasks and deadline is not None:
+            need = sum(done[b.name].fit_seconds for b in plan.models if b.name in done)
+            left = deadline - time.monotonic()
+            if need >= left:
+                why = (
+                    "the time limit's fitting time is spent"
+                    if left <= 0
+                    else f"the time limit leaves {left:.0f} s to fit in, and the round refits "
+                    f"{allowed(b.name for b in plan.models)}, whose folds took {need:.0f} s without pseudo rows"
+                )
+                stopped = (
+                    f"pseudo-labelling stopped before round {round_} of {plan.rounds}: {why}; rerun with a longer "
+                    "--time-limit (every finished fold is reused)"
+                )
+                session.say(stopped)
+                extra_notes.append(stopped)
+                break
         if tasks:
             session.say(f"pseudo-labelling round {round_}: fitting {len(tasks)} fold(s) of {len(specs)} model(s)")
         session.start(len(tasks))

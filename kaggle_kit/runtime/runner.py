@@ -410,7 +410,10 @@ def _run(
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
         outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep, recorded=recorded)
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
-        outcome = run_pseudo(session, pseudo, outcome)
+        from .search.budget import Budget
+
+        deadline = Budget(limit, started, len(models)).deadline() if limit is not None else None  # as the fits had
+        outcome = run_pseudo(session, pseudo, outcome, deadline)
     elif only and spec.pseudo_label is not None:  # its stored rounds stay listed while their sources are unchanged
         kept = keep_pseudo(session)
         session.say(
