@@ -357,3 +357,22 @@ def test_a_time_limit_spent_by_the_models_fits_no_round(tmp_path: Path) -> None:
     )
     again = _run(tmp_path, pseudo)  # without the limit: the round is fitted
     assert again.fitted == 3 and {m.name: m.status for m in again.models}["lgbm@pl1"] == "ok"
+
+
+def test_a_source_that_failed_skips_the_rounds_saying_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaggle_kit.runtime import runner
+
+    real = runner.fit_fold
+
+    def logreg_fails(ctx, task, *args):
+        if task.model.name == "logreg":
+            raise ValueError("singular matrix")
+        return real(ctx, task, *args)
+
+    monkeypatch.setattr(runner, "fit_fold", logreg_fails)  # one job: the folds fit in this process
+    result = _run(tmp_path, {"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"]})
+    assert "lgbm@pl1" not in {m.name for m in result.models}
+    note = next(n for n in result.notes if n.startswith("pseudo-labelling skipped"))
+    # it said "its source 'logreg' has no finished folds in this run", also for one a time limit cut after some folds
+    assert "its source did not finish in this run ('logreg': failed: ValueError: singular matrix" in note
+    assert "once it is fixed" in note

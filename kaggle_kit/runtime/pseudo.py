@@ -165,8 +165,12 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
     store, folds, metric = session.store, session.folds, session.metric
     done = {r.name: r for r in outcome.results}
     failed = [n for n in _source_models(plan) if n not in done or done[n].status != "ok"]
-    if failed:
-        note = f"pseudo-labelling skipped: its source {allowed(failed)} has no finished folds in this run"
+    if failed:  # every fold of the source labels: a fold it lacks has no labels (a time limit cut it, a failure)
+        why = "; ".join(f"{n!r}: {done[n].why}" if n in done else f"{n!r}: not run" for n in failed)
+        note = (
+            f"pseudo-labelling skipped: its source did not finish in this run ({why}), and each fold's labels come "
+            f"from the source's model of that fold; {done[failed[0]].rerun if failed[0] in done else 'run it'}"
+        )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
     labels: LabelSource = _first_source(session, plan)
     source = _LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
