@@ -376,3 +376,22 @@ def test_a_source_that_failed_skips_the_rounds_saying_why(tmp_path: Path, monkey
     # it said "its source 'logreg' has no finished folds in this run", also for one a time limit cut after some folds
     assert "its source did not finish in this run ('logreg': failed: ValueError: singular matrix" in note
     assert "once it is fixed" in note
+
+
+def test_a_rank_blend_is_refused_as_the_source(tmp_path: Path) -> None:
+    """A rank blend's output is a rank score in (0, 1]: ``max >= 0.8`` took the top and bottom fifths of the test rows
+    by rank whatever the models' probabilities, labelled (or soft-labelled) with ranks, without a word."""
+    from kaggle_kit.blend import fit_blend
+
+    spec = _spec(None, "rank").model_dump(mode="json", exclude={"base_dir"})
+    spec.update(task="binary", metric="roc_auc")
+    train, test = _frames()
+    train = train.with_columns((pl.col("target") == "zeta").cast(pl.Int64))
+    first = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    fit_blend(first.run_dir, "rank", models=["logreg", "lgbm"], name="rk")
+    spec["pseudo_label"] = {"source": "rk", "threshold": THRESHOLD, "models": ["lgbm"]}
+    with pytest.raises(
+        ConfigError, match=r"pseudo_label.source = 'rk' is a 'rank' blend, whose output is a rank score"
+    ):
+        run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    assert not (first.run_dir / "models" / "lgbm@pl1").exists()  # refused before anything was fitted

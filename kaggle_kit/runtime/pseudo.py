@@ -99,6 +99,15 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
         default = [pseudo.source]
     elif pseudo.source in blends:
         kind, blend = "blend", read_blend(session.store.root, pseudo.source)
+        from ..blend.registry import make_blender
+
+        if make_blender(blend.method, blend.options).needs_rank_metric:
+            raise ConfigError(
+                f"pseudo_label.source = {pseudo.source!r} is a {blend.method!r} blend, whose output is a rank score, "
+                "not a probability: a threshold on it takes a share of the test rows however sure the models are, "
+                "and soft labels would be ranks; name a model, or a blend of probabilities (mean, nelder_mead, "
+                "hill_climb, stack)"
+            )
         outside = [m for m in blend.models if m not in models]
         if outside:
             raise ConfigError(
