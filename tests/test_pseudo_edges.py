@@ -395,3 +395,16 @@ def test_a_rank_blend_is_refused_as_the_source(tmp_path: Path) -> None:
     ):
         run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
     assert not (first.run_dir / "models" / "lgbm@pl1").exists()  # refused before anything was fitted
+
+
+def test_a_source_of_hard_votes_is_not_used(tmp_path: Path) -> None:
+    """Under a label metric a classifier without predict_proba stores one-hot votes: every test row had probability
+    1 and passed any threshold, so all of them were pseudo-labelled whatever `threshold` said."""
+    spec = _spec(None, "votes").model_dump(mode="json", exclude={"base_dir"})
+    spec["metric"] = "accuracy"
+    spec["models"].append({"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.RidgeClassifier"})
+    spec["pseudo_label"] = {"source": "ridge", "threshold": 0.99, "models": ["lgbm"]}
+    train, test = _frames()
+    result = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    assert "lgbm@pl1" not in {m.name for m in result.models}
+    assert any("pseudo-labelling skipped: model 'ridge' predicts hard votes" in n for n in result.notes)

@@ -182,6 +182,14 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
         )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
     labels: LabelSource = _first_source(session, plan)
+    if plan.blend is None and all(_hard_votes(labels.fold(r, k)) for r, k in folds.tasks()):
+        note = (
+            f"pseudo-labelling skipped: model {plan.source!r} predicts hard votes (every test row one class at "
+            "probability 1: a classifier without predict_proba, such as RidgeClassifier or LinearSVC, under a label "
+            "metric), which say nothing of how sure it is: every test row would pass any threshold; name a source "
+            "that predicts probabilities"
+        )
+        return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
     source = _LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
     results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
@@ -339,6 +347,11 @@ class _LabelsOf:
     def round(round_: int, made: Sequence[ModelResult]) -> _LabelsOf:
         cv = made[0].cv if len(made) == 1 else None
         return _LabelsOf(f"round {round_}", " + ".join(m.name for m in made), cv)
+
+
+def _hard_votes(proba: np.ndarray) -> bool:
+    """Whether every probability is exactly 0 or 1 (a classifier's vote, not how sure it is)."""
+    return bool(np.isin(np.asarray(proba), (0.0, 1.0)).all())
 
 
 def _top(proba: np.ndarray) -> float:
