@@ -408,3 +408,9 @@ def test_a_source_of_hard_votes_is_not_used(tmp_path: Path) -> None:
     result = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
     assert "lgbm@pl1" not in {m.name for m in result.models}
     assert any("pseudo-labelling skipped: model 'ridge' predicts hard votes" in n for n in result.notes)
+    # refitted with pseudo labels, a classifier of votes labels round 2 with votes: the rounds stop there
+    spec["pseudo_label"] = {"source": "logreg", "threshold": 0.9, "models": ["ridge"], "rounds": 2}
+    result = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    assert {m.name: m.status for m in result.models}["ridge@pl1"] == "ok"
+    assert "ridge@pl2" not in {m.name for m in result.models}
+    assert any("stopped before round 2: round 1's 'ridge@pl1' predicts hard votes" in n for n in result.notes)

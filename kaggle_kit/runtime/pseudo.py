@@ -182,18 +182,21 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
         )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
     labels: LabelSource = _first_source(session, plan)
-    if plan.blend is None and all(_hard_votes(labels.fold(r, k)) for r, k in folds.tasks()):
-        note = (
-            f"pseudo-labelling skipped: model {plan.source!r} predicts hard votes (every test row one class at "
-            "probability 1: a classifier without predict_proba, such as RidgeClassifier or LinearSVC, under a label "
-            "metric), which say nothing of how sure it is: every test row would pass any threshold; name a source "
-            "that predicts probabilities"
-        )
-        return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
     source = _LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
     results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
     for round_ in range(1, plan.rounds + 1):
+        if (plan.blend is None or round_ > 1) and all(_hard_votes(labels.fold(r, k)) for r, k in folds.tasks()):
+            of = f"{source.kind} {source.name!r}" if round_ == 1 else f"{source.kind}'s {source.name!r}"
+            votes = (
+                f"pseudo-labelling {'skipped' if round_ == 1 else f'stopped before round {round_}'}: {of} predicts "
+                "hard votes (every test row one class at probability 1: a classifier without predict_proba, such as "
+                "RidgeClassifier or LinearSVC, under a label metric), which say nothing of how sure it is: every test "
+                "row would pass any threshold; label with a model that predicts probabilities"
+            )
+            session.say(votes)
+            extra_notes.append(votes)
+            break
         specs = _round_specs(session, plan, round_, labels.fingerprint)
         tasks: list[Task] = []
         for _, model, key in specs:
