@@ -159,6 +159,9 @@ def test_round_two_names_round_ones_model_as_its_label_source(tmp_path: Path) ->
     assert (records["lgbm@pl2"]["source"], records["lgbm@pl2"]["source_cv"]) == ("lgbm@pl1", cv["lgbm@pl1"])
     line = next(n for n in result.notes if n.startswith("pseudo-labelling: lgbm@pl2"))
     assert "labels from round 1's 'lgbm@pl1'" in line and "logreg" not in line
+    from kaggle_kit.report import collect_report
+
+    assert line in collect_report(result.run_dir, adversarial=False).notes  # `kaggle-kit report` says the same
 
 
 def test_a_failed_round_says_the_later_rounds_were_not_fitted_and_a_rerun_refits_only_them(
