@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..config import ModelSpec, spec_hash
-from ..errors import ConfigError, DataError, StoreError, allowed, did_you_mean
+from ..errors import ConfigError, StoreError, allowed, did_you_mean
 from ..metrics import Metric
 from ..models import make_adapter
 from .executors import Context, Task, run_tasks
@@ -83,11 +83,6 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
         raise ConfigError(
             "pseudo_label labels test rows, and the run has no test rows: set data.test (or pass test=) or remove "
             "[pseudo_label]"
-        )
-    if session.data.test.height == 0:  # else every round refits its models on the training rows alone, as they were
-        raise DataError(
-            "pseudo_label labels test rows, and the run's test table has 0 rows: give the test file its rows, or "
-            "remove [pseudo_label]"
         )
     from ..blend.storage import blend_names, read_blend
 
