@@ -419,3 +419,14 @@ def test_a_source_of_hard_votes_is_not_used(tmp_path: Path) -> None:
     assert {m.name: m.status for m in result.models}["ridge@pl1"] == "ok"
     assert "ridge@pl2" not in {m.name for m in result.models}
     assert any("stopped before round 2: round 1's 'ridge@pl1' predicts hard votes" in n for n in result.notes)
+
+
+def test_a_blend_of_pseudo_labelled_models_as_the_source_says_what_to_do(tmp_path: Path) -> None:
+    from kaggle_kit.blend import fit_blend
+
+    pseudo = {"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"]}
+    first = _run(tmp_path, pseudo)
+    fit_blend(first.run_dir, "mean", models=["logreg", "lgbm@pl1"], name="mix")
+    # it said "blends 'lgbm@pl1', which are not models of the spec (imported predictions have no fold models ...)"
+    with pytest.raises(ConfigError, match=r"blends pseudo-labelled model\(s\) 'lgbm@pl1'.*pseudo_label.rounds = 2"):
+        _run(tmp_path, {**pseudo, "source": "mix"})

@@ -104,6 +104,13 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
                 "hill_climb, stack)"
             )
         outside = [m for m in blend.models if m not in models]
+        labelled = [m for m in outside if pseudo_base(m) is not None]
+        if labelled:
+            raise ConfigError(
+                f"pseudo_label.source = {pseudo.source!r} blends pseudo-labelled model(s) {allowed(labelled)}, which "
+                "round 1 would have to fit before it labels with them; blend the spec's models only and name that "
+                "blend, and set pseudo_label.rounds = 2 (or more) to label with the pseudo-labelled models"
+            )
         if outside:
             raise ConfigError(
                 f"pseudo_label.source = {pseudo.source!r} blends {allowed(outside)}, which are not models of the spec "
