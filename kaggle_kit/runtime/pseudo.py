@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,16 +33,27 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..config import ModelSpec, spec_hash
-from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..errors import ConfigError, allowed, did_you_mean
 from ..metrics import Metric
 from ..models import make_adapter
 from .executors import Context, Task, run_tasks
-from .pseudo_rows import PseudoRows, pseudo_path, read_pseudo_rows, write_pseudo_rows
+from .pseudo_labels import (
+    BlendSource,
+    LabelsOf,
+    LabelSource,
+    ModelSource,
+    PreviousRound,
+    confident,
+    first_source,
+    hard_votes,
+    source_models,
+    top_probability,
+)
+from .pseudo_rows import pseudo_path, read_pseudo_rows, write_pseudo_rows
 from .store import FoldResult, ModelResult, RunStore, atomic_write
 
 if TYPE_CHECKING:
     from ..blend.result import BlendResult
-    from .folds import Folds
     from .runner import FitOutcome, RunSession
 
 TAG = "@pl"
@@ -175,7 +185,7 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
 
     store, folds, metric = session.store, session.folds, session.metric
     done = {r.name: r for r in outcome.results}
-    failed = [n for n in _source_models(plan) if n not in done or done[n].status != "ok"]
+    failed = [n for n in source_models(plan) if n not in done or done[n].status != "ok"]
     if failed:  # every fold of the source labels: a fold it lacks has no labels (a time limit cut it, a failure)
         why = "; ".join(f"{n!r}: {done[n].why}" if n in done else f"{n!r}: not run" for n in failed)
         note = (
@@ -183,12 +193,12 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
             f"from the source's model of that fold; {done[failed[0]].rerun if failed[0] in done else 'run it'}"
         )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
-    labels: LabelSource = _first_source(session, plan)
-    source = _LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
+    labels: LabelSource = first_source(session, plan)
+    source = LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
     results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
     for round_ in range(1, plan.rounds + 1):
-        if (plan.blend is None or round_ > 1) and all(_hard_votes(labels.fold(r, k)) for r, k in folds.tasks()):
+        if (plan.blend is None or round_ > 1) and all(hard_votes(labels.fold(r, k)) for r, k in folds.tasks()):
             of = f"{source.kind} {source.name!r}" if round_ == 1 else f"{source.kind}'s {source.name!r}"
             votes = (
                 f"pseudo-labelling {'skipped' if round_ == 1 else f'stopped before round {round_}'}: {of} predicts "
@@ -208,7 +218,7 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
                     continue
                 path = pseudo_path(store.model_dir(model.name, key), r, k)
                 if not path.exists():  # a killed run's file is the same (deterministic): kept
-                    write_pseudo_rows(path, _confident(labels.fold(r, k), plan.threshold, plan.soft))
+                    write_pseudo_rows(path, confident(labels.fold(r, k), plan.threshold, plan.soft))
                 tasks.append(Task(session.resolved(model), key, r, k))  # pretrained: from the config's folder
         if tasks and deadline is not None:
             need = sum(done[b.name].fit_seconds for b in plan.models if b.name in done)
@@ -246,7 +256,7 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
             counts = [f.n_pseudo for f in finished if f is not None]
             record = _record(result, base.name, round_, plan, done, counts, key, source)
             if counts and not any(counts):  # the threshold took no test row: the model is its base model refitted
-                record["most_confident"] = max(_top(labels.fold(r, k)) for r, k in folds.tasks())
+                record["most_confident"] = max(top_probability(labels.fold(r, k)) for r, k in folds.tasks())
             records.append(record)
         failed_now = [name for name, _ in made if name in errors]
         if failed_now:  # a later round would label with a model that failed
@@ -264,8 +274,8 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
                 session.say(stopped)
                 extra_notes.append(stopped)
             break
-        labels = _PreviousRound(store, made)
-        source = _LabelsOf.round(round_, results[-len(made) :])
+        labels = PreviousRound(store, made)
+        source = LabelsOf.round(round_, results[-len(made) :])
     _add_to_meta(store, [(r["name"], r["key"], r["kind"]) for r in records])
     atomic_write(store.root / RECORD, json.dumps({"pseudo_label": records}, indent=1).encode())
     notes = [*(pseudo_line(r, metric) for r in records), *extra_notes]
@@ -302,12 +312,12 @@ def keep_pseudo(session: RunSession) -> list[str]:
         return []
     store, tasks = session.store, session.folds.tasks()
     models = {m.name: m for m in session.spec.models}
-    sources = {n: session.key(models[n]) for n in _source_models(plan)}
+    sources = {n: session.key(models[n]) for n in source_models(plan)}
     if any(store.finished(n, key, r, k) is None for n, key in sources.items() for r, k in tasks):
         return []
-    fingerprint = _ModelSource.fingerprint_of(plan.source, sources[plan.source]) if plan.blend is None else None
+    fingerprint = ModelSource.fingerprint_of(plan.source, sources[plan.source]) if plan.blend is None else None
     if plan.blend is not None:
-        fingerprint = _BlendSource.fingerprint_of(plan.blend)
+        fingerprint = BlendSource.fingerprint_of(plan.blend)
     kept: list[tuple[str, str, str]] = []
     for round_ in range(1, plan.rounds + 1):
         specs = _round_specs(session, plan, round_, fingerprint)
@@ -321,198 +331,6 @@ def keep_pseudo(session: RunSession) -> list[str]:
     return [name for name, _, _ in kept]
 
 
-# --------------------------------------------------------------------------------------------- where labels come from
-class LabelSource(ABC):
-    """Test-row probabilities for one ``(repeat, fold)``, made by a model that never saw that fold's rows;
-    ``fingerprint`` (JSON-able) names what made them, for the pseudo-labelled models' keys."""
-
-    fingerprint: Any
-
-    @abstractmethod
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        """``(n_test, C)`` probabilities of the test rows for fold ``(repeat, fold)``."""
-
-
-@dataclass(frozen=True)
-class _LabelsOf:
-    """What labels a round, as ``pseudo.json`` and the notes name it: round 1 the plan's source (a model or a blend),
-    round ``r > 1`` round ``r - 1``'s models (their mean), with their CV where one number says it (a model, a blend;
-    the mean of several models was never scored)."""
-
-    kind: str  # "model", "blend" or "round <r - 1>"
-    name: str
-    cv: float | None
-
-    @staticmethod
-    def first(plan: PseudoPlan, done: dict[str, ModelResult]) -> _LabelsOf:
-        cv = done[plan.source].cv if plan.blend is None else plan.blend.nested_cv
-        return _LabelsOf(plan.source_kind, plan.source, cv)
-
-    @staticmethod
-    def round(round_: int, made: Sequence[ModelResult]) -> _LabelsOf:
-        cv = made[0].cv if len(made) == 1 else None
-        return _LabelsOf(f"round {round_}", " + ".join(m.name for m in made), cv)
-
-
-def _hard_votes(proba: np.ndarray) -> bool:
-    """Whether every probability is exactly 0 or 1 (a classifier's vote, not how sure it is)."""
-    return bool(np.isin(np.asarray(proba), (0.0, 1.0)).all())
-
-
-def _top(proba: np.ndarray) -> float:
-    """The highest probability of a most probable class over the test rows (as :func:`_confident` measures it)."""
-    p = np.asarray(proba, dtype=np.float64)
-    return float((p / p.sum(axis=1, keepdims=True)).max(axis=1).max()) if len(p) else 0.0
-
-
-def _source_models(plan: PseudoPlan) -> list[str]:
-    return [plan.source] if plan.blend is None else list(plan.blend.models)
-
-
-def _fold_test(store: RunStore, name: str, key: str, repeat: int, fold: int) -> np.ndarray:
-    found = store.finished(name, key, repeat, fold)
-    if found is None:
-        raise StoreError(f"model {name!r} has no finished fold r{repeat}_f{fold} to pseudo-label with; run again")
-    return store.read_fold_array(found, "test.npy").astype(np.float64)
-
-
-class _ModelSource(LabelSource):
-    def __init__(self, store: RunStore, name: str, key: str) -> None:
-        self.store, self.name, self.key = store, name, key
-        self.fingerprint = self.fingerprint_of(name, key)
-
-    @staticmethod
-    def fingerprint_of(name: str, key: str) -> Any:
-        return {"model": name, "key": key}
-
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        return _fold_test(self.store, self.name, self.key, repeat, fold)
-
-
-class _PreviousRound(LabelSource):
-    """Round ``r > 1``: the mean of round ``r - 1``'s models' test predictions of the same fold."""
-
-    def __init__(self, store: RunStore, models: Sequence[tuple[str, str]]) -> None:
-        self.store, self.models = store, list(models)
-        self.fingerprint = {"round_models": self.models}
-
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        return np.mean([_fold_test(self.store, n, k, repeat, fold) for n, k in self.models], axis=0)
-
-
-class _BlendSource(LabelSource):
-    """A stored blend applied to its models' test predictions of one fold, as its nested CV fitted it for that fold:
-    a stacker's level-2 model of the fold, or the weights (and the calibration) fitted here again on the fold's
-    training rows' OOF only. The stored weights and calibration were fitted on every OOF row, the fold's held-out
-    rows among them: an isotonic map steps at their labels, and the rows it calls sure (the pseudo rows) with them."""
-
-    def __init__(self, store: RunStore, blend: BlendResult, keys: dict[str, str], metric: Metric, folds: Folds) -> None:
-        from ..blend.registry import make_blender
-
-        self.store, self.blend, self.keys, self.metric, self.folds = store, blend, keys, metric, folds
-        self.blender = make_blender(blend.method, blend.options)
-        self.level2: dict[tuple[int, int], Any] = {}
-        self.oof: np.ndarray | None = None
-        if self.blender.nested_only:
-            from ..blend.storage import read_level2, reblend_hint
-
-            models = read_level2(store.root, blend, reblend_hint(store.root, blend))
-            if models is None:
-                raise ConfigError(
-                    f"pseudo_label.source = {blend.name!r} is a stacker stored without its level-2 models; "
-                    f"{reblend_hint(store.root, blend)}"
-                )
-            self.level2 = {tuple(rk): m for rk, m in zip(blend.folds, models, strict=True)}  # type: ignore[misc]
-        else:  # the fold fits' inputs: the models' OOF (train row order) and the target's class codes
-            from ..blend.engine import stack_predictions
-            from ..blend.target import run_target
-
-            oof = {m: _read_oof(store, m, keys[m]) for m in blend.models}
-            self.oof, self.y = stack_predictions(oof, metric), run_target(store)
-            self.usable = np.isfinite(self.oof).all(axis=(0, 2))
-        self.fingerprint = self.fingerprint_of(blend)
-
-    @staticmethod
-    def fingerprint_of(blend: BlendResult) -> Any:
-        return {
-            "blend": blend.name,
-            "summary": {
-                k: v
-                for k, v in json.loads(blend.to_json()).items()
-                if k in ("method", "options", "weights", "models", "model_keys", "temperature", "isotonic", "folds")
-            },
-            "fitted": "per fold",  # not the stored weights and calibration (fitted on every OOF row): other labels
-        }
-
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        from ..blend.base import Fitted
-        from ..blend.engine import stack_predictions
-
-        preds = {m: _fold_test(self.store, m, self.keys[m], repeat, fold) for m in self.blend.models}
-        stack = stack_predictions(preds, self.metric, "test")
-        if self.blender.nested_only:
-            level2 = self.level2.get((repeat, fold))
-            if level2 is None:  # a fold nested CV did not fit (time folds' first): see _unfitted
-                return _unfitted(stack)
-            return np.asarray(self.blender.predict(Fitted(model=level2), stack), dtype=np.float64)
-        return np.asarray(self._refit(repeat, fold, stack), dtype=np.float64)
-
-    def _refit(self, repeat: int, fold: int, stack: np.ndarray) -> np.ndarray:
-        """The blend (and its calibration) fitted on the fold's training rows, as its nested CV does, on ``stack``."""
-        from ..blend.calibration import fit_calibration
-
-        assert self.oof is not None and self.blend.weights is not None
-        train_idx, _ = self.folds.train_valid(repeat, fold)
-        train_idx = train_idx[self.usable[train_idx]]
-        if train_idx.size == 0:  # no training row every model predicted (time folds' first): see _unfitted
-            return _unfitted(stack)
-        oof = self.oof[:, train_idx]
-        rng = np.random.default_rng([0, repeat, fold])  # fit_blend's default seed, per fold as nested CV seeds it
-        fitted = self.blender.fit(oof, self.y[train_idx], self.metric, rng, self.folds.ids[0][train_idx])
-        out = self.blender.predict(fitted, stack)
-        method = "temperature" if self.blend.temperature is not None else "isotonic" if self.blend.isotonic else None
-        if method is not None:
-            calibration = fit_calibration(method, self.y[train_idx], self.blender.predict(fitted, oof))
-            out = calibration.apply(out)
-        return out
-
-
-def _unfitted(stack: np.ndarray) -> np.ndarray:
-    """A fold none of whose training rows has OOF predictions of every model (the first fold of time folds: its
-    training rows are never validated) has no blend fitted on its training rows alone: the plain mean of the models'
-    probabilities, which no label shaped. (The mean of the other folds' level-2 models, or the stored weights, were
-    fitted on OOF rows that this fold holds out: its held-out labels chose its pseudo rows.)"""
-    return np.asarray(stack, dtype=np.float64).mean(axis=0)
-
-
-def _read_oof(store: RunStore, name: str, key: str) -> np.ndarray:
-    import polars as pl
-
-    path = store.model_dir(name, key) / "oof.parquet"
-    if not path.is_file():
-        raise StoreError(
-            f"model {name!r} has no OOF predictions ({str(path)!r}) to fit its blend's folds on; run again"
-        )
-    frame = pl.read_parquet(path)
-    return frame.drop(frame.columns[0]).to_numpy().astype(np.float32, copy=False)
-
-
-def _first_source(session: RunSession, plan: PseudoPlan) -> LabelSource:
-    models = {m.name: m for m in session.spec.models}
-    if plan.blend is None:
-        return _ModelSource(session.store, plan.source, session.key(models[plan.source]))
-    keys = {m: session.key(models[m]) for m in plan.blend.models}
-    return _BlendSource(session.store, plan.blend, keys, session.metric, session.folds)
-
-
-def _confident(proba: np.ndarray, threshold: float, soft: bool) -> PseudoRows:
-    """The test rows whose most probable class has probability >= ``threshold``, with their probabilities."""
-    p = np.asarray(proba, dtype=np.float64)
-    p = p / p.sum(axis=1, keepdims=True)
-    rows = np.flatnonzero(p.max(axis=1) >= threshold)
-    return PseudoRows(rows.astype(np.int64), p[rows].astype(np.float32), soft)
-
-
 # --------------------------------------------------------------------------------------------- the record
 def _record(
     result: ModelResult,
@@ -522,7 +340,7 @@ def _record(
     done: dict[str, ModelResult],
     counts: list[int],
     key: str,
-    source: _LabelsOf,
+    source: LabelsOf,
 ) -> dict[str, Any]:
     return {
         "name": result.name,
