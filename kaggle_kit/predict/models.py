@@ -131,6 +131,14 @@ def model_predictions(
             f"model {name!r} reads the out-of-fold embeddings of {source!r}; a model refit on all rows has no "
             "out-of-fold embeddings to read, so it is not built: predict with the fold models (without --refit)"
         )
+    from ..runtime.pseudo import pseudo_base
+
+    if refit and pseudo_base(name) is not None:  # `refit` refuses it: its advice below would go round in a circle
+        raise ConfigError(
+            f"model {name!r} is pseudo-labelled: each fold trained on its own fold's pseudo labels, so it has no model "
+            "refit on all rows (`kaggle-kit refit` skips it); predict with the fold models (without --refit), or "
+            "blend models without it"
+        )
     if refit:
         refit_dir = model_root / REFIT
         if not (refit_dir / "result.json").is_file():

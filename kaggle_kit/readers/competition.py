@@ -301,6 +301,11 @@ def prepare_competition(
         raise DataError("long tables were given (sequences=...) but the spec has no [data.sequences] table")
     if train is None:
         raise DataError("no train frame was given; pass the training rows")
+    if test is not None and test.height == 0:  # a file's is refused as it is read (readers/tables.py)
+        raise DataError(
+            "the test frame has columns but no rows; pass the test rows, or test=None (and no data.test) for a run "
+            "without test predictions"
+        )
     # [data.images]: image files -> pixel columns (image_data), or positions in the stream of the files
     train, test, images = attach_image_files(spec, train, test)
     for target in d.targets:

@@ -10,11 +10,13 @@ targets). Round ``r > 1`` labels with the mean of round ``r - 1``'s models (``<m
 
 Honest OOF: a fold's validation rows are its own training-set rows only, never a test row, and its pseudo labels come
 from the source's model *of the same fold* (its ``test.npy``): a fold model that never saw the fold's validation rows,
-so no validation row's label reaches them through the pseudo labels either. (A blend source applies its weights,
-fitted on all OOF rows as a few numbers are, or a stacker's level-2 model of that fold, to its models' fold test
-predictions.) The feature pipeline is fitted on the real training rows only; the pseudo rows are encoded as test
-rows are. What each fold was given is kept beside it (``pseudo/r{r}_f{k}.npz``), and the key hashes the source's
-keys, the round and the settings: a rerun refits nothing, a changed source refits its pseudo-labelled models.
+so no validation row's label reaches them through the pseudo labels either. (A blend source is fitted per fold as its
+nested CV fits it: a stacker's level-2 model of that fold, or its weights and calibration fitted again on the fold's
+training rows' OOF, applied to its models' fold test predictions.) The feature pipeline is fitted on the real
+training rows only; the pseudo rows are encoded as test rows are. What each fold was given is kept beside it
+(``pseudo/r{r}_f{k}.npz``), and the key hashes the source's keys, the round and the settings: a rerun refits nothing,
+a changed source refits its pseudo-labelled models; ``--only`` fits no round, and keeps the rounds it would reuse
+listed.
 
 ``pseudo.json`` in the run folder records each pseudo-labelled model's CV beside its base model's and the source's:
 the run's notes and ``kaggle-kit report`` say whether it helped.
@@ -23,7 +25,7 @@ the run's notes and ``kaggle-kit report`` say whether it helped.
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,11 +33,23 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..config import ModelSpec, spec_hash
-from ..errors import ConfigError, StoreError, allowed, did_you_mean
+from ..errors import ConfigError, allowed, did_you_mean
 from ..metrics import Metric
 from ..models import make_adapter
 from .executors import Context, Task, run_tasks
-from .pseudo_rows import PseudoRows, pseudo_path, read_pseudo_rows, write_pseudo_rows
+from .pseudo_labels import (
+    BlendSource,
+    LabelsOf,
+    LabelSource,
+    ModelSource,
+    PreviousRound,
+    confident,
+    first_source,
+    hard_votes,
+    source_models,
+    top_probability,
+)
+from .pseudo_rows import pseudo_path, read_pseudo_rows, write_pseudo_rows
 from .store import FoldResult, ModelResult, RunStore, atomic_write
 
 if TYPE_CHECKING:
@@ -90,7 +104,23 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
         default = [pseudo.source]
     elif pseudo.source in blends:
         kind, blend = "blend", read_blend(session.store.root, pseudo.source)
+        from ..blend.registry import make_blender
+
+        if make_blender(blend.method, blend.options).needs_rank_metric:
+            raise ConfigError(
+                f"pseudo_label.source = {pseudo.source!r} is a {blend.method!r} blend, whose output is a rank score, "
+                "not a probability: a threshold on it takes a share of the test rows however sure the models are, "
+                "and soft labels would be ranks; name a model, or a blend of probabilities (mean, nelder_mead, "
+                "hill_climb, stack)"
+            )
         outside = [m for m in blend.models if m not in models]
+        labelled = [m for m in outside if pseudo_base(m) is not None]
+        if labelled:
+            raise ConfigError(
+                f"pseudo_label.source = {pseudo.source!r} blends pseudo-labelled model(s) {allowed(labelled)}, which "
+                "round 1 would have to fit before it labels with them; blend the spec's models only and name that "
+                "blend, and set pseudo_label.rounds = 2 (or more) to label with the pseudo-labelled models"
+            )
         if outside:
             raise ConfigError(
                 f"pseudo_label.source = {pseudo.source!r} blends {allowed(outside)}, which are not models of the spec "
@@ -146,29 +176,40 @@ def fit_pseudo_fold(ctx: Context, task: Task) -> FoldResult:
     return fit_fold(ctx, task, read_pseudo_rows(path))
 
 
-def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> FitOutcome:
+def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadline: float | None = None) -> FitOutcome:
     """Fit every round of ``plan`` (folds already in the store are reused) and add its models to the outcome, the
-    run's ``run.json`` and ``pseudo.json``."""
+    run's ``run.json`` and ``pseudo.json``. ``deadline`` (a time limit's, ``time.monotonic()``): a round with folds
+    to fit starts only while the time left exceeds what its base models' folds took (a round fits at least as many
+    rows), else the rounds stop there with a note."""
     from .runner import FitOutcome, _assemble
 
     store, folds, metric = session.store, session.folds, session.metric
     done = {r.name: r for r in outcome.results}
-    failed = [n for n in _source_models(plan) if n not in done or done[n].status != "ok"]
-    if failed:
-        note = f"pseudo-labelling skipped: its source {allowed(failed)} has no finished folds in this run"
+    failed = [n for n in source_models(plan) if n not in done or done[n].status != "ok"]
+    if failed:  # every fold of the source labels: a fold it lacks has no labels (a time limit cut it, a failure)
+        why = "; ".join(f"{n!r}: {done[n].why}" if n in done else f"{n!r}: not run" for n in failed)
+        note = (
+            f"pseudo-labelling skipped: its source did not finish in this run ({why}), and each fold's labels come "
+            f"from the source's model of that fold; {done[failed[0]].rerun if failed[0] in done else 'run it'}"
+        )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
-    labels: LabelSource = _first_source(session, plan)
-    results, records = list(outcome.results), []
+    labels: LabelSource = first_source(session, plan)
+    source = LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
+    results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
     for round_ in range(1, plan.rounds + 1):
-        specs = []
-        for base in plan.models:
-            model = base.model_copy(update={"name": pseudo_name(base.name, round_)})
-            key = spec_hash(
-                {"model": session.key(model), "round": round_, "threshold": plan.threshold, "soft": plan.soft}
-                | {"labels": labels.fingerprint}
+        if (plan.blend is None or round_ > 1) and all(hard_votes(labels.fold(r, k)) for r, k in folds.tasks()):
+            of = f"{source.kind} {source.name!r}" if round_ == 1 else f"{source.kind}'s {source.name!r}"
+            votes = (
+                f"pseudo-labelling {'skipped' if round_ == 1 else f'stopped before round {round_}'}: {of} predicts "
+                "hard votes (every test row one class at probability 1: a classifier without predict_proba, such as "
+                "RidgeClassifier or LinearSVC, under a label metric), which say nothing of how sure it is: every test "
+                "row would pass any threshold; label with a model that predicts probabilities"
             )
-            specs.append((base, model, key))
+            session.say(votes)
+            extra_notes.append(votes)
+            break
+        specs = _round_specs(session, plan, round_, labels.fingerprint)
         tasks: list[Task] = []
         for _, model, key in specs:
             for r, k in folds.tasks():
@@ -177,8 +218,25 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
                     continue
                 path = pseudo_path(store.model_dir(model.name, key), r, k)
                 if not path.exists():  # a killed run's file is the same (deterministic): kept
-                    write_pseudo_rows(path, _confident(labels.fold(r, k), plan.threshold, plan.soft))
+                    write_pseudo_rows(path, confident(labels.fold(r, k), plan.threshold, plan.soft))
                 tasks.append(Task(session.resolved(model), key, r, k))  # pretrained: from the config's folder
+        if tasks and deadline is not None:
+            need = sum(done[b.name].fit_seconds for b in plan.models if b.name in done)
+            left = deadline - time.monotonic()
+            if need >= left:
+                why = (
+                    "the time limit's fitting time is spent"
+                    if left <= 0
+                    else f"the time limit leaves {left:.0f} s to fit in, and the round refits "
+                    f"{allowed(b.name for b in plan.models)}, whose folds took {need:.0f} s without pseudo rows"
+                )
+                stopped = (
+                    f"pseudo-labelling stopped before round {round_} of {plan.rounds}: {why}; rerun with a longer "
+                    "--time-limit (every finished fold is reused)"
+                )
+                session.say(stopped)
+                extra_notes.append(stopped)
+                break
         if tasks:
             session.say(f"pseudo-labelling round {round_}: fitting {len(tasks)} fold(s) of {len(specs)} model(s)")
         session.start(len(tasks))
@@ -196,121 +254,81 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
             made.append((model.name, key))
             finished = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
             counts = [f.n_pseudo for f in finished if f is not None]
-            records.append(_record(result, base.name, round_, plan, done, counts, key))
-        if any(name in errors for name, _ in made):
-            break  # a later round would label with a model that failed
-        labels = _PreviousRound(store, made)
+            record = _record(result, base.name, round_, plan, done, counts, key, source)
+            if counts and not any(counts):  # the threshold took no test row: the model is its base model refitted
+                record["most_confident"] = max(top_probability(labels.fold(r, k)) for r, k in folds.tasks())
+            records.append(record)
+        failed_now = [name for name, _ in made if name in errors]
+        if failed_now:  # a later round would label with a model that failed
+            if round_ < plan.rounds:
+                later = (
+                    f"round {plan.rounds} was"
+                    if round_ + 1 == plan.rounds
+                    else f"rounds {round_ + 1}-{plan.rounds} were"
+                )
+                stopped = (
+                    f"pseudo-labelling stopped after round {round_} of {plan.rounds}: {allowed(failed_now)} failed, "
+                    f"and round {round_ + 1} would label with it; {later} not fitted (a rerun fits them, reusing every "
+                    "finished fold)"
+                )
+                session.say(stopped)
+                extra_notes.append(stopped)
+            break
+        labels = PreviousRound(store, made)
+        source = LabelsOf.round(round_, results[-len(made) :])
     _add_to_meta(store, [(r["name"], r["key"], r["kind"]) for r in records])
     atomic_write(store.root / RECORD, json.dumps({"pseudo_label": records}, indent=1).encode())
-    notes = [pseudo_line(r, metric) for r in records]
+    notes = [*(pseudo_line(r, metric) for r in records), *extra_notes]
     return FitOutcome(tuple(results), outcome.fitted + fitted, outcome.reused + reused, (*outcome.notes, *notes))
 
 
-# --------------------------------------------------------------------------------------------- where labels come from
-class LabelSource(ABC):
-    """Test-row probabilities for one ``(repeat, fold)``, made by a model that never saw that fold's rows;
-    ``fingerprint`` (JSON-able) names what made them, for the pseudo-labelled models' keys."""
-
-    fingerprint: Any
-
-    @abstractmethod
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        """``(n_test, C)`` probabilities of the test rows for fold ``(repeat, fold)``."""
-
-
-def _source_models(plan: PseudoPlan) -> list[str]:
-    return [plan.source] if plan.blend is None else list(plan.blend.models)
-
-
-def _fold_test(store: RunStore, name: str, key: str, repeat: int, fold: int) -> np.ndarray:
-    found = store.finished(name, key, repeat, fold)
-    if found is None:
-        raise StoreError(f"model {name!r} has no finished fold r{repeat}_f{fold} to pseudo-label with; run again")
-    return store.read_fold_array(found, "test.npy").astype(np.float64)
+def _round_specs(
+    session: RunSession, plan: PseudoPlan, round_: int, fingerprint: Any
+) -> list[tuple[ModelSpec, ModelSpec, str]]:
+    """Round ``round_``'s ``(base model, pseudo-labelled model, key)``s, labelled by what ``fingerprint`` names."""
+    specs = []
+    for base in plan.models:
+        model = base.model_copy(update={"name": pseudo_name(base.name, round_)})
+        key = spec_hash(
+            {"model": session.key(model), "round": round_, "threshold": plan.threshold, "soft": plan.soft}
+            | {"labels": fingerprint}
+        )
+        specs.append((base, model, key))
+    return specs
 
 
-class _ModelSource(LabelSource):
-    def __init__(self, store: RunStore, name: str, key: str) -> None:
-        self.store, self.name, self.key = store, name, key
-        self.fingerprint = {"model": name, "key": key}
+def keep_pseudo(session: RunSession) -> list[str]:
+    """``--only`` fits no pseudo-labelling round, and run.json is written again with the models it lists: list again
+    each round's pseudo-labelled models whose every fold is stored for the spec's sources as they are now (what a full
+    run would reuse), so that the leaderboard, blends and submissions keep them. Their names (none where a check of
+    ``[pseudo_label]`` fails now: the full run says why)."""
+    from ..errors import KitError
 
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        return _fold_test(self.store, self.name, self.key, repeat, fold)
-
-
-class _PreviousRound(LabelSource):
-    """Round ``r > 1``: the mean of round ``r - 1``'s models' test predictions of the same fold."""
-
-    def __init__(self, store: RunStore, models: Sequence[tuple[str, str]]) -> None:
-        self.store, self.models = store, list(models)
-        self.fingerprint = {"round_models": self.models}
-
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        return np.mean([_fold_test(self.store, n, k, repeat, fold) for n, k in self.models], axis=0)
-
-
-class _BlendSource(LabelSource):
-    """A stored blend applied to its models' test predictions of one fold: its weights (and calibration), or a
-    stacker's level-2 model fitted in nested CV on that fold's training rows."""
-
-    def __init__(self, store: RunStore, blend: BlendResult, keys: dict[str, str], metric: Metric) -> None:
-        from ..blend.registry import make_blender
-
-        self.store, self.blend, self.keys, self.metric = store, blend, keys, metric
-        self.blender = make_blender(blend.method, blend.options)
-        self.level2: dict[tuple[int, int], Any] = {}
-        if self.blender.nested_only:
-            from ..blend.storage import read_level2, reblend_hint
-
-            models = read_level2(store.root, blend, reblend_hint(store.root, blend))
-            if models is None:
-                raise ConfigError(
-                    f"pseudo_label.source = {blend.name!r} is a stacker stored without its level-2 models; "
-                    f"{reblend_hint(store.root, blend)}"
-                )
-            self.level2 = {tuple(rk): m for rk, m in zip(blend.folds, models, strict=True)}  # type: ignore[misc]
-        self.fingerprint = {
-            "blend": blend.name,
-            "summary": {
-                k: v
-                for k, v in json.loads(blend.to_json()).items()
-                if k in ("method", "options", "weights", "models", "model_keys", "temperature", "isotonic", "folds")
-            },
-        }
-
-    def fold(self, repeat: int, fold: int) -> np.ndarray:
-        from ..blend.base import Fitted
-        from ..blend.calibration import calibrate_blend
-        from ..blend.engine import stack_predictions
-
-        preds = {m: _fold_test(self.store, m, self.keys[m], repeat, fold) for m in self.blend.models}
-        stack = stack_predictions(preds, self.metric, "test")
-        if self.blender.nested_only:
-            level2 = self.level2.get((repeat, fold))
-            if level2 is None:  # a fold nested CV did not fit (the first block of time folds): the mean of all
-                out = np.mean([self.blender.predict(Fitted(model=m), stack) for m in self.level2.values()], axis=0)
-            else:
-                out = self.blender.predict(Fitted(model=level2), stack)
-            return np.asarray(out, dtype=np.float64)
-        assert self.blend.weights is not None
-        out = self.blender.predict(Fitted(weights=np.asarray(self.blend.weights, dtype=np.float64)), stack)
-        return np.asarray(calibrate_blend(self.blend, out), dtype=np.float64)
-
-
-def _first_source(session: RunSession, plan: PseudoPlan) -> LabelSource:
+    try:
+        plan = plan_pseudo(session)
+    except KitError:
+        return []
+    if plan is None:
+        return []
+    store, tasks = session.store, session.folds.tasks()
     models = {m.name: m for m in session.spec.models}
-    if plan.blend is None:
-        return _ModelSource(session.store, plan.source, session.key(models[plan.source]))
-    keys = {m: session.key(models[m]) for m in plan.blend.models}
-    return _BlendSource(session.store, plan.blend, keys, session.metric)
-
-
-def _confident(proba: np.ndarray, threshold: float, soft: bool) -> PseudoRows:
-    """The test rows whose most probable class has probability >= ``threshold``, with their probabilities."""
-    p = np.asarray(proba, dtype=np.float64)
-    p = p / p.sum(axis=1, keepdims=True)
-    rows = np.flatnonzero(p.max(axis=1) >= threshold)
-    return PseudoRows(rows.astype(np.int64), p[rows].astype(np.float32), soft)
+    sources = {n: session.key(models[n]) for n in source_models(plan)}
+    if any(store.finished(n, key, r, k) is None for n, key in sources.items() for r, k in tasks):
+        return []
+    fingerprint = ModelSource.fingerprint_of(plan.source, sources[plan.source]) if plan.blend is None else None
+    if plan.blend is not None:
+        fingerprint = BlendSource.fingerprint_of(plan.blend)
+    kept: list[tuple[str, str, str]] = []
+    for round_ in range(1, plan.rounds + 1):
+        specs = _round_specs(session, plan, round_, fingerprint)
+        whole = all(store.finished(m.name, key, r, k) is not None for _, m, key in specs for r, k in tasks)
+        if not whole or not all((store.model_dir(m.name, key) / "summary.json").is_file() for _, m, key in specs):
+            break
+        kept += [(m.name, key, m.kind) for _, m, key in specs]
+        fingerprint = {"round_models": [(m.name, key) for _, m, key in specs]}
+    if kept:
+        _add_to_meta(store, kept)
+    return [name for name, _, _ in kept]
 
 
 # --------------------------------------------------------------------------------------------- the record
@@ -322,22 +340,22 @@ def _record(
     done: dict[str, ModelResult],
     counts: list[int],
     key: str,
+    source: LabelsOf,
 ) -> dict[str, Any]:
-    source_cv = done[plan.source].cv if plan.blend is None else plan.blend.nested_cv
     return {
         "name": result.name,
         "key": key,
         "kind": result.kind,
         "base": base,
         "round": round_,
-        "source": plan.source,
-        "source_kind": plan.source_kind,
+        "source": source.name,
+        "source_kind": source.kind,
         "threshold": plan.threshold,
         "soft": plan.soft,
         "status": result.status,
         "cv": result.cv,
         "base_cv": done[base].cv if base in done else None,
-        "source_cv": source_cv,
+        "source_cv": source.cv,
         "pseudo_rows": counts,
     }
 
@@ -349,11 +367,18 @@ def pseudo_line(record: dict[str, Any], metric: Metric) -> str:
         return f"pseudo-labelling: {name} did not finish ({record['status']})"
     rows = record.get("pseudo_rows") or []
     per_fold = f"{np.mean(rows):.0f} test rows per fold" if rows else "no fold finished"
+    kind = record["source_kind"]
+    of = f"{kind}'s {record['source']!r}" if kind.startswith("round") else f"{kind} {record['source']!r}"
     text = (
-        f"pseudo-labelling: {name} (round {record['round']}, labels from {record['source_kind']} "
-        f"{record['source']!r} at >= {record['threshold']:g}, {'soft' if record['soft'] else 'hard'}, {per_fold}): "
-        f"CV {metric.name} {record['cv']:.5f}"
+        f"pseudo-labelling: {name} (round {record['round']}, labels from {of} at >= {record['threshold']:g}, "
+        f"{'soft' if record['soft'] else 'hard'}, {per_fold}): CV {metric.name} {record['cv']:.5f}"
     )
+    if "most_confident" in record:  # no pseudo row at all: the model is its base model refitted, not a result
+        return (
+            f"{text}: no test row reached pseudo_label.threshold = {record['threshold']:g} in any fold (the most "
+            f"confident had {record['most_confident']:.10g}), so {name} trained on the training rows alone, as {base} "
+            "did; lower the threshold"
+        )
     base_cv = record.get("base_cv")
     if base_cv is not None and np.isfinite(base_cv):
         gain = (record["cv"] - base_cv) * (1 if metric.greater_is_better else -1)

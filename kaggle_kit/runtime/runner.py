@@ -390,11 +390,9 @@ def _run(
         raise ConfigError(f"extra_models: {clash[0]!r} is the name of another model of the run; rename it")
     search = _with_date_parts(search if search is not None else spec.search, spec)
     limit = time_limit if time_limit is not None else spec.run.time_limit
-    from .pseudo import plan_pseudo, run_pseudo
+    from .pseudo import keep_pseudo, plan_pseudo, run_pseudo
 
     pseudo = plan_pseudo(session) if not only else None  # [pseudo_label] checked before anything is fitted
-    if only and spec.pseudo_label is not None:
-        session.say("pseudo-labelling skipped: --only fits the models named, not [pseudo_label]'s rounds")
     # what earlier commands fitted and recorded (seed bags, shortened models): kept unless that model's spec changed
     recorded = Recorded.read(session.store)
     if search is None and limit is None and not extra_models:
@@ -412,7 +410,16 @@ def _run(
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
         outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep, recorded=recorded)
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
-        outcome = run_pseudo(session, pseudo, outcome)
+        from .search.budget import Budget
+
+        deadline = Budget(limit, started, len(models)).deadline() if limit is not None else None  # as the fits had
+        outcome = run_pseudo(session, pseudo, outcome, deadline)
+    elif only and spec.pseudo_label is not None:  # its stored rounds stay listed while their sources are unchanged
+        kept = keep_pseudo(session)
+        session.say(
+            "pseudo-labelling skipped: --only fits the models named, not [pseudo_label]'s rounds"
+            + (f"; {name_a_few(kept, 'models', ', ')} stay listed (every fold stored)" if kept else "")
+        )
     if record_history:
         _record_history(session.store.root)
     listed = session.store.listed_models()
