@@ -113,9 +113,26 @@ class Column:
     last: bool = False
 
 
-def number(value: float | None, fmt: str = ".5f") -> str:
-    """``value`` formatted, or ``-`` where there is none (None or NaN)."""
-    return "-" if value is None or math.isnan(value) else format(value, fmt)
+#: from here up, a score is written in scientific notation (fixed, 1e12 took 19 characters of spurious decimals)
+LARGE = 1e9
+
+
+def score_text(value: float, digits: int = 5) -> str:
+    """A score (or a difference of scores) with ``digits`` decimals, in scientific notation with as many significant
+    digits where fixed ones would hide it: below ``10**(1 - digits)`` (an MSE of 1e-9 read ``0.00000`` for every
+    model, ranked in an order the table could not show) or from :data:`LARGE` up. Zero and NaN stay fixed."""
+    v = float(value)
+    if v != 0 and math.isfinite(v) and not 10.0 ** (1 - digits) <= abs(v) < LARGE:
+        return format(v, f".{digits - 1}e")
+    return format(v, f".{digits}f")
+
+
+def number(value: float | None, fmt: str | None = None) -> str:
+    """``value`` formatted (a score by :func:`score_text` when ``fmt`` is None), or ``-`` where there is none (None or
+    NaN)."""
+    if value is None or math.isnan(value):
+        return "-"
+    return score_text(value) if fmt is None else format(value, fmt)
 
 
 def name_column(header: str = "name", width: int = 16) -> Column:
@@ -127,21 +144,21 @@ def kind_column(header: str = "kind", width: int = 9) -> Column:
 
 
 def value_column(
-    header: str, value: Callable[[TableRow], float | None], fmt: str = ".5f", width: int = 10, gap: int = 1
+    header: str, value: Callable[[TableRow], float | None], fmt: str | None = None, width: int = 10, gap: int = 1
 ) -> Column:
     return Column(header, lambda r: number(value(r), fmt), ">", width, gap)
 
 
 def mean_std_column(header: str = "mean +- std", width: int = 19, gap: int = 1) -> Column:
     def cell(r: TableRow) -> str:
-        return "-" if r.mean is None or math.isnan(r.mean) else f"{r.mean:>10.5f} +- {number(r.std)}"
+        return "-" if r.mean is None or math.isnan(r.mean) else f"{score_text(r.mean):>10} +- {number(r.std)}"
 
     return Column(header, cell, ">", width, gap)
 
 
 def folds_column(header: str = "folds", gap: int = 2) -> Column:
     def cell(r: TableRow) -> str:
-        shown = " ".join(f"{s:.4f}" for s in r.fold_scores[:MAX_FOLDS_SHOWN])
+        shown = " ".join(score_text(s, 4) for s in r.fold_scores[:MAX_FOLDS_SHOWN])
         return shown + (" ..." if len(r.fold_scores) > MAX_FOLDS_SHOWN else "")
 
     return Column(header, cell, "<", gap=gap, last=True)

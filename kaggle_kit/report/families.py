@@ -42,7 +42,7 @@ import numpy as np
 
 from ..blend.storage import external_sources
 from ..config import BASELINE_NAME
-from ..leaderboard import direction
+from ..leaderboard import direction, score_text
 from ..metrics import Metric, run_metric
 from ..runtime.store import FoldResult, ModelResult, RunStore
 from .blends import BlendSummary, current_blends, read_blends
@@ -336,14 +336,14 @@ def format_families(report: FamilyReport) -> str:
             [
                 r.family,
                 models,
-                f"{r.best:.5f}",
-                f"{r.median:.5f}",
-                f"{r.iqr:.5f}",
-                f"{r.worst:.5f}",
+                score_text(r.best),
+                score_text(r.median),
+                score_text(r.iqr),
+                score_text(r.worst),
                 f"{r.fit_seconds:.1f}",
                 "-" if math.isnan(r.share) else f"{100 * r.share:.0f}%",
-                "-" if r.train is None else f"{r.train:.4f}",
-                "-" if r.valid is None else f"{r.valid:.4f}",
+                "-" if r.train is None else score_text(r.train, 4),
+                "-" if r.valid is None else score_text(r.valid, 4),
                 "-" if r.gap is None else f"{r.gap:+.4f}",
             ]
         )
@@ -354,7 +354,7 @@ def format_families(report: FamilyReport) -> str:
             f"{t:<{w}}" if j == 0 else f"{t:>{w}}" for j, (t, w) in enumerate(zip(texts, widths, strict=True))
         )
 
-    base = "-" if report.baseline is None else f"{report.baseline:.5f}"
+    base = "-" if report.baseline is None else score_text(report.baseline)
     lines = [
         f"Families (CV {m.name}, {direction(m)}; best, median, IQR and worst over each kind's finished models; "
         f"fit s: all its folds, {report.total_fit_seconds:.1f} s in all)",

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import StoreError, allowed, did_you_mean
+from ..leaderboard import score_text
 from ..runtime.store import check_writable
 from .entries import Entry
 from .records import RunSnapshot, snapshot
@@ -581,8 +582,8 @@ def _other_competitions(h: History, competition: str) -> str:
     return f" for {competition!r}; the history has {allowed(known)}.{did_you_mean(competition, known)}"
 
 
-def _num(value: float | None, fmt: str = ".5f") -> str:
-    return "-" if value is None or math.isnan(value) else format(value, fmt)
+def _num(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else score_text(value)
 
 
 def format_history(db: Path | str, *, competition: str | None = None, limit: int | None = 50) -> str:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..leaderboard import score_text
 from .build import Report, cv_lb_agreement, cv_lb_points
 from .html import fmt
 
-#: what Markdown reads as markup in a name (emphasis, code, links, HTML, a table's bar): backslash-escaped
-_MARKUP = re.compile(r"([\\`*\[\]<>|])")
+#: what Markdown reads as markup in a name (emphasis, code, links, HTML, a table's bar, GitHub's ``$`` math):
+#: backslash-escaped
+_MARKUP = re.compile(r"([\\`*\[\]<>|$])")
 
 
 def _md(text: object) -> str:
@@ -52,7 +54,7 @@ def render_markdown(r: Report) -> str:
     rows = []
     for i, e in enumerate(r.entries, 1):
         kind = e.label
-        folds = " ".join(f"{s:.4f}" for s in e.fold_scores)
+        folds = " ".join(score_text(s, 4) for s in e.fold_scores)
         status = "ok" if e.status == "ok" else f"FAILED: {e.error or ''}"
         # seconds and rounds as the HTML shows them (as scores, they read 0.33300 and 60.00000)
         fit = f"{e.fit_seconds:.1f}" if e.fit_seconds is not None else None
@@ -126,7 +128,7 @@ def render_markdown(r: Report) -> str:
 
     if r.adversarial is not None:
         a = r.adversarial
-        out.append(f"\n## Adversarial validation\n\n{a.message}\n")
+        out.append(f"\n## Adversarial validation\n\n{_note(a.message)}\n")  # it quotes column names
         if a.flagged:
             out.append(
                 _table(["feature", "gain share", "distance"], [[f.name, f.share, f.distance] for f in a.flagged])

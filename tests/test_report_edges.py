@@ -1,0 +1,224 @@
+"""The report on the edges a demanding user meets: a lower-is-better metric's blend gap, scores far from 1 (1e-9,
+1e12), names and labels that are markup (HTML, Markdown, matplotlib's TeX), many classes, and the summary's runner-up.
+
+Each run is a few logistic or ridge regressions (and one tiny LightGBM) on a table made in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.config import build_spec
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.report import build_report
+from kaggle_kit.report.blends import parse_blend_summary
+from kaggle_kit.report.build import Report
+from kaggle_kit.report.entries import Entry, format_entries, rank_entries
+from kaggle_kit.report.html import render_html
+from kaggle_kit.report.markdown import render_markdown
+from kaggle_kit.report.plots import heatmap
+from kaggle_kit.runtime.runner import run
+
+RIDGE = {"kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"}
+
+
+def _regression_run(tmp_path: Path, scale: float = 1.0, rows: int = 120):
+    """Two ridges (one nearly unregularised, one too regularised) on a made regression of ``rows`` rows whose target
+    is ``scale`` times a standard one; rmse."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 3))
+    y = (2 * x[:, 0] + x[:, 1] + 0.5 * rng.normal(size=rows)) * scale
+    frame = pl.DataFrame({"id": np.arange(rows), "a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y})
+    spec = build_spec(
+        {
+            "name": "reg",
+            "task": "regression",
+            "metric": "rmse",
+            "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [
+                {"name": "ridge", **RIDGE, "params": {"alpha": 1e-3}},
+                {"name": "stiff", **RIDGE, "params": {"alpha": 300.0}},
+            ],
+        }
+    )
+    cut = rows * 3 // 4
+    return run(
+        spec, runs_root=tmp_path, train=frame[:cut], test=frame[cut:].drop("y"), progress=None, record_history=False
+    )
+
+
+# ------------------------------------------------------------------------------------------------- blend gap
+@pytest.mark.parametrize(
+    ("summary", "run_metric", "gap"),
+    [
+        ({"metric": "rmse", "cv": 0.50, "nested_cv": 0.52}, None, 0.02),  # in-sample lower = optimistic
+        ({"metric": "roc_auc", "cv": 0.91, "nested_cv": 0.90}, None, 0.01),
+        ({"cv": 0.30, "nested_cv": 0.33}, "log_loss", 0.03),  # no metric in the summary: the run's
+        ({"metric": "rmse", "cv": 0.50, "nested_cv": 0.52, "gap": 0.5}, None, 0.5),  # written: as written
+    ],
+)
+def test_a_blend_gap_is_optimism_in_the_metric_direction(summary, run_metric, gap, tmp_path: Path) -> None:
+    """The gap had been cv - nested_cv whatever the metric: an rmse blend whose in-sample score flattered it by 0.02
+    read -0.02, "no optimism"."""
+    b = parse_blend_summary({"models": ["a"], "weights": [1.0], **summary}, tmp_path, run_metric)
+    assert b.gap == pytest.approx(gap)
+
+
+def test_the_report_of_an_rmse_blend_says_its_in_sample_score_flatters_it(tmp_path: Path) -> None:
+    from kaggle_kit.blend import blend_report
+
+    result = _regression_run(tmp_path)
+    blend_report(result.run_dir, "hill_climb")
+    files = build_report(result.run_dir, adversarial=False)
+    (b,) = files.report.blends
+    assert b.nested_cv > b.cv  # rmse: the weights fit on the rows they score look better, as they always may
+    assert b.gap == pytest.approx(b.nested_cv - b.cv)
+    html = files.html.read_text()
+    assert f"gap {b.gap:.5f}: the in-sample score flatters the blend" in html
+    assert f"gap {b.gap:.5f};" in files.markdown.read_text()
+    # and the leaderboard's note says what the rows are ranked by: the mean of fold scores (it said "by CV")
+    assert "Rows are ranked by the mean of their fold scores" in html and "Models are ranked by CV" not in html
+    means = [e.rank_score for e in files.report.entries]
+    assert means == sorted(means)  # lower is better: smallest mean first
+
+
+# ------------------------------------------------------------------------------------------------- tiny, huge
+@pytest.mark.parametrize("scale", [1e-9, 1e12])
+def test_scores_far_from_one_are_shown_with_their_digits(scale: float, tmp_path: Path) -> None:
+    """An rmse of 1e-9 was shown 0.00000 for every model (ranked in an order the table could not show); one of 1e11
+    as 100000000000.00000. Every shown score reads back to its value within 1e-4 relative."""
+    result = _regression_run(tmp_path, scale)
+    files = build_report(result.run_dir, adversarial=False)
+    entries = files.report.entries
+    assert all(0.05 * scale < e.cv < 10 * scale for e in entries)
+    html = files.html.read_text()
+    for e in entries:  # the HTML cell of each score (its exact value in data-value) shows its digits
+        for value in (e.cv, e.mean, e.std, *e.fold_scores):
+            (text,) = set(re.findall(f'data-value="{re.escape(repr(value))}">([^<]*)<', html))
+            assert float(text) == pytest.approx(value, rel=1e-4), (value, text)
+            assert len(text) <= 10, text  # 1e11 had read 100000000000.00000
+    for e in entries:  # the printed table and the Markdown summary too
+        line = next(ln for ln in files.leaderboard.splitlines() if f" {e.name} " in ln)
+        assert any(float(t) == pytest.approx(e.cv, rel=1e-4) for t in line.split() if _is_number(t)), line
+        row = next(ln for ln in files.markdown.read_text().splitlines() if f"| {e.name} |" in ln)
+        assert float(row.split("|")[4]) == pytest.approx(e.cv, rel=1e-4), row
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_entries_of_tiny_scores_keep_their_order_readable() -> None:
+    metric = get_metric("rmse")
+    entries = [Entry("a", "sklearn", 2e-9, (2e-9, 2e-9)), Entry("b", "sklearn", 1e-9, (1e-9, 1e-9))]
+    table = format_entries(rank_entries(entries, metric), metric)
+    assert [ln.split()[1] for ln in table.splitlines()[3:]] == ["b", "a"]
+    assert "1.0000e-09" in table and "2.0000e-09" in table and "2.000e-09 2.000e-09" in table
+
+
+# ------------------------------------------------------------------------------------------------- markup
+LABELS = ["<b>x</b>", 'a&b|c "q"', "$x^$ \u00fc"]
+FEATURES = {"<script>alert(1)</script>": 0, "f|$\\frac$": 1}
+
+
+def test_names_and_labels_that_are_markup_are_shown_as_text(tmp_path: Path) -> None:
+    """Class labels and column names with HTML, a table's bar and matplotlib's TeX: a feature ``f|$\\frac$`` in the
+    importance plot (or a class ``$x^$`` in the confusion matrix) raised a mathtext ParseSyntaxException at savefig,
+    and no report was written."""
+    rng = np.random.default_rng(0)
+    n = 150
+    x = rng.normal(size=(n, 2))
+    y = np.array(LABELS)[(x[:, 0] > 0).astype(int) + (x[:, 1] > 1).astype(int)]
+    frame = pl.DataFrame({"id": np.arange(n), **{c: x[:, j] for c, j in FEATURES.items()}, "y": y})
+    frame[:100].write_csv(tmp_path / "t.csv")
+    frame[100:].drop("y").write_csv(tmp_path / "u.csv")
+    spec = build_spec(
+        {
+            "name": "cls",
+            "task": "multiclass",
+            "metric": "log_loss",
+            "data": {"train": str(tmp_path / "t.csv"), "test": str(tmp_path / "u.csv"), "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [
+                {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"},
+                {
+                    "name": "lgb",
+                    "kind": "lightgbm",
+                    "num_boost_round": 15,
+                    "params": {"learning_rate": 0.2, "num_leaves": 4, "min_data_in_leaf": 5},
+                },
+            ],
+        }
+    )
+    result = run(spec, runs_root=tmp_path, progress=None, record_history=False)
+    files = build_report(result.run_dir, adversarial=True)
+    html = files.html.read_text()
+    assert "<script" not in html and "<b>x</b>" not in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "a&amp;b|c &quot;q&quot;" in html
+    assert files.report.errors is not None and set(files.report.errors.labels) == set(LABELS)
+    md = files.markdown.read_text()
+    assert "a&b\\|c" in md and "\\$x^\\$" in md and "<script>" not in md
+
+
+def test_plots_draw_dollars_as_written() -> None:
+    png = heatmap(np.eye(2), ["$x^$", "$\\frac$"], ["$5-$10", "b"], "classes $x^$")
+    assert png.startswith(b"\x89PNG")
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", png[16:24])
+
+
+def test_a_confusion_matrix_of_many_classes_stays_a_readable_size() -> None:
+    """60 classes had drawn a 3850 x 3180 pixel picture (100: 6250 x 5180 pixels, 14 s)."""
+    labels = [f"class_{i}" for i in range(60)]
+    width, height = _png_size(heatmap(np.random.default_rng(0).random((60, 60)), labels, labels, "c"))
+    assert width <= 2200 and height <= 2200
+
+
+# ------------------------------------------------------------------------------------------------- runner-up
+def _report(entries: list[Entry]) -> Report:
+    metric = get_metric("rmse")
+    return Report(
+        run_dir=Path("runs/x"),
+        meta={"name": "x", "task": "regression", "metric": "rmse"},
+        metric=metric,
+        entries=tuple(rank_entries(entries, metric)),
+        blends=(),
+        correlation=None,
+        curves={},
+        importance={},
+        errors=None,
+        error_rows=None,
+        error_images=None,
+        adversarial=None,
+        submissions=(),
+    )
+
+
+def test_the_runner_up_is_the_next_scored_row_below_the_best() -> None:
+    """Imported predictions without test predictions rank above the best (it cannot be submitted) and had been named
+    its runner-up, "behind" by the distance they were ahead; an unscored row read "nan behind"."""
+    ext = Entry("ext", "external", 0.40, (0.39, 0.41), submittable=False)
+    best = Entry("best", "sklearn", 0.50, (0.48, 0.52))
+    second = Entry("second", "sklearn", 0.60, (0.59, 0.61))
+    html = render_html(_report([second, ext, best]))
+    assert "Runner-up second is 0.10000 behind" in html and "Runner-up ext" not in html
+    unscored = Entry("unscored", "sklearn", math.nan, ())
+    html = render_html(_report([best, unscored]))
+    assert "Runner-up" not in html and "nan behind" not in html
+    assert "nan" not in render_markdown(_report([best, unscored])).split("## Leaderboard")[0]
