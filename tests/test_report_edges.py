@@ -17,11 +17,11 @@ import pytest
 
 from kaggle_kit.config import build_spec
 from kaggle_kit.metrics import get_metric
-from kaggle_kit.report import build_report
+from kaggle_kit.report import build_report, collect_report
 from kaggle_kit.report.blends import parse_blend_summary
 from kaggle_kit.report.build import Report
 from kaggle_kit.report.entries import Entry, format_entries, rank_entries
-from kaggle_kit.report.html import render_html
+from kaggle_kit.report.html import fmt, render_html
 from kaggle_kit.report.markdown import render_markdown
 from kaggle_kit.report.plots import heatmap
 from kaggle_kit.runtime.runner import run
@@ -29,9 +29,11 @@ from kaggle_kit.runtime.runner import run
 RIDGE = {"kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"}
 
 
-def _regression_run(tmp_path: Path, scale: float = 1.0, rows: int = 120):
+def _regression_run(
+    tmp_path: Path, scale: float = 1.0, rows: int = 120, metric: str = "rmse", folder: str | None = None
+):
     """Two ridges (one nearly unregularised, one too regularised) on a made regression of ``rows`` rows whose target
-    is ``scale`` times a standard one; rmse."""
+    is ``scale`` times a standard one; competition 'reg', run folder ``folder`` (default: 'reg')."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(rows, 3))
     y = (2 * x[:, 0] + x[:, 1] + 0.5 * rng.normal(size=rows)) * scale
@@ -40,10 +42,10 @@ def _regression_run(tmp_path: Path, scale: float = 1.0, rows: int = 120):
         {
             "name": "reg",
             "task": "regression",
-            "metric": "rmse",
+            "metric": metric,
             "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
             "folds": {"n_splits": 3},
-            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "run": {"n_jobs": 1, "threads_per_task": 1, **({"name": folder} if folder else {})},
             "models": [
                 {"name": "ridge", **RIDGE, "params": {"alpha": 1e-3}},
                 {"name": "stiff", **RIDGE, "params": {"alpha": 300.0}},
@@ -64,13 +66,14 @@ def _regression_run(tmp_path: Path, scale: float = 1.0, rows: int = 120):
         ({"metric": "roc_auc", "cv": 0.91, "nested_cv": 0.90}, None, 0.01),
         ({"cv": 0.30, "nested_cv": 0.33}, "log_loss", 0.03),  # no metric in the summary: the run's
         ({"metric": "rmse", "cv": 0.50, "nested_cv": 0.52, "gap": 0.5}, None, 0.5),  # written: as written
+        ({"metric": "rmse", "cv": 0.50, "nested_cv": 0.50}, None, 0.0),  # a mean blend: 0.00000, not -0.00000
     ],
 )
 def test_a_blend_gap_is_optimism_in_the_metric_direction(summary, run_metric, gap, tmp_path: Path) -> None:
     """The gap had been cv - nested_cv whatever the metric: an rmse blend whose in-sample score flattered it by 0.02
     read -0.02, "no optimism"."""
     b = parse_blend_summary({"models": ["a"], "weights": [1.0], **summary}, tmp_path, run_metric)
-    assert b.gap == pytest.approx(gap)
+    assert b.gap == pytest.approx(gap) and fmt(b.gap) == fmt(gap)
 
 
 def test_the_report_of_an_rmse_blend_says_its_in_sample_score_flatters_it(tmp_path: Path) -> None:
@@ -222,3 +225,27 @@ def test_the_runner_up_is_the_next_scored_row_below_the_best() -> None:
     html = render_html(_report([best, unscored]))
     assert "Runner-up" not in html and "nan behind" not in html
     assert "nan" not in render_markdown(_report([best, unscored])).split("## Leaderboard")[0]
+
+
+# ------------------------------------------------------------------------------------------------- history
+def test_cv_vs_lb_compares_only_submissions_scored_by_the_run_metric(tmp_path: Path) -> None:
+    """Two runs of one competition, one scored by rmse, one by mae, each with a submission and its public LB score:
+    the rmse run's report had put the mae run's CV on its CV-vs-LB axes (and in its rank correlation)."""
+    from kaggle_kit.report import add_lb_score, format_submissions, record_submission
+    from kaggle_kit.report.build import cv_lb_points
+    from kaggle_kit.report.history import default_db, history_path
+    from kaggle_kit.submit import write_submission
+
+    runs = {
+        metric: _regression_run(tmp_path, metric=metric, folder=f"reg-{metric}").run_dir for metric in ("rmse", "mae")
+    }
+    for lb, model, run_dir in ((0.61, "ridge", runs["rmse"]), (0.47, "stiff", runs["mae"])):  # two files
+        path = write_submission(run_dir, model)
+        record_submission(run_dir, model, path)
+        add_lb_score(path, lb, db=default_db(run_dir))
+    report = collect_report(runs["rmse"], adversarial=False)
+    rmse_cv = next(e.cv for e in report.entries if e.name == "ridge")
+    assert [(cv, lb) for _, cv, lb in cv_lb_points(report)] == [(pytest.approx(rmse_cv), 0.61)]
+    assert any("1 submission(s) of 'reg' come from runs scored by mae, not rmse" in n for n in report.notes)
+    listing = format_submissions(history_path(tmp_path)).splitlines()
+    assert "metric" in listing[0].split() and [ln.split()[4] for ln in listing[2:]] == ["rmse", "mae"]

@@ -101,7 +101,7 @@ def parse_blend_summary(data: dict[str, Any], folder: Path, run_metric: str | No
         # the kit's blends record none; cv - nested_cv had been it, whatever the metric: an rmse blend read pessimistic
         if gap is None:
             sign = 1.0 if _greater_is_better(data.get("metric"), run_metric) else -1.0
-            gap = sign * (cv - nested_cv)
+            gap = sign * (cv - nested_cv) + 0.0  # a mean blend's -0.0 had read -0.00000
         return BlendSummary(
             name=str(data.get("name") or folder.name),
             method=str(data.get("method", "blend")),

@@ -495,6 +495,10 @@ class History:
             for b in rows
         ]
 
+    def run_metrics(self) -> dict[int, str]:
+        """The metric each recorded run was scored by, by run id: a submission's CV is in its run's metric."""
+        return {r["id"]: r["metric"] for r in self.conn.execute("SELECT id, metric FROM runs").fetchall()}
+
     def submissions(self, competition: str | None = None) -> list[SubmissionRecord]:
         """Recorded submissions, oldest first."""
         sql = "SELECT * FROM submissions" + (" WHERE competition = ?" if competition else "") + " ORDER BY id"
@@ -616,11 +620,16 @@ def format_submissions(db: Path | str, *, competition: str | None = None) -> str
         subs = h.submissions(competition)
         if not subs:
             return "no submissions recorded" + (_other_competitions(h, competition) if competition else "")
-    header = f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'source':<16} {'CV':>10} {'public LB':>10}  path"
+        metrics = h.run_metrics()
+    # the CV's metric beside it: runs of one competition scored by different metrics had shown one CV column
+    header = (
+        f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'source':<16} {'metric':<9} {'CV':>10} "
+        f"{'public LB':>10}  path"
+    )
     lines = [header, "-" * len(header)]
     for s in subs:
         lines.append(
-            f"{s.id:>4}  {s.recorded_at[:19]:<20} {s.competition[:22]:<22} {s.source[:16]:<16} {_num(s.cv):>10} "
-            f"{_num(s.public_lb):>10}  {s.path}"
+            f"{s.id:>4}  {s.recorded_at[:19]:<20} {s.competition[:22]:<22} {s.source[:16]:<16} "
+            f"{metrics.get(s.run_id, '?'):<9} {_num(s.cv):>10} {_num(s.public_lb):>10}  {s.path}"
         )
     return "\n".join(lines)
