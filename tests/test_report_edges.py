@@ -249,3 +249,36 @@ def test_cv_vs_lb_compares_only_submissions_scored_by_the_run_metric(tmp_path: P
     assert any("1 submission(s) of 'reg' come from runs scored by mae, not rmse" in n for n in report.notes)
     listing = format_submissions(history_path(tmp_path)).splitlines()
     assert "metric" in listing[0].split() and [ln.split()[4] for ln in listing[2:]] == ["rmse", "mae"]
+
+
+def test_the_history_names_the_best_as_the_report_does_by_fold_mean(tmp_path: Path) -> None:
+    """'wide' has the better CV over all rows, 'steady' the better mean of fold scores, which the report, `blend` and
+    `submit --best` rank by: `kaggle-kit history` had named 'wide' the run's best."""
+    from kaggle_kit.report.history import History, format_history
+    from kaggle_kit.report.records import RunSnapshot
+    from kaggle_kit.runtime.store import ModelResult
+
+    def model(name: str, cv: float, folds: tuple[float, ...]) -> ModelResult:
+        return ModelResult(name, "sklearn", f"k-{name}", "roc_auc", cv, folds, 0.1, None)
+
+    models = (model("wide", 0.90, (0.80, 0.82)), model("steady", 0.85, (0.86, 0.88)))
+    entries = [Entry.from_model(m) for m in models]
+    assert rank_entries(entries, get_metric("roc_auc"))[0].name == "steady"  # the report's order
+    snap = RunSnapshot(tmp_path / "r", "c", "binary", "roc_auc", True, None, "0", None, None, None, 10, 5, models, ())
+    db = tmp_path / "history.sqlite"
+    with History(db) as h:
+        h.record_run(snap)
+        (run,) = h.runs()
+    assert (run.best, run.best_cv) == ("steady", 0.85)
+    assert format_history(db).splitlines()[2].split()[4] == "steady"
+
+
+def test_the_best_blend_without_a_nested_cv_is_not_said_to_have_one() -> None:
+    """A hand-written blend summary with only its in-sample ``cv``: the summary had shown it as its nested CV."""
+    blend = Entry("hand", "blend", 0.40, (), nested_cv=math.nan, method="mean")
+    model = Entry("ridge", "sklearn", 0.50, (0.49, 0.51))
+    html, md = render_html(_report([blend, model])), render_markdown(_report([blend, model]))
+    assert "Best: <b>hand</b> (blend: mean), CV rmse <b>0.40000</b>" in html
+    assert "**Best: hand** — CV 0.40000" in md
+    nested = Entry("nested", "blend", 0.40, (0.41, 0.43), nested_cv=0.42, method="mean")
+    assert "Best: <b>nested</b> (blend: mean), nested CV rmse <b>0.42000</b>" in render_html(_report([nested, model]))

@@ -127,7 +127,8 @@ class RunRecord:
     code_version: str | None
     data_fingerprint: str | None
     n_models: int
-    best: str | None  # the best model or blend (not the baseline), by CV / nested CV
+    best: str | None  # the best model or blend (not the baseline), by fold mean as the report ranks
+    # its CV (nested CV for a blend)
     best_cv: float | None
 
 
@@ -510,13 +511,15 @@ def _nan(value: float | None) -> float:
 
 
 def _best(entries: list[Entry], greater_is_better: bool) -> Entry | None:
-    # as the report names its best: never what `submit --best` cannot submit (a blend without test predictions)
+    # as the report names its best: by the mean of its fold scores (it had been by CV, so the history could name
+    # another best than the report and `submit --best`), never what `submit --best` cannot submit (a blend without
+    # test predictions)
     scored = [
-        e for e in entries if e.status == "ok" and not e.is_baseline and e.submittable and not math.isnan(e.score)
+        e for e in entries if e.status == "ok" and not e.is_baseline and e.submittable and not math.isnan(e.rank_score)
     ]
     if not scored:
         return None
-    return max(scored, key=lambda e: e.score if greater_is_better else -e.score)
+    return max(scored, key=lambda e: e.rank_score if greater_is_better else -e.rank_score)
 
 
 def _add_submittable(conn: sqlite3.Connection) -> None:

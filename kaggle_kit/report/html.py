@@ -128,7 +128,7 @@ def _summary(r: Report) -> str:
     best, base = r.best, r.baseline
     if best is not None:
         what = f"blend: {best.method}" if best.is_blend else best.kind
-        score = "nested CV" if best.is_blend else "CV"
+        score = best.score_name
         items.append(
             f"Best: <b>{escape(best.name)}</b> ({escape(what)}), {score} {m.name} <b>{fmt(best.score)}</b>, "
             f"{fmt(best.mean)} &plusmn; {fmt(best.std)} over {len(best.fold_scores)} folds."

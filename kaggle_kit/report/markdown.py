@@ -46,7 +46,7 @@ def render_markdown(r: Report) -> str:
     best = r.best
     if best is not None:
         out.append(
-            f"**Best: {_md(best.name)}** — {'nested CV' if best.is_blend else 'CV'} {fmt(best.score)} "
+            f"**Best: {_md(best.name)}** — {best.score_name} {fmt(best.score)} "
             f"({fmt(best.mean)} ± {fmt(best.std)} over {len(best.fold_scores)} folds)\n"
         )
 
