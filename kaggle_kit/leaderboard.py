@@ -94,6 +94,7 @@ class TableRow:
     note: str = ""  # free text at the end of the row, e.g. a blend's weights
     failed: bool = False
     error: str | None = None
+    status: str = "failed"  # what a failed row prints, upper-cased: "failed", or "incomplete" (a time limit)
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,9 @@ def format_table(
     for i, (r, texts) in enumerate(zip(rows, cells, strict=True), 1):
         if r.failed:
             labels = line(texts[:n_labels], columns[:n_labels])
-            status = f"{'FAILED':>{widths[n_labels]}}" if n_labels < len(columns) else "FAILED"
-            lines.append(f"{i:>2}{labels} {status}  {r.error or ''}".rstrip())
+            word = r.status.upper()  # an incomplete model had read FAILED  incomplete: time limit (...)
+            status = f"{word:>{widths[n_labels]}}" if n_labels < len(columns) else word
+            lines.append(f"{i:>2}{labels} {status}  {(r.error or '').removeprefix(f'{r.status}: ')}".rstrip())
         else:
             lines.append(f"{i:>2}{line(texts, columns)}".rstrip())
     return "\n".join(lines)
@@ -219,6 +221,7 @@ def model_row(r: ModelResult) -> TableRow:
         fold_scores=tuple(r.fold_scores),
         failed=r.status != "ok",
         error=r.error,
+        status=r.status,
     )
 
 

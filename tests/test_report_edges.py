@@ -282,3 +282,25 @@ def test_the_best_blend_without_a_nested_cv_is_not_said_to_have_one() -> None:
     assert "**Best: hand** — CV 0.40000" in md
     nested = Entry("nested", "blend", 0.40, (0.41, 0.43), nested_cv=0.42, method="mean")
     assert "Best: <b>nested</b> (blend: mean), nested CV rmse <b>0.42000</b>" in render_html(_report([nested, model]))
+
+
+def test_a_model_a_time_limit_cut_short_is_incomplete_not_failed() -> None:
+    """The tables printed FAILED and the summary listed it under "Failed:" beside a model that raised."""
+    cut = Entry("cut", "lightgbm", math.nan, (), status="incomplete", error="incomplete: time limit (1 of 3 folds)")
+    broken = Entry("broken", "sklearn", math.nan, (), status="failed", error="ValueError: bad")
+    ridge = Entry("ridge", "sklearn", 0.50, (0.49, 0.51))
+    report = _report([cut, broken, ridge])
+    lines = report.leaderboard().splitlines()
+    assert next(ln for ln in lines if " cut " in ln).split()[3:] == [
+        "INCOMPLETE",
+        "time",
+        "limit",
+        "(1",
+        "of",
+        "3",
+        "folds)",
+    ]
+    assert next(ln for ln in lines if " broken " in ln).split()[3:5] == ["FAILED", "ValueError:"]
+    html = render_html(report)
+    assert "Incomplete: cut (see the leaderboard)" in html and "Failed: broken (see the leaderboard)" in html
+    assert "| INCOMPLETE: time limit (1 of 3 folds) |" in render_markdown(report)

@@ -156,6 +156,7 @@ def entry_row(e: Entry) -> TableRow:
         fold_scores=e.fold_scores,
         failed=e.status != "ok",
         error=e.error,
+        status=e.status,
     )
 
 

@@ -151,9 +151,12 @@ def _summary(r: Report) -> str:
                 f"Runner-up {escape(runner_up.name)} is {fmt(gap)} behind by fold mean: {sure} one fold standard "
                 f"deviation ({fmt(best.std)}){'' if gap > best.std else ', so the order may be noise'}."
             )
-    failed = [e.name for e in r.entries if e.status != "ok"]
-    if failed:
-        items.append(f"Failed: {escape(', '.join(failed))} (see the leaderboard).")
+    unfinished: dict[str, list[str]] = {}  # "failed" / "incomplete" (a time limit cut it short: not a failure)
+    for e in r.entries:
+        if e.status != "ok":
+            unfinished.setdefault(e.status, []).append(e.name)
+    for status, names in unfinished.items():
+        items.append(f"{escape(status.capitalize())}: {escape(', '.join(names))} (see the leaderboard).")
     if r.adversarial is not None:
         a = r.adversarial
         cls, verdict = ("ok-inline", "no shift") if a.verdict == "none" else ("warn-inline", f"{a.verdict} shift")

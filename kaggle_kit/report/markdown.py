@@ -55,7 +55,7 @@ def render_markdown(r: Report) -> str:
     for i, e in enumerate(r.entries, 1):
         kind = e.label
         folds = " ".join(score_text(s, 4) for s in e.fold_scores)
-        status = "ok" if e.status == "ok" else f"FAILED: {e.error or ''}"
+        status = "ok" if e.status == "ok" else f"{e.status.upper()}: {(e.error or '').removeprefix(f'{e.status}: ')}"
         # seconds and rounds as the HTML shows them (as scores, they read 0.33300 and 60.00000)
         fit = f"{e.fit_seconds:.1f}" if e.fit_seconds is not None else None
         rounds = f"{e.best_iteration:.0f}" if e.best_iteration is not None else None
