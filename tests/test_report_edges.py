@@ -304,3 +304,28 @@ def test_a_model_a_time_limit_cut_short_is_incomplete_not_failed() -> None:
     html = render_html(report)
     assert "Incomplete: cut (see the leaderboard)" in html and "Failed: broken (see the leaderboard)" in html
     assert "| INCOMPLETE: time limit (1 of 3 folds) |" in render_markdown(report)
+
+
+def test_a_run_whose_models_all_failed_says_there_is_no_best() -> None:
+    """Only the baseline scored: the summary had named no best and said nothing about it."""
+    baseline = Entry("baseline", "dummy", 0.70, (0.69, 0.71))
+    broken = Entry("broken", "sklearn", math.nan, (), status="failed", error="ValueError: bad")
+    report = _report([broken, baseline])
+    assert report.best is None and [e.name for e in report.entries] == ["baseline", "broken"]
+    html, md = render_html(report), render_markdown(report)
+    assert "<b>No best</b>: no model or blend besides the baseline has a score" in html
+    assert "Failed: broken" in html and "Best:" not in html
+    assert "**No best**: no model or blend besides the baseline" in md
+
+
+def test_a_line_break_in_a_class_label_keeps_the_markdown_table_whole() -> None:
+    from dataclasses import replace
+
+    from kaggle_kit.report.mistakes import ErrorAnalysis, Mistake
+
+    label = "two\nlines | and a bar"
+    errors = ErrorAnalysis("ridge", (Mistake(0, 7, label, "other", 0.1, 2.3),), (label, "other"), None)
+    report = replace(_report([Entry("ridge", "sklearn", 0.5, (0.5,))]), errors=errors)
+    md = render_markdown(report)
+    rows = md.split("## Worst OOF mistakes of ridge")[1].strip().splitlines()[:3]
+    assert rows[2] == "| 7 | two lines \\| and a bar | other | 0.10000 |"

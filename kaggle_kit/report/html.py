@@ -48,6 +48,9 @@ figcaption { color: #555; font-size: 0.88em; }
 .small { font-size: 0.88em; color: #555; }
 """
 
+#: the summary's line where no entry can be named the best
+NO_BEST = "no model or blend besides the baseline has a score that `kaggle-kit submit --best` could pick"
+
 SECTIONS = (
     ("summary", "Summary"),
     ("leaderboard", "Leaderboard"),
@@ -151,6 +154,8 @@ def _summary(r: Report) -> str:
                 f"Runner-up {escape(runner_up.name)} is {fmt(gap)} behind by fold mean: {sure} one fold standard "
                 f"deviation ({fmt(best.std)}){'' if gap > best.std else ', so the order may be noise'}."
             )
+    else:  # every model failed (or only what `submit --best` cannot pick scored): the summary had said nothing
+        items.append(f"<b>No best</b>: {escape(NO_BEST)}.")
     unfinished: dict[str, list[str]] = {}  # "failed" / "incomplete" (a time limit cut it short: not a failure)
     for e in r.entries:
         if e.status != "ok":

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ..leaderboard import score_text
 from .build import Report, cv_lb_agreement, cv_lb_points
-from .html import fmt
+from .html import NO_BEST, fmt
 
 #: what Markdown reads as markup in a name (emphasis, code, links, HTML, a table's bar, GitHub's ``$`` math):
 #: backslash-escaped
@@ -18,7 +18,7 @@ _MARKUP = re.compile(r"([\\`*\[\]<>|$])")
 def _md(text: object) -> str:
     """``text`` (a name from a file: a blend written by hand names itself) shown as text in Markdown: its markup had
     been left raw (``<i>x</i>`` rendered, ``*c*`` emphasised); only a table's bar was escaped."""
-    return _MARKUP.sub(r"\\\1", str(text))
+    return _MARKUP.sub(r"\\\1", re.sub(r"\r\n|[\r\n]", " ", str(text)))  # a line break had ended a table's row
 
 
 def _note(text: str) -> str:
@@ -49,6 +49,8 @@ def render_markdown(r: Report) -> str:
             f"**Best: {_md(best.name)}** — {best.score_name} {fmt(best.score)} "
             f"({fmt(best.mean)} ± {fmt(best.std)} over {len(best.fold_scores)} folds)\n"
         )
+    else:
+        out.append(f"**No best**: {NO_BEST}.\n")
 
     out.append("## Leaderboard\n")
     rows = []
