@@ -31,12 +31,16 @@ class Leaderboard(list[ModelResult]):
     """The rows of :func:`leaderboard`, a list that prints as the table (``print(...)``, or a notebook cell ending
     in it) rather than as every field of every row."""
 
-    def __init__(self, rows: Iterable[ModelResult], metric: Metric) -> None:
+    def __init__(self, rows: Iterable[ModelResult], metric: Metric, incomplete: Sequence[str] = ()) -> None:
         super().__init__(rows)
         self.metric = metric
+        self.incomplete = tuple(incomplete)  # configs a time limit cut short: not ranked, but named
 
     def __str__(self) -> str:
-        return format_leaderboard(self, self.metric)
+        table = format_leaderboard(self, self.metric)
+        if self.incomplete:  # as `kaggle-kit run` prints it: `kaggle-kit leaderboard` had left them out unsaid
+            table += f"\nincomplete (time limit, not ranked or blended): {', '.join(self.incomplete)}"
+        return table
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
@@ -49,7 +53,8 @@ def leaderboard(run_dir: Path | str) -> Leaderboard:
     meta = store.read_meta()
     metric = run_metric(meta)
     rows = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
-    return Leaderboard(rank([r for r in rows if r.status != "incomplete"], metric), metric)
+    incomplete = [r.name for r in rows if r.status == "incomplete"]
+    return Leaderboard(rank([r for r in rows if r.status != "incomplete"], metric), metric, incomplete)
 
 
 def rank_by(items: Iterable[T], metric: Metric, score: Callable[[T], float], ok: Callable[[T], bool]) -> list[T]:

@@ -329,3 +329,20 @@ def test_a_line_break_in_a_class_label_keeps_the_markdown_table_whole() -> None:
     md = render_markdown(report)
     rows = md.split("## Worst OOF mistakes of ridge")[1].strip().splitlines()[:3]
     assert rows[2] == "| 7 | two lines \\| and a bar | other | 0.10000 |"
+
+
+def test_kaggle_kit_leaderboard_names_the_models_a_time_limit_left_incomplete(tmp_path: Path, capsys) -> None:
+    """`kaggle-kit run` names them under the table; `kaggle-kit leaderboard` had left them out without a word."""
+    from dataclasses import replace
+
+    from kaggle_kit.cli import main
+    from kaggle_kit.runtime.store import RunStore
+
+    result = _regression_run(tmp_path)
+    store = RunStore(result.run_dir)
+    stiff = store.read_summary("stiff")
+    store.write_summary(replace(stiff, status="incomplete", error="incomplete: time limit (2 of 3 folds)"))
+    assert main(["leaderboard", str(result.run_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "incomplete (time limit, not ranked or blended): stiff"
+    assert not any(" stiff " in line for line in out[:-1])  # not ranked
