@@ -346,3 +346,20 @@ def test_kaggle_kit_leaderboard_names_the_models_a_time_limit_left_incomplete(tm
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "incomplete (time limit, not ranked or blended): stiff"
     assert not any(" stiff " in line for line in out[:-1])  # not ranked
+
+
+def test_mlflow_keeps_runs_of_another_metric_in_their_own_experiment(tmp_path: Path) -> None:
+    """An rmse run and an mae run of one competition had been logged to one experiment, their `ridge.cv` side by side
+    as if one quantity."""
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    from kaggle_kit.report import log_to_mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    runs = {m: _regression_run(tmp_path, metric=m, folder=f"reg-{m}").run_dir for m in ("rmse", "mae")}
+    ids = [log_to_mlflow(runs[m], tracking_uri=uri) for m in ("rmse", "mae", "rmse")]
+    client = MlflowClient(tracking_uri=uri)
+    names = [client.get_experiment(client.get_run(i).info.experiment_id).name for i in ids]
+    assert names == ["reg", "reg (mae)", "reg"]
+    assert [client.get_run(i).data.params["metric"] for i in ids] == ["rmse", "mae", "rmse"]
