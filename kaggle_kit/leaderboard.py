@@ -123,14 +123,15 @@ class Column:
 LARGE = 1e9
 
 
-def score_text(value: float, digits: int = 5) -> str:
+def score_text(value: float, digits: int = 5, *, signed: bool = False) -> str:
     """A score (or a difference of scores) with ``digits`` decimals, in scientific notation with as many significant
     digits where fixed ones would hide it: below ``10**(1 - digits)`` (an MSE of 1e-9 read ``0.00000`` for every
-    model, ranked in an order the table could not show) or from :data:`LARGE` up. Zero and NaN stay fixed."""
-    v = float(value)
+    model, ranked in an order the table could not show) or from :data:`LARGE` up. Zero and NaN stay fixed.
+    ``signed``: a ``+`` before a positive value (a gap)."""
+    v, sign = float(value), "+" if signed else ""
     if v != 0 and math.isfinite(v) and not 10.0 ** (1 - digits) <= abs(v) < LARGE:
-        return format(v, f".{digits - 1}e")
-    return format(v, f".{digits}f")
+        return format(v, f"{sign}.{digits - 1}e")
+    return format(v, f"{sign}.{digits}f")
 
 
 def number(value: float | None, fmt: str | None = None) -> str:

@@ -109,6 +109,14 @@ def test_scores_far_from_one_are_shown_with_their_digits(scale: float, tmp_path:
             (text,) = set(re.findall(f'data-value="{re.escape(repr(value))}">([^<]*)<', html))
             assert float(text) == pytest.approx(value, rel=1e-4), (value, text)
             assert len(text) <= 10, text  # 1e11 had read 100000000000.00000
+    for row in files.report.families.rows:  # the per-family table and its diagnosis (train 0.0000 vs valid 0.0000)
+        for value in (row.best, row.worst, row.train, row.valid, row.gap):
+            (text,) = set(re.findall(f'data-value="{re.escape(repr(value))}">([^<]*)<', html))
+            assert float(text) == pytest.approx(value, rel=1e-3), (value, text)
+        said = re.search(r"train (\S+) vs valid (\S+) \(gap (\S+),", row.diagnosis.text)
+        assert said is not None, row.diagnosis.text
+        shown = [float(said[1]), float(said[2]), float(said[3])]
+        assert shown == pytest.approx([row.train, row.valid, row.gap], rel=1e-3), row.diagnosis.text
     for e in entries:  # the printed table and the Markdown summary too
         line = next(ln for ln in files.leaderboard.splitlines() if f" {e.name} " in ln)
         assert any(float(t) == pytest.approx(e.cv, rel=1e-4) for t in line.split() if _is_number(t)), line

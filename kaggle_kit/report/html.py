@@ -72,6 +72,10 @@ def fmt(value: float | None, digits: int = 5) -> str:
     return score_text(value, digits)
 
 
+#: the spec of a :class:`Num` that is a signed difference of scores (a gap): ``+0.01234``, ``+1.2340e-09``
+SIGNED = "+score"
+
+
 @dataclass(frozen=True)
 class Num:
     """A number shown with its own format spec, e.g. ``".1f"`` (the cell's ``data-value`` keeps it exact)."""
@@ -95,7 +99,14 @@ def _cell(value: object, digits: int = 5) -> str:
         v = float(value)
         if math.isnan(v):
             return '<td data-value="nan">-</td>'
-        return f'<td data-value="{v!r}">{fmt(v, digits) if spec is None else format(v, spec)}</td>'
+        text = (
+            fmt(v, digits)
+            if spec is None
+            else score_text(v, digits, signed=True)
+            if spec == SIGNED
+            else format(v, spec)
+        )
+        return f'<td data-value="{v!r}">{text}</td>'
     return f'<td class="text">{escape(str(value))}</td>'
 
 
@@ -222,7 +233,7 @@ def _families(r: Report) -> str:
         f"the baseline is left out): the CV {escape(m.name)} ({'higher' if m.greater_is_better else 'lower'} is "
         f"better) of its models that finished every fold, the fit time of all its folds ({f.total_fit_seconds:.1f} s "
         "in all), and its best model's fold means on its own training rows (a seeded subsample) vs its validation "
-        f"rows. Gap &gt; 0: the training rows score better; it is judged against the headroom {f.headroom:.4f} "
+        f"rows. Gap &gt; 0: the training rows score better; it is judged against the headroom {fmt(f.headroom, 4)} "
         f"(from the baseline's {base} to a perfect {perfect_score(m):g}).</p>\n"
     )
     headers = ["family", "models", "unfinished", "best model", "best", "median", "IQR", "worst", "fit s", "share"]
@@ -243,7 +254,7 @@ def _families(r: Report) -> str:
                 Num(100 * x.share, ".0f"),
                 x.train,
                 x.valid,
-                Num(x.gap, "+.5f"),
+                Num(x.gap, SIGNED),
                 x.diagnosis.verdict,
             ],
         )
