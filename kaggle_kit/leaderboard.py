@@ -31,12 +31,16 @@ class Leaderboard(list[ModelResult]):
     """The rows of :func:`leaderboard`, a list that prints as the table (``print(...)``, or a notebook cell ending
     in it) rather than as every field of every row."""
 
-    def __init__(self, rows: Iterable[ModelResult], metric: Metric) -> None:
+    def __init__(self, rows: Iterable[ModelResult], metric: Metric, incomplete: Sequence[str] = ()) -> None:
         super().__init__(rows)
         self.metric = metric
+        self.incomplete = tuple(incomplete)  # configs a time limit cut short: not ranked, but named
 
     def __str__(self) -> str:
-        return format_leaderboard(self, self.metric)
+        table = format_leaderboard(self, self.metric)
+        if self.incomplete:  # as `kaggle-kit run` prints it: `kaggle-kit leaderboard` had left them out unsaid
+            table += f"\nincomplete (time limit, not ranked or blended): {', '.join(self.incomplete)}"
+        return table
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
@@ -49,7 +53,8 @@ def leaderboard(run_dir: Path | str) -> Leaderboard:
     meta = store.read_meta()
     metric = run_metric(meta)
     rows = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
-    return Leaderboard(rank([r for r in rows if r.status != "incomplete"], metric), metric)
+    incomplete = [r.name for r in rows if r.status == "incomplete"]
+    return Leaderboard(rank([r for r in rows if r.status != "incomplete"], metric), metric, incomplete)
 
 
 def rank_by(items: Iterable[T], metric: Metric, score: Callable[[T], float], ok: Callable[[T], bool]) -> list[T]:
@@ -94,6 +99,7 @@ class TableRow:
     note: str = ""  # free text at the end of the row, e.g. a blend's weights
     failed: bool = False
     error: str | None = None
+    status: str = "failed"  # what a failed row prints, upper-cased: "failed", or "incomplete" (a time limit)
 
 
 @dataclass(frozen=True)
@@ -113,9 +119,27 @@ class Column:
     last: bool = False
 
 
-def number(value: float | None, fmt: str = ".5f") -> str:
-    """``value`` formatted, or ``-`` where there is none (None or NaN)."""
-    return "-" if value is None or math.isnan(value) else format(value, fmt)
+#: from here up, a score is written in scientific notation (fixed, 1e12 took 19 characters of spurious decimals)
+LARGE = 1e9
+
+
+def score_text(value: float, digits: int = 5, *, signed: bool = False) -> str:
+    """A score (or a difference of scores) with ``digits`` decimals, in scientific notation with as many significant
+    digits where fixed ones would hide it: below ``10**(1 - digits)`` (an MSE of 1e-9 read ``0.00000`` for every
+    model, ranked in an order the table could not show) or from :data:`LARGE` up. Zero and NaN stay fixed.
+    ``signed``: a ``+`` before a positive value (a gap)."""
+    v, sign = float(value), "+" if signed else ""
+    if v != 0 and math.isfinite(v) and not 10.0 ** (1 - digits) <= abs(v) < LARGE:
+        return format(v, f"{sign}.{digits - 1}e")
+    return format(v, f"{sign}.{digits}f")
+
+
+def number(value: float | None, fmt: str | None = None) -> str:
+    """``value`` formatted (a score by :func:`score_text` when ``fmt`` is None), or ``-`` where there is none (None or
+    NaN)."""
+    if value is None or math.isnan(value):
+        return "-"
+    return score_text(value) if fmt is None else format(value, fmt)
 
 
 def name_column(header: str = "name", width: int = 16) -> Column:
@@ -127,21 +151,21 @@ def kind_column(header: str = "kind", width: int = 9) -> Column:
 
 
 def value_column(
-    header: str, value: Callable[[TableRow], float | None], fmt: str = ".5f", width: int = 10, gap: int = 1
+    header: str, value: Callable[[TableRow], float | None], fmt: str | None = None, width: int = 10, gap: int = 1
 ) -> Column:
     return Column(header, lambda r: number(value(r), fmt), ">", width, gap)
 
 
 def mean_std_column(header: str = "mean +- std", width: int = 19, gap: int = 1) -> Column:
     def cell(r: TableRow) -> str:
-        return "-" if r.mean is None or math.isnan(r.mean) else f"{r.mean:>10.5f} +- {number(r.std)}"
+        return "-" if r.mean is None or math.isnan(r.mean) else f"{score_text(r.mean):>10} +- {number(r.std)}"
 
     return Column(header, cell, ">", width, gap)
 
 
 def folds_column(header: str = "folds", gap: int = 2) -> Column:
     def cell(r: TableRow) -> str:
-        shown = " ".join(f"{s:.4f}" for s in r.fold_scores[:MAX_FOLDS_SHOWN])
+        shown = " ".join(score_text(s, 4) for s in r.fold_scores[:MAX_FOLDS_SHOWN])
         return shown + (" ..." if len(r.fold_scores) > MAX_FOLDS_SHOWN else "")
 
     return Column(header, cell, "<", gap=gap, last=True)
@@ -177,8 +201,9 @@ def format_table(
     for i, (r, texts) in enumerate(zip(rows, cells, strict=True), 1):
         if r.failed:
             labels = line(texts[:n_labels], columns[:n_labels])
-            status = f"{'FAILED':>{widths[n_labels]}}" if n_labels < len(columns) else "FAILED"
-            lines.append(f"{i:>2}{labels} {status}  {r.error or ''}".rstrip())
+            word = r.status.upper()  # an incomplete model had read FAILED  incomplete: time limit (...)
+            status = f"{word:>{widths[n_labels]}}" if n_labels < len(columns) else word
+            lines.append(f"{i:>2}{labels} {status}  {(r.error or '').removeprefix(f'{r.status}: ')}".rstrip())
         else:
             lines.append(f"{i:>2}{line(texts, columns)}".rstrip())
     return "\n".join(lines)
@@ -202,6 +227,7 @@ def model_row(r: ModelResult) -> TableRow:
         fold_scores=tuple(r.fold_scores),
         failed=r.status != "ok",
         error=r.error,
+        status=r.status,
     )
 
 

@@ -2,7 +2,9 @@
 
 The blend engineer's layout is read tolerantly: weights as a list in model order or a ``{model: weight}`` map; the
 nested-CV fold scores under ``nested_fold_scores`` (or ``fold_scores``); the nested-CV score under ``nested_cv``
-(else the mean of the nested fold scores). A run without a ``blends/`` folder simply has no blends.
+(else the mean of the nested fold scores); the optimism ``gap`` as written, else worked out from ``cv`` and
+``nested_cv`` in the direction of the summary's ``metric`` (else the run's). A run without a ``blends/`` folder simply
+has no blends.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class BlendSummary:
     cv: float  # the blend scored on all OOF rows with weights fit on all rows (optimistic)
     nested_cv: float  # weights fit on K-1 folds' OOF, scored on the held-out fold: the honest number
     nested_fold_scores: tuple[float, ...]
-    gap: float  # cv - nested_cv: how much the in-sample score flatters the blend
+    gap: float  # how much the in-sample score (cv) flatters the blend vs nested_cv; > 0: optimistic, either direction
     fit_seconds: float | None
     folder: Path
     # a binary label metric's decision threshold per nested-CV fold, as the blend scored it
@@ -59,8 +61,23 @@ def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
-    """A :class:`BlendSummary` from the JSON of a blend's ``summary.json``."""
+def _greater_is_better(*metrics: object) -> bool:
+    """The direction of the first of ``metrics`` (names) the kit knows; higher is better when none is known."""
+    from ..errors import KitError
+    from ..metrics import get_metric
+
+    for name in metrics:
+        if isinstance(name, str):
+            try:
+                return get_metric(name).greater_is_better
+            except KitError:
+                continue
+    return True
+
+
+def parse_blend_summary(data: dict[str, Any], folder: Path, run_metric: str | None = None) -> BlendSummary:
+    """A :class:`BlendSummary` from the JSON of a blend's ``summary.json``; ``run_metric`` (the run's metric name)
+    gives the gap its direction when the summary names no metric."""
     from ..blend.storage import calibration_of
 
     try:
@@ -81,6 +98,10 @@ def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
             nested = float(np.mean(nested_fold_scores))
         cv, nested_cv = _float(data.get("cv")), _float(nested)
         gap = data.get("gap")
+        # the kit's blends record none; cv - nested_cv had been it, whatever the metric: an rmse blend read pessimistic
+        if gap is None:
+            sign = 1.0 if _greater_is_better(data.get("metric"), run_metric) else -1.0
+            gap = sign * (cv - nested_cv) + 0.0  # a mean blend's -0.0 had read -0.00000
         return BlendSummary(
             name=str(data.get("name") or folder.name),
             method=str(data.get("method", "blend")),
@@ -89,7 +110,7 @@ def parse_blend_summary(data: dict[str, Any], folder: Path) -> BlendSummary:
             cv=cv,
             nested_cv=nested_cv,
             nested_fold_scores=nested_fold_scores,
-            gap=_float(gap) if gap is not None else cv - nested_cv,
+            gap=_float(gap),
             fit_seconds=_float(data["fit_seconds"]) if data.get("fit_seconds") is not None else None,
             folder=folder,
             fold_thresholds={
@@ -109,6 +130,11 @@ def read_blends(run_dir: Path | str) -> list[BlendSummary]:
     root = Path(run_dir) / "blends"
     if not root.is_dir():
         return []
+    meta = Path(run_dir) / "run.json"
+    try:
+        run_metric = json.loads(meta.read_text()).get("metric") if meta.is_file() else None
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        run_metric = None  # reading the run folder's run.json says what is wrong with it
     blends = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         path = folder / "summary.json"
@@ -118,7 +144,7 @@ def read_blends(run_dir: Path | str) -> list[BlendSummary]:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"{path} is corrupted ({exc}); rerun the blend") from None
-        blends.append(parse_blend_summary(data, folder))
+        blends.append(parse_blend_summary(data, folder, run_metric))
     return blends
 
 

@@ -216,8 +216,18 @@ def collect_report(
     submissions: tuple[SubmissionRecord, ...] = ()
     db = Path(history_db) if history_db else default_db(store.root)
     if db.is_file():
+        competition = str(meta.get("name") or store.root.name)
         with History(db) as h:
-            submissions = tuple(h.submissions(str(meta.get("name") or store.root.name)))
+            recorded, metrics = h.submissions(competition), h.run_metrics()
+        # a CV is comparable only in its own metric: another run of the competition scored by another one (rmse, then
+        # mae) had put its CVs on the same CV-vs-LB axes and into one rank correlation
+        submissions = tuple(s for s in recorded if metrics.get(s.run_id) == meta["metric"])
+        others = sorted({metrics.get(s.run_id, "?") for s in recorded} - {meta["metric"]})
+        if others:
+            notes.append(
+                f"CV vs leaderboard: {len(recorded) - len(submissions)} submission(s) of {competition!r} come from "
+                f"runs scored by {', '.join(others)}, not {meta['metric']}: left out, their CVs are not comparable"
+            )
 
     return Report(
         run_dir=store.root,

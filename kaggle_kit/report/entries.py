@@ -75,6 +75,13 @@ class Entry:
         return self.cv
 
     @property
+    def score_name(self) -> str:
+        """What :attr:`score` is: "nested CV", or "CV" (a model, or a blend whose summary records no nested CV: its
+        in-sample CV, which the summary had called nested)."""
+        nested = self.is_blend and self.nested_cv is not None and not math.isnan(self.nested_cv)
+        return "nested CV" if nested else "CV"
+
+    @property
     def rank_score(self) -> float:
         """The number the row is ranked by, as ``kaggle-kit blend`` ranks: the mean of its fold scores (a blend's
         nested-CV ones); :attr:`score` when it has none."""
@@ -149,6 +156,7 @@ def entry_row(e: Entry) -> TableRow:
         fold_scores=e.fold_scores,
         failed=e.status != "ok",
         error=e.error,
+        status=e.status,
     )
 
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..blend.storage import external_sources
 from ..config import BASELINE_NAME
-from ..leaderboard import direction
+from ..leaderboard import direction, score_text
 from ..metrics import Metric, run_metric
 from ..runtime.store import FoldResult, ModelResult, RunStore
 from .blends import BlendSummary, current_blends, read_blends
@@ -177,7 +177,10 @@ def diagnose(
     gap = better_by(metric, train, valid)
     behind = better_by(metric, best_cv, cv) if math.isfinite(best_cv) and math.isfinite(cv) else 0.0
     share = gap / scale
-    said = f"train {train:.4f} vs valid {valid:.4f} (gap {gap:+.4f}, {100 * share:.0f}% of the headroom)"
+    said = (
+        f"train {score_text(train, 4)} vs valid {score_text(valid, 4)} (gap {score_text(gap, 4, signed=True)}, "
+        f"{100 * share:.0f}% of the headroom)"
+    )
     if share >= OVERFIT:
         return Diagnosis(
             "overfits",
@@ -188,8 +191,8 @@ def diagnose(
     if behind / scale >= BEHIND:
         return Diagnosis(
             "underfits",
-            f"underfits: {said}, and its CV is {behind:.4f} behind the best family ({best_family}) - more capacity: "
-            "more rounds, deeper trees or wider nets, less regularisation, better features",
+            f"underfits: {said}, and its CV is {score_text(behind, 4)} behind the best family ({best_family}) - more "
+            "capacity: more rounds, deeper trees or wider nets, less regularisation, better features",
         )
     return Diagnosis("fits well", f"fits well: {said}; neither clearly over- nor underfitting")
 
@@ -316,7 +319,8 @@ def _ensemble(blends: list[BlendSummary], kinds: dict[str, str], metric: Metric)
             best_any = b
     if best_any is not pick:
         note = (
-            f"The best stored blend by nested CV is {best_any.name!r} ({best_any.method}, {best_any.mean:.5f}); "
+            f"The best stored blend by nested CV is {best_any.name!r} ({best_any.method}, "
+            f"{score_text(best_any.mean)}); "
             f"the weights shown are those of {pick.name!r} ({pick.method})."
         )
     return Ensemble(pick.name, pick.method, pick.nested_cv, pick.mean, tuple(families)), note
@@ -336,15 +340,15 @@ def format_families(report: FamilyReport) -> str:
             [
                 r.family,
                 models,
-                f"{r.best:.5f}",
-                f"{r.median:.5f}",
-                f"{r.iqr:.5f}",
-                f"{r.worst:.5f}",
+                score_text(r.best),
+                score_text(r.median),
+                score_text(r.iqr),
+                score_text(r.worst),
                 f"{r.fit_seconds:.1f}",
                 "-" if math.isnan(r.share) else f"{100 * r.share:.0f}%",
-                "-" if r.train is None else f"{r.train:.4f}",
-                "-" if r.valid is None else f"{r.valid:.4f}",
-                "-" if r.gap is None else f"{r.gap:+.4f}",
+                "-" if r.train is None else score_text(r.train, 4),
+                "-" if r.valid is None else score_text(r.valid, 4),
+                "-" if r.gap is None else score_text(r.gap, 4, signed=True),
             ]
         )
     widths = [max(len(h), *(len(c[j]) for c in cells)) for j, h in enumerate(headers)]
@@ -354,13 +358,13 @@ def format_families(report: FamilyReport) -> str:
             f"{t:<{w}}" if j == 0 else f"{t:>{w}}" for j, (t, w) in enumerate(zip(texts, widths, strict=True))
         )
 
-    base = "-" if report.baseline is None else f"{report.baseline:.5f}"
+    base = "-" if report.baseline is None else score_text(report.baseline)
     lines = [
         f"Families (CV {m.name}, {direction(m)}; best, median, IQR and worst over each kind's finished models; "
         f"fit s: all its folds, {report.total_fit_seconds:.1f} s in all)",
         "train / valid / gap: the best model's fold means on its own training rows vs its validation rows "
-        f"(gap > 0: training rows score better), judged on the headroom {report.headroom:.4f}: from the baseline's "
-        f"{base} to a perfect {perfect_score(m):g}",
+        f"(gap > 0: training rows score better), judged on the headroom {score_text(report.headroom, 4)}: from the "
+        f"baseline's {base} to a perfect {perfect_score(m):g}",
         line(headers),
         "-" * len(line(headers)),
         *(line(c) for c in cells),
@@ -372,8 +376,8 @@ def format_families(report: FamilyReport) -> str:
     if e is not None:
         lines += [
             "",
-            f"Ensemble weights of {e.name} ({e.method}; nested CV {e.mean:.5f}, fold mean; all rows "
-            f"{e.nested_cv:.5f}), by family:",
+            f"Ensemble weights of {e.name} ({e.method}; nested CV {score_text(e.mean)}, fold mean; all rows "
+            f"{score_text(e.nested_cv)}), by family:",
         ]
         for f in e.families:
             members = ", ".join(f"{n} {w:.3f}" for n, w in f.models)

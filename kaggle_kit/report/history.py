@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import StoreError, allowed, did_you_mean
+from ..leaderboard import score_text
 from ..runtime.store import check_writable
 from .entries import Entry
 from .records import RunSnapshot, snapshot
@@ -126,7 +127,8 @@ class RunRecord:
     code_version: str | None
     data_fingerprint: str | None
     n_models: int
-    best: str | None  # the best model or blend (not the baseline), by CV / nested CV
+    best: str | None  # the best model or blend (not the baseline), by fold mean as the report ranks
+    # its CV (nested CV for a blend)
     best_cv: float | None
 
 
@@ -494,6 +496,10 @@ class History:
             for b in rows
         ]
 
+    def run_metrics(self) -> dict[int, str]:
+        """The metric each recorded run was scored by, by run id: a submission's CV is in its run's metric."""
+        return {r["id"]: r["metric"] for r in self.conn.execute("SELECT id, metric FROM runs").fetchall()}
+
     def submissions(self, competition: str | None = None) -> list[SubmissionRecord]:
         """Recorded submissions, oldest first."""
         sql = "SELECT * FROM submissions" + (" WHERE competition = ?" if competition else "") + " ORDER BY id"
@@ -505,13 +511,15 @@ def _nan(value: float | None) -> float:
 
 
 def _best(entries: list[Entry], greater_is_better: bool) -> Entry | None:
-    # as the report names its best: never what `submit --best` cannot submit (a blend without test predictions)
+    # as the report names its best: by the mean of its fold scores (it had been by CV, so the history could name
+    # another best than the report and `submit --best`), never what `submit --best` cannot submit (a blend without
+    # test predictions)
     scored = [
-        e for e in entries if e.status == "ok" and not e.is_baseline and e.submittable and not math.isnan(e.score)
+        e for e in entries if e.status == "ok" and not e.is_baseline and e.submittable and not math.isnan(e.rank_score)
     ]
     if not scored:
         return None
-    return max(scored, key=lambda e: e.score if greater_is_better else -e.score)
+    return max(scored, key=lambda e: e.rank_score if greater_is_better else -e.rank_score)
 
 
 def _add_submittable(conn: sqlite3.Connection) -> None:
@@ -581,8 +589,8 @@ def _other_competitions(h: History, competition: str) -> str:
     return f" for {competition!r}; the history has {allowed(known)}.{did_you_mean(competition, known)}"
 
 
-def _num(value: float | None, fmt: str = ".5f") -> str:
-    return "-" if value is None or math.isnan(value) else format(value, fmt)
+def _num(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else score_text(value)
 
 
 def format_history(db: Path | str, *, competition: str | None = None, limit: int | None = 50) -> str:
@@ -615,11 +623,16 @@ def format_submissions(db: Path | str, *, competition: str | None = None) -> str
         subs = h.submissions(competition)
         if not subs:
             return "no submissions recorded" + (_other_competitions(h, competition) if competition else "")
-    header = f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'source':<16} {'CV':>10} {'public LB':>10}  path"
+        metrics = h.run_metrics()
+    # the CV's metric beside it: runs of one competition scored by different metrics had shown one CV column
+    header = (
+        f"{'id':>4}  {'recorded (UTC)':<20} {'competition':<22} {'source':<16} {'metric':<9} {'CV':>10} "
+        f"{'public LB':>10}  path"
+    )
     lines = [header, "-" * len(header)]
     for s in subs:
         lines.append(
-            f"{s.id:>4}  {s.recorded_at[:19]:<20} {s.competition[:22]:<22} {s.source[:16]:<16} {_num(s.cv):>10} "
-            f"{_num(s.public_lb):>10}  {s.path}"
+            f"{s.id:>4}  {s.recorded_at[:19]:<20} {s.competition[:22]:<22} {s.source[:16]:<16} "
+            f"{metrics.get(s.run_id, '?'):<9} {_num(s.cv):>10} {_num(s.public_lb):>10}  {s.path}"
         )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from html import escape
 
 import numpy as np
 
+from ..leaderboard import score_text
 from . import plots
 from .build import Report, cv_lb_agreement, cv_lb_points
 from .entries import Entry
@@ -47,6 +48,9 @@ figcaption { color: #555; font-size: 0.88em; }
 .small { font-size: 0.88em; color: #555; }
 """
 
+#: the summary's line where no entry can be named the best
+NO_BEST = "no model or blend besides the baseline has a score that `kaggle-kit submit --best` could pick"
+
 SECTIONS = (
     ("summary", "Summary"),
     ("leaderboard", "Leaderboard"),
@@ -62,9 +66,14 @@ SECTIONS = (
 
 
 def fmt(value: float | None, digits: int = 5) -> str:
+    """A score as the report shows it (:func:`~kaggle_kit.leaderboard.score_text`: 1e-9 is not ``0.00000``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.{digits}f}"
+    return score_text(value, digits)
+
+
+#: the spec of a :class:`Num` that is a signed difference of scores (a gap): ``+0.01234``, ``+1.2340e-09``
+SIGNED = "+score"
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,7 @@ class Num:
 
 def _cell(value: object, digits: int = 5) -> str:
     """A table cell: numbers right-aligned with their exact value in ``data-value``, text left-aligned."""
-    spec = f".{digits}f"
+    spec: str | None = None  # a score: fmt()
     if isinstance(value, Num):
         value, spec = value.value, value.spec
     if value is None:
@@ -90,7 +99,14 @@ def _cell(value: object, digits: int = 5) -> str:
         v = float(value)
         if math.isnan(v):
             return '<td data-value="nan">-</td>'
-        return f'<td data-value="{v!r}">{v:{spec}}</td>'
+        text = (
+            fmt(v, digits)
+            if spec is None
+            else score_text(v, digits, signed=True)
+            if spec == SIGNED
+            else format(v, spec)
+        )
+        return f'<td data-value="{v!r}">{text}</td>'
     return f'<td class="text">{escape(str(value))}</td>'
 
 
@@ -126,26 +142,37 @@ def _summary(r: Report) -> str:
     best, base = r.best, r.baseline
     if best is not None:
         what = f"blend: {best.method}" if best.is_blend else best.kind
-        score = "nested CV" if best.is_blend else "CV"
+        score = best.score_name
         items.append(
             f"Best: <b>{escape(best.name)}</b> ({escape(what)}), {score} {m.name} <b>{fmt(best.score)}</b>, "
             f"{fmt(best.mean)} &plusmn; {fmt(best.std)} over {len(best.fold_scores)} folds."
         )
         if base is not None and not math.isnan(base.cv):
             gain = (best.score - base.cv) * (1 if m.greater_is_better else -1)
-            verdict = f"the best beats it by {gain:.5f}" if gain > 0 else "<b>nothing beats it</b>: check the setup"
+            verdict = f"the best beats it by {fmt(gain)}" if gain > 0 else "<b>nothing beats it</b>: check the setup"
             items.append(f"Baseline CV {fmt(base.cv)}: {verdict}.")
-        runner_up = next((e for e in r.entries if e is not best and not e.is_baseline and e.status == "ok"), None)
+        # the next scored row below the best (the rows are ranked by fold mean): one ranked above it (imported
+        # predictions without test predictions) had been named, "behind" by the distance it was ahead, and an
+        # unscored one read "nan behind"
+        below = list(r.entries)[[e is best for e in r.entries].index(True) + 1 :]
+        runner_up = next(
+            (e for e in below if not e.is_baseline and e.status == "ok" and not math.isnan(e.rank_score)), None
+        )
         if runner_up is not None and best.std > 0:
-            gap = abs(best.score - runner_up.score)
+            gap = abs(best.rank_score - runner_up.rank_score)
             sure = "more than" if gap > best.std else "less than"
             items.append(
-                f"Runner-up {escape(runner_up.name)} is {gap:.5f} behind: {sure} one fold standard deviation "
-                f"({best.std:.5f}){'' if gap > best.std else ', so the order may be noise'}."
+                f"Runner-up {escape(runner_up.name)} is {fmt(gap)} behind by fold mean: {sure} one fold standard "
+                f"deviation ({fmt(best.std)}){'' if gap > best.std else ', so the order may be noise'}."
             )
-    failed = [e.name for e in r.entries if e.status != "ok"]
-    if failed:
-        items.append(f"Failed: {escape(', '.join(failed))} (see the leaderboard).")
+    else:  # every model failed (or only what `submit --best` cannot pick scored): the summary had said nothing
+        items.append(f"<b>No best</b>: {escape(NO_BEST)}.")
+    unfinished: dict[str, list[str]] = {}  # "failed" / "incomplete" (a time limit cut it short: not a failure)
+    for e in r.entries:
+        if e.status != "ok":
+            unfinished.setdefault(e.status, []).append(e.name)
+    for status, names in unfinished.items():
+        items.append(f"{escape(status.capitalize())}: {escape(', '.join(names))} (see the leaderboard).")
     if r.adversarial is not None:
         a = r.adversarial
         cls, verdict = ("ok-inline", "no shift") if a.verdict == "none" else ("warn-inline", f"{a.verdict} shift")
@@ -182,9 +209,11 @@ def _leaderboard(r: Report) -> str:
         return f' class="{cls}" data-name="{escape(e.name)}" data-kind="{escape(e.kind)}"', cells
 
     body = (
-        f'<p class="small">Models are ranked by CV (every OOF row scored at once), blends by nested CV (weights fit on '
-        f"K-1 folds, scored on the held-out fold). {r.metric.name}: "
-        f"{'higher' if r.metric.greater_is_better else 'lower'} is better. Mean and std are over the folds.</p>\n"
+        '<p class="small">Rows are ranked by the mean of their fold scores, as <code>kaggle-kit blend</code> ranks: '
+        "a model's OOF and a blend's nested OOF (weights fit on K-1 folds, scored on the held-out fold), each fold "
+        "scored on its own. CV and nested CV score every held-out row at once. "
+        f"{escape(r.metric.name)}: {'higher' if r.metric.greater_is_better else 'lower'} is better. Mean and std are "
+        "over the folds.</p>\n"
     )
     body += _table("leaderboard-table", headers, [row(i, e) for i, e in enumerate(r.entries, 1)])
     if any(e.fold_scores and not e.is_baseline for e in r.entries):
@@ -204,7 +233,7 @@ def _families(r: Report) -> str:
         f"the baseline is left out): the CV {escape(m.name)} ({'higher' if m.greater_is_better else 'lower'} is "
         f"better) of its models that finished every fold, the fit time of all its folds ({f.total_fit_seconds:.1f} s "
         "in all), and its best model's fold means on its own training rows (a seeded subsample) vs its validation "
-        f"rows. Gap &gt; 0: the training rows score better; it is judged against the headroom {f.headroom:.4f} "
+        f"rows. Gap &gt; 0: the training rows score better; it is judged against the headroom {fmt(f.headroom, 4)} "
         f"(from the baseline's {base} to a perfect {perfect_score(m):g}).</p>\n"
     )
     headers = ["family", "models", "unfinished", "best model", "best", "median", "IQR", "worst", "fit s", "share"]
@@ -225,7 +254,7 @@ def _families(r: Report) -> str:
                 Num(100 * x.share, ".0f"),
                 x.train,
                 x.valid,
-                Num(x.gap, "+.5f"),
+                Num(x.gap, SIGNED),
                 x.diagnosis.verdict,
             ],
         )
@@ -262,9 +291,12 @@ def _blends(r: Report) -> str:
     body = ""
     for b in r.blends:
         body += f"<h3>{escape(b.name)} <span class='small'>({escape(b.method)})</span></h3>\n"
+        verdict = (
+            "" if math.isnan(b.gap) else ": the in-sample score flatters the blend" if b.gap > 0 else ": no optimism"
+        )
         body += (
             f"<p>CV {fmt(b.cv)} (weights fit on all rows), nested CV <b>{fmt(b.nested_cv)}</b>, "
-            f"gap {fmt(b.gap)}: {'the in-sample score flatters the blend' if b.gap > 0 else 'no optimism'}.</p>\n"
+            f"gap {fmt(b.gap)}{verdict}.</p>\n"
         )
         weights = b.weights if b.weights is not None else [None] * len(b.models)
         body += _table(

@@ -6,17 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..leaderboard import score_text
 from .build import Report, cv_lb_agreement, cv_lb_points
-from .html import fmt
+from .html import NO_BEST, fmt
 
-#: what Markdown reads as markup in a name (emphasis, code, links, HTML, a table's bar): backslash-escaped
-_MARKUP = re.compile(r"([\\`*\[\]<>|])")
+#: what Markdown reads as markup in a name (emphasis, code, links, HTML, a table's bar, GitHub's ``$`` math):
+#: backslash-escaped
+_MARKUP = re.compile(r"([\\`*\[\]<>|$])")
 
 
 def _md(text: object) -> str:
     """``text`` (a name from a file: a blend written by hand names itself) shown as text in Markdown: its markup had
     been left raw (``<i>x</i>`` rendered, ``*c*`` emphasised); only a table's bar was escaped."""
-    return _MARKUP.sub(r"\\\1", str(text))
+    return _MARKUP.sub(r"\\\1", re.sub(r"\r\n|[\r\n]", " ", str(text)))  # a line break had ended a table's row
 
 
 def _note(text: str) -> str:
@@ -44,16 +46,18 @@ def render_markdown(r: Report) -> str:
     best = r.best
     if best is not None:
         out.append(
-            f"**Best: {_md(best.name)}** — {'nested CV' if best.is_blend else 'CV'} {fmt(best.score)} "
+            f"**Best: {_md(best.name)}** — {best.score_name} {fmt(best.score)} "
             f"({fmt(best.mean)} ± {fmt(best.std)} over {len(best.fold_scores)} folds)\n"
         )
+    else:
+        out.append(f"**No best**: {NO_BEST}.\n")
 
     out.append("## Leaderboard\n")
     rows = []
     for i, e in enumerate(r.entries, 1):
         kind = e.label
-        folds = " ".join(f"{s:.4f}" for s in e.fold_scores)
-        status = "ok" if e.status == "ok" else f"FAILED: {e.error or ''}"
+        folds = " ".join(score_text(s, 4) for s in e.fold_scores)
+        status = "ok" if e.status == "ok" else f"{e.status.upper()}: {(e.error or '').removeprefix(f'{e.status}: ')}"
         # seconds and rounds as the HTML shows them (as scores, they read 0.33300 and 60.00000)
         fit = f"{e.fit_seconds:.1f}" if e.fit_seconds is not None else None
         rounds = f"{e.best_iteration:.0f}" if e.best_iteration is not None else None
@@ -126,7 +130,7 @@ def render_markdown(r: Report) -> str:
 
     if r.adversarial is not None:
         a = r.adversarial
-        out.append(f"\n## Adversarial validation\n\n{a.message}\n")
+        out.append(f"\n## Adversarial validation\n\n{_note(a.message)}\n")  # it quotes column names
         if a.flagged:
             out.append(
                 _table(["feature", "gain share", "distance"], [[f.name, f.share, f.distance] for f in a.flagged])

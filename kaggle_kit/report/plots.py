@@ -3,10 +3,11 @@ global state: each figure is a :class:`matplotlib.figure.Figure` of its own)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ParamSpec
 
 import numpy as np
 
@@ -21,6 +22,23 @@ if TYPE_CHECKING:
 
 _BLUE, _ORANGE, _GREY, _RED = "#1f77b4", "#ff7f0e", "#7f7f7f", "#d62728"
 
+P = ParamSpec("P")
+
+
+def _literal_text(draw: Callable[P, bytes]) -> Callable[P, bytes]:
+    """``draw`` with every text of its figure drawn as written: names, column names and class labels come from the
+    user's data, and matplotlib read two ``$`` in one as TeX (a class ``$5-$10`` drew an italic ``5-``; a feature
+    ``f$x^$`` raised a mathtext ParseSyntaxException at savefig, and no report was written)."""
+
+    @functools.wraps(draw)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        from matplotlib import rc_context
+
+        with rc_context({"text.parse_math": False}):  # tick labels are made at savefig, also inside the context
+            return draw(*args, **kwargs)
+
+    return wrapped
+
 
 def _figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
@@ -34,6 +52,7 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+@_literal_text
 def fold_strip(entries: Sequence[Entry], metric: Metric) -> bytes:
     """Per-fold scores as a strip plot: one row per model / blend (best on top), a dot per fold, a bar at the mean.
     The baseline is left out: far below the others, it would squash their differences into one point."""
@@ -55,6 +74,7 @@ def fold_strip(entries: Sequence[Entry], metric: Metric) -> bytes:
     return _png(fig)
 
 
+@_literal_text
 def weights_bar(blend: BlendSummary) -> bytes:
     """A blend's model weights as a horizontal bar chart."""
     assert blend.weights is not None
@@ -71,6 +91,7 @@ def weights_bar(blend: BlendSummary) -> bytes:
     return _png(fig)
 
 
+@_literal_text
 def heatmap(
     matrix: np.ndarray,
     row_labels: Sequence[str],
@@ -84,14 +105,23 @@ def heatmap(
 ) -> bytes:
     """A matrix as a heat map with its numbers written in the cells (correlations, confusion counts)."""
     n_rows, n_cols = matrix.shape
-    fig = _figure(max(4.0, 0.6 * n_cols + 2.5), max(3.0, 0.5 * n_rows + 1.8))
+    # past 20 labels the cells (and labels) shrink: 100 classes had drawn a 6250 x 5180 pixel confusion matrix
+    # (14 s, the report's slowest step); at most 0.16 in (11.5 pt) a cell, the labels in 6 pt type
+    many = max(n_rows, n_cols) > 20
+    cell_w, cell_h = (max(0.16, 12 / n_cols), max(0.16, 10 / n_rows)) if many else (0.6, 0.5)
+    fig = _figure(max(4.0, cell_w * n_cols + 2.5), max(3.0, cell_h * n_rows + 1.8))
     ax = fig.add_subplot()
     im = ax.imshow(matrix, cmap=cmap, aspect="auto")
     fig.colorbar(im, ax=ax, shrink=0.8)
+    size = 6 if many else None
     ax.set_xticks(
-        range(n_cols), list(col_labels), rotation=45 if n_cols > 4 else 0, ha="right" if n_cols > 4 else "center"
+        range(n_cols),
+        list(col_labels),
+        rotation=45 if n_cols > 4 else 0,
+        ha="right" if n_cols > 4 else "center",
+        fontsize=size,
     )
-    ax.set_yticks(range(n_rows), list(row_labels))
+    ax.set_yticks(range(n_rows), list(row_labels), fontsize=size)
     if n_rows * n_cols <= 400:
         for i in range(n_rows):
             for j in range(n_cols):
@@ -106,6 +136,7 @@ def heatmap(
     return _png(fig)
 
 
+@_literal_text
 def learning_curves(curves: Sequence[Curve], title: str, x_label: str) -> bytes:
     """Every fold's curves on one set of axes per series group: ``train_x`` solid, ``valid_x`` dashed; a dotted
     vertical line where each fold stopped (its best iteration)."""
@@ -147,6 +178,7 @@ def learning_curves(curves: Sequence[Curve], title: str, x_label: str) -> bytes:
     return _png(fig)
 
 
+@_literal_text
 def importance_bar(importance: Importance, top: int = 20) -> bytes:
     """The most important features' share of the gain (mean over folds, error bar = std)."""
     rows = importance.top(top)
@@ -160,6 +192,7 @@ def importance_bar(importance: Importance, top: int = 20) -> bytes:
     return _png(fig)
 
 
+@_literal_text
 def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 6) -> bytes:
     """Images (``(n, H, W)`` grey or ``(n, H, W, 3)`` colour) in a grid, each with a caption."""
     n = len(images)
@@ -174,6 +207,7 @@ def image_grid(images: np.ndarray, captions: Sequence[str], cols: int = 6) -> by
     return _png(fig)
 
 
+@_literal_text
 def cv_vs_lb(points: Sequence[tuple[str, float, float]], metric: Metric) -> bytes:
     """Each submission's CV against its public leaderboard score, with the y = x line ("trust your CV")."""
     fig = _figure(6, 4.5)
@@ -194,6 +228,7 @@ def cv_vs_lb(points: Sequence[tuple[str, float, float]], metric: Metric) -> byte
     return _png(fig)
 
 
+@_literal_text
 def adversarial_bar(result: AdversarialResult, top: int = 15) -> bytes:
     """The train-vs-test classifier's gain share per feature; the features that give the shift away in red."""
     rows = result.features[:top]

@@ -1,9 +1,11 @@
 """Optional experiment tracking: the records the history database keeps, logged to MLflow when a user asks for it.
 
-Install the extra (``pip install kaggle_kit[mlflow]``). One MLflow experiment per competition, one MLflow run per
-kit run record: its identity as parameters (task, metric, config hash, code version, ...), every model's CV, mean,
-std, fit time and per-fold scores (the fold as the step) and every blend's CV and nested CV as metrics, and the
-report files as artifacts when they exist.
+Install the extra (``pip install kaggle_kit[mlflow]``). One MLflow experiment per competition and metric (a run of
+the competition scored by another metric than the experiment's goes to ``<competition> (<metric>)``: MLflow compares
+the runs of an experiment key by key, and ``lgbm.cv`` in rmse beside ``lgbm.cv`` in mae is no comparison), one
+MLflow run per kit run record: its identity as parameters (task, metric, config hash, code version, ...), every
+model's CV, mean, std, fit time and per-fold scores (the fold as the step) and every blend's CV and nested CV as
+metrics, and the report files as artifacts when they exist.
 
 The default tracking store is local and needs no server: a SQLite file ``<runs root>/mlflow.db`` with artifacts in
 ``<runs root>/mlartifacts`` (MLflow 3 refuses the old ``./mlruns`` file store unless ``MLFLOW_ALLOW_FILE_STORE`` is
@@ -18,6 +20,9 @@ from pathlib import Path
 from ..errors import KitError
 from .history import History, default_db
 from .records import RunSnapshot, snapshot
+
+#: the experiment tag naming the metric its runs are scored by
+METRIC_TAG = "kaggle_kit.metric"
 
 
 def default_tracking_uri(runs_root: Path | str) -> str:
@@ -49,11 +54,16 @@ def log_to_mlflow(
     client = MlflowClient(tracking_uri=tracking_uri or default_tracking_uri(runs_root))
     name = experiment or snap.competition
     found = client.get_experiment_by_name(name)
+    if experiment is None and found is not None and _experiment_metric(client, found) not in (None, snap.metric):
+        name = f"{snap.competition} ({snap.metric})"  # another metric's runs: not compared key by key with these
+        found = client.get_experiment_by_name(name)
     if found is not None:
         experiment_id = found.experiment_id
     else:
         artifacts = (runs_root / "mlartifacts").resolve()
-        experiment_id = client.create_experiment(name, artifact_location=artifacts.as_uri())
+        experiment_id = client.create_experiment(
+            name, artifact_location=artifacts.as_uri(), tags={METRIC_TAG: snap.metric}
+        )
 
     run = client.create_run(experiment_id, run_name=snap.run_dir.name, tags={"kaggle_kit.run_dir": str(snap.run_dir)})
     run_id = run.info.run_id
@@ -79,6 +89,20 @@ def log_to_mlflow(
         raise
     client.set_terminated(run_id)
     return run_id
+
+
+def _experiment_metric(client: object, experiment: object) -> str | None:
+    """The metric an experiment's runs are scored by: its tag, else (made before the tag) its latest run's parameter;
+    None for an empty experiment."""
+    tagged = experiment.tags.get(METRIC_TAG)  # type: ignore[attr-defined]
+    if tagged:
+        return str(tagged)
+    runs = client.search_runs(  # type: ignore[attr-defined]
+        [experiment.experiment_id],  # type: ignore[attr-defined]
+        max_results=1,
+        order_by=["attributes.start_time DESC"],
+    )
+    return runs[0].data.params.get("metric") if runs else None
 
 
 def _params(snap: RunSnapshot) -> dict[str, object]:
