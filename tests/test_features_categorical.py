@@ -214,3 +214,21 @@ def test_one_hot_names_two_columns_would_share_are_refused() -> None:
     frame = pl.DataFrame({"a": ["b__c", "x"], "a__b": ["c", "y"]})
     with pytest.raises(DataError, match=r"\(one_hot\): it would make column 'a__b__c' twice"):
         Pipeline([{"step": "one_hot"}]).fit(frame)
+
+
+def test_target_encode_of_uint64_ids_beyond_int64_matches_an_independent_encoding() -> None:
+    # 64-bit hash ids (UInt64 above 2**63): the compact-range path cast them to Int64, a polars error at the fit
+    rng = np.random.default_rng(0)
+    ids = np.array([2**63 + 5, 2**63 + 9, 2**63 + 30], dtype=np.uint64)[rng.integers(0, 3, 60)]
+    y = rng.integers(0, 2, 60)
+    frame = pl.DataFrame({"k": pl.Series(ids, dtype=pl.UInt64)})
+    pipe = Pipeline([TargetEncode(columns=["k"], smooth=0, cv=3)])
+    out, state = pipe.fit_transform(frame, y, task="binary", seed=4)
+    folds = inner_folds(y, 3, 4, stratify=True)
+    oof = [y[(ids == ids[i]) & (folds != folds[i])].mean() for i in range(60)]
+    np.testing.assert_allclose(out["k"].to_numpy(), oof)
+    levels = [int(v) for v in np.unique(ids)]
+    test = pl.DataFrame({"k": pl.Series([*levels, 7], dtype=pl.UInt64)})
+    with pytest.warns(FeatureWarning, match="column 'k': 1 row"):
+        encoded = pipe.transform(test, state)["k"].to_list()
+    np.testing.assert_allclose(encoded, [*(y[ids == v].mean() for v in levels), y.mean()])

@@ -115,6 +115,32 @@ def test_group_aggregate_unseen_and_missing_keys() -> None:
     assert out["sales__count_by_store"].to_list() == [1.0, 0.0, 0.0]
 
 
+def test_group_aggregate_counts_read_nan_as_missing_as_pandas_does() -> None:
+    # a notebook's polars frame keeps NaN (the readers and pandas frames make it null): count and nunique counted it
+    nan = float("nan")
+    train = pl.DataFrame({"k": ["a", "a", "a", "a", "b", "b"], "v": [1.0, nan, nan, 1.0, 2.0, None]})
+    step = GroupAggregate(by="k", columns=["v"], stats=["count", "nunique", "size", "mean"])
+    out, state = Pipeline([step]).fit_transform(train)
+    ref = train.to_pandas().groupby("k")["v"].agg(["count", "nunique", "size", "mean"])
+    test = pl.DataFrame({"k": ["b", "a"], "v": [0.0, 0.0]})
+    for frame in (out, Pipeline([step]).transform(test, state)):
+        for stat in ("count", "nunique", "size", "mean"):
+            expected = [float(ref.loc[k, stat]) for k in frame["k"]]
+            assert frame[f"v__{stat}_by_k"].to_list() == expected, stat
+
+
+@pytest.mark.parametrize("columns", [["city"], "all"])
+def test_a_group_aggregate_statistic_of_a_text_column_is_refused_naming_it(columns: Any) -> None:
+    train = pl.DataFrame({"k": [1, 1, 2, 2], "city": ["x", "y", "x", "x"], "v": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(DataError, match=r"steps\[0\] \(group_aggregate\): stat 'mean' needs numbers, but column "
+                       r"'city' is String; leave it out of columns"):  # fmt: skip
+        Pipeline([GroupAggregate(by="k", columns=columns, stats=["mean", "count"])]).fit(train)
+    # counts of text are fine: the number of rows with a city, and of distinct cities, per key
+    out, _ = Pipeline([GroupAggregate(by="k", columns=["city"], stats=["count", "nunique"])]).fit_transform(train)
+    assert out["city__nunique_by_k"].to_list() == [2.0, 2.0, 1.0, 1.0]
+    assert out["city__count_by_k"].to_list() == [2.0, 2.0, 2.0, 2.0]
+
+
 def test_a_group_aggregate_by_a_key_target_encoded_before_it_is_refused() -> None:
     """target_encode replaces 'store' in place with each training row's out-of-fold encoding (the other rows get the
     full fit's): a later group_aggregate by 'store' grouped the training rows by those numbers, so no test key

@@ -15,24 +15,44 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from ..errors import ConfigError
-from .base import Check, Columns, Roles, Step, StepContext, dtype_from_name, key_cast, key_expr, num, register
+from ..errors import ConfigError, DataError
+from .base import (
+    Check,
+    Columns,
+    Roles,
+    Step,
+    StepContext,
+    dtype_from_name,
+    is_temporal,
+    key_cast,
+    key_expr,
+    num,
+    register,
+)
 
 Stat = Literal["mean", "std", "min", "max", "median", "sum", "count", "size", "nunique"]
 
 _AGGS = {
-    "mean": lambda c: num(c).mean(),
-    "std": lambda c: num(c).std(ddof=1),
-    "min": lambda c: num(c).min(),
-    "max": lambda c: num(c).max(),
-    "median": lambda c: num(c).median(),
-    "sum": lambda c: num(c).sum(),
-    "count": lambda c: pl.col(c).count(),  # non-missing values
-    "size": lambda c: pl.len(),  # rows, missing or not
-    "nunique": lambda c: pl.col(c).drop_nulls().n_unique(),
+    "mean": lambda c, _: num(c).mean(),
+    "std": lambda c, _: num(c).std(ddof=1),
+    "min": lambda c, _: num(c).min(),
+    "max": lambda c, _: num(c).max(),
+    "median": lambda c, _: num(c).median(),
+    "sum": lambda c, _: num(c).sum(),
+    "count": lambda c, dtype: _values(c, dtype).count(),  # non-missing values
+    "size": lambda c, _: pl.len(),  # rows, missing or not
+    "nunique": lambda c, dtype: _values(c, dtype).drop_nulls().n_unique(),
 }
 _COUNTS = ("count", "size", "nunique")
 _SUMMED = ("mean", "std", "sum")  # summed with numpy, in row order (see GroupAggregate._sums)
+
+
+def _values(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A column's values for ``count`` and ``nunique``: a float column's NaN and infinities are missing, as the other
+    statistics (:func:`num`) read them; they were counted as values (a group holding 1.0, NaN, NaN had count 3 and
+    nunique 2 beside a mean of the one 1.0; pandas says 1 and 1). Other columns as they are (text is counted too)."""
+    x = pl.col(column)
+    return pl.when(x.is_finite()).then(x).alias(column) if dtype.is_float() else x
 
 
 @register
@@ -71,13 +91,14 @@ class GroupAggregate(Step):
                 "before that step, or set keep = true on it (the encoding then goes in a column of its own)"
             )
         cols = [c for c in ctx.resolve(self.columns, schema) if c not in self.keys]
+        self._check_numbers(cols, schema, ctx)
         ctx.new_names([self._name(c, s) for c in cols for s in self.stats], schema)
         keys = {k: key_expr(k, schema[k]) for k in self.keys}
         rows = frame.select(*(e.alias(k) for k, (e, _) in keys.items()), *cols).drop_nulls(self.keys).collect()
         table = (
             rows.lazy()
             .group_by(self.keys)
-            .agg(_AGGS[s](c).cast(pl.Float64).alias(self._name(c, s)) for c in cols for s in self.stats)
+            .agg(_AGGS[s](c, schema[c]).cast(pl.Float64).alias(self._name(c, s)) for c in cols for s in self.stats)
             .sort(self.keys)
             .collect()
         )
@@ -90,6 +111,19 @@ class GroupAggregate(Step):
             "key_dtype": {k: dtype for k, (_, dtype) in keys.items()},
             "values": {name: table[name].to_list() for name in table.columns if name not in self.keys},
         }
+
+    def _check_numbers(self, cols: list[str], schema: pl.Schema, ctx: StepContext) -> None:
+        """A statistic other than a count of a text column is a :class:`DataError` naming the column and the fix (it
+        was polars' ``conversion from `str` to `f64` failed``, at the model's first fit). Booleans read as 0 / 1,
+        dates as days (datetimes as their time unit) since 1970-01-01."""
+        computed = [s for s in self.stats if s not in _COUNTS]
+        text = [c for c in cols if not (schema[c].is_numeric() or schema[c] == pl.Boolean or is_temporal(schema[c]))]
+        if computed and text:
+            raise DataError(
+                f"{ctx.where}: stat {computed[0]!r} needs numbers, but column {text[0]!r} is {schema[text[0]]}; "
+                "leave it out of columns (columns = 'numeric' picks the numeric columns), or count it in a "
+                "group_aggregate of its own with stats = ['count', 'size', 'nunique'] only"
+            )
 
     def _sums(self, rows: pl.DataFrame, table: pl.DataFrame, cols: list[str], stats: list[str]) -> list[pl.Series]:
         """``mean``, ``std`` and ``sum`` by group, summed in row order with numpy: polars' parallel group sums

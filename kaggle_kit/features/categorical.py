@@ -281,6 +281,9 @@ def _smoothed(
     return np.where((n > 0) & ~np.isnan(enc), enc, prior)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _dense_codes(frame: pl.LazyFrame, column: str, dtype: pl.DataType, n_rows: int) -> tuple[pl.LazyFrame, Any]:
     """Per row a code ``1..L`` of its level (0 for missing), and how to read a level back from its code: integers
     with a compact range use ``value - min + 1`` (no sort); other columns the dense rank (levels in sorted order)."""
@@ -289,7 +292,8 @@ def _dense_codes(frame: pl.LazyFrame, column: str, dtype: pl.DataType, n_rows: i
         lo, hi = frame.select(col.min().alias("lo"), col.max().alias("hi")).collect().row(0)
         if lo is None:
             return frame.select(pl.lit(0, pl.Int64).alias("code")), ("offset", 0)
-        if int(hi) - int(lo) <= 4 * n_rows + 1024:
+        # the offset path counts in Int64: a UInt64 beyond its range (a 64-bit hash id) takes the dense rank
+        if int(hi) - int(lo) <= 4 * n_rows + 1024 and int(hi) <= _INT64_MAX:
             return frame.select((col.cast(pl.Int64) - int(lo) + 1).fill_null(0).alias("code")), ("offset", int(lo))
     ranked = col.cast(pl.UInt8) if dtype == pl.Boolean else col
     codes = frame.select(ranked.rank("dense").cast(pl.Int64).fill_null(0).alias("code"))
