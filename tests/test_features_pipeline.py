@@ -264,6 +264,27 @@ def test_pandas_frames_in_and_out(shop) -> None:
     assert isinstance(out, pd.DataFrame) and list(out.columns) == train_pl.columns
 
 
+def test_a_pandas_frame_comes_back_with_its_own_index(shop) -> None:
+    # a shuffled (or sliced) pandas frame came back numbered 0, 1, ...: pandas aligned valid.assign(x=out["x"]) by
+    # those labels, each row taking another row's feature
+    pytest.importorskip("pandas")
+    train, test, y = shop
+    train, test = train.drop("built"), test.drop("built")
+    pipe = Pipeline([STEPS[0], STEPS[2]])
+    rows = np.random.default_rng(0).permutation(train.height)
+    train_pd = train.to_pandas().set_axis(rows * 3 + 7)  # labels in no order, none of them 0..n-1's
+    out, state = pipe.fit_transform(train_pd, y, task="binary", seed=4)
+    assert out.index.equals(train_pd.index)
+    expected, _ = pipe.fit_transform(train, y, task="binary", seed=4)
+    joined = train_pd.assign(te=out["city__te"], size_z=out["size"])
+    np.testing.assert_allclose(joined[["size_z", "te"]].to_numpy(), expected.select("size", "city__te").to_numpy())
+    test_pd = test.to_pandas().iloc[::-1]
+    test_out = pipe.transform(test_pd, state)
+    assert test_out.index.equals(test_pd.index)
+    reference = pipe.transform(test, state)["size"].to_numpy()
+    np.testing.assert_allclose(test_pd.assign(z=test_out["size"]).sort_index()["z"].to_numpy(), reference)
+
+
 def test_test_column_of_another_dtype_is_cast_with_a_warning(shop) -> None:
     train, test, y = shop
     pipe = Pipeline(STEPS)

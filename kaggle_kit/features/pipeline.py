@@ -190,8 +190,15 @@ def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
     raise TypeError(f"expected a polars or pandas DataFrame; got {type(frame).__name__}")
 
 
-def _back(frame: pl.DataFrame, kind: str) -> Any:
-    return frame.to_pandas() if kind == "pandas" else frame
+def _back(frame: pl.DataFrame, kind: str, given: Any) -> Any:
+    """``frame`` as the kind of frame it was ``given`` as; a pandas frame keeps the given frame's index (every step
+    keeps the rows and their order). It came back numbered 0, 1, ...: ``valid.assign(te=out["city__te"])`` on a
+    shuffled or sliced frame aligned the rows by their labels, each row getting another row's feature, or NaN."""
+    if kind != "pandas":
+        return frame
+    out = frame.to_pandas()
+    out.index = given.index
+    return out
 
 
 def _prepare_target(
@@ -380,7 +387,7 @@ class Pipeline:
             "categorical": list(encoder.categorical),
             "encoder": encoder.fit(df),
         }
-        return _back(df, kind), state
+        return _back(df, kind, frame), state
 
     # ------------------------------------------------------------------ applying
     def transform(
@@ -407,7 +414,7 @@ class Pipeline:
                 count, example = summary.row(0)
                 if count:
                     warn(check.message.format(count=count, example=example))
-        return _back(df, kind)
+        return _back(df, kind, frame)
 
     def matrix(self, frame: Any, state: Mapping[str, Any]) -> FeatureMatrix:
         """The model input from rows already transformed (the output of :meth:`fit_transform` / :meth:`transform`)."""
