@@ -34,7 +34,18 @@ import polars as pl
 from pydantic import ValidationError
 
 from ..errors import ConfigError, DataError, KitError, allowed, did_you_mean
-from .base import STEPS, Roles, Step, StepContext, TargetKind, dtype_from_name, dtype_name, is_categorical_dtype, warn
+from .base import (
+    STEPS,
+    Roles,
+    Step,
+    StepContext,
+    TargetKind,
+    dtype_from_name,
+    dtype_name,
+    is_categorical_dtype,
+    is_temporal,
+    warn,
+)
 from .encoder import FeatureMatrix, TableEncoder
 
 STATE_FORMAT = 1
@@ -144,6 +155,63 @@ def check_step_columns(
                     f"{label} {place} ({step.get('step')}): {key} names {name!r}, which is not a column of the "
                     f"data.{did_you_mean(name, columns)} Columns: {list(columns)[:20]}{' ...' * (len(columns) > 20)}"
                 )
+
+
+#: steps that may rewrite a column in place as another type (text -> codes or encodings, numbers -> text)
+_RETYPING = ("ordinal", "count_encode", "target_encode", "rare_group", "impute")
+#: steps whose ``columns`` must read as numbers (booleans read as 0 / 1)
+_NUMERIC_STEPS = ("standardize", "robust_scale", "quantile", "log1p", "clip", "cyclical", "arithmetic_pairs")
+_NUMERIC_FIX = "leave it out of columns (columns = 'numeric' picks the numeric feature columns)"
+
+
+def check_step_types(
+    steps: Sequence[Mapping[str, Any]],
+    schema: Mapping[str, pl.DataType],
+    label: str,
+    places: Sequence[str] | None = None,
+) -> None:
+    """Each column a step lists by name has a type the step reads (numbers for standardize, ..., arithmetic_pairs,
+    impute's mean / median and group_aggregate's statistics other than counts; dates for date_parts), else a
+    :class:`DataError` naming the step of ``label``, the column, its type and the fix, as the step's fit says it.
+    Checked when the data is read, before any fit: the step stopped the run at its model's first fold, after the
+    models before it had fitted. ``schema``: the training rows'. A column an earlier step may have rewritten as
+    another type (an encoder naming it, or picking columns by a shortcut) is left to the step's fit."""
+    retyped: set[str] = set()
+    anything = False  # an earlier retyping step picked its columns by a shortcut: any column may be retyped
+    for i, step in enumerate(steps):
+        kind, cols = step.get("step"), step.get("columns")
+        named = [c for c in cols if c in schema and c not in retyped] if isinstance(cols, list) and not anything else []
+        where = f"{label} {places[i] if places else f'steps[{i}]'} ({kind})"
+        by = step.get("by")
+        keys = [by] if isinstance(by, str) else list(by or [])
+        for c in named:
+            dtype = schema[c]
+            number = dtype.is_numeric() or dtype == pl.Boolean
+            if kind in _NUMERIC_STEPS and not number:
+                raise DataError(f"{where}: {kind} needs numeric columns, but {c!r} is {dtype}; {_NUMERIC_FIX}")
+            if kind == "date_parts" and not is_temporal(dtype):
+                raise DataError(
+                    f"{where}: date_parts needs Date or Datetime columns, but {c!r} is {dtype}; parse it when reading "
+                    "(try_parse_dates) or cast it first"
+                )
+            if kind == "impute" and step.get("strategy", "median") in ("mean", "median") and not dtype.is_numeric():
+                raise DataError(
+                    f"{where}: strategy {step.get('strategy', 'median')!r} needs numeric columns, but {c!r} is "
+                    f"{dtype}; use strategy = 'most_frequent' or 'constant' for it"
+                )
+            stats = (step.get("stats") or ["mean"]) if kind == "group_aggregate" else []
+            computed = [s for s in stats if s not in ("count", "size", "nunique")]
+            if computed and not (number or is_temporal(dtype)) and c not in keys:
+                raise DataError(
+                    f"{where}: stat {computed[0]!r} needs numbers, but column {c!r} is {dtype}; leave it out of "
+                    "columns (columns = 'numeric' picks the numeric columns), or count it in a group_aggregate of its "
+                    "own with stats = ['count', 'size', 'nunique'] only"
+                )
+        if kind in _RETYPING:
+            if isinstance(cols, list):
+                retyped.update(cols)
+            else:  # a shortcut (or the default 'categorical' / 'numeric')
+                anything = True
 
 
 def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> None:
