@@ -143,6 +143,8 @@ class TextFeatures(Step):
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.preprocessing import normalize
 
+        if not texts:  # no rows (an empty test file): scikit-learn's normalize refuses 0 samples
+            return sp.csr_matrix((0, sum(len(part["terms"]) for part in fitted)), dtype=np.float32)
         blocks = []
         for part in fitted:
             counts = CountVectorizer(
