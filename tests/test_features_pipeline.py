@@ -141,6 +141,21 @@ def test_a_group_aggregate_statistic_of_a_text_column_is_refused_naming_it(colum
     assert out["city__count_by_k"].to_list() == [2.0, 2.0, 2.0, 2.0]
 
 
+@pytest.mark.parametrize("by", ["a", ["a", "b"]])
+def test_a_stale_column_named_as_an_aggregate_is_replaced_whatever_the_keys(by: Any) -> None:
+    # rows that already hold the output column (transformed twice, or stale features): with two keys the join kept
+    # the stale values under the name and put the aggregates beside them as '<name>_right', which no model read
+    train = pl.DataFrame({"a": ["x", "y"] * 5, "b": [1, 1, 2, 2, 3] * 2, "v": np.arange(10.0)})
+    pipe = Pipeline([GroupAggregate(by=by, columns=["v"], stats=["mean", "count"])])
+    _, state = pipe.fit_transform(train)
+    clean = pipe.transform(train.head(4), state)
+    names = [c for c in clean.columns if c.startswith("v__")]
+    stale = train.head(4).with_columns(pl.lit(-99.0).alias(n) for n in names)
+    out = pipe.transform(stale, state)
+    assert sorted(out.columns) == sorted(clean.columns)
+    np.testing.assert_array_equal(pipe.matrix(out, state).X, pipe.matrix(clean, state).X)
+
+
 def test_a_group_aggregate_by_a_key_target_encoded_before_it_is_refused() -> None:
     """target_encode replaces 'store' in place with each training row's out-of-fold encoding (the other rows get the
     full fit's): a later group_aggregate by 'store' grouped the training rows by those numbers, so no test key

@@ -177,13 +177,20 @@ class GroupAggregate(Step):
                 for name, values in state["values"].items()
             )
         tmp = [f"__key{i}" for i in range(len(self.keys))]
-        joined = frame.with_columns(
-            key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
-        ).join(
-            self._table(state, schema).rename(dict(zip(self.keys, tmp, strict=True))),
-            on=tmp,
-            how="left",
-            maintain_order="left",
+        # a column of these rows already named as an output (rows transformed twice, stale features): replaced, as
+        # with_columns replaces it for one key; the join kept it and put the aggregate beside it as '<name>_right'
+        stale = [name for name in state["values"] if name in schema]
+        joined = (
+            frame.drop(stale)
+            .with_columns(
+                key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+            )
+            .join(
+                self._table(state, schema).rename(dict(zip(self.keys, tmp, strict=True))),
+                on=tmp,
+                how="left",
+                maintain_order="left",
+            )
         )
         return joined.with_columns(pl.col(n).fill_null(0.0) for n in counts).drop(tmp)
 

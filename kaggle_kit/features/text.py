@@ -288,7 +288,11 @@ class TextFeatures(Step):
 
     def _finish(self, frame: pl.LazyFrame, cols: list[str], learned: pl.LazyFrame | None) -> pl.LazyFrame:
         """The learned columns and the statistics beside the frame, the text columns dropped."""
-        out = pl.concat([frame, learned], how="horizontal") if learned is not None else frame
+        if learned is not None:  # a column already named as an output (rows transformed twice) is replaced
+            stale = set(learned.collect_schema()) & set(frame.collect_schema())
+            out = pl.concat([frame.drop(stale), learned], how="horizontal")
+        else:
+            out = frame
         if self.stats:
             out = out.with_columns(e for c in cols for e in _statistics(c))
         return out.drop(cols)
