@@ -292,6 +292,10 @@ def test_a_step_naming_a_column_the_test_file_lacks_is_refused_before_any_fit(tm
             "strategy 'mean' needs numeric columns, but 'code'",
         ),
         ({"step": "group_aggregate", "by": "id", "columns": ["code"]}, "stat 'mean' needs numbers, but column 'code'"),
+        (
+            {"step": "impute", "columns": ["noise"], "strategy": "constant", "fill_value": "none"},
+            "fill_value 'none' is text, but column 'noise' is numeric",
+        ),
     ],
 )
 def test_a_step_naming_a_column_of_a_type_it_cannot_read_is_refused_before_any_fit(

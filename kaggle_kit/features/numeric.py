@@ -318,7 +318,7 @@ class Impute(Step):
             raise ValueError("strategy = 'constant' needs fill_value")
         if self.strategy != "constant" and self.fill_value is not None:
             raise ValueError(f"fill_value is only for strategy = 'constant'; got strategy = {self.strategy!r}")
-        if self.columns == "numeric" and isinstance(self.fill_value, str) and not _spells_number(self.fill_value):
+        if self.columns == "numeric" and isinstance(self.fill_value, str) and not spells_number(self.fill_value):
             raise ValueError(
                 f"fill_value {self.fill_value!r} is text, but columns = 'numeric' (the default) picks numeric "
                 "columns; give a number (fill_value = -1), or name text columns (columns = 'categorical')"
@@ -373,7 +373,7 @@ class Impute(Step):
         return frame.with_columns(exprs)
 
 
-def _spells_number(text: str) -> bool:
+def spells_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:

@@ -47,6 +47,7 @@ from .base import (
     warn,
 )
 from .encoder import FeatureMatrix, TableEncoder
+from .numeric import spells_number
 
 STATE_FORMAT = 1
 
@@ -198,6 +199,12 @@ def check_step_types(
                 raise DataError(
                     f"{where}: strategy {step.get('strategy', 'median')!r} needs numeric columns, but {c!r} is "
                     f"{dtype}; use strategy = 'most_frequent' or 'constant' for it"
+                )
+            fill = step.get("fill_value")
+            if kind == "impute" and isinstance(fill, str) and dtype.is_numeric() and not spells_number(fill):
+                raise DataError(
+                    f"{where}: fill_value {fill!r} is text, but column {c!r} is numeric ({dtype}); give a number "
+                    "(fill_value = -1), or name only the text columns in columns (columns = 'categorical')"
                 )
             stats = (step.get("stats") or ["mean"]) if kind == "group_aggregate" else []
             computed = [s for s in stats if s not in ("count", "size", "nunique")]
