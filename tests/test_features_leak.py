@@ -314,6 +314,18 @@ def test_a_step_naming_a_column_of_a_type_it_cannot_read_is_refused_before_any_f
         Pipeline([step]).fit(_noise_frame()[:300].drop("y"))
 
 
+def test_a_lookup_of_a_column_target_encoded_in_place_is_refused_before_any_fit(tmp_path: Path) -> None:
+    from kaggle_kit.errors import ConfigError
+
+    _noise_frame()[:300].write_csv(tmp_path / "train.csv")
+    steps = [{"step": "target_encode", "columns": ["code"]}, {"step": "count_encode", "columns": ["code"]}]
+    spec = _spec(tmp_path, {"p": {"steps": steps}}, {"pipeline": "p"})
+    with pytest.raises(ConfigError, match=r"model 'logreg' \(pipeline 'p'\) steps\[1\] \(count_encode\): columns names "
+                       r"'code', which an earlier target_encode step replaced"):  # fmt: skip
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*/*"))
+
+
 def test_a_column_an_earlier_step_may_retype_is_left_to_the_fit() -> None:
     from kaggle_kit.errors import DataError
     from kaggle_kit.features.pipeline import check_step_types

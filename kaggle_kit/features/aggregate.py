@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from .base import (
     Check,
     Columns,
@@ -82,14 +82,7 @@ class GroupAggregate(Step):
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         ctx.resolve(self.keys, schema)  # the keys must exist
-        encoded = [k for k in self.keys if k in ctx.roles.out_of_fold]
-        if encoded:
-            raise ConfigError(
-                f"{ctx.where}: by names {encoded[0]!r}, which an earlier {ctx.roles.out_of_fold[encoded[0]]} step "
-                "replaced with its out-of-fold encoding: the training rows' keys would be each row's own encoding and "
-                "the other rows' the full fit's, so no validation or test key would match; put group_aggregate "
-                "before that step, or set keep = true on it (the encoding then goes in a column of its own)"
-            )
+        ctx.refuse_out_of_fold(self.keys, self.kind, "by", "keys")
         cols = [c for c in ctx.resolve(self.columns, schema) if c not in self.keys]
         self._check_numbers(cols, schema, ctx)
         ctx.new_names([self._name(c, s) for c in cols for s in self.stats], schema)

@@ -84,6 +84,7 @@ class OrdinalEncode(Step):
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         cols = ctx.resolve(self.columns, frame.collect_schema())
+        ctx.refuse_out_of_fold(cols, self.kind)
         key_dtype, levels, codes = {}, {}, {}
         for c, (dtype, table) in _level_counts(frame, cols).items():
             _warn_all_missing(c, table, self.kind, "gives every row code 0")
@@ -138,6 +139,7 @@ class OneHot(Step):
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        ctx.refuse_out_of_fold(cols, self.kind)
         n_rows = frame.select(pl.len()).collect().item()
         key_dtype, levels, frequent, infrequent, outputs = {}, {}, {}, {}, {}
         for c, (dtype, table) in _level_counts(frame, cols).items():
@@ -232,6 +234,7 @@ class CountEncode(Step):
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        ctx.refuse_out_of_fold(cols, self.kind)
         n_rows = frame.select(pl.len()).collect().item()
         key_dtype, levels, values = {}, {}, {}
         for c, (dtype, table) in _level_counts(frame, cols).items():
@@ -347,6 +350,7 @@ class TargetEncode(Step):
     def fit_transform(self, frame: pl.LazyFrame, ctx: StepContext) -> tuple[pl.LazyFrame, dict[str, Any]]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        ctx.refuse_out_of_fold(cols, self.kind)
         targets = self._targets(ctx)
         n_out, cv = len(targets), self.cv
         prior = [float(t.mean()) for t in targets]
@@ -470,6 +474,7 @@ class RareGroup(Step):
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         cols = ctx.resolve(self.columns, frame.collect_schema())
+        ctx.refuse_out_of_fold(cols, self.kind)
         n_rows = frame.select(pl.len()).collect().item()
         threshold = max(self.min_count, self.min_frequency * n_rows if self.min_frequency else 0)
         key_dtype, levels, keep = {}, {}, {}

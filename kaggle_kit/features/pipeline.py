@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError, DataError, KitError, allowed, did_you_mean
 from .base import (
+    LOOKUPS,
     STEPS,
     Roles,
     Step,
@@ -44,6 +45,7 @@ from .base import (
     dtype_name,
     is_categorical_dtype,
     is_temporal,
+    out_of_fold_error,
     warn,
 )
 from .encoder import FeatureMatrix, TableEncoder
@@ -178,6 +180,7 @@ def check_step_types(
     models before it had fitted. ``schema``: the training rows'. A column an earlier step may have rewritten as
     another type (an encoder naming it, or picking columns by a shortcut) is left to the step's fit."""
     retyped: set[str] = set()
+    encoded: dict[str, str] = {}  # column -> the target_encode step (its place) that replaced it in place
     anything = False  # an earlier retyping step picked its columns by a shortcut: any column may be retyped
     for i, step in enumerate(steps):
         kind, cols = step.get("step"), step.get("columns")
@@ -185,6 +188,12 @@ def check_step_types(
         where = f"{label} {places[i] if places else f'steps[{i}]'} ({kind})"
         by = step.get("by")
         keys = [by] if isinstance(by, str) else list(by or [])
+        looked_up = [("by", keys, "keys")] if kind == "group_aggregate" else []
+        if kind in LOOKUPS and kind != "group_aggregate" and isinstance(cols, list):
+            looked_up.append(("columns", cols, "values"))
+        for key, names, what in looked_up:
+            for c in (c for c in names if c in encoded):
+                raise out_of_fold_error(where, key, c, "target_encode", str(kind), what)
         for c in named:
             dtype = schema[c]
             number = dtype.is_numeric() or dtype == pl.Boolean
@@ -214,6 +223,8 @@ def check_step_types(
                     "columns (columns = 'numeric' picks the numeric columns), or count it in a group_aggregate of its "
                     "own with stats = ['count', 'size', 'nunique'] only"
                 )
+        if kind == "target_encode" and not step.get("keep") and isinstance(cols, list):
+            encoded.update(dict.fromkeys(cols, "target_encode"))
         if kind in _RETYPING:
             if isinstance(cols, list):
                 retyped.update(cols)
