@@ -167,6 +167,22 @@ def test_constant_and_all_missing_columns_warn_once_and_never_crash() -> None:
     assert X.dtype == np.float32 and X.flags.c_contiguous and np.isfinite(X[:, [0, 2]]).all()
 
 
+@pytest.mark.filterwarnings("ignore::kaggle_kit.features.base.FeatureWarning")
+@pytest.mark.parametrize("step", [Standardize(), RobustScale(), QuantileTransform(n_quantiles=5), Clip()])
+def test_a_column_without_training_values_is_missing_in_every_row_it_transforms(step) -> None:
+    # "leaves it missing": quantile and clip passed the other rows' values through raw (1e6 into a net whose
+    # training rows never held a value), where standardize and robust_scale made them missing
+    train = pl.DataFrame({"x": pl.Series([None] * 8, dtype=pl.Float64), "ok": np.arange(8.0)})
+    test = pl.DataFrame({"x": [1e6, 2.0, None], "ok": [1.0, 2.0, 3.0]})
+    pipe = Pipeline([step.model_copy(update={"columns": ["x", "ok"]})])
+    _, state = pipe.fit_transform(train)
+    out = pipe.transform(test, state)
+    assert out["x"].to_list() == [None, None, None]
+    assert out["ok"].null_count() == 0
+    fixed = Pipeline([Clip(lower=0.0, upper=10.0, columns=["x"])])  # bounds of its own: no training value needed
+    assert fixed.transform(test, fixed.fit(train))["x"].to_list() == [10.0, 2.0, None]
+
+
 @pytest.mark.parametrize("step", [Standardize, RobustScale, QuantileTransform, Log1p, Clip])
 def test_a_text_column_listed_for_a_numeric_step_is_named_and_a_boolean_is_read_as_0_and_1(step: type) -> None:
     """A text column named in ``columns`` stopped the fit with polars' cast error; a boolean column reads as 0 / 1."""

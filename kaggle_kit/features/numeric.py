@@ -199,8 +199,8 @@ class QuantileTransform(Step):
         middle = 0.0 if normal else 0.5
         exprs = []
         for c, q, constant in zip(state["columns"], state["quantiles"], state["constant"], strict=True):
-            if q is None:
-                exprs.append(num(c))
+            if q is None:  # no training value: missing, as standardize makes it (test values passed through raw)
+                exprs.append(pl.lit(None, pl.Float64).alias(c))
             elif constant:
                 exprs.append(pl.when(num(c).is_not_null()).then(pl.lit(middle)).alias(c))
             else:
@@ -265,9 +265,17 @@ class Clip(Step):
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         return frame.with_columns(
-            num(c).clip(lo, hi).alias(c)
-            for c, lo, hi in zip(state["columns"], state["lower"], state["upper"], strict=True)
+            self._clipped(c, lo, hi) for c, lo, hi in zip(state["columns"], state["lower"], state["upper"], strict=True)
         )
+
+    def _clipped(self, column: str, lower: float | None, upper: float | None) -> pl.Expr:
+        """A bound read from the training rows' quantiles is None where they hold no value: the column is then
+        missing, as standardize makes it (other rows' values passed through unclipped, on a scale no training row
+        had: 1e6 into a net fitted on a missing column)."""
+        empty = (self.lower is None and self.lower_quantile is not None and lower is None) or (
+            self.upper is None and self.upper_quantile is not None and upper is None
+        )
+        return pl.lit(None, pl.Float64).alias(column) if empty else num(column).clip(lower, upper).alias(column)
 
 
 @register
