@@ -366,6 +366,26 @@ def _mutate(path: str, value: Any) -> dict[str, Any]:
 
 
 PIPELINE_ERRORS = [
+    # an item listed twice: the step made a column twice (a message about names running together around '__') or
+    # polars stopped on a duplicate group key, at the model's first fit
+    pytest.param(
+        _mutate(
+            "pipelines.linear.steps",
+            [{"step": "group_aggregate", "by": "city", "columns": ["size"], "stats": ["mean", "std", "mean"]}],
+        ),
+        r"steps\[0\] \(group_aggregate\): stats: lists the statistic 'mean' more than once; list each once",
+        id="stat-twice",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "group_aggregate", "by": ["city", "city"], "columns": ["size"]}]),
+        r"steps\[0\] \(group_aggregate\): by: lists the key 'city' more than once; list each once",
+        id="key-twice",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "date_parts", "parts": ["year", "month", "year"]}]),
+        r"steps\[0\] \(date_parts\): parts: lists the part 'year' more than once; list each once",
+        id="part-twice",
+    ),
     pytest.param(
         _mutate("models.1.pipeline", "linaer"),
         r"models\[1\]\.pipeline = 'linaer' \(model 'lr'\) is not a declared pipeline; declared: 'base' or 'linear'\. "

@@ -27,6 +27,7 @@ from .base import (
     key_cast,
     key_expr,
     num,
+    once_each,
     register,
 )
 
@@ -70,6 +71,14 @@ class GroupAggregate(Step):
     def _keys(cls, value: str | list[str]) -> str | list[str]:
         if isinstance(value, list) and not value:
             raise ValueError("by must name at least one key column")
+        if isinstance(value, list):
+            once_each(value, "the key")
+        return value
+
+    @field_validator("stats")
+    @classmethod
+    def _stats_once(cls, value: list[str]) -> list[str]:
+        once_each(value, "the statistic")
         return value
 
     @property

@@ -69,6 +69,14 @@ def _check_columns(value: Any) -> Any:
     raise ValueError(f"must be a list of column names or one of {allowed(SELECTORS)}; got {value!r}")
 
 
+def once_each(values: Sequence[Any], what: str) -> None:
+    """A list parameter that names an item twice (``stats = ["mean", "mean"]``): a ``ValueError`` for the spec's
+    validation, naming it (the step made the column twice, or polars stopped on a duplicate key, at the first fit)."""
+    twice = [v for v, n in Counter(values).items() if n > 1]
+    if twice:
+        raise ValueError(f"lists {what} {twice[0]!r} more than once; list each once")
+
+
 #: A step's ``columns``: explicit names, or a selector shortcut.
 Columns = Annotated[list[str] | str, BeforeValidator(_check_columns)]
 
