@@ -653,6 +653,22 @@ def test_the_same_rows_give_the_same_state_bit_for_bit_whatever_their_memory_lay
     assert all(pipe.fit(frame)["steps"][0] == state["steps"][0] for _ in range(5))
 
 
+def test_dates_written_as_text_in_the_test_rows_are_read_as_dates() -> None:
+    # polars 2 refuses to cast text to a date: every test date became missing (with a warning that they "do not
+    # convert"); a datetime's text never matched the cast back ('... 05:00:00' vs '... 05:00:00.000000'), so polars 1
+    # dropped those too
+    train = pl.DataFrame({"d": [dt.date(2020, 1, 1), dt.date(2020, 3, 1)] * 3,
+                          "t": [dt.datetime(2020, 1, 1, 5), dt.datetime(2021, 1, 1, 6, 30)] * 3})  # fmt: skip
+    pipe = Pipeline([DateParts(parts=["month", "hour"])])
+    _, state = pipe.fit_transform(train)
+    test = pl.DataFrame({"d": ["2020-02-01", "2020-07-09", "not a date"], "t": ["2020-01-01 05:00:00"] * 3})
+    with pytest.warns(FeatureWarning, match=r"column 'd' is String here but was Date .*\(1 value\(s\) that do not"):
+        out = pipe.transform(test, state)
+    assert out["d"].to_list() == [dt.date(2020, 2, 1), dt.date(2020, 7, 9), None]
+    assert out["d__month"].to_list() == [2, 7, None]
+    assert out["t"].to_list() == [dt.datetime(2020, 1, 1, 5)] * 3 and out["t__hour"].to_list() == [5, 5, 5]
+
+
 def test_times_of_day_in_a_date_column_are_read_as_their_dates() -> None:
     """Train's 'd' holds dates; the test rows hold timestamps: the pipeline cast them to Date where lossless only,
     each 13:30 becoming missing (date parts and all), while a model without a pipeline read the timestamp."""
