@@ -3,6 +3,7 @@ plus the documented rules for constant and all-missing columns."""
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 
 import numpy as np
@@ -205,3 +206,30 @@ def test_infinities_are_missing_to_numeric_steps(step) -> None:
     reference, reference_state = Pipeline([step]).fit_transform(finite)
     assert state["steps"] == reference_state["steps"]
     assert out["x"].to_list() == reference["x"].to_list()
+
+
+def test_impute_keeps_a_date_column_a_date() -> None:
+    # most_frequent / constant cast a date column to text: each date became a category (codes by frequency), and a
+    # test file's later dates were levels no training row held, missing to every model
+    train = pl.DataFrame(
+        {
+            "d": [dt.date(2020, 1, 1), None, dt.date(2020, 1, 1), dt.date(2021, 5, 1)],
+            "t": [dt.datetime(2020, 1, 1, 5), None, dt.datetime(2020, 1, 1, 5), dt.datetime(2020, 2, 1)],
+            "city": ["a", None, "a", "b"],
+        }
+    )
+    test = pl.DataFrame({"d": [dt.date(2024, 6, 1), None], "t": [None, dt.datetime(2024, 6, 1)], "city": [None, "c"]})
+    pipe = Pipeline([Impute(columns="all", strategy="most_frequent")])
+    out, state = pipe.fit_transform(train)
+    assert out.schema["d"] == pl.Date and out.schema["t"] == pl.Datetime("us")
+    assert out["d"][1] == dt.date(2020, 1, 1) and out["t"][1] == dt.datetime(2020, 1, 1, 5)
+    assert state["categorical"] == ["city"]
+    tested = pipe.transform(test, state)
+    assert tested["d"].to_list() == [dt.date(2024, 6, 1), dt.date(2020, 1, 1)]
+    X = pipe.matrix(tested, state).X
+    days = (dt.date(2024, 6, 1) - dt.date(1970, 1, 1)).days
+    assert X[0, 0] == days and X[1, 1] == days  # days since 1970, as a model without the step reads them
+    filled = Pipeline([Impute(columns=["d"], strategy="constant", fill_value="2019-12-31")])
+    assert filled.transform(test, filled.fit(train))["d"].to_list() == [dt.date(2024, 6, 1), dt.date(2019, 12, 31)]
+    with pytest.raises(DataError, match=r"fill_value 'missing' is no date, but column 'd' is Date; give a date"):
+        Pipeline([Impute(columns="all", strategy="constant", fill_value="missing")]).fit(train)

@@ -19,7 +19,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from ..errors import DataError
-from .base import Columns, Roles, Step, StepContext, json_float, num, register, warn
+from .base import Columns, Roles, Step, StepContext, is_temporal, json_float, num, register, warn
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -313,7 +313,8 @@ def _isna(column: str, dtype: pl.DataType) -> pl.Expr:
 class Impute(Step):
     """Fill missing values with the training rows' ``mean``, ``median`` or ``most_frequent`` value (the smallest
     of tied values, as scikit-learn), or a ``constant`` ``fill_value``. Numeric columns come out as float64;
-    ``most_frequent`` and ``constant`` also fill categorical columns (keeping their type)."""
+    ``most_frequent`` and ``constant`` also fill categorical columns (as text) and date columns (as dates: a constant
+    must then be a date, '2020-01-01')."""
 
     kind = "impute"
     columns: Columns = "numeric"
@@ -347,7 +348,7 @@ class Impute(Step):
         if self.strategy == "constant":
             values = [self._constant(c, is_num, schema, ctx) for c, is_num in zip(cols, numeric, strict=True)]
         elif self.strategy == "most_frequent":
-            values = [_most_frequent(frame, c, is_num) for c, is_num in zip(cols, numeric, strict=True)]
+            values = [_most_frequent(frame, c, is_num, schema[c]) for c, is_num in zip(cols, numeric, strict=True)]
         else:
             agg = (lambda c: num(c).mean()) if self.strategy == "mean" else (lambda c: num(c).median())
             values = [json_float(v) for v in _stats(frame, cols, {"v": agg})["v"]]
@@ -361,6 +362,8 @@ class Impute(Step):
         other text there is a :class:`DataError` naming the column (it was polars' "conversion from str to f64
         failed in column 'literal'", at the first fold's transform)."""
         value = self.fill_value
+        if is_temporal(schema[column]):
+            return _date_fill(value, column, schema[column], ctx)
         if not numeric or not isinstance(value, str):
             return value
         try:
@@ -372,10 +375,14 @@ class Impute(Step):
             ) from None
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
         exprs = []
         for c, is_num, v in zip(state["columns"], state["numeric"], state["values"], strict=True):
             if is_num:
                 exprs.append(num(c).fill_null(pl.lit(v, pl.Float64)).alias(c))
+            elif isinstance(v, int) and not isinstance(v, bool) and is_temporal(dtype := schema[c]):
+                # a date keeps its type (its physical value: days, or its time unit since 1970)
+                exprs.append(pl.col(c).fill_null(pl.lit(v, pl.Int64).cast(dtype)).alias(c))
             elif v is not None:
                 exprs.append(pl.col(c).cast(pl.String).fill_null(pl.lit(str(v))).alias(c))
         return frame.with_columns(exprs)
@@ -389,8 +396,40 @@ def spells_number(text: str) -> bool:
     return True
 
 
-def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool) -> Any:
-    value = (num(column) if numeric else pl.col(column).cast(pl.String)).alias("v")
+def _date_fill(value: Any, column: str, dtype: pl.DataType, ctx: StepContext) -> int:
+    """A constant ``fill_value`` for a date column, as the column's physical value; text no date reads (and a number)
+    is a :class:`DataError` naming the column (the column became text, a category per day)."""
+    text = pl.Series([value if isinstance(value, str) else ""])
+    try:
+        parsed = (
+            text.str.to_date(strict=False)
+            if dtype == pl.Date
+            else text.str.to_datetime(
+                time_unit=dtype.time_unit,
+                time_zone=dtype.time_zone,
+                strict=False,  # type: ignore[attr-defined]
+            )
+        )
+    except pl.exceptions.PolarsError:
+        parsed = pl.Series([None], dtype=dtype)
+    if parsed[0] is None:
+        raise DataError(
+            f"{ctx.where}: fill_value {value!r} is no date, but column {column!r} is {dtype}; give a date "
+            "(fill_value = '2020-01-01'), or leave the column out of columns (the base encoding reads a missing date)"
+        )
+    return int(parsed.to_physical()[0])
+
+
+def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool, dtype: pl.DataType) -> Any:
+    """The most frequent value (the smallest of tied ones): a number as float, a date as its physical value (the
+    column keeps its type: cast to text, each date became a category, and a later test date an unseen one), others
+    as text."""
+    if numeric:
+        value = num(column).alias("v")
+    elif is_temporal(dtype):
+        value = pl.col(column).to_physical().alias("v")
+    else:
+        value = pl.col(column).cast(pl.String).alias("v")
     top = (
         frame.select(value)
         .drop_nulls()
@@ -403,4 +442,4 @@ def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool) -> Any:
     if top.height == 0:
         return None
     v = top["v"][0]
-    return json_float(v) if numeric else v
+    return json_float(v) if numeric else int(v) if is_temporal(dtype) else v
