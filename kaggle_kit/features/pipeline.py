@@ -180,7 +180,7 @@ def check_step_types(
     models before it had fitted. ``schema``: the training rows'. A column an earlier step may have rewritten as
     another type (an encoder naming it, or picking columns by a shortcut) is left to the step's fit."""
     retyped: set[str] = set()
-    encoded: dict[str, str] = {}  # column -> the target_encode step (its place) that replaced it in place
+    encoded: set[str] = set()  # columns an earlier target_encode replaced in place with its out-of-fold encoding
     anything = False  # an earlier retyping step picked its columns by a shortcut: any column may be retyped
     for i, step in enumerate(steps):
         kind, cols = step.get("step"), step.get("columns")
@@ -224,7 +224,7 @@ def check_step_types(
                     "own with stats = ['count', 'size', 'nunique'] only"
                 )
         if kind == "target_encode" and not step.get("keep") and isinstance(cols, list):
-            encoded.update(dict.fromkeys(cols, "target_encode"))
+            encoded.update(cols)
         if kind in _RETYPING:
             if isinstance(cols, list):
                 retyped.update(cols)
