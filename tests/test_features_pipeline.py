@@ -129,6 +129,19 @@ def test_group_aggregate_counts_read_nan_as_missing_as_pandas_does() -> None:
             assert frame[f"v__{stat}_by_k"].to_list() == expected, stat
 
 
+def test_group_aggregates_read_an_infinity_as_missing() -> None:
+    # a notebook frame's inf: min, max and median skipped it, the mean and sum (summed with numpy) were inf
+    stats = ["mean", "sum", "std", "min", "max", "median", "count", "nunique"]
+    inf = float("inf")
+    rows = {"k": ["a", "a", "a", "b", "b"], "v": [1.0, inf, 4.0, 2.0, -inf]}
+    step = GroupAggregate(by="k", columns=["v"], stats=stats)
+    out, _ = Pipeline([step]).fit_transform(pl.DataFrame(rows))
+    missing = pl.DataFrame(rows).with_columns(pl.when(pl.col("v").is_finite()).then(pl.col("v")).alias("v"))
+    reference, _ = Pipeline([step]).fit_transform(missing)
+    assert out.drop("v").equals(reference.drop("v"))
+    assert out["v__mean_by_k"].to_list() == [2.5, 2.5, 2.5, 2.0, 2.0]
+
+
 @pytest.mark.parametrize("columns", [["city"], "all"])
 def test_a_group_aggregate_statistic_of_a_text_column_is_refused_naming_it(columns: Any) -> None:
     train = pl.DataFrame({"k": [1, 1, 2, 2], "city": ["x", "y", "x", "x"], "v": [1.0, 2.0, 3.0, 4.0]})

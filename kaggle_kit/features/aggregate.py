@@ -136,7 +136,7 @@ class GroupAggregate(Step):
         n_groups, out = table.height, []
         for c in cols:
             values = rows[c].cast(pl.Float64).fill_nan(None).to_numpy()
-            seen = ~np.isnan(values)
+            seen = np.isfinite(values)  # an infinity is missing, as num() reads it (the mean and sum were inf)
             g, v = group[seen], values[seen]
             n = np.bincount(g, minlength=n_groups).astype(np.float64)
             total = np.bincount(g, weights=v, minlength=n_groups)
