@@ -262,6 +262,28 @@ STEPS: list[dict[str, Any]] = [
 ]
 
 
+def test_a_state_applied_by_a_pipeline_with_other_parameters_is_refused() -> None:
+    # the same step kinds, other parameters (a notebook cell edited after the fit): a step reads some parameters from
+    # itself and the rest from the state; cyclical made sines of another period without a word, group_aggregate by
+    # another key stopped with a KeyError
+    train = pl.DataFrame({"a": ["x", "y"] * 5, "m": [1, 2, 3, 4, 5] * 2, "v": np.arange(10.0)})
+    fitted = Pipeline([GroupAggregate(by="a", columns=["v"], stats=["mean"]), Cyclical(columns=["m"], period=12)])
+    _, state = fitted.fit_transform(train)
+    state = json.loads(json.dumps(state))
+    for edited, message in (
+        ([GroupAggregate(by="a", columns=["v"], stats=["mean"]), Cyclical(columns=["m"], period=7)], "period = 12.0"),
+        ([GroupAggregate(by="m", columns=["v"], stats=["mean"]), Cyclical(columns=["m"], period=12)], "by = 'a'"),
+    ):
+        with pytest.raises(KitError, match=rf"this state's steps\[\d\] \(\w+\) was fitted with {message}, this"):
+            Pipeline(edited).transform(train, state)
+    rebuilt = Pipeline.from_state(state).transform(train, state)
+    assert rebuilt.equals(fitted.transform(train, state))
+    assert rebuilt["m__sin"].to_list() == pytest.approx(np.sin(2 * np.pi * train["m"].to_numpy() / 12).tolist())
+    older = copy.deepcopy(state)  # a state written before a step gained a parameter: that parameter is not compared
+    del older["steps"][0]["params"]["stats"]
+    assert Pipeline.from_state(state).transform(train, older).equals(rebuilt)
+
+
 def test_state_is_json_and_rebuilds_the_pipeline(shop) -> None:
     train, test, y = shop
     pipe = Pipeline(STEPS, name="p")

@@ -535,6 +535,18 @@ class Pipeline:
                 f"{self._label()}: this state was fitted by another pipeline (steps {kinds}); use "
                 "Pipeline.from_state(state) to rebuild the pipeline that made it"
             )
+        # the same kinds with other parameters (a notebook cell edited, by = "b" where the state grouped by "a"): a
+        # step reads some of them from itself, the rest from the state, and made the wrong features without a word.
+        # Parameters a state lacks (added to the step since) are not compared.
+        for i, (step, entry) in enumerate(zip(self.steps, state["steps"], strict=True)):
+            ours = step.to_config()
+            differ = [k for k, v in entry.get("params", {}).items() if k in ours and ours[k] != v]
+            if differ:
+                raise KitError(
+                    f"{self._label()}: this state's steps[{i}] ({step.kind}) was fitted with {differ[0]} = "
+                    f"{entry['params'][differ[0]]!r}, this pipeline's has {ours[differ[0]]!r}; use "
+                    "Pipeline.from_state(state) to rebuild the pipeline that made it, or fit this one"
+                )
 
     def _conform(self, df: pl.DataFrame, inputs: Mapping[str, str], *, warns: bool = True) -> pl.DataFrame:
         """``df``'s input columns as the pipeline read them at fit time; a cast said unless ``warns`` is False (the
