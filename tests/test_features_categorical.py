@@ -12,7 +12,7 @@ from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import PredefinedSplit
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
-from kaggle_kit.errors import DataError
+from kaggle_kit.errors import ConfigError, DataError
 from kaggle_kit.features import (
     CountEncode,
     FeatureWarning,
@@ -214,3 +214,40 @@ def test_one_hot_names_two_columns_would_share_are_refused() -> None:
     frame = pl.DataFrame({"a": ["b__c", "x"], "a__b": ["c", "y"]})
     with pytest.raises(DataError, match=r"\(one_hot\): it would make column 'a__b__c' twice"):
         Pipeline([{"step": "one_hot"}]).fit(frame)
+
+
+def test_target_encode_of_uint64_ids_beyond_int64_matches_an_independent_encoding() -> None:
+    # 64-bit hash ids (UInt64 above 2**63): the compact-range path cast them to Int64, a polars error at the fit
+    rng = np.random.default_rng(0)
+    ids = np.array([2**63 + 5, 2**63 + 9, 2**63 + 30], dtype=np.uint64)[rng.integers(0, 3, 60)]
+    y = rng.integers(0, 2, 60)
+    frame = pl.DataFrame({"k": pl.Series(ids, dtype=pl.UInt64)})
+    pipe = Pipeline([TargetEncode(columns=["k"], smooth=0, cv=3)])
+    out, state = pipe.fit_transform(frame, y, task="binary", seed=4)
+    folds = inner_folds(y, 3, 4, stratify=True)
+    oof = [y[(ids == ids[i]) & (folds != folds[i])].mean() for i in range(60)]
+    np.testing.assert_allclose(out["k"].to_numpy(), oof)
+    levels = [int(v) for v in np.unique(ids)]
+    test = pl.DataFrame({"k": pl.Series([*levels, 7], dtype=pl.UInt64)})
+    with pytest.warns(FeatureWarning, match="column 'k': 1 row"):
+        encoded = pipe.transform(test, state)["k"].to_list()
+    np.testing.assert_allclose(encoded, [*(y[ids == v].mean() for v in levels), y.mean()])
+
+
+@pytest.mark.parametrize("lookup", [CountEncode, OneHot, OrdinalEncode, RareGroup, TargetEncode])
+def test_a_lookup_of_a_column_target_encoded_in_place_is_refused(lookup) -> None:
+    # each training row holds its own out-of-fold encoding and other rows the full fit's: count_encode after
+    # target_encode gave the training rows counts (9, 11, ...) and every other row 0 (one_hot all zeros, ordinal 0,
+    # rare_group the rare label, target_encode the prior), without a word for a fold's validation rows
+    rng = np.random.default_rng(0)
+    train = pl.DataFrame({"city": rng.choice(list("abcde"), 200)})
+    y = rng.integers(0, 2, 200)
+    with pytest.raises(ConfigError, match=rf"steps\[1\] \({lookup.kind}\): columns names 'city', which an earlier "
+                       r"target_encode step replaced with its out-of-fold encoding.*keep = true"):  # fmt: skip
+        Pipeline([TargetEncode(columns=["city"]), lookup(columns=["city"])]).fit(train, y, task="binary")
+    # keep = true: the encoding beside the column, which the lookup reads as it is
+    pipe = Pipeline([TargetEncode(columns=["city"], keep=True), CountEncode(columns=["city"])])
+    _, state = pipe.fit_transform(train, y, task="binary")
+    counts = dict(zip(*np.unique(train["city"].to_numpy(), return_counts=True), strict=True))
+    test = pl.DataFrame({"city": ["a", "e", "c"]})
+    assert pipe.transform(test, state)["city"].to_list() == [counts["a"], counts["e"], counts["c"]]

@@ -272,6 +272,81 @@ def test_a_step_naming_a_column_the_test_file_lacks_is_refused_before_any_fit(tm
     assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*/features.json"))
 
 
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (
+            {"step": "date_parts", "columns": ["noise"]},
+            "date_parts needs Date or Datetime columns, but 'noise' is Float64",
+        ),
+        (
+            {"step": "standardize", "columns": ["noise", "code"]},
+            "standardize needs numeric columns, but 'code' is String",
+        ),
+        (
+            {"step": "cyclical", "columns": ["code"], "period": 7},
+            "cyclical needs numeric columns, but 'code' is String",
+        ),
+        (
+            {"step": "impute", "columns": ["code"], "strategy": "mean"},
+            "strategy 'mean' needs numeric columns, but 'code'",
+        ),
+        ({"step": "group_aggregate", "by": "id", "columns": ["code"]}, "stat 'mean' needs numbers, but column 'code'"),
+        (
+            {"step": "impute", "columns": ["noise"], "strategy": "constant", "fill_value": "none"},
+            "fill_value 'none' is text, but column 'noise' is numeric",
+        ),
+    ],
+)
+def test_a_step_naming_a_column_of_a_type_it_cannot_read_is_refused_before_any_fit(
+    tmp_path: Path, step: dict, message: str
+) -> None:
+    """Such a step stopped the run at its model's first fold, after the models before it (the baseline here) had
+    fitted; now the run's check refuses it, with the words the step's own fit uses."""
+    from kaggle_kit.errors import DataError
+
+    _noise_frame()[:300].write_csv(tmp_path / "train.csv")
+    spec = _spec(tmp_path, {"p": {"steps": [step]}}, {"pipeline": "p"})
+    with pytest.raises(DataError, match=rf"model 'logreg' \(pipeline 'p'\) steps\[0\] \({step['step']}\): {message}"):
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*/*"))
+    with pytest.raises(DataError, match=message):  # the step's fit says the same in a notebook
+        Pipeline([step]).fit(_noise_frame()[:300].drop("y"))
+
+
+def test_a_lookup_of_a_column_target_encoded_in_place_is_refused_before_any_fit(tmp_path: Path) -> None:
+    from kaggle_kit.errors import ConfigError
+
+    _noise_frame()[:300].write_csv(tmp_path / "train.csv")
+    steps = [{"step": "target_encode", "columns": ["code"]}, {"step": "count_encode", "columns": ["code"]}]
+    spec = _spec(tmp_path, {"p": {"steps": steps}}, {"pipeline": "p"})
+    with pytest.raises(ConfigError, match=r"model 'logreg' \(pipeline 'p'\) steps\[1\] \(count_encode\): columns names "
+                       r"'code', which an earlier target_encode step replaced"):  # fmt: skip
+        run(spec, runs_root=tmp_path / "runs", progress=None)
+    assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*/*"))
+
+
+def test_a_column_an_earlier_step_may_retype_is_left_to_the_fit() -> None:
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.features.pipeline import check_step_types
+
+    schema = pl.Schema({"code": pl.String, "noise": pl.Float64, "when": pl.Date})
+    fine = [
+        [{"step": "count_encode", "columns": ["code"]}, {"step": "standardize", "columns": ["code"]}],
+        [{"step": "ordinal"}, {"step": "cyclical", "columns": ["code"], "period": 3}],  # 'categorical' by default
+        [{"step": "date_parts", "columns": ["when"]}, {"step": "group_aggregate", "by": "code", "columns": ["noise"]}],
+        [{"step": "group_aggregate", "by": "code", "columns": ["code", "noise"], "stats": ["count", "nunique"]}],
+        [{"step": "standardize", "columns": ["noise", "code__count"]}],  # a column an earlier step would make
+        [{"step": "text", "columns": ["code"], "stats": True}],
+    ]
+    for steps in fine:
+        check_step_types(steps, schema, "model 'm'")
+    with pytest.raises(DataError, match=r"model 'm' steps\[1\] \(log1p\): log1p needs numeric columns, but 'when'"):
+        check_step_types(
+            [{"step": "rare_group", "columns": ["code"]}, {"step": "log1p", "columns": ["when"]}], schema, "model 'm'"
+        )
+
+
 def test_a_shortcut_that_picks_nothing_is_said_once_per_model_not_per_fold(tmp_path: Path) -> None:
     """count_encode then target_encode on 'categorical': the no-op was said on every fold of the model (5 times in a
     notebook, where Python's once-per-place display forgets what it showed)."""

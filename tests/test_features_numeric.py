@@ -3,6 +3,7 @@ plus the documented rules for constant and all-missing columns."""
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 
 import numpy as np
@@ -167,6 +168,22 @@ def test_constant_and_all_missing_columns_warn_once_and_never_crash() -> None:
     assert X.dtype == np.float32 and X.flags.c_contiguous and np.isfinite(X[:, [0, 2]]).all()
 
 
+@pytest.mark.filterwarnings("ignore::kaggle_kit.features.base.FeatureWarning")
+@pytest.mark.parametrize("step", [Standardize(), RobustScale(), QuantileTransform(n_quantiles=5), Clip()])
+def test_a_column_without_training_values_is_missing_in_every_row_it_transforms(step) -> None:
+    # "leaves it missing": quantile and clip passed the other rows' values through raw (1e6 into a net whose
+    # training rows never held a value), where standardize and robust_scale made them missing
+    train = pl.DataFrame({"x": pl.Series([None] * 8, dtype=pl.Float64), "ok": np.arange(8.0)})
+    test = pl.DataFrame({"x": [1e6, 2.0, None], "ok": [1.0, 2.0, 3.0]})
+    pipe = Pipeline([step.model_copy(update={"columns": ["x", "ok"]})])
+    _, state = pipe.fit_transform(train)
+    out = pipe.transform(test, state)
+    assert out["x"].to_list() == [None, None, None]
+    assert out["ok"].null_count() == 0
+    fixed = Pipeline([Clip(lower=0.0, upper=10.0, columns=["x"])])  # bounds of its own: no training value needed
+    assert fixed.transform(test, fixed.fit(train))["x"].to_list() == [10.0, 2.0, None]
+
+
 @pytest.mark.parametrize("step", [Standardize, RobustScale, QuantileTransform, Log1p, Clip])
 def test_a_text_column_listed_for_a_numeric_step_is_named_and_a_boolean_is_read_as_0_and_1(step: type) -> None:
     """A text column named in ``columns`` stopped the fit with polars' cast error; a boolean column reads as 0 / 1."""
@@ -189,3 +206,30 @@ def test_infinities_are_missing_to_numeric_steps(step) -> None:
     reference, reference_state = Pipeline([step]).fit_transform(finite)
     assert state["steps"] == reference_state["steps"]
     assert out["x"].to_list() == reference["x"].to_list()
+
+
+def test_impute_keeps_a_date_column_a_date() -> None:
+    # most_frequent / constant cast a date column to text: each date became a category (codes by frequency), and a
+    # test file's later dates were levels no training row held, missing to every model
+    train = pl.DataFrame(
+        {
+            "d": [dt.date(2020, 1, 1), None, dt.date(2020, 1, 1), dt.date(2021, 5, 1)],
+            "t": [dt.datetime(2020, 1, 1, 5), None, dt.datetime(2020, 1, 1, 5), dt.datetime(2020, 2, 1)],
+            "city": ["a", None, "a", "b"],
+        }
+    )
+    test = pl.DataFrame({"d": [dt.date(2024, 6, 1), None], "t": [None, dt.datetime(2024, 6, 1)], "city": [None, "c"]})
+    pipe = Pipeline([Impute(columns="all", strategy="most_frequent")])
+    out, state = pipe.fit_transform(train)
+    assert out.schema["d"] == pl.Date and out.schema["t"] == pl.Datetime("us")
+    assert out["d"][1] == dt.date(2020, 1, 1) and out["t"][1] == dt.datetime(2020, 1, 1, 5)
+    assert state["categorical"] == ["city"]
+    tested = pipe.transform(test, state)
+    assert tested["d"].to_list() == [dt.date(2024, 6, 1), dt.date(2020, 1, 1)]
+    X = pipe.matrix(tested, state).X
+    days = (dt.date(2024, 6, 1) - dt.date(1970, 1, 1)).days
+    assert X[0, 0] == days and X[1, 1] == days  # days since 1970, as a model without the step reads them
+    filled = Pipeline([Impute(columns=["d"], strategy="constant", fill_value="2019-12-31")])
+    assert filled.transform(test, filled.fit(train))["d"].to_list() == [dt.date(2024, 6, 1), dt.date(2019, 12, 31)]
+    with pytest.raises(DataError, match=r"fill_value 'missing' is no date, but column 'd' is Date; give a date"):
+        Pipeline([Impute(columns="all", strategy="constant", fill_value="missing")]).fit(train)

@@ -115,6 +115,60 @@ def test_group_aggregate_unseen_and_missing_keys() -> None:
     assert out["sales__count_by_store"].to_list() == [1.0, 0.0, 0.0]
 
 
+def test_group_aggregate_counts_read_nan_as_missing_as_pandas_does() -> None:
+    # a notebook's polars frame keeps NaN (the readers and pandas frames make it null): count and nunique counted it
+    nan = float("nan")
+    train = pl.DataFrame({"k": ["a", "a", "a", "a", "b", "b"], "v": [1.0, nan, nan, 1.0, 2.0, None]})
+    step = GroupAggregate(by="k", columns=["v"], stats=["count", "nunique", "size", "mean"])
+    out, state = Pipeline([step]).fit_transform(train)
+    ref = train.to_pandas().groupby("k")["v"].agg(["count", "nunique", "size", "mean"])
+    test = pl.DataFrame({"k": ["b", "a"], "v": [0.0, 0.0]})
+    for frame in (out, Pipeline([step]).transform(test, state)):
+        for stat in ("count", "nunique", "size", "mean"):
+            expected = [float(ref.loc[k, stat]) for k in frame["k"]]
+            assert frame[f"v__{stat}_by_k"].to_list() == expected, stat
+
+
+def test_group_aggregates_read_an_infinity_as_missing() -> None:
+    # a notebook frame's inf: min, max and median skipped it, the mean and sum (summed with numpy) were inf
+    stats = ["mean", "sum", "std", "min", "max", "median", "count", "nunique"]
+    inf = float("inf")
+    rows = {"k": ["a", "a", "a", "b", "b"], "v": [1.0, inf, 4.0, 2.0, -inf]}
+    step = GroupAggregate(by="k", columns=["v"], stats=stats)
+    out, _ = Pipeline([step]).fit_transform(pl.DataFrame(rows))
+    missing = pl.DataFrame(rows).with_columns(pl.when(pl.col("v").is_finite()).then(pl.col("v")).alias("v"))
+    reference, _ = Pipeline([step]).fit_transform(missing)
+    assert out.drop("v").equals(reference.drop("v"))
+    assert out["v__mean_by_k"].to_list() == [2.5, 2.5, 2.5, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("columns", [["city"], "all"])
+def test_a_group_aggregate_statistic_of_a_text_column_is_refused_naming_it(columns: Any) -> None:
+    train = pl.DataFrame({"k": [1, 1, 2, 2], "city": ["x", "y", "x", "x"], "v": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(DataError, match=r"steps\[0\] \(group_aggregate\): stat 'mean' needs numbers, but column "
+                       r"'city' is String; leave it out of columns"):  # fmt: skip
+        Pipeline([GroupAggregate(by="k", columns=columns, stats=["mean", "count"])]).fit(train)
+    # counts of text are fine: the number of rows with a city, and of distinct cities, per key
+    out, _ = Pipeline([GroupAggregate(by="k", columns=["city"], stats=["count", "nunique"])]).fit_transform(train)
+    assert out["city__nunique_by_k"].to_list() == [2.0, 2.0, 1.0, 1.0]
+    assert out["city__count_by_k"].to_list() == [2.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("by", ["a", ["a", "b"]])
+def test_a_stale_column_named_as_an_aggregate_is_replaced_whatever_the_keys(by: Any) -> None:
+    # rows that already hold the output column (transformed twice, or stale features): with two keys the join kept
+    # the stale values under the name and put the aggregates beside them as '<name>_right', which no model read
+    train = pl.DataFrame({"a": ["x", "y"] * 5, "b": [1, 1, 2, 2, 3] * 2, "v": np.arange(10.0)})
+    pipe = Pipeline([GroupAggregate(by=by, columns=["v"], stats=["mean", "count"])])
+    _, state = pipe.fit_transform(train)
+    clean = pipe.transform(train.head(4), state)
+    names = [c for c in clean.columns if c.startswith("v__")]
+    stale = train.head(4).with_columns(pl.lit(-99.0).alias(n) for n in names)
+    out = pipe.transform(stale, state)
+    assert sorted(out.columns) == sorted(clean.columns)
+    np.testing.assert_array_equal(pipe.matrix(out, state).X, pipe.matrix(clean, state).X)
+
+
 def test_a_group_aggregate_by_a_key_target_encoded_before_it_is_refused() -> None:
     """target_encode replaces 'store' in place with each training row's out-of-fold encoding (the other rows get the
     full fit's): a later group_aggregate by 'store' grouped the training rows by those numbers, so no test key
@@ -208,6 +262,28 @@ STEPS: list[dict[str, Any]] = [
 ]
 
 
+def test_a_state_applied_by_a_pipeline_with_other_parameters_is_refused() -> None:
+    # the same step kinds, other parameters (a notebook cell edited after the fit): a step reads some parameters from
+    # itself and the rest from the state; cyclical made sines of another period without a word, group_aggregate by
+    # another key stopped with a KeyError
+    train = pl.DataFrame({"a": ["x", "y"] * 5, "m": [1, 2, 3, 4, 5] * 2, "v": np.arange(10.0)})
+    fitted = Pipeline([GroupAggregate(by="a", columns=["v"], stats=["mean"]), Cyclical(columns=["m"], period=12)])
+    _, state = fitted.fit_transform(train)
+    state = json.loads(json.dumps(state))
+    for edited, message in (
+        ([GroupAggregate(by="a", columns=["v"], stats=["mean"]), Cyclical(columns=["m"], period=7)], "period = 12.0"),
+        ([GroupAggregate(by="m", columns=["v"], stats=["mean"]), Cyclical(columns=["m"], period=12)], "by = 'a'"),
+    ):
+        with pytest.raises(KitError, match=rf"this state's steps\[\d\] \(\w+\) was fitted with {message}, this"):
+            Pipeline(edited).transform(train, state)
+    rebuilt = Pipeline.from_state(state).transform(train, state)
+    assert rebuilt.equals(fitted.transform(train, state))
+    assert rebuilt["m__sin"].to_list() == pytest.approx(np.sin(2 * np.pi * train["m"].to_numpy() / 12).tolist())
+    older = copy.deepcopy(state)  # a state written before a step gained a parameter: that parameter is not compared
+    del older["steps"][0]["params"]["stats"]
+    assert Pipeline.from_state(state).transform(train, older).equals(rebuilt)
+
+
 def test_state_is_json_and_rebuilds_the_pipeline(shop) -> None:
     train, test, y = shop
     pipe = Pipeline(STEPS, name="p")
@@ -236,6 +312,27 @@ def test_pandas_frames_in_and_out(shop) -> None:
     np.testing.assert_allclose(train_pd[["size", "city__te"]].to_numpy(), train_pl.select("size", "city__te"))
     out = pipe.transform(test.to_pandas(), state)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == train_pl.columns
+
+
+def test_a_pandas_frame_comes_back_with_its_own_index(shop) -> None:
+    # a shuffled (or sliced) pandas frame came back numbered 0, 1, ...: pandas aligned valid.assign(x=out["x"]) by
+    # those labels, each row taking another row's feature
+    pytest.importorskip("pandas")
+    train, test, y = shop
+    train, test = train.drop("built"), test.drop("built")
+    pipe = Pipeline([STEPS[0], STEPS[2]])
+    rows = np.random.default_rng(0).permutation(train.height)
+    train_pd = train.to_pandas().set_axis(rows * 3 + 7)  # labels in no order, none of them 0..n-1's
+    out, state = pipe.fit_transform(train_pd, y, task="binary", seed=4)
+    assert out.index.equals(train_pd.index)
+    expected, _ = pipe.fit_transform(train, y, task="binary", seed=4)
+    joined = train_pd.assign(te=out["city__te"], size_z=out["size"])
+    np.testing.assert_allclose(joined[["size_z", "te"]].to_numpy(), expected.select("size", "city__te").to_numpy())
+    test_pd = test.to_pandas().iloc[::-1]
+    test_out = pipe.transform(test_pd, state)
+    assert test_out.index.equals(test_pd.index)
+    reference = pipe.transform(test, state)["size"].to_numpy()
+    np.testing.assert_allclose(test_pd.assign(z=test_out["size"]).sort_index()["z"].to_numpy(), reference)
 
 
 def test_test_column_of_another_dtype_is_cast_with_a_warning(shop) -> None:
@@ -304,6 +401,26 @@ def _mutate(path: str, value: Any) -> dict[str, Any]:
 
 
 PIPELINE_ERRORS = [
+    # an item listed twice: the step made a column twice (a message about names running together around '__') or
+    # polars stopped on a duplicate group key, at the model's first fit
+    pytest.param(
+        _mutate(
+            "pipelines.linear.steps",
+            [{"step": "group_aggregate", "by": "city", "columns": ["size"], "stats": ["mean", "std", "mean"]}],
+        ),
+        r"steps\[0\] \(group_aggregate\): stats: lists the statistic 'mean' more than once; list each once",
+        id="stat-twice",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "group_aggregate", "by": ["city", "city"], "columns": ["size"]}]),
+        r"steps\[0\] \(group_aggregate\): by: lists the key 'city' more than once; list each once",
+        id="key-twice",
+    ),
+    pytest.param(
+        _mutate("pipelines.linear.steps", [{"step": "date_parts", "parts": ["year", "month", "year"]}]),
+        r"steps\[0\] \(date_parts\): parts: lists the part 'year' more than once; list each once",
+        id="part-twice",
+    ),
     pytest.param(
         _mutate("models.1.pipeline", "linaer"),
         r"models\[1\]\.pipeline = 'linaer' \(model 'lr'\) is not a declared pipeline; declared: 'base' or 'linear'\. "
@@ -569,6 +686,22 @@ def test_the_same_rows_give_the_same_state_bit_for_bit_whatever_their_memory_lay
     np.testing.assert_allclose(values["a__mean_by_g"], [a[g == k].mean() for k in range(5)], rtol=1e-12)
     np.testing.assert_allclose(values["a__std_by_g"], [a[g == k].std(ddof=1) for k in range(5)], rtol=1e-12)
     assert all(pipe.fit(frame)["steps"][0] == state["steps"][0] for _ in range(5))
+
+
+def test_dates_written_as_text_in_the_test_rows_are_read_as_dates() -> None:
+    # polars 2 refuses to cast text to a date: every test date became missing (with a warning that they "do not
+    # convert"); a datetime's text never matched the cast back ('... 05:00:00' vs '... 05:00:00.000000'), so polars 1
+    # dropped those too
+    train = pl.DataFrame({"d": [dt.date(2020, 1, 1), dt.date(2020, 3, 1)] * 3,
+                          "t": [dt.datetime(2020, 1, 1, 5), dt.datetime(2021, 1, 1, 6, 30)] * 3})  # fmt: skip
+    pipe = Pipeline([DateParts(parts=["month", "hour"])])
+    _, state = pipe.fit_transform(train)
+    test = pl.DataFrame({"d": ["2020-02-01", "2020-07-09", "not a date"], "t": ["2020-01-01 05:00:00"] * 3})
+    with pytest.warns(FeatureWarning, match=r"column 'd' is String here but was Date .*\(1 value\(s\) that do not"):
+        out = pipe.transform(test, state)
+    assert out["d"].to_list() == [dt.date(2020, 2, 1), dt.date(2020, 7, 9), None]
+    assert out["d__month"].to_list() == [2, 7, None]
+    assert out["t"].to_list() == [dt.datetime(2020, 1, 1, 5)] * 3 and out["t__hour"].to_list() == [5, 5, 5]
 
 
 def test_times_of_day_in_a_date_column_are_read_as_their_dates() -> None:

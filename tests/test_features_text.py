@@ -450,3 +450,26 @@ def test_identical_training_texts_raise_no_numpy_warning() -> None:
         warnings.simplefilter("error", RuntimeWarning)
         out, _ = Pipeline([TextFeatures(columns=["r"], svd=2)]).fit_transform(frame, np.arange(30) % 2, task="binary")
     assert np.isfinite(out.select(pl.selectors.starts_with("r__svd")).to_numpy()).all()
+
+
+def test_no_rows_transform_to_no_rows_with_the_fitted_columns() -> None:
+    # an empty test frame: scikit-learn's normalize refused 0 samples (a ValueError from the TF-IDF)
+    texts, y = reviews(80, seed=3)
+    frame = pl.DataFrame({"r": texts, "n": np.arange(80.0)})
+    pipe = Pipeline([TextFeatures(columns=["r"], min_df=1, svd=2, cv=3)])
+    out, state = pipe.fit_transform(frame, y, task="binary")
+    empty = pipe.transform(frame.head(0), state)
+    assert empty.height == 0 and empty.schema == out.schema
+    assert pipe.matrix(empty, state).X.shape == (0, len(state["features"]))
+
+
+def test_a_stale_column_named_as_an_output_is_replaced() -> None:
+    # rows transformed twice (or holding an old '<col>__lin'): polars' concat stopped on the duplicate name
+    texts, y = reviews(80, seed=3)
+    frame = pl.DataFrame({"r": texts})
+    pipe = Pipeline([TextFeatures(columns=["r"], min_df=1, svd=2, cv=3)])
+    _, state = pipe.fit_transform(frame, y, task="binary")
+    clean = pipe.transform(frame.head(5), state)
+    stale = frame.head(5).with_columns(pl.lit(-1.0).alias("r__lin"), pl.lit(-1.0).alias("r__svd_1"))
+    out = pipe.transform(stale, state)
+    np.testing.assert_array_equal(pipe.matrix(out, state).X, pipe.matrix(clean, state).X)

@@ -15,24 +15,45 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from ..errors import ConfigError
-from .base import Check, Columns, Roles, Step, StepContext, dtype_from_name, key_cast, key_expr, num, register
+from ..errors import DataError
+from .base import (
+    Check,
+    Columns,
+    Roles,
+    Step,
+    StepContext,
+    dtype_from_name,
+    is_temporal,
+    key_cast,
+    key_expr,
+    num,
+    once_each,
+    register,
+)
 
 Stat = Literal["mean", "std", "min", "max", "median", "sum", "count", "size", "nunique"]
 
 _AGGS = {
-    "mean": lambda c: num(c).mean(),
-    "std": lambda c: num(c).std(ddof=1),
-    "min": lambda c: num(c).min(),
-    "max": lambda c: num(c).max(),
-    "median": lambda c: num(c).median(),
-    "sum": lambda c: num(c).sum(),
-    "count": lambda c: pl.col(c).count(),  # non-missing values
-    "size": lambda c: pl.len(),  # rows, missing or not
-    "nunique": lambda c: pl.col(c).drop_nulls().n_unique(),
+    "mean": lambda c, _: num(c).mean(),
+    "std": lambda c, _: num(c).std(ddof=1),
+    "min": lambda c, _: num(c).min(),
+    "max": lambda c, _: num(c).max(),
+    "median": lambda c, _: num(c).median(),
+    "sum": lambda c, _: num(c).sum(),
+    "count": lambda c, dtype: _values(c, dtype).count(),  # non-missing values
+    "size": lambda c, _: pl.len(),  # rows, missing or not
+    "nunique": lambda c, dtype: _values(c, dtype).drop_nulls().n_unique(),
 }
 _COUNTS = ("count", "size", "nunique")
 _SUMMED = ("mean", "std", "sum")  # summed with numpy, in row order (see GroupAggregate._sums)
+
+
+def _values(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A column's values for ``count`` and ``nunique``: a float column's NaN and infinities are missing, as the other
+    statistics (:func:`num`) read them; they were counted as values (a group holding 1.0, NaN, NaN had count 3 and
+    nunique 2 beside a mean of the one 1.0; pandas says 1 and 1). Other columns as they are (text is counted too)."""
+    x = pl.col(column)
+    return pl.when(x.is_finite()).then(x).alias(column) if dtype.is_float() else x
 
 
 @register
@@ -50,6 +71,14 @@ class GroupAggregate(Step):
     def _keys(cls, value: str | list[str]) -> str | list[str]:
         if isinstance(value, list) and not value:
             raise ValueError("by must name at least one key column")
+        if isinstance(value, list):
+            once_each(value, "the key")
+        return value
+
+    @field_validator("stats")
+    @classmethod
+    def _stats_once(cls, value: list[str]) -> list[str]:
+        once_each(value, "the statistic")
         return value
 
     @property
@@ -62,22 +91,16 @@ class GroupAggregate(Step):
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         ctx.resolve(self.keys, schema)  # the keys must exist
-        encoded = [k for k in self.keys if k in ctx.roles.out_of_fold]
-        if encoded:
-            raise ConfigError(
-                f"{ctx.where}: by names {encoded[0]!r}, which an earlier {ctx.roles.out_of_fold[encoded[0]]} step "
-                "replaced with its out-of-fold encoding: the training rows' keys would be each row's own encoding and "
-                "the other rows' the full fit's, so no validation or test key would match; put group_aggregate "
-                "before that step, or set keep = true on it (the encoding then goes in a column of its own)"
-            )
+        ctx.refuse_out_of_fold(self.keys, self.kind, "by", "keys")
         cols = [c for c in ctx.resolve(self.columns, schema) if c not in self.keys]
+        self._check_numbers(cols, schema, ctx)
         ctx.new_names([self._name(c, s) for c in cols for s in self.stats], schema)
         keys = {k: key_expr(k, schema[k]) for k in self.keys}
         rows = frame.select(*(e.alias(k) for k, (e, _) in keys.items()), *cols).drop_nulls(self.keys).collect()
         table = (
             rows.lazy()
             .group_by(self.keys)
-            .agg(_AGGS[s](c).cast(pl.Float64).alias(self._name(c, s)) for c in cols for s in self.stats)
+            .agg(_AGGS[s](c, schema[c]).cast(pl.Float64).alias(self._name(c, s)) for c in cols for s in self.stats)
             .sort(self.keys)
             .collect()
         )
@@ -91,6 +114,19 @@ class GroupAggregate(Step):
             "values": {name: table[name].to_list() for name in table.columns if name not in self.keys},
         }
 
+    def _check_numbers(self, cols: list[str], schema: pl.Schema, ctx: StepContext) -> None:
+        """A statistic other than a count of a text column is a :class:`DataError` naming the column and the fix (it
+        was polars' ``conversion from `str` to `f64` failed``, at the model's first fit). Booleans read as 0 / 1,
+        dates as days (datetimes as their time unit) since 1970-01-01."""
+        computed = [s for s in self.stats if s not in _COUNTS]
+        text = [c for c in cols if not (schema[c].is_numeric() or schema[c] == pl.Boolean or is_temporal(schema[c]))]
+        if computed and text:
+            raise DataError(
+                f"{ctx.where}: stat {computed[0]!r} needs numbers, but column {text[0]!r} is {schema[text[0]]}; "
+                "leave it out of columns (columns = 'numeric' picks the numeric columns), or count it in a "
+                "group_aggregate of its own with stats = ['count', 'size', 'nunique'] only"
+            )
+
     def _sums(self, rows: pl.DataFrame, table: pl.DataFrame, cols: list[str], stats: list[str]) -> list[pl.Series]:
         """``mean``, ``std`` and ``sum`` by group, summed in row order with numpy: polars' parallel group sums
         add in an order that varies from one call to the next, so the same rows gave statistics (and a fold's
@@ -100,7 +136,7 @@ class GroupAggregate(Step):
         n_groups, out = table.height, []
         for c in cols:
             values = rows[c].cast(pl.Float64).fill_nan(None).to_numpy()
-            seen = ~np.isnan(values)
+            seen = np.isfinite(values)  # an infinity is missing, as num() reads it (the mean and sum were inf)
             g, v = group[seen], values[seen]
             n = np.bincount(g, minlength=n_groups).astype(np.float64)
             total = np.bincount(g, weights=v, minlength=n_groups)
@@ -143,13 +179,20 @@ class GroupAggregate(Step):
                 for name, values in state["values"].items()
             )
         tmp = [f"__key{i}" for i in range(len(self.keys))]
-        joined = frame.with_columns(
-            key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
-        ).join(
-            self._table(state, schema).rename(dict(zip(self.keys, tmp, strict=True))),
-            on=tmp,
-            how="left",
-            maintain_order="left",
+        # a column of these rows already named as an output (rows transformed twice, stale features): replaced, as
+        # with_columns replaces it for one key; the join kept it and put the aggregate beside it as '<name>_right'
+        stale = [name for name in state["values"] if name in schema]
+        joined = (
+            frame.drop(stale)
+            .with_columns(
+                key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
+            )
+            .join(
+                self._table(state, schema).rename(dict(zip(self.keys, tmp, strict=True))),
+                on=tmp,
+                how="left",
+                maintain_order="left",
+            )
         )
         return joined.with_columns(pl.col(n).fill_null(0.0) for n in counts).drop(tmp)
 

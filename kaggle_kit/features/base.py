@@ -69,6 +69,14 @@ def _check_columns(value: Any) -> Any:
     raise ValueError(f"must be a list of column names or one of {allowed(SELECTORS)}; got {value!r}")
 
 
+def once_each(values: Sequence[Any], what: str) -> None:
+    """A list parameter that names an item twice (``stats = ["mean", "mean"]``): a ``ValueError`` for the spec's
+    validation, naming it (the step made the column twice, or polars stopped on a duplicate key, at the first fit)."""
+    twice = [v for v, n in Counter(values).items() if n > 1]
+    if twice:
+        raise ValueError(f"lists {what} {twice[0]!r} more than once; list each once")
+
+
 #: A step's ``columns``: explicit names, or a selector shortcut.
 Columns = Annotated[list[str] | str, BeforeValidator(_check_columns)]
 
@@ -139,6 +147,17 @@ class StepContext:
             self._folds[n_splits] = inner_folds(y, n_splits, self.seed, stratify=self.task != "regression")
         return self._folds[n_splits]
 
+    def refuse_out_of_fold(self, names: Sequence[str], step: str, key: str = "columns", what: str = "values") -> None:
+        """A :class:`ConfigError` for a step that looks values up (a group key, a level) in a column an earlier step
+        replaced in place with its out-of-fold encoding: each training row holds its own value and other rows the
+        full fit's, so no validation or test value matches one of the training rows. ``count_encode`` (``ordinal``,
+        ``one_hot``, ``rare_group``, ``target_encode``) after ``target_encode`` of the same column gave the training
+        rows counts and every validation and test row 0, without a word in a run (its folds do not warn of their
+        validation rows' unseen levels)."""
+        encoded = [c for c in names if c in self.roles.out_of_fold]
+        if encoded:
+            raise out_of_fold_error(self.where, key, encoded[0], self.roles.out_of_fold[encoded[0]], step, what)
+
     def resolve(self, columns: list[str] | str, schema: pl.Schema, *, reads: bool = True) -> list[str]:
         """A step's ``columns`` as names of the frame: explicit names must exist; shortcuts pick feature columns.
         ``reads``: the step reads the columns' values (select / drop only name them: the target is no feature)."""
@@ -196,6 +215,20 @@ class StepContext:
                 f"{self.where}: it would make column {twice[0]!r} twice, from input columns whose names run together "
                 "around '__'; rename one of them"
             )
+
+
+#: steps that look a column's values up (levels, group keys): none may read an out-of-fold encoding
+LOOKUPS = ("ordinal", "one_hot", "count_encode", "target_encode", "rare_group", "group_aggregate")
+
+
+def out_of_fold_error(where: str, key: str, name: str, encoder: str, step: str, what: str = "values") -> ConfigError:
+    """The error of :meth:`StepContext.refuse_out_of_fold`, also raised by the run's check before any fit."""
+    return ConfigError(
+        f"{where}: {key} names {name!r}, which an earlier {encoder} step replaced with its out-of-fold encoding: the "
+        f"training rows' {what} would be each row's own encoding and the other rows' the full fit's, so no validation "
+        f"or test {what[:-1]} would match; put {step} before that step, or set keep = true on it (the encoding then "
+        "goes in a column of its own)"
+    )
 
 
 def inner_folds(y: np.ndarray, n_splits: int, seed: int, *, stratify: bool) -> np.ndarray:

@@ -84,6 +84,7 @@ class OrdinalEncode(Step):
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         cols = ctx.resolve(self.columns, frame.collect_schema())
+        ctx.refuse_out_of_fold(cols, self.kind)
         key_dtype, levels, codes = {}, {}, {}
         for c, (dtype, table) in _level_counts(frame, cols).items():
             _warn_all_missing(c, table, self.kind, "gives every row code 0")
@@ -138,6 +139,7 @@ class OneHot(Step):
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        ctx.refuse_out_of_fold(cols, self.kind)
         n_rows = frame.select(pl.len()).collect().item()
         key_dtype, levels, frequent, infrequent, outputs = {}, {}, {}, {}, {}
         for c, (dtype, table) in _level_counts(frame, cols).items():
@@ -232,6 +234,7 @@ class CountEncode(Step):
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        ctx.refuse_out_of_fold(cols, self.kind)
         n_rows = frame.select(pl.len()).collect().item()
         key_dtype, levels, values = {}, {}, {}
         for c, (dtype, table) in _level_counts(frame, cols).items():
@@ -281,6 +284,9 @@ def _smoothed(
     return np.where((n > 0) & ~np.isnan(enc), enc, prior)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _dense_codes(frame: pl.LazyFrame, column: str, dtype: pl.DataType, n_rows: int) -> tuple[pl.LazyFrame, Any]:
     """Per row a code ``1..L`` of its level (0 for missing), and how to read a level back from its code: integers
     with a compact range use ``value - min + 1`` (no sort); other columns the dense rank (levels in sorted order)."""
@@ -289,7 +295,8 @@ def _dense_codes(frame: pl.LazyFrame, column: str, dtype: pl.DataType, n_rows: i
         lo, hi = frame.select(col.min().alias("lo"), col.max().alias("hi")).collect().row(0)
         if lo is None:
             return frame.select(pl.lit(0, pl.Int64).alias("code")), ("offset", 0)
-        if int(hi) - int(lo) <= 4 * n_rows + 1024:
+        # the offset path counts in Int64: a UInt64 beyond its range (a 64-bit hash id) takes the dense rank
+        if int(hi) - int(lo) <= 4 * n_rows + 1024 and int(hi) <= _INT64_MAX:
             return frame.select((col.cast(pl.Int64) - int(lo) + 1).fill_null(0).alias("code")), ("offset", int(lo))
     ranked = col.cast(pl.UInt8) if dtype == pl.Boolean else col
     codes = frame.select(ranked.rank("dense").cast(pl.Int64).fill_null(0).alias("code"))
@@ -343,6 +350,7 @@ class TargetEncode(Step):
     def fit_transform(self, frame: pl.LazyFrame, ctx: StepContext) -> tuple[pl.LazyFrame, dict[str, Any]]:
         schema = frame.collect_schema()
         cols = ctx.resolve(self.columns, schema)
+        ctx.refuse_out_of_fold(cols, self.kind)
         targets = self._targets(ctx)
         n_out, cv = len(targets), self.cv
         prior = [float(t.mean()) for t in targets]
@@ -466,6 +474,7 @@ class RareGroup(Step):
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         cols = ctx.resolve(self.columns, frame.collect_schema())
+        ctx.refuse_out_of_fold(cols, self.kind)
         n_rows = frame.select(pl.len()).collect().item()
         threshold = max(self.min_count, self.min_frequency * n_rows if self.min_frequency else 0)
         key_dtype, levels, keep = {}, {}, {}

@@ -19,7 +19,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from ..errors import DataError
-from .base import Columns, Roles, Step, StepContext, json_float, num, register, warn
+from .base import Columns, Roles, Step, StepContext, is_temporal, json_float, num, register, warn
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -199,8 +199,8 @@ class QuantileTransform(Step):
         middle = 0.0 if normal else 0.5
         exprs = []
         for c, q, constant in zip(state["columns"], state["quantiles"], state["constant"], strict=True):
-            if q is None:
-                exprs.append(num(c))
+            if q is None:  # no training value: missing, as standardize makes it (test values passed through raw)
+                exprs.append(pl.lit(None, pl.Float64).alias(c))
             elif constant:
                 exprs.append(pl.when(num(c).is_not_null()).then(pl.lit(middle)).alias(c))
             else:
@@ -265,9 +265,17 @@ class Clip(Step):
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
         return frame.with_columns(
-            num(c).clip(lo, hi).alias(c)
-            for c, lo, hi in zip(state["columns"], state["lower"], state["upper"], strict=True)
+            self._clipped(c, lo, hi) for c, lo, hi in zip(state["columns"], state["lower"], state["upper"], strict=True)
         )
+
+    def _clipped(self, column: str, lower: float | None, upper: float | None) -> pl.Expr:
+        """A bound read from the training rows' quantiles is None where they hold no value: the column is then
+        missing, as standardize makes it (other rows' values passed through unclipped, on a scale no training row
+        had: 1e6 into a net fitted on a missing column)."""
+        empty = (self.lower is None and self.lower_quantile is not None and lower is None) or (
+            self.upper is None and self.upper_quantile is not None and upper is None
+        )
+        return pl.lit(None, pl.Float64).alias(column) if empty else num(column).clip(lower, upper).alias(column)
 
 
 @register
@@ -305,7 +313,8 @@ def _isna(column: str, dtype: pl.DataType) -> pl.Expr:
 class Impute(Step):
     """Fill missing values with the training rows' ``mean``, ``median`` or ``most_frequent`` value (the smallest
     of tied values, as scikit-learn), or a ``constant`` ``fill_value``. Numeric columns come out as float64;
-    ``most_frequent`` and ``constant`` also fill categorical columns (keeping their type)."""
+    ``most_frequent`` and ``constant`` also fill categorical columns (as text) and date columns (as dates: a constant
+    must then be a date, '2020-01-01')."""
 
     kind = "impute"
     columns: Columns = "numeric"
@@ -318,7 +327,7 @@ class Impute(Step):
             raise ValueError("strategy = 'constant' needs fill_value")
         if self.strategy != "constant" and self.fill_value is not None:
             raise ValueError(f"fill_value is only for strategy = 'constant'; got strategy = {self.strategy!r}")
-        if self.columns == "numeric" and isinstance(self.fill_value, str) and not _spells_number(self.fill_value):
+        if self.columns == "numeric" and isinstance(self.fill_value, str) and not spells_number(self.fill_value):
             raise ValueError(
                 f"fill_value {self.fill_value!r} is text, but columns = 'numeric' (the default) picks numeric "
                 "columns; give a number (fill_value = -1), or name text columns (columns = 'categorical')"
@@ -339,7 +348,7 @@ class Impute(Step):
         if self.strategy == "constant":
             values = [self._constant(c, is_num, schema, ctx) for c, is_num in zip(cols, numeric, strict=True)]
         elif self.strategy == "most_frequent":
-            values = [_most_frequent(frame, c, is_num) for c, is_num in zip(cols, numeric, strict=True)]
+            values = [_most_frequent(frame, c, is_num, schema[c]) for c, is_num in zip(cols, numeric, strict=True)]
         else:
             agg = (lambda c: num(c).mean()) if self.strategy == "mean" else (lambda c: num(c).median())
             values = [json_float(v) for v in _stats(frame, cols, {"v": agg})["v"]]
@@ -353,6 +362,8 @@ class Impute(Step):
         other text there is a :class:`DataError` naming the column (it was polars' "conversion from str to f64
         failed in column 'literal'", at the first fold's transform)."""
         value = self.fill_value
+        if is_temporal(schema[column]):
+            return _date_fill(value, column, schema[column], ctx)
         if not numeric or not isinstance(value, str):
             return value
         try:
@@ -364,16 +375,20 @@ class Impute(Step):
             ) from None
 
     def transform(self, frame: pl.LazyFrame, state: dict[str, Any]) -> pl.LazyFrame:
+        schema = frame.collect_schema()
         exprs = []
         for c, is_num, v in zip(state["columns"], state["numeric"], state["values"], strict=True):
             if is_num:
                 exprs.append(num(c).fill_null(pl.lit(v, pl.Float64)).alias(c))
+            elif isinstance(v, int) and not isinstance(v, bool) and is_temporal(dtype := schema[c]):
+                # a date keeps its type (its physical value: days, or its time unit since 1970)
+                exprs.append(pl.col(c).fill_null(pl.lit(v, pl.Int64).cast(dtype)).alias(c))
             elif v is not None:
                 exprs.append(pl.col(c).cast(pl.String).fill_null(pl.lit(str(v))).alias(c))
         return frame.with_columns(exprs)
 
 
-def _spells_number(text: str) -> bool:
+def spells_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -381,8 +396,40 @@ def _spells_number(text: str) -> bool:
     return True
 
 
-def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool) -> Any:
-    value = (num(column) if numeric else pl.col(column).cast(pl.String)).alias("v")
+def _date_fill(value: Any, column: str, dtype: pl.DataType, ctx: StepContext) -> int:
+    """A constant ``fill_value`` for a date column, as the column's physical value; text no date reads (and a number)
+    is a :class:`DataError` naming the column (the column became text, a category per day)."""
+    text = pl.Series([value if isinstance(value, str) else ""])
+    try:
+        parsed = (
+            text.str.to_date(strict=False)
+            if dtype == pl.Date
+            else text.str.to_datetime(
+                time_unit=dtype.time_unit,
+                time_zone=dtype.time_zone,
+                strict=False,  # type: ignore[attr-defined]
+            )
+        )
+    except pl.exceptions.PolarsError:
+        parsed = pl.Series([None], dtype=dtype)
+    if parsed[0] is None:
+        raise DataError(
+            f"{ctx.where}: fill_value {value!r} is no date, but column {column!r} is {dtype}; give a date "
+            "(fill_value = '2020-01-01'), or leave the column out of columns (the base encoding reads a missing date)"
+        )
+    return int(parsed.to_physical()[0])
+
+
+def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool, dtype: pl.DataType) -> Any:
+    """The most frequent value (the smallest of tied ones): a number as float, a date as its physical value (the
+    column keeps its type: cast to text, each date became a category, and a later test date an unseen one), others
+    as text."""
+    if numeric:
+        value = num(column).alias("v")
+    elif is_temporal(dtype):
+        value = pl.col(column).to_physical().alias("v")
+    else:
+        value = pl.col(column).cast(pl.String).alias("v")
     top = (
         frame.select(value)
         .drop_nulls()
@@ -395,4 +442,4 @@ def _most_frequent(frame: pl.LazyFrame, column: str, numeric: bool) -> Any:
     if top.height == 0:
         return None
     v = top["v"][0]
-    return json_float(v) if numeric else v
+    return json_float(v) if numeric else int(v) if is_temporal(dtype) else v

@@ -34,8 +34,22 @@ import polars as pl
 from pydantic import ValidationError
 
 from ..errors import ConfigError, DataError, KitError, allowed, did_you_mean
-from .base import STEPS, Roles, Step, StepContext, TargetKind, dtype_from_name, dtype_name, is_categorical_dtype, warn
+from .base import (
+    LOOKUPS,
+    STEPS,
+    Roles,
+    Step,
+    StepContext,
+    TargetKind,
+    dtype_from_name,
+    dtype_name,
+    is_categorical_dtype,
+    is_temporal,
+    out_of_fold_error,
+    warn,
+)
 from .encoder import FeatureMatrix, TableEncoder
+from .numeric import spells_number
 
 STATE_FORMAT = 1
 
@@ -146,6 +160,78 @@ def check_step_columns(
                 )
 
 
+#: steps that may rewrite a column in place as another type (text -> codes or encodings, numbers -> text)
+_RETYPING = ("ordinal", "count_encode", "target_encode", "rare_group", "impute")
+#: steps whose ``columns`` must read as numbers (booleans read as 0 / 1)
+_NUMERIC_STEPS = ("standardize", "robust_scale", "quantile", "log1p", "clip", "cyclical", "arithmetic_pairs")
+_NUMERIC_FIX = "leave it out of columns (columns = 'numeric' picks the numeric feature columns)"
+
+
+def check_step_types(
+    steps: Sequence[Mapping[str, Any]],
+    schema: Mapping[str, pl.DataType],
+    label: str,
+    places: Sequence[str] | None = None,
+) -> None:
+    """Each column a step lists by name has a type the step reads (numbers for standardize, ..., arithmetic_pairs,
+    impute's mean / median and group_aggregate's statistics other than counts; dates for date_parts), else a
+    :class:`DataError` naming the step of ``label``, the column, its type and the fix, as the step's fit says it.
+    Checked when the data is read, before any fit: the step stopped the run at its model's first fold, after the
+    models before it had fitted. ``schema``: the training rows'. A column an earlier step may have rewritten as
+    another type (an encoder naming it, or picking columns by a shortcut) is left to the step's fit."""
+    retyped: set[str] = set()
+    encoded: set[str] = set()  # columns an earlier target_encode replaced in place with its out-of-fold encoding
+    anything = False  # an earlier retyping step picked its columns by a shortcut: any column may be retyped
+    for i, step in enumerate(steps):
+        kind, cols = step.get("step"), step.get("columns")
+        named = [c for c in cols if c in schema and c not in retyped] if isinstance(cols, list) and not anything else []
+        where = f"{label} {places[i] if places else f'steps[{i}]'} ({kind})"
+        by = step.get("by")
+        keys = [by] if isinstance(by, str) else list(by or [])
+        looked_up = [("by", keys, "keys")] if kind == "group_aggregate" else []
+        if kind in LOOKUPS and kind != "group_aggregate" and isinstance(cols, list):
+            looked_up.append(("columns", cols, "values"))
+        for key, names, what in looked_up:
+            for c in (c for c in names if c in encoded):
+                raise out_of_fold_error(where, key, c, "target_encode", str(kind), what)
+        for c in named:
+            dtype = schema[c]
+            number = dtype.is_numeric() or dtype == pl.Boolean
+            if kind in _NUMERIC_STEPS and not number:
+                raise DataError(f"{where}: {kind} needs numeric columns, but {c!r} is {dtype}; {_NUMERIC_FIX}")
+            if kind == "date_parts" and not is_temporal(dtype):
+                raise DataError(
+                    f"{where}: date_parts needs Date or Datetime columns, but {c!r} is {dtype}; parse it when reading "
+                    "(try_parse_dates) or cast it first"
+                )
+            if kind == "impute" and step.get("strategy", "median") in ("mean", "median") and not dtype.is_numeric():
+                raise DataError(
+                    f"{where}: strategy {step.get('strategy', 'median')!r} needs numeric columns, but {c!r} is "
+                    f"{dtype}; use strategy = 'most_frequent' or 'constant' for it"
+                )
+            fill = step.get("fill_value")
+            if kind == "impute" and isinstance(fill, str) and dtype.is_numeric() and not spells_number(fill):
+                raise DataError(
+                    f"{where}: fill_value {fill!r} is text, but column {c!r} is numeric ({dtype}); give a number "
+                    "(fill_value = -1), or name only the text columns in columns (columns = 'categorical')"
+                )
+            stats = (step.get("stats") or ["mean"]) if kind == "group_aggregate" else []
+            computed = [s for s in stats if s not in ("count", "size", "nunique")]
+            if computed and not (number or is_temporal(dtype)) and c not in keys:
+                raise DataError(
+                    f"{where}: stat {computed[0]!r} needs numbers, but column {c!r} is {dtype}; leave it out of "
+                    "columns (columns = 'numeric' picks the numeric columns), or count it in a group_aggregate of its "
+                    "own with stats = ['count', 'size', 'nunique'] only"
+                )
+        if kind == "target_encode" and not step.get("keep") and isinstance(cols, list):
+            encoded.update(cols)
+        if kind in _RETYPING:
+            if isinstance(cols, list):
+                retyped.update(cols)
+            else:  # a shortcut (or the default 'categorical' / 'numeric')
+                anything = True
+
+
 def _refuse_target_column(df: pl.DataFrame, schema: pl.Schema, y: Any, columns: Sequence[str]) -> None:
     """A feature column that holds the target ``y`` itself (``fit(train, train["y"].to_numpy())``: the array has no
     name, so the column stayed a feature; a polars series renamed or built from the values, ``pl.Series(arr)``, is
@@ -190,8 +276,15 @@ def _as_polars(frame: Any) -> tuple[pl.DataFrame, str]:
     raise TypeError(f"expected a polars or pandas DataFrame; got {type(frame).__name__}")
 
 
-def _back(frame: pl.DataFrame, kind: str) -> Any:
-    return frame.to_pandas() if kind == "pandas" else frame
+def _back(frame: pl.DataFrame, kind: str, given: Any) -> Any:
+    """``frame`` as the kind of frame it was ``given`` as; a pandas frame keeps the given frame's index (every step
+    keeps the rows and their order). It came back numbered 0, 1, ...: ``valid.assign(te=out["city__te"])`` on a
+    shuffled or sliced frame aligned the rows by their labels, each row getting another row's feature, or NaN."""
+    if kind != "pandas":
+        return frame
+    out = frame.to_pandas()
+    out.index = given.index
+    return out
 
 
 def _prepare_target(
@@ -380,7 +473,7 @@ class Pipeline:
             "categorical": list(encoder.categorical),
             "encoder": encoder.fit(df),
         }
-        return _back(df, kind), state
+        return _back(df, kind, frame), state
 
     # ------------------------------------------------------------------ applying
     def transform(
@@ -407,7 +500,7 @@ class Pipeline:
                 count, example = summary.row(0)
                 if count:
                     warn(check.message.format(count=count, example=example))
-        return _back(df, kind)
+        return _back(df, kind, frame)
 
     def matrix(self, frame: Any, state: Mapping[str, Any]) -> FeatureMatrix:
         """The model input from rows already transformed (the output of :meth:`fit_transform` / :meth:`transform`)."""
@@ -442,6 +535,18 @@ class Pipeline:
                 f"{self._label()}: this state was fitted by another pipeline (steps {kinds}); use "
                 "Pipeline.from_state(state) to rebuild the pipeline that made it"
             )
+        # the same kinds with other parameters (a notebook cell edited, by = "b" where the state grouped by "a"): a
+        # step reads some of them from itself, the rest from the state, and made the wrong features without a word.
+        # Parameters a state lacks (added to the step since) are not compared.
+        for i, (step, entry) in enumerate(zip(self.steps, state["steps"], strict=True)):
+            ours = step.to_config()
+            differ = [k for k, v in entry.get("params", {}).items() if k in ours and ours[k] != v]
+            if differ:
+                raise KitError(
+                    f"{self._label()}: this state's steps[{i}] ({step.kind}) was fitted with {differ[0]} = "
+                    f"{entry['params'][differ[0]]!r}, this pipeline's has {ours[differ[0]]!r}; use "
+                    "Pipeline.from_state(state) to rebuild the pipeline that made it, or fit this one"
+                )
 
     def _conform(self, df: pl.DataFrame, inputs: Mapping[str, str], *, warns: bool = True) -> pl.DataFrame:
         """``df``'s input columns as the pipeline read them at fit time; a cast said unless ``warns`` is False (the
@@ -489,8 +594,14 @@ class Pipeline:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    cast = original.cast(dtype, strict=False)
-                    same = cast.cast(original.dtype, strict=False).eq_missing(original)
+                    if (dtype == pl.Date or isinstance(dtype, pl.Datetime)) and schema[
+                        col
+                    ] == pl.String:  # dates as text
+                        cast = _parse_dates(original, dtype)
+                        same = cast.is_not_null() | original.is_null()
+                    else:
+                        cast = original.cast(dtype, strict=False)
+                        same = cast.cast(original.dtype, strict=False).eq_missing(original)
                 except pl.exceptions.PolarsError:
                     cast, same = pl.Series(col, [None] * len(original), dtype=dtype), original.is_null()
             lost = int((~same & original.is_not_null()).sum())
@@ -503,6 +614,17 @@ class Pipeline:
                 f"to {expected}" + (f" ({lost} value(s) that do not convert become missing)" if lost else "")
             )
         return df.with_columns(casts) if casts else df
+
+
+def _parse_dates(text: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """Text as ``dtype`` (Date or Datetime), the format read from the values, a value it does not read missing.
+    polars 2 refuses to cast text to a date (every value became missing), and a datetime cast back to text never
+    spelled the test file's '2020-01-01 05:00:00' as it was written, so each was taken for a value that does not
+    convert (polars 1)."""
+    if dtype == pl.Date:
+        return text.str.to_date(strict=False)
+    assert isinstance(dtype, pl.Datetime)
+    return text.str.to_datetime(time_unit=dtype.time_unit, time_zone=dtype.time_zone, strict=False)
 
 
 def _non_whole(values: pl.Series) -> tuple[int, float] | None:

@@ -190,8 +190,13 @@ def sequence_wide(
     if max_len is not None:
         frame = frame.filter(pl.col("__t").is_between(0, max_len - 1))
     n_steps = max_len or (int(frame["__t"].max()) + 1 if frame.height else 0)
-    wide = frame.pivot(
-        on="__t", index=id, values=columns, maintain_order=True, separator="\x00", column_naming="combine"
+    # one value column, named "<column>\x00<step>", pivoted: the names are its values on every polars 1.x (pivot's
+    # column_naming, which named several value columns so, came in a 2026 release: an older polars refused it)
+    named = pl.concat_str(pl.col("__c"), pl.lit("\x00"), pl.col("__t").cast(pl.String)).alias("__name")
+    wide = (
+        frame.unpivot(on=columns, index=[id, "__t"], variable_name="__c", value_name="__v")
+        .select(pl.col(id), named, pl.col("__v"))
+        .pivot(on="__name", index=id, values="__v", maintain_order=True)
     )
     names: list[str] = []
     exprs: list[pl.Expr] = [pl.col(id)]

@@ -12,10 +12,10 @@ import math
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..errors import DataError
-from .base import Columns, Roles, Step, StepContext, is_temporal, num, register
+from .base import Columns, Roles, Step, StepContext, is_temporal, num, once_each, register
 
 Part = Literal[
     "year", "quarter", "month", "week", "day", "dayofyear", "weekday", "hour", "minute", "second", "is_weekend"
@@ -52,6 +52,12 @@ class DateParts(Step):
     columns: Columns = "temporal"
     parts: list[Part] = Field(default_factory=lambda: ["year", "month", "day", "weekday"], min_length=1)
     keep: bool = True
+
+    @field_validator("parts")
+    @classmethod
+    def _parts_once(cls, value: list[str]) -> list[str]:
+        once_each(value, "the part")
+        return value
 
     def fit(self, frame: pl.LazyFrame, ctx: StepContext) -> dict[str, Any]:
         schema = frame.collect_schema()

@@ -143,6 +143,8 @@ class TextFeatures(Step):
         from sklearn.feature_extraction.text import CountVectorizer
         from sklearn.preprocessing import normalize
 
+        if not texts:  # no rows (an empty test file): scikit-learn's normalize refuses 0 samples
+            return sp.csr_matrix((0, sum(len(part["terms"]) for part in fitted)), dtype=np.float32)
         blocks = []
         for part in fitted:
             counts = CountVectorizer(
@@ -286,7 +288,11 @@ class TextFeatures(Step):
 
     def _finish(self, frame: pl.LazyFrame, cols: list[str], learned: pl.LazyFrame | None) -> pl.LazyFrame:
         """The learned columns and the statistics beside the frame, the text columns dropped."""
-        out = pl.concat([frame, learned], how="horizontal") if learned is not None else frame
+        if learned is not None:  # a column already named as an output (rows transformed twice) is replaced
+            stale = set(learned.collect_schema()) & set(frame.collect_schema())
+            out = pl.concat([frame.drop(stale), learned], how="horizontal")
+        else:
+            out = frame
         if self.stats:
             out = out.with_columns(e for c in cols for e in _statistics(c))
         return out.drop(cols)

@@ -47,7 +47,7 @@ from ..config import (
 from ..config_hints import validation_message
 from ..device import resolve_device
 from ..errors import ConfigError, DataError, DataWarning, StoreError, allowed, name_a_few
-from ..features.pipeline import check_step_columns
+from ..features.pipeline import check_step_columns, check_step_types
 from ..features.sequence_store import run_sequences_folder
 from ..metrics import Metric, get_metric, grid_columns
 from ..models import FitContext, check_kinds, make_adapter
@@ -588,6 +588,7 @@ class RunSession:
                 test_columns = self.data.test.columns if self.data.test is not None else None
                 places = self.spec.feature_step_places(m)
                 check_step_columns(steps, columns, f"model {m.name!r}", places, targets, test_columns)
+                check_step_types(steps, self.data.train.schema, f"model {m.name!r}", places)
             if self.data.targets:  # multilabel / multiregression: no step may encode with one target
                 from ..models.multi_target import check_target_free
 
