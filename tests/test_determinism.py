@@ -7,15 +7,18 @@ or must not (a cosmetic change)."""
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+import pytest
 
 from kaggle_kit import run
 from kaggle_kit.config import build_spec
-from kaggle_kit.runtime.store import RunStore
+from kaggle_kit.runtime.store import FoldResult, RunStore
+from kaggle_kit.runtime.threads import MachineLoad
 
 SEQUENTIAL = {"n_jobs": 1, "threads_per_task": 1}
 
@@ -47,6 +50,17 @@ def _oof(run_dir: Path, model: str) -> pl.DataFrame:
     return RunStore(run_dir).read_predictions(model, "oof")
 
 
+def _fold_dir(run_dir: Path, model: str, fold: int) -> Path:
+    store = RunStore(run_dir)
+    return store.fold_dir(model, store.current_models()[model], 0, fold)
+
+
+def _fold_results(run_dir: Path, model: str) -> list[FoldResult]:
+    store = RunStore(run_dir)
+    key = store.current_models()[model]
+    return [store.finished(model, key, 0, k) for k in range(3)]  # type: ignore[misc]
+
+
 def test_reordered_classes_refit_and_give_a_fresh_runs_predictions(tmp_path: Path) -> None:
     """data.classes = ['yes', 'no'] swaps the class codes: the folds stored under the old order predicted the other
     class in each column (they were reused: CV 1.2 instead of 0.56, a submission of flipped probabilities)."""
@@ -61,3 +75,56 @@ def test_reordered_classes_refit_and_give_a_fresh_runs_predictions(tmp_path: Pat
     for model in ("baseline", "logreg"):
         assert _oof(swapped.run_dir, model).equals(_oof(fresh.run_dir, model))
     assert [m.cv for m in swapped.models] == [m.cv for m in fresh.models]
+
+
+def _load(monkeypatch: pytest.MonkeyPatch, others: float) -> None:
+    """The machine as the thread rule sees it: 2 cores, ``others`` of them kept busy by other processes."""
+    import kaggle_kit.runtime.executors as executors
+    import kaggle_kit.runtime.runner as runner
+
+    def load(workers: object = (), *, wait: bool = True) -> MachineLoad:
+        return MachineLoad(cores=2, load=others, own=0.0)
+
+    monkeypatch.setattr(runner, "machine_load", load)
+    monkeypatch.setattr(executors, "machine_load", load)
+    monkeypatch.setattr(runner, "cpu_count", lambda: 2)
+
+
+def test_a_net_resumed_on_an_idle_machine_keeps_its_folds_thread_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run on a busy machine fits the net's folds on 1 thread; killed before its last fold and resumed when the
+    machine is idle, the last fold had 2 threads (a torch net's CPU sums split otherwise): its OOF rows differed
+    from the uninterrupted run's. A resumed model's folds take the thread count its finished folds were fitted
+    with."""
+    raw = _competition(tmp_path)
+    raw["run"] = {"n_jobs": 1}  # threads: the load-aware rule
+    raw["models"] = [{"name": "net", "kind": "mlp", "params": {"epochs": 3}}]
+    _load(monkeypatch, others=1.0)  # busy: 1 core left
+    whole = _run(raw, tmp_path, runs="whole")
+    assert {f.threads for f in _fold_results(whole.run_dir, "net")} == {1}
+    killed = _run(raw, tmp_path)
+    shutil.rmtree(_fold_dir(killed.run_dir, "net", 2))  # as if killed before its third fold was written
+    _load(monkeypatch, others=0.0)  # idle: 2 cores
+    resumed = _run(raw, tmp_path)
+    assert resumed.fitted == 1
+    assert {f.threads for f in _fold_results(resumed.run_dir, "net")} == {1}
+    assert _oof(resumed.run_dir, "net").equals(_oof(whole.run_dir, "net"))
+    assert not _oof(_run(raw, tmp_path, runs="idle").run_dir, "net").equals(_oof(whole.run_dir, "net"))  # 2 threads
+
+
+@pytest.mark.slow  # worker processes importing torch: CI runs it, `make test-fast` leaves it out
+def test_a_net_resumed_in_a_worker_pool_with_more_threads_asked_keeps_its_folds_count(tmp_path: Path) -> None:
+    """The same in the process pool, where the count reaches the worker through the task (and a resumed run that
+    asks run.threads_per_task = 2 still fits a net whose finished folds had 1 thread on 1)."""
+    raw = _competition(tmp_path)
+    raw["models"] = [{"name": "net", "kind": "mlp", "params": {"epochs": 3}}]
+    whole = _run(raw, tmp_path, runs="whole")  # 1 thread
+    killed = _run(raw, tmp_path)
+    for fold in (1, 2):
+        shutil.rmtree(_fold_dir(killed.run_dir, "net", fold))
+    raw["run"] = {"n_jobs": 2, "threads_per_task": 2}
+    resumed = _run(raw, tmp_path)
+    assert resumed.fitted == 2
+    assert {f.threads for f in _fold_results(resumed.run_dir, "net")} == {1}
+    assert _oof(resumed.run_dir, "net").equals(_oof(whole.run_dir, "net"))

@@ -34,7 +34,7 @@ from ..config import ModelSpec, spec_hash
 from ..errors import ConfigError, StoreError, allowed, did_you_mean
 from ..metrics import Metric
 from ..models import make_adapter
-from .executors import Context, Task, run_tasks
+from .executors import Context, Task, pinned_threads, run_tasks
 from .pseudo_rows import PseudoRows, pseudo_path, read_pseudo_rows, write_pseudo_rows
 from .store import FoldResult, ModelResult, RunStore, atomic_write
 
@@ -171,14 +171,18 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome) -> Fi
             specs.append((base, model, key))
         tasks: list[Task] = []
         for _, model, key in specs:
-            for r, k in folds.tasks():
-                if store.finished(model.name, key, r, k) is not None:
-                    reused += 1
+            found = {(r, k): store.finished(model.name, key, r, k) for r, k in folds.tasks()}
+            kept = [f for f in found.values() if f is not None]
+            reused += len(kept)
+            threads = pinned_threads(model, kept)  # a resumed model's folds: all fitted on one thread count
+            for (r, k), fold in found.items():
+                if fold is not None:
                     continue
                 path = pseudo_path(store.model_dir(model.name, key), r, k)
                 if not path.exists():  # a killed run's file is the same (deterministic): kept
                     write_pseudo_rows(path, _confident(labels.fold(r, k), plan.threshold, plan.soft))
-                tasks.append(Task(session.resolved(model), key, r, k))  # pretrained: from the config's folder
+                # pretrained: from the config's folder
+                tasks.append(Task(session.resolved(model), key, r, k, threads=threads))
         if tasks:
             session.say(f"pseudo-labelling round {round_}: fitting {len(tasks)} fold(s) of {len(specs)} model(s)")
         session.start(len(tasks))

@@ -71,7 +71,7 @@ from ..readers.levels import training_levels
 from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
-from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
+from .executors import Context, Job, Outcomes, Task, make_pool, pinned_threads, run_tasks
 from .fold_fit import fit_fold, model_seed
 from .folds import Folds, check_labelled_targets, make_folds, rare_classes
 from .pool import WorkerPool, stop_if_worker_starting
@@ -636,16 +636,22 @@ class RunSession:
     def tasks(self, model: ModelSpec) -> tuple[list[Task], list[FoldResult]]:
         """The model's unfinished (repeat, fold) tasks, and the results of its finished folds (a reader's folds read
         through net folds refitted since count as unfinished: :func:`embeddings.stale_reader_folds`)."""
-        key, todo, done = self.key(model), [], []
+        key, missing, done = self.key(model), [], []
         for r, k in self.folds.tasks():
             found = self.store.finished(model.name, key, r, k)
             if found is None:
-                todo.append(Task(self.resolved(model), key, r, k))
+                missing.append((r, k))
             else:
                 done.append(found)
+        threads = pinned_threads(model, done)  # a resumed model's folds: all fitted on one thread count
+        todo = [Task(self.resolved(model), key, r, k, threads=threads) for r, k in missing]
         stale = embeddings.stale_reader_folds(self, model, done)  # a reader whose net's folds changed
         if stale:
-            todo += [Task(self.resolved(model), key, d.repeat, d.fold) for d in done if (d.repeat, d.fold) in stale]
+            todo += [
+                Task(self.resolved(model), key, d.repeat, d.fold, threads=threads)
+                for d in done
+                if (d.repeat, d.fold) in stale
+            ]
             todo.sort(key=lambda t: (t.repeat, t.fold))
             done = [d for d in done if (d.repeat, d.fold) not in stale]
         return todo, done
