@@ -7,7 +7,10 @@ or must not (a cosmetic change)."""
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ import pytest
 
 from kaggle_kit import run
 from kaggle_kit.config import build_spec
+from kaggle_kit.models.files import file_digest
 from kaggle_kit.runtime.store import FoldResult, RunStore
 from kaggle_kit.runtime.threads import MachineLoad
 
@@ -128,3 +132,19 @@ def test_a_net_resumed_in_a_worker_pool_with_more_threads_asked_keeps_its_folds_
     assert resumed.fitted == 2
     assert {f.threads for f in _fold_results(resumed.run_dir, "net")} == {1}
     assert _oof(resumed.run_dir, "net").equals(_oof(whole.run_dir, "net"))
+
+
+def test_a_weights_file_rewritten_in_place_under_its_old_modification_time_is_hashed_again(tmp_path: Path) -> None:
+    """A checkpoint replaced by another of the same size whose modification time was set back (``cp -p``, ``touch
+    -r``, an archive's extraction) kept the first one's digest in this process: the model's key did not change and
+    a rerun in the same notebook reused the folds fitted on the old weights."""
+    weights = tmp_path / "backbone.pth"
+    weights.write_bytes(b"A" * 64)
+    first = file_digest(weights, model="net", key="pretrained")
+    stat = weights.stat()
+    time.sleep(0.05)  # past the file system's clock tick: the rewrite's change time is another
+    weights.write_bytes(b"B" * 64)
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert weights.stat().st_mtime_ns == stat.st_mtime_ns and weights.stat().st_size == stat.st_size
+    assert first == hashlib.sha256(b"A" * 64).hexdigest()
+    assert file_digest(weights, model="net", key="pretrained") == hashlib.sha256(b"B" * 64).hexdigest()
