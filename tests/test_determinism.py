@@ -172,3 +172,22 @@ def test_a_tpe_search_asks_the_same_configs_at_any_worker_count(tmp_path: Path) 
     assert len(configs[0]) == 13 and configs[0] == configs[1]
     for name in configs[0]:
         assert _oof(one.run_dir, name).equals(_oof(two.run_dir, name))
+
+
+def test_a_train_file_edited_in_place_under_its_old_size_and_time_refits(tmp_path: Path) -> None:
+    """The data's fingerprint hashes the rows read, not the file's size and modification time: one value changed to
+    another of as many characters, the time set back, refits every model (and a cosmetic change, the models' order
+    or a comment, refits none)."""
+    raw = _competition(tmp_path)
+    raw["models"] = [{"name": "logreg", "kind": "linear"}, {"name": "ridge", "kind": "linear", "params": {"C": 0.5}}]
+    _run(raw, tmp_path)
+    raw["models"].reverse()
+    assert _run(raw, tmp_path).fitted == 0
+    train = tmp_path / "train.csv"
+    stat, text = train.stat(), train.read_text()
+    line = text.splitlines()[1]
+    edited = line.replace(line.split(",")[1], "9" * len(line.split(",")[1]), 1)
+    train.write_text(text.replace(line, edited, 1))
+    os.utime(train, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert train.stat().st_size == stat.st_size
+    assert _run(raw, tmp_path).fitted == 9  # (baseline + 2 models) x 3 folds
