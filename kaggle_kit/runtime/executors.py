@@ -233,8 +233,9 @@ def pinned_threads(model: ModelSpec, done: Sequence[FoldResult]) -> int | None:
 def task_threads_now(task: Task, job: Job, running: list[int], waiting: int, workers: Iterable[int] = ()) -> int | None:
     """The threads ``task`` gets if it is submitted now, or None (wait for a running task to finish).
 
-    Families whose predictions depend on the thread count keep the run's first count (``context.threads``), so a
-    fold's OOF does not depend on when it ran; the others share what the machine has free now.
+    Families whose predictions depend on the thread count keep the run's first count (``context.threads``), or the
+    count their finished folds were fitted with (``task.threads``, run.threads_per_task or not), so a fold's OOF does
+    not depend on when it ran; the others share what the machine has free now.
     """
     base = task.threads or job.context.threads
     if not job.adaptive_threads:
