@@ -191,3 +191,23 @@ def test_a_train_file_edited_in_place_under_its_old_size_and_time_refits(tmp_pat
     os.utime(train, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert train.stat().st_size == stat.st_size
     assert _run(raw, tmp_path).fitted == 9  # (baseline + 2 models) x 3 folds
+
+
+def test_a_pseudo_labelled_net_resumed_on_an_idle_machine_keeps_its_folds_thread_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a resumed net of the run, a pseudo-labelling round's net (``net@pl1``) fits its remaining folds on the
+    count its finished folds recorded."""
+    raw = _competition(tmp_path)
+    raw["run"] = {"n_jobs": 1}
+    raw["models"] = [{"name": "net", "kind": "mlp", "params": {"epochs": 2}}]
+    raw["pseudo_label"] = {"source": "net", "threshold": 0.6}
+    _load(monkeypatch, others=1.0)  # busy: 1 core left
+    whole = _run(raw, tmp_path, runs="whole")
+    killed = _run(raw, tmp_path)
+    shutil.rmtree(_fold_dir(killed.run_dir, "net@pl1", 2))
+    _load(monkeypatch, others=0.0)  # idle: 2 cores
+    resumed = _run(raw, tmp_path)
+    assert resumed.fitted == 1
+    assert {f.threads for f in _fold_results(resumed.run_dir, "net@pl1")} == {1}
+    assert _oof(resumed.run_dir, "net@pl1").equals(_oof(whole.run_dir, "net@pl1"))
