@@ -20,6 +20,7 @@ import pytest
 
 from kaggle_kit import run
 from kaggle_kit.config import build_spec
+from kaggle_kit.errors import ConfigError
 from kaggle_kit.models.files import file_digest
 from kaggle_kit.runtime.store import FoldResult, RunStore
 from kaggle_kit.runtime.threads import MachineLoad
@@ -211,3 +212,25 @@ def test_a_pseudo_labelled_net_resumed_on_an_idle_machine_keeps_its_folds_thread
     assert resumed.fitted == 1
     assert {f.threads for f in _fold_results(resumed.run_dir, "net@pl1")} == {1}
     assert _oof(resumed.run_dir, "net@pl1").equals(_oof(whole.run_dir, "net@pl1"))
+
+
+def test_a_run_refused_before_any_fit_leaves_the_run_folders_target_as_it_was(tmp_path: Path) -> None:
+    """target.parquet was written as the run opened, before its checks: labels fixed in train.csv beside a model the
+    checks refuse left the new labels beside run.json's old models, whose OOF `kaggle-kit blend` and `report` then
+    scored (and blended) against labels they were not fitted on. It is written with run.json now."""
+    raw = _competition(tmp_path)
+    raw["folds"] = {"strategy": "kfold", "n_splits": 3}  # the folds do not follow the labels
+    first = _run(raw, tmp_path)
+    before = RunStore(first.run_dir).read_target()
+    train = tmp_path / "train.csv"
+    text = train.read_text().splitlines()
+    row = text[1].split(",")
+    row[-1] = "yes" if row[-1] == "no" else "no"  # a label fixed
+    train.write_text("\n".join([text[0], ",".join(row), *text[2:]]) + "\n")
+    raw["models"].append({"name": "bad", "kind": "linear", "params": {"no_such_param": 1}})
+    with pytest.raises(ConfigError, match="no_such_param"):
+        _run(raw, tmp_path)
+    np.testing.assert_array_equal(RunStore(first.run_dir).read_target(), before)
+    raw["models"].pop()
+    again = _run(raw, tmp_path)  # the run goes on with the fixed label: its target is the new one
+    assert again.fitted == 6 and RunStore(again.run_dir).read_target()[0] != before[0]
