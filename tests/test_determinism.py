@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 
 from kaggle_kit import run
-from kaggle_kit.config import build_spec
+from kaggle_kit.config import ModelSpec, build_spec
 from kaggle_kit.errors import ConfigError
 from kaggle_kit.models.files import file_digest
 from kaggle_kit.runtime.store import FoldResult, RunStore
@@ -234,3 +234,21 @@ def test_a_run_refused_before_any_fit_leaves_the_run_folders_target_as_it_was(tm
     raw["models"].pop()
     again = _run(raw, tmp_path)  # the run goes on with the fixed label: its target is the new one
     assert again.fitted == 6 and RunStore(again.run_dir).read_target()[0] != before[0]
+
+
+def test_the_pinned_count_is_the_first_finished_folds_at_most_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run folder moved to a machine of fewer cores fits a resumed net's folds on its cores (8 threads on 2: each
+    fold waited for every core, at 4x the threads); a family whose predictions do not depend on the count is not
+    pinned."""
+    import kaggle_kit.runtime.executors as executors
+
+    def fold(k: int, threads: int) -> FoldResult:
+        return FoldResult("m", "key", 0, k, 0.5, None, 10, 5, 0.0, 0.0, "cpu", threads)
+
+    net, lgbm = ModelSpec(name="net", kind="mlp"), ModelSpec(name="lgbm", kind="lightgbm")
+    monkeypatch.setattr(executors, "cpu_count", lambda: 2)
+    assert executors.pinned_threads(net, [fold(2, 1), fold(0, 2)]) == 2  # fold 0's
+    assert executors.pinned_threads(net, [fold(0, 1), fold(1, 2)]) == 1
+    assert executors.pinned_threads(net, [fold(0, 8)]) == 2
+    assert executors.pinned_threads(net, []) is None
+    assert executors.pinned_threads(lgbm, [fold(0, 1)]) is None

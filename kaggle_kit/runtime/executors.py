@@ -44,7 +44,7 @@ from .progress import RunProgress, as_progress, install_plain_warnings, model_sc
 from .relay import Caught, recording, relayed_by, warn_again
 from .scoring import FoldScores
 from .store import FoldResult, RunStore
-from .threads import allocate_threads, available_cores, machine_load, thread_env
+from .threads import allocate_threads, available_cores, cpu_count, machine_load, thread_env
 
 Progress = Callable[[str], None]
 
@@ -223,11 +223,13 @@ def pinned_threads(model: ModelSpec, done: Sequence[FoldResult]) -> int | None:
     A run keeps one count per family for all its folds, but the count is the load's and the worker count's of the
     run that fitted them: a run killed on a busy machine (1 thread) and resumed on an idle one (2 threads; or with one
     fold left, so one worker with all the cores) fitted its last folds otherwise, and a torch net's OOF rows differed
-    from the uninterrupted run's. Its remaining folds take the count of its first finished fold.
+    from the uninterrupted run's. Its remaining folds take the count of its first finished fold, at most this
+    process's cores: a run folder moved to a machine of fewer cores (8 threads on 2 cores, each such fold waiting
+    for all of them) fits them on its cores.
     """
     if not done or thread_invariant(model):
         return None
-    return max(1, int(min(done, key=lambda d: (d.repeat, d.fold)).threads))
+    return max(1, min(int(min(done, key=lambda d: (d.repeat, d.fold)).threads), cpu_count()))
 
 
 def task_threads_now(task: Task, job: Job, running: list[int], waiting: int, workers: Iterable[int] = ()) -> int | None:
