@@ -823,6 +823,13 @@ class SearchSpec(_Strict):
     )
     seed: int | None = Field(default=None, ge=0, description="seed of the sampled configs; default: the spec's seed")
     include_default: bool = Field(default=True, description="config 0 of each family is its default config")
+    batch: int = Field(
+        default=4,
+        ge=1,
+        le=1024,
+        description="sampler = 'tpe': configs asked at once, before any of their scores is told (fitted side by side); "
+        "a setting of the spec, not of the worker count, so one seed asks the same configs at any n_jobs",
+    )
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per family, ModelSpec fields set on every config: params (over the sampled ones), "

@@ -16,7 +16,11 @@ from pathlib import Path
 from ..config import ModelSpec
 from ..errors import ConfigError
 
-_DIGESTS: dict[tuple[str, int, int], str] = {}  #: (path, size, mtime_ns) -> sha256: a file is read once per change
+#: (path, size, mtime_ns, inode, ctime_ns) -> sha256: a file is read once per change. The change time is the
+#: kernel's (no tool sets it back, as ``cp -p``, ``touch -r`` or an archive's extraction set the modification time):
+#: a checkpoint of the same size written in place under an old modification time kept the old file's digest in this
+#: process, and the run reused the folds fitted on the old weights
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def weight_files(model: ModelSpec) -> dict[str, str]:
@@ -50,7 +54,7 @@ def resolve_files(model: ModelSpec, base_dir: Path) -> ModelSpec:
 
 
 def file_digest(path: Path, *, model: str, key: str) -> str:
-    """The SHA-256 of the file's bytes (cached while its size and modification time stay)."""
+    """The SHA-256 of the file's bytes (cached while its size, modification and change times and inode stay)."""
     try:
         stat = path.stat()
     except OSError:
@@ -58,7 +62,7 @@ def file_digest(path: Path, *, model: str, key: str) -> str:
             f"model {model!r}: params.{key}: file {str(path)!r} does not exist; give an absolute path (on Kaggle: "
             "'/kaggle/input/<dataset>/<file>.pth') or one relative to the config file's folder"
         ) from None
-    cache = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    cache = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
     if cache not in _DIGESTS:
         digest = hashlib.sha256()
         with path.open("rb") as f:

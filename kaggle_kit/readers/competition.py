@@ -141,6 +141,10 @@ class CompetitionData:
             digest.update(repr(self.targets).encode())
         if self.text:  # a spec without data.text hashes as before it existed
             digest.update(repr(self.text).encode())
+        if self.classes is not None and self.classes != natural_class_order(self.train[self.target_column]):
+            # data.classes reordering the labels: the class codes, and with them the columns of every stored
+            # prediction, are others (the default order hashes as before data.classes entered the fingerprint)
+            digest.update(f"classes:{self.classes!r}".encode())
         if self.images is not None:  # streamed images: their files, which no column holds
             digest.update(f"images:{self.images.fingerprint}".encode())
         if self.sequences is not None:  # streamed sequences: their values are not in the frames
@@ -906,6 +910,28 @@ def _check_target_domain(y: np.ndarray, name: str, metric: Metric) -> None:
         )
 
 
+def _label_numbers(uniques: pl.Series) -> np.ndarray | None:
+    """The labels as numbers where they are numbers (also numbers written as text, "1.0" or "07"), else None."""
+    numbers = uniques if uniques.dtype.is_numeric() else None
+    if uniques.dtype == pl.String:
+        parsed = uniques.str.strip_chars().cast(pl.Float64, strict=False)
+        numbers = parsed if parsed.null_count() == 0 else None
+    return None if numbers is None else numbers.cast(pl.Float64).to_numpy()
+
+
+def _natural_order(uniques: pl.Series, numbers: np.ndarray | None) -> list[object]:
+    """The labels' order without data.classes: numeric order for numbers, else alphabetical."""
+    if numbers is not None:
+        return [uniques[int(i)] for i in np.argsort(numbers, kind="stable")]
+    return uniques.sort().to_list()
+
+
+def natural_class_order(target: pl.Series) -> tuple[object, ...]:
+    """The class labels in the order they get without data.classes (:func:`_ordered_labels`, less its checks)."""
+    uniques = target.unique(maintain_order=True)
+    return tuple(_natural_order(uniques, _label_numbers(uniques)))
+
+
 def _ordered_labels(target: pl.Series, task: str, metric: Metric, order: list[str | int] | None) -> list[object]:
     """The class labels in code order: data.classes when given, else numeric order for numbers (also numbers
     written as text, "1.0" or "07"), else alphabetical, which an ordinal metric (qwk) refuses."""
@@ -927,20 +953,16 @@ def _ordered_labels(target: pl.Series, task: str, metric: Metric, order: list[st
                 f"{sorted(by_text)}); list the labels as the train file spells them"
             )
         return [by_text[t] for t in wanted]
-    numbers = uniques if uniques.dtype.is_numeric() else None
-    if uniques.dtype == pl.String:
-        parsed = uniques.str.strip_chars().cast(pl.Float64, strict=False)
-        numbers = parsed if parsed.null_count() == 0 else None
+    numbers = _label_numbers(uniques)
     if numbers is not None:
-        values = numbers.cast(pl.Float64).to_numpy()
-        if not np.isfinite(values).all():
+        if not np.isfinite(numbers).all():
             raise DataError(f"the target column {name!r} has NaN or infinite values")
-        if not np.all(values == np.round(values)):
+        if not np.all(numbers == np.round(numbers)):
             raise DataError(
                 f"task is {task} but the target column {name!r} has non-integer numbers; use task = 'regression'"
             )
-        return [uniques[int(i)] for i in np.argsort(values, kind="stable")]
-    labels = uniques.sort().to_list()
+        return _natural_order(uniques, numbers)
+    labels = _natural_order(uniques, None)
     if metric.ordinal and uniques.dtype != pl.Boolean:
         raise DataError(
             f"metric {metric.name!r} scores how far a predicted class is from the true one, but the labels of the "

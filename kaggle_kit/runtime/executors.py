@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -44,7 +44,7 @@ from .progress import RunProgress, as_progress, install_plain_warnings, model_sc
 from .relay import Caught, recording, relayed_by, warn_again
 from .scoring import FoldScores
 from .store import FoldResult, RunStore
-from .threads import allocate_threads, available_cores, machine_load, thread_env
+from .threads import allocate_threads, available_cores, cpu_count, machine_load, thread_env
 
 Progress = Callable[[str], None]
 
@@ -61,6 +61,9 @@ class Task:
     max_seconds: float | None = field(default=None, compare=False)
     #: not started when this many seconds have passed since its batch of tasks began (it stays unfinished)
     start_within: float | None = field(default=None, compare=False)
+    #: the thread count the model's finished folds were fitted with, where its family predicts otherwise at another
+    #: count (:func:`pinned_threads`): a resumed run fits its other folds so; None: the run's thread rule decides
+    threads: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -213,13 +216,30 @@ def run_tasks(
     return outcomes
 
 
+def pinned_threads(model: ModelSpec, done: Sequence[FoldResult]) -> int | None:
+    """The thread count ``model``'s finished folds (``done``) were fitted with, where its family's predictions
+    depend on the count (not :func:`~kaggle_kit.models.thread_invariant`); None otherwise, or with none finished.
+
+    A run keeps one count per family for all its folds, but the count is the load's and the worker count's of the
+    run that fitted them: a run killed on a busy machine (1 thread) and resumed on an idle one (2 threads; or with one
+    fold left, so one worker with all the cores) fitted its last folds otherwise, and a torch net's OOF rows differed
+    from the uninterrupted run's. Its remaining folds take the count of its first finished fold, at most this
+    process's cores: a run folder moved to a machine of fewer cores (8 threads on 2 cores, each such fold waiting
+    for all of them) fits them on its cores.
+    """
+    if not done or thread_invariant(model):
+        return None
+    return max(1, min(int(min(done, key=lambda d: (d.repeat, d.fold)).threads), cpu_count()))
+
+
 def task_threads_now(task: Task, job: Job, running: list[int], waiting: int, workers: Iterable[int] = ()) -> int | None:
     """The threads ``task`` gets if it is submitted now, or None (wait for a running task to finish).
 
-    Families whose predictions depend on the thread count keep the run's first count (``context.threads``), so a
-    fold's OOF does not depend on when it ran; the others share what the machine has free now.
+    Families whose predictions depend on the thread count keep the run's first count (``context.threads``), or the
+    count their finished folds were fitted with (``task.threads``, run.threads_per_task or not), so a fold's OOF does
+    not depend on when it ran; the others share what the machine has free now.
     """
-    base = job.context.threads
+    base = task.threads or job.context.threads
     if not job.adaptive_threads:
         return base if len(running) < job.jobs else None
     load = machine_load(workers)

@@ -36,7 +36,7 @@ from ..config import ModelSpec, spec_hash
 from ..errors import ConfigError, allowed, did_you_mean
 from ..metrics import Metric
 from ..models import make_adapter
-from .executors import Context, Task, run_tasks
+from .executors import Context, Task, pinned_threads, run_tasks
 from .pseudo_labels import (
     BlendSource,
     LabelsOf,
@@ -212,14 +212,18 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
         specs = _round_specs(session, plan, round_, labels.fingerprint)
         tasks: list[Task] = []
         for _, model, key in specs:
-            for r, k in folds.tasks():
-                if store.finished(model.name, key, r, k) is not None:
-                    reused += 1
+            found = {(r, k): store.finished(model.name, key, r, k) for r, k in folds.tasks()}
+            kept = [f for f in found.values() if f is not None]
+            reused += len(kept)
+            threads = pinned_threads(model, kept)  # a resumed model's folds: all fitted on one thread count
+            for (r, k), fold in found.items():
+                if fold is not None:
                     continue
                 path = pseudo_path(store.model_dir(model.name, key), r, k)
                 if not path.exists():  # a killed run's file is the same (deterministic): kept
                     write_pseudo_rows(path, confident(labels.fold(r, k), plan.threshold, plan.soft))
-                tasks.append(Task(session.resolved(model), key, r, k))  # pretrained: from the config's folder
+                # pretrained: from the config's folder
+                tasks.append(Task(session.resolved(model), key, r, k, threads=threads))
         if tasks and deadline is not None:
             need = sum(done[b.name].fit_seconds for b in plan.models if b.name in done)
             left = deadline - time.monotonic()

@@ -106,7 +106,7 @@ def _fit_remote(
 ) -> tuple[FoldResult, dict[str, bytes], tuple[Caught, ...]]:  # pragma: no cover - runs in Ray workers
     """Fit one task into a temporary store and return its fold folder's files (the driver writes them), and the
     warnings the fit raised (the driver warns them: :mod:`.relay`)."""
-    ctx = replace(_worker_context(spec, shared, device, threads), gpu_share=gpu_share)
+    ctx = replace(_worker_context(spec, shared, device, threads), gpu_share=gpu_share, threads=threads)
     scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
     try:
         store = RunStore(scratch)
@@ -188,8 +188,9 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         running: dict[Any, Task] = {}
         for t in tasks:
             res = needs[t.model.name]
+            threads = t.threads or ctx.threads  # a resumed model's: its finished folds' count (pinned_threads)
             ref = remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
-                fit, ctx.spec, shared, ctx.device, ctx.threads, gpu_share(res), t
+                fit, ctx.spec, shared, ctx.device, threads, gpu_share(res), t
             )
             running[ref] = t
         say(f"submitted {len(tasks)} task(s) to {where} ({_describe(needs)})")

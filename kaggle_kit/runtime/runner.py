@@ -71,7 +71,7 @@ from ..readers.levels import training_levels
 from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
-from .executors import Context, Job, Outcomes, Task, make_pool, run_tasks
+from .executors import Context, Job, Outcomes, Task, make_pool, pinned_threads, run_tasks
 from .fold_fit import fit_fold, model_seed
 from .folds import Folds, check_labelled_targets, make_folds, rare_classes
 from .pool import WorkerPool, stop_if_worker_starting
@@ -521,6 +521,9 @@ class RunSession:
     _record: tuple[CompetitionData, dict[str, Any]] | None = None  # (the data, :func:`data_record` of it)
     #: (model name, key) -> fold scores of a model whose last fold came in (the live CV's), until it is assembled
     _scores: dict[tuple[str, str], FoldScores] = field(default_factory=dict)
+    #: target.parquet written (:meth:`write_meta`): with run.json's keys, not as the run opens, so that a run refused
+    #: by its checks leaves the target beside the models run.json lists (their OOF is scored and blended against it)
+    _target_saved: bool = False
 
     @classmethod
     def open(
@@ -568,7 +571,6 @@ class RunSession:
         folds = _folds_for_run(store, spec, data)
         if data.sequences is not None:  # streamed sequences: saved once, memory-mapped by every fold from there
             data = replace(data, sequences=data.sequences.save(run_sequences_folder(store.root)))
-        store.save_target(data.train_ids, data.y)
         read = (raw, read_with) if raw is not None else None
         return cls(spec, data, folds, store, metric, device, settings, train is not None, say, n_jobs, read=read)
 
@@ -644,16 +646,22 @@ class RunSession:
     def tasks(self, model: ModelSpec) -> tuple[list[Task], list[FoldResult]]:
         """The model's unfinished (repeat, fold) tasks, and the results of its finished folds (a reader's folds read
         through net folds refitted since count as unfinished: :func:`embeddings.stale_reader_folds`)."""
-        key, todo, done = self.key(model), [], []
+        key, missing, done = self.key(model), [], []
         for r, k in self.folds.tasks():
             found = self.store.finished(model.name, key, r, k)
             if found is None:
-                todo.append(Task(self.resolved(model), key, r, k))
+                missing.append((r, k))
             else:
                 done.append(found)
+        threads = pinned_threads(model, done)  # a resumed model's folds: all fitted on one thread count
+        todo = [Task(self.resolved(model), key, r, k, threads=threads) for r, k in missing]
         stale = embeddings.stale_reader_folds(self, model, done)  # a reader whose net's folds changed
         if stale:
-            todo += [Task(self.resolved(model), key, d.repeat, d.fold) for d in done if (d.repeat, d.fold) in stale]
+            todo += [
+                Task(self.resolved(model), key, d.repeat, d.fold, threads=threads)
+                for d in done
+                if (d.repeat, d.fold) in stale
+            ]
             todo.sort(key=lambda t: (t.repeat, t.fold))
             done = [d for d in done if (d.repeat, d.fold) not in stale]
         return todo, done
@@ -769,7 +777,8 @@ class RunSession:
         return _assemble(self.store, model, key, self.data, self.folds, self.metric, error, incomplete, scores)
 
     def write_meta(self, models: Sequence[ModelSpec], extra: dict[str, Any] | None = None) -> None:
-        """run.json: ``models`` (name -> key) are the run's current models, in this order."""
+        """run.json: ``models`` (name -> key) are the run's current models, in this order; target.parquet (once) with
+        the first."""
         keys = {m.name: self.key(m) for m in models}
         kinds = {m.name: m.kind for m in models}
         _write_meta(
@@ -784,7 +793,9 @@ class RunSession:
             kinds=kinds,
             extra=extra,
             record=self._data_record(),
+            target=None if self._target_saved else (self.data.train_ids, self.data.y),
         )
+        self._target_saved = True
 
     def _data_record(self) -> dict[str, Any]:
         """What run.json records of the training frame (:func:`data_record`), once per data: a time-limited search
@@ -954,9 +965,10 @@ def _write_meta(
     kinds: dict[str, str],
     extra: dict[str, Any] | None = None,
     record: dict[str, Any] | None = None,
+    target: tuple[pl.Series, np.ndarray] | None = None,
 ) -> None:
     """run.json, spec.toml and levels.parquet. ``record``: :func:`data_record` of ``data`` where the caller keeps
-    it (computed here otherwise)."""
+    it (computed here otherwise); ``target``: the ids and target to write to target.parquet first (once a run)."""
     record = data_record(data) if record is None else record
     previous = store.read_meta() if store.exists() else {}
     if previous and (previous.get("task"), previous.get("metric")) != (spec.task, spec.metric):
@@ -964,6 +976,8 @@ def _write_meta(
             f"the run folder {str(store.root)!r} belongs to a {previous.get('task')} run scored by "
             f"{previous.get('metric')!r}; set run.name to a new name for this spec"
         )
+    if target is not None:  # after the check above: a run refused leaves the folder's target as it was
+        store.save_target(*target)
     submission = _submission_meta(spec, data, metric)
     head = _sample_head(
         Path(submission["sample_submission"]) if submission["sample_submission"] else None, spec.data.encoding

@@ -20,12 +20,13 @@ The rule is applied again before each task is handed to a worker (:func:`allocat
 fewer tasks are left than workers gets the cores the others leave, and when other processes take cores the number of
 tasks running at once shrinks, not only their threads. A task's thread count never changes while it runs.
 Only families whose predictions are byte-identical at any thread count (an adapter's ``thread_invariant``) are given
-more than the run's first count; the others keep it, so a fold's OOF never depends on when it ran. Measured on this
-kit's adapters (binary, multiclass and regression, 24k training rows): LightGBM is (the adapter sets ``deterministic``
-and ``force_col_wise``) and so is the baseline (no threads); XGBoost differed on multiclass (``hist``, 200 rounds),
-torch nets differed (CPU reductions split by thread), scikit-learn's LogisticRegression differed (BLAS). (XGBoost
-could not use more anyway: in a worker started with OMP_NUM_THREADS=1 its nthread=2 ran on one core, while LightGBM,
-which sets its OpenMP count itself, and torch used two.)
+more than the run's first count; the others keep it, so a fold's OOF never depends on when it ran (and a resumed model's
+remaining folds take the count its finished folds recorded: :func:`~.executors.pinned_threads`). Measured on this kit's
+adapters (binary, multiclass and regression, 24k training rows): LightGBM is (the adapter sets ``deterministic`` and
+``force_col_wise``) and so is the baseline (no threads); XGBoost differed on multiclass (``hist``, 200 rounds), torch
+nets differed (CPU reductions split by thread), scikit-learn's LogisticRegression differed (BLAS). (XGBoost could not
+use more anyway: in a worker started with OMP_NUM_THREADS=1 its nthread=2 ran on one core, while LightGBM, which sets
+its OpenMP count itself, and torch used two.)
 """
 
 from __future__ import annotations

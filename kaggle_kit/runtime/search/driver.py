@@ -4,7 +4,7 @@
 models. Every config is a model of the run (``lightgbm_c007``): its own content key, folds, OOF and test
 predictions in the store, so a stopped search resumes without refitting anything and a larger ``n_configs`` fits
 only the new configs. Without a time limit a random search is one wave of every unfinished fold (the same as a
-plain run); TPE asks and tells in batches of the worker count. With a time limit the waves are planned by
+plain run); TPE asks and tells in batches of ``search.batch`` configs. With a time limit the waves are planned by
 :mod:`kaggle_kit.runtime.search.budget`, and time left over when every config is done goes to seed bags of the best
 ones:
 ``<config>_s<seed>``, the same config refitted with another seed, recorded under ``bags`` in run.json so that their
@@ -41,7 +41,7 @@ class Proposer(Protocol):
 
     def more(self) -> bool: ...
 
-    def next(self, k: int) -> list[Config]: ...
+    def next(self) -> list[Config]: ...
 
     def tell(self, result: ModelResult) -> None: ...
 
@@ -57,7 +57,7 @@ class RandomProposer:
     def more(self) -> bool:
         return bool(self.configs)
 
-    def next(self, k: int) -> list[Config]:
+    def next(self) -> list[Config]:
         out, self.configs = self.configs, []
         return out
 
@@ -66,7 +66,10 @@ class RandomProposer:
 
 
 class TPEProposer:
-    """Configs asked of the Optuna study ``k`` at a time; configs asked before (a stopped search) are taken back."""
+    """Configs asked of the Optuna study ``search.batch`` at a time; configs asked before (a stopped search) are taken
+    back. The batch is the spec's, not the worker count: a batch's configs are asked before any of them is told, so
+    batches of the worker count asked other configs at ``n_jobs`` 1 and 2 (from the 12th on, past TPE's random start)
+    and on machines of other core counts, from one seed."""
 
     waits = True
 
@@ -84,8 +87,8 @@ class TPEProposer:
     def more(self) -> bool:
         return bool(self.todo)
 
-    def next(self, k: int) -> list[Config]:
-        out = []
+    def next(self) -> list[Config]:
+        out, k = [], self.search.batch
         for index, family in self.todo[:k]:
             space = SPACES[family]
             name = f"{family}_c{index:03d}"
@@ -150,7 +153,6 @@ def drive(
     session.check(models)
     session.check_sample(submits=budget is not None)  # a time-limited command submits after its fits
     session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
-    jobs = session.jobs
 
     state = _State(session, budget, keep, recorded, reserved={m.name for m in [*models, *keep]})
     queue = [Item(m) for m in models]
@@ -158,7 +160,7 @@ def drive(
     bag_round = 0
     while True:
         if proposer is not None and proposer.more() and not (queue and proposer.waits):
-            configs = proposer.next(jobs)
+            configs = proposer.next()
             # a family's overrides are checked on its first config now; every config is checked before its first fold
             # (run_wave): checking hundreds at once (XGBoost's parameter probes) would eat a time limit's start
             families = {c.family: c.model for c in reversed(configs)}
