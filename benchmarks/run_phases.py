@@ -7,8 +7,8 @@ The table is made here: ``--rows`` training rows (a quarter as many test rows) o
 and 8 text categorical columns (``'L<k>'``, 3 to 400 levels), a binary target, written as CSV files in the Kaggle
 layout, read by a config with ``preset = --preset`` and ``run.n_jobs = --jobs``. Before the run, the train and test
 files are read as the kit reads them and with polars' date inference on every read, as the kit read them before
-(``try_parse_dates`` over the rows it infers from: about 20 us a text value; timed after the kit's first read
-without it, which adds that read's seconds to the "before" figure), the two frames compared.
+(``try_parse_dates`` over the rows it infers from: about 20 us a text value; the "before" figure includes the kit's
+read of the first 1,000 rows, a few milliseconds), the two frames compared.
 
     .venv/bin/python benchmarks/run_phases.py                          # 50,000 rows, preset fast, 2 jobs
     .venv/bin/python benchmarks/run_phases.py --rows 1000 --preset good

@@ -343,17 +343,19 @@ def test_the_frames_go_to_workers_when_the_run_found_date_formats_or_runs_one_wo
         session.close()
 
 
-def _read_both_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[pl.DataFrame, pl.DataFrame, list[bool]]:
+def _read_both_ways(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[pl.DataFrame, pl.DataFrame, list[tuple[bool, int | None]]]:
     """``path`` read as the kit reads it, and read with polars' date inference as every read had it before (the
-    text columns' check forced to say "may hold dates"); and whether each ``pl.read_csv`` call inferred dates."""
+    text columns' check forced to say "may hold dates"); and each ``pl.read_csv`` call's (dates inferred, rows)."""
     from kaggle_kit.readers import tables
     from kaggle_kit.readers.competition import read_table
 
-    calls: list[bool] = []
+    calls: list[tuple[bool, int | None]] = []
     real_read = pl.read_csv
 
     def counted(*args: Any, **kwargs: Any) -> pl.DataFrame:
-        calls.append(bool(kwargs.get("try_parse_dates")))
+        calls.append((bool(kwargs.get("try_parse_dates")), kwargs.get("n_rows")))
         return real_read(*args, **kwargs)
 
     monkeypatch.setattr(tables.pl, "read_csv", counted)
@@ -385,7 +387,7 @@ def test_a_table_whose_text_holds_no_dates_is_read_without_polars_date_inference
     )
     frame.write_csv(tmp_path / "t.csv")
     now, before, calls = _read_both_ways(tmp_path / "t.csv", monkeypatch)
-    assert not any(calls), calls  # no read with the date inference
+    assert not any(dates for dates, _ in calls), calls  # no read with the date inference
     assert now.equals(before) and now.schema == before.schema
     assert now.schema["code"] == pl.String and now.schema["x"] == pl.Float64
 
@@ -407,7 +409,26 @@ def test_text_that_may_hold_dates_is_read_with_polars_date_inference_as_before(
         )
     (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
     now, before, calls = _read_both_ways(tmp_path / "d.csv", monkeypatch)
-    assert any(calls)  # dates may be there: read with the inference
+    assert (True, None) in calls  # dates may be there: read with the inference
+    assert (False, None) not in calls, calls  # its first rows said so: the file is not read whole without it first
     assert now.equals(before) and now.schema == before.schema
     assert now.schema["day"] == pl.Date and now.schema["stamp"] == pl.Datetime("us")
     assert now.schema["clock"] == pl.Time and now.schema["day_or_word"] == pl.String
+
+
+def test_dates_that_begin_after_the_first_rows_are_read_with_polars_date_inference_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first 1,000 rows tell no dates (a column empty there, one of numbers there), the rows after them do: the
+    whole file's text columns are checked too, and the file read with the inference (the empty column's dates are
+    dates, the numbers-then-dates column text), as before."""
+    n = 1_200
+    lines = ["id,later,numbers_then_dates,code,y"]
+    for i in range(n):
+        day = f"2021-04-{i % 28 + 1:02d}"
+        lines.append(f"{i},{day if i >= 1_100 else ''},{day if i >= 1_100 else i},L{i % 7},{i % 2}")
+    (tmp_path / "late.csv").write_text("\n".join(lines) + "\n")
+    now, before, calls = _read_both_ways(tmp_path / "late.csv", monkeypatch)
+    assert (False, None) in calls and (True, None) in calls, calls  # read whole without it, then with it
+    assert now.equals(before) and now.schema == before.schema
+    assert now.schema["later"] == pl.Date and now.schema["numbers_then_dates"] == pl.String

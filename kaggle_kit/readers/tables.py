@@ -590,25 +590,35 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         dated = _numeric_dates(source, sep, options.na_values, names) if role in _TABLES else []
         kept = dict.fromkeys(dated, pl.String)
 
-        def parse_as(as_text: dict[str, type[pl.String]], dates: bool) -> pl.DataFrame:
+        def parse_as(as_text: dict[str, type[pl.String]], dates: bool, rows: int | None = None) -> pl.DataFrame:
             if isinstance(source, io.BytesIO):
                 source.seek(0)
             return pl.read_csv(
                 source,
                 separator=sep,
-                infer_schema_length=INFER_ROWS,
+                infer_schema_length=rows or INFER_ROWS,  # the first rows' own types: not the file's first 100,000
                 try_parse_dates=dates,
                 null_values=[*NA_VALUES, *options.na_values],
                 decimal_comma=decimal_comma,
                 schema_overrides={**kept, **overrides, **as_text} or None,
                 new_columns=names,
+                n_rows=rows,
+                ignore_errors=rows is not None,  # polars parses past n_rows: a later row's other type is no error
             )
 
         def parse(as_text: dict[str, type[pl.String]]) -> pl.DataFrame:
             """The file read with polars' date inference where a text column may hold dates; else without it, which
-            reads the same frame (:func:`_may_hold_dates`)."""
+            reads the same frame (:func:`_may_hold_dates`). Where the first rows alone may hold dates, the file is
+            read with it at once: a file with a date column is not read twice."""
+            told = {*kept, *overrides, *as_text}
+            try:
+                top = parse_as(as_text, dates=False, rows=_TOP_ROWS)
+            except Exception:  # a bad line among them: the read with the inference says what is wrong, as before
+                top = None
+            if top is None or _may_hold_dates(top, told):  # a text column of the first rows may be dates: at once
+                return parse_as(as_text, dates=True)
             plain = parse_as(as_text, dates=False)
-            return parse_as(as_text, dates=True) if _may_hold_dates(plain, {*kept, *overrides, *as_text}) else plain
+            return parse_as(as_text, dates=True) if _may_hold_dates(plain, told) else plain
 
         frame = _ids_as_written(_parse_times_as_text_where_mixed(parse), source, sep, names, options.ids)
         # train's text columns that this file's values alone read as numbers (a category's '7', '8'): read again as
@@ -909,6 +919,9 @@ def _ragged_error(path: Path, role: str, sep: str, n_header: int, scan: _RecordS
 
 #: the rows polars infers a CSV column's type from (``infer_schema_length``)
 INFER_ROWS = 100_000
+#: the first rows read to tell whether a file may hold dates before it is read whole: a text column with a value that
+#: is no date among them holds none in the first :data:`INFER_ROWS` either
+_TOP_ROWS = 1_000
 #: a value that is no date, time or datetime to polars' inference (``try_parse_dates``): no digit, or a letter first
 #: (after spaces and quotes). Each of its patterns begins with a number (``%Y``, ``%d``, ``%H``), and its regexes with
 #: an optional quote and a digit; the sign ``%Y`` allows is no letter.
