@@ -919,8 +919,8 @@ def _ragged_error(path: Path, role: str, sep: str, n_header: int, scan: _RecordS
 
 #: the rows polars infers a CSV column's type from (``infer_schema_length``)
 INFER_ROWS = 100_000
-#: the first rows read to tell whether a file may hold dates before it is read whole: a text column with a value that
-#: is no date among them holds none in the first :data:`INFER_ROWS` either
+#: the first rows read (a few milliseconds) to tell whether a file may hold dates: where they may, it is read with
+#: polars' date inference at once, as before; where not, without it, and then its :data:`INFER_ROWS` checked
 _TOP_ROWS = 1_000
 #: a value that is no date, time or datetime to polars' inference (``try_parse_dates``): no digit, or a letter first
 #: (after spaces and quotes). Each of its patterns begins with a number (``%Y``, ``%d``, ``%H``), and its regexes with
