@@ -380,3 +380,15 @@ def test_bag_means_scores_both_verdicts_on_one_run(tmp_path: Path) -> None:
     for which in ("before", "after"):
         assert 0.9 < entry[which]["test"] <= 1.0 and entry[which]["pick"]
     assert entry["before"]["pick"] != "lgbm_bag"  # the copy without bags has no bag mean to pick
+
+
+def test_run_phases_times_each_phase_and_reads_the_same_frames(tmp_path: Path) -> None:
+    figures = _run("run_phases.py", "--quick", tmp_path=tmp_path)
+    assert figures["reads"]["same_frames"] is True
+    phases = figures["phases"]
+    for name in ("run: read the files", "run: folds (made and saved)", "run: fits (worker pool)", "BLEND (method all)",
+                 "SUBMIT", "REPORT"):  # fmt: skip
+        assert phases[name] >= 0, name
+    assert phases["RUN (all of run())"] >= phases["run: fits (worker pool)"]
+    assert figures["calls"]["run: read the files"] == 1  # the run reads its files once
+    assert figures["folds"]["fit_seconds"] > 0
