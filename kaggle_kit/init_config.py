@@ -989,11 +989,24 @@ def infer_spec(
     image_column: str | None = None
     if seq_id is None and has_folders(train_path):  # files named by a column of train, beside it: the images
         named, named_test = labels_frame, test
+        # no test table, but the sample lists the test ids (Aerial Cactus: train.csv, train/, test/, the sample):
+        # the test rows are the sample's, where its ids name files as train's do
+        test_table = test_path or (sample_path if test is None else None)
         if id_column is not None and labels_frame[id_column].dtype != pl.String:  # '0007' as `run` spells it
             as_text = ReadOptions(lenient=True, keep_text=(id_column,))
             named = read_table(train_path, role="train", options=as_text)
-            named_test = read_table(test_path, role="test", options=as_text) if test_path else None
+            named_test = read_table(test_table, role="test", options=as_text) if test_table else None
+        elif test_table is not None and test is None:
+            named_test = read_table(test_table, role="test", options=lenient)
         found = find_image_files(train_path, named, named_test, id_column, {*targets, *only_train})
+        if found is not None and test is None and sample_path is not None and named_test is not None:
+            images = found[0]
+            if _names_files(images, named_test, images.get("column") or id_column):
+                data["test"] = str(sample_path.resolve())
+                found[1].append(
+                    f"test = {sample_path.name!r} (no test.* beside {train_path.name}: the sample submission's ids "
+                    f"name the test files in {Path(images.get('test_folder') or images['folder']).name}/)"
+                )
         if found is None and (hint := image_files_hint(train_path, named, id_column, {*targets, *only_train})):
             why.append(hint)
         if found is not None:
@@ -1057,6 +1070,16 @@ def infer_spec(
     why.extend(f"  {line}" for line in resolved.lines())
     build_spec(spec, source=f"the inferred config for {slug!r}")
     return spec, why
+
+
+def _names_files(images: dict[str, Any], table: pl.DataFrame, column: str | None) -> bool:
+    """Whether ``table``'s ``column`` names files of ``images``' test folder (its first rows' values, as
+    ``run`` will name them)."""
+    if column is None or column not in table.columns or not table.height:
+        return False
+    folder = Path(images.get("test_folder") or images["folder"])
+    values = table[column].drop_nulls().head(32).cast(pl.String).to_list()
+    return bool(values) and all((folder / images["pattern"].format(id=v)).is_file() for v in values)
 
 
 def write_config(

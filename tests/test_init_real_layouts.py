@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 from kaggle_kit.cli import main
 
@@ -27,7 +28,7 @@ def _init_run_submit(tmp_path: Path, folder: Path, *, model: str = "lgbm") -> tu
     """``init FOLDER --preset fast``, ``run``, ``submit --model``: what init said and the submission's rows."""
     out, runs, sub = tmp_path / "competitions", tmp_path / "runs", tmp_path / "submission.csv"
     said = _cli("init", str(folder), "--out", str(out), "--preset", "fast")
-    _cli("run", str(out / f"{folder.name}.toml"), "--runs-root", str(runs), "--only", model)
+    _cli("run", str(out / f"{folder.name}.toml"), "--runs-root", str(runs), "--only", model, "--jobs", "1")
     _cli("submit", str(runs / folder.name), "--model", model, "--out", str(sub))
     return said, _rows(sub)
 
@@ -58,3 +59,32 @@ def test_a_toxic_comments_table_of_text_and_six_0_1_targets_runs_as_init_writes_
     assert "task = 'multilabel'" in said and "text = ['comment_text']" in said
     assert rows[0] == ["id", *labels]
     assert [r[0] for r in rows[1:]] == ids[n:]
+
+
+def test_an_image_competition_without_a_test_table_takes_its_test_ids_from_the_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Aerial Cactus ships train.csv, train/, test/ and the sample, no test table: init wrote no data.test (`test =
+    (none) ...: the run scores its folds only (no submission)`), so the run had nothing to submit. The sample's ids
+    name the files in test/: they are the test rows (ids '0160' spelt as the sample does), and the sample's
+    placeholder label column is no 'target column of test' warned of at every run."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cactus"
+    n, m = 60, 12
+    y = rng.integers(0, 2, n + m)
+    ids = [f"{i:04d}" for i in range(n + m)]
+    for sub in ("train", "test"):
+        (folder / sub).mkdir(parents=True)
+    for i, ident in enumerate(ids):
+        pixels = rng.integers(0, 80, (8, 8)).astype(np.uint8) + np.uint8(120 * y[i])
+        Image.fromarray(pixels).save(folder / ("train" if i < n else "test") / f"{ident}.png")
+    pl.DataFrame({"id": ids[:n], "label": np.where(y[:n] == 1, "dog", "cat")}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": ids[n:], "label": ["cat"] * m}).write_csv(folder / "sample_submission.csv")
+    said, rows = _init_run_submit(tmp_path, folder)
+    assert "test = 'sample_submission.csv' (no test.* beside train.csv: the sample submission's ids name" in said
+    assert rows[0] == ["id", "label"]
+    assert [r[0] for r in rows[1:]] == ids[n:]
+    assert {r[1] for r in rows[1:]} <= {"cat", "dog"}
+    assert "target column" not in capsys.readouterr().err

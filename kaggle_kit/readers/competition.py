@@ -169,6 +169,11 @@ def read_frames(spec: CompetitionSpec) -> RawFrames:
     # test's columns that train holds as text are read as text: a category's levels are no numbers in test alone
     text = tuple(c for c, dtype in train.schema.items() if dtype == pl.String) if train is not None else ()
     test = read_table(spec.resolve(d.test), role="test", options=replace(options, text=text)) if d.test else None
+    sample = spec.resolve(d.sample_submission) if d.sample_submission is not None else None
+    if test is not None and d.test is not None and spec.resolve(d.test) == sample:
+        # an image competition's test rows are its sample's ids (no test table; their files in test/): the sample's
+        # placeholder predictions are no target column of test, which each run warned of
+        test = test.drop([c for c in d.targets if c in test.columns])
     if d.sample_submission is not None and not spec.resolve(d.sample_submission).is_file():
         # checked before anything is fitted, not first noticed when a submission is written hours later
         raise DataError(
