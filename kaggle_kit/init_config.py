@@ -360,8 +360,8 @@ _INIT_FOLDS = FoldSpec().n_splits
 def _rare_numbers(y: pl.Series, n: int) -> str | None:
     """Why a target of 10+ whole numbers, some held by fewer rows than the 5 folds init writes, is a count to regress:
     as classes it cannot be split in stratified folds (the run would stop), as a number it can (Abalone's Rings)."""
-    counts = y.drop_nulls().value_counts()
-    rare = counts.filter(pl.col("count") < _INIT_FOLDS)
+    counts = y.drop_nulls().value_counts(name="rows")  # named: Bike Sharing's target is 'count', which it clashed with
+    rare = counts.filter(pl.col("rows") < _INIT_FOLDS)
     if n < 10 or rare.is_empty():
         return None
     return (
@@ -943,7 +943,7 @@ def infer_spec(
             why.append(f"task = 'regression' ({n} distinct whole target values, but {sampled})")
         elif task == "multiclass" and n > 50:
             reason = "text labels" if labels else f"the sample submission has a column per class ({len(preds)})"
-            once = int((y.drop_nulls().value_counts()["count"] == 1).sum())
+            once = int((y.drop_nulls().value_counts(name="rows")["rows"] == 1).sum())
             if 2 * once > n:  # a free-text target, or an id: no fold can learn a class it sees once
                 reason += (
                     f"; {once} of them hold one row each, which no fold can learn: check that --target names the "

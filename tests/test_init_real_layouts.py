@@ -88,3 +88,26 @@ def test_an_image_competition_without_a_test_table_takes_its_test_ids_from_the_s
     assert [r[0] for r in rows[1:]] == ids[n:]
     assert {r[1] for r in rows[1:]} <= {"cat", "dog"}
     assert "target column" not in capsys.readouterr().err
+
+
+def test_a_target_named_count_is_read(tmp_path: Path) -> None:
+    """Bike Sharing Demand's target is 'count': init stopped with polars' traceback (`using value_counts on a
+    column/series named 'count' would lead to duplicate column names`) while telling a count from classes."""
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(0)
+    n = 120
+    hours = pl.datetime_range(pl.datetime(2011, 1, 1), pl.datetime(2011, 1, 6, 3), "1h", eager=True)
+    frame = pl.DataFrame({"datetime": hours.dt.strftime("%Y-%m-%d %H:%M:%S"), "temp": rng.normal(10, 3, hours.len())})
+    casual, registered = rng.poisson(3, n), rng.poisson(30, n)
+    frame.head(n).with_columns(
+        casual=pl.Series(casual), registered=pl.Series(registered), count=pl.Series(casual + registered)
+    ).write_csv(tmp_path / "train.csv")
+    frame.tail(hours.len() - n).write_csv(tmp_path / "test.csv")
+    pl.DataFrame({"datetime": frame.tail(hours.len() - n)["datetime"], "count": 0}).write_csv(
+        tmp_path / "sampleSubmission.csv"
+    )
+    spec, why = infer_spec("bike", tmp_path / "train.csv", preset="fast")
+    assert spec["task"] == "regression" and spec["data"]["target"] == "count"
+    assert spec["data"]["id"] == "datetime" and spec["data"]["drop"] == ["casual", "registered"]
+    assert any(line.startswith("task = 'regression' (") and "too few for stratified folds" in line for line in why)
