@@ -393,6 +393,25 @@ def _prediction_columns(sample: pl.DataFrame | None, id_column: str | None) -> l
     return [c for c in sample.columns[1:] if c != id_column] if sample is not None else []
 
 
+def _classes_in_sample(
+    frame: pl.DataFrame, sample: pl.DataFrame | None, columns: list[str], id_column: str | None
+) -> list[str]:
+    """The ``columns`` of ``frame`` whose 2+ classes the sample's prediction columns are the probabilities of (Dog
+    Breed Identification's ``beagle``, ``boxer``, ...): where no test table tells the target (an image competition's
+    ``train.csv`` of id and label), they do."""
+    preds = _prediction_columns(sample, id_column)
+    if sample is None or len(preds) < 2:
+        return []
+    found = []
+    for c in columns:
+        levels = frame[c].drop_nulls()
+        if 2 <= levels.n_unique() <= len(preds):
+            labels = set(levels.cast(pl.String).unique().to_list())
+            if _class_probability_prefix(sample, preds, labels) is not None:
+                found.append(c)
+    return found
+
+
 def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
     """Whether ``names`` are together the levels of one column of ``frame`` (not among them): one target's class
     probabilities (a multiclass submission, as Otto's ``Class_1`` .. ``Class_9``)."""
@@ -853,9 +872,11 @@ def infer_spec(
         by_name = [c for c in labels_frame.columns if c.lower() in _TARGET_NAMES]
         from_sample = [c for c in _prediction_columns(sample, None) if c in labels_frame.columns]
         not_id = [c for c in labels_frame.columns if c not in (id_column, seq_id)]
+        classes_of = _classes_in_sample(labels_frame, sample, not_id, id_column or id_hint)
         for found, reason in (
             (missing, "the only train column test lacks"),
             (from_sample, "the sample's column"),
+            (classes_of, "the sample submission's columns are its classes' probabilities"),
             (by_name, "its name"),
             (not_id if labels_frame is not train else [], "the labels file's only other column"),
         ):

@@ -111,3 +111,30 @@ def test_a_target_named_count_is_read(tmp_path: Path) -> None:
     assert spec["task"] == "regression" and spec["data"]["target"] == "count"
     assert spec["data"]["id"] == "datetime" and spec["data"]["drop"] == ["casual", "registered"]
     assert any(line.startswith("task = 'regression' (") and "too few for stratified folds" in line for line in why)
+
+
+def test_the_target_of_an_image_table_is_the_column_whose_classes_the_sample_heads(tmp_path: Path) -> None:
+    """Dog Breed Identification: train.csv (id, breed), train/ and test/ of images, a sample of one probability
+    column per breed, no test table to tell the target by. init stopped (`cannot tell the target column ...; pass
+    --target`); the column whose classes the sample's columns are is the target, with log loss."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "dogs"
+    breeds = ["beagle", "boxer", "pug"]
+    n, m = 45, 9
+    y = np.arange(n + m) % 3
+    ids = [f"{k:016x}" for k in rng.integers(0, 2**62, n + m)]
+    for sub in ("train", "test"):
+        (folder / sub).mkdir(parents=True)
+    for i, ident in enumerate(ids):
+        pixels = rng.integers(0, 60, (6, 6, 3)).astype(np.uint8)
+        pixels[:, :, y[i]] += 150
+        Image.fromarray(pixels).save(folder / ("train" if i < n else "test") / f"{ident}.png")
+    pl.DataFrame({"id": ids[:n], "breed": [breeds[k] for k in y[:n]]}).write_csv(folder / "train.csv")
+    pl.DataFrame({"id": ids[n:], **{b: [1 / 3] * m for b in breeds}}).write_csv(folder / "sample_submission.csv")
+    said, rows = _init_run_submit(tmp_path, folder)
+    assert "target = 'breed' (the sample submission's columns are its classes' probabilities)" in said
+    assert "metric = 'log_loss'" in said
+    assert rows[0] == ["id", *breeds] and [r[0] for r in rows[1:]] == ids[n:]
+    assert all(abs(sum(float(v) for v in r[1:]) - 1) < 1e-4 for r in rows[1:])
