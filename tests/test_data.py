@@ -255,6 +255,11 @@ ERRORS = [
         r"rows must be different rows",
         id="test-ids-overlap-train",
     ),
+    pytest.param(  # the same, test carrying a target column of placeholders (1 where train has 0): not compared
+        Case(test=lambda f: good_train().filter(pl.col("row_id").is_in([8, 3])).with_columns(target=pl.lit(1))),
+        r"2 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\) with the same values",
+        id="test-rows-of-train-with-a-target-placeholder",
+    ),
     pytest.param(
         Case(
             train=col("row_id", [str(i) for i in range(1, 9)]),

@@ -316,7 +316,7 @@ def prepare_competition(
             test = _match_test_names(test, [d.id], "id ")
             _require_column(test, d.id, "test", "data.id")
             _check_unique_ids(test, d.id, "test")
-            _check_test_ids(train, test, d.id)
+            _check_test_ids(train, test, d.id, d.targets)
     splits: list[CodeSplit] = []
     if d.split_codes:  # before the roles' checks: data.drop or data.categorical may name a part
         train, splits = split_train(train, d.split_codes, _warn)
@@ -478,10 +478,11 @@ def _require_column(frame: pl.DataFrame, column: str, role: str, key: str) -> No
         )
 
 
-def _check_test_ids(train: pl.DataFrame, test: pl.DataFrame, column: str) -> None:
+def _check_test_ids(train: pl.DataFrame, test: pl.DataFrame, column: str, targets: Sequence[str] = ()) -> None:
     """Test ids that are also train ids: an error where those ids' test rows repeat their train rows (the test file is
     training rows), a warning where they hold other values. Otto numbers its train and its test rows from 1 each:
-    an id names a row within its own file, and the run, which refused it, goes on (the submission takes test's ids)."""
+    an id names a row within its own file, and the run, which refused it, goes on (the submission takes test's ids).
+    A target column test carries (a placeholder) is not compared."""
     ids_train, ids_test = train.select(column), test.select(column)
     as_text = ids_train.schema != ids_test.schema  # e.g. int in train, text in test: polars cannot join those
     if as_text:
@@ -489,11 +490,11 @@ def _check_test_ids(train: pl.DataFrame, test: pl.DataFrame, column: str) -> Non
     overlap = ids_train.join(ids_test, on=column, how="inner")
     if not overlap.height:
         return
-    shared = [c for c in test.columns if c in train.columns and c != column]
+    shared = [c for c in test.columns if c in train.columns and c != column and c not in targets]
     same = overlap.height
-    if shared:  # compared as text: a column read as int in one file and float in the other still compares
+    if shared:  # a column read as int in one file and float in the other is compared as text
         key = pl.col(column).cast(pl.String) if as_text else pl.col(column)
-        cells = [pl.col(c).cast(pl.String) for c in shared]
+        cells = [pl.col(c) if train.schema[c] == test.schema[c] else pl.col(c).cast(pl.String) for c in shared]
         left = train.select(key, *cells)
         right = test.select(key, *(cell.alias(f"{c}__test") for c, cell in zip(shared, cells, strict=True)))
         joined = left.join(right, on=column, how="inner")
