@@ -1007,6 +1007,17 @@ def infer_spec(
             f"drop = {only_train} (train column(s) the test file lacks: no model can read them for the test rows; "
             "if one is the target, pass --target)"
         )
+    elif seq_id is not None and labels_frame is not train and "test" in data.get("sequences", {}):
+        # the test rows are the test long table's ids, with no column of the labels file: CareerCon's y_train.csv
+        # holds group_id beside the surface, which the run refused (`test lacks feature column(s) 'group_id'`)
+        beside = [c for c in labels_frame.columns if c not in {*targets, id_column, seq_id}]
+        if beside:
+            data["drop"] = beside
+            why.append(
+                f"drop = {beside} (column(s) of {Path(data['train']).name} beside the target: the test rows are the "
+                "test long table's ids, which have none of them; one that groups the sequences (a session, a "
+                "subject) can set [folds] strategy = 'group' and group = it instead)"
+            )
     image_column: str | None = None
     if seq_id is None and has_folders(train_path):  # files named by a column of train, beside it: the images
         named, named_test = labels_frame, test

@@ -138,3 +138,35 @@ def test_the_target_of_an_image_table_is_the_column_whose_classes_the_sample_hea
     assert "metric = 'log_loss'" in said
     assert rows[0] == ["id", *breeds] and [r[0] for r in rows[1:]] == ids[n:]
     assert all(abs(sum(float(v) for v in r[1:]) - 1) < 1e-4 for r in rows[1:])
+
+
+def test_a_labels_file_s_other_columns_are_dropped_for_long_table_sequences(tmp_path: Path) -> None:
+    """CareerCon 2019 (robots' surfaces): X_train.csv / X_test.csv long tables, y_train.csv of series_id, group_id and
+    surface. init kept group_id as a feature, and the run it wrote stopped: `test lacks feature column(s) 'group_id'
+    that train has` (the test rows are the test long table's ids). It is dropped, saying why; test's series ids,
+    counted from 0 as train's, are a warning and the submission's."""
+    rng = np.random.default_rng(2)
+    n, m, steps = 30, 9, 6
+    surfaces = np.array(["concrete", "wood", "carpet"])
+    y = np.arange(n) % 3
+
+    def long(n_ids: int, shift: np.ndarray) -> pl.DataFrame:
+        ids = np.repeat(np.arange(n_ids), steps)
+        values = rng.normal(size=ids.size) + np.repeat(shift, steps)
+        return pl.DataFrame({"series_id": ids, "measurement_number": np.tile(np.arange(steps), n_ids), "x": values})
+
+    folder = tmp_path / "robots"
+    folder.mkdir()
+    long(n, 2.0 * y).write_csv(folder / "X_train.csv")
+    long(m, np.zeros(m)).write_csv(folder / "X_test.csv")
+    labels = {"series_id": np.arange(n), "group_id": rng.integers(0, 5, n), "surface": surfaces[y]}
+    pl.DataFrame(labels).write_csv(folder / "y_train.csv")
+    pl.DataFrame({"series_id": np.arange(m), "surface": "wood"}).write_csv(folder / "sample_submission.csv")
+    out, runs, sub = tmp_path / "competitions", tmp_path / "runs", tmp_path / "submission.csv"
+    said = _cli("init", "robots", "--train", str(folder / "X_train.csv"), "--out", str(out), "--preset", "fast")
+    assert "drop = ['group_id'] (column(s) of y_train.csv beside the target" in said
+    _cli("run", str(out / "robots.toml"), "--runs-root", str(runs), "--only", "lgbm", "--jobs", "1")
+    _cli("submit", str(runs / "robots"), "--model", "lgbm", "--out", str(sub))
+    rows = _rows(sub)
+    assert rows[0] == ["series_id", "surface"] and [r[0] for r in rows[1:]] == [str(i) for i in range(m)]
+    assert {r[1] for r in rows[1:]} <= set(surfaces)
