@@ -170,3 +170,27 @@ def test_a_labels_file_s_other_columns_are_dropped_for_long_table_sequences(tmp_
     rows = _rows(sub)
     assert rows[0] == ["series_id", "surface"] and [r[0] for r in rows[1:]] == [str(i) for i in range(m)]
     assert {r[1] for r in rows[1:]} <= set(surfaces)
+
+
+def test_dates_written_with_utc_after_them_are_read_as_dates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NYC Taxi Fare's pickup_datetime is '2009-06-15 17:26:21 UTC': polars took the first values for datetimes and
+    stopped at the ' UTC' (`could not parse ... as dtype datetime[μs] at column 'pickup_datetime'`), so init and run
+    ended there. The column is read as text, then as dates by '%Y-%m-%d %H:%M:%S UTC'; the ids (the key, a time
+    with 7 decimals) keep their spelling in the submission."""
+    rng = np.random.default_rng(3)
+    n, m = 80, 16
+    seconds = np.sort(rng.integers(0, 10**8, n + m))
+    times = [str(np.datetime64("2009-01-01T00:00:00") + np.timedelta64(int(s), "s")).replace("T", " ") for s in seconds]
+    keys = [f"{t}.{k:07d}" for t, k in zip(times, rng.integers(1, 10**7, n + m), strict=True)]
+    frame = pl.DataFrame({"key": keys, "pickup_datetime": [f"{t} UTC" for t in times], "x": rng.normal(size=n + m)})
+    folder = tmp_path / "taxi"
+    folder.mkdir()
+    frame.head(n).with_columns(fare_amount=pl.Series(rng.gamma(2, 5, n))).write_csv(folder / "train.csv")
+    frame.tail(m).write_csv(folder / "test.csv")
+    pl.DataFrame({"key": keys[n:], "fare_amount": 11.35}).write_csv(folder / "sample_submission.csv")
+    said, rows = _init_run_submit(tmp_path, folder)
+    assert "id = 'key'" in said and "task = 'regression'" in said
+    assert "'pickup_datetime' (e.g. '2009-" in capsys.readouterr().err
+    assert rows[0] == ["key", "fare_amount"] and [r[0] for r in rows[1:]] == keys[n:]
