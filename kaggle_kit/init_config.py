@@ -484,6 +484,14 @@ def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) 
             not_binary = c
     if not_binary is None:
         why.append(f"task = 'multilabel' ({len(targets)} target columns, each holding only 0/1)")
+        ones = frame.select(pl.sum_horizontal(pl.col(targets).cast(pl.Float64))).to_series().drop_nulls()
+        if ones.len() and bool((ones == 1).all()):  # Plant Pathology 2020's healthy, multiple_diseases, rust, scab
+            why.append(
+                f"note: every row holds exactly one 1 across the {len(targets)} targets: one class per row, written a "
+                "column per class. As multilabel each column is fitted apart (its probabilities need not sum to 1); "
+                "for one model over the classes, write the class in one column (pandas: train[targets].idxmax(axis=1)) "
+                "and pass --target with it (multiclass, log loss)"
+            )
         return "multilabel"
     why.append(f"task = 'multiregression' ({len(targets)} target columns; {not_binary!r} holds values besides 0/1)")
     return "multiregression"

@@ -194,3 +194,31 @@ def test_dates_written_with_utc_after_them_are_read_as_dates(
     assert "id = 'key'" in said and "task = 'regression'" in said
     assert "'pickup_datetime' (e.g. '2009-" in capsys.readouterr().err
     assert rows[0] == ["key", "fare_amount"] and [r[0] for r in rows[1:]] == keys[n:]
+
+
+def test_one_hot_targets_are_said_to_be_one_class_per_row(tmp_path: Path) -> None:
+    """Plant Pathology 2020's healthy, multiple_diseases, rust, scab hold exactly one 1 per row: init read a
+    multilabel task without a word, each column fitted apart; a note says how to make it one multiclass target.
+    Targets where a row holds two 1s or none (the toxic comments') get no such note."""
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(4)
+    n, m = 60, 10
+    classes = ["healthy", "rust", "scab"]
+    y = np.arange(n) % 3
+    features = {"id": np.arange(n + m), "x": rng.normal(size=n + m)}
+    pl.DataFrame(features).tail(m).write_csv(tmp_path / "test.csv")
+    pl.DataFrame({"id": np.arange(n, n + m), **{c: [1 / 3] * m for c in classes}}).write_csv(
+        tmp_path / "sample_submission.csv"
+    )
+    for one_hot in (True, False):
+        targets = {c: (y == k).astype(int) for k, c in enumerate(classes)}
+        if not one_hot:
+            targets["rust"] = (y != 0).astype(int)  # rust beside scab: rows with two 1s
+        pl.DataFrame(features).head(n).with_columns(**{c: pl.Series(v) for c, v in targets.items()}).write_csv(
+            tmp_path / "train.csv"
+        )
+        spec, why = infer_spec("plant", tmp_path / "train.csv", preset="fast")
+        assert spec["task"] == "multilabel"
+        noted = [line for line in why if line.startswith("note: every row holds exactly one 1 across the 3 targets")]
+        assert len(noted) == (1 if one_hot else 0), why
