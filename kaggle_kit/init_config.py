@@ -803,6 +803,10 @@ def infer_spec(
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
     test = read_table(test_path, role="test", options=lenient) if test_path else None
     sample = read_table(sample_path, role="sample_submission", options=lenient) if sample_path else None
+    if sample is not None and sample_path and (flags := [c for c, t in sample.schema.items() if t == pl.Boolean]):
+        # Spaceship Titanic's 'False' as the sample spells it (init quoted polars' 'false'); submit writes it so
+        as_written = ReadOptions(lenient=True, keep_text=tuple(flags))
+        sample = read_table(sample_path, role="sample_submission", options=as_written)
     csv_sample = sample_path is not None and sample_path.suffix.lower() not in (".parquet", ".pq")
     sample = _tidy_sample(sample, test, sniff_separator(sample_path) if csv_sample and sample_path else ",")
     why: list[str] = []

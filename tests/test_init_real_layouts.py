@@ -222,3 +222,22 @@ def test_one_hot_targets_are_said_to_be_one_class_per_row(tmp_path: Path) -> Non
         assert spec["task"] == "multilabel"
         noted = [line for line in why if line.startswith("note: every row holds exactly one 1 across the 3 targets")]
         assert len(noted) == (1 if one_hot else 0), why
+
+
+def test_init_quotes_a_sample_s_true_false_labels_as_the_file_spells_them(tmp_path: Path) -> None:
+    """Spaceship Titanic's sample holds `False`: init said `holds labels: ['false']` (polars' spelling of the value it
+    read), which is not what the file, nor the submission, writes."""
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(5)
+    n, m = 40, 8
+    ids = [f"{g:04d}_01" for g in range(1, n + m + 1)]
+    frame = pl.DataFrame({"PassengerId": ids, "Age": rng.normal(30, 9, n + m)})
+    transported = np.array(["True", "False"])[np.arange(n) % 2]
+    frame.head(n).with_columns(Transported=pl.Series(transported)).write_csv(tmp_path / "train.csv")
+    frame.tail(m).write_csv(tmp_path / "test.csv")
+    lines = "".join(f"{i},False\n" for i in ids[n:])
+    (tmp_path / "sample_submission.csv").write_text("PassengerId,Transported\n" + lines)
+    spec, why = infer_spec("spaceship", tmp_path / "train.csv", preset="fast")
+    assert spec["metric"] == "accuracy" and spec["task"] == "binary"
+    assert "metric = 'accuracy' (the sample submission's 'Transported' holds labels: ['False'])" in why
