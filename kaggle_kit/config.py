@@ -1232,7 +1232,10 @@ class CompetitionSpec(_Strict):
         if untreated:
             from .features import TextFeatures
 
-            placed = [(TextFeatures(columns=untreated).to_config(), "(data.text)"), *placed]
+            # several targets: the step's out-of-fold linear model would learn from one of them; its TF-IDF SVD and
+            # statistics stay (a toxic-comments table ran into `learns from the target` on its init's own config)
+            linear = self.task not in MULTI_TARGET_TASKS
+            placed = [(TextFeatures(columns=untreated, linear=linear).to_config(), "(data.text)"), *placed]
         s = self.data.sequences
         if s is not None and s.layout == "streamed" and model.kind in SEQUENCE_KINDS:
             # the net reads its rows' sequences from the run's store

@@ -353,8 +353,8 @@ _INIT_FOLDS = FoldSpec().n_splits
 def _rare_numbers(y: pl.Series, n: int) -> str | None:
     """Why a target of 10+ whole numbers, some held by fewer rows than the 5 folds init writes, is a count to regress:
     as classes it cannot be split in stratified folds (the run would stop), as a number it can (Abalone's Rings)."""
-    counts = y.drop_nulls().value_counts()
-    rare = counts.filter(pl.col("count") < _INIT_FOLDS)
+    counts = y.drop_nulls().value_counts(name="rows")  # named: Bike Sharing's target is 'count', which it clashed with
+    rare = counts.filter(pl.col("rows") < _INIT_FOLDS)
     if n < 10 or rare.is_empty():
         return None
     return (
@@ -384,6 +384,25 @@ def _rows_sum_to_one(sample: pl.DataFrame, preds: list[str]) -> bool:
 def _prediction_columns(sample: pl.DataFrame | None, id_column: str | None) -> list[str]:
     """The sample submission's prediction columns (all but its first column and the id); none without a sample."""
     return [c for c in sample.columns[1:] if c != id_column] if sample is not None else []
+
+
+def _classes_in_sample(
+    frame: pl.DataFrame, sample: pl.DataFrame | None, columns: list[str], id_column: str | None
+) -> list[str]:
+    """The ``columns`` of ``frame`` whose 2+ classes the sample's prediction columns are the probabilities of (Dog
+    Breed Identification's ``beagle``, ``boxer``, ...): where no test table tells the target (an image competition's
+    ``train.csv`` of id and label), they do."""
+    preds = _prediction_columns(sample, id_column)
+    if sample is None or len(preds) < 2:
+        return []
+    found = []
+    for c in columns:
+        levels = frame[c].drop_nulls()
+        if 2 <= levels.n_unique() <= len(preds):
+            labels = set(levels.cast(pl.String).unique().to_list())
+            if _class_probability_prefix(sample, preds, labels) is not None:
+                found.append(c)
+    return found
 
 
 def _levels_of_a_column(frame: pl.DataFrame, names: list[str]) -> bool:
@@ -458,6 +477,14 @@ def _multi_target_task(frame: pl.DataFrame, targets: list[str], why: list[str]) 
             not_binary = c
     if not_binary is None:
         why.append(f"task = 'multilabel' ({len(targets)} target columns, each holding only 0/1)")
+        ones = frame.select(pl.sum_horizontal(pl.col(targets).cast(pl.Float64))).to_series().drop_nulls()
+        if ones.len() and bool((ones == 1).all()):  # Plant Pathology 2020's healthy, multiple_diseases, rust, scab
+            why.append(
+                f"note: every row holds exactly one 1 across the {len(targets)} targets: one class per row, written a "
+                "column per class. As multilabel each column is fitted apart (its probabilities need not sum to 1); "
+                "for one model over the classes, write the class in one column (pandas: train[targets].idxmax(axis=1)) "
+                "and pass --target with it (multiclass, log loss)"
+            )
         return "multilabel"
     why.append(f"task = 'multiregression' ({len(targets)} target columns; {not_binary!r} holds values besides 0/1)")
     return "multiregression"
@@ -769,6 +796,10 @@ def infer_spec(
     sample_path = _sibling(train_path, "sample_submission", "sampleSubmission", "gender_submission")
     test = read_table(test_path, role="test", options=lenient) if test_path else None
     sample = read_table(sample_path, role="sample_submission", options=lenient) if sample_path else None
+    if sample is not None and sample_path and (flags := [c for c, t in sample.schema.items() if t == pl.Boolean]):
+        # Spaceship Titanic's 'False' as the sample spells it (init quoted polars' 'false'); submit writes it so
+        as_written = ReadOptions(lenient=True, keep_text=tuple(flags))
+        sample = read_table(sample_path, role="sample_submission", options=as_written)
     csv_sample = sample_path is not None and sample_path.suffix.lower() not in (".parquet", ".pq")
     sample = _tidy_sample(sample, test, sniff_separator(sample_path) if csv_sample and sample_path else ",")
     why: list[str] = []
@@ -846,9 +877,11 @@ def infer_spec(
         by_name = [c for c in labels_frame.columns if c.lower() in _TARGET_NAMES]
         from_sample = [c for c in _prediction_columns(sample, None) if c in labels_frame.columns]
         not_id = [c for c in labels_frame.columns if c not in (id_column, seq_id)]
+        classes_of = _classes_in_sample(labels_frame, sample, not_id, id_column or id_hint)
         for found, reason in (
             (missing, "the only train column test lacks"),
             (from_sample, "the sample's column"),
+            (classes_of, "the sample submission's columns are its classes' probabilities"),
             (by_name, "its name"),
             (not_id if labels_frame is not train else [], "the labels file's only other column"),
         ):
@@ -936,7 +969,7 @@ def infer_spec(
             why.append(f"task = 'regression' ({n} distinct whole target values, but {sampled})")
         elif task == "multiclass" and n > 50:
             reason = "text labels" if labels else f"the sample submission has a column per class ({len(preds)})"
-            once = int((y.drop_nulls().value_counts()["count"] == 1).sum())
+            once = int((y.drop_nulls().value_counts(name="rows")["rows"] == 1).sum())
             if 2 * once > n:  # a free-text target, or an id: no fold can learn a class it sees once
                 reason += (
                     f"; {once} of them hold one row each, which no fold can learn: check that --target names the "
@@ -979,14 +1012,38 @@ def infer_spec(
             f"drop = {only_train} (train column(s) the test file lacks: no model can read them for the test rows; "
             "if one is the target, pass --target)"
         )
+    elif seq_id is not None and labels_frame is not train and "test" in data.get("sequences", {}):
+        # the test rows are the test long table's ids, with no column of the labels file: CareerCon's y_train.csv
+        # holds group_id beside the surface, which the run refused (`test lacks feature column(s) 'group_id'`)
+        beside = [c for c in labels_frame.columns if c not in {*targets, id_column, seq_id}]
+        if beside:
+            data["drop"] = beside
+            why.append(
+                f"drop = {beside} (column(s) of {Path(data['train']).name} beside the target: the test rows are the "
+                "test long table's ids, which have none of them; one that groups the sequences (a session, a "
+                "subject) can set [folds] strategy = 'group' and group = it instead)"
+            )
     image_column: str | None = None
     if seq_id is None and has_folders(train_path):  # files named by a column of train, beside it: the images
         named, named_test = labels_frame, test
+        # no test table, but the sample lists the test ids (Aerial Cactus: train.csv, train/, test/, the sample):
+        # the test rows are the sample's, where its ids name files as train's do
+        test_table = test_path or (sample_path if test is None else None)
         if id_column is not None and labels_frame[id_column].dtype != pl.String:  # '0007' as `run` spells it
             as_text = ReadOptions(lenient=True, keep_text=(id_column,))
             named = read_table(train_path, role="train", options=as_text)
-            named_test = read_table(test_path, role="test", options=as_text) if test_path else None
+            named_test = read_table(test_table, role="test", options=as_text) if test_table else None
+        elif test_table is not None and test is None:
+            named_test = read_table(test_table, role="test", options=lenient)
         found = find_image_files(train_path, named, named_test, id_column, {*targets, *only_train})
+        if found is not None and test is None and sample_path is not None and named_test is not None:
+            images = found[0]
+            if _names_files(images, named_test, images.get("column") or id_column):
+                data["test"] = str(sample_path.resolve())
+                found[1].append(
+                    f"test = {sample_path.name!r} (no test.* beside {train_path.name}: the sample submission's ids "
+                    f"name the test files in {Path(images.get('test_folder') or images['folder']).name}/)"
+                )
         if found is None and (hint := image_files_hint(train_path, named, id_column, {*targets, *only_train})):
             why.append(hint)
         if found is not None:
@@ -1050,6 +1107,16 @@ def infer_spec(
     why.extend(f"  {line}" for line in resolved.lines())
     build_spec(spec, source=f"the inferred config for {slug!r}")
     return spec, why
+
+
+def _names_files(images: dict[str, Any], table: pl.DataFrame, column: str | None) -> bool:
+    """Whether ``table``'s ``column`` names files of ``images``' test folder (its first rows' values, as
+    ``run`` will name them)."""
+    if column is None or column not in table.columns or not table.height:
+        return False
+    folder = Path(images.get("test_folder") or images["folder"])
+    values = table[column].drop_nulls().head(32).cast(pl.String).to_list()
+    return bool(values) and all((folder / images["pattern"].format(id=v)).is_file() for v in values)
 
 
 def write_config(

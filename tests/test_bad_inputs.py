@@ -234,6 +234,17 @@ def set_value(column: str, where_id: int, value: object) -> Callable[[pl.DataFra
     )
 
 
+def train_row_as_test_row(train_id: int, test_id: int) -> Mutation:
+    """The test row ``test_id`` replaced by the train row ``train_id`` (its id and values, no target)."""
+
+    def mutate(folder: Path) -> None:
+        train, test = pl.read_csv(folder / "train.csv"), pl.read_csv(folder / "test.csv")
+        row = train.filter(pl.col("id") == train_id).select(test.columns)
+        pl.concat([test.filter(pl.col("id") != test_id), row]).write_csv(folder / "test.csv")
+
+    return mutate
+
+
 def symlink_run_folder(folder: Path) -> None:
     """runs/tiny is a link to a folder outside the runs folder (as a downloaded runs archive may hold)."""
     (folder / "outside").mkdir()
@@ -796,8 +807,8 @@ BEFORE_RUN: list[Case] = [
     ),
     Case(
         "test-ids-overlap-train",
-        table("test.csv", set_value("id", 40, 5)),
-        ("1 id(s) in column 'id' appear in both train and test (e.g. 5)",),
+        train_row_as_test_row(5, 40),
+        ("1 id(s) in column 'id' appear in both train and test (e.g. 5) with the same values",),
     ),
     Case(
         "test-dates-in-another-format",  # day and month cannot be told apart: no format is guessed
@@ -1345,6 +1356,14 @@ WARNED: list[Case] = [  # the run goes on (exit 0); each `warning: ...` line nam
         "sample-of-other-length-without-ids",
         chain(config('id = "id"\n', 'drop = ["id"]\n'), table("sample_submission.csv", lambda f: f.head(10))),
         ("sample_submission.csv' lists other rows than data.test: 10 rows against the test file's 12. The run",),
+    ),
+    Case(  # Otto numbers train and test rows from 1 each: the run stopped (`appear in both train and test`)
+        "test-ids-also-train-ids-on-other-rows",
+        table("test.csv", set_value("id", 40, 5)),
+        (
+            "warning: 1 test id(s) in column 'id' are also train ids (e.g. 5), on other rows: each file numbers its "
+            "own rows",
+        ),
     ),
     Case(
         "rare-class-with-the-default-folds",

@@ -90,6 +90,11 @@ def col(name: str, values: list[Any], dtype: Any = None) -> Callable[[pl.DataFra
     return lambda f: f.with_columns(pl.Series(name, values, dtype=dtype))
 
 
+def _as_text_ids(train: pl.DataFrame) -> pl.DataFrame:
+    """Train's rows as test rows (no target), their ids written as text."""
+    return train.drop("target").with_columns(pl.col("row_id").cast(pl.String))
+
+
 CSV = b"row_id,f_num,target\n1,0.5,0\n2,1.5,1\n"
 
 ERRORS = [
@@ -244,14 +249,25 @@ ERRORS = [
         r"the id column 'row_id' of train has 1 missing value",
         id="null-train-id",
     ),
-    pytest.param(
-        Case(test=col("row_id", [101, 8, 3])),
-        r"2 id\(s\) in column 'row_id' appear in both train and test .*the test rows must be different rows",
+    pytest.param(  # test rows 8 and 3 are train's rows 8 and 3: ids and values alike
+        Case(test=lambda f: pl.concat([f.head(1), good_train().drop("target").filter(pl.col("row_id").is_in([8, 3]))])),
+        r"2 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\) with the same values: the test "
+        r"rows must be different rows",
         id="test-ids-overlap-train",
     ),
+    pytest.param(  # the same, test carrying a target column of placeholders (1 where train has 0): not compared
+        Case(test=lambda f: good_train().filter(pl.col("row_id").is_in([8, 3])).with_columns(target=pl.lit(1))),
+        r"2 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\) with the same values",
+        id="test-rows-of-train-with-a-target-placeholder",
+    ),
     pytest.param(
-        Case(train=col("row_id", [str(i) for i in range(1, 9)]), test=col("row_id", ["101", "7", "103"])),
-        r"1 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. '7'\)",
+        Case(
+            train=col("row_id", [str(i) for i in range(1, 9)]),
+            test=lambda f: pl.concat(
+                [f.head(1).with_columns(pl.col("row_id").cast(pl.String)), _as_text_ids(good_train()).slice(6, 1)]
+            ),
+        ),
+        r"1 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. '7'\) with the same values",
         id="text-ids-overlap",
     ),
     # features
@@ -610,6 +626,20 @@ def test_class_labels_become_codes_in_sorted_order(tmp_path: Path) -> None:
     assert np.issubdtype(data.y.dtype, np.integer)
     decoded = np.asarray(data.classes, dtype=object)[data.y]
     assert decoded.tolist() == labels
+
+
+def test_test_ids_numbered_from_1_as_train_s_are_warned_and_read(tmp_path: Path) -> None:
+    """Otto numbers its train rows and its test rows from 1 each: test ids that are train ids on other rows name rows
+    of their own file. It stopped the run (`appear in both train and test ... must be different rows`); now a
+    warning names them and the rows are read (a test row repeating its train row's values is still an error)."""
+    test = good_test().with_columns(pl.Series("row_id", [1, 2, 3]))
+    with pytest.warns(DataWarning) as caught:
+        data = prepare_competition(make_spec(tmp_path), good_train(), test)
+    assert (
+        "3 test id(s) in column 'row_id' are also train ids (e.g. 1), on other rows: each file numbers its own rows, "
+        "as Otto's train and test both count from 1. The run goes on; the submission takes the test file's ids"
+    ) in [str(w.message) for w in caught]
+    assert data.test_ids is not None and data.test_ids.to_list() == [1, 2, 3]
 
 
 def test_class_labels_differing_only_in_case_are_warned_and_kept_apart(tmp_path: Path) -> None:

@@ -463,22 +463,24 @@ def test_errors(call: Callable[[], object], error: type[KitError], match: str) -
         call()
 
 
+@pytest.mark.parametrize("column", ["g", "count"])
 @pytest.mark.parametrize("n_splits", [2, 3])
-def test_a_large_group_is_warned_of_only_beside_groups_much_smaller(n_splits: int) -> None:
+def test_a_large_group_is_warned_of_only_beside_groups_much_smaller(n_splits: int, column: str) -> None:
     """2-fold group folds train on about half the rows each: 'fewer than half of them' had warned of a group of 10% of
-    the rows. The group named is the largest of the fold that trains on fewest rows."""
+    the rows. The group named is the largest of the fold that trains on fewest rows. A group column named 'count'
+    (Bike Sharing's) crashed the run (polars' value_counts names its column so)."""
     from kaggle_kit.config import build_spec
     from kaggle_kit.readers.competition import prepare_competition
     from kaggle_kit.runtime.runner import _warn_large_group, resolve_folds
 
     def warned(groups: list[int]) -> list[str]:
         n = len(groups)
-        frame = pl.DataFrame({"a": np.arange(n) % 7, "g": groups, "y": np.arange(n) % 2})
+        frame = pl.DataFrame({"a": np.arange(n) % 7, column: groups, "y": np.arange(n) % 2})
         data = {"train": "t.csv", "target": "y"}
         logreg = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
         spec = build_spec(
             {"name": "g", "task": "binary", "metric": "roc_auc", "data": data, "models": [logreg],
-             "folds": {"n_splits": n_splits, "strategy": "group", "group": "g"}}
+             "folds": {"n_splits": n_splits, "strategy": "group", "group": column}}
         )  # fmt: skip
         competition = prepare_competition(spec, frame, None)
         with warnings.catch_warnings(record=True) as caught:
@@ -489,7 +491,7 @@ def test_a_large_group_is_warned_of_only_beside_groups_much_smaller(n_splits: in
     even = [g for g in range(11) for _ in range(10 if g in (5, 9) else 9)]  # 101 rows, 11 groups of 9 or 10
     assert warned(even) == []
     (line,) = warned([0] * 70 + [g for g in range(1, 11) for _ in range(3)])  # one group holds 70 of 100 rows
-    assert line.startswith("folds.group: the group 0 of column 'g' holds 70 of the 100 training rows (70%)")
+    assert line.startswith(f"folds.group: the group 0 of column {column!r} holds 70 of the 100 training rows (70%)")
 
 
 def test_the_fold_training_on_the_fewest_rows_is_found_in_any_repeat() -> None:

@@ -34,6 +34,8 @@ DATE_FORMATS: tuple[tuple[str, str], ...] = (
     ("%B %d %Y", rf"{_MONTH} \d{{1,2}} \d{{4}}"),
     ("%d-%B-%Y", rf"\d{{1,2}}-{_MONTH}-\d{{4}}"),
     ("%d-%B-%y", rf"\d{{1,2}}-{_MONTH}-\d{{2}}"),
+    # ISO, which polars reads itself but for a time zone's name after it (NYC Taxi Fare's '2009-06-15 17:26:21 UTC')
+    ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
 )
 #: a time of day after the date (a space between): (format, regex)
 TIMES: tuple[tuple[str, str], ...] = (
@@ -41,6 +43,7 @@ TIMES: tuple[tuple[str, str], ...] = (
     (" %H:%M", r" \d{1,2}:\d{2}"),
     (" %I:%M:%S %p", r" \d{1,2}:\d{2}:\d{2} [AaPp][Mm]"),
     (" %I:%M %p", r" \d{1,2}:\d{2} [AaPp][Mm]"),
+    (" %H:%M:%S UTC", r" \d{1,2}:\d{2}:\d{2} UTC"),
 )
 #: a value must look like one of the formats' dates before any format is tried on the column
 _DATE_LIKE = (

@@ -63,6 +63,9 @@ SEPARATORS = (",", ";", "\t", "|")
 _MIXED_DATES = re.compile(
     r"conversion from `str` to `(?:time|date|datetime)[^`]*` failed in column '(.*?)' for \d+ out of", re.DOTALL
 )
+#: polars' other words for it, where a column's first values took a datetime pattern that a later value breaks
+#: (NYC Taxi Fare's ``2009-06-15 17:26:21 UTC``: "could not parse ... as dtype `datetime[μs]` at column ...")
+_UNPARSED_DATES = re.compile(r"could not parse `[^`]*` as dtype `(?:time|date|datetime)[^`]*` at column '(.*?)'")
 #: the most such columns read again as text, one retry each
 _MIXED_DATES_MAX = 50
 
@@ -393,8 +396,8 @@ def _parse_times_as_text_where_mixed(parse: Any) -> pl.DataFrame:
     for _ in range(_MIXED_DATES_MAX):
         try:
             return parse(as_text)
-        except pl.exceptions.InvalidOperationError as exc:
-            found = _MIXED_DATES.search(str(exc))
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+            found = _MIXED_DATES.search(str(exc)) or _UNPARSED_DATES.search(str(exc))
             if found is None or found.group(1) in as_text:
                 raise
             as_text[found.group(1)] = pl.String

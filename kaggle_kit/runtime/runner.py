@@ -249,7 +249,8 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     # about half the rows each, and had been warned of whatever the groups
     if fewest >= n * (folds.n_splits - 1) / folds.n_splits / 2:
         return
-    top = data.train[column].gather(folds.train_valid(*smallest)[1]).value_counts(sort=True).row(0)  # in that fold
+    in_fold = data.train[column].gather(folds.train_valid(*smallest)[1])
+    top = in_fold.value_counts(sort=True, name="rows").row(0)  # named: a group column 'count' clashed with 'count'
     warnings.warn(
         f"folds.group: the group {top[0]!r} of column {column!r} holds {top[1]} of the {n} training rows "
         f"({top[1] / n:.0%}), so the fold that validates it trains on {fewest} rows: its score and its OOF "
