@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -312,6 +313,30 @@ def test_run_spec_accepts_ray_settings_and_round_trips() -> None:
     assert 'executor = "ray"' in spec.to_toml() and "gpus_per_task = 0.25" in spec.to_toml()
 
 
+@pytest.mark.parametrize("form", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}"])
+def test_ray_address_where_nothing_listens_is_refused_at_once(form: str) -> None:
+    """Ray retried such an address for minutes (no answer after 120 s, printing `Failed to connect to GCS`): the
+    run hung. Now nothing is handed to ray.init and the error names the address."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.runtime.ray_executor import connect
+
+    with socket.socket() as s:  # a port nothing listens on (bound, then freed)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = form.format(port=port)
+
+    def hangs(**_: object) -> None:
+        raise AssertionError("ray.init was called: it retries an unreachable address for minutes")
+
+    ray = SimpleNamespace(is_initialized=lambda: False, init=hangs)
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"cannot connect to the Ray cluster at run.ray_address = '{address}' "
+                       rf"\(nothing answers at 127.0.0.1:{port}: .*\); start it \(`ray start --head`\)"):  # fmt: skip
+        connect(ray, address, 1, print)
+    assert time.perf_counter() - start < 5
+
+
 def test_ray_missing_gives_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     spec = _spec(tmp_path)
@@ -421,6 +446,18 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
     # model is tried again
     again = run(spec, runs_root=tmp_path / "ray", only=["xgb"], progress=None, record_history=False)
     assert again.fitted == 0 and again.reused == 6
+
+
+def test_ray_pseudo_labelled_folds_equal_a_sequential_runs(tmp_path: Path, local_ray) -> None:
+    """A pseudo-labelled fold reads its rows from the run store, which a Ray task's scratch store did not hold: the
+    run ended with `the pseudo labels '/tmp/kaggle-kit-fold-.../r0_f0.npz' cannot be read`. The driver hands them."""
+    spec = _spec(tmp_path, pseudo_label={"source": "xgb", "threshold": 0.9})
+    sequential = run(spec, runs_root=tmp_path / "seq", progress=None, record_history=False)
+    on_ray = run(spec, runs_root=tmp_path / "ray", executor="ray", progress=None, record_history=False)
+    assert {m.name: m.status for m in on_ray.models} == {"baseline": "ok", "xgb": "ok", "xgb@pl1": "ok"}
+    assert _oof_bytes(on_ray.run_dir, "xgb@pl1") == _oof_bytes(sequential.run_dir, "xgb@pl1")
+    pseudo = RunStore(on_ray.run_dir).read_predictions("xgb@pl1", "test").drop("id").to_numpy().tobytes()
+    assert pseudo == RunStore(sequential.run_dir).read_predictions("xgb@pl1", "test").drop("id").to_numpy().tobytes()
 
 
 def test_ray_fold_warnings_reach_the_caller_once(tmp_path: Path, local_ray) -> None:

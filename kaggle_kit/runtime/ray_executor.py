@@ -21,6 +21,7 @@ import io
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -102,13 +103,23 @@ def _worker_context(
 
 
 def _fit_remote(
-    fit: FitFold, spec: CompetitionSpec, shared: list[Any], device: str, threads: int, gpu_share: float, task: Task
+    fit: FitFold,
+    spec: CompetitionSpec,
+    shared: list[Any],
+    device: str,
+    threads: int,
+    gpu_share: float,
+    task: Task,
+    inputs: dict[str, bytes],
 ) -> tuple[FoldResult, dict[str, bytes], tuple[Caught, ...]]:  # pragma: no cover - runs in Ray workers
-    """Fit one task into a temporary store and return its fold folder's files (the driver writes them), and the
-    warnings the fit raised (the driver warns them: :mod:`.relay`)."""
+    """Fit one task into a temporary store holding ``inputs`` (:func:`store_inputs`) and return its fold folder's
+    files (the driver writes them), and the warnings the fit raised (the driver warns them: :mod:`.relay`)."""
     ctx = replace(_worker_context(spec, shared, device, threads), gpu_share=gpu_share)
     scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
     try:
+        for name, blob in inputs.items():
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            (scratch / name).write_bytes(blob)
         store = RunStore(scratch)
         result, caught = recording(fit, replace(ctx, store=store), task)
         folder = store.fold_dir(task.model.name, task.key, task.repeat, task.fold)
@@ -116,6 +127,18 @@ def _fit_remote(
         return result, files, caught
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def store_inputs(fit: FitFold, store: RunStore, task: Task) -> dict[str, bytes]:
+    """The run-store files ``fit`` reads for ``task`` besides the data (a pseudo-labelled fold's rows: its
+    ``reads_from_store``), by their paths relative to the store's root: the task's scratch store gets them. Without
+    them, a pseudo-labelled fold on Ray found no file and its StoreError ended the run."""
+    reads = getattr(fit, "reads_from_store", None)
+    if reads is None:
+        return {}
+    root = Path(store.root)
+    files = [Path(path) for path in reads(store, task)]
+    return {str(path.relative_to(root)): path.read_bytes() for path in files if path.is_file()}
 
 
 def store_shipped(store: RunStore, result: FoldResult, files: dict[str, bytes]) -> FoldResult:
@@ -145,14 +168,35 @@ def connect(ray: Any, address: str | None, local_cpus: int, say: Progress) -> bo
     if address is None:
         ray.init(address="local", num_cpus=local_cpus, **options)
         return True
+    fix = "start it (`ray start --head`), or leave ray_address unset to start a local Ray"
+    if (why := unreachable(address)) is not None:
+        raise ConfigError(f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({why}); {fix}")
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError) as exc:
         raise ConfigError(
-            f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({exc}); start it "
-            "(`ray start --head`), or leave ray_address unset to start a local Ray"
+            f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({exc}); {fix}"
         ) from None
     return True
+
+
+#: seconds a cluster's address may take to accept a connection before the run says it cannot be reached
+CONNECT_TIMEOUT = 10.0
+
+
+def unreachable(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """Why nothing listens at ``address`` (``host:port`` or ``ray://host:port``), or None (it accepts connections;
+    ``auto`` and other forms are left to Ray). Ray retries an address where nothing listens for minutes, printing
+    `Failed to connect to GCS` every few seconds (seen: no answer after 120 s): a run must say so instead."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"nothing answers at {hostport}: {exc.strerror or exc}"
 
 
 def _check_capacity(ray: Any, needs: dict[str, TaskResources], where: str) -> None:
@@ -189,7 +233,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         for t in tasks:
             res = needs[t.model.name]
             ref = remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
-                fit, ctx.spec, shared, ctx.device, ctx.threads, gpu_share(res), t
+                fit, ctx.spec, shared, ctx.device, ctx.threads, gpu_share(res), t, store_inputs(fit, ctx.store, t)
             )
             running[ref] = t
         say(f"submitted {len(tasks)} task(s) to {where} ({_describe(needs)})")
