@@ -22,7 +22,7 @@ from kaggle_kit.errors import ConfigError
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.runtime import threads
-from kaggle_kit.runtime.executors import Context, Job, Task, execute
+from kaggle_kit.runtime.executors import Context, Job, Task, execute, run_tasks
 from kaggle_kit.runtime.pool import SCRIPT_RERAN_EXIT, WorkerDied, WorkerPool
 from kaggle_kit.runtime.ray_executor import TaskResources, gpu_share, task_resources
 from kaggle_kit.runtime.runner import RunSession, resolve_folds, run
@@ -645,6 +645,42 @@ def test_ray_workers_start_with_the_thread_variables(tmp_path: Path, local_ray) 
         local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert [(r.threads, r.score) for r in seen] == [(1, 1.0)] * 3
     assert [r.predict_seconds for r in seen] == [1.0] * 3  # a Ray task's share is what it asks Ray for (no GPU: 1)
+
+
+def _slow_fit(ctx: Context, task: Task) -> FoldResult:
+    """A fold that would take a minute."""
+    time.sleep(60)
+    return _probe_fit(ctx, task)
+
+
+@pytest.mark.parametrize("limit", ["deadline", "max_seconds"])
+def test_ray_honours_the_time_limit(tmp_path: Path, local_ray, limit: str) -> None:
+    """Ray was handed every task and ran it to its end, the deadline (and a probe's max_seconds) ignored: a time
+    limited search ran past its limit by a fold's whole fit. Now as many tasks start as the local Ray runs at once
+    (2), none starts after the limit, and one still running at its limit is cancelled, recorded as stopped, its fold
+    not in the store."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    seconds = 4.0
+    own = seconds if limit == "max_seconds" else None
+    tasks = [Task(spec.models[0], "k", r, k, max_seconds=own, start_within=own) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    deadline = time.monotonic() + seconds if limit == "deadline" else None
+    job = Job(ctx, in_memory=False, jobs=2, executor="ray", deadline=deadline)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        start = time.perf_counter()
+        outcomes = run_tasks(tasks, job, _slow_fit, lambda _m: None)
+        took = time.perf_counter() - start
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert took < seconds + 10, took  # not the minute of a slow fold
+    assert outcomes.errors == {}
+    assert sorted(t.fold for t, _ in outcomes.stopped) == [0, 1]  # fold 2 never started
+    assert [store.finished("xgb", "k", 0, k) for k in range(3)] == [None] * 3
 
 
 def test_cli_run_options_reach_the_run_settings() -> None:

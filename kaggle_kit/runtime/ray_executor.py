@@ -23,6 +23,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from ..config import CompetitionSpec
 from ..errors import ConfigError, KitError
 from ..metrics import get_metric
 from ..models import make_adapter
-from .executors import Context, FitFold, Job, Outcomes, Progress, Task
+from .executors import Context, FitFold, Job, Outcomes, Progress, Task, task_limit
 from .relay import Caught, recording, relayed_by, warn_again
 from .store import FoldResult, RunStore
 from .threads import thread_env
@@ -213,7 +214,14 @@ def _check_capacity(ray: Any, needs: dict[str, TaskResources], where: str) -> No
 
 
 def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, say: Progress) -> None:
-    """Submit every task to Ray, write each finished fold into the store, record failures as the pool does."""
+    """Submit the tasks to Ray, write each finished fold into the store, record failures as the pool does.
+
+    Without a time limit every task is submitted at once (Ray queues what the cluster cannot run yet). With one
+    (``job.deadline``, a task's ``max_seconds`` or ``start_within``) only as many as the cluster can run at once are
+    submitted, so that a task's submission is its start: none is submitted after the deadline, and one still running
+    at its limit is cancelled (its worker ended), its fold not written, as the local pool stops its workers. Ray had
+    been handed every task and ran them all, however long past the limit.
+    """
     ray = import_ray()
     ctx = job.context
     models = {t.model.name: t.model for t in tasks}
@@ -229,49 +237,113 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         shared = [ray.put(ctx.data), ray.put(ctx.folds)]  # nested in a list: workers fetch them once, not per task
         remote = ray.remote(_fit_remote)
         env = {"env_vars": thread_env(ctx.threads)}
-        running: dict[Any, Task] = {}
-        for t in tasks:
+
+        def submit(t: Task) -> Any:
             res = needs[t.model.name]
-            ref = remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
+            return remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
                 fit, ctx.spec, shared, ctx.device, ctx.threads, gpu_share(res), t, store_inputs(fit, ctx.store, t)
             )
-            running[ref] = t
-        say(f"submitted {len(tasks)} task(s) to {where} ({_describe(needs)})")
-        _collect(ray, running, ctx, outcomes)
+
+        timed = job.deadline is not None or any(t.max_seconds is not None or t.start_within is not None for t in tasks)
+        slots = _slots(ray, needs) if timed else len(tasks)
+        say(f"submitting {len(tasks)} task(s) to {where} ({_describe(needs)})")
+        _collect(ray, tasks, submit, slots, job, outcomes, timed)
     finally:
         if started:
             ray.shutdown()
 
 
-def _collect(ray: Any, running: dict[Any, Task], ctx: Context, outcomes: Outcomes) -> None:
+def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
+    """How many of the tasks the cluster runs at once (by CPUs: the local Ray has ``jobs x threads``)."""
+    widest = max(res.num_cpus for res in needs.values())
+    return max(1, int(ray.cluster_resources().get("CPU", 1.0) // widest))
+
+
+def _collect(
+    ray: Any,
+    tasks: list[Task],
+    submit: Any,
+    slots: int,
+    job: Job,
+    outcomes: Outcomes,
+    timed: bool,
+) -> None:
+    """Keep up to ``slots`` tasks submitted; store each finished fold; with ``timed``, honour the time limits as
+    :func:`~kaggle_kit.runtime.executors.run_in_pool` does (a task's submission is its start)."""
+    ctx = job.context
     warned: set[Caught] = set()  # each warning of the tasks once
+    queue = list(tasks)
+    running: dict[Any, tuple[Task, float]] = {}
+    began = time.monotonic()
     try:
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1)
+        while queue or running:
+            queue = [t for t in queue if t.model.name not in outcomes.errors]  # a failed model's folds: skipped
+            now = time.monotonic()
+            if job.deadline is not None and now >= job.deadline:
+                queue = []  # the time is up: nothing more starts
+            queue = [t for t in queue if t.start_within is None or now - began < t.start_within]
+            while queue and len(running) < slots:
+                task = queue.pop(0)
+                running[submit(task)] = (task, time.monotonic())
+                if timed:
+                    outcomes.started(task, ctx.threads)
+                    outcomes.peak = max(outcomes.peak, len(running))
+            if not running:
+                continue
+            limits = [task_limit(t, at, job.deadline) for t, at in running.values()]
+            ends = [limit for limit in limits if limit is not None]
+            timeout = max(0.0, min(ends) - time.monotonic()) + 0.01 if ends else None
+            done, _ = ray.wait(list(running), num_returns=1, timeout=timeout)
             for ref in done:
-                task = running.pop(ref)
-                failure: BaseException | None = None
-                caught: tuple[Caught, ...] = ()
-                try:
-                    result, files, caught = ray.get(ref)
-                except ray.exceptions.TaskCancelledError:
-                    continue  # a fold of a model that had already failed
-                except ray.exceptions.RayTaskError as err:  # the task raised: judge it by its own exception
-                    failure = err.cause if isinstance(err.cause, BaseException) else err
-                except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost)
-                    failure = err
-                warn_again(caught or relayed_by(failure), warned)  # a failed fold's, on its exception
-                if failure is None:
-                    outcomes.record(task, store_shipped(ctx.store, result, files), None)
-                    continue
-                if not isinstance(failure, KitError):  # a failed model: cancel its other folds, carry on
-                    for other, t in running.items():
-                        if t.model.name == task.model.name:
-                            ray.cancel(other)
-                outcomes.record(task, None, failure)  # raises a KitError: the run stops
+                task, _ = running.pop(ref)
+                _take(ray, ref, task, running, ctx, outcomes, warned)
+            _stop_overrunning(ray, running, job, outcomes)
     finally:
         for ref in running:  # a KitError or an interrupt: nothing left should keep running on the cluster
-            ray.cancel(ref)
+            ray.cancel(ref, force=True)
+
+
+def _take(
+    ray: Any,
+    ref: Any,
+    task: Task,
+    running: dict[Any, tuple[Task, float]],
+    ctx: Context,
+    outcomes: Outcomes,
+    warned: set[Caught],
+) -> None:
+    """Store a finished task's fold, or record its failure (a failed model's other running folds cancelled)."""
+    failure: BaseException | None = None
+    caught: tuple[Caught, ...] = ()
+    try:
+        result, files, caught = ray.get(ref)
+    except ray.exceptions.TaskCancelledError:
+        return  # a fold of a model that had already failed
+    except ray.exceptions.RayTaskError as err:  # the task raised: judge it by its own exception
+        failure = err.cause if isinstance(err.cause, BaseException) else err
+    except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost)
+        failure = err
+    warn_again(caught or relayed_by(failure), warned)  # a failed fold's, on its exception
+    if failure is None:
+        outcomes.record(task, store_shipped(ctx.store, result, files), None)
+        return
+    if not isinstance(failure, KitError):  # a failed model: cancel its other folds, carry on
+        for other, (t, _) in running.items():
+            if t.model.name == task.model.name:
+                ray.cancel(other)
+    outcomes.record(task, None, failure)  # raises a KitError: the run stops
+
+
+def _stop_overrunning(ray: Any, running: dict[Any, tuple[Task, float]], job: Job, outcomes: Outcomes) -> None:
+    """Cancel the tasks running past their limit (their worker ended: a fold mid-fit is in no store)."""
+    now = time.monotonic()
+    for ref, (task, at) in list(running.items()):
+        limit = task_limit(task, at, job.deadline)
+        if limit is None or now < limit:
+            continue
+        del running[ref]
+        ray.cancel(ref, force=True)
+        outcomes.stop(task, now - at)
 
 
 def _describe(needs: dict[str, TaskResources]) -> str:
