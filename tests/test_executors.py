@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -681,6 +682,35 @@ def test_ray_honours_the_time_limit(tmp_path: Path, local_ray, limit: str) -> No
     assert outcomes.errors == {}
     assert sorted(t.fold for t, _ in outcomes.stopped) == [0, 1]  # fold 2 never started
     assert [store.finished("xgb", "k", 0, k) for k in range(3)] == [None] * 3
+
+
+def _crashing_fit(ctx: Context, task: Task) -> FoldResult:
+    """Fold 2's worker is killed (as for memory); each attempt leaves a line in the competition's crashes.txt."""
+    if task.fold == 1:
+        with open(Path(ctx.spec.base_dir) / "crashes.txt", "a") as attempts:  # the competition folder (tmp_path)
+            attempts.write("attempt\n")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _probe_fit(ctx, task)
+
+
+def test_ray_worker_killed_mid_fold_fails_its_model_once_naming_the_fold(tmp_path: Path, local_ray) -> None:
+    """Ray retried a task whose worker died 3 times (4 fits as long, to the same end) and the model's error did not
+    say which fold: `WorkerCrashedError: The worker died unexpectedly ...`. Now as in the local pool."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray" / "run")
+    store.save_folds(folds, data.train_ids)
+    tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        outcomes = run_tasks(tasks, Job(ctx, in_memory=False, jobs=2, executor="ray"), _crashing_fit, lambda _m: None)
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert outcomes.errors["xgb"].startswith("WorkerDied (repeat 0 fold 2/3): the Ray worker fitting it ended (Worker")
+    assert (tmp_path / "crashes.txt").read_text() == "attempt\n"  # once: not retried
+    assert store.finished("xgb", "k", 0, 1) is None
 
 
 def test_cli_run_options_reach_the_run_settings() -> None:

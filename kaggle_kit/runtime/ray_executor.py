@@ -35,6 +35,7 @@ from ..errors import ConfigError, KitError
 from ..metrics import get_metric
 from ..models import make_adapter
 from .executors import Context, FitFold, Job, Outcomes, Progress, Task, task_limit
+from .pool import WorkerDied
 from .relay import Caught, recording, relayed_by, warn_again
 from .store import FoldResult, RunStore
 from .threads import thread_env
@@ -240,7 +241,10 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
 
         def submit(t: Task) -> Any:
             res = needs[t.model.name]
-            return remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
+            # max_retries=0: a worker that died (killed for memory, a library's crash) fails its model as in the
+            # local pool; Ray ran such a task 3 more times, each as long, to the same end
+            options = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus, "runtime_env": env, "max_retries": 0}
+            return remote.options(**options).remote(
                 fit, ctx.spec, shared, ctx.device, ctx.threads, gpu_share(res), t, store_inputs(fit, ctx.store, t)
             )
 
@@ -321,8 +325,9 @@ def _take(
         return  # a fold of a model that had already failed
     except ray.exceptions.RayTaskError as err:  # the task raised: judge it by its own exception
         failure = err.cause if isinstance(err.cause, BaseException) else err
-    except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost)
-        failure = err
+    except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost): the error names the fold
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        failure = WorkerDied(f"the Ray worker fitting it ended ({type(err).__name__}: {first})")
     warn_again(caught or relayed_by(failure), warned)  # a failed fold's, on its exception
     if failure is None:
         outcomes.record(task, store_shipped(ctx.store, result, files), None)
