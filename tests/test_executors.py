@@ -713,6 +713,44 @@ def test_ray_worker_killed_mid_fold_fails_its_model_once_naming_the_fold(tmp_pat
     assert store.finished("xgb", "k", 0, 1) is None
 
 
+def test_ray_tasks_read_streamed_images_through_the_run_folders_cache(tmp_path: Path, local_ray) -> None:
+    """The driver decodes the run's image cache before any fit; each Ray task decoded every image again into a
+    cache in its scratch store (the time of a decode and a full copy of the cache in the node's /tmp per task).
+    Called here in the driver's process, so that its decodes are counted."""
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    from kaggle_kit.readers.image_stream import decode_count
+    from kaggle_kit.runtime.fold_fit import fit_fold
+    from kaggle_kit.runtime.ray_executor import _fit_remote
+
+    (tmp_path / "images").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8), mode="L").save(tmp_path / "images" / f"{i}.png")
+    pl.DataFrame({"id": range(18), "label": [0, 1] * 9}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": range(18, 24)}).write_csv(tmp_path / "test.csv")
+    cnn = {"image_shape": [8, 8, 1], "channels": [2], "epochs": 1, "batch_size": 8}
+    spec = build_spec(
+        _raw(
+            data={"train": "train.csv", "test": "test.csv", "id": "id", "target": "label",
+                  "images": {"folder": "images", "channels": 1, "mode": "stream"}},
+            models=[{"name": "cnn", "kind": "cnn", "params": cnn}],
+        ),
+        base_dir=tmp_path,
+    )  # fmt: skip
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "run")
+    data.images.cached_in(store.root).open_cache()  # as the driver does before any fit  # type: ignore[union-attr]
+    shared = [local_ray.put(data), local_ray.put(folds)]
+    before = decode_count()
+    task = Task(spec.models[0], "k", 0, 0)
+    result, files, _ = _fit_remote(fit_fold, spec, shared, "cpu", 1, 1.0, task, {}, str(store.root))
+    assert decode_count() == before  # not one image decoded again
+    assert result.n_valid == 6 and "valid.npy" in files and "model.pt" in files
+
+
 def test_cli_run_options_reach_the_run_settings() -> None:
     from kaggle_kit.cli import build_parser
     from kaggle_kit.runtime.runner import _run_settings

@@ -113,10 +113,20 @@ def _fit_remote(
     gpu_share: float,
     task: Task,
     inputs: dict[str, bytes],
-) -> tuple[FoldResult, dict[str, bytes], tuple[Caught, ...]]:  # pragma: no cover - runs in Ray workers
+    run_root: str | None = None,
+) -> tuple[FoldResult, dict[str, bytes], tuple[Caught, ...]]:
     """Fit one task into a temporary store holding ``inputs`` (:func:`store_inputs`) and return its fold folder's
-    files (the driver writes them), and the warnings the fit raised (the driver warns them: :mod:`.relay`)."""
+    files (the driver writes them), and the warnings the fit raised (the driver warns them: :mod:`.relay`).
+
+    Streamed images are read through the run folder's cache (``run_root``, decoded by the driver before any fit)
+    where this node sees it; else each task decoded every image into its scratch store again (time, and a full copy
+    of the cache in the node's temporary folder per running task)."""
     ctx = replace(_worker_context(spec, shared, device, threads), gpu_share=gpu_share)
+    images = ctx.data.images
+    if images is not None and images.cache and run_root is not None:
+        cached = images.cached_in(Path(run_root)).cache_path
+        if cached is not None and cached.is_file():
+            ctx = replace(ctx, images_root=Path(run_root))
     scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
     try:
         for name, blob in inputs.items():
@@ -238,6 +248,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         shared = [ray.put(ctx.data), ray.put(ctx.folds)]  # nested in a list: workers fetch them once, not per task
         remote = ray.remote(_fit_remote)
         env = {"env_vars": thread_env(ctx.threads)}
+        run_root = str(ctx.store.root.resolve())  # its image cache, where a task's node sees it
 
         def submit(t: Task) -> Any:
             res = needs[t.model.name]
@@ -245,7 +256,15 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
             # local pool; Ray ran such a task 3 more times, each as long, to the same end
             options = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus, "runtime_env": env, "max_retries": 0}
             return remote.options(**options).remote(
-                fit, ctx.spec, shared, ctx.device, ctx.threads, gpu_share(res), t, store_inputs(fit, ctx.store, t)
+                fit,
+                ctx.spec,
+                shared,
+                ctx.device,
+                ctx.threads,
+                gpu_share(res),
+                t,
+                store_inputs(fit, ctx.store, t),
+                run_root,
             )
 
         timed = job.deadline is not None or any(t.max_seconds is not None or t.start_within is not None for t in tasks)
