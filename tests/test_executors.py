@@ -713,6 +713,21 @@ def test_ray_worker_killed_mid_fold_fails_its_model_once_naming_the_fold(tmp_pat
     assert store.finished("xgb", "k", 0, 1) is None
 
 
+def test_ray_workers_that_cannot_import_a_module_stop_the_run(tmp_path: Path, local_ray) -> None:
+    """A fit function the workers cannot import (as kaggle_kit missing on a cluster's node): every model had failed,
+    each with Ray's deserialisation traceback as its error (`RaySystemError: System error: No module named ...`)."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    job = Job(ctx, in_memory=False, jobs=2, executor="ray")
+    with pytest.raises(ConfigError, match=r"a Ray worker cannot import 'test_executors', which the tasks need: inst"):
+        run_tasks(tasks, job, _probe_fit, lambda _m: None)  # this module, not shipped by value
+
+
 def test_ray_tasks_read_streamed_images_through_the_run_folders_cache(tmp_path: Path, local_ray) -> None:
     """The driver decodes the run's image cache before any fit; each Ray task decoded every image again into a
     cache in its scratch store (the time of a decode and a full copy of the cache in the node's /tmp per task).

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -344,9 +345,10 @@ def _take(
         return  # a fold of a model that had already failed
     except ray.exceptions.RayTaskError as err:  # the task raised: judge it by its own exception
         failure = err.cause if isinstance(err.cause, BaseException) else err
+        if isinstance(failure, ray.exceptions.RayError):  # Ray's own, as the worker unpickled the task's arguments
+            failure = _system_failure(failure)
     except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost): the error names the fold
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        failure = WorkerDied(f"the Ray worker fitting it ended ({type(err).__name__}: {first})")
+        failure = _system_failure(err)
     warn_again(caught or relayed_by(failure), warned)  # a failed fold's, on its exception
     if failure is None:
         outcomes.record(task, store_shipped(ctx.store, result, files), None)
@@ -356,6 +358,20 @@ def _take(
             if t.model.name == task.model.name:
                 ray.cancel(other)
     outcomes.record(task, None, failure)  # raises a KitError: the run stops
+
+
+def _system_failure(err: BaseException) -> BaseException:
+    """What a Ray error that is no exception of the task's own says: a module the worker cannot import stops the run
+    (every task would fail alike: kaggle_kit missing on a node, each model failed with Ray's traceback as its error);
+    else the worker died, which fails the fold's model (the error names the fold, as the pool's)."""
+    text = str(err).strip()
+    if (missing := re.search(r"No module named '([^']+)'", text)) is not None:
+        return ConfigError(
+            f"a Ray worker cannot import {missing.group(1)!r}, which the tasks need: install kaggle_kit (with the "
+            "model libraries, as on this machine) on every node of the Ray cluster, or leave run.ray_address unset"
+        )
+    first = text.splitlines()[0] if text else ""
+    return WorkerDied(f"the Ray worker fitting it ended ({type(err).__name__}: {first})")
 
 
 def _stop_overrunning(ray: Any, running: dict[Any, tuple[Task, float]], job: Job, outcomes: Outcomes) -> None:
