@@ -654,6 +654,24 @@ def _slow_fit(ctx: Context, task: Task) -> FoldResult:
     return _probe_fit(ctx, task)
 
 
+@pytest.mark.parametrize(
+    ("have", "needs", "slots"),
+    [
+        ({"CPU": 8.0}, [(2.0, 0.0)], 4),
+        ({"CPU": 8.0, "GPU": 1.0}, [(1.0, 1.0)], 1),  # by CPUs it was 8: 7 waiting for the GPU, their limits running
+        ({"CPU": 8.0, "GPU": 2.0}, [(1.0, 0.5), (2.0, 0.0)], 4),
+        ({"CPU": 1.0}, [(4.0, 0.0)], 1),
+    ],
+)
+def test_ray_tasks_at_once_under_a_time_limit(have: dict[str, float], needs: list[tuple[float, float]], slots: int):
+    from types import SimpleNamespace
+
+    from kaggle_kit.runtime.ray_executor import _slots
+
+    cluster = SimpleNamespace(cluster_resources=lambda: have)
+    assert _slots(cluster, {str(i): TaskResources(c, g) for i, (c, g) in enumerate(needs)}) == slots
+
+
 @pytest.mark.parametrize("limit", ["deadline", "max_seconds"])
 def test_ray_honours_the_time_limit(tmp_path: Path, local_ray, limit: str) -> None:
     """Ray was handed every task and ran it to its end, the deadline (and a probe's max_seconds) ignored: a time

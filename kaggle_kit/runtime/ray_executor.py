@@ -278,9 +278,14 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
 
 
 def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
-    """How many of the tasks the cluster runs at once (by CPUs: the local Ray has ``jobs x threads``)."""
-    widest = max(res.num_cpus for res in needs.values())
-    return max(1, int(ray.cluster_resources().get("CPU", 1.0) // widest))
+    """How many of the tasks the cluster runs at once, by its CPUs (the local Ray has ``jobs x threads``) and, where
+    the tasks ask for GPUs, its GPUs: a task submitted beyond them would wait in Ray's queue, its time limit running."""
+    have = ray.cluster_resources()
+    slots = int(have.get("CPU", 1.0) // max(res.num_cpus for res in needs.values()))
+    gpus = max(res.num_gpus for res in needs.values())
+    if gpus > 0:
+        slots = min(slots, int(have.get("GPU", 0.0) // gpus))
+    return max(1, slots)
 
 
 def _collect(
