@@ -314,6 +314,26 @@ def test_run_spec_accepts_ray_settings_and_round_trips() -> None:
     assert 'executor = "ray"' in spec.to_toml() and "gpus_per_task = 0.25" in spec.to_toml()
 
 
+@pytest.mark.parametrize("case", ["ray missing", "address unreachable"])
+def test_ray_problems_are_said_before_the_data_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """They were said at the first fold, after the data was read (minutes, for a large table): here the data files
+    are not there at all, and the error is still about Ray."""
+    spec = build_spec(_raw(), base_dir=tmp_path)  # train.csv, test.csv: never written
+    options: dict[str, object] = {"executor": "ray"}
+    if case == "ray missing":
+        monkeypatch.setitem(sys.modules, "ray", None)
+        match = r"needs Ray, which is not installed"
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            options["ray_address"] = f"127.0.0.1:{s.getsockname()[1]}"
+        match = r"cannot connect to the Ray cluster at run.ray_address = '127.0.0.1:\d+' \(nothing answers"
+    with pytest.raises(ConfigError, match=match):
+        run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False, **options)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("form", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}"])
 def test_ray_address_where_nothing_listens_is_refused_at_once(form: str) -> None:
     """Ray retried such an address for minutes (no answer after 120 s, printing `Failed to connect to GCS`): the

@@ -42,6 +42,7 @@ from .store import FoldResult, RunStore
 from .threads import thread_env
 
 INSTALL_HINT = "pip install 'kaggle-kit[ray]'"
+CONNECT_FIX = "start it (`ray start --head`), or leave ray_address unset to start a local Ray"
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,13 @@ def import_ray() -> Any:
             f"run.executor = 'ray' needs Ray, which is not installed; install it with: {INSTALL_HINT}"
         ) from None
     return ray
+
+
+def check_ray(address: str | None) -> None:
+    """Before the run reads its data (minutes, for a large table): Ray installed, and an address that answers."""
+    import_ray()
+    if address is not None and (why := unreachable(address)) is not None:
+        raise ConfigError(f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({why}); {CONNECT_FIX}")
 
 
 # --------------------------------------------------------------------------------------------- worker side
@@ -181,7 +189,7 @@ def connect(ray: Any, address: str | None, local_cpus: int, say: Progress) -> bo
     if address is None:
         ray.init(address="local", num_cpus=local_cpus, **options)
         return True
-    fix = "start it (`ray start --head`), or leave ray_address unset to start a local Ray"
+    fix = CONNECT_FIX
     if (why := unreachable(address)) is not None:
         raise ConfigError(f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({why}); {fix}")
     try:

@@ -528,6 +528,10 @@ class RunSession:
         progress: RunProgress | Progress | Literal["auto"] | None,
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
+        if settings.executor == "ray":  # Ray missing, an address where nothing answers: said before the data is read
+            from .ray_executor import check_ray
+
+            check_ray(settings.ray_address)
         # frames stand in for spec.data's files together: one alone was a test frame dropped for data.test's file, or
         # a run without test predictions (nothing to submit) while the spec names a test file, both without a word
         if train is None and test is not None:
