@@ -182,7 +182,8 @@ def connect(ray: Any, address: str | None, local_cpus: int, say: Progress) -> bo
     joins the cluster at ``address``. Ray's usage statistics stay off unless RAY_USAGE_STATS_ENABLED says otherwise.
     """
     if ray.is_initialized():
-        say("using the Ray instance already initialised in this process")
+        if not _KEPT[0]:  # the run's own, kept from its first task: said when started
+            say("using the Ray instance already initialised in this process")
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
@@ -218,6 +219,28 @@ def unreachable(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
             return None
     except OSError as exc:
         return f"nothing answers at {hostport}: {exc.strerror or exc}"
+
+
+_KEPT: list[bool] = [False]  #: the local Ray up now is the one :func:`keep_local_ray` started
+
+
+def keep_local_ray(job: Job, say: Progress) -> bool:
+    """Start the run's local Ray now, for every call of the executor until :func:`release_local_ray` (a time limit's
+    waves, the pseudo-labelling rounds); False where an address is given or a Ray is up already (a notebook's)."""
+    ray = import_ray()
+    if job.ray_address is not None or ray.is_initialized():
+        return False
+    connect(ray, None, job.jobs * job.context.threads, say)
+    _KEPT[0] = True
+    return True
+
+
+def release_local_ray() -> None:
+    """Shut down the local Ray :func:`keep_local_ray` started."""
+    import ray
+
+    _KEPT[0] = False
+    ray.shutdown()
 
 
 def _check_capacity(ray: Any, needs: dict[str, TaskResources], where: str) -> None:
