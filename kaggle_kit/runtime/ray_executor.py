@@ -3,11 +3,16 @@
 Design:
 
 * **Data travels by the object store, not by path.** The prepared data and the folds are ``ray.put`` once; a
-  cluster's nodes need not see the driver's files, nothing re-reads or re-parses a CSV, and each worker process
+  cluster's nodes need not see the driver's files (streamed images and sequences excepted: they are read by path),
+  nothing re-reads or re-parses a CSV, and each worker process
   deserialises them once (cached for its later tasks).
 * **Only the driver writes the run store.** A task fits into a temporary store on its own node and returns the fold
   folder's files; the driver writes them with the same atomic :meth:`RunStore.write_fold`. So the run folder needs
-  no shared file system, and the fold files are byte-identical to a sequential run's.
+  no shared file system, and the fold files are byte-identical to a sequential run's. The store files a fit reads
+  (a pseudo-labelled fold's rows) travel with its task (:func:`store_inputs`); streamed images are read through the
+  run folder's cache where the node sees it.
+* **Time limits as in the local pool**: under one, only the tasks the cluster runs at once are submitted, and one
+  past its limit is cancelled (:func:`run_on_ray`). A task whose worker dies is not retried: it fails its model.
 * **Resources are declared per task**: ``num_cpus`` = the task's threads (Ray never runs more threads than a node
   has cores), ``num_gpus`` from :func:`task_resources`. The thread variables are in each worker's environment from
   its start (``runtime_env``), as in the local pool.
@@ -25,6 +30,7 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -322,7 +328,7 @@ def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
 def _collect(
     ray: Any,
     tasks: list[Task],
-    submit: Any,
+    submit: Callable[[Task], Any],
     slots: int,
     job: Job,
     outcomes: Outcomes,
