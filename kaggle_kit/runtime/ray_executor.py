@@ -4,8 +4,7 @@ Design:
 
 * **Data travels by the object store, not by path.** The prepared data and the folds are ``ray.put`` once; a
   cluster's nodes need not see the driver's files (streamed images and sequences excepted: they are read by path),
-  nothing re-reads or re-parses a CSV, and each worker process
-  deserialises them once (cached for its later tasks).
+  nothing re-reads or re-parses a CSV, and each worker process deserialises them once (cached for its later tasks).
 * **Only the driver writes the run store.** A task fits into a temporary store on its own node and returns the fold
   folder's files; the driver writes them with the same atomic :meth:`RunStore.write_fold`. So the run folder needs
   no shared file system, and the fold files are byte-identical to a sequential run's. The store files a fit reads
