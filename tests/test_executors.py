@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ from kaggle_kit.errors import ConfigError
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.runtime import threads
-from kaggle_kit.runtime.executors import Context, Job, Task, execute
+from kaggle_kit.runtime.executors import Context, Job, Task, execute, run_tasks
 from kaggle_kit.runtime.pool import SCRIPT_RERAN_EXIT, WorkerDied, WorkerPool
 from kaggle_kit.runtime.ray_executor import TaskResources, gpu_share, task_resources
 from kaggle_kit.runtime.runner import RunSession, resolve_folds, run
@@ -312,6 +314,50 @@ def test_run_spec_accepts_ray_settings_and_round_trips() -> None:
     assert 'executor = "ray"' in spec.to_toml() and "gpus_per_task = 0.25" in spec.to_toml()
 
 
+@pytest.mark.parametrize("case", ["ray missing", "address unreachable"])
+def test_ray_problems_are_said_before_the_data_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """They were said at the first fold, after the data was read (minutes, for a large table): here the data files
+    are not there at all, and the error is still about Ray."""
+    spec = build_spec(_raw(), base_dir=tmp_path)  # train.csv, test.csv: never written
+    options: dict[str, object] = {"executor": "ray"}
+    if case == "ray missing":
+        monkeypatch.setitem(sys.modules, "ray", None)
+        match = r"needs Ray, which is not installed"
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            options["ray_address"] = f"127.0.0.1:{s.getsockname()[1]}"
+        match = r"cannot connect to the Ray cluster at run.ray_address = '127.0.0.1:\d+' \(nothing answers"
+    with pytest.raises(ConfigError, match=match):
+        run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("form", ["127.0.0.1:{port}", "ray://127.0.0.1:{port}"])
+def test_ray_address_where_nothing_listens_is_refused_at_once(form: str) -> None:
+    """Ray retried such an address for minutes (no answer after 120 s, printing `Failed to connect to GCS`): the
+    run hung. Now nothing is handed to ray.init and the error names the address."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.runtime.ray_executor import connect
+
+    with socket.socket() as s:  # a port nothing listens on (bound, then freed)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = form.format(port=port)
+
+    def hangs(**_: object) -> None:
+        raise AssertionError("ray.init was called: it retries an unreachable address for minutes")
+
+    ray = SimpleNamespace(is_initialized=lambda: False, init=hangs)
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"cannot connect to the Ray cluster at run.ray_address = '{address}' "
+                       rf"\(nothing answers at 127.0.0.1:{port}: .*\); start it \(`ray start --head`\)"):  # fmt: skip
+        connect(ray, address, 1, print)
+    assert time.perf_counter() - start < 5
+
+
 def test_ray_missing_gives_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     spec = _spec(tmp_path)
@@ -421,6 +467,18 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
     # model is tried again
     again = run(spec, runs_root=tmp_path / "ray", only=["xgb"], progress=None, record_history=False)
     assert again.fitted == 0 and again.reused == 6
+
+
+def test_ray_pseudo_labelled_folds_equal_a_sequential_runs(tmp_path: Path, local_ray) -> None:
+    """A pseudo-labelled fold reads its rows from the run store, which a Ray task's scratch store did not hold: the
+    run ended with `the pseudo labels '/tmp/kaggle-kit-fold-.../r0_f0.npz' cannot be read`. The driver hands them."""
+    spec = _spec(tmp_path, pseudo_label={"source": "xgb", "threshold": 0.9})
+    sequential = run(spec, runs_root=tmp_path / "seq", progress=None, record_history=False)
+    on_ray = run(spec, runs_root=tmp_path / "ray", executor="ray", progress=None, record_history=False)
+    assert {m.name: m.status for m in on_ray.models} == {"baseline": "ok", "xgb": "ok", "xgb@pl1": "ok"}
+    assert _oof_bytes(on_ray.run_dir, "xgb@pl1") == _oof_bytes(sequential.run_dir, "xgb@pl1")
+    pseudo = RunStore(on_ray.run_dir).read_predictions("xgb@pl1", "test").drop("id").to_numpy().tobytes()
+    assert pseudo == RunStore(sequential.run_dir).read_predictions("xgb@pl1", "test").drop("id").to_numpy().tobytes()
 
 
 def test_ray_fold_warnings_reach_the_caller_once(tmp_path: Path, local_ray) -> None:
@@ -608,6 +666,142 @@ def test_ray_workers_start_with_the_thread_variables(tmp_path: Path, local_ray) 
         local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert [(r.threads, r.score) for r in seen] == [(1, 1.0)] * 3
     assert [r.predict_seconds for r in seen] == [1.0] * 3  # a Ray task's share is what it asks Ray for (no GPU: 1)
+
+
+def _slow_fit(ctx: Context, task: Task) -> FoldResult:
+    """A fold that would take a minute."""
+    time.sleep(60)
+    return _probe_fit(ctx, task)
+
+
+@pytest.mark.parametrize(
+    ("have", "needs", "slots"),
+    [
+        ({"CPU": 8.0}, [(2.0, 0.0)], 4),
+        ({"CPU": 8.0, "GPU": 1.0}, [(1.0, 1.0)], 1),  # by CPUs it was 8: 7 waiting for the GPU, their limits running
+        ({"CPU": 8.0, "GPU": 2.0}, [(1.0, 0.5), (2.0, 0.0)], 4),
+        ({"CPU": 1.0}, [(4.0, 0.0)], 1),
+    ],
+)
+def test_ray_tasks_at_once_under_a_time_limit(have: dict[str, float], needs: list[tuple[float, float]], slots: int):
+    from types import SimpleNamespace
+
+    from kaggle_kit.runtime.ray_executor import _slots
+
+    cluster = SimpleNamespace(cluster_resources=lambda: have)
+    assert _slots(cluster, {str(i): TaskResources(c, g) for i, (c, g) in enumerate(needs)}) == slots
+
+
+@pytest.mark.parametrize("limit", ["deadline", "max_seconds"])
+def test_ray_honours_the_time_limit(tmp_path: Path, local_ray, limit: str) -> None:
+    """Ray was handed every task and ran it to its end, the deadline (and a probe's max_seconds) ignored: a time
+    limited search ran past its limit by a fold's whole fit. Now as many tasks start as the local Ray runs at once
+    (2), none starts after the limit, and one still running at its limit is cancelled, recorded as stopped, its fold
+    not in the store."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    seconds = 4.0
+    own = seconds if limit == "max_seconds" else None
+    tasks = [Task(spec.models[0], "k", r, k, max_seconds=own, start_within=own) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    deadline = time.monotonic() + seconds if limit == "deadline" else None
+    job = Job(ctx, in_memory=False, jobs=2, executor="ray", deadline=deadline)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        start = time.perf_counter()
+        outcomes = run_tasks(tasks, job, _slow_fit, lambda _m: None)
+        took = time.perf_counter() - start
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert took < seconds + 10, took  # not the minute of a slow fold
+    assert outcomes.errors == {}
+    assert sorted(t.fold for t, _ in outcomes.stopped) == [0, 1]  # fold 2 never started
+    assert [store.finished("xgb", "k", 0, k) for k in range(3)] == [None] * 3
+
+
+def _crashing_fit(ctx: Context, task: Task) -> FoldResult:
+    """Fold 2's worker is killed (as for memory); each attempt leaves a line in the competition's crashes.txt."""
+    if task.fold == 1:
+        with open(Path(ctx.spec.base_dir) / "crashes.txt", "a") as attempts:  # the competition folder (tmp_path)
+            attempts.write("attempt\n")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _probe_fit(ctx, task)
+
+
+def test_ray_worker_killed_mid_fold_fails_its_model_once_naming_the_fold(tmp_path: Path, local_ray) -> None:
+    """Ray retried a task whose worker died 3 times (4 fits as long, to the same end) and the model's error did not
+    say which fold: `WorkerCrashedError: The worker died unexpectedly ...`. Now as in the local pool."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray" / "run")
+    store.save_folds(folds, data.train_ids)
+    tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        outcomes = run_tasks(tasks, Job(ctx, in_memory=False, jobs=2, executor="ray"), _crashing_fit, lambda _m: None)
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert outcomes.errors["xgb"].startswith("WorkerDied (repeat 0 fold 2/3): the Ray worker fitting it ended (Worker")
+    assert (tmp_path / "crashes.txt").read_text() == "attempt\n"  # once: not retried
+    assert store.finished("xgb", "k", 0, 1) is None
+
+
+def test_ray_workers_that_cannot_import_a_module_stop_the_run(tmp_path: Path, local_ray) -> None:
+    """A fit function the workers cannot import (as kaggle_kit missing on a cluster's node): every model had failed,
+    each with Ray's deserialisation traceback as its error (`RaySystemError: System error: No module named ...`)."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    job = Job(ctx, in_memory=False, jobs=2, executor="ray")
+    with pytest.raises(ConfigError, match=r"a Ray worker cannot import 'test_executors', which the tasks need: inst"):
+        run_tasks(tasks, job, _probe_fit, lambda _m: None)  # this module, not shipped by value
+
+
+def test_ray_tasks_read_streamed_images_through_the_run_folders_cache(tmp_path: Path, local_ray) -> None:
+    """The driver decodes the run's image cache before any fit; each Ray task decoded every image again into a
+    cache in its scratch store (the time of a decode and a full copy of the cache in the node's /tmp per task).
+    Called here in the driver's process, so that its decodes are counted."""
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    from kaggle_kit.readers.image_stream import decode_count
+    from kaggle_kit.runtime.fold_fit import fit_fold
+    from kaggle_kit.runtime.ray_executor import _fit_remote
+
+    (tmp_path / "images").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8), mode="L").save(tmp_path / "images" / f"{i}.png")
+    pl.DataFrame({"id": range(18), "label": [0, 1] * 9}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": range(18, 24)}).write_csv(tmp_path / "test.csv")
+    cnn = {"image_shape": [8, 8, 1], "channels": [2], "epochs": 1, "batch_size": 8}
+    spec = build_spec(
+        _raw(
+            data={"train": "train.csv", "test": "test.csv", "id": "id", "target": "label",
+                  "images": {"folder": "images", "channels": 1, "mode": "stream"}},
+            models=[{"name": "cnn", "kind": "cnn", "params": cnn}],
+        ),
+        base_dir=tmp_path,
+    )  # fmt: skip
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "run")
+    data.images.cached_in(store.root).open_cache()  # as the driver does before any fit  # type: ignore[union-attr]
+    shared = [local_ray.put(data), local_ray.put(folds)]
+    before = decode_count()
+    task = Task(spec.models[0], "k", 0, 0)
+    result, files, _ = _fit_remote(fit_fold, spec, shared, "cpu", 1, 1.0, task, {}, str(store.root))
+    assert decode_count() == before  # not one image decoded again
+    assert result.n_valid == 6 and "valid.npy" in files and "model.pt" in files
 
 
 def test_cli_run_options_reach_the_run_settings() -> None:

@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import polars as pl
 
@@ -78,6 +79,9 @@ class Context:
     device: str
     threads: int
     gpu_share: float = 1.0  #: see :attr:`kaggle_kit.models.FitContext.gpu_share`
+    #: the folder whose ``image_cache`` the folds read, where not ``store``'s (a Ray task's scratch store): the run
+    #: folder, when the task's node sees its cache
+    images_root: Path | None = None
 
 
 FitFold = Callable[[Context, Task], FoldResult]

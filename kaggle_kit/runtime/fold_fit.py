@@ -81,7 +81,7 @@ def fit_fold(ctx: Context, task: Task, pseudo: PseudoRows | None = None) -> Fold
         device=ctx.device,
         threads=ctx.threads,
         gpu_share=ctx.gpu_share,
-        images=data.images.cached_in(ctx.store.root) if data.images is not None else None,
+        images=data.images.cached_in(ctx.images_root or ctx.store.root) if data.images is not None else None,
         sequences=run_sequences(ctx),
         classes=data.classes,
     )

@@ -28,6 +28,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -172,8 +173,17 @@ def fit_pseudo_fold(ctx: Context, task: Task) -> FoldResult:
     """``fold_fit.fit_fold`` with the pseudo-labelled rows the driver stored for this fold (worker side)."""
     from .fold_fit import fit_fold
 
-    path = pseudo_path(ctx.store.model_dir(task.model.name, task.key), task.repeat, task.fold)
-    return fit_fold(ctx, task, read_pseudo_rows(path))
+    return fit_fold(ctx, task, read_pseudo_rows(pseudo_rows_file(ctx.store, task)))
+
+
+def pseudo_rows_file(store: RunStore, task: Task) -> Path:
+    """The file of ``task``'s pseudo-labelled rows in ``store``, written by the driver before the task runs."""
+    return pseudo_path(store.model_dir(task.model.name, task.key), task.repeat, task.fold)
+
+
+#: the store files a fit reads besides the data: a Ray task, fitted in a scratch store on its node, is handed them
+#: (:func:`kaggle_kit.runtime.ray_executor.store_inputs`)
+fit_pseudo_fold.reads_from_store = lambda store, task: [pseudo_rows_file(store, task)]  # type: ignore[attr-defined]
 
 
 def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadline: float | None = None) -> FitOutcome:

@@ -3,11 +3,15 @@
 Design:
 
 * **Data travels by the object store, not by path.** The prepared data and the folds are ``ray.put`` once; a
-  cluster's nodes need not see the driver's files, nothing re-reads or re-parses a CSV, and each worker process
-  deserialises them once (cached for its later tasks).
+  cluster's nodes need not see the driver's files (streamed images and sequences excepted: they are read by path),
+  nothing re-reads or re-parses a CSV, and each worker process deserialises them once (cached for its later tasks).
 * **Only the driver writes the run store.** A task fits into a temporary store on its own node and returns the fold
   folder's files; the driver writes them with the same atomic :meth:`RunStore.write_fold`. So the run folder needs
-  no shared file system, and the fold files are byte-identical to a sequential run's.
+  no shared file system, and the fold files are byte-identical to a sequential run's. The store files a fit reads
+  (a pseudo-labelled fold's rows) travel with its task (:func:`store_inputs`); streamed images are read through the
+  run folder's cache where the node sees it.
+* **Time limits as in the local pool**: under one, only the tasks the cluster runs at once are submitted, and one
+  past its limit is cancelled (:func:`run_on_ray`). A task whose worker dies is not retried: it fails its model.
 * **Resources are declared per task**: ``num_cpus`` = the task's threads (Ray never runs more threads than a node
   has cores), ``num_gpus`` from :func:`task_resources`. The thread variables are in each worker's environment from
   its start (``runtime_env``), as in the local pool.
@@ -20,8 +24,12 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,12 +40,14 @@ from ..config import CompetitionSpec
 from ..errors import ConfigError, KitError
 from ..metrics import get_metric
 from ..models import make_adapter
-from .executors import Context, FitFold, Job, Outcomes, Progress, Task
+from .executors import Context, FitFold, Job, Outcomes, Progress, Task, task_limit
+from .pool import WorkerDied
 from .relay import Caught, recording, relayed_by, warn_again
 from .store import FoldResult, RunStore
 from .threads import thread_env
 
 INSTALL_HINT = "pip install 'kaggle-kit[ray]'"
+CONNECT_FIX = "start it (`ray start --head`), or leave ray_address unset to start a local Ray"
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,13 @@ def import_ray() -> Any:
     return ray
 
 
+def check_ray(address: str | None) -> None:
+    """Before the run reads its data (minutes, for a large table): Ray installed, and an address that answers."""
+    import_ray()
+    if address is not None and (why := unreachable(address)) is not None:
+        raise ConfigError(f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({why}); {CONNECT_FIX}")
+
+
 # --------------------------------------------------------------------------------------------- worker side
 _CACHED: tuple[str, Context] | None = None
 
@@ -102,13 +119,33 @@ def _worker_context(
 
 
 def _fit_remote(
-    fit: FitFold, spec: CompetitionSpec, shared: list[Any], device: str, threads: int, gpu_share: float, task: Task
-) -> tuple[FoldResult, dict[str, bytes], tuple[Caught, ...]]:  # pragma: no cover - runs in Ray workers
-    """Fit one task into a temporary store and return its fold folder's files (the driver writes them), and the
-    warnings the fit raised (the driver warns them: :mod:`.relay`)."""
+    fit: FitFold,
+    spec: CompetitionSpec,
+    shared: list[Any],
+    device: str,
+    threads: int,
+    gpu_share: float,
+    task: Task,
+    inputs: dict[str, bytes],
+    run_root: str | None = None,
+) -> tuple[FoldResult, dict[str, bytes], tuple[Caught, ...]]:
+    """Fit one task into a temporary store holding ``inputs`` (:func:`store_inputs`) and return its fold folder's
+    files (the driver writes them), and the warnings the fit raised (the driver warns them: :mod:`.relay`).
+
+    Streamed images are read through the run folder's cache (``run_root``, decoded by the driver before any fit)
+    where this node sees it; else each task decoded every image into its scratch store again (time, and a full copy
+    of the cache in the node's temporary folder per running task)."""
     ctx = replace(_worker_context(spec, shared, device, threads), gpu_share=gpu_share, threads=threads)
+    images = ctx.data.images
+    if images is not None and images.cache and run_root is not None:
+        cached = images.cached_in(Path(run_root)).cache_path
+        if cached is not None and cached.is_file():
+            ctx = replace(ctx, images_root=Path(run_root))
     scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
     try:
+        for name, blob in inputs.items():
+            (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+            (scratch / name).write_bytes(blob)
         store = RunStore(scratch)
         result, caught = recording(fit, replace(ctx, store=store), task)
         folder = store.fold_dir(task.model.name, task.key, task.repeat, task.fold)
@@ -116,6 +153,18 @@ def _fit_remote(
         return result, files, caught
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def store_inputs(fit: FitFold, store: RunStore, task: Task) -> dict[str, bytes]:
+    """The run-store files ``fit`` reads for ``task`` besides the data (a pseudo-labelled fold's rows: its
+    ``reads_from_store``), by their paths relative to the store's root: the task's scratch store gets them. Without
+    them, a pseudo-labelled fold on Ray found no file and its StoreError ended the run."""
+    reads = getattr(fit, "reads_from_store", None)
+    if reads is None:
+        return {}
+    root = Path(store.root)
+    files = [Path(path) for path in reads(store, task)]
+    return {str(path.relative_to(root)): path.read_bytes() for path in files if path.is_file()}
 
 
 def store_shipped(store: RunStore, result: FoldResult, files: dict[str, bytes]) -> FoldResult:
@@ -138,21 +187,65 @@ def connect(ray: Any, address: str | None, local_cpus: int, say: Progress) -> bo
     joins the cluster at ``address``. Ray's usage statistics stay off unless RAY_USAGE_STATS_ENABLED says otherwise.
     """
     if ray.is_initialized():
-        say("using the Ray instance already initialised in this process")
+        if not _KEPT[0]:  # the run's own, kept from its first task: said when started
+            say("using the Ray instance already initialised in this process")
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
     if address is None:
         ray.init(address="local", num_cpus=local_cpus, **options)
         return True
+    fix = CONNECT_FIX
+    if (why := unreachable(address)) is not None:
+        raise ConfigError(f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({why}); {fix}")
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError) as exc:
         raise ConfigError(
-            f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({exc}); start it "
-            "(`ray start --head`), or leave ray_address unset to start a local Ray"
+            f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({exc}); {fix}"
         ) from None
     return True
+
+
+#: seconds a cluster's address may take to accept a connection before the run says it cannot be reached
+CONNECT_TIMEOUT = 10.0
+
+
+def unreachable(address: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """Why nothing listens at ``address`` (``host:port`` or ``ray://host:port``), or None (it accepts connections;
+    ``auto`` and other forms are left to Ray). Ray retries an address where nothing listens for minutes, printing
+    `Failed to connect to GCS` every few seconds (seen: no answer after 120 s): a run must say so instead."""
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"nothing answers at {hostport}: {exc.strerror or exc}"
+
+
+_KEPT: list[bool] = [False]  #: the local Ray up now is the one :func:`keep_local_ray` started
+
+
+def keep_local_ray(job: Job, say: Progress) -> bool:
+    """Start the run's local Ray now, for every call of the executor until :func:`release_local_ray` (a time limit's
+    waves, the pseudo-labelling rounds); False where an address is given or a Ray is up already (a notebook's)."""
+    ray = import_ray()
+    if job.ray_address is not None or ray.is_initialized():
+        return False
+    connect(ray, None, job.jobs * job.context.threads, say)
+    _KEPT[0] = True
+    return True
+
+
+def release_local_ray() -> None:
+    """Shut down the local Ray :func:`keep_local_ray` started."""
+    import ray
+
+    _KEPT[0] = False
+    ray.shutdown()
 
 
 def _check_capacity(ray: Any, needs: dict[str, TaskResources], where: str) -> None:
@@ -169,7 +262,14 @@ def _check_capacity(ray: Any, needs: dict[str, TaskResources], where: str) -> No
 
 
 def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, say: Progress) -> None:
-    """Submit every task to Ray, write each finished fold into the store, record failures as the pool does."""
+    """Submit the tasks to Ray, write each finished fold into the store, record failures as the pool does.
+
+    Without a time limit every task is submitted at once (Ray queues what the cluster cannot run yet). With one
+    (``job.deadline``, a task's ``max_seconds`` or ``start_within``) only as many as the cluster can run at once are
+    submitted, so that a task's submission is its start: none is submitted after the deadline, and one still running
+    at its limit is cancelled (its worker ended), its fold not written, as the local pool stops its workers. Ray had
+    been handed every task and ran them all, however long past the limit.
+    """
     ray = import_ray()
     ctx = job.context
     models = {t.model.name: t.model for t in tasks}
@@ -185,50 +285,146 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         shared = [ray.put(ctx.data), ray.put(ctx.folds)]  # nested in a list: workers fetch them once, not per task
         remote = ray.remote(_fit_remote)
         env = {"env_vars": thread_env(ctx.threads)}
-        running: dict[Any, Task] = {}
-        for t in tasks:
+        run_root = str(ctx.store.root.resolve())  # its image cache, where a task's node sees it
+
+        def submit(t: Task) -> Any:
             res = needs[t.model.name]
-            threads = t.threads or ctx.threads  # a resumed model's: its finished folds' count (pinned_threads)
-            ref = remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
-                fit, ctx.spec, shared, ctx.device, threads, gpu_share(res), t
+            # max_retries=0: a worker that died (killed for memory, a library's crash) fails its model as in the
+            # local pool; Ray ran such a task 3 more times, each as long, to the same end
+            options = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus, "runtime_env": env, "max_retries": 0}
+            return remote.options(**options).remote(
+                fit,
+                ctx.spec,
+                shared,
+                ctx.device,
+                t.threads or ctx.threads,  # a resumed model's: its finished folds' count (pinned_threads)
+                gpu_share(res),
+                t,
+                store_inputs(fit, ctx.store, t),
+                run_root,
             )
-            running[ref] = t
-        say(f"submitted {len(tasks)} task(s) to {where} ({_describe(needs)})")
-        _collect(ray, running, ctx, outcomes)
+
+        timed = job.deadline is not None or any(t.max_seconds is not None or t.start_within is not None for t in tasks)
+        slots = _slots(ray, needs) if timed else len(tasks)
+        say(f"submitting {len(tasks)} task(s) to {where} ({_describe(needs)})")
+        _collect(ray, tasks, submit, slots, job, outcomes, timed)
     finally:
         if started:
             ray.shutdown()
 
 
-def _collect(ray: Any, running: dict[Any, Task], ctx: Context, outcomes: Outcomes) -> None:
+def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
+    """How many of the tasks the cluster runs at once, by its CPUs (the local Ray has ``jobs x threads``) and, where
+    the tasks ask for GPUs, its GPUs: a task submitted beyond them would wait in Ray's queue, its time limit running."""
+    have = ray.cluster_resources()
+    slots = int(have.get("CPU", 1.0) // max(res.num_cpus for res in needs.values()))
+    gpus = max(res.num_gpus for res in needs.values())
+    if gpus > 0:
+        slots = min(slots, int(have.get("GPU", 0.0) // gpus))
+    return max(1, slots)
+
+
+def _collect(
+    ray: Any,
+    tasks: list[Task],
+    submit: Callable[[Task], Any],
+    slots: int,
+    job: Job,
+    outcomes: Outcomes,
+    timed: bool,
+) -> None:
+    """Keep up to ``slots`` tasks submitted; store each finished fold; with ``timed``, honour the time limits as
+    :func:`~kaggle_kit.runtime.executors.run_in_pool` does (a task's submission is its start)."""
+    ctx = job.context
     warned: set[Caught] = set()  # each warning of the tasks once
+    queue = list(tasks)
+    running: dict[Any, tuple[Task, float]] = {}
+    began = time.monotonic()
     try:
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1)
+        while queue or running:
+            queue = [t for t in queue if t.model.name not in outcomes.errors]  # a failed model's folds: skipped
+            now = time.monotonic()
+            if job.deadline is not None and now >= job.deadline:
+                queue = []  # the time is up: nothing more starts
+            queue = [t for t in queue if t.start_within is None or now - began < t.start_within]
+            while queue and len(running) < slots:
+                task = queue.pop(0)
+                running[submit(task)] = (task, time.monotonic())
+                if timed:
+                    outcomes.started(task, ctx.threads)
+                    outcomes.peak = max(outcomes.peak, len(running))
+            if not running:
+                continue
+            limits = [task_limit(t, at, job.deadline) for t, at in running.values()]
+            ends = [limit for limit in limits if limit is not None]
+            timeout = max(0.0, min(ends) - time.monotonic()) + 0.01 if ends else None
+            done, _ = ray.wait(list(running), num_returns=1, timeout=timeout)
             for ref in done:
-                task = running.pop(ref)
-                failure: BaseException | None = None
-                caught: tuple[Caught, ...] = ()
-                try:
-                    result, files, caught = ray.get(ref)
-                except ray.exceptions.TaskCancelledError:
-                    continue  # a fold of a model that had already failed
-                except ray.exceptions.RayTaskError as err:  # the task raised: judge it by its own exception
-                    failure = err.cause if isinstance(err.cause, BaseException) else err
-                except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost)
-                    failure = err
-                warn_again(caught or relayed_by(failure), warned)  # a failed fold's, on its exception
-                if failure is None:
-                    outcomes.record(task, store_shipped(ctx.store, result, files), None)
-                    continue
-                if not isinstance(failure, KitError):  # a failed model: cancel its other folds, carry on
-                    for other, t in running.items():
-                        if t.model.name == task.model.name:
-                            ray.cancel(other)
-                outcomes.record(task, None, failure)  # raises a KitError: the run stops
+                task, _ = running.pop(ref)
+                _take(ray, ref, task, running, ctx, outcomes, warned)
+            _stop_overrunning(ray, running, job, outcomes)
     finally:
         for ref in running:  # a KitError or an interrupt: nothing left should keep running on the cluster
-            ray.cancel(ref)
+            ray.cancel(ref, force=True)
+
+
+def _take(
+    ray: Any,
+    ref: Any,
+    task: Task,
+    running: dict[Any, tuple[Task, float]],
+    ctx: Context,
+    outcomes: Outcomes,
+    warned: set[Caught],
+) -> None:
+    """Store a finished task's fold, or record its failure (a failed model's other running folds cancelled)."""
+    failure: BaseException | None = None
+    caught: tuple[Caught, ...] = ()
+    try:
+        result, files, caught = ray.get(ref)
+    except ray.exceptions.TaskCancelledError:
+        return  # a fold of a model that had already failed
+    except ray.exceptions.RayTaskError as err:  # the task raised: judge it by its own exception
+        failure = err.cause if isinstance(err.cause, BaseException) else err
+        if isinstance(failure, ray.exceptions.RayError):  # Ray's own, as the worker unpickled the task's arguments
+            failure = _system_failure(failure)
+    except ray.exceptions.RayError as err:  # the worker died (out of memory, node lost): the error names the fold
+        failure = _system_failure(err)
+    warn_again(caught or relayed_by(failure), warned)  # a failed fold's, on its exception
+    if failure is None:
+        outcomes.record(task, store_shipped(ctx.store, result, files), None)
+        return
+    if not isinstance(failure, KitError):  # a failed model: cancel its other folds, carry on
+        for other, (t, _) in running.items():
+            if t.model.name == task.model.name:
+                ray.cancel(other)
+    outcomes.record(task, None, failure)  # raises a KitError: the run stops
+
+
+def _system_failure(err: BaseException) -> BaseException:
+    """What a Ray error that is no exception of the task's own says: a module the worker cannot import stops the run
+    (every task would fail alike: kaggle_kit missing on a node, each model failed with Ray's traceback as its error);
+    else the worker died, which fails the fold's model (the error names the fold, as the pool's)."""
+    text = str(err).strip()
+    if (missing := re.search(r"No module named '([^']+)'", text)) is not None:
+        return ConfigError(
+            f"a Ray worker cannot import {missing.group(1)!r}, which the tasks need: install kaggle_kit (with the "
+            "model libraries, as on this machine) on every node of the Ray cluster, or leave run.ray_address unset"
+        )
+    first = text.splitlines()[0] if text else ""
+    return WorkerDied(f"the Ray worker fitting it ended ({type(err).__name__}: {first})")
+
+
+def _stop_overrunning(ray: Any, running: dict[Any, tuple[Task, float]], job: Job, outcomes: Outcomes) -> None:
+    """Cancel the tasks running past their limit (their worker ended: a fold mid-fit is in no store)."""
+    now = time.monotonic()
+    for ref, (task, at) in list(running.items()):
+        limit = task_limit(task, at, job.deadline)
+        if limit is None or now < limit:
+            continue
+        del running[ref]
+        ray.cancel(ref, force=True)
+        outcomes.stop(task, now - at)
 
 
 def _describe(needs: dict[str, TaskResources]) -> str:

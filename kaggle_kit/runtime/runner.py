@@ -511,6 +511,9 @@ class RunSession:
     execution: dict[str, Any] | None = None
     #: the worker processes, kept from the first task to :meth:`close` (every wave of a time-limited run uses them)
     pool: WorkerPool | None = None
+    #: the local Ray this run started, kept from the first task to :meth:`close` as the pool is (each wave of a
+    #: time-limited run, each pseudo-labelling round had started its own and shut it down: seconds a wave)
+    ray_kept: bool = False
     _keys: dict[tuple[str, str], str] = field(default_factory=dict)
     _fewest: int | None = None  # the fewest training rows of a fold (:meth:`_smallest_fit`)
     _sample_checked: bool = False  # the sample submission fits the run's predictions (:meth:`fit_all`)
@@ -539,6 +542,10 @@ class RunSession:
         progress: RunProgress | Progress | Literal["auto"] | None,
     ) -> RunSession:
         settings = _run_settings(spec.run, executor, ray_address)
+        if settings.executor == "ray":  # Ray missing, an address where nothing answers: said before the data is read
+            from .ray_executor import check_ray
+
+            check_ray(settings.ray_address)
         # frames stand in for spec.data's files together: one alone was a test frame dropped for data.test's file, or
         # a run without test predictions (nothing to submit) while the spec names a test file, both without a word
         if train is None and test is not None:
@@ -762,15 +769,24 @@ class RunSession:
         job = replace(self.job, deadline=deadline)
         if self.pool is None and job.executor == "local" and (job.jobs > 1 or deadline is not None):
             self.pool = make_pool(self.job, fit_fold)
+        if job.executor == "ray" and not self.ray_kept:
+            from .ray_executor import keep_local_ray
+
+            self.ray_kept = keep_local_ray(job, self.say)
         outcomes = run_tasks(tasks, job, fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
         self._scores.update(outcomes.scores)
         return outcomes
 
     def close(self) -> None:
-        """Stop the worker processes (idle by now)."""
+        """Stop the worker processes (idle by now), and the local Ray the run started."""
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+        if self.ray_kept:
+            from .ray_executor import release_local_ray
+
+            release_local_ray()
+            self.ray_kept = False
 
     def assemble(self, model: ModelSpec, error: str | None, incomplete: str | None = None) -> ModelResult:
         key = self.key(model)
