@@ -125,6 +125,10 @@ LAYOUTS: dict[str, str | bytes] = {
     "word_at_the_last_inferred_row": _rows(lambda i: "x" if i == 7 else _day(i)),
     "word_after_the_inferred_rows": _rows(lambda i: "x" if i == 8 else _day(i)),
     "word_after_the_inferred_rows_the_first_rows_empty": _rows(lambda i: "" if i < 3 else "x" if i == 8 else _day(i)),
+    # a date column's bad value before a number column's: the error names the date column, as before (the read
+    # without the date inference met the number column's first)
+    "a_bad_date_before_a_bad_number": "id,e,d,y\n"
+    + "".join(f"{i},{'y' if i == 11 else i},{'' if i < 3 else 'x' if i == 9 else _day(i)},1\n" for i in range(14)),
     "number_column_with_a_word_after": "id,e,d,y\n" + "".join(f"{i},{'x' if i == 9 else i},L,1\n" for i in range(14)),
     "blank_lines": "id,e,d,y\n"
     + "".join(f"{i},L,{'x' if i == 6 else _day(i)},1\n" if i != 2 else "\n" for i in range(14)),
