@@ -224,7 +224,8 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
         def parse(as_text: dict[str, type[pl.String]]) -> pl.DataFrame:
             """The file read with polars' date inference where a text column may hold dates; else without it, which
             reads the same frame (:func:`_may_hold_dates`). Where the first rows alone may hold dates, the file is
-            read with it at once: a file with a date column is not read twice."""
+            read with it at once: a file with a date column is not read twice. A file the read without it cannot
+            read is read with it: its error (or its frame) is the one the kit gave before."""
             told = {*kept, *overrides, *as_text}
             try:
                 top = parse_as(as_text, dates=False, rows=_TOP_ROWS)
@@ -232,7 +233,10 @@ def _read_csv(path: Path, role: str, options: ReadOptions) -> pl.DataFrame:
                 top = None
             if top is None or _may_hold_dates(top, told):  # a text column of the first rows may be dates: at once
                 return parse_as(as_text, dates=True)
-            plain = parse_as(as_text, dates=False)
+            try:
+                plain = parse_as(as_text, dates=False)
+            except pl.exceptions.PolarsError:  # the read with the inference raises as before: a date column's bad
+                return parse_as(as_text, dates=True)  # value may come before the value this read stopped at
             return parse_as(as_text, dates=True) if _may_hold_dates(plain, told) else plain
 
         frame = ids_as_written(_parse_times_as_text_where_mixed(parse), source, sep, names, options.ids)
