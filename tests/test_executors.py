@@ -452,6 +452,7 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
     on_ray = run(spec, runs_root=tmp_path / "ray", executor="ray", progress=lines.append, record_history=False)
     seconds = time.perf_counter() - start
     print(f"ray run: {seconds:.1f}s for {on_ray.fitted} task(s)")
+    assert local_ray.is_initialized()  # the caller's own Ray (a notebook's ray.init()): used, never shut down
 
     rows = {m.name: m for m in on_ray.models}
     assert on_ray.fitted == sequential.fitted == 12  # (baseline + 3 models) x 3 folds: the broken model's failed

@@ -141,7 +141,8 @@ def _fit_remote(
         cached = images.cached_in(Path(run_root)).cache_path
         if cached is not None and cached.is_file():
             ctx = replace(ctx, images_root=Path(run_root))
-    scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
+    sweep_scratch()  # a killed worker's on this node (a task cancelled at its time limit): never removed by it
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))  # its worker's: told from a dead one's
     try:
         for name, blob in inputs.items():
             (scratch / name).parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +154,33 @@ def _fit_remote(
         return result, files, caught
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+#: the start of a task's scratch store's name in the node's temporary folder, then its worker's process id
+SCRATCH_PREFIX = "kaggle-kit-fold-"
+
+
+def sweep_scratch(folder: Path | None = None) -> None:
+    """Remove the scratch stores (in ``folder``, default the temporary folder) of worker processes no longer alive.
+
+    A task cancelled at its time limit ends with its worker (``force=True``), as does one killed for memory: its
+    own clean-up never runs, and each such task left its scratch store (a fold's files half-written, or a copy of
+    the image cache) in the node's /tmp for good. Swept by each task as it starts, and by the driver once it has shut
+    down the Ray it started (its workers ended)."""
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = path.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def store_inputs(fit: FitFold, store: RunStore, task: Task) -> dict[str, bytes]:
@@ -246,6 +274,7 @@ def release_local_ray() -> None:
 
     _KEPT[0] = False
     ray.shutdown()
+    sweep_scratch()  # what the tasks cancelled at their limit left (their workers ended with them)
 
 
 def _check_capacity(ray: Any, needs: dict[str, TaskResources], where: str) -> None:
@@ -311,6 +340,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
     finally:
         if started:
             ray.shutdown()
+            sweep_scratch()  # what the tasks cancelled at their limit left (their workers ended with them)
 
 
 def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
