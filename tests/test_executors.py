@@ -885,3 +885,23 @@ def test_a_worker_that_ends_so_after_it_started_is_a_worker_death_not_the_script
         assert isinstance(got[0][2], WorkerDied)
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("address", [None, "auto"])
+def test_a_ray_start_interrupted_leaves_nothing_running(address: str | None) -> None:
+    """A Ctrl-C while ray.init starts a local Ray (seconds) left its processes running: the run had not started it
+    as far as it knew, so none shut it down (a notebook kept them until its kernel ended)."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.runtime.ray_executor import connect
+
+    calls: list[str] = []
+
+    def interrupted(**_: object) -> None:
+        calls.append("init")
+        raise KeyboardInterrupt
+
+    ray = SimpleNamespace(is_initialized=lambda: False, init=interrupted, shutdown=lambda: calls.append("shutdown"))
+    with pytest.raises(KeyboardInterrupt):
+        connect(ray, address, 1, print)
+    assert calls == ["init", "shutdown"]

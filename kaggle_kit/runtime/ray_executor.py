@@ -221,18 +221,28 @@ def connect(ray: Any, address: str | None, local_cpus: int, say: Progress) -> bo
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
     if address is None:
-        ray.init(address="local", num_cpus=local_cpus, **options)
+        _init(ray, address="local", num_cpus=local_cpus, **options)
         return True
     fix = CONNECT_FIX
     if (why := unreachable(address)) is not None:
         raise ConfigError(f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({why}); {fix}")
     try:
-        ray.init(address=address, **options)
+        _init(ray, address=address, **options)
     except (ConnectionError, RuntimeError) as exc:
         raise ConfigError(
             f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({exc}); {fix}"
         ) from None
     return True
+
+
+def _init(ray: Any, **options: Any) -> None:
+    """``ray.init``, and nothing of it left where it did not return: a Ctrl-C while a local Ray starts (seconds) left
+    its processes running for the rest of the notebook's session, none of the run's to shut down."""
+    try:
+        ray.init(**options)
+    except BaseException:
+        ray.shutdown()
+        raise
 
 
 #: seconds a cluster's address may take to accept a connection before the run says it cannot be reached
