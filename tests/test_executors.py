@@ -905,3 +905,36 @@ def test_a_ray_start_interrupted_leaves_nothing_running(address: str | None) -> 
     with pytest.raises(KeyboardInterrupt):
         connect(ray, address, 1, print)
     assert calls == ["init", "shutdown"]
+
+
+def _assigned_fit(ctx: Context, task: Task) -> FoldResult:
+    """Records the CPUs Ray gave the task (as the score) and the threads it fitted on."""
+    import ray
+
+    _, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 0.0)
+    seen = FoldResult(task.model.name, task.key, task.repeat, task.fold, cpus, None, 0, len(valid_idx), 0.0, 0.0,
+                      ctx.device, ctx.threads)  # fmt: skip
+    pred = np.zeros((len(valid_idx), 2), dtype=np.float32)
+    return ctx.store.write_fold(seen, valid_pred=pred, test_pred=None, save_model=lambda _folder: None)
+
+
+def test_ray_tasks_of_a_resumed_model_ask_for_its_pinned_threads(tmp_path: Path, local_ray) -> None:
+    """A resumed model's folds fit on the count its finished folds had (Task.threads), but a Ray task asked for the
+    run's count of CPUs: Ray ran as many 2-thread tasks at once as it counted 1-CPU ones. A count beyond the local
+    Ray's CPUs (a busier machine now) asks for them all, rather than waiting forever for more."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    three = spec.models[0].model_copy(update={"name": "xgb3"})
+    tasks = [Task(spec.models[0], "k", 0, 0, threads=2), Task(three, "k", 0, 1, threads=3)]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        assert execute(tasks, Job(ctx, in_memory=False, jobs=2, executor="ray"), _assigned_fit, lambda _m: None) == {}
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    seen = [store.finished(t.model.name, t.key, t.repeat, t.fold) for t in tasks]
+    assert [(r.threads, r.score) for r in seen] == [(2, 2.0), (3, 2.0)]  # type: ignore[union-attr]

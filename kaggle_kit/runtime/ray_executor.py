@@ -312,14 +312,19 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
     ray = import_ray()
     ctx = job.context
     models = {t.model.name: t.model for t in tasks}
+    # a resumed model's tasks fit on its finished folds' count (pinned_threads), and ask Ray for as many CPUs: they
+    # had asked for the run's count (Ray ran a task of 2 threads on each core it counted as 1)
+    threads = {t.model.name: t.threads or ctx.threads for t in tasks}
     needs = {  # CPU-only families (scikit-learn, the baseline) declare uses_gpu = False
-        name: task_resources(ctx.device, ctx.threads, job.gpus_per_task, uses_gpu=make_adapter(m).uses_gpu)
+        name: task_resources(ctx.device, threads[name], job.gpus_per_task, uses_gpu=make_adapter(m).uses_gpu)
         for name, m in models.items()
     }
     # a local Ray sized to the run: `jobs` tasks of `threads` CPUs at once
     started = connect(ray, job.ray_address, job.jobs * ctx.threads, say)
     try:
         where = "the local Ray" if job.ray_address is None else f"the Ray cluster at {job.ray_address!r}"
+        if job.ray_address is None:  # a local Ray sized to the run's count: a pinned count beyond it still runs
+            needs = _within_local(ray, needs)
         _check_capacity(ray, needs, where)
         shared = [ray.put(ctx.data), ray.put(ctx.folds)]  # nested in a list: workers fetch them once, not per task
         remote = ray.remote(_fit_remote)
@@ -336,7 +341,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
                 ctx.spec,
                 shared,
                 ctx.device,
-                t.threads or ctx.threads,  # a resumed model's: its finished folds' count (pinned_threads)
+                threads[t.model.name],
                 gpu_share(res),
                 t,
                 store_inputs(fit, ctx.store, t),
@@ -351,6 +356,13 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         if started:
             ray.shutdown()
             sweep_scratch()  # what the tasks cancelled at their limit left (their workers ended with them)
+
+
+def _within_local(ray: Any, needs: dict[str, TaskResources]) -> dict[str, TaskResources]:
+    """The tasks' CPUs at most the local Ray's (``jobs x threads`` of the run now, fewer than a resumed model's
+    pinned count where the machine is busier than when its first folds were fitted): such a task runs alone."""
+    have = ray.cluster_resources().get("CPU", 0.0)
+    return {name: replace(res, num_cpus=min(res.num_cpus, have)) if have >= 1 else res for name, res in needs.items()}
 
 
 def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
@@ -391,7 +403,7 @@ def _collect(
                 task = queue.pop(0)
                 running[submit(task)] = (task, time.monotonic())
                 if timed:
-                    outcomes.started(task, ctx.threads)
+                    outcomes.started(task, task.threads or ctx.threads)
                     outcomes.peak = max(outcomes.peak, len(running))
             if not running:
                 continue
