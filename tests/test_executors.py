@@ -803,6 +803,11 @@ def test_ray_tasks_read_streamed_images_through_the_run_folders_cache(tmp_path: 
     result, files, _ = _fit_remote(fit_fold, spec, shared, "cpu", 1, 1.0, task, {}, str(store.root))
     assert decode_count() == before  # not one image decoded again
     assert result.n_valid == 6 and "valid.npy" in files and "model.pt" in files
+    # a node that does not see the run folder (a cluster's, without a shared file system): its scratch store's cache,
+    # and nothing written where the run folder would be
+    unseen = tmp_path / "elsewhere" / "run"
+    result, files, _ = _fit_remote(fit_fold, spec, shared, "cpu", 1, 1.0, task, {}, str(unseen))
+    assert decode_count() == before + 24 and "model.pt" in files and not (tmp_path / "elsewhere").exists()
 
 
 def test_cli_run_options_reach_the_run_settings() -> None:
