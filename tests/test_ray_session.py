@@ -14,7 +14,7 @@ from test_executors import _spec
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.readers.competition import load_competition
 from kaggle_kit.runtime.executors import Context, Job, Task, run_tasks
-from kaggle_kit.runtime.runner import resolve_folds, run
+from kaggle_kit.runtime.runner import RunSession, resolve_folds, run
 from kaggle_kit.runtime.store import FoldResult, RunStore
 
 
@@ -70,3 +70,40 @@ def test_a_ray_task_cancelled_at_its_limit_leaves_no_scratch_store(tmp_path: Pat
     scratch = [Path((tmp_path / f"scratch{k}.txt").read_text()) for k in (0, 1)]
     assert [s.name.startswith("kaggle-kit-fold-") for s in scratch] == [True, True]
     assert [s.exists() for s in scratch] == [False, False]
+
+
+class _FakeRay:
+    """What a run's session asks of Ray to keep its local one (ray.init / is_initialized / shutdown), counted."""
+
+    def __init__(self, up: bool = False) -> None:
+        self.up, self.calls = up, []
+
+    def is_initialized(self) -> bool:
+        return self.up
+
+    def init(self, **options: object) -> None:
+        self.calls.append(f"init {options['address']}")
+        self.up = True
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+        self.up = False
+
+
+@pytest.mark.parametrize("up", [False, True])
+def test_a_runs_ray_is_kept_across_its_calls_and_only_its_own_shut_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, up: bool
+) -> None:
+    """Each wave of a time limit calls the executor again: the second call found the run's Ray up, took it for a
+    caller's and the run forgot it had started it (never shut down: it outlived the run in a notebook). A caller's
+    own Ray (``up``: a notebook's ray.init()) is used and left up."""
+    fake = _FakeRay(up)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    session = RunSession.open(_spec(tmp_path), tmp_path / "runs", None, None, 1, "ray", None, None)
+    try:
+        session.start(3)
+        for _wave in range(3):
+            session.run_tasks([])
+    finally:
+        session.close()
+    assert fake.calls == ([] if up else ["init local", "shutdown"]) and fake.up == up
