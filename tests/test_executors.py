@@ -943,3 +943,18 @@ def test_ray_tasks_of_a_resumed_model_ask_for_its_pinned_threads(tmp_path: Path,
         local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     seen = [store.finished(t.model.name, t.key, t.repeat, t.fold) for t in tasks]
     assert [(r.threads, r.score) for r in seen] == [(2, 2.0), (3, 2.0)]  # type: ignore[union-attr]
+
+
+def test_a_ray_address_that_answers_is_not_refused() -> None:
+    """The connect check refuses only where nothing answers: a cluster too busy to accept its connections yet (the
+    kernel completes the handshake: a listening socket that never accepts here) and `auto` (Ray's to find) pass."""
+    from kaggle_kit.runtime.ray_executor import unreachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        start = time.perf_counter()
+        found = [unreachable(a) for a in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}", f"localhost:{port}")]
+        assert found == [None, None, None] and time.perf_counter() - start < 5
+    assert unreachable("auto") is None
