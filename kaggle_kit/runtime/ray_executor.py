@@ -324,7 +324,8 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
     try:
         where = "the local Ray" if job.ray_address is None else f"the Ray cluster at {job.ray_address!r}"
         if job.ray_address is None:  # a local Ray sized to the run's count: a pinned count beyond it still runs
-            needs = _within_local(ray, needs)
+            pinned = {name for name, n in threads.items() if n > ctx.threads}
+            needs = _within_local(ray, needs, pinned, ctx.threads)
         _check_capacity(ray, needs, where)
         shared = [ray.put(ctx.data), ray.put(ctx.folds)]  # nested in a list: workers fetch them once, not per task
         remote = ray.remote(_fit_remote)
@@ -358,11 +359,14 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
             sweep_scratch()  # what the tasks cancelled at their limit left (their workers ended with them)
 
 
-def _within_local(ray: Any, needs: dict[str, TaskResources]) -> dict[str, TaskResources]:
-    """The tasks' CPUs at most the local Ray's (``jobs x threads`` of the run now, fewer than a resumed model's
-    pinned count where the machine is busier than when its first folds were fitted): such a task runs alone."""
-    have = ray.cluster_resources().get("CPU", 0.0)
-    return {name: replace(res, num_cpus=min(res.num_cpus, have)) if have >= 1 else res for name, res in needs.items()}
+def _within_local(
+    ray: Any, needs: dict[str, TaskResources], pinned: set[str], threads: int
+) -> dict[str, TaskResources]:
+    """The CPUs of the ``pinned`` models' tasks (a resumed model's count, above the run's ``threads``) at most the
+    local Ray's (``jobs x threads``: fewer where the machine is busier than when its first folds were fitted): such
+    a task runs alone, where asking for more had been refused. The run's own count is checked as it is."""
+    most = max(ray.cluster_resources().get("CPU", 0.0), float(threads))
+    return {n: replace(res, num_cpus=min(res.num_cpus, most)) if n in pinned else res for n, res in needs.items()}
 
 
 def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
