@@ -364,7 +364,7 @@ def _within_local(
 ) -> dict[str, TaskResources]:
     """The CPUs of the ``pinned`` models' tasks (a resumed model's count, above the run's ``threads``) at most the
     local Ray's (``jobs x threads``: fewer where the machine is busier than when its first folds were fitted): such
-    a task runs alone, where asking for more had been refused. The run's own count is checked as it is."""
+    a task runs alone rather than ask for more than there is. The run's own count is checked as it is."""
     most = max(ray.cluster_resources().get("CPU", 0.0), float(threads))
     return {n: replace(res, num_cpus=min(res.num_cpus, most)) if n in pinned else res for n, res in needs.items()}
 
