@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -721,6 +723,10 @@ def test_ray_honours_the_time_limit(tmp_path: Path, local_ray, limit: str) -> No
     assert outcomes.errors == {}
     assert sorted(t.fold for t, _ in outcomes.stopped) == [0, 1]  # fold 2 never started
     assert [store.finished("xgb", "k", 0, k) for k in range(3)] == [None] * 3
+    freed = time.monotonic() + 10  # the stopped tasks ended, not only left behind: their CPUs are Ray's again
+    while local_ray.available_resources().get("CPU", 0.0) < 2 and time.monotonic() < freed:
+        time.sleep(0.2)
+    assert local_ray.available_resources().get("CPU", 0.0) == 2
 
 
 def _crashing_fit(ctx: Context, task: Task) -> FoldResult:
@@ -958,3 +964,25 @@ def test_a_ray_address_that_answers_is_not_refused() -> None:
         found = [unreachable(a) for a in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}", f"localhost:{port}")]
         assert found == [None, None, None] and time.perf_counter() - start < 5
     assert unreachable("auto") is None
+
+
+def test_a_ray_task_sweeps_what_killed_workers_left(tmp_path: Path, local_ray) -> None:
+    """A scratch store whose worker was killed (a task cancelled at its limit on a cluster's node, where the driver
+    cannot reach) is removed by the next task there; one of a live worker is left alone."""
+    from kaggle_kit.runtime.ray_executor import _fit_remote
+
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    dead = Path(tempfile.mkdtemp(prefix=f"kaggle-kit-fold-{ended.pid}-"))
+    (dead / "valid.npy").write_bytes(b"half")
+    alive = Path(tempfile.mkdtemp(prefix=f"kaggle-kit-fold-{os.getpid()}-"))
+    try:
+        shared = [local_ray.put(data), local_ray.put(folds)]
+        result, _, _ = _fit_remote(_probe_fit, spec, shared, "cpu", 1, 1.0, Task(spec.models[0], "k", 0, 0), {})
+        assert result.fold == 0 and not dead.exists() and alive.is_dir()
+    finally:
+        shutil.rmtree(alive, ignore_errors=True)
+        shutil.rmtree(dead, ignore_errors=True)
