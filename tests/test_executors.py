@@ -986,3 +986,31 @@ def test_a_ray_task_sweeps_what_killed_workers_left(tmp_path: Path, local_ray) -
     finally:
         shutil.rmtree(alive, ignore_errors=True)
         shutil.rmtree(dead, ignore_errors=True)
+
+
+def _refusing_fit(ctx: Context, task: Task) -> FoldResult:
+    """Fold 1 refuses the run (a KitError); the others would take a minute."""
+    if task.fold == 0:
+        raise ConfigError("refused")
+    return _slow_fit(ctx, task)
+
+
+def test_ray_tasks_still_running_when_the_run_stops_are_ended(tmp_path: Path, local_ray) -> None:
+    """A KitError (or a Ctrl-C) stops the run: its other tasks must not run on in the caller's Ray (or a cluster)."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with pytest.raises(ConfigError, match="refused"):
+            run_tasks(tasks, Job(ctx, in_memory=False, jobs=2, executor="ray"), _refusing_fit, lambda _m: None)
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    freed = time.monotonic() + 10
+    while local_ray.available_resources().get("CPU", 0.0) < 2 and time.monotonic() < freed:
+        time.sleep(0.2)
+    assert local_ray.available_resources().get("CPU", 0.0) == 2
