@@ -38,6 +38,8 @@ def test_a_run_starts_its_local_ray_once_and_shuts_it_down(tmp_path: Path, monke
     assert {m.name: m.status for m in result.models} == {"baseline": "ok", "xgb": "ok", "xgb@pl1": "ok"}
     assert starts == ["local"]
     assert not ray.is_initialized()  # shut down when the run ended
+    again = run(spec, runs_root=tmp_path / "runs", executor="ray", progress=None, record_history=False)
+    assert again.fitted == 0 and starts == ["local"]  # every fold reused, the pseudo round's too: no Ray started
 
 
 def _stalled_fit(ctx: Context, task: Task) -> FoldResult:
@@ -102,8 +104,10 @@ def test_a_runs_ray_is_kept_across_its_calls_and_only_its_own_shut_down(
     session = RunSession.open(_spec(tmp_path), tmp_path / "runs", None, None, 1, "ray", None, None)
     try:
         session.start(3)
+        session.run_tasks([])  # nothing to fit (every fold reused): no Ray started for it
+        assert fake.calls == []
         for _wave in range(3):
-            session.run_tasks([])
+            session.keep_ray()  # as each call with tasks does
     finally:
         session.close()
     assert fake.calls == ([] if up else ["init local", "shutdown"]) and fake.up == up
