@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -452,6 +454,7 @@ def test_ray_run_equals_a_sequential_run_and_isolates_a_failing_model(tmp_path: 
     on_ray = run(spec, runs_root=tmp_path / "ray", executor="ray", progress=lines.append, record_history=False)
     seconds = time.perf_counter() - start
     print(f"ray run: {seconds:.1f}s for {on_ray.fitted} task(s)")
+    assert local_ray.is_initialized()  # the caller's own Ray (a notebook's ray.init()): used, never shut down
 
     rows = {m.name: m for m in on_ray.models}
     assert on_ray.fitted == sequential.fitted == 12  # (baseline + 3 models) x 3 folds: the broken model's failed
@@ -720,6 +723,10 @@ def test_ray_honours_the_time_limit(tmp_path: Path, local_ray, limit: str) -> No
     assert outcomes.errors == {}
     assert sorted(t.fold for t, _ in outcomes.stopped) == [0, 1]  # fold 2 never started
     assert [store.finished("xgb", "k", 0, k) for k in range(3)] == [None] * 3
+    freed = time.monotonic() + 10  # the stopped tasks ended, not only left behind: their CPUs are Ray's again
+    while local_ray.available_resources().get("CPU", 0.0) < 2 and time.monotonic() < freed:
+        time.sleep(0.2)
+    assert local_ray.available_resources().get("CPU", 0.0) == 2
 
 
 def _crashing_fit(ctx: Context, task: Task) -> FoldResult:
@@ -802,6 +809,11 @@ def test_ray_tasks_read_streamed_images_through_the_run_folders_cache(tmp_path: 
     result, files, _ = _fit_remote(fit_fold, spec, shared, "cpu", 1, 1.0, task, {}, str(store.root))
     assert decode_count() == before  # not one image decoded again
     assert result.n_valid == 6 and "valid.npy" in files and "model.pt" in files
+    # a node that does not see the run folder (a cluster's, without a shared file system): its scratch store's cache,
+    # and nothing written where the run folder would be
+    unseen = tmp_path / "elsewhere" / "run"
+    result, files, _ = _fit_remote(fit_fold, spec, shared, "cpu", 1, 1.0, task, {}, str(unseen))
+    assert decode_count() == before + 24 and "model.pt" in files and not (tmp_path / "elsewhere").exists()
 
 
 def test_cli_run_options_reach_the_run_settings() -> None:
@@ -884,3 +896,121 @@ def test_a_worker_that_ends_so_after_it_started_is_a_worker_death_not_the_script
         assert isinstance(got[0][2], WorkerDied)
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("address", [None, "auto"])
+def test_a_ray_start_interrupted_leaves_nothing_running(address: str | None) -> None:
+    """A Ctrl-C while ray.init starts a local Ray (seconds) left its processes running: the run had not started it
+    as far as it knew, so none shut it down (a notebook kept them until its kernel ended)."""
+    from types import SimpleNamespace
+
+    from kaggle_kit.runtime.ray_executor import connect
+
+    calls: list[str] = []
+
+    def interrupted(**_: object) -> None:
+        calls.append("init")
+        raise KeyboardInterrupt
+
+    ray = SimpleNamespace(is_initialized=lambda: False, init=interrupted, shutdown=lambda: calls.append("shutdown"))
+    with pytest.raises(KeyboardInterrupt):
+        connect(ray, address, 1, print)
+    assert calls == ["init", "shutdown"]
+
+
+def _assigned_fit(ctx: Context, task: Task) -> FoldResult:
+    """Records the CPUs Ray gave the task (as the score) and the threads it fitted on."""
+    import ray
+
+    _, valid_idx = ctx.folds.train_valid(task.repeat, task.fold)
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 0.0)
+    seen = FoldResult(task.model.name, task.key, task.repeat, task.fold, cpus, None, 0, len(valid_idx), 0.0, 0.0,
+                      ctx.device, ctx.threads)  # fmt: skip
+    pred = np.zeros((len(valid_idx), 2), dtype=np.float32)
+    return ctx.store.write_fold(seen, valid_pred=pred, test_pred=None, save_model=lambda _folder: None)
+
+
+def test_ray_tasks_of_a_resumed_model_ask_for_its_pinned_threads(tmp_path: Path, local_ray) -> None:
+    """A resumed model's folds fit on the count its finished folds had (Task.threads), but a Ray task asked for the
+    run's count of CPUs: Ray ran as many 2-thread tasks at once as it counted 1-CPU ones. A count beyond the local
+    Ray's CPUs (a busier machine now) asks for them all, rather than waiting forever for more."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    three = spec.models[0].model_copy(update={"name": "xgb3"})
+    tasks = [Task(spec.models[0], "k", 0, 0, threads=2), Task(three, "k", 0, 1, threads=3)]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        assert execute(tasks, Job(ctx, in_memory=False, jobs=2, executor="ray"), _assigned_fit, lambda _m: None) == {}
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    seen = [store.finished(t.model.name, t.key, t.repeat, t.fold) for t in tasks]
+    assert [(r.threads, r.score) for r in seen] == [(2, 2.0), (3, 2.0)]  # type: ignore[union-attr]
+
+
+def test_a_ray_address_that_answers_is_not_refused() -> None:
+    """The connect check refuses only where nothing answers: a cluster too busy to accept its connections yet (the
+    kernel completes the handshake: a listening socket that never accepts here) and `auto` (Ray's to find) pass."""
+    from kaggle_kit.runtime.ray_executor import unreachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        start = time.perf_counter()
+        found = [unreachable(a) for a in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}", f"localhost:{port}")]
+        assert found == [None, None, None] and time.perf_counter() - start < 5
+    assert unreachable("auto") is None
+
+
+def test_a_ray_task_sweeps_what_killed_workers_left(tmp_path: Path, local_ray) -> None:
+    """A scratch store whose worker was killed (a task cancelled at its limit on a cluster's node, where the driver
+    cannot reach) is removed by the next task there; one of a live worker is left alone."""
+    from kaggle_kit.runtime.ray_executor import _fit_remote
+
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    dead = Path(tempfile.mkdtemp(prefix=f"kaggle-kit-fold-{ended.pid}-"))
+    (dead / "valid.npy").write_bytes(b"half")
+    alive = Path(tempfile.mkdtemp(prefix=f"kaggle-kit-fold-{os.getpid()}-"))
+    try:
+        shared = [local_ray.put(data), local_ray.put(folds)]
+        result, _, _ = _fit_remote(_probe_fit, spec, shared, "cpu", 1, 1.0, Task(spec.models[0], "k", 0, 0), {})
+        assert result.fold == 0 and not dead.exists() and alive.is_dir()
+    finally:
+        shutil.rmtree(alive, ignore_errors=True)
+        shutil.rmtree(dead, ignore_errors=True)
+
+
+def _refusing_fit(ctx: Context, task: Task) -> FoldResult:
+    """Fold 1 refuses the run (a KitError); the others would take a minute."""
+    if task.fold == 0:
+        raise ConfigError("refused")
+    return _slow_fit(ctx, task)
+
+
+def test_ray_tasks_still_running_when_the_run_stops_are_ended(tmp_path: Path, local_ray) -> None:
+    """A KitError (or a Ctrl-C) stops the run: its other tasks must not run on in the caller's Ray (or a cluster)."""
+    spec = _spec(tmp_path)
+    data = load_competition(spec)
+    folds = resolve_folds(spec, data)
+    store = RunStore(tmp_path / "ray")
+    store.save_folds(folds, data.train_ids)
+    tasks = [Task(spec.models[0], "k", r, k) for r, k in folds.tasks()]
+    ctx = Context(spec, data, folds, store, get_metric(spec.metric), "cpu", threads=1)
+    local_ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with pytest.raises(ConfigError, match="refused"):
+            run_tasks(tasks, Job(ctx, in_memory=False, jobs=2, executor="ray"), _refusing_fit, lambda _m: None)
+    finally:
+        local_ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    freed = time.monotonic() + 10
+    while local_ray.available_resources().get("CPU", 0.0) < 2 and time.monotonic() < freed:
+        time.sleep(0.2)
+    assert local_ray.available_resources().get("CPU", 0.0) == 2

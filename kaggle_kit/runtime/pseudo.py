@@ -255,6 +255,8 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
             session.say(f"pseudo-labelling round {round_}: fitting {len(tasks)} fold(s) of {len(specs)} model(s)")
         session.start(len(tasks))
         assert session.job is not None
+        if tasks:
+            session.keep_ray()  # the run's own, kept for every round (base models all reused: none started yet)
         outcomes = run_tasks(tasks, session.job, fit_pseudo_fold, session.say) if tasks else None
         errors = outcomes.errors if outcomes is not None else {}
         scores = outcomes.scores if outcomes is not None else {}

@@ -141,7 +141,8 @@ def _fit_remote(
         cached = images.cached_in(Path(run_root)).cache_path
         if cached is not None and cached.is_file():
             ctx = replace(ctx, images_root=Path(run_root))
-    scratch = Path(tempfile.mkdtemp(prefix="kaggle-kit-fold-"))
+    sweep_scratch()  # a killed worker's on this node (a task cancelled at its time limit): never removed by it
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))  # its worker's: told from a dead one's
     try:
         for name, blob in inputs.items():
             (scratch / name).parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +154,33 @@ def _fit_remote(
         return result, files, caught
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+#: the start of a task's scratch store's name in the node's temporary folder, then its worker's process id
+SCRATCH_PREFIX = "kaggle-kit-fold-"
+
+
+def sweep_scratch(folder: Path | None = None) -> None:
+    """Remove the scratch stores (in ``folder``, default the temporary folder) of worker processes no longer alive.
+
+    A task cancelled at its time limit ends with its worker (``force=True``), as does one killed for memory: its
+    own clean-up never runs, and each such task left its scratch store (a fold's files half-written, or a copy of
+    the image cache) in the node's /tmp for good. Swept by each task as it starts, and by the driver once it has shut
+    down the Ray it started (its workers ended)."""
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = path.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def store_inputs(fit: FitFold, store: RunStore, task: Task) -> dict[str, bytes]:
@@ -193,18 +221,28 @@ def connect(ray: Any, address: str | None, local_cpus: int, say: Progress) -> bo
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     options: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
     if address is None:
-        ray.init(address="local", num_cpus=local_cpus, **options)
+        _init(ray, address="local", num_cpus=local_cpus, **options)
         return True
     fix = CONNECT_FIX
     if (why := unreachable(address)) is not None:
         raise ConfigError(f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({why}); {fix}")
     try:
-        ray.init(address=address, **options)
+        _init(ray, address=address, **options)
     except (ConnectionError, RuntimeError) as exc:
         raise ConfigError(
             f"cannot connect to the Ray cluster at run.ray_address = {address!r} ({exc}); {fix}"
         ) from None
     return True
+
+
+def _init(ray: Any, **options: Any) -> None:
+    """``ray.init``, and nothing of it left where it did not return: a Ctrl-C while a local Ray starts (seconds) left
+    its processes running for the rest of the notebook's session, none of the run's to shut down."""
+    try:
+        ray.init(**options)
+    except BaseException:
+        ray.shutdown()
+        raise
 
 
 #: seconds a cluster's address may take to accept a connection before the run says it cannot be reached
@@ -246,6 +284,7 @@ def release_local_ray() -> None:
 
     _KEPT[0] = False
     ray.shutdown()
+    sweep_scratch()  # what the tasks cancelled at their limit left (their workers ended with them)
 
 
 def _check_capacity(ray: Any, needs: dict[str, TaskResources], where: str) -> None:
@@ -273,14 +312,20 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
     ray = import_ray()
     ctx = job.context
     models = {t.model.name: t.model for t in tasks}
+    # a resumed model's tasks fit on its finished folds' count (pinned_threads), and ask Ray for as many CPUs: they
+    # had asked for the run's count (Ray ran a task of 2 threads on each core it counted as 1)
+    threads = {t.model.name: t.threads or ctx.threads for t in tasks}
     needs = {  # CPU-only families (scikit-learn, the baseline) declare uses_gpu = False
-        name: task_resources(ctx.device, ctx.threads, job.gpus_per_task, uses_gpu=make_adapter(m).uses_gpu)
+        name: task_resources(ctx.device, threads[name], job.gpus_per_task, uses_gpu=make_adapter(m).uses_gpu)
         for name, m in models.items()
     }
     # a local Ray sized to the run: `jobs` tasks of `threads` CPUs at once
     started = connect(ray, job.ray_address, job.jobs * ctx.threads, say)
     try:
         where = "the local Ray" if job.ray_address is None else f"the Ray cluster at {job.ray_address!r}"
+        if job.ray_address is None:  # a local Ray sized to the run's count: a pinned count beyond it still runs
+            pinned = {name for name, n in threads.items() if n > ctx.threads}
+            needs = _within_local(ray, needs, pinned, ctx.threads)
         _check_capacity(ray, needs, where)
         shared = [ray.put(ctx.data), ray.put(ctx.folds)]  # nested in a list: workers fetch them once, not per task
         remote = ray.remote(_fit_remote)
@@ -297,7 +342,7 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
                 ctx.spec,
                 shared,
                 ctx.device,
-                t.threads or ctx.threads,  # a resumed model's: its finished folds' count (pinned_threads)
+                threads[t.model.name],
                 gpu_share(res),
                 t,
                 store_inputs(fit, ctx.store, t),
@@ -311,6 +356,17 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
     finally:
         if started:
             ray.shutdown()
+            sweep_scratch()  # what the tasks cancelled at their limit left (their workers ended with them)
+
+
+def _within_local(
+    ray: Any, needs: dict[str, TaskResources], pinned: set[str], threads: int
+) -> dict[str, TaskResources]:
+    """The CPUs of the ``pinned`` models' tasks (a resumed model's count, above the run's ``threads``) at most the
+    local Ray's (``jobs x threads``: fewer where the machine is busier than when its first folds were fitted): such
+    a task runs alone rather than ask for more than there is. The run's own count is checked as it is."""
+    most = max(ray.cluster_resources().get("CPU", 0.0), float(threads))
+    return {n: replace(res, num_cpus=min(res.num_cpus, most)) if n in pinned else res for n, res in needs.items()}
 
 
 def _slots(ray: Any, needs: dict[str, TaskResources]) -> int:
@@ -351,7 +407,7 @@ def _collect(
                 task = queue.pop(0)
                 running[submit(task)] = (task, time.monotonic())
                 if timed:
-                    outcomes.started(task, ctx.threads)
+                    outcomes.started(task, task.threads or ctx.threads)
                     outcomes.peak = max(outcomes.peak, len(running))
             if not running:
                 continue

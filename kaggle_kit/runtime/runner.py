@@ -769,13 +769,21 @@ class RunSession:
         job = replace(self.job, deadline=deadline)
         if self.pool is None and job.executor == "local" and (job.jobs > 1 or deadline is not None):
             self.pool = make_pool(self.job, fit_fold)
-        if job.executor == "ray" and not self.ray_kept:
-            from .ray_executor import keep_local_ray
-
-            self.ray_kept = keep_local_ray(job, self.say)
+        if tasks:
+            self.keep_ray()
         outcomes = run_tasks(tasks, job, fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
         self._scores.update(outcomes.scores)
         return outcomes
+
+    def keep_ray(self) -> None:
+        """On Ray, start the run's local Ray now and keep it to :meth:`close` (each wave of a time limit, each
+        pseudo-labelling round then use it). Called with the first tasks to fit: a run that fits none (every fold
+        reused) had started one and shut it down, seconds for nothing."""
+        assert self.job is not None, "start() first"
+        if self.job.executor == "ray" and not self.ray_kept:
+            from .ray_executor import keep_local_ray
+
+            self.ray_kept = keep_local_ray(self.job, self.say)
 
     def close(self) -> None:
         """Stop the worker processes (idle by now), and the local Ray the run started."""
