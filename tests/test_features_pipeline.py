@@ -704,6 +704,29 @@ def test_dates_written_as_text_in_the_test_rows_are_read_as_dates() -> None:
     assert out["t"].to_list() == [dt.datetime(2020, 1, 1, 5)] * 3 and out["t__hour"].to_list() == [5, 5, 5]
 
 
+def test_test_dates_written_month_first_as_text_are_read_month_first() -> None:
+    # train parsed with '%m/%d/%Y' (data.date_formats, or the user's str.to_date): polars' own reading of the test
+    # rows' text took '01/02/2022' for 1 February and left '03/22/2022' missing
+    train = pl.DataFrame({"d": [dt.date(2022, 3, 22), dt.date(2022, 1, 2)] * 3})
+    pipe = Pipeline([DateParts(parts=["month", "day"])])
+    _, state = pipe.fit_transform(train)
+    test = pl.DataFrame({"d": ["03/22/2022", "01/02/2022", None]})
+    with pytest.warns(FeatureWarning, match=r"column 'd' is String here but was Date"):
+        out = pipe.transform(test, state)
+    assert out["d"].to_list() == [dt.date(2022, 3, 22), dt.date(2022, 1, 2), None]
+    assert out["d__month"].to_list() == [3, 1, None] and out["d__day"].to_list() == [22, 2, None]
+
+
+def test_test_dates_as_text_whose_day_and_month_cannot_be_told_apart_are_refused() -> None:
+    # no day after the 12th: '%m/%d/%Y' and '%d/%m/%Y' read other dates; polars read them day first without a word
+    train = pl.DataFrame({"d": [dt.date(2022, 3, 22), dt.date(2022, 1, 2)] * 3})
+    pipe = Pipeline([DateParts(parts=["month"])])
+    _, state = pipe.fit_transform(train)
+    test = pl.DataFrame({"d": ["01/02/2022", "03/04/2022"]})
+    with pytest.raises(DataError, match=r"column 'd' holds dates written as text .*'%m/%d/%Y' and '%d/%m/%Y'"):
+        pipe.transform(test, state)
+
+
 def test_times_of_day_in_a_date_column_are_read_as_their_dates() -> None:
     """Train's 'd' holds dates; the test rows hold timestamps: the pipeline cast them to Date where lossless only,
     each 13:30 becoming missing (date parts and all), while a model without a pipeline read the timestamp."""
