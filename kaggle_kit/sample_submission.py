@@ -23,6 +23,7 @@ import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
 from .readers.headers import header_key
+from .readers.polars_versions import is_in
 from .readers.tables import ReadOptions, is_unnamed, read_table, unnamed_to_drop
 
 
@@ -349,11 +350,11 @@ def sample_numbers(given: pl.Series, separator: str | None = None) -> pl.Series 
 def _id_keys(left: pl.DataFrame, right: pl.DataFrame, key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Match ids by their text; where the two files spell the same numbers differently ("007" in the sample, 7 in
     the test file), by their integer value. The sample's spelling is what the submission writes either way."""
-    matched = int(right[key].is_in(left[key].implode()).sum())
+    matched = int(is_in(right[key], left[key]).sum())
     if matched == right.height:
         return left, right
     as_int = [whole_numbers(f[key]) for f in (left, right)]
-    if any(k.null_count() for k in as_int) or int(as_int[1].is_in(as_int[0].implode()).sum()) <= matched:
+    if any(k.null_count() for k in as_int) or int(is_in(as_int[1], as_int[0]).sum()) <= matched:
         return left, right
     return left.with_columns(as_int[0].alias(key)), right.with_columns(as_int[1].alias(key))
 
@@ -388,7 +389,7 @@ def _check_sample_rows(sample_ids: pl.Series, test_ids: pl.Series, sample_path: 
             f"{sample_id!r} (e.g. {dupes[0]!r}); a submission has one row per test id: use the competition's own "
             "sample_submission file"
         )
-    extra = test_ids.filter(~test_ids.is_in(sample_ids.implode()))
+    extra = test_ids.filter(~is_in(test_ids, sample_ids))
     if extra.len():
         raise OtherTestRows(
             f"the sample submission {str(sample_path)!r} has {sample_ids.len()} row(s) but the run has "

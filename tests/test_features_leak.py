@@ -347,6 +347,43 @@ def test_a_column_an_earlier_step_may_retype_is_left_to_the_fit() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "steps",
+    [
+        # the key listed among the columns: the fit leaves a key out of its statistics (text key, mean)
+        [{"step": "group_aggregate", "by": "city", "columns": ["city", "x"], "stats": ["mean", "count"]}],
+        [{"step": "group_aggregate", "by": ["city", "code"], "columns": ["city", "code", "x"], "stats": ["sum"]}],
+        [{"step": "standardize", "columns": ["flag", "code"]}, {"step": "log1p", "columns": ["flag"]}],  # 0 / 1
+        [{"step": "group_aggregate", "by": "code", "columns": ["flag", "when", "at"], "stats": ["mean", "max"]}],
+        [
+            {"step": "date_parts", "columns": ["when", "at"]},
+            {"step": "cyclical", "columns": ["when__month"], "period": 12},
+        ],
+        [{"step": "impute", "columns": ["when", "city"], "strategy": "most_frequent"}],
+    ],
+)
+def test_a_legitimate_step_of_booleans_codes_dates_or_keys_is_not_refused_by_the_check(steps: list) -> None:
+    """What check_step_types passes, the fit takes: a check that refused one of these would stop a run that works."""
+    from datetime import date, datetime
+
+    from kaggle_kit.features.pipeline import check_step_types
+
+    n = 12
+    frame = pl.DataFrame(
+        {
+            "city": ["a", "b", None] * 4,
+            "code": [1, 2, 3, 4] * 3,  # an integer-coded category
+            "flag": [True, False] * 6,
+            "when": [date(2020, 1, 1 + i) for i in range(n)],
+            "at": [datetime(2020, 1, 1, i) for i in range(n)],
+            "x": np.linspace(0.0, 1.0, n),
+        }
+    )
+    check_step_types(steps, frame.schema, "model 'm'")
+    out, _ = Pipeline.from_config(steps).fit_transform(frame, np.arange(n) % 2, task="binary", seed=0)
+    assert out.height == n
+
+
 def test_a_shortcut_that_picks_nothing_is_said_once_per_model_not_per_fold(tmp_path: Path) -> None:
     """count_encode then target_encode on 'categorical': the no-op was said on every fold of the model (5 times in a
     notebook, where Python's once-per-place display forgets what it showed)."""

@@ -282,6 +282,9 @@ def test_a_state_applied_by_a_pipeline_with_other_parameters_is_refused() -> Non
     older = copy.deepcopy(state)  # a state written before a step gained a parameter: that parameter is not compared
     del older["steps"][0]["params"]["stats"]
     assert Pipeline.from_state(state).transform(train, older).equals(rebuilt)
+    retired = copy.deepcopy(state)  # a parameter the step no longer has (a later kit): nothing of ours to compare
+    retired["steps"][1]["params"]["retired"] = 1
+    assert fitted.transform(train, retired).equals(rebuilt)
 
 
 def test_state_is_json_and_rebuilds_the_pipeline(shop) -> None:
@@ -702,6 +705,29 @@ def test_dates_written_as_text_in_the_test_rows_are_read_as_dates() -> None:
     assert out["d"].to_list() == [dt.date(2020, 2, 1), dt.date(2020, 7, 9), None]
     assert out["d__month"].to_list() == [2, 7, None]
     assert out["t"].to_list() == [dt.datetime(2020, 1, 1, 5)] * 3 and out["t__hour"].to_list() == [5, 5, 5]
+
+
+def test_test_dates_written_month_first_as_text_are_read_month_first() -> None:
+    # train parsed with '%m/%d/%Y' (data.date_formats, or the user's str.to_date): polars' own reading of the test
+    # rows' text took '01/02/2022' for 1 February and left '03/22/2022' missing
+    train = pl.DataFrame({"d": [dt.date(2022, 3, 22), dt.date(2022, 1, 2)] * 3})
+    pipe = Pipeline([DateParts(parts=["month", "day"])])
+    _, state = pipe.fit_transform(train)
+    test = pl.DataFrame({"d": ["03/22/2022", "01/02/2022", None]})
+    with pytest.warns(FeatureWarning, match=r"column 'd' is String here but was Date"):
+        out = pipe.transform(test, state)
+    assert out["d"].to_list() == [dt.date(2022, 3, 22), dt.date(2022, 1, 2), None]
+    assert out["d__month"].to_list() == [3, 1, None] and out["d__day"].to_list() == [22, 2, None]
+
+
+def test_test_dates_as_text_whose_day_and_month_cannot_be_told_apart_are_refused() -> None:
+    # no day after the 12th: '%m/%d/%Y' and '%d/%m/%Y' read other dates; polars read them day first without a word
+    train = pl.DataFrame({"d": [dt.date(2022, 3, 22), dt.date(2022, 1, 2)] * 3})
+    pipe = Pipeline([DateParts(parts=["month"])])
+    _, state = pipe.fit_transform(train)
+    test = pl.DataFrame({"d": ["01/02/2022", "03/04/2022"]})
+    with pytest.raises(DataError, match=r"column 'd' holds dates written as text .*'%m/%d/%Y' and '%d/%m/%Y'"):
+        pipe.transform(test, state)
 
 
 def test_times_of_day_in_a_date_column_are_read_as_their_dates() -> None:

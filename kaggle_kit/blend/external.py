@@ -39,6 +39,7 @@ import polars as pl
 from ..errors import DataError, DataWarning, StoreError
 from ..metrics import run_metric
 from ..readers.headers import header_key, header_renames
+from ..readers.polars_versions import is_in
 from ..runtime.folds import Folds
 from ..runtime.store import RunStore, check_writable, parquet_bytes
 from ..sample_submission import whole_label
@@ -440,8 +441,8 @@ def _align(
             "give one row per id"
         )
     wanted = run_ids.cast(pl.String)
-    missing = wanted.filter(~wanted.is_in(file_ids.implode()))
-    unknown = file_ids.filter(~file_ids.is_in(wanted.implode()))
+    missing = wanted.filter(~is_in(wanted, file_ids))
+    unknown = file_ids.filter(~is_in(file_ids, wanted))
     if missing.len() or unknown.len():
         parts = []
         if missing.len():

@@ -594,10 +594,9 @@ class Pipeline:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    if (dtype == pl.Date or isinstance(dtype, pl.Datetime)) and schema[
-                        col
-                    ] == pl.String:  # dates as text
-                        cast = _parse_dates(original, dtype)
+                    dates_as_text = (dtype == pl.Date or isinstance(dtype, pl.Datetime)) and schema[col] == pl.String
+                    if dates_as_text:
+                        cast = _parse_dates(original, dtype, self._label())
                         same = cast.is_not_null() | original.is_null()
                     else:
                         cast = original.cast(dtype, strict=False)
@@ -616,11 +615,28 @@ class Pipeline:
         return df.with_columns(casts) if casts else df
 
 
-def _parse_dates(text: pl.Series, dtype: pl.DataType) -> pl.Series:
-    """Text as ``dtype`` (Date or Datetime), the format read from the values, a value it does not read missing.
-    polars 2 refuses to cast text to a date (every value became missing), and a datetime cast back to text never
-    spelled the test file's '2020-01-01 05:00:00' as it was written, so each was taken for a value that does not
-    convert (polars 1)."""
+def _parse_dates(text: pl.Series, dtype: pl.DataType, where: str) -> pl.Series:
+    """Text as ``dtype`` (Date or Datetime), a value the format does not read missing. The format is the one usual
+    format (:data:`~kaggle_kit.readers.date_formats.DATE_FORMATS`) that reads every value, as the kit reads a file's
+    text dates; else polars' own reading (ISO dates). Where the day and the month cannot be told apart
+    ('01/02/2021': no day after the 12th) a :class:`DataError` names the column: polars read it day first, without a
+    word, whatever format the training rows were parsed with. polars 2 refuses to cast text to a date (every value
+    became missing), and a datetime cast back to text never spelled the test file's '2020-01-01 05:00:00' as it was
+    written, so each was taken for a value that does not convert (polars 1)."""
+    from ..readers.date_formats import find_formats, parse
+
+    found, ambiguous = find_formats(text.to_frame("v"), ())
+    if ambiguous:
+        fmts = ambiguous["v"]
+        raise DataError(
+            f"{where}: column {text.name!r} holds dates written as text (e.g. {text.drop_nulls()[0]!r}) that "
+            f"{' and '.join(repr(f) for f in fmts)} read as other dates (the day and the month cannot be told apart), "
+            f"and it was {dtype} in the training rows; parse it as the training rows were parsed, e.g. "
+            f"pl.col({text.name!r}).str.to_date({fmts[0]!r})"
+        )
+    if "v" in found:
+        parsed = parse(text, found["v"])
+        return parsed.cast(pl.Date) if dtype == pl.Date else parsed.cast(dtype)
     if dtype == pl.Date:
         return text.str.to_date(strict=False)
     assert isinstance(dtype, pl.Datetime)

@@ -36,6 +36,7 @@ from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
 from .paths import shown_path
+from .polars_versions import is_in
 from .scales import numeric_ranges, scale_mismatch
 from .tables import ReadOptions, read_table, unnamed_to_drop
 
@@ -226,9 +227,9 @@ def _check_rows_match_by_position(test: pl.DataFrame, sample_path: Path, encodin
         if values.n_unique() != test.height:
             continue
         same = values == ids  # unique values all among the unique ids: the same ids
-        if not values.is_in(ids.implode()).all():  # '007' in the sample for test's 7: the same whole numbers
+        if not is_in(values, ids).all():  # '007' in the sample for test's 7: the same whole numbers
             numbers = whole_numbers(values) if sample_numbers is not None else None
-            if numbers is None or numbers.null_count() or not numbers.is_in(sample_numbers.implode()).all():
+            if numbers is None or numbers.null_count() or not is_in(numbers, sample_numbers).all():
                 continue
             if numbers.n_unique() != test.height:  # '007' and '7', two ids of test: no number tells them apart
                 continue

@@ -61,8 +61,15 @@ def dtype_of(fmt: str) -> pl.DataType:
 
 
 def parse(values: pl.Series, fmt: str) -> pl.Series:
-    """``values`` (text) read with ``fmt``; null where a value is no such date."""
-    return values.str.strip_chars().str.strptime(dtype_of(fmt), fmt, strict=False)  # type: ignore[arg-type]
+    """``values`` (text) read with ``fmt``; null where a value is no such date. A month's name (``%B``, which reads
+    abbreviations too) is read as an abbreviation (``%b``) first and as a full name where that fails: polars 1.33 to
+    1.35 stop the whole process (a Rust panic) reading '16 Sep 2020' beside other abbreviations with ``%B``."""
+    text, dtype = values.str.strip_chars(), dtype_of(fmt)
+    if "%B" not in fmt:
+        return text.str.strptime(dtype, fmt, strict=False)  # type: ignore[arg-type]
+    short = text.str.strptime(dtype, fmt.replace("%B", "%b"), strict=False)  # type: ignore[arg-type]
+    rest = pl.DataFrame({"t": text, "s": short}).select(pl.when(pl.col("s").is_null()).then(pl.col("t"))).to_series()
+    return short.fill_null(rest.str.strptime(dtype, fmt, strict=False))  # type: ignore[arg-type]
 
 
 def apply_formats(frame: pl.DataFrame, formats: Mapping[str, str], role: str) -> pl.DataFrame:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from ..errors import name_a_few
+from .polars_versions import is_in
 
 
 def levels_missing_from_train(train: pl.DataFrame, test: pl.DataFrame, categorical: Sequence[str]) -> str | None:
@@ -36,7 +37,7 @@ def unseen_levels_message(known: Mapping[str, pl.Series], test: pl.DataFrame) ->
         if col not in in_test:
             continue
         values = test.get_column(col).cast(pl.String)  # codes declared categorical may be numbers in one file only
-        new = values.filter(values.is_not_null() & ~values.is_in(levels.implode()))
+        new = values.filter(values.is_not_null() & ~is_in(values, levels))
         if new.len():
             found.append((col, new.len(), new.n_unique(), new[0]))
     if not found:

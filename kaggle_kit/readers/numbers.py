@@ -16,6 +16,7 @@ from ..errors import DataError, DataWarning, name_a_few
 from .headers import header_key, keys_of
 from .ids import kept_as_written
 from .options import NA_VALUES, ReadOptions, file_key
+from .polars_versions import is_in
 from .text_files import polars_source
 
 #: Spellings of infinity a numeric text column may hold (read as numbers, then as missing like any infinite value).
@@ -221,7 +222,7 @@ def _problem_of_a_new_file(values: pl.Series, as_read: pl.Series, placeholders: 
     cannot change (nor data.categorical: the models read the column as numbers): the values the keys do not read,
     and the file's fix."""
     name = values.name
-    unread = values.filter(as_read.is_null() & ~values.is_in(placeholders[name].implode()))
+    unread = values.filter(as_read.is_null() & ~is_in(values, placeholders[name]))
     parts = [f"holds numbers written like {unread[0]!r}"] if unread.len() else []
     if placeholders.height:
         shown = ", ".join(f"{v!r} ({k} row{'s' * (k > 1)})" for v, k in placeholders.iter_rows())

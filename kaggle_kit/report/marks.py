@@ -13,6 +13,7 @@ import polars as pl
 from ..blend.inputs import train_ids
 from ..blend.storage import external_sources, read_external_predictions
 from ..errors import KitError, allowed
+from ..readers.polars_versions import is_in
 from ..runtime.store import RunStore
 from .blends import BlendSummary
 from .entries import Entry
@@ -38,7 +39,7 @@ def blend_oofs(
         theirs = frame[frame.columns[0]].cast(pl.String)
         if theirs.len() == ids.len() and bool((theirs == ids).all()):
             oofs[b.name] = matrix(frame)
-        elif theirs.len() == ids.len() and theirs.n_unique() == ids.len() and bool(theirs.is_in(ids.implode()).all()):
+        elif theirs.len() == ids.len() and theirs.n_unique() == ids.len() and bool(is_in(theirs, ids).all()):
             order = pl.DataFrame({"__id": ids}).join(
                 pl.DataFrame({"__id": theirs, "__row": np.arange(frame.height)}),
                 on="__id",
