@@ -173,12 +173,17 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
     ray = import_ray()
     ctx = job.context
     models = {t.model.name: t.model for t in tasks}
+    # a resumed model's tasks run on its finished folds' count (Task.threads, executors.pinned_threads): asked of
+    # Ray as such, or a task asking for the run's 1 CPU ran 2 threads beside another on its core
+    threads: dict[str, int] = {}
+    for t in tasks:
+        threads[t.model.name] = max(threads.get(t.model.name, 1), t.threads or ctx.threads)
     needs = {  # CPU-only families (scikit-learn, the baseline) declare uses_gpu = False
-        name: task_resources(ctx.device, ctx.threads, job.gpus_per_task, uses_gpu=make_adapter(m).uses_gpu)
+        name: task_resources(ctx.device, threads[name], job.gpus_per_task, uses_gpu=make_adapter(m).uses_gpu)
         for name, m in models.items()
     }
-    # a local Ray sized to the run: `jobs` tasks of `threads` CPUs at once
-    started = connect(ray, job.ray_address, job.jobs * ctx.threads, say)
+    # a local Ray sized to the run: `jobs` tasks of `threads` CPUs at once (and room for a resumed model's count)
+    started = connect(ray, job.ray_address, max(job.jobs * ctx.threads, *threads.values()), say)
     try:
         where = "the local Ray" if job.ray_address is None else f"the Ray cluster at {job.ray_address!r}"
         _check_capacity(ray, needs, where)
@@ -188,9 +193,8 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         running: dict[Any, Task] = {}
         for t in tasks:
             res = needs[t.model.name]
-            threads = t.threads or ctx.threads  # a resumed model's: its finished folds' count (pinned_threads)
             ref = remote.options(num_cpus=res.num_cpus, num_gpus=res.num_gpus, runtime_env=env).remote(
-                fit, ctx.spec, shared, ctx.device, threads, gpu_share(res), t
+                fit, ctx.spec, shared, ctx.device, t.threads or ctx.threads, gpu_share(res), t
             )
             running[ref] = t
         say(f"submitted {len(tasks)} task(s) to {where} ({_describe(needs)})")
