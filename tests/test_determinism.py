@@ -252,3 +252,61 @@ def test_the_pinned_count_is_the_first_finished_folds_at_most_the_cores(monkeypa
     assert executors.pinned_threads(net, [fold(0, 8)]) == 2
     assert executors.pinned_threads(net, []) is None
     assert executors.pinned_threads(lgbm, [fold(0, 1)]) is None
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes", "fingerprint"),
+    [
+        ("text", None, "69363e00514fc0af"),
+        ("text", ["no", "yes"], "69363e00514fc0af"),  # data.classes in the labels' own order
+        ("numbers", None, "5f1bf36763a1a244"),
+        ("numbers", [3, 7], "5f1bf36763a1a244"),
+    ],
+)
+def test_the_labels_own_order_keeps_the_data_fingerprint_of_earlier_kit_versions(
+    tmp_path: Path, labels: str, classes: list[object] | None, fingerprint: str
+) -> None:
+    """The values the kit computed before data.classes entered the fingerprint (74c2db6): a run folder of those
+    versions reuses every fold. Hashing data.classes whenever it is set (the default order included: a classification
+    task always has its classes) changed every classification run's models' keys, refitting them all; no other test
+    saw it, as each compared two runs of the same code."""
+    from kaggle_kit.readers.competition import load_competition
+
+    raw = _competition(tmp_path)
+    if labels == "numbers":
+        train = pl.read_csv(tmp_path / "train.csv")
+        train.with_columns(pl.col("y").replace_strict({"no": 3, "yes": 7})).write_csv(tmp_path / "train.csv")
+    if classes is not None:
+        raw["data"]["classes"] = classes
+    data = load_competition(build_spec(raw, base_dir=tmp_path))
+    assert data.fingerprint() == fingerprint
+
+
+def test_a_run_refused_by_its_folders_task_or_metric_leaves_the_folders_target_as_it_was(tmp_path: Path) -> None:
+    """run.json's check that the folder holds a run of the spec's task and metric comes before target.parquet is
+    written: labels fixed and the metric changed in one edit are refused (StoreError) with the folder's target as its
+    models were fitted on (written first, the new labels stood beside the old models' OOF for blend and report)."""
+    from kaggle_kit.errors import StoreError
+
+    raw = _competition(tmp_path)
+    raw["folds"] = {"strategy": "kfold", "n_splits": 3}  # the folds do not follow the labels
+    first = _run(raw, tmp_path)
+    before = RunStore(first.run_dir).read_target()
+    train = tmp_path / "train.csv"
+    text = train.read_text().splitlines()
+    row = text[1].split(",")
+    row[-1] = "yes" if row[-1] == "no" else "no"  # a label fixed
+    train.write_text("\n".join([text[0], ",".join(row), *text[2:]]) + "\n")
+    raw["metric"] = "auc"
+    with pytest.raises(StoreError, match="scored by 'log_loss'"):
+        _run(raw, tmp_path)
+    np.testing.assert_array_equal(RunStore(first.run_dir).read_target(), before)
+
+
+@pytest.mark.parametrize("batch", [0, -1, 1025, True, 2.5, "4"])
+def test_a_search_batch_that_is_not_a_whole_number_from_1_to_1024_is_refused(tmp_path: Path, batch: object) -> None:
+    """A batch of 0 asked no config: the search ended at once with only the spec's models, without a word."""
+    raw = _competition(tmp_path)
+    raw["search"] = {"families": ["lightgbm"], "sampler": "tpe", "batch": batch}
+    with pytest.raises(ConfigError, match=r"search\.batch"):
+        build_spec(raw, base_dir=tmp_path)

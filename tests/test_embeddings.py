@@ -576,3 +576,43 @@ def test_a_reader_of_a_presets_net_is_checked_with_the_presets_models(tmp_path: 
         expand_preset(spec_of(tmp_path, [{**reader, "embeddings": "cnnx"}], preset="fast"), profile)
     with pytest.raises(ConfigError, match=r"embeddings = 'cnn' is not a model of the spec; models: 'lgbm_emb'"):
         spec_of(tmp_path, [{**reader, "embeddings": "cnn"}])  # no preset: refused at once
+
+
+def test_a_readers_folds_fitted_again_through_a_refitted_net_keep_their_thread_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader whose predictions depend on the thread count (a linear model: BLAS) fitted on a busy machine (1
+    thread), its net's fold refitted and the run resumed on an idle one: the reader's folds fitted again through the
+    new embeddings take the count its folds recorded, as a resumed model's missing folds do (they took the idle
+    machine's 2: an uninterrupted run's OOF differed)."""
+    from kaggle_kit.runtime import executors
+    from kaggle_kit.runtime.threads import MachineLoad
+
+    def machine(others: float) -> None:
+        def load(workers: object = (), *, wait: bool = True) -> MachineLoad:
+            return MachineLoad(cores=2, load=others, own=0.0)
+
+        monkeypatch.setattr(runner, "machine_load", load)
+        monkeypatch.setattr(executors, "machine_load", load)
+        monkeypatch.setattr(runner, "cpu_count", lambda: 2)
+        monkeypatch.setattr(executors, "cpu_count", lambda: 2)
+
+    frame = shapes(90, 4)
+    train, test = frame[:60], frame[60:].drop("label")
+    models = [{**MODELS[0], "params": {**NET, "epochs": 2}}, {"name": "lin_emb", "kind": "linear", "embeddings": "cnn"}]
+    spec = spec_of(tmp_path, models, run={"n_jobs": 1})  # threads: the load-aware rule
+    runs = tmp_path / "runs"
+    machine(others=1.0)  # busy: 1 core left
+    first = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    store = RunStore(first.run_dir)
+    import shutil
+
+    shutil.rmtree(store.fold_dir("cnn", store.current_models()["cnn"], 0, 1))
+    real_seed = fold_fit.model_seed
+    machine(others=0.0)  # idle: 2 cores
+    monkeypatch.setattr(fold_fit, "model_seed", lambda m, s: real_seed(m, s) + (m.name == "cnn"))  # other weights
+    second = runner.run(spec, runs_root=runs, train=train, test=test, progress=None, record_history=False)
+    assert second.fitted == 1 + 3  # the net's fold, the reader's three
+    key = store.current_models()["lin_emb"]
+    threads = {store.finished("lin_emb", key, 0, k).threads for k in range(3)}  # type: ignore[union-attr]
+    assert threads == {1}

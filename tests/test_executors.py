@@ -816,6 +816,27 @@ def test_ray_tasks_read_streamed_images_through_the_run_folders_cache(tmp_path: 
     assert decode_count() == before + 24 and "model.pt" in files and not (tmp_path / "elsewhere").exists()
 
 
+def test_a_net_resumed_on_ray_keeps_its_folds_thread_count_and_asks_ray_for_it(tmp_path: Path, local_ray) -> None:
+    """A net whose first fold was fitted on 2 threads, resumed on Ray with run.threads_per_task = 1: its other folds
+    are fitted on 2 threads (the uninterrupted run's OOF), and each of its tasks asks Ray for 2 CPUs (it asked for
+    the run's 1 while running 2 threads: Ray placed twice the threads the cores have)."""
+    pytest.importorskip("torch")
+    spec = _spec(tmp_path, models=_models(("mlp",)), run={"n_jobs": 1, "threads_per_task": 2})
+    whole = run(spec, runs_root=tmp_path / "whole", progress=None, record_history=False)
+    killed = run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False)
+    store = RunStore(killed.run_dir)
+    key = store.current_models()["mlp"]
+    for fold in (1, 2):
+        shutil.rmtree(store.fold_dir("mlp", key, 0, fold))
+    lines: list[str] = []
+    spec = _spec(tmp_path, models=_models(("mlp",)), run={"n_jobs": 1, "threads_per_task": 1})
+    resumed = run(spec, runs_root=tmp_path / "runs", executor="ray", progress=lines.append, record_history=False)
+    assert resumed.fitted == 2
+    assert [store.finished("mlp", key, 0, k).threads for k in range(3)] == [2, 2, 2]  # type: ignore[union-attr]
+    assert _oof_bytes(resumed.run_dir, "mlp") == _oof_bytes(whole.run_dir, "mlp")
+    assert any("submitting 2 task(s)" in line and "each task: 2 CPU" in line for line in lines), lines
+
+
 def test_cli_run_options_reach_the_run_settings() -> None:
     from kaggle_kit.cli import build_parser
     from kaggle_kit.runtime.runner import _run_settings

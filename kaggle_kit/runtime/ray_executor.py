@@ -319,8 +319,8 @@ def run_on_ray(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, sa
         name: task_resources(ctx.device, threads[name], job.gpus_per_task, uses_gpu=make_adapter(m).uses_gpu)
         for name, m in models.items()
     }
-    # a local Ray sized to the run: `jobs` tasks of `threads` CPUs at once
-    started = connect(ray, job.ray_address, job.jobs * ctx.threads, say)
+    # a local Ray sized to the run: `jobs` tasks of `threads` CPUs at once (and room for a resumed model's count)
+    started = connect(ray, job.ray_address, max(job.jobs * ctx.threads, *threads.values()), say)
     try:
         where = "the local Ray" if job.ray_address is None else f"the Ray cluster at {job.ray_address!r}"
         if job.ray_address is None:  # a local Ray sized to the run's count: a pinned count beyond it still runs
