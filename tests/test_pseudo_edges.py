@@ -430,3 +430,50 @@ def test_a_blend_of_pseudo_labelled_models_as_the_source_says_what_to_do(tmp_pat
     # it said "blends 'lgbm@pl1', which are not models of the spec (imported predictions have no fold models ...)"
     with pytest.raises(ConfigError, match=r"blends pseudo-labelled model\(s\) 'lgbm@pl1'.*pseudo_label.rounds = 2"):
         _run(tmp_path, {**pseudo, "source": "mix"})
+
+
+def test_a_weighted_blend_source_on_time_folds_is_fitted_on_each_folds_usable_training_rows(tmp_path: Path) -> None:
+    """A nelder_mead blend source: fold ``k`` of time folds trains on the rows before its block, of which the first
+    block has no OOF. Its labels are the blend fitted on the training rows that have OOF (taken here by hand from the
+    fold ids), the weights applied to the held-out rows being the blend's own nested OOF there; the first fold, with no
+    such row, labels with the plain mean. (Neither the stored weights, fitted on every OOF row, nor a fit on rows
+    without OOF.)"""
+    from kaggle_kit.blend import fit_blend
+    from kaggle_kit.blend.base import Fitted
+    from kaggle_kit.blend.registry import make_blender
+    from kaggle_kit.blend.storage import read_blend_predictions
+
+    spec = _spec(None, "tw").model_dump(mode="json", exclude={"base_dir"})
+    spec["folds"] = {"strategy": "time", "n_splits": 3}
+    train, test = _frames()
+    first = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    blend = fit_blend(first.run_dir, "nelder_mead", models=["logreg", "lgbm"], name="nm")
+    spec["pseudo_label"] = {"source": "nm", "threshold": 0.6, "models": ["lgbm"]}
+    result = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    store = RunStore(result.run_dir)
+    keys = store.current_models()
+    ids = pl.read_parquet(result.run_dir / "folds.parquet")["fold_r0"].to_numpy()
+    y = np.array([sorted(CLASSES).index(v) for v in train["target"]])
+    oof = np.stack([_oof(result.run_dir, m) for m in ("logreg", "lgbm")])
+    nested = read_blend_predictions(result.run_dir, "nm", "oof").drop("id").to_numpy()
+    blender, metric = make_blender("nelder_mead", None), get_metric("multi_logloss")
+    stored = Fitted(weights=np.asarray(blend.weights))
+    differs = False
+    for k in range(3):
+        test_k = np.stack(
+            [store.read_fold_array(store.finished(m, keys[m], 0, k), "test.npy") for m in ("logreg", "lgbm")]  # type: ignore[arg-type]
+        ).astype(np.float64)
+        rows = np.flatnonzero((ids < k) & np.isfinite(oof).all(axis=(0, 2)))  # before the fold's block, with OOF
+        if k == 0:
+            assert rows.size == 0
+            expected = test_k.mean(axis=0)
+        else:
+            fitted = blender.fit(oof[:, rows], y[rows], metric, np.random.default_rng([0, 0, k]), ids[rows])
+            held = np.flatnonzero(ids == k)
+            np.testing.assert_allclose(blender.predict(fitted, oof[:, held]), nested[held], atol=1e-5)
+            expected = blender.predict(fitted, test_k)
+        given = read_pseudo_rows(pseudo_path(store.model_dir("lgbm@pl1", keys["lgbm@pl1"]), 0, k))
+        np.testing.assert_array_equal(given.rows, np.flatnonzero(expected.max(axis=1) >= 0.6))
+        np.testing.assert_allclose(given.targets, expected[given.rows], atol=1e-5)
+        differs |= not np.allclose(blender.predict(stored, test_k), expected, atol=1e-4)
+    assert differs  # the stored weights would have labelled otherwise: the test tells them apart
