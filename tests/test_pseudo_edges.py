@@ -477,3 +477,48 @@ def test_a_weighted_blend_source_on_time_folds_is_fitted_on_each_folds_usable_tr
         np.testing.assert_allclose(given.targets, expected[given.rows], atol=1e-5)
         differs |= not np.allclose(blender.predict(stored, test_k), expected, atol=1e-4)
     assert differs  # the stored weights would have labelled otherwise: the test tells them apart
+
+
+def test_only_keeps_no_round_whose_model_was_not_assembled(tmp_path: Path) -> None:
+    """A run killed after round 2's folds but before its model was assembled (no summary.json): ``--only`` lists
+    round 1 and not round 2, which has no CV to list (a full run assembles it from the stored folds)."""
+    pseudo = {"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"], "rounds": 2}
+    first = _run(tmp_path, pseudo)
+    store = RunStore(first.run_dir)
+    keys = store.current_models()
+    (store.model_dir("lgbm@pl2", keys["lgbm@pl2"]) / "summary.json").unlink()
+    train, test = _frames()
+    lines: list[str] = []
+    again = run(_spec(pseudo), runs_root=tmp_path, train=train, test=test, progress=lines.append, only=["logreg"])
+    listed = RunStore(again.run_dir).current_models()
+    assert listed.get("lgbm@pl1") == keys["lgbm@pl1"] and "lgbm@pl2" not in listed
+    assert any("--only fits the models named" in n and "lgbm@pl1 stay listed" in n for n in lines)
+
+
+def test_a_round_starts_under_a_time_limit_only_while_the_time_left_exceeds_its_base_models_folds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Time is left (a 600 s limit, the models reused), but less than the base model's folds took: the round is not
+    started; with their real (short) time it is fitted, under the same limit."""
+    from dataclasses import replace
+
+    from kaggle_kit.runtime import pseudo
+
+    _run(tmp_path, None)  # the models' folds: reused below
+    train, test = _frames()
+    spec = _spec({"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"]})
+    real = pseudo.run_pseudo
+
+    def lgbm_took_long(session, plan, outcome, deadline=None):  # as if lgbm's folds had taken 1e6 s
+        slow = tuple(replace(r, fit_seconds=1e6) if r.name == "lgbm" else r for r in outcome.results)
+        return real(session, plan, replace(outcome, results=slow), deadline)
+
+    monkeypatch.setattr(pseudo, "run_pseudo", lgbm_took_long)
+    cut = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert "lgbm@pl1" not in {m.name for m in cut.models}
+    note = next(n for n in cut.notes if n.startswith("pseudo-labelling stopped before round 1 of 1"))
+    left = float(re.search(r"the time limit leaves (\d+) s to fit in", note).group(1))  # type: ignore[union-attr]
+    assert 0 < left < 600 and "'lgbm', whose folds took 1000000 s" in note
+    monkeypatch.setattr(pseudo, "run_pseudo", real)
+    fitted = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert {m.name: m.status for m in fitted.models}["lgbm@pl1"] == "ok"
