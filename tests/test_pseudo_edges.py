@@ -522,3 +522,36 @@ def test_a_round_starts_under_a_time_limit_only_while_the_time_left_exceeds_its_
     monkeypatch.setattr(pseudo, "run_pseudo", real)
     fitted = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
     assert {m.name: m.status for m in fitted.models}["lgbm@pl1"] == "ok"
+
+
+def test_a_source_a_time_limit_shortened_labels_as_the_run_lists_it(tmp_path: Path) -> None:
+    """An earlier time-limited run shortened the source (``lgbm``: 30 -> 10 rounds, another key) and the next one
+    resumed it at 10: the run lists that ``lgbm``, and its fold models label. The rounds looked for the folds of the
+    spec's 30-round ``lgbm``: `model 'lgbm' has no finished fold r0_f0 to pseudo-label with; run again`, after every
+    fit, at every rerun (or, where a full-size lgbm had been fitted before, its folds labelled without a word)."""
+    from kaggle_kit.runtime.search.budget import with_cap
+
+    train, test = _frames()
+    pseudo = {"source": "lgbm", "threshold": 0.6, "models": ["logreg"]}
+    spec = _spec(pseudo)
+    short = with_cap(spec.model("lgbm"), 10)
+    as_cut = spec.model_dump(mode="json", exclude={"base_dir"})
+    as_cut["models"][1] = short.model_dump(mode="json", exclude_defaults=True)
+    del as_cut["pseudo_label"]
+    first = run(build_spec(as_cut), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    meta = json.loads((first.run_dir / "run.json").read_text())  # as a time-limited run that cut lgbm records it
+    meta["time_limit"] = {"limit_s": 30, "shortened": {"lgbm": {"from": 30, "to": 10}}, "incomplete": []}
+    (first.run_dir / "run.json").write_text(json.dumps(meta))
+    result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    store = RunStore(result.run_dir)
+    keys = store.current_models()
+    assert keys["lgbm"] == {m.name: m.key for m in first.models}["lgbm"]  # the 10-round lgbm, resumed
+    assert {m.name: m.status for m in result.models}["logreg@pl1"] == "ok"
+    for k in range(3):
+        source = store.read_fold_array(store.finished("lgbm", keys["lgbm"], 0, k), "test.npy")  # type: ignore[arg-type]
+        given = read_pseudo_rows(pseudo_path(store.model_dir("logreg@pl1", keys["logreg@pl1"]), 0, k))
+        np.testing.assert_array_equal(given.rows, np.flatnonzero(source.max(axis=1) >= 0.6))
+    lines: list[str] = []  # --only keeps the round listed: its source is the lgbm the run lists
+    again = run(spec, runs_root=tmp_path, train=train, test=test, progress=lines.append, only=["logreg"])
+    assert RunStore(again.run_dir).current_models()["logreg@pl1"] == keys["logreg@pl1"]
+    assert any("logreg@pl1 stay listed" in n for n in lines)

@@ -193,7 +193,7 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
             f"from the source's model of that fold; {done[failed[0]].rerun if failed[0] in done else 'run it'}"
         )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
-    labels: LabelSource = first_source(session, plan)
+    labels: LabelSource = first_source(session, plan, {n: done[n].key for n in source_models(plan)})
     source = LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
     results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
@@ -312,7 +312,8 @@ def keep_pseudo(session: RunSession) -> list[str]:
         return []
     store, tasks = session.store, session.folds.tasks()
     models = {m.name: m for m in session.spec.models}
-    sources = {n: session.key(models[n]) for n in source_models(plan)}
+    listed = store.current_models()  # as run_pseudo takes them: the versions the run lists (a time limit's cut)
+    sources = {n: listed.get(n, session.key(models[n])) for n in source_models(plan)}
     if any(store.finished(n, key, r, k) is None for n, key in sources.items() for r, k in tasks):
         return []
     fingerprint = ModelSource.fingerprint_of(plan.source, sources[plan.source]) if plan.blend is None else None
