@@ -524,24 +524,30 @@ def test_a_round_starts_under_a_time_limit_only_while_the_time_left_exceeds_its_
     assert {m.name: m.status for m in fitted.models}["lgbm@pl1"] == "ok"
 
 
+def _shortened_lgbm_run(root: Path, pseudo: dict[str, Any]) -> tuple[Any, Any]:
+    """A run whose ``lgbm`` (30 rounds in the spec) is stored and listed at 10 rounds, as a time-limited run that cut
+    it leaves it (run.json's ``time_limit.shortened``); the spec with ``pseudo``."""
+    from kaggle_kit.runtime.search.budget import with_cap
+
+    train, test = _frames()
+    spec = _spec(pseudo)
+    as_cut = spec.model_dump(mode="json", exclude={"base_dir"})
+    as_cut["models"][1] = with_cap(spec.model("lgbm"), 10).model_dump(mode="json", exclude_defaults=True)
+    del as_cut["pseudo_label"]
+    first = run(build_spec(as_cut), runs_root=root, train=train, test=test, progress=None, record_history=False)
+    meta = json.loads((first.run_dir / "run.json").read_text())
+    meta["time_limit"] = {"limit_s": 30, "shortened": {"lgbm": {"from": 30, "to": 10}}, "incomplete": []}
+    (first.run_dir / "run.json").write_text(json.dumps(meta))
+    return first, spec
+
+
 def test_a_source_a_time_limit_shortened_labels_as_the_run_lists_it(tmp_path: Path) -> None:
     """An earlier time-limited run shortened the source (``lgbm``: 30 -> 10 rounds, another key) and the next one
     resumed it at 10: the run lists that ``lgbm``, and its fold models label. The rounds looked for the folds of the
     spec's 30-round ``lgbm``: `model 'lgbm' has no finished fold r0_f0 to pseudo-label with; run again`, after every
     fit, at every rerun (or, where a full-size lgbm had been fitted before, its folds labelled without a word)."""
-    from kaggle_kit.runtime.search.budget import with_cap
-
+    first, spec = _shortened_lgbm_run(tmp_path, {"source": "lgbm", "threshold": 0.6, "models": ["logreg"]})
     train, test = _frames()
-    pseudo = {"source": "lgbm", "threshold": 0.6, "models": ["logreg"]}
-    spec = _spec(pseudo)
-    short = with_cap(spec.model("lgbm"), 10)
-    as_cut = spec.model_dump(mode="json", exclude={"base_dir"})
-    as_cut["models"][1] = short.model_dump(mode="json", exclude_defaults=True)
-    del as_cut["pseudo_label"]
-    first = run(build_spec(as_cut), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
-    meta = json.loads((first.run_dir / "run.json").read_text())  # as a time-limited run that cut lgbm records it
-    meta["time_limit"] = {"limit_s": 30, "shortened": {"lgbm": {"from": 30, "to": 10}}, "incomplete": []}
-    (first.run_dir / "run.json").write_text(json.dumps(meta))
     result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
     store = RunStore(result.run_dir)
     keys = store.current_models()
@@ -555,3 +561,22 @@ def test_a_source_a_time_limit_shortened_labels_as_the_run_lists_it(tmp_path: Pa
     again = run(spec, runs_root=tmp_path, train=train, test=test, progress=lines.append, only=["logreg"])
     assert RunStore(again.run_dir).current_models()["logreg@pl1"] == keys["logreg@pl1"]
     assert any("logreg@pl1 stay listed" in n for n in lines)
+
+
+def test_a_blend_of_a_source_a_time_limit_shortened_labels(tmp_path: Path) -> None:
+    """A blend of the shortened ``lgbm`` (as the run lists it) is no stale source: it was refused with `was blended
+    from other versions of 'lgbm' than this spec fits; run, then blend again, then run again`, at every rerun. Where
+    the run fits another version after all (the shortened one's folds gone), the rounds are skipped with a note."""
+    from kaggle_kit.blend import fit_blend
+
+    first, spec = _shortened_lgbm_run(tmp_path, {"source": "nm", "threshold": 0.6, "models": ["logreg"]})
+    fit_blend(first.run_dir, "nelder_mead", models=["logreg", "lgbm"], name="nm")
+    train, test = _frames()
+    result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert {m.name: m.status for m in result.models}["logreg@pl1"] == "ok"
+    store = RunStore(result.run_dir)
+    shutil.rmtree(store.model_dir("lgbm", store.current_models()["lgbm"]))  # the 30-round lgbm is fitted now
+    again = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert "logreg@pl1" not in {m.name for m in again.models}
+    note = next(n for n in again.notes if n.startswith("pseudo-labelling skipped"))
+    assert "blend 'nm', was blended from other versions of 'lgbm' than this run fitted; blend again" in note

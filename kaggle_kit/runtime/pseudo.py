@@ -126,7 +126,7 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
                 f"pseudo_label.source = {pseudo.source!r} blends {allowed(outside)}, which are not models of the spec "
                 "(imported predictions have no fold models to label with); blend the spec's models and name that blend"
             )
-        stale = [m for m in blend.models if blend.model_keys.get(m) != session.key(models[m])]
+        stale = [m for m in blend.models if blend.model_keys.get(m) not in _versions(session, models[m])]
         if stale:
             raise ConfigError(
                 f"pseudo_label.source = {pseudo.source!r} was blended from other versions of {allowed(stale)} than "
@@ -168,6 +168,15 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
     )
 
 
+def _versions(session: RunSession, model: ModelSpec) -> set[str]:
+    """The keys of ``model`` that the run may fit and list: the spec's, and the one run.json lists where a time limit
+    shortened it (the run resumes it at that size)."""
+    from .search.recorded import Recorded
+
+    fitted = Recorded.read(session.store).as_fitted(model, session.key)
+    return {session.key(model), *((session.key(fitted),) if fitted is not None else ())}
+
+
 def fit_pseudo_fold(ctx: Context, task: Task) -> FoldResult:
     """``fold_fit.fit_fold`` with the pseudo-labelled rows the driver stored for this fold (worker side)."""
     from .fold_fit import fit_fold
@@ -191,6 +200,15 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
         note = (
             f"pseudo-labelling skipped: its source did not finish in this run ({why}), and each fold's labels come "
             f"from the source's model of that fold; {done[failed[0]].rerun if failed[0] in done else 'run it'}"
+        )
+        return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
+    moved = [m for m in source_models(plan) if plan.blend is not None and plan.blend.model_keys.get(m) != done[m].key]
+    if moved:  # the run fitted another version than the blend's (a shortened model refitted at full size)
+        assert plan.blend is not None
+        note = (
+            f"pseudo-labelling skipped: its source, blend {plan.source!r}, was blended from other versions of "
+            f"{allowed(moved)} than this run fitted; blend again (`kaggle-kit blend {store.root} --method "
+            f"{plan.blend.method} --name {plan.source}`), then run again"
         )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
     labels: LabelSource = first_source(session, plan, {n: done[n].key for n in source_models(plan)})
