@@ -580,3 +580,15 @@ def test_a_blend_of_a_source_a_time_limit_shortened_labels(tmp_path: Path) -> No
     assert "logreg@pl1" not in {m.name for m in again.models}
     note = next(n for n in again.notes if n.startswith("pseudo-labelling skipped"))
     assert "blend 'nm', was blended from other versions of 'lgbm' than this run fitted; blend again" in note
+
+
+def test_a_base_model_a_time_limit_shortened_is_refitted_at_that_size(tmp_path: Path) -> None:
+    """``lgbm`` is listed at the 10 rounds a time limit cut it to: ``lgbm@pl1`` is fitted at 10 rounds too (beside
+    the base it is compared with). It was fitted at the spec's full size, which the time limit could not afford, and
+    the round's time was foretold from the shortened folds' time."""
+    _, spec = _shortened_lgbm_run(tmp_path, {"source": "logreg", "threshold": 0.6, "models": ["lgbm"]})
+    train, test = _frames()
+    result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    rounds = {m.name: m.best_iteration for m in result.models}
+    assert rounds["lgbm"] is not None and rounds["lgbm"] <= 10
+    assert rounds["lgbm@pl1"] is not None and rounds["lgbm@pl1"] <= 10

@@ -303,10 +303,15 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
 def _round_specs(
     session: RunSession, plan: PseudoPlan, round_: int, fingerprint: Any
 ) -> list[tuple[ModelSpec, ModelSpec, str]]:
-    """Round ``round_``'s ``(base model, pseudo-labelled model, key)``s, labelled by what ``fingerprint`` names."""
+    """Round ``round_``'s ``(base model, pseudo-labelled model, key)``s, labelled by what ``fingerprint`` names. A
+    base model is refitted as the run lists it: at the size a time limit shortened it to, where it did."""
+    from .search.recorded import Recorded
+
+    recorded = Recorded.read(session.store)
     specs = []
     for base in plan.models:
-        model = base.model_copy(update={"name": pseudo_name(base.name, round_)})
+        fitted = recorded.as_fitted(base, session.key) or base
+        model = fitted.model_copy(update={"name": pseudo_name(base.name, round_)})
         key = spec_hash(
             {"model": session.key(model), "round": round_, "threshold": plan.threshold, "soft": plan.soft}
             | {"labels": fingerprint}
