@@ -430,3 +430,165 @@ def test_a_blend_of_pseudo_labelled_models_as_the_source_says_what_to_do(tmp_pat
     # it said "blends 'lgbm@pl1', which are not models of the spec (imported predictions have no fold models ...)"
     with pytest.raises(ConfigError, match=r"blends pseudo-labelled model\(s\) 'lgbm@pl1'.*pseudo_label.rounds = 2"):
         _run(tmp_path, {**pseudo, "source": "mix"})
+
+
+def test_a_weighted_blend_source_on_time_folds_is_fitted_on_each_folds_usable_training_rows(tmp_path: Path) -> None:
+    """A nelder_mead blend source: fold ``k`` of time folds trains on the rows before its block, of which the first
+    block has no OOF. Its labels are the blend fitted on the training rows that have OOF (taken here by hand from the
+    fold ids), the weights applied to the held-out rows being the blend's own nested OOF there; the first fold, with no
+    such row, labels with the plain mean. (Neither the stored weights, fitted on every OOF row, nor a fit on rows
+    without OOF.)"""
+    from kaggle_kit.blend import fit_blend
+    from kaggle_kit.blend.base import Fitted
+    from kaggle_kit.blend.registry import make_blender
+    from kaggle_kit.blend.storage import read_blend_predictions
+
+    spec = _spec(None, "tw").model_dump(mode="json", exclude={"base_dir"})
+    spec["folds"] = {"strategy": "time", "n_splits": 3}
+    train, test = _frames()
+    first = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    blend = fit_blend(first.run_dir, "nelder_mead", models=["logreg", "lgbm"], name="nm")
+    spec["pseudo_label"] = {"source": "nm", "threshold": 0.6, "models": ["lgbm"]}
+    result = run(build_spec(spec), runs_root=tmp_path, train=train, test=test, progress=None, record_history=False)
+    store = RunStore(result.run_dir)
+    keys = store.current_models()
+    ids = pl.read_parquet(result.run_dir / "folds.parquet")["fold_r0"].to_numpy()
+    y = np.array([sorted(CLASSES).index(v) for v in train["target"]])
+    oof = np.stack([_oof(result.run_dir, m) for m in ("logreg", "lgbm")])
+    nested = read_blend_predictions(result.run_dir, "nm", "oof").drop("id").to_numpy()
+    blender, metric = make_blender("nelder_mead", None), get_metric("multi_logloss")
+    stored = Fitted(weights=np.asarray(blend.weights))
+    differs = False
+    for k in range(3):
+        test_k = np.stack(
+            [store.read_fold_array(store.finished(m, keys[m], 0, k), "test.npy") for m in ("logreg", "lgbm")]  # type: ignore[arg-type]
+        ).astype(np.float64)
+        rows = np.flatnonzero((ids < k) & np.isfinite(oof).all(axis=(0, 2)))  # before the fold's block, with OOF
+        if k == 0:
+            assert rows.size == 0
+            expected = test_k.mean(axis=0)
+        else:
+            fitted = blender.fit(oof[:, rows], y[rows], metric, np.random.default_rng([0, 0, k]), ids[rows])
+            held = np.flatnonzero(ids == k)
+            np.testing.assert_allclose(blender.predict(fitted, oof[:, held]), nested[held], atol=1e-5)
+            expected = blender.predict(fitted, test_k)
+        given = read_pseudo_rows(pseudo_path(store.model_dir("lgbm@pl1", keys["lgbm@pl1"]), 0, k))
+        np.testing.assert_array_equal(given.rows, np.flatnonzero(expected.max(axis=1) >= 0.6))
+        np.testing.assert_allclose(given.targets, expected[given.rows], atol=1e-5)
+        differs |= not np.allclose(blender.predict(stored, test_k), expected, atol=1e-4)
+    assert differs  # the stored weights would have labelled otherwise: the test tells them apart
+
+
+def test_only_keeps_no_round_whose_model_was_not_assembled(tmp_path: Path) -> None:
+    """A run killed after round 2's folds but before its model was assembled (no summary.json): ``--only`` lists
+    round 1 and not round 2, which has no CV to list (a full run assembles it from the stored folds)."""
+    pseudo = {"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"], "rounds": 2}
+    first = _run(tmp_path, pseudo)
+    store = RunStore(first.run_dir)
+    keys = store.current_models()
+    (store.model_dir("lgbm@pl2", keys["lgbm@pl2"]) / "summary.json").unlink()
+    train, test = _frames()
+    lines: list[str] = []
+    again = run(_spec(pseudo), runs_root=tmp_path, train=train, test=test, progress=lines.append, only=["logreg"])
+    listed = RunStore(again.run_dir).current_models()
+    assert listed.get("lgbm@pl1") == keys["lgbm@pl1"] and "lgbm@pl2" not in listed
+    assert any("--only fits the models named" in n and "lgbm@pl1 stay listed" in n for n in lines)
+
+
+def test_a_round_starts_under_a_time_limit_only_while_the_time_left_exceeds_its_base_models_folds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Time is left (a 600 s limit, the models reused), but less than the base model's folds took: the round is not
+    started; with their real (short) time it is fitted, under the same limit."""
+    from dataclasses import replace
+
+    from kaggle_kit.runtime import pseudo
+
+    _run(tmp_path, None)  # the models' folds: reused below
+    train, test = _frames()
+    spec = _spec({"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"]})
+    real = pseudo.run_pseudo
+
+    def lgbm_took_long(session, plan, outcome, deadline=None):  # as if lgbm's folds had taken 1e6 s
+        slow = tuple(replace(r, fit_seconds=1e6) if r.name == "lgbm" else r for r in outcome.results)
+        return real(session, plan, replace(outcome, results=slow), deadline)
+
+    monkeypatch.setattr(pseudo, "run_pseudo", lgbm_took_long)
+    cut = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert "lgbm@pl1" not in {m.name for m in cut.models}
+    note = next(n for n in cut.notes if n.startswith("pseudo-labelling stopped before round 1 of 1"))
+    left = float(re.search(r"the time limit leaves (\d+) s to fit in", note).group(1))  # type: ignore[union-attr]
+    assert 0 < left < 600 and "'lgbm', whose folds took 1000000 s" in note
+    monkeypatch.setattr(pseudo, "run_pseudo", real)
+    fitted = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert {m.name: m.status for m in fitted.models}["lgbm@pl1"] == "ok"
+
+
+def _shortened_lgbm_run(root: Path, pseudo: dict[str, Any]) -> tuple[Any, Any]:
+    """A run whose ``lgbm`` (30 rounds in the spec) is stored and listed at 10 rounds, as a time-limited run that cut
+    it leaves it (run.json's ``time_limit.shortened``); the spec with ``pseudo``."""
+    from kaggle_kit.runtime.search.budget import with_cap
+
+    train, test = _frames()
+    spec = _spec(pseudo)
+    as_cut = spec.model_dump(mode="json", exclude={"base_dir"})
+    as_cut["models"][1] = with_cap(spec.model("lgbm"), 10).model_dump(mode="json", exclude_defaults=True)
+    del as_cut["pseudo_label"]
+    first = run(build_spec(as_cut), runs_root=root, train=train, test=test, progress=None, record_history=False)
+    meta = json.loads((first.run_dir / "run.json").read_text())
+    meta["time_limit"] = {"limit_s": 30, "shortened": {"lgbm": {"from": 30, "to": 10}}, "incomplete": []}
+    (first.run_dir / "run.json").write_text(json.dumps(meta))
+    return first, spec
+
+
+def test_a_source_a_time_limit_shortened_labels_as_the_run_lists_it(tmp_path: Path) -> None:
+    """An earlier time-limited run shortened the source (``lgbm``: 30 -> 10 rounds, another key) and the next one
+    resumed it at 10: the run lists that ``lgbm``, and its fold models label. The rounds looked for the folds of the
+    spec's 30-round ``lgbm``: `model 'lgbm' has no finished fold r0_f0 to pseudo-label with; run again`, after every
+    fit, at every rerun (or, where a full-size lgbm had been fitted before, its folds labelled without a word)."""
+    first, spec = _shortened_lgbm_run(tmp_path, {"source": "lgbm", "threshold": 0.6, "models": ["logreg"]})
+    train, test = _frames()
+    result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    store = RunStore(result.run_dir)
+    keys = store.current_models()
+    assert keys["lgbm"] == {m.name: m.key for m in first.models}["lgbm"]  # the 10-round lgbm, resumed
+    assert {m.name: m.status for m in result.models}["logreg@pl1"] == "ok"
+    for k in range(3):
+        source = store.read_fold_array(store.finished("lgbm", keys["lgbm"], 0, k), "test.npy")  # type: ignore[arg-type]
+        given = read_pseudo_rows(pseudo_path(store.model_dir("logreg@pl1", keys["logreg@pl1"]), 0, k))
+        np.testing.assert_array_equal(given.rows, np.flatnonzero(source.max(axis=1) >= 0.6))
+    lines: list[str] = []  # --only keeps the round listed: its source is the lgbm the run lists
+    again = run(spec, runs_root=tmp_path, train=train, test=test, progress=lines.append, only=["logreg"])
+    assert RunStore(again.run_dir).current_models()["logreg@pl1"] == keys["logreg@pl1"]
+    assert any("logreg@pl1 stay listed" in n for n in lines)
+
+
+def test_a_blend_of_a_source_a_time_limit_shortened_labels(tmp_path: Path) -> None:
+    """A blend of the shortened ``lgbm`` (as the run lists it) is no stale source: it was refused with `was blended
+    from other versions of 'lgbm' than this spec fits; run, then blend again, then run again`, at every rerun. Where
+    the run fits another version after all (the shortened one's folds gone), the rounds are skipped with a note."""
+    from kaggle_kit.blend import fit_blend
+
+    first, spec = _shortened_lgbm_run(tmp_path, {"source": "nm", "threshold": 0.6, "models": ["logreg"]})
+    fit_blend(first.run_dir, "nelder_mead", models=["logreg", "lgbm"], name="nm")
+    train, test = _frames()
+    result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert {m.name: m.status for m in result.models}["logreg@pl1"] == "ok"
+    store = RunStore(result.run_dir)
+    shutil.rmtree(store.model_dir("lgbm", store.current_models()["lgbm"]))  # the 30-round lgbm is fitted now
+    again = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    assert "logreg@pl1" not in {m.name for m in again.models}
+    note = next(n for n in again.notes if n.startswith("pseudo-labelling skipped"))
+    assert "blend 'nm', was blended from other versions of 'lgbm' than this run fitted; blend again" in note
+
+
+def test_a_base_model_a_time_limit_shortened_is_refitted_at_that_size(tmp_path: Path) -> None:
+    """``lgbm`` is listed at the 10 rounds a time limit cut it to: ``lgbm@pl1`` is fitted at 10 rounds too (beside
+    the base it is compared with). It was fitted at the spec's full size, which the time limit could not afford, and
+    the round's time was foretold from the shortened folds' time."""
+    _, spec = _shortened_lgbm_run(tmp_path, {"source": "logreg", "threshold": 0.6, "models": ["lgbm"]})
+    train, test = _frames()
+    result = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    rounds = {m.name: m.best_iteration for m in result.models}
+    assert rounds["lgbm"] is not None and rounds["lgbm"] <= 10
+    assert rounds["lgbm@pl1"] is not None and rounds["lgbm@pl1"] <= 10

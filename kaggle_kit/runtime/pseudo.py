@@ -127,7 +127,7 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
                 f"pseudo_label.source = {pseudo.source!r} blends {allowed(outside)}, which are not models of the spec "
                 "(imported predictions have no fold models to label with); blend the spec's models and name that blend"
             )
-        stale = [m for m in blend.models if blend.model_keys.get(m) != session.key(models[m])]
+        stale = [m for m in blend.models if blend.model_keys.get(m) not in _versions(session, models[m])]
         if stale:
             raise ConfigError(
                 f"pseudo_label.source = {pseudo.source!r} was blended from other versions of {allowed(stale)} than "
@@ -169,6 +169,15 @@ def plan_pseudo(session: RunSession) -> PseudoPlan | None:
     )
 
 
+def _versions(session: RunSession, model: ModelSpec) -> set[str]:
+    """The keys of ``model`` that the run may fit and list: the spec's, and the one run.json lists where a time limit
+    shortened it (the run resumes it at that size)."""
+    from .search.recorded import Recorded
+
+    fitted = Recorded.read(session.store).as_fitted(model, session.key)
+    return {session.key(model), *((session.key(fitted),) if fitted is not None else ())}
+
+
 def fit_pseudo_fold(ctx: Context, task: Task) -> FoldResult:
     """``fold_fit.fit_fold`` with the pseudo-labelled rows the driver stored for this fold (worker side)."""
     from .fold_fit import fit_fold
@@ -203,7 +212,16 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
             f"from the source's model of that fold; {done[failed[0]].rerun if failed[0] in done else 'run it'}"
         )
         return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
-    labels: LabelSource = first_source(session, plan)
+    moved = [m for m in source_models(plan) if plan.blend is not None and plan.blend.model_keys.get(m) != done[m].key]
+    if moved:  # the run fitted another version than the blend's (a shortened model refitted at full size)
+        assert plan.blend is not None
+        note = (
+            f"pseudo-labelling skipped: its source, blend {plan.source!r}, was blended from other versions of "
+            f"{allowed(moved)} than this run fitted; blend again (`kaggle-kit blend {store.root} --method "
+            f"{plan.blend.method} --name {plan.source}`), then run again"
+        )
+        return FitOutcome(outcome.results, outcome.fitted, outcome.reused, (*outcome.notes, note))
+    labels: LabelSource = first_source(session, plan, {n: done[n].key for n in source_models(plan)})
     source = LabelsOf.first(plan, done)  # what labels the round: its name in the record and the notes
     results, records, extra_notes = list(outcome.results), [], []
     fitted = reused = 0
@@ -301,10 +319,15 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
 def _round_specs(
     session: RunSession, plan: PseudoPlan, round_: int, fingerprint: Any
 ) -> list[tuple[ModelSpec, ModelSpec, str]]:
-    """Round ``round_``'s ``(base model, pseudo-labelled model, key)``s, labelled by what ``fingerprint`` names."""
+    """Round ``round_``'s ``(base model, pseudo-labelled model, key)``s, labelled by what ``fingerprint`` names. A
+    base model is refitted as the run lists it: at the size a time limit shortened it to, where it did."""
+    from .search.recorded import Recorded
+
+    recorded = Recorded.read(session.store)
     specs = []
     for base in plan.models:
-        model = base.model_copy(update={"name": pseudo_name(base.name, round_)})
+        fitted = recorded.as_fitted(base, session.key) or base
+        model = fitted.model_copy(update={"name": pseudo_name(base.name, round_)})
         key = spec_hash(
             {"model": session.key(model), "round": round_, "threshold": plan.threshold, "soft": plan.soft}
             | {"labels": fingerprint}
@@ -328,7 +351,8 @@ def keep_pseudo(session: RunSession) -> list[str]:
         return []
     store, tasks = session.store, session.folds.tasks()
     models = {m.name: m for m in session.spec.models}
-    sources = {n: session.key(models[n]) for n in source_models(plan)}
+    listed = store.current_models()  # as run_pseudo takes them: the versions the run lists (a time limit's cut)
+    sources = {n: listed.get(n, session.key(models[n])) for n in source_models(plan)}
     if any(store.finished(n, key, r, k) is None for n, key in sources.items() for r, k in tasks):
         return []
     fingerprint = ModelSource.fingerprint_of(plan.source, sources[plan.source]) if plan.blend is None else None

@@ -200,11 +200,11 @@ def read_oof(store: RunStore, name: str, key: str) -> np.ndarray:
     return frame.drop(frame.columns[0]).to_numpy().astype(np.float32, copy=False)
 
 
-def first_source(session: RunSession, plan: PseudoPlan) -> LabelSource:
-    models = {m.name: m for m in session.spec.models}
+def first_source(session: RunSession, plan: PseudoPlan, keys: dict[str, str]) -> LabelSource:
+    """Round 1's labels, from the source models' versions in ``keys``: the ones the run fitted and lists (a time
+    limit may have fitted a model shortened, under another key than the spec's: its folds are the ones stored)."""
     if plan.blend is None:
-        return ModelSource(session.store, plan.source, session.key(models[plan.source]))
-    keys = {m: session.key(models[m]) for m in plan.blend.models}
+        return ModelSource(session.store, plan.source, keys[plan.source])
     return BlendSource(session.store, plan.blend, keys, session.metric, session.folds)
 
 
