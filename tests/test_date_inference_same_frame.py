@@ -161,7 +161,8 @@ def test_each_layout_is_read_as_with_the_date_inference(
 
 def test_the_layouts_read_dates_where_polars_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The layouts above test what they name: dates after the first rows are dates, after the inferred rows text; a
-    word after the inferred rows stops the read, one within them makes the column text."""
+    word within the inferred rows makes the column text, and so does one after them (polars stops there with "could
+    not parse `x` as dtype `date`": the kit reads that column again as text, as NYC Taxi Fare's `... UTC` dates)."""
     monkeypatch.setattr(tables, "_TOP_ROWS", 3)
     monkeypatch.setattr(tables, "INFER_ROWS", 8)
     kinds = {}
@@ -174,8 +175,8 @@ def test_the_layouts_read_dates_where_polars_reads_them(tmp_path: Path, monkeypa
         "word_at_the_last_inferred_row": pl.String,
     }
     (tmp_path / "late_word.csv").write_text(str(LAYOUTS["word_after_the_inferred_rows"]))
-    with pytest.raises(Exception, match="could not parse `x` as dtype `date`"):
-        read_table(tmp_path / "late_word.csv", role="train")
+    late = read_table(tmp_path / "late_word.csv", role="train")["d"]
+    assert late.dtype == pl.String and late[8] == "x"
 
 
 @pytest.mark.parametrize("packed", ["gz", "zip"])
