@@ -96,6 +96,7 @@ def test_the_report_history_blend_and_submit_best_name_the_same_best(split_run, 
         h.record_run(snapshot(split_run.run_dir))
         (recorded,) = h.runs()
     assert recorded.best == "near"
-    assert best_choice(split_run.run_dir, new_rows=False).name == "near"  # submit --best, no blend stored
+    choice = best_choice(split_run.run_dir, new_rows=False)  # submit --best, no blend stored
+    assert choice.name == "near" and "the best model by fold mean is 'near'" in choice.verdict
     fam = family_report(split_run.run_dir)
     assert [r.best_model for r in fam.rows] == ["near"]  # the family's best model, as the leaderboard's

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from kaggle_kit.blend import BlendResult, format_blend_leaderboard
@@ -127,3 +128,186 @@ def test_weights_and_correlations_are_not_written_as_scores(tmp_path: Path) -> N
     html = render_html(report)
     assert ">0.0002</td>" in html and "1.800e-04" not in html
     assert ">-0.000</td>" in html and "e-04</td>" not in html
+
+
+BAD = "$x^$"  # matplotlib's mathtext raised ParseSyntaxException on it at savefig: no report was written
+
+
+def _plots(tmp_path: Path) -> dict:
+    from kaggle_kit.report import plots
+    from kaggle_kit.report.adversarial import AdversarialResult, FeatureShift
+    from kaggle_kit.report.training import Curve, Importance
+
+    blend = parse_blend_summary({"name": BAD, "models": [BAD, "b"], "weights": [0.6, 0.4], "cv": 1.0}, tmp_path)
+    shift = FeatureShift(BAD, 0.9, 0.5, 1e-9, "a", "b")
+    curve = Curve(BAD, 0, 0, {"valid_rmse": [3.0, 2.0, 1.5]}, 2)
+    return {
+        "fold_strip": lambda: plots.fold_strip([Entry(BAD, "sklearn", 1.0, (1.0, 1.1))], RMSE),
+        "weights_bar": lambda: plots.weights_bar(blend),
+        "heatmap": lambda: plots.heatmap(np.eye(2), [BAD, "b"], [BAD, "b"], BAD),
+        "learning_curves": lambda: plots.learning_curves([curve], BAD, "round"),
+        "importance_bar": lambda: plots.importance_bar(Importance(BAD, (BAD, "b"), (0.7, 0.3), (0.0, 0.0), 2)),
+        "image_grid": lambda: plots.image_grid(np.zeros((2, 4, 4)), [BAD, "b"]),
+        "cv_vs_lb": lambda: plots.cv_vs_lb([(BAD, 0.5, 0.6), ("b", 0.7, 0.65)], get_metric("roc_auc")),
+        "adversarial_bar": lambda: plots.adversarial_bar(
+            AdversarialResult(0.9, (0.9,), 10, 10, (shift,), "strong", BAD)
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "plot",
+    [
+        "fold_strip",
+        "weights_bar",
+        "heatmap",
+        "learning_curves",
+        "importance_bar",
+        "image_grid",
+        "cv_vs_lb",
+        "adversarial_bar",
+    ],
+)
+def test_every_plot_draws_dollars_as_written(plot: str, tmp_path: Path) -> None:
+    """Only the heat map had a test of its own: a plot that lost its literal-text wrapper went unnoticed."""
+    assert _plots(tmp_path)[plot]().startswith(b"\x89PNG")
+
+
+# ------------------------------------------------------------------------- cases no test of the earlier fixes held
+def _ridge_run(tmp_path: Path, metric: str, scale: float = 1.0):
+    """One ridge on 60 made regression rows (the target times ``scale``), 3 folds; competition 'reg'."""
+    from kaggle_kit.config import build_spec
+    from kaggle_kit.runtime.runner import run
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    frame = pl.DataFrame(
+        {"id": np.arange(60), "a": x[:, 0], "b": x[:, 1], "y": (2 * x[:, 0] + rng.normal(size=60)) * scale}
+    )
+    spec = build_spec(
+        {
+            "name": "reg",
+            "task": "regression",
+            "metric": metric,
+            "data": {"train": "t.csv", "test": "u.csv", "id": "id", "target": "y"},
+            "folds": {"n_splits": 3},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [{"name": "ridge", "kind": "sklearn", "estimator": "sklearn.linear_model.Ridge"}],
+        }
+    )
+    return run(
+        spec, runs_root=tmp_path, train=frame[:45], test=frame[45:].drop("y"), progress=None, record_history=False
+    )
+
+
+def test_read_blends_turns_a_hand_written_gap_by_the_run_json_metric(tmp_path: Path) -> None:
+    """A summary naming no metric takes the direction of the run's (run.json): read_blends had no test of it."""
+    from kaggle_kit.report.blends import read_blends
+
+    (tmp_path / "run.json").write_text(json.dumps({"metric": "rmse"}))
+    folder = tmp_path / "blends" / "hand"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps({"models": ["a"], "weights": [1.0], "cv": 0.50, "nested_cv": 0.52}))
+    (blend,) = read_blends(tmp_path)
+    assert blend.gap == pytest.approx(0.02)  # rmse: the in-sample 0.50 flatters it
+
+
+def test_the_mean_column_writes_tiny_scores_with_their_digits() -> None:
+    from kaggle_kit.leaderboard import format_leaderboard
+
+    rows = [ModelResult("a", "sklearn", "k", "rmse", 1.6e-9, (1e-9, 2e-9), 0.1, None)]
+    assert "1.5000e-09 +- 5.0000e-10" in format_leaderboard(rows, RMSE)
+
+
+def test_the_markdown_adversarial_message_escapes_the_column_names_it_quotes(tmp_path: Path) -> None:
+    from kaggle_kit.report.adversarial import AdversarialResult
+    from kaggle_kit.report.markdown import render_markdown
+
+    message = "the test set looks different: '<b>f</b>' gives it away"
+    report = Report(
+        run_dir=tmp_path,
+        meta={"name": "x", "task": "regression", "metric": "rmse"},
+        metric=RMSE,
+        entries=(Entry("a", "sklearn", 1.0, (1.0, 1.1)),),
+        blends=(),
+        correlation=None,
+        curves={},
+        importance={},
+        errors=None,
+        error_rows=None,
+        error_images=None,
+        adversarial=AdversarialResult(0.9, (0.9,), 10, 10, (), "strong", message),
+        submissions=(),
+    )
+    md = render_markdown(report)
+    assert "\\<b\\>f\\</b\\>" in md and "<b>f</b>" not in md
+
+
+def test_an_experiment_made_before_the_metric_tag_is_judged_by_its_runs(tmp_path: Path) -> None:
+    """An MLflow experiment made by an older kit has no metric tag: its latest run's metric parameter says which."""
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    from kaggle_kit.report import log_to_mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    old = client.create_experiment("reg", artifact_location=(tmp_path / "art").as_uri())  # no tag
+    client.log_param(client.create_run(old).info.run_id, "metric", "rmse")
+    run_id = log_to_mlflow(_ridge_run(tmp_path, "mae").run_dir, tracking_uri=uri)
+    assert client.get_experiment(client.get_run(run_id).info.experiment_id).name == "reg (mae)"
+
+
+def _report(tmp_path: Path, entries: list[Entry], blends: tuple = ()) -> Report:
+    return Report(
+        run_dir=tmp_path,
+        meta={"name": "x", "task": "regression", "metric": "rmse"},
+        metric=RMSE,
+        entries=tuple(rank_entries(entries, RMSE)),
+        blends=blends,
+        correlation=None,
+        curves={},
+        importance={},
+        errors=None,
+        error_rows=None,
+        error_images=None,
+        adversarial=None,
+        submissions=(),
+    )
+
+
+def test_the_runner_up_distance_is_in_fold_means(tmp_path: Path) -> None:
+    """The rows are ranked by fold mean and the line says so: its distance had a test only where CV = fold mean."""
+    best = Entry("best", "sklearn", 0.55, (0.48, 0.52))  # CV 0.55, fold mean 0.50
+    second = Entry("second", "sklearn", 0.58, (0.59, 0.61))  # CV 0.58, fold mean 0.60
+    html = render_html(_report(tmp_path, [best, second]))
+    assert "Runner-up second is 0.10000 behind by fold mean" in html
+
+
+def test_a_blend_without_a_gap_is_not_said_to_have_no_optimism(tmp_path: Path) -> None:
+    stack = parse_blend_summary(
+        {"name": "stack", "method": "stack", "models": ["a", "b"], "weights": None, "cv": math.nan, "nested_cv": 1.0},
+        tmp_path,
+        "rmse",
+    )
+    assert math.isnan(stack.gap)
+    html = render_html(_report(tmp_path, [Entry("a", "sklearn", 1.0, (1.0, 1.1))], (stack,)))
+    assert "gap -." in html and "no optimism" not in html
+
+
+def test_the_baseline_line_writes_a_tiny_gain_with_its_digits(tmp_path: Path) -> None:
+    base = Entry("baseline", "dummy", 3e-9, (3e-9, 3e-9))
+    best = Entry("a", "sklearn", 1e-9, (1e-9, 1e-9))
+    html = render_html(_report(tmp_path, [base, best]))
+    assert "the best beats it by 2.0000e-09" in html
+
+
+def test_the_printed_family_table_writes_tiny_scores_with_their_digits(tmp_path: Path) -> None:
+    """`kaggle-kit report` prints the families' table: only the HTML and the diagnosis had a test of tiny scores."""
+    from kaggle_kit.report.families import family_report, format_families
+
+    fam = family_report(_ridge_run(tmp_path, "rmse", 1e-9).run_dir)
+    (row,) = fam.rows
+    line = next(ln for ln in format_families(fam).splitlines() if ln.startswith("sklearn"))
+    cells = line.split()  # family, models, best, median, IQR, worst: best and worst had read 0.00000
+    assert cells[2] == cells[5] == score_text(row.best) and cells[2].endswith("e-09")
