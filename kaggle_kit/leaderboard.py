@@ -129,19 +129,25 @@ class Column:
     last: bool = False
 
 
-#: from here up, a score is written in scientific notation (fixed, 1e12 took 19 characters of spurious decimals)
+#: from here up, a score is written without decimals (1e12 took 19 characters of spurious decimals); in scientific
+#: notation it had lost its digits from the sixth on: two MSEs of 1234567890 and 1234512345 read 1.2346e+09, 1.2345e+09
 LARGE = 1e9
+#: from here up, scientific notation: a float holds no more than about 16 significant digits
+HUGE = 1e15
 
 
 def score_text(value: float, digits: int = 5, *, signed: bool = False) -> str:
     """A score (or a difference of scores) with ``digits`` decimals, in scientific notation with as many significant
-    digits where fixed ones would hide it: below ``10**(1 - digits)`` (an MSE of 1e-9 read ``0.00000`` for every
-    model, ranked in an order the table could not show) or from :data:`LARGE` up. Zero and NaN stay fixed.
-    ``signed``: a ``+`` before a positive value (a gap)."""
+    digits below ``10**(1 - digits)`` (an MSE of 1e-9 read ``0.00000`` for every model, ranked in an order the table
+    could not show) and from :data:`HUGE` up; from :data:`LARGE` up without decimals (every digit of the integer part
+    kept, as fixed decimals kept them). Zero and NaN stay fixed. ``signed``: a ``+`` before a positive value (a
+    gap)."""
     v = float(value) + 0.0  # -0.0 (a mean blend's gap, a diagnosis' train - valid) had read -0.00000
     sign = "+" if signed and not math.isnan(v) else ""  # "+nan" is no gap
-    if v != 0 and math.isfinite(v) and not 10.0 ** (1 - digits) <= abs(v) < LARGE:
+    if v != 0 and math.isfinite(v) and not 10.0 ** (1 - digits) <= abs(v) < HUGE:
         return format(v, f"{sign}.{digits - 1}e")
+    if math.isfinite(v) and abs(v) >= LARGE:
+        return format(v, f"{sign}.0f")
     return format(v, f"{sign}.{digits}f")
 
 

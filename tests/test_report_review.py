@@ -36,7 +36,10 @@ RMSE = get_metric("rmse")
         (-3.2, {"signed": True}, "-3.20000"),
         (0.0123, {"signed": True}, "+0.01230"),
         (9e-5, {}, "9.0000e-05"),
-        (2e9, {}, "2.0000e+09"),
+        (2e9, {}, "2000000000"),
+        (1234567890.123, {}, "1234567890"),  # every digit .5f showed: in scientific notation it read 1.2346e+09,
+        (1234512345.0, {}, "1234512345"),  # as this one (1.2345e+09) but for one digit
+        (1.5e15, {}, "1.5000e+15"),
         (math.inf, {}, "inf"),
         (-0.0, {}, "0.00000"),  # a mean blend's gap, a diagnosis' train - valid: had read -0.00000
         (-0.0, {"signed": True}, "+0.00000"),
