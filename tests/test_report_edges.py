@@ -89,6 +89,12 @@ def test_the_report_of_an_rmse_blend_says_its_in_sample_score_flatters_it(tmp_pa
     stored = read_blend(result.run_dir, "hill_climb")
     assert b.gap > 0 and b.gap == pytest.approx(np.mean(stored.fold_scores) - np.mean(stored.in_sample_fold_scores))
     assert b.gap == pytest.approx(stored.gap) and b.gap != pytest.approx(b.nested_cv - b.cv)
+    from kaggle_kit.report.history import History
+    from kaggle_kit.report.records import snapshot
+
+    with History(tmp_path / "h.sqlite") as h:  # the history stores that one gap
+        (recorded,) = h.blends(h.record_run(snapshot(result.run_dir)))
+    assert recorded.gap == pytest.approx(stored.gap)
     html = files.html.read_text()
     assert f"gap {b.gap:.5f}: the in-sample score flatters the blend" in html
     assert f"gap {b.gap:.5f};" in files.markdown.read_text()
