@@ -47,8 +47,9 @@ class Leaderboard(list[ModelResult]):
 
 
 def leaderboard(run_dir: Path | str) -> Leaderboard:
-    """The current models' results in a run folder, best CV first (failed models last). Configs a time limit left
-    without all their folds (status ``"incomplete"``) are not ranked."""
+    """The current models' results in a run folder, best first by :func:`rank_score` (the mean of the fold scores;
+    failed models last). Configs a time limit left without all their folds (status ``"incomplete"``) are not
+    ranked."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = run_metric(meta)
@@ -70,9 +71,18 @@ def rank_by(items: Iterable[T], metric: Metric, score: Callable[[T], float], ok:
     return sorted(items, key=key)
 
 
+def rank_score(fold_scores: Sequence[float], cv: float) -> float:
+    """The number every leaderboard of the kit ranks a row by: the mean of its fold scores
+    (:attr:`~kaggle_kit.runtime.scoring.FoldScores.mean`, a blend's nested-CV ones), ``cv`` (every held-out row scored
+    at once) only for a row without fold scores. ``kaggle-kit run`` and ``kaggle-kit leaderboard`` had ranked models
+    by ``cv`` while the report, ``blend``, ``submit --best`` and the history ranked by the fold mean: two 'best'
+    models for one run wherever the two orders differ."""
+    return math.fsum(fold_scores) / len(fold_scores) if fold_scores else cv
+
+
 def rank(rows: list[ModelResult] | tuple[ModelResult, ...], metric: Metric) -> list[ModelResult]:
-    """Models best CV first; failed models last."""
-    return rank_by(rows, metric, lambda r: r.cv, lambda r: r.status == "ok")
+    """Models best first by :func:`rank_score` (fold mean); failed models last."""
+    return rank_by(rows, metric, lambda r: rank_score(r.fold_scores, r.cv), lambda r: r.status == "ok")
 
 
 # ---------------------------------------------------------------------------------------------- the one table
@@ -119,27 +129,40 @@ class Column:
     last: bool = False
 
 
-#: from here up, a score is written in scientific notation (fixed, 1e12 took 19 characters of spurious decimals)
+#: from here up, a score is written without decimals (1e12 took 19 characters of spurious decimals); in scientific
+#: notation it had lost its digits from the sixth on: two MSEs of 1234567890 and 1234512345 read 1.2346e+09, 1.2345e+09
 LARGE = 1e9
+#: from here up, scientific notation: a float holds no more than about 16 significant digits
+HUGE = 1e15
 
 
 def score_text(value: float, digits: int = 5, *, signed: bool = False) -> str:
     """A score (or a difference of scores) with ``digits`` decimals, in scientific notation with as many significant
-    digits where fixed ones would hide it: below ``10**(1 - digits)`` (an MSE of 1e-9 read ``0.00000`` for every
-    model, ranked in an order the table could not show) or from :data:`LARGE` up. Zero and NaN stay fixed.
-    ``signed``: a ``+`` before a positive value (a gap)."""
-    v, sign = float(value), "+" if signed else ""
-    if v != 0 and math.isfinite(v) and not 10.0 ** (1 - digits) <= abs(v) < LARGE:
+    digits below ``10**(1 - digits)`` (an MSE of 1e-9 read ``0.00000`` for every model, ranked in an order the table
+    could not show) and from :data:`HUGE` up; from :data:`LARGE` up without decimals (every digit of the integer part
+    kept, as fixed decimals kept them). Zero and NaN stay fixed. ``signed``: a ``+`` before a positive value (a
+    gap)."""
+    v = float(value) + 0.0  # -0.0 (a mean blend's gap, a diagnosis' train - valid) had read -0.00000
+    sign = "+" if signed and not math.isnan(v) else ""  # "+nan" is no gap
+    if v != 0 and math.isfinite(v) and not 10.0 ** (1 - digits) <= abs(v) < HUGE:
         return format(v, f"{sign}.{digits - 1}e")
+    if math.isfinite(v) and abs(v) >= LARGE:
+        return format(v, f"{sign}.0f")
     return format(v, f"{sign}.{digits}f")
 
 
+#: the ``fmt`` of a signed difference of scores (a gap) for :func:`number`: ``+0.01234``, ``+1.2340e-09``
+SIGNED = "+score"
+
+
 def number(value: float | None, fmt: str | None = None) -> str:
-    """``value`` formatted (a score by :func:`score_text` when ``fmt`` is None), or ``-`` where there is none (None or
-    NaN)."""
+    """``value`` formatted (a score by :func:`score_text` when ``fmt`` is None, a signed one when it is
+    :data:`SIGNED`), or ``-`` where there is none (None or NaN)."""
     if value is None or math.isnan(value):
         return "-"
-    return score_text(value) if fmt is None else format(value, fmt)
+    if fmt is None or fmt == SIGNED:
+        return score_text(value, signed=fmt == SIGNED)
+    return format(value, fmt)
 
 
 def name_column(header: str = "name", width: int = 16) -> Column:
@@ -218,7 +241,7 @@ def model_row(r: ModelResult) -> TableRow:
     return TableRow(
         name=r.name,
         kind=r.kind,
-        score=r.cv,
+        score=rank_score(r.fold_scores, r.cv),
         cv=r.cv,
         mean=r.mean,
         std=r.std,
@@ -232,7 +255,8 @@ def model_row(r: ModelResult) -> TableRow:
 
 
 def format_leaderboard(rows: list[ModelResult] | tuple[ModelResult, ...], metric: Metric) -> str:
-    """A plain-text table for the terminal: CV over all OOF rows, mean +- std over folds, each fold, time."""
+    """A plain-text table for the terminal, ranked by the mean of the fold scores (:func:`rank_score`): CV over all OOF
+    rows, mean +- std over folds, each fold, time."""
     columns = [
         name_column("model", 16),
         kind_column("kind", 9),
@@ -242,7 +266,7 @@ def format_leaderboard(rows: list[ModelResult] | tuple[ModelResult, ...], metric
         value_column("fit s", lambda r: r.fit_seconds, ".1f", width=7),
         folds_column(),
     ]
-    title = [f"CV leaderboard ({metric.name}, {direction(metric)})"]
+    title = [f"CV leaderboard ({metric.name}, {direction(metric)}; ranked by the fold mean)"]
     notes = [f"note: {r.name}: {r.note}" for r in rows if r.note]
     return "\n".join([format_table([model_row(r) for r in rows], columns, metric, title), *notes])
 

@@ -31,7 +31,7 @@ def test_run_prints_progress_and_leaderboard(cli_runs, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "xgb            CV roc_auc 0." in out and " repeat 0 fold " not in out  # a line per model, not per fold
     assert "xgb            repeat 0 fold 1/5  roc_auc" in (tmp / "runs" / "demo-breast-cancer" / "run.log").read_text()
-    assert "CV leaderboard (roc_auc, higher is better)" in out
+    assert "CV leaderboard (roc_auc, higher is better; ranked by the fold mean)" in out
     lines = [line for line in out.splitlines() if line[:3].strip().isdigit()]
     assert lines[-1].split()[1] == "baseline"  # the baseline ranks last: both GBDTs beat it
     assert "fitted 15 fold(s), reused 0" in out

@@ -38,7 +38,7 @@ def test_models_table_ranks_by_direction_and_puts_failures_last() -> None:
     rows = _rows(text)
     assert [r.split()[1] for r in rows] == ["b", "a", "baseline", "slow_and_wrong"]
     assert rows[-1].split()[3:] == ["FAILED", "ValueError:", "boom"]
-    assert text.splitlines()[0] == "CV leaderboard (rmse, lower is better)"
+    assert text.splitlines()[0] == "CV leaderboard (rmse, lower is better; ranked by the fold mean)"
     assert "12345.67800" in text and "54.50000" in text and f"{53.9:.5f}" in text
     assert [m.name for m in rank(MODELS, AUC)][:3] == ["baseline", "a", "b"]  # higher is better
 

@@ -77,14 +77,24 @@ def test_a_blend_gap_is_optimism_in_the_metric_direction(summary, run_metric, ga
 
 
 def test_the_report_of_an_rmse_blend_says_its_in_sample_score_flatters_it(tmp_path: Path) -> None:
-    from kaggle_kit.blend import blend_report
+    from kaggle_kit.blend import blend_report, read_blend
 
     result = _regression_run(tmp_path)
     blend_report(result.run_dir, "hill_climb")
     files = build_report(result.run_dir, adversarial=False)
     (b,) = files.report.blends
     assert b.nested_cv > b.cv  # rmse: the weights fit on the rows they score look better, as they always may
-    assert b.gap == pytest.approx(b.nested_cv - b.cv)
+    # one rule with `kaggle-kit blend` (and so the history): the in-sample fold mean vs the nested one, turned by the
+    # metric's direction; the report had taken cv - nested_cv (all rows at once), another number for the same blend
+    stored = read_blend(result.run_dir, "hill_climb")
+    assert b.gap > 0 and b.gap == pytest.approx(np.mean(stored.fold_scores) - np.mean(stored.in_sample_fold_scores))
+    assert b.gap == pytest.approx(stored.gap) and b.gap != pytest.approx(b.nested_cv - b.cv)
+    from kaggle_kit.report.history import History
+    from kaggle_kit.report.records import snapshot
+
+    with History(tmp_path / "h.sqlite") as h:  # the history stores that one gap
+        (recorded,) = h.blends(h.record_run(snapshot(result.run_dir)))
+    assert recorded.gap == pytest.approx(stored.gap)
     html = files.html.read_text()
     assert f"gap {b.gap:.5f}: the in-sample score flatters the blend" in html
     assert f"gap {b.gap:.5f};" in files.markdown.read_text()
@@ -108,7 +118,7 @@ def test_scores_far_from_one_are_shown_with_their_digits(scale: float, tmp_path:
         for value in (e.cv, e.mean, e.std, *e.fold_scores):
             (text,) = set(re.findall(f'data-value="{re.escape(repr(value))}">([^<]*)<', html))
             assert float(text) == pytest.approx(value, rel=1e-4), (value, text)
-            assert len(text) <= 10, text  # 1e11 had read 100000000000.00000
+            assert len(text) <= 13, text  # 1e11 had read 100000000000.00000; now 100000000000
     for row in files.report.families.rows:  # the per-family table and its diagnosis (train 0.0000 vs valid 0.0000)
         for value in (row.best, row.worst, row.train, row.valid, row.gap):
             (text,) = set(re.findall(f'data-value="{re.escape(repr(value))}">([^<]*)<', html))

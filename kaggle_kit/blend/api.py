@@ -21,6 +21,7 @@ import polars as pl
 
 from ..config import names_of
 from ..errors import ConfigError, KitError, StoreError, allowed
+from ..leaderboard import score_text
 from ..runtime.scoring import score_folds
 from ..runtime.store import RunStore, check_writable
 from .engine import BlendOutcome, blend_predictions, stacking_guard, stored_guard
@@ -172,9 +173,9 @@ def blend_report(
             _save(preds, outcome)
     for blend, beaten_by in dropped:
         notes.append(
-            f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {blend.mean:.5f} by nested CV, "
-            f"which does not beat the ensemble selection {beaten_by.name!r} ({beaten_by.mean:.5f}); it is neither "
-            f"stored nor ranked{_earlier_stacker(preds, blend.name, beaten_by, save)}."
+            f"Stacking dropped (stacked-overfitting guard): {blend.name!r} scores {score_text(blend.mean)} by nested "
+            f"CV, which does not beat the ensemble selection {beaten_by.name!r} ({score_text(beaten_by.mean)}); it is "
+            f"neither stored nor ranked{_earlier_stacker(preds, blend.name, beaten_by, save)}."
         )
     for bag, members in bags.items():
         outcomes.append(_blend(preds.select(members), "mean", bag, None, seed, calibrate))

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..errors import DataError, KitError
+from ..leaderboard import score_text
 from ..metrics import Metric, choose_threshold, get_metric
 from ..runtime.folds import Folds
 from ..runtime.scoring import score_folds
@@ -273,7 +274,7 @@ def _calibrated(blend: _Stored) -> bool:
 def guard_note(dropped: Sequence[tuple[_Stored, _Stored]]) -> str:
     """The note for stored stackers :func:`stored_guard` left out."""
     return "Stacking left out (stacked-overfitting guard, over stored blends): " + "; ".join(
-        f"{b.name!r} scores {b.mean:.5f} by nested CV, which does not beat the ensemble selection {s.name!r} over the "
-        f"same models ({s.mean:.5f})"
+        f"{b.name!r} scores {score_text(b.mean)} by nested CV, which does not beat the ensemble selection {s.name!r} "
+        f"over the same models ({score_text(s.mean)})"
         for b, s in dropped
     )

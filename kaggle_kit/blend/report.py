@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import allowed
 from ..leaderboard import (
+    SIGNED,
     TableRow,
     direction,
     format_table,
@@ -19,6 +20,7 @@ from ..leaderboard import (
     mean_std_column,
     name_column,
     note_column,
+    score_text,
     value_column,
 )
 from ..metrics import Metric, get_metric
@@ -114,18 +116,19 @@ class BlendReport:
         wins = sum(metric.better(a, b) for a, b in zip(blend.fold_scores, theirs, strict=False))
         detail = (
             f"mean over {len(blend.fold_scores)} held-out folds, where it wins {wins}; all held-out rows at once: "
-            f"{blend.nested_cv:.5f} vs CV {self.model_pooled(model):.5f}"
+            f"{score_text(blend.nested_cv)} vs CV {score_text(self.model_pooled(model))}"
         )
         if self.beats_best_model:
             text = (
-                f"The best blend, {blend.name!r} ({blend.method}), scores {blend.mean:.5f} by nested CV and beats the "
-                f"best single model {model.name!r} ({model_mean:.5f}) by {abs(diff):.5f} ({detail})."
+                f"The best blend, {blend.name!r} ({blend.method}), scores {score_text(blend.mean)} by nested CV and "
+                f"beats the best single model {model.name!r} ({score_text(model_mean)}) by {score_text(abs(diff))} "
+                f"({detail})."
             )
             se = _paired_standard_error(blend.fold_scores, theirs)
             if not math.isnan(se) and abs(diff) < 2 * se:
                 text += (
                     f" The margin is within noise, though: less than twice the standard error of the fold-by-fold "
-                    f"differences ({se:.5f})."
+                    f"differences ({score_text(se)})."
                 )
             unchecked = self.unchecked_in(blend)
             if unchecked:
@@ -137,8 +140,9 @@ class BlendReport:
             return text
         reasons = self._reasons(model, blend, abs(diff))
         return (
-            f"No blend beats the best single model {model.name!r} ({model_mean:.5f}): the best blend, {blend.name!r} "
-            f"({blend.method}), scores {blend.mean:.5f} by nested CV ({diff:+.5f}; {detail}). Why: " + " ".join(reasons)
+            f"No blend beats the best single model {model.name!r} ({score_text(model_mean)}): the best blend, "
+            f"{blend.name!r} ({blend.method}), scores {score_text(blend.mean)} by nested CV "
+            f"({score_text(diff, signed=True)}; {detail}). Why: " + " ".join(reasons)
         )
 
     def _reasons(self, model: ModelResult, blend: BlendResult, margin: float) -> list[str]:
@@ -161,14 +165,14 @@ class BlendReport:
         gaps = [b.gap for b in self.blends if not math.isnan(b.gap)]
         if gaps and max(gaps) > margin:
             reasons.append(
-                f"Fitting blends on the OOF overfits here: in-sample scores look up to {max(gaps):.5f} better than "
-                "nested CV, more than the margin."
+                f"Fitting blends on the OOF overfits here: in-sample scores look up to {score_text(max(gaps))} better "
+                "than nested CV, more than the margin."
             )
         spread = float(np.std(self.model_scores(model))) if self.model_scores(model) else float("nan")
         if not math.isnan(spread) and margin < spread:
             reasons.append(
-                f"The difference ({margin:.5f}) is smaller than the fold-to-fold spread of the best model "
-                f"(+- {spread:.5f}): within noise on {blend.n_rows} rows."
+                f"The difference ({score_text(margin)}) is smaller than the fold-to-fold spread of the best model "
+                f"(+- {score_text(spread)}): within noise on {blend.n_rows} rows."
             )
         if not reasons:
             reasons.append("the weaker models' errors are not offset by the best one's; try models of other kinds.")
@@ -246,18 +250,20 @@ class BlendReport:
         best = self.best_model
         lines = [
             "Groups (honest CV: mean over held-out folds)",
-            f"  best single model: {best.name:<16} {self.model_mean(best):.5f}",
+            f"  best single model: {best.name:<16} {score_text(self.model_mean(best))}",
         ]
         for group, names in self.groups.items():
             top = _best([by_name[n] for n in names], metric, self.model_mean)
-            line = f"  {group:<10} best model {top.name:<16} {self.model_mean(top):.5f}"
+            line = f"  {group:<10} best model {top.name:<16} {score_text(self.model_mean(top))}"
             blend = blends.get(self.group_blends.get(group, ""))
             if blend is not None:
-                line += f"   blend of its {len(names)} ({blend.method}) {blend.mean:.5f}"
+                line += f"   blend of its {len(names)} ({blend.method}) {score_text(blend.mean)}"
             lines.append(line)
         union = blends.get(self.group_blends.get("+".join(self.groups), ""))
         if union is not None:
-            lines.append(f"  {' + '.join(self.groups)}: blend of {len(union.models)} ({union.method}) {union.mean:.5f}")
+            lines.append(
+                f"  {' + '.join(self.groups)}: blend of {len(union.models)} ({union.method}) {score_text(union.mean)}"
+            )
         return "\n".join(lines)
 
 
@@ -304,7 +310,7 @@ def format_blend_leaderboard(
         mean_std_column("honest CV mean +- std", 21),
         value_column("all rows", lambda r: r.cv, width=10),
         value_column("in-sample", lambda r: r.in_sample, width=10),
-        value_column("gap", lambda r: r.gap, "+.5f", width=9),
+        value_column("gap", lambda r: r.gap, SIGNED, width=9),
         note_column("weights"),
     ]
     title = [

@@ -12,6 +12,16 @@ import numpy as np
 from ..metrics import get_metric
 
 
+def optimism(in_sample: float, honest: float, greater_is_better: bool) -> float:
+    """The one rule for a blend's gap, wherever it is shown or stored (``kaggle-kit blend``, the report, the history):
+    how much better the in-sample score looks than the honest one, turned by the metric's direction so that > 0 always
+    means optimistic; ``nan`` where either is missing. ``+ 0.0``: a mean blend's gap is 0, never -0 (``-0.00000``)."""
+    if math.isnan(in_sample) or math.isnan(honest):
+        return float("nan")
+    diff = in_sample - honest
+    return (diff if greater_is_better else -diff) + 0.0
+
+
 @dataclass(frozen=True)
 class BlendResult:
     """A blend's scores, honest and in-sample.
@@ -69,11 +79,8 @@ class BlendResult:
     @property
     def gap(self) -> float:
         """How much better the in-sample fold mean looks than the honest one, in the metric's units (> 0: the
-        in-sample score is optimistic by that much); ``nan`` for stacking."""
-        if math.isnan(self.in_sample_mean) or math.isnan(self.mean):
-            return float("nan")
-        diff = self.in_sample_mean - self.mean
-        return diff if get_metric(self.metric).greater_is_better else -diff
+        in-sample score is optimistic by that much); ``nan`` for stacking. See :func:`optimism`."""
+        return optimism(self.in_sample_mean, self.mean, get_metric(self.metric).greater_is_better)
 
     @property
     def weight_map(self) -> dict[str, float]:

@@ -91,6 +91,6 @@ def best_choice(run_dir: Path | str, *, new_rows: bool = True) -> Choice:
             if left
             else "no blend is stored"
         )
-        return Choice("model", best.name, f"{why}: the best model by CV is {best.name!r}")
+        return Choice("model", best.name, f"{why}: the best model by fold mean is {best.name!r}")
     kind, name = report.choice()
     return Choice(kind, name, report.verdict())

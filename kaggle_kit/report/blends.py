@@ -2,9 +2,10 @@
 
 The blend engineer's layout is read tolerantly: weights as a list in model order or a ``{model: weight}`` map; the
 nested-CV fold scores under ``nested_fold_scores`` (or ``fold_scores``); the nested-CV score under ``nested_cv``
-(else the mean of the nested fold scores); the optimism ``gap`` as written, else worked out from ``cv`` and
-``nested_cv`` in the direction of the summary's ``metric`` (else the run's). A run without a ``blends/`` folder simply
-has no blends.
+(else the mean of the nested fold scores); the optimism ``gap`` as written, else by the rule ``kaggle-kit blend`` shows
+it by (:func:`kaggle_kit.blend.result.optimism`): the in-sample fold mean (``in_sample_fold_scores``) vs the nested
+one, or, in a summary without in-sample fold scores, ``cv`` vs ``nested_cv``, in the direction of the summary's
+``metric`` (else the run's). A run without a ``blends/`` folder simply has no blends.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class BlendSummary:
     cv: float  # the blend scored on all OOF rows with weights fit on all rows (optimistic)
     nested_cv: float  # weights fit on K-1 folds' OOF, scored on the held-out fold: the honest number
     nested_fold_scores: tuple[float, ...]
-    gap: float  # how much the in-sample score (cv) flatters the blend vs nested_cv; > 0: optimistic, either direction
+    gap: float  # how much the in-sample score flatters the blend (blend.result.optimism); > 0: optimistic
     fit_seconds: float | None
     folder: Path
     # a binary label metric's decision threshold per nested-CV fold, as the blend scored it
@@ -78,6 +79,7 @@ def _greater_is_better(*metrics: object) -> bool:
 def parse_blend_summary(data: dict[str, Any], folder: Path, run_metric: str | None = None) -> BlendSummary:
     """A :class:`BlendSummary` from the JSON of a blend's ``summary.json``; ``run_metric`` (the run's metric name)
     gives the gap its direction when the summary names no metric."""
+    from ..blend.result import optimism
     from ..blend.storage import calibration_of
 
     try:
@@ -98,10 +100,21 @@ def parse_blend_summary(data: dict[str, Any], folder: Path, run_metric: str | No
             nested = float(np.mean(nested_fold_scores))
         cv, nested_cv = _float(data.get("cv")), _float(nested)
         gap = data.get("gap")
-        # the kit's blends record none; cv - nested_cv had been it, whatever the metric: an rmse blend read pessimistic
+        # the kit's blends record none: worked out by the rule `kaggle-kit blend` shows it by (blend.result.optimism),
+        # from the in-sample and nested fold means the kit's summary holds; the report had taken cv - nested_cv (all
+        # rows at once), another number than the blend command's for the same blend (+0.22352 vs +0.21883). A summary
+        # without in-sample fold scores (written by hand) falls back on cv and nested_cv; a stacker's (empty) has none.
         if gap is None:
-            sign = 1.0 if _greater_is_better(data.get("metric"), run_metric) else -1.0
-            gap = sign * (cv - nested_cv) + 0.0  # a mean blend's -0.0 had read -0.00000
+            up = _greater_is_better(data.get("metric"), run_metric)
+            if "in_sample_fold_scores" in data:
+                in_sample = [float(s) for s in data["in_sample_fold_scores"] or []]
+                gap = optimism(
+                    float(np.mean(in_sample)) if in_sample else math.nan,
+                    float(np.mean(nested_fold_scores)) if nested_fold_scores else math.nan,
+                    up,
+                )
+            else:
+                gap = optimism(cv, nested_cv, up)
         return BlendSummary(
             name=str(data.get("name") or folder.name),
             method=str(data.get("method", "blend")),

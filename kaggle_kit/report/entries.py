@@ -23,6 +23,7 @@ from ..leaderboard import (
     mean_std_column,
     name_column,
     rank_by,
+    rank_score,
     value_column,
 )
 from ..metrics import Metric
@@ -85,7 +86,7 @@ class Entry:
     def rank_score(self) -> float:
         """The number the row is ranked by, as ``kaggle-kit blend`` ranks: the mean of its fold scores (a blend's
         nested-CV ones); :attr:`score` when it has none."""
-        return self.mean if self.fold_scores else self.score
+        return rank_score(self.fold_scores, self.score)  # one rule with `kaggle-kit run` and `leaderboard`
 
     @property
     def mean(self) -> float:

@@ -1,25 +1,25 @@
-"""The search seen per family: each model kind's CV leaderboard (best, median, spread), the fit time it took, the
-selected ensemble's weights grouped by family, and the bias-variance diagnosis in words.
+"""The search seen per family: each model kind's leaderboard by fold mean (best, median, spread), the fit time it
+took, the selected ensemble's weights grouped by family, and the bias-variance diagnosis in words.
 
 A family is a model kind: a search's configs (``lightgbm_c007``), their seed bags (``lightgbm_c007_s43``) and the
 configs a time limit shortened all belong to the kind they run as. The baseline is left out (it is on the
-leaderboard, and it sets the scale below).
+leaderboard, and it sets the scale below). Models are scored as every leaderboard of the kit ranks them: by the mean
+of their fold scores (:func:`kaggle_kit.leaderboard.rank_score`).
 
-**The diagnosis** compares each family's best model (by CV) on its own training rows with its validation rows: every
-fold records the metric on a seeded subsample of its training rows (``FoldResult.train_score``, at most
+**The diagnosis** compares each family's best model (by fold mean) on its own training rows with its validation rows:
+every fold records the metric on a seeded subsample of its training rows (``FoldResult.train_score``, at most
 :data:`kaggle_kit.runtime.runner.TRAIN_SCORE_ROWS` rows) beside its validation score. ``train`` and ``valid`` are the
-means
-over the folds that recorded both; the ``gap`` is ``train - valid`` turned so that a positive gap means the training
-rows score better, whatever the metric's direction. Gaps are judged on the metric's scale: as a share of the
-*headroom*, the distance from the baseline's CV to a perfect score (1 for a score where higher is better: accuracy,
-AUC, F1, QWK, R2; 0 for a loss: log loss, RMSE, RMSLE, MAE). Without a baseline (or a headroom of 0) the distance
-from the family's own validation score to a perfect one is used.
+means over the folds that recorded both; the ``gap`` is ``train - valid`` turned so that a positive gap means the
+training rows score better, whatever the metric's direction. Gaps are judged on the metric's scale: as a share of the
+*headroom*, the distance from the baseline's fold mean to a perfect score (1 for a score where higher is better:
+accuracy, AUC, F1, QWK, R2; 0 for a loss: log loss, RMSE, RMSLE, MAE). Without a baseline (or a headroom of 0) the
+distance from the family's own validation score to a perfect one is used.
 
 =====================  ========================================================================================
 ``overfits``           gap >= :data:`OVERFIT` (10 %) of the headroom: high variance. More regularisation, fewer
                        rounds / epochs, smaller trees / nets, more data
 ``slightly overfits``  :data:`CLOSE` (5 %) <= gap < 10 % of the headroom
-``underfits``          gap < 5 % of the headroom (train ~ valid) and the family's best CV is behind the best
+``underfits``          gap < 5 % of the headroom (train ~ valid) and the family's best fold mean is behind the best
                        family's by at least :data:`BEHIND` (5 %) of the headroom: high bias. More capacity: more
                        rounds, deeper trees / wider nets, less regularisation, better features
 ``fits well``          gap < 5 % and not behind: neither clearly
@@ -42,7 +42,7 @@ import numpy as np
 
 from ..blend.storage import external_sources
 from ..config import BASELINE_NAME
-from ..leaderboard import direction, score_text
+from ..leaderboard import direction, rank, rank_score, score_text
 from ..metrics import Metric, run_metric
 from ..runtime.store import FoldResult, ModelResult, RunStore
 from .blends import BlendSummary, current_blends, read_blends
@@ -50,7 +50,7 @@ from .training import fold_dirs
 
 OVERFIT = 0.10  #: a gap of at least this share of the headroom: overfits
 CLOSE = 0.05  #: a gap below this share of the headroom: train ~ valid
-BEHIND = 0.05  #: behind the best family's CV by at least this share of the headroom (with train ~ valid): underfits
+BEHIND = 0.05  #: behind the best family's fold mean by this share of the headroom (with train ~ valid): underfits
 VERDICTS = ("overfits", "slightly overfits", "underfits", "fits well", "not measured")
 
 
@@ -64,9 +64,9 @@ class Diagnosis:
 
 @dataclass(frozen=True)
 class FamilyRow:
-    """One model kind of a run: its finished models' CV spread, the fit time it took, and its diagnosis.
+    """One model kind of a run: its finished models' fold-mean spread, the fit time it took, and its diagnosis.
 
-    ``best`` .. ``iqr`` are over the CV of its models that finished every fold (``n_models``); ``n_unfinished``
+    ``best`` .. ``iqr`` are over the fold means of its models that finished every fold (``n_models``); ``n_unfinished``
     counts its failed and incomplete ones. ``fit_seconds`` sums the fit times of every finished fold of all of them;
     ``share`` is that over the run's total (the baseline left out). ``train``, ``valid`` and ``gap`` belong to the
     best model: means over its folds that recorded a training score (``train_folds`` of them).
@@ -140,7 +140,7 @@ def perfect_score(metric: Metric) -> float:
 
 
 def headroom(metric: Metric, baseline: float | None, fallback: float | None = None) -> float:
-    """The distance from the baseline's CV to a perfect score: the scale gaps are judged on. Without a baseline (or a
+    """The distance from the baseline's score to a perfect score: the scale gaps are judged on. Without a baseline (or a
     distance of 0) the distance from ``fallback`` to a perfect score, else 1."""
     for value in (baseline, fallback):
         if value is not None and math.isfinite(value):
@@ -191,8 +191,8 @@ def diagnose(
     if behind / scale >= BEHIND:
         return Diagnosis(
             "underfits",
-            f"underfits: {said}, and its CV is {score_text(behind, 4)} behind the best family ({best_family}) - more "
-            "capacity: more rounds, deeper trees or wider nets, less regularisation, better features",
+            f"underfits: {said}, and its fold mean is {score_text(behind, 4)} behind the best family ({best_family}) - "
+            "more capacity: more rounds, deeper trees or wider nets, less regularisation, better features",
         )
     return Diagnosis("fits well", f"fits well: {said}; neither clearly over- nor underfitting")
 
@@ -210,13 +210,21 @@ def train_valid(folds: list[FoldResult]) -> tuple[float | None, float | None, in
     )
 
 
+def _score(s: ModelResult) -> float:
+    """What a family's models are ranked and summarised by: the leaderboard's :func:`~kaggle_kit.leaderboard.rank_score`
+    (the mean of the fold scores)."""
+    return rank_score(s.fold_scores, s.cv)
+
+
 def family_report(run_dir: Path | str) -> FamilyReport:
     """The per-family view of the run folder ``run_dir`` (see the module doc), read from its store alone."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = run_metric(meta)
     summaries = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
-    baseline = next((s.cv for s in summaries if s.name == BASELINE_NAME and s.status == "ok"), None)
+    # scored as every leaderboard ranks (rank_score: the fold mean); by pooled CV, a family's "best model" had been
+    # another than the leaderboard's best
+    baseline = next((_score(s) for s in summaries if s.name == BASELINE_NAME and s.status == "ok"), None)
     models = [s for s in summaries if s.name != BASELINE_NAME]
     folds = {s.name: [res for res, _ in fold_dirs(store, s.name, s.key)] for s in models}
 
@@ -228,17 +236,16 @@ def family_report(run_dir: Path | str) -> FamilyReport:
 
     ranked: list[tuple[str, list[ModelResult]]] = []
     for fam, group in by_family.items():
-        ok = [s for s in group if s.status == "ok" and math.isfinite(s.cv)]
-        ok.sort(key=lambda s: -s.cv if metric.greater_is_better else s.cv)
+        ok = rank([s for s in group if s.status == "ok" and math.isfinite(_score(s))], metric)
         ranked.append((fam, ok))
     scored = [(fam, ok) for fam, ok in ranked if ok]
-    scored.sort(key=lambda t: -t[1][0].cv if metric.greater_is_better else t[1][0].cv)
-    best_family, best_cv = (scored[0][0], scored[0][1][0].cv) if scored else ("", math.nan)
+    scored.sort(key=lambda t: -_score(t[1][0]) if metric.greater_is_better else _score(t[1][0]))
+    best_family, best_cv = (scored[0][0], _score(scored[0][1][0])) if scored else ("", math.nan)
     scale = headroom(metric, baseline, best_cv)
 
     rows = []
     for fam, ok in scored:
-        cvs = np.array([s.cv for s in ok], dtype=np.float64)
+        cvs = np.array([_score(s) for s in ok], dtype=np.float64)
         top = ok[0]
         train, valid, n_train = train_valid(folds[top.name])
         q25, q75 = np.percentile(cvs, [25, 75])
@@ -248,11 +255,11 @@ def family_report(run_dir: Path | str) -> FamilyReport:
                 n_models=len(ok),
                 n_unfinished=len(by_family[fam]) - len(ok),
                 best_model=top.name,
-                best=float(top.cv),
+                best=float(_score(top)),
                 median=float(np.median(cvs)),
                 q25=float(q25),
                 q75=float(q75),
-                worst=float(ok[-1].cv),
+                worst=float(_score(ok[-1])),
                 fit_seconds=float(seconds[fam]),
                 share=seconds[fam] / total if total > 0 else math.nan,
                 train=train,
@@ -263,7 +270,7 @@ def family_report(run_dir: Path | str) -> FamilyReport:
                     metric,
                     train=train,
                     valid=valid,
-                    cv=top.cv,
+                    cv=_score(top),
                     best_cv=best_cv,
                     best_family=best_family,
                     scale=scale,
@@ -360,7 +367,7 @@ def format_families(report: FamilyReport) -> str:
 
     base = "-" if report.baseline is None else score_text(report.baseline)
     lines = [
-        f"Families (CV {m.name}, {direction(m)}; best, median, IQR and worst over each kind's finished models; "
+        f"Families (fold mean {m.name}, {direction(m)}; best, median, IQR and worst over each kind's finished models; "
         f"fit s: all its folds, {report.total_fit_seconds:.1f} s in all)",
         "train / valid / gap: the best model's fold means on its own training rows vs its validation rows "
         f"(gap > 0: training rows score better), judged on the headroom {score_text(report.headroom, 4)}: from the "

@@ -15,7 +15,7 @@ from html import escape
 
 import numpy as np
 
-from ..leaderboard import score_text
+from ..leaderboard import SIGNED, score_text  # SIGNED: a Num spec, a signed difference of scores (a gap)
 from . import plots
 from .build import Report, cv_lb_agreement, cv_lb_points
 from .entries import Entry
@@ -72,10 +72,6 @@ def fmt(value: float | None, digits: int = 5) -> str:
     return score_text(value, digits)
 
 
-#: the spec of a :class:`Num` that is a signed difference of scores (a gap): ``+0.01234``, ``+1.2340e-09``
-SIGNED = "+score"
-
-
 @dataclass(frozen=True)
 class Num:
     """A number shown with its own format spec, e.g. ``".1f"`` (the cell's ``data-value`` keeps it exact)."""
@@ -84,9 +80,10 @@ class Num:
     spec: str
 
 
-def _cell(value: object, digits: int = 5) -> str:
-    """A table cell: numbers right-aligned with their exact value in ``data-value``, text left-aligned."""
-    spec: str | None = None  # a score: fmt()
+def _cell(value: object, digits: int = 5, fixed: bool = False) -> str:
+    """A table cell: numbers right-aligned with their exact value in ``data-value``, text left-aligned. ``fixed``: a
+    number that is no score (a weight, a correlation, a share) keeps ``digits`` fixed decimals, never scientific."""
+    spec: str | None = f".{digits}f" if fixed else None  # None: a score, fmt()
     if isinstance(value, Num):
         value, spec = value.value, value.spec
     if value is None:
@@ -110,11 +107,19 @@ def _cell(value: object, digits: int = 5) -> str:
     return f'<td class="text">{escape(str(value))}</td>'
 
 
-def _table(table_id: str, headers: Sequence[str], rows: Iterable[tuple[str, Sequence[object]]], digits: int = 5) -> str:
-    """``rows``: (tr attributes, cell values). ``table_id`` is escaped: it may hold a name from a file (a blend
-    written by hand names itself in its summary: a quote in it had ended the attribute, and its text became markup)."""
+def _table(
+    table_id: str,
+    headers: Sequence[str],
+    rows: Iterable[tuple[str, Sequence[object]]],
+    digits: int = 5,
+    *,
+    fixed: bool = False,
+) -> str:
+    """``rows``: (tr attributes, cell values); ``fixed``: its numbers are no scores (see :func:`_cell`). ``table_id``
+    is escaped: it may hold a name from a file (a blend written by hand names itself in its summary: a quote in it had
+    ended the attribute, and its text became markup)."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(f"<tr{attrs}>{''.join(_cell(v, digits) for v in cells)}</tr>\n" for attrs, cells in rows)
+    body = "".join(f"<tr{attrs}>{''.join(_cell(v, digits, fixed) for v in cells)}</tr>\n" for attrs, cells in rows)
     return (
         f'<div class="scroll"><table id="{escape(table_id)}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>'
         "</table></div>\n"
@@ -230,9 +235,10 @@ def _families(r: Report) -> str:
     base = fmt(f.baseline) if f.baseline is not None else "-"
     body = (
         f"<p class='small'>Per model kind (a search's configs, seed bags and shortened configs belong to their kind; "
-        f"the baseline is left out): the CV {escape(m.name)} ({'higher' if m.greater_is_better else 'lower'} is "
-        f"better) of its models that finished every fold, the fit time of all its folds ({f.total_fit_seconds:.1f} s "
-        "in all), and its best model's fold means on its own training rows (a seeded subsample) vs its validation "
+        f"the baseline is left out): the fold mean {escape(m.name)} (as the leaderboard ranks; "
+        f"{'higher' if m.greater_is_better else 'lower'} is better) of its models that finished every fold, the fit "
+        f"time of all its folds ({f.total_fit_seconds:.1f} s in all), and its best model's fold means on its own "
+        "training rows (a seeded subsample) vs its validation "
         f"rows. Gap &gt; 0: the training rows score better; it is judged against the headroom {fmt(f.headroom, 4)} "
         f"(from the baseline's {base} to a perfect {perfect_score(m):g}).</p>\n"
     )
@@ -280,6 +286,7 @@ def _families(r: Report) -> str:
                 for g in e.families
             ],
             4,
+            fixed=True,  # weights: a weight of 0.00018 had read 1.824e-04
         )
     body += "".join(_note(n) for n in f.notes)
     return _section("families", "Families", body)
@@ -304,6 +311,7 @@ def _blends(r: Report) -> str:
             ["model", "weight"],
             [("", [m, w]) for m, w in zip(b.models, weights, strict=True)],
             4,
+            fixed=True,  # weights, not scores: 0.00018 had read 1.824e-04
         )
         if b.weights is not None:
             body += _img(plots.weights_bar(b), f"weights of blend {b.name}")
@@ -320,7 +328,11 @@ def _diversity(r: Report) -> str:
         "for a blend.</p>\n"
     )
     body += _table(
-        "correlation-table", ["model", *c.names], [("", [n, *c.matrix[i]]) for i, n in enumerate(c.names)], 3
+        "correlation-table",
+        ["model", *c.names],
+        [("", [n, *c.matrix[i]]) for i, n in enumerate(c.names)],
+        3,
+        fixed=True,
     )
     body += _img(
         plots.heatmap(c.matrix, c.names, c.names, "Correlation of OOF predictions"), "OOF correlation heat map"
@@ -353,7 +365,7 @@ def _importance(r: Report) -> str:
     cards = []
     for name, imp in r.importance.items():
         rows = [("", [f, s, sd]) for f, s, sd in imp.top(20)]
-        table = _table(f"importance-{name}", ["feature", "gain share", "std over folds"], rows, 4)
+        table = _table(f"importance-{name}", ["feature", "gain share", "std over folds"], rows, 4, fixed=True)
         cards.append(
             f'<div data-model="{escape(name)}"><h3>{escape(name)}</h3>{_img(plots.importance_bar(imp), name)}'
             f"<details><summary>the numbers</summary>{table}</details></div>"

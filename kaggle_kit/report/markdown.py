@@ -69,8 +69,9 @@ def render_markdown(r: Report) -> str:
         f = r.families
         out.append("## Families\n")
         out.append(
-            "Per model kind: CV of its finished models, fit time of all its folds, and its best model's fold means "
-            "on its own training rows vs its validation rows (gap > 0: training rows score better).\n"
+            "Per model kind: fold mean (as the leaderboard ranks) of its finished models, fit time of all its folds, "
+            "and its best model's fold means on its own training rows vs its validation rows (gap > 0: training rows "
+            "score better).\n"
         )
         out.append(
             _table(

@@ -433,7 +433,7 @@ class _State:
 
     # ------------------------------------------------------------------ seed bags
     def bags(self, round_: int) -> list[Item]:
-        """Round ``round_`` of seed bags: the best configs (by CV), each refitted with seed + ``round_``."""
+        """Round ``round_`` of seed bags: the best configs (by fold mean), each refitted with seed + ``round_``."""
         from ...leaderboard import rank
 
         bagged = {name for names in self.bag_members.values() for name in names}
