@@ -241,3 +241,73 @@ def test_init_quotes_a_sample_s_true_false_labels_as_the_file_spells_them(tmp_pa
     spec, why = infer_spec("spaceship", tmp_path / "train.csv", preset="fast")
     assert spec["metric"] == "accuracy" and spec["task"] == "binary"
     assert "metric = 'accuracy' (the sample submission's 'Transported' holds labels: ['False'])" in why
+
+
+def test_otto_s_test_ids_counted_from_1_as_train_s_get_their_own_rows_predictions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Otto numbers train's rows and test's from 1 each: test id k is another row than train id k. Each test row here
+    is of the other class than the train row of its id, so a submission (or report) that took an id's train row
+    for its test row would give every id the wrong class; the submission holds test's ids, each with its own row's
+    class, and the report (adversarial validation: train rows against test rows) is written."""
+    rng = np.random.default_rng(6)
+    n, m = 90, 30
+    x = rng.normal(size=n)
+    x = np.where(np.abs(x) < 0.3, 0.3 * np.sign(x + 1e-9), x)
+    train = pl.DataFrame({"id": np.arange(1, n + 1), "x": x, "z": rng.normal(size=n)})
+    test = pl.DataFrame({"id": np.arange(1, m + 1), "x": -x[:m], "z": rng.normal(size=m)})
+    folder = tmp_path / "otto"
+    folder.mkdir()
+    classes = np.where(x > 0, "Class_2", "Class_1")
+    train.with_columns(target=pl.Series(classes)).write_csv(folder / "train.csv")
+    test.write_csv(folder / "test.csv")
+    pl.DataFrame({"id": np.arange(1, m + 1), "Class_1": 0.5, "Class_2": 0.5}).write_csv(folder / "sampleSubmission.csv")
+    said, rows = _init_run_submit(tmp_path, folder)
+    assert "30 test id(s) in column 'id' are also train ids (e.g. 1), on other rows" in capsys.readouterr().err
+    assert rows[0] == ["id", "Class_1", "Class_2"] and [r[0] for r in rows[1:]] == [str(i) for i in range(1, m + 1)]
+    predicted = np.array([float(r[2]) > float(r[1]) for r in rows[1:]])
+    assert (predicted == (test["x"].to_numpy() > 0)).mean() > 0.9, said
+    runs = tmp_path / "runs"
+    _cli("run", str(tmp_path / "competitions" / "otto.toml"), "--runs-root", str(runs), "--jobs", "1")  # every model
+    _cli("report", str(runs / "otto"), "--out", str(tmp_path / "report"))
+    assert "adversarial" in (tmp_path / "report" / "report.md").read_text().lower()
+
+
+def test_a_target_named_rows_is_read(tmp_path: Path) -> None:
+    """init counts a whole-number target's values in a column 'rows' (polars' own 'count' clashed with Bike Sharing's
+    target): a target named 'rows' stopped init with polars' `duplicate column names`; the count's name steps aside."""
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(7)
+    n = 60
+    rows = np.r_[np.arange(12), np.zeros(n - 12, int)]
+    pl.DataFrame({"id": np.arange(n), "x": rng.normal(size=n), "rows": rows}).write_csv(tmp_path / "train.csv")
+    spec, why = infer_spec("rows", tmp_path / "train.csv", target="rows", preset="fast")
+    assert spec["task"] == "regression" and spec["data"]["target"] == "rows", why
+
+
+def test_a_column_named_n_of_numbers_written_otherwise_is_named(tmp_path: Path) -> None:
+    """A text column of numbers written with a decimal comma is named with the fix: one named 'n' (the name of the
+    count of its values) stopped the reading with polars' `duplicate column names`."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    (tmp_path / "comma.csv").write_text('id,n\n1,"1,5"\n2,"2,25"\n3,"3,5"\n')
+    with pytest.raises(DataError, match=r"column 'n' of the train file .* holds numbers written like '1,5'"):
+        read_table(tmp_path / "comma.csv", role="train")
+
+
+def test_a_sequence_id_named_len_is_read(tmp_path: Path) -> None:
+    """A long table's sequence id named 'len' (polars' name for the rows of each group) stopped init with polars'
+    `duplicate column names` where it measured the sequences."""
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(8)
+    n = 60
+    steps = {"len": np.repeat(np.arange(n), 4), "t": np.tile(np.arange(4), n), "v": rng.normal(size=4 * n)}
+    pl.DataFrame(steps).write_csv(tmp_path / "X_train.csv")
+    pl.DataFrame(steps).filter(pl.col("len") < 10).write_csv(tmp_path / "X_test.csv")
+    pl.DataFrame({"len": np.arange(n), "y": np.arange(n) % 2}).write_csv(tmp_path / "y_train.csv")
+    pl.DataFrame({"len": np.arange(10), "y": 0}).write_csv(tmp_path / "sample_submission.csv")
+    spec, why = infer_spec("seq", tmp_path / "X_train.csv", preset="fast")
+    assert spec["data"]["id"] == "len" and spec["data"]["sequences"]["order_by"] == "t", why

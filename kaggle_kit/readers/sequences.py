@@ -40,6 +40,7 @@ from ..errors import ConfigError, DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore, build_sequence_store, concat_stores
 from .date_formats import apply_formats, find_formats, found_message
+from .frames import unclashing
 
 #: the most step columns (steps x sequence columns) the wide layout builds: past it, laying them side by side takes
 #: minutes (``init`` proposes ``layout = "streamed"`` past 5,000 already)
@@ -596,7 +597,8 @@ def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, ro
 
 
 def _longest(frame: pl.DataFrame, key: str) -> int:
-    return int(frame.group_by(key).len()["len"].max())  # type: ignore[arg-type]
+    steps = unclashing("len", key)
+    return int(frame.group_by(key).len(name=steps)[steps].max())  # type: ignore[arg-type]
 
 
 def _check_wide(
@@ -617,9 +619,10 @@ def _check_wide(
             f"to end, read per batch, any length), or max_len to at most {cut:,}"
         )
     role, frame = max(frames, key=lambda rf: _longest(rf[1], key))
-    counts = frame.group_by(key).len()
-    longest = counts.sort("len", descending=True).row(0)
-    typical = int(counts["len"].median())  # type: ignore[arg-type]
+    steps = unclashing("len", key)
+    counts = frame.group_by(key).len(name=steps)
+    longest = counts.sort(steps, descending=True).row(0)
+    typical = int(counts[steps].median())  # type: ignore[arg-type]
     raise DataError(
         f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns ({n_steps:,} steps x "
         f"{n_columns} columns; the longest sequence, id {longest[0]!r} of {_where(role)}, has {longest[1]:,} steps, "
