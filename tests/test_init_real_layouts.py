@@ -311,3 +311,29 @@ def test_a_sequence_id_named_len_is_read(tmp_path: Path) -> None:
     pl.DataFrame({"len": np.arange(10), "y": 0}).write_csv(tmp_path / "sample_submission.csv")
     spec, why = infer_spec("seq", tmp_path / "X_train.csv", preset="fast")
     assert spec["data"]["id"] == "len" and spec["data"]["sequences"]["order_by"] == "t", why
+
+
+@pytest.mark.parametrize("missing", ["first", "last"])
+def test_a_sample_listing_a_few_ids_without_files_is_still_the_test_table(tmp_path: Path, missing: str) -> None:
+    """The sample of an image competition without a test table lists 40 ids, 5 of whose files are not in test/. With
+    the 5 among its first rows, init took the test folder for none (every first id had to name a file) and wrote no
+    test, without a word; with the 5 last, the sample was the test table and the run named the missing files. Both
+    are the latter now."""
+    from PIL import Image
+
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(9)
+    n, m = 30, 40
+    for sub in ("train", "test"):
+        (tmp_path / sub).mkdir()
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (4, 4)).astype(np.uint8)).save(tmp_path / "train" / f"{i:04d}.png")
+    test_ids = [f"{i:04d}" for i in range(100, 100 + m)]
+    for ident in test_ids[5:] if missing == "first" else test_ids[:-5]:
+        Image.fromarray(rng.integers(0, 255, (4, 4)).astype(np.uint8)).save(tmp_path / "test" / f"{ident}.png")
+    pl.DataFrame({"id": [f"{i:04d}" for i in range(n)], "label": np.arange(n) % 2}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": test_ids, "label": 0.5}).write_csv(tmp_path / "sample_submission.csv")
+    spec, why = infer_spec("cactus", tmp_path / "train.csv", preset="fast")
+    assert spec["data"]["test"] == str((tmp_path / "sample_submission.csv").resolve()), why
+    assert Path(spec["data"]["images"]["test_folder"]).name == "test"
