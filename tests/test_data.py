@@ -284,6 +284,19 @@ ERRORS = [
         r"8 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\), 6 of them with the same values",
         id="test-rows-of-train-most-of-them-alike",
     ),
+    pytest.param(  # train's rows 3 and 8 with NaN and inf in f_num (a notebook's frame), as test rows: alike
+        Case(
+            train=col("f_num", [0.5, 1.5, float("nan"), 3.5, 4.5, 5.5, 6.5, float("inf")]),
+            test=lambda f: (
+                good_train()
+                .drop("target")
+                .filter(pl.col("row_id").is_in([8, 3]))
+                .with_columns(f_num=pl.Series([float("nan"), float("inf")]))
+            ),
+        ),
+        r"2 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\) with the same values",
+        id="test-rows-of-train-with-nan",
+    ),
     pytest.param(
         Case(
             train=col("row_id", [str(i) for i in range(1, 9)]),
@@ -679,6 +692,26 @@ def test_test_ids_numbered_from_1_on_rows_alike_by_chance_are_warned(tmp_path: P
         m.startswith("30 test id(s) in column 'row_id' are also train ids (e.g. 1), on other rows (27 of them")
         for m in said
     ), said
+
+
+@pytest.mark.parametrize("differs", [None, 0, 5, 69])
+def test_test_rows_of_train_are_told_by_every_numeric_column(tmp_path: Path, differs: int | None) -> None:
+    """Numbers are compared a block of columns at a time (4, then 64) on the rows still alike: test rows of train's ids
+    and values (70 columns of pixels, say) are refused, and rows differing in any one column, the first block's or
+    a later one's, are other rows."""
+    rng = np.random.default_rng(0)
+    pixels = {f"p{j}": rng.integers(0, 255, 12) for j in range(70)}
+    train = pl.DataFrame({"row_id": range(12), **pixels, "target": [0, 1] * 6})
+    test = train.drop("target").head(6)
+    if differs is None:
+        with pytest.raises(DataError, match=r"6 id\(s\) in column 'row_id' appear in both train and test"):
+            prepare_competition(make_spec(tmp_path), train, test)
+        return
+    test = test.with_columns(pl.col(f"p{differs}") + 300)
+    with pytest.warns(
+        DataWarning, match=r"6 test id\(s\) in column 'row_id' are also train ids \(e\.g\. 0\), on other"
+    ):
+        prepare_competition(make_spec(tmp_path), train, test)
 
 
 @pytest.mark.parametrize("layout", ["images", "sequences"])

@@ -311,6 +311,10 @@ def test_a_sequence_id_named_len_is_read(tmp_path: Path) -> None:
     pl.DataFrame({"len": np.arange(10), "y": 0}).write_csv(tmp_path / "sample_submission.csv")
     spec, why = infer_spec("seq", tmp_path / "X_train.csv", preset="fast")
     assert spec["data"]["id"] == "len" and spec["data"]["sequences"]["order_by"] == "t", why
+    from kaggle_kit.features.sequence import sequence_tensor
+
+    X, lengths, ids = sequence_tensor(pl.DataFrame(steps), "len", ["v"], order_by="t")
+    assert X.shape == (n, 4, 1) and lengths.tolist() == [4] * n and ids.to_list() == list(range(n))
 
 
 @pytest.mark.parametrize("missing", ["first", "last"])

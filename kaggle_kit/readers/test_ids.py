@@ -18,6 +18,7 @@ filled in is so refused; Otto's rows, of which none or a few are alike, are not.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -30,6 +31,8 @@ from .image_stream import IMAGE_REF, ImageStream
 #: two numbers this close, relative to the larger (absolute below 1), are one value in the comparison
 ALIKE = 1e-5
 _TEST = "__test"
+#: numeric columns compared at once (each block on the rows alike in the blocks before it)
+_BLOCK = 64
 
 
 def check_test_ids(
@@ -88,32 +91,47 @@ def _alike_rows(
     if not shared:  # nothing but the id to tell the rows apart: they are taken for the same
         return joined.height, joined.height
     special = {c: _positions_alike(c, images, store) for c in shared if c in (IMAGE_REF, SEQUENCE_ROW)}
-    plain = [c for c in shared if c not in special]
     schema_train, schema_test = train.schema, test.schema
-    cells = [_cells_alike(c, schema_train[c], schema_test[c]) for c in plain]
+    plain = [c for c in shared if c not in special]
+    numbers = [c for c in plain if schema_train[c].is_numeric() and schema_test[c].is_numeric()]
+    cells = [_cells_alike(c, schema_train[c], schema_test[c]) for c in plain if c not in numbers]
     shifted = joined.with_columns(pl.col(c + _TEST).shift(1) for c in shared).slice(1)
-    same, chance = (_count_alike(frame, cells, special) for frame in (joined, shifted))
+    same, chance = (_count_alike(frame, special, cells, numbers) for frame in (joined, shifted))
     return same, chance
 
 
 def _count_alike(
-    frame: pl.DataFrame, cells: list[pl.Expr], special: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+    frame: pl.DataFrame,
+    special: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
+    cells: list[pl.Expr],
+    numbers: list[str],
 ) -> int:
+    """The rows of ``frame`` (train's columns beside test's) alike in every column. Numbers are compared a block of
+    columns at a time on the rows still alike: rows of other values (Otto's) differ within the first columns, and
+    10,000 pixel columns cost little more than a table's (as one polars expression each: 5 s for 2,000 rows)."""
     alike = np.ones(frame.height, dtype=bool)
-    if cells:
-        alike &= frame.select(pl.all_horizontal(cells)).to_series().to_numpy()
     for c, same in special.items():
         alike &= same(frame[c].to_numpy(), frame[c + _TEST].to_numpy())
+    if cells:
+        alike &= frame.select(pl.all_horizontal(cells)).to_series().to_numpy()
+    edges = [0, *range(4, len(numbers), _BLOCK), len(numbers)] if numbers else []  # 4 first: other rows differ there
+    for start, end in itertools.pairwise(edges):
+        rows = np.flatnonzero(alike)
+        if not rows.size:
+            break
+        block = numbers[start:end]
+        x = frame.select(block)[rows].to_numpy().astype(np.float64)  # missing values read as NaN
+        y = frame.select(c + _TEST for c in block)[rows].to_numpy().astype(np.float64)
+        with np.errstate(invalid="ignore"):  # inf - inf
+            close = (x == y) | (np.abs(x - y) <= ALIKE * np.maximum(np.maximum(np.abs(x), np.abs(y)), 1.0))
+        alike[rows] = (close | (np.isnan(x) & np.isnan(y))).all(axis=1)
     return int(alike.sum())
 
 
 def _cells_alike(c: str, left: pl.DataType, right: pl.DataType) -> pl.Expr:
-    """Whether train's and test's values of column ``c`` are alike, row by row (never null)."""
+    """Whether train's and test's values of column ``c`` (not numbers in both) are alike, row by row (never null):
+    as written where the two files' types differ (a date read as text in one)."""
     x, y = pl.col(c), pl.col(c + _TEST)
-    if left.is_numeric() and right.is_numeric():
-        x, y = x.cast(pl.Float64), y.cast(pl.Float64)
-        close = (x - y).abs() <= ALIKE * pl.max_horizontal(x.abs(), y.abs(), pl.lit(1.0))
-        return (x.is_null() & y.is_null()) | (x.is_nan() & y.is_nan()).fill_null(False) | close.fill_null(False)
     if left != right:
         x, y = x.cast(pl.String), y.cast(pl.String)
     return x.eq_missing(y)
