@@ -284,6 +284,13 @@ ERRORS = [
         r"8 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\), 6 of them with the same values",
         id="test-rows-of-train-most-of-them-alike",
     ),
+    pytest.param(  # train's first 4 rows renumbered 8, 7, 6, 5 (a sample of train, its index reset): ids of train's
+        # other rows, so that no id's rows repeat; the old check (any shared id) refused it, the id-by-id one warned
+        Case(test=lambda f: good_train().drop("target").head(4).with_columns(row_id=pl.Series([8, 7, 6, 5]))),
+        r"4 of the 4 test rows repeat a train row's values under other ids \(the test ids are train ids too, in "
+        r"column 'row_id'\): the test rows must be different rows, not train rows renumbered",
+        id="test-rows-of-train-renumbered",
+    ),
     pytest.param(  # train's rows 3 and 8 with NaN and inf in f_num (a notebook's frame), as test rows: alike
         Case(
             train=col("f_num", [0.5, 1.5, float("nan"), 3.5, 4.5, 5.5, 6.5, float("inf")]),

@@ -14,6 +14,10 @@ Refused where every shared id's rows are alike, or most of them are and far more
 comparison with each test row set beside another shared id's train row counts the rows alike by chance (a table
 of a few coarse columns repeats rows between any two of its rows). A copy of train rows whose missing values were
 filled in is so refused; Otto's rows, of which none or a few are alike, are not.
+
+Refused too where most test rows repeat some train row's values under other ids, far more often than train's rows
+repeat each other (train rows renumbered from 0 as test rows, pandas' ``sample`` then ``reset_index``): the check
+that refused any shared id refused them, and so must the one that compares each id's rows.
 """
 
 from __future__ import annotations
@@ -64,12 +68,49 @@ def check_test_ids(
             f"{n} id(s) in column {column!r} appear in both train and test (e.g. {first!r}){most} with the same "
             "values: the test rows must be different rows; pass the competition's test file as data.test"
         )
+    _refuse_renumbered_copy(train, test, column, targets)
     alike = f" ({same} of them the same row)" if same else ""
     warn(
         f"{n} test id(s) in column {column!r} are also train ids (e.g. {first!r}), on other rows{alike}: "
         "each file numbers its own rows, as Otto's train and test both count from 1. The run goes on; the submission "
         "takes the test file's ids"
     )
+
+
+def _shared(train: pl.DataFrame, test: pl.DataFrame, column: str, targets: Sequence[str]) -> list[str]:
+    """The columns compared: test's that train has, but the id and the targets (a test file's placeholders)."""
+    left, skip = set(train.columns), {column, *targets}  # a set: 10,000 pixel columns looked up in a list took 0.5 s
+    return [c for c in test.columns if c in left and c not in skip]
+
+
+def _refuse_renumbered_copy(train: pl.DataFrame, test: pl.DataFrame, column: str, targets: Sequence[str]) -> None:
+    """An error where most test rows repeat some train row's values under other ids, far more often than train's rows
+    repeat each other: train rows renumbered from 0 as test rows (a pandas ``sample`` then ``reset_index``), whose
+    ids name other rows in each file. Numbers compared rounded to 5 decimals; rows with streamed images or sequences
+    (their values outside the table) are not."""
+    shared = _shared(train, test, column, targets)
+    if not shared or IMAGE_REF in shared or SEQUENCE_ROW in shared:
+        return
+    schema_train, schema_test = train.schema, test.schema
+
+    def cell(c: str) -> pl.Expr:
+        left, right = schema_train[c], schema_test[c]
+        if left == right and (left.is_integer() or not left.is_numeric()):
+            return pl.col(c)
+        if left.is_numeric() and right.is_numeric():
+            return pl.col(c).cast(pl.Float64).round(5)
+        return pl.col(c).cast(pl.String)
+
+    keys_train = train.select(cell(c) for c in shared).hash_rows()
+    keys_test = test.select(cell(c) for c in shared).hash_rows()
+    repeats = int(keys_test.is_in(keys_train.implode()).sum())
+    among_train = int(keys_train.is_duplicated().sum())  # rows alike by the data's own coarseness
+    if 2 * repeats > test.height and repeats / test.height > 2 * among_train / train.height:
+        raise DataError(
+            f"{repeats} of the {test.height} test rows repeat a train row's values under other ids (the test ids "
+            f"are train ids too, in column {column!r}): the test rows must be different rows, not train rows "
+            "renumbered; pass the competition's test file as data.test"
+        )
 
 
 def _alike_rows(
@@ -83,7 +124,7 @@ def _alike_rows(
 ) -> tuple[int, int]:
     """How many shared ids' train and test rows are alike, and how many pairs of a test row and the train row of
     the shared id before it in the join (another id's) are: the rows alike by chance."""
-    shared = [c for c in test.columns if c in train.columns and c != column and c not in targets]
+    shared = _shared(train, test, column, targets)
     key = pl.col(column).cast(pl.String) if as_text else pl.col(column)
     left = train.select(key, *shared)
     right = test.select(key, *(pl.col(c).alias(c + _TEST) for c in shared))
