@@ -297,23 +297,25 @@ def test_a_column_named_n_of_numbers_written_otherwise_is_named(tmp_path: Path) 
         read_table(tmp_path / "comma.csv", role="train")
 
 
-def test_a_sequence_id_named_len_is_read(tmp_path: Path) -> None:
-    """A long table's sequence id named 'len' (polars' name for the rows of each group) stopped init with polars'
-    `duplicate column names` where it measured the sequences."""
+@pytest.mark.parametrize("key", ["len", "n", "hi"])
+def test_a_sequence_id_named_as_a_count_is_read(tmp_path: Path, key: str) -> None:
+    """A long table's sequence id named 'len' (polars' name for the rows of each group), or 'n' / 'lo' / 'hi' (the
+    kit's for each sequence's steps and their range) stopped init with polars' `duplicate column names`."""
     from kaggle_kit.init_config import infer_spec
 
     rng = np.random.default_rng(8)
     n = 60
-    steps = {"len": np.repeat(np.arange(n), 4), "t": np.tile(np.arange(4), n), "v": rng.normal(size=4 * n)}
+    steps = {key: np.repeat(np.arange(n), 4), "t": np.tile(np.arange(4), n), "v": rng.normal(size=4 * n)}
     pl.DataFrame(steps).write_csv(tmp_path / "X_train.csv")
-    pl.DataFrame(steps).filter(pl.col("len") < 10).write_csv(tmp_path / "X_test.csv")
-    pl.DataFrame({"len": np.arange(n), "y": np.arange(n) % 2}).write_csv(tmp_path / "y_train.csv")
-    pl.DataFrame({"len": np.arange(10), "y": 0}).write_csv(tmp_path / "sample_submission.csv")
+    fresh = {key: np.repeat(np.arange(10), 4), "t": np.tile(np.arange(4), 10), "v": rng.normal(size=40)}
+    pl.DataFrame(fresh).write_csv(tmp_path / "X_test.csv")  # test's series counted from 0 too (CareerCon's)
+    pl.DataFrame({key: np.arange(n), "y": np.arange(n) % 2}).write_csv(tmp_path / "y_train.csv")
+    pl.DataFrame({key: np.arange(10), "y": 0}).write_csv(tmp_path / "sample_submission.csv")
     spec, why = infer_spec("seq", tmp_path / "X_train.csv", preset="fast")
-    assert spec["data"]["id"] == "len" and spec["data"]["sequences"]["order_by"] == "t", why
+    assert spec["data"]["id"] == key and spec["data"]["sequences"]["order_by"] == "t", why
     from kaggle_kit.features.sequence import sequence_tensor
 
-    X, lengths, ids = sequence_tensor(pl.DataFrame(steps), "len", ["v"], order_by="t")
+    X, lengths, ids = sequence_tensor(pl.DataFrame(steps), key, ["v"], order_by="t")
     assert X.shape == (n, 4, 1) and lengths.tolist() == [4] * n and ids.to_list() == list(range(n))
 
 

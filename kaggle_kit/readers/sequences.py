@@ -342,18 +342,19 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
     numbered without gaps) are taken as they are."""
     if not frame.schema[step].is_integer() or multiprocessing.parent_process() is not None:
         return
+    n, lo, hi = (unclashing(name, key) for name in ("n", "lo", "hi"))  # a sequence id 'n' clashed with the count
     spans = frame.group_by(key, maintain_order=True).agg(
-        pl.len().alias("n"), pl.col(step).min().alias("lo"), pl.col(step).max().alias("hi")
+        pl.len().alias(n), pl.col(step).min().alias(lo), pl.col(step).max().alias(hi)
     )
-    gaps = spans.filter(pl.col("hi") - pl.col("lo") + 1 != pl.col("n"))
-    several = int((spans["n"] > 1).sum())  # a sequence of one step numbers its rows whatever its step: no evidence
+    gaps = spans.filter(pl.col(hi) - pl.col(lo) + 1 != pl.col(n))
+    several = int((spans[n] > 1).sum())  # a sequence of one step numbers its rows whatever its step: no evidence
     if not gaps.height or 2 * gaps.height > several:  # most sequences with gaps: the steps are no row numbers
         return
     first = gaps.row(0, named=True)
-    missing = first["hi"] - first["lo"] + 1 - first["n"]
+    missing = first[hi] - first[lo] + 1 - first[n]
     warnings.warn(
         f"{gaps.height} of the {spans.height} sequences of {_where(role)} miss steps of {step!r} (e.g. id "
-        f"{first[key]!r}: {missing} of its steps {first['lo']}..{first['hi']}): the steps are laid side by side in "
+        f"{first[key]!r}: {missing} of its steps {first[lo]}..{first[hi]}): the steps are laid side by side in "
         "order, so after a gap a sequence's position k holds a later step than the others' position k; add the "
         "missing steps as rows with empty values where positions matter",
         DataWarning,
