@@ -249,7 +249,8 @@ def test_otto_s_test_ids_counted_from_1_as_train_s_get_their_own_rows_prediction
     """Otto numbers train's rows and test's from 1 each: test id k is another row than train id k. Each test row here
     is of the other class than the train row of its id, so a submission (or report) that took an id's train row
     for its test row would give every id the wrong class; the submission holds test's ids, each with its own row's
-    class, and the report (adversarial validation: train rows against test rows) is written."""
+    class, also pseudo-labelling's (whose test rows join the folds' training rows), and the report (adversarial
+    validation: train rows against test rows) is written."""
     rng = np.random.default_rng(6)
     n, m = 90, 30
     x = rng.normal(size=n)
@@ -267,8 +268,15 @@ def test_otto_s_test_ids_counted_from_1_as_train_s_get_their_own_rows_prediction
     assert rows[0] == ["id", "Class_1", "Class_2"] and [r[0] for r in rows[1:]] == [str(i) for i in range(1, m + 1)]
     predicted = np.array([float(r[2]) > float(r[1]) for r in rows[1:]])
     assert (predicted == (test["x"].to_numpy() > 0)).mean() > 0.9, said
-    runs = tmp_path / "runs"
-    _cli("run", str(tmp_path / "competitions" / "otto.toml"), "--runs-root", str(runs), "--jobs", "1")  # every model
+    runs, config = tmp_path / "runs", tmp_path / "competitions" / "otto.toml"
+    with config.open("a") as f:  # pseudo-labelling: test rows, by their position, join each fold's training rows
+        f.write('\n[pseudo_label]\nsource = "lgbm"\nthreshold = 0.6\n')
+    _cli("run", str(config), "--runs-root", str(runs), "--jobs", "1")  # every model, and lgbm@pl1
+    pseudo = tmp_path / "pseudo.csv"
+    _cli("submit", str(runs / "otto"), "--model", "lgbm@pl1", "--out", str(pseudo))
+    rows = _rows(pseudo)[1:]
+    assert [r[0] for r in rows] == [str(i) for i in range(1, m + 1)]
+    assert (np.array([float(r[2]) > float(r[1]) for r in rows]) == (test["x"].to_numpy() > 0)).mean() > 0.9
     _cli("report", str(runs / "otto"), "--out", str(tmp_path / "report"))
     assert "adversarial" in (tmp_path / "report" / "report.md").read_text().lower()
 
