@@ -56,6 +56,7 @@ from .presets import DataProfile, resolve_preset
 from .readers.codes import find_split, part_names
 from .readers.competition import load_competition, strip_labels
 from .readers.date_formats import find_formats
+from .readers.frames import unclashing
 from .readers.headers import header_key
 from .readers.image_folders import find_image_files, has_folders, image_files_hint, image_folder_message
 from .readers.images import image_shape
@@ -146,7 +147,8 @@ def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None, test: pl.DataF
     schema = long.schema
     columns = sum(1 for c in long.columns if c not in (seq_id, step) and schema[c].is_numeric())
     tables = [long, *([test] if test is not None and seq_id in test.columns else [])]
-    longest = max(int(t.group_by(seq_id).len()["len"].max() or 0) for t in tables)  # type: ignore[arg-type]
+    steps = unclashing("len", seq_id)
+    longest = max(int(t.group_by(seq_id).len(name=steps)[steps].max() or 0) for t in tables)  # type: ignore[arg-type]
     ids = sum(t[seq_id].n_unique() for t in tables)
     if longest * columns <= WIDE_COLUMNS and ids * longest * columns <= WIDE_VALUES:
         return None
@@ -162,11 +164,12 @@ LONG_OUTLIER_STEPS, LONG_OUTLIER_RATIO = 1_000, 20
 
 def _length_outlier(long: pl.DataFrame, seq_id: str) -> str | None:
     """A line on the longest training sequence where it dwarfs the median one, with ``max_len`` as the remedy."""
-    lengths = long.group_by(seq_id).len()
-    longest, median = int(lengths["len"].max()), float(lengths["len"].median())  # type: ignore[arg-type]
+    steps = unclashing("len", seq_id)
+    lengths = long.group_by(seq_id).len(name=steps)
+    longest, median = int(lengths[steps].max()), float(lengths[steps].median())  # type: ignore[arg-type]
     if longest < LONG_OUTLIER_STEPS or longest < LONG_OUTLIER_RATIO * median:
         return None
-    which = lengths.sort("len", seq_id, descending=[True, False])[seq_id][0]
+    which = lengths.sort(steps, seq_id, descending=[True, False])[seq_id][0]
     return (
         f"sequence lengths: the longest (id {which!r}, {longest:,} steps) is {longest / median:,.0f}x the median "
         f"({median:g}): the nets pad each batch to its longest sequence, so a batch holding it holds batch_size x "
@@ -354,8 +357,8 @@ _INIT_FOLDS = FoldSpec().n_splits
 def _rare_numbers(y: pl.Series, n: int) -> str | None:
     """Why a target of 10+ whole numbers, some held by fewer rows than the 5 folds init writes, is a count to regress:
     as classes it cannot be split in stratified folds (the run would stop), as a number it can (Abalone's Rings)."""
-    counts = y.drop_nulls().value_counts(name="rows")  # named: Bike Sharing's target is 'count', which it clashed with
-    rare = counts.filter(pl.col("rows") < _INIT_FOLDS)
+    rows = unclashing("rows", y.name)  # not polars' 'count': Bike Sharing's target is 'count', which it clashed with
+    rare = y.drop_nulls().value_counts(name=rows).filter(pl.col(rows) < _INIT_FOLDS)
     if n < 10 or rare.is_empty():
         return None
     return (
@@ -970,7 +973,8 @@ def infer_spec(
             why.append(f"task = 'regression' ({n} distinct whole target values, but {sampled})")
         elif task == "multiclass" and n > 50:
             reason = "text labels" if labels else f"the sample submission has a column per class ({len(preds)})"
-            once = int((y.drop_nulls().value_counts(name="rows")["rows"] == 1).sum())
+            rows = unclashing("rows", y.name)
+            once = int((y.drop_nulls().value_counts(name=rows)[rows] == 1).sum())
             if 2 * once > n:  # a free-text target, or an id: no fold can learn a class it sees once
                 reason += (
                     f"; {once} of them hold one row each, which no fold can learn: check that --target names the "
@@ -1111,13 +1115,17 @@ def infer_spec(
 
 
 def _names_files(images: dict[str, Any], table: pl.DataFrame, column: str | None) -> bool:
-    """Whether ``table``'s ``column`` names files of ``images``' test folder (its first rows' values, as
-    ``run`` will name them)."""
+    """Whether ``table``'s ``column`` names files of ``images``' test folder: most of 32 of its values spread over
+    its rows, as ``run`` will name them. Most, not all: a sample listing ids some of whose files are missing (from
+    its first rows or later ones alike) is still the test table, whose run then names the missing files (all of its
+    first 32 had to be there: 5 missing among them wrote no test, without a word; 5 after them, the test)."""
     if column is None or column not in table.columns or not table.height:
         return False
     folder = Path(images.get("test_folder") or images["folder"])
-    values = table[column].drop_nulls().head(32).cast(pl.String).to_list()
-    return bool(values) and all((folder / images["pattern"].format(id=v)).is_file() for v in values)
+    ids = table[column].drop_nulls()
+    values = ids.gather_every(max(1, ids.len() // 32)).head(32).cast(pl.String).to_list()
+    named = sum((folder / images["pattern"].format(id=v)).is_file() for v in values)
+    return 2 * named > len(values)
 
 
 def write_config(

@@ -133,7 +133,10 @@ def write_submission(
     else:
         assert model is not None
         # the name comes from run.json, which a downloaded run folder may have crafted: it must name no other folder
-        if not SAFE_NAME.match(model) or ".." in model:
+        from .runtime.pseudo import pseudo_base
+
+        plain = pseudo_base(model) or model  # a pseudo-labelled model, <model>@pl<round>, as predict reads it
+        if not SAFE_NAME.match(plain) or ".." in plain:
             raise ConfigError(f"the model name {model!r} must be a plain name as on the leaderboard (it names a file)")
         imported = False
         if model not in store.current_models():

@@ -260,6 +260,50 @@ ERRORS = [
         r"2 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\) with the same values",
         id="test-rows-of-train-with-a-target-placeholder",
     ),
+    pytest.param(  # the same rows, test's f_int read as floats (2.0: a pandas writer) and f_num written with fewer
+        # digits: compared as text ('3' against '3.0') and exactly, they were 'other rows' (a warning)
+        Case(
+            test=lambda f: (
+                good_train()
+                .drop("target")
+                .filter(pl.col("row_id").is_in([8, 3]))
+                .with_columns(pl.col("f_int").cast(pl.Float64), pl.col("f_num") * (1 + 3e-7))
+            )
+        ),
+        r"2 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\) with the same values",
+        id="test-rows-of-train-written-otherwise",
+    ),
+    pytest.param(  # every train row, two of them with f_num filled in (imputed): 6 of the 8 repeat their train row
+        Case(
+            test=lambda f: (
+                good_train()
+                .drop("target")
+                .with_columns(pl.when(pl.col("row_id") <= 2).then(0.0).otherwise(pl.col("f_num")).alias("f_num"))
+            )
+        ),
+        r"8 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\), 6 of them with the same values",
+        id="test-rows-of-train-most-of-them-alike",
+    ),
+    pytest.param(  # train's first 4 rows renumbered 8, 7, 6, 5 (a sample of train, its index reset): ids of train's
+        # other rows, so that no id's rows repeat; the old check (any shared id) refused it, the id-by-id one warned
+        Case(test=lambda f: good_train().drop("target").head(4).with_columns(row_id=pl.Series([8, 7, 6, 5]))),
+        r"4 of the 4 test rows repeat a train row's values under other ids \(the test ids are train ids too, in "
+        r"column 'row_id'\): the test rows must be different rows, not train rows renumbered",
+        id="test-rows-of-train-renumbered",
+    ),
+    pytest.param(  # train's rows 3 and 8 with NaN and inf in f_num (a notebook's frame), as test rows: alike
+        Case(
+            train=col("f_num", [0.5, 1.5, float("nan"), 3.5, 4.5, 5.5, 6.5, float("inf")]),
+            test=lambda f: (
+                good_train()
+                .drop("target")
+                .filter(pl.col("row_id").is_in([8, 3]))
+                .with_columns(f_num=pl.Series([float("nan"), float("inf")]))
+            ),
+        ),
+        r"2 id\(s\) in column 'row_id' appear in both train and test \(e\.g\. \d\) with the same values",
+        id="test-rows-of-train-with-nan",
+    ),
     pytest.param(
         Case(
             train=col("row_id", [str(i) for i in range(1, 9)]),
@@ -640,6 +684,71 @@ def test_test_ids_numbered_from_1_as_train_s_are_warned_and_read(tmp_path: Path)
         "as Otto's train and test both count from 1. The run goes on; the submission takes the test file's ids"
     ) in [str(w.message) for w in caught]
     assert data.test_ids is not None and data.test_ids.to_list() == [1, 2, 3]
+
+
+def test_test_ids_numbered_from_1_on_rows_alike_by_chance_are_warned(tmp_path: Path) -> None:
+    """A table of one coarse column (mostly 'a'): 27 of test's 30 rows are alike the train row of their id, as
+    alike as rows of two other ids are (the chance pairing: each test row beside the train row of another id). Not
+    the copy of train rows that most rows alike would else be taken for: a warning, as Otto's."""
+    train = pl.DataFrame({"row_id": range(1, 41), "c": ["a"] * 36 + ["b"] * 4, "target": [0, 1] * 20})
+    test = pl.DataFrame({"row_id": range(1, 31), "c": ["a"] * 27 + ["b"] * 3})
+    with pytest.warns(DataWarning) as caught:
+        prepare_competition(make_spec(tmp_path), train, test)
+    said = [str(w.message) for w in caught]
+    assert any(
+        m.startswith("30 test id(s) in column 'row_id' are also train ids (e.g. 1), on other rows (27 of them")
+        for m in said
+    ), said
+
+
+@pytest.mark.parametrize("differs", [None, 0, 5, 69])
+def test_test_rows_of_train_are_told_by_every_numeric_column(tmp_path: Path, differs: int | None) -> None:
+    """Numbers are compared a block of columns at a time (4, then 64) on the rows still alike: test rows of train's ids
+    and values (70 columns of pixels, say) are refused, and rows differing in any one column, the first block's or
+    a later one's, are other rows."""
+    rng = np.random.default_rng(0)
+    pixels = {f"p{j}": rng.integers(0, 255, 12) for j in range(70)}
+    train = pl.DataFrame({"row_id": range(12), **pixels, "target": [0, 1] * 6})
+    test = train.drop("target").head(6)
+    if differs is None:
+        with pytest.raises(DataError, match=r"6 id\(s\) in column 'row_id' appear in both train and test"):
+            prepare_competition(make_spec(tmp_path), train, test)
+        return
+    test = test.with_columns(pl.col(f"p{differs}") + 300)
+    with pytest.warns(
+        DataWarning, match=r"6 test id\(s\) in column 'row_id' are also train ids \(e\.g\. 0\), on other"
+    ):
+        prepare_competition(make_spec(tmp_path), train, test)
+
+
+@pytest.mark.parametrize("layout", ["images", "sequences"])
+def test_streamed_test_rows_that_are_train_s_files_or_sequences_are_refused(tmp_path: Path, layout: str) -> None:
+    """Test ids naming train's own images (one folder for both) or train's own sequences: their streamed rows hold
+    positions (train's rows first, then test's), which always differ, so a test of train's rows was warned of as
+    'other rows' (the table's copy, or the pixel columns', was refused). The files and the steps are compared."""
+    data: dict[str, Any] = {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"}
+    rng = np.random.default_rng(0)
+    if layout == "images":
+        from PIL import Image
+
+        (tmp_path / "images").mkdir()
+        for i in range(12):
+            Image.fromarray(rng.integers(0, 255, (4, 4)).astype(np.uint8)).save(tmp_path / "images" / f"{i}.png")
+        data["images"] = {"folder": "images", "channels": 1, "mode": "stream"}
+        model = {"name": "cnn", "kind": "cnn", "params": {"image_shape": [4, 4, 1]}}
+    else:
+        steps = [(i, t, float(rng.normal())) for i in range(12) for t in range(5)]
+        long = pl.DataFrame(steps, schema=["id", "step", "a"], orient="row")
+        long.write_csv(tmp_path / "X_train.csv")
+        long.filter(pl.col("id") < 6).write_csv(tmp_path / "X_test.csv")
+        sequences = {"train": "X_train.csv", "test": "X_test.csv", "order_by": "step", "layout": "streamed"}
+        data["sequences"] = sequences | {"aggregates": ["mean"]}
+        model = {"name": "c", "kind": "cnn1d"}
+    pl.DataFrame({"id": range(12), "y": [0, 1] * 6}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": range(6)}).write_csv(tmp_path / "test.csv")  # train's ids 0 .. 5: their files, their steps
+    raw = {"name": "s", "task": "binary", "metric": "accuracy", "data": data, "models": [model]}
+    with pytest.raises(DataError, match=r"6 id\(s\) in column 'id' appear in both train and test \(e\.g\. \d\) with"):
+        load_competition(build_spec(raw, base_dir=tmp_path))
 
 
 def test_class_labels_differing_only_in_case_are_warned_and_kept_apart(tmp_path: Path) -> None:

@@ -463,7 +463,7 @@ def test_errors(call: Callable[[], object], error: type[KitError], match: str) -
         call()
 
 
-@pytest.mark.parametrize("column", ["g", "count"])
+@pytest.mark.parametrize("column", ["g", "count", "rows"])
 @pytest.mark.parametrize("n_splits", [2, 3])
 def test_a_large_group_is_warned_of_only_beside_groups_much_smaller(n_splits: int, column: str) -> None:
     """2-fold group folds train on about half the rows each: 'fewer than half of them' had warned of a group of 10% of

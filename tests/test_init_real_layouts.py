@@ -241,3 +241,113 @@ def test_init_quotes_a_sample_s_true_false_labels_as_the_file_spells_them(tmp_pa
     spec, why = infer_spec("spaceship", tmp_path / "train.csv", preset="fast")
     assert spec["metric"] == "accuracy" and spec["task"] == "binary"
     assert "metric = 'accuracy' (the sample submission's 'Transported' holds labels: ['False'])" in why
+
+
+def test_otto_s_test_ids_counted_from_1_as_train_s_get_their_own_rows_predictions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Otto numbers train's rows and test's from 1 each: test id k is another row than train id k. Each test row here
+    is of the other class than the train row of its id, so a submission (or report) that took an id's train row
+    for its test row would give every id the wrong class; the submission holds test's ids, each with its own row's
+    class, also pseudo-labelling's (whose test rows join the folds' training rows), and the report (adversarial
+    validation: train rows against test rows) is written."""
+    rng = np.random.default_rng(6)
+    n, m = 90, 30
+    x = rng.normal(size=n)
+    x = np.where(np.abs(x) < 0.3, 0.3 * np.sign(x + 1e-9), x)
+    train = pl.DataFrame({"id": np.arange(1, n + 1), "x": x, "z": rng.normal(size=n)})
+    test = pl.DataFrame({"id": np.arange(1, m + 1), "x": -x[:m], "z": rng.normal(size=m)})
+    folder = tmp_path / "otto"
+    folder.mkdir()
+    classes = np.where(x > 0, "Class_2", "Class_1")
+    train.with_columns(target=pl.Series(classes)).write_csv(folder / "train.csv")
+    test.write_csv(folder / "test.csv")
+    pl.DataFrame({"id": np.arange(1, m + 1), "Class_1": 0.5, "Class_2": 0.5}).write_csv(folder / "sampleSubmission.csv")
+    said, rows = _init_run_submit(tmp_path, folder)
+    assert "30 test id(s) in column 'id' are also train ids (e.g. 1), on other rows" in capsys.readouterr().err
+    assert rows[0] == ["id", "Class_1", "Class_2"] and [r[0] for r in rows[1:]] == [str(i) for i in range(1, m + 1)]
+    predicted = np.array([float(r[2]) > float(r[1]) for r in rows[1:]])
+    assert (predicted == (test["x"].to_numpy() > 0)).mean() > 0.9, said
+    runs, config = tmp_path / "runs", tmp_path / "competitions" / "otto.toml"
+    with config.open("a") as f:  # pseudo-labelling: test rows, by their position, join each fold's training rows
+        f.write('\n[pseudo_label]\nsource = "lgbm"\nthreshold = 0.6\n')
+    _cli("run", str(config), "--runs-root", str(runs), "--jobs", "1")  # every model, and lgbm@pl1
+    pseudo = tmp_path / "pseudo.csv"
+    _cli("submit", str(runs / "otto"), "--model", "lgbm@pl1", "--out", str(pseudo))
+    rows = _rows(pseudo)[1:]
+    assert [r[0] for r in rows] == [str(i) for i in range(1, m + 1)]
+    assert (np.array([float(r[2]) > float(r[1]) for r in rows]) == (test["x"].to_numpy() > 0)).mean() > 0.9
+    _cli("report", str(runs / "otto"), "--out", str(tmp_path / "report"))
+    assert "adversarial" in (tmp_path / "report" / "report.md").read_text().lower()
+
+
+def test_a_target_named_rows_is_read(tmp_path: Path) -> None:
+    """init counts a whole-number target's values in a column 'rows' (polars' own 'count' clashed with Bike Sharing's
+    target): a target named 'rows' stopped init with polars' `duplicate column names`; the count's name steps aside."""
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(7)
+    n = 60
+    rows = np.r_[np.arange(12), np.zeros(n - 12, int)]
+    pl.DataFrame({"id": np.arange(n), "x": rng.normal(size=n), "rows": rows}).write_csv(tmp_path / "train.csv")
+    spec, why = infer_spec("rows", tmp_path / "train.csv", target="rows", preset="fast")
+    assert spec["task"] == "regression" and spec["data"]["target"] == "rows", why
+
+
+def test_a_column_named_n_of_numbers_written_otherwise_is_named(tmp_path: Path) -> None:
+    """A text column of numbers written with a decimal comma is named with the fix: one named 'n' (the name of the
+    count of its values) stopped the reading with polars' `duplicate column names`."""
+    from kaggle_kit.errors import DataError
+    from kaggle_kit.readers.tables import read_table
+
+    (tmp_path / "comma.csv").write_text('id,n\n1,"1,5"\n2,"2,25"\n3,"3,5"\n')
+    with pytest.raises(DataError, match=r"column 'n' of the train file .* holds numbers written like '1,5'"):
+        read_table(tmp_path / "comma.csv", role="train")
+
+
+@pytest.mark.parametrize("key", ["len", "n", "hi"])
+def test_a_sequence_id_named_as_a_count_is_read(tmp_path: Path, key: str) -> None:
+    """A long table's sequence id named 'len' (polars' name for the rows of each group), or 'n' / 'lo' / 'hi' (the
+    kit's for each sequence's steps and their range) stopped init with polars' `duplicate column names`."""
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(8)
+    n = 60
+    steps = {key: np.repeat(np.arange(n), 4), "t": np.tile(np.arange(4), n), "v": rng.normal(size=4 * n)}
+    pl.DataFrame(steps).write_csv(tmp_path / "X_train.csv")
+    fresh = {key: np.repeat(np.arange(10), 4), "t": np.tile(np.arange(4), 10), "v": rng.normal(size=40)}
+    pl.DataFrame(fresh).write_csv(tmp_path / "X_test.csv")  # test's series counted from 0 too (CareerCon's)
+    pl.DataFrame({key: np.arange(n), "y": np.arange(n) % 2}).write_csv(tmp_path / "y_train.csv")
+    pl.DataFrame({key: np.arange(10), "y": 0}).write_csv(tmp_path / "sample_submission.csv")
+    spec, why = infer_spec("seq", tmp_path / "X_train.csv", preset="fast")
+    assert spec["data"]["id"] == key and spec["data"]["sequences"]["order_by"] == "t", why
+    from kaggle_kit.features.sequence import sequence_tensor
+
+    X, lengths, ids = sequence_tensor(pl.DataFrame(steps), key, ["v"], order_by="t")
+    assert X.shape == (n, 4, 1) and lengths.tolist() == [4] * n and ids.to_list() == list(range(n))
+
+
+@pytest.mark.parametrize("missing", ["first", "last"])
+def test_a_sample_listing_a_few_ids_without_files_is_still_the_test_table(tmp_path: Path, missing: str) -> None:
+    """The sample of an image competition without a test table lists 40 ids, 5 of whose files are not in test/. With
+    the 5 among its first rows, init took the test folder for none (every first id had to name a file) and wrote no
+    test, without a word; with the 5 last, the sample was the test table and the run named the missing files. Both
+    are the latter now."""
+    from PIL import Image
+
+    from kaggle_kit.init_config import infer_spec
+
+    rng = np.random.default_rng(9)
+    n, m = 30, 40
+    for sub in ("train", "test"):
+        (tmp_path / sub).mkdir()
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (4, 4)).astype(np.uint8)).save(tmp_path / "train" / f"{i:04d}.png")
+    test_ids = [f"{i:04d}" for i in range(100, 100 + m)]
+    for ident in test_ids[5:] if missing == "first" else test_ids[:-5]:
+        Image.fromarray(rng.integers(0, 255, (4, 4)).astype(np.uint8)).save(tmp_path / "test" / f"{ident}.png")
+    pl.DataFrame({"id": [f"{i:04d}" for i in range(n)], "label": np.arange(n) % 2}).write_csv(tmp_path / "train.csv")
+    pl.DataFrame({"id": test_ids, "label": 0.5}).write_csv(tmp_path / "sample_submission.csv")
+    spec, why = infer_spec("cactus", tmp_path / "train.csv", preset="fast")
+    assert spec["data"]["test"] == str((tmp_path / "sample_submission.csv").resolve()), why
+    assert Path(spec["data"]["images"]["test_folder"]).name == "test"

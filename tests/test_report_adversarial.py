@@ -87,3 +87,15 @@ def test_bad_input(features: list[str], test_drop: str | None, match: str) -> No
     train, test = _split(_frame(200, 0), 0)
     with pytest.raises(DataError, match=match):
         adversarial_validation(train, test.drop(test_drop) if test_drop else test, features)
+
+
+@pytest.mark.parametrize("name", ["n_train", "n_test", "level"])
+def test_a_category_column_named_as_the_level_counts_is_compared(name: str) -> None:
+    """Each file's levels are counted in columns 'n_train' / 'n_test' beside 'level': a category column of either
+    name stopped the report (polars' `duplicate column names`)."""
+    train, test = _split(_frame(1200, 0), 0)
+    shift = pl.when(pl.col("city") == "nice").then(pl.lit("cannes")).otherwise(pl.col("city"))
+    train, test = train.rename({"city": name}), test.with_columns(shift.alias("city")).rename({"city": name})
+    features = [name if f == "city" else f for f in FEATURES]
+    result = adversarial_validation(train, test, features, categorical=[name])
+    assert [f.name for f in result.flagged] == [name]

@@ -45,6 +45,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DataError, allowed, did_you_mean
+from ..readers.frames import unclashing
 from .base import num
 
 SequenceStat = Literal[
@@ -224,7 +225,8 @@ def sequence_tensor(
     wide = sequence_wide(frame, id, cols, max_len=max_len, keep=keep)
     n_steps = (wide.width - 1) // len(cols)
     X = wide.drop(id).to_numpy().astype(np.float32).reshape(wide.height, n_steps, len(cols))
-    counts = frame.group_by(id, maintain_order=True).len()["len"].to_numpy()
+    steps = unclashing("len", id)  # a sequence id named 'len' clashed with polars' count
+    counts = frame.group_by(id, maintain_order=True).len(name=steps)[steps].to_numpy()
     lengths = np.minimum(counts, n_steps).astype(np.int64)
     return np.ascontiguousarray(X), lengths, wide[id]
 

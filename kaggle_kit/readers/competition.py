@@ -39,6 +39,7 @@ from .paths import shown_path
 from .polars_versions import is_in
 from .scales import numeric_ranges, scale_mismatch
 from .tables import ReadOptions, read_table, unnamed_to_drop
+from .test_ids import check_test_ids
 
 #: what to do about a test column on another scale than train's (:mod:`.scales`)
 SCALE_FIX = (
@@ -328,7 +329,7 @@ def prepare_competition(
             test = _match_test_names(test, [d.id], "id ")
             _require_column(test, d.id, "test", "data.id")
             _check_unique_ids(test, d.id, "test")
-            _check_test_ids(train, test, d.id, d.targets)
+            check_test_ids(train, test, d.id, d.targets, _warn, images=images, store=store)
     splits: list[CodeSplit] = []
     if d.split_codes:  # before the roles' checks: data.drop or data.categorical may name a part
         train, splits = split_train(train, d.split_codes, _warn)
@@ -488,41 +489,6 @@ def _require_column(frame: pl.DataFrame, column: str, role: str, key: str) -> No
             f"{key} = {column!r} is not a column of the {role} file.{did_you_mean(column, frame.columns)} "
             f"Columns: {frame.columns[:20]}{' ...' if frame.width > 20 else ''}"
         )
-
-
-def _check_test_ids(train: pl.DataFrame, test: pl.DataFrame, column: str, targets: Sequence[str] = ()) -> None:
-    """Test ids that are also train ids: an error where those ids' test rows repeat their train rows (the test file is
-    training rows), a warning where they hold other values. Otto numbers its train and its test rows from 1 each:
-    an id names a row within its own file, and the run, which refused it, goes on (the submission takes test's ids).
-    A target column test carries (a placeholder) is not compared."""
-    ids_train, ids_test = train.select(column), test.select(column)
-    as_text = ids_train.schema != ids_test.schema  # e.g. int in train, text in test: polars cannot join those
-    if as_text:
-        ids_train, ids_test = (f.select(pl.col(column).cast(pl.String)) for f in (ids_train, ids_test))
-    overlap = ids_train.join(ids_test, on=column, how="inner")
-    if not overlap.height:
-        return
-    shared = [c for c in test.columns if c in train.columns and c != column and c not in targets]
-    same = overlap.height
-    if shared:  # a column read as int in one file and float in the other is compared as text
-        key = pl.col(column).cast(pl.String) if as_text else pl.col(column)
-        cells = [pl.col(c) if train.schema[c] == test.schema[c] else pl.col(c).cast(pl.String) for c in shared]
-        left = train.select(key, *cells)
-        right = test.select(key, *(cell.alias(f"{c}__test") for c, cell in zip(shared, cells, strict=True)))
-        joined = left.join(right, on=column, how="inner")
-        same = joined.filter(pl.all_horizontal(pl.col(c).eq_missing(pl.col(f"{c}__test")) for c in shared)).height
-    first = overlap[column][0]
-    if same == overlap.height:
-        raise DataError(
-            f"{overlap.height} id(s) in column {column!r} appear in both train and test (e.g. {first!r}) with the same "
-            "values: the test rows must be different rows; pass the competition's test file as data.test"
-        )
-    alike = f" ({same} of them the same row)" if same else ""
-    _warn(
-        f"{overlap.height} test id(s) in column {column!r} are also train ids (e.g. {first!r}), on other rows{alike}: "
-        "each file numbers its own rows, as Otto's train and test both count from 1. The run goes on; the submission "
-        "takes the test file's ids"
-    )
 
 
 def _check_unique_ids(frame: pl.DataFrame, column: str, role: str) -> None:

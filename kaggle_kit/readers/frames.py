@@ -74,3 +74,12 @@ def _unconvertible(frame: Any, what: str, exc: Exception) -> str:
                 f"pd.to_numeric(df[{column!r}], errors='coerce') for numbers"
             )
     return f"the {what} data cannot be read as a table ({type(exc).__name__}: {exc})"
+
+
+def unclashing(name: str, *taken: str) -> str:
+    """``name``, or it with ``_`` before it until none of ``taken`` is it: the name of the count polars adds beside a
+    data column (``value_counts``' ``count``, ``group_by(...).len()``'s ``len``), which the data's own column may
+    have (Bike Sharing's target ``count``; a text column ``n``, a sequence id ``len``): polars refuses the clash."""
+    while name in taken:
+        name = "_" + name
+    return name

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import DataError, DataWarning, name_a_few
+from .frames import unclashing
 from .headers import header_key, keys_of
 from .ids import kept_as_written
 from .options import NA_VALUES, ReadOptions, file_key
@@ -253,8 +254,9 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
     if present.str.contains(r"[0-9]").sum() < present.len() / 2:
         return None
     name = present.name
-    counted = present.value_counts(name="n").sort(["n", name], descending=[True, False])
-    values, n = counted[name], counted["n"].to_numpy()
+    tally = unclashing("n", name)  # a column named 'n' clashed with the count
+    counted = present.value_counts(name=tally).sort([tally, name], descending=[True, False])
+    values, n = counted[name], counted[tally].to_numpy()
     readings = _readings(options, sep)
     parsed = [_as_numbers(values, *r) for r in readings]
     failing = [int(n[p.is_null().to_numpy()].sum()) for p in parsed]
@@ -299,7 +301,7 @@ def _numeric_text_problem(present: pl.Series, options: ReadOptions, sep: str | N
         levels = counts.filter(
             pl.col(name).str.contains(r"[^\W_]") & ~pl.col(name).str.to_lowercase().is_in(list(_MISSING_WORDS))
         )
-        share = levels["n"].sum() / n.sum()
+        share = levels[tally].sum() / n.sum()
         if not parts and share >= _LEVELS_SHARE:  # 'A', 'B' beside '1', '2': a category's levels, not placeholders
             return (
                 f"is numbers but for {shown} ({share:.0%} of its values): if they are levels of a category, "

@@ -40,6 +40,7 @@ from ..errors import ConfigError, DataError, DataWarning, allowed, did_you_mean
 from ..features.sequence import STEP_COLUMN, as_frame, sequence_aggregates, sequence_wide
 from ..features.sequence_store import SEQUENCE_ROW, SequenceStore, build_sequence_store, concat_stores
 from .date_formats import apply_formats, find_formats, found_message
+from .frames import unclashing
 
 #: the most step columns (steps x sequence columns) the wide layout builds: past it, laying them side by side takes
 #: minutes (``init`` proposes ``layout = "streamed"`` past 5,000 already)
@@ -341,18 +342,19 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
     numbered without gaps) are taken as they are."""
     if not frame.schema[step].is_integer() or multiprocessing.parent_process() is not None:
         return
+    n, lo, hi = (unclashing(name, key) for name in ("n", "lo", "hi"))  # a sequence id 'n' clashed with the count
     spans = frame.group_by(key, maintain_order=True).agg(
-        pl.len().alias("n"), pl.col(step).min().alias("lo"), pl.col(step).max().alias("hi")
+        pl.len().alias(n), pl.col(step).min().alias(lo), pl.col(step).max().alias(hi)
     )
-    gaps = spans.filter(pl.col("hi") - pl.col("lo") + 1 != pl.col("n"))
-    several = int((spans["n"] > 1).sum())  # a sequence of one step numbers its rows whatever its step: no evidence
+    gaps = spans.filter(pl.col(hi) - pl.col(lo) + 1 != pl.col(n))
+    several = int((spans[n] > 1).sum())  # a sequence of one step numbers its rows whatever its step: no evidence
     if not gaps.height or 2 * gaps.height > several:  # most sequences with gaps: the steps are no row numbers
         return
     first = gaps.row(0, named=True)
-    missing = first["hi"] - first["lo"] + 1 - first["n"]
+    missing = first[hi] - first[lo] + 1 - first[n]
     warnings.warn(
         f"{gaps.height} of the {spans.height} sequences of {_where(role)} miss steps of {step!r} (e.g. id "
-        f"{first[key]!r}: {missing} of its steps {first['lo']}..{first['hi']}): the steps are laid side by side in "
+        f"{first[key]!r}: {missing} of its steps {first[lo]}..{first[hi]}): the steps are laid side by side in "
         "order, so after a gap a sequence's position k holds a later step than the others' position k; add the "
         "missing steps as rows with empty values where positions matter",
         DataWarning,
@@ -596,7 +598,8 @@ def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, ro
 
 
 def _longest(frame: pl.DataFrame, key: str) -> int:
-    return int(frame.group_by(key).len()["len"].max())  # type: ignore[arg-type]
+    steps = unclashing("len", key)
+    return int(frame.group_by(key).len(name=steps)[steps].max())  # type: ignore[arg-type]
 
 
 def _check_wide(
@@ -617,9 +620,10 @@ def _check_wide(
             f"to end, read per batch, any length), or max_len to at most {cut:,}"
         )
     role, frame = max(frames, key=lambda rf: _longest(rf[1], key))
-    counts = frame.group_by(key).len()
-    longest = counts.sort("len", descending=True).row(0)
-    typical = int(counts["len"].median())  # type: ignore[arg-type]
+    steps = unclashing("len", key)
+    counts = frame.group_by(key).len(name=steps)
+    longest = counts.sort(steps, descending=True).row(0)
+    typical = int(counts[steps].median())  # type: ignore[arg-type]
     raise DataError(
         f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns ({n_steps:,} steps x "
         f"{n_columns} columns; the longest sequence, id {longest[0]!r} of {_where(role)}, has {longest[1]:,} steps, "

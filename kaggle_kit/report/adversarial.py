@@ -171,9 +171,9 @@ def _feature_shift(name: str, share: float, tr: pl.Series, te: pl.Series, catego
     from scipy.stats import chi2_contingency, ks_2samp
 
     if categorical or not (_is_ordered(tr.dtype) and _is_ordered(te.dtype)):
-        a, b = tr.cast(pl.String).fill_null("<missing>"), te.cast(pl.String).fill_null("<missing>")
-        pa = a.value_counts(name="n_train").rename({a.name: "level"})
-        pb = b.value_counts(name="n_test").rename({b.name: "level"})
+        # named 'level' first: a column named 'n_train' clashed with the counts' own name
+        a, b = (s.cast(pl.String).fill_null("<missing>").alias("level") for s in (tr, te))
+        pa, pb = a.value_counts(name="n_train"), b.value_counts(name="n_test")
         counts = pa.join(pb, on="level", how="full", coalesce=True).fill_null(0)
         table = counts.select("n_train", "n_test").to_numpy().astype(np.float64)
         p, q = table[:, 0] / table[:, 0].sum(), table[:, 1] / table[:, 1].sum()

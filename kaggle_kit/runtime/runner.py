@@ -66,6 +66,7 @@ from ..readers.competition import (
     read_frames,
 )
 from ..readers.dates import date_ranges
+from ..readers.frames import unclashing
 from ..readers.images import image_mode, image_shape
 from ..readers.levels import training_levels
 from ..readers.scales import numeric_ranges
@@ -250,7 +251,7 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     if fewest >= n * (folds.n_splits - 1) / folds.n_splits / 2:
         return
     in_fold = data.train[column].gather(folds.train_valid(*smallest)[1])
-    top = in_fold.value_counts(sort=True, name="rows").row(0)  # named: a group column 'count' clashed with 'count'
+    top = in_fold.value_counts(sort=True, name=unclashing("rows", column)).row(0)  # a group column 'count' clashed
     warnings.warn(
         f"folds.group: the group {top[0]!r} of column {column!r} holds {top[1]} of the {n} training rows "
         f"({top[1] / n:.0%}), so the fold that validates it trains on {fewest} rows: its score and its OOF "
