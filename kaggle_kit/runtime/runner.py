@@ -317,6 +317,7 @@ def run(
     extra_models: Sequence[ModelSpec] = (),
     search: SearchSpec | None = None,
     started: float | None = None,
+    submits: bool = False,
 ) -> RunResult:
     """Fit every model of ``spec`` (a spec, or a competition TOML's path) plus the baseline on every fold, or reuse
     what the run store already holds.
@@ -340,6 +341,10 @@ def run(
     :func:`kaggle_kit.runtime.search.driver.drive` (waves of whole configs under the budget, TPE batches, seed bags).
     The
     limit counts from ``started`` (a ``time.monotonic()`` value; default: now), e.g. the start of a command.
+
+    ``submits``: the caller submits after the fits (``kaggle-kit run --time-limit`` does), so a sample submission of
+    other rows than data.test's stops the run before any fit; otherwise (this call never submits) it is warned of and
+    ``kaggle-kit predict RUN_DIR --test ITS_TEST_FILE --sample SAMPLE`` can write that test set's submission.
     """
     stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
@@ -364,7 +369,7 @@ def run(
         _warn_unused_pipelines(
             session.spec, list(spec.pipelines), extra_models, search if search is not None else spec.search
         )
-        return _run(session, only, extra_models, search, time_limit, started, record_history)
+        return _run(session, only, extra_models, search, time_limit, started, record_history, submits)
     finally:
         session.close()
 
@@ -377,6 +382,7 @@ def _run(
     time_limit: float | None,
     started: float,
     record_history: bool,
+    submits: bool = False,
 ) -> RunResult:
     spec = session.spec  # with its preset's models, resolved for the data
     listed_before = session.store.listed_models()
@@ -409,7 +415,16 @@ def _run(
 
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
-        outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep, recorded=recorded)
+        outcome = drive(
+            session,
+            models,
+            search=search,
+            time_limit=limit,
+            started=started,
+            keep=keep,
+            recorded=recorded,
+            submits=submits,
+        )
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
         from .search.budget import Budget
 
@@ -831,8 +846,8 @@ class RunSession:
 
     def check_sample(self, submits: bool = False) -> None:
         """Once per run, before any fit: the sample submission fits the predictions the run will make
-        (:func:`kaggle_kit.submit.check_sample_fits`; ``submits``: a time-limited command submits after its fits, so
-        a sample of another test set's rows stops it too)."""
+        (:func:`kaggle_kit.submit.check_sample_fits`; ``submits``: the CLI's time-limited command submits after its
+        fits, so a sample of another test set's rows stops it too; a Python ``run(time_limit=...)`` never submits)."""
         if not self._sample_checked and self.data.test_ids is not None:
             from ..submit import check_sample_fits
 
