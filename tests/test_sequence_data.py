@@ -466,7 +466,10 @@ def test_a_length_outlier_is_one_both_long_and_far_past_the_median(lengths: dict
     from kaggle_kit.init_config import _length_outlier
 
     long = pl.DataFrame({"series_id": [i for i, n in lengths.items() for _ in range(n)]})
-    assert (_length_outlier(long, "series_id") is not None) is said
+    assert bool(_length_outlier(long, "series_id")) is said
+    # the same lengths in the test long table, beside a train table of 4-step sequences: said alike, of test
+    test_said = _length_outlier(pl.DataFrame({"series_id": [9] * 4 + [8] * 4}), "series_id", long)
+    assert [w.startswith("sequence lengths: the longest test sequence (id 1, ") for w in test_said] == [True] * said
 
 
 def test_init_says_when_one_sequence_dwarfs_the_others(tmp_path: Path) -> None:
@@ -490,6 +493,16 @@ def test_init_says_when_one_sequence_dwarfs_the_others(tmp_path: Path) -> None:
     LABELS.write_csv(tmp_path / "y_train.csv")
     _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
     assert not [w for w in why if w.startswith("sequence lengths:")]
+    # one in the test long table pads the batches it is predicted in alike: named as test's (it was not)
+    long_table({**TEST_LENGTHS, 12: 2_000}, seed=1).write_csv(tmp_path / "X_test.csv")
+    _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    said = [w for w in why if w.startswith("sequence lengths:")]
+    assert said == [
+        "sequence lengths: the longest test sequence (id 12, 2,000 steps) is 500x the median (4): the nets pad each "
+        "batch to its longest sequence, so a batch holding it holds batch_size x 2,000 steps (memory and time grow "
+        "with it); if its steps past the first few hundred matter little, set data.sequences.max_len (keep = 'last' "
+        "for its latest steps)"
+    ]
 
 
 def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:
