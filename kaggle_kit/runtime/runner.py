@@ -841,7 +841,7 @@ class RunSession:
         """What run.json records of the training frame (:func:`data_record`), once per data: a time-limited search
         writes run.json twice a wave, and each numeric feature's spread over 1M rows took 0.45 s a write."""
         if self._record is None or self._record[0] is not self.data:
-            self._record = (self.data, data_record(self.data))
+            self._record = (self.data, data_record(self.data, self.spec))
         return self._record[1]
 
     def check_sample(self, submits: bool = False) -> None:
@@ -1009,7 +1009,7 @@ def _write_meta(
 ) -> None:
     """run.json, spec.toml and levels.parquet. ``record``: :func:`data_record` of ``data`` where the caller keeps
     it (computed here otherwise); ``target``: the ids and target to write to target.parquet first (once a run)."""
-    record = data_record(data) if record is None else record
+    record = data_record(data, spec) if record is None else record
     previous = store.read_meta() if store.exists() else {}
     if previous and (previous.get("task"), previous.get("metric")) != (spec.task, spec.metric):
         raise StoreError(
@@ -1054,6 +1054,7 @@ def _write_meta(
             "image_mode": image_mode(spec, data.train),
             # how its image files were decoded: `kaggle-kit predict` warns when it decodes new ones otherwise
             "image_decoding": DECODING if spec.data.images is not None else None,
+            "image_float_scales": record.get("image_float_scales"),
             "sequence_layout": sequence_layout(spec, data.train, data.sequences),
             **(extra or {}),
         }
@@ -1062,9 +1063,14 @@ def _write_meta(
     store.save_levels(training_levels(data.train, data.categorical))
 
 
-def data_record(data: CompetitionData) -> dict[str, Any]:
-    """What run.json records of the training frame, for `kaggle-kit predict`'s checks of a new test file."""
+def data_record(data: CompetitionData, spec: CompetitionSpec | None = None) -> dict[str, Any]:
+    """What run.json records of the training frame, for `kaggle-kit predict`'s checks of a new test file (and, with
+    the ``spec``, of new image files)."""
+    from ..readers.images import float_scales
+
     return {
+        # the float scales train's image files are read on: `kaggle-kit predict` warns of new files read on another
+        "image_float_scales": sorted(float_scales(spec, data.train, "train")) if spec and spec.data.images else None,
         # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
         "columns": column_record(data.train, data.features, data.categorical),
         # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file
