@@ -90,6 +90,7 @@ def _fit_and_finish(
         time_limit=limit,
         search=search,
         started=args.started,
+        submits=(limit if limit is not None else spec.run.time_limit) is not None,  # it submits after the fits
     )
     print()
     print(result.leaderboard())

@@ -162,20 +162,27 @@ def _wide_size(long: pl.DataFrame, seq_id: str, step: str | None, test: pl.DataF
 LONG_OUTLIER_STEPS, LONG_OUTLIER_RATIO = 1_000, 20
 
 
-def _length_outlier(long: pl.DataFrame, seq_id: str) -> str | None:
-    """A line on the longest training sequence where it dwarfs the median one, with ``max_len`` as the remedy."""
+def _length_outlier(long: pl.DataFrame, seq_id: str, test: pl.DataFrame | None = None) -> list[str]:
+    """A line on the longest sequence of the train long table, and one on the test long table's (``test``), where it
+    dwarfs the median one of both tables (a test sequence is padded alike: the batches it is predicted in), with
+    ``max_len`` as the remedy."""
+    tables = {"": long, "test sequence ": test} if test is not None and seq_id in test.columns else {"": long}
     steps = unclashing("len", seq_id)
-    lengths = long.group_by(seq_id).len(name=steps)
-    longest, median = int(lengths[steps].max()), float(lengths[steps].median())  # type: ignore[arg-type]
-    if longest < LONG_OUTLIER_STEPS or longest < LONG_OUTLIER_RATIO * median:
-        return None
-    which = lengths.sort(steps, seq_id, descending=[True, False])[seq_id][0]
-    return (
-        f"sequence lengths: the longest (id {which!r}, {longest:,} steps) is {longest / median:,.0f}x the median "
-        f"({median:g}): the nets pad each batch to its longest sequence, so a batch holding it holds batch_size x "
-        f"{longest:,} steps (memory and time grow with it); if its steps past the first few hundred matter little, "
-        "set data.sequences.max_len (keep = 'last' for its latest steps)"
-    )
+    lengths = {role: t.group_by(seq_id).len(name=steps) for role, t in tables.items()}
+    median = float(pl.concat([n[steps] for n in lengths.values()]).median())  # type: ignore[arg-type]
+    said = []
+    for role, counts in lengths.items():
+        longest = int(counts[steps].max())  # type: ignore[arg-type]
+        if longest < LONG_OUTLIER_STEPS or longest < LONG_OUTLIER_RATIO * median:
+            continue
+        which = counts.sort(steps, seq_id, descending=[True, False])[seq_id][0]
+        said.append(
+            f"sequence lengths: the longest {role}(id {which!r}, {longest:,} steps) is {longest / median:,.0f}x the "
+            f"median ({median:g}): the nets pad each batch to its longest sequence, so a batch holding it holds "
+            f"batch_size x {longest:,} steps (memory and time grow with it); if its steps past the first few hundred "
+            "matter little, set data.sequences.max_len (keep = 'last' for its latest steps)"
+        )
+    return said
 
 
 def _labels_file(train: Path) -> Path | None:
@@ -852,9 +859,7 @@ def infer_spec(
         if wide is not None:
             sequences["layout"] = "streamed"
             why.append(f"{wide}: too many as columns -> layout = 'streamed' (steps end to end, read per batch)")
-        outlier = _length_outlier(train, seq_id)
-        if outlier is not None:
-            why.append(outlier)
+        why += _length_outlier(train, seq_id, test)
         data["sequences"] = sequences
         test = None  # the test ids come from the test long table
     else:

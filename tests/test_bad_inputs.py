@@ -28,6 +28,7 @@ import polars as pl
 import pytest
 
 from kaggle_kit.cli import main
+from kaggle_kit.errors import DataWarning
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "bad-inputs.md"
@@ -2022,6 +2023,19 @@ def test_a_run_warned_of_another_test_sets_sample_writes_no_submission_of_the_wr
     code, err, _ = run_cli((*argv, "--sample", "{folder}/sample_submission.csv", "--out", str(out)), tmp_path, capsys)
     assert code == 0, err
     assert pl.read_csv(out)["id"].to_list() == list(range(N_TRAIN + 1001, N_TRAIN + N_TEST + 1001))
+
+
+def test_a_python_time_limited_run_is_not_refused_a_sample_it_never_submits(tmp_path: Path) -> None:
+    """``kaggle_kit.run(spec, time_limit=...)`` never submits: a sample of another test set is warned of, as in a run
+    without a limit, and the models are fitted (it had refused the run as ``run --time-limit`` does, which submits:
+    the case ``time-limited-run-with-a-sample-of-another-test-set``)."""
+    from kaggle_kit import run
+
+    config = write_table_competition(tmp_path)
+    table("sample_submission.csv", lambda f: f.with_columns(pl.col("id") + 1000))(tmp_path)
+    with pytest.warns(DataWarning, match="lists other rows than data.test: 12 of data.test's 12 id"):
+        result = run(config, runs_root=tmp_path / "runs", time_limit=60, progress=None, record_history=False)
+    assert any(m.name == "logreg" and m.status == "ok" for m in result.models)
 
 
 def test_a_sample_of_the_test_ids_in_another_order_is_no_other_test_set(

@@ -286,6 +286,53 @@ def test_a_scale_mismatch_is_a_spread_30_times_apart_that_lines_up_once_scaled(
         assert found is not None and re.search(said, found), found
 
 
+def test_predict_on_a_few_images_as_pixel_columns_on_another_scale_is_warned_of(tmp_path: Path) -> None:
+    """A run on 16 pixel columns read 0 .. 255; `predict` on 5 new images given 0 .. 1: fewer than 20 rows tell no
+    column's spread, so the models read near-black pictures without a word. The numbered columns' pooled range is
+    compared with training's: said, naming them; the same rows on the training scale get no word."""
+    rng = np.random.default_rng(3)
+    pixels = {f"pixel{k}": rng.integers(0, 256, size=60).astype(float) for k in range(16)}
+    frame = pl.DataFrame({"id": range(60), **pixels, "y": (np.arange(60) % 2)})
+    frame.head(48).write_csv(tmp_path / "train.csv")
+    frame.tail(12).drop("y").write_csv(tmp_path / "test.csv")
+    spec = _spec(tmp_path, {"train": "train.csv", "test": "test.csv", "id": "id", "target": "y"})
+    run_dir = run(spec, runs_root=tmp_path / "runs", progress=None, record_history=False).run_dir
+    new = frame.tail(5).drop("y")
+    said = (
+        r"column\(s\) 'pixel0' \.\. 'pixel15' \(16 numbered columns; train 0 \.\. 255, these rows 0\.\d+ \.\. "
+        r"0\.\d+: their values are about 1/255 train's: pixels written 0 \.\. 255 in one file and 0 \.\. 1 in the "
+        r"other\?\) hold values on another scale than train's: .*write its values on the training file's scale"
+    )
+    with pytest.warns(DataWarning, match=said):
+        kaggle_kit.predict(run_dir, new.with_columns(pl.col(f"pixel{k}") / 255 for k in range(16)), model="lr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the training scale: no word
+        kaggle_kit.predict(run_dir, new, model="lr")
+
+
+@pytest.mark.parametrize(
+    ("train_top", "new_top", "n_rows", "said"),
+    [
+        (255.0, 1.0, 5, "about 1/255 train's: pixels"),
+        (1.0, 255.0, 5, "about 255 times train's: pixels"),  # the reverse
+        (255.0, 200.0, 5, None),  # the same scale, a darker handful
+        (255.0, 1.0, 20, None),  # 20 rows: each column's own check tells (scale_mismatch)
+    ],
+)
+def test_numbered_columns_of_a_few_rows_are_compared_by_their_pooled_range(
+    train_top: float, new_top: float, n_rows: int, said: str | None
+) -> None:
+    from kaggle_kit.readers.scales import numbered_scale_mismatch, numeric_ranges
+
+    rng = np.random.default_rng(0)
+    names = [f"px{k}" for k in range(16)]
+    ranges = numeric_ranges(pl.DataFrame({c: rng.uniform(0, train_top, 40) for c in names}), names)
+    rows = pl.DataFrame({c: np.linspace(0, new_top, n_rows) for c in names})
+    found = numbered_scale_mismatch(ranges, rows, "fix it")
+    assert (found is None) if said is None else (found is not None and said in found), found
+    assert numbered_scale_mismatch(ranges, rows.select(names[:15]), "fix it") is None  # 15 columns: no image
+
+
 def test_a_large_frames_spread_is_read_from_every_kth_row_its_ends_and_count_from_all(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

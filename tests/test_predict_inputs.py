@@ -154,6 +154,60 @@ def test_predict_warns_when_the_run_decoded_its_images_otherwise(images: dict[st
     assert "(image decoding 3, now 4: -1..1 float images scaled onto 0..255), so new" in said, said
 
 
+@pytest.mark.parametrize("mode", ["memory", "stream"])
+def test_predict_warns_of_new_float_images_read_on_another_scale_than_the_runs(tmp_path: Path, mode: str) -> None:
+    """A run on -1..1 float TIFFs; new images of the same pictures without their darkest pixels (none below -0.5)
+    are told to be 0..1 images by their values, read brighter, and predicted otherwise without a word (the run says
+    so of train's and test's files together, predict had nothing to compare with). run.json records the training
+    files' float scales; `predict` names the new files' other scale; the run's own test images, and a run made before
+    the scales were recorded, get no word."""
+    comp = tmp_path / "comp"
+    rng = np.random.default_rng(0)
+    ids = np.arange(1, 41)
+
+    def save(folder: Path, floor: float) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in ids:
+            picture = rng.uniform(-1, 1, (4, 4)).astype(np.float32)
+            picture[0, 0] = -1.0  # a dark pixel in each: told to be a -1..1 image (unless the floor lifts it)
+            Image.fromarray(np.maximum(picture, floor), mode="F").save(folder / f"{i}.tif")
+
+    save(comp / "images", -1.0)
+    cnn = {"image_shape": [4, 4, 1], "columns": "pixel\\d+", "channels": [2], "epochs": 1, "batch_size": 16}
+    lr = {"name": "lr", "kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}
+    model = lr if mode == "memory" else {"name": "lr", "kind": "cnn", "params": cnn}  # streamed: for the nets only
+    pl.DataFrame({"id": ids[:30], "label": np.arange(30) % 2}).write_csv(comp / "train.csv")
+    pl.DataFrame({"id": ids[30:]}).write_csv(comp / "test.csv")
+    spec = build_spec(
+        {
+            "name": "float-scales", "task": "binary", "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "id": "id", "target": "label",
+                     "images": {"folder": "images", "pattern": "{id}.tif", "channels": 1, "mode": mode}},
+            "folds": {"n_splits": 2},
+            "run": {"n_jobs": 1, "threads_per_task": 1},
+            "models": [model],
+        },
+        base_dir=comp,
+    )  # fmt: skip
+    run_dir = run(spec, runs_root=comp / "runs", progress=None, record_history=False).run_dir
+    assert json.loads((run_dir / "run.json").read_text())["image_float_scales"] == ["-1..1"]
+    save(tmp_path / "new", -0.4)  # no pixel darker than -0.4: read as 0..1 images
+    said = (
+        r"new float image files are read on another scale than the run's training images \(-1\.\.1\): 0\.\.1 "
+        r"\(e\.g\. '.*new/31\.tif' \(id 31\)\)\. A float image's scale is told from its values .* save the new "
+        r"images on the training images' scale, or as 8-bit PNG"
+    )
+    with pytest.warns(DataWarning, match=said):
+        kaggle_kit.predict(run_dir, comp / "test.csv", images=tmp_path / "new", model="lr", threads=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its own test images: the training scale
+        kaggle_kit.predict(run_dir, comp / "test.csv", model="lr", threads=1)
+        meta = json.loads((run_dir / "run.json").read_text())
+        del meta["image_float_scales"]  # a run made before they were recorded: nothing to compare, no word
+        (run_dir / "run.json").write_text(json.dumps(meta))
+        kaggle_kit.predict(run_dir, comp / "test.csv", images=tmp_path / "new", model="lr", threads=1)
+
+
 def test_predict_says_once_that_a_new_file_holds_several_frames(images: dict[str, Path], tmp_path: Path) -> None:
     """`predict` reads new image files as the run read its own: one of several frames (an animated PNG) by its first,
     said in one warning naming it. Read without a word (as pixel columns; a streamed run's check said it)."""

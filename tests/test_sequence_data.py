@@ -466,7 +466,10 @@ def test_a_length_outlier_is_one_both_long_and_far_past_the_median(lengths: dict
     from kaggle_kit.init_config import _length_outlier
 
     long = pl.DataFrame({"series_id": [i for i, n in lengths.items() for _ in range(n)]})
-    assert (_length_outlier(long, "series_id") is not None) is said
+    assert bool(_length_outlier(long, "series_id")) is said
+    # the same lengths in the test long table, beside a train table of 4-step sequences: said alike, of test
+    test_said = _length_outlier(pl.DataFrame({"series_id": [9] * 4 + [8] * 4}), "series_id", long)
+    assert [w.startswith("sequence lengths: the longest test sequence (id 1, ") for w in test_said] == [True] * said
 
 
 def test_init_says_when_one_sequence_dwarfs_the_others(tmp_path: Path) -> None:
@@ -490,6 +493,16 @@ def test_init_says_when_one_sequence_dwarfs_the_others(tmp_path: Path) -> None:
     LABELS.write_csv(tmp_path / "y_train.csv")
     _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
     assert not [w for w in why if w.startswith("sequence lengths:")]
+    # one in the test long table pads the batches it is predicted in alike: named as test's (it was not)
+    long_table({**TEST_LENGTHS, 12: 2_000}, seed=1).write_csv(tmp_path / "X_test.csv")
+    _, why = infer_spec("s", tmp_path / "X_train.csv", preset="fast")
+    said = [w for w in why if w.startswith("sequence lengths:")]
+    assert said == [
+        "sequence lengths: the longest test sequence (id 12, 2,000 steps) is 500x the median (4): the nets pad each "
+        "batch to its longest sequence, so a batch holding it holds batch_size x 2,000 steps (memory and time grow "
+        "with it); if its steps past the first few hundred matter little, set data.sequences.max_len (keep = 'last' "
+        "for its latest steps)"
+    ]
 
 
 def test_files_load_like_frames_and_fingerprint_covers_the_sequences(tmp_path: Path) -> None:
@@ -867,6 +880,30 @@ def test_iso_steps_with_utc_offsets_are_ordered_in_time_across_a_clock_change() 
         train, test_frame = join_sequences(make_spec(order_by="ts"), long, test, labels=labels)
     assert train.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
     assert test_frame is not None and test_frame.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
+
+
+def test_iso_steps_some_with_a_utc_offset_and_some_without_are_refused() -> None:
+    """'03:00-0400' (07:00 UTC), '06:00' (no offset: local time or UTC?), '05:30+0000': no order is right by
+    construction. They were sorted as text with a warning (07:00 UTC before 05:30 UTC); a test long table mixing
+    them beside train's offsets was refused with advice that does not fit (data.na_values). Refused, naming both."""
+    steps = ["2020-01-01T03:00:00-0400", "2020-01-01T06:00:00", "2020-01-01T05:30:00+0000"]
+    long = pl.DataFrame({"series_id": [1, 1, 1, 2, 2], "ts": [*steps, *steps[:2]], "a": [3.0, 2.0, 1.0, 3.0, 2.0]})
+    labels = pl.DataFrame({"series_id": [1, 2], "label": ["x", "y"]})
+    said = (
+        r"the step column 'ts' \(data.sequences.order_by\) of the {} long table \(data.sequences.{}\) mixes times "
+        r"with a UTC offset \(e.g. '{}', {} value\(s\)\) and times without one \(e.g. '{}', {} value\(s\)\): a time "
+        r"without an offset names no instant \(local time or UTC\?\), so the steps of a sequence cannot be put in "
+        r"time order; write every step with its offset \(or Z for UTC\), or every step without one"
+    )
+    with pytest.raises(DataError, match=said.format("train", "train", r"2020-01-01T03:00:00-0400", 3, steps[1], 2)):
+        join_sequences(make_spec(order_by="ts"), long, None, labels=labels)
+    offsets = long.with_columns(pl.col("ts").str.replace(r"T06:00:00$", "T06:00:00Z"))  # every step with its own
+    test = long.with_columns(pl.col("series_id") + 10).head(3)
+    with pytest.raises(DataError, match=said.format("test", "test", r"2020-01-01T03:00:00-0400", 2, steps[1], 1)):
+        join_sequences(make_spec(order_by="ts"), offsets, test, labels=labels)
+    with pytest.warns(DataWarning, match="hold dates"):  # every step with an offset: read in time, in UTC
+        train, _ = join_sequences(make_spec(order_by="ts"), offsets, None, labels=labels)
+    assert train.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
 
 
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:

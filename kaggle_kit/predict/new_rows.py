@@ -36,9 +36,9 @@ from ..readers.date_formats import apply_formats, formats_where_dated
 from ..readers.dates import dates_outside_train, ranges_frame
 from ..readers.frames import as_polars
 from ..readers.image_stream import ImageStream
-from ..readers.images import attach_test_image_files
+from ..readers.images import attach_test_image_files, float_scales
 from ..readers.levels import unseen_levels_message
-from ..readers.scales import scale_mismatch
+from ..readers.scales import numbered_scale_mismatch, scale_mismatch
 from ..readers.sequences import read_test_sequences
 from ..readers.tables import ReadOptions, read_table
 from .run_folder import RunFolder
@@ -87,6 +87,7 @@ def read_test_rows(
     if d.images is not None:
         streamed = folder.meta.get("image_mode") == "stream"
         spec_images = _with_test_images(folder, images)
+        _warn_float_scales_otherwise(folder, spec_images, frame)  # before the pixel columns: the rows' files
         frame, stream = attach_test_image_files(spec_images, frame, _image_shape(folder), streamed=streamed)
         _warn_images_decoded_otherwise(folder)
     elif images is not None:
@@ -112,12 +113,12 @@ def read_test_rows(
     # the run's text columns held text in train (its TF-IDF read it); a finished run cannot leave them out
     warn_text_empty_in_test(frame, d.text or [], fix="give the test rows their texts")
     _warn_dates_after_training(folder, frame)
-    scales = scale_mismatch(
-        folder.meta.get("numeric_ranges") or {},  # none in a run made before they were recorded
-        checked,
-        "`kaggle-kit predict` reads a new file as the run read its files: write its values on the training file's "
-        "scale",
+    ranges = folder.meta.get("numeric_ranges") or {}  # none in a run made before they were recorded
+    fix = (
+        "`kaggle-kit predict` reads a new file as the run read its files: write its values on the training file's scale"
     )
+    # a few rows (a handful of images as pixel columns) tell no column's spread: the numbered columns' pooled range
+    scales = scale_mismatch(ranges, checked, fix) or numbered_scale_mismatch(ranges, checked, fix)
     if scales:
         warnings.warn(scales, DataWarning, stacklevel=2)
     _warn_levels_not_in_training(folder, checked)
@@ -212,6 +213,31 @@ def _with_test_images(folder: RunFolder, images: str | Path | None) -> Competiti
     folder_path = Path(images).resolve()
     new_images = d.images.model_copy(update={"test_folder": folder_path})
     return spec.model_copy(update={"data": d.model_copy(update={"images": new_images})})
+
+
+def _warn_float_scales_otherwise(folder: RunFolder, spec: CompetitionSpec, frame: pl.DataFrame) -> None:
+    """A warning when new float image files are read on a scale the run's training files were not (run.json's
+    ``image_float_scales``; a run made before it recorded them: nothing said). A float image's scale is told from
+    its values, so a ``-1..1`` image without dark pixels reads as ``0..1``, brighter than the models learnt it: the
+    run says so of train's and test's files together (``image-float-scales-mixed``), `predict` had no word."""
+    trained = folder.meta.get("image_float_scales")
+    if not trained:  # an older run, or training images none of which is a float image
+        return
+    new = {scale: where for scale, where in float_scales(spec, frame, "test").items() if scale not in trained}
+    if not new:
+        return
+    seen = ", ".join(f"{scale} (e.g. {where})" for scale, where in sorted(new.items()))
+    warnings.warn(
+        f"new float image files are read on another scale than the run's training images ({', '.join(trained)}): "
+        f"{seen}. A float image's scale is told from its values (0..1 within -0.5..1.5, -1..1 with values below "
+        "-0.5, else 0..255) and scaled onto 0..255 by it: right where the new images are on that scale, but an image "
+        "whose values fill only part of its scale (a -1..1 image without dark pixels, a 0..255 one nearly black) is "
+        "read brighter or darker than the models learnt such pictures, and they predict from it without an error; "
+        "save the new images on the training images' scale, or as 8-bit PNG (numpy: "
+        "np.clip((a - lo) * 255 / (hi - lo), 0, 255).astype(np.uint8), lo..hi their scale)",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def _warn_images_decoded_otherwise(folder: RunFolder) -> None:

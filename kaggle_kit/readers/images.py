@@ -108,6 +108,37 @@ def attach_test_image_files(
     return test, None
 
 
+#: how many of a set's image files (spread over it) tell the float scales it is read on: their headers read, and the
+#: float images among them decoded (the run records train's, `predict` compares new files' with them)
+SCALE_SAMPLE = 32
+
+
+def float_scales(spec: CompetitionSpec, frame: pl.DataFrame, role: str) -> dict[str, str]:
+    """The scales the float image files of ``frame``'s rows (``role``: ``"train"`` or ``"test"``, naming the folder
+    key as the run reads it) are read on, each with a file on it (``'<path>' (id 7)``), from up to
+    :data:`SCALE_SAMPLE` of them; empty where none of those is a float image (or ``frame`` no longer names its
+    files). A file that cannot be read is left to the checks that name it."""
+    from ..models.nn.images import float_file_scale
+
+    images = spec.data.images
+    if images is None or frame.height == 0:
+        return {}
+    column = _image_column(spec, images)
+    if column not in frame.columns:
+        return {}
+    key = _test_key(images) if role == "test" else "train_folder" if images.train_folder is not None else "folder"
+    paths, labels = _row_files(spec, images, frame, role, column, key)
+    found: dict[str, str] = {}
+    for i in range(0, len(paths), max(1, len(paths) // SCALE_SAMPLE))[:SCALE_SAMPLE]:
+        try:
+            scale = float_file_scale(paths[i])
+        except (OSError, ValueError, DataError):
+            continue
+        if scale is not None:
+            found.setdefault(scale, f"{str(paths[i])!r} ({labels[i]})")
+    return found
+
+
 def image_mode(spec: CompetitionSpec, train: pl.DataFrame) -> str | None:
     """``"stream"`` or ``"memory"``: how the run holds its ``[data.images]`` (recorded for ``predict``)."""
     if spec.data.images is None:

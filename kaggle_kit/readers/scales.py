@@ -6,6 +6,7 @@ each numeric column's spread (its 10th to 90th percentile), recorded by the run 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import polars as pl
@@ -84,6 +85,56 @@ def scale_mismatch(ranges: Mapping[str, Sequence[float]], test: pl.DataFrame, fi
     return (
         f"column(s) {name_a_few(found, 'column(s)', '; ')} hold test values on another scale than train's: the "
         f"models learnt train's values and read test's as other ones, without an error; {fix}"
+    )
+
+
+#: columns numbered alike (``pixel0 .. pixel783``, ``0 .. 783``) of at least this many are pooled by
+#: :func:`numbered_scale_mismatch`: an image's pixels, a spectrum's bins, one scale for all of them
+_MIN_NUMBERED = 16
+
+
+def numbered_scale_mismatch(ranges: Mapping[str, Sequence[float]], rows: pl.DataFrame, fix: str) -> str | None:
+    """The warning of :func:`scale_mismatch` for a few new ``rows`` (fewer than ``_MIN_VALUES``, which tell no
+    column's spread: `kaggle-kit predict` on a handful of images given as pixel columns read 0 .. 1 pixels beside
+    training's 0 .. 255 without a word) where columns numbered alike (:data:`_MIN_NUMBERED` or more) hold their
+    values together: their pooled range (min .. max, every value) against the training range of the same columns,
+    ``SCALE_FACTOR`` times apart. None where the rows are enough for the columns' own check, or none is apart."""
+    if rows.height >= _MIN_VALUES:
+        return None
+    groups: dict[str, list[str]] = {}
+    for col in ranges:
+        numbered = re.fullmatch(r"(.*?)\d+", col)
+        if numbered is not None and col in rows.columns and rows.schema[col].is_numeric():
+            groups.setdefault(numbered.group(1), []).append(col)
+    found = []
+    for cols in groups.values():
+        if len(cols) < _MIN_NUMBERED:
+            continue
+        values = rows.select(pl.concat_list(cols).alias("v")).explode("v")["v"].cast(pl.Float64)
+        values = values.filter(values.is_finite())
+        if values.len() < _MIN_VALUES:
+            continue
+        t_min, t_max = min(ranges[c][0] for c in cols), max(ranges[c][3] for c in cols)
+        s_min, s_max = float(values.min()), float(values.max())  # type: ignore[arg-type]
+        if s_max <= s_min or t_max <= t_min:
+            continue
+        ratio = (s_max - s_min) / (t_max - t_min)
+        if 1 / SCALE_FACTOR < ratio < SCALE_FACTOR:
+            continue
+        factor = 1 / ratio if ratio < 1 else ratio
+        known = min(_KNOWN, key=lambda k: abs(math.log(factor / k)))
+        known = known if abs(math.log(factor / known)) < math.log(1.6) else None
+        size = f"1/{known or factor:.3g}" if ratio < 1 else f"{known or factor:.3g} times"
+        why = f": {_KNOWN[known]}" if known else ""
+        found.append(
+            f"{cols[0]!r} .. {cols[-1]!r} ({len(cols)} numbered columns; train {_num(t_min)} .. {_num(t_max)}, these "
+            f"rows {_num(s_min)} .. {_num(s_max)}: their values are about {size} train's{why})"
+        )
+    if not found:
+        return None
+    return (
+        f"column(s) {'; '.join(found)} hold values on another scale than train's: the models learnt train's values "
+        f"and read these as other ones, without an error; {fix}"
     )
 
 

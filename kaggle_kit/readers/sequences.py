@@ -362,6 +362,32 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
     )
 
 
+#: an ISO date with a time of day, and a UTC offset (or ``Z``) at its end
+_ISO_TIME, _OFFSET_END = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}", r"(?:[+-]\d{2}:?\d{2}|Z)$"
+
+
+def _refuse_offsets_mixed(steps: pl.Series, column: str, role: str) -> None:
+    """ISO times some written with a UTC offset and some without: a time without one names no instant (local time?
+    UTC?), so no order of a sequence's steps is right by construction; read as text they were sorted as text (with a
+    warning), 03:00-0400 (07:00 UTC) before 05:30+0000, and a test long table read with train's offset format was
+    refused with advice that does not fit (``data.na_values``). Refused, naming both kinds."""
+    values = steps.drop_nulls()
+    if not values.len() or not values.str.contains(_ISO_TIME).all():
+        return
+    with_offset = values.str.contains(_OFFSET_END)
+    n_with = int(with_offset.sum())
+    if n_with in (0, values.len()):
+        return
+    first_with, first_without = values.filter(with_offset)[0], values.filter(~with_offset)[0]
+    raise DataError(
+        f"the step column {column!r} (data.sequences.order_by) of {_where(role)} mixes times with a UTC offset (e.g. "
+        f"{first_with!r}, {n_with:,} value(s)) and times without one (e.g. {first_without!r}, "
+        f"{values.len() - n_with:,} value(s)): a time without an offset names no instant (local time or UTC?), so "
+        "the steps of a sequence cannot be put in time order; write every step with its offset (or Z for UTC), or "
+        "every step without one"
+    )
+
+
 def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mapping[str, str], key: str) -> pl.DataFrame:
     """The step column as dates where they are text dates: read with ``formats``' format (:func:`step_dates`), or
     with the one this table's steps give where the run recorded none (a run on frames joined in a notebook). Times of
@@ -377,6 +403,7 @@ def _steps_in_order(frame: pl.DataFrame, column: str, role: str, formats: Mappin
         return frame.with_columns(seconds)
     if frame.schema[column] != pl.String:
         return frame
+    _refuse_offsets_mixed(frame[column], column, role)
     fmt = formats.get(column) or _step_format(frame, column, role)
     if fmt is not None:
         if column not in formats and main:

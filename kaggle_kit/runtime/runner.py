@@ -318,6 +318,7 @@ def run(
     extra_models: Sequence[ModelSpec] = (),
     search: SearchSpec | None = None,
     started: float | None = None,
+    submits: bool = False,
 ) -> RunResult:
     """Fit every model of ``spec`` (a spec, or a competition TOML's path) plus the baseline on every fold, or reuse
     what the run store already holds.
@@ -341,6 +342,10 @@ def run(
     :func:`kaggle_kit.runtime.search.driver.drive` (waves of whole configs under the budget, TPE batches, seed bags).
     The
     limit counts from ``started`` (a ``time.monotonic()`` value; default: now), e.g. the start of a command.
+
+    ``submits``: the caller submits after the fits (``kaggle-kit run --time-limit`` does), so a sample submission of
+    other rows than data.test's stops the run before any fit; otherwise (this call never submits) it is warned of and
+    ``kaggle-kit predict RUN_DIR --test ITS_TEST_FILE --sample SAMPLE`` can write that test set's submission.
     """
     stop_if_worker_starting()  # a script without a main guard, re-imported by a fold worker: before any work
     started = time.monotonic() if started is None else started
@@ -365,7 +370,7 @@ def run(
         _warn_unused_pipelines(
             session.spec, list(spec.pipelines), extra_models, search if search is not None else spec.search
         )
-        return _run(session, only, extra_models, search, time_limit, started, record_history)
+        return _run(session, only, extra_models, search, time_limit, started, record_history, submits)
     finally:
         session.close()
 
@@ -378,6 +383,7 @@ def _run(
     time_limit: float | None,
     started: float,
     record_history: bool,
+    submits: bool = False,
 ) -> RunResult:
     spec = session.spec  # with its preset's models, resolved for the data
     listed_before = session.store.listed_models()
@@ -410,7 +416,16 @@ def _run(
 
         named = {m.name for m in models}
         keep = [m for m in [baseline_spec(), *spec.models] if m.name not in named]  # --only: listed, not fitted
-        outcome = drive(session, models, search=search, time_limit=limit, started=started, keep=keep, recorded=recorded)
+        outcome = drive(
+            session,
+            models,
+            search=search,
+            time_limit=limit,
+            started=started,
+            keep=keep,
+            recorded=recorded,
+            submits=submits,
+        )
     if pseudo is not None:  # after the models it labels with: new models <model>@pl<round>
         from .search.budget import Budget
 
@@ -827,13 +842,13 @@ class RunSession:
         """What run.json records of the training frame (:func:`data_record`), once per data: a time-limited search
         writes run.json twice a wave, and each numeric feature's spread over 1M rows took 0.45 s a write."""
         if self._record is None or self._record[0] is not self.data:
-            self._record = (self.data, data_record(self.data))
+            self._record = (self.data, data_record(self.data, self.spec))
         return self._record[1]
 
     def check_sample(self, submits: bool = False) -> None:
         """Once per run, before any fit: the sample submission fits the predictions the run will make
-        (:func:`kaggle_kit.submit.check_sample_fits`; ``submits``: a time-limited command submits after its fits, so
-        a sample of another test set's rows stops it too)."""
+        (:func:`kaggle_kit.submit.check_sample_fits`; ``submits``: the CLI's time-limited command submits after its
+        fits, so a sample of another test set's rows stops it too; a Python ``run(time_limit=...)`` never submits)."""
         if not self._sample_checked and self.data.test_ids is not None:
             from ..submit import check_sample_fits
 
@@ -995,7 +1010,7 @@ def _write_meta(
 ) -> None:
     """run.json, spec.toml and levels.parquet. ``record``: :func:`data_record` of ``data`` where the caller keeps
     it (computed here otherwise); ``target``: the ids and target to write to target.parquet first (once a run)."""
-    record = data_record(data) if record is None else record
+    record = data_record(data, spec) if record is None else record
     previous = store.read_meta() if store.exists() else {}
     if previous and (previous.get("task"), previous.get("metric")) != (spec.task, spec.metric):
         raise StoreError(
@@ -1040,6 +1055,7 @@ def _write_meta(
             "image_mode": image_mode(spec, data.train),
             # how its image files were decoded: `kaggle-kit predict` warns when it decodes new ones otherwise
             "image_decoding": DECODING if spec.data.images is not None else None,
+            "image_float_scales": record.get("image_float_scales"),
             "sequence_layout": sequence_layout(spec, data.train, data.sequences),
             **(extra or {}),
         }
@@ -1048,9 +1064,14 @@ def _write_meta(
     store.save_levels(training_levels(data.train, data.categorical))
 
 
-def data_record(data: CompetitionData) -> dict[str, Any]:
-    """What run.json records of the training frame, for `kaggle-kit predict`'s checks of a new test file."""
+def data_record(data: CompetitionData, spec: CompetitionSpec | None = None) -> dict[str, Any]:
+    """What run.json records of the training frame, for `kaggle-kit predict`'s checks of a new test file (and, with
+    the ``spec``, of new image files)."""
+    from ..readers.images import float_scales
+
     return {
+        # the float scales train's image files are read on: `kaggle-kit predict` warns of new files read on another
+        "image_float_scales": sorted(float_scales(spec, data.train, "train")) if spec and spec.data.images else None,
         # the training features' dtypes and kinds: `kaggle-kit predict` checks a new test file against them
         "columns": column_record(data.train, data.features, data.categorical),
         # the first and last training date of each date column: `kaggle-kit predict` warns of a later test file

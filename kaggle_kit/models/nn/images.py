@@ -388,6 +388,22 @@ def _float_scale(values: np.ndarray, path: str | Path, label: str | None, notes:
     return scale
 
 
+def float_file_scale(path: str | Path) -> str | None:
+    """The scale (:func:`_float_scale`: ``"0..1"``, ``"-1..1"`` or ``"0..255"``) a float image file (Pillow's mode
+    ``F``) is read on, its first frame's; None for any other image, and for a blank one (all 0 or NaN: black on two
+    scales). ``kaggle-kit predict`` compares new files' with the run's
+    (:func:`kaggle_kit.readers.images.float_scales`)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        if img.mode != "F":
+            return None
+        notes = ReadNotes()
+        _float_scale(np.asarray(img).astype(np.float64), path, None, notes)
+    scale = notes.scales[0][0]
+    return None if scale == _BLANK else scale
+
+
 def load_images(
     paths: Sequence[str | Path],
     *,

@@ -133,10 +133,12 @@ def drive(
     started: float,
     keep: Sequence[ModelSpec] = (),
     recorded: Recorded | None = None,
+    submits: bool = False,
 ) -> FitOutcome:
     """Fit ``models`` and the configs of ``search`` under ``time_limit`` seconds counted from ``started``
     (``time.monotonic()``); ``keep``: models run.json lists although this call fits none of their folds;
-    ``recorded``: what earlier commands fitted and recorded (seed bags, shortened models), kept where unchanged."""
+    ``recorded``: what earlier commands fitted and recorded (seed bags, shortened models), kept where unchanged;
+    ``submits``: the caller submits after the fits (the CLI's time-limited command; a Python ``run`` never does)."""
     from ..runner import FitOutcome
 
     spec = session.spec
@@ -151,7 +153,7 @@ def drive(
             proposer = RandomProposer(random_configs(search, spec))
         n_models += sum(search.count(f) for f in search.families)
     session.check(models)
-    session.check_sample(submits=budget is not None)  # a time-limited command submits after its fits
+    session.check_sample(submits=submits)  # the CLI's time-limited command submits after its fits
     session.start(n_models * len(session.folds.tasks()), in_workers=budget is not None)
 
     state = _State(session, budget, keep, recorded, reserved={m.name for m in [*models, *keep]})
