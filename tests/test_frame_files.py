@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,10 @@ import pytest
 from kaggle_kit.config import build_spec
 from kaggle_kit.runtime.frame_files import FrameFile, FrameFolder, frame_of
 from kaggle_kit.runtime.runner import run
-from kaggle_kit.runtime.store import RunStore
+from kaggle_kit.runtime.store import _TMP, RunStore
 
 
-def test_a_frame_comes_back_from_its_file_as_it_went_in() -> None:
+def test_a_frame_comes_back_from_its_file_as_it_went_in(tmp_path: Path) -> None:
     """Every dtype a read or a notebook's frame holds comes back with its values, nulls, NaN and dtype."""
     frame = pl.DataFrame(
         {
@@ -35,9 +34,10 @@ def test_a_frame_comes_back_from_its_file_as_it_went_in() -> None:
             "l": [[1.0, 2.0], [], None],
         }
     )
-    files = FrameFolder()
+    files = FrameFolder(tmp_path)
     try:
         handed = files.put(frame)
+        assert _TMP.fullmatch(Path(handed.path).parent.name)  # a store temporary: a killed run's is removed later
         assert isinstance(handed, FrameFile) and Path(handed.path).is_file()
         back = frame_of(handed)
         assert back is not None and back.schema == frame.schema and back.equals(frame)
@@ -47,9 +47,9 @@ def test_a_frame_comes_back_from_its_file_as_it_went_in() -> None:
     assert files.folder is None and not Path(handed.path).parent.exists()
 
 
-def test_a_frame_arrow_cannot_hold_is_handed_over_itself() -> None:
+def test_a_frame_arrow_cannot_hold_is_handed_over_itself(tmp_path: Path) -> None:
     frame = pl.DataFrame({"o": pl.Series([object(), object()], dtype=pl.Object), "x": [1, 2]})
-    files = FrameFolder()
+    files = FrameFolder(tmp_path)
     try:
         assert files.put(frame) is frame
         assert files.folder is not None and not list(files.folder.iterdir())  # no half-written file left
@@ -96,13 +96,11 @@ def test_pool_workers_get_the_frames_as_files_not_pickled(
         return real(self)
 
     monkeypatch.setattr(pl.DataFrame, "__getstate__", counted)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
     seen: list[str] = []
     pooled = run(_spec(tmp_path), runs_root=tmp_path / "a", progress=seen.append, record_history=False, **frames)
     assert any("2 worker(s)" in line for line in seen), seen
     assert pickled == []
-    assert not list((tmp_path / "tmp").iterdir())  # the frames' files removed with the pool
+    assert not [p.name for p in pooled.run_dir.iterdir() if p.name.startswith(".worker-frames")]  # removed
     for kind in ("oof", "test"):
         a = RunStore(pooled.run_dir).read_predictions("lin", kind)
         b = RunStore(here.run_dir).read_predictions("lin", kind)

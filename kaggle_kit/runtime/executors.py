@@ -416,7 +416,7 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
 def make_pool(job: Job, fit: FitFold) -> WorkerPool:
     """The worker processes of a run (started on first use; see :mod:`kaggle_kit.runtime.pool`)."""
     ctx = job.context
-    files = FrameFolder()  # the frames go to the workers as files, not pickled (frame_files.py: 4x their size)
+    files = FrameFolder(ctx.store.root)  # the frames go to the workers as files, not pickled (4x their size)
     frames = (files.put(ctx.data.train), files.put(ctx.data.test)) if job.in_memory else None
     read = None if job.in_memory or job.frames is None else (files.put(job.frames[0]), files.put(job.frames[1]))
     initargs = (

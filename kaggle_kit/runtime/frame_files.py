@@ -4,14 +4,16 @@ A polars frame pickles through ``DataFrame.serialize``, which built its bytes in
 size and left most of it with the allocator: pickling 166 MB of train rows (500k x 47 columns) for a worker took the
 parent from 319 MB to a peak of 1,076 MB and left it at 977 MB for the rest of the run (and it was done again for each
 worker); each worker then held the received bytes beside the frame they became (peak +605 MB). Written once with
-``write_ipc`` the parent grows by 2 MB, and a worker reading the file peaks at +411 MB. The files live in a temporary
-folder of the pool, removed when the pool is closed.
+``write_ipc`` the parent grows by 2 MB, and a worker reading the file peaks at +411 MB. The files live in a hidden
+temporary folder of the run folder (on the run's disk, not a ``/tmp`` that may be memory), removed when the pool is
+closed; one a killed run left is removed by the next run on that folder (:func:`~.store.remove_stale_temps`).
 
 A frame Arrow IPC cannot hold (a column of Python objects) is handed over pickled, as before.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -35,9 +37,11 @@ F = TypeVar("F", pl.DataFrame, None)
 
 
 class FrameFolder:
-    """The pool's temporary folder of frame files: :meth:`put` a frame, :meth:`remove` them all at the end."""
+    """The pool's temporary folder of frame files in ``root`` (the run folder): :meth:`put` a frame, :meth:`remove`
+    them all at the end. Named as the store's temporaries (``.worker-frames.<pid>.<random>.tmp``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
         self.folder: Path | None = None
 
     def put(self, frame: F) -> F | FrameFile:
@@ -45,7 +49,7 @@ class FrameFolder:
         if frame is None:
             return None
         if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="kaggle-kit-frames-"))
+            self.folder = Path(tempfile.mkdtemp(prefix=f".worker-frames.{os.getpid()}.", suffix=".tmp", dir=self.root))
         path = self.folder / f"frame{len(list(self.folder.iterdir()))}.arrow"
         try:
             frame.write_ipc(path, compression="uncompressed")
