@@ -316,24 +316,96 @@ def test_sklearn_estimator_must_be_an_estimator_class() -> None:
 
 
 def test_xgboost_builds_its_matrices_on_the_task_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A DMatrix built without nthread uses every core: in a pool of one-thread workers that oversubscribes the CPU."""
+    """A DMatrix built without nthread uses every core: in a pool of one-thread workers that oversubscribes the CPU.
+    The training rows are a QuantileDMatrix (no copy of their values beside the histogram index: 8 bytes a cell)."""
     import xgboost as xgb
 
-    seen: list[object] = []
-    real = xgb.DMatrix
+    seen: list[tuple[str, object]] = []
+    for name in ("DMatrix", "QuantileDMatrix"):
+        real = getattr(xgb, name)
 
-    def recording(*args: object, **kwargs: object) -> object:
-        seen.append(kwargs.get("nthread"))
-        return real(*args, **kwargs)
+        def recording(*args: object, _real: type = real, _name: str = name, **kwargs: object) -> object:
+            seen.append((_name, kwargs.get("nthread")))
+            return _real(*args, **kwargs)
 
+        monkeypatch.setattr(xgb, name, recording)
     Xtr, ytr, Xva, yva, ctx = _split("binary")
     adapter = make_adapter(ModelSpec(name="x", kind="xgboost", num_boost_round=5))
     adapter.check(ctx)  # the parameters' probe (its own small matrix, once per parameter set) before the count
-    monkeypatch.setattr(xgb, "DMatrix", recording)
+    seen.clear()
     fitted = adapter.fit(Xtr, ytr, Xva, yva, ctx)
     adapter.predict(fitted, Xva, ctx)  # the validation rows' DMatrix is reused
     adapter.predict(fitted, Xtr, ctx)  # other rows get their own
-    assert seen == [ctx.threads] * 3
+    assert seen == [("QuantileDMatrix", ctx.threads), ("DMatrix", ctx.threads), ("DMatrix", ctx.threads)]
+
+
+@pytest.mark.parametrize(
+    ("params", "weighted"),
+    [
+        ({}, False),
+        ({"max_bin": 31, "max_cat_to_onehot": 1}, True),
+        ({"objective": "reg:logistic", "colsample_bynode": 0.5}, False),
+    ],
+)
+def test_xgboost_on_quantised_training_rows_is_the_booster_of_a_plain_dmatrix(
+    params: dict[str, object], weighted: bool
+) -> None:
+    """The QuantileDMatrix of the training rows saves memory only: the booster (missing values, categorical columns,
+    sample weights, subsampling, early stopping, another max_bin) is byte for byte the one ``xgboost.train`` makes
+    from a plain DMatrix of the same rows with the same params, and so are the predictions."""
+    import xgboost as xgb
+
+    from kaggle_kit.models.xgboost_adapter import quantile_bins
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 6)).astype(np.float32)
+    X[:, 5] = rng.integers(0, 7, 600)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = (np.nan_to_num(X[:, 0]) + np.sin(np.nan_to_num(X[:, 5])) + rng.logistic(size=600) > 0).astype(np.int64)
+    names, cats = tuple(f"f{i}" for i in range(6)), (5,)
+    train, valid = FeatureMatrix(X[:450], names, cats), FeatureMatrix(X[450:], names, cats)
+    weight = rng.random(450) if weighted else None
+    ctx = FitContext(task="binary", n_classes=2, metric=get_metric("roc_auc"), seed=7, device="cpu", threads=1)
+    ctx = dataclasses.replace(ctx, sample_weight=weight)
+    spec = ModelSpec(name="x", kind="xgboost", num_boost_round=60, early_stopping_rounds=5, params=params)
+    adapter = make_adapter(spec)
+    fitted = adapter.fit(train, y[:450], valid, y[450:], ctx)
+    full = adapter.params(ctx)
+    assert quantile_bins(full) == full.get("max_bin", 256)  # the quantised path was taken
+
+    def plain(rows: FeatureMatrix, label: np.ndarray | None = None, w: np.ndarray | None = None) -> xgb.DMatrix:
+        types = ["c" if i in cats else "q" for i in range(6)]
+        return xgb.DMatrix(rows.X, label=label, weight=w, feature_names=list(names), feature_types=types,
+                           enable_categorical=True, missing=np.nan, nthread=1)  # fmt: skip
+
+    dvalid = plain(valid, y[450:])
+    booster = xgb.train(
+        full, plain(train, y[:450], weight), 60, evals=[(dvalid, "valid")], early_stopping_rounds=5, verbose_eval=False
+    )
+    booster = booster[: booster.best_iteration + 1]
+    assert bytes(fitted.model.save_raw("ubj")) == bytes(booster.save_raw("ubj"))
+    assert np.array_equal(adapter.predict(fitted, valid, ctx)[:, 1], booster.predict(dvalid))
+
+
+@pytest.mark.parametrize(
+    ("params", "bins"),
+    [
+        ({"tree_method": "hist", "device": "cpu"}, 256),
+        ({"tree_method": "hist", "device": "cpu", "max_bin": 63}, 63),
+        ({"tree_method": "hist", "device": "cpu", "booster": "gbtree"}, 256),
+        ({"tree_method": "approx", "device": "cpu"}, None),  # approx and exact cannot take a QuantileDMatrix
+        ({"tree_method": "exact", "device": "cpu"}, None),
+        ({"tree_method": "hist", "device": "cpu", "booster": "gblinear"}, None),
+        ({"tree_method": "hist", "device": "cpu", "booster": "dart"}, None),
+        ({"tree_method": "hist", "device": "cuda"}, None),
+    ],
+)
+def test_xgboost_quantises_the_training_rows_of_cpu_hist_trees_only(
+    params: dict[str, object], bins: int | None
+) -> None:
+    from kaggle_kit.models.xgboost_adapter import quantile_bins
+
+    assert quantile_bins(params) == bins
 
 
 def test_each_family_names_the_library_its_fit_imports_and_wrappers_pass_it_on() -> None:

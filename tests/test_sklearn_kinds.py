@@ -274,8 +274,33 @@ def test_linear_design_matrix_is_the_parts_side_by_side(numeric: str) -> None:
         blocks.append(block)
     design = prep.transform(rows)
     assert design.dtype == np.float64 and design.flags.c_contiguous
-    np.testing.assert_allclose(design, np.concatenate(blocks, axis=1), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(design, np.concatenate(blocks, axis=1))  # the same bits: imputed and scaled in place
     assert prep.levels[0] and prep.rare[0] and not design[0, -9:-3].any()  # shop 50: no column
+
+
+def test_linear_design_imputes_and_scales_the_numeric_columns_where_they_lie() -> None:
+    """No float64 copy of the numeric columns beside the design: they are filled, imputed and scaled in their place
+    in it (a copy and its imputed copy had been two more arrays of rows x columns x 8 bytes at the fit's peak: 256 MB
+    on 400k rows x 40 columns). Counted by tracemalloc, which sees every array numpy allocates: what ``transform``
+    allocates besides the design it returns stays under one such copy (it was 2.5)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, n_num = 5000, 10
+    X = rng.normal(size=(n, n_num + 2)).astype(np.float32)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    X[:, n_num:] = rng.integers(0, 5, (n, 2))
+    fm = FeatureMatrix(X, tuple(f"f{i}" for i in range(n_num + 2)), (n_num, n_num + 1))
+    y = np.nan_to_num(X[:, 0]) + rng.normal(size=n)
+    prep = make_adapter(spec("linear", alpha=1.0)).fit(fm, y, fm, y, context("regression")).model["prep"]
+    assert "scaler" in prep.steps and len(prep.indicators) == n_num
+    tracemalloc.start()
+    try:
+        design = prep.transform(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - design.nbytes < n * n_num * 8
 
 
 # ------------------------------------------------------------------------------------------------ rare classes

@@ -260,25 +260,42 @@ class _Preprocessor:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """The design matrix, written into one preallocated array: the parts (numeric, indicators, one-hot) had each
-        been allocated and then copied by ``np.hstack`` (9.7 s over the folds of 1M rows)."""
-        num = X[:, self.numeric].astype(np.float64)
-        missing = np.isnan(num)
-        numeric = None
-        if num.shape[1]:
+        been allocated and then copied by ``np.hstack`` (9.7 s over the folds of 1M rows). Plain numeric columns
+        (no spline or quantile step) are imputed and scaled in their place in it: the float64 copy of those columns
+        and its imputed copy beside the design had been two more arrays of rows x columns x 8 bytes at the fit's peak
+        (256 MB of 780 on 400k rows x 40 numeric columns)."""
+        widths = [len(kept) + bool(rare) for kept, rare in zip(self.levels, self.rare, strict=True)]
+        n_in = len(self.numeric)
+        if n_in and ("spline" in self.steps or "quantile" in self.steps):  # they change the columns' count
+            num = X[:, self.numeric].astype(np.float64)
+            missing = np.isnan(num)
             numeric = self._numeric_part(np.where(missing, self.medians, num))
+            del num
             if "scaler" in self.steps:  # in place: the array is this call's own
                 numeric = self.steps["scaler"].transform(numeric, copy=False)
-        widths = [len(kept) + bool(rare) for kept, rare in zip(self.levels, self.rare, strict=True)]
-        n_numeric = numeric.shape[1] if numeric is not None else 0
-        out = np.zeros((len(X), n_numeric + len(self.indicators) + sum(widths)), dtype=np.float64)
-        if numeric is not None:
-            out[:, :n_numeric] = numeric
+            out = self._design(len(X), numeric.shape[1], widths)
+            out[:, : numeric.shape[1]] = numeric
+            del numeric
+        else:
+            out = self._design(len(X), n_in, widths)
+            numeric = out[:, :n_in]  # a view: filled, imputed and scaled where it lies
+            numeric[...] = X[:, self.numeric]  # float32 -> float64 exactly, as astype
+            missing = np.isnan(numeric)
+            np.copyto(numeric, self.medians, where=missing)
+            if "scaler" in self.steps and n_in:  # in place on the view (X -= mean_, X /= scale_)
+                scaled = self.steps["scaler"].transform(numeric, copy=False)
+                if not np.shares_memory(scaled, out):  # a scikit-learn that copies a view: the values all the same
+                    numeric[...] = scaled
+        n_numeric = out.shape[1] - len(self.indicators) - sum(widths)
         start = n_numeric + len(self.indicators)
         out[:, n_numeric:start] = missing[:, self.indicators]
         for j, kept, rare, width in zip(self.categorical, self.levels, self.rare, widths, strict=True):
             _one_hot_into(out[:, start : start + width], X[:, j], kept, rare)
             start += width
         return out
+
+    def _design(self, rows: int, n_numeric: int, widths: list[int]) -> np.ndarray:
+        return np.zeros((rows, n_numeric + len(self.indicators) + sum(widths)), dtype=np.float64)
 
     def dump(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta: dict[str, Any] = {

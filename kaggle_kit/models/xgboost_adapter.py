@@ -185,12 +185,23 @@ class XGBoostAdapter:
         return custom
 
     @staticmethod
-    def _matrix(X: FeatureMatrix, threads: int, y: np.ndarray | None = None, weight: np.ndarray | None = None) -> Any:
+    def _matrix(
+        X: FeatureMatrix,
+        threads: int,
+        y: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+        bins: int | None = None,
+    ) -> Any:
+        """The rows as XGBoost takes them. ``bins``: the training rows of a CPU ``hist`` fit, as a
+        ``QuantileDMatrix`` of that many bins (the params' ``max_bin``): only the histogram index is built, not the
+        ``DMatrix``'s copy of every value (8 bytes a cell: 92 MB on 320k rows x 45 columns, more than the float32
+        matrix itself), and the booster is the same, byte for byte (:func:`quantile_bins`)."""
         import xgboost as xgb
 
         cats = set(X.categorical)
         types = ["c" if i in cats else "q" for i in range(len(X.names))]
-        return xgb.DMatrix(  # nthread: without it the DMatrix is built on every core (oversubscribing the pool)
+        kind, extra = (xgb.DMatrix, {}) if bins is None else (xgb.QuantileDMatrix, {"max_bin": bins})
+        return kind(  # nthread: without it the DMatrix is built on every core (oversubscribing the pool)
             X.X,
             label=y,
             weight=weight,
@@ -199,6 +210,7 @@ class XGBoostAdapter:
             enable_categorical=True,
             missing=np.nan,
             nthread=threads,
+            **extra,
         )
 
     def fit(
@@ -236,7 +248,7 @@ class XGBoostAdapter:
         if offset and "base_score" in params:  # the user's, in the target's units: moved as the target is
             params = {**params, "base_score": float(params["base_score"]) - offset}
         custom = self._custom_metric(ctx, offset)
-        dtrain = self._matrix(train, ctx.threads, _less(y_train, offset), ctx.sample_weight)
+        dtrain = self._matrix(train, ctx.threads, _less(y_train, offset), ctx.sample_weight, quantile_bins(params))
         dvalid = self._matrix(valid, ctx.threads, _less(y_valid, offset))
         self._built = (valid, dvalid)  # predict() on the same validation rows reuses their DMatrix
         evals_result: dict[str, dict[str, list[float]]] = {}
@@ -280,6 +292,17 @@ class XGBoostAdapter:
         booster = xgb.Booster(model_file=str(path))
         booster.set_param({"device": ctx.device, "nthread": ctx.threads})
         return Fitted(model=booster, best_iteration=booster.num_boosted_rounds())
+
+
+def quantile_bins(params: dict[str, Any]) -> int | None:
+    """The ``max_bin`` a fit's training rows are quantised to up front (a ``QuantileDMatrix``), or None for a plain
+    ``DMatrix``: a tree booster with ``tree_method = "hist"`` on the CPU only. ``approx`` and ``exact`` cannot take a
+    ``QuantileDMatrix``, ``gblinear`` reads the values themselves, and on CUDA the same booster was not checked."""
+    if params.get("tree_method") != "hist" or params.get("booster", "gbtree") != "gbtree":
+        return None
+    if params.get("device", "cpu") != "cpu":
+        return None
+    return int(params.get("max_bin", 256))
 
 
 def target_offset(params: dict[str, Any], task: str, y: np.ndarray) -> float:

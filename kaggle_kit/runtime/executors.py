@@ -38,6 +38,7 @@ from ..metrics import Metric, get_metric
 from ..models import thread_invariant
 from ..readers.competition import CompetitionData, RawFrames, load_competition, prepare_competition
 from .folds import Folds
+from .frame_files import FrameFile, FrameFolder, frame_of
 from .lifeline import exit_with_parent
 from .pool import WorkerDied, WorkerPool
 from .pooling import pooling_space
@@ -272,28 +273,32 @@ def run_sequential(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes
 
 
 # --------------------------------------------------------------------------------------------- process pool
+HandedFrame = pl.DataFrame | FrameFile | None  #: a frame a worker is handed: itself, or the file it was written to
 _WORKER: tuple[Context, FitFold] | None = None
 
 
 def _init_worker(
     spec: CompetitionSpec,
-    frames: tuple[pl.DataFrame, pl.DataFrame | None] | None,
+    frames: tuple[HandedFrame, HandedFrame] | None,
     root: str,
     device: str,
     threads: int,
     gpu_share: float,
     fit: FitFold,
     plain_warnings: bool = False,
-    read: RawFrames | None = None,
+    read: tuple[HandedFrame, HandedFrame] | None = None,
 ) -> None:
     """``frames``: a run given frames (prepared again here); ``read``: the spec's files as the run read them (else
-    read here)."""
+    read here). Each a frame, or the file it was handed over as (:mod:`.frame_files`)."""
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the workers
     exit_with_parent()  # a killed run takes its workers with it instead of leaving them to linger
     if plain_warnings:
         install_plain_warnings()
-    data = prepare_competition(spec, *frames) if frames is not None else load_competition(spec, frames=read)
+    if frames is not None:
+        data = prepare_competition(spec, *(frame_of(f) for f in frames))
+    else:
+        data = load_competition(spec, frames=None if read is None else (frame_of(read[0]), frame_of(read[1])))
     if data.sequences is not None:  # streamed sequences: the run folder's copy, memory-mapped (shared page cache)
         data = replace(data, sequences=open_sequence_store(run_sequences_folder(root)))
     store = RunStore(root)
@@ -411,7 +416,9 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
 def make_pool(job: Job, fit: FitFold) -> WorkerPool:
     """The worker processes of a run (started on first use; see :mod:`kaggle_kit.runtime.pool`)."""
     ctx = job.context
-    frames = (ctx.data.train, ctx.data.test) if job.in_memory else None
+    files = FrameFolder(ctx.store.root)  # the frames go to the workers as files, not pickled (4x their size)
+    frames = (files.put(ctx.data.train), files.put(ctx.data.test)) if job.in_memory else None
+    read = None if job.in_memory or job.frames is None else (files.put(job.frames[0]), files.put(job.frames[1]))
     initargs = (
         ctx.spec,
         frames,
@@ -421,9 +428,9 @@ def make_pool(job: Job, fit: FitFold) -> WorkerPool:
         ctx.gpu_share,
         fit,
         warnings.showwarning is plain_warning,
-        None if job.in_memory else job.frames,
+        read,
     )
-    return WorkerPool(job.jobs, _init_worker, initargs)
+    return WorkerPool(job.jobs, _init_worker, initargs, on_close=files.remove)
 
 
 def task_limit(task: Task, started_at: float, deadline: float | None) -> float | None:

@@ -191,11 +191,19 @@ class WorkerPool:
     """Up to ``size`` spawned worker processes, each started with ``initializer(*initargs)`` on first use.
 
     ``start_worker`` wraps the start of a process (a context manager factory: the caller sets the environment the
-    worker inherits and holds Ctrl-C back meanwhile)."""
+    worker inherits and holds Ctrl-C back meanwhile). ``on_close`` runs once the workers have ended
+    (:meth:`terminate`): it removes what they read at their start (the frames' files of :mod:`.frame_files`)."""
 
-    def __init__(self, size: int, initializer: Callable[..., None], initargs: tuple) -> None:
+    def __init__(
+        self,
+        size: int,
+        initializer: Callable[..., None],
+        initargs: tuple,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.size = size
         self._initializer, self._initargs = initializer, initargs
+        self._on_close = on_close  #: called once every worker has ended (removes the files the workers read)
         self._ctx = multiprocessing.get_context("spawn")
         self.workers: list[Worker] = []
         self.started = 0  #: worker processes started so far (a replacement of an ended one counts too)
@@ -305,6 +313,8 @@ class WorkerPool:
             _end(w.process)
             w.conn.close()
         self.workers = []
+        if self._on_close is not None:
+            self._on_close()
 
     # ------------------------------------------------------------------ internals
     def _spawn(self) -> Worker:

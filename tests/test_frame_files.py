@@ -1,0 +1,107 @@
+"""The frames a process pool's workers prepare go to them as Arrow IPC files, not pickled through their pipes
+(``DataFrame.serialize`` took ~4.5x the frame's size in the parent, and kept most of it; runtime/frame_files.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kaggle_kit.config import build_spec
+from kaggle_kit.runtime.frame_files import FrameFile, FrameFolder, frame_of
+from kaggle_kit.runtime.runner import run
+from kaggle_kit.runtime.store import _TMP, RunStore
+
+
+def test_a_frame_comes_back_from_its_file_as_it_went_in(tmp_path: Path) -> None:
+    """Every dtype a read or a notebook's frame holds comes back with its values, nulls, NaN and dtype."""
+    frame = pl.DataFrame(
+        {
+            "i": pl.Series([1, None, -3], dtype=pl.Int64),
+            "u": pl.Series([1, 2, 3], dtype=pl.UInt8),
+            "f": [1.5, float("nan"), None],
+            "g": pl.Series([0.1, 2.0, None], dtype=pl.Float32),
+            "s": ["a", None, "ü"],
+            "c": pl.Series(["x", "y", None], dtype=pl.Categorical),
+            "e": pl.Series(["lo", "hi", "lo"], dtype=pl.Enum(["lo", "hi"])),
+            "b": [True, None, False],
+            "d": [dt.date(2020, 1, 2), None, dt.date(1969, 12, 31)],
+            "t": pl.Series([dt.datetime(2020, 1, 2, 3), None, dt.datetime(2021, 5, 6)]).dt.replace_time_zone("UTC"),
+            "l": [[1.0, 2.0], [], None],
+        }
+    )
+    files = FrameFolder(tmp_path)
+    try:
+        handed = files.put(frame)
+        assert _TMP.fullmatch(Path(handed.path).parent.name)  # a store temporary: a killed run's is removed later
+        assert isinstance(handed, FrameFile) and Path(handed.path).is_file()
+        back = frame_of(handed)
+        assert back is not None and back.schema == frame.schema and back.equals(frame)
+        assert files.put(None) is None and frame_of(None) is None
+    finally:
+        files.remove()
+    assert files.folder is None and not Path(handed.path).parent.exists()
+
+
+def test_a_frame_arrow_cannot_hold_is_handed_over_itself(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"o": pl.Series([object(), object()], dtype=pl.Object), "x": [1, 2]})
+    files = FrameFolder(tmp_path)
+    try:
+        assert files.put(frame) is frame
+        assert files.folder is not None and not list(files.folder.iterdir())  # no half-written file left
+    finally:
+        files.remove()
+
+
+def _spec(folder: Path) -> Any:
+    return build_spec(
+        {
+            "name": "pooled",
+            "task": "binary",
+            "metric": "roc_auc",
+            "data": {"train": "train.csv", "test": "test.csv", "target": "y", "id": "id"},
+            "folds": {"n_splits": 2},
+            "models": [{"name": "lin", "kind": "linear"}],
+            "run": {"n_jobs": 2, "threads_per_task": 1},
+        },
+        base_dir=folder,
+    )
+
+
+@pytest.mark.parametrize("given", ["files", "frames"])
+def test_pool_workers_get_the_frames_as_files_not_pickled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """No frame is pickled in the run's process (what its workers were sent: the frames the run read from the
+    spec's files, or a notebook's frames); the folds fit as in a run without workers, and the files are gone once
+    the run ends."""
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pl.DataFrame(
+        {"id": range(n), "x": rng.normal(size=n), "c": rng.choice(["a", "b"], n), "y": np.arange(n) % 2}
+    )
+    frame.head(n - 12).write_csv(tmp_path / "train.csv")
+    frame.tail(12).drop("y").write_csv(tmp_path / "test.csv")
+    frames = {"train": frame.head(n - 12), "test": frame.tail(12).drop("y")} if given == "frames" else {}
+    here = run(_spec(tmp_path), runs_root=tmp_path / "b", n_jobs=1, progress=None, record_history=False, **frames)
+    pickled: list[int] = []
+    real = pl.DataFrame.__getstate__
+
+    def counted(self: pl.DataFrame) -> bytes:
+        pickled.append(self.height)
+        return real(self)
+
+    monkeypatch.setattr(pl.DataFrame, "__getstate__", counted)
+    seen: list[str] = []
+    pooled = run(_spec(tmp_path), runs_root=tmp_path / "a", progress=seen.append, record_history=False, **frames)
+    assert any("2 worker(s)" in line for line in seen), seen
+    assert pickled == []
+    assert not [p.name for p in pooled.run_dir.iterdir() if p.name.startswith(".worker-frames")]  # removed
+    for kind in ("oof", "test"):
+        a = RunStore(pooled.run_dir).read_predictions("lin", kind)
+        b = RunStore(here.run_dir).read_predictions("lin", kind)
+        assert a.equals(b), kind
