@@ -206,6 +206,9 @@ def test_predict_warns_of_new_float_images_read_on_another_scale_than_the_runs(t
         del meta["image_float_scales"]  # a run made before they were recorded: nothing to compare, no word
         (run_dir / "run.json").write_text(json.dumps(meta))
         kaggle_kit.predict(run_dir, comp / "test.csv", images=tmp_path / "new", model="lr", threads=1)
+        meta["image_float_scales"] = []  # a run on 8-bit images: no float scale to compare with, no word
+        (run_dir / "run.json").write_text(json.dumps(meta))
+        kaggle_kit.predict(run_dir, comp / "test.csv", images=tmp_path / "new", model="lr", threads=1)
 
 
 def test_predict_says_once_that_a_new_file_holds_several_frames(images: dict[str, Path], tmp_path: Path) -> None:

@@ -362,8 +362,9 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
     )
 
 
-#: an ISO date with a time of day, and a UTC offset (or ``Z``) at its end
-_ISO_TIME, _OFFSET_END = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}", r"(?:[+-]\d{2}:?\d{2}|Z)$"
+#: an ISO date with a time of day, and a UTC offset at its end: ``+05:30``, ``+0530``, ``+05`` (hours alone, as
+#: PostgreSQL writes a whole-hour offset beside India's ``+05:30``), ``Z`` (``z``, RFC 3339), `` UTC``
+_ISO_TIME, _OFFSET_END = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}", r"(?:[+-]\d{2}(?::?\d{2})?|[Zz]| ?UTC)$"
 
 
 def _refuse_offsets_mixed(steps: pl.Series, column: str, role: str) -> None:
