@@ -365,6 +365,8 @@ def test_numbered_columns_of_other_units_or_a_few_dark_pictures_are_no_scale_mis
     assert numbered_scale_mismatch(ranges, lit, "fix it") is None
     found = numbered_scale_mismatch(ranges, dark.with_columns(pl.col(pixels) / 5), "fix it")
     assert found is not None and "about 1/255 train's" in found, found
+    found = numbered_scale_mismatch(ranges, dark.with_columns(pl.col(pixels).clip(0, 1)), "fix it")  # 0/1 masks
+    assert found is not None and "about 1/255 train's" in found, found
 
 
 def test_a_large_frames_spread_is_read_from_every_kth_row_its_ends_and_count_from_all(

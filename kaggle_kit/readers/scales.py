@@ -101,8 +101,9 @@ def numbered_scale_mismatch(ranges: Mapping[str, Sequence[float]], rows: pl.Data
     (their lowest 10th .. highest 90th percentile: a training outlier aside), ``SCALE_FACTOR`` times apart. None
     where the rows are enough for the columns' own check, or none is apart. Only columns the rows hold values of
     are pooled, and only where training read them on one scale (``sensor_0 .. sensor_30`` in other units, the widest
-    one empty in the new rows, had read as 1/100 train's); new values all whole numbers are not said to be smaller
-    (a few dark pictures on train's 0 .. 255, max 5: a 0 .. 1 picture holds fractions)."""
+    one empty in the new rows or its counter still low, had read as 1/100 train's); new values all whole numbers
+    (more than 0 and 1) are not said to be smaller (a few dark pictures on train's 0 .. 255, max 5: a 0 .. 1 picture
+    holds fractions, or is 0/1 only)."""
     if rows.height >= _MIN_VALUES:
         return None
     groups: dict[str, list[str]] = {}
@@ -125,7 +126,8 @@ def numbered_scale_mismatch(ranges: Mapping[str, Sequence[float]], rows: pl.Data
         if s_max <= s_min or t_hi <= t_lo:
             continue
         ratio = (s_max - s_min) / (t_hi - t_lo)
-        if 1 / SCALE_FACTOR < ratio < SCALE_FACTOR or (ratio < 1 and (values == values.round()).all()):
+        dark = ratio < 1 and s_max - s_min > 1 and (values == values.round()).all()  # 0 .. 5 on 0 .. 255; 0/1 isn't
+        if 1 / SCALE_FACTOR < ratio < SCALE_FACTOR or dark:
             continue
         t_min, t_max = min(ranges[c][0] for c in cols), max(ranges[c][3] for c in cols)
         factor = 1 / ratio if ratio < 1 else ratio
