@@ -2038,6 +2038,43 @@ def test_a_python_time_limited_run_is_not_refused_a_sample_it_never_submits(tmp_
     assert any(m.name == "logreg" and m.status == "ok" for m in result.models)
 
 
+def test_a_python_run_that_submits_is_refused_a_sample_of_another_test_set_without_a_limit(tmp_path: Path) -> None:
+    """``run(spec, submits=True)`` says the caller submits after the fits: a sample of another test set stops it
+    before any fit, with or without a time limit (without one it went on with the warning: the runs without a limit
+    or a search check the sample in ``fit_all``, which was not told)."""
+    from kaggle_kit import run
+    from kaggle_kit.errors import DataError
+
+    config = write_table_competition(tmp_path)
+    table("sample_submission.csv", lambda f: f.with_columns(pl.col("id") + 1000))(tmp_path)
+    for limit in (None, 60):
+        with pytest.raises(DataError, match="found before fitting anything"):
+            run(
+                config, runs_root=tmp_path / "runs", time_limit=limit, progress=None, record_history=False, submits=True
+            )
+        assert not list((tmp_path / "runs").glob("*/models/*/*/folds/*")), limit  # no fold stored
+
+
+@pytest.mark.parametrize(
+    ("limit_in", "argv"),
+    [("config", RUN), ("flag", ("search", "{config}", "--runs-root", "{runs}", "--n", "1", "--time-limit", "60"))],
+)
+def test_every_time_limited_command_is_refused_a_sample_of_another_test_set_before_any_fit(
+    limit_in: str, argv: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The commands that submit after their fits: ``run`` with the config's run.time_limit (no flag) and ``search
+    --time-limit`` stop on a sample of another test set before fitting anything, as ``run --time-limit`` does."""
+    write_table_competition(tmp_path)
+    table("sample_submission.csv", lambda f: f.with_columns(pl.col("id") + 1000))(tmp_path)
+    if limit_in == "config":
+        config("[run]", "[run]\ntime_limit = 60")(tmp_path)
+    else:  # a search over one family
+        append('[search]\nfamilies = ["lightgbm"]\nn_configs = 1')(tmp_path)
+    code, err, _ = run_cli(argv, tmp_path, capsys)
+    assert_one_clear_error(code, err, ("12 test id(s) are not in it (e.g. '37')", "(found before fitting anything"))
+    assert not list(tmp_path.glob("runs/*/models/*/*/folds/*"))  # no fold fitted
+
+
 def test_a_sample_of_the_test_ids_in_another_order_is_no_other_test_set(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

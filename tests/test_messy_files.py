@@ -333,6 +333,42 @@ def test_numbered_columns_of_a_few_rows_are_compared_by_their_pooled_range(
     assert numbered_scale_mismatch(ranges, rows.select(names[:15]), "fix it") is None  # 15 columns: no image
 
 
+def test_numbered_columns_of_other_units_or_a_few_dark_pictures_are_no_scale_mismatch() -> None:
+    """The pooled check of a few new rows must not take legitimate data for another scale: 31 sensors in other units
+    (``sensor_0 .. sensor_30``, spreads 1 .. 100,000) whose widest ones are empty in the new rows (pooled, they read
+    as about 1/100 train's), a training outlier in one pixel column, and a few dark pictures on train's 0 .. 255
+    (max 5: whole numbers, where a 0 .. 1 picture holds fractions). The same dark rows written 0 .. 1 are said."""
+    from kaggle_kit.readers.scales import numbered_scale_mismatch, numeric_ranges
+
+    rng = np.random.default_rng(1)
+    sensors = [f"sensor_{k}" for k in range(31)]
+    units = {c: 10.0 ** (k % 6) for k, c in enumerate(sensors)}
+    ranges = numeric_ranges(pl.DataFrame({c: rng.uniform(0, units[c], 200) for c in sensors}), sensors)
+    rows = pl.DataFrame({c: rng.uniform(0, units[c], 3) if units[c] < 1e4 else [None] * 3 for c in sensors})
+    rows = rows.cast(pl.Float64)  # a new file's column empty in its few rows: read as numbers
+    assert numbered_scale_mismatch(ranges, rows, "fix it") is None
+    early = pl.DataFrame({c: rng.uniform(0, min(units[c], 500), 3) for c in sensors})  # the counters still low
+    assert numbered_scale_mismatch(ranges, early, "fix it") is None
+    bands = [f"band{k}" for k in range(20)]  # on scales 40 times apart (one scale to the check), the wide ones empty
+    ranges = numeric_ranges(
+        pl.DataFrame({c: rng.uniform(0, 1 if k < 10 else 40, 200) for k, c in enumerate(bands)}), bands
+    )
+    rows = pl.DataFrame({c: rng.uniform(0, 1, 3) if k < 10 else [None] * 3 for k, c in enumerate(bands)})
+    assert numbered_scale_mismatch(ranges, rows.cast(pl.Float64), "fix it") is None
+    pixels = [f"pixel{k}" for k in range(20)]
+    train = pl.DataFrame({c: rng.integers(0, 256, 200).astype(float) for c in pixels})
+    dark = pl.DataFrame({c: rng.integers(0, 6, 4).astype(float) for c in pixels})
+    assert numbered_scale_mismatch(numeric_ranges(train, pixels), dark, "fix it") is None
+    lit = pl.DataFrame({c: rng.uniform(0, 255, 4) for c in pixels})
+    outlier = train.with_columns(pl.when(pl.int_range(200) == 0).then(1e6).otherwise(pl.col("pixel3")).alias("pixel3"))
+    ranges = numeric_ranges(outlier, pixels)
+    assert numbered_scale_mismatch(ranges, lit, "fix it") is None
+    found = numbered_scale_mismatch(ranges, dark.with_columns(pl.col(pixels) / 5), "fix it")
+    assert found is not None and "about 1/255 train's" in found, found
+    found = numbered_scale_mismatch(ranges, dark.with_columns(pl.col(pixels).clip(0, 1)), "fix it")  # 0/1 masks
+    assert found is not None and "about 1/255 train's" in found, found
+
+
 def test_a_large_frames_spread_is_read_from_every_kth_row_its_ends_and_count_from_all(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

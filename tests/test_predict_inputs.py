@@ -155,7 +155,9 @@ def test_predict_warns_when_the_run_decoded_its_images_otherwise(images: dict[st
 
 
 @pytest.mark.parametrize("mode", ["memory", "stream"])
-def test_predict_warns_of_new_float_images_read_on_another_scale_than_the_runs(tmp_path: Path, mode: str) -> None:
+def test_predict_warns_of_new_float_images_read_on_another_scale_than_the_runs(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A run on -1..1 float TIFFs; new images of the same pictures without their darkest pixels (none below -0.5)
     are told to be 0..1 images by their values, read brighter, and predicted otherwise without a word (the run says
     so of train's and test's files together, predict had nothing to compare with). run.json records the training
@@ -205,6 +207,15 @@ def test_predict_warns_of_new_float_images_read_on_another_scale_than_the_runs(t
         meta = json.loads((run_dir / "run.json").read_text())
         del meta["image_float_scales"]  # a run made before they were recorded: nothing to compare, no word
         (run_dir / "run.json").write_text(json.dumps(meta))
+        kaggle_kit.predict(run_dir, comp / "test.csv", images=tmp_path / "new", model="lr", threads=1)
+        meta["image_float_scales"] = []  # a run on 8-bit images: no float scale to compare with, no word
+        (run_dir / "run.json").write_text(json.dumps(meta))
+        kaggle_kit.predict(run_dir, comp / "test.csv", images=tmp_path / "new", model="lr", threads=1)
+    # new files too large for Pillow: the error naming one (the look at their scales had raised Pillow's own)
+    meta["image_float_scales"] = ["-1..1"]
+    (run_dir / "run.json").write_text(json.dumps(meta))
+    monkeypatch.setattr("PIL.Image.MAX_IMAGE_PIXELS", 7)  # a 4 x 4 image is past twice it
+    with pytest.raises(DataError, match=r"image file '.*new/31\.tif' \(id 31\) is too large for Pillow to open"):
         kaggle_kit.predict(run_dir, comp / "test.csv", images=tmp_path / "new", model="lr", threads=1)
 
 

@@ -906,6 +906,29 @@ def test_iso_steps_some_with_a_utc_offset_and_some_without_are_refused() -> None
     assert train.select("a__t0", "a__t1", "a__t2").row(0) == (1.0, 2.0, 3.0)
 
 
+@pytest.mark.parametrize(
+    ("steps", "in_time"),
+    [  # 03:00+05 is 22:00 UTC the day before, 06:00+05:30 00:30 UTC, 02:00+00:00 02:00 UTC: (3, 1, 2) in time
+        (["2020-01-01T03:00:00+05", "2020-01-01T02:00:00+00:00", "2020-01-01T06:00:00+05:30"], True),  # PostgreSQL
+        (["2020-01-01T03:00:00+0500", "2020-01-01T02:00:00z", "2020-01-01T06:00:00+05:30"], True),  # RFC 3339's z
+        (["2020-01-01 03:00:00 UTC", "2020-01-01 06:00:00+0000", "2020-01-01 09:00:00 UTC"], False),
+    ],
+)
+def test_iso_steps_each_with_an_offset_written_otherwise_are_not_refused_as_mixed(
+    steps: list[str], in_time: bool
+) -> None:
+    """Every step holds its offset, written in another of its usual forms (an offset of hours alone, ``z``,
+    `` UTC``): none is a time without one, so none is refused as mixing them (each was), and those ``%#z`` reads
+    are read in time order, in UTC (an offset of hours alone or ``z`` had been sorted as text: 02:00 UTC first)."""
+    long = pl.DataFrame({"series_id": [1, 1, 1, 2, 2], "ts": [*steps, *steps[:2]], "a": [3.0, 2.0, 1.0, 3.0, 2.0]})
+    labels = pl.DataFrame({"series_id": [1, 2], "label": ["x", "y"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # read as dates or sorted as text: said either way
+        train, _ = join_sequences(make_spec(order_by="ts"), long, None, labels=labels)
+    if in_time:
+        assert train.select("a__t0", "a__t1", "a__t2").row(0) == (3.0, 1.0, 2.0)
+
+
 def test_steps_of_other_text_are_sorted_as_text_and_said() -> None:
     frame = long_table(TRAIN_LENGTHS).with_columns(pl.format("s{}", pl.col("step")).alias("step"))
     with pytest.warns(DataWarning, match=r"the step column 'step' .* holds text \(e.g. 's\d'\): the steps are sorted"):

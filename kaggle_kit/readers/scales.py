@@ -97,8 +97,13 @@ def numbered_scale_mismatch(ranges: Mapping[str, Sequence[float]], rows: pl.Data
     """The warning of :func:`scale_mismatch` for a few new ``rows`` (fewer than ``_MIN_VALUES``, which tell no
     column's spread: `kaggle-kit predict` on a handful of images given as pixel columns read 0 .. 1 pixels beside
     training's 0 .. 255 without a word) where columns numbered alike (:data:`_MIN_NUMBERED` or more) hold their
-    values together: their pooled range (min .. max, every value) against the training range of the same columns,
-    ``SCALE_FACTOR`` times apart. None where the rows are enough for the columns' own check, or none is apart."""
+    values together: their pooled range (min .. max, every value) against the training spread of the same columns
+    (their lowest 10th .. highest 90th percentile: a training outlier aside), ``SCALE_FACTOR`` times apart. None
+    where the rows are enough for the columns' own check, or none is apart. Only columns the rows hold values of
+    are pooled, and only where training read them on one scale (``sensor_0 .. sensor_30`` in other units, the widest
+    one empty in the new rows or its counter still low, had read as 1/100 train's); new values all whole numbers
+    (more than 0 and 1) are not said to be smaller (a few dark pictures on train's 0 .. 255, max 5: a 0 .. 1 picture
+    holds fractions, or is 0/1 only)."""
     if rows.height >= _MIN_VALUES:
         return None
     groups: dict[str, list[str]] = {}
@@ -108,19 +113,23 @@ def numbered_scale_mismatch(ranges: Mapping[str, Sequence[float]], rows: pl.Data
             groups.setdefault(numbered.group(1), []).append(col)
     found = []
     for cols in groups.values():
-        if len(cols) < _MIN_NUMBERED:
-            continue
+        cols = [c for c in cols if rows[c].cast(pl.Float64).is_finite().any()]  # the rows' own: no empty column
+        spreads = sorted(ranges[c][2] - ranges[c][1] for c in cols)
+        if len(cols) < _MIN_NUMBERED or spreads[-1] > SCALE_FACTOR * spreads[len(spreads) // 2]:
+            continue  # too few to be an image's, or not on one scale in training (other units)
         values = rows.select(pl.concat_list(cols).alias("v")).explode("v")["v"].cast(pl.Float64)
         values = values.filter(values.is_finite())
         if values.len() < _MIN_VALUES:
             continue
-        t_min, t_max = min(ranges[c][0] for c in cols), max(ranges[c][3] for c in cols)
+        t_lo, t_hi = min(ranges[c][1] for c in cols), max(ranges[c][2] for c in cols)
         s_min, s_max = float(values.min()), float(values.max())  # type: ignore[arg-type]
-        if s_max <= s_min or t_max <= t_min:
+        if s_max <= s_min or t_hi <= t_lo:
             continue
-        ratio = (s_max - s_min) / (t_max - t_min)
-        if 1 / SCALE_FACTOR < ratio < SCALE_FACTOR:
+        ratio = (s_max - s_min) / (t_hi - t_lo)
+        dark = ratio < 1 and s_max - s_min > 1 and (values == values.round()).all()  # 0 .. 5 on 0 .. 255; 0/1 isn't
+        if 1 / SCALE_FACTOR < ratio < SCALE_FACTOR or dark:
             continue
+        t_min, t_max = min(ranges[c][0] for c in cols), max(ranges[c][3] for c in cols)
         factor = 1 / ratio if ratio < 1 else ratio
         known = min(_KNOWN, key=lambda k: abs(math.log(factor / k)))
         known = known if abs(math.log(factor / known)) < math.log(1.6) else None

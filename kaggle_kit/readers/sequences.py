@@ -287,12 +287,15 @@ def _step_format(frame: pl.DataFrame, column: str, role: str) -> str | None:
 #: ``%.f`` reads seconds with or without a fraction, ``%#z`` an offset with or without its colon and ``Z`` (``%z``
 #: reads no ``Z``: such steps were sorted as text, 05:30:00.5Z before 05:30:00Z), in train and in any later test
 _OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+#: an ISO date with a time of day, and a UTC offset at its end: ``+05:30``, ``+0530``, ``+05`` (hours alone, as
+#: PostgreSQL writes a whole-hour offset beside India's ``+05:30``), ``Z`` (``z``, RFC 3339), `` UTC``
+_ISO_TIME, _OFFSET_END = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}", r"(?:[+-]\d{2}(?::?\d{2})?|[Zz]| ?UTC)$"
 
 
 def _offset_format(steps: pl.Series) -> str | None:
     """The format of :data:`_OFFSET_FORMATS` that reads every step (in UTC, so in time order), else None."""
     values = steps.drop_nulls()
-    if not values.len() or not values.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$").all():
+    if not values.len() or not values.str.contains(_OFFSET_END).all():  # +05 and z too (%#z reads them)
         return None
     for fmt in _OFFSET_FORMATS:
         if values.str.to_datetime(format=fmt, strict=False, time_zone="UTC").null_count() == 0:
@@ -360,10 +363,6 @@ def _warn_gaps(frame: pl.DataFrame, key: str, step: str, role: str) -> None:
         DataWarning,
         stacklevel=5,
     )
-
-
-#: an ISO date with a time of day, and a UTC offset (or ``Z``) at its end
-_ISO_TIME, _OFFSET_END = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}", r"(?:[+-]\d{2}:?\d{2}|Z)$"
 
 
 def _refuse_offsets_mixed(steps: pl.Series, column: str, role: str) -> None:

@@ -408,7 +408,7 @@ def _run(
         named = {m.name for m in models}
         kept_bags = [b for config, members in bags.items() if config in named for b in members]  # reused, not fitted
         extra = recorded.meta(bags, current, spec.seed)
-        outcome = session.fit_all([*models, *kept_bags], current=current, extra=extra)
+        outcome = session.fit_all([*models, *kept_bags], current=current, extra=extra, submits=submits)
     else:
         from .search.driver import drive
 
@@ -857,10 +857,14 @@ class RunSession:
             self._sample_checked = True
 
     def fit_all(
-        self, models: Sequence[ModelSpec], current: Sequence[ModelSpec], extra: dict[str, Any] | None = None
+        self,
+        models: Sequence[ModelSpec],
+        current: Sequence[ModelSpec],
+        extra: dict[str, Any] | None = None,
+        submits: bool = False,
     ) -> FitOutcome:
         """Every unfinished fold of ``models`` at once (``current``: all models run.json lists; ``extra``: more of
-        run.json, e.g. the seed bags kept)."""
+        run.json, e.g. the seed bags kept; ``submits``: as :meth:`check_sample`'s, the caller submits after)."""
         self.check(models)
         pending: list[Task] = []
         reused = 0
@@ -870,7 +874,7 @@ class RunSession:
             reused += len(done)
         if reused:
             self.say(f"reusing {reused} finished fold(s) from {self.store.root}")
-        self.check_sample()
+        self.check_sample(submits=submits)
         self.start(len(pending))
         self.write_meta(current, extra)
         self.decode_images(pending)

@@ -392,10 +392,11 @@ def float_file_scale(path: str | Path) -> str | None:
     """The scale (:func:`_float_scale`: ``"0..1"``, ``"-1..1"`` or ``"0..255"``) a float image file (Pillow's mode
     ``F``) is read on, its first frame's; None for any other image, and for a blank one (all 0 or NaN: black on two
     scales). ``kaggle-kit predict`` compares new files' with the run's
-    (:func:`kaggle_kit.readers.images.float_scales`)."""
+    (:func:`kaggle_kit.readers.images.float_scales`). A file Pillow cannot read: the :class:`DataError` naming it
+    (:func:`_reading`; a file too large for Pillow raised its own error, no ``OSError``, as a stack trace)."""
     from PIL import Image
 
-    with Image.open(path) as img:
+    with _reading(path, None), Image.open(path) as img:
         if img.mode != "F":
             return None
         notes = ReadNotes()
