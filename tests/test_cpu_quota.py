@@ -34,7 +34,7 @@ def test_a_container_seeing_its_cgroup_as_root_reads_the_root_file(tmp_path: Pat
     assert cpu_quota(root, membership) == 4.0
 
 
-@pytest.mark.parametrize("mount", ["cpu,cpuacct", "cpu"])
+@pytest.mark.parametrize("mount", ["cpu,cpuacct", "cpuacct,cpu", "cpu"])
 def test_a_v1_quota_is_read_from_the_cpu_hierarchy(tmp_path: Path, mount: str) -> None:
     root, membership = tmp_path / "cgroup", tmp_path / "self_cgroup"
     _write(membership, "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n")
@@ -47,6 +47,41 @@ def test_a_v1_quota_is_read_from_the_cpu_hierarchy(tmp_path: Path, mount: str) -
     assert cpu_quota(root, membership) is None
 
 
+def test_a_v1_container_seeing_its_cgroup_as_root_reads_the_mounts_own_files(tmp_path: Path) -> None:
+    """Docker on cgroup v1 without a cgroup namespace: /proc/self/cgroup names ``/docker/abc``, while the mount shows
+    the container's own cgroup as its root (no ``docker/abc`` folder under it)."""
+    root, membership = tmp_path / "cgroup", tmp_path / "self_cgroup"
+    _write(membership, "4:cpu,cpuacct:/docker/abc\n")
+    _write(root / "cpu,cpuacct" / "cpu.cfs_quota_us", "150000\n")
+    _write(root / "cpu,cpuacct" / "cpu.cfs_period_us", "100000\n")
+    assert cpu_quota(root, membership) == 1.5
+
+
+def test_only_the_cpu_controllers_lines_are_read(tmp_path: Path) -> None:
+    """A hybrid system: the v2 line (``0::/...``, no cpu.max under a v1 root) and v1 lines of other controllers whose
+    names hold "cpu" (``cpuset``, ``cpuacct`` mounted apart) name cgroups whose cpu hierarchy folders are not this
+    process's: only the ``cpu`` line's are read."""
+    root, membership = tmp_path / "cgroup", tmp_path / "self_cgroup"
+    _write(membership, "9:cpuset:/other\n2:cpuacct:/elsewhere\n1:cpu:/mine\n0::/user.slice\n")
+    for name, quota in (("other", "50000"), ("elsewhere", "50000"), ("mine", "300000")):
+        _write(root / "cpu" / name / "cpu.cfs_quota_us", f"{quota}\n")
+        _write(root / "cpu" / name / "cpu.cfs_period_us", "100000\n")
+    assert cpu_quota(root, membership) == 3.0
+
+
+def test_a_cgroup_path_is_read_whole_and_never_above_the_mount(tmp_path: Path) -> None:
+    """A path holding a colon is one path; a process outside the cgroup namespace (``0::/../../sibling``) reads no
+    file above the mount (its root's limit applies)."""
+    root, membership = tmp_path / "cgroup", tmp_path / "self_cgroup"
+    _write(membership, "0::/lxc.payload:c1\n")
+    _write(root / "lxc.payload:c1" / "cpu.max", "200000 100000\n")
+    assert cpu_quota(root, membership) == 2.0
+    _write(membership, "0::/../sibling\n")
+    _write(root / "cpu.max", "400000 100000\n")
+    _write(tmp_path / "sibling" / "cpu.max", "100000 100000\n")  # outside the mount: not this process's
+    assert cpu_quota(root, membership) == 4.0
+
+
 def test_no_readable_cgroup_is_no_quota(tmp_path: Path) -> None:
     assert cpu_quota(tmp_path / "none", tmp_path / "missing") is None
     _write(tmp_path / "self_cgroup", "0::/a\n")
@@ -54,7 +89,9 @@ def test_no_readable_cgroup_is_no_quota(tmp_path: Path) -> None:
     assert cpu_quota(tmp_path / "cgroup", tmp_path / "self_cgroup") is None
 
 
-@pytest.mark.parametrize(("quota", "expected"), [(None, 16), (2.0, 2), (1.5, 2), (0.5, 1), (64.0, 16)])
+@pytest.mark.parametrize(
+    ("quota", "expected"), [(None, 16), (2.0, 2), (1.5, 2), (2.5, 3), (0.5, 1), (0.01, 1), (0.0, 1), (64.0, 16)]
+)
 def test_the_run_uses_no_more_cores_than_its_quota(
     monkeypatch: pytest.MonkeyPatch, quota: float | None, expected: int
 ) -> None:
