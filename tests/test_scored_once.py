@@ -189,3 +189,24 @@ def test_ray_tasks_hand_the_scores_of_the_stored_oof(tmp_path: Path, monkeypatch
                  record_history=False)  # fmt: skip
     assert scored == []
     assert set(assert_scored_as_stored(result.run_dir)) == {"lr", "baseline"}
+
+
+def test_two_versions_of_a_model_in_one_call_are_scored_apart(tmp_path: Path) -> None:
+    """Tasks of two versions of one model name (two keys) in one call: each version's folds are pooled alone (they
+    were counted and pooled by name: one score, of a matrix mixing both versions' folds, under the last key)."""
+    spec = _spec("one-call")
+    session = RunSession.open(spec, tmp_path, _train(), None, 1, None, None, None)
+    try:
+        model = spec.model("lr")
+        other = model.model_copy(update={"params": {"C": 0.01}})
+        todo, _ = session.tasks(model)
+        later, _ = session.tasks(other)
+        session.start(len(todo) + len(later))
+        session.write_meta([model])
+        outcomes = session.run_tasks(todo + later)
+        assert set(outcomes.scores) == {("lr", session.key(model)), ("lr", session.key(other))}
+        results = [session.assemble(other, None), session.assemble(model, None)]
+    finally:
+        session.close()
+    assert results[0].cv != results[1].cv
+    assert assert_scored_as_stored(session.store.root) == ["lr"]
