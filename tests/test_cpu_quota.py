@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,31 @@ def test_the_run_uses_no_more_cores_than_its_quota(
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda _pid: set(range(16)), raising=False)
     monkeypatch.setattr(threads, "cpu_quota", lambda: quota)
     assert threads.cpu_count() == expected
+
+
+def _host(monkeypatch: pytest.MonkeyPatch, quota: float | None) -> None:
+    """A 16-core host (the affinity mask) under ``quota``."""
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda _pid: set(range(16)), raising=False)
+    monkeypatch.setattr(threads, "cpu_quota", lambda: quota)
+
+
+@pytest.mark.parametrize(
+    ("quota", "host_busy", "others"),
+    [(2.0, 0.5, 0.0), (2.0, 15 / 16, 1.0), (2.0, 1.0, 2.0), (None, 0.5, 8.0), (None, 1.0, 16.0)],
+)
+def test_other_processes_take_a_quotas_cores_only_where_they_leave_fewer_free(
+    monkeypatch: pytest.MonkeyPatch, quota: float | None, host_busy: float, others: float
+) -> None:
+    """/proc/stat reads the host's cores: a 2-core container on a 16-core host half busy with other work has its 2
+    cores free (the host's busy share had been scaled to the quota: 1 core of 2 taken, 1 thread a task); a host
+    busy but for one core leaves it 1; without a quota the host's load counts whole, as before."""
+    _host(monkeypatch, quota)
+    me = os.getpid()
+    before = threads.CpuSample(at=0.0, busy=0, total=1000, own={me: 0}, boot_age=1e12)
+    now = threads.CpuSample(at=5.0, busy=int(1000 * host_busy), total=2000, own={me: 0}, boot_age=1e12)
+    load = threads.measured_load(before, now)
+    assert (load.cores, load.own, load.others) == (16 if quota is None else 2, 0.0, pytest.approx(others, abs=0.02))
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (16 * host_busy, 0.0, 0.0))
+    monkeypatch.setattr(threads, "_process_age", lambda: None)  # this process's share of the load average: none
+    fallback = threads._load_average()
+    assert (fallback.cores, fallback.others) == (load.cores, pytest.approx(others, abs=0.02))
