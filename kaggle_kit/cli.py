@@ -9,6 +9,8 @@ per failed model, the traceback in the run's ``run.log``) and 130 when interrupt
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
 import os
 import select
@@ -694,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     at = _command_after_flags(parser, argv)
-    if at is not None:
+    if at is not None and not _parses(parser, argv):
         # `kaggle-kit --jobs 2 run CONFIG`: argparse took the flag's value for the command ("invalid choice: '2'")
         _refuse_unknown(parser, argv[at], argv[:at])
     args, unknown = parser.parse_known_args(argv)
@@ -718,6 +720,16 @@ def _command_after_flags(parser: argparse.ArgumentParser, argv: list[str]) -> in
         if arg == "--" or name in own or (name.startswith("--") and any(s.startswith(name) for s in own)):
             return None
     return at
+
+
+def _parses(parser: argparse.ArgumentParser, argv: list[str]) -> bool:
+    """Whether argparse reads ``argv`` without an error or a word left over (a help asked anywhere, as in
+    ``kaggle-kit --jobs run -h``, prints the help), said nothing of meanwhile."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            return not parser.parse_known_args(argv)[1]
+        except SystemExit as exc:
+            return exc.code == 0
 
 
 #: flags of other tools (and of other commands of the kit) a user may type, and this command's flag for them
