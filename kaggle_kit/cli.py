@@ -9,6 +9,8 @@ per failed model, the traceback in the run's ``run.log``) and 130 when interrupt
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
 import os
 import select
@@ -694,9 +696,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    at = next((i for i, a in enumerate(argv) if a in commands), None)
-    if at and argv[0].startswith("-") and not {"-h", "--help"} & set(argv[:at]):
+    at = _command_after_flags(parser, argv)
+    if at is not None and not _parses(parser, argv):
         # `kaggle-kit --jobs 2 run CONFIG`: argparse took the flag's value for the command ("invalid choice: '2'")
         _refuse_unknown(parser, argv[at], argv[:at])
     args, unknown = parser.parse_known_args(argv)
@@ -704,6 +705,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         _refuse_unknown(parser, args.command, unknown)
     args.started = started
     return _dispatch(args)
+
+
+def _command_after_flags(parser: argparse.ArgumentParser, argv: list[str]) -> int | None:
+    """Where the command is in ``argv`` when flags none of which is ``kaggle-kit``'s own come before it (a command's
+    flag written before the command: ``--jobs 2 run``), else None. A top-level flag as argparse reads it (``-h``,
+    ``--help``, an abbreviation such as ``--he``) or ``--`` before the command leaves the line to argparse."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    at = next((i for i, a in enumerate(argv) if a in commands), None)
+    if not at or not argv[0].startswith("-"):
+        return None
+    own = [s for action in parser._actions for s in action.option_strings]
+    for arg in argv[:at]:
+        name = arg.split("=")[0]
+        if arg == "--" or name in own or (name.startswith("--") and any(s.startswith(name) for s in own)):
+            return None
+    return at
+
+
+def _parses(parser: argparse.ArgumentParser, argv: list[str]) -> bool:
+    """Whether argparse reads ``argv`` without an error or a word left over (a help asked anywhere, as in
+    ``kaggle-kit --jobs run -h``, prints the help), said nothing of meanwhile."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            return not parser.parse_known_args(argv)[1]
+        except SystemExit as exc:
+            return exc.code == 0
 
 
 #: flags of other tools (and of other commands of the kit) a user may type, and this command's flag for them

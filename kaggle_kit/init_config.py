@@ -61,8 +61,9 @@ from .readers.headers import header_key
 from .readers.image_folders import find_image_files, has_folders, image_files_hint, image_folder_message
 from .readers.images import image_shape
 from .readers.numbers import numbers_as_text
+from .readers.options import ReadOptions
 from .readers.sequences import TIME_OF_DAY
-from .readers.tables import ReadOptions, is_unnamed, read_head, read_table, sniff_separator, unnamed_to_drop
+from .readers.tables import is_unnamed, read_head, read_table, sniff_separator, unnamed_to_drop
 from .runtime.store import KAGGLE_WRITABLE, check_writable
 from .sample_submission import class_prefix, label_key, sample_numbers, saved_index, whole_label
 from .submit import GRID_NAME

@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import polars as pl
+from pydantic import ValidationError
 
-from .config import MULTI_TARGET_TASKS, SEQUENCE_KINDS
+from .config import MULTI_TARGET_TASKS, SEQUENCE_KINDS, ModelSpec, PipelineSpec
+from .config_hints import validation_message
 from .errors import ConfigError, allowed
 from .features.sequence_store import SEQUENCE_ROW
 
@@ -393,11 +395,6 @@ def expand_preset(spec: Any, profile: DataProfile, *, jobs: int = 2) -> tuple[An
     pipelines win on a name clash."""
     if spec.preset is None:
         return spec, None
-    from pydantic import ValidationError
-
-    from .config import ModelSpec, PipelineSpec
-    from .config_hints import validation_message
-
     resolved = resolve_preset(spec.preset, profile, jobs=jobs)
     own = {m.name for m in spec.models}
     pipelines = dict(spec.pipelines)

@@ -23,8 +23,9 @@ import polars as pl
 
 from .errors import DataError, DataWarning, StoreError
 from .readers.headers import header_key
+from .readers.options import ReadOptions
 from .readers.polars_versions import is_in
-from .readers.tables import ReadOptions, is_unnamed, read_table, unnamed_to_drop
+from .readers.tables import is_unnamed, read_table, unnamed_to_drop
 
 
 class OtherTestRows(DataError):

@@ -135,6 +135,33 @@ def test_a_commands_flag_before_the_command_says_where_it_goes(
     assert f"kaggle-kit run: error: {says}" in err, err
 
 
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["--he", "run"], 0),
+        (["--help", "run"], 0),
+        (["-h", "blend"], 0),
+        (["--jobs", "run", "-h"], 0),
+        (["--verbose", "blend", "--help"], 0),
+        (["--", "run", "x.toml"], 2),
+    ],
+)
+def test_a_top_level_flag_before_the_command_is_left_to_argparse(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int
+) -> None:
+    """Only a flag that is not ``kaggle-kit``'s own is said to belong after the command: ``--he`` (argparse's
+    abbreviation of ``--help``) prints the help as before (it was refused: `unrecognized arguments: --he. Did you mean
+    '--help'?`), ``--`` is argparse's to read, and a help asked after the command prints that command's help (it was
+    refused)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == code
+    out, err = capsys.readouterr()
+    assert "write it after" not in err and "unrecognized arguments" not in err, err
+    usage = f"usage: kaggle-kit {argv[1]} " if argv[0] in ("--jobs", "--verbose") else "usage: kaggle-kit [-h] COMMAND"
+    assert (out.startswith(usage) and not err) if code == 0 else "invalid choice" in err
+
+
 def test_the_spec_a_run_folder_holds_reruns_that_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`kaggle-kit run RUN_DIR/spec.toml` (the spec as it ran: a preset's models listed) looked for the data in the
     run folder (`the train file 'runs/flags/train.csv' does not exist`); its paths are the config's, and it refits

@@ -38,9 +38,10 @@ from ..readers.frames import as_polars
 from ..readers.image_stream import ImageStream
 from ..readers.images import attach_test_image_files, float_scales
 from ..readers.levels import unseen_levels_message
+from ..readers.options import ReadOptions
 from ..readers.scales import numbered_scale_mismatch, scale_mismatch
 from ..readers.sequences import read_test_sequences
-from ..readers.tables import ReadOptions, read_table
+from ..readers.tables import read_table
 from .run_folder import RunFolder
 
 Source = pl.DataFrame | Any | str | Path  #: a file path, or a polars / pandas frame

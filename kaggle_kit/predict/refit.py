@@ -37,8 +37,9 @@ from ..models.files import resolve_files
 from ..models.multi_target import PerTargetAdapter
 from ..models.nn.families import FAMILIES
 from ..readers.competition import CompetitionData, column_record, load_competition, prepare_competition
+from ..readers.options import ReadOptions
 from ..readers.paths import require_given_file
-from ..readers.tables import ReadOptions, read_table
+from ..readers.tables import read_table
 from ..runtime.store import KAGGLE_WRITABLE, check_writable, sha256_bytes
 from .models import REFIT
 from .run_folder import RunFolder

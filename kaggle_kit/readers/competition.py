@@ -35,10 +35,11 @@ from .headers import header_renames
 from .image_stream import IMAGE_REF, ImageStream
 from .images import attach_image_files
 from .levels import levels_missing_from_train
+from .options import ReadOptions
 from .paths import shown_path
 from .polars_versions import is_in
 from .scales import numeric_ranges, scale_mismatch
-from .tables import ReadOptions, read_table, unnamed_to_drop
+from .tables import read_table, unnamed_to_drop
 from .test_ids import check_test_ids
 
 #: what to do about a test column on another scale than train's (:mod:`.scales`)

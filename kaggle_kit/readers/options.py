@@ -94,4 +94,6 @@ class ReadOptions:
 
 
 def file_key(role: str) -> str:
+    """The file ``role`` names as data.decimal keys it per file: ``train``, ``test``, ``labels``; a long table's
+    (``sequences.train``) by its split."""
     return role.removeprefix("sequences.")

@@ -124,10 +124,11 @@ class Outcomes:
         self.peak = 0  #: the most tasks that ran at once (fewer than the workers when other processes take cores)
         self.reporter = reporter
         self._ctx = ctx
-        self._left: dict[str, int] = {}
-        self._results: dict[str, list[FoldResult]] = {}
+        #: by (model name, key): a model's folds of one version are pooled, never another version's of its name
+        self._left: dict[tuple[str, str], int] = {}
+        self._results: dict[tuple[str, str], list[FoldResult]] = {}
         for t in tasks:
-            self._left[t.model.name] = self._left.get(t.model.name, 0) + 1
+            self._left[(t.model.name, t.key)] = self._left.get((t.model.name, t.key), 0) + 1
 
     def _where(self, task: Task) -> str:
         return f"{task.model.name:<14} repeat {task.repeat} fold {task.fold + 1}/{self._ctx.folds.n_splits}"
@@ -164,15 +165,16 @@ class Outcomes:
             f"{self._where(task)}  {self._ctx.metric.name} {result.score:.5f}{train}{iters}  {result.fit_seconds:.1f}s"
         )
         self.reporter.task_done(task, result, line + threads)
-        self._results.setdefault(name, []).append(result)
-        self._left[name] -= 1
-        if self._left[name] == 0 and name not in self.errors:
+        version = (name, task.key)
+        self._results.setdefault(version, []).append(result)
+        self._left[version] -= 1
+        if self._left[version] == 0 and name not in self.errors:
             ctx = self._ctx
-            done = self._results.pop(name)
+            done = self._results.pop(version)
             space = pooling_space(ctx.data.task)
             scores = model_scores(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space=space)
             if scores is not None:
-                self.scores[(name, task.key)] = scores
+                self.scores[version] = scores
             self.reporter.model_done(name, scores.pooled if scores is not None else None, None)
 
 

@@ -238,10 +238,12 @@ def machine_load(workers: Iterable[int] = (), *, wait: bool = True) -> MachineLo
 
 def measured_load(before: CpuSample, now: CpuSample) -> MachineLoad:
     """Busy cores and this run's share of them between two readings. A process absent from ``before`` counts all
-    its CPU when it started after that reading (a new worker), none otherwise (not known then)."""
-    cores = cpu_count()
+    its CPU when it started after that reading (a new worker), none otherwise (not known then). Under a CPU quota the
+    readings are of the host's cores (:func:`_affinity`), more than the quota's: other processes take the quota's
+    cores only where they leave fewer than those free (:func:`_within_quota`)."""
+    cores, host = cpu_count(), len(_affinity())
     total = max(1, now.total - before.total)
-    busy = cores * max(0, now.busy - before.busy) / total
+    busy = host * max(0, now.busy - before.busy) / total
     seconds = max(1e-6, now.at - before.at)
     ticks = 0
     for pid, t in now.own.items():
@@ -249,8 +251,16 @@ def measured_load(before: CpuSample, now: CpuSample) -> MachineLoad:
             ticks += max(0, t - before.own[pid])
         elif _started_after(pid, before.boot_age):
             ticks += t
-    own = ticks / _clock_ticks() / seconds
-    return MachineLoad(cores, round(busy, 2), round(min(own, busy), 2))
+    own = min(ticks / _clock_ticks() / seconds, busy)
+    return MachineLoad(cores, round(own + _within_quota(busy - own, host, cores), 2), round(own, 2))
+
+
+def _within_quota(others: float, host: int, cores: int) -> float:
+    """The cores of a quota of ``cores`` that other processes keeping ``others`` of the ``host``'s cores busy take:
+    none while they leave at least ``cores`` free (a 2-core container on a 16-core host half busy with other
+    containers' work runs 2 threads, not 1: the host load had been scaled down to the quota, as though the others ran
+    within it); the same load where there is no quota (``host == cores``)."""
+    return max(0.0, others - max(0, host - cores))
 
 
 def cpu_sample(pids: Sequence[int]) -> CpuSample | None:
@@ -315,7 +325,9 @@ def _load_average(workers: Iterable[int] = ()) -> MachineLoad:
         times = _process_times(pid)
         if times is not None:
             own += own_load(*times)
-    return MachineLoad(cpu_count(), round(load, 2), round(own, 2))
+    others, cores = max(0.0, load - own), cpu_count()
+    load -= others - _within_quota(others, len(_affinity()), cores)  # the host's load: as measured_load, the quota's
+    return MachineLoad(cores, round(load, 2), round(own, 2))
 
 
 def allocate_threads(
