@@ -60,6 +60,15 @@ def test_a_frame_arrow_cannot_hold_is_handed_over_itself(tmp_path: Path) -> None
         files.remove()
 
 
+def test_a_frame_the_run_folder_cannot_take_is_handed_over_itself(tmp_path: Path) -> None:
+    """A run folder that takes no new folder (its disk filled, it went read-only; here: it is gone) is no error:
+    the frame is pickled to the workers, as before the files."""
+    frame = pl.DataFrame({"x": [1, 2]})
+    files = FrameFolder(tmp_path / "gone")
+    assert files.put(frame) is frame and files.folder is None
+    files.remove()
+
+
 def _spec(folder: Path) -> Any:
     return build_spec(
         {

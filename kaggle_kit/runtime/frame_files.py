@@ -45,11 +45,17 @@ class FrameFolder:
         self.folder: Path | None = None
 
     def put(self, frame: F) -> F | FrameFile:
-        """``frame`` as a file the workers read (None stays None; a frame IPC cannot hold stays itself)."""
+        """``frame`` as a file the workers read (None stays None; a frame IPC cannot hold, or that cannot be written
+        to the run folder, stays itself)."""
         if frame is None:
             return None
         if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix=f".worker-frames.{os.getpid()}.", suffix=".tmp", dir=self.root))
+            try:
+                self.folder = Path(
+                    tempfile.mkdtemp(prefix=f".worker-frames.{os.getpid()}.", suffix=".tmp", dir=self.root)
+                )
+            except OSError:  # the run folder takes no folder now (full, gone read-only): pickled, as before
+                return frame
         path = self.folder / f"frame{len(list(self.folder.iterdir()))}.arrow"
         try:
             frame.write_ipc(path, compression="uncompressed")
