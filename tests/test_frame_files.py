@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,26 @@ def test_a_frame_the_run_folder_cannot_take_is_handed_over_itself(tmp_path: Path
     files = FrameFolder(tmp_path / "gone")
     assert files.put(frame) is frame and files.folder is None
     files.remove()
+
+
+def test_a_killed_run_of_the_same_process_id_leaves_no_frames_behind(tmp_path: Path) -> None:
+    """In a container each run may be process 1: the frames a killed one left carry this process's id, which the
+    store's clean-up of temporaries takes for a live run and keeps. A new pool's folder removes them, not the folder
+    of another pool of this process still open."""
+    left = tmp_path / f".worker-frames.{os.getpid()}.killed.tmp"
+    left.mkdir()
+    (left / "frame0.arrow").write_bytes(b"x" * 10)
+    other = tmp_path / f".worker-frames.{os.getpid() + 1}.other.tmp"  # another process's: the store's to judge
+    other.mkdir()
+    open_pool, files = FrameFolder(tmp_path), FrameFolder(tmp_path)
+    try:
+        open_pool.put(pl.DataFrame({"x": [1]}))
+        assert not left.exists() and other.is_dir()
+        files.put(pl.DataFrame({"x": [2]}))
+        assert open_pool.folder is not None and (open_pool.folder / "frame0.arrow").is_file()
+    finally:
+        open_pool.remove()
+        files.remove()
 
 
 def _spec(folder: Path) -> Any:
