@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ def test_a_frame_comes_back_from_its_file_as_it_went_in(tmp_path: Path) -> None:
     try:
         handed = files.put(frame)
         assert _TMP.fullmatch(Path(handed.path).parent.name)  # a store temporary: a killed run's is removed later
+        assert Path(handed.path).parent.parent == tmp_path  # in the run folder (its disk), not /tmp's
         assert isinstance(handed, FrameFile) and Path(handed.path).is_file()
         back = frame_of(handed)
         assert back is not None and back.schema == frame.schema and back.equals(frame)
@@ -54,6 +58,35 @@ def test_a_frame_arrow_cannot_hold_is_handed_over_itself(tmp_path: Path) -> None
         assert files.put(frame) is frame
         assert files.folder is not None and not list(files.folder.iterdir())  # no half-written file left
     finally:
+        files.remove()
+
+
+def test_a_frame_the_run_folder_cannot_take_is_handed_over_itself(tmp_path: Path) -> None:
+    """A run folder that takes no new folder (its disk filled, it went read-only; here: it is gone) is no error:
+    the frame is pickled to the workers, as before the files."""
+    frame = pl.DataFrame({"x": [1, 2]})
+    files = FrameFolder(tmp_path / "gone")
+    assert files.put(frame) is frame and files.folder is None
+    files.remove()
+
+
+def test_a_killed_run_of_the_same_process_id_leaves_no_frames_behind(tmp_path: Path) -> None:
+    """In a container each run may be process 1: the frames a killed one left carry this process's id, which the
+    store's clean-up of temporaries takes for a live run and keeps. A new pool's folder removes them, not the folder
+    of another pool of this process still open."""
+    left = tmp_path / f".worker-frames.{os.getpid()}.killed.tmp"
+    left.mkdir()
+    (left / "frame0.arrow").write_bytes(b"x" * 10)
+    other = tmp_path / f".worker-frames.{os.getpid() + 1}.other.tmp"  # another process's: the store's to judge
+    other.mkdir()
+    open_pool, files = FrameFolder(tmp_path), FrameFolder(tmp_path)
+    try:
+        open_pool.put(pl.DataFrame({"x": [1]}))
+        assert not left.exists() and other.is_dir()
+        files.put(pl.DataFrame({"x": [2]}))
+        assert open_pool.folder is not None and (open_pool.folder / "frame0.arrow").is_file()
+    finally:
+        open_pool.remove()
         files.remove()
 
 
@@ -96,12 +129,52 @@ def test_pool_workers_get_the_frames_as_files_not_pickled(
         return real(self)
 
     monkeypatch.setattr(pl.DataFrame, "__getstate__", counted)
+    handed: list[int] = []
+    put = FrameFolder.put
+
+    def recorded(self: FrameFolder, frame: pl.DataFrame | None) -> Any:
+        if frame is not None:
+            handed.append(frame.height)
+        return put(self, frame)
+
+    monkeypatch.setattr(FrameFolder, "put", recorded)
     seen: list[str] = []
     pooled = run(_spec(tmp_path), runs_root=tmp_path / "a", progress=seen.append, record_history=False, **frames)
     assert any("2 worker(s)" in line for line in seen), seen
     assert pickled == []
+    assert sorted(handed) == [12, n - 12]  # the workers get the frames as the run read them (or was given them)
     assert not [p.name for p in pooled.run_dir.iterdir() if p.name.startswith(".worker-frames")]  # removed
     for kind in ("oof", "test"):
         a = RunStore(pooled.run_dir).read_predictions("lin", kind)
         b = RunStore(here.run_dir).read_predictions("lin", kind)
         assert a.equals(b), kind
+
+
+def test_the_frame_files_a_killed_run_left_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    """A run killed with SIGKILL leaves its workers' frame files in the run folder; the next run on that folder
+    removes them (their writer is gone), leaves those of a live run on it alone, and lists only its models."""
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pl.DataFrame(
+        {"id": range(n), "x": rng.normal(size=n), "c": rng.choice(["a", "b"], n), "y": np.arange(n) % 2}
+    )
+    frame.head(n - 12).write_csv(tmp_path / "train.csv")
+    frame.tail(12).drop("y").write_csv(tmp_path / "test.csv")
+    first = run(_spec(tmp_path), runs_root=tmp_path / "runs", n_jobs=1, progress=None, record_history=False)
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        left = {}
+        for name, pid in (("dead", gone.pid), ("live", live.pid)):
+            folder = first.run_dir / f".worker-frames.{pid}.{name}.tmp"
+            folder.mkdir()
+            frame.write_ipc(folder / "frame0.arrow")
+            left[name] = folder
+        again = run(_spec(tmp_path), runs_root=tmp_path / "runs", n_jobs=1, progress=None, record_history=False)
+        assert again.run_dir == first.run_dir
+        assert not left["dead"].exists() and (left["live"] / "frame0.arrow").is_file()
+        assert set(RunStore(again.run_dir).current_models()) == {"baseline", "lin"}
+    finally:
+        live.kill()
+        live.wait()

@@ -303,6 +303,27 @@ def test_linear_design_imputes_and_scales_the_numeric_columns_where_they_lie() -
     assert peak - design.nbytes < n * n_num * 8
 
 
+def test_linear_design_from_a_scaler_that_copies_the_numeric_columns_is_the_same() -> None:
+    """The scaler scales the design's numeric columns in place (a view); a scikit-learn whose ``transform`` copies
+    that view instead still has its scaled values written back (else the design keeps them unscaled)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(loc=5.0, scale=3.0, size=(200, 3)).astype(np.float32)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    fm = FeatureMatrix(X, ("a", "b", "c"), ())
+    y = np.nan_to_num(X[:, 0]) + rng.normal(size=200)
+    prep = make_adapter(spec("linear", alpha=1.0)).fit(fm, y, fm, y, context("regression")).model["prep"]
+    expected = prep.transform(X)
+    scaler = prep.steps["scaler"]
+    real = type(scaler).transform
+
+    def copying(X: np.ndarray, copy: bool | None = None) -> np.ndarray:
+        return real(scaler, np.array(X), copy=False)  # scales a copy: the view it was given is left as it was
+
+    scaler.transform = copying
+    np.testing.assert_array_equal(prep.transform(X), expected)
+    assert abs(expected[:, :3].mean()) < 0.5  # scaled (the columns' mean is 5)
+
+
 # ------------------------------------------------------------------------------------------------ rare classes
 @pytest.mark.parametrize("kind", ["random_forest", "extra_trees", "linear"])
 def test_fold_without_a_rare_class(kind: str, splits: dict) -> None:

@@ -6,7 +6,8 @@ parent from 319 MB to a peak of 1,076 MB and left it at 977 MB for the rest of t
 worker); each worker then held the received bytes beside the frame they became (peak +605 MB). Written once with
 ``write_ipc`` the parent grows by 2 MB, and a worker reading the file peaks at +411 MB. The files live in a hidden
 temporary folder of the run folder (on the run's disk, not a ``/tmp`` that may be memory), removed when the pool is
-closed; one a killed run left is removed by the next run on that folder (:func:`~.store.remove_stale_temps`).
+closed; one a killed run left is removed by the next run on that folder (:func:`~.store.remove_stale_temps`;
+:func:`remove_own_leftovers` where the killed run had this process's id).
 
 A frame Arrow IPC cannot hold (a column of Python objects) is handed over pickled, as before.
 """
@@ -34,6 +35,20 @@ class FrameFile:
 
 
 F = TypeVar("F", pl.DataFrame, None)
+PREFIX = ".worker-frames."
+_OURS: set[Path] = set()  #: the frame folders this process made and has not removed yet
+
+
+def remove_own_leftovers(root: Path) -> list[Path]:
+    """Remove the frame folders in ``root`` named with this process's id that this process did not make: a killed run
+    whose process had the same id (in a container, each run may be process 1), which
+    :func:`~.store.remove_stale_temps` takes for this live process and keeps (a full copy of the data each)."""
+    removed = []
+    for entry in root.glob(f"{PREFIX}{os.getpid()}.*.tmp"):
+        if entry.is_dir() and entry not in _OURS:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 class FrameFolder:
@@ -45,11 +60,17 @@ class FrameFolder:
         self.folder: Path | None = None
 
     def put(self, frame: F) -> F | FrameFile:
-        """``frame`` as a file the workers read (None stays None; a frame IPC cannot hold stays itself)."""
+        """``frame`` as a file the workers read (None stays None; a frame IPC cannot hold, or that cannot be written
+        to the run folder, stays itself)."""
         if frame is None:
             return None
         if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix=f".worker-frames.{os.getpid()}.", suffix=".tmp", dir=self.root))
+            try:
+                remove_own_leftovers(self.root)
+                self.folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}.", suffix=".tmp", dir=self.root))
+            except OSError:  # the run folder takes no folder now (full, gone read-only): pickled, as before
+                return frame
+            _OURS.add(self.folder)
         path = self.folder / f"frame{len(list(self.folder.iterdir()))}.arrow"
         try:
             frame.write_ipc(path, compression="uncompressed")
@@ -61,6 +82,7 @@ class FrameFolder:
     def remove(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+            _OURS.discard(self.folder)
             self.folder = None
 
 
