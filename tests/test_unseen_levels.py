@@ -14,7 +14,7 @@ from kaggle_kit.config import build_spec
 from kaggle_kit.errors import DataWarning
 from kaggle_kit.features.base import FeatureWarning
 from kaggle_kit.predict.api import predict
-from kaggle_kit.readers.levels import levels_missing_from_train
+from kaggle_kit.readers.levels import levels_missing_from_train, training_levels
 from kaggle_kit.runtime.runner import run
 
 
@@ -28,6 +28,14 @@ def test_names_each_column_with_its_new_rows_levels_and_an_example() -> None:
         "column 'code': 1 row(s), 1 level(s) (e.g. '9')): "
     )
     assert "shop" not in message  # every test level is in train; a missing value is no new level
+
+
+def test_the_recorded_training_levels_are_in_the_order_they_first_appear() -> None:
+    """A run's levels.parquet lists each column's levels in their first row's order: unique() alone ordered 50,000
+    levels by thread timing, a run folder's file differing between two runs of the same train file."""
+    codes = np.random.default_rng(0).permutation(50_000)
+    train = pl.DataFrame({"code": [f"c{v}" for v in codes for _ in range(2)]})
+    assert training_levels(train, ["code"])["code"].to_list() == [f"c{v}" for v in codes]
 
 
 def test_none_when_test_holds_only_training_levels_and_more_columns_are_counted() -> None:

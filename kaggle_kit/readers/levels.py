@@ -26,7 +26,13 @@ def training_levels(train: pl.DataFrame, categorical: Sequence[str]) -> dict[str
     """Each categorical column's distinct training levels (missing values aside), as text: what a run records
     (``levels.parquet``) for ``kaggle-kit predict`` to tell a new file's unseen levels as the run told its test
     file's."""
-    return {c: train.get_column(c).drop_nulls().unique().cast(pl.String) for c in categorical if c in train.columns}
+    # in order of first appearance: the same levels.parquet, byte for byte, from the same train file (unique() alone
+    # ordered them by thread timing)
+    return {
+        c: train.get_column(c).drop_nulls().unique(maintain_order=True).cast(pl.String)
+        for c in categorical
+        if c in train.columns
+    }
 
 
 def unseen_levels_message(known: Mapping[str, pl.Series], test: pl.DataFrame) -> str | None:

@@ -604,7 +604,7 @@ def _rows_of(ids: pl.DataFrame, long: pl.DataFrame, id_column: str, key: str, ro
     """The long table's rows of the ids in ``ids``: an id without rows is an error, rows without an id a warning."""
     long = _matching_dtype(ids, long, id_column, key, role)
     wanted = ids.select(pl.col(id_column).alias(key))
-    present = long.select(key).unique()
+    present = long.select(key).unique(maintain_order=True)  # the example an error names: the same each run
     missing = wanted.join(present, on=key, how="anti", maintain_order="left")
     if missing.height:
         raise DataError(
