@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from reports import bare_report
 
 from kaggle_kit.config import build_spec
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.report import build_report, collect_report
 from kaggle_kit.report.blends import parse_blend_summary
-from kaggle_kit.report.build import Report
 from kaggle_kit.report.entries import Entry, format_entries, rank_entries
 from kaggle_kit.report.html import fmt, render_html
 from kaggle_kit.report.markdown import render_markdown
@@ -212,37 +212,18 @@ def test_a_confusion_matrix_of_many_classes_stays_a_readable_size() -> None:
 
 
 # ------------------------------------------------------------------------------------------------- runner-up
-def _report(entries: list[Entry]) -> Report:
-    metric = get_metric("rmse")
-    return Report(
-        run_dir=Path("runs/x"),
-        meta={"name": "x", "task": "regression", "metric": "rmse"},
-        metric=metric,
-        entries=tuple(rank_entries(entries, metric)),
-        blends=(),
-        correlation=None,
-        curves={},
-        importance={},
-        errors=None,
-        error_rows=None,
-        error_images=None,
-        adversarial=None,
-        submissions=(),
-    )
-
-
 def test_the_runner_up_is_the_next_scored_row_below_the_best() -> None:
     """Imported predictions without test predictions rank above the best (it cannot be submitted) and had been named
     its runner-up, "behind" by the distance they were ahead; an unscored row read "nan behind"."""
     ext = Entry("ext", "external", 0.40, (0.39, 0.41), submittable=False)
     best = Entry("best", "sklearn", 0.50, (0.48, 0.52))
     second = Entry("second", "sklearn", 0.60, (0.59, 0.61))
-    html = render_html(_report([second, ext, best]))
+    html = render_html(bare_report([second, ext, best]))
     assert "Runner-up second is 0.10000 behind" in html and "Runner-up ext" not in html
     unscored = Entry("unscored", "sklearn", math.nan, ())
-    html = render_html(_report([best, unscored]))
+    html = render_html(bare_report([best, unscored]))
     assert "Runner-up" not in html and "nan behind" not in html
-    assert "nan" not in render_markdown(_report([best, unscored])).split("## Leaderboard")[0]
+    assert "nan" not in render_markdown(bare_report([best, unscored])).split("## Leaderboard")[0]
 
 
 # ------------------------------------------------------------------------------------------------- history
@@ -295,11 +276,13 @@ def test_the_best_blend_without_a_nested_cv_is_not_said_to_have_one() -> None:
     """A hand-written blend summary with only its in-sample ``cv``: the summary had shown it as its nested CV."""
     blend = Entry("hand", "blend", 0.40, (), nested_cv=math.nan, method="mean")
     model = Entry("ridge", "sklearn", 0.50, (0.49, 0.51))
-    html, md = render_html(_report([blend, model])), render_markdown(_report([blend, model]))
+    html, md = render_html(bare_report([blend, model])), render_markdown(bare_report([blend, model]))
     assert "Best: <b>hand</b> (blend: mean), CV rmse <b>0.40000</b>" in html
     assert "**Best: hand** — CV 0.40000" in md
     nested = Entry("nested", "blend", 0.40, (0.41, 0.43), nested_cv=0.42, method="mean")
-    assert "Best: <b>nested</b> (blend: mean), nested CV rmse <b>0.42000</b>" in render_html(_report([nested, model]))
+    assert "Best: <b>nested</b> (blend: mean), nested CV rmse <b>0.42000</b>" in render_html(
+        bare_report([nested, model])
+    )
 
 
 def test_a_model_a_time_limit_cut_short_is_incomplete_not_failed() -> None:
@@ -307,7 +290,7 @@ def test_a_model_a_time_limit_cut_short_is_incomplete_not_failed() -> None:
     cut = Entry("cut", "lightgbm", math.nan, (), status="incomplete", error="incomplete: time limit (1 of 3 folds)")
     broken = Entry("broken", "sklearn", math.nan, (), status="failed", error="ValueError: bad")
     ridge = Entry("ridge", "sklearn", 0.50, (0.49, 0.51))
-    report = _report([cut, broken, ridge])
+    report = bare_report([cut, broken, ridge])
     lines = report.leaderboard().splitlines()
     assert next(ln for ln in lines if " cut " in ln).split()[3:] == [
         "INCOMPLETE",
@@ -328,7 +311,7 @@ def test_a_run_whose_models_all_failed_says_there_is_no_best() -> None:
     """Only the baseline scored: the summary had named no best and said nothing about it."""
     baseline = Entry("baseline", "dummy", 0.70, (0.69, 0.71))
     broken = Entry("broken", "sklearn", math.nan, (), status="failed", error="ValueError: bad")
-    report = _report([broken, baseline])
+    report = bare_report([broken, baseline])
     assert report.best is None and [e.name for e in report.entries] == ["baseline", "broken"]
     html, md = render_html(report), render_markdown(report)
     assert "<b>No best</b>: no model or blend besides the baseline has a score" in html
@@ -343,7 +326,7 @@ def test_a_line_break_in_a_class_label_keeps_the_markdown_table_whole() -> None:
 
     label = "two\nlines | and a bar"
     errors = ErrorAnalysis("ridge", (Mistake(0, 7, label, "other", 0.1, 2.3),), (label, "other"), None)
-    report = replace(_report([Entry("ridge", "sklearn", 0.5, (0.5,))]), errors=errors)
+    report = replace(bare_report([Entry("ridge", "sklearn", 0.5, (0.5,))]), errors=errors)
     md = render_markdown(report)
     rows = md.split("## Worst OOF mistakes of ridge")[1].strip().splitlines()[:3]
     assert rows[2] == "| 7 | two lines \\| and a bar | other | 0.10000 |"

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from reports import bare_report
 
 from kaggle_kit.blend import BlendResult, format_blend_leaderboard
 from kaggle_kit.blend.report import BlendReport
 from kaggle_kit.leaderboard import score_text
 from kaggle_kit.metrics import get_metric
 from kaggle_kit.report.blends import parse_blend_summary
-from kaggle_kit.report.build import Report
 from kaggle_kit.report.diversity import Correlation
-from kaggle_kit.report.entries import Entry, rank_entries
+from kaggle_kit.report.entries import Entry
 from kaggle_kit.report.html import render_html
 from kaggle_kit.runtime.store import ModelResult
 
@@ -113,20 +113,10 @@ def test_weights_and_correlations_are_not_written_as_scores(tmp_path: Path) -> N
         "rmse",
     )
     entries = [Entry("a", "sklearn", 1.0, (1.0, 1.1)), Entry("b", "sklearn", 1.2, (1.2, 1.3))]
-    report = Report(
-        run_dir=tmp_path,
-        meta={"name": "x", "task": "regression", "metric": "rmse"},
-        metric=RMSE,
-        entries=tuple(rank_entries(entries, RMSE)),
+    report = bare_report(
+        entries,
         blends=(summary,),
         correlation=Correlation(("a", "b"), np.array([[1.0, -0.0004], [-0.0004, 1.0]])),
-        curves={},
-        importance={},
-        errors=None,
-        error_rows=None,
-        error_images=None,
-        adversarial=None,
-        submissions=(),
     )
     html = render_html(report)
     assert ">0.0002</td>" in html and "1.800e-04" not in html
@@ -227,20 +217,9 @@ def test_the_markdown_adversarial_message_escapes_the_column_names_it_quotes(tmp
     from kaggle_kit.report.markdown import render_markdown
 
     message = "the test set looks different: '<b>f</b>' gives it away"
-    report = Report(
-        run_dir=tmp_path,
-        meta={"name": "x", "task": "regression", "metric": "rmse"},
-        metric=RMSE,
-        entries=(Entry("a", "sklearn", 1.0, (1.0, 1.1)),),
-        blends=(),
-        correlation=None,
-        curves={},
-        importance={},
-        errors=None,
-        error_rows=None,
-        error_images=None,
+    report = bare_report(
+        [Entry("a", "sklearn", 1.0, (1.0, 1.1))],
         adversarial=AdversarialResult(0.9, (0.9,), 10, 10, (), "strong", message),
-        submissions=(),
     )
     md = render_markdown(report)
     assert "\\<b\\>f\\</b\\>" in md and "<b>f</b>" not in md
@@ -261,29 +240,11 @@ def test_an_experiment_made_before_the_metric_tag_is_judged_by_its_runs(tmp_path
     assert client.get_experiment(client.get_run(run_id).info.experiment_id).name == "reg (mae)"
 
 
-def _report(tmp_path: Path, entries: list[Entry], blends: tuple = ()) -> Report:
-    return Report(
-        run_dir=tmp_path,
-        meta={"name": "x", "task": "regression", "metric": "rmse"},
-        metric=RMSE,
-        entries=tuple(rank_entries(entries, RMSE)),
-        blends=blends,
-        correlation=None,
-        curves={},
-        importance={},
-        errors=None,
-        error_rows=None,
-        error_images=None,
-        adversarial=None,
-        submissions=(),
-    )
-
-
 def test_the_runner_up_distance_is_in_fold_means(tmp_path: Path) -> None:
     """The rows are ranked by fold mean and the line says so: its distance had a test only where CV = fold mean."""
     best = Entry("best", "sklearn", 0.55, (0.48, 0.52))  # CV 0.55, fold mean 0.50
     second = Entry("second", "sklearn", 0.58, (0.59, 0.61))  # CV 0.58, fold mean 0.60
-    html = render_html(_report(tmp_path, [best, second]))
+    html = render_html(bare_report([best, second]))
     assert "Runner-up second is 0.10000 behind by fold mean" in html
 
 
@@ -294,14 +255,14 @@ def test_a_blend_without_a_gap_is_not_said_to_have_no_optimism(tmp_path: Path) -
         "rmse",
     )
     assert math.isnan(stack.gap)
-    html = render_html(_report(tmp_path, [Entry("a", "sklearn", 1.0, (1.0, 1.1))], (stack,)))
+    html = render_html(bare_report([Entry("a", "sklearn", 1.0, (1.0, 1.1))], blends=(stack,)))
     assert "gap -." in html and "no optimism" not in html
 
 
 def test_the_baseline_line_writes_a_tiny_gain_with_its_digits(tmp_path: Path) -> None:
     base = Entry("baseline", "dummy", 3e-9, (3e-9, 3e-9))
     best = Entry("a", "sklearn", 1e-9, (1e-9, 1e-9))
-    html = render_html(_report(tmp_path, [base, best]))
+    html = render_html(bare_report([base, best]))
     assert "the best beats it by 2.0000e-09" in html
 
 
