@@ -205,7 +205,7 @@ class GroupAggregate(Step):
             key_cast(k, state["key_dtype"][k], schema).alias(t) for k, t in zip(self.keys, tmp, strict=True)
         ).drop_nulls()
         known = self._table(state, schema).select(self.keys).rename(dict(zip(self.keys, tmp, strict=True)))
-        unseen = keys.join(known, on=tmp, how="anti")
+        unseen = keys.join(known, on=tmp, how="anti", maintain_order="left")  # the example: the first in the frame
         summary = unseen.select(
             pl.len().alias("count"), pl.concat_str(pl.col(tmp).cast(pl.String), separator="/").first().alias("example")
         )

@@ -145,7 +145,8 @@ def _pattern(values: pl.Series, files: set[str], folder: Path) -> str | None:
     if images and (all(v in files for v in probe) or all(_under(folder, v) for v in probe)):
         return "{id}"
     suffixes = Counter(Path(f).suffix for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES)
-    for suffix, _ in suffixes.most_common(2):
+    # of tied counts the first in sorted order: a set's order (the files) changes with each process's hash seed
+    for suffix, _ in sorted(suffixes.items(), key=lambda sk: (-sk[1], sk[0]))[:2]:
         if all(v + suffix in files for v in probe):
             return "{id}" + suffix
     return None

@@ -575,7 +575,9 @@ def _labels_from_long(frame: pl.DataFrame, key: str, id_column: str, target: str
             "table (one row per id) if they are in another file"
         )
     per_id = frame.group_by(key, maintain_order=True).agg(
-        pl.col(target).first(), pl.col(target).n_unique().alias("__n"), pl.col(target).unique().head(3).alias("__v")
+        pl.col(target).first(),
+        pl.col(target).n_unique().alias("__n"),
+        pl.col(target).unique(maintain_order=True).head(3).alias("__v"),
     )
     varying = per_id.filter(pl.col("__n") > 1)
     if varying.height:
@@ -647,8 +649,8 @@ def _check_wide(
         )
     role, frame = max(frames, key=lambda rf: _longest(rf[1], key))
     steps = unclashing("len", key)
-    counts = frame.group_by(key).len(name=steps)
-    longest = counts.sort(steps, descending=True).row(0)
+    counts = frame.group_by(key, maintain_order=True).len(name=steps)
+    longest = counts.sort(steps, descending=True, maintain_order=True).row(0)  # of tied ones the first in file order
     typical = int(counts[steps].median())  # type: ignore[arg-type]
     raise DataError(
         f"the wide layout of the sequences would be {n_steps * n_columns:,} step columns ({n_steps:,} steps x "

@@ -56,7 +56,7 @@ def check_test_ids(
     as_text = ids_train.schema != ids_test.schema  # e.g. int in train, text in test: polars cannot join those
     if as_text:
         ids_train, ids_test = (f.select(pl.col(column).cast(pl.String)) for f in (ids_train, ids_test))
-    overlap = ids_train.join(ids_test, on=column, how="inner")
+    overlap = ids_train.join(ids_test, on=column, how="inner", maintain_order="left")  # the example: train's first
     if not overlap.height:
         return
     first = overlap[column][0]
@@ -128,7 +128,8 @@ def _alike_rows(
     key = pl.col(column).cast(pl.String) if as_text else pl.col(column)
     left = train.select(key, *shared)
     right = test.select(key, *(pl.col(c).alias(c + _TEST) for c in shared))
-    joined = left.join(right, on=column, how="inner")
+    # in train's order: the chance pairs (each test row beside the train row before it) the same each run
+    joined = left.join(right, on=column, how="inner", maintain_order="left_right")
     if not shared:  # nothing but the id to tell the rows apart: they are taken for the same
         return joined.height, joined.height
     special = {c: _positions_alike(c, images, store) for c in shared if c in (IMAGE_REF, SEQUENCE_ROW)}

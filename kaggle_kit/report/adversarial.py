@@ -159,9 +159,10 @@ def _is_ordered(dtype: pl.DataType) -> bool:
 
 def _encode(pooled: pl.DataFrame, categorical: list[str]) -> np.ndarray:
     """Pooled train + test rows as a float matrix: numbers as they are, dates as their physical counts, categories as
-    codes of the levels seen in either (missing values stay NaN)."""
+    codes of the levels seen in either, in sorted order (missing values stay NaN). Not a Categorical's physical codes:
+    those number the levels in the order the process's string cache met them, which the threads decide."""
     exprs = [
-        pl.col(c).cast(pl.Categorical).to_physical() if c in categorical else pl.col(c).to_physical()
+        pl.col(c).cast(pl.String).rank("dense") - 1 if c in categorical else pl.col(c).to_physical()
         for c in pooled.columns
     ]
     return pooled.select([e.cast(pl.Float64) for e in exprs]).to_numpy()
@@ -174,7 +175,9 @@ def _feature_shift(name: str, share: float, tr: pl.Series, te: pl.Series, catego
         # named 'level' first: a column named 'n_train' clashed with the counts' own name
         a, b = (s.cast(pl.String).fill_null("<missing>").alias("level") for s in (tr, te))
         pa, pb = a.value_counts(name="n_train"), b.value_counts(name="n_test")
-        counts = pa.join(pb, on="level", how="full", coalesce=True).fill_null(0)
+        # sorted: value_counts and the join order the levels by thread timing, and the top levels shown keep that
+        # order among ties
+        counts = pa.join(pb, on="level", how="full", coalesce=True).fill_null(0).sort("level")
         table = counts.select("n_train", "n_test").to_numpy().astype(np.float64)
         p, q = table[:, 0] / table[:, 0].sum(), table[:, 1] / table[:, 1].sum()
         distance = 0.5 * float(np.abs(p - q).sum())

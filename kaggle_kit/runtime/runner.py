@@ -250,8 +250,7 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
     # about half the rows each, and had been warned of whatever the groups
     if fewest >= n * (folds.n_splits - 1) / folds.n_splits / 2:
         return
-    in_fold = data.train[column].gather(folds.train_valid(*smallest)[1])
-    top = in_fold.value_counts(sort=True, name=unclashing("rows", column)).row(0)  # a group column 'count' clashed
+    top = _largest_group(data.train[column].gather(folds.train_valid(*smallest)[1]))
     warnings.warn(
         f"folds.group: the group {top[0]!r} of column {column!r} holds {top[1]} of the {n} training rows "
         f"({top[1] / n:.0%}), so the fold that validates it trains on {fewest} rows: its score and its OOF "
@@ -260,6 +259,15 @@ def _warn_large_group(spec: CompetitionSpec, data: CompetitionData, folds: Folds
         DataWarning,
         stacklevel=2,
     )
+
+
+def _largest_group(values: pl.Series) -> tuple[Any, int]:
+    """The value most rows hold and their count; of tied ones the first in ``values``' order (value_counts orders
+    ties by thread timing, and a warning named one of them at random)."""
+    rows = unclashing("rows", values.name)  # a group column 'count' clashed with value_counts' name
+    counts = values.to_frame().group_by(values.name, maintain_order=True).len(name=rows)
+    top = counts.sort(rows, descending=True, maintain_order=True).row(0)
+    return top[0], int(top[1])
 
 
 def _warn_unused_pipelines(
