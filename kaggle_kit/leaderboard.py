@@ -31,15 +31,24 @@ class Leaderboard(list[ModelResult]):
     """The rows of :func:`leaderboard`, a list that prints as the table (``print(...)``, or a notebook cell ending
     in it) rather than as every field of every row."""
 
-    def __init__(self, rows: Iterable[ModelResult], metric: Metric, incomplete: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        rows: Iterable[ModelResult],
+        metric: Metric,
+        incomplete: Sequence[str] = (),
+        not_run: str | None = None,
+    ) -> None:
         super().__init__(rows)
         self.metric = metric
         self.incomplete = tuple(incomplete)  # configs a time limit cut short: not ranked, but named
+        self.not_run = not_run  # RunStore.not_run_note: the config's models no command has run yet
 
     def __str__(self) -> str:
         table = format_leaderboard(self, self.metric)
         if self.incomplete:  # as `kaggle-kit run` prints it: `kaggle-kit leaderboard` had left them out unsaid
             table += f"\nincomplete (time limit, not ranked or blended): {', '.join(self.incomplete)}"
+        if self.not_run:  # after `run --only`: the rest had been left out unsaid
+            table += f"\nnote: {self.not_run}"
         return table
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -49,13 +58,14 @@ class Leaderboard(list[ModelResult]):
 def leaderboard(run_dir: Path | str) -> Leaderboard:
     """The current models' results in a run folder, best first by :func:`rank_score` (the mean of the fold scores;
     failed models last). Configs a time limit left without all their folds (status ``"incomplete"``) are not
-    ranked."""
+    ranked; models the config lists that no command has run yet (``run --only``) are named below the table."""
     store = RunStore(run_dir)
     meta = store.read_meta()
     metric = run_metric(meta)
     rows = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
     incomplete = [r.name for r in rows if r.status == "incomplete"]
-    return Leaderboard(rank([r for r in rows if r.status != "incomplete"], metric), metric, incomplete)
+    ranked = rank([r for r in rows if r.status != "incomplete"], metric)
+    return Leaderboard(ranked, metric, incomplete, store.not_run_note())
 
 
 def rank_by(items: Iterable[T], metric: Metric, score: Callable[[T], float], ok: Callable[[T], bool]) -> list[T]:

@@ -5,11 +5,12 @@ The run below is built so that the two orders differ: 'near' (1-nearest neighbou
 three group folds and far off on the third, 'line' (a ridge) is mediocre on all three. By rmse, 'line' has the better
 pooled CV (2.9 vs 3.5: the squares of the bad fold dominate it) and 'near' the better fold mean (2.1 vs 2.4).
 `kaggle-kit run` and `kaggle-kit leaderboard` had put 'line' first while the report, `blend`, `submit --best` and the
-history named 'near' the best.
+history named 'near' the best; the live display's "best CV" line during a run still named 'line'.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,12 @@ import polars as pl
 import pytest
 
 from kaggle_kit.config import build_spec
+from kaggle_kit.metrics import get_metric
+from kaggle_kit.runtime.progress import Fanout, LiveProgress, PlainProgress, RunProgress, terminal_progress
 from kaggle_kit.runtime.runner import run
 
 
-@pytest.fixture(scope="module")
-def split_run(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("rule")
+def _frames_and_spec():
     rng = np.random.default_rng(0)
     n = 60
     g = np.repeat([0, 1, 2], 20)
@@ -54,7 +55,40 @@ def split_run(tmp_path_factory: pytest.TempPathFactory):
         }
     )
     test = pl.DataFrame({"id": np.arange(n, n + 5), "a": np.linspace(0, 4, 5), "g": np.zeros(5, dtype=np.int64)})
-    result = run(spec, runs_root=root, train=frame, test=test, progress=None, record_history=False)
+    return spec, frame, test
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _ThreeArguments(PlainProgress):
+    """A user's reporter as written before the fold scores were handed to reporters: ``model_done`` with its three
+    arguments, calling the kit's."""
+
+    def __init__(self, stream: io.StringIO) -> None:
+        super().__init__(stream, metric=get_metric("rmse"))
+        self.seen: list[tuple[str, float | None]] = []
+
+    def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        self.seen.append((model, cv))
+        super().model_done(model, cv, error)
+
+
+@pytest.fixture(scope="module")
+def reporters() -> dict[str, RunProgress]:
+    """What the run handed its reporters: the live display, and a user subclass of the plain lines."""
+    tty = _Tty()
+    return {"live": terminal_progress(tty, metric=get_metric("rmse")), "user": _ThreeArguments(io.StringIO())}
+
+
+@pytest.fixture(scope="module")
+def split_run(tmp_path_factory: pytest.TempPathFactory, reporters: dict[str, RunProgress]):
+    root = tmp_path_factory.mktemp("rule")
+    spec, frame, test = _frames_and_spec()
+    shown = Fanout(*reporters.values())
+    result = run(spec, runs_root=root, train=frame, test=test, progress=shown, record_history=False)
     return result
 
 
@@ -100,3 +134,37 @@ def test_the_report_history_blend_and_submit_best_name_the_same_best(split_run, 
     assert choice.name == "near" and "the best model by fold mean is 'near'" in choice.verdict
     fam = family_report(split_run.run_dir)
     assert [r.best_model for r in fam.rows] == ["near"]  # the family's best model, as the leaderboard's
+
+
+def test_the_live_best_line_ranks_by_fold_mean(split_run, reporters) -> None:
+    """The run's display named 'line' the best while the run's own table, printed just after, put 'near' first: it
+    ranked by the pooled CV handed to ``model_done``. The fold scores now reach the display through its own hook
+    (``model_scored``), so a user's ``model_done(model, cv, error)`` is still called as before."""
+    from rich.console import Console
+
+    by = {m.name: m for m in split_run.models}
+    live = reporters["live"]
+    assert isinstance(live, LiveProgress) and live.best == ("near", by["near"].cv)
+    assert live.best_score == pytest.approx(by["near"].mean)
+    frame = io.StringIO()
+    Console(file=frame, width=120, color_system=None).print(live._render())
+    shown = f"near  rmse {by['near'].mean:.5f} fold mean (CV {by['near'].cv:.5f})"
+    assert "best CV" in frame.getvalue() and shown in frame.getvalue()
+    user = reporters["user"]
+    assert isinstance(user, _ThreeArguments) and user.best == ("near", by["near"].cv)
+    assert dict(user.seen) == {m.name: pytest.approx(m.cv) for m in split_run.models}  # 3 arguments, pooled CV
+
+
+def test_a_reporter_given_no_fold_scores_ranks_by_the_cv_it_is_given() -> None:
+    """``model_done`` alone (a caller that predates ``model_scored``): the CV it gets is all there is to rank by."""
+    from kaggle_kit.runtime.scoring import FoldScores
+
+    shown = PlainProgress(io.StringIO(), metric=get_metric("rmse"))
+    shown.model_done("a", 2.0, None)
+    shown.model_done("b", 1.5, None)
+    assert shown.best == ("b", 1.5) and shown.best_text() == "b  rmse 1.50000"
+    shown.model_scored("c", FoldScores(((0, 0), (0, 1)), (1.0, 1.2), 3.0))  # pooled 3.0 worse, fold mean 1.1 better
+    shown.model_done("c", 3.0, None)
+    assert shown.best == ("c", 3.0) and shown.best_text() == "c  rmse 1.10000 fold mean (CV 3.00000)"
+    shown.model_done("d", 1.2, None)  # beats c's pooled CV, not its fold mean
+    assert shown.best == ("c", 3.0)

@@ -127,6 +127,8 @@ def blend_report(
     for method in options or {}:
         make_blender(method, (options or {})[method])  # unknown methods and options fail before any work
     notes = []
+    if models is None and (not_run := RunStore(preds.root).not_run_note()) is not None:  # `run --only` so far
+        notes.append(f"Note: {not_run}.")
     if isinstance(methods, str) and methods == "all" and "rank" not in chosen:
         notes.append(f"(rank average left out: {preds.metric.name!r} is not a rank metric.)")
     group_method = group_method or (chosen[0] if len(chosen) == 1 else "nelder_mead")

@@ -16,7 +16,7 @@ from ..errors import ConfigError, DataWarning, KitError, StoreError, allowed, di
 from ..metrics import Metric, run_metric
 from ..runtime.folds import Folds
 from ..runtime.scoring import score_folds
-from ..runtime.store import ModelResult, RunStore
+from ..runtime.store import ModelResult, RunStore, fit_command
 from .storage import blend_names, external_sources, read_blend, read_external_predictions
 from .target import run_target
 
@@ -186,7 +186,9 @@ def load_run(
     metric = run_metric(meta)
     names = list(models) if models else default_models(run_dir)
     if not names:
-        raise StoreError(f"the run {str(store.root)!r} has no finished model to blend; run its models first")
+        not_run = store.not_run()  # `run --only` fitted the baseline alone so far
+        fix = f"run them with {fit_command(not_run)}" if not_run else "run its models first"
+        raise StoreError(f"the run {str(store.root)!r} has no finished model to blend; {fix}")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"model(s) {allowed(dupes)} are named more than once; name each model once")

@@ -15,17 +15,25 @@ from ..blend.result import BlendResult
 from ..blend.storage import blend_dir, blend_names, read_blend
 from ..errors import KitError, StoreError, allowed
 from ..runtime.scoring import score_folds
+from ..runtime.store import RunStore
 from .blends import blend_spec
 from .run_folder import RunFolder
 
 
 @dataclass(frozen=True)
 class Choice:
-    """``kind`` "model" or "blend", its ``name``, and the verdict that chose it."""
+    """``kind`` "model" or "blend", its ``name``, and the verdict that chose it; ``not_run``: the line naming the
+    models the run lists but has not run yet (``run --only``), none of them a candidate."""
 
     kind: str
     name: str
     verdict: str
+    not_run: str | None = None
+
+    def lines(self, flag: str = "--best") -> str:
+        """What ``submit --best`` and ``predict --best`` print."""
+        text = f"{flag}: {self.kind} {self.name!r}. {self.verdict}"
+        return text + (f"\nnote: {self.not_run}" if self.not_run else "")
 
 
 def stored_report(run_dir: Path | str, *, new_rows: bool = True) -> BlendReport:
@@ -80,6 +88,7 @@ def best_choice(run_dir: Path | str, *, new_rows: bool = True) -> Choice:
     (``predict --best``), or with ``new_rows=False`` (``submit --best``, the run's own test rows) also imported
     predictions and blends of them, as the blend report ranks them."""
     report = stored_report(run_dir, new_rows=new_rows)
+    not_run = RunStore(run_dir).not_run_note()
     if not report.blends:
         best = report.best_model
         left = blend_names(run_dir)  # stored, but stale or of imported predictions: not "no blend is stored"
@@ -91,6 +100,6 @@ def best_choice(run_dir: Path | str, *, new_rows: bool = True) -> Choice:
             if left
             else "no blend is stored"
         )
-        return Choice("model", best.name, f"{why}: the best model by fold mean is {best.name!r}")
+        return Choice("model", best.name, f"{why}: the best model by fold mean is {best.name!r}", not_run)
     kind, name = report.choice()
-    return Choice(kind, name, report.verdict())
+    return Choice(kind, name, report.verdict(), not_run)

@@ -14,7 +14,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.best:
         choice = best_choice(args.run_dir)
-        print(f"--best: {choice.kind} {choice.name!r}. {choice.verdict}")
+        print(choice.lines())
         model, blend = (choice.name, None) if choice.kind == "model" else (None, choice.name)
     else:
         model, blend = args.model, args.blend
@@ -47,7 +47,7 @@ def best_for_submit(run_dir: str) -> tuple[str | None, str | None]:
     from .best import best_choice
 
     choice = best_choice(run_dir, new_rows=False)
-    print(f"--best: {choice.kind} {choice.name!r}. {choice.verdict}")
+    print(choice.lines())
     return (choice.name, None) if choice.kind == "model" else (None, choice.name)
 
 

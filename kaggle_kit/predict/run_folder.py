@@ -120,6 +120,8 @@ class RunFolder:
                 f"model {name!r} did not finish in {str(self.root)!r} ({summary.why}): it has no model for every "
                 f"fold; {summary.rerun}. The finished models are {allowed(names)}"
             )
+        if name not in names and name in self.store.not_run():  # listed, never run (`run --only` left it out)
+            raise self.store.not_run_error(name)
         if name not in names:
             raise ConfigError(
                 f"no finished model named {name!r} in {str(self.root)!r}; it has {allowed(names)}."

@@ -117,7 +117,9 @@ def collect_report(
     step = _stepper(progress)
 
     step("leaderboard")
-    models = [store.read_summary(name) for name in store.current_models()]
+    models = [store.read_summary(name) for name in store.current_models() if store.has_summary(name)]
+    if (not_run := store.not_run_note()) is not None:  # `run --only`: the report had stopped at the first of them
+        notes.append(not_run)
     notes.extend(f"{m.name}: {m.note}" for m in models if m.note)  # e.g. predictions clipped into the domain
     notes.extend(pseudo_notes(store, metric))  # did pseudo-labelling help: each <model>@pl<r> vs its base model
     blends, stale = current_blends(store.root, read_blends(store.root))

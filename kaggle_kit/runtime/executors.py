@@ -175,6 +175,7 @@ class Outcomes:
             scores = model_scores(ctx.store, ctx.folds, ctx.data.y, ctx.metric, name, task.key, done, space=space)
             if scores is not None:
                 self.scores[version] = scores
+                self.reporter.model_scored(name, scores)  # what the live best ranks by (model_done keeps 3 args)
             self.reporter.model_done(name, scores.pooled if scores is not None else None, None)
 
 

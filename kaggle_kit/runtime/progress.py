@@ -65,6 +65,11 @@ class RunProgress:
     def task_failed(self, task: Task, line: str, details: str) -> None:
         """A task raised; ``line`` names it and the error, ``details`` is the full traceback."""
 
+    def model_scored(self, model: str, scores: FoldScores) -> None:
+        """``model``'s fold scores, handed just before its :meth:`model_done` (whose ``cv`` is ``scores.pooled``):
+        what ranks it, as every leaderboard ranks (:func:`kaggle_kit.leaderboard.rank_score`, the fold mean). A hook
+        of its own so that an implementation overriding ``model_done(model, cv, error)`` keeps working."""
+
     def model_done(self, model: str, cv: float | None, error: str | None) -> None:
         """Every fold of ``model`` is finished (``cv`` its CV score, None if it could not be computed) or the model
         failed (``error``)."""
@@ -104,6 +109,10 @@ class Fanout(RunProgress):
     def task_failed(self, task: Task, line: str, details: str) -> None:
         for r in self.reporters:
             r.task_failed(task, line, details)
+
+    def model_scored(self, model: str, scores: FoldScores) -> None:
+        for r in self.reporters:
+            r.model_scored(model, scores)
 
     def model_done(self, model: str, cv: float | None, error: str | None) -> None:
         for r in self.reporters:
@@ -178,7 +187,10 @@ class _Tally(RunProgress, ABC):
         self.planned = self.done = self.failed = 0
         self.started_at = time.monotonic()
         self.deadline: float | None = None
-        self.best: tuple[str, float] | None = None
+        self.best: tuple[str, float] | None = None  # the best model so far and its pooled CV
+        #: what ``best`` was ranked by: its fold mean (its pooled CV where no fold scores came, ``model_done`` alone)
+        self.best_score: float | None = None
+        self._ranked_by: dict[str, float] = {}  # model_scored's fold means, for the model_done that follows
         self.running: dict[tuple[str, int, int], tuple[Task, int]] = {}
 
     def start(self, planned: int, deadline: float | None = None) -> None:
@@ -210,13 +222,31 @@ class _Tally(RunProgress, ABC):
         if self.verbose:
             self._print(line)
 
+    def model_scored(self, model: str, scores: FoldScores) -> None:
+        from ..leaderboard import rank_score  # that module imports the run machinery
+
+        self._ranked_by[model] = rank_score(scores.scores, scores.pooled)
+
     def model_done(self, model: str, cv: float | None, error: str | None) -> None:
+        """Print the model's line; the best so far ranked by the fold mean, as the leaderboard ranks (the best line
+        had been picked by the pooled CV: another model than the table's first where the two orders differ)."""
         self._print(self.model_line(model, cv, error))
-        if cv is None or not np.isfinite(cv) or self.metric is None:
+        score = self._ranked_by.pop(model, cv)
+        if cv is None or score is None or not np.isfinite(score) or self.metric is None:
             return
         sign = 1 if self.metric.greater_is_better else -1
-        if self.best is None or sign * cv > sign * self.best[1]:
-            self.best = (model, cv)
+        if self.best_score is None or sign * score > sign * self.best_score:
+            self.best, self.best_score = (model, cv), score
+
+    def best_text(self) -> str:
+        """The live display's best line: the fold mean it is ranked by, and the pooled CV beside it (the same number
+        where no fold scores came)."""
+        if self.best is None or self.metric is None:
+            return ""
+        (name, cv), score = self.best, self.best_score
+        if score is None or score == cv:
+            return f"{name}  {self.metric.name} {cv:.5f}"
+        return f"{name}  {self.metric.name} {score:.5f} fold mean (CV {cv:.5f})"
 
     def counts(self) -> str:
         failed = f", {self.failed} failed" if self.failed else ""
@@ -294,8 +324,7 @@ class LiveProgress(_Tally):
         )
         grid.add_row("fitting", bar)
         if self.best is not None and self.metric is not None:
-            name, cv = self.best
-            grid.add_row("best CV", Text(f"{name}  {self.metric.name} {cv:.5f}"))
+            grid.add_row("best CV", Text(self.best_text()))
         now = [
             f"{t.model.name} fold {t.fold + 1}" + (f" r{t.repeat}" if t.repeat else "") + f" ({n}t)"
             for t, n in self.running.values()

@@ -551,11 +551,31 @@ class RunStore:
         """Whether a current model has been run (``--only`` may have left it out so far)."""
         return (self.model_dir(name, self._key(name)) / "summary.json").is_file()
 
+    def not_run(self) -> list[str]:
+        """The current models with no finished results: listed by run.json (the config's models are, whichever
+        ``--only`` fitted) but not run yet, or stopped before their results were assembled. Every command that reads
+        the run works on the others and names these (:meth:`not_run_note`); none ranks or blends them."""
+        return [name for name in self.current_models() if not self.has_summary(name)]
+
+    def not_run_note(self) -> str | None:
+        """One line naming :meth:`not_run` and the command that fits them; None when every model has run."""
+        names = self.not_run()
+        if not names:
+            return None
+        return f"listed but not run yet (not ranked or blended): {', '.join(names)}; run them with {fit_command(names)}"
+
+    def not_run_error(self, name: str) -> StoreError:
+        """What a command asked for a model of :meth:`not_run` by name raises."""
+        return StoreError(
+            f"model {name!r} has not been run yet in {self.root} (its config lists it; no finished results); run it "
+            f"with {fit_command([name])}"
+        )
+
     def read_summary(self, name: str) -> ModelResult:
         key = self._key(name)
         path = self.model_dir(name, key) / "summary.json"
         if not path.is_file():
-            raise StoreError(f"model {name!r} has no finished results in {self.root}; run it first")
+            raise self.not_run_error(name)
         try:
             return ModelResult.from_json(path.read_text())
         except (json.JSONDecodeError, TypeError, KeyError, UnicodeDecodeError) as exc:
@@ -579,6 +599,8 @@ class RunStore:
                     f"model {name!r} has no {kind} predictions in {self.root}: it did not finish ({summary.why}); "
                     f"{summary.rerun}"
                 )
+            if not self.has_summary(name):
+                raise self.not_run_error(name)
             raise StoreError(f"model {name!r} has no {kind} predictions in {self.root}; its run did not finish")
         blob = path.read_bytes()
         fix = "rerun `kaggle-kit run` on its config to rebuild it from the folds (refitting any corrupted fold)"
@@ -599,6 +621,15 @@ class RunStore:
                 f"no model named {name!r} in {self.root}; it has {allowed(models)}.{did_you_mean(name, models)}"
             )
         return models[name]
+
+
+def fit_command(names: list[str]) -> str:
+    """The command that fits the run's models ``names`` (finished folds reused): ``--only`` for a config's models;
+    a pseudo-labelling round (``lgbm@pl1``) is fitted by a run without ``--only``, which skips the rounds."""
+    plain = [n for n in names if "@pl" not in n]  # runtime.pseudo.TAG (that module imports this one)
+    if len(plain) < len(names):
+        return "`kaggle-kit run CONFIG` (finished folds are reused)"
+    return f"`kaggle-kit run CONFIG --only {','.join(plain)}` (finished folds are reused)"
 
 
 def _discard(folder: Path) -> None:
