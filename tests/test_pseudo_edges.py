@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -592,3 +593,47 @@ def test_a_base_model_a_time_limit_shortened_is_refitted_at_that_size(tmp_path: 
     rounds = {m.name: m.best_iteration for m in result.models}
     assert rounds["lgbm"] is not None and rounds["lgbm"] <= 10
     assert rounds["lgbm@pl1"] is not None and rounds["lgbm@pl1"] <= 10
+
+
+def test_a_round_runs_with_the_runs_deadline_and_a_fold_running_then_is_stopped_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rounds ran their folds with no deadline (only the up-front check of the time left), so a round could run
+    past the limit. Now a round's fold still running at the deadline is stopped (here: one that never ends, so what
+    is asserted is what was stopped, not seconds): nothing of it is stored, the model is incomplete (not ranked nor
+    blended), the later round is not fitted, and a rerun fits the round."""
+    import time
+
+    from kaggle_kit.runtime import pseudo
+
+    train, test = _frames()
+    # the models' folds (and the time limit's sizing folds): reused below, so the round's are the pool's only tasks
+    run(_spec(None), runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    spec = _spec({"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"], "rounds": 2})
+    real = pseudo.run_pseudo
+
+    def three_seconds_left(session, plan, outcome, deadline=None):  # the base folds took no time: the round starts
+        quick = tuple(replace(r, fit_seconds=0.0) for r in outcome.results)
+        return real(session, plan, replace(outcome, results=quick), time.monotonic() + 3)
+
+    monkeypatch.setattr(pseudo, "run_pseudo", three_seconds_left)
+    monkeypatch.setenv("KAGGLE_KIT_FAULT", "fold-files:1:hang")  # read by the workers this run spawns
+    cut = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)
+    status = {m.name: m.status for m in cut.models}
+    assert status["lgbm@pl1"] == "incomplete" and "lgbm@pl2" not in status
+    key = next(m.key for m in cut.models if m.name == "lgbm@pl1")
+    store = RunStore(cut.run_dir)
+    assert all(store.finished("lgbm@pl1", key, 0, k) is None for k in range(3))
+    assert not list(store.model_dir("lgbm@pl1", key).glob("folds/.*.tmp"))  # the stopped fold's temporary folder
+    assert any(
+        n.startswith("pseudo-labelling stopped in round 1 of 2: the time limit ended the fits") for n in cut.notes
+    )
+    monkeypatch.delenv("KAGGLE_KIT_FAULT")
+    monkeypatch.setattr(pseudo, "run_pseudo", real)
+    again = run(spec, runs_root=tmp_path, train=train, test=test, progress=None, time_limit=600)  # in the run's pool
+    assert {m.name: m.status for m in again.models}["lgbm@pl2"] == "ok"
+    keys = {m.name: m.key for m in again.models}
+    assert all(store.finished("lgbm@pl1", keys["lgbm@pl1"], 0, k).n_pseudo > 0 for k in range(3))  # type: ignore[union-attr]
+    plain = _run(tmp_path / "plain", {"source": "logreg", "threshold": THRESHOLD, "models": ["lgbm"], "rounds": 2})
+    for name in ("lgbm@pl1", "lgbm@pl2"):  # the pool's round fitted as a round without a limit fits it
+        np.testing.assert_array_equal(_oof(again.run_dir, name), _oof(plain.run_dir, name))

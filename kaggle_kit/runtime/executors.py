@@ -311,14 +311,18 @@ def _init_worker(
     _WORKER = (Context(spec, data, folds, store, metric, device, threads, gpu_share), fit)
 
 
-def _run_in_worker(task: Task, threads: int | None = None) -> tuple[FoldResult, tuple[Caught, ...]]:
-    """The task's fold, and the warnings it raised: the parent warns them (:mod:`.relay`)."""
-    return recording(_fit_in_worker, task, threads)
+def _run_in_worker(
+    task: Task, threads: int | None = None, fit: FitFold | None = None
+) -> tuple[FoldResult, tuple[Caught, ...]]:
+    """The task's fold, and the warnings it raised: the parent warns them (:mod:`.relay`). ``fit``: the call's fit
+    where not the pool's own (a run's pool, started for its models, fits its pseudo-labelling rounds too)."""
+    return recording(_fit_in_worker, task, threads, fit)
 
 
-def _fit_in_worker(task: Task, threads: int | None) -> FoldResult:
+def _fit_in_worker(task: Task, threads: int | None, fit: FitFold | None = None) -> FoldResult:
     assert _WORKER is not None
-    ctx, fit = _WORKER
+    ctx, own = _WORKER
+    fit = fit or own
     if threads is None or threads == ctx.threads:
         return fit(ctx, task)
     from threadpoolctl import threadpool_limits  # BLAS / OpenMP pools already loaded, beyond the start count
@@ -397,7 +401,7 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
                     break
                 task = queue.pop(0)
                 with environment(thread_env(job.context.threads)), _sigint_deferred(pool.will_spawn()):
-                    pool.submit((task, threads), _run_in_worker, (task, threads), time.monotonic())
+                    pool.submit((task, threads), _run_in_worker, (task, threads, fit), time.monotonic())
                 outcomes.started(task, threads)
                 outcomes.peak = max(outcomes.peak, len(pool.running()))
             if not pool.running():

@@ -37,7 +37,7 @@ from ..config import ModelSpec, spec_hash
 from ..errors import ConfigError, allowed, did_you_mean
 from ..metrics import Metric
 from ..models import make_adapter
-from .executors import Context, Task, pinned_threads, run_tasks
+from .executors import Context, Task, pinned_threads
 from .pseudo_labels import (
     BlendSource,
     LabelsOf,
@@ -272,10 +272,9 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
         if tasks:
             session.say(f"pseudo-labelling round {round_}: fitting {len(tasks)} fold(s) of {len(specs)} model(s)")
         session.start(len(tasks))
-        assert session.job is not None
-        if tasks:
-            session.keep_ray()  # the run's own, kept for every round (base models all reused: none started yet)
-        outcomes = run_tasks(tasks, session.job, fit_pseudo_fold, session.say) if tasks else None
+        # with the run's deadline (a fold running then is stopped, nothing of it stored), in the run's pool of
+        # workers (a fold can be stopped by ending its worker, even with one job) or its Ray
+        outcomes = session.run_tasks(tasks, deadline, fit=fit_pseudo_fold) if tasks else None
         errors = outcomes.errors if outcomes is not None else {}
         scores = outcomes.scores if outcomes is not None else {}
         # the folds now in the store, as the runner counts them (a failed model's planned folds were counted)
@@ -283,7 +282,9 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
         made = []
         for base, model, key in specs:
             error, known = errors.get(model.name), scores.get((model.name, key))
-            result = _assemble(store, model, key, session.data, folds, metric, error, None, known)
+            # under a deadline, folds a model lacks without an error are the deadline's (stopped, not started)
+            late = "time limit" if deadline is not None else None
+            result = _assemble(store, model, key, session.data, folds, metric, error, late, known)
             results.append(result)
             made.append((model.name, key))
             finished = [store.finished(model.name, key, r, k) for r, k in folds.tasks()]
@@ -292,6 +293,16 @@ def run_pseudo(session: RunSession, plan: PseudoPlan, outcome: FitOutcome, deadl
             if counts and not any(counts):  # the threshold took no test row: the model is its base model refitted
                 record["most_confident"] = max(top_probability(labels.fold(r, k)) for r, k in folds.tasks())
             records.append(record)
+        short = [r.name for r in results[-len(made) :] if r.status == "incomplete"]
+        if short:  # the deadline stopped the round: its models are incomplete (not ranked, blended nor submitted)
+            stopped = (
+                f"pseudo-labelling stopped in round {round_} of {plan.rounds}: the time limit ended the fits before "
+                f"{allowed(short)} had all their folds (incomplete: not ranked, blended or submitted); rerun with a "
+                "longer --time-limit (every finished fold is reused)"
+            )
+            session.say(stopped)
+            extra_notes.append(stopped)
+            break
         failed_now = [name for name, _ in made if name in errors]
         if failed_now:  # a later round would label with a model that failed
             if round_ < plan.rounds:

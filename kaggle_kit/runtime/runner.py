@@ -72,7 +72,7 @@ from ..readers.levels import training_levels
 from ..readers.scales import numeric_ranges
 from ..readers.sequences import sequence_layout
 from . import embeddings
-from .executors import Context, Job, Outcomes, Task, make_pool, pinned_threads, run_tasks
+from .executors import Context, FitFold, Job, Outcomes, Task, make_pool, pinned_threads, run_tasks
 from .fold_fit import fit_fold, model_seed
 from .folds import Folds, check_labelled_targets, make_folds, rare_classes
 from .pool import WorkerPool, stop_if_worker_starting
@@ -786,16 +786,18 @@ class RunSession:
         """Fit the tasks; model name -> error text of the models that failed."""
         return self.run_tasks(tasks).errors
 
-    def run_tasks(self, tasks: list[Task], deadline: float | None = None) -> Outcomes:
+    def run_tasks(self, tasks: list[Task], deadline: float | None = None, fit: FitFold | None = None) -> Outcomes:
         """Fit the tasks; with a ``deadline`` (``time.monotonic()``) none starts after it and one running then, or
-        past its ``max_seconds``, is stopped (in worker processes, so even with one job: see :attr:`pool`)."""
+        past its ``max_seconds``, is stopped (in worker processes, so even with one job: see :attr:`pool`). ``fit``:
+        what fits a task (a pseudo-labelling round's folds: :func:`~kaggle_kit.runtime.pseudo.fit_pseudo_fold`;
+        None: :func:`fit_fold`), in the run's one pool either way."""
         assert self.job is not None, "start() first"
         job = replace(self.job, deadline=deadline)
         if self.pool is None and job.executor == "local" and (job.jobs > 1 or deadline is not None):
             self.pool = make_pool(self.job, fit_fold)
         if tasks:
             self.keep_ray()
-        outcomes = run_tasks(tasks, job, fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
+        outcomes = run_tasks(tasks, job, fit or fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
         self._scores.update(outcomes.scores)
         return outcomes
 
