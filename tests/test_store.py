@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kaggle_kit.runtime.store import FoldResult, RunStore, _alive, _zombie, npy_bytes
+from kaggle_kit.runtime.store import FoldResult, RunStore, _zombie, npy_bytes, process_alive
 
 
 def _result() -> FoldResult:
@@ -72,12 +72,12 @@ def test_an_exited_unreaped_worker_is_not_alive() -> None:
                 break
             time.sleep(0.05)
         assert _zombie(child.pid)
-        assert not _alive(child.pid)
+        assert not process_alive(child.pid)
     finally:
         child.wait()
     running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        assert _alive(running.pid) and not _zombie(running.pid)
+        assert process_alive(running.pid) and not _zombie(running.pid)
     finally:
         running.kill()
         running.wait()

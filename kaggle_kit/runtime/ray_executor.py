@@ -43,7 +43,7 @@ from ..models import make_adapter
 from .executors import Context, FitFold, Job, Outcomes, Progress, Task, task_limit
 from .pool import WorkerDied
 from .relay import Caught, recording, relayed_by, warn_again
-from .store import FoldResult, RunStore
+from .store import FoldResult, RunStore, process_alive
 from .threads import thread_env
 
 INSTALL_HINT = "pip install 'kaggle-kit[ray]'"
@@ -169,18 +169,8 @@ def sweep_scratch(folder: Path | None = None) -> None:
     down the Ray it started (its workers ended)."""
     for path in Path(folder or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
         pid = path.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def store_inputs(fit: FitFold, store: RunStore, task: Task) -> dict[str, bytes]:

@@ -212,7 +212,7 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     removed = []
     for entry in folder.iterdir():
         m = _TMP.fullmatch(entry.name)
-        if m is None or _alive(int(m.group("pid"))):
+        if m is None or process_alive(int(m.group("pid"))):
             continue
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
@@ -222,7 +222,8 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (this one does; an exited, unreaped one does not): whose temporary files to keep."""
     if pid == os.getpid():
         return True
     try:
