@@ -277,7 +277,7 @@ def run_sequential(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes
 
 # --------------------------------------------------------------------------------------------- process pool
 HandedFrame = pl.DataFrame | FrameFile | None  #: a frame a worker is handed: itself, or the file it was written to
-_WORKER: tuple[Context, FitFold] | None = None
+_WORKER: Context | None = None  #: a worker's run context; each task brings its own fit
 
 
 def _init_worker(
@@ -287,7 +287,6 @@ def _init_worker(
     device: str,
     threads: int,
     gpu_share: float,
-    fit: FitFold,
     plain_warnings: bool = False,
     read: tuple[HandedFrame, HandedFrame] | None = None,
 ) -> None:
@@ -308,21 +307,18 @@ def _init_worker(
     folds = store.load_folds(spec.folds.n_splits, "past" if spec.fold_strategy == "time" else "complement")
     assert folds is not None  # written by the parent before any worker starts
     metric = get_metric(spec.metric, spec.grid)
-    _WORKER = (Context(spec, data, folds, store, metric, device, threads, gpu_share), fit)
+    _WORKER = Context(spec, data, folds, store, metric, device, threads, gpu_share)
 
 
-def _run_in_worker(
-    task: Task, threads: int | None = None, fit: FitFold | None = None
-) -> tuple[FoldResult, tuple[Caught, ...]]:
-    """The task's fold, and the warnings it raised: the parent warns them (:mod:`.relay`). ``fit``: the call's fit
-    where not the pool's own (a run's pool, started for its models, fits its pseudo-labelling rounds too)."""
+def _run_in_worker(task: Task, threads: int | None, fit: FitFold) -> tuple[FoldResult, tuple[Caught, ...]]:
+    """The task's fold by ``fit`` (a run's pool fits its models and its pseudo-labelling rounds alike), and the
+    warnings it raised: the parent warns them (:mod:`.relay`)."""
     return recording(_fit_in_worker, task, threads, fit)
 
 
-def _fit_in_worker(task: Task, threads: int | None, fit: FitFold | None = None) -> FoldResult:
+def _fit_in_worker(task: Task, threads: int | None, fit: FitFold) -> FoldResult:
     assert _WORKER is not None
-    ctx, own = _WORKER
-    fit = fit or own
+    ctx = _WORKER
     if threads is None or threads == ctx.threads:
         return fit(ctx, task)
     from threadpoolctl import threadpool_limits  # BLAS / OpenMP pools already loaded, beyond the start count
@@ -384,7 +380,7 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
     """
     own = pool is None
     if pool is None:
-        pool = make_pool(job, fit)
+        pool = make_pool(job)
     queue = list(tasks)
     began = time.monotonic()
     try:
@@ -420,7 +416,7 @@ def run_in_pool(tasks: list[Task], job: Job, fit: FitFold, outcomes: Outcomes, p
         pool.close()
 
 
-def make_pool(job: Job, fit: FitFold) -> WorkerPool:
+def make_pool(job: Job) -> WorkerPool:
     """The worker processes of a run (started on first use; see :mod:`kaggle_kit.runtime.pool`)."""
     ctx = job.context
     files = FrameFolder(ctx.store.root)  # the frames go to the workers as files, not pickled (4x their size)
@@ -433,7 +429,6 @@ def make_pool(job: Job, fit: FitFold) -> WorkerPool:
         ctx.device,
         ctx.threads,
         ctx.gpu_share,
-        fit,
         warnings.showwarning is plain_warning,
         read,
     )

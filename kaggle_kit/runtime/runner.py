@@ -794,7 +794,7 @@ class RunSession:
         assert self.job is not None, "start() first"
         job = replace(self.job, deadline=deadline)
         if self.pool is None and job.executor == "local" and (job.jobs > 1 or deadline is not None):
-            self.pool = make_pool(self.job, fit_fold)
+            self.pool = make_pool(self.job)
         if tasks:
             self.keep_ray()
         outcomes = run_tasks(tasks, job, fit or fit_fold, self.say, pool=self.pool if job.executor == "local" else None)
